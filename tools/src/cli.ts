@@ -1,0 +1,35 @@
+// container-registry: the helper the layer carries. Every command is a thin call into a module.
+import 'reflect-metadata';
+import yargs, { type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CliError, formatCliError } from './cli/errors.js';
+import { commands } from './cli/commands/index.js';
+
+/** VERSION is the helper's version, kept equal to package.json's by a test. */
+export const VERSION = '0.1.0';
+
+async function main(argv: string[]): Promise<void> {
+  const verbose = argv.includes('--verbose');
+  const parser = yargs(argv)
+    .scriptName('container-registry')
+    .usage('$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.')
+    .option('verbose', { type: 'boolean', default: false, describe: 'Print details with errors' })
+    .strict()
+    .demandCommand(1, 'Name a command; see --help.')
+    .recommendCommands()
+    .version(VERSION)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new CliError('usage', msg, { exitCode: 2 });
+    });
+  for (const command of commands) parser.command(command as CommandModule);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    process.stderr.write(`${formatCliError(err, verbose)}\n`);
+    process.exitCode = err instanceof CliError ? err.exitCode : 1;
+  }
+}
+
+await main(hideBin(process.argv));

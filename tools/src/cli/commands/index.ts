@@ -1,0 +1,5 @@
+// The command tree: each module is one command (or group); this list is the only place they meet.
+import type { CommandModule } from 'yargs';
+
+/** commands are registered with yargs in this order (the help lists them so). */
+export const commands: CommandModule<any, any>[] = [];
