@@ -7,7 +7,13 @@ var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
 var __getOwnPropNames = Object.getOwnPropertyNames;
 var __getProtoOf = Object.getPrototypeOf;
 var __hasOwnProp = Object.prototype.hasOwnProperty;
-var __commonJS = (cb, mod) => function __require() {
+var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
+  get: (a2, b) => (typeof require !== "undefined" ? require : a2)[b]
+}) : x)(function(x) {
+  if (typeof require !== "undefined") return require.apply(this, arguments);
+  throw Error('Dynamic require of "' + x + '" is not supported');
+});
+var __commonJS = (cb, mod) => function __require2() {
   try {
     return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
   } catch (e) {
@@ -16,9 +22,9 @@ var __commonJS = (cb, mod) => function __require() {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
   }
   return to;
 };
@@ -47,10 +53,10 @@ var require_Reflect = __commonJS({
           root.Reflect = Reflect3;
         }
         function makeExporter(target, previous) {
-          return function(key, value) {
-            Object.defineProperty(target, key, { configurable: true, writable: true, value });
+          return function(key2, value) {
+            Object.defineProperty(target, key2, { configurable: true, writable: true, value });
             if (previous)
-              previous(key, value);
+              previous(key2, value);
           };
         }
         function functionThis() {
@@ -85,15 +91,15 @@ var require_Reflect = __commonJS({
           } : function() {
             return MakeDictionary({});
           },
-          has: downLevel ? function(map, key) {
-            return hasOwn.call(map, key);
-          } : function(map, key) {
-            return key in map;
+          has: downLevel ? function(map, key2) {
+            return hasOwn.call(map, key2);
+          } : function(map, key2) {
+            return key2 in map;
           },
-          get: downLevel ? function(map, key) {
-            return hasOwn.call(map, key) ? map[key] : void 0;
-          } : function(map, key) {
-            return map[key];
+          get: downLevel ? function(map, key2) {
+            return hasOwn.call(map, key2) ? map[key2] : void 0;
+          } : function(map, key2) {
+            return map[key2];
           }
         };
         var functionPrototype = Object.getPrototypeOf(Function);
@@ -212,8 +218,8 @@ var require_Reflect = __commonJS({
         }
         exporter("deleteMetadata", deleteMetadata);
         function DecorateConstructor(decorators, target) {
-          for (var i = decorators.length - 1; i >= 0; --i) {
-            var decorator = decorators[i];
+          for (var i2 = decorators.length - 1; i2 >= 0; --i2) {
+            var decorator = decorators[i2];
             var decorated = decorator(target);
             if (!IsUndefined(decorated) && !IsNull(decorated)) {
               if (!IsConstructor(decorated))
@@ -224,8 +230,8 @@ var require_Reflect = __commonJS({
           return target;
         }
         function DecorateProperty(decorators, target, propertyKey, descriptor) {
-          for (var i = decorators.length - 1; i >= 0; --i) {
-            var decorator = decorators[i];
+          for (var i2 = decorators.length - 1; i2 >= 0; --i2) {
+            var decorator = decorators[i2];
             var decorated = decorator(target, propertyKey, descriptor);
             if (!IsUndefined(decorated) && !IsNull(decorated)) {
               if (!IsObject(decorated))
@@ -297,19 +303,19 @@ var require_Reflect = __commonJS({
           var set = new _Set();
           var keys = [];
           for (var _i = 0, ownKeys_1 = ownKeys; _i < ownKeys_1.length; _i++) {
-            var key = ownKeys_1[_i];
-            var hasKey = set.has(key);
+            var key2 = ownKeys_1[_i];
+            var hasKey = set.has(key2);
             if (!hasKey) {
-              set.add(key);
-              keys.push(key);
+              set.add(key2);
+              keys.push(key2);
             }
           }
           for (var _a2 = 0, parentKeys_1 = parentKeys; _a2 < parentKeys_1.length; _a2++) {
-            var key = parentKeys_1[_a2];
-            var hasKey = set.has(key);
+            var key2 = parentKeys_1[_a2];
+            var hasKey = set.has(key2);
             if (!hasKey) {
-              set.add(key);
-              keys.push(key);
+              set.add(key2);
+              keys.push(key2);
             }
           }
           return keys;
@@ -420,14 +426,14 @@ var require_Reflect = __commonJS({
           return "" + argument;
         }
         function ToPropertyKey(argument) {
-          var key = ToPrimitive(
+          var key2 = ToPrimitive(
             argument,
             3
             /* String */
           );
-          if (IsSymbol(key))
-            return key;
-          return ToString(key);
+          if (IsSymbol(key2))
+            return key2;
+          return ToString(key2);
         }
         function IsArray(argument) {
           return Array.isArray ? Array.isArray(argument) : argument instanceof Object ? argument instanceof Array : Object.prototype.toString.call(argument) === "[object Array]";
@@ -862,45 +868,45 @@ var require_Reflect = __commonJS({
                 enumerable: true,
                 configurable: true
               });
-              Map3.prototype.has = function(key) {
+              Map3.prototype.has = function(key2) {
                 return this._find(
-                  key,
+                  key2,
                   /*insert*/
                   false
                 ) >= 0;
               };
-              Map3.prototype.get = function(key) {
+              Map3.prototype.get = function(key2) {
                 var index = this._find(
-                  key,
+                  key2,
                   /*insert*/
                   false
                 );
                 return index >= 0 ? this._values[index] : void 0;
               };
-              Map3.prototype.set = function(key, value) {
+              Map3.prototype.set = function(key2, value) {
                 var index = this._find(
-                  key,
+                  key2,
                   /*insert*/
                   true
                 );
                 this._values[index] = value;
                 return this;
               };
-              Map3.prototype.delete = function(key) {
+              Map3.prototype.delete = function(key2) {
                 var index = this._find(
-                  key,
+                  key2,
                   /*insert*/
                   false
                 );
                 if (index >= 0) {
                   var size = this._keys.length;
-                  for (var i = index + 1; i < size; i++) {
-                    this._keys[i - 1] = this._keys[i];
-                    this._values[i - 1] = this._values[i];
+                  for (var i2 = index + 1; i2 < size; i2++) {
+                    this._keys[i2 - 1] = this._keys[i2];
+                    this._values[i2 - 1] = this._values[i2];
                   }
                   this._keys.length--;
                   this._values.length--;
-                  if (SameValueZero(key, this._cacheKey)) {
+                  if (SameValueZero(key2, this._cacheKey)) {
                     this._cacheKey = cacheSentinel;
                     this._cacheIndex = -2;
                   }
@@ -929,19 +935,19 @@ var require_Reflect = __commonJS({
               Map3.prototype[iteratorSymbol] = function() {
                 return this.entries();
               };
-              Map3.prototype._find = function(key, insert) {
-                if (!SameValueZero(this._cacheKey, key)) {
+              Map3.prototype._find = function(key2, insert) {
+                if (!SameValueZero(this._cacheKey, key2)) {
                   this._cacheIndex = -1;
-                  for (var i = 0; i < this._keys.length; i++) {
-                    if (SameValueZero(this._keys[i], key)) {
-                      this._cacheIndex = i;
+                  for (var i2 = 0; i2 < this._keys.length; i2++) {
+                    if (SameValueZero(this._keys[i2], key2)) {
+                      this._cacheIndex = i2;
                       break;
                     }
                   }
                 }
                 if (this._cacheIndex < 0 && insert) {
                   this._cacheIndex = this._keys.length;
-                  this._keys.push(key);
+                  this._keys.push(key2);
                   this._values.push(void 0);
                 }
                 return this._cacheIndex;
@@ -950,14 +956,14 @@ var require_Reflect = __commonJS({
             })()
           );
           return Map2;
-          function getKey(key, _) {
-            return key;
+          function getKey(key2, _) {
+            return key2;
           }
           function getValue(_, value) {
             return value;
           }
-          function getEntry(key, value) {
-            return [key, value];
+          function getEntry(key2, value) {
+            return [key2, value];
           }
         }
         function CreateSetPolyfill() {
@@ -1056,12 +1062,12 @@ var require_Reflect = __commonJS({
             })()
           );
           function CreateUniqueKey() {
-            var key;
+            var key2;
             do
-              key = "@@WeakMap@@" + CreateUUID();
-            while (HashMap.has(keys, key));
-            keys[key] = true;
-            return key;
+              key2 = "@@WeakMap@@" + CreateUUID();
+            while (HashMap.has(keys, key2));
+            keys[key2] = true;
+            return key2;
           }
           function GetOrCreateWeakMapTable(target, create) {
             if (!hasOwn.call(target, rootKey)) {
@@ -1072,8 +1078,8 @@ var require_Reflect = __commonJS({
             return target[rootKey];
           }
           function FillRandomBytes(buffer, size) {
-            for (var i = 0; i < size; ++i)
-              buffer[i] = Math.random() * 255 | 0;
+            for (var i2 = 0; i2 < size; ++i2)
+              buffer[i2] = Math.random() * 255 | 0;
             return buffer;
           }
           function GenRandomBytes(size) {
@@ -1158,6 +1164,503 @@ var require_get_caller_file = __commonJS({
   }
 });
 
+// node_modules/isexe/windows.js
+var require_windows = __commonJS({
+  "node_modules/isexe/windows.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs = __require("fs");
+    function checkPathExt(path6, options) {
+      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
+      if (!pathext) {
+        return true;
+      }
+      pathext = pathext.split(";");
+      if (pathext.indexOf("") !== -1) {
+        return true;
+      }
+      for (var i2 = 0; i2 < pathext.length; i2++) {
+        var p = pathext[i2].toLowerCase();
+        if (p && path6.substr(-p.length).toLowerCase() === p) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function checkStat(stat2, path6, options) {
+      if (!stat2.isSymbolicLink() && !stat2.isFile()) {
+        return false;
+      }
+      return checkPathExt(path6, options);
+    }
+    function isexe(path6, options, cb) {
+      fs.stat(path6, function(er, stat2) {
+        cb(er, er ? false : checkStat(stat2, path6, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs.statSync(path6), path6, options);
+    }
+  }
+});
+
+// node_modules/isexe/mode.js
+var require_mode = __commonJS({
+  "node_modules/isexe/mode.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs = __require("fs");
+    function isexe(path6, options, cb) {
+      fs.stat(path6, function(er, stat2) {
+        cb(er, er ? false : checkStat(stat2, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs.statSync(path6), options);
+    }
+    function checkStat(stat2, options) {
+      return stat2.isFile() && checkMode(stat2, options);
+    }
+    function checkMode(stat2, options) {
+      var mod = stat2.mode;
+      var uid = stat2.uid;
+      var gid = stat2.gid;
+      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
+      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
+      var u2 = parseInt("100", 8);
+      var g = parseInt("010", 8);
+      var o2 = parseInt("001", 8);
+      var ug = u2 | g;
+      var ret = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
+      return ret;
+    }
+  }
+});
+
+// node_modules/isexe/index.js
+var require_isexe = __commonJS({
+  "node_modules/isexe/index.js"(exports, module) {
+    var fs = __require("fs");
+    var core;
+    if (process.platform === "win32" || global.TESTING_WINDOWS) {
+      core = require_windows();
+    } else {
+      core = require_mode();
+    }
+    module.exports = isexe;
+    isexe.sync = sync;
+    function isexe(path6, options, cb) {
+      if (typeof options === "function") {
+        cb = options;
+        options = {};
+      }
+      if (!cb) {
+        if (typeof Promise !== "function") {
+          throw new TypeError("callback not provided");
+        }
+        return new Promise(function(resolve6, reject) {
+          isexe(path6, options || {}, function(er, is) {
+            if (er) {
+              reject(er);
+            } else {
+              resolve6(is);
+            }
+          });
+        });
+      }
+      core(path6, options || {}, function(er, is) {
+        if (er) {
+          if (er.code === "EACCES" || options && options.ignoreErrors) {
+            er = null;
+            is = false;
+          }
+        }
+        cb(er, is);
+      });
+    }
+    function sync(path6, options) {
+      try {
+        return core.sync(path6, options || {});
+      } catch (er) {
+        if (options && options.ignoreErrors || er.code === "EACCES") {
+          return false;
+        } else {
+          throw er;
+        }
+      }
+    }
+  }
+});
+
+// node_modules/which/which.js
+var require_which = __commonJS({
+  "node_modules/which/which.js"(exports, module) {
+    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
+    var path6 = __require("path");
+    var COLON = isWindows ? ";" : ":";
+    var isexe = require_isexe();
+    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
+    var getPathInfo = (cmd, opt) => {
+      const colon = opt.colon || COLON;
+      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
+        // windows always checks the cwd first
+        ...isWindows ? [process.cwd()] : [],
+        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
+        "").split(colon)
+      ];
+      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
+      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
+      if (isWindows) {
+        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
+          pathExt.unshift("");
+      }
+      return {
+        pathEnv,
+        pathExt,
+        pathExtExe
+      };
+    };
+    var which = (cmd, opt, cb) => {
+      if (typeof opt === "function") {
+        cb = opt;
+        opt = {};
+      }
+      if (!opt)
+        opt = {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      const step = (i2) => new Promise((resolve6, reject) => {
+        if (i2 === pathEnv.length)
+          return opt.all && found.length ? resolve6(found) : reject(getNotFoundError(cmd));
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        resolve6(subStep(p, i2, 0));
+      });
+      const subStep = (p, i2, ii) => new Promise((resolve6, reject) => {
+        if (ii === pathExt.length)
+          return resolve6(step(i2 + 1));
+        const ext = pathExt[ii];
+        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
+          if (!er && is) {
+            if (opt.all)
+              found.push(p + ext);
+            else
+              return resolve6(p + ext);
+          }
+          return resolve6(subStep(p, i2, ii + 1));
+        });
+      });
+      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
+    };
+    var whichSync = (cmd, opt) => {
+      opt = opt || {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      for (let i2 = 0; i2 < pathEnv.length; i2++) {
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        for (let j = 0; j < pathExt.length; j++) {
+          const cur = p + pathExt[j];
+          try {
+            const is = isexe.sync(cur, { pathExt: pathExtExe });
+            if (is) {
+              if (opt.all)
+                found.push(cur);
+              else
+                return cur;
+            }
+          } catch (ex) {
+          }
+        }
+      }
+      if (opt.all && found.length)
+        return found;
+      if (opt.nothrow)
+        return null;
+      throw getNotFoundError(cmd);
+    };
+    module.exports = which;
+    which.sync = whichSync;
+  }
+});
+
+// node_modules/path-key/index.js
+var require_path_key = __commonJS({
+  "node_modules/path-key/index.js"(exports, module) {
+    "use strict";
+    var pathKey2 = (options = {}) => {
+      const environment = options.env || process.env;
+      const platform2 = options.platform || process.platform;
+      if (platform2 !== "win32") {
+        return "PATH";
+      }
+      return Object.keys(environment).reverse().find((key2) => key2.toUpperCase() === "PATH") || "Path";
+    };
+    module.exports = pathKey2;
+    module.exports.default = pathKey2;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/resolveCommand.js
+var require_resolveCommand = __commonJS({
+  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var which = require_which();
+    var getPathKey = require_path_key();
+    function resolveCommandAttempt(parsed, withoutPathExt) {
+      const env2 = parsed.options.env || process.env;
+      const cwd = process.cwd();
+      const hasCustomCwd = parsed.options.cwd != null;
+      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
+      if (shouldSwitchCwd) {
+        try {
+          process.chdir(parsed.options.cwd);
+        } catch (err) {
+        }
+      }
+      let resolved;
+      try {
+        resolved = which.sync(parsed.command, {
+          path: env2[getPathKey({ env: env2 })],
+          pathExt: withoutPathExt ? path6.delimiter : void 0
+        });
+      } catch (e) {
+      } finally {
+        if (shouldSwitchCwd) {
+          process.chdir(cwd);
+        }
+      }
+      if (resolved) {
+        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+      }
+      return resolved;
+    }
+    function resolveCommand(parsed) {
+      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
+    }
+    module.exports = resolveCommand;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/escape.js
+var require_escape = __commonJS({
+  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
+    "use strict";
+    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
+    function escapeCommand(arg) {
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      return arg;
+    }
+    function escapeArgument(arg, doubleEscapeMetaChars) {
+      arg = `${arg}`;
+      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
+      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
+      arg = `"${arg}"`;
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      if (doubleEscapeMetaChars) {
+        arg = arg.replace(metaCharsRegExp, "^$1");
+      }
+      return arg;
+    }
+    module.exports.command = escapeCommand;
+    module.exports.argument = escapeArgument;
+  }
+});
+
+// node_modules/shebang-regex/index.js
+var require_shebang_regex = __commonJS({
+  "node_modules/shebang-regex/index.js"(exports, module) {
+    "use strict";
+    module.exports = /^#!(.*)/;
+  }
+});
+
+// node_modules/shebang-command/index.js
+var require_shebang_command = __commonJS({
+  "node_modules/shebang-command/index.js"(exports, module) {
+    "use strict";
+    var shebangRegex = require_shebang_regex();
+    module.exports = (string = "") => {
+      const match = string.match(shebangRegex);
+      if (!match) {
+        return null;
+      }
+      const [path6, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path6.split("/").pop();
+      if (binary === "env") {
+        return argument;
+      }
+      return argument ? `${binary} ${argument}` : binary;
+    };
+  }
+});
+
+// node_modules/cross-spawn/lib/util/readShebang.js
+var require_readShebang = __commonJS({
+  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
+    "use strict";
+    var fs = __require("fs");
+    var shebangCommand = require_shebang_command();
+    function readShebang(command2) {
+      const size = 150;
+      const buffer = Buffer.alloc(size);
+      let fd;
+      try {
+        fd = fs.openSync(command2, "r");
+        fs.readSync(fd, buffer, 0, size, 0);
+        fs.closeSync(fd);
+      } catch (e) {
+      }
+      return shebangCommand(buffer.toString());
+    }
+    module.exports = readShebang;
+  }
+});
+
+// node_modules/cross-spawn/lib/parse.js
+var require_parse = __commonJS({
+  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var resolveCommand = require_resolveCommand();
+    var escape4 = require_escape();
+    var readShebang = require_readShebang();
+    var isWin = process.platform === "win32";
+    var isExecutableRegExp = /\.(?:com|exe)$/i;
+    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
+    function detectShebang(parsed) {
+      parsed.file = resolveCommand(parsed);
+      const shebang = parsed.file && readShebang(parsed.file);
+      if (shebang) {
+        parsed.args.unshift(parsed.file);
+        parsed.command = shebang;
+        return resolveCommand(parsed);
+      }
+      return parsed.file;
+    }
+    function parseNonShell(parsed) {
+      if (!isWin) {
+        return parsed;
+      }
+      const commandFile = detectShebang(parsed);
+      const needsShell = !isExecutableRegExp.test(commandFile);
+      if (parsed.options.forceShell || needsShell) {
+        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
+        parsed.command = path6.normalize(parsed.command);
+        parsed.command = escape4.command(parsed.command);
+        parsed.args = parsed.args.map((arg) => escape4.argument(arg, needsDoubleEscapeMetaChars));
+        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
+        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
+        parsed.command = process.env.comspec || "cmd.exe";
+        parsed.options.windowsVerbatimArguments = true;
+      }
+      return parsed;
+    }
+    function parse(command2, args, options) {
+      if (args && !Array.isArray(args)) {
+        options = args;
+        args = null;
+      }
+      args = args ? args.slice(0) : [];
+      options = Object.assign({}, options);
+      const parsed = {
+        command: command2,
+        args,
+        options,
+        file: void 0,
+        original: {
+          command: command2,
+          args
+        }
+      };
+      return options.shell ? parsed : parseNonShell(parsed);
+    }
+    module.exports = parse;
+  }
+});
+
+// node_modules/cross-spawn/lib/enoent.js
+var require_enoent = __commonJS({
+  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
+    "use strict";
+    var isWin = process.platform === "win32";
+    function notFoundError(original, syscall) {
+      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
+        code: "ENOENT",
+        errno: "ENOENT",
+        syscall: `${syscall} ${original.command}`,
+        path: original.command,
+        spawnargs: original.args
+      });
+    }
+    function hookChildProcess(cp, parsed) {
+      if (!isWin) {
+        return;
+      }
+      const originalEmit = cp.emit;
+      cp.emit = function(name, arg1) {
+        if (name === "exit") {
+          const err = verifyENOENT(arg1, parsed);
+          if (err) {
+            return originalEmit.call(cp, "error", err);
+          }
+        }
+        return originalEmit.apply(cp, arguments);
+      };
+    }
+    function verifyENOENT(status2, parsed) {
+      if (isWin && status2 === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawn");
+      }
+      return null;
+    }
+    function verifyENOENTSync(status2, parsed) {
+      if (isWin && status2 === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawnSync");
+      }
+      return null;
+    }
+    module.exports = {
+      hookChildProcess,
+      verifyENOENT,
+      verifyENOENTSync,
+      notFoundError
+    };
+  }
+});
+
+// node_modules/cross-spawn/index.js
+var require_cross_spawn = __commonJS({
+  "node_modules/cross-spawn/index.js"(exports, module) {
+    "use strict";
+    var cp = __require("child_process");
+    var parse = require_parse();
+    var enoent = require_enoent();
+    function spawn2(command2, args, options) {
+      const parsed = parse(command2, args, options);
+      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
+      enoent.hookChildProcess(spawned, parsed);
+      return spawned;
+    }
+    function spawnSync2(command2, args, options) {
+      const parsed = parse(command2, args, options);
+      const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
+      result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
+      return result;
+    }
+    module.exports = spawn2;
+    module.exports.spawn = spawn2;
+    module.exports.sync = spawnSync2;
+    module.exports._parse = parse;
+    module.exports._enoent = enoent;
+  }
+});
+
 // tools/src/cli.ts
 var import_reflect_metadata = __toESM(require_Reflect(), 1);
 
@@ -1215,11 +1718,11 @@ var UI = class {
       }
     });
     rows.forEach((columns) => {
-      this.div(...columns.map((r, i) => {
+      this.div(...columns.map((r, i2) => {
         return {
           text: r.trim(),
           padding: this.measurePadding(r),
-          width: i === 0 && columns.length > 1 ? leftColumnWidth : void 0
+          width: i2 === 0 && columns.length > 1 ? leftColumnWidth : void 0
         };
       }));
     });
@@ -1245,27 +1748,27 @@ var UI = class {
   rowToString(row, lines) {
     this.rasterize(row).forEach((rrow, r) => {
       let str = "";
-      rrow.forEach((col, c) => {
-        const { width } = row[c];
-        const wrapWidth = this.negatePadding(row[c]);
+      rrow.forEach((col, c3) => {
+        const { width } = row[c3];
+        const wrapWidth = this.negatePadding(row[c3]);
         let ts = col;
         if (wrapWidth > mixin.stringWidth(col)) {
           ts += " ".repeat(wrapWidth - mixin.stringWidth(col));
         }
-        if (row[c].align && row[c].align !== "left" && this.wrap) {
-          const fn = align[row[c].align];
+        if (row[c3].align && row[c3].align !== "left" && this.wrap) {
+          const fn = align[row[c3].align];
           ts = fn(ts, wrapWidth);
           if (mixin.stringWidth(ts) < wrapWidth) {
             ts += " ".repeat((width || 0) - mixin.stringWidth(ts) - 1);
           }
         }
-        const padding = row[c].padding || [0, 0, 0, 0];
+        const padding = row[c3].padding || [0, 0, 0, 0];
         if (padding[left]) {
           str += " ".repeat(padding[left]);
         }
-        str += addBorder(row[c], ts, "| ");
+        str += addBorder(row[c3], ts, "| ");
         str += ts;
-        str += addBorder(row[c], ts, " |");
+        str += addBorder(row[c3], ts, " |");
         if (padding[right]) {
           str += " ".repeat(padding[right]);
         }
@@ -1304,8 +1807,8 @@ var UI = class {
     const rrows = [];
     const widths = this.columnWidths(row);
     let wrapped;
-    row.forEach((col, c) => {
-      col.width = widths[c];
+    row.forEach((col, c3) => {
+      col.width = widths[c3];
       if (this.wrap) {
         wrapped = mixin.wrap(col.text, this.negatePadding(col), { hard: true }).split("\n");
       } else {
@@ -1324,8 +1827,8 @@ var UI = class {
           rrows.push([]);
         }
         const rrow = rrows[r];
-        for (let i = 0; i < c; i++) {
-          if (rrow[i] === void 0) {
+        for (let i2 = 0; i2 < c3; i2++) {
+          if (rrow[i2] === void 0) {
             rrow.push("");
           }
         }
@@ -1361,9 +1864,9 @@ var UI = class {
       return void 0;
     });
     const unsetWidth = unset ? Math.floor(remainingWidth / unset) : 0;
-    return widths.map((w, i) => {
+    return widths.map((w, i2) => {
       if (w === void 0) {
-        return Math.max(unsetWidth, _minWidth(row[i]));
+        return Math.max(unsetWidth, _minWidth(row[i2]));
       }
       return w;
     });
@@ -1462,10 +1965,10 @@ var isInRange = (ranges, codePoint) => {
   let high = Math.floor(ranges.length / 2) - 1;
   while (low <= high) {
     const mid = Math.floor((low + high) / 2);
-    const i = mid * 2;
-    if (codePoint < ranges[i]) {
+    const i2 = mid * 2;
+    if (codePoint < ranges[i2]) {
       high = mid - 1;
-    } else if (codePoint > ranges[i + 1]) {
+    } else if (codePoint > ranges[i2 + 1]) {
       low = mid + 1;
     } else {
       return true;
@@ -1481,13 +1984,13 @@ function findWideFastPathRange(ranges) {
   let fastPathStart = ranges[0];
   let fastPathEnd = ranges[1];
   for (let index = 0; index < ranges.length; index += 2) {
-    const start = ranges[index];
+    const start2 = ranges[index];
     const end = ranges[index + 1];
-    if (commonCjkCodePoint >= start && commonCjkCodePoint <= end) {
-      return [start, end];
+    if (commonCjkCodePoint >= start2 && commonCjkCodePoint <= end) {
+      return [start2, end];
     }
-    if (end - start > fastPathEnd - fastPathStart) {
-      fastPathStart = start;
+    if (end - start2 > fastPathEnd - fastPathStart) {
+      fastPathStart = start2;
       fastPathEnd = end;
     }
   }
@@ -1656,7 +2159,7 @@ function stringWidth2(string, options = {}) {
 var ANSI_BACKGROUND_OFFSET = 10;
 var wrapAnsi16 = (offset = 0) => (code) => `\x1B[${code + offset}m`;
 var wrapAnsi256 = (offset = 0) => (code) => `\x1B[${38 + offset};5;${code}m`;
-var wrapAnsi16m = (offset = 0) => (red, green, blue) => `\x1B[${38 + offset};2;${red};${green};${blue}m`;
+var wrapAnsi16m = (offset = 0) => (red2, green2, blue2) => `\x1B[${38 + offset};2;${red2};${green2};${blue2}m`;
 var styles = {
   modifier: {
     reset: [0, 0],
@@ -1751,17 +2254,17 @@ function assembleStyles() {
   styles.bgColor.ansi16m = wrapAnsi16m(ANSI_BACKGROUND_OFFSET);
   Object.defineProperties(styles, {
     rgbToAnsi256: {
-      value(red, green, blue) {
-        if (red === green && green === blue) {
-          if (red < 8) {
+      value(red2, green2, blue2) {
+        if (red2 === green2 && green2 === blue2) {
+          if (red2 < 8) {
             return 16;
           }
-          if (red > 248) {
+          if (red2 > 248) {
             return 231;
           }
-          return Math.round((red - 8) / 247 * 24) + 232;
+          return Math.round((red2 - 8) / 247 * 24) + 232;
         }
-        return 16 + 36 * Math.round(red / 255 * 5) + 6 * Math.round(green / 255 * 5) + Math.round(blue / 255 * 5);
+        return 16 + 36 * Math.round(red2 / 255 * 5) + 6 * Math.round(green2 / 255 * 5) + Math.round(blue2 / 255 * 5);
       },
       enumerable: false
     },
@@ -1798,25 +2301,25 @@ function assembleStyles() {
         if (code < 16) {
           return 90 + (code - 8);
         }
-        let red;
-        let green;
-        let blue;
+        let red2;
+        let green2;
+        let blue2;
         if (code >= 232) {
-          red = ((code - 232) * 10 + 8) / 255;
-          green = red;
-          blue = red;
+          red2 = ((code - 232) * 10 + 8) / 255;
+          green2 = red2;
+          blue2 = red2;
         } else {
           code -= 16;
           const remainder = code % 36;
-          red = Math.floor(code / 36) / 5;
-          green = Math.floor(remainder / 6) / 5;
-          blue = remainder % 6 / 5;
+          red2 = Math.floor(code / 36) / 5;
+          green2 = Math.floor(remainder / 6) / 5;
+          blue2 = remainder % 6 / 5;
         }
-        const value = Math.max(red, green, blue) * 2;
+        const value = Math.max(red2, green2, blue2) * 2;
         if (value === 0) {
           return 30;
         }
-        let result = 30 + (Math.round(blue) << 2 | Math.round(green) << 1 | Math.round(red));
+        let result = 30 + (Math.round(blue2) << 2 | Math.round(green2) << 1 | Math.round(red2));
         if (value === 2) {
           result += 60;
         }
@@ -1825,7 +2328,7 @@ function assembleStyles() {
       enumerable: false
     },
     rgbToAnsi: {
-      value: (red, green, blue) => styles.ansi256ToAnsi(styles.rgbToAnsi256(red, green, blue)),
+      value: (red2, green2, blue2) => styles.ansi256ToAnsi(styles.rgbToAnsi256(red2, green2, blue2)),
       enumerable: false
     },
     hexToAnsi: {
@@ -2005,8 +2508,8 @@ function ui(opts) {
 // node_modules/escalade/sync/index.mjs
 import { dirname, resolve } from "path";
 import { readdirSync, statSync } from "fs";
-function sync_default(start, callback) {
-  let dir = resolve(".", start);
+function sync_default(start2, callback) {
+  let dir = resolve(".", start2);
   let tmp, stats = statSync(dir);
   if (!stats.isDirectory()) {
     dir = dirname(dir);
@@ -2039,13 +2542,13 @@ function camelCase(str) {
     let camelcase = "";
     let nextChrUpper = false;
     const leadingHyphens = str.match(/^-+/);
-    for (let i = leadingHyphens ? leadingHyphens[0].length : 0; i < str.length; i++) {
-      let chr = str.charAt(i);
+    for (let i2 = leadingHyphens ? leadingHyphens[0].length : 0; i2 < str.length; i2++) {
+      let chr = str.charAt(i2);
       if (nextChrUpper) {
         nextChrUpper = false;
         chr = chr.toUpperCase();
       }
-      if (i !== 0 && (chr === "-" || chr === "_")) {
+      if (i2 !== 0 && (chr === "-" || chr === "_")) {
         nextChrUpper = true;
       } else if (chr !== "-" && chr !== "_") {
         camelcase += chr;
@@ -2058,11 +2561,11 @@ function decamelize(str, joinString) {
   const lowercase = str.toLowerCase();
   joinString = joinString || "-";
   let notCamelcase = "";
-  for (let i = 0; i < str.length; i++) {
-    const chrLower = lowercase.charAt(i);
-    const chrString = str.charAt(i);
-    if (chrLower !== chrString && i > 0) {
-      notCamelcase += `${joinString}${lowercase.charAt(i)}`;
+  for (let i2 = 0; i2 < str.length; i2++) {
+    const chrLower = lowercase.charAt(i2);
+    const chrString = str.charAt(i2);
+    if (chrLower !== chrString && i2 > 0) {
+      notCamelcase += `${joinString}${lowercase.charAt(i2)}`;
     } else {
       notCamelcase += chrString;
     }
@@ -2087,28 +2590,28 @@ function tokenizeArgString(argString) {
     return argString.map((e) => typeof e !== "string" ? e + "" : e);
   }
   argString = argString.trim();
-  let i = 0;
+  let i2 = 0;
   let prevC = null;
-  let c = null;
+  let c3 = null;
   let opening = null;
   const args = [];
   for (let ii = 0; ii < argString.length; ii++) {
-    prevC = c;
-    c = argString.charAt(ii);
-    if (c === " " && !opening) {
+    prevC = c3;
+    c3 = argString.charAt(ii);
+    if (c3 === " " && !opening) {
       if (!(prevC === " ")) {
-        i++;
+        i2++;
       }
       continue;
     }
-    if (c === opening) {
+    if (c3 === opening) {
       opening = null;
-    } else if ((c === "'" || c === '"') && !opening) {
-      opening = c;
+    } else if ((c3 === "'" || c3 === '"') && !opening) {
+      opening = c3;
     }
-    if (!args[i])
-      args[i] = "";
-    args[i] += c;
+    if (!args[i2])
+      args[i2] = "";
+    args[i2] += c3;
   }
   return args;
 }
@@ -2194,75 +2697,75 @@ var YargsParser = class {
     const negative = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
     const negatedBoolean = new RegExp("^--" + configuration["negation-prefix"] + "(.+)");
     [].concat(opts.array || []).filter(Boolean).forEach(function(opt) {
-      const key = typeof opt === "object" ? opt.key : opt;
-      const assignment = Object.keys(opt).map(function(key2) {
+      const key2 = typeof opt === "object" ? opt.key : opt;
+      const assignment = Object.keys(opt).map(function(key3) {
         const arrayFlagKeys = {
           boolean: "bools",
           string: "strings",
           number: "numbers"
         };
-        return arrayFlagKeys[key2];
+        return arrayFlagKeys[key3];
       }).filter(Boolean).pop();
       if (assignment) {
-        flags[assignment][key] = true;
+        flags[assignment][key2] = true;
       }
-      flags.arrays[key] = true;
-      flags.keys.push(key);
+      flags.arrays[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.boolean || []).filter(Boolean).forEach(function(key) {
-      flags.bools[key] = true;
-      flags.keys.push(key);
+    [].concat(opts.boolean || []).filter(Boolean).forEach(function(key2) {
+      flags.bools[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.string || []).filter(Boolean).forEach(function(key) {
-      flags.strings[key] = true;
-      flags.keys.push(key);
+    [].concat(opts.string || []).filter(Boolean).forEach(function(key2) {
+      flags.strings[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.number || []).filter(Boolean).forEach(function(key) {
-      flags.numbers[key] = true;
-      flags.keys.push(key);
+    [].concat(opts.number || []).filter(Boolean).forEach(function(key2) {
+      flags.numbers[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.count || []).filter(Boolean).forEach(function(key) {
-      flags.counts[key] = true;
-      flags.keys.push(key);
+    [].concat(opts.count || []).filter(Boolean).forEach(function(key2) {
+      flags.counts[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.normalize || []).filter(Boolean).forEach(function(key) {
-      flags.normalize[key] = true;
-      flags.keys.push(key);
+    [].concat(opts.normalize || []).filter(Boolean).forEach(function(key2) {
+      flags.normalize[key2] = true;
+      flags.keys.push(key2);
     });
     if (typeof opts.narg === "object") {
-      Object.entries(opts.narg).forEach(([key, value]) => {
+      Object.entries(opts.narg).forEach(([key2, value]) => {
         if (typeof value === "number") {
-          flags.nargs[key] = value;
-          flags.keys.push(key);
+          flags.nargs[key2] = value;
+          flags.keys.push(key2);
         }
       });
     }
     if (typeof opts.coerce === "object") {
-      Object.entries(opts.coerce).forEach(([key, value]) => {
+      Object.entries(opts.coerce).forEach(([key2, value]) => {
         if (typeof value === "function") {
-          flags.coercions[key] = value;
-          flags.keys.push(key);
+          flags.coercions[key2] = value;
+          flags.keys.push(key2);
         }
       });
     }
     if (typeof opts.config !== "undefined") {
       if (Array.isArray(opts.config) || typeof opts.config === "string") {
         ;
-        [].concat(opts.config).filter(Boolean).forEach(function(key) {
-          flags.configs[key] = true;
+        [].concat(opts.config).filter(Boolean).forEach(function(key2) {
+          flags.configs[key2] = true;
         });
       } else if (typeof opts.config === "object") {
-        Object.entries(opts.config).forEach(([key, value]) => {
+        Object.entries(opts.config).forEach(([key2, value]) => {
           if (typeof value === "boolean" || typeof value === "function") {
-            flags.configs[key] = value;
+            flags.configs[key2] = value;
           }
         });
       }
     }
     extendAliases(opts.key, aliases, opts.default, flags.arrays);
-    Object.keys(defaults).forEach(function(key) {
-      (flags.aliases[key] || []).forEach(function(alias) {
-        defaults[alias] = defaults[key];
+    Object.keys(defaults).forEach(function(key2) {
+      (flags.aliases[key2] || []).forEach(function(alias) {
+        defaults[alias] = defaults[key2];
       });
     });
     let error = null;
@@ -2270,11 +2773,11 @@ var YargsParser = class {
     let notFlags = [];
     const argv = Object.assign(/* @__PURE__ */ Object.create(null), { _: [] });
     const argvReturn = {};
-    for (let i = 0; i < args.length; i++) {
-      const arg = args[i];
+    for (let i2 = 0; i2 < args.length; i2++) {
+      const arg = args[i2];
       const truncatedArg = arg.replace(/^-{3,}/, "---");
       let broken;
-      let key;
+      let key2;
       let letters;
       let m;
       let next;
@@ -2288,9 +2791,9 @@ var YargsParser = class {
         m = arg.match(/^--?([^=]+)=([\s\S]*)$/);
         if (m !== null && Array.isArray(m) && m.length >= 3) {
           if (checkAllAliases(m[1], flags.arrays)) {
-            i = eatArray(i, m[1], args, m[2]);
+            i2 = eatArray(i2, m[1], args, m[2]);
           } else if (checkAllAliases(m[1], flags.nargs) !== false) {
-            i = eatNargs(i, m[1], args, m[2]);
+            i2 = eatNargs(i2, m[1], args, m[2]);
           } else {
             setArg(m[1], m[2], true);
           }
@@ -2298,27 +2801,27 @@ var YargsParser = class {
       } else if (arg.match(negatedBoolean) && configuration["boolean-negation"]) {
         m = arg.match(negatedBoolean);
         if (m !== null && Array.isArray(m) && m.length >= 2) {
-          key = m[1];
-          setArg(key, checkAllAliases(key, flags.arrays) ? [false] : false);
+          key2 = m[1];
+          setArg(key2, checkAllAliases(key2, flags.arrays) ? [false] : false);
         }
       } else if (arg.match(/^--.+/) || !configuration["short-option-groups"] && arg.match(/^-[^-]+/)) {
         m = arg.match(/^--?(.+)/);
         if (m !== null && Array.isArray(m) && m.length >= 2) {
-          key = m[1];
-          if (checkAllAliases(key, flags.arrays)) {
-            i = eatArray(i, key, args);
-          } else if (checkAllAliases(key, flags.nargs) !== false) {
-            i = eatNargs(i, key, args);
+          key2 = m[1];
+          if (checkAllAliases(key2, flags.arrays)) {
+            i2 = eatArray(i2, key2, args);
+          } else if (checkAllAliases(key2, flags.nargs) !== false) {
+            i2 = eatNargs(i2, key2, args);
           } else {
-            next = args[i + 1];
-            if (next !== void 0 && (!next.match(/^-/) || next.match(negative)) && !checkAllAliases(key, flags.bools) && !checkAllAliases(key, flags.counts)) {
-              setArg(key, next);
-              i++;
+            next = args[i2 + 1];
+            if (next !== void 0 && (!next.match(/^-/) || next.match(negative)) && !checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts)) {
+              setArg(key2, next);
+              i2++;
             } else if (/^(true|false)$/.test(next)) {
-              setArg(key, next);
-              i++;
+              setArg(key2, next);
+              i2++;
             } else {
-              setArg(key, defaultValue(key));
+              setArg(key2, defaultValue(key2));
             }
           }
         }
@@ -2328,15 +2831,15 @@ var YargsParser = class {
           setArg(m[1], m[2]);
         }
       } else if (arg.match(/^-.\..+/) && !arg.match(negative)) {
-        next = args[i + 1];
+        next = args[i2 + 1];
         m = arg.match(/^-(.\..+)/);
         if (m !== null && Array.isArray(m) && m.length >= 2) {
-          key = m[1];
-          if (next !== void 0 && !next.match(/^-/) && !checkAllAliases(key, flags.bools) && !checkAllAliases(key, flags.counts)) {
-            setArg(key, next);
-            i++;
+          key2 = m[1];
+          if (next !== void 0 && !next.match(/^-/) && !checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts)) {
+            setArg(key2, next);
+            i2++;
           } else {
-            setArg(key, defaultValue(key));
+            setArg(key2, defaultValue(key2));
           }
         }
       } else if (arg.match(/^-[^-]+/) && !arg.match(negative)) {
@@ -2346,13 +2849,13 @@ var YargsParser = class {
           next = arg.slice(j + 2);
           if (letters[j + 1] && letters[j + 1] === "=") {
             value = arg.slice(j + 3);
-            key = letters[j];
-            if (checkAllAliases(key, flags.arrays)) {
-              i = eatArray(i, key, args, value);
-            } else if (checkAllAliases(key, flags.nargs) !== false) {
-              i = eatNargs(i, key, args, value);
+            key2 = letters[j];
+            if (checkAllAliases(key2, flags.arrays)) {
+              i2 = eatArray(i2, key2, args, value);
+            } else if (checkAllAliases(key2, flags.nargs) !== false) {
+              i2 = eatNargs(i2, key2, args, value);
             } else {
-              setArg(key, value);
+              setArg(key2, value);
             }
             broken = true;
             break;
@@ -2374,33 +2877,33 @@ var YargsParser = class {
             setArg(letters[j], defaultValue(letters[j]));
           }
         }
-        key = arg.slice(-1)[0];
-        if (!broken && key !== "-") {
-          if (checkAllAliases(key, flags.arrays)) {
-            i = eatArray(i, key, args);
-          } else if (checkAllAliases(key, flags.nargs) !== false) {
-            i = eatNargs(i, key, args);
+        key2 = arg.slice(-1)[0];
+        if (!broken && key2 !== "-") {
+          if (checkAllAliases(key2, flags.arrays)) {
+            i2 = eatArray(i2, key2, args);
+          } else if (checkAllAliases(key2, flags.nargs) !== false) {
+            i2 = eatNargs(i2, key2, args);
           } else {
-            next = args[i + 1];
-            if (next !== void 0 && (!/^(-|--)[^-]/.test(next) || next.match(negative)) && !checkAllAliases(key, flags.bools) && !checkAllAliases(key, flags.counts)) {
-              setArg(key, next);
-              i++;
+            next = args[i2 + 1];
+            if (next !== void 0 && (!/^(-|--)[^-]/.test(next) || next.match(negative)) && !checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts)) {
+              setArg(key2, next);
+              i2++;
             } else if (/^(true|false)$/.test(next)) {
-              setArg(key, next);
-              i++;
+              setArg(key2, next);
+              i2++;
             } else {
-              setArg(key, defaultValue(key));
+              setArg(key2, defaultValue(key2));
             }
           }
         }
       } else if (arg.match(/^-[0-9]$/) && arg.match(negative) && checkAllAliases(arg.slice(1), flags.bools)) {
-        key = arg.slice(1);
-        setArg(key, defaultValue(key));
+        key2 = arg.slice(1);
+        setArg(key2, defaultValue(key2));
       } else if (arg === "--") {
-        notFlags = args.slice(i + 1);
+        notFlags = args.slice(i2 + 1);
         break;
       } else if (configuration["halt-at-non-option"]) {
-        notFlags = args.slice(i);
+        notFlags = args.slice(i2);
         break;
       } else {
         pushPositional(arg);
@@ -2414,18 +2917,18 @@ var YargsParser = class {
     applyCoercions(argv);
     if (configuration["set-placeholder-key"])
       setPlaceholderKeys(argv);
-    Object.keys(flags.counts).forEach(function(key) {
-      if (!hasKey(argv, key.split(".")))
-        setArg(key, 0);
+    Object.keys(flags.counts).forEach(function(key2) {
+      if (!hasKey(argv, key2.split(".")))
+        setArg(key2, 0);
     });
     if (notFlagsOption && notFlags.length)
       argv[notFlagsArgv] = [];
-    notFlags.forEach(function(key) {
-      argv[notFlagsArgv].push(key);
+    notFlags.forEach(function(key2) {
+      argv[notFlagsArgv].push(key2);
     });
     if (configuration["camel-case-expansion"] && configuration["strip-dashed"]) {
-      Object.keys(argv).filter((key) => key !== "--" && key.includes("-")).forEach((key) => {
-        delete argv[key];
+      Object.keys(argv).filter((key2) => key2 !== "--" && key2.includes("-")).forEach((key2) => {
+        delete argv[key2];
       });
     }
     if (configuration["strip-aliased"]) {
@@ -2443,86 +2946,86 @@ var YargsParser = class {
         argv._.push(maybeCoercedNumber);
       }
     }
-    function eatNargs(i, key, args2, argAfterEqualSign) {
+    function eatNargs(i2, key2, args2, argAfterEqualSign) {
       let ii;
-      let toEat = checkAllAliases(key, flags.nargs);
+      let toEat = checkAllAliases(key2, flags.nargs);
       toEat = typeof toEat !== "number" || isNaN(toEat) ? 1 : toEat;
       if (toEat === 0) {
         if (!isUndefined(argAfterEqualSign)) {
-          error = Error(__("Argument unexpected for: %s", key));
+          error = Error(__("Argument unexpected for: %s", key2));
         }
-        setArg(key, defaultValue(key));
-        return i;
+        setArg(key2, defaultValue(key2));
+        return i2;
       }
       let available = isUndefined(argAfterEqualSign) ? 0 : 1;
       if (configuration["nargs-eats-options"]) {
-        if (args2.length - (i + 1) + available < toEat) {
-          error = Error(__("Not enough arguments following: %s", key));
+        if (args2.length - (i2 + 1) + available < toEat) {
+          error = Error(__("Not enough arguments following: %s", key2));
         }
         available = toEat;
       } else {
-        for (ii = i + 1; ii < args2.length; ii++) {
+        for (ii = i2 + 1; ii < args2.length; ii++) {
           if (!args2[ii].match(/^-[^0-9]/) || args2[ii].match(negative) || isUnknownOptionAsArg(args2[ii]))
             available++;
           else
             break;
         }
         if (available < toEat)
-          error = Error(__("Not enough arguments following: %s", key));
+          error = Error(__("Not enough arguments following: %s", key2));
       }
       let consumed = Math.min(available, toEat);
       if (!isUndefined(argAfterEqualSign) && consumed > 0) {
-        setArg(key, argAfterEqualSign);
+        setArg(key2, argAfterEqualSign);
         consumed--;
       }
-      for (ii = i + 1; ii < consumed + i + 1; ii++) {
-        setArg(key, args2[ii]);
+      for (ii = i2 + 1; ii < consumed + i2 + 1; ii++) {
+        setArg(key2, args2[ii]);
       }
-      return i + consumed;
+      return i2 + consumed;
     }
-    function eatArray(i, key, args2, argAfterEqualSign) {
+    function eatArray(i2, key2, args2, argAfterEqualSign) {
       let argsToSet = [];
-      let next = argAfterEqualSign || args2[i + 1];
-      const nargsCount = checkAllAliases(key, flags.nargs);
-      if (checkAllAliases(key, flags.bools) && !/^(true|false)$/.test(next)) {
+      let next = argAfterEqualSign || args2[i2 + 1];
+      const nargsCount = checkAllAliases(key2, flags.nargs);
+      if (checkAllAliases(key2, flags.bools) && !/^(true|false)$/.test(next)) {
         argsToSet.push(true);
       } else if (isUndefined(next) || isUndefined(argAfterEqualSign) && /^-/.test(next) && !negative.test(next) && !isUnknownOptionAsArg(next)) {
-        if (defaults[key] !== void 0) {
-          const defVal = defaults[key];
+        if (defaults[key2] !== void 0) {
+          const defVal = defaults[key2];
           argsToSet = Array.isArray(defVal) ? defVal : [defVal];
         }
       } else {
         if (!isUndefined(argAfterEqualSign)) {
-          argsToSet.push(processValue(key, argAfterEqualSign, true));
+          argsToSet.push(processValue(key2, argAfterEqualSign, true));
         }
-        for (let ii = i + 1; ii < args2.length; ii++) {
+        for (let ii = i2 + 1; ii < args2.length; ii++) {
           if (!configuration["greedy-arrays"] && argsToSet.length > 0 || nargsCount && typeof nargsCount === "number" && argsToSet.length >= nargsCount)
             break;
           next = args2[ii];
           if (/^-/.test(next) && !negative.test(next) && !isUnknownOptionAsArg(next))
             break;
-          i = ii;
-          argsToSet.push(processValue(key, next, inputIsString));
+          i2 = ii;
+          argsToSet.push(processValue(key2, next, inputIsString));
         }
       }
       if (typeof nargsCount === "number" && (nargsCount && argsToSet.length < nargsCount || isNaN(nargsCount) && argsToSet.length === 0)) {
-        error = Error(__("Not enough arguments following: %s", key));
+        error = Error(__("Not enough arguments following: %s", key2));
       }
-      setArg(key, argsToSet);
-      return i;
+      setArg(key2, argsToSet);
+      return i2;
     }
-    function setArg(key, val, shouldStripQuotes = inputIsString) {
-      if (/-/.test(key) && configuration["camel-case-expansion"]) {
-        const alias = key.split(".").map(function(prop) {
+    function setArg(key2, val, shouldStripQuotes = inputIsString) {
+      if (/-/.test(key2) && configuration["camel-case-expansion"]) {
+        const alias = key2.split(".").map(function(prop) {
           return camelCase(prop);
         }).join(".");
-        addNewAlias(key, alias);
+        addNewAlias(key2, alias);
       }
-      const value = processValue(key, val, shouldStripQuotes);
-      const splitKey = key.split(".");
+      const value = processValue(key2, val, shouldStripQuotes);
+      const splitKey = key2.split(".");
       setKey(argv, splitKey, value);
-      if (flags.aliases[key]) {
-        flags.aliases[key].forEach(function(x) {
+      if (flags.aliases[key2]) {
+        flags.aliases[key2].forEach(function(x) {
           const keyProperties = x.split(".");
           setKey(argv, keyProperties, value);
         });
@@ -2531,18 +3034,18 @@ var YargsParser = class {
         ;
         (flags.aliases[splitKey[0]] || []).forEach(function(x) {
           let keyProperties = x.split(".");
-          const a = [].concat(splitKey);
-          a.shift();
-          keyProperties = keyProperties.concat(a);
-          if (!(flags.aliases[key] || []).includes(keyProperties.join("."))) {
+          const a2 = [].concat(splitKey);
+          a2.shift();
+          keyProperties = keyProperties.concat(a2);
+          if (!(flags.aliases[key2] || []).includes(keyProperties.join("."))) {
             setKey(argv, keyProperties, value);
           }
         });
       }
-      if (checkAllAliases(key, flags.normalize) && !checkAllAliases(key, flags.arrays)) {
-        const keys = [key].concat(flags.aliases[key] || []);
-        keys.forEach(function(key2) {
-          Object.defineProperty(argvReturn, key2, {
+      if (checkAllAliases(key2, flags.normalize) && !checkAllAliases(key2, flags.arrays)) {
+        const keys = [key2].concat(flags.aliases[key2] || []);
+        keys.forEach(function(key3) {
+          Object.defineProperty(argvReturn, key3, {
             enumerable: true,
             get() {
               return val;
@@ -2554,30 +3057,30 @@ var YargsParser = class {
         });
       }
     }
-    function addNewAlias(key, alias) {
-      if (!(flags.aliases[key] && flags.aliases[key].length)) {
-        flags.aliases[key] = [alias];
+    function addNewAlias(key2, alias) {
+      if (!(flags.aliases[key2] && flags.aliases[key2].length)) {
+        flags.aliases[key2] = [alias];
         newAliases[alias] = true;
       }
       if (!(flags.aliases[alias] && flags.aliases[alias].length)) {
-        addNewAlias(alias, key);
+        addNewAlias(alias, key2);
       }
     }
-    function processValue(key, val, shouldStripQuotes) {
+    function processValue(key2, val, shouldStripQuotes) {
       if (shouldStripQuotes) {
         val = stripQuotes(val);
       }
-      if (checkAllAliases(key, flags.bools) || checkAllAliases(key, flags.counts)) {
+      if (checkAllAliases(key2, flags.bools) || checkAllAliases(key2, flags.counts)) {
         if (typeof val === "string")
           val = val === "true";
       }
       let value = Array.isArray(val) ? val.map(function(v) {
-        return maybeCoerceNumber(key, v);
-      }) : maybeCoerceNumber(key, val);
-      if (checkAllAliases(key, flags.counts) && (isUndefined(value) || typeof value === "boolean")) {
+        return maybeCoerceNumber(key2, v);
+      }) : maybeCoerceNumber(key2, val);
+      if (checkAllAliases(key2, flags.counts) && (isUndefined(value) || typeof value === "boolean")) {
         value = increment();
       }
-      if (checkAllAliases(key, flags.normalize) && checkAllAliases(key, flags.arrays)) {
+      if (checkAllAliases(key2, flags.normalize) && checkAllAliases(key2, flags.arrays)) {
         if (Array.isArray(val))
           value = val.map((val2) => {
             return mixin2.normalize(val2);
@@ -2587,12 +3090,12 @@ var YargsParser = class {
       }
       return value;
     }
-    function maybeCoerceNumber(key, value) {
-      if (!configuration["parse-positional-numbers"] && key === "_")
+    function maybeCoerceNumber(key2, value) {
+      if (!configuration["parse-positional-numbers"] && key2 === "_")
         return value;
-      if (!checkAllAliases(key, flags.strings) && !checkAllAliases(key, flags.bools) && !Array.isArray(value)) {
+      if (!checkAllAliases(key2, flags.strings) && !checkAllAliases(key2, flags.bools) && !Array.isArray(value)) {
         const shouldCoerceNumber = looksLikeNumber(value) && configuration["parse-numbers"] && Number.isSafeInteger(Math.floor(parseFloat(`${value}`)));
-        if (shouldCoerceNumber || !isUndefined(value) && checkAllAliases(key, flags.numbers)) {
+        if (shouldCoerceNumber || !isUndefined(value) && checkAllAliases(key2, flags.numbers)) {
           value = Number(value);
         }
       }
@@ -2632,9 +3135,9 @@ var YargsParser = class {
       });
     }
     function setConfigObject(config, prev) {
-      Object.keys(config).forEach(function(key) {
-        const value = config[key];
-        const fullKey = prev ? prev + "." + key : key;
+      Object.keys(config).forEach(function(key2) {
+        const value = config[key2];
+        const fullKey = prev ? prev + "." + key2 : key2;
         if (typeof value === "object" && value !== null && !Array.isArray(value) && configuration["dot-notation"]) {
           setConfigObject(value, fullKey);
         } else {
@@ -2658,11 +3161,11 @@ var YargsParser = class {
       const env2 = mixin2.env();
       Object.keys(env2).forEach(function(envVar) {
         if (prefix === "" || envVar.lastIndexOf(prefix, 0) === 0) {
-          const keys = envVar.split("__").map(function(key, i) {
-            if (i === 0) {
-              key = key.substring(prefix.length);
+          const keys = envVar.split("__").map(function(key2, i2) {
+            if (i2 === 0) {
+              key2 = key2.substring(prefix.length);
             }
-            return camelCase(key);
+            return camelCase(key2);
           });
           if ((configOnly && flags.configs[keys.join(".")] || !configOnly) && !hasKey(argv2, keys)) {
             setArg(keys.join("."), env2[envVar]);
@@ -2673,13 +3176,13 @@ var YargsParser = class {
     function applyCoercions(argv2) {
       let coerce;
       const applied = /* @__PURE__ */ new Set();
-      Object.keys(argv2).forEach(function(key) {
-        if (!applied.has(key)) {
-          coerce = checkAllAliases(key, flags.coercions);
+      Object.keys(argv2).forEach(function(key2) {
+        if (!applied.has(key2)) {
+          coerce = checkAllAliases(key2, flags.coercions);
           if (typeof coerce === "function") {
             try {
-              const value = maybeCoerceNumber(key, coerce(argv2[key]));
-              [].concat(flags.aliases[key] || [], key).forEach((ali) => {
+              const value = maybeCoerceNumber(key2, coerce(argv2[key2]));
+              [].concat(flags.aliases[key2] || [], key2).forEach((ali) => {
                 applied.add(ali);
                 argv2[ali] = value;
               });
@@ -2691,132 +3194,132 @@ var YargsParser = class {
       });
     }
     function setPlaceholderKeys(argv2) {
-      flags.keys.forEach((key) => {
-        if (~key.indexOf("."))
+      flags.keys.forEach((key2) => {
+        if (~key2.indexOf("."))
           return;
-        if (typeof argv2[key] === "undefined")
-          argv2[key] = void 0;
+        if (typeof argv2[key2] === "undefined")
+          argv2[key2] = void 0;
       });
       return argv2;
     }
     function applyDefaultsAndAliases(obj, aliases2, defaults2, canLog = false) {
-      Object.keys(defaults2).forEach(function(key) {
-        if (!hasKey(obj, key.split("."))) {
-          setKey(obj, key.split("."), defaults2[key]);
+      Object.keys(defaults2).forEach(function(key2) {
+        if (!hasKey(obj, key2.split("."))) {
+          setKey(obj, key2.split("."), defaults2[key2]);
           if (canLog)
-            defaulted[key] = true;
-          (aliases2[key] || []).forEach(function(x) {
+            defaulted[key2] = true;
+          (aliases2[key2] || []).forEach(function(x) {
             if (hasKey(obj, x.split(".")))
               return;
-            setKey(obj, x.split("."), defaults2[key]);
+            setKey(obj, x.split("."), defaults2[key2]);
           });
         }
       });
     }
     function hasKey(obj, keys) {
-      let o = obj;
+      let o2 = obj;
       if (!configuration["dot-notation"])
         keys = [keys.join(".")];
-      keys.slice(0, -1).forEach(function(key2) {
-        o = o[key2] || {};
+      keys.slice(0, -1).forEach(function(key3) {
+        o2 = o2[key3] || {};
       });
-      const key = keys[keys.length - 1];
-      if (typeof o !== "object")
+      const key2 = keys[keys.length - 1];
+      if (typeof o2 !== "object")
         return false;
       else
-        return key in o;
+        return key2 in o2;
     }
     function setKey(obj, keys, value) {
-      let o = obj;
+      let o2 = obj;
       if (!configuration["dot-notation"])
         keys = [keys.join(".")];
-      keys.slice(0, -1).forEach(function(key2) {
-        key2 = sanitizeKey(key2);
-        if (typeof o === "object" && o[key2] === void 0) {
-          o[key2] = {};
+      keys.slice(0, -1).forEach(function(key3) {
+        key3 = sanitizeKey(key3);
+        if (typeof o2 === "object" && o2[key3] === void 0) {
+          o2[key3] = {};
         }
-        if (typeof o[key2] !== "object" || Array.isArray(o[key2])) {
-          if (Array.isArray(o[key2])) {
-            o[key2].push({});
+        if (typeof o2[key3] !== "object" || Array.isArray(o2[key3])) {
+          if (Array.isArray(o2[key3])) {
+            o2[key3].push({});
           } else {
-            o[key2] = [o[key2], {}];
+            o2[key3] = [o2[key3], {}];
           }
-          o = o[key2][o[key2].length - 1];
+          o2 = o2[key3][o2[key3].length - 1];
         } else {
-          o = o[key2];
+          o2 = o2[key3];
         }
       });
-      const key = sanitizeKey(keys[keys.length - 1]);
+      const key2 = sanitizeKey(keys[keys.length - 1]);
       const isTypeArray = checkAllAliases(keys.join("."), flags.arrays);
       const isValueArray = Array.isArray(value);
       let duplicate = configuration["duplicate-arguments-array"];
-      if (!duplicate && checkAllAliases(key, flags.nargs)) {
+      if (!duplicate && checkAllAliases(key2, flags.nargs)) {
         duplicate = true;
-        if (!isUndefined(o[key]) && flags.nargs[key] === 1 || Array.isArray(o[key]) && o[key].length === flags.nargs[key]) {
-          o[key] = void 0;
+        if (!isUndefined(o2[key2]) && flags.nargs[key2] === 1 || Array.isArray(o2[key2]) && o2[key2].length === flags.nargs[key2]) {
+          o2[key2] = void 0;
         }
       }
       if (value === increment()) {
-        o[key] = increment(o[key]);
-      } else if (Array.isArray(o[key])) {
+        o2[key2] = increment(o2[key2]);
+      } else if (Array.isArray(o2[key2])) {
         if (duplicate && isTypeArray && isValueArray) {
-          o[key] = configuration["flatten-duplicate-arrays"] ? o[key].concat(value) : (Array.isArray(o[key][0]) ? o[key] : [o[key]]).concat([value]);
+          o2[key2] = configuration["flatten-duplicate-arrays"] ? o2[key2].concat(value) : (Array.isArray(o2[key2][0]) ? o2[key2] : [o2[key2]]).concat([value]);
         } else if (!duplicate && Boolean(isTypeArray) === Boolean(isValueArray)) {
-          o[key] = value;
+          o2[key2] = value;
         } else {
-          o[key] = o[key].concat([value]);
+          o2[key2] = o2[key2].concat([value]);
         }
-      } else if (o[key] === void 0 && isTypeArray) {
-        o[key] = isValueArray ? value : [value];
-      } else if (duplicate && !(o[key] === void 0 || checkAllAliases(key, flags.counts) || checkAllAliases(key, flags.bools))) {
-        o[key] = [o[key], value];
+      } else if (o2[key2] === void 0 && isTypeArray) {
+        o2[key2] = isValueArray ? value : [value];
+      } else if (duplicate && !(o2[key2] === void 0 || checkAllAliases(key2, flags.counts) || checkAllAliases(key2, flags.bools))) {
+        o2[key2] = [o2[key2], value];
       } else {
-        o[key] = value;
+        o2[key2] = value;
       }
     }
     function extendAliases(...args2) {
       args2.forEach(function(obj) {
-        Object.keys(obj || {}).forEach(function(key) {
-          if (flags.aliases[key])
+        Object.keys(obj || {}).forEach(function(key2) {
+          if (flags.aliases[key2])
             return;
-          flags.aliases[key] = [].concat(aliases[key] || []);
-          flags.aliases[key].concat(key).forEach(function(x) {
+          flags.aliases[key2] = [].concat(aliases[key2] || []);
+          flags.aliases[key2].concat(key2).forEach(function(x) {
             if (/-/.test(x) && configuration["camel-case-expansion"]) {
-              const c = camelCase(x);
-              if (c !== key && flags.aliases[key].indexOf(c) === -1) {
-                flags.aliases[key].push(c);
-                newAliases[c] = true;
+              const c3 = camelCase(x);
+              if (c3 !== key2 && flags.aliases[key2].indexOf(c3) === -1) {
+                flags.aliases[key2].push(c3);
+                newAliases[c3] = true;
               }
             }
           });
-          flags.aliases[key].concat(key).forEach(function(x) {
+          flags.aliases[key2].concat(key2).forEach(function(x) {
             if (x.length > 1 && /[A-Z]/.test(x) && configuration["camel-case-expansion"]) {
-              const c = decamelize(x, "-");
-              if (c !== key && flags.aliases[key].indexOf(c) === -1) {
-                flags.aliases[key].push(c);
-                newAliases[c] = true;
+              const c3 = decamelize(x, "-");
+              if (c3 !== key2 && flags.aliases[key2].indexOf(c3) === -1) {
+                flags.aliases[key2].push(c3);
+                newAliases[c3] = true;
               }
             }
           });
-          flags.aliases[key].forEach(function(x) {
-            flags.aliases[x] = [key].concat(flags.aliases[key].filter(function(y) {
+          flags.aliases[key2].forEach(function(x) {
+            flags.aliases[x] = [key2].concat(flags.aliases[key2].filter(function(y) {
               return x !== y;
             }));
           });
         });
       });
     }
-    function checkAllAliases(key, flag) {
-      const toCheck = [].concat(flags.aliases[key] || [], key);
+    function checkAllAliases(key2, flag) {
+      const toCheck = [].concat(flags.aliases[key2] || [], key2);
       const keys = Object.keys(flag);
-      const setAlias = toCheck.find((key2) => keys.includes(key2));
+      const setAlias = toCheck.find((key3) => keys.includes(key3));
       return setAlias ? flag[setAlias] : false;
     }
-    function hasAnyFlag(key) {
+    function hasAnyFlag(key2) {
       const flagsKeys = Object.keys(flags);
       const toCheck = [].concat(flagsKeys.map((k) => flags[k]));
       return toCheck.some(function(flag) {
-        return Array.isArray(flag) ? flag.includes(key) : flag[key];
+        return Array.isArray(flag) ? flag.includes(key2) : flag[key2];
       });
     }
     function hasFlagsMatching(arg, ...patterns) {
@@ -2863,11 +3366,11 @@ var YargsParser = class {
       const flagEndingInNonWordCharacters = /^-+([^=]+?)\W+.*$/;
       return !hasFlagsMatching(arg, flagWithEquals, negatedBoolean, normalFlag, flagEndingInHyphen, flagEndingInDigits, flagEndingInNonWordCharacters);
     }
-    function defaultValue(key) {
-      if (!checkAllAliases(key, flags.bools) && !checkAllAliases(key, flags.counts) && `${key}` in defaults) {
-        return defaults[key];
+    function defaultValue(key2) {
+      if (!checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts) && `${key2}` in defaults) {
+        return defaults[key2];
       } else {
-        return defaultForType(guessType2(key));
+        return defaultForType(guessType2(key2));
       }
     }
     function defaultForType(type) {
@@ -2879,15 +3382,15 @@ var YargsParser = class {
       };
       return def[type];
     }
-    function guessType2(key) {
+    function guessType2(key2) {
       let type = DefaultValuesForTypeKey.BOOLEAN;
-      if (checkAllAliases(key, flags.strings))
+      if (checkAllAliases(key2, flags.strings))
         type = DefaultValuesForTypeKey.STRING;
-      else if (checkAllAliases(key, flags.numbers))
+      else if (checkAllAliases(key2, flags.numbers))
         type = DefaultValuesForTypeKey.NUMBER;
-      else if (checkAllAliases(key, flags.bools))
+      else if (checkAllAliases(key2, flags.bools))
         type = DefaultValuesForTypeKey.BOOLEAN;
-      else if (checkAllAliases(key, flags.arrays))
+      else if (checkAllAliases(key2, flags.arrays))
         type = DefaultValuesForTypeKey.ARRAY;
       return type;
     }
@@ -2895,12 +3398,12 @@ var YargsParser = class {
       return num === void 0;
     }
     function checkConfiguration() {
-      Object.keys(flags.counts).find((key) => {
-        if (checkAllAliases(key, flags.arrays)) {
-          error = Error(__("Invalid configuration: %s, opts.count excludes opts.array.", key));
+      Object.keys(flags.counts).find((key2) => {
+        if (checkAllAliases(key2, flags.arrays)) {
+          error = Error(__("Invalid configuration: %s, opts.count excludes opts.array.", key2));
           return true;
-        } else if (checkAllAliases(key, flags.nargs)) {
-          error = Error(__("Invalid configuration: %s, opts.count excludes opts.narg.", key));
+        } else if (checkAllAliases(key2, flags.nargs)) {
+          error = Error(__("Invalid configuration: %s, opts.count excludes opts.narg.", key2));
           return true;
         }
         return false;
@@ -2920,18 +3423,18 @@ function combineAliases(aliases) {
   const aliasArrays = [];
   const combined = /* @__PURE__ */ Object.create(null);
   let change = true;
-  Object.keys(aliases).forEach(function(key) {
-    aliasArrays.push([].concat(aliases[key], key));
+  Object.keys(aliases).forEach(function(key2) {
+    aliasArrays.push([].concat(aliases[key2], key2));
   });
   while (change) {
     change = false;
-    for (let i = 0; i < aliasArrays.length; i++) {
-      for (let ii = i + 1; ii < aliasArrays.length; ii++) {
-        const intersect = aliasArrays[i].filter(function(v) {
+    for (let i2 = 0; i2 < aliasArrays.length; i2++) {
+      for (let ii = i2 + 1; ii < aliasArrays.length; ii++) {
+        const intersect = aliasArrays[i2].filter(function(v) {
           return aliasArrays[ii].indexOf(v) !== -1;
         });
         if (intersect.length) {
-          aliasArrays[i] = aliasArrays[i].concat(aliasArrays[ii]);
+          aliasArrays[i2] = aliasArrays[i2].concat(aliasArrays[ii]);
           aliasArrays.splice(ii, 1);
           change = true;
           break;
@@ -2940,8 +3443,8 @@ function combineAliases(aliases) {
     }
   }
   aliasArrays.forEach(function(aliasArray) {
-    aliasArray = aliasArray.filter(function(v, i, self2) {
-      return self2.indexOf(v) === i;
+    aliasArray = aliasArray.filter(function(v, i2, self2) {
+      return self2.indexOf(v) === i2;
     });
     const lastAlias = aliasArray.pop();
     if (lastAlias !== void 0 && typeof lastAlias === "string") {
@@ -2953,10 +3456,10 @@ function combineAliases(aliases) {
 function increment(orig) {
   return orig !== void 0 ? orig + 1 : 1;
 }
-function sanitizeKey(key) {
-  if (key === "__proto__")
+function sanitizeKey(key2) {
+  if (key2 === "__proto__")
     return "___proto___";
-  return key;
+  return key2;
 }
 function stripQuotes(val) {
   return typeof val === "string" && (val[0] === "'" || val[0] === '"') && val[val.length - 1] === val[0] ? val.substring(1, val.length - 1) : val;
@@ -2986,11 +3489,11 @@ var parser = new YargsParser({
   format,
   normalize,
   resolve: resolve2,
-  require: (path) => {
+  require: (path6) => {
     if (typeof require2 !== "undefined") {
-      return require2(path);
-    } else if (path.match(/\.json$/)) {
-      return JSON.parse(readFileSync(path, "utf8"));
+      return require2(path6);
+    } else if (path6.match(/\.json$/)) {
+      return JSON.parse(readFileSync(path6, "utf8"));
     } else {
       throw Error("only .json config files are supported in ESM");
     }
@@ -3278,16 +3781,16 @@ var Y18N = class {
   updateLocale(obj) {
     if (!this.cache[this.locale])
       this._readLocaleFile();
-    for (const key in obj) {
-      if (Object.prototype.hasOwnProperty.call(obj, key)) {
-        this.cache[this.locale][key] = obj[key];
+    for (const key2 in obj) {
+      if (Object.prototype.hasOwnProperty.call(obj, key2)) {
+        this.cache[this.locale][key2] = obj[key2];
       }
     }
   }
   _taggedLiteral(parts, ...args) {
     let str = "";
-    parts.forEach(function(part, i) {
-      const arg = args[i + 1];
+    parts.forEach(function(part, i2) {
+      const arg = args[i2 + 1];
       str += part;
       if (typeof arg !== "undefined") {
         str += "%s";
@@ -3379,8 +3882,8 @@ var esm_default = {
   },
   cliui: ui,
   findUp: sync_default,
-  getEnv: (key) => {
-    return process.env[key];
+  getEnv: (key2) => {
+    return process.env[key2];
   },
   inspect,
   getProcessArgvBin,
@@ -3459,10 +3962,10 @@ function parseCommand(cmd) {
     demanded: [],
     optional: []
   };
-  splitCommand.forEach((cmd2, i) => {
+  splitCommand.forEach((cmd2, i2) => {
     let variadic = false;
     cmd2 = cmd2.replace(/\s/g, "");
-    if (/\.+[\]>]/.test(cmd2) && i === splitCommand.length - 1)
+    if (/\.+[\]>]/.test(cmd2) && i2 === splitCommand.length - 1)
       variadic = true;
     if (/^\[/.test(cmd2)) {
       parsedCommand.optional.push({
@@ -3544,22 +4047,22 @@ var GlobalMiddleware = class {
     this.frozens = [];
     this.yargs = yargs;
   }
-  addMiddleware(callback, applyBeforeValidation, global2 = true, mutates = false) {
-    argsert("<array|function> [boolean] [boolean] [boolean]", [callback, applyBeforeValidation, global2], arguments.length);
+  addMiddleware(callback, applyBeforeValidation, global3 = true, mutates = false) {
+    argsert("<array|function> [boolean] [boolean] [boolean]", [callback, applyBeforeValidation, global3], arguments.length);
     if (Array.isArray(callback)) {
-      for (let i = 0; i < callback.length; i++) {
-        if (typeof callback[i] !== "function") {
+      for (let i2 = 0; i2 < callback.length; i2++) {
+        if (typeof callback[i2] !== "function") {
           throw Error("middleware must be a function");
         }
-        const m = callback[i];
+        const m = callback[i2];
         m.applyBeforeValidation = applyBeforeValidation;
-        m.global = global2;
+        m.global = global3;
       }
       Array.prototype.push.apply(this.globalMiddleware, callback);
     } else if (typeof callback === "function") {
       const m = callback;
       m.applyBeforeValidation = applyBeforeValidation;
-      m.global = global2;
+      m.global = global3;
       m.mutates = mutates;
       this.globalMiddleware.push(callback);
     }
@@ -3656,7 +4159,7 @@ var CommandInstance = class {
     });
     if (!Array.isArray(opts.extensions))
       opts.extensions = ["js"];
-    const visit = typeof opts.visit === "function" ? opts.visit : (o) => o;
+    const visit = typeof opts.visit === "function" ? opts.visit : (o2) => o2;
     for (const fileb of files) {
       const file = fileb.toString();
       if (opts.exclude) {
@@ -3732,8 +4235,8 @@ var CommandInstance = class {
       const parsedCommand = parseCommand(cmd);
       aliases = aliases.map((alias) => parseCommand(alias).cmd);
       let isDefault = false;
-      const parsedAliases = [parsedCommand.cmd].concat(aliases).filter((c) => {
-        if (DEFAULT_MARKER.test(c)) {
+      const parsedAliases = [parsedCommand.cmd].concat(aliases).filter((c3) => {
+        if (DEFAULT_MARKER.test(c3)) {
           isDefault = true;
           return false;
         }
@@ -3802,8 +4305,8 @@ var CommandInstance = class {
     } else if (isCommandBuilderOptionDefinitions(builder)) {
       yargs.getInternalMethods().getUsageInstance().freeze();
       innerYargs = yargs.getInternalMethods().reset(aliases);
-      Object.keys(commandHandler.builder).forEach((key) => {
-        innerYargs.option(key, builder[key]);
+      Object.keys(commandHandler.builder).forEach((key2) => {
+        innerYargs.option(key2, builder[key2]);
       });
     }
     return this.parseAndUpdateUsage(isDefaultCommand, commandHandler, innerYargs, parentCommands, commandIndex, helpOnly);
@@ -3827,11 +4330,11 @@ var CommandInstance = class {
     return !yargs.getInternalMethods().getUsageInstance().getUsageDisabled() && yargs.getInternalMethods().getUsageInstance().getUsage().length === 0;
   }
   usageFromParentCommandsCommandHandler(parentCommands, commandHandler) {
-    const c = DEFAULT_MARKER.test(commandHandler.original) ? commandHandler.original.replace(DEFAULT_MARKER, "").trim() : commandHandler.original;
-    const pc = parentCommands.filter((c2) => {
-      return !DEFAULT_MARKER.test(c2);
+    const c3 = DEFAULT_MARKER.test(commandHandler.original) ? commandHandler.original.replace(DEFAULT_MARKER, "").trim() : commandHandler.original;
+    const pc = parentCommands.filter((c4) => {
+      return !DEFAULT_MARKER.test(c4);
     });
-    pc.push(c);
+    pc.push(c3);
     return `$0 ${pc.join(" ")}`;
   }
   handleValidationAndGetResult(isDefaultCommand, commandHandler, innerArgv, currentContext, aliases, yargs, middlewares, positionalMap) {
@@ -3894,7 +4397,7 @@ var CommandInstance = class {
       const maybe = optional.shift();
       this.populatePositional(maybe, argv, positionalMap);
     }
-    argv._ = context.commands.concat(argv._.map((a) => "" + a));
+    argv._ = context.commands.concat(argv._.map((a2) => "" + a2));
     this.postProcessPositionals(argv, positionalMap, this.cmdToParseOptions(commandHandler.original), yargs);
     return positionalMap;
   }
@@ -3924,9 +4427,9 @@ var CommandInstance = class {
       parseOptions.alias[cmd] = aliases;
       parseOptions.demand[cmd] = true;
     });
-    parsed.optional.forEach((o) => {
-      const [cmd, ...aliases] = o.cmd;
-      if (o.variadic) {
+    parsed.optional.forEach((o2) => {
+      const [cmd, ...aliases] = o2.cmd;
+      if (o2.variadic) {
         parseOptions.array.push(cmd);
         parseOptions.default[cmd] = [];
       }
@@ -3937,17 +4440,17 @@ var CommandInstance = class {
   postProcessPositionals(argv, positionalMap, parseOptions, yargs) {
     const options = Object.assign({}, yargs.getOptions());
     options.default = Object.assign(parseOptions.default, options.default);
-    for (const key of Object.keys(parseOptions.alias)) {
-      options.alias[key] = (options.alias[key] || []).concat(parseOptions.alias[key]);
+    for (const key2 of Object.keys(parseOptions.alias)) {
+      options.alias[key2] = (options.alias[key2] || []).concat(parseOptions.alias[key2]);
     }
     options.array = options.array.concat(parseOptions.array);
     options.config = {};
     const unparsed = [];
-    Object.keys(positionalMap).forEach((key) => {
-      positionalMap[key].map((value) => {
+    Object.keys(positionalMap).forEach((key2) => {
+      positionalMap[key2].map((value) => {
         if (options.configuration["unknown-options-as-args"])
-          options.key[key] = true;
-        unparsed.push(`--${key}`);
+          options.key[key2] = true;
+        unparsed.push(`--${key2}`);
         unparsed.push(value);
       });
     });
@@ -3963,29 +4466,29 @@ var CommandInstance = class {
       yargs.getInternalMethods().getUsageInstance().fail(parsed.error.message, parsed.error);
     } else {
       const positionalKeys = Object.keys(positionalMap);
-      Object.keys(positionalMap).forEach((key) => {
-        positionalKeys.push(...parsed.aliases[key]);
+      Object.keys(positionalMap).forEach((key2) => {
+        positionalKeys.push(...parsed.aliases[key2]);
       });
-      Object.keys(parsed.argv).forEach((key) => {
-        if (positionalKeys.includes(key)) {
-          if (!positionalMap[key])
-            positionalMap[key] = parsed.argv[key];
-          if (!this.isInConfigs(yargs, key) && !this.isDefaulted(yargs, key) && Object.prototype.hasOwnProperty.call(argv, key) && Object.prototype.hasOwnProperty.call(parsed.argv, key) && (Array.isArray(argv[key]) || Array.isArray(parsed.argv[key]))) {
-            argv[key] = [].concat(argv[key], parsed.argv[key]);
+      Object.keys(parsed.argv).forEach((key2) => {
+        if (positionalKeys.includes(key2)) {
+          if (!positionalMap[key2])
+            positionalMap[key2] = parsed.argv[key2];
+          if (!this.isInConfigs(yargs, key2) && !this.isDefaulted(yargs, key2) && Object.prototype.hasOwnProperty.call(argv, key2) && Object.prototype.hasOwnProperty.call(parsed.argv, key2) && (Array.isArray(argv[key2]) || Array.isArray(parsed.argv[key2]))) {
+            argv[key2] = [].concat(argv[key2], parsed.argv[key2]);
           } else {
-            argv[key] = parsed.argv[key];
+            argv[key2] = parsed.argv[key2];
           }
         }
       });
     }
   }
-  isDefaulted(yargs, key) {
+  isDefaulted(yargs, key2) {
     const { default: defaults } = yargs.getOptions();
-    return Object.prototype.hasOwnProperty.call(defaults, key) || Object.prototype.hasOwnProperty.call(defaults, this.shim.Parser.camelCase(key));
+    return Object.prototype.hasOwnProperty.call(defaults, key2) || Object.prototype.hasOwnProperty.call(defaults, this.shim.Parser.camelCase(key2));
   }
-  isInConfigs(yargs, key) {
+  isInConfigs(yargs, key2) {
     const { configObjects } = yargs.getOptions();
-    return configObjects.some((c) => Object.prototype.hasOwnProperty.call(c, key)) || configObjects.some((c) => Object.prototype.hasOwnProperty.call(c, this.shim.Parser.camelCase(key)));
+    return configObjects.some((c3) => Object.prototype.hasOwnProperty.call(c3, key2)) || configObjects.some((c3) => Object.prototype.hasOwnProperty.call(c3, this.shim.Parser.camelCase(key2)));
   }
   runDefaultBuilderOn(yargs) {
     if (!this.defaultCommand)
@@ -3998,8 +4501,8 @@ var CommandInstance = class {
     if (isCommandBuilderCallback(builder)) {
       return builder(yargs, true);
     } else if (!isCommandBuilderDefinition(builder)) {
-      Object.keys(builder).forEach((key) => {
-        yargs.option(key, builder[key]);
+      Object.keys(builder).forEach((key2) => {
+        yargs.option(key2, builder[key2]);
       });
     }
     return void 0;
@@ -4043,7 +4546,7 @@ function isCommandBuilderDefinition(builder) {
   return typeof builder === "object" && !!builder.builder && typeof builder.handler === "function";
 }
 function isCommandAndAliases(cmd) {
-  return cmd.every((c) => typeof c === "string");
+  return cmd.every((c3) => typeof c3 === "string");
 }
 function isCommandBuilderCallback(builder) {
   return typeof builder === "function";
@@ -4058,9 +4561,9 @@ function isCommandHandlerDefinition(cmd) {
 // node_modules/yargs/build/lib/utils/obj-filter.js
 function objFilter(original = {}, filter = () => true) {
   const obj = {};
-  objectKeys(original).forEach((key) => {
-    if (filter(key, original[key])) {
-      obj[key] = original[key];
+  objectKeys(original).forEach((key2) => {
+    if (filter(key2, original[key2])) {
+      obj[key2] = original[key2];
     }
   });
   return obj;
@@ -4105,8 +4608,8 @@ function usage(yargs, shim3) {
   self2.fail = function fail(msg, err) {
     const logger = yargs.getInternalMethods().getLoggerInstance();
     if (fails.length) {
-      for (let i = fails.length - 1; i >= 0; --i) {
-        const fail2 = fails[i];
+      for (let i2 = fails.length - 1; i2 >= 0; --i2) {
+        const fail2 = fails[i2];
         if (isBoolean(fail2)) {
           if (err)
             throw err;
@@ -4233,9 +4736,9 @@ function usage(yargs, shim3) {
     keys = keys.concat(Object.keys(demandedCommands));
     keys = keys.concat(Object.keys(options.default));
     keys = keys.filter(filterHiddenOptions);
-    keys = Object.keys(keys.reduce((acc, key) => {
-      if (key !== "_")
-        acc[key] = true;
+    keys = Object.keys(keys.reduce((acc, key2) => {
+      if (key2 !== "_")
+        acc[key2] = true;
       return acc;
     }, {}));
     const theWrap = self2.getWrap();
@@ -4253,15 +4756,15 @@ function usage(yargs, shim3) {
         });
         ui2.div();
       } else if (commands2.length) {
-        let u = null;
+        let u2 = null;
         if (demandedCommands._) {
-          u = `${base$0} <${__("command")}>
+          u2 = `${base$0} <${__("command")}>
 `;
         } else {
-          u = `${base$0} [${__("command")}]
+          u2 = `${base$0} [${__("command")}]
 `;
         }
-        ui2.div(`${u}`);
+        ui2.div(`${u2}`);
       }
     }
     if (commands2.length > 1 || commands2.length === 1 && !commands2[0][2]) {
@@ -4269,7 +4772,7 @@ function usage(yargs, shim3) {
       const context = yargs.getInternalMethods().getContext();
       const parentCommands = context.commands.length ? `${context.commands.join(" ")} ` : "";
       if (yargs.getInternalMethods().getParserConfiguration()["sort-commands"] === true) {
-        commands2 = commands2.sort((a, b) => a[0].localeCompare(b[0]));
+        commands2 = commands2.sort((a2, b) => a2[0].localeCompare(b[0]));
       }
       const prefix = base$0 ? `${base$0} ` : "";
       commands2.forEach((command2) => {
@@ -4305,73 +4808,73 @@ function usage(yargs, shim3) {
       ui2.div();
     }
     const aliasKeys = (Object.keys(options.alias) || []).concat(Object.keys(yargs.parsed.newAliases) || []);
-    keys = keys.filter((key) => !yargs.parsed.newAliases[key] && aliasKeys.every((alias) => (options.alias[alias] || []).indexOf(key) === -1));
+    keys = keys.filter((key2) => !yargs.parsed.newAliases[key2] && aliasKeys.every((alias) => (options.alias[alias] || []).indexOf(key2) === -1));
     const defaultGroup = __("Options:");
     if (!groups[defaultGroup])
       groups[defaultGroup] = [];
     addUngroupedKeys(keys, options.alias, groups, defaultGroup);
     const isLongSwitch = (sw) => /^--/.test(getText(sw));
     const displayedGroups = Object.keys(groups).filter((groupName) => groups[groupName].length > 0).map((groupName) => {
-      const normalizedKeys = groups[groupName].filter(filterHiddenOptions).map((key) => {
-        if (aliasKeys.includes(key))
-          return key;
-        for (let i = 0, aliasKey; (aliasKey = aliasKeys[i]) !== void 0; i++) {
-          if ((options.alias[aliasKey] || []).includes(key))
+      const normalizedKeys = groups[groupName].filter(filterHiddenOptions).map((key2) => {
+        if (aliasKeys.includes(key2))
+          return key2;
+        for (let i2 = 0, aliasKey; (aliasKey = aliasKeys[i2]) !== void 0; i2++) {
+          if ((options.alias[aliasKey] || []).includes(key2))
             return aliasKey;
         }
-        return key;
+        return key2;
       });
       return { groupName, normalizedKeys };
     }).filter(({ normalizedKeys }) => normalizedKeys.length > 0).map(({ groupName, normalizedKeys }) => {
-      const switches = normalizedKeys.reduce((acc, key) => {
-        acc[key] = [key].concat(options.alias[key] || []).map((sw) => {
+      const switches = normalizedKeys.reduce((acc, key2) => {
+        acc[key2] = [key2].concat(options.alias[key2] || []).map((sw) => {
           if (groupName === self2.getPositionalGroupName())
             return sw;
           else {
-            return (/^[0-9]$/.test(sw) ? options.boolean.includes(key) ? "-" : "--" : sw.length > 1 ? "--" : "-") + sw;
+            return (/^[0-9]$/.test(sw) ? options.boolean.includes(key2) ? "-" : "--" : sw.length > 1 ? "--" : "-") + sw;
           }
         }).sort((sw1, sw2) => isLongSwitch(sw1) === isLongSwitch(sw2) ? 0 : isLongSwitch(sw1) ? 1 : -1).join(", ");
         return acc;
       }, {});
       return { groupName, normalizedKeys, switches };
     });
-    const shortSwitchesUsed = displayedGroups.filter(({ groupName }) => groupName !== self2.getPositionalGroupName()).some(({ normalizedKeys, switches }) => !normalizedKeys.every((key) => isLongSwitch(switches[key])));
+    const shortSwitchesUsed = displayedGroups.filter(({ groupName }) => groupName !== self2.getPositionalGroupName()).some(({ normalizedKeys, switches }) => !normalizedKeys.every((key2) => isLongSwitch(switches[key2])));
     if (shortSwitchesUsed) {
       displayedGroups.filter(({ groupName }) => groupName !== self2.getPositionalGroupName()).forEach(({ normalizedKeys, switches }) => {
-        normalizedKeys.forEach((key) => {
-          if (isLongSwitch(switches[key])) {
-            switches[key] = addIndentation(switches[key], "-x, ".length);
+        normalizedKeys.forEach((key2) => {
+          if (isLongSwitch(switches[key2])) {
+            switches[key2] = addIndentation(switches[key2], "-x, ".length);
           }
         });
       });
     }
     displayedGroups.forEach(({ groupName, normalizedKeys, switches }) => {
       ui2.div(groupName);
-      normalizedKeys.forEach((key) => {
-        const kswitch = switches[key];
-        let desc = descriptions[key] || "";
+      normalizedKeys.forEach((key2) => {
+        const kswitch = switches[key2];
+        let desc = descriptions[key2] || "";
         let type = null;
         if (desc.includes(deferY18nLookupPrefix))
           desc = __(desc.substring(deferY18nLookupPrefix.length));
-        if (options.boolean.includes(key))
+        if (options.boolean.includes(key2))
           type = `[${__("boolean")}]`;
-        if (options.count.includes(key))
+        if (options.count.includes(key2))
           type = `[${__("count")}]`;
-        if (options.string.includes(key))
+        if (options.string.includes(key2))
           type = `[${__("string")}]`;
-        if (options.normalize.includes(key))
+        if (options.normalize.includes(key2))
           type = `[${__("string")}]`;
-        if (options.array.includes(key))
+        if (options.array.includes(key2))
           type = `[${__("array")}]`;
-        if (options.number.includes(key))
+        if (options.number.includes(key2))
           type = `[${__("number")}]`;
         const deprecatedExtra = (deprecated) => typeof deprecated === "string" ? `[${__("deprecated: %s", deprecated)}]` : `[${__("deprecated")}]`;
         const extra = [
-          key in deprecatedOptions ? deprecatedExtra(deprecatedOptions[key]) : null,
+          key2 in deprecatedOptions ? deprecatedExtra(deprecatedOptions[key2]) : null,
           type,
-          key in demandedOptions ? `[${__("required")}]` : null,
-          options.choices && options.choices[key] ? `[${__("choices:")} ${self2.stringifiedValues(options.choices[key])}]` : null,
-          defaultString(options.default[key], options.defaultDescription[key])
+          key2 in demandedOptions ? `[${__("required")}]` : null,
+          options.choices && options.choices[key2] ? `[${__("choices:")} ${self2.stringifiedValues(options.choices[key2])}]` : null,
+          defaultString(options.default[key2], options.defaultDescription[key2])
         ].filter(Boolean).join(" ");
         ui2.span({
           text: getText(kswitch),
@@ -4431,24 +4934,24 @@ function usage(yargs, shim3) {
   function normalizeAliases() {
     const demandedOptions = yargs.getDemandedOptions();
     const options = yargs.getOptions();
-    (Object.keys(options.alias) || []).forEach((key) => {
-      options.alias[key].forEach((alias) => {
+    (Object.keys(options.alias) || []).forEach((key2) => {
+      options.alias[key2].forEach((alias) => {
         if (descriptions[alias])
-          self2.describe(key, descriptions[alias]);
+          self2.describe(key2, descriptions[alias]);
         if (alias in demandedOptions)
-          yargs.demandOption(key, demandedOptions[alias]);
+          yargs.demandOption(key2, demandedOptions[alias]);
         if (options.boolean.includes(alias))
-          yargs.boolean(key);
+          yargs.boolean(key2);
         if (options.count.includes(alias))
-          yargs.count(key);
+          yargs.count(key2);
         if (options.string.includes(alias))
-          yargs.string(key);
+          yargs.string(key2);
         if (options.normalize.includes(alias))
-          yargs.normalize(key);
+          yargs.normalize(key2);
         if (options.array.includes(alias))
-          yargs.array(key);
+          yargs.array(key2);
         if (options.number.includes(alias))
-          yargs.number(key);
+          yargs.number(key2);
       });
     });
   }
@@ -4468,16 +4971,16 @@ function usage(yargs, shim3) {
     Object.keys(groups).forEach((group) => {
       groupedKeys = groupedKeys.concat(groups[group]);
     });
-    keys.forEach((key) => {
-      toCheck = [key].concat(aliases[key]);
+    keys.forEach((key2) => {
+      toCheck = [key2].concat(aliases[key2]);
       if (!toCheck.some((k) => groupedKeys.indexOf(k) !== -1)) {
-        groups[defaultGroup].push(key);
+        groups[defaultGroup].push(key2);
       }
     });
     return groupedKeys;
   }
-  function filterHiddenOptions(key) {
-    return yargs.getOptions().hiddenOptions.indexOf(key) < 0 || yargs.parsed.argv[yargs.getOptions().showHiddenOpt];
+  function filterHiddenOptions(key2) {
+    return yargs.getOptions().hiddenOptions.indexOf(key2) < 0 || yargs.parsed.argv[yargs.getOptions().showHiddenOpt];
   }
   self2.showHelp = (level) => {
     const logger = yargs.getInternalMethods().getLoggerInstance();
@@ -4542,7 +5045,7 @@ function usage(yargs, shim3) {
     const emit = typeof level === "function" ? level : logger[level];
     emit(version);
   };
-  self2.reset = function reset(localLookup) {
+  self2.reset = function reset2(localLookup) {
     failMessage = null;
     failureOutput = false;
     usages = [];
@@ -4690,11 +5193,11 @@ var Completion = class {
   }
   defaultCompletion(args, argv, current, done) {
     const handlers = this.command.getCommandHandlers();
-    for (let i = 0, ii = args.length; i < ii; ++i) {
-      if (handlers[args[i]] && handlers[args[i]].builder) {
-        const builder = handlers[args[i]].builder;
+    for (let i2 = 0, ii = args.length; i2 < ii; ++i2) {
+      if (handlers[args[i2]] && handlers[args[i2]].builder) {
+        const builder = handlers[args[i2]].builder;
         if (isCommandBuilderCallback(builder)) {
-          this.indexAfterLastReset = i + 1;
+          this.indexAfterLastReset = i2 + 1;
           const y = this.yargs.getInternalMethods().reset();
           builder(y, true);
           return y.argv;
@@ -4730,11 +5233,11 @@ var Completion = class {
     if ((current.match(/^-/) || current === "" && completions.length === 0) && !this.previousArgHasChoices(args)) {
       const options = this.yargs.getOptions();
       const positionalKeys = this.yargs.getGroups()[this.usage.getPositionalGroupName()] || [];
-      Object.keys(options.key).forEach((key) => {
-        const negable = !!options.configuration["boolean-negation"] && options.boolean.includes(key);
-        const isPositionalKey = positionalKeys.includes(key);
-        if (!isPositionalKey && !options.hiddenOptions.includes(key) && !this.argsContainKey(args, key, negable)) {
-          this.completeOptionKey(key, completions, current, negable && !!options.default[key]);
+      Object.keys(options.key).forEach((key2) => {
+        const negable = !!options.configuration["boolean-negation"] && options.boolean.includes(key2);
+        const isPositionalKey = positionalKeys.includes(key2);
+        if (!isPositionalKey && !options.hiddenOptions.includes(key2) && !this.argsContainKey(args, key2, negable)) {
+          this.completeOptionKey(key2, completions, current, negable && !!options.default[key2]);
         }
       });
     }
@@ -4746,7 +5249,7 @@ var Completion = class {
         if (this.fishShell) {
           completions.push(...choices);
         } else {
-          completions.push(...choices.map((c) => c.replace(/:/g, "\\:")));
+          completions.push(...choices.map((c3) => c3.replace(/:/g, "\\:")));
         }
       }
     }
@@ -4804,41 +5307,41 @@ var Completion = class {
     const choices = this.getPreviousArgChoices(args);
     return choices !== void 0 && choices.length > 0;
   }
-  argsContainKey(args, key, negable) {
+  argsContainKey(args, key2, negable) {
     const argsContains = (s) => args.indexOf((/^[^0-9]$/.test(s) ? "-" : "--") + s) !== -1;
-    if (argsContains(key))
+    if (argsContains(key2))
       return true;
-    if (negable && argsContains(`no-${key}`))
+    if (negable && argsContains(`no-${key2}`))
       return true;
     if (this.aliases) {
-      for (const alias of this.aliases[key]) {
+      for (const alias of this.aliases[key2]) {
         if (argsContains(alias))
           return true;
       }
     }
     return false;
   }
-  completeOptionKey(key, completions, current, negable) {
+  completeOptionKey(key2, completions, current, negable) {
     var _a2, _b2, _c2, _d;
-    let keyWithDesc = key;
+    let keyWithDesc = key2;
     if (this.zshShell || this.fishShell) {
       const descs = this.usage.getDescriptions();
-      const aliasKey = (_b2 = (_a2 = this === null || this === void 0 ? void 0 : this.aliases) === null || _a2 === void 0 ? void 0 : _a2[key]) === null || _b2 === void 0 ? void 0 : _b2.find((alias) => {
+      const aliasKey = (_b2 = (_a2 = this === null || this === void 0 ? void 0 : this.aliases) === null || _a2 === void 0 ? void 0 : _a2[key2]) === null || _b2 === void 0 ? void 0 : _b2.find((alias) => {
         const desc2 = descs[alias];
         return typeof desc2 === "string" && desc2.length > 0;
       });
       const descFromAlias = aliasKey ? descs[aliasKey] : void 0;
-      const desc = (_d = (_c2 = descs[key]) !== null && _c2 !== void 0 ? _c2 : descFromAlias) !== null && _d !== void 0 ? _d : "";
+      const desc = (_d = (_c2 = descs[key2]) !== null && _c2 !== void 0 ? _c2 : descFromAlias) !== null && _d !== void 0 ? _d : "";
       const cleanedDesc = desc.replace("__yargsString__:", "").replace(/(\r\n|\n|\r)/gm, " ");
       if (this.fishShell) {
-        keyWithDesc = `${key}	${cleanedDesc}`;
+        keyWithDesc = `${key2}	${cleanedDesc}`;
       } else {
-        keyWithDesc = `${key.replace(/:/g, "\\:")}:${cleanedDesc}`;
+        keyWithDesc = `${key2.replace(/:/g, "\\:")}:${cleanedDesc}`;
       }
     }
     const startsByTwoDashes = (s) => /^--/.test(s);
     const isShortOption = (s) => /^[^0-9]$/.test(s);
-    const dashes = !startsByTwoDashes(current) && isShortOption(key) ? "-" : "--";
+    const dashes = !startsByTwoDashes(current) && isShortOption(key2) ? "-" : "--";
     completions.push(dashes + keyWithDesc);
     if (negable) {
       completions.push(dashes + "no-" + keyWithDesc);
@@ -4910,34 +5413,34 @@ function isFallbackCompletionFunction(completionFunction) {
 }
 
 // node_modules/yargs/build/lib/utils/levenshtein.js
-function levenshtein(a, b) {
-  if (a.length === 0)
+function levenshtein(a2, b) {
+  if (a2.length === 0)
     return b.length;
   if (b.length === 0)
-    return a.length;
+    return a2.length;
   const matrix = [];
-  let i;
-  for (i = 0; i <= b.length; i++) {
-    matrix[i] = [i];
+  let i2;
+  for (i2 = 0; i2 <= b.length; i2++) {
+    matrix[i2] = [i2];
   }
   let j;
-  for (j = 0; j <= a.length; j++) {
+  for (j = 0; j <= a2.length; j++) {
     matrix[0][j] = j;
   }
-  for (i = 1; i <= b.length; i++) {
-    for (j = 1; j <= a.length; j++) {
-      if (b.charAt(i - 1) === a.charAt(j - 1)) {
-        matrix[i][j] = matrix[i - 1][j - 1];
+  for (i2 = 1; i2 <= b.length; i2++) {
+    for (j = 1; j <= a2.length; j++) {
+      if (b.charAt(i2 - 1) === a2.charAt(j - 1)) {
+        matrix[i2][j] = matrix[i2 - 1][j - 1];
       } else {
-        if (i > 1 && j > 1 && b.charAt(i - 2) === a.charAt(j - 1) && b.charAt(i - 1) === a.charAt(j - 2)) {
-          matrix[i][j] = matrix[i - 2][j - 2] + 1;
+        if (i2 > 1 && j > 1 && b.charAt(i2 - 2) === a2.charAt(j - 1) && b.charAt(i2 - 1) === a2.charAt(j - 2)) {
+          matrix[i2][j] = matrix[i2 - 2][j - 2] + 1;
         } else {
-          matrix[i][j] = Math.min(matrix[i - 1][j - 1] + 1, Math.min(matrix[i][j - 1] + 1, matrix[i - 1][j] + 1));
+          matrix[i2][j] = Math.min(matrix[i2 - 1][j - 1] + 1, Math.min(matrix[i2][j - 1] + 1, matrix[i2 - 1][j] + 1));
         }
       }
     }
   }
-  return matrix[b.length][a.length];
+  return matrix[b.length][a2.length];
 }
 
 // node_modules/yargs/build/lib/validation.js
@@ -4973,16 +5476,16 @@ function validation(yargs, usage2, shim3) {
   };
   self2.requiredArguments = function requiredArguments(argv, demandedOptions) {
     let missing = null;
-    for (const key of Object.keys(demandedOptions)) {
-      if (!Object.prototype.hasOwnProperty.call(argv, key) || typeof argv[key] === "undefined") {
+    for (const key2 of Object.keys(demandedOptions)) {
+      if (!Object.prototype.hasOwnProperty.call(argv, key2) || typeof argv[key2] === "undefined") {
         missing = missing || {};
-        missing[key] = demandedOptions[key];
+        missing[key2] = demandedOptions[key2];
       }
     }
     if (missing) {
       const customMsgs = [];
-      for (const key of Object.keys(missing)) {
-        const msg = missing[key];
+      for (const key2 of Object.keys(missing)) {
+        const msg = missing[key2];
         if (msg && customMsgs.indexOf(msg) < 0) {
           customMsgs.push(msg);
         }
@@ -4997,15 +5500,15 @@ ${customMsgs.join("\n")}` : "";
     const commandKeys = yargs.getInternalMethods().getCommandInstance().getCommands();
     const unknown = [];
     const currentContext = yargs.getInternalMethods().getContext();
-    Object.keys(argv).forEach((key) => {
-      if (!specialKeys.includes(key) && !Object.prototype.hasOwnProperty.call(positionalMap, key) && !Object.prototype.hasOwnProperty.call(yargs.getInternalMethods().getParseContext(), key) && !self2.isValidAndSomeAliasIsNotNew(key, aliases)) {
-        unknown.push(key);
+    Object.keys(argv).forEach((key2) => {
+      if (!specialKeys.includes(key2) && !Object.prototype.hasOwnProperty.call(positionalMap, key2) && !Object.prototype.hasOwnProperty.call(yargs.getInternalMethods().getParseContext(), key2) && !self2.isValidAndSomeAliasIsNotNew(key2, aliases)) {
+        unknown.push(key2);
       }
     });
     if (checkPositionals && (currentContext.commands.length > 0 || commandKeys.length > 0 || isDefaultCommand)) {
-      argv._.slice(currentContext.commands.length).forEach((key) => {
-        if (!commandKeys.includes("" + key)) {
-          unknown.push("" + key);
+      argv._.slice(currentContext.commands.length).forEach((key2) => {
+        if (!commandKeys.includes("" + key2)) {
+          unknown.push("" + key2);
         }
       });
     }
@@ -5014,10 +5517,10 @@ ${customMsgs.join("\n")}` : "";
       const maxNonOptDemanded = ((_a2 = demandedCommands._) === null || _a2 === void 0 ? void 0 : _a2.max) || 0;
       const expected = currentContext.commands.length + maxNonOptDemanded;
       if (expected < argv._.length) {
-        argv._.slice(expected).forEach((key) => {
-          key = String(key);
-          if (!currentContext.commands.includes(key) && !unknown.includes(key)) {
-            unknown.push(key);
+        argv._.slice(expected).forEach((key2) => {
+          key2 = String(key2);
+          if (!currentContext.commands.includes(key2) && !unknown.includes(key2)) {
+            unknown.push(key2);
           }
         });
       }
@@ -5031,9 +5534,9 @@ ${customMsgs.join("\n")}` : "";
     const unknown = [];
     const currentContext = yargs.getInternalMethods().getContext();
     if (currentContext.commands.length > 0 || commandKeys.length > 0) {
-      argv._.slice(currentContext.commands.length).forEach((key) => {
-        if (!commandKeys.includes("" + key)) {
-          unknown.push("" + key);
+      argv._.slice(currentContext.commands.length).forEach((key2) => {
+        if (!commandKeys.includes("" + key2)) {
+          unknown.push("" + key2);
         }
       });
     }
@@ -5044,54 +5547,54 @@ ${customMsgs.join("\n")}` : "";
       return false;
     }
   };
-  self2.isValidAndSomeAliasIsNotNew = function isValidAndSomeAliasIsNotNew(key, aliases) {
-    if (!Object.prototype.hasOwnProperty.call(aliases, key)) {
+  self2.isValidAndSomeAliasIsNotNew = function isValidAndSomeAliasIsNotNew(key2, aliases) {
+    if (!Object.prototype.hasOwnProperty.call(aliases, key2)) {
       return false;
     }
     const newAliases = yargs.parsed.newAliases;
-    return [key, ...aliases[key]].some((a) => !Object.prototype.hasOwnProperty.call(newAliases, a) || !newAliases[key]);
+    return [key2, ...aliases[key2]].some((a2) => !Object.prototype.hasOwnProperty.call(newAliases, a2) || !newAliases[key2]);
   };
   self2.limitedChoices = function limitedChoices(argv) {
     const options = yargs.getOptions();
-    const invalid = {};
+    const invalid2 = {};
     if (!Object.keys(options.choices).length)
       return;
-    Object.keys(argv).forEach((key) => {
-      if (specialKeys.indexOf(key) === -1 && Object.prototype.hasOwnProperty.call(options.choices, key)) {
-        [].concat(argv[key]).forEach((value) => {
-          if (options.choices[key].indexOf(value) === -1 && value !== void 0) {
-            invalid[key] = (invalid[key] || []).concat(value);
+    Object.keys(argv).forEach((key2) => {
+      if (specialKeys.indexOf(key2) === -1 && Object.prototype.hasOwnProperty.call(options.choices, key2)) {
+        [].concat(argv[key2]).forEach((value) => {
+          if (options.choices[key2].indexOf(value) === -1 && value !== void 0) {
+            invalid2[key2] = (invalid2[key2] || []).concat(value);
           }
         });
       }
     });
-    const invalidKeys = Object.keys(invalid);
+    const invalidKeys = Object.keys(invalid2);
     if (!invalidKeys.length)
       return;
     let msg = __("Invalid values:");
-    invalidKeys.forEach((key) => {
+    invalidKeys.forEach((key2) => {
       msg += `
-  ${__("Argument: %s, Given: %s, Choices: %s", key, usage2.stringifiedValues(invalid[key]), usage2.stringifiedValues(options.choices[key]))}`;
+  ${__("Argument: %s, Given: %s, Choices: %s", key2, usage2.stringifiedValues(invalid2[key2]), usage2.stringifiedValues(options.choices[key2]))}`;
     });
     usage2.fail(msg);
   };
   let implied = {};
-  self2.implies = function implies(key, value) {
-    argsert("<string|object> [array|number|string]", [key, value], arguments.length);
-    if (typeof key === "object") {
-      Object.keys(key).forEach((k) => {
-        self2.implies(k, key[k]);
+  self2.implies = function implies(key2, value) {
+    argsert("<string|object> [array|number|string]", [key2, value], arguments.length);
+    if (typeof key2 === "object") {
+      Object.keys(key2).forEach((k) => {
+        self2.implies(k, key2[k]);
       });
     } else {
-      yargs.global(key);
-      if (!implied[key]) {
-        implied[key] = [];
+      yargs.global(key2);
+      if (!implied[key2]) {
+        implied[key2] = [];
       }
       if (Array.isArray(value)) {
-        value.forEach((i) => self2.implies(key, i));
+        value.forEach((i2) => self2.implies(key2, i2));
       } else {
         assertNotStrictEqual(value, void 0, shim3);
-        implied[key].push(value);
+        implied[key2].push(value);
       }
     }
   };
@@ -5113,14 +5616,14 @@ ${customMsgs.join("\n")}` : "";
   }
   self2.implications = function implications(argv) {
     const implyFail = [];
-    Object.keys(implied).forEach((key) => {
-      const origKey = key;
-      (implied[key] || []).forEach((value) => {
-        let key2 = origKey;
+    Object.keys(implied).forEach((key2) => {
+      const origKey = key2;
+      (implied[key2] || []).forEach((value) => {
+        let key3 = origKey;
         const origValue = value;
-        key2 = keyExists(argv, key2);
+        key3 = keyExists(argv, key3);
         value = keyExists(argv, value);
-        if (key2 && !value) {
+        if (key3 && !value) {
           implyFail.push(` ${origKey} -> ${origValue}`);
         }
       });
@@ -5135,40 +5638,40 @@ ${customMsgs.join("\n")}` : "";
     }
   };
   let conflicting = {};
-  self2.conflicts = function conflicts(key, value) {
-    argsert("<string|object> [array|string]", [key, value], arguments.length);
-    if (typeof key === "object") {
-      Object.keys(key).forEach((k) => {
-        self2.conflicts(k, key[k]);
+  self2.conflicts = function conflicts(key2, value) {
+    argsert("<string|object> [array|string]", [key2, value], arguments.length);
+    if (typeof key2 === "object") {
+      Object.keys(key2).forEach((k) => {
+        self2.conflicts(k, key2[k]);
       });
     } else {
-      yargs.global(key);
-      if (!conflicting[key]) {
-        conflicting[key] = [];
+      yargs.global(key2);
+      if (!conflicting[key2]) {
+        conflicting[key2] = [];
       }
       if (Array.isArray(value)) {
-        value.forEach((i) => self2.conflicts(key, i));
+        value.forEach((i2) => self2.conflicts(key2, i2));
       } else {
-        conflicting[key].push(value);
+        conflicting[key2].push(value);
       }
     }
   };
   self2.getConflicting = () => conflicting;
   self2.conflicting = function conflictingFn(argv) {
-    Object.keys(argv).forEach((key) => {
-      if (conflicting[key]) {
-        conflicting[key].forEach((value) => {
-          if (value && argv[key] !== void 0 && argv[value] !== void 0) {
-            usage2.fail(__("Arguments %s and %s are mutually exclusive", key, value));
+    Object.keys(argv).forEach((key2) => {
+      if (conflicting[key2]) {
+        conflicting[key2].forEach((value) => {
+          if (value && argv[key2] !== void 0 && argv[value] !== void 0) {
+            usage2.fail(__("Arguments %s and %s are mutually exclusive", key2, value));
           }
         });
       }
     });
     if (yargs.getInternalMethods().getParserConfiguration()["strip-dashed"]) {
-      Object.keys(conflicting).forEach((key) => {
-        conflicting[key].forEach((value) => {
-          if (value && argv[shim3.Parser.camelCase(key)] !== void 0 && argv[shim3.Parser.camelCase(value)] !== void 0) {
-            usage2.fail(__("Arguments %s and %s are mutually exclusive", key, value));
+      Object.keys(conflicting).forEach((key2) => {
+        conflicting[key2].forEach((value) => {
+          if (value && argv[shim3.Parser.camelCase(key2)] !== void 0 && argv[shim3.Parser.camelCase(value)] !== void 0) {
+            usage2.fail(__("Arguments %s and %s are mutually exclusive", key2, value));
           }
         });
       });
@@ -5176,10 +5679,10 @@ ${customMsgs.join("\n")}` : "";
   };
   self2.recommendCommands = function recommendCommands(cmd, potentialCommands) {
     const threshold = 3;
-    potentialCommands = potentialCommands.sort((a, b) => b.length - a.length);
+    potentialCommands = potentialCommands.sort((a2, b) => b.length - a2.length);
     let recommended = null;
     let bestDistance = Infinity;
-    for (let i = 0, candidate; (candidate = potentialCommands[i]) !== void 0; i++) {
+    for (let i2 = 0, candidate; (candidate = potentialCommands[i2]) !== void 0; i2++) {
       const d = levenshtein(cmd, candidate);
       if (d <= threshold && d < bestDistance) {
         bestDistance = d;
@@ -5189,7 +5692,7 @@ ${customMsgs.join("\n")}` : "";
     if (recommended)
       usage2.fail(__("Did you mean %s?", recommended));
   };
-  self2.reset = function reset(localLookup) {
+  self2.reset = function reset2(localLookup) {
     implied = objFilter(implied, (k) => !localLookup[k]);
     conflicting = objFilter(conflicting, (k) => !localLookup[k]);
     return self2;
@@ -5248,17 +5751,17 @@ function getPathToDefaultConfig(cwd, pathToExtend) {
 }
 function mergeDeep(config1, config2) {
   const target = {};
-  function isObject(obj) {
+  function isObject3(obj) {
     return obj && typeof obj === "object" && !Array.isArray(obj);
   }
   Object.assign(target, config1);
-  for (const key of Object.keys(config2)) {
-    if (key === "__proto__")
+  for (const key2 of Object.keys(config2)) {
+    if (key2 === "__proto__")
       continue;
-    if (isObject(config2[key]) && isObject(target[key])) {
-      target[key] = mergeDeep(config1[key], config2[key]);
+    if (isObject3(config2[key2]) && isObject3(target[key2])) {
+      target[key2] = mergeDeep(config1[key2], config2[key2]);
     } else {
-      target[key] = config2[key];
+      target[key2] = config2[key2];
     }
   }
   return target;
@@ -5446,9 +5949,9 @@ var YargsInstance = class {
   showHidden(opt, msg) {
     return this.addShowHiddenOpt(opt, msg);
   }
-  alias(key, value) {
-    argsert("<object|string|array> [string|array]", [key, value], arguments.length);
-    this[kPopulateParserHintArrayDictionary](this.alias.bind(this), "alias", key, value);
+  alias(key2, value) {
+    argsert("<object|string|array> [string|array]", [key2, value], arguments.length);
+    this[kPopulateParserHintArrayDictionary](this.alias.bind(this), "alias", key2, value);
     return this;
   }
   array(keys) {
@@ -5463,8 +5966,8 @@ var YargsInstance = class {
     this[kTrackManuallySetKeys](keys);
     return this;
   }
-  check(f, global2) {
-    argsert("<function> [boolean]", [f, global2], arguments.length);
+  check(f, global3) {
+    argsert("<function> [boolean]", [f, global3], arguments.length);
     this.middleware((argv, _yargs) => {
       return maybeAsyncResult(() => {
         return f(argv, _yargs.getOptions());
@@ -5479,12 +5982,12 @@ var YargsInstance = class {
         __classPrivateFieldGet(this, _YargsInstance_usage, "f").fail(err.message ? err.message : err.toString(), err);
         return argv;
       });
-    }, false, global2);
+    }, false, global3);
     return this;
   }
-  choices(key, value) {
-    argsert("<object|string|array> [string|array]", [key, value], arguments.length);
-    this[kPopulateParserHintArrayDictionary](this.choices.bind(this), "choices", key, value);
+  choices(key2, value) {
+    argsert("<object|string|array> [string|array]", [key2, value], arguments.length);
+    this[kPopulateParserHintArrayDictionary](this.choices.bind(this), "choices", key2, value);
     return this;
   }
   coerce(keys, value) {
@@ -5493,13 +5996,13 @@ var YargsInstance = class {
       if (!value) {
         throw new YError("coerce callback must be provided");
       }
-      for (const key of keys) {
-        this.coerce(key, value);
+      for (const key2 of keys) {
+        this.coerce(key2, value);
       }
       return this;
     } else if (typeof keys === "object") {
-      for (const key of Object.keys(keys)) {
-        this.coerce(key, keys[key]);
+      for (const key2 of Object.keys(keys)) {
+        this.coerce(key2, keys[key2]);
       }
       return this;
     }
@@ -5511,15 +6014,15 @@ var YargsInstance = class {
     __classPrivateFieldGet(this, _YargsInstance_globalMiddleware, "f").addCoerceMiddleware((argv, yargs) => {
       var _a2;
       const coerceKeyAliases = (_a2 = yargs.getAliases()[coerceKey]) !== null && _a2 !== void 0 ? _a2 : [];
-      const argvKeys = [coerceKey, ...coerceKeyAliases].filter((key) => Object.prototype.hasOwnProperty.call(argv, key));
+      const argvKeys = [coerceKey, ...coerceKeyAliases].filter((key2) => Object.prototype.hasOwnProperty.call(argv, key2));
       if (argvKeys.length === 0) {
         return argv;
       }
       return maybeAsyncResult(() => {
         return value(argv[argvKeys[0]]);
       }, (result) => {
-        argvKeys.forEach((key) => {
-          argv[key] = result;
+        argvKeys.forEach((key2) => {
+          argv[key2] = result;
         });
         return argv;
       }, (err) => {
@@ -5533,19 +6036,19 @@ var YargsInstance = class {
     __classPrivateFieldGet(this, _YargsInstance_validation, "f").conflicts(key1, key2);
     return this;
   }
-  config(key = "config", msg, parseFn) {
-    argsert("[object|string] [string|function] [function]", [key, msg, parseFn], arguments.length);
-    if (typeof key === "object" && !Array.isArray(key)) {
-      key = applyExtends(key, __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-      __classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects = (__classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects || []).concat(key);
+  config(key2 = "config", msg, parseFn) {
+    argsert("[object|string] [string|function] [function]", [key2, msg, parseFn], arguments.length);
+    if (typeof key2 === "object" && !Array.isArray(key2)) {
+      key2 = applyExtends(key2, __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+      __classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects = (__classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects || []).concat(key2);
       return this;
     }
     if (typeof msg === "function") {
       parseFn = msg;
       msg = void 0;
     }
-    this.describe(key, msg || __classPrivateFieldGet(this, _YargsInstance_usage, "f").deferY18nLookup("Path to JSON config file"));
-    (Array.isArray(key) ? key : [key]).forEach((k) => {
+    this.describe(key2, msg || __classPrivateFieldGet(this, _YargsInstance_usage, "f").deferY18nLookup("Path to JSON config file"));
+    (Array.isArray(key2) ? key2 : [key2]).forEach((k) => {
       __classPrivateFieldGet(this, _YargsInstance_options, "f").config[k] = parseFn || true;
     });
     return this;
@@ -5585,23 +6088,23 @@ var YargsInstance = class {
     this[kTrackManuallySetKeys](keys);
     return this;
   }
-  default(key, value, defaultDescription) {
-    argsert("<object|string|array> [*] [string]", [key, value, defaultDescription], arguments.length);
+  default(key2, value, defaultDescription) {
+    argsert("<object|string|array> [*] [string]", [key2, value, defaultDescription], arguments.length);
     if (defaultDescription) {
-      assertSingleKey(key, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-      __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key] = defaultDescription;
+      assertSingleKey(key2, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+      __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2] = defaultDescription;
     }
     if (typeof value === "function") {
-      assertSingleKey(key, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-      if (!__classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key])
-        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key] = __classPrivateFieldGet(this, _YargsInstance_usage, "f").functionDescription(value);
+      assertSingleKey(key2, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+      if (!__classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2])
+        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2] = __classPrivateFieldGet(this, _YargsInstance_usage, "f").functionDescription(value);
       value = value.call();
     }
-    this[kPopulateParserHintSingleValueDictionary](this.default.bind(this), "default", key, value);
+    this[kPopulateParserHintSingleValueDictionary](this.default.bind(this), "default", key2, value);
     return this;
   }
-  defaults(key, value, defaultDescription) {
-    return this.default(key, value, defaultDescription);
+  defaults(key2, value, defaultDescription) {
+    return this.default(key2, value, defaultDescription);
   }
   demandCommand(min = 1, max, minMsg, maxMsg) {
     argsert("[number] [number|string] [string|null|undefined] [string|null|undefined]", [min, max, minMsg, maxMsg], arguments.length);
@@ -5620,9 +6123,9 @@ var YargsInstance = class {
   }
   demand(keys, max, msg) {
     if (Array.isArray(max)) {
-      max.forEach((key) => {
+      max.forEach((key2) => {
         assertNotStrictEqual(msg, true, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-        this.demandOption(key, msg);
+        this.demandOption(key2, msg);
       });
       max = Infinity;
     } else if (typeof max !== "number") {
@@ -5633,9 +6136,9 @@ var YargsInstance = class {
       assertNotStrictEqual(msg, true, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
       this.demandCommand(keys, max, msg, msg);
     } else if (Array.isArray(keys)) {
-      keys.forEach((key) => {
+      keys.forEach((key2) => {
         assertNotStrictEqual(msg, true, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-        this.demandOption(key, msg);
+        this.demandOption(key2, msg);
       });
     } else {
       if (typeof msg === "string") {
@@ -5717,12 +6220,12 @@ var YargsInstance = class {
   async getCompletion(args, done) {
     argsert("<array> [function]", [args, done], arguments.length);
     if (!done) {
-      return new Promise((resolve5, reject) => {
+      return new Promise((resolve6, reject) => {
         __classPrivateFieldGet(this, _YargsInstance_completion, "f").getCompletion(args, (err, completions) => {
           if (err)
             reject(err);
           else
-            resolve5(completions);
+            resolve6(completions);
         });
       });
     } else {
@@ -5782,10 +6285,10 @@ var YargsInstance = class {
   getStrictOptions() {
     return __classPrivateFieldGet(this, _YargsInstance_strictOptions, "f");
   }
-  global(globals, global2) {
-    argsert("<string|array> [boolean]", [globals, global2], arguments.length);
+  global(globals, global3) {
+    argsert("<string|array> [boolean]", [globals, global3], arguments.length);
     globals = [].concat(globals);
-    if (global2 !== false) {
+    if (global3 !== false) {
       __classPrivateFieldGet(this, _YargsInstance_options, "f").local = __classPrivateFieldGet(this, _YargsInstance_options, "f").local.filter((l) => globals.indexOf(l) === -1);
     } else {
       globals.forEach((g) => {
@@ -5802,21 +6305,21 @@ var YargsInstance = class {
       delete __classPrivateFieldGet(this, _YargsInstance_preservedGroups, "f")[groupName];
     }
     const seen = {};
-    __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName] = (existing || []).concat(opts).filter((key) => {
-      if (seen[key])
+    __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName] = (existing || []).concat(opts).filter((key2) => {
+      if (seen[key2])
         return false;
-      return seen[key] = true;
+      return seen[key2] = true;
     });
     return this;
   }
-  hide(key) {
-    argsert("<string>", [key], arguments.length);
-    __classPrivateFieldGet(this, _YargsInstance_options, "f").hiddenOptions.push(key);
+  hide(key2) {
+    argsert("<string>", [key2], arguments.length);
+    __classPrivateFieldGet(this, _YargsInstance_options, "f").hiddenOptions.push(key2);
     return this;
   }
-  implies(key, value) {
-    argsert("<string|object> [number|string|array]", [key, value], arguments.length);
-    __classPrivateFieldGet(this, _YargsInstance_validation, "f").implies(key, value);
+  implies(key2, value) {
+    argsert("<string|object> [number|string|array]", [key2, value], arguments.length);
+    __classPrivateFieldGet(this, _YargsInstance_validation, "f").implies(key2, value);
     return this;
   }
   locale(locale) {
@@ -5829,12 +6332,12 @@ var YargsInstance = class {
     __classPrivateFieldGet(this, _YargsInstance_shim, "f").y18n.setLocale(locale);
     return this;
   }
-  middleware(callback, applyBeforeValidation, global2) {
-    return __classPrivateFieldGet(this, _YargsInstance_globalMiddleware, "f").addMiddleware(callback, !!applyBeforeValidation, global2);
+  middleware(callback, applyBeforeValidation, global3) {
+    return __classPrivateFieldGet(this, _YargsInstance_globalMiddleware, "f").addMiddleware(callback, !!applyBeforeValidation, global3);
   }
-  nargs(key, value) {
-    argsert("<string|object|array> [number]", [key, value], arguments.length);
-    this[kPopulateParserHintSingleValueDictionary](this.nargs.bind(this), "narg", key, value);
+  nargs(key2, value) {
+    argsert("<string|object|array> [number]", [key2, value], arguments.length);
+    this[kPopulateParserHintSingleValueDictionary](this.nargs.bind(this), "narg", key2, value);
     return this;
   }
   normalize(keys) {
@@ -5848,18 +6351,18 @@ var YargsInstance = class {
     this[kTrackManuallySetKeys](keys);
     return this;
   }
-  option(key, opt) {
-    argsert("<string|object> [object]", [key, opt], arguments.length);
-    if (typeof key === "object") {
-      Object.keys(key).forEach((k) => {
-        this.options(k, key[k]);
+  option(key2, opt) {
+    argsert("<string|object> [object]", [key2, opt], arguments.length);
+    if (typeof key2 === "object") {
+      Object.keys(key2).forEach((k) => {
+        this.options(k, key2[k]);
       });
     } else {
       if (typeof opt !== "object") {
         opt = {};
       }
-      this[kTrackManuallySetKeys](key);
-      if (__classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && (key === "version" || (opt === null || opt === void 0 ? void 0 : opt.alias) === "version")) {
+      this[kTrackManuallySetKeys](key2);
+      if (__classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && (key2 === "version" || (opt === null || opt === void 0 ? void 0 : opt.alias) === "version")) {
         this[kEmitWarning]([
           '"version" is a reserved word.',
           "Please do one of the following:",
@@ -5869,95 +6372,95 @@ var YargsInstance = class {
           "https://yargs.js.org/docs/#api-reference-version"
         ].join("\n"), void 0, "versionWarning");
       }
-      __classPrivateFieldGet(this, _YargsInstance_options, "f").key[key] = true;
+      __classPrivateFieldGet(this, _YargsInstance_options, "f").key[key2] = true;
       if (opt.alias)
-        this.alias(key, opt.alias);
+        this.alias(key2, opt.alias);
       const deprecate = opt.deprecate || opt.deprecated;
       if (deprecate) {
-        this.deprecateOption(key, deprecate);
+        this.deprecateOption(key2, deprecate);
       }
       const demand = opt.demand || opt.required || opt.require;
       if (demand) {
-        this.demand(key, demand);
+        this.demand(key2, demand);
       }
       if (opt.demandOption) {
-        this.demandOption(key, typeof opt.demandOption === "string" ? opt.demandOption : void 0);
+        this.demandOption(key2, typeof opt.demandOption === "string" ? opt.demandOption : void 0);
       }
       if (opt.conflicts) {
-        this.conflicts(key, opt.conflicts);
+        this.conflicts(key2, opt.conflicts);
       }
       if ("default" in opt) {
-        this.default(key, opt.default);
+        this.default(key2, opt.default);
       }
       if (opt.implies !== void 0) {
-        this.implies(key, opt.implies);
+        this.implies(key2, opt.implies);
       }
       if (opt.nargs !== void 0) {
-        this.nargs(key, opt.nargs);
+        this.nargs(key2, opt.nargs);
       }
       if (opt.config) {
-        this.config(key, opt.configParser);
+        this.config(key2, opt.configParser);
       }
       if (opt.normalize) {
-        this.normalize(key);
+        this.normalize(key2);
       }
       if (opt.choices) {
-        this.choices(key, opt.choices);
+        this.choices(key2, opt.choices);
       }
       if (opt.coerce) {
-        this.coerce(key, opt.coerce);
+        this.coerce(key2, opt.coerce);
       }
       if (opt.group) {
-        this.group(key, opt.group);
+        this.group(key2, opt.group);
       }
       if (opt.boolean || opt.type === "boolean") {
-        this.boolean(key);
+        this.boolean(key2);
         if (opt.alias)
           this.boolean(opt.alias);
       }
       if (opt.array || opt.type === "array") {
-        this.array(key);
+        this.array(key2);
         if (opt.alias)
           this.array(opt.alias);
       }
       if (opt.number || opt.type === "number") {
-        this.number(key);
+        this.number(key2);
         if (opt.alias)
           this.number(opt.alias);
       }
       if (opt.string || opt.type === "string") {
-        this.string(key);
+        this.string(key2);
         if (opt.alias)
           this.string(opt.alias);
       }
       if (opt.count || opt.type === "count") {
-        this.count(key);
+        this.count(key2);
       }
       if (typeof opt.global === "boolean") {
-        this.global(key, opt.global);
+        this.global(key2, opt.global);
       }
       if (opt.defaultDescription) {
-        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key] = opt.defaultDescription;
+        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2] = opt.defaultDescription;
       }
       if (opt.skipValidation) {
-        this.skipValidation(key);
+        this.skipValidation(key2);
       }
       const desc = opt.describe || opt.description || opt.desc;
       const descriptions = __classPrivateFieldGet(this, _YargsInstance_usage, "f").getDescriptions();
-      if (!Object.prototype.hasOwnProperty.call(descriptions, key) || typeof desc === "string") {
-        this.describe(key, desc);
+      if (!Object.prototype.hasOwnProperty.call(descriptions, key2) || typeof desc === "string") {
+        this.describe(key2, desc);
       }
       if (opt.hidden) {
-        this.hide(key);
+        this.hide(key2);
       }
       if (opt.requiresArg) {
-        this.requiresArg(key);
+        this.requiresArg(key2);
       }
     }
     return this;
   }
-  options(key, opt) {
-    return this.option(key, opt);
+  options(key2, opt) {
+    return this.option(key2, opt);
   }
   parse(args, shortCircuit, _parseFn) {
     argsert("[string|array] [function|boolean|object] [function]", [args, shortCircuit, _parseFn], arguments.length);
@@ -6018,18 +6521,18 @@ var YargsInstance = class {
     __classPrivateFieldSet(this, _YargsInstance_parserConfig, config, "f");
     return this;
   }
-  pkgConf(key, rootPath) {
-    argsert("<string> [string]", [key, rootPath], arguments.length);
+  pkgConf(key2, rootPath) {
+    argsert("<string> [string]", [key2, rootPath], arguments.length);
     let conf = null;
     const obj = this[kPkgUp](rootPath || __classPrivateFieldGet(this, _YargsInstance_cwd, "f"));
-    if (obj[key] && typeof obj[key] === "object") {
-      conf = applyExtends(obj[key], rootPath || __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+    if (obj[key2] && typeof obj[key2] === "object") {
+      conf = applyExtends(obj[key2], rootPath || __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
       __classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects = (__classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects || []).concat(conf);
     }
     return this;
   }
-  positional(key, opts) {
-    argsert("<string> <object>", [key, opts], arguments.length);
+  positional(key2, opts) {
+    argsert("<string> <object>", [key2, opts], arguments.length);
     const supportedOpts = [
       "default",
       "defaultDescription",
@@ -6059,15 +6562,15 @@ var YargsInstance = class {
     objectKeys(parseOptions).forEach((pk) => {
       const parseOption = parseOptions[pk];
       if (Array.isArray(parseOption)) {
-        if (parseOption.indexOf(key) !== -1)
+        if (parseOption.indexOf(key2) !== -1)
           opts[pk] = true;
       } else {
-        if (parseOption[key] && !(pk in opts))
-          opts[pk] = parseOption[key];
+        if (parseOption[key2] && !(pk in opts))
+          opts[pk] = parseOption[key2];
       }
     });
-    this.group(key, __classPrivateFieldGet(this, _YargsInstance_usage, "f").getPositionalGroupName());
-    return this.option(key, opts);
+    this.group(key2, __classPrivateFieldGet(this, _YargsInstance_usage, "f").getPositionalGroupName());
+    return this.option(key2, opts);
   }
   recommendCommands(recommend = true) {
     argsert("[boolean]", [recommend], arguments.length);
@@ -6257,7 +6760,7 @@ var YargsInstance = class {
   }
   [kDeleteFromParserHintObject](optionKey) {
     objectKeys(__classPrivateFieldGet(this, _YargsInstance_options, "f")).forEach((hintKey) => {
-      if (/* @__PURE__ */ ((key) => key === "configObjects")(hintKey))
+      if (/* @__PURE__ */ ((key2) => key2 === "configObjects")(hintKey))
         return;
       const hint = __classPrivateFieldGet(this, _YargsInstance_options, "f")[hintKey];
       if (Array.isArray(hint)) {
@@ -6332,9 +6835,9 @@ var YargsInstance = class {
   }
   [kParsePositionalNumbers](argv) {
     const args = argv["--"] ? argv["--"] : argv._;
-    for (let i = 0, arg; (arg = args[i]) !== void 0; i++) {
+    for (let i2 = 0, arg; (arg = args[i2]) !== void 0; i2++) {
       if (__classPrivateFieldGet(this, _YargsInstance_shim, "f").Parser.looksLikeNumber(arg) && Number.isSafeInteger(Math.floor(parseFloat(`${arg}`)))) {
-        args[i] = Number(arg);
+        args[i2] = Number(arg);
       }
     }
     return argv;
@@ -6365,41 +6868,41 @@ var YargsInstance = class {
   }
   [kPopulateParserHintArray](type, keys) {
     keys = [].concat(keys);
-    keys.forEach((key) => {
-      key = this[kSanitizeKey](key);
-      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type].push(key);
+    keys.forEach((key2) => {
+      key2 = this[kSanitizeKey](key2);
+      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type].push(key2);
     });
   }
-  [kPopulateParserHintSingleValueDictionary](builder, type, key, value) {
-    this[kPopulateParserHintDictionary](builder, type, key, value, (type2, key2, value2) => {
-      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key2] = value2;
+  [kPopulateParserHintSingleValueDictionary](builder, type, key2, value) {
+    this[kPopulateParserHintDictionary](builder, type, key2, value, (type2, key3, value2) => {
+      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key3] = value2;
     });
   }
-  [kPopulateParserHintArrayDictionary](builder, type, key, value) {
-    this[kPopulateParserHintDictionary](builder, type, key, value, (type2, key2, value2) => {
-      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key2] = (__classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key2] || []).concat(value2);
+  [kPopulateParserHintArrayDictionary](builder, type, key2, value) {
+    this[kPopulateParserHintDictionary](builder, type, key2, value, (type2, key3, value2) => {
+      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key3] = (__classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key3] || []).concat(value2);
     });
   }
-  [kPopulateParserHintDictionary](builder, type, key, value, singleKeyHandler) {
-    if (Array.isArray(key)) {
-      key.forEach((k) => {
+  [kPopulateParserHintDictionary](builder, type, key2, value, singleKeyHandler) {
+    if (Array.isArray(key2)) {
+      key2.forEach((k) => {
         builder(k, value);
       });
-    } else if (/* @__PURE__ */ ((key2) => typeof key2 === "object")(key)) {
-      for (const k of objectKeys(key)) {
-        builder(k, key[k]);
+    } else if (/* @__PURE__ */ ((key3) => typeof key3 === "object")(key2)) {
+      for (const k of objectKeys(key2)) {
+        builder(k, key2[k]);
       }
     } else {
-      singleKeyHandler(type, this[kSanitizeKey](key), value);
+      singleKeyHandler(type, this[kSanitizeKey](key2), value);
     }
   }
-  [kSanitizeKey](key) {
-    if (key === "__proto__")
+  [kSanitizeKey](key2) {
+    if (key2 === "__proto__")
       return "___proto___";
-    return key;
+    return key2;
   }
-  [kSetKey](key, set) {
-    this[kPopulateParserHintSingleValueDictionary](this[kSetKey].bind(this), "key", key, set);
+  [kSetKey](key2, set) {
+    this[kPopulateParserHintSingleValueDictionary](this[kSetKey].bind(this), "key", key2, set);
     return this;
   }
   [kUnfreeze]() {
@@ -6531,12 +7034,12 @@ var YargsInstance = class {
     const localLookup = {};
     tmpOptions.local.forEach((l) => {
       localLookup[l] = true;
-      (aliases[l] || []).forEach((a) => {
-        localLookup[a] = true;
+      (aliases[l] || []).forEach((a2) => {
+        localLookup[a2] = true;
       });
     });
     Object.assign(__classPrivateFieldGet(this, _YargsInstance_preservedGroups, "f"), Object.keys(__classPrivateFieldGet(this, _YargsInstance_groups, "f")).reduce((acc, groupName) => {
-      const keys = __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName].filter((key) => !(key in localLookup));
+      const keys = __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName].filter((key2) => !(key2 in localLookup));
       if (keys.length > 0) {
         acc[groupName] = keys;
       }
@@ -6607,10 +7110,10 @@ var YargsInstance = class {
     const aliases = parsed.aliases;
     let helpOptSet = false;
     let versionOptSet = false;
-    Object.keys(argv).forEach((key) => {
-      if (key === __classPrivateFieldGet(this, _YargsInstance_helpOpt, "f") && argv[key]) {
+    Object.keys(argv).forEach((key2) => {
+      if (key2 === __classPrivateFieldGet(this, _YargsInstance_helpOpt, "f") && argv[key2]) {
         helpOptSet = true;
-      } else if (key === __classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && argv[key]) {
+      } else if (key2 === __classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && argv[key2]) {
         versionOptSet = true;
       }
     });
@@ -6636,15 +7139,15 @@ var YargsInstance = class {
       const requestCompletions = ((_a2 = __classPrivateFieldGet(this, _YargsInstance_completion, "f")) === null || _a2 === void 0 ? void 0 : _a2.completionKey) ? [
         (_b2 = __classPrivateFieldGet(this, _YargsInstance_completion, "f")) === null || _b2 === void 0 ? void 0 : _b2.completionKey,
         ...(_d = this.getAliases()[(_c2 = __classPrivateFieldGet(this, _YargsInstance_completion, "f")) === null || _c2 === void 0 ? void 0 : _c2.completionKey]) !== null && _d !== void 0 ? _d : []
-      ].some((key) => Object.prototype.hasOwnProperty.call(argv, key)) : false;
+      ].some((key2) => Object.prototype.hasOwnProperty.call(argv, key2)) : false;
       const skipRecommendation = helpOptSet || requestCompletions || helpOnly;
       if (argv._.length) {
         if (handlerKeys.length) {
           let firstUnknownCommand;
-          for (let i = commandIndex || 0, cmd; argv._[i] !== void 0; i++) {
-            cmd = String(argv._[i]);
+          for (let i2 = commandIndex || 0, cmd; argv._[i2] !== void 0; i2++) {
+            cmd = String(argv._[i2]);
             if (handlerKeys.includes(cmd) && cmd !== __classPrivateFieldGet(this, _YargsInstance_completionCommand, "f")) {
-              const innerArgv = __classPrivateFieldGet(this, _YargsInstance_command, "f").runCommand(cmd, this, parsed, i + 1, helpOnly, helpOptSet || versionOptSet || helpOnly);
+              const innerArgv = __classPrivateFieldGet(this, _YargsInstance_command, "f").runCommand(cmd, this, parsed, i2 + 1, helpOnly, helpOptSet || versionOptSet || helpOnly);
               return this[kPostProcess](innerArgv, populateDoubleDash, !!calledFromCommand, false);
             } else if (!firstUnknownCommand && cmd !== __classPrivateFieldGet(this, _YargsInstance_completionCommand, "f")) {
               firstUnknownCommand = cmd;
@@ -6699,7 +7202,7 @@ var YargsInstance = class {
         }
       }
       if (!skipValidation && __classPrivateFieldGet(this, _YargsInstance_options, "f").skipValidation.length > 0) {
-        skipValidation = Object.keys(argv).some((key) => __classPrivateFieldGet(this, _YargsInstance_options, "f").skipValidation.indexOf(key) >= 0 && argv[key] === true);
+        skipValidation = Object.keys(argv).some((key2) => __classPrivateFieldGet(this, _YargsInstance_options, "f").skipValidation.indexOf(key2) >= 0 && argv[key2] === true);
       }
       if (!skipValidation) {
         if (parsed.error)
@@ -6794,8 +7297,8658 @@ ${err.stack}`;
   return line;
 }
 
+// tools/src/cli/commands/server.ts
+import { mkdir as mkdir2, writeFile as writeFile2, unlink as unlink2 } from "node:fs/promises";
+import { join as join5 } from "node:path";
+import { randomBytes as randomBytes3 } from "node:crypto";
+
+// tools/src/cli/options.ts
+import { resolve as resolve5 } from "node:path";
+var DEFAULT_PORT = 5e3;
+function storageOption(y) {
+  return y.option("storage", {
+    type: "string",
+    describe: "Registry storage directory [env CONTAINER_REGISTRY_STORAGE]",
+    default: process.env.CONTAINER_REGISTRY_STORAGE || "./container-registry",
+    defaultDescription: "$CONTAINER_REGISTRY_STORAGE or ./container-registry"
+  });
+}
+function resolveStorage(storage) {
+  if (!storage) throw new CliError("usage", "--storage must not be empty", { exitCode: 2 });
+  return resolve5(storage);
+}
+function portOfUrl(url) {
+  if (!url) return void 0;
+  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `http://${url}`;
+  try {
+    const port = new URL(withScheme).port;
+    return port ? Number(port) : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function parseListen(text) {
+  const fail = (why) => {
+    throw new CliError("usage", `invalid --listen ${JSON.stringify(text)}: ${why}`, { exitCode: 2 });
+  };
+  let host = "127.0.0.1";
+  let portText = text;
+  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text);
+  if (v6) {
+    host = v6[1];
+    portText = v6[2];
+  } else if (text.includes(":")) {
+    const i2 = text.lastIndexOf(":");
+    if (i2 > 0) host = text.slice(0, i2);
+    portText = text.slice(i2 + 1);
+    if (host.includes(":")) fail("write IPv6 addresses in brackets, as [::1]:5000");
+  }
+  if (!/^\d{1,5}$/.test(portText)) fail("the port must be a number");
+  const port = Number(portText);
+  if (port < 1 || port > 65535) fail("the port must be between 1 and 65535");
+  if (!host) fail("the host is empty");
+  return { host, port };
+}
+function listenOption(y) {
+  const port = portOfUrl(process.env.CONTAINER_REGISTRY_URL) ?? DEFAULT_PORT;
+  return y.option("listen", {
+    type: "string",
+    describe: "Address to listen on, HOST:PORT [env CONTAINER_REGISTRY_LISTEN]",
+    default: process.env.CONTAINER_REGISTRY_LISTEN || `127.0.0.1:${port}`,
+    defaultDescription: "127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000"
+  });
+}
+
+// tools/src/registry/server.ts
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { readFileSync as readFileSync4, statSync as statSync3 } from "node:fs";
+import { randomBytes as randomBytes2 } from "node:crypto";
+
+// tools/src/storage/driver.ts
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from "node:fs/promises";
+import { dirname as dirname3, join as join2, basename as basename2 } from "node:path";
+import { randomBytes } from "node:crypto";
+var PathNotFound = class extends Error {
+  constructor(path6, options) {
+    super(`path not found: ${path6}`, options);
+    this.path = path6;
+    this.name = "PathNotFound";
+  }
+  path;
+  code = "PATH_NOT_FOUND";
+};
+function isNotFound(err) {
+  const code = err?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+function notFound(path6, err) {
+  if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
+  throw err;
+}
+function tempPath(path6) {
+  return join2(dirname3(path6), `.${basename2(path6)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+}
+async function fsyncDir(dir) {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+var FsDriver = class {
+  /** readFile returns the whole content of a (small) file. */
+  async readFile(path6) {
+    try {
+      return await readFile(path6);
+    } catch (err) {
+      return notFound(path6, err);
+    }
+  }
+  /** readStream streams a range of a file; `end` is inclusive. */
+  readStream(path6, range) {
+    return createReadStream(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
+  }
+  /** stat tells size, mtime and kind. */
+  async stat(path6) {
+    try {
+      const st = await stat(path6);
+      return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
+    } catch (err) {
+      return notFound(path6, err);
+    }
+  }
+  /** exists tells whether a path exists. */
+  async exists(path6) {
+    try {
+      await stat(path6);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+  /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
+  async writeFileAtomic(path6, data, mode = 420) {
+    await mkdir(dirname3(path6), { recursive: true });
+    const tmp = tempPath(path6);
+    const handle = await open(tmp, "wx", mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } catch (err) {
+      await handle.close().catch(() => {
+      });
+      await unlink(tmp).catch(() => {
+      });
+      throw err;
+    }
+    await handle.close();
+    try {
+      await rename(tmp, path6);
+    } catch (err) {
+      await unlink(tmp).catch(() => {
+      });
+      throw err;
+    }
+    await fsyncDir(dirname3(path6));
+  }
+  /** list gives the names in a folder (empty when it does not exist). */
+  async list(path6) {
+    try {
+      return await readdir(path6);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+  /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
+  async move(from, to) {
+    await mkdir(dirname3(to), { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      notFound(from, err);
+    }
+    await fsyncDir(dirname3(to));
+  }
+  /** delete removes a file or a folder tree; a missing path is PathNotFound. */
+  async delete(path6) {
+    if (!await this.exists(path6)) throw new PathNotFound(path6);
+    await rm(path6, { recursive: true, force: true });
+  }
+  /** deleteIfExists removes a file or folder tree and tells whether it was there. */
+  async deleteIfExists(path6) {
+    if (!await this.exists(path6)) return false;
+    await rm(path6, { recursive: true, force: true });
+    return true;
+  }
+  /** touch sets a file's mtime to now (gc's grace period reads it). */
+  async touch(path6) {
+    const now = /* @__PURE__ */ new Date();
+    try {
+      await utimes(path6, now, now);
+    } catch (err) {
+      notFound(path6, err);
+    }
+  }
+  /** mkdirp creates a folder and its parents. */
+  async mkdirp(path6) {
+    await mkdir(path6, { recursive: true });
+  }
+};
+
+// tools/src/storage/paths.ts
+import { join as join3 } from "node:path";
+var V2_ROOT = join3("docker", "registry", "v2");
+var StoragePaths = class {
+  constructor(storageDir) {
+    this.storageDir = storageDir;
+    this.root = join3(storageDir, V2_ROOT);
+  }
+  storageDir;
+  /** root is `<storage>/docker/registry/v2`. */
+  root;
+  /** blobsRoot is where every blob lives. */
+  blobsRoot() {
+    return join3(this.root, "blobs");
+  }
+  /** blobDir is the folder of one blob. */
+  blobDir(d) {
+    return join3(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
+  }
+  /** blobData is the content file of one blob. */
+  blobData(d) {
+    return join3(this.blobDir(d), "data");
+  }
+  /** repositoriesRoot holds one folder per repository (names with '/' nest). */
+  repositoriesRoot() {
+    return join3(this.root, "repositories");
+  }
+  /** repository is the folder of a repository; `name` must be validated already. */
+  repository(name) {
+    return join3(this.root, "repositories", ...name.split("/"));
+  }
+  /** layerDir is the folder of one blob link in a repository. */
+  layerDir(name, d) {
+    return join3(this.repository(name), "_layers", d.algorithm, d.hex);
+  }
+  /** layerLink links a blob into a repository. */
+  layerLink(name, d) {
+    return join3(this.layerDir(name, d), "link");
+  }
+  /** layersRoot holds the repository's blob links, by algorithm. */
+  layersRoot(name) {
+    return join3(this.repository(name), "_layers");
+  }
+  /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
+  manifestRevisionsRoot(name) {
+    return join3(this.repository(name), "_manifests", "revisions");
+  }
+  /** manifestRevisionDir is the folder of one manifest revision. */
+  manifestRevisionDir(name, d) {
+    return join3(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
+  }
+  /** manifestRevisionLink marks a manifest as part of the repository. */
+  manifestRevisionLink(name, d) {
+    return join3(this.manifestRevisionDir(name, d), "link");
+  }
+  /** tagsRoot holds one folder per tag. */
+  tagsRoot(name) {
+    return join3(this.repository(name), "_manifests", "tags");
+  }
+  /** tagDir is the folder of one tag; `tag` must be validated already. */
+  tagDir(name, tag) {
+    return join3(this.tagsRoot(name), tag);
+  }
+  /** tagCurrentLink holds the digest a tag points at. */
+  tagCurrentLink(name, tag) {
+    return join3(this.tagDir(name, tag), "current", "link");
+  }
+  /** tagIndexLink records that a tag has pointed at `d`. */
+  tagIndexLink(name, tag, d) {
+    return join3(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
+  }
+  /** uploadsRoot holds the repository's upload sessions. */
+  uploadsRoot(name) {
+    return join3(this.repository(name), "_uploads");
+  }
+  /** uploadDir is the folder of one upload session; `id` must be validated already. */
+  uploadDir(name, id) {
+    return join3(this.uploadsRoot(name), id);
+  }
+  /** uploadData is the partial content of an upload. */
+  uploadData(name, id) {
+    return join3(this.uploadDir(name, id), "data");
+  }
+  /** uploadStartedAt holds the RFC 3339 time the upload began. */
+  uploadStartedAt(name, id) {
+    return join3(this.uploadDir(name, id), "startedat");
+  }
+  /** pidFile is where a running server writes its PID (ours, beside docker/). */
+  pidFile() {
+    return join3(this.storageDir, "container-registry.pid");
+  }
+  /** logFile is where a detached server writes its log. */
+  logFile() {
+    return join3(this.storageDir, "container-registry.log");
+  }
+};
+
+// tools/src/oci/digest.ts
+import { createHash } from "node:crypto";
+
+// tools/src/oci/errors.ts
+var ERROR_TABLE = {
+  BLOB_UNKNOWN: { status: 404, message: "blob unknown to registry" },
+  BLOB_UPLOAD_INVALID: { status: 400, message: "blob upload invalid" },
+  BLOB_UPLOAD_UNKNOWN: { status: 404, message: "blob upload unknown to registry" },
+  DIGEST_INVALID: { status: 400, message: "provided digest did not match uploaded content" },
+  MANIFEST_BLOB_UNKNOWN: { status: 400, message: "manifest references a manifest or blob unknown to registry" },
+  MANIFEST_INVALID: { status: 400, message: "manifest invalid" },
+  MANIFEST_UNKNOWN: { status: 404, message: "manifest unknown to registry" },
+  NAME_INVALID: { status: 400, message: "invalid repository name" },
+  NAME_UNKNOWN: { status: 404, message: "repository name not known to registry" },
+  SIZE_INVALID: { status: 400, message: "provided length did not match content length" },
+  UNAUTHORIZED: { status: 401, message: "authentication required" },
+  DENIED: { status: 403, message: "requested access to the resource is denied" },
+  UNSUPPORTED: { status: 415, message: "the operation is unsupported" },
+  TOOMANYREQUESTS: { status: 429, message: "too many requests" },
+  RANGE_INVALID: { status: 416, message: "invalid content range" },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested" },
+  TAG_INVALID: { status: 400, message: "manifest tag did not match URI" },
+  METHOD_UNKNOWN: { status: 405, message: "the method is not supported for this route" }
+};
+var RegistryError = class extends Error {
+  code;
+  status;
+  detail;
+  /** headers the answer must carry (Content-Range on a 416, Range on an upload conflict) */
+  headers;
+  constructor(code, message, options = {}) {
+    super(message ?? ERROR_TABLE[code].message, { cause: options.cause });
+    this.name = "RegistryError";
+    this.code = code;
+    this.status = options.status ?? ERROR_TABLE[code].status;
+    this.detail = options.detail;
+    this.headers = options.headers;
+  }
+  /** toJSON gives the spec's body: {"errors":[{code,message,detail}]}. */
+  toJSON() {
+    const entry = { code: this.code, message: this.message };
+    if (this.detail !== void 0) entry.detail = this.detail;
+    return { errors: [entry] };
+  }
+};
+
+// tools/src/oci/digest.ts
+var HEX_LENGTH = { sha256: 64, sha512: 128 };
+var DIGEST_GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+function isDigestAlgorithm(name) {
+  return name === "sha256" || name === "sha512";
+}
+function parseDigest(text) {
+  if (!DIGEST_GRAMMAR.test(text)) throw new RegistryError("DIGEST_INVALID", `invalid digest: ${clip(text)}`);
+  const colon = text.indexOf(":");
+  const algorithm = text.slice(0, colon);
+  const hex = text.slice(colon + 1);
+  if (!isDigestAlgorithm(algorithm)) {
+    throw new RegistryError("DIGEST_INVALID", `unsupported digest algorithm: ${clip(algorithm)}`);
+  }
+  if (hex.length !== HEX_LENGTH[algorithm] || !/^[a-f0-9]+$/.test(hex)) {
+    throw new RegistryError("DIGEST_INVALID", `invalid ${algorithm} digest: ${clip(text)}`);
+  }
+  return { algorithm, hex };
+}
+function tryParseDigest(text) {
+  try {
+    return parseDigest(text);
+  } catch {
+    return void 0;
+  }
+}
+function formatDigest(d) {
+  return `${d.algorithm}:${d.hex}`;
+}
+function digestOf(data, algorithm = "sha256") {
+  return `${algorithm}:${createHash(algorithm).update(data).digest("hex")}`;
+}
+function newHasher(algorithm) {
+  return createHash(algorithm);
+}
+function clip(text) {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+// tools/src/storage/links.ts
+async function readLink(driver, path6) {
+  try {
+    const text = (await driver.readFile(path6)).toString("utf8").trim();
+    return parseDigest(text);
+  } catch (err) {
+    if (err instanceof PathNotFound) return void 0;
+    if (err.code === "DIGEST_INVALID") return void 0;
+    throw err;
+  }
+}
+async function writeLink(driver, path6, d) {
+  await driver.writeFileAtomic(path6, `${d.algorithm}:${d.hex}`);
+}
+
+// tools/src/storage/blobs.ts
+var BlobStore = class {
+  constructor(paths, driver) {
+    this.paths = paths;
+    this.driver = driver;
+  }
+  paths;
+  driver;
+  /** size tells the size of a stored blob, or undefined when it is not stored. */
+  async size(d) {
+    try {
+      const info = await this.driver.stat(this.paths.blobData(d));
+      return info.isDirectory ? void 0 : info.size;
+    } catch (err) {
+      if (err instanceof PathNotFound) return void 0;
+      throw err;
+    }
+  }
+  /** isLinked tells whether `repo` may read blob `d` (as a layer/config or as a manifest). */
+  async isLinked(repo, d) {
+    const layer = await readLink(this.driver, this.paths.layerLink(repo, d));
+    if (layer && formatDigest(layer) === formatDigest(d)) return true;
+    const revision = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+    return revision !== void 0 && formatDigest(revision) === formatDigest(d);
+  }
+  /** statInRepo gives the size of a blob `repo` may read, or undefined. */
+  async statInRepo(repo, d) {
+    if (!await this.isLinked(repo, d)) return void 0;
+    return this.size(d);
+  }
+  /** link makes blob `d` readable in `repo`, and refreshes its mtime so an online gc spares it. */
+  async link(repo, d) {
+    await this.driver.touch(this.paths.blobData(d)).catch(() => {
+    });
+    await writeLink(this.driver, this.paths.layerLink(repo, d), d);
+  }
+  /** unlink removes a blob from `repo` (the content stays for gc); false when it was not linked. */
+  async unlink(repo, d) {
+    return this.driver.deleteIfExists(this.paths.layerDir(repo, d));
+  }
+  /** open streams a stored blob, whole or an inclusive byte range. */
+  open(d, range) {
+    return this.driver.readStream(this.paths.blobData(d), range);
+  }
+  /** read returns a small blob (a manifest or config) whole. */
+  async read(d) {
+    return this.driver.readFile(this.paths.blobData(d));
+  }
+  /** writeSmall stores a small blob (a manifest) from memory, atomically; no-op if already there. */
+  async writeSmall(d, data) {
+    if (await this.size(d) === data.length) {
+      await this.driver.touch(this.paths.blobData(d)).catch(() => {
+      });
+      return;
+    }
+    await this.driver.writeFileAtomic(this.paths.blobData(d), data);
+  }
+};
+
+// tools/src/storage/uploads.ts
+import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
+import { open as open2 } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+var UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+async function hashFile(path6, algorithm) {
+  const hasher = newHasher(algorithm);
+  await pipeline(createReadStream2(path6, { highWaterMark: 1024 * 1024 }), async function(source) {
+    for await (const chunk of source) hasher.update(chunk);
+  });
+  return { algorithm, hex: hasher.digest("hex") };
+}
+var UploadStore = class {
+  constructor(paths, driver, blobs) {
+    this.paths = paths;
+    this.driver = driver;
+    this.blobs = blobs;
+  }
+  paths;
+  driver;
+  blobs;
+  sessions = /* @__PURE__ */ new Map();
+  /** create starts an empty upload in `repo` and returns its id. */
+  async create(repo) {
+    const id = randomUUID();
+    await this.driver.writeFileAtomic(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString());
+    const handle = await open2(this.paths.uploadData(repo, id), "wx");
+    await handle.close();
+    this.sessions.set(key(repo, id), { hasher: newHasher("sha256"), hashed: 0, queue: Promise.resolve() });
+    return { id, size: 0 };
+  }
+  /** status tells how much an upload has received; BLOB_UPLOAD_UNKNOWN when there is none. */
+  async status(repo, id) {
+    return { id, size: await this.dataSize(repo, id) };
+  }
+  /** append adds a chunk; with `range`, it must start where the upload ends (else RANGE_INVALID). */
+  async append(repo, id, body, range) {
+    return this.serialise(repo, id, async (session) => this.appendLocked(repo, id, session, body, range));
+  }
+  /** commit adds an optional last chunk, verifies the digest and makes the blob visible in `repo`. */
+  async commit(repo, id, expected, body, range) {
+    return this.serialise(repo, id, async (session) => {
+      if (body) await this.appendLocked(repo, id, session, body, range);
+      const dataPath = this.paths.uploadData(repo, id);
+      const size = await this.dataSize(repo, id);
+      let actual;
+      if (expected.algorithm === "sha256" && session.hasher && session.hashed === size) {
+        actual = { algorithm: "sha256", hex: session.hasher.copy().digest("hex") };
+      } else {
+        actual = await hashFile(dataPath, expected.algorithm);
+      }
+      if (actual.hex !== expected.hex) {
+        await this.remove(repo, id);
+        throw new RegistryError("DIGEST_INVALID", `digest mismatch: expected ${formatDigest(expected)}, content is ${formatDigest(actual)}`);
+      }
+      if (await this.blobs.size(expected) === size) {
+        await this.remove(repo, id);
+      } else {
+        const handle = await open2(dataPath, "r+");
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await this.driver.move(dataPath, this.paths.blobData(expected));
+        await this.remove(repo, id);
+      }
+      await this.blobs.link(repo, expected);
+      return { size };
+    });
+  }
+  /** cancel drops an upload; BLOB_UPLOAD_UNKNOWN when there is none. */
+  async cancel(repo, id) {
+    await this.serialise(repo, id, async () => {
+      await this.dataSize(repo, id);
+      await this.remove(repo, id);
+    });
+  }
+  async appendLocked(repo, id, session, body, range) {
+    const size = await this.dataSize(repo, id);
+    if (range && range.start !== size) {
+      body.resume();
+      throw new RegistryError("RANGE_INVALID", `chunk starts at ${range.start}, upload has ${size} bytes`, {
+        detail: { size }
+      });
+    }
+    if (session.hashed !== size) session.hasher = void 0;
+    const hasher = session.hasher;
+    let written = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source) {
+          for await (const chunk of source) {
+            hasher?.update(chunk);
+            written += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(this.paths.uploadData(repo, id), { flags: "a", highWaterMark: 1024 * 1024 })
+      );
+    } catch (err) {
+      session.hasher = void 0;
+      throw err;
+    }
+    if (range && written !== range.end - range.start + 1) {
+      session.hasher = void 0;
+      throw new RegistryError("RANGE_INVALID", `Content-Range claims ${range.end - range.start + 1} bytes, body had ${written}`, {
+        detail: { size: size + written }
+      });
+    }
+    if (hasher) session.hashed = size + written;
+    return { id, size: size + written };
+  }
+  async dataSize(repo, id) {
+    if (!UPLOAD_ID.test(id)) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `upload ${clip2(id)} unknown`);
+    try {
+      return (await this.driver.stat(this.paths.uploadData(repo, id))).size;
+    } catch (err) {
+      if (err instanceof PathNotFound) {
+        this.sessions.delete(key(repo, id));
+        throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `upload ${id} unknown`);
+      }
+      throw err;
+    }
+  }
+  async remove(repo, id) {
+    this.sessions.delete(key(repo, id));
+    await this.driver.deleteIfExists(this.paths.uploadDir(repo, id));
+  }
+  serialise(repo, id, work) {
+    const k = key(repo, id);
+    let session = this.sessions.get(k);
+    if (!session) {
+      session = { hasher: void 0, hashed: -1, queue: Promise.resolve() };
+      if (UPLOAD_ID.test(id)) this.sessions.set(k, session);
+    }
+    const s = session;
+    const run2 = s.queue.then(() => work(s));
+    s.queue = run2.catch(() => {
+    });
+    return run2;
+  }
+};
+function key(repo, id) {
+  return `${repo}\0${id}`;
+}
+function clip2(text) {
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+// tools/src/oci/names.ts
+var NAME_COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
+var NAME_GRAMMAR = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
+var TAG_GRAMMAR = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+var MAX_NAME_LENGTH = 255;
+function nameProblem(name) {
+  if (name.length === 0) return "repository name is empty";
+  if (name.length > MAX_NAME_LENGTH) return `repository name is longer than ${MAX_NAME_LENGTH} characters`;
+  if (!NAME_GRAMMAR.test(name)) {
+    return 'repository name must be lowercase path components [a-z0-9] joined by "/", each separated internally only by ".", "_", "__" or "-"';
+  }
+  return void 0;
+}
+function isValidRepositoryName(name) {
+  return nameProblem(name) === void 0;
+}
+function assertRepositoryName(name) {
+  const problem = nameProblem(name);
+  if (problem) throw new RegistryError("NAME_INVALID", `invalid repository name ${JSON.stringify(clip3(name))}: ${problem}`);
+}
+function isValidTag(tag) {
+  return TAG_GRAMMAR.test(tag);
+}
+function clip3(text) {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+// tools/src/oci/mediatypes.ts
+var MEDIA_TYPES = {
+  ociManifest: "application/vnd.oci.image.manifest.v1+json",
+  ociIndex: "application/vnd.oci.image.index.v1+json",
+  ociConfig: "application/vnd.oci.image.config.v1+json",
+  ociLayer: "application/vnd.oci.image.layer.v1.tar",
+  ociLayerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  ociLayerZstd: "application/vnd.oci.image.layer.v1.tar+zstd",
+  ociEmpty: "application/vnd.oci.empty.v1+json",
+  ociLayoutHeader: "application/vnd.oci.layout.header.v1+json",
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
+  dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip"
+};
+var MANIFEST_MEDIA_TYPES = [
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.ociIndex,
+  MEDIA_TYPES.dockerManifest,
+  MEDIA_TYPES.dockerManifestList
+];
+function isIndexMediaType(mediaType) {
+  return mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerManifestList;
+}
+function isManifestMediaType(mediaType) {
+  return mediaType !== void 0 && MANIFEST_MEDIA_TYPES.includes(mediaType);
+}
+
+// tools/src/oci/manifest.ts
+var MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+function invalid(message) {
+  return new RegistryError("MANIFEST_INVALID", message);
+}
+function isObject(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function parseDescriptor(v, where) {
+  if (!isObject(v)) throw invalid(`${where}: descriptor must be an object`);
+  if (typeof v.mediaType !== "string" || v.mediaType.length === 0) throw invalid(`${where}: mediaType missing`);
+  if (typeof v.digest !== "string") throw invalid(`${where}: digest missing`);
+  if (typeof v.size !== "number" || !Number.isSafeInteger(v.size) || v.size < 0) throw invalid(`${where}: size must be a non-negative integer`);
+  try {
+    parseDigest(v.digest);
+  } catch {
+    throw invalid(`${where}: invalid digest ${JSON.stringify(v.digest).slice(0, 90)}`);
+  }
+  if (v.annotations !== void 0 && !isStringMap(v.annotations)) throw invalid(`${where}: annotations must map strings to strings`);
+  if (v.data !== void 0) {
+    if (typeof v.data !== "string") throw invalid(`${where}: data must be base64 text`);
+    if (Buffer.from(v.data, "base64").length !== v.size) throw invalid(`${where}: data does not match size`);
+  }
+  if (v.platform !== void 0) {
+    const p = v.platform;
+    if (!isObject(p) || typeof p.architecture !== "string" || typeof p.os !== "string") {
+      throw invalid(`${where}: platform needs architecture and os`);
+    }
+  }
+  return v;
+}
+function isStringMap(v) {
+  return isObject(v) && Object.values(v).every((x) => typeof x === "string");
+}
+function inferMediaType(doc, contentType) {
+  if (typeof doc.mediaType === "string") return doc.mediaType;
+  if (contentType && isManifestMediaType(contentType)) return contentType;
+  return Array.isArray(doc.manifests) ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest;
+}
+function parseManifest(body, contentType) {
+  if (body.length > MAX_MANIFEST_BYTES) {
+    throw new RegistryError("SIZE_INVALID", `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
+  }
+  let doc;
+  try {
+    doc = JSON.parse(body.toString("utf8"));
+  } catch (err) {
+    throw invalid(`manifest is not valid JSON: ${err.message.slice(0, 120)}`);
+  }
+  if (!isObject(doc)) throw invalid("manifest must be a JSON object");
+  if (doc.schemaVersion !== 2) throw invalid("schemaVersion must be 2");
+  const ct = contentType?.split(";")[0]?.trim();
+  if (typeof doc.mediaType === "string" && ct && isManifestMediaType(ct) && ct !== doc.mediaType) {
+    throw invalid(`mediaType ${doc.mediaType} does not match Content-Type ${ct}`);
+  }
+  const mediaType = inferMediaType(doc, ct);
+  if (!isManifestMediaType(mediaType)) throw invalid(`unsupported manifest media type ${JSON.stringify(mediaType).slice(0, 100)}`);
+  const isIndex = isIndexMediaType(mediaType);
+  const subject = doc.subject === void 0 ? void 0 : parseDescriptor(doc.subject, "subject");
+  if (doc.annotations !== void 0 && !isStringMap(doc.annotations)) throw invalid("annotations must map strings to strings");
+  if (doc.artifactType !== void 0 && typeof doc.artifactType !== "string") throw invalid("artifactType must be a string");
+  const annotations = doc.annotations;
+  if (isIndex) {
+    if (!Array.isArray(doc.manifests)) throw invalid("index needs a manifests array");
+    const manifests = doc.manifests.map((m, i2) => parseDescriptor(m, `manifests[${i2}]`));
+    return {
+      mediaType,
+      isIndex,
+      blobs: [],
+      manifests,
+      subject,
+      artifactType: doc.artifactType,
+      annotations,
+      config: void 0
+    };
+  }
+  if (Array.isArray(doc.manifests)) throw invalid(`${mediaType} must not have a manifests array`);
+  const config = parseDescriptor(doc.config, "config");
+  if (!Array.isArray(doc.layers)) throw invalid("manifest needs a layers array");
+  const layers = doc.layers.map((l, i2) => parseDescriptor(l, `layers[${i2}]`));
+  return {
+    mediaType,
+    isIndex,
+    blobs: [config, ...layers],
+    manifests: [],
+    subject,
+    artifactType: doc.artifactType ?? config.mediaType,
+    annotations,
+    config
+  };
+}
+
+// tools/src/storage/manifests.ts
+var ManifestStore = class {
+  constructor(paths, driver, blobs) {
+    this.paths = paths;
+    this.driver = driver;
+    this.blobs = blobs;
+  }
+  paths;
+  driver;
+  blobs;
+  /** parsed manifests by digest; content under a digest never changes, so entries never go stale */
+  parsedCache = /* @__PURE__ */ new Map();
+  /** resolve turns a tag or digest reference into the digest of a manifest in `repo`. */
+  async resolve(repo, reference) {
+    const asDigest = reference.includes(":") ? parseDigest(reference) : void 0;
+    if (asDigest) {
+      const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, asDigest));
+      return link && formatDigest(link) === formatDigest(asDigest) ? asDigest : void 0;
+    }
+    if (!isValidTag(reference)) return void 0;
+    const d = await readLink(this.driver, this.paths.tagCurrentLink(repo, reference));
+    if (!d) return void 0;
+    const rev = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+    return rev ? d : void 0;
+  }
+  /** get reads a manifest by tag or digest; MANIFEST_UNKNOWN when absent. */
+  async get(repo, reference) {
+    const d = await this.resolve(repo, reference);
+    if (!d) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${clip4(reference)} unknown in ${repo}`);
+    let body;
+    try {
+      body = await this.blobs.read(d);
+    } catch {
+      throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${formatDigest(d)} content is missing`);
+    }
+    return { digest: d, body, parsed: this.parse(d, body) };
+  }
+  /** parse reads a manifest body once per digest. */
+  parse(d, body, contentType) {
+    const key2 = formatDigest(d);
+    let parsed = this.parsedCache.get(key2);
+    if (!parsed) {
+      parsed = parseManifest(body, contentType);
+      if (this.parsedCache.size > 1e4) this.parsedCache.clear();
+      this.parsedCache.set(key2, parsed);
+    }
+    return parsed;
+  }
+  /**
+   * put validates and stores a manifest under `reference` (a tag, or the digest it must have).
+   * Every blob and child manifest it names must already be in `repo` (MANIFEST_BLOB_UNKNOWN).
+   */
+  async put(repo, reference, body, contentType) {
+    let digest;
+    let tag;
+    if (reference.includes(":")) {
+      const wanted = parseDigest(reference);
+      const actual = parseDigest(digestOf(body, wanted.algorithm));
+      if (actual.hex !== wanted.hex) {
+        throw new RegistryError("DIGEST_INVALID", `manifest digest is ${formatDigest(actual)}, not ${reference}`);
+      }
+      digest = wanted;
+    } else {
+      if (!isValidTag(reference)) throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(reference.slice(0, 140))}`);
+      tag = reference;
+      digest = parseDigest(digestOf(body, "sha256"));
+    }
+    const parsed = parseManifest(body, contentType);
+    await this.checkReferences(repo, parsed);
+    await this.blobs.writeSmall(digest, body);
+    await writeLink(this.driver, this.paths.manifestRevisionLink(repo, digest), digest);
+    if (tag) await this.tag(repo, tag, digest);
+    this.parsedCache.set(formatDigest(digest), parsed);
+    return { digest, subject: parsed.subject?.digest };
+  }
+  /** tag points `tag` at manifest `d` (atomic replace). */
+  async tag(repo, tag, d) {
+    await writeLink(this.driver, this.paths.tagIndexLink(repo, tag, d), d);
+    await writeLink(this.driver, this.paths.tagCurrentLink(repo, tag), d);
+  }
+  async checkReferences(repo, parsed) {
+    const missing = [];
+    await Promise.all(
+      parsed.blobs.map(async (b) => {
+        if (b.urls && b.urls.length > 0) return;
+        const d = parseDigest(b.digest);
+        if (await this.blobs.statInRepo(repo, d) === void 0) missing.push(b.digest);
+      })
+    );
+    await Promise.all(
+      parsed.manifests.map(async (m) => {
+        const d = parseDigest(m.digest);
+        const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+        if (!link) missing.push(m.digest);
+      })
+    );
+    if (missing.length > 0) {
+      throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 3).join(", ")}`, {
+        detail: { digests: missing }
+      });
+    }
+  }
+  /** deleteTag removes one tag; other tags on the same digest stay. False when there was none. */
+  async deleteTag(repo, tag) {
+    if (!isValidTag(tag)) throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(tag.slice(0, 140))}`);
+    return this.driver.deleteIfExists(this.paths.tagDir(repo, tag));
+  }
+  /** deleteManifest removes a manifest by digest, and the tags that point at it (as distribution does). */
+  async deleteManifest(repo, d) {
+    const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+    if (!link) return false;
+    for (const tag of await this.tags(repo)) {
+      const current = await readLink(this.driver, this.paths.tagCurrentLink(repo, tag));
+      if (current && formatDigest(current) === formatDigest(d)) await this.driver.deleteIfExists(this.paths.tagDir(repo, tag));
+    }
+    await this.driver.deleteIfExists(this.paths.manifestRevisionDir(repo, d));
+    return true;
+  }
+  /** tags lists a repository's tags in lexical order. */
+  async tags(repo) {
+    const names = await this.driver.list(this.paths.tagsRoot(repo));
+    return names.filter((n2) => isValidTag(n2)).sort(compareLexical);
+  }
+  /** revisions lists every manifest digest of a repository. */
+  async revisions(repo) {
+    const out = [];
+    const root = this.paths.manifestRevisionsRoot(repo);
+    for (const alg of await this.driver.list(root)) {
+      for (const hex of await this.driver.list(`${root}/${alg}`)) {
+        const d = tryParseDigest(`${alg}:${hex}`);
+        if (d) out.push(d);
+      }
+    }
+    return out;
+  }
+  /** exists tells whether `repo` has any manifest or tag folder (the spec's "known" repository). */
+  async exists(repo) {
+    return this.driver.exists(`${this.paths.repository(repo)}/_manifests`);
+  }
+};
+function compareLexical(a2, b) {
+  return a2 < b ? -1 : a2 > b ? 1 : 0;
+}
+function clip4(text) {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+// tools/src/storage/referrers.ts
+async function listReferrers(manifests, blobs, repo, subject, artifactType) {
+  const wanted = formatDigest(subject);
+  const out = [];
+  for (const d of await manifests.revisions(repo)) {
+    let body;
+    try {
+      body = await blobs.read(d);
+    } catch {
+      continue;
+    }
+    let parsed;
+    try {
+      parsed = manifests.parse(d, body);
+    } catch {
+      continue;
+    }
+    if (parsed.subject?.digest !== wanted) continue;
+    if (artifactType !== void 0 && parsed.artifactType !== artifactType) continue;
+    const desc = { mediaType: parsed.mediaType, digest: formatDigest(d), size: body.length };
+    if (parsed.artifactType !== void 0) desc.artifactType = parsed.artifactType;
+    if (parsed.annotations !== void 0) desc.annotations = parsed.annotations;
+    out.push(desc);
+  }
+  return out.sort((a2, b) => a2.digest < b.digest ? -1 : a2.digest > b.digest ? 1 : 0);
+}
+
+// tools/src/storage/catalog.ts
+import { join as join4 } from "node:path";
+async function listRepositories(paths, driver) {
+  const out = [];
+  async function walk(dir, prefix) {
+    const entries = await driver.list(dir);
+    if (entries.includes("_manifests") && prefix && isValidRepositoryName(prefix)) out.push(prefix);
+    for (const entry of entries) {
+      if (entry.startsWith("_") || entry.startsWith(".")) continue;
+      const path6 = join4(dir, entry);
+      let info;
+      try {
+        info = await driver.stat(path6);
+      } catch {
+        continue;
+      }
+      if (info.isDirectory) await walk(path6, prefix ? `${prefix}/${entry}` : entry);
+    }
+  }
+  await walk(paths.repositoriesRoot(), "");
+  return out.sort(compareLexical);
+}
+
+// tools/src/storage/store.ts
+var ImageStore = class {
+  paths;
+  driver;
+  blobs;
+  uploads;
+  manifests;
+  constructor(storageDir, driver = new FsDriver()) {
+    this.paths = new StoragePaths(storageDir);
+    this.driver = driver;
+    this.blobs = new BlobStore(this.paths, driver);
+    this.uploads = new UploadStore(this.paths, driver, this.blobs);
+    this.manifests = new ManifestStore(this.paths, driver, this.blobs);
+  }
+  /** repositories lists every repository in lexical order. */
+  repositories() {
+    return listRepositories(this.paths, this.driver);
+  }
+  /** referrers lists the manifests in `repo` whose subject is `subject`. */
+  referrers(repo, subject, artifactType) {
+    return listReferrers(this.manifests, this.blobs, repo, subject, artifactType);
+  }
+};
+
+// tools/src/registry/access.ts
+var ALLOW_ALL = {
+  async check() {
+    return { allowed: true, user: void 0 };
+  }
+};
+
+// tools/src/registry/router.ts
+var PATTERNS = [
+  [/^\/v2\/?$/, () => ({ kind: "base" })],
+  [/^\/v2\/_catalog$/, () => ({ kind: "catalog" })],
+  [/^\/v2\/(.+)\/tags\/list$/, (m) => ({ kind: "tags", name: m[1] })],
+  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: "manifest", name: m[1], reference: m[2] })],
+  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: "uploads", name: m[1] })],
+  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: "upload", name: m[1], id: m[2] })],
+  [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: "blob", name: m[1], digest: m[2] })],
+  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: "referrers", name: m[1], digest: m[2] })]
+];
+function matchRoute(path6) {
+  for (const [re, make] of PATTERNS) {
+    const m = re.exec(path6);
+    if (m) return make(m);
+  }
+  return { kind: "unknown" };
+}
+
+// tools/src/registry/respond.ts
+var API_VERSION_HEADER = ["Docker-Distribution-API-Version", "registry/2.0"];
+function sendJson(req, res, status2, body, headers = {}) {
+  const data = Buffer.from(JSON.stringify(body));
+  res.writeHead(status2, { "Content-Type": "application/json", "Content-Length": String(data.length), ...headers });
+  res.end(req.method === "HEAD" ? void 0 : data);
+}
+function sendEmpty(res, status2, headers = {}) {
+  res.writeHead(status2, { "Content-Length": "0", ...headers });
+  res.end();
+}
+function sendError(req, res, err, headers = {}) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const e = err instanceof RegistryError ? err : new RegistryError("UNSUPPORTED", "internal server error", { status: 500 });
+  if (!req.readableEnded) req.resume();
+  sendJson(req, res, e.status, e.toJSON(), { ...headers, ...e.headers });
+}
+function readPagination(params) {
+  const nText = params.get("n");
+  let n2;
+  if (nText !== null) {
+    if (!/^\d{1,9}$/.test(nText)) throw new RegistryError("PAGINATION_NUMBER_INVALID", `n must be a non-negative integer, not ${JSON.stringify(nText.slice(0, 20))}`);
+    n2 = Number(nText);
+  }
+  return { n: n2, last: params.get("last") ?? void 0 };
+}
+function paginate(sorted, page) {
+  let items = page.last !== void 0 ? sorted.filter((x) => x > page.last) : sorted;
+  let more = false;
+  if (page.n !== void 0 && items.length > page.n) {
+    items = items.slice(0, page.n);
+    more = page.n > 0;
+  }
+  return { items, more };
+}
+function nextLink(path6, n2, last) {
+  return `<${path6}?n=${n2}&last=${encodeURIComponent(last)}>; rel="next"`;
+}
+
+// tools/src/registry/blobs.ts
+import { pipeline as pipeline2 } from "node:stream/promises";
+function parseRange(header, size) {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || m[1] === "" && m[2] === "") return null;
+  let start2;
+  let end;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "unsatisfiable";
+    start2 = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start2 = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== "" && Number(m[2]) < start2) return null;
+  }
+  if (start2 >= size) return "unsatisfiable";
+  return { start: start2, end };
+}
+async function getBlob(ctx, name, digestText) {
+  const { req, res, store } = ctx;
+  const d = parseDigest(digestText);
+  const size = await store.blobs.statInRepo(name, d);
+  if (size === void 0) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
+  const digest = formatDigest(d);
+  const headers = {
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": digest,
+    ETag: `"${digest}"`,
+    "Accept-Ranges": "bytes",
+    "Cache-Control": "max-age=31536000"
+  };
+  const range = parseRange(req.headers.range, size);
+  if (range === "unsatisfiable") {
+    throw new RegistryError("RANGE_INVALID", `range ${req.headers.range} not satisfiable for ${size} bytes`, {
+      status: 416,
+      headers: { "Content-Range": `bytes */${size}` }
+    });
+  }
+  const status2 = range ? 206 : 200;
+  const length = range ? range.end - range.start + 1 : size;
+  headers["Content-Length"] = String(length);
+  if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+  if (req.method === "HEAD" || length === 0) {
+    res.writeHead(status2, headers);
+    res.end();
+    return;
+  }
+  const stream = store.blobs.open(d, range ?? void 0);
+  await new Promise((resolve6, reject) => {
+    stream.once("open", () => resolve6());
+    stream.once("error", reject);
+  }).catch(() => {
+    throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} content is missing`);
+  });
+  res.writeHead(status2, headers);
+  try {
+    await pipeline2(stream, res);
+  } catch {
+    stream.destroy();
+    res.destroy();
+  }
+}
+async function deleteBlob(ctx, name, digestText) {
+  const d = parseDigest(digestText);
+  if (!await ctx.store.blobs.unlink(name, d)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
+  sendEmpty(ctx.res, 202, { "Docker-Content-Digest": formatDigest(d) });
+}
+
+// tools/src/registry/uploads.ts
+function uploadHeaders(name, state) {
+  return {
+    Location: `/v2/${name}/blobs/uploads/${state.id}`,
+    // distribution answers 0-0 for an empty upload; clients parse it as "nothing yet"
+    Range: `0-${Math.max(0, state.size - 1)}`,
+    "Docker-Upload-UUID": state.id
+  };
+}
+function committedHeaders(name, digest) {
+  return { Location: `/v2/${name}/blobs/${digest}`, "Docker-Content-Digest": digest };
+}
+function parseContentRange(header) {
+  if (header === void 0) return void 0;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
+  if (!m) throw new RegistryError("RANGE_INVALID", `malformed Content-Range ${JSON.stringify(header.slice(0, 60))}`, { status: 416 });
+  const range = { start: Number(m[1]), end: Number(m[2]) };
+  if (range.end < range.start) throw new RegistryError("RANGE_INVALID", "Content-Range ends before it starts", { status: 416 });
+  return range;
+}
+function hasBody(ctx) {
+  const len = ctx.req.headers["content-length"];
+  if (len !== void 0) return Number(len) > 0;
+  return ctx.req.headers["transfer-encoding"] !== void 0;
+}
+async function startUpload(ctx, name) {
+  const { store, url, res, req } = ctx;
+  const mount = url.searchParams.get("mount");
+  const from = url.searchParams.get("from");
+  if (mount !== null && from !== null) {
+    const d = parseDigest(mount);
+    if (isValidRepositoryName(from) && await ctx.mayPull(from) && await store.blobs.statInRepo(from, d) !== void 0) {
+      req.resume();
+      await store.blobs.link(name, d);
+      sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+      return;
+    }
+  }
+  const digestParam = url.searchParams.get("digest");
+  const state = await store.uploads.create(name);
+  if (digestParam !== null) {
+    const d = parseDigest(digestParam);
+    await store.uploads.commit(name, state.id, d, req);
+    sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+    return;
+  }
+  if (hasBody(ctx)) {
+    await store.uploads.append(name, state.id, req);
+    sendEmpty(res, 202, uploadHeaders(name, await store.uploads.status(name, state.id)));
+    return;
+  }
+  req.resume();
+  sendEmpty(res, 202, uploadHeaders(name, state));
+}
+async function patchUpload(ctx, name, id) {
+  const { store, req, res } = ctx;
+  const range = parseContentRange(req.headers["content-range"]);
+  try {
+    const state = await store.uploads.append(name, id, req, range);
+    sendEmpty(res, 202, uploadHeaders(name, state));
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === "RANGE_INVALID") {
+      const state = await store.uploads.status(name, id);
+      throw new RegistryError("RANGE_INVALID", err.message, { status: 416, headers: uploadHeaders(name, state) });
+    }
+    throw err;
+  }
+}
+async function finishUpload(ctx, name, id) {
+  const { store, req, res, url } = ctx;
+  const digestParam = url.searchParams.get("digest");
+  if (digestParam === null) throw new RegistryError("DIGEST_INVALID", "digest query parameter is required");
+  const d = parseDigest(digestParam);
+  const range = parseContentRange(req.headers["content-range"]);
+  if (hasBody(ctx)) {
+    await store.uploads.commit(name, id, d, req, range);
+  } else {
+    req.resume();
+    await store.uploads.commit(name, id, d);
+  }
+  sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+}
+async function uploadStatus(ctx, name, id) {
+  const state = await ctx.store.uploads.status(name, id);
+  sendEmpty(ctx.res, 204, uploadHeaders(name, state));
+}
+async function cancelUpload(ctx, name, id) {
+  await ctx.store.uploads.cancel(name, id);
+  sendEmpty(ctx.res, 204);
+}
+
+// tools/src/registry/manifests.ts
+async function getManifest(ctx, name, reference) {
+  const { req, res, store } = ctx;
+  const m = await store.manifests.get(name, reference);
+  const digest = formatDigest(m.digest);
+  res.writeHead(200, {
+    "Content-Type": m.parsed.mediaType,
+    "Content-Length": String(m.body.length),
+    "Docker-Content-Digest": digest,
+    ETag: `"${digest}"`
+  });
+  res.end(req.method === "HEAD" ? void 0 : m.body);
+}
+async function readBody(ctx) {
+  const declared = Number(ctx.req.headers["content-length"] ?? 0);
+  if (declared > MAX_MANIFEST_BYTES) {
+    ctx.req.resume();
+    throw new RegistryError("SIZE_INVALID", `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
+  }
+  const chunks = [];
+  let total = 0;
+  for await (const chunk of ctx.req) {
+    total += chunk.length;
+    if (total > MAX_MANIFEST_BYTES) {
+      ctx.req.resume();
+      throw new RegistryError("SIZE_INVALID", `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+async function putManifest(ctx, name, reference) {
+  const body = await readBody(ctx);
+  const result = await ctx.store.manifests.put(name, reference, body, ctx.req.headers["content-type"]);
+  const digest = formatDigest(result.digest);
+  const headers = { Location: `/v2/${name}/manifests/${digest}`, "Docker-Content-Digest": digest };
+  if (result.subject) headers["OCI-Subject"] = result.subject;
+  sendEmpty(ctx.res, 201, headers);
+}
+async function deleteManifest(ctx, name, reference) {
+  const { store, res } = ctx;
+  if (reference.includes(":")) {
+    const d = parseDigest(reference);
+    if (!await store.manifests.deleteManifest(name, d)) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown in ${name}`);
+  } else if (!await store.manifests.deleteTag(name, reference)) {
+    throw new RegistryError("MANIFEST_UNKNOWN", `tag ${reference} unknown in ${name}`);
+  }
+  sendEmpty(res, 202);
+}
+
+// tools/src/registry/discovery.ts
+async function listTags(ctx, name) {
+  const { store, url, req, res } = ctx;
+  const page = readPagination(url.searchParams);
+  if (!await store.manifests.exists(name)) throw new RegistryError("NAME_UNKNOWN", `repository ${name} not known to registry`);
+  const { items, more } = paginate(await store.manifests.tags(name), page);
+  const headers = {};
+  if (more) headers.Link = nextLink(`/v2/${name}/tags/list`, page.n, items[items.length - 1]);
+  sendJson(req, res, 200, { name, tags: items }, headers);
+}
+async function listCatalog(ctx) {
+  const { store, url, req, res } = ctx;
+  const page = readPagination(url.searchParams);
+  const { items, more } = paginate(await store.repositories(), page);
+  const headers = {};
+  if (more) headers.Link = nextLink("/v2/_catalog", page.n, items[items.length - 1]);
+  sendJson(req, res, 200, { repositories: items }, headers);
+}
+async function listReferrers2(ctx, name, digestText) {
+  const { store, url, req, res } = ctx;
+  const d = parseDigest(digestText);
+  const artifactType = url.searchParams.get("artifactType") ?? void 0;
+  const manifests = await store.referrers(name, d, artifactType);
+  const headers = { "Content-Type": MEDIA_TYPES.ociIndex };
+  if (artifactType !== void 0) headers["OCI-Filters-Applied"] = "artifactType";
+  sendJson(req, res, 200, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }, headers);
+}
+
+// tools/src/registry/dispatch.ts
+function actionFor(route, method) {
+  switch (route.kind) {
+    case "base":
+      return "ping";
+    case "catalog":
+      return "catalog";
+    case "tags":
+    case "referrers":
+      return "pull";
+    case "manifest":
+    case "blob":
+      if (method === "GET" || method === "HEAD") return "pull";
+      if (method === "DELETE") return "delete";
+      return "push";
+    case "uploads":
+    case "upload":
+      return "push";
+    default:
+      return void 0;
+  }
+}
+function methodNotAllowed(method) {
+  return new RegistryError("METHOD_UNKNOWN", `method ${method} is not supported for this route`);
+}
+async function run(ctx, route, method) {
+  switch (route.kind) {
+    case "base":
+      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
+      ctx.req.resume();
+      return sendJson(ctx.req, ctx.res, 200, {});
+    case "catalog":
+      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
+      return listCatalog(ctx);
+    case "tags":
+      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
+      return listTags(ctx, route.name);
+    case "referrers":
+      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
+      return listReferrers2(ctx, route.name, route.digest);
+    case "manifest":
+      if (method === "GET" || method === "HEAD") return getManifest(ctx, route.name, route.reference);
+      if (method === "PUT") return putManifest(ctx, route.name, route.reference);
+      if (method === "DELETE") return deleteManifest(ctx, route.name, route.reference);
+      throw methodNotAllowed(method);
+    case "blob":
+      if (method === "GET" || method === "HEAD") return getBlob(ctx, route.name, route.digest);
+      if (method === "DELETE") return deleteBlob(ctx, route.name, route.digest);
+      throw methodNotAllowed(method);
+    case "uploads":
+      if (method === "POST") return startUpload(ctx, route.name);
+      throw methodNotAllowed(method);
+    case "upload":
+      if (method === "PATCH") return patchUpload(ctx, route.name, route.id);
+      if (method === "PUT") return finishUpload(ctx, route.name, route.id);
+      if (method === "GET" || method === "HEAD") return uploadStatus(ctx, route.name, route.id);
+      if (method === "DELETE") return cancelUpload(ctx, route.name, route.id);
+      throw methodNotAllowed(method);
+    default:
+      throw new RegistryError("NAME_UNKNOWN", "no such endpoint", { status: 404 });
+  }
+}
+function denied(decision) {
+  if (decision.status === 401) {
+    return new RegistryError("UNAUTHORIZED", decision.message ?? "authentication required", {
+      headers: decision.challenge ? { "WWW-Authenticate": decision.challenge } : {}
+    });
+  }
+  if (decision.status === 429) {
+    return new RegistryError("TOOMANYREQUESTS", decision.message ?? "too many failed attempts; slow down", {
+      headers: { "Retry-After": String(decision.retryAfter ?? 1) }
+    });
+  }
+  return new RegistryError("DENIED", decision.message ?? "requested access to the resource is denied");
+}
+async function dispatch(d, req, res, url) {
+  const method = req.method ?? "GET";
+  const route = matchRoute(url.pathname);
+  const outcome = { user: void 0 };
+  try {
+    if ("name" in route) assertRepositoryName(route.name);
+    const action = actionFor(route, method);
+    const remoteAddress = req.socket.remoteAddress ?? "";
+    const authorization = req.headers.authorization;
+    if (action) {
+      const decision = await d.access.check({ action, repository: "name" in route ? route.name : void 0, authorization, remoteAddress });
+      outcome.user = decision.user;
+      if (!decision.allowed) throw denied(decision);
+    }
+    const ctx = {
+      req,
+      res,
+      url,
+      store: d.store,
+      mayPull: async (repository) => (await d.access.check({ action: "pull", repository, authorization, remoteAddress })).allowed
+    };
+    await run(ctx, route, method);
+  } catch (err) {
+    if (!(err instanceof RegistryError) && !isClientGone(err, req)) {
+      process.stderr.write(`container-registry: ${method} ${url.pathname}: ${err?.stack ?? String(err)}
+`);
+    }
+    sendError(req, res, err);
+  }
+  return outcome;
+}
+function isClientGone(err, req) {
+  const code = err?.code;
+  return req.destroyed || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "EPIPE";
+}
+
+// tools/src/registry/server.ts
+var INSTANCE_HEADER = "X-Container-Registry-Instance";
+function securityHeaders(tls) {
+  const h2 = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin"
+  };
+  if (tls) h2["Strict-Transport-Security"] = "max-age=31536000";
+  return h2;
+}
+function tlsLoader(files) {
+  let stamp = "";
+  let checkedAt = 0;
+  const read = () => {
+    stamp = `${statSync3(files.certFile).mtimeMs}:${statSync3(files.keyFile).mtimeMs}`;
+    return { cert: readFileSync4(files.certFile), key: readFileSync4(files.keyFile) };
+  };
+  return {
+    options: read,
+    changed() {
+      const now = Date.now();
+      if (now - checkedAt < 1e3) return false;
+      checkedAt = now;
+      try {
+        return `${statSync3(files.certFile).mtimeMs}:${statSync3(files.keyFile).mtimeMs}` !== stamp;
+      } catch {
+        return false;
+      }
+    }
+  };
+}
+async function startRegistry(options) {
+  const store = new ImageStore(options.storageDir);
+  await store.driver.mkdirp(store.paths.root);
+  const access = options.access ?? ALLOW_ALL;
+  const instanceId = options.instanceId ?? randomBytes2(8).toString("hex");
+  const fixedHeaders = {
+    [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
+    [INSTANCE_HEADER]: instanceId,
+    ...securityHeaders(options.tls !== void 0)
+  };
+  let inFlight = 0;
+  let closing = false;
+  let onIdle;
+  const handler = (req, res) => {
+    const started = process.hrtime.bigint();
+    inFlight++;
+    for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
+    if (closing) res.setHeader("Connection", "close");
+    let url;
+    try {
+      url = new URL(req.url ?? "/", "http://registry");
+    } catch {
+      url = new URL("http://registry/invalid");
+    }
+    let user;
+    res.once("close", () => {
+      inFlight--;
+      if (options.accessLog) {
+        options.accessLog({
+          time: (/* @__PURE__ */ new Date()).toISOString(),
+          addr: req.socket.remoteAddress ?? "",
+          user,
+          method: req.method ?? "",
+          path: url.pathname,
+          status: res.statusCode,
+          bytes: Number(res.getHeader("content-length") ?? 0),
+          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1e3
+        });
+      }
+      if (closing && inFlight === 0) onIdle?.();
+    });
+    dispatch({ store, access }, req, res, url).then(
+      (outcome) => {
+        user = outcome.user;
+      },
+      () => {
+      }
+    );
+  };
+  let server;
+  if (options.tls) {
+    const tls = tlsLoader(options.tls);
+    const https = createHttpsServer({ ...tls.options(), minVersion: "TLSv1.2" }, handler);
+    https.on("connection", () => {
+      if (tls.changed()) {
+        try {
+          https.setSecureContext({ ...tls.options(), minVersion: "TLSv1.2" });
+        } catch (err) {
+          process.stderr.write(`container-registry: keeping the old certificate: ${err.message}
+`);
+        }
+      }
+    });
+    server = https;
+  } else {
+    server = createHttpServer(handler);
+  }
+  server.requestTimeout = 0;
+  server.headersTimeout = 6e4;
+  server.keepAliveTimeout = 65e3;
+  await new Promise((resolve6, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off("error", reject);
+      resolve6();
+    });
+  });
+  const address = server.address();
+  const scheme = options.tls ? "https" : "http";
+  const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `${scheme}://${hostForUrl}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    instanceId,
+    store,
+    server,
+    close(timeoutMs = 1e4) {
+      closing = true;
+      return new Promise((resolve6) => {
+        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve6();
+        });
+        server.closeIdleConnections();
+        onIdle = () => setImmediate(() => server.closeIdleConnections());
+        if (inFlight === 0) server.closeIdleConnections();
+      });
+    }
+  };
+}
+
+// tools/src/registry/pidfile.ts
+import { readFile as readFile2 } from "node:fs/promises";
+import { readFileSync as readFileSync5 } from "node:fs";
+function processStartTime(pid) {
+  try {
+    const stat2 = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    const rest = stat2.slice(stat2.lastIndexOf(")") + 2).split(" ");
+    if (rest[0] === "Z" || rest[0] === "X") return void 0;
+    return rest[19];
+  } catch {
+    return void 0;
+  }
+}
+function isAlive(rec) {
+  const now = processStartTime(rec.pid);
+  return now !== void 0 && now === rec.startTime;
+}
+async function writePidFile(path6, rec) {
+  const full = { pid: process.pid, startTime: processStartTime(process.pid) ?? "", ...rec };
+  await new FsDriver().writeFileAtomic(path6, `${JSON.stringify(full)}
+`);
+  return full;
+}
+async function readPidFile(path6) {
+  let text;
+  try {
+    text = await readFile2(path6, "utf8");
+  } catch {
+    return void 0;
+  }
+  try {
+    const rec = JSON.parse(text);
+    if (!Number.isInteger(rec.pid) || typeof rec.startTime !== "string") return void 0;
+    return rec;
+  } catch {
+    return void 0;
+  }
+}
+async function removePidFileIfOurs(path6, pid) {
+  const rec = await readPidFile(path6);
+  if (rec && rec.pid === pid) await new FsDriver().deleteIfExists(path6);
+}
+
+// tools/src/registry/lifecycle.ts
+import { openSync, closeSync, readFileSync as readFileSync8 } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+
+// node_modules/is-plain-obj/index.js
+function isPlainObject(value) {
+  if (typeof value !== "object" || value === null) {
+    return false;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  return (prototype === null || prototype === Object.prototype || Object.getPrototypeOf(prototype) === null) && !(Symbol.toStringTag in value) && !(Symbol.iterator in value);
+}
+
+// node_modules/execa/lib/arguments/file-url.js
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+var safeNormalizeFileUrl = (file, name) => {
+  const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
+  if (typeof fileString !== "string") {
+    throw new TypeError(`${name} must be a string or a file URL: ${fileString}.`);
+  }
+  return fileString;
+};
+var normalizeDenoExecPath = (file) => isDenoExecPath(file) ? file.toString() : file;
+var isDenoExecPath = (file) => typeof file !== "string" && file && Object.getPrototypeOf(file) === String.prototype;
+var normalizeFileUrl = (file) => file instanceof URL ? fileURLToPath2(file) : file;
+
+// node_modules/execa/lib/methods/parameters.js
+var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
+  const filePath = safeNormalizeFileUrl(rawFile, "First argument");
+  const [commandArguments, options] = isPlainObject(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
+  if (!Array.isArray(commandArguments)) {
+    throw new TypeError(`Second argument must be either an array of arguments or an options object: ${commandArguments}`);
+  }
+  if (commandArguments.some((commandArgument) => typeof commandArgument === "object" && commandArgument !== null)) {
+    throw new TypeError(`Second argument must be an array of strings: ${commandArguments}`);
+  }
+  const normalizedArguments = commandArguments.map(String);
+  const nullByteArgument = normalizedArguments.find((normalizedArgument) => normalizedArgument.includes("\0"));
+  if (nullByteArgument !== void 0) {
+    throw new TypeError(`Arguments cannot contain null bytes ("\\0"): ${nullByteArgument}`);
+  }
+  if (!isPlainObject(options)) {
+    throw new TypeError(`Last argument must be an options object: ${options}`);
+  }
+  return [filePath, normalizedArguments, options];
+};
+
+// node_modules/execa/lib/methods/template.js
+import { ChildProcess } from "node:child_process";
+
+// node_modules/execa/lib/utils/uint-array.js
+import { StringDecoder } from "node:string_decoder";
+var { toString: objectToString } = Object.prototype;
+var isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
+var isUint8Array = (value) => objectToString.call(value) === "[object Uint8Array]";
+var bufferToUint8Array = (buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+var textEncoder = new TextEncoder();
+var stringToUint8Array = (string) => textEncoder.encode(string);
+var textDecoder = new TextDecoder();
+var uint8ArrayToString = (uint8Array) => textDecoder.decode(uint8Array);
+var joinToString = (uint8ArraysOrStrings, encoding) => {
+  const strings = uint8ArraysToStrings(uint8ArraysOrStrings, encoding);
+  return strings.join("");
+};
+var uint8ArraysToStrings = (uint8ArraysOrStrings, encoding) => {
+  if (encoding === "utf8" && uint8ArraysOrStrings.every((uint8ArrayOrString) => typeof uint8ArrayOrString === "string")) {
+    return uint8ArraysOrStrings;
+  }
+  const decoder = new StringDecoder(encoding);
+  const strings = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder.write(uint8Array));
+  const finalString = decoder.end();
+  return finalString === "" ? strings : [...strings, finalString];
+};
+var joinToUint8Array = (uint8ArraysOrStrings) => {
+  if (uint8ArraysOrStrings.length === 1 && isUint8Array(uint8ArraysOrStrings[0])) {
+    return uint8ArraysOrStrings[0];
+  }
+  return concatUint8Arrays(stringsToUint8Arrays(uint8ArraysOrStrings));
+};
+var stringsToUint8Arrays = (uint8ArraysOrStrings) => uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString);
+var concatUint8Arrays = (uint8Arrays) => {
+  const result = new Uint8Array(getJoinLength(uint8Arrays));
+  let index = 0;
+  for (const uint8Array of uint8Arrays) {
+    result.set(uint8Array, index);
+    index += uint8Array.length;
+  }
+  return result;
+};
+var getJoinLength = (uint8Arrays) => {
+  let joinLength = 0;
+  for (const uint8Array of uint8Arrays) {
+    joinLength += uint8Array.length;
+  }
+  return joinLength;
+};
+
+// node_modules/execa/lib/methods/template.js
+var isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
+var parseTemplates = (templates, expressions) => {
+  let tokens = [];
+  for (const [index, template] of templates.entries()) {
+    tokens = parseTemplate({
+      templates,
+      expressions,
+      tokens,
+      index,
+      template
+    });
+  }
+  if (tokens.length === 0) {
+    throw new TypeError("Template script must not be empty");
+  }
+  const [file, ...commandArguments] = tokens;
+  return [file, commandArguments, {}];
+};
+var parseTemplate = ({ templates, expressions, tokens, index, template }) => {
+  if (template === void 0) {
+    throw new TypeError(`Invalid backslash sequence: ${templates.raw[index]}`);
+  }
+  const { nextTokens, leadingWhitespaces, trailingWhitespaces } = splitByWhitespaces(template, templates.raw[index]);
+  const newTokens = concatTokens(tokens, nextTokens, leadingWhitespaces);
+  if (index === expressions.length) {
+    return newTokens;
+  }
+  const expression = expressions[index];
+  const expressionTokens = Array.isArray(expression) ? expression.map((expression2) => parseExpression(expression2)) : [parseExpression(expression)];
+  return concatTokens(newTokens, expressionTokens, trailingWhitespaces);
+};
+var splitByWhitespaces = (template, rawTemplate) => {
+  if (rawTemplate.length === 0) {
+    return { nextTokens: [], leadingWhitespaces: false, trailingWhitespaces: false };
+  }
+  const nextTokens = [];
+  let templateStart = 0;
+  const leadingWhitespaces = DELIMITERS.has(rawTemplate[0]);
+  for (let templateIndex = 0, rawIndex = 0; templateIndex < template.length; templateIndex += 1, rawIndex += 1) {
+    const rawCharacter = rawTemplate[rawIndex];
+    if (DELIMITERS.has(rawCharacter)) {
+      if (templateStart !== templateIndex) {
+        nextTokens.push(template.slice(templateStart, templateIndex));
+      }
+      templateStart = templateIndex + 1;
+    } else if (rawCharacter === "\\") {
+      const nextRawCharacter = rawTemplate[rawIndex + 1];
+      if (nextRawCharacter === "\n") {
+        templateIndex -= 1;
+        rawIndex += 1;
+      } else if (nextRawCharacter === "u" && rawTemplate[rawIndex + 2] === "{") {
+        rawIndex = rawTemplate.indexOf("}", rawIndex + 3);
+      } else {
+        rawIndex += ESCAPE_LENGTH[nextRawCharacter] ?? 1;
+      }
+    }
+  }
+  const trailingWhitespaces = templateStart === template.length;
+  if (!trailingWhitespaces) {
+    nextTokens.push(template.slice(templateStart));
+  }
+  return { nextTokens, leadingWhitespaces, trailingWhitespaces };
+};
+var DELIMITERS = /* @__PURE__ */ new Set([" ", "	", "\r", "\n"]);
+var ESCAPE_LENGTH = { x: 3, u: 5 };
+var concatTokens = (tokens, nextTokens, isSeparated) => isSeparated || tokens.length === 0 || nextTokens.length === 0 ? [...tokens, ...nextTokens] : [
+  ...tokens.slice(0, -1),
+  `${tokens.at(-1)}${nextTokens[0]}`,
+  ...nextTokens.slice(1)
+];
+var parseExpression = (expression) => {
+  const typeOfExpression = typeof expression;
+  if (typeOfExpression === "string") {
+    return expression;
+  }
+  if (typeOfExpression === "number") {
+    return String(expression);
+  }
+  if (isPlainObject(expression) && ("stdout" in expression || "isMaxBuffer" in expression)) {
+    return getSubprocessResult(expression);
+  }
+  if (expression instanceof ChildProcess || Object.prototype.toString.call(expression) === "[object Promise]") {
+    throw new TypeError("Unexpected subprocess in template expression. Please use ${await subprocess} instead of ${subprocess}.");
+  }
+  throw new TypeError(`Unexpected "${typeOfExpression}" in template expression`);
+};
+var getSubprocessResult = ({ stdout }) => {
+  if (typeof stdout === "string") {
+    return stdout;
+  }
+  if (isUint8Array(stdout)) {
+    return uint8ArrayToString(stdout);
+  }
+  if (stdout === void 0) {
+    throw new TypeError(`Missing result.stdout in template expression. This is probably due to the previous subprocess' "stdout" option.`);
+  }
+  throw new TypeError(`Unexpected "${typeof stdout}" stdout in template expression`);
+};
+
+// node_modules/execa/lib/methods/main-sync.js
+import { spawnSync } from "node:child_process";
+
+// node_modules/execa/lib/arguments/specific.js
+import { debuglog } from "node:util";
+
+// node_modules/execa/lib/utils/standard-stream.js
+import process2 from "node:process";
+var isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
+var STANDARD_STREAMS = [process2.stdin, process2.stdout, process2.stderr];
+var STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
+var getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
+
+// node_modules/execa/lib/arguments/specific.js
+var normalizeFdSpecificOptions = (options) => {
+  const optionsCopy = { ...options };
+  for (const optionName of FD_SPECIFIC_OPTIONS) {
+    optionsCopy[optionName] = normalizeFdSpecificOption(options, optionName);
+  }
+  return optionsCopy;
+};
+var normalizeFdSpecificOption = (options, optionName) => {
+  const optionBaseArray = Array.from({ length: getStdioLength(options) + 1 });
+  const optionArray = normalizeFdSpecificValue(options[optionName], optionBaseArray, optionName);
+  return addDefaultValue(optionArray, optionName);
+};
+var getStdioLength = ({ stdio }) => Array.isArray(stdio) ? Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length) : STANDARD_STREAMS_ALIASES.length;
+var normalizeFdSpecificValue = (optionValue, optionArray, optionName) => isPlainObject(optionValue) ? normalizeOptionObject(optionValue, optionArray, optionName) : optionArray.fill(optionValue);
+var normalizeOptionObject = (optionValue, optionArray, optionName) => {
+  for (const fdName of Object.keys(optionValue).sort(compareFdName)) {
+    for (const fdNumber of parseFdName(fdName, optionName, optionArray)) {
+      optionArray[fdNumber] = optionValue[fdName];
+    }
+  }
+  return optionArray;
+};
+var compareFdName = (fdNameA, fdNameB) => getFdNameOrder(fdNameA) < getFdNameOrder(fdNameB) ? 1 : -1;
+var getFdNameOrder = (fdName) => {
+  if (fdName === "stdout" || fdName === "stderr") {
+    return 0;
+  }
+  return fdName === "all" ? 2 : 1;
+};
+var parseFdName = (fdName, optionName, optionArray) => {
+  if (fdName === "ipc") {
+    return [optionArray.length - 1];
+  }
+  const fdNumber = parseFd(fdName);
+  if (fdNumber === void 0 || fdNumber === 0) {
+    throw new TypeError(`"${optionName}.${fdName}" is invalid.
+It must be "${optionName}.stdout", "${optionName}.stderr", "${optionName}.all", "${optionName}.ipc", or "${optionName}.fd3", "${optionName}.fd4" (and so on).`);
+  }
+  if (fdNumber >= optionArray.length) {
+    throw new TypeError(`"${optionName}.${fdName}" is invalid: that file descriptor does not exist.
+Please set the "stdio" option to ensure that file descriptor exists.`);
+  }
+  return fdNumber === "all" ? [1, 2] : [fdNumber];
+};
+var parseFd = (fdName) => {
+  if (fdName === "all") {
+    return fdName;
+  }
+  if (STANDARD_STREAMS_ALIASES.includes(fdName)) {
+    return STANDARD_STREAMS_ALIASES.indexOf(fdName);
+  }
+  const regexpResult = FD_REGEXP.exec(fdName);
+  if (regexpResult !== null) {
+    return Number(regexpResult[1]);
+  }
+};
+var FD_REGEXP = /^fd(\d+)$/;
+var addDefaultValue = (optionArray, optionName) => optionArray.map((optionValue) => optionValue === void 0 ? DEFAULT_OPTIONS[optionName] : optionValue);
+var verboseDefault = debuglog("execa").enabled ? "full" : "none";
+var DEFAULT_OPTIONS = {
+  lines: false,
+  buffer: true,
+  maxBuffer: 1e3 * 1e3 * 100,
+  verbose: verboseDefault,
+  stripFinalNewline: true
+};
+var FD_SPECIFIC_OPTIONS = ["lines", "buffer", "maxBuffer", "verbose", "stripFinalNewline"];
+var getFdSpecificValue = (optionArray, fdNumber) => fdNumber === "ipc" ? optionArray.at(-1) : optionArray[fdNumber];
+
+// node_modules/execa/lib/verbose/values.js
+var isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
+var isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
+var getVerboseFunction = ({ verbose }, fdNumber) => {
+  const fdVerbose = getFdVerbose(verbose, fdNumber);
+  return isVerboseFunction(fdVerbose) ? fdVerbose : void 0;
+};
+var getFdVerbose = (verbose, fdNumber) => fdNumber === void 0 ? getFdGenericVerbose(verbose) : getFdSpecificValue(verbose, fdNumber);
+var getFdGenericVerbose = (verbose) => verbose.find((fdVerbose) => isVerboseFunction(fdVerbose)) ?? VERBOSE_VALUES.findLast((fdVerbose) => verbose.includes(fdVerbose));
+var isVerboseFunction = (fdVerbose) => typeof fdVerbose === "function";
+var VERBOSE_VALUES = ["none", "short", "full"];
+
+// node_modules/execa/lib/verbose/log.js
+import { inspect as inspect2 } from "node:util";
+
+// node_modules/execa/lib/arguments/escape.js
+import { platform } from "node:process";
+import { stripVTControlCharacters } from "node:util";
+var joinCommand = (filePath, rawArguments) => {
+  const fileAndArguments = [filePath, ...rawArguments];
+  const command2 = fileAndArguments.join(" ");
+  const escapedCommand = fileAndArguments.map((fileAndArgument) => quoteString(escapeControlCharacters(fileAndArgument))).join(" ");
+  return { command: command2, escapedCommand };
+};
+var escapeLines = (lines) => stripVTControlCharacters(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
+var escapeControlCharacters = (line) => line.replaceAll(SPECIAL_CHAR_REGEXP, (character) => escapeControlCharacter(character));
+var escapeControlCharacter = (character) => {
+  const commonEscape = COMMON_ESCAPES[character];
+  if (commonEscape !== void 0) {
+    return commonEscape;
+  }
+  const codepoint = character.codePointAt(0);
+  const codepointHex = codepoint.toString(16);
+  return codepoint <= ASTRAL_START ? `\\u${codepointHex.padStart(4, "0")}` : `\\U${codepointHex}`;
+};
+var getSpecialCharRegExp = () => {
+  try {
+    return new RegExp("\\p{Separator}|\\p{Other}", "gu");
+  } catch {
+    return /[\s\u0000-\u001F\u007F-\u009F\u00AD]/g;
+  }
+};
+var SPECIAL_CHAR_REGEXP = getSpecialCharRegExp();
+var COMMON_ESCAPES = {
+  " ": " ",
+  "\b": "\\b",
+  "\f": "\\f",
+  "\n": "\\n",
+  "\r": "\\r",
+  "	": "\\t"
+};
+var ASTRAL_START = 65535;
+var quoteString = (escapedArgument) => {
+  if (NO_ESCAPE_REGEXP.test(escapedArgument)) {
+    return escapedArgument;
+  }
+  return platform === "win32" ? `"${escapedArgument.replaceAll('"', '""')}"` : `'${escapedArgument.replaceAll("'", "'\\''")}'`;
+};
+var NO_ESCAPE_REGEXP = /^[\w./-]+$/;
+
+// node_modules/is-unicode-supported/index.js
+import process3 from "node:process";
+function isUnicodeSupported() {
+  const { env: env2 } = process3;
+  const { TERM, TERM_PROGRAM } = env2;
+  if (process3.platform !== "win32") {
+    return TERM !== "linux";
+  }
+  return Boolean(env2.WT_SESSION) || Boolean(env2.TERMINUS_SUBLIME) || env2.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env2.TERMINAL_EMULATOR === "JetBrains-JediTerm";
+}
+
+// node_modules/figures/index.js
+var common = {
+  circleQuestionMark: "(?)",
+  questionMarkPrefix: "(?)",
+  square: "\u2588",
+  squareDarkShade: "\u2593",
+  squareMediumShade: "\u2592",
+  squareLightShade: "\u2591",
+  squareTop: "\u2580",
+  squareBottom: "\u2584",
+  squareLeft: "\u258C",
+  squareRight: "\u2590",
+  squareCenter: "\u25A0",
+  bullet: "\u25CF",
+  dot: "\u2024",
+  ellipsis: "\u2026",
+  pointerSmall: "\u203A",
+  triangleUp: "\u25B2",
+  triangleUpSmall: "\u25B4",
+  triangleDown: "\u25BC",
+  triangleDownSmall: "\u25BE",
+  triangleLeftSmall: "\u25C2",
+  triangleRightSmall: "\u25B8",
+  home: "\u2302",
+  heart: "\u2665",
+  musicNote: "\u266A",
+  musicNoteBeamed: "\u266B",
+  arrowUp: "\u2191",
+  arrowDown: "\u2193",
+  arrowLeft: "\u2190",
+  arrowRight: "\u2192",
+  arrowLeftRight: "\u2194",
+  arrowUpDown: "\u2195",
+  almostEqual: "\u2248",
+  notEqual: "\u2260",
+  lessOrEqual: "\u2264",
+  greaterOrEqual: "\u2265",
+  identical: "\u2261",
+  infinity: "\u221E",
+  subscriptZero: "\u2080",
+  subscriptOne: "\u2081",
+  subscriptTwo: "\u2082",
+  subscriptThree: "\u2083",
+  subscriptFour: "\u2084",
+  subscriptFive: "\u2085",
+  subscriptSix: "\u2086",
+  subscriptSeven: "\u2087",
+  subscriptEight: "\u2088",
+  subscriptNine: "\u2089",
+  oneHalf: "\xBD",
+  oneThird: "\u2153",
+  oneQuarter: "\xBC",
+  oneFifth: "\u2155",
+  oneSixth: "\u2159",
+  oneEighth: "\u215B",
+  twoThirds: "\u2154",
+  twoFifths: "\u2156",
+  threeQuarters: "\xBE",
+  threeFifths: "\u2157",
+  threeEighths: "\u215C",
+  fourFifths: "\u2158",
+  fiveSixths: "\u215A",
+  fiveEighths: "\u215D",
+  sevenEighths: "\u215E",
+  line: "\u2500",
+  lineBold: "\u2501",
+  lineDouble: "\u2550",
+  lineDashed0: "\u2504",
+  lineDashed1: "\u2505",
+  lineDashed2: "\u2508",
+  lineDashed3: "\u2509",
+  lineDashed4: "\u254C",
+  lineDashed5: "\u254D",
+  lineDashed6: "\u2574",
+  lineDashed7: "\u2576",
+  lineDashed8: "\u2578",
+  lineDashed9: "\u257A",
+  lineDashed10: "\u257C",
+  lineDashed11: "\u257E",
+  lineDashed12: "\u2212",
+  lineDashed13: "\u2013",
+  lineDashed14: "\u2010",
+  lineDashed15: "\u2043",
+  lineVertical: "\u2502",
+  lineVerticalBold: "\u2503",
+  lineVerticalDouble: "\u2551",
+  lineVerticalDashed0: "\u2506",
+  lineVerticalDashed1: "\u2507",
+  lineVerticalDashed2: "\u250A",
+  lineVerticalDashed3: "\u250B",
+  lineVerticalDashed4: "\u254E",
+  lineVerticalDashed5: "\u254F",
+  lineVerticalDashed6: "\u2575",
+  lineVerticalDashed7: "\u2577",
+  lineVerticalDashed8: "\u2579",
+  lineVerticalDashed9: "\u257B",
+  lineVerticalDashed10: "\u257D",
+  lineVerticalDashed11: "\u257F",
+  lineDownLeft: "\u2510",
+  lineDownLeftArc: "\u256E",
+  lineDownBoldLeftBold: "\u2513",
+  lineDownBoldLeft: "\u2512",
+  lineDownLeftBold: "\u2511",
+  lineDownDoubleLeftDouble: "\u2557",
+  lineDownDoubleLeft: "\u2556",
+  lineDownLeftDouble: "\u2555",
+  lineDownRight: "\u250C",
+  lineDownRightArc: "\u256D",
+  lineDownBoldRightBold: "\u250F",
+  lineDownBoldRight: "\u250E",
+  lineDownRightBold: "\u250D",
+  lineDownDoubleRightDouble: "\u2554",
+  lineDownDoubleRight: "\u2553",
+  lineDownRightDouble: "\u2552",
+  lineUpLeft: "\u2518",
+  lineUpLeftArc: "\u256F",
+  lineUpBoldLeftBold: "\u251B",
+  lineUpBoldLeft: "\u251A",
+  lineUpLeftBold: "\u2519",
+  lineUpDoubleLeftDouble: "\u255D",
+  lineUpDoubleLeft: "\u255C",
+  lineUpLeftDouble: "\u255B",
+  lineUpRight: "\u2514",
+  lineUpRightArc: "\u2570",
+  lineUpBoldRightBold: "\u2517",
+  lineUpBoldRight: "\u2516",
+  lineUpRightBold: "\u2515",
+  lineUpDoubleRightDouble: "\u255A",
+  lineUpDoubleRight: "\u2559",
+  lineUpRightDouble: "\u2558",
+  lineUpDownLeft: "\u2524",
+  lineUpBoldDownBoldLeftBold: "\u252B",
+  lineUpBoldDownBoldLeft: "\u2528",
+  lineUpDownLeftBold: "\u2525",
+  lineUpBoldDownLeftBold: "\u2529",
+  lineUpDownBoldLeftBold: "\u252A",
+  lineUpDownBoldLeft: "\u2527",
+  lineUpBoldDownLeft: "\u2526",
+  lineUpDoubleDownDoubleLeftDouble: "\u2563",
+  lineUpDoubleDownDoubleLeft: "\u2562",
+  lineUpDownLeftDouble: "\u2561",
+  lineUpDownRight: "\u251C",
+  lineUpBoldDownBoldRightBold: "\u2523",
+  lineUpBoldDownBoldRight: "\u2520",
+  lineUpDownRightBold: "\u251D",
+  lineUpBoldDownRightBold: "\u2521",
+  lineUpDownBoldRightBold: "\u2522",
+  lineUpDownBoldRight: "\u251F",
+  lineUpBoldDownRight: "\u251E",
+  lineUpDoubleDownDoubleRightDouble: "\u2560",
+  lineUpDoubleDownDoubleRight: "\u255F",
+  lineUpDownRightDouble: "\u255E",
+  lineDownLeftRight: "\u252C",
+  lineDownBoldLeftBoldRightBold: "\u2533",
+  lineDownLeftBoldRightBold: "\u252F",
+  lineDownBoldLeftRight: "\u2530",
+  lineDownBoldLeftBoldRight: "\u2531",
+  lineDownBoldLeftRightBold: "\u2532",
+  lineDownLeftRightBold: "\u252E",
+  lineDownLeftBoldRight: "\u252D",
+  lineDownDoubleLeftDoubleRightDouble: "\u2566",
+  lineDownDoubleLeftRight: "\u2565",
+  lineDownLeftDoubleRightDouble: "\u2564",
+  lineUpLeftRight: "\u2534",
+  lineUpBoldLeftBoldRightBold: "\u253B",
+  lineUpLeftBoldRightBold: "\u2537",
+  lineUpBoldLeftRight: "\u2538",
+  lineUpBoldLeftBoldRight: "\u2539",
+  lineUpBoldLeftRightBold: "\u253A",
+  lineUpLeftRightBold: "\u2536",
+  lineUpLeftBoldRight: "\u2535",
+  lineUpDoubleLeftDoubleRightDouble: "\u2569",
+  lineUpDoubleLeftRight: "\u2568",
+  lineUpLeftDoubleRightDouble: "\u2567",
+  lineUpDownLeftRight: "\u253C",
+  lineUpBoldDownBoldLeftBoldRightBold: "\u254B",
+  lineUpDownBoldLeftBoldRightBold: "\u2548",
+  lineUpBoldDownLeftBoldRightBold: "\u2547",
+  lineUpBoldDownBoldLeftRightBold: "\u254A",
+  lineUpBoldDownBoldLeftBoldRight: "\u2549",
+  lineUpBoldDownLeftRight: "\u2540",
+  lineUpDownBoldLeftRight: "\u2541",
+  lineUpDownLeftBoldRight: "\u253D",
+  lineUpDownLeftRightBold: "\u253E",
+  lineUpBoldDownBoldLeftRight: "\u2542",
+  lineUpDownLeftBoldRightBold: "\u253F",
+  lineUpBoldDownLeftBoldRight: "\u2543",
+  lineUpBoldDownLeftRightBold: "\u2544",
+  lineUpDownBoldLeftBoldRight: "\u2545",
+  lineUpDownBoldLeftRightBold: "\u2546",
+  lineUpDoubleDownDoubleLeftDoubleRightDouble: "\u256C",
+  lineUpDoubleDownDoubleLeftRight: "\u256B",
+  lineUpDownLeftDoubleRightDouble: "\u256A",
+  lineCross: "\u2573",
+  lineBackslash: "\u2572",
+  lineSlash: "\u2571"
+};
+var specialMainSymbols = {
+  tick: "\u2714",
+  info: "\u2139",
+  warning: "\u26A0",
+  cross: "\u2718",
+  squareSmall: "\u25FB",
+  squareSmallFilled: "\u25FC",
+  circle: "\u25EF",
+  circleFilled: "\u25C9",
+  circleDotted: "\u25CC",
+  circleDouble: "\u25CE",
+  circleCircle: "\u24DE",
+  circleCross: "\u24E7",
+  circlePipe: "\u24BE",
+  radioOn: "\u25C9",
+  radioOff: "\u25EF",
+  checkboxOn: "\u2612",
+  checkboxOff: "\u2610",
+  checkboxCircleOn: "\u24E7",
+  checkboxCircleOff: "\u24BE",
+  pointer: "\u276F",
+  triangleUpOutline: "\u25B3",
+  triangleLeft: "\u25C0",
+  triangleRight: "\u25B6",
+  lozenge: "\u25C6",
+  lozengeOutline: "\u25C7",
+  hamburger: "\u2630",
+  smiley: "\u32E1",
+  mustache: "\u0DF4",
+  star: "\u2605",
+  play: "\u25B6",
+  nodejs: "\u2B22",
+  oneSeventh: "\u2150",
+  oneNinth: "\u2151",
+  oneTenth: "\u2152"
+};
+var specialFallbackSymbols = {
+  tick: "\u221A",
+  info: "i",
+  warning: "\u203C",
+  cross: "\xD7",
+  squareSmall: "\u25A1",
+  squareSmallFilled: "\u25A0",
+  circle: "( )",
+  circleFilled: "(*)",
+  circleDotted: "( )",
+  circleDouble: "( )",
+  circleCircle: "(\u25CB)",
+  circleCross: "(\xD7)",
+  circlePipe: "(\u2502)",
+  radioOn: "(*)",
+  radioOff: "( )",
+  checkboxOn: "[\xD7]",
+  checkboxOff: "[ ]",
+  checkboxCircleOn: "(\xD7)",
+  checkboxCircleOff: "( )",
+  pointer: ">",
+  triangleUpOutline: "\u2206",
+  triangleLeft: "\u25C4",
+  triangleRight: "\u25BA",
+  lozenge: "\u2666",
+  lozengeOutline: "\u25CA",
+  hamburger: "\u2261",
+  smiley: "\u263A",
+  mustache: "\u250C\u2500\u2510",
+  star: "\u2736",
+  play: "\u25BA",
+  nodejs: "\u2666",
+  oneSeventh: "1/7",
+  oneNinth: "1/9",
+  oneTenth: "1/10"
+};
+var mainSymbols = { ...common, ...specialMainSymbols };
+var fallbackSymbols = { ...common, ...specialFallbackSymbols };
+var shouldUseMain = isUnicodeSupported();
+var figures = shouldUseMain ? mainSymbols : fallbackSymbols;
+var figures_default = figures;
+var replacements = Object.entries(specialMainSymbols);
+
+// node_modules/yoctocolors/base.js
+import tty from "node:tty";
+var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
+var format3 = (open3, close) => {
+  if (!hasColors) {
+    return (input) => input;
+  }
+  const openCode = `\x1B[${open3}m`;
+  const closeCode = `\x1B[${close}m`;
+  return (input) => {
+    const string = input + "";
+    let index = string.indexOf(closeCode);
+    if (index === -1) {
+      return openCode + string + closeCode;
+    }
+    let result = openCode;
+    let lastIndex = 0;
+    const reopenOnNestedClose = close === 22;
+    const replaceCode = (reopenOnNestedClose ? closeCode : "") + openCode;
+    while (index !== -1) {
+      result += string.slice(lastIndex, index) + replaceCode;
+      lastIndex = index + closeCode.length;
+      index = string.indexOf(closeCode, lastIndex);
+    }
+    result += string.slice(lastIndex) + closeCode;
+    return result;
+  };
+};
+var reset = format3(0, 0);
+var bold = format3(1, 22);
+var dim = format3(2, 22);
+var italic = format3(3, 23);
+var underline = format3(4, 24);
+var underlineDouble = format3("4:2", 24);
+var underlineCurly = format3("4:3", 24);
+var underlineDotted = format3("4:4", 24);
+var underlineDashed = format3("4:5", 24);
+var overline = format3(53, 55);
+var inverse = format3(7, 27);
+var hidden = format3(8, 28);
+var strikethrough = format3(9, 29);
+var black = format3(30, 39);
+var red = format3(31, 39);
+var green = format3(32, 39);
+var yellow = format3(33, 39);
+var blue = format3(34, 39);
+var magenta = format3(35, 39);
+var cyan = format3(36, 39);
+var white = format3(37, 39);
+var gray = format3(90, 39);
+var bgBlack = format3(40, 49);
+var bgRed = format3(41, 49);
+var bgGreen = format3(42, 49);
+var bgYellow = format3(43, 49);
+var bgBlue = format3(44, 49);
+var bgMagenta = format3(45, 49);
+var bgCyan = format3(46, 49);
+var bgWhite = format3(47, 49);
+var bgGray = format3(100, 49);
+var redBright = format3(91, 39);
+var greenBright = format3(92, 39);
+var yellowBright = format3(93, 39);
+var blueBright = format3(94, 39);
+var magentaBright = format3(95, 39);
+var cyanBright = format3(96, 39);
+var whiteBright = format3(97, 39);
+var bgRedBright = format3(101, 49);
+var bgGreenBright = format3(102, 49);
+var bgYellowBright = format3(103, 49);
+var bgBlueBright = format3(104, 49);
+var bgMagentaBright = format3(105, 49);
+var bgCyanBright = format3(106, 49);
+var bgWhiteBright = format3(107, 49);
+var underlineBlack = format3("58;5;0", 59);
+var underlineRed = format3("58;5;1", 59);
+var underlineGreen = format3("58;5;2", 59);
+var underlineYellow = format3("58;5;3", 59);
+var underlineBlue = format3("58;5;4", 59);
+var underlineMagenta = format3("58;5;5", 59);
+var underlineCyan = format3("58;5;6", 59);
+var underlineWhite = format3("58;5;7", 59);
+var underlineGray = format3("58;5;8", 59);
+var underlineRedBright = format3("58;5;9", 59);
+var underlineGreenBright = format3("58;5;10", 59);
+var underlineYellowBright = format3("58;5;11", 59);
+var underlineBlueBright = format3("58;5;12", 59);
+var underlineMagentaBright = format3("58;5;13", 59);
+var underlineCyanBright = format3("58;5;14", 59);
+var underlineWhiteBright = format3("58;5;15", 59);
+
+// node_modules/execa/lib/verbose/default.js
+var defaultVerboseFunction = ({
+  type,
+  message,
+  timestamp,
+  piped,
+  commandId,
+  result: { failed = false } = {},
+  options: { reject = true }
+}) => {
+  const timestampString = serializeTimestamp(timestamp);
+  const icon = ICONS[type]({ failed, reject, piped });
+  const color = COLORS[type]({ reject });
+  return `${gray(`[${timestampString}]`)} ${gray(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
+};
+var serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
+var padField = (field, padding) => String(field).padStart(padding, "0");
+var getFinalIcon = ({ failed, reject }) => {
+  if (!failed) {
+    return figures_default.tick;
+  }
+  return reject ? figures_default.cross : figures_default.warning;
+};
+var ICONS = {
+  command: ({ piped }) => piped ? "|" : "$",
+  output: () => " ",
+  ipc: () => "*",
+  error: getFinalIcon,
+  duration: getFinalIcon
+};
+var identity = (string) => string;
+var COLORS = {
+  command: () => bold,
+  output: () => identity,
+  ipc: () => identity,
+  error: ({ reject }) => reject ? redBright : yellowBright,
+  duration: () => gray
+};
+
+// node_modules/execa/lib/verbose/custom.js
+var applyVerboseOnLines = (printedLines, verboseInfo, fdNumber) => {
+  const verboseFunction = getVerboseFunction(verboseInfo, fdNumber);
+  return printedLines.map(({ verboseLine, verboseObject }) => applyVerboseFunction(verboseLine, verboseObject, verboseFunction)).filter((printedLine) => printedLine !== void 0).map((printedLine) => appendNewline(printedLine)).join("");
+};
+var applyVerboseFunction = (verboseLine, verboseObject, verboseFunction) => {
+  if (verboseFunction === void 0) {
+    return verboseLine;
+  }
+  const printedLine = verboseFunction(verboseLine, verboseObject);
+  if (typeof printedLine === "string") {
+    return printedLine;
+  }
+};
+var appendNewline = (printedLine) => printedLine.endsWith("\n") ? printedLine : `${printedLine}
+`;
+
+// node_modules/execa/lib/verbose/log.js
+var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result }) => {
+  const verboseObject = getVerboseObject({ type, result, verboseInfo });
+  const printedLines = getPrintedLines(verboseMessage, verboseObject);
+  const finalLines = applyVerboseOnLines(printedLines, verboseInfo, fdNumber);
+  if (finalLines !== "") {
+    console.warn(finalLines.slice(0, -1));
+  }
+};
+var getVerboseObject = ({
+  type,
+  result,
+  verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options } }
+}) => ({
+  type,
+  escapedCommand,
+  commandId: `${commandId}`,
+  timestamp: /* @__PURE__ */ new Date(),
+  piped,
+  result,
+  options
+});
+var getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
+var getPrintedLine = (verboseObject) => {
+  const verboseLine = defaultVerboseFunction(verboseObject);
+  return { verboseLine, verboseObject };
+};
+var serializeVerboseMessage = (message) => {
+  const messageString = typeof message === "string" ? message : inspect2(message);
+  const escapedMessage = escapeLines(messageString);
+  return escapedMessage.replaceAll("	", " ".repeat(TAB_SIZE));
+};
+var TAB_SIZE = 2;
+
+// node_modules/execa/lib/verbose/start.js
+var logCommand = (escapedCommand, verboseInfo) => {
+  if (!isVerbose(verboseInfo)) {
+    return;
+  }
+  verboseLog({
+    type: "command",
+    verboseMessage: escapedCommand,
+    verboseInfo
+  });
+};
+
+// node_modules/execa/lib/verbose/info.js
+var getVerboseInfo = (verbose, escapedCommand, rawOptions) => {
+  validateVerbose(verbose);
+  const commandId = getCommandId(verbose);
+  return {
+    verbose,
+    escapedCommand,
+    commandId,
+    rawOptions
+  };
+};
+var getCommandId = (verbose) => isVerbose({ verbose }) ? COMMAND_ID++ : void 0;
+var COMMAND_ID = 0n;
+var validateVerbose = (verbose) => {
+  for (const fdVerbose of verbose) {
+    if (fdVerbose === false) {
+      throw new TypeError(`The "verbose: false" option was renamed to "verbose: 'none'".`);
+    }
+    if (fdVerbose === true) {
+      throw new TypeError(`The "verbose: true" option was renamed to "verbose: 'short'".`);
+    }
+    if (!VERBOSE_VALUES.includes(fdVerbose) && !isVerboseFunction(fdVerbose)) {
+      const allowedValues = VERBOSE_VALUES.map((allowedValue) => `'${allowedValue}'`).join(", ");
+      throw new TypeError(`The "verbose" option must not be ${fdVerbose}. Allowed values are: ${allowedValues} or a function.`);
+    }
+  }
+};
+
+// node_modules/execa/lib/return/duration.js
+import { hrtime } from "node:process";
+var getStartTime = () => hrtime.bigint();
+var getDurationMs = (startTime) => Number(hrtime.bigint() - startTime) / 1e6;
+
+// node_modules/execa/lib/arguments/command.js
+var handleCommand = (filePath, rawArguments, rawOptions) => {
+  const startTime = getStartTime();
+  const { command: command2, escapedCommand } = joinCommand(filePath, rawArguments);
+  const verbose = normalizeFdSpecificOption(rawOptions, "verbose");
+  const verboseInfo = getVerboseInfo(verbose, escapedCommand, { ...rawOptions });
+  logCommand(escapedCommand, verboseInfo);
+  return {
+    command: command2,
+    escapedCommand,
+    startTime,
+    verboseInfo
+  };
+};
+
+// node_modules/execa/lib/arguments/options.js
+var import_cross_spawn = __toESM(require_cross_spawn(), 1);
+import path5 from "node:path";
+import process6 from "node:process";
+
+// node_modules/npm-run-path/index.js
+import process4 from "node:process";
+import path2 from "node:path";
+
+// node_modules/npm-run-path/node_modules/path-key/index.js
+function pathKey(options = {}) {
+  const {
+    env: env2 = process.env,
+    platform: platform2 = process.platform
+  } = options;
+  if (platform2 !== "win32") {
+    return "PATH";
+  }
+  return Object.keys(env2).reverse().find((key2) => key2.toUpperCase() === "PATH") || "Path";
+}
+
+// node_modules/unicorn-magic/node.js
+import { promisify } from "node:util";
+import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath as fileURLToPath3 } from "node:url";
+var execFileOriginal = promisify(execFileCallback);
+function toPath(urlOrPath) {
+  return urlOrPath instanceof URL ? fileURLToPath3(urlOrPath) : urlOrPath;
+}
+function traversePathUp(startPath) {
+  return {
+    *[Symbol.iterator]() {
+      let currentPath = path.resolve(toPath(startPath));
+      let previousPath;
+      while (previousPath !== currentPath) {
+        yield currentPath;
+        previousPath = currentPath;
+        currentPath = path.resolve(currentPath, "..");
+      }
+    }
+  };
+}
+var TEN_MEGABYTES_IN_BYTES = 10 * 1024 * 1024;
+
+// node_modules/npm-run-path/index.js
+var npmRunPath = ({
+  cwd = process4.cwd(),
+  path: pathOption = process4.env[pathKey()],
+  preferLocal = true,
+  execPath: execPath2 = process4.execPath,
+  addExecPath = true
+} = {}) => {
+  const cwdPath = path2.resolve(toPath(cwd));
+  const result = [];
+  const pathParts = pathOption.split(path2.delimiter);
+  if (preferLocal) {
+    applyPreferLocal(result, pathParts, cwdPath);
+  }
+  if (addExecPath) {
+    applyExecPath(result, pathParts, execPath2, cwdPath);
+  }
+  return pathOption === "" || pathOption === path2.delimiter ? `${result.join(path2.delimiter)}${pathOption}` : [...result, pathOption].join(path2.delimiter);
+};
+var applyPreferLocal = (result, pathParts, cwdPath) => {
+  for (const directory of traversePathUp(cwdPath)) {
+    const pathPart = path2.join(directory, "node_modules/.bin");
+    if (!pathParts.includes(pathPart)) {
+      result.push(pathPart);
+    }
+  }
+};
+var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
+  const pathPart = path2.resolve(cwdPath, toPath(execPath2), "..");
+  if (!pathParts.includes(pathPart)) {
+    result.push(pathPart);
+  }
+};
+var npmRunPathEnv = ({ env: env2 = process4.env, ...options } = {}) => {
+  env2 = { ...env2 };
+  const pathName = pathKey({ env: env2 });
+  options.path = env2[pathName];
+  env2[pathName] = npmRunPath(options);
+  return env2;
+};
+
+// node_modules/execa/lib/terminate/kill.js
+import { setTimeout as setTimeout2 } from "node:timers/promises";
+
+// node_modules/execa/lib/return/final-error.js
+var getFinalError = (originalError, message, isSync) => {
+  const ErrorClass = isSync ? ExecaSyncError : ExecaError;
+  const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
+  return new ErrorClass(message, options);
+};
+var DiscardedError = class extends Error {
+};
+var setErrorName = (ErrorClass, value) => {
+  Object.defineProperty(ErrorClass.prototype, "name", {
+    value,
+    writable: true,
+    enumerable: false,
+    configurable: true
+  });
+  Object.defineProperty(ErrorClass.prototype, execaErrorSymbol, {
+    value: true,
+    writable: false,
+    enumerable: false,
+    configurable: false
+  });
+};
+var isExecaError = (error) => isErrorInstance(error) && execaErrorSymbol in error;
+var execaErrorSymbol = /* @__PURE__ */ Symbol("isExecaError");
+var isErrorInstance = (value) => Object.prototype.toString.call(value) === "[object Error]";
+var ExecaError = class extends Error {
+};
+setErrorName(ExecaError, ExecaError.name);
+var ExecaSyncError = class extends Error {
+};
+setErrorName(ExecaSyncError, ExecaSyncError.name);
+
+// node_modules/execa/lib/terminate/signal.js
+import { constants as constants3 } from "node:os";
+
+// node_modules/human-signals/build/src/main.js
+import { constants as constants2 } from "node:os";
+
+// node_modules/human-signals/build/src/realtime.js
+var getRealtimeSignals = () => {
+  const length = SIGRTMAX - SIGRTMIN + 1;
+  return Array.from({ length }, getRealtimeSignal);
+};
+var getRealtimeSignal = (value, index) => ({
+  name: `SIGRT${index + 1}`,
+  number: SIGRTMIN + index,
+  action: "terminate",
+  description: "Application-specific signal (realtime)",
+  standard: "posix"
+});
+var SIGRTMIN = 34;
+var SIGRTMAX = 64;
+
+// node_modules/human-signals/build/src/signals.js
+import { constants } from "node:os";
+
+// node_modules/human-signals/build/src/core.js
+var SIGNALS = [
+  {
+    name: "SIGHUP",
+    number: 1,
+    action: "terminate",
+    description: "Terminal closed",
+    standard: "posix"
+  },
+  {
+    name: "SIGINT",
+    number: 2,
+    action: "terminate",
+    description: "User interruption with CTRL-C",
+    standard: "ansi"
+  },
+  {
+    name: "SIGQUIT",
+    number: 3,
+    action: "core",
+    description: "User interruption with CTRL-\\",
+    standard: "posix"
+  },
+  {
+    name: "SIGILL",
+    number: 4,
+    action: "core",
+    description: "Invalid machine instruction",
+    standard: "ansi"
+  },
+  {
+    name: "SIGTRAP",
+    number: 5,
+    action: "core",
+    description: "Debugger breakpoint",
+    standard: "posix"
+  },
+  {
+    name: "SIGABRT",
+    number: 6,
+    action: "core",
+    description: "Aborted",
+    standard: "ansi"
+  },
+  {
+    name: "SIGIOT",
+    number: 6,
+    action: "core",
+    description: "Aborted",
+    standard: "bsd"
+  },
+  {
+    name: "SIGBUS",
+    number: 7,
+    action: "core",
+    description: "Bus error due to misaligned, non-existing address or paging error",
+    standard: "bsd"
+  },
+  {
+    name: "SIGEMT",
+    number: 7,
+    action: "terminate",
+    description: "Command should be emulated but is not implemented",
+    standard: "other"
+  },
+  {
+    name: "SIGFPE",
+    number: 8,
+    action: "core",
+    description: "Floating point arithmetic error",
+    standard: "ansi"
+  },
+  {
+    name: "SIGKILL",
+    number: 9,
+    action: "terminate",
+    description: "Forced termination",
+    standard: "posix",
+    forced: true
+  },
+  {
+    name: "SIGUSR1",
+    number: 10,
+    action: "terminate",
+    description: "Application-specific signal",
+    standard: "posix"
+  },
+  {
+    name: "SIGSEGV",
+    number: 11,
+    action: "core",
+    description: "Segmentation fault",
+    standard: "ansi"
+  },
+  {
+    name: "SIGUSR2",
+    number: 12,
+    action: "terminate",
+    description: "Application-specific signal",
+    standard: "posix"
+  },
+  {
+    name: "SIGPIPE",
+    number: 13,
+    action: "terminate",
+    description: "Broken pipe or socket",
+    standard: "posix"
+  },
+  {
+    name: "SIGALRM",
+    number: 14,
+    action: "terminate",
+    description: "Timeout or timer",
+    standard: "posix"
+  },
+  {
+    name: "SIGTERM",
+    number: 15,
+    action: "terminate",
+    description: "Termination",
+    standard: "ansi"
+  },
+  {
+    name: "SIGSTKFLT",
+    number: 16,
+    action: "terminate",
+    description: "Stack is empty or overflowed",
+    standard: "other"
+  },
+  {
+    name: "SIGCHLD",
+    number: 17,
+    action: "ignore",
+    description: "Child process terminated, paused or unpaused",
+    standard: "posix"
+  },
+  {
+    name: "SIGCLD",
+    number: 17,
+    action: "ignore",
+    description: "Child process terminated, paused or unpaused",
+    standard: "other"
+  },
+  {
+    name: "SIGCONT",
+    number: 18,
+    action: "unpause",
+    description: "Unpaused",
+    standard: "posix",
+    forced: true
+  },
+  {
+    name: "SIGSTOP",
+    number: 19,
+    action: "pause",
+    description: "Paused",
+    standard: "posix",
+    forced: true
+  },
+  {
+    name: "SIGTSTP",
+    number: 20,
+    action: "pause",
+    description: 'Paused using CTRL-Z or "suspend"',
+    standard: "posix"
+  },
+  {
+    name: "SIGTTIN",
+    number: 21,
+    action: "pause",
+    description: "Background process cannot read terminal input",
+    standard: "posix"
+  },
+  {
+    name: "SIGBREAK",
+    number: 21,
+    action: "terminate",
+    description: "User interruption with CTRL-BREAK",
+    standard: "other"
+  },
+  {
+    name: "SIGTTOU",
+    number: 22,
+    action: "pause",
+    description: "Background process cannot write to terminal output",
+    standard: "posix"
+  },
+  {
+    name: "SIGURG",
+    number: 23,
+    action: "ignore",
+    description: "Socket received out-of-band data",
+    standard: "bsd"
+  },
+  {
+    name: "SIGXCPU",
+    number: 24,
+    action: "core",
+    description: "Process timed out",
+    standard: "bsd"
+  },
+  {
+    name: "SIGXFSZ",
+    number: 25,
+    action: "core",
+    description: "File too big",
+    standard: "bsd"
+  },
+  {
+    name: "SIGVTALRM",
+    number: 26,
+    action: "terminate",
+    description: "Timeout or timer",
+    standard: "bsd"
+  },
+  {
+    name: "SIGPROF",
+    number: 27,
+    action: "terminate",
+    description: "Timeout or timer",
+    standard: "bsd"
+  },
+  {
+    name: "SIGWINCH",
+    number: 28,
+    action: "ignore",
+    description: "Terminal window size changed",
+    standard: "bsd"
+  },
+  {
+    name: "SIGIO",
+    number: 29,
+    action: "terminate",
+    description: "I/O is available",
+    standard: "other"
+  },
+  {
+    name: "SIGPOLL",
+    number: 29,
+    action: "terminate",
+    description: "Watched event",
+    standard: "other"
+  },
+  {
+    name: "SIGINFO",
+    number: 29,
+    action: "ignore",
+    description: "Request for process information",
+    standard: "other"
+  },
+  {
+    name: "SIGPWR",
+    number: 30,
+    action: "terminate",
+    description: "Device running out of power",
+    standard: "systemv"
+  },
+  {
+    name: "SIGSYS",
+    number: 31,
+    action: "core",
+    description: "Invalid system call",
+    standard: "other"
+  },
+  {
+    name: "SIGUNUSED",
+    number: 31,
+    action: "terminate",
+    description: "Invalid system call",
+    standard: "other"
+  }
+];
+
+// node_modules/human-signals/build/src/signals.js
+var getSignals = () => {
+  const realtimeSignals = getRealtimeSignals();
+  const signals2 = [...SIGNALS, ...realtimeSignals].map(normalizeSignal);
+  return signals2;
+};
+var normalizeSignal = ({
+  name,
+  number: defaultNumber,
+  description,
+  action,
+  forced = false,
+  standard
+}) => {
+  const {
+    signals: { [name]: constantSignal }
+  } = constants;
+  const supported = constantSignal !== void 0;
+  const number = supported ? constantSignal : defaultNumber;
+  return { name, number, description, supported, action, forced, standard };
+};
+
+// node_modules/human-signals/build/src/main.js
+var getSignalsByName = () => {
+  const signals2 = getSignals();
+  return Object.fromEntries(signals2.map(getSignalByName));
+};
+var getSignalByName = ({
+  name,
+  number,
+  description,
+  supported,
+  action,
+  forced,
+  standard
+}) => [name, { name, number, description, supported, action, forced, standard }];
+var signalsByName = getSignalsByName();
+var getSignalsByNumber = () => {
+  const signals2 = getSignals();
+  const length = SIGRTMAX + 1;
+  const signalsA = Array.from(
+    { length },
+    (value, number) => getSignalByNumber(number, signals2)
+  );
+  return Object.assign({}, ...signalsA);
+};
+var getSignalByNumber = (number, signals2) => {
+  const signal = findSignalByNumber(number, signals2);
+  if (signal === void 0) {
+    return {};
+  }
+  const { name, description, supported, action, forced, standard } = signal;
+  return {
+    [number]: {
+      name,
+      number,
+      description,
+      supported,
+      action,
+      forced,
+      standard
+    }
+  };
+};
+var findSignalByNumber = (number, signals2) => {
+  const signal = signals2.find(({ name }) => constants2.signals[name] === number);
+  if (signal !== void 0) {
+    return signal;
+  }
+  return signals2.find((signalA) => signalA.number === number);
+};
+var signalsByNumber = getSignalsByNumber();
+
+// node_modules/execa/lib/terminate/signal.js
+var normalizeKillSignal = (killSignal) => {
+  const optionName = "option `killSignal`";
+  if (killSignal === 0) {
+    throw new TypeError(`Invalid ${optionName}: 0 cannot be used.`);
+  }
+  return normalizeSignal2(killSignal, optionName);
+};
+var normalizeSignalArgument = (signal) => signal === 0 ? signal : normalizeSignal2(signal, "`subprocess.kill()`'s argument");
+var normalizeSignal2 = (signalNameOrInteger, optionName) => {
+  if (Number.isInteger(signalNameOrInteger)) {
+    return normalizeSignalInteger(signalNameOrInteger, optionName);
+  }
+  if (typeof signalNameOrInteger === "string") {
+    return normalizeSignalName(signalNameOrInteger, optionName);
+  }
+  throw new TypeError(`Invalid ${optionName} ${String(signalNameOrInteger)}: it must be a string or an integer.
+${getAvailableSignals()}`);
+};
+var normalizeSignalInteger = (signalInteger, optionName) => {
+  if (signalsIntegerToName.has(signalInteger)) {
+    return signalsIntegerToName.get(signalInteger);
+  }
+  throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
+${getAvailableSignals()}`);
+};
+var getSignalsIntegerToName = () => new Map(Object.entries(constants3.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+var signalsIntegerToName = getSignalsIntegerToName();
+var normalizeSignalName = (signalName, optionName) => {
+  if (signalName in constants3.signals) {
+    return signalName;
+  }
+  if (signalName.toUpperCase() in constants3.signals) {
+    throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
+  }
+  throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
+${getAvailableSignals()}`);
+};
+var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
+Available signal numbers: ${getAvailableSignalIntegers()}.`;
+var getAvailableSignalNames = () => Object.keys(constants3.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+var getAvailableSignalIntegers = () => [...new Set(Object.values(constants3.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+var getSignalDescription = (signal) => signalsByName[signal].description;
+
+// node_modules/execa/lib/terminate/kill.js
+var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
+  if (forceKillAfterDelay === false) {
+    return forceKillAfterDelay;
+  }
+  if (forceKillAfterDelay === true) {
+    return DEFAULT_FORCE_KILL_TIMEOUT;
+  }
+  if (!Number.isFinite(forceKillAfterDelay) || forceKillAfterDelay < 0) {
+    throw new TypeError(`Expected the \`forceKillAfterDelay\` option to be a non-negative integer, got \`${forceKillAfterDelay}\` (${typeof forceKillAfterDelay})`);
+  }
+  return forceKillAfterDelay;
+};
+var DEFAULT_FORCE_KILL_TIMEOUT = 1e3 * 5;
+var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context, controller }, signalOrError, errorArgument) => {
+  const { signal, error } = parseKillArguments(signalOrError, errorArgument, killSignal);
+  emitKillError(error, onInternalError);
+  const killResult = kill(signal);
+  setKillTimeout({
+    kill,
+    signal,
+    forceKillAfterDelay,
+    killSignal,
+    killResult,
+    context,
+    controller
+  });
+  return killResult;
+};
+var parseKillArguments = (signalOrError, errorArgument, killSignal) => {
+  const [signal = killSignal, error] = isErrorInstance(signalOrError) ? [void 0, signalOrError] : [signalOrError, errorArgument];
+  if (typeof signal !== "string" && !Number.isInteger(signal)) {
+    throw new TypeError(`The first argument must be an error instance or a signal name string/integer: ${String(signal)}`);
+  }
+  if (error !== void 0 && !isErrorInstance(error)) {
+    throw new TypeError(`The second argument is optional. If specified, it must be an error instance: ${error}`);
+  }
+  return { signal: normalizeSignalArgument(signal), error };
+};
+var emitKillError = (error, onInternalError) => {
+  if (error !== void 0) {
+    onInternalError.reject(error);
+  }
+};
+var setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context, controller }) => {
+  if (signal === killSignal && killResult) {
+    killOnTimeout({
+      kill,
+      forceKillAfterDelay,
+      context,
+      controllerSignal: controller.signal
+    });
+  }
+};
+var killOnTimeout = async ({ kill, forceKillAfterDelay, context, controllerSignal }) => {
+  if (forceKillAfterDelay === false) {
+    return;
+  }
+  try {
+    await setTimeout2(forceKillAfterDelay, void 0, { signal: controllerSignal });
+    if (kill("SIGKILL")) {
+      context.isForcefullyTerminated ??= true;
+    }
+  } catch {
+  }
+};
+
+// node_modules/execa/lib/utils/abort-signal.js
+import { once } from "node:events";
+var onAbortedSignal = async (mainSignal, stopSignal) => {
+  if (!mainSignal.aborted) {
+    await once(mainSignal, "abort", { signal: stopSignal });
+  }
+};
+
+// node_modules/execa/lib/terminate/cancel.js
+var validateCancelSignal = ({ cancelSignal }) => {
+  if (cancelSignal !== void 0 && Object.prototype.toString.call(cancelSignal) !== "[object AbortSignal]") {
+    throw new Error(`The \`cancelSignal\` option must be an AbortSignal: ${String(cancelSignal)}`);
+  }
+};
+var throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context, controller)];
+var terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) => {
+  await onAbortedSignal(cancelSignal, signal);
+  context.terminationReason ??= "cancel";
+  subprocess.kill();
+  throw cancelSignal.reason;
+};
+
+// node_modules/execa/lib/ipc/graceful.js
+import { scheduler as scheduler2 } from "node:timers/promises";
+
+// node_modules/execa/lib/ipc/send.js
+import { promisify as promisify2 } from "node:util";
+
+// node_modules/execa/lib/ipc/validation.js
+var validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
+  validateIpcOption(methodName, isSubprocess, ipc);
+  validateConnection(methodName, isSubprocess, isConnected2);
+};
+var validateIpcOption = (methodName, isSubprocess, ipc) => {
+  if (!ipc) {
+    throw new Error(`${getMethodName(methodName, isSubprocess)} can only be used if the \`ipc\` option is \`true\`.`);
+  }
+};
+var validateConnection = (methodName, isSubprocess, isConnected2) => {
+  if (!isConnected2) {
+    throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} has already exited or disconnected.`);
+  }
+};
+var throwOnEarlyDisconnect = (isSubprocess) => {
+  throw new Error(`${getMethodName("getOneMessage", isSubprocess)} could not complete: the ${getOtherProcessName(isSubprocess)} exited or disconnected.`);
+};
+var throwOnStrictDeadlockError = (isSubprocess) => {
+  throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} is sending a message too, instead of listening to incoming messages.
+This can be fixed by both sending a message and listening to incoming messages at the same time:
+
+const [receivedMessage] = await Promise.all([
+	${getMethodName("getOneMessage", isSubprocess)},
+	${getMethodName("sendMessage", isSubprocess, "message, {strict: true}")},
+]);`);
+};
+var getStrictResponseError = (error, isSubprocess) => new Error(`${getMethodName("sendMessage", isSubprocess)} failed when sending an acknowledgment response to the ${getOtherProcessName(isSubprocess)}.`, { cause: error });
+var throwOnMissingStrict = (isSubprocess) => {
+  throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} is not listening to incoming messages.`);
+};
+var throwOnStrictDisconnect = (isSubprocess) => {
+  throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} exited without listening to incoming messages.`);
+};
+var getAbortDisconnectError = () => new Error(`\`cancelSignal\` aborted: the ${getOtherProcessName(true)} disconnected.`);
+var throwOnMissingParent = () => {
+  throw new Error("`getCancelSignal()` cannot be used without setting the `cancelSignal` subprocess option.");
+};
+var handleEpipeError = ({ error, methodName, isSubprocess }) => {
+  if (error.code === "EPIPE") {
+    throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} is disconnecting.`, { cause: error });
+  }
+};
+var handleSerializationError = ({ error, methodName, isSubprocess, message }) => {
+  if (isSerializationError(error)) {
+    throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${String(message)}.`, { cause: error });
+  }
+};
+var isSerializationError = ({ code, message }) => SERIALIZATION_ERROR_CODES.has(code) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
+var SERIALIZATION_ERROR_CODES = /* @__PURE__ */ new Set([
+  // Message is `undefined`
+  "ERR_MISSING_ARGS",
+  // Message is a function, a bigint, a symbol
+  "ERR_INVALID_ARG_TYPE"
+]);
+var SERIALIZATION_ERROR_MESSAGES = [
+  // Message is a promise or a proxy, with `serialization: 'advanced'`
+  "could not be cloned",
+  // Message has cycles, with `serialization: 'json'`
+  "circular structure",
+  // Message has cycles inside toJSON(), with `serialization: 'json'`
+  "call stack size exceeded"
+];
+var getMethodName = (methodName, isSubprocess, parameters = "") => methodName === "cancelSignal" ? "`cancelSignal`'s `controller.abort()`" : `${getNamespaceName(isSubprocess)}${methodName}(${parameters})`;
+var getNamespaceName = (isSubprocess) => isSubprocess ? "" : "subprocess.";
+var getOtherProcessName = (isSubprocess) => isSubprocess ? "parent process" : "subprocess";
+var disconnect = (anyProcess) => {
+  if (anyProcess.connected) {
+    anyProcess.disconnect();
+  }
+};
+
+// node_modules/execa/lib/utils/deferred.js
+var createDeferred = () => {
+  const methods = {};
+  const promise = new Promise((resolve6, reject) => {
+    Object.assign(methods, { resolve: resolve6, reject });
+  });
+  return Object.assign(promise, methods);
+};
+
+// node_modules/execa/lib/arguments/fd-options.js
+var getToStream = (destination, to = "stdin") => {
+  const isWritable = true;
+  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
+  const fdNumber = getFdNumber(fileDescriptors, to, isWritable);
+  const destinationStream = destination.stdio[fdNumber];
+  if (destinationStream === null) {
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to, options, isWritable));
+  }
+  return destinationStream;
+};
+var getFromStream = (source, from = "stdout") => {
+  const isWritable = false;
+  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+  const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
+  const sourceStream = fdNumber === "all" ? source.all : source.stdio[fdNumber];
+  if (sourceStream === null || sourceStream === void 0) {
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
+  }
+  return sourceStream;
+};
+var SUBPROCESS_OPTIONS = /* @__PURE__ */ new WeakMap();
+var getFdNumber = (fileDescriptors, fdName, isWritable) => {
+  const fdNumber = parseFdNumber(fdName, isWritable);
+  validateFdNumber(fdNumber, fdName, isWritable, fileDescriptors);
+  return fdNumber;
+};
+var parseFdNumber = (fdName, isWritable) => {
+  const fdNumber = parseFd(fdName);
+  if (fdNumber !== void 0) {
+    return fdNumber;
+  }
+  const { validOptions, defaultValue } = isWritable ? { validOptions: '"stdin"', defaultValue: "stdin" } : { validOptions: '"stdout", "stderr", "all"', defaultValue: "stdout" };
+  throw new TypeError(`"${getOptionName(isWritable)}" must not be "${fdName}".
+It must be ${validOptions} or "fd3", "fd4" (and so on).
+It is optional and defaults to "${defaultValue}".`);
+};
+var validateFdNumber = (fdNumber, fdName, isWritable, fileDescriptors) => {
+  const fileDescriptor = fileDescriptors[getUsedDescriptor(fdNumber)];
+  if (fileDescriptor === void 0) {
+    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. That file descriptor does not exist.
+Please set the "stdio" option to ensure that file descriptor exists.`);
+  }
+  if (fileDescriptor.direction === "input" && !isWritable) {
+    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a readable stream, not writable.`);
+  }
+  if (fileDescriptor.direction !== "input" && isWritable) {
+    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a writable stream, not readable.`);
+  }
+};
+var getInvalidStdioOptionMessage = (fdNumber, fdName, options, isWritable) => {
+  if (fdNumber === "all" && !options.all) {
+    return `The "all" option must be true to use "from: 'all'".`;
+  }
+  const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options);
+  return `The "${optionName}: ${serializeOptionValue(optionValue)}" option is incompatible with using "${getOptionName(isWritable)}: ${serializeOptionValue(fdName)}".
+Please set this option with "pipe" instead.`;
+};
+var getInvalidStdioOption = (fdNumber, { stdin, stdout, stderr, stdio }) => {
+  const usedDescriptor = getUsedDescriptor(fdNumber);
+  if (usedDescriptor === 0 && stdin !== void 0) {
+    return { optionName: "stdin", optionValue: stdin };
+  }
+  if (usedDescriptor === 1 && stdout !== void 0) {
+    return { optionName: "stdout", optionValue: stdout };
+  }
+  if (usedDescriptor === 2 && stderr !== void 0) {
+    return { optionName: "stderr", optionValue: stderr };
+  }
+  return { optionName: `stdio[${usedDescriptor}]`, optionValue: stdio[usedDescriptor] };
+};
+var getUsedDescriptor = (fdNumber) => fdNumber === "all" ? 1 : fdNumber;
+var getOptionName = (isWritable) => isWritable ? "to" : "from";
+var serializeOptionValue = (value) => {
+  if (typeof value === "string") {
+    return `'${value}'`;
+  }
+  return typeof value === "number" ? `${value}` : "Stream";
+};
+
+// node_modules/execa/lib/ipc/strict.js
+import { once as once3 } from "node:events";
+
+// node_modules/execa/lib/utils/max-listeners.js
+import { addAbortListener } from "node:events";
+var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
+  const maxListeners = eventEmitter.getMaxListeners();
+  if (maxListeners === 0 || maxListeners === Number.POSITIVE_INFINITY) {
+    return;
+  }
+  eventEmitter.setMaxListeners(maxListeners + maxListenersIncrement);
+  addAbortListener(signal, () => {
+    eventEmitter.setMaxListeners(eventEmitter.getMaxListeners() - maxListenersIncrement);
+  });
+};
+
+// node_modules/execa/lib/ipc/forward.js
+import { EventEmitter } from "node:events";
+
+// node_modules/execa/lib/ipc/incoming.js
+import { once as once2 } from "node:events";
+import { scheduler } from "node:timers/promises";
+
+// node_modules/execa/lib/ipc/reference.js
+var addReference = (channel, reference) => {
+  if (reference) {
+    addReferenceCount(channel);
+  }
+};
+var addReferenceCount = (channel) => {
+  channel.refCounted();
+};
+var removeReference = (channel, reference) => {
+  if (reference) {
+    removeReferenceCount(channel);
+  }
+};
+var removeReferenceCount = (channel) => {
+  channel.unrefCounted();
+};
+var undoAddedReferences = (channel, isSubprocess) => {
+  if (isSubprocess) {
+    removeReferenceCount(channel);
+    removeReferenceCount(channel);
+  }
+};
+var redoAddedReferences = (channel, isSubprocess) => {
+  if (isSubprocess) {
+    addReferenceCount(channel);
+    addReferenceCount(channel);
+  }
+};
+
+// node_modules/execa/lib/ipc/incoming.js
+var onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappedMessage) => {
+  if (handleStrictResponse(wrappedMessage) || handleAbort(wrappedMessage)) {
+    return;
+  }
+  if (!INCOMING_MESSAGES.has(anyProcess)) {
+    INCOMING_MESSAGES.set(anyProcess, []);
+  }
+  const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
+  incomingMessages.push(wrappedMessage);
+  if (incomingMessages.length > 1) {
+    return;
+  }
+  while (incomingMessages.length > 0) {
+    await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
+    await scheduler.yield();
+    const message = await handleStrictRequest({
+      wrappedMessage: incomingMessages[0],
+      anyProcess,
+      channel,
+      isSubprocess,
+      ipcEmitter
+    });
+    incomingMessages.shift();
+    ipcEmitter.emit("message", message);
+    ipcEmitter.emit("message:done");
+  }
+};
+var onDisconnect = async ({ anyProcess, channel, isSubprocess, ipcEmitter, boundOnMessage }) => {
+  abortOnDisconnect();
+  const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
+  while (incomingMessages?.length > 0) {
+    await once2(ipcEmitter, "message:done");
+  }
+  anyProcess.removeListener("message", boundOnMessage);
+  redoAddedReferences(channel, isSubprocess);
+  ipcEmitter.connected = false;
+  ipcEmitter.emit("disconnect");
+};
+var INCOMING_MESSAGES = /* @__PURE__ */ new WeakMap();
+
+// node_modules/execa/lib/ipc/forward.js
+var getIpcEmitter = (anyProcess, channel, isSubprocess) => {
+  if (IPC_EMITTERS.has(anyProcess)) {
+    return IPC_EMITTERS.get(anyProcess);
+  }
+  const ipcEmitter = new EventEmitter();
+  ipcEmitter.connected = true;
+  IPC_EMITTERS.set(anyProcess, ipcEmitter);
+  forwardEvents({
+    ipcEmitter,
+    anyProcess,
+    channel,
+    isSubprocess
+  });
+  return ipcEmitter;
+};
+var IPC_EMITTERS = /* @__PURE__ */ new WeakMap();
+var forwardEvents = ({ ipcEmitter, anyProcess, channel, isSubprocess }) => {
+  const boundOnMessage = onMessage.bind(void 0, {
+    anyProcess,
+    channel,
+    isSubprocess,
+    ipcEmitter
+  });
+  anyProcess.on("message", boundOnMessage);
+  anyProcess.once("disconnect", onDisconnect.bind(void 0, {
+    anyProcess,
+    channel,
+    isSubprocess,
+    ipcEmitter,
+    boundOnMessage
+  }));
+  undoAddedReferences(channel, isSubprocess);
+};
+var isConnected = (anyProcess) => {
+  const ipcEmitter = IPC_EMITTERS.get(anyProcess);
+  return ipcEmitter === void 0 ? anyProcess.channel !== null : ipcEmitter.connected;
+};
+
+// node_modules/execa/lib/ipc/strict.js
+var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) => {
+  if (!strict) {
+    return message;
+  }
+  const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
+  const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
+  return {
+    id: count++,
+    type: REQUEST_TYPE,
+    message,
+    hasListeners
+  };
+};
+var count = 0n;
+var validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
+  if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
+    return;
+  }
+  for (const { id } of outgoingMessages) {
+    if (id !== void 0) {
+      STRICT_RESPONSES[id].resolve({ isDeadlock: true, hasListeners: false });
+    }
+  }
+};
+var handleStrictRequest = async ({ wrappedMessage, anyProcess, channel, isSubprocess, ipcEmitter }) => {
+  if (wrappedMessage?.type !== REQUEST_TYPE || !anyProcess.connected) {
+    return wrappedMessage;
+  }
+  const { id, message } = wrappedMessage;
+  const response = { id, type: RESPONSE_TYPE, message: hasMessageListeners(anyProcess, ipcEmitter) };
+  try {
+    await sendMessage({
+      anyProcess,
+      channel,
+      isSubprocess,
+      ipc: true
+    }, response);
+  } catch (error) {
+    ipcEmitter.emit("strict:error", error);
+  }
+  return message;
+};
+var handleStrictResponse = (wrappedMessage) => {
+  if (wrappedMessage?.type !== RESPONSE_TYPE) {
+    return false;
+  }
+  const { id, message: hasListeners } = wrappedMessage;
+  STRICT_RESPONSES[id]?.resolve({ isDeadlock: false, hasListeners });
+  return true;
+};
+var waitForStrictResponse = async (wrappedMessage, anyProcess, isSubprocess) => {
+  if (wrappedMessage?.type !== REQUEST_TYPE) {
+    return;
+  }
+  const deferred = createDeferred();
+  STRICT_RESPONSES[wrappedMessage.id] = deferred;
+  const controller = new AbortController();
+  try {
+    const { isDeadlock, hasListeners } = await Promise.race([
+      deferred,
+      throwOnDisconnect(anyProcess, isSubprocess, controller)
+    ]);
+    if (isDeadlock) {
+      throwOnStrictDeadlockError(isSubprocess);
+    }
+    if (!hasListeners) {
+      throwOnMissingStrict(isSubprocess);
+    }
+  } finally {
+    controller.abort();
+    delete STRICT_RESPONSES[wrappedMessage.id];
+  }
+};
+var STRICT_RESPONSES = {};
+var throwOnDisconnect = async (anyProcess, isSubprocess, { signal }) => {
+  incrementMaxListeners(anyProcess, 1, signal);
+  await once3(anyProcess, "disconnect", { signal });
+  throwOnStrictDisconnect(isSubprocess);
+};
+var REQUEST_TYPE = "execa:ipc:request";
+var RESPONSE_TYPE = "execa:ipc:response";
+
+// node_modules/execa/lib/ipc/outgoing.js
+var startSendMessage = (anyProcess, wrappedMessage, strict) => {
+  if (!OUTGOING_MESSAGES.has(anyProcess)) {
+    OUTGOING_MESSAGES.set(anyProcess, /* @__PURE__ */ new Set());
+  }
+  const outgoingMessages = OUTGOING_MESSAGES.get(anyProcess);
+  const onMessageSent = createDeferred();
+  const id = strict ? wrappedMessage.id : void 0;
+  const outgoingMessage = { onMessageSent, id };
+  outgoingMessages.add(outgoingMessage);
+  return { outgoingMessages, outgoingMessage };
+};
+var endSendMessage = ({ outgoingMessages, outgoingMessage }) => {
+  outgoingMessages.delete(outgoingMessage);
+  outgoingMessage.onMessageSent.resolve();
+};
+var waitForOutgoingMessages = async (anyProcess, ipcEmitter, wrappedMessage) => {
+  while (!hasMessageListeners(anyProcess, ipcEmitter) && OUTGOING_MESSAGES.get(anyProcess)?.size > 0) {
+    const outgoingMessages = [...OUTGOING_MESSAGES.get(anyProcess)];
+    validateStrictDeadlock(outgoingMessages, wrappedMessage);
+    await Promise.all(outgoingMessages.map(({ onMessageSent }) => onMessageSent));
+  }
+};
+var OUTGOING_MESSAGES = /* @__PURE__ */ new WeakMap();
+var hasMessageListeners = (anyProcess, ipcEmitter) => ipcEmitter.listenerCount("message") > getMinListenerCount(anyProcess);
+var getMinListenerCount = (anyProcess) => SUBPROCESS_OPTIONS.has(anyProcess) && !getFdSpecificValue(SUBPROCESS_OPTIONS.get(anyProcess).options.buffer, "ipc") ? 1 : 0;
+
+// node_modules/execa/lib/ipc/send.js
+var sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, { strict = false } = {}) => {
+  const methodName = "sendMessage";
+  validateIpcMethod({
+    methodName,
+    isSubprocess,
+    ipc,
+    isConnected: anyProcess.connected
+  });
+  return sendMessageAsync({
+    anyProcess,
+    channel,
+    methodName,
+    isSubprocess,
+    message,
+    strict
+  });
+};
+var sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, message, strict }) => {
+  const wrappedMessage = handleSendStrict({
+    anyProcess,
+    channel,
+    isSubprocess,
+    message,
+    strict
+  });
+  const outgoingMessagesState = startSendMessage(anyProcess, wrappedMessage, strict);
+  try {
+    await sendOneMessage({
+      anyProcess,
+      methodName,
+      isSubprocess,
+      wrappedMessage,
+      message
+    });
+  } catch (error) {
+    disconnect(anyProcess);
+    throw error;
+  } finally {
+    endSendMessage(outgoingMessagesState);
+  }
+};
+var sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message }) => {
+  const sendMethod = getSendMethod(anyProcess);
+  try {
+    await Promise.all([
+      waitForStrictResponse(wrappedMessage, anyProcess, isSubprocess),
+      sendMethod(wrappedMessage)
+    ]);
+  } catch (error) {
+    handleEpipeError({ error, methodName, isSubprocess });
+    handleSerializationError({
+      error,
+      methodName,
+      isSubprocess,
+      message
+    });
+    throw error;
+  }
+};
+var getSendMethod = (anyProcess) => {
+  if (PROCESS_SEND_METHODS.has(anyProcess)) {
+    return PROCESS_SEND_METHODS.get(anyProcess);
+  }
+  const sendMethod = promisify2(anyProcess.send.bind(anyProcess));
+  PROCESS_SEND_METHODS.set(anyProcess, sendMethod);
+  return sendMethod;
+};
+var PROCESS_SEND_METHODS = /* @__PURE__ */ new WeakMap();
+
+// node_modules/execa/lib/ipc/graceful.js
+var sendAbort = (subprocess, message) => {
+  const methodName = "cancelSignal";
+  validateConnection(methodName, false, subprocess.connected);
+  return sendOneMessage({
+    anyProcess: subprocess,
+    methodName,
+    isSubprocess: false,
+    wrappedMessage: { type: GRACEFUL_CANCEL_TYPE, message },
+    message
+  });
+};
+var getCancelSignal = async ({ anyProcess, channel, isSubprocess, ipc }) => {
+  await startIpc({
+    anyProcess,
+    channel,
+    isSubprocess,
+    ipc
+  });
+  return cancelController.signal;
+};
+var startIpc = async ({ anyProcess, channel, isSubprocess, ipc }) => {
+  if (cancelListening) {
+    return;
+  }
+  cancelListening = true;
+  if (!ipc) {
+    throwOnMissingParent();
+    return;
+  }
+  if (channel === null) {
+    abortOnDisconnect();
+    return;
+  }
+  getIpcEmitter(anyProcess, channel, isSubprocess);
+  await scheduler2.yield();
+};
+var cancelListening = false;
+var handleAbort = (wrappedMessage) => {
+  if (wrappedMessage?.type !== GRACEFUL_CANCEL_TYPE) {
+    return false;
+  }
+  cancelController.abort(wrappedMessage.message);
+  return true;
+};
+var GRACEFUL_CANCEL_TYPE = "execa:ipc:cancel";
+var abortOnDisconnect = () => {
+  cancelController.abort(getAbortDisconnectError());
+};
+var cancelController = new AbortController();
+
+// node_modules/execa/lib/terminate/graceful.js
+var validateGracefulCancel = ({ gracefulCancel, cancelSignal, ipc, serialization }) => {
+  if (!gracefulCancel) {
+    return;
+  }
+  if (cancelSignal === void 0) {
+    throw new Error("The `cancelSignal` option must be defined when setting the `gracefulCancel` option.");
+  }
+  if (!ipc) {
+    throw new Error("The `ipc` option cannot be false when setting the `gracefulCancel` option.");
+  }
+  if (serialization === "json") {
+    throw new Error("The `serialization` option cannot be 'json' when setting the `gracefulCancel` option.");
+  }
+};
+var throwOnGracefulCancel = ({
+  subprocess,
+  cancelSignal,
+  gracefulCancel,
+  forceKillAfterDelay,
+  context,
+  controller
+}) => gracefulCancel ? [sendOnAbort({
+  subprocess,
+  cancelSignal,
+  forceKillAfterDelay,
+  context,
+  controller
+})] : [];
+var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
+  await onAbortedSignal(cancelSignal, signal);
+  const reason = getReason(cancelSignal);
+  await sendAbort(subprocess, reason);
+  killOnTimeout({
+    kill: subprocess.kill,
+    forceKillAfterDelay,
+    context,
+    controllerSignal: signal
+  });
+  context.terminationReason ??= "gracefulCancel";
+  throw cancelSignal.reason;
+};
+var getReason = ({ reason }) => {
+  if (!(reason instanceof DOMException)) {
+    return reason;
+  }
+  const error = new Error(reason.message);
+  Object.defineProperty(error, "stack", {
+    value: reason.stack,
+    enumerable: false,
+    configurable: true,
+    writable: true
+  });
+  return error;
+};
+
+// node_modules/execa/lib/terminate/timeout.js
+import { setTimeout as setTimeout3 } from "node:timers/promises";
+var validateTimeout = ({ timeout }) => {
+  if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
+    throw new TypeError(`Expected the \`timeout\` option to be a non-negative integer, got \`${timeout}\` (${typeof timeout})`);
+  }
+};
+var throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
+var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
+  await setTimeout3(timeout, void 0, { signal });
+  context.terminationReason ??= "timeout";
+  subprocess.kill();
+  throw new DiscardedError();
+};
+
+// node_modules/execa/lib/methods/node.js
+import { execPath, execArgv } from "node:process";
+import path3 from "node:path";
+var mapNode = ({ options }) => {
+  if (options.node === false) {
+    throw new TypeError('The "node" option cannot be false with `execaNode()`.');
+  }
+  return { options: { ...options, node: true } };
+};
+var handleNodeOption = (file, commandArguments, {
+  node: shouldHandleNode = false,
+  nodePath = execPath,
+  nodeOptions = execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
+  cwd,
+  execPath: formerNodePath,
+  ...options
+}) => {
+  if (formerNodePath !== void 0) {
+    throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
+  }
+  const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
+  const resolvedNodePath = path3.resolve(cwd, normalizedNodePath);
+  const newOptions = {
+    ...options,
+    nodePath: resolvedNodePath,
+    node: shouldHandleNode,
+    cwd
+  };
+  if (!shouldHandleNode) {
+    return [file, commandArguments, newOptions];
+  }
+  if (path3.basename(file, ".exe") === "node") {
+    throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
+  }
+  return [
+    resolvedNodePath,
+    [...nodeOptions, file, ...commandArguments],
+    { ipc: true, ...newOptions, shell: false }
+  ];
+};
+
+// node_modules/execa/lib/ipc/ipc-input.js
+import { serialize } from "node:v8";
+var validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
+  if (ipcInput === void 0) {
+    return;
+  }
+  if (!ipc) {
+    throw new Error("The `ipcInput` option cannot be set unless the `ipc` option is `true`.");
+  }
+  validateIpcInput[serialization](ipcInput);
+};
+var validateAdvancedInput = (ipcInput) => {
+  try {
+    serialize(ipcInput);
+  } catch (error) {
+    throw new Error("The `ipcInput` option is not serializable with a structured clone.", { cause: error });
+  }
+};
+var validateJsonInput = (ipcInput) => {
+  try {
+    JSON.stringify(ipcInput);
+  } catch (error) {
+    throw new Error("The `ipcInput` option is not serializable with JSON.", { cause: error });
+  }
+};
+var validateIpcInput = {
+  advanced: validateAdvancedInput,
+  json: validateJsonInput
+};
+var sendIpcInput = async (subprocess, ipcInput) => {
+  if (ipcInput === void 0) {
+    return;
+  }
+  await subprocess.sendMessage(ipcInput);
+};
+
+// node_modules/execa/lib/arguments/encoding-option.js
+var validateEncoding = ({ encoding }) => {
+  if (ENCODINGS.has(encoding)) {
+    return;
+  }
+  const correctEncoding = getCorrectEncoding(encoding);
+  if (correctEncoding !== void 0) {
+    throw new TypeError(`Invalid option \`encoding: ${serializeEncoding(encoding)}\`.
+Please rename it to ${serializeEncoding(correctEncoding)}.`);
+  }
+  const correctEncodings = [...ENCODINGS].map((correctEncoding2) => serializeEncoding(correctEncoding2)).join(", ");
+  throw new TypeError(`Invalid option \`encoding: ${serializeEncoding(encoding)}\`.
+Please rename it to one of: ${correctEncodings}.`);
+};
+var TEXT_ENCODINGS = /* @__PURE__ */ new Set(["utf8", "utf16le"]);
+var BINARY_ENCODINGS = /* @__PURE__ */ new Set(["buffer", "hex", "base64", "base64url", "latin1", "ascii"]);
+var ENCODINGS = /* @__PURE__ */ new Set([...TEXT_ENCODINGS, ...BINARY_ENCODINGS]);
+var getCorrectEncoding = (encoding) => {
+  if (encoding === null) {
+    return "buffer";
+  }
+  if (typeof encoding !== "string") {
+    return;
+  }
+  const lowerEncoding = encoding.toLowerCase();
+  if (lowerEncoding in ENCODING_ALIASES) {
+    return ENCODING_ALIASES[lowerEncoding];
+  }
+  if (ENCODINGS.has(lowerEncoding)) {
+    return lowerEncoding;
+  }
+};
+var ENCODING_ALIASES = {
+  // eslint-disable-next-line unicorn/text-encoding-identifier-case
+  "utf-8": "utf8",
+  "utf-16le": "utf16le",
+  "ucs-2": "utf16le",
+  ucs2: "utf16le",
+  binary: "latin1"
+};
+var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
+
+// node_modules/execa/lib/arguments/cwd.js
+import { statSync as statSync4 } from "node:fs";
+import path4 from "node:path";
+import process5 from "node:process";
+var normalizeCwd = (cwd = getDefaultCwd()) => {
+  const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
+  return path4.resolve(cwdString);
+};
+var getDefaultCwd = () => {
+  try {
+    return process5.cwd();
+  } catch (error) {
+    error.message = `The current directory does not exist.
+${error.message}`;
+    throw error;
+  }
+};
+var fixCwdError = (originalMessage, cwd) => {
+  if (cwd === getDefaultCwd()) {
+    return originalMessage;
+  }
+  let cwdStat;
+  try {
+    cwdStat = statSync4(cwd);
+  } catch (error) {
+    return `The "cwd" option is invalid: ${cwd}.
+${error.message}
+${originalMessage}`;
+  }
+  if (!cwdStat.isDirectory()) {
+    return `The "cwd" option is not a directory: ${cwd}.
+${originalMessage}`;
+  }
+  return originalMessage;
+};
+
+// node_modules/execa/lib/arguments/options.js
+var normalizeOptions = (filePath, rawArguments, rawOptions) => {
+  rawOptions.cwd = normalizeCwd(rawOptions.cwd);
+  const [processedFile, processedArguments, processedOptions] = handleNodeOption(filePath, rawArguments, rawOptions);
+  const { command: file, args: commandArguments, options: initialOptions } = import_cross_spawn.default._parse(processedFile, processedArguments, processedOptions);
+  const fdOptions = normalizeFdSpecificOptions(initialOptions);
+  const options = addDefaultOptions(fdOptions);
+  validateTimeout(options);
+  validateEncoding(options);
+  validateIpcInputOption(options);
+  validateCancelSignal(options);
+  validateGracefulCancel(options);
+  options.shell = normalizeFileUrl(options.shell);
+  options.env = getEnv(options);
+  options.killSignal = normalizeKillSignal(options.killSignal);
+  options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
+  options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
+  if (process6.platform === "win32" && path5.basename(file, ".exe") === "cmd") {
+    commandArguments.unshift("/q");
+  }
+  return { file, commandArguments, options };
+};
+var addDefaultOptions = ({
+  extendEnv = true,
+  preferLocal = false,
+  cwd,
+  localDir: localDirectory = cwd,
+  encoding = "utf8",
+  reject = true,
+  cleanup = true,
+  all = false,
+  windowsHide = true,
+  killSignal = "SIGTERM",
+  forceKillAfterDelay = true,
+  gracefulCancel = false,
+  ipcInput,
+  ipc = ipcInput !== void 0 || gracefulCancel,
+  serialization = "advanced",
+  ...options
+}) => ({
+  ...options,
+  extendEnv,
+  preferLocal,
+  cwd,
+  localDirectory,
+  encoding,
+  reject,
+  cleanup,
+  all,
+  windowsHide,
+  killSignal,
+  forceKillAfterDelay,
+  gracefulCancel,
+  ipcInput,
+  ipc,
+  serialization
+});
+var getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
+  const env2 = extendEnv ? { ...process6.env, ...envOption } : envOption;
+  if (preferLocal || node) {
+    return npmRunPathEnv({
+      env: env2,
+      cwd: localDirectory,
+      execPath: nodePath,
+      preferLocal,
+      addExecPath: node
+    });
+  }
+  return env2;
+};
+
+// node_modules/execa/lib/arguments/shell.js
+var concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
+
+// node_modules/execa/lib/return/message.js
+import { inspect as inspect3 } from "node:util";
+
+// node_modules/strip-final-newline/index.js
+function stripFinalNewline(input) {
+  if (typeof input === "string") {
+    return stripFinalNewlineString(input);
+  }
+  if (!(ArrayBuffer.isView(input) && input.BYTES_PER_ELEMENT === 1)) {
+    throw new Error("Input must be a string or a Uint8Array");
+  }
+  return stripFinalNewlineBinary(input);
+}
+var stripFinalNewlineString = (input) => input.at(-1) === LF ? input.slice(0, input.at(-2) === CR ? -2 : -1) : input;
+var stripFinalNewlineBinary = (input) => input.at(-1) === LF_BINARY ? input.subarray(0, input.at(-2) === CR_BINARY ? -2 : -1) : input;
+var LF = "\n";
+var LF_BINARY = LF.codePointAt(0);
+var CR = "\r";
+var CR_BINARY = CR.codePointAt(0);
+
+// node_modules/get-stream/source/index.js
+import { on } from "node:events";
+import { finished } from "node:stream/promises";
+
+// node_modules/is-stream/index.js
+function isStream(stream, { checkOpen = true } = {}) {
+  return stream !== null && typeof stream === "object" && (stream.writable || stream.readable || !checkOpen || stream.writable === void 0 && stream.readable === void 0) && typeof stream.pipe === "function";
+}
+function isWritableStream(stream, { checkOpen = true } = {}) {
+  return isStream(stream, { checkOpen }) && (stream.writable || !checkOpen) && typeof stream.write === "function" && typeof stream.end === "function" && typeof stream.writable === "boolean" && typeof stream.writableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
+}
+function isReadableStream(stream, { checkOpen = true } = {}) {
+  return isStream(stream, { checkOpen }) && (stream.readable || !checkOpen) && typeof stream.read === "function" && typeof stream.readable === "boolean" && typeof stream.readableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
+}
+function isDuplexStream(stream, options) {
+  return isWritableStream(stream, options) && isReadableStream(stream, options);
+}
+
+// node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
+var a = Object.getPrototypeOf(
+  Object.getPrototypeOf(
+    /* istanbul ignore next */
+    async function* () {
+    }
+  ).prototype
+);
+var c = class {
+  #t;
+  #n;
+  #r = false;
+  #e = void 0;
+  constructor(e, t) {
+    this.#t = e, this.#n = t;
+  }
+  next() {
+    const e = () => this.#s();
+    return this.#e = this.#e ? this.#e.then(e, e) : e(), this.#e;
+  }
+  return(e) {
+    const t = () => this.#i(e);
+    return this.#e ? this.#e.then(t, t) : t();
+  }
+  async #s() {
+    if (this.#r)
+      return {
+        done: true,
+        value: void 0
+      };
+    let e;
+    try {
+      e = await this.#t.read();
+    } catch (t) {
+      throw this.#e = void 0, this.#r = true, this.#t.releaseLock(), t;
+    }
+    return e.done && (this.#e = void 0, this.#r = true, this.#t.releaseLock()), e;
+  }
+  async #i(e) {
+    if (this.#r)
+      return {
+        done: true,
+        value: e
+      };
+    if (this.#r = true, !this.#n) {
+      const t = this.#t.cancel(e);
+      return this.#t.releaseLock(), await t, {
+        done: true,
+        value: e
+      };
+    }
+    return this.#t.releaseLock(), {
+      done: true,
+      value: e
+    };
+  }
+};
+var n = /* @__PURE__ */ Symbol();
+function i() {
+  return this[n].next();
+}
+Object.defineProperty(i, "name", { value: "next" });
+function o(r) {
+  return this[n].return(r);
+}
+Object.defineProperty(o, "name", { value: "return" });
+var u = Object.create(a, {
+  next: {
+    enumerable: true,
+    configurable: true,
+    writable: true,
+    value: i
+  },
+  return: {
+    enumerable: true,
+    configurable: true,
+    writable: true,
+    value: o
+  }
+});
+function h({ preventCancel: r = false } = {}) {
+  const e = this.getReader(), t = new c(
+    e,
+    r
+  ), s = Object.create(u);
+  return s[n] = t, s;
+}
+
+// node_modules/get-stream/source/stream.js
+var getAsyncIterable = (stream) => {
+  if (isReadableStream(stream, { checkOpen: false }) && nodeImports.on !== void 0) {
+    return getStreamIterable(stream);
+  }
+  if (typeof stream?.[Symbol.asyncIterator] === "function") {
+    return stream;
+  }
+  if (toString.call(stream) === "[object ReadableStream]") {
+    return h.call(stream);
+  }
+  throw new TypeError("The first argument must be a Readable, a ReadableStream, or an async iterable.");
+};
+var { toString } = Object.prototype;
+var getStreamIterable = async function* (stream) {
+  const controller = new AbortController();
+  const state = {};
+  handleStreamEnd(stream, controller, state);
+  try {
+    for await (const [chunk] of nodeImports.on(stream, "data", { signal: controller.signal })) {
+      yield chunk;
+    }
+  } catch (error) {
+    if (state.error !== void 0) {
+      throw state.error;
+    } else if (!controller.signal.aborted) {
+      throw error;
+    }
+  } finally {
+    stream.destroy();
+  }
+};
+var handleStreamEnd = async (stream, controller, state) => {
+  try {
+    await nodeImports.finished(stream, {
+      cleanup: true,
+      readable: true,
+      writable: false,
+      error: false
+    });
+  } catch (error) {
+    state.error = error;
+  } finally {
+    controller.abort();
+  }
+};
+var nodeImports = {};
+
+// node_modules/get-stream/source/contents.js
+var getStreamContents = async (stream, { init, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
+  const asyncIterable = getAsyncIterable(stream);
+  const state = init();
+  state.length = 0;
+  try {
+    for await (const chunk of asyncIterable) {
+      const chunkType = getChunkType(chunk);
+      const convertedChunk = convertChunk[chunkType](chunk, state);
+      appendChunk({
+        convertedChunk,
+        state,
+        getSize,
+        truncateChunk,
+        addChunk,
+        maxBuffer
+      });
+    }
+    appendFinalChunk({
+      state,
+      convertChunk,
+      getSize,
+      truncateChunk,
+      addChunk,
+      getFinalChunk,
+      maxBuffer
+    });
+    return finalize(state);
+  } catch (error) {
+    const normalizedError = typeof error === "object" && error !== null ? error : new Error(error);
+    normalizedError.bufferedData = finalize(state);
+    throw normalizedError;
+  }
+};
+var appendFinalChunk = ({ state, getSize, truncateChunk, addChunk, getFinalChunk, maxBuffer }) => {
+  const convertedChunk = getFinalChunk(state);
+  if (convertedChunk !== void 0) {
+    appendChunk({
+      convertedChunk,
+      state,
+      getSize,
+      truncateChunk,
+      addChunk,
+      maxBuffer
+    });
+  }
+};
+var appendChunk = ({ convertedChunk, state, getSize, truncateChunk, addChunk, maxBuffer }) => {
+  const chunkSize = getSize(convertedChunk);
+  const newLength = state.length + chunkSize;
+  if (newLength <= maxBuffer) {
+    addNewChunk(convertedChunk, state, addChunk, newLength);
+    return;
+  }
+  const truncatedChunk = truncateChunk(convertedChunk, maxBuffer - state.length);
+  if (truncatedChunk !== void 0) {
+    addNewChunk(truncatedChunk, state, addChunk, maxBuffer);
+  }
+  throw new MaxBufferError();
+};
+var addNewChunk = (convertedChunk, state, addChunk, newLength) => {
+  state.contents = addChunk(convertedChunk, state, newLength);
+  state.length = newLength;
+};
+var getChunkType = (chunk) => {
+  const typeOfChunk = typeof chunk;
+  if (typeOfChunk === "string") {
+    return "string";
+  }
+  if (typeOfChunk !== "object" || chunk === null) {
+    return "others";
+  }
+  if (globalThis.Buffer?.isBuffer(chunk)) {
+    return "buffer";
+  }
+  const prototypeName = objectToString2.call(chunk);
+  if (prototypeName === "[object ArrayBuffer]") {
+    return "arrayBuffer";
+  }
+  if (prototypeName === "[object DataView]") {
+    return "dataView";
+  }
+  if (Number.isInteger(chunk.byteLength) && Number.isInteger(chunk.byteOffset) && objectToString2.call(chunk.buffer) === "[object ArrayBuffer]") {
+    return "typedArray";
+  }
+  return "others";
+};
+var { toString: objectToString2 } = Object.prototype;
+var MaxBufferError = class extends Error {
+  name = "MaxBufferError";
+  constructor() {
+    super("maxBuffer exceeded");
+  }
+};
+
+// node_modules/get-stream/source/utils.js
+var identity2 = (value) => value;
+var noop = () => void 0;
+var getContentsProperty = ({ contents }) => contents;
+var throwObjectStream = (chunk) => {
+  throw new Error(`Streams in object mode are not supported: ${String(chunk)}`);
+};
+var getLengthProperty = (convertedChunk) => convertedChunk.length;
+
+// node_modules/get-stream/source/array.js
+async function getStreamAsArray(stream, options) {
+  return getStreamContents(stream, arrayMethods, options);
+}
+var initArray = () => ({ contents: [] });
+var increment2 = () => 1;
+var addArrayChunk = (convertedChunk, { contents }) => {
+  contents.push(convertedChunk);
+  return contents;
+};
+var arrayMethods = {
+  init: initArray,
+  convertChunk: {
+    string: identity2,
+    buffer: identity2,
+    arrayBuffer: identity2,
+    dataView: identity2,
+    typedArray: identity2,
+    others: identity2
+  },
+  getSize: increment2,
+  truncateChunk: noop,
+  addChunk: addArrayChunk,
+  getFinalChunk: noop,
+  finalize: getContentsProperty
+};
+
+// node_modules/get-stream/source/array-buffer.js
+async function getStreamAsArrayBuffer(stream, options) {
+  return getStreamContents(stream, arrayBufferMethods, options);
+}
+var initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
+var useTextEncoder = (chunk) => textEncoder2.encode(chunk);
+var textEncoder2 = new TextEncoder();
+var useUint8Array = (chunk) => new Uint8Array(chunk);
+var useUint8ArrayWithOffset = (chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+var truncateArrayBufferChunk = (convertedChunk, chunkSize) => convertedChunk.slice(0, chunkSize);
+var addArrayBufferChunk = (convertedChunk, { contents, length: previousLength }, length) => {
+  const newContents = hasArrayBufferResize() ? resizeArrayBuffer(contents, length) : resizeArrayBufferSlow(contents, length);
+  new Uint8Array(newContents).set(convertedChunk, previousLength);
+  return newContents;
+};
+var resizeArrayBufferSlow = (contents, length) => {
+  if (length <= contents.byteLength) {
+    return contents;
+  }
+  const arrayBuffer = new ArrayBuffer(getNewContentsLength(length));
+  new Uint8Array(arrayBuffer).set(new Uint8Array(contents), 0);
+  return arrayBuffer;
+};
+var resizeArrayBuffer = (contents, length) => {
+  if (length <= contents.maxByteLength) {
+    contents.resize(length);
+    return contents;
+  }
+  const arrayBuffer = new ArrayBuffer(length, { maxByteLength: getNewContentsLength(length) });
+  new Uint8Array(arrayBuffer).set(new Uint8Array(contents), 0);
+  return arrayBuffer;
+};
+var getNewContentsLength = (length) => SCALE_FACTOR ** Math.ceil(Math.log(length) / Math.log(SCALE_FACTOR));
+var SCALE_FACTOR = 2;
+var finalizeArrayBuffer = ({ contents, length }) => hasArrayBufferResize() ? contents : contents.slice(0, length);
+var hasArrayBufferResize = () => "resize" in ArrayBuffer.prototype;
+var arrayBufferMethods = {
+  init: initArrayBuffer,
+  convertChunk: {
+    string: useTextEncoder,
+    buffer: useUint8Array,
+    arrayBuffer: useUint8Array,
+    dataView: useUint8ArrayWithOffset,
+    typedArray: useUint8ArrayWithOffset,
+    others: throwObjectStream
+  },
+  getSize: getLengthProperty,
+  truncateChunk: truncateArrayBufferChunk,
+  addChunk: addArrayBufferChunk,
+  getFinalChunk: noop,
+  finalize: finalizeArrayBuffer
+};
+
+// node_modules/get-stream/source/string.js
+async function getStreamAsString(stream, options) {
+  return getStreamContents(stream, stringMethods, options);
+}
+var initString = () => ({ contents: "", textDecoder: new TextDecoder() });
+var useTextDecoder = (chunk, { textDecoder: textDecoder2 }) => textDecoder2.decode(chunk, { stream: true });
+var addStringChunk = (convertedChunk, { contents }) => contents + convertedChunk;
+var truncateStringChunk = (convertedChunk, chunkSize) => convertedChunk.slice(0, chunkSize);
+var getFinalStringChunk = ({ textDecoder: textDecoder2 }) => {
+  const finalChunk = textDecoder2.decode();
+  return finalChunk === "" ? void 0 : finalChunk;
+};
+var stringMethods = {
+  init: initString,
+  convertChunk: {
+    string: identity2,
+    buffer: useTextDecoder,
+    arrayBuffer: useTextDecoder,
+    dataView: useTextDecoder,
+    typedArray: useTextDecoder,
+    others: throwObjectStream
+  },
+  getSize: getLengthProperty,
+  truncateChunk: truncateStringChunk,
+  addChunk: addStringChunk,
+  getFinalChunk: getFinalStringChunk,
+  finalize: getContentsProperty
+};
+
+// node_modules/get-stream/source/index.js
+Object.assign(nodeImports, { on, finished });
+
+// node_modules/execa/lib/io/max-buffer.js
+var handleMaxBuffer = ({ error, stream, readableObjectMode, lines, encoding, fdNumber }) => {
+  if (!(error instanceof MaxBufferError)) {
+    throw error;
+  }
+  if (fdNumber === "all") {
+    return error;
+  }
+  const unit = getMaxBufferUnit(readableObjectMode, lines, encoding);
+  error.maxBufferInfo = { fdNumber, unit };
+  stream.destroy();
+  throw error;
+};
+var getMaxBufferUnit = (readableObjectMode, lines, encoding) => {
+  if (readableObjectMode) {
+    return "objects";
+  }
+  if (lines) {
+    return "lines";
+  }
+  if (encoding === "buffer") {
+    return "bytes";
+  }
+  return "characters";
+};
+var checkIpcMaxBuffer = (subprocess, ipcOutput, maxBuffer) => {
+  if (ipcOutput.length !== maxBuffer) {
+    return;
+  }
+  const error = new MaxBufferError();
+  error.maxBufferInfo = { fdNumber: "ipc" };
+  throw error;
+};
+var getMaxBufferMessage = (error, maxBuffer) => {
+  const { streamName, threshold, unit } = getMaxBufferInfo(error, maxBuffer);
+  return `Command's ${streamName} was larger than ${threshold} ${unit}`;
+};
+var getMaxBufferInfo = (error, maxBuffer) => {
+  if (error?.maxBufferInfo === void 0) {
+    return { streamName: "output", threshold: maxBuffer[1], unit: "bytes" };
+  }
+  const { maxBufferInfo: { fdNumber, unit } } = error;
+  delete error.maxBufferInfo;
+  const threshold = getFdSpecificValue(maxBuffer, fdNumber);
+  if (fdNumber === "ipc") {
+    return { streamName: "IPC output", threshold, unit: "messages" };
+  }
+  return { streamName: getStreamName(fdNumber), threshold, unit };
+};
+var isMaxBufferSync = (resultError, output, maxBuffer) => resultError?.code === "ENOBUFS" && output !== null && output.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
+var truncateMaxBufferSync = (result, isMaxBuffer, maxBuffer) => {
+  if (!isMaxBuffer) {
+    return result;
+  }
+  const maxBufferValue = getMaxBufferSync(maxBuffer);
+  return result.length > maxBufferValue ? result.slice(0, maxBufferValue) : result;
+};
+var getMaxBufferSync = ([, stdoutMaxBuffer]) => stdoutMaxBuffer;
+
+// node_modules/execa/lib/return/message.js
+var createMessages = ({
+  stdio,
+  all,
+  ipcOutput,
+  originalError,
+  signal,
+  signalDescription,
+  exitCode,
+  escapedCommand,
+  timedOut,
+  isCanceled,
+  isGracefullyCanceled,
+  isMaxBuffer,
+  isForcefullyTerminated,
+  forceKillAfterDelay,
+  killSignal,
+  maxBuffer,
+  timeout,
+  cwd
+}) => {
+  const errorCode = originalError?.code;
+  const prefix = getErrorPrefix({
+    originalError,
+    timedOut,
+    timeout,
+    isMaxBuffer,
+    maxBuffer,
+    errorCode,
+    signal,
+    signalDescription,
+    exitCode,
+    isCanceled,
+    isGracefullyCanceled,
+    isForcefullyTerminated,
+    forceKillAfterDelay,
+    killSignal
+  });
+  const originalMessage = getOriginalMessage(originalError, cwd);
+  const suffix = originalMessage === void 0 ? "" : `
+${originalMessage}`;
+  const shortMessage = `${prefix}: ${escapedCommand}${suffix}`;
+  const messageStdio = all === void 0 ? [stdio[2], stdio[1]] : [all];
+  const message = [
+    shortMessage,
+    ...messageStdio,
+    ...stdio.slice(3),
+    ipcOutput.map((ipcMessage) => serializeIpcMessage(ipcMessage)).join("\n")
+  ].map((messagePart) => escapeLines(stripFinalNewline(serializeMessagePart(messagePart)))).filter(Boolean).join("\n\n");
+  return { originalMessage, shortMessage, message };
+};
+var getErrorPrefix = ({
+  originalError,
+  timedOut,
+  timeout,
+  isMaxBuffer,
+  maxBuffer,
+  errorCode,
+  signal,
+  signalDescription,
+  exitCode,
+  isCanceled,
+  isGracefullyCanceled,
+  isForcefullyTerminated,
+  forceKillAfterDelay,
+  killSignal
+}) => {
+  const forcefulSuffix = getForcefulSuffix(isForcefullyTerminated, forceKillAfterDelay);
+  if (timedOut) {
+    return `Command timed out after ${timeout} milliseconds${forcefulSuffix}`;
+  }
+  if (isGracefullyCanceled) {
+    if (signal === void 0) {
+      return `Command was gracefully canceled with exit code ${exitCode}`;
+    }
+    return isForcefullyTerminated ? `Command was gracefully canceled${forcefulSuffix}` : `Command was gracefully canceled with ${signal} (${signalDescription})`;
+  }
+  if (isCanceled) {
+    return `Command was canceled${forcefulSuffix}`;
+  }
+  if (isMaxBuffer) {
+    return `${getMaxBufferMessage(originalError, maxBuffer)}${forcefulSuffix}`;
+  }
+  if (errorCode !== void 0) {
+    return `Command failed with ${errorCode}${forcefulSuffix}`;
+  }
+  if (isForcefullyTerminated) {
+    return `Command was killed with ${killSignal} (${getSignalDescription(killSignal)})${forcefulSuffix}`;
+  }
+  if (signal !== void 0) {
+    return `Command was killed with ${signal} (${signalDescription})`;
+  }
+  if (exitCode !== void 0) {
+    return `Command failed with exit code ${exitCode}`;
+  }
+  return "Command failed";
+};
+var getForcefulSuffix = (isForcefullyTerminated, forceKillAfterDelay) => isForcefullyTerminated ? ` and was forcefully terminated after ${forceKillAfterDelay} milliseconds` : "";
+var getOriginalMessage = (originalError, cwd) => {
+  if (originalError instanceof DiscardedError) {
+    return;
+  }
+  const originalMessage = isExecaError(originalError) ? originalError.originalMessage : String(originalError?.message ?? originalError);
+  const escapedOriginalMessage = escapeLines(fixCwdError(originalMessage, cwd));
+  return escapedOriginalMessage === "" ? void 0 : escapedOriginalMessage;
+};
+var serializeIpcMessage = (ipcMessage) => typeof ipcMessage === "string" ? ipcMessage : inspect3(ipcMessage);
+var serializeMessagePart = (messagePart) => Array.isArray(messagePart) ? messagePart.map((messageItem) => stripFinalNewline(serializeMessageItem(messageItem))).filter(Boolean).join("\n") : serializeMessageItem(messagePart);
+var serializeMessageItem = (messageItem) => {
+  if (typeof messageItem === "string") {
+    return messageItem;
+  }
+  if (isUint8Array(messageItem)) {
+    return uint8ArrayToString(messageItem);
+  }
+  return "";
+};
+
+// node_modules/execa/lib/return/result.js
+var makeSuccessResult = ({
+  command: command2,
+  escapedCommand,
+  stdio,
+  all,
+  ipcOutput,
+  options: { cwd },
+  startTime
+}) => omitUndefinedProperties({
+  command: command2,
+  escapedCommand,
+  cwd,
+  durationMs: getDurationMs(startTime),
+  failed: false,
+  timedOut: false,
+  isCanceled: false,
+  isGracefullyCanceled: false,
+  isTerminated: false,
+  isMaxBuffer: false,
+  isForcefullyTerminated: false,
+  exitCode: 0,
+  stdout: stdio[1],
+  stderr: stdio[2],
+  all,
+  stdio,
+  ipcOutput,
+  pipedFrom: []
+});
+var makeEarlyError = ({
+  error,
+  command: command2,
+  escapedCommand,
+  fileDescriptors,
+  options,
+  startTime,
+  isSync
+}) => makeError({
+  error,
+  command: command2,
+  escapedCommand,
+  startTime,
+  timedOut: false,
+  isCanceled: false,
+  isGracefullyCanceled: false,
+  isMaxBuffer: false,
+  isForcefullyTerminated: false,
+  stdio: Array.from({ length: fileDescriptors.length }),
+  ipcOutput: [],
+  options,
+  isSync
+});
+var makeError = ({
+  error: originalError,
+  command: command2,
+  escapedCommand,
+  startTime,
+  timedOut,
+  isCanceled,
+  isGracefullyCanceled,
+  isMaxBuffer,
+  isForcefullyTerminated,
+  exitCode: rawExitCode,
+  signal: rawSignal,
+  stdio,
+  all,
+  ipcOutput,
+  options: {
+    timeoutDuration,
+    timeout = timeoutDuration,
+    forceKillAfterDelay,
+    killSignal,
+    cwd,
+    maxBuffer
+  },
+  isSync
+}) => {
+  const { exitCode, signal, signalDescription } = normalizeExitPayload(rawExitCode, rawSignal);
+  const { originalMessage, shortMessage, message } = createMessages({
+    stdio,
+    all,
+    ipcOutput,
+    originalError,
+    signal,
+    signalDescription,
+    exitCode,
+    escapedCommand,
+    timedOut,
+    isCanceled,
+    isGracefullyCanceled,
+    isMaxBuffer,
+    isForcefullyTerminated,
+    forceKillAfterDelay,
+    killSignal,
+    maxBuffer,
+    timeout,
+    cwd
+  });
+  const error = getFinalError(originalError, message, isSync);
+  Object.assign(error, getErrorProperties({
+    error,
+    command: command2,
+    escapedCommand,
+    startTime,
+    timedOut,
+    isCanceled,
+    isGracefullyCanceled,
+    isMaxBuffer,
+    isForcefullyTerminated,
+    exitCode,
+    signal,
+    signalDescription,
+    stdio,
+    all,
+    ipcOutput,
+    cwd,
+    originalMessage,
+    shortMessage
+  }));
+  return error;
+};
+var getErrorProperties = ({
+  error,
+  command: command2,
+  escapedCommand,
+  startTime,
+  timedOut,
+  isCanceled,
+  isGracefullyCanceled,
+  isMaxBuffer,
+  isForcefullyTerminated,
+  exitCode,
+  signal,
+  signalDescription,
+  stdio,
+  all,
+  ipcOutput,
+  cwd,
+  originalMessage,
+  shortMessage
+}) => omitUndefinedProperties({
+  shortMessage,
+  originalMessage,
+  command: command2,
+  escapedCommand,
+  cwd,
+  durationMs: getDurationMs(startTime),
+  failed: true,
+  timedOut,
+  isCanceled,
+  isGracefullyCanceled,
+  isTerminated: signal !== void 0,
+  isMaxBuffer,
+  isForcefullyTerminated,
+  exitCode,
+  signal,
+  signalDescription,
+  code: error.cause?.code,
+  stdout: stdio[1],
+  stderr: stdio[2],
+  all,
+  stdio,
+  ipcOutput,
+  pipedFrom: []
+});
+var omitUndefinedProperties = (result) => Object.fromEntries(Object.entries(result).filter(([, value]) => value !== void 0));
+var normalizeExitPayload = (rawExitCode, rawSignal) => {
+  const exitCode = rawExitCode === null ? void 0 : rawExitCode;
+  const signal = rawSignal === null ? void 0 : rawSignal;
+  const signalDescription = signal === void 0 ? void 0 : getSignalDescription(rawSignal);
+  return { exitCode, signal, signalDescription };
+};
+
+// node_modules/parse-ms/index.js
+var toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
+function parseNumber(milliseconds) {
+  return {
+    days: Math.trunc(milliseconds / 864e5),
+    hours: Math.trunc(milliseconds / 36e5 % 24),
+    minutes: Math.trunc(milliseconds / 6e4 % 60),
+    seconds: Math.trunc(milliseconds / 1e3 % 60),
+    milliseconds: Math.trunc(milliseconds % 1e3),
+    microseconds: Math.trunc(toZeroIfInfinity(milliseconds * 1e3) % 1e3),
+    nanoseconds: Math.trunc(toZeroIfInfinity(milliseconds * 1e6) % 1e3)
+  };
+}
+function parseBigint(milliseconds) {
+  return {
+    days: milliseconds / 86400000n,
+    hours: milliseconds / 3600000n % 24n,
+    minutes: milliseconds / 60000n % 60n,
+    seconds: milliseconds / 1000n % 60n,
+    milliseconds: milliseconds % 1000n,
+    microseconds: 0n,
+    nanoseconds: 0n
+  };
+}
+function parseMilliseconds(milliseconds) {
+  switch (typeof milliseconds) {
+    case "number": {
+      if (Number.isFinite(milliseconds)) {
+        return parseNumber(milliseconds);
+      }
+      break;
+    }
+    case "bigint": {
+      return parseBigint(milliseconds);
+    }
+  }
+  throw new TypeError("Expected a finite number or bigint");
+}
+
+// node_modules/pretty-ms/index.js
+var isZero = (value) => value === 0 || value === 0n;
+var pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
+var SECOND_ROUNDING_EPSILON = 1e-7;
+var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
+function prettyMilliseconds(milliseconds, options) {
+  const isBigInt = typeof milliseconds === "bigint";
+  if (!isBigInt && !Number.isFinite(milliseconds)) {
+    throw new TypeError("Expected a finite number or bigint");
+  }
+  options = { ...options };
+  const sign = milliseconds < 0 ? "-" : "";
+  milliseconds = milliseconds < 0 ? -milliseconds : milliseconds;
+  if (options.colonNotation) {
+    options.compact = false;
+    options.formatSubMilliseconds = false;
+    options.separateMilliseconds = false;
+    options.verbose = false;
+  }
+  if (options.compact) {
+    options.unitCount = 1;
+    options.secondsDecimalDigits = 0;
+    options.millisecondsDecimalDigits = 0;
+  }
+  let result = [];
+  const floorDecimals = (value, decimalDigits) => {
+    const flooredInterimValue = Math.floor(value * 10 ** decimalDigits + SECOND_ROUNDING_EPSILON);
+    const flooredValue = Math.round(flooredInterimValue) / 10 ** decimalDigits;
+    return flooredValue.toFixed(decimalDigits);
+  };
+  const add = (value, long, short, valueString) => {
+    if ((result.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short === "m")) {
+      return;
+    }
+    valueString ??= String(value);
+    if (options.colonNotation) {
+      const wholeDigits = valueString.includes(".") ? valueString.split(".")[0].length : valueString.length;
+      const minLength = result.length > 0 ? 2 : 1;
+      valueString = "0".repeat(Math.max(0, minLength - wholeDigits)) + valueString;
+    } else {
+      valueString += options.verbose ? " " + pluralize(long, value) : short;
+    }
+    result.push(valueString);
+  };
+  const parsed = parseMilliseconds(milliseconds);
+  const days = BigInt(parsed.days);
+  if (options.hideYearAndDays) {
+    add(BigInt(days) * 24n + BigInt(parsed.hours), "hour", "h");
+  } else {
+    if (options.hideYear) {
+      add(days, "day", "d");
+    } else {
+      add(days / 365n, "year", "y");
+      add(days % 365n, "day", "d");
+    }
+    add(Number(parsed.hours), "hour", "h");
+  }
+  add(Number(parsed.minutes), "minute", "m");
+  if (!options.hideSeconds) {
+    if (options.separateMilliseconds || options.formatSubMilliseconds || !options.colonNotation && milliseconds < 1e3 && !options.subSecondsAsDecimals) {
+      const seconds = Number(parsed.seconds);
+      const milliseconds2 = Number(parsed.milliseconds);
+      const microseconds = Number(parsed.microseconds);
+      const nanoseconds = Number(parsed.nanoseconds);
+      add(seconds, "second", "s");
+      if (options.formatSubMilliseconds) {
+        add(milliseconds2, "millisecond", "ms");
+        add(microseconds, "microsecond", "\xB5s");
+        add(nanoseconds, "nanosecond", "ns");
+      } else {
+        const millisecondsAndBelow = milliseconds2 + microseconds / 1e3 + nanoseconds / 1e6;
+        const millisecondsDecimalDigits = typeof options.millisecondsDecimalDigits === "number" ? options.millisecondsDecimalDigits : 0;
+        const roundedMilliseconds = millisecondsAndBelow >= 1 ? Math.round(millisecondsAndBelow) : Math.ceil(millisecondsAndBelow);
+        const maximumMilliseconds = 1e3 - 10 ** -millisecondsDecimalDigits;
+        const millisecondsString = millisecondsDecimalDigits ? Math.min(millisecondsAndBelow, maximumMilliseconds).toFixed(millisecondsDecimalDigits) : Math.min(roundedMilliseconds, maximumMilliseconds);
+        add(
+          Number.parseFloat(millisecondsString),
+          "millisecond",
+          "ms",
+          millisecondsString
+        );
+      }
+    } else {
+      const seconds = (isBigInt ? Number(milliseconds % ONE_DAY_IN_MILLISECONDS) : milliseconds) / 1e3 % 60;
+      const secondsDecimalDigits = typeof options.secondsDecimalDigits === "number" ? options.secondsDecimalDigits : 1;
+      const secondsFixed = floorDecimals(seconds, secondsDecimalDigits);
+      const secondsString = options.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
+      add(Number.parseFloat(secondsString), "second", "s", secondsString);
+    }
+  }
+  if (result.length === 0) {
+    return sign + "0" + (options.verbose ? " milliseconds" : "ms");
+  }
+  const separator = options.colonNotation ? ":" : " ";
+  if (typeof options.unitCount === "number") {
+    result = result.slice(0, Math.max(options.unitCount, 1));
+  }
+  return sign + result.join(separator);
+}
+
+// node_modules/execa/lib/verbose/error.js
+var logError = (result, verboseInfo) => {
+  if (result.failed) {
+    verboseLog({
+      type: "error",
+      verboseMessage: result.shortMessage,
+      verboseInfo,
+      result
+    });
+  }
+};
+
+// node_modules/execa/lib/verbose/complete.js
+var logResult = (result, verboseInfo) => {
+  if (!isVerbose(verboseInfo)) {
+    return;
+  }
+  logError(result, verboseInfo);
+  logDuration(result, verboseInfo);
+};
+var logDuration = (result, verboseInfo) => {
+  const verboseMessage = `(done in ${prettyMilliseconds(result.durationMs)})`;
+  verboseLog({
+    type: "duration",
+    verboseMessage,
+    verboseInfo,
+    result
+  });
+};
+
+// node_modules/execa/lib/return/reject.js
+var handleResult = (result, verboseInfo, { reject }) => {
+  logResult(result, verboseInfo);
+  if (result.failed && reject) {
+    throw result;
+  }
+  return result;
+};
+
+// node_modules/execa/lib/stdio/handle-sync.js
+import { readFileSync as readFileSync7 } from "node:fs";
+
+// node_modules/execa/lib/stdio/type.js
+var getStdioItemType = (value, optionName) => {
+  if (isAsyncGenerator(value)) {
+    return "asyncGenerator";
+  }
+  if (isSyncGenerator(value)) {
+    return "generator";
+  }
+  if (isUrl(value)) {
+    return "fileUrl";
+  }
+  if (isFilePathObject(value)) {
+    return "filePath";
+  }
+  if (isWebStream(value)) {
+    return "webStream";
+  }
+  if (isStream(value, { checkOpen: false })) {
+    return "native";
+  }
+  if (isUint8Array(value)) {
+    return "uint8Array";
+  }
+  if (isAsyncIterableObject(value)) {
+    return "asyncIterable";
+  }
+  if (isIterableObject(value)) {
+    return "iterable";
+  }
+  if (isTransformStream(value)) {
+    return getTransformStreamType({ transform: value }, optionName);
+  }
+  if (isTransformOptions(value)) {
+    return getTransformObjectType(value, optionName);
+  }
+  return "native";
+};
+var getTransformObjectType = (value, optionName) => {
+  if (isDuplexStream(value.transform, { checkOpen: false })) {
+    return getDuplexType(value, optionName);
+  }
+  if (isTransformStream(value.transform)) {
+    return getTransformStreamType(value, optionName);
+  }
+  return getGeneratorObjectType(value, optionName);
+};
+var getDuplexType = (value, optionName) => {
+  validateNonGeneratorType(value, optionName, "Duplex stream");
+  return "duplex";
+};
+var getTransformStreamType = (value, optionName) => {
+  validateNonGeneratorType(value, optionName, "web TransformStream");
+  return "webTransform";
+};
+var validateNonGeneratorType = ({ final, binary, objectMode }, optionName, typeName) => {
+  checkUndefinedOption(final, `${optionName}.final`, typeName);
+  checkUndefinedOption(binary, `${optionName}.binary`, typeName);
+  checkBooleanOption(objectMode, `${optionName}.objectMode`);
+};
+var checkUndefinedOption = (value, optionName, typeName) => {
+  if (value !== void 0) {
+    throw new TypeError(`The \`${optionName}\` option can only be defined when using a generator, not a ${typeName}.`);
+  }
+};
+var getGeneratorObjectType = ({ transform, final, binary, objectMode }, optionName) => {
+  if (transform !== void 0 && !isGenerator(transform)) {
+    throw new TypeError(`The \`${optionName}.transform\` option must be a generator, a Duplex stream or a web TransformStream.`);
+  }
+  if (isDuplexStream(final, { checkOpen: false })) {
+    throw new TypeError(`The \`${optionName}.final\` option must not be a Duplex stream.`);
+  }
+  if (isTransformStream(final)) {
+    throw new TypeError(`The \`${optionName}.final\` option must not be a web TransformStream.`);
+  }
+  if (final !== void 0 && !isGenerator(final)) {
+    throw new TypeError(`The \`${optionName}.final\` option must be a generator.`);
+  }
+  checkBooleanOption(binary, `${optionName}.binary`);
+  checkBooleanOption(objectMode, `${optionName}.objectMode`);
+  return isAsyncGenerator(transform) || isAsyncGenerator(final) ? "asyncGenerator" : "generator";
+};
+var checkBooleanOption = (value, optionName) => {
+  if (value !== void 0 && typeof value !== "boolean") {
+    throw new TypeError(`The \`${optionName}\` option must use a boolean.`);
+  }
+};
+var isGenerator = (value) => isAsyncGenerator(value) || isSyncGenerator(value);
+var isAsyncGenerator = (value) => Object.prototype.toString.call(value) === "[object AsyncGeneratorFunction]";
+var isSyncGenerator = (value) => Object.prototype.toString.call(value) === "[object GeneratorFunction]";
+var isTransformOptions = (value) => isPlainObject(value) && (value.transform !== void 0 || value.final !== void 0);
+var isUrl = (value) => Object.prototype.toString.call(value) === "[object URL]";
+var isRegularUrl = (value) => isUrl(value) && value.protocol !== "file:";
+var isFilePathObject = (value) => isPlainObject(value) && Object.keys(value).length > 0 && Object.keys(value).every((key2) => FILE_PATH_KEYS.has(key2)) && isFilePathString(value.file);
+var FILE_PATH_KEYS = /* @__PURE__ */ new Set(["file", "append"]);
+var isFilePathString = (file) => typeof file === "string";
+var isUnknownStdioString = (type, value) => type === "native" && typeof value === "string" && !KNOWN_STDIO_STRINGS.has(value);
+var KNOWN_STDIO_STRINGS = /* @__PURE__ */ new Set(["ipc", "ignore", "inherit", "overlapped", "pipe"]);
+var isReadableStream2 = (value) => Object.prototype.toString.call(value) === "[object ReadableStream]";
+var isWritableStream2 = (value) => Object.prototype.toString.call(value) === "[object WritableStream]";
+var isWebStream = (value) => isReadableStream2(value) || isWritableStream2(value);
+var isTransformStream = (value) => isReadableStream2(value?.readable) && isWritableStream2(value?.writable);
+var isAsyncIterableObject = (value) => isObject2(value) && typeof value[Symbol.asyncIterator] === "function";
+var isIterableObject = (value) => isObject2(value) && typeof value[Symbol.iterator] === "function";
+var isObject2 = (value) => typeof value === "object" && value !== null;
+var TRANSFORM_TYPES = /* @__PURE__ */ new Set(["generator", "asyncGenerator", "duplex", "webTransform"]);
+var FILE_TYPES = /* @__PURE__ */ new Set(["fileUrl", "filePath", "fileNumber"]);
+var SPECIAL_DUPLICATE_TYPES_SYNC = /* @__PURE__ */ new Set(["fileUrl", "filePath"]);
+var SPECIAL_DUPLICATE_TYPES = /* @__PURE__ */ new Set([...SPECIAL_DUPLICATE_TYPES_SYNC, "webStream", "nodeStream"]);
+var FORBID_DUPLICATE_TYPES = /* @__PURE__ */ new Set(["webTransform", "duplex"]);
+var TYPE_TO_MESSAGE = {
+  generator: "a generator",
+  asyncGenerator: "an async generator",
+  fileUrl: "a file URL",
+  filePath: "a file path string",
+  fileNumber: "a file descriptor number",
+  webStream: "a web stream",
+  nodeStream: "a Node.js stream",
+  webTransform: "a web TransformStream",
+  duplex: "a Duplex stream",
+  native: "any value",
+  iterable: "an iterable",
+  asyncIterable: "an async iterable",
+  string: "a string",
+  uint8Array: "a Uint8Array"
+};
+
+// node_modules/execa/lib/transform/object-mode.js
+var getTransformObjectModes = (objectMode, index, newTransforms, direction) => direction === "output" ? getOutputObjectModes(objectMode, index, newTransforms) : getInputObjectModes(objectMode, index, newTransforms);
+var getOutputObjectModes = (objectMode, index, newTransforms) => {
+  const writableObjectMode = index !== 0 && newTransforms[index - 1].value.readableObjectMode;
+  const readableObjectMode = objectMode ?? writableObjectMode;
+  return { writableObjectMode, readableObjectMode };
+};
+var getInputObjectModes = (objectMode, index, newTransforms) => {
+  const writableObjectMode = index === 0 ? objectMode === true : newTransforms[index - 1].value.readableObjectMode;
+  const readableObjectMode = index !== newTransforms.length - 1 && (objectMode ?? writableObjectMode);
+  return { writableObjectMode, readableObjectMode };
+};
+var getFdObjectMode = (stdioItems, direction) => {
+  const lastTransform = stdioItems.findLast(({ type }) => TRANSFORM_TYPES.has(type));
+  if (lastTransform === void 0) {
+    return false;
+  }
+  return direction === "input" ? lastTransform.value.writableObjectMode : lastTransform.value.readableObjectMode;
+};
+
+// node_modules/execa/lib/transform/normalize.js
+var normalizeTransforms = (stdioItems, optionName, direction, options) => [
+  ...stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type)),
+  ...getTransforms(stdioItems, optionName, direction, options)
+];
+var getTransforms = (stdioItems, optionName, direction, { encoding }) => {
+  const transforms = stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type));
+  const newTransforms = Array.from({ length: transforms.length });
+  for (const [index, stdioItem] of Object.entries(transforms)) {
+    newTransforms[index] = normalizeTransform({
+      stdioItem,
+      index: Number(index),
+      newTransforms,
+      optionName,
+      direction,
+      encoding
+    });
+  }
+  return sortTransforms(newTransforms, direction);
+};
+var normalizeTransform = ({ stdioItem, stdioItem: { type }, index, newTransforms, optionName, direction, encoding }) => {
+  if (type === "duplex") {
+    return normalizeDuplex({ stdioItem, optionName });
+  }
+  if (type === "webTransform") {
+    return normalizeTransformStream({
+      stdioItem,
+      index,
+      newTransforms,
+      direction
+    });
+  }
+  return normalizeGenerator({
+    stdioItem,
+    index,
+    newTransforms,
+    direction,
+    encoding
+  });
+};
+var normalizeDuplex = ({
+  stdioItem,
+  stdioItem: {
+    value: {
+      transform,
+      transform: { writableObjectMode, readableObjectMode },
+      objectMode = readableObjectMode
+    }
+  },
+  optionName
+}) => {
+  if (objectMode && !readableObjectMode) {
+    throw new TypeError(`The \`${optionName}.objectMode\` option can only be \`true\` if \`new Duplex({objectMode: true})\` is used.`);
+  }
+  if (!objectMode && readableObjectMode) {
+    throw new TypeError(`The \`${optionName}.objectMode\` option cannot be \`false\` if \`new Duplex({objectMode: true})\` is used.`);
+  }
+  return {
+    ...stdioItem,
+    value: { transform, writableObjectMode, readableObjectMode }
+  };
+};
+var normalizeTransformStream = ({ stdioItem, stdioItem: { value }, index, newTransforms, direction }) => {
+  const { transform, objectMode } = isPlainObject(value) ? value : { transform: value };
+  const { writableObjectMode, readableObjectMode } = getTransformObjectModes(objectMode, index, newTransforms, direction);
+  return {
+    ...stdioItem,
+    value: { transform, writableObjectMode, readableObjectMode }
+  };
+};
+var normalizeGenerator = ({ stdioItem, stdioItem: { value }, index, newTransforms, direction, encoding }) => {
+  const {
+    transform,
+    final,
+    binary: binaryOption = false,
+    preserveNewlines = false,
+    objectMode
+  } = isPlainObject(value) ? value : { transform: value };
+  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+  const { writableObjectMode, readableObjectMode } = getTransformObjectModes(objectMode, index, newTransforms, direction);
+  return {
+    ...stdioItem,
+    value: {
+      transform,
+      final,
+      binary,
+      preserveNewlines,
+      writableObjectMode,
+      readableObjectMode
+    }
+  };
+};
+var sortTransforms = (newTransforms, direction) => direction === "input" ? newTransforms.reverse() : newTransforms;
+
+// node_modules/execa/lib/stdio/direction.js
+import process7 from "node:process";
+var getStreamDirection = (stdioItems, fdNumber, optionName) => {
+  const directions = stdioItems.map((stdioItem) => getStdioItemDirection(stdioItem, fdNumber));
+  if (directions.includes("input") && directions.includes("output")) {
+    throw new TypeError(`The \`${optionName}\` option must not be an array of both readable and writable values.`);
+  }
+  return directions.find(Boolean) ?? DEFAULT_DIRECTION;
+};
+var getStdioItemDirection = ({ type, value }, fdNumber) => KNOWN_DIRECTIONS[fdNumber] ?? guessStreamDirection[type](value);
+var KNOWN_DIRECTIONS = ["input", "output", "output"];
+var anyDirection = () => void 0;
+var alwaysInput = () => "input";
+var guessStreamDirection = {
+  generator: anyDirection,
+  asyncGenerator: anyDirection,
+  fileUrl: anyDirection,
+  filePath: anyDirection,
+  iterable: alwaysInput,
+  asyncIterable: alwaysInput,
+  uint8Array: alwaysInput,
+  webStream: (value) => isWritableStream2(value) ? "output" : "input",
+  nodeStream(value) {
+    if (!isReadableStream(value, { checkOpen: false })) {
+      return "output";
+    }
+    return isWritableStream(value, { checkOpen: false }) ? void 0 : "input";
+  },
+  webTransform: anyDirection,
+  duplex: anyDirection,
+  native(value) {
+    const standardStreamDirection = getStandardStreamDirection(value);
+    if (standardStreamDirection !== void 0) {
+      return standardStreamDirection;
+    }
+    if (isStream(value, { checkOpen: false })) {
+      return guessStreamDirection.nodeStream(value);
+    }
+  }
+};
+var getStandardStreamDirection = (value) => {
+  if ([0, process7.stdin].includes(value)) {
+    return "input";
+  }
+  if ([1, 2, process7.stdout, process7.stderr].includes(value)) {
+    return "output";
+  }
+};
+var DEFAULT_DIRECTION = "output";
+
+// node_modules/execa/lib/ipc/array.js
+var normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
+
+// node_modules/execa/lib/stdio/stdio-option.js
+var normalizeStdioOption = ({ stdio, ipc, buffer, ...options }, verboseInfo, isSync) => {
+  const stdioArray = getStdioArray(stdio, options).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
+  return isSync ? normalizeStdioSync(stdioArray, buffer, verboseInfo) : normalizeIpcStdioArray(stdioArray, ipc);
+};
+var getStdioArray = (stdio, options) => {
+  if (stdio === void 0) {
+    return STANDARD_STREAMS_ALIASES.map((alias) => options[alias]);
+  }
+  if (hasAlias(options)) {
+    throw new Error(`It's not possible to provide \`stdio\` in combination with one of ${STANDARD_STREAMS_ALIASES.map((alias) => `\`${alias}\``).join(", ")}`);
+  }
+  if (typeof stdio === "string") {
+    return [stdio, stdio, stdio];
+  }
+  if (!Array.isArray(stdio)) {
+    throw new TypeError(`Expected \`stdio\` to be of type \`string\` or \`Array\`, got \`${typeof stdio}\``);
+  }
+  const length = Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length);
+  return Array.from({ length }, (_, fdNumber) => stdio[fdNumber]);
+};
+var hasAlias = (options) => STANDARD_STREAMS_ALIASES.some((alias) => options[alias] !== void 0);
+var addDefaultValue2 = (stdioOption, fdNumber) => {
+  if (Array.isArray(stdioOption)) {
+    return stdioOption.map((item) => addDefaultValue2(item, fdNumber));
+  }
+  if (stdioOption === null || stdioOption === void 0) {
+    return fdNumber >= STANDARD_STREAMS_ALIASES.length ? "ignore" : "pipe";
+  }
+  return stdioOption;
+};
+var normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((stdioOption, fdNumber) => !buffer[fdNumber] && fdNumber !== 0 && !isFullVerbose(verboseInfo, fdNumber) && isOutputPipeOnly(stdioOption) ? "ignore" : stdioOption);
+var isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
+
+// node_modules/execa/lib/stdio/native.js
+import { readFileSync as readFileSync6 } from "node:fs";
+import tty2 from "node:tty";
+var handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
+  if (!isStdioArray || type !== "native") {
+    return stdioItem;
+  }
+  return isSync ? handleNativeStreamSync({ stdioItem, fdNumber, direction }) : handleNativeStreamAsync({ stdioItem, fdNumber });
+};
+var handleNativeStreamSync = ({ stdioItem, stdioItem: { value, optionName }, fdNumber, direction }) => {
+  const targetFd = getTargetFd({
+    value,
+    optionName,
+    fdNumber,
+    direction
+  });
+  if (targetFd !== void 0) {
+    return targetFd;
+  }
+  if (isStream(value, { checkOpen: false })) {
+    throw new TypeError(`The \`${optionName}: Stream\` option cannot both be an array and include a stream with synchronous methods.`);
+  }
+  return stdioItem;
+};
+var getTargetFd = ({ value, optionName, fdNumber, direction }) => {
+  const targetFdNumber = getTargetFdNumber(value, fdNumber);
+  if (targetFdNumber === void 0) {
+    return;
+  }
+  if (direction === "output") {
+    return { type: "fileNumber", value: targetFdNumber, optionName };
+  }
+  if (tty2.isatty(targetFdNumber)) {
+    throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
+  }
+  return { type: "uint8Array", value: bufferToUint8Array(readFileSync6(targetFdNumber)), optionName };
+};
+var getTargetFdNumber = (value, fdNumber) => {
+  if (value === "inherit") {
+    return fdNumber;
+  }
+  if (typeof value === "number") {
+    return value;
+  }
+  const standardStreamIndex = STANDARD_STREAMS.indexOf(value);
+  if (standardStreamIndex !== -1) {
+    return standardStreamIndex;
+  }
+};
+var handleNativeStreamAsync = ({ stdioItem, stdioItem: { value, optionName }, fdNumber }) => {
+  if (value === "inherit") {
+    return { type: "nodeStream", value: getStandardStream(fdNumber, value, optionName), optionName };
+  }
+  if (typeof value === "number") {
+    return { type: "nodeStream", value: getStandardStream(value, value, optionName), optionName };
+  }
+  if (isStream(value, { checkOpen: false })) {
+    return { type: "nodeStream", value, optionName };
+  }
+  return stdioItem;
+};
+var getStandardStream = (fdNumber, value, optionName) => {
+  const standardStream = STANDARD_STREAMS[fdNumber];
+  if (standardStream === void 0) {
+    throw new TypeError(`The \`${optionName}: ${value}\` option is invalid: no such standard stream.`);
+  }
+  return standardStream;
+};
+
+// node_modules/execa/lib/stdio/input-option.js
+var handleInputOptions = ({ input, inputFile }, fdNumber) => fdNumber === 0 ? [
+  ...handleInputOption(input),
+  ...handleInputFileOption(inputFile)
+] : [];
+var handleInputOption = (input) => input === void 0 ? [] : [{
+  type: getInputType(input),
+  value: input,
+  optionName: "input"
+}];
+var getInputType = (input) => {
+  if (isReadableStream(input, { checkOpen: false })) {
+    return "nodeStream";
+  }
+  if (typeof input === "string") {
+    return "string";
+  }
+  if (isUint8Array(input)) {
+    return "uint8Array";
+  }
+  throw new Error("The `input` option must be a string, a Uint8Array or a Node.js Readable stream.");
+};
+var handleInputFileOption = (inputFile) => inputFile === void 0 ? [] : [{
+  ...getInputFileType(inputFile),
+  optionName: "inputFile"
+}];
+var getInputFileType = (inputFile) => {
+  if (isUrl(inputFile)) {
+    return { type: "fileUrl", value: inputFile };
+  }
+  if (isFilePathString(inputFile)) {
+    return { type: "filePath", value: { file: inputFile } };
+  }
+  throw new Error("The `inputFile` option must be a file path string or a file URL.");
+};
+
+// node_modules/execa/lib/stdio/duplicate.js
+var filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => stdioItemOne.value !== stdioItemTwo.value || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
+var getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
+  const otherStdioItems = getOtherStdioItems(fileDescriptors, type);
+  if (otherStdioItems.length === 0) {
+    return;
+  }
+  if (isSync) {
+    validateDuplicateStreamSync({
+      otherStdioItems,
+      type,
+      value,
+      optionName,
+      direction
+    });
+    return;
+  }
+  if (SPECIAL_DUPLICATE_TYPES.has(type)) {
+    return getDuplicateStreamInstance({
+      otherStdioItems,
+      type,
+      value,
+      optionName,
+      direction
+    });
+  }
+  if (FORBID_DUPLICATE_TYPES.has(type)) {
+    validateDuplicateTransform({
+      otherStdioItems,
+      type,
+      value,
+      optionName
+    });
+  }
+};
+var getOtherStdioItems = (fileDescriptors, type) => fileDescriptors.flatMap(({ direction, stdioItems }) => stdioItems.filter((stdioItem) => stdioItem.type === type).map(((stdioItem) => ({ ...stdioItem, direction }))));
+var validateDuplicateStreamSync = ({ otherStdioItems, type, value, optionName, direction }) => {
+  if (SPECIAL_DUPLICATE_TYPES_SYNC.has(type)) {
+    getDuplicateStreamInstance({
+      otherStdioItems,
+      type,
+      value,
+      optionName,
+      direction
+    });
+  }
+};
+var getDuplicateStreamInstance = ({ otherStdioItems, type, value, optionName, direction }) => {
+  const duplicateStdioItems = otherStdioItems.filter((stdioItem) => hasSameValue(stdioItem, value));
+  if (duplicateStdioItems.length === 0) {
+    return;
+  }
+  const differentStdioItem = duplicateStdioItems.find((stdioItem) => stdioItem.direction !== direction);
+  throwOnDuplicateStream(differentStdioItem, optionName, type);
+  return direction === "output" ? duplicateStdioItems[0].stream : void 0;
+};
+var hasSameValue = ({ type, value }, secondValue) => {
+  if (type === "filePath") {
+    return value.file === secondValue.file;
+  }
+  if (type === "fileUrl") {
+    return value.href === secondValue.href;
+  }
+  return value === secondValue;
+};
+var validateDuplicateTransform = ({ otherStdioItems, type, value, optionName }) => {
+  const duplicateStdioItem = otherStdioItems.find(({ value: { transform } }) => transform === value.transform);
+  throwOnDuplicateStream(duplicateStdioItem, optionName, type);
+};
+var throwOnDuplicateStream = (stdioItem, optionName, type) => {
+  if (stdioItem !== void 0) {
+    throw new TypeError(`The \`${stdioItem.optionName}\` and \`${optionName}\` options must not target ${TYPE_TO_MESSAGE[type]} that is the same.`);
+  }
+};
+
+// node_modules/execa/lib/stdio/handle.js
+var handleStdio = (addProperties3, options, verboseInfo, isSync) => {
+  const stdio = normalizeStdioOption(options, verboseInfo, isSync);
+  const initialFileDescriptors = stdio.map((stdioOption, fdNumber) => getFileDescriptor({
+    stdioOption,
+    fdNumber,
+    options,
+    isSync
+  }));
+  const fileDescriptors = getFinalFileDescriptors({
+    initialFileDescriptors,
+    addProperties: addProperties3,
+    options,
+    isSync
+  });
+  options.stdio = fileDescriptors.map(({ stdioItems }) => forwardStdio(stdioItems));
+  return fileDescriptors;
+};
+var getFileDescriptor = ({ stdioOption, fdNumber, options, isSync }) => {
+  const optionName = getStreamName(fdNumber);
+  const { stdioItems: initialStdioItems, isStdioArray } = initializeStdioItems({
+    stdioOption,
+    fdNumber,
+    options,
+    optionName
+  });
+  const direction = getStreamDirection(initialStdioItems, fdNumber, optionName);
+  const stdioItems = initialStdioItems.map((stdioItem) => handleNativeStream({
+    stdioItem,
+    isStdioArray,
+    fdNumber,
+    direction,
+    isSync
+  }));
+  const normalizedStdioItems = normalizeTransforms(stdioItems, optionName, direction, options);
+  const objectMode = getFdObjectMode(normalizedStdioItems, direction);
+  validateFileObjectMode(normalizedStdioItems, objectMode);
+  return { direction, objectMode, stdioItems: normalizedStdioItems };
+};
+var initializeStdioItems = ({ stdioOption, fdNumber, options, optionName }) => {
+  const values = Array.isArray(stdioOption) ? stdioOption : [stdioOption];
+  const initialStdioItems = [
+    ...values.map((value) => initializeStdioItem(value, optionName)),
+    ...handleInputOptions(options, fdNumber)
+  ];
+  const stdioItems = filterDuplicates(initialStdioItems);
+  const isStdioArray = stdioItems.length > 1;
+  validateStdioArray(stdioItems, isStdioArray, optionName);
+  validateStreams(stdioItems);
+  return { stdioItems, isStdioArray };
+};
+var initializeStdioItem = (value, optionName) => ({
+  type: getStdioItemType(value, optionName),
+  value,
+  optionName
+});
+var validateStdioArray = (stdioItems, isStdioArray, optionName) => {
+  if (stdioItems.length === 0) {
+    throw new TypeError(`The \`${optionName}\` option must not be an empty array.`);
+  }
+  if (!isStdioArray) {
+    return;
+  }
+  for (const { value, optionName: optionName2 } of stdioItems) {
+    if (INVALID_STDIO_ARRAY_OPTIONS.has(value)) {
+      throw new Error(`The \`${optionName2}\` option must not include \`${value}\`.`);
+    }
+  }
+};
+var INVALID_STDIO_ARRAY_OPTIONS = /* @__PURE__ */ new Set(["ignore", "ipc"]);
+var validateStreams = (stdioItems) => {
+  for (const stdioItem of stdioItems) {
+    validateFileStdio(stdioItem);
+  }
+};
+var validateFileStdio = ({ type, value, optionName }) => {
+  if (isRegularUrl(value)) {
+    throw new TypeError(`The \`${optionName}: URL\` option must use the \`file:\` scheme.
+For example, you can use the \`pathToFileURL()\` method of the \`url\` core module.`);
+  }
+  if (isUnknownStdioString(type, value)) {
+    throw new TypeError(`The \`${optionName}: { file: '...' }\` option must be used instead of \`${optionName}: '...'\`.`);
+  }
+};
+var validateFileObjectMode = (stdioItems, objectMode) => {
+  if (!objectMode) {
+    return;
+  }
+  const fileStdioItem = stdioItems.find(({ type }) => FILE_TYPES.has(type));
+  if (fileStdioItem !== void 0) {
+    throw new TypeError(`The \`${fileStdioItem.optionName}\` option cannot use both files and transforms in objectMode.`);
+  }
+};
+var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addProperties3, options, isSync }) => {
+  const fileDescriptors = [];
+  try {
+    for (const fileDescriptor of initialFileDescriptors) {
+      fileDescriptors.push(getFinalFileDescriptor({
+        fileDescriptor,
+        fileDescriptors,
+        addProperties: addProperties3,
+        options,
+        isSync
+      }));
+    }
+    return fileDescriptors;
+  } catch (error) {
+    cleanupCustomStreams(fileDescriptors);
+    throw error;
+  }
+};
+var getFinalFileDescriptor = ({
+  fileDescriptor: { direction, objectMode, stdioItems },
+  fileDescriptors,
+  addProperties: addProperties3,
+  options,
+  isSync
+}) => {
+  const finalStdioItems = stdioItems.map((stdioItem) => addStreamProperties({
+    stdioItem,
+    addProperties: addProperties3,
+    direction,
+    options,
+    fileDescriptors,
+    isSync
+  }));
+  return { direction, objectMode, stdioItems: finalStdioItems };
+};
+var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options, fileDescriptors, isSync }) => {
+  const duplicateStream = getDuplicateStream({
+    stdioItem,
+    direction,
+    fileDescriptors,
+    isSync
+  });
+  if (duplicateStream !== void 0) {
+    return { ...stdioItem, stream: duplicateStream };
+  }
+  return {
+    ...stdioItem,
+    ...addProperties3[direction][stdioItem.type](stdioItem, options)
+  };
+};
+var cleanupCustomStreams = (fileDescriptors) => {
+  for (const { stdioItems } of fileDescriptors) {
+    for (const { stream } of stdioItems) {
+      if (stream !== void 0 && !isStandardStream(stream)) {
+        stream.destroy();
+      }
+    }
+  }
+};
+var forwardStdio = (stdioItems) => {
+  if (stdioItems.length > 1) {
+    return stdioItems.some(({ value: value2 }) => value2 === "overlapped") ? "overlapped" : "pipe";
+  }
+  const [{ type, value }] = stdioItems;
+  return type === "native" ? value : "pipe";
+};
+
+// node_modules/execa/lib/stdio/handle-sync.js
+var handleStdioSync = (options, verboseInfo) => handleStdio(addPropertiesSync, options, verboseInfo, true);
+var forbiddenIfSync = ({ type, optionName }) => {
+  throwInvalidSyncValue(optionName, TYPE_TO_MESSAGE[type]);
+};
+var forbiddenNativeIfSync = ({ optionName, value }) => {
+  if (value === "ipc" || value === "overlapped") {
+    throwInvalidSyncValue(optionName, `"${value}"`);
+  }
+  return {};
+};
+var throwInvalidSyncValue = (optionName, value) => {
+  throw new TypeError(`The \`${optionName}\` option cannot be ${value} with synchronous methods.`);
+};
+var addProperties = {
+  generator() {
+  },
+  asyncGenerator: forbiddenIfSync,
+  webStream: forbiddenIfSync,
+  nodeStream: forbiddenIfSync,
+  webTransform: forbiddenIfSync,
+  duplex: forbiddenIfSync,
+  asyncIterable: forbiddenIfSync,
+  native: forbiddenNativeIfSync
+};
+var addPropertiesSync = {
+  input: {
+    ...addProperties,
+    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array(readFileSync7(value))] }),
+    filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array(readFileSync7(file))] }),
+    fileNumber: forbiddenIfSync,
+    iterable: ({ value }) => ({ contents: [...value] }),
+    string: ({ value }) => ({ contents: [value] }),
+    uint8Array: ({ value }) => ({ contents: [value] })
+  },
+  output: {
+    ...addProperties,
+    fileUrl: ({ value }) => ({ path: value }),
+    filePath: ({ value: { file, append } }) => ({ path: file, append }),
+    fileNumber: ({ value }) => ({ path: value }),
+    iterable: forbiddenIfSync,
+    string: forbiddenIfSync,
+    uint8Array: forbiddenIfSync
+  }
+};
+
+// node_modules/execa/lib/io/strip-newline.js
+var stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber) => getStripFinalNewline(stripFinalNewline2, fdNumber) && value !== void 0 && !Array.isArray(value) ? stripFinalNewline(value) : value;
+var getStripFinalNewline = (stripFinalNewline2, fdNumber) => fdNumber === "all" ? stripFinalNewline2[1] || stripFinalNewline2[2] : stripFinalNewline2[fdNumber];
+
+// node_modules/execa/lib/transform/generator.js
+import { Transform, getDefaultHighWaterMark } from "node:stream";
+
+// node_modules/execa/lib/transform/split.js
+var getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
+var splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
+var splitLinesItemSync = (chunk, preserveNewlines) => {
+  const { transform, final } = initializeSplitLines(preserveNewlines, {});
+  return [...transform(chunk), ...final()];
+};
+var initializeSplitLines = (preserveNewlines, state) => {
+  state.previousChunks = "";
+  return {
+    transform: splitGenerator.bind(void 0, state, preserveNewlines),
+    final: linesFinal.bind(void 0, state)
+  };
+};
+var splitGenerator = function* (state, preserveNewlines, chunk) {
+  if (typeof chunk !== "string") {
+    yield chunk;
+    return;
+  }
+  let { previousChunks } = state;
+  let start2 = -1;
+  for (let end = 0; end < chunk.length; end += 1) {
+    if (chunk[end] === "\n") {
+      const newlineLength = getNewlineLength(chunk, end, preserveNewlines, state);
+      let line = chunk.slice(start2 + 1, end + 1 - newlineLength);
+      if (previousChunks.length > 0) {
+        line = concatString(previousChunks, line);
+        previousChunks = "";
+      }
+      yield line;
+      start2 = end;
+    }
+  }
+  if (start2 !== chunk.length - 1) {
+    previousChunks = concatString(previousChunks, chunk.slice(start2 + 1));
+  }
+  state.previousChunks = previousChunks;
+};
+var getNewlineLength = (chunk, end, preserveNewlines, state) => {
+  if (preserveNewlines) {
+    return 0;
+  }
+  state.isWindowsNewline = end !== 0 && chunk[end - 1] === "\r";
+  return state.isWindowsNewline ? 2 : 1;
+};
+var linesFinal = function* ({ previousChunks }) {
+  if (previousChunks.length > 0) {
+    yield previousChunks;
+  }
+};
+var getAppendNewlineGenerator = ({ binary, preserveNewlines, readableObjectMode, state }) => binary || preserveNewlines || readableObjectMode ? void 0 : { transform: appendNewlineGenerator.bind(void 0, state) };
+var appendNewlineGenerator = function* ({ isWindowsNewline = false }, chunk) {
+  const { unixNewline, windowsNewline, LF: LF2, concatBytes } = typeof chunk === "string" ? linesStringInfo : linesUint8ArrayInfo;
+  if (chunk.at(-1) === LF2) {
+    yield chunk;
+    return;
+  }
+  const newline = isWindowsNewline ? windowsNewline : unixNewline;
+  yield concatBytes(chunk, newline);
+};
+var concatString = (firstChunk, secondChunk) => `${firstChunk}${secondChunk}`;
+var linesStringInfo = {
+  windowsNewline: "\r\n",
+  unixNewline: "\n",
+  LF: "\n",
+  concatBytes: concatString
+};
+var concatUint8Array = (firstChunk, secondChunk) => {
+  const chunk = new Uint8Array(firstChunk.length + secondChunk.length);
+  chunk.set(firstChunk, 0);
+  chunk.set(secondChunk, firstChunk.length);
+  return chunk;
+};
+var linesUint8ArrayInfo = {
+  windowsNewline: new Uint8Array([13, 10]),
+  unixNewline: new Uint8Array([10]),
+  LF: 10,
+  concatBytes: concatUint8Array
+};
+
+// node_modules/execa/lib/transform/validate.js
+import { Buffer as Buffer2 } from "node:buffer";
+var getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
+var validateStringTransformInput = function* (optionName, chunk) {
+  if (typeof chunk !== "string" && !isUint8Array(chunk) && !Buffer2.isBuffer(chunk)) {
+    throw new TypeError(`The \`${optionName}\` option's transform must use "objectMode: true" to receive as input: ${typeof chunk}.`);
+  }
+  yield chunk;
+};
+var getValidateTransformReturn = (readableObjectMode, optionName) => readableObjectMode ? validateObjectTransformReturn.bind(void 0, optionName) : validateStringTransformReturn.bind(void 0, optionName);
+var validateObjectTransformReturn = function* (optionName, chunk) {
+  validateEmptyReturn(optionName, chunk);
+  yield chunk;
+};
+var validateStringTransformReturn = function* (optionName, chunk) {
+  validateEmptyReturn(optionName, chunk);
+  if (typeof chunk !== "string" && !isUint8Array(chunk)) {
+    throw new TypeError(`The \`${optionName}\` option's function must yield a string or an Uint8Array, not ${typeof chunk}.`);
+  }
+  yield chunk;
+};
+var validateEmptyReturn = (optionName, chunk) => {
+  if (chunk === null || chunk === void 0) {
+    throw new TypeError(`The \`${optionName}\` option's function must not call \`yield ${chunk}\`.
+Instead, \`yield\` should either be called with a value, or not be called at all. For example:
+  if (condition) { yield value; }`);
+  }
+};
+
+// node_modules/execa/lib/transform/encoding-transform.js
+import { Buffer as Buffer3 } from "node:buffer";
+import { StringDecoder as StringDecoder2 } from "node:string_decoder";
+var getEncodingTransformGenerator = (binary, encoding, skipped) => {
+  if (skipped) {
+    return;
+  }
+  if (binary) {
+    return { transform: encodingUint8ArrayGenerator.bind(void 0, new TextEncoder()) };
+  }
+  const stringDecoder = new StringDecoder2(encoding);
+  return {
+    transform: encodingStringGenerator.bind(void 0, stringDecoder),
+    final: encodingStringFinal.bind(void 0, stringDecoder)
+  };
+};
+var encodingUint8ArrayGenerator = function* (textEncoder3, chunk) {
+  if (Buffer3.isBuffer(chunk)) {
+    yield bufferToUint8Array(chunk);
+  } else if (typeof chunk === "string") {
+    yield textEncoder3.encode(chunk);
+  } else {
+    yield chunk;
+  }
+};
+var encodingStringGenerator = function* (stringDecoder, chunk) {
+  yield isUint8Array(chunk) ? stringDecoder.write(chunk) : chunk;
+};
+var encodingStringFinal = function* (stringDecoder) {
+  const lastChunk = stringDecoder.end();
+  if (lastChunk !== "") {
+    yield lastChunk;
+  }
+};
+
+// node_modules/execa/lib/transform/run-async.js
+import { callbackify } from "node:util";
+var pushChunks = callbackify(async (getChunks, state, getChunksArguments, transformStream) => {
+  state.currentIterable = getChunks(...getChunksArguments);
+  try {
+    for await (const chunk of state.currentIterable) {
+      transformStream.push(chunk);
+    }
+  } finally {
+    delete state.currentIterable;
+  }
+});
+var transformChunk = async function* (chunk, generators, index) {
+  if (index === generators.length) {
+    yield chunk;
+    return;
+  }
+  const { transform = identityGenerator } = generators[index];
+  for await (const transformedChunk of transform(chunk)) {
+    yield* transformChunk(transformedChunk, generators, index + 1);
+  }
+};
+var finalChunks = async function* (generators) {
+  for (const [index, { final }] of Object.entries(generators)) {
+    yield* generatorFinalChunks(final, Number(index), generators);
+  }
+};
+var generatorFinalChunks = async function* (final, index, generators) {
+  if (final === void 0) {
+    return;
+  }
+  for await (const finalChunk of final()) {
+    yield* transformChunk(finalChunk, generators, index + 1);
+  }
+};
+var destroyTransform = callbackify(async ({ currentIterable }, error) => {
+  if (currentIterable !== void 0) {
+    await (error ? currentIterable.throw(error) : currentIterable.return());
+    return;
+  }
+  if (error) {
+    throw error;
+  }
+});
+var identityGenerator = function* (chunk) {
+  yield chunk;
+};
+
+// node_modules/execa/lib/transform/run-sync.js
+var pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) => {
+  try {
+    for (const chunk of getChunksSync(...getChunksArguments)) {
+      transformStream.push(chunk);
+    }
+    done();
+  } catch (error) {
+    done(error);
+  }
+};
+var runTransformSync = (generators, chunks) => [
+  ...chunks.flatMap((chunk) => [...transformChunkSync(chunk, generators, 0)]),
+  ...finalChunksSync(generators)
+];
+var transformChunkSync = function* (chunk, generators, index) {
+  if (index === generators.length) {
+    yield chunk;
+    return;
+  }
+  const { transform = identityGenerator2 } = generators[index];
+  for (const transformedChunk of transform(chunk)) {
+    yield* transformChunkSync(transformedChunk, generators, index + 1);
+  }
+};
+var finalChunksSync = function* (generators) {
+  for (const [index, { final }] of Object.entries(generators)) {
+    yield* generatorFinalChunksSync(final, Number(index), generators);
+  }
+};
+var generatorFinalChunksSync = function* (final, index, generators) {
+  if (final === void 0) {
+    return;
+  }
+  for (const finalChunk of final()) {
+    yield* transformChunkSync(finalChunk, generators, index + 1);
+  }
+};
+var identityGenerator2 = function* (chunk) {
+  yield chunk;
+};
+
+// node_modules/execa/lib/transform/generator.js
+var generatorToStream = ({
+  value,
+  value: { transform, final, writableObjectMode, readableObjectMode },
+  optionName
+}, { encoding }) => {
+  const state = {};
+  const generators = addInternalGenerators(value, encoding, optionName);
+  const transformAsync = isAsyncGenerator(transform);
+  const finalAsync = isAsyncGenerator(final);
+  const transformMethod = transformAsync ? pushChunks.bind(void 0, transformChunk, state) : pushChunksSync.bind(void 0, transformChunkSync);
+  const finalMethod = transformAsync || finalAsync ? pushChunks.bind(void 0, finalChunks, state) : pushChunksSync.bind(void 0, finalChunksSync);
+  const destroyMethod = transformAsync || finalAsync ? destroyTransform.bind(void 0, state) : void 0;
+  const stream = new Transform({
+    writableObjectMode,
+    writableHighWaterMark: getDefaultHighWaterMark(writableObjectMode),
+    readableObjectMode,
+    readableHighWaterMark: getDefaultHighWaterMark(readableObjectMode),
+    transform(chunk, encoding2, done) {
+      transformMethod([chunk, generators, 0], this, done);
+    },
+    flush(done) {
+      finalMethod([generators], this, done);
+    },
+    destroy: destroyMethod
+  });
+  return { stream };
+};
+var runGeneratorsSync = (chunks, stdioItems, encoding, isInput) => {
+  const generators = stdioItems.filter(({ type }) => type === "generator");
+  const reversedGenerators = isInput ? generators.reverse() : generators;
+  for (const { value, optionName } of reversedGenerators) {
+    const generators2 = addInternalGenerators(value, encoding, optionName);
+    chunks = runTransformSync(generators2, chunks);
+  }
+  return chunks;
+};
+var addInternalGenerators = ({ transform, final, binary, writableObjectMode, readableObjectMode, preserveNewlines }, encoding, optionName) => {
+  const state = {};
+  return [
+    { transform: getValidateTransformInput(writableObjectMode, optionName) },
+    getEncodingTransformGenerator(binary, encoding, writableObjectMode),
+    getSplitLinesGenerator(binary, preserveNewlines, writableObjectMode, state),
+    { transform, final },
+    { transform: getValidateTransformReturn(readableObjectMode, optionName) },
+    getAppendNewlineGenerator({
+      binary,
+      preserveNewlines,
+      readableObjectMode,
+      state
+    })
+  ].filter(Boolean);
+};
+
+// node_modules/execa/lib/io/input-sync.js
+var addInputOptionsSync = (fileDescriptors, options) => {
+  for (const fdNumber of getInputFdNumbers(fileDescriptors)) {
+    addInputOptionSync(fileDescriptors, fdNumber, options);
+  }
+};
+var getInputFdNumbers = (fileDescriptors) => new Set(Object.entries(fileDescriptors).filter(([, { direction }]) => direction === "input").map(([fdNumber]) => Number(fdNumber)));
+var addInputOptionSync = (fileDescriptors, fdNumber, options) => {
+  const { stdioItems } = fileDescriptors[fdNumber];
+  const allStdioItems = stdioItems.filter(({ contents }) => contents !== void 0);
+  if (allStdioItems.length === 0) {
+    return;
+  }
+  if (fdNumber !== 0) {
+    const [{ type, optionName }] = allStdioItems;
+    throw new TypeError(`Only the \`stdin\` option, not \`${optionName}\`, can be ${TYPE_TO_MESSAGE[type]} with synchronous methods.`);
+  }
+  const allContents = allStdioItems.map(({ contents }) => contents);
+  const transformedContents = allContents.map((contents) => applySingleInputGeneratorsSync(contents, stdioItems));
+  options.input = joinToUint8Array(transformedContents);
+};
+var applySingleInputGeneratorsSync = (contents, stdioItems) => {
+  const newContents = runGeneratorsSync(contents, stdioItems, "utf8", true);
+  validateSerializable(newContents);
+  return joinToUint8Array(newContents);
+};
+var validateSerializable = (newContents) => {
+  const invalidItem = newContents.find((item) => typeof item !== "string" && !isUint8Array(item));
+  if (invalidItem !== void 0) {
+    throw new TypeError(`The \`stdin\` option is invalid: when passing objects as input, a transform must be used to serialize them to strings or Uint8Arrays: ${invalidItem}.`);
+  }
+};
+
+// node_modules/execa/lib/io/output-sync.js
+import { writeFileSync, appendFileSync } from "node:fs";
+
+// node_modules/execa/lib/verbose/output.js
+var shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && fdUsesVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
+var fdUsesVerbose = (fdNumber) => fdNumber === 1 || fdNumber === 2;
+var PIPED_STDIO_VALUES = /* @__PURE__ */ new Set(["pipe", "overlapped"]);
+var logLines = async (linesIterable, stream, fdNumber, verboseInfo) => {
+  for await (const line of linesIterable) {
+    if (!isPipingStream(stream)) {
+      logLine(line, fdNumber, verboseInfo);
+    }
+  }
+};
+var logLinesSync = (linesArray, fdNumber, verboseInfo) => {
+  for (const line of linesArray) {
+    logLine(line, fdNumber, verboseInfo);
+  }
+};
+var isPipingStream = (stream) => stream._readableState.pipes.length > 0;
+var logLine = (line, fdNumber, verboseInfo) => {
+  const verboseMessage = serializeVerboseMessage(line);
+  verboseLog({
+    type: "output",
+    verboseMessage,
+    fdNumber,
+    verboseInfo
+  });
+};
+
+// node_modules/execa/lib/io/output-sync.js
+var transformOutputSync = ({ fileDescriptors, syncResult: { output }, options, isMaxBuffer, verboseInfo }) => {
+  if (output === null) {
+    return { output: Array.from({ length: 3 }) };
+  }
+  const state = {};
+  const outputFiles = /* @__PURE__ */ new Set([]);
+  const transformedOutput = output.map((result, fdNumber) => transformOutputResultSync({
+    result,
+    fileDescriptors,
+    fdNumber,
+    state,
+    outputFiles,
+    isMaxBuffer,
+    verboseInfo
+  }, options));
+  return { output: transformedOutput, ...state };
+};
+var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
+  if (result === null) {
+    return;
+  }
+  const truncatedResult = truncateMaxBufferSync(result, isMaxBuffer, maxBuffer);
+  const uint8ArrayResult = bufferToUint8Array(truncatedResult);
+  const { stdioItems, objectMode } = fileDescriptors[fdNumber];
+  const chunks = runOutputGeneratorsSync([uint8ArrayResult], stdioItems, encoding, state);
+  const { serializedResult, finalResult = serializedResult } = serializeChunks({
+    chunks,
+    objectMode,
+    encoding,
+    lines,
+    stripFinalNewline: stripFinalNewline2,
+    fdNumber
+  });
+  logOutputSync({
+    serializedResult,
+    fdNumber,
+    state,
+    verboseInfo,
+    encoding,
+    stdioItems,
+    objectMode
+  });
+  const returnedResult = buffer[fdNumber] ? finalResult : void 0;
+  try {
+    if (state.error === void 0) {
+      writeToFiles(serializedResult, stdioItems, outputFiles);
+    }
+    return returnedResult;
+  } catch (error) {
+    state.error = error;
+    return returnedResult;
+  }
+};
+var runOutputGeneratorsSync = (chunks, stdioItems, encoding, state) => {
+  try {
+    return runGeneratorsSync(chunks, stdioItems, encoding, false);
+  } catch (error) {
+    state.error = error;
+    return chunks;
+  }
+};
+var serializeChunks = ({ chunks, objectMode, encoding, lines, stripFinalNewline: stripFinalNewline2, fdNumber }) => {
+  if (objectMode) {
+    return { serializedResult: chunks };
+  }
+  if (encoding === "buffer") {
+    return { serializedResult: joinToUint8Array(chunks) };
+  }
+  const serializedResult = joinToString(chunks, encoding);
+  if (lines[fdNumber]) {
+    return { serializedResult, finalResult: splitLinesSync(serializedResult, !stripFinalNewline2[fdNumber], objectMode) };
+  }
+  return { serializedResult };
+};
+var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding, stdioItems, objectMode }) => {
+  if (!shouldLogOutput({
+    stdioItems,
+    encoding,
+    verboseInfo,
+    fdNumber
+  })) {
+    return;
+  }
+  const linesArray = splitLinesSync(serializedResult, false, objectMode);
+  try {
+    logLinesSync(linesArray, fdNumber, verboseInfo);
+  } catch (error) {
+    state.error ??= error;
+  }
+};
+var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
+  for (const { path: path6, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path6 === "string" ? path6 : path6.toString();
+    if (append || outputFiles.has(pathString)) {
+      appendFileSync(path6, serializedResult);
+    } else {
+      outputFiles.add(pathString);
+      writeFileSync(path6, serializedResult);
+    }
+  }
+};
+
+// node_modules/execa/lib/resolve/all-sync.js
+var getAllSync = ([, stdout, stderr], options) => {
+  if (!options.all) {
+    return;
+  }
+  if (stdout === void 0) {
+    return stderr;
+  }
+  if (stderr === void 0) {
+    return stdout;
+  }
+  if (Array.isArray(stdout)) {
+    return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options, "all")];
+  }
+  if (Array.isArray(stderr)) {
+    return [stripNewline(stdout, options, "all"), ...stderr];
+  }
+  if (isUint8Array(stdout) && isUint8Array(stderr)) {
+    return concatUint8Arrays([stdout, stderr]);
+  }
+  return `${stdout}${stderr}`;
+};
+
+// node_modules/execa/lib/resolve/exit-async.js
+import { once as once4 } from "node:events";
+var waitForExit = async (subprocess, context) => {
+  const [exitCode, signal] = await waitForExitOrError(subprocess);
+  context.isForcefullyTerminated ??= false;
+  return [exitCode, signal];
+};
+var waitForExitOrError = async (subprocess) => {
+  const [spawnPayload, exitPayload] = await Promise.allSettled([
+    once4(subprocess, "spawn"),
+    once4(subprocess, "exit")
+  ]);
+  if (spawnPayload.status === "rejected") {
+    return [];
+  }
+  return exitPayload.status === "rejected" ? waitForSubprocessExit(subprocess) : exitPayload.value;
+};
+var waitForSubprocessExit = async (subprocess) => {
+  try {
+    return await once4(subprocess, "exit");
+  } catch {
+    return waitForSubprocessExit(subprocess);
+  }
+};
+var waitForSuccessfulExit = async (exitPromise) => {
+  const [exitCode, signal] = await exitPromise;
+  if (!isSubprocessErrorExit(exitCode, signal) && isFailedExit(exitCode, signal)) {
+    throw new DiscardedError();
+  }
+  return [exitCode, signal];
+};
+var isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal === void 0;
+var isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
+
+// node_modules/execa/lib/resolve/exit-sync.js
+var getExitResultSync = ({ error, status: exitCode, signal, output }, { maxBuffer }) => {
+  const resultError = getResultError(error, exitCode, signal);
+  const timedOut = resultError?.code === "ETIMEDOUT";
+  const isMaxBuffer = isMaxBufferSync(resultError, output, maxBuffer);
+  return {
+    resultError,
+    exitCode,
+    signal,
+    timedOut,
+    isMaxBuffer
+  };
+};
+var getResultError = (error, exitCode, signal) => {
+  if (error !== void 0) {
+    return error;
+  }
+  return isFailedExit(exitCode, signal) ? new DiscardedError() : void 0;
+};
+
+// node_modules/execa/lib/methods/main-sync.js
+var execaCoreSync = (rawFile, rawArguments, rawOptions) => {
+  const { file, commandArguments, command: command2, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
+  const result = spawnSubprocessSync({
+    file,
+    commandArguments,
+    options,
+    command: command2,
+    escapedCommand,
+    verboseInfo,
+    fileDescriptors,
+    startTime
+  });
+  return handleResult(result, verboseInfo, options);
+};
+var handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
+  const { command: command2, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
+  const syncOptions = normalizeSyncOptions(rawOptions);
+  const { file, commandArguments, options } = normalizeOptions(rawFile, rawArguments, syncOptions);
+  validateSyncOptions(options);
+  const fileDescriptors = handleStdioSync(options, verboseInfo);
+  return {
+    file,
+    commandArguments,
+    command: command2,
+    escapedCommand,
+    startTime,
+    verboseInfo,
+    options,
+    fileDescriptors
+  };
+};
+var normalizeSyncOptions = (options) => options.node && !options.ipc ? { ...options, ipc: false } : options;
+var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
+  if (ipcInput) {
+    throwInvalidSyncOption("ipcInput");
+  }
+  if (ipc) {
+    throwInvalidSyncOption("ipc: true");
+  }
+  if (detached) {
+    throwInvalidSyncOption("detached: true");
+  }
+  if (cancelSignal) {
+    throwInvalidSyncOption("cancelSignal");
+  }
+};
+var throwInvalidSyncOption = (value) => {
+  throw new TypeError(`The "${value}" option cannot be used with synchronous methods.`);
+};
+var spawnSubprocessSync = ({ file, commandArguments, options, command: command2, escapedCommand, verboseInfo, fileDescriptors, startTime }) => {
+  const syncResult = runSubprocessSync({
+    file,
+    commandArguments,
+    options,
+    command: command2,
+    escapedCommand,
+    fileDescriptors,
+    startTime
+  });
+  if (syncResult.failed) {
+    return syncResult;
+  }
+  const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options);
+  const { output, error = resultError } = transformOutputSync({
+    fileDescriptors,
+    syncResult,
+    options,
+    isMaxBuffer,
+    verboseInfo
+  });
+  const stdio = output.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options, fdNumber));
+  const all = stripNewline(getAllSync(output, options), options, "all");
+  return getSyncResult({
+    error,
+    exitCode,
+    signal,
+    timedOut,
+    isMaxBuffer,
+    stdio,
+    all,
+    options,
+    command: command2,
+    escapedCommand,
+    startTime
+  });
+};
+var runSubprocessSync = ({ file, commandArguments, options, command: command2, escapedCommand, fileDescriptors, startTime }) => {
+  try {
+    addInputOptionsSync(fileDescriptors, options);
+    const normalizedOptions = normalizeSpawnSyncOptions(options);
+    return spawnSync(...concatenateShell(file, commandArguments, normalizedOptions));
+  } catch (error) {
+    return makeEarlyError({
+      error,
+      command: command2,
+      escapedCommand,
+      fileDescriptors,
+      options,
+      startTime,
+      isSync: true
+    });
+  }
+};
+var normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options }) => ({ ...options, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
+var getSyncResult = ({ error, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options, command: command2, escapedCommand, startTime }) => error === void 0 ? makeSuccessResult({
+  command: command2,
+  escapedCommand,
+  stdio,
+  all,
+  ipcOutput: [],
+  options,
+  startTime
+}) : makeError({
+  error,
+  command: command2,
+  escapedCommand,
+  timedOut,
+  isCanceled: false,
+  isGracefullyCanceled: false,
+  isMaxBuffer,
+  isForcefullyTerminated: false,
+  exitCode,
+  signal,
+  stdio,
+  all,
+  ipcOutput: [],
+  options,
+  startTime,
+  isSync: true
+});
+
+// node_modules/execa/lib/methods/main-async.js
+import { setMaxListeners } from "node:events";
+import { spawn } from "node:child_process";
+
+// node_modules/execa/lib/ipc/methods.js
+import process8 from "node:process";
+
+// node_modules/execa/lib/ipc/get-one.js
+import { once as once5, on as on2 } from "node:events";
+var getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true, filter } = {}) => {
+  validateIpcMethod({
+    methodName: "getOneMessage",
+    isSubprocess,
+    ipc,
+    isConnected: isConnected(anyProcess)
+  });
+  return getOneMessageAsync({
+    anyProcess,
+    channel,
+    isSubprocess,
+    filter,
+    reference
+  });
+};
+var getOneMessageAsync = async ({ anyProcess, channel, isSubprocess, filter, reference }) => {
+  addReference(channel, reference);
+  const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
+  const controller = new AbortController();
+  try {
+    return await Promise.race([
+      getMessage(ipcEmitter, filter, controller),
+      throwOnDisconnect2(ipcEmitter, isSubprocess, controller),
+      throwOnStrictError(ipcEmitter, isSubprocess, controller)
+    ]);
+  } catch (error) {
+    disconnect(anyProcess);
+    throw error;
+  } finally {
+    controller.abort();
+    removeReference(channel, reference);
+  }
+};
+var getMessage = async (ipcEmitter, filter, { signal }) => {
+  if (filter === void 0) {
+    const [message] = await once5(ipcEmitter, "message", { signal });
+    return message;
+  }
+  for await (const [message] of on2(ipcEmitter, "message", { signal })) {
+    if (filter(message)) {
+      return message;
+    }
+  }
+};
+var throwOnDisconnect2 = async (ipcEmitter, isSubprocess, { signal }) => {
+  await once5(ipcEmitter, "disconnect", { signal });
+  throwOnEarlyDisconnect(isSubprocess);
+};
+var throwOnStrictError = async (ipcEmitter, isSubprocess, { signal }) => {
+  const [error] = await once5(ipcEmitter, "strict:error", { signal });
+  throw getStrictResponseError(error, isSubprocess);
+};
+
+// node_modules/execa/lib/ipc/get-each.js
+import { once as once6, on as on3 } from "node:events";
+var getEachMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true } = {}) => loopOnMessages({
+  anyProcess,
+  channel,
+  isSubprocess,
+  ipc,
+  shouldAwait: !isSubprocess,
+  reference
+});
+var loopOnMessages = ({ anyProcess, channel, isSubprocess, ipc, shouldAwait, reference }) => {
+  validateIpcMethod({
+    methodName: "getEachMessage",
+    isSubprocess,
+    ipc,
+    isConnected: isConnected(anyProcess)
+  });
+  addReference(channel, reference);
+  const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
+  const controller = new AbortController();
+  const state = {};
+  stopOnDisconnect(anyProcess, ipcEmitter, controller);
+  abortOnStrictError({
+    ipcEmitter,
+    isSubprocess,
+    controller,
+    state
+  });
+  return iterateOnMessages({
+    anyProcess,
+    channel,
+    ipcEmitter,
+    isSubprocess,
+    shouldAwait,
+    controller,
+    state,
+    reference
+  });
+};
+var stopOnDisconnect = async (anyProcess, ipcEmitter, controller) => {
+  try {
+    await once6(ipcEmitter, "disconnect", { signal: controller.signal });
+    controller.abort();
+  } catch {
+  }
+};
+var abortOnStrictError = async ({ ipcEmitter, isSubprocess, controller, state }) => {
+  try {
+    const [error] = await once6(ipcEmitter, "strict:error", { signal: controller.signal });
+    state.error = getStrictResponseError(error, isSubprocess);
+    controller.abort();
+  } catch {
+  }
+};
+var iterateOnMessages = async function* ({ anyProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state, reference }) {
+  try {
+    for await (const [message] of on3(ipcEmitter, "message", { signal: controller.signal })) {
+      throwIfStrictError(state);
+      yield message;
+    }
+  } catch {
+    throwIfStrictError(state);
+  } finally {
+    controller.abort();
+    removeReference(channel, reference);
+    if (!isSubprocess) {
+      disconnect(anyProcess);
+    }
+    if (shouldAwait) {
+      await anyProcess;
+    }
+  }
+};
+var throwIfStrictError = ({ error }) => {
+  if (error) {
+    throw error;
+  }
+};
+
+// node_modules/execa/lib/ipc/methods.js
+var addIpcMethods = (subprocess, { ipc }) => {
+  Object.assign(subprocess, getIpcMethods(subprocess, false, ipc));
+};
+var getIpcExport = () => {
+  const anyProcess = process8;
+  const isSubprocess = true;
+  const ipc = process8.channel !== void 0;
+  return {
+    ...getIpcMethods(anyProcess, isSubprocess, ipc),
+    getCancelSignal: getCancelSignal.bind(void 0, {
+      anyProcess,
+      channel: anyProcess.channel,
+      isSubprocess,
+      ipc
+    })
+  };
+};
+var getIpcMethods = (anyProcess, isSubprocess, ipc) => ({
+  sendMessage: sendMessage.bind(void 0, {
+    anyProcess,
+    channel: anyProcess.channel,
+    isSubprocess,
+    ipc
+  }),
+  getOneMessage: getOneMessage.bind(void 0, {
+    anyProcess,
+    channel: anyProcess.channel,
+    isSubprocess,
+    ipc
+  }),
+  getEachMessage: getEachMessage.bind(void 0, {
+    anyProcess,
+    channel: anyProcess.channel,
+    isSubprocess,
+    ipc
+  })
+});
+
+// node_modules/execa/lib/return/early-error.js
+import { ChildProcess as ChildProcess2 } from "node:child_process";
+import {
+  PassThrough,
+  Readable,
+  Writable,
+  Duplex
+} from "node:stream";
+var handleEarlyError = ({ error, command: command2, escapedCommand, fileDescriptors, options, startTime, verboseInfo }) => {
+  cleanupCustomStreams(fileDescriptors);
+  const subprocess = new ChildProcess2();
+  createDummyStreams(subprocess, fileDescriptors);
+  Object.assign(subprocess, { readable, writable, duplex });
+  const earlyError = makeEarlyError({
+    error,
+    command: command2,
+    escapedCommand,
+    fileDescriptors,
+    options,
+    startTime,
+    isSync: false
+  });
+  const promise = handleDummyPromise(earlyError, verboseInfo, options);
+  return { subprocess, promise };
+};
+var createDummyStreams = (subprocess, fileDescriptors) => {
+  const stdin = createDummyStream();
+  const stdout = createDummyStream();
+  const stderr = createDummyStream();
+  const extraStdio = Array.from({ length: fileDescriptors.length - 3 }, createDummyStream);
+  const all = createDummyStream();
+  const stdio = [stdin, stdout, stderr, ...extraStdio];
+  Object.assign(subprocess, {
+    stdin,
+    stdout,
+    stderr,
+    all,
+    stdio
+  });
+};
+var createDummyStream = () => {
+  const stream = new PassThrough();
+  stream.end();
+  return stream;
+};
+var readable = () => new Readable({ read() {
+} });
+var writable = () => new Writable({ write() {
+} });
+var duplex = () => new Duplex({ read() {
+}, write() {
+} });
+var handleDummyPromise = async (error, verboseInfo, options) => handleResult(error, verboseInfo, options);
+
+// node_modules/execa/lib/stdio/handle-async.js
+import { createReadStream as createReadStream3, createWriteStream as createWriteStream2 } from "node:fs";
+import { Buffer as Buffer4 } from "node:buffer";
+import { Readable as Readable2, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
+var handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
+var forbiddenIfAsync = ({ type, optionName }) => {
+  throw new TypeError(`The \`${optionName}\` option cannot be ${TYPE_TO_MESSAGE[type]}.`);
+};
+var addProperties2 = {
+  fileNumber: forbiddenIfAsync,
+  generator: generatorToStream,
+  asyncGenerator: generatorToStream,
+  nodeStream: ({ value }) => ({ stream: value }),
+  webTransform({ value: { transform, writableObjectMode, readableObjectMode } }) {
+    const objectMode = writableObjectMode || readableObjectMode;
+    const stream = Duplex2.fromWeb(transform, { objectMode });
+    return { stream };
+  },
+  duplex: ({ value: { transform } }) => ({ stream: transform }),
+  native() {
+  }
+};
+var addPropertiesAsync = {
+  input: {
+    ...addProperties2,
+    fileUrl: ({ value }) => ({ stream: createReadStream3(value) }),
+    filePath: ({ value: { file } }) => ({ stream: createReadStream3(file) }),
+    webStream: ({ value }) => ({ stream: Readable2.fromWeb(value) }),
+    iterable: ({ value }) => ({ stream: Readable2.from(value) }),
+    asyncIterable: ({ value }) => ({ stream: Readable2.from(value) }),
+    string: ({ value }) => ({ stream: Readable2.from(value) }),
+    uint8Array: ({ value }) => ({ stream: Readable2.from(Buffer4.from(value)) })
+  },
+  output: {
+    ...addProperties2,
+    fileUrl: ({ value }) => ({ stream: createWriteStream2(value) }),
+    filePath: ({ value: { file, append } }) => ({ stream: createWriteStream2(file, append ? { flags: "a" } : {}) }),
+    webStream: ({ value }) => ({ stream: Writable2.fromWeb(value) }),
+    iterable: forbiddenIfAsync,
+    asyncIterable: forbiddenIfAsync,
+    string: forbiddenIfAsync,
+    uint8Array: forbiddenIfAsync
+  }
+};
+
+// node_modules/@sindresorhus/merge-streams/index.js
+import { on as on4, once as once7 } from "node:events";
+import { PassThrough as PassThroughStream, getDefaultHighWaterMark as getDefaultHighWaterMark2 } from "node:stream";
+import { finished as finished2 } from "node:stream/promises";
+function mergeStreams(streams) {
+  if (!Array.isArray(streams)) {
+    throw new TypeError(`Expected an array, got \`${typeof streams}\`.`);
+  }
+  for (const stream of streams) {
+    validateStream(stream);
+  }
+  const objectMode = streams.some(({ readableObjectMode }) => readableObjectMode);
+  const highWaterMark = getHighWaterMark(streams, objectMode);
+  const passThroughStream = new MergedStream({
+    objectMode,
+    writableHighWaterMark: highWaterMark,
+    readableHighWaterMark: highWaterMark
+  });
+  for (const stream of streams) {
+    passThroughStream.add(stream);
+  }
+  return passThroughStream;
+}
+var getHighWaterMark = (streams, objectMode) => {
+  if (streams.length === 0) {
+    return getDefaultHighWaterMark2(objectMode);
+  }
+  const highWaterMarks = streams.filter(({ readableObjectMode }) => readableObjectMode === objectMode).map(({ readableHighWaterMark }) => readableHighWaterMark);
+  return Math.max(...highWaterMarks);
+};
+var MergedStream = class extends PassThroughStream {
+  #streams = /* @__PURE__ */ new Set([]);
+  #ended = /* @__PURE__ */ new Set([]);
+  #aborted = /* @__PURE__ */ new Set([]);
+  #onFinished;
+  #unpipeEvent = /* @__PURE__ */ Symbol("unpipe");
+  #streamPromises = /* @__PURE__ */ new WeakMap();
+  add(stream) {
+    validateStream(stream);
+    if (this.#streams.has(stream)) {
+      return;
+    }
+    this.#streams.add(stream);
+    this.#onFinished ??= onMergedStreamFinished(this, this.#streams, this.#unpipeEvent);
+    const streamPromise = endWhenStreamsDone({
+      passThroughStream: this,
+      stream,
+      streams: this.#streams,
+      ended: this.#ended,
+      aborted: this.#aborted,
+      onFinished: this.#onFinished,
+      unpipeEvent: this.#unpipeEvent
+    });
+    this.#streamPromises.set(stream, streamPromise);
+    stream.pipe(this, { end: false });
+  }
+  async remove(stream) {
+    validateStream(stream);
+    if (!this.#streams.has(stream)) {
+      return false;
+    }
+    const streamPromise = this.#streamPromises.get(stream);
+    if (streamPromise === void 0) {
+      return false;
+    }
+    this.#streamPromises.delete(stream);
+    stream.unpipe(this);
+    await streamPromise;
+    return true;
+  }
+};
+var onMergedStreamFinished = async (passThroughStream, streams, unpipeEvent) => {
+  updateMaxListeners(passThroughStream, PASSTHROUGH_LISTENERS_COUNT);
+  const controller = new AbortController();
+  try {
+    await Promise.race([
+      onMergedStreamEnd(passThroughStream, controller),
+      onInputStreamsUnpipe(passThroughStream, streams, unpipeEvent, controller)
+    ]);
+  } finally {
+    controller.abort();
+    updateMaxListeners(passThroughStream, -PASSTHROUGH_LISTENERS_COUNT);
+  }
+};
+var onMergedStreamEnd = async (passThroughStream, { signal }) => {
+  try {
+    await finished2(passThroughStream, { signal, cleanup: true });
+  } catch (error) {
+    errorOrAbortStream(passThroughStream, error);
+    throw error;
+  }
+};
+var onInputStreamsUnpipe = async (passThroughStream, streams, unpipeEvent, { signal }) => {
+  for await (const [unpipedStream] of on4(passThroughStream, "unpipe", { signal })) {
+    if (streams.has(unpipedStream)) {
+      unpipedStream.emit(unpipeEvent);
+    }
+  }
+};
+var validateStream = (stream) => {
+  if (typeof stream?.pipe !== "function") {
+    throw new TypeError(`Expected a readable stream, got: \`${typeof stream}\`.`);
+  }
+};
+var endWhenStreamsDone = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, onFinished, unpipeEvent }) => {
+  updateMaxListeners(passThroughStream, PASSTHROUGH_LISTENERS_PER_STREAM);
+  const controller = new AbortController();
+  try {
+    await Promise.race([
+      afterMergedStreamFinished(onFinished, stream, controller),
+      onInputStreamEnd({
+        passThroughStream,
+        stream,
+        streams,
+        ended,
+        aborted: aborted2,
+        controller
+      }),
+      onInputStreamUnpipe({
+        stream,
+        streams,
+        ended,
+        aborted: aborted2,
+        unpipeEvent,
+        controller
+      })
+    ]);
+  } finally {
+    controller.abort();
+    updateMaxListeners(passThroughStream, -PASSTHROUGH_LISTENERS_PER_STREAM);
+  }
+  if (streams.size > 0 && streams.size === ended.size + aborted2.size) {
+    if (ended.size === 0 && aborted2.size > 0) {
+      abortStream(passThroughStream);
+    } else {
+      endStream(passThroughStream);
+    }
+  }
+};
+var afterMergedStreamFinished = async (onFinished, stream, { signal }) => {
+  try {
+    await onFinished;
+    if (!signal.aborted) {
+      abortStream(stream);
+    }
+  } catch (error) {
+    if (!signal.aborted) {
+      errorOrAbortStream(stream, error);
+    }
+  }
+};
+var onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
+  try {
+    await finished2(stream, {
+      signal,
+      cleanup: true,
+      readable: true,
+      writable: false
+    });
+    if (streams.has(stream)) {
+      ended.add(stream);
+    }
+  } catch (error) {
+    if (signal.aborted || !streams.has(stream)) {
+      return;
+    }
+    if (isAbortError(error)) {
+      aborted2.add(stream);
+    } else {
+      errorStream(passThroughStream, error);
+    }
+  }
+};
+var onInputStreamUnpipe = async ({ stream, streams, ended, aborted: aborted2, unpipeEvent, controller: { signal } }) => {
+  await once7(stream, unpipeEvent, { signal });
+  if (!stream.readable) {
+    return once7(signal, "abort", { signal });
+  }
+  streams.delete(stream);
+  ended.delete(stream);
+  aborted2.delete(stream);
+};
+var endStream = (stream) => {
+  if (stream.writable) {
+    stream.end();
+  }
+};
+var errorOrAbortStream = (stream, error) => {
+  if (isAbortError(error)) {
+    abortStream(stream);
+  } else {
+    errorStream(stream, error);
+  }
+};
+var isAbortError = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
+var abortStream = (stream) => {
+  if (stream.readable || stream.writable) {
+    stream.destroy();
+  }
+};
+var errorStream = (stream, error) => {
+  if (!stream.destroyed) {
+    stream.once("error", noop2);
+    stream.destroy(error);
+  }
+};
+var noop2 = () => {
+};
+var updateMaxListeners = (passThroughStream, increment3) => {
+  const maxListeners = passThroughStream.getMaxListeners();
+  if (maxListeners !== 0 && maxListeners !== Number.POSITIVE_INFINITY) {
+    passThroughStream.setMaxListeners(maxListeners + increment3);
+  }
+};
+var PASSTHROUGH_LISTENERS_COUNT = 2;
+var PASSTHROUGH_LISTENERS_PER_STREAM = 1;
+
+// node_modules/execa/lib/io/pipeline.js
+import { finished as finished3 } from "node:stream/promises";
+var pipeStreams = (source, destination) => {
+  source.pipe(destination);
+  onSourceFinish(source, destination);
+  onDestinationFinish(source, destination);
+};
+var onSourceFinish = async (source, destination) => {
+  if (isStandardStream(source) || isStandardStream(destination)) {
+    return;
+  }
+  try {
+    await finished3(source, { cleanup: true, readable: true, writable: false });
+  } catch {
+  }
+  endDestinationStream(destination);
+};
+var endDestinationStream = (destination) => {
+  if (destination.writable) {
+    destination.end();
+  }
+};
+var onDestinationFinish = async (source, destination) => {
+  if (isStandardStream(source) || isStandardStream(destination)) {
+    return;
+  }
+  try {
+    await finished3(destination, { cleanup: true, readable: false, writable: true });
+  } catch {
+  }
+  abortSourceStream(source);
+};
+var abortSourceStream = (source) => {
+  if (source.readable) {
+    source.destroy();
+  }
+};
+
+// node_modules/execa/lib/io/output-async.js
+var pipeOutputAsync = (subprocess, fileDescriptors, controller) => {
+  const pipeGroups = /* @__PURE__ */ new Map();
+  for (const [fdNumber, { stdioItems, direction }] of Object.entries(fileDescriptors)) {
+    for (const { stream } of stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type))) {
+      pipeTransform(subprocess, stream, direction, fdNumber);
+    }
+    for (const { stream } of stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type))) {
+      pipeStdioItem({
+        subprocess,
+        stream,
+        direction,
+        fdNumber,
+        pipeGroups,
+        controller
+      });
+    }
+  }
+  for (const [outputStream, inputStreams] of pipeGroups.entries()) {
+    const inputStream = inputStreams.length === 1 ? inputStreams[0] : mergeStreams(inputStreams);
+    pipeStreams(inputStream, outputStream);
+  }
+};
+var pipeTransform = (subprocess, stream, direction, fdNumber) => {
+  if (direction === "output") {
+    pipeStreams(subprocess.stdio[fdNumber], stream);
+  } else {
+    pipeStreams(stream, subprocess.stdio[fdNumber]);
+  }
+  const streamProperty = SUBPROCESS_STREAM_PROPERTIES[fdNumber];
+  if (streamProperty !== void 0) {
+    subprocess[streamProperty] = stream;
+  }
+  subprocess.stdio[fdNumber] = stream;
+};
+var SUBPROCESS_STREAM_PROPERTIES = ["stdin", "stdout", "stderr"];
+var pipeStdioItem = ({ subprocess, stream, direction, fdNumber, pipeGroups, controller }) => {
+  if (stream === void 0) {
+    return;
+  }
+  setStandardStreamMaxListeners(stream, controller);
+  const [inputStream, outputStream] = direction === "output" ? [stream, subprocess.stdio[fdNumber]] : [subprocess.stdio[fdNumber], stream];
+  const outputStreams = pipeGroups.get(inputStream) ?? [];
+  pipeGroups.set(inputStream, [...outputStreams, outputStream]);
+};
+var setStandardStreamMaxListeners = (stream, { signal }) => {
+  if (isStandardStream(stream)) {
+    incrementMaxListeners(stream, MAX_LISTENERS_INCREMENT, signal);
+  }
+};
+var MAX_LISTENERS_INCREMENT = 2;
+
+// node_modules/execa/lib/terminate/cleanup.js
+import { addAbortListener as addAbortListener2 } from "node:events";
+
+// node_modules/signal-exit/dist/mjs/signals.js
+var signals = [];
+signals.push("SIGHUP", "SIGINT", "SIGTERM");
+if (process.platform !== "win32") {
+  signals.push(
+    "SIGALRM",
+    "SIGABRT",
+    "SIGVTALRM",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGUSR2",
+    "SIGTRAP",
+    "SIGSYS",
+    "SIGQUIT",
+    "SIGIOT"
+    // should detect profiler and enable/disable accordingly.
+    // see #21
+    // 'SIGPROF'
+  );
+}
+if (process.platform === "linux") {
+  signals.push("SIGIO", "SIGPOLL", "SIGPWR", "SIGSTKFLT");
+}
+
+// node_modules/signal-exit/dist/mjs/index.js
+var processOk = (process10) => !!process10 && typeof process10 === "object" && typeof process10.removeListener === "function" && typeof process10.emit === "function" && typeof process10.reallyExit === "function" && typeof process10.listeners === "function" && typeof process10.kill === "function" && typeof process10.pid === "number" && typeof process10.on === "function";
+var kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
+var global2 = globalThis;
+var ObjectDefineProperty = Object.defineProperty.bind(Object);
+var Emitter = class {
+  emitted = {
+    afterExit: false,
+    exit: false
+  };
+  listeners = {
+    afterExit: [],
+    exit: []
+  };
+  count = 0;
+  id = Math.random();
+  constructor() {
+    if (global2[kExitEmitter]) {
+      return global2[kExitEmitter];
+    }
+    ObjectDefineProperty(global2, kExitEmitter, {
+      value: this,
+      writable: false,
+      enumerable: false,
+      configurable: false
+    });
+  }
+  on(ev, fn) {
+    this.listeners[ev].push(fn);
+  }
+  removeListener(ev, fn) {
+    const list = this.listeners[ev];
+    const i2 = list.indexOf(fn);
+    if (i2 === -1) {
+      return;
+    }
+    if (i2 === 0 && list.length === 1) {
+      list.length = 0;
+    } else {
+      list.splice(i2, 1);
+    }
+  }
+  emit(ev, code, signal) {
+    if (this.emitted[ev]) {
+      return false;
+    }
+    this.emitted[ev] = true;
+    let ret = false;
+    for (const fn of this.listeners[ev]) {
+      ret = fn(code, signal) === true || ret;
+    }
+    if (ev === "exit") {
+      ret = this.emit("afterExit", code, signal) || ret;
+    }
+    return ret;
+  }
+};
+var SignalExitBase = class {
+};
+var signalExitWrap = (handler) => {
+  return {
+    onExit(cb, opts) {
+      return handler.onExit(cb, opts);
+    },
+    load() {
+      return handler.load();
+    },
+    unload() {
+      return handler.unload();
+    }
+  };
+};
+var SignalExitFallback = class extends SignalExitBase {
+  onExit() {
+    return () => {
+    };
+  }
+  load() {
+  }
+  unload() {
+  }
+};
+var SignalExit = class extends SignalExitBase {
+  // "SIGHUP" throws an `ENOSYS` error on Windows,
+  // so use a supported signal instead
+  /* c8 ignore start */
+  #hupSig = process9.platform === "win32" ? "SIGINT" : "SIGHUP";
+  /* c8 ignore stop */
+  #emitter = new Emitter();
+  #process;
+  #originalProcessEmit;
+  #originalProcessReallyExit;
+  #sigListeners = {};
+  #loaded = false;
+  constructor(process10) {
+    super();
+    this.#process = process10;
+    this.#sigListeners = {};
+    for (const sig of signals) {
+      this.#sigListeners[sig] = () => {
+        const listeners = this.#process.listeners(sig);
+        let { count: count2 } = this.#emitter;
+        const p = process10;
+        if (typeof p.__signal_exit_emitter__ === "object" && typeof p.__signal_exit_emitter__.count === "number") {
+          count2 += p.__signal_exit_emitter__.count;
+        }
+        if (listeners.length === count2) {
+          this.unload();
+          const ret = this.#emitter.emit("exit", null, sig);
+          const s = sig === "SIGHUP" ? this.#hupSig : sig;
+          if (!ret)
+            process10.kill(process10.pid, s);
+        }
+      };
+    }
+    this.#originalProcessReallyExit = process10.reallyExit;
+    this.#originalProcessEmit = process10.emit;
+  }
+  onExit(cb, opts) {
+    if (!processOk(this.#process)) {
+      return () => {
+      };
+    }
+    if (this.#loaded === false) {
+      this.load();
+    }
+    const ev = opts?.alwaysLast ? "afterExit" : "exit";
+    this.#emitter.on(ev, cb);
+    return () => {
+      this.#emitter.removeListener(ev, cb);
+      if (this.#emitter.listeners["exit"].length === 0 && this.#emitter.listeners["afterExit"].length === 0) {
+        this.unload();
+      }
+    };
+  }
+  load() {
+    if (this.#loaded) {
+      return;
+    }
+    this.#loaded = true;
+    this.#emitter.count += 1;
+    for (const sig of signals) {
+      try {
+        const fn = this.#sigListeners[sig];
+        if (fn)
+          this.#process.on(sig, fn);
+      } catch (_) {
+      }
+    }
+    this.#process.emit = (ev, ...a2) => {
+      return this.#processEmit(ev, ...a2);
+    };
+    this.#process.reallyExit = (code) => {
+      return this.#processReallyExit(code);
+    };
+  }
+  unload() {
+    if (!this.#loaded) {
+      return;
+    }
+    this.#loaded = false;
+    signals.forEach((sig) => {
+      const listener = this.#sigListeners[sig];
+      if (!listener) {
+        throw new Error("Listener not defined for signal: " + sig);
+      }
+      try {
+        this.#process.removeListener(sig, listener);
+      } catch (_) {
+      }
+    });
+    this.#process.emit = this.#originalProcessEmit;
+    this.#process.reallyExit = this.#originalProcessReallyExit;
+    this.#emitter.count -= 1;
+  }
+  #processReallyExit(code) {
+    if (!processOk(this.#process)) {
+      return 0;
+    }
+    this.#process.exitCode = code || 0;
+    this.#emitter.emit("exit", this.#process.exitCode, null);
+    return this.#originalProcessReallyExit.call(this.#process, this.#process.exitCode);
+  }
+  #processEmit(ev, ...args) {
+    const og = this.#originalProcessEmit;
+    if (ev === "exit" && processOk(this.#process)) {
+      if (typeof args[0] === "number") {
+        this.#process.exitCode = args[0];
+      }
+      const ret = og.call(this.#process, ev, ...args);
+      this.#emitter.emit("exit", this.#process.exitCode, null);
+      return ret;
+    } else {
+      return og.call(this.#process, ev, ...args);
+    }
+  }
+};
+var process9 = globalThis.process;
+var {
+  /**
+   * Called when the process is exiting, whether via signal, explicit
+   * exit, or running out of stuff to do.
+   *
+   * If the global process object is not suitable for instrumentation,
+   * then this will be a no-op.
+   *
+   * Returns a function that may be used to unload signal-exit.
+   */
+  onExit,
+  /**
+   * Load the listeners.  Likely you never need to call this, unless
+   * doing a rather deep integration with signal-exit functionality.
+   * Mostly exposed for the benefit of testing.
+   *
+   * @internal
+   */
+  load,
+  /**
+   * Unload the listeners.  Likely you never need to call this, unless
+   * doing a rather deep integration with signal-exit functionality.
+   * Mostly exposed for the benefit of testing.
+   *
+   * @internal
+   */
+  unload
+} = signalExitWrap(processOk(process9) ? new SignalExit(process9) : new SignalExitFallback());
+
+// node_modules/execa/lib/terminate/cleanup.js
+var cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
+  if (!cleanup || detached) {
+    return;
+  }
+  const removeExitHandler = onExit(() => {
+    subprocess.kill();
+  });
+  addAbortListener2(signal, () => {
+    removeExitHandler();
+  });
+};
+
+// node_modules/execa/lib/pipe/pipe-arguments.js
+var normalizePipeArguments = ({ source, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
+  const startTime = getStartTime();
+  const {
+    destination,
+    destinationStream,
+    destinationError,
+    from,
+    unpipeSignal
+  } = getDestinationStream(boundOptions, createNested, pipeArguments);
+  const { sourceStream, sourceError } = getSourceStream(source, from);
+  const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+  return {
+    sourcePromise,
+    sourceStream,
+    sourceOptions,
+    sourceError,
+    destination,
+    destinationStream,
+    destinationError,
+    unpipeSignal,
+    fileDescriptors,
+    startTime
+  };
+};
+var getDestinationStream = (boundOptions, createNested, pipeArguments) => {
+  try {
+    const {
+      destination,
+      pipeOptions: { from, to, unpipeSignal } = {}
+    } = getDestination(boundOptions, createNested, ...pipeArguments);
+    const destinationStream = getToStream(destination, to);
+    return {
+      destination,
+      destinationStream,
+      from,
+      unpipeSignal
+    };
+  } catch (error) {
+    return { destinationError: error };
+  }
+};
+var getDestination = (boundOptions, createNested, firstArgument, ...pipeArguments) => {
+  if (Array.isArray(firstArgument)) {
+    const destination = createNested(mapDestinationArguments, boundOptions)(firstArgument, ...pipeArguments);
+    return { destination, pipeOptions: boundOptions };
+  }
+  if (typeof firstArgument === "string" || firstArgument instanceof URL || isDenoExecPath(firstArgument)) {
+    if (Object.keys(boundOptions).length > 0) {
+      throw new TypeError('Please use .pipe("file", ..., options) or .pipe(execa("file", ..., options)) instead of .pipe(options)("file", ...).');
+    }
+    const [rawFile, rawArguments, rawOptions] = normalizeParameters(firstArgument, ...pipeArguments);
+    const destination = createNested(mapDestinationArguments)(rawFile, rawArguments, rawOptions);
+    return { destination, pipeOptions: rawOptions };
+  }
+  if (SUBPROCESS_OPTIONS.has(firstArgument)) {
+    if (Object.keys(boundOptions).length > 0) {
+      throw new TypeError("Please use .pipe(options)`command` or .pipe($(options)`command`) instead of .pipe(options)($`command`).");
+    }
+    return { destination: firstArgument, pipeOptions: pipeArguments[0] };
+  }
+  throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
+};
+var mapDestinationArguments = ({ options }) => ({ options: { ...options, stdin: "pipe", piped: true } });
+var getSourceStream = (source, from) => {
+  try {
+    const sourceStream = getFromStream(source, from);
+    return { sourceStream };
+  } catch (error) {
+    return { sourceError: error };
+  }
+};
+
+// node_modules/execa/lib/pipe/throw.js
+var handlePipeArgumentsError = ({
+  sourceStream,
+  sourceError,
+  destinationStream,
+  destinationError,
+  fileDescriptors,
+  sourceOptions,
+  startTime
+}) => {
+  const error = getPipeArgumentsError({
+    sourceStream,
+    sourceError,
+    destinationStream,
+    destinationError
+  });
+  if (error !== void 0) {
+    throw createNonCommandError({
+      error,
+      fileDescriptors,
+      sourceOptions,
+      startTime
+    });
+  }
+};
+var getPipeArgumentsError = ({ sourceStream, sourceError, destinationStream, destinationError }) => {
+  if (sourceError !== void 0 && destinationError !== void 0) {
+    return destinationError;
+  }
+  if (destinationError !== void 0) {
+    abortSourceStream(sourceStream);
+    return destinationError;
+  }
+  if (sourceError !== void 0) {
+    endDestinationStream(destinationStream);
+    return sourceError;
+  }
+};
+var createNonCommandError = ({ error, fileDescriptors, sourceOptions, startTime }) => makeEarlyError({
+  error,
+  command: PIPE_COMMAND_MESSAGE,
+  escapedCommand: PIPE_COMMAND_MESSAGE,
+  fileDescriptors,
+  options: sourceOptions,
+  startTime,
+  isSync: false
+});
+var PIPE_COMMAND_MESSAGE = "source.pipe(destination)";
+
+// node_modules/execa/lib/pipe/sequence.js
+var waitForBothSubprocesses = async (subprocessPromises) => {
+  const [
+    { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
+    { status: destinationStatus, reason: destinationReason, value: destinationResult = destinationReason }
+  ] = await subprocessPromises;
+  if (!destinationResult.pipedFrom.includes(sourceResult)) {
+    destinationResult.pipedFrom.push(sourceResult);
+  }
+  if (destinationStatus === "rejected") {
+    throw destinationResult;
+  }
+  if (sourceStatus === "rejected") {
+    throw sourceResult;
+  }
+  return destinationResult;
+};
+
+// node_modules/execa/lib/pipe/streaming.js
+import { finished as finished4 } from "node:stream/promises";
+var pipeSubprocessStream = (sourceStream, destinationStream, maxListenersController) => {
+  const mergedStream = MERGED_STREAMS.has(destinationStream) ? pipeMoreSubprocessStream(sourceStream, destinationStream) : pipeFirstSubprocessStream(sourceStream, destinationStream);
+  incrementMaxListeners(sourceStream, SOURCE_LISTENERS_PER_PIPE, maxListenersController.signal);
+  incrementMaxListeners(destinationStream, DESTINATION_LISTENERS_PER_PIPE, maxListenersController.signal);
+  cleanupMergedStreamsMap(destinationStream);
+  return mergedStream;
+};
+var pipeFirstSubprocessStream = (sourceStream, destinationStream) => {
+  const mergedStream = mergeStreams([sourceStream]);
+  pipeStreams(mergedStream, destinationStream);
+  MERGED_STREAMS.set(destinationStream, mergedStream);
+  return mergedStream;
+};
+var pipeMoreSubprocessStream = (sourceStream, destinationStream) => {
+  const mergedStream = MERGED_STREAMS.get(destinationStream);
+  mergedStream.add(sourceStream);
+  return mergedStream;
+};
+var cleanupMergedStreamsMap = async (destinationStream) => {
+  try {
+    await finished4(destinationStream, { cleanup: true, readable: false, writable: true });
+  } catch {
+  }
+  MERGED_STREAMS.delete(destinationStream);
+};
+var MERGED_STREAMS = /* @__PURE__ */ new WeakMap();
+var SOURCE_LISTENERS_PER_PIPE = 2;
+var DESTINATION_LISTENERS_PER_PIPE = 1;
+
+// node_modules/execa/lib/pipe/abort.js
+import { aborted } from "node:util";
+var unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
+var unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fileDescriptors, sourceOptions, startTime }) => {
+  await aborted(unpipeSignal, sourceStream);
+  await mergedStream.remove(sourceStream);
+  const error = new Error("Pipe canceled by `unpipeSignal` option.");
+  throw createNonCommandError({
+    error,
+    fileDescriptors,
+    sourceOptions,
+    startTime
+  });
+};
+
+// node_modules/execa/lib/pipe/setup.js
+var pipeToSubprocess = (sourceInfo, ...pipeArguments) => {
+  if (isPlainObject(pipeArguments[0])) {
+    return pipeToSubprocess.bind(void 0, {
+      ...sourceInfo,
+      boundOptions: { ...sourceInfo.boundOptions, ...pipeArguments[0] }
+    });
+  }
+  const { destination, ...normalizedInfo } = normalizePipeArguments(sourceInfo, ...pipeArguments);
+  const promise = handlePipePromise({ ...normalizedInfo, destination });
+  promise.pipe = pipeToSubprocess.bind(void 0, {
+    ...sourceInfo,
+    source: destination,
+    sourcePromise: promise,
+    boundOptions: {}
+  });
+  return promise;
+};
+var handlePipePromise = async ({
+  sourcePromise,
+  sourceStream,
+  sourceOptions,
+  sourceError,
+  destination,
+  destinationStream,
+  destinationError,
+  unpipeSignal,
+  fileDescriptors,
+  startTime
+}) => {
+  const subprocessPromises = getSubprocessPromises(sourcePromise, destination);
+  handlePipeArgumentsError({
+    sourceStream,
+    sourceError,
+    destinationStream,
+    destinationError,
+    fileDescriptors,
+    sourceOptions,
+    startTime
+  });
+  const maxListenersController = new AbortController();
+  try {
+    const mergedStream = pipeSubprocessStream(sourceStream, destinationStream, maxListenersController);
+    return await Promise.race([
+      waitForBothSubprocesses(subprocessPromises),
+      ...unpipeOnAbort(unpipeSignal, {
+        sourceStream,
+        mergedStream,
+        sourceOptions,
+        fileDescriptors,
+        startTime
+      })
+    ]);
+  } finally {
+    maxListenersController.abort();
+  }
+};
+var getSubprocessPromises = (sourcePromise, destination) => Promise.allSettled([sourcePromise, destination]);
+
+// node_modules/execa/lib/io/contents.js
+import { setImmediate as setImmediate2 } from "node:timers/promises";
+
+// node_modules/execa/lib/io/iterate.js
+import { on as on5 } from "node:events";
+import { getDefaultHighWaterMark as getDefaultHighWaterMark3 } from "node:stream";
+var iterateOnSubprocessStream = ({ subprocessStdout, subprocess, binary, shouldEncode, encoding, preserveNewlines }) => {
+  const controller = new AbortController();
+  stopReadingOnExit(subprocess, controller);
+  return iterateOnStream({
+    stream: subprocessStdout,
+    controller,
+    binary,
+    shouldEncode: !subprocessStdout.readableObjectMode && shouldEncode,
+    encoding,
+    shouldSplit: !subprocessStdout.readableObjectMode,
+    preserveNewlines
+  });
+};
+var stopReadingOnExit = async (subprocess, controller) => {
+  try {
+    await subprocess;
+  } catch {
+  } finally {
+    controller.abort();
+  }
+};
+var iterateForResult = ({ stream, onStreamEnd, lines, encoding, stripFinalNewline: stripFinalNewline2, allMixed }) => {
+  const controller = new AbortController();
+  stopReadingOnStreamEnd(onStreamEnd, controller, stream);
+  const objectMode = stream.readableObjectMode && !allMixed;
+  return iterateOnStream({
+    stream,
+    controller,
+    binary: encoding === "buffer",
+    shouldEncode: !objectMode,
+    encoding,
+    shouldSplit: !objectMode && lines,
+    preserveNewlines: !stripFinalNewline2
+  });
+};
+var stopReadingOnStreamEnd = async (onStreamEnd, controller, stream) => {
+  try {
+    await onStreamEnd;
+  } catch {
+    stream.destroy();
+  } finally {
+    controller.abort();
+  }
+};
+var iterateOnStream = ({ stream, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) => {
+  const onStdoutChunk = on5(stream, "data", {
+    signal: controller.signal,
+    highWaterMark: HIGH_WATER_MARK,
+    // Backward compatibility with older name for this option
+    // See https://github.com/nodejs/node/pull/52080#discussion_r1525227861
+    // @todo Remove after removing support for Node 21
+    highWatermark: HIGH_WATER_MARK
+  });
+  return iterateOnData({
+    onStdoutChunk,
+    controller,
+    binary,
+    shouldEncode,
+    encoding,
+    shouldSplit,
+    preserveNewlines
+  });
+};
+var DEFAULT_OBJECT_HIGH_WATER_MARK = getDefaultHighWaterMark3(true);
+var HIGH_WATER_MARK = DEFAULT_OBJECT_HIGH_WATER_MARK;
+var iterateOnData = async function* ({ onStdoutChunk, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) {
+  const generators = getGenerators({
+    binary,
+    shouldEncode,
+    encoding,
+    shouldSplit,
+    preserveNewlines
+  });
+  try {
+    for await (const [chunk] of onStdoutChunk) {
+      yield* transformChunkSync(chunk, generators, 0);
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) {
+      throw error;
+    }
+  } finally {
+    yield* finalChunksSync(generators);
+  }
+};
+var getGenerators = ({ binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) => [
+  getEncodingTransformGenerator(binary, encoding, !shouldEncode),
+  getSplitLinesGenerator(binary, preserveNewlines, !shouldSplit, {})
+].filter(Boolean);
+
+// node_modules/execa/lib/io/contents.js
+var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+  const logPromise = logOutputAsync({
+    stream,
+    onStreamEnd,
+    fdNumber,
+    encoding,
+    allMixed,
+    verboseInfo,
+    streamInfo
+  });
+  if (!buffer) {
+    await Promise.all([resumeStream(stream), logPromise]);
+    return;
+  }
+  const stripFinalNewlineValue = getStripFinalNewline(stripFinalNewline2, fdNumber);
+  const iterable = iterateForResult({
+    stream,
+    onStreamEnd,
+    lines,
+    encoding,
+    stripFinalNewline: stripFinalNewlineValue,
+    allMixed
+  });
+  const [output] = await Promise.all([
+    getStreamContents2({
+      stream,
+      iterable,
+      fdNumber,
+      encoding,
+      maxBuffer,
+      lines
+    }),
+    logPromise
+  ]);
+  return output;
+};
+var logOutputAsync = async ({ stream, onStreamEnd, fdNumber, encoding, allMixed, verboseInfo, streamInfo: { fileDescriptors } }) => {
+  if (!shouldLogOutput({
+    stdioItems: fileDescriptors[fdNumber]?.stdioItems,
+    encoding,
+    verboseInfo,
+    fdNumber
+  })) {
+    return;
+  }
+  const linesIterable = iterateForResult({
+    stream,
+    onStreamEnd,
+    lines: true,
+    encoding,
+    stripFinalNewline: true,
+    allMixed
+  });
+  await logLines(linesIterable, stream, fdNumber, verboseInfo);
+};
+var resumeStream = async (stream) => {
+  await setImmediate2();
+  if (stream.readableFlowing === null) {
+    stream.resume();
+  }
+};
+var getStreamContents2 = async ({ stream, stream: { readableObjectMode }, iterable, fdNumber, encoding, maxBuffer, lines }) => {
+  try {
+    if (readableObjectMode || lines) {
+      return await getStreamAsArray(iterable, { maxBuffer });
+    }
+    if (encoding === "buffer") {
+      return new Uint8Array(await getStreamAsArrayBuffer(iterable, { maxBuffer }));
+    }
+    return await getStreamAsString(iterable, { maxBuffer });
+  } catch (error) {
+    return handleBufferedData(handleMaxBuffer({
+      error,
+      stream,
+      readableObjectMode,
+      lines,
+      encoding,
+      fdNumber
+    }));
+  }
+};
+var getBufferedData = async (streamPromise) => {
+  try {
+    return await streamPromise;
+  } catch (error) {
+    return handleBufferedData(error);
+  }
+};
+var handleBufferedData = ({ bufferedData }) => isArrayBuffer(bufferedData) ? new Uint8Array(bufferedData) : bufferedData;
+
+// node_modules/execa/lib/resolve/wait-stream.js
+import { finished as finished5 } from "node:stream/promises";
+var waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
+  const state = handleStdinDestroy(stream, streamInfo);
+  const abortController = new AbortController();
+  try {
+    await Promise.race([
+      ...stopOnExit ? [streamInfo.exitPromise] : [],
+      finished5(stream, { cleanup: true, signal: abortController.signal })
+    ]);
+  } catch (error) {
+    if (!state.stdinCleanedUp) {
+      handleStreamError(error, fdNumber, streamInfo, isSameDirection);
+    }
+  } finally {
+    abortController.abort();
+  }
+};
+var handleStdinDestroy = (stream, { originalStreams: [originalStdin], subprocess }) => {
+  const state = { stdinCleanedUp: false };
+  if (stream === originalStdin) {
+    spyOnStdinDestroy(stream, subprocess, state);
+  }
+  return state;
+};
+var spyOnStdinDestroy = (subprocessStdin, subprocess, state) => {
+  const { _destroy } = subprocessStdin;
+  subprocessStdin._destroy = (...destroyArguments) => {
+    setStdinCleanedUp(subprocess, state);
+    _destroy.call(subprocessStdin, ...destroyArguments);
+  };
+};
+var setStdinCleanedUp = ({ exitCode, signalCode }, state) => {
+  if (exitCode !== null || signalCode !== null) {
+    state.stdinCleanedUp = true;
+  }
+};
+var handleStreamError = (error, fdNumber, streamInfo, isSameDirection) => {
+  if (!shouldIgnoreStreamError(error, fdNumber, streamInfo, isSameDirection)) {
+    throw error;
+  }
+};
+var shouldIgnoreStreamError = (error, fdNumber, streamInfo, isSameDirection = true) => {
+  if (streamInfo.propagating) {
+    return isStreamEpipe(error) || isStreamAbort(error);
+  }
+  streamInfo.propagating = true;
+  return isInputFileDescriptor(streamInfo, fdNumber) === isSameDirection ? isStreamEpipe(error) : isStreamAbort(error);
+};
+var isInputFileDescriptor = ({ fileDescriptors }, fdNumber) => fdNumber !== "all" && fileDescriptors[fdNumber].direction === "input";
+var isStreamAbort = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
+var isStreamEpipe = (error) => error?.code === "EPIPE";
+
+// node_modules/execa/lib/resolve/stdio.js
+var waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
+  stream,
+  fdNumber,
+  encoding,
+  buffer: buffer[fdNumber],
+  maxBuffer: maxBuffer[fdNumber],
+  lines: lines[fdNumber],
+  allMixed: false,
+  stripFinalNewline: stripFinalNewline2,
+  verboseInfo,
+  streamInfo
+}));
+var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+  if (!stream) {
+    return;
+  }
+  const onStreamEnd = waitForStream(stream, fdNumber, streamInfo);
+  if (isInputFileDescriptor(streamInfo, fdNumber)) {
+    await onStreamEnd;
+    return;
+  }
+  const [output] = await Promise.all([
+    getStreamOutput({
+      stream,
+      onStreamEnd,
+      fdNumber,
+      encoding,
+      buffer,
+      maxBuffer,
+      lines,
+      allMixed,
+      stripFinalNewline: stripFinalNewline2,
+      verboseInfo,
+      streamInfo
+    }),
+    onStreamEnd
+  ]);
+  return output;
+};
+
+// node_modules/execa/lib/resolve/all-async.js
+var makeAllStream = ({ stdout, stderr }, { all }) => all && (stdout || stderr) ? mergeStreams([stdout, stderr].filter(Boolean)) : void 0;
+var waitForAllStream = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => waitForSubprocessStream({
+  ...getAllStream(subprocess, buffer),
+  fdNumber: "all",
+  encoding,
+  maxBuffer: maxBuffer[1] + maxBuffer[2],
+  lines: lines[1] || lines[2],
+  allMixed: getAllMixed(subprocess),
+  stripFinalNewline: stripFinalNewline2,
+  verboseInfo,
+  streamInfo
+});
+var getAllStream = ({ stdout, stderr, all }, [, bufferStdout, bufferStderr]) => {
+  const buffer = bufferStdout || bufferStderr;
+  if (!buffer) {
+    return { stream: all, buffer };
+  }
+  if (!bufferStdout) {
+    return { stream: stderr, buffer };
+  }
+  if (!bufferStderr) {
+    return { stream: stdout, buffer };
+  }
+  return { stream: all, buffer };
+};
+var getAllMixed = ({ all, stdout, stderr }) => all && stdout && stderr && stdout.readableObjectMode !== stderr.readableObjectMode;
+
+// node_modules/execa/lib/resolve/wait-subprocess.js
+import { once as once8 } from "node:events";
+
+// node_modules/execa/lib/verbose/ipc.js
+var shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
+var logIpcOutput = (message, verboseInfo) => {
+  const verboseMessage = serializeVerboseMessage(message);
+  verboseLog({
+    type: "ipc",
+    verboseMessage,
+    fdNumber: "ipc",
+    verboseInfo
+  });
+};
+
+// node_modules/execa/lib/ipc/buffer-messages.js
+var waitForIpcOutput = async ({
+  subprocess,
+  buffer: bufferArray,
+  maxBuffer: maxBufferArray,
+  ipc,
+  ipcOutput,
+  verboseInfo
+}) => {
+  if (!ipc) {
+    return ipcOutput;
+  }
+  const isVerbose2 = shouldLogIpc(verboseInfo);
+  const buffer = getFdSpecificValue(bufferArray, "ipc");
+  const maxBuffer = getFdSpecificValue(maxBufferArray, "ipc");
+  for await (const message of loopOnMessages({
+    anyProcess: subprocess,
+    channel: subprocess.channel,
+    isSubprocess: false,
+    ipc,
+    shouldAwait: false,
+    reference: true
+  })) {
+    if (buffer) {
+      checkIpcMaxBuffer(subprocess, ipcOutput, maxBuffer);
+      ipcOutput.push(message);
+    }
+    if (isVerbose2) {
+      logIpcOutput(message, verboseInfo);
+    }
+  }
+  return ipcOutput;
+};
+var getBufferedIpcOutput = async (ipcOutputPromise, ipcOutput) => {
+  await Promise.allSettled([ipcOutputPromise]);
+  return ipcOutput;
+};
+
+// node_modules/execa/lib/resolve/wait-subprocess.js
+var waitForSubprocessResult = async ({
+  subprocess,
+  options: {
+    encoding,
+    buffer,
+    maxBuffer,
+    lines,
+    timeoutDuration: timeout,
+    cancelSignal,
+    gracefulCancel,
+    forceKillAfterDelay,
+    stripFinalNewline: stripFinalNewline2,
+    ipc,
+    ipcInput
+  },
+  context,
+  verboseInfo,
+  fileDescriptors,
+  originalStreams,
+  onInternalError,
+  controller
+}) => {
+  const exitPromise = waitForExit(subprocess, context);
+  const streamInfo = {
+    originalStreams,
+    fileDescriptors,
+    subprocess,
+    exitPromise,
+    propagating: false
+  };
+  const stdioPromises = waitForStdioStreams({
+    subprocess,
+    encoding,
+    buffer,
+    maxBuffer,
+    lines,
+    stripFinalNewline: stripFinalNewline2,
+    verboseInfo,
+    streamInfo
+  });
+  const allPromise = waitForAllStream({
+    subprocess,
+    encoding,
+    buffer,
+    maxBuffer,
+    lines,
+    stripFinalNewline: stripFinalNewline2,
+    verboseInfo,
+    streamInfo
+  });
+  const ipcOutput = [];
+  const ipcOutputPromise = waitForIpcOutput({
+    subprocess,
+    buffer,
+    maxBuffer,
+    ipc,
+    ipcOutput,
+    verboseInfo
+  });
+  const originalPromises = waitForOriginalStreams(originalStreams, subprocess, streamInfo);
+  const customStreamsEndPromises = waitForCustomStreamsEnd(fileDescriptors, streamInfo);
+  try {
+    return await Promise.race([
+      Promise.all([
+        {},
+        waitForSuccessfulExit(exitPromise),
+        Promise.all(stdioPromises),
+        allPromise,
+        ipcOutputPromise,
+        sendIpcInput(subprocess, ipcInput),
+        ...originalPromises,
+        ...customStreamsEndPromises
+      ]),
+      onInternalError,
+      throwOnSubprocessError(subprocess, controller),
+      ...throwOnTimeout(subprocess, timeout, context, controller),
+      ...throwOnCancel({
+        subprocess,
+        cancelSignal,
+        gracefulCancel,
+        context,
+        controller
+      }),
+      ...throwOnGracefulCancel({
+        subprocess,
+        cancelSignal,
+        gracefulCancel,
+        forceKillAfterDelay,
+        context,
+        controller
+      })
+    ]);
+  } catch (error) {
+    context.terminationReason ??= "other";
+    return Promise.all([
+      { error },
+      exitPromise,
+      Promise.all(stdioPromises.map((stdioPromise) => getBufferedData(stdioPromise))),
+      getBufferedData(allPromise),
+      getBufferedIpcOutput(ipcOutputPromise, ipcOutput),
+      Promise.allSettled(originalPromises),
+      Promise.allSettled(customStreamsEndPromises)
+    ]);
+  }
+};
+var waitForOriginalStreams = (originalStreams, subprocess, streamInfo) => originalStreams.map((stream, fdNumber) => stream === subprocess.stdio[fdNumber] ? void 0 : waitForStream(stream, fdNumber, streamInfo));
+var waitForCustomStreamsEnd = (fileDescriptors, streamInfo) => fileDescriptors.flatMap(({ stdioItems }, fdNumber) => stdioItems.filter(({ value, stream = value }) => isStream(stream, { checkOpen: false }) && !isStandardStream(stream)).map(({ type, value, stream = value }) => waitForStream(stream, fdNumber, streamInfo, {
+  isSameDirection: TRANSFORM_TYPES.has(type),
+  stopOnExit: type === "native"
+})));
+var throwOnSubprocessError = async (subprocess, { signal }) => {
+  const [error] = await once8(subprocess, "error", { signal });
+  throw error;
+};
+
+// node_modules/execa/lib/convert/concurrent.js
+var initializeConcurrentStreams = () => ({
+  readableDestroy: /* @__PURE__ */ new WeakMap(),
+  writableFinal: /* @__PURE__ */ new WeakMap(),
+  writableDestroy: /* @__PURE__ */ new WeakMap()
+});
+var addConcurrentStream = (concurrentStreams, stream, waitName) => {
+  const weakMap = concurrentStreams[waitName];
+  if (!weakMap.has(stream)) {
+    weakMap.set(stream, []);
+  }
+  const promises = weakMap.get(stream);
+  const promise = createDeferred();
+  promises.push(promise);
+  const resolve6 = promise.resolve.bind(promise);
+  return { resolve: resolve6, promises };
+};
+var waitForConcurrentStreams = async ({ resolve: resolve6, promises }, subprocess) => {
+  resolve6();
+  const [isSubprocessExit] = await Promise.race([
+    Promise.allSettled([true, subprocess]),
+    Promise.all([false, ...promises])
+  ]);
+  return !isSubprocessExit;
+};
+
+// node_modules/execa/lib/convert/readable.js
+import { Readable as Readable3 } from "node:stream";
+import { callbackify as callbackify2 } from "node:util";
+
+// node_modules/execa/lib/convert/shared.js
+import { finished as finished6 } from "node:stream/promises";
+var safeWaitForSubprocessStdin = async (subprocessStdin) => {
+  if (subprocessStdin === void 0) {
+    return;
+  }
+  try {
+    await waitForSubprocessStdin(subprocessStdin);
+  } catch {
+  }
+};
+var safeWaitForSubprocessStdout = async (subprocessStdout) => {
+  if (subprocessStdout === void 0) {
+    return;
+  }
+  try {
+    await waitForSubprocessStdout(subprocessStdout);
+  } catch {
+  }
+};
+var waitForSubprocessStdin = async (subprocessStdin) => {
+  await finished6(subprocessStdin, { cleanup: true, readable: false, writable: true });
+};
+var waitForSubprocessStdout = async (subprocessStdout) => {
+  await finished6(subprocessStdout, { cleanup: true, readable: true, writable: false });
+};
+var waitForSubprocess = async (subprocess, error) => {
+  await subprocess;
+  if (error) {
+    throw error;
+  }
+};
+var destroyOtherStream = (stream, isOpen, error) => {
+  if (error && !isStreamAbort(error)) {
+    stream.destroy(error);
+  } else if (isOpen) {
+    stream.destroy();
+  }
+};
+
+// node_modules/execa/lib/convert/readable.js
+var createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binary: binaryOption = true, preserveNewlines = true } = {}) => {
+  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+  const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
+  const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
+  const { read, onStdoutDataDone } = getReadableMethods({
+    subprocessStdout,
+    subprocess,
+    binary,
+    encoding,
+    preserveNewlines
+  });
+  const readable2 = new Readable3({
+    read,
+    destroy: callbackify2(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
+    highWaterMark: readableHighWaterMark,
+    objectMode: readableObjectMode,
+    encoding: readableEncoding
+  });
+  onStdoutFinished({
+    subprocessStdout,
+    onStdoutDataDone,
+    readable: readable2,
+    subprocess
+  });
+  return readable2;
+};
+var getSubprocessStdout = (subprocess, from, concurrentStreams) => {
+  const subprocessStdout = getFromStream(subprocess, from);
+  const waitReadableDestroy = addConcurrentStream(concurrentStreams, subprocessStdout, "readableDestroy");
+  return { subprocessStdout, waitReadableDestroy };
+};
+var getReadableOptions = ({ readableEncoding, readableObjectMode, readableHighWaterMark }, binary) => binary ? { readableEncoding, readableObjectMode, readableHighWaterMark } : { readableEncoding, readableObjectMode: true, readableHighWaterMark: DEFAULT_OBJECT_HIGH_WATER_MARK };
+var getReadableMethods = ({ subprocessStdout, subprocess, binary, encoding, preserveNewlines }) => {
+  const onStdoutDataDone = createDeferred();
+  const onStdoutData = iterateOnSubprocessStream({
+    subprocessStdout,
+    subprocess,
+    binary,
+    shouldEncode: !binary,
+    encoding,
+    preserveNewlines
+  });
+  return {
+    read() {
+      onRead(this, onStdoutData, onStdoutDataDone);
+    },
+    onStdoutDataDone
+  };
+};
+var onRead = async (readable2, onStdoutData, onStdoutDataDone) => {
+  try {
+    const { value, done } = await onStdoutData.next();
+    if (done) {
+      onStdoutDataDone.resolve();
+    } else {
+      readable2.push(value);
+    }
+  } catch {
+  }
+};
+var onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable2, subprocess, subprocessStdin }) => {
+  try {
+    await waitForSubprocessStdout(subprocessStdout);
+    await subprocess;
+    await safeWaitForSubprocessStdin(subprocessStdin);
+    await onStdoutDataDone;
+    if (readable2.readable) {
+      readable2.push(null);
+    }
+  } catch (error) {
+    await safeWaitForSubprocessStdin(subprocessStdin);
+    destroyOtherReadable(readable2, error);
+  }
+};
+var onReadableDestroy = async ({ subprocessStdout, subprocess, waitReadableDestroy }, error) => {
+  if (await waitForConcurrentStreams(waitReadableDestroy, subprocess)) {
+    destroyOtherReadable(subprocessStdout, error);
+    await waitForSubprocess(subprocess, error);
+  }
+};
+var destroyOtherReadable = (stream, error) => {
+  destroyOtherStream(stream, stream.readable, error);
+};
+
+// node_modules/execa/lib/convert/writable.js
+import { Writable as Writable3 } from "node:stream";
+import { callbackify as callbackify3 } from "node:util";
+var createWritable = ({ subprocess, concurrentStreams }, { to } = {}) => {
+  const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
+  const writable2 = new Writable3({
+    ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
+    destroy: callbackify3(onWritableDestroy.bind(void 0, {
+      subprocessStdin,
+      subprocess,
+      waitWritableFinal,
+      waitWritableDestroy
+    })),
+    highWaterMark: subprocessStdin.writableHighWaterMark,
+    objectMode: subprocessStdin.writableObjectMode
+  });
+  onStdinFinished(subprocessStdin, writable2);
+  return writable2;
+};
+var getSubprocessStdin = (subprocess, to, concurrentStreams) => {
+  const subprocessStdin = getToStream(subprocess, to);
+  const waitWritableFinal = addConcurrentStream(concurrentStreams, subprocessStdin, "writableFinal");
+  const waitWritableDestroy = addConcurrentStream(concurrentStreams, subprocessStdin, "writableDestroy");
+  return { subprocessStdin, waitWritableFinal, waitWritableDestroy };
+};
+var getWritableMethods = (subprocessStdin, subprocess, waitWritableFinal) => ({
+  write: onWrite.bind(void 0, subprocessStdin),
+  final: callbackify3(onWritableFinal.bind(void 0, subprocessStdin, subprocess, waitWritableFinal))
+});
+var onWrite = (subprocessStdin, chunk, encoding, done) => {
+  if (subprocessStdin.write(chunk, encoding)) {
+    done();
+  } else {
+    subprocessStdin.once("drain", done);
+  }
+};
+var onWritableFinal = async (subprocessStdin, subprocess, waitWritableFinal) => {
+  if (await waitForConcurrentStreams(waitWritableFinal, subprocess)) {
+    if (subprocessStdin.writable) {
+      subprocessStdin.end();
+    }
+    await subprocess;
+  }
+};
+var onStdinFinished = async (subprocessStdin, writable2, subprocessStdout) => {
+  try {
+    await waitForSubprocessStdin(subprocessStdin);
+    if (writable2.writable) {
+      writable2.end();
+    }
+  } catch (error) {
+    await safeWaitForSubprocessStdout(subprocessStdout);
+    destroyOtherWritable(writable2, error);
+  }
+};
+var onWritableDestroy = async ({ subprocessStdin, subprocess, waitWritableFinal, waitWritableDestroy }, error) => {
+  await waitForConcurrentStreams(waitWritableFinal, subprocess);
+  if (await waitForConcurrentStreams(waitWritableDestroy, subprocess)) {
+    destroyOtherWritable(subprocessStdin, error);
+    await waitForSubprocess(subprocess, error);
+  }
+};
+var destroyOtherWritable = (stream, error) => {
+  destroyOtherStream(stream, stream.writable, error);
+};
+
+// node_modules/execa/lib/convert/duplex.js
+import { Duplex as Duplex3 } from "node:stream";
+import { callbackify as callbackify4 } from "node:util";
+var createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, binary: binaryOption = true, preserveNewlines = true } = {}) => {
+  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+  const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
+  const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
+  const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
+  const { read, onStdoutDataDone } = getReadableMethods({
+    subprocessStdout,
+    subprocess,
+    binary,
+    encoding,
+    preserveNewlines
+  });
+  const duplex2 = new Duplex3({
+    read,
+    ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
+    destroy: callbackify4(onDuplexDestroy.bind(void 0, {
+      subprocessStdout,
+      subprocessStdin,
+      subprocess,
+      waitReadableDestroy,
+      waitWritableFinal,
+      waitWritableDestroy
+    })),
+    readableHighWaterMark,
+    writableHighWaterMark: subprocessStdin.writableHighWaterMark,
+    readableObjectMode,
+    writableObjectMode: subprocessStdin.writableObjectMode,
+    encoding: readableEncoding
+  });
+  onStdoutFinished({
+    subprocessStdout,
+    onStdoutDataDone,
+    readable: duplex2,
+    subprocess,
+    subprocessStdin
+  });
+  onStdinFinished(subprocessStdin, duplex2, subprocessStdout);
+  return duplex2;
+};
+var onDuplexDestroy = async ({ subprocessStdout, subprocessStdin, subprocess, waitReadableDestroy, waitWritableFinal, waitWritableDestroy }, error) => {
+  await Promise.all([
+    onReadableDestroy({ subprocessStdout, subprocess, waitReadableDestroy }, error),
+    onWritableDestroy({
+      subprocessStdin,
+      subprocess,
+      waitWritableFinal,
+      waitWritableDestroy
+    }, error)
+  ]);
+};
+
+// node_modules/execa/lib/convert/iterable.js
+var createIterable = (subprocess, encoding, {
+  from,
+  binary: binaryOption = false,
+  preserveNewlines = false
+} = {}) => {
+  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+  const subprocessStdout = getFromStream(subprocess, from);
+  const onStdoutData = iterateOnSubprocessStream({
+    subprocessStdout,
+    subprocess,
+    binary,
+    shouldEncode: true,
+    encoding,
+    preserveNewlines
+  });
+  return iterateOnStdoutData(onStdoutData, subprocessStdout, subprocess);
+};
+var iterateOnStdoutData = async function* (onStdoutData, subprocessStdout, subprocess) {
+  try {
+    yield* onStdoutData;
+  } finally {
+    if (subprocessStdout.readable) {
+      subprocessStdout.destroy();
+    }
+    await subprocess;
+  }
+};
+
+// node_modules/execa/lib/convert/add.js
+var addConvertedStreams = (subprocess, { encoding }) => {
+  const concurrentStreams = initializeConcurrentStreams();
+  subprocess.readable = createReadable.bind(void 0, { subprocess, concurrentStreams, encoding });
+  subprocess.writable = createWritable.bind(void 0, { subprocess, concurrentStreams });
+  subprocess.duplex = createDuplex.bind(void 0, { subprocess, concurrentStreams, encoding });
+  subprocess.iterable = createIterable.bind(void 0, subprocess, encoding);
+  subprocess[Symbol.asyncIterator] = createIterable.bind(void 0, subprocess, encoding, {});
+};
+
+// node_modules/execa/lib/methods/promise.js
+var mergePromise = (subprocess, promise) => {
+  for (const [property, descriptor] of descriptors) {
+    const value = descriptor.value.bind(promise);
+    Reflect.defineProperty(subprocess, property, { ...descriptor, value });
+  }
+};
+var nativePromisePrototype = (async () => {
+})().constructor.prototype;
+var descriptors = ["then", "catch", "finally"].map((property) => [
+  property,
+  Reflect.getOwnPropertyDescriptor(nativePromisePrototype, property)
+]);
+
+// node_modules/execa/lib/methods/main-async.js
+var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
+  const { file, commandArguments, command: command2, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
+  const { subprocess, promise } = spawnSubprocessAsync({
+    file,
+    commandArguments,
+    options,
+    startTime,
+    verboseInfo,
+    command: command2,
+    escapedCommand,
+    fileDescriptors
+  });
+  subprocess.pipe = pipeToSubprocess.bind(void 0, {
+    source: subprocess,
+    sourcePromise: promise,
+    boundOptions: {},
+    createNested
+  });
+  mergePromise(subprocess, promise);
+  SUBPROCESS_OPTIONS.set(subprocess, { options, fileDescriptors });
+  return subprocess;
+};
+var handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
+  const { command: command2, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
+  const { file, commandArguments, options: normalizedOptions } = normalizeOptions(rawFile, rawArguments, rawOptions);
+  const options = handleAsyncOptions(normalizedOptions);
+  const fileDescriptors = handleStdioAsync(options, verboseInfo);
+  return {
+    file,
+    commandArguments,
+    command: command2,
+    escapedCommand,
+    startTime,
+    verboseInfo,
+    options,
+    fileDescriptors
+  };
+};
+var handleAsyncOptions = ({ timeout, signal, ...options }) => {
+  if (signal !== void 0) {
+    throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
+  }
+  return { ...options, timeoutDuration: timeout };
+};
+var spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verboseInfo, command: command2, escapedCommand, fileDescriptors }) => {
+  let subprocess;
+  try {
+    subprocess = spawn(...concatenateShell(file, commandArguments, options));
+  } catch (error) {
+    return handleEarlyError({
+      error,
+      command: command2,
+      escapedCommand,
+      fileDescriptors,
+      options,
+      startTime,
+      verboseInfo
+    });
+  }
+  const controller = new AbortController();
+  setMaxListeners(Number.POSITIVE_INFINITY, controller.signal);
+  const originalStreams = [...subprocess.stdio];
+  pipeOutputAsync(subprocess, fileDescriptors, controller);
+  cleanupOnExit(subprocess, options, controller);
+  const context = {};
+  const onInternalError = createDeferred();
+  subprocess.kill = subprocessKill.bind(void 0, {
+    kill: subprocess.kill.bind(subprocess),
+    options,
+    onInternalError,
+    context,
+    controller
+  });
+  subprocess.all = makeAllStream(subprocess, options);
+  addConvertedStreams(subprocess, options);
+  addIpcMethods(subprocess, options);
+  const promise = handlePromise({
+    subprocess,
+    options,
+    startTime,
+    verboseInfo,
+    fileDescriptors,
+    originalStreams,
+    command: command2,
+    escapedCommand,
+    context,
+    onInternalError,
+    controller
+  });
+  return { subprocess, promise };
+};
+var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command: command2, escapedCommand, context, onInternalError, controller }) => {
+  const [
+    errorInfo,
+    [exitCode, signal],
+    stdioResults,
+    allResult,
+    ipcOutput
+  ] = await waitForSubprocessResult({
+    subprocess,
+    options,
+    context,
+    verboseInfo,
+    fileDescriptors,
+    originalStreams,
+    onInternalError,
+    controller
+  });
+  controller.abort();
+  onInternalError.resolve();
+  const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options, fdNumber));
+  const all = stripNewline(allResult, options, "all");
+  const result = getAsyncResult({
+    errorInfo,
+    exitCode,
+    signal,
+    stdio,
+    all,
+    ipcOutput,
+    context,
+    options,
+    command: command2,
+    escapedCommand,
+    startTime
+  });
+  return handleResult(result, verboseInfo, options);
+};
+var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command: command2, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+  error: errorInfo.error,
+  command: command2,
+  escapedCommand,
+  timedOut: context.terminationReason === "timeout",
+  isCanceled: context.terminationReason === "cancel" || context.terminationReason === "gracefulCancel",
+  isGracefullyCanceled: context.terminationReason === "gracefulCancel",
+  isMaxBuffer: errorInfo.error instanceof MaxBufferError,
+  isForcefullyTerminated: context.isForcefullyTerminated,
+  exitCode,
+  signal,
+  stdio,
+  all,
+  ipcOutput,
+  options,
+  startTime,
+  isSync: false
+}) : makeSuccessResult({
+  command: command2,
+  escapedCommand,
+  stdio,
+  all,
+  ipcOutput,
+  options,
+  startTime
+});
+
+// node_modules/execa/lib/methods/bind.js
+var mergeOptions = (boundOptions, options) => {
+  const newOptions = Object.fromEntries(
+    Object.entries(options).map(([optionName, optionValue]) => [
+      optionName,
+      mergeOption(optionName, boundOptions[optionName], optionValue)
+    ])
+  );
+  return { ...boundOptions, ...newOptions };
+};
+var mergeOption = (optionName, boundOptionValue, optionValue) => {
+  if (DEEP_OPTIONS.has(optionName) && isPlainObject(boundOptionValue) && isPlainObject(optionValue)) {
+    return { ...boundOptionValue, ...optionValue };
+  }
+  return optionValue;
+};
+var DEEP_OPTIONS = /* @__PURE__ */ new Set(["env", ...FD_SPECIFIC_OPTIONS]);
+
+// node_modules/execa/lib/methods/create.js
+var createExeca = (mapArguments, boundOptions, deepOptions, setBoundExeca) => {
+  const createNested = (mapArguments2, boundOptions2, setBoundExeca2) => createExeca(mapArguments2, boundOptions2, deepOptions, setBoundExeca2);
+  const boundExeca = (...execaArguments) => callBoundExeca({
+    mapArguments,
+    deepOptions,
+    boundOptions,
+    setBoundExeca,
+    createNested
+  }, ...execaArguments);
+  if (setBoundExeca !== void 0) {
+    setBoundExeca(boundExeca, createNested, boundOptions);
+  }
+  return boundExeca;
+};
+var callBoundExeca = ({ mapArguments, deepOptions = {}, boundOptions = {}, setBoundExeca, createNested }, firstArgument, ...nextArguments) => {
+  if (isPlainObject(firstArgument)) {
+    return createNested(mapArguments, mergeOptions(boundOptions, firstArgument), setBoundExeca);
+  }
+  const { file, commandArguments, options, isSync } = parseArguments({
+    mapArguments,
+    firstArgument,
+    nextArguments,
+    deepOptions,
+    boundOptions
+  });
+  return isSync ? execaCoreSync(file, commandArguments, options) : execaCoreAsync(file, commandArguments, options, createNested);
+};
+var parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions, boundOptions }) => {
+  const callArguments = isTemplateString(firstArgument) ? parseTemplates(firstArgument, nextArguments) : [firstArgument, ...nextArguments];
+  const [initialFile, initialArguments, initialOptions] = normalizeParameters(...callArguments);
+  const mergedOptions = mergeOptions(mergeOptions(deepOptions, boundOptions), initialOptions);
+  const {
+    file = initialFile,
+    commandArguments = initialArguments,
+    options = mergedOptions,
+    isSync = false
+  } = mapArguments({ file: initialFile, commandArguments: initialArguments, options: mergedOptions });
+  return {
+    file,
+    commandArguments,
+    options,
+    isSync
+  };
+};
+
+// node_modules/execa/lib/methods/command.js
+var mapCommandAsync = ({ file, commandArguments }) => parseCommand2(file, commandArguments);
+var mapCommandSync = ({ file, commandArguments }) => ({ ...parseCommand2(file, commandArguments), isSync: true });
+var parseCommand2 = (command2, unusedArguments) => {
+  if (unusedArguments.length > 0) {
+    throw new TypeError(`The command and its arguments must be passed as a single string: ${command2} ${unusedArguments}.`);
+  }
+  const [file, ...commandArguments] = parseCommandString(command2);
+  return { file, commandArguments };
+};
+var parseCommandString = (command2) => {
+  if (typeof command2 !== "string") {
+    throw new TypeError(`The command must be a string: ${String(command2)}.`);
+  }
+  const trimmedCommand = command2.trim();
+  if (trimmedCommand === "") {
+    return [];
+  }
+  const tokens = [];
+  for (const token of trimmedCommand.split(SPACES_REGEXP)) {
+    const previousToken = tokens.at(-1);
+    if (previousToken && previousToken.endsWith("\\")) {
+      tokens[tokens.length - 1] = `${previousToken.slice(0, -1)} ${token}`;
+    } else {
+      tokens.push(token);
+    }
+  }
+  return tokens;
+};
+var SPACES_REGEXP = / +/g;
+
+// node_modules/execa/lib/methods/script.js
+var setScriptSync = (boundExeca, createNested, boundOptions) => {
+  boundExeca.sync = createNested(mapScriptSync, boundOptions);
+  boundExeca.s = boundExeca.sync;
+};
+var mapScriptAsync = ({ options }) => getScriptOptions(options);
+var mapScriptSync = ({ options }) => ({ ...getScriptOptions(options), isSync: true });
+var getScriptOptions = (options) => ({ options: { ...getScriptStdinOption(options), ...options } });
+var getScriptStdinOption = ({ input, inputFile, stdio }) => input === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin: "inherit" } : {};
+var deepScriptOptions = { preferLocal: true };
+
+// node_modules/execa/index.js
+var execa = createExeca(() => ({}));
+var execaSync = createExeca(() => ({ isSync: true }));
+var execaCommand = createExeca(mapCommandAsync);
+var execaCommandSync = createExeca(mapCommandSync);
+var execaNode = createExeca(mapNode);
+var $ = createExeca(mapScriptAsync, {}, deepScriptOptions, setScriptSync);
+var {
+  sendMessage: sendMessage2,
+  getOneMessage: getOneMessage2,
+  getEachMessage: getEachMessage2,
+  getCancelSignal: getCancelSignal2
+} = getIpcExport();
+
+// tools/src/registry/lifecycle.ts
+function probeHost(host) {
+  if (host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "::1";
+  return host;
+}
+function probe(rec, timeoutMs = 2e3) {
+  return new Promise((resolve6) => {
+    const request = rec.tls ? httpsRequest : httpRequest;
+    const req = request(
+      { host: probeHost(rec.host), port: rec.port, path: "/v2/", method: "GET", timeout: timeoutMs, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
+        if (instance !== rec.instance) {
+          resolve6({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
+        } else {
+          resolve6({ ok: true, status: res.statusCode ?? 0, reason: "" });
+        }
+      }
+    );
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (err) => resolve6({ ok: false, status: 0, reason: err.message }));
+    req.end();
+  });
+}
+async function serverState(pidFile) {
+  const rec = await readPidFile(pidFile);
+  if (!rec) return { state: "stopped", staleRecord: void 0 };
+  if (!isAlive(rec)) return { state: "stopped", staleRecord: rec };
+  const answer = await probe(rec);
+  if (answer.ok) return { state: "running", record: rec, httpStatus: answer.status };
+  return { state: "not-answering", record: rec, reason: answer.reason };
+}
+function tailOf(path6, lines = 15) {
+  try {
+    const text = readFileSync8(path6, "utf8");
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+async function startDetached(opts) {
+  const current = await serverState(opts.pidFile);
+  if (current.state === "running") return { ok: true, record: current.record, already: true };
+  const logFd = openSync(opts.logFile, "a", 420);
+  const script = process.argv[1];
+  const child = execa(process.execPath, [...process.execArgv, script, "serve", ...opts.serveArgs], {
+    detached: true,
+    // execa's types only take literal fd numbers; any open fd works at run time.
+    stdio: ["ignore", logFd, logFd],
+    cleanup: false,
+    reject: false,
+    env: { ...process.env, CONTAINER_REGISTRY_DETACHED: "1" }
+  });
+  closeSync(logFd);
+  let exited;
+  void child.then((r) => {
+    exited = { code: r.exitCode, signal: r.signal };
+  });
+  const deadline = Date.now() + (opts.timeoutMs ?? 2e4);
+  try {
+    while (Date.now() < deadline) {
+      if (exited) {
+        return { ok: false, reason: `the server exited (${exited.signal ?? `code ${exited.code}`}) before answering`, logTail: tailOf(opts.logFile) };
+      }
+      const rec = await readPidFile(opts.pidFile);
+      if (rec && rec.pid === child.pid && (await probe(rec, 1e3)).ok) {
+        return { ok: true, record: rec, already: false };
+      }
+      await sleep(50);
+    }
+    child.kill("SIGKILL");
+    return { ok: false, reason: `the server did not answer within ${Math.round((opts.timeoutMs ?? 2e4) / 1e3)} s`, logTail: tailOf(opts.logFile) };
+  } finally {
+    child.unref();
+    child.stdout?.unref?.();
+  }
+}
+async function stopServer(pidFile, timeoutMs = 1e4) {
+  const rec = await readPidFile(pidFile);
+  if (!rec || !isAlive(rec)) {
+    if (rec) await removePidFileIfOurs(pidFile, rec.pid);
+    return { stopped: "not-running" };
+  }
+  const started = Date.now();
+  try {
+    process.kill(rec.pid, "SIGTERM");
+  } catch {
+    await removePidFileIfOurs(pidFile, rec.pid);
+    return { stopped: "not-running" };
+  }
+  while (Date.now() - started < timeoutMs) {
+    if (!isAlive(rec)) {
+      await removePidFileIfOurs(pidFile, rec.pid);
+      return { stopped: "term", pid: rec.pid, ms: Date.now() - started };
+    }
+    await sleep(50);
+  }
+  try {
+    process.kill(rec.pid, "SIGKILL");
+  } catch {
+  }
+  while (isAlive(rec) && Date.now() - started < timeoutMs + 5e3) await sleep(20);
+  await removePidFileIfOurs(pidFile, rec.pid);
+  return { stopped: "kill", pid: rec.pid, ms: Date.now() - started };
+}
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// tools/src/cli/commands/server.ts
+async function checkStorageWritable(dir) {
+  const probe2 = join5(dir, `.write-test-${process.pid}`);
+  try {
+    await mkdir2(dir, { recursive: true });
+    await writeFile2(probe2, "");
+    await unlink2(probe2);
+  } catch (err) {
+    const code = err.code ?? "error";
+    throw new CliError("storage", `cannot write the storage directory ${dir} (${code})`);
+  }
+}
+function listenError(err, host, port) {
+  const code = err.code;
+  if (code === "EADDRINUSE") {
+    return new CliError("port-in-use", `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
+  }
+  if (code === "EACCES") return new CliError("port-denied", `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new CliError("bad-address", `cannot listen on ${host}:${port}: no such local address`);
+  }
+  return new CliError("listen", `cannot listen on ${host}:${port}: ${err.message}`);
+}
+async function buildServeOptions(args) {
+  const storageDir = resolveStorage(args.storage);
+  const { host, port } = parseListen(args.listen);
+  return {
+    storageDir,
+    host,
+    port,
+    accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}
+`)
+  };
+}
+var serve = {
+  command: "serve",
+  describe: "Run the registry in the foreground",
+  builder: (y) => listenOption(storageOption(y)).option("drain-timeout", {
+    type: "number",
+    default: 8,
+    describe: "Seconds to let in-flight requests finish on SIGTERM/SIGINT"
+  }),
+  handler: async (args) => {
+    const options = await buildServeOptions(args);
+    await checkStorageWritable(options.storageDir);
+    const instanceId = randomBytes3(8).toString("hex");
+    let running;
+    try {
+      running = await startRegistry({ ...options, instanceId });
+    } catch (err) {
+      throw listenError(err, options.host, options.port);
+    }
+    const paths = new StoragePaths(options.storageDir);
+    await writePidFile(paths.pidFile(), {
+      instance: instanceId,
+      url: running.url,
+      host: running.host,
+      port: running.port,
+      tls: options.tls !== void 0
+    });
+    process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})
+`);
+    await new Promise((resolve6) => {
+      let stopping = false;
+      const stop2 = (signal) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`container-registry: ${signal}: draining in-flight requests
+`);
+        void running.close(args["drain-timeout"] * 1e3).then(resolve6);
+      };
+      process.once("SIGTERM", () => stop2("SIGTERM"));
+      process.once("SIGINT", () => stop2("SIGINT"));
+    });
+    await removePidFileIfOurs(paths.pidFile(), process.pid);
+    process.stderr.write("container-registry: stopped\n");
+  }
+};
+function withoutOptions(argv, names) {
+  const out = [];
+  for (let i2 = 0; i2 < argv.length; i2++) {
+    const a2 = argv[i2];
+    const name = names.find((n2) => a2 === `--${n2}` || a2.startsWith(`--${n2}=`));
+    if (name === void 0) out.push(a2);
+    else if (a2 === `--${name}`) i2++;
+  }
+  return out;
+}
+var start = {
+  command: "start",
+  describe: "Start the registry in the background; returns when it answers",
+  builder: (y) => listenOption(storageOption(y)).option("timeout", { type: "number", default: 20, describe: "Seconds to wait for the registry to answer" }).option("drain-timeout", { type: "number", default: 8, describe: "Passed to serve" }),
+  handler: async (args) => {
+    const options = await buildServeOptions(args);
+    await checkStorageWritable(options.storageDir);
+    const paths = new StoragePaths(options.storageDir);
+    const argv = process.argv.slice(2);
+    const serveArgs = withoutOptions(argv.filter((a2) => a2 !== "start"), ["timeout", "storage"]);
+    serveArgs.push("--storage", options.storageDir);
+    const result = await startDetached({ pidFile: paths.pidFile(), logFile: paths.logFile(), serveArgs, timeoutMs: args.timeout * 1e3 });
+    if (!result.ok) {
+      const tail = result.logTail ? `
+--- ${paths.logFile()} (last lines) ---
+${result.logTail}` : "";
+      throw new CliError("start-failed", `${result.reason}${tail}`);
+    }
+    const verb = result.already ? "already running" : "started";
+    process.stdout.write(`Registry ${verb}: ${result.record.url} (pid ${result.record.pid}, storage ${options.storageDir})
+`);
+  }
+};
+var stop = {
+  command: "stop",
+  describe: "Stop the background registry (drain, wait, then SIGKILL)",
+  builder: (y) => storageOption(y).option("timeout", { type: "number", default: 10, describe: "Seconds before SIGKILL" }),
+  handler: async (args) => {
+    const paths = new StoragePaths(resolveStorage(args.storage));
+    const result = await stopServer(paths.pidFile(), args.timeout * 1e3);
+    if (result.stopped === "not-running") process.stdout.write("Registry not running\n");
+    else if (result.stopped === "term") process.stdout.write(`Registry stopped (pid ${result.pid}, ${result.ms} ms)
+`);
+    else process.stdout.write(`Registry killed after ${args.timeout} s (pid ${result.pid})
+`);
+  }
+};
+var status = {
+  command: "status",
+  describe: "Tell whether the registry runs and answers (exit 0 running, 1 not answering, 3 stopped)",
+  builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
+  handler: async (args) => {
+    const paths = new StoragePaths(resolveStorage(args.storage));
+    const st = await serverState(paths.pidFile());
+    if (args.json) process.stdout.write(`${JSON.stringify(st)}
+`);
+    if (st.state === "running") {
+      if (!args.json) process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})
+`);
+      return;
+    }
+    if (st.state === "not-answering") {
+      if (!args.json) process.stdout.write(`Registry running but not answering: pid ${st.record.pid}, ${st.record.url}: ${st.reason}
+`);
+      process.exitCode = 1;
+      return;
+    }
+    if (!args.json) {
+      const stale = st.staleRecord ? ` (stale PID file for pid ${st.staleRecord.pid})` : "";
+      process.stdout.write(`Registry not running${stale}
+`);
+    }
+    process.exitCode = 3;
+  }
+};
+var serverCommands = [serve, start, stop, status];
+
 // tools/src/cli/commands/index.ts
-var commands = [];
+var commands = [...serverCommands];
 
 // tools/src/cli.ts
 var VERSION = "0.1.0";

@@ -55,13 +55,20 @@ export class RegistryError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly detail: unknown;
+  /** headers the answer must carry (Content-Range on a 416, Range on an upload conflict) */
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(code: ErrorCode, message?: string, options: { status?: number; detail?: unknown; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { status?: number; detail?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
     super(message ?? ERROR_TABLE[code].message, { cause: options.cause });
     this.name = 'RegistryError';
     this.code = code;
     this.status = options.status ?? ERROR_TABLE[code].status;
     this.detail = options.detail;
+    this.headers = options.headers;
   }
 
   /** toJSON gives the spec's body: {"errors":[{code,message,detail}]}. */

@@ -54,9 +54,14 @@ export class StoragePaths {
     return join(this.root, 'repositories', ...name.split('/'));
   }
 
+  /** layerDir is the folder of one blob link in a repository. */
+  layerDir(name: string, d: Digest): string {
+    return join(this.repository(name), '_layers', d.algorithm, d.hex);
+  }
+
   /** layerLink links a blob into a repository. */
   layerLink(name: string, d: Digest): string {
-    return join(this.repository(name), '_layers', d.algorithm, d.hex, 'link');
+    return join(this.layerDir(name, d), 'link');
   }
 
   /** layersRoot holds the repository's blob links, by algorithm. */

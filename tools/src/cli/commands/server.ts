@@ -1,0 +1,180 @@
+// serve, start, stop, status: the server's lifecycle. Thin: the work is in registry/.
+import type { CommandModule } from 'yargs';
+import { mkdir, writeFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CliError } from '../errors.js';
+import { listenOption, parseListen, resolveStorage, storageOption } from '../options.js';
+import { startRegistry, type RegistryOptions } from '../../registry/server.js';
+import { StoragePaths } from '../../storage/paths.js';
+import { removePidFileIfOurs, writePidFile } from '../../registry/pidfile.js';
+import { serverState, startDetached, stopServer } from '../../registry/lifecycle.js';
+
+interface ServeArgs {
+  storage: string;
+  listen: string;
+  'drain-timeout': number;
+}
+
+/** checkStorageWritable fails with one clear line when the storage dir cannot be written. */
+async function checkStorageWritable(dir: string): Promise<void> {
+  const probe = join(dir, `.write-test-${process.pid}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, '');
+    await unlink(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new CliError('storage', `cannot write the storage directory ${dir} (${code})`);
+  }
+}
+
+function listenError(err: unknown, host: string, port: number): CliError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new CliError('port-in-use', `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
+  }
+  if (code === 'EACCES') return new CliError('port-denied', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new CliError('bad-address', `cannot listen on ${host}:${port}: no such local address`);
+  }
+  return new CliError('listen', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
+}
+
+/** buildServeOptions turns parsed flags into the server's options (secure mode adds to these). */
+export async function buildServeOptions(args: ServeArgs): Promise<RegistryOptions> {
+  const storageDir = resolveStorage(args.storage);
+  const { host, port } = parseListen(args.listen);
+  return {
+    storageDir,
+    host,
+    port,
+    accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
+  };
+}
+
+const serve: CommandModule<object, ServeArgs> = {
+  command: 'serve',
+  describe: 'Run the registry in the foreground',
+  builder: (y) =>
+    listenOption(storageOption(y)).option('drain-timeout', {
+      type: 'number',
+      default: 8,
+      describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT',
+    }) as never,
+  handler: async (args) => {
+    const options = await buildServeOptions(args);
+    await checkStorageWritable(options.storageDir);
+    const instanceId = randomBytes(8).toString('hex');
+    let running;
+    try {
+      running = await startRegistry({ ...options, instanceId });
+    } catch (err) {
+      throw listenError(err, options.host, options.port);
+    }
+    const paths = new StoragePaths(options.storageDir);
+    await writePidFile(paths.pidFile(), {
+      instance: instanceId,
+      url: running.url,
+      host: running.host,
+      port: running.port,
+      tls: options.tls !== undefined,
+    });
+    process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})\n`);
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`container-registry: ${signal}: draining in-flight requests\n`);
+        void running.close(args['drain-timeout'] * 1000).then(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await removePidFileIfOurs(paths.pidFile(), process.pid);
+    process.stderr.write('container-registry: stopped\n');
+  },
+};
+
+/** withoutOptions drops `--name value` and `--name=value` for each name from an argv list. */
+export function withoutOptions(argv: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = names.find((n) => a === `--${n}` || a.startsWith(`--${n}=`));
+    if (name === undefined) out.push(a);
+    else if (a === `--${name}`) i++;
+  }
+  return out;
+}
+
+interface StartArgs extends ServeArgs {
+  timeout: number;
+}
+
+const start: CommandModule<object, StartArgs> = {
+  command: 'start',
+  describe: 'Start the registry in the background; returns when it answers',
+  builder: (y) =>
+    listenOption(storageOption(y))
+      .option('timeout', { type: 'number', default: 20, describe: 'Seconds to wait for the registry to answer' })
+      .option('drain-timeout', { type: 'number', default: 8, describe: 'Passed to serve' }) as never,
+  handler: async (args) => {
+    const options = await buildServeOptions(args);
+    await checkStorageWritable(options.storageDir);
+    const paths = new StoragePaths(options.storageDir);
+    // Forward every flag as given, so options added for serve work through start too.
+    const argv = process.argv.slice(2);
+    const serveArgs = withoutOptions(argv.filter((a) => a !== 'start'), ['timeout', 'storage']);
+    serveArgs.push('--storage', options.storageDir);
+    const result = await startDetached({ pidFile: paths.pidFile(), logFile: paths.logFile(), serveArgs, timeoutMs: args.timeout * 1000 });
+    if (!result.ok) {
+      const tail = result.logTail ? `\n--- ${paths.logFile()} (last lines) ---\n${result.logTail}` : '';
+      throw new CliError('start-failed', `${result.reason}${tail}`);
+    }
+    const verb = result.already ? 'already running' : 'started';
+    process.stdout.write(`Registry ${verb}: ${result.record.url} (pid ${result.record.pid}, storage ${options.storageDir})\n`);
+  },
+};
+
+const stop: CommandModule<object, { storage: string; timeout: number }> = {
+  command: 'stop',
+  describe: 'Stop the background registry (drain, wait, then SIGKILL)',
+  builder: (y) => storageOption(y).option('timeout', { type: 'number', default: 10, describe: 'Seconds before SIGKILL' }) as never,
+  handler: async (args) => {
+    const paths = new StoragePaths(resolveStorage(args.storage));
+    const result = await stopServer(paths.pidFile(), args.timeout * 1000);
+    if (result.stopped === 'not-running') process.stdout.write('Registry not running\n');
+    else if (result.stopped === 'term') process.stdout.write(`Registry stopped (pid ${result.pid}, ${result.ms} ms)\n`);
+    else process.stdout.write(`Registry killed after ${args.timeout} s (pid ${result.pid})\n`);
+  },
+};
+
+const status: CommandModule<object, { storage: string; json: boolean }> = {
+  command: 'status',
+  describe: 'Tell whether the registry runs and answers (exit 0 running, 1 not answering, 3 stopped)',
+  builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  handler: async (args) => {
+    const paths = new StoragePaths(resolveStorage(args.storage));
+    const st = await serverState(paths.pidFile());
+    if (args.json) process.stdout.write(`${JSON.stringify(st)}\n`);
+    if (st.state === 'running') {
+      if (!args.json) process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})\n`);
+      return;
+    }
+    if (st.state === 'not-answering') {
+      if (!args.json) process.stdout.write(`Registry running but not answering: pid ${st.record.pid}, ${st.record.url}: ${st.reason}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (!args.json) {
+      const stale = st.staleRecord ? ` (stale PID file for pid ${st.staleRecord.pid})` : '';
+      process.stdout.write(`Registry not running${stale}\n`);
+    }
+    process.exitCode = 3;
+  },
+};
+
+/** serverCommands are serve, start, stop and status. */
+export const serverCommands = [serve, start, stop, status];

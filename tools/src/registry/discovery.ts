@@ -1,0 +1,39 @@
+// Listing: tags of a repository, the catalog, and referrers of a manifest.
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#content-discovery
+import type { RequestContext } from './context.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseDigest } from '../oci/digest.js';
+import { MEDIA_TYPES } from '../oci/mediatypes.js';
+import { nextLink, paginate, readPagination, sendJson } from './respond.js';
+
+/** listTags answers GET /v2/<name>/tags/list (sorted, with n, last and a Link header). */
+export async function listTags(ctx: RequestContext, name: string): Promise<void> {
+  const { store, url, req, res } = ctx;
+  const page = readPagination(url.searchParams);
+  if (!(await store.manifests.exists(name))) throw new RegistryError('NAME_UNKNOWN', `repository ${name} not known to registry`);
+  const { items, more } = paginate(await store.manifests.tags(name), page);
+  const headers: Record<string, string> = {};
+  if (more) headers.Link = nextLink(`/v2/${name}/tags/list`, page.n!, items[items.length - 1]!);
+  sendJson(req, res, 200, { name, tags: items }, headers);
+}
+
+/** listCatalog answers GET /v2/_catalog likewise. */
+export async function listCatalog(ctx: RequestContext): Promise<void> {
+  const { store, url, req, res } = ctx;
+  const page = readPagination(url.searchParams);
+  const { items, more } = paginate(await store.repositories(), page);
+  const headers: Record<string, string> = {};
+  if (more) headers.Link = nextLink('/v2/_catalog', page.n!, items[items.length - 1]!);
+  sendJson(req, res, 200, { repositories: items }, headers);
+}
+
+/** listReferrers answers GET /v2/<name>/referrers/<digest>, optionally filtered by artifactType. */
+export async function listReferrers(ctx: RequestContext, name: string, digestText: string): Promise<void> {
+  const { store, url, req, res } = ctx;
+  const d = parseDigest(digestText);
+  const artifactType = url.searchParams.get('artifactType') ?? undefined;
+  const manifests = await store.referrers(name, d, artifactType);
+  const headers: Record<string, string> = { 'Content-Type': MEDIA_TYPES.ociIndex };
+  if (artifactType !== undefined) headers['OCI-Filters-Applied'] = 'artifactType';
+  sendJson(req, res, 200, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }, headers);
+}

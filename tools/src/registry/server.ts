@@ -1,0 +1,200 @@
+// The composition root of the embedded registry: storage, access and logging are handed in; this
+// file wires them to node:http or node:https and owns listening and draining.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { ImageStore } from '../storage/store.js';
+import { ALLOW_ALL, type AccessController } from './access.js';
+import { dispatch } from './dispatch.js';
+import { API_VERSION_HEADER } from './respond.js';
+
+/** TlsFiles names the PEM files of the server certificate (reloaded when they change). */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** AccessLogEntry is one line of the access log; it never holds credentials. */
+export interface AccessLogEntry {
+  time: string;
+  addr: string;
+  user: string | undefined;
+  method: string;
+  path: string;
+  status: number;
+  bytes: number;
+  ms: number;
+}
+
+/** RegistryOptions configures one server. */
+export interface RegistryOptions {
+  storageDir: string;
+  host: string;
+  port: number;
+  tls?: TlsFiles;
+  access?: AccessController;
+  /** receives one entry per request; none = no access log */
+  accessLog?: (entry: AccessLogEntry) => void;
+  /** identifies this process in the instance header, so `status` can tell it from another server */
+  instanceId?: string;
+}
+
+/** RunningRegistry is a listening server. */
+export interface RunningRegistry {
+  url: string;
+  host: string;
+  port: number;
+  instanceId: string;
+  store: ImageStore;
+  server: Server | HttpsServer;
+  /** close stops accepting, lets in-flight requests finish, and cuts what remains after `timeoutMs`. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** INSTANCE_HEADER carries the instance id on every response. */
+export const INSTANCE_HEADER = 'X-Container-Registry-Instance';
+
+function securityHeaders(tls: boolean): Record<string, string> {
+  const h: Record<string, string> = {
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  };
+  if (tls) h['Strict-Transport-Security'] = 'max-age=31536000';
+  return h;
+}
+
+/** loadTls reads the certificate files, remembering their mtimes to notice renewals. */
+function tlsLoader(files: TlsFiles): { options(): { cert: Buffer; key: Buffer }; changed(): boolean } {
+  let stamp = '';
+  let checkedAt = 0;
+  const read = () => {
+    stamp = `${statSync(files.certFile).mtimeMs}:${statSync(files.keyFile).mtimeMs}`;
+    return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
+  };
+  return {
+    options: read,
+    changed() {
+      const now = Date.now();
+      if (now - checkedAt < 1000) return false;
+      checkedAt = now;
+      try {
+        return `${statSync(files.certFile).mtimeMs}:${statSync(files.keyFile).mtimeMs}` !== stamp;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** startRegistry listens on host:port and serves the distribution API from storageDir. */
+export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+  const store = new ImageStore(options.storageDir);
+  await store.driver.mkdirp(store.paths.root);
+  const access = options.access ?? ALLOW_ALL;
+  const instanceId = options.instanceId ?? randomBytes(8).toString('hex');
+  const fixedHeaders: Record<string, string> = {
+    [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
+    [INSTANCE_HEADER]: instanceId,
+    ...securityHeaders(options.tls !== undefined),
+  };
+  let inFlight = 0;
+  let closing = false;
+  let onIdle: (() => void) | undefined;
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    inFlight++;
+    for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
+    if (closing) res.setHeader('Connection', 'close');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://registry');
+    } catch {
+      url = new URL('http://registry/invalid');
+    }
+    let user: string | undefined;
+    res.once('close', () => {
+      inFlight--;
+      if (options.accessLog) {
+        options.accessLog({
+          time: new Date().toISOString(),
+          addr: req.socket.remoteAddress ?? '',
+          user,
+          method: req.method ?? '',
+          path: url.pathname,
+          status: res.statusCode,
+          bytes: Number(res.getHeader('content-length') ?? 0),
+          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+        });
+      }
+      if (closing && inFlight === 0) onIdle?.();
+    });
+    dispatch({ store, access }, req, res, url).then(
+      (outcome) => {
+        user = outcome.user;
+      },
+      () => {},
+    );
+  };
+
+  let server: Server | HttpsServer;
+  if (options.tls) {
+    const tls = tlsLoader(options.tls);
+    const https = createHttpsServer({ ...tls.options(), minVersion: 'TLSv1.2' }, handler);
+    // A renewed certificate is picked up by the next connection, with no restart.
+    https.on('connection', () => {
+      if (tls.changed()) {
+        try {
+          https.setSecureContext({ ...tls.options(), minVersion: 'TLSv1.2' });
+        } catch (err) {
+          process.stderr.write(`container-registry: keeping the old certificate: ${(err as Error).message}\n`);
+        }
+      }
+    });
+    server = https;
+  } else {
+    server = createHttpServer(handler);
+  }
+  // Uploads of large blobs may take long; only idle sockets time out.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const scheme = options.tls ? 'https' : 'http';
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `${scheme}://${hostForUrl}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    instanceId,
+    store,
+    server,
+    close(timeoutMs = 10_000) {
+      closing = true;
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+        onIdle = () => setImmediate(() => server.closeIdleConnections());
+        if (inFlight === 0) server.closeIdleConnections();
+      });
+    },
+  };
+}

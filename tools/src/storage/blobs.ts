@@ -1,0 +1,71 @@
+// Blobs: content stored once by digest; a repository reaches a blob through a link in `_layers`
+// (distribution's linkedblobstore.go). A cross-repository mount is writing one more link.
+import type { ReadStream } from 'node:fs';
+import type { FsDriver } from './driver.js';
+import { PathNotFound } from './driver.js';
+import type { StoragePaths } from './paths.js';
+import { readLink, writeLink } from './links.js';
+import { formatDigest, type Digest } from '../oci/digest.js';
+
+/** BlobStore reads, links and unlinks blobs. */
+export class BlobStore {
+  constructor(
+    private readonly paths: StoragePaths,
+    private readonly driver: FsDriver,
+  ) {}
+
+  /** size tells the size of a stored blob, or undefined when it is not stored. */
+  async size(d: Digest): Promise<number | undefined> {
+    try {
+      const info = await this.driver.stat(this.paths.blobData(d));
+      return info.isDirectory ? undefined : info.size;
+    } catch (err) {
+      if (err instanceof PathNotFound) return undefined;
+      throw err;
+    }
+  }
+
+  /** isLinked tells whether `repo` may read blob `d` (as a layer/config or as a manifest). */
+  async isLinked(repo: string, d: Digest): Promise<boolean> {
+    const layer = await readLink(this.driver, this.paths.layerLink(repo, d));
+    if (layer && formatDigest(layer) === formatDigest(d)) return true;
+    const revision = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+    return revision !== undefined && formatDigest(revision) === formatDigest(d);
+  }
+
+  /** statInRepo gives the size of a blob `repo` may read, or undefined. */
+  async statInRepo(repo: string, d: Digest): Promise<number | undefined> {
+    if (!(await this.isLinked(repo, d))) return undefined;
+    return this.size(d);
+  }
+
+  /** link makes blob `d` readable in `repo`, and refreshes its mtime so an online gc spares it. */
+  async link(repo: string, d: Digest): Promise<void> {
+    await this.driver.touch(this.paths.blobData(d)).catch(() => {});
+    await writeLink(this.driver, this.paths.layerLink(repo, d), d);
+  }
+
+  /** unlink removes a blob from `repo` (the content stays for gc); false when it was not linked. */
+  async unlink(repo: string, d: Digest): Promise<boolean> {
+    return this.driver.deleteIfExists(this.paths.layerDir(repo, d));
+  }
+
+  /** open streams a stored blob, whole or an inclusive byte range. */
+  open(d: Digest, range?: { start: number; end: number }): ReadStream {
+    return this.driver.readStream(this.paths.blobData(d), range);
+  }
+
+  /** read returns a small blob (a manifest or config) whole. */
+  async read(d: Digest): Promise<Buffer> {
+    return this.driver.readFile(this.paths.blobData(d));
+  }
+
+  /** writeSmall stores a small blob (a manifest) from memory, atomically; no-op if already there. */
+  async writeSmall(d: Digest, data: Buffer): Promise<void> {
+    if ((await this.size(d)) === data.length) {
+      await this.driver.touch(this.paths.blobData(d)).catch(() => {});
+      return;
+    }
+    await this.driver.writeFileAtomic(this.paths.blobData(d), data);
+  }
+}

@@ -1,0 +1,37 @@
+// ImageStore: the OCI rules over one storage directory, as one object the server is handed.
+import { FsDriver } from './driver.js';
+import { StoragePaths } from './paths.js';
+import { BlobStore } from './blobs.js';
+import { UploadStore } from './uploads.js';
+import { ManifestStore } from './manifests.js';
+import { listReferrers } from './referrers.js';
+import { listRepositories } from './catalog.js';
+import type { Digest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/manifest.js';
+
+/** ImageStore groups the blob, upload and manifest stores of one storage directory. */
+export class ImageStore {
+  readonly paths: StoragePaths;
+  readonly driver: FsDriver;
+  readonly blobs: BlobStore;
+  readonly uploads: UploadStore;
+  readonly manifests: ManifestStore;
+
+  constructor(storageDir: string, driver: FsDriver = new FsDriver()) {
+    this.paths = new StoragePaths(storageDir);
+    this.driver = driver;
+    this.blobs = new BlobStore(this.paths, driver);
+    this.uploads = new UploadStore(this.paths, driver, this.blobs);
+    this.manifests = new ManifestStore(this.paths, driver, this.blobs);
+  }
+
+  /** repositories lists every repository in lexical order. */
+  repositories(): Promise<string[]> {
+    return listRepositories(this.paths, this.driver);
+  }
+
+  /** referrers lists the manifests in `repo` whose subject is `subject`. */
+  referrers(repo: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+    return listReferrers(this.manifests, this.blobs, repo, subject, artifactType);
+  }
+}

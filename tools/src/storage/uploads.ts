@@ -1,0 +1,197 @@
+// Upload sessions: `_uploads/<id>/data` grows by PATCH until a PUT commits it under its digest.
+// The data file is the state, so a session survives a restart and is resumed from its size; the
+// running hash is only a shortcut, dropped whenever it could disagree with the file.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { randomUUID, type Hash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { FsDriver } from './driver.js';
+import { PathNotFound } from './driver.js';
+import type { StoragePaths } from './paths.js';
+import type { BlobStore } from './blobs.js';
+import { formatDigest, newHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** UploadState is what a client may know of an upload. */
+export interface UploadState {
+  id: string;
+  /** bytes received so far */
+  size: number;
+}
+
+/** ChunkRange is an inclusive byte range a PATCH claims to carry (Content-Range). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+interface Session {
+  /** sha256 of the first `hashed` bytes, valid while hashed equals the file size */
+  hasher: Hash | undefined;
+  hashed: number;
+  /** serialises operations on one upload */
+  queue: Promise<unknown>;
+}
+
+/** hashFile streams a file through `algorithm` and returns the digest. */
+export async function hashFile(path: string, algorithm: DigestAlgorithm): Promise<Digest> {
+  const hasher = newHasher(algorithm);
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async function (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) hasher.update(chunk);
+  });
+  return { algorithm, hex: hasher.digest('hex') };
+}
+
+/** UploadStore runs upload sessions. */
+export class UploadStore {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly paths: StoragePaths,
+    private readonly driver: FsDriver,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** create starts an empty upload in `repo` and returns its id. */
+  async create(repo: string): Promise<UploadState> {
+    const id = randomUUID();
+    await this.driver.writeFileAtomic(this.paths.uploadStartedAt(repo, id), new Date().toISOString());
+    const handle = await open(this.paths.uploadData(repo, id), 'wx');
+    await handle.close();
+    this.sessions.set(key(repo, id), { hasher: newHasher('sha256'), hashed: 0, queue: Promise.resolve() });
+    return { id, size: 0 };
+  }
+
+  /** status tells how much an upload has received; BLOB_UPLOAD_UNKNOWN when there is none. */
+  async status(repo: string, id: string): Promise<UploadState> {
+    return { id, size: await this.dataSize(repo, id) };
+  }
+
+  /** append adds a chunk; with `range`, it must start where the upload ends (else RANGE_INVALID). */
+  async append(repo: string, id: string, body: Readable, range?: ChunkRange): Promise<UploadState> {
+    return this.serialise(repo, id, async (session) => this.appendLocked(repo, id, session, body, range));
+  }
+
+  /** commit adds an optional last chunk, verifies the digest and makes the blob visible in `repo`. */
+  async commit(repo: string, id: string, expected: Digest, body?: Readable, range?: ChunkRange): Promise<{ size: number }> {
+    return this.serialise(repo, id, async (session) => {
+      if (body) await this.appendLocked(repo, id, session, body, range);
+      const dataPath = this.paths.uploadData(repo, id);
+      const size = await this.dataSize(repo, id);
+      let actual: Digest;
+      if (expected.algorithm === 'sha256' && session.hasher && session.hashed === size) {
+        actual = { algorithm: 'sha256', hex: session.hasher.copy().digest('hex') };
+      } else {
+        actual = await hashFile(dataPath, expected.algorithm);
+      }
+      if (actual.hex !== expected.hex) {
+        await this.remove(repo, id);
+        throw new RegistryError('DIGEST_INVALID', `digest mismatch: expected ${formatDigest(expected)}, content is ${formatDigest(actual)}`);
+      }
+      if ((await this.blobs.size(expected)) === size) {
+        await this.remove(repo, id);
+      } else {
+        // Durable before visible: fsync the data, then rename it under its digest.
+        const handle = await open(dataPath, 'r+');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await this.driver.move(dataPath, this.paths.blobData(expected));
+        await this.remove(repo, id);
+      }
+      await this.blobs.link(repo, expected);
+      return { size };
+    });
+  }
+
+  /** cancel drops an upload; BLOB_UPLOAD_UNKNOWN when there is none. */
+  async cancel(repo: string, id: string): Promise<void> {
+    await this.serialise(repo, id, async () => {
+      await this.dataSize(repo, id);
+      await this.remove(repo, id);
+    });
+  }
+
+  private async appendLocked(repo: string, id: string, session: Session, body: Readable, range?: ChunkRange): Promise<UploadState> {
+    const size = await this.dataSize(repo, id);
+    if (range && range.start !== size) {
+      body.resume();
+      throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, upload has ${size} bytes`, {
+        detail: { size },
+      });
+    }
+    if (session.hashed !== size) session.hasher = undefined;
+    const hasher = session.hasher;
+    let written = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            hasher?.update(chunk);
+            written += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(this.paths.uploadData(repo, id), { flags: 'a', highWaterMark: 1024 * 1024 }),
+      );
+    } catch (err) {
+      session.hasher = undefined;
+      throw err;
+    }
+    if (range && written !== range.end - range.start + 1) {
+      // The file now holds what arrived; the client learns the real size from the status.
+      session.hasher = undefined;
+      throw new RegistryError('RANGE_INVALID', `Content-Range claims ${range.end - range.start + 1} bytes, body had ${written}`, {
+        detail: { size: size + written },
+      });
+    }
+    if (hasher) session.hashed = size + written;
+    return { id, size: size + written };
+  }
+
+  private async dataSize(repo: string, id: string): Promise<number> {
+    if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${clip(id)} unknown`);
+    try {
+      return (await this.driver.stat(this.paths.uploadData(repo, id))).size;
+    } catch (err) {
+      if (err instanceof PathNotFound) {
+        this.sessions.delete(key(repo, id));
+        throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} unknown`);
+      }
+      throw err;
+    }
+  }
+
+  private async remove(repo: string, id: string): Promise<void> {
+    this.sessions.delete(key(repo, id));
+    await this.driver.deleteIfExists(this.paths.uploadDir(repo, id));
+  }
+
+  private serialise<T>(repo: string, id: string, work: (session: Session) => Promise<T>): Promise<T> {
+    const k = key(repo, id);
+    let session = this.sessions.get(k);
+    if (!session) {
+      // A session from before a restart (or another process): no running hash, resumed from the file.
+      session = { hasher: undefined, hashed: -1, queue: Promise.resolve() };
+      if (UPLOAD_ID.test(id)) this.sessions.set(k, session);
+    }
+    const s = session;
+    const run = s.queue.then(() => work(s));
+    s.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+function key(repo: string, id: string): string {
+  return `${repo}\u0000${id}`;
+}
+
+function clip(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
