@@ -138,7 +138,7 @@ export async function uploadBlob(base: string, repo: string, blob: { digest: str
   return fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${blob.digest}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/octet-stream', ...headers },
-    body: blob.data,
+    body: new Uint8Array(blob.data),
   });
 }
 
@@ -157,6 +157,6 @@ export async function putManifest(base: string, repo: string, reference: string,
   return fetch(`${base}/v2/${repo}/manifests/${reference}`, {
     method: 'PUT',
     headers: { 'Content-Type': manifest.mediaType, ...headers },
-    body: manifest.data,
+    body: new Uint8Array(manifest.data),
   });
 }
