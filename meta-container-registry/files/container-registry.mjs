@@ -7298,7 +7298,7 @@ ${err.stack}`;
 }
 
 // tools/src/cli/commands/server.ts
-import { mkdir as mkdir2, writeFile as writeFile2, unlink as unlink2 } from "node:fs/promises";
+import { mkdir as mkdir2, writeFile as writeFile3, unlink as unlink2 } from "node:fs/promises";
 import { join as join5 } from "node:path";
 import { randomBytes as randomBytes3 } from "node:crypto";
 
@@ -7761,7 +7761,7 @@ var BlobStore = class {
 
 // tools/src/storage/uploads.ts
 import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
-import { open as open2 } from "node:fs/promises";
+import { open as open2, writeFile as writeFile2 } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 var UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -7785,9 +7785,9 @@ var UploadStore = class {
   /** create starts an empty upload in `repo` and returns its id. */
   async create(repo) {
     const id = randomUUID();
-    await this.driver.writeFileAtomic(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString());
-    const handle = await open2(this.paths.uploadData(repo, id), "wx");
-    await handle.close();
+    await this.driver.mkdirp(this.paths.uploadDir(repo, id));
+    await writeFile2(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+    await writeFile2(this.paths.uploadData(repo, id), "", { flag: "wx" });
     this.sessions.set(key(repo, id), { hasher: newHasher("sha256"), hashed: 0, queue: Promise.resolve() });
     return { id, size: 0 };
   }
@@ -15804,7 +15804,7 @@ async function checkStorageWritable(dir) {
   const probe2 = join5(dir, `.write-test-${process.pid}`);
   try {
     await mkdir2(dir, { recursive: true });
-    await writeFile2(probe2, "");
+    await writeFile3(probe2, "");
     await unlink2(probe2);
   } catch (err) {
     const code = err.code ?? "error";
