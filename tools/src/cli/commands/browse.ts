@@ -1,0 +1,152 @@
+// list, tags, catalog, inspect, delete: reading (and untagging) what the registry holds.
+import type { CommandModule } from 'yargs';
+import { CliError } from '../errors.js';
+import { cliHandler } from '../client-errors.js';
+import { openTarget, registryOptions, repositoryOf, type RegistryArgs } from '../registry-options.js';
+import { catalog, listTags } from '../../client/listing.js';
+import { deleteTag } from '../../manage/delete.js';
+import { inspectImage } from '../../manage/inspect.js';
+import { humanBytes } from '../../push/progress.js';
+import { isValidTag } from '../../oci/names.js';
+
+interface BrowseArgs extends RegistryArgs {
+  json: boolean;
+  all: boolean;
+}
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/** splitImage reads `name[:tag]` (a tag never holds '/'). */
+export function splitImage(text: string, defaultTag: string | undefined): { name: string; tag: string | undefined } {
+  const i = text.lastIndexOf(':');
+  if (i > 0 && !text.slice(i).includes('/')) return { name: text.slice(0, i), tag: text.slice(i + 1) };
+  return { name: text, tag: defaultTag };
+}
+
+const listCommand: CommandModule<object, BrowseArgs> = {
+  command: 'list',
+  describe: 'List the images of the namespace with their tags',
+  builder: (y) =>
+    registryOptions(y)
+      .option('all', { type: 'boolean', default: false, describe: 'Every repository, not only the namespace' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  handler: cliHandler(async (args: BrowseArgs) => {
+    const target = await openTarget(args);
+    try {
+      const repos = (await catalog(target.session)).filter((r) => args.all || !target.namespace || r.startsWith(`${target.namespace}/`));
+      const out: Record<string, string[]> = {};
+      for (const r of repos) out[r] = ((await listTags(target.session, r)) ?? []).sort();
+      if (args.json) print(JSON.stringify(out, null, 2));
+      else if (!repos.length) print(`(no images${target.namespace && !args.all ? ` in ${target.namespace}/` : ''})`);
+      else for (const r of repos) print(`${r}: ${out[r]!.join(' ') || '(no tags)'}`);
+    } finally {
+      target.session.close();
+    }
+  }),
+};
+
+interface TagsArgs extends BrowseArgs {
+  image: string;
+}
+
+const tagsCommand: CommandModule<object, TagsArgs> = {
+  command: 'tags <image>',
+  describe: 'List the tags of an image',
+  builder: (y) => registryOptions(y).positional('image', { type: 'string' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  handler: cliHandler(async (args: TagsArgs) => {
+    const target = await openTarget(args);
+    try {
+      const repository = repositoryOf(args.image, target.namespace);
+      const tags = await listTags(target.session, repository);
+      if (!tags) throw new CliError('not-found', `${repository} does not exist`);
+      if (args.json) print(JSON.stringify({ name: repository, tags }, null, 2));
+      else for (const t of tags) print(t);
+    } finally {
+      target.session.close();
+    }
+  }),
+};
+
+const catalogCommand: CommandModule<object, BrowseArgs> = {
+  command: 'catalog',
+  describe: 'List every repository (the API catalog, all pages)',
+  builder: (y) => registryOptions(y).option('json', { type: 'boolean', default: false, describe: 'Print {"repositories":[...]}' }) as never,
+  handler: cliHandler(async (args: BrowseArgs) => {
+    const target = await openTarget(args);
+    try {
+      const repositories = await catalog(target.session);
+      if (args.json) print(JSON.stringify({ repositories }, null, 2));
+      else for (const r of repositories) print(r);
+    } finally {
+      target.session.close();
+    }
+  }),
+};
+
+const inspectCommand: CommandModule<object, TagsArgs> = {
+  command: 'inspect <image>',
+  describe: 'Show an image: media type, digest, platforms, layers, labels',
+  builder: (y) => registryOptions(y).positional('image', { type: 'string', describe: 'name[:tag|@digest]' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  handler: cliHandler(async (args: TagsArgs) => {
+    const target = await openTarget(args);
+    try {
+      const at = args.image.indexOf('@');
+      const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, 'latest');
+      const repository = repositoryOf(name, target.namespace);
+      const info = await inspectImage(target.session, repository, tag!);
+      if (args.json) {
+        print(JSON.stringify(info, null, 2));
+        return;
+      }
+      print(`${target.registry}/${repository}:${tag}`);
+      print(`  digest:     ${info.digest}`);
+      print(`  media type: ${info.mediaType}`);
+      if (info.manifests.length) print(`  platforms:  ${info.manifests.map((m) => m.platform ?? '?').join(', ')}`);
+      for (const img of info.images) {
+        print(`  ${img.platform ?? 'image'} ${img.digest}`);
+        if (img.created) print(`    created: ${img.created}`);
+        print(`    config:  ${img.config.digest} (${humanBytes(img.config.size)})`);
+        for (const l of img.layers) print(`    layer:   ${l.digest} ${humanBytes(l.size)} ${l.mediaType}`);
+        print(`    size:    ${humanBytes(img.size)}`);
+        for (const [k, v] of Object.entries(img.labels)) print(`    label:   ${k}=${v}`);
+      }
+    } finally {
+      target.session.close();
+    }
+  }),
+};
+
+interface DeleteArgs extends RegistryArgs {
+  image: string;
+  force: boolean;
+  json: boolean;
+}
+
+const deleteCommand: CommandModule<object, DeleteArgs> = {
+  command: 'delete <image>',
+  describe: 'Delete one tag (name:tag); other tags of the same image stay',
+  builder: (y) =>
+    registryOptions(y)
+      .positional('image', { type: 'string', describe: 'name:tag' })
+      .option('force', { type: 'boolean', default: false, describe: 'On a registry that deletes by digest only, also remove the other tags sharing it' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  handler: cliHandler(async (args: DeleteArgs) => {
+    const { name, tag } = splitImage(args.image, undefined);
+    if (!tag) throw new CliError('usage', `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`, { exitCode: 2 });
+    if (!isValidTag(tag)) throw new CliError('usage', `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
+    const target = await openTarget(args);
+    try {
+      const r = await deleteTag(target.session, repositoryOf(name, target.namespace), tag, args.force);
+      if (args.json) print(JSON.stringify(r, null, 2));
+      else {
+        print(`Deleted ${r.repository}:${r.tag} (${r.digest})`);
+        if (r.alsoRemoved.length) print(`Also removed (same digest, --force): ${r.alsoRemoved.join(' ')}`);
+      }
+    } finally {
+      target.session.close();
+    }
+  }),
+};
+
+/** browseCommands are list, tags, catalog, inspect and delete. */
+export const browseCommands: CommandModule<any, any>[] = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];

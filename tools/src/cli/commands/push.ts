@@ -1,0 +1,89 @@
+// push [image]: the images of deploy/ to the registry. Thin: the work is in push/.
+import type { CommandModule } from 'yargs';
+import { CliError } from '../errors.js';
+import { cliHandler } from '../client-errors.js';
+import { openTarget, registryOptions, type RegistryArgs } from '../registry-options.js';
+import { isValidTag } from '../../oci/names.js';
+import { parseLabel } from '../../layout/labels.js';
+import { planDeployPush, pushPlanned } from '../../push/deploy.js';
+import { newPushContext } from '../../push/push.js';
+import { chooseReporter, humanBytes } from '../../push/progress.js';
+import { DEFAULT_STRATEGY, baseTags, parseStrategies } from '../../push/tags.js';
+import { gitBranch, gitCommit } from '../../push/git.js';
+
+interface PushArgs extends RegistryArgs {
+  image: string | undefined;
+  tag: string[] | undefined;
+  strategy: string | undefined;
+  version: string | undefined;
+  label: string[] | undefined;
+  'deploy-dir': string | undefined;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** pushCommand is `container-registry push [image]`. */
+export const pushCommand: CommandModule<object, PushArgs> = {
+  command: 'push [image]',
+  describe: 'Push the OCI images of deploy/ (every machine folder) to the registry',
+  builder: (y) =>
+    registryOptions(y.version(false))
+      .positional('image', { type: 'string', describe: 'Push only this image (name without machine and timestamp)' })
+      .option('tag', { alias: 't', type: 'string', array: true, describe: 'Explicit tag (repeatable; needs an image name)' })
+      .option('strategy', { alias: 's', type: 'string', describe: `Tag strategies: timestamp sha git branch semver version latest arch [env CONTAINER_REGISTRY_TAG_STRATEGY, default "${DEFAULT_STRATEGY}"]` })
+      .option('version', { alias: 'v', type: 'string', describe: 'Version for semver/version [env IMAGE_VERSION, PV]' })
+      .option('label', { type: 'string', array: true, describe: 'KEY=VALUE label set in the image config (repeatable)' })
+      .option('deploy-dir', { type: 'string', describe: 'Deploy folder of the current machine [env DEPLOY_DIR_IMAGE]' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print what was pushed as JSON' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' }) as never,
+  handler: cliHandler(async (args: PushArgs) => {
+    const started = Date.now();
+    const now = new Date();
+    const explicit = (args.tag ?? []).filter((t) => t !== '');
+    if (explicit.length && !args.image) throw new CliError('usage', '--tag needs an image name: push <image> --tag <tag>', { exitCode: 2 });
+    for (const t of explicit) if (!isValidTag(t)) throw new CliError('usage', `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, { exitCode: 2 });
+    const deployDir = args['deploy-dir'] ?? process.env.DEPLOY_DIR_IMAGE;
+    if (!deployDir) throw new CliError('usage', 'no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir', { exitCode: 2 });
+    const strategies = parseStrategies(args.strategy ?? process.env.CONTAINER_REGISTRY_TAG_STRATEGY ?? DEFAULT_STRATEGY);
+    const labels: Record<string, string> = {};
+    for (const l of args.label ?? []) {
+      try {
+        const [k, v] = parseLabel(l);
+        labels[k] = v;
+      } catch (err) {
+        throw new CliError('usage', (err as Error).message, { exitCode: 2 });
+      }
+    }
+    const tags = explicit.length
+      ? [...new Set(explicit)]
+      : await baseTags({
+          strategies,
+          now,
+          version: args.version ?? process.env.IMAGE_VERSION ?? process.env.PV,
+          commit: () => gitCommit(),
+          branch: () => gitBranch(),
+        });
+    const arch = !explicit.length && strategies.includes('arch');
+    const only = args.image ? [args.image] : (process.env.CONTAINER_REGISTRY_IMAGES ?? '').split(/\s+/).filter(Boolean);
+    const target = await openTarget(args);
+    const reporter = chooseReporter(args);
+    try {
+      const plans = await planDeployPush({ deployDir, only, namespace: target.namespace, tags, arch, labels }, (w) => process.stderr.write(`warning: ${w}\n`));
+      if (!plans.length) throw new CliError('no-images', `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
+      const ctx = newPushContext(target.session, reporter, args.jobs);
+      const results = await pushPlanned(ctx, plans, { tags, arch });
+      reporter.close();
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify({ registry: target.registry, results }, null, 2)}\n`);
+      } else if (!args.quiet) {
+        const sent = results.reduce((n, r) => n + r.bytesSent, 0);
+        const skipped = results.reduce((n, r) => n + r.bytesSkipped, 0);
+        for (const r of results) process.stdout.write(`${target.registry}/${r.repository}: ${r.tags.join(' ')} ${r.digest} (${r.platforms.join(', ')})\n`);
+        process.stdout.write(`Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1000).toFixed(2)} s\n`);
+      }
+    } finally {
+      reporter.close();
+      target.session.close();
+    }
+  }),
+};

@@ -1,0 +1,112 @@
+// One registry endpoint: its base URL (https, or http under --insecure), the pooled transport and
+// the auth layer. Every other client module sends its requests through RegistrySession.request.
+import type { Readable } from 'node:stream';
+import { Authorizer } from './auth.js';
+import type { CredentialSource } from './credentials.js';
+import { NetworkError, RegistryHttpError } from './errors.js';
+import { HttpTransport, discard, type HttpResponse, type TlsSettings } from './transport.js';
+
+/** SessionOptions names a registry and how to reach it. */
+export interface SessionOptions {
+  /** `host[:port]`, or `http://host:port` / `https://host:port` to fix the scheme */
+  registry: string;
+  tls?: TlsSettings;
+  credentials?: CredentialSource;
+  /** parallel connections (uploads) */
+  maxSockets?: number;
+}
+
+/** SessionRequest is a request relative to the registry (path `/v2/...`) or to an absolute URL. */
+export interface SessionRequest {
+  method: string;
+  /** a path (`/v2/...`, with query) or an absolute URL such as an upload Location */
+  path: string;
+  headers?: Record<string, string>;
+  body?: Buffer | (() => Readable);
+  contentLength?: number;
+}
+
+/** NOT_TLS matches what a TLS handshake with a plain-HTTP server fails with. */
+const NOT_TLS = /EPROTO|ECONNRESET|wrong version number|packet length too long|unknown protocol/i;
+
+/** splitRegistry separates an explicit scheme from `host[:port]`. */
+export function splitRegistry(registry: string): { scheme: 'http' | 'https' | undefined; host: string } {
+  const m = /^(https?):\/\/([^/]+)\/?$/i.exec(registry);
+  if (m) return { scheme: m[1]!.toLowerCase() as 'http' | 'https', host: m[2]! };
+  return { scheme: undefined, host: registry.replace(/\/+$/, '') };
+}
+
+/** RegistrySession talks to one registry. */
+export class RegistrySession {
+  readonly host: string;
+  readonly transport: HttpTransport;
+  private readonly auth: Authorizer;
+  private base: Promise<URL> | undefined;
+  private readonly scheme: 'http' | 'https' | undefined;
+
+  constructor(readonly options: SessionOptions) {
+    const { scheme, host } = splitRegistry(options.registry);
+    this.host = host;
+    this.scheme = scheme;
+    this.transport = new HttpTransport(options.tls ?? {}, options.maxSockets ?? 16);
+    this.auth = new Authorizer(this.transport, host, options.credentials ?? (async () => undefined));
+  }
+
+  /** baseUrl pings the registry once and gives `scheme://host/` (step 1 of the auth handshake). */
+  baseUrl(): Promise<URL> {
+    return (this.base ??= this.resolveBase());
+  }
+
+  private async resolveBase(): Promise<URL> {
+    const candidates: URL[] = [];
+    if (this.scheme) candidates.push(new URL(`${this.scheme}://${this.host}/`));
+    else {
+      candidates.push(new URL(`https://${this.host}/`));
+      // Plain HTTP only when the user said --insecure, as docker's insecure-registries does.
+      if (this.options.tls?.insecure || this.options.tls?.allowHttp) candidates.push(new URL(`http://${this.host}/`));
+    }
+    let lastError: unknown;
+    for (const base of candidates) {
+      try {
+        const res = await this.transport.send({ method: 'GET', url: new URL('/v2/', base) });
+        if (res.status === 401) this.auth.learn(res);
+        await discard(res);
+        if (res.status >= 500) throw new RegistryHttpError({ status: res.status, method: 'GET', url: new URL('/v2/', base) });
+        return base;
+      } catch (err) {
+        lastError = err;
+        if (!(err instanceof NetworkError)) throw err;
+        // Fall back to plain HTTP only when the server does not speak TLS; a certificate problem stays one.
+        if (base.protocol === 'https:' && !NOT_TLS.test(err.message)) throw err;
+      }
+    }
+    if (lastError instanceof NetworkError && !this.options.tls?.insecure && !this.options.tls?.allowHttp && !this.scheme && /EPROTO|ECONNRESET|wrong version/i.test(lastError.message)) {
+      throw new NetworkError('GET', `https://${this.host}/v2/`, new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`));
+    }
+    throw lastError;
+  }
+
+  /** request sends `req` with the Authorization the scopes need; one retry after a 401 (step 4). */
+  async request(req: SessionRequest, scopes: string[]): Promise<HttpResponse> {
+    const base = await this.baseUrl();
+    const url = new URL(req.path, base);
+    let res = await this.send(req, url, scopes);
+    if (res.status !== 401) return res;
+    const retryScopes = await this.auth.retryAfter401(res, scopes);
+    if (!retryScopes) return res;
+    await discard(res);
+    res = await this.send(req, url, retryScopes);
+    return res;
+  }
+
+  private async send(req: SessionRequest, url: URL, scopes: string[]): Promise<HttpResponse> {
+    const authorization = await this.auth.header(scopes);
+    const headers = { ...req.headers, ...(authorization ? { Authorization: authorization } : {}) };
+    return this.transport.send({ method: req.method, url, headers, body: req.body, contentLength: req.contentLength });
+  }
+
+  /** close releases pooled connections. */
+  close(): void {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,139 @@
+// import: copy an image from any registry into ours — every platform by default (the source's
+// index and manifests byte for byte, so digests are preserved) or the platforms asked for.
+import { PassThrough } from 'node:stream';
+import type { BlobSource } from '../client/blobs.js';
+import { getBlob } from '../client/blobs.js';
+import { getManifest, putManifest } from '../client/manifests.js';
+import type { RegistrySession } from '../client/session.js';
+import type { ImageContent } from '../layout/layout.js';
+import { parseManifest, type Descriptor, type Platform } from '../oci/manifest.js';
+import { isIndexMediaType } from '../oci/mediatypes.js';
+import { parseImageReference } from '../oci/names.js';
+import { normalizePlatform, platformKey } from '../oci/platform.js';
+import { indexBody } from './multiarch.js';
+import { pushBlobs, type PushContext, type PushResult } from './push.js';
+
+/** SourceReference is a parsed import source with Docker Hub's defaults applied. */
+export interface SourceReference {
+  /** host for the API (registry-1.docker.io for Docker Hub) */
+  registry: string;
+  repository: string;
+  /** tag or digest */
+  reference: string;
+  tag: string | undefined;
+}
+
+/** ImportError is a source that cannot be imported as asked. */
+export class ImportError extends Error {
+  readonly code = 'import';
+}
+
+/** parseSourceReference reads `[registry/]repo[:tag][@digest]`; no registry means Docker Hub (library/ for one-part names). */
+export function parseSourceReference(text: string): SourceReference {
+  let ref;
+  try {
+    ref = parseImageReference(text);
+  } catch (err) {
+    throw new ImportError((err as Error).message);
+  }
+  let registry = ref.registry ?? 'docker.io';
+  let repository = ref.repository;
+  if (registry === 'docker.io' || registry === 'index.docker.io') {
+    registry = 'registry-1.docker.io';
+    if (!repository.includes('/')) repository = `library/${repository}`;
+  }
+  return { registry, repository, reference: ref.digest ?? ref.tag ?? 'latest', tag: ref.tag ?? (ref.digest ? undefined : 'latest') };
+}
+
+/** parsePlatform reads `os/arch[/variant]` or `arch`. */
+export function parsePlatform(text: string): Platform {
+  const parts = text.trim().split('/');
+  if (parts.length === 1) return normalizePlatform({ os: 'linux', architecture: parts[0] });
+  if (parts.length === 2 || parts.length === 3) return normalizePlatform({ os: parts[0], architecture: parts[1], variant: parts[2] });
+  throw new ImportError(`invalid platform ${JSON.stringify(text)} (want os/arch[/variant])`);
+}
+
+function remoteSource(src: RegistrySession, repo: string, d: Descriptor): BlobSource {
+  return {
+    digest: d.digest,
+    size: d.size,
+    open: () => {
+      const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+      getBlob(src, repo, d.digest).then(
+        (res) => {
+          res.body.on('error', (err) => out.destroy(err));
+          res.body.pipe(out);
+        },
+        (err: Error) => out.destroy(err),
+      );
+      return out;
+    },
+  };
+}
+
+async function remoteImage(src: RegistrySession, repo: string, d: Descriptor, body: Buffer, mediaType: string): Promise<ImageContent> {
+  const parsed = parseManifest(body, mediaType);
+  if (!parsed.config) throw new ImportError(`${repo}@${d.digest} is not an image manifest`);
+  return {
+    manifest: body,
+    manifestDigest: d.digest,
+    mediaType: parsed.mediaType,
+    config: parsed.config,
+    configBody: Buffer.alloc(0),
+    layers: parsed.blobs.slice(1),
+    platform: d.platform ? normalizePlatform(d.platform) : { os: 'unknown', architecture: 'unknown' },
+    blob: (desc) => remoteSource(src, repo, desc),
+  };
+}
+
+/** importImage copies `source` to `repository:tag` of the context's registry. */
+export async function importImage(ctx: PushContext, src: RegistrySession, source: SourceReference, repository: string, tag: string, platforms: Platform[] = []): Promise<PushResult> {
+  const top = await getManifest(src, source.repository, source.reference);
+  if (!top) throw new ImportError(`${source.registry}/${source.repository}:${source.reference} not found`);
+  if (source.reference.includes(':') && top.digest !== source.reference) throw new ImportError(`source answered ${top.digest} for ${source.reference}`);
+  const images: ImageContent[] = [];
+  let tagBody = top.body;
+  let tagType = top.mediaType;
+  if (isIndexMediaType(top.mediaType)) {
+    const index = parseManifest(top.body, top.mediaType);
+    let children = index.manifests;
+    if (platforms.length) {
+      const wanted = new Set(platforms.map(platformKey));
+      children = children.filter((c) => c.platform && wanted.has(platformKey(c.platform)));
+      if (!children.length) {
+        const have = index.manifests.filter((c) => c.platform && c.platform.architecture !== 'unknown').map((c) => platformKey(c.platform)).join(', ');
+        throw new ImportError(`${source.repository}:${source.reference} has no ${platforms.map(platformKey).join(', ')} (it has ${have})`);
+      }
+    }
+    for (const c of children) {
+      const m = await getManifest(src, source.repository, c.digest);
+      if (!m) throw new ImportError(`${source.repository}@${c.digest} (listed by the index) not found`);
+      if (isIndexMediaType(m.mediaType)) throw new ImportError(`${source.repository}@${c.digest}: nested indexes are not imported`);
+      images.push(await remoteImage(src, source.repository, c, m.body, m.mediaType));
+    }
+    if (platforms.length && children.length === 1) {
+      // One platform asked for: the tag points at that platform's manifest itself (its digest kept).
+      tagBody = images[0]!.manifest;
+      tagType = images[0]!.mediaType;
+    } else if (platforms.length) {
+      tagBody = indexBody(children);
+      tagType = 'application/vnd.oci.image.index.v1+json';
+    }
+  } else {
+    if (platforms.length) ctx.reporter.info(`${source.repository}:${source.reference} is a single-platform image; --platform is not checked`);
+    images.push(await remoteImage(src, source.repository, { mediaType: top.mediaType, digest: top.digest, size: top.body.length }, top.body, top.mediaType));
+  }
+  const stats = await pushBlobs(ctx, repository, images);
+  for (const i of images) if (tagBody !== i.manifest) await putManifest(ctx.session, repository, i.manifestDigest, i.manifest, i.mediaType);
+  const digest = await putManifest(ctx.session, repository, tag, tagBody, tagType);
+  ctx.reporter.tagged(repository, tag, digest);
+  return {
+    repository,
+    tags: [tag],
+    digest,
+    mediaType: tagType,
+    tagDigests: { [tag]: digest },
+    platforms: images.map((i) => platformKey(i.platform)),
+    ...stats,
+  };
+}

@@ -1,0 +1,99 @@
+// Progress: one bar per blob on a terminal (cli-progress), plain lines otherwise, nothing with
+// --quiet or --json (then the result is printed once, as JSON).
+import cliProgress from 'cli-progress';
+
+/** Reporter hears what a push does. */
+export interface Reporter {
+  blobStart(repository: string, digest: string, size: number): void;
+  blobProgress(digest: string, bytes: number): void;
+  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number): void;
+  retry(what: string, attempt: number, err: unknown): void;
+  tagged(repository: string, tag: string, digest: string): void;
+  info(line: string): void;
+  close(): void;
+}
+
+/** humanBytes renders a size in binary units. */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** SilentReporter says nothing (--quiet, --json). */
+export class SilentReporter implements Reporter {
+  blobStart(): void {}
+  blobProgress(): void {}
+  blobDone(): void {}
+  retry(): void {}
+  tagged(): void {}
+  info(): void {}
+  close(): void {}
+}
+
+/** LineReporter writes one line per event (logs, CI, pipes). */
+export class LineReporter implements Reporter {
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+  blobStart(): void {}
+  blobProgress(): void {}
+  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number): void {
+    const verb = how === 'exists' ? 'exists ' : how === 'mounted' ? 'mounted' : 'pushed ';
+    this.out.write(`  blob ${short(digest)} ${verb} ${humanBytes(size)}\n`);
+  }
+  retry(what: string, attempt: number, err: unknown): void {
+    this.out.write(`  retry ${attempt} of ${what}: ${(err as Error).message}\n`);
+  }
+  tagged(repository: string, tag: string, digest: string): void {
+    this.out.write(`  ${repository}:${tag} → ${digest}\n`);
+  }
+  info(line: string): void {
+    this.out.write(`${line}\n`);
+  }
+  close(): void {}
+}
+
+/** BarReporter draws a bar per blob on a terminal. */
+export class BarReporter implements Reporter {
+  private readonly bars = new cliProgress.MultiBar(
+    { format: ' {digest} [{bar}] {percentage}% {done}/{total_h} {state}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
+    cliProgress.Presets.shades_classic,
+  );
+  private readonly active = new Map<string, cliProgress.SingleBar>();
+
+  blobStart(_repository: string, digest: string, size: number): void {
+    this.active.set(digest, this.bars.create(Math.max(size, 1), 0, { digest: short(digest), done: humanBytes(0), total_h: humanBytes(size), state: '' }));
+  }
+  blobProgress(digest: string, bytes: number): void {
+    this.active.get(digest)?.update(bytes, { done: humanBytes(bytes) });
+  }
+  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number): void {
+    const bar = this.active.get(digest);
+    bar?.update(Math.max(size, 1), { done: humanBytes(size), state: how });
+    bar?.stop();
+  }
+  retry(what: string, attempt: number): void {
+    this.bars.log(`retry ${attempt} of ${what}\n`);
+  }
+  tagged(repository: string, tag: string, digest: string): void {
+    this.bars.log(`${repository}:${tag} → ${digest}\n`);
+  }
+  info(line: string): void {
+    this.bars.log(`${line}\n`);
+  }
+  close(): void {
+    this.bars.stop();
+  }
+}
+
+/** chooseReporter picks bars on a TTY, lines otherwise, silence for --quiet/--json. */
+export function chooseReporter(opts: { quiet: boolean; json: boolean }): Reporter {
+  if (opts.quiet || opts.json) return new SilentReporter();
+  return process.stdout.isTTY ? new BarReporter() : new LineReporter();
+}

@@ -1,0 +1,177 @@
+// Pushing a set of single-platform images as one repository's tags: blobs first (HEAD, mount,
+// upload; bounded parallel), then manifests, then the tags — a plain manifest for one platform, an
+// OCI index (merged with the tag's current platforms) for several. No temporary tags.
+import type { ImageContent } from '../layout/layout.js';
+import { pushBlob, getBlob } from '../client/blobs.js';
+import { Limiter } from '../client/retry.js';
+import { getManifest, headManifest, putManifest } from '../client/manifests.js';
+import type { RegistrySession } from '../client/session.js';
+import { readBody } from '../client/transport.js';
+import { isIndexMediaType } from '../oci/mediatypes.js';
+import { normalizePlatform, platformKey } from '../oci/platform.js';
+import type { Descriptor } from '../oci/manifest.js';
+import { digestOf } from '../oci/digest.js';
+import { indexBody, mergedEntries, type ExistingTag } from './multiarch.js';
+import type { Reporter } from './progress.js';
+
+/** PushContext is what every push of a run shares. */
+export interface PushContext {
+  session: RegistrySession;
+  reporter: Reporter;
+  /** parallel blob uploads */
+  jobs: number;
+  /** digest → a repository of this registry that holds it (cross-repository mounts within a run) */
+  knownBlobs: Map<string, string>;
+}
+
+/** PushResult is what one repository push did (the --json output). */
+export interface PushResult {
+  repository: string;
+  tags: string[];
+  /** the manifest (one platform) or index (several) of what this run pushed */
+  digest: string;
+  mediaType: string;
+  /** digest each tag points at afterwards (an index merged with other platforms differs from `digest`) */
+  tagDigests: Record<string, string>;
+  platforms: string[];
+  bytesSent: number;
+  bytesSkipped: number;
+  blobsUploaded: number;
+  blobsSkipped: number;
+}
+
+/** newPushContext builds a run's context. */
+export function newPushContext(session: RegistrySession, reporter: Reporter, jobs = 4): PushContext {
+  return { session, reporter, jobs, knownBlobs: new Map() };
+}
+
+interface BlobStats {
+  bytesSent: number;
+  bytesSkipped: number;
+  blobsUploaded: number;
+  blobsSkipped: number;
+}
+
+/** pushBlobs makes every config and layer of `images` present in `repository`. */
+export async function pushBlobs(ctx: PushContext, repository: string, images: ImageContent[]): Promise<BlobStats> {
+  const unique = new Map<string, { d: Descriptor; image: ImageContent }>();
+  for (const image of images) for (const d of [image.config, ...image.layers]) if (!unique.has(d.digest)) unique.set(d.digest, { d, image });
+  const stats: BlobStats = { bytesSent: 0, bytesSkipped: 0, blobsUploaded: 0, blobsSkipped: 0 };
+  const limiter = new Limiter(Math.max(1, ctx.jobs));
+  // Largest first: the long uploads start early and the small ones fill the gaps.
+  const order = [...unique.values()].sort((a, b) => b.d.size - a.d.size);
+  await Promise.all(
+    order.map(({ d, image }) =>
+      limiter.run(async () => {
+        const source = image.blob(d);
+        const from = ctx.knownBlobs.get(d.digest);
+        ctx.reporter.blobStart(repository, d.digest, d.size);
+        const r = await pushBlob(ctx.session, repository, source, {
+          mountFrom: from && from !== repository ? [from] : [],
+          onProgress: (n) => ctx.reporter.blobProgress(d.digest, n),
+          onRetry: (attempt, err) => ctx.reporter.retry(`blob ${d.digest.slice(7, 19)}`, attempt, err),
+        });
+        ctx.reporter.blobDone(d.digest, r.how, d.size);
+        ctx.knownBlobs.set(d.digest, repository);
+        if (r.how === 'uploaded') {
+          stats.bytesSent += r.bytesSent;
+          stats.blobsUploaded++;
+        } else {
+          stats.bytesSkipped += d.size;
+          stats.blobsSkipped++;
+        }
+      }),
+    ),
+  );
+  return stats;
+}
+
+/** existingTag reads what `tag` holds now: an index as is, a plain manifest with its platform. */
+export async function existingTag(session: RegistrySession, repository: string, tag: string): Promise<ExistingTag | undefined> {
+  const m = await getManifest(session, repository, tag);
+  if (!m) return undefined;
+  if (isIndexMediaType(m.mediaType)) return { mediaType: m.mediaType, body: m.body, digest: m.digest };
+  let platform;
+  try {
+    const doc = JSON.parse(m.body.toString('utf8')) as { config?: Descriptor };
+    if (doc.config && doc.config.size < 4 * 1024 * 1024) {
+      const res = await getBlob(session, repository, doc.config.digest);
+      const cfg = JSON.parse((await readBody(res)).toString('utf8')) as { os?: string; architecture?: string; variant?: string };
+      if (cfg.architecture) platform = normalizePlatform(cfg);
+    }
+  } catch {
+    // An unreadable config (an artifact, say): the tag is replaced, there is no platform to keep.
+  }
+  return { mediaType: m.mediaType, body: m.body, digest: m.digest, platform };
+}
+
+/**
+ * tagImages points each tag at `images`: one platform → its manifest; more → an index. A tag that
+ * already holds other platforms keeps them (merged by os/architecture/variant). After the PUT the
+ * tag is read back; if a concurrent push replaced it meanwhile, the merge runs again.
+ */
+async function tagImages(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<Record<string, string>> {
+  const ours = images.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform }));
+  const byDigest = new Map(images.map((i) => [i.manifestDigest, i]));
+  const out: Record<string, string> = {};
+  const childrenPushed = new Set<string>();
+  for (const tag of tags) {
+    for (let attempt = 1; ; attempt++) {
+      const existing = await existingTag(ctx.session, repository, tag);
+      const entries = mergedEntries(ours, existing);
+      let body: Buffer;
+      let mediaType: string;
+      if (entries.length === 1 && byDigest.has(entries[0]!.digest)) {
+        const only = byDigest.get(entries[0]!.digest)!;
+        body = only.manifest;
+        mediaType = only.mediaType;
+      } else {
+        for (const e of entries) {
+          const mine = byDigest.get(e.digest);
+          if (mine && !childrenPushed.has(e.digest)) {
+            await putManifest(ctx.session, repository, e.digest, mine.manifest, mine.mediaType);
+            childrenPushed.add(e.digest);
+          }
+        }
+        body = indexBody(entries);
+        mediaType = 'application/vnd.oci.image.index.v1+json';
+      }
+      const digest = digestOf(body);
+      if (existing?.digest !== digest) await putManifest(ctx.session, repository, tag, body, mediaType);
+      const now = existing?.digest === digest ? digest : (await headManifest(ctx.session, repository, tag))?.digest;
+      if (now === digest || now === undefined || attempt >= 4) {
+        out[tag] = digest;
+        ctx.reporter.tagged(repository, tag, digest);
+        break;
+      }
+      ctx.reporter.info(`  ${repository}:${tag} changed during the push (another push?); merging again`);
+    }
+  }
+  return out;
+}
+
+/** pushImageSet pushes `images` (one or several platforms) to `repository` under `tags`. */
+export async function pushImageSet(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<PushResult> {
+  const seen = new Map<string, ImageContent>();
+  for (const i of images) {
+    const k = platformKey(i.platform);
+    const prev = seen.get(k);
+    if (prev && prev.manifestDigest !== i.manifestDigest) throw new Error(`${repository}: two different images for platform ${k}`);
+    seen.set(k, i);
+  }
+  const unique = [...seen.values()];
+  const stats = await pushBlobs(ctx, repository, unique);
+  const tagDigests = await tagImages(ctx, repository, unique, tags);
+  const single = unique.length === 1;
+  const own = single
+    ? { digest: unique[0]!.manifestDigest, mediaType: unique[0]!.mediaType }
+    : { digest: digestOf(indexBody(mergedEntries(unique.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })), undefined))), mediaType: 'application/vnd.oci.image.index.v1+json' };
+  return {
+    repository,
+    tags,
+    ...own,
+    tagDigests,
+    platforms: unique.map((i) => platformKey(i.platform)),
+    ...stats,
+  };
+}
