@@ -1,0 +1,162 @@
+// The built CLI: push/tags/catalog/inspect/delete/import as users run them, TLS (secure mode's CA
+// and password files, --ca-cert, --cert-dir, --insecure) and usage errors.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile, copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { startTestRegistry, runCli } from './helpers/registry.js';
+import { startDistribution } from './helpers/distribution.js';
+import { writeBuild } from './helpers/deploy.js';
+import { tempDir } from './helpers/tmp.js';
+import { missingPeer } from './helpers/peers.js';
+
+const reg = await startTestRegistry(t);
+
+async function tree(t: { teardown(fn: () => unknown): void }, image = 'cliimg'): Promise<string> {
+  const root = await tempDir(t);
+  await writeBuild(join(root, 'images'), { machine: 'qemux86-64', image, stamp: '20260112143022', latestLink: true });
+  await writeBuild(join(root, 'images'), { machine: 'qemuarm64', image, stamp: '20260112143022', architecture: 'arm64' });
+  return join(root, 'images', 'qemux86-64');
+}
+
+t.test('push with the default strategy, then list, tags, catalog, inspect, delete', async (t) => {
+  const deploy = await tree(t);
+  const env = { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy };
+  const r = await runCli(['push', '--json'], { env });
+  t.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { registry: string; results: Array<{ repository: string; tags: string[]; digest: string; bytesSent: number; bytesSkipped: number; platforms: string[] }> };
+  const [res] = out.results;
+  t.equal(res!.repository, 'yocto/cliimg');
+  t.match(res!.tags, [/^\d{8}-\d{6}$/, 'latest'], 'timestamp latest by default');
+  t.same(res!.platforms, ['linux/amd64', 'linux/arm64']);
+  t.ok(res!.bytesSent > 0);
+  const again = await runCli(['push', '--json'], { env });
+  const res2 = (JSON.parse(again.stdout) as typeof out).results[0]!;
+  t.equal(res2.bytesSent, 0, 're-push sends nothing');
+  t.equal(res2.bytesSkipped, res!.bytesSent);
+
+  const plain = await runCli(['push', 'cliimg', '-t', 'v1.0.0', '-t', 'stable'], { env });
+  t.equal(plain.code, 0, plain.stderr);
+  t.match(plain.stdout, /yocto\/cliimg: v1.0.0 stable sha256:/);
+  const tags = await runCli(['tags', 'cliimg'], { env });
+  t.match(tags.stdout, /latest\n/);
+  t.match(tags.stdout, /stable\n/);
+  const list = await runCli(['list'], { env });
+  t.match(list.stdout, /yocto\/cliimg: .*latest.*stable/);
+  const cat = await runCli(['catalog', '--json'], { env });
+  t.ok((JSON.parse(cat.stdout) as { repositories: string[] }).repositories.includes('yocto/cliimg'));
+  const insp = await runCli(['inspect', 'cliimg:stable'], { env });
+  t.match(insp.stdout, /media type: application\/vnd.oci.image.index.v1\+json/);
+  t.match(insp.stdout, /platforms:  linux\/amd64, linux\/arm64/);
+  t.match(insp.stdout, /layer: +sha256:[0-9a-f]{64} \d+ B application\/vnd.oci.image.layer.v1.tar\+gzip/);
+  const del = await runCli(['delete', 'cliimg:stable'], { env });
+  t.equal(del.code, 0, del.stderr);
+  const tags2 = await runCli(['tags', 'cliimg', '--json'], { env });
+  const after = (JSON.parse(tags2.stdout) as { tags: string[] }).tags;
+  t.notOk(after.includes('stable'), 'the tag went');
+  t.ok(after.includes('v1.0.0') && after.includes('latest'), 'the tags sharing its digest stayed');
+  const noTag = await runCli(['delete', 'cliimg'], { env });
+  t.equal(noTag.code, 2);
+  t.match(noTag.stderr, /delete needs name:tag/);
+});
+
+t.test('strategies, version, labels, the image filter', async (t) => {
+  const deploy = await tree(t, 'stratimg');
+  const env = { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy, OCI_IMAGE_REVISION: '8a3f2b1c9d', OCI_IMAGE_BRANCH: 'feature/login' };
+  const r = await runCli(['push', '--json', '-s', 'semver sha branch latest', '-v', 'v1.2.3', '--label', 'org.example.k=v'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.same((JSON.parse(r.stdout) as { results: Array<{ tags: string[] }> }).results[0]!.tags, ['1.2.3', '1.2', '1', '8a3f2b1', 'feature-login', 'latest']);
+  const insp = await runCli(['inspect', 'stratimg:1.2', '--json'], { env });
+  const info = JSON.parse(insp.stdout) as { images: Array<{ labels: Record<string, string> }> };
+  t.equal(info.images[0]!.labels['org.example.k'], 'v');
+  const pre = await runCli(['push', '--json', '-s', 'semver', '-v', '1.3.0-rc1'], { env: { ...env, CONTAINER_REGISTRY_IMAGES: 'stratimg' } });
+  t.same((JSON.parse(pre.stdout) as { results: Array<{ tags: string[] }> }).results[0]!.tags, ['1.3.0-rc1']);
+  const arch = await runCli(['push', '--json', '-s', 'latest arch'], { env });
+  t.same((JSON.parse(arch.stdout) as { results: Array<{ tags: string[] }> }).results.map((x) => x.tags[0]).sort(), ['latest-amd64', 'latest-arm64']);
+  const filtered = await runCli(['push', '--quiet'], { env: { ...env, CONTAINER_REGISTRY_IMAGES: 'nope' } });
+  t.not(filtered.code, 0);
+  t.match(filtered.stderr, /\[discovery\].*no image named "nope".*found: stratimg/);
+});
+
+t.test('usage errors are one line with a stable code', async (t) => {
+  const deploy = await tree(t, 'usage');
+  const env = { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy };
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [['push', '--tag', 'x'], {}, /\[usage\]: --tag needs an image name/],
+    [['push', 'usage', '--tag', 'bad tag'], {}, /\[usage\]: invalid tag "bad tag"/],
+    [['push'], { DEPLOY_DIR_IMAGE: '' }, /\[usage\]: no deploy folder: set DEPLOY_DIR_IMAGE/],
+    [['push', '-s', 'nightly'], {}, /\[tag\]: unknown tag strategy "nightly"/],
+    [['push', '-s', 'semver'], { IMAGE_VERSION: '', PV: '' }, /\[tag\]: strategy semver needs a version/],
+    [['push', '--label', 'novalue'], {}, /\[usage\]: --label must be KEY=VALUE/],
+    [['push'], { CONTAINER_REGISTRY_URL: '127.0.0.1:1' }, /\[network\]: GET https:\/\/127.0.0.1:1\/v2\/.*ECONNREFUSED/],
+    [['tags', 'missing'], {}, /\[not-found\]: yocto\/missing does not exist/],
+    [['inspect', 'missing:latest'], {}, /\[not-found\]/],
+  ];
+  for (const [args, extra, re] of cases) {
+    const r = await runCli(args, { env: { ...env, ...extra } });
+    t.not(r.code, 0, args.join(' '));
+    t.match(r.stderr, re, args.join(' '));
+    t.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
+  }
+});
+
+t.test('import from another registry through the CLI', async (t) => {
+  const deploy = await tree(t, 'imported-src');
+  const env = { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy };
+  await runCli(['push', '--quiet', '-s', 'latest'], { env });
+  const src = await startTestRegistry(t);
+  const into = { CONTAINER_REGISTRY_URL: src.host };
+  const all = await runCli(['import', `${reg.host}/yocto/imported-src:latest`, 'copy:v2', '--src-insecure', '--json'], { env: into });
+  t.equal(all.code, 0, all.stderr);
+  const res = (JSON.parse(all.stdout) as { results: Array<{ repository: string; digest: string; platforms: string[] }> }).results[0]!;
+  t.equal(res.repository, 'yocto/copy');
+  t.same(res.platforms.sort(), ['linux/amd64', 'linux/arm64']);
+  const orig = await runCli(['inspect', 'imported-src', '--json'], { env });
+  t.equal(res.digest, (JSON.parse(orig.stdout) as { digest: string }).digest, 'digest preserved');
+  const one = await runCli(['import', `${reg.host}/yocto/imported-src`, '--platform', 'linux/arm64', '--src-insecure', '--json'], { env: into });
+  t.equal(one.code, 0, one.stderr);
+  t.same((JSON.parse(one.stdout) as { results: Array<{ platforms: string[]; repository: string }> }).results[0]!.platforms, ['linux/arm64']);
+});
+
+t.test('TLS: secure mode files, --ca-cert, --cert-dir without keys, --insecure', { skip: missingPeer('docker-registry', 'openssl') }, async (t) => {
+  const dir = await tempDir(t);
+  const storage = join(dir, 'storage');
+  await mkdir(join(storage, 'pki'), { recursive: true });
+  await mkdir(join(storage, 'certs'));
+  await mkdir(join(storage, 'auth'));
+  const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: join(storage, 'pki'), stdio: 'pipe' });
+  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  ossl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  await writeFile(join(storage, 'pki', 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
+  ossl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf');
+  await copyFile(join(storage, 'pki', 'ca.crt'), join(storage, 'certs', 'ca.crt'));
+  const password = 'tls-pw-12345';
+  await writeFile(join(storage, 'auth', 'password'), `${password}\n`, { mode: 0o600 });
+  await writeFile(join(storage, 'auth', 'htpasswd'), `yocto:${bcrypt.hashSync(password, 5).replace(/^\$2b\$/, '$2y$')}\n`);
+  const d = await startDistribution(t, {
+    extraConfig: `  tls:\n    certificate: ${join(storage, 'pki', 'server.crt')}\n    key: ${join(storage, 'pki', 'server.key')}\nauth:\n  htpasswd:\n    realm: r\n    path: ${join(storage, 'auth', 'htpasswd')}\n`,
+    tls: true,
+  });
+  const deploy = await tree(t, 'tlsimg');
+  const base = { DEPLOY_DIR_IMAGE: deploy, CONTAINER_REGISTRY_URL: d.host, CONTAINER_REGISTRY_TAG_STRATEGY: 'latest' };
+  const secure = await runCli(['push', '--quiet', '--storage', storage], { env: { ...base, CONTAINER_REGISTRY_SECURE: '1' } });
+  t.equal(secure.code, 0, `secure mode: CA from <storage>/certs/ca.crt, password from <storage>/auth/password: ${secure.stderr}`);
+  const viaEnv = await runCli(['tags', 'tlsimg'], { env: { ...base, CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_STORAGE: storage } });
+  t.equal(viaEnv.stdout.trim(), 'latest', viaEnv.stderr);
+  const unknownCa = await runCli(['push', '--quiet', '--creds', `yocto:${password}`], { env: base });
+  t.not(unknownCa.code, 0, 'an unknown CA is refused');
+  t.match(unknownCa.stderr, /\[network\].*(certificate|CERT)/i);
+  const caCert = await runCli(['push', '--quiet', '--ca-cert', join(storage, 'certs', 'ca.crt'), '--creds', `yocto:${password}`], { env: base });
+  t.equal(caCert.code, 0, caCert.stderr);
+  const certDir = await runCli(['push', '--quiet', '--cert-dir', join(storage, 'certs'), '--creds', `yocto:${password}`], { env: base });
+  t.equal(certDir.code, 0, certDir.stderr);
+  const keysDir = await runCli(['push', '--quiet', '--cert-dir', join(storage, 'pki'), '--creds', `yocto:${password}`], { env: base });
+  t.not(keysDir.code, 0);
+  t.match(keysDir.stderr, /\[tls\]: --cert-dir .*pki holds private keys \(ca.key, server.key\)/);
+  const insecure = await runCli(['push', '--quiet', '--insecure', '--creds', `yocto:${password}`], { env: base });
+  t.equal(insecure.code, 0, `--insecure skips verification: ${insecure.stderr}`);
+  const both = await runCli(['push', '--quiet', '--insecure', '--storage', storage], { env: { ...base, CONTAINER_REGISTRY_SECURE: '1' } });
+  t.equal(both.code, 2);
+  t.match(both.stderr, /exclude each other/);
+});
