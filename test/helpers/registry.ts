@@ -1,0 +1,104 @@
+// Runs the real registry process (the built bundle) on a free loopback port for a test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './ports.js';
+import { tempDir } from './tmp.js';
+
+/** ROOT is the checkout. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** BUNDLE is the built helper the layer carries; the tests run exactly that file. */
+export const BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
+
+/** TestRegistry is a running server process. */
+export interface TestRegistry {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** 127.0.0.1:PORT, as skopeo and docker want it */
+  host: string;
+  port: number;
+  storage: string;
+  process: ChildProcess;
+  /** output so far (stdout + stderr) */
+  output(): string;
+  /** SIGTERM and wait */
+  stop(): Promise<void>;
+  /** SIGKILL and wait */
+  kill(): Promise<void>;
+}
+
+type Teardown = { teardown(fn: () => unknown): void };
+
+/** startTestRegistry runs `serve` on a free port; it is stopped at teardown. */
+export async function startTestRegistry(
+  t: Teardown,
+  opts: { storage?: string; args?: string[]; env?: Record<string, string>; port?: number } = {},
+): Promise<TestRegistry> {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build`);
+  const storage = opts.storage ?? (await tempDir(t, 'cr-storage-'));
+  const port = opts.port ?? (await freePort());
+  let out = '';
+  const child = spawn(process.execPath, [BUNDLE, 'serve', '--storage', storage, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const reg: TestRegistry = {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    port,
+    storage,
+    process: child,
+    output: () => out,
+    async stop() {
+      if (!gone) child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (!gone) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  t.teardown(() => reg.kill());
+  await waitFor(
+    async () => {
+      if (gone) throw new Error(`registry exited: ${out}`);
+      return existsSync(join(storage, 'container-registry.pid')) && JSON.parse(readFileSync(join(storage, 'container-registry.pid'), 'utf8')).pid === child.pid;
+    },
+    15_000,
+    'the registry to start',
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}\n${out}`);
+  });
+  return reg;
+}
+
+/** runCli runs the bundle with `args` and returns its exit code and output. */
+export function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BUNDLE, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
