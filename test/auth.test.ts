@@ -276,3 +276,9 @@ t.test("Debian's docker-registry (distribution 2.8) accepts our htpasswd", { ski
   const bad = await fetch(`${reg.url}/v2/`, { headers: { authorization: basic('alice', 'wrong') } });
   t.equal(bad.status, 401, 'wrong password: 401');
 });
+
+t.test('concurrent user additions lose nobody', async (t) => {
+  const dir = await tempDir(t);
+  await Promise.all(['u1', 'u2', 'u3', 'u4'].map((u) => setUserPassword(dir, u, `${u}-pass`, { mode: 'add' })));
+  t.same((await readUsers(dir)).map((u) => u.user).sort(), ['u1', 'u2', 'u3', 'u4']);
+});

@@ -207,3 +207,11 @@ t.test('CLI: pki init, show (fingerprints as openssl prints them), renew; SAN fr
   t.equal(empty.code, 3);
   t.match(empty.stderr, 'pki init');
 });
+
+t.test('concurrent inits make one CA (a lock file serializes them)', { skip: noOpenssl }, async (t) => {
+  const dir = await tempDir(t);
+  const results = await Promise.all([ensurePki(opts(dir)), ensurePki(opts(dir)), ensurePki(opts(dir))]);
+  t.equal(results.filter((r) => r.caCreated).length, 1);
+  t.equal(verify(dir), `${join(dir, 'pki', 'server.crt')}: OK`);
+  t.same((await readdir(join(dir, 'pki'))).sort(), ['ca.crt', 'ca.key', 'server.crt', 'server.key']);
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CliError } from '../cli/errors.js';
 import { FsDriver } from '../storage/driver.js';
 import { StoragePaths } from '../storage/paths.js';
-import { withLock } from '../storage/lock.js';
+import { LockBusy, withLock } from '../storage/lock.js';
 import { USERNAME_PATTERN, formatHtpasswd, hashPassword, parseHtpasswd, verifyHash, type HtpasswdEntry } from './htpasswd.js';
 import { checkPassword, generatePassword } from './passwords.js';
 
@@ -52,7 +52,7 @@ export async function readDefaultPassword(storageDir: string): Promise<string | 
 async function update<T>(storageDir: string, fn: (users: HtpasswdEntry[], paths: StoragePaths) => Promise<{ users: HtpasswdEntry[] | undefined; value: T }>): Promise<T> {
   const paths = new StoragePaths(storageDir);
   await mkdir(paths.authDir(), { recursive: true, mode: 0o700 });
-  return withLock(join(paths.authDir(), '.lock'), async () => {
+  return locked(join(paths.authDir(), '.lock'), async () => {
     const users = parseHtpasswd((await readText(paths.htpasswd())) ?? '');
     const { users: next, value } = await fn(users, paths);
     if (next) await driver.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
@@ -127,4 +127,11 @@ export async function ensureDefaultUser(storageDir: string, env: NodeJS.ProcessE
   const password = fromEnv ?? (stored && checkPassword(stored, paths.passwordFile())) ?? generatePassword();
   await setUserPassword(storageDir, user, password, { mode: 'upsert', defaultUser: user });
   return { ...base, action: 'created', passwordSource: fromEnv !== undefined ? 'CONTAINER_REGISTRY_PASSWORD' : stored ? 'existing' : 'generated' };
+}
+
+/** locked holds the folder's lock file while `fn` runs; a lock held too long is one CLI line. */
+function locked<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(path, fn).catch((err: unknown) => {
+    throw err instanceof LockBusy ? new CliError('locked', err.message) : err;
+  });
 }

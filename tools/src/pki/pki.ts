@@ -10,7 +10,7 @@ import { StoragePaths } from '../storage/paths.js';
 import { DEFAULT_KEY_ALGORITHM, exportKeyPem, generateKeyPair, importKeyPem, type KeyAlgorithm } from './keys.js';
 import { daysLeft, isSignedBy, issueCa, issueServer, parseCertificatePem, sansOf } from './certificates.js';
 import { formatSan, missingSans, type SubjectAltName } from './sans.js';
-import { withLock } from '../storage/lock.js';
+import { LockBusy, withLock } from '../storage/lock.js';
 
 /** RENEW_BEFORE_DAYS: a server certificate with fewer days left is re-issued. */
 export const RENEW_BEFORE_DAYS = 30;
@@ -164,7 +164,7 @@ function caWarnings(ca: Loaded, o: PkiOptions): string[] {
 export async function ensurePki(o: PkiOptions): Promise<PkiResult> {
   const paths = new StoragePaths(o.storageDir);
   await dirs(paths);
-  return withLock(join(paths.pkiDir(), '.lock'), async () => {
+  return locked(join(paths.pkiDir(), '.lock'), async () => {
     let ca = await loadCa(paths);
     let caCreated = false;
     if (!ca.cert) {
@@ -184,7 +184,7 @@ export async function ensurePki(o: PkiOptions): Promise<PkiResult> {
 export async function renewPki(o: PkiOptions & { ca: boolean }): Promise<PkiResult> {
   const paths = new StoragePaths(o.storageDir);
   await dirs(paths);
-  return withLock(join(paths.pkiDir(), '.lock'), async () => {
+  return locked(join(paths.pkiDir(), '.lock'), async () => {
     let ca = await loadCa(paths);
     let caCreated = false;
     if (o.ca || !ca.cert) {
@@ -197,5 +197,12 @@ export async function renewPki(o: PkiOptions & { ca: boolean }): Promise<PkiResu
     const warnings = caWarnings(ca, o);
     if (caCreated && o.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
     return result(paths, caCreated, o.ca ? 'new CA' : 'renew asked', warnings);
+  });
+}
+
+/** locked holds the folder's lock file while `fn` runs; a lock held too long is one CLI line. */
+function locked<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(path, fn).catch((err: unknown) => {
+    throw err instanceof LockBusy ? new CliError('locked', err.message) : err;
   });
 }

@@ -1,7 +1,6 @@
 // A lock file, so two processes (a `start` and a BitBake task, say) never write the same secrets at once.
 import { open, readFile, stat, unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CliError } from '../cli/errors.js';
 
 // A holder that died leaves its lock behind; after this long it is taken over.
 const STALE_MS = 60_000;
@@ -26,6 +25,15 @@ async function isStale(path: string): Promise<boolean> {
   }
 }
 
+/** LockBusy is thrown when another live process keeps holding a lock. */
+export class LockBusy extends Error {
+  readonly code = 'LOCK_BUSY';
+  constructor(readonly path: string) {
+    super(`another process holds ${path}; remove it if no container-registry is running`);
+    this.name = 'LockBusy';
+  }
+}
+
 /** withLock runs `fn` while holding the lock file `path` (created exclusively; waits up to `timeoutMs`). */
 export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -42,7 +50,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs 
         await unlink(path).catch(() => {});
         continue;
       }
-      if (Date.now() > deadline) throw new CliError('locked', `another process holds ${path}; remove it if no container-registry is running`);
+      if (Date.now() > deadline) throw new LockBusy(path);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
