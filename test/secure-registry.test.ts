@@ -219,6 +219,26 @@ t.test('pull anonymous, push authenticated: anonymous pull allowed, anonymous pu
   t.equal(curlAnon.stdout, '200', 'anonymous curl GET of the manifest');
   const curlPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '--cacert', join(s.certDir, 'ca.crt'), `https://${s.host}/v2/yocto/app/blobs/uploads/`]);
   t.equal(curlPush.stdout, '401', 'anonymous upload: 401');
+
+  // Narrowing per repository (auth/access.toml, read without a restart): a private repository and
+  // one only yocto may push to.
+  await writeFile(join(s.reg.storage, 'auth', 'access.toml'), '[[repository]]\nmatch = "private/**"\npull = ["yocto"]\n\n[[repository]]\nmatch = "yocto/*"\npush = ["yocto"]\n');
+  const priv = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-authfile', s.authfile, `oci:${s.layout}:v1`, `docker://${s.host}/private/app:1`]);
+  t.equal(priv.code, 0, priv.stderr);
+  const ca = ['--cacert', join(s.certDir, 'ca.crt')];
+  const anonCatalog = await run('curl', ['-s', ...ca, `https://${s.host}/v2/_catalog`]);
+  t.same(JSON.parse(anonCatalog.stdout), { repositories: ['yocto/app'] }, 'the anonymous catalog hides what they may not pull');
+  const userCatalog = await run('curl', ['-s', ...ca, '-K', s.curlrc, `https://${s.host}/v2/_catalog`]);
+  t.same(JSON.parse(userCatalog.stdout), { repositories: ['private/app', 'yocto/app'] });
+  t.equal((await curl(s, '/v2/private/app/manifests/1', [...ca])).stdout, '401', 'anonymous pull of a private repository: 401');
+  const add = await runCli(['auth', 'add', 'ci', '--password-stdin', '--storage', s.reg.storage], { input: 'ci-password-2\n' });
+  t.equal(add.code, 0, add.stderr);
+  const circ = join(s.dir, 'circ');
+  await writeFile(circ, 'user = "ci:ci-password-2"\n');
+  t.equal((await curl(s, '/v2/private/app/manifests/1', [...ca, '-K', circ])).stdout, '403', 'a known user without the right: 403');
+  const ciPush = await run('curl', ['-s', '-X', 'POST', ...ca, '-K', circ, `https://${s.host}/v2/yocto/app/blobs/uploads/`]);
+  t.match(ciPush.stdout, /"code":"DENIED"/, 'ci may not push to yocto/*');
+  t.equal((await curl(s, '/v2/other/app/blobs/uploads/', ['-X', 'POST', ...ca, '-K', circ])).stdout, '202', 'but may push elsewhere');
 });
 
 t.test('start in secure mode: CONTAINER_REGISTRY_PASSWORD reaches the registry and no argv', { skip: missingPeer('curl') }, async (t) => {

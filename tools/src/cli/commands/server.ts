@@ -142,7 +142,8 @@ const start: CommandModule<object, StartArgs> = {
       .option('drain-timeout', { type: 'number', default: 8, describe: 'Passed to serve' }) as never,
   handler: async (args) => {
     // Secure mode's files are made here, so a problem is reported by start itself, not in the log.
-    const options = await buildServeOptions(args);
+    const { notes, ...options } = await buildServeOptions(args);
+    for (const note of notes) process.stderr.write(`container-registry: ${note}\n`);
     const paths = new StoragePaths(options.storageDir);
     // Forward every flag as given, so options added for serve work through start too.
     const argv = process.argv.slice(2);
