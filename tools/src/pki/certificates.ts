@@ -1,12 +1,9 @@
 // Issuing the two certificates: a self-signed CA, and a server certificate it signs. The
 // extensions are the ones strict clients (Go's crypto/x509, openssl verify -purpose sslserver) check.
-import 'reflect-metadata';
-import { webcrypto, randomBytes } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { randomBytes } from 'node:crypto';
+import { x509 } from './x509.js';
 import { certSigningAlgorithm, type KeyAlgorithm } from './keys.js';
 import { normalizeIp, type SubjectAltName } from './sans.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,11 +1,8 @@
 // Key pairs for the CA and the server certificate, on Node's webcrypto. Keys leave this module only
 // as PKCS#8 PEM (what node:tls, openssl and distribution read) and come back through importKeyPem.
-import 'reflect-metadata';
 import { webcrypto, createPrivateKey } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { x509 } from './x509.js';
 import { CliError } from '../cli/errors.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 /** KEY_ALGORITHMS are the key types the PKI makes; ECDSA P-256 is the default. */
 export const KEY_ALGORITHMS = ['ecdsa-p256', 'rsa-2048', 'rsa-4096'] as const;
