@@ -255,6 +255,12 @@ t.test('resolveSecureMode: conflicts, defaults, first secure start creates the P
   const tlsOnly = await resolveSecureMode({}, { tls: true }, dir, { hostname: 'h' });
   t.same(await tlsOnly.access.check({ action: 'push', repository: 'a', authorization: undefined, remoteAddress: 'x' }), { allowed: true, user: undefined }, 'secure without auth: anonymous/anonymous');
   t.notMatch(tlsOnly.notes.join('\n'), /created/, 'second start creates nothing');
+  // Precedence: --auth's defaults, then access.toml, then --pull/--push.
+  await writeFile(join(dir, 'auth', 'access.toml'), 'pull = "anonymous"\n');
+  const layered = await resolveSecureMode({}, { tls: true, auth: true, push: 'disabled' }, dir, { hostname: 'h' });
+  t.match(layered.notes.join('\n'), 'access: pull anonymous, push disabled');
+  t.same(await layered.access.check({ action: 'pull', repository: 'a', authorization: undefined, remoteAddress: 'x' }), { allowed: true, user: undefined });
+  t.match(await layered.access.check({ action: 'push', repository: 'a', authorization: basic('yocto', 'pw-from-env'), remoteAddress: 'x' }), { allowed: false, status: 403 });
   await writeFile(join(dir, 'auth', 'access.toml'), 'pull = [');
   await t.rejects(resolveSecureMode({}, { tls: true }, dir, { hostname: 'h' }), { code: 'access-config' }, 'a broken access.toml stops the start');
 });
