@@ -273,3 +273,55 @@ t.test('SECURE with INSECURE is one clear error', async (t) => {
   t.equal(auth.code, 2);
   t.match(auth.stderr, /\[auth-needs-tls\]/);
 });
+
+t.test("Debian's docker-registry serves with our key, certificate and htpasswd; skopeo pushes to it", { skip: missingPeer('docker-registry', 'skopeo', 'curl') }, async (t) => {
+  const dir = await tempDir(t);
+  const storage = join(dir, 'storage');
+  const init = await runCli(['pki', 'init', '--storage', storage]);
+  t.equal(init.code, 0, init.stderr);
+  const add = await runCli(['auth', 'add', 'yocto', '--storage', storage], { env: { CONTAINER_REGISTRY_PASSWORD: 'dist-password-1' } });
+  t.equal(add.code, 0, add.stderr);
+  const port = await freePort();
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'dist')}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '  tls:',
+      `    certificate: ${join(storage, 'pki', 'server.crt')}`,
+      `    key: ${join(storage, 'pki', 'server.key')}`,
+      'auth:',
+      '  htpasswd:',
+      '    realm: dist',
+      `    path: ${join(storage, 'auth', 'htpasswd')}`,
+    ].join('\n'),
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  const ca = ['--cacert', join(storage, 'certs', 'ca.crt')];
+  await waitFor(async () => (await run('curl', ['-s', '-o', '/dev/null', ...ca, `https://localhost:${port}/v2/`])).code === 0, 15_000, `docker-registry over TLS: ${out}`);
+  const anon = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...ca, `https://localhost:${port}/v2/`]);
+  t.equal(anon.stdout, '401');
+  const authfile = join(dir, 'auth.json');
+  await writeFile(authfile, JSON.stringify({ auths: { [`localhost:${port}`]: { auth: Buffer.from('yocto:dist-password-1').toString('base64') } } }));
+  const policy = join(dir, 'policy.json');
+  await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  const layout = join(dir, 'layout');
+  await writeLayout(layout, [{ ref: 'v1', image: makeImage() }]);
+  const push = await run('skopeo', ['--policy', policy, 'copy', '--dest-cert-dir', join(storage, 'certs'), '--dest-authfile', authfile, `oci:${layout}:v1`, `docker://localhost:${port}/yocto/app:1`]);
+  t.equal(push.code, 0, `${push.stderr}\n${out}`);
+});
