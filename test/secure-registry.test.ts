@@ -144,6 +144,8 @@ t.test('secure mode with auth: HTTPS, logins, skopeo push and pull, no password 
     t.match(anon.stdout, /^HTTP\/1\.1 401/);
     t.match(anon.stdout, /www-authenticate: Basic realm="container-registry"/i);
     t.match(anon.stdout, /"code":"UNAUTHORIZED"/);
+    t.match(anon.stdout, /strict-transport-security: max-age=\d+/i, 'HSTS on HTTPS answers, 401s included');
+    t.match(anon.stdout, /x-content-type-options: nosniff/i);
     const wrongrc = join(s.dir, 'wrongrc');
     await writeFile(wrongrc, 'user = "yocto:not-the-password"\n');
     const wrong = await curl(s, '/v2/', ['--cacert', join(s.certDir, 'ca.crt'), '-K', wrongrc]);
