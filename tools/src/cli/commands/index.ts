@@ -2,9 +2,11 @@
 import type { CommandModule } from 'yargs';
 import { serverCommands } from './server.js';
 import { gcCommand } from './gc.js';
+import { pkiCommand } from './pki.js';
+import { authCommand } from './auth.js';
 import { pushCommand } from './push.js';
 import { importCommand } from './import.js';
 import { browseCommands } from './browse.js';
 
 /** commands are registered with yargs in this order (the help lists them so). */
-export const commands: CommandModule<any, any>[] = [...serverCommands, gcCommand, pushCommand, importCommand, ...browseCommands];
+export const commands: CommandModule<any, any>[] = [...serverCommands, gcCommand, pkiCommand, authCommand, pushCommand, importCommand, ...browseCommands];
