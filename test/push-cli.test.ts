@@ -160,3 +160,21 @@ t.test('TLS: secure mode files, --ca-cert, --cert-dir without keys, --insecure',
   t.equal(both.code, 2);
   t.match(both.stderr, /exclude each other/);
 });
+
+t.test('secure mode against our registry: its CA (certs/ca.crt) and its password (auth/password)', async (t) => {
+  const storage = await tempDir(t, 'cr-secure-');
+  const secureEnv = { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '1', CONTAINER_REGISTRY_INSECURE: '' };
+  const sreg = await startTestRegistry(t, { storage, env: secureEnv });
+  const deploy = await tree(t, 'secureimg');
+  const env = { ...secureEnv, CONTAINER_REGISTRY_URL: sreg.host, DEPLOY_DIR_IMAGE: deploy, CONTAINER_REGISTRY_STORAGE: storage, CONTAINER_REGISTRY_TAG_STRATEGY: 'latest' };
+  const r = await runCli(['push', '--json'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.equal((JSON.parse(r.stdout || '{"results":[{}]}') as { results: Array<{ repository: string }> }).results[0]!.repository, 'yocto/secureimg');
+  const tags = await runCli(['tags', 'secureimg'], { env });
+  t.equal(tags.stdout.trim(), 'latest', tags.stderr);
+  const anon = await runCli(['tags', 'secureimg', '--ca-cert', join(storage, 'certs', 'ca.crt')], { env: { ...env, CONTAINER_REGISTRY_SECURE: '' } });
+  t.not(anon.code, 0, 'without the password: refused');
+  t.match(anon.stderr, /\[unauthorized\]/);
+  const keys = await runCli(['tags', 'secureimg', '--cert-dir', join(storage, 'pki')], { env });
+  t.match(keys.stderr, /holds private keys/, 'the PKI folder is never a cert dir');
+});
