@@ -74,7 +74,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       const results = await pushPlanned(ctx, plans, { tags, arch });
       reporter.close();
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ registry: target.registry, results }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ registry: target.registry, seconds: (Date.now() - started) / 1000, results }, null, 2)}\n`);
       } else if (!args.quiet) {
         const sent = results.reduce((n, r) => n + r.bytesSent, 0);
         const skipped = results.reduce((n, r) => n + r.bytesSkipped, 0);
