@@ -106,6 +106,16 @@ export async function uploadContent(s: RegistrySession, repo: string, location: 
   await discard(put);
 }
 
+/** uploadOrCancel uploads; on failure it cancels the session (best effort) so no half upload lingers until gc. */
+async function uploadOrCancel(s: RegistrySession, repo: string, location: string, blob: BlobSource, opts: BlobPushOptions): Promise<void> {
+  try {
+    await uploadContent(s, repo, location, blob, opts);
+  } catch (err) {
+    s.request({ method: 'DELETE', path: location }, [repositoryScope(repo, 'pull,push')]).then(discard, () => undefined);
+    throw err;
+  }
+}
+
 /** pushBlob makes `blob` present in `repo`: HEAD, then mount, then upload; each retry reopens the content. */
 export async function pushBlob(s: RegistrySession, repo: string, blob: BlobSource, opts: BlobPushOptions = {}): Promise<BlobPushResult> {
   if (!opts.skipExists && (await withRetry(() => blobExists(s, repo, blob.digest), opts))) return { how: 'exists', bytesSent: 0 };
@@ -115,12 +125,12 @@ export async function pushBlob(s: RegistrySession, repo: string, blob: BlobSourc
       const started = await startUpload(s, repo, { digest: blob.digest, from });
       if (started.mounted) return 'mounted' as const;
       // The spec lets a registry answer a failed mount with a normal upload session: use it.
-      await uploadContent(s, repo, started.location, blob, { ...opts, onProgress: progress });
+      await uploadOrCancel(s, repo, started.location, blob, { ...opts, onProgress: progress });
       return 'uploaded' as const;
     }
     const started = await startUpload(s, repo);
     if (started.mounted) return 'mounted' as const;
-    await uploadContent(s, repo, started.location, blob, { ...opts, onProgress: progress });
+    await uploadOrCancel(s, repo, started.location, blob, { ...opts, onProgress: progress });
     return 'uploaded' as const;
   }, opts);
   function progress(n: number): void {

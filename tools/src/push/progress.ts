@@ -66,6 +66,7 @@ export class BarReporter implements Reporter {
     cliProgress.Presets.shades_classic,
   );
   private readonly active = new Map<string, cliProgress.SingleBar>();
+  private closed = false;
 
   blobStart(_repository: string, digest: string, size: number): void {
     this.active.set(digest, this.bars.create(Math.max(size, 1), 0, { digest: short(digest), done: humanBytes(0), total_h: humanBytes(size), state: '' }));
@@ -88,6 +89,9 @@ export class BarReporter implements Reporter {
     this.bars.log(`${line}\n`);
   }
   close(): void {
+    // A second stop() would move the cursor up over lines printed after the bars.
+    if (this.closed) return;
+    this.closed = true;
     this.bars.stop();
   }
 }
