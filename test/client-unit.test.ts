@@ -1,0 +1,114 @@
+// Client pieces without a registry: error shaping and redaction, retries, the limiter, Link headers,
+// registry spellings, and an in-process server that answers exactly what a test wants.
+import t from 'tap';
+import { createServer } from 'node:http';
+import { RegistryHttpError, NetworkError, isRetryable, parseDiagnostics, redactUrl } from '../tools/src/client/errors.js';
+import { Limiter, withRetry } from '../tools/src/client/retry.js';
+import { nextLink } from '../tools/src/client/listing.js';
+import { RegistrySession, splitRegistry } from '../tools/src/client/session.js';
+import { pushBlob } from '../tools/src/client/blobs.js';
+import { isLoopbackHost, normalizeRegistry, repositoryOf } from '../tools/src/cli/registry-options.js';
+import { Readable } from 'node:stream';
+
+t.test('errors: status, diagnostics, method, redacted URL, retryable', async (t) => {
+  const e = new RegistryHttpError({
+    status: 400,
+    method: 'PUT',
+    url: 'https://user:pw@reg.example/v2/a/blobs/uploads/1?_state=SECRETSTATE&digest=sha256:abc',
+    diagnostics: parseDiagnostics('{"errors":[{"code":"DIGEST_INVALID","message":"digest did not match"}]}'),
+  });
+  t.equal(e.message, 'PUT https://reg.example/v2/a/blobs/uploads/1?_state=REDACTED&digest=sha256%3Aabc: 400 DIGEST_INVALID: digest did not match');
+  t.notMatch(e.message, /SECRETSTATE|pw/);
+  t.equal(e.retryable, false);
+  t.ok(e.hasCode('DIGEST_INVALID'));
+  t.equal(new RegistryHttpError({ status: 503, method: 'GET', url: 'http://x/v2/' }).retryable, true);
+  t.equal(new RegistryHttpError({ status: 429, method: 'GET', url: 'http://x/v2/' }).retryable, true);
+  t.equal(new NetworkError('GET', 'http://x/', Object.assign(new Error('reset'), { code: 'ECONNRESET' })).retryable, true);
+  t.equal(new NetworkError('GET', 'https://x/', Object.assign(new Error('self signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).retryable, false, 'a certificate problem is not retried');
+  t.same(parseDiagnostics('<html>'), []);
+  t.equal(redactUrl('http://h/v2/_catalog?n=10&last=b'), 'http://h/v2/_catalog?n=10&last=b');
+});
+
+t.test('withRetry: retries what may pass, not what cannot', async (t) => {
+  let n = 0;
+  const v = await withRetry(async () => {
+    if (++n < 3) throw new RegistryHttpError({ status: 502, method: 'GET', url: 'http://x/' });
+    return 'ok';
+  }, { baseDelayMs: 1 });
+  t.equal(v, 'ok');
+  t.equal(n, 3);
+  n = 0;
+  await t.rejects(withRetry(async () => {
+    n++;
+    throw new RegistryHttpError({ status: 404, method: 'GET', url: 'http://x/' });
+  }, { baseDelayMs: 1 }), { message: /404/ });
+  t.equal(n, 1, 'a 404 is not retried');
+  n = 0;
+  await t.rejects(withRetry(async () => {
+    n++;
+    throw new RegistryHttpError({ status: 500, method: 'GET', url: 'http://x/' });
+  }, { baseDelayMs: 1, attempts: 3 }), { message: /500/ });
+  t.equal(n, 3, 'bounded');
+  t.ok(isRetryable(new NetworkError('GET', 'http://x', new Error('x'))));
+});
+
+t.test('Limiter bounds parallel work', async (t) => {
+  const l = new Limiter(2);
+  let running = 0;
+  let peak = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, () =>
+      l.run(async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+      }),
+    ),
+  );
+  t.equal(peak, 2);
+});
+
+t.test('Link headers, registry spellings, namespaces', async (t) => {
+  t.equal(nextLink('</v2/_catalog?last=b&n=2>; rel="next"'), '/v2/_catalog?last=b&n=2');
+  t.equal(nextLink('<https://h/v2/x/tags/list?last=t2&n=2>; rel=next'), 'https://h/v2/x/tags/list?last=t2&n=2');
+  t.equal(nextLink('</a>; rel="prev", </b>; rel="next"'), '/b');
+  t.equal(nextLink(undefined), undefined);
+  t.same(splitRegistry('http://127.0.0.1:5000'), { scheme: 'http', host: '127.0.0.1:5000' });
+  t.same(splitRegistry('ghcr.io'), { scheme: undefined, host: 'ghcr.io' });
+  t.same(normalizeRegistry('localhost:5000/team', 'yocto'), { registry: 'localhost:5000', namespace: 'team/yocto' });
+  t.same(normalizeRegistry('https://reg.example', ''), { registry: 'https://reg.example', namespace: '' });
+  t.equal(repositoryOf('app', 'yocto'), 'yocto/app');
+  t.equal(repositoryOf('yocto/app', 'yocto'), 'yocto/app');
+  t.equal(repositoryOf('app', ''), 'app');
+  for (const h of ['localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000']) t.ok(isLoopbackHost(h), h);
+  for (const h of ['localhost.example:5000', '10.0.2.2:5000', 'ghcr.io']) t.notOk(isLoopbackHost(h), h);
+});
+
+t.test('a failed mount falls back to the upload session the registry opened; a large blob streams in PATCH', async (t) => {
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers['content-length'] ?? ''}`);
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/v2/') return res.writeHead(200).end('{}');
+      if (req.method === 'HEAD') return res.writeHead(404).end();
+      if (req.method === 'POST') return res.writeHead(202, { Location: '/v2/dst/blobs/uploads/u1?_state=s' }).end();
+      if (req.method === 'PATCH') return res.writeHead(202, { Location: '/v2/dst/blobs/uploads/u1?_state=s2' }).end();
+      if (req.method === 'PUT') return res.writeHead(201).end();
+      res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const s = new RegistrySession({ registry: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
+  t.teardown(() => s.close());
+  const data = Buffer.alloc(3000, 1);
+  const r = await pushBlob(s, 'dst', { digest: `sha256:${'a'.repeat(64)}`, size: data.length, open: () => Readable.from([data]) }, { mountFrom: ['src'], monolithicMax: 1000 });
+  t.same(r, { how: 'uploaded', bytesSent: 3000 });
+  t.same(seen.slice(1), [
+    `HEAD /v2/dst/blobs/sha256:${'a'.repeat(64)} `,
+    `POST /v2/dst/blobs/uploads/?mount=sha256%3A${'a'.repeat(64)}&from=src 0`,
+    'PATCH /v2/dst/blobs/uploads/u1?_state=s 3000',
+    `PUT /v2/dst/blobs/uploads/u1?_state=s2&digest=sha256%3A${'a'.repeat(64)} 0`,
+  ]);
+});
