@@ -178,3 +178,22 @@ t.test('secure mode against our registry: its CA (certs/ca.crt) and its password
   const keys = await runCli(['tags', 'secureimg', '--cert-dir', join(storage, 'pki')], { env });
   t.match(keys.stderr, /holds private keys/, 'the PKI folder is never a cert dir');
 });
+
+t.test('two push processes at once (two machines of one build host): both platforms stay', async (t) => {
+  for (let round = 0; round < 2; round++) {
+    const one = await tempDir(t);
+    const two = await tempDir(t);
+    const name = `procrace${round}`;
+    await writeBuild(join(one, 'images'), { machine: 'qemux86-64', image: name, stamp: '20260112143022' });
+    await writeBuild(join(two, 'images'), { machine: 'qemuarm64', image: name, stamp: '20260112143022', architecture: 'arm64' });
+    const env = { CONTAINER_REGISTRY_URL: reg.host, CONTAINER_REGISTRY_TAG_STRATEGY: 'latest' };
+    const [a, b] = await Promise.all([
+      runCli(['push', '-q'], { env: { ...env, DEPLOY_DIR_IMAGE: join(one, 'images', 'qemux86-64') } }),
+      runCli(['push', '-q'], { env: { ...env, DEPLOY_DIR_IMAGE: join(two, 'images', 'qemuarm64') } }),
+    ]);
+    t.equal(a.code, 0, a.stderr);
+    t.equal(b.code, 0, b.stderr);
+    const insp = await runCli(['inspect', name, '--json'], { env });
+    t.same((JSON.parse(insp.stdout) as { manifests: Array<{ platform: string }> }).manifests.map((m) => m.platform).sort(), ['linux/amd64', 'linux/arm64'], `round ${round}`);
+  }
+});

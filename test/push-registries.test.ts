@@ -144,6 +144,21 @@ for (const peer of peers) {
       t.equal((await skopeoRaw(reg.host, 'yocto/tworuns:latest')).doc.manifests!.length, 2);
     });
 
+    t.test('two machines pushing the same tag at the same time: no platform is lost', async (t) => {
+      for (let round = 0; round < 3; round++) {
+        const one = await tempDir(t);
+        const two = await tempDir(t);
+        const name = `race${round}`;
+        const x86 = await writeBuild(join(one, 'images'), { machine: 'qemux86-64', image: name, stamp: '20260112143022' });
+        const arm = await writeBuild(join(two, 'images'), { machine: 'qemuarm64', image: name, stamp: '20260112150000', architecture: 'arm64' });
+        const s2 = session(t, reg.host);
+        await Promise.all([push(s, join(one, 'images', 'qemux86-64')), push(s2, join(two, 'images', 'qemuarm64'))]);
+        const after = await getManifest(s, `yocto/${name}`, 'latest');
+        const doc = JSON.parse(after!.body.toString()) as { manifests?: Array<{ digest: string }> };
+        t.same((doc.manifests ?? []).map((m) => m.digest).sort(), [x86.image.manifest.digest, arm.image.manifest.digest].sort(), `round ${round}: both platforms in the index`);
+      }
+    });
+
     t.test('arch strategy: each platform under its own suffixed tags, no index', async (t) => {
       const root = await tempDir(t);
       const images = join(root, 'images');

@@ -12,6 +12,10 @@ import { normalizePlatform, platformKey } from '../oci/platform.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { digestOf } from '../oci/digest.js';
 import { indexBody, mergedEntries, type ExistingTag } from './multiarch.js';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withLock } from '../storage/lock.js';
 import type { Reporter } from './progress.js';
 
 /** PushContext is what every push of a run shares. */
@@ -150,6 +154,17 @@ async function tagImages(ctx: PushContext, repository: string, images: ImageCont
   return out;
 }
 
+/**
+ * tagLockPath names the lock that serializes this machine's pushes to one repository's tags: the
+ * read-merge-write of an index must not interleave with another push's (the distribution API has
+ * no conditional PUT). Pushes from other machines are caught, where they can be, by the read-back.
+ */
+export function tagLockPath(registry: string, repository: string, env: NodeJS.ProcessEnv = process.env): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  const key = createHash('sha256').update(`${registry}/${repository}`).digest('hex').slice(0, 32);
+  return join(env.XDG_RUNTIME_DIR || tmpdir(), `container-registry-${uid}`, `tags-${key}.lock`);
+}
+
 /** pushImageSet pushes `images` (one or several platforms) to `repository` under `tags`. */
 export async function pushImageSet(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<PushResult> {
   const seen = new Map<string, ImageContent>();
@@ -161,7 +176,7 @@ export async function pushImageSet(ctx: PushContext, repository: string, images:
   }
   const unique = [...seen.values()];
   const stats = await pushBlobs(ctx, repository, unique);
-  const tagDigests = await tagImages(ctx, repository, unique, tags);
+  const tagDigests = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique, tags), 120_000);
   const single = unique.length === 1;
   const own = single
     ? { digest: unique[0]!.manifestDigest, mediaType: unique[0]!.mediaType }
