@@ -139,20 +139,21 @@ async function startRegistry(kind) {
   };
 }
 
-function timed(cmd, args, env = {}) {
+function timed(cmd, args, env = {}, out = { text: '' }) {
   return new Promise((res, rej) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let err = '';
+    child.stdout.on('data', (c) => (out.text += c));
     child.stderr.on('data', (c) => (err += c));
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       code === 0 ? res(s) : rej(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(0, 400)}`));
     });
   });
 }
-const ourPush = (host, deployDir) =>
-  timed(process.execPath, [BUNDLE, 'push', '--registry', host, '--insecure', '--quiet', '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' });
+const ourPush = (host, deployDir, out) =>
+  timed(process.execPath, [BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' }, out);
 const skopeoPush = (host, layout) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -168,29 +169,34 @@ for (const kind of registries) {
   const ours = [];
   const skopeo = [];
   const repush = [];
+  const repushInProcess = [];
   for (let i = 0; i < runs; i++) {
     // alternate the order so page cache and disk state favour neither tool
     for (const tool of i % 2 ? ['skopeo', 'ours'] : ['ours', 'skopeo']) {
       const reg = await startRegistry(kind);
       try {
         if (tool === 'ours') {
-          ours.push(await ourPush(reg.host, deployDir));
-          repush.push(await ourPush(reg.host, deployDir));
+          ours.push(await ourPush(reg.host, deployDir, { text: '' }));
+          const out = { text: '' };
+          repush.push(await ourPush(reg.host, deployDir, out));
+          const report = JSON.parse(out.text);
+          if (report.results[0].bytesSent !== 0) throw new Error('re-push sent bytes');
+          repushInProcess.push(report.seconds);
         } else skopeo.push(await skopeoPush(reg.host, layout));
       } finally {
         await reg.stop();
       }
     }
-    console.log(`  ${kind} run ${i + 1}: ours ${ours.at(-1).toFixed(2)} s, skopeo ${skopeo.at(-1).toFixed(2)} s, re-push ${repush.at(-1).toFixed(3)} s`);
+    console.log(`  ${kind} run ${i + 1}: ours ${ours.at(-1).toFixed(2)} s, skopeo ${skopeo.at(-1).toFixed(2)} s, re-push ${repush.at(-1).toFixed(3)} s (${repushInProcess.at(-1).toFixed(3)} s after start-up)`);
   }
   const mo = median(ours);
   const ms = median(skopeo);
   const mr = median(repush);
-  summary.push({ kind, mo, ms, mr });
+  summary.push({ kind, mo, ms, mr, mi: median(repushInProcess) });
 }
-console.log('\nregistry       ours (median)  skopeo copy (median)  speed-up  MiB/s ours  re-push unchanged (median)');
-for (const { kind, mo, ms, mr } of summary) {
+console.log('\nregistry       ours (median)  skopeo copy (median)  speed-up  MiB/s ours  re-push unchanged (median, whole command / after node start-up)');
+for (const { kind, mo, ms, mr, mi } of summary) {
   console.log(
-    `${kind.padEnd(14)} ${`${mo.toFixed(2)} s`.padStart(13)}  ${`${ms.toFixed(2)} s`.padStart(20)}  ${`${(ms / mo).toFixed(2)}x`.padStart(8)}  ${(bytes / 1048576 / mo).toFixed(0).padStart(10)}  ${`${mr.toFixed(3)} s`.padStart(26)}${mr < 0.2 ? '' : '  (over the 0.2 s target)'}`,
+    `${kind.padEnd(14)} ${`${mo.toFixed(2)} s`.padStart(13)}  ${`${ms.toFixed(2)} s`.padStart(20)}  ${`${(ms / mo).toFixed(2)}x`.padStart(8)}  ${(bytes / 1048576 / mo).toFixed(0).padStart(10)}  ${`${mr.toFixed(3)} s`.padStart(26)} / ${mi.toFixed(3)} s${mr < 0.2 ? '' : '  (whole command over the 0.2 s target)'}`,
   );
 }

@@ -72,10 +72,16 @@ interface CachedToken {
   expires: number;
 }
 
+interface TokenEntry {
+  promise: Promise<CachedToken>;
+  /** known once the exchange answered */
+  expires: number | undefined;
+}
+
 /** Authorizer holds one registry's challenge, credential and token cache. */
 export class Authorizer {
   private challenge: Challenge | undefined;
-  private readonly tokens = new Map<string, Promise<CachedToken>>();
+  private readonly tokens = new Map<string, TokenEntry>();
   private credential: Promise<Credential | undefined> | undefined;
 
   constructor(
@@ -137,17 +143,18 @@ export class Authorizer {
   private token(scopes: string[]): Promise<string> {
     const c = this.challenge!;
     const k = key(c, scopes);
-    const cached = this.tokens.get(k);
-    const now = Date.now();
-    const fresh = cached?.then((t) => (t.expires > now + 5_000 ? t : undefined)).catch(() => undefined);
-    const got = (fresh ?? Promise.resolve(undefined)).then((t) => {
-      if (t) return t;
-      const p = this.exchange(c, scopes);
-      this.tokens.set(k, p);
-      p.catch(() => this.tokens.delete(k));
-      return p;
-    });
-    return got.then((t) => t.token);
+    // Decided synchronously, so parallel requests share one exchange instead of racing to start several.
+    const entry = this.tokens.get(k);
+    if (entry && (entry.expires === undefined || entry.expires > Date.now() + 5_000)) return entry.promise.then((t) => t.token);
+    const fresh: TokenEntry = { promise: this.exchange(c, scopes), expires: undefined };
+    this.tokens.set(k, fresh);
+    fresh.promise.then(
+      (t) => (fresh.expires = t.expires),
+      () => {
+        if (this.tokens.get(k) === fresh) this.tokens.delete(k);
+      },
+    );
+    return fresh.promise.then((t) => t.token);
   }
 
   /** exchange asks the token server for a token (anonymous, or with our credential). */

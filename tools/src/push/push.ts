@@ -2,8 +2,8 @@
 // upload; bounded parallel), then manifests, then the tags — a plain manifest for one platform, an
 // OCI index (merged with the tag's current platforms) for several. No temporary tags.
 import type { ImageContent } from '../layout/layout.js';
-import { pushBlob, getBlob } from '../client/blobs.js';
-import { Limiter } from '../client/retry.js';
+import { blobExists, pushBlob, getBlob } from '../client/blobs.js';
+import { Limiter, withRetry } from '../client/retry.js';
 import { getManifest, headManifest, putManifest } from '../client/manifests.js';
 import type { RegistrySession } from '../client/session.js';
 import { readBody } from '../client/transport.js';
@@ -61,9 +61,22 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
   const unique = new Map<string, { d: Descriptor; image: ImageContent }>();
   for (const image of images) for (const d of [image.config, ...image.layers]) if (!unique.has(d.digest)) unique.set(d.digest, { d, image });
   const stats: BlobStats = { bytesSent: 0, bytesSkipped: 0, blobsUploaded: 0, blobsSkipped: 0 };
+  // Step 1, exists: every HEAD at once (cheap, and a re-push is then one round trip of HEADs).
+  const heads = new Limiter(16);
+  const all = [...unique.values()];
+  const present = await Promise.all(all.map(({ d }) => heads.run(() => withRetry(() => blobExists(ctx.session, repository, d.digest)))));
+  const missing: Array<{ d: Descriptor; image: ImageContent }> = [];
+  all.forEach((entry, i) => {
+    if (!present[i]) return missing.push(entry);
+    ctx.reporter.blobStart(repository, entry.d.digest, entry.d.size);
+    ctx.reporter.blobDone(entry.d.digest, 'exists', entry.d.size);
+    ctx.knownBlobs.set(entry.d.digest, repository);
+    stats.bytesSkipped += entry.d.size;
+    stats.blobsSkipped++;
+  });
+  // Steps 2-4, mount or upload: bounded, largest first so the long uploads start early.
   const limiter = new Limiter(Math.max(1, ctx.jobs));
-  // Largest first: the long uploads start early and the small ones fill the gaps.
-  const order = [...unique.values()].sort((a, b) => b.d.size - a.d.size);
+  const order = missing.sort((a, b) => b.d.size - a.d.size);
   await Promise.all(
     order.map(({ d, image }) =>
       limiter.run(async () => {
@@ -71,6 +84,7 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
         const from = ctx.knownBlobs.get(d.digest);
         ctx.reporter.blobStart(repository, d.digest, d.size);
         const r = await pushBlob(ctx.session, repository, source, {
+          skipExists: true,
           mountFrom: from && from !== repository ? [from] : [],
           onProgress: (n) => ctx.reporter.blobProgress(d.digest, n),
           onRetry: (attempt, err) => ctx.reporter.retry(`blob ${d.digest.slice(7, 19)}`, attempt, err),
@@ -130,6 +144,12 @@ async function tagImages(ctx: PushContext, repository: string, images: ImageCont
         body = only.manifest;
         mediaType = only.mediaType;
       } else {
+        body = indexBody(entries);
+        mediaType = 'application/vnd.oci.image.index.v1+json';
+      }
+      const digest = digestOf(body);
+      // An index's manifests go first (registries check them); an unchanged tag already has them.
+      if (existing?.digest !== digest && mediaType === 'application/vnd.oci.image.index.v1+json') {
         for (const e of entries) {
           const mine = byDigest.get(e.digest);
           if (mine && !childrenPushed.has(e.digest)) {
@@ -137,10 +157,7 @@ async function tagImages(ctx: PushContext, repository: string, images: ImageCont
             childrenPushed.add(e.digest);
           }
         }
-        body = indexBody(entries);
-        mediaType = 'application/vnd.oci.image.index.v1+json';
       }
-      const digest = digestOf(body);
       if (existing?.digest !== digest) await putManifest(ctx.session, repository, tag, body, mediaType);
       const now = existing?.digest === digest ? digest : (await headManifest(ctx.session, repository, tag))?.digest;
       if (now === digest || now === undefined || attempt >= 4) {
