@@ -159,6 +159,24 @@ for (const peer of peers) {
       }
     });
 
+    t.test('Docker schema 2 content: plain manifest, and a Docker manifest list for several platforms', async (t) => {
+      const root = await tempDir(t);
+      const images = join(root, 'images');
+      const a = await writeBuild(images, { machine: 'qemux86-64', image: 'dockery', stamp: '20260112143022', docker: true });
+      const [single] = await push(s, join(images, 'qemux86-64'), { tags: ['one'] });
+      t.equal(single!.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+      t.equal(single!.digest, a.image.manifest.digest);
+      await writeBuild(images, { machine: 'qemuarm64', image: 'dockery', stamp: '20260112143022', architecture: 'arm64', docker: true });
+      const [multi] = await push(s, join(images, 'qemux86-64'), { tags: ['two'] });
+      t.equal(multi!.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+      const got = await getManifest(s, 'yocto/dockery', 'two');
+      t.equal(got!.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+      if (skopeoMissing) return;
+      // (an oci: layout cannot hold a Docker list unconverted, so compare what skopeo reads)
+      t.equal((await skopeoRaw(reg.host, 'yocto/dockery:two')).digest, multi!.digest);
+      t.equal((await skopeoRaw(reg.host, 'yocto/dockery:one')).digest, a.image.manifest.digest);
+    });
+
     t.test('arch strategy: each platform under its own suffixed tags, no index', async (t) => {
       const root = await tempDir(t);
       const images = join(root, 'images');

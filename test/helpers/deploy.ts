@@ -46,13 +46,15 @@ export interface DeployBuild {
   /** also (or only) write the .tar archive */
   archive?: 'also' | 'only';
   layers?: TarEntry[][];
+  /** Docker schema 2 media types instead of OCI's */
+  docker?: boolean;
 }
 
 /** writeBuild writes `<image>-<machine>.rootfs-<stamp>-oci` (Yocto's IMAGE_NAME) and returns its image. */
 export async function writeBuild(deployImages: string, b: DeployBuild): Promise<{ image: TestImage; path: string }> {
   const folder = join(deployImages, b.machine);
   await mkdir(folder, { recursive: true });
-  const image = makeImage({ architecture: b.architecture ?? 'amd64', variant: b.variant, layers: b.layers });
+  const image = makeImage({ architecture: b.architecture ?? 'amd64', variant: b.variant, layers: b.layers, mediaTypes: b.docker ? 'docker' : 'oci' });
   const base = `${b.image}-${b.machine}.rootfs-${b.stamp}-oci`;
   const dir = join(folder, base);
   await writeLayout(dir, [{ ref: 'latest', image }]);

@@ -46,7 +46,12 @@ export function mergedEntries(ours: PlatformManifest[], existing: ExistingTag | 
   return entries;
 }
 
-/** indexBody serializes an OCI image index over `entries`. */
+/** indexMediaType is a Docker manifest list when every entry is a Docker manifest (what Docker clients expect), else an OCI index. */
+export function indexMediaType(entries: Descriptor[]): string {
+  return entries.length > 0 && entries.every((e) => e.mediaType === MEDIA_TYPES.dockerManifest) ? MEDIA_TYPES.dockerManifestList : MEDIA_TYPES.ociIndex;
+}
+
+/** indexBody serializes an index over `entries` (OCI index, or Docker manifest list, per indexMediaType). */
 export function indexBody(entries: Descriptor[]): Buffer {
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: entries }));
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: indexMediaType(entries), manifests: entries }));
 }

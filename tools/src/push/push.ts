@@ -11,7 +11,7 @@ import { isIndexMediaType } from '../oci/mediatypes.js';
 import { normalizePlatform, platformKey } from '../oci/platform.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { digestOf } from '../oci/digest.js';
-import { indexBody, mergedEntries, type ExistingTag } from './multiarch.js';
+import { indexBody, indexMediaType, mergedEntries, type ExistingTag } from './multiarch.js';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,11 +145,11 @@ async function tagImages(ctx: PushContext, repository: string, images: ImageCont
         mediaType = only.mediaType;
       } else {
         body = indexBody(entries);
-        mediaType = 'application/vnd.oci.image.index.v1+json';
+        mediaType = indexMediaType(entries);
       }
       const digest = digestOf(body);
       // An index's manifests go first (registries check them); an unchanged tag already has them.
-      if (existing?.digest !== digest && mediaType === 'application/vnd.oci.image.index.v1+json') {
+      if (existing?.digest !== digest && isIndexMediaType(mediaType)) {
         for (const e of entries) {
           const mine = byDigest.get(e.digest);
           if (mine && !childrenPushed.has(e.digest)) {
@@ -197,7 +197,10 @@ export async function pushImageSet(ctx: PushContext, repository: string, images:
   const single = unique.length === 1;
   const own = single
     ? { digest: unique[0]!.manifestDigest, mediaType: unique[0]!.mediaType }
-    : { digest: digestOf(indexBody(mergedEntries(unique.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })), undefined))), mediaType: 'application/vnd.oci.image.index.v1+json' };
+    : (() => {
+        const entries = mergedEntries(unique.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })), undefined);
+        return { digest: digestOf(indexBody(entries)), mediaType: indexMediaType(entries) };
+      })();
   return {
     repository,
     tags,
