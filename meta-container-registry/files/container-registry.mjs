@@ -34,9 +34,9 @@ var __export = (target, all) => {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key3 of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key3) && key3 !== except)
-        __defProp(to, key3, { get: () => from[key3], enumerable: !(desc = __getOwnPropDesc(from, key3)) || desc.enumerable });
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
   }
   return to;
 };
@@ -66,10 +66,10 @@ var require_Reflect = __commonJS({
           root.Reflect = Reflect3;
         }
         function makeExporter(target, previous) {
-          return function(key3, value) {
-            Object.defineProperty(target, key3, { configurable: true, writable: true, value });
+          return function(key2, value) {
+            Object.defineProperty(target, key2, { configurable: true, writable: true, value });
             if (previous)
-              previous(key3, value);
+              previous(key2, value);
           };
         }
         function functionThis() {
@@ -104,15 +104,15 @@ var require_Reflect = __commonJS({
           } : function() {
             return MakeDictionary({});
           },
-          has: downLevel ? function(map, key3) {
-            return hasOwn.call(map, key3);
-          } : function(map, key3) {
-            return key3 in map;
+          has: downLevel ? function(map, key2) {
+            return hasOwn.call(map, key2);
+          } : function(map, key2) {
+            return key2 in map;
           },
-          get: downLevel ? function(map, key3) {
-            return hasOwn.call(map, key3) ? map[key3] : void 0;
-          } : function(map, key3) {
-            return map[key3];
+          get: downLevel ? function(map, key2) {
+            return hasOwn.call(map, key2) ? map[key2] : void 0;
+          } : function(map, key2) {
+            return map[key2];
           }
         };
         var functionPrototype = Object.getPrototypeOf(Function);
@@ -316,19 +316,19 @@ var require_Reflect = __commonJS({
           var set = new _Set();
           var keys = [];
           for (var _i = 0, ownKeys_1 = ownKeys2; _i < ownKeys_1.length; _i++) {
-            var key3 = ownKeys_1[_i];
-            var hasKey = set.has(key3);
+            var key2 = ownKeys_1[_i];
+            var hasKey = set.has(key2);
             if (!hasKey) {
-              set.add(key3);
-              keys.push(key3);
+              set.add(key2);
+              keys.push(key2);
             }
           }
           for (var _a2 = 0, parentKeys_1 = parentKeys; _a2 < parentKeys_1.length; _a2++) {
-            var key3 = parentKeys_1[_a2];
-            var hasKey = set.has(key3);
+            var key2 = parentKeys_1[_a2];
+            var hasKey = set.has(key2);
             if (!hasKey) {
-              set.add(key3);
-              keys.push(key3);
+              set.add(key2);
+              keys.push(key2);
             }
           }
           return keys;
@@ -439,14 +439,14 @@ var require_Reflect = __commonJS({
           return "" + argument;
         }
         function ToPropertyKey(argument) {
-          var key3 = ToPrimitive(
+          var key2 = ToPrimitive(
             argument,
             3
             /* String */
           );
-          if (IsSymbol(key3))
-            return key3;
-          return ToString(key3);
+          if (IsSymbol(key2))
+            return key2;
+          return ToString(key2);
         }
         function IsArray(argument) {
           return Array.isArray ? Array.isArray(argument) : argument instanceof Object ? argument instanceof Array : Object.prototype.toString.call(argument) === "[object Array]";
@@ -881,33 +881,33 @@ var require_Reflect = __commonJS({
                 enumerable: true,
                 configurable: true
               });
-              Map3.prototype.has = function(key3) {
+              Map3.prototype.has = function(key2) {
                 return this._find(
-                  key3,
+                  key2,
                   /*insert*/
                   false
                 ) >= 0;
               };
-              Map3.prototype.get = function(key3) {
+              Map3.prototype.get = function(key2) {
                 var index = this._find(
-                  key3,
+                  key2,
                   /*insert*/
                   false
                 );
                 return index >= 0 ? this._values[index] : void 0;
               };
-              Map3.prototype.set = function(key3, value) {
+              Map3.prototype.set = function(key2, value) {
                 var index = this._find(
-                  key3,
+                  key2,
                   /*insert*/
                   true
                 );
                 this._values[index] = value;
                 return this;
               };
-              Map3.prototype.delete = function(key3) {
+              Map3.prototype.delete = function(key2) {
                 var index = this._find(
-                  key3,
+                  key2,
                   /*insert*/
                   false
                 );
@@ -919,7 +919,7 @@ var require_Reflect = __commonJS({
                   }
                   this._keys.length--;
                   this._values.length--;
-                  if (SameValueZero(key3, this._cacheKey)) {
+                  if (SameValueZero(key2, this._cacheKey)) {
                     this._cacheKey = cacheSentinel;
                     this._cacheIndex = -2;
                   }
@@ -948,11 +948,11 @@ var require_Reflect = __commonJS({
               Map3.prototype[iteratorSymbol] = function() {
                 return this.entries();
               };
-              Map3.prototype._find = function(key3, insert) {
-                if (!SameValueZero(this._cacheKey, key3)) {
+              Map3.prototype._find = function(key2, insert) {
+                if (!SameValueZero(this._cacheKey, key2)) {
                   this._cacheIndex = -1;
                   for (var i2 = 0; i2 < this._keys.length; i2++) {
-                    if (SameValueZero(this._keys[i2], key3)) {
+                    if (SameValueZero(this._keys[i2], key2)) {
                       this._cacheIndex = i2;
                       break;
                     }
@@ -960,7 +960,7 @@ var require_Reflect = __commonJS({
                 }
                 if (this._cacheIndex < 0 && insert) {
                   this._cacheIndex = this._keys.length;
-                  this._keys.push(key3);
+                  this._keys.push(key2);
                   this._values.push(void 0);
                 }
                 return this._cacheIndex;
@@ -969,14 +969,14 @@ var require_Reflect = __commonJS({
             })()
           );
           return Map2;
-          function getKey(key3, _) {
-            return key3;
+          function getKey(key2, _) {
+            return key2;
           }
           function getValue(_, value) {
             return value;
           }
-          function getEntry(key3, value) {
-            return [key3, value];
+          function getEntry(key2, value) {
+            return [key2, value];
           }
         }
         function CreateSetPolyfill() {
@@ -1075,12 +1075,12 @@ var require_Reflect = __commonJS({
             })()
           );
           function CreateUniqueKey() {
-            var key3;
+            var key2;
             do
-              key3 = "@@WeakMap@@" + CreateUUID();
-            while (HashMap.has(keys, key3));
-            keys[key3] = true;
-            return key3;
+              key2 = "@@WeakMap@@" + CreateUUID();
+            while (HashMap.has(keys, key2));
+            keys[key2] = true;
+            return key2;
           }
           function GetOrCreateWeakMapTable(target, create) {
             if (!hasOwn.call(target, rootKey)) {
@@ -1200,15 +1200,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat6, path6, options) {
-      if (!stat6.isSymbolicLink() && !stat6.isFile()) {
+    function checkStat(stat4, path6, options) {
+      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
         return false;
       }
       return checkPathExt(path6, options);
     }
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat6) {
-        cb(er, er ? false : checkStat(stat6, path6, options));
+      fs.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, path6, options));
       });
     }
     function sync(path6, options) {
@@ -1224,20 +1224,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs = __require("fs");
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat6) {
-        cb(er, er ? false : checkStat(stat6, options));
+      fs.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, options));
       });
     }
     function sync(path6, options) {
       return checkStat(fs.statSync(path6), options);
     }
-    function checkStat(stat6, options) {
-      return stat6.isFile() && checkMode(stat6, options);
+    function checkStat(stat4, options) {
+      return stat4.isFile() && checkMode(stat4, options);
     }
-    function checkMode(stat6, options) {
-      var mod = stat6.mode;
-      var uid = stat6.uid;
-      var gid = stat6.gid;
+    function checkMode(stat4, options) {
+      var mod = stat4.mode;
+      var uid = stat4.uid;
+      var gid = stat4.gid;
       var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
       var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
@@ -1271,12 +1271,12 @@ var require_isexe = __commonJS({
         if (typeof Promise !== "function") {
           throw new TypeError("callback not provided");
         }
-        return new Promise(function(resolve9, reject) {
+        return new Promise(function(resolve6, reject) {
           isexe(path6, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
-              resolve9(is);
+              resolve6(is);
             }
           });
         });
@@ -1342,27 +1342,27 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step = (i2) => new Promise((resolve9, reject) => {
+      const step = (i2) => new Promise((resolve6, reject) => {
         if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve9(found) : reject(getNotFoundError(cmd));
+          return opt.all && found.length ? resolve6(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
         const pCmd = path6.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve9(subStep(p, i2, 0));
+        resolve6(subStep(p, i2, 0));
       });
-      const subStep = (p, i2, ii) => new Promise((resolve9, reject) => {
+      const subStep = (p, i2, ii) => new Promise((resolve6, reject) => {
         if (ii === pathExt.length)
-          return resolve9(step(i2 + 1));
+          return resolve6(step(i2 + 1));
         const ext = pathExt[ii];
         isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
           if (!er && is) {
             if (opt.all)
               found.push(p + ext);
             else
-              return resolve9(p + ext);
+              return resolve6(p + ext);
           }
-          return resolve9(subStep(p, i2, ii + 1));
+          return resolve6(subStep(p, i2, ii + 1));
         });
       });
       return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
@@ -1411,7 +1411,7 @@ var require_path_key = __commonJS({
       if (platform2 !== "win32") {
         return "PATH";
       }
-      return Object.keys(environment).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
+      return Object.keys(environment).reverse().find((key2) => key2.toUpperCase() === "PATH") || "Path";
     };
     module.exports = pathKey2;
     module.exports.default = pathKey2;
@@ -1426,7 +1426,7 @@ var require_resolveCommand = __commonJS({
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
-      const env3 = parsed.options.env || process.env;
+      const env2 = parsed.options.env || process.env;
       const cwd = process.cwd();
       const hasCustomCwd = parsed.options.cwd != null;
       const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
@@ -1439,7 +1439,7 @@ var require_resolveCommand = __commonJS({
       let resolved;
       try {
         resolved = which.sync(parsed.command, {
-          path: env3[getPathKey({ env: env3 })],
+          path: env2[getPathKey({ env: env2 })],
           pathExt: withoutPathExt ? path6.delimiter : void 0
         });
       } catch (e) {
@@ -1731,15 +1731,15 @@ function __rest(s, e) {
     }
   return t;
 }
-function __decorate(decorators, target, key3, desc) {
-  var c3 = arguments.length, r = c3 < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key3) : desc, d;
-  if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key3, desc);
-  else for (var i2 = decorators.length - 1; i2 >= 0; i2--) if (d = decorators[i2]) r = (c3 < 3 ? d(r) : c3 > 3 ? d(target, key3, r) : d(target, key3)) || r;
-  return c3 > 3 && r && Object.defineProperty(target, key3, r), r;
+function __decorate(decorators, target, key2, desc) {
+  var c3 = arguments.length, r = c3 < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key2) : desc, d;
+  if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key2, desc);
+  else for (var i2 = decorators.length - 1; i2 >= 0; i2--) if (d = decorators[i2]) r = (c3 < 3 ? d(r) : c3 > 3 ? d(target, key2, r) : d(target, key2)) || r;
+  return c3 > 3 && r && Object.defineProperty(target, key2, r), r;
 }
 function __param(paramIndex, decorator) {
-  return function(target, key3) {
-    decorator(target, key3, paramIndex);
+  return function(target, key2) {
+    decorator(target, key2, paramIndex);
   };
 }
 function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, extraInitializers) {
@@ -1747,7 +1747,7 @@ function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, e
     if (f !== void 0 && typeof f !== "function") throw new TypeError("Function expected");
     return f;
   }
-  var kind = contextIn.kind, key3 = kind === "getter" ? "get" : kind === "setter" ? "set" : "value";
+  var kind = contextIn.kind, key2 = kind === "getter" ? "get" : kind === "setter" ? "set" : "value";
   var target = !descriptorIn && ctor ? contextIn["static"] ? ctor : ctor.prototype : null;
   var descriptor = descriptorIn || (target ? Object.getOwnPropertyDescriptor(target, contextIn.name) : {});
   var _, done = false;
@@ -1759,7 +1759,7 @@ function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, e
       if (done) throw new TypeError("Cannot add initializers after decoration has completed");
       extraInitializers.push(accept(f || null));
     };
-    var result2 = (0, decorators[i2])(kind === "accessor" ? { get: descriptor.get, set: descriptor.set } : descriptor[key3], context);
+    var result2 = (0, decorators[i2])(kind === "accessor" ? { get: descriptor.get, set: descriptor.set } : descriptor[key2], context);
     if (kind === "accessor") {
       if (result2 === void 0) continue;
       if (result2 === null || typeof result2 !== "object") throw new TypeError("Object expected");
@@ -1768,7 +1768,7 @@ function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, e
       if (_ = accept(result2.init)) initializers.unshift(_);
     } else if (_ = accept(result2)) {
       if (kind === "field") initializers.unshift(_);
-      else descriptor[key3] = _;
+      else descriptor[key2] = _;
     }
   }
   if (target) Object.defineProperty(target, contextIn.name, descriptor);
@@ -1793,11 +1793,11 @@ function __metadata(metadataKey, metadataValue) {
 }
 function __awaiter(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve9) {
-      resolve9(value);
+    return value instanceof P ? value : new P(function(resolve6) {
+      resolve6(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve9, reject) {
+  return new (P || (P = Promise))(function(resolve6, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -1813,7 +1813,7 @@ function __awaiter(thisArg, _arguments, P, generator) {
       }
     }
     function step(result2) {
-      result2.done ? resolve9(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+      result2.done ? resolve6(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -2004,14 +2004,14 @@ function __asyncValues(o2) {
   }, i2);
   function verb(n2) {
     i2[n2] = o2[n2] && function(v) {
-      return new Promise(function(resolve9, reject) {
-        v = o2[n2](v), settle(resolve9, reject, v.done, v.value);
+      return new Promise(function(resolve6, reject) {
+        v = o2[n2](v), settle(resolve6, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve9, reject, d, v) {
+  function settle(resolve6, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve9({ value: v2, done: d });
+      resolve6({ value: v2, done: d });
     }, reject);
   }
 }
@@ -2050,7 +2050,7 @@ function __classPrivateFieldIn(state, receiver) {
   if (receiver === null || typeof receiver !== "object" && typeof receiver !== "function") throw new TypeError("Cannot use 'in' operator on non-object");
   return typeof state === "function" ? receiver === state : state.has(receiver);
 }
-function __addDisposableResource(env3, value, async) {
+function __addDisposableResource(env2, value, async) {
   if (value !== null && value !== void 0) {
     if (typeof value !== "object" && typeof value !== "function") throw new TypeError("Object expected.");
     var dispose, inner;
@@ -2071,22 +2071,22 @@ function __addDisposableResource(env3, value, async) {
         return Promise.reject(e);
       }
     };
-    env3.stack.push({ value, dispose, async });
+    env2.stack.push({ value, dispose, async });
   } else if (async) {
-    env3.stack.push({ async: true });
+    env2.stack.push({ async: true });
   }
   return value;
 }
-function __disposeResources(env3) {
+function __disposeResources(env2) {
   function fail(e) {
-    env3.error = env3.hasError ? new _SuppressedError(e, env3.error, "An error was suppressed during disposal.") : e;
-    env3.hasError = true;
+    env2.error = env2.hasError ? new _SuppressedError(e, env2.error, "An error was suppressed during disposal.") : e;
+    env2.hasError = true;
   }
   var r, s = 0;
   function next() {
-    while (r = env3.stack.pop()) {
+    while (r = env2.stack.pop()) {
       try {
-        if (!r.async && s === 1) return s = 0, env3.stack.push(r), Promise.resolve().then(next);
+        if (!r.async && s === 1) return s = 0, env2.stack.push(r), Promise.resolve().then(next);
         if (r.dispose) {
           var result2 = r.dispose.call(r.value);
           if (r.async) return s |= 2, Promise.resolve(result2).then(next, function(e) {
@@ -2098,8 +2098,8 @@ function __disposeResources(env3) {
         fail(e);
       }
     }
-    if (s === 1) return env3.hasError ? Promise.reject(env3.error) : Promise.resolve();
-    if (env3.hasError) throw env3.error;
+    if (s === 1) return env2.hasError ? Promise.reject(env2.error) : Promise.resolve();
+    if (env2.hasError) throw env2.error;
   }
   return next();
 }
@@ -8546,9 +8546,9 @@ var require_schema = __commonJS({
       create(target, useNames) {
         const schema = this.items.get(target) || this.createDefault(target);
         const asn1Value = [];
-        for (const key3 in schema.items) {
-          const item = schema.items[key3];
-          const name = useNames ? key3 : "";
+        for (const key2 in schema.items) {
+          const item = schema.items[key2];
+          const name = useNames ? key2 : "";
           let asn1Item;
           if (typeof item.type === "number") {
             const Asn1TypeName = enums_1.AsnPropTypes[item.type];
@@ -8809,8 +8809,8 @@ var require_parser = __commonJS({
       }
       static handleChoiceTypes(asn1Schema, schema, target, targetSchema, options) {
         if (asn1Schema.constructor === asn1js.Constructed && schema.type === enums_1.AsnTypeTypes.Choice && asn1Schema.idBlock.tagClass === 3) {
-          for (const key3 in schema.items) {
-            const schemaItem = schema.items[key3];
+          for (const key2 in schema.items) {
+            const schemaItem = schema.items[key2];
             if (schemaItem.context === asn1Schema.idBlock.tagNumber && schemaItem.implicit) {
               if (typeof schemaItem.type === "function" && storage_1.schemaStorage.has(schemaItem.type)) {
                 const fieldSchema = storage_1.schemaStorage.get(schemaItem.type);
@@ -8820,7 +8820,7 @@ var require_parser = __commonJS({
                     newSeq.valueBlock.value = asn1Schema.valueBlock.value;
                     const fieldValue = this.fromASN(newSeq, schemaItem.type, options);
                     const res = new target();
-                    res[key3] = fieldValue;
+                    res[key2] = fieldValue;
                     return { result: res };
                   }
                 }
@@ -8835,8 +8835,8 @@ var require_parser = __commonJS({
             },
             value: schema.schema.valueBlock.value
           });
-          for (const key3 in schema.items) {
-            delete asn1Schema[key3];
+          for (const key2 in schema.items) {
+            delete asn1Schema[key2];
           }
           return { targetSchema: newTargetSchema };
         }
@@ -8925,12 +8925,12 @@ var require_parser = __commonJS({
         }
       }
       static processSchemaItems(schema, asn1ComparedSchema, res, options) {
-        for (const key3 in schema.items) {
-          const asn1SchemaValue = asn1ComparedSchema.result[key3];
+        for (const key2 in schema.items) {
+          const asn1SchemaValue = asn1ComparedSchema.result[key2];
           if (!asn1SchemaValue) {
             continue;
           }
-          const schemaItem = schema.items[key3];
+          const schemaItem = schema.items[key2];
           const schemaItemType = schemaItem.type;
           let parsedValue;
           if (typeof schemaItemType === "number" || (0, helper_1.isConvertible)(schemaItemType)) {
@@ -8939,10 +8939,10 @@ var require_parser = __commonJS({
             parsedValue = this.processComplexSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options);
           }
           if (parsedValue && typeof parsedValue === "object" && "value" in parsedValue && "raw" in parsedValue) {
-            res[key3] = parsedValue.value;
-            res[`${key3}Raw`] = parsedValue.raw;
+            res[key2] = parsedValue.value;
+            res[`${key2}Raw`] = parsedValue.raw;
           } else {
-            res[key3] = parsedValue;
+            res[key2] = parsedValue;
           }
         }
       }
@@ -9092,13 +9092,13 @@ var require_serializer = __commonJS({
             asn1Value = obj.map((o2) => this.toAsnItem({ type: schema.itemType }, "[]", target, o2));
           }
         } else {
-          for (const key3 in schema.items) {
-            const schemaItem = schema.items[key3];
-            const objProp = obj[key3];
+          for (const key2 in schema.items) {
+            const schemaItem = schema.items[key2];
+            const objProp = obj[key2];
             if (objProp === void 0 || schemaItem.defaultValue === objProp || typeof schemaItem.defaultValue === "object" && typeof objProp === "object" && (0, helper_1.isArrayEqual)(this.serialize(schemaItem.defaultValue), this.serialize(objProp))) {
               continue;
             }
-            const asn1Item = _AsnSerializer.toAsnItem(schemaItem, key3, target, objProp);
+            const asn1Item = _AsnSerializer.toAsnItem(schemaItem, key2, target, objProp);
             if (typeof schemaItem.context === "number") {
               if (schemaItem.implicit) {
                 if (!schemaItem.repeated && (typeof schemaItem.type === "number" || (0, helper_1.isConvertible)(schemaItem.type))) {
@@ -9156,12 +9156,12 @@ var require_serializer = __commonJS({
         }
         return asnSchema;
       }
-      static toAsnItem(schemaItem, key3, target, objProp) {
+      static toAsnItem(schemaItem, key2, target, objProp) {
         let asn1Item;
         if (typeof schemaItem.type === "number") {
           const converter = schemaItem.converter;
           if (!converter) {
-            throw new Error(`Property '${key3}' doesn't have converter for type ${enums_1.AsnPropTypes[schemaItem.type]} in schema '${target.name}'`);
+            throw new Error(`Property '${key2}' doesn't have converter for type ${enums_1.AsnPropTypes[schemaItem.type]} in schema '${target.name}'`);
           }
           if (schemaItem.repeated) {
             if (!Array.isArray(objProp)) {
@@ -14234,15 +14234,15 @@ function __rest2(s, e) {
     }
   return t;
 }
-function __decorate2(decorators, target, key3, desc) {
-  var c3 = arguments.length, r = c3 < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key3) : desc, d;
-  if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key3, desc);
-  else for (var i2 = decorators.length - 1; i2 >= 0; i2--) if (d = decorators[i2]) r = (c3 < 3 ? d(r) : c3 > 3 ? d(target, key3, r) : d(target, key3)) || r;
-  return c3 > 3 && r && Object.defineProperty(target, key3, r), r;
+function __decorate2(decorators, target, key2, desc) {
+  var c3 = arguments.length, r = c3 < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key2) : desc, d;
+  if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key2, desc);
+  else for (var i2 = decorators.length - 1; i2 >= 0; i2--) if (d = decorators[i2]) r = (c3 < 3 ? d(r) : c3 > 3 ? d(target, key2, r) : d(target, key2)) || r;
+  return c3 > 3 && r && Object.defineProperty(target, key2, r), r;
 }
 function __param2(paramIndex, decorator) {
-  return function(target, key3) {
-    decorator(target, key3, paramIndex);
+  return function(target, key2) {
+    decorator(target, key2, paramIndex);
   };
 }
 function __metadata2(metadataKey, metadataValue) {
@@ -14250,11 +14250,11 @@ function __metadata2(metadataKey, metadataValue) {
 }
 function __awaiter2(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve9) {
-      resolve9(value);
+    return value instanceof P ? value : new P(function(resolve6) {
+      resolve6(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve9, reject) {
+  return new (P || (P = Promise))(function(resolve6, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -14270,7 +14270,7 @@ function __awaiter2(thisArg, _arguments, P, generator) {
       }
     }
     function step(result2) {
-      result2.done ? resolve9(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+      result2.done ? resolve6(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -14448,14 +14448,14 @@ function __asyncValues2(o2) {
   }, i2);
   function verb(n2) {
     i2[n2] = o2[n2] && function(v) {
-      return new Promise(function(resolve9, reject) {
-        v = o2[n2](v), settle(resolve9, reject, v.done, v.value);
+      return new Promise(function(resolve6, reject) {
+        v = o2[n2](v), settle(resolve6, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve9, reject, d, v) {
+  function settle(resolve6, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve9({ value: v2, done: d });
+      resolve6({ value: v2, done: d });
     }, reject);
   }
 }
@@ -14554,8 +14554,8 @@ var require_reflection_helpers = __commonJS({
     function getParamInfo(target) {
       const params = Reflect.getMetadata("design:paramtypes", target) || [];
       const injectionTokens = Reflect.getOwnMetadata(exports.INJECTION_TOKEN_METADATA_KEY, target) || {};
-      Object.keys(injectionTokens).forEach((key3) => {
-        params[+key3] = injectionTokens[key3];
+      Object.keys(injectionTokens).forEach((key2) => {
+        params[+key2] = injectionTokens[key2];
       });
       return params;
     }
@@ -14770,32 +14770,32 @@ var require_registry_base = __commonJS({
       entries() {
         return this._registryMap.entries();
       }
-      getAll(key3) {
-        this.ensure(key3);
-        return this._registryMap.get(key3);
+      getAll(key2) {
+        this.ensure(key2);
+        return this._registryMap.get(key2);
       }
-      get(key3) {
-        this.ensure(key3);
-        const value = this._registryMap.get(key3);
+      get(key2) {
+        this.ensure(key2);
+        const value = this._registryMap.get(key2);
         return value[value.length - 1] || null;
       }
-      set(key3, value) {
-        this.ensure(key3);
-        this._registryMap.get(key3).push(value);
+      set(key2, value) {
+        this.ensure(key2);
+        this._registryMap.get(key2).push(value);
       }
-      setAll(key3, value) {
-        this._registryMap.set(key3, value);
+      setAll(key2, value) {
+        this._registryMap.set(key2, value);
       }
-      has(key3) {
-        this.ensure(key3);
-        return this._registryMap.get(key3).length > 0;
+      has(key2) {
+        this.ensure(key2);
+        return this._registryMap.get(key2).length > 0;
       }
       clear() {
         this._registryMap.clear();
       }
-      ensure(key3) {
-        if (!this._registryMap.has(key3)) {
-          this._registryMap.set(key3, []);
+      ensure(key2) {
+        if (!this._registryMap.has(key2)) {
+          this._registryMap.set(key2, []);
         }
       }
     };
@@ -17020,8 +17020,8 @@ var require_x509_cjs = __commonJS({
       constructor(name, items = {}, value = "") {
         this[NAME] = name;
         this[VALUE] = value;
-        for (const key3 in items) {
-          this[key3] = items[key3];
+        for (const key2 in items) {
+          this[key2] = items[key2];
         }
       }
     };
@@ -17100,26 +17100,26 @@ var require_x509_cjs = __commonJS({
         }
         res.push(`${pad}${obj[TextObject.NAME]}:${value}`);
         pad = this.pad(deep);
-        for (const key3 in obj) {
-          if (typeof key3 === "symbol") {
+        for (const key2 in obj) {
+          if (typeof key2 === "symbol") {
             continue;
           }
-          const value2 = obj[key3];
-          const keyValue = key3 ? `${key3}: ` : "";
+          const value2 = obj[key2];
+          const keyValue = key2 ? `${key2}: ` : "";
           if (typeof value2 === "string" || typeof value2 === "number" || typeof value2 === "boolean") {
             res.push(`${pad}${keyValue}${value2}`);
           } else if (value2 instanceof Date) {
             res.push(`${pad}${keyValue}${value2.toUTCString()}`);
           } else if (Array.isArray(value2)) {
             for (const obj2 of value2) {
-              obj2[TextObject.NAME] = key3;
+              obj2[TextObject.NAME] = key2;
               res.push(...this.serializeObj(obj2, deep));
             }
           } else if (value2 instanceof TextObject) {
-            value2[TextObject.NAME] = key3;
+            value2[TextObject.NAME] = key2;
             res.push(...this.serializeObj(value2, deep));
           } else if (pvtsutils.BufferSourceConverter.isBufferSource(value2)) {
-            if (key3) {
+            if (key2) {
               res.push(`${pad}${keyValue}`);
               res.push(...this.serializeBufferSource(value2, deep + 1));
             } else {
@@ -17127,7 +17127,7 @@ var require_x509_cjs = __commonJS({
             }
           } else if ("toTextObject" in value2) {
             const obj2 = value2.toTextObject();
-            obj2[TextObject.NAME] = key3;
+            obj2[TextObject.NAME] = key2;
             res.push(...this.serializeObj(obj2, deep));
           } else {
             throw new TypeError("Cannot serialize data in text format. Unsupported type.");
@@ -17241,14 +17241,14 @@ var require_x509_cjs = __commonJS({
       clear() {
         this.items.clear();
       }
-      delete(key3) {
-        return this.items.delete(key3);
+      delete(key2) {
+        return this.items.delete(key2);
       }
       forEach(callbackfn, thisArg) {
         return this.items.forEach(callbackfn, thisArg);
       }
-      has(key3) {
-        return this.items.has(key3);
+      has(key2) {
+        return this.items.has(key2);
       }
       get size() {
         return this.items.size;
@@ -17265,21 +17265,21 @@ var require_x509_cjs = __commonJS({
       [Symbol.iterator]() {
         return this.items[Symbol.iterator]();
       }
-      get(key3 = _CryptoProvider.DEFAULT) {
-        const crypto2 = this.items.get(key3.toLowerCase());
+      get(key2 = _CryptoProvider.DEFAULT) {
+        const crypto2 = this.items.get(key2.toLowerCase());
         if (!crypto2) {
-          throw new Error(`Cannot get Crypto by name '${key3}'`);
+          throw new Error(`Cannot get Crypto by name '${key2}'`);
         }
         return crypto2;
       }
-      set(key3, value) {
-        if (typeof key3 === "string") {
+      set(key2, value) {
+        if (typeof key2 === "string") {
           if (!value) {
             throw new TypeError("Argument 'value' is required");
           }
-          this.items.set(key3.toLowerCase(), value);
+          this.items.set(key2.toLowerCase(), value);
         } else {
-          this.items.set(_CryptoProvider.DEFAULT, key3);
+          this.items.set(_CryptoProvider.DEFAULT, key2);
         }
         return this;
       }
@@ -17421,10 +17421,10 @@ var require_x509_cjs = __commonJS({
       constructor(data, extraNames = {}) {
         this.extraNames = new NameIdentifier();
         this.asn = new asn1X509.Name();
-        for (const key3 in extraNames) {
-          if (Object.prototype.hasOwnProperty.call(extraNames, key3)) {
-            const value = extraNames[key3];
-            this.extraNames.register(key3, value);
+        for (const key2 in extraNames) {
+          if (Object.prototype.hasOwnProperty.call(extraNames, key2)) {
+            const value = extraNames[key2];
+            this.extraNames.register(key2, value);
           }
         }
         if (typeof data === "string") {
@@ -17525,22 +17525,22 @@ var require_x509_cjs = __commonJS({
       createAttribute(type, value) {
         const attr = new asn1X509.AttributeTypeAndValue({ type });
         if (typeof value === "object") {
-          for (const key3 in value) {
-            switch (key3) {
+          for (const key2 in value) {
+            switch (key2) {
               case "ia5String":
-                attr.value.ia5String = value[key3];
+                attr.value.ia5String = value[key2];
                 break;
               case "utf8String":
-                attr.value.utf8String = value[key3];
+                attr.value.utf8String = value[key2];
                 break;
               case "universalString":
-                attr.value.universalString = value[key3];
+                attr.value.universalString = value[key2];
                 break;
               case "bmpString":
-                attr.value.bmpString = value[key3];
+                attr.value.bmpString = value[key2];
                 break;
               case "printableString":
-                attr.value.printableString = value[key3];
+                attr.value.printableString = value[key2];
                 break;
             }
           }
@@ -17831,18 +17831,18 @@ var require_x509_cjs = __commonJS({
             const headers = headersString.split(new RegExp(rEolGroup, "g"));
             let lastHeader = null;
             for (const header of headers) {
-              const [key3, value] = header.split(/:(.*)/);
+              const [key2, value] = header.split(/:(.*)/);
               if (value === void 0) {
                 if (!lastHeader) {
                   throw new Error("Cannot parse PEM string. Incorrect header value");
                 }
-                lastHeader.value += key3.trim();
+                lastHeader.value += key2.trim();
               } else {
                 if (lastHeader) {
                   pemStruct.headers.push(lastHeader);
                 }
                 lastHeader = {
-                  key: key3,
+                  key: key2,
                   value: value.trim()
                 };
               }
@@ -18091,8 +18091,8 @@ var require_x509_cjs = __commonJS({
         if ("name" in param && "serialNumber" in param) {
           return new _AuthorityKeyIdentifierExtension(param, critical);
         }
-        const key3 = await PublicKey.create(param, crypto2);
-        const id = await key3.getKeyIdentifier(crypto2);
+        const key2 = await PublicKey.create(param, crypto2);
+        const id = await key2.getKeyIdentifier(crypto2);
         return new _AuthorityKeyIdentifierExtension(pvtsutils.Convert.ToHex(id), critical);
       }
       constructor(...args) {
@@ -18233,8 +18233,8 @@ var require_x509_cjs = __commonJS({
     KeyUsagesExtension.NAME = "Key Usages";
     var SubjectKeyIdentifierExtension = class _SubjectKeyIdentifierExtension extends Extension {
       static async create(publicKey, critical = false, crypto2 = cryptoProvider2.get()) {
-        const key3 = await PublicKey.create(publicKey, crypto2);
-        const id = await key3.getKeyIdentifier(crypto2);
+        const key2 = await PublicKey.create(publicKey, crypto2);
+        const id = await key2.getKeyIdentifier(crypto2);
         return new _SubjectKeyIdentifierExtension(pvtsutils.Convert.ToHex(id), critical);
       }
       constructor(...args) {
@@ -18273,8 +18273,8 @@ var require_x509_cjs = __commonJS({
       toTextObject() {
         const obj = this.toTextObjectWithoutValue();
         const namesObj = this.names.toTextObject();
-        for (const key3 in namesObj) {
-          obj[key3] = namesObj[key3];
+        for (const key2 in namesObj) {
+          obj[key2] = namesObj[key2];
         }
         return obj;
       }
@@ -18428,9 +18428,9 @@ var require_x509_cjs = __commonJS({
       }
     };
     AuthorityInfoAccessExtension.NAME = "Authority Info Access";
-    function addUrlsToObject(obj, key3, urls) {
+    function addUrlsToObject(obj, key2, urls) {
       if (urls.length === 1) {
-        obj[key3] = urls[0].toTextObject();
+        obj[key2] = urls[0].toTextObject();
       } else {
         const names2 = new TextObject("");
         urls.forEach((name, index) => {
@@ -18443,11 +18443,11 @@ var require_x509_cjs = __commonJS({
           }
           field.push(nameObj);
         });
-        obj[key3] = names2;
+        obj[key2] = names2;
       }
     }
-    function addAccessDescriptions(value, params, method, key3) {
-      const items = params[key3];
+    function addAccessDescriptions(value, params, method, key2) {
+      const items = params[key2];
       if (items) {
         const array = Array.isArray(items) ? items : [items];
         array.forEach((url) => {
@@ -18477,8 +18477,8 @@ var require_x509_cjs = __commonJS({
       toTextObject() {
         const obj = this.toTextObjectWithoutValue();
         const namesObj = this.names.toTextObject();
-        for (const key3 in namesObj) {
-          obj[key3] = namesObj[key3];
+        for (const key2 in namesObj) {
+          obj[key2] = namesObj[key2];
         }
         return obj;
       }
@@ -19357,12 +19357,12 @@ var require_x509_cjs = __commonJS({
             };
             publicKey = await paramsKey.export(keyAlgorithm, ["verify"], crypto2);
           } else if (pvtsutils.BufferSourceConverter.isBufferSource(paramsKey)) {
-            const key3 = new PublicKey(paramsKey);
+            const key2 = new PublicKey(paramsKey);
             keyAlgorithm = {
-              ...key3.algorithm,
+              ...key2.algorithm,
               ...this.signatureAlgorithm
             };
-            publicKey = await key3.export(keyAlgorithm, ["verify"], crypto2);
+            publicKey = await key2.export(keyAlgorithm, ["verify"], crypto2);
           } else {
             keyAlgorithm = {
               ...paramsKey.algorithm,
@@ -20129,3090 +20129,6 @@ var require_x509_cjs = __commonJS({
     exports.idEd448 = idEd448;
     exports.idX25519 = idX25519;
     exports.idX448 = idX448;
-  }
-});
-
-// node_modules/semver/internal/constants.js
-var require_constants = __commonJS({
-  "node_modules/semver/internal/constants.js"(exports, module) {
-    "use strict";
-    var SEMVER_SPEC_VERSION = "2.0.0";
-    var MAX_LENGTH = 256;
-    var MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER || /* istanbul ignore next */
-    9007199254740991;
-    var MAX_SAFE_COMPONENT_LENGTH = 16;
-    var MAX_SAFE_BUILD_LENGTH = MAX_LENGTH - 6;
-    var WHITESPACE_CHARACTERS = [
-      "	",
-      "\n",
-      "\v",
-      "\f",
-      "\r",
-      " ",
-      "\xA0",
-      "\u1680",
-      "\u2000",
-      "\u2001",
-      "\u2002",
-      "\u2003",
-      "\u2004",
-      "\u2005",
-      "\u2006",
-      "\u2007",
-      "\u2008",
-      "\u2009",
-      "\u200A",
-      "\u2028",
-      "\u2029",
-      "\u202F",
-      "\u205F",
-      "\u3000",
-      "\uFEFF"
-    ];
-    var RELEASE_TYPES = [
-      "major",
-      "premajor",
-      "minor",
-      "preminor",
-      "patch",
-      "prepatch",
-      "prerelease"
-    ];
-    module.exports = {
-      MAX_LENGTH,
-      MAX_SAFE_COMPONENT_LENGTH,
-      MAX_SAFE_BUILD_LENGTH,
-      MAX_SAFE_INTEGER,
-      WHITESPACE_CHARACTERS,
-      RELEASE_TYPES,
-      SEMVER_SPEC_VERSION,
-      FLAG_INCLUDE_PRERELEASE: 1,
-      FLAG_LOOSE: 2
-    };
-  }
-});
-
-// node_modules/semver/internal/debug.js
-var require_debug = __commonJS({
-  "node_modules/semver/internal/debug.js"(exports, module) {
-    "use strict";
-    var debug = typeof process === "object" && process.env && process.env.NODE_DEBUG && /\bsemver\b/i.test(process.env.NODE_DEBUG) ? (...args) => console.error("SEMVER", ...args) : () => {
-    };
-    module.exports = debug;
-  }
-});
-
-// node_modules/semver/internal/re.js
-var require_re = __commonJS({
-  "node_modules/semver/internal/re.js"(exports, module) {
-    "use strict";
-    var {
-      MAX_SAFE_COMPONENT_LENGTH,
-      MAX_SAFE_BUILD_LENGTH,
-      MAX_LENGTH
-    } = require_constants();
-    var debug = require_debug();
-    exports = module.exports = {};
-    var re = exports.re = [];
-    var safeRe = exports.safeRe = [];
-    var src = exports.src = [];
-    var safeSrc = exports.safeSrc = [];
-    var t = exports.t = {};
-    var R = 0;
-    var LETTERDASHNUMBER = "[a-zA-Z0-9-]";
-    var safeRegexReplacements = [
-      ["\\s", 1],
-      ["\\d", MAX_LENGTH],
-      [LETTERDASHNUMBER, MAX_SAFE_BUILD_LENGTH]
-    ];
-    var makeSafeRegex = (value) => {
-      for (const [token, max] of safeRegexReplacements) {
-        value = value.split(`${token}*`).join(`${token}{0,${max}}`).split(`${token}+`).join(`${token}{1,${max}}`);
-      }
-      return value;
-    };
-    var createToken = (name, value, isGlobal) => {
-      const safe = makeSafeRegex(value);
-      const index = R++;
-      debug(name, index, value);
-      t[name] = index;
-      src[index] = value;
-      safeSrc[index] = safe;
-      re[index] = new RegExp(value, isGlobal ? "g" : void 0);
-      safeRe[index] = new RegExp(safe, isGlobal ? "g" : void 0);
-    };
-    createToken("NUMERICIDENTIFIER", "0|[1-9]\\d*");
-    createToken("NUMERICIDENTIFIERLOOSE", "\\d+");
-    createToken("NONNUMERICIDENTIFIER", `\\d*[a-zA-Z-]${LETTERDASHNUMBER}*`);
-    createToken("MAINVERSION", `(${src[t.NUMERICIDENTIFIER]})\\.(${src[t.NUMERICIDENTIFIER]})\\.(${src[t.NUMERICIDENTIFIER]})`);
-    createToken("MAINVERSIONLOOSE", `(${src[t.NUMERICIDENTIFIERLOOSE]})\\.(${src[t.NUMERICIDENTIFIERLOOSE]})\\.(${src[t.NUMERICIDENTIFIERLOOSE]})`);
-    createToken("PRERELEASEIDENTIFIER", `(?:${src[t.NONNUMERICIDENTIFIER]}|${src[t.NUMERICIDENTIFIER]})`);
-    createToken("PRERELEASEIDENTIFIERLOOSE", `(?:${src[t.NONNUMERICIDENTIFIER]}|${src[t.NUMERICIDENTIFIERLOOSE]})`);
-    createToken("PRERELEASE", `(?:-(${src[t.PRERELEASEIDENTIFIER]}(?:\\.${src[t.PRERELEASEIDENTIFIER]})*))`);
-    createToken("PRERELEASELOOSE", `(?:-?(${src[t.PRERELEASEIDENTIFIERLOOSE]}(?:\\.${src[t.PRERELEASEIDENTIFIERLOOSE]})*))`);
-    createToken("BUILDIDENTIFIER", `${LETTERDASHNUMBER}+`);
-    createToken("BUILD", `(?:\\+(${src[t.BUILDIDENTIFIER]}(?:\\.${src[t.BUILDIDENTIFIER]})*))`);
-    createToken("FULLPLAIN", `v?${src[t.MAINVERSION]}${src[t.PRERELEASE]}?${src[t.BUILD]}?`);
-    createToken("FULL", `^${src[t.FULLPLAIN]}$`);
-    createToken("LOOSEPLAIN", `[v=\\s]*${src[t.MAINVERSIONLOOSE]}${src[t.PRERELEASELOOSE]}?${src[t.BUILD]}?`);
-    createToken("LOOSE", `^${src[t.LOOSEPLAIN]}$`);
-    createToken("GTLT", "((?:<|>)?=?)");
-    createToken("XRANGEIDENTIFIERLOOSE", `${src[t.NUMERICIDENTIFIERLOOSE]}|x|X|\\*`);
-    createToken("XRANGEIDENTIFIER", `${src[t.NUMERICIDENTIFIER]}|x|X|\\*`);
-    createToken("XRANGEPLAIN", `[v=\\s]*(${src[t.XRANGEIDENTIFIER]})(?:\\.(${src[t.XRANGEIDENTIFIER]})(?:\\.(${src[t.XRANGEIDENTIFIER]})(?:${src[t.PRERELEASE]})?${src[t.BUILD]}?)?)?`);
-    createToken("XRANGEPLAINLOOSE", `[v=\\s]*(${src[t.XRANGEIDENTIFIERLOOSE]})(?:\\.(${src[t.XRANGEIDENTIFIERLOOSE]})(?:\\.(${src[t.XRANGEIDENTIFIERLOOSE]})(?:${src[t.PRERELEASELOOSE]})?${src[t.BUILD]}?)?)?`);
-    createToken("XRANGE", `^${src[t.GTLT]}\\s*${src[t.XRANGEPLAIN]}$`);
-    createToken("XRANGELOOSE", `^${src[t.GTLT]}\\s*${src[t.XRANGEPLAINLOOSE]}$`);
-    createToken("COERCEPLAIN", `${"(^|[^\\d])(\\d{1,"}${MAX_SAFE_COMPONENT_LENGTH}})(?:\\.(\\d{1,${MAX_SAFE_COMPONENT_LENGTH}}))?(?:\\.(\\d{1,${MAX_SAFE_COMPONENT_LENGTH}}))?`);
-    createToken("COERCE", `${src[t.COERCEPLAIN]}(?:$|[^\\d])`);
-    createToken("COERCEFULL", src[t.COERCEPLAIN] + `(?:${src[t.PRERELEASE]})?(?:${src[t.BUILD]})?(?:$|[^\\d])`);
-    createToken("COERCERTL", src[t.COERCE], true);
-    createToken("COERCERTLFULL", src[t.COERCEFULL], true);
-    createToken("LONETILDE", "(?:~>?)");
-    createToken("TILDETRIM", `(\\s*)${src[t.LONETILDE]}\\s+`, true);
-    exports.tildeTrimReplace = "$1~";
-    createToken("TILDE", `^${src[t.LONETILDE]}${src[t.XRANGEPLAIN]}$`);
-    createToken("TILDELOOSE", `^${src[t.LONETILDE]}${src[t.XRANGEPLAINLOOSE]}$`);
-    createToken("LONECARET", "(?:\\^)");
-    createToken("CARETTRIM", `(\\s*)${src[t.LONECARET]}\\s+`, true);
-    exports.caretTrimReplace = "$1^";
-    createToken("CARET", `^${src[t.LONECARET]}${src[t.XRANGEPLAIN]}$`);
-    createToken("CARETLOOSE", `^${src[t.LONECARET]}${src[t.XRANGEPLAINLOOSE]}$`);
-    createToken("COMPARATORLOOSE", `^${src[t.GTLT]}\\s*(${src[t.LOOSEPLAIN]})$|^$`);
-    createToken("COMPARATOR", `^${src[t.GTLT]}\\s*(${src[t.FULLPLAIN]})$|^$`);
-    createToken("COMPARATORTRIM", `(\\s*)${src[t.GTLT]}\\s*(${src[t.LOOSEPLAIN]}|${src[t.XRANGEPLAIN]})`, true);
-    exports.comparatorTrimReplace = "$1$2$3";
-    createToken("HYPHENRANGE", `^\\s*(${src[t.XRANGEPLAIN]})\\s+-\\s+(${src[t.XRANGEPLAIN]})\\s*$`);
-    createToken("HYPHENRANGELOOSE", `^\\s*(${src[t.XRANGEPLAINLOOSE]})\\s+-\\s+(${src[t.XRANGEPLAINLOOSE]})\\s*$`);
-    createToken("STAR", "(<|>)?=?\\s*\\*");
-    createToken("GTE0", "^\\s*>=\\s*0\\.0\\.0\\s*$");
-    createToken("GTE0PRE", "^\\s*>=\\s*0\\.0\\.0-0\\s*$");
-  }
-});
-
-// node_modules/semver/internal/parse-options.js
-var require_parse_options = __commonJS({
-  "node_modules/semver/internal/parse-options.js"(exports, module) {
-    "use strict";
-    var looseOption = Object.freeze({ loose: true });
-    var emptyOpts = Object.freeze({});
-    var parseOptions = (options) => {
-      if (!options) {
-        return emptyOpts;
-      }
-      if (typeof options !== "object") {
-        return looseOption;
-      }
-      return options;
-    };
-    module.exports = parseOptions;
-  }
-});
-
-// node_modules/semver/internal/identifiers.js
-var require_identifiers = __commonJS({
-  "node_modules/semver/internal/identifiers.js"(exports, module) {
-    "use strict";
-    var numeric = /^[0-9]+$/;
-    var compareIdentifiers = (a2, b) => {
-      if (typeof a2 === "number" && typeof b === "number") {
-        return a2 === b ? 0 : a2 < b ? -1 : 1;
-      }
-      const anum = numeric.test(a2);
-      const bnum = numeric.test(b);
-      if (anum && bnum) {
-        a2 = +a2;
-        b = +b;
-      }
-      return a2 === b ? 0 : anum && !bnum ? -1 : bnum && !anum ? 1 : a2 < b ? -1 : 1;
-    };
-    var rcompareIdentifiers = (a2, b) => compareIdentifiers(b, a2);
-    module.exports = {
-      compareIdentifiers,
-      rcompareIdentifiers
-    };
-  }
-});
-
-// node_modules/semver/classes/semver.js
-var require_semver = __commonJS({
-  "node_modules/semver/classes/semver.js"(exports, module) {
-    "use strict";
-    var debug = require_debug();
-    var { MAX_LENGTH, MAX_SAFE_INTEGER } = require_constants();
-    var { safeRe: re, t } = require_re();
-    var parseOptions = require_parse_options();
-    var { compareIdentifiers } = require_identifiers();
-    var isPrereleaseIdentifier = (prerelease, identifier) => {
-      const identifiers = identifier.split(".");
-      if (identifiers.length > prerelease.length) {
-        return false;
-      }
-      for (let i2 = 0; i2 < identifiers.length; i2++) {
-        if (compareIdentifiers(prerelease[i2], identifiers[i2]) !== 0) {
-          return false;
-        }
-      }
-      return true;
-    };
-    var SemVer = class _SemVer {
-      constructor(version, options) {
-        options = parseOptions(options);
-        if (version instanceof _SemVer) {
-          if (version.loose === !!options.loose && version.includePrerelease === !!options.includePrerelease) {
-            return version;
-          } else {
-            version = version.version;
-          }
-        } else if (typeof version !== "string") {
-          throw new TypeError(`Invalid version. Must be a string. Got type "${typeof version}".`);
-        }
-        if (version.length > MAX_LENGTH) {
-          throw new TypeError(
-            `version is longer than ${MAX_LENGTH} characters`
-          );
-        }
-        debug("SemVer", version, options);
-        this.options = options;
-        this.loose = !!options.loose;
-        this.includePrerelease = !!options.includePrerelease;
-        const m = version.trim().match(options.loose ? re[t.LOOSE] : re[t.FULL]);
-        if (!m) {
-          throw new TypeError(`Invalid Version: ${version}`);
-        }
-        this.raw = version;
-        this.major = +m[1];
-        this.minor = +m[2];
-        this.patch = +m[3];
-        if (this.major > MAX_SAFE_INTEGER || this.major < 0) {
-          throw new TypeError("Invalid major version");
-        }
-        if (this.minor > MAX_SAFE_INTEGER || this.minor < 0) {
-          throw new TypeError("Invalid minor version");
-        }
-        if (this.patch > MAX_SAFE_INTEGER || this.patch < 0) {
-          throw new TypeError("Invalid patch version");
-        }
-        if (!m[4]) {
-          this.prerelease = [];
-        } else {
-          this.prerelease = m[4].split(".").map((id) => {
-            if (/^[0-9]+$/.test(id)) {
-              const num = +id;
-              if (num >= 0 && num < MAX_SAFE_INTEGER) {
-                return num;
-              }
-            }
-            return id;
-          });
-        }
-        this.build = m[5] ? m[5].split(".") : [];
-        this.format();
-      }
-      format() {
-        this.version = `${this.major}.${this.minor}.${this.patch}`;
-        if (this.prerelease.length) {
-          this.version += `-${this.prerelease.join(".")}`;
-        }
-        return this.version;
-      }
-      toString() {
-        return this.version;
-      }
-      compare(other) {
-        debug("SemVer.compare", this.version, this.options, other);
-        if (!(other instanceof _SemVer)) {
-          if (typeof other === "string" && other === this.version) {
-            return 0;
-          }
-          other = new _SemVer(other, this.options);
-        }
-        if (other.version === this.version) {
-          return 0;
-        }
-        return this.compareMain(other) || this.comparePre(other);
-      }
-      compareMain(other) {
-        if (!(other instanceof _SemVer)) {
-          other = new _SemVer(other, this.options);
-        }
-        if (this.major < other.major) {
-          return -1;
-        }
-        if (this.major > other.major) {
-          return 1;
-        }
-        if (this.minor < other.minor) {
-          return -1;
-        }
-        if (this.minor > other.minor) {
-          return 1;
-        }
-        if (this.patch < other.patch) {
-          return -1;
-        }
-        if (this.patch > other.patch) {
-          return 1;
-        }
-        return 0;
-      }
-      comparePre(other) {
-        if (!(other instanceof _SemVer)) {
-          other = new _SemVer(other, this.options);
-        }
-        if (this.prerelease.length && !other.prerelease.length) {
-          return -1;
-        } else if (!this.prerelease.length && other.prerelease.length) {
-          return 1;
-        } else if (!this.prerelease.length && !other.prerelease.length) {
-          return 0;
-        }
-        let i2 = 0;
-        do {
-          const a2 = this.prerelease[i2];
-          const b = other.prerelease[i2];
-          debug("prerelease compare", i2, a2, b);
-          if (a2 === void 0 && b === void 0) {
-            return 0;
-          } else if (b === void 0) {
-            return 1;
-          } else if (a2 === void 0) {
-            return -1;
-          } else if (a2 === b) {
-            continue;
-          } else {
-            return compareIdentifiers(a2, b);
-          }
-        } while (++i2);
-      }
-      compareBuild(other) {
-        if (!(other instanceof _SemVer)) {
-          other = new _SemVer(other, this.options);
-        }
-        let i2 = 0;
-        do {
-          const a2 = this.build[i2];
-          const b = other.build[i2];
-          debug("build compare", i2, a2, b);
-          if (a2 === void 0 && b === void 0) {
-            return 0;
-          } else if (b === void 0) {
-            return 1;
-          } else if (a2 === void 0) {
-            return -1;
-          } else if (a2 === b) {
-            continue;
-          } else {
-            return compareIdentifiers(a2, b);
-          }
-        } while (++i2);
-      }
-      // preminor will bump the version up to the next minor release, and immediately
-      // down to pre-release. premajor and prepatch work the same way.
-      inc(release, identifier, identifierBase) {
-        if (release.startsWith("pre")) {
-          if (!identifier && identifierBase === false) {
-            throw new Error("invalid increment argument: identifier is empty");
-          }
-          if (identifier) {
-            const match = `-${identifier}`.match(this.options.loose ? re[t.PRERELEASELOOSE] : re[t.PRERELEASE]);
-            if (!match || match[1] !== identifier) {
-              throw new Error(`invalid identifier: ${identifier}`);
-            }
-          }
-        }
-        switch (release) {
-          case "premajor":
-            this.prerelease.length = 0;
-            this.patch = 0;
-            this.minor = 0;
-            this.major++;
-            this.inc("pre", identifier, identifierBase);
-            break;
-          case "preminor":
-            this.prerelease.length = 0;
-            this.patch = 0;
-            this.minor++;
-            this.inc("pre", identifier, identifierBase);
-            break;
-          case "prepatch":
-            this.prerelease.length = 0;
-            this.inc("patch", identifier, identifierBase);
-            this.inc("pre", identifier, identifierBase);
-            break;
-          // If the input is a non-prerelease version, this acts the same as
-          // prepatch.
-          case "prerelease":
-            if (this.prerelease.length === 0) {
-              this.inc("patch", identifier, identifierBase);
-            }
-            this.inc("pre", identifier, identifierBase);
-            break;
-          case "release":
-            if (this.prerelease.length === 0) {
-              throw new Error(`version ${this.raw} is not a prerelease`);
-            }
-            this.prerelease.length = 0;
-            break;
-          case "major":
-            if (this.minor !== 0 || this.patch !== 0 || this.prerelease.length === 0) {
-              this.major++;
-            }
-            this.minor = 0;
-            this.patch = 0;
-            this.prerelease = [];
-            break;
-          case "minor":
-            if (this.patch !== 0 || this.prerelease.length === 0) {
-              this.minor++;
-            }
-            this.patch = 0;
-            this.prerelease = [];
-            break;
-          case "patch":
-            if (this.prerelease.length === 0) {
-              this.patch++;
-            }
-            this.prerelease = [];
-            break;
-          // This probably shouldn't be used publicly.
-          // 1.0.0 'pre' would become 1.0.0-0 which is the wrong direction.
-          case "pre": {
-            const base = Number(identifierBase) ? 1 : 0;
-            if (this.prerelease.length === 0) {
-              this.prerelease = [base];
-            } else {
-              let i2 = this.prerelease.length;
-              while (--i2 >= 0) {
-                if (typeof this.prerelease[i2] === "number") {
-                  this.prerelease[i2]++;
-                  i2 = -2;
-                }
-              }
-              if (i2 === -1) {
-                if (identifier === this.prerelease.join(".") && identifierBase === false) {
-                  throw new Error("invalid increment argument: identifier already exists");
-                }
-                this.prerelease.push(base);
-              }
-            }
-            if (identifier) {
-              let prerelease = [identifier, base];
-              if (identifierBase === false) {
-                prerelease = [identifier];
-              }
-              if (isPrereleaseIdentifier(this.prerelease, identifier)) {
-                const prereleaseBase = this.prerelease[identifier.split(".").length];
-                if (isNaN(prereleaseBase)) {
-                  this.prerelease = prerelease;
-                }
-              } else {
-                this.prerelease = prerelease;
-              }
-            }
-            break;
-          }
-          default:
-            throw new Error(`invalid increment argument: ${release}`);
-        }
-        this.raw = this.format();
-        if (this.build.length) {
-          this.raw += `+${this.build.join(".")}`;
-        }
-        return this;
-      }
-    };
-    module.exports = SemVer;
-  }
-});
-
-// node_modules/semver/functions/parse.js
-var require_parse2 = __commonJS({
-  "node_modules/semver/functions/parse.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var parse2 = (version, options, throwErrors = false) => {
-      if (version instanceof SemVer) {
-        return version;
-      }
-      try {
-        return new SemVer(version, options);
-      } catch (er) {
-        if (!throwErrors) {
-          return null;
-        }
-        throw er;
-      }
-    };
-    module.exports = parse2;
-  }
-});
-
-// node_modules/semver/functions/valid.js
-var require_valid = __commonJS({
-  "node_modules/semver/functions/valid.js"(exports, module) {
-    "use strict";
-    var parse2 = require_parse2();
-    var valid = (version, options) => {
-      const v = parse2(version, options);
-      return v ? v.version : null;
-    };
-    module.exports = valid;
-  }
-});
-
-// node_modules/semver/functions/clean.js
-var require_clean = __commonJS({
-  "node_modules/semver/functions/clean.js"(exports, module) {
-    "use strict";
-    var parse2 = require_parse2();
-    var clean = (version, options) => {
-      const s = parse2(version.trim().replace(/^[=v]+/, ""), options);
-      return s ? s.version : null;
-    };
-    module.exports = clean;
-  }
-});
-
-// node_modules/semver/functions/inc.js
-var require_inc = __commonJS({
-  "node_modules/semver/functions/inc.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var inc = (version, release, options, identifier, identifierBase) => {
-      if (typeof options === "string") {
-        identifierBase = identifier;
-        identifier = options;
-        options = void 0;
-      }
-      try {
-        return new SemVer(
-          version instanceof SemVer ? version.version : version,
-          options
-        ).inc(release, identifier, identifierBase).version;
-      } catch (er) {
-        return null;
-      }
-    };
-    module.exports = inc;
-  }
-});
-
-// node_modules/semver/functions/diff.js
-var require_diff = __commonJS({
-  "node_modules/semver/functions/diff.js"(exports, module) {
-    "use strict";
-    var parse2 = require_parse2();
-    var diff = (version1, version2) => {
-      const v1 = parse2(version1, null, true);
-      const v2 = parse2(version2, null, true);
-      const comparison = v1.compare(v2);
-      if (comparison === 0) {
-        return null;
-      }
-      const v1Higher = comparison > 0;
-      const highVersion = v1Higher ? v1 : v2;
-      const lowVersion = v1Higher ? v2 : v1;
-      const highHasPre = !!highVersion.prerelease.length;
-      const lowHasPre = !!lowVersion.prerelease.length;
-      if (lowHasPre && !highHasPre) {
-        if (!lowVersion.patch && !lowVersion.minor) {
-          return "major";
-        }
-        if (lowVersion.compareMain(highVersion) === 0) {
-          if (lowVersion.minor && !lowVersion.patch) {
-            return "minor";
-          }
-          return "patch";
-        }
-      }
-      const prefix = highHasPre ? "pre" : "";
-      if (v1.major !== v2.major) {
-        return prefix + "major";
-      }
-      if (v1.minor !== v2.minor) {
-        return prefix + "minor";
-      }
-      if (v1.patch !== v2.patch) {
-        return prefix + "patch";
-      }
-      return "prerelease";
-    };
-    module.exports = diff;
-  }
-});
-
-// node_modules/semver/functions/major.js
-var require_major = __commonJS({
-  "node_modules/semver/functions/major.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var major = (a2, loose) => new SemVer(a2, loose).major;
-    module.exports = major;
-  }
-});
-
-// node_modules/semver/functions/minor.js
-var require_minor = __commonJS({
-  "node_modules/semver/functions/minor.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var minor = (a2, loose) => new SemVer(a2, loose).minor;
-    module.exports = minor;
-  }
-});
-
-// node_modules/semver/functions/patch.js
-var require_patch = __commonJS({
-  "node_modules/semver/functions/patch.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var patch = (a2, loose) => new SemVer(a2, loose).patch;
-    module.exports = patch;
-  }
-});
-
-// node_modules/semver/functions/prerelease.js
-var require_prerelease = __commonJS({
-  "node_modules/semver/functions/prerelease.js"(exports, module) {
-    "use strict";
-    var parse2 = require_parse2();
-    var prerelease = (version, options) => {
-      const parsed = parse2(version, options);
-      return parsed && parsed.prerelease.length ? parsed.prerelease : null;
-    };
-    module.exports = prerelease;
-  }
-});
-
-// node_modules/semver/functions/compare.js
-var require_compare = __commonJS({
-  "node_modules/semver/functions/compare.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var compare2 = (a2, b, loose) => new SemVer(a2, loose).compare(new SemVer(b, loose));
-    module.exports = compare2;
-  }
-});
-
-// node_modules/semver/functions/rcompare.js
-var require_rcompare = __commonJS({
-  "node_modules/semver/functions/rcompare.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var rcompare = (a2, b, loose) => compare2(b, a2, loose);
-    module.exports = rcompare;
-  }
-});
-
-// node_modules/semver/functions/compare-loose.js
-var require_compare_loose = __commonJS({
-  "node_modules/semver/functions/compare-loose.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var compareLoose = (a2, b) => compare2(a2, b, true);
-    module.exports = compareLoose;
-  }
-});
-
-// node_modules/semver/functions/compare-build.js
-var require_compare_build = __commonJS({
-  "node_modules/semver/functions/compare-build.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var compareBuild = (a2, b, loose) => {
-      const versionA = new SemVer(a2, loose);
-      const versionB = new SemVer(b, loose);
-      return versionA.compare(versionB) || versionA.compareBuild(versionB);
-    };
-    module.exports = compareBuild;
-  }
-});
-
-// node_modules/semver/functions/sort.js
-var require_sort = __commonJS({
-  "node_modules/semver/functions/sort.js"(exports, module) {
-    "use strict";
-    var compareBuild = require_compare_build();
-    var sort = (list2, loose) => list2.sort((a2, b) => compareBuild(a2, b, loose));
-    module.exports = sort;
-  }
-});
-
-// node_modules/semver/functions/rsort.js
-var require_rsort = __commonJS({
-  "node_modules/semver/functions/rsort.js"(exports, module) {
-    "use strict";
-    var compareBuild = require_compare_build();
-    var rsort = (list2, loose) => list2.sort((a2, b) => compareBuild(b, a2, loose));
-    module.exports = rsort;
-  }
-});
-
-// node_modules/semver/functions/gt.js
-var require_gt = __commonJS({
-  "node_modules/semver/functions/gt.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var gt = (a2, b, loose) => compare2(a2, b, loose) > 0;
-    module.exports = gt;
-  }
-});
-
-// node_modules/semver/functions/lt.js
-var require_lt = __commonJS({
-  "node_modules/semver/functions/lt.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var lt = (a2, b, loose) => compare2(a2, b, loose) < 0;
-    module.exports = lt;
-  }
-});
-
-// node_modules/semver/functions/eq.js
-var require_eq = __commonJS({
-  "node_modules/semver/functions/eq.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var eq = (a2, b, loose) => compare2(a2, b, loose) === 0;
-    module.exports = eq;
-  }
-});
-
-// node_modules/semver/functions/neq.js
-var require_neq = __commonJS({
-  "node_modules/semver/functions/neq.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var neq = (a2, b, loose) => compare2(a2, b, loose) !== 0;
-    module.exports = neq;
-  }
-});
-
-// node_modules/semver/functions/gte.js
-var require_gte = __commonJS({
-  "node_modules/semver/functions/gte.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var gte = (a2, b, loose) => compare2(a2, b, loose) >= 0;
-    module.exports = gte;
-  }
-});
-
-// node_modules/semver/functions/lte.js
-var require_lte = __commonJS({
-  "node_modules/semver/functions/lte.js"(exports, module) {
-    "use strict";
-    var compare2 = require_compare();
-    var lte = (a2, b, loose) => compare2(a2, b, loose) <= 0;
-    module.exports = lte;
-  }
-});
-
-// node_modules/semver/functions/cmp.js
-var require_cmp = __commonJS({
-  "node_modules/semver/functions/cmp.js"(exports, module) {
-    "use strict";
-    var eq = require_eq();
-    var neq = require_neq();
-    var gt = require_gt();
-    var gte = require_gte();
-    var lt = require_lt();
-    var lte = require_lte();
-    var cmp = (a2, op, b, loose) => {
-      switch (op) {
-        case "===":
-          if (typeof a2 === "object") {
-            a2 = a2.version;
-          }
-          if (typeof b === "object") {
-            b = b.version;
-          }
-          return a2 === b;
-        case "!==":
-          if (typeof a2 === "object") {
-            a2 = a2.version;
-          }
-          if (typeof b === "object") {
-            b = b.version;
-          }
-          return a2 !== b;
-        case "":
-        case "=":
-        case "==":
-          return eq(a2, b, loose);
-        case "!=":
-          return neq(a2, b, loose);
-        case ">":
-          return gt(a2, b, loose);
-        case ">=":
-          return gte(a2, b, loose);
-        case "<":
-          return lt(a2, b, loose);
-        case "<=":
-          return lte(a2, b, loose);
-        default:
-          throw new TypeError(`Invalid operator: ${op}`);
-      }
-    };
-    module.exports = cmp;
-  }
-});
-
-// node_modules/semver/functions/coerce.js
-var require_coerce = __commonJS({
-  "node_modules/semver/functions/coerce.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var parse2 = require_parse2();
-    var { safeRe: re, t } = require_re();
-    var coerce = (version, options) => {
-      if (version instanceof SemVer) {
-        return version;
-      }
-      if (typeof version === "number") {
-        version = String(version);
-      }
-      if (typeof version !== "string") {
-        return null;
-      }
-      options = options || {};
-      let match = null;
-      if (!options.rtl) {
-        match = version.match(options.includePrerelease ? re[t.COERCEFULL] : re[t.COERCE]);
-      } else {
-        const coerceRtlRegex = options.includePrerelease ? re[t.COERCERTLFULL] : re[t.COERCERTL];
-        let next;
-        while ((next = coerceRtlRegex.exec(version)) && (!match || match.index + match[0].length !== version.length)) {
-          if (!match || next.index + next[0].length !== match.index + match[0].length) {
-            match = next;
-          }
-          coerceRtlRegex.lastIndex = next.index + next[1].length + next[2].length;
-        }
-        coerceRtlRegex.lastIndex = -1;
-      }
-      if (match === null) {
-        return null;
-      }
-      const major = match[2];
-      const minor = match[3] || "0";
-      const patch = match[4] || "0";
-      const prerelease = options.includePrerelease && match[5] ? `-${match[5]}` : "";
-      const build = options.includePrerelease && match[6] ? `+${match[6]}` : "";
-      return parse2(`${major}.${minor}.${patch}${prerelease}${build}`, options);
-    };
-    module.exports = coerce;
-  }
-});
-
-// node_modules/semver/functions/truncate.js
-var require_truncate = __commonJS({
-  "node_modules/semver/functions/truncate.js"(exports, module) {
-    "use strict";
-    var parse2 = require_parse2();
-    var constants4 = require_constants();
-    var SemVer = require_semver();
-    var truncate = (version, truncation, options) => {
-      if (!constants4.RELEASE_TYPES.includes(truncation)) {
-        return null;
-      }
-      const clonedVersion = cloneInputVersion(version, options);
-      return clonedVersion && doTruncation(clonedVersion, truncation);
-    };
-    var cloneInputVersion = (version, options) => {
-      const versionStringToParse = version instanceof SemVer ? version.version : version;
-      return parse2(versionStringToParse, options);
-    };
-    var doTruncation = (version, truncation) => {
-      if (isPrerelease(truncation)) {
-        return version.version;
-      }
-      version.prerelease = [];
-      switch (truncation) {
-        case "major":
-          version.minor = 0;
-          version.patch = 0;
-          break;
-        case "minor":
-          version.patch = 0;
-          break;
-      }
-      return version.format();
-    };
-    var isPrerelease = (type) => {
-      return type.startsWith("pre");
-    };
-    module.exports = truncate;
-  }
-});
-
-// node_modules/semver/internal/lrucache.js
-var require_lrucache = __commonJS({
-  "node_modules/semver/internal/lrucache.js"(exports, module) {
-    "use strict";
-    var LRUCache = class {
-      constructor() {
-        this.max = 1e3;
-        this.map = /* @__PURE__ */ new Map();
-      }
-      get(key3) {
-        const value = this.map.get(key3);
-        if (value === void 0) {
-          return void 0;
-        } else {
-          this.map.delete(key3);
-          this.map.set(key3, value);
-          return value;
-        }
-      }
-      delete(key3) {
-        return this.map.delete(key3);
-      }
-      set(key3, value) {
-        const deleted = this.delete(key3);
-        if (!deleted && value !== void 0) {
-          if (this.map.size >= this.max) {
-            const firstKey = this.map.keys().next().value;
-            this.delete(firstKey);
-          }
-          this.map.set(key3, value);
-        }
-        return this;
-      }
-    };
-    module.exports = LRUCache;
-  }
-});
-
-// node_modules/semver/internal/trim-comparator-whitespace.js
-var require_trim_comparator_whitespace = __commonJS({
-  "node_modules/semver/internal/trim-comparator-whitespace.js"(exports, module) {
-    "use strict";
-    var {
-      MAX_LENGTH,
-      MAX_SAFE_BUILD_LENGTH,
-      WHITESPACE_CHARACTERS
-    } = require_constants();
-    var whitespace = new Uint8Array(65536);
-    for (const char of WHITESPACE_CHARACTERS) {
-      whitespace[char.charCodeAt(0)] = 1;
-    }
-    var isWhitespace = (char) => char !== void 0 && whitespace[char.charCodeAt(0)] === 1;
-    var isVersionPrefix = (char) => char === "v" || char === "=" || isWhitespace(char);
-    var isDigit2 = (char) => char !== void 0 && char >= "0" && char <= "9";
-    var isLetter = (char) => char !== void 0 && (char >= "a" && char <= "z" || char >= "A" && char <= "Z");
-    var isIdentifierCharacter = (char) => isDigit2(char) || isLetter(char) || char === "-";
-    var isVersionStart = (char) => isDigit2(char) || char === "x" || char === "X" || char === "*";
-    var findDigitsEndIndex = (range, start2, limit, digitRuns) => {
-      if (!isDigit2(range[start2])) {
-        return start2;
-      }
-      if (start2 >= digitRuns.start && start2 < digitRuns.end) {
-        return Math.min(start2 + limit, digitRuns.end);
-      }
-      if (start2 >= digitRuns.previousStart && start2 < digitRuns.previousEnd) {
-        return Math.min(start2 + limit, digitRuns.previousEnd);
-      }
-      let end = start2 + 1;
-      while (isDigit2(range[end])) {
-        end++;
-      }
-      digitRuns.previousStart = digitRuns.start;
-      digitRuns.previousEnd = digitRuns.end;
-      digitRuns.start = start2;
-      digitRuns.end = end;
-      return Math.min(start2 + limit, end);
-    };
-    var findVersionNumberEndIndex = (range, start2, loose, digitRuns) => {
-      if (!loose && range[start2] === "0") {
-        return start2 + 1;
-      }
-      return findDigitsEndIndex(range, start2, loose ? MAX_LENGTH : MAX_LENGTH + 1, digitRuns);
-    };
-    var findPrereleaseIdentifierEndIndex = (range, start2, loose, digitRuns) => {
-      const digitsEnd = findDigitsEndIndex(range, start2, MAX_LENGTH, digitRuns);
-      if (isLetter(range[digitsEnd]) || range[digitsEnd] === "-") {
-        let end = digitsEnd + 1;
-        const limit = end + MAX_SAFE_BUILD_LENGTH;
-        while (end < limit && isIdentifierCharacter(range[end])) {
-          end++;
-        }
-        return end;
-      }
-      return findVersionNumberEndIndex(range, start2, loose, digitRuns);
-    };
-    var findPrereleaseEndIndex = (range, start2, loose, digitRuns) => {
-      const hyphen = range[start2] === "-";
-      if (!loose && !hyphen) {
-        return start2;
-      }
-      const identifierStart = start2 + (hyphen ? 1 : 0);
-      let end = findPrereleaseIdentifierEndIndex(range, identifierStart, loose, digitRuns);
-      if (end === identifierStart) {
-        if (!loose || !hyphen) {
-          return start2;
-        }
-        end = findPrereleaseIdentifierEndIndex(range, start2, loose, digitRuns);
-      }
-      while (range[end] === ".") {
-        const next = findPrereleaseIdentifierEndIndex(range, end + 1, loose, digitRuns);
-        if (next === end + 1) {
-          break;
-        }
-        end = next;
-      }
-      return end;
-    };
-    var findBuildIdentifierEndIndex = (range, start2) => {
-      let end = start2;
-      while (end - start2 < MAX_SAFE_BUILD_LENGTH && isIdentifierCharacter(range[end])) {
-        end++;
-      }
-      return end;
-    };
-    var findBuildEndIndex = (range, start2) => {
-      if (range[start2] !== "+") {
-        return start2;
-      }
-      let end = findBuildIdentifierEndIndex(range, start2 + 1);
-      if (end === start2 + 1) {
-        return start2;
-      }
-      while (range[end] === ".") {
-        const next = findBuildIdentifierEndIndex(range, end + 1);
-        if (next === end + 1) {
-          break;
-        }
-        end = next;
-      }
-      return end;
-    };
-    var findLooseFullVersionEndIndex = (range, start2, digitRuns) => {
-      let end = start2;
-      for (let component = 0; component < 3; component++) {
-        const next = findVersionNumberEndIndex(range, end, true, digitRuns);
-        if (next === end) {
-          return start2;
-        }
-        end = next;
-        if (component < 2) {
-          if (range[end] !== ".") {
-            return start2;
-          }
-          end++;
-        }
-      }
-      const prereleaseEnd = findPrereleaseEndIndex(range, end, true, digitRuns);
-      return findBuildEndIndex(range, prereleaseEnd);
-    };
-    var findPartialVersionComponentEndIndex = (range, start2, digitRuns) => {
-      if (isDigit2(range[start2])) {
-        return findVersionNumberEndIndex(range, start2, false, digitRuns);
-      }
-      return isVersionStart(range[start2]) ? start2 + 1 : start2;
-    };
-    var findPartialVersionEndIndex = (range, start2, digitRuns) => {
-      let end = findPartialVersionComponentEndIndex(range, start2, digitRuns);
-      for (let component = 0; component < 2; component++) {
-        if (range[end] !== ".") {
-          return end;
-        }
-        const next = findPartialVersionComponentEndIndex(range, end + 1, digitRuns);
-        if (next === end + 1) {
-          return end;
-        }
-        end = next;
-      }
-      const prereleaseEnd = findPrereleaseEndIndex(range, end, false, digitRuns);
-      return findBuildEndIndex(range, prereleaseEnd);
-    };
-    var findVersionEndIndex = (range, start2, digitRuns) => {
-      const fullVersionEnd = findLooseFullVersionEndIndex(range, start2, digitRuns);
-      return fullVersionEnd !== start2 ? fullVersionEnd : findPartialVersionEndIndex(range, start2, digitRuns);
-    };
-    var findRemovableWhitespaceIndex = (range, matchStart) => {
-      let position = matchStart;
-      if (isWhitespace(range[position])) {
-        position++;
-      }
-      if (range[position] === "<" || range[position] === ">") {
-        position++;
-      }
-      if (range[position] === "=") {
-        position++;
-      }
-      return isWhitespace(range[position]) ? position : -1;
-    };
-    var trimComparatorWhitespace = (range) => {
-      let result2 = "";
-      let copyFrom = 0;
-      let cursor = 0;
-      const digitRuns = { start: -1, end: -1, previousStart: -1, previousEnd: -1 };
-      while (cursor < range.length) {
-        const matchStart = cursor;
-        if (range[cursor] === "<" || range[cursor] === ">") {
-          cursor++;
-        } else if (!isVersionPrefix(range[cursor]) && !isVersionStart(range[cursor])) {
-          cursor++;
-          continue;
-        }
-        while (cursor < range.length && isVersionPrefix(range[cursor])) {
-          cursor++;
-        }
-        if (!isVersionStart(range[cursor])) {
-          continue;
-        }
-        const whitespacePosition = findRemovableWhitespaceIndex(range, matchStart);
-        if (whitespacePosition !== -1) {
-          result2 += range.slice(copyFrom, whitespacePosition);
-          copyFrom = whitespacePosition + 1;
-        }
-        cursor = findVersionEndIndex(range, cursor, digitRuns);
-      }
-      return result2 + range.slice(copyFrom);
-    };
-    module.exports = trimComparatorWhitespace;
-  }
-});
-
-// node_modules/semver/classes/range.js
-var require_range = __commonJS({
-  "node_modules/semver/classes/range.js"(exports, module) {
-    "use strict";
-    var SPACE_CHARACTERS = /\s+/g;
-    var Range = class _Range {
-      constructor(range, options) {
-        options = parseOptions(options);
-        if (range instanceof _Range) {
-          if (range.loose === !!options.loose && range.includePrerelease === !!options.includePrerelease) {
-            return range;
-          } else {
-            return new _Range(range.raw, options);
-          }
-        }
-        if (range instanceof Comparator) {
-          this.raw = range.value;
-          this.set = [[range]];
-          this.formatted = void 0;
-          return this;
-        }
-        this.options = options;
-        this.loose = !!options.loose;
-        this.includePrerelease = !!options.includePrerelease;
-        this.raw = range.trim().replace(SPACE_CHARACTERS, " ");
-        this.set = this.raw.split("||").map((r) => this.parseRange(r.trim())).filter((c3) => c3.length);
-        if (!this.set.length) {
-          throw new TypeError(`Invalid SemVer Range: ${this.raw}`);
-        }
-        if (this.set.length > 1) {
-          const first = this.set[0];
-          this.set = this.set.filter((c3) => !isNullSet(c3[0]));
-          if (this.set.length === 0) {
-            this.set = [first];
-          } else if (this.set.length > 1) {
-            for (const c3 of this.set) {
-              if (c3.length === 1 && isAny(c3[0])) {
-                this.set = [c3];
-                break;
-              }
-            }
-          }
-        }
-        this.formatted = void 0;
-      }
-      get range() {
-        if (this.formatted === void 0) {
-          this.formatted = "";
-          for (let i2 = 0; i2 < this.set.length; i2++) {
-            if (i2 > 0) {
-              this.formatted += "||";
-            }
-            const comps = this.set[i2];
-            for (let k = 0; k < comps.length; k++) {
-              if (k > 0) {
-                this.formatted += " ";
-              }
-              this.formatted += comps[k].toString().trim();
-            }
-          }
-        }
-        return this.formatted;
-      }
-      format() {
-        return this.range;
-      }
-      toString() {
-        return this.range;
-      }
-      parseRange(range) {
-        range = range.replace(BUILDSTRIPRE, "");
-        const memoOpts = (this.options.includePrerelease && FLAG_INCLUDE_PRERELEASE) | (this.options.loose && FLAG_LOOSE);
-        const memoKey = memoOpts + ":" + range;
-        const cached = cache.get(memoKey);
-        if (cached) {
-          return cached;
-        }
-        const loose = this.options.loose;
-        const hr = loose ? re[t.HYPHENRANGELOOSE] : re[t.HYPHENRANGE];
-        range = range.replace(hr, hyphenReplace(this.options.includePrerelease));
-        debug("hyphen replace", range);
-        range = trimComparatorWhitespace(range);
-        debug("comparator trim", range);
-        range = range.replace(re[t.TILDETRIM], tildeTrimReplace);
-        debug("tilde trim", range);
-        range = range.replace(re[t.CARETTRIM], caretTrimReplace);
-        debug("caret trim", range);
-        let rangeList = range.split(" ").map((comp) => parseComparator(comp, this.options)).join(" ").split(/\s+/).map((comp) => replaceGTE0(comp, this.options));
-        if (loose) {
-          rangeList = rangeList.filter((comp) => {
-            debug("loose invalid filter", comp, this.options);
-            return !!comp.match(re[t.COMPARATORLOOSE]);
-          });
-        }
-        debug("range list", rangeList);
-        const rangeMap = /* @__PURE__ */ new Map();
-        const comparators = rangeList.map((comp) => new Comparator(comp, this.options));
-        for (const comp of comparators) {
-          if (isNullSet(comp)) {
-            return [comp];
-          }
-          rangeMap.set(comp.value, comp);
-        }
-        if (rangeMap.size > 1 && rangeMap.has("")) {
-          rangeMap.delete("");
-        }
-        const result2 = [...rangeMap.values()];
-        cache.set(memoKey, result2);
-        return result2;
-      }
-      intersects(range, options) {
-        if (!(range instanceof _Range)) {
-          throw new TypeError("a Range is required");
-        }
-        return this.set.some((thisComparators) => {
-          return isSatisfiable(thisComparators, options) && range.set.some((rangeComparators) => {
-            return isSatisfiable(rangeComparators, options) && thisComparators.every((thisComparator) => {
-              return rangeComparators.every((rangeComparator) => {
-                return thisComparator.intersects(rangeComparator, options);
-              });
-            });
-          });
-        });
-      }
-      // if ANY of the sets match ALL of its comparators, then pass
-      test(version) {
-        if (!version) {
-          return false;
-        }
-        if (typeof version === "string") {
-          try {
-            version = new SemVer(version, this.options);
-          } catch (er) {
-            return false;
-          }
-        }
-        for (let i2 = 0; i2 < this.set.length; i2++) {
-          if (testSet(this.set[i2], version, this.options)) {
-            return true;
-          }
-        }
-        return false;
-      }
-    };
-    module.exports = Range;
-    var LRU = require_lrucache();
-    var cache = new LRU();
-    var parseOptions = require_parse_options();
-    var Comparator = require_comparator();
-    var debug = require_debug();
-    var SemVer = require_semver();
-    var trimComparatorWhitespace = require_trim_comparator_whitespace();
-    var {
-      safeRe: re,
-      src,
-      t,
-      tildeTrimReplace,
-      caretTrimReplace
-    } = require_re();
-    var { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = require_constants();
-    var BUILDSTRIPRE = new RegExp(src[t.BUILD], "g");
-    var isNullSet = (c3) => c3.value === "<0.0.0-0";
-    var isAny = (c3) => c3.value === "";
-    var isSatisfiable = (comparators, options) => {
-      let result2 = true;
-      const remainingComparators = comparators.slice();
-      let testComparator = remainingComparators.pop();
-      while (result2 && remainingComparators.length) {
-        result2 = remainingComparators.every((otherComparator) => {
-          return testComparator.intersects(otherComparator, options);
-        });
-        testComparator = remainingComparators.pop();
-      }
-      return result2;
-    };
-    var parseComparator = (comp, options) => {
-      comp = comp.replace(re[t.BUILD], "");
-      debug("comp", comp, options);
-      comp = replaceCarets(comp, options);
-      debug("caret", comp);
-      comp = replaceTildes(comp, options);
-      debug("tildes", comp);
-      comp = replaceXRanges(comp, options);
-      debug("xrange", comp);
-      comp = replaceStars(comp, options);
-      debug("stars", comp);
-      return comp;
-    };
-    var isX = (id) => !id || id.toLowerCase() === "x" || id === "*";
-    var invalidXRangeOrder = (M, m, p) => isX(M) && !isX(m) || isX(m) && p && !isX(p);
-    var replaceTildes = (comp, options) => {
-      return comp.trim().split(/\s+/).map((c3) => replaceTilde(c3, options)).join(" ");
-    };
-    var replaceTilde = (comp, options) => {
-      const r = options.loose ? re[t.TILDELOOSE] : re[t.TILDE];
-      const z = options.includePrerelease ? "-0" : "";
-      return comp.replace(r, (_, M, m, p, pr) => {
-        debug("tilde", comp, _, M, m, p, pr);
-        let ret;
-        if (isX(M)) {
-          ret = "";
-        } else if (isX(m)) {
-          ret = `>=${M}.0.0${z} <${+M + 1}.0.0-0`;
-        } else if (isX(p)) {
-          ret = `>=${M}.${m}.0${z} <${M}.${+m + 1}.0-0`;
-        } else if (pr) {
-          debug("replaceTilde pr", pr);
-          ret = `>=${M}.${m}.${p}-${pr} <${M}.${+m + 1}.0-0`;
-        } else {
-          ret = `>=${M}.${m}.${p} <${M}.${+m + 1}.0-0`;
-        }
-        debug("tilde return", ret);
-        return ret;
-      });
-    };
-    var replaceCarets = (comp, options) => {
-      return comp.trim().split(/\s+/).map((c3) => replaceCaret(c3, options)).join(" ");
-    };
-    var replaceCaret = (comp, options) => {
-      debug("caret", comp, options);
-      const r = options.loose ? re[t.CARETLOOSE] : re[t.CARET];
-      const z = options.includePrerelease ? "-0" : "";
-      return comp.replace(r, (_, M, m, p, pr) => {
-        debug("caret", comp, _, M, m, p, pr);
-        let ret;
-        if (isX(M)) {
-          ret = "";
-        } else if (isX(m)) {
-          ret = `>=${M}.0.0${z} <${+M + 1}.0.0-0`;
-        } else if (isX(p)) {
-          if (M === "0") {
-            ret = `>=${M}.${m}.0${z} <${M}.${+m + 1}.0-0`;
-          } else {
-            ret = `>=${M}.${m}.0${z} <${+M + 1}.0.0-0`;
-          }
-        } else if (pr) {
-          debug("replaceCaret pr", pr);
-          if (M === "0") {
-            if (m === "0") {
-              ret = `>=${M}.${m}.${p}-${pr} <${M}.${m}.${+p + 1}-0`;
-            } else {
-              ret = `>=${M}.${m}.${p}-${pr} <${M}.${+m + 1}.0-0`;
-            }
-          } else {
-            ret = `>=${M}.${m}.${p}-${pr} <${+M + 1}.0.0-0`;
-          }
-        } else {
-          debug("no pr");
-          if (M === "0") {
-            if (m === "0") {
-              ret = `>=${M}.${m}.${p} <${M}.${m}.${+p + 1}-0`;
-            } else {
-              ret = `>=${M}.${m}.${p} <${M}.${+m + 1}.0-0`;
-            }
-          } else {
-            ret = `>=${M}.${m}.${p} <${+M + 1}.0.0-0`;
-          }
-        }
-        debug("caret return", ret);
-        return ret;
-      });
-    };
-    var replaceXRanges = (comp, options) => {
-      debug("replaceXRanges", comp, options);
-      return comp.split(/\s+/).map((c3) => replaceXRange(c3, options)).join(" ");
-    };
-    var replaceXRange = (comp, options) => {
-      comp = comp.trim();
-      const r = options.loose ? re[t.XRANGELOOSE] : re[t.XRANGE];
-      return comp.replace(r, (ret, gtlt, M, m, p, pr) => {
-        debug("xRange", comp, ret, gtlt, M, m, p, pr);
-        if (invalidXRangeOrder(M, m, p)) {
-          return comp;
-        }
-        const xM = isX(M);
-        const xm = xM || isX(m);
-        const xp = xm || isX(p);
-        const anyX = xp;
-        if (gtlt === "=" && anyX) {
-          gtlt = "";
-        }
-        pr = options.includePrerelease ? "-0" : "";
-        if (xM) {
-          if (gtlt === ">" || gtlt === "<") {
-            ret = "<0.0.0-0";
-          } else {
-            ret = "*";
-          }
-        } else if (gtlt && anyX) {
-          if (xm) {
-            m = 0;
-          }
-          p = 0;
-          if (gtlt === ">") {
-            gtlt = ">=";
-            if (xm) {
-              M = +M + 1;
-              m = 0;
-              p = 0;
-            } else {
-              m = +m + 1;
-              p = 0;
-            }
-          } else if (gtlt === "<=") {
-            gtlt = "<";
-            if (xm) {
-              M = +M + 1;
-            } else {
-              m = +m + 1;
-            }
-          }
-          if (gtlt === "<") {
-            pr = "-0";
-          }
-          ret = `${gtlt + M}.${m}.${p}${pr}`;
-        } else if (xm) {
-          ret = `>=${M}.0.0${pr} <${+M + 1}.0.0-0`;
-        } else if (xp) {
-          ret = `>=${M}.${m}.0${pr} <${M}.${+m + 1}.0-0`;
-        }
-        debug("xRange return", ret);
-        return ret;
-      });
-    };
-    var replaceStars = (comp, options) => {
-      debug("replaceStars", comp, options);
-      return comp.trim().replace(re[t.STAR], "");
-    };
-    var replaceGTE0 = (comp, options) => {
-      debug("replaceGTE0", comp, options);
-      return comp.trim().replace(re[options.includePrerelease ? t.GTE0PRE : t.GTE0], "");
-    };
-    var hyphenReplace = (incPr) => ($0, from, fM, fm, fp, fpr, fb, to, tM, tm, tp, tpr) => {
-      if (isX(fM)) {
-        from = "";
-      } else if (isX(fm)) {
-        from = `>=${fM}.0.0${incPr ? "-0" : ""}`;
-      } else if (isX(fp)) {
-        from = `>=${fM}.${fm}.0${incPr ? "-0" : ""}`;
-      } else if (fpr) {
-        from = `>=${from}`;
-      } else {
-        from = `>=${from}${incPr ? "-0" : ""}`;
-      }
-      if (isX(tM)) {
-        to = "";
-      } else if (isX(tm)) {
-        to = `<${+tM + 1}.0.0-0`;
-      } else if (isX(tp)) {
-        to = `<${tM}.${+tm + 1}.0-0`;
-      } else if (tpr) {
-        to = `<=${tM}.${tm}.${tp}-${tpr}`;
-      } else if (incPr) {
-        to = `<${tM}.${tm}.${+tp + 1}-0`;
-      } else {
-        to = `<=${to}`;
-      }
-      return `${from} ${to}`.trim();
-    };
-    var testSet = (set, version, options) => {
-      for (let i2 = 0; i2 < set.length; i2++) {
-        if (!set[i2].test(version)) {
-          return false;
-        }
-      }
-      if (version.prerelease.length && !options.includePrerelease) {
-        for (let i2 = 0; i2 < set.length; i2++) {
-          debug(set[i2].semver);
-          if (set[i2].semver === Comparator.ANY) {
-            continue;
-          }
-          if (set[i2].semver.prerelease.length > 0) {
-            const allowed = set[i2].semver;
-            if (allowed.major === version.major && allowed.minor === version.minor && allowed.patch === version.patch) {
-              return true;
-            }
-          }
-        }
-        return false;
-      }
-      return true;
-    };
-  }
-});
-
-// node_modules/semver/classes/comparator.js
-var require_comparator = __commonJS({
-  "node_modules/semver/classes/comparator.js"(exports, module) {
-    "use strict";
-    var ANY = /* @__PURE__ */ Symbol("SemVer ANY");
-    var Comparator = class _Comparator {
-      static get ANY() {
-        return ANY;
-      }
-      constructor(comp, options) {
-        options = parseOptions(options);
-        if (comp instanceof _Comparator) {
-          if (comp.loose === !!options.loose) {
-            return comp;
-          } else {
-            comp = comp.value;
-          }
-        }
-        comp = comp.trim().split(/\s+/).join(" ");
-        debug("comparator", comp, options);
-        this.options = options;
-        this.loose = !!options.loose;
-        this.parse(comp);
-        if (this.semver === ANY) {
-          this.value = "";
-        } else {
-          this.value = this.operator + this.semver.version;
-        }
-        debug("comp", this);
-      }
-      parse(comp) {
-        const r = this.options.loose ? re[t.COMPARATORLOOSE] : re[t.COMPARATOR];
-        const m = comp.match(r);
-        if (!m) {
-          throw new TypeError(`Invalid comparator: ${comp}`);
-        }
-        this.operator = m[1] !== void 0 ? m[1] : "";
-        if (this.operator === "=") {
-          this.operator = "";
-        }
-        if (!m[2]) {
-          this.semver = ANY;
-        } else {
-          this.semver = new SemVer(m[2], this.options.loose);
-        }
-      }
-      toString() {
-        return this.value;
-      }
-      test(version) {
-        debug("Comparator.test", version, this.options.loose);
-        if (this.semver === ANY || version === ANY) {
-          return true;
-        }
-        if (typeof version === "string") {
-          try {
-            version = new SemVer(version, this.options);
-          } catch (er) {
-            return false;
-          }
-        }
-        return cmp(version, this.operator, this.semver, this.options);
-      }
-      intersects(comp, options) {
-        if (!(comp instanceof _Comparator)) {
-          throw new TypeError("a Comparator is required");
-        }
-        if (this.operator === "") {
-          if (this.value === "") {
-            return true;
-          }
-          return new Range(comp.value, options).test(this.value);
-        } else if (comp.operator === "") {
-          if (comp.value === "") {
-            return true;
-          }
-          return new Range(this.value, options).test(comp.semver);
-        }
-        options = parseOptions(options);
-        if (options.includePrerelease && (this.value === "<0.0.0-0" || comp.value === "<0.0.0-0")) {
-          return false;
-        }
-        if (!options.includePrerelease && (this.value.startsWith("<0.0.0") || comp.value.startsWith("<0.0.0"))) {
-          return false;
-        }
-        if (this.operator.startsWith(">") && comp.operator.startsWith(">")) {
-          return true;
-        }
-        if (this.operator.startsWith("<") && comp.operator.startsWith("<")) {
-          return true;
-        }
-        if (this.semver.version === comp.semver.version && this.operator.includes("=") && comp.operator.includes("=")) {
-          return true;
-        }
-        if (cmp(this.semver, "<", comp.semver, options) && this.operator.startsWith(">") && comp.operator.startsWith("<")) {
-          return true;
-        }
-        if (cmp(this.semver, ">", comp.semver, options) && this.operator.startsWith("<") && comp.operator.startsWith(">")) {
-          return true;
-        }
-        return false;
-      }
-    };
-    module.exports = Comparator;
-    var parseOptions = require_parse_options();
-    var { safeRe: re, t } = require_re();
-    var cmp = require_cmp();
-    var debug = require_debug();
-    var SemVer = require_semver();
-    var Range = require_range();
-  }
-});
-
-// node_modules/semver/functions/satisfies.js
-var require_satisfies = __commonJS({
-  "node_modules/semver/functions/satisfies.js"(exports, module) {
-    "use strict";
-    var Range = require_range();
-    var satisfies = (version, range, options) => {
-      try {
-        range = new Range(range, options);
-      } catch (er) {
-        return false;
-      }
-      return range.test(version);
-    };
-    module.exports = satisfies;
-  }
-});
-
-// node_modules/semver/ranges/to-comparators.js
-var require_to_comparators = __commonJS({
-  "node_modules/semver/ranges/to-comparators.js"(exports, module) {
-    "use strict";
-    var Range = require_range();
-    var toComparators = (range, options) => new Range(range, options).set.map((comp) => comp.map((c3) => c3.value).join(" ").trim().split(" "));
-    module.exports = toComparators;
-  }
-});
-
-// node_modules/semver/ranges/max-satisfying.js
-var require_max_satisfying = __commonJS({
-  "node_modules/semver/ranges/max-satisfying.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var Range = require_range();
-    var maxSatisfying = (versions, range, options) => {
-      let max = null;
-      let maxSV = null;
-      let rangeObj = null;
-      try {
-        rangeObj = new Range(range, options);
-      } catch (er) {
-        return null;
-      }
-      versions.forEach((v) => {
-        if (rangeObj.test(v)) {
-          if (!max || maxSV.compare(v) === -1) {
-            max = v;
-            maxSV = new SemVer(max, options);
-          }
-        }
-      });
-      return max;
-    };
-    module.exports = maxSatisfying;
-  }
-});
-
-// node_modules/semver/ranges/min-satisfying.js
-var require_min_satisfying = __commonJS({
-  "node_modules/semver/ranges/min-satisfying.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var Range = require_range();
-    var minSatisfying = (versions, range, options) => {
-      let min = null;
-      let minSV = null;
-      let rangeObj = null;
-      try {
-        rangeObj = new Range(range, options);
-      } catch (er) {
-        return null;
-      }
-      versions.forEach((v) => {
-        if (rangeObj.test(v)) {
-          if (!min || minSV.compare(v) === 1) {
-            min = v;
-            minSV = new SemVer(min, options);
-          }
-        }
-      });
-      return min;
-    };
-    module.exports = minSatisfying;
-  }
-});
-
-// node_modules/semver/ranges/min-version.js
-var require_min_version = __commonJS({
-  "node_modules/semver/ranges/min-version.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var Range = require_range();
-    var gt = require_gt();
-    var minVersion = (range, loose) => {
-      range = new Range(range, loose);
-      let minver = new SemVer("0.0.0");
-      if (range.test(minver)) {
-        return minver;
-      }
-      minver = new SemVer("0.0.0-0");
-      if (range.test(minver)) {
-        return minver;
-      }
-      minver = null;
-      for (let i2 = 0; i2 < range.set.length; ++i2) {
-        const comparators = range.set[i2];
-        let setMin = null;
-        comparators.forEach((comparator) => {
-          const compver = new SemVer(comparator.semver.version);
-          switch (comparator.operator) {
-            case ">":
-              if (compver.prerelease.length === 0) {
-                compver.patch++;
-              } else {
-                compver.prerelease.push(0);
-              }
-              compver.raw = compver.format();
-            /* fallthrough */
-            case "":
-            case ">=":
-              if (!setMin || gt(compver, setMin)) {
-                setMin = compver;
-              }
-              break;
-            case "<":
-            case "<=":
-              break;
-            /* istanbul ignore next */
-            default:
-              throw new Error(`Unexpected operation: ${comparator.operator}`);
-          }
-        });
-        if (setMin && (!minver || gt(minver, setMin))) {
-          minver = setMin;
-        }
-      }
-      if (minver && range.test(minver)) {
-        return minver;
-      }
-      return null;
-    };
-    module.exports = minVersion;
-  }
-});
-
-// node_modules/semver/ranges/valid.js
-var require_valid2 = __commonJS({
-  "node_modules/semver/ranges/valid.js"(exports, module) {
-    "use strict";
-    var Range = require_range();
-    var validRange = (range, options) => {
-      try {
-        return new Range(range, options).range || "*";
-      } catch (er) {
-        return null;
-      }
-    };
-    module.exports = validRange;
-  }
-});
-
-// node_modules/semver/ranges/outside.js
-var require_outside = __commonJS({
-  "node_modules/semver/ranges/outside.js"(exports, module) {
-    "use strict";
-    var SemVer = require_semver();
-    var Comparator = require_comparator();
-    var { ANY } = Comparator;
-    var Range = require_range();
-    var satisfies = require_satisfies();
-    var gt = require_gt();
-    var lt = require_lt();
-    var lte = require_lte();
-    var gte = require_gte();
-    var outside = (version, range, hilo, options) => {
-      version = new SemVer(version, options);
-      range = new Range(range, options);
-      let gtfn, ltefn, ltfn, comp, ecomp;
-      switch (hilo) {
-        case ">":
-          gtfn = gt;
-          ltefn = lte;
-          ltfn = lt;
-          comp = ">";
-          ecomp = ">=";
-          break;
-        case "<":
-          gtfn = lt;
-          ltefn = gte;
-          ltfn = gt;
-          comp = "<";
-          ecomp = "<=";
-          break;
-        default:
-          throw new TypeError('Must provide a hilo val of "<" or ">"');
-      }
-      if (satisfies(version, range, options)) {
-        return false;
-      }
-      for (let i2 = 0; i2 < range.set.length; ++i2) {
-        const comparators = range.set[i2];
-        let high = null;
-        let low = null;
-        comparators.forEach((comparator) => {
-          if (comparator.semver === ANY) {
-            comparator = new Comparator(">=0.0.0");
-          }
-          high = high || comparator;
-          low = low || comparator;
-          if (gtfn(comparator.semver, high.semver, options)) {
-            high = comparator;
-          } else if (ltfn(comparator.semver, low.semver, options)) {
-            low = comparator;
-          }
-        });
-        if (high.operator === comp || high.operator === ecomp) {
-          return false;
-        }
-        if ((!low.operator || low.operator === comp) && ltefn(version, low.semver)) {
-          return false;
-        } else if (low.operator === ecomp && ltfn(version, low.semver)) {
-          return false;
-        }
-      }
-      return true;
-    };
-    module.exports = outside;
-  }
-});
-
-// node_modules/semver/ranges/gtr.js
-var require_gtr = __commonJS({
-  "node_modules/semver/ranges/gtr.js"(exports, module) {
-    "use strict";
-    var outside = require_outside();
-    var gtr = (version, range, options) => outside(version, range, ">", options);
-    module.exports = gtr;
-  }
-});
-
-// node_modules/semver/ranges/ltr.js
-var require_ltr = __commonJS({
-  "node_modules/semver/ranges/ltr.js"(exports, module) {
-    "use strict";
-    var outside = require_outside();
-    var ltr = (version, range, options) => outside(version, range, "<", options);
-    module.exports = ltr;
-  }
-});
-
-// node_modules/semver/ranges/intersects.js
-var require_intersects = __commonJS({
-  "node_modules/semver/ranges/intersects.js"(exports, module) {
-    "use strict";
-    var Range = require_range();
-    var intersects = (r1, r2, options) => {
-      r1 = new Range(r1, options);
-      r2 = new Range(r2, options);
-      return r1.intersects(r2, options);
-    };
-    module.exports = intersects;
-  }
-});
-
-// node_modules/semver/ranges/simplify.js
-var require_simplify = __commonJS({
-  "node_modules/semver/ranges/simplify.js"(exports, module) {
-    "use strict";
-    var satisfies = require_satisfies();
-    var compare2 = require_compare();
-    module.exports = (versions, range, options) => {
-      const set = [];
-      let first = null;
-      let prev = null;
-      const v = versions.sort((a2, b) => compare2(a2, b, options));
-      for (const version of v) {
-        const included = satisfies(version, range, options);
-        if (included) {
-          prev = version;
-          if (!first) {
-            first = version;
-          }
-        } else {
-          if (prev) {
-            set.push([first, prev]);
-          }
-          prev = null;
-          first = null;
-        }
-      }
-      if (first) {
-        set.push([first, null]);
-      }
-      const ranges = [];
-      for (const [min, max] of set) {
-        if (min === max) {
-          ranges.push(min);
-        } else if (!max && min === v[0]) {
-          ranges.push("*");
-        } else if (!max) {
-          ranges.push(`>=${min}`);
-        } else if (min === v[0]) {
-          ranges.push(`<=${max}`);
-        } else {
-          ranges.push(`${min} - ${max}`);
-        }
-      }
-      const simplified = ranges.join(" || ");
-      const original = typeof range.raw === "string" ? range.raw : String(range);
-      return simplified.length < original.length ? simplified : range;
-    };
-  }
-});
-
-// node_modules/semver/ranges/subset.js
-var require_subset = __commonJS({
-  "node_modules/semver/ranges/subset.js"(exports, module) {
-    "use strict";
-    var Range = require_range();
-    var Comparator = require_comparator();
-    var { ANY } = Comparator;
-    var satisfies = require_satisfies();
-    var compare2 = require_compare();
-    var subset = (sub, dom, options = {}) => {
-      if (sub === dom) {
-        return true;
-      }
-      sub = new Range(sub, options);
-      dom = new Range(dom, options);
-      let sawNonNull = false;
-      OUTER: for (const simpleSub of sub.set) {
-        for (const simpleDom of dom.set) {
-          const isSub = simpleSubset(simpleSub, simpleDom, options);
-          sawNonNull = sawNonNull || isSub !== null;
-          if (isSub) {
-            continue OUTER;
-          }
-        }
-        if (sawNonNull) {
-          return false;
-        }
-      }
-      return true;
-    };
-    var minimumVersionWithPreRelease = [new Comparator(">=0.0.0-0")];
-    var minimumVersion = [new Comparator(">=0.0.0")];
-    var simpleSubset = (sub, dom, options) => {
-      if (sub === dom) {
-        return true;
-      }
-      if (sub.length === 1 && sub[0].semver === ANY) {
-        if (dom.length === 1 && dom[0].semver === ANY) {
-          return true;
-        } else if (options.includePrerelease) {
-          sub = minimumVersionWithPreRelease;
-        } else {
-          sub = minimumVersion;
-        }
-      }
-      if (dom.length === 1 && dom[0].semver === ANY) {
-        if (options.includePrerelease) {
-          return true;
-        } else {
-          dom = minimumVersion;
-        }
-      }
-      const eqSet = /* @__PURE__ */ new Set();
-      let gt, lt;
-      for (const c3 of sub) {
-        if (c3.operator === ">" || c3.operator === ">=") {
-          gt = higherGT(gt, c3, options);
-        } else if (c3.operator === "<" || c3.operator === "<=") {
-          lt = lowerLT(lt, c3, options);
-        } else {
-          eqSet.add(c3.semver);
-        }
-      }
-      if (eqSet.size > 1) {
-        return null;
-      }
-      let gtltComp;
-      if (gt && lt) {
-        gtltComp = compare2(gt.semver, lt.semver, options);
-        if (gtltComp > 0) {
-          return null;
-        } else if (gtltComp === 0 && (gt.operator !== ">=" || lt.operator !== "<=")) {
-          return null;
-        }
-      }
-      for (const eq of eqSet) {
-        if (gt && !satisfies(eq, String(gt), options)) {
-          return null;
-        }
-        if (lt && !satisfies(eq, String(lt), options)) {
-          return null;
-        }
-        for (const c3 of dom) {
-          if (!satisfies(eq, String(c3), options)) {
-            return false;
-          }
-        }
-        return true;
-      }
-      let higher, lower;
-      let hasDomLT, hasDomGT;
-      let needDomLTPre = lt && !options.includePrerelease && lt.semver.prerelease.length ? lt.semver : false;
-      let needDomGTPre = gt && !options.includePrerelease && gt.semver.prerelease.length ? gt.semver : false;
-      if (needDomLTPre && needDomLTPre.prerelease.length === 1 && lt.operator === "<" && needDomLTPre.prerelease[0] === 0) {
-        needDomLTPre = false;
-      }
-      for (const c3 of dom) {
-        hasDomGT = hasDomGT || c3.operator === ">" || c3.operator === ">=";
-        hasDomLT = hasDomLT || c3.operator === "<" || c3.operator === "<=";
-        if (gt) {
-          if (needDomGTPre) {
-            if (c3.semver.prerelease && c3.semver.prerelease.length && c3.semver.major === needDomGTPre.major && c3.semver.minor === needDomGTPre.minor && c3.semver.patch === needDomGTPre.patch) {
-              needDomGTPre = false;
-            }
-          }
-          if (c3.operator === ">" || c3.operator === ">=") {
-            higher = higherGT(gt, c3, options);
-            if (higher === c3 && higher !== gt) {
-              return false;
-            }
-          } else if (gt.operator === ">=" && !c3.test(gt.semver)) {
-            return false;
-          }
-        }
-        if (lt) {
-          if (needDomLTPre) {
-            if (c3.semver.prerelease && c3.semver.prerelease.length && c3.semver.major === needDomLTPre.major && c3.semver.minor === needDomLTPre.minor && c3.semver.patch === needDomLTPre.patch) {
-              needDomLTPre = false;
-            }
-          }
-          if (c3.operator === "<" || c3.operator === "<=") {
-            lower = lowerLT(lt, c3, options);
-            if (lower === c3 && lower !== lt) {
-              return false;
-            }
-          } else if (lt.operator === "<=" && !c3.test(lt.semver)) {
-            return false;
-          }
-        }
-        if (!c3.operator && (lt || gt) && gtltComp !== 0) {
-          return false;
-        }
-      }
-      if (gt && hasDomLT && !lt && gtltComp !== 0) {
-        return false;
-      }
-      if (lt && hasDomGT && !gt && gtltComp !== 0) {
-        return false;
-      }
-      if (needDomGTPre || needDomLTPre) {
-        return false;
-      }
-      return true;
-    };
-    var higherGT = (a2, b, options) => {
-      if (!a2) {
-        return b;
-      }
-      const comp = compare2(a2.semver, b.semver, options);
-      return comp > 0 ? a2 : comp < 0 ? b : b.operator === ">" && a2.operator === ">=" ? b : a2;
-    };
-    var lowerLT = (a2, b, options) => {
-      if (!a2) {
-        return b;
-      }
-      const comp = compare2(a2.semver, b.semver, options);
-      return comp < 0 ? a2 : comp > 0 ? b : b.operator === "<" && a2.operator === "<=" ? b : a2;
-    };
-    module.exports = subset;
-  }
-});
-
-// node_modules/semver/index.js
-var require_semver2 = __commonJS({
-  "node_modules/semver/index.js"(exports, module) {
-    "use strict";
-    var internalRe = require_re();
-    var constants4 = require_constants();
-    var SemVer = require_semver();
-    var identifiers = require_identifiers();
-    var parse2 = require_parse2();
-    var valid = require_valid();
-    var clean = require_clean();
-    var inc = require_inc();
-    var diff = require_diff();
-    var major = require_major();
-    var minor = require_minor();
-    var patch = require_patch();
-    var prerelease = require_prerelease();
-    var compare2 = require_compare();
-    var rcompare = require_rcompare();
-    var compareLoose = require_compare_loose();
-    var compareBuild = require_compare_build();
-    var sort = require_sort();
-    var rsort = require_rsort();
-    var gt = require_gt();
-    var lt = require_lt();
-    var eq = require_eq();
-    var neq = require_neq();
-    var gte = require_gte();
-    var lte = require_lte();
-    var cmp = require_cmp();
-    var coerce = require_coerce();
-    var truncate = require_truncate();
-    var Comparator = require_comparator();
-    var Range = require_range();
-    var satisfies = require_satisfies();
-    var toComparators = require_to_comparators();
-    var maxSatisfying = require_max_satisfying();
-    var minSatisfying = require_min_satisfying();
-    var minVersion = require_min_version();
-    var validRange = require_valid2();
-    var outside = require_outside();
-    var gtr = require_gtr();
-    var ltr = require_ltr();
-    var intersects = require_intersects();
-    var simplifyRange = require_simplify();
-    var subset = require_subset();
-    module.exports = {
-      parse: parse2,
-      valid,
-      clean,
-      inc,
-      diff,
-      major,
-      minor,
-      patch,
-      prerelease,
-      compare: compare2,
-      rcompare,
-      compareLoose,
-      compareBuild,
-      sort,
-      rsort,
-      gt,
-      lt,
-      eq,
-      neq,
-      gte,
-      lte,
-      cmp,
-      coerce,
-      truncate,
-      Comparator,
-      Range,
-      satisfies,
-      toComparators,
-      maxSatisfying,
-      minSatisfying,
-      minVersion,
-      validRange,
-      outside,
-      gtr,
-      ltr,
-      intersects,
-      simplifyRange,
-      subset,
-      SemVer,
-      re: internalRe.re,
-      src: internalRe.src,
-      tokens: internalRe.t,
-      SEMVER_SPEC_VERSION: constants4.SEMVER_SPEC_VERSION,
-      RELEASE_TYPES: constants4.RELEASE_TYPES,
-      compareIdentifiers: identifiers.compareIdentifiers,
-      rcompareIdentifiers: identifiers.rcompareIdentifiers
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/eta.js
-var require_eta = __commonJS({
-  "node_modules/cli-progress/lib/eta.js"(exports, module) {
-    var ETA = class {
-      constructor(length, initTime, initValue) {
-        this.etaBufferLength = length || 100;
-        this.valueBuffer = [initValue];
-        this.timeBuffer = [initTime];
-        this.eta = "0";
-      }
-      // add new values to calculation buffer
-      update(time, value, total) {
-        this.valueBuffer.push(value);
-        this.timeBuffer.push(time);
-        this.calculate(total - value);
-      }
-      // fetch estimated time
-      getTime() {
-        return this.eta;
-      }
-      // eta calculation - request number of remaining events
-      calculate(remaining) {
-        const currentBufferSize = this.valueBuffer.length;
-        const buffer = Math.min(this.etaBufferLength, currentBufferSize);
-        const v_diff = this.valueBuffer[currentBufferSize - 1] - this.valueBuffer[currentBufferSize - buffer];
-        const t_diff = this.timeBuffer[currentBufferSize - 1] - this.timeBuffer[currentBufferSize - buffer];
-        const vt_rate = v_diff / t_diff;
-        this.valueBuffer = this.valueBuffer.slice(-this.etaBufferLength);
-        this.timeBuffer = this.timeBuffer.slice(-this.etaBufferLength);
-        const eta = Math.ceil(remaining / vt_rate / 1e3);
-        if (isNaN(eta)) {
-          this.eta = "NULL";
-        } else if (!isFinite(eta)) {
-          this.eta = "INF";
-        } else if (eta > 1e7) {
-          this.eta = "INF";
-        } else if (eta < 0) {
-          this.eta = 0;
-        } else {
-          this.eta = eta;
-        }
-      }
-    };
-    module.exports = ETA;
-  }
-});
-
-// node_modules/cli-progress/lib/terminal.js
-var require_terminal = __commonJS({
-  "node_modules/cli-progress/lib/terminal.js"(exports, module) {
-    var _readline = __require("readline");
-    var Terminal = class {
-      constructor(outputStream) {
-        this.stream = outputStream;
-        this.linewrap = true;
-        this.dy = 0;
-      }
-      // save cursor position + settings
-      cursorSave() {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        this.stream.write("\x1B7");
-      }
-      // restore last cursor position + settings
-      cursorRestore() {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        this.stream.write("\x1B8");
-      }
-      // show/hide cursor
-      cursor(enabled) {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        if (enabled) {
-          this.stream.write("\x1B[?25h");
-        } else {
-          this.stream.write("\x1B[?25l");
-        }
-      }
-      // change cursor positionn
-      cursorTo(x = null, y = null) {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        _readline.cursorTo(this.stream, x, y);
-      }
-      // change relative cursor position
-      cursorRelative(dx = null, dy = null) {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        this.dy = this.dy + dy;
-        _readline.moveCursor(this.stream, dx, dy);
-      }
-      // relative reset
-      cursorRelativeReset() {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        _readline.moveCursor(this.stream, 0, -this.dy);
-        _readline.cursorTo(this.stream, 0, null);
-        this.dy = 0;
-      }
-      // clear to the right from cursor
-      clearRight() {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        _readline.clearLine(this.stream, 1);
-      }
-      // clear the full line
-      clearLine() {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        _readline.clearLine(this.stream, 0);
-      }
-      // clear everyting beyond the current line
-      clearBottom() {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        _readline.clearScreenDown(this.stream);
-      }
-      // add new line; increment counter
-      newline() {
-        this.stream.write("\n");
-        this.dy++;
-      }
-      // write content to output stream
-      // @TODO use string-width to strip length
-      write(s, rawWrite = false) {
-        if (this.linewrap === true && rawWrite === false) {
-          this.stream.write(s.substr(0, this.getWidth()));
-        } else {
-          this.stream.write(s);
-        }
-      }
-      // control line wrapping
-      lineWrapping(enabled) {
-        if (!this.stream.isTTY) {
-          return;
-        }
-        this.linewrap = enabled;
-        if (enabled) {
-          this.stream.write("\x1B[?7h");
-        } else {
-          this.stream.write("\x1B[?7l");
-        }
-      }
-      // tty environment ?
-      isTTY() {
-        return this.stream.isTTY === true;
-      }
-      // get terminal width
-      getWidth() {
-        return this.stream.columns || (this.stream.isTTY ? 80 : 200);
-      }
-    };
-    module.exports = Terminal;
-  }
-});
-
-// node_modules/ansi-regex/index.js
-var require_ansi_regex = __commonJS({
-  "node_modules/ansi-regex/index.js"(exports, module) {
-    "use strict";
-    module.exports = ({ onlyFirst = false } = {}) => {
-      const pattern4 = [
-        "[\\u001B\\u009B][[\\]()#;?]*(?:(?:(?:(?:;[-a-zA-Z\\d\\/#&.:=?%@~_]+)*|[a-zA-Z\\d]+(?:;[-a-zA-Z\\d\\/#&.:=?%@~_]*)*)?\\u0007)",
-        "(?:(?:\\d{1,4}(?:;\\d{0,4})*)?[\\dA-PR-TZcf-ntqry=><~]))"
-      ].join("|");
-      return new RegExp(pattern4, onlyFirst ? void 0 : "g");
-    };
-  }
-});
-
-// node_modules/strip-ansi/index.js
-var require_strip_ansi = __commonJS({
-  "node_modules/strip-ansi/index.js"(exports, module) {
-    "use strict";
-    var ansiRegex4 = require_ansi_regex();
-    module.exports = (string) => typeof string === "string" ? string.replace(ansiRegex4(), "") : string;
-  }
-});
-
-// node_modules/is-fullwidth-code-point/index.js
-var require_is_fullwidth_code_point = __commonJS({
-  "node_modules/is-fullwidth-code-point/index.js"(exports, module) {
-    "use strict";
-    var isFullwidthCodePoint = (codePoint) => {
-      if (Number.isNaN(codePoint)) {
-        return false;
-      }
-      if (codePoint >= 4352 && (codePoint <= 4447 || // Hangul Jamo
-      codePoint === 9001 || // LEFT-POINTING ANGLE BRACKET
-      codePoint === 9002 || // RIGHT-POINTING ANGLE BRACKET
-      // CJK Radicals Supplement .. Enclosed CJK Letters and Months
-      11904 <= codePoint && codePoint <= 12871 && codePoint !== 12351 || // Enclosed CJK Letters and Months .. CJK Unified Ideographs Extension A
-      12880 <= codePoint && codePoint <= 19903 || // CJK Unified Ideographs .. Yi Radicals
-      19968 <= codePoint && codePoint <= 42182 || // Hangul Jamo Extended-A
-      43360 <= codePoint && codePoint <= 43388 || // Hangul Syllables
-      44032 <= codePoint && codePoint <= 55203 || // CJK Compatibility Ideographs
-      63744 <= codePoint && codePoint <= 64255 || // Vertical Forms
-      65040 <= codePoint && codePoint <= 65049 || // CJK Compatibility Forms .. Small Form Variants
-      65072 <= codePoint && codePoint <= 65131 || // Halfwidth and Fullwidth Forms
-      65281 <= codePoint && codePoint <= 65376 || 65504 <= codePoint && codePoint <= 65510 || // Kana Supplement
-      110592 <= codePoint && codePoint <= 110593 || // Enclosed Ideographic Supplement
-      127488 <= codePoint && codePoint <= 127569 || // CJK Unified Ideographs Extension B .. Tertiary Ideographic Plane
-      131072 <= codePoint && codePoint <= 262141)) {
-        return true;
-      }
-      return false;
-    };
-    module.exports = isFullwidthCodePoint;
-    module.exports.default = isFullwidthCodePoint;
-  }
-});
-
-// node_modules/emoji-regex/index.js
-var require_emoji_regex3 = __commonJS({
-  "node_modules/emoji-regex/index.js"(exports, module) {
-    "use strict";
-    module.exports = function() {
-      return /\uD83C\uDFF4\uDB40\uDC67\uDB40\uDC62(?:\uDB40\uDC65\uDB40\uDC6E\uDB40\uDC67|\uDB40\uDC73\uDB40\uDC63\uDB40\uDC74|\uDB40\uDC77\uDB40\uDC6C\uDB40\uDC73)\uDB40\uDC7F|\uD83D\uDC68(?:\uD83C\uDFFC\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68\uD83C\uDFFB|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFF\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFE])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFE\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFD])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFD\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFC])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\u200D(?:\u2764\uFE0F\u200D(?:\uD83D\uDC8B\u200D)?\uD83D\uDC68|(?:\uD83D[\uDC68\uDC69])\u200D(?:\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67]))|\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67])|(?:\uD83D[\uDC68\uDC69])\u200D(?:\uD83D[\uDC66\uDC67])|[\u2695\u2696\u2708]\uFE0F|\uD83D[\uDC66\uDC67]|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|(?:\uD83C\uDFFB\u200D[\u2695\u2696\u2708]|\uD83C\uDFFF\u200D[\u2695\u2696\u2708]|\uD83C\uDFFE\u200D[\u2695\u2696\u2708]|\uD83C\uDFFD\u200D[\u2695\u2696\u2708]|\uD83C\uDFFC\u200D[\u2695\u2696\u2708])\uFE0F|\uD83C\uDFFB\u200D(?:\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C[\uDFFB-\uDFFF])|(?:\uD83E\uDDD1\uD83C\uDFFB\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFC\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)\uD83C\uDFFB|\uD83E\uDDD1(?:\uD83C\uDFFF\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1(?:\uD83C[\uDFFB-\uDFFF])|\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1)|(?:\uD83E\uDDD1\uD83C\uDFFE\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFF\u200D\uD83E\uDD1D\u200D(?:\uD83D[\uDC68\uDC69]))(?:\uD83C[\uDFFB-\uDFFE])|(?:\uD83E\uDDD1\uD83C\uDFFC\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFD\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)(?:\uD83C[\uDFFB\uDFFC])|\uD83D\uDC69(?:\uD83C\uDFFE\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFC\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFB\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFC-\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFD\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\u200D(?:\u2764\uFE0F\u200D(?:\uD83D\uDC8B\u200D(?:\uD83D[\uDC68\uDC69])|\uD83D[\uDC68\uDC69])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFF\u200D(?:\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD]))|\uD83D\uDC69\u200D\uD83D\uDC69\u200D(?:\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67]))|(?:\uD83E\uDDD1\uD83C\uDFFD\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFE\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)(?:\uD83C[\uDFFB-\uDFFD])|\uD83D\uDC69\u200D\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC69\u200D\uD83D\uDC69\u200D(?:\uD83D[\uDC66\uDC67])|(?:\uD83D\uDC41\uFE0F\u200D\uD83D\uDDE8|\uD83D\uDC69(?:\uD83C\uDFFF\u200D[\u2695\u2696\u2708]|\uD83C\uDFFE\u200D[\u2695\u2696\u2708]|\uD83C\uDFFC\u200D[\u2695\u2696\u2708]|\uD83C\uDFFB\u200D[\u2695\u2696\u2708]|\uD83C\uDFFD\u200D[\u2695\u2696\u2708]|\u200D[\u2695\u2696\u2708])|(?:(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)\uFE0F|\uD83D\uDC6F|\uD83E[\uDD3C\uDDDE\uDDDF])\u200D[\u2640\u2642]|(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)(?:\uD83C[\uDFFB-\uDFFF])\u200D[\u2640\u2642]|(?:\uD83C[\uDFC3\uDFC4\uDFCA]|\uD83D[\uDC6E\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4-\uDEB6]|\uD83E[\uDD26\uDD37-\uDD39\uDD3D\uDD3E\uDDB8\uDDB9\uDDCD-\uDDCF\uDDD6-\uDDDD])(?:(?:\uD83C[\uDFFB-\uDFFF])\u200D[\u2640\u2642]|\u200D[\u2640\u2642])|\uD83C\uDFF4\u200D\u2620)\uFE0F|\uD83D\uDC69\u200D\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67])|\uD83C\uDFF3\uFE0F\u200D\uD83C\uDF08|\uD83D\uDC15\u200D\uD83E\uDDBA|\uD83D\uDC69\u200D\uD83D\uDC66|\uD83D\uDC69\u200D\uD83D\uDC67|\uD83C\uDDFD\uD83C\uDDF0|\uD83C\uDDF4\uD83C\uDDF2|\uD83C\uDDF6\uD83C\uDDE6|[#\*0-9]\uFE0F\u20E3|\uD83C\uDDE7(?:\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEF\uDDF1-\uDDF4\uDDF6-\uDDF9\uDDFB\uDDFC\uDDFE\uDDFF])|\uD83C\uDDF9(?:\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDED\uDDEF-\uDDF4\uDDF7\uDDF9\uDDFB\uDDFC\uDDFF])|\uD83C\uDDEA(?:\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDED\uDDF7-\uDDFA])|\uD83E\uDDD1(?:\uD83C[\uDFFB-\uDFFF])|\uD83C\uDDF7(?:\uD83C[\uDDEA\uDDF4\uDDF8\uDDFA\uDDFC])|\uD83D\uDC69(?:\uD83C[\uDFFB-\uDFFF])|\uD83C\uDDF2(?:\uD83C[\uDDE6\uDDE8-\uDDED\uDDF0-\uDDFF])|\uD83C\uDDE6(?:\uD83C[\uDDE8-\uDDEC\uDDEE\uDDF1\uDDF2\uDDF4\uDDF6-\uDDFA\uDDFC\uDDFD\uDDFF])|\uD83C\uDDF0(?:\uD83C[\uDDEA\uDDEC-\uDDEE\uDDF2\uDDF3\uDDF5\uDDF7\uDDFC\uDDFE\uDDFF])|\uD83C\uDDED(?:\uD83C[\uDDF0\uDDF2\uDDF3\uDDF7\uDDF9\uDDFA])|\uD83C\uDDE9(?:\uD83C[\uDDEA\uDDEC\uDDEF\uDDF0\uDDF2\uDDF4\uDDFF])|\uD83C\uDDFE(?:\uD83C[\uDDEA\uDDF9])|\uD83C\uDDEC(?:\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEE\uDDF1-\uDDF3\uDDF5-\uDDFA\uDDFC\uDDFE])|\uD83C\uDDF8(?:\uD83C[\uDDE6-\uDDEA\uDDEC-\uDDF4\uDDF7-\uDDF9\uDDFB\uDDFD-\uDDFF])|\uD83C\uDDEB(?:\uD83C[\uDDEE-\uDDF0\uDDF2\uDDF4\uDDF7])|\uD83C\uDDF5(?:\uD83C[\uDDE6\uDDEA-\uDDED\uDDF0-\uDDF3\uDDF7-\uDDF9\uDDFC\uDDFE])|\uD83C\uDDFB(?:\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDEE\uDDF3\uDDFA])|\uD83C\uDDF3(?:\uD83C[\uDDE6\uDDE8\uDDEA-\uDDEC\uDDEE\uDDF1\uDDF4\uDDF5\uDDF7\uDDFA\uDDFF])|\uD83C\uDDE8(?:\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDEE\uDDF0-\uDDF5\uDDF7\uDDFA-\uDDFF])|\uD83C\uDDF1(?:\uD83C[\uDDE6-\uDDE8\uDDEE\uDDF0\uDDF7-\uDDFB\uDDFE])|\uD83C\uDDFF(?:\uD83C[\uDDE6\uDDF2\uDDFC])|\uD83C\uDDFC(?:\uD83C[\uDDEB\uDDF8])|\uD83C\uDDFA(?:\uD83C[\uDDE6\uDDEC\uDDF2\uDDF3\uDDF8\uDDFE\uDDFF])|\uD83C\uDDEE(?:\uD83C[\uDDE8-\uDDEA\uDDF1-\uDDF4\uDDF6-\uDDF9])|\uD83C\uDDEF(?:\uD83C[\uDDEA\uDDF2\uDDF4\uDDF5])|(?:\uD83C[\uDFC3\uDFC4\uDFCA]|\uD83D[\uDC6E\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4-\uDEB6]|\uD83E[\uDD26\uDD37-\uDD39\uDD3D\uDD3E\uDDB8\uDDB9\uDDCD-\uDDCF\uDDD6-\uDDDD])(?:\uD83C[\uDFFB-\uDFFF])|(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)(?:\uD83C[\uDFFB-\uDFFF])|(?:[\u261D\u270A-\u270D]|\uD83C[\uDF85\uDFC2\uDFC7]|\uD83D[\uDC42\uDC43\uDC46-\uDC50\uDC66\uDC67\uDC6B-\uDC6D\uDC70\uDC72\uDC74-\uDC76\uDC78\uDC7C\uDC83\uDC85\uDCAA\uDD74\uDD7A\uDD90\uDD95\uDD96\uDE4C\uDE4F\uDEC0\uDECC]|\uD83E[\uDD0F\uDD18-\uDD1C\uDD1E\uDD1F\uDD30-\uDD36\uDDB5\uDDB6\uDDBB\uDDD2-\uDDD5])(?:\uD83C[\uDFFB-\uDFFF])|(?:[\u231A\u231B\u23E9-\u23EC\u23F0\u23F3\u25FD\u25FE\u2614\u2615\u2648-\u2653\u267F\u2693\u26A1\u26AA\u26AB\u26BD\u26BE\u26C4\u26C5\u26CE\u26D4\u26EA\u26F2\u26F3\u26F5\u26FA\u26FD\u2705\u270A\u270B\u2728\u274C\u274E\u2753-\u2755\u2757\u2795-\u2797\u27B0\u27BF\u2B1B\u2B1C\u2B50\u2B55]|\uD83C[\uDC04\uDCCF\uDD8E\uDD91-\uDD9A\uDDE6-\uDDFF\uDE01\uDE1A\uDE2F\uDE32-\uDE36\uDE38-\uDE3A\uDE50\uDE51\uDF00-\uDF20\uDF2D-\uDF35\uDF37-\uDF7C\uDF7E-\uDF93\uDFA0-\uDFCA\uDFCF-\uDFD3\uDFE0-\uDFF0\uDFF4\uDFF8-\uDFFF]|\uD83D[\uDC00-\uDC3E\uDC40\uDC42-\uDCFC\uDCFF-\uDD3D\uDD4B-\uDD4E\uDD50-\uDD67\uDD7A\uDD95\uDD96\uDDA4\uDDFB-\uDE4F\uDE80-\uDEC5\uDECC\uDED0-\uDED2\uDED5\uDEEB\uDEEC\uDEF4-\uDEFA\uDFE0-\uDFEB]|\uD83E[\uDD0D-\uDD3A\uDD3C-\uDD45\uDD47-\uDD71\uDD73-\uDD76\uDD7A-\uDDA2\uDDA5-\uDDAA\uDDAE-\uDDCA\uDDCD-\uDDFF\uDE70-\uDE73\uDE78-\uDE7A\uDE80-\uDE82\uDE90-\uDE95])|(?:[#\*0-9\xA9\xAE\u203C\u2049\u2122\u2139\u2194-\u2199\u21A9\u21AA\u231A\u231B\u2328\u23CF\u23E9-\u23F3\u23F8-\u23FA\u24C2\u25AA\u25AB\u25B6\u25C0\u25FB-\u25FE\u2600-\u2604\u260E\u2611\u2614\u2615\u2618\u261D\u2620\u2622\u2623\u2626\u262A\u262E\u262F\u2638-\u263A\u2640\u2642\u2648-\u2653\u265F\u2660\u2663\u2665\u2666\u2668\u267B\u267E\u267F\u2692-\u2697\u2699\u269B\u269C\u26A0\u26A1\u26AA\u26AB\u26B0\u26B1\u26BD\u26BE\u26C4\u26C5\u26C8\u26CE\u26CF\u26D1\u26D3\u26D4\u26E9\u26EA\u26F0-\u26F5\u26F7-\u26FA\u26FD\u2702\u2705\u2708-\u270D\u270F\u2712\u2714\u2716\u271D\u2721\u2728\u2733\u2734\u2744\u2747\u274C\u274E\u2753-\u2755\u2757\u2763\u2764\u2795-\u2797\u27A1\u27B0\u27BF\u2934\u2935\u2B05-\u2B07\u2B1B\u2B1C\u2B50\u2B55\u3030\u303D\u3297\u3299]|\uD83C[\uDC04\uDCCF\uDD70\uDD71\uDD7E\uDD7F\uDD8E\uDD91-\uDD9A\uDDE6-\uDDFF\uDE01\uDE02\uDE1A\uDE2F\uDE32-\uDE3A\uDE50\uDE51\uDF00-\uDF21\uDF24-\uDF93\uDF96\uDF97\uDF99-\uDF9B\uDF9E-\uDFF0\uDFF3-\uDFF5\uDFF7-\uDFFF]|\uD83D[\uDC00-\uDCFD\uDCFF-\uDD3D\uDD49-\uDD4E\uDD50-\uDD67\uDD6F\uDD70\uDD73-\uDD7A\uDD87\uDD8A-\uDD8D\uDD90\uDD95\uDD96\uDDA4\uDDA5\uDDA8\uDDB1\uDDB2\uDDBC\uDDC2-\uDDC4\uDDD1-\uDDD3\uDDDC-\uDDDE\uDDE1\uDDE3\uDDE8\uDDEF\uDDF3\uDDFA-\uDE4F\uDE80-\uDEC5\uDECB-\uDED2\uDED5\uDEE0-\uDEE5\uDEE9\uDEEB\uDEEC\uDEF0\uDEF3-\uDEFA\uDFE0-\uDFEB]|\uD83E[\uDD0D-\uDD3A\uDD3C-\uDD45\uDD47-\uDD71\uDD73-\uDD76\uDD7A-\uDDA2\uDDA5-\uDDAA\uDDAE-\uDDCA\uDDCD-\uDDFF\uDE70-\uDE73\uDE78-\uDE7A\uDE80-\uDE82\uDE90-\uDE95])\uFE0F|(?:[\u261D\u26F9\u270A-\u270D]|\uD83C[\uDF85\uDFC2-\uDFC4\uDFC7\uDFCA-\uDFCC]|\uD83D[\uDC42\uDC43\uDC46-\uDC50\uDC66-\uDC78\uDC7C\uDC81-\uDC83\uDC85-\uDC87\uDC8F\uDC91\uDCAA\uDD74\uDD75\uDD7A\uDD90\uDD95\uDD96\uDE45-\uDE47\uDE4B-\uDE4F\uDEA3\uDEB4-\uDEB6\uDEC0\uDECC]|\uD83E[\uDD0F\uDD18-\uDD1F\uDD26\uDD30-\uDD39\uDD3C-\uDD3E\uDDB5\uDDB6\uDDB8\uDDB9\uDDBB\uDDCD-\uDDCF\uDDD1-\uDDDD])/g;
-    };
-  }
-});
-
-// node_modules/string-width/index.js
-var require_string_width = __commonJS({
-  "node_modules/string-width/index.js"(exports, module) {
-    "use strict";
-    var stripAnsi4 = require_strip_ansi();
-    var isFullwidthCodePoint = require_is_fullwidth_code_point();
-    var emojiRegex3 = require_emoji_regex3();
-    var stringWidth4 = (string) => {
-      if (typeof string !== "string" || string.length === 0) {
-        return 0;
-      }
-      string = stripAnsi4(string);
-      if (string.length === 0) {
-        return 0;
-      }
-      string = string.replace(emojiRegex3(), "  ");
-      let width = 0;
-      for (let i2 = 0; i2 < string.length; i2++) {
-        const code = string.codePointAt(i2);
-        if (code <= 31 || code >= 127 && code <= 159) {
-          continue;
-        }
-        if (code >= 768 && code <= 879) {
-          continue;
-        }
-        if (code > 65535) {
-          i2++;
-        }
-        width += isFullwidthCodePoint(code) ? 2 : 1;
-      }
-      return width;
-    };
-    module.exports = stringWidth4;
-    module.exports.default = stringWidth4;
-  }
-});
-
-// node_modules/cli-progress/lib/format-value.js
-var require_format_value = __commonJS({
-  "node_modules/cli-progress/lib/format-value.js"(exports, module) {
-    module.exports = function formatValue(v, options, type) {
-      if (options.autopadding !== true) {
-        return v;
-      }
-      function autopadding(value, length) {
-        return (options.autopaddingChar + value).slice(-length);
-      }
-      switch (type) {
-        case "percentage":
-          return autopadding(v, 3);
-        default:
-          return v;
-      }
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/format-bar.js
-var require_format_bar = __commonJS({
-  "node_modules/cli-progress/lib/format-bar.js"(exports, module) {
-    module.exports = function formatBar(progress, options) {
-      const completeSize = Math.round(progress * options.barsize);
-      const incompleteSize = options.barsize - completeSize;
-      return options.barCompleteString.substr(0, completeSize) + options.barGlue + options.barIncompleteString.substr(0, incompleteSize);
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/format-time.js
-var require_format_time = __commonJS({
-  "node_modules/cli-progress/lib/format-time.js"(exports, module) {
-    module.exports = function formatTime(t, options, roundToMultipleOf) {
-      function round(input) {
-        if (roundToMultipleOf) {
-          return roundToMultipleOf * Math.round(input / roundToMultipleOf);
-        } else {
-          return input;
-        }
-      }
-      function autopadding(v) {
-        return (options.autopaddingChar + v).slice(-2);
-      }
-      if (t > 3600) {
-        return autopadding(Math.floor(t / 3600)) + "h" + autopadding(round(t % 3600 / 60)) + "m";
-      } else if (t > 60) {
-        return autopadding(Math.floor(t / 60)) + "m" + autopadding(round(t % 60)) + "s";
-      } else if (t > 10) {
-        return autopadding(round(t)) + "s";
-      } else {
-        return autopadding(t) + "s";
-      }
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/formatter.js
-var require_formatter = __commonJS({
-  "node_modules/cli-progress/lib/formatter.js"(exports, module) {
-    var _stringWidth = require_string_width();
-    var _defaultFormatValue = require_format_value();
-    var _defaultFormatBar = require_format_bar();
-    var _defaultFormatTime = require_format_time();
-    module.exports = function defaultFormatter(options, params, payload) {
-      let s = options.format;
-      const formatTime = options.formatTime || _defaultFormatTime;
-      const formatValue = options.formatValue || _defaultFormatValue;
-      const formatBar = options.formatBar || _defaultFormatBar;
-      const percentage = Math.floor(params.progress * 100) + "";
-      const stopTime = params.stopTime || Date.now();
-      const elapsedTime = Math.round((stopTime - params.startTime) / 1e3);
-      const context = Object.assign({}, payload, {
-        bar: formatBar(params.progress, options),
-        percentage: formatValue(percentage, options, "percentage"),
-        total: formatValue(params.total, options, "total"),
-        value: formatValue(params.value, options, "value"),
-        eta: formatValue(params.eta, options, "eta"),
-        eta_formatted: formatTime(params.eta, options, 5),
-        duration: formatValue(elapsedTime, options, "duration"),
-        duration_formatted: formatTime(elapsedTime, options, 1)
-      });
-      s = s.replace(/\{(\w+)\}/g, function(match, key3) {
-        if (typeof context[key3] !== "undefined") {
-          return context[key3];
-        }
-        return match;
-      });
-      const fullMargin = Math.max(0, params.maxWidth - _stringWidth(s) - 2);
-      const halfMargin = Math.floor(fullMargin / 2);
-      switch (options.align) {
-        // fill start-of-line with whitespaces
-        case "right":
-          s = fullMargin > 0 ? " ".repeat(fullMargin) + s : s;
-          break;
-        // distribute whitespaces to left+right
-        case "center":
-          s = halfMargin > 0 ? " ".repeat(halfMargin) + s : s;
-          break;
-        // default: left align, no additional whitespaces
-        case "left":
-        default:
-          break;
-      }
-      return s;
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/options.js
-var require_options = __commonJS({
-  "node_modules/cli-progress/lib/options.js"(exports, module) {
-    function mergeOption2(v, defaultValue) {
-      if (typeof v === "undefined" || v === null) {
-        return defaultValue;
-      } else {
-        return v;
-      }
-    }
-    module.exports = {
-      // set global options
-      parse: function parse2(rawOptions, preset) {
-        const options = {};
-        const opt = Object.assign({}, preset, rawOptions);
-        options.throttleTime = 1e3 / mergeOption2(opt.fps, 10);
-        options.stream = mergeOption2(opt.stream, process.stderr);
-        options.terminal = mergeOption2(opt.terminal, null);
-        options.clearOnComplete = mergeOption2(opt.clearOnComplete, false);
-        options.stopOnComplete = mergeOption2(opt.stopOnComplete, false);
-        options.barsize = mergeOption2(opt.barsize, 40);
-        options.align = mergeOption2(opt.align, "left");
-        options.hideCursor = mergeOption2(opt.hideCursor, false);
-        options.linewrap = mergeOption2(opt.linewrap, false);
-        options.barGlue = mergeOption2(opt.barGlue, "");
-        options.barCompleteChar = mergeOption2(opt.barCompleteChar, "=");
-        options.barIncompleteChar = mergeOption2(opt.barIncompleteChar, "-");
-        options.format = mergeOption2(opt.format, "progress [{bar}] {percentage}% | ETA: {eta}s | {value}/{total}");
-        options.formatTime = mergeOption2(opt.formatTime, null);
-        options.formatValue = mergeOption2(opt.formatValue, null);
-        options.formatBar = mergeOption2(opt.formatBar, null);
-        options.etaBufferLength = mergeOption2(opt.etaBuffer, 10);
-        options.etaAsynchronousUpdate = mergeOption2(opt.etaAsynchronousUpdate, false);
-        options.progressCalculationRelative = mergeOption2(opt.progressCalculationRelative, false);
-        options.synchronousUpdate = mergeOption2(opt.synchronousUpdate, true);
-        options.noTTYOutput = mergeOption2(opt.noTTYOutput, false);
-        options.notTTYSchedule = mergeOption2(opt.notTTYSchedule, 2e3);
-        options.emptyOnZero = mergeOption2(opt.emptyOnZero, false);
-        options.forceRedraw = mergeOption2(opt.forceRedraw, false);
-        options.autopadding = mergeOption2(opt.autopadding, false);
-        options.gracefulExit = mergeOption2(opt.gracefulExit, false);
-        return options;
-      },
-      // derived options: instance specific, has to be created for every bar element
-      assignDerivedOptions: function assignDerivedOptions(options) {
-        options.barCompleteString = options.barCompleteChar.repeat(options.barsize + 1);
-        options.barIncompleteString = options.barIncompleteChar.repeat(options.barsize + 1);
-        options.autopaddingChar = options.autopadding ? mergeOption2(options.autopaddingChar, "   ") : "";
-        return options;
-      }
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/generic-bar.js
-var require_generic_bar = __commonJS({
-  "node_modules/cli-progress/lib/generic-bar.js"(exports, module) {
-    var _ETA = require_eta();
-    var _Terminal = require_terminal();
-    var _formatter = require_formatter();
-    var _options = require_options();
-    var _EventEmitter = __require("events");
-    module.exports = class GenericBar extends _EventEmitter {
-      constructor(options) {
-        super();
-        this.options = _options.assignDerivedOptions(options);
-        this.terminal = this.options.terminal ? this.options.terminal : new _Terminal(this.options.stream);
-        this.value = 0;
-        this.startValue = 0;
-        this.total = 100;
-        this.lastDrawnString = null;
-        this.startTime = null;
-        this.stopTime = null;
-        this.lastRedraw = Date.now();
-        this.eta = new _ETA(this.options.etaBufferLength, 0, 0);
-        this.payload = {};
-        this.isActive = false;
-        this.formatter = typeof this.options.format === "function" ? this.options.format : _formatter;
-      }
-      // internal render function
-      render(forceRendering = false) {
-        const params = {
-          progress: this.getProgress(),
-          eta: this.eta.getTime(),
-          startTime: this.startTime,
-          stopTime: this.stopTime,
-          total: this.total,
-          value: this.value,
-          maxWidth: this.terminal.getWidth()
-        };
-        if (this.options.etaAsynchronousUpdate) {
-          this.updateETA();
-        }
-        const s = this.formatter(this.options, params, this.payload);
-        const forceRedraw = forceRendering || this.options.forceRedraw || this.options.noTTYOutput && !this.terminal.isTTY();
-        if (forceRedraw || this.lastDrawnString != s) {
-          this.emit("redraw-pre");
-          this.terminal.cursorTo(0, null);
-          this.terminal.write(s);
-          this.terminal.clearRight();
-          this.lastDrawnString = s;
-          this.lastRedraw = Date.now();
-          this.emit("redraw-post");
-        }
-      }
-      // start the progress bar
-      start(total, startValue, payload) {
-        this.value = startValue || 0;
-        this.total = typeof total !== "undefined" && total >= 0 ? total : 100;
-        this.startValue = startValue || 0;
-        this.payload = payload || {};
-        this.startTime = Date.now();
-        this.stopTime = null;
-        this.lastDrawnString = "";
-        this.eta = new _ETA(this.options.etaBufferLength, this.startTime, this.value);
-        this.isActive = true;
-        this.emit("start", total, startValue);
-      }
-      // stop the bar
-      stop() {
-        this.isActive = false;
-        this.stopTime = Date.now();
-        this.emit("stop", this.total, this.value);
-      }
-      // update the bar value
-      // update(value, payload)
-      // update(payload)
-      update(arg0, arg1 = {}) {
-        if (typeof arg0 === "number") {
-          this.value = arg0;
-          this.eta.update(Date.now(), arg0, this.total);
-        }
-        const payloadData = (typeof arg0 === "object" ? arg0 : arg1) || {};
-        this.emit("update", this.total, this.value);
-        for (const key3 in payloadData) {
-          this.payload[key3] = payloadData[key3];
-        }
-        if (this.value >= this.getTotal() && this.options.stopOnComplete) {
-          this.stop();
-        }
-      }
-      // calculate the actual progress value
-      getProgress() {
-        let progress = this.value / this.total;
-        if (this.options.progressCalculationRelative) {
-          progress = (this.value - this.startValue) / (this.total - this.startValue);
-        }
-        if (isNaN(progress)) {
-          progress = this.options && this.options.emptyOnZero ? 0 : 1;
-        }
-        progress = Math.min(Math.max(progress, 0), 1);
-        return progress;
-      }
-      // update the bar value
-      // increment(delta, payload)
-      // increment(payload)
-      increment(arg0 = 1, arg1 = {}) {
-        if (typeof arg0 === "object") {
-          this.update(this.value + 1, arg0);
-        } else {
-          this.update(this.value + arg0, arg1);
-        }
-      }
-      // get the total (limit) value
-      getTotal() {
-        return this.total;
-      }
-      // set the total (limit) value
-      setTotal(total) {
-        if (typeof total !== "undefined" && total >= 0) {
-          this.total = total;
-        }
-      }
-      // force eta calculation update (long running processes)
-      updateETA() {
-        this.eta.update(Date.now(), this.value, this.total);
-      }
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/single-bar.js
-var require_single_bar = __commonJS({
-  "node_modules/cli-progress/lib/single-bar.js"(exports, module) {
-    var _GenericBar = require_generic_bar();
-    var _options = require_options();
-    module.exports = class SingleBar extends _GenericBar {
-      constructor(options, preset) {
-        super(_options.parse(options, preset));
-        this.timer = null;
-        if (this.options.noTTYOutput && this.terminal.isTTY() === false) {
-          this.options.synchronousUpdate = false;
-        }
-        this.schedulingRate = this.terminal.isTTY() ? this.options.throttleTime : this.options.notTTYSchedule;
-        this.sigintCallback = null;
-      }
-      // internal render function
-      render() {
-        if (this.timer) {
-          clearTimeout(this.timer);
-          this.timer = null;
-        }
-        super.render();
-        if (this.options.noTTYOutput && this.terminal.isTTY() === false) {
-          this.terminal.newline();
-        }
-        this.timer = setTimeout(this.render.bind(this), this.schedulingRate);
-      }
-      update(current, payload) {
-        if (!this.timer) {
-          return;
-        }
-        super.update(current, payload);
-        if (this.options.synchronousUpdate && this.lastRedraw + this.options.throttleTime * 2 < Date.now()) {
-          this.render();
-        }
-      }
-      // start the progress bar
-      start(total, startValue, payload) {
-        if (this.options.noTTYOutput === false && this.terminal.isTTY() === false) {
-          return;
-        }
-        if (this.sigintCallback === null && this.options.gracefulExit) {
-          this.sigintCallback = this.stop.bind(this);
-          process.once("SIGINT", this.sigintCallback);
-          process.once("SIGTERM", this.sigintCallback);
-        }
-        this.terminal.cursorSave();
-        if (this.options.hideCursor === true) {
-          this.terminal.cursor(false);
-        }
-        if (this.options.linewrap === false) {
-          this.terminal.lineWrapping(false);
-        }
-        super.start(total, startValue, payload);
-        this.render();
-      }
-      // stop the bar
-      stop() {
-        if (!this.timer) {
-          return;
-        }
-        if (this.sigintCallback) {
-          process.removeListener("SIGINT", this.sigintCallback);
-          process.removeListener("SIGTERM", this.sigintCallback);
-          this.sigintCallback = null;
-        }
-        this.render();
-        super.stop();
-        clearTimeout(this.timer);
-        this.timer = null;
-        if (this.options.hideCursor === true) {
-          this.terminal.cursor(true);
-        }
-        if (this.options.linewrap === false) {
-          this.terminal.lineWrapping(true);
-        }
-        this.terminal.cursorRestore();
-        if (this.options.clearOnComplete) {
-          this.terminal.cursorTo(0, null);
-          this.terminal.clearLine();
-        } else {
-          this.terminal.newline();
-        }
-      }
-    };
-  }
-});
-
-// node_modules/cli-progress/lib/multi-bar.js
-var require_multi_bar = __commonJS({
-  "node_modules/cli-progress/lib/multi-bar.js"(exports, module) {
-    var _Terminal = require_terminal();
-    var _BarElement = require_generic_bar();
-    var _options = require_options();
-    var _EventEmitter = __require("events");
-    module.exports = class MultiBar extends _EventEmitter {
-      constructor(options, preset) {
-        super();
-        this.bars = [];
-        this.options = _options.parse(options, preset);
-        this.options.synchronousUpdate = false;
-        this.terminal = this.options.terminal ? this.options.terminal : new _Terminal(this.options.stream);
-        this.timer = null;
-        this.isActive = false;
-        this.schedulingRate = this.terminal.isTTY() ? this.options.throttleTime : this.options.notTTYSchedule;
-        this.loggingBuffer = [];
-        this.sigintCallback = null;
-      }
-      // add a new bar to the stack
-      create(total, startValue, payload, barOptions = {}) {
-        const bar = new _BarElement(Object.assign(
-          {},
-          // global options
-          this.options,
-          // terminal instance
-          {
-            terminal: this.terminal
-          },
-          // overrides
-          barOptions
-        ));
-        this.bars.push(bar);
-        if (this.options.noTTYOutput === false && this.terminal.isTTY() === false) {
-          return bar;
-        }
-        if (this.sigintCallback === null && this.options.gracefulExit) {
-          this.sigintCallback = this.stop.bind(this);
-          process.once("SIGINT", this.sigintCallback);
-          process.once("SIGTERM", this.sigintCallback);
-        }
-        if (!this.isActive) {
-          if (this.options.hideCursor === true) {
-            this.terminal.cursor(false);
-          }
-          if (this.options.linewrap === false) {
-            this.terminal.lineWrapping(false);
-          }
-          this.timer = setTimeout(this.update.bind(this), this.schedulingRate);
-        }
-        this.isActive = true;
-        bar.start(total, startValue, payload);
-        this.emit("start");
-        return bar;
-      }
-      // remove a bar from the stack
-      remove(bar) {
-        const index = this.bars.indexOf(bar);
-        if (index < 0) {
-          return false;
-        }
-        this.bars.splice(index, 1);
-        this.update();
-        this.terminal.newline();
-        this.terminal.clearBottom();
-        return true;
-      }
-      // internal update routine
-      update() {
-        if (this.timer) {
-          clearTimeout(this.timer);
-          this.timer = null;
-        }
-        this.emit("update-pre");
-        this.terminal.cursorRelativeReset();
-        this.emit("redraw-pre");
-        if (this.loggingBuffer.length > 0) {
-          this.terminal.clearLine();
-          while (this.loggingBuffer.length > 0) {
-            this.terminal.write(this.loggingBuffer.shift(), true);
-          }
-        }
-        for (let i2 = 0; i2 < this.bars.length; i2++) {
-          if (i2 > 0) {
-            this.terminal.newline();
-          }
-          this.bars[i2].render();
-        }
-        this.emit("redraw-post");
-        if (this.options.noTTYOutput && this.terminal.isTTY() === false) {
-          this.terminal.newline();
-          this.terminal.newline();
-        }
-        this.timer = setTimeout(this.update.bind(this), this.schedulingRate);
-        this.emit("update-post");
-        if (this.options.stopOnComplete && !this.bars.find((bar) => bar.isActive)) {
-          this.stop();
-        }
-      }
-      stop() {
-        clearTimeout(this.timer);
-        this.timer = null;
-        if (this.sigintCallback) {
-          process.removeListener("SIGINT", this.sigintCallback);
-          process.removeListener("SIGTERM", this.sigintCallback);
-          this.sigintCallback = null;
-        }
-        this.isActive = false;
-        if (this.options.hideCursor === true) {
-          this.terminal.cursor(true);
-        }
-        if (this.options.linewrap === false) {
-          this.terminal.lineWrapping(true);
-        }
-        this.terminal.cursorRelativeReset();
-        this.emit("stop-pre-clear");
-        if (this.options.clearOnComplete) {
-          this.terminal.clearBottom();
-        } else {
-          for (let i2 = 0; i2 < this.bars.length; i2++) {
-            if (i2 > 0) {
-              this.terminal.newline();
-            }
-            this.bars[i2].render();
-            this.bars[i2].stop();
-          }
-          this.terminal.newline();
-        }
-        this.emit("stop");
-      }
-      log(s) {
-        this.loggingBuffer.push(s);
-      }
-    };
-  }
-});
-
-// node_modules/cli-progress/presets/legacy.js
-var require_legacy2 = __commonJS({
-  "node_modules/cli-progress/presets/legacy.js"(exports, module) {
-    module.exports = {
-      format: "progress [{bar}] {percentage}% | ETA: {eta}s | {value}/{total}",
-      barCompleteChar: "=",
-      barIncompleteChar: "-"
-    };
-  }
-});
-
-// node_modules/cli-progress/presets/shades-classic.js
-var require_shades_classic = __commonJS({
-  "node_modules/cli-progress/presets/shades-classic.js"(exports, module) {
-    module.exports = {
-      format: " {bar} {percentage}% | ETA: {eta}s | {value}/{total}",
-      barCompleteChar: "\u2588",
-      barIncompleteChar: "\u2591"
-    };
-  }
-});
-
-// node_modules/cli-progress/presets/shades-grey.js
-var require_shades_grey = __commonJS({
-  "node_modules/cli-progress/presets/shades-grey.js"(exports, module) {
-    module.exports = {
-      format: " \x1B[90m{bar}\x1B[0m {percentage}% | ETA: {eta}s | {value}/{total}",
-      barCompleteChar: "\u2588",
-      barIncompleteChar: "\u2591"
-    };
-  }
-});
-
-// node_modules/cli-progress/presets/rect.js
-var require_rect = __commonJS({
-  "node_modules/cli-progress/presets/rect.js"(exports, module) {
-    module.exports = {
-      format: " {bar}\u25A0 {percentage}% | ETA: {eta}s | {value}/{total}",
-      barCompleteChar: "\u25A0",
-      barIncompleteChar: " "
-    };
-  }
-});
-
-// node_modules/cli-progress/presets/index.js
-var require_presets = __commonJS({
-  "node_modules/cli-progress/presets/index.js"(exports, module) {
-    var _legacy = require_legacy2();
-    var _shades_classic = require_shades_classic();
-    var _shades_grey = require_shades_grey();
-    var _rect = require_rect();
-    module.exports = {
-      legacy: _legacy,
-      shades_classic: _shades_classic,
-      shades_grey: _shades_grey,
-      rect: _rect
-    };
-  }
-});
-
-// node_modules/cli-progress/cli-progress.js
-var require_cli_progress = __commonJS({
-  "node_modules/cli-progress/cli-progress.js"(exports, module) {
-    var _SingleBar = require_single_bar();
-    var _MultiBar = require_multi_bar();
-    var _Presets = require_presets();
-    var _Formatter = require_formatter();
-    var _defaultFormatValue = require_format_value();
-    var _defaultFormatBar = require_format_bar();
-    var _defaultFormatTime = require_format_time();
-    module.exports = {
-      Bar: _SingleBar,
-      SingleBar: _SingleBar,
-      MultiBar: _MultiBar,
-      Presets: _Presets,
-      Format: {
-        Formatter: _Formatter,
-        BarFormat: _defaultFormatBar,
-        ValueFormat: _defaultFormatValue,
-        TimeFormat: _defaultFormatTime
-      }
-    };
   }
 });
 
@@ -24252,75 +21168,75 @@ var YargsParser = class {
     const negative = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
     const negatedBoolean = new RegExp("^--" + configuration["negation-prefix"] + "(.+)");
     [].concat(opts.array || []).filter(Boolean).forEach(function(opt) {
-      const key3 = typeof opt === "object" ? opt.key : opt;
-      const assignment = Object.keys(opt).map(function(key4) {
+      const key2 = typeof opt === "object" ? opt.key : opt;
+      const assignment = Object.keys(opt).map(function(key3) {
         const arrayFlagKeys = {
           boolean: "bools",
           string: "strings",
           number: "numbers"
         };
-        return arrayFlagKeys[key4];
+        return arrayFlagKeys[key3];
       }).filter(Boolean).pop();
       if (assignment) {
-        flags[assignment][key3] = true;
+        flags[assignment][key2] = true;
       }
-      flags.arrays[key3] = true;
-      flags.keys.push(key3);
+      flags.arrays[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.boolean || []).filter(Boolean).forEach(function(key3) {
-      flags.bools[key3] = true;
-      flags.keys.push(key3);
+    [].concat(opts.boolean || []).filter(Boolean).forEach(function(key2) {
+      flags.bools[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.string || []).filter(Boolean).forEach(function(key3) {
-      flags.strings[key3] = true;
-      flags.keys.push(key3);
+    [].concat(opts.string || []).filter(Boolean).forEach(function(key2) {
+      flags.strings[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.number || []).filter(Boolean).forEach(function(key3) {
-      flags.numbers[key3] = true;
-      flags.keys.push(key3);
+    [].concat(opts.number || []).filter(Boolean).forEach(function(key2) {
+      flags.numbers[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.count || []).filter(Boolean).forEach(function(key3) {
-      flags.counts[key3] = true;
-      flags.keys.push(key3);
+    [].concat(opts.count || []).filter(Boolean).forEach(function(key2) {
+      flags.counts[key2] = true;
+      flags.keys.push(key2);
     });
-    [].concat(opts.normalize || []).filter(Boolean).forEach(function(key3) {
-      flags.normalize[key3] = true;
-      flags.keys.push(key3);
+    [].concat(opts.normalize || []).filter(Boolean).forEach(function(key2) {
+      flags.normalize[key2] = true;
+      flags.keys.push(key2);
     });
     if (typeof opts.narg === "object") {
-      Object.entries(opts.narg).forEach(([key3, value]) => {
+      Object.entries(opts.narg).forEach(([key2, value]) => {
         if (typeof value === "number") {
-          flags.nargs[key3] = value;
-          flags.keys.push(key3);
+          flags.nargs[key2] = value;
+          flags.keys.push(key2);
         }
       });
     }
     if (typeof opts.coerce === "object") {
-      Object.entries(opts.coerce).forEach(([key3, value]) => {
+      Object.entries(opts.coerce).forEach(([key2, value]) => {
         if (typeof value === "function") {
-          flags.coercions[key3] = value;
-          flags.keys.push(key3);
+          flags.coercions[key2] = value;
+          flags.keys.push(key2);
         }
       });
     }
     if (typeof opts.config !== "undefined") {
       if (Array.isArray(opts.config) || typeof opts.config === "string") {
         ;
-        [].concat(opts.config).filter(Boolean).forEach(function(key3) {
-          flags.configs[key3] = true;
+        [].concat(opts.config).filter(Boolean).forEach(function(key2) {
+          flags.configs[key2] = true;
         });
       } else if (typeof opts.config === "object") {
-        Object.entries(opts.config).forEach(([key3, value]) => {
+        Object.entries(opts.config).forEach(([key2, value]) => {
           if (typeof value === "boolean" || typeof value === "function") {
-            flags.configs[key3] = value;
+            flags.configs[key2] = value;
           }
         });
       }
     }
     extendAliases(opts.key, aliases, opts.default, flags.arrays);
-    Object.keys(defaults).forEach(function(key3) {
-      (flags.aliases[key3] || []).forEach(function(alias) {
-        defaults[alias] = defaults[key3];
+    Object.keys(defaults).forEach(function(key2) {
+      (flags.aliases[key2] || []).forEach(function(alias) {
+        defaults[alias] = defaults[key2];
       });
     });
     let error = null;
@@ -24332,7 +21248,7 @@ var YargsParser = class {
       const arg = args[i2];
       const truncatedArg = arg.replace(/^-{3,}/, "---");
       let broken;
-      let key3;
+      let key2;
       let letters;
       let m;
       let next;
@@ -24356,27 +21272,27 @@ var YargsParser = class {
       } else if (arg.match(negatedBoolean) && configuration["boolean-negation"]) {
         m = arg.match(negatedBoolean);
         if (m !== null && Array.isArray(m) && m.length >= 2) {
-          key3 = m[1];
-          setArg(key3, checkAllAliases(key3, flags.arrays) ? [false] : false);
+          key2 = m[1];
+          setArg(key2, checkAllAliases(key2, flags.arrays) ? [false] : false);
         }
       } else if (arg.match(/^--.+/) || !configuration["short-option-groups"] && arg.match(/^-[^-]+/)) {
         m = arg.match(/^--?(.+)/);
         if (m !== null && Array.isArray(m) && m.length >= 2) {
-          key3 = m[1];
-          if (checkAllAliases(key3, flags.arrays)) {
-            i2 = eatArray(i2, key3, args);
-          } else if (checkAllAliases(key3, flags.nargs) !== false) {
-            i2 = eatNargs(i2, key3, args);
+          key2 = m[1];
+          if (checkAllAliases(key2, flags.arrays)) {
+            i2 = eatArray(i2, key2, args);
+          } else if (checkAllAliases(key2, flags.nargs) !== false) {
+            i2 = eatNargs(i2, key2, args);
           } else {
             next = args[i2 + 1];
-            if (next !== void 0 && (!next.match(/^-/) || next.match(negative)) && !checkAllAliases(key3, flags.bools) && !checkAllAliases(key3, flags.counts)) {
-              setArg(key3, next);
+            if (next !== void 0 && (!next.match(/^-/) || next.match(negative)) && !checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts)) {
+              setArg(key2, next);
               i2++;
             } else if (/^(true|false)$/.test(next)) {
-              setArg(key3, next);
+              setArg(key2, next);
               i2++;
             } else {
-              setArg(key3, defaultValue(key3));
+              setArg(key2, defaultValue(key2));
             }
           }
         }
@@ -24389,12 +21305,12 @@ var YargsParser = class {
         next = args[i2 + 1];
         m = arg.match(/^-(.\..+)/);
         if (m !== null && Array.isArray(m) && m.length >= 2) {
-          key3 = m[1];
-          if (next !== void 0 && !next.match(/^-/) && !checkAllAliases(key3, flags.bools) && !checkAllAliases(key3, flags.counts)) {
-            setArg(key3, next);
+          key2 = m[1];
+          if (next !== void 0 && !next.match(/^-/) && !checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts)) {
+            setArg(key2, next);
             i2++;
           } else {
-            setArg(key3, defaultValue(key3));
+            setArg(key2, defaultValue(key2));
           }
         }
       } else if (arg.match(/^-[^-]+/) && !arg.match(negative)) {
@@ -24404,13 +21320,13 @@ var YargsParser = class {
           next = arg.slice(j + 2);
           if (letters[j + 1] && letters[j + 1] === "=") {
             value = arg.slice(j + 3);
-            key3 = letters[j];
-            if (checkAllAliases(key3, flags.arrays)) {
-              i2 = eatArray(i2, key3, args, value);
-            } else if (checkAllAliases(key3, flags.nargs) !== false) {
-              i2 = eatNargs(i2, key3, args, value);
+            key2 = letters[j];
+            if (checkAllAliases(key2, flags.arrays)) {
+              i2 = eatArray(i2, key2, args, value);
+            } else if (checkAllAliases(key2, flags.nargs) !== false) {
+              i2 = eatNargs(i2, key2, args, value);
             } else {
-              setArg(key3, value);
+              setArg(key2, value);
             }
             broken = true;
             break;
@@ -24432,28 +21348,28 @@ var YargsParser = class {
             setArg(letters[j], defaultValue(letters[j]));
           }
         }
-        key3 = arg.slice(-1)[0];
-        if (!broken && key3 !== "-") {
-          if (checkAllAliases(key3, flags.arrays)) {
-            i2 = eatArray(i2, key3, args);
-          } else if (checkAllAliases(key3, flags.nargs) !== false) {
-            i2 = eatNargs(i2, key3, args);
+        key2 = arg.slice(-1)[0];
+        if (!broken && key2 !== "-") {
+          if (checkAllAliases(key2, flags.arrays)) {
+            i2 = eatArray(i2, key2, args);
+          } else if (checkAllAliases(key2, flags.nargs) !== false) {
+            i2 = eatNargs(i2, key2, args);
           } else {
             next = args[i2 + 1];
-            if (next !== void 0 && (!/^(-|--)[^-]/.test(next) || next.match(negative)) && !checkAllAliases(key3, flags.bools) && !checkAllAliases(key3, flags.counts)) {
-              setArg(key3, next);
+            if (next !== void 0 && (!/^(-|--)[^-]/.test(next) || next.match(negative)) && !checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts)) {
+              setArg(key2, next);
               i2++;
             } else if (/^(true|false)$/.test(next)) {
-              setArg(key3, next);
+              setArg(key2, next);
               i2++;
             } else {
-              setArg(key3, defaultValue(key3));
+              setArg(key2, defaultValue(key2));
             }
           }
         }
       } else if (arg.match(/^-[0-9]$/) && arg.match(negative) && checkAllAliases(arg.slice(1), flags.bools)) {
-        key3 = arg.slice(1);
-        setArg(key3, defaultValue(key3));
+        key2 = arg.slice(1);
+        setArg(key2, defaultValue(key2));
       } else if (arg === "--") {
         notFlags = args.slice(i2 + 1);
         break;
@@ -24472,18 +21388,18 @@ var YargsParser = class {
     applyCoercions(argv);
     if (configuration["set-placeholder-key"])
       setPlaceholderKeys(argv);
-    Object.keys(flags.counts).forEach(function(key3) {
-      if (!hasKey(argv, key3.split(".")))
-        setArg(key3, 0);
+    Object.keys(flags.counts).forEach(function(key2) {
+      if (!hasKey(argv, key2.split(".")))
+        setArg(key2, 0);
     });
     if (notFlagsOption && notFlags.length)
       argv[notFlagsArgv] = [];
-    notFlags.forEach(function(key3) {
-      argv[notFlagsArgv].push(key3);
+    notFlags.forEach(function(key2) {
+      argv[notFlagsArgv].push(key2);
     });
     if (configuration["camel-case-expansion"] && configuration["strip-dashed"]) {
-      Object.keys(argv).filter((key3) => key3 !== "--" && key3.includes("-")).forEach((key3) => {
-        delete argv[key3];
+      Object.keys(argv).filter((key2) => key2 !== "--" && key2.includes("-")).forEach((key2) => {
+        delete argv[key2];
       });
     }
     if (configuration["strip-aliased"]) {
@@ -24501,21 +21417,21 @@ var YargsParser = class {
         argv._.push(maybeCoercedNumber);
       }
     }
-    function eatNargs(i2, key3, args2, argAfterEqualSign) {
+    function eatNargs(i2, key2, args2, argAfterEqualSign) {
       let ii;
-      let toEat = checkAllAliases(key3, flags.nargs);
+      let toEat = checkAllAliases(key2, flags.nargs);
       toEat = typeof toEat !== "number" || isNaN(toEat) ? 1 : toEat;
       if (toEat === 0) {
         if (!isUndefined(argAfterEqualSign)) {
-          error = Error(__("Argument unexpected for: %s", key3));
+          error = Error(__("Argument unexpected for: %s", key2));
         }
-        setArg(key3, defaultValue(key3));
+        setArg(key2, defaultValue(key2));
         return i2;
       }
       let available = isUndefined(argAfterEqualSign) ? 0 : 1;
       if (configuration["nargs-eats-options"]) {
         if (args2.length - (i2 + 1) + available < toEat) {
-          error = Error(__("Not enough arguments following: %s", key3));
+          error = Error(__("Not enough arguments following: %s", key2));
         }
         available = toEat;
       } else {
@@ -24526,32 +21442,32 @@ var YargsParser = class {
             break;
         }
         if (available < toEat)
-          error = Error(__("Not enough arguments following: %s", key3));
+          error = Error(__("Not enough arguments following: %s", key2));
       }
       let consumed = Math.min(available, toEat);
       if (!isUndefined(argAfterEqualSign) && consumed > 0) {
-        setArg(key3, argAfterEqualSign);
+        setArg(key2, argAfterEqualSign);
         consumed--;
       }
       for (ii = i2 + 1; ii < consumed + i2 + 1; ii++) {
-        setArg(key3, args2[ii]);
+        setArg(key2, args2[ii]);
       }
       return i2 + consumed;
     }
-    function eatArray(i2, key3, args2, argAfterEqualSign) {
+    function eatArray(i2, key2, args2, argAfterEqualSign) {
       let argsToSet = [];
       let next = argAfterEqualSign || args2[i2 + 1];
-      const nargsCount = checkAllAliases(key3, flags.nargs);
-      if (checkAllAliases(key3, flags.bools) && !/^(true|false)$/.test(next)) {
+      const nargsCount = checkAllAliases(key2, flags.nargs);
+      if (checkAllAliases(key2, flags.bools) && !/^(true|false)$/.test(next)) {
         argsToSet.push(true);
       } else if (isUndefined(next) || isUndefined(argAfterEqualSign) && /^-/.test(next) && !negative.test(next) && !isUnknownOptionAsArg(next)) {
-        if (defaults[key3] !== void 0) {
-          const defVal = defaults[key3];
+        if (defaults[key2] !== void 0) {
+          const defVal = defaults[key2];
           argsToSet = Array.isArray(defVal) ? defVal : [defVal];
         }
       } else {
         if (!isUndefined(argAfterEqualSign)) {
-          argsToSet.push(processValue(key3, argAfterEqualSign, true));
+          argsToSet.push(processValue(key2, argAfterEqualSign, true));
         }
         for (let ii = i2 + 1; ii < args2.length; ii++) {
           if (!configuration["greedy-arrays"] && argsToSet.length > 0 || nargsCount && typeof nargsCount === "number" && argsToSet.length >= nargsCount)
@@ -24560,27 +21476,27 @@ var YargsParser = class {
           if (/^-/.test(next) && !negative.test(next) && !isUnknownOptionAsArg(next))
             break;
           i2 = ii;
-          argsToSet.push(processValue(key3, next, inputIsString));
+          argsToSet.push(processValue(key2, next, inputIsString));
         }
       }
       if (typeof nargsCount === "number" && (nargsCount && argsToSet.length < nargsCount || isNaN(nargsCount) && argsToSet.length === 0)) {
-        error = Error(__("Not enough arguments following: %s", key3));
+        error = Error(__("Not enough arguments following: %s", key2));
       }
-      setArg(key3, argsToSet);
+      setArg(key2, argsToSet);
       return i2;
     }
-    function setArg(key3, val, shouldStripQuotes = inputIsString) {
-      if (/-/.test(key3) && configuration["camel-case-expansion"]) {
-        const alias = key3.split(".").map(function(prop) {
+    function setArg(key2, val, shouldStripQuotes = inputIsString) {
+      if (/-/.test(key2) && configuration["camel-case-expansion"]) {
+        const alias = key2.split(".").map(function(prop) {
           return camelCase(prop);
         }).join(".");
-        addNewAlias(key3, alias);
+        addNewAlias(key2, alias);
       }
-      const value = processValue(key3, val, shouldStripQuotes);
-      const splitKey = key3.split(".");
+      const value = processValue(key2, val, shouldStripQuotes);
+      const splitKey = key2.split(".");
       setKey(argv, splitKey, value);
-      if (flags.aliases[key3]) {
-        flags.aliases[key3].forEach(function(x) {
+      if (flags.aliases[key2]) {
+        flags.aliases[key2].forEach(function(x) {
           const keyProperties = x.split(".");
           setKey(argv, keyProperties, value);
         });
@@ -24592,15 +21508,15 @@ var YargsParser = class {
           const a2 = [].concat(splitKey);
           a2.shift();
           keyProperties = keyProperties.concat(a2);
-          if (!(flags.aliases[key3] || []).includes(keyProperties.join("."))) {
+          if (!(flags.aliases[key2] || []).includes(keyProperties.join("."))) {
             setKey(argv, keyProperties, value);
           }
         });
       }
-      if (checkAllAliases(key3, flags.normalize) && !checkAllAliases(key3, flags.arrays)) {
-        const keys = [key3].concat(flags.aliases[key3] || []);
-        keys.forEach(function(key4) {
-          Object.defineProperty(argvReturn, key4, {
+      if (checkAllAliases(key2, flags.normalize) && !checkAllAliases(key2, flags.arrays)) {
+        const keys = [key2].concat(flags.aliases[key2] || []);
+        keys.forEach(function(key3) {
+          Object.defineProperty(argvReturn, key3, {
             enumerable: true,
             get() {
               return val;
@@ -24612,30 +21528,30 @@ var YargsParser = class {
         });
       }
     }
-    function addNewAlias(key3, alias) {
-      if (!(flags.aliases[key3] && flags.aliases[key3].length)) {
-        flags.aliases[key3] = [alias];
+    function addNewAlias(key2, alias) {
+      if (!(flags.aliases[key2] && flags.aliases[key2].length)) {
+        flags.aliases[key2] = [alias];
         newAliases[alias] = true;
       }
       if (!(flags.aliases[alias] && flags.aliases[alias].length)) {
-        addNewAlias(alias, key3);
+        addNewAlias(alias, key2);
       }
     }
-    function processValue(key3, val, shouldStripQuotes) {
+    function processValue(key2, val, shouldStripQuotes) {
       if (shouldStripQuotes) {
         val = stripQuotes(val);
       }
-      if (checkAllAliases(key3, flags.bools) || checkAllAliases(key3, flags.counts)) {
+      if (checkAllAliases(key2, flags.bools) || checkAllAliases(key2, flags.counts)) {
         if (typeof val === "string")
           val = val === "true";
       }
       let value = Array.isArray(val) ? val.map(function(v) {
-        return maybeCoerceNumber(key3, v);
-      }) : maybeCoerceNumber(key3, val);
-      if (checkAllAliases(key3, flags.counts) && (isUndefined(value) || typeof value === "boolean")) {
+        return maybeCoerceNumber(key2, v);
+      }) : maybeCoerceNumber(key2, val);
+      if (checkAllAliases(key2, flags.counts) && (isUndefined(value) || typeof value === "boolean")) {
         value = increment();
       }
-      if (checkAllAliases(key3, flags.normalize) && checkAllAliases(key3, flags.arrays)) {
+      if (checkAllAliases(key2, flags.normalize) && checkAllAliases(key2, flags.arrays)) {
         if (Array.isArray(val))
           value = val.map((val2) => {
             return mixin2.normalize(val2);
@@ -24645,12 +21561,12 @@ var YargsParser = class {
       }
       return value;
     }
-    function maybeCoerceNumber(key3, value) {
-      if (!configuration["parse-positional-numbers"] && key3 === "_")
+    function maybeCoerceNumber(key2, value) {
+      if (!configuration["parse-positional-numbers"] && key2 === "_")
         return value;
-      if (!checkAllAliases(key3, flags.strings) && !checkAllAliases(key3, flags.bools) && !Array.isArray(value)) {
+      if (!checkAllAliases(key2, flags.strings) && !checkAllAliases(key2, flags.bools) && !Array.isArray(value)) {
         const shouldCoerceNumber = looksLikeNumber(value) && configuration["parse-numbers"] && Number.isSafeInteger(Math.floor(parseFloat(`${value}`)));
-        if (shouldCoerceNumber || !isUndefined(value) && checkAllAliases(key3, flags.numbers)) {
+        if (shouldCoerceNumber || !isUndefined(value) && checkAllAliases(key2, flags.numbers)) {
           value = Number(value);
         }
       }
@@ -24690,9 +21606,9 @@ var YargsParser = class {
       });
     }
     function setConfigObject(config, prev) {
-      Object.keys(config).forEach(function(key3) {
-        const value = config[key3];
-        const fullKey = prev ? prev + "." + key3 : key3;
+      Object.keys(config).forEach(function(key2) {
+        const value = config[key2];
+        const fullKey = prev ? prev + "." + key2 : key2;
         if (typeof value === "object" && value !== null && !Array.isArray(value) && configuration["dot-notation"]) {
           setConfigObject(value, fullKey);
         } else {
@@ -24713,17 +21629,17 @@ var YargsParser = class {
       if (typeof envPrefix === "undefined")
         return;
       const prefix = typeof envPrefix === "string" ? envPrefix : "";
-      const env3 = mixin2.env();
-      Object.keys(env3).forEach(function(envVar) {
+      const env2 = mixin2.env();
+      Object.keys(env2).forEach(function(envVar) {
         if (prefix === "" || envVar.lastIndexOf(prefix, 0) === 0) {
-          const keys = envVar.split("__").map(function(key3, i2) {
+          const keys = envVar.split("__").map(function(key2, i2) {
             if (i2 === 0) {
-              key3 = key3.substring(prefix.length);
+              key2 = key2.substring(prefix.length);
             }
-            return camelCase(key3);
+            return camelCase(key2);
           });
           if ((configOnly && flags.configs[keys.join(".")] || !configOnly) && !hasKey(argv2, keys)) {
-            setArg(keys.join("."), env3[envVar]);
+            setArg(keys.join("."), env2[envVar]);
           }
         }
       });
@@ -24731,13 +21647,13 @@ var YargsParser = class {
     function applyCoercions(argv2) {
       let coerce;
       const applied = /* @__PURE__ */ new Set();
-      Object.keys(argv2).forEach(function(key3) {
-        if (!applied.has(key3)) {
-          coerce = checkAllAliases(key3, flags.coercions);
+      Object.keys(argv2).forEach(function(key2) {
+        if (!applied.has(key2)) {
+          coerce = checkAllAliases(key2, flags.coercions);
           if (typeof coerce === "function") {
             try {
-              const value = maybeCoerceNumber(key3, coerce(argv2[key3]));
-              [].concat(flags.aliases[key3] || [], key3).forEach((ali) => {
+              const value = maybeCoerceNumber(key2, coerce(argv2[key2]));
+              [].concat(flags.aliases[key2] || [], key2).forEach((ali) => {
                 applied.add(ali);
                 argv2[ali] = value;
               });
@@ -24749,24 +21665,24 @@ var YargsParser = class {
       });
     }
     function setPlaceholderKeys(argv2) {
-      flags.keys.forEach((key3) => {
-        if (~key3.indexOf("."))
+      flags.keys.forEach((key2) => {
+        if (~key2.indexOf("."))
           return;
-        if (typeof argv2[key3] === "undefined")
-          argv2[key3] = void 0;
+        if (typeof argv2[key2] === "undefined")
+          argv2[key2] = void 0;
       });
       return argv2;
     }
     function applyDefaultsAndAliases(obj, aliases2, defaults2, canLog = false) {
-      Object.keys(defaults2).forEach(function(key3) {
-        if (!hasKey(obj, key3.split("."))) {
-          setKey(obj, key3.split("."), defaults2[key3]);
+      Object.keys(defaults2).forEach(function(key2) {
+        if (!hasKey(obj, key2.split("."))) {
+          setKey(obj, key2.split("."), defaults2[key2]);
           if (canLog)
-            defaulted[key3] = true;
-          (aliases2[key3] || []).forEach(function(x) {
+            defaulted[key2] = true;
+          (aliases2[key2] || []).forEach(function(x) {
             if (hasKey(obj, x.split(".")))
               return;
-            setKey(obj, x.split("."), defaults2[key3]);
+            setKey(obj, x.split("."), defaults2[key2]);
           });
         }
       });
@@ -24775,106 +21691,106 @@ var YargsParser = class {
       let o2 = obj;
       if (!configuration["dot-notation"])
         keys = [keys.join(".")];
-      keys.slice(0, -1).forEach(function(key4) {
-        o2 = o2[key4] || {};
+      keys.slice(0, -1).forEach(function(key3) {
+        o2 = o2[key3] || {};
       });
-      const key3 = keys[keys.length - 1];
+      const key2 = keys[keys.length - 1];
       if (typeof o2 !== "object")
         return false;
       else
-        return key3 in o2;
+        return key2 in o2;
     }
     function setKey(obj, keys, value) {
       let o2 = obj;
       if (!configuration["dot-notation"])
         keys = [keys.join(".")];
-      keys.slice(0, -1).forEach(function(key4) {
-        key4 = sanitizeKey(key4);
-        if (typeof o2 === "object" && o2[key4] === void 0) {
-          o2[key4] = {};
+      keys.slice(0, -1).forEach(function(key3) {
+        key3 = sanitizeKey(key3);
+        if (typeof o2 === "object" && o2[key3] === void 0) {
+          o2[key3] = {};
         }
-        if (typeof o2[key4] !== "object" || Array.isArray(o2[key4])) {
-          if (Array.isArray(o2[key4])) {
-            o2[key4].push({});
+        if (typeof o2[key3] !== "object" || Array.isArray(o2[key3])) {
+          if (Array.isArray(o2[key3])) {
+            o2[key3].push({});
           } else {
-            o2[key4] = [o2[key4], {}];
+            o2[key3] = [o2[key3], {}];
           }
-          o2 = o2[key4][o2[key4].length - 1];
+          o2 = o2[key3][o2[key3].length - 1];
         } else {
-          o2 = o2[key4];
+          o2 = o2[key3];
         }
       });
-      const key3 = sanitizeKey(keys[keys.length - 1]);
+      const key2 = sanitizeKey(keys[keys.length - 1]);
       const isTypeArray = checkAllAliases(keys.join("."), flags.arrays);
       const isValueArray = Array.isArray(value);
       let duplicate = configuration["duplicate-arguments-array"];
-      if (!duplicate && checkAllAliases(key3, flags.nargs)) {
+      if (!duplicate && checkAllAliases(key2, flags.nargs)) {
         duplicate = true;
-        if (!isUndefined(o2[key3]) && flags.nargs[key3] === 1 || Array.isArray(o2[key3]) && o2[key3].length === flags.nargs[key3]) {
-          o2[key3] = void 0;
+        if (!isUndefined(o2[key2]) && flags.nargs[key2] === 1 || Array.isArray(o2[key2]) && o2[key2].length === flags.nargs[key2]) {
+          o2[key2] = void 0;
         }
       }
       if (value === increment()) {
-        o2[key3] = increment(o2[key3]);
-      } else if (Array.isArray(o2[key3])) {
+        o2[key2] = increment(o2[key2]);
+      } else if (Array.isArray(o2[key2])) {
         if (duplicate && isTypeArray && isValueArray) {
-          o2[key3] = configuration["flatten-duplicate-arrays"] ? o2[key3].concat(value) : (Array.isArray(o2[key3][0]) ? o2[key3] : [o2[key3]]).concat([value]);
+          o2[key2] = configuration["flatten-duplicate-arrays"] ? o2[key2].concat(value) : (Array.isArray(o2[key2][0]) ? o2[key2] : [o2[key2]]).concat([value]);
         } else if (!duplicate && Boolean(isTypeArray) === Boolean(isValueArray)) {
-          o2[key3] = value;
+          o2[key2] = value;
         } else {
-          o2[key3] = o2[key3].concat([value]);
+          o2[key2] = o2[key2].concat([value]);
         }
-      } else if (o2[key3] === void 0 && isTypeArray) {
-        o2[key3] = isValueArray ? value : [value];
-      } else if (duplicate && !(o2[key3] === void 0 || checkAllAliases(key3, flags.counts) || checkAllAliases(key3, flags.bools))) {
-        o2[key3] = [o2[key3], value];
+      } else if (o2[key2] === void 0 && isTypeArray) {
+        o2[key2] = isValueArray ? value : [value];
+      } else if (duplicate && !(o2[key2] === void 0 || checkAllAliases(key2, flags.counts) || checkAllAliases(key2, flags.bools))) {
+        o2[key2] = [o2[key2], value];
       } else {
-        o2[key3] = value;
+        o2[key2] = value;
       }
     }
     function extendAliases(...args2) {
       args2.forEach(function(obj) {
-        Object.keys(obj || {}).forEach(function(key3) {
-          if (flags.aliases[key3])
+        Object.keys(obj || {}).forEach(function(key2) {
+          if (flags.aliases[key2])
             return;
-          flags.aliases[key3] = [].concat(aliases[key3] || []);
-          flags.aliases[key3].concat(key3).forEach(function(x) {
+          flags.aliases[key2] = [].concat(aliases[key2] || []);
+          flags.aliases[key2].concat(key2).forEach(function(x) {
             if (/-/.test(x) && configuration["camel-case-expansion"]) {
               const c3 = camelCase(x);
-              if (c3 !== key3 && flags.aliases[key3].indexOf(c3) === -1) {
-                flags.aliases[key3].push(c3);
+              if (c3 !== key2 && flags.aliases[key2].indexOf(c3) === -1) {
+                flags.aliases[key2].push(c3);
                 newAliases[c3] = true;
               }
             }
           });
-          flags.aliases[key3].concat(key3).forEach(function(x) {
+          flags.aliases[key2].concat(key2).forEach(function(x) {
             if (x.length > 1 && /[A-Z]/.test(x) && configuration["camel-case-expansion"]) {
               const c3 = decamelize(x, "-");
-              if (c3 !== key3 && flags.aliases[key3].indexOf(c3) === -1) {
-                flags.aliases[key3].push(c3);
+              if (c3 !== key2 && flags.aliases[key2].indexOf(c3) === -1) {
+                flags.aliases[key2].push(c3);
                 newAliases[c3] = true;
               }
             }
           });
-          flags.aliases[key3].forEach(function(x) {
-            flags.aliases[x] = [key3].concat(flags.aliases[key3].filter(function(y) {
+          flags.aliases[key2].forEach(function(x) {
+            flags.aliases[x] = [key2].concat(flags.aliases[key2].filter(function(y) {
               return x !== y;
             }));
           });
         });
       });
     }
-    function checkAllAliases(key3, flag) {
-      const toCheck = [].concat(flags.aliases[key3] || [], key3);
+    function checkAllAliases(key2, flag) {
+      const toCheck = [].concat(flags.aliases[key2] || [], key2);
       const keys = Object.keys(flag);
-      const setAlias = toCheck.find((key4) => keys.includes(key4));
+      const setAlias = toCheck.find((key3) => keys.includes(key3));
       return setAlias ? flag[setAlias] : false;
     }
-    function hasAnyFlag(key3) {
+    function hasAnyFlag(key2) {
       const flagsKeys = Object.keys(flags);
       const toCheck = [].concat(flagsKeys.map((k) => flags[k]));
       return toCheck.some(function(flag) {
-        return Array.isArray(flag) ? flag.includes(key3) : flag[key3];
+        return Array.isArray(flag) ? flag.includes(key2) : flag[key2];
       });
     }
     function hasFlagsMatching(arg, ...patterns) {
@@ -24921,11 +21837,11 @@ var YargsParser = class {
       const flagEndingInNonWordCharacters = /^-+([^=]+?)\W+.*$/;
       return !hasFlagsMatching(arg, flagWithEquals, negatedBoolean, normalFlag, flagEndingInHyphen, flagEndingInDigits, flagEndingInNonWordCharacters);
     }
-    function defaultValue(key3) {
-      if (!checkAllAliases(key3, flags.bools) && !checkAllAliases(key3, flags.counts) && `${key3}` in defaults) {
-        return defaults[key3];
+    function defaultValue(key2) {
+      if (!checkAllAliases(key2, flags.bools) && !checkAllAliases(key2, flags.counts) && `${key2}` in defaults) {
+        return defaults[key2];
       } else {
-        return defaultForType(guessType2(key3));
+        return defaultForType(guessType2(key2));
       }
     }
     function defaultForType(type) {
@@ -24937,15 +21853,15 @@ var YargsParser = class {
       };
       return def[type];
     }
-    function guessType2(key3) {
+    function guessType2(key2) {
       let type = DefaultValuesForTypeKey.BOOLEAN;
-      if (checkAllAliases(key3, flags.strings))
+      if (checkAllAliases(key2, flags.strings))
         type = DefaultValuesForTypeKey.STRING;
-      else if (checkAllAliases(key3, flags.numbers))
+      else if (checkAllAliases(key2, flags.numbers))
         type = DefaultValuesForTypeKey.NUMBER;
-      else if (checkAllAliases(key3, flags.bools))
+      else if (checkAllAliases(key2, flags.bools))
         type = DefaultValuesForTypeKey.BOOLEAN;
-      else if (checkAllAliases(key3, flags.arrays))
+      else if (checkAllAliases(key2, flags.arrays))
         type = DefaultValuesForTypeKey.ARRAY;
       return type;
     }
@@ -24953,12 +21869,12 @@ var YargsParser = class {
       return num === void 0;
     }
     function checkConfiguration() {
-      Object.keys(flags.counts).find((key3) => {
-        if (checkAllAliases(key3, flags.arrays)) {
-          error = Error(__("Invalid configuration: %s, opts.count excludes opts.array.", key3));
+      Object.keys(flags.counts).find((key2) => {
+        if (checkAllAliases(key2, flags.arrays)) {
+          error = Error(__("Invalid configuration: %s, opts.count excludes opts.array.", key2));
           return true;
-        } else if (checkAllAliases(key3, flags.nargs)) {
-          error = Error(__("Invalid configuration: %s, opts.count excludes opts.narg.", key3));
+        } else if (checkAllAliases(key2, flags.nargs)) {
+          error = Error(__("Invalid configuration: %s, opts.count excludes opts.narg.", key2));
           return true;
         }
         return false;
@@ -24978,8 +21894,8 @@ function combineAliases(aliases) {
   const aliasArrays = [];
   const combined = /* @__PURE__ */ Object.create(null);
   let change = true;
-  Object.keys(aliases).forEach(function(key3) {
-    aliasArrays.push([].concat(aliases[key3], key3));
+  Object.keys(aliases).forEach(function(key2) {
+    aliasArrays.push([].concat(aliases[key2], key2));
   });
   while (change) {
     change = false;
@@ -25011,10 +21927,10 @@ function combineAliases(aliases) {
 function increment(orig) {
   return orig !== void 0 ? orig + 1 : 1;
 }
-function sanitizeKey(key3) {
-  if (key3 === "__proto__")
+function sanitizeKey(key2) {
+  if (key2 === "__proto__")
     return "___proto___";
-  return key3;
+  return key2;
 }
 function stripQuotes(val) {
   return typeof val === "string" && (val[0] === "'" || val[0] === '"') && val[val.length - 1] === val[0] ? val.substring(1, val.length - 1) : val;
@@ -25336,9 +22252,9 @@ var Y18N = class {
   updateLocale(obj) {
     if (!this.cache[this.locale])
       this._readLocaleFile();
-    for (const key3 in obj) {
-      if (Object.prototype.hasOwnProperty.call(obj, key3)) {
-        this.cache[this.locale][key3] = obj[key3];
+    for (const key2 in obj) {
+      if (Object.prototype.hasOwnProperty.call(obj, key2)) {
+        this.cache[this.locale][key2] = obj[key2];
       }
     }
   }
@@ -25437,8 +22353,8 @@ var esm_default = {
   },
   cliui: ui,
   findUp: sync_default,
-  getEnv: (key3) => {
-    return process.env[key3];
+  getEnv: (key2) => {
+    return process.env[key2];
   },
   inspect,
   getProcessArgvBin,
@@ -25860,8 +22776,8 @@ var CommandInstance = class {
     } else if (isCommandBuilderOptionDefinitions(builder)) {
       yargs.getInternalMethods().getUsageInstance().freeze();
       innerYargs = yargs.getInternalMethods().reset(aliases);
-      Object.keys(commandHandler.builder).forEach((key3) => {
-        innerYargs.option(key3, builder[key3]);
+      Object.keys(commandHandler.builder).forEach((key2) => {
+        innerYargs.option(key2, builder[key2]);
       });
     }
     return this.parseAndUpdateUsage(isDefaultCommand, commandHandler, innerYargs, parentCommands, commandIndex, helpOnly);
@@ -25995,17 +22911,17 @@ var CommandInstance = class {
   postProcessPositionals(argv, positionalMap, parseOptions, yargs) {
     const options = Object.assign({}, yargs.getOptions());
     options.default = Object.assign(parseOptions.default, options.default);
-    for (const key3 of Object.keys(parseOptions.alias)) {
-      options.alias[key3] = (options.alias[key3] || []).concat(parseOptions.alias[key3]);
+    for (const key2 of Object.keys(parseOptions.alias)) {
+      options.alias[key2] = (options.alias[key2] || []).concat(parseOptions.alias[key2]);
     }
     options.array = options.array.concat(parseOptions.array);
     options.config = {};
     const unparsed = [];
-    Object.keys(positionalMap).forEach((key3) => {
-      positionalMap[key3].map((value) => {
+    Object.keys(positionalMap).forEach((key2) => {
+      positionalMap[key2].map((value) => {
         if (options.configuration["unknown-options-as-args"])
-          options.key[key3] = true;
-        unparsed.push(`--${key3}`);
+          options.key[key2] = true;
+        unparsed.push(`--${key2}`);
         unparsed.push(value);
       });
     });
@@ -26021,29 +22937,29 @@ var CommandInstance = class {
       yargs.getInternalMethods().getUsageInstance().fail(parsed.error.message, parsed.error);
     } else {
       const positionalKeys = Object.keys(positionalMap);
-      Object.keys(positionalMap).forEach((key3) => {
-        positionalKeys.push(...parsed.aliases[key3]);
+      Object.keys(positionalMap).forEach((key2) => {
+        positionalKeys.push(...parsed.aliases[key2]);
       });
-      Object.keys(parsed.argv).forEach((key3) => {
-        if (positionalKeys.includes(key3)) {
-          if (!positionalMap[key3])
-            positionalMap[key3] = parsed.argv[key3];
-          if (!this.isInConfigs(yargs, key3) && !this.isDefaulted(yargs, key3) && Object.prototype.hasOwnProperty.call(argv, key3) && Object.prototype.hasOwnProperty.call(parsed.argv, key3) && (Array.isArray(argv[key3]) || Array.isArray(parsed.argv[key3]))) {
-            argv[key3] = [].concat(argv[key3], parsed.argv[key3]);
+      Object.keys(parsed.argv).forEach((key2) => {
+        if (positionalKeys.includes(key2)) {
+          if (!positionalMap[key2])
+            positionalMap[key2] = parsed.argv[key2];
+          if (!this.isInConfigs(yargs, key2) && !this.isDefaulted(yargs, key2) && Object.prototype.hasOwnProperty.call(argv, key2) && Object.prototype.hasOwnProperty.call(parsed.argv, key2) && (Array.isArray(argv[key2]) || Array.isArray(parsed.argv[key2]))) {
+            argv[key2] = [].concat(argv[key2], parsed.argv[key2]);
           } else {
-            argv[key3] = parsed.argv[key3];
+            argv[key2] = parsed.argv[key2];
           }
         }
       });
     }
   }
-  isDefaulted(yargs, key3) {
+  isDefaulted(yargs, key2) {
     const { default: defaults } = yargs.getOptions();
-    return Object.prototype.hasOwnProperty.call(defaults, key3) || Object.prototype.hasOwnProperty.call(defaults, this.shim.Parser.camelCase(key3));
+    return Object.prototype.hasOwnProperty.call(defaults, key2) || Object.prototype.hasOwnProperty.call(defaults, this.shim.Parser.camelCase(key2));
   }
-  isInConfigs(yargs, key3) {
+  isInConfigs(yargs, key2) {
     const { configObjects } = yargs.getOptions();
-    return configObjects.some((c3) => Object.prototype.hasOwnProperty.call(c3, key3)) || configObjects.some((c3) => Object.prototype.hasOwnProperty.call(c3, this.shim.Parser.camelCase(key3)));
+    return configObjects.some((c3) => Object.prototype.hasOwnProperty.call(c3, key2)) || configObjects.some((c3) => Object.prototype.hasOwnProperty.call(c3, this.shim.Parser.camelCase(key2)));
   }
   runDefaultBuilderOn(yargs) {
     if (!this.defaultCommand)
@@ -26056,8 +22972,8 @@ var CommandInstance = class {
     if (isCommandBuilderCallback(builder)) {
       return builder(yargs, true);
     } else if (!isCommandBuilderDefinition(builder)) {
-      Object.keys(builder).forEach((key3) => {
-        yargs.option(key3, builder[key3]);
+      Object.keys(builder).forEach((key2) => {
+        yargs.option(key2, builder[key2]);
       });
     }
     return void 0;
@@ -26116,9 +23032,9 @@ function isCommandHandlerDefinition(cmd) {
 // node_modules/yargs/build/lib/utils/obj-filter.js
 function objFilter(original = {}, filter = () => true) {
   const obj = {};
-  objectKeys(original).forEach((key3) => {
-    if (filter(key3, original[key3])) {
-      obj[key3] = original[key3];
+  objectKeys(original).forEach((key2) => {
+    if (filter(key2, original[key2])) {
+      obj[key2] = original[key2];
     }
   });
   return obj;
@@ -26291,9 +23207,9 @@ function usage(yargs, shim3) {
     keys = keys.concat(Object.keys(demandedCommands));
     keys = keys.concat(Object.keys(options.default));
     keys = keys.filter(filterHiddenOptions);
-    keys = Object.keys(keys.reduce((acc, key3) => {
-      if (key3 !== "_")
-        acc[key3] = true;
+    keys = Object.keys(keys.reduce((acc, key2) => {
+      if (key2 !== "_")
+        acc[key2] = true;
       return acc;
     }, {}));
     const theWrap = self2.getWrap();
@@ -26363,73 +23279,73 @@ function usage(yargs, shim3) {
       ui2.div();
     }
     const aliasKeys = (Object.keys(options.alias) || []).concat(Object.keys(yargs.parsed.newAliases) || []);
-    keys = keys.filter((key3) => !yargs.parsed.newAliases[key3] && aliasKeys.every((alias) => (options.alias[alias] || []).indexOf(key3) === -1));
+    keys = keys.filter((key2) => !yargs.parsed.newAliases[key2] && aliasKeys.every((alias) => (options.alias[alias] || []).indexOf(key2) === -1));
     const defaultGroup = __("Options:");
     if (!groups[defaultGroup])
       groups[defaultGroup] = [];
     addUngroupedKeys(keys, options.alias, groups, defaultGroup);
     const isLongSwitch = (sw) => /^--/.test(getText(sw));
     const displayedGroups = Object.keys(groups).filter((groupName) => groups[groupName].length > 0).map((groupName) => {
-      const normalizedKeys = groups[groupName].filter(filterHiddenOptions).map((key3) => {
-        if (aliasKeys.includes(key3))
-          return key3;
+      const normalizedKeys = groups[groupName].filter(filterHiddenOptions).map((key2) => {
+        if (aliasKeys.includes(key2))
+          return key2;
         for (let i2 = 0, aliasKey; (aliasKey = aliasKeys[i2]) !== void 0; i2++) {
-          if ((options.alias[aliasKey] || []).includes(key3))
+          if ((options.alias[aliasKey] || []).includes(key2))
             return aliasKey;
         }
-        return key3;
+        return key2;
       });
       return { groupName, normalizedKeys };
     }).filter(({ normalizedKeys }) => normalizedKeys.length > 0).map(({ groupName, normalizedKeys }) => {
-      const switches = normalizedKeys.reduce((acc, key3) => {
-        acc[key3] = [key3].concat(options.alias[key3] || []).map((sw) => {
+      const switches = normalizedKeys.reduce((acc, key2) => {
+        acc[key2] = [key2].concat(options.alias[key2] || []).map((sw) => {
           if (groupName === self2.getPositionalGroupName())
             return sw;
           else {
-            return (/^[0-9]$/.test(sw) ? options.boolean.includes(key3) ? "-" : "--" : sw.length > 1 ? "--" : "-") + sw;
+            return (/^[0-9]$/.test(sw) ? options.boolean.includes(key2) ? "-" : "--" : sw.length > 1 ? "--" : "-") + sw;
           }
         }).sort((sw1, sw2) => isLongSwitch(sw1) === isLongSwitch(sw2) ? 0 : isLongSwitch(sw1) ? 1 : -1).join(", ");
         return acc;
       }, {});
       return { groupName, normalizedKeys, switches };
     });
-    const shortSwitchesUsed = displayedGroups.filter(({ groupName }) => groupName !== self2.getPositionalGroupName()).some(({ normalizedKeys, switches }) => !normalizedKeys.every((key3) => isLongSwitch(switches[key3])));
+    const shortSwitchesUsed = displayedGroups.filter(({ groupName }) => groupName !== self2.getPositionalGroupName()).some(({ normalizedKeys, switches }) => !normalizedKeys.every((key2) => isLongSwitch(switches[key2])));
     if (shortSwitchesUsed) {
       displayedGroups.filter(({ groupName }) => groupName !== self2.getPositionalGroupName()).forEach(({ normalizedKeys, switches }) => {
-        normalizedKeys.forEach((key3) => {
-          if (isLongSwitch(switches[key3])) {
-            switches[key3] = addIndentation(switches[key3], "-x, ".length);
+        normalizedKeys.forEach((key2) => {
+          if (isLongSwitch(switches[key2])) {
+            switches[key2] = addIndentation(switches[key2], "-x, ".length);
           }
         });
       });
     }
     displayedGroups.forEach(({ groupName, normalizedKeys, switches }) => {
       ui2.div(groupName);
-      normalizedKeys.forEach((key3) => {
-        const kswitch = switches[key3];
-        let desc = descriptions[key3] || "";
+      normalizedKeys.forEach((key2) => {
+        const kswitch = switches[key2];
+        let desc = descriptions[key2] || "";
         let type = null;
         if (desc.includes(deferY18nLookupPrefix))
           desc = __(desc.substring(deferY18nLookupPrefix.length));
-        if (options.boolean.includes(key3))
+        if (options.boolean.includes(key2))
           type = `[${__("boolean")}]`;
-        if (options.count.includes(key3))
+        if (options.count.includes(key2))
           type = `[${__("count")}]`;
-        if (options.string.includes(key3))
+        if (options.string.includes(key2))
           type = `[${__("string")}]`;
-        if (options.normalize.includes(key3))
+        if (options.normalize.includes(key2))
           type = `[${__("string")}]`;
-        if (options.array.includes(key3))
+        if (options.array.includes(key2))
           type = `[${__("array")}]`;
-        if (options.number.includes(key3))
+        if (options.number.includes(key2))
           type = `[${__("number")}]`;
         const deprecatedExtra = (deprecated) => typeof deprecated === "string" ? `[${__("deprecated: %s", deprecated)}]` : `[${__("deprecated")}]`;
         const extra = [
-          key3 in deprecatedOptions ? deprecatedExtra(deprecatedOptions[key3]) : null,
+          key2 in deprecatedOptions ? deprecatedExtra(deprecatedOptions[key2]) : null,
           type,
-          key3 in demandedOptions ? `[${__("required")}]` : null,
-          options.choices && options.choices[key3] ? `[${__("choices:")} ${self2.stringifiedValues(options.choices[key3])}]` : null,
-          defaultString(options.default[key3], options.defaultDescription[key3])
+          key2 in demandedOptions ? `[${__("required")}]` : null,
+          options.choices && options.choices[key2] ? `[${__("choices:")} ${self2.stringifiedValues(options.choices[key2])}]` : null,
+          defaultString(options.default[key2], options.defaultDescription[key2])
         ].filter(Boolean).join(" ");
         ui2.span({
           text: getText(kswitch),
@@ -26489,24 +23405,24 @@ function usage(yargs, shim3) {
   function normalizeAliases() {
     const demandedOptions = yargs.getDemandedOptions();
     const options = yargs.getOptions();
-    (Object.keys(options.alias) || []).forEach((key3) => {
-      options.alias[key3].forEach((alias) => {
+    (Object.keys(options.alias) || []).forEach((key2) => {
+      options.alias[key2].forEach((alias) => {
         if (descriptions[alias])
-          self2.describe(key3, descriptions[alias]);
+          self2.describe(key2, descriptions[alias]);
         if (alias in demandedOptions)
-          yargs.demandOption(key3, demandedOptions[alias]);
+          yargs.demandOption(key2, demandedOptions[alias]);
         if (options.boolean.includes(alias))
-          yargs.boolean(key3);
+          yargs.boolean(key2);
         if (options.count.includes(alias))
-          yargs.count(key3);
+          yargs.count(key2);
         if (options.string.includes(alias))
-          yargs.string(key3);
+          yargs.string(key2);
         if (options.normalize.includes(alias))
-          yargs.normalize(key3);
+          yargs.normalize(key2);
         if (options.array.includes(alias))
-          yargs.array(key3);
+          yargs.array(key2);
         if (options.number.includes(alias))
-          yargs.number(key3);
+          yargs.number(key2);
       });
     });
   }
@@ -26526,16 +23442,16 @@ function usage(yargs, shim3) {
     Object.keys(groups).forEach((group) => {
       groupedKeys = groupedKeys.concat(groups[group]);
     });
-    keys.forEach((key3) => {
-      toCheck = [key3].concat(aliases[key3]);
+    keys.forEach((key2) => {
+      toCheck = [key2].concat(aliases[key2]);
       if (!toCheck.some((k) => groupedKeys.indexOf(k) !== -1)) {
-        groups[defaultGroup].push(key3);
+        groups[defaultGroup].push(key2);
       }
     });
     return groupedKeys;
   }
-  function filterHiddenOptions(key3) {
-    return yargs.getOptions().hiddenOptions.indexOf(key3) < 0 || yargs.parsed.argv[yargs.getOptions().showHiddenOpt];
+  function filterHiddenOptions(key2) {
+    return yargs.getOptions().hiddenOptions.indexOf(key2) < 0 || yargs.parsed.argv[yargs.getOptions().showHiddenOpt];
   }
   self2.showHelp = (level) => {
     const logger = yargs.getInternalMethods().getLoggerInstance();
@@ -26788,11 +23704,11 @@ var Completion = class {
     if ((current.match(/^-/) || current === "" && completions.length === 0) && !this.previousArgHasChoices(args)) {
       const options = this.yargs.getOptions();
       const positionalKeys = this.yargs.getGroups()[this.usage.getPositionalGroupName()] || [];
-      Object.keys(options.key).forEach((key3) => {
-        const negable = !!options.configuration["boolean-negation"] && options.boolean.includes(key3);
-        const isPositionalKey = positionalKeys.includes(key3);
-        if (!isPositionalKey && !options.hiddenOptions.includes(key3) && !this.argsContainKey(args, key3, negable)) {
-          this.completeOptionKey(key3, completions, current, negable && !!options.default[key3]);
+      Object.keys(options.key).forEach((key2) => {
+        const negable = !!options.configuration["boolean-negation"] && options.boolean.includes(key2);
+        const isPositionalKey = positionalKeys.includes(key2);
+        if (!isPositionalKey && !options.hiddenOptions.includes(key2) && !this.argsContainKey(args, key2, negable)) {
+          this.completeOptionKey(key2, completions, current, negable && !!options.default[key2]);
         }
       });
     }
@@ -26862,41 +23778,41 @@ var Completion = class {
     const choices = this.getPreviousArgChoices(args);
     return choices !== void 0 && choices.length > 0;
   }
-  argsContainKey(args, key3, negable) {
+  argsContainKey(args, key2, negable) {
     const argsContains = (s) => args.indexOf((/^[^0-9]$/.test(s) ? "-" : "--") + s) !== -1;
-    if (argsContains(key3))
+    if (argsContains(key2))
       return true;
-    if (negable && argsContains(`no-${key3}`))
+    if (negable && argsContains(`no-${key2}`))
       return true;
     if (this.aliases) {
-      for (const alias of this.aliases[key3]) {
+      for (const alias of this.aliases[key2]) {
         if (argsContains(alias))
           return true;
       }
     }
     return false;
   }
-  completeOptionKey(key3, completions, current, negable) {
+  completeOptionKey(key2, completions, current, negable) {
     var _a2, _b2, _c2, _d;
-    let keyWithDesc = key3;
+    let keyWithDesc = key2;
     if (this.zshShell || this.fishShell) {
       const descs = this.usage.getDescriptions();
-      const aliasKey = (_b2 = (_a2 = this === null || this === void 0 ? void 0 : this.aliases) === null || _a2 === void 0 ? void 0 : _a2[key3]) === null || _b2 === void 0 ? void 0 : _b2.find((alias) => {
+      const aliasKey = (_b2 = (_a2 = this === null || this === void 0 ? void 0 : this.aliases) === null || _a2 === void 0 ? void 0 : _a2[key2]) === null || _b2 === void 0 ? void 0 : _b2.find((alias) => {
         const desc2 = descs[alias];
         return typeof desc2 === "string" && desc2.length > 0;
       });
       const descFromAlias = aliasKey ? descs[aliasKey] : void 0;
-      const desc = (_d = (_c2 = descs[key3]) !== null && _c2 !== void 0 ? _c2 : descFromAlias) !== null && _d !== void 0 ? _d : "";
+      const desc = (_d = (_c2 = descs[key2]) !== null && _c2 !== void 0 ? _c2 : descFromAlias) !== null && _d !== void 0 ? _d : "";
       const cleanedDesc = desc.replace("__yargsString__:", "").replace(/(\r\n|\n|\r)/gm, " ");
       if (this.fishShell) {
-        keyWithDesc = `${key3}	${cleanedDesc}`;
+        keyWithDesc = `${key2}	${cleanedDesc}`;
       } else {
-        keyWithDesc = `${key3.replace(/:/g, "\\:")}:${cleanedDesc}`;
+        keyWithDesc = `${key2.replace(/:/g, "\\:")}:${cleanedDesc}`;
       }
     }
     const startsByTwoDashes = (s) => /^--/.test(s);
     const isShortOption = (s) => /^[^0-9]$/.test(s);
-    const dashes = !startsByTwoDashes(current) && isShortOption(key3) ? "-" : "--";
+    const dashes = !startsByTwoDashes(current) && isShortOption(key2) ? "-" : "--";
     completions.push(dashes + keyWithDesc);
     if (negable) {
       completions.push(dashes + "no-" + keyWithDesc);
@@ -27031,16 +23947,16 @@ function validation(yargs, usage2, shim3) {
   };
   self2.requiredArguments = function requiredArguments(argv, demandedOptions) {
     let missing = null;
-    for (const key3 of Object.keys(demandedOptions)) {
-      if (!Object.prototype.hasOwnProperty.call(argv, key3) || typeof argv[key3] === "undefined") {
+    for (const key2 of Object.keys(demandedOptions)) {
+      if (!Object.prototype.hasOwnProperty.call(argv, key2) || typeof argv[key2] === "undefined") {
         missing = missing || {};
-        missing[key3] = demandedOptions[key3];
+        missing[key2] = demandedOptions[key2];
       }
     }
     if (missing) {
       const customMsgs = [];
-      for (const key3 of Object.keys(missing)) {
-        const msg = missing[key3];
+      for (const key2 of Object.keys(missing)) {
+        const msg = missing[key2];
         if (msg && customMsgs.indexOf(msg) < 0) {
           customMsgs.push(msg);
         }
@@ -27055,15 +23971,15 @@ ${customMsgs.join("\n")}` : "";
     const commandKeys = yargs.getInternalMethods().getCommandInstance().getCommands();
     const unknown = [];
     const currentContext = yargs.getInternalMethods().getContext();
-    Object.keys(argv).forEach((key3) => {
-      if (!specialKeys.includes(key3) && !Object.prototype.hasOwnProperty.call(positionalMap, key3) && !Object.prototype.hasOwnProperty.call(yargs.getInternalMethods().getParseContext(), key3) && !self2.isValidAndSomeAliasIsNotNew(key3, aliases)) {
-        unknown.push(key3);
+    Object.keys(argv).forEach((key2) => {
+      if (!specialKeys.includes(key2) && !Object.prototype.hasOwnProperty.call(positionalMap, key2) && !Object.prototype.hasOwnProperty.call(yargs.getInternalMethods().getParseContext(), key2) && !self2.isValidAndSomeAliasIsNotNew(key2, aliases)) {
+        unknown.push(key2);
       }
     });
     if (checkPositionals && (currentContext.commands.length > 0 || commandKeys.length > 0 || isDefaultCommand)) {
-      argv._.slice(currentContext.commands.length).forEach((key3) => {
-        if (!commandKeys.includes("" + key3)) {
-          unknown.push("" + key3);
+      argv._.slice(currentContext.commands.length).forEach((key2) => {
+        if (!commandKeys.includes("" + key2)) {
+          unknown.push("" + key2);
         }
       });
     }
@@ -27072,10 +23988,10 @@ ${customMsgs.join("\n")}` : "";
       const maxNonOptDemanded = ((_a2 = demandedCommands._) === null || _a2 === void 0 ? void 0 : _a2.max) || 0;
       const expected = currentContext.commands.length + maxNonOptDemanded;
       if (expected < argv._.length) {
-        argv._.slice(expected).forEach((key3) => {
-          key3 = String(key3);
-          if (!currentContext.commands.includes(key3) && !unknown.includes(key3)) {
-            unknown.push(key3);
+        argv._.slice(expected).forEach((key2) => {
+          key2 = String(key2);
+          if (!currentContext.commands.includes(key2) && !unknown.includes(key2)) {
+            unknown.push(key2);
           }
         });
       }
@@ -27089,9 +24005,9 @@ ${customMsgs.join("\n")}` : "";
     const unknown = [];
     const currentContext = yargs.getInternalMethods().getContext();
     if (currentContext.commands.length > 0 || commandKeys.length > 0) {
-      argv._.slice(currentContext.commands.length).forEach((key3) => {
-        if (!commandKeys.includes("" + key3)) {
-          unknown.push("" + key3);
+      argv._.slice(currentContext.commands.length).forEach((key2) => {
+        if (!commandKeys.includes("" + key2)) {
+          unknown.push("" + key2);
         }
       });
     }
@@ -27102,23 +24018,23 @@ ${customMsgs.join("\n")}` : "";
       return false;
     }
   };
-  self2.isValidAndSomeAliasIsNotNew = function isValidAndSomeAliasIsNotNew(key3, aliases) {
-    if (!Object.prototype.hasOwnProperty.call(aliases, key3)) {
+  self2.isValidAndSomeAliasIsNotNew = function isValidAndSomeAliasIsNotNew(key2, aliases) {
+    if (!Object.prototype.hasOwnProperty.call(aliases, key2)) {
       return false;
     }
     const newAliases = yargs.parsed.newAliases;
-    return [key3, ...aliases[key3]].some((a2) => !Object.prototype.hasOwnProperty.call(newAliases, a2) || !newAliases[key3]);
+    return [key2, ...aliases[key2]].some((a2) => !Object.prototype.hasOwnProperty.call(newAliases, a2) || !newAliases[key2]);
   };
   self2.limitedChoices = function limitedChoices(argv) {
     const options = yargs.getOptions();
     const invalid2 = {};
     if (!Object.keys(options.choices).length)
       return;
-    Object.keys(argv).forEach((key3) => {
-      if (specialKeys.indexOf(key3) === -1 && Object.prototype.hasOwnProperty.call(options.choices, key3)) {
-        [].concat(argv[key3]).forEach((value) => {
-          if (options.choices[key3].indexOf(value) === -1 && value !== void 0) {
-            invalid2[key3] = (invalid2[key3] || []).concat(value);
+    Object.keys(argv).forEach((key2) => {
+      if (specialKeys.indexOf(key2) === -1 && Object.prototype.hasOwnProperty.call(options.choices, key2)) {
+        [].concat(argv[key2]).forEach((value) => {
+          if (options.choices[key2].indexOf(value) === -1 && value !== void 0) {
+            invalid2[key2] = (invalid2[key2] || []).concat(value);
           }
         });
       }
@@ -27127,29 +24043,29 @@ ${customMsgs.join("\n")}` : "";
     if (!invalidKeys.length)
       return;
     let msg = __("Invalid values:");
-    invalidKeys.forEach((key3) => {
+    invalidKeys.forEach((key2) => {
       msg += `
-  ${__("Argument: %s, Given: %s, Choices: %s", key3, usage2.stringifiedValues(invalid2[key3]), usage2.stringifiedValues(options.choices[key3]))}`;
+  ${__("Argument: %s, Given: %s, Choices: %s", key2, usage2.stringifiedValues(invalid2[key2]), usage2.stringifiedValues(options.choices[key2]))}`;
     });
     usage2.fail(msg);
   };
   let implied = {};
-  self2.implies = function implies(key3, value) {
-    argsert("<string|object> [array|number|string]", [key3, value], arguments.length);
-    if (typeof key3 === "object") {
-      Object.keys(key3).forEach((k) => {
-        self2.implies(k, key3[k]);
+  self2.implies = function implies(key2, value) {
+    argsert("<string|object> [array|number|string]", [key2, value], arguments.length);
+    if (typeof key2 === "object") {
+      Object.keys(key2).forEach((k) => {
+        self2.implies(k, key2[k]);
       });
     } else {
-      yargs.global(key3);
-      if (!implied[key3]) {
-        implied[key3] = [];
+      yargs.global(key2);
+      if (!implied[key2]) {
+        implied[key2] = [];
       }
       if (Array.isArray(value)) {
-        value.forEach((i2) => self2.implies(key3, i2));
+        value.forEach((i2) => self2.implies(key2, i2));
       } else {
         assertNotStrictEqual(value, void 0, shim3);
-        implied[key3].push(value);
+        implied[key2].push(value);
       }
     }
   };
@@ -27171,14 +24087,14 @@ ${customMsgs.join("\n")}` : "";
   }
   self2.implications = function implications(argv) {
     const implyFail = [];
-    Object.keys(implied).forEach((key3) => {
-      const origKey = key3;
-      (implied[key3] || []).forEach((value) => {
-        let key4 = origKey;
+    Object.keys(implied).forEach((key2) => {
+      const origKey = key2;
+      (implied[key2] || []).forEach((value) => {
+        let key3 = origKey;
         const origValue = value;
-        key4 = keyExists(argv, key4);
+        key3 = keyExists(argv, key3);
         value = keyExists(argv, value);
-        if (key4 && !value) {
+        if (key3 && !value) {
           implyFail.push(` ${origKey} -> ${origValue}`);
         }
       });
@@ -27193,40 +24109,40 @@ ${customMsgs.join("\n")}` : "";
     }
   };
   let conflicting = {};
-  self2.conflicts = function conflicts(key3, value) {
-    argsert("<string|object> [array|string]", [key3, value], arguments.length);
-    if (typeof key3 === "object") {
-      Object.keys(key3).forEach((k) => {
-        self2.conflicts(k, key3[k]);
+  self2.conflicts = function conflicts(key2, value) {
+    argsert("<string|object> [array|string]", [key2, value], arguments.length);
+    if (typeof key2 === "object") {
+      Object.keys(key2).forEach((k) => {
+        self2.conflicts(k, key2[k]);
       });
     } else {
-      yargs.global(key3);
-      if (!conflicting[key3]) {
-        conflicting[key3] = [];
+      yargs.global(key2);
+      if (!conflicting[key2]) {
+        conflicting[key2] = [];
       }
       if (Array.isArray(value)) {
-        value.forEach((i2) => self2.conflicts(key3, i2));
+        value.forEach((i2) => self2.conflicts(key2, i2));
       } else {
-        conflicting[key3].push(value);
+        conflicting[key2].push(value);
       }
     }
   };
   self2.getConflicting = () => conflicting;
   self2.conflicting = function conflictingFn(argv) {
-    Object.keys(argv).forEach((key3) => {
-      if (conflicting[key3]) {
-        conflicting[key3].forEach((value) => {
-          if (value && argv[key3] !== void 0 && argv[value] !== void 0) {
-            usage2.fail(__("Arguments %s and %s are mutually exclusive", key3, value));
+    Object.keys(argv).forEach((key2) => {
+      if (conflicting[key2]) {
+        conflicting[key2].forEach((value) => {
+          if (value && argv[key2] !== void 0 && argv[value] !== void 0) {
+            usage2.fail(__("Arguments %s and %s are mutually exclusive", key2, value));
           }
         });
       }
     });
     if (yargs.getInternalMethods().getParserConfiguration()["strip-dashed"]) {
-      Object.keys(conflicting).forEach((key3) => {
-        conflicting[key3].forEach((value) => {
-          if (value && argv[shim3.Parser.camelCase(key3)] !== void 0 && argv[shim3.Parser.camelCase(value)] !== void 0) {
-            usage2.fail(__("Arguments %s and %s are mutually exclusive", key3, value));
+      Object.keys(conflicting).forEach((key2) => {
+        conflicting[key2].forEach((value) => {
+          if (value && argv[shim3.Parser.camelCase(key2)] !== void 0 && argv[shim3.Parser.camelCase(value)] !== void 0) {
+            usage2.fail(__("Arguments %s and %s are mutually exclusive", key2, value));
           }
         });
       });
@@ -27310,13 +24226,13 @@ function mergeDeep(config1, config2) {
     return obj && typeof obj === "object" && !Array.isArray(obj);
   }
   Object.assign(target, config1);
-  for (const key3 of Object.keys(config2)) {
-    if (key3 === "__proto__")
+  for (const key2 of Object.keys(config2)) {
+    if (key2 === "__proto__")
       continue;
-    if (isObject3(config2[key3]) && isObject3(target[key3])) {
-      target[key3] = mergeDeep(config1[key3], config2[key3]);
+    if (isObject3(config2[key2]) && isObject3(target[key2])) {
+      target[key2] = mergeDeep(config1[key2], config2[key2]);
     } else {
-      target[key3] = config2[key3];
+      target[key2] = config2[key2];
     }
   }
   return target;
@@ -27504,9 +24420,9 @@ var YargsInstance = class {
   showHidden(opt, msg) {
     return this.addShowHiddenOpt(opt, msg);
   }
-  alias(key3, value) {
-    argsert("<object|string|array> [string|array]", [key3, value], arguments.length);
-    this[kPopulateParserHintArrayDictionary](this.alias.bind(this), "alias", key3, value);
+  alias(key2, value) {
+    argsert("<object|string|array> [string|array]", [key2, value], arguments.length);
+    this[kPopulateParserHintArrayDictionary](this.alias.bind(this), "alias", key2, value);
     return this;
   }
   array(keys) {
@@ -27540,9 +24456,9 @@ var YargsInstance = class {
     }, false, global3);
     return this;
   }
-  choices(key3, value) {
-    argsert("<object|string|array> [string|array]", [key3, value], arguments.length);
-    this[kPopulateParserHintArrayDictionary](this.choices.bind(this), "choices", key3, value);
+  choices(key2, value) {
+    argsert("<object|string|array> [string|array]", [key2, value], arguments.length);
+    this[kPopulateParserHintArrayDictionary](this.choices.bind(this), "choices", key2, value);
     return this;
   }
   coerce(keys, value) {
@@ -27551,13 +24467,13 @@ var YargsInstance = class {
       if (!value) {
         throw new YError("coerce callback must be provided");
       }
-      for (const key3 of keys) {
-        this.coerce(key3, value);
+      for (const key2 of keys) {
+        this.coerce(key2, value);
       }
       return this;
     } else if (typeof keys === "object") {
-      for (const key3 of Object.keys(keys)) {
-        this.coerce(key3, keys[key3]);
+      for (const key2 of Object.keys(keys)) {
+        this.coerce(key2, keys[key2]);
       }
       return this;
     }
@@ -27569,15 +24485,15 @@ var YargsInstance = class {
     __classPrivateFieldGet(this, _YargsInstance_globalMiddleware, "f").addCoerceMiddleware((argv, yargs) => {
       var _a2;
       const coerceKeyAliases = (_a2 = yargs.getAliases()[coerceKey]) !== null && _a2 !== void 0 ? _a2 : [];
-      const argvKeys = [coerceKey, ...coerceKeyAliases].filter((key3) => Object.prototype.hasOwnProperty.call(argv, key3));
+      const argvKeys = [coerceKey, ...coerceKeyAliases].filter((key2) => Object.prototype.hasOwnProperty.call(argv, key2));
       if (argvKeys.length === 0) {
         return argv;
       }
       return maybeAsyncResult(() => {
         return value(argv[argvKeys[0]]);
       }, (result2) => {
-        argvKeys.forEach((key3) => {
-          argv[key3] = result2;
+        argvKeys.forEach((key2) => {
+          argv[key2] = result2;
         });
         return argv;
       }, (err) => {
@@ -27586,24 +24502,24 @@ var YargsInstance = class {
     }, coerceKey);
     return this;
   }
-  conflicts(key1, key22) {
-    argsert("<string|object> [string|array]", [key1, key22], arguments.length);
-    __classPrivateFieldGet(this, _YargsInstance_validation, "f").conflicts(key1, key22);
+  conflicts(key1, key2) {
+    argsert("<string|object> [string|array]", [key1, key2], arguments.length);
+    __classPrivateFieldGet(this, _YargsInstance_validation, "f").conflicts(key1, key2);
     return this;
   }
-  config(key3 = "config", msg, parseFn) {
-    argsert("[object|string] [string|function] [function]", [key3, msg, parseFn], arguments.length);
-    if (typeof key3 === "object" && !Array.isArray(key3)) {
-      key3 = applyExtends(key3, __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-      __classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects = (__classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects || []).concat(key3);
+  config(key2 = "config", msg, parseFn) {
+    argsert("[object|string] [string|function] [function]", [key2, msg, parseFn], arguments.length);
+    if (typeof key2 === "object" && !Array.isArray(key2)) {
+      key2 = applyExtends(key2, __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+      __classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects = (__classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects || []).concat(key2);
       return this;
     }
     if (typeof msg === "function") {
       parseFn = msg;
       msg = void 0;
     }
-    this.describe(key3, msg || __classPrivateFieldGet(this, _YargsInstance_usage, "f").deferY18nLookup("Path to JSON config file"));
-    (Array.isArray(key3) ? key3 : [key3]).forEach((k) => {
+    this.describe(key2, msg || __classPrivateFieldGet(this, _YargsInstance_usage, "f").deferY18nLookup("Path to JSON config file"));
+    (Array.isArray(key2) ? key2 : [key2]).forEach((k) => {
       __classPrivateFieldGet(this, _YargsInstance_options, "f").config[k] = parseFn || true;
     });
     return this;
@@ -27643,23 +24559,23 @@ var YargsInstance = class {
     this[kTrackManuallySetKeys](keys);
     return this;
   }
-  default(key3, value, defaultDescription) {
-    argsert("<object|string|array> [*] [string]", [key3, value, defaultDescription], arguments.length);
+  default(key2, value, defaultDescription) {
+    argsert("<object|string|array> [*] [string]", [key2, value, defaultDescription], arguments.length);
     if (defaultDescription) {
-      assertSingleKey(key3, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-      __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key3] = defaultDescription;
+      assertSingleKey(key2, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+      __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2] = defaultDescription;
     }
     if (typeof value === "function") {
-      assertSingleKey(key3, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-      if (!__classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key3])
-        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key3] = __classPrivateFieldGet(this, _YargsInstance_usage, "f").functionDescription(value);
+      assertSingleKey(key2, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+      if (!__classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2])
+        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2] = __classPrivateFieldGet(this, _YargsInstance_usage, "f").functionDescription(value);
       value = value.call();
     }
-    this[kPopulateParserHintSingleValueDictionary](this.default.bind(this), "default", key3, value);
+    this[kPopulateParserHintSingleValueDictionary](this.default.bind(this), "default", key2, value);
     return this;
   }
-  defaults(key3, value, defaultDescription) {
-    return this.default(key3, value, defaultDescription);
+  defaults(key2, value, defaultDescription) {
+    return this.default(key2, value, defaultDescription);
   }
   demandCommand(min = 1, max, minMsg, maxMsg) {
     argsert("[number] [number|string] [string|null|undefined] [string|null|undefined]", [min, max, minMsg, maxMsg], arguments.length);
@@ -27678,9 +24594,9 @@ var YargsInstance = class {
   }
   demand(keys, max, msg) {
     if (Array.isArray(max)) {
-      max.forEach((key3) => {
+      max.forEach((key2) => {
         assertNotStrictEqual(msg, true, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-        this.demandOption(key3, msg);
+        this.demandOption(key2, msg);
       });
       max = Infinity;
     } else if (typeof max !== "number") {
@@ -27691,9 +24607,9 @@ var YargsInstance = class {
       assertNotStrictEqual(msg, true, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
       this.demandCommand(keys, max, msg, msg);
     } else if (Array.isArray(keys)) {
-      keys.forEach((key3) => {
+      keys.forEach((key2) => {
         assertNotStrictEqual(msg, true, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
-        this.demandOption(key3, msg);
+        this.demandOption(key2, msg);
       });
     } else {
       if (typeof msg === "string") {
@@ -27775,12 +24691,12 @@ var YargsInstance = class {
   async getCompletion(args, done) {
     argsert("<array> [function]", [args, done], arguments.length);
     if (!done) {
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve6, reject) => {
         __classPrivateFieldGet(this, _YargsInstance_completion, "f").getCompletion(args, (err, completions) => {
           if (err)
             reject(err);
           else
-            resolve9(completions);
+            resolve6(completions);
         });
       });
     } else {
@@ -27860,21 +24776,21 @@ var YargsInstance = class {
       delete __classPrivateFieldGet(this, _YargsInstance_preservedGroups, "f")[groupName];
     }
     const seen = {};
-    __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName] = (existing || []).concat(opts).filter((key3) => {
-      if (seen[key3])
+    __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName] = (existing || []).concat(opts).filter((key2) => {
+      if (seen[key2])
         return false;
-      return seen[key3] = true;
+      return seen[key2] = true;
     });
     return this;
   }
-  hide(key3) {
-    argsert("<string>", [key3], arguments.length);
-    __classPrivateFieldGet(this, _YargsInstance_options, "f").hiddenOptions.push(key3);
+  hide(key2) {
+    argsert("<string>", [key2], arguments.length);
+    __classPrivateFieldGet(this, _YargsInstance_options, "f").hiddenOptions.push(key2);
     return this;
   }
-  implies(key3, value) {
-    argsert("<string|object> [number|string|array]", [key3, value], arguments.length);
-    __classPrivateFieldGet(this, _YargsInstance_validation, "f").implies(key3, value);
+  implies(key2, value) {
+    argsert("<string|object> [number|string|array]", [key2, value], arguments.length);
+    __classPrivateFieldGet(this, _YargsInstance_validation, "f").implies(key2, value);
     return this;
   }
   locale(locale) {
@@ -27890,9 +24806,9 @@ var YargsInstance = class {
   middleware(callback, applyBeforeValidation, global3) {
     return __classPrivateFieldGet(this, _YargsInstance_globalMiddleware, "f").addMiddleware(callback, !!applyBeforeValidation, global3);
   }
-  nargs(key3, value) {
-    argsert("<string|object|array> [number]", [key3, value], arguments.length);
-    this[kPopulateParserHintSingleValueDictionary](this.nargs.bind(this), "narg", key3, value);
+  nargs(key2, value) {
+    argsert("<string|object|array> [number]", [key2, value], arguments.length);
+    this[kPopulateParserHintSingleValueDictionary](this.nargs.bind(this), "narg", key2, value);
     return this;
   }
   normalize(keys) {
@@ -27906,18 +24822,18 @@ var YargsInstance = class {
     this[kTrackManuallySetKeys](keys);
     return this;
   }
-  option(key3, opt) {
-    argsert("<string|object> [object]", [key3, opt], arguments.length);
-    if (typeof key3 === "object") {
-      Object.keys(key3).forEach((k) => {
-        this.options(k, key3[k]);
+  option(key2, opt) {
+    argsert("<string|object> [object]", [key2, opt], arguments.length);
+    if (typeof key2 === "object") {
+      Object.keys(key2).forEach((k) => {
+        this.options(k, key2[k]);
       });
     } else {
       if (typeof opt !== "object") {
         opt = {};
       }
-      this[kTrackManuallySetKeys](key3);
-      if (__classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && (key3 === "version" || (opt === null || opt === void 0 ? void 0 : opt.alias) === "version")) {
+      this[kTrackManuallySetKeys](key2);
+      if (__classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && (key2 === "version" || (opt === null || opt === void 0 ? void 0 : opt.alias) === "version")) {
         this[kEmitWarning]([
           '"version" is a reserved word.',
           "Please do one of the following:",
@@ -27927,95 +24843,95 @@ var YargsInstance = class {
           "https://yargs.js.org/docs/#api-reference-version"
         ].join("\n"), void 0, "versionWarning");
       }
-      __classPrivateFieldGet(this, _YargsInstance_options, "f").key[key3] = true;
+      __classPrivateFieldGet(this, _YargsInstance_options, "f").key[key2] = true;
       if (opt.alias)
-        this.alias(key3, opt.alias);
+        this.alias(key2, opt.alias);
       const deprecate = opt.deprecate || opt.deprecated;
       if (deprecate) {
-        this.deprecateOption(key3, deprecate);
+        this.deprecateOption(key2, deprecate);
       }
       const demand = opt.demand || opt.required || opt.require;
       if (demand) {
-        this.demand(key3, demand);
+        this.demand(key2, demand);
       }
       if (opt.demandOption) {
-        this.demandOption(key3, typeof opt.demandOption === "string" ? opt.demandOption : void 0);
+        this.demandOption(key2, typeof opt.demandOption === "string" ? opt.demandOption : void 0);
       }
       if (opt.conflicts) {
-        this.conflicts(key3, opt.conflicts);
+        this.conflicts(key2, opt.conflicts);
       }
       if ("default" in opt) {
-        this.default(key3, opt.default);
+        this.default(key2, opt.default);
       }
       if (opt.implies !== void 0) {
-        this.implies(key3, opt.implies);
+        this.implies(key2, opt.implies);
       }
       if (opt.nargs !== void 0) {
-        this.nargs(key3, opt.nargs);
+        this.nargs(key2, opt.nargs);
       }
       if (opt.config) {
-        this.config(key3, opt.configParser);
+        this.config(key2, opt.configParser);
       }
       if (opt.normalize) {
-        this.normalize(key3);
+        this.normalize(key2);
       }
       if (opt.choices) {
-        this.choices(key3, opt.choices);
+        this.choices(key2, opt.choices);
       }
       if (opt.coerce) {
-        this.coerce(key3, opt.coerce);
+        this.coerce(key2, opt.coerce);
       }
       if (opt.group) {
-        this.group(key3, opt.group);
+        this.group(key2, opt.group);
       }
       if (opt.boolean || opt.type === "boolean") {
-        this.boolean(key3);
+        this.boolean(key2);
         if (opt.alias)
           this.boolean(opt.alias);
       }
       if (opt.array || opt.type === "array") {
-        this.array(key3);
+        this.array(key2);
         if (opt.alias)
           this.array(opt.alias);
       }
       if (opt.number || opt.type === "number") {
-        this.number(key3);
+        this.number(key2);
         if (opt.alias)
           this.number(opt.alias);
       }
       if (opt.string || opt.type === "string") {
-        this.string(key3);
+        this.string(key2);
         if (opt.alias)
           this.string(opt.alias);
       }
       if (opt.count || opt.type === "count") {
-        this.count(key3);
+        this.count(key2);
       }
       if (typeof opt.global === "boolean") {
-        this.global(key3, opt.global);
+        this.global(key2, opt.global);
       }
       if (opt.defaultDescription) {
-        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key3] = opt.defaultDescription;
+        __classPrivateFieldGet(this, _YargsInstance_options, "f").defaultDescription[key2] = opt.defaultDescription;
       }
       if (opt.skipValidation) {
-        this.skipValidation(key3);
+        this.skipValidation(key2);
       }
       const desc = opt.describe || opt.description || opt.desc;
       const descriptions = __classPrivateFieldGet(this, _YargsInstance_usage, "f").getDescriptions();
-      if (!Object.prototype.hasOwnProperty.call(descriptions, key3) || typeof desc === "string") {
-        this.describe(key3, desc);
+      if (!Object.prototype.hasOwnProperty.call(descriptions, key2) || typeof desc === "string") {
+        this.describe(key2, desc);
       }
       if (opt.hidden) {
-        this.hide(key3);
+        this.hide(key2);
       }
       if (opt.requiresArg) {
-        this.requiresArg(key3);
+        this.requiresArg(key2);
       }
     }
     return this;
   }
-  options(key3, opt) {
-    return this.option(key3, opt);
+  options(key2, opt) {
+    return this.option(key2, opt);
   }
   parse(args, shortCircuit, _parseFn) {
     argsert("[string|array] [function|boolean|object] [function]", [args, shortCircuit, _parseFn], arguments.length);
@@ -28076,18 +24992,18 @@ var YargsInstance = class {
     __classPrivateFieldSet(this, _YargsInstance_parserConfig, config, "f");
     return this;
   }
-  pkgConf(key3, rootPath) {
-    argsert("<string> [string]", [key3, rootPath], arguments.length);
+  pkgConf(key2, rootPath) {
+    argsert("<string> [string]", [key2, rootPath], arguments.length);
     let conf = null;
     const obj = this[kPkgUp](rootPath || __classPrivateFieldGet(this, _YargsInstance_cwd, "f"));
-    if (obj[key3] && typeof obj[key3] === "object") {
-      conf = applyExtends(obj[key3], rootPath || __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
+    if (obj[key2] && typeof obj[key2] === "object") {
+      conf = applyExtends(obj[key2], rootPath || __classPrivateFieldGet(this, _YargsInstance_cwd, "f"), this[kGetParserConfiguration]()["deep-merge-config"] || false, __classPrivateFieldGet(this, _YargsInstance_shim, "f"));
       __classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects = (__classPrivateFieldGet(this, _YargsInstance_options, "f").configObjects || []).concat(conf);
     }
     return this;
   }
-  positional(key3, opts) {
-    argsert("<string> <object>", [key3, opts], arguments.length);
+  positional(key2, opts) {
+    argsert("<string> <object>", [key2, opts], arguments.length);
     const supportedOpts = [
       "default",
       "defaultDescription",
@@ -28117,15 +25033,15 @@ var YargsInstance = class {
     objectKeys(parseOptions).forEach((pk) => {
       const parseOption = parseOptions[pk];
       if (Array.isArray(parseOption)) {
-        if (parseOption.indexOf(key3) !== -1)
+        if (parseOption.indexOf(key2) !== -1)
           opts[pk] = true;
       } else {
-        if (parseOption[key3] && !(pk in opts))
-          opts[pk] = parseOption[key3];
+        if (parseOption[key2] && !(pk in opts))
+          opts[pk] = parseOption[key2];
       }
     });
-    this.group(key3, __classPrivateFieldGet(this, _YargsInstance_usage, "f").getPositionalGroupName());
-    return this.option(key3, opts);
+    this.group(key2, __classPrivateFieldGet(this, _YargsInstance_usage, "f").getPositionalGroupName());
+    return this.option(key2, opts);
   }
   recommendCommands(recommend = true) {
     argsert("[boolean]", [recommend], arguments.length);
@@ -28315,7 +25231,7 @@ var YargsInstance = class {
   }
   [kDeleteFromParserHintObject](optionKey) {
     objectKeys(__classPrivateFieldGet(this, _YargsInstance_options, "f")).forEach((hintKey) => {
-      if (/* @__PURE__ */ ((key3) => key3 === "configObjects")(hintKey))
+      if (/* @__PURE__ */ ((key2) => key2 === "configObjects")(hintKey))
         return;
       const hint = __classPrivateFieldGet(this, _YargsInstance_options, "f")[hintKey];
       if (Array.isArray(hint)) {
@@ -28423,41 +25339,41 @@ var YargsInstance = class {
   }
   [kPopulateParserHintArray](type, keys) {
     keys = [].concat(keys);
-    keys.forEach((key3) => {
-      key3 = this[kSanitizeKey](key3);
-      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type].push(key3);
+    keys.forEach((key2) => {
+      key2 = this[kSanitizeKey](key2);
+      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type].push(key2);
     });
   }
-  [kPopulateParserHintSingleValueDictionary](builder, type, key3, value) {
-    this[kPopulateParserHintDictionary](builder, type, key3, value, (type2, key4, value2) => {
-      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key4] = value2;
+  [kPopulateParserHintSingleValueDictionary](builder, type, key2, value) {
+    this[kPopulateParserHintDictionary](builder, type, key2, value, (type2, key3, value2) => {
+      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key3] = value2;
     });
   }
-  [kPopulateParserHintArrayDictionary](builder, type, key3, value) {
-    this[kPopulateParserHintDictionary](builder, type, key3, value, (type2, key4, value2) => {
-      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key4] = (__classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key4] || []).concat(value2);
+  [kPopulateParserHintArrayDictionary](builder, type, key2, value) {
+    this[kPopulateParserHintDictionary](builder, type, key2, value, (type2, key3, value2) => {
+      __classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key3] = (__classPrivateFieldGet(this, _YargsInstance_options, "f")[type2][key3] || []).concat(value2);
     });
   }
-  [kPopulateParserHintDictionary](builder, type, key3, value, singleKeyHandler) {
-    if (Array.isArray(key3)) {
-      key3.forEach((k) => {
+  [kPopulateParserHintDictionary](builder, type, key2, value, singleKeyHandler) {
+    if (Array.isArray(key2)) {
+      key2.forEach((k) => {
         builder(k, value);
       });
-    } else if (/* @__PURE__ */ ((key4) => typeof key4 === "object")(key3)) {
-      for (const k of objectKeys(key3)) {
-        builder(k, key3[k]);
+    } else if (/* @__PURE__ */ ((key3) => typeof key3 === "object")(key2)) {
+      for (const k of objectKeys(key2)) {
+        builder(k, key2[k]);
       }
     } else {
-      singleKeyHandler(type, this[kSanitizeKey](key3), value);
+      singleKeyHandler(type, this[kSanitizeKey](key2), value);
     }
   }
-  [kSanitizeKey](key3) {
-    if (key3 === "__proto__")
+  [kSanitizeKey](key2) {
+    if (key2 === "__proto__")
       return "___proto___";
-    return key3;
+    return key2;
   }
-  [kSetKey](key3, set) {
-    this[kPopulateParserHintSingleValueDictionary](this[kSetKey].bind(this), "key", key3, set);
+  [kSetKey](key2, set) {
+    this[kPopulateParserHintSingleValueDictionary](this[kSetKey].bind(this), "key", key2, set);
     return this;
   }
   [kUnfreeze]() {
@@ -28594,7 +25510,7 @@ var YargsInstance = class {
       });
     });
     Object.assign(__classPrivateFieldGet(this, _YargsInstance_preservedGroups, "f"), Object.keys(__classPrivateFieldGet(this, _YargsInstance_groups, "f")).reduce((acc, groupName) => {
-      const keys = __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName].filter((key3) => !(key3 in localLookup));
+      const keys = __classPrivateFieldGet(this, _YargsInstance_groups, "f")[groupName].filter((key2) => !(key2 in localLookup));
       if (keys.length > 0) {
         acc[groupName] = keys;
       }
@@ -28665,10 +25581,10 @@ var YargsInstance = class {
     const aliases = parsed.aliases;
     let helpOptSet = false;
     let versionOptSet = false;
-    Object.keys(argv).forEach((key3) => {
-      if (key3 === __classPrivateFieldGet(this, _YargsInstance_helpOpt, "f") && argv[key3]) {
+    Object.keys(argv).forEach((key2) => {
+      if (key2 === __classPrivateFieldGet(this, _YargsInstance_helpOpt, "f") && argv[key2]) {
         helpOptSet = true;
-      } else if (key3 === __classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && argv[key3]) {
+      } else if (key2 === __classPrivateFieldGet(this, _YargsInstance_versionOpt, "f") && argv[key2]) {
         versionOptSet = true;
       }
     });
@@ -28694,7 +25610,7 @@ var YargsInstance = class {
       const requestCompletions = ((_a2 = __classPrivateFieldGet(this, _YargsInstance_completion, "f")) === null || _a2 === void 0 ? void 0 : _a2.completionKey) ? [
         (_b2 = __classPrivateFieldGet(this, _YargsInstance_completion, "f")) === null || _b2 === void 0 ? void 0 : _b2.completionKey,
         ...(_d = this.getAliases()[(_c2 = __classPrivateFieldGet(this, _YargsInstance_completion, "f")) === null || _c2 === void 0 ? void 0 : _c2.completionKey]) !== null && _d !== void 0 ? _d : []
-      ].some((key3) => Object.prototype.hasOwnProperty.call(argv, key3)) : false;
+      ].some((key2) => Object.prototype.hasOwnProperty.call(argv, key2)) : false;
       const skipRecommendation = helpOptSet || requestCompletions || helpOnly;
       if (argv._.length) {
         if (handlerKeys.length) {
@@ -28757,7 +25673,7 @@ var YargsInstance = class {
         }
       }
       if (!skipValidation && __classPrivateFieldGet(this, _YargsInstance_options, "f").skipValidation.length > 0) {
-        skipValidation = Object.keys(argv).some((key3) => __classPrivateFieldGet(this, _YargsInstance_options, "f").skipValidation.indexOf(key3) >= 0 && argv[key3] === true);
+        skipValidation = Object.keys(argv).some((key2) => __classPrivateFieldGet(this, _YargsInstance_options, "f").skipValidation.indexOf(key2) >= 0 && argv[key2] === true);
       }
       if (!skipValidation) {
         if (parsed.error)
@@ -29533,34 +26449,6 @@ function assertRepositoryName(name) {
 function isValidTag(tag) {
   return TAG_GRAMMAR.test(tag);
 }
-function parseImageReference(text) {
-  let rest = text;
-  let digest;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  let registry;
-  const slash = rest.indexOf("/");
-  if (slash > 0) {
-    const first = rest.slice(0, slash);
-    if (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[")) {
-      registry = first;
-      rest = rest.slice(slash + 1);
-    }
-  }
-  let tag;
-  const colon = rest.lastIndexOf(":");
-  if (colon >= 0) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) throw new Error(`invalid tag ${JSON.stringify(tag)} in ${JSON.stringify(text)}`);
-  }
-  const problem = nameProblem(rest);
-  if (problem) throw new Error(`invalid image reference ${JSON.stringify(text)}: ${problem}`);
-  return { registry, repository: rest, tag, digest };
-}
 function clip3(text) {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -29724,12 +26612,12 @@ var ManifestStore = class {
   }
   /** parse reads a manifest body once per digest. */
   parse(d, body, contentType) {
-    const key3 = formatDigest(d);
-    let parsed = this.parsedCache.get(key3);
+    const key2 = formatDigest(d);
+    let parsed = this.parsedCache.get(key2);
     if (!parsed) {
       parsed = parseManifest(body, contentType);
       if (this.parsedCache.size > 1e4) this.parsedCache.clear();
-      this.parsedCache.set(key3, parsed);
+      this.parsedCache.set(key2, parsed);
     }
     return parsed;
   }
@@ -30028,8 +26916,8 @@ async function getBlob(ctx, name, digestText) {
     return;
   }
   const stream = store.blobs.open(d, range ?? void 0);
-  await new Promise((resolve9, reject) => {
-    stream.once("open", () => resolve9());
+  await new Promise((resolve6, reject) => {
+    stream.once("open", () => resolve6());
     stream.once("error", reject);
   }).catch(() => {
     throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} content is missing`);
@@ -30426,29 +27314,29 @@ async function startRegistry(options) {
   let server;
   if (options.tls) {
     const tls = tlsLoader(options.tls);
-    const https2 = createHttpsServer({ ...tls.options(), minVersion: "TLSv1.2" }, handler);
-    https2.on("connection", () => {
+    const https = createHttpsServer({ ...tls.options(), minVersion: "TLSv1.2" }, handler);
+    https.on("connection", () => {
       if (tls.changed()) {
         try {
-          https2.setSecureContext({ ...tls.options(), minVersion: "TLSv1.2" });
+          https.setSecureContext({ ...tls.options(), minVersion: "TLSv1.2" });
         } catch (err) {
           process.stderr.write(`container-registry: keeping the old certificate: ${err.message}
 `);
         }
       }
     });
-    server = https2;
+    server = https;
   } else {
     server = createHttpServer(handler);
   }
   server.requestTimeout = 0;
   server.headersTimeout = 6e4;
   server.keepAliveTimeout = 65e3;
-  await new Promise((resolve9, reject) => {
+  await new Promise((resolve6, reject) => {
     server.once("error", reject);
     server.listen({ host: options.host, port: options.port }, () => {
       server.off("error", reject);
-      resolve9();
+      resolve6();
     });
   });
   const address = server.address();
@@ -30463,12 +27351,12 @@ async function startRegistry(options) {
     server,
     close(timeoutMs = 1e4) {
       closing = true;
-      return new Promise((resolve9) => {
+      return new Promise((resolve6) => {
         const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
-          resolve9();
+          resolve6();
         });
         server.closeIdleConnections();
         onIdle = () => setImmediate(() => server.closeIdleConnections());
@@ -30483,8 +27371,8 @@ import { readFile as readFile2 } from "node:fs/promises";
 import { readFileSync as readFileSync5 } from "node:fs";
 function processStartTime(pid) {
   try {
-    const stat6 = readFileSync5(`/proc/${pid}/stat`, "utf8");
-    const rest = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ");
+    const stat4 = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    const rest = stat4.slice(stat4.lastIndexOf(")") + 2).split(" ");
     if (rest[0] === "Z" || rest[0] === "X") return void 0;
     return rest[19];
   } catch {
@@ -30865,12 +27753,12 @@ var NO_ESCAPE_REGEXP = /^[\w./-]+$/;
 // node_modules/is-unicode-supported/index.js
 import process3 from "node:process";
 function isUnicodeSupported() {
-  const { env: env3 } = process3;
-  const { TERM, TERM_PROGRAM } = env3;
+  const { env: env2 } = process3;
+  const { TERM, TERM_PROGRAM } = env2;
   if (process3.platform !== "win32") {
     return TERM !== "linux";
   }
-  return Boolean(env3.WT_SESSION) || Boolean(env3.TERMINUS_SUBLIME) || env3.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env3.TERMINAL_EMULATOR === "JetBrains-JediTerm";
+  return Boolean(env2.WT_SESSION) || Boolean(env2.TERMINUS_SUBLIME) || env2.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env2.TERMINAL_EMULATOR === "JetBrains-JediTerm";
 }
 
 // node_modules/figures/index.js
@@ -31152,11 +28040,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format3 = (open6, close) => {
+var format3 = (open4, close) => {
   if (!hasColors) {
     return (input) => input;
   }
-  const openCode = `\x1B[${open6}m`;
+  const openCode = `\x1B[${open4}m`;
   const closeCode = `\x1B[${close}m`;
   return (input) => {
     const string = input + "";
@@ -31401,13 +28289,13 @@ import path2 from "node:path";
 // node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey(options = {}) {
   const {
-    env: env3 = process.env,
+    env: env2 = process.env,
     platform: platform2 = process.platform
   } = options;
   if (platform2 !== "win32") {
     return "PATH";
   }
-  return Object.keys(env3).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
+  return Object.keys(env2).reverse().find((key2) => key2.toUpperCase() === "PATH") || "Path";
 }
 
 // node_modules/unicorn-magic/node.js
@@ -31467,12 +28355,12 @@ var applyExecPath = (result2, pathParts, execPath2, cwdPath) => {
     result2.push(pathPart);
   }
 };
-var npmRunPathEnv = ({ env: env3 = process4.env, ...options } = {}) => {
-  env3 = { ...env3 };
-  const pathName = pathKey({ env: env3 });
-  options.path = env3[pathName];
-  env3[pathName] = npmRunPath(options);
-  return env3;
+var npmRunPathEnv = ({ env: env2 = process4.env, ...options } = {}) => {
+  env2 = { ...env2 };
+  const pathName = pathKey({ env: env2 });
+  options.path = env2[pathName];
+  env2[pathName] = npmRunPath(options);
+  return env2;
 };
 
 // node_modules/execa/lib/terminate/kill.js
@@ -32094,8 +28982,8 @@ var disconnect = (anyProcess) => {
 // node_modules/execa/lib/utils/deferred.js
 var createDeferred = () => {
   const methods = {};
-  const promise = new Promise((resolve9, reject) => {
-    Object.assign(methods, { resolve: resolve9, reject });
+  const promise = new Promise((resolve6, reject) => {
+    Object.assign(methods, { resolve: resolve6, reject });
   });
   return Object.assign(promise, methods);
 };
@@ -32828,17 +29716,17 @@ var addDefaultOptions = ({
   serialization
 });
 var getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
-  const env3 = extendEnv ? { ...process6.env, ...envOption } : envOption;
+  const env2 = extendEnv ? { ...process6.env, ...envOption } : envOption;
   if (preferLocal || node) {
     return npmRunPathEnv({
-      env: env3,
+      env: env2,
       cwd: localDirectory,
       execPath: nodePath,
       preferLocal,
       addExecPath: node
     });
   }
-  return env3;
+  return env2;
 };
 
 // node_modules/execa/lib/arguments/shell.js
@@ -33653,8 +30541,8 @@ function prettyMilliseconds(milliseconds, options) {
     const flooredValue = Math.round(flooredInterimValue) / 10 ** decimalDigits;
     return flooredValue.toFixed(decimalDigits);
   };
-  const add2 = (value, long, short2, valueString) => {
-    if ((result2.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short2 === "m")) {
+  const add2 = (value, long, short, valueString) => {
+    if ((result2.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short === "m")) {
       return;
     }
     valueString ??= String(value);
@@ -33663,7 +30551,7 @@ function prettyMilliseconds(milliseconds, options) {
       const minLength = result2.length > 0 ? 2 : 1;
       valueString = "0".repeat(Math.max(0, minLength - wholeDigits)) + valueString;
     } else {
-      valueString += options.verbose ? " " + pluralize(long, value) : short2;
+      valueString += options.verbose ? " " + pluralize(long, value) : short;
     }
     result2.push(valueString);
   };
@@ -33857,7 +30745,7 @@ var isSyncGenerator = (value) => Object.prototype.toString.call(value) === "[obj
 var isTransformOptions = (value) => isPlainObject(value) && (value.transform !== void 0 || value.final !== void 0);
 var isUrl = (value) => Object.prototype.toString.call(value) === "[object URL]";
 var isRegularUrl = (value) => isUrl(value) && value.protocol !== "file:";
-var isFilePathObject = (value) => isPlainObject(value) && Object.keys(value).length > 0 && Object.keys(value).every((key3) => FILE_PATH_KEYS.has(key3)) && isFilePathString(value.file);
+var isFilePathObject = (value) => isPlainObject(value) && Object.keys(value).length > 0 && Object.keys(value).every((key2) => FILE_PATH_KEYS.has(key2)) && isFilePathString(value.file);
 var FILE_PATH_KEYS = /* @__PURE__ */ new Set(["file", "append"]);
 var isFilePathString = (file) => typeof file === "string";
 var isUnknownStdioString = (type, value) => type === "native" && typeof value === "string" && !KNOWN_STDIO_STRINGS.has(value);
@@ -36738,11 +33626,11 @@ var addConcurrentStream = (concurrentStreams, stream, waitName) => {
   const promises = weakMap.get(stream);
   const promise = createDeferred();
   promises.push(promise);
-  const resolve9 = promise.resolve.bind(promise);
-  return { resolve: resolve9, promises };
+  const resolve6 = promise.resolve.bind(promise);
+  return { resolve: resolve6, promises };
 };
-var waitForConcurrentStreams = async ({ resolve: resolve9, promises }, subprocess) => {
-  resolve9();
+var waitForConcurrentStreams = async ({ resolve: resolve6, promises }, subprocess) => {
+  resolve6();
   const [isSubprocessExit] = await Promise.race([
     Promise.allSettled([true, subprocess]),
     Promise.all([false, ...promises])
@@ -37334,7 +34222,7 @@ function probeHost(host) {
   return host;
 }
 function probe(rec, timeoutMs = 2e3) {
-  return new Promise((resolve9) => {
+  return new Promise((resolve6) => {
     const request = rec.tls ? httpsRequest : httpRequest;
     const req = request(
       { host: probeHost(rec.host), port: rec.port, path: "/v2/", method: "GET", timeout: timeoutMs, rejectUnauthorized: false },
@@ -37342,14 +34230,14 @@ function probe(rec, timeoutMs = 2e3) {
         res.resume();
         const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
         if (instance !== rec.instance) {
-          resolve9({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
+          resolve6({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
         } else {
-          resolve9({ ok: true, status: res.statusCode ?? 0, reason: "" });
+          resolve6({ ok: true, status: res.statusCode ?? 0, reason: "" });
         }
       }
     );
     req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", (err) => resolve9({ ok: false, status: 0, reason: err.message }));
+    req.on("error", (err) => resolve6({ ok: false, status: 0, reason: err.message }));
     req.end();
   });
 }
@@ -37478,24 +34366,24 @@ async function generateKeyPair(alg) {
   const params = signingParams(alg);
   return await webcrypto2.subtle.generateKey(params, true, ["sign", "verify"]);
 }
-async function exportKeyPem(key3) {
-  const der = await webcrypto2.subtle.exportKey("pkcs8", key3);
+async function exportKeyPem(key2) {
+  const der = await webcrypto2.subtle.exportKey("pkcs8", key2);
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 function keyAlgorithmOfPem(pem) {
-  const key3 = createPrivateKey(pem);
-  const d = key3.asymmetricKeyDetails ?? {};
-  if (key3.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
-  if (key3.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
-  if (key3.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
-  const what = key3.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key3.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
+  const key2 = createPrivateKey(pem);
+  const d = key2.asymmetricKeyDetails ?? {};
+  if (key2.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
+  const what = key2.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key2.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
   throw new CliError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
 }
 async function importKeyPem(pem) {
   const algorithm = keyAlgorithmOfPem(pem);
   const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
-  const key3 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
-  return { key: key3, algorithm };
+  const key2 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
+  return { key: key2, algorithm };
 }
 
 // tools/src/pki/certificates.ts
@@ -37855,19 +34743,19 @@ function locked(path6, fn) {
 // tools/src/pki/settings.ts
 var DEFAULT_CA_DAYS = 3650;
 var DEFAULT_CERT_DAYS = 365;
-function days(env3, name, fallback) {
-  const text = env3[name];
+function days(env2, name, fallback) {
+  const text = env2[name];
   if (text === void 0 || text.trim() === "") return fallback;
   if (!/^\d{1,5}$/.test(text.trim()) || Number(text) < 1 || Number(text) > 36500) {
     throw new CliError("usage", `${name} must be a number of days between 1 and 36500, not ${JSON.stringify(text)}`, { exitCode: 2 });
   }
   return Number(text);
 }
-function pkiSettingsFromEnv(env3, hostname) {
+function pkiSettingsFromEnv(env2, hostname) {
   return {
-    caDays: days(env3, "CONTAINER_REGISTRY_CA_DAYS", DEFAULT_CA_DAYS),
-    certDays: days(env3, "CONTAINER_REGISTRY_CERT_DAYS", DEFAULT_CERT_DAYS),
-    sans: wantedSans({ hostname, registryUrl: env3.CONTAINER_REGISTRY_URL, extra: env3.CONTAINER_REGISTRY_CERT_SAN })
+    caDays: days(env2, "CONTAINER_REGISTRY_CA_DAYS", DEFAULT_CA_DAYS),
+    certDays: days(env2, "CONTAINER_REGISTRY_CERT_DAYS", DEFAULT_CERT_DAYS),
+    sans: wantedSans({ hostname, registryUrl: env2.CONTAINER_REGISTRY_URL, extra: env2.CONTAINER_REGISTRY_CERT_SAN })
   };
 }
 
@@ -37934,13 +34822,13 @@ function genSalt(rounds, seed_length, callback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve9, reject) {
+    return new Promise(function(resolve6, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve9(res);
+        resolve6(res);
       });
     });
 }
@@ -37972,13 +34860,13 @@ function hash(password, salt, callback, progressCallback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve9, reject) {
+    return new Promise(function(resolve6, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve9(res);
+        resolve6(res);
       });
     });
 }
@@ -38030,13 +34918,13 @@ function compare(password, hashValue, callback, progressCallback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve9, reject) {
+    return new Promise(function(resolve6, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve9(res);
+        resolve6(res);
       });
     });
 }
@@ -39434,19 +36322,19 @@ function _streamtoword(data, offp) {
     word = word << 8 | data[offp] & 255, offp = (offp + 1) % data.length;
   return { key: word, offp };
 }
-function _key(key3, P, S) {
+function _key(key2, P, S) {
   var offset = 0, lr = [0, 0], plen = P.length, slen = S.length, sw;
   for (var i2 = 0; i2 < plen; i2++)
-    sw = _streamtoword(key3, offset), offset = sw.offp, P[i2] = P[i2] ^ sw.key;
+    sw = _streamtoword(key2, offset), offset = sw.offp, P[i2] = P[i2] ^ sw.key;
   for (i2 = 0; i2 < plen; i2 += 2)
     lr = _encipher(lr, 0, P, S), P[i2] = lr[0], P[i2 + 1] = lr[1];
   for (i2 = 0; i2 < slen; i2 += 2)
     lr = _encipher(lr, 0, P, S), S[i2] = lr[0], S[i2 + 1] = lr[1];
 }
-function _ekskey(data, key3, P, S) {
+function _ekskey(data, key2, P, S) {
   var offp = 0, lr = [0, 0], plen = P.length, slen = S.length, sw;
   for (var i2 = 0; i2 < plen; i2++)
-    sw = _streamtoword(key3, offp), offp = sw.offp, P[i2] = P[i2] ^ sw.key;
+    sw = _streamtoword(key2, offp), offp = sw.offp, P[i2] = P[i2] ^ sw.key;
   offp = 0;
   for (i2 = 0; i2 < plen; i2 += 2)
     sw = _streamtoword(data, offp), offp = sw.offp, lr[0] ^= sw.key, sw = _streamtoword(data, offp), offp = sw.offp, lr[1] ^= sw.key, lr = _encipher(lr, 0, P, S), P[i2] = lr[0], P[i2 + 1] = lr[1];
@@ -39671,8 +36559,8 @@ function checkUsername(name) {
   }
   return name;
 }
-function defaultUsername(env3) {
-  return checkUsername(env3.CONTAINER_REGISTRY_USERNAME || DEFAULT_USERNAME);
+function defaultUsername(env2) {
+  return checkUsername(env2.CONTAINER_REGISTRY_USERNAME || DEFAULT_USERNAME);
 }
 async function readText(path6) {
   try {
@@ -39721,10 +36609,10 @@ async function removeUser(storageDir, user, o2 = {}) {
     return { users: users.filter((u2) => u2.user !== user), value: void 0 };
   });
 }
-async function ensureDefaultUser(storageDir, env3) {
-  const user = defaultUsername(env3);
+async function ensureDefaultUser(storageDir, env2) {
+  const user = defaultUsername(env2);
   const paths = new StoragePaths(storageDir);
-  const fromEnv = env3.CONTAINER_REGISTRY_PASSWORD ? checkPassword(env3.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD") : void 0;
+  const fromEnv = env2.CONTAINER_REGISTRY_PASSWORD ? checkPassword(env2.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD") : void 0;
   const existing = (await readUsers(storageDir)).find((u2) => u2.user === user);
   const stored = await readDefaultPassword(storageDir);
   const base = { user, passwordFile: paths.passwordFile() };
@@ -40368,11 +37256,11 @@ function parseInlineTable(ctx) {
     let t = res;
     let hasOwn = false;
     let errPtr = ctx.p;
-    let key3 = parseKey(ctx);
-    for (let i2 = 0; i2 < key3.length; i2++) {
+    let key2 = parseKey(ctx);
+    for (let i2 = 0; i2 < key2.length; i2++) {
       if (i2)
         t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
-      k = key3[i2];
+      k = key2[i2];
       if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== "object" || seen.has(t[k]))) {
         TomlError.x("trying to redefine an already defined value", ctx, errPtr);
       }
@@ -40431,13 +37319,13 @@ function parseArray(ctx) {
 }
 
 // node_modules/smol-toml/dist/parse.js
-function peekTable(ctx, key3, table, meta, type) {
+function peekTable(ctx, key2, table, meta, type) {
   let t = table;
   let m = meta;
   let k;
   let hasOwn = false;
   let state;
-  for (let i2 = 0; i2 < key3.length; i2++) {
+  for (let i2 = 0; i2 < key2.length; i2++) {
     if (i2) {
       t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
       m = (state = m[k]).c;
@@ -40450,7 +37338,7 @@ function peekTable(ctx, key3, table, meta, type) {
         m = m[l].c;
       }
     }
-    k = key3[i2];
+    k = key2[i2];
     if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 && m[k]?.d) {
       return null;
     }
@@ -40463,7 +37351,7 @@ function peekTable(ctx, key3, table, meta, type) {
         Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
       }
       m[k] = {
-        t: i2 < key3.length - 1 && type === 2 ? 3 : type,
+        t: i2 < key2.length - 1 && type === 2 ? 3 : type,
         d: false,
         i: 0,
         c: /* @__PURE__ */ Object.create(null)
@@ -40632,11 +37520,11 @@ function parseAccessConfig(text, file, defaults) {
     throw new CliError("access-config", `${file}: ${first}`);
   }
   const policy = { ...defaults, rules: [] };
-  for (const [key3, value] of Object.entries(doc)) {
-    if (key3 === "pull" || key3 === "push") {
-      if (typeof value !== "string") throw new CliError("access-config", `${file}: ${key3} must be a string`);
-      policy[key3] = parseAccessMode(value, `${file}: ${key3}`);
-    } else if (key3 === "repository") {
+  for (const [key2, value] of Object.entries(doc)) {
+    if (key2 === "pull" || key2 === "push") {
+      if (typeof value !== "string") throw new CliError("access-config", `${file}: ${key2} must be a string`);
+      policy[key2] = parseAccessMode(value, `${file}: ${key2}`);
+    } else if (key2 === "repository") {
       if (!Array.isArray(value)) throw new CliError("access-config", `${file}: write rules as [[repository]] tables`);
       value.forEach((raw, i2) => {
         const where = `${file}: repository #${i2 + 1}`;
@@ -40649,7 +37537,7 @@ function parseAccessConfig(text, file, defaults) {
         policy.rules.push(rule);
       });
     } else {
-      throw new CliError("access-config", `${file}: unknown key ${JSON.stringify(key3)} (known: pull, push, [[repository]])`);
+      throw new CliError("access-config", `${file}: unknown key ${JSON.stringify(key2)} (known: pull, push, [[repository]])`);
     }
   }
   return policy;
@@ -40792,12 +37680,12 @@ function definedOnly(o2) {
 function isTrue(value) {
   return value !== void 0 && /^(1|true|yes|on)$/i.test(value.trim());
 }
-async function resolveSecureMode(env3, flags, storageDir, o2 = {}) {
-  const secure = flags.tls === true || isTrue(env3.CONTAINER_REGISTRY_SECURE);
-  if (secure && isTrue(env3.CONTAINER_REGISTRY_INSECURE)) {
+async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
+  const secure = flags.tls === true || isTrue(env2.CONTAINER_REGISTRY_SECURE);
+  if (secure && isTrue(env2.CONTAINER_REGISTRY_INSECURE)) {
     throw new CliError("config-conflict", `${flags.tls ? "--tls" : "CONTAINER_REGISTRY_SECURE=1"} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`, { exitCode: 2 });
   }
-  const auth = flags.auth === true || isTrue(env3.CONTAINER_REGISTRY_AUTH);
+  const auth = flags.auth === true || isTrue(env2.CONTAINER_REGISTRY_AUTH);
   if (auth && !secure) {
     throw new CliError("auth-needs-tls", "authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1", { exitCode: 2 });
   }
@@ -40816,14 +37704,14 @@ async function resolveSecureMode(env3, flags, storageDir, o2 = {}) {
     if (needsLogin(policy)) {
       throw new CliError("auth-needs-tls", `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
     }
-    const open6 = policy.pull === "anonymous" && policy.push === "anonymous";
-    return { secure: false, tls: void 0, access: open6 ? ALLOW_ALL : controller, notes: open6 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
+    const open4 = policy.pull === "anonymous" && policy.push === "anonymous";
+    return { secure: false, tls: void 0, access: open4 ? ALLOW_ALL : controller, notes: open4 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
   }
-  const pki = await ensurePki({ storageDir, ...pkiSettingsFromEnv(env3, o2.hostname) });
+  const pki = await ensurePki({ storageDir, ...pkiSettingsFromEnv(env2, o2.hostname) });
   if (pki.caCreated) notes.push(`created a CA: clients trust ${pki.files.clientCaCert}`);
   if (pki.serverIssued && !pki.caCreated) notes.push(`issued a new server certificate (${pki.serverIssued})`);
   notes.push(...pki.warnings);
-  const user = await ensureDefaultUser(storageDir, env3);
+  const user = await ensureDefaultUser(storageDir, env2);
   if (user.action !== "kept") notes.push(`${user.action} user ${user.user}; its password is in ${user.passwordFile}`);
   notes.push(`access: pull ${policy.pull}, push ${policy.push}${policy.rules.length ? `, ${policy.rules.length} repository rule(s)` : ""}`);
   return { secure: true, tls: { certFile: paths.serverCert(), keyFile: paths.serverKey() }, access: controller, notes };
@@ -40900,14 +37788,14 @@ var serve = {
     });
     process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})
 `);
-    await new Promise((resolve9) => {
+    await new Promise((resolve6) => {
       let stopping = false;
       const stop2 = (signal) => {
         if (stopping) return;
         stopping = true;
         process.stderr.write(`container-registry: ${signal}: draining in-flight requests
 `);
-        void running.close(args["drain-timeout"] * 1e3).then(resolve9);
+        void running.close(args["drain-timeout"] * 1e3).then(resolve6);
       };
       process.once("SIGTERM", () => stop2("SIGTERM"));
       process.once("SIGINT", () => stop2("SIGINT"));
@@ -41005,10 +37893,10 @@ async function mark(store, deleteUntagged, keepNewerThan) {
     const revisions = await store.manifests.revisions(repo);
     const reached = /* @__PURE__ */ new Set();
     const visit = async (d) => {
-      const key3 = formatDigest(d);
-      if (reached.has(key3)) return;
-      reached.add(key3);
-      marked.add(key3);
+      const key2 = formatDigest(d);
+      if (reached.has(key2)) return;
+      reached.add(key2);
+      marked.add(key2);
       let body;
       try {
         body = await store.blobs.read(d);
@@ -41047,8 +37935,8 @@ async function mark(store, deleteUntagged, keepNewerThan) {
       while (changed) {
         changed = false;
         for (const d of revisions) {
-          const key3 = formatDigest(d);
-          if (reached.has(key3)) continue;
+          const key2 = formatDigest(d);
+          if (reached.has(key2)) continue;
           try {
             const parsed = store.manifests.parse(d, await store.blobs.read(d));
             if (parsed.subject && reached.has(parsed.subject.digest)) {
@@ -41393,2260 +38281,8 @@ var authCommand = {
   }
 };
 
-// tools/src/client/errors.ts
-var RETRYABLE_STATUSES = /* @__PURE__ */ new Set([408, 429, 500, 502, 503, 504]);
-function redactUrl(url) {
-  try {
-    const u2 = new URL(url.toString());
-    u2.username = "";
-    u2.password = "";
-    for (const key3 of [...u2.searchParams.keys()]) {
-      if (!["digest", "mount", "from", "n", "last", "service", "scope"].includes(key3)) u2.searchParams.set(key3, "REDACTED");
-    }
-    return u2.toString();
-  } catch {
-    return "<unparseable url>";
-  }
-}
-var RegistryHttpError = class extends Error {
-  code = "registry-http";
-  status;
-  method;
-  url;
-  diagnostics;
-  retryable;
-  constructor(opts) {
-    const url = redactUrl(opts.url);
-    const diagnostics = opts.diagnostics ?? [];
-    const what = diagnostics.length ? diagnostics.map((d) => `${d.code}${d.message ? `: ${d.message}` : ""}`).join("; ") : opts.message ?? statusText(opts.status);
-    super(`${opts.method} ${url}: ${opts.status} ${what}`);
-    this.name = "RegistryHttpError";
-    this.status = opts.status;
-    this.method = opts.method;
-    this.url = url;
-    this.diagnostics = diagnostics;
-    this.retryable = opts.retryable ?? RETRYABLE_STATUSES.has(opts.status);
-  }
-  /** hasCode tells whether the registry named `code` among its diagnostics. */
-  hasCode(code) {
-    return this.diagnostics.some((d) => d.code === code);
-  }
-};
-var NetworkError = class extends Error {
-  code = "network";
-  retryable;
-  errno;
-  constructor(method, url, cause) {
-    const errno = cause?.code;
-    super(`${method} ${redactUrl(url)}: ${errno ?? ""} ${cause?.message ?? String(cause)}`.replace(/\s+/g, " ").trim(), { cause });
-    this.name = "NetworkError";
-    this.errno = errno;
-    this.retryable = !(errno && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/.test(errno));
-  }
-};
-function isRetryable(err) {
-  return (err instanceof RegistryHttpError || err instanceof NetworkError) && err.retryable;
-}
-function statusText(status2) {
-  const texts = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    416: "Range Not Satisfiable",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable"
-  };
-  return texts[status2] ?? "unexpected status";
-}
-function parseDiagnostics(body) {
-  try {
-    const doc = JSON.parse(body);
-    if (!Array.isArray(doc.errors)) return [];
-    return doc.errors.filter((e) => typeof e === "object" && e !== null && typeof e.code === "string").map((e) => ({ code: String(e.code), message: typeof e.message === "string" ? e.message.slice(0, 300) : void 0, detail: e.detail }));
-  } catch {
-    return [];
-  }
-}
-
-// tools/src/cli/client-errors.ts
-function asCliError(err) {
-  if (err instanceof CliError) return err;
-  if (err instanceof RegistryHttpError) {
-    const code2 = err.status === 401 ? "unauthorized" : err.status === 403 ? "denied" : "registry";
-    const hint = err.status === 401 ? " (credentials missing or rejected: see --auth-mode, --authfile, --credsfile)" : "";
-    return new CliError(code2, `${err.message}${hint}`, { cause: err });
-  }
-  if (err instanceof NetworkError) return new CliError("network", err.message, { cause: err });
-  const code = err instanceof Error ? err.code : void 0;
-  if (err instanceof Error && typeof code === "string" && !/^E[A-Z]+$/.test(code)) return new CliError(code, err.message, { cause: err });
-  return err;
-}
-function cliHandler(fn) {
-  return async (args) => {
-    try {
-      await fn(args);
-    } catch (err) {
-      throw asCliError(err);
-    }
-  };
-}
-
-// tools/src/cli/registry-options.ts
-import { readdir as readdir2, readFile as readFile9 } from "node:fs/promises";
-import { join as join10, resolve as resolve6 } from "node:path";
-
-// tools/src/client/credentials.ts
-import { readFile as readFile8 } from "node:fs/promises";
-import { homedir } from "node:os";
-import { join as join9 } from "node:path";
-var AUTH_MODES = ["none", "home", "authfile", "credsfile", "env"];
-function isAuthMode(mode) {
-  return AUTH_MODES.includes(mode);
-}
-function parseCreds(text, what = "--creds") {
-  const i2 = text.indexOf(":");
-  if (i2 <= 0) throw new CliError("usage", `${what} must be USER:PASSWORD`, { exitCode: 2 });
-  return { kind: "basic", username: text.slice(0, i2), password: text.slice(i2 + 1) };
-}
-function parseCredsFile(text, where) {
-  const vars = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[2];
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2 || value.startsWith("'") && value.endsWith("'") && value.length >= 2) {
-      value = value.slice(1, -1);
-    }
-    vars[m[1]] = value;
-  }
-  const fromVars = credentialFromVars(vars);
-  if (!fromVars) throw new CliError("credentials", `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
-  return fromVars;
-}
-function credentialFromVars(vars) {
-  const token = vars.CONTAINER_REGISTRY_TOKEN;
-  const user = vars.CONTAINER_REGISTRY_USER;
-  if (token) return { kind: "token", token, ...user ? { username: user } : {} };
-  const password = vars.CONTAINER_REGISTRY_PASSWORD;
-  if (user && password !== void 0 && password !== "") return { kind: "basic", username: user, password };
-  return void 0;
-}
-function dockerConfigKeys(host) {
-  const hosts = host === "docker.io" || host === "registry-1.docker.io" || host === "index.docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [host];
-  const keys = [];
-  for (const h2 of hosts) keys.push(h2, `https://${h2}`, `http://${h2}`, `https://${h2}/v1/`, `https://${h2}/v2/`);
-  return keys;
-}
-async function credentialFromDockerConfig(config, host, where) {
-  const keys = dockerConfigKeys(host);
-  const helper = keys.map((k) => config.credHelpers?.[k]).find((h2) => h2 !== void 0);
-  if (helper) return runCredentialHelper(helper, host);
-  const auths = config.auths ?? {};
-  const key3 = keys.find((k) => auths[k] !== void 0) ?? Object.keys(auths).find((k) => stripScheme(k) === host);
-  const entry = key3 === void 0 ? void 0 : auths[key3];
-  if (entry) {
-    if (entry.registrytoken) return { kind: "token", token: entry.registrytoken };
-    if (entry.auth) {
-      const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
-      const i2 = decoded.indexOf(":");
-      if (i2 <= 0) throw new CliError("credentials", `${where}: the auth entry for ${host} is not base64 of USER:PASSWORD`);
-      return { kind: "basic", username: decoded.slice(0, i2), password: decoded.slice(i2 + 1) };
-    }
-    if (entry.username && entry.password !== void 0) return { kind: "basic", username: entry.username, password: entry.password };
-    if (entry.identitytoken) return { kind: "token", token: entry.identitytoken };
-  }
-  if (config.credsStore) return runCredentialHelper(config.credsStore, host);
-  return void 0;
-}
-function stripScheme(key3) {
-  return key3.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
-}
-async function runCredentialHelper(name, host) {
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new CliError("credentials", `invalid credential helper name ${JSON.stringify(name)}`);
-  const bin = `docker-credential-${name}`;
-  let out;
-  try {
-    out = await execa(bin, ["get"], { input: host, reject: false, timeout: 3e4, stripFinalNewline: true });
-  } catch (err) {
-    throw new CliError("credentials", `cannot run ${bin}: ${err.message.split("\n")[0]}`);
-  }
-  if (out.failed && out.code === "ENOENT") {
-    throw new CliError("credentials", `credential helper ${bin} is not installed`);
-  }
-  if (out.exitCode !== 0) {
-    if (/not found/i.test(String(out.stdout)) || /not found/i.test(String(out.stderr))) return void 0;
-    throw new CliError("credentials", `${bin} get failed (exit ${out.exitCode})`);
-  }
-  let doc;
-  try {
-    doc = JSON.parse(String(out.stdout));
-  } catch {
-    throw new CliError("credentials", `${bin} get printed something that is not JSON`);
-  }
-  if (!doc.Secret) return void 0;
-  if (doc.Username === "<token>" || !doc.Username) return { kind: "token", token: doc.Secret };
-  return { kind: "basic", username: doc.Username, password: doc.Secret };
-}
-async function readJson(path6, what) {
-  let text;
-  try {
-    text = await readFile8(path6, "utf8");
-  } catch (err) {
-    throw new CliError("credentials", `cannot read ${what} ${path6} (${err.code ?? "error"})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError("credentials", `${what} ${path6} is not valid JSON`);
-  }
-}
-function homeDockerConfigPath(env3 = process.env) {
-  if (env3.DOCKER_CONFIG) return join9(env3.DOCKER_CONFIG, "config.json");
-  return join9(env3.HOME || homedir(), ".docker", "config.json");
-}
-function credentialSource(settings) {
-  const env3 = settings.env ?? process.env;
-  if (settings.token) {
-    const token = settings.token;
-    return async () => ({ kind: "token", token });
-  }
-  if (settings.creds) {
-    const cred = parseCreds(settings.creds);
-    return async () => cred;
-  }
-  switch (settings.mode) {
-    case "none":
-      return async () => void 0;
-    case "env": {
-      const cred = credentialFromVars(env3);
-      if (!cred) throw new CliError("credentials", "auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD");
-      return async () => cred;
-    }
-    case "credsfile": {
-      const path6 = settings.credsfile;
-      if (!path6) throw new CliError("usage", "auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE", { exitCode: 2 });
-      let cached;
-      return () => cached ??= readFile8(path6, "utf8").then(
-        (text) => parseCredsFile(text, path6),
-        (err) => {
-          throw new CliError("credentials", `cannot read credentials file ${path6} (${err.code ?? "error"})`);
-        }
-      );
-    }
-    case "authfile":
-    case "home": {
-      const path6 = settings.mode === "home" ? homeDockerConfigPath(env3) : settings.authfile;
-      if (!path6) throw new CliError("usage", "auth mode authfile needs --authfile or CONTAINER_REGISTRY_AUTHFILE", { exitCode: 2 });
-      const what = settings.mode === "home" ? "Docker config" : "auth file";
-      let config;
-      return async (host) => credentialFromDockerConfig(await (config ??= readJson(path6, what)), host, path6);
-    }
-  }
-}
-
-// tools/src/client/transport.ts
-import http from "node:http";
-import https from "node:https";
-import { rootCertificates } from "node:tls";
-import { pipeline as pipeline3 } from "node:stream/promises";
-var MAX_TEXT_BODY = 8 * 1024 * 1024;
-async function readBody2(res, max = MAX_TEXT_BODY) {
-  const chunks = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += chunk.length;
-    if (total > max) {
-      res.body.destroy();
-      throw new Error(`${res.method} ${res.url.pathname}: answer larger than ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-async function discard(res) {
-  if (res.body.readableEnded) return;
-  res.body.resume();
-  await new Promise((resolve9) => {
-    res.body.once("end", resolve9);
-    res.body.once("close", resolve9);
-    res.body.once("error", () => resolve9());
-  });
-}
-async function expectStatus(res, ...codes) {
-  if (codes.includes(res.status)) return;
-  let text = "";
-  try {
-    text = (await readBody2(res, 64 * 1024)).toString("utf8");
-  } catch {
-  }
-  throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text) });
-}
-var HttpTransport = class {
-  constructor(tls = {}, maxSockets = 16) {
-    this.tls = tls;
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, scheduling: "lifo" });
-    this.httpsAgent = new https.Agent({
-      keepAlive: true,
-      maxSockets,
-      scheduling: "lifo",
-      rejectUnauthorized: !tls.insecure,
-      ...tls.ca && tls.ca.length ? { ca: [...tlsRootCertificates(), ...tls.ca.map((b) => b.toString("utf8"))] } : {}
-    });
-  }
-  tls;
-  httpAgent;
-  httpsAgent;
-  /** send performs one request; network failures become NetworkError, statuses are the caller's. */
-  send(req) {
-    const isHttps = req.url.protocol === "https:";
-    const mod = isHttps ? https : http;
-    const headers = { "User-Agent": "container-registry", ...req.headers };
-    if (Buffer.isBuffer(req.body)) headers["Content-Length"] = String(req.body.length);
-    else if (req.body) headers["Content-Length"] = String(req.contentLength ?? 0);
-    else if (["PUT", "POST", "PATCH"].includes(req.method)) headers["Content-Length"] = "0";
-    return new Promise((resolve9, reject) => {
-      let settled = false;
-      const fail = (err) => {
-        if (settled) return;
-        settled = true;
-        reject(err instanceof RegistryHttpError || err instanceof NetworkError ? err : new NetworkError(req.method, req.url, err));
-      };
-      const r = mod.request(req.url, { method: req.method, headers, agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: 12e4 }, (res) => {
-        if (settled) {
-          res.resume();
-          return;
-        }
-        settled = true;
-        resolve9({ status: res.statusCode ?? 0, headers: res.headers, method: req.method, url: req.url, body: res });
-      });
-      r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
-      r.on("error", fail);
-      if (req.body === void 0) r.end();
-      else if (Buffer.isBuffer(req.body)) r.end(req.body);
-      else {
-        let source;
-        try {
-          source = req.body();
-        } catch (err) {
-          r.destroy();
-          fail(err);
-          return;
-        }
-        pipeline3(source, r).catch((err) => {
-          r.destroy();
-          fail(err);
-        });
-      }
-    });
-  }
-  /** close drops pooled connections (commands end promptly). */
-  close() {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
-  }
-};
-function tlsRootCertificates() {
-  return rootCertificates;
-}
-
-// tools/src/client/auth.ts
-function parseChallenges(header) {
-  if (header === void 0) return [];
-  const text = Array.isArray(header) ? header.join(", ") : header;
-  const out = [];
-  let i2 = 0;
-  const skip = (chars) => {
-    while (i2 < text.length && chars.includes(text[i2])) i2++;
-  };
-  while (i2 < text.length) {
-    skip(" 	,");
-    const m = /^[A-Za-z0-9_.!#$%&'*+^`|~-]+/.exec(text.slice(i2));
-    if (!m) {
-      i2++;
-      continue;
-    }
-    const word = m[0];
-    i2 += word.length;
-    skip(" 	");
-    if (text[i2] !== "=") {
-      out.push({ scheme: word.toLowerCase(), params: {} });
-      continue;
-    }
-    i2++;
-    skip(" 	");
-    let value = "";
-    if (text[i2] === '"') {
-      i2++;
-      while (i2 < text.length && text[i2] !== '"') {
-        if (text[i2] === "\\") i2++;
-        value += text[i2] ?? "";
-        i2++;
-      }
-      i2++;
-    } else {
-      value = /^[^,\s]*/.exec(text.slice(i2))[0];
-      i2 += value.length;
-    }
-    if (out.length) out[out.length - 1].params[word.toLowerCase()] = value;
-  }
-  return out;
-}
-function repositoryScope(repository, actions) {
-  return `repository:${repository}:${actions}`;
-}
-var CATALOG_SCOPE = "registry:catalog:*";
-var Authorizer = class {
-  constructor(transport, host, lookup) {
-    this.transport = transport;
-    this.host = host;
-    this.lookup = lookup;
-  }
-  transport;
-  host;
-  lookup;
-  challenge;
-  tokens = /* @__PURE__ */ new Map();
-  credential;
-  /** scheme is the registry's auth scheme once pinged: 'basic', 'bearer' or undefined (none). */
-  get scheme() {
-    return this.challenge?.scheme;
-  }
-  cred() {
-    return this.credential ??= this.lookup(this.host);
-  }
-  /** learn records the challenge of a 401 (step 1, and again on every later 401). */
-  learn(res) {
-    const challenges = parseChallenges(res.headers["www-authenticate"]);
-    const chosen = challenges.find((c3) => c3.scheme === "bearer") ?? challenges.find((c3) => c3.scheme === "basic");
-    if (chosen) this.challenge = chosen;
-    return chosen;
-  }
-  /** header gives the Authorization value for a request needing `scopes` (steps 2 and 3). */
-  async header(scopes) {
-    const c3 = this.challenge;
-    if (!c3) return void 0;
-    const cred = await this.cred();
-    if (c3.scheme === "basic") {
-      if (!cred) return void 0;
-      return `Basic ${basic(cred)}`;
-    }
-    if (c3.scheme === "bearer") {
-      const token = await this.token(scopes);
-      return `Bearer ${token}`;
-    }
-    return void 0;
-  }
-  /** retryAfter401 takes a 401 and tells whether retrying with fresh credentials may help (step 4). */
-  async retryAfter401(res, scopes) {
-    const before = this.challenge;
-    const c3 = this.learn(res);
-    if (!c3) return void 0;
-    if (c3.scheme === "basic") {
-      if (before?.scheme === "basic" || !await this.cred()) return void 0;
-      return scopes;
-    }
-    const wanted = new Set(scopes);
-    if (c3.params.scope) {
-      for (const s of c3.params.scope.split(" ")) if (s) wanted.add(s);
-    }
-    this.tokens.delete(key2(c3, scopes));
-    this.tokens.delete(key2(c3, [...wanted]));
-    return [...wanted];
-  }
-  token(scopes) {
-    const c3 = this.challenge;
-    const k = key2(c3, scopes);
-    const entry = this.tokens.get(k);
-    if (entry && (entry.expires === void 0 || entry.expires > Date.now() + 5e3)) return entry.promise.then((t) => t.token);
-    const fresh = { promise: this.exchange(c3, scopes), expires: void 0 };
-    this.tokens.set(k, fresh);
-    fresh.promise.then(
-      (t) => fresh.expires = t.expires,
-      () => {
-        if (this.tokens.get(k) === fresh) this.tokens.delete(k);
-      }
-    );
-    return fresh.promise.then((t) => t.token);
-  }
-  /** exchange asks the token server for a token (anonymous, or with our credential). */
-  async exchange(c3, scopes) {
-    const realm = c3.params.realm;
-    if (!realm) throw new Error(`${this.host}: Bearer challenge without a realm`);
-    const url = new URL(realm);
-    if (c3.params.service) url.searchParams.set("service", c3.params.service);
-    for (const s of [...new Set(scopes)].sort()) url.searchParams.append("scope", s);
-    const cred = await this.cred();
-    const tryWith = async (authorization) => this.transport.send({ method: "GET", url, headers: authorization ? { Authorization: authorization } : {} });
-    let res = await tryWith(cred ? `Basic ${basic(cred)}` : void 0);
-    if ((res.status === 401 || res.status === 403) && cred?.kind === "token") {
-      await readBody2(res).catch(() => void 0);
-      return { token: cred.token, expires: Date.now() + 36e5 };
-    }
-    const body = await readBody2(res).catch(() => Buffer.alloc(0));
-    if (res.status !== 200) {
-      const why = res.status === 401 || res.status === 403 ? cred ? "credentials rejected" : "credentials required" : "token request failed";
-      throw new RegistryHttpError({ status: res.status, method: "GET", url, diagnostics: parseDiagnostics(body.toString("utf8")), message: why, retryable: res.status >= 500 || res.status === 429 });
-    }
-    let doc;
-    try {
-      doc = JSON.parse(body.toString("utf8"));
-    } catch {
-      throw new Error(`token server ${url.origin} answered something that is not JSON`);
-    }
-    const token = doc.token ?? doc.access_token;
-    if (!token) throw new Error(`token server ${url.origin} answered no token`);
-    const seconds = typeof doc.expires_in === "number" && doc.expires_in > 0 ? doc.expires_in : 60;
-    return { token, expires: Date.now() + seconds * 1e3 };
-  }
-};
-function key2(c3, scopes) {
-  return `${c3.params.realm}|${c3.params.service}|${[...new Set(scopes)].sort().join(" ")}`;
-}
-function basic(cred) {
-  const user = cred.kind === "basic" ? cred.username : cred.username ?? "token";
-  const pass = cred.kind === "basic" ? cred.password : cred.token;
-  return Buffer.from(`${user}:${pass}`).toString("base64");
-}
-
-// tools/src/client/session.ts
-var NOT_TLS = /EPROTO|ECONNRESET|wrong version number|packet length too long|unknown protocol/i;
-function splitRegistry(registry) {
-  const m = /^(https?):\/\/([^/]+)\/?$/i.exec(registry);
-  if (m) return { scheme: m[1].toLowerCase(), host: m[2] };
-  return { scheme: void 0, host: registry.replace(/\/+$/, "") };
-}
-var RegistrySession = class {
-  constructor(options) {
-    this.options = options;
-    const { scheme, host } = splitRegistry(options.registry);
-    this.host = host;
-    this.scheme = scheme;
-    this.transport = new HttpTransport(options.tls ?? {}, options.maxSockets ?? 16);
-    this.auth = new Authorizer(this.transport, host, options.credentials ?? (async () => void 0));
-  }
-  options;
-  host;
-  transport;
-  auth;
-  base;
-  scheme;
-  /** baseUrl pings the registry once and gives `scheme://host/` (step 1 of the auth handshake). */
-  baseUrl() {
-    return this.base ??= this.resolveBase();
-  }
-  async resolveBase() {
-    const candidates = [];
-    if (this.scheme) candidates.push(new URL(`${this.scheme}://${this.host}/`));
-    else {
-      candidates.push(new URL(`https://${this.host}/`));
-      if (this.options.tls?.insecure || this.options.tls?.allowHttp) candidates.push(new URL(`http://${this.host}/`));
-    }
-    let lastError;
-    for (const base of candidates) {
-      try {
-        const res = await this.transport.send({ method: "GET", url: new URL("/v2/", base) });
-        if (res.status === 401) this.auth.learn(res);
-        await discard(res);
-        if (res.status >= 500) throw new RegistryHttpError({ status: res.status, method: "GET", url: new URL("/v2/", base) });
-        return base;
-      } catch (err) {
-        lastError = err;
-        if (!(err instanceof NetworkError)) throw err;
-        if (base.protocol === "https:" && !NOT_TLS.test(err.message)) throw err;
-      }
-    }
-    if (lastError instanceof NetworkError && !this.options.tls?.insecure && !this.options.tls?.allowHttp && !this.scheme && /EPROTO|ECONNRESET|wrong version/i.test(lastError.message)) {
-      throw new NetworkError("GET", `https://${this.host}/v2/`, new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`));
-    }
-    throw lastError;
-  }
-  /** request sends `req` with the Authorization the scopes need; one retry after a 401 (step 4). */
-  async request(req, scopes) {
-    const base = await this.baseUrl();
-    const url = new URL(req.path, base);
-    let res = await this.send(req, url, scopes);
-    if (res.status !== 401) return res;
-    const retryScopes = await this.auth.retryAfter401(res, scopes);
-    if (!retryScopes) return res;
-    await discard(res);
-    res = await this.send(req, url, retryScopes);
-    return res;
-  }
-  async send(req, url, scopes) {
-    const authorization = await this.auth.header(scopes);
-    const headers = { ...req.headers, ...authorization ? { Authorization: authorization } : {} };
-    return this.transport.send({ method: req.method, url, headers, body: req.body, contentLength: req.contentLength });
-  }
-  /** close releases pooled connections. */
-  close() {
-    this.transport.close();
-  }
-};
-
-// tools/src/cli/registry-options.ts
-var DEFAULT_REGISTRY = "localhost:5000";
-var DEFAULT_NAMESPACE = "yocto";
-var env2 = (name) => process.env[name] || void 0;
-var truthy = (v) => v !== void 0 && /^(1|true|yes|on)$/i.test(v);
-function registryOptions(y) {
-  return y.option("registry", { type: "string", default: env2("CONTAINER_REGISTRY_URL") ?? DEFAULT_REGISTRY, describe: "Registry host[:port] (or http(s)://host:port) [env CONTAINER_REGISTRY_URL]" }).option("namespace", { type: "string", default: env2("CONTAINER_REGISTRY_NAMESPACE") ?? DEFAULT_NAMESPACE, describe: "Repository namespace [env CONTAINER_REGISTRY_NAMESPACE]" }).option("insecure", { type: "boolean", describe: "Allow plain HTTP and skip certificate verification [env CONTAINER_REGISTRY_INSECURE=1]" }).option("ca-cert", { type: "string", describe: "CA certificate (PEM) that signed the registry certificate" }).option("cert-dir", { type: "string", describe: "Folder of CA certificates (*.crt); refused if it holds private keys" }).option("storage", { type: "string", default: env2("CONTAINER_REGISTRY_STORAGE") ?? "./container-registry", describe: "Local registry storage (secure mode: certs/ca.crt, auth/password) [env CONTAINER_REGISTRY_STORAGE]" }).option("auth-mode", { type: "string", choices: [...AUTH_MODES], describe: "Where credentials come from [env CONTAINER_REGISTRY_AUTH_MODE, default none]" }).option("use-home-auth", { type: "boolean", default: false, describe: "Use ~/.docker/config.json (same as --auth-mode home)" }).option("authfile", { type: "string", describe: "Docker-style config.json with credentials [env CONTAINER_REGISTRY_AUTHFILE]" }).option("credsfile", { type: "string", describe: "KEY=VALUE credentials file [env CONTAINER_REGISTRY_CREDSFILE]" }).option("creds", { type: "string", describe: "USER:PASSWORD (visible in shell history and ps; prefer a file)" }).option("token", { type: "string", describe: "Registry token (visible in shell history and ps; prefer a file)" }).option("jobs", { type: "number", default: 4, describe: "Parallel blob uploads" });
-}
-function isLoopbackHost(host) {
-  const h2 = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "").toLowerCase();
-  return h2 === "localhost" || h2 === "::1" || /^127\./.test(h2);
-}
-async function loadCaDir(dir) {
-  let names;
-  try {
-    names = await readdir2(dir);
-  } catch (err) {
-    throw new CliError("tls", `cannot read --cert-dir ${dir} (${err.code ?? "error"})`);
-  }
-  const keys = names.filter((n2) => /\.key$/i.test(n2));
-  if (keys.length) {
-    throw new CliError("tls", `--cert-dir ${dir} holds private keys (${keys.join(", ")}); give a folder with the CA certificate only, e.g. <storage>/certs, or --ca-cert`);
-  }
-  const certs = names.filter((n2) => /\.(crt|pem)$/i.test(n2));
-  if (!certs.length) throw new CliError("tls", `--cert-dir ${dir} has no *.crt file`);
-  return Promise.all(certs.map((n2) => readFile9(join10(dir, n2))));
-}
-async function readCa(path6) {
-  try {
-    return await readFile9(path6);
-  } catch (err) {
-    throw new CliError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
-  }
-}
-async function tlsFor(args, registry, local) {
-  const secure = local && truthy(env2("CONTAINER_REGISTRY_SECURE"));
-  const insecureEnv = local && truthy(env2("CONTAINER_REGISTRY_INSECURE"));
-  const insecure = args.insecure ?? insecureEnv;
-  if (secure && insecure) throw new CliError("usage", "CONTAINER_REGISTRY_SECURE and --insecure/CONTAINER_REGISTRY_INSECURE exclude each other", { exitCode: 2 });
-  const ca = [];
-  if (args["ca-cert"]) ca.push(await readCa(resolve6(args["ca-cert"])));
-  if (args["cert-dir"]) ca.push(...await loadCaDir(resolve6(args["cert-dir"])));
-  if (secure && !ca.length) ca.push(await readCa(join10(resolve6(args.storage), "certs", "ca.crt")));
-  const plainHttpOk = insecure || !secure && isLoopbackHost(splitRegistry(registry).host);
-  return { ca, insecure, allowHttp: plainHttpOk };
-}
-async function credentialsFor(args, local) {
-  let mode = args["auth-mode"] ?? (args["use-home-auth"] ? "home" : void 0) ?? env2("CONTAINER_REGISTRY_AUTH_MODE") ?? "";
-  const authfile = args.authfile ?? env2("CONTAINER_REGISTRY_AUTHFILE");
-  const credsfile = args.credsfile ?? env2("CONTAINER_REGISTRY_CREDSFILE");
-  if (!mode) mode = args.authfile ? "authfile" : args.credsfile ? "credsfile" : "none";
-  if (!isAuthMode(mode)) throw new CliError("usage", `unknown auth mode ${JSON.stringify(mode)} (known: ${AUTH_MODES.join(", ")})`, { exitCode: 2 });
-  const source = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
-  if (mode === "none" && !args.creds && !args.token && local && truthy(env2("CONTAINER_REGISTRY_SECURE"))) {
-    const passwordFile = join10(resolve6(args.storage), "auth", "password");
-    const username = env2("CONTAINER_REGISTRY_USERNAME") ?? "yocto";
-    let cred;
-    return () => cred ??= readFile9(passwordFile, "utf8").then(
-      (p) => ({ kind: "basic", username, password: p.replace(/\r?\n$/, "") }),
-      (err) => {
-        throw new CliError("credentials", `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`);
-      }
-    );
-  }
-  return source;
-}
-function isLocalRegistry(registry) {
-  const configured = splitRegistry(env2("CONTAINER_REGISTRY_URL") ?? DEFAULT_REGISTRY).host.replace(/\/.*$/, "");
-  return splitRegistry(registry).host.replace(/\/.*$/, "") === configured;
-}
-function normalizeRegistry(registry, namespace) {
-  const m = /^((?:https?:\/\/)?[^/]+)(?:\/(.*))?$/i.exec(registry.trim());
-  if (!m) throw new CliError("usage", `invalid registry ${JSON.stringify(registry)}`, { exitCode: 2 });
-  const path6 = (m[2] ?? "").replace(/\/+$/, "");
-  return { registry: m[1], namespace: [path6, namespace].filter(Boolean).join("/") };
-}
-async function openTarget(args) {
-  const { registry, namespace } = normalizeRegistry(args.registry, args.namespace);
-  const local = isLocalRegistry(registry);
-  const tls = await tlsFor(args, registry, local);
-  const credentials = await credentialsFor(args, local);
-  return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, args.jobs + 2) }), namespace, registry };
-}
-function repositoryOf(name, namespace) {
-  if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
-  return `${namespace}/${name}`;
-}
-
-// tools/src/layout/layout.ts
-import { Readable as Readable5 } from "node:stream";
-
-// tools/src/oci/platform.ts
-var ARCH_ALIASES = {
-  x86_64: { architecture: "amd64" },
-  "x86-64": { architecture: "amd64" },
-  amd64: { architecture: "amd64" },
-  aarch64: { architecture: "arm64" },
-  arm64: { architecture: "arm64" },
-  armv7l: { architecture: "arm", variant: "v7" },
-  armv7: { architecture: "arm", variant: "v7" },
-  armhf: { architecture: "arm", variant: "v7" },
-  armv6l: { architecture: "arm", variant: "v6" },
-  armv5tel: { architecture: "arm", variant: "v5" },
-  i386: { architecture: "386" },
-  i586: { architecture: "386" },
-  i686: { architecture: "386" },
-  riscv64: { architecture: "riscv64" },
-  ppc64le: { architecture: "ppc64le" },
-  powerpc64le: { architecture: "ppc64le" },
-  mips: { architecture: "mips" },
-  mipsel: { architecture: "mipsle" }
-};
-function normalizePlatform(p) {
-  const raw = (p.architecture ?? "").toLowerCase();
-  const alias = ARCH_ALIASES[raw];
-  const architecture = alias?.architecture ?? raw;
-  let variant = p.variant || alias?.variant;
-  if (architecture === "arm64" && variant === "v8") variant = void 0;
-  const os = (p.os || "linux").toLowerCase();
-  return variant ? { os, architecture, variant } : { os, architecture };
-}
-function platformKey(p) {
-  const n2 = normalizePlatform(p ?? {});
-  return [n2.os, n2.architecture, n2.variant].filter(Boolean).join("/");
-}
-function archSuffix(p) {
-  const n2 = normalizePlatform(p);
-  return n2.variant ? `${n2.architecture}-${n2.variant}` : n2.architecture;
-}
-
-// tools/src/layout/source.ts
-import { createReadStream as createReadStream4 } from "node:fs";
-import { open as open5, readFile as readFile10, stat as stat4 } from "node:fs/promises";
-import { join as join11, posix as posix2 } from "node:path";
-import { Readable as Readable4 } from "node:stream";
-
-// tools/src/layout/tar.ts
-import { open as open4 } from "node:fs/promises";
-import { posix } from "node:path";
-function cstr(buf, start2, len) {
-  const slice = buf.subarray(start2, start2 + len);
-  const nul = slice.indexOf(0);
-  return slice.subarray(0, nul < 0 ? slice.length : nul).toString("utf8");
-}
-function octal(buf, start2, len) {
-  if (buf[start2] & 128) {
-    let v = buf[start2] & 127;
-    for (let i2 = 1; i2 < len; i2++) v = v * 256 + buf[start2 + i2];
-    return v;
-  }
-  const text = cstr(buf, start2, len).trim();
-  return text ? parseInt(text, 8) : 0;
-}
-function parsePax(data) {
-  const out = {};
-  let pos = 0;
-  while (pos < data.length) {
-    const space = data.indexOf(32, pos);
-    if (space < 0) break;
-    const len = Number(data.subarray(pos, space).toString("ascii"));
-    if (!Number.isFinite(len) || len <= 0) break;
-    const record = data.subarray(space + 1, pos + len - 1).toString("utf8");
-    const eq = record.indexOf("=");
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    pos += len;
-  }
-  return out;
-}
-function normalizeMemberName(name) {
-  const n2 = posix.normalize(name.replace(/^\.\/+/, "")).replace(/\/+$/, "");
-  return n2 === "." ? "" : n2;
-}
-async function indexTar(path6) {
-  const fh = await open4(path6, "r");
-  const members = /* @__PURE__ */ new Map();
-  try {
-    const { size: fileSize } = await fh.stat();
-    const header = Buffer.alloc(512);
-    let pos = 0;
-    let longName;
-    let longLink;
-    let pax = {};
-    while (pos + 512 <= fileSize) {
-      const { bytesRead } = await fh.read(header, 0, 512, pos);
-      if (bytesRead < 512) break;
-      if (header.every((b) => b === 0)) break;
-      const size = octal(header, 124, 12);
-      const type = String.fromCharCode(header[156] || 48);
-      const dataOffset = pos + 512;
-      const next = dataOffset + Math.ceil(size / 512) * 512;
-      if (type === "L" || type === "K" || type === "x" || type === "g") {
-        const data = Buffer.alloc(size);
-        await fh.read(data, 0, size, dataOffset);
-        if (type === "L") longName = cstr(data, 0, size);
-        else if (type === "K") longLink = cstr(data, 0, size);
-        else if (type === "x") pax = { ...pax, ...parsePax(data) };
-        pos = next;
-        continue;
-      }
-      const magic = cstr(header, 257, 6);
-      const prefix = magic.startsWith("ustar") ? cstr(header, 345, 155) : "";
-      let name = cstr(header, 0, 100);
-      if (prefix) name = `${prefix}/${name}`;
-      name = pax.path ?? longName ?? name;
-      const linkname = pax.linkpath ?? longLink ?? cstr(header, 157, 100);
-      const realSize = pax.size !== void 0 ? Number(pax.size) : size;
-      members.set(normalizeMemberName(name), { name: normalizeMemberName(name), offset: dataOffset, size: realSize, type, linkname });
-      longName = void 0;
-      longLink = void 0;
-      pax = {};
-      pos = dataOffset + Math.ceil(realSize / 512) * 512;
-      if (pos < next) pos = next;
-    }
-  } finally {
-    await fh.close();
-  }
-  return members;
-}
-
-// tools/src/layout/source.ts
-var SMALL_MAX = 8 * 1024 * 1024;
-var DirectoryFiles = class {
-  constructor(location) {
-    this.location = location;
-  }
-  location;
-  async size(rel) {
-    try {
-      const s = await stat4(join11(this.location, rel));
-      return s.isFile() ? s.size : void 0;
-    } catch {
-      return void 0;
-    }
-  }
-  async readSmall(rel, max = SMALL_MAX) {
-    const size = await this.size(rel);
-    if (size === void 0) throw new Error(`${this.location}: ${rel} is missing`);
-    if (size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-    return readFile10(join11(this.location, rel));
-  }
-  open(rel) {
-    return createReadStream4(join11(this.location, rel), { highWaterMark: 1024 * 1024 });
-  }
-};
-var ArchiveFiles = class _ArchiveFiles {
-  constructor(location, members) {
-    this.location = location;
-    this.members = members;
-  }
-  location;
-  members;
-  /** load indexes the archive's members (one pass over the headers). */
-  static async load(path6) {
-    return new _ArchiveFiles(path6, await indexTar(path6));
-  }
-  member(rel) {
-    let m = this.members.get(normalizeMemberName(rel));
-    for (let hops = 0; m && (m.type === "1" || m.type === "2") && hops < 8; hops++) {
-      const target = m.type === "1" ? m.linkname : posix2.join(posix2.dirname(m.name), m.linkname);
-      m = this.members.get(normalizeMemberName(target));
-    }
-    return m && (m.type === "0" || m.type === "\0" || m.type === "7") ? m : void 0;
-  }
-  async size(rel) {
-    return this.member(rel)?.size;
-  }
-  async readSmall(rel, max = SMALL_MAX) {
-    const m = this.member(rel);
-    if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
-    if (m.size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-    const fh = await open5(this.location, "r");
-    try {
-      const buf = Buffer.alloc(m.size);
-      await fh.read(buf, 0, m.size, m.offset);
-      return buf;
-    } finally {
-      await fh.close();
-    }
-  }
-  open(rel) {
-    const m = this.member(rel);
-    if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
-    if (m.size === 0) return Readable4.from([]);
-    return createReadStream4(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
-  }
-};
-async function openLayoutFiles(path6) {
-  const s = await stat4(path6);
-  return s.isDirectory() ? new DirectoryFiles(path6) : ArchiveFiles.load(path6);
-}
-
-// tools/src/layout/layout.ts
-var REF_NAME = "org.opencontainers.image.ref.name";
-var LayoutError = class extends Error {
-  code = "layout";
-};
-function blobPath(digest) {
-  const d = tryParseDigest(digest);
-  if (!d) throw new LayoutError(`invalid digest ${JSON.stringify(digest.slice(0, 80))}`);
-  return `blobs/${d.algorithm}/${d.hex}`;
-}
-var OciLayout = class _OciLayout {
-  constructor(files, index) {
-    this.files = files;
-    this.index = index;
-  }
-  files;
-  index;
-  /** open reads index.json of a layout folder or OCI archive. */
-  static async open(path6) {
-    let files;
-    try {
-      files = await openLayoutFiles(path6);
-    } catch (err) {
-      throw new LayoutError(`cannot open ${path6}: ${err.message}`);
-    }
-    let doc;
-    try {
-      doc = JSON.parse((await files.readSmall("index.json")).toString("utf8"));
-    } catch (err) {
-      throw new LayoutError(`${path6} is not an OCI image layout: ${err.message}`);
-    }
-    if (!Array.isArray(doc.manifests)) throw new LayoutError(`${path6}: index.json has no manifests array`);
-    return new _OciLayout(files, { manifests: doc.manifests });
-  }
-  /** refNames lists the names index.json gives its entries. */
-  refNames() {
-    return this.index.manifests.map((m) => m.annotations?.[REF_NAME]).filter((n2) => !!n2);
-  }
-  /** blobSource gives a reopenable source for a blob of the layout. */
-  blobSource(d) {
-    const rel = blobPath(d.digest);
-    return { digest: d.digest, size: d.size, open: () => this.files.open(rel) };
-  }
-  /** readBlob reads a small blob and checks its digest. */
-  async readBlob(d) {
-    const body = await this.files.readSmall(blobPath(d.digest)).catch((err) => {
-      throw new LayoutError(err.message);
-    });
-    if (digestOf(body, d.digest.startsWith("sha512:") ? "sha512" : "sha256") !== d.digest) {
-      throw new LayoutError(`${this.files.location}: blob ${d.digest} does not match its digest`);
-    }
-    return body;
-  }
-  /**
-   * images resolves index.json to single-platform images: the entry named `ref` (or the only entry,
-   * or every entry when they all carry platforms), nested indexes followed; attestation manifests
-   * (platform unknown/unknown) are left out.
-   */
-  async images(ref) {
-    let entries = this.index.manifests;
-    if (ref !== void 0) {
-      entries = entries.filter((m) => m.annotations?.[REF_NAME] === ref);
-      if (!entries.length) throw new LayoutError(`${this.files.location} has no image named ${JSON.stringify(ref)} (it has: ${this.refNames().join(", ") || "no names"})`);
-    } else if (entries.length > 1) {
-      const latest = entries.filter((m) => m.annotations?.[REF_NAME] === "latest");
-      const withPlatforms = entries.every((m) => m.platform);
-      if (latest.length) entries = latest;
-      else if (!withPlatforms && new Set(entries.map((m) => m.digest)).size > 1) {
-        throw new LayoutError(`${this.files.location} holds ${entries.length} images; name one (${this.refNames().join(", ") || "they have no names"})`);
-      } else entries = entries.filter((m, i2) => entries.findIndex((x) => x.digest === m.digest) === i2);
-    }
-    const out = [];
-    for (const e of entries) await this.collect(e, out, 0);
-    if (!out.length) throw new LayoutError(`${this.files.location}: no image manifest found`);
-    return out;
-  }
-  async collect(d, out, depth) {
-    if (depth > 4) throw new LayoutError(`${this.files.location}: indexes nested too deep`);
-    const body = await this.readBlob(d);
-    const parsed = (() => {
-      try {
-        return parseManifest(body, d.mediaType);
-      } catch (err) {
-        throw new LayoutError(`${this.files.location}: manifest ${d.digest}: ${err.message}`);
-      }
-    })();
-    if (parsed.isIndex || isIndexMediaType(d.mediaType)) {
-      for (const child of parsed.manifests) {
-        if (child.platform?.architecture === "unknown" || child.annotations?.["vnd.docker.reference.type"] === "attestation-manifest") continue;
-        await this.collect(child, out, depth + 1);
-      }
-      return;
-    }
-    const config = parsed.config;
-    const configBody = await this.readBlob(config);
-    let cfg = {};
-    try {
-      cfg = JSON.parse(configBody.toString("utf8"));
-    } catch {
-    }
-    const platform2 = normalizePlatform(d.platform ?? cfg);
-    out.push({
-      manifest: body,
-      manifestDigest: d.digest,
-      mediaType: parsed.mediaType,
-      config,
-      configBody,
-      layers: parsed.blobs.slice(1),
-      platform: platform2,
-      blob: (desc) => desc.digest === config.digest ? bufferSource(desc.digest, configBody) : this.blobSource(desc)
-    });
-  }
-};
-function bufferSource(digest, data) {
-  return { digest, size: data.length, open: () => Readable5.from([data]) };
-}
-
-// tools/src/layout/labels.ts
-function parseLabel(text) {
-  const i2 = text.indexOf("=");
-  if (i2 <= 0) throw new Error(`--label must be KEY=VALUE, got ${JSON.stringify(text.slice(0, 80))}`);
-  return [text.slice(0, i2), text.slice(i2 + 1)];
-}
-function withLabels(image2, labels) {
-  if (!Object.keys(labels).length) return image2;
-  const config = JSON.parse(image2.configBody.toString("utf8"));
-  const current = config.config?.Labels ?? {};
-  if (Object.entries(labels).every(([k, v]) => current[k] === v)) return image2;
-  config.config = { ...config.config ?? {}, Labels: { ...current, ...labels } };
-  const configBody = Buffer.from(JSON.stringify(config));
-  const configDigest = digestOf(configBody);
-  const manifestDoc = JSON.parse(image2.manifest.toString("utf8"));
-  manifestDoc.config = { ...manifestDoc.config, digest: configDigest, size: configBody.length };
-  const manifest = Buffer.from(JSON.stringify(manifestDoc));
-  const newConfig = { ...image2.config, digest: configDigest, size: configBody.length };
-  const original = image2.blob;
-  return {
-    ...image2,
-    manifest,
-    manifestDigest: digestOf(manifest),
-    config: newConfig,
-    configBody,
-    blob: (d) => d.digest === configDigest ? bufferSource(configDigest, configBody) : original(d)
-  };
-}
-
-// tools/src/push/deploy.ts
-import { basename as basename4, resolve as resolve8 } from "node:path";
-
-// tools/src/push/discover.ts
-import { lstat, readdir as readdir3, realpath, stat as stat5 } from "node:fs/promises";
-import { basename as basename3, dirname as dirname5, join as join12, resolve as resolve7 } from "node:path";
-
-// tools/src/push/naming.ts
-var OCI_SUFFIX = /(?:-oci|\.oci)(\.tar)?$/;
-function isOciEntryName(entry) {
-  return OCI_SUFFIX.test(entry);
-}
-function parseStamp(digits) {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?$/.exec(digits);
-  if (!m) return void 0;
-  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0));
-  return Number.isNaN(t) ? void 0 : t;
-}
-function parseEntryName(entry, machines) {
-  const m = OCI_SUFFIX.exec(entry);
-  if (!m) return void 0;
-  const archive = m[1] !== void 0;
-  const stem = entry.slice(0, m.index);
-  let name = stem;
-  let latestLink = false;
-  let built;
-  const sorted = [...new Set(machines)].filter(Boolean).sort((a2, b) => b.length - a2.length);
-  for (let changed = true; changed; ) {
-    changed = false;
-    const before = name;
-    if (/-latest$/.test(name)) {
-      name = name.slice(0, -"-latest".length);
-      latestLink = true;
-    }
-    const ts = /[-_.](\d{8})-?(\d{4}(?:\d{2})?)$/.exec(name);
-    if (ts) {
-      const t = parseStamp(`${ts[1]}${ts[2]}`);
-      if (t !== void 0) {
-        built ??= t;
-        name = name.slice(0, ts.index);
-      }
-    }
-    name = name.replace(/[.-]rootfs$/, "");
-    for (const machine of sorted) {
-      if (name.endsWith(`-${machine}`) && name.length > machine.length + 1) {
-        name = name.slice(0, -(machine.length + 1));
-        break;
-      }
-    }
-    changed = name !== before;
-  }
-  return { name, stem, archive, latestLink, built };
-}
-function repositoryFor(namespace, name, what) {
-  const ns = namespace.replace(/^\/+|\/+$/g, "");
-  const repo = ns ? `${ns}/${name}` : name;
-  const problem = nameProblem(repo);
-  if (problem) throw new NamingError(`${what} gives the repository name ${JSON.stringify(repo)}, which is not valid: ${problem}`);
-  return repo;
-}
-var NamingError = class extends Error {
-  code = "name";
-};
-
-// tools/src/push/discover.ts
-var DiscoveryError = class extends Error {
-  code = "discovery";
-};
-async function machineFolders(deployDir) {
-  const dir = resolve7(deployDir);
-  try {
-    if (!(await stat5(dir)).isDirectory()) throw new Error("not a folder");
-  } catch (err) {
-    throw new DiscoveryError(`deploy folder ${dir} cannot be read (${err.code ?? err.message}); set DEPLOY_DIR_IMAGE or --deploy-dir`);
-  }
-  const parent = dirname5(dir);
-  const out = [dir];
-  for (const e of await readdir3(parent, { withFileTypes: true }).catch(() => [])) {
-    const p = join12(parent, e.name);
-    if (p === dir) continue;
-    if (e.isDirectory() || e.isSymbolicLink() && await stat5(p).then((s) => s.isDirectory(), () => false)) out.push(p);
-  }
-  return out;
-}
-async function discoverImages(deployDir, only = []) {
-  const folders = await machineFolders(deployDir);
-  const machines = folders.map((f) => basename3(f));
-  const found = /* @__PURE__ */ new Map();
-  for (const folder of folders) {
-    const machine = basename3(folder);
-    let entries;
-    try {
-      entries = await readdir3(folder);
-    } catch {
-      continue;
-    }
-    for (const entry of entries.sort()) {
-      if (!isOciEntryName(entry)) continue;
-      const parsed = parseEntryName(entry, [machine, ...machines]);
-      if (!parsed || !parsed.name) continue;
-      const full = join12(folder, entry);
-      let real;
-      let isDir;
-      let mtime;
-      try {
-        real = await realpath(full);
-        const s = await stat5(real);
-        isDir = s.isDirectory();
-        mtime = s.mtimeMs;
-        if (!isDir && !s.isFile()) continue;
-        if (isDir && !await stat5(join12(real, "index.json")).then((x) => x.isFile(), () => false)) continue;
-      } catch {
-        continue;
-      }
-      const target = (await lstat(full)).isSymbolicLink() ? parseEntryName(basename3(real), [machine, ...machines]) : parsed;
-      const built = target?.built ?? parsed.built ?? mtime;
-      const archive = !isDir;
-      const key3 = `${machine}\0${parsed.name}`;
-      const prev = found.get(key3);
-      const candidate = { name: parsed.name, machine, entry, path: real, archive, built };
-      if (!prev || built > prev.built || built === prev.built && prev.archive && !archive) found.set(key3, candidate);
-    }
-  }
-  let images = [...found.values()];
-  if (only.length) {
-    const wanted = new Set(only);
-    images = images.filter((i2) => wanted.has(i2.name));
-    const missing = only.filter((n2) => !images.some((i2) => i2.name === n2));
-    if (missing.length) {
-      const known = [...new Set([...found.values()].map((i2) => i2.name))].sort();
-      throw new DiscoveryError(`no image named ${missing.map((m) => JSON.stringify(m)).join(", ")} in ${dirname5(resolve7(deployDir))}/* (found: ${known.join(", ") || "none"})`);
-    }
-  }
-  return images.sort((a2, b) => a2.name.localeCompare(b.name) || a2.machine.localeCompare(b.machine));
-}
-
-// tools/src/client/retry.ts
-async function withRetry(fn, opts = {}) {
-  const attempts = opts.attempts ?? 4;
-  const base = opts.baseDelayMs ?? 250;
-  const max = opts.maxDelayMs ?? 8e3;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (err) {
-      if (attempt >= attempts || !isRetryable(err)) throw err;
-      opts.onRetry?.(attempt + 1, err);
-      const delay = Math.min(max, base * 2 ** (attempt - 1));
-      await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * (delay / 2)));
-    }
-  }
-}
-var Limiter = class {
-  constructor(size) {
-    this.size = size;
-  }
-  size;
-  running = 0;
-  queue = [];
-  /** run waits for a free slot, then runs `fn`. */
-  async run(fn) {
-    if (this.running >= this.size) await new Promise((r) => this.queue.push(r));
-    this.running++;
-    try {
-      return await fn();
-    } finally {
-      this.running--;
-      this.queue.shift()?.();
-    }
-  }
-};
-
-// tools/src/client/blobs.ts
-var MONOLITHIC_MAX = 16 * 1024 * 1024;
-async function blobExists(s, repo, digest) {
-  const res = await s.request({ method: "HEAD", path: `/v2/${repo}/blobs/${digest}` }, [repositoryScope(repo, "pull,push")]);
-  await discard(res);
-  if (res.status === 200) return true;
-  if (res.status === 404) return false;
-  await expectStatus(res, 200, 404);
-  return false;
-}
-async function startUpload2(s, repo, mount) {
-  const scopes = [repositoryScope(repo, "pull,push")];
-  let path6 = `/v2/${repo}/blobs/uploads/`;
-  if (mount) {
-    path6 += `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}`;
-    scopes.push(repositoryScope(mount.from, "pull"));
-  }
-  const res = await s.request({ method: "POST", path: path6 }, scopes);
-  await expectStatus(res, 201, 202);
-  await discard(res);
-  if (res.status === 201) return { mounted: true };
-  return { mounted: false, location: locationOf(res) };
-}
-function locationOf(res) {
-  const loc = res.headers.location;
-  if (!loc) throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, message: "answer has no Location header" });
-  return new URL(loc, res.url).toString();
-}
-function withDigest(location, digest) {
-  const u2 = new URL(location);
-  u2.searchParams.set("digest", digest);
-  return u2.toString();
-}
-function counted(open6, onProgress) {
-  if (!onProgress) return open6;
-  return () => {
-    const stream = open6();
-    let n2 = 0;
-    stream.on("data", (chunk) => {
-      n2 += chunk.length;
-      onProgress(n2);
-    });
-    return stream;
-  };
-}
-async function uploadContent(s, repo, location, blob, opts = {}) {
-  const scopes = [repositoryScope(repo, "pull,push")];
-  const body = counted(() => blob.open(), opts.onProgress);
-  const headers = { "Content-Type": "application/octet-stream" };
-  if (blob.size <= (opts.monolithicMax ?? MONOLITHIC_MAX)) {
-    const res = await s.request({ method: "PUT", path: withDigest(location, blob.digest), headers, body, contentLength: blob.size }, scopes);
-    await expectStatus(res, 201, 204);
-    await discard(res);
-    return;
-  }
-  const patch = await s.request({ method: "PATCH", path: location, headers, body, contentLength: blob.size }, scopes);
-  await expectStatus(patch, 202, 204);
-  await discard(patch);
-  const next = patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : location;
-  const put = await s.request({ method: "PUT", path: withDigest(next, blob.digest), headers: { "Content-Type": "application/octet-stream" } }, scopes);
-  await expectStatus(put, 201, 204);
-  await discard(put);
-}
-async function uploadOrCancel(s, repo, location, blob, opts) {
-  try {
-    await uploadContent(s, repo, location, blob, opts);
-  } catch (err) {
-    s.request({ method: "DELETE", path: location }, [repositoryScope(repo, "pull,push")]).then(discard, () => void 0);
-    throw err;
-  }
-}
-async function pushBlob(s, repo, blob, opts = {}) {
-  if (!opts.skipExists && await withRetry(() => blobExists(s, repo, blob.digest), opts)) return { how: "exists", bytesSent: 0 };
-  const result2 = await withRetry(async () => {
-    for (const from of opts.mountFrom ?? []) {
-      if (from === repo) continue;
-      const started2 = await startUpload2(s, repo, { digest: blob.digest, from });
-      if (started2.mounted) return "mounted";
-      await uploadOrCancel(s, repo, started2.location, blob, { ...opts, onProgress: progress });
-      return "uploaded";
-    }
-    const started = await startUpload2(s, repo);
-    if (started.mounted) return "mounted";
-    await uploadOrCancel(s, repo, started.location, blob, { ...opts, onProgress: progress });
-    return "uploaded";
-  }, opts);
-  function progress(n2) {
-    opts.onProgress?.(n2);
-  }
-  return { how: result2, bytesSent: result2 === "uploaded" ? blob.size : 0 };
-}
-async function getBlob2(s, repo, digest) {
-  let res = await s.request({ method: "GET", path: `/v2/${repo}/blobs/${digest}` }, [repositoryScope(repo, "pull")]);
-  for (let hops = 0; [301, 302, 303, 307, 308].includes(res.status) && hops < 5; hops++) {
-    const target = locationOf(res);
-    await discard(res);
-    res = await s.transport.send({ method: "GET", url: new URL(target) });
-  }
-  await expectStatus(res, 200);
-  return res;
-}
-
-// tools/src/client/manifests.ts
-var MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
-async function getManifest2(s, repo, reference) {
-  return withRetry(async () => {
-    const res = await s.request({ method: "GET", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [repositoryScope(repo, "pull")]);
-    if (res.status === 404) {
-      await discard(res);
-      return void 0;
-    }
-    await expectStatus(res, 200);
-    const body = await readBody2(res);
-    const computed = digestOf(body);
-    const header = res.headers["docker-content-digest"];
-    if (reference.startsWith("sha256:") && computed !== reference) {
-      throw new RegistryHttpError({ status: 200, method: "GET", url: res.url, message: `manifest digest is ${computed}, not the ${reference} asked for`, retryable: false });
-    }
-    const mediaType = String(res.headers["content-type"] ?? "").split(";")[0].trim() || mediaTypeOf(body);
-    return { body, mediaType: mediaTypeOf(body) ?? mediaType, digest: typeof header === "string" && header === computed ? header : computed };
-  });
-}
-function mediaTypeOf(body) {
-  try {
-    const doc = JSON.parse(body.toString("utf8"));
-    if (doc.mediaType) return doc.mediaType;
-    return Array.isArray(doc.manifests) ? "application/vnd.oci.image.index.v1+json" : "application/vnd.oci.image.manifest.v1+json";
-  } catch {
-    return "";
-  }
-}
-async function headManifest(s, repo, reference) {
-  return withRetry(async () => {
-    const res = await s.request({ method: "HEAD", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [repositoryScope(repo, "pull")]);
-    await discard(res);
-    if (res.status === 404) return void 0;
-    await expectStatus(res, 200);
-    const digest = res.headers["docker-content-digest"];
-    return {
-      digest: typeof digest === "string" ? digest : void 0,
-      mediaType: String(res.headers["content-type"] ?? "").split(";")[0].trim() || void 0,
-      size: Number(res.headers["content-length"] ?? 0)
-    };
-  });
-}
-async function putManifest2(s, repo, reference, body, mediaType) {
-  return withRetry(async () => {
-    const res = await s.request({ method: "PUT", path: `/v2/${repo}/manifests/${reference}`, headers: { "Content-Type": mediaType }, body }, [repositoryScope(repo, "pull,push")]);
-    await expectStatus(res, 201, 200, 202);
-    await discard(res);
-    return digestOf(body);
-  });
-}
-async function deleteManifest2(s, repo, reference) {
-  const res = await s.request({ method: "DELETE", path: `/v2/${repo}/manifests/${reference}` }, [repositoryScope(repo, "delete"), repositoryScope(repo, "pull,push")]);
-  try {
-    await expectStatus(res, 200, 202, 204);
-    await discard(res);
-    return { status: res.status };
-  } catch (err) {
-    if (err instanceof RegistryHttpError) return { status: res.status, error: err };
-    throw err;
-  }
-}
-
-// tools/src/push/multiarch.ts
-function mergedEntries(ours, existing) {
-  const entries = [...ours].sort((a2, b) => platformKey(a2.platform).localeCompare(platformKey(b.platform))).map((m) => ({ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: normalizePlatform(m.platform) }));
-  const taken = new Set(ours.map((m) => platformKey(m.platform)));
-  if (!existing) return entries;
-  if (isIndexMediaType(existing.mediaType)) {
-    const doc = JSON.parse(existing.body.toString("utf8"));
-    for (const m of doc.manifests ?? []) {
-      if (!m.platform || m.platform.architecture === "unknown") continue;
-      const k = platformKey(m.platform);
-      if (taken.has(k)) continue;
-      taken.add(k);
-      entries.push(m);
-    }
-  } else if (existing.platform) {
-    const k = platformKey(existing.platform);
-    if (!taken.has(k)) entries.push({ mediaType: existing.mediaType, digest: existing.digest, size: existing.body.length, platform: normalizePlatform(existing.platform) });
-  }
-  return entries;
-}
-function indexBody(entries) {
-  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: entries }));
-}
-
-// tools/src/push/push.ts
-import { createHash as createHash2 } from "node:crypto";
-import { tmpdir } from "node:os";
-import { join as join13 } from "node:path";
-function newPushContext(session, reporter, jobs = 4) {
-  return { session, reporter, jobs, knownBlobs: /* @__PURE__ */ new Map() };
-}
-async function pushBlobs(ctx, repository, images) {
-  const unique = /* @__PURE__ */ new Map();
-  for (const image2 of images) for (const d of [image2.config, ...image2.layers]) if (!unique.has(d.digest)) unique.set(d.digest, { d, image: image2 });
-  const stats = { bytesSent: 0, bytesSkipped: 0, blobsUploaded: 0, blobsSkipped: 0 };
-  const heads = new Limiter(16);
-  const all = [...unique.values()];
-  const present = await Promise.all(all.map(({ d }) => heads.run(() => withRetry(() => blobExists(ctx.session, repository, d.digest)))));
-  const missing = [];
-  all.forEach((entry, i2) => {
-    if (!present[i2]) return missing.push(entry);
-    ctx.reporter.blobStart(repository, entry.d.digest, entry.d.size);
-    ctx.reporter.blobDone(entry.d.digest, "exists", entry.d.size);
-    ctx.knownBlobs.set(entry.d.digest, repository);
-    stats.bytesSkipped += entry.d.size;
-    stats.blobsSkipped++;
-  });
-  const limiter = new Limiter(Math.max(1, ctx.jobs));
-  const order = missing.sort((a2, b) => b.d.size - a2.d.size);
-  await Promise.all(
-    order.map(
-      ({ d, image: image2 }) => limiter.run(async () => {
-        const source = image2.blob(d);
-        const from = ctx.knownBlobs.get(d.digest);
-        ctx.reporter.blobStart(repository, d.digest, d.size);
-        const r = await pushBlob(ctx.session, repository, source, {
-          skipExists: true,
-          mountFrom: from && from !== repository ? [from] : [],
-          onProgress: (n2) => ctx.reporter.blobProgress(d.digest, n2),
-          onRetry: (attempt, err) => ctx.reporter.retry(`blob ${d.digest.slice(7, 19)}`, attempt, err)
-        });
-        ctx.reporter.blobDone(d.digest, r.how, d.size);
-        ctx.knownBlobs.set(d.digest, repository);
-        if (r.how === "uploaded") {
-          stats.bytesSent += r.bytesSent;
-          stats.blobsUploaded++;
-        } else {
-          stats.bytesSkipped += d.size;
-          stats.blobsSkipped++;
-        }
-      })
-    )
-  );
-  return stats;
-}
-async function existingTag(session, repository, tag) {
-  const m = await getManifest2(session, repository, tag);
-  if (!m) return void 0;
-  if (isIndexMediaType(m.mediaType)) return { mediaType: m.mediaType, body: m.body, digest: m.digest };
-  let platform2;
-  try {
-    const doc = JSON.parse(m.body.toString("utf8"));
-    if (doc.config && doc.config.size < 4 * 1024 * 1024) {
-      const res = await getBlob2(session, repository, doc.config.digest);
-      const cfg = JSON.parse((await readBody2(res)).toString("utf8"));
-      if (cfg.architecture) platform2 = normalizePlatform(cfg);
-    }
-  } catch {
-  }
-  return { mediaType: m.mediaType, body: m.body, digest: m.digest, platform: platform2 };
-}
-async function tagImages(ctx, repository, images, tags) {
-  const ours = images.map((i2) => ({ mediaType: i2.mediaType, digest: i2.manifestDigest, size: i2.manifest.length, platform: i2.platform }));
-  const byDigest = new Map(images.map((i2) => [i2.manifestDigest, i2]));
-  const out = {};
-  const childrenPushed = /* @__PURE__ */ new Set();
-  for (const tag of tags) {
-    for (let attempt = 1; ; attempt++) {
-      const existing = await existingTag(ctx.session, repository, tag);
-      const entries = mergedEntries(ours, existing);
-      let body;
-      let mediaType;
-      if (entries.length === 1 && byDigest.has(entries[0].digest)) {
-        const only = byDigest.get(entries[0].digest);
-        body = only.manifest;
-        mediaType = only.mediaType;
-      } else {
-        body = indexBody(entries);
-        mediaType = "application/vnd.oci.image.index.v1+json";
-      }
-      const digest = digestOf(body);
-      if (existing?.digest !== digest && mediaType === "application/vnd.oci.image.index.v1+json") {
-        for (const e of entries) {
-          const mine = byDigest.get(e.digest);
-          if (mine && !childrenPushed.has(e.digest)) {
-            await putManifest2(ctx.session, repository, e.digest, mine.manifest, mine.mediaType);
-            childrenPushed.add(e.digest);
-          }
-        }
-      }
-      if (existing?.digest !== digest) await putManifest2(ctx.session, repository, tag, body, mediaType);
-      const now = existing?.digest === digest ? digest : (await headManifest(ctx.session, repository, tag))?.digest;
-      if (now === digest || now === void 0 || attempt >= 4) {
-        out[tag] = digest;
-        ctx.reporter.tagged(repository, tag, digest);
-        break;
-      }
-      ctx.reporter.info(`  ${repository}:${tag} changed during the push (another push?); merging again`);
-    }
-  }
-  return out;
-}
-function tagLockPath(registry, repository, env3 = process.env) {
-  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
-  const key3 = createHash2("sha256").update(`${registry}/${repository}`).digest("hex").slice(0, 32);
-  return join13(env3.XDG_RUNTIME_DIR || tmpdir(), `container-registry-${uid}`, `tags-${key3}.lock`);
-}
-async function pushImageSet(ctx, repository, images, tags) {
-  const seen = /* @__PURE__ */ new Map();
-  for (const i2 of images) {
-    const k = platformKey(i2.platform);
-    const prev = seen.get(k);
-    if (prev && prev.manifestDigest !== i2.manifestDigest) throw new Error(`${repository}: two different images for platform ${k}`);
-    seen.set(k, i2);
-  }
-  const unique = [...seen.values()];
-  const stats = await pushBlobs(ctx, repository, unique);
-  const tagDigests = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique, tags), 12e4);
-  const single = unique.length === 1;
-  const own = single ? { digest: unique[0].manifestDigest, mediaType: unique[0].mediaType } : { digest: digestOf(indexBody(mergedEntries(unique.map((i2) => ({ mediaType: i2.mediaType, digest: i2.manifestDigest, size: i2.manifest.length, platform: i2.platform })), void 0))), mediaType: "application/vnd.oci.image.index.v1+json" };
-  return {
-    repository,
-    tags,
-    ...own,
-    tagDigests,
-    platforms: unique.map((i2) => platformKey(i2.platform)),
-    ...stats
-  };
-}
-
-// tools/src/push/tags.ts
-var import_semver = __toESM(require_semver2(), 1);
-var STRATEGIES = ["timestamp", "sha", "git", "branch", "semver", "version", "latest", "arch"];
-var DEFAULT_STRATEGY = "timestamp latest";
-var TagError = class extends Error {
-  code = "tag";
-};
-function parseStrategies(text) {
-  const words = text.split(/[\s,]+/).filter(Boolean);
-  const out = [];
-  for (const w of words) {
-    const s = w.toLowerCase();
-    if (!STRATEGIES.includes(s)) throw new TagError(`unknown tag strategy ${JSON.stringify(w)} (known: ${STRATEGIES.join(" ")})`);
-    if (!out.includes(s)) out.push(s);
-  }
-  return out;
-}
-function timestampTag(date) {
-  const p = (n2, w = 2) => String(n2).padStart(w, "0");
-  return `${p(date.getUTCFullYear(), 4)}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
-}
-function sanitizeTag(text) {
-  let t = text.replace(/[^A-Za-z0-9_.-]/g, "-");
-  t = t.replace(/-{2,}/g, "-");
-  t = t.replace(/^[.-]+/, "");
-  t = t.slice(0, 128).replace(/[.-]+$/, "");
-  return t && isValidTag(t) ? t : void 0;
-}
-function semverTags(version) {
-  const v = version.trim().replace(/^v(?=\d)/i, "");
-  if (/^\d+$/.test(v)) return [String(Number(v))];
-  if (/^\d+\.\d+$/.test(v)) {
-    const [maj, min] = v.split(".").map(Number);
-    return [`${maj}.${min}`, `${maj}`];
-  }
-  const parsed = import_semver.default.parse(v);
-  if (!parsed) throw new TagError(`version ${JSON.stringify(version)} is not semantic versioning (MAJOR[.MINOR[.PATCH]][-PRERELEASE]); use the "version" strategy for free-form versions`);
-  if (parsed.prerelease.length || parsed.build.length) {
-    const own = parsed.version + (parsed.build.length ? `_${parsed.build.join(".")}` : "");
-    if (!isValidTag(own)) throw new TagError(`version ${JSON.stringify(version)} does not make a valid tag`);
-    return [own];
-  }
-  return [`${parsed.major}.${parsed.minor}.${parsed.patch}`, `${parsed.major}.${parsed.minor}`, `${parsed.major}`];
-}
-function versionTag(version) {
-  const t = version.trim().replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^[.-]+/, "").slice(0, 128);
-  if (!isValidTag(t)) throw new TagError(`version ${JSON.stringify(version)} does not make a valid tag`);
-  return t;
-}
-async function baseTags(inputs) {
-  const tags = [];
-  const add2 = (t) => {
-    if (!isValidTag(t)) throw new TagError(`${JSON.stringify(t)} is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})`);
-    if (!tags.includes(t)) tags.push(t);
-  };
-  for (const s of inputs.strategies) {
-    switch (s) {
-      case "timestamp":
-        add2(timestampTag(inputs.now));
-        break;
-      case "sha":
-      case "git": {
-        const c3 = await inputs.commit?.();
-        if (!c3) throw new TagError(`strategy ${s} needs a git commit (run inside a git checkout, or set OCI_IMAGE_REVISION)`);
-        const t = sanitizeTag(c3.slice(0, 12));
-        if (!t) throw new TagError(`commit ${JSON.stringify(c3)} does not make a valid tag`);
-        add2(t);
-        break;
-      }
-      case "branch": {
-        const b = await inputs.branch?.();
-        if (!b) throw new TagError("strategy branch needs a git branch (a detached HEAD has none; set OCI_IMAGE_BRANCH)");
-        const t = sanitizeTag(b);
-        if (!t) throw new TagError(`branch ${JSON.stringify(b)} leaves no valid tag after sanitising`);
-        add2(t);
-        break;
-      }
-      case "semver":
-        if (!inputs.version) throw new TagError("strategy semver needs a version (--version, IMAGE_VERSION or PV)");
-        for (const t of semverTags(inputs.version)) add2(t);
-        break;
-      case "version":
-        if (!inputs.version) throw new TagError("strategy version needs a version (--version, IMAGE_VERSION or PV)");
-        add2(versionTag(inputs.version));
-        break;
-      case "latest":
-        add2("latest");
-        break;
-      case "arch":
-        break;
-    }
-  }
-  if (!tags.length) tags.push("latest");
-  return tags;
-}
-function withArch(tags, suffix) {
-  return tags.map((t) => {
-    const s = `-${suffix}`;
-    const base = t.length + s.length > 128 ? t.slice(0, 128 - s.length).replace(/[.-]+$/, "") : t;
-    return `${base}${s}`;
-  });
-}
-
-// tools/src/push/deploy.ts
-async function planDeployPush(opts, warn = () => {
-}) {
-  const found = await discoverImages(opts.deployDir, opts.only);
-  const current = basename4(resolve8(opts.deployDir));
-  const byName = /* @__PURE__ */ new Map();
-  for (const f of found) byName.set(f.name, [...byName.get(f.name) ?? [], f]);
-  const plans = [];
-  for (const [name, sources] of byName) {
-    const repository = repositoryFor(opts.namespace, name, `image ${JSON.stringify(sources[0].entry)} (machine ${sources[0].machine})`);
-    const ordered = [...sources].sort((a2, b) => a2.machine === current ? -1 : b.machine === current ? 1 : a2.machine.localeCompare(b.machine));
-    const byPlatform = /* @__PURE__ */ new Map();
-    for (const source of ordered) {
-      const layout = await OciLayout.open(source.path);
-      for (const raw of await layout.images()) {
-        const image2 = withLabels(raw, opts.labels);
-        const key3 = platformKey(image2.platform);
-        const prev = byPlatform.get(key3);
-        if (prev) {
-          if (prev.image.manifestDigest !== image2.manifestDigest) warn(`${name}: machines ${prev.source.machine} and ${source.machine} both build ${key3}; pushing ${prev.source.machine}'s`);
-          continue;
-        }
-        byPlatform.set(key3, { image: image2, source });
-      }
-    }
-    plans.push({ name, repository, images: [...byPlatform.values()].map((v) => v.image), sources });
-  }
-  return plans;
-}
-async function pushPlanned(ctx, plans, opts) {
-  const results = [];
-  for (const plan of plans) {
-    ctx.reporter.info(`Pushing ${plan.repository} (${plan.images.map((i2) => platformKey(i2.platform)).join(", ")}) from ${plan.sources.map((s) => `${s.machine}/${s.entry}`).join(", ")}`);
-    if (opts.arch) {
-      for (const image2 of plan.images) results.push(await pushImageSet(ctx, plan.repository, [image2], withArch(opts.tags, archSuffix(image2.platform))));
-    } else {
-      results.push(await pushImageSet(ctx, plan.repository, plan.images, opts.tags));
-    }
-  }
-  return results;
-}
-
-// tools/src/push/progress.ts
-var import_cli_progress = __toESM(require_cli_progress(), 1);
-function humanBytes(bytes) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let i2 = 0;
-  while (v >= 1024 && i2 < units.length - 1) {
-    v /= 1024;
-    i2++;
-  }
-  return `${i2 === 0 ? v : v.toFixed(1)} ${units[i2]}`;
-}
-var short = (digest) => digest.replace(/^sha256:/, "").slice(0, 12);
-var SilentReporter = class {
-  blobStart() {
-  }
-  blobProgress() {
-  }
-  blobDone() {
-  }
-  retry() {
-  }
-  tagged() {
-  }
-  info() {
-  }
-  close() {
-  }
-};
-var LineReporter = class {
-  constructor(out = process.stdout) {
-    this.out = out;
-  }
-  out;
-  blobStart() {
-  }
-  blobProgress() {
-  }
-  blobDone(digest, how, size) {
-    const verb = how === "exists" ? "exists " : how === "mounted" ? "mounted" : "pushed ";
-    this.out.write(`  blob ${short(digest)} ${verb} ${humanBytes(size)}
-`);
-  }
-  retry(what, attempt, err) {
-    this.out.write(`  retry ${attempt} of ${what}: ${err.message}
-`);
-  }
-  tagged(repository, tag, digest) {
-    this.out.write(`  ${repository}:${tag} \u2192 ${digest}
-`);
-  }
-  info(line) {
-    this.out.write(`${line}
-`);
-  }
-  close() {
-  }
-};
-var BarReporter = class {
-  bars = new import_cli_progress.default.MultiBar(
-    { format: " {digest} [{bar}] {percentage}% {done}/{total_h} {state}", hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
-    import_cli_progress.default.Presets.shades_classic
-  );
-  active = /* @__PURE__ */ new Map();
-  closed = false;
-  blobStart(_repository, digest, size) {
-    this.active.set(digest, this.bars.create(Math.max(size, 1), 0, { digest: short(digest), done: humanBytes(0), total_h: humanBytes(size), state: "" }));
-  }
-  blobProgress(digest, bytes) {
-    this.active.get(digest)?.update(bytes, { done: humanBytes(bytes) });
-  }
-  blobDone(digest, how, size) {
-    const bar = this.active.get(digest);
-    bar?.update(Math.max(size, 1), { done: humanBytes(size), state: how });
-    bar?.stop();
-  }
-  retry(what, attempt) {
-    this.bars.log(`retry ${attempt} of ${what}
-`);
-  }
-  tagged(repository, tag, digest) {
-    this.bars.log(`${repository}:${tag} \u2192 ${digest}
-`);
-  }
-  info(line) {
-    this.bars.log(`${line}
-`);
-  }
-  close() {
-    if (this.closed) return;
-    this.closed = true;
-    this.bars.stop();
-  }
-};
-function chooseReporter(opts) {
-  if (opts.quiet || opts.json) return new SilentReporter();
-  return process.stdout.isTTY ? new BarReporter() : new LineReporter();
-}
-
-// tools/src/push/git.ts
-async function git(dir, args) {
-  const r = await execa("git", ["-C", dir, ...args], { reject: false, timeout: 1e4 });
-  return r.exitCode === 0 ? String(r.stdout).trim() || void 0 : void 0;
-}
-async function gitCommit(env3 = process.env, dir = env3.TOPDIR || process.cwd()) {
-  const o2 = env3.OCI_IMAGE_REVISION;
-  if (o2) return o2 === "none" ? void 0 : o2.slice(0, 7);
-  return git(dir, ["rev-parse", "--short=7", "HEAD"]);
-}
-async function gitBranch(env3 = process.env, dir = env3.TOPDIR || process.cwd()) {
-  const o2 = env3.OCI_IMAGE_BRANCH;
-  if (o2) return o2 === "none" ? void 0 : o2;
-  const b = await git(dir, ["rev-parse", "--abbrev-ref", "HEAD"]);
-  return b === "HEAD" ? void 0 : b;
-}
-
-// tools/src/cli/commands/push.ts
-var pushCommand = {
-  command: "push [image]",
-  describe: "Push the OCI images of deploy/ (every machine folder) to the registry",
-  builder: (y) => registryOptions(y.version(false)).positional("image", { type: "string", describe: "Push only this image (name without machine and timestamp)" }).option("tag", { alias: "t", type: "string", array: true, describe: "Explicit tag (repeatable; needs an image name)" }).option("strategy", { alias: "s", type: "string", describe: `Tag strategies: timestamp sha git branch semver version latest arch [env CONTAINER_REGISTRY_TAG_STRATEGY, default "${DEFAULT_STRATEGY}"]` }).option("version", { alias: "v", type: "string", describe: "Version for semver/version [env IMAGE_VERSION, PV]" }).option("label", { type: "string", array: true, describe: "KEY=VALUE label set in the image config (repeatable)" }).option("deploy-dir", { type: "string", describe: "Deploy folder of the current machine [env DEPLOY_DIR_IMAGE]" }).option("json", { type: "boolean", default: false, describe: "Print what was pushed as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
-  handler: cliHandler(async (args) => {
-    const started = Date.now();
-    const now = /* @__PURE__ */ new Date();
-    const explicit = (args.tag ?? []).filter((t) => t !== "");
-    if (explicit.length && !args.image) throw new CliError("usage", "--tag needs an image name: push <image> --tag <tag>", { exitCode: 2 });
-    for (const t of explicit) if (!isValidTag(t)) throw new CliError("usage", `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, { exitCode: 2 });
-    const deployDir = args["deploy-dir"] ?? process.env.DEPLOY_DIR_IMAGE;
-    if (!deployDir) throw new CliError("usage", "no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir", { exitCode: 2 });
-    const strategies = parseStrategies(args.strategy ?? process.env.CONTAINER_REGISTRY_TAG_STRATEGY ?? DEFAULT_STRATEGY);
-    const labels = {};
-    for (const l of args.label ?? []) {
-      try {
-        const [k, v] = parseLabel(l);
-        labels[k] = v;
-      } catch (err) {
-        throw new CliError("usage", err.message, { exitCode: 2 });
-      }
-    }
-    const tags = explicit.length ? [...new Set(explicit)] : await baseTags({
-      strategies,
-      now,
-      version: args.version ?? process.env.IMAGE_VERSION ?? process.env.PV,
-      commit: () => gitCommit(),
-      branch: () => gitBranch()
-    });
-    const arch = !explicit.length && strategies.includes("arch");
-    const only = args.image ? [args.image] : (process.env.CONTAINER_REGISTRY_IMAGES ?? "").split(/\s+/).filter(Boolean);
-    const target = await openTarget(args);
-    const reporter = chooseReporter(args);
-    try {
-      const plans = await planDeployPush({ deployDir, only, namespace: target.namespace, tags, arch, labels }, (w) => process.stderr.write(`warning: ${w}
-`));
-      if (!plans.length) throw new CliError("no-images", `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
-      const ctx = newPushContext(target.session, reporter, args.jobs);
-      const results = await pushPlanned(ctx, plans, { tags, arch });
-      reporter.close();
-      if (args.json) {
-        process.stdout.write(`${JSON.stringify({ registry: target.registry, seconds: (Date.now() - started) / 1e3, results }, null, 2)}
-`);
-      } else if (!args.quiet) {
-        const sent = results.reduce((n2, r) => n2 + r.bytesSent, 0);
-        const skipped = results.reduce((n2, r) => n2 + r.bytesSkipped, 0);
-        for (const r of results) process.stdout.write(`${target.registry}/${r.repository}: ${r.tags.join(" ")} ${r.digest} (${r.platforms.join(", ")})
-`);
-        process.stdout.write(`Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1e3).toFixed(2)} s
-`);
-      }
-    } finally {
-      reporter.close();
-      target.session.close();
-    }
-  })
-};
-
-// tools/src/cli/commands/import.ts
-import { readFile as readFile11 } from "node:fs/promises";
-
-// tools/src/push/import.ts
-import { PassThrough as PassThrough2 } from "node:stream";
-var ImportError = class extends Error {
-  code = "import";
-};
-function parseSourceReference(text) {
-  let ref;
-  try {
-    ref = parseImageReference(text);
-  } catch (err) {
-    throw new ImportError(err.message);
-  }
-  let registry = ref.registry ?? "docker.io";
-  let repository = ref.repository;
-  if (registry === "docker.io" || registry === "index.docker.io") {
-    registry = "registry-1.docker.io";
-    if (!repository.includes("/")) repository = `library/${repository}`;
-  }
-  return { registry, repository, reference: ref.digest ?? ref.tag ?? "latest", tag: ref.tag ?? (ref.digest ? void 0 : "latest") };
-}
-function parsePlatform(text) {
-  const parts = text.trim().split("/");
-  if (parts.length === 1) return normalizePlatform({ os: "linux", architecture: parts[0] });
-  if (parts.length === 2 || parts.length === 3) return normalizePlatform({ os: parts[0], architecture: parts[1], variant: parts[2] });
-  throw new ImportError(`invalid platform ${JSON.stringify(text)} (want os/arch[/variant])`);
-}
-function remoteSource(src, repo, d) {
-  return {
-    digest: d.digest,
-    size: d.size,
-    open: () => {
-      const out = new PassThrough2({ highWaterMark: 1024 * 1024 });
-      getBlob2(src, repo, d.digest).then(
-        (res) => {
-          res.body.on("error", (err) => out.destroy(err));
-          res.body.pipe(out);
-        },
-        (err) => out.destroy(err)
-      );
-      return out;
-    }
-  };
-}
-async function remoteImage(src, repo, d, body, mediaType) {
-  const parsed = parseManifest(body, mediaType);
-  if (!parsed.config) throw new ImportError(`${repo}@${d.digest} is not an image manifest`);
-  return {
-    manifest: body,
-    manifestDigest: d.digest,
-    mediaType: parsed.mediaType,
-    config: parsed.config,
-    configBody: Buffer.alloc(0),
-    layers: parsed.blobs.slice(1),
-    platform: d.platform ? normalizePlatform(d.platform) : { os: "unknown", architecture: "unknown" },
-    blob: (desc) => remoteSource(src, repo, desc)
-  };
-}
-async function importImage(ctx, src, source, repository, tag, platforms = []) {
-  const top2 = await getManifest2(src, source.repository, source.reference);
-  if (!top2) throw new ImportError(`${source.registry}/${source.repository}:${source.reference} not found`);
-  if (source.reference.includes(":") && top2.digest !== source.reference) throw new ImportError(`source answered ${top2.digest} for ${source.reference}`);
-  const images = [];
-  let tagBody = top2.body;
-  let tagType = top2.mediaType;
-  if (isIndexMediaType(top2.mediaType)) {
-    const index = parseManifest(top2.body, top2.mediaType);
-    let children = index.manifests;
-    if (platforms.length) {
-      const wanted = new Set(platforms.map(platformKey));
-      children = children.filter((c3) => c3.platform && wanted.has(platformKey(c3.platform)));
-      if (!children.length) {
-        const have = index.manifests.filter((c3) => c3.platform && c3.platform.architecture !== "unknown").map((c3) => platformKey(c3.platform)).join(", ");
-        throw new ImportError(`${source.repository}:${source.reference} has no ${platforms.map(platformKey).join(", ")} (it has ${have})`);
-      }
-    }
-    for (const c3 of children) {
-      const m = await getManifest2(src, source.repository, c3.digest);
-      if (!m) throw new ImportError(`${source.repository}@${c3.digest} (listed by the index) not found`);
-      if (isIndexMediaType(m.mediaType)) throw new ImportError(`${source.repository}@${c3.digest}: nested indexes are not imported`);
-      images.push(await remoteImage(src, source.repository, c3, m.body, m.mediaType));
-    }
-    if (platforms.length && children.length === 1) {
-      tagBody = images[0].manifest;
-      tagType = images[0].mediaType;
-    } else if (platforms.length) {
-      tagBody = indexBody(children);
-      tagType = "application/vnd.oci.image.index.v1+json";
-    }
-  } else {
-    if (platforms.length) ctx.reporter.info(`${source.repository}:${source.reference} is a single-platform image; --platform is not checked`);
-    images.push(await remoteImage(src, source.repository, { mediaType: top2.mediaType, digest: top2.digest, size: top2.body.length }, top2.body, top2.mediaType));
-  }
-  const stats = await pushBlobs(ctx, repository, images);
-  for (const i2 of images) if (tagBody !== i2.manifest) await putManifest2(ctx.session, repository, i2.manifestDigest, i2.manifest, i2.mediaType);
-  const digest = await putManifest2(ctx.session, repository, tag, tagBody, tagType);
-  ctx.reporter.tagged(repository, tag, digest);
-  return {
-    repository,
-    tags: [tag],
-    digest,
-    mediaType: tagType,
-    tagDigests: { [tag]: digest },
-    platforms: images.map((i2) => platformKey(i2.platform)),
-    ...stats
-  };
-}
-
-// tools/src/cli/commands/import.ts
-var importCommand = {
-  command: "import <ref> [name]",
-  describe: "Copy an image from another registry (all platforms, digests kept) into the registry",
-  builder: (y) => registryOptions(y).positional("ref", { type: "string", describe: "Source: [registry/]repository[:tag|@digest] (no registry: Docker Hub)" }).positional("name", { type: "string", describe: "Target name[:tag] in the namespace (default: the source name and tag)" }).option("platform", { type: "string", array: true, describe: "Only these platforms, os/arch[/variant] (repeatable)" }).option("src-authfile", { type: "string", describe: "Docker-style config.json for the source" }).option("src-credsfile", { type: "string", describe: "KEY=VALUE credentials file for the source" }).option("src-creds", { type: "string", describe: "USER:PASSWORD for the source (visible in ps)" }).option("src-token", { type: "string", describe: "Token for the source (visible in ps)" }).option("src-insecure", { type: "boolean", default: false, describe: "Source: allow plain HTTP, skip certificate verification" }).option("src-ca-cert", { type: "string", describe: "Source: CA certificate (PEM)" }).option("src-cert-dir", { type: "string", describe: "Source: folder of CA certificates (no private keys)" }).option("json", { type: "boolean", default: false, describe: "Print what was imported as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
-  handler: cliHandler(async (args) => {
-    const source = parseSourceReference(args.ref);
-    const platforms = (args.platform ?? []).flatMap((p) => p.split(",")).filter(Boolean).map(parsePlatform);
-    let name = source.repository.split("/").pop();
-    let tag = source.tag ?? "latest";
-    if (args.name) {
-      const i2 = args.name.lastIndexOf(":");
-      if (i2 > 0 && !args.name.slice(i2).includes("/")) {
-        tag = args.name.slice(i2 + 1);
-        name = args.name.slice(0, i2);
-      } else name = args.name;
-    }
-    if (!isValidTag(tag)) throw new CliError("usage", `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
-    const target = await openTarget(args);
-    const repository = repositoryOf(name, target.namespace);
-    const problem = nameProblem(repository);
-    if (problem) throw new CliError("name", `target name ${JSON.stringify(repository)} is not valid: ${problem}`, { exitCode: 2 });
-    const ca = [];
-    if (args["src-ca-cert"]) ca.push(await readFile11(args["src-ca-cert"]));
-    if (args["src-cert-dir"]) ca.push(...await loadCaDir(args["src-cert-dir"]));
-    const srcMode = args["src-authfile"] ? "authfile" : args["src-credsfile"] ? "credsfile" : "none";
-    const src = new RegistrySession({
-      registry: source.registry,
-      tls: { insecure: args["src-insecure"], ca },
-      credentials: credentialSource({ mode: srcMode, authfile: args["src-authfile"], credsfile: args["src-credsfile"], creds: args["src-creds"], token: args["src-token"] })
-    });
-    const reporter = chooseReporter(args);
-    try {
-      const ctx = newPushContext(target.session, reporter, args.jobs);
-      reporter.info(`Importing ${source.registry}/${source.repository}:${source.reference} \u2192 ${target.registry}/${repository}:${tag}`);
-      const result2 = await importImage(ctx, src, source, repository, tag, platforms);
-      reporter.close();
-      if (args.json) process.stdout.write(`${JSON.stringify({ registry: target.registry, results: [result2] }, null, 2)}
-`);
-      else if (!args.quiet) {
-        process.stdout.write(`${target.registry}/${repository}:${tag} ${result2.digest} (${result2.platforms.join(", ")})
-`);
-        process.stdout.write(`Imported: ${humanBytes(result2.bytesSent)} sent, ${humanBytes(result2.bytesSkipped)} already there
-`);
-      }
-    } finally {
-      reporter.close();
-      src.close();
-      target.session.close();
-    }
-  })
-};
-
-// tools/src/client/listing.ts
-function nextLink2(link) {
-  if (!link) return void 0;
-  for (const part of (Array.isArray(link) ? link.join(",") : link).split(/,(?=\s*<)/)) {
-    const m = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
-    if (m && /rel="?next"?/i.test(m[2])) return m[1];
-  }
-  return void 0;
-}
-async function paged(s, first, scopes, field, maxPages = 1e4) {
-  const out = [];
-  let path6 = first;
-  for (let page = 0; path6 && page < maxPages; page++) {
-    const res = await s.request({ method: "GET", path: path6, headers: { Accept: "application/json" } }, scopes);
-    if (res.status === 404 && page === 0) {
-      await discard(res);
-      return void 0;
-    }
-    await expectStatus(res, 200);
-    const doc = JSON.parse((await readBody2(res)).toString("utf8"));
-    const items = doc[field];
-    if (Array.isArray(items)) out.push(...items);
-    const next = nextLink2(res.headers.link);
-    path6 = next ? new URL(next, res.url).toString() : void 0;
-  }
-  return out;
-}
-async function listTags2(s, repo, pageSize = 1e3) {
-  return paged(s, `/v2/${repo}/tags/list?n=${pageSize}`, [repositoryScope(repo, "pull")], "tags");
-}
-async function catalog(s, pageSize = 1e3) {
-  return await paged(s, `/v2/_catalog?n=${pageSize}`, [CATALOG_SCOPE], "repositories") ?? [];
-}
-
-// tools/src/manage/delete.ts
-var DeleteError = class extends Error {
-  code;
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-};
-async function deleteTag(s, repository, tag, force = false) {
-  const head = await headManifest(s, repository, tag);
-  if (!head) throw new DeleteError("not-found", `${repository}:${tag} does not exist`);
-  if (!head.digest) throw new DeleteError("registry", `${repository}:${tag}: the registry gave no Docker-Content-Digest`);
-  const byTag = await deleteManifest2(s, repository, tag);
-  if (!byTag.error) return { repository, tag, digest: head.digest, method: "tag", alsoRemoved: [] };
-  const refusedTagDelete = [400, 405, 501].includes(byTag.status) || byTag.error.hasCode("UNSUPPORTED") || byTag.error.hasCode("DIGEST_INVALID");
-  if (!refusedTagDelete) throw byTag.error;
-  const sharing = [];
-  for (const other of await listTags2(s, repository) ?? []) {
-    if (other === tag) continue;
-    const h2 = await headManifest(s, repository, other);
-    if (h2?.digest === head.digest) sharing.push(other);
-  }
-  if (sharing.length && !force) {
-    throw new DeleteError(
-      "shared-digest",
-      `this registry deletes by digest only, and ${head.digest.slice(0, 19)} also carries ${sharing.map((t) => `${repository}:${t}`).join(", ")}; deleting would remove those too (--force to do it anyway)`
-    );
-  }
-  const byDigest = await deleteManifest2(s, repository, head.digest);
-  if (byDigest.error) {
-    if (byDigest.status === 405) throw new DeleteError("unsupported", `the registry does not allow deletes (distribution: storage.delete.enabled is false)`);
-    throw byDigest.error;
-  }
-  return { repository, tag, digest: head.digest, method: "digest", alsoRemoved: sharing };
-}
-
-// tools/src/manage/inspect.ts
-var InspectError = class extends Error {
-  code = "not-found";
-};
-async function image(s, repository, digest, body, mediaType, platform2) {
-  const parsed = parseManifest(body, mediaType);
-  const config = parsed.config;
-  let labels = {};
-  let created;
-  let configPlatform;
-  if (config.size < 4 * 1024 * 1024) {
-    try {
-      const doc = JSON.parse((await readBody2(await getBlob2(s, repository, config.digest))).toString("utf8"));
-      labels = doc.config?.Labels ?? {};
-      created = doc.created;
-      if (doc.architecture) configPlatform = platformKey(doc);
-    } catch {
-    }
-  }
-  const layers = parsed.blobs.slice(1).map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
-  return {
-    digest,
-    mediaType: parsed.mediaType,
-    platform: platform2 ?? configPlatform,
-    config: { digest: config.digest, size: config.size, mediaType: config.mediaType },
-    labels,
-    created,
-    layers,
-    size: layers.reduce((n2, l) => n2 + l.size, config.size)
-  };
-}
-async function inspectImage(s, repository, reference) {
-  const top2 = await getManifest2(s, repository, reference);
-  if (!top2) throw new InspectError(`${repository}:${reference} does not exist`);
-  if (!isIndexMediaType(top2.mediaType)) {
-    return { repository, reference, digest: top2.digest, mediaType: top2.mediaType, manifests: [], images: [await image(s, repository, top2.digest, top2.body, top2.mediaType, void 0)] };
-  }
-  const index = parseManifest(top2.body, top2.mediaType);
-  const images = [];
-  for (const m of index.manifests) {
-    if (m.platform?.architecture === "unknown") continue;
-    const child = await getManifest2(s, repository, m.digest);
-    if (child && !isIndexMediaType(child.mediaType)) images.push(await image(s, repository, m.digest, child.body, child.mediaType, m.platform ? platformKey(m.platform) : void 0));
-  }
-  return {
-    repository,
-    reference,
-    digest: top2.digest,
-    mediaType: top2.mediaType,
-    manifests: index.manifests.map((m) => ({ digest: m.digest, platform: m.platform ? platformKey(m.platform) : void 0, mediaType: m.mediaType, size: m.size })),
-    images
-  };
-}
-
-// tools/src/cli/commands/browse.ts
-var print = (line) => process.stdout.write(`${line}
-`);
-function splitImage(text, defaultTag) {
-  const i2 = text.lastIndexOf(":");
-  if (i2 > 0 && !text.slice(i2).includes("/")) return { name: text.slice(0, i2), tag: text.slice(i2 + 1) };
-  return { name: text, tag: defaultTag };
-}
-var listCommand = {
-  command: "list",
-  describe: "List the images of the namespace with their tags",
-  builder: (y) => registryOptions(y).option("all", { type: "boolean", default: false, describe: "Every repository, not only the namespace" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-  handler: cliHandler(async (args) => {
-    const target = await openTarget(args);
-    try {
-      const repos = (await catalog(target.session)).filter((r) => args.all || !target.namespace || r.startsWith(`${target.namespace}/`));
-      const out = {};
-      for (const r of repos) out[r] = (await listTags2(target.session, r) ?? []).sort();
-      if (args.json) print(JSON.stringify(out, null, 2));
-      else if (!repos.length) print(`(no images${target.namespace && !args.all ? ` in ${target.namespace}/` : ""})`);
-      else for (const r of repos) print(`${r}: ${out[r].join(" ") || "(no tags)"}`);
-    } finally {
-      target.session.close();
-    }
-  })
-};
-var tagsCommand = {
-  command: "tags <image>",
-  describe: "List the tags of an image",
-  builder: (y) => registryOptions(y).positional("image", { type: "string" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-  handler: cliHandler(async (args) => {
-    const target = await openTarget(args);
-    try {
-      const repository = repositoryOf(args.image, target.namespace);
-      const tags = await listTags2(target.session, repository);
-      if (!tags) throw new CliError("not-found", `${repository} does not exist`);
-      if (args.json) print(JSON.stringify({ name: repository, tags }, null, 2));
-      else for (const t of tags) print(t);
-    } finally {
-      target.session.close();
-    }
-  })
-};
-var catalogCommand = {
-  command: "catalog",
-  describe: "List every repository (the API catalog, all pages)",
-  builder: (y) => registryOptions(y).option("json", { type: "boolean", default: false, describe: 'Print {"repositories":[...]}' }),
-  handler: cliHandler(async (args) => {
-    const target = await openTarget(args);
-    try {
-      const repositories = await catalog(target.session);
-      if (args.json) print(JSON.stringify({ repositories }, null, 2));
-      else for (const r of repositories) print(r);
-    } finally {
-      target.session.close();
-    }
-  })
-};
-var inspectCommand = {
-  command: "inspect <image>",
-  describe: "Show an image: media type, digest, platforms, layers, labels",
-  builder: (y) => registryOptions(y).positional("image", { type: "string", describe: "name[:tag|@digest]" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-  handler: cliHandler(async (args) => {
-    const target = await openTarget(args);
-    try {
-      const at = args.image.indexOf("@");
-      const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, "latest");
-      const repository = repositoryOf(name, target.namespace);
-      const info = await inspectImage(target.session, repository, tag);
-      if (args.json) {
-        print(JSON.stringify(info, null, 2));
-        return;
-      }
-      print(`${target.registry}/${repository}:${tag}`);
-      print(`  digest:     ${info.digest}`);
-      print(`  media type: ${info.mediaType}`);
-      if (info.manifests.length) print(`  platforms:  ${info.manifests.map((m) => m.platform ?? "?").join(", ")}`);
-      for (const img of info.images) {
-        print(`  ${img.platform ?? "image"} ${img.digest}`);
-        if (img.created) print(`    created: ${img.created}`);
-        print(`    config:  ${img.config.digest} (${humanBytes(img.config.size)})`);
-        for (const l of img.layers) print(`    layer:   ${l.digest} ${humanBytes(l.size)} ${l.mediaType}`);
-        print(`    size:    ${humanBytes(img.size)}`);
-        for (const [k, v] of Object.entries(img.labels)) print(`    label:   ${k}=${v}`);
-      }
-    } finally {
-      target.session.close();
-    }
-  })
-};
-var deleteCommand = {
-  command: "delete <image>",
-  describe: "Delete one tag (name:tag); other tags of the same image stay",
-  builder: (y) => registryOptions(y).positional("image", { type: "string", describe: "name:tag" }).option("force", { type: "boolean", default: false, describe: "On a registry that deletes by digest only, also remove the other tags sharing it" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-  handler: cliHandler(async (args) => {
-    const { name, tag } = splitImage(args.image, void 0);
-    if (!tag) throw new CliError("usage", `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`, { exitCode: 2 });
-    if (!isValidTag(tag)) throw new CliError("usage", `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
-    const target = await openTarget(args);
-    try {
-      const r = await deleteTag(target.session, repositoryOf(name, target.namespace), tag, args.force);
-      if (args.json) print(JSON.stringify(r, null, 2));
-      else {
-        print(`Deleted ${r.repository}:${r.tag} (${r.digest})`);
-        if (r.alsoRemoved.length) print(`Also removed (same digest, --force): ${r.alsoRemoved.join(" ")}`);
-      }
-    } finally {
-      target.session.close();
-    }
-  })
-};
-var browseCommands = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];
-
 // tools/src/cli/commands/index.ts
-var commands = [...serverCommands, gcCommand, pkiCommand, authCommand, pushCommand, importCommand, ...browseCommands];
+var commands = [...serverCommands, gcCommand, pkiCommand, authCommand];
 
 // tools/src/cli.ts
 var VERSION = "0.1.0";

@@ -62,6 +62,8 @@ function remoteSource(src: RegistrySession, repo: string, d: Descriptor): BlobSo
       getBlob(src, repo, d.digest).then(
         (res) => {
           res.body.on('error', (err) => out.destroy(err));
+          // An upload that fails mid-way closes `out`: stop reading the source too.
+          out.on('close', () => res.body.destroy());
           res.body.pipe(out);
         },
         (err: Error) => out.destroy(err),
@@ -122,6 +124,10 @@ export async function importImage(ctx: PushContext, src: RegistrySession, source
   } else {
     if (platforms.length) ctx.reporter.info(`${source.repository}:${source.reference} is a single-platform image; --platform is not checked`);
     images.push(await remoteImage(src, source.repository, { mediaType: top.mediaType, digest: top.digest, size: top.body.length }, top.body, top.mediaType));
+  }
+  if (src.host === ctx.session.host) {
+    // Same registry: every blob can be mounted from the source repository instead of copied.
+    for (const i of images) for (const d of [i.config, ...i.layers]) if (!ctx.knownBlobs.has(d.digest)) ctx.knownBlobs.set(d.digest, source.repository);
   }
   const stats = await pushBlobs(ctx, repository, images);
   for (const i of images) if (tagBody !== i.manifest) await putManifest(ctx.session, repository, i.manifestDigest, i.manifest, i.mediaType);
