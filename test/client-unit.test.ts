@@ -112,3 +112,34 @@ t.test('a failed mount falls back to the upload session the registry opened; a l
     `PUT /v2/dst/blobs/uploads/u1?_state=s2&digest=sha256%3A${'a'.repeat(64)} 0`,
   ]);
 });
+
+t.test('credentials never follow an upload Location to another origin', async (t) => {
+  const seenByOther: Array<string | undefined> = [];
+  const other = createServer((req, res) => {
+    seenByOther.push(req.headers.authorization);
+    req.resume();
+    req.on('end', () => res.writeHead(201).end());
+  });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  t.teardown(() => other.close());
+  const otherPort = (other.address() as { port: number }).port;
+  const seenByRegistry: Array<string | undefined> = [];
+  const registry = createServer((req, res) => {
+    seenByRegistry.push(req.headers.authorization);
+    req.resume();
+    req.on('end', () => {
+      if (!req.headers.authorization) return res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="r"' }).end();
+      if (req.method === 'HEAD') return res.writeHead(404).end();
+      if (req.method === 'POST') return res.writeHead(202, { Location: `http://localhost:${otherPort}/upload/1` }).end();
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r));
+  t.teardown(() => registry.close());
+  const s = new RegistrySession({ registry: `http://127.0.0.1:${(registry.address() as { port: number }).port}`, credentials: async () => ({ kind: 'basic', username: 'u', password: 'p' }) });
+  t.teardown(() => s.close());
+  const data = Buffer.from('x');
+  await pushBlob(s, 'r', { digest: `sha256:${'b'.repeat(64)}`, size: 1, open: () => Readable.from([data]) });
+  t.ok(seenByRegistry.some((a) => a?.startsWith('Basic ')), 'the registry got Basic credentials');
+  t.same(seenByOther, [undefined], 'the other origin got none');
+});

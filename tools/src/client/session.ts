@@ -100,7 +100,9 @@ export class RegistrySession {
   }
 
   private async send(req: SessionRequest, url: URL, scopes: string[]): Promise<HttpResponse> {
-    const authorization = await this.auth.header(scopes);
+    // Credentials go to the registry only, never to another origin an upload Location names.
+    const base = await this.baseUrl();
+    const authorization = url.origin === base.origin ? await this.auth.header(scopes) : undefined;
     const headers = { ...req.headers, ...(authorization ? { Authorization: authorization } : {}) };
     return this.transport.send({ method: req.method, url, headers, body: req.body, contentLength: req.contentLength });
   }
