@@ -1,9 +1,8 @@
 // container-registry: the helper the layer carries. Every command is a thin call into a module.
-import 'reflect-metadata';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CliError, formatCliError } from './cli/errors.js';
-import { commands } from './cli/commands/index.js';
+import { loadCommands } from './cli/commands/index.js';
 
 /** VERSION is the helper's version, kept equal to package.json's by a test. */
 export const VERSION = '0.1.0';
@@ -23,7 +22,9 @@ async function main(argv: string[]): Promise<void> {
     .fail((msg, err) => {
       throw err ?? new CliError('usage', msg, { exitCode: 2 });
     });
-  for (const command of commands) parser.command(command as CommandModule);
+  // Help, --version and an unknown word see every command; a known word loads only its module.
+  const word = argv.includes('--help') || argv.includes('-h') ? undefined : argv.find((a) => !a.startsWith('-'));
+  for (const command of await loadCommands(word)) parser.command(command as CommandModule);
   try {
     await parser.parseAsync();
   } catch (err) {
