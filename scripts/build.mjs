@@ -6,6 +6,9 @@ import { chmod } from 'node:fs/promises';
 
 const outfile = 'meta-container-registry/files/container-registry.mjs';
 
+// The web UI's files become a string module first (see ui-assets.mjs).
+await import('./ui-assets.mjs');
+
 await build({
   entryPoints: ['tools/src/cli.ts'],
   outfile,
