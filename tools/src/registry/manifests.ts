@@ -66,8 +66,11 @@ export async function putManifest(ctx: RequestContext, name: string, reference: 
   if (extraTags.length > 0) headers['OCI-Tag'] = extraTags.join(', ');
   sendEmpty(ctx.res, 201, headers);
   const mediaType = ctx.store.manifests.parse(result.digest, body, ctx.req.headers['content-type']).mediaType;
-  const target = { repository: name, digest, mediaType, size: body.length, tag: reference.includes(':') ? undefined : reference };
-  ctx.events.publish('manifest', manifestEvent('push', target, ctx.request, ctx.user));
+  // One event per tag, as for separate pushes, so a receiver sees every tag that moved.
+  const tags = reference.includes(':') ? (extraTags.length > 0 ? extraTags : [undefined]) : [reference];
+  for (const tag of tags) {
+    ctx.events.publish('manifest', manifestEvent('push', { repository: name, digest, mediaType, size: body.length, tag }, ctx.request, ctx.user));
+  }
 }
 
 /** deleteManifest removes a tag (only that tag) or, by digest, the manifest and its tags. */
