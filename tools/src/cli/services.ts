@@ -2,8 +2,8 @@
 // thresholds, mDNS and webhooks, from flags or the CONTAINER_REGISTRY_* environment.
 import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { CliError } from './errors.js';
+import { StoragePaths } from '../storage/paths.js';
 import type { ServiceOptions } from '../registry/services.js';
 import { METRICS_ACCESS_MODES, type MetricsAccess } from '../registry/endpoints.js';
 import { DEFAULT_MDNS_NAME, mdnsHostLabel } from '../registry/mdns.js';
@@ -65,7 +65,7 @@ export async function resolveServiceOptions(args: ServiceArgs, storageDir: strin
     throw err;
   }
   // Secure mode keeps its users here; when they exist, /readyz checks they can be read.
-  const htpasswd = join(storageDir, 'auth', 'htpasswd');
+  const htpasswd = new StoragePaths(storageDir).htpasswd();
   return {
     ui: args.ui,
     metricsAccess: args['metrics-access'] as MetricsAccess,
