@@ -230,7 +230,7 @@ async function viewImage(params) {
     h('h2', {}, 'Pull'),
     pullLine('docker', 'docker pull ' + name),
     pullLine('podman', 'podman pull ' + (insecure ? '--tls-verify=false ' : '') + name),
-    pullLine('skopeo', 'skopeo copy ' + (insecure ? '--src-tls-verify=false ' : '') + 'docker://' + name + ' oci:' + repo.split('/').pop() + ':' + (byDigest ? 'latest' : ref) + (img.isIndex ? ' --all' : '')),
+    pullLine('skopeo', 'skopeo copy ' + (img.isIndex ? '--all ' : '') + (insecure ? '--src-tls-verify=false ' : '') + 'docker://' + name + ' oci:' + repo.split('/').pop() + ':' + (byDigest ? 'latest' : ref)),
   );
   const config = img.config || {};
   parts.push(
