@@ -2,6 +2,7 @@
 // network, through @homebridge/ciao, which probes the name and resolves conflicts (RFC 6762 §8-9) by
 // renaming. Off by default; goodbye packets go out on stop. The library is loaded only when mDNS is
 // on: it installs source-map support and opens multicast sockets as it loads.
+import { networkInterfaces } from 'node:os';
 
 /** DEFAULT_MDNS_NAME is the host name announced when none is given. */
 export const DEFAULT_MDNS_NAME = 'registry.local';
@@ -46,7 +47,19 @@ export function mdnsSan(name: string): string {
 export function withMdnsSan(certSan: string | undefined, name: string): string {
   const san = mdnsSan(name);
   const items = (certSan ?? '').split(/[,\s]+/).filter(Boolean);
-  return items.some((i) => i.toLowerCase() === san) ? items.join(',') : [...items, san].join(',');
+  return items.some((i) => i.toLowerCase() === san.toLowerCase()) ? items.join(',') : [...items, san].join(',');
+}
+
+/**
+ * defaultInterfaces lists this machine's non-loopback interfaces. ciao finds interfaces by parsing
+ * `ip -o link show`, which names veth and VLAN links `va@if2` or `eth0.10@eth0`; those names match
+ * nothing in os.networkInterfaces(), so ciao would silently skip them. Naming them here avoids that;
+ * an interface that appears later needs a restart (ciao still follows address changes).
+ */
+export function defaultInterfaces(): string[] {
+  return Object.entries(networkInterfaces())
+    .filter(([, infos]) => infos?.some((i) => !i.internal))
+    .map(([name]) => name);
 }
 
 /** announceMdns starts the announcement for a server on `port`; resolves once ciao has probed the name. */
@@ -54,7 +67,7 @@ export async function announceMdns(o: MdnsOptions & { port: number; tls: boolean
   const label = mdnsHostLabel(o.name);
   const ciao = await import('@homebridge/ciao');
   const getResponder = ciao.getResponder ?? (ciao as unknown as { default: typeof ciao }).default.getResponder;
-  const responder = getResponder(o.interfaces?.length ? { interface: o.interfaces } : {});
+  const responder = getResponder({ interface: o.interfaces?.length ? o.interfaces : defaultInterfaces() });
   const service = responder.createService({
     name: label,
     type: MDNS_SERVICE_TYPE,
