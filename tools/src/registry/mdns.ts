@@ -77,7 +77,7 @@ export async function announceMdns(o: MdnsOptions & { port: number; tls: boolean
   });
   const log = o.log ?? (() => {});
   service.on('name-change', (n: string) => log(`mDNS: service name taken on the network; now ${n}`));
-  service.on('hostname-change', (n: string) => log(`mDNS: host name taken on the network; now ${n}`));
+  service.on('hostname-change', (n: string) => log(`mDNS: host name taken on the network; now ${n} (the server certificate names ${label}.local)`));
   await service.advertise();
   return {
     hostname: () => service.getHostname().replace(/\.$/, ''),
