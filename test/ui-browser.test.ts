@@ -117,6 +117,8 @@ t.test('browse, inspect and delete in the web UI', { skip, timeout: 180_000 }, a
     `skopeo copy --src-tls-verify=false docker://${reg.host}/yocto/core-image-minimal:5.0.19 oci:core-image-minimal:5.0.19`,
   ]);
   await page.screenshot({ path: join(OUT, 'image.png'), fullPage: true });
+  // The top of the page, as docs/ui-image.png in the README shows it.
+  await page.screenshot({ path: join(OUT, 'readme.png'), clip: { x: 0, y: 0, width: 1100, height: 640 } });
 
   // The index: its platforms.
   await page.goto(`${base}/ui/#repo=yocto%2Fmulti&ref=2.0`);

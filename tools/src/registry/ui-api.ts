@@ -48,10 +48,13 @@ function repositoryParam(url: RequestTarget): string {
 
 async function repositories(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse, access: AccessCheck): Promise<void> {
   await access.authorize('catalog');
-  const names = await deps.store.repositories();
-  const list = await Promise.all(names.map(async (name) => ({ name, tags: (await deps.store.manifests.tags(name)).length })));
+  // Like _catalog: only what the asker may pull.
+  const all = await deps.store.repositories();
+  const visible = (await Promise.all(all.map(async (name) => ((await access.may('pull', name)) ? name : undefined)))).filter((n): n is string => n !== undefined);
+  const list = await Promise.all(visible.map(async (name) => ({ name, tags: (await deps.store.manifests.tags(name)).length })));
   const stats = await deps.stats.get();
-  sendJson(req, res, 200, { repositories: list, stats: { bytes: stats.bytes, blobs: stats.blobs, tags: stats.tags } }, { 'Cache-Control': 'no-store' });
+  const tags = list.reduce((sum, r) => sum + r.tags, 0);
+  sendJson(req, res, 200, { repositories: list, stats: { bytes: stats.bytes, blobs: stats.blobs, tags } }, { 'Cache-Control': 'no-store' });
 }
 
 async function tags(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse, url: RequestTarget, access: AccessCheck): Promise<void> {
