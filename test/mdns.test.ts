@@ -77,7 +77,7 @@ t.test('announce in a private network namespace, resolve, reach, rename on confl
 
   const storage = await tempDir(t, 'cr-mdns-');
   const server = spawnIn(t, nsA, [process.execPath, BUNDLE, 'serve', '--storage', storage, '--listen', '0.0.0.0:5000', '--mdns', '--mdns-name', 'registry.local']);
-  await waitFor(async () => /mDNS: announcing/.test(server.output()), 20_000, 'the announcement').catch((err) => {
+  await waitFor(async () => /mDNS: announcing/.test(server.output()) && /container-registry: serving/.test(server.output()), 20_000, 'the announcement').catch((err) => {
     throw new Error(`${(err as Error).message}\n${server.output()}`);
   });
   t.match(server.output(), /mDNS: announcing registry\.local \(_oci-registry\._tcp, port 5000\)/);
@@ -102,7 +102,8 @@ t.test('announce in a private network namespace, resolve, reach, rename on confl
   // A second registry (in the querier's namespace) wants the same name: the library probes and renames.
   const storage2 = await tempDir(t, 'cr-mdns2-');
   const second = spawnIn(t, nsB, [process.execPath, BUNDLE, 'serve', '--storage', storage2, '--listen', '0.0.0.0:5001', '--mdns', '--mdns-name', 'registry.local']);
-  await waitFor(async () => /mDNS: announcing/.test(second.output()), 30_000, 'the second announcement').catch((err) => {
+  // "serving" comes after the announcement and the signal handlers: a SIGTERM before it kills outright.
+  await waitFor(async () => /mDNS: announcing/.test(second.output()) && /container-registry: serving/.test(second.output()), 30_000, 'the second announcement').catch((err) => {
     throw new Error(`${(err as Error).message}\n${second.output()}`);
   });
   const name2 = /mDNS: announcing (\S+)/.exec(second.output())![1];

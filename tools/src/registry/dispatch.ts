@@ -11,7 +11,7 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { listCatalog, listReferrers, listTags } from './discovery.js';
 import type { RequestContext, RequestTarget } from './context.js';
-import { RegistryEvents, requestInfo, type AuthFailure } from './events.js';
+import { RegistryEvents, requestInfo, type AuthFailure, type RequestInfo } from './events.js';
 
 /**
  * Authorize asks the access controller for one action; it resolves to the user (undefined when
@@ -166,6 +166,7 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
     if ('name' in route) assertRepositoryName(route.name);
     const action = actionFor(route, method);
     if (action) await authorize(action, 'name' in route ? route.name : undefined);
+    let info: RequestInfo | undefined;
     const ctx: RequestContext = {
       req,
       res,
@@ -173,7 +174,10 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
       store: d.store,
       mayPull: async (repository) => (await d.access.check({ action: 'pull', repository, authorization, remoteAddress })).allowed,
       events: d.events ?? SILENT,
-      request: requestInfo(req),
+      // Read only when an event is built: most requests (blobs) never need an id.
+      get request() {
+        return (info ??= requestInfo(req));
+      },
       user: outcome.user,
     };
     await run(ctx, route, method);

@@ -6,6 +6,9 @@ import type { RegistryEvents } from './events.js';
 import type { StatsCache, StorageStats } from '../storage/stats.js';
 import { readGcStats, type GcStats } from '../storage/gc-stats.js';
 
+// Label values stay a small fixed set whatever clients send.
+const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /** RegistryMetrics owns one prom-client registry (never the global one: two servers in a process stay apart). */
 export class RegistryMetrics {
   readonly registry = new Registry();
@@ -32,7 +35,7 @@ export class RegistryMetrics {
       registers,
     });
     events.on('request', (r) => {
-      const labels = { method: r.method, route: r.route, status: String(r.status) };
+      const labels = { method: METHODS.has(r.method) ? r.method : 'other', route: r.route, status: String(r.status) };
       requests.inc(labels);
       duration.observe(labels, r.seconds);
     });

@@ -73,8 +73,13 @@ export function createServices(o: { storageDir: string; store: ImageStore; certF
         notifier.subscribe(events);
       }
       if (s.mdns) {
-        mdns = await announceMdns({ ...s.mdns, port: address.port, tls: address.url.startsWith('https:'), log });
-        log(`mDNS: announcing ${mdns.hostname()} (_oci-registry._tcp, port ${address.port})`);
+        // A registry that cannot announce still serves: the name is a convenience, the port is the contract.
+        try {
+          mdns = await announceMdns({ ...s.mdns, port: address.port, tls: address.url.startsWith('https:'), log });
+          log(`mDNS: announcing ${mdns.hostname()} (_oci-registry._tcp, port ${address.port})`);
+        } catch (err) {
+          log(`mDNS: cannot announce ${s.mdns.name}: ${(err as Error).message}`);
+        }
       }
     },
     mdnsHostname: () => mdns?.hostname(),
