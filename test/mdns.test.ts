@@ -12,6 +12,9 @@ import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/ports.js';
 import { isRoot, which } from './helpers/peers.js';
 import { mdnsSan, withMdnsSan } from '../tools/src/registry/mdns.js';
+import { buildServeOptions } from '../tools/src/cli/commands/server.js';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 
 const run = promisify(execFile);
 const skip = !isRoot() ? 'needs root (network namespaces)' : !which('ip') ? 'needs ip (Debian package iproute2)' : false;
@@ -43,6 +46,17 @@ t.test('mdnsSan and withMdnsSan add the name to the certificate names once', asy
   t.equal(withMdnsSan(undefined, 'registry.local'), 'DNS:registry.local');
   t.equal(withMdnsSan('IP:10.0.0.5, DNS:registry.local', 'registry'), 'IP:10.0.0.5,DNS:registry.local');
   t.throws(() => mdnsSan('bad name.local'), /invalid mDNS name/);
+});
+
+t.test('secure mode with --mdns: the name is in the server certificate', async (t) => {
+  // buildServeOptions makes the PKI and announces nothing (the server does that), so no packet leaves.
+  const storage = await tempDir(t, 'cr-mdns-pki-');
+  const args = { storage, listen: '127.0.0.1:5000', 'drain-timeout': 1, tls: true, auth: false, ui: true, 'metrics-access': 'loopback', mdns: true, 'mdns-name': 'lab-registry.local', 'min-free-disk': 1 };
+  const options = await buildServeOptions(args as Parameters<typeof buildServeOptions>[0]);
+  t.ok(options.tls, 'secure mode');
+  t.same(options.services?.mdns, { name: 'lab-registry.local', interfaces: undefined });
+  const cert = new X509Certificate(await readFile(options.tls!.certFile));
+  t.match(cert.subjectAltName, /DNS:lab-registry\.local/);
 });
 
 t.test('announce in a private network namespace, resolve, reach, rename on conflict, say goodbye', { skip, timeout: 90_000 }, async (t) => {

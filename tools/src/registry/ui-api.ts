@@ -14,7 +14,7 @@ import { compareLexical } from '../storage/manifests.js';
 import { manifestEvent, requestInfo, type RegistryEvents } from './events.js';
 import { sendJson } from './respond.js';
 
-/** UiApi serves /ui/api/<call>. */
+/** UiApiDeps are what the UI API reads and tells. */
 export interface UiApiDeps {
   store: ImageStore;
   stats: StatsCache;
