@@ -5,13 +5,13 @@
 // full the oldest event is dropped and counted.
 import { parse as parseToml } from 'smol-toml';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { StoragePaths } from '../storage/paths.js';
 import type { ManifestAction, ManifestEvent, RegistryEvents } from './events.js';
 
 /** EVENTS_MEDIA_TYPE is the Content-Type distribution sends its envelopes with. */
 export const EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 
-/** CONFIG_FILE is the server's optional configuration in the storage directory. */
+/** CONFIG_FILE names the server's optional configuration in the storage directory (StoragePaths.serverConfig). */
 export const CONFIG_FILE = 'config.toml';
 
 /** WebhookEndpoint is one receiver. */
@@ -103,7 +103,7 @@ export function parseNotifications(text: string, source = CONFIG_FILE): WebhookE
 
 /** loadNotifications reads config.toml in the storage dir (if any) and CONTAINER_REGISTRY_NOTIFY (URLs, comma or space separated). */
 export async function loadNotifications(storageDir: string, env: NodeJS.ProcessEnv = process.env): Promise<WebhookEndpoint[]> {
-  const file = join(storageDir, CONFIG_FILE);
+  const file = new StoragePaths(storageDir).serverConfig();
   let text: string | undefined;
   try {
     text = await readFile(file, 'utf8');

@@ -2,12 +2,9 @@
 // memory: each run adds its report to a small JSON file in the storage directory, and /metrics
 // reads it. Cumulative totals, so the server exports them as counters.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FsDriver } from './driver.js';
+import { StoragePaths } from './paths.js';
 import type { GcReport } from './gc.js';
-
-/** GC_STATS_FILE is the file's name in the storage directory (next to the PID file, outside docker/). */
-export const GC_STATS_FILE = 'gc-stats.json';
 
 /** GcStats are the totals over every gc run on this storage. */
 export interface GcStats {
@@ -19,9 +16,9 @@ export interface GcStats {
   lastBytesFreed?: number;
 }
 
-/** gcStatsPath is where the totals live for a storage directory. */
+/** gcStatsPath is where the totals live for a storage directory (next to the PID file, outside docker/). */
 export function gcStatsPath(storageDir: string): string {
-  return join(storageDir, GC_STATS_FILE);
+  return new StoragePaths(storageDir).gcStats();
 }
 
 /** readGcStats reads the totals; none yet (or unreadable) reads as zero runs. */
