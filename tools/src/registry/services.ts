@@ -6,7 +6,7 @@ import { StatsCache } from '../storage/stats.js';
 import { RegistryEvents } from './events.js';
 import { RegistryMetrics } from './metrics.js';
 import { Notifier, type WebhookEndpoint } from './webhooks.js';
-import { extraEndpoints, type MetricsAccess } from './endpoints.js';
+import { extraEndpoints, isLoopback, type MetricsAccess } from './endpoints.js';
 import { announceMdns, type MdnsAnnouncement, type MdnsOptions } from './mdns.js';
 import type { ExtraEndpoints } from './dispatch.js';
 
@@ -73,6 +73,9 @@ export function createServices(o: { storageDir: string; store: ImageStore; certF
         notifier.subscribe(events);
       }
       if (s.mdns) {
+        if (isLoopback(address.host)) {
+          log(`mDNS: the server listens on ${address.host} only; other machines will find the name but not reach it (use --listen 0.0.0.0:${address.port})`);
+        }
         // A registry that cannot announce still serves: the name is a convenience, the port is the contract.
         try {
           mdns = await announceMdns({ ...s.mdns, port: address.port, tls: address.url.startsWith('https:'), log });

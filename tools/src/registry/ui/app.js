@@ -201,7 +201,7 @@ const LABEL_NAMES = {
 };
 
 async function deleteTag(repo, tag) {
-  if (!(await confirmDialog('Delete the tag ' + repo + ':' + tag + '? The image stays reachable by digest until gc removes it.'))) return;
+  if (!(await confirmDialog('Delete the tag ' + repo + ':' + tag + '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.'))) return;
   try {
     await api('tag?' + new URLSearchParams({ repository: repo, tag }), { method: 'DELETE' });
     location.hash = link({ repo });
