@@ -116,6 +116,12 @@ t.test('browse, inspect and delete in the web UI', { skip, timeout: 180_000 }, a
     `podman pull --tls-verify=false ${reg.host}/yocto/core-image-minimal:5.0.19`,
     `skopeo copy --src-tls-verify=false docker://${reg.host}/yocto/core-image-minimal:5.0.19 oci:core-image-minimal:5.0.19`,
   ]);
+  // Copy: http://127.0.0.1 is a secure context, so the clipboard API is used.
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const copy = page.locator('.pull').first().getByRole('button', { name: 'Copy' });
+  await copy.click();
+  await page.locator('.pull').first().getByRole('button', { name: 'Copied' }).waitFor();
+  t.equal(await page.evaluate(() => navigator.clipboard.readText()), pulls[0], 'the docker command is on the clipboard');
   await page.screenshot({ path: join(OUT, 'image.png'), fullPage: true });
   // The top of the page, as docs/ui-image.png in the README shows it.
   await page.screenshot({ path: join(OUT, 'readme.png'), clip: { x: 0, y: 0, width: 1100, height: 640 } });
