@@ -48,6 +48,18 @@ t.test('several named images: latest, or the one named; ambiguity is an error', 
   t.equal((await layout.images('v2'))[0]!.manifestDigest, b.manifest.digest);
 });
 
+t.test('one image under several names (OCI_IMAGE_TAG and latest) is one image', async (t) => {
+  const dir = await tempDir(t);
+  const image = makeImage();
+  await writeLayout(dir, [
+    { ref: 'v1.0', image },
+    { ref: 'stable', image },
+  ]);
+  const images = await (await OciLayout.open(dir)).images();
+  t.equal(images.length, 1);
+  t.equal(images[0]!.manifestDigest, image.manifest.digest);
+});
+
 t.test('a nested index gives every platform; the archive of it reads the same without extracting', async (t) => {
   const dir = await tempDir(t);
   const images = [makeImage({ architecture: 'amd64' }), makeImage({ architecture: 'arm', variant: 'v7' }), makeImage({ architecture: 'arm64' })];
