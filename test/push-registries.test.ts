@@ -2,7 +2,7 @@
 // (CNCF distribution 2.8) — with images pulled back by skopeo and compared by digest.
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RegistrySession } from '../tools/src/client/session.js';
@@ -175,6 +175,24 @@ for (const peer of peers) {
       // (an oci: layout cannot hold a Docker list unconverted, so compare what skopeo reads)
       t.equal((await skopeoRaw(reg.host, 'yocto/dockery:two')).digest, multi!.digest);
       t.equal((await skopeoRaw(reg.host, 'yocto/dockery:one')).digest, a.image.manifest.digest);
+    });
+
+    t.test('an umoci-built layout in deploy/ is pushed with its digest', { skip: missingPeer('umoci') }, async (t) => {
+      const root = await tempDir(t);
+      const folder = join(root, 'images', 'qemux86-64');
+      const layout = join(folder, 'umo-qemux86-64.rootfs-20260112143022-oci');
+      await mkdir(folder, { recursive: true });
+      const umoci = (...args: string[]) => run('umoci', args, { cwd: root });
+      await umoci('init', '--layout', layout);
+      await umoci('new', '--image', `${layout}:latest`);
+      await writeFile(join(root, 'hello.txt'), `hello ${randomBytes(4).toString('hex')}\n`);
+      await umoci('insert', '--rootless', '--image', `${layout}:latest`, join(root, 'hello.txt'), '/hello.txt');
+      const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+      const [r] = await push(s, folder);
+      t.equal(r!.repository, 'yocto/umo');
+      t.equal(r!.digest, index.manifests[0]!.digest);
+      if (skopeoMissing) return;
+      t.equal(await skopeoCopyAll(t, reg.host, 'yocto/umo:latest'), index.manifests[0]!.digest);
     });
 
     t.test('arch strategy: each platform under its own suffixed tags, no index', async (t) => {
