@@ -36,22 +36,23 @@ export async function getManifest(s: RegistrySession, repo: string, reference: s
     await expectStatus(res, 200);
     const body = await readBody(res);
     const computed = digestOf(body);
-    const header = res.headers['docker-content-digest'];
     if (reference.startsWith('sha256:') && computed !== reference) {
       throw new RegistryHttpError({ status: 200, method: 'GET', url: res.url, message: `manifest digest is ${computed}, not the ${reference} asked for`, retryable: false });
     }
-    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim() || mediaTypeOf(body);
-    return { body, mediaType: mediaTypeOf(body) ?? mediaType, digest: typeof header === 'string' && header === computed ? header : computed };
+    const contentType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    return { body, mediaType: mediaTypeOf(body, contentType), digest: computed };
   });
 }
 
-function mediaTypeOf(body: Buffer): string {
+/** mediaTypeOf trusts the manifest's own mediaType, then the Content-Type, then the shape. */
+function mediaTypeOf(body: Buffer, contentType: string): string {
   try {
     const doc = JSON.parse(body.toString('utf8')) as { mediaType?: string; manifests?: unknown };
     if (doc.mediaType) return doc.mediaType;
+    if (contentType && contentType !== 'application/json' && contentType !== 'text/plain') return contentType;
     return Array.isArray(doc.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json';
   } catch {
-    return '';
+    return contentType;
   }
 }
 
