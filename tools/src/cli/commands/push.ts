@@ -67,9 +67,13 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     const only = args.image ? [args.image] : (process.env.CONTAINER_REGISTRY_IMAGES ?? '').split(/\s+/).filter(Boolean);
     const target = await openTarget(args);
     const reporter = chooseReporter(args);
+    // Reach the registry while the layouts are read (a plan error still wins: it is reported first).
+    const ping = target.session.baseUrl();
+    ping.catch(() => undefined);
     try {
       const plans = await planDeployPush({ deployDir, only, namespace: target.namespace, tags, arch, labels }, (w) => process.stderr.write(`warning: ${w}\n`));
       if (!plans.length) throw new CliError('no-images', `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
+      await ping;
       const ctx = newPushContext(target.session, reporter, args.jobs);
       const results = await pushPlanned(ctx, plans, { tags, arch });
       reporter.close();
