@@ -10,7 +10,7 @@
 //
 // Usage: npm run build && node bench/registry.mjs [--runs 5] [--size-mib 1024] [--layers 8]
 //          [--blob-mib 2048] [--only image,rss,concurrent] [--workdir DIR] [--keep]
-//          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+//          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--bundle other-build.mjs]
 // Needs skopeo and docker-registry on PATH. Plain node, no dependencies.
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { createGzip, gzipSync } from 'node:zlib';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
+let BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
 const MiB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
@@ -49,6 +49,7 @@ function parseArgs(argv) {
     else if (a === '--workdir') o.workdir = next();
     else if (a === '--keep') o.keep = true;
     else if (a === '--node-args') o.nodeArgs = next().split(' ').filter(Boolean);
+    else if (a === '--bundle') BUNDLE = resolve(next());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
       process.exit(0);
@@ -98,7 +99,7 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** cpuSeconds reads utime+stime of a process (and its reaped children) from /proc. */
+/** cpuSeconds reads utime+stime of a process from /proc (clock ticks of 1/100 s). */
 function cpuSeconds(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -107,6 +108,19 @@ function cpuSeconds(pid) {
   } catch {
     return NaN;
   }
+}
+
+/** skopeo runs skopeo and tells its wall time and, through /usr/bin/time when present, its CPU time. */
+async function skopeo(args) {
+  if (!existsSync('/usr/bin/time')) return { ...(await run('skopeo', args)), cpu: NaN };
+  const r = await run('/usr/bin/time', ['-f', 'cpu %U %S', 'skopeo', ...args]);
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.out);
+  return { ...r, cpu: m ? Number(m[1]) + Number(m[2]) : NaN };
+}
+
+/** syncDisks flushes dirty pages (untimed), so one step's deferred writeback is not charged to the next. */
+async function syncDisks() {
+  await run('sync', []);
 }
 
 function memKiB(pid) {
@@ -305,7 +319,7 @@ const REGISTRIES = {
 // 1. push and pull of the big image with skopeo
 
 async function benchImage(opts, work, layout) {
-  const results = { ours: { push: [], pull: [], pushCpu: [], pullCpu: [] }, distribution: { push: [], pull: [], pushCpu: [], pullCpu: [] } };
+  const results = { ours: { push: [], pull: [], pushCpu: [], pullCpu: [], pushClientCpu: [], pullClientCpu: [] }, distribution: { push: [], pull: [], pushCpu: [], pullCpu: [], pushClientCpu: [], pullClientCpu: [] } };
   for (let r = 0; r < opts.runs; r++) {
     // Alternate which registry goes first, so a drift of the machine hits both alike.
     const order = r % 2 === 0 ? ['ours', 'distribution'] : ['distribution', 'ours'];
@@ -315,19 +329,23 @@ async function benchImage(opts, work, layout) {
       const reg = await REGISTRIES[name].start(storage, opts);
       try {
         const ref = `docker://${reg.host}/bench/image:latest`;
+        await syncDisks();
         let cpu0 = cpuSeconds(reg.pid);
-        const push = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:bench`, ref]);
+        const push = await skopeo(['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:bench`, ref]);
         results[name].pushCpu.push(cpuSeconds(reg.pid) - cpu0);
         const target = join(work, `pull-${name}-${r}`);
+        await syncDisks();
         cpu0 = cpuSeconds(reg.pid);
-        const pull = await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', ref, `oci:${target}:bench`]);
+        const pull = await skopeo(['copy', '--quiet', '--src-tls-verify=false', ref, `oci:${target}:bench`]);
         results[name].pullCpu.push(cpuSeconds(reg.pid) - cpu0);
         const pulledIndex = JSON.parse(await readFile(join(target, 'index.json'), 'utf8'));
         const pulledDigest = pulledIndex.manifests[0]?.digest;
         if (pulledDigest !== layoutManifestDigest(layout)) throw new Error(`${name}: pulled ${pulledDigest}, pushed ${layoutManifestDigest(layout)}`);
+        results[name].pushClientCpu.push(push.cpu);
+        results[name].pullClientCpu.push(pull.cpu);
         results[name].push.push(push.seconds);
         results[name].pull.push(pull.seconds);
-        log(`run ${r + 1}/${opts.runs} ${name}: push ${push.seconds.toFixed(2)} s, pull ${pull.seconds.toFixed(2)} s (server CPU ${results[name].pushCpu.at(-1).toFixed(2)} s / ${results[name].pullCpu.at(-1).toFixed(2)} s)`);
+        log(`run ${r + 1}/${opts.runs} ${name}: push ${push.seconds.toFixed(2)} s, pull ${pull.seconds.toFixed(2)} s (server CPU ${results[name].pushCpu.at(-1).toFixed(2)} s / ${results[name].pullCpu.at(-1).toFixed(2)} s, skopeo CPU ${push.cpu.toFixed(2)} s / ${pull.cpu.toFixed(2)} s)`);
         await rm(target, { recursive: true, force: true });
       } finally {
         await reg.stop();
@@ -373,6 +391,7 @@ async function benchRss(opts, work, name) {
   }, 100);
   try {
     const before = memKiB(reg.pid);
+    const cpu0 = cpuSeconds(reg.pid);
     const post = await httpRequest(`${reg.url}/v2/bench/big/blobs/uploads/`, 'POST', { 'Content-Length': '0' });
     if (post.status !== 202) throw new Error(`${name} POST: ${post.status} ${post.text}`);
     const size = opts.blobMib * MiB;
@@ -389,15 +408,18 @@ async function benchRss(opts, work, name) {
     const loc = new URL(post.headers.location, reg.url);
     const patch = await httpRequest(loc, 'PATCH', { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) }, body);
     if (patch.status !== 202) throw new Error(`${name} PATCH: ${patch.status} ${patch.text}`);
+    const patchSeconds = (Date.now() - started) / 1000;
     const put = new URL(patch.headers.location, reg.url);
     put.searchParams.set('digest', `sha256:${hash.digest('hex')}`);
     const done = await httpRequest(put, 'PUT', { 'Content-Length': '0' });
     if (done.status !== 201) throw new Error(`${name} PUT: ${done.status} ${done.text}`);
     const seconds = (Date.now() - started) / 1000;
+    const putSeconds = seconds - patchSeconds;
+    const cpu = cpuSeconds(reg.pid) - cpu0;
     const after = memKiB(reg.pid);
     const peak = Math.max(...samples, after.rss);
-    log(`rss ${name}: ${opts.blobMib} MiB in ${seconds.toFixed(1)} s, RSS before ${(before.rss / 1024).toFixed(0)} MiB, peak sampled ${(peak / 1024).toFixed(0)} MiB, VmHWM ${(after.hwm / 1024).toFixed(0)} MiB (${samples.length} samples)`);
-    return { before: before.rss / 1024, peak: peak / 1024, hwm: after.hwm / 1024, seconds, samples: samples.length };
+    log(`rss ${name}: ${opts.blobMib} MiB in ${seconds.toFixed(1)} s (PATCH ${patchSeconds.toFixed(1)} s, PUT ${putSeconds.toFixed(1)} s, server CPU ${cpu.toFixed(1)} s), RSS before ${(before.rss / 1024).toFixed(0)} MiB, peak sampled ${(peak / 1024).toFixed(0)} MiB, VmHWM ${(after.hwm / 1024).toFixed(0)} MiB (${samples.length} samples)`);
+    return { before: before.rss / 1024, peak: peak / 1024, hwm: after.hwm / 1024, seconds, patchSeconds, putSeconds, samples: samples.length };
   } finally {
     clearInterval(sampler);
     await reg.stop();
@@ -497,6 +519,7 @@ async function main() {
         summary.push([`${op} ${mib.toFixed(0)} MiB/${opts.layers} layers, median s`, o.toFixed(2), d.toFixed(2), '']);
         summary.push([`${op} throughput MiB/s`, (mib / o).toFixed(0), (mib / d).toFixed(0), `${ratio.toFixed(2)}x`]);
         summary.push([`${op} server CPU s (median)`, median(res.ours[`${op}Cpu`]).toFixed(2), median(res.distribution[`${op}Cpu`]).toFixed(2), '']);
+        summary.push([`${op} skopeo CPU s (median)`, median(res.ours[`${op}ClientCpu`]).toFixed(2), median(res.distribution[`${op}ClientCpu`]).toFixed(2), '']);
         summary.push([`${op} runs s`, res.ours[op].map((x) => x.toFixed(1)).join(','), res.distribution[op].map((x) => x.toFixed(1)).join(','), '']);
         verdicts.push(`${op}: ours ${ratio.toFixed(2)}x distribution's throughput (target >= 1.25x): ${ratio >= 1.25 ? 'MET' : 'NOT MET'}`);
       }
@@ -507,6 +530,7 @@ async function main() {
       summary.push([`RSS receiving ${opts.blobMib} MiB, peak MiB`, o.peak.toFixed(0), d.peak.toFixed(0), '']);
       summary.push(['  VmHWM MiB (whole life)', o.hwm.toFixed(0), d.hwm.toFixed(0), '']);
       summary.push(['  upload MiB/s (PATCH+PUT)', (opts.blobMib / o.seconds).toFixed(0), (opts.blobMib / d.seconds).toFixed(0), `${(d.seconds / o.seconds).toFixed(2)}x`]);
+      summary.push(['  PATCH s / PUT (commit) s', `${o.patchSeconds.toFixed(1)} / ${o.putSeconds.toFixed(1)}`, `${d.patchSeconds.toFixed(1)} / ${d.putSeconds.toFixed(1)}`, '']);
       verdicts.push(`RSS: ours peaked at ${o.peak.toFixed(0)} MiB (VmHWM ${o.hwm.toFixed(0)}) (target < 200 MiB): ${Math.max(o.peak, o.hwm) < 200 ? 'MET' : 'NOT MET'}`);
     }
     if (opts.only.includes('concurrent')) {
