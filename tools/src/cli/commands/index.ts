@@ -2,6 +2,8 @@
 import type { CommandModule } from 'yargs';
 import { serverCommands } from './server.js';
 import { gcCommand } from './gc.js';
+import { pkiCommand } from './pki.js';
+import { authCommand } from './auth.js';
 
 /** commands are registered with yargs in this order (the help lists them so). */
-export const commands: CommandModule<any, any>[] = [...serverCommands, gcCommand];
+export const commands: CommandModule<any, any>[] = [...serverCommands, gcCommand, pkiCommand, authCommand];
