@@ -6,6 +6,19 @@ import { chmod } from 'node:fs/promises';
 
 const outfile = 'meta-container-registry/files/container-registry.mjs';
 
+// The web UI's files become a string module first (see ui-assets.mjs).
+await import('./ui-assets.mjs');
+
+// @homebridge/ciao (mDNS) imports source-map-support/register, which patches Error.prepareStackTrace
+// for the whole process as it loads; the bundle has no source maps, so it would only cost 70 KB.
+const withoutSourceMapSupport = {
+  name: 'without-source-map-support',
+  setup(b) {
+    b.onResolve({ filter: /^source-map-support\/register$/ }, (args) => ({ path: args.path, namespace: 'empty' }));
+    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: '', loader: 'js' }));
+  },
+};
+
 await build({
   entryPoints: ['tools/src/cli.ts'],
   outfile,
@@ -14,6 +27,7 @@ await build({
   format: 'esm',
   target: 'node20',
   legalComments: 'none',
+  plugins: [withoutSourceMapSupport],
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require() for node builtins; ESM output has no require.
   banner: {

@@ -18,3 +18,5 @@ t.equal(p.uploadData('yocto/app', 'id'), `${v2}/repositories/yocto/app/_uploads/
 t.equal(p.uploadStartedAt('yocto/app', 'id'), `${v2}/repositories/yocto/app/_uploads/id/startedat`);
 t.equal(p.pidFile(), '/s/container-registry.pid', 'our files sit beside docker/, never inside');
 t.equal(p.logFile(), '/s/container-registry.log');
+t.equal(p.serverConfig(), '/s/config.toml');
+t.equal(p.gcStats(), '/s/gc-stats.json');

@@ -70,6 +70,7 @@ export async function getBlob(ctx: RequestContext, name: string, digestText: str
   res.writeHead(status, headers);
   try {
     await pipeline(stream, res);
+    ctx.events.publish('blobDownload', { repository: name, bytes: length });
   } catch {
     stream.destroy();
     res.destroy();

@@ -1,6 +1,7 @@
 // What every handler is handed for one request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImageStore } from '../storage/store.js';
+import type { RegistryEvents, RequestInfo } from './events.js';
 
 /** RequestTarget is the request's path (as sent, dot segments kept) and query. */
 export interface RequestTarget {
@@ -16,4 +17,10 @@ export interface RequestContext {
   store: ImageStore;
   /** mayPull tells whether the requester may read another repository (cross-repository mount) */
   mayPull(repository: string): Promise<boolean>;
+  /** events receives what handlers did (manifest push/pull/delete, blob transfers) */
+  events: RegistryEvents;
+  /** request is who asked, as events record it */
+  request: RequestInfo;
+  /** user is the authenticated user, if any */
+  user: string | undefined;
 }

@@ -11,16 +11,47 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { listCatalog, listReferrers, listTags } from './discovery.js';
 import type { RequestContext, RequestTarget } from './context.js';
+import { RegistryEvents, requestInfo, type AuthFailure, type RequestInfo } from './events.js';
+
+/**
+ * Authorize asks the access controller for one action; it resolves to the user (undefined when
+ * anonymous) or throws the spec's error (401 with a challenge, 403, 429).
+ */
+export type Authorize = (action: AccessAction, repository?: string) => Promise<string | undefined>;
+
+/** AccessCheck is the access policy as extra endpoints see it. */
+export interface AccessCheck {
+  /** authorize enforces: the user, or a thrown 401/403/429 (counted as an auth failure) */
+  authorize: Authorize;
+  /** may only asks (to show or hide a button): no error, nothing counted */
+  may(action: AccessAction, repository?: string): Promise<boolean>;
+  /** the peer's address */
+  remoteAddress: string;
+}
+
+/** ExtraEndpoints serves paths outside /v2/ (web UI, metrics, health), checked before the router. */
+export interface ExtraEndpoints {
+  /** routeOf names the route kind of a path it serves, or undefined when the path is not its own */
+  routeOf(pathname: string): string | undefined;
+  /** serve answers one request of that kind; `access` applies the policy and records the user */
+  serve(kind: string, req: IncomingMessage, res: ServerResponse, url: RequestTarget, access: AccessCheck): Promise<void>;
+}
 
 /** Dispatcher holds what every request needs. */
 export interface Dispatcher {
   store: ImageStore;
   access: AccessController;
+  /** events receives what handlers did; none = nobody listens */
+  events?: RegistryEvents;
+  /** extra endpoints (UI, metrics, health) served next to the distribution API */
+  extra?: ExtraEndpoints;
 }
 
-/** RequestOutcome is what the access log records of a request. */
+/** RequestOutcome is what the access log and the request metrics record of a request. */
 export interface RequestOutcome {
   user: string | undefined;
+  /** the route kind, a small fixed set (a metrics label) */
+  route: string;
 }
 
 function actionFor(route: Route, method: string): AccessAction | undefined {
@@ -87,6 +118,12 @@ async function run(ctx: RequestContext, route: Route, method: string): Promise<v
   }
 }
 
+function failureOf(decision: Extract<AccessDecision, { allowed: false }>, authorization: string | undefined): AuthFailure {
+  if (decision.status === 429) return { status: 429, reason: 'throttled' };
+  if (decision.status === 403) return { status: 403, reason: 'denied' };
+  return { status: 401, reason: authorization ? 'bad' : 'missing' };
+}
+
 function denied(decision: Extract<AccessDecision, { allowed: false }>): RegistryError {
   if (decision.status === 401) {
     return new RegistryError('UNAUTHORIZED', decision.message ?? 'authentication required', {
@@ -104,24 +141,44 @@ function denied(decision: Extract<AccessDecision, { allowed: false }>): Registry
 /** dispatch serves one request and tells the access log who made it. */
 export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<RequestOutcome> {
   const method = req.method ?? 'GET';
-  const route = matchRoute(url.pathname);
-  const outcome: RequestOutcome = { user: undefined };
+  const outcome: RequestOutcome = { user: undefined, route: 'unknown' };
+  const remoteAddress = req.socket.remoteAddress ?? '';
+  const authorization = req.headers.authorization;
+  const authorize: Authorize = async (action, repository) => {
+    const decision = await d.access.check({ action, repository, authorization, remoteAddress });
+    outcome.user = decision.user;
+    if (!decision.allowed) {
+      d.events?.publish('authFailure', failureOf(decision, authorization));
+      throw denied(decision);
+    }
+    return decision.user;
+  };
   try {
+    const extraKind = d.extra?.routeOf(url.pathname);
+    if (extraKind !== undefined && d.extra) {
+      outcome.route = extraKind;
+      const may = async (action: AccessAction, repository?: string) => (await d.access.check({ action, repository, authorization, remoteAddress })).allowed;
+      await d.extra.serve(extraKind, req, res, url, { authorize, may, remoteAddress });
+      return outcome;
+    }
+    const route = matchRoute(url.pathname);
+    outcome.route = route.kind;
     if ('name' in route) assertRepositoryName(route.name);
     const action = actionFor(route, method);
-    const remoteAddress = req.socket.remoteAddress ?? '';
-    const authorization = req.headers.authorization;
-    if (action) {
-      const decision = await d.access.check({ action, repository: 'name' in route ? route.name : undefined, authorization, remoteAddress });
-      outcome.user = decision.user;
-      if (!decision.allowed) throw denied(decision);
-    }
+    if (action) await authorize(action, 'name' in route ? route.name : undefined);
+    let info: RequestInfo | undefined;
     const ctx: RequestContext = {
       req,
       res,
       url,
       store: d.store,
       mayPull: async (repository) => (await d.access.check({ action: 'pull', repository, authorization, remoteAddress })).allowed,
+      events: d.events ?? SILENT,
+      // Read only when an event is built: most requests (blobs) never need an id.
+      get request() {
+        return (info ??= requestInfo(req));
+      },
+      user: outcome.user,
     };
     await run(ctx, route, method);
   } catch (err) {
@@ -132,6 +189,9 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
   }
   return outcome;
 }
+
+// Handlers always have a bus to emit on; with no listener an emit costs next to nothing.
+const SILENT = new RegistryEvents();
 
 function isClientGone(err: unknown, req: IncomingMessage): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

@@ -6,6 +6,7 @@ import { formatDigest, parseDigest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { isValidTag } from '../oci/names.js';
 import { sendEmpty } from './respond.js';
+import { manifestEvent } from './events.js';
 
 /** getManifest answers GET and HEAD by tag or digest. */
 export async function getManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
@@ -19,6 +20,11 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
     ETag: `"${digest}"`,
   });
   res.end(req.method === 'HEAD' ? undefined : m.body);
+  // distribution notifies GETs only: a HEAD is a client checking, not pulling.
+  if (req.method === 'GET') {
+    const target = { repository: name, digest, mediaType: m.parsed.mediaType, size: m.body.length, tag: reference.includes(':') ? undefined : reference };
+    ctx.events.publish('manifest', manifestEvent('pull', target, ctx.request, ctx.user));
+  }
 }
 
 async function readBody(ctx: RequestContext): Promise<Buffer> {
@@ -59,11 +65,19 @@ export async function putManifest(ctx: RequestContext, name: string, reference: 
   if (result.subject) headers['OCI-Subject'] = result.subject;
   if (extraTags.length > 0) headers['OCI-Tag'] = extraTags.join(', ');
   sendEmpty(ctx.res, 201, headers);
+  const mediaType = ctx.store.manifests.parse(result.digest, body, ctx.req.headers['content-type']).mediaType;
+  // One event per tag, as for separate pushes, so a receiver sees every tag that moved.
+  const tags = reference.includes(':') ? (extraTags.length > 0 ? extraTags : [undefined]) : [reference];
+  for (const tag of tags) {
+    ctx.events.publish('manifest', manifestEvent('push', { repository: name, digest, mediaType, size: body.length, tag }, ctx.request, ctx.user));
+  }
 }
 
 /** deleteManifest removes a tag (only that tag) or, by digest, the manifest and its tags. */
 export async function deleteManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
   const { store, res } = ctx;
+  // Read what is deleted first: the event names its digest and media type.
+  const before = await store.manifests.get(name, reference).catch(() => undefined);
   if (reference.includes(':')) {
     const d = parseDigest(reference);
     if (!(await store.manifests.deleteManifest(name, d))) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown in ${name}`);
@@ -71,4 +85,8 @@ export async function deleteManifest(ctx: RequestContext, name: string, referenc
     throw new RegistryError('MANIFEST_UNKNOWN', `tag ${reference} unknown in ${name}`);
   }
   sendEmpty(res, 202);
+  if (before) {
+    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.parsed.mediaType, size: before.body.length, tag: reference.includes(':') ? undefined : reference };
+    ctx.events.publish('manifest', manifestEvent('delete', target, ctx.request, ctx.user));
+  }
 }

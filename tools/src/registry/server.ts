@@ -10,6 +10,7 @@ import { ALLOW_ALL, type AccessController } from './access.js';
 import { dispatch } from './dispatch.js';
 import { API_VERSION_HEADER } from './respond.js';
 import type { RequestTarget } from './context.js';
+import { createServices, type ServiceOptions, type Services } from './services.js';
 
 /** TlsFiles names the PEM files of the server certificate (reloaded when they change). */
 export interface TlsFiles {
@@ -40,6 +41,8 @@ export interface RegistryOptions {
   accessLog?: (entry: AccessLogEntry) => void;
   /** identifies this process in the instance header, so `status` can tell it from another server */
   instanceId?: string;
+  /** web UI, metrics, health, webhooks and mDNS (services.ts) */
+  services?: ServiceOptions;
 }
 
 /** RunningRegistry is a listening server. */
@@ -50,6 +53,8 @@ export interface RunningRegistry {
   instanceId: string;
   store: ImageStore;
   server: Server | HttpsServer;
+  /** the event bus, metrics and announcements next to the API */
+  services: Services;
   /** close stops accepting, lets in-flight requests finish, and cuts what remains after `timeoutMs`. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -108,6 +113,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   await store.driver.mkdirp(store.paths.root);
   const access = options.access ?? ALLOW_ALL;
   const instanceId = options.instanceId ?? randomBytes(8).toString('hex');
+  const services = createServices({ storageDir: options.storageDir, store, certFile: options.tls?.certFile, services: options.services });
   const fixedHeaders: Record<string, string> = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
     [INSTANCE_HEADER]: instanceId,
@@ -140,9 +146,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       }
       if (closing && inFlight === 0) onIdle?.();
     });
-    dispatch({ store, access }, req, res, url).then(
+    dispatch({ store, access, events: services.events, extra: services.extra }, req, res, url).then(
       (outcome) => {
         user = outcome.user;
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        services.events.publish('request', { method: req.method ?? '', route: outcome.route, status: res.statusCode, seconds });
       },
       () => {},
     );
@@ -181,14 +189,23 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const address = server.address() as AddressInfo;
   const scheme = options.tls ? 'https' : 'http';
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${scheme}://${hostForUrl}:${address.port}`;
+  try {
+    await services.started({ host: address.address, port: address.port, url, instanceId });
+  } catch (err) {
+    server.close();
+    await services.close().catch(() => {});
+    throw err;
+  }
 
   return {
-    url: `${scheme}://${hostForUrl}:${address.port}`,
+    url,
     host: address.address,
     port: address.port,
     instanceId,
     store,
     server,
+    services,
     close(timeoutMs = 10_000) {
       closing = true;
       return new Promise<void>((resolve) => {
@@ -196,7 +213,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
-          resolve();
+          // After the drain: the last requests' events still reach the webhooks; then goodbye on mDNS.
+          services.close().then(resolve, (err) => {
+            process.stderr.write(`container-registry: stopping services: ${(err as Error).message}\n`);
+            resolve();
+          });
         });
         server.closeIdleConnections();
         onIdle = () => setImmediate(() => server.closeIdleConnections());

@@ -56,8 +56,9 @@ export async function startUpload(ctx: RequestContext, name: string): Promise<vo
   const state = await store.uploads.create(name);
   if (digestParam !== null) {
     const d = parseDigest(digestParam);
-    await store.uploads.commit(name, state.id, d, req);
+    const { size } = await store.uploads.commit(name, state.id, d, req);
     sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+    ctx.events.publish('blobUpload', { repository: name, bytes: size });
     return;
   }
   if (hasBody(ctx)) {
@@ -92,13 +93,15 @@ export async function finishUpload(ctx: RequestContext, name: string, id: string
   if (digestParam === null) throw new RegistryError('DIGEST_INVALID', 'digest query parameter is required');
   const d = parseDigest(digestParam);
   const range = parseContentRange(req.headers['content-range']);
+  let committed: { size: number };
   if (hasBody(ctx)) {
-    await store.uploads.commit(name, id, d, req, range);
+    committed = await store.uploads.commit(name, id, d, req, range);
   } else {
     req.resume();
-    await store.uploads.commit(name, id, d);
+    committed = await store.uploads.commit(name, id, d);
   }
   sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+  ctx.events.publish('blobUpload', { repository: name, bytes: committed.size });
 }
 
 /** uploadStatus answers GET of an upload: 204 with its Range. */

@@ -11,6 +11,7 @@
 //   │       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   every digest the tag has had
 //   │       └── _uploads/<id>/{data,startedat}             upload in progress
 //   ├── container-registry.pid, container-registry.log     (ours, never inside docker/)
+//   ├── config.toml, gc-stats.json                          server settings (webhooks); totals of gc runs for /metrics
 //   ├── pki/{ca.key,ca.crt,server.key,server.crt}            secure mode; keys 0600
 //   ├── certs/ca.crt                                          the CA alone: a client cert dir (skopeo --cert-dir)
 //   └── auth/{htpasswd,password,access.toml}                 users (bcrypt), the default user's password (0600), policy
@@ -190,5 +191,15 @@ export class StoragePaths {
   /** accessConfig is the optional access policy (TOML). */
   accessConfig(): string {
     return join(this.authDir(), 'access.toml');
+  }
+
+  /** serverConfig is the optional server configuration (TOML: notification endpoints). */
+  serverConfig(): string {
+    return join(this.storageDir, 'config.toml');
+  }
+
+  /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
+  gcStats(): string {
+    return join(this.storageDir, 'gc-stats.json');
   }
 }

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { resolveStorage, storageOption } from '../options.js';
 import { ImageStore } from '../../storage/store.js';
 import { collectGarbage } from '../../storage/gc.js';
+import { recordGcRun } from '../../storage/gc-stats.js';
 
 interface GcArgs {
   storage: string;
@@ -44,6 +45,8 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       settleMs: args.settle * 1000,
       log: args.json ? undefined : (line) => process.stderr.write(`gc: ${line}\n`),
     });
+    // The server's /metrics reads the totals from this file (gc is a separate process).
+    if (!report.dryRun) await recordGcRun(store.driver, store.paths.storageDir, report);
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return;

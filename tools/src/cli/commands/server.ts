@@ -11,8 +11,11 @@ import { removePidFileIfOurs, writePidFile } from '../../registry/pidfile.js';
 import { serverState, startDetached, stopServer } from '../../registry/lifecycle.js';
 import { resolveSecureMode } from '../secure.js';
 import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
+import { resolveServiceOptions, serviceOptions, type ServiceArgs } from '../services.js';
+import { fetchReadiness } from '../../registry/readiness-probe.js';
+import { withMdnsSan } from '../../registry/mdns.js';
 
-interface ServeArgs {
+interface ServeArgs extends ServiceArgs {
   storage: string;
   listen: string;
   'drain-timeout': number;
@@ -61,7 +64,9 @@ export async function buildServeOptions(args: ServeArgs): Promise<RegistryOption
   const storageDir = resolveStorage(args.storage);
   const { host, port } = parseListen(args.listen);
   await checkStorageWritable(storageDir);
-  const secure = await resolveSecureMode(process.env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
+  // The mDNS name goes into the server certificate's names like CONTAINER_REGISTRY_CERT_SAN entries.
+  const env = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(process.env.CONTAINER_REGISTRY_CERT_SAN, args['mdns-name']) } : process.env;
+  const secure = await resolveSecureMode(env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
   return {
     storageDir,
     host,
@@ -69,6 +74,7 @@ export async function buildServeOptions(args: ServeArgs): Promise<RegistryOption
     tls: secure.tls,
     access: secure.access,
     accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
+    services: await resolveServiceOptions(args, storageDir),
     notes: secure.notes,
   };
 }
@@ -77,7 +83,7 @@ const serve: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Run the registry in the foreground',
   builder: (y) =>
-    secureOptions(listenOption(storageOption(y))).option('drain-timeout', {
+    serviceOptions(secureOptions(listenOption(storageOption(y)))).option('drain-timeout', {
       type: 'number',
       default: 8,
       describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT',
@@ -137,7 +143,7 @@ const start: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Start the registry in the background; returns when it answers',
   builder: (y) =>
-    secureOptions(listenOption(storageOption(y)))
+    serviceOptions(secureOptions(listenOption(storageOption(y))))
       .option('timeout', { type: 'number', default: 20, describe: 'Seconds to wait for the registry to answer' })
       .option('drain-timeout', { type: 'number', default: 8, describe: 'Passed to serve' }) as never,
   handler: async (args) => {
@@ -174,14 +180,23 @@ const stop: CommandModule<object, { storage: string; timeout: number }> = {
 
 const status: CommandModule<object, { storage: string; json: boolean }> = {
   command: 'status',
-  describe: 'Tell whether the registry runs and answers (exit 0 running, 1 not answering, 3 stopped)',
+  describe: 'Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready)',
   builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args) => {
     const paths = new StoragePaths(resolveStorage(args.storage));
     const st = await serverState(paths.pidFile());
-    if (args.json) process.stdout.write(`${JSON.stringify(st)}\n`);
+    const readiness = st.state === 'running' ? await fetchReadiness(st.record) : undefined;
+    if (args.json) process.stdout.write(`${JSON.stringify(readiness ? { ...st, readiness } : st)}\n`);
     if (st.state === 'running') {
-      if (!args.json) process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})\n`);
+      if (!args.json) {
+        process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})\n`);
+        if (readiness) {
+          process.stdout.write(`Ready: ${readiness.status === 'ready' ? 'yes' : 'NO'}\n`);
+          for (const c of readiness.checks) process.stdout.write(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
+        }
+      }
+      // Running but not ready (read-only storage, full disk, expired certificate) is exit 4.
+      if (readiness && readiness.status !== 'ready') process.exitCode = 4;
       return;
     }
     if (st.state === 'not-answering') {

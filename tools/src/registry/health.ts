@@ -1,0 +1,95 @@
+// Liveness and readiness. /healthz answers 200 while the process serves; /readyz runs named checks
+// (storage writable, free disk, TLS certificate validity, htpasswd readable) and answers 503 when
+// one fails, so a supervisor or `container-registry status` can tell "up" from "able to take a push".
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { access, constants, open, readFile, statfs, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** DEFAULT_MIN_FREE_BYTES is the free disk below which the registry reports not ready (256 MiB). */
+export const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
+
+/** ReadinessOptions say what to check. */
+export interface ReadinessOptions {
+  storageDir: string;
+  /** free space the storage filesystem must keep */
+  minFreeBytes?: number;
+  /** the server certificate, when serving HTTPS */
+  certFile?: string;
+  /** the users file, when logins are checked */
+  htpasswdFile?: string;
+}
+
+/** ReadinessCheck is one named result; `detail` says why in a few words. */
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Readiness is the /readyz body. */
+export interface Readiness {
+  status: 'ready' | 'not-ready';
+  checks: ReadinessCheck[];
+}
+
+async function storageWritable(dir: string): Promise<ReadinessCheck> {
+  // A real write, synced: a read-only remount or a full disk shows here, not at the next push.
+  const probe = join(dir, `.readyz-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const handle = await open(probe, 'wx', 0o600);
+    try {
+      await handle.writeFile('ok');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await unlink(probe);
+    return { name: 'storage-writable', ok: true, detail: dir };
+  } catch (err) {
+    await unlink(probe).catch(() => {});
+    return { name: 'storage-writable', ok: false, detail: `${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
+async function freeDisk(dir: string, min: number): Promise<ReadinessCheck> {
+  try {
+    const st = await statfs(dir);
+    const free = st.bavail * st.bsize;
+    const mib = (n: number) => `${Math.floor(n / 1024 / 1024)} MiB`;
+    return { name: 'disk-free', ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
+  } catch (err) {
+    return { name: 'disk-free', ok: false, detail: (err as Error).message };
+  }
+}
+
+async function certificate(file: string): Promise<ReadinessCheck> {
+  try {
+    const cert = new X509Certificate(await readFile(file));
+    const days = Math.floor((Date.parse(cert.validTo) - Date.now()) / 86_400_000);
+    const notYet = Date.parse(cert.validFrom) > Date.now();
+    const ok = days >= 0 && !notYet;
+    return { name: 'tls-certificate', ok, detail: notYet ? `not valid before ${cert.validFrom}` : `${days} day(s) left (until ${cert.validTo})` };
+  } catch (err) {
+    return { name: 'tls-certificate', ok: false, detail: `${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
+async function readable(name: string, file: string): Promise<ReadinessCheck> {
+  try {
+    await access(file, constants.R_OK);
+    return { name, ok: true, detail: file };
+  } catch (err) {
+    return { name, ok: false, detail: `${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
+/** checkReadiness runs every applicable check (concurrently) and sums them up. */
+export async function checkReadiness(o: ReadinessOptions): Promise<Readiness> {
+  const checks = await Promise.all([
+    storageWritable(o.storageDir),
+    freeDisk(o.storageDir, o.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES),
+    ...(o.certFile ? [certificate(o.certFile)] : []),
+    ...(o.htpasswdFile ? [readable('htpasswd-readable', o.htpasswdFile)] : []),
+  ]);
+  return { status: checks.every((c) => c.ok) ? 'ready' : 'not-ready', checks };
+}

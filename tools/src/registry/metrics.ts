@@ -1,0 +1,128 @@
+// /metrics in the Prometheus text format. Every number comes from the event bus (requests, blob
+// transfers, manifest events, auth failures), from storage totals walked at most every few seconds,
+// or from the gc totals file the separate gc process writes.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RegistryEvents } from './events.js';
+import type { StatsCache, StorageStats } from '../storage/stats.js';
+import { readGcStats, type GcStats } from '../storage/gc-stats.js';
+
+// Label values stay a small fixed set whatever clients send.
+const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** RegistryMetrics owns one prom-client registry (never the global one: two servers in a process stay apart). */
+export class RegistryMetrics {
+  readonly registry = new Registry();
+  /** notification counters, updated by the webhook sender */
+  readonly notifications: Counter<'endpoint' | 'outcome'>;
+  /** events waiting per endpoint */
+  readonly notificationQueue: Gauge<'endpoint'>;
+
+  constructor(events: RegistryEvents, stats: StatsCache, storageDir: string) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'registry_process_' });
+
+    const requests = new Counter({
+      name: 'registry_http_requests_total',
+      help: 'HTTP requests by method, route kind and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    });
+    const duration = new Histogram({
+      name: 'registry_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route kind and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    events.on('request', (r) => {
+      const labels = { method: METHODS.has(r.method) ? r.method : 'other', route: r.route, status: String(r.status) };
+      requests.inc(labels);
+      duration.observe(labels, r.seconds);
+    });
+
+    const uploads = new Counter({ name: 'registry_storage_blob_upload_total', help: 'Blobs uploaded (committed)', registers });
+    const uploadBytes = new Counter({ name: 'registry_storage_blob_upload_bytes_total', help: 'Bytes of blobs uploaded (committed)', registers });
+    events.on('blobUpload', (b) => {
+      uploads.inc();
+      uploadBytes.inc(b.bytes);
+      stats.invalidate();
+    });
+    const downloads = new Counter({ name: 'registry_storage_blob_download_total', help: 'Blob downloads served in full or in part', registers });
+    const downloadBytes = new Counter({ name: 'registry_storage_blob_download_bytes_total', help: 'Bytes of blobs served', registers });
+    events.on('blobDownload', (b) => {
+      downloads.inc();
+      downloadBytes.inc(b.bytes);
+    });
+    const manifests = new Counter({
+      name: 'registry_manifest_events_total',
+      help: 'Manifest pushes, pulls (GET) and deletes',
+      labelNames: ['action'] as const,
+      registers,
+    });
+    events.on('manifest', (e) => {
+      manifests.inc({ action: e.action });
+      if (e.action !== 'pull') stats.invalidate();
+    });
+    const authFailures = new Counter({
+      name: 'registry_auth_failures_total',
+      help: 'Requests the access policy turned away, by reason (missing, bad, denied, throttled)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    events.on('authFailure', (f) => authFailures.inc({ reason: f.reason }));
+
+    // Storage totals: every gauge asks the cache, which walks at most once at a time.
+    const gauge = (name: string, help: string, pick: (s: StorageStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          this.set(pick(await stats.get()));
+        },
+      });
+    gauge('registry_storage_size_bytes', 'Bytes of blob content in storage', (s) => s.bytes);
+    gauge('registry_storage_blobs', 'Blobs in storage', (s) => s.blobs);
+    gauge('registry_repositories', 'Repositories', (s) => s.repositories);
+    gauge('registry_tags', 'Tags over all repositories', (s) => s.tags);
+    gauge('registry_uploads_in_progress', 'Upload sessions open in storage', (s) => s.uploads);
+
+    // gc totals: cumulative, kept by the gc process in a file; read at each scrape.
+    const fromGc = (pick: (g: GcStats) => number) =>
+      async function collect(this: Counter | Gauge) {
+        const value = pick(await readGcStats(storageDir));
+        if (this instanceof Counter) {
+          this.reset();
+          this.inc(value);
+        } else {
+          this.set(value);
+        }
+      };
+    new Counter({ name: 'registry_gc_runs_total', help: 'Garbage collection runs (container-registry gc) on this storage', registers, collect: fromGc((g) => g.runs) });
+    new Counter({ name: 'registry_gc_bytes_freed_total', help: 'Bytes freed by garbage collection', registers, collect: fromGc((g) => g.bytesFreed) });
+    new Gauge({
+      name: 'registry_gc_last_run_timestamp_seconds',
+      help: 'When gc last ran (0: never)',
+      registers,
+      collect: fromGc((g) => (g.lastRun ? Date.parse(g.lastRun) / 1000 : 0)),
+    });
+
+    this.notifications = new Counter({
+      name: 'registry_notifications_total',
+      help: 'Webhook deliveries by endpoint and outcome (sent, failed: retries exhausted, dropped: queue full)',
+      labelNames: ['endpoint', 'outcome'] as const,
+      registers,
+    });
+    this.notificationQueue = new Gauge({
+      name: 'registry_notifications_queue_length',
+      help: 'Events waiting to be sent, by endpoint',
+      labelNames: ['endpoint'] as const,
+      registers,
+    });
+  }
+
+  /** render is the exposition text and its content type. */
+  async render(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

@@ -1,0 +1,93 @@
+// The services around the distribution API, wired in one place: the event bus, metrics, webhooks,
+// the UI/metrics/health endpoints and the mDNS announcement. The server's composition root calls
+// `createServices` before it listens, `started` once it has a port, and `close` after draining.
+import type { ImageStore } from '../storage/store.js';
+import { StatsCache } from '../storage/stats.js';
+import { RegistryEvents } from './events.js';
+import { RegistryMetrics } from './metrics.js';
+import { Notifier, type WebhookEndpoint } from './webhooks.js';
+import { extraEndpoints, isLoopback, type MetricsAccess } from './endpoints.js';
+import { announceMdns, type MdnsAnnouncement, type MdnsOptions } from './mdns.js';
+import type { ExtraEndpoints } from './dispatch.js';
+
+/** ServiceOptions are the server's options for everything next to the distribution API. */
+export interface ServiceOptions {
+  /** the web UI at /ui/ (default on) */
+  ui?: boolean;
+  /** who may read /metrics (default `loopback`) */
+  metricsAccess?: MetricsAccess;
+  /** /readyz fails below this much free disk */
+  minFreeBytes?: number;
+  /** /readyz checks that this users file is readable (secure mode with logins) */
+  htpasswdFile?: string;
+  /** webhook endpoints for manifest events */
+  notifications?: WebhookEndpoint[];
+  /** announce the registry with mDNS */
+  mdns?: MdnsOptions;
+  /** one line per notable thing (mDNS renames, webhook failures) */
+  log?: (line: string) => void;
+}
+
+/** Services is what the composition root holds. */
+export interface Services {
+  events: RegistryEvents;
+  metrics: RegistryMetrics;
+  extra: ExtraEndpoints;
+  /** started announces over mDNS once the server listens */
+  started(address: { host: string; port: number; url: string; instanceId: string }): Promise<void>;
+  /** mdnsHostname is the announced name, when announcing */
+  mdnsHostname(): string | undefined;
+  /** close stops announcing and gives queued webhooks a moment */
+  close(): Promise<void>;
+}
+
+/** createServices builds the services for one server. */
+export function createServices(o: { storageDir: string; store: ImageStore; certFile?: string; services?: ServiceOptions }): Services {
+  const s = o.services ?? {};
+  const log = s.log ?? ((line: string) => process.stderr.write(`container-registry: ${line}\n`));
+  const events = new RegistryEvents();
+  const stats = new StatsCache(o.store);
+  const metrics = new RegistryMetrics(events, stats, o.storageDir);
+  const extra = extraEndpoints({
+    store: o.store,
+    stats,
+    events,
+    metrics,
+    metricsAccess: s.metricsAccess ?? 'loopback',
+    ui: s.ui ?? true,
+    readiness: { storageDir: o.storageDir, minFreeBytes: s.minFreeBytes, certFile: o.certFile, htpasswdFile: s.htpasswdFile },
+  });
+  let notifier: Notifier | undefined;
+  let mdns: MdnsAnnouncement | undefined;
+  return {
+    events,
+    metrics,
+    extra,
+    async started(address) {
+      if (s.notifications?.length) {
+        const counters = {
+          outcome: (endpoint: string, outcome: 'sent' | 'failed' | 'dropped', n: number) => metrics.notifications.inc({ endpoint, outcome }, n),
+          queueLength: (endpoint: string, n: number) => metrics.notificationQueue.set({ endpoint }, n),
+        };
+        notifier = new Notifier(s.notifications, { addr: `${address.host}:${address.port}`, instanceID: address.instanceId }, counters, log);
+        notifier.subscribe(events);
+      }
+      if (s.mdns) {
+        if (isLoopback(address.host)) {
+          log(`mDNS: the server listens on ${address.host} only; other machines will find the name but not reach it (use --listen 0.0.0.0:${address.port})`);
+        }
+        // A registry that cannot announce still serves: the name is a convenience, the port is the contract.
+        try {
+          mdns = await announceMdns({ ...s.mdns, port: address.port, tls: address.url.startsWith('https:'), log });
+          log(`mDNS: announcing ${mdns.hostname()} (_oci-registry._tcp, port ${address.port})`);
+        } catch (err) {
+          log(`mDNS: cannot announce ${s.mdns.name}: ${(err as Error).message}`);
+        }
+      }
+    },
+    mdnsHostname: () => mdns?.hostname(),
+    async close() {
+      await Promise.all([mdns?.stop(), notifier?.close()]);
+    },
+  };
+}

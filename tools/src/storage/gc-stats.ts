@@ -1,0 +1,51 @@
+// gc runs as its own process (`container-registry gc`), so the server cannot count its runs in
+// memory: each run adds its report to a small JSON file in the storage directory, and /metrics
+// reads it. Cumulative totals, so the server exports them as counters.
+import { readFile } from 'node:fs/promises';
+import type { FsDriver } from './driver.js';
+import { StoragePaths } from './paths.js';
+import type { GcReport } from './gc.js';
+
+/** GcStats are the totals over every gc run on this storage. */
+export interface GcStats {
+  runs: number;
+  bytesFreed: number;
+  blobsDeleted: number;
+  /** ISO time of the last run, with what it freed */
+  lastRun?: string;
+  lastBytesFreed?: number;
+}
+
+/** gcStatsPath is where the totals live for a storage directory (next to the PID file, outside docker/). */
+export function gcStatsPath(storageDir: string): string {
+  return new StoragePaths(storageDir).gcStats();
+}
+
+/** readGcStats reads the totals; none yet (or unreadable) reads as zero runs. */
+export async function readGcStats(storageDir: string): Promise<GcStats> {
+  try {
+    const v = JSON.parse(await readFile(gcStatsPath(storageDir), 'utf8')) as Partial<GcStats>;
+    return {
+      runs: Number(v.runs) || 0,
+      bytesFreed: Number(v.bytesFreed) || 0,
+      blobsDeleted: Number(v.blobsDeleted) || 0,
+      ...(typeof v.lastRun === 'string' ? { lastRun: v.lastRun, lastBytesFreed: Number(v.lastBytesFreed) || 0 } : {}),
+    };
+  } catch {
+    return { runs: 0, bytesFreed: 0, blobsDeleted: 0 };
+  }
+}
+
+/** recordGcRun adds one (non dry-run) report to the totals, written atomically. */
+export async function recordGcRun(driver: FsDriver, storageDir: string, report: GcReport, now = new Date()): Promise<GcStats> {
+  const before = await readGcStats(storageDir);
+  const after: GcStats = {
+    runs: before.runs + 1,
+    bytesFreed: before.bytesFreed + report.bytesFreed,
+    blobsDeleted: before.blobsDeleted + report.blobsDeleted.length,
+    lastRun: now.toISOString(),
+    lastBytesFreed: report.bytesFreed,
+  };
+  await driver.writeFileAtomic(gcStatsPath(storageDir), `${JSON.stringify(after)}\n`);
+  return after;
+}
