@@ -1177,6 +1177,335 @@ var require_get_caller_file = __commonJS({
   }
 });
 
+// tools/src/cli/errors.ts
+function formatCliError(err, verbose) {
+  if (err instanceof CliError) {
+    let line2 = `container-registry: error [${err.code}]: ${err.message}`;
+    if (err.details && verbose) line2 += `
+${err.details}`;
+    return line2;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  let line = `container-registry: error [internal]: ${message}`;
+  if (verbose && err instanceof Error && err.stack) line += `
+${err.stack}`;
+  return line;
+}
+var CliError;
+var init_errors = __esm({
+  "tools/src/cli/errors.ts"() {
+    "use strict";
+    CliError = class extends Error {
+      code;
+      exitCode;
+      details;
+      constructor(code, message, options = {}) {
+        super(message, { cause: options.cause });
+        this.name = "CliError";
+        this.code = code;
+        this.exitCode = options.exitCode ?? 1;
+        this.details = options.details;
+      }
+    };
+  }
+});
+
+// tools/src/storage/driver.ts
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from "node:fs/promises";
+import { dirname as dirname3, join as join2, basename as basename2 } from "node:path";
+import { randomBytes } from "node:crypto";
+function isNotFound(err) {
+  const code = err?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+function notFound(path6, err) {
+  if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
+  throw err;
+}
+function tempPath(path6) {
+  return join2(dirname3(path6), `.${basename2(path6)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+}
+async function fsyncDir(dir) {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+var PathNotFound, FsDriver;
+var init_driver = __esm({
+  "tools/src/storage/driver.ts"() {
+    "use strict";
+    PathNotFound = class extends Error {
+      constructor(path6, options) {
+        super(`path not found: ${path6}`, options);
+        this.path = path6;
+        this.name = "PathNotFound";
+      }
+      path;
+      code = "PATH_NOT_FOUND";
+    };
+    FsDriver = class {
+      /** readFile returns the whole content of a (small) file. */
+      async readFile(path6) {
+        try {
+          return await readFile(path6);
+        } catch (err) {
+          return notFound(path6, err);
+        }
+      }
+      /** readStream streams a range of a file; `end` is inclusive. */
+      readStream(path6, range) {
+        return createReadStream(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
+      }
+      /** stat tells size, mtime and kind. */
+      async stat(path6) {
+        try {
+          const st = await stat(path6);
+          return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
+        } catch (err) {
+          return notFound(path6, err);
+        }
+      }
+      /** exists tells whether a path exists. */
+      async exists(path6) {
+        try {
+          await stat(path6);
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      }
+      /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
+      async writeFileAtomic(path6, data, mode = 420) {
+        await mkdir(dirname3(path6), { recursive: true });
+        const tmp = tempPath(path6);
+        const handle = await open(tmp, "wx", mode);
+        try {
+          await handle.writeFile(data);
+          await handle.sync();
+        } catch (err) {
+          await handle.close().catch(() => {
+          });
+          await unlink(tmp).catch(() => {
+          });
+          throw err;
+        }
+        await handle.close();
+        try {
+          await rename(tmp, path6);
+        } catch (err) {
+          await unlink(tmp).catch(() => {
+          });
+          throw err;
+        }
+        await fsyncDir(dirname3(path6));
+      }
+      /** list gives the names in a folder (empty when it does not exist). */
+      async list(path6) {
+        try {
+          return await readdir(path6);
+        } catch (err) {
+          if (isNotFound(err)) return [];
+          throw err;
+        }
+      }
+      /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
+      async move(from, to) {
+        await mkdir(dirname3(to), { recursive: true });
+        try {
+          await rename(from, to);
+        } catch (err) {
+          notFound(from, err);
+        }
+        await fsyncDir(dirname3(to));
+      }
+      /** delete removes a file or a folder tree; a missing path is PathNotFound. */
+      async delete(path6) {
+        if (!await this.exists(path6)) throw new PathNotFound(path6);
+        await rm(path6, { recursive: true, force: true });
+      }
+      /** deleteIfExists removes a file or folder tree and tells whether it was there. */
+      async deleteIfExists(path6) {
+        if (!await this.exists(path6)) return false;
+        await rm(path6, { recursive: true, force: true });
+        return true;
+      }
+      /** touch sets a file's mtime to now (gc's grace period reads it). */
+      async touch(path6) {
+        const now = /* @__PURE__ */ new Date();
+        try {
+          await utimes(path6, now, now);
+        } catch (err) {
+          notFound(path6, err);
+        }
+      }
+      /** mkdirp creates a folder and its parents. */
+      async mkdirp(path6) {
+        await mkdir(path6, { recursive: true });
+      }
+    };
+  }
+});
+
+// tools/src/storage/paths.ts
+import { join as join3 } from "node:path";
+var V2_ROOT, StoragePaths;
+var init_paths = __esm({
+  "tools/src/storage/paths.ts"() {
+    "use strict";
+    V2_ROOT = join3("docker", "registry", "v2");
+    StoragePaths = class {
+      constructor(storageDir) {
+        this.storageDir = storageDir;
+        this.root = join3(storageDir, V2_ROOT);
+      }
+      storageDir;
+      /** root is `<storage>/docker/registry/v2`. */
+      root;
+      /** blobsRoot is where every blob lives. */
+      blobsRoot() {
+        return join3(this.root, "blobs");
+      }
+      /** blobDir is the folder of one blob. */
+      blobDir(d) {
+        return join3(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
+      }
+      /** blobData is the content file of one blob. */
+      blobData(d) {
+        return join3(this.blobDir(d), "data");
+      }
+      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
+      repositoriesRoot() {
+        return join3(this.root, "repositories");
+      }
+      /** repository is the folder of a repository; `name` must be validated already. */
+      repository(name) {
+        return join3(this.root, "repositories", ...name.split("/"));
+      }
+      /** layerDir is the folder of one blob link in a repository. */
+      layerDir(name, d) {
+        return join3(this.repository(name), "_layers", d.algorithm, d.hex);
+      }
+      /** layerLink links a blob into a repository. */
+      layerLink(name, d) {
+        return join3(this.layerDir(name, d), "link");
+      }
+      /** layersRoot holds the repository's blob links, by algorithm. */
+      layersRoot(name) {
+        return join3(this.repository(name), "_layers");
+      }
+      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
+      manifestRevisionsRoot(name) {
+        return join3(this.repository(name), "_manifests", "revisions");
+      }
+      /** manifestRevisionDir is the folder of one manifest revision. */
+      manifestRevisionDir(name, d) {
+        return join3(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
+      }
+      /** manifestRevisionLink marks a manifest as part of the repository. */
+      manifestRevisionLink(name, d) {
+        return join3(this.manifestRevisionDir(name, d), "link");
+      }
+      /** tagsRoot holds one folder per tag. */
+      tagsRoot(name) {
+        return join3(this.repository(name), "_manifests", "tags");
+      }
+      /** tagDir is the folder of one tag; `tag` must be validated already. */
+      tagDir(name, tag) {
+        return join3(this.tagsRoot(name), tag);
+      }
+      /** tagCurrentLink holds the digest a tag points at. */
+      tagCurrentLink(name, tag) {
+        return join3(this.tagDir(name, tag), "current", "link");
+      }
+      /** tagIndexLink records that a tag has pointed at `d`. */
+      tagIndexLink(name, tag, d) {
+        return join3(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
+      }
+      /** uploadsRoot holds the repository's upload sessions. */
+      uploadsRoot(name) {
+        return join3(this.repository(name), "_uploads");
+      }
+      /** uploadDir is the folder of one upload session; `id` must be validated already. */
+      uploadDir(name, id) {
+        return join3(this.uploadsRoot(name), id);
+      }
+      /** uploadData is the partial content of an upload. */
+      uploadData(name, id) {
+        return join3(this.uploadDir(name, id), "data");
+      }
+      /** uploadStartedAt holds the RFC 3339 time the upload began. */
+      uploadStartedAt(name, id) {
+        return join3(this.uploadDir(name, id), "startedat");
+      }
+      /** pidFile is where a running server writes its PID (ours, beside docker/). */
+      pidFile() {
+        return join3(this.storageDir, "container-registry.pid");
+      }
+      /** logFile is where a detached server writes its log. */
+      logFile() {
+        return join3(this.storageDir, "container-registry.log");
+      }
+      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
+      pkiDir() {
+        return join3(this.storageDir, "pki");
+      }
+      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
+      caKey() {
+        return join3(this.pkiDir(), "ca.key");
+      }
+      /** caCert is the CA certificate (PEM). */
+      caCert() {
+        return join3(this.pkiDir(), "ca.crt");
+      }
+      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
+      serverKey() {
+        return join3(this.pkiDir(), "server.key");
+      }
+      /** serverCert is the server certificate the registry presents (PEM). */
+      serverCert() {
+        return join3(this.pkiDir(), "server.crt");
+      }
+      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
+      certsDir() {
+        return join3(this.storageDir, "certs");
+      }
+      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
+      certsCaCert() {
+        return join3(this.certsDir(), "ca.crt");
+      }
+      /** authDir holds users and the access policy (mode 0700). */
+      authDir() {
+        return join3(this.storageDir, "auth");
+      }
+      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
+      htpasswd() {
+        return join3(this.authDir(), "htpasswd");
+      }
+      /** passwordFile holds the default user's password (0600). */
+      passwordFile() {
+        return join3(this.authDir(), "password");
+      }
+      /** accessConfig is the optional access policy (TOML). */
+      accessConfig() {
+        return join3(this.authDir(), "access.toml");
+      }
+      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
+      serverConfig() {
+        return join3(this.storageDir, "config.toml");
+      }
+      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
+      gcStats() {
+        return join3(this.storageDir, "gc-stats.json");
+      }
+    };
+  }
+});
+
 // node_modules/prom-client/lib/util.js
 var require_util = __commonJS({
   "node_modules/prom-client/lib/util.js"(exports) {
@@ -13550,6 +13879,157 @@ var require_cross_spawn = __commonJS({
     module.exports.sync = spawnSync2;
     module.exports._parse = parse2;
     module.exports._enoent = enoent;
+  }
+});
+
+// tools/src/pki/sans.ts
+import { isIP } from "node:net";
+import { hostname as osHostname } from "node:os";
+function normalizeIp(text) {
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const family = isIP(bare);
+  if (family === 4) return bare;
+  if (family === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  return void 0;
+}
+function sanFor(host) {
+  const ip = normalizeIp(host);
+  if (ip) return { type: "ip", value: ip };
+  const name = host.toLowerCase().replace(/\.$/, "");
+  return DNS_NAME.test(name) && name.length <= 253 ? { type: "dns", value: name } : void 0;
+}
+function formatSan(san) {
+  return `${san.type === "dns" ? "DNS" : "IP"}:${san.value}`;
+}
+function parseSanList(text) {
+  const out = [];
+  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
+    const m = /^(DNS|IP):(.+)$/i.exec(item);
+    const bad = (why) => new CliError("usage", `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
+    if (!m) throw bad("write DNS:name or IP:address");
+    const kind = m[1].toUpperCase();
+    const san = sanFor(m[2]);
+    if (kind === "IP" && san?.type !== "ip") throw bad("not an IP address");
+    if (kind === "DNS" && san?.type !== "dns") throw bad("not a DNS name");
+    out.push(san);
+  }
+  return out;
+}
+function hostOfRegistryUrl(url) {
+  if (!url) return void 0;
+  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
+  try {
+    const host = new URL(withScheme).hostname;
+    return host.startsWith("[") ? host.slice(1, -1) : host || void 0;
+  } catch {
+    return void 0;
+  }
+}
+function wantedSans(inputs = {}) {
+  const list3 = [...DEFAULT_SANS];
+  const host = sanFor(inputs.hostname ?? osHostname());
+  if (host) list3.push(host);
+  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
+  if (urlHost) {
+    const san = sanFor(urlHost);
+    if (!san) throw new CliError("usage", `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
+    list3.push(san);
+  }
+  if (inputs.extra) list3.push(...parseSanList(inputs.extra));
+  return uniqueSans(list3);
+}
+function uniqueSans(list3) {
+  const seen = /* @__PURE__ */ new Set();
+  return list3.filter((s) => {
+    const k = formatSan(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+function missingSans(wanted, present) {
+  const have = new Set(present.map(formatSan));
+  return wanted.filter((s) => !have.has(formatSan(s)));
+}
+var DEFAULT_SANS, DNS_NAME;
+var init_sans = __esm({
+  "tools/src/pki/sans.ts"() {
+    "use strict";
+    init_errors();
+    DEFAULT_SANS = [
+      { type: "dns", value: "localhost" },
+      { type: "ip", value: "127.0.0.1" },
+      { type: "ip", value: "::1" },
+      { type: "ip", value: "10.0.2.2" },
+      { type: "ip", value: "192.168.7.1" }
+    ];
+    DNS_NAME = /^(\*\.)?(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i;
+  }
+});
+
+// tools/src/storage/lock.ts
+import { open as open4, readFile as readFile6, stat as stat3, unlink as unlink3, mkdir as mkdir2 } from "node:fs/promises";
+import { dirname as dirname4 } from "node:path";
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+async function isStale(path6) {
+  try {
+    const [st, text] = await Promise.all([stat3(path6), readFile6(path6, "utf8")]);
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
+    return Date.now() - st.mtimeMs > STALE_MS;
+  } catch {
+    return false;
+  }
+}
+async function withLock(path6, fn, timeoutMs = 3e4) {
+  await mkdir2(dirname4(path6), { recursive: true, mode: 448 });
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    try {
+      const handle = await open4(path6, "wx", 384);
+      await handle.writeFile(`${process.pid}
+`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      if (await isStale(path6)) {
+        await unlink3(path6).catch(() => {
+        });
+        continue;
+      }
+      if (Date.now() > deadline) throw new LockBusy(path6);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink3(path6).catch(() => {
+    });
+  }
+}
+var STALE_MS, LockBusy;
+var init_lock = __esm({
+  "tools/src/storage/lock.ts"() {
+    "use strict";
+    STALE_MS = 6e4;
+    LockBusy = class extends Error {
+      constructor(path6) {
+        super(`another process holds ${path6}; remove it if no container-registry is running`);
+        this.path = path6;
+        this.name = "LockBusy";
+      }
+      path;
+      code = "LOCK_BUSY";
+    };
   }
 });
 
@@ -31477,6 +31957,402 @@ var require_x509_cjs = __commonJS({
   }
 });
 
+// tools/src/pki/x509.ts
+import { webcrypto } from "node:crypto";
+var import_reflect_metadata, x509;
+var init_x509 = __esm({
+  "tools/src/pki/x509.ts"() {
+    "use strict";
+    import_reflect_metadata = __toESM(require_Reflect(), 1);
+    x509 = __toESM(require_x509_cjs(), 1);
+    x509.cryptoProvider.set(webcrypto);
+  }
+});
+
+// tools/src/pki/algorithms.ts
+function parseKeyAlgorithm(text) {
+  const t = text.trim().toLowerCase();
+  if (t === "ec" || t === "ecdsa" || t === "p256" || t === "p-256") return "ecdsa-p256";
+  if (t === "rsa") return "rsa-2048";
+  if (KEY_ALGORITHMS.includes(t)) return t;
+  throw new CliError("usage", `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(", ")})`, { exitCode: 2 });
+}
+var KEY_ALGORITHMS, DEFAULT_KEY_ALGORITHM;
+var init_algorithms = __esm({
+  "tools/src/pki/algorithms.ts"() {
+    "use strict";
+    init_errors();
+    KEY_ALGORITHMS = ["ecdsa-p256", "rsa-2048", "rsa-4096"];
+    DEFAULT_KEY_ALGORITHM = "ecdsa-p256";
+  }
+});
+
+// tools/src/pki/keys.ts
+import { webcrypto as webcrypto2, createPrivateKey } from "node:crypto";
+function signingParams(alg) {
+  if (alg === "ecdsa-p256") return { name: "ECDSA", namedCurve: "P-256" };
+  return {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: alg === "rsa-4096" ? 4096 : 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256"
+  };
+}
+function certSigningAlgorithm(alg) {
+  return alg === "ecdsa-p256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
+}
+async function generateKeyPair(alg) {
+  const params = signingParams(alg);
+  return await webcrypto2.subtle.generateKey(params, true, ["sign", "verify"]);
+}
+async function exportKeyPem(key2) {
+  const der = await webcrypto2.subtle.exportKey("pkcs8", key2);
+  return x509.PemConverter.encode(der, "PRIVATE KEY");
+}
+function keyAlgorithmOfPem(pem) {
+  const key2 = createPrivateKey(pem);
+  const d = key2.asymmetricKeyDetails ?? {};
+  if (key2.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
+  const what = key2.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key2.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
+  throw new CliError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
+}
+async function importKeyPem(pem) {
+  const algorithm = keyAlgorithmOfPem(pem);
+  const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
+  const key2 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
+  return { key: key2, algorithm };
+}
+var init_keys = __esm({
+  "tools/src/pki/keys.ts"() {
+    "use strict";
+    init_x509();
+    init_errors();
+    init_algorithms();
+    init_algorithms();
+  }
+});
+
+// tools/src/pki/certificates.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+function serialNumber() {
+  const b = randomBytes6(16);
+  b[0] = b[0] & 127 | 1;
+  return b.toString("hex");
+}
+async function issueCa(o2) {
+  const now = o2.now ?? /* @__PURE__ */ new Date();
+  return x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serialNumber(),
+    name: new x509.Name([{ CN: [o2.commonName] }, { O: ["meta-container-registry"] }]),
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + o2.days * DAY_MS),
+    keys: o2.keys,
+    signingAlgorithm: certSigningAlgorithm(o2.algorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(o2.keys.publicKey)
+    ]
+  });
+}
+async function issueServer(o2) {
+  const now = o2.now ?? /* @__PURE__ */ new Date();
+  const wantedEnd = new Date(now.getTime() + o2.days * DAY_MS);
+  const notAfter = wantedEnd > o2.ca.notAfter ? o2.ca.notAfter : wantedEnd;
+  const firstDns = o2.sans.find((s) => s.type === "dns")?.value ?? "localhost";
+  const usage2 = o2.serverAlgorithm === "ecdsa-p256" ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
+  return x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: new x509.Name([{ CN: [firstDns] }, { O: ["meta-container-registry"] }]),
+    issuer: o2.ca.subjectName,
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter,
+    publicKey: o2.publicKey,
+    signingKey: o2.caKey,
+    signingAlgorithm: certSigningAlgorithm(o2.caAlgorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, void 0, true),
+      new x509.KeyUsagesExtension(usage2, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(o2.sans.map((s) => ({ type: s.type, value: s.value }))),
+      await x509.SubjectKeyIdentifierExtension.create(o2.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(o2.ca, false)
+    ]
+  });
+}
+function parseCertificatePem(pem) {
+  return new x509.X509Certificate(pem);
+}
+function sansOf(cert) {
+  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  if (!ext) return [];
+  const out = [];
+  for (const n2 of ext.names.items) {
+    if (n2.type === "dns") out.push({ type: "dns", value: n2.value.toLowerCase() });
+    else if (n2.type === "ip") {
+      const ip = normalizeIp(n2.value);
+      if (ip) out.push({ type: "ip", value: ip });
+    }
+  }
+  return out;
+}
+async function isSignedBy(cert, issuer) {
+  try {
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+function daysLeft(cert, now = /* @__PURE__ */ new Date()) {
+  return Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+}
+var DAY_MS, BACKDATE_MS;
+var init_certificates = __esm({
+  "tools/src/pki/certificates.ts"() {
+    "use strict";
+    init_x509();
+    init_keys();
+    init_sans();
+    DAY_MS = 24 * 60 * 60 * 1e3;
+    BACKDATE_MS = 60 * 60 * 1e3;
+  }
+});
+
+// tools/src/pki/pki.ts
+var pki_exports = {};
+__export(pki_exports, {
+  RENEW_BEFORE_DAYS: () => RENEW_BEFORE_DAYS,
+  ensurePki: () => ensurePki,
+  keyMatchesCert: () => keyMatchesCert,
+  renewPki: () => renewPki
+});
+import { readFile as readFile9, mkdir as mkdir4 } from "node:fs/promises";
+import { createPrivateKey as createPrivateKey2, createPublicKey } from "node:crypto";
+import { join as join8 } from "node:path";
+async function readIfExists(path6) {
+  try {
+    return await readFile9(path6, "utf8");
+  } catch (err) {
+    if (err.code === "ENOENT") return void 0;
+    throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
+  }
+}
+function spkiOfKey(pem) {
+  return createPublicKey(createPrivateKey2(pem)).export({ type: "spki", format: "der" });
+}
+function keyMatchesCert(keyPem, cert) {
+  try {
+    return spkiOfKey(keyPem).equals(Buffer.from(cert.publicKey.rawData));
+  } catch {
+    return false;
+  }
+}
+function parseCert(path6, pem) {
+  try {
+    return parseCertificatePem(pem);
+  } catch {
+    throw new CliError("pki-read", `${path6} is not a PEM certificate`);
+  }
+}
+async function loadPair(certPath, keyPath) {
+  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
+  return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
+}
+async function dirs(paths) {
+  await mkdir4(paths.pkiDir(), { recursive: true, mode: 448 });
+  await mkdir4(paths.certsDir(), { recursive: true, mode: 493 });
+}
+async function newCa(paths, o2) {
+  const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
+  const keys = await generateKeyPair(algorithm);
+  const cert = await issueCa({ keys, algorithm, days: o2.caDays, commonName: "container-registry CA", now: o2.now });
+  const keyPem = await exportKeyPem(keys.privateKey);
+  await driver2.writeFileAtomic(paths.caKey(), keyPem, KEY_MODE);
+  await driver2.writeFileAtomic(paths.caCert(), cert.toString("pem") + "\n", 420);
+  return { cert, keyPem };
+}
+async function newServer(paths, ca, o2) {
+  const { key: caKey, algorithm: caAlgorithm } = await importKeyPem(ca.keyPem);
+  const serverAlgorithm = o2.algorithm ?? caAlgorithm;
+  const keys = await generateKeyPair(serverAlgorithm);
+  const cert = await issueServer({ ca: ca.cert, caKey, caAlgorithm, publicKey: keys.publicKey, serverAlgorithm, sans: o2.sans, days: o2.certDays, now: o2.now });
+  await driver2.writeFileAtomic(paths.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
+  await driver2.writeFileAtomic(paths.serverCert(), cert.toString("pem") + "\n", 420);
+}
+async function syncClientCa(paths, ca) {
+  const pem = ca.toString("pem") + "\n";
+  if (await readIfExists(paths.certsCaCert()) !== pem) await driver2.writeFileAtomic(paths.certsCaCert(), pem, 420);
+}
+async function serverReason(ca, server, o2) {
+  if (!server.cert) return "no server certificate";
+  if (!server.keyPem) return "no server key";
+  if (!keyMatchesCert(server.keyPem, server.cert)) return "the server key does not match its certificate";
+  if (!await isSignedBy(server.cert, ca.cert)) return "the server certificate was not signed by the current CA";
+  const missing = missingSans(o2.sans, sansOf(server.cert));
+  if (missing.length) return `names missing from the certificate: ${missing.map(formatSan).join(", ")}`;
+  const left2 = daysLeft(server.cert, o2.now);
+  if (left2 < RENEW_BEFORE_DAYS) return left2 < 0 ? "the server certificate has expired" : `the server certificate expires in ${left2} days`;
+  return void 0;
+}
+function result(paths, caCreated, serverIssued, warnings) {
+  return {
+    caCreated,
+    serverIssued,
+    warnings,
+    files: { caCert: paths.caCert(), serverCert: paths.serverCert(), serverKey: paths.serverKey(), clientCaCert: paths.certsCaCert() }
+  };
+}
+async function loadCa(paths) {
+  return loadPair(paths.caCert(), paths.caKey());
+}
+function checkCa(paths, ca) {
+  if (ca.cert && !ca.keyPem) {
+    throw new CliError("pki-ca", `${paths.caCert()} exists but ${paths.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
+  }
+  if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
+    throw new CliError("pki-ca", `${paths.caKey()} does not belong to ${paths.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
+  }
+}
+function caWarnings(ca, o2) {
+  const left2 = daysLeft(ca.cert, o2.now);
+  if (left2 < RENEW_BEFORE_DAYS) {
+    return [`the CA ${left2 < 0 ? "has expired" : `expires in ${left2} days`}; replace it with \`pki renew --ca\` and give targets the new certs/ca.crt`];
+  }
+  return [];
+}
+async function ensurePki(o2) {
+  const paths = new StoragePaths(o2.storageDir);
+  await dirs(paths);
+  return locked2(join8(paths.pkiDir(), ".lock"), async () => {
+    let ca = await loadCa(paths);
+    let caCreated = false;
+    if (!ca.cert) {
+      ca = await newCa(paths, o2);
+      caCreated = true;
+    }
+    checkCa(paths, ca);
+    await syncClientCa(paths, ca.cert);
+    const server = await loadPair(paths.serverCert(), paths.serverKey());
+    const reason = caCreated ? "new CA" : await serverReason(ca, server, o2);
+    if (reason) await newServer(paths, ca, o2);
+    return result(paths, caCreated, reason, caWarnings(ca, o2));
+  });
+}
+async function renewPki(o2) {
+  const paths = new StoragePaths(o2.storageDir);
+  await dirs(paths);
+  return locked2(join8(paths.pkiDir(), ".lock"), async () => {
+    let ca = await loadCa(paths);
+    let caCreated = false;
+    if (o2.ca || !ca.cert) {
+      ca = await newCa(paths, o2);
+      caCreated = true;
+    }
+    checkCa(paths, ca);
+    await syncClientCa(paths, ca.cert);
+    await newServer(paths, ca, o2);
+    const warnings = caWarnings(ca, o2);
+    if (caCreated && o2.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
+    return result(paths, caCreated, o2.ca ? "new CA" : "renew asked", warnings);
+  });
+}
+function locked2(path6, fn) {
+  return withLock(path6, fn).catch((err) => {
+    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
+  });
+}
+var RENEW_BEFORE_DAYS, KEY_MODE, driver2;
+var init_pki = __esm({
+  "tools/src/pki/pki.ts"() {
+    "use strict";
+    init_errors();
+    init_driver();
+    init_paths();
+    init_keys();
+    init_certificates();
+    init_sans();
+    init_lock();
+    RENEW_BEFORE_DAYS = 30;
+    KEY_MODE = 384;
+    driver2 = new FsDriver();
+  }
+});
+
+// tools/src/pki/show.ts
+var show_exports = {};
+__export(show_exports, {
+  formatSummary: () => formatSummary,
+  showPki: () => showPki,
+  summarize: () => summarize
+});
+import { X509Certificate as X509Certificate2 } from "node:crypto";
+import { readFile as readFile10 } from "node:fs/promises";
+function keyDescription(cert) {
+  const k = cert.publicKey;
+  const d = k.asymmetricKeyDetails ?? {};
+  if (k.asymmetricKeyType === "ec") return d.namedCurve === "prime256v1" ? "ECDSA P-256" : `EC ${d.namedCurve ?? ""}`.trim();
+  if (k.asymmetricKeyType === "rsa") return `RSA ${d.modulusLength ?? ""}`.trim();
+  return k.asymmetricKeyType ?? "unknown";
+}
+function summarize(role, file, pem, now = /* @__PURE__ */ new Date()) {
+  const node = new X509Certificate2(pem);
+  const cert = parseCertificatePem(pem);
+  return {
+    role,
+    file,
+    subject: cert.subject,
+    issuer: cert.issuer,
+    sans: sansOf(cert).map(formatSan),
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    daysLeft: Math.floor((cert.notAfter.getTime() - now.getTime()) / 864e5),
+    key: keyDescription(node),
+    sha256: node.fingerprint256,
+    serial: node.serialNumber
+  };
+}
+async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
+  const paths = new StoragePaths(storageDir);
+  const out = [];
+  for (const [role, file] of [
+    ["ca", paths.caCert()],
+    ["server", paths.serverCert()]
+  ]) {
+    let pem;
+    try {
+      pem = await readFile10(file, "utf8");
+    } catch {
+      continue;
+    }
+    out.push(summarize(role, file, pem, now));
+  }
+  return out;
+}
+function formatSummary(list3) {
+  return list3.map(
+    (c3) => [
+      `${c3.role === "ca" ? "CA" : "Server"} certificate: ${c3.file}`,
+      `  subject:     ${c3.subject}`,
+      `  issuer:      ${c3.issuer}`,
+      ...c3.sans.length ? [`  names:       ${c3.sans.join(", ")}`] : [],
+      `  valid:       ${c3.notBefore} to ${c3.notAfter} (${c3.daysLeft < 0 ? "EXPIRED" : `${c3.daysLeft} days left`})`,
+      `  key:         ${c3.key}`,
+      `  serial:      ${c3.serial}`,
+      `  SHA-256:     ${c3.sha256}`
+    ].join("\n")
+  ).join("\n\n");
+}
+var init_show = __esm({
+  "tools/src/pki/show.ts"() {
+    "use strict";
+    init_paths();
+    init_certificates();
+    init_sans();
+  }
+});
+
 // tools/src/cli.ts
 var import_reflect_metadata2 = __toESM(require_Reflect(), 1);
 
@@ -37086,39 +37962,17 @@ function isYargsInstance(y) {
 var Yargs = YargsFactory(esm_default);
 var yargs_default = Yargs;
 
-// tools/src/cli/errors.ts
-var CliError = class extends Error {
-  code;
-  exitCode;
-  details;
-  constructor(code, message, options = {}) {
-    super(message, { cause: options.cause });
-    this.name = "CliError";
-    this.code = code;
-    this.exitCode = options.exitCode ?? 1;
-    this.details = options.details;
-  }
-};
-function formatCliError(err, verbose) {
-  if (err instanceof CliError) {
-    let line2 = `container-registry: error [${err.code}]: ${err.message}`;
-    if (err.details && verbose) line2 += `
-${err.details}`;
-    return line2;
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  let line = `container-registry: error [internal]: ${message}`;
-  if (verbose && err instanceof Error && err.stack) line += `
-${err.stack}`;
-  return line;
-}
+// tools/src/cli.ts
+init_errors();
 
 // tools/src/cli/commands/server.ts
+init_errors();
 import { mkdir as mkdir5, writeFile as writeFile3, unlink as unlink4 } from "node:fs/promises";
 import { join as join9 } from "node:path";
 import { randomBytes as randomBytes7 } from "node:crypto";
 
 // tools/src/cli/options.ts
+init_errors();
 import { resolve as resolve5 } from "node:path";
 var DEFAULT_PORT = 5e3;
 function storageOption(y) {
@@ -37181,289 +38035,15 @@ import { createServer as createHttpsServer } from "node:https";
 import { readFileSync as readFileSync4, statSync as statSync3 } from "node:fs";
 import { randomBytes as randomBytes3 } from "node:crypto";
 
-// tools/src/storage/driver.ts
-import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from "node:fs/promises";
-import { dirname as dirname3, join as join2, basename as basename2 } from "node:path";
-import { randomBytes } from "node:crypto";
-var PathNotFound = class extends Error {
-  constructor(path6, options) {
-    super(`path not found: ${path6}`, options);
-    this.path = path6;
-    this.name = "PathNotFound";
-  }
-  path;
-  code = "PATH_NOT_FOUND";
-};
-function isNotFound(err) {
-  const code = err?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-function notFound(path6, err) {
-  if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
-  throw err;
-}
-function tempPath(path6) {
-  return join2(dirname3(path6), `.${basename2(path6)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-}
-async function fsyncDir(dir) {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-var FsDriver = class {
-  /** readFile returns the whole content of a (small) file. */
-  async readFile(path6) {
-    try {
-      return await readFile(path6);
-    } catch (err) {
-      return notFound(path6, err);
-    }
-  }
-  /** readStream streams a range of a file; `end` is inclusive. */
-  readStream(path6, range) {
-    return createReadStream(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
-  }
-  /** stat tells size, mtime and kind. */
-  async stat(path6) {
-    try {
-      const st = await stat(path6);
-      return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
-    } catch (err) {
-      return notFound(path6, err);
-    }
-  }
-  /** exists tells whether a path exists. */
-  async exists(path6) {
-    try {
-      await stat(path6);
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  }
-  /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
-  async writeFileAtomic(path6, data, mode = 420) {
-    await mkdir(dirname3(path6), { recursive: true });
-    const tmp = tempPath(path6);
-    const handle = await open(tmp, "wx", mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => {
-      });
-      await unlink(tmp).catch(() => {
-      });
-      throw err;
-    }
-    await handle.close();
-    try {
-      await rename(tmp, path6);
-    } catch (err) {
-      await unlink(tmp).catch(() => {
-      });
-      throw err;
-    }
-    await fsyncDir(dirname3(path6));
-  }
-  /** list gives the names in a folder (empty when it does not exist). */
-  async list(path6) {
-    try {
-      return await readdir(path6);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
-  }
-  /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
-  async move(from, to) {
-    await mkdir(dirname3(to), { recursive: true });
-    try {
-      await rename(from, to);
-    } catch (err) {
-      notFound(from, err);
-    }
-    await fsyncDir(dirname3(to));
-  }
-  /** delete removes a file or a folder tree; a missing path is PathNotFound. */
-  async delete(path6) {
-    if (!await this.exists(path6)) throw new PathNotFound(path6);
-    await rm(path6, { recursive: true, force: true });
-  }
-  /** deleteIfExists removes a file or folder tree and tells whether it was there. */
-  async deleteIfExists(path6) {
-    if (!await this.exists(path6)) return false;
-    await rm(path6, { recursive: true, force: true });
-    return true;
-  }
-  /** touch sets a file's mtime to now (gc's grace period reads it). */
-  async touch(path6) {
-    const now = /* @__PURE__ */ new Date();
-    try {
-      await utimes(path6, now, now);
-    } catch (err) {
-      notFound(path6, err);
-    }
-  }
-  /** mkdirp creates a folder and its parents. */
-  async mkdirp(path6) {
-    await mkdir(path6, { recursive: true });
-  }
-};
+// tools/src/storage/store.ts
+init_driver();
+init_paths();
 
-// tools/src/storage/paths.ts
-import { join as join3 } from "node:path";
-var V2_ROOT = join3("docker", "registry", "v2");
-var StoragePaths = class {
-  constructor(storageDir) {
-    this.storageDir = storageDir;
-    this.root = join3(storageDir, V2_ROOT);
-  }
-  storageDir;
-  /** root is `<storage>/docker/registry/v2`. */
-  root;
-  /** blobsRoot is where every blob lives. */
-  blobsRoot() {
-    return join3(this.root, "blobs");
-  }
-  /** blobDir is the folder of one blob. */
-  blobDir(d) {
-    return join3(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
-  }
-  /** blobData is the content file of one blob. */
-  blobData(d) {
-    return join3(this.blobDir(d), "data");
-  }
-  /** repositoriesRoot holds one folder per repository (names with '/' nest). */
-  repositoriesRoot() {
-    return join3(this.root, "repositories");
-  }
-  /** repository is the folder of a repository; `name` must be validated already. */
-  repository(name) {
-    return join3(this.root, "repositories", ...name.split("/"));
-  }
-  /** layerDir is the folder of one blob link in a repository. */
-  layerDir(name, d) {
-    return join3(this.repository(name), "_layers", d.algorithm, d.hex);
-  }
-  /** layerLink links a blob into a repository. */
-  layerLink(name, d) {
-    return join3(this.layerDir(name, d), "link");
-  }
-  /** layersRoot holds the repository's blob links, by algorithm. */
-  layersRoot(name) {
-    return join3(this.repository(name), "_layers");
-  }
-  /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
-  manifestRevisionsRoot(name) {
-    return join3(this.repository(name), "_manifests", "revisions");
-  }
-  /** manifestRevisionDir is the folder of one manifest revision. */
-  manifestRevisionDir(name, d) {
-    return join3(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
-  }
-  /** manifestRevisionLink marks a manifest as part of the repository. */
-  manifestRevisionLink(name, d) {
-    return join3(this.manifestRevisionDir(name, d), "link");
-  }
-  /** tagsRoot holds one folder per tag. */
-  tagsRoot(name) {
-    return join3(this.repository(name), "_manifests", "tags");
-  }
-  /** tagDir is the folder of one tag; `tag` must be validated already. */
-  tagDir(name, tag) {
-    return join3(this.tagsRoot(name), tag);
-  }
-  /** tagCurrentLink holds the digest a tag points at. */
-  tagCurrentLink(name, tag) {
-    return join3(this.tagDir(name, tag), "current", "link");
-  }
-  /** tagIndexLink records that a tag has pointed at `d`. */
-  tagIndexLink(name, tag, d) {
-    return join3(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
-  }
-  /** uploadsRoot holds the repository's upload sessions. */
-  uploadsRoot(name) {
-    return join3(this.repository(name), "_uploads");
-  }
-  /** uploadDir is the folder of one upload session; `id` must be validated already. */
-  uploadDir(name, id) {
-    return join3(this.uploadsRoot(name), id);
-  }
-  /** uploadData is the partial content of an upload. */
-  uploadData(name, id) {
-    return join3(this.uploadDir(name, id), "data");
-  }
-  /** uploadStartedAt holds the RFC 3339 time the upload began. */
-  uploadStartedAt(name, id) {
-    return join3(this.uploadDir(name, id), "startedat");
-  }
-  /** pidFile is where a running server writes its PID (ours, beside docker/). */
-  pidFile() {
-    return join3(this.storageDir, "container-registry.pid");
-  }
-  /** logFile is where a detached server writes its log. */
-  logFile() {
-    return join3(this.storageDir, "container-registry.log");
-  }
-  /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
-  pkiDir() {
-    return join3(this.storageDir, "pki");
-  }
-  /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
-  caKey() {
-    return join3(this.pkiDir(), "ca.key");
-  }
-  /** caCert is the CA certificate (PEM). */
-  caCert() {
-    return join3(this.pkiDir(), "ca.crt");
-  }
-  /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
-  serverKey() {
-    return join3(this.pkiDir(), "server.key");
-  }
-  /** serverCert is the server certificate the registry presents (PEM). */
-  serverCert() {
-    return join3(this.pkiDir(), "server.crt");
-  }
-  /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
-  certsDir() {
-    return join3(this.storageDir, "certs");
-  }
-  /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
-  certsCaCert() {
-    return join3(this.certsDir(), "ca.crt");
-  }
-  /** authDir holds users and the access policy (mode 0700). */
-  authDir() {
-    return join3(this.storageDir, "auth");
-  }
-  /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
-  htpasswd() {
-    return join3(this.authDir(), "htpasswd");
-  }
-  /** passwordFile holds the default user's password (0600). */
-  passwordFile() {
-    return join3(this.authDir(), "password");
-  }
-  /** accessConfig is the optional access policy (TOML). */
-  accessConfig() {
-    return join3(this.authDir(), "access.toml");
-  }
-  /** serverConfig is the optional server configuration (TOML: notification endpoints). */
-  serverConfig() {
-    return join3(this.storageDir, "config.toml");
-  }
-  /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
-  gcStats() {
-    return join3(this.storageDir, "gc-stats.json");
-  }
-};
+// tools/src/storage/blobs.ts
+init_driver();
+
+// tools/src/storage/links.ts
+init_driver();
 
 // tools/src/oci/digest.ts
 import { createHash } from "node:crypto";
@@ -37628,6 +38208,7 @@ var BlobStore = class {
 };
 
 // tools/src/storage/uploads.ts
+init_driver();
 import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 import { open as open2, writeFile as writeFile2 } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
@@ -38046,10 +38627,15 @@ var ManifestStore = class {
     await this.driver.deleteIfExists(this.paths.manifestRevisionDir(repo, d));
     return true;
   }
-  /** tags lists a repository's tags in lexical order. */
+  /**
+   * tags lists a repository's tags in lexical order: only those that resolve, so a tag folder left
+   * half-written by a crash (index link written, `current` not yet) or a tag whose revision is gone
+   * is never listed only to answer 404. (distribution 2.8 lists every tag folder.)
+   */
   async tags(repo) {
-    const names = await this.driver.list(this.paths.tagsRoot(repo));
-    return names.filter((n2) => isValidTag(n2)).sort(compareLexical);
+    const names = (await this.driver.list(this.paths.tagsRoot(repo))).filter((n2) => isValidTag(n2));
+    const live = await Promise.all(names.map(async (n2) => await this.resolve(repo, n2) !== void 0));
+    return names.filter((_, i2) => live[i2]).sort(compareLexical);
   }
   /** revisions lists every manifest digest of a repository. */
   async revisions(repo) {
@@ -38732,6 +39318,7 @@ var StatsCache = class {
 var import_prom_client = __toESM(require_prom_client(), 1);
 
 // tools/src/storage/gc-stats.ts
+init_paths();
 import { readFile as readFile2 } from "node:fs/promises";
 function gcStatsPath(storageDir) {
   return new StoragePaths(storageDir).gcStats();
@@ -39630,6 +40217,7 @@ function parse(toml, options = {}) {
 var HAS_WELLFORMED = !!"".isWellFormed;
 
 // tools/src/registry/webhooks.ts
+init_paths();
 import { readFile as readFile3 } from "node:fs/promises";
 var EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
 var CONFIG_FILE = "config.toml";
@@ -40387,7 +40975,11 @@ async function startRegistry(options) {
   };
 }
 
+// tools/src/cli/commands/server.ts
+init_paths();
+
 // tools/src/registry/pidfile.ts
+init_driver();
 import { readFile as readFile5 } from "node:fs/promises";
 import { readFileSync as readFileSync5 } from "node:fs";
 function processStartTime(pid) {
@@ -47347,421 +47939,13 @@ function sleep2(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-// tools/src/pki/pki.ts
-import { readFile as readFile7, mkdir as mkdir3 } from "node:fs/promises";
-import { createPrivateKey as createPrivateKey2, createPublicKey } from "node:crypto";
-import { join as join7 } from "node:path";
-
-// tools/src/pki/keys.ts
-import { webcrypto as webcrypto2, createPrivateKey } from "node:crypto";
-
-// tools/src/pki/x509.ts
-var import_reflect_metadata = __toESM(require_Reflect(), 1);
-var x509 = __toESM(require_x509_cjs(), 1);
-import { webcrypto } from "node:crypto";
-x509.cryptoProvider.set(webcrypto);
-
-// tools/src/pki/keys.ts
-var KEY_ALGORITHMS = ["ecdsa-p256", "rsa-2048", "rsa-4096"];
-var DEFAULT_KEY_ALGORITHM = "ecdsa-p256";
-function parseKeyAlgorithm(text) {
-  const t = text.trim().toLowerCase();
-  if (t === "ec" || t === "ecdsa" || t === "p256" || t === "p-256") return "ecdsa-p256";
-  if (t === "rsa") return "rsa-2048";
-  if (KEY_ALGORITHMS.includes(t)) return t;
-  throw new CliError("usage", `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(", ")})`, { exitCode: 2 });
-}
-function signingParams(alg) {
-  if (alg === "ecdsa-p256") return { name: "ECDSA", namedCurve: "P-256" };
-  return {
-    name: "RSASSA-PKCS1-v1_5",
-    modulusLength: alg === "rsa-4096" ? 4096 : 2048,
-    publicExponent: new Uint8Array([1, 0, 1]),
-    hash: "SHA-256"
-  };
-}
-function certSigningAlgorithm(alg) {
-  return alg === "ecdsa-p256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
-}
-async function generateKeyPair(alg) {
-  const params = signingParams(alg);
-  return await webcrypto2.subtle.generateKey(params, true, ["sign", "verify"]);
-}
-async function exportKeyPem(key2) {
-  const der = await webcrypto2.subtle.exportKey("pkcs8", key2);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
-}
-function keyAlgorithmOfPem(pem) {
-  const key2 = createPrivateKey(pem);
-  const d = key2.asymmetricKeyDetails ?? {};
-  if (key2.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
-  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
-  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
-  const what = key2.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key2.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
-  throw new CliError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
-}
-async function importKeyPem(pem) {
-  const algorithm = keyAlgorithmOfPem(pem);
-  const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
-  const key2 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
-  return { key: key2, algorithm };
-}
-
-// tools/src/pki/certificates.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
-
-// tools/src/pki/sans.ts
-import { isIP } from "node:net";
-import { hostname as osHostname } from "node:os";
-var DEFAULT_SANS = [
-  { type: "dns", value: "localhost" },
-  { type: "ip", value: "127.0.0.1" },
-  { type: "ip", value: "::1" },
-  { type: "ip", value: "10.0.2.2" },
-  { type: "ip", value: "192.168.7.1" }
-];
-var DNS_NAME = /^(\*\.)?(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i;
-function normalizeIp(text) {
-  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const family = isIP(bare);
-  if (family === 4) return bare;
-  if (family === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  return void 0;
-}
-function sanFor(host) {
-  const ip = normalizeIp(host);
-  if (ip) return { type: "ip", value: ip };
-  const name = host.toLowerCase().replace(/\.$/, "");
-  return DNS_NAME.test(name) && name.length <= 253 ? { type: "dns", value: name } : void 0;
-}
-function formatSan(san) {
-  return `${san.type === "dns" ? "DNS" : "IP"}:${san.value}`;
-}
-function parseSanList(text) {
-  const out = [];
-  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
-    const m = /^(DNS|IP):(.+)$/i.exec(item);
-    const bad = (why) => new CliError("usage", `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
-    if (!m) throw bad("write DNS:name or IP:address");
-    const kind = m[1].toUpperCase();
-    const san = sanFor(m[2]);
-    if (kind === "IP" && san?.type !== "ip") throw bad("not an IP address");
-    if (kind === "DNS" && san?.type !== "dns") throw bad("not a DNS name");
-    out.push(san);
-  }
-  return out;
-}
-function hostOfRegistryUrl(url) {
-  if (!url) return void 0;
-  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
-  try {
-    const host = new URL(withScheme).hostname;
-    return host.startsWith("[") ? host.slice(1, -1) : host || void 0;
-  } catch {
-    return void 0;
-  }
-}
-function wantedSans(inputs = {}) {
-  const list3 = [...DEFAULT_SANS];
-  const host = sanFor(inputs.hostname ?? osHostname());
-  if (host) list3.push(host);
-  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
-  if (urlHost) {
-    const san = sanFor(urlHost);
-    if (!san) throw new CliError("usage", `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
-    list3.push(san);
-  }
-  if (inputs.extra) list3.push(...parseSanList(inputs.extra));
-  return uniqueSans(list3);
-}
-function uniqueSans(list3) {
-  const seen = /* @__PURE__ */ new Set();
-  return list3.filter((s) => {
-    const k = formatSan(s);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-function missingSans(wanted, present) {
-  const have = new Set(present.map(formatSan));
-  return wanted.filter((s) => !have.has(formatSan(s)));
-}
-
-// tools/src/pki/certificates.ts
-var DAY_MS = 24 * 60 * 60 * 1e3;
-var BACKDATE_MS = 60 * 60 * 1e3;
-function serialNumber() {
-  const b = randomBytes4(16);
-  b[0] = b[0] & 127 | 1;
-  return b.toString("hex");
-}
-async function issueCa(o2) {
-  const now = o2.now ?? /* @__PURE__ */ new Date();
-  return x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNumber(),
-    name: new x509.Name([{ CN: [o2.commonName] }, { O: ["meta-container-registry"] }]),
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: new Date(now.getTime() + o2.days * DAY_MS),
-    keys: o2.keys,
-    signingAlgorithm: certSigningAlgorithm(o2.algorithm),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(o2.keys.publicKey)
-    ]
-  });
-}
-async function issueServer(o2) {
-  const now = o2.now ?? /* @__PURE__ */ new Date();
-  const wantedEnd = new Date(now.getTime() + o2.days * DAY_MS);
-  const notAfter = wantedEnd > o2.ca.notAfter ? o2.ca.notAfter : wantedEnd;
-  const firstDns = o2.sans.find((s) => s.type === "dns")?.value ?? "localhost";
-  const usage2 = o2.serverAlgorithm === "ecdsa-p256" ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
-  return x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: new x509.Name([{ CN: [firstDns] }, { O: ["meta-container-registry"] }]),
-    issuer: o2.ca.subjectName,
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter,
-    publicKey: o2.publicKey,
-    signingKey: o2.caKey,
-    signingAlgorithm: certSigningAlgorithm(o2.caAlgorithm),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, void 0, true),
-      new x509.KeyUsagesExtension(usage2, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(o2.sans.map((s) => ({ type: s.type, value: s.value }))),
-      await x509.SubjectKeyIdentifierExtension.create(o2.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(o2.ca, false)
-    ]
-  });
-}
-function parseCertificatePem(pem) {
-  return new x509.X509Certificate(pem);
-}
-function sansOf(cert) {
-  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  if (!ext) return [];
-  const out = [];
-  for (const n2 of ext.names.items) {
-    if (n2.type === "dns") out.push({ type: "dns", value: n2.value.toLowerCase() });
-    else if (n2.type === "ip") {
-      const ip = normalizeIp(n2.value);
-      if (ip) out.push({ type: "ip", value: ip });
-    }
-  }
-  return out;
-}
-async function isSignedBy(cert, issuer) {
-  try {
-    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
-  } catch {
-    return false;
-  }
-}
-function daysLeft(cert, now = /* @__PURE__ */ new Date()) {
-  return Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
-}
-
-// tools/src/storage/lock.ts
-import { open as open4, readFile as readFile6, stat as stat3, unlink as unlink3, mkdir as mkdir2 } from "node:fs/promises";
-import { dirname as dirname4 } from "node:path";
-var STALE_MS = 6e4;
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-async function isStale(path6) {
-  try {
-    const [st, text] = await Promise.all([stat3(path6), readFile6(path6, "utf8")]);
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
-    return Date.now() - st.mtimeMs > STALE_MS;
-  } catch {
-    return false;
-  }
-}
-var LockBusy = class extends Error {
-  constructor(path6) {
-    super(`another process holds ${path6}; remove it if no container-registry is running`);
-    this.path = path6;
-    this.name = "LockBusy";
-  }
-  path;
-  code = "LOCK_BUSY";
-};
-async function withLock(path6, fn, timeoutMs = 3e4) {
-  await mkdir2(dirname4(path6), { recursive: true, mode: 448 });
-  const deadline = Date.now() + timeoutMs;
-  for (; ; ) {
-    try {
-      const handle = await open4(path6, "wx", 384);
-      await handle.writeFile(`${process.pid}
-`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-      if (await isStale(path6)) {
-        await unlink3(path6).catch(() => {
-        });
-        continue;
-      }
-      if (Date.now() > deadline) throw new LockBusy(path6);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink3(path6).catch(() => {
-    });
-  }
-}
-
-// tools/src/pki/pki.ts
-var RENEW_BEFORE_DAYS = 30;
-var KEY_MODE = 384;
-var driver = new FsDriver();
-async function readIfExists(path6) {
-  try {
-    return await readFile7(path6, "utf8");
-  } catch (err) {
-    if (err.code === "ENOENT") return void 0;
-    throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
-  }
-}
-function spkiOfKey(pem) {
-  return createPublicKey(createPrivateKey2(pem)).export({ type: "spki", format: "der" });
-}
-function keyMatchesCert(keyPem, cert) {
-  try {
-    return spkiOfKey(keyPem).equals(Buffer.from(cert.publicKey.rawData));
-  } catch {
-    return false;
-  }
-}
-function parseCert(path6, pem) {
-  try {
-    return parseCertificatePem(pem);
-  } catch {
-    throw new CliError("pki-read", `${path6} is not a PEM certificate`);
-  }
-}
-async function loadPair(certPath, keyPath) {
-  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
-  return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
-}
-async function dirs(paths) {
-  await mkdir3(paths.pkiDir(), { recursive: true, mode: 448 });
-  await mkdir3(paths.certsDir(), { recursive: true, mode: 493 });
-}
-async function newCa(paths, o2) {
-  const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
-  const keys = await generateKeyPair(algorithm);
-  const cert = await issueCa({ keys, algorithm, days: o2.caDays, commonName: "container-registry CA", now: o2.now });
-  const keyPem = await exportKeyPem(keys.privateKey);
-  await driver.writeFileAtomic(paths.caKey(), keyPem, KEY_MODE);
-  await driver.writeFileAtomic(paths.caCert(), cert.toString("pem") + "\n", 420);
-  return { cert, keyPem };
-}
-async function newServer(paths, ca, o2) {
-  const { key: caKey, algorithm: caAlgorithm } = await importKeyPem(ca.keyPem);
-  const serverAlgorithm = o2.algorithm ?? caAlgorithm;
-  const keys = await generateKeyPair(serverAlgorithm);
-  const cert = await issueServer({ ca: ca.cert, caKey, caAlgorithm, publicKey: keys.publicKey, serverAlgorithm, sans: o2.sans, days: o2.certDays, now: o2.now });
-  await driver.writeFileAtomic(paths.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
-  await driver.writeFileAtomic(paths.serverCert(), cert.toString("pem") + "\n", 420);
-}
-async function syncClientCa(paths, ca) {
-  const pem = ca.toString("pem") + "\n";
-  if (await readIfExists(paths.certsCaCert()) !== pem) await driver.writeFileAtomic(paths.certsCaCert(), pem, 420);
-}
-async function serverReason(ca, server, o2) {
-  if (!server.cert) return "no server certificate";
-  if (!server.keyPem) return "no server key";
-  if (!keyMatchesCert(server.keyPem, server.cert)) return "the server key does not match its certificate";
-  if (!await isSignedBy(server.cert, ca.cert)) return "the server certificate was not signed by the current CA";
-  const missing = missingSans(o2.sans, sansOf(server.cert));
-  if (missing.length) return `names missing from the certificate: ${missing.map(formatSan).join(", ")}`;
-  const left2 = daysLeft(server.cert, o2.now);
-  if (left2 < RENEW_BEFORE_DAYS) return left2 < 0 ? "the server certificate has expired" : `the server certificate expires in ${left2} days`;
-  return void 0;
-}
-function result(paths, caCreated, serverIssued, warnings) {
-  return {
-    caCreated,
-    serverIssued,
-    warnings,
-    files: { caCert: paths.caCert(), serverCert: paths.serverCert(), serverKey: paths.serverKey(), clientCaCert: paths.certsCaCert() }
-  };
-}
-async function loadCa(paths) {
-  return loadPair(paths.caCert(), paths.caKey());
-}
-function checkCa(paths, ca) {
-  if (ca.cert && !ca.keyPem) {
-    throw new CliError("pki-ca", `${paths.caCert()} exists but ${paths.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
-  }
-  if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
-    throw new CliError("pki-ca", `${paths.caKey()} does not belong to ${paths.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
-  }
-}
-function caWarnings(ca, o2) {
-  const left2 = daysLeft(ca.cert, o2.now);
-  if (left2 < RENEW_BEFORE_DAYS) {
-    return [`the CA ${left2 < 0 ? "has expired" : `expires in ${left2} days`}; replace it with \`pki renew --ca\` and give targets the new certs/ca.crt`];
-  }
-  return [];
-}
-async function ensurePki(o2) {
-  const paths = new StoragePaths(o2.storageDir);
-  await dirs(paths);
-  return locked(join7(paths.pkiDir(), ".lock"), async () => {
-    let ca = await loadCa(paths);
-    let caCreated = false;
-    if (!ca.cert) {
-      ca = await newCa(paths, o2);
-      caCreated = true;
-    }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    const server = await loadPair(paths.serverCert(), paths.serverKey());
-    const reason = caCreated ? "new CA" : await serverReason(ca, server, o2);
-    if (reason) await newServer(paths, ca, o2);
-    return result(paths, caCreated, reason, caWarnings(ca, o2));
-  });
-}
-async function renewPki(o2) {
-  const paths = new StoragePaths(o2.storageDir);
-  await dirs(paths);
-  return locked(join7(paths.pkiDir(), ".lock"), async () => {
-    let ca = await loadCa(paths);
-    let caCreated = false;
-    if (o2.ca || !ca.cert) {
-      ca = await newCa(paths, o2);
-      caCreated = true;
-    }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    await newServer(paths, ca, o2);
-    const warnings = caWarnings(ca, o2);
-    if (caCreated && o2.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
-    return result(paths, caCreated, o2.ca ? "new CA" : "renew asked", warnings);
-  });
-}
-function locked(path6, fn) {
-  return withLock(path6, fn).catch((err) => {
-    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
-  });
-}
+// tools/src/cli/secure.ts
+init_errors();
+init_paths();
 
 // tools/src/pki/settings.ts
+init_errors();
+init_sans();
 var DEFAULT_CA_DAYS = 3650;
 var DEFAULT_CERT_DAYS = 365;
 function days(env2, name, fallback) {
@@ -47781,13 +47965,17 @@ function pkiSettingsFromEnv(env2, hostname) {
 }
 
 // tools/src/auth/users.ts
-import { readFile as readFile8, mkdir as mkdir4 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+init_errors();
+init_driver();
+init_paths();
+init_lock();
+import { readFile as readFile7, mkdir as mkdir3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
 
 // node_modules/bcryptjs/index.js
 import nodeCrypto from "crypto";
 var randomFallback = null;
-function randomBytes5(len) {
+function randomBytes4(len) {
   try {
     return crypto.getRandomValues(new Uint8Array(len));
   } catch {
@@ -47819,7 +48007,7 @@ function genSaltSync(rounds, seed_length) {
   if (rounds < 10) salt.push("0");
   salt.push(rounds.toString());
   salt.push("$");
-  salt.push(base64_encode(randomBytes5(BCRYPT_SALT_LEN), BCRYPT_SALT_LEN));
+  salt.push(base64_encode(randomBytes4(BCRYPT_SALT_LEN), BCRYPT_SALT_LEN));
   return salt.join("");
 }
 function genSalt(rounds, seed_length, callback) {
@@ -49542,6 +49730,7 @@ async function verifyHash(password, hash2) {
 }
 
 // tools/src/auth/passwords.ts
+init_errors();
 import { randomInt } from "node:crypto";
 var GENERATED_LENGTH = 24;
 var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -49573,7 +49762,7 @@ async function readPasswordFrom(stream, source = "stdin") {
 // tools/src/auth/users.ts
 var DEFAULT_USERNAME = "yocto";
 var SECRET_MODE = 384;
-var driver2 = new FsDriver();
+var driver = new FsDriver();
 function checkUsername(name) {
   if (!USERNAME_PATTERN.test(name)) {
     throw new CliError("usage", `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`, { exitCode: 2 });
@@ -49585,7 +49774,7 @@ function defaultUsername(env2) {
 }
 async function readText(path6) {
   try {
-    return await readFile8(path6, "utf8");
+    return await readFile7(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("auth-read", `cannot read ${path6} (${err.code ?? "error"})`);
@@ -49600,11 +49789,11 @@ async function readDefaultPassword(storageDir) {
 }
 async function update(storageDir, fn) {
   const paths = new StoragePaths(storageDir);
-  await mkdir4(paths.authDir(), { recursive: true, mode: 448 });
-  return locked2(join8(paths.authDir(), ".lock"), async () => {
+  await mkdir3(paths.authDir(), { recursive: true, mode: 448 });
+  return locked(join7(paths.authDir(), ".lock"), async () => {
     const users = parseHtpasswd(await readText(paths.htpasswd()) ?? "");
     const { users: next, value } = await fn(users, paths);
-    if (next) await driver2.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
+    if (next) await driver.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
     return value;
   });
 }
@@ -49618,7 +49807,7 @@ async function setUserPassword(storageDir, user, password, o2) {
     if (!exists && o2.mode === "change") throw new CliError("user-unknown", `no user ${user}; add it with \`auth add ${user}\``);
     const next = exists ? users.map((u2) => u2.user === user ? { user, hash: hash2 } : u2) : [...users, { user, hash: hash2 }];
     const isDefault = user === (o2.defaultUser ?? DEFAULT_USERNAME);
-    if (isDefault) await driver2.writeFileAtomic(paths.passwordFile(), `${password}
+    if (isDefault) await driver.writeFileAtomic(paths.passwordFile(), `${password}
 `, SECRET_MODE);
     return { users: next, value: { user, defaultUser: isDefault } };
   });
@@ -49626,7 +49815,7 @@ async function setUserPassword(storageDir, user, password, o2) {
 async function removeUser(storageDir, user, o2 = {}) {
   await update(storageDir, async (users, paths) => {
     if (!users.some((u2) => u2.user === user)) throw new CliError("user-unknown", `no user ${user}`);
-    if (user === (o2.defaultUser ?? DEFAULT_USERNAME)) await driver2.deleteIfExists(paths.passwordFile());
+    if (user === (o2.defaultUser ?? DEFAULT_USERNAME)) await driver.deleteIfExists(paths.passwordFile());
     return { users: users.filter((u2) => u2.user !== user), value: void 0 };
   });
 }
@@ -49639,7 +49828,7 @@ async function ensureDefaultUser(storageDir, env2) {
   const base = { user, passwordFile: paths.passwordFile() };
   if (existing) {
     if (fromEnv === void 0 || await verifyHash(fromEnv, existing.hash)) {
-      if (fromEnv !== void 0 && stored !== fromEnv) await driver2.writeFileAtomic(paths.passwordFile(), `${fromEnv}
+      if (fromEnv !== void 0 && stored !== fromEnv) await driver.writeFileAtomic(paths.passwordFile(), `${fromEnv}
 `, SECRET_MODE);
       return { ...base, action: "kept", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : "existing" };
     }
@@ -49650,15 +49839,16 @@ async function ensureDefaultUser(storageDir, env2) {
   await setUserPassword(storageDir, user, password, { mode: "upsert", defaultUser: user });
   return { ...base, action: "created", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : stored ? "existing" : "generated" };
 }
-function locked2(path6, fn) {
+function locked(path6, fn) {
   return withLock(path6, fn).catch((err) => {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
 
 // tools/src/auth/controller.ts
-import { createHmac, randomBytes as randomBytes6, timingSafeEqual } from "node:crypto";
-import { readFile as readFile9, stat as stat4 } from "node:fs/promises";
+init_paths();
+import { createHmac, randomBytes as randomBytes5, timingSafeEqual } from "node:crypto";
+import { readFile as readFile8, stat as stat4 } from "node:fs/promises";
 
 // tools/src/auth/basic.ts
 function parseAuthorization(header) {
@@ -49728,6 +49918,7 @@ var FailureLimiter = class {
 };
 
 // tools/src/auth/policy.ts
+init_errors();
 var ACCESS_MODES = ["disabled", "anonymous", "authenticated"];
 function parseAccessMode(text, where) {
   if (ACCESS_MODES.includes(text)) return text;
@@ -49829,7 +50020,7 @@ var FileWatch = class {
     }
     if (stamp === this.stamp) return this.value;
     try {
-      const text = stamp === "missing" ? void 0 : await readFile9(this.path, "utf8");
+      const text = stamp === "missing" ? void 0 : await readFile8(this.path, "utf8");
       this.value = this.parse(text);
       this.stamp = stamp;
     } catch (err) {
@@ -49845,7 +50036,7 @@ var FileWatch = class {
     try {
       const st = await stat4(this.path);
       stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-      text = await readFile9(this.path, "utf8");
+      text = await readFile8(this.path, "utf8");
     } catch (err) {
       if (err.code !== "ENOENT") throw err;
     }
@@ -49877,7 +50068,7 @@ var HtpasswdAccessController = class {
   challenge;
   // A successful check is remembered as an HMAC under a per-process key, so the next request of a
   // push (there are hundreds) costs a hash and a constant-time compare, not a bcrypt round.
-  macKey = randomBytes6(32);
+  macKey = randomBytes5(32);
   verified = /* @__PURE__ */ new Map();
   /** policy is the policy in force now (after re-reading access.toml if it changed). */
   policy() {
@@ -49970,7 +50161,8 @@ async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
     const open5 = policy.pull === "anonymous" && policy.push === "anonymous";
     return { secure: false, tls: void 0, access: open5 ? ALLOW_ALL : controller, notes: open5 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
   }
-  const pki = await ensurePki({ storageDir, ...pkiSettingsFromEnv(env2, o2.hostname) });
+  const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
+  const pki = await ensurePki2({ storageDir, ...pkiSettingsFromEnv(env2, o2.hostname) });
   if (pki.caCreated) notes.push(`created a CA: clients trust ${pki.files.clientCaCert}`);
   if (pki.serverIssued && !pki.caCreated) notes.push(`issued a new server certificate (${pki.serverIssued})`);
   notes.push(...pki.warnings);
@@ -49981,6 +50173,8 @@ async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
 }
 
 // tools/src/cli/services.ts
+init_errors();
+init_paths();
 import { existsSync } from "node:fs";
 function envFlag(value, fallback) {
   if (value === void 0 || value.trim() === "") return fallback;
@@ -50447,66 +50641,9 @@ var gcCommand = {
   }
 };
 
-// tools/src/pki/show.ts
-import { X509Certificate as X509Certificate2 } from "node:crypto";
-import { readFile as readFile10 } from "node:fs/promises";
-function keyDescription(cert) {
-  const k = cert.publicKey;
-  const d = k.asymmetricKeyDetails ?? {};
-  if (k.asymmetricKeyType === "ec") return d.namedCurve === "prime256v1" ? "ECDSA P-256" : `EC ${d.namedCurve ?? ""}`.trim();
-  if (k.asymmetricKeyType === "rsa") return `RSA ${d.modulusLength ?? ""}`.trim();
-  return k.asymmetricKeyType ?? "unknown";
-}
-function summarize(role, file, pem, now = /* @__PURE__ */ new Date()) {
-  const node = new X509Certificate2(pem);
-  const cert = parseCertificatePem(pem);
-  return {
-    role,
-    file,
-    subject: cert.subject,
-    issuer: cert.issuer,
-    sans: sansOf(cert).map(formatSan),
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
-    daysLeft: Math.floor((cert.notAfter.getTime() - now.getTime()) / 864e5),
-    key: keyDescription(node),
-    sha256: node.fingerprint256,
-    serial: node.serialNumber
-  };
-}
-async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
-  const paths = new StoragePaths(storageDir);
-  const out = [];
-  for (const [role, file] of [
-    ["ca", paths.caCert()],
-    ["server", paths.serverCert()]
-  ]) {
-    let pem;
-    try {
-      pem = await readFile10(file, "utf8");
-    } catch {
-      continue;
-    }
-    out.push(summarize(role, file, pem, now));
-  }
-  return out;
-}
-function formatSummary(list3) {
-  return list3.map(
-    (c3) => [
-      `${c3.role === "ca" ? "CA" : "Server"} certificate: ${c3.file}`,
-      `  subject:     ${c3.subject}`,
-      `  issuer:      ${c3.issuer}`,
-      ...c3.sans.length ? [`  names:       ${c3.sans.join(", ")}`] : [],
-      `  valid:       ${c3.notBefore} to ${c3.notAfter} (${c3.daysLeft < 0 ? "EXPIRED" : `${c3.daysLeft} days left`})`,
-      `  key:         ${c3.key}`,
-      `  serial:      ${c3.serial}`,
-      `  SHA-256:     ${c3.sha256}`
-    ].join("\n")
-  ).join("\n\n");
-}
-
 // tools/src/cli/commands/pki.ts
+init_algorithms();
+init_errors();
 function report(r) {
   const out = [];
   out.push(r.caCreated ? `Created CA ${r.files.caCert} (clients trust ${r.files.clientCaCert})` : `Kept CA ${r.files.caCert}`);
@@ -50526,7 +50663,8 @@ var init = {
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
-    report(await ensurePki({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
+    const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
+    report(await ensurePki2({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
   }
 };
 var renew = {
@@ -50536,7 +50674,8 @@ var renew = {
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
-    report(await renewPki({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
+    const { renewPki: renewPki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
+    report(await renewPki2({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
   }
 };
 var show = {
@@ -50545,10 +50684,11 @@ var show = {
   builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
-    const list3 = await showPki(storageDir);
+    const { formatSummary: formatSummary2, showPki: showPki2 } = await Promise.resolve().then(() => (init_show(), show_exports));
+    const list3 = await showPki2(storageDir);
     if (list3.length === 0) throw new CliError("pki-missing", `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
     process.stdout.write(args.json ? `${JSON.stringify(list3, null, 2)}
-` : `${formatSummary(list3)}
+` : `${formatSummary2(list3)}
 `);
   }
 };
@@ -50561,6 +50701,7 @@ var pkiCommand = {
 };
 
 // tools/src/cli/commands/auth.ts
+init_paths();
 async function choosePassword(args, isDefault) {
   if (args["password-stdin"]) return { password: await readPasswordFrom(process.stdin), generated: false };
   if (isDefault && process.env.CONTAINER_REGISTRY_PASSWORD) {

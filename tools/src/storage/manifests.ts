@@ -151,10 +151,15 @@ export class ManifestStore {
     return true;
   }
 
-  /** tags lists a repository's tags in lexical order. */
+  /**
+   * tags lists a repository's tags in lexical order: only those that resolve, so a tag folder left
+   * half-written by a crash (index link written, `current` not yet) or a tag whose revision is gone
+   * is never listed only to answer 404. (distribution 2.8 lists every tag folder.)
+   */
   async tags(repo: string): Promise<string[]> {
-    const names = await this.driver.list(this.paths.tagsRoot(repo));
-    return names.filter((n) => isValidTag(n)).sort(compareLexical);
+    const names = (await this.driver.list(this.paths.tagsRoot(repo))).filter((n) => isValidTag(n));
+    const live = await Promise.all(names.map(async (n) => (await this.resolve(repo, n)) !== undefined));
+    return names.filter((_, i) => live[i]).sort(compareLexical);
   }
 
   /** revisions lists every manifest digest of a repository. */

@@ -1,10 +1,9 @@
 // pki init | show | renew: thin calls into pki/.
 import type { CommandModule } from 'yargs';
 import { resolveStorage, storageOption } from '../options.js';
-import { ensurePki, renewPki, type PkiResult } from '../../pki/pki.js';
+import type { PkiResult } from '../../pki/pki.js';
 import { pkiSettingsFromEnv } from '../../pki/settings.js';
-import { KEY_ALGORITHMS, parseKeyAlgorithm } from '../../pki/keys.js';
-import { formatSummary, showPki } from '../../pki/show.js';
+import { KEY_ALGORITHMS, parseKeyAlgorithm } from '../../pki/algorithms.js';
 import { CliError } from '../errors.js';
 
 interface PkiArgs {
@@ -31,6 +30,8 @@ const init: CommandModule<object, PkiArgs> = {
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
+    // pki/ (and @peculiar/x509) load only for the commands that use them; see cli/secure.ts.
+    const { ensurePki } = await import('../../pki/pki.js');
     report(await ensurePki({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
   },
 };
@@ -42,6 +43,7 @@ const renew: CommandModule<object, PkiArgs & { ca: boolean }> = {
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
+    const { renewPki } = await import('../../pki/pki.js');
     report(await renewPki({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
   },
 };
@@ -52,6 +54,7 @@ const show: CommandModule<object, { storage: string; json: boolean }> = {
   builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
+    const { formatSummary, showPki } = await import('../../pki/show.js');
     const list = await showPki(storageDir);
     if (list.length === 0) throw new CliError('pki-missing', `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
     process.stdout.write(args.json ? `${JSON.stringify(list, null, 2)}\n` : `${formatSummary(list)}\n`);
