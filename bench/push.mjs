@@ -3,7 +3,7 @@
 // into the same registry, in the same run; medians of several runs; ratios printed. Also the
 // re-push of an unchanged image (target < 0.2 s for the whole command).
 //
-//   npm run build && node bench/push.mjs [--size-mib 1024] [--layers 8] [--runs 3] [--registries ours,distribution]
+//   npm run build && node bench/push.mjs [--size-mib 1024] [--layers 8] [--runs 3] [--registries ours,distribution] [--jobs 4]
 //
 // Every cold run gets a fresh registry (new storage), so nothing is already there. The layout's
 // layers are uncompressed tars of random bytes (incompressible; nobody recompresses them).
@@ -26,6 +26,7 @@ const sizeMiB = Number(arg('size-mib', '1024'));
 const layers = Number(arg('layers', '8'));
 const runs = Number(arg('runs', '3'));
 const registries = arg('registries', 'ours,distribution').split(',');
+const jobs = arg('jobs', '4');
 
 const which = (bin) => {
   try {
@@ -153,7 +154,7 @@ function timed(cmd, args, env = {}, out = { text: '' }) {
   });
 }
 const ourPush = (host, deployDir, out) =>
-  timed(process.execPath, [BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' }, out);
+  timed(process.execPath, [BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--jobs', jobs, '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' }, out);
 const skopeoPush = (host, layout) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
