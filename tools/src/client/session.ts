@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { Authorizer } from './auth.js';
 import type { CredentialSource } from './credentials.js';
 import { NetworkError, RegistryHttpError } from './errors.js';
-import { HttpTransport, discard, type HttpResponse, type TlsSettings } from './transport.js';
+import { HttpTransport, discard, type FileBody, type HttpResponse, type TlsSettings } from './transport.js';
 
 /** SessionOptions names a registry and how to reach it. */
 export interface SessionOptions {
@@ -22,7 +22,7 @@ export interface SessionRequest {
   /** a path (`/v2/...`, with query) or an absolute URL such as an upload Location */
   path: string;
   headers?: Record<string, string>;
-  body?: Buffer | (() => Readable);
+  body?: Buffer | FileBody | (() => Readable);
   contentLength?: number;
 }
 

@@ -3,6 +3,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { NetworkError, RegistryHttpError, parseDiagnostics } from './errors.js';
@@ -17,12 +18,20 @@ export interface TlsSettings {
   allowHttp?: boolean;
 }
 
-/** HttpRequest is one request; a body is a buffer or a factory that opens a fresh stream (retries). */
+/** FileBody is a byte range of a file, sent through two reused buffers (no per-chunk allocation, little GC). */
+export interface FileBody {
+  path: string;
+  offset: number;
+  length: number;
+  onProgress?: (sent: number) => void;
+}
+
+/** HttpRequest is one request; a body is a buffer, a file range, or a factory that opens a fresh stream (retries). */
 export interface HttpRequest {
   method: string;
   url: URL;
   headers?: Record<string, string>;
-  body?: Buffer | (() => Readable);
+  body?: Buffer | FileBody | (() => Readable);
   /** required with a stream body (registries want Content-Length, not chunked) */
   contentLength?: number;
 }
@@ -99,6 +108,7 @@ export class HttpTransport {
     const mod = isHttps ? https : http;
     const headers: Record<string, string> = { 'User-Agent': 'container-registry', ...req.headers };
     if (Buffer.isBuffer(req.body)) headers['Content-Length'] = String(req.body.length);
+    else if (isFileBody(req.body)) headers['Content-Length'] = String(req.body.length);
     else if (req.body) headers['Content-Length'] = String(req.contentLength ?? 0);
     else if (['PUT', 'POST', 'PATCH'].includes(req.method)) headers['Content-Length'] = '0';
     return new Promise<HttpResponse>((resolve, reject) => {
@@ -120,7 +130,12 @@ export class HttpTransport {
       r.on('error', fail);
       if (req.body === undefined) r.end();
       else if (Buffer.isBuffer(req.body)) r.end(req.body);
-      else {
+      else if (isFileBody(req.body)) {
+        writeFileBody(r, req.body).catch((err) => {
+          r.destroy();
+          fail(err);
+        });
+      } else {
         let source: Readable;
         try {
           source = req.body();
@@ -148,4 +163,53 @@ export class HttpTransport {
 /** tlsRootCertificates keeps Node's public roots when a CA is added (a public registry still works). */
 function tlsRootCertificates(): readonly string[] {
   return rootCertificates;
+}
+
+function isFileBody(body: HttpRequest['body']): body is FileBody {
+  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body) && typeof (body as FileBody).path === 'string';
+}
+
+const FILE_CHUNK = 1024 * 1024;
+
+/**
+ * writeFileBody reads the range into one buffer while the other is being written, and reuses them:
+ * a buffer is refilled only after its write has been flushed to the socket.
+ */
+async function writeFileBody(r: http.ClientRequest, body: FileBody): Promise<void> {
+  const fh = await open(body.path, 'r');
+  // A request that dies never calls its write callbacks: wait on that too.
+  let abort: (err: Error) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => (abort = reject));
+  aborted.catch(() => undefined);
+  const onClose = () => abort(Object.assign(new Error('connection closed during the upload'), { code: 'ECONNRESET' }));
+  r.once('close', onClose);
+  r.once('error', onClose);
+  try {
+    const buffers = [Buffer.allocUnsafe(Math.min(FILE_CHUNK, Math.max(1, body.length))), Buffer.allocUnsafe(Math.min(FILE_CHUNK, Math.max(1, body.length)))];
+    let pending: Promise<void> = Promise.resolve();
+    let pos = body.offset;
+    let left = body.length;
+    let sent = 0;
+    for (let i = 0; left > 0; i ^= 1) {
+      const buf = buffers[i]!;
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), pos);
+      if (bytesRead <= 0) throw new Error(`${body.path} is shorter than expected`);
+      const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      await Promise.race([pending, aborted]);
+      if (r.destroyed) throw Object.assign(new Error('connection closed during the upload'), { code: 'ECONNRESET' });
+      pending = new Promise<void>((resolve, reject) => r.write(chunk, (err) => (err ? reject(err) : resolve())));
+      // Awaited on the next turn; until then a failed write must not count as unhandled.
+      pending.catch(() => undefined);
+      pos += bytesRead;
+      left -= bytesRead;
+      sent += bytesRead;
+      body.onProgress?.(sent);
+    }
+    await Promise.race([pending, aborted]);
+    r.end();
+  } finally {
+    r.off('close', onClose);
+    r.off('error', onClose);
+    await fh.close();
+  }
 }

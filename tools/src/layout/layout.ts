@@ -70,7 +70,8 @@ export class OciLayout {
   /** blobSource gives a reopenable source for a blob of the layout. */
   blobSource(d: Descriptor): BlobSource {
     const rel = blobPath(d.digest);
-    return { digest: d.digest, size: d.size, open: () => this.files.open(rel) };
+    const file = this.files.locate(rel);
+    return { digest: d.digest, size: d.size, open: () => this.files.open(rel), ...(file ? { file } : {}) };
   }
 
   /** readBlob reads a small blob and checks its digest. */

@@ -15,6 +15,8 @@ export interface LayoutFiles {
   readSmall(rel: string, max?: number): Promise<Buffer>;
   /** open streams a file from the start; every call opens afresh (retries) */
   open(rel: string): Readable;
+  /** locate gives the file (and offset) holding `rel`, for uploads that read it directly */
+  locate(rel: string): { path: string; offset: number } | undefined;
 }
 
 const SMALL_MAX = 8 * 1024 * 1024;
@@ -41,6 +43,10 @@ export class DirectoryFiles implements LayoutFiles {
 
   open(rel: string): Readable {
     return createReadStream(join(this.location, rel), { highWaterMark: 1024 * 1024 });
+  }
+
+  locate(rel: string): { path: string; offset: number } {
+    return { path: join(this.location, rel), offset: 0 };
   }
 }
 
@@ -81,6 +87,11 @@ export class ArchiveFiles implements LayoutFiles {
     } finally {
       await fh.close();
     }
+  }
+
+  locate(rel: string): { path: string; offset: number } | undefined {
+    const m = this.member(rel);
+    return m ? { path: this.location, offset: m.offset } : undefined;
   }
 
   open(rel: string): Readable {
