@@ -135,6 +135,9 @@ t.test('browse, inspect and delete in the web UI', { skip, timeout: 180_000 }, a
 
   // Delete a tag: confirm dialog, then the tag list without it.
   await page.goto(`${base}/ui/#repo=yocto%2Fcore-image-minimal&ref=dev`);
+  // Only the hash changed, so the previous page (the index, with its own delete button) is still
+  // up until the new view renders: wait for it, or the click lands on the wrong tag.
+  await page.getByRole('heading', { name: 'yocto/core-image-minimal:dev', exact: true }).waitFor();
   await page.locator('#delete-tag').click();
   await page.locator('dialog#confirm[open]').waitFor();
   t.match(await page.locator('#confirm-text').innerText(), 'yocto/core-image-minimal:dev');

@@ -1177,500 +1177,5296 @@ var require_get_caller_file = __commonJS({
   }
 });
 
-// node_modules/isexe/windows.js
-var require_windows = __commonJS({
-  "node_modules/isexe/windows.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs = __require("fs");
-    function checkPathExt(path6, options) {
-      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
-      if (!pathext) {
-        return true;
+// tools/src/cli/errors.ts
+function formatCliError(err, verbose) {
+  if (err instanceof CliError) {
+    let line2 = `container-registry: error [${err.code}]: ${err.message}`;
+    if (err.details && verbose) line2 += `
+${err.details}`;
+    return line2;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  let line = `container-registry: error [internal]: ${message}`;
+  if (verbose && err instanceof Error && err.stack) line += `
+${err.stack}`;
+  return line;
+}
+var CliError;
+var init_errors = __esm({
+  "tools/src/cli/errors.ts"() {
+    "use strict";
+    CliError = class extends Error {
+      code;
+      exitCode;
+      details;
+      constructor(code, message, options = {}) {
+        super(message, { cause: options.cause });
+        this.name = "CliError";
+        this.code = code;
+        this.exitCode = options.exitCode ?? 1;
+        this.details = options.details;
       }
-      pathext = pathext.split(";");
-      if (pathext.indexOf("") !== -1) {
-        return true;
+    };
+  }
+});
+
+// tools/src/storage/driver.ts
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from "node:fs/promises";
+import { dirname as dirname3, join as join2, basename as basename2 } from "node:path";
+import { randomBytes } from "node:crypto";
+function isNotFound(err) {
+  const code = err?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+function notFound(path6, err) {
+  if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
+  throw err;
+}
+function tempPath(path6) {
+  return join2(dirname3(path6), `.${basename2(path6)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+}
+async function fsyncDir(dir) {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+var PathNotFound, FsDriver;
+var init_driver = __esm({
+  "tools/src/storage/driver.ts"() {
+    "use strict";
+    PathNotFound = class extends Error {
+      constructor(path6, options) {
+        super(`path not found: ${path6}`, options);
+        this.path = path6;
+        this.name = "PathNotFound";
       }
-      for (var i2 = 0; i2 < pathext.length; i2++) {
-        var p = pathext[i2].toLowerCase();
-        if (p && path6.substr(-p.length).toLowerCase() === p) {
-          return true;
+      path;
+      code = "PATH_NOT_FOUND";
+    };
+    FsDriver = class {
+      /** readFile returns the whole content of a (small) file. */
+      async readFile(path6) {
+        try {
+          return await readFile(path6);
+        } catch (err) {
+          return notFound(path6, err);
         }
       }
-      return false;
+      /** readStream streams a range of a file; `end` is inclusive. */
+      readStream(path6, range) {
+        return createReadStream(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
+      }
+      /** stat tells size, mtime and kind. */
+      async stat(path6) {
+        try {
+          const st = await stat(path6);
+          return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
+        } catch (err) {
+          return notFound(path6, err);
+        }
+      }
+      /** exists tells whether a path exists. */
+      async exists(path6) {
+        try {
+          await stat(path6);
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      }
+      /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
+      async writeFileAtomic(path6, data, mode = 420) {
+        await mkdir(dirname3(path6), { recursive: true });
+        const tmp = tempPath(path6);
+        const handle = await open(tmp, "wx", mode);
+        try {
+          await handle.writeFile(data);
+          await handle.sync();
+        } catch (err) {
+          await handle.close().catch(() => {
+          });
+          await unlink(tmp).catch(() => {
+          });
+          throw err;
+        }
+        await handle.close();
+        try {
+          await rename(tmp, path6);
+        } catch (err) {
+          await unlink(tmp).catch(() => {
+          });
+          throw err;
+        }
+        await fsyncDir(dirname3(path6));
+      }
+      /** list gives the names in a folder (empty when it does not exist). */
+      async list(path6) {
+        try {
+          return await readdir(path6);
+        } catch (err) {
+          if (isNotFound(err)) return [];
+          throw err;
+        }
+      }
+      /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
+      async move(from, to) {
+        await mkdir(dirname3(to), { recursive: true });
+        try {
+          await rename(from, to);
+        } catch (err) {
+          notFound(from, err);
+        }
+        await fsyncDir(dirname3(to));
+      }
+      /** delete removes a file or a folder tree; a missing path is PathNotFound. */
+      async delete(path6) {
+        if (!await this.exists(path6)) throw new PathNotFound(path6);
+        await rm(path6, { recursive: true, force: true });
+      }
+      /** deleteIfExists removes a file or folder tree and tells whether it was there. */
+      async deleteIfExists(path6) {
+        if (!await this.exists(path6)) return false;
+        await rm(path6, { recursive: true, force: true });
+        return true;
+      }
+      /** touch sets a file's mtime to now (gc's grace period reads it). */
+      async touch(path6) {
+        const now = /* @__PURE__ */ new Date();
+        try {
+          await utimes(path6, now, now);
+        } catch (err) {
+          notFound(path6, err);
+        }
+      }
+      /** mkdirp creates a folder and its parents. */
+      async mkdirp(path6) {
+        await mkdir(path6, { recursive: true });
+      }
+    };
+  }
+});
+
+// tools/src/storage/paths.ts
+import { join as join3 } from "node:path";
+var V2_ROOT, StoragePaths;
+var init_paths = __esm({
+  "tools/src/storage/paths.ts"() {
+    "use strict";
+    V2_ROOT = join3("docker", "registry", "v2");
+    StoragePaths = class {
+      constructor(storageDir) {
+        this.storageDir = storageDir;
+        this.root = join3(storageDir, V2_ROOT);
+      }
+      storageDir;
+      /** root is `<storage>/docker/registry/v2`. */
+      root;
+      /** blobsRoot is where every blob lives. */
+      blobsRoot() {
+        return join3(this.root, "blobs");
+      }
+      /** blobDir is the folder of one blob. */
+      blobDir(d) {
+        return join3(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
+      }
+      /** blobData is the content file of one blob. */
+      blobData(d) {
+        return join3(this.blobDir(d), "data");
+      }
+      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
+      repositoriesRoot() {
+        return join3(this.root, "repositories");
+      }
+      /** repository is the folder of a repository; `name` must be validated already. */
+      repository(name) {
+        return join3(this.root, "repositories", ...name.split("/"));
+      }
+      /** layerDir is the folder of one blob link in a repository. */
+      layerDir(name, d) {
+        return join3(this.repository(name), "_layers", d.algorithm, d.hex);
+      }
+      /** layerLink links a blob into a repository. */
+      layerLink(name, d) {
+        return join3(this.layerDir(name, d), "link");
+      }
+      /** layersRoot holds the repository's blob links, by algorithm. */
+      layersRoot(name) {
+        return join3(this.repository(name), "_layers");
+      }
+      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
+      manifestRevisionsRoot(name) {
+        return join3(this.repository(name), "_manifests", "revisions");
+      }
+      /** manifestRevisionDir is the folder of one manifest revision. */
+      manifestRevisionDir(name, d) {
+        return join3(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
+      }
+      /** manifestRevisionLink marks a manifest as part of the repository. */
+      manifestRevisionLink(name, d) {
+        return join3(this.manifestRevisionDir(name, d), "link");
+      }
+      /** tagsRoot holds one folder per tag. */
+      tagsRoot(name) {
+        return join3(this.repository(name), "_manifests", "tags");
+      }
+      /** tagDir is the folder of one tag; `tag` must be validated already. */
+      tagDir(name, tag) {
+        return join3(this.tagsRoot(name), tag);
+      }
+      /** tagCurrentLink holds the digest a tag points at. */
+      tagCurrentLink(name, tag) {
+        return join3(this.tagDir(name, tag), "current", "link");
+      }
+      /** tagIndexLink records that a tag has pointed at `d`. */
+      tagIndexLink(name, tag, d) {
+        return join3(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
+      }
+      /** uploadsRoot holds the repository's upload sessions. */
+      uploadsRoot(name) {
+        return join3(this.repository(name), "_uploads");
+      }
+      /** uploadDir is the folder of one upload session; `id` must be validated already. */
+      uploadDir(name, id) {
+        return join3(this.uploadsRoot(name), id);
+      }
+      /** uploadData is the partial content of an upload. */
+      uploadData(name, id) {
+        return join3(this.uploadDir(name, id), "data");
+      }
+      /** uploadStartedAt holds the RFC 3339 time the upload began. */
+      uploadStartedAt(name, id) {
+        return join3(this.uploadDir(name, id), "startedat");
+      }
+      /** pidFile is where a running server writes its PID (ours, beside docker/). */
+      pidFile() {
+        return join3(this.storageDir, "container-registry.pid");
+      }
+      /** logFile is where a detached server writes its log. */
+      logFile() {
+        return join3(this.storageDir, "container-registry.log");
+      }
+      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
+      pkiDir() {
+        return join3(this.storageDir, "pki");
+      }
+      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
+      caKey() {
+        return join3(this.pkiDir(), "ca.key");
+      }
+      /** caCert is the CA certificate (PEM). */
+      caCert() {
+        return join3(this.pkiDir(), "ca.crt");
+      }
+      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
+      serverKey() {
+        return join3(this.pkiDir(), "server.key");
+      }
+      /** serverCert is the server certificate the registry presents (PEM). */
+      serverCert() {
+        return join3(this.pkiDir(), "server.crt");
+      }
+      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
+      certsDir() {
+        return join3(this.storageDir, "certs");
+      }
+      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
+      certsCaCert() {
+        return join3(this.certsDir(), "ca.crt");
+      }
+      /** authDir holds users and the access policy (mode 0700). */
+      authDir() {
+        return join3(this.storageDir, "auth");
+      }
+      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
+      htpasswd() {
+        return join3(this.authDir(), "htpasswd");
+      }
+      /** passwordFile holds the default user's password (0600). */
+      passwordFile() {
+        return join3(this.authDir(), "password");
+      }
+      /** accessConfig is the optional access policy (TOML). */
+      accessConfig() {
+        return join3(this.authDir(), "access.toml");
+      }
+      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
+      serverConfig() {
+        return join3(this.storageDir, "config.toml");
+      }
+      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
+      gcStats() {
+        return join3(this.storageDir, "gc-stats.json");
+      }
+    };
+  }
+});
+
+// node_modules/prom-client/lib/util.js
+var require_util = __commonJS({
+  "node_modules/prom-client/lib/util.js"(exports) {
+    "use strict";
+    exports.getValueAsString = function getValueString(value) {
+      if (Number.isNaN(value)) {
+        return "Nan";
+      } else if (!Number.isFinite(value)) {
+        if (value < 0) {
+          return "-Inf";
+        } else {
+          return "+Inf";
+        }
+      } else {
+        return `${value}`;
+      }
+    };
+    exports.removeLabels = function removeLabels(hashMap, labels, sortedLabelNames) {
+      const hash2 = hashObject(labels, sortedLabelNames);
+      delete hashMap[hash2];
+    };
+    exports.setValue = function setValue(hashMap, value, labels) {
+      const hash2 = hashObject(labels);
+      hashMap[hash2] = {
+        value: typeof value === "number" ? value : 0,
+        labels: labels || {}
+      };
+      return hashMap;
+    };
+    exports.setValueDelta = function setValueDelta(hashMap, deltaValue, labels, hash2 = "") {
+      const value = typeof deltaValue === "number" ? deltaValue : 0;
+      if (hashMap[hash2]) {
+        hashMap[hash2].value += value;
+      } else {
+        hashMap[hash2] = { value, labels };
+      }
+      return hashMap;
+    };
+    exports.getLabels = function(labelNames, args) {
+      if (typeof args[0] === "object") {
+        return args[0];
+      }
+      if (labelNames.length !== args.length) {
+        throw new Error(
+          `Invalid number of arguments (${args.length}): "${args.join(
+            ", "
+          )}" for label names (${labelNames.length}): "${labelNames.join(", ")}".`
+        );
+      }
+      const acc = {};
+      for (let i2 = 0; i2 < labelNames.length; i2++) {
+        acc[labelNames[i2]] = args[i2];
+      }
+      return acc;
+    };
+    function fastHashObject(keys, labels) {
+      if (keys.length === 0) {
+        return "";
+      }
+      let hash2 = "";
+      for (let i2 = 0; i2 < keys.length; i2++) {
+        const key2 = keys[i2];
+        const value = labels[key2];
+        if (value === void 0) continue;
+        hash2 += `${key2}:${value},`;
+      }
+      return hash2;
     }
-    function checkStat(stat4, path6, options) {
-      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
+    function hashObject(labels, labelNames) {
+      if (labelNames) {
+        return fastHashObject(labelNames, labels);
+      }
+      const keys = Object.keys(labels);
+      if (keys.length > 1) {
+        keys.sort();
+      }
+      return fastHashObject(keys, labels);
+    }
+    exports.hashObject = hashObject;
+    exports.isObject = function isObject3(obj) {
+      return obj !== null && typeof obj === "object";
+    };
+    exports.nowTimestamp = function nowTimestamp() {
+      return Date.now() / 1e3;
+    };
+    var Grouper = class extends Map {
+      /**
+       * Adds the `value` to the `key`'s array of values.
+       * @param {*} key Key to set.
+       * @param {*} value Value to add to `key`'s array.
+       * @returns {undefined} undefined.
+       */
+      add(key2, value) {
+        if (this.has(key2)) {
+          this.get(key2).push(value);
+        } else {
+          this.set(key2, [value]);
+        }
+      }
+    };
+    exports.Grouper = Grouper;
+  }
+});
+
+// node_modules/prom-client/lib/registry.js
+var require_registry = __commonJS({
+  "node_modules/prom-client/lib/registry.js"(exports, module) {
+    "use strict";
+    var { getValueAsString } = require_util();
+    var Registry2 = class _Registry {
+      static get PROMETHEUS_CONTENT_TYPE() {
+        return "text/plain; version=0.0.4; charset=utf-8";
+      }
+      static get OPENMETRICS_CONTENT_TYPE() {
+        return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+      }
+      constructor(regContentType = _Registry.PROMETHEUS_CONTENT_TYPE) {
+        this._metrics = {};
+        this._collectors = [];
+        this._defaultLabels = {};
+        if (regContentType !== _Registry.PROMETHEUS_CONTENT_TYPE && regContentType !== _Registry.OPENMETRICS_CONTENT_TYPE) {
+          throw new TypeError(`Content type ${regContentType} is unsupported`);
+        }
+        this._contentType = regContentType;
+      }
+      getMetricsAsArray() {
+        return Object.values(this._metrics);
+      }
+      async getMetricsAsString(metrics) {
+        const metric = typeof metrics.getForPromString === "function" ? await metrics.getForPromString() : await metrics.get();
+        const name = escapeString(metric.name);
+        const help = `# HELP ${name} ${escapeString(metric.help)}`;
+        const type = `# TYPE ${name} ${metric.type}`;
+        const values = [help, type];
+        const defaultLabels = Object.keys(this._defaultLabels).length > 0 ? this._defaultLabels : null;
+        const isOpenMetrics = this.contentType === _Registry.OPENMETRICS_CONTENT_TYPE;
+        for (const val of metric.values || []) {
+          let { metricName = name, labels = {} } = val;
+          const { sharedLabels = {} } = val;
+          if (isOpenMetrics && metric.type === "counter") {
+            metricName = `${metricName}_total`;
+          }
+          if (defaultLabels) {
+            labels = { ...labels, ...defaultLabels, ...labels };
+          }
+          const formattedLabels = formatLabels(labels, sharedLabels);
+          const flattenedShared = flattenSharedLabels(sharedLabels);
+          const labelParts = [...formattedLabels, flattenedShared].filter(Boolean);
+          const labelsString = labelParts.length ? `{${labelParts.join(",")}}` : "";
+          let fullMetricLine = `${metricName}${labelsString} ${getValueAsString(
+            val.value
+          )}`;
+          const { exemplar } = val;
+          if (exemplar && isOpenMetrics) {
+            const formattedExemplars = formatLabels(exemplar.labelSet);
+            fullMetricLine += ` # {${formattedExemplars.join(
+              ","
+            )}} ${getValueAsString(exemplar.value)} ${exemplar.timestamp}`;
+          }
+          values.push(fullMetricLine);
+        }
+        return values.join("\n");
+      }
+      async metrics() {
+        const isOpenMetrics = this.contentType === _Registry.OPENMETRICS_CONTENT_TYPE;
+        const promises = this.getMetricsAsArray().map((metric) => {
+          if (isOpenMetrics && metric.type === "counter") {
+            metric.name = standardizeCounterName(metric.name);
+          }
+          return this.getMetricsAsString(metric);
+        });
+        const resolves = await Promise.all(promises);
+        return isOpenMetrics ? `${resolves.join("\n")}
+# EOF
+` : `${resolves.join("\n\n")}
+`;
+      }
+      registerMetric(metric) {
+        if (this._metrics[metric.name] && this._metrics[metric.name] !== metric) {
+          throw new Error(
+            `A metric with the name ${metric.name} has already been registered.`
+          );
+        }
+        this._metrics[metric.name] = metric;
+      }
+      clear() {
+        this._metrics = {};
+        this._defaultLabels = {};
+      }
+      async getMetricsAsJSON() {
+        const metrics = [];
+        const defaultLabelNames = Object.keys(this._defaultLabels);
+        const promises = [];
+        for (const metric of this.getMetricsAsArray()) {
+          promises.push(metric.get());
+        }
+        const resolves = await Promise.all(promises);
+        for (const item of resolves) {
+          if (item.values && defaultLabelNames.length > 0) {
+            for (const val of item.values) {
+              val.labels = Object.assign({}, val.labels);
+              for (const labelName of defaultLabelNames) {
+                val.labels[labelName] = val.labels[labelName] || this._defaultLabels[labelName];
+              }
+            }
+          }
+          metrics.push(item);
+        }
+        return metrics;
+      }
+      removeSingleMetric(name) {
+        delete this._metrics[name];
+      }
+      getSingleMetricAsString(name) {
+        return this.getMetricsAsString(this._metrics[name]);
+      }
+      getSingleMetric(name) {
+        return this._metrics[name];
+      }
+      setDefaultLabels(labels) {
+        this._defaultLabels = labels;
+      }
+      resetMetrics() {
+        for (const metric in this._metrics) {
+          this._metrics[metric].reset();
+        }
+      }
+      get contentType() {
+        return this._contentType;
+      }
+      setContentType(metricsContentType) {
+        if (metricsContentType === _Registry.OPENMETRICS_CONTENT_TYPE || metricsContentType === _Registry.PROMETHEUS_CONTENT_TYPE) {
+          this._contentType = metricsContentType;
+        } else {
+          throw new Error(`Content type ${metricsContentType} is unsupported`);
+        }
+      }
+      static merge(registers) {
+        const regType = registers[0].contentType;
+        for (const reg of registers) {
+          if (reg.contentType !== regType) {
+            throw new Error(
+              "Registers can only be merged if they have the same content type"
+            );
+          }
+        }
+        const mergedRegistry = new _Registry(regType);
+        const metricsToMerge = registers.reduce(
+          (acc, reg) => acc.concat(reg.getMetricsAsArray()),
+          []
+        );
+        metricsToMerge.forEach(mergedRegistry.registerMetric, mergedRegistry);
+        return mergedRegistry;
+      }
+    };
+    function formatLabels(labels, exclude) {
+      const { hasOwnProperty } = Object.prototype;
+      const formatted = [];
+      for (const [name, value] of Object.entries(labels)) {
+        if (!exclude || !hasOwnProperty.call(exclude, name)) {
+          formatted.push(`${name}="${escapeLabelValue(value)}"`);
+        }
+      }
+      return formatted;
+    }
+    var sharedLabelCache = /* @__PURE__ */ new WeakMap();
+    function flattenSharedLabels(labels) {
+      const cached = sharedLabelCache.get(labels);
+      if (cached) {
+        return cached;
+      }
+      const formattedLabels = formatLabels(labels);
+      const flattened = formattedLabels.join(",");
+      sharedLabelCache.set(labels, flattened);
+      return flattened;
+    }
+    function escapeLabelValue(str) {
+      if (typeof str !== "string") {
+        return str;
+      }
+      return escapeString(str).replace(/"/g, '\\"');
+    }
+    function escapeString(str) {
+      return str.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+    }
+    function standardizeCounterName(name) {
+      return name.replace(/_total$/, "");
+    }
+    module.exports = Registry2;
+    module.exports.globalRegistry = new Registry2();
+  }
+});
+
+// node_modules/prom-client/lib/validation.js
+var require_validation = __commonJS({
+  "node_modules/prom-client/lib/validation.js"(exports) {
+    "use strict";
+    var util = __require("util");
+    var metricRegexp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+    var labelRegexp = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+    exports.validateMetricName = function(name) {
+      return metricRegexp.test(name);
+    };
+    exports.validateLabelName = function(names = []) {
+      return names.every((name) => labelRegexp.test(name));
+    };
+    exports.validateLabel = function validateLabel(savedLabels, labels) {
+      for (const label in labels) {
+        if (!savedLabels.includes(label)) {
+          throw new Error(
+            `Added label "${label}" is not included in initial labelset: ${util.inspect(
+              savedLabels
+            )}`
+          );
+        }
+      }
+    };
+  }
+});
+
+// node_modules/prom-client/lib/metric.js
+var require_metric = __commonJS({
+  "node_modules/prom-client/lib/metric.js"(exports, module) {
+    "use strict";
+    var Registry2 = require_registry();
+    var { isObject: isObject3 } = require_util();
+    var { validateMetricName, validateLabelName } = require_validation();
+    var Metric = class {
+      constructor(config, defaults = {}) {
+        if (!isObject3(config)) {
+          throw new TypeError("constructor expected a config object");
+        }
+        Object.assign(
+          this,
+          {
+            labelNames: [],
+            registers: [Registry2.globalRegistry],
+            aggregator: "sum",
+            enableExemplars: false
+          },
+          defaults,
+          config
+        );
+        if (!this.registers) {
+          this.registers = [Registry2.globalRegistry];
+        }
+        if (!this.help) {
+          throw new Error("Missing mandatory help parameter");
+        }
+        if (!this.name) {
+          throw new Error("Missing mandatory name parameter");
+        }
+        if (!validateMetricName(this.name)) {
+          throw new Error("Invalid metric name");
+        }
+        if (!validateLabelName(this.labelNames)) {
+          throw new Error("Invalid label name");
+        }
+        if (this.collect && typeof this.collect !== "function") {
+          throw new Error('Optional "collect" parameter must be a function');
+        }
+        if (this.labelNames) {
+          this.sortedLabelNames = [...this.labelNames].sort();
+        } else {
+          this.sortedLabelNames = [];
+        }
+        this.reset();
+        for (const register of this.registers) {
+          if (this.enableExemplars && register.contentType === Registry2.PROMETHEUS_CONTENT_TYPE) {
+            throw new TypeError(
+              "Exemplars are supported only on OpenMetrics registries"
+            );
+          }
+          register.registerMetric(this);
+        }
+      }
+      reset() {
+      }
+    };
+    module.exports = { Metric };
+  }
+});
+
+// node_modules/prom-client/lib/exemplar.js
+var require_exemplar = __commonJS({
+  "node_modules/prom-client/lib/exemplar.js"(exports, module) {
+    "use strict";
+    var Exemplar = class {
+      constructor(labelSet = {}, value = null) {
+        this.labelSet = labelSet;
+        this.value = value;
+      }
+      /**
+       * Validation for the label set format.
+       * https://github.com/OpenObservability/OpenMetrics/blob/d99b705f611b75fec8f450b05e344e02eea6921d/specification/OpenMetrics.md#exemplars
+       *
+       * @param {object} labelSet - Exemplar labels.
+       * @throws {RangeError}
+       * @return {void}
+       */
+      validateExemplarLabelSet(labelSet) {
+        let res = "";
+        for (const [labelName, labelValue] of Object.entries(labelSet)) {
+          res += `${labelName}${labelValue}`;
+        }
+        if (res.length > 128) {
+          throw new RangeError(
+            "Label set size must be smaller than 128 UTF-8 chars"
+          );
+        }
+      }
+    };
+    module.exports = Exemplar;
+  }
+});
+
+// node_modules/prom-client/lib/counter.js
+var require_counter = __commonJS({
+  "node_modules/prom-client/lib/counter.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var {
+      hashObject,
+      isObject: isObject3,
+      getLabels,
+      removeLabels,
+      nowTimestamp
+    } = require_util();
+    var { validateLabel } = require_validation();
+    var { Metric } = require_metric();
+    var Exemplar = require_exemplar();
+    var Counter2 = class extends Metric {
+      constructor(config) {
+        super(config);
+        this.type = "counter";
+        this.defaultLabels = {};
+        this.defaultValue = 1;
+        this.defaultExemplarLabelSet = {};
+        if (config.enableExemplars) {
+          this.enableExemplars = true;
+          this.inc = this.incWithExemplar;
+        } else {
+          this.inc = this.incWithoutExemplar;
+        }
+      }
+      /**
+       * Increment counter
+       * @param {object} labels - What label you want to be incremented
+       * @param {Number} value - Value to increment, if omitted increment with 1
+       * @returns {object} results - object with information about the inc operation
+       * @returns {string} results.labelHash - hash representation of the labels
+       */
+      incWithoutExemplar(labels, value) {
+        let hash2 = "";
+        if (isObject3(labels)) {
+          hash2 = hashObject(labels, this.sortedLabelNames);
+          validateLabel(this.labelNames, labels);
+        } else {
+          value = labels;
+          labels = {};
+        }
+        if (value && !Number.isFinite(value)) {
+          throw new TypeError(`Value is not a valid number: ${util.format(value)}`);
+        }
+        if (value < 0) {
+          throw new Error("It is not possible to decrease a counter");
+        }
+        if (value === null || value === void 0) value = 1;
+        setValue(this.hashMap, value, labels, hash2);
+        return { labelHash: hash2 };
+      }
+      /**
+       * Increment counter with exemplar, same as inc but accepts labels for an
+       * exemplar.
+       * If no label is provided the current exemplar labels are kept unchanged
+       * (defaults to empty set).
+       *
+       * @param {object} incOpts - Object with options about what metric to increase
+       * @param {object} incOpts.labels - What label you want to be incremented,
+       *                                  defaults to null (metric with no labels)
+       * @param {Number} incOpts.value - Value to increment, defaults to 1
+       * @param {object} incOpts.exemplarLabels - Key-value  labels for the
+       *                                          exemplar, defaults to empty set {}
+       * @returns {void}
+       */
+      incWithExemplar({
+        labels = this.defaultLabels,
+        value = this.defaultValue,
+        exemplarLabels = this.defaultExemplarLabelSet
+      } = {}) {
+        const res = this.incWithoutExemplar(labels, value);
+        this.updateExemplar(exemplarLabels, value, res.labelHash);
+      }
+      updateExemplar(exemplarLabels, value, hash2) {
+        if (exemplarLabels === this.defaultExemplarLabelSet) return;
+        if (!isObject3(this.hashMap[hash2].exemplar)) {
+          this.hashMap[hash2].exemplar = new Exemplar();
+        }
+        this.hashMap[hash2].exemplar.validateExemplarLabelSet(exemplarLabels);
+        this.hashMap[hash2].exemplar.labelSet = exemplarLabels;
+        this.hashMap[hash2].exemplar.value = value ? value : 1;
+        this.hashMap[hash2].exemplar.timestamp = nowTimestamp();
+      }
+      /**
+       * Reset counter
+       * @returns {void}
+       */
+      reset() {
+        this.hashMap = {};
+        if (this.labelNames.length === 0) {
+          setValue(this.hashMap, 0);
+        }
+      }
+      async get() {
+        if (this.collect) {
+          const v = this.collect();
+          if (v instanceof Promise) await v;
+        }
+        return {
+          help: this.help,
+          name: this.name,
+          type: this.type,
+          values: Object.values(this.hashMap),
+          aggregator: this.aggregator
+        };
+      }
+      labels(...args) {
+        const labels = getLabels(this.labelNames, args) || {};
+        return {
+          inc: this.inc.bind(this, labels)
+        };
+      }
+      remove(...args) {
+        const labels = getLabels(this.labelNames, args) || {};
+        validateLabel(this.labelNames, labels);
+        return removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+      }
+    };
+    function setValue(hashMap, value, labels = {}, hash2 = "") {
+      if (hashMap[hash2]) {
+        hashMap[hash2].value += value;
+      } else {
+        hashMap[hash2] = { value, labels };
+      }
+      return hashMap;
+    }
+    module.exports = Counter2;
+  }
+});
+
+// node_modules/prom-client/lib/gauge.js
+var require_gauge = __commonJS({
+  "node_modules/prom-client/lib/gauge.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var {
+      setValue,
+      setValueDelta,
+      getLabels,
+      hashObject,
+      isObject: isObject3,
+      removeLabels
+    } = require_util();
+    var { validateLabel } = require_validation();
+    var { Metric } = require_metric();
+    var Gauge2 = class extends Metric {
+      constructor(config) {
+        super(config);
+        this.type = "gauge";
+      }
+      /**
+       * Set a gauge to a value
+       * @param {object} labels - Object with labels and their values
+       * @param {Number} value - Value to set the gauge to, must be positive
+       * @returns {void}
+       */
+      set(labels, value) {
+        value = getValueArg(labels, value);
+        labels = getLabelArg(labels);
+        set(this, labels, value);
+      }
+      /**
+       * Reset gauge
+       * @returns {void}
+       */
+      reset() {
+        this.hashMap = {};
+        if (this.labelNames.length === 0) {
+          setValue(this.hashMap, 0, {});
+        }
+      }
+      /**
+       * Increment a gauge value
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @param {Number} value - Value to increment - if omitted, increment with 1
+       * @returns {void}
+       */
+      inc(labels, value) {
+        value = getValueArg(labels, value);
+        labels = getLabelArg(labels);
+        if (value === void 0) value = 1;
+        setDelta(this, labels, value);
+      }
+      /**
+       * Decrement a gauge value
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @param {Number} value - Value to decrement - if omitted, decrement with 1
+       * @returns {void}
+       */
+      dec(labels, value) {
+        value = getValueArg(labels, value);
+        labels = getLabelArg(labels);
+        if (value === void 0) value = 1;
+        setDelta(this, labels, -value);
+      }
+      /**
+       * Set the gauge to current unix epoch
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @returns {void}
+       */
+      setToCurrentTime(labels) {
+        const now = Date.now() / 1e3;
+        if (labels === void 0) {
+          this.set(now);
+        } else {
+          this.set(labels, now);
+        }
+      }
+      /**
+       * Start a timer
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @returns {function} - Invoke this function to set the duration in seconds since you started the timer.
+       * @example
+       * var done = gauge.startTimer();
+       * makeXHRRequest(function(err, response) {
+       *	done(); //Duration of the request will be saved
+       * });
+       */
+      startTimer(labels) {
+        const start2 = process.hrtime();
+        return (endLabels) => {
+          const delta = process.hrtime(start2);
+          const value = delta[0] + delta[1] / 1e9;
+          this.set(Object.assign({}, labels, endLabels), value);
+          return value;
+        };
+      }
+      async get() {
+        if (this.collect) {
+          const v = this.collect();
+          if (v instanceof Promise) await v;
+        }
+        return {
+          help: this.help,
+          name: this.name,
+          type: this.type,
+          values: Object.values(this.hashMap),
+          aggregator: this.aggregator
+        };
+      }
+      _getValue(labels) {
+        const hash2 = hashObject(labels || {}, this.sortedLabelNames);
+        return this.hashMap[hash2] ? this.hashMap[hash2].value : 0;
+      }
+      labels(...args) {
+        const labels = getLabels(this.labelNames, args);
+        validateLabel(this.labelNames, labels);
+        return {
+          inc: this.inc.bind(this, labels),
+          dec: this.dec.bind(this, labels),
+          set: this.set.bind(this, labels),
+          setToCurrentTime: this.setToCurrentTime.bind(this, labels),
+          startTimer: this.startTimer.bind(this, labels)
+        };
+      }
+      remove(...args) {
+        const labels = getLabels(this.labelNames, args);
+        validateLabel(this.labelNames, labels);
+        removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+      }
+    };
+    function set(gauge, labels, value) {
+      if (typeof value !== "number") {
+        throw new TypeError(`Value is not a valid number: ${util.format(value)}`);
+      }
+      validateLabel(gauge.labelNames, labels);
+      setValue(gauge.hashMap, value, labels);
+    }
+    function setDelta(gauge, labels, delta) {
+      if (typeof delta !== "number") {
+        throw new TypeError(`Delta is not a valid number: ${util.format(delta)}`);
+      }
+      validateLabel(gauge.labelNames, labels);
+      const hash2 = hashObject(labels, gauge.sortedLabelNames);
+      setValueDelta(gauge.hashMap, delta, labels, hash2);
+    }
+    function getLabelArg(labels) {
+      return isObject3(labels) ? labels : {};
+    }
+    function getValueArg(labels, value) {
+      return isObject3(labels) ? value : labels;
+    }
+    module.exports = Gauge2;
+  }
+});
+
+// node_modules/prom-client/lib/histogram.js
+var require_histogram = __commonJS({
+  "node_modules/prom-client/lib/histogram.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var {
+      getLabels,
+      hashObject,
+      isObject: isObject3,
+      removeLabels,
+      nowTimestamp
+    } = require_util();
+    var { validateLabel } = require_validation();
+    var { Metric } = require_metric();
+    var Exemplar = require_exemplar();
+    var Histogram2 = class extends Metric {
+      constructor(config) {
+        super(config, {
+          buckets: [5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+        });
+        this.type = "histogram";
+        this.defaultLabels = {};
+        this.defaultExemplarLabelSet = {};
+        this.enableExemplars = false;
+        for (const label of this.labelNames) {
+          if (label === "le") {
+            throw new Error("le is a reserved label keyword");
+          }
+        }
+        this.upperBounds = this.buckets;
+        this.bucketValues = this.upperBounds.reduce((acc, upperBound) => {
+          acc[upperBound] = 0;
+          return acc;
+        }, {});
+        if (config.enableExemplars) {
+          this.enableExemplars = true;
+          this.bucketExemplars = this.upperBounds.reduce((acc, upperBound) => {
+            acc[upperBound] = null;
+            return acc;
+          }, {});
+          Object.freeze(this.bucketExemplars);
+          this.observe = this.observeWithExemplar;
+        } else {
+          this.observe = this.observeWithoutExemplar;
+        }
+        Object.freeze(this.bucketValues);
+        Object.freeze(this.upperBounds);
+        if (this.labelNames.length === 0) {
+          this.hashMap = {
+            [hashObject({})]: createBaseValues(
+              {},
+              this.bucketValues,
+              this.bucketExemplars
+            )
+          };
+        }
+      }
+      /**
+       * Observe a value in histogram
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @param {Number} value - Value to observe in the histogram
+       * @returns {void}
+       */
+      observeWithoutExemplar(labels, value) {
+        observe.call(this, labels === 0 ? 0 : labels || {})(value);
+      }
+      observeWithExemplar({
+        labels = this.defaultLabels,
+        value,
+        exemplarLabels = this.defaultExemplarLabelSet
+      } = {}) {
+        observe.call(this, labels === 0 ? 0 : labels || {})(value);
+        this.updateExemplar(labels, value, exemplarLabels);
+      }
+      updateExemplar(labels, value, exemplarLabels) {
+        if (Object.keys(exemplarLabels).length === 0) return;
+        const hash2 = hashObject(labels, this.sortedLabelNames);
+        const bound = findBound(this.upperBounds, value);
+        const { bucketExemplars } = this.hashMap[hash2];
+        let exemplar = bucketExemplars[bound];
+        if (!isObject3(exemplar)) {
+          exemplar = new Exemplar();
+          bucketExemplars[bound] = exemplar;
+        }
+        exemplar.validateExemplarLabelSet(exemplarLabels);
+        exemplar.labelSet = exemplarLabels;
+        exemplar.value = value;
+        exemplar.timestamp = nowTimestamp();
+      }
+      async get() {
+        const data = await this.getForPromString();
+        data.values = data.values.map(splayLabels);
+        return data;
+      }
+      async getForPromString() {
+        if (this.collect) {
+          const v = this.collect();
+          if (v instanceof Promise) await v;
+        }
+        const data = Object.values(this.hashMap);
+        const values = data.map(extractBucketValuesForExport(this)).reduce(addSumAndCountForExport(this), []);
+        return {
+          name: this.name,
+          help: this.help,
+          type: this.type,
+          values,
+          aggregator: this.aggregator
+        };
+      }
+      reset() {
+        this.hashMap = {};
+      }
+      /**
+       * Initialize the metrics for the given combination of labels to zero
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @returns {void}
+       */
+      zero(labels) {
+        const hash2 = hashObject(labels, this.sortedLabelNames);
+        this.hashMap[hash2] = createBaseValues(
+          labels,
+          this.bucketValues,
+          this.bucketExemplars
+        );
+      }
+      /**
+       * Start a timer that could be used to logging durations
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @param {object} exemplarLabels - Object with labels for exemplar where key is the label key and value is label value. Can only be one level deep
+       * @returns {function} - Function to invoke when you want to stop the timer and observe the duration in seconds
+       * @example
+       * var end = histogram.startTimer();
+       * makeExpensiveXHRRequest(function(err, res) {
+       * 	const duration = end(); //Observe the duration of expensiveXHRRequest and returns duration in seconds
+       * 	console.log('Duration', duration);
+       * });
+       */
+      startTimer(labels, exemplarLabels) {
+        return this.enableExemplars ? startTimerWithExemplar.call(this, labels, exemplarLabels)() : startTimer.call(this, labels)();
+      }
+      labels(...args) {
+        const labels = getLabels(this.labelNames, args);
+        validateLabel(this.labelNames, labels);
+        return {
+          observe: observe.call(this, labels),
+          startTimer: startTimer.call(this, labels)
+        };
+      }
+      remove(...args) {
+        const labels = getLabels(this.labelNames, args);
+        validateLabel(this.labelNames, labels);
+        removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+      }
+    };
+    function startTimer(startLabels) {
+      return () => {
+        const start2 = process.hrtime();
+        return (endLabels) => {
+          const delta = process.hrtime(start2);
+          const value = delta[0] + delta[1] / 1e9;
+          this.observe(Object.assign({}, startLabels, endLabels), value);
+          return value;
+        };
+      };
+    }
+    function startTimerWithExemplar(startLabels, startExemplarLabels) {
+      return () => {
+        const start2 = process.hrtime();
+        return (endLabels, endExemplarLabels) => {
+          const delta = process.hrtime(start2);
+          const value = delta[0] + delta[1] / 1e9;
+          this.observe({
+            labels: Object.assign({}, startLabels, endLabels),
+            value,
+            exemplarLabels: Object.assign(
+              {},
+              startExemplarLabels,
+              endExemplarLabels
+            )
+          });
+          return value;
+        };
+      };
+    }
+    function setValuePair(labels, value, metricName, exemplar, sharedLabels = {}) {
+      return {
+        labels,
+        sharedLabels,
+        value,
+        metricName,
+        exemplar
+      };
+    }
+    function findBound(upperBounds, value) {
+      for (let i2 = 0; i2 < upperBounds.length; i2++) {
+        const bound = upperBounds[i2];
+        if (value <= bound) {
+          return bound;
+        }
+      }
+      return -1;
+    }
+    function observe(labels) {
+      return (value) => {
+        const labelValuePair = convertLabelsAndValues(labels, value);
+        validateLabel(this.labelNames, labelValuePair.labels);
+        if (!Number.isFinite(labelValuePair.value)) {
+          throw new TypeError(
+            `Value is not a valid number: ${util.format(labelValuePair.value)}`
+          );
+        }
+        const hash2 = hashObject(labelValuePair.labels, this.sortedLabelNames);
+        let valueFromMap = this.hashMap[hash2];
+        if (!valueFromMap) {
+          valueFromMap = createBaseValues(
+            labelValuePair.labels,
+            this.bucketValues,
+            this.bucketExemplars
+          );
+        }
+        const b = findBound(this.upperBounds, labelValuePair.value);
+        valueFromMap.sum += labelValuePair.value;
+        valueFromMap.count += 1;
+        if (Object.prototype.hasOwnProperty.call(valueFromMap.bucketValues, b)) {
+          valueFromMap.bucketValues[b] += 1;
+        }
+        this.hashMap[hash2] = valueFromMap;
+      };
+    }
+    function createBaseValues(labels, bucketValues, bucketExemplars) {
+      const result2 = {
+        labels,
+        bucketValues: { ...bucketValues },
+        sum: 0,
+        count: 0
+      };
+      if (bucketExemplars) {
+        result2.bucketExemplars = { ...bucketExemplars };
+      }
+      return result2;
+    }
+    function convertLabelsAndValues(labels, value) {
+      return isObject3(labels) ? {
+        labels,
+        value
+      } : {
+        value: labels,
+        labels: {}
+      };
+    }
+    function extractBucketValuesForExport(histogram) {
+      const name = `${histogram.name}_bucket`;
+      return (bucketData) => {
+        let acc = 0;
+        const buckets = histogram.upperBounds.map((upperBound) => {
+          acc += bucketData.bucketValues[upperBound];
+          return setValuePair(
+            { le: upperBound },
+            acc,
+            name,
+            bucketData.bucketExemplars ? bucketData.bucketExemplars[upperBound] : null,
+            bucketData.labels
+          );
+        });
+        return { buckets, data: bucketData };
+      };
+    }
+    function addSumAndCountForExport(histogram) {
+      return (acc, d) => {
+        acc.push(...d.buckets);
+        const infLabel = { le: "+Inf" };
+        acc.push(
+          setValuePair(
+            infLabel,
+            d.data.count,
+            `${histogram.name}_bucket`,
+            d.data.bucketExemplars ? d.data.bucketExemplars["-1"] : null,
+            d.data.labels
+          ),
+          setValuePair(
+            {},
+            d.data.sum,
+            `${histogram.name}_sum`,
+            void 0,
+            d.data.labels
+          ),
+          setValuePair(
+            {},
+            d.data.count,
+            `${histogram.name}_count`,
+            void 0,
+            d.data.labels
+          )
+        );
+        return acc;
+      };
+    }
+    function splayLabels(bucket) {
+      const { sharedLabels, labels, ...newBucket } = bucket;
+      for (const label of Object.keys(sharedLabels)) {
+        labels[label] = sharedLabels[label];
+      }
+      newBucket.labels = labels;
+      return newBucket;
+    }
+    module.exports = Histogram2;
+  }
+});
+
+// node_modules/bintrees/lib/treebase.js
+var require_treebase = __commonJS({
+  "node_modules/bintrees/lib/treebase.js"(exports, module) {
+    function TreeBase() {
+    }
+    TreeBase.prototype.clear = function() {
+      this._root = null;
+      this.size = 0;
+    };
+    TreeBase.prototype.find = function(data) {
+      var res = this._root;
+      while (res !== null) {
+        var c3 = this._comparator(data, res.data);
+        if (c3 === 0) {
+          return res.data;
+        } else {
+          res = res.get_child(c3 > 0);
+        }
+      }
+      return null;
+    };
+    TreeBase.prototype.findIter = function(data) {
+      var res = this._root;
+      var iter = this.iterator();
+      while (res !== null) {
+        var c3 = this._comparator(data, res.data);
+        if (c3 === 0) {
+          iter._cursor = res;
+          return iter;
+        } else {
+          iter._ancestors.push(res);
+          res = res.get_child(c3 > 0);
+        }
+      }
+      return null;
+    };
+    TreeBase.prototype.lowerBound = function(item) {
+      var cur = this._root;
+      var iter = this.iterator();
+      var cmp = this._comparator;
+      while (cur !== null) {
+        var c3 = cmp(item, cur.data);
+        if (c3 === 0) {
+          iter._cursor = cur;
+          return iter;
+        }
+        iter._ancestors.push(cur);
+        cur = cur.get_child(c3 > 0);
+      }
+      for (var i2 = iter._ancestors.length - 1; i2 >= 0; --i2) {
+        cur = iter._ancestors[i2];
+        if (cmp(item, cur.data) < 0) {
+          iter._cursor = cur;
+          iter._ancestors.length = i2;
+          return iter;
+        }
+      }
+      iter._ancestors.length = 0;
+      return iter;
+    };
+    TreeBase.prototype.upperBound = function(item) {
+      var iter = this.lowerBound(item);
+      var cmp = this._comparator;
+      while (iter.data() !== null && cmp(iter.data(), item) === 0) {
+        iter.next();
+      }
+      return iter;
+    };
+    TreeBase.prototype.min = function() {
+      var res = this._root;
+      if (res === null) {
+        return null;
+      }
+      while (res.left !== null) {
+        res = res.left;
+      }
+      return res.data;
+    };
+    TreeBase.prototype.max = function() {
+      var res = this._root;
+      if (res === null) {
+        return null;
+      }
+      while (res.right !== null) {
+        res = res.right;
+      }
+      return res.data;
+    };
+    TreeBase.prototype.iterator = function() {
+      return new Iterator2(this);
+    };
+    TreeBase.prototype.each = function(cb) {
+      var it = this.iterator(), data;
+      while ((data = it.next()) !== null) {
+        if (cb(data) === false) {
+          return;
+        }
+      }
+    };
+    TreeBase.prototype.reach = function(cb) {
+      var it = this.iterator(), data;
+      while ((data = it.prev()) !== null) {
+        if (cb(data) === false) {
+          return;
+        }
+      }
+    };
+    function Iterator2(tree) {
+      this._tree = tree;
+      this._ancestors = [];
+      this._cursor = null;
+    }
+    Iterator2.prototype.data = function() {
+      return this._cursor !== null ? this._cursor.data : null;
+    };
+    Iterator2.prototype.next = function() {
+      if (this._cursor === null) {
+        var root = this._tree._root;
+        if (root !== null) {
+          this._minNode(root);
+        }
+      } else {
+        if (this._cursor.right === null) {
+          var save;
+          do {
+            save = this._cursor;
+            if (this._ancestors.length) {
+              this._cursor = this._ancestors.pop();
+            } else {
+              this._cursor = null;
+              break;
+            }
+          } while (this._cursor.right === save);
+        } else {
+          this._ancestors.push(this._cursor);
+          this._minNode(this._cursor.right);
+        }
+      }
+      return this._cursor !== null ? this._cursor.data : null;
+    };
+    Iterator2.prototype.prev = function() {
+      if (this._cursor === null) {
+        var root = this._tree._root;
+        if (root !== null) {
+          this._maxNode(root);
+        }
+      } else {
+        if (this._cursor.left === null) {
+          var save;
+          do {
+            save = this._cursor;
+            if (this._ancestors.length) {
+              this._cursor = this._ancestors.pop();
+            } else {
+              this._cursor = null;
+              break;
+            }
+          } while (this._cursor.left === save);
+        } else {
+          this._ancestors.push(this._cursor);
+          this._maxNode(this._cursor.left);
+        }
+      }
+      return this._cursor !== null ? this._cursor.data : null;
+    };
+    Iterator2.prototype._minNode = function(start2) {
+      while (start2.left !== null) {
+        this._ancestors.push(start2);
+        start2 = start2.left;
+      }
+      this._cursor = start2;
+    };
+    Iterator2.prototype._maxNode = function(start2) {
+      while (start2.right !== null) {
+        this._ancestors.push(start2);
+        start2 = start2.right;
+      }
+      this._cursor = start2;
+    };
+    module.exports = TreeBase;
+  }
+});
+
+// node_modules/bintrees/lib/rbtree.js
+var require_rbtree = __commonJS({
+  "node_modules/bintrees/lib/rbtree.js"(exports, module) {
+    var TreeBase = require_treebase();
+    function Node(data) {
+      this.data = data;
+      this.left = null;
+      this.right = null;
+      this.red = true;
+    }
+    Node.prototype.get_child = function(dir) {
+      return dir ? this.right : this.left;
+    };
+    Node.prototype.set_child = function(dir, val) {
+      if (dir) {
+        this.right = val;
+      } else {
+        this.left = val;
+      }
+    };
+    function RBTree(comparator) {
+      this._root = null;
+      this._comparator = comparator;
+      this.size = 0;
+    }
+    RBTree.prototype = new TreeBase();
+    RBTree.prototype.insert = function(data) {
+      var ret2 = false;
+      if (this._root === null) {
+        this._root = new Node(data);
+        ret2 = true;
+        this.size++;
+      } else {
+        var head = new Node(void 0);
+        var dir = 0;
+        var last = 0;
+        var gp = null;
+        var ggp = head;
+        var p = null;
+        var node = this._root;
+        ggp.right = this._root;
+        while (true) {
+          if (node === null) {
+            node = new Node(data);
+            p.set_child(dir, node);
+            ret2 = true;
+            this.size++;
+          } else if (is_red(node.left) && is_red(node.right)) {
+            node.red = true;
+            node.left.red = false;
+            node.right.red = false;
+          }
+          if (is_red(node) && is_red(p)) {
+            var dir2 = ggp.right === gp;
+            if (node === p.get_child(last)) {
+              ggp.set_child(dir2, single_rotate(gp, !last));
+            } else {
+              ggp.set_child(dir2, double_rotate(gp, !last));
+            }
+          }
+          var cmp = this._comparator(node.data, data);
+          if (cmp === 0) {
+            break;
+          }
+          last = dir;
+          dir = cmp < 0;
+          if (gp !== null) {
+            ggp = gp;
+          }
+          gp = p;
+          p = node;
+          node = node.get_child(dir);
+        }
+        this._root = head.right;
+      }
+      this._root.red = false;
+      return ret2;
+    };
+    RBTree.prototype.remove = function(data) {
+      if (this._root === null) {
         return false;
       }
-      return checkPathExt(path6, options);
-    }
-    function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat4) {
-        cb(er, er ? false : checkStat(stat4, path6, options));
-      });
-    }
-    function sync(path6, options) {
-      return checkStat(fs.statSync(path6), path6, options);
-    }
-  }
-});
-
-// node_modules/isexe/mode.js
-var require_mode = __commonJS({
-  "node_modules/isexe/mode.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs = __require("fs");
-    function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat4) {
-        cb(er, er ? false : checkStat(stat4, options));
-      });
-    }
-    function sync(path6, options) {
-      return checkStat(fs.statSync(path6), options);
-    }
-    function checkStat(stat4, options) {
-      return stat4.isFile() && checkMode(stat4, options);
-    }
-    function checkMode(stat4, options) {
-      var mod = stat4.mode;
-      var uid = stat4.uid;
-      var gid = stat4.gid;
-      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
-      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
-      var u2 = parseInt("100", 8);
-      var g = parseInt("010", 8);
-      var o2 = parseInt("001", 8);
-      var ug = u2 | g;
-      var ret = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
-      return ret;
-    }
-  }
-});
-
-// node_modules/isexe/index.js
-var require_isexe = __commonJS({
-  "node_modules/isexe/index.js"(exports, module) {
-    var fs = __require("fs");
-    var core;
-    if (process.platform === "win32" || global.TESTING_WINDOWS) {
-      core = require_windows();
-    } else {
-      core = require_mode();
-    }
-    module.exports = isexe;
-    isexe.sync = sync;
-    function isexe(path6, options, cb) {
-      if (typeof options === "function") {
-        cb = options;
-        options = {};
-      }
-      if (!cb) {
-        if (typeof Promise !== "function") {
-          throw new TypeError("callback not provided");
+      var head = new Node(void 0);
+      var node = head;
+      node.right = this._root;
+      var p = null;
+      var gp = null;
+      var found = null;
+      var dir = 1;
+      while (node.get_child(dir) !== null) {
+        var last = dir;
+        gp = p;
+        p = node;
+        node = node.get_child(dir);
+        var cmp = this._comparator(data, node.data);
+        dir = cmp > 0;
+        if (cmp === 0) {
+          found = node;
         }
-        return new Promise(function(resolve6, reject) {
-          isexe(path6, options || {}, function(er, is) {
-            if (er) {
-              reject(er);
+        if (!is_red(node) && !is_red(node.get_child(dir))) {
+          if (is_red(node.get_child(!dir))) {
+            var sr = single_rotate(node, dir);
+            p.set_child(last, sr);
+            p = sr;
+          } else if (!is_red(node.get_child(!dir))) {
+            var sibling = p.get_child(!last);
+            if (sibling !== null) {
+              if (!is_red(sibling.get_child(!last)) && !is_red(sibling.get_child(last))) {
+                p.red = false;
+                sibling.red = true;
+                node.red = true;
+              } else {
+                var dir2 = gp.right === p;
+                if (is_red(sibling.get_child(last))) {
+                  gp.set_child(dir2, double_rotate(p, last));
+                } else if (is_red(sibling.get_child(!last))) {
+                  gp.set_child(dir2, single_rotate(p, last));
+                }
+                var gpc = gp.get_child(dir2);
+                gpc.red = true;
+                node.red = true;
+                gpc.left.red = false;
+                gpc.right.red = false;
+              }
+            }
+          }
+        }
+      }
+      if (found !== null) {
+        found.data = node.data;
+        p.set_child(p.right === node, node.get_child(node.left === null));
+        this.size--;
+      }
+      this._root = head.right;
+      if (this._root !== null) {
+        this._root.red = false;
+      }
+      return found !== null;
+    };
+    function is_red(node) {
+      return node !== null && node.red;
+    }
+    function single_rotate(root, dir) {
+      var save = root.get_child(!dir);
+      root.set_child(!dir, save.get_child(dir));
+      save.set_child(dir, root);
+      root.red = true;
+      save.red = false;
+      return save;
+    }
+    function double_rotate(root, dir) {
+      root.set_child(!dir, single_rotate(root.get_child(!dir), !dir));
+      return single_rotate(root, dir);
+    }
+    module.exports = RBTree;
+  }
+});
+
+// node_modules/bintrees/lib/bintree.js
+var require_bintree = __commonJS({
+  "node_modules/bintrees/lib/bintree.js"(exports, module) {
+    var TreeBase = require_treebase();
+    function Node(data) {
+      this.data = data;
+      this.left = null;
+      this.right = null;
+    }
+    Node.prototype.get_child = function(dir) {
+      return dir ? this.right : this.left;
+    };
+    Node.prototype.set_child = function(dir, val) {
+      if (dir) {
+        this.right = val;
+      } else {
+        this.left = val;
+      }
+    };
+    function BinTree(comparator) {
+      this._root = null;
+      this._comparator = comparator;
+      this.size = 0;
+    }
+    BinTree.prototype = new TreeBase();
+    BinTree.prototype.insert = function(data) {
+      if (this._root === null) {
+        this._root = new Node(data);
+        this.size++;
+        return true;
+      }
+      var dir = 0;
+      var p = null;
+      var node = this._root;
+      while (true) {
+        if (node === null) {
+          node = new Node(data);
+          p.set_child(dir, node);
+          ret = true;
+          this.size++;
+          return true;
+        }
+        if (this._comparator(node.data, data) === 0) {
+          return false;
+        }
+        dir = this._comparator(node.data, data) < 0;
+        p = node;
+        node = node.get_child(dir);
+      }
+    };
+    BinTree.prototype.remove = function(data) {
+      if (this._root === null) {
+        return false;
+      }
+      var head = new Node(void 0);
+      var node = head;
+      node.right = this._root;
+      var p = null;
+      var found = null;
+      var dir = 1;
+      while (node.get_child(dir) !== null) {
+        p = node;
+        node = node.get_child(dir);
+        var cmp = this._comparator(data, node.data);
+        dir = cmp > 0;
+        if (cmp === 0) {
+          found = node;
+        }
+      }
+      if (found !== null) {
+        found.data = node.data;
+        p.set_child(p.right === node, node.get_child(node.left === null));
+        this._root = head.right;
+        this.size--;
+        return true;
+      } else {
+        return false;
+      }
+    };
+    module.exports = BinTree;
+  }
+});
+
+// node_modules/bintrees/index.js
+var require_bintrees = __commonJS({
+  "node_modules/bintrees/index.js"(exports, module) {
+    module.exports = {
+      RBTree: require_rbtree(),
+      BinTree: require_bintree()
+    };
+  }
+});
+
+// node_modules/tdigest/tdigest.js
+var require_tdigest = __commonJS({
+  "node_modules/tdigest/tdigest.js"(exports, module) {
+    var RBTree = require_bintrees().RBTree;
+    function TDigest(delta, K, CX) {
+      this.discrete = delta === false;
+      this.delta = delta || 0.01;
+      this.K = K === void 0 ? 25 : K;
+      this.CX = CX === void 0 ? 1.1 : CX;
+      this.centroids = new RBTree(compare_centroid_means);
+      this.nreset = 0;
+      this.reset();
+    }
+    TDigest.prototype.reset = function() {
+      this.centroids.clear();
+      this.n = 0;
+      this.nreset += 1;
+      this.last_cumulate = 0;
+    };
+    TDigest.prototype.size = function() {
+      return this.centroids.size;
+    };
+    TDigest.prototype.toArray = function(everything) {
+      var result2 = [];
+      if (everything) {
+        this._cumulate(true);
+        this.centroids.each(function(c3) {
+          result2.push(c3);
+        });
+      } else {
+        this.centroids.each(function(c3) {
+          result2.push({ mean: c3.mean, n: c3.n });
+        });
+      }
+      return result2;
+    };
+    TDigest.prototype.summary = function() {
+      var approx = this.discrete ? "exact " : "approximating ";
+      var s = [
+        approx + this.n + " samples using " + this.size() + " centroids",
+        "min = " + this.percentile(0),
+        "Q1  = " + this.percentile(0.25),
+        "Q2  = " + this.percentile(0.5),
+        "Q3  = " + this.percentile(0.75),
+        "max = " + this.percentile(1)
+      ];
+      return s.join("\n");
+    };
+    function compare_centroid_means(a2, b) {
+      return a2.mean > b.mean ? 1 : a2.mean < b.mean ? -1 : 0;
+    }
+    function compare_centroid_mean_cumns(a2, b) {
+      return a2.mean_cumn - b.mean_cumn;
+    }
+    TDigest.prototype.push = function(x, n2) {
+      n2 = n2 || 1;
+      x = Array.isArray(x) ? x : [x];
+      for (var i2 = 0; i2 < x.length; i2++) {
+        this._digest(x[i2], n2);
+      }
+    };
+    TDigest.prototype.push_centroid = function(c3) {
+      c3 = Array.isArray(c3) ? c3 : [c3];
+      for (var i2 = 0; i2 < c3.length; i2++) {
+        this._digest(c3[i2].mean, c3[i2].n);
+      }
+    };
+    TDigest.prototype._cumulate = function(exact) {
+      if (this.n === this.last_cumulate || !exact && this.CX && this.CX > this.n / this.last_cumulate) {
+        return;
+      }
+      var cumn = 0;
+      this.centroids.each(function(c3) {
+        c3.mean_cumn = cumn + c3.n / 2;
+        cumn = c3.cumn = cumn + c3.n;
+      });
+      this.n = this.last_cumulate = cumn;
+    };
+    TDigest.prototype.find_nearest = function(x) {
+      if (this.size() === 0) {
+        return null;
+      }
+      var iter = this.centroids.lowerBound({ mean: x });
+      var c3 = iter.data() === null ? iter.prev() : iter.data();
+      if (c3.mean === x || this.discrete) {
+        return c3;
+      }
+      var prev = iter.prev();
+      if (prev && Math.abs(prev.mean - x) < Math.abs(c3.mean - x)) {
+        return prev;
+      } else {
+        return c3;
+      }
+    };
+    TDigest.prototype._new_centroid = function(x, n2, cumn) {
+      var c3 = { mean: x, n: n2, cumn };
+      this.centroids.insert(c3);
+      this.n += n2;
+      return c3;
+    };
+    TDigest.prototype._addweight = function(nearest, x, n2) {
+      if (x !== nearest.mean) {
+        nearest.mean += n2 * (x - nearest.mean) / (nearest.n + n2);
+      }
+      nearest.cumn += n2;
+      nearest.mean_cumn += n2 / 2;
+      nearest.n += n2;
+      this.n += n2;
+    };
+    TDigest.prototype._digest = function(x, n2) {
+      var min = this.centroids.min();
+      var max = this.centroids.max();
+      var nearest = this.find_nearest(x);
+      if (nearest && nearest.mean === x) {
+        this._addweight(nearest, x, n2);
+      } else if (nearest === min) {
+        this._new_centroid(x, n2, 0);
+      } else if (nearest === max) {
+        this._new_centroid(x, n2, this.n);
+      } else if (this.discrete) {
+        this._new_centroid(x, n2, nearest.cumn);
+      } else {
+        var p = nearest.mean_cumn / this.n;
+        var max_n = Math.floor(4 * this.n * this.delta * p * (1 - p));
+        if (max_n - nearest.n >= n2) {
+          this._addweight(nearest, x, n2);
+        } else {
+          this._new_centroid(x, n2, nearest.cumn);
+        }
+      }
+      this._cumulate(false);
+      if (!this.discrete && this.K && this.size() > this.K / this.delta) {
+        this.compress();
+      }
+    };
+    TDigest.prototype.bound_mean = function(x) {
+      var iter = this.centroids.upperBound({ mean: x });
+      var lower = iter.prev();
+      var upper = lower.mean === x ? lower : iter.next();
+      return [lower, upper];
+    };
+    TDigest.prototype.p_rank = function(x_or_xlist) {
+      var xs = Array.isArray(x_or_xlist) ? x_or_xlist : [x_or_xlist];
+      var ps = xs.map(this._p_rank, this);
+      return Array.isArray(x_or_xlist) ? ps : ps[0];
+    };
+    TDigest.prototype._p_rank = function(x) {
+      if (this.size() === 0) {
+        return void 0;
+      } else if (x < this.centroids.min().mean) {
+        return 0;
+      } else if (x > this.centroids.max().mean) {
+        return 1;
+      }
+      this._cumulate(true);
+      var bound = this.bound_mean(x);
+      var lower = bound[0], upper = bound[1];
+      if (this.discrete) {
+        return lower.cumn / this.n;
+      } else {
+        var cumn = lower.mean_cumn;
+        if (lower !== upper) {
+          cumn += (x - lower.mean) * (upper.mean_cumn - lower.mean_cumn) / (upper.mean - lower.mean);
+        }
+        return cumn / this.n;
+      }
+    };
+    TDigest.prototype.bound_mean_cumn = function(cumn) {
+      this.centroids._comparator = compare_centroid_mean_cumns;
+      var iter = this.centroids.upperBound({ mean_cumn: cumn });
+      this.centroids._comparator = compare_centroid_means;
+      var lower = iter.prev();
+      var upper = lower && lower.mean_cumn === cumn ? lower : iter.next();
+      return [lower, upper];
+    };
+    TDigest.prototype.percentile = function(p_or_plist) {
+      var ps = Array.isArray(p_or_plist) ? p_or_plist : [p_or_plist];
+      var qs = ps.map(this._percentile, this);
+      return Array.isArray(p_or_plist) ? qs : qs[0];
+    };
+    TDigest.prototype._percentile = function(p) {
+      if (this.size() === 0) {
+        return void 0;
+      }
+      this._cumulate(true);
+      var h2 = this.n * p;
+      var bound = this.bound_mean_cumn(h2);
+      var lower = bound[0], upper = bound[1];
+      if (upper === lower || lower === null || upper === null) {
+        return (lower || upper).mean;
+      } else if (!this.discrete) {
+        return lower.mean + (h2 - lower.mean_cumn) * (upper.mean - lower.mean) / (upper.mean_cumn - lower.mean_cumn);
+      } else if (h2 <= lower.cumn) {
+        return lower.mean;
+      } else {
+        return upper.mean;
+      }
+    };
+    function pop_random(choices) {
+      var idx = Math.floor(Math.random() * choices.length);
+      return choices.splice(idx, 1)[0];
+    }
+    TDigest.prototype.compress = function() {
+      if (this.compressing) {
+        return;
+      }
+      var points = this.toArray();
+      this.reset();
+      this.compressing = true;
+      while (points.length > 0) {
+        this.push_centroid(pop_random(points));
+      }
+      this._cumulate(true);
+      this.compressing = false;
+    };
+    function Digest(config) {
+      this.config = config || {};
+      this.mode = this.config.mode || "auto";
+      TDigest.call(this, this.mode === "cont" ? config.delta : false);
+      this.digest_ratio = this.config.ratio || 0.9;
+      this.digest_thresh = this.config.thresh || 1e3;
+      this.n_unique = 0;
+    }
+    Digest.prototype = Object.create(TDigest.prototype);
+    Digest.prototype.constructor = Digest;
+    Digest.prototype.push = function(x_or_xlist) {
+      TDigest.prototype.push.call(this, x_or_xlist);
+      this.check_continuous();
+    };
+    Digest.prototype._new_centroid = function(x, n2, cumn) {
+      this.n_unique += 1;
+      TDigest.prototype._new_centroid.call(this, x, n2, cumn);
+    };
+    Digest.prototype._addweight = function(nearest, x, n2) {
+      if (nearest.n === 1) {
+        this.n_unique -= 1;
+      }
+      TDigest.prototype._addweight.call(this, nearest, x, n2);
+    };
+    Digest.prototype.check_continuous = function() {
+      if (this.mode !== "auto" || this.size() < this.digest_thresh) {
+        return false;
+      }
+      if (this.n_unique / this.size() > this.digest_ratio) {
+        this.mode = "cont";
+        this.discrete = false;
+        this.delta = this.config.delta || 0.01;
+        this.compress();
+        return true;
+      }
+      return false;
+    };
+    module.exports = {
+      "TDigest": TDigest,
+      "Digest": Digest
+    };
+  }
+});
+
+// node_modules/prom-client/lib/timeWindowQuantiles.js
+var require_timeWindowQuantiles = __commonJS({
+  "node_modules/prom-client/lib/timeWindowQuantiles.js"(exports, module) {
+    "use strict";
+    var { TDigest } = require_tdigest();
+    var TimeWindowQuantiles = class {
+      constructor(maxAgeSeconds, ageBuckets) {
+        this.maxAgeSeconds = maxAgeSeconds || 0;
+        this.ageBuckets = ageBuckets || 0;
+        this.shouldRotate = maxAgeSeconds && ageBuckets;
+        this.ringBuffer = Array(ageBuckets).fill(new TDigest());
+        this.currentBuffer = 0;
+        this.lastRotateTimestampMillis = Date.now();
+        this.durationBetweenRotatesMillis = maxAgeSeconds * 1e3 / ageBuckets || Infinity;
+      }
+      size() {
+        const bucket = rotate.call(this);
+        return bucket.size();
+      }
+      percentile(quantile) {
+        const bucket = rotate.call(this);
+        return bucket.percentile(quantile);
+      }
+      push(value) {
+        rotate.call(this);
+        this.ringBuffer.forEach((bucket) => {
+          bucket.push(value);
+        });
+      }
+      reset() {
+        this.ringBuffer.forEach((bucket) => {
+          bucket.reset();
+        });
+      }
+      compress() {
+        this.ringBuffer.forEach((bucket) => {
+          bucket.compress();
+        });
+      }
+    };
+    function rotate() {
+      let timeSinceLastRotateMillis = Date.now() - this.lastRotateTimestampMillis;
+      while (timeSinceLastRotateMillis > this.durationBetweenRotatesMillis && this.shouldRotate) {
+        this.ringBuffer[this.currentBuffer] = new TDigest();
+        if (++this.currentBuffer >= this.ringBuffer.length) {
+          this.currentBuffer = 0;
+        }
+        timeSinceLastRotateMillis -= this.durationBetweenRotatesMillis;
+        this.lastRotateTimestampMillis += this.durationBetweenRotatesMillis;
+      }
+      return this.ringBuffer[this.currentBuffer];
+    }
+    module.exports = TimeWindowQuantiles;
+  }
+});
+
+// node_modules/prom-client/lib/summary.js
+var require_summary = __commonJS({
+  "node_modules/prom-client/lib/summary.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var { getLabels, hashObject, removeLabels } = require_util();
+    var { validateLabel } = require_validation();
+    var { Metric } = require_metric();
+    var timeWindowQuantiles = require_timeWindowQuantiles();
+    var DEFAULT_COMPRESS_COUNT = 1e3;
+    var Summary = class extends Metric {
+      constructor(config) {
+        super(config, {
+          percentiles: [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999],
+          compressCount: DEFAULT_COMPRESS_COUNT,
+          hashMap: {}
+        });
+        this.type = "summary";
+        for (const label of this.labelNames) {
+          if (label === "quantile")
+            throw new Error("quantile is a reserved label keyword");
+        }
+        if (this.labelNames.length === 0) {
+          this.hashMap = {
+            [hashObject({})]: {
+              labels: {},
+              td: new timeWindowQuantiles(this.maxAgeSeconds, this.ageBuckets),
+              count: 0,
+              sum: 0
+            }
+          };
+        }
+      }
+      /**
+       * Observe a value
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @param {Number} value - Value to observe
+       * @returns {void}
+       */
+      observe(labels, value) {
+        observe.call(this, labels === 0 ? 0 : labels || {})(value);
+      }
+      async get() {
+        if (this.collect) {
+          const v = this.collect();
+          if (v instanceof Promise) await v;
+        }
+        const hashKeys = Object.keys(this.hashMap);
+        const values = [];
+        hashKeys.forEach((hashKey) => {
+          const s = this.hashMap[hashKey];
+          if (s) {
+            if (this.pruneAgedBuckets && s.td.size() === 0) {
+              delete this.hashMap[hashKey];
             } else {
-              resolve6(is);
+              extractSummariesForExport(s, this.percentiles).forEach((v) => {
+                values.push(v);
+              });
+              values.push(getSumForExport(s, this));
+              values.push(getCountForExport(s, this));
+            }
+          }
+        });
+        return {
+          name: this.name,
+          help: this.help,
+          type: this.type,
+          values,
+          aggregator: this.aggregator
+        };
+      }
+      reset() {
+        const data = Object.values(this.hashMap);
+        data.forEach((s) => {
+          s.td.reset();
+          s.count = 0;
+          s.sum = 0;
+        });
+      }
+      /**
+       * Start a timer that could be used to logging durations
+       * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+       * @returns {function} - Function to invoke when you want to stop the timer and observe the duration in seconds
+       * @example
+       * var end = summary.startTimer();
+       * makeExpensiveXHRRequest(function(err, res) {
+       *	end(); //Observe the duration of expensiveXHRRequest
+       * });
+       */
+      startTimer(labels) {
+        return startTimer.call(this, labels)();
+      }
+      labels(...args) {
+        const labels = getLabels(this.labelNames, args);
+        validateLabel(this.labelNames, labels);
+        return {
+          observe: observe.call(this, labels),
+          startTimer: startTimer.call(this, labels)
+        };
+      }
+      remove(...args) {
+        const labels = getLabels(this.labelNames, args);
+        validateLabel(this.labelNames, labels);
+        removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+      }
+    };
+    function extractSummariesForExport(summaryOfLabels, percentiles) {
+      summaryOfLabels.td.compress();
+      return percentiles.map((percentile) => {
+        const percentileValue = summaryOfLabels.td.percentile(percentile);
+        return {
+          labels: Object.assign({ quantile: percentile }, summaryOfLabels.labels),
+          value: percentileValue ? percentileValue : 0
+        };
+      });
+    }
+    function getCountForExport(value, summary) {
+      return {
+        metricName: `${summary.name}_count`,
+        labels: value.labels,
+        value: value.count
+      };
+    }
+    function getSumForExport(value, summary) {
+      return {
+        metricName: `${summary.name}_sum`,
+        labels: value.labels,
+        value: value.sum
+      };
+    }
+    function startTimer(startLabels) {
+      return () => {
+        const start2 = process.hrtime();
+        return (endLabels) => {
+          const delta = process.hrtime(start2);
+          const value = delta[0] + delta[1] / 1e9;
+          this.observe(Object.assign({}, startLabels, endLabels), value);
+          return value;
+        };
+      };
+    }
+    function observe(labels) {
+      return (value) => {
+        const labelValuePair = convertLabelsAndValues(labels, value);
+        validateLabel(this.labelNames, labels);
+        if (!Number.isFinite(labelValuePair.value)) {
+          throw new TypeError(
+            `Value is not a valid number: ${util.format(labelValuePair.value)}`
+          );
+        }
+        const hash2 = hashObject(labelValuePair.labels, this.sortedLabelNames);
+        let summaryOfLabel = this.hashMap[hash2];
+        if (!summaryOfLabel) {
+          summaryOfLabel = {
+            labels: labelValuePair.labels,
+            td: new timeWindowQuantiles(this.maxAgeSeconds, this.ageBuckets),
+            count: 0,
+            sum: 0
+          };
+        }
+        summaryOfLabel.td.push(labelValuePair.value);
+        summaryOfLabel.count++;
+        if (summaryOfLabel.count % this.compressCount === 0) {
+          summaryOfLabel.td.compress();
+        }
+        summaryOfLabel.sum += labelValuePair.value;
+        this.hashMap[hash2] = summaryOfLabel;
+      };
+    }
+    function convertLabelsAndValues(labels, value) {
+      if (value === void 0) {
+        return {
+          value: labels,
+          labels: {}
+        };
+      }
+      return {
+        labels,
+        value
+      };
+    }
+    module.exports = Summary;
+  }
+});
+
+// node_modules/prom-client/lib/pushgateway.js
+var require_pushgateway = __commonJS({
+  "node_modules/prom-client/lib/pushgateway.js"(exports, module) {
+    "use strict";
+    var url = __require("url");
+    var http = __require("http");
+    var https = __require("https");
+    var { gzipSync } = __require("zlib");
+    var { globalRegistry } = require_registry();
+    var Pushgateway = class {
+      constructor(gatewayUrl, options, registry) {
+        if (!registry) {
+          registry = globalRegistry;
+        }
+        this.registry = registry;
+        this.gatewayUrl = gatewayUrl;
+        const { requireJobName, ...requestOptions } = {
+          requireJobName: true,
+          ...options
+        };
+        this.requireJobName = requireJobName;
+        this.requestOptions = requestOptions;
+      }
+      pushAdd(params = {}) {
+        if (this.requireJobName && !params.jobName) {
+          throw new Error("Missing jobName parameter");
+        }
+        return useGateway.call(this, "POST", params.jobName, params.groupings);
+      }
+      push(params = {}) {
+        if (this.requireJobName && !params.jobName) {
+          throw new Error("Missing jobName parameter");
+        }
+        return useGateway.call(this, "PUT", params.jobName, params.groupings);
+      }
+      delete(params = {}) {
+        if (this.requireJobName && !params.jobName) {
+          throw new Error("Missing jobName parameter");
+        }
+        return useGateway.call(this, "DELETE", params.jobName, params.groupings);
+      }
+    };
+    async function useGateway(method, job, groupings) {
+      const gatewayUrlParsed = url.parse(this.gatewayUrl);
+      const gatewayUrlPath = gatewayUrlParsed.pathname && gatewayUrlParsed.pathname !== "/" ? gatewayUrlParsed.pathname : "";
+      const jobPath = job ? `/job/${encodeURIComponent(job)}${generateGroupings(groupings)}` : "";
+      const path6 = `${gatewayUrlPath}/metrics${jobPath}`;
+      const target = url.resolve(this.gatewayUrl, path6);
+      const requestParams = url.parse(target);
+      const httpModule = isHttps(requestParams.href) ? https : http;
+      const options = Object.assign(requestParams, this.requestOptions, {
+        method
+      });
+      return new Promise((resolve6, reject) => {
+        if (method === "DELETE" && options.headers) {
+          delete options.headers["Content-Encoding"];
+        }
+        const req = httpModule.request(options, (resp) => {
+          let body = "";
+          resp.setEncoding("utf8");
+          resp.on("data", (chunk) => {
+            body += chunk;
+          });
+          resp.on("end", () => {
+            if (resp.statusCode >= 400) {
+              reject(
+                new Error(`push failed with status ${resp.statusCode}, ${body}`)
+              );
+            } else {
+              resolve6({ resp, body });
             }
           });
         });
-      }
-      core(path6, options || {}, function(er, is) {
-        if (er) {
-          if (er.code === "EACCES" || options && options.ignoreErrors) {
-            er = null;
-            is = false;
-          }
+        req.on("error", (err) => {
+          reject(err);
+        });
+        req.on("timeout", () => {
+          req.destroy(new Error("Pushgateway request timed out"));
+        });
+        if (method !== "DELETE") {
+          this.registry.metrics().then((metrics) => {
+            if (options.headers && options.headers["Content-Encoding"] === "gzip") {
+              metrics = gzipSync(metrics);
+            }
+            req.write(metrics);
+            req.end();
+          }).catch((err) => {
+            reject(err);
+          });
+        } else {
+          req.end();
         }
-        cb(er, is);
       });
     }
-    function sync(path6, options) {
-      try {
-        return core.sync(path6, options || {});
-      } catch (er) {
-        if (options && options.ignoreErrors || er.code === "EACCES") {
-          return false;
-        } else {
-          throw er;
-        }
+    function generateGroupings(groupings) {
+      if (!groupings) {
+        return "";
       }
+      return Object.keys(groupings).map(
+        (key2) => `/${encodeURIComponent(key2)}/${encodeURIComponent(groupings[key2])}`
+      ).join("");
     }
+    function isHttps(href) {
+      return href.search(/^https/) !== -1;
+    }
+    module.exports = Pushgateway;
   }
 });
 
-// node_modules/which/which.js
-var require_which = __commonJS({
-  "node_modules/which/which.js"(exports, module) {
-    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path6 = __require("path");
-    var COLON = isWindows ? ";" : ":";
-    var isexe = require_isexe();
-    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
-    var getPathInfo = (cmd, opt) => {
-      const colon = opt.colon || COLON;
-      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
-        // windows always checks the cwd first
-        ...isWindows ? [process.cwd()] : [],
-        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
-        "").split(colon)
-      ];
-      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
-      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
-      if (isWindows) {
-        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
-          pathExt.unshift("");
+// node_modules/prom-client/lib/bucketGenerators.js
+var require_bucketGenerators = __commonJS({
+  "node_modules/prom-client/lib/bucketGenerators.js"(exports) {
+    "use strict";
+    exports.linearBuckets = (start2, width, count2) => {
+      if (count2 < 1) {
+        throw new Error("Linear buckets needs a positive count");
+      }
+      const buckets = new Array(count2);
+      for (let i2 = 0; i2 < count2; i2++) {
+        buckets[i2] = start2 + i2 * width;
+      }
+      return buckets;
+    };
+    exports.exponentialBuckets = (start2, factor, count2) => {
+      if (start2 <= 0) {
+        throw new Error("Exponential buckets needs a positive start");
+      }
+      if (count2 < 1) {
+        throw new Error("Exponential buckets needs a positive count");
+      }
+      if (factor <= 1) {
+        throw new Error("Exponential buckets needs a factor greater than 1");
+      }
+      const buckets = new Array(count2);
+      for (let i2 = 0; i2 < count2; i2++) {
+        buckets[i2] = start2;
+        start2 *= factor;
+      }
+      return buckets;
+    };
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/diag/types.cjs
+var require_types = __commonJS({
+  "node_modules/@opentelemetry/api/dist/diag/types.cjs"(exports) {
+    var DiagLogLevel = /* @__PURE__ */ (function(DiagLogLevel2) {
+      DiagLogLevel2[DiagLogLevel2["NONE"] = 0] = "NONE";
+      DiagLogLevel2[DiagLogLevel2["ERROR"] = 30] = "ERROR";
+      DiagLogLevel2[DiagLogLevel2["WARN"] = 50] = "WARN";
+      DiagLogLevel2[DiagLogLevel2["INFO"] = 60] = "INFO";
+      DiagLogLevel2[DiagLogLevel2["DEBUG"] = 70] = "DEBUG";
+      DiagLogLevel2[DiagLogLevel2["VERBOSE"] = 80] = "VERBOSE";
+      DiagLogLevel2[DiagLogLevel2["ALL"] = 9999] = "ALL";
+      return DiagLogLevel2;
+    })({});
+    exports.DiagLogLevel = DiagLogLevel;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/version.cjs
+var require_version = __commonJS({
+  "node_modules/@opentelemetry/api/dist/version.cjs"(exports) {
+    var VERSION2 = "1.10.0";
+    exports.VERSION = VERSION2;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/internal/semver.cjs
+var require_semver = __commonJS({
+  "node_modules/@opentelemetry/api/dist/internal/semver.cjs"(exports) {
+    var require_version3 = require_version();
+    var re = /^(\d+)\.(\d+)\.(\d+)(-(.+))?$/;
+    function _makeCompatibilityCheck(ownVersion) {
+      const acceptedVersions = /* @__PURE__ */ new Set([ownVersion]);
+      const rejectedVersions = /* @__PURE__ */ new Set();
+      const myVersionMatch = ownVersion.match(re);
+      if (!myVersionMatch) return () => false;
+      const ownVersionParsed = {
+        major: +myVersionMatch[1],
+        minor: +myVersionMatch[2],
+        patch: +myVersionMatch[3],
+        prerelease: myVersionMatch[4]
+      };
+      if (ownVersionParsed.prerelease != null) return function isExactmatch(globalVersion) {
+        return globalVersion === ownVersion;
+      };
+      function _reject(v) {
+        rejectedVersions.add(v);
+        return false;
+      }
+      function _accept(v) {
+        acceptedVersions.add(v);
+        return true;
+      }
+      return function isCompatible2(globalVersion) {
+        if (acceptedVersions.has(globalVersion)) return true;
+        if (rejectedVersions.has(globalVersion)) return false;
+        const globalVersionMatch = globalVersion.match(re);
+        if (!globalVersionMatch) return _reject(globalVersion);
+        const globalVersionParsed = {
+          major: +globalVersionMatch[1],
+          minor: +globalVersionMatch[2],
+          patch: +globalVersionMatch[3],
+          prerelease: globalVersionMatch[4]
+        };
+        if (globalVersionParsed.prerelease != null) return _reject(globalVersion);
+        if (ownVersionParsed.major !== globalVersionParsed.major) return _reject(globalVersion);
+        if (ownVersionParsed.major === 0) {
+          if (ownVersionParsed.minor === globalVersionParsed.minor && ownVersionParsed.patch <= globalVersionParsed.patch) return _accept(globalVersion);
+          return _reject(globalVersion);
+        }
+        if (ownVersionParsed.minor <= globalVersionParsed.minor) return _accept(globalVersion);
+        return _reject(globalVersion);
+      };
+    }
+    var isCompatible = _makeCompatibilityCheck(require_version3.VERSION);
+    exports._makeCompatibilityCheck = _makeCompatibilityCheck;
+    exports.isCompatible = isCompatible;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/internal/global-utils.cjs
+var require_global_utils = __commonJS({
+  "node_modules/@opentelemetry/api/dist/internal/global-utils.cjs"(exports) {
+    var require_version3 = require_version();
+    var require_semver2 = require_semver();
+    var major = require_version3.VERSION.split(".")[0];
+    var GLOBAL_OPENTELEMETRY_API_KEY = /* @__PURE__ */ Symbol.for(`opentelemetry.js.api.${major}`);
+    var _global = typeof globalThis === "object" ? globalThis : typeof self === "object" ? self : typeof window === "object" ? window : typeof global === "object" ? global : {};
+    function _makeGlobalApi() {
+      return Object.defineProperty({}, "version", {
+        value: require_version3.VERSION,
+        enumerable: true,
+        writable: false,
+        configurable: false
+      });
+    }
+    function registerGlobal(type, instance, diag, allowOverride = false) {
+      var _global$GLOBAL_OPENTE;
+      const api = _global[GLOBAL_OPENTELEMETRY_API_KEY] = (_global$GLOBAL_OPENTE = _global[GLOBAL_OPENTELEMETRY_API_KEY]) !== null && _global$GLOBAL_OPENTE !== void 0 ? _global$GLOBAL_OPENTE : _makeGlobalApi();
+      if (!allowOverride && api[type]) {
+        const err = /* @__PURE__ */ new Error(`@opentelemetry/api: Attempted duplicate registration of API: ${type}`);
+        diag.error(err.stack || err.message);
+        return false;
+      }
+      if (api.version !== "1.10.0") {
+        const err = /* @__PURE__ */ new Error(`@opentelemetry/api: Registration of version v${api.version} for ${type} does not match previously registered API v${require_version3.VERSION}`);
+        diag.error(err.stack || err.message);
+        return false;
+      }
+      api[type] = instance;
+      diag.debug(`@opentelemetry/api: Registered a global for ${type} v${require_version3.VERSION}.`);
+      return true;
+    }
+    var _compatibleGlobalApi;
+    function getGlobal(type) {
+      const api = _global[GLOBAL_OPENTELEMETRY_API_KEY];
+      if (api == null) return;
+      if (api !== _compatibleGlobalApi) {
+        if (!api.version || !require_semver2.isCompatible(api.version)) return;
+        _compatibleGlobalApi = api;
+      }
+      return api[type];
+    }
+    function unregisterGlobal(type, diag) {
+      diag.debug(`@opentelemetry/api: Unregistering a global for ${type} v${require_version3.VERSION}.`);
+      const api = _global[GLOBAL_OPENTELEMETRY_API_KEY];
+      if (api) delete api[type];
+    }
+    exports.getGlobal = getGlobal;
+    exports.registerGlobal = registerGlobal;
+    exports.unregisterGlobal = unregisterGlobal;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs
+var require_ComponentLogger = __commonJS({
+  "node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs"(exports) {
+    var require_global_utils2 = require_global_utils();
+    var DiagComponentLogger = class {
+      constructor(props) {
+        this._namespace = props.namespace || "DiagComponentLogger";
+      }
+      debug(...args) {
+        return logProxy("debug", this._namespace, args);
+      }
+      error(...args) {
+        return logProxy("error", this._namespace, args);
+      }
+      info(...args) {
+        return logProxy("info", this._namespace, args);
+      }
+      warn(...args) {
+        return logProxy("warn", this._namespace, args);
+      }
+      verbose(...args) {
+        return logProxy("verbose", this._namespace, args);
+      }
+    };
+    function logProxy(funcName, namespace, args) {
+      const logger = require_global_utils2.getGlobal("diag");
+      if (!logger) return;
+      return logger[funcName](namespace, ...args);
+    }
+    exports.DiagComponentLogger = DiagComponentLogger;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs
+var require_logLevelLogger = __commonJS({
+  "node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs"(exports) {
+    require_types();
+    function createLogLevelDiagLogger(maxLevel, logger) {
+      if (maxLevel < 0) maxLevel = 0;
+      else if (maxLevel > 9999) maxLevel = 9999;
+      logger = logger || {};
+      function _filterFunc(funcName, theLevel) {
+        const theFunc = logger[funcName];
+        if (typeof theFunc === "function" && maxLevel >= theLevel) return theFunc.bind(logger);
+        return function() {
+        };
       }
       return {
-        pathEnv,
-        pathExt,
-        pathExtExe
+        error: _filterFunc("error", 30),
+        warn: _filterFunc("warn", 50),
+        info: _filterFunc("info", 60),
+        debug: _filterFunc("debug", 70),
+        verbose: _filterFunc("verbose", 80)
       };
-    };
-    var which = (cmd, opt, cb) => {
-      if (typeof opt === "function") {
-        cb = opt;
-        opt = {};
+    }
+    exports.createLogLevelDiagLogger = createLogLevelDiagLogger;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/api/diag.cjs
+var require_diag = __commonJS({
+  "node_modules/@opentelemetry/api/dist/api/diag.cjs"(exports) {
+    var require_global_utils2 = require_global_utils();
+    var require_ComponentLogger2 = require_ComponentLogger();
+    require_types();
+    var require_logLevelLogger2 = require_logLevelLogger();
+    var API_NAME = "diag";
+    var DiagAPI = class DiagAPI2 {
+      /** Get the singleton instance of the DiagAPI API */
+      static instance() {
+        if (!this._instance) this._instance = new DiagAPI2();
+        return this._instance;
       }
-      if (!opt)
-        opt = {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      const step = (i2) => new Promise((resolve6, reject) => {
-        if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve6(found) : reject(getNotFoundError(cmd));
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path6.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve6(subStep(p, i2, 0));
-      });
-      const subStep = (p, i2, ii) => new Promise((resolve6, reject) => {
-        if (ii === pathExt.length)
-          return resolve6(step(i2 + 1));
-        const ext = pathExt[ii];
-        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
-          if (!er && is) {
-            if (opt.all)
-              found.push(p + ext);
-            else
-              return resolve6(p + ext);
+      /**
+      * Private internal constructor
+      * @private
+      */
+      constructor() {
+        function _logProxy(funcName) {
+          return function(...args) {
+            const logger = require_global_utils2.getGlobal("diag");
+            if (!logger) return;
+            return logger[funcName](...args);
+          };
+        }
+        const self2 = this;
+        const setLogger = (logger, optionsOrLogLevel = { logLevel: 60 }) => {
+          var _optionsOrLogLevel$lo;
+          if (logger === self2) {
+            var _err$stack;
+            const err = /* @__PURE__ */ new Error("Cannot use diag as the logger for itself. Please use a DiagLogger implementation like ConsoleDiagLogger or a custom implementation");
+            self2.error((_err$stack = err.stack) !== null && _err$stack !== void 0 ? _err$stack : err.message);
+            return false;
           }
-          return resolve6(subStep(p, i2, ii + 1));
-        });
-      });
-      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
+          if (typeof optionsOrLogLevel === "number") optionsOrLogLevel = { logLevel: optionsOrLogLevel };
+          const oldLogger = require_global_utils2.getGlobal("diag");
+          const newLogger = require_logLevelLogger2.createLogLevelDiagLogger((_optionsOrLogLevel$lo = optionsOrLogLevel.logLevel) !== null && _optionsOrLogLevel$lo !== void 0 ? _optionsOrLogLevel$lo : 60, logger);
+          if (oldLogger && !optionsOrLogLevel.suppressOverrideMessage) {
+            var _Error$stack;
+            const stack = (_Error$stack = (/* @__PURE__ */ new Error()).stack) !== null && _Error$stack !== void 0 ? _Error$stack : "<failed to generate stacktrace>";
+            oldLogger.warn(`Current logger will be overwritten from ${stack}`);
+            newLogger.warn(`Current logger will overwrite one already registered from ${stack}`);
+          }
+          return require_global_utils2.registerGlobal("diag", newLogger, self2, true);
+        };
+        self2.setLogger = setLogger;
+        self2.disable = () => {
+          require_global_utils2.unregisterGlobal(API_NAME, self2);
+        };
+        self2.createComponentLogger = (options) => {
+          return new require_ComponentLogger2.DiagComponentLogger(options);
+        };
+        self2.verbose = _logProxy("verbose");
+        self2.debug = _logProxy("debug");
+        self2.info = _logProxy("info");
+        self2.warn = _logProxy("warn");
+        self2.error = _logProxy("error");
+      }
     };
-    var whichSync = (cmd, opt) => {
-      opt = opt || {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      for (let i2 = 0; i2 < pathEnv.length; i2++) {
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path6.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        for (let j = 0; j < pathExt.length; j++) {
-          const cur = p + pathExt[j];
-          try {
-            const is = isexe.sync(cur, { pathExt: pathExtExe });
-            if (is) {
-              if (opt.all)
-                found.push(cur);
-              else
-                return cur;
+    exports.DiagAPI = DiagAPI;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs
+var require_baggage_impl = __commonJS({
+  "node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs"(exports) {
+    var BaggageImpl = class BaggageImpl2 {
+      constructor(entries) {
+        this._entries = entries ? new Map(entries) : /* @__PURE__ */ new Map();
+      }
+      getEntry(key2) {
+        const entry = this._entries.get(key2);
+        if (!entry) return;
+        return Object.assign({}, entry);
+      }
+      getAllEntries() {
+        return Array.from(this._entries.entries());
+      }
+      setEntry(key2, entry) {
+        const newBaggage = new BaggageImpl2(this._entries);
+        newBaggage._entries.set(key2, entry);
+        return newBaggage;
+      }
+      removeEntry(key2) {
+        const newBaggage = new BaggageImpl2(this._entries);
+        newBaggage._entries.delete(key2);
+        return newBaggage;
+      }
+      removeEntries(...keys) {
+        const newBaggage = new BaggageImpl2(this._entries);
+        for (const key2 of keys) newBaggage._entries.delete(key2);
+        return newBaggage;
+      }
+      clear() {
+        return new BaggageImpl2();
+      }
+    };
+    exports.BaggageImpl = BaggageImpl;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs
+var require_symbol = __commonJS({
+  "node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs"(exports) {
+    var baggageEntryMetadataSymbol = /* @__PURE__ */ Symbol("BaggageEntryMetadata");
+    exports.baggageEntryMetadataSymbol = baggageEntryMetadataSymbol;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/baggage/utils.cjs
+var require_utils = __commonJS({
+  "node_modules/@opentelemetry/api/dist/baggage/utils.cjs"(exports) {
+    var require_diag2 = require_diag();
+    var require_baggage_impl2 = require_baggage_impl();
+    var require_symbol2 = require_symbol();
+    var diag = require_diag2.DiagAPI.instance();
+    function createBaggage(entries = {}) {
+      return new require_baggage_impl2.BaggageImpl(new Map(Object.entries(entries)));
+    }
+    function baggageEntryMetadataFromString(str) {
+      if (typeof str !== "string") {
+        diag.error(`Cannot create baggage metadata from unknown type: ${typeof str}`);
+        str = "";
+      }
+      return {
+        __TYPE__: require_symbol2.baggageEntryMetadataSymbol,
+        toString() {
+          return str;
+        }
+      };
+    }
+    exports.baggageEntryMetadataFromString = baggageEntryMetadataFromString;
+    exports.createBaggage = createBaggage;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/context/context.cjs
+var require_context = __commonJS({
+  "node_modules/@opentelemetry/api/dist/context/context.cjs"(exports) {
+    function createContextKey(description) {
+      return Symbol.for(description);
+    }
+    var ROOT_CONTEXT = new class BaseContext {
+      /**
+      * Construct a new context which inherits values from an optional parent context.
+      *
+      * @param parentContext a context from which to inherit values
+      */
+      constructor(parentContext) {
+        const self2 = this;
+        self2._currentContext = parentContext ? new Map(parentContext) : /* @__PURE__ */ new Map();
+        self2.getValue = (key2) => self2._currentContext.get(key2);
+        self2.setValue = (key2, value) => {
+          const context = new BaseContext(self2._currentContext);
+          context._currentContext.set(key2, value);
+          return context;
+        };
+        self2.deleteValue = (key2) => {
+          const context = new BaseContext(self2._currentContext);
+          context._currentContext.delete(key2);
+          return context;
+        };
+      }
+    }();
+    exports.ROOT_CONTEXT = ROOT_CONTEXT;
+    exports.createContextKey = createContextKey;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs
+var require_consoleLogger = __commonJS({
+  "node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs"(exports) {
+    var consoleMap = [
+      {
+        n: "error",
+        c: "error"
+      },
+      {
+        n: "warn",
+        c: "warn"
+      },
+      {
+        n: "info",
+        c: "info"
+      },
+      {
+        n: "debug",
+        c: "debug"
+      },
+      {
+        n: "verbose",
+        c: "trace"
+      }
+    ];
+    var _originalConsoleMethods = {};
+    if (typeof console !== "undefined") {
+      for (const key2 of [
+        "error",
+        "warn",
+        "info",
+        "debug",
+        "trace",
+        "log"
+      ]) if (typeof console[key2] === "function") _originalConsoleMethods[key2] = console[key2];
+    }
+    var DiagConsoleLogger = class {
+      constructor() {
+        function _consoleFunc(funcName) {
+          return function(...args) {
+            let theFunc = _originalConsoleMethods[funcName];
+            if (typeof theFunc !== "function") theFunc = _originalConsoleMethods["log"];
+            if (typeof theFunc !== "function" && console) {
+              theFunc = console[funcName];
+              if (typeof theFunc !== "function") theFunc = console.log;
             }
-          } catch (ex) {
+            if (typeof theFunc === "function") return theFunc.apply(console, args);
+          };
+        }
+        for (let i2 = 0; i2 < consoleMap.length; i2++) this[consoleMap[i2].n] = _consoleFunc(consoleMap[i2].c);
+      }
+    };
+    exports.DiagConsoleLogger = DiagConsoleLogger;
+    exports._originalConsoleMethods = _originalConsoleMethods;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs
+var require_NoopMeter = __commonJS({
+  "node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs"(exports) {
+    var NoopMeter = class {
+      constructor() {
+      }
+      /**
+      * @see {@link Meter.createGauge}
+      */
+      createGauge(_name, _options) {
+        return NOOP_GAUGE_METRIC;
+      }
+      /**
+      * @see {@link Meter.createHistogram}
+      */
+      createHistogram(_name, _options) {
+        return NOOP_HISTOGRAM_METRIC;
+      }
+      /**
+      * @see {@link Meter.createCounter}
+      */
+      createCounter(_name, _options) {
+        return NOOP_COUNTER_METRIC;
+      }
+      /**
+      * @see {@link Meter.createUpDownCounter}
+      */
+      createUpDownCounter(_name, _options) {
+        return NOOP_UP_DOWN_COUNTER_METRIC;
+      }
+      /**
+      * @see {@link Meter.createObservableGauge}
+      */
+      createObservableGauge(_name, _options) {
+        return NOOP_OBSERVABLE_GAUGE_METRIC;
+      }
+      /**
+      * @see {@link Meter.createObservableCounter}
+      */
+      createObservableCounter(_name, _options) {
+        return NOOP_OBSERVABLE_COUNTER_METRIC;
+      }
+      /**
+      * @see {@link Meter.createObservableUpDownCounter}
+      */
+      createObservableUpDownCounter(_name, _options) {
+        return NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC;
+      }
+      /**
+      * @see {@link Meter.addBatchObservableCallback}
+      */
+      addBatchObservableCallback(_callback, _observables) {
+      }
+      /**
+      * @see {@link Meter.removeBatchObservableCallback}
+      */
+      removeBatchObservableCallback(_callback) {
+      }
+    };
+    var NoopMetric = class {
+    };
+    var NoopCounterMetric = class extends NoopMetric {
+      add(_value, _attributes) {
+      }
+    };
+    var NoopUpDownCounterMetric = class extends NoopMetric {
+      add(_value, _attributes) {
+      }
+    };
+    var NoopGaugeMetric = class extends NoopMetric {
+      record(_value, _attributes) {
+      }
+    };
+    var NoopHistogramMetric = class extends NoopMetric {
+      record(_value, _attributes) {
+      }
+    };
+    var NoopObservableMetric = class {
+      addCallback(_callback) {
+      }
+      removeCallback(_callback) {
+      }
+    };
+    var NoopObservableCounterMetric = class extends NoopObservableMetric {
+    };
+    var NoopObservableGaugeMetric = class extends NoopObservableMetric {
+    };
+    var NoopObservableUpDownCounterMetric = class extends NoopObservableMetric {
+    };
+    var NOOP_METER = new NoopMeter();
+    var NOOP_COUNTER_METRIC = new NoopCounterMetric();
+    var NOOP_GAUGE_METRIC = new NoopGaugeMetric();
+    var NOOP_HISTOGRAM_METRIC = new NoopHistogramMetric();
+    var NOOP_UP_DOWN_COUNTER_METRIC = new NoopUpDownCounterMetric();
+    var NOOP_OBSERVABLE_COUNTER_METRIC = new NoopObservableCounterMetric();
+    var NOOP_OBSERVABLE_GAUGE_METRIC = new NoopObservableGaugeMetric();
+    var NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC = new NoopObservableUpDownCounterMetric();
+    function createNoopMeter() {
+      return NOOP_METER;
+    }
+    exports.NOOP_COUNTER_METRIC = NOOP_COUNTER_METRIC;
+    exports.NOOP_GAUGE_METRIC = NOOP_GAUGE_METRIC;
+    exports.NOOP_HISTOGRAM_METRIC = NOOP_HISTOGRAM_METRIC;
+    exports.NOOP_METER = NOOP_METER;
+    exports.NOOP_OBSERVABLE_COUNTER_METRIC = NOOP_OBSERVABLE_COUNTER_METRIC;
+    exports.NOOP_OBSERVABLE_GAUGE_METRIC = NOOP_OBSERVABLE_GAUGE_METRIC;
+    exports.NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC = NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC;
+    exports.NOOP_UP_DOWN_COUNTER_METRIC = NOOP_UP_DOWN_COUNTER_METRIC;
+    exports.NoopCounterMetric = NoopCounterMetric;
+    exports.NoopGaugeMetric = NoopGaugeMetric;
+    exports.NoopHistogramMetric = NoopHistogramMetric;
+    exports.NoopMeter = NoopMeter;
+    exports.NoopMetric = NoopMetric;
+    exports.NoopObservableCounterMetric = NoopObservableCounterMetric;
+    exports.NoopObservableGaugeMetric = NoopObservableGaugeMetric;
+    exports.NoopObservableMetric = NoopObservableMetric;
+    exports.NoopObservableUpDownCounterMetric = NoopObservableUpDownCounterMetric;
+    exports.NoopUpDownCounterMetric = NoopUpDownCounterMetric;
+    exports.createNoopMeter = createNoopMeter;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/metrics/Metric.cjs
+var require_Metric = __commonJS({
+  "node_modules/@opentelemetry/api/dist/metrics/Metric.cjs"(exports) {
+    var ValueType = /* @__PURE__ */ (function(ValueType2) {
+      ValueType2[ValueType2["INT"] = 0] = "INT";
+      ValueType2[ValueType2["DOUBLE"] = 1] = "DOUBLE";
+      return ValueType2;
+    })({});
+    exports.ValueType = ValueType;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs
+var require_NoopLogger = __commonJS({
+  "node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs"(exports) {
+    var NoopLogger = class {
+      emit(_logRecord) {
+      }
+      enabled() {
+        return false;
+      }
+    };
+    var NOOP_LOGGER = new NoopLogger();
+    function createNoopLogger() {
+      return NOOP_LOGGER;
+    }
+    exports.NOOP_LOGGER = NOOP_LOGGER;
+    exports.NoopLogger = NoopLogger;
+    exports.createNoopLogger = createNoopLogger;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs
+var require_LogRecord = __commonJS({
+  "node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs"(exports) {
+    var SeverityNumber = /* @__PURE__ */ (function(SeverityNumber2) {
+      SeverityNumber2[SeverityNumber2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+      SeverityNumber2[SeverityNumber2["TRACE"] = 1] = "TRACE";
+      SeverityNumber2[SeverityNumber2["TRACE2"] = 2] = "TRACE2";
+      SeverityNumber2[SeverityNumber2["TRACE3"] = 3] = "TRACE3";
+      SeverityNumber2[SeverityNumber2["TRACE4"] = 4] = "TRACE4";
+      SeverityNumber2[SeverityNumber2["DEBUG"] = 5] = "DEBUG";
+      SeverityNumber2[SeverityNumber2["DEBUG2"] = 6] = "DEBUG2";
+      SeverityNumber2[SeverityNumber2["DEBUG3"] = 7] = "DEBUG3";
+      SeverityNumber2[SeverityNumber2["DEBUG4"] = 8] = "DEBUG4";
+      SeverityNumber2[SeverityNumber2["INFO"] = 9] = "INFO";
+      SeverityNumber2[SeverityNumber2["INFO2"] = 10] = "INFO2";
+      SeverityNumber2[SeverityNumber2["INFO3"] = 11] = "INFO3";
+      SeverityNumber2[SeverityNumber2["INFO4"] = 12] = "INFO4";
+      SeverityNumber2[SeverityNumber2["WARN"] = 13] = "WARN";
+      SeverityNumber2[SeverityNumber2["WARN2"] = 14] = "WARN2";
+      SeverityNumber2[SeverityNumber2["WARN3"] = 15] = "WARN3";
+      SeverityNumber2[SeverityNumber2["WARN4"] = 16] = "WARN4";
+      SeverityNumber2[SeverityNumber2["ERROR"] = 17] = "ERROR";
+      SeverityNumber2[SeverityNumber2["ERROR2"] = 18] = "ERROR2";
+      SeverityNumber2[SeverityNumber2["ERROR3"] = 19] = "ERROR3";
+      SeverityNumber2[SeverityNumber2["ERROR4"] = 20] = "ERROR4";
+      SeverityNumber2[SeverityNumber2["FATAL"] = 21] = "FATAL";
+      SeverityNumber2[SeverityNumber2["FATAL2"] = 22] = "FATAL2";
+      SeverityNumber2[SeverityNumber2["FATAL3"] = 23] = "FATAL3";
+      SeverityNumber2[SeverityNumber2["FATAL4"] = 24] = "FATAL4";
+      return SeverityNumber2;
+    })({});
+    exports.SeverityNumber = SeverityNumber;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs
+var require_TextMapPropagator = __commonJS({
+  "node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs"(exports) {
+    var defaultTextMapGetter = {
+      get(carrier, key2) {
+        if (carrier == null) return;
+        return carrier[key2];
+      },
+      keys(carrier) {
+        if (carrier == null) return [];
+        return Object.keys(carrier);
+      }
+    };
+    var defaultTextMapSetter = { set(carrier, key2, value) {
+      if (carrier == null) return;
+      carrier[key2] = value;
+    } };
+    exports.defaultTextMapGetter = defaultTextMapGetter;
+    exports.defaultTextMapSetter = defaultTextMapSetter;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs
+var require_trace_flags = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs"(exports) {
+    var TraceFlags = /* @__PURE__ */ (function(TraceFlags2) {
+      TraceFlags2[TraceFlags2["NONE"] = 0] = "NONE";
+      TraceFlags2[TraceFlags2["SAMPLED"] = 1] = "SAMPLED";
+      return TraceFlags2;
+    })({});
+    exports.TraceFlags = TraceFlags;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs
+var require_invalid_span_constants = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs"(exports) {
+    require_trace_flags();
+    var INVALID_SPANID = "0000000000000000";
+    var INVALID_TRACEID = "00000000000000000000000000000000";
+    var INVALID_SPAN_CONTEXT = {
+      traceId: INVALID_TRACEID,
+      spanId: INVALID_SPANID,
+      traceFlags: 0
+    };
+    exports.INVALID_SPANID = INVALID_SPANID;
+    exports.INVALID_SPAN_CONTEXT = INVALID_SPAN_CONTEXT;
+    exports.INVALID_TRACEID = INVALID_TRACEID;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs
+var require_NonRecordingSpan = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs"(exports) {
+    var require_invalid_span_constants2 = require_invalid_span_constants();
+    var NonRecordingSpan = class {
+      constructor(spanContext = require_invalid_span_constants2.INVALID_SPAN_CONTEXT) {
+        this._spanContext = spanContext;
+      }
+      spanContext() {
+        return this._spanContext;
+      }
+      setAttribute(_key2, _value) {
+        return this;
+      }
+      setAttributes(_attributes) {
+        return this;
+      }
+      addEvent(_name, _attributes) {
+        return this;
+      }
+      addLink(_link) {
+        return this;
+      }
+      addLinks(_links) {
+        return this;
+      }
+      setStatus(_status) {
+        return this;
+      }
+      updateName(_name) {
+        return this;
+      }
+      end(_endTime) {
+      }
+      isRecording() {
+        return false;
+      }
+      recordException(_exception, _time) {
+      }
+    };
+    exports.NonRecordingSpan = NonRecordingSpan;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs
+var require_spancontext_utils = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs"(exports) {
+    require_invalid_span_constants();
+    var require_NonRecordingSpan2 = require_NonRecordingSpan();
+    var isHex = new Uint8Array([
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1
+    ]);
+    function isValidHex(id, length) {
+      if (typeof id !== "string" || id.length !== length) return false;
+      let r = 0;
+      for (let i2 = 0; i2 < id.length; i2 += 4) r += (isHex[id.charCodeAt(i2)] | 0) + (isHex[id.charCodeAt(i2 + 1)] | 0) + (isHex[id.charCodeAt(i2 + 2)] | 0) + (isHex[id.charCodeAt(i2 + 3)] | 0);
+      return r === length;
+    }
+    function isValidTraceId(traceId) {
+      return isValidHex(traceId, 32) && traceId !== "00000000000000000000000000000000";
+    }
+    function isValidSpanId(spanId) {
+      return isValidHex(spanId, 16) && spanId !== "0000000000000000";
+    }
+    function isSpanContextValid(spanContext) {
+      return isValidTraceId(spanContext.traceId) && isValidSpanId(spanContext.spanId);
+    }
+    function wrapSpanContext(spanContext) {
+      return new require_NonRecordingSpan2.NonRecordingSpan(spanContext);
+    }
+    exports.isSpanContextValid = isSpanContextValid;
+    exports.isValidSpanId = isValidSpanId;
+    exports.isValidTraceId = isValidTraceId;
+    exports.wrapSpanContext = wrapSpanContext;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs
+var require_NoopContextManager = __commonJS({
+  "node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs"(exports) {
+    var require_context3 = require_context();
+    var NoopContextManager = class {
+      active() {
+        return require_context3.ROOT_CONTEXT;
+      }
+      with(_context, fn, thisArg, ...args) {
+        return fn.call(thisArg, ...args);
+      }
+      bind(_context, target) {
+        return target;
+      }
+      enable() {
+        return this;
+      }
+      disable() {
+        return this;
+      }
+      /** @experimental This API is experimental and may change in minor releases without prior notice. */
+      attach(_context) {
+        return { dispose() {
+        } };
+      }
+    };
+    exports.NoopContextManager = NoopContextManager;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/api/context.cjs
+var require_context2 = __commonJS({
+  "node_modules/@opentelemetry/api/dist/api/context.cjs"(exports) {
+    var require_global_utils2 = require_global_utils();
+    var require_diag2 = require_diag();
+    var require_NoopContextManager2 = require_NoopContextManager();
+    var API_NAME = "context";
+    var NOOP_CONTEXT_MANAGER = new require_NoopContextManager2.NoopContextManager();
+    var NOOP_TOKEN = Object.freeze({ dispose: () => {
+    } });
+    var ContextAPI = class ContextAPI2 {
+      /** Empty private constructor prevents end users from constructing a new instance of the API */
+      constructor() {
+        this._attachUnsupportedWarned = false;
+      }
+      /** Get the singleton instance of the Context API */
+      static getInstance() {
+        if (!this._instance) this._instance = new ContextAPI2();
+        return this._instance;
+      }
+      /**
+      * Set the current context manager.
+      *
+      * @returns true if the context manager was successfully registered, else false
+      */
+      setGlobalContextManager(contextManager) {
+        return require_global_utils2.registerGlobal(API_NAME, contextManager, require_diag2.DiagAPI.instance());
+      }
+      /**
+      * Get the currently active context
+      */
+      active() {
+        return this._getContextManager().active();
+      }
+      /**
+      * Execute a function with an active context
+      *
+      * @param context context to be active during function execution
+      * @param fn function to execute in a context
+      * @param thisArg optional receiver to be used for calling fn
+      * @param args optional arguments forwarded to fn
+      */
+      with(context, fn, thisArg, ...args) {
+        return this._getContextManager().with(context, fn, thisArg, ...args);
+      }
+      /**
+      * Bind a context to a target function or event emitter
+      *
+      * @param context context to bind to the event emitter or function. Defaults to the currently active context
+      * @param target function or event emitter to bind
+      */
+      bind(context, target) {
+        return this._getContextManager().bind(context, target);
+      }
+      /**
+      * Imperatively sets `context` as active, returning a {@link ContextManagementToken} whose
+      * {@link ContextManagementToken.dispose} restores the previous context.
+      *
+      * This is a delicate, low-level API - prefer {@link with}/{@link bind}, which
+      * restore context automatically. Use `attach` only to bridge callback
+      * boundaries that `with` cannot wrap. Call `token.dispose()` when the
+      * operation is done.
+      *
+      * **Caveat for async functions:** If called inside an async function before
+      * the first `await`, the context change may leak into the caller's context
+      * and remain active there. Prefer {@link with} for async code.
+      *
+      * Support is best-effort and varies by the active ContextManager (see
+      * {@link ContextManager.attach}); if it does not implement `attach`, this logs
+      * a warning and returns a no-op token.
+      *
+      * @param context The Context to attach
+      * @returns A {@link ContextManagementToken} whose dispose() restores the previous Context
+      * @since 1.10.0
+      * @experimental This API is experimental and may change in minor releases without prior notice.
+      */
+      attach(context) {
+        const contextManager = this._getContextManager();
+        if (contextManager.attach) return contextManager.attach(context);
+        if (!this._attachUnsupportedWarned) {
+          this._attachUnsupportedWarned = true;
+          require_diag2.DiagAPI.instance().warn("The current ContextManager does not implement attach(). The context will not be attached. Use a ContextManager that supports attach() (e.g. AsyncLocalStorageContextManager) or use with()/bind() instead.");
+        }
+        return NOOP_TOKEN;
+      }
+      _getContextManager() {
+        return require_global_utils2.getGlobal(API_NAME) || NOOP_CONTEXT_MANAGER;
+      }
+      /** Disable and remove the global context manager */
+      disable() {
+        this._getContextManager().disable();
+        require_global_utils2.unregisterGlobal(API_NAME, require_diag2.DiagAPI.instance());
+      }
+    };
+    exports.ContextAPI = ContextAPI;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/context-utils.cjs
+var require_context_utils = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/context-utils.cjs"(exports) {
+    var require_context3 = require_context();
+    var require_context$1 = require_context2();
+    var require_NonRecordingSpan2 = require_NonRecordingSpan();
+    var SPAN_KEY = require_context3.createContextKey("OpenTelemetry Context Key SPAN");
+    function getSpan(context) {
+      return context.getValue(SPAN_KEY) || void 0;
+    }
+    function getActiveSpan() {
+      return getSpan(require_context$1.ContextAPI.getInstance().active());
+    }
+    function setSpan(context, span) {
+      return context.setValue(SPAN_KEY, span);
+    }
+    function deleteSpan(context) {
+      return context.deleteValue(SPAN_KEY);
+    }
+    function setSpanContext(context, spanContext) {
+      return setSpan(context, new require_NonRecordingSpan2.NonRecordingSpan(spanContext));
+    }
+    function getSpanContext(context) {
+      var _getSpan;
+      return (_getSpan = getSpan(context)) === null || _getSpan === void 0 ? void 0 : _getSpan.spanContext();
+    }
+    exports.deleteSpan = deleteSpan;
+    exports.getActiveSpan = getActiveSpan;
+    exports.getSpan = getSpan;
+    exports.getSpanContext = getSpanContext;
+    exports.setSpan = setSpan;
+    exports.setSpanContext = setSpanContext;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs
+var require_NoopTracer = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs"(exports) {
+    var require_context3 = require_context2();
+    var require_NonRecordingSpan2 = require_NonRecordingSpan();
+    var require_context_utils2 = require_context_utils();
+    var require_spancontext_utils2 = require_spancontext_utils();
+    var contextApi = require_context3.ContextAPI.getInstance();
+    var NoopTracer = class {
+      startSpan(name, options, context = contextApi.active()) {
+        if (Boolean(options === null || options === void 0 ? void 0 : options.root)) return new require_NonRecordingSpan2.NonRecordingSpan();
+        const parentFromContext = context && require_context_utils2.getSpanContext(context);
+        if (isSpanContext(parentFromContext) && require_spancontext_utils2.isSpanContextValid(parentFromContext)) return new require_NonRecordingSpan2.NonRecordingSpan(parentFromContext);
+        else return new require_NonRecordingSpan2.NonRecordingSpan();
+      }
+      startActiveSpan(name, arg2, arg3, arg4) {
+        var _ctx;
+        let opts;
+        let ctx;
+        let fn;
+        if (arguments.length < 2) return;
+        else if (arguments.length === 2) fn = arg2;
+        else if (arguments.length === 3) {
+          opts = arg2;
+          fn = arg3;
+        } else {
+          opts = arg2;
+          ctx = arg3;
+          fn = arg4;
+        }
+        const parentContext = (_ctx = ctx) !== null && _ctx !== void 0 ? _ctx : contextApi.active();
+        const span = this.startSpan(name, opts, parentContext);
+        const contextWithSpanSet = require_context_utils2.setSpan(parentContext, span);
+        return contextApi.with(contextWithSpanSet, fn, void 0, span);
+      }
+    };
+    function isSpanContext(spanContext) {
+      return spanContext !== null && typeof spanContext === "object" && "spanId" in spanContext && typeof spanContext["spanId"] === "string" && "traceId" in spanContext && typeof spanContext["traceId"] === "string" && "traceFlags" in spanContext && typeof spanContext["traceFlags"] === "number";
+    }
+    exports.NoopTracer = NoopTracer;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs
+var require_ProxyTracer = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs"(exports) {
+    var NOOP_TRACER = new (require_NoopTracer()).NoopTracer();
+    var ProxyTracer = class {
+      constructor(provider, name, version, options) {
+        this._provider = provider;
+        this.name = name;
+        this.version = version;
+        this.options = options;
+      }
+      startSpan(name, options, context) {
+        return this._getTracer().startSpan(name, options, context);
+      }
+      startActiveSpan(_name, _options, _context, _fn) {
+        const tracer = this._getTracer();
+        return Reflect.apply(tracer.startActiveSpan, tracer, arguments);
+      }
+      /**
+      * Try to get a tracer from the proxy tracer provider.
+      * If the proxy tracer provider has no delegate, return a noop tracer.
+      */
+      _getTracer() {
+        if (this._delegate) return this._delegate;
+        const tracer = this._provider.getDelegateTracer(this.name, this.version, this.options);
+        if (!tracer) return NOOP_TRACER;
+        this._delegate = tracer;
+        return this._delegate;
+      }
+    };
+    exports.ProxyTracer = ProxyTracer;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/span_kind.cjs
+var require_span_kind = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/span_kind.cjs"(exports) {
+    var SpanKind = /* @__PURE__ */ (function(SpanKind2) {
+      SpanKind2[SpanKind2["INTERNAL"] = 0] = "INTERNAL";
+      SpanKind2[SpanKind2["SERVER"] = 1] = "SERVER";
+      SpanKind2[SpanKind2["CLIENT"] = 2] = "CLIENT";
+      SpanKind2[SpanKind2["PRODUCER"] = 3] = "PRODUCER";
+      SpanKind2[SpanKind2["CONSUMER"] = 4] = "CONSUMER";
+      return SpanKind2;
+    })({});
+    exports.SpanKind = SpanKind;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/status.cjs
+var require_status = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/status.cjs"(exports) {
+    var SpanStatusCode = /* @__PURE__ */ (function(SpanStatusCode2) {
+      SpanStatusCode2[SpanStatusCode2["UNSET"] = 0] = "UNSET";
+      SpanStatusCode2[SpanStatusCode2["OK"] = 1] = "OK";
+      SpanStatusCode2[SpanStatusCode2["ERROR"] = 2] = "ERROR";
+      return SpanStatusCode2;
+    })({});
+    exports.SpanStatusCode = SpanStatusCode;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs
+var require_tracestate_validators = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs"(exports) {
+    var VALID_KEY_CHAR_RANGE = "[_0-9a-z-*/]";
+    var VALID_KEY_REGEX = new RegExp(`^(?:${`[a-z]${VALID_KEY_CHAR_RANGE}{0,255}`}|${`[a-z0-9]${VALID_KEY_CHAR_RANGE}{0,240}@[a-z]${VALID_KEY_CHAR_RANGE}{0,13}`})$`);
+    var VALID_VALUE_BASE_REGEX = /^[ -~]{0,255}[!-~]$/;
+    var INVALID_VALUE_COMMA_EQUAL_REGEX = /,|=/;
+    function validateKey(key2) {
+      return VALID_KEY_REGEX.test(key2);
+    }
+    function validateValue(value) {
+      return VALID_VALUE_BASE_REGEX.test(value) && !INVALID_VALUE_COMMA_EQUAL_REGEX.test(value);
+    }
+    exports.validateKey = validateKey;
+    exports.validateValue = validateValue;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs
+var require_tracestate_impl = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs"(exports) {
+    var require_tracestate_validators2 = require_tracestate_validators();
+    var MAX_TRACE_STATE_ITEMS = 32;
+    var MAX_TRACE_STATE_LEN = 512;
+    var LIST_MEMBERS_SEPARATOR = ",";
+    var LIST_MEMBER_KEY_VALUE_SPLITTER = "=";
+    var TraceStateImpl = class TraceStateImpl2 {
+      constructor(rawTraceState) {
+        this._internalState = /* @__PURE__ */ new Map();
+        if (rawTraceState) this._parse(rawTraceState);
+      }
+      set(key2, value) {
+        const currValue = this._internalState.get(key2);
+        let newLength = this.serialize().length;
+        if (typeof currValue === "string") newLength += value.length - currValue.length;
+        else {
+          if (this._internalState.size >= MAX_TRACE_STATE_ITEMS) return this;
+          newLength += key2.length + value.length + (this._internalState.size > 0 ? 2 : 1);
+        }
+        if (newLength > MAX_TRACE_STATE_LEN) return this;
+        const traceState = this._clone();
+        if (traceState._internalState.has(key2)) traceState._internalState.delete(key2);
+        traceState._internalState.set(key2, value);
+        return traceState;
+      }
+      unset(key2) {
+        const traceState = this._clone();
+        traceState._internalState.delete(key2);
+        return traceState;
+      }
+      get(key2) {
+        return this._internalState.get(key2);
+      }
+      serialize() {
+        return Array.from(this._internalState.keys()).reduceRight((agg, key2) => {
+          agg.push(key2 + LIST_MEMBER_KEY_VALUE_SPLITTER + this.get(key2));
+          return agg;
+        }, []).join(LIST_MEMBERS_SEPARATOR);
+      }
+      _parse(rawTraceState) {
+        if (rawTraceState.length > MAX_TRACE_STATE_LEN) return;
+        this._internalState = rawTraceState.split(LIST_MEMBERS_SEPARATOR).reduceRight((agg, part) => {
+          const listMember = part.trim();
+          const i2 = listMember.indexOf(LIST_MEMBER_KEY_VALUE_SPLITTER);
+          if (i2 !== -1) {
+            const key2 = listMember.slice(0, i2);
+            const value = listMember.slice(i2 + 1, part.length);
+            if (require_tracestate_validators2.validateKey(key2) && require_tracestate_validators2.validateValue(value)) agg.set(key2, value);
+          }
+          return agg;
+        }, /* @__PURE__ */ new Map());
+        if (this._internalState.size > MAX_TRACE_STATE_ITEMS) this._internalState = new Map(Array.from(this._internalState.entries()).reverse().slice(0, MAX_TRACE_STATE_ITEMS));
+      }
+      _keys() {
+        return Array.from(this._internalState.keys()).reverse();
+      }
+      _clone() {
+        const traceState = new TraceStateImpl2();
+        traceState._internalState = new Map(this._internalState);
+        return traceState;
+      }
+    };
+    exports.TraceStateImpl = TraceStateImpl;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs
+var require_utils2 = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs"(exports) {
+    var require_tracestate_impl2 = require_tracestate_impl();
+    function createTraceState(rawTraceState) {
+      return new require_tracestate_impl2.TraceStateImpl(rawTraceState);
+    }
+    exports.createTraceState = createTraceState;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs
+var require_NoopTracerProvider = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs"(exports) {
+    var require_NoopTracer2 = require_NoopTracer();
+    var NoopTracerProvider = class {
+      getTracer(_name, _version, _options) {
+        return new require_NoopTracer2.NoopTracer();
+      }
+    };
+    exports.NoopTracerProvider = NoopTracerProvider;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs
+var require_ProxyTracerProvider = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs"(exports) {
+    var require_ProxyTracer2 = require_ProxyTracer();
+    var NOOP_TRACER_PROVIDER = new (require_NoopTracerProvider()).NoopTracerProvider();
+    var ProxyTracerProvider = class {
+      /**
+      * Get a {@link ProxyTracer}
+      */
+      getTracer(name, version, options) {
+        var _this$getDelegateTrac;
+        return (_this$getDelegateTrac = this.getDelegateTracer(name, version, options)) !== null && _this$getDelegateTrac !== void 0 ? _this$getDelegateTrac : new require_ProxyTracer2.ProxyTracer(this, name, version, options);
+      }
+      getDelegate() {
+        var _this$_delegate;
+        return (_this$_delegate = this._delegate) !== null && _this$_delegate !== void 0 ? _this$_delegate : NOOP_TRACER_PROVIDER;
+      }
+      /**
+      * Set the delegate tracer provider
+      */
+      setDelegate(delegate) {
+        this._delegate = delegate;
+      }
+      getDelegateTracer(name, version, options) {
+        var _this$_delegate2;
+        return (_this$_delegate2 = this._delegate) === null || _this$_delegate2 === void 0 ? void 0 : _this$_delegate2.getTracer(name, version, options);
+      }
+    };
+    exports.ProxyTracerProvider = ProxyTracerProvider;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs
+var require_SamplingResult = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs"(exports) {
+    var SamplingDecision = /* @__PURE__ */ (function(SamplingDecision2) {
+      SamplingDecision2[SamplingDecision2["NOT_RECORD"] = 0] = "NOT_RECORD";
+      SamplingDecision2[SamplingDecision2["RECORD"] = 1] = "RECORD";
+      SamplingDecision2[SamplingDecision2["RECORD_AND_SAMPLED"] = 2] = "RECORD_AND_SAMPLED";
+      return SamplingDecision2;
+    })({});
+    exports.SamplingDecision = SamplingDecision;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/context-api.cjs
+var require_context_api = __commonJS({
+  "node_modules/@opentelemetry/api/dist/context-api.cjs"(exports) {
+    var context = require_context2().ContextAPI.getInstance();
+    exports.context = context;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/diag-api.cjs
+var require_diag_api = __commonJS({
+  "node_modules/@opentelemetry/api/dist/diag-api.cjs"(exports) {
+    var diag = require_diag().DiagAPI.instance();
+    exports.diag = diag;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs
+var require_NoopLoggerProvider = __commonJS({
+  "node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs"(exports) {
+    var require_NoopLogger2 = require_NoopLogger();
+    var NoopLoggerProvider = class {
+      getLogger(_name, _version, _options) {
+        return new require_NoopLogger2.NoopLogger();
+      }
+    };
+    var NOOP_LOGGER_PROVIDER = new NoopLoggerProvider();
+    exports.NOOP_LOGGER_PROVIDER = NOOP_LOGGER_PROVIDER;
+    exports.NoopLoggerProvider = NoopLoggerProvider;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs
+var require_ProxyLogger = __commonJS({
+  "node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs"(exports) {
+    var require_NoopLogger2 = require_NoopLogger();
+    var ProxyLogger = class {
+      constructor(provider, name, version, options) {
+        this._provider = provider;
+        this.name = name;
+        this.version = version;
+        this.options = options;
+      }
+      /**
+      * Emit a log record. This method should only be used by log appenders.
+      *
+      * @param logRecord
+      */
+      emit(logRecord) {
+        this._getLogger().emit(logRecord);
+      }
+      enabled(options) {
+        return this._getLogger().enabled(options);
+      }
+      /**
+      * Try to get a logger from the proxy logger provider.
+      * If the proxy logger provider has no delegate, return a noop logger.
+      */
+      _getLogger() {
+        if (this._delegate) return this._delegate;
+        const logger = this._provider._getDelegateLogger(this.name, this.version, this.options);
+        if (!logger) return require_NoopLogger2.NOOP_LOGGER;
+        this._delegate = logger;
+        return this._delegate;
+      }
+    };
+    exports.ProxyLogger = ProxyLogger;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs
+var require_ProxyLoggerProvider = __commonJS({
+  "node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs"(exports) {
+    var require_NoopLoggerProvider2 = require_NoopLoggerProvider();
+    var require_ProxyLogger2 = require_ProxyLogger();
+    var ProxyLoggerProvider = class {
+      getLogger(name, version, options) {
+        var _this$_getDelegateLog;
+        return (_this$_getDelegateLog = this._getDelegateLogger(name, version, options)) !== null && _this$_getDelegateLog !== void 0 ? _this$_getDelegateLog : new require_ProxyLogger2.ProxyLogger(this, name, version, options);
+      }
+      /**
+      * Get the delegate logger provider.
+      * Used by tests only.
+      * @internal
+      */
+      _getDelegate() {
+        var _this$_delegate;
+        return (_this$_delegate = this._delegate) !== null && _this$_delegate !== void 0 ? _this$_delegate : require_NoopLoggerProvider2.NOOP_LOGGER_PROVIDER;
+      }
+      /**
+      * Set the delegate logger provider
+      * @internal
+      */
+      _setDelegate(delegate) {
+        this._delegate = delegate;
+      }
+      /**
+      * @internal
+      */
+      _getDelegateLogger(name, version, options) {
+        var _this$_delegate2;
+        return (_this$_delegate2 = this._delegate) === null || _this$_delegate2 === void 0 ? void 0 : _this$_delegate2.getLogger(name, version, options);
+      }
+    };
+    exports.ProxyLoggerProvider = ProxyLoggerProvider;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/api/logs.cjs
+var require_logs = __commonJS({
+  "node_modules/@opentelemetry/api/dist/api/logs.cjs"(exports) {
+    var require_global_utils2 = require_global_utils();
+    var require_diag2 = require_diag();
+    var require_ProxyLoggerProvider2 = require_ProxyLoggerProvider();
+    var API_NAME = "logs";
+    var LogsAPI = class LogsAPI2 {
+      /** Empty private constructor prevents end users from constructing a new instance of the API */
+      constructor() {
+        this._proxyLoggerProvider = new require_ProxyLoggerProvider2.ProxyLoggerProvider();
+      }
+      /** Get the singleton instance of the Logs API */
+      static getInstance() {
+        if (!this._instance) this._instance = new LogsAPI2();
+        return this._instance;
+      }
+      setGlobalLoggerProvider(provider) {
+        const success = require_global_utils2.registerGlobal(API_NAME, provider, require_diag2.DiagAPI.instance());
+        if (success) this._proxyLoggerProvider._setDelegate(provider);
+        return success;
+      }
+      /**
+      * Returns the global logger provider.
+      *
+      * @returns LoggerProvider
+      */
+      getLoggerProvider() {
+        return require_global_utils2.getGlobal(API_NAME) || this._proxyLoggerProvider;
+      }
+      /**
+      * Returns a Logger, creating one if one with the given name, version,
+      * schemaUrl, and attributes is not already created.
+      *
+      * Getting a Logger may be expensive, especially when `attributes` are
+      * provided. Reuse Logger instances where possible instead of calling
+      * `getLogger()` on hot paths.
+      *
+      * @param name The name of the logger or instrumentation library.
+      * @param version The version of the logger or instrumentation library.
+      * @param options The options of the logger or instrumentation library.
+      * @returns {@link Logger}
+      */
+      getLogger(name, version, options) {
+        return this.getLoggerProvider().getLogger(name, version, options);
+      }
+      /** Remove the global logger provider */
+      disable() {
+        require_global_utils2.unregisterGlobal(API_NAME, require_diag2.DiagAPI.instance());
+        this._proxyLoggerProvider = new require_ProxyLoggerProvider2.ProxyLoggerProvider();
+      }
+    };
+    exports.LogsAPI = LogsAPI;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/logs-api.cjs
+var require_logs_api = __commonJS({
+  "node_modules/@opentelemetry/api/dist/logs-api.cjs"(exports) {
+    var logs = require_logs().LogsAPI.getInstance();
+    exports.logs = logs;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs
+var require_NoopMeterProvider = __commonJS({
+  "node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs"(exports) {
+    var require_NoopMeter2 = require_NoopMeter();
+    var NoopMeterProvider = class {
+      getMeter(_name, _version, _options) {
+        return require_NoopMeter2.NOOP_METER;
+      }
+    };
+    var NOOP_METER_PROVIDER = new NoopMeterProvider();
+    exports.NOOP_METER_PROVIDER = NOOP_METER_PROVIDER;
+    exports.NoopMeterProvider = NoopMeterProvider;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/api/metrics.cjs
+var require_metrics = __commonJS({
+  "node_modules/@opentelemetry/api/dist/api/metrics.cjs"(exports) {
+    var require_global_utils2 = require_global_utils();
+    var require_diag2 = require_diag();
+    var require_NoopMeterProvider2 = require_NoopMeterProvider();
+    var API_NAME = "metrics";
+    var MetricsAPI = class MetricsAPI2 {
+      /** Empty private constructor prevents end users from constructing a new instance of the API */
+      constructor() {
+      }
+      /** Get the singleton instance of the Metrics API */
+      static getInstance() {
+        if (!this._instance) this._instance = new MetricsAPI2();
+        return this._instance;
+      }
+      /**
+      * Set the current global meter provider.
+      * Returns true if the meter provider was successfully registered, else false.
+      */
+      setGlobalMeterProvider(provider) {
+        return require_global_utils2.registerGlobal(API_NAME, provider, require_diag2.DiagAPI.instance());
+      }
+      /**
+      * Returns the global meter provider.
+      */
+      getMeterProvider() {
+        return require_global_utils2.getGlobal(API_NAME) || require_NoopMeterProvider2.NOOP_METER_PROVIDER;
+      }
+      /**
+      * Returns a meter from the global meter provider.
+      */
+      getMeter(name, version, options) {
+        return this.getMeterProvider().getMeter(name, version, options);
+      }
+      /** Remove the global meter provider */
+      disable() {
+        require_global_utils2.unregisterGlobal(API_NAME, require_diag2.DiagAPI.instance());
+      }
+    };
+    exports.MetricsAPI = MetricsAPI;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/metrics-api.cjs
+var require_metrics_api = __commonJS({
+  "node_modules/@opentelemetry/api/dist/metrics-api.cjs"(exports) {
+    var metrics = require_metrics().MetricsAPI.getInstance();
+    exports.metrics = metrics;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs
+var require_NoopTextMapPropagator = __commonJS({
+  "node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs"(exports) {
+    var NoopTextMapPropagator = class {
+      /** Noop inject function does nothing */
+      inject(_context, _carrier) {
+      }
+      /** Noop extract function does nothing and returns the input context */
+      extract(context, _carrier) {
+        return context;
+      }
+      fields() {
+        return [];
+      }
+    };
+    exports.NoopTextMapPropagator = NoopTextMapPropagator;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs
+var require_context_helpers = __commonJS({
+  "node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs"(exports) {
+    var require_context3 = require_context();
+    var require_context$1 = require_context2();
+    var BAGGAGE_KEY = require_context3.createContextKey("OpenTelemetry Baggage Key");
+    function getBaggage(context) {
+      return context.getValue(BAGGAGE_KEY) || void 0;
+    }
+    function getActiveBaggage() {
+      return getBaggage(require_context$1.ContextAPI.getInstance().active());
+    }
+    function setBaggage(context, baggage) {
+      return context.setValue(BAGGAGE_KEY, baggage);
+    }
+    function deleteBaggage(context) {
+      return context.deleteValue(BAGGAGE_KEY);
+    }
+    exports.deleteBaggage = deleteBaggage;
+    exports.getActiveBaggage = getActiveBaggage;
+    exports.getBaggage = getBaggage;
+    exports.setBaggage = setBaggage;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/api/propagation.cjs
+var require_propagation = __commonJS({
+  "node_modules/@opentelemetry/api/dist/api/propagation.cjs"(exports) {
+    var require_global_utils2 = require_global_utils();
+    var require_diag2 = require_diag();
+    var require_utils4 = require_utils();
+    var require_TextMapPropagator2 = require_TextMapPropagator();
+    var require_NoopTextMapPropagator2 = require_NoopTextMapPropagator();
+    var require_context_helpers2 = require_context_helpers();
+    var API_NAME = "propagation";
+    var NOOP_TEXT_MAP_PROPAGATOR = new require_NoopTextMapPropagator2.NoopTextMapPropagator();
+    var PropagationAPI = class PropagationAPI2 {
+      /** Empty private constructor prevents end users from constructing a new instance of the API */
+      constructor() {
+        this.createBaggage = require_utils4.createBaggage;
+        this.getBaggage = require_context_helpers2.getBaggage;
+        this.getActiveBaggage = require_context_helpers2.getActiveBaggage;
+        this.setBaggage = require_context_helpers2.setBaggage;
+        this.deleteBaggage = require_context_helpers2.deleteBaggage;
+      }
+      /** Get the singleton instance of the Propagator API */
+      static getInstance() {
+        if (!this._instance) this._instance = new PropagationAPI2();
+        return this._instance;
+      }
+      /**
+      * Set the current propagator.
+      *
+      * @returns true if the propagator was successfully registered, else false
+      */
+      setGlobalPropagator(propagator) {
+        return require_global_utils2.registerGlobal(API_NAME, propagator, require_diag2.DiagAPI.instance());
+      }
+      /**
+      * Inject context into a carrier to be propagated inter-process
+      *
+      * @param context Context carrying tracing data to inject
+      * @param carrier carrier to inject context into
+      * @param setter Function used to set values on the carrier
+      */
+      inject(context, carrier, setter = require_TextMapPropagator2.defaultTextMapSetter) {
+        return this._getGlobalPropagator().inject(context, carrier, setter);
+      }
+      /**
+      * Extract context from a carrier
+      *
+      * @param context Context which the newly created context will inherit from
+      * @param carrier Carrier to extract context from
+      * @param getter Function used to extract keys from a carrier
+      */
+      extract(context, carrier, getter = require_TextMapPropagator2.defaultTextMapGetter) {
+        return this._getGlobalPropagator().extract(context, carrier, getter);
+      }
+      /**
+      * Return a list of all fields which may be used by the propagator.
+      */
+      fields() {
+        return this._getGlobalPropagator().fields();
+      }
+      /** Remove the global propagator */
+      disable() {
+        require_global_utils2.unregisterGlobal(API_NAME, require_diag2.DiagAPI.instance());
+      }
+      _getGlobalPropagator() {
+        return require_global_utils2.getGlobal(API_NAME) || NOOP_TEXT_MAP_PROPAGATOR;
+      }
+    };
+    exports.PropagationAPI = PropagationAPI;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/propagation-api.cjs
+var require_propagation_api = __commonJS({
+  "node_modules/@opentelemetry/api/dist/propagation-api.cjs"(exports) {
+    var propagation = require_propagation().PropagationAPI.getInstance();
+    exports.propagation = propagation;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/api/trace.cjs
+var require_trace = __commonJS({
+  "node_modules/@opentelemetry/api/dist/api/trace.cjs"(exports) {
+    var require_global_utils2 = require_global_utils();
+    var require_diag2 = require_diag();
+    var require_context_utils2 = require_context_utils();
+    var require_spancontext_utils2 = require_spancontext_utils();
+    var require_ProxyTracerProvider2 = require_ProxyTracerProvider();
+    var API_NAME = "trace";
+    var TraceAPI = class TraceAPI2 {
+      /** Empty private constructor prevents end users from constructing a new instance of the API */
+      constructor() {
+        this._proxyTracerProvider = new require_ProxyTracerProvider2.ProxyTracerProvider();
+        this.wrapSpanContext = require_spancontext_utils2.wrapSpanContext;
+        this.isSpanContextValid = require_spancontext_utils2.isSpanContextValid;
+        this.deleteSpan = require_context_utils2.deleteSpan;
+        this.getSpan = require_context_utils2.getSpan;
+        this.getActiveSpan = require_context_utils2.getActiveSpan;
+        this.getSpanContext = require_context_utils2.getSpanContext;
+        this.setSpan = require_context_utils2.setSpan;
+        this.setSpanContext = require_context_utils2.setSpanContext;
+      }
+      /** Get the singleton instance of the Trace API */
+      static getInstance() {
+        if (!this._instance) this._instance = new TraceAPI2();
+        return this._instance;
+      }
+      /**
+      * Set the current global tracer.
+      *
+      * @returns true if the tracer provider was successfully registered, else false
+      */
+      setGlobalTracerProvider(provider) {
+        const success = require_global_utils2.registerGlobal(API_NAME, this._proxyTracerProvider, require_diag2.DiagAPI.instance());
+        if (success) this._proxyTracerProvider.setDelegate(provider);
+        return success;
+      }
+      /**
+      * Returns the global tracer provider.
+      */
+      getTracerProvider() {
+        return require_global_utils2.getGlobal(API_NAME) || this._proxyTracerProvider;
+      }
+      /**
+      * Returns a tracer from the global tracer provider.
+      */
+      getTracer(name, version) {
+        return this.getTracerProvider().getTracer(name, version);
+      }
+      /** Remove the global tracer provider */
+      disable() {
+        require_global_utils2.unregisterGlobal(API_NAME, require_diag2.DiagAPI.instance());
+        this._proxyTracerProvider = new require_ProxyTracerProvider2.ProxyTracerProvider();
+      }
+    };
+    exports.TraceAPI = TraceAPI;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/trace-api.cjs
+var require_trace_api = __commonJS({
+  "node_modules/@opentelemetry/api/dist/trace-api.cjs"(exports) {
+    var trace = require_trace().TraceAPI.getInstance();
+    exports.trace = trace;
+  }
+});
+
+// node_modules/@opentelemetry/api/dist/index.cjs
+var require_dist = __commonJS({
+  "node_modules/@opentelemetry/api/dist/index.cjs"(exports) {
+    Object.defineProperties(exports, {
+      __esModule: { value: true },
+      [Symbol.toStringTag]: { value: "Module" }
+    });
+    var require_types7 = require_types();
+    var require_utils4 = require_utils();
+    var require_context3 = require_context();
+    var require_consoleLogger2 = require_consoleLogger();
+    var require_NoopMeter2 = require_NoopMeter();
+    var require_Metric2 = require_Metric();
+    var require_NoopLogger2 = require_NoopLogger();
+    var require_LogRecord2 = require_LogRecord();
+    var require_TextMapPropagator2 = require_TextMapPropagator();
+    var require_trace_flags2 = require_trace_flags();
+    var require_invalid_span_constants2 = require_invalid_span_constants();
+    var require_spancontext_utils2 = require_spancontext_utils();
+    var require_ProxyTracer2 = require_ProxyTracer();
+    var require_span_kind2 = require_span_kind();
+    var require_status2 = require_status();
+    var require_utils$1 = require_utils2();
+    var require_ProxyTracerProvider2 = require_ProxyTracerProvider();
+    var require_SamplingResult2 = require_SamplingResult();
+    var require_context_api2 = require_context_api();
+    var require_diag_api2 = require_diag_api();
+    var require_logs_api2 = require_logs_api();
+    var require_metrics_api2 = require_metrics_api();
+    var require_propagation_api2 = require_propagation_api();
+    var require_trace_api2 = require_trace_api();
+    var src_default = {
+      context: require_context_api2.context,
+      diag: require_diag_api2.diag,
+      logs: require_logs_api2.logs,
+      metrics: require_metrics_api2.metrics,
+      propagation: require_propagation_api2.propagation,
+      trace: require_trace_api2.trace
+    };
+    exports.DiagConsoleLogger = require_consoleLogger2.DiagConsoleLogger;
+    exports.DiagLogLevel = require_types7.DiagLogLevel;
+    exports.INVALID_SPANID = require_invalid_span_constants2.INVALID_SPANID;
+    exports.INVALID_SPAN_CONTEXT = require_invalid_span_constants2.INVALID_SPAN_CONTEXT;
+    exports.INVALID_TRACEID = require_invalid_span_constants2.INVALID_TRACEID;
+    exports.ProxyTracer = require_ProxyTracer2.ProxyTracer;
+    exports.ProxyTracerProvider = require_ProxyTracerProvider2.ProxyTracerProvider;
+    exports.ROOT_CONTEXT = require_context3.ROOT_CONTEXT;
+    exports.SamplingDecision = require_SamplingResult2.SamplingDecision;
+    exports.SeverityNumber = require_LogRecord2.SeverityNumber;
+    exports.SpanKind = require_span_kind2.SpanKind;
+    exports.SpanStatusCode = require_status2.SpanStatusCode;
+    exports.TraceFlags = require_trace_flags2.TraceFlags;
+    exports.ValueType = require_Metric2.ValueType;
+    exports.baggageEntryMetadataFromString = require_utils4.baggageEntryMetadataFromString;
+    exports.context = require_context_api2.context;
+    exports.createContextKey = require_context3.createContextKey;
+    exports.createNoopLogger = require_NoopLogger2.createNoopLogger;
+    exports.createNoopMeter = require_NoopMeter2.createNoopMeter;
+    exports.createTraceState = require_utils$1.createTraceState;
+    exports.default = src_default;
+    exports.defaultTextMapGetter = require_TextMapPropagator2.defaultTextMapGetter;
+    exports.defaultTextMapSetter = require_TextMapPropagator2.defaultTextMapSetter;
+    exports.diag = require_diag_api2.diag;
+    exports.isSpanContextValid = require_spancontext_utils2.isSpanContextValid;
+    exports.isValidSpanId = require_spancontext_utils2.isValidSpanId;
+    exports.isValidTraceId = require_spancontext_utils2.isValidTraceId;
+    exports.logs = require_logs_api2.logs;
+    exports.metrics = require_metrics_api2.metrics;
+    exports.propagation = require_propagation_api2.propagation;
+    exports.trace = require_trace_api2.trace;
+  }
+});
+
+// node_modules/prom-client/lib/metrics/processCpuTotal.js
+var require_processCpuTotal = __commonJS({
+  "node_modules/prom-client/lib/metrics/processCpuTotal.js"(exports, module) {
+    "use strict";
+    var OtelApi = require_dist();
+    var Counter2 = require_counter();
+    var PROCESS_CPU_USER_SECONDS = "process_cpu_user_seconds_total";
+    var PROCESS_CPU_SYSTEM_SECONDS = "process_cpu_system_seconds_total";
+    var PROCESS_CPU_SECONDS = "process_cpu_seconds_total";
+    module.exports = (registry, config = {}) => {
+      const registers = registry ? [registry] : void 0;
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const exemplars = config.enableExemplars ? config.enableExemplars : false;
+      const labelNames = Object.keys(labels);
+      let lastCpuUsage = process.cpuUsage();
+      const cpuUserUsageCounter = new Counter2({
+        name: namePrefix + PROCESS_CPU_USER_SECONDS,
+        help: "Total user CPU time spent in seconds.",
+        enableExemplars: exemplars,
+        registers,
+        labelNames,
+        // Use this one metric's `collect` to set all metrics' values.
+        collect() {
+          const cpuUsage = process.cpuUsage();
+          const userUsageMicros = cpuUsage.user - lastCpuUsage.user;
+          const systemUsageMicros = cpuUsage.system - lastCpuUsage.system;
+          lastCpuUsage = cpuUsage;
+          if (this.enableExemplars) {
+            let exemplarLabels = {};
+            const currentSpan = OtelApi.trace.getSpan(OtelApi.context.active());
+            if (currentSpan) {
+              exemplarLabels = {
+                traceId: currentSpan.spanContext().traceId,
+                spanId: currentSpan.spanContext().spanId
+              };
+            }
+            cpuUserUsageCounter.inc({
+              labels,
+              value: userUsageMicros / 1e6,
+              exemplarLabels
+            });
+            cpuSystemUsageCounter.inc({
+              labels,
+              value: systemUsageMicros / 1e6,
+              exemplarLabels
+            });
+            cpuUsageCounter.inc({
+              labels,
+              value: (userUsageMicros + systemUsageMicros) / 1e6,
+              exemplarLabels
+            });
+          } else {
+            cpuUserUsageCounter.inc(labels, userUsageMicros / 1e6);
+            cpuSystemUsageCounter.inc(labels, systemUsageMicros / 1e6);
+            cpuUsageCounter.inc(
+              labels,
+              (userUsageMicros + systemUsageMicros) / 1e6
+            );
           }
         }
-      }
-      if (opt.all && found.length)
-        return found;
-      if (opt.nothrow)
-        return null;
-      throw getNotFoundError(cmd);
-    };
-    module.exports = which;
-    which.sync = whichSync;
-  }
-});
-
-// node_modules/path-key/index.js
-var require_path_key = __commonJS({
-  "node_modules/path-key/index.js"(exports, module) {
-    "use strict";
-    var pathKey2 = (options = {}) => {
-      const environment = options.env || process.env;
-      const platform2 = options.platform || process.platform;
-      if (platform2 !== "win32") {
-        return "PATH";
-      }
-      return Object.keys(environment).reverse().find((key2) => key2.toUpperCase() === "PATH") || "Path";
-    };
-    module.exports = pathKey2;
-    module.exports.default = pathKey2;
-  }
-});
-
-// node_modules/cross-spawn/lib/util/resolveCommand.js
-var require_resolveCommand = __commonJS({
-  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
-    "use strict";
-    var path6 = __require("path");
-    var which = require_which();
-    var getPathKey = require_path_key();
-    function resolveCommandAttempt(parsed, withoutPathExt) {
-      const env2 = parsed.options.env || process.env;
-      const cwd = process.cwd();
-      const hasCustomCwd = parsed.options.cwd != null;
-      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
-      if (shouldSwitchCwd) {
-        try {
-          process.chdir(parsed.options.cwd);
-        } catch (err) {
-        }
-      }
-      let resolved;
-      try {
-        resolved = which.sync(parsed.command, {
-          path: env2[getPathKey({ env: env2 })],
-          pathExt: withoutPathExt ? path6.delimiter : void 0
-        });
-      } catch (e) {
-      } finally {
-        if (shouldSwitchCwd) {
-          process.chdir(cwd);
-        }
-      }
-      if (resolved) {
-        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
-      }
-      return resolved;
-    }
-    function resolveCommand(parsed) {
-      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
-    }
-    module.exports = resolveCommand;
-  }
-});
-
-// node_modules/cross-spawn/lib/util/escape.js
-var require_escape = __commonJS({
-  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
-    "use strict";
-    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
-    function escapeCommand(arg) {
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      return arg;
-    }
-    function escapeArgument(arg, doubleEscapeMetaChars) {
-      arg = `${arg}`;
-      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
-      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
-      arg = `"${arg}"`;
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      if (doubleEscapeMetaChars) {
-        arg = arg.replace(metaCharsRegExp, "^$1");
-      }
-      return arg;
-    }
-    module.exports.command = escapeCommand;
-    module.exports.argument = escapeArgument;
-  }
-});
-
-// node_modules/shebang-regex/index.js
-var require_shebang_regex = __commonJS({
-  "node_modules/shebang-regex/index.js"(exports, module) {
-    "use strict";
-    module.exports = /^#!(.*)/;
-  }
-});
-
-// node_modules/shebang-command/index.js
-var require_shebang_command = __commonJS({
-  "node_modules/shebang-command/index.js"(exports, module) {
-    "use strict";
-    var shebangRegex = require_shebang_regex();
-    module.exports = (string = "") => {
-      const match = string.match(shebangRegex);
-      if (!match) {
-        return null;
-      }
-      const [path6, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path6.split("/").pop();
-      if (binary === "env") {
-        return argument;
-      }
-      return argument ? `${binary} ${argument}` : binary;
-    };
-  }
-});
-
-// node_modules/cross-spawn/lib/util/readShebang.js
-var require_readShebang = __commonJS({
-  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
-    "use strict";
-    var fs = __require("fs");
-    var shebangCommand = require_shebang_command();
-    function readShebang(command2) {
-      const size = 150;
-      const buffer = Buffer.alloc(size);
-      let fd;
-      try {
-        fd = fs.openSync(command2, "r");
-        fs.readSync(fd, buffer, 0, size, 0);
-        fs.closeSync(fd);
-      } catch (e) {
-      }
-      return shebangCommand(buffer.toString());
-    }
-    module.exports = readShebang;
-  }
-});
-
-// node_modules/cross-spawn/lib/parse.js
-var require_parse = __commonJS({
-  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
-    "use strict";
-    var path6 = __require("path");
-    var resolveCommand = require_resolveCommand();
-    var escape5 = require_escape();
-    var readShebang = require_readShebang();
-    var isWin = process.platform === "win32";
-    var isExecutableRegExp = /\.(?:com|exe)$/i;
-    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
-    function detectShebang(parsed) {
-      parsed.file = resolveCommand(parsed);
-      const shebang = parsed.file && readShebang(parsed.file);
-      if (shebang) {
-        parsed.args.unshift(parsed.file);
-        parsed.command = shebang;
-        return resolveCommand(parsed);
-      }
-      return parsed.file;
-    }
-    function parseNonShell(parsed) {
-      if (!isWin) {
-        return parsed;
-      }
-      const commandFile = detectShebang(parsed);
-      const needsShell = !isExecutableRegExp.test(commandFile);
-      if (parsed.options.forceShell || needsShell) {
-        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path6.normalize(parsed.command);
-        parsed.command = escape5.command(parsed.command);
-        parsed.args = parsed.args.map((arg) => escape5.argument(arg, needsDoubleEscapeMetaChars));
-        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
-        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
-        parsed.command = process.env.comspec || "cmd.exe";
-        parsed.options.windowsVerbatimArguments = true;
-      }
-      return parsed;
-    }
-    function parse2(command2, args, options) {
-      if (args && !Array.isArray(args)) {
-        options = args;
-        args = null;
-      }
-      args = args ? args.slice(0) : [];
-      options = Object.assign({}, options);
-      const parsed = {
-        command: command2,
-        args,
-        options,
-        file: void 0,
-        original: {
-          command: command2,
-          args
-        }
-      };
-      return options.shell ? parsed : parseNonShell(parsed);
-    }
-    module.exports = parse2;
-  }
-});
-
-// node_modules/cross-spawn/lib/enoent.js
-var require_enoent = __commonJS({
-  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
-    "use strict";
-    var isWin = process.platform === "win32";
-    function notFoundError(original, syscall) {
-      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
-        code: "ENOENT",
-        errno: "ENOENT",
-        syscall: `${syscall} ${original.command}`,
-        path: original.command,
-        spawnargs: original.args
       });
+      const cpuSystemUsageCounter = new Counter2({
+        name: namePrefix + PROCESS_CPU_SYSTEM_SECONDS,
+        help: "Total system CPU time spent in seconds.",
+        enableExemplars: exemplars,
+        registers,
+        labelNames
+      });
+      const cpuUsageCounter = new Counter2({
+        name: namePrefix + PROCESS_CPU_SECONDS,
+        help: "Total user and system CPU time spent in seconds.",
+        enableExemplars: exemplars,
+        registers,
+        labelNames
+      });
+    };
+    module.exports.metricNames = [
+      PROCESS_CPU_USER_SECONDS,
+      PROCESS_CPU_SYSTEM_SECONDS,
+      PROCESS_CPU_SECONDS
+    ];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/processStartTime.js
+var require_processStartTime = __commonJS({
+  "node_modules/prom-client/lib/metrics/processStartTime.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var startInSeconds = Math.round(Date.now() / 1e3 - process.uptime());
+    var PROCESS_START_TIME = "process_start_time_seconds";
+    module.exports = (registry, config = {}) => {
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + PROCESS_START_TIME,
+        help: "Start time of the process since unix epoch in seconds.",
+        registers: registry ? [registry] : void 0,
+        labelNames,
+        aggregator: "omit",
+        collect() {
+          this.set(labels, startInSeconds);
+        }
+      });
+    };
+    module.exports.metricNames = [PROCESS_START_TIME];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js
+var require_osMemoryHeapLinux = __commonJS({
+  "node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var fs = __require("fs");
+    var values = ["VmSize", "VmRSS", "VmData"];
+    var PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes";
+    var PROCESS_VIRTUAL_MEMORY = "process_virtual_memory_bytes";
+    var PROCESS_HEAP = "process_heap_bytes";
+    function structureOutput(input) {
+      return input.split("\n").reduce((acc, string) => {
+        if (!values.some((value2) => string.startsWith(value2))) {
+          return acc;
+        }
+        const split = string.split(":");
+        let value = split[1].trim();
+        value = value.substr(0, value.length - 3);
+        value = Number(value) * 1024;
+        acc[split[0]] = value;
+        return acc;
+      }, {});
     }
-    function hookChildProcess(cp, parsed) {
-      if (!isWin) {
+    module.exports = (registry, config = {}) => {
+      const registers = registry ? [registry] : void 0;
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      const residentMemGauge = new Gauge2({
+        name: namePrefix + PROCESS_RESIDENT_MEMORY,
+        help: "Resident memory size in bytes.",
+        registers,
+        labelNames,
+        // Use this one metric's `collect` to set all metrics' values.
+        collect() {
+          try {
+            const stat5 = fs.readFileSync("/proc/self/status", "utf8");
+            const structuredOutput = structureOutput(stat5);
+            residentMemGauge.set(labels, structuredOutput.VmRSS);
+            virtualMemGauge.set(labels, structuredOutput.VmSize);
+            heapSizeMemGauge.set(labels, structuredOutput.VmData);
+          } catch {
+          }
+        }
+      });
+      const virtualMemGauge = new Gauge2({
+        name: namePrefix + PROCESS_VIRTUAL_MEMORY,
+        help: "Virtual memory size in bytes.",
+        registers,
+        labelNames
+      });
+      const heapSizeMemGauge = new Gauge2({
+        name: namePrefix + PROCESS_HEAP,
+        help: "Process heap size in bytes.",
+        registers,
+        labelNames
+      });
+    };
+    module.exports.metricNames = [
+      PROCESS_RESIDENT_MEMORY,
+      PROCESS_VIRTUAL_MEMORY,
+      PROCESS_HEAP
+    ];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js
+var require_safeMemoryUsage = __commonJS({
+  "node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js"(exports, module) {
+    "use strict";
+    function safeMemoryUsage() {
+      try {
+        return process.memoryUsage();
+      } catch {
         return;
       }
-      const originalEmit = cp.emit;
-      cp.emit = function(name, arg1) {
-        if (name === "exit") {
-          const err = verifyENOENT(arg1, parsed);
-          if (err) {
-            return originalEmit.call(cp, "error", err);
+    }
+    module.exports = safeMemoryUsage;
+  }
+});
+
+// node_modules/prom-client/lib/metrics/osMemoryHeap.js
+var require_osMemoryHeap = __commonJS({
+  "node_modules/prom-client/lib/metrics/osMemoryHeap.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var linuxVariant = require_osMemoryHeapLinux();
+    var safeMemoryUsage = require_safeMemoryUsage();
+    var PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes";
+    function notLinuxVariant(registry, config = {}) {
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + PROCESS_RESIDENT_MEMORY,
+        help: "Resident memory size in bytes.",
+        registers: registry ? [registry] : void 0,
+        labelNames,
+        collect() {
+          const memUsage = safeMemoryUsage();
+          if (memUsage) {
+            this.set(labels, memUsage.rss);
           }
         }
-        return originalEmit.apply(cp, arguments);
+      });
+    }
+    module.exports = (registry, config) => process.platform === "linux" ? linuxVariant(registry, config) : notLinuxVariant(registry, config);
+    module.exports.metricNames = process.platform === "linux" ? linuxVariant.metricNames : [PROCESS_RESIDENT_MEMORY];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js
+var require_processOpenFileDescriptors = __commonJS({
+  "node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var fs = __require("fs");
+    var process10 = __require("process");
+    var PROCESS_OPEN_FDS = "process_open_fds";
+    module.exports = (registry, config = {}) => {
+      if (process10.platform !== "linux") {
+        return;
+      }
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + PROCESS_OPEN_FDS,
+        help: "Number of open file descriptors.",
+        registers: registry ? [registry] : void 0,
+        labelNames,
+        collect() {
+          try {
+            const fds = fs.readdirSync("/proc/self/fd");
+            this.set(labels, fds.length - 1);
+          } catch {
+          }
+        }
+      });
+    };
+    module.exports.metricNames = [PROCESS_OPEN_FDS];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js
+var require_processMaxFileDescriptors = __commonJS({
+  "node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var fs = __require("fs");
+    var PROCESS_MAX_FDS = "process_max_fds";
+    var maxFds;
+    module.exports = (registry, config = {}) => {
+      if (maxFds === void 0) {
+        try {
+          const limits = fs.readFileSync("/proc/self/limits", "utf8");
+          const lines = limits.split("\n");
+          for (const line of lines) {
+            if (line.startsWith("Max open files")) {
+              const parts = line.split(/  +/);
+              maxFds = Number(parts[1]);
+              break;
+            }
+          }
+        } catch {
+          return;
+        }
+      }
+      if (maxFds === void 0) return;
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + PROCESS_MAX_FDS,
+        help: "Maximum number of open file descriptors.",
+        registers: registry ? [registry] : void 0,
+        labelNames,
+        collect() {
+          if (maxFds !== void 0) this.set(labels, maxFds);
+        }
+      });
+    };
+    module.exports.metricNames = [PROCESS_MAX_FDS];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/eventLoopLag.js
+var require_eventLoopLag = __commonJS({
+  "node_modules/prom-client/lib/metrics/eventLoopLag.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var perf_hooks;
+    try {
+      perf_hooks = __require("perf_hooks");
+    } catch {
+    }
+    var NODEJS_EVENTLOOP_LAG = "nodejs_eventloop_lag_seconds";
+    var NODEJS_EVENTLOOP_LAG_MIN = "nodejs_eventloop_lag_min_seconds";
+    var NODEJS_EVENTLOOP_LAG_MAX = "nodejs_eventloop_lag_max_seconds";
+    var NODEJS_EVENTLOOP_LAG_MEAN = "nodejs_eventloop_lag_mean_seconds";
+    var NODEJS_EVENTLOOP_LAG_STDDEV = "nodejs_eventloop_lag_stddev_seconds";
+    var NODEJS_EVENTLOOP_LAG_P50 = "nodejs_eventloop_lag_p50_seconds";
+    var NODEJS_EVENTLOOP_LAG_P90 = "nodejs_eventloop_lag_p90_seconds";
+    var NODEJS_EVENTLOOP_LAG_P99 = "nodejs_eventloop_lag_p99_seconds";
+    function reportEventloopLag(start2, gauge, labels) {
+      const delta = process.hrtime(start2);
+      const nanosec = delta[0] * 1e9 + delta[1];
+      const seconds = nanosec / 1e9;
+      gauge.set(labels, seconds);
+    }
+    module.exports = (registry, config = {}) => {
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      const registers = registry ? [registry] : void 0;
+      let collect = () => {
+        const start2 = process.hrtime();
+        setImmediate(reportEventloopLag, start2, lag, labels);
       };
-    }
-    function verifyENOENT(status2, parsed) {
-      if (isWin && status2 === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawn");
+      if (perf_hooks && perf_hooks.monitorEventLoopDelay) {
+        try {
+          const histogram = perf_hooks.monitorEventLoopDelay({
+            resolution: config.eventLoopMonitoringPrecision
+          });
+          histogram.enable();
+          collect = () => {
+            const start2 = process.hrtime();
+            setImmediate(reportEventloopLag, start2, lag, labels);
+            lagMin.set(labels, histogram.min / 1e9);
+            lagMax.set(labels, histogram.max / 1e9);
+            lagMean.set(labels, histogram.mean / 1e9);
+            lagStddev.set(labels, histogram.stddev / 1e9);
+            lagP50.set(labels, histogram.percentile(50) / 1e9);
+            lagP90.set(labels, histogram.percentile(90) / 1e9);
+            lagP99.set(labels, histogram.percentile(99) / 1e9);
+            histogram.reset();
+          };
+        } catch (e) {
+          if (e.code === "ERR_NOT_IMPLEMENTED") {
+            return;
+          }
+          throw e;
+        }
       }
-      return null;
-    }
-    function verifyENOENTSync(status2, parsed) {
-      if (isWin && status2 === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawnSync");
+      const lag = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG,
+        help: "Lag of event loop in seconds.",
+        registers,
+        labelNames,
+        aggregator: "average",
+        // Use this one metric's `collect` to set all metrics' values.
+        collect
+      });
+      const lagMin = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG_MIN,
+        help: "The minimum recorded event loop delay.",
+        registers,
+        labelNames,
+        aggregator: "min"
+      });
+      const lagMax = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG_MAX,
+        help: "The maximum recorded event loop delay.",
+        registers,
+        labelNames,
+        aggregator: "max"
+      });
+      const lagMean = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG_MEAN,
+        help: "The mean of the recorded event loop delays.",
+        registers,
+        labelNames,
+        aggregator: "average"
+      });
+      const lagStddev = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG_STDDEV,
+        help: "The standard deviation of the recorded event loop delays.",
+        registers,
+        labelNames,
+        aggregator: "average"
+      });
+      const lagP50 = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG_P50,
+        help: "The 50th percentile of the recorded event loop delays.",
+        registers,
+        labelNames,
+        aggregator: "average"
+      });
+      const lagP90 = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG_P90,
+        help: "The 90th percentile of the recorded event loop delays.",
+        registers,
+        labelNames,
+        aggregator: "average"
+      });
+      const lagP99 = new Gauge2({
+        name: namePrefix + NODEJS_EVENTLOOP_LAG_P99,
+        help: "The 99th percentile of the recorded event loop delays.",
+        registers,
+        labelNames,
+        aggregator: "average"
+      });
+    };
+    module.exports.metricNames = [
+      NODEJS_EVENTLOOP_LAG,
+      NODEJS_EVENTLOOP_LAG_MIN,
+      NODEJS_EVENTLOOP_LAG_MAX,
+      NODEJS_EVENTLOOP_LAG_MEAN,
+      NODEJS_EVENTLOOP_LAG_STDDEV,
+      NODEJS_EVENTLOOP_LAG_P50,
+      NODEJS_EVENTLOOP_LAG_P90,
+      NODEJS_EVENTLOOP_LAG_P99
+    ];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js
+var require_processMetricsHelpers = __commonJS({
+  "node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js"(exports, module) {
+    "use strict";
+    function aggregateByObjectName(list3) {
+      const data = {};
+      for (let i2 = 0; i2 < list3.length; i2++) {
+        const listElement = list3[i2];
+        if (!listElement || typeof listElement.constructor === "undefined") {
+          continue;
+        }
+        if (Object.hasOwnProperty.call(data, listElement.constructor.name)) {
+          data[listElement.constructor.name] += 1;
+        } else {
+          data[listElement.constructor.name] = 1;
+        }
       }
-      return null;
+      return data;
+    }
+    function updateMetrics(gauge, data, labels) {
+      gauge.reset();
+      for (const key2 in data) {
+        gauge.set(Object.assign({ type: key2 }, labels || {}), data[key2]);
+      }
     }
     module.exports = {
-      hookChildProcess,
-      verifyENOENT,
-      verifyENOENTSync,
-      notFoundError
+      aggregateByObjectName,
+      updateMetrics
     };
   }
 });
 
-// node_modules/cross-spawn/index.js
-var require_cross_spawn = __commonJS({
-  "node_modules/cross-spawn/index.js"(exports, module) {
+// node_modules/prom-client/lib/metrics/processHandles.js
+var require_processHandles = __commonJS({
+  "node_modules/prom-client/lib/metrics/processHandles.js"(exports, module) {
     "use strict";
-    var cp = __require("child_process");
-    var parse2 = require_parse();
-    var enoent = require_enoent();
-    function spawn2(command2, args, options) {
-      const parsed = parse2(command2, args, options);
-      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
-      enoent.hookChildProcess(spawned, parsed);
-      return spawned;
+    var { aggregateByObjectName } = require_processMetricsHelpers();
+    var { updateMetrics } = require_processMetricsHelpers();
+    var Gauge2 = require_gauge();
+    var NODEJS_ACTIVE_HANDLES = "nodejs_active_handles";
+    var NODEJS_ACTIVE_HANDLES_TOTAL = "nodejs_active_handles_total";
+    module.exports = (registry, config = {}) => {
+      if (typeof process._getActiveHandles !== "function") {
+        return;
+      }
+      const registers = registry ? [registry] : void 0;
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + NODEJS_ACTIVE_HANDLES,
+        help: "Number of active libuv handles grouped by handle type. Every handle type is C++ class name.",
+        labelNames: ["type", ...labelNames],
+        registers,
+        collect() {
+          const handles = process._getActiveHandles();
+          updateMetrics(this, aggregateByObjectName(handles), labels);
+        }
+      });
+      new Gauge2({
+        name: namePrefix + NODEJS_ACTIVE_HANDLES_TOTAL,
+        help: "Total number of active handles.",
+        registers,
+        labelNames,
+        collect() {
+          const handles = process._getActiveHandles();
+          this.set(labels, handles.length);
+        }
+      });
+    };
+    module.exports.metricNames = [
+      NODEJS_ACTIVE_HANDLES,
+      NODEJS_ACTIVE_HANDLES_TOTAL
+    ];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/processRequests.js
+var require_processRequests = __commonJS({
+  "node_modules/prom-client/lib/metrics/processRequests.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var { aggregateByObjectName } = require_processMetricsHelpers();
+    var { updateMetrics } = require_processMetricsHelpers();
+    var NODEJS_ACTIVE_REQUESTS = "nodejs_active_requests";
+    var NODEJS_ACTIVE_REQUESTS_TOTAL = "nodejs_active_requests_total";
+    module.exports = (registry, config = {}) => {
+      if (typeof process._getActiveRequests !== "function") {
+        return;
+      }
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + NODEJS_ACTIVE_REQUESTS,
+        help: "Number of active libuv requests grouped by request type. Every request type is C++ class name.",
+        labelNames: ["type", ...labelNames],
+        registers: registry ? [registry] : void 0,
+        collect() {
+          const requests = process._getActiveRequests();
+          updateMetrics(this, aggregateByObjectName(requests), labels);
+        }
+      });
+      new Gauge2({
+        name: namePrefix + NODEJS_ACTIVE_REQUESTS_TOTAL,
+        help: "Total number of active requests.",
+        registers: registry ? [registry] : void 0,
+        labelNames,
+        collect() {
+          const requests = process._getActiveRequests();
+          this.set(labels, requests.length);
+        }
+      });
+    };
+    module.exports.metricNames = [
+      NODEJS_ACTIVE_REQUESTS,
+      NODEJS_ACTIVE_REQUESTS_TOTAL
+    ];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/processResources.js
+var require_processResources = __commonJS({
+  "node_modules/prom-client/lib/metrics/processResources.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var { updateMetrics } = require_processMetricsHelpers();
+    var NODEJS_ACTIVE_RESOURCES = "nodejs_active_resources";
+    var NODEJS_ACTIVE_RESOURCES_TOTAL = "nodejs_active_resources_total";
+    module.exports = (registry, config = {}) => {
+      if (typeof process.getActiveResourcesInfo !== "function") {
+        return;
+      }
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + NODEJS_ACTIVE_RESOURCES,
+        help: "Number of active resources that are currently keeping the event loop alive, grouped by async resource type.",
+        labelNames: ["type", ...labelNames],
+        registers: registry ? [registry] : void 0,
+        collect() {
+          const resources = process.getActiveResourcesInfo();
+          const data = {};
+          for (let i2 = 0; i2 < resources.length; i2++) {
+            const resource = resources[i2];
+            if (Object.hasOwn(data, resource)) {
+              data[resource] += 1;
+            } else {
+              data[resource] = 1;
+            }
+          }
+          updateMetrics(this, data, labels);
+        }
+      });
+      new Gauge2({
+        name: namePrefix + NODEJS_ACTIVE_RESOURCES_TOTAL,
+        help: "Total number of active resources.",
+        registers: registry ? [registry] : void 0,
+        labelNames,
+        collect() {
+          const resources = process.getActiveResourcesInfo();
+          this.set(labels, resources.length);
+        }
+      });
+    };
+    module.exports.metricNames = [
+      NODEJS_ACTIVE_RESOURCES,
+      NODEJS_ACTIVE_RESOURCES_TOTAL
+    ];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/heapSizeAndUsed.js
+var require_heapSizeAndUsed = __commonJS({
+  "node_modules/prom-client/lib/metrics/heapSizeAndUsed.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var safeMemoryUsage = require_safeMemoryUsage();
+    var NODEJS_HEAP_SIZE_TOTAL = "nodejs_heap_size_total_bytes";
+    var NODEJS_HEAP_SIZE_USED = "nodejs_heap_size_used_bytes";
+    var NODEJS_EXTERNAL_MEMORY = "nodejs_external_memory_bytes";
+    module.exports = (registry, config = {}) => {
+      if (typeof process.memoryUsage !== "function") {
+        return;
+      }
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      const registers = registry ? [registry] : void 0;
+      const namePrefix = config.prefix ? config.prefix : "";
+      const collect = () => {
+        const memUsage = safeMemoryUsage();
+        if (memUsage) {
+          heapSizeTotal.set(labels, memUsage.heapTotal);
+          heapSizeUsed.set(labels, memUsage.heapUsed);
+          if (memUsage.external !== void 0) {
+            externalMemUsed.set(labels, memUsage.external);
+          }
+        }
+      };
+      const heapSizeTotal = new Gauge2({
+        name: namePrefix + NODEJS_HEAP_SIZE_TOTAL,
+        help: "Process heap size from Node.js in bytes.",
+        registers,
+        labelNames,
+        // Use this one metric's `collect` to set all metrics' values.
+        collect
+      });
+      const heapSizeUsed = new Gauge2({
+        name: namePrefix + NODEJS_HEAP_SIZE_USED,
+        help: "Process heap size used from Node.js in bytes.",
+        registers,
+        labelNames
+      });
+      const externalMemUsed = new Gauge2({
+        name: namePrefix + NODEJS_EXTERNAL_MEMORY,
+        help: "Node.js external memory size in bytes.",
+        registers,
+        labelNames
+      });
+    };
+    module.exports.metricNames = [
+      NODEJS_HEAP_SIZE_TOTAL,
+      NODEJS_HEAP_SIZE_USED,
+      NODEJS_EXTERNAL_MEMORY
+    ];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js
+var require_heapSpacesSizeAndUsed = __commonJS({
+  "node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var v8 = __require("v8");
+    var METRICS = ["total", "used", "available"];
+    var NODEJS_HEAP_SIZE = {};
+    METRICS.forEach((metricType) => {
+      NODEJS_HEAP_SIZE[metricType] = `nodejs_heap_space_size_${metricType}_bytes`;
+    });
+    module.exports = (registry, config = {}) => {
+      try {
+        v8.getHeapSpaceStatistics();
+      } catch (e) {
+        if (e.code === "ERR_NOT_IMPLEMENTED") {
+          return;
+        }
+        throw e;
+      }
+      const registers = registry ? [registry] : void 0;
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = ["space", ...Object.keys(labels)];
+      const gauges = {};
+      METRICS.forEach((metricType) => {
+        gauges[metricType] = new Gauge2({
+          name: namePrefix + NODEJS_HEAP_SIZE[metricType],
+          help: `Process heap space size ${metricType} from Node.js in bytes.`,
+          labelNames,
+          registers
+        });
+      });
+      gauges.total.collect = () => {
+        for (const space of v8.getHeapSpaceStatistics()) {
+          const spaceName = space.space_name.substr(
+            0,
+            space.space_name.indexOf("_space")
+          );
+          gauges.total.set({ space: spaceName, ...labels }, space.space_size);
+          gauges.used.set({ space: spaceName, ...labels }, space.space_used_size);
+          gauges.available.set(
+            { space: spaceName, ...labels },
+            space.space_available_size
+          );
+        }
+      };
+    };
+    module.exports.metricNames = Object.values(NODEJS_HEAP_SIZE);
+  }
+});
+
+// node_modules/prom-client/lib/metrics/version.js
+var require_version2 = __commonJS({
+  "node_modules/prom-client/lib/metrics/version.js"(exports, module) {
+    "use strict";
+    var Gauge2 = require_gauge();
+    var version = process.version;
+    var versionSegments = version.slice(1).split(".").map(Number);
+    var NODE_VERSION_INFO = "nodejs_version_info";
+    module.exports = (registry, config = {}) => {
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      new Gauge2({
+        name: namePrefix + NODE_VERSION_INFO,
+        help: "Node.js version info.",
+        labelNames: ["version", "major", "minor", "patch", ...labelNames],
+        registers: registry ? [registry] : void 0,
+        aggregator: "first",
+        collect() {
+          this.labels(
+            version,
+            versionSegments[0],
+            versionSegments[1],
+            versionSegments[2],
+            ...Object.values(labels)
+          ).set(1);
+        }
+      });
+    };
+    module.exports.metricNames = [NODE_VERSION_INFO];
+  }
+});
+
+// node_modules/prom-client/lib/metrics/gc.js
+var require_gc = __commonJS({
+  "node_modules/prom-client/lib/metrics/gc.js"(exports, module) {
+    "use strict";
+    var Histogram2 = require_histogram();
+    var perf_hooks;
+    try {
+      perf_hooks = __require("perf_hooks");
+    } catch {
     }
-    function spawnSync2(command2, args, options) {
-      const parsed = parse2(command2, args, options);
-      const result2 = cp.spawnSync(parsed.command, parsed.args, parsed.options);
-      result2.error = result2.error || enoent.verifyENOENTSync(result2.status, parsed);
-      return result2;
+    var NODEJS_GC_DURATION_SECONDS = "nodejs_gc_duration_seconds";
+    var DEFAULT_GC_DURATION_BUCKETS = [1e-3, 0.01, 0.1, 1, 2, 5];
+    var kinds = [];
+    if (perf_hooks && perf_hooks.constants) {
+      kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR] = "major";
+      kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_MINOR] = "minor";
+      kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_INCREMENTAL] = "incremental";
+      kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_WEAKCB] = "weakcb";
     }
-    module.exports = spawn2;
-    module.exports.spawn = spawn2;
-    module.exports.sync = spawnSync2;
-    module.exports._parse = parse2;
-    module.exports._enoent = enoent;
+    module.exports = (registry, config = {}) => {
+      if (!perf_hooks) {
+        return;
+      }
+      const namePrefix = config.prefix ? config.prefix : "";
+      const labels = config.labels ? config.labels : {};
+      const labelNames = Object.keys(labels);
+      const buckets = config.gcDurationBuckets ? config.gcDurationBuckets : DEFAULT_GC_DURATION_BUCKETS;
+      const gcHistogram = new Histogram2({
+        name: namePrefix + NODEJS_GC_DURATION_SECONDS,
+        help: "Garbage collection duration by kind, one of major, minor, incremental or weakcb.",
+        labelNames: ["kind", ...labelNames],
+        enableExemplars: false,
+        buckets,
+        registers: registry ? [registry] : void 0
+      });
+      const obs = new perf_hooks.PerformanceObserver((list3) => {
+        const entry = list3.getEntries()[0];
+        const kind = entry.detail ? kinds[entry.detail.kind] : kinds[entry.kind];
+        gcHistogram.observe(Object.assign({ kind }, labels), entry.duration / 1e3);
+      });
+      obs.observe({ entryTypes: ["gc"] });
+    };
+    module.exports.metricNames = [NODEJS_GC_DURATION_SECONDS];
+  }
+});
+
+// node_modules/prom-client/lib/defaultMetrics.js
+var require_defaultMetrics = __commonJS({
+  "node_modules/prom-client/lib/defaultMetrics.js"(exports, module) {
+    "use strict";
+    var { isObject: isObject3 } = require_util();
+    var processCpuTotal = require_processCpuTotal();
+    var processStartTime2 = require_processStartTime();
+    var osMemoryHeap = require_osMemoryHeap();
+    var processOpenFileDescriptors = require_processOpenFileDescriptors();
+    var processMaxFileDescriptors = require_processMaxFileDescriptors();
+    var eventLoopLag = require_eventLoopLag();
+    var processHandles = require_processHandles();
+    var processRequests = require_processRequests();
+    var processResources = require_processResources();
+    var heapSizeAndUsed = require_heapSizeAndUsed();
+    var heapSpacesSizeAndUsed = require_heapSpacesSizeAndUsed();
+    var version = require_version2();
+    var gc = require_gc();
+    var metrics = {
+      processCpuTotal,
+      processStartTime: processStartTime2,
+      osMemoryHeap,
+      processOpenFileDescriptors,
+      processMaxFileDescriptors,
+      eventLoopLag,
+      ...typeof process.getActiveResourcesInfo === "function" ? { processResources } : {},
+      processHandles,
+      processRequests,
+      heapSizeAndUsed,
+      heapSpacesSizeAndUsed,
+      version,
+      gc
+    };
+    var metricsList = Object.keys(metrics);
+    module.exports = function collectDefaultMetrics2(config) {
+      if (config !== null && config !== void 0 && !isObject3(config)) {
+        throw new TypeError("config must be null, undefined, or an object");
+      }
+      config = { eventLoopMonitoringPrecision: 10, ...config };
+      for (const metric of Object.values(metrics)) {
+        metric(config.register, config);
+      }
+    };
+    module.exports.metricsList = metricsList;
+  }
+});
+
+// node_modules/prom-client/lib/metricAggregators.js
+var require_metricAggregators = __commonJS({
+  "node_modules/prom-client/lib/metricAggregators.js"(exports) {
+    "use strict";
+    var { Grouper, hashObject } = require_util();
+    function AggregatorFactory(aggregatorFn) {
+      return (metrics) => {
+        if (metrics.length === 0) return;
+        const result2 = {
+          help: metrics[0].help,
+          name: metrics[0].name,
+          type: metrics[0].type,
+          values: [],
+          aggregator: metrics[0].aggregator
+        };
+        const byLabels = new Grouper();
+        metrics.forEach((metric) => {
+          metric.values.forEach((value) => {
+            const key2 = hashObject(value.labels);
+            byLabels.add(`${value.metricName}_${key2}`, value);
+          });
+        });
+        byLabels.forEach((values) => {
+          if (values.length === 0) return;
+          const valObj = {
+            value: aggregatorFn(values),
+            labels: values[0].labels
+          };
+          if (values[0].metricName) {
+            valObj.metricName = values[0].metricName;
+          }
+          result2.values.push(valObj);
+        });
+        return result2;
+      };
+    }
+    exports.AggregatorFactory = AggregatorFactory;
+    exports.aggregators = {
+      /**
+       * @return The sum of values.
+       */
+      sum: AggregatorFactory((v) => v.reduce((p, c3) => p + c3.value, 0)),
+      /**
+       * @return The first value.
+       */
+      first: AggregatorFactory((v) => v[0].value),
+      /**
+       * @return {undefined} Undefined; omits the metric.
+       */
+      omit: () => {
+      },
+      /**
+       * @return The arithmetic mean of the values.
+       */
+      average: AggregatorFactory(
+        (v) => v.reduce((p, c3) => p + c3.value, 0) / v.length
+      ),
+      /**
+       * @return The minimum of the values.
+       */
+      min: AggregatorFactory(
+        (v) => v.reduce((p, c3) => Math.min(p, c3.value), Infinity)
+      ),
+      /**
+       * @return The maximum of the values.
+       */
+      max: AggregatorFactory(
+        (v) => v.reduce((p, c3) => Math.max(p, c3.value), -Infinity)
+      )
+    };
+  }
+});
+
+// node_modules/prom-client/lib/cluster.js
+var require_cluster = __commonJS({
+  "node_modules/prom-client/lib/cluster.js"(exports, module) {
+    "use strict";
+    var Registry2 = require_registry();
+    var { Grouper } = require_util();
+    var { aggregators } = require_metricAggregators();
+    var cluster = () => {
+      const data = __require("cluster");
+      cluster = () => data;
+      return data;
+    };
+    var GET_METRICS_REQ = "prom-client:getMetricsReq";
+    var GET_METRICS_RES = "prom-client:getMetricsRes";
+    var registries = [Registry2.globalRegistry];
+    var requestCtr = 0;
+    var listenersAdded = false;
+    var requests = /* @__PURE__ */ new Map();
+    var AggregatorRegistry = class extends Registry2 {
+      constructor(regContentType = Registry2.PROMETHEUS_CONTENT_TYPE) {
+        super(regContentType);
+        addListeners();
+      }
+      /**
+       * Gets aggregated metrics for all workers. The optional callback and
+       * returned Promise resolve with the same value; either may be used.
+       * @return {Promise<string>} Promise that resolves with the aggregated
+       *   metrics.
+       */
+      clusterMetrics() {
+        const requestId = requestCtr++;
+        return new Promise((resolve6, reject) => {
+          let settled = false;
+          function done(err, result2) {
+            if (settled) return;
+            settled = true;
+            if (err) reject(err);
+            else resolve6(result2);
+          }
+          const request = {
+            responses: [],
+            pending: 0,
+            done,
+            errorTimeout: setTimeout(() => {
+              const err = new Error("Operation timed out.");
+              request.done(err);
+            }, 5e3)
+          };
+          requests.set(requestId, request);
+          const message = {
+            type: GET_METRICS_REQ,
+            requestId
+          };
+          for (const id in cluster().workers) {
+            if (cluster().workers[id].isConnected()) {
+              cluster().workers[id].send(message);
+              request.pending++;
+            }
+          }
+          if (request.pending === 0) {
+            clearTimeout(request.errorTimeout);
+            process.nextTick(() => done(null, ""));
+          }
+        });
+      }
+      get contentType() {
+        return super.contentType;
+      }
+      /**
+       * Creates a new Registry instance from an array of metrics that were
+       * created by `registry.getMetricsAsJSON()`. Metrics are aggregated using
+       * the method specified by their `aggregator` property, or by summation if
+       * `aggregator` is undefined.
+       * @param {Array} metricsArr Array of metrics, each of which created by
+       *   `registry.getMetricsAsJSON()`.
+       * @param {string} registryType content type of the new registry. Defaults
+       * to PROMETHEUS_CONTENT_TYPE.
+       * @return {Registry} aggregated registry.
+       */
+      static aggregate(metricsArr, registryType = Registry2.PROMETHEUS_CONTENT_TYPE) {
+        const aggregatedRegistry = new Registry2();
+        const metricsByName = new Grouper();
+        aggregatedRegistry.setContentType(registryType);
+        metricsArr.forEach((metrics) => {
+          metrics.forEach((metric) => {
+            metricsByName.add(metric.name, metric);
+          });
+        });
+        metricsByName.forEach((metrics) => {
+          const aggregatorName = metrics[0].aggregator;
+          const aggregatorFn = aggregators[aggregatorName];
+          if (typeof aggregatorFn !== "function") {
+            throw new Error(`'${aggregatorName}' is not a defined aggregator.`);
+          }
+          const aggregatedMetric = aggregatorFn(metrics);
+          if (aggregatedMetric) {
+            const aggregatedMetricWrapper = Object.assign(
+              {
+                get: () => aggregatedMetric
+              },
+              aggregatedMetric
+            );
+            aggregatedRegistry.registerMetric(aggregatedMetricWrapper);
+          }
+        });
+        return aggregatedRegistry;
+      }
+      /**
+       * Sets the registry or registries to be aggregated. Call from workers to
+       * use a registry/registries other than the default global registry.
+       * @param {Array<Registry>|Registry} regs Registry or registries to be
+       *   aggregated.
+       * @return {void}
+       */
+      static setRegistries(regs) {
+        if (!Array.isArray(regs)) regs = [regs];
+        regs.forEach((reg) => {
+          if (!(reg instanceof Registry2)) {
+            throw new TypeError(`Expected Registry, got ${typeof reg}`);
+          }
+        });
+        registries = regs;
+      }
+    };
+    function addListeners() {
+      if (listenersAdded) return;
+      listenersAdded = true;
+      if (cluster().isMaster) {
+        cluster().on("message", (worker, message) => {
+          if (message.type === GET_METRICS_RES) {
+            const request = requests.get(message.requestId);
+            if (message.error) {
+              request.done(new Error(message.error));
+              return;
+            }
+            message.metrics.forEach((registry) => request.responses.push(registry));
+            request.pending--;
+            if (request.pending === 0) {
+              requests.delete(message.requestId);
+              clearTimeout(request.errorTimeout);
+              const registry = AggregatorRegistry.aggregate(request.responses);
+              const promString = registry.metrics();
+              request.done(null, promString);
+            }
+          }
+        });
+      }
+      if (cluster().isWorker) {
+        process.on("message", (message) => {
+          if (message.type === GET_METRICS_REQ) {
+            Promise.all(registries.map((r) => r.getMetricsAsJSON())).then((metrics) => {
+              process.send({
+                type: GET_METRICS_RES,
+                requestId: message.requestId,
+                metrics
+              });
+            }).catch((error) => {
+              process.send({
+                type: GET_METRICS_RES,
+                requestId: message.requestId,
+                error: error.message
+              });
+            });
+          }
+        });
+      }
+    }
+    module.exports = AggregatorRegistry;
+  }
+});
+
+// node_modules/prom-client/index.js
+var require_prom_client = __commonJS({
+  "node_modules/prom-client/index.js"(exports) {
+    "use strict";
+    exports.register = require_registry().globalRegistry;
+    exports.Registry = require_registry();
+    Object.defineProperty(exports, "contentType", {
+      configurable: false,
+      enumerable: true,
+      get() {
+        return exports.register.contentType;
+      },
+      set(value) {
+        exports.register.setContentType(value);
+      }
+    });
+    exports.prometheusContentType = exports.Registry.PROMETHEUS_CONTENT_TYPE;
+    exports.openMetricsContentType = exports.Registry.OPENMETRICS_CONTENT_TYPE;
+    exports.validateMetricName = require_validation().validateMetricName;
+    exports.Counter = require_counter();
+    exports.Gauge = require_gauge();
+    exports.Histogram = require_histogram();
+    exports.Summary = require_summary();
+    exports.Pushgateway = require_pushgateway();
+    exports.linearBuckets = require_bucketGenerators().linearBuckets;
+    exports.exponentialBuckets = require_bucketGenerators().exponentialBuckets;
+    exports.collectDefaultMetrics = require_defaultMetrics();
+    exports.aggregators = require_metricAggregators().aggregators;
+    exports.AggregatorRegistry = require_cluster();
   }
 });
 
@@ -2208,6 +7004,7035 @@ var init_tslib_es6 = __esm({
   }
 });
 
+// empty:source-map-support/register
+var require_register = __commonJS({
+  "empty:source-map-support/register"() {
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/captured-debug-env.js
+var require_captured_debug_env = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/captured-debug-env.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.capturedDebugEnv = void 0;
+    exports.capturedDebugEnv = process.env.DEBUG;
+  }
+});
+
+// node_modules/ms/index.js
+var require_ms = __commonJS({
+  "node_modules/ms/index.js"(exports, module) {
+    var s = 1e3;
+    var m = s * 60;
+    var h2 = m * 60;
+    var d = h2 * 24;
+    var w = d * 7;
+    var y = d * 365.25;
+    module.exports = function(val, options) {
+      options = options || {};
+      var type = typeof val;
+      if (type === "string" && val.length > 0) {
+        return parse2(val);
+      } else if (type === "number" && isFinite(val)) {
+        return options.long ? fmtLong(val) : fmtShort(val);
+      }
+      throw new Error(
+        "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
+      );
+    };
+    function parse2(str) {
+      str = String(str);
+      if (str.length > 100) {
+        return;
+      }
+      var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
+        str
+      );
+      if (!match) {
+        return;
+      }
+      var n2 = parseFloat(match[1]);
+      var type = (match[2] || "ms").toLowerCase();
+      switch (type) {
+        case "years":
+        case "year":
+        case "yrs":
+        case "yr":
+        case "y":
+          return n2 * y;
+        case "weeks":
+        case "week":
+        case "w":
+          return n2 * w;
+        case "days":
+        case "day":
+        case "d":
+          return n2 * d;
+        case "hours":
+        case "hour":
+        case "hrs":
+        case "hr":
+        case "h":
+          return n2 * h2;
+        case "minutes":
+        case "minute":
+        case "mins":
+        case "min":
+        case "m":
+          return n2 * m;
+        case "seconds":
+        case "second":
+        case "secs":
+        case "sec":
+        case "s":
+          return n2 * s;
+        case "milliseconds":
+        case "millisecond":
+        case "msecs":
+        case "msec":
+        case "ms":
+          return n2;
+        default:
+          return void 0;
+      }
+    }
+    function fmtShort(ms) {
+      var msAbs = Math.abs(ms);
+      if (msAbs >= d) {
+        return Math.round(ms / d) + "d";
+      }
+      if (msAbs >= h2) {
+        return Math.round(ms / h2) + "h";
+      }
+      if (msAbs >= m) {
+        return Math.round(ms / m) + "m";
+      }
+      if (msAbs >= s) {
+        return Math.round(ms / s) + "s";
+      }
+      return ms + "ms";
+    }
+    function fmtLong(ms) {
+      var msAbs = Math.abs(ms);
+      if (msAbs >= d) {
+        return plural(ms, msAbs, d, "day");
+      }
+      if (msAbs >= h2) {
+        return plural(ms, msAbs, h2, "hour");
+      }
+      if (msAbs >= m) {
+        return plural(ms, msAbs, m, "minute");
+      }
+      if (msAbs >= s) {
+        return plural(ms, msAbs, s, "second");
+      }
+      return ms + " ms";
+    }
+    function plural(ms, msAbs, n2, name) {
+      var isPlural = msAbs >= n2 * 1.5;
+      return Math.round(ms / n2) + " " + name + (isPlural ? "s" : "");
+    }
+  }
+});
+
+// node_modules/debug/src/common.js
+var require_common = __commonJS({
+  "node_modules/debug/src/common.js"(exports, module) {
+    function setup(env2) {
+      createDebug.debug = createDebug;
+      createDebug.default = createDebug;
+      createDebug.coerce = coerce;
+      createDebug.disable = disable;
+      createDebug.enable = enable;
+      createDebug.enabled = enabled;
+      createDebug.humanize = require_ms();
+      createDebug.destroy = destroy;
+      Object.keys(env2).forEach((key2) => {
+        createDebug[key2] = env2[key2];
+      });
+      createDebug.names = [];
+      createDebug.skips = [];
+      createDebug.formatters = {};
+      function selectColor(namespace) {
+        let hash2 = 0;
+        for (let i2 = 0; i2 < namespace.length; i2++) {
+          hash2 = (hash2 << 5) - hash2 + namespace.charCodeAt(i2);
+          hash2 |= 0;
+        }
+        return createDebug.colors[Math.abs(hash2) % createDebug.colors.length];
+      }
+      createDebug.selectColor = selectColor;
+      function createDebug(namespace) {
+        let prevTime;
+        let enableOverride = null;
+        let namespacesCache;
+        let enabledCache;
+        function debug(...args) {
+          if (!debug.enabled) {
+            return;
+          }
+          const self2 = debug;
+          const curr = Number(/* @__PURE__ */ new Date());
+          const ms = curr - (prevTime || curr);
+          self2.diff = ms;
+          self2.prev = prevTime;
+          self2.curr = curr;
+          prevTime = curr;
+          args[0] = createDebug.coerce(args[0]);
+          if (typeof args[0] !== "string") {
+            args.unshift("%O");
+          }
+          let index = 0;
+          args[0] = args[0].replace(/%([a-zA-Z%])/g, (match, format4) => {
+            if (match === "%%") {
+              return "%";
+            }
+            index++;
+            const formatter = createDebug.formatters[format4];
+            if (typeof formatter === "function") {
+              const val = args[index];
+              match = formatter.call(self2, val);
+              args.splice(index, 1);
+              index--;
+            }
+            return match;
+          });
+          createDebug.formatArgs.call(self2, args);
+          const logFn = self2.log || createDebug.log;
+          logFn.apply(self2, args);
+        }
+        debug.namespace = namespace;
+        debug.useColors = createDebug.useColors();
+        debug.color = createDebug.selectColor(namespace);
+        debug.extend = extend;
+        debug.destroy = createDebug.destroy;
+        Object.defineProperty(debug, "enabled", {
+          enumerable: true,
+          configurable: false,
+          get: () => {
+            if (enableOverride !== null) {
+              return enableOverride;
+            }
+            if (namespacesCache !== createDebug.namespaces) {
+              namespacesCache = createDebug.namespaces;
+              enabledCache = createDebug.enabled(namespace);
+            }
+            return enabledCache;
+          },
+          set: (v) => {
+            enableOverride = v;
+          }
+        });
+        if (typeof createDebug.init === "function") {
+          createDebug.init(debug);
+        }
+        return debug;
+      }
+      function extend(namespace, delimiter) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter === "undefined" ? ":" : delimiter) + namespace);
+        newDebug.log = this.log;
+        return newDebug;
+      }
+      function enable(namespaces) {
+        createDebug.save(namespaces);
+        createDebug.namespaces = namespaces;
+        createDebug.names = [];
+        createDebug.skips = [];
+        const split = (typeof namespaces === "string" ? namespaces : "").trim().replace(/\s+/g, ",").split(",").filter(Boolean);
+        for (const ns of split) {
+          if (ns[0] === "-") {
+            createDebug.skips.push(ns.slice(1));
+          } else {
+            createDebug.names.push(ns);
+          }
+        }
+      }
+      function matchesTemplate(search, template) {
+        let searchIndex = 0;
+        let templateIndex = 0;
+        let starIndex = -1;
+        let matchIndex = 0;
+        while (searchIndex < search.length) {
+          if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === "*")) {
+            if (template[templateIndex] === "*") {
+              starIndex = templateIndex;
+              matchIndex = searchIndex;
+              templateIndex++;
+            } else {
+              searchIndex++;
+              templateIndex++;
+            }
+          } else if (starIndex !== -1) {
+            templateIndex = starIndex + 1;
+            matchIndex++;
+            searchIndex = matchIndex;
+          } else {
+            return false;
+          }
+        }
+        while (templateIndex < template.length && template[templateIndex] === "*") {
+          templateIndex++;
+        }
+        return templateIndex === template.length;
+      }
+      function disable() {
+        const namespaces = [
+          ...createDebug.names,
+          ...createDebug.skips.map((namespace) => "-" + namespace)
+        ].join(",");
+        createDebug.enable("");
+        return namespaces;
+      }
+      function enabled(name) {
+        for (const skip of createDebug.skips) {
+          if (matchesTemplate(name, skip)) {
+            return false;
+          }
+        }
+        for (const ns of createDebug.names) {
+          if (matchesTemplate(name, ns)) {
+            return true;
+          }
+        }
+        return false;
+      }
+      function coerce(val) {
+        if (val instanceof Error) {
+          return val.stack || val.message;
+        }
+        return val;
+      }
+      function destroy() {
+        console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
+      }
+      createDebug.enable(createDebug.load());
+      return createDebug;
+    }
+    module.exports = setup;
+  }
+});
+
+// node_modules/debug/src/browser.js
+var require_browser = __commonJS({
+  "node_modules/debug/src/browser.js"(exports, module) {
+    exports.formatArgs = formatArgs;
+    exports.save = save;
+    exports.load = load2;
+    exports.useColors = useColors;
+    exports.storage = localstorage();
+    exports.destroy = /* @__PURE__ */ (() => {
+      let warned = false;
+      return () => {
+        if (!warned) {
+          warned = true;
+          console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
+        }
+      };
+    })();
+    exports.colors = [
+      "#0000CC",
+      "#0000FF",
+      "#0033CC",
+      "#0033FF",
+      "#0066CC",
+      "#0066FF",
+      "#0099CC",
+      "#0099FF",
+      "#00CC00",
+      "#00CC33",
+      "#00CC66",
+      "#00CC99",
+      "#00CCCC",
+      "#00CCFF",
+      "#3300CC",
+      "#3300FF",
+      "#3333CC",
+      "#3333FF",
+      "#3366CC",
+      "#3366FF",
+      "#3399CC",
+      "#3399FF",
+      "#33CC00",
+      "#33CC33",
+      "#33CC66",
+      "#33CC99",
+      "#33CCCC",
+      "#33CCFF",
+      "#6600CC",
+      "#6600FF",
+      "#6633CC",
+      "#6633FF",
+      "#66CC00",
+      "#66CC33",
+      "#9900CC",
+      "#9900FF",
+      "#9933CC",
+      "#9933FF",
+      "#99CC00",
+      "#99CC33",
+      "#CC0000",
+      "#CC0033",
+      "#CC0066",
+      "#CC0099",
+      "#CC00CC",
+      "#CC00FF",
+      "#CC3300",
+      "#CC3333",
+      "#CC3366",
+      "#CC3399",
+      "#CC33CC",
+      "#CC33FF",
+      "#CC6600",
+      "#CC6633",
+      "#CC9900",
+      "#CC9933",
+      "#CCCC00",
+      "#CCCC33",
+      "#FF0000",
+      "#FF0033",
+      "#FF0066",
+      "#FF0099",
+      "#FF00CC",
+      "#FF00FF",
+      "#FF3300",
+      "#FF3333",
+      "#FF3366",
+      "#FF3399",
+      "#FF33CC",
+      "#FF33FF",
+      "#FF6600",
+      "#FF6633",
+      "#FF9900",
+      "#FF9933",
+      "#FFCC00",
+      "#FFCC33"
+    ];
+    function useColors() {
+      if (typeof window !== "undefined" && window.process && (window.process.type === "renderer" || window.process.__nwjs)) {
+        return true;
+      }
+      if (typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/(edge|trident)\/(\d+)/)) {
+        return false;
+      }
+      let m;
+      return typeof document !== "undefined" && document.documentElement && document.documentElement.style && document.documentElement.style.WebkitAppearance || // Is firebug? http://stackoverflow.com/a/398120/376773
+      typeof window !== "undefined" && window.console && (window.console.firebug || window.console.exception && window.console.table) || // Is firefox >= v31?
+      // https://developer.mozilla.org/en-US/docs/Tools/Web_Console#Styling_messages
+      typeof navigator !== "undefined" && navigator.userAgent && (m = navigator.userAgent.toLowerCase().match(/firefox\/(\d+)/)) && parseInt(m[1], 10) >= 31 || // Double check webkit in userAgent just in case we are in a worker
+      typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/applewebkit\/(\d+)/);
+    }
+    function formatArgs(args) {
+      args[0] = (this.useColors ? "%c" : "") + this.namespace + (this.useColors ? " %c" : " ") + args[0] + (this.useColors ? "%c " : " ") + "+" + module.exports.humanize(this.diff);
+      if (!this.useColors) {
+        return;
+      }
+      const c3 = "color: " + this.color;
+      args.splice(1, 0, c3, "color: inherit");
+      let index = 0;
+      let lastC = 0;
+      args[0].replace(/%[a-zA-Z%]/g, (match) => {
+        if (match === "%%") {
+          return;
+        }
+        index++;
+        if (match === "%c") {
+          lastC = index;
+        }
+      });
+      args.splice(lastC, 0, c3);
+    }
+    exports.log = console.debug || console.log || (() => {
+    });
+    function save(namespaces) {
+      try {
+        if (namespaces) {
+          exports.storage.setItem("debug", namespaces);
+        } else {
+          exports.storage.removeItem("debug");
+        }
+      } catch (error) {
+      }
+    }
+    function load2() {
+      let r;
+      try {
+        r = exports.storage.getItem("debug") || exports.storage.getItem("DEBUG");
+      } catch (error) {
+      }
+      if (!r && typeof process !== "undefined" && "env" in process) {
+        r = process.env.DEBUG;
+      }
+      return r;
+    }
+    function localstorage() {
+      try {
+        return localStorage;
+      } catch (error) {
+      }
+    }
+    module.exports = require_common()(exports);
+    var { formatters } = module.exports;
+    formatters.j = function(v) {
+      try {
+        return JSON.stringify(v);
+      } catch (error) {
+        return "[UnexpectedJSONParseError]: " + error.message;
+      }
+    };
+  }
+});
+
+// node_modules/has-flag/index.js
+var require_has_flag = __commonJS({
+  "node_modules/has-flag/index.js"(exports, module) {
+    "use strict";
+    module.exports = (flag, argv = process.argv) => {
+      const prefix = flag.startsWith("-") ? "" : flag.length === 1 ? "-" : "--";
+      const position = argv.indexOf(prefix + flag);
+      const terminatorPosition = argv.indexOf("--");
+      return position !== -1 && (terminatorPosition === -1 || position < terminatorPosition);
+    };
+  }
+});
+
+// node_modules/supports-color/index.js
+var require_supports_color = __commonJS({
+  "node_modules/supports-color/index.js"(exports, module) {
+    "use strict";
+    var os = __require("os");
+    var tty3 = __require("tty");
+    var hasFlag = require_has_flag();
+    var { env: env2 } = process;
+    var forceColor;
+    if (hasFlag("no-color") || hasFlag("no-colors") || hasFlag("color=false") || hasFlag("color=never")) {
+      forceColor = 0;
+    } else if (hasFlag("color") || hasFlag("colors") || hasFlag("color=true") || hasFlag("color=always")) {
+      forceColor = 1;
+    }
+    if ("FORCE_COLOR" in env2) {
+      if (env2.FORCE_COLOR === "true") {
+        forceColor = 1;
+      } else if (env2.FORCE_COLOR === "false") {
+        forceColor = 0;
+      } else {
+        forceColor = env2.FORCE_COLOR.length === 0 ? 1 : Math.min(parseInt(env2.FORCE_COLOR, 10), 3);
+      }
+    }
+    function translateLevel(level) {
+      if (level === 0) {
+        return false;
+      }
+      return {
+        level,
+        hasBasic: true,
+        has256: level >= 2,
+        has16m: level >= 3
+      };
+    }
+    function supportsColor(haveStream, streamIsTTY) {
+      if (forceColor === 0) {
+        return 0;
+      }
+      if (hasFlag("color=16m") || hasFlag("color=full") || hasFlag("color=truecolor")) {
+        return 3;
+      }
+      if (hasFlag("color=256")) {
+        return 2;
+      }
+      if (haveStream && !streamIsTTY && forceColor === void 0) {
+        return 0;
+      }
+      const min = forceColor || 0;
+      if (env2.TERM === "dumb") {
+        return min;
+      }
+      if (process.platform === "win32") {
+        const osRelease = os.release().split(".");
+        if (Number(osRelease[0]) >= 10 && Number(osRelease[2]) >= 10586) {
+          return Number(osRelease[2]) >= 14931 ? 3 : 2;
+        }
+        return 1;
+      }
+      if ("CI" in env2) {
+        if (["TRAVIS", "CIRCLECI", "APPVEYOR", "GITLAB_CI", "GITHUB_ACTIONS", "BUILDKITE"].some((sign) => sign in env2) || env2.CI_NAME === "codeship") {
+          return 1;
+        }
+        return min;
+      }
+      if ("TEAMCITY_VERSION" in env2) {
+        return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env2.TEAMCITY_VERSION) ? 1 : 0;
+      }
+      if (env2.COLORTERM === "truecolor") {
+        return 3;
+      }
+      if ("TERM_PROGRAM" in env2) {
+        const version = parseInt((env2.TERM_PROGRAM_VERSION || "").split(".")[0], 10);
+        switch (env2.TERM_PROGRAM) {
+          case "iTerm.app":
+            return version >= 3 ? 3 : 2;
+          case "Apple_Terminal":
+            return 2;
+        }
+      }
+      if (/-256(color)?$/i.test(env2.TERM)) {
+        return 2;
+      }
+      if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env2.TERM)) {
+        return 1;
+      }
+      if ("COLORTERM" in env2) {
+        return 1;
+      }
+      return min;
+    }
+    function getSupportLevel(stream) {
+      const level = supportsColor(stream, stream && stream.isTTY);
+      return translateLevel(level);
+    }
+    module.exports = {
+      supportsColor: getSupportLevel,
+      stdout: translateLevel(supportsColor(true, tty3.isatty(1))),
+      stderr: translateLevel(supportsColor(true, tty3.isatty(2)))
+    };
+  }
+});
+
+// node_modules/debug/src/node.js
+var require_node = __commonJS({
+  "node_modules/debug/src/node.js"(exports, module) {
+    var tty3 = __require("tty");
+    var util = __require("util");
+    exports.init = init2;
+    exports.log = log;
+    exports.formatArgs = formatArgs;
+    exports.save = save;
+    exports.load = load2;
+    exports.useColors = useColors;
+    exports.destroy = util.deprecate(
+      () => {
+      },
+      "Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`."
+    );
+    exports.colors = [6, 2, 3, 4, 5, 1];
+    try {
+      const supportsColor = require_supports_color();
+      if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
+        exports.colors = [
+          20,
+          21,
+          26,
+          27,
+          32,
+          33,
+          38,
+          39,
+          40,
+          41,
+          42,
+          43,
+          44,
+          45,
+          56,
+          57,
+          62,
+          63,
+          68,
+          69,
+          74,
+          75,
+          76,
+          77,
+          78,
+          79,
+          80,
+          81,
+          92,
+          93,
+          98,
+          99,
+          112,
+          113,
+          128,
+          129,
+          134,
+          135,
+          148,
+          149,
+          160,
+          161,
+          162,
+          163,
+          164,
+          165,
+          166,
+          167,
+          168,
+          169,
+          170,
+          171,
+          172,
+          173,
+          178,
+          179,
+          184,
+          185,
+          196,
+          197,
+          198,
+          199,
+          200,
+          201,
+          202,
+          203,
+          204,
+          205,
+          206,
+          207,
+          208,
+          209,
+          214,
+          215,
+          220,
+          221
+        ];
+      }
+    } catch (error) {
+    }
+    exports.inspectOpts = Object.keys(process.env).filter((key2) => {
+      return /^debug_/i.test(key2);
+    }).reduce((obj, key2) => {
+      const prop = key2.substring(6).toLowerCase().replace(/_([a-z])/g, (_, k) => {
+        return k.toUpperCase();
+      });
+      let val = process.env[key2];
+      if (/^(yes|on|true|enabled)$/i.test(val)) {
+        val = true;
+      } else if (/^(no|off|false|disabled)$/i.test(val)) {
+        val = false;
+      } else if (val === "null") {
+        val = null;
+      } else {
+        val = Number(val);
+      }
+      obj[prop] = val;
+      return obj;
+    }, {});
+    function useColors() {
+      return "colors" in exports.inspectOpts ? Boolean(exports.inspectOpts.colors) : tty3.isatty(process.stderr.fd);
+    }
+    function formatArgs(args) {
+      const { namespace: name, useColors: useColors2 } = this;
+      if (useColors2) {
+        const c3 = this.color;
+        const colorCode = "\x1B[3" + (c3 < 8 ? c3 : "8;5;" + c3);
+        const prefix = `  ${colorCode};1m${name} \x1B[0m`;
+        args[0] = prefix + args[0].split("\n").join("\n" + prefix);
+        args.push(colorCode + "m+" + module.exports.humanize(this.diff) + "\x1B[0m");
+      } else {
+        args[0] = getDate() + name + " " + args[0];
+      }
+    }
+    function getDate() {
+      if (exports.inspectOpts.hideDate) {
+        return "";
+      }
+      return (/* @__PURE__ */ new Date()).toISOString() + " ";
+    }
+    function log(...args) {
+      return process.stderr.write(util.formatWithOptions(exports.inspectOpts, ...args) + "\n");
+    }
+    function save(namespaces) {
+      if (namespaces) {
+        process.env.DEBUG = namespaces;
+      } else {
+        delete process.env.DEBUG;
+      }
+    }
+    function load2() {
+      return process.env.DEBUG;
+    }
+    function init2(debug) {
+      debug.inspectOpts = {};
+      const keys = Object.keys(exports.inspectOpts);
+      for (let i2 = 0; i2 < keys.length; i2++) {
+        debug.inspectOpts[keys[i2]] = exports.inspectOpts[keys[i2]];
+      }
+    }
+    module.exports = require_common()(exports);
+    var { formatters } = module.exports;
+    formatters.o = function(v) {
+      this.inspectOpts.colors = this.useColors;
+      return util.inspect(v, this.inspectOpts).split("\n").map((str) => str.trim()).join(" ");
+    };
+    formatters.O = function(v) {
+      this.inspectOpts.colors = this.useColors;
+      return util.inspect(v, this.inspectOpts);
+    };
+  }
+});
+
+// node_modules/debug/src/index.js
+var require_src = __commonJS({
+  "node_modules/debug/src/index.js"(exports, module) {
+    if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
+      module.exports = require_browser();
+    } else {
+      module.exports = require_node();
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/prerelease-debug.js
+var require_prerelease_debug = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/prerelease-debug.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.prereleaseDebugNamespaces = prereleaseDebugNamespaces;
+    function prereleaseDebugNamespaces(version, debugEnv, conformanceTesting) {
+      if (!version.includes("beta") && !conformanceTesting) {
+        return null;
+      }
+      if (debugEnv === void 0) {
+        return "ciao:*";
+      }
+      if (debugEnv === "") {
+        return null;
+      }
+      if (debugEnv.includes("ciao")) {
+        return null;
+      }
+      return `${debugEnv},ciao:*`;
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/package.json
+var require_package = __commonJS({
+  "node_modules/@homebridge/ciao/package.json"(exports, module) {
+    module.exports = {
+      name: "@homebridge/ciao",
+      version: "1.3.12",
+      description: "ciao is a RFC 6763 compliant dns-sd library, advertising on multicast dns (RFC 6762) implemented in plain Typescript/JavaScript",
+      main: "lib/index.js",
+      types: "lib/index.d.ts",
+      maintainers: [
+        "Andreas Bauer <mail@anderl-bauer.de>"
+      ],
+      author: "Andreas Bauer <mail@anderl-bauer.de>",
+      homepage: "https://github.com/homebridge/ciao",
+      license: "MIT",
+      scripts: {
+        clean: "rimraf lib && rimraf coverage",
+        lint: "eslint 'src/**/*.{js,ts,json}'",
+        "lint-docs": "typedoc --emit none",
+        build: "npm run clean && tsc",
+        test: "jest",
+        "test-coverage": "jest --coverage",
+        docs: "typedoc",
+        prepublishOnly: "npm run build",
+        postpublish: "npm run clean",
+        preversion: "npm run lint",
+        version: "npm run docs && git add docs"
+      },
+      bin: {
+        "ciao-bcs": "lib/bonjour-conformance-testing.js"
+      },
+      keywords: [
+        "ciao",
+        "rfc-6762",
+        "rfc-6763",
+        "multicast-dns",
+        "dns-sd",
+        "bonjour",
+        "zeroconf",
+        "zero-configuration",
+        "mdns",
+        "mdns-sd",
+        "service-discovery"
+      ],
+      repository: {
+        type: "git",
+        url: "git+https://github.com/homebridge/ciao.git"
+      },
+      bugs: {
+        url: "https://github.com/homebridge/ciao/issues"
+      },
+      files: [
+        "lib",
+        "types",
+        "README.md",
+        "LICENSE",
+        "package.json",
+        "package-lock.json"
+      ],
+      dependencies: {
+        debug: "^4.4.3",
+        "fast-deep-equal": "^3.1.3",
+        "source-map-support": "^0.5.21",
+        tslib: "^2.8.1"
+      },
+      devDependencies: {
+        "@eslint/eslintrc": "^3.3.6",
+        "@eslint/js": "^10.0.1",
+        "@types/debug": "^4.1.13",
+        "@types/jest": "^30.0.0",
+        "@types/node": "^26.2.0",
+        "@types/source-map-support": "^0.5.10",
+        "@typescript-eslint/eslint-plugin": "^8.67.0",
+        "@typescript-eslint/parser": "^8.67.0",
+        eslint: "^10.8.1",
+        jest: "^30.4.2",
+        rimraf: "^6.1.3",
+        "ts-jest": "^29.4.12",
+        "ts-node": "^10.9.2",
+        typedoc: "^0.28.20",
+        typescript: "^6.0.3"
+      },
+      allowScripts: {
+        "unrs-resolver@1.12.2": true,
+        "fsevents@2.3.3": true
+      }
+    };
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/dns-equal.js
+var require_dns_equal = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/dns-equal.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.dnsLowerCase = dnsLowerCase;
+    var asciiPattern = /[A-Z]/g;
+    function dnsLowerCase(value) {
+      return value.replace(asciiPattern, (s) => s.toLowerCase());
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js
+var require_dns_string_utils = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.dnsTypeToString = dnsTypeToString;
+    function dnsTypeToString(type) {
+      switch (type) {
+        case 1:
+          return "A";
+        case 5:
+          return "CNAME";
+        case 12:
+          return "PTR";
+        case 16:
+          return "TXT";
+        case 28:
+          return "AAAA";
+        case 33:
+          return "SRV";
+        case 41:
+          return "OPT";
+        case 47:
+          return "NSEC";
+        case 255:
+          return "ANY";
+      }
+      return "UNSUPPORTED_" + type;
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js
+var require_DNSLabelCoder = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.NonCompressionLabelCoder = exports.DNSLabelCoder = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var DNSLabelCoder = class _DNSLabelCoder {
+      constructor(legacyUnicastEncoding) {
+        this.trackedLengths = [];
+        this.writtenNames = [];
+        this.legacyUnicastEncoding = legacyUnicastEncoding || false;
+      }
+      initBuf(buffer) {
+        this.buffer = buffer;
+      }
+      initRRLocation(recordOffset, rDataOffset, rDataLength) {
+        this.startOfRR = recordOffset;
+        this.startOfRData = rDataOffset;
+        this.rDataLength = rDataLength;
+      }
+      clearRRLocation() {
+        this.startOfRR = void 0;
+        this.startOfRData = void 0;
+        this.rDataLength = void 0;
+      }
+      getUncompressedNameLength(name) {
+        if (name === ".") {
+          return 1;
+        }
+        (0, assert_1.default)(name.endsWith("."), "Supplied illegal name which doesn't end with the root label!");
+        let length = 0;
+        const labels = name.split(".");
+        for (let i2 = 0; i2 < labels.length; i2++) {
+          const label = labels[i2];
+          if (!label && i2 < labels.length - 1) {
+            assert_1.default.fail("Label " + i2 + " in name '" + name + "' was empty");
+          }
+          length += _DNSLabelCoder.getLabelLength(label);
+        }
+        return length;
+      }
+      getNameLength(name) {
+        if (_DNSLabelCoder.DISABLE_COMPRESSION) {
+          return this.getUncompressedNameLength(name);
+        }
+        if (name === ".") {
+          return 1;
+        }
+        (0, assert_1.default)(name.endsWith("."), "Supplied illegal name which doesn't end with the root label!");
+        const labelLengths = name.split(".").map((label) => _DNSLabelCoder.getLabelLength(label));
+        const nameLength = {
+          name,
+          length: 0,
+          // total length needed for encoding (with compression enabled)
+          labelLengths
+        };
+        let candidateSharingLongestSuffix = void 0;
+        let longestSuffixLength = 0;
+        for (let i2 = 0; i2 < this.trackedLengths.length; i2++) {
+          const element = this.trackedLengths[i2];
+          const suffixLength = _DNSLabelCoder.computeLabelSuffixLength(element.name, name);
+          if (suffixLength > longestSuffixLength) {
+            candidateSharingLongestSuffix = element;
+            longestSuffixLength = suffixLength;
+          }
+        }
+        let length = 0;
+        if (candidateSharingLongestSuffix) {
+          const pointingFromIndex = labelLengths.length - 1 - longestSuffixLength;
+          for (let i2 = 0; i2 < pointingFromIndex; i2++) {
+            length += labelLengths[i2];
+          }
+          length += 2;
+        } else {
+          for (let i2 = 0; i2 < labelLengths.length; i2++) {
+            length += labelLengths[i2];
+          }
+        }
+        nameLength.length = length;
+        this.trackedLengths.push(nameLength);
+        return nameLength.length;
+      }
+      encodeUncompressedName(name, offset) {
+        if (!this.buffer) {
+          assert_1.default.fail("Illegal state. Buffer not initialized!");
+        }
+        return _DNSLabelCoder.encodeUncompressedName(name, this.buffer, offset);
+      }
+      static encodeUncompressedName(name, buffer, offset) {
+        (0, assert_1.default)(name.endsWith("."), "Name does not end with the root label");
+        const oldOffset = offset;
+        const labels = name === "." ? [""] : name.split(".");
+        for (let i2 = 0; i2 < labels.length; i2++) {
+          const label = labels[i2];
+          if (label === "") {
+            (0, assert_1.default)(i2 === labels.length - 1, "Encountered root label being not at the end of the domain name");
+            buffer.writeUInt8(0, offset++);
+            break;
+          }
+          const length = buffer.write(label, offset + 1);
+          buffer.writeUInt8(length, offset);
+          offset += length + 1;
+        }
+        return offset - oldOffset;
+      }
+      encodeName(name, offset) {
+        if (_DNSLabelCoder.DISABLE_COMPRESSION) {
+          return this.encodeUncompressedName(name, offset);
+        }
+        if (!this.buffer) {
+          assert_1.default.fail("Illegal state. Buffer not initialized!");
+        }
+        if (name === ".") {
+          this.buffer.writeUInt8(0, offset);
+          return 1;
+        }
+        const oldOffset = offset;
+        const labels = name.split(".");
+        const writtenName = {
+          name,
+          writtenLabels: new Array(labels.length).fill(-1)
+          // init with "-1" meaning unknown location
+        };
+        let candidateSharingLongestSuffix = void 0;
+        let longestSuffixLength = 0;
+        for (let i2 = 0; i2 < this.writtenNames.length; i2++) {
+          const element = this.writtenNames[i2];
+          const suffixLength = _DNSLabelCoder.computeLabelSuffixLength(element.name, name);
+          if (suffixLength > longestSuffixLength) {
+            candidateSharingLongestSuffix = element;
+            longestSuffixLength = suffixLength;
+          }
+        }
+        if (candidateSharingLongestSuffix) {
+          const pointingFromIndex = labels.length - 1 - longestSuffixLength;
+          const pointingToIndex = candidateSharingLongestSuffix.writtenLabels.length - 1 - longestSuffixLength;
+          for (let i2 = 0; i2 < pointingFromIndex; i2++) {
+            writtenName.writtenLabels[i2] = offset;
+            offset += _DNSLabelCoder.writeLabel(labels[i2], this.buffer, offset);
+          }
+          const pointerDestination = candidateSharingLongestSuffix.writtenLabels[pointingToIndex];
+          (0, assert_1.default)(pointerDestination !== -1, "Label which was pointed at wasn't yet written to the buffer!");
+          (0, assert_1.default)(pointerDestination <= _DNSLabelCoder.NOT_POINTER_MASK, "Pointer exceeds to length of a maximum of 14 bits");
+          (0, assert_1.default)(pointerDestination < offset, "Pointer can only point to a prior location");
+          const pointer = _DNSLabelCoder.POINTER_MASK | pointerDestination;
+          this.buffer.writeUInt16BE(pointer, offset);
+          offset += 2;
+        } else {
+          for (let i2 = 0; i2 < labels.length; i2++) {
+            writtenName.writtenLabels[i2] = offset;
+            offset += _DNSLabelCoder.writeLabel(labels[i2], this.buffer, offset);
+          }
+        }
+        this.writtenNames.push(writtenName);
+        return offset - oldOffset;
+      }
+      decodeName(offset, resolvePointers = true) {
+        if (!this.buffer) {
+          assert_1.default.fail("Illegal state. Buffer not initialized!");
+        }
+        const oldOffset = offset;
+        let name = "";
+        for (; ; ) {
+          const length = this.buffer.readUInt8(offset++);
+          if (length === 0) {
+            name += ".";
+            break;
+          }
+          const labelTypePattern = length & _DNSLabelCoder.POINTER_MASK_ONE_BYTE;
+          if (labelTypePattern) {
+            if (labelTypePattern === _DNSLabelCoder.POINTER_MASK_ONE_BYTE) {
+              const pointer = this.buffer.readUInt16BE(offset - 1) & _DNSLabelCoder.NOT_POINTER_MASK;
+              offset++;
+              if (!resolvePointers) {
+                name += name ? ".~" : "~";
+                break;
+              }
+              (0, assert_1.default)(pointer < oldOffset, "Pointer at " + (offset - 2) + " MUST point to a prior location!");
+              name += (name ? "." : "") + this.decodeName(pointer).data;
+              break;
+            } else if (labelTypePattern === _DNSLabelCoder.LOCAL_COMPRESSION_ONE_BYTE) {
+              let localPointer = this.buffer.readUInt16BE(offset - 1) & _DNSLabelCoder.NOT_POINTER_MASK;
+              offset++;
+              if (!resolvePointers) {
+                name += name ? ".~" : "~";
+                break;
+              }
+              if (localPointer >= 0 && localPointer < 255) {
+                (0, assert_1.default)(this.startOfRR !== void 0, "Cannot decompress locally compressed name as record is not initialized!");
+                localPointer += this.startOfRR;
+                (0, assert_1.default)(localPointer < oldOffset, "LocalPointer <255 at " + (offset - 2) + " MUST point to a prior location!");
+                name += (name ? "." : "") + this.decodeName(localPointer).data;
+              } else if (localPointer >= 256) {
+                (0, assert_1.default)(this.startOfRData !== void 0 && this.rDataLength !== void 0, "Cannot decompress locally compressed name as record is not initialized!");
+                localPointer -= 256;
+                localPointer += this.startOfRData;
+                (0, assert_1.default)(localPointer < oldOffset, "LocalPointer >=256 at " + (offset - 2) + " MUST point to a prior location!");
+                name += (name ? "." : "") + this.decodeName(localPointer).data;
+              } else {
+                assert_1.default.fail("Encountered unknown pointer range " + localPointer);
+              }
+              break;
+            } else if (labelTypePattern === _DNSLabelCoder.EXTENDED_LABEL_TYPE_ONE_BYTE) {
+              const extendedLabelType = length & _DNSLabelCoder.NOT_POINTER_MASK_ONE_BYTE;
+              assert_1.default.fail("Received extended label type " + extendedLabelType + " at " + (offset - 1));
+            } else {
+              assert_1.default.fail("Encountered unknown pointer type: " + Buffer.from([labelTypePattern >> 6]).toString("hex") + " (with original byte " + Buffer.from([length]).toString("hex") + ")");
+            }
+          }
+          const label = this.buffer.toString("utf-8", offset, offset + length);
+          offset += length;
+          name += (name ? "." : "") + label;
+        }
+        return {
+          data: name,
+          readBytes: offset - oldOffset
+        };
+      }
+      static getLabelLength(label) {
+        if (!label) {
+          return 1;
+        } else {
+          const byteLength = Buffer.byteLength(label);
+          (0, assert_1.default)(byteLength <= 63, "Label cannot be longer than 63 bytes (" + label + ")");
+          return 1 + byteLength;
+        }
+      }
+      static writeLabel(label, buffer, offset) {
+        if (!label) {
+          buffer.writeUInt8(0, offset);
+          return 1;
+        } else {
+          const length = buffer.write(label, offset + 1);
+          buffer.writeUInt8(length, offset);
+          return length + 1;
+        }
+      }
+      static computeLabelSuffixLength(a2, b) {
+        (0, assert_1.default)(a2.length !== 0 && b.length !== 0, "Encountered empty name when comparing suffixes!");
+        const lastAIndex = a2.length - 1;
+        const lastBIndex = b.length - 1;
+        let equalLabels = 0;
+        let exitByBreak = false;
+        for (let i2 = 1; i2 <= lastAIndex && i2 <= lastBIndex; i2++) {
+          const aChar = a2.charAt(lastAIndex - i2);
+          const bChar = b.charAt(lastBIndex - i2);
+          (0, assert_1.default)(!!aChar && !!bChar, "Seemingly encountered out of bounds trying to calculate suffixes");
+          if (aChar !== bChar) {
+            exitByBreak = true;
+            break;
+          } else if (aChar === ".") {
+            equalLabels++;
+          }
+        }
+        if (!exitByBreak) {
+          const comparedCharacters = Math.min(lastAIndex, lastBIndex);
+          const lastLongerIndex = Math.max(lastAIndex, lastBIndex);
+          const boundaryIndex = lastLongerIndex - comparedCharacters - 1;
+          const longer = lastAIndex >= lastBIndex ? a2 : b;
+          if (boundaryIndex < 0 || longer.charAt(boundaryIndex) === ".") {
+            equalLabels++;
+          }
+        }
+        return equalLabels;
+      }
+    };
+    exports.DNSLabelCoder = DNSLabelCoder;
+    DNSLabelCoder.DISABLE_COMPRESSION = false;
+    DNSLabelCoder.POINTER_MASK = 49152;
+    DNSLabelCoder.POINTER_MASK_ONE_BYTE = 192;
+    DNSLabelCoder.LOCAL_COMPRESSION_ONE_BYTE = 128;
+    DNSLabelCoder.EXTENDED_LABEL_TYPE_ONE_BYTE = 64;
+    DNSLabelCoder.NOT_POINTER_MASK = 16383;
+    DNSLabelCoder.NOT_POINTER_MASK_ONE_BYTE = 63;
+    var NonCompressionLabelCoder = class extends DNSLabelCoder {
+      getNameLength(name) {
+        return this.getUncompressedNameLength(name);
+      }
+      encodeName(name, offset) {
+        return this.encodeUncompressedName(name, offset);
+      }
+    };
+    exports.NonCompressionLabelCoder = NonCompressionLabelCoder;
+    NonCompressionLabelCoder.INSTANCE = new NonCompressionLabelCoder();
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js
+var require_ResourceRecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ResourceRecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var dns_equal_1 = require_dns_equal();
+    var dns_string_utils_1 = require_dns_string_utils();
+    var DNSLabelCoder_1 = require_DNSLabelCoder();
+    var debug = (0, debug_1.default)("ciao:decoder");
+    var ResourceRecord = class _ResourceRecord {
+      constructor(name, type, ttl = _ResourceRecord.RR_DEFAULT_TTL, flushFlag = false, clazz = 1) {
+        this.flushFlag = false;
+        if (typeof name === "string") {
+          if (!name.endsWith(".")) {
+            name = name + ".";
+          }
+          this.name = name;
+          this.type = type;
+          this.class = clazz;
+          this.ttl = ttl;
+          this.flushFlag = flushFlag;
+        } else {
+          this.name = name.name;
+          this.type = name.type;
+          this.class = name.class;
+          this.ttl = name.ttl;
+          this.flushFlag = name.flushFlag;
+        }
+      }
+      getLowerCasedName() {
+        return this.lowerCasedName || (this.lowerCasedName = (0, dns_equal_1.dnsLowerCase)(this.name));
+      }
+      getEncodingLength(coder) {
+        return coder.getNameLength(this.name) + 10 + this.getRDataEncodingLength(coder);
+      }
+      encode(coder, buffer, offset) {
+        const oldOffset = offset;
+        const nameLength = coder.encodeName(this.name, offset);
+        offset += nameLength;
+        buffer.writeUInt16BE(this.type, offset);
+        offset += 2;
+        let rClass = this.class;
+        if (this.flushFlag) {
+          rClass |= _ResourceRecord.FLUSH_MASK;
+        }
+        buffer.writeUInt16BE(rClass, offset);
+        offset += 2;
+        buffer.writeUInt32BE(this.ttl, offset);
+        offset += 4;
+        const dataLength = this.encodeRData(coder, buffer, offset + 2);
+        buffer.writeUInt16BE(dataLength, offset);
+        offset += 2 + dataLength;
+        return offset - oldOffset;
+      }
+      getRawData() {
+        const coder = DNSLabelCoder_1.NonCompressionLabelCoder.INSTANCE;
+        const length = this.getRDataEncodingLength(coder);
+        const buffer = Buffer.allocUnsafe(length);
+        coder.initBuf(buffer);
+        const writtenBytes = this.encodeRData(coder, buffer, 0);
+        (0, assert_1.default)(writtenBytes === buffer.length, "Didn't completely write to the buffer! (" + writtenBytes + "!=" + buffer.length + ")");
+        coder.initBuf();
+        return buffer;
+      }
+      static clone(records) {
+        return records.map((record) => record.clone());
+      }
+      getRecordRepresentation() {
+        return {
+          name: this.name,
+          type: this.type,
+          class: this.class,
+          ttl: this.ttl,
+          flushFlag: this.flushFlag
+        };
+      }
+      /**
+       * Returns if this and the supplied record are the same (ignoring ttl and flush flag)
+       * @param record
+       */
+      aboutEqual(record) {
+        return this.type === record.type && this.name === record.name && this.class === record.class && this.dataEquals(record);
+      }
+      representsSameData(record) {
+        return this.type === record.type && this.name === record.name && this.class === record.class;
+      }
+      asString() {
+        return `RR ${this.name} ${this.type} ${this.class} ${this.dataAsString()}`;
+      }
+      static decode(context, coder, buffer, offset) {
+        const oldOffset = offset;
+        const decodedHeader = this.decodeRecordHeader(coder, buffer, offset);
+        offset += decodedHeader.readBytes;
+        const header = decodedHeader.data;
+        const rrDecoder = this.typeToRecordDecoder.get(header.type);
+        if (!rrDecoder) {
+          return { readBytes: offset + header.rDataLength - oldOffset };
+        }
+        coder.initRRLocation(oldOffset, offset, header.rDataLength);
+        const rdata = buffer.subarray(0, offset + header.rDataLength);
+        let decodedRecord;
+        try {
+          decodedRecord = rrDecoder(coder, header, rdata, offset);
+        } catch (error) {
+          debug(`Received malformed rdata section for ${(0, dns_string_utils_1.dnsTypeToString)(header.type)} ${header.name} ${header.ttl} from ${context.address}:${context.port} with data '${rdata.subarray(offset).toString("hex")}': ${error.stack}`);
+          return { readBytes: offset + header.rDataLength - oldOffset };
+        }
+        offset += decodedRecord.readBytes;
+        coder.clearRRLocation();
+        return {
+          data: decodedRecord.data,
+          readBytes: offset - oldOffset
+        };
+      }
+      static decodeRecordHeader(coder, buffer, offset) {
+        const oldOffset = offset;
+        const decodedName = coder.decodeName(offset);
+        offset += decodedName.readBytes;
+        const type = buffer.readUInt16BE(offset);
+        offset += 2;
+        const rClass = buffer.readUInt16BE(offset);
+        offset += 2;
+        let clazz;
+        let flushFlag = false;
+        if (type !== 41) {
+          clazz = rClass & this.NOT_FLUSH_MASK;
+          flushFlag = !!(rClass & this.FLUSH_MASK);
+        } else {
+          clazz = rClass;
+        }
+        const ttl = buffer.readUInt32BE(offset);
+        offset += 4;
+        const rDataLength = buffer.readUInt16BE(offset);
+        offset += 2;
+        const rHeader = {
+          name: decodedName.data,
+          type,
+          class: clazz,
+          ttl,
+          flushFlag,
+          rDataLength
+        };
+        return {
+          data: rHeader,
+          readBytes: offset - oldOffset
+        };
+      }
+    };
+    exports.ResourceRecord = ResourceRecord;
+    ResourceRecord.typeToRecordDecoder = /* @__PURE__ */ new Map();
+    ResourceRecord.FLUSH_MASK = 32768;
+    ResourceRecord.NOT_FLUSH_MASK = 32767;
+    ResourceRecord.RR_DEFAULT_TTL_SHORT = 120;
+    ResourceRecord.RR_DEFAULT_TTL = 4500;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/v4mapped.js
+var require_v4mapped = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/v4mapped.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isIPv4Mapped = isIPv4Mapped;
+    exports.getIPFromV4Mapped = getIPFromV4Mapped;
+    function isIPv4Mapped(address) {
+      var _a2;
+      if (!/^::ffff:(\d{1,3}\.){3}\d{1,3}$/i.test(address)) {
+        return false;
+      }
+      const parts = (_a2 = address.split(/::ffff:/i)[1]) === null || _a2 === void 0 ? void 0 : _a2.split(".").map(Number);
+      return (parts === null || parts === void 0 ? void 0 : parts.length) === 4 && parts.every((part) => part >= 0 && part <= 255);
+    }
+    function getIPFromV4Mapped(address) {
+      var _a2;
+      return (_a2 = address.split(/^::ffff:/i)[1]) !== null && _a2 !== void 0 ? _a2 : null;
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/domain-formatter.js
+var require_domain_formatter = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/domain-formatter.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.parseFQDN = parseFQDN;
+    exports.stringify = stringify2;
+    exports.formatHostname = formatHostname;
+    exports.removeTLD = removeTLD;
+    exports.formatMappedIPv4Address = formatMappedIPv4Address;
+    exports.enlargeIPv6 = enlargeIPv6;
+    exports.shortenIPv6 = shortenIPv6;
+    exports.formatReverseAddressPTRName = formatReverseAddressPTRName;
+    exports.ipAddressFromReversAddressName = ipAddressFromReversAddressName;
+    exports.getNetAddress = getNetAddress;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var net_1 = tslib_1.__importDefault(__require("net"));
+    var v4mapped_1 = require_v4mapped();
+    function isProtocol(part) {
+      return part === "_tcp" || part === "_udp";
+    }
+    function isSub(part) {
+      return part === "_sub";
+    }
+    function removePrefixedUnderscore(part) {
+      return part.startsWith("_") ? part.slice(1) : part;
+    }
+    function isSubTypePTRParts(parts) {
+      return "subtype" in parts;
+    }
+    function parseFQDN(fqdn) {
+      const parts = fqdn.split(".");
+      (0, assert_1.default)(parts.length >= 3, "Received illegal fqdn: " + fqdn);
+      let i2 = parts.length - 1;
+      let domain = "";
+      while (!isProtocol(parts[i2])) {
+        domain = removePrefixedUnderscore(parts[i2]) + (domain ? "." + domain : "");
+        i2--;
+      }
+      (0, assert_1.default)(i2 >= 1, "Failed to parse illegal fqdn: " + fqdn);
+      const protocol = removePrefixedUnderscore(parts[i2--]);
+      const type = removePrefixedUnderscore(parts[i2--]);
+      if (i2 < 0) {
+        return {
+          domain,
+          protocol,
+          type
+        };
+      } else if (isSub(parts[i2])) {
+        i2--;
+        (0, assert_1.default)(i2 === 0, "Received illegal formatted sub type fqdn: " + fqdn);
+        const subtype = removePrefixedUnderscore(parts[i2]);
+        return {
+          domain,
+          protocol,
+          type,
+          subtype
+        };
+      } else {
+        const name = removePrefixedUnderscore(parts.slice(0, i2 + 1).join("."));
+        return {
+          domain,
+          protocol,
+          type,
+          name
+        };
+      }
+    }
+    function stringify2(parts) {
+      (0, assert_1.default)(parts.type, "type cannot be undefined");
+      (0, assert_1.default)(parts.type.length <= 15, "type must not be longer than 15 characters");
+      let prefix;
+      if (isSubTypePTRParts(parts)) {
+        prefix = `_${parts.subtype}._sub.`;
+      } else {
+        prefix = parts.name ? `${parts.name}.` : "";
+      }
+      return `${prefix}_${parts.type}._${parts.protocol || "tcp"}.${parts.domain || "local"}.`;
+    }
+    function formatHostname(hostname, domain = "local") {
+      (0, assert_1.default)(!hostname.endsWith("."), "hostname must not end with the root label!");
+      const tld = "." + domain;
+      return (!hostname.endsWith(tld) ? hostname + tld : hostname) + ".";
+    }
+    function removeTLD(hostname) {
+      if (hostname.endsWith(".")) {
+        hostname = hostname.substring(0, hostname.length - 1);
+      }
+      const lastDot = hostname.lastIndexOf(".");
+      return hostname.slice(0, lastDot);
+    }
+    function formatMappedIPv4Address(address) {
+      (0, assert_1.default)(net_1.default.isIPv4(address), "Illegal argument. Must be an IPv4 address!");
+      const hexParts = address.split(".").map((part) => parseInt(part).toString(16).padStart(2, "0"));
+      const ipv6Part = `::ffff:${hexParts.join("")}`;
+      return ipv6Part.replace(/(.{4})(.{4})$/, "$1:$2");
+    }
+    function enlargeIPv6(address) {
+      (0, assert_1.default)(net_1.default.isIPv6(address), "Illegal argument. Must be ipv6 address!");
+      const parts = address.split("::");
+      const head = parts[0] ? parts[0].split(":") : [];
+      const tail = parts[1] ? parts[1].split(":") : [];
+      const fill = new Array(8 - head.length - tail.length).fill("0000");
+      return [...head, ...fill, ...tail].map((hextet) => hextet.padStart(4, "0")).join(":");
+    }
+    function shortenIPv6(address) {
+      if (typeof address === "string") {
+        address = address.split(":");
+      }
+      for (let i2 = 0; i2 < address.length; i2++) {
+        const part = address[i2];
+        let j = 0;
+        for (; j < Math.min(3, part.length - 1); j++) {
+          if (part.charAt(j) !== "0") {
+            break;
+          }
+        }
+        address[i2] = part.slice(j);
+      }
+      let longestBlockOfZerosIndex = -1;
+      let longestBlockOfZerosLength = 0;
+      for (let i2 = 0; i2 < address.length; i2++) {
+        if (address[i2] !== "0") {
+          continue;
+        }
+        let zerosCount = 1;
+        let j = i2 + 1;
+        for (; j < address.length; j++) {
+          if (address[j] === "0") {
+            zerosCount++;
+          } else {
+            break;
+          }
+        }
+        if (zerosCount > longestBlockOfZerosLength) {
+          longestBlockOfZerosIndex = i2;
+          longestBlockOfZerosLength = zerosCount;
+        }
+        i2 = j;
+      }
+      if (longestBlockOfZerosIndex !== -1) {
+        const startOrEnd = longestBlockOfZerosIndex === 0 || longestBlockOfZerosIndex + longestBlockOfZerosLength === 8;
+        address[longestBlockOfZerosIndex] = startOrEnd ? ":" : "";
+        if (longestBlockOfZerosLength > 1) {
+          address.splice(longestBlockOfZerosIndex + 1, longestBlockOfZerosLength - 1);
+        }
+      }
+      const result2 = address.join(":");
+      if (result2 === ":") {
+        return "::";
+      }
+      return result2;
+    }
+    function formatReverseAddressPTRName(address) {
+      if (net_1.default.isIPv4(address)) {
+        const split = address.split(".").reverse();
+        return split.join(".") + ".in-addr.arpa";
+      }
+      if (!net_1.default.isIPv6(address)) {
+        throw new Error("Supplied illegal ip address format: " + address);
+      }
+      if ((0, v4mapped_1.isIPv4Mapped)(address)) {
+        return (0, v4mapped_1.getIPFromV4Mapped)(address).split(".").reverse().join(".") + ".in-addr.arpa";
+      }
+      address = enlargeIPv6(address).toUpperCase();
+      const nibbleSplit = address.replace(/:/g, "").split("").reverse();
+      (0, assert_1.default)(nibbleSplit.length === 32, "Encountered invalid ipv6 address length! " + nibbleSplit.length);
+      return nibbleSplit.join(".") + ".ip6.arpa";
+    }
+    function ipAddressFromReversAddressName(name) {
+      name = name.toLowerCase();
+      if (name.endsWith(".in-addr.arpa")) {
+        const split = name.replace(".in-addr.arpa", "").split(".").reverse();
+        return split.join(".");
+      } else if (name.endsWith(".ip6.arpa")) {
+        const split = name.replace(".ip6.arpa", "").split(".").reverse();
+        (0, assert_1.default)(split.length === 32, "Encountered illegal length for .ip6.arpa split!");
+        const parts = [];
+        for (let i2 = 0; i2 < split.length; i2 += 4) {
+          parts.push(split.slice(i2, i2 + 4).join(""));
+        }
+        return shortenIPv6(parts.join(":"));
+      } else {
+        throw new Error("Supplied unknown reverse address name format: " + name);
+      }
+    }
+    function getNetAddress(address, netmask) {
+      (0, assert_1.default)(net_1.default.isIP(address) === net_1.default.isIP(netmask), "IP address version must match. Netmask cannot have a version different from the address!");
+      if (net_1.default.isIPv4(address)) {
+        const addressParts = address.split(".");
+        const netmaskParts = netmask.split(".");
+        const netAddressParts = new Array(4);
+        for (let i2 = 0; i2 < addressParts.length; i2++) {
+          const addressNum = parseInt(addressParts[i2]);
+          const netmaskNum = parseInt(netmaskParts[i2]);
+          netAddressParts[i2] = (addressNum & netmaskNum).toString();
+        }
+        return netAddressParts.join(".");
+      } else if (net_1.default.isIPv6(address)) {
+        const addressParts = enlargeIPv6(address).split(":");
+        const netmaskParts = enlargeIPv6(netmask).split(":");
+        const netAddressParts = new Array(8);
+        for (let i2 = 0; i2 < addressParts.length; i2++) {
+          const addressNum = parseInt(addressParts[i2], 16);
+          const netmaskNum = parseInt(netmaskParts[i2], 16);
+          netAddressParts[i2] = (addressNum & netmaskNum).toString(16);
+        }
+        return shortenIPv6(enlargeIPv6(netAddressParts.join(":")));
+      } else {
+        throw new Error("Illegal argument. Address is not an ip address!");
+      }
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js
+var require_AAAARecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AAAARecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var net_1 = tslib_1.__importDefault(__require("net"));
+    var domain_formatter_1 = require_domain_formatter();
+    var ResourceRecord_1 = require_ResourceRecord();
+    var AAAARecord = class _AAAARecord extends ResourceRecord_1.ResourceRecord {
+      constructor(name, ipAddress, flushFlag, ttl) {
+        if (typeof name === "string") {
+          super(name, 28, ttl || _AAAARecord.DEFAULT_TTL, flushFlag);
+        } else {
+          (0, assert_1.default)(
+            name.type === 28
+            /* RType.AAAA */
+          );
+          super(name);
+        }
+        (0, assert_1.default)(net_1.default.isIPv6(ipAddress), "IP address is not in v6 format!");
+        this.ipAddress = ipAddress;
+      }
+      getRDataEncodingLength() {
+        return 16;
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        const address = (0, domain_formatter_1.enlargeIPv6)(this.ipAddress);
+        const hextets = address.split(":");
+        (0, assert_1.default)(hextets.length === 8, "invalid IP address");
+        for (const hextet of hextets) {
+          const number = parseInt(hextet, 16);
+          buffer.writeUInt16BE(number, offset);
+          offset += 2;
+        }
+        return offset - oldOffset;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        const ipBytes = new Array(8);
+        for (let i2 = 0; i2 < 8; i2++) {
+          const number = buffer.readUInt16BE(offset);
+          offset += 2;
+          ipBytes[i2] = number.toString(16);
+        }
+        const ipAddress = (0, domain_formatter_1.shortenIPv6)(ipBytes.join(":"));
+        return {
+          data: new _AAAARecord(header, ipAddress),
+          readBytes: offset - oldOffset
+        };
+      }
+      clone() {
+        return new _AAAARecord(this.getRecordRepresentation(), this.ipAddress);
+      }
+      dataAsString() {
+        return this.ipAddress;
+      }
+      dataEquals(record) {
+        return this.ipAddress === record.ipAddress;
+      }
+    };
+    exports.AAAARecord = AAAARecord;
+    AAAARecord.DEFAULT_TTL = AAAARecord.RR_DEFAULT_TTL_SHORT;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/ARecord.js
+var require_ARecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/ARecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ARecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var net_1 = tslib_1.__importDefault(__require("net"));
+    var ResourceRecord_1 = require_ResourceRecord();
+    var ARecord = class _ARecord extends ResourceRecord_1.ResourceRecord {
+      constructor(name, ipAddress, flushFlag, ttl) {
+        if (typeof name === "string") {
+          super(name, 1, ttl || _ARecord.DEFAULT_TTL, flushFlag);
+        } else {
+          (0, assert_1.default)(
+            name.type === 1
+            /* RType.A */
+          );
+          super(name);
+        }
+        (0, assert_1.default)(net_1.default.isIPv4(ipAddress), "IP address is not in IPv4 format!");
+        this.ipAddress = ipAddress;
+      }
+      getRDataEncodingLength() {
+        return 4;
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        const bytes = this.ipAddress.split(".");
+        (0, assert_1.default)(bytes.length === 4, "invalid ip address");
+        for (const byte of bytes) {
+          const number = parseInt(byte, 10);
+          buffer.writeUInt8(number, offset++);
+        }
+        return offset - oldOffset;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        const ipBytes = new Array(4);
+        for (let i2 = 0; i2 < 4; i2++) {
+          const byte = buffer.readUInt8(offset++);
+          ipBytes[i2] = byte.toString(10);
+        }
+        const ipAddress = ipBytes.join(".");
+        return {
+          data: new _ARecord(header, ipAddress),
+          readBytes: offset - oldOffset
+        };
+      }
+      clone() {
+        return new _ARecord(this.getRecordRepresentation(), this.ipAddress);
+      }
+      dataAsString() {
+        return this.ipAddress;
+      }
+      dataEquals(record) {
+        return this.ipAddress === record.ipAddress;
+      }
+    };
+    exports.ARecord = ARecord;
+    ARecord.DEFAULT_TTL = ARecord.RR_DEFAULT_TTL_SHORT;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js
+var require_CNAMERecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CNAMERecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var dns_equal_1 = require_dns_equal();
+    var ResourceRecord_1 = require_ResourceRecord();
+    var CNAMERecord = class _CNAMERecord extends ResourceRecord_1.ResourceRecord {
+      constructor(name, cname, flushFlag, ttl) {
+        if (typeof name === "string") {
+          super(name, 5, ttl, flushFlag);
+        } else {
+          (0, assert_1.default)(
+            name.type === 5
+            /* RType.CNAME */
+          );
+          super(name);
+        }
+        if (!cname.endsWith(".")) {
+          cname += ".";
+        }
+        this.cname = cname;
+      }
+      getLowerCasedCName() {
+        return this.lowerCasedCName || (this.lowerCasedCName = (0, dns_equal_1.dnsLowerCase)(this.cname));
+      }
+      getRDataEncodingLength(coder) {
+        return coder.getNameLength(this.cname);
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        const cnameLength = coder.encodeName(this.cname, offset);
+        offset += cnameLength;
+        return offset - oldOffset;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        const decodedName = coder.decodeName(offset);
+        offset += decodedName.readBytes;
+        return {
+          data: new _CNAMERecord(header, decodedName.data),
+          readBytes: offset - oldOffset
+        };
+      }
+      clone() {
+        return new _CNAMERecord(this.getRecordRepresentation(), this.cname);
+      }
+      dataAsString() {
+        return this.cname;
+      }
+      dataEquals(record) {
+        return this.getLowerCasedCName() === record.getLowerCasedCName();
+      }
+    };
+    exports.CNAMERecord = CNAMERecord;
+    CNAMERecord.DEFAULT_TTL = ResourceRecord_1.ResourceRecord.RR_DEFAULT_TTL;
+  }
+});
+
+// node_modules/fast-deep-equal/index.js
+var require_fast_deep_equal = __commonJS({
+  "node_modules/fast-deep-equal/index.js"(exports, module) {
+    "use strict";
+    module.exports = function equal(a2, b) {
+      if (a2 === b) return true;
+      if (a2 && b && typeof a2 == "object" && typeof b == "object") {
+        if (a2.constructor !== b.constructor) return false;
+        var length, i2, keys;
+        if (Array.isArray(a2)) {
+          length = a2.length;
+          if (length != b.length) return false;
+          for (i2 = length; i2-- !== 0; )
+            if (!equal(a2[i2], b[i2])) return false;
+          return true;
+        }
+        if (a2.constructor === RegExp) return a2.source === b.source && a2.flags === b.flags;
+        if (a2.valueOf !== Object.prototype.valueOf) return a2.valueOf() === b.valueOf();
+        if (a2.toString !== Object.prototype.toString) return a2.toString() === b.toString();
+        keys = Object.keys(a2);
+        length = keys.length;
+        if (length !== Object.keys(b).length) return false;
+        for (i2 = length; i2-- !== 0; )
+          if (!Object.prototype.hasOwnProperty.call(b, keys[i2])) return false;
+        for (i2 = length; i2-- !== 0; ) {
+          var key2 = keys[i2];
+          if (!equal(a2[key2], b[key2])) return false;
+        }
+        return true;
+      }
+      return a2 !== a2 && b !== b;
+    };
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js
+var require_NSECRecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.NSECRecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
+    var dns_equal_1 = require_dns_equal();
+    var ResourceRecord_1 = require_ResourceRecord();
+    var NSECRecord = class _NSECRecord extends ResourceRecord_1.ResourceRecord {
+      constructor(name, nextDomainName, rrtypes, ttl, flushFlag) {
+        if (typeof name === "string") {
+          super(name, 47, ttl || _NSECRecord.RR_DEFAULT_TTL_SHORT, flushFlag);
+        } else {
+          (0, assert_1.default)(
+            name.type === 47
+            /* RType.NSEC */
+          );
+          super(name);
+        }
+        if (!nextDomainName.endsWith(".")) {
+          nextDomainName += ".";
+        }
+        this.nextDomainName = nextDomainName;
+        this.rrTypeWindows = _NSECRecord.rrTypesToWindowMap(rrtypes);
+      }
+      getLowerCasedNextDomainName() {
+        return this.lowerCasedNextDomainName || (this.lowerCasedNextDomainName = (0, dns_equal_1.dnsLowerCase)(this.nextDomainName));
+      }
+      getRRTypesBitMapEncodingLength() {
+        let rrTypesBitMapLength = 0;
+        for (const window2 of this.rrTypeWindows) {
+          (0, assert_1.default)(window2.rrtypes.length > 0, "types array for windowId " + window2.windowId + " cannot be empty!");
+          rrTypesBitMapLength += 2 + window2.bitMapSize;
+        }
+        return rrTypesBitMapLength;
+      }
+      getRDataEncodingLength(coder) {
+        return coder.getUncompressedNameLength(this.nextDomainName) + this.getRRTypesBitMapEncodingLength();
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        const length = coder.encodeUncompressedName(this.nextDomainName, offset);
+        offset += length;
+        for (const window2 of this.rrTypeWindows) {
+          buffer.writeUInt8(window2.windowId, offset++);
+          buffer.writeUInt8(window2.bitMapSize, offset++);
+          const bitmap = Buffer.alloc(window2.bitMapSize);
+          for (const type of window2.rrtypes) {
+            const byteNum = (type & 255) >> 3;
+            let mask = bitmap.readUInt8(byteNum);
+            mask |= 1 << 7 - (type & 7);
+            bitmap.writeUInt8(mask, byteNum);
+          }
+          bitmap.copy(buffer, offset);
+          offset += bitmap.length;
+        }
+        return offset - oldOffset;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        const decodedNextDomainName = coder.decodeName(offset, false);
+        offset += decodedNextDomainName.readBytes;
+        const rrTypes = [];
+        while (offset < buffer.length) {
+          const windowId = buffer.readUInt8(offset++);
+          const bitMapLength = buffer.readUInt8(offset++);
+          const upperRType = windowId << 8;
+          for (let block = 0; block < bitMapLength; block++) {
+            const byte = buffer.readUInt8(offset++);
+            for (let bit = 0; bit < 8; bit++) {
+              if (byte & 1 << 7 - bit) {
+                const rType = upperRType | block << 3 | bit;
+                rrTypes.push(rType);
+              }
+            }
+          }
+        }
+        return {
+          data: new _NSECRecord(header, decodedNextDomainName.data, rrTypes),
+          readBytes: offset - oldOffset
+        };
+      }
+      clone() {
+        return new _NSECRecord(this.getRecordRepresentation(), this.nextDomainName, _NSECRecord.windowsToRRTypes(this.rrTypeWindows));
+      }
+      dataAsString() {
+        return `${this.nextDomainName} [${_NSECRecord.windowsToRRTypes(this.rrTypeWindows).map((rtype) => "" + rtype).join(",")}]`;
+      }
+      dataEquals(record) {
+        return this.getLowerCasedNextDomainName() === record.getLowerCasedNextDomainName() && (0, fast_deep_equal_1.default)(this.rrTypeWindows, record.rrTypeWindows);
+      }
+      static rrTypesToWindowMap(rrtypes) {
+        const rrTypeWindows = [];
+        for (const rrtype of rrtypes) {
+          const windowId = rrtype >> 8;
+          let window2 = void 0;
+          for (const window0 of rrTypeWindows) {
+            if (window0.windowId === windowId) {
+              window2 = window0;
+              break;
+            }
+          }
+          if (!window2) {
+            window2 = {
+              windowId,
+              bitMapSize: ((rrtype & 255) >> 3) + 1,
+              rrtypes: [rrtype]
+            };
+            rrTypeWindows.push(window2);
+          } else {
+            window2.rrtypes.push(rrtype);
+            const bitMapSize = ((rrtype & 255) >> 3) + 1;
+            if (bitMapSize > window2.bitMapSize) {
+              window2.bitMapSize = bitMapSize;
+            }
+          }
+        }
+        rrTypeWindows.sort((a2, b) => a2.windowId - b.windowId);
+        rrTypeWindows.forEach((window2) => window2.rrtypes.sort((a2, b) => a2 - b));
+        return rrTypeWindows;
+      }
+      static windowsToRRTypes(windows) {
+        const rrtypes = [];
+        for (const window2 of windows) {
+          rrtypes.push(...window2.rrtypes);
+        }
+        return rrtypes;
+      }
+    };
+    exports.NSECRecord = NSECRecord;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js
+var require_OPTRecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.OPTRecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
+    var ResourceRecord_1 = require_ResourceRecord();
+    var OPTRecord = class _OPTRecord extends ResourceRecord_1.ResourceRecord {
+      constructor(udpPayloadSize, options, extendedRCode, flags, ednsVersion, ttl) {
+        if (typeof udpPayloadSize === "number") {
+          super(".", 41, ttl, false, udpPayloadSize);
+          this.udpPayloadSize = udpPayloadSize;
+        } else {
+          (0, assert_1.default)(
+            udpPayloadSize.type === 41
+            /* RType.OPT */
+          );
+          super(udpPayloadSize);
+          this.udpPayloadSize = udpPayloadSize.class;
+        }
+        this.extendedRCode = extendedRCode || 0;
+        this.ednsVersion = ednsVersion || _OPTRecord.EDNS_VERSION;
+        this.flags = {
+          dnsSecOK: (flags === null || flags === void 0 ? void 0 : flags.dnsSecOK) || false,
+          zero: (flags === null || flags === void 0 ? void 0 : flags.zero) || 0,
+          ...flags
+        };
+        this.options = options || [];
+      }
+      getRDataEncodingLength() {
+        let length = 0;
+        for (const option of this.options) {
+          length += 2 + 2 + option.data.length;
+        }
+        return length;
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        const classOffset = offset - 8;
+        const ttlOffset = offset - 6;
+        buffer.writeUInt16BE(this.udpPayloadSize, classOffset);
+        buffer.writeUInt8(this.extendedRCode, ttlOffset);
+        buffer.writeUInt8(this.ednsVersion, ttlOffset + 1);
+        let flags = this.flags.zero || 0;
+        if (this.flags.dnsSecOK) {
+          flags |= _OPTRecord.DNS_SEC_OK_MASK;
+        }
+        buffer.writeUInt16BE(flags, ttlOffset + 2);
+        for (const option of this.options) {
+          buffer.writeUInt16BE(option.code, offset);
+          offset += 2;
+          buffer.writeUInt16BE(option.data.length, offset);
+          offset += 2;
+          option.data.copy(buffer, offset);
+          offset += option.data.length;
+        }
+        return offset - oldOffset;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        const classOffset = offset - 8;
+        const ttlOffset = offset - 6;
+        const udpPayloadSize = buffer.readUInt16BE(classOffset);
+        const extendedRCode = buffer.readUInt8(ttlOffset);
+        const ednsVersion = buffer.readUInt8(ttlOffset + 1);
+        const flagsField = buffer.readUInt16BE(ttlOffset + 2);
+        const flags = {
+          dnsSecOK: !!(flagsField & _OPTRecord.DNS_SEC_OK_MASK),
+          zero: flagsField & _OPTRecord.NOT_DNS_SEC_OK_MASK
+        };
+        const options = [];
+        while (offset < buffer.length) {
+          const code = buffer.readUInt16BE(offset);
+          offset += 2;
+          const length = buffer.readUInt16BE(offset);
+          offset += 2;
+          const data = buffer.subarray(offset, offset + length);
+          offset += length;
+          options.push({
+            code,
+            data
+          });
+        }
+        header.class = udpPayloadSize;
+        header.ttl = 4500;
+        return {
+          data: new _OPTRecord(header, options, extendedRCode, flags, ednsVersion),
+          readBytes: offset - oldOffset
+        };
+      }
+      clone() {
+        return new _OPTRecord(this.getRecordRepresentation(), this.options, this.extendedRCode, this.flags, this.ednsVersion);
+      }
+      dataAsString() {
+        return `${this.udpPayloadSize} ${this.extendedRCode} ${this.ednsVersion} ${JSON.stringify(this.flags)} [${this.options.map((opt) => `${opt.code} ${opt.data.toString("base64")}`).join(",")}]`;
+      }
+      dataEquals(record) {
+        return this.udpPayloadSize === record.udpPayloadSize && this.extendedRCode === record.extendedRCode && this.ednsVersion === record.ednsVersion && _OPTRecord.optionsEquality(this.options, record.options) && (0, fast_deep_equal_1.default)(this.flags, record.flags);
+      }
+      static optionsEquality(a2, b) {
+        if (a2.length !== b.length) {
+          return false;
+        }
+        for (let i2 = 0; i2 < a2.length; i2++) {
+          if (a2[i2].code !== b[i2].code) {
+            return false;
+          } else if (Buffer.compare(a2[i2].data, b[i2].data) !== 0) {
+            return false;
+          }
+        }
+        return true;
+      }
+    };
+    exports.OPTRecord = OPTRecord;
+    OPTRecord.EDNS_VERSION = 0;
+    OPTRecord.DNS_SEC_OK_MASK = 32768;
+    OPTRecord.NOT_DNS_SEC_OK_MASK = 32767;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js
+var require_PTRRecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PTRRecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var dns_equal_1 = require_dns_equal();
+    var ResourceRecord_1 = require_ResourceRecord();
+    var PTRRecord = class _PTRRecord extends ResourceRecord_1.ResourceRecord {
+      constructor(name, ptrName, flushFlag, ttl) {
+        if (typeof name === "string") {
+          super(name, 12, ttl, flushFlag);
+        } else {
+          (0, assert_1.default)(
+            name.type === 12
+            /* RType.PTR */
+          );
+          super(name);
+        }
+        if (!ptrName.endsWith(".")) {
+          ptrName += ".";
+        }
+        this.ptrName = ptrName;
+      }
+      getLowerCasedPTRName() {
+        return this.lowerCasedPtrName || (this.lowerCasedPtrName = (0, dns_equal_1.dnsLowerCase)(this.ptrName));
+      }
+      getRDataEncodingLength(coder) {
+        return coder.getNameLength(this.ptrName);
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        const ptrNameLength = coder.encodeName(this.ptrName, offset);
+        offset += ptrNameLength;
+        return offset - oldOffset;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        const decodedName = coder.decodeName(offset);
+        offset += decodedName.readBytes;
+        return {
+          data: new _PTRRecord(header, decodedName.data),
+          readBytes: offset - oldOffset
+        };
+      }
+      clone() {
+        return new _PTRRecord(this.getRecordRepresentation(), this.ptrName);
+      }
+      dataAsString() {
+        return this.ptrName;
+      }
+      dataEquals(record) {
+        return this.getLowerCasedPTRName() === record.getLowerCasedPTRName();
+      }
+    };
+    exports.PTRRecord = PTRRecord;
+    PTRRecord.DEFAULT_TTL = ResourceRecord_1.ResourceRecord.RR_DEFAULT_TTL;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js
+var require_SRVRecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SRVRecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var dns_equal_1 = require_dns_equal();
+    var ResourceRecord_1 = require_ResourceRecord();
+    var SRVRecord = class _SRVRecord extends ResourceRecord_1.ResourceRecord {
+      constructor(name, hostname, port, flushFlag, ttl) {
+        if (typeof name === "string") {
+          super(name, 33, ttl || _SRVRecord.RR_DEFAULT_TTL_SHORT, flushFlag);
+        } else {
+          (0, assert_1.default)(
+            name.type === 33
+            /* RType.SRV */
+          );
+          super(name);
+        }
+        if (!hostname.endsWith(".")) {
+          this.hostname = hostname + ".";
+        } else {
+          this.hostname = hostname;
+        }
+        this.port = port;
+        this.priority = 0;
+        this.weight = 0;
+      }
+      getLowerCasedHostname() {
+        return this.lowerCasedHostname || (this.lowerCasedHostname = (0, dns_equal_1.dnsLowerCase)(this.hostname));
+      }
+      getRDataEncodingLength(coder) {
+        return 6 + (coder.legacyUnicastEncoding ? coder.getUncompressedNameLength(this.hostname) : coder.getNameLength(this.hostname));
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        buffer.writeUInt16BE(this.priority, offset);
+        offset += 2;
+        buffer.writeUInt16BE(this.weight, offset);
+        offset += 2;
+        buffer.writeUInt16BE(this.port, offset);
+        offset += 2;
+        const hostnameLength = coder.legacyUnicastEncoding ? coder.encodeUncompressedName(this.hostname, offset) : coder.encodeName(this.hostname, offset);
+        offset += hostnameLength;
+        return offset - oldOffset;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        offset += 2;
+        offset += 2;
+        const port = buffer.readUInt16BE(offset);
+        offset += 2;
+        const decodedHostname = coder.decodeName(offset);
+        offset += decodedHostname.readBytes;
+        return {
+          data: new _SRVRecord(header, decodedHostname.data, port),
+          readBytes: offset - oldOffset
+        };
+      }
+      clone() {
+        return new _SRVRecord(this.getRecordRepresentation(), this.hostname, this.port);
+      }
+      dataAsString() {
+        return `${this.hostname} ${this.port} ${this.priority} ${this.weight}`;
+      }
+      dataEquals(record) {
+        return this.getLowerCasedHostname() === record.getLowerCasedHostname() && this.port === record.port && this.weight === record.weight && this.priority === record.priority;
+      }
+    };
+    exports.SRVRecord = SRVRecord;
+    SRVRecord.DEFAULT_TTL = 120;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js
+var require_TXTRecord = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.TXTRecord = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var ResourceRecord_1 = require_ResourceRecord();
+    var TXTRecord = class _TXTRecord extends ResourceRecord_1.ResourceRecord {
+      constructor(name, txt, flushFlag, ttl) {
+        if (typeof name === "string") {
+          super(name, 16, ttl, flushFlag);
+        } else {
+          (0, assert_1.default)(
+            name.type === 16
+            /* RType.TXT */
+          );
+          super(name);
+        }
+        this.txt = txt.length === 0 ? [Buffer.from([])] : txt;
+      }
+      getRDataEncodingLength() {
+        let length = 0;
+        for (const buffer of this.txt) {
+          length += 1 + buffer.length;
+          (0, assert_1.default)(buffer.length <= 255, "One txt character-string can only have a length of 255 chars");
+        }
+        return length;
+      }
+      encodeRData(coder, buffer, offset) {
+        const oldOffset = offset;
+        for (const txt of this.txt) {
+          buffer.writeUInt8(txt.length, offset++);
+          txt.copy(buffer, offset);
+          offset += txt.length;
+        }
+        return offset - oldOffset;
+      }
+      clone() {
+        return new _TXTRecord(this.getRecordRepresentation(), this.txt);
+      }
+      dataAsString() {
+        return `[${this.txt.map((line) => `${line.toString("base64")}`).join(",")}]`;
+      }
+      dataEquals(record) {
+        if (this.txt.length !== record.txt.length) {
+          return false;
+        }
+        for (let i2 = 0; i2 < this.txt.length; i2++) {
+          if (Buffer.compare(this.txt[i2], record.txt[i2]) !== 0) {
+            return false;
+          }
+        }
+        return true;
+      }
+      static decodeData(coder, header, buffer, offset) {
+        const oldOffset = offset;
+        const txtData = [];
+        while (offset < buffer.length) {
+          const length = buffer.readUInt8(offset++);
+          txtData.push(buffer.subarray(offset, offset + length));
+          offset += length;
+        }
+        return {
+          data: new _TXTRecord(header, txtData),
+          readBytes: offset - oldOffset
+        };
+      }
+    };
+    exports.TXTRecord = TXTRecord;
+    TXTRecord.DEFAULT_TTL = ResourceRecord_1.ResourceRecord.RR_DEFAULT_TTL;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/records/index.js
+var require_records = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/records/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var ResourceRecord_1 = require_ResourceRecord();
+    var AAAARecord_1 = require_AAAARecord();
+    var ARecord_1 = require_ARecord();
+    var CNAMERecord_1 = require_CNAMERecord();
+    var NSECRecord_1 = require_NSECRecord();
+    var OPTRecord_1 = require_OPTRecord();
+    var PTRRecord_1 = require_PTRRecord();
+    var SRVRecord_1 = require_SRVRecord();
+    var TXTRecord_1 = require_TXTRecord();
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(28, AAAARecord_1.AAAARecord.decodeData);
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(1, ARecord_1.ARecord.decodeData);
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(5, CNAMERecord_1.CNAMERecord.decodeData);
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(47, NSECRecord_1.NSECRecord.decodeData);
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(12, PTRRecord_1.PTRRecord.decodeData);
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(33, SRVRecord_1.SRVRecord.decodeData);
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(41, OPTRecord_1.OPTRecord.decodeData);
+    ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(16, TXTRecord_1.TXTRecord.decodeData);
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/NetworkManager.js
+var require_NetworkManager = __commonJS({
+  "node_modules/@homebridge/ciao/lib/NetworkManager.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.NetworkManager = exports.NetworkManagerEvent = exports.WifiState = exports.IPFamily = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var child_process_1 = tslib_1.__importDefault(__require("child_process"));
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var events_1 = __require("events");
+    var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
+    var net_1 = tslib_1.__importDefault(__require("net"));
+    var os_1 = tslib_1.__importDefault(__require("os"));
+    var domain_formatter_1 = require_domain_formatter();
+    var debug = (0, debug_1.default)("ciao:NetworkManager");
+    var IPFamily;
+    (function(IPFamily2) {
+      IPFamily2["IPv4"] = "IPv4";
+      IPFamily2["IPv6"] = "IPv6";
+    })(IPFamily || (exports.IPFamily = IPFamily = {}));
+    var WifiState;
+    (function(WifiState2) {
+      WifiState2[WifiState2["UNDEFINED"] = 0] = "UNDEFINED";
+      WifiState2[WifiState2["NOT_A_WIFI_INTERFACE"] = 1] = "NOT_A_WIFI_INTERFACE";
+      WifiState2[WifiState2["NOT_ASSOCIATED"] = 2] = "NOT_ASSOCIATED";
+      WifiState2[WifiState2["CONNECTED"] = 3] = "CONNECTED";
+    })(WifiState || (exports.WifiState = WifiState = {}));
+    var NetworkManagerEvent;
+    (function(NetworkManagerEvent2) {
+      NetworkManagerEvent2["NETWORK_UPDATE"] = "network-update";
+    })(NetworkManagerEvent || (exports.NetworkManagerEvent = NetworkManagerEvent = {}));
+    var NetworkManager = class _NetworkManager extends events_1.EventEmitter {
+      constructor(options) {
+        super();
+        this.currentInterfaces = /* @__PURE__ */ new Map();
+        this.loopbackInterfaces = /* @__PURE__ */ new Map();
+        this.setMaxListeners(100);
+        if (options && options.interface) {
+          let interfaces;
+          if (typeof options.interface === "string") {
+            interfaces = [options.interface];
+          } else if (Array.isArray(options.interface)) {
+            interfaces = options.interface;
+          } else {
+            throw new Error("Found invalid type for 'interfaces' NetworkManager option!");
+          }
+          const restrictedInterfaces = [];
+          for (const iface of interfaces) {
+            if (net_1.default.isIP(iface)) {
+              const interfaceName = _NetworkManager.resolveInterface(iface);
+              if (interfaceName) {
+                restrictedInterfaces.push(interfaceName);
+              } else {
+                console.log("CIAO: Interface was specified as ip (%s), though couldn't find a matching interface for the given address.", options.interface);
+              }
+            } else {
+              restrictedInterfaces.push(iface);
+            }
+          }
+          if (restrictedInterfaces.length === 0) {
+            console.log("CIAO: 'restrictedInterfaces' array was empty. Going to fallback to bind on all available interfaces.");
+          } else {
+            this.restrictedInterfaces = restrictedInterfaces;
+          }
+        }
+        this.excludeIpv6 = !!(options && options.excludeIpv6);
+        this.excludeIpv6Only = this.excludeIpv6 || !!(options && options.excludeIpv6Only);
+        if (options) {
+          debug("Created NetworkManager with options: %s", JSON.stringify(options));
+        }
+        this.initPromise = new Promise((resolve6) => {
+          this.getCurrentNetworkInterfaces().then((map) => {
+            this.currentInterfaces = map;
+            const otherInterfaces = Object.keys(os_1.default.networkInterfaces());
+            const interfaceNames = [];
+            for (const name of this.currentInterfaces.keys()) {
+              interfaceNames.push(name);
+              const index = otherInterfaces.indexOf(name);
+              if (index !== -1) {
+                otherInterfaces.splice(index, 1);
+              }
+            }
+            debug("Initial networks [%s] ignoring [%s]", interfaceNames.join(", "), otherInterfaces.join(", "));
+            this.initPromise = void 0;
+            resolve6();
+            this.scheduleNextJob();
+          });
+        });
+      }
+      async waitForInit() {
+        if (this.initPromise) {
+          await this.initPromise;
+        }
+      }
+      shutdown() {
+        if (this.currentTimer) {
+          clearTimeout(this.currentTimer);
+          this.currentTimer = void 0;
+        }
+        this.removeAllListeners();
+      }
+      getInterfaceMap() {
+        if (this.initPromise) {
+          assert_1.default.fail("Not yet initialized!");
+        }
+        return this.currentInterfaces;
+      }
+      getInterface(name) {
+        if (this.initPromise) {
+          assert_1.default.fail("Not yet initialized!");
+        }
+        return this.currentInterfaces.get(name);
+      }
+      isLoopbackNetaddressV4(netaddress) {
+        for (const networkInterface of this.loopbackInterfaces.values()) {
+          if (networkInterface.ipv4Netaddress === netaddress) {
+            return true;
+          }
+        }
+        return false;
+      }
+      scheduleNextJob() {
+        this.currentTimer = setTimeout(this.checkForNewInterfaces.bind(this), _NetworkManager.POLLING_TIME);
+        this.currentTimer.unref();
+      }
+      async checkForNewInterfaces() {
+        const latestInterfaces = await this.getCurrentNetworkInterfaces();
+        if (!this.currentTimer) {
+          return;
+        }
+        let added = void 0;
+        let removed = void 0;
+        let changes = void 0;
+        for (const [name, networkInterface] of latestInterfaces) {
+          const currentInterface = this.currentInterfaces.get(name);
+          if (currentInterface) {
+            if (!(0, fast_deep_equal_1.default)(currentInterface, networkInterface)) {
+              const change = {
+                name
+              };
+              if (currentInterface.ipv4 !== networkInterface.ipv4) {
+                if (currentInterface.ipv4) {
+                  change.outdatedIpv4 = currentInterface.ipv4;
+                }
+                if (networkInterface.ipv4) {
+                  change.updatedIpv4 = networkInterface.ipv4;
+                }
+              }
+              if (currentInterface.ipv6 !== networkInterface.ipv6) {
+                if (currentInterface.ipv6) {
+                  change.outdatedIpv6 = currentInterface.ipv6;
+                }
+                if (networkInterface.ipv6) {
+                  change.updatedIpv6 = networkInterface.ipv6;
+                }
+              }
+              if (currentInterface.globallyRoutableIpv6 !== networkInterface.globallyRoutableIpv6) {
+                if (currentInterface.globallyRoutableIpv6) {
+                  change.outdatedGloballyRoutableIpv6 = currentInterface.globallyRoutableIpv6;
+                }
+                if (networkInterface.globallyRoutableIpv6) {
+                  change.updatedGloballyRoutableIpv6 = networkInterface.globallyRoutableIpv6;
+                }
+              }
+              if (currentInterface.uniqueLocalIpv6 !== networkInterface.uniqueLocalIpv6) {
+                if (currentInterface.uniqueLocalIpv6) {
+                  change.outdatedUniqueLocalIpv6 = currentInterface.uniqueLocalIpv6;
+                }
+                if (networkInterface.uniqueLocalIpv6) {
+                  change.updatedUniqueLocalIpv6 = networkInterface.uniqueLocalIpv6;
+                }
+              }
+              this.currentInterfaces.set(name, networkInterface);
+              if (networkInterface.loopback) {
+                this.loopbackInterfaces.set(name, networkInterface);
+              }
+              (changes !== null && changes !== void 0 ? changes : changes = []).push(change);
+            }
+          } else {
+            this.currentInterfaces.set(name, networkInterface);
+            if (networkInterface.loopback) {
+              this.loopbackInterfaces.set(name, networkInterface);
+            }
+            (added !== null && added !== void 0 ? added : added = []).push(networkInterface);
+          }
+        }
+        if (this.currentInterfaces.size !== latestInterfaces.size) {
+          for (const [name, networkInterface] of this.currentInterfaces) {
+            if (!latestInterfaces.has(name)) {
+              this.currentInterfaces.delete(name);
+              this.loopbackInterfaces.delete(name);
+              (removed !== null && removed !== void 0 ? removed : removed = []).push(networkInterface);
+            }
+          }
+        }
+        if (added || removed || changes) {
+          const addedString = added ? added.map((iface) => iface.name).join(",") : "";
+          const removedString = removed ? removed.map((iface) => iface.name).join(",") : "";
+          const changesString = changes ? changes.map((iface) => {
+            let string = `{ name: ${iface.name} `;
+            if (iface.outdatedIpv4 || iface.updatedIpv4) {
+              string += `, ${iface.outdatedIpv4} -> ${iface.updatedIpv4} `;
+            }
+            if (iface.outdatedIpv6 || iface.updatedIpv6) {
+              string += `, ${iface.outdatedIpv6} -> ${iface.updatedIpv6} `;
+            }
+            if (iface.outdatedGloballyRoutableIpv6 || iface.updatedGloballyRoutableIpv6) {
+              string += `, ${iface.outdatedGloballyRoutableIpv6} -> ${iface.updatedGloballyRoutableIpv6} `;
+            }
+            if (iface.outdatedUniqueLocalIpv6 || iface.updatedUniqueLocalIpv6) {
+              string += `, ${iface.outdatedUniqueLocalIpv6} -> ${iface.updatedUniqueLocalIpv6} `;
+            }
+            return string + "}";
+          }).join(",") : "";
+          debug("Detected network changes: added: [%s], removed: [%s], changes: [%s]!", addedString, removedString, changesString);
+          this.emit("network-update", {
+            added,
+            removed,
+            changes
+          });
+        }
+        this.scheduleNextJob();
+      }
+      async getCurrentNetworkInterfaces() {
+        let names;
+        if (this.restrictedInterfaces) {
+          names = this.restrictedInterfaces;
+          const loopback = _NetworkManager.getLoopbackInterface();
+          if (!names.includes(loopback)) {
+            names.push(loopback);
+          }
+        } else {
+          try {
+            names = await _NetworkManager.getNetworkInterfaceNames();
+          } catch (error) {
+            debug(`WARNING Detecting network interfaces for platform '${os_1.default.platform()}' failed. Trying to assume network interfaces! (${error.message})`);
+            names = _NetworkManager.assumeNetworkInterfaceNames();
+          }
+        }
+        const interfaces = /* @__PURE__ */ new Map();
+        const networkInterfaces2 = os_1.default.networkInterfaces();
+        for (const name of names) {
+          const infos = networkInterfaces2[name];
+          if (!infos) {
+            continue;
+          }
+          let ipv4Info = void 0;
+          let ipv6Info = void 0;
+          let routableIpv6Info = void 0;
+          let uniqueLocalIpv6Info = void 0;
+          let internal = false;
+          for (const info of infos) {
+            if (info.internal) {
+              internal = true;
+            }
+            if ((info.family === "IPv4" || info.family === 4) && !ipv4Info) {
+              ipv4Info = info;
+            } else if (info.family === "IPv6" || info.family === 6) {
+              if (this.excludeIpv6) {
+                continue;
+              }
+              if (info.scopeid && !ipv6Info) {
+                ipv6Info = info;
+              } else if (info.scopeid === 0) {
+                if (info.address.startsWith("fc") || info.address.startsWith("fd")) {
+                  if (!uniqueLocalIpv6Info) {
+                    uniqueLocalIpv6Info = info;
+                  }
+                } else if (!routableIpv6Info) {
+                  routableIpv6Info = info;
+                }
+              }
+            }
+            if (ipv4Info && ipv6Info && routableIpv6Info && uniqueLocalIpv6Info) {
+              break;
+            }
+          }
+          if (!ipv4Info && !ipv6Info) {
+            debug("Skipping interface '%s': no usable IPv4 or IPv6 address", name);
+            continue;
+          }
+          if (this.excludeIpv6Only && !ipv4Info) {
+            continue;
+          }
+          const networkInterface = {
+            name,
+            loopback: internal,
+            mac: (ipv4Info === null || ipv4Info === void 0 ? void 0 : ipv4Info.mac) || (ipv6Info === null || ipv6Info === void 0 ? void 0 : ipv6Info.mac)
+          };
+          if (ipv4Info) {
+            networkInterface.ipv4 = ipv4Info.address;
+            networkInterface.ip4Netmask = ipv4Info.netmask;
+            networkInterface.ipv4Netaddress = (0, domain_formatter_1.getNetAddress)(ipv4Info.address, ipv4Info.netmask);
+          }
+          if (ipv6Info) {
+            networkInterface.ipv6 = ipv6Info.address;
+            networkInterface.ipv6Netmask = ipv6Info.netmask;
+          }
+          if (routableIpv6Info) {
+            networkInterface.globallyRoutableIpv6 = routableIpv6Info.address;
+            networkInterface.globallyRoutableIpv6Netmask = routableIpv6Info.netmask;
+          }
+          if (uniqueLocalIpv6Info) {
+            networkInterface.uniqueLocalIpv6 = uniqueLocalIpv6Info.address;
+            networkInterface.uniqueLocalIpv6Netmask = uniqueLocalIpv6Info.netmask;
+          }
+          interfaces.set(name, networkInterface);
+        }
+        return interfaces;
+      }
+      static resolveInterface(address) {
+        let interfaceName;
+        outer: for (const [name, infoArray] of Object.entries(os_1.default.networkInterfaces())) {
+          for (const info of infoArray !== null && infoArray !== void 0 ? infoArray : []) {
+            if (info.address === address) {
+              interfaceName = name;
+              break outer;
+            }
+          }
+        }
+        return interfaceName;
+      }
+      static async getNetworkInterfaceNames() {
+        let promise;
+        switch (os_1.default.platform()) {
+          case "win32":
+            promise = _NetworkManager.getWindowsNetworkInterfaces();
+            break;
+          case "linux": {
+            promise = _NetworkManager.getLinuxNetworkInterfaces();
+            break;
+          }
+          case "darwin":
+            promise = _NetworkManager.getDarwinNetworkInterfaces();
+            break;
+          case "freebsd": {
+            promise = _NetworkManager.getFreeBSDNetworkInterfaces();
+            break;
+          }
+          case "openbsd":
+          case "sunos": {
+            promise = _NetworkManager.getOpenBSD_SUNOS_NetworkInterfaces();
+            break;
+          }
+          default:
+            debug("Found unsupported platform %s", os_1.default.platform());
+            return Promise.reject(new Error("unsupported platform!"));
+        }
+        let names;
+        try {
+          names = await promise;
+        } catch (error) {
+          if (error.message !== _NetworkManager.NOTHING_FOUND_MESSAGE) {
+            throw error;
+          }
+          names = [];
+        }
+        const loopback = _NetworkManager.getLoopbackInterface();
+        if (!names.includes(loopback)) {
+          names.unshift(loopback);
+        }
+        return promise;
+      }
+      static assumeNetworkInterfaceNames() {
+        const names = [];
+        Object.entries(os_1.default.networkInterfaces()).forEach(([name, infos]) => {
+          for (const info of infos !== null && infos !== void 0 ? infos : []) {
+            if (info.internal || (info.family === "IPv4" || info.family === 4) || (info.family === "IPv6" || info.family === 6) && info.scopeid === 0) {
+              if (!names.includes(name)) {
+                names.push(name);
+              }
+              break;
+            }
+          }
+        });
+        return names;
+      }
+      static getLoopbackInterface() {
+        for (const [name, infos] of Object.entries(os_1.default.networkInterfaces())) {
+          for (const info of infos !== null && infos !== void 0 ? infos : []) {
+            if (info.internal) {
+              return name;
+            }
+          }
+        }
+        throw new Error("Could not detect loopback interface!");
+      }
+      static getWindowsNetworkInterfaces() {
+        return new Promise((resolve6, reject) => {
+          child_process_1.default.exec('arp -a | findstr /C:"---"', { windowsHide: true }, (error, stdout) => {
+            if (error) {
+              reject(error);
+              return;
+            }
+            const lines = stdout.split(os_1.default.EOL);
+            const addresses = [];
+            for (let i2 = 0; i2 < lines.length - 1; i2++) {
+              const line = lines[i2].trim().split(" ");
+              if (line[line.length - 3]) {
+                addresses.push(line[line.length - 3]);
+              } else {
+                debug(`WINDOWS: Failed to read interface name from line ${i2}: '${lines[i2]}'`);
+              }
+            }
+            const names = [];
+            for (const address of addresses) {
+              const name = _NetworkManager.resolveInterface(address);
+              if (name) {
+                if (!names.includes(name)) {
+                  names.push(name);
+                }
+              } else {
+                debug(`WINDOWS: Couldn't resolve to an interface name from '${address}'`);
+              }
+            }
+            if (names.length) {
+              resolve6(names);
+            } else {
+              reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
+            }
+          });
+        });
+      }
+      static getDarwinNetworkInterfaces() {
+        return new Promise((resolve6, reject) => {
+          child_process_1.default.exec("arp -a -n -l", { windowsHide: true }, async (error, stdout) => {
+            if (error) {
+              reject(error);
+              return;
+            }
+            const lines = stdout.split(os_1.default.EOL);
+            const names = [];
+            for (let i2 = 1; i2 < lines.length - 1; i2++) {
+              const interfaceName = lines[i2].trim().split(_NetworkManager.SPACE_PATTERN)[4];
+              if (!interfaceName) {
+                debug(`DARWIN: Failed to read interface name from line ${i2}: '${lines[i2]}'`);
+                continue;
+              }
+              if (!names.includes(interfaceName)) {
+                names.push(interfaceName);
+              }
+            }
+            const promises = [];
+            for (const name of names) {
+              const promise = _NetworkManager.getDarwinWifiNetworkState(name).then((state) => {
+                if (state !== 1 && state !== 3) {
+                  const index = names.indexOf(name);
+                  if (index !== -1) {
+                    names.splice(index, 1);
+                  }
+                }
+              });
+              promises.push(promise);
+            }
+            await Promise.all(promises);
+            if (names.length) {
+              resolve6(names);
+            } else {
+              reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
+            }
+          });
+        });
+      }
+      static getLinuxNetworkInterfaces() {
+        return new Promise((resolve6, reject) => {
+          child_process_1.default.exec("ip -o link show", { windowsHide: true }, (error, stdout) => {
+            if (error) {
+              if (error.message.includes("ip: not found")) {
+                debug("LINUX: ip was not found on the system. Falling back to assuming network interfaces!");
+                resolve6(_NetworkManager.assumeNetworkInterfaceNames());
+                return;
+              }
+              reject(error);
+              return;
+            }
+            const lines = stdout.split(os_1.default.EOL);
+            const names = [];
+            for (let i2 = 0; i2 < lines.length - 1; i2++) {
+              const parts = lines[i2].trim().split(_NetworkManager.SPACE_PATTERN);
+              if (parts.length < 3 || !parts[1] || !parts[2]) {
+                debug(`LINUX: Failed to parse interface from line ${i2}: '${lines[i2]}'`);
+                continue;
+              }
+              const interfaceName = parts[1].replace(/:$/, "");
+              if (!interfaceName) {
+                debug(`LINUX: Failed to read interface name from line ${i2}: '${lines[i2]}'`);
+                continue;
+              }
+              if (parts[2].includes("LOOPBACK")) {
+                continue;
+              }
+              if (!names.includes(interfaceName)) {
+                names.push(interfaceName);
+              }
+            }
+            if (names.length) {
+              resolve6(names);
+            } else {
+              reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
+            }
+          });
+        });
+      }
+      static getFreeBSDNetworkInterfaces() {
+        return new Promise((resolve6, reject) => {
+          child_process_1.default.exec("arp -a -n", { windowsHide: true }, (error, stdout) => {
+            if (error) {
+              reject(error);
+              return;
+            }
+            const lines = stdout.split(os_1.default.EOL);
+            const names = [];
+            for (let i2 = 0; i2 < lines.length - 1; i2++) {
+              const interfaceName = lines[i2].trim().split(_NetworkManager.SPACE_PATTERN)[5];
+              if (!interfaceName) {
+                debug(`FreeBSD: Failed to read interface name from line ${i2}: '${lines[i2]}'`);
+                continue;
+              }
+              if (!names.includes(interfaceName)) {
+                names.push(interfaceName);
+              }
+            }
+            if (names.length) {
+              resolve6(names);
+            } else {
+              reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
+            }
+          });
+        });
+      }
+      static getOpenBSD_SUNOS_NetworkInterfaces() {
+        return new Promise((resolve6, reject) => {
+          child_process_1.default.exec("arp -a -n", { windowsHide: true }, (error, stdout) => {
+            if (error) {
+              reject(error);
+              return;
+            }
+            const interfaceArrayOffset = os_1.default.platform() === "sunos" ? 0 : 2;
+            const lines = stdout.split(os_1.default.EOL);
+            const names = [];
+            for (let i2 = 1; i2 < lines.length - 1; i2++) {
+              const interfaceName = lines[i2].trim().split(_NetworkManager.SPACE_PATTERN)[interfaceArrayOffset];
+              if (!interfaceName) {
+                debug(`${os_1.default.platform()}: Failed to read interface name from line ${i2}: '${lines[i2]}'`);
+                continue;
+              }
+              if (!names.includes(interfaceName)) {
+                names.push(interfaceName);
+              }
+            }
+            if (names.length) {
+              resolve6(names);
+            } else {
+              reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
+            }
+          });
+        });
+      }
+      static getDarwinWifiNetworkState(name) {
+        return new Promise((resolve6) => {
+          child_process_1.default.exec("networksetup -getairportnetwork " + name, { windowsHide: true }, (error, stdout) => {
+            if (error) {
+              if (stdout.includes("not a Wi-Fi interface")) {
+                resolve6(
+                  1
+                  /* WifiState.NOT_A_WIFI_INTERFACE */
+                );
+                return;
+              }
+              console.log(`CIAO WARN: While checking networksetup for ${name} encountered an error (${error.message}) with output: ${stdout.replace(os_1.default.EOL, "; ")}`);
+              resolve6(
+                0
+                /* WifiState.UNDEFINED */
+              );
+              return;
+            }
+            let wifiState = 0;
+            if (stdout.includes("not a Wi-Fi interface")) {
+              wifiState = 1;
+            } else if (stdout.includes("Current Wi-Fi Network")) {
+              wifiState = 3;
+            } else if (stdout.includes("not associated")) {
+              wifiState = 2;
+            } else if (stdout.includes("All Wi-Fi network services are disabled")) {
+              wifiState = 1;
+            } else {
+              console.log(`CIAO WARN: While checking networksetup for ${name} encountered an unknown output: ${stdout.replace(os_1.default.EOL, "; ")}`);
+            }
+            resolve6(wifiState);
+          });
+        });
+      }
+    };
+    exports.NetworkManager = NetworkManager;
+    NetworkManager.SPACE_PATTERN = /\s+/g;
+    NetworkManager.NOTHING_FOUND_MESSAGE = "no interfaces found";
+    NetworkManager.POLLING_TIME = 15 * 1e3;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/CiaoService.js
+var require_CiaoService = __commonJS({
+  "node_modules/@homebridge/ciao/lib/CiaoService.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CiaoService = exports.InternalServiceEvent = exports.ServiceEvent = exports.ServiceState = exports.ServiceType = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var events_1 = __require("events");
+    var net_1 = tslib_1.__importDefault(__require("net"));
+    var AAAARecord_1 = require_AAAARecord();
+    var ARecord_1 = require_ARecord();
+    var NSECRecord_1 = require_NSECRecord();
+    var PTRRecord_1 = require_PTRRecord();
+    var SRVRecord_1 = require_SRVRecord();
+    var TXTRecord_1 = require_TXTRecord();
+    var ResourceRecord_1 = require_ResourceRecord();
+    var index_1 = require_lib();
+    var NetworkManager_1 = require_NetworkManager();
+    var dns_equal_1 = require_dns_equal();
+    var domainFormatter = tslib_1.__importStar(require_domain_formatter());
+    var domain_formatter_1 = require_domain_formatter();
+    var debug = (0, debug_1.default)("ciao:CiaoService");
+    var numberedServiceNamePattern = /^(.*) \((\d+)\)$/;
+    var numberedHostnamePattern = /^(.*)-\((\d+)\)(\.\w{2,}.)$/;
+    var ServiceType;
+    (function(ServiceType2) {
+      ServiceType2["AIRDROP"] = "airdrop";
+      ServiceType2["AIRPLAY"] = "airplay";
+      ServiceType2["AIRPORT"] = "airport";
+      ServiceType2["COMPANION_LINK"] = "companion-link";
+      ServiceType2["DACP"] = "dacp";
+      ServiceType2["HAP"] = "hap";
+      ServiceType2["HOMEKIT"] = "homekit";
+      ServiceType2["HTTP"] = "http";
+      ServiceType2["HTTP_ALT"] = "http_alt";
+      ServiceType2["IPP"] = "ipp";
+      ServiceType2["IPPS"] = "ipps";
+      ServiceType2["RAOP"] = "raop";
+      ServiceType2["scanner"] = "scanner";
+      ServiceType2["TOUCH_ABLE"] = "touch-able";
+      ServiceType2["DNS_SD"] = "dns-sd";
+      ServiceType2["PRINTER"] = "printer";
+    })(ServiceType || (exports.ServiceType = ServiceType = {}));
+    var ServiceState;
+    (function(ServiceState2) {
+      ServiceState2["UNANNOUNCED"] = "unannounced";
+      ServiceState2["PROBING"] = "probing";
+      ServiceState2["PROBED"] = "probed";
+      ServiceState2["ANNOUNCING"] = "announcing";
+      ServiceState2["ANNOUNCED"] = "announced";
+    })(ServiceState || (exports.ServiceState = ServiceState = {}));
+    var ServiceEvent;
+    (function(ServiceEvent2) {
+      ServiceEvent2["NAME_CHANGED"] = "name-change";
+      ServiceEvent2["HOSTNAME_CHANGED"] = "hostname-change";
+    })(ServiceEvent || (exports.ServiceEvent = ServiceEvent = {}));
+    var InternalServiceEvent;
+    (function(InternalServiceEvent2) {
+      InternalServiceEvent2["PUBLISH"] = "publish";
+      InternalServiceEvent2["UNPUBLISH"] = "unpublish";
+      InternalServiceEvent2["REPUBLISH"] = "republish";
+      InternalServiceEvent2["RECORD_UPDATE"] = "records-update";
+      InternalServiceEvent2["RECORD_UPDATE_ON_INTERFACE"] = "records-update-interface";
+    })(InternalServiceEvent || (exports.InternalServiceEvent = InternalServiceEvent = {}));
+    var CiaoService = class _CiaoService extends events_1.EventEmitter {
+      /**
+       * Constructs a new service. Please use {@link Responder.createService} to create new service.
+       * When calling the constructor a callee must listen to certain events in order to provide
+       * correct functionality.
+       * @private used by the Responder instance to create a new service
+       */
+      constructor(networkManager, options) {
+        super();
+        this.serviceState = "unannounced";
+        this.destroyed = false;
+        (0, assert_1.default)(networkManager, "networkManager is required");
+        (0, assert_1.default)(options, "parameters options is required");
+        (0, assert_1.default)(options.name, "service options parameter 'name' is required");
+        (0, assert_1.default)(options.type, "service options parameter 'type' is required");
+        (0, assert_1.default)(options.type.length <= 15, "service options parameter 'type' must not be longer than 15 characters");
+        this.networkManager = networkManager;
+        this.name = options.name;
+        this.type = options.type;
+        this.subTypes = options.subtypes;
+        this.protocol = options.protocol || "tcp";
+        this.serviceDomain = options.domain || "local";
+        this.fqdn = this.formatFQDN();
+        this.loweredFqdn = (0, dns_equal_1.dnsLowerCase)(this.fqdn);
+        this.typePTR = domainFormatter.stringify({
+          type: this.type,
+          protocol: this.protocol,
+          domain: this.serviceDomain
+        });
+        this.loweredTypePTR = (0, dns_equal_1.dnsLowerCase)(this.typePTR);
+        if (this.subTypes) {
+          this.subTypePTRs = this.subTypes.map((subtype) => domainFormatter.stringify({
+            subtype,
+            type: this.type,
+            protocol: this.protocol,
+            domain: this.serviceDomain
+          })).map(dns_equal_1.dnsLowerCase);
+        }
+        this.hostname = domainFormatter.formatHostname(options.hostname || this.name, this.serviceDomain).replace(/ /g, "-");
+        this.loweredHostname = (0, dns_equal_1.dnsLowerCase)(this.hostname);
+        this.port = options.port;
+        if (options.restrictedAddresses) {
+          (0, assert_1.default)(options.restrictedAddresses.length, "The service property 'restrictedAddresses' cannot be an empty array!");
+          this.restrictedAddresses = /* @__PURE__ */ new Map();
+          for (const entry of options.restrictedAddresses) {
+            if (net_1.default.isIP(entry)) {
+              if (entry === "0.0.0.0" || entry === "::") {
+                throw new Error(`[${this.fqdn}] Unspecified ip address (${entry}) cannot be used to restrict on to!`);
+              }
+              const interfaceName = NetworkManager_1.NetworkManager.resolveInterface(entry);
+              if (!interfaceName) {
+                throw new Error(`[${this.fqdn}] Could not restrict service to address ${entry} as we could not resolve it to an interface name!`);
+              }
+              const current = this.restrictedAddresses.get(interfaceName);
+              if (current) {
+                if (current.length && !current.includes(entry)) {
+                  current.push(entry);
+                }
+              } else {
+                this.restrictedAddresses.set(interfaceName, [entry]);
+              }
+            } else {
+              this.restrictedAddresses.set(entry, []);
+            }
+          }
+        }
+        this.disableIpv6 = options.disabledIpv6;
+        this.txt = options.txt ? _CiaoService.txtBuffersFromRecord(options.txt) : [];
+        this.incrementName(true);
+      }
+      /**
+       * This method start the advertising process of the service:
+       *  - The service name (and hostname) will be probed unique on all interfaces (as defined in RFC 6762 8.1).
+       *  - Once probed unique the service will be announced (as defined in RFC 6762 8.3).
+       *
+       *  The returned promise resolves once the last announcement packet was successfully sent on all network interfaces.
+       *  The promise might be rejected caused by one of the following reasons:
+       *    - A probe query could not be sent successfully
+       *    - Prober could not find a unique service name while trying for a minute (timeout)
+       *    - One of the announcement packets could not be sent successfully
+       */
+      advertise() {
+        (0, assert_1.default)(!this.destroyed, "Cannot publish destroyed service!");
+        (0, assert_1.default)(this.port, "Service port must be defined before advertising the service on the network!");
+        if (this.listeners(
+          "name-change"
+          /* ServiceEvent.NAME_CHANGED */
+        ).length === 0) {
+          debug("[%s] WARN: No listeners found for a potential name change on the 'name-change' event!", this.name);
+        }
+        return new Promise((resolve6, reject) => {
+          this.emit("publish", (error) => error ? reject(error) : resolve6());
+        });
+      }
+      /**
+       * This method will remove the advertisement for the service on all connected network interfaces.
+       * If the service is still in the Probing state, probing will simply be cancelled.
+       *
+       * @returns Promise will resolve once the last goodbye packet was sent out
+       */
+      end() {
+        (0, assert_1.default)(!this.destroyed, "Cannot end destroyed service!");
+        if (this.serviceState === "unannounced") {
+          return Promise.resolve();
+        }
+        return new Promise((resolve6, reject) => {
+          this.emit("unpublish", (error) => error ? reject(error) : resolve6());
+        });
+      }
+      /**
+       * This method must be called if you want to free the memory used by this service.
+       * The service instance is not usable anymore after this call.
+       *
+       * If the service is still announced, the service will first be removed
+       * from the network by calling {@link end}.
+       *
+       * @returns
+       */
+      async destroy() {
+        const endPromise = this.end();
+        this.destroyed = true;
+        try {
+          await endPromise;
+        } catch (error) {
+          this.destroyed = false;
+          throw error;
+        }
+        this.removeAllListeners();
+      }
+      /**
+       * Internal lifecycle query used by {@link Responder} to avoid directly reading private state.
+       * @private
+       */
+      isDestroyed() {
+        return this.destroyed;
+      }
+      /**
+       * @returns The fully qualified domain name of the service, used to identify the service.
+       */
+      getFQDN() {
+        return this.fqdn;
+      }
+      /**
+       * @returns The service type pointer.
+       */
+      getTypePTR() {
+        return this.typePTR;
+      }
+      /**
+       * @returns Array of subtype pointers (undefined if no subtypes are specified).
+       */
+      getLowerCasedSubtypePTRs() {
+        return this.subTypePTRs;
+      }
+      /**
+       * @returns The current hostname of the service.
+       */
+      getHostname() {
+        return this.hostname;
+      }
+      /**
+       * @returns The port the service is advertising for.
+       * {@code -1} is returned when the port is not yet set.
+       */
+      getPort() {
+        return this.port || -1;
+      }
+      /**
+       * @returns The current TXT of the service represented as Buffer array.
+       * @private There is not need for this to be public API
+       */
+      getTXT() {
+        return this.txt;
+      }
+      /**
+       * @private used for internal comparison {@link dnsLowerCase}
+       */
+      getLowerCasedFQDN() {
+        return this.loweredFqdn;
+      }
+      /**
+       * @private used for internal comparison {@link dnsLowerCase}
+       */
+      getLowerCasedTypePTR() {
+        return this.loweredTypePTR;
+      }
+      /**
+       * @private used for internal comparison {@link dnsLowerCase}
+       */
+      getLowerCasedHostname() {
+        return this.loweredHostname;
+      }
+      /**
+       * Sets or updates the txt of the service.
+       *
+       * @param {ServiceTxt} txt - The updated txt record.
+       * @param {boolean} silent - If set to true no announcement is sent for the updated record.
+       */
+      updateTxt(txt, silent = false) {
+        (0, assert_1.default)(!this.destroyed, "Cannot update destroyed service!");
+        (0, assert_1.default)(txt, "txt cannot be undefined");
+        this.txt = _CiaoService.txtBuffersFromRecord(txt);
+        debug("[%s] Updating txt record%s...", this.name, silent ? " silently" : "");
+        if (this.serviceState === "announcing") {
+          this.rebuildServiceRecords();
+          if (silent) {
+            return;
+          }
+          if (this.currentAnnouncer.hasSentLastAnnouncement()) {
+            this.currentAnnouncer.awaitAnnouncement().then(() => {
+              this.queueTxtUpdate();
+            });
+          }
+        } else if (this.serviceState === "announced") {
+          this.rebuildServiceRecords();
+          if (silent) {
+            return;
+          }
+          this.queueTxtUpdate();
+        }
+      }
+      queueTxtUpdate() {
+        if (this.txtTimer) {
+          return;
+        } else {
+          this.txtTimer = setTimeout(() => {
+            this.txtTimer = void 0;
+            if (this.serviceState !== "announced") {
+              return;
+            }
+            this.emit("records-update", {
+              answers: [this.txtRecord()],
+              additionals: [this.serviceNSECRecord()]
+            });
+          }, 50);
+          this.txtTimer.unref();
+        }
+      }
+      /**
+       * Sets or updates the port of the service.
+       * A new port number can only be set when the service is still UNANNOUNCED.
+       * Otherwise, an assertion error will be thrown.
+       *
+       * @param {number} port - The new port number.
+       */
+      updatePort(port) {
+        (0, assert_1.default)(this.serviceState === "unannounced", "Port number cannot be changed when service is already advertised!");
+        this.port = port;
+      }
+      /**
+       * This method updates the name of the service.
+       * @param name - The new service name.
+       * @private Currently not public API and only used for bonjour conformance testing.
+       */
+      updateName(name) {
+        if (this.serviceState === "unannounced") {
+          this.name = name;
+          this.fqdn = this.formatFQDN();
+          this.loweredFqdn = (0, dns_equal_1.dnsLowerCase)(this.fqdn);
+          return Promise.resolve();
+        } else {
+          return this.end().then(() => {
+            this.name = name;
+            this.fqdn = this.formatFQDN();
+            this.loweredFqdn = (0, dns_equal_1.dnsLowerCase)(this.fqdn);
+            return this.advertise();
+          });
+        }
+      }
+      static txtBuffersFromRecord(txt) {
+        const result2 = [];
+        Object.entries(txt).forEach(([key2, value]) => {
+          const entry = key2 + "=" + value;
+          result2.push(Buffer.from(entry));
+        });
+        return result2;
+      }
+      /**
+       * @param networkUpdate
+       * @private
+       */
+      handleNetworkInterfaceUpdate(networkUpdate) {
+        (0, assert_1.default)(!this.destroyed, "Cannot update network of destroyed service!");
+        if (this.serviceState !== "announced") {
+          if (this.serviceState === "announcing") {
+            this.rebuildServiceRecords();
+            if (this.currentAnnouncer.hasSentLastAnnouncement()) {
+              this.currentAnnouncer.awaitAnnouncement().then(() => {
+                this.handleNetworkInterfaceUpdate(networkUpdate);
+              });
+            }
+          }
+          return;
+        }
+        this.rebuildServiceRecords();
+        if (networkUpdate.added || networkUpdate.changes) {
+          this.emit("republish", (error) => {
+            if (error) {
+              console.log("FATAL Error occurred trying to re-announce service " + this.fqdn + "! We can't recover from this!");
+              console.log(error.stack);
+              process.exit(1);
+            }
+          });
+        }
+      }
+      /**
+       * This method is called by the Prober when encountering a conflict on the network.
+       * It advises the service to change its name, like incrementing a number appended to the name.
+       * So "My Service" will become "My Service (2)", and "My Service (2)" would become "My Service (3)"
+       * @private must only be called by the {@link Prober}
+       */
+      incrementName(nameCheckOnly) {
+        if (this.serviceState !== "unannounced") {
+          throw new Error("Service name can only be incremented when in state UNANNOUNCED!");
+        }
+        const oldName = this.name;
+        const oldHostname = this.hostname;
+        let nameBase;
+        let nameNumber;
+        let hostnameBase;
+        let hostnameTLD;
+        let hostnameNumber;
+        const nameMatcher = this.name.match(numberedServiceNamePattern);
+        if (nameMatcher) {
+          nameBase = nameMatcher[1];
+          nameNumber = parseInt(nameMatcher[2]);
+          (0, assert_1.default)(nameNumber, `Failed to extract name number from ${this.name}. Resulted in ${nameNumber}`);
+        } else {
+          nameBase = this.name;
+          nameNumber = 1;
+        }
+        const hostnameMatcher = this.hostname.match(numberedHostnamePattern);
+        if (hostnameMatcher) {
+          hostnameBase = hostnameMatcher[1];
+          hostnameTLD = hostnameMatcher[3];
+          hostnameNumber = parseInt(hostnameMatcher[2]);
+          (0, assert_1.default)(hostnameNumber, `Failed to extract hostname number from ${this.hostname}. Resulted in ${hostnameNumber}`);
+        } else {
+          const lastDot = this.hostname.substring(0, this.hostname.length - 1).lastIndexOf(".");
+          hostnameBase = this.hostname.slice(0, lastDot);
+          hostnameTLD = this.hostname.slice(lastDot);
+          hostnameNumber = 1;
+        }
+        if (!nameCheckOnly) {
+          nameNumber++;
+          hostnameNumber++;
+        }
+        const newNumber = Math.max(nameNumber, hostnameNumber);
+        this.name = newNumber === 1 ? nameBase : `${nameBase} (${newNumber})`;
+        this.hostname = newNumber === 1 ? `${hostnameBase}${hostnameTLD}` : `${hostnameBase}-(${newNumber})${hostnameTLD}`;
+        this.loweredHostname = (0, dns_equal_1.dnsLowerCase)(this.hostname);
+        this.fqdn = this.formatFQDN();
+        this.loweredFqdn = (0, dns_equal_1.dnsLowerCase)(this.fqdn);
+        if (this.name !== oldName || this.hostname !== oldHostname) {
+          debug("[%s] Service changed name '%s' -> '%s', '%s' -> '%s'", this.name, oldName, this.name, oldHostname, this.hostname);
+        }
+        if (!nameCheckOnly) {
+          this.rebuildServiceRecords();
+        }
+      }
+      /**
+       * @private called by the Prober once finished with probing to signal a (or more)
+       *   name change(s) happened {@see incrementName}.
+       */
+      informAboutNameUpdates() {
+        const nameCalled = this.emit("name-change", this.name);
+        const hostnameCalled = this.emit("hostname-change", domainFormatter.removeTLD(this.hostname));
+        if (!nameCalled && !hostnameCalled) {
+          console.warn(`CIAO: [${this.name}] Service changed name but nobody was listening on the 'name-change' event!`);
+        }
+      }
+      formatFQDN() {
+        if (this.serviceState !== "unannounced") {
+          throw new Error("Name can't be changed after service was already announced!");
+        }
+        const fqdn = domainFormatter.stringify({
+          name: this.name,
+          type: this.type,
+          protocol: this.protocol,
+          domain: this.serviceDomain
+        });
+        (0, assert_1.default)(fqdn.length <= 255, "A fully qualified domain name cannot be longer than 255 characters");
+        return fqdn;
+      }
+      /**
+       * @private called once the service data/state is updated and the records should be updated with the new data
+       */
+      rebuildServiceRecords() {
+        (0, assert_1.default)(this.port, "port must be set before building records");
+        debug("[%s] Rebuilding service records...", this.name);
+        const aRecordMap = {};
+        const aaaaRecordMap = {};
+        const aaaaRoutableRecordMap = {};
+        const aaaaUniqueLocalRecordMap = {};
+        const reverseAddressMap = {};
+        let subtypePTRs = void 0;
+        for (const [name, networkInterface] of this.networkManager.getInterfaceMap()) {
+          if (!this.advertisesOnInterface(name, true)) {
+            continue;
+          }
+          let restrictedAddresses = this.restrictedAddresses ? this.restrictedAddresses.get(name) : void 0;
+          if (restrictedAddresses && restrictedAddresses.length === 0) {
+            restrictedAddresses = void 0;
+          }
+          if (networkInterface.ipv4 && (!restrictedAddresses || restrictedAddresses.includes(networkInterface.ipv4))) {
+            aRecordMap[name] = new ARecord_1.ARecord(this.hostname, networkInterface.ipv4, true);
+            reverseAddressMap[networkInterface.ipv4] = new PTRRecord_1.PTRRecord((0, domain_formatter_1.formatReverseAddressPTRName)(networkInterface.ipv4), this.hostname);
+          }
+          if (networkInterface.ipv6 && !this.disableIpv6 && (!restrictedAddresses || restrictedAddresses.includes(networkInterface.ipv6))) {
+            aaaaRecordMap[name] = new AAAARecord_1.AAAARecord(this.hostname, networkInterface.ipv6, true);
+            reverseAddressMap[networkInterface.ipv6] = new PTRRecord_1.PTRRecord((0, domain_formatter_1.formatReverseAddressPTRName)(networkInterface.ipv6), this.hostname);
+          }
+          if (networkInterface.globallyRoutableIpv6 && !this.disableIpv6 && (!restrictedAddresses || restrictedAddresses.includes(networkInterface.globallyRoutableIpv6))) {
+            aaaaRoutableRecordMap[name] = new AAAARecord_1.AAAARecord(this.hostname, networkInterface.globallyRoutableIpv6, true);
+            reverseAddressMap[networkInterface.globallyRoutableIpv6] = new PTRRecord_1.PTRRecord((0, domain_formatter_1.formatReverseAddressPTRName)(networkInterface.globallyRoutableIpv6), this.hostname);
+          }
+          if (networkInterface.uniqueLocalIpv6 && !this.disableIpv6 && (!restrictedAddresses || restrictedAddresses.includes(networkInterface.uniqueLocalIpv6))) {
+            aaaaUniqueLocalRecordMap[name] = new AAAARecord_1.AAAARecord(this.hostname, networkInterface.uniqueLocalIpv6, true);
+            reverseAddressMap[networkInterface.uniqueLocalIpv6] = new PTRRecord_1.PTRRecord((0, domain_formatter_1.formatReverseAddressPTRName)(networkInterface.uniqueLocalIpv6), this.hostname);
+          }
+        }
+        if (this.subTypePTRs) {
+          subtypePTRs = [];
+          for (const ptr of this.subTypePTRs) {
+            subtypePTRs.push(new PTRRecord_1.PTRRecord(ptr, this.fqdn));
+          }
+        }
+        this.serviceRecords = {
+          ptr: new PTRRecord_1.PTRRecord(this.typePTR, this.fqdn),
+          subtypePTRs,
+          // possibly undefined
+          metaQueryPtr: new PTRRecord_1.PTRRecord(index_1.Responder.SERVICE_TYPE_ENUMERATION_NAME, this.typePTR),
+          srv: new SRVRecord_1.SRVRecord(this.fqdn, this.hostname, this.port, true),
+          txt: new TXTRecord_1.TXTRecord(this.fqdn, this.txt, true),
+          serviceNSEC: new NSECRecord_1.NSECRecord(this.fqdn, this.fqdn, [
+            16,
+            33
+            /* RType.SRV */
+          ], 4500, true),
+          // 4500 ttl of src and txt
+          a: aRecordMap,
+          aaaa: aaaaRecordMap,
+          aaaaR: aaaaRoutableRecordMap,
+          aaaaULA: aaaaUniqueLocalRecordMap,
+          reverseAddressPTRs: reverseAddressMap,
+          addressNSEC: new NSECRecord_1.NSECRecord(this.hostname, this.hostname, [
+            1,
+            28
+            /* RType.AAAA */
+          ], 120, true)
+          // 120 TTL of A and AAAA records
+        };
+      }
+      /**
+       * Returns if the given service is advertising on the provided network interface.
+       *
+       * @param name - The desired interface name.
+       * @param skipAddressCheck - If true it is not checked if the service actually has
+       *   an address record for the given interface.
+       * @private returns if the service should be advertised on the given service
+       */
+      advertisesOnInterface(name, skipAddressCheck) {
+        var _a2, _b2, _c2, _d;
+        return !this.restrictedAddresses || this.restrictedAddresses.has(name) && (skipAddressCheck || // must have at least one address record on the given interface
+        !!((_a2 = this.serviceRecords) === null || _a2 === void 0 ? void 0 : _a2.a[name]) || !!((_b2 = this.serviceRecords) === null || _b2 === void 0 ? void 0 : _b2.aaaa[name]) || !!((_c2 = this.serviceRecords) === null || _c2 === void 0 ? void 0 : _c2.aaaaR[name]) || !!((_d = this.serviceRecords) === null || _d === void 0 ? void 0 : _d.aaaaULA[name]));
+      }
+      /**
+       * @private used to get a copy of the main PTR record
+       */
+      ptrRecord() {
+        return this.serviceRecords.ptr.clone();
+      }
+      /**
+       * @private used to get a copy of the array of subtype PTR records
+       */
+      subtypePtrRecords() {
+        return this.serviceRecords.subtypePTRs ? ResourceRecord_1.ResourceRecord.clone(this.serviceRecords.subtypePTRs) : [];
+      }
+      /**
+       * @private used to get a copy of the meta-query PTR record
+       */
+      metaQueryPtrRecord() {
+        return this.serviceRecords.metaQueryPtr.clone();
+      }
+      /**
+       * @private used to get a copy of the SRV record
+       */
+      srvRecord() {
+        return this.serviceRecords.srv.clone();
+      }
+      /**
+       * @private used to get a copy of the TXT record
+       */
+      txtRecord() {
+        return this.serviceRecords.txt.clone();
+      }
+      /**
+       * @private used to get a copy of the A record
+       */
+      aRecord(name) {
+        const record = this.serviceRecords.a[name];
+        return record ? record.clone() : void 0;
+      }
+      /**
+       * @private used to get a copy of the AAAA record for the link-local ipv6 address
+       */
+      aaaaRecord(name) {
+        const record = this.serviceRecords.aaaa[name];
+        return record ? record.clone() : void 0;
+      }
+      /**
+       * @private used to get a copy of the AAAA record for the routable ipv6 address
+       */
+      aaaaRoutableRecord(name) {
+        const record = this.serviceRecords.aaaaR[name];
+        return record ? record.clone() : void 0;
+      }
+      /**
+       * @private used to get a copy of the AAAA for the unique local ipv6 address
+       */
+      aaaaUniqueLocalRecord(name) {
+        const record = this.serviceRecords.aaaaULA[name];
+        return record ? record.clone() : void 0;
+      }
+      /**
+       * @private used to get a copy of the A and AAAA records
+       */
+      allAddressRecords() {
+        const records = [];
+        Object.values(this.serviceRecords.a).forEach((record) => {
+          records.push(record.clone());
+        });
+        Object.values(this.serviceRecords.aaaa).forEach((record) => {
+          records.push(record.clone());
+        });
+        Object.values(this.serviceRecords.aaaaR).forEach((record) => {
+          records.push(record.clone());
+        });
+        Object.values(this.serviceRecords.aaaaULA).forEach((record) => {
+          records.push(record.clone());
+        });
+        return records;
+      }
+      /**
+       * @private used to get a copy of the address NSEC record
+       */
+      addressNSECRecord() {
+        return this.serviceRecords.addressNSEC.clone();
+      }
+      /**
+       * @private user to get a copy of the service NSEC record
+       */
+      serviceNSECRecord(shortenTTL = false) {
+        const record = this.serviceRecords.serviceNSEC.clone();
+        if (shortenTTL) {
+          record.ttl = 120;
+        }
+        return record;
+      }
+      /**
+       * @param address - The IP address to check.
+       * @private used to check if given address is exposed by this service
+       */
+      hasAddress(address) {
+        return !!this.serviceRecords.reverseAddressPTRs[address];
+      }
+    };
+    exports.CiaoService = CiaoService;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/Question.js
+var require_Question = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/Question.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Question = void 0;
+    var dns_equal_1 = require_dns_equal();
+    var Question = class _Question {
+      constructor(name, type, unicastResponseFlag = false, clazz = 1) {
+        this.unicastResponseFlag = false;
+        if (!name.endsWith(".")) {
+          name += ".";
+        }
+        this.name = name;
+        this.type = type;
+        this.class = clazz;
+        this.unicastResponseFlag = unicastResponseFlag;
+      }
+      getLowerCasedName() {
+        return this.lowerCasedName || (this.lowerCasedName = (0, dns_equal_1.dnsLowerCase)(this.name));
+      }
+      getEncodingLength(coder) {
+        return coder.getNameLength(this.name) + 4;
+      }
+      encode(coder, buffer, offset) {
+        const oldOffset = offset;
+        const nameLength = coder.encodeName(this.name, offset);
+        offset += nameLength;
+        buffer.writeUInt16BE(this.type, offset);
+        offset += 2;
+        let qClass = this.class;
+        if (this.unicastResponseFlag) {
+          qClass |= _Question.QU_MASK;
+        }
+        buffer.writeUInt16BE(qClass, offset);
+        offset += 2;
+        return offset - oldOffset;
+      }
+      clone() {
+        return new _Question(this.name, this.type, this.unicastResponseFlag, this.class);
+      }
+      asString() {
+        return `Q ${this.name} ${this.type} ${this.class}`;
+      }
+      static decode(context, coder, buffer, offset) {
+        const oldOffset = offset;
+        const decodedName = coder.decodeName(offset);
+        offset += decodedName.readBytes;
+        const type = buffer.readUInt16BE(offset);
+        offset += 2;
+        const qClass = buffer.readUInt16BE(offset);
+        offset += 2;
+        const clazz = qClass & this.NOT_QU_MASK;
+        const quFlag = !!(qClass & this.QU_MASK);
+        const question = new _Question(decodedName.data, type, quFlag, clazz);
+        return {
+          data: question,
+          readBytes: offset - oldOffset
+        };
+      }
+    };
+    exports.Question = Question;
+    Question.QU_MASK = 32768;
+    Question.NOT_QU_MASK = 32767;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/coder/DNSPacket.js
+var require_DNSPacket = __commonJS({
+  "node_modules/@homebridge/ciao/lib/coder/DNSPacket.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.DNSPacket = exports.PacketType = exports.QClass = exports.RClass = exports.QType = exports.RType = exports.RCode = exports.OpCode = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
+    var dns_string_utils_1 = require_dns_string_utils();
+    var DNSLabelCoder_1 = require_DNSLabelCoder();
+    var Question_1 = require_Question();
+    require_records();
+    var ResourceRecord_1 = require_ResourceRecord();
+    var OpCode;
+    (function(OpCode2) {
+      OpCode2[OpCode2["QUERY"] = 0] = "QUERY";
+    })(OpCode || (exports.OpCode = OpCode = {}));
+    var RCode;
+    (function(RCode2) {
+      RCode2[RCode2["NoError"] = 0] = "NoError";
+    })(RCode || (exports.RCode = RCode = {}));
+    var RType;
+    (function(RType2) {
+      RType2[RType2["A"] = 1] = "A";
+      RType2[RType2["CNAME"] = 5] = "CNAME";
+      RType2[RType2["PTR"] = 12] = "PTR";
+      RType2[RType2["TXT"] = 16] = "TXT";
+      RType2[RType2["AAAA"] = 28] = "AAAA";
+      RType2[RType2["SRV"] = 33] = "SRV";
+      RType2[RType2["OPT"] = 41] = "OPT";
+      RType2[RType2["NSEC"] = 47] = "NSEC";
+    })(RType || (exports.RType = RType = {}));
+    var QType;
+    (function(QType2) {
+      QType2[QType2["A"] = 1] = "A";
+      QType2[QType2["CNAME"] = 5] = "CNAME";
+      QType2[QType2["PTR"] = 12] = "PTR";
+      QType2[QType2["TXT"] = 16] = "TXT";
+      QType2[QType2["AAAA"] = 28] = "AAAA";
+      QType2[QType2["SRV"] = 33] = "SRV";
+      QType2[QType2["NSEC"] = 47] = "NSEC";
+      QType2[QType2["ANY"] = 255] = "ANY";
+    })(QType || (exports.QType = QType = {}));
+    var RClass;
+    (function(RClass2) {
+      RClass2[RClass2["IN"] = 1] = "IN";
+    })(RClass || (exports.RClass = RClass = {}));
+    var QClass;
+    (function(QClass2) {
+      QClass2[QClass2["IN"] = 1] = "IN";
+      QClass2[QClass2["ANY"] = 255] = "ANY";
+    })(QClass || (exports.QClass = QClass = {}));
+    var PacketType;
+    (function(PacketType2) {
+      PacketType2[PacketType2["QUERY"] = 0] = "QUERY";
+      PacketType2[PacketType2["RESPONSE"] = 1] = "RESPONSE";
+    })(PacketType || (exports.PacketType = PacketType = {}));
+    function isQuery(query) {
+      return "answers" in query;
+    }
+    function isProbeQuery(query) {
+      return "authorities" in query;
+    }
+    var DNSPacket = class _DNSPacket {
+      constructor(definition) {
+        this.questions = /* @__PURE__ */ new Map();
+        this.answers = /* @__PURE__ */ new Map();
+        this.authorities = /* @__PURE__ */ new Map();
+        this.additionals = /* @__PURE__ */ new Map();
+        this.estimatedEncodingLength = 0;
+        this.lastCalculatedLength = 0;
+        this.lengthDirty = true;
+        this.id = definition.id || 0;
+        this.legacyUnicastEncoding = definition.legacyUnicast || false;
+        this.type = definition.type;
+        this.opcode = definition.opcode || 0;
+        this.flags = definition.flags || {};
+        this.rcode = definition.rCode || 0;
+        if (this.type === 1) {
+          this.flags.authoritativeAnswer = true;
+        }
+        if (definition.questions) {
+          this.addQuestions(...definition.questions);
+        }
+        if (definition.answers) {
+          this.addAnswers(...definition.answers);
+        }
+        if (definition.authorities) {
+          this.addAuthorities(...definition.authorities);
+        }
+        if (definition.additionals) {
+          this.addAdditionals(...definition.additionals);
+        }
+      }
+      static createDNSQueryPacket(definition, udpPayloadSize = this.UDP_PAYLOAD_SIZE_IPV4) {
+        const packets = this.createDNSQueryPackets(definition, udpPayloadSize);
+        (0, assert_1.default)(packets.length === 1, "Cannot user short method createDNSQueryPacket when query packets are more than one: is " + packets.length);
+        return packets[0];
+      }
+      static createDNSQueryPackets(definition, udpPayloadSize = this.UDP_PAYLOAD_SIZE_IPV4) {
+        const packets = [];
+        const packet = new _DNSPacket({
+          type: 0,
+          questions: definition.questions,
+          additionals: isQuery(definition) ? definition.additionals : void 0
+          // OPT record is included in additionals section
+        });
+        packets.push(packet);
+        if (packet.getEstimatedEncodingLength() > udpPayloadSize) {
+          const compressedLength = packet.getEncodingLength();
+          if (compressedLength > udpPayloadSize) {
+            assert_1.default.fail("Cannot send query where already the query section is exceeding the udpPayloadSize (" + compressedLength + ">" + udpPayloadSize + ")!");
+          }
+        }
+        if (isQuery(definition) && definition.answers) {
+          let currentPacket = packet;
+          let i2 = 0;
+          const answers = definition.answers.concat([]);
+          answers.sort((a2, b) => {
+            return a2.getEncodingLength(DNSLabelCoder_1.NonCompressionLabelCoder.INSTANCE) - b.getEncodingLength(DNSLabelCoder_1.NonCompressionLabelCoder.INSTANCE);
+          });
+          while (i2 < answers.length) {
+            for (; i2 < answers.length; i2++) {
+              const answer = answers[i2];
+              const estimatedSize = answer.getEncodingLength(DNSLabelCoder_1.NonCompressionLabelCoder.INSTANCE);
+              if (currentPacket.getEstimatedEncodingLength() + estimatedSize <= udpPayloadSize) {
+                currentPacket.addAnswers(answer);
+              } else if (currentPacket.getEncodingLength() + estimatedSize <= udpPayloadSize) {
+                currentPacket.addAnswers(answer);
+              } else if (currentPacket.questions.size === 0 && currentPacket.answers.size === 0) {
+                currentPacket.addAnswers(answer);
+                i2++;
+                break;
+              } else {
+                break;
+              }
+            }
+            if (i2 < answers.length) {
+              currentPacket.flags.truncation = true;
+              currentPacket = new _DNSPacket({
+                type: 0
+                /* PacketType.QUERY */
+              });
+              packets.push(currentPacket);
+            }
+          }
+        } else if (isProbeQuery(definition) && definition.authorities) {
+          packet.addAuthorities(...definition.authorities);
+          const compressedLength = packet.getEncodingLength();
+          if (compressedLength > udpPayloadSize) {
+            assert_1.default.fail(`Probe query packet exceeds the mtu size (${compressedLength}>${udpPayloadSize}). Can't split probe queries at the moment!`);
+          }
+        }
+        return packets;
+      }
+      static createDNSResponsePacketsFromRRSet(definition, udpPayloadSize = this.UDP_PAYLOAD_SIZE_IPV4) {
+        const packet = new _DNSPacket({
+          id: definition.id,
+          legacyUnicast: definition.legacyUnicast,
+          type: 1,
+          flags: { authoritativeAnswer: true },
+          // RFC 6763 18.4 AA is always set for responses in mdns
+          // possible questions sent back to an unicast querier (unicast dns contain only one question, so no size problem here)
+          questions: definition.questions,
+          answers: definition.answers,
+          additionals: definition.additionals
+        });
+        if (packet.getEncodingLength() > udpPayloadSize) {
+          assert_1.default.fail("Couldn't construct a dns response packet from a rr set which fits in an udp payload sized packet!");
+        }
+        return packet;
+      }
+      canBeCombinedWith(packet, udpPayloadSize = _DNSPacket.UDP_PAYLOAD_SIZE_IPV4) {
+        return this.id === packet.id && this.type === packet.type && this.opcode === packet.opcode && (0, fast_deep_equal_1.default)(this.flags, packet.flags) && this.rcode === packet.rcode && this.getEncodingLength() + packet.getEncodingLength() <= udpPayloadSize;
+      }
+      combineWith(packet) {
+        this.setLegacyUnicastEncoding(this.legacyUnicastEncoding || packet.legacyUnicastEncoding);
+        this.addRecords(this.questions, packet.questions.values());
+        this.addRecords(this.answers, packet.answers.values(), this.additionals);
+        this.addRecords(this.authorities, packet.authorities.values());
+        this.addRecords(this.additionals, packet.additionals.values());
+      }
+      addQuestions(...questions) {
+        return this.addRecords(this.questions, questions);
+      }
+      addAnswers(...answers) {
+        return this.addRecords(this.answers, answers, this.additionals);
+      }
+      addAuthorities(...authorities) {
+        return this.addRecords(this.authorities, authorities);
+      }
+      addAdditionals(...additionals) {
+        return this.addRecords(this.additionals, additionals);
+      }
+      addRecords(recordList, added, removeFromWhenAdded) {
+        let addedAny = false;
+        for (const record of added) {
+          if (recordList.has(record.asString())) {
+            continue;
+          }
+          if (this.estimatedEncodingLength) {
+            this.estimatedEncodingLength += record.getEncodingLength(DNSLabelCoder_1.NonCompressionLabelCoder.INSTANCE);
+          }
+          recordList.set(record.asString(), record);
+          addedAny = true;
+          this.lengthDirty = true;
+          if (removeFromWhenAdded) {
+            removeFromWhenAdded.delete(record.asString());
+          }
+        }
+        return addedAny;
+      }
+      setLegacyUnicastEncoding(legacyUnicastEncoding) {
+        if (this.legacyUnicastEncoding !== legacyUnicastEncoding) {
+          this.lengthDirty = true;
+        }
+        this.legacyUnicastEncoding = legacyUnicastEncoding;
+      }
+      legacyUnicastEncodingEnabled() {
+        return this.legacyUnicastEncoding;
+      }
+      getEstimatedEncodingLength() {
+        if (this.estimatedEncodingLength) {
+          return this.estimatedEncodingLength;
+        }
+        const labelCoder = DNSLabelCoder_1.NonCompressionLabelCoder.INSTANCE;
+        let length = _DNSPacket.DNS_PACKET_HEADER_SIZE;
+        for (const record of this.questions.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        for (const record of this.answers.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        for (const record of this.authorities.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        for (const record of this.additionals.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        this.estimatedEncodingLength = length;
+        return length;
+      }
+      getEncodingLength(coder) {
+        if (!this.lengthDirty) {
+          return this.lastCalculatedLength;
+        }
+        const labelCoder = coder || new DNSLabelCoder_1.DNSLabelCoder(this.legacyUnicastEncoding);
+        let length = _DNSPacket.DNS_PACKET_HEADER_SIZE;
+        for (const record of this.questions.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        for (const record of this.answers.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        for (const record of this.authorities.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        for (const record of this.additionals.values()) {
+          length += record.getEncodingLength(labelCoder);
+        }
+        this.lengthDirty = false;
+        this.lastCalculatedLength = length;
+        this.estimatedEncodingLength = length;
+        return length;
+      }
+      encode() {
+        const labelCoder = new DNSLabelCoder_1.DNSLabelCoder(this.legacyUnicastEncoding);
+        const length = this.getEncodingLength(labelCoder);
+        const buffer = Buffer.allocUnsafe(length);
+        labelCoder.initBuf(buffer);
+        let offset = 0;
+        buffer.writeUInt16BE(this.id, offset);
+        offset += 2;
+        let flags = this.type << 15 | this.opcode << 11 | this.rcode;
+        if (this.flags.authoritativeAnswer) {
+          flags |= _DNSPacket.AUTHORITATIVE_ANSWER_MASK;
+        }
+        if (this.flags.truncation) {
+          flags |= _DNSPacket.TRUNCATION_MASK;
+        }
+        if (this.flags.recursionDesired) {
+          flags |= _DNSPacket.RECURSION_DESIRED_MASK;
+        }
+        if (this.flags.recursionAvailable) {
+          flags |= _DNSPacket.RECURSION_AVAILABLE_MASK;
+        }
+        if (this.flags.zero) {
+          flags |= _DNSPacket.ZERO_HEADER_MASK;
+        }
+        if (this.flags.authenticData) {
+          flags |= _DNSPacket.AUTHENTIC_DATA_MASK;
+        }
+        if (this.flags.checkingDisabled) {
+          flags |= _DNSPacket.CHECKING_DISABLED_MASK;
+        }
+        buffer.writeUInt16BE(flags, offset);
+        offset += 2;
+        buffer.writeUInt16BE(this.questions.size, offset);
+        offset += 2;
+        buffer.writeUInt16BE(this.answers.size, offset);
+        offset += 2;
+        buffer.writeUInt16BE(this.authorities.size, offset);
+        offset += 2;
+        buffer.writeUInt16BE(this.additionals.size, offset);
+        offset += 2;
+        for (const question of this.questions.values()) {
+          const length2 = question.encode(labelCoder, buffer, offset);
+          offset += length2;
+        }
+        for (const record of this.answers.values()) {
+          const length2 = record.encode(labelCoder, buffer, offset);
+          offset += length2;
+        }
+        for (const record of this.authorities.values()) {
+          const length2 = record.encode(labelCoder, buffer, offset);
+          offset += length2;
+        }
+        for (const record of this.additionals.values()) {
+          const length2 = record.encode(labelCoder, buffer, offset);
+          offset += length2;
+        }
+        (0, assert_1.default)(offset === buffer.length, "Bytes written didn't match the buffer size!");
+        return buffer;
+      }
+      static decode(context, buffer, offset = 0) {
+        const labelCoder = new DNSLabelCoder_1.DNSLabelCoder();
+        labelCoder.initBuf(buffer);
+        const id = buffer.readUInt16BE(offset);
+        offset += 2;
+        const flags = buffer.readUInt16BE(offset);
+        offset += 2;
+        const questionLength = buffer.readUInt16BE(offset);
+        offset += 2;
+        const answerLength = buffer.readUInt16BE(offset);
+        offset += 2;
+        const authoritiesLength = buffer.readUInt16BE(offset);
+        offset += 2;
+        const additionalsLength = buffer.readUInt16BE(offset);
+        offset += 2;
+        const questions = [];
+        const answers = [];
+        const authorities = [];
+        const additionals = [];
+        offset += _DNSPacket.decodeList(context, labelCoder, buffer, offset, questionLength, Question_1.Question.decode.bind(Question_1.Question), questions);
+        offset += _DNSPacket.decodeList(context, labelCoder, buffer, offset, answerLength, ResourceRecord_1.ResourceRecord.decode.bind(ResourceRecord_1.ResourceRecord), answers);
+        offset += _DNSPacket.decodeList(context, labelCoder, buffer, offset, authoritiesLength, ResourceRecord_1.ResourceRecord.decode.bind(ResourceRecord_1.ResourceRecord), authorities);
+        offset += _DNSPacket.decodeList(context, labelCoder, buffer, offset, additionalsLength, ResourceRecord_1.ResourceRecord.decode.bind(ResourceRecord_1.ResourceRecord), additionals);
+        (0, assert_1.default)(offset === buffer.length, "Didn't read the full buffer (offset=" + offset + ", length=" + buffer.length + ")");
+        const qr = flags >> 15;
+        const opcode = flags >> 11 & 15;
+        const rCode = flags & 15;
+        const packetFlags = {};
+        if (flags & this.AUTHORITATIVE_ANSWER_MASK) {
+          packetFlags.authoritativeAnswer = true;
+        }
+        if (flags & this.TRUNCATION_MASK) {
+          packetFlags.truncation = true;
+        }
+        if (flags & this.RECURSION_DESIRED_MASK) {
+          packetFlags.recursionDesired = true;
+        }
+        if (flags & this.RECURSION_AVAILABLE_MASK) {
+          packetFlags.recursionAvailable = true;
+        }
+        if (flags & this.ZERO_HEADER_MASK) {
+          packetFlags.zero = true;
+        }
+        if (flags & this.AUTHENTIC_DATA_MASK) {
+          packetFlags.authenticData = true;
+        }
+        if (flags & this.CHECKING_DISABLED_MASK) {
+          packetFlags.checkingDisabled = true;
+        }
+        return new _DNSPacket({
+          id,
+          type: qr,
+          opcode,
+          rCode,
+          flags: packetFlags,
+          questions,
+          answers,
+          authorities,
+          additionals
+        });
+      }
+      static decodeList(context, coder, buffer, offset, length, decoder, destination) {
+        const oldOffset = offset;
+        for (let i2 = 0; i2 < length; i2++) {
+          const decoded = decoder(context, coder, buffer, offset);
+          offset += decoded.readBytes;
+          if (decoded.data) {
+            destination.push(decoded.data);
+          }
+        }
+        return offset - oldOffset;
+      }
+      asLoggingString(udpPayloadSize) {
+        let answerString = "";
+        let additionalsString = "";
+        for (const record of this.answers.values()) {
+          if (answerString) {
+            answerString += ",";
+          }
+          answerString += (0, dns_string_utils_1.dnsTypeToString)(record.type);
+        }
+        for (const record of this.additionals.values()) {
+          if (additionalsString) {
+            additionalsString += ",";
+          }
+          additionalsString += (0, dns_string_utils_1.dnsTypeToString)(record.type);
+        }
+        const optionsStrings = [];
+        if (this.legacyUnicastEncodingEnabled()) {
+          optionsStrings.push("U");
+        }
+        if (udpPayloadSize) {
+          optionsStrings.push("UPS: " + udpPayloadSize);
+        }
+        const optionsString = optionsStrings.length !== 0 ? ` (${optionsStrings})` : "";
+        return `[${answerString}] answers and [${additionalsString}] additionals with size ${this.getEncodingLength()}B${optionsString}`;
+      }
+    };
+    exports.DNSPacket = DNSPacket;
+    DNSPacket.UDP_PAYLOAD_SIZE_IPV4 = process.env.CIAO_UPS ? parseInt(process.env.CIAO_UPS) : 1440;
+    DNSPacket.UDP_PAYLOAD_SIZE_IPV6 = process.env.CIAO_UPS ? parseInt(process.env.CIAO_UPS) : 1440;
+    DNSPacket.AUTHORITATIVE_ANSWER_MASK = 1024;
+    DNSPacket.TRUNCATION_MASK = 512;
+    DNSPacket.RECURSION_DESIRED_MASK = 256;
+    DNSPacket.RECURSION_AVAILABLE_MASK = 128;
+    DNSPacket.ZERO_HEADER_MASK = 64;
+    DNSPacket.AUTHENTIC_DATA_MASK = 32;
+    DNSPacket.CHECKING_DISABLED_MASK = 16;
+    DNSPacket.DNS_PACKET_HEADER_SIZE = 12;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/errors.js
+var require_errors = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/errors.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.InterfaceNotFoundError = exports.ERR_INTERFACE_NOT_FOUND = void 0;
+    exports.ERR_INTERFACE_NOT_FOUND = "ERR_INTERFACE_NOT_FOUND";
+    var InterfaceNotFoundError = class extends Error {
+      constructor(message) {
+        super(message);
+        this.name = "ERR_INTERFACE_NOT_FOUND";
+      }
+    };
+    exports.InterfaceNotFoundError = InterfaceNotFoundError;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/promise-utils.js
+var require_promise_utils = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/promise-utils.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PromiseTimeout = PromiseTimeout;
+    function PromiseTimeout(timeout) {
+      return new Promise((resolve6) => {
+        setTimeout(() => resolve6(), timeout);
+      });
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/MDNSServer.js
+var require_MDNSServer = __commonJS({
+  "node_modules/@homebridge/ciao/lib/MDNSServer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.MDNSServer = void 0;
+    exports.SendResultFailedRatio = SendResultFailedRatio;
+    exports.SendResultFormatError = SendResultFormatError;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var crypto_1 = __require("crypto");
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var dgram_1 = tslib_1.__importDefault(__require("dgram"));
+    var DNSPacket_1 = require_DNSPacket();
+    var NetworkManager_1 = require_NetworkManager();
+    var domain_formatter_1 = require_domain_formatter();
+    var errors_1 = require_errors();
+    var promise_utils_1 = require_promise_utils();
+    var debug = (0, debug_1.default)("ciao:MDNSServer");
+    function SendResultFailedRatio(results) {
+      if (results.length === 0) {
+        return 0;
+      }
+      let failedCount = 0;
+      for (const result2 of results) {
+        if (result2.status !== "fulfilled") {
+          failedCount++;
+        }
+      }
+      return failedCount / results.length;
+    }
+    function SendResultFormatError(results, prefix, includeStack = false) {
+      let failedCount = 0;
+      for (const result2 of results) {
+        if (result2.status !== "fulfilled") {
+          failedCount++;
+        }
+      }
+      if (!prefix) {
+        prefix = "Failed to send packets";
+      }
+      if (failedCount < results.length) {
+        prefix += ` (${failedCount}/${results.length}):`;
+      } else {
+        prefix += ":";
+      }
+      if (includeStack) {
+        let string = "=============================\n" + prefix;
+        for (const result2 of results) {
+          if (result2.status === "rejected") {
+            string += "\n--------------------\nFailed to send packet on interface " + result2.interface + ": " + result2.reason.stack;
+          } else if (result2.status === "timeout") {
+            string += "\n--------------------\nSending packet on interface " + result2.interface + " timed out!";
+          }
+        }
+        string += "\n=============================";
+        return string;
+      } else {
+        let string = prefix;
+        for (const result2 of results) {
+          if (result2.status === "rejected") {
+            string += "\n- Failed to send packet on interface " + result2.interface + ": " + result2.reason.message;
+          } else if (result2.status === "timeout") {
+            string += "\n- Sending packet on interface " + result2.interface + " timed out!";
+          }
+        }
+        return string;
+      }
+    }
+    var MDNSServer = class _MDNSServer {
+      constructor(handler, options) {
+        this.sockets = /* @__PURE__ */ new Map();
+        this.sentPackets = /* @__PURE__ */ new Map();
+        this.suppressUnicastResponseFlag = false;
+        this.bound = false;
+        this.closed = false;
+        this.advertiseFamilies = [];
+        (0, assert_1.default)(handler, "handler cannot be undefined");
+        this.handler = handler;
+        this.networkManager = new NetworkManager_1.NetworkManager({
+          interface: options && options.interface,
+          excludeIpv6: options && options.disableIpv6,
+          excludeIpv6Only: options && options.excludeIpv6Only
+        });
+        if (!(options && options.advertiseIpv4 === false)) {
+          this.advertiseFamilies.push(
+            "IPv4"
+            /* IPFamily.IPv4 */
+          );
+        }
+        if (options && options.advertiseIpv6) {
+          this.advertiseFamilies.push(
+            "IPv6"
+            /* IPFamily.IPv6 */
+          );
+        }
+        this.networkManager.on("network-update", this.handleUpdatedNetworkInterfaces.bind(this));
+      }
+      getNetworkManager() {
+        return this.networkManager;
+      }
+      getBoundInterfaceNames() {
+        return this.sockets.keys();
+      }
+      async bind() {
+        if (this.closed) {
+          throw new Error("Cannot rebind closed server!");
+        }
+        this.suppressUnicastResponseFlag = true;
+        await this.networkManager.waitForInit();
+        const promises = [];
+        for (const [name, networkInterface] of this.networkManager.getInterfaceMap()) {
+          this.advertiseFamilies.forEach((family) => {
+            const socket = this.createDgramSocket(name, true, family === "IPv6" ? "udp6" : "udp4");
+            const promise = this.bindSocket(socket, networkInterface, family).catch((reason) => {
+              console.log("Could not bind detected network interface: " + reason.stack);
+            });
+            promises.push(promise);
+          });
+        }
+        return Promise.all(promises).then(() => {
+          this.bound = true;
+        });
+      }
+      shutdown() {
+        this.networkManager.shutdown();
+        for (const socket of this.sockets.values()) {
+          socket.close();
+        }
+        if (this.sentPacketsCleanupTimer !== void 0) {
+          clearTimeout(this.sentPacketsCleanupTimer);
+          this.sentPacketsCleanupTimer = void 0;
+        }
+        this.bound = false;
+        this.closed = true;
+        this.sockets.clear();
+        this.sentPackets.clear();
+      }
+      sendQueryBroadcast(query, service) {
+        const packets = DNSPacket_1.DNSPacket.createDNSQueryPackets(query);
+        if (packets.length > 1) {
+          debug("Query broadcast is split into %d packets!", packets.length);
+        }
+        const promises = [];
+        for (const packet of packets) {
+          promises.push(this.sendOnAllNetworksForService(packet, service));
+        }
+        return Promise.all(promises).then((values) => {
+          const results = [];
+          for (const value of values) {
+            results.push(...value);
+          }
+          return results;
+        });
+      }
+      sendResponseBroadcast(response, service) {
+        const packet = DNSPacket_1.DNSPacket.createDNSResponsePacketsFromRRSet(response);
+        return this.sendOnAllNetworksForService(packet, service);
+      }
+      sendResponse(response, endpointOrInterface, callback) {
+        if (this.closed) {
+          if (callback) {
+            callback();
+          }
+          return;
+        }
+        this.send(response, endpointOrInterface).then((result2) => {
+          if (result2.status === "rejected") {
+            if (callback) {
+              callback(new Error("Encountered socket error on " + result2.interface + ": " + result2.reason.message));
+            } else {
+              _MDNSServer.logSocketError(result2.interface, result2.reason);
+            }
+          } else if (callback) {
+            callback();
+          }
+        });
+      }
+      sendOnAllNetworksForService(packet, service) {
+        if (this.closed) {
+          return Promise.resolve([]);
+        }
+        this.checkUnicastResponseFlag(packet);
+        const message = packet.encode();
+        this.assertBeforeSend(
+          message,
+          "IPv4"
+          /* IPFamily.IPv4 */
+        );
+        const promises = [];
+        for (const [name, socket] of this.sockets) {
+          if (!service.advertisesOnInterface(name)) {
+            continue;
+          }
+          const isIPv6 = name.endsWith("/6");
+          const promise = new Promise((resolve6) => {
+            socket.send(message, _MDNSServer.MDNS_PORT, isIPv6 ? _MDNSServer.MULTICAST_IPV6 : _MDNSServer.MULTICAST_IPV4, (error) => {
+              if (error) {
+                if (!_MDNSServer.isSilencedSocketError(error)) {
+                  resolve6({
+                    status: "rejected",
+                    interface: name,
+                    reason: error
+                  });
+                  return;
+                }
+              } else {
+                this.maintainSentPacketsInterface(name, message);
+              }
+              resolve6({
+                status: "fulfilled",
+                interface: name
+              });
+            });
+          });
+          promises.push(Promise.race([
+            promise,
+            (0, promise_utils_1.PromiseTimeout)(_MDNSServer.SEND_TIMEOUT).then(() => ({
+              status: "timeout",
+              interface: name
+            }))
+          ]));
+        }
+        return Promise.all(promises);
+      }
+      send(packet, endpointOrInterface) {
+        if (this.closed) {
+          const name2 = typeof endpointOrInterface === "string" ? endpointOrInterface : endpointOrInterface.interface;
+          return Promise.resolve({ status: "rejected", interface: name2, reason: new Error("Server is closed") });
+        }
+        this.checkUnicastResponseFlag(packet);
+        const message = packet.encode();
+        let address;
+        let port;
+        let name;
+        let isIPv6;
+        if (typeof endpointOrInterface === "string") {
+          isIPv6 = endpointOrInterface.endsWith("/6");
+          address = isIPv6 ? _MDNSServer.MULTICAST_IPV6 : _MDNSServer.MULTICAST_IPV4;
+          port = _MDNSServer.MDNS_PORT;
+          name = endpointOrInterface;
+        } else {
+          isIPv6 = endpointOrInterface.interface.endsWith("/6");
+          address = endpointOrInterface.address;
+          port = endpointOrInterface.port;
+          name = endpointOrInterface.interface;
+        }
+        this.assertBeforeSend(
+          message,
+          isIPv6 ? "IPv6" : "IPv4"
+          /* IPFamily.IPv4 */
+        );
+        const socket = this.sockets.get(name);
+        if (!socket) {
+          throw new errors_1.InterfaceNotFoundError(`Could not find socket for given network interface '${name}'`);
+        }
+        return new Promise((resolve6) => {
+          socket.send(message, port, address, (error) => {
+            if (error) {
+              if (!_MDNSServer.isSilencedSocketError(error)) {
+                resolve6({
+                  status: "rejected",
+                  interface: name,
+                  reason: error
+                });
+                return;
+              }
+            } else {
+              this.maintainSentPacketsInterface(name, message);
+            }
+            resolve6({
+              status: "fulfilled",
+              interface: name
+            });
+          });
+        });
+      }
+      checkUnicastResponseFlag(packet) {
+        if (this.suppressUnicastResponseFlag && packet.type === 0) {
+          packet.questions.forEach((record) => record.unicastResponseFlag = false);
+        }
+      }
+      assertBeforeSend(message, family) {
+        (0, assert_1.default)(this.bound, "Cannot send packets before server is not bound!");
+        const ipHeaderSize = family === "IPv4" ? _MDNSServer.DEFAULT_IP4_HEADER : _MDNSServer.DEFAULT_IP6_HEADER;
+        (0, assert_1.default)(ipHeaderSize + _MDNSServer.UDP_HEADER + message.length <= 9e3, "DNS cannot exceed the size of 9000 bytes even with IP Fragmentation!");
+      }
+      maintainSentPacketsInterface(name, packet) {
+        const hash2 = _MDNSServer.hashPacket(packet);
+        let packets = this.sentPackets.get(name);
+        if (!packets) {
+          packets = /* @__PURE__ */ new Map();
+          this.sentPackets.set(name, packets);
+        }
+        const timestamps = packets.get(hash2);
+        if (timestamps) {
+          timestamps.push(Date.now());
+        } else {
+          packets.set(hash2, [Date.now()]);
+        }
+        this.scheduleSentPacketsCleanup();
+      }
+      checkIfPacketWasPreviouslySentFromUs(name, packet) {
+        const packets = this.sentPackets.get(name);
+        if (!packets) {
+          return false;
+        }
+        const hash2 = _MDNSServer.hashPacket(packet);
+        const timestamps = packets.get(hash2);
+        if (timestamps && timestamps.length > 0) {
+          timestamps.shift();
+          if (timestamps.length === 0) {
+            packets.delete(hash2);
+          }
+          return true;
+        }
+        return false;
+      }
+      /**
+       * Schedules a one-shot cleanup pass that prunes {@link sentPackets} entries older than
+       * {@link SENT_PACKETS_TTL}. Reschedules itself while entries remain. Does nothing if a
+       * pass is already scheduled or the server is closed.
+       *
+       * Opportunistic pruning on receive would not suffice: on setups where some packets
+       * never loop back (RFC 6762 doesn't guarantee loopback delivery over UDP), the map
+       * would otherwise grow without bound on quiet or outbound-heavy interfaces.
+       */
+      scheduleSentPacketsCleanup() {
+        var _a2, _b2;
+        if (this.sentPacketsCleanupTimer !== void 0 || this.closed) {
+          return;
+        }
+        this.sentPacketsCleanupTimer = setTimeout(() => {
+          this.sentPacketsCleanupTimer = void 0;
+          const cutoff = Date.now() - _MDNSServer.SENT_PACKETS_TTL;
+          let remaining = 0;
+          for (const packets of this.sentPackets.values()) {
+            for (const [hash2, timestamps] of packets) {
+              while (timestamps.length > 0 && timestamps[0] <= cutoff) {
+                timestamps.shift();
+              }
+              if (timestamps.length === 0) {
+                packets.delete(hash2);
+              } else {
+                remaining += timestamps.length;
+              }
+            }
+          }
+          if (remaining > 0) {
+            this.scheduleSentPacketsCleanup();
+          }
+        }, _MDNSServer.SENT_PACKETS_TTL);
+        (_b2 = (_a2 = this.sentPacketsCleanupTimer).unref) === null || _b2 === void 0 ? void 0 : _b2.call(_a2);
+      }
+      static hashPacket(packet) {
+        return (0, crypto_1.createHash)("md5").update(packet).digest("base64");
+      }
+      createDgramSocket(name, reuseAddr = false, type = "udp4") {
+        const socket = dgram_1.default.createSocket({
+          type,
+          reuseAddr
+        });
+        socket.on("message", (data, rinfo) => this.handleMessage(
+          name,
+          data,
+          rinfo,
+          type === "udp6" ? "IPv6" : "IPv4"
+          /* IPFamily.IPv4 */
+        ));
+        socket.on("error", (error) => {
+          if (!_MDNSServer.isSilencedSocketError(error)) {
+            _MDNSServer.logSocketError(name, error);
+          }
+        });
+        return socket;
+      }
+      bindSocket(socket, networkInterface, family) {
+        return new Promise((resolve6, reject) => {
+          const errorHandler = (error) => reject(new Error("Failed to bind on interface " + networkInterface.name + ": " + error.message));
+          const isIPv6 = family === "IPv6";
+          socket.once("error", errorHandler);
+          socket.on("close", () => {
+            this.sockets.delete(networkInterface.name + (isIPv6 ? "/6" : ""));
+          });
+          socket.bind(_MDNSServer.MDNS_PORT, () => {
+            socket.setRecvBufferSize(800 * 1024);
+            socket.removeListener("error", errorHandler);
+            const multicastAddress = isIPv6 ? _MDNSServer.MULTICAST_IPV6 : _MDNSServer.MULTICAST_IPV4;
+            const interfaceAddress = isIPv6 ? networkInterface.ipv6 : networkInterface.ipv4;
+            if (!interfaceAddress) {
+              debug("Warning: no " + (isIPv6 ? "IPv6" : "IPv4") + " address available on " + networkInterface.name);
+              try {
+                socket.close();
+              } catch (error) {
+              }
+              resolve6();
+              return;
+            }
+            try {
+              socket.addMembership(multicastAddress, interfaceAddress);
+              socket.setMulticastInterface(isIPv6 ? interfaceAddress + "%" + networkInterface.name : interfaceAddress);
+              socket.setMulticastTTL(_MDNSServer.MDNS_TTL);
+              socket.setTTL(_MDNSServer.MDNS_TTL);
+              socket.setMulticastLoopback(true);
+              this.sockets.set(isIPv6 ? networkInterface.name + "/6" : networkInterface.name, socket);
+              resolve6();
+            } catch (error) {
+              try {
+                socket.close();
+              } catch (error2) {
+                debug("Error while closing socket which failed to bind. Error may be expected: " + error2.message);
+              }
+              reject(new Error("Error binding socket on " + networkInterface.name + ": " + error.stack));
+            }
+          });
+        });
+      }
+      handleMessage(name, buffer, rinfo, family) {
+        if (!this.bound) {
+          return;
+        }
+        const networkInterface = this.networkManager.getInterface(name);
+        if (!networkInterface) {
+          debug("Received packet on non existing network interface: %s!", name);
+          return;
+        }
+        if (this.checkIfPacketWasPreviouslySentFromUs(networkInterface.name, buffer)) {
+          return;
+        }
+        const isIPv6 = family === "IPv6";
+        if (isIPv6) {
+          if (networkInterface.loopback !== rinfo.address.includes("%lo")) {
+            debug("Received packet on a %s interface (%s) which is coming from a %s interface (%s)", networkInterface.loopback ? "loopback" : "non-loopback", name, rinfo.address.includes("%lo") ? "loopback" : "non-loopback", rinfo.address);
+          }
+        } else {
+          const ip4Netaddress = (0, domain_formatter_1.getNetAddress)(rinfo.address, networkInterface.ip4Netmask);
+          if (networkInterface.loopback) {
+            if (ip4Netaddress !== networkInterface.ipv4Netaddress) {
+              return;
+            }
+          } else if (this.networkManager.isLoopbackNetaddressV4(ip4Netaddress)) {
+            debug("Received packet on interface '%s' which is not coming from the same subnet: %o", name, { address: rinfo.address, netaddress: ip4Netaddress, interface: networkInterface.ipv4 });
+            return;
+          }
+        }
+        let packet;
+        try {
+          packet = DNSPacket_1.DNSPacket.decode(rinfo, buffer);
+        } catch (error) {
+          debug("Received a malformed packet from %o on interface %s. This might or might not be a problem. Here is the received packet for debugging purposes '%s'. Packet decoding failed with %s", rinfo, name, buffer.toString("base64"), error.stack);
+          return;
+        }
+        if (packet.opcode !== 0) {
+          return;
+        }
+        if (packet.rcode !== 0) {
+          return;
+        }
+        const endpoint = {
+          address: rinfo.address,
+          port: rinfo.port,
+          interface: name + (isIPv6 ? "/6" : "")
+        };
+        if (packet.type === 0) {
+          try {
+            this.handler.handleQuery(packet, endpoint);
+          } catch (error) {
+            console.warn("Error occurred handling incoming (on " + name + ") dns query packet: " + error.stack);
+          }
+        } else if (packet.type === 1) {
+          if (rinfo.port !== _MDNSServer.MDNS_PORT) {
+            return;
+          }
+          try {
+            this.handler.handleResponse(packet, endpoint);
+          } catch (error) {
+            console.warn("Error occurred handling incoming (on " + name + ") dns response packet: " + error.stack);
+          }
+        }
+      }
+      static isSilencedSocketError(error) {
+        const silenced = error.message.includes("EADDRNOTAVAIL") || error.message.includes("EHOSTDOWN") || error.message.includes("ENETUNREACH") || error.message.includes("EHOSTUNREACH") || error.message.includes("EPERM") || error.message.includes("EINVAL");
+        if (silenced) {
+          debug("Silenced and ignored error (This is/should not be a problem, this message is only for informational purposes): " + error.message);
+        }
+        return silenced;
+      }
+      static logSocketError(name, error) {
+        console.warn(`Encountered MDNS socket error on socket '${name}' : ${error.stack}`);
+        return;
+      }
+      handleUpdatedNetworkInterfaces(networkUpdate) {
+        if (networkUpdate.removed) {
+          for (const networkInterface of networkUpdate.removed) {
+            let socket = this.sockets.get(networkInterface.name);
+            this.sockets.delete(networkInterface.name);
+            this.sentPackets.delete(networkInterface.name);
+            if (socket) {
+              socket.close();
+            }
+            socket = this.sockets.get(networkInterface.name + "/6");
+            this.sockets.delete(networkInterface.name + "/6");
+            this.sentPackets.delete(networkInterface.name + "/6");
+            if (socket) {
+              socket.close();
+            }
+          }
+        }
+        if (networkUpdate.changes) {
+          for (const change of networkUpdate.changes) {
+            let socket = this.sockets.get(change.name);
+            if (!change.outdatedIpv4 && change.updatedIpv4) {
+              debug("IPv4 address appeared on changed interface %s (was undefined, now %s). Adding membership.", change.name, change.updatedIpv4);
+              if (socket) {
+                try {
+                  socket.addMembership(_MDNSServer.MULTICAST_IPV4, change.updatedIpv4);
+                  socket.setMulticastInterface(change.updatedIpv4);
+                } catch (error) {
+                  debug("Error adding membership for newly appeared IPv4 on %s: %s", change.name, error.message);
+                }
+              }
+            } else if (change.outdatedIpv4 && !change.updatedIpv4) {
+              debug("IPv4 address disappeared on changed interface %s (was %s, now undefined). Dropping membership.", change.name, change.outdatedIpv4);
+              if (socket) {
+                try {
+                  socket.dropMembership(_MDNSServer.MULTICAST_IPV4, change.outdatedIpv4);
+                } catch (error) {
+                  debug("Error dropping membership for disappeared IPv4 on %s: %s", change.name, error.message);
+                }
+              }
+            } else if (socket && change.outdatedIpv4 && change.updatedIpv4) {
+              try {
+                socket.dropMembership(_MDNSServer.MULTICAST_IPV4, change.outdatedIpv4);
+              } catch (error) {
+                debug("Thrown unexpected error when dropping outdated address membership: " + error.message);
+              }
+              try {
+                socket.addMembership(_MDNSServer.MULTICAST_IPV4, change.updatedIpv4);
+              } catch (error) {
+                debug("Thrown unexpected error when adding new address membership: " + error.message);
+              }
+              socket.setMulticastInterface(change.updatedIpv4);
+            }
+            socket = this.sockets.get(change.name + "/6");
+            if (socket && change.outdatedIpv6 && change.updatedIpv6) {
+              try {
+                socket.dropMembership(_MDNSServer.MULTICAST_IPV6, change.outdatedIpv6);
+              } catch (error) {
+                debug("Thrown unexpected error when dropping outdated address membership: " + error.message);
+              }
+              try {
+                socket.addMembership(_MDNSServer.MULTICAST_IPV6, change.updatedIpv6);
+              } catch (error) {
+                debug("Thrown unexpected error when adding new address membership: " + error.message);
+              }
+            }
+          }
+        }
+        if (networkUpdate.added) {
+          for (const networkInterface of networkUpdate.added) {
+            this.advertiseFamilies.forEach((family) => {
+              const socket = this.createDgramSocket(networkInterface.name, true, family === "IPv6" ? "udp6" : "udp4");
+              this.bindSocket(socket, networkInterface, family).catch((reason) => {
+                console.log("Could not bind detected network interface: " + reason.stack);
+              });
+            });
+          }
+        }
+      }
+    };
+    exports.MDNSServer = MDNSServer;
+    MDNSServer.DEFAULT_IP4_HEADER = 20;
+    MDNSServer.DEFAULT_IP6_HEADER = 40;
+    MDNSServer.UDP_HEADER = 8;
+    MDNSServer.MDNS_PORT = 5353;
+    MDNSServer.MDNS_TTL = 255;
+    MDNSServer.MULTICAST_IPV4 = "224.0.0.251";
+    MDNSServer.MULTICAST_IPV6 = "FF02::FB";
+    MDNSServer.SEND_TIMEOUT = 200;
+    MDNSServer.SENT_PACKETS_TTL = 5e3;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/responder/Announcer.js
+var require_Announcer = __commonJS({
+  "node_modules/@homebridge/ciao/lib/responder/Announcer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Announcer = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var DNSPacket_1 = require_DNSPacket();
+    var MDNSServer_1 = require_MDNSServer();
+    var promise_utils_1 = require_promise_utils();
+    var debug = (0, debug_1.default)("ciao:Announcer");
+    var Announcer = class _Announcer {
+      constructor(server, service, options) {
+        this.repetitions = 1;
+        this.announceIntervalIncreaseFactor = 2;
+        this.goodbye = false;
+        this.sentAnnouncements = 0;
+        this.sentLastAnnouncement = false;
+        this.nextInterval = 1e3;
+        this.nextAnnouncementTime = 0;
+        (0, assert_1.default)(server, "server must be defined");
+        (0, assert_1.default)(service, "service must be defined");
+        this.server = server;
+        this.service = service;
+        if (options) {
+          if (options.repetitions !== void 0) {
+            this.repetitions = options.repetitions;
+          }
+          if (options.goodbye) {
+            this.goodbye = true;
+          }
+        }
+        (0, assert_1.default)(this.repetitions > 0 && this.repetitions <= 8, "repetitions must in [1;8]");
+      }
+      announce() {
+        debug("[%s] Sending %s for service", this.service.getFQDN(), this.goodbye ? "goodbye" : "announcement");
+        if (!this.goodbye) {
+          this.service.rebuildServiceRecords();
+        }
+        return this.promise = new Promise((resolve6, reject) => {
+          this.promiseResolve = resolve6;
+          this.promiseReject = reject;
+          this.timer = setTimeout(this.sendAnnouncement.bind(this), 0);
+          this.timer.unref();
+          this.nextAnnouncementTime = Date.now();
+        });
+      }
+      async cancel() {
+        debug("[%s] Canceling %s", this.service.getFQDN(), this.goodbye ? "goodbye" : "announcement");
+        if (this.timer) {
+          clearTimeout(this.timer);
+          this.timer = void 0;
+        }
+        this.promiseReject(_Announcer.CANCEL_REASON);
+        return this.awaitAnnouncement().catch((reason) => {
+          if (reason !== _Announcer.CANCEL_REASON) {
+            return Promise.reject(reason);
+          }
+        });
+      }
+      hasSentLastAnnouncement() {
+        return this.sentLastAnnouncement;
+      }
+      async awaitAnnouncement() {
+        await this.promise;
+      }
+      isSendingGoodbye() {
+        return this.goodbye;
+      }
+      sendAnnouncement() {
+        debug("[%s] Sending %s number %d", this.service.getFQDN(), this.goodbye ? "goodbye" : "announcement", this.sentAnnouncements + 1);
+        const records = [
+          this.service.ptrRecord(),
+          ...this.service.subtypePtrRecords(),
+          this.service.srvRecord(),
+          this.service.txtRecord()
+          // A and AAAA records are added below when sending. Which records get added depends on the network the announcement happens for
+        ];
+        if (this.goodbye) {
+          for (const record of records) {
+            record.ttl = 0;
+          }
+        } else {
+          records.push(this.service.metaQueryPtrRecord());
+        }
+        if (this.sentAnnouncements + 1 >= this.repetitions) {
+          this.sentLastAnnouncement = true;
+        }
+        _Announcer.sendResponseAddingAddressRecords(this.server, this.service, records, this.goodbye).then((results) => {
+          const failRatio = (0, MDNSServer_1.SendResultFailedRatio)(results);
+          if (failRatio === 1) {
+            debug((0, MDNSServer_1.SendResultFormatError)(results, `[${this.service.getFQDN()}] Failed to send ${this.goodbye ? "goodbye" : "announcement"} requests`));
+            this.promiseReject(new Error(`${this.goodbye ? "Goodbye" : "Announcement"} failed as of socket errors!`));
+            return;
+          }
+          if (failRatio > 0) {
+            debug((0, MDNSServer_1.SendResultFormatError)(results, `Some of the ${this.goodbye ? "goodbye" : "announcement"} requests for '${this.service.getFQDN()}' encountered an error`));
+          }
+          if (this.service.serviceState !== "announcing") {
+            debug("[%s] Service is no longer in announcing state. Stopping. (Received %s)", this.service.getFQDN(), this.service.serviceState);
+            return;
+          }
+          this.sentAnnouncements++;
+          if (this.sentAnnouncements >= this.repetitions) {
+            this.promiseResolve();
+          } else {
+            this.timer = setTimeout(this.sendAnnouncement.bind(this), this.nextInterval);
+            this.timer.unref();
+            this.nextAnnouncementTime = Date.now() + this.nextInterval;
+            this.nextInterval *= this.announceIntervalIncreaseFactor;
+          }
+        });
+      }
+      static sendResponseAddingAddressRecords(server, service, records, goodbye) {
+        const promises = [];
+        for (const name of server.getBoundInterfaceNames()) {
+          if (!service.advertisesOnInterface(name)) {
+            continue;
+          }
+          const answer = records.concat([]);
+          const aRecord = service.aRecord(name);
+          const aaaaRecord = service.aaaaRecord(name);
+          const aaaaRoutableRecord = service.aaaaRoutableRecord(name);
+          const aaaaUniqueLocalRecord = service.aaaaUniqueLocalRecord(name);
+          const nsecRecord = service.addressNSECRecord();
+          const serviceNsecRecord = service.serviceNSECRecord();
+          if (aRecord) {
+            if (goodbye) {
+              aRecord.ttl = 0;
+            }
+            answer.push(aRecord);
+          }
+          if (aaaaRecord) {
+            if (goodbye) {
+              aaaaRecord.ttl = 0;
+            }
+            answer.push(aaaaRecord);
+          }
+          if (aaaaRoutableRecord) {
+            if (goodbye) {
+              aaaaRoutableRecord.ttl = 0;
+            }
+            answer.push(aaaaRoutableRecord);
+          }
+          if (aaaaUniqueLocalRecord) {
+            if (goodbye) {
+              aaaaUniqueLocalRecord.ttl = 0;
+            }
+            answer.push(aaaaUniqueLocalRecord);
+          }
+          if (goodbye) {
+            nsecRecord.ttl = 0;
+            serviceNsecRecord.ttl = 0;
+          }
+          const additionals = [];
+          additionals.push(nsecRecord, serviceNsecRecord);
+          const packet = DNSPacket_1.DNSPacket.createDNSResponsePacketsFromRRSet({
+            answers: answer,
+            additionals
+          });
+          let sendPromise;
+          try {
+            sendPromise = server.send(packet, name);
+          } catch (error) {
+            sendPromise = Promise.resolve({
+              status: "rejected",
+              interface: name,
+              reason: error instanceof Error ? error : new Error(String(error))
+            });
+          }
+          promises.push(Promise.race([
+            sendPromise,
+            (0, promise_utils_1.PromiseTimeout)(MDNSServer_1.MDNSServer.SEND_TIMEOUT).then(() => ({
+              status: "timeout",
+              interface: name
+            }))
+          ]));
+        }
+        return Promise.all(promises);
+      }
+    };
+    exports.Announcer = Announcer;
+    Announcer.CANCEL_REASON = "CIAO ANNOUNCEMENT CANCELLED";
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/tiebreaking.js
+var require_tiebreaking = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/tiebreaking.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.TiebreakingResult = void 0;
+    exports.rrComparator = rrComparator;
+    exports.runTiebreaking = runTiebreaking;
+    function rrComparator(recordA, recordB) {
+      if (recordA.class !== recordB.class) {
+        return recordA.class - recordB.class;
+      }
+      if (recordA.type !== recordB.type) {
+        return recordA.type - recordB.type;
+      }
+      const aData = recordA.getRawData();
+      const bData = recordB.getRawData();
+      const maxLength = Math.max(aData.length, bData.length);
+      for (let i2 = 0; i2 < maxLength; i2++) {
+        if (i2 >= aData.length && i2 < bData.length) {
+          return -1;
+        } else if (i2 >= bData.length && i2 < aData.length) {
+          return 1;
+        }
+        const aByte = aData.readUInt8(i2);
+        const bByte = bData.readUInt8(i2);
+        if (aByte !== bByte) {
+          return aByte < bByte ? -1 : 1;
+        }
+      }
+      return 0;
+    }
+    var TiebreakingResult;
+    (function(TiebreakingResult2) {
+      TiebreakingResult2[TiebreakingResult2["OPPONENT"] = -1] = "OPPONENT";
+      TiebreakingResult2[TiebreakingResult2["TIE"] = 0] = "TIE";
+      TiebreakingResult2[TiebreakingResult2["HOST"] = 1] = "HOST";
+    })(TiebreakingResult || (exports.TiebreakingResult = TiebreakingResult = {}));
+    function runTiebreaking(host, opponent) {
+      const maxLength = Math.max(host.length, opponent.length);
+      for (let i2 = 0; i2 < maxLength; i2++) {
+        if (i2 >= host.length && i2 < opponent.length) {
+          return -1;
+        } else if (i2 >= opponent.length && i2 < host.length) {
+          return 1;
+        }
+        const recordComparison = rrComparator(host[i2], opponent[i2]);
+        if (recordComparison !== 0) {
+          return recordComparison;
+        }
+      }
+      return 0;
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/responder/Prober.js
+var require_Prober = __commonJS({
+  "node_modules/@homebridge/ciao/lib/responder/Prober.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Prober = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var Question_1 = require_Question();
+    var MDNSServer_1 = require_MDNSServer();
+    var tiebreaking = tslib_1.__importStar(require_tiebreaking());
+    var tiebreaking_1 = require_tiebreaking();
+    var PROBE_INTERVAL = 250;
+    var LIMITED_PROBE_INTERVAL = 1e3;
+    var debug = (0, debug_1.default)("ciao:Prober");
+    var Prober = class _Prober {
+      constructor(responder, server, service) {
+        this.records = [];
+        this.currentInterval = PROBE_INTERVAL;
+        this.serviceEncounteredNameChange = false;
+        this.sentFirstProbeQuery = false;
+        this.sentQueriesForCurrentTry = 0;
+        this.sentQueries = 0;
+        (0, assert_1.default)(responder, "responder must be defined");
+        (0, assert_1.default)(server, "server must be defined");
+        (0, assert_1.default)(service, "service must be defined");
+        this.responder = responder;
+        this.server = server;
+        this.service = service;
+      }
+      getService() {
+        return this.service;
+      }
+      /**
+       * This method is called to start the actual probing process.
+       * Once the service is considered unique on the network and can be announced the promise returns.
+       * While probing multiple name changes can happen
+       *
+       * @returns a promise which returns when the service is considered unique on the network
+       */
+      probe() {
+        debug("Starting to probe for '%s'...", this.service.getFQDN());
+        return new Promise((resolve6, reject) => {
+          this.promiseResolve = resolve6;
+          this.promiseReject = reject;
+          this.timer = setTimeout(this.sendProbeRequest.bind(this), Math.random() * PROBE_INTERVAL);
+          this.timer.unref();
+        });
+      }
+      cancel() {
+        this.clear();
+        this.promiseReject(_Prober.CANCEL_REASON);
+      }
+      clear() {
+        if (this.timer) {
+          clearTimeout(this.timer);
+          this.timer = void 0;
+        }
+        this.sentFirstProbeQuery = false;
+        this.sentQueriesForCurrentTry = 0;
+      }
+      /**
+       * End the current ongoing probing requests. If
+       * @param success
+       */
+      endProbing(success) {
+        this.clear();
+        if (success) {
+          debug("Probing for '%s' finished successfully", this.service.getFQDN());
+          this.promiseResolve();
+          if (this.serviceEncounteredNameChange) {
+            this.service.informAboutNameUpdates();
+          }
+        }
+      }
+      sendProbeRequest() {
+        if (this.sentQueriesForCurrentTry === 0) {
+          this.records = [
+            this.service.srvRecord(),
+            this.service.txtRecord(),
+            this.service.ptrRecord(),
+            ...this.service.subtypePtrRecords(),
+            ...this.service.allAddressRecords()
+            //...this.service.allReverseAddressMappings(),
+          ].sort(tiebreaking_1.rrComparator);
+          this.records.forEach((record) => record.flushFlag = false);
+        }
+        if (this.sentQueriesForCurrentTry >= 3) {
+          this.endProbing(true);
+          return;
+        }
+        if (this.sentQueries >= 15) {
+          this.currentInterval = LIMITED_PROBE_INTERVAL;
+        }
+        debug("Sending prober query number %d for '%s'...", this.sentQueriesForCurrentTry + 1, this.service.getFQDN());
+        (0, assert_1.default)(this.records.length > 0, "Tried sending probing request for zero record length!");
+        const questions = [
+          // probes SHOULD be sent with unicast response flag as of the RFC
+          // MDNServer might overwrite the QU flag to false, as we can't use unicast if there is another responder on the machine
+          new Question_1.Question(this.service.getFQDN(), 255, true),
+          new Question_1.Question(this.service.getHostname(), 255, true)
+        ];
+        let broadcast;
+        try {
+          broadcast = this.server.sendQueryBroadcast({
+            questions,
+            // TODO certified homekit accessories only include the main service PTR record
+            authorities: this.records
+            // include records we want to announce in authorities to support Simultaneous Probe Tiebreaking (RFC 6762 8.2.)
+          }, this.service);
+        } catch (error) {
+          debug(`Failed to build probe queries for '${this.service.getFQDN()}': ${error instanceof Error ? error.message : String(error)}`);
+          this.endProbing(false);
+          this.promiseReject(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        broadcast.then((results) => {
+          const failRatio = (0, MDNSServer_1.SendResultFailedRatio)(results);
+          if (failRatio === 1) {
+            debug((0, MDNSServer_1.SendResultFormatError)(results, `Failed to send probe queries for '${this.service.getFQDN()}'`));
+            this.endProbing(false);
+            this.promiseReject(new Error("Probing failed as of socket errors!"));
+            return;
+          }
+          if (failRatio > 0) {
+            debug((0, MDNSServer_1.SendResultFormatError)(results, `Some of the probe queries for '${this.service.getFQDN()}' encountered an error`));
+          }
+          if (this.service.serviceState !== "probing") {
+            debug("Service '%s' is no longer in probing state. Stopping.", this.service.getFQDN());
+            return;
+          }
+          this.sentFirstProbeQuery = true;
+          this.sentQueriesForCurrentTry++;
+          this.sentQueries++;
+          this.timer = setTimeout(this.sendProbeRequest.bind(this), this.currentInterval);
+          this.timer.unref();
+          this.checkLocalConflicts();
+        }).catch((error) => {
+          var _a2;
+          console.error(`Probing for '${this.service.getFQDN()}' failed unexpectedly: ${(_a2 = error === null || error === void 0 ? void 0 : error.message) !== null && _a2 !== void 0 ? _a2 : error}`);
+        });
+      }
+      checkLocalConflicts() {
+        let containsAnswer = false;
+        for (const service of this.responder.getAnnouncedServices()) {
+          if (service.getLowerCasedFQDN() === this.service.getLowerCasedFQDN() || service.getLowerCasedHostname() === this.service.getLowerCasedHostname()) {
+            containsAnswer = true;
+            break;
+          }
+        }
+        if (containsAnswer) {
+          debug("Probing for '%s' failed as of local service. Doing a name change", this.service.getFQDN());
+          this.handleNameChange();
+        }
+      }
+      handleResponse(packet, endpoint) {
+        if (!this.sentFirstProbeQuery || !this.service.advertisesOnInterface(endpoint.interface)) {
+          return;
+        }
+        let containsAnswer = false;
+        for (const record of packet.answers.values()) {
+          if (record.getLowerCasedName() === this.service.getLowerCasedFQDN() || record.getLowerCasedName() === this.service.getLowerCasedHostname()) {
+            containsAnswer = true;
+            break;
+          }
+        }
+        for (const record of packet.additionals.values()) {
+          if (record.getLowerCasedName() === this.service.getLowerCasedFQDN() || record.getLowerCasedName() === this.service.getLowerCasedHostname()) {
+            containsAnswer = true;
+            break;
+          }
+        }
+        if (containsAnswer) {
+          debug("Probing for '%s' failed. Doing a name change", this.service.getFQDN());
+          this.handleNameChange();
+        }
+      }
+      handleNameChange() {
+        this.endProbing(false);
+        this.service.serviceState = "unannounced";
+        this.service.incrementName();
+        this.service.serviceState = "probing";
+        this.serviceEncounteredNameChange = true;
+        this.timer = setTimeout(this.sendProbeRequest.bind(this), 1e3);
+        this.timer.unref();
+      }
+      handleQuery(packet, endpoint) {
+        if (!this.sentFirstProbeQuery || !this.service.advertisesOnInterface(endpoint.interface)) {
+          return;
+        }
+        let needsTiebreaking = false;
+        for (const question of packet.questions.values()) {
+          if (question.getLowerCasedName() === this.service.getLowerCasedFQDN() || question.getLowerCasedName() === this.service.getLowerCasedHostname()) {
+            needsTiebreaking = true;
+            break;
+          }
+        }
+        if (needsTiebreaking) {
+          this.doTiebreaking(packet);
+        }
+      }
+      doTiebreaking(packet) {
+        if (!this.sentFirstProbeQuery) {
+          return;
+        }
+        let conflict = packet.authorities.size === 0;
+        for (const record of packet.authorities.values()) {
+          if (record.getLowerCasedName() === this.service.getLowerCasedFQDN() || record.getLowerCasedName() === this.service.getLowerCasedHostname()) {
+            conflict = true;
+            break;
+          }
+        }
+        if (!conflict) {
+          return;
+        }
+        const answers = this.records;
+        const opponent = Array.from(packet.authorities.values()).sort(tiebreaking.rrComparator);
+        const result2 = tiebreaking.runTiebreaking(answers, opponent);
+        if (result2 === 1) {
+          debug("'%s' won the tiebreak. We gonna ignore the other probing request!", this.service.getFQDN());
+        } else if (result2 === -1) {
+          debug("'%s' lost the tiebreak. We are waiting a second and try to probe again...", this.service.getFQDN());
+          this.endProbing(false);
+          this.timer = setTimeout(this.sendProbeRequest.bind(this), 1e3);
+          this.timer.unref();
+        } else {
+        }
+      }
+    };
+    exports.Prober = Prober;
+    Prober.CANCEL_REASON = "CIAO PROBING CANCELLED";
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/responder/QueryResponse.js
+var require_QueryResponse = __commonJS({
+  "node_modules/@homebridge/ciao/lib/responder/QueryResponse.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.QueryResponse = void 0;
+    var DNSPacket_1 = require_DNSPacket();
+    var QueryResponse = class {
+      constructor(knownAnswers) {
+        this.sharedAnswer = false;
+        this.dnsPacket = new DNSPacket_1.DNSPacket({
+          type: 1
+          /* PacketType.RESPONSE */
+        });
+        this.knownAnswers = knownAnswers;
+      }
+      asPacket() {
+        return this.dnsPacket;
+      }
+      asString(udpPayloadSize) {
+        return this.dnsPacket.asLoggingString(udpPayloadSize);
+      }
+      containsSharedAnswer() {
+        return this.sharedAnswer;
+      }
+      addAnswer(...records) {
+        let addedAny = false;
+        for (const record of records) {
+          if (this.isKnownAnswer(record)) {
+            continue;
+          }
+          const added = this.dnsPacket.addAnswers(record);
+          if (added) {
+            addedAny = true;
+            if (!record.flushFlag) {
+              this.sharedAnswer = true;
+            }
+          }
+        }
+        return addedAny;
+      }
+      addAdditional(...records) {
+        let addedAny = false;
+        for (const record of records) {
+          if (this.isKnownAnswer(record)) {
+            continue;
+          }
+          if (this.dnsPacket.answers.has(record.asString())) {
+            continue;
+          }
+          const added = this.dnsPacket.addAdditionals(record);
+          if (added) {
+            addedAny = true;
+          }
+        }
+        return addedAny;
+      }
+      markLegacyUnicastResponse(id, questions) {
+        this.dnsPacket.id = id;
+        if (questions) {
+          this.dnsPacket.addQuestions(...questions);
+        }
+        this.dnsPacket.answers.forEach((answers) => {
+          answers.flushFlag = false;
+          answers.ttl = 10;
+        });
+        this.dnsPacket.additionals.forEach((answers) => {
+          answers.flushFlag = false;
+          answers.ttl = 10;
+        });
+        this.dnsPacket.setLegacyUnicastEncoding(true);
+      }
+      markTruncated() {
+        this.dnsPacket.flags.truncation = true;
+      }
+      hasAnswers() {
+        return this.dnsPacket.answers.size > 0;
+      }
+      isKnownAnswer(record) {
+        if (!this.knownAnswers) {
+          return false;
+        }
+        const knownAnswer = this.knownAnswers.get(record.asString());
+        return knownAnswer !== void 0 && knownAnswer.ttl > record.ttl / 2;
+      }
+      static combineResponses(responses, udpPayloadSize) {
+        for (let i2 = 0; i2 < responses.length - 1; i2++) {
+          const current = responses[i2];
+          const currentPacket = current.dnsPacket;
+          const next = responses[i2 + 1];
+          const nextPacket = next.dnsPacket;
+          if (currentPacket.canBeCombinedWith(nextPacket, udpPayloadSize)) {
+            currentPacket.combineWith(nextPacket);
+            responses.splice(i2 + 1, 1);
+            current.sharedAnswer = current.sharedAnswer || next.sharedAnswer;
+            i2--;
+          }
+        }
+      }
+    };
+    exports.QueryResponse = QueryResponse;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js
+var require_QueuedResponse = __commonJS({
+  "node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.QueuedResponse = void 0;
+    var QueuedResponse = class _QueuedResponse {
+      constructor(packet, interfaceName) {
+        this.timeOfCreation = Date.now();
+        this.estimatedTimeToBeSent = 0;
+        this.delay = -1;
+        this.packet = packet;
+        this.interfaceName = interfaceName;
+      }
+      getPacket() {
+        return this.packet;
+      }
+      /**
+       * This method returns the total delay of the represented dns response packet.
+       * If this QueuedResponse consists of already combined packets
+       * (meaning other packets already got delayed in order to be sent out with this packet),
+       * the totalDelay will represent the maximum delay of any contained packet.
+       *
+       * @returns The total delay.
+       */
+      getTimeSinceCreation() {
+        return Date.now() - this.timeOfCreation;
+      }
+      getTimeTillSent() {
+        return Math.max(0, this.estimatedTimeToBeSent - Date.now());
+      }
+      calculateRandomDelay() {
+        this.delay = Math.random() * 100 + 20;
+        this.estimatedTimeToBeSent = Date.now() + this.delay;
+      }
+      scheduleResponse(callback) {
+        this.timer = setTimeout(callback, this.delay);
+        this.timer.unref();
+      }
+      delayWouldBeInTimelyManner(next) {
+        const delay = next.estimatedTimeToBeSent - this.timeOfCreation;
+        return delay <= _QueuedResponse.MAX_DELAY;
+      }
+      /**
+       * Combines this queue response packet with the {@code next} queued response packet if those can be combined.
+       * Packets can be combined if the udpPayloadSize allows for it AND if the current packet
+       * won't be delayed more than 500 ms from its time of creation AND the packets get sent on the same interface.
+       *
+       * @param next - A queued response which is schedule AFTER the current queued response.
+       * @returns {@code true} will be returned if the queued response was combined with the specified {@code next} response.
+       */
+      combineWithNextPacketIfPossible(next) {
+        if (this.interfaceName !== next.interfaceName) {
+          return false;
+        }
+        if (!next.packet.canBeCombinedWith(this.packet)) {
+          return false;
+        }
+        next.packet.combineWith(this.packet);
+        next.timeOfCreation = Math.min(this.timeOfCreation, next.timeOfCreation);
+        if (this.timer) {
+          clearTimeout(this.timer);
+          this.timer = void 0;
+        }
+        this.delayed = true;
+        return true;
+      }
+      cancel() {
+        if (this.timer) {
+          clearTimeout(this.timer);
+          this.timer = void 0;
+        }
+      }
+      combineWithUniqueResponseIfPossible(response, interfaceName) {
+        if (this.interfaceName !== interfaceName) {
+          return false;
+        }
+        if (!this.packet.canBeCombinedWith(response.asPacket())) {
+          return false;
+        }
+        this.packet.combineWith(response.asPacket());
+        return true;
+      }
+    };
+    exports.QueuedResponse = QueuedResponse;
+    QueuedResponse.MAX_DELAY = 500;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js
+var require_TruncatedQuery = __commonJS({
+  "node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.TruncatedQuery = exports.TruncatedQueryEvent = exports.TruncatedQueryResult = void 0;
+    var events_1 = __require("events");
+    var TruncatedQueryResult;
+    (function(TruncatedQueryResult2) {
+      TruncatedQueryResult2[TruncatedQueryResult2["ABORT"] = 1] = "ABORT";
+      TruncatedQueryResult2[TruncatedQueryResult2["AGAIN_TRUNCATED"] = 2] = "AGAIN_TRUNCATED";
+      TruncatedQueryResult2[TruncatedQueryResult2["FINISHED"] = 3] = "FINISHED";
+    })(TruncatedQueryResult || (exports.TruncatedQueryResult = TruncatedQueryResult = {}));
+    var TruncatedQueryEvent;
+    (function(TruncatedQueryEvent2) {
+      TruncatedQueryEvent2["TIMEOUT"] = "timeout";
+    })(TruncatedQueryEvent || (exports.TruncatedQueryEvent = TruncatedQueryEvent = {}));
+    var TruncatedQuery = class extends events_1.EventEmitter {
+      constructor(packet) {
+        super();
+        this.arrivedPackets = 1;
+        this.timeOfArrival = Date.now();
+        this.packet = packet;
+        this.timer = this.resetTimer();
+      }
+      getPacket() {
+        return this.packet;
+      }
+      getArrivedPacketCount() {
+        return this.arrivedPackets;
+      }
+      getTotalWaitTime() {
+        return Date.now() - this.timeOfArrival;
+      }
+      appendDNSPacket(packet) {
+        this.packet.combineWith(packet);
+        this.arrivedPackets++;
+        if (packet.flags.truncation) {
+          const time = Date.now();
+          if (time - this.timeOfArrival > 5 * 1e3) {
+            return 1;
+          }
+          this.resetTimer();
+          return 2;
+        } else {
+          clearTimeout(this.timer);
+          this.removeAllListeners();
+          return 3;
+        }
+      }
+      resetTimer() {
+        if (this.timer) {
+          clearTimeout(this.timer);
+        }
+        this.timer = setTimeout(this.timeout.bind(this), 400 + Math.random() * 100);
+        this.timer.unref();
+        return this.timer;
+      }
+      timeout() {
+        this.emit(
+          "timeout"
+          /* TruncatedQueryEvent.TIMEOUT */
+        );
+        this.removeAllListeners();
+      }
+    };
+    exports.TruncatedQuery = TruncatedQuery;
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/util/sorted-array.js
+var require_sorted_array = __commonJS({
+  "node_modules/@homebridge/ciao/lib/util/sorted-array.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.sortedInsert = sortedInsert;
+    function sortedInsert(array, element, comparator) {
+      let low = 0;
+      let high = array.length - 1;
+      let destination = -1;
+      while (low < high) {
+        const mid = Math.floor((low + high) / 2);
+        const comparison = comparator(element, array[mid]);
+        if (comparison === 0) {
+          destination = mid + 1;
+          break;
+        }
+        if (comparison < 0) {
+          high = mid - 1;
+        } else {
+          low = mid + 1;
+        }
+      }
+      if (array.length === 0) {
+        destination = 0;
+      } else if (destination < 0) {
+        if (comparator(element, array[low]) > 0) {
+          destination = low + 1;
+        } else {
+          destination = low;
+        }
+      }
+      array.splice(destination, 0, element);
+    }
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/Responder.js
+var require_Responder = __commonJS({
+  "node_modules/@homebridge/ciao/lib/Responder.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Responder = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var CiaoService_1 = require_CiaoService();
+    var DNSPacket_1 = require_DNSPacket();
+    var Question_1 = require_Question();
+    var AAAARecord_1 = require_AAAARecord();
+    var ARecord_1 = require_ARecord();
+    var PTRRecord_1 = require_PTRRecord();
+    var SRVRecord_1 = require_SRVRecord();
+    var TXTRecord_1 = require_TXTRecord();
+    var MDNSServer_1 = require_MDNSServer();
+    var Announcer_1 = require_Announcer();
+    var Prober_1 = require_Prober();
+    var QueryResponse_1 = require_QueryResponse();
+    var QueuedResponse_1 = require_QueuedResponse();
+    var TruncatedQuery_1 = require_TruncatedQuery();
+    var errors_1 = require_errors();
+    var promise_utils_1 = require_promise_utils();
+    var sorted_array_1 = require_sorted_array();
+    var debug = (0, debug_1.default)("ciao:Responder");
+    var queuedResponseComparator = (a2, b) => {
+      return a2.estimatedTimeToBeSent - b.estimatedTimeToBeSent;
+    };
+    var ConflictType;
+    (function(ConflictType2) {
+      ConflictType2[ConflictType2["NO_CONFLICT"] = 0] = "NO_CONFLICT";
+      ConflictType2[ConflictType2["CONFLICTING_RDATA"] = 1] = "CONFLICTING_RDATA";
+      ConflictType2[ConflictType2["CONFLICTING_TTL"] = 2] = "CONFLICTING_TTL";
+    })(ConflictType || (ConflictType = {}));
+    var Responder = class _Responder {
+      /**
+       * Refer to {@link getResponder} in the index file
+       *
+       * @private should not be used directly. Please use the getResponder method defined in index file.
+       */
+      static getResponder(options) {
+        const optionsString = options ? JSON.stringify(options) : "";
+        const responder = this.INSTANCES.get(optionsString);
+        if (responder) {
+          responder.refCount++;
+          return responder;
+        } else {
+          const responder2 = new _Responder(options);
+          this.INSTANCES.set(optionsString, responder2);
+          responder2.optionsString = optionsString;
+          return responder2;
+        }
+      }
+      constructor(options) {
+        this.refCount = 1;
+        this.optionsString = "";
+        this.bound = false;
+        this.announcedServices = /* @__PURE__ */ new Map();
+        this.servicePointer = /* @__PURE__ */ new Map();
+        this.truncatedQueries = {};
+        this.delayedMulticastResponses = [];
+        this.server = new MDNSServer_1.MDNSServer(this, options);
+        this.promiseChain = this.start();
+        this.server.getNetworkManager().on("network-update", this.handleNetworkUpdate.bind(this));
+        this.ignoreUnicastResponseFlag = options === null || options === void 0 ? void 0 : options.ignoreUnicastResponseFlag;
+        if (options === null || options === void 0 ? void 0 : options.periodicBroadcasts) {
+          this.broadcastInterval = setTimeout(this.handlePeriodicBroadcasts.bind(this), 3e4).unref();
+        }
+      }
+      handlePeriodicBroadcasts() {
+        this.broadcastInterval = void 0;
+        debug("Sending periodic announcement on " + Array.from(this.server.getNetworkManager().getInterfaceMap().keys()).join(", "));
+        const boundInterfaceNames = Array.from(this.server.getBoundInterfaceNames());
+        for (const networkInterface of this.server.getNetworkManager().getInterfaceMap().values()) {
+          const question = new Question_1.Question("_hap._tcp.local.", 12, false);
+          let responses4 = [], responses6 = [];
+          if (boundInterfaceNames.includes(networkInterface.name)) {
+            responses4 = this.answerQuestion(question, {
+              port: 5353,
+              address: networkInterface.ipv4Netaddress,
+              interface: networkInterface.name
+            });
+          }
+          if (boundInterfaceNames.includes(networkInterface.name + "/6")) {
+            responses6 = this.answerQuestion(question, {
+              port: 5353,
+              address: networkInterface.ipv6,
+              interface: networkInterface.name + "/6"
+            });
+          }
+          const responses = [...responses4, ...responses6];
+          QueryResponse_1.QueryResponse.combineResponses(responses);
+          for (const response of responses) {
+            if (!response.hasAnswers()) {
+              continue;
+            }
+            this.server.sendResponse(response.asPacket(), networkInterface.name);
+          }
+        }
+        this.broadcastInterval = setTimeout(this.handlePeriodicBroadcasts.bind(this), Math.random() * 3e3 + 27e3).unref();
+      }
+      /**
+       * Creates a new CiaoService instance and links it to this Responder instance.
+       *
+       * @param {ServiceOptions} options - Defines all information about the service which should be created.
+       * @returns The newly created {@link CiaoService} instance can be used to advertise and manage the created service.
+       */
+      createService(options) {
+        const service = new CiaoService_1.CiaoService(this.server.getNetworkManager(), options);
+        service.on("publish", this.advertiseService.bind(this, service));
+        service.on("unpublish", this.unpublishService.bind(this, service));
+        service.on("republish", this.republishService.bind(this, service));
+        service.on("records-update", this.handleServiceRecordUpdate.bind(this, service));
+        service.on("records-update-interface", this.handleServiceRecordUpdateOnInterface.bind(this, service));
+        return service;
+      }
+      /**
+       * This method should be called when you want to unpublish all service exposed by this Responder.
+       * This method SHOULD be called before the node application exists, so any host on the
+       * network is informed of the shutdown of this machine.
+       * Calling the shutdown method is mandatory for a clean termination (sending goodbye packets).
+       *
+       * The shutdown method must only be called ONCE.
+       *
+       * @returns The Promise resolves once all goodbye packets were sent
+       * (or immediately if any other users have a reference to this Responder instance).
+       */
+      shutdown() {
+        this.refCount--;
+        if (this.refCount > 0) {
+          return Promise.resolve();
+        }
+        if (this.currentProber) {
+          this.currentProber.cancel();
+        }
+        if (this.broadcastInterval) {
+          clearTimeout(this.broadcastInterval);
+        }
+        for (const response of this.delayedMulticastResponses) {
+          response.cancel();
+        }
+        this.delayedMulticastResponses.splice(0);
+        _Responder.INSTANCES.delete(this.optionsString);
+        debug("Shutting down Responder...");
+        const promises = [];
+        for (const service of this.announcedServices.values()) {
+          promises.push(this.unpublishService(service));
+        }
+        return Promise.all(promises).then(() => {
+          this.server.shutdown();
+          this.bound = false;
+        });
+      }
+      getAnnouncedServices() {
+        return this.announcedServices.values();
+      }
+      start() {
+        if (this.bound) {
+          throw new Error("Server is already bound!");
+        }
+        this.bound = true;
+        return this.server.bind();
+      }
+      advertiseService(service, callback) {
+        if (service.serviceState === "announced") {
+          throw new Error("Can't publish a service that is already announced. Received " + service.serviceState + " for service " + service.getFQDN());
+        } else if (service.serviceState === "probing") {
+          return this.promiseChain.then(() => {
+            if (service.currentAnnouncer) {
+              return service.currentAnnouncer.awaitAnnouncement();
+            }
+          });
+        } else if (service.serviceState === "announcing") {
+          (0, assert_1.default)(service.currentAnnouncer, "Service is in state ANNOUNCING though has no linked announcer!");
+          if (service.currentAnnouncer.isSendingGoodbye()) {
+            return service.currentAnnouncer.awaitAnnouncement().then(() => this.advertiseService(service, callback));
+          } else {
+            return service.currentAnnouncer.cancel().then(() => this.advertiseService(service, callback));
+          }
+        }
+        debug("[%s] Going to advertise service...", service.getFQDN());
+        this.promiseChain = this.promiseChain.then(() => {
+          if (service.isDestroyed()) {
+            throw Prober_1.Prober.CANCEL_REASON;
+          }
+          service.rebuildServiceRecords();
+          return this.probe(service);
+        });
+        return this.promiseChain.then(() => {
+          if (service.isDestroyed()) {
+            service.serviceState = "unannounced";
+            callback();
+            return;
+          }
+          this.announce(service).catch((reason) => {
+            debug(`[${service.getFQDN()}] failed announcing with reason: ${reason}. Trying again in 2 seconds!`);
+            return (0, promise_utils_1.PromiseTimeout)(2e3).then(() => this.advertiseService(service, () => {
+            }));
+          }).catch((error) => {
+            var _a2;
+            console.error(`[${service.getFQDN()}] giving up advertising after retry: ${(_a2 = error === null || error === void 0 ? void 0 : error.message) !== null && _a2 !== void 0 ? _a2 : error}`);
+          });
+          callback();
+        }, (reason) => {
+          if (reason === Prober_1.Prober.CANCEL_REASON) {
+            callback();
+          } else {
+            debug(`[${service.getFQDN()}] failed probing with reason: ${reason}. Trying again in 2 seconds!`);
+            return (0, promise_utils_1.PromiseTimeout)(2e3).then(() => this.advertiseService(service, callback));
+          }
+        });
+      }
+      async republishService(service, callback, delayAnnounce = false) {
+        if (service.serviceState !== "announced" && service.serviceState !== "announcing") {
+          throw new Error("Can't unpublish a service which isn't announced yet. Received " + service.serviceState + " for service " + service.getFQDN());
+        }
+        debug("[%s] Readvertising service...", service.getFQDN());
+        if (service.serviceState === "announcing") {
+          (0, assert_1.default)(service.currentAnnouncer, "Service is in state ANNOUNCING though has no linked announcer!");
+          const promise = service.currentAnnouncer.isSendingGoodbye() ? service.currentAnnouncer.awaitAnnouncement() : service.currentAnnouncer.cancel();
+          return promise.then(() => this.advertiseService(service, callback));
+        }
+        this.clearService(service);
+        service.serviceState = "unannounced";
+        if (delayAnnounce) {
+          return (0, promise_utils_1.PromiseTimeout)(1e3).then(() => this.advertiseService(service, callback));
+        } else {
+          return this.advertiseService(service, callback);
+        }
+      }
+      unpublishService(service, callback) {
+        if (service.serviceState === "unannounced") {
+          throw new Error("Can't unpublish a service which isn't announced yet. Received " + service.serviceState + " for service " + service.getFQDN());
+        }
+        if (service.serviceState === "announced" || service.serviceState === "announcing") {
+          if (service.serviceState === "announcing") {
+            (0, assert_1.default)(service.currentAnnouncer, "Service is in state ANNOUNCING though has no linked announcer!");
+            if (service.currentAnnouncer.isSendingGoodbye()) {
+              return service.currentAnnouncer.awaitAnnouncement();
+            }
+            return service.currentAnnouncer.cancel().then(() => {
+              service.serviceState = "announced";
+              return this.unpublishService(service, callback);
+            });
+          }
+          debug("[%s] Removing service from the network", service.getFQDN());
+          this.clearService(service);
+          service.serviceState = "unannounced";
+          let promise = this.goodbye(service);
+          if (callback) {
+            promise = promise.then(() => callback(), (reason) => {
+              console.log(`[${service.getFQDN()}] failed goodbye with reason: ${reason}.`);
+              callback();
+            });
+          }
+          return promise;
+        } else if (service.serviceState === "probing") {
+          debug("[%s] Canceling probing", service.getFQDN());
+          if (this.currentProber && this.currentProber.getService() === service) {
+            this.currentProber.cancel();
+            this.currentProber = void 0;
+          }
+          service.serviceState = "unannounced";
+        }
+        if (typeof callback === "function") {
+          callback();
+        }
+        return Promise.resolve();
+      }
+      clearService(service) {
+        const serviceFQDN = service.getLowerCasedFQDN();
+        const typePTR = service.getLowerCasedTypePTR();
+        const subtypePTRs = service.getLowerCasedSubtypePTRs();
+        this.removePTR(_Responder.SERVICE_TYPE_ENUMERATION_NAME, typePTR);
+        this.removePTR(typePTR, serviceFQDN);
+        if (subtypePTRs) {
+          for (const ptr of subtypePTRs) {
+            this.removePTR(ptr, serviceFQDN);
+          }
+        }
+        this.announcedServices.delete(service.getLowerCasedFQDN());
+      }
+      addPTR(ptr, name) {
+        const names = this.servicePointer.get(ptr);
+        if (names) {
+          if (!names.includes(name)) {
+            names.push(name);
+          }
+        } else {
+          this.servicePointer.set(ptr, [name]);
+        }
+      }
+      removePTR(ptr, name) {
+        const names = this.servicePointer.get(ptr);
+        if (names) {
+          const index = names.indexOf(name);
+          if (index !== -1) {
+            names.splice(index, 1);
+          }
+          if (names.length === 0) {
+            this.servicePointer.delete(ptr);
+          }
+        }
+      }
+      probe(service) {
+        if (service.serviceState !== "unannounced") {
+          throw new Error("Can't probe for a service which is announced already. Received " + service.serviceState + " for service " + service.getFQDN());
+        }
+        service.serviceState = "probing";
+        (0, assert_1.default)(this.currentProber === void 0, "Tried creating new Prober when there already was one active!");
+        this.currentProber = new Prober_1.Prober(this, this.server, service);
+        return this.currentProber.probe().then(() => {
+          this.currentProber = void 0;
+          service.serviceState = "probed";
+        }, (reason) => {
+          service.serviceState = "unannounced";
+          this.currentProber = void 0;
+          return Promise.reject(reason);
+        });
+      }
+      announce(service) {
+        if (service.serviceState !== "probed") {
+          throw new Error("Cannot announce service which was not probed unique. Received " + service.serviceState + " for service " + service.getFQDN());
+        }
+        (0, assert_1.default)(service.currentAnnouncer === void 0, "Service " + service.getFQDN() + " is already announcing!");
+        service.serviceState = "announcing";
+        const announcer = new Announcer_1.Announcer(this.server, service, {
+          repetitions: 3
+        });
+        service.currentAnnouncer = announcer;
+        const serviceFQDN = service.getLowerCasedFQDN();
+        const typePTR = service.getLowerCasedTypePTR();
+        const subtypePTRs = service.getLowerCasedSubtypePTRs();
+        this.addPTR(_Responder.SERVICE_TYPE_ENUMERATION_NAME, typePTR);
+        this.addPTR(typePTR, serviceFQDN);
+        if (subtypePTRs) {
+          for (const ptr of subtypePTRs) {
+            this.addPTR(ptr, serviceFQDN);
+          }
+        }
+        this.announcedServices.set(serviceFQDN, service);
+        return announcer.announce().then(() => {
+          service.serviceState = "announced";
+          service.currentAnnouncer = void 0;
+        }, (reason) => {
+          service.serviceState = "unannounced";
+          service.currentAnnouncer = void 0;
+          this.clearService(service);
+          if (reason !== Announcer_1.Announcer.CANCEL_REASON) {
+            return Promise.reject(reason);
+          }
+        });
+      }
+      handleServiceRecordUpdate(service, response, callback) {
+        var _a2;
+        if (service.serviceState !== "announced") {
+          throw new Error("Cannot update txt of service which is not announced yet. Received " + service.serviceState + " for service " + service.getFQDN());
+        }
+        debug("[%s] Updating %d record(s) for given service!", service.getFQDN(), response.answers.length + (((_a2 = response.additionals) === null || _a2 === void 0 ? void 0 : _a2.length) || 0));
+        this.server.sendResponseBroadcast(response, service).then((results) => {
+          const failRatio = (0, MDNSServer_1.SendResultFailedRatio)(results);
+          if (failRatio === 1) {
+            console.log((0, MDNSServer_1.SendResultFormatError)(results, `Failed to send records update for '${service.getFQDN()}'`));
+            if (callback) {
+              callback(new Error("Updating records failed as of socket errors!"));
+            }
+            return;
+          }
+          if (failRatio > 0) {
+            debug((0, MDNSServer_1.SendResultFormatError)(results, `Some of the record updates for '${service.getFQDN()}' failed`));
+          }
+          if (callback) {
+            callback();
+          }
+        }, (reason) => {
+          var _a3;
+          console.log(`[${service.getFQDN()}] failed to broadcast records update: ${(_a3 = reason === null || reason === void 0 ? void 0 : reason.message) !== null && _a3 !== void 0 ? _a3 : reason}`);
+          if (callback) {
+            callback(reason instanceof Error ? reason : new Error(String(reason)));
+          }
+        });
+      }
+      handleServiceRecordUpdateOnInterface(service, name, records, callback) {
+        if (service.serviceState !== "announced") {
+          throw new Error("Cannot update txt of service which is not announced yet. Received " + service.serviceState + " for service " + service.getFQDN());
+        }
+        debug("[%s] Updating %d record(s) for given service on interface %s!", service.getFQDN(), records.length, name);
+        const packet = DNSPacket_1.DNSPacket.createDNSResponsePacketsFromRRSet({ answers: records });
+        this.server.sendResponse(packet, name, callback);
+      }
+      goodbye(service) {
+        (0, assert_1.default)(service.currentAnnouncer === void 0, "Service " + service.getFQDN() + " is already announcing!");
+        service.serviceState = "announcing";
+        const announcer = new Announcer_1.Announcer(this.server, service, {
+          repetitions: 1,
+          goodbye: true
+        });
+        service.currentAnnouncer = announcer;
+        return announcer.announce().then(() => {
+          service.serviceState = "unannounced";
+          service.currentAnnouncer = void 0;
+        }, (reason) => {
+          service.serviceState = "unannounced";
+          service.currentAnnouncer = void 0;
+          if (reason !== Announcer_1.Announcer.CANCEL_REASON) {
+            return Promise.reject(reason);
+          }
+        });
+      }
+      handleNetworkUpdate(change) {
+        for (const service of this.announcedServices.values()) {
+          service.handleNetworkInterfaceUpdate(change);
+        }
+      }
+      /**
+       * @private method called by the MDNSServer when an incoming query needs to be handled
+       */
+      handleQuery(packet, endpoint) {
+        const start2 = Date.now();
+        const endpointId = endpoint.address + ":" + endpoint.port + ":" + endpoint.interface;
+        const previousQuery = this.truncatedQueries[endpointId];
+        if (previousQuery) {
+          const truncatedQueryResult = previousQuery.appendDNSPacket(packet);
+          switch (truncatedQueryResult) {
+            case 1:
+              delete this.truncatedQueries[endpointId];
+              debug("[%s] Aborting to wait for more truncated queries. Waited a total of %d ms receiving %d queries", endpointId, previousQuery.getTotalWaitTime(), previousQuery.getArrivedPacketCount());
+              return;
+            case 2:
+              debug("[%s] Received a query marked as truncated, waiting for more to arrive", endpointId);
+              return;
+            // wait for the next packet
+            case 3:
+              delete this.truncatedQueries[endpointId];
+              packet = previousQuery.getPacket();
+              debug("[%s] Last part of the truncated query arrived. Received %d packets taking a total of %d ms", endpointId, previousQuery.getArrivedPacketCount(), previousQuery.getTotalWaitTime());
+              break;
+          }
+        } else if (packet.flags.truncation) {
+          debug("Received truncated query from " + JSON.stringify(endpoint) + " waiting for more to come!");
+          const truncatedQuery = new TruncatedQuery_1.TruncatedQuery(packet);
+          this.truncatedQueries[endpointId] = truncatedQuery;
+          truncatedQuery.on("timeout", () => {
+            debug("[%s] Timeout passed since the last truncated query was received. Discarding %d packets received in %d ms.", endpointId, truncatedQuery.getArrivedPacketCount(), truncatedQuery.getTotalWaitTime());
+            delete this.truncatedQueries[endpointId];
+          });
+          return;
+        }
+        const isUnicastQuerier = endpoint.port !== MDNSServer_1.MDNSServer.MDNS_PORT;
+        const isProbeQuery = packet.authorities.size > 0;
+        let udpPayloadSize = void 0;
+        for (const record of packet.additionals.values()) {
+          if (record.type === 41) {
+            udpPayloadSize = record.udpPayloadSize;
+            break;
+          }
+        }
+        const multicastResponses = [];
+        const unicastResponses = [];
+        packet.questions.forEach((question) => {
+          const responses = this.answerQuestion(question, endpoint, packet.answers);
+          if (isUnicastQuerier || question.unicastResponseFlag && !this.ignoreUnicastResponseFlag) {
+            unicastResponses.push(...responses);
+          } else {
+            multicastResponses.push(...responses);
+          }
+        });
+        if (this.currentProber) {
+          this.currentProber.handleQuery(packet, endpoint);
+        }
+        if (isUnicastQuerier) {
+          for (let i2 = 0; i2 < unicastResponses.length; i2++) {
+            const response = unicastResponses[i2];
+            response.markLegacyUnicastResponse(packet.id, i2 === 0 ? Array.from(packet.questions.values()) : void 0);
+          }
+        }
+        QueryResponse_1.QueryResponse.combineResponses(multicastResponses, udpPayloadSize);
+        QueryResponse_1.QueryResponse.combineResponses(unicastResponses, udpPayloadSize);
+        if (isUnicastQuerier && unicastResponses.length > 1) {
+          unicastResponses.splice(1, unicastResponses.length - 1);
+          unicastResponses[0].markTruncated();
+        }
+        for (const unicastResponse of unicastResponses) {
+          if (!unicastResponse.hasAnswers()) {
+            continue;
+          }
+          this.server.sendResponse(unicastResponse.asPacket(), endpoint);
+          const time = Date.now() - start2;
+          debug("Sending response via unicast to %s (took %d ms): %s", JSON.stringify(endpoint), time, unicastResponse.asString(udpPayloadSize));
+        }
+        for (const multicastResponse of multicastResponses) {
+          if (!multicastResponse.hasAnswers()) {
+            continue;
+          }
+          if ((multicastResponse.containsSharedAnswer() || packet.questions.size > 1) && !isProbeQuery) {
+            const time = Date.now() - start2;
+            this.enqueueDelayedMulticastResponse(multicastResponse.asPacket(), endpoint.interface, time);
+          } else {
+            let sentWithLaterPacket = false;
+            for (let i2 = 0; i2 < this.delayedMulticastResponses.length; i2++) {
+              const delayedResponse = this.delayedMulticastResponses[i2];
+              if (delayedResponse.getTimeTillSent() > QueuedResponse_1.QueuedResponse.MAX_DELAY) {
+                break;
+              }
+              if (delayedResponse.combineWithUniqueResponseIfPossible(multicastResponse, endpoint.interface)) {
+                const time = Date.now() - start2;
+                sentWithLaterPacket = true;
+                debug("Multicast response on interface %s containing unique records (took %d ms) was combined with response which is sent out later", endpoint.interface, time);
+                break;
+              }
+            }
+            if (!sentWithLaterPacket) {
+              this.server.sendResponse(multicastResponse.asPacket(), endpoint.interface);
+              const time = Date.now() - start2;
+              debug("Sending response via multicast on network %s (took %d ms): %s", endpoint.interface, time, multicastResponse.asString(udpPayloadSize));
+            }
+          }
+        }
+      }
+      /**
+       * @private method called by the MDNSServer when an incoming response needs to be handled
+       */
+      handleResponse(packet, endpoint) {
+        if (this.currentProber) {
+          this.currentProber.handleResponse(packet, endpoint);
+        }
+        for (const service of this.announcedServices.values()) {
+          let conflictingRData = false;
+          let ttlConflicts = 0;
+          for (const record of packet.answers.values()) {
+            const type = _Responder.checkRecordConflictType(service, record, endpoint);
+            if (type === 1) {
+              conflictingRData = true;
+              break;
+            } else if (type === 2) {
+              ttlConflicts++;
+            }
+          }
+          if (!conflictingRData) {
+            for (const record of packet.additionals.values()) {
+              const type = _Responder.checkRecordConflictType(service, record, endpoint);
+              if (type === 1) {
+                conflictingRData = true;
+                break;
+              } else if (type === 2) {
+                ttlConflicts++;
+              }
+            }
+          }
+          if (conflictingRData) {
+            this.republishService(service, (error) => {
+              if (error) {
+                console.log(`FATAL Error occurred trying to resolve conflict for service ${service.getFQDN()}! We can't recover from this!`);
+                console.log(error.stack);
+                process.exit(1);
+              }
+            }, true);
+          } else if (ttlConflicts && !service.currentAnnouncer) {
+            service.serviceState = "announcing";
+            const announcer = new Announcer_1.Announcer(this.server, service, {
+              repetitions: 1
+              // we send exactly one packet to correct any ttl values in neighbouring caches
+            });
+            service.currentAnnouncer = announcer;
+            announcer.announce().then(() => {
+              service.currentAnnouncer = void 0;
+              service.serviceState = "announced";
+            }, (reason) => {
+              service.currentAnnouncer = void 0;
+              service.serviceState = "announced";
+              if (reason === Announcer_1.Announcer.CANCEL_REASON) {
+                return;
+              }
+              console.warn("When trying to resolve a ttl conflict on the network, we were unable to send our response packet: " + reason.message);
+            });
+          }
+        }
+      }
+      static checkRecordConflictType(service, record, endpoint) {
+        if (!service.advertisesOnInterface(endpoint.interface)) {
+          return 0;
+        }
+        const recordName = record.getLowerCasedName();
+        if (recordName === service.getLowerCasedFQDN()) {
+          if (record.type === 33) {
+            const srvRecord = record;
+            if (srvRecord.getLowerCasedHostname() !== service.getLowerCasedHostname()) {
+              debug("[%s] Noticed conflicting record on the network. SRV with hostname: %s", service.getFQDN(), srvRecord.hostname);
+              return 1;
+            } else if (srvRecord.port !== service.getPort()) {
+              debug("[%s] Noticed conflicting record on the network. SRV with port: %s", service.getFQDN(), srvRecord.port);
+              return 1;
+            }
+            if (srvRecord.ttl < SRVRecord_1.SRVRecord.DEFAULT_TTL / 2) {
+              return 2;
+            }
+          } else if (record.type === 16) {
+            const txtRecord = record;
+            const txt = service.getTXT();
+            if (txt.length !== txtRecord.txt.length) {
+              debug("[%s] Noticed conflicting record on the network. TXT with differing data length", service.getFQDN());
+              return 1;
+            }
+            for (let i2 = 0; i2 < txt.length; i2++) {
+              const buffer0 = txt[i2];
+              const buffer1 = txtRecord.txt[i2];
+              if (Buffer.compare(buffer0, buffer1) !== 0) {
+                debug("[%s] Noticed conflicting record on the network. TXT with differing data.", service.getFQDN());
+                return 1;
+              }
+            }
+            if (txtRecord.ttl < TXTRecord_1.TXTRecord.DEFAULT_TTL / 2) {
+              return 2;
+            }
+          }
+        } else if (recordName === service.getLowerCasedHostname()) {
+          if (record.type === 1) {
+            const aRecord = record;
+            if (!service.hasAddress(aRecord.ipAddress)) {
+              debug("[%s] Noticed conflicting record on the network. A with ip address: %s", service.getFQDN(), aRecord.ipAddress);
+              return 1;
+            }
+            if (aRecord.ttl < ARecord_1.ARecord.DEFAULT_TTL / 2) {
+              return 2;
+            }
+          } else if (record.type === 28) {
+            const aaaaRecord = record;
+            if (!service.hasAddress(aaaaRecord.ipAddress)) {
+              debug("[%s] Noticed conflicting record on the network. AAAA with ip address: %s", service.getFQDN(), aaaaRecord.ipAddress);
+              return 1;
+            }
+            if (aaaaRecord.ttl < AAAARecord_1.AAAARecord.DEFAULT_TTL / 2) {
+              return 2;
+            }
+          }
+        } else if (record.type === 12) {
+          const ptrRecord = record;
+          if (recordName === service.getLowerCasedTypePTR()) {
+            if (ptrRecord.getLowerCasedPTRName() === service.getLowerCasedFQDN() && ptrRecord.ttl < PTRRecord_1.PTRRecord.DEFAULT_TTL / 2) {
+              return 2;
+            }
+          } else if (recordName === _Responder.SERVICE_TYPE_ENUMERATION_NAME) {
+          } else {
+            const subTypes = service.getLowerCasedSubtypePTRs();
+            if (subTypes && subTypes.includes(recordName) && ptrRecord.getLowerCasedPTRName() === service.getLowerCasedFQDN() && ptrRecord.ttl < PTRRecord_1.PTRRecord.DEFAULT_TTL / 2) {
+              return 2;
+            }
+          }
+        }
+        return 0;
+      }
+      enqueueDelayedMulticastResponse(packet, interfaceName, time) {
+        const response = new QueuedResponse_1.QueuedResponse(packet, interfaceName);
+        response.calculateRandomDelay();
+        (0, sorted_array_1.sortedInsert)(this.delayedMulticastResponses, response, queuedResponseComparator);
+        for (let i2 = 0; i2 < this.delayedMulticastResponses.length; i2++) {
+          const response0 = this.delayedMulticastResponses[i2];
+          for (let j = i2 + 1; j < this.delayedMulticastResponses.length; j++) {
+            const response1 = this.delayedMulticastResponses[j];
+            if (!response0.delayWouldBeInTimelyManner(response1)) {
+              break;
+            }
+            if (response0.combineWithNextPacketIfPossible(response1)) {
+              const index = this.delayedMulticastResponses.indexOf(response0);
+              if (index !== -1) {
+                this.delayedMulticastResponses.splice(index, 1);
+              }
+              i2--;
+              break;
+            }
+          }
+        }
+        if (!response.delayed) {
+          response.scheduleResponse(() => {
+            const index = this.delayedMulticastResponses.indexOf(response);
+            if (index !== -1) {
+              this.delayedMulticastResponses.splice(index, 1);
+            }
+            try {
+              this.server.sendResponse(response.getPacket(), interfaceName);
+              debug("Sending (delayed %dms) response via multicast on network interface %s (took %d ms): %s", Math.round(response.getTimeSinceCreation()), interfaceName, time, response.getPacket().asLoggingString());
+            } catch (error) {
+              if (error.name === errors_1.ERR_INTERFACE_NOT_FOUND) {
+                debug("Multicast response (delayed %dms) was cancelled as the network interface %s is no longer available!", Math.round(response.getTimeSinceCreation()), interfaceName);
+              } else {
+                throw error;
+              }
+            }
+          });
+        }
+      }
+      answerQuestion(question, endpoint, knownAnswers) {
+        if (question.class !== 1 && question.class !== 255) {
+          return [];
+        }
+        const serviceResponses = [];
+        let metaQueryResponse = void 0;
+        if (question.type === 12 || question.type === 255 || question.type === 5) {
+          const destinations = this.servicePointer.get(question.getLowerCasedName());
+          if (destinations) {
+            for (const data of destinations) {
+              const service = this.announcedServices.get(data);
+              if (service) {
+                if (service.advertisesOnInterface(endpoint.interface)) {
+                  const response = _Responder.answerServiceQuestion(service, question, endpoint, knownAnswers);
+                  if (response.hasAnswers()) {
+                    serviceResponses.push(response);
+                  }
+                }
+              } else {
+                if (!metaQueryResponse) {
+                  metaQueryResponse = new QueryResponse_1.QueryResponse(knownAnswers);
+                  serviceResponses.unshift(metaQueryResponse);
+                }
+                metaQueryResponse.addAnswer(new PTRRecord_1.PTRRecord(question.name, data));
+              }
+            }
+            return serviceResponses;
+          }
+        }
+        for (const service of this.announcedServices.values()) {
+          if (!service.advertisesOnInterface(endpoint.interface)) {
+            continue;
+          }
+          const response = _Responder.answerServiceQuestion(service, question, endpoint, knownAnswers);
+          if (response.hasAnswers()) {
+            serviceResponses.push(response);
+          }
+        }
+        return serviceResponses;
+      }
+      static answerServiceQuestion(service, question, endpoint, knownAnswers) {
+        const response = new QueryResponse_1.QueryResponse(knownAnswers);
+        const loweredQuestionName = question.getLowerCasedName();
+        const askingAny = question.type === 255 || question.type === 5;
+        const addAnswer = response.addAnswer.bind(response);
+        const addAdditional = response.addAdditional.bind(response);
+        if (loweredQuestionName === service.getLowerCasedTypePTR()) {
+          if (askingAny || question.type === 12) {
+            const added = response.addAnswer(service.ptrRecord());
+            if (added) {
+              response.addAdditional(service.txtRecord(), service.srvRecord());
+              this.addAddressRecords(service, endpoint, 1, addAdditional);
+              this.addAddressRecords(service, endpoint, 28, addAdditional);
+              response.addAdditional(service.serviceNSECRecord(), service.addressNSECRecord());
+            }
+          }
+        } else if (loweredQuestionName === service.getLowerCasedFQDN()) {
+          if (askingAny) {
+            response.addAnswer(service.txtRecord());
+            const addedSrv = response.addAnswer(service.srvRecord());
+            if (addedSrv) {
+              this.addAddressRecords(service, endpoint, 1, addAdditional);
+              this.addAddressRecords(service, endpoint, 28, addAdditional);
+              response.addAdditional(service.serviceNSECRecord(), service.addressNSECRecord());
+            }
+          } else if (question.type === 33) {
+            const added = response.addAnswer(service.srvRecord());
+            if (added) {
+              this.addAddressRecords(service, endpoint, 1, addAdditional);
+              this.addAddressRecords(service, endpoint, 28, addAdditional);
+              response.addAdditional(service.serviceNSECRecord(true), service.addressNSECRecord());
+            }
+          } else if (question.type === 16) {
+            response.addAnswer(service.txtRecord());
+            response.addAdditional(service.serviceNSECRecord());
+          }
+        } else if (loweredQuestionName === service.getLowerCasedHostname() || loweredQuestionName + "local." === service.getLowerCasedHostname()) {
+          if (askingAny) {
+            this.addAddressRecords(service, endpoint, 1, addAnswer);
+            this.addAddressRecords(service, endpoint, 28, addAnswer);
+            response.addAdditional(service.addressNSECRecord());
+          } else if (question.type === 1) {
+            const added = this.addAddressRecords(service, endpoint, 1, addAnswer);
+            if (added) {
+              this.addAddressRecords(service, endpoint, 28, addAdditional);
+            }
+            response.addAdditional(service.addressNSECRecord());
+          } else if (question.type === 28) {
+            const added = this.addAddressRecords(service, endpoint, 28, addAnswer);
+            if (added) {
+              this.addAddressRecords(service, endpoint, 1, addAdditional);
+            }
+            response.addAdditional(service.addressNSECRecord());
+          }
+        } else if (service.getLowerCasedSubtypePTRs()) {
+          if (askingAny || question.type === 12) {
+            const dnsLowerSubTypes = service.getLowerCasedSubtypePTRs();
+            const index = dnsLowerSubTypes.indexOf(loweredQuestionName);
+            if (index !== -1) {
+              const records = service.subtypePtrRecords();
+              const record = records[index];
+              (0, assert_1.default)(loweredQuestionName === record.name, "Question Name didn't match selected sub type ptr record!");
+              const added = response.addAnswer(record);
+              if (added) {
+                response.addAdditional(service.txtRecord(), service.srvRecord());
+                this.addAddressRecords(service, endpoint, 1, addAdditional);
+                this.addAddressRecords(service, endpoint, 28, addAdditional);
+                response.addAdditional(service.serviceNSECRecord(), service.addressNSECRecord());
+              }
+            }
+          }
+        }
+        return response;
+      }
+      /**
+       * This method is a helper method to reduce the complexity inside {@link answerServiceQuestion}.
+       * The method calculates which A and AAAA records to be added for a given {@code endpoint} using
+       * the records from the provided {@code service}.
+       * It will add the records by calling the provided {@code dest} method.
+       *
+       * @param {CiaoService} service - service which records to be use
+       * @param {EndpointInfo} endpoint - endpoint information providing the interface
+       * @param {RType.A | RType.AAAA} type - defines the type of records to be added
+       * @param {RecordAddMethod} dest - defines the destination which the records should be added
+       * @returns true if any records got added
+       */
+      static addAddressRecords(service, endpoint, type, dest) {
+        const endpointInterface = endpoint.interface.endsWith("/6") ? endpoint.interface.slice(0, -2) : endpoint.interface;
+        if (type === 1) {
+          const record = service.aRecord(endpointInterface);
+          return record ? dest(record) : false;
+        } else if (type === 28) {
+          const record = service.aaaaRecord(endpointInterface);
+          const routableRecord = service.aaaaRoutableRecord(endpointInterface);
+          const ulaRecord = service.aaaaUniqueLocalRecord(endpointInterface);
+          let addedAny = false;
+          if (record) {
+            addedAny = dest(record);
+          }
+          if (routableRecord) {
+            const added = dest(routableRecord);
+            addedAny = addedAny || added;
+          }
+          if (ulaRecord) {
+            const added = dest(ulaRecord);
+            addedAny = addedAny || added;
+          }
+          return addedAny;
+        } else {
+          assert_1.default.fail("Illegal argument!");
+        }
+      }
+    };
+    exports.Responder = Responder;
+    Responder.SERVICE_TYPE_ENUMERATION_NAME = "_services._dns-sd._udp.local.";
+    Responder.INSTANCES = /* @__PURE__ */ new Map();
+  }
+});
+
+// node_modules/@homebridge/ciao/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/@homebridge/ciao/lib/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Protocol = void 0;
+    exports.getResponder = getResponder;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    require_register();
+    var captured_debug_env_1 = require_captured_debug_env();
+    var debug_1 = tslib_1.__importDefault(require_src());
+    var prerelease_debug_1 = require_prerelease_debug();
+    var version = require_package().version;
+    var prereleaseNamespaces = (0, prerelease_debug_1.prereleaseDebugNamespaces)(version, captured_debug_env_1.capturedDebugEnv, !!process.env.BCT);
+    if (prereleaseNamespaces) {
+      debug_1.default.enable(prereleaseNamespaces);
+    }
+    require_records();
+    var Responder_1 = require_Responder();
+    tslib_1.__exportStar(require_CiaoService(), exports);
+    tslib_1.__exportStar(require_Responder(), exports);
+    function printInitInfo() {
+      const debug = (0, debug_1.default)("ciao:init");
+      debug("Loading ciao v" + version + "...");
+    }
+    printInitInfo();
+    var Protocol;
+    (function(Protocol2) {
+      Protocol2["TCP"] = "tcp";
+      Protocol2["UDP"] = "udp";
+    })(Protocol || (exports.Protocol = Protocol = {}));
+    function getResponder(options) {
+      return Responder_1.Responder.getResponder(options);
+    }
+    exports.default = {
+      getResponder
+    };
+  }
+});
+
+// node_modules/isexe/windows.js
+var require_windows = __commonJS({
+  "node_modules/isexe/windows.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs = __require("fs");
+    function checkPathExt(path6, options) {
+      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
+      if (!pathext) {
+        return true;
+      }
+      pathext = pathext.split(";");
+      if (pathext.indexOf("") !== -1) {
+        return true;
+      }
+      for (var i2 = 0; i2 < pathext.length; i2++) {
+        var p = pathext[i2].toLowerCase();
+        if (p && path6.substr(-p.length).toLowerCase() === p) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function checkStat(stat5, path6, options) {
+      if (!stat5.isSymbolicLink() && !stat5.isFile()) {
+        return false;
+      }
+      return checkPathExt(path6, options);
+    }
+    function isexe(path6, options, cb) {
+      fs.stat(path6, function(er, stat5) {
+        cb(er, er ? false : checkStat(stat5, path6, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs.statSync(path6), path6, options);
+    }
+  }
+});
+
+// node_modules/isexe/mode.js
+var require_mode = __commonJS({
+  "node_modules/isexe/mode.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs = __require("fs");
+    function isexe(path6, options, cb) {
+      fs.stat(path6, function(er, stat5) {
+        cb(er, er ? false : checkStat(stat5, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs.statSync(path6), options);
+    }
+    function checkStat(stat5, options) {
+      return stat5.isFile() && checkMode(stat5, options);
+    }
+    function checkMode(stat5, options) {
+      var mod = stat5.mode;
+      var uid = stat5.uid;
+      var gid = stat5.gid;
+      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
+      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
+      var u2 = parseInt("100", 8);
+      var g = parseInt("010", 8);
+      var o2 = parseInt("001", 8);
+      var ug = u2 | g;
+      var ret2 = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
+      return ret2;
+    }
+  }
+});
+
+// node_modules/isexe/index.js
+var require_isexe = __commonJS({
+  "node_modules/isexe/index.js"(exports, module) {
+    var fs = __require("fs");
+    var core;
+    if (process.platform === "win32" || global.TESTING_WINDOWS) {
+      core = require_windows();
+    } else {
+      core = require_mode();
+    }
+    module.exports = isexe;
+    isexe.sync = sync;
+    function isexe(path6, options, cb) {
+      if (typeof options === "function") {
+        cb = options;
+        options = {};
+      }
+      if (!cb) {
+        if (typeof Promise !== "function") {
+          throw new TypeError("callback not provided");
+        }
+        return new Promise(function(resolve6, reject) {
+          isexe(path6, options || {}, function(er, is) {
+            if (er) {
+              reject(er);
+            } else {
+              resolve6(is);
+            }
+          });
+        });
+      }
+      core(path6, options || {}, function(er, is) {
+        if (er) {
+          if (er.code === "EACCES" || options && options.ignoreErrors) {
+            er = null;
+            is = false;
+          }
+        }
+        cb(er, is);
+      });
+    }
+    function sync(path6, options) {
+      try {
+        return core.sync(path6, options || {});
+      } catch (er) {
+        if (options && options.ignoreErrors || er.code === "EACCES") {
+          return false;
+        } else {
+          throw er;
+        }
+      }
+    }
+  }
+});
+
+// node_modules/which/which.js
+var require_which = __commonJS({
+  "node_modules/which/which.js"(exports, module) {
+    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
+    var path6 = __require("path");
+    var COLON = isWindows ? ";" : ":";
+    var isexe = require_isexe();
+    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
+    var getPathInfo = (cmd, opt) => {
+      const colon = opt.colon || COLON;
+      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
+        // windows always checks the cwd first
+        ...isWindows ? [process.cwd()] : [],
+        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
+        "").split(colon)
+      ];
+      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
+      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
+      if (isWindows) {
+        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
+          pathExt.unshift("");
+      }
+      return {
+        pathEnv,
+        pathExt,
+        pathExtExe
+      };
+    };
+    var which = (cmd, opt, cb) => {
+      if (typeof opt === "function") {
+        cb = opt;
+        opt = {};
+      }
+      if (!opt)
+        opt = {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      const step = (i2) => new Promise((resolve6, reject) => {
+        if (i2 === pathEnv.length)
+          return opt.all && found.length ? resolve6(found) : reject(getNotFoundError(cmd));
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        resolve6(subStep(p, i2, 0));
+      });
+      const subStep = (p, i2, ii) => new Promise((resolve6, reject) => {
+        if (ii === pathExt.length)
+          return resolve6(step(i2 + 1));
+        const ext = pathExt[ii];
+        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
+          if (!er && is) {
+            if (opt.all)
+              found.push(p + ext);
+            else
+              return resolve6(p + ext);
+          }
+          return resolve6(subStep(p, i2, ii + 1));
+        });
+      });
+      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
+    };
+    var whichSync = (cmd, opt) => {
+      opt = opt || {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      for (let i2 = 0; i2 < pathEnv.length; i2++) {
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        for (let j = 0; j < pathExt.length; j++) {
+          const cur = p + pathExt[j];
+          try {
+            const is = isexe.sync(cur, { pathExt: pathExtExe });
+            if (is) {
+              if (opt.all)
+                found.push(cur);
+              else
+                return cur;
+            }
+          } catch (ex) {
+          }
+        }
+      }
+      if (opt.all && found.length)
+        return found;
+      if (opt.nothrow)
+        return null;
+      throw getNotFoundError(cmd);
+    };
+    module.exports = which;
+    which.sync = whichSync;
+  }
+});
+
+// node_modules/path-key/index.js
+var require_path_key = __commonJS({
+  "node_modules/path-key/index.js"(exports, module) {
+    "use strict";
+    var pathKey2 = (options = {}) => {
+      const environment = options.env || process.env;
+      const platform2 = options.platform || process.platform;
+      if (platform2 !== "win32") {
+        return "PATH";
+      }
+      return Object.keys(environment).reverse().find((key2) => key2.toUpperCase() === "PATH") || "Path";
+    };
+    module.exports = pathKey2;
+    module.exports.default = pathKey2;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/resolveCommand.js
+var require_resolveCommand = __commonJS({
+  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var which = require_which();
+    var getPathKey = require_path_key();
+    function resolveCommandAttempt(parsed, withoutPathExt) {
+      const env2 = parsed.options.env || process.env;
+      const cwd = process.cwd();
+      const hasCustomCwd = parsed.options.cwd != null;
+      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
+      if (shouldSwitchCwd) {
+        try {
+          process.chdir(parsed.options.cwd);
+        } catch (err) {
+        }
+      }
+      let resolved;
+      try {
+        resolved = which.sync(parsed.command, {
+          path: env2[getPathKey({ env: env2 })],
+          pathExt: withoutPathExt ? path6.delimiter : void 0
+        });
+      } catch (e) {
+      } finally {
+        if (shouldSwitchCwd) {
+          process.chdir(cwd);
+        }
+      }
+      if (resolved) {
+        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+      }
+      return resolved;
+    }
+    function resolveCommand(parsed) {
+      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
+    }
+    module.exports = resolveCommand;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/escape.js
+var require_escape = __commonJS({
+  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
+    "use strict";
+    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
+    function escapeCommand(arg) {
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      return arg;
+    }
+    function escapeArgument(arg, doubleEscapeMetaChars) {
+      arg = `${arg}`;
+      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
+      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
+      arg = `"${arg}"`;
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      if (doubleEscapeMetaChars) {
+        arg = arg.replace(metaCharsRegExp, "^$1");
+      }
+      return arg;
+    }
+    module.exports.command = escapeCommand;
+    module.exports.argument = escapeArgument;
+  }
+});
+
+// node_modules/shebang-regex/index.js
+var require_shebang_regex = __commonJS({
+  "node_modules/shebang-regex/index.js"(exports, module) {
+    "use strict";
+    module.exports = /^#!(.*)/;
+  }
+});
+
+// node_modules/shebang-command/index.js
+var require_shebang_command = __commonJS({
+  "node_modules/shebang-command/index.js"(exports, module) {
+    "use strict";
+    var shebangRegex = require_shebang_regex();
+    module.exports = (string = "") => {
+      const match = string.match(shebangRegex);
+      if (!match) {
+        return null;
+      }
+      const [path6, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path6.split("/").pop();
+      if (binary === "env") {
+        return argument;
+      }
+      return argument ? `${binary} ${argument}` : binary;
+    };
+  }
+});
+
+// node_modules/cross-spawn/lib/util/readShebang.js
+var require_readShebang = __commonJS({
+  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
+    "use strict";
+    var fs = __require("fs");
+    var shebangCommand = require_shebang_command();
+    function readShebang(command2) {
+      const size = 150;
+      const buffer = Buffer.alloc(size);
+      let fd;
+      try {
+        fd = fs.openSync(command2, "r");
+        fs.readSync(fd, buffer, 0, size, 0);
+        fs.closeSync(fd);
+      } catch (e) {
+      }
+      return shebangCommand(buffer.toString());
+    }
+    module.exports = readShebang;
+  }
+});
+
+// node_modules/cross-spawn/lib/parse.js
+var require_parse = __commonJS({
+  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var resolveCommand = require_resolveCommand();
+    var escape5 = require_escape();
+    var readShebang = require_readShebang();
+    var isWin = process.platform === "win32";
+    var isExecutableRegExp = /\.(?:com|exe)$/i;
+    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
+    function detectShebang(parsed) {
+      parsed.file = resolveCommand(parsed);
+      const shebang = parsed.file && readShebang(parsed.file);
+      if (shebang) {
+        parsed.args.unshift(parsed.file);
+        parsed.command = shebang;
+        return resolveCommand(parsed);
+      }
+      return parsed.file;
+    }
+    function parseNonShell(parsed) {
+      if (!isWin) {
+        return parsed;
+      }
+      const commandFile = detectShebang(parsed);
+      const needsShell = !isExecutableRegExp.test(commandFile);
+      if (parsed.options.forceShell || needsShell) {
+        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
+        parsed.command = path6.normalize(parsed.command);
+        parsed.command = escape5.command(parsed.command);
+        parsed.args = parsed.args.map((arg) => escape5.argument(arg, needsDoubleEscapeMetaChars));
+        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
+        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
+        parsed.command = process.env.comspec || "cmd.exe";
+        parsed.options.windowsVerbatimArguments = true;
+      }
+      return parsed;
+    }
+    function parse2(command2, args, options) {
+      if (args && !Array.isArray(args)) {
+        options = args;
+        args = null;
+      }
+      args = args ? args.slice(0) : [];
+      options = Object.assign({}, options);
+      const parsed = {
+        command: command2,
+        args,
+        options,
+        file: void 0,
+        original: {
+          command: command2,
+          args
+        }
+      };
+      return options.shell ? parsed : parseNonShell(parsed);
+    }
+    module.exports = parse2;
+  }
+});
+
+// node_modules/cross-spawn/lib/enoent.js
+var require_enoent = __commonJS({
+  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
+    "use strict";
+    var isWin = process.platform === "win32";
+    function notFoundError(original, syscall) {
+      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
+        code: "ENOENT",
+        errno: "ENOENT",
+        syscall: `${syscall} ${original.command}`,
+        path: original.command,
+        spawnargs: original.args
+      });
+    }
+    function hookChildProcess(cp, parsed) {
+      if (!isWin) {
+        return;
+      }
+      const originalEmit = cp.emit;
+      cp.emit = function(name, arg1) {
+        if (name === "exit") {
+          const err = verifyENOENT(arg1, parsed);
+          if (err) {
+            return originalEmit.call(cp, "error", err);
+          }
+        }
+        return originalEmit.apply(cp, arguments);
+      };
+    }
+    function verifyENOENT(status2, parsed) {
+      if (isWin && status2 === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawn");
+      }
+      return null;
+    }
+    function verifyENOENTSync(status2, parsed) {
+      if (isWin && status2 === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawnSync");
+      }
+      return null;
+    }
+    module.exports = {
+      hookChildProcess,
+      verifyENOENT,
+      verifyENOENTSync,
+      notFoundError
+    };
+  }
+});
+
+// node_modules/cross-spawn/index.js
+var require_cross_spawn = __commonJS({
+  "node_modules/cross-spawn/index.js"(exports, module) {
+    "use strict";
+    var cp = __require("child_process");
+    var parse2 = require_parse();
+    var enoent = require_enoent();
+    function spawn2(command2, args, options) {
+      const parsed = parse2(command2, args, options);
+      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
+      enoent.hookChildProcess(spawned, parsed);
+      return spawned;
+    }
+    function spawnSync2(command2, args, options) {
+      const parsed = parse2(command2, args, options);
+      const result2 = cp.spawnSync(parsed.command, parsed.args, parsed.options);
+      result2.error = result2.error || enoent.verifyENOENTSync(result2.status, parsed);
+      return result2;
+    }
+    module.exports = spawn2;
+    module.exports.spawn = spawn2;
+    module.exports.sync = spawnSync2;
+    module.exports._parse = parse2;
+    module.exports._enoent = enoent;
+  }
+});
+
+// tools/src/pki/sans.ts
+import { isIP } from "node:net";
+import { hostname as osHostname } from "node:os";
+function normalizeIp(text) {
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const family = isIP(bare);
+  if (family === 4) return bare;
+  if (family === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  return void 0;
+}
+function sanFor(host) {
+  const ip = normalizeIp(host);
+  if (ip) return { type: "ip", value: ip };
+  const name = host.toLowerCase().replace(/\.$/, "");
+  return DNS_NAME.test(name) && name.length <= 253 ? { type: "dns", value: name } : void 0;
+}
+function formatSan(san) {
+  return `${san.type === "dns" ? "DNS" : "IP"}:${san.value}`;
+}
+function parseSanList(text) {
+  const out = [];
+  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
+    const m = /^(DNS|IP):(.+)$/i.exec(item);
+    const bad = (why) => new CliError("usage", `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
+    if (!m) throw bad("write DNS:name or IP:address");
+    const kind = m[1].toUpperCase();
+    const san = sanFor(m[2]);
+    if (kind === "IP" && san?.type !== "ip") throw bad("not an IP address");
+    if (kind === "DNS" && san?.type !== "dns") throw bad("not a DNS name");
+    out.push(san);
+  }
+  return out;
+}
+function hostOfRegistryUrl(url) {
+  if (!url) return void 0;
+  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
+  try {
+    const host = new URL(withScheme).hostname;
+    return host.startsWith("[") ? host.slice(1, -1) : host || void 0;
+  } catch {
+    return void 0;
+  }
+}
+function wantedSans(inputs = {}) {
+  const list3 = [...DEFAULT_SANS];
+  const host = sanFor(inputs.hostname ?? osHostname());
+  if (host) list3.push(host);
+  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
+  if (urlHost) {
+    const san = sanFor(urlHost);
+    if (!san) throw new CliError("usage", `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
+    list3.push(san);
+  }
+  if (inputs.extra) list3.push(...parseSanList(inputs.extra));
+  return uniqueSans(list3);
+}
+function uniqueSans(list3) {
+  const seen = /* @__PURE__ */ new Set();
+  return list3.filter((s) => {
+    const k = formatSan(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+function missingSans(wanted, present) {
+  const have = new Set(present.map(formatSan));
+  return wanted.filter((s) => !have.has(formatSan(s)));
+}
+var DEFAULT_SANS, DNS_NAME;
+var init_sans = __esm({
+  "tools/src/pki/sans.ts"() {
+    "use strict";
+    init_errors();
+    DEFAULT_SANS = [
+      { type: "dns", value: "localhost" },
+      { type: "ip", value: "127.0.0.1" },
+      { type: "ip", value: "::1" },
+      { type: "ip", value: "10.0.2.2" },
+      { type: "ip", value: "192.168.7.1" }
+    ];
+    DNS_NAME = /^(\*\.)?(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i;
+  }
+});
+
+// tools/src/storage/lock.ts
+import { open as open4, readFile as readFile6, stat as stat3, unlink as unlink3, mkdir as mkdir2 } from "node:fs/promises";
+import { dirname as dirname4 } from "node:path";
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+async function isStale(path6) {
+  try {
+    const [st, text] = await Promise.all([stat3(path6), readFile6(path6, "utf8")]);
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
+    return Date.now() - st.mtimeMs > STALE_MS;
+  } catch {
+    return false;
+  }
+}
+async function withLock(path6, fn, timeoutMs = 3e4) {
+  await mkdir2(dirname4(path6), { recursive: true, mode: 448 });
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    try {
+      const handle = await open4(path6, "wx", 384);
+      await handle.writeFile(`${process.pid}
+`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      if (await isStale(path6)) {
+        await unlink3(path6).catch(() => {
+        });
+        continue;
+      }
+      if (Date.now() > deadline) throw new LockBusy(path6);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink3(path6).catch(() => {
+    });
+  }
+}
+var STALE_MS, LockBusy;
+var init_lock = __esm({
+  "tools/src/storage/lock.ts"() {
+    "use strict";
+    STALE_MS = 6e4;
+    LockBusy = class extends Error {
+      constructor(path6) {
+        super(`another process holds ${path6}; remove it if no container-registry is running`);
+        this.path = path6;
+        this.name = "LockBusy";
+      }
+      path;
+      code = "LOCK_BUSY";
+    };
+  }
+});
+
 // node_modules/pvtsutils/build/index.js
 var require_build = __commonJS({
   "node_modules/pvtsutils/build/index.js"(exports) {
@@ -2573,7 +14398,7 @@ var require_build = __commonJS({
 });
 
 // node_modules/pvutils/build/utils.js
-var require_utils = __commonJS({
+var require_utils3 = __commonJS({
   "node_modules/pvutils/build/utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -2930,7 +14755,7 @@ var require_build2 = __commonJS({
   "node_modules/asn1js/build/index.js"(exports) {
     "use strict";
     var pvtsutils = require_build();
-    var pvutils = require_utils();
+    var pvutils = require_utils3();
     function _interopNamespaceDefault(e) {
       var n2 = /* @__PURE__ */ Object.create(null);
       if (e) {
@@ -7538,7 +19363,7 @@ var require_pem2 = __commonJS({
 });
 
 // node_modules/@peculiar/utils/build/cjs/converters/registry.js
-var require_registry = __commonJS({
+var require_registry2 = __commonJS({
   "node_modules/@peculiar/utils/build/cjs/converters/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -7737,7 +19562,7 @@ var require_defaults = __commonJS({
     Object.defineProperty(exports, "pemConverter", { enumerable: true, get: function() {
       return index_js_3.pemConverter;
     } });
-    var registry_js_1 = require_registry();
+    var registry_js_1 = require_registry2();
     exports.binaryConverter = {
       name: "binary",
       aliases: ["latin1"],
@@ -7891,7 +19716,7 @@ var require_converters = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.convert = exports.utf8Converter = exports.utf16leConverter = exports.utf16beConverter = exports.pemConverter = exports.hexConverter = exports.defaultConverters = exports.defaultConverterRegistry = exports.binaryConverter = exports.base64urlConverter = exports.base64Converter = exports.createConverterRegistry = void 0;
-    var registry_js_1 = require_registry();
+    var registry_js_1 = require_registry2();
     Object.defineProperty(exports, "createConverterRegistry", { enumerable: true, get: function() {
       return registry_js_1.createConverterRegistry;
     } });
@@ -8258,14 +20083,14 @@ var require_octet_string = __commonJS({
       get byteOffset() {
         return 0;
       }
-      constructor(param) {
-        if (typeof param === "number") {
-          this.buffer = new ArrayBuffer(param);
+      constructor(param2) {
+        if (typeof param2 === "number") {
+          this.buffer = new ArrayBuffer(param2);
         } else {
-          if ((0, utils_1.isBufferSource)(param)) {
-            this.buffer = (0, utils_1.toArrayBuffer)(param);
-          } else if (Array.isArray(param)) {
-            this.buffer = new Uint8Array(param).buffer;
+          if ((0, utils_1.isBufferSource)(param2)) {
+            this.buffer = (0, utils_1.toArrayBuffer)(param2);
+          } else if (Array.isArray(param2)) {
+            this.buffer = new Uint8Array(param2).buffer;
           } else {
             this.buffer = new ArrayBuffer(0);
           }
@@ -8290,7 +20115,7 @@ var require_octet_string = __commonJS({
 });
 
 // node_modules/@peculiar/asn1-schema/build/cjs/types/index.js
-var require_types = __commonJS({
+var require_types2 = __commonJS({
   "node_modules/@peculiar/asn1-schema/build/cjs/types/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -8311,7 +20136,7 @@ var require_converters2 = __commonJS({
     var asn1js = tslib_1.__importStar(require_build2());
     var utils_1 = require_cjs();
     var enums_1 = require_enums();
-    var index_1 = require_types();
+    var index_1 = require_types2();
     exports.AsnAnyConverter = {
       fromASN: (value) => value instanceof asn1js.Null ? null : (0, utils_1.toArrayBuffer)(value.valueBeforeDecodeView),
       toASN: (value) => {
@@ -8745,7 +20570,7 @@ var require_schema_validation = __commonJS({
 });
 
 // node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js
-var require_errors = __commonJS({
+var require_errors2 = __commonJS({
   "node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -8765,7 +20590,7 @@ var require_parser = __commonJS({
     var utils_1 = require_cjs();
     var enums_1 = require_enums();
     var converters = tslib_1.__importStar(require_converters2());
-    var errors_1 = require_errors();
+    var errors_1 = require_errors2();
     var helper_1 = require_helper();
     var storage_1 = require_storage();
     var AsnParser = class {
@@ -9253,7 +21078,7 @@ var require_cjs2 = __commonJS({
     exports.AsnSerializer = exports.AsnParser = exports.AsnPropTypes = exports.AsnTypeTypes = exports.AsnSetType = exports.AsnSequenceType = exports.AsnChoiceType = exports.AsnType = exports.AsnProp = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     tslib_1.__exportStar(require_converters2(), exports);
-    tslib_1.__exportStar(require_types(), exports);
+    tslib_1.__exportStar(require_types2(), exports);
     var decorators_1 = require_decorators();
     Object.defineProperty(exports, "AsnProp", { enumerable: true, get: function() {
       return decorators_1.AsnProp;
@@ -9285,7 +21110,7 @@ var require_cjs2 = __commonJS({
     Object.defineProperty(exports, "AsnSerializer", { enumerable: true, get: function() {
       return serializer_1.AsnSerializer;
     } });
-    tslib_1.__exportStar(require_errors(), exports);
+    tslib_1.__exportStar(require_errors2(), exports);
     tslib_1.__exportStar(require_objects(), exports);
     tslib_1.__exportStar(require_convert3(), exports);
   }
@@ -11165,7 +22990,7 @@ var require_extension = __commonJS({
 });
 
 // node_modules/@peculiar/asn1-x509/build/cjs/types.js
-var require_types2 = __commonJS({
+var require_types3 = __commonJS({
   "node_modules/@peculiar/asn1-x509/build/cjs/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -11192,7 +23017,7 @@ var require_tbs_certificate = __commonJS({
     var subject_public_key_info_1 = require_subject_public_key_info();
     var validity_1 = require_validity();
     var extension_1 = require_extension();
-    var types_1 = require_types2();
+    var types_1 = require_types3();
     var TBSCertificate = class {
       version = types_1.Version.v1;
       serialNumber = new ArrayBuffer(0);
@@ -11442,7 +23267,7 @@ var require_cjs3 = __commonJS({
     tslib_1.__exportStar(require_tbs_cert_list(), exports);
     tslib_1.__exportStar(require_tbs_certificate(), exports);
     tslib_1.__exportStar(require_time(), exports);
-    tslib_1.__exportStar(require_types2(), exports);
+    tslib_1.__exportStar(require_types3(), exports);
     tslib_1.__exportStar(require_validity(), exports);
   }
 });
@@ -11511,7 +23336,7 @@ var require_signer_identifier = __commonJS({
 });
 
 // node_modules/@peculiar/asn1-cms/build/cjs/types.js
-var require_types3 = __commonJS({
+var require_types4 = __commonJS({
   "node_modules/@peculiar/asn1-cms/build/cjs/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -11605,7 +23430,7 @@ var require_signer_info = __commonJS({
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
     var signer_identifier_1 = require_signer_identifier();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var attribute_1 = require_attribute2();
     var SignerInfo = class {
       version = types_1.CMSVersion.v0;
@@ -12709,7 +24534,7 @@ var require_encrypted_content_info = __commonJS({
     exports.EncryptedContentInfo = exports.EncryptedContent = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var EncryptedContent = class EncryptedContent {
       value;
       constructedValue;
@@ -12801,7 +24626,7 @@ var require_key_agree_recipient_info = __commonJS({
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
     var asn1_x509_1 = require_cjs3();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var issuer_and_serial_number_1 = require_issuer_and_serial_number();
     var other_key_attribute_1 = require_other_key_attribute();
     var RecipientKeyIdentifier = class {
@@ -12973,7 +24798,7 @@ var require_key_trans_recipient_info = __commonJS({
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
     var asn1_x509_1 = require_cjs3();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var issuer_and_serial_number_1 = require_issuer_and_serial_number();
     var RecipientIdentifier = class RecipientIdentifier {
       subjectKeyIdentifier;
@@ -13030,7 +24855,7 @@ var require_kek_recipient_info = __commonJS({
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
     var other_key_attribute_1 = require_other_key_attribute();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var KEKIdentifier = class {
       keyIdentifier = new asn1_schema_1.OctetString();
       date;
@@ -13088,7 +24913,7 @@ var require_password_recipient_info = __commonJS({
     exports.PasswordRecipientInfo = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var PasswordRecipientInfo = class {
       version = types_1.CMSVersion.v0;
       keyDerivationAlgorithm;
@@ -13331,7 +25156,7 @@ var require_enveloped_data = __commonJS({
     exports.EnvelopedData = exports.UnprotectedAttributes = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var attribute_1 = require_attribute2();
     var recipient_infos_1 = require_recipient_infos();
     var originator_info_1 = require_originator_info();
@@ -13414,7 +25239,7 @@ var require_signed_data = __commonJS({
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
     var certificate_choices_1 = require_certificate_choices();
-    var types_1 = require_types3();
+    var types_1 = require_types4();
     var encapsulated_content_info_1 = require_encapsulated_content_info();
     var revocation_info_choice_1 = require_revocation_info_choice();
     var signer_info_1 = require_signer_info();
@@ -13500,7 +25325,7 @@ var require_cjs5 = __commonJS({
     tslib_1.__exportStar(require_signed_data(), exports);
     tslib_1.__exportStar(require_signer_identifier(), exports);
     tslib_1.__exportStar(require_signer_info(), exports);
-    tslib_1.__exportStar(require_types3(), exports);
+    tslib_1.__exportStar(require_types4(), exports);
   }
 });
 
@@ -14533,7 +26358,7 @@ var require_lifecycle = __commonJS({
 });
 
 // node_modules/tsyringe/dist/cjs/types/index.js
-var require_types4 = __commonJS({
+var require_types5 = __commonJS({
   "node_modules/tsyringe/dist/cjs/types/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -14804,14 +26629,14 @@ var require_registry_base = __commonJS({
 });
 
 // node_modules/tsyringe/dist/cjs/registry.js
-var require_registry2 = __commonJS({
+var require_registry3 = __commonJS({
   "node_modules/tsyringe/dist/cjs/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var registry_base_1 = require_registry_base();
-    var Registry = class extends registry_base_1.default {
+    var Registry2 = class extends registry_base_1.default {
     };
-    exports.default = Registry;
+    exports.default = Registry2;
   }
 });
 
@@ -14906,7 +26731,7 @@ var require_dependency_container = __commonJS({
     var providers_1 = require_providers();
     var provider_1 = require_provider();
     var injection_token_1 = require_injection_token();
-    var registry_1 = require_registry2();
+    var registry_1 = require_registry3();
     var lifecycle_1 = require_lifecycle();
     var resolution_context_1 = require_resolution_context();
     var error_helpers_1 = require_error_helpers();
@@ -15186,18 +27011,18 @@ var require_dependency_container = __commonJS({
         return instance;
       }
       resolveParams(context, ctor) {
-        return (param, idx) => {
+        return (param2, idx) => {
           try {
-            if (injection_token_1.isTokenDescriptor(param)) {
-              if (injection_token_1.isTransformDescriptor(param)) {
-                return param.multiple ? this.resolve(param.transform).transform(this.resolveAll(param.token, new resolution_context_1.default(), param.isOptional), ...param.transformArgs) : this.resolve(param.transform).transform(this.resolve(param.token, context, param.isOptional), ...param.transformArgs);
+            if (injection_token_1.isTokenDescriptor(param2)) {
+              if (injection_token_1.isTransformDescriptor(param2)) {
+                return param2.multiple ? this.resolve(param2.transform).transform(this.resolveAll(param2.token, new resolution_context_1.default(), param2.isOptional), ...param2.transformArgs) : this.resolve(param2.transform).transform(this.resolve(param2.token, context, param2.isOptional), ...param2.transformArgs);
               } else {
-                return param.multiple ? this.resolveAll(param.token, new resolution_context_1.default(), param.isOptional) : this.resolve(param.token, context, param.isOptional);
+                return param2.multiple ? this.resolveAll(param2.token, new resolution_context_1.default(), param2.isOptional) : this.resolve(param2.token, context, param2.isOptional);
               }
-            } else if (injection_token_1.isTransformDescriptor(param)) {
-              return this.resolve(param.transform, context).transform(this.resolve(param.token, context), ...param.transformArgs);
+            } else if (injection_token_1.isTransformDescriptor(param2)) {
+              return this.resolve(param2.transform, context).transform(this.resolve(param2.token, context), ...param2.transformArgs);
             }
-            return this.resolve(param, context);
+            return this.resolve(param2, context);
           } catch (e) {
             throw new Error(error_helpers_1.formatErrorCtor(ctor, idx, e));
           }
@@ -15298,7 +27123,7 @@ var require_injectable = __commonJS({
 });
 
 // node_modules/tsyringe/dist/cjs/decorators/registry.js
-var require_registry3 = __commonJS({
+var require_registry4 = __commonJS({
   "node_modules/tsyringe/dist/cjs/decorators/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -15423,7 +27248,7 @@ var require_decorators2 = __commonJS({
     Object.defineProperty(exports, "injectable", { enumerable: true, get: function() {
       return injectable_1.default;
     } });
-    var registry_1 = require_registry3();
+    var registry_1 = require_registry4();
     Object.defineProperty(exports, "registry", { enumerable: true, get: function() {
       return registry_1.default;
     } });
@@ -15541,7 +27366,7 @@ var require_cjs8 = __commonJS({
     if (typeof Reflect === "undefined" || !Reflect.getMetadata) {
       throw new Error(`tsyringe requires a reflect polyfill. Please add 'import "reflect-metadata"' to the top of your entry point.`);
     }
-    var types_1 = require_types4();
+    var types_1 = require_types5();
     Object.defineProperty(exports, "Lifecycle", { enumerable: true, get: function() {
       return types_1.Lifecycle;
     } });
@@ -15648,7 +27473,7 @@ var require_object_identifiers6 = __commonJS({
 });
 
 // node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js
-var require_types5 = __commonJS({
+var require_types6 = __commonJS({
   "node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -15672,7 +27497,7 @@ var require_cert_bag = __commonJS({
     exports.id_sdsiCertificate = exports.id_x509Certificate = exports.id_certTypes = exports.CertBag = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
-    var types_1 = require_types5();
+    var types_1 = require_types6();
     var CertBag = class {
       certId = "";
       certValue = new ArrayBuffer(0);
@@ -15704,7 +27529,7 @@ var require_crl_bag = __commonJS({
     exports.id_x509CRL = exports.id_crlTypes = exports.CRLBag = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
     var asn1_schema_1 = require_cjs2();
-    var types_1 = require_types5();
+    var types_1 = require_types6();
     var CRLBag = class {
       crlId = "";
       crltValue = new ArrayBuffer(0);
@@ -15902,7 +27727,7 @@ var require_bags = __commonJS({
     tslib_1.__exportStar(require_key_bag(), exports);
     tslib_1.__exportStar(require_pkcs8_shrouded_key_bag(), exports);
     tslib_1.__exportStar(require_secret_bag(), exports);
-    tslib_1.__exportStar(require_types5(), exports);
+    tslib_1.__exportStar(require_types6(), exports);
   }
 });
 
@@ -17991,11 +29816,11 @@ var require_x509_cjs = __commonJS({
           throw new TypeError("Unsupported PublicKeyType");
         }
       }
-      constructor(param, options) {
-        if (PemData.isAsnEncoded(param)) {
-          super(param, asn1X509.SubjectPublicKeyInfo, options);
+      constructor(param2, options) {
+        if (PemData.isAsnEncoded(param2)) {
+          super(param2, asn1X509.SubjectPublicKeyInfo, options);
         } else {
-          super(param, options);
+          super(param2, options);
         }
         this.tag = PemConverter.PublicKeyTag;
       }
@@ -18087,11 +29912,11 @@ var require_x509_cjs = __commonJS({
       return raw;
     }
     var AuthorityKeyIdentifierExtension = class _AuthorityKeyIdentifierExtension extends Extension {
-      static async create(param, critical = false, crypto2 = cryptoProvider2.get()) {
-        if ("name" in param && "serialNumber" in param) {
-          return new _AuthorityKeyIdentifierExtension(param, critical);
+      static async create(param2, critical = false, crypto2 = cryptoProvider2.get()) {
+        if ("name" in param2 && "serialNumber" in param2) {
+          return new _AuthorityKeyIdentifierExtension(param2, critical);
         }
-        const key2 = await PublicKey.create(param, crypto2);
+        const key2 = await PublicKey.create(param2, crypto2);
         const id = await key2.getKeyIdentifier(crypto2);
         return new _AuthorityKeyIdentifierExtension(pvtsutils.Convert.ToHex(id), critical);
       }
@@ -18773,7 +30598,7 @@ var require_x509_cjs = __commonJS({
         res.set(bytes, pointSize - bytes.length);
         return res.buffer;
       }
-      removePadding(data, positive = false) {
+      removePadding(data, positive2 = false) {
         let bytes = pvtsutils.BufferSourceConverter.toUint8Array(data);
         for (let i2 = 0; i2 < bytes.length; i2++) {
           if (!bytes[i2]) {
@@ -18782,7 +30607,7 @@ var require_x509_cjs = __commonJS({
           bytes = bytes.slice(i2);
           break;
         }
-        if (positive && bytes[0] > 127) {
+        if (positive2 && bytes[0] > 127) {
           const result2 = new Uint8Array(bytes.length + 1);
           result2.set(bytes, 1);
           return result2.buffer;
@@ -19055,8 +30880,8 @@ var require_x509_cjs = __commonJS({
         }
         return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_tbs, "f");
       }
-      constructor(param, options) {
-        const args = PemData.isAsnEncoded(param) ? [param, asn1Csr.CertificationRequest, options] : [param, options];
+      constructor(param2, options) {
+        const args = PemData.isAsnEncoded(param2) ? [param2, asn1Csr.CertificationRequest, options] : [param2, options];
         super(args[0], args[1], args[2]);
         _Pkcs10CertificateRequest_tbs.set(this, void 0);
         _Pkcs10CertificateRequest_subjectName.set(this, void 0);
@@ -19206,7 +31031,7 @@ var require_x509_cjs = __commonJS({
     var _X509Certificate_signature;
     var _X509Certificate_extensions;
     var _X509Certificate_publicKey;
-    var X509Certificate2 = class extends PemData {
+    var X509Certificate3 = class extends PemData {
       get publicKey() {
         if (!tslib.__classPrivateFieldGet(this, _X509Certificate_publicKey, "f")) {
           tslib.__classPrivateFieldSet(this, _X509Certificate_publicKey, new PublicKey(this.asn.tbsCertificate.subjectPublicKeyInfo, this.parseOptions), "f");
@@ -19291,8 +31116,8 @@ var require_x509_cjs = __commonJS({
         }
         return tslib.__classPrivateFieldGet(this, _X509Certificate_tbs, "f");
       }
-      constructor(param, options) {
-        const args = PemData.isAsnEncoded(param) ? [param, asn1X509.Certificate, options] : [param, options];
+      constructor(param2, options) {
+        const args = PemData.isAsnEncoded(param2) ? [param2, asn1X509.Certificate, options] : [param2, options];
         super(args[0], args[1], args[2]);
         _X509Certificate_tbs.set(this, void 0);
         _X509Certificate_serialNumber.set(this, void 0);
@@ -19449,18 +31274,18 @@ var require_x509_cjs = __commonJS({
       }
     };
     _X509Certificate_tbs = /* @__PURE__ */ new WeakMap(), _X509Certificate_serialNumber = /* @__PURE__ */ new WeakMap(), _X509Certificate_subjectName = /* @__PURE__ */ new WeakMap(), _X509Certificate_subject = /* @__PURE__ */ new WeakMap(), _X509Certificate_issuerName = /* @__PURE__ */ new WeakMap(), _X509Certificate_issuer = /* @__PURE__ */ new WeakMap(), _X509Certificate_notBefore = /* @__PURE__ */ new WeakMap(), _X509Certificate_notAfter = /* @__PURE__ */ new WeakMap(), _X509Certificate_signatureAlgorithm = /* @__PURE__ */ new WeakMap(), _X509Certificate_signature = /* @__PURE__ */ new WeakMap(), _X509Certificate_extensions = /* @__PURE__ */ new WeakMap(), _X509Certificate_publicKey = /* @__PURE__ */ new WeakMap();
-    X509Certificate2.NAME = "Certificate";
+    X509Certificate3.NAME = "Certificate";
     var _X509Certificates_options;
     var X509Certificates = class extends Array {
-      constructor(param, options) {
+      constructor(param2, options) {
         super();
         _X509Certificates_options.set(this, void 0);
-        if (PemData.isAsnEncoded(param)) {
-          this.import(param, options);
-        } else if (param instanceof X509Certificate2) {
-          this.push(param);
-        } else if (Array.isArray(param)) {
-          for (const item of param) {
+        if (PemData.isAsnEncoded(param2)) {
+          this.import(param2, options);
+        } else if (param2 instanceof X509Certificate3) {
+          this.push(param2);
+        } else if (Array.isArray(param2)) {
+          for (const item of param2) {
             this.push(item);
           }
         }
@@ -19495,12 +31320,12 @@ var require_x509_cjs = __commonJS({
         const certificates = [];
         for (const item of signedData.certificates || []) {
           if (item.certificate) {
-            certificates.push(new X509Certificate2(item.certificate, options));
+            certificates.push(new X509Certificate3(item.certificate, options));
           }
         }
         this.clear();
-        for (const certificate of certificates) {
-          this.push(certificate);
+        for (const certificate2 of certificates) {
+          this.push(certificate2);
         }
         tslib.__classPrivateFieldSet(this, _X509Certificates_options, options, "f");
       }
@@ -19689,7 +31514,7 @@ var require_x509_cjs = __commonJS({
           throw Error("Cannot convert ASN.1 signature value to WebCrypto format");
         }
         asnX509.signatureValue = asnSignature;
-        return new X509Certificate2(asn1Schema.AsnConvert.serialize(asnX509), selfProducedParseOptions);
+        return new X509Certificate3(asn1Schema.AsnConvert.serialize(asnX509), selfProducedParseOptions);
       }
     };
     var _X509CrlEntry_serialNumber;
@@ -19865,8 +31690,8 @@ var require_x509_cjs = __commonJS({
       get certListSignatureAlgorithm() {
         return this.asn.signatureAlgorithm;
       }
-      constructor(param, options) {
-        const args = PemData.isAsnEncoded(param) ? [param, asn1X509.CertificateList, options] : [param, options];
+      constructor(param2, options) {
+        const args = PemData.isAsnEncoded(param2) ? [param2, asn1X509.CertificateList, options] : [param2, options];
         super(args[0], args[1], args[2]);
         this.tag = PemConverter.CrlTag;
         _X509Crl_tbs.set(this, void 0);
@@ -19910,7 +31735,7 @@ var require_x509_cjs = __commonJS({
         let publicKey;
         const paramsKey = params.publicKey;
         try {
-          if (paramsKey instanceof X509Certificate2) {
+          if (paramsKey instanceof X509Certificate3) {
             keyAlgorithm = {
               ...paramsKey.publicKey.algorithm,
               ...paramsKey.signatureAlgorithm
@@ -20114,7 +31939,7 @@ var require_x509_cjs = __commonJS({
     exports.TextObject = TextObject;
     exports.UPN = UPN;
     exports.URL = URL2;
-    exports.X509Certificate = X509Certificate2;
+    exports.X509Certificate = X509Certificate3;
     exports.X509CertificateGenerator = X509CertificateGenerator;
     exports.X509Certificates = X509Certificates;
     exports.X509ChainBuilder = X509ChainBuilder;
@@ -20129,6 +31954,402 @@ var require_x509_cjs = __commonJS({
     exports.idEd448 = idEd448;
     exports.idX25519 = idX25519;
     exports.idX448 = idX448;
+  }
+});
+
+// tools/src/pki/x509.ts
+import { webcrypto } from "node:crypto";
+var import_reflect_metadata, x509;
+var init_x509 = __esm({
+  "tools/src/pki/x509.ts"() {
+    "use strict";
+    import_reflect_metadata = __toESM(require_Reflect(), 1);
+    x509 = __toESM(require_x509_cjs(), 1);
+    x509.cryptoProvider.set(webcrypto);
+  }
+});
+
+// tools/src/pki/algorithms.ts
+function parseKeyAlgorithm(text) {
+  const t = text.trim().toLowerCase();
+  if (t === "ec" || t === "ecdsa" || t === "p256" || t === "p-256") return "ecdsa-p256";
+  if (t === "rsa") return "rsa-2048";
+  if (KEY_ALGORITHMS.includes(t)) return t;
+  throw new CliError("usage", `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(", ")})`, { exitCode: 2 });
+}
+var KEY_ALGORITHMS, DEFAULT_KEY_ALGORITHM;
+var init_algorithms = __esm({
+  "tools/src/pki/algorithms.ts"() {
+    "use strict";
+    init_errors();
+    KEY_ALGORITHMS = ["ecdsa-p256", "rsa-2048", "rsa-4096"];
+    DEFAULT_KEY_ALGORITHM = "ecdsa-p256";
+  }
+});
+
+// tools/src/pki/keys.ts
+import { webcrypto as webcrypto2, createPrivateKey } from "node:crypto";
+function signingParams(alg) {
+  if (alg === "ecdsa-p256") return { name: "ECDSA", namedCurve: "P-256" };
+  return {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: alg === "rsa-4096" ? 4096 : 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256"
+  };
+}
+function certSigningAlgorithm(alg) {
+  return alg === "ecdsa-p256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
+}
+async function generateKeyPair(alg) {
+  const params = signingParams(alg);
+  return await webcrypto2.subtle.generateKey(params, true, ["sign", "verify"]);
+}
+async function exportKeyPem(key2) {
+  const der = await webcrypto2.subtle.exportKey("pkcs8", key2);
+  return x509.PemConverter.encode(der, "PRIVATE KEY");
+}
+function keyAlgorithmOfPem(pem) {
+  const key2 = createPrivateKey(pem);
+  const d = key2.asymmetricKeyDetails ?? {};
+  if (key2.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
+  const what = key2.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key2.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
+  throw new CliError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
+}
+async function importKeyPem(pem) {
+  const algorithm = keyAlgorithmOfPem(pem);
+  const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
+  const key2 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
+  return { key: key2, algorithm };
+}
+var init_keys = __esm({
+  "tools/src/pki/keys.ts"() {
+    "use strict";
+    init_x509();
+    init_errors();
+    init_algorithms();
+    init_algorithms();
+  }
+});
+
+// tools/src/pki/certificates.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+function serialNumber() {
+  const b = randomBytes6(16);
+  b[0] = b[0] & 127 | 1;
+  return b.toString("hex");
+}
+async function issueCa(o2) {
+  const now = o2.now ?? /* @__PURE__ */ new Date();
+  return x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serialNumber(),
+    name: new x509.Name([{ CN: [o2.commonName] }, { O: ["meta-container-registry"] }]),
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + o2.days * DAY_MS),
+    keys: o2.keys,
+    signingAlgorithm: certSigningAlgorithm(o2.algorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(o2.keys.publicKey)
+    ]
+  });
+}
+async function issueServer(o2) {
+  const now = o2.now ?? /* @__PURE__ */ new Date();
+  const wantedEnd = new Date(now.getTime() + o2.days * DAY_MS);
+  const notAfter = wantedEnd > o2.ca.notAfter ? o2.ca.notAfter : wantedEnd;
+  const firstDns = o2.sans.find((s) => s.type === "dns")?.value ?? "localhost";
+  const usage2 = o2.serverAlgorithm === "ecdsa-p256" ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
+  return x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: new x509.Name([{ CN: [firstDns] }, { O: ["meta-container-registry"] }]),
+    issuer: o2.ca.subjectName,
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter,
+    publicKey: o2.publicKey,
+    signingKey: o2.caKey,
+    signingAlgorithm: certSigningAlgorithm(o2.caAlgorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, void 0, true),
+      new x509.KeyUsagesExtension(usage2, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(o2.sans.map((s) => ({ type: s.type, value: s.value }))),
+      await x509.SubjectKeyIdentifierExtension.create(o2.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(o2.ca, false)
+    ]
+  });
+}
+function parseCertificatePem(pem) {
+  return new x509.X509Certificate(pem);
+}
+function sansOf(cert) {
+  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  if (!ext) return [];
+  const out = [];
+  for (const n2 of ext.names.items) {
+    if (n2.type === "dns") out.push({ type: "dns", value: n2.value.toLowerCase() });
+    else if (n2.type === "ip") {
+      const ip = normalizeIp(n2.value);
+      if (ip) out.push({ type: "ip", value: ip });
+    }
+  }
+  return out;
+}
+async function isSignedBy(cert, issuer) {
+  try {
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+function daysLeft(cert, now = /* @__PURE__ */ new Date()) {
+  return Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+}
+var DAY_MS, BACKDATE_MS;
+var init_certificates = __esm({
+  "tools/src/pki/certificates.ts"() {
+    "use strict";
+    init_x509();
+    init_keys();
+    init_sans();
+    DAY_MS = 24 * 60 * 60 * 1e3;
+    BACKDATE_MS = 60 * 60 * 1e3;
+  }
+});
+
+// tools/src/pki/pki.ts
+var pki_exports = {};
+__export(pki_exports, {
+  RENEW_BEFORE_DAYS: () => RENEW_BEFORE_DAYS,
+  ensurePki: () => ensurePki,
+  keyMatchesCert: () => keyMatchesCert,
+  renewPki: () => renewPki
+});
+import { readFile as readFile9, mkdir as mkdir4 } from "node:fs/promises";
+import { createPrivateKey as createPrivateKey2, createPublicKey } from "node:crypto";
+import { join as join8 } from "node:path";
+async function readIfExists(path6) {
+  try {
+    return await readFile9(path6, "utf8");
+  } catch (err) {
+    if (err.code === "ENOENT") return void 0;
+    throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
+  }
+}
+function spkiOfKey(pem) {
+  return createPublicKey(createPrivateKey2(pem)).export({ type: "spki", format: "der" });
+}
+function keyMatchesCert(keyPem, cert) {
+  try {
+    return spkiOfKey(keyPem).equals(Buffer.from(cert.publicKey.rawData));
+  } catch {
+    return false;
+  }
+}
+function parseCert(path6, pem) {
+  try {
+    return parseCertificatePem(pem);
+  } catch {
+    throw new CliError("pki-read", `${path6} is not a PEM certificate`);
+  }
+}
+async function loadPair(certPath, keyPath) {
+  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
+  return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
+}
+async function dirs(paths) {
+  await mkdir4(paths.pkiDir(), { recursive: true, mode: 448 });
+  await mkdir4(paths.certsDir(), { recursive: true, mode: 493 });
+}
+async function newCa(paths, o2) {
+  const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
+  const keys = await generateKeyPair(algorithm);
+  const cert = await issueCa({ keys, algorithm, days: o2.caDays, commonName: "container-registry CA", now: o2.now });
+  const keyPem = await exportKeyPem(keys.privateKey);
+  await driver2.writeFileAtomic(paths.caKey(), keyPem, KEY_MODE);
+  await driver2.writeFileAtomic(paths.caCert(), cert.toString("pem") + "\n", 420);
+  return { cert, keyPem };
+}
+async function newServer(paths, ca, o2) {
+  const { key: caKey, algorithm: caAlgorithm } = await importKeyPem(ca.keyPem);
+  const serverAlgorithm = o2.algorithm ?? caAlgorithm;
+  const keys = await generateKeyPair(serverAlgorithm);
+  const cert = await issueServer({ ca: ca.cert, caKey, caAlgorithm, publicKey: keys.publicKey, serverAlgorithm, sans: o2.sans, days: o2.certDays, now: o2.now });
+  await driver2.writeFileAtomic(paths.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
+  await driver2.writeFileAtomic(paths.serverCert(), cert.toString("pem") + "\n", 420);
+}
+async function syncClientCa(paths, ca) {
+  const pem = ca.toString("pem") + "\n";
+  if (await readIfExists(paths.certsCaCert()) !== pem) await driver2.writeFileAtomic(paths.certsCaCert(), pem, 420);
+}
+async function serverReason(ca, server, o2) {
+  if (!server.cert) return "no server certificate";
+  if (!server.keyPem) return "no server key";
+  if (!keyMatchesCert(server.keyPem, server.cert)) return "the server key does not match its certificate";
+  if (!await isSignedBy(server.cert, ca.cert)) return "the server certificate was not signed by the current CA";
+  const missing = missingSans(o2.sans, sansOf(server.cert));
+  if (missing.length) return `names missing from the certificate: ${missing.map(formatSan).join(", ")}`;
+  const left2 = daysLeft(server.cert, o2.now);
+  if (left2 < RENEW_BEFORE_DAYS) return left2 < 0 ? "the server certificate has expired" : `the server certificate expires in ${left2} days`;
+  return void 0;
+}
+function result(paths, caCreated, serverIssued, warnings) {
+  return {
+    caCreated,
+    serverIssued,
+    warnings,
+    files: { caCert: paths.caCert(), serverCert: paths.serverCert(), serverKey: paths.serverKey(), clientCaCert: paths.certsCaCert() }
+  };
+}
+async function loadCa(paths) {
+  return loadPair(paths.caCert(), paths.caKey());
+}
+function checkCa(paths, ca) {
+  if (ca.cert && !ca.keyPem) {
+    throw new CliError("pki-ca", `${paths.caCert()} exists but ${paths.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
+  }
+  if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
+    throw new CliError("pki-ca", `${paths.caKey()} does not belong to ${paths.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
+  }
+}
+function caWarnings(ca, o2) {
+  const left2 = daysLeft(ca.cert, o2.now);
+  if (left2 < RENEW_BEFORE_DAYS) {
+    return [`the CA ${left2 < 0 ? "has expired" : `expires in ${left2} days`}; replace it with \`pki renew --ca\` and give targets the new certs/ca.crt`];
+  }
+  return [];
+}
+async function ensurePki(o2) {
+  const paths = new StoragePaths(o2.storageDir);
+  await dirs(paths);
+  return locked2(join8(paths.pkiDir(), ".lock"), async () => {
+    let ca = await loadCa(paths);
+    let caCreated = false;
+    if (!ca.cert) {
+      ca = await newCa(paths, o2);
+      caCreated = true;
+    }
+    checkCa(paths, ca);
+    await syncClientCa(paths, ca.cert);
+    const server = await loadPair(paths.serverCert(), paths.serverKey());
+    const reason = caCreated ? "new CA" : await serverReason(ca, server, o2);
+    if (reason) await newServer(paths, ca, o2);
+    return result(paths, caCreated, reason, caWarnings(ca, o2));
+  });
+}
+async function renewPki(o2) {
+  const paths = new StoragePaths(o2.storageDir);
+  await dirs(paths);
+  return locked2(join8(paths.pkiDir(), ".lock"), async () => {
+    let ca = await loadCa(paths);
+    let caCreated = false;
+    if (o2.ca || !ca.cert) {
+      ca = await newCa(paths, o2);
+      caCreated = true;
+    }
+    checkCa(paths, ca);
+    await syncClientCa(paths, ca.cert);
+    await newServer(paths, ca, o2);
+    const warnings = caWarnings(ca, o2);
+    if (caCreated && o2.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
+    return result(paths, caCreated, o2.ca ? "new CA" : "renew asked", warnings);
+  });
+}
+function locked2(path6, fn) {
+  return withLock(path6, fn).catch((err) => {
+    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
+  });
+}
+var RENEW_BEFORE_DAYS, KEY_MODE, driver2;
+var init_pki = __esm({
+  "tools/src/pki/pki.ts"() {
+    "use strict";
+    init_errors();
+    init_driver();
+    init_paths();
+    init_keys();
+    init_certificates();
+    init_sans();
+    init_lock();
+    RENEW_BEFORE_DAYS = 30;
+    KEY_MODE = 384;
+    driver2 = new FsDriver();
+  }
+});
+
+// tools/src/pki/show.ts
+var show_exports = {};
+__export(show_exports, {
+  formatSummary: () => formatSummary,
+  showPki: () => showPki,
+  summarize: () => summarize
+});
+import { X509Certificate as X509Certificate2 } from "node:crypto";
+import { readFile as readFile10 } from "node:fs/promises";
+function keyDescription(cert) {
+  const k = cert.publicKey;
+  const d = k.asymmetricKeyDetails ?? {};
+  if (k.asymmetricKeyType === "ec") return d.namedCurve === "prime256v1" ? "ECDSA P-256" : `EC ${d.namedCurve ?? ""}`.trim();
+  if (k.asymmetricKeyType === "rsa") return `RSA ${d.modulusLength ?? ""}`.trim();
+  return k.asymmetricKeyType ?? "unknown";
+}
+function summarize(role, file, pem, now = /* @__PURE__ */ new Date()) {
+  const node = new X509Certificate2(pem);
+  const cert = parseCertificatePem(pem);
+  return {
+    role,
+    file,
+    subject: cert.subject,
+    issuer: cert.issuer,
+    sans: sansOf(cert).map(formatSan),
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    daysLeft: Math.floor((cert.notAfter.getTime() - now.getTime()) / 864e5),
+    key: keyDescription(node),
+    sha256: node.fingerprint256,
+    serial: node.serialNumber
+  };
+}
+async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
+  const paths = new StoragePaths(storageDir);
+  const out = [];
+  for (const [role, file] of [
+    ["ca", paths.caCert()],
+    ["server", paths.serverCert()]
+  ]) {
+    let pem;
+    try {
+      pem = await readFile10(file, "utf8");
+    } catch {
+      continue;
+    }
+    out.push(summarize(role, file, pem, now));
+  }
+  return out;
+}
+function formatSummary(list3) {
+  return list3.map(
+    (c3) => [
+      `${c3.role === "ca" ? "CA" : "Server"} certificate: ${c3.file}`,
+      `  subject:     ${c3.subject}`,
+      `  issuer:      ${c3.issuer}`,
+      ...c3.sans.length ? [`  names:       ${c3.sans.join(", ")}`] : [],
+      `  valid:       ${c3.notBefore} to ${c3.notAfter} (${c3.daysLeft < 0 ? "EXPIRED" : `${c3.daysLeft} days left`})`,
+      `  key:         ${c3.key}`,
+      `  serial:      ${c3.serial}`,
+      `  SHA-256:     ${c3.sha256}`
+    ].join("\n")
+  ).join("\n\n");
+}
+var init_show = __esm({
+  "tools/src/pki/show.ts"() {
+    "use strict";
+    init_paths();
+    init_certificates();
+    init_sans();
   }
 });
 
@@ -23823,9 +36044,9 @@ var Completion = class {
     if (isSyncCompletionFunction(this.customCompletionFunction)) {
       const result2 = this.customCompletionFunction(current, argv);
       if (isPromise(result2)) {
-        return result2.then((list2) => {
+        return result2.then((list3) => {
           this.shim.process.nextTick(() => {
-            done(null, list2);
+            done(null, list3);
           });
         }).catch((err) => {
           this.shim.process.nextTick(() => {
@@ -25741,39 +37962,17 @@ function isYargsInstance(y) {
 var Yargs = YargsFactory(esm_default);
 var yargs_default = Yargs;
 
-// tools/src/cli/errors.ts
-var CliError = class extends Error {
-  code;
-  exitCode;
-  details;
-  constructor(code, message, options = {}) {
-    super(message, { cause: options.cause });
-    this.name = "CliError";
-    this.code = code;
-    this.exitCode = options.exitCode ?? 1;
-    this.details = options.details;
-  }
-};
-function formatCliError(err, verbose) {
-  if (err instanceof CliError) {
-    let line2 = `container-registry: error [${err.code}]: ${err.message}`;
-    if (err.details && verbose) line2 += `
-${err.details}`;
-    return line2;
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  let line = `container-registry: error [internal]: ${message}`;
-  if (verbose && err instanceof Error && err.stack) line += `
-${err.stack}`;
-  return line;
-}
+// tools/src/cli.ts
+init_errors();
 
 // tools/src/cli/commands/server.ts
-import { mkdir as mkdir5, writeFile as writeFile3, unlink as unlink3 } from "node:fs/promises";
-import { join as join7 } from "node:path";
-import { randomBytes as randomBytes6 } from "node:crypto";
+init_errors();
+import { mkdir as mkdir5, writeFile as writeFile3, unlink as unlink4 } from "node:fs/promises";
+import { join as join9 } from "node:path";
+import { randomBytes as randomBytes7 } from "node:crypto";
 
 // tools/src/cli/options.ts
+init_errors();
 import { resolve as resolve5 } from "node:path";
 var DEFAULT_PORT = 5e3;
 function storageOption(y) {
@@ -25834,283 +38033,17 @@ function listenOption(y) {
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { readFileSync as readFileSync4, statSync as statSync3 } from "node:fs";
-import { randomBytes as randomBytes2 } from "node:crypto";
+import { randomBytes as randomBytes3 } from "node:crypto";
 
-// tools/src/storage/driver.ts
-import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from "node:fs/promises";
-import { dirname as dirname3, join as join2, basename as basename2 } from "node:path";
-import { randomBytes } from "node:crypto";
-var PathNotFound = class extends Error {
-  constructor(path6, options) {
-    super(`path not found: ${path6}`, options);
-    this.path = path6;
-    this.name = "PathNotFound";
-  }
-  path;
-  code = "PATH_NOT_FOUND";
-};
-function isNotFound(err) {
-  const code = err?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-function notFound(path6, err) {
-  if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
-  throw err;
-}
-function tempPath(path6) {
-  return join2(dirname3(path6), `.${basename2(path6)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-}
-async function fsyncDir(dir) {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-var FsDriver = class {
-  /** readFile returns the whole content of a (small) file. */
-  async readFile(path6) {
-    try {
-      return await readFile(path6);
-    } catch (err) {
-      return notFound(path6, err);
-    }
-  }
-  /** readStream streams a range of a file; `end` is inclusive. */
-  readStream(path6, range) {
-    return createReadStream(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
-  }
-  /** stat tells size, mtime and kind. */
-  async stat(path6) {
-    try {
-      const st = await stat(path6);
-      return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
-    } catch (err) {
-      return notFound(path6, err);
-    }
-  }
-  /** exists tells whether a path exists. */
-  async exists(path6) {
-    try {
-      await stat(path6);
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  }
-  /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
-  async writeFileAtomic(path6, data, mode = 420) {
-    await mkdir(dirname3(path6), { recursive: true });
-    const tmp = tempPath(path6);
-    const handle = await open(tmp, "wx", mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => {
-      });
-      await unlink(tmp).catch(() => {
-      });
-      throw err;
-    }
-    await handle.close();
-    try {
-      await rename(tmp, path6);
-    } catch (err) {
-      await unlink(tmp).catch(() => {
-      });
-      throw err;
-    }
-    await fsyncDir(dirname3(path6));
-  }
-  /** list gives the names in a folder (empty when it does not exist). */
-  async list(path6) {
-    try {
-      return await readdir(path6);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
-  }
-  /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
-  async move(from, to) {
-    await mkdir(dirname3(to), { recursive: true });
-    try {
-      await rename(from, to);
-    } catch (err) {
-      notFound(from, err);
-    }
-    await fsyncDir(dirname3(to));
-  }
-  /** delete removes a file or a folder tree; a missing path is PathNotFound. */
-  async delete(path6) {
-    if (!await this.exists(path6)) throw new PathNotFound(path6);
-    await rm(path6, { recursive: true, force: true });
-  }
-  /** deleteIfExists removes a file or folder tree and tells whether it was there. */
-  async deleteIfExists(path6) {
-    if (!await this.exists(path6)) return false;
-    await rm(path6, { recursive: true, force: true });
-    return true;
-  }
-  /** touch sets a file's mtime to now (gc's grace period reads it). */
-  async touch(path6) {
-    const now = /* @__PURE__ */ new Date();
-    try {
-      await utimes(path6, now, now);
-    } catch (err) {
-      notFound(path6, err);
-    }
-  }
-  /** mkdirp creates a folder and its parents. */
-  async mkdirp(path6) {
-    await mkdir(path6, { recursive: true });
-  }
-};
+// tools/src/storage/store.ts
+init_driver();
+init_paths();
 
-// tools/src/storage/paths.ts
-import { join as join3 } from "node:path";
-var V2_ROOT = join3("docker", "registry", "v2");
-var StoragePaths = class {
-  constructor(storageDir) {
-    this.storageDir = storageDir;
-    this.root = join3(storageDir, V2_ROOT);
-  }
-  storageDir;
-  /** root is `<storage>/docker/registry/v2`. */
-  root;
-  /** blobsRoot is where every blob lives. */
-  blobsRoot() {
-    return join3(this.root, "blobs");
-  }
-  /** blobDir is the folder of one blob. */
-  blobDir(d) {
-    return join3(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
-  }
-  /** blobData is the content file of one blob. */
-  blobData(d) {
-    return join3(this.blobDir(d), "data");
-  }
-  /** repositoriesRoot holds one folder per repository (names with '/' nest). */
-  repositoriesRoot() {
-    return join3(this.root, "repositories");
-  }
-  /** repository is the folder of a repository; `name` must be validated already. */
-  repository(name) {
-    return join3(this.root, "repositories", ...name.split("/"));
-  }
-  /** layerDir is the folder of one blob link in a repository. */
-  layerDir(name, d) {
-    return join3(this.repository(name), "_layers", d.algorithm, d.hex);
-  }
-  /** layerLink links a blob into a repository. */
-  layerLink(name, d) {
-    return join3(this.layerDir(name, d), "link");
-  }
-  /** layersRoot holds the repository's blob links, by algorithm. */
-  layersRoot(name) {
-    return join3(this.repository(name), "_layers");
-  }
-  /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
-  manifestRevisionsRoot(name) {
-    return join3(this.repository(name), "_manifests", "revisions");
-  }
-  /** manifestRevisionDir is the folder of one manifest revision. */
-  manifestRevisionDir(name, d) {
-    return join3(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
-  }
-  /** manifestRevisionLink marks a manifest as part of the repository. */
-  manifestRevisionLink(name, d) {
-    return join3(this.manifestRevisionDir(name, d), "link");
-  }
-  /** tagsRoot holds one folder per tag. */
-  tagsRoot(name) {
-    return join3(this.repository(name), "_manifests", "tags");
-  }
-  /** tagDir is the folder of one tag; `tag` must be validated already. */
-  tagDir(name, tag) {
-    return join3(this.tagsRoot(name), tag);
-  }
-  /** tagCurrentLink holds the digest a tag points at. */
-  tagCurrentLink(name, tag) {
-    return join3(this.tagDir(name, tag), "current", "link");
-  }
-  /** tagIndexLink records that a tag has pointed at `d`. */
-  tagIndexLink(name, tag, d) {
-    return join3(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
-  }
-  /** uploadsRoot holds the repository's upload sessions. */
-  uploadsRoot(name) {
-    return join3(this.repository(name), "_uploads");
-  }
-  /** uploadDir is the folder of one upload session; `id` must be validated already. */
-  uploadDir(name, id) {
-    return join3(this.uploadsRoot(name), id);
-  }
-  /** uploadData is the partial content of an upload. */
-  uploadData(name, id) {
-    return join3(this.uploadDir(name, id), "data");
-  }
-  /** uploadStartedAt holds the RFC 3339 time the upload began. */
-  uploadStartedAt(name, id) {
-    return join3(this.uploadDir(name, id), "startedat");
-  }
-  /** pidFile is where a running server writes its PID (ours, beside docker/). */
-  pidFile() {
-    return join3(this.storageDir, "container-registry.pid");
-  }
-  /** logFile is where a detached server writes its log. */
-  logFile() {
-    return join3(this.storageDir, "container-registry.log");
-  }
-  /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
-  pkiDir() {
-    return join3(this.storageDir, "pki");
-  }
-  /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
-  caKey() {
-    return join3(this.pkiDir(), "ca.key");
-  }
-  /** caCert is the CA certificate (PEM). */
-  caCert() {
-    return join3(this.pkiDir(), "ca.crt");
-  }
-  /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
-  serverKey() {
-    return join3(this.pkiDir(), "server.key");
-  }
-  /** serverCert is the server certificate the registry presents (PEM). */
-  serverCert() {
-    return join3(this.pkiDir(), "server.crt");
-  }
-  /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
-  certsDir() {
-    return join3(this.storageDir, "certs");
-  }
-  /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
-  certsCaCert() {
-    return join3(this.certsDir(), "ca.crt");
-  }
-  /** authDir holds users and the access policy (mode 0700). */
-  authDir() {
-    return join3(this.storageDir, "auth");
-  }
-  /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
-  htpasswd() {
-    return join3(this.authDir(), "htpasswd");
-  }
-  /** passwordFile holds the default user's password (0600). */
-  passwordFile() {
-    return join3(this.authDir(), "password");
-  }
-  /** accessConfig is the optional access policy (TOML). */
-  accessConfig() {
-    return join3(this.authDir(), "access.toml");
-  }
-};
+// tools/src/storage/blobs.ts
+init_driver();
+
+// tools/src/storage/links.ts
+init_driver();
 
 // tools/src/oci/digest.ts
 import { createHash } from "node:crypto";
@@ -26275,6 +38208,7 @@ var BlobStore = class {
 };
 
 // tools/src/storage/uploads.ts
+init_driver();
 import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 import { open as open2, writeFile as writeFile2 } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
@@ -26693,10 +38627,15 @@ var ManifestStore = class {
     await this.driver.deleteIfExists(this.paths.manifestRevisionDir(repo, d));
     return true;
   }
-  /** tags lists a repository's tags in lexical order. */
+  /**
+   * tags lists a repository's tags in lexical order: only those that resolve, so a tag folder left
+   * half-written by a crash (index link written, `current` not yet) or a tag whose revision is gone
+   * is never listed only to answer 404. (distribution 2.8 lists every tag folder.)
+   */
   async tags(repo) {
-    const names = await this.driver.list(this.paths.tagsRoot(repo));
-    return names.filter((n2) => isValidTag(n2)).sort(compareLexical);
+    const names = (await this.driver.list(this.paths.tagsRoot(repo))).filter((n2) => isValidTag(n2));
+    const live = await Promise.all(names.map(async (n2) => await this.resolve(repo, n2) !== void 0));
+    return names.filter((_, i2) => live[i2]).sort(compareLexical);
   }
   /** revisions lists every manifest digest of a repository. */
   async revisions(repo) {
@@ -26925,6 +38864,7 @@ async function getBlob(ctx, name, digestText) {
   res.writeHead(status2, headers);
   try {
     await pipeline2(stream, res);
+    ctx.events.publish("blobDownload", { repository: name, bytes: length });
   } catch {
     stream.destroy();
     res.destroy();
@@ -26978,8 +38918,9 @@ async function startUpload(ctx, name) {
   const state = await store.uploads.create(name);
   if (digestParam !== null) {
     const d = parseDigest(digestParam);
-    await store.uploads.commit(name, state.id, d, req);
+    const { size } = await store.uploads.commit(name, state.id, d, req);
     sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+    ctx.events.publish("blobUpload", { repository: name, bytes: size });
     return;
   }
   if (hasBody(ctx)) {
@@ -27010,13 +38951,15 @@ async function finishUpload(ctx, name, id) {
   if (digestParam === null) throw new RegistryError("DIGEST_INVALID", "digest query parameter is required");
   const d = parseDigest(digestParam);
   const range = parseContentRange(req.headers["content-range"]);
+  let committed;
   if (hasBody(ctx)) {
-    await store.uploads.commit(name, id, d, req, range);
+    committed = await store.uploads.commit(name, id, d, req, range);
   } else {
     req.resume();
-    await store.uploads.commit(name, id, d);
+    committed = await store.uploads.commit(name, id, d);
   }
   sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+  ctx.events.publish("blobUpload", { repository: name, bytes: committed.size });
 }
 async function uploadStatus(ctx, name, id) {
   const state = await ctx.store.uploads.status(name, id);
@@ -27025,6 +38968,51 @@ async function uploadStatus(ctx, name, id) {
 async function cancelUpload(ctx, name, id) {
   await ctx.store.uploads.cancel(name, id);
   sendEmpty(ctx.res, 204);
+}
+
+// tools/src/registry/events.ts
+import { EventEmitter } from "node:events";
+import { randomUUID as randomUUID2 } from "node:crypto";
+var RegistryEvents = class extends EventEmitter {
+  /** publish emits, reporting (not propagating) a listener's exception: a push never fails for a listener. */
+  publish(name, ...args) {
+    try {
+      this.emit(name, ...args);
+    } catch (err) {
+      process.stderr.write(`container-registry: ${String(name)} listener failed: ${err?.message ?? String(err)}
+`);
+    }
+  }
+};
+function requestInfo(req) {
+  const socket = req.socket;
+  const port = socket.remotePort;
+  return {
+    id: randomUUID2(),
+    addr: `${socket.remoteAddress ?? ""}${port !== void 0 ? `:${port}` : ""}`,
+    host: req.headers.host ?? "",
+    method: req.method ?? "",
+    useragent: req.headers["user-agent"] ?? "",
+    scheme: socket.encrypted ? "https" : "http"
+  };
+}
+function manifestEvent(action, target, request, user) {
+  const { scheme, ...wire } = request;
+  return {
+    id: randomUUID2(),
+    timestamp: (/* @__PURE__ */ new Date()).toISOString(),
+    action,
+    target: {
+      mediaType: target.mediaType,
+      digest: target.digest,
+      repository: target.repository,
+      ...target.tag !== void 0 ? { tag: target.tag } : {},
+      size: target.size,
+      url: `${scheme}://${request.host}/v2/${target.repository}/manifests/${target.digest}`
+    },
+    request: wire,
+    actor: user !== void 0 ? { name: user } : {}
+  };
 }
 
 // tools/src/registry/manifests.ts
@@ -27039,6 +39027,10 @@ async function getManifest(ctx, name, reference) {
     ETag: `"${digest}"`
   });
   res.end(req.method === "HEAD" ? void 0 : m.body);
+  if (req.method === "GET") {
+    const target = { repository: name, digest, mediaType: m.parsed.mediaType, size: m.body.length, tag: reference.includes(":") ? void 0 : reference };
+    ctx.events.publish("manifest", manifestEvent("pull", target, ctx.request, ctx.user));
+  }
 }
 async function readBody(ctx) {
   const declared = Number(ctx.req.headers["content-length"] ?? 0);
@@ -27074,9 +39066,15 @@ async function putManifest(ctx, name, reference) {
   if (result2.subject) headers["OCI-Subject"] = result2.subject;
   if (extraTags.length > 0) headers["OCI-Tag"] = extraTags.join(", ");
   sendEmpty(ctx.res, 201, headers);
+  const mediaType = ctx.store.manifests.parse(result2.digest, body, ctx.req.headers["content-type"]).mediaType;
+  const tags2 = reference.includes(":") ? extraTags.length > 0 ? extraTags : [void 0] : [reference];
+  for (const tag of tags2) {
+    ctx.events.publish("manifest", manifestEvent("push", { repository: name, digest, mediaType, size: body.length, tag }, ctx.request, ctx.user));
+  }
 }
 async function deleteManifest(ctx, name, reference) {
   const { store, res } = ctx;
+  const before = await store.manifests.get(name, reference).catch(() => void 0);
   if (reference.includes(":")) {
     const d = parseDigest(reference);
     if (!await store.manifests.deleteManifest(name, d)) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown in ${name}`);
@@ -27084,6 +39082,10 @@ async function deleteManifest(ctx, name, reference) {
     throw new RegistryError("MANIFEST_UNKNOWN", `tag ${reference} unknown in ${name}`);
   }
   sendEmpty(res, 202);
+  if (before) {
+    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.parsed.mediaType, size: before.body.length, tag: reference.includes(":") ? void 0 : reference };
+    ctx.events.publish("manifest", manifestEvent("delete", target, ctx.request, ctx.user));
+  }
 }
 
 // tools/src/registry/discovery.ts
@@ -27179,6 +39181,11 @@ async function run(ctx, route, method) {
       throw new RegistryError("NAME_UNKNOWN", "no such endpoint", { status: 404 });
   }
 }
+function failureOf(decision, authorization) {
+  if (decision.status === 429) return { status: 429, reason: "throttled" };
+  if (decision.status === 403) return { status: 403, reason: "denied" };
+  return { status: 401, reason: authorization ? "bad" : "missing" };
+}
 function denied(decision) {
   if (decision.status === 401) {
     return new RegistryError("UNAUTHORIZED", decision.message ?? "authentication required", {
@@ -27194,24 +39201,44 @@ function denied(decision) {
 }
 async function dispatch(d, req, res, url) {
   const method = req.method ?? "GET";
-  const route = matchRoute(url.pathname);
-  const outcome = { user: void 0 };
+  const outcome = { user: void 0, route: "unknown" };
+  const remoteAddress = req.socket.remoteAddress ?? "";
+  const authorization = req.headers.authorization;
+  const authorize = async (action, repository) => {
+    const decision = await d.access.check({ action, repository, authorization, remoteAddress });
+    outcome.user = decision.user;
+    if (!decision.allowed) {
+      d.events?.publish("authFailure", failureOf(decision, authorization));
+      throw denied(decision);
+    }
+    return decision.user;
+  };
   try {
+    const extraKind = d.extra?.routeOf(url.pathname);
+    if (extraKind !== void 0 && d.extra) {
+      outcome.route = extraKind;
+      const may = async (action2, repository) => (await d.access.check({ action: action2, repository, authorization, remoteAddress })).allowed;
+      await d.extra.serve(extraKind, req, res, url, { authorize, may, remoteAddress });
+      return outcome;
+    }
+    const route = matchRoute(url.pathname);
+    outcome.route = route.kind;
     if ("name" in route) assertRepositoryName(route.name);
     const action = actionFor(route, method);
-    const remoteAddress = req.socket.remoteAddress ?? "";
-    const authorization = req.headers.authorization;
-    if (action) {
-      const decision = await d.access.check({ action, repository: "name" in route ? route.name : void 0, authorization, remoteAddress });
-      outcome.user = decision.user;
-      if (!decision.allowed) throw denied(decision);
-    }
+    if (action) await authorize(action, "name" in route ? route.name : void 0);
+    let info;
     const ctx = {
       req,
       res,
       url,
       store: d.store,
-      mayPull: async (repository) => (await d.access.check({ action: "pull", repository, authorization, remoteAddress })).allowed
+      mayPull: async (repository) => (await d.access.check({ action: "pull", repository, authorization, remoteAddress })).allowed,
+      events: d.events ?? SILENT,
+      // Read only when an event is built: most requests (blobs) never need an id.
+      get request() {
+        return info ??= requestInfo(req);
+      },
+      user: outcome.user
     };
     await run(ctx, route, method);
   } catch (err) {
@@ -27223,9 +39250,1574 @@ async function dispatch(d, req, res, url) {
   }
   return outcome;
 }
+var SILENT = new RegistryEvents();
 function isClientGone(err, req) {
   const code = err?.code;
   return req.destroyed || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "EPIPE";
+}
+
+// tools/src/storage/stats.ts
+import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import { join as join5 } from "node:path";
+async function list(dir) {
+  try {
+    return await readdir2(dir);
+  } catch {
+    return [];
+  }
+}
+async function walkStats(store) {
+  let blobs = 0;
+  let bytes = 0;
+  const blobsRoot = store.paths.blobsRoot();
+  for (const alg of await list(blobsRoot)) {
+    for (const prefix of await list(join5(blobsRoot, alg))) {
+      for (const hex of await list(join5(blobsRoot, alg, prefix))) {
+        try {
+          bytes += (await stat2(join5(blobsRoot, alg, prefix, hex, "data"))).size;
+          blobs++;
+        } catch {
+        }
+      }
+    }
+  }
+  const repos = await store.repositories();
+  let tags2 = 0;
+  let uploads = 0;
+  for (const repo of repos) {
+    tags2 += (await store.manifests.tags(repo)).length;
+    uploads += (await list(store.paths.uploadsRoot(repo))).length;
+  }
+  return { blobs, bytes, repositories: repos.length, tags: tags2, uploads, at: Date.now() };
+}
+var StatsCache = class {
+  constructor(store, maxAgeMs = 15e3) {
+    this.store = store;
+    this.maxAgeMs = maxAgeMs;
+  }
+  store;
+  maxAgeMs;
+  last;
+  running;
+  /** get returns fresh-enough totals. */
+  async get() {
+    if (this.last && Date.now() - this.last.at < this.maxAgeMs) return this.last;
+    this.running ??= walkStats(this.store).finally(() => {
+      this.running = void 0;
+    });
+    this.last = await this.running;
+    return this.last;
+  }
+  /** invalidate makes the next get walk again (after a push or delete the UI wants fresh numbers). */
+  invalidate() {
+    this.last = void 0;
+  }
+};
+
+// tools/src/registry/metrics.ts
+var import_prom_client = __toESM(require_prom_client(), 1);
+
+// tools/src/storage/gc-stats.ts
+init_paths();
+import { readFile as readFile2 } from "node:fs/promises";
+function gcStatsPath(storageDir) {
+  return new StoragePaths(storageDir).gcStats();
+}
+async function readGcStats(storageDir) {
+  try {
+    const v = JSON.parse(await readFile2(gcStatsPath(storageDir), "utf8"));
+    return {
+      runs: Number(v.runs) || 0,
+      bytesFreed: Number(v.bytesFreed) || 0,
+      blobsDeleted: Number(v.blobsDeleted) || 0,
+      ...typeof v.lastRun === "string" ? { lastRun: v.lastRun, lastBytesFreed: Number(v.lastBytesFreed) || 0 } : {}
+    };
+  } catch {
+    return { runs: 0, bytesFreed: 0, blobsDeleted: 0 };
+  }
+}
+async function recordGcRun(driver3, storageDir, report2, now = /* @__PURE__ */ new Date()) {
+  const before = await readGcStats(storageDir);
+  const after = {
+    runs: before.runs + 1,
+    bytesFreed: before.bytesFreed + report2.bytesFreed,
+    blobsDeleted: before.blobsDeleted + report2.blobsDeleted.length,
+    lastRun: now.toISOString(),
+    lastBytesFreed: report2.bytesFreed
+  };
+  await driver3.writeFileAtomic(gcStatsPath(storageDir), `${JSON.stringify(after)}
+`);
+  return after;
+}
+
+// tools/src/registry/metrics.ts
+var METHODS = /* @__PURE__ */ new Set(["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"]);
+var RegistryMetrics = class {
+  registry = new import_prom_client.Registry();
+  /** notification counters, updated by the webhook sender */
+  notifications;
+  /** events waiting per endpoint */
+  notificationQueue;
+  constructor(events, stats, storageDir) {
+    const registers = [this.registry];
+    (0, import_prom_client.collectDefaultMetrics)({ register: this.registry, prefix: "registry_process_" });
+    const requests = new import_prom_client.Counter({
+      name: "registry_http_requests_total",
+      help: "HTTP requests by method, route kind and status",
+      labelNames: ["method", "route", "status"],
+      registers
+    });
+    const duration = new import_prom_client.Histogram({
+      name: "registry_http_request_duration_seconds",
+      help: "HTTP request duration by method, route kind and status",
+      labelNames: ["method", "route", "status"],
+      buckets: [1e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers
+    });
+    events.on("request", (r) => {
+      const labels = { method: METHODS.has(r.method) ? r.method : "other", route: r.route, status: String(r.status) };
+      requests.inc(labels);
+      duration.observe(labels, r.seconds);
+    });
+    const uploads = new import_prom_client.Counter({ name: "registry_storage_blob_upload_total", help: "Blobs uploaded (committed)", registers });
+    const uploadBytes = new import_prom_client.Counter({ name: "registry_storage_blob_upload_bytes_total", help: "Bytes of blobs uploaded (committed)", registers });
+    events.on("blobUpload", (b) => {
+      uploads.inc();
+      uploadBytes.inc(b.bytes);
+      stats.invalidate();
+    });
+    const downloads = new import_prom_client.Counter({ name: "registry_storage_blob_download_total", help: "Blob downloads served in full or in part", registers });
+    const downloadBytes = new import_prom_client.Counter({ name: "registry_storage_blob_download_bytes_total", help: "Bytes of blobs served", registers });
+    events.on("blobDownload", (b) => {
+      downloads.inc();
+      downloadBytes.inc(b.bytes);
+    });
+    const manifests = new import_prom_client.Counter({
+      name: "registry_manifest_events_total",
+      help: "Manifest pushes, pulls (GET) and deletes",
+      labelNames: ["action"],
+      registers
+    });
+    events.on("manifest", (e) => {
+      manifests.inc({ action: e.action });
+      if (e.action !== "pull") stats.invalidate();
+    });
+    const authFailures = new import_prom_client.Counter({
+      name: "registry_auth_failures_total",
+      help: "Requests the access policy turned away, by reason (missing, bad, denied, throttled)",
+      labelNames: ["reason"],
+      registers
+    });
+    events.on("authFailure", (f) => authFailures.inc({ reason: f.reason }));
+    const gauge = (name, help, pick) => new import_prom_client.Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        this.set(pick(await stats.get()));
+      }
+    });
+    gauge("registry_storage_size_bytes", "Bytes of blob content in storage", (s) => s.bytes);
+    gauge("registry_storage_blobs", "Blobs in storage", (s) => s.blobs);
+    gauge("registry_repositories", "Repositories", (s) => s.repositories);
+    gauge("registry_tags", "Tags over all repositories", (s) => s.tags);
+    gauge("registry_uploads_in_progress", "Upload sessions open in storage", (s) => s.uploads);
+    const fromGc = (pick) => async function collect() {
+      const value = pick(await readGcStats(storageDir));
+      if (this instanceof import_prom_client.Counter) {
+        this.reset();
+        this.inc(value);
+      } else {
+        this.set(value);
+      }
+    };
+    new import_prom_client.Counter({ name: "registry_gc_runs_total", help: "Garbage collection runs (container-registry gc) on this storage", registers, collect: fromGc((g) => g.runs) });
+    new import_prom_client.Counter({ name: "registry_gc_bytes_freed_total", help: "Bytes freed by garbage collection", registers, collect: fromGc((g) => g.bytesFreed) });
+    new import_prom_client.Gauge({
+      name: "registry_gc_last_run_timestamp_seconds",
+      help: "When gc last ran (0: never)",
+      registers,
+      collect: fromGc((g) => g.lastRun ? Date.parse(g.lastRun) / 1e3 : 0)
+    });
+    this.notifications = new import_prom_client.Counter({
+      name: "registry_notifications_total",
+      help: "Webhook deliveries by endpoint and outcome (sent, failed: retries exhausted, dropped: queue full)",
+      labelNames: ["endpoint", "outcome"],
+      registers
+    });
+    this.notificationQueue = new import_prom_client.Gauge({
+      name: "registry_notifications_queue_length",
+      help: "Events waiting to be sent, by endpoint",
+      labelNames: ["endpoint"],
+      registers
+    });
+  }
+  /** render is the exposition text and its content type. */
+  async render() {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+};
+
+// node_modules/smol-toml/dist/error.js
+function getLineColFromPtr(string, ptr) {
+  let lines = string.slice(0, ptr).split(/\r?\n/);
+  return [lines.length, lines.pop().length + 1];
+}
+function makeCodeBlock(string, line, column) {
+  let lines = string.split(/\r?\n/);
+  let codeblock = "";
+  let numberLen = (Math.log10(line + 1) | 0) + 1;
+  for (let i2 = line - 1; i2 <= line + 1; i2++) {
+    let l = lines[i2 - 1];
+    if (!l)
+      continue;
+    codeblock += i2.toString().padEnd(numberLen, " ");
+    codeblock += ":  ";
+    codeblock += l;
+    codeblock += "\n";
+    if (i2 === line) {
+      codeblock += " ".repeat(numberLen + column + 2);
+      codeblock += "^\n";
+    }
+  }
+  return codeblock;
+}
+var TomlError = class _TomlError extends Error {
+  line;
+  column;
+  codeblock;
+  constructor(message, options) {
+    const [line, column] = getLineColFromPtr(options.toml, options.ptr);
+    const codeblock = makeCodeBlock(options.toml, line, column);
+    super(`Invalid TOML document: ${message}
+
+${codeblock}`, options);
+    this.line = line;
+    this.column = column;
+    this.codeblock = codeblock;
+  }
+  /** @internal */
+  static x(message, ctx, ptr) {
+    throw new _TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
+  }
+};
+
+// node_modules/smol-toml/dist/primitive.js
+function parseString(ctx) {
+  let startPtr = ctx.p;
+  let c3 = ctx.s.charCodeAt(ctx.p++);
+  let first = c3;
+  let isLiteral = c3 === 39;
+  let isMultiline = c3 === ctx.s.charCodeAt(ctx.p) && c3 === ctx.s.charCodeAt(ctx.p + 1);
+  if (isMultiline) {
+    if ((c3 = ctx.s.charCodeAt(ctx.p += 2)) === 10)
+      ctx.p++;
+    else if (c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)
+      ctx.p += 2;
+  }
+  let parsed = "";
+  let sliceStart = ctx.p;
+  let state = 0;
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    c3 = ctx.s.charCodeAt(ctx.p);
+    if (isMultiline && (c3 === 10 || c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)) {
+      state = state && 3;
+    } else if (c3 < 32 && c3 !== 9 || c3 === 127) {
+      TomlError.x("control characters are not allowed in strings", ctx);
+    } else if ((!state || state === 3) && c3 === first && (!isMultiline || ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first)) {
+      if (isMultiline) {
+        if (ctx.s.charCodeAt(ctx.p + 3) === first)
+          ctx.p++;
+        if (ctx.s.charCodeAt(ctx.p + 3) === first)
+          ctx.p++;
+      }
+      if (!state) {
+        let s = ctx.s.slice(sliceStart, ctx.p);
+        parsed = parsed ? parsed + s : s;
+      }
+      ctx.p += isMultiline ? 3 : 1;
+      return parsed;
+    } else if (!state) {
+      if (!isLiteral && c3 === 92) {
+        parsed += ctx.s.slice(sliceStart, sliceStart = ctx.p);
+        state = 1;
+      }
+    } else if (state === 1) {
+      if (c3 === 120 || c3 === 117 || c3 === 85) {
+        let errPtr = ctx.p++ - 1;
+        let value = 0;
+        let len = c3 === 120 ? 2 : c3 === 117 ? 4 : 8;
+        for (let j = 0; j < len; j++, ctx.p++) {
+          let hex = ctx.s.charCodeAt(ctx.p);
+          let digit = (
+            /* 0-9 */
+            hex >= 48 && hex <= 57 ? hex - 48 : (
+              /* A-F */
+              hex >= 65 && hex <= 70 ? hex - 65 + 10 : (
+                /* a-f */
+                hex >= 97 && hex <= 102 ? hex - 97 + 10 : -1
+              )
+            )
+          );
+          if (digit < 0)
+            TomlError.x("invalid non-hex character in unicode escape", ctx);
+          value = value << 4 | digit;
+        }
+        if (value < 0 || value > 1114111 || value >= 55296 && value <= 57343) {
+          TomlError.x("invalid unicode escape", ctx, errPtr);
+        }
+        parsed += String.fromCodePoint(value);
+        sliceStart = ctx.p--;
+        state = 0;
+      } else if (isMultiline && (c3 === 32 || c3 === 9)) {
+        state = 2;
+      } else {
+        if (c3 === 98)
+          parsed += "\b";
+        else if (c3 === 116)
+          parsed += "	";
+        else if (c3 === 110)
+          parsed += "\n";
+        else if (c3 === 102)
+          parsed += "\f";
+        else if (c3 === 114)
+          parsed += "\r";
+        else if (c3 === 101)
+          parsed += "\x1B";
+        else if (c3 === 34)
+          parsed += '"';
+        else if (c3 === 92)
+          parsed += "\\";
+        else
+          TomlError.x("unrecognised escape sequence", ctx);
+        sliceStart = ctx.p + 1;
+        state = 0;
+      }
+    } else if (c3 !== 32 && c3 !== 9) {
+      if (state === 2)
+        TomlError.x("invalid escape: only line-ending whitespace may be escaped", ctx, sliceStart);
+      state = !isLiteral && c3 === 92 ? 1 : 0;
+      sliceStart = ctx.p;
+    }
+  }
+  TomlError.x("unfinished string", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/date.js
+var DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
+var TomlDate = class _TomlDate extends Date {
+  #hasDate = false;
+  #hasTime = false;
+  #offset = null;
+  constructor(date, fasttype, unsafeDelim) {
+    let hasDate = true;
+    let hasTime = true;
+    let offset = "Z";
+    let c3;
+    if (typeof date === "string") {
+      if (fasttype)
+        prep: {
+          if (fasttype < 3) {
+            if (+date.slice(11, 13) > 23) {
+              date = "";
+              break prep;
+            }
+            if (fasttype === 2) {
+              offset = null;
+              date += "Z";
+            } else if ((c3 = date.charCodeAt(date.length - 1)) !== 90 && c3 !== 122) {
+              offset = date.slice(date.length - 6);
+            }
+            if (unsafeDelim)
+              date = date.slice(0, 10) + "T" + date.slice(11);
+          } else if (fasttype === 4) {
+            date = +date.slice(0, 2) > 23 ? "" : `0000-01-01T${date}Z`;
+          }
+          hasDate = fasttype !== 4;
+          hasTime = fasttype !== 3;
+        }
+      else {
+        let match = date.match(DATE_TIME_RE);
+        if (match) {
+          if (!match[1]) {
+            hasDate = false;
+            date = `0000-01-01T${date}`;
+          }
+          hasTime = !!match[2];
+          hasTime && date[10] === " " && (date = date.replace(" ", "T"));
+          if (match[2] && +match[2] > 23) {
+            date = "";
+          } else {
+            offset = match[3] || null;
+            if (!offset && hasTime)
+              date += "Z";
+          }
+        } else {
+          date = "";
+        }
+      }
+    }
+    super(date);
+    if (!isNaN(this.getTime())) {
+      this.#hasDate = hasDate;
+      this.#hasTime = hasTime;
+      this.#offset = offset;
+    }
+  }
+  isDateTime() {
+    return this.#hasDate && this.#hasTime;
+  }
+  isLocal() {
+    return !this.#hasDate || !this.#hasTime || !this.#offset;
+  }
+  isDate() {
+    return this.#hasDate && !this.#hasTime;
+  }
+  isTime() {
+    return this.#hasTime && !this.#hasDate;
+  }
+  isValid() {
+    return this.#hasDate || this.#hasTime;
+  }
+  toISOString() {
+    let iso = super.toISOString();
+    if (this.isDate())
+      return iso.slice(0, 10);
+    if (this.isTime())
+      return iso.slice(11, 23);
+    if (this.#offset === null)
+      return iso.slice(0, -1);
+    if (this.#offset === "Z" || this.#offset === "z")
+      return iso;
+    let offset = +this.#offset.slice(1, 3) * 60 + +this.#offset.slice(4, 6);
+    offset = this.#offset[0] === "-" ? offset : -offset;
+    let offsetDate = new Date(this.getTime() - offset * 6e4);
+    return offsetDate.toISOString().slice(0, -1) + this.#offset;
+  }
+  static wrapAsOffsetDateTime(jsDate, offset = "Z") {
+    let date = new _TomlDate(jsDate);
+    date.#offset = offset;
+    return date;
+  }
+  static wrapAsLocalDateTime(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#offset = null;
+    return date;
+  }
+  static wrapAsLocalDate(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#hasTime = false;
+    date.#offset = null;
+    return date;
+  }
+  static wrapAsLocalTime(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#hasDate = false;
+    date.#offset = null;
+    return date;
+  }
+};
+
+// node_modules/smol-toml/dist/extract.js
+function isDigit(char, base = 10) {
+  return base === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base;
+}
+function isEndOfValue(char, delim) {
+  return char === 32 || char === 9 || char === 10 || char === 13 || // Structure end or next value delimiter
+  delim && (char === delim || char === 44) || // Comment
+  char === 35;
+}
+function extractValue(ctx, end) {
+  let errPtr = ctx.p;
+  let c3 = ctx.s.charCodeAt(ctx.p);
+  if (c3 === 91 || c3 === 123) {
+    ctx.d-- || TomlError.x("document contains excessively nested structures. aborting.", ctx);
+    let value = c3 === 91 ? parseArray(ctx) : parseInlineTable(ctx);
+    ctx.d++;
+    return value;
+  }
+  if (c3 === 34 || c3 === 39) {
+    return parseString(ctx);
+  }
+  if (c3 === 116) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 114 || ctx.s.charCodeAt(++ctx.p) !== 117 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, true;
+  }
+  if (c3 === 102) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 108 || ctx.s.charCodeAt(++ctx.p) !== 115 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, false;
+  }
+  if (c3 === 43 || c3 === 45) {
+    return parseNumber(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c3, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 4) === 45 && ctx.s.charCodeAt(ctx.p + 7) === 45) {
+    return parseDate(ctx, c3, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 2) === 58) {
+    return parseTime(ctx, c3, end);
+  }
+  return parseNumber(ctx, ctx.p, c3, 0, end);
+}
+function parseNumber(ctx, startPtr, startChr, sign, endChr) {
+  let c3 = startChr;
+  let state = 0;
+  let hasUnderscores = false;
+  if (c3 === 105) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 110 || ctx.s.charCodeAt(++ctx.p) !== 102)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, (sign || 1) / 0;
+  }
+  if (c3 === 110) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 110)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, NaN;
+  }
+  if (c3 === 48) {
+    if (++ctx.p >= ctx.s.length || isEndOfValue(c3 = ctx.s.charCodeAt(ctx.p), endChr))
+      return ctx.bi === true ? 0n : 0;
+    if (!sign) {
+      if (c3 === 120)
+        return parseIntegerBaseN(ctx, startPtr, 16, endChr);
+      else if (c3 === 98)
+        return parseIntegerBaseN(ctx, startPtr, 2, endChr);
+      else if (c3 === 111)
+        return parseIntegerBaseN(ctx, startPtr, 8, endChr);
+    }
+    if (c3 === 46)
+      state = 2;
+    else if (c3 === 101 || c3 === 69)
+      state = 4;
+    else
+      TomlError.x("illegal leading zero", ctx, startPtr);
+  } else if (!isDigit(c3))
+    TomlError.x("invalid value", ctx, startPtr);
+  while (++ctx.p < ctx.s.length && (c3 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c3, endChr))) {
+    if (!state)
+      state = 1;
+    if (c3 === 95) {
+      if (!(state & 1))
+        TomlError.x("illegal underscore", ctx);
+      state += 11;
+      hasUnderscores = true;
+    } else if (state === 1 && c3 === 46)
+      state = 2;
+    else if ((state === 1 || state === 3) && (c3 === 101 || c3 === 69))
+      state = 4;
+    else if (state === 4 && (c3 === 43 || c3 === 45)) {
+      state = 6;
+    } else if (!isDigit(c3))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (state > 9)
+      state -= 11;
+    else if (!(state & 1))
+      state++;
+  }
+  if (!state) {
+    let val = (startChr - 48) * (sign || 1);
+    return ctx.bi === true ? BigInt(val) : val;
+  }
+  if (!(state & 1))
+    TomlError.x("unfinished numeric value", ctx, startPtr);
+  let str = ctx.s.slice(startPtr, ctx.p);
+  if (hasUnderscores)
+    str = str.replaceAll("_", "");
+  return state > 1 ? parseFloat(str) : parseInteger(ctx, str, 10, startPtr);
+}
+function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+  let c3, underscore = 1;
+  while (++ctx.p < ctx.s.length && (c3 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c3, endChr))) {
+    if (c3 === 95) {
+      if (underscore & 1)
+        TomlError.x("illegal underscore", ctx);
+      underscore = 3;
+    } else if (!isDigit(c3, base))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (underscore & 1)
+      underscore--;
+  }
+  if (underscore & 1)
+    TomlError.x("unfinished numeric value", ctx);
+  let str = ctx.s.slice(startPtr + 2, ctx.p);
+  if (underscore)
+    str = str.replaceAll("_", "");
+  return parseInteger(ctx, str, base, startPtr);
+}
+function parseInteger(ctx, str, base, startPtr) {
+  if (ctx.bi !== true)
+    int: {
+      let val = parseInt(str, base);
+      if (!Number.isSafeInteger(val)) {
+        if (ctx.bi)
+          break int;
+        TomlError.x("integer value cannot be represented losslessly", ctx, startPtr);
+      }
+      return val;
+    }
+  return base === 10 ? BigInt(str) : BigInt((base === 2 ? "0b" : base === 8 ? "0o" : "0x") + str);
+}
+function parseDate(ctx, c3, endChr) {
+  let startPtr = ctx.p++, unsafeSeparator;
+  if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++))) {
+    return parseNumber(ctx, ctx.p = startPtr, c3, 0, endChr);
+  }
+  ctx.p += 5;
+  if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
+    TomlError.x("invalid date-time: date part is malformed", ctx, startPtr);
+  if (ctx.p >= ctx.s.length || ((c3 = ctx.s.charCodeAt(ctx.p)) !== 32 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c3 !== 84 && c3 !== 116) {
+    let t2 = ctx.s.slice(startPtr, ctx.p);
+    return readDate(ctx, t2, 3, false, startPtr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 3) !== 58)
+    TomlError.x("invalid date-time: time part is malformed", ctx, startPtr);
+  if (ctx.s.charCodeAt(ctx.p += 3) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  if (c3 = ctx.s.charCodeAt(ctx.p)) {
+    if (c3 === 90 || c3 === 122) {
+      let t2 = ctx.s.slice(startPtr, ++ctx.p);
+      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, "[+00:00]");
+    }
+    if (c3 === 43 || c3 === 45) {
+      let t2 = ctx.s.slice(startPtr, ctx.p += 6);
+      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, !ctx.ld && "[" + ctx.s.slice(ctx.p - 6, ctx.p) + "]");
+    }
+  }
+  let t = ctx.s.slice(startPtr, ctx.p);
+  return readDate(ctx, t, 2, unsafeSeparator, startPtr);
+}
+function parseTime(ctx, c3, endChr) {
+  let start2 = ctx.p;
+  if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
+    return parseNumber(ctx, --ctx.p, c3, 0, endChr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 4) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  let t = ctx.s.slice(start2, ctx.p);
+  return readDate(ctx, t, 4, false, start2);
+}
+function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
+  if (ctx.ld) {
+    let date = new TomlDate(str, type, unsafeDelim);
+    if (!date.isValid())
+      TomlError.x("invalid date", ctx, errPtr);
+    return date;
+  }
+  try {
+    if (temporalSuffix)
+      str += temporalSuffix;
+    switch (type) {
+      case 1:
+        return Temporal.ZonedDateTime.from(str);
+      case 2:
+        return Temporal.PlainDateTime.from(str);
+      case 3:
+        return Temporal.PlainDate.from(str);
+      case 4:
+        return Temporal.PlainTime.from(str);
+    }
+  } catch (e) {
+    TomlError.x(e instanceof Error ? e.message : "" + e, ctx, errPtr);
+  }
+}
+
+// node_modules/smol-toml/dist/util.js
+function skipComment(ctx) {
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    let c3 = ctx.s.charCodeAt(ctx.p);
+    if (c3 === 10)
+      break;
+    if (c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10) {
+      ctx.p++;
+      break;
+    }
+    if (c3 < 32 && c3 !== 9 || c3 === 127) {
+      TomlError.x("control characters are not allowed in comments", ctx);
+    }
+  }
+}
+function skipVoid(ctx, banNewLines, banComments) {
+  let c3;
+  while (ctx.p < ctx.s.length) {
+    while (ctx.p < ctx.s.length && ((c3 = ctx.s.charCodeAt(ctx.p)) === 32 || c3 === 9 || !banNewLines && (c3 === 10 || c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)))
+      ctx.p++;
+    if (banComments || c3 !== 35)
+      break;
+    skipComment(ctx);
+  }
+}
+
+// node_modules/smol-toml/dist/struct.js
+function parseKey(ctx, end = 61) {
+  let startPtr;
+  let state = 0;
+  let parsed = [];
+  let sliceStart;
+  let c3 = ctx.s.charCodeAt(startPtr = ctx.p);
+  do {
+    if (c3 === end) {
+      if (!state)
+        TomlError.x("unexpected end of key", ctx);
+      if (state === 1)
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+      return ctx.p++, parsed;
+    } else if (c3 === 46) {
+      if (!state)
+        TomlError.x("illegal empty bare key", ctx);
+      if (state === 1)
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+      state = 0;
+    } else if (!state && (c3 === 34 || c3 === 39)) {
+      if (c3 === ctx.s.charCodeAt(ctx.p + 1) && c3 === ctx.s.charCodeAt(ctx.p + 2))
+        TomlError.x("illegal quoted key: multiline strings are not allowed", ctx);
+      parsed.push(parseString(ctx));
+      state = 2;
+      ctx.p--;
+    } else if (c3 === 32 || c3 === 9) {
+      if (state === 1) {
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+        state = 2;
+      }
+    } else if (state === 2 || c3 < 48 && c3 !== 45 || c3 > 57 && c3 < 65 || c3 > 90 && c3 < 97 && c3 !== 95 || c3 > 122) {
+      TomlError.x("illegal character in key", ctx);
+    } else if (!state) {
+      state = 1;
+      sliceStart = ctx.p;
+    }
+  } while (c3 = ctx.s.charCodeAt(++ctx.p));
+  TomlError.x("incomplete key-value: cannot find end of key", ctx, startPtr);
+}
+function parseInlineTable(ctx) {
+  let startPtr = ctx.p++;
+  let res = /* @__PURE__ */ Object.create(null);
+  let seen = /* @__PURE__ */ new Set();
+  let c3;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p)) === 125) {
+      ctx.p++;
+      return res;
+    }
+    let k;
+    let t = res;
+    let hasOwn = false;
+    let errPtr = ctx.p;
+    let key2 = parseKey(ctx);
+    for (let i2 = 0; i2 < key2.length; i2++) {
+      if (i2)
+        t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+      k = key2[i2];
+      if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== "object" || seen.has(t[k]))) {
+        TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+      }
+      let unsafe = k === "__proto__";
+      if (ctx.uk && (unsafe || k === "constructor")) {
+        t = ctx.uk !== 1 && TomlError.x("document contains an unsafe property", ctx, errPtr);
+        break;
+      }
+      if (!hasOwn && unsafe) {
+        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+      }
+    }
+    if (hasOwn) {
+      TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+    }
+    skipVoid(ctx, true, true);
+    let value = extractValue(
+      ctx,
+      125
+      /* } */
+    );
+    if (t && typeof (t[k] = value) === "object")
+      seen.add(value);
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p++)) === 125) {
+      return res;
+    }
+    if (c3 !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished table", ctx, startPtr);
+}
+function parseArray(ctx) {
+  let startPtr = ctx.p++;
+  let res = [];
+  let c3;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p)) === 93) {
+      ctx.p++;
+      return res;
+    }
+    res.push(extractValue(
+      ctx,
+      93
+      /* ] */
+    ));
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p++)) === 93) {
+      return res;
+    }
+    if (c3 !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished array", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/parse.js
+function peekTable(ctx, key2, table, meta, type) {
+  let t = table;
+  let m = meta;
+  let k;
+  let hasOwn = false;
+  let state;
+  for (let i2 = 0; i2 < key2.length; i2++) {
+    if (i2) {
+      t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+      m = (state = m[k]).c;
+      if (type === 0 && (state.t === 1 || state.t === 2)) {
+        return null;
+      }
+      if (state.t === 2) {
+        let l = t.length - 1;
+        t = t[l];
+        m = m[l].c;
+      }
+    }
+    k = key2[i2];
+    if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 && m[k]?.d) {
+      return null;
+    }
+    if (!hasOwn) {
+      let unsafe = k === "__proto__";
+      if (ctx.uk && (unsafe || k === "constructor"))
+        return false;
+      if (unsafe) {
+        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+        Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
+      }
+      m[k] = {
+        t: i2 < key2.length - 1 && type === 2 ? 3 : type,
+        d: false,
+        i: 0,
+        c: /* @__PURE__ */ Object.create(null)
+      };
+    }
+  }
+  state = m[k];
+  if (state.t !== type && !(type === 1 && state.t === 3)) {
+    return null;
+  }
+  if (type === 2) {
+    if (!state.d) {
+      state.d = true;
+      t[k] = [];
+    }
+    t[k].push(t = /* @__PURE__ */ Object.create(null));
+    state.c[state.i++] = state = { t: 1, d: false, i: 0, c: /* @__PURE__ */ Object.create(null) };
+  }
+  if (state.d) {
+    return null;
+  }
+  state.d = true;
+  if (type === 1) {
+    t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+  } else if (type === 0 && hasOwn) {
+    return null;
+  }
+  return [k, t, state.c];
+}
+function validateTablePeek(ctx, peek, ptr) {
+  if (peek === null || ctx.uk === 2)
+    TomlError.x(peek === null ? "trying to redefine an already defined table or value" : "document contains an unsafe property", ctx, ptr);
+}
+function parse(toml, options = {}) {
+  let ctx = {
+    s: toml,
+    p: 0,
+    d: options.maxDepth ?? 1e3,
+    bi: options.integersAsBigInt ?? false,
+    ld: options.useLegacyDate ?? true,
+    uk: options.unsafeKeyBehaviour === "throw" ? 2 : options.unsafeKeyBehaviour === "drop" ? 1 : 0
+  };
+  let res = /* @__PURE__ */ Object.create(null);
+  let meta = /* @__PURE__ */ Object.create(null);
+  let tmp;
+  let skipping = false;
+  let tbl = res;
+  let m = meta;
+  if (toml.charCodeAt(0) === 65279)
+    ctx.p++;
+  skipVoid(ctx);
+  while (ctx.p < toml.length) {
+    if (toml.charCodeAt(ctx.p) === 91) {
+      let isTableArray = toml.charCodeAt(++ctx.p) === 91;
+      tmp = ctx.p += +isTableArray;
+      skipping = false;
+      let k = parseKey(
+        ctx,
+        93
+        /* ] */
+      );
+      if (isTableArray) {
+        if (toml.charCodeAt(ctx.p) !== 93) {
+          TomlError.x("expected end of table array declaration", ctx);
+        }
+        ctx.p++;
+      }
+      let p = peekTable(
+        ctx,
+        k,
+        res,
+        meta,
+        isTableArray ? 2 : 1
+        /* Type.EXPLICIT */
+      );
+      if (!p) {
+        validateTablePeek(ctx, p, tmp);
+        skipping = true;
+      } else {
+        m = p[2];
+        tbl = p[1];
+      }
+    } else {
+      tmp = ctx.p;
+      let k = parseKey(ctx);
+      let p = peekTable(
+        ctx,
+        k,
+        tbl,
+        m,
+        0
+        /* Type.DOTTED */
+      );
+      if (!p && !skipping)
+        validateTablePeek(ctx, p, tmp);
+      skipVoid(ctx, true, true);
+      let v = extractValue(ctx, void 0);
+      if (p && !skipping)
+        p[1][p[0]] = v;
+    }
+    skipVoid(ctx, true);
+    if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 10 && (tmp !== 13 || toml.charCodeAt(ctx.p + 1) !== 10)) {
+      TomlError.x("each key-value declaration must be followed by an end-of-line", ctx);
+    }
+    skipVoid(ctx);
+  }
+  return res;
+}
+
+// node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
+
+// tools/src/registry/webhooks.ts
+init_paths();
+import { readFile as readFile3 } from "node:fs/promises";
+var EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
+var CONFIG_FILE = "config.toml";
+var ACTIONS = ["push", "pull", "delete"];
+function endpointDefaults(name, url) {
+  return { name, url, headers: {}, timeoutMs: 5e3, retries: 5, backoffMs: 1e3, queue: 1e3, batch: 32, actions: [...ACTIONS] };
+}
+var ConfigError = class extends Error {
+  code = "notification-config";
+};
+function positive(v, what, fallback, scale = 1) {
+  if (v === void 0) return fallback;
+  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) throw new ConfigError(`${what} must be a non-negative number`);
+  return Math.round(v * scale);
+}
+function checkUrl(url, where) {
+  if (typeof url !== "string") throw new ConfigError(`${where}: url is required`);
+  let u2;
+  try {
+    u2 = new URL(url);
+  } catch {
+    throw new ConfigError(`${where}: ${JSON.stringify(url)} is not a URL`);
+  }
+  if (u2.protocol !== "http:" && u2.protocol !== "https:") throw new ConfigError(`${where}: only http and https URLs are supported`);
+  return url;
+}
+function parseNotifications(text, source = CONFIG_FILE) {
+  let doc;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: ${err.message.split("\n")[0]}`);
+  }
+  const notifications = doc.notifications;
+  const list3 = notifications?.endpoints;
+  if (list3 === void 0) return [];
+  if (!Array.isArray(list3)) throw new ConfigError(`${source}: notifications.endpoints must be an array of tables ([[notifications.endpoints]])`);
+  return list3.map((raw, i2) => {
+    const e = raw;
+    const where = `${source}: notifications.endpoints[${i2}]`;
+    const url = checkUrl(e.url, where);
+    const name = typeof e.name === "string" && e.name ? e.name : new URL(url).host;
+    const out = endpointDefaults(name, url);
+    if (e.headers !== void 0) {
+      if (typeof e.headers !== "object" || e.headers === null) throw new ConfigError(`${where}: headers must be a table`);
+      for (const [k, v] of Object.entries(e.headers)) out.headers[k] = Array.isArray(v) ? v.map(String).join(", ") : String(v);
+    }
+    out.timeoutMs = positive(e.timeout, `${where}: timeout`, out.timeoutMs / 1e3, 1e3);
+    out.backoffMs = positive(e.backoff, `${where}: backoff`, out.backoffMs / 1e3, 1e3);
+    out.retries = positive(e.retries, `${where}: retries`, out.retries);
+    out.queue = Math.max(1, positive(e.queue, `${where}: queue`, out.queue));
+    out.batch = Math.max(1, positive(e.batch, `${where}: batch`, out.batch));
+    if (e.actions !== void 0) {
+      if (!Array.isArray(e.actions) || !e.actions.every((a2) => ACTIONS.includes(a2))) {
+        throw new ConfigError(`${where}: actions must list push, pull and/or delete`);
+      }
+      out.actions = e.actions;
+    }
+    return out;
+  });
+}
+async function loadNotifications(storageDir, env2 = process.env) {
+  const file = new StoragePaths(storageDir).serverConfig();
+  let text;
+  try {
+    text = await readFile3(file, "utf8");
+  } catch (err) {
+    if (err.code !== "ENOENT") throw new ConfigError(`${file}: ${err.message}`);
+  }
+  const endpoints = text === void 0 ? [] : parseNotifications(text, file);
+  for (const url of (env2.CONTAINER_REGISTRY_NOTIFY ?? "").split(/[,\s]+/).filter(Boolean)) {
+    endpoints.push(endpointDefaults(new URL(checkUrl(url, "CONTAINER_REGISTRY_NOTIFY")).host, url));
+  }
+  return endpoints;
+}
+var EndpointSender = class {
+  constructor(endpoint, source, counters, log) {
+    this.endpoint = endpoint;
+    this.source = source;
+    this.counters = counters;
+    this.log = log;
+  }
+  endpoint;
+  source;
+  counters;
+  log;
+  queue = [];
+  running;
+  abort = new AbortController();
+  closing = false;
+  enqueue(event) {
+    if (this.closing || !this.endpoint.actions.includes(event.action)) return;
+    this.queue.push({ ...event, source: this.source });
+    if (this.queue.length > this.endpoint.queue) {
+      this.queue.shift();
+      this.counters.outcome(this.endpoint.name, "dropped", 1);
+    }
+    this.counters.queueLength(this.endpoint.name, this.queue.length);
+    this.running ??= this.drain().finally(() => {
+      this.running = void 0;
+    });
+  }
+  async drain() {
+    while (this.queue.length > 0 && !this.abort.signal.aborted) {
+      const batch = this.queue.splice(0, this.endpoint.batch);
+      this.counters.queueLength(this.endpoint.name, this.queue.length);
+      const error = await this.deliver(batch);
+      if (error === void 0) {
+        this.counters.outcome(this.endpoint.name, "sent", batch.length);
+      } else {
+        this.counters.outcome(this.endpoint.name, "failed", batch.length);
+        this.log(`notifications: ${this.endpoint.name}: gave up on ${batch.length} event(s) after ${this.endpoint.retries + 1} attempt(s): ${error}`);
+      }
+    }
+  }
+  /** deliver POSTs one envelope, retrying with backoff; resolves to the last error, or undefined when sent. */
+  async deliver(events) {
+    const body = JSON.stringify({ events });
+    let lastError = "";
+    for (let attempt = 0; attempt <= this.endpoint.retries; attempt++) {
+      if (attempt > 0) {
+        const pause = Math.min(6e4, this.endpoint.backoffMs * 2 ** (attempt - 1));
+        if (!await sleep(pause, this.abort.signal)) return `${lastError} (stopped)`;
+      }
+      try {
+        const res = await fetch(this.endpoint.url, {
+          method: "POST",
+          headers: { ...this.endpoint.headers, "Content-Type": EVENTS_MEDIA_TYPE },
+          body,
+          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.endpoint.timeoutMs)]),
+          redirect: "manual"
+        });
+        await res.arrayBuffer().catch(() => void 0);
+        if (res.status >= 200 && res.status < 400) return void 0;
+        lastError = `HTTP ${res.status}`;
+      } catch (err) {
+        const e = err;
+        lastError = e.name === "TimeoutError" ? `timed out after ${this.endpoint.timeoutMs} ms` : e.cause?.code ?? e.message;
+      }
+    }
+    return lastError;
+  }
+  /** close lets the queue drain for up to `ms`, then abandons what is left. */
+  async close(ms) {
+    this.closing = true;
+    if (this.running) {
+      const timer = setTimeout(() => this.abort.abort(), ms);
+      await this.running;
+      clearTimeout(timer);
+    }
+    if (this.queue.length > 0) {
+      this.counters.outcome(this.endpoint.name, "dropped", this.queue.length);
+      this.log(`notifications: ${this.endpoint.name}: ${this.queue.length} event(s) not sent at shutdown`);
+      this.queue.length = 0;
+    }
+  }
+};
+function sleep(ms, signal) {
+  return new Promise((resolve6) => {
+    if (signal.aborted) return resolve6(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve6(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve6(false);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+var Notifier = class {
+  senders;
+  constructor(endpoints, source, counters, log = (l) => process.stderr.write(`container-registry: ${l}
+`)) {
+    this.senders = endpoints.map((e) => new EndpointSender(e, source, counters, log));
+  }
+  /** subscribe listens to the server's manifest events. */
+  subscribe(events) {
+    if (this.senders.length === 0) return;
+    events.on("manifest", (e) => {
+      for (const s of this.senders) s.enqueue(e);
+    });
+  }
+  /** close drains every queue for up to `ms` (in parallel) and stops. */
+  async close(ms = 2e3) {
+    await Promise.all(this.senders.map((s) => s.close(ms)));
+  }
+};
+
+// tools/src/registry/endpoints.ts
+import { createHash as createHash2 } from "node:crypto";
+
+// tools/src/registry/health.ts
+import { X509Certificate, randomBytes as randomBytes2 } from "node:crypto";
+import { access, constants, open as open3, readFile as readFile4, statfs, unlink as unlink2 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+var DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
+async function storageWritable(dir) {
+  const probe2 = join6(dir, `.readyz-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  try {
+    const handle = await open3(probe2, "wx", 384);
+    try {
+      await handle.writeFile("ok");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await unlink2(probe2);
+    return { name: "storage-writable", ok: true, detail: dir };
+  } catch (err) {
+    await unlink2(probe2).catch(() => {
+    });
+    return { name: "storage-writable", ok: false, detail: `${dir}: ${err.code ?? err.message}` };
+  }
+}
+async function freeDisk(dir, min) {
+  try {
+    const st = await statfs(dir);
+    const free = st.bavail * st.bsize;
+    const mib = (n2) => `${Math.floor(n2 / 1024 / 1024)} MiB`;
+    return { name: "disk-free", ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
+  } catch (err) {
+    return { name: "disk-free", ok: false, detail: err.message };
+  }
+}
+async function certificate(file) {
+  try {
+    const cert = new X509Certificate(await readFile4(file));
+    const days2 = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
+    const notYet = Date.parse(cert.validFrom) > Date.now();
+    const ok = days2 >= 0 && !notYet;
+    return { name: "tls-certificate", ok, detail: notYet ? `not valid before ${cert.validFrom}` : `${days2} day(s) left (until ${cert.validTo})` };
+  } catch (err) {
+    return { name: "tls-certificate", ok: false, detail: `${file}: ${err.code ?? err.message}` };
+  }
+}
+async function readable(name, file) {
+  try {
+    await access(file, constants.R_OK);
+    return { name, ok: true, detail: file };
+  } catch (err) {
+    return { name, ok: false, detail: `${file}: ${err.code ?? err.message}` };
+  }
+}
+async function checkReadiness(o2) {
+  const checks = await Promise.all([
+    storageWritable(o2.storageDir),
+    freeDisk(o2.storageDir, o2.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES),
+    ...o2.certFile ? [certificate(o2.certFile)] : [],
+    ...o2.htpasswdFile ? [readable("htpasswd-readable", o2.htpasswdFile)] : []
+  ]);
+  return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
+}
+
+// tools/src/registry/ui-api.ts
+var PROMINENT_LABELS = [
+  "org.opencontainers.image.version",
+  "org.opencontainers.image.revision",
+  "org.opencontainers.image.ref.name",
+  "org.opencontainers.image.source",
+  "org.opencontainers.image.created",
+  "org.opencontainers.image.title"
+];
+var MAX_CONFIG_BYTES = 1024 * 1024;
+function param(url, name) {
+  const v = url.searchParams.get(name);
+  if (v === null || v === "") throw new RegistryError("UNSUPPORTED", `query parameter ${name} is required`, { status: 400 });
+  return v;
+}
+function repositoryParam(url) {
+  const name = param(url, "repository");
+  assertRepositoryName(name);
+  return name;
+}
+async function repositories(deps, req, res, access2) {
+  await access2.authorize("catalog");
+  const all = await deps.store.repositories();
+  const visible = (await Promise.all(all.map(async (name) => await access2.may("pull", name) ? name : void 0))).filter((n2) => n2 !== void 0);
+  const list3 = await Promise.all(visible.map(async (name) => ({ name, tags: (await deps.store.manifests.tags(name)).length })));
+  const stats = await deps.stats.get();
+  const tags2 = list3.reduce((sum, r) => sum + r.tags, 0);
+  sendJson(req, res, 200, { repositories: list3, stats: { bytes: stats.bytes, blobs: stats.blobs, tags: tags2 } }, { "Cache-Control": "no-store" });
+}
+async function tags(deps, req, res, url, access2) {
+  const repository = repositoryParam(url);
+  await access2.authorize("pull", repository);
+  if (!await deps.store.manifests.exists(repository)) throw new RegistryError("NAME_UNKNOWN", `repository ${repository} not known to registry`);
+  const all = (await deps.store.manifests.tags(repository)).sort(compareLexical);
+  const n2 = Math.min(500, Math.max(1, Number(url.searchParams.get("n")) || 50));
+  const last = url.searchParams.get("last");
+  const filter = (url.searchParams.get("q") ?? "").toLowerCase();
+  const matching = filter ? all.filter((t) => t.toLowerCase().includes(filter)) : all;
+  const from = last ? matching.filter((t) => compareLexical(t, last) > 0) : matching;
+  const page = from.slice(0, n2);
+  const rows = await Promise.all(
+    page.map(async (tag) => {
+      try {
+        const m = await deps.store.manifests.get(repository, tag);
+        return { tag, digest: formatDigest(m.digest), mediaType: m.parsed.mediaType, isIndex: m.parsed.isIndex, size: m.body.length };
+      } catch {
+        return { tag, digest: "", mediaType: "", isIndex: false, size: 0 };
+      }
+    })
+  );
+  sendJson(
+    req,
+    res,
+    200,
+    { repository, total: matching.length, tags: rows, next: from.length > n2 ? page[page.length - 1] : null, mayDelete: await access2.may("delete", repository) },
+    { "Cache-Control": "no-store" }
+  );
+}
+async function readConfig(store, config) {
+  if (!config || config.size > MAX_CONFIG_BYTES) return void 0;
+  try {
+    const doc = JSON.parse((await store.blobs.read(parseDigest(config.digest))).toString("utf8"));
+    const c3 = doc.config ?? {};
+    const strings = (v) => Array.isArray(v) ? v.map(String) : void 0;
+    return {
+      created: typeof doc.created === "string" ? doc.created : void 0,
+      architecture: typeof doc.architecture === "string" ? doc.architecture : void 0,
+      os: typeof doc.os === "string" ? doc.os : void 0,
+      entrypoint: strings(c3.Entrypoint),
+      cmd: strings(c3.Cmd),
+      env: strings(c3.Env),
+      workingDir: typeof c3.WorkingDir === "string" && c3.WorkingDir ? c3.WorkingDir : void 0,
+      user: typeof c3.User === "string" && c3.User ? c3.User : void 0,
+      exposedPorts: c3.ExposedPorts && typeof c3.ExposedPorts === "object" ? Object.keys(c3.ExposedPorts) : void 0,
+      labels: c3.Labels && typeof c3.Labels === "object" ? c3.Labels : {}
+    };
+  } catch {
+    return void 0;
+  }
+}
+async function image(deps, req, res, url, access2) {
+  const repository = repositoryParam(url);
+  const reference = param(url, "reference");
+  await access2.authorize("pull", repository);
+  const m = await deps.store.manifests.get(repository, reference);
+  const digest = formatDigest(m.digest);
+  const config = m.parsed.isIndex ? void 0 : await readConfig(deps.store, m.parsed.config);
+  const layers = m.parsed.isIndex ? [] : m.parsed.blobs.filter((b) => b !== m.parsed.config);
+  const totalSize = m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
+  const labels = { ...config?.labels ?? {} };
+  const annotations = m.parsed.annotations ?? {};
+  const prominent = {};
+  for (const key2 of PROMINENT_LABELS) {
+    const v = labels[key2] ?? annotations[key2];
+    if (v !== void 0) prominent[key2] = v;
+  }
+  const referrers = await deps.store.referrers(repository, m.digest).catch(() => []);
+  const tagsHere = [];
+  for (const tag of await deps.store.manifests.tags(repository)) {
+    const d = await deps.store.manifests.resolve(repository, tag).catch(() => void 0);
+    if (d && formatDigest(d) === digest) tagsHere.push(tag);
+  }
+  sendJson(
+    req,
+    res,
+    200,
+    {
+      repository,
+      reference,
+      digest,
+      mediaType: m.parsed.mediaType,
+      isIndex: m.parsed.isIndex,
+      manifestSize: m.body.length,
+      totalSize,
+      platforms: m.parsed.manifests.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, platform: d.platform ?? null, annotations: d.annotations ?? {} })),
+      configDescriptor: m.parsed.config ?? null,
+      layers: layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size })),
+      config: config ?? null,
+      prominent,
+      labels,
+      annotations,
+      subject: m.parsed.subject ?? null,
+      artifactType: m.parsed.artifactType ?? null,
+      referrers,
+      tags: tagsHere,
+      mayDelete: await access2.may("delete", repository)
+    },
+    { "Cache-Control": "no-store" }
+  );
+}
+async function deleteTag(deps, req, res, url, access2) {
+  const repository = repositoryParam(url);
+  const tag = param(url, "tag");
+  const user = await access2.authorize("delete", repository);
+  const before = await deps.store.manifests.get(repository, tag);
+  if (!await deps.store.manifests.deleteTag(repository, tag)) throw new RegistryError("MANIFEST_UNKNOWN", `tag ${tag} unknown in ${repository}`);
+  deps.stats.invalidate();
+  sendJson(req, res, 200, { deleted: { repository, tag } });
+  const target = { repository, tag, digest: formatDigest(before.digest), mediaType: before.parsed.mediaType, size: before.body.length };
+  deps.events.publish("manifest", manifestEvent("delete", target, requestInfo(req), user));
+}
+async function serveUiApi(deps, call, req, res, url, access2) {
+  const method = req.method ?? "GET";
+  req.resume();
+  const read = method === "GET" || method === "HEAD";
+  if (call === "repositories" && read) return repositories(deps, req, res, access2);
+  if (call === "tags" && read) return tags(deps, req, res, url, access2);
+  if (call === "image" && read) return image(deps, req, res, url, access2);
+  if (call === "tag" && method === "DELETE") return deleteTag(deps, req, res, url, access2);
+  throw new RegistryError("UNSUPPORTED", `no such UI call: ${method} ${call}`, { status: 404 });
+}
+
+// tools/src/registry/ui-assets.ts
+var UI_ASSETS = {
+  "app.css": { type: "text/css; charset=utf-8", body: ':root {\n  --bg: #fbfbfc; --fg: #1d2126; --muted: #5d6670; --line: #dde1e6; --card: #fff;\n  --accent: #2f6fb3; --accent-fg: #fff; --danger: #b3261e; --code: #f1f3f5; --hi: #fff7e0; --hi-line: #f0d48a;\n  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;\n  color-scheme: light dark;\n}\n@media (prefers-color-scheme: dark) {\n  :root {\n    --bg: #15181c; --fg: #e3e6ea; --muted: #98a2ad; --line: #2d333a; --card: #1c2025;\n    --accent: #6aa5e8; --accent-fg: #0d1117; --danger: #f2726a; --code: #22272e; --hi: #2b2616; --hi-line: #6b5a26;\n  }\n}\n* { box-sizing: border-box; }\nbody { margin: 0; background: var(--bg); color: var(--fg); }\nheader { display: flex; align-items: center; gap: 1rem; flex-wrap: wrap; padding: .6rem 1rem; border-bottom: 1px solid var(--line); background: var(--card); }\n.brand { display: inline-flex; align-items: center; gap: .4rem; font-weight: 600; color: var(--fg); text-decoration: none; }\nmain { max-width: 72rem; margin: 0 auto; padding: 1rem; }\na { color: var(--accent); }\nh1 { font-size: 1.35rem; margin: .2rem 0 .8rem; overflow-wrap: anywhere; }\nh2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }\n.muted { color: var(--muted); }\n.crumbs { margin-bottom: .4rem; font-size: .92rem; word-break: break-all; }\n.bar { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; margin-bottom: .8rem; }\ninput[type=search] { flex: 1 1 16rem; padding: .5rem .7rem; font: inherit; color: inherit; background: var(--card); border: 1px solid var(--line); border-radius: 6px; }\ntable { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }\nth, td { text-align: left; padding: .45rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }\nth { font-weight: 600; font-size: .85rem; color: var(--muted); }\ntr:last-child td { border-bottom: 0; }\ntd.num, th.num { text-align: right; white-space: nowrap; }\ncode, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86em; }\ncode { background: var(--code); padding: .1em .3em; border-radius: 4px; word-break: break-all; }\n.kv { display: grid; grid-template-columns: minmax(7rem, max-content) 1fr; gap: .3rem 1rem; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .7rem; }\n.kv dt { color: var(--muted); }\n.kv dd { margin: 0; word-break: break-all; }\n.labels { background: var(--hi); border: 1px solid var(--hi-line); border-radius: 6px; padding: .7rem; display: flex; flex-wrap: wrap; gap: .6rem 1.6rem; }\n.labels div { min-width: 0; }\n.labels .k { display: block; font-size: .8rem; color: var(--muted); }\n.labels .v { font-weight: 600; word-break: break-all; }\n.pull { display: flex; gap: .4rem; align-items: center; margin: .3rem 0; }\n.pull .pill { min-width: 4.4rem; text-align: center; }\n.pull input { flex: 1; min-width: 0; padding: .4rem .6rem; font: .86rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: inherit; background: var(--code); border: 1px solid var(--line); border-radius: 6px; }\nbutton { font: inherit; padding: .4rem .8rem; border-radius: 6px; border: 1px solid var(--line); background: var(--card); color: var(--fg); cursor: pointer; }\nbutton.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-fg); }\nbutton.danger { border-color: var(--danger); color: var(--danger); }\nbutton:disabled { opacity: .5; cursor: default; }\n.pill { display: inline-block; padding: 0 .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); white-space: nowrap; }\n.error { color: var(--danger); background: var(--card); border: 1px solid var(--danger); padding: .6rem .8rem; border-radius: 6px; }\n.pager { display: flex; gap: .5rem; justify-content: flex-end; margin-top: .6rem; }\ndialog { border: 1px solid var(--line); border-radius: 8px; background: var(--card); color: var(--fg); max-width: 26rem; }\ndialog::backdrop { background: rgb(0 0 0 / .4); }\n.buttons { display: flex; justify-content: flex-end; gap: .5rem; }\n.stats { display: flex; gap: 1.2rem; flex-wrap: wrap; color: var(--muted); font-size: .9rem; margin-bottom: .6rem; }\n@media (max-width: 40rem) {\n  main { padding: .6rem; }\n  .hide-narrow { display: none; }\n  .kv { grid-template-columns: 1fr; gap: 0; }\n  .kv dd { margin-bottom: .4rem; }\n  th, td { padding: .4rem .45rem; }\n}\n' },
+  "app.js": { type: "text/javascript; charset=utf-8", body: "// The registry's web UI: a hash router over three views (repositories, tags, image), fed by\n// /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.\n'use strict';\n\nconst main = document.getElementById('main');\n\n/** h builds an element: h('a', {href: '#'}, 'text', child). */\nfunction h(tag, attrs, ...children) {\n  const el = document.createElement(tag);\n  for (const [k, v] of Object.entries(attrs || {})) {\n    if (v === undefined || v === null || v === false) continue;\n    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);\n    else if (k === 'class') el.className = v;\n    else el.setAttribute(k, v === true ? '' : String(v));\n  }\n  for (const c of children.flat()) {\n    if (c === undefined || c === null || c === false) continue;\n    el.append(c instanceof Node ? c : String(c));\n  }\n  return el;\n}\n\nfunction bytes(n) {\n  if (typeof n !== 'number') return '';\n  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];\n  let i = 0;\n  while (n >= 1024 && i < units.length - 1) {\n    n /= 1024;\n    i++;\n  }\n  return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];\n}\n\nfunction shortDigest(d) {\n  return d ? d.replace(/^sha256:/, '').slice(0, 12) : '';\n}\n\nfunction platformText(p) {\n  if (!p) return 'unknown';\n  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ' ' + p['os.version'] : '');\n}\n\nfunction link(params) {\n  return '#' + new URLSearchParams(params).toString();\n}\n\nclass ApiError extends Error {}\n\nasync function api(path, init) {\n  const res = await fetch('api/' + path, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));\n  let body;\n  try {\n    body = await res.json();\n  } catch {\n    body = undefined;\n  }\n  if (!res.ok) {\n    const msg = body && body.errors && body.errors[0] ? body.errors[0].message : res.status + ' ' + res.statusText;\n    throw new ApiError(msg);\n  }\n  return body;\n}\n\nfunction show(...nodes) {\n  main.replaceChildren(...nodes);\n}\n\nfunction showError(err) {\n  show(h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)), h('p', {}, h('a', { href: '#' }, 'Back to the repositories')));\n}\n\n/** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */\nasync function copyText(text, input) {\n  try {\n    if (navigator.clipboard && window.isSecureContext) {\n      await navigator.clipboard.writeText(text);\n      return true;\n    }\n  } catch {\n    // fall through to the selection copy\n  }\n  input.focus();\n  input.select();\n  try {\n    return document.execCommand('copy');\n  } catch {\n    return false;\n  }\n}\n\nfunction pullLine(label, command) {\n  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': label + ' command' });\n  const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');\n  button.addEventListener('click', async () => {\n    const ok = await copyText(command, input);\n    button.textContent = ok ? 'Copied' : 'Select + copy';\n    setTimeout(() => (button.textContent = 'Copy'), 1500);\n  });\n  return h('div', { class: 'pull' }, h('span', { class: 'pill' }, label), input, button);\n}\n\nfunction confirmDialog(text) {\n  const dialog = document.getElementById('confirm');\n  document.getElementById('confirm-text').textContent = text;\n  return new Promise((resolve) => {\n    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });\n    dialog.returnValue = '';\n    dialog.showModal();\n  });\n}\n\n// ---- repositories ----------------------------------------------------------------------------\n\nasync function viewRepositories(params) {\n  document.title = 'Repositories \xB7 container registry';\n  const data = await api('repositories');\n  const search = h('input', { type: 'search', placeholder: 'Search repositories', 'aria-label': 'Search repositories', value: params.get('q') || '' });\n  const tbody = h('tbody');\n  const count = h('span');\n  const render = () => {\n    const q = search.value.trim().toLowerCase();\n    const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));\n    count.textContent = rows.length + ' of ' + data.repositories.length + ' repositories';\n    tbody.replaceChildren(\n      ...rows.map((r) => h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags')))),\n    );\n    if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.')));\n  };\n  search.addEventListener('input', () => {\n    render();\n    history.replaceState(null, '', search.value ? link({ q: search.value }) : '#');\n  });\n  render();\n  show(\n    h('h1', {}, 'Repositories'),\n    h('div', { class: 'stats' }, count, h('span', {}, data.stats.tags + ' tags'), h('span', {}, bytes(data.stats.bytes) + ' in ' + data.stats.blobs + ' blobs')),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),\n  );\n  search.focus();\n}\n\n// ---- tags -----------------------------------------------------------------------------------\n\nasync function viewTags(params) {\n  const repo = params.get('repo');\n  const last = params.get('last') || '';\n  const q = params.get('q') || '';\n  document.title = repo + ' \xB7 container registry';\n  const query = new URLSearchParams({ repository: repo, n: '50' });\n  if (last) query.set('last', last);\n  if (q) query.set('q', q);\n  const data = await api('tags?' + query);\n  const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });\n  let timer;\n  search.addEventListener('input', () => {\n    clearTimeout(timer);\n    timer = setTimeout(() => (location.hash = link(Object.assign({ repo }, search.value ? { q: search.value } : {}))), 250);\n  });\n  const rows = data.tags.map((t) =>\n    h(\n      'tr',\n      {},\n      h('td', {}, h('a', { href: link({ repo, ref: t.tag }) }, t.tag)),\n      h('td', { class: 'mono' }, shortDigest(t.digest)),\n      h('td', { class: 'hide-narrow' }, h('span', { class: 'pill' }, t.isIndex ? 'index' : 'image')),\n    ),\n  );\n  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));\n  const pager = h('div', { class: 'pager' });\n  if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '\u2190 Previous'));\n  if (data.next) pager.append(h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) }, 'Next \u2192'));\n  show(\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),\n    h('h1', {}, repo),\n    h('div', { class: 'stats' }, h('span', {}, data.total + (data.total === 1 ? ' tag' : ' tags'))),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Tag'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Kind'))), h('tbody', {}, rows)),\n    pager,\n  );\n}\n\n// ---- image ----------------------------------------------------------------------------------\n\nfunction kv(pairs) {\n  const dl = h('dl', { class: 'kv' });\n  for (const [k, v] of pairs) {\n    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;\n    dl.append(h('dt', {}, k), h('dd', {}, v));\n  }\n  return dl;\n}\n\nconst LABEL_NAMES = {\n  'org.opencontainers.image.version': 'Version',\n  'org.opencontainers.image.revision': 'Revision',\n  'org.opencontainers.image.ref.name': 'Branch / ref',\n  'org.opencontainers.image.source': 'Source',\n  'org.opencontainers.image.created': 'Created',\n  'org.opencontainers.image.title': 'Title',\n};\n\nasync function deleteTag(repo, tag) {\n  if (!(await confirmDialog('Delete the tag ' + repo + ':' + tag + '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.'))) return;\n  try {\n    await api('tag?' + new URLSearchParams({ repository: repo, tag }), { method: 'DELETE' });\n    location.hash = link({ repo });\n  } catch (err) {\n    showError(err);\n  }\n}\n\nasync function viewImage(params) {\n  const repo = params.get('repo');\n  const ref = params.get('ref');\n  document.title = repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref) + ' \xB7 container registry';\n  const img = await api('image?' + new URLSearchParams({ repository: repo, reference: ref }));\n  const byDigest = ref.includes(':');\n  const name = location.host + '/' + repo + (byDigest ? '@' + ref : ':' + ref);\n  const insecure = location.protocol === 'http:';\n  const parts = [\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),\n    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, '@' + shortDigest(ref)) : ':' + ref),\n  ];\n  const prominent = Object.entries(img.prominent);\n  if (prominent.length) {\n    parts.push(h('section', { class: 'labels', 'aria-label': 'Build labels' }, prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v)))));\n  }\n  parts.push(\n    h('h2', {}, 'Pull'),\n    pullLine('docker', 'docker pull ' + name),\n    pullLine('podman', 'podman pull ' + (insecure ? '--tls-verify=false ' : '') + name),\n    pullLine('skopeo', 'skopeo copy ' + (img.isIndex ? '--all ' : '') + (insecure ? '--src-tls-verify=false ' : '') + 'docker://' + name + ' oci:' + repo.split('/').pop() + ':' + (byDigest ? 'latest' : ref)),\n  );\n  const config = img.config || {};\n  parts.push(\n    h('h2', {}, 'Manifest'),\n    kv([\n      ['Digest', h('code', {}, img.digest)],\n      ['Media type', img.mediaType],\n      ['Total size', bytes(img.totalSize) + (img.isIndex ? ' (the index and what it lists directly)' : '')],\n      ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],\n      ['Created', config.created],\n      ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],\n      ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],\n      ['Tags here', img.tags.join(', ')],\n    ]),\n  );\n  if (img.isIndex) {\n    parts.push(\n      h('h2', {}, 'Platforms'),\n      h(\n        'table',\n        { id: 'platforms' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Platform'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.platforms.map((p) =>\n            h('tr', {}, h('td', {}, platformText(p.platform)), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))), h('td', { class: 'num' }, bytes(p.size))),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.layers.length) {\n    parts.push(\n      h('h2', {}, 'Layers'),\n      h(\n        'table',\n        { id: 'layers' },\n        h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.layers.map((l, i) => h('tr', {}, h('td', {}, String(i + 1)), h('td', { class: 'mono' }, shortDigest(l.digest)), h('td', { class: 'hide-narrow' }, l.mediaType), h('td', { class: 'num' }, bytes(l.size))))),\n      ),\n    );\n  }\n  if (img.config) {\n    parts.push(\n      h('h2', {}, 'Config'),\n      kv([\n        ['Entrypoint', config.entrypoint ? h('code', {}, JSON.stringify(config.entrypoint)) : undefined],\n        ['Cmd', config.cmd ? h('code', {}, JSON.stringify(config.cmd)) : undefined],\n        ['Working dir', config.workingDir],\n        ['User', config.user],\n        ['Ports', (config.exposedPorts || []).join(', ')],\n        ['Env', (config.env || []).length ? h('div', {}, config.env.map((e) => h('div', {}, h('code', {}, e)))) : undefined],\n      ]),\n    );\n  }\n  const labels = Object.entries(img.labels);\n  const annotations = Object.entries(img.annotations);\n  if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));\n  if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));\n  parts.push(h('h2', {}, 'Referrers'));\n  if (img.referrers.length) {\n    parts.push(\n      h(\n        'table',\n        { id: 'referrers' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.referrers.map((r) => h('tr', {}, h('td', {}, r.artifactType || r.mediaType), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))), h('td', { class: 'num' }, bytes(r.size))))),\n      ),\n    );\n  } else {\n    parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));\n  }\n  if (img.mayDelete && !byDigest) {\n    parts.push(h('h2', {}, 'Manage'), h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, 'Delete tag ' + ref));\n  }\n  show(...parts);\n}\n\n// ---- router ---------------------------------------------------------------------------------\n\nasync function route() {\n  const params = new URLSearchParams(location.hash.slice(1));\n  try {\n    if (params.get('repo') && params.get('ref')) await viewImage(params);\n    else if (params.get('repo')) await viewTags(params);\n    else await viewRepositories(params);\n  } catch (err) {\n    showError(err);\n  }\n}\n\ndocument.getElementById('where').textContent = location.host;\nwindow.addEventListener('hashchange', route);\nroute();\n" },
+  "favicon.svg": { type: "image/svg+xml", body: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="8" width="28" height="18" rx="3" fill="#2f6fb3"/><path d="M8 8v18M14 8v18M20 8v18M26 8v18" stroke="#fff" stroke-width="2" opacity=".55"/><rect x="9" y="3" width="14" height="6" rx="2" fill="#e08a1e"/></svg>\n' },
+  "index.html": { type: "text/html; charset=utf-8", body: '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>Container registry</title>\n<link rel="icon" href="favicon.svg" type="image/svg+xml">\n<link rel="stylesheet" href="app.css">\n<script src="app.js" defer></script>\n</head>\n<body>\n<header>\n  <a href="#" class="brand"><img src="favicon.svg" alt="" width="22" height="22"> container-registry</a>\n  <span id="where" class="muted"></span>\n</header>\n<main id="main" aria-live="polite"><p class="muted">Loading\u2026</p></main>\n<dialog id="confirm">\n  <form method="dialog">\n    <p id="confirm-text"></p>\n    <div class="buttons">\n      <button value="cancel" id="confirm-cancel">Cancel</button>\n      <button value="ok" id="confirm-ok" class="danger">Delete</button>\n    </div>\n  </form>\n</dialog>\n<noscript>This page needs JavaScript; the registry API is at /v2/.</noscript>\n</body>\n</html>\n' }
+};
+
+// tools/src/registry/endpoints.ts
+var METRICS_ACCESS_MODES = ["loopback", "policy", "anonymous", "off"];
+function isLoopback(address) {
+  return address === "::1" || /^(::ffff:)?127\./.test(address);
+}
+var CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+var ETAGS = new Map(Object.entries(UI_ASSETS).map(([name, a2]) => [name, `"${createHash2("sha256").update(a2.body).digest("hex").slice(0, 16)}"`]));
+function serveAsset(req, res, name) {
+  const asset = UI_ASSETS[name];
+  if (!asset) throw new RegistryError("UNSUPPORTED", "no such page", { status: 404 });
+  const etag = ETAGS.get(name);
+  const headers = { "Content-Type": asset.type, ETag: etag, "Cache-Control": "no-cache", "Content-Security-Policy": CSP };
+  req.resume();
+  if (req.headers["if-none-match"] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const body = Buffer.from(asset.body);
+  res.writeHead(200, { ...headers, "Content-Length": String(body.length) });
+  res.end(req.method === "HEAD" ? void 0 : body);
+}
+function readOnly(req) {
+  const m = req.method ?? "GET";
+  if (m !== "GET" && m !== "HEAD") throw new RegistryError("METHOD_UNKNOWN", `method ${m} is not supported for this route`);
+}
+function extraEndpoints(o2) {
+  return {
+    routeOf(pathname) {
+      if (pathname === "/healthz") return "healthz";
+      if (pathname === "/readyz") return "readyz";
+      if (pathname === "/metrics" && o2.metricsAccess !== "off") return "metrics";
+      if (o2.ui && pathname === "/") return "root";
+      if (o2.ui && (pathname === "/ui" || pathname.startsWith("/ui/"))) return pathname.startsWith("/ui/api/") ? "ui-api" : "ui";
+      return void 0;
+    },
+    async serve(kind, req, res, url, access2) {
+      switch (kind) {
+        case "healthz":
+          readOnly(req);
+          req.resume();
+          return sendJson(req, res, 200, { status: "ok" }, { "Cache-Control": "no-store" });
+        case "readyz": {
+          readOnly(req);
+          req.resume();
+          const r = await checkReadiness(o2.readiness);
+          return sendJson(req, res, r.status === "ready" ? 200 : 503, r, { "Cache-Control": "no-store" });
+        }
+        case "metrics": {
+          readOnly(req);
+          req.resume();
+          const anonymous = o2.metricsAccess === "anonymous" || o2.metricsAccess === "loopback" && isLoopback(access2.remoteAddress);
+          if (!anonymous) await access2.authorize("metrics");
+          const { body, contentType } = await o2.metrics.render();
+          const data = Buffer.from(body);
+          res.writeHead(200, { "Content-Type": contentType, "Content-Length": String(data.length), "Cache-Control": "no-store" });
+          res.end(req.method === "HEAD" ? void 0 : data);
+          return;
+        }
+        case "root":
+          readOnly(req);
+          req.resume();
+          res.writeHead(302, { Location: "/ui/", "Content-Length": "0" });
+          res.end();
+          return;
+        case "ui": {
+          readOnly(req);
+          await access2.authorize("ui");
+          if (url.pathname === "/ui") {
+            req.resume();
+            res.writeHead(308, { Location: "/ui/", "Content-Length": "0" });
+            res.end();
+            return;
+          }
+          const name = url.pathname.slice("/ui/".length) || "index.html";
+          return serveAsset(req, res, name);
+        }
+        case "ui-api":
+          await access2.authorize("ui");
+          return serveUiApi({ store: o2.store, stats: o2.stats, events: o2.events }, url.pathname.slice("/ui/api/".length), req, res, url, access2);
+        default:
+          throw new RegistryError("UNSUPPORTED", "no such endpoint", { status: 404 });
+      }
+    }
+  };
+}
+
+// tools/src/registry/mdns.ts
+import { networkInterfaces } from "node:os";
+var DEFAULT_MDNS_NAME = "registry.local";
+var MDNS_SERVICE_TYPE = "oci-registry";
+function mdnsHostLabel(name) {
+  const label = name.toLowerCase().replace(/\.$/, "").replace(/\.local$/, "");
+  if (!/^(?!-)[a-z0-9-]{1,63}(?<!-)$/.test(label)) {
+    throw new Error(`invalid mDNS name ${JSON.stringify(name)}: use one label such as registry or registry.local`);
+  }
+  return label;
+}
+function mdnsSan(name) {
+  return `DNS:${mdnsHostLabel(name)}.local`;
+}
+function withMdnsSan(certSan, name) {
+  const san = mdnsSan(name);
+  const items = (certSan ?? "").split(/[,\s]+/).filter(Boolean);
+  return items.some((i2) => i2.toLowerCase() === san.toLowerCase()) ? items.join(",") : [...items, san].join(",");
+}
+function defaultInterfaces() {
+  return Object.entries(networkInterfaces()).filter(([, infos]) => infos?.some((i2) => !i2.internal)).map(([name]) => name);
+}
+async function announceMdns(o2) {
+  const label = mdnsHostLabel(o2.name);
+  const ciao = await Promise.resolve().then(() => __toESM(require_lib(), 1));
+  const getResponder = ciao.getResponder ?? ciao.default.getResponder;
+  const responder = getResponder({ interface: o2.interfaces?.length ? o2.interfaces : defaultInterfaces() });
+  const service = responder.createService({
+    name: label,
+    type: MDNS_SERVICE_TYPE,
+    port: o2.port,
+    hostname: label,
+    txt: { path: "/v2/", scheme: o2.tls ? "https" : "http", ui: "/ui/" }
+  });
+  const log = o2.log ?? (() => {
+  });
+  service.on("name-change", (n2) => log(`mDNS: service name taken on the network; now ${n2}`));
+  service.on("hostname-change", (n2) => log(`mDNS: host name taken on the network; now ${n2} (the server certificate names ${label}.local)`));
+  await service.advertise();
+  return {
+    hostname: () => service.getHostname().replace(/\.$/, ""),
+    async stop() {
+      await service.end();
+      await service.destroy();
+      await responder.shutdown();
+    }
+  };
+}
+
+// tools/src/registry/services.ts
+function createServices(o2) {
+  const s = o2.services ?? {};
+  const log = s.log ?? ((line) => process.stderr.write(`container-registry: ${line}
+`));
+  const events = new RegistryEvents();
+  const stats = new StatsCache(o2.store);
+  const metrics = new RegistryMetrics(events, stats, o2.storageDir);
+  const extra = extraEndpoints({
+    store: o2.store,
+    stats,
+    events,
+    metrics,
+    metricsAccess: s.metricsAccess ?? "loopback",
+    ui: s.ui ?? true,
+    readiness: { storageDir: o2.storageDir, minFreeBytes: s.minFreeBytes, certFile: o2.certFile, htpasswdFile: s.htpasswdFile }
+  });
+  let notifier;
+  let mdns;
+  return {
+    events,
+    metrics,
+    extra,
+    async started(address) {
+      if (s.notifications?.length) {
+        const counters = {
+          outcome: (endpoint, outcome, n2) => metrics.notifications.inc({ endpoint, outcome }, n2),
+          queueLength: (endpoint, n2) => metrics.notificationQueue.set({ endpoint }, n2)
+        };
+        notifier = new Notifier(s.notifications, { addr: `${address.host}:${address.port}`, instanceID: address.instanceId }, counters, log);
+        notifier.subscribe(events);
+      }
+      if (s.mdns) {
+        if (isLoopback(address.host)) {
+          log(`mDNS: the server listens on ${address.host} only; other machines will find the name but not reach it (use --listen 0.0.0.0:${address.port})`);
+        }
+        try {
+          mdns = await announceMdns({ ...s.mdns, port: address.port, tls: address.url.startsWith("https:"), log });
+          log(`mDNS: announcing ${mdns.hostname()} (_oci-registry._tcp, port ${address.port})`);
+        } catch (err) {
+          log(`mDNS: cannot announce ${s.mdns.name}: ${err.message}`);
+        }
+      }
+    },
+    mdnsHostname: () => mdns?.hostname(),
+    async close() {
+      await Promise.all([mdns?.stop(), notifier?.close()]);
+    }
+  };
 }
 
 // tools/src/registry/server.ts
@@ -27270,8 +40862,9 @@ function requestUrl(target) {
 async function startRegistry(options) {
   const store = new ImageStore(options.storageDir);
   await store.driver.mkdirp(store.paths.root);
-  const access = options.access ?? ALLOW_ALL;
-  const instanceId = options.instanceId ?? randomBytes2(8).toString("hex");
+  const access2 = options.access ?? ALLOW_ALL;
+  const instanceId = options.instanceId ?? randomBytes3(8).toString("hex");
+  const services = createServices({ storageDir: options.storageDir, store, certFile: options.tls?.certFile, services: options.services });
   const fixedHeaders = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
     [INSTANCE_HEADER]: instanceId,
@@ -27285,7 +40878,7 @@ async function startRegistry(options) {
     inFlight++;
     for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
     if (closing) res.setHeader("Connection", "close");
-    const url = requestUrl(req.url);
+    const url2 = requestUrl(req.url);
     let user;
     res.once("close", () => {
       inFlight--;
@@ -27295,7 +40888,7 @@ async function startRegistry(options) {
           addr: req.socket.remoteAddress ?? "",
           user: user ?? null,
           method: req.method ?? "",
-          path: url.pathname,
+          path: url2.pathname,
           status: res.statusCode,
           bytes: Number(res.getHeader("content-length") ?? 0),
           ms: Number((process.hrtime.bigint() - started) / 1000n) / 1e3
@@ -27303,9 +40896,11 @@ async function startRegistry(options) {
       }
       if (closing && inFlight === 0) onIdle?.();
     });
-    dispatch({ store, access }, req, res, url).then(
+    dispatch({ store, access: access2, events: services.events, extra: services.extra }, req, res, url2).then(
       (outcome) => {
         user = outcome.user;
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        services.events.publish("request", { method: req.method ?? "", route: outcome.route, status: res.statusCode, seconds });
       },
       () => {
       }
@@ -27342,13 +40937,23 @@ async function startRegistry(options) {
   const address = server.address();
   const scheme = options.tls ? "https" : "http";
   const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `${scheme}://${hostForUrl}:${address.port}`;
+  try {
+    await services.started({ host: address.address, port: address.port, url, instanceId });
+  } catch (err) {
+    server.close();
+    await services.close().catch(() => {
+    });
+    throw err;
+  }
   return {
-    url: `${scheme}://${hostForUrl}:${address.port}`,
+    url,
     host: address.address,
     port: address.port,
     instanceId,
     store,
     server,
+    services,
     close(timeoutMs = 1e4) {
       closing = true;
       return new Promise((resolve6) => {
@@ -27356,7 +40961,11 @@ async function startRegistry(options) {
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
-          resolve6();
+          services.close().then(resolve6, (err) => {
+            process.stderr.write(`container-registry: stopping services: ${err.message}
+`);
+            resolve6();
+          });
         });
         server.closeIdleConnections();
         onIdle = () => setImmediate(() => server.closeIdleConnections());
@@ -27366,13 +40975,17 @@ async function startRegistry(options) {
   };
 }
 
+// tools/src/cli/commands/server.ts
+init_paths();
+
 // tools/src/registry/pidfile.ts
-import { readFile as readFile2 } from "node:fs/promises";
+init_driver();
+import { readFile as readFile5 } from "node:fs/promises";
 import { readFileSync as readFileSync5 } from "node:fs";
 function processStartTime(pid) {
   try {
-    const stat4 = readFileSync5(`/proc/${pid}/stat`, "utf8");
-    const rest = stat4.slice(stat4.lastIndexOf(")") + 2).split(" ");
+    const stat5 = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    const rest = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ");
     if (rest[0] === "Z" || rest[0] === "X") return void 0;
     return rest[19];
   } catch {
@@ -27392,7 +41005,7 @@ async function writePidFile(path6, rec) {
 async function readPidFile(path6) {
   let text;
   try {
-    text = await readFile2(path6, "utf8");
+    text = await readFile5(path6, "utf8");
   } catch {
     return void 0;
   }
@@ -28040,11 +41653,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format3 = (open4, close) => {
+var format3 = (open5, close) => {
   if (!hasColors) {
     return (input) => input;
   }
-  const openCode = `\x1B[${open4}m`;
+  const openCode = `\x1B[${open5}m`;
   const closeCode = `\x1B[${close}m`;
   return (input) => {
     const string = input + "";
@@ -28399,10 +42012,10 @@ var ExecaSyncError = class extends Error {
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
 // node_modules/execa/lib/terminate/signal.js
-import { constants as constants3 } from "node:os";
+import { constants as constants4 } from "node:os";
 
 // node_modules/human-signals/build/src/main.js
-import { constants as constants2 } from "node:os";
+import { constants as constants3 } from "node:os";
 
 // node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals = () => {
@@ -28420,7 +42033,7 @@ var SIGRTMIN = 34;
 var SIGRTMAX = 64;
 
 // node_modules/human-signals/build/src/signals.js
-import { constants } from "node:os";
+import { constants as constants2 } from "node:os";
 
 // node_modules/human-signals/build/src/core.js
 var SIGNALS = [
@@ -28711,7 +42324,7 @@ var normalizeSignal = ({
 }) => {
   const {
     signals: { [name]: constantSignal }
-  } = constants;
+  } = constants2;
   const supported = constantSignal !== void 0;
   const number = supported ? constantSignal : defaultNumber;
   return { name, number, description, supported, action, forced, standard };
@@ -28760,7 +42373,7 @@ var getSignalByNumber = (number, signals2) => {
   };
 };
 var findSignalByNumber = (number, signals2) => {
-  const signal = signals2.find(({ name }) => constants2.signals[name] === number);
+  const signal = signals2.find(({ name }) => constants3.signals[name] === number);
   if (signal !== void 0) {
     return signal;
   }
@@ -28794,13 +42407,13 @@ var normalizeSignalInteger = (signalInteger, optionName) => {
   throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
 };
-var getSignalsIntegerToName = () => new Map(Object.entries(constants3.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+var getSignalsIntegerToName = () => new Map(Object.entries(constants4.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
 var signalsIntegerToName = getSignalsIntegerToName();
 var normalizeSignalName = (signalName, optionName) => {
-  if (signalName in constants3.signals) {
+  if (signalName in constants4.signals) {
     return signalName;
   }
-  if (signalName.toUpperCase() in constants3.signals) {
+  if (signalName.toUpperCase() in constants4.signals) {
     throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
   }
   throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -28808,8 +42421,8 @@ ${getAvailableSignals()}`);
 };
 var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-var getAvailableSignalNames = () => Object.keys(constants3.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-var getAvailableSignalIntegers = () => [...new Set(Object.values(constants3.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+var getAvailableSignalNames = () => Object.keys(constants4.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+var getAvailableSignalIntegers = () => [...new Set(Object.values(constants4.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
 // node_modules/execa/lib/terminate/kill.js
@@ -29085,7 +42698,7 @@ var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
 };
 
 // node_modules/execa/lib/ipc/forward.js
-import { EventEmitter } from "node:events";
+import { EventEmitter as EventEmitter2 } from "node:events";
 
 // node_modules/execa/lib/ipc/incoming.js
 import { once as once2 } from "node:events";
@@ -29167,7 +42780,7 @@ var getIpcEmitter = (anyProcess, channel, isSubprocess) => {
   if (IPC_EMITTERS.has(anyProcess)) {
     return IPC_EMITTERS.get(anyProcess);
   }
-  const ipcEmitter = new EventEmitter();
+  const ipcEmitter = new EventEmitter2();
   ipcEmitter.connected = true;
   IPC_EMITTERS.set(anyProcess, ipcEmitter);
   forwardEvents({
@@ -30474,7 +44087,7 @@ var normalizeExitPayload = (rawExitCode, rawSignal) => {
 
 // node_modules/parse-ms/index.js
 var toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
-function parseNumber(milliseconds) {
+function parseNumber2(milliseconds) {
   return {
     days: Math.trunc(milliseconds / 864e5),
     hours: Math.trunc(milliseconds / 36e5 % 24),
@@ -30500,7 +44113,7 @@ function parseMilliseconds(milliseconds) {
   switch (typeof milliseconds) {
     case "number": {
       if (Number.isFinite(milliseconds)) {
-        return parseNumber(milliseconds);
+        return parseNumber2(milliseconds);
       }
       break;
     }
@@ -32228,7 +45841,7 @@ var handleEarlyError = ({ error, command: command2, escapedCommand, fileDescript
   cleanupCustomStreams(fileDescriptors);
   const subprocess = new ChildProcess2();
   createDummyStreams(subprocess, fileDescriptors);
-  Object.assign(subprocess, { readable, writable, duplex });
+  Object.assign(subprocess, { readable: readable2, writable, duplex });
   const earlyError = makeEarlyError({
     error,
     command: command2,
@@ -32261,7 +45874,7 @@ var createDummyStream = () => {
   stream.end();
   return stream;
 };
-var readable = () => new Readable({ read() {
+var readable2 = () => new Readable({ read() {
 } });
 var writable = () => new Writable({ write() {
 } });
@@ -32680,15 +46293,15 @@ var Emitter = class {
     this.listeners[ev].push(fn);
   }
   removeListener(ev, fn) {
-    const list2 = this.listeners[ev];
-    const i2 = list2.indexOf(fn);
+    const list3 = this.listeners[ev];
+    const i2 = list3.indexOf(fn);
     if (i2 === -1) {
       return;
     }
-    if (i2 === 0 && list2.length === 1) {
-      list2.length = 0;
+    if (i2 === 0 && list3.length === 1) {
+      list3.length = 0;
     } else {
-      list2.splice(i2, 1);
+      list3.splice(i2, 1);
     }
   }
   emit(ev, code, signal) {
@@ -32696,14 +46309,14 @@ var Emitter = class {
       return false;
     }
     this.emitted[ev] = true;
-    let ret = false;
+    let ret2 = false;
     for (const fn of this.listeners[ev]) {
-      ret = fn(code, signal) === true || ret;
+      ret2 = fn(code, signal) === true || ret2;
     }
     if (ev === "exit") {
-      ret = this.emit("afterExit", code, signal) || ret;
+      ret2 = this.emit("afterExit", code, signal) || ret2;
     }
-    return ret;
+    return ret2;
   }
 };
 var SignalExitBase = class {
@@ -32757,9 +46370,9 @@ var SignalExit = class extends SignalExitBase {
         }
         if (listeners.length === count2) {
           this.unload();
-          const ret = this.#emitter.emit("exit", null, sig);
+          const ret2 = this.#emitter.emit("exit", null, sig);
           const s = sig === "SIGHUP" ? this.#hupSig : sig;
-          if (!ret)
+          if (!ret2)
             process10.kill(process10.pid, s);
         }
       };
@@ -32838,9 +46451,9 @@ var SignalExit = class extends SignalExitBase {
       if (typeof args[0] === "number") {
         this.#process.exitCode = args[0];
       }
-      const ret = og.call(this.#process, ev, ...args);
+      const ret2 = og.call(this.#process, ev, ...args);
       this.#emitter.emit("exit", this.#process.exitCode, null);
-      return ret;
+      return ret2;
     } else {
       return og.call(this.#process, ev, ...args);
     }
@@ -33694,7 +47307,7 @@ var createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binar
     encoding,
     preserveNewlines
   });
-  const readable2 = new Readable3({
+  const readable3 = new Readable3({
     read,
     destroy: callbackify2(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
     highWaterMark: readableHighWaterMark,
@@ -33704,10 +47317,10 @@ var createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binar
   onStdoutFinished({
     subprocessStdout,
     onStdoutDataDone,
-    readable: readable2,
+    readable: readable3,
     subprocess
   });
-  return readable2;
+  return readable3;
 };
 var getSubprocessStdout = (subprocess, from, concurrentStreams) => {
   const subprocessStdout = getFromStream(subprocess, from);
@@ -33732,29 +47345,29 @@ var getReadableMethods = ({ subprocessStdout, subprocess, binary, encoding, pres
     onStdoutDataDone
   };
 };
-var onRead = async (readable2, onStdoutData, onStdoutDataDone) => {
+var onRead = async (readable3, onStdoutData, onStdoutDataDone) => {
   try {
     const { value, done } = await onStdoutData.next();
     if (done) {
       onStdoutDataDone.resolve();
     } else {
-      readable2.push(value);
+      readable3.push(value);
     }
   } catch {
   }
 };
-var onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable2, subprocess, subprocessStdin }) => {
+var onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable3, subprocess, subprocessStdin }) => {
   try {
     await waitForSubprocessStdout(subprocessStdout);
     await subprocess;
     await safeWaitForSubprocessStdin(subprocessStdin);
     await onStdoutDataDone;
-    if (readable2.readable) {
-      readable2.push(null);
+    if (readable3.readable) {
+      readable3.push(null);
     }
   } catch (error) {
     await safeWaitForSubprocessStdin(subprocessStdin);
-    destroyOtherReadable(readable2, error);
+    destroyOtherReadable(readable3, error);
   }
 };
 var onReadableDestroy = async ({ subprocessStdout, subprocess, waitReadableDestroy }, error) => {
@@ -34285,7 +47898,7 @@ async function startDetached(opts) {
       if (rec && rec.pid === child.pid && (await probe(rec, 1e3)).ok) {
         return { ok: true, record: rec, already: false };
       }
-      await sleep(50);
+      await sleep2(50);
     }
     child.kill("SIGKILL");
     return { ok: false, reason: `the server did not answer within ${Math.round((opts.timeoutMs ?? 2e4) / 1e3)} s`, logTail: tailOf(opts.logFile) };
@@ -34312,435 +47925,27 @@ async function stopServer(pidFile, timeoutMs = 1e4) {
       await removePidFileIfOurs(pidFile, rec.pid);
       return { stopped: "term", pid: rec.pid, ms: Date.now() - started };
     }
-    await sleep(50);
+    await sleep2(50);
   }
   try {
     process.kill(rec.pid, "SIGKILL");
   } catch {
   }
-  while (isAlive(rec) && Date.now() - started < timeoutMs + 5e3) await sleep(20);
+  while (isAlive(rec) && Date.now() - started < timeoutMs + 5e3) await sleep2(20);
   await removePidFileIfOurs(pidFile, rec.pid);
   return { stopped: "kill", pid: rec.pid, ms: Date.now() - started };
 }
-function sleep(ms) {
+function sleep2(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-// tools/src/pki/pki.ts
-import { readFile as readFile4, mkdir as mkdir3 } from "node:fs/promises";
-import { createPrivateKey as createPrivateKey2, createPublicKey } from "node:crypto";
-import { join as join5 } from "node:path";
-
-// tools/src/pki/keys.ts
-import { webcrypto as webcrypto2, createPrivateKey } from "node:crypto";
-
-// tools/src/pki/x509.ts
-var import_reflect_metadata = __toESM(require_Reflect(), 1);
-var x509 = __toESM(require_x509_cjs(), 1);
-import { webcrypto } from "node:crypto";
-x509.cryptoProvider.set(webcrypto);
-
-// tools/src/pki/keys.ts
-var KEY_ALGORITHMS = ["ecdsa-p256", "rsa-2048", "rsa-4096"];
-var DEFAULT_KEY_ALGORITHM = "ecdsa-p256";
-function parseKeyAlgorithm(text) {
-  const t = text.trim().toLowerCase();
-  if (t === "ec" || t === "ecdsa" || t === "p256" || t === "p-256") return "ecdsa-p256";
-  if (t === "rsa") return "rsa-2048";
-  if (KEY_ALGORITHMS.includes(t)) return t;
-  throw new CliError("usage", `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(", ")})`, { exitCode: 2 });
-}
-function signingParams(alg) {
-  if (alg === "ecdsa-p256") return { name: "ECDSA", namedCurve: "P-256" };
-  return {
-    name: "RSASSA-PKCS1-v1_5",
-    modulusLength: alg === "rsa-4096" ? 4096 : 2048,
-    publicExponent: new Uint8Array([1, 0, 1]),
-    hash: "SHA-256"
-  };
-}
-function certSigningAlgorithm(alg) {
-  return alg === "ecdsa-p256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
-}
-async function generateKeyPair(alg) {
-  const params = signingParams(alg);
-  return await webcrypto2.subtle.generateKey(params, true, ["sign", "verify"]);
-}
-async function exportKeyPem(key2) {
-  const der = await webcrypto2.subtle.exportKey("pkcs8", key2);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
-}
-function keyAlgorithmOfPem(pem) {
-  const key2 = createPrivateKey(pem);
-  const d = key2.asymmetricKeyDetails ?? {};
-  if (key2.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
-  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
-  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
-  const what = key2.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key2.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
-  throw new CliError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
-}
-async function importKeyPem(pem) {
-  const algorithm = keyAlgorithmOfPem(pem);
-  const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
-  const key2 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
-  return { key: key2, algorithm };
-}
-
-// tools/src/pki/certificates.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
-
-// tools/src/pki/sans.ts
-import { isIP } from "node:net";
-import { hostname as osHostname } from "node:os";
-var DEFAULT_SANS = [
-  { type: "dns", value: "localhost" },
-  { type: "ip", value: "127.0.0.1" },
-  { type: "ip", value: "::1" },
-  { type: "ip", value: "10.0.2.2" },
-  { type: "ip", value: "192.168.7.1" }
-];
-var DNS_NAME = /^(\*\.)?(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i;
-function normalizeIp(text) {
-  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const family = isIP(bare);
-  if (family === 4) return bare;
-  if (family === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  return void 0;
-}
-function sanFor(host) {
-  const ip = normalizeIp(host);
-  if (ip) return { type: "ip", value: ip };
-  const name = host.toLowerCase().replace(/\.$/, "");
-  return DNS_NAME.test(name) && name.length <= 253 ? { type: "dns", value: name } : void 0;
-}
-function formatSan(san) {
-  return `${san.type === "dns" ? "DNS" : "IP"}:${san.value}`;
-}
-function parseSanList(text) {
-  const out = [];
-  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
-    const m = /^(DNS|IP):(.+)$/i.exec(item);
-    const bad = (why) => new CliError("usage", `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
-    if (!m) throw bad("write DNS:name or IP:address");
-    const kind = m[1].toUpperCase();
-    const san = sanFor(m[2]);
-    if (kind === "IP" && san?.type !== "ip") throw bad("not an IP address");
-    if (kind === "DNS" && san?.type !== "dns") throw bad("not a DNS name");
-    out.push(san);
-  }
-  return out;
-}
-function hostOfRegistryUrl(url) {
-  if (!url) return void 0;
-  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
-  try {
-    const host = new URL(withScheme).hostname;
-    return host.startsWith("[") ? host.slice(1, -1) : host || void 0;
-  } catch {
-    return void 0;
-  }
-}
-function wantedSans(inputs = {}) {
-  const list2 = [...DEFAULT_SANS];
-  const host = sanFor(inputs.hostname ?? osHostname());
-  if (host) list2.push(host);
-  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
-  if (urlHost) {
-    const san = sanFor(urlHost);
-    if (!san) throw new CliError("usage", `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
-    list2.push(san);
-  }
-  if (inputs.extra) list2.push(...parseSanList(inputs.extra));
-  return uniqueSans(list2);
-}
-function uniqueSans(list2) {
-  const seen = /* @__PURE__ */ new Set();
-  return list2.filter((s) => {
-    const k = formatSan(s);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-function missingSans(wanted, present) {
-  const have = new Set(present.map(formatSan));
-  return wanted.filter((s) => !have.has(formatSan(s)));
-}
-
-// tools/src/pki/certificates.ts
-var DAY_MS = 24 * 60 * 60 * 1e3;
-var BACKDATE_MS = 60 * 60 * 1e3;
-function serialNumber() {
-  const b = randomBytes3(16);
-  b[0] = b[0] & 127 | 1;
-  return b.toString("hex");
-}
-async function issueCa(o2) {
-  const now = o2.now ?? /* @__PURE__ */ new Date();
-  return x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNumber(),
-    name: new x509.Name([{ CN: [o2.commonName] }, { O: ["meta-container-registry"] }]),
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: new Date(now.getTime() + o2.days * DAY_MS),
-    keys: o2.keys,
-    signingAlgorithm: certSigningAlgorithm(o2.algorithm),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(o2.keys.publicKey)
-    ]
-  });
-}
-async function issueServer(o2) {
-  const now = o2.now ?? /* @__PURE__ */ new Date();
-  const wantedEnd = new Date(now.getTime() + o2.days * DAY_MS);
-  const notAfter = wantedEnd > o2.ca.notAfter ? o2.ca.notAfter : wantedEnd;
-  const firstDns = o2.sans.find((s) => s.type === "dns")?.value ?? "localhost";
-  const usage2 = o2.serverAlgorithm === "ecdsa-p256" ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
-  return x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: new x509.Name([{ CN: [firstDns] }, { O: ["meta-container-registry"] }]),
-    issuer: o2.ca.subjectName,
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter,
-    publicKey: o2.publicKey,
-    signingKey: o2.caKey,
-    signingAlgorithm: certSigningAlgorithm(o2.caAlgorithm),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, void 0, true),
-      new x509.KeyUsagesExtension(usage2, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(o2.sans.map((s) => ({ type: s.type, value: s.value }))),
-      await x509.SubjectKeyIdentifierExtension.create(o2.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(o2.ca, false)
-    ]
-  });
-}
-function parseCertificatePem(pem) {
-  return new x509.X509Certificate(pem);
-}
-function sansOf(cert) {
-  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  if (!ext) return [];
-  const out = [];
-  for (const n2 of ext.names.items) {
-    if (n2.type === "dns") out.push({ type: "dns", value: n2.value.toLowerCase() });
-    else if (n2.type === "ip") {
-      const ip = normalizeIp(n2.value);
-      if (ip) out.push({ type: "ip", value: ip });
-    }
-  }
-  return out;
-}
-async function isSignedBy(cert, issuer) {
-  try {
-    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
-  } catch {
-    return false;
-  }
-}
-function daysLeft(cert, now = /* @__PURE__ */ new Date()) {
-  return Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
-}
-
-// tools/src/storage/lock.ts
-import { open as open3, readFile as readFile3, stat as stat2, unlink as unlink2, mkdir as mkdir2 } from "node:fs/promises";
-import { dirname as dirname4 } from "node:path";
-var STALE_MS = 6e4;
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-async function isStale(path6) {
-  try {
-    const [st, text] = await Promise.all([stat2(path6), readFile3(path6, "utf8")]);
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
-    return Date.now() - st.mtimeMs > STALE_MS;
-  } catch {
-    return false;
-  }
-}
-var LockBusy = class extends Error {
-  constructor(path6) {
-    super(`another process holds ${path6}; remove it if no container-registry is running`);
-    this.path = path6;
-    this.name = "LockBusy";
-  }
-  path;
-  code = "LOCK_BUSY";
-};
-async function withLock(path6, fn, timeoutMs = 3e4) {
-  await mkdir2(dirname4(path6), { recursive: true, mode: 448 });
-  const deadline = Date.now() + timeoutMs;
-  for (; ; ) {
-    try {
-      const handle = await open3(path6, "wx", 384);
-      await handle.writeFile(`${process.pid}
-`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-      if (await isStale(path6)) {
-        await unlink2(path6).catch(() => {
-        });
-        continue;
-      }
-      if (Date.now() > deadline) throw new LockBusy(path6);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink2(path6).catch(() => {
-    });
-  }
-}
-
-// tools/src/pki/pki.ts
-var RENEW_BEFORE_DAYS = 30;
-var KEY_MODE = 384;
-var driver = new FsDriver();
-async function readIfExists(path6) {
-  try {
-    return await readFile4(path6, "utf8");
-  } catch (err) {
-    if (err.code === "ENOENT") return void 0;
-    throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
-  }
-}
-function spkiOfKey(pem) {
-  return createPublicKey(createPrivateKey2(pem)).export({ type: "spki", format: "der" });
-}
-function keyMatchesCert(keyPem, cert) {
-  try {
-    return spkiOfKey(keyPem).equals(Buffer.from(cert.publicKey.rawData));
-  } catch {
-    return false;
-  }
-}
-function parseCert(path6, pem) {
-  try {
-    return parseCertificatePem(pem);
-  } catch {
-    throw new CliError("pki-read", `${path6} is not a PEM certificate`);
-  }
-}
-async function loadPair(certPath, keyPath) {
-  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
-  return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
-}
-async function dirs(paths) {
-  await mkdir3(paths.pkiDir(), { recursive: true, mode: 448 });
-  await mkdir3(paths.certsDir(), { recursive: true, mode: 493 });
-}
-async function newCa(paths, o2) {
-  const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
-  const keys = await generateKeyPair(algorithm);
-  const cert = await issueCa({ keys, algorithm, days: o2.caDays, commonName: "container-registry CA", now: o2.now });
-  const keyPem = await exportKeyPem(keys.privateKey);
-  await driver.writeFileAtomic(paths.caKey(), keyPem, KEY_MODE);
-  await driver.writeFileAtomic(paths.caCert(), cert.toString("pem") + "\n", 420);
-  return { cert, keyPem };
-}
-async function newServer(paths, ca, o2) {
-  const { key: caKey, algorithm: caAlgorithm } = await importKeyPem(ca.keyPem);
-  const serverAlgorithm = o2.algorithm ?? caAlgorithm;
-  const keys = await generateKeyPair(serverAlgorithm);
-  const cert = await issueServer({ ca: ca.cert, caKey, caAlgorithm, publicKey: keys.publicKey, serverAlgorithm, sans: o2.sans, days: o2.certDays, now: o2.now });
-  await driver.writeFileAtomic(paths.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
-  await driver.writeFileAtomic(paths.serverCert(), cert.toString("pem") + "\n", 420);
-}
-async function syncClientCa(paths, ca) {
-  const pem = ca.toString("pem") + "\n";
-  if (await readIfExists(paths.certsCaCert()) !== pem) await driver.writeFileAtomic(paths.certsCaCert(), pem, 420);
-}
-async function serverReason(ca, server, o2) {
-  if (!server.cert) return "no server certificate";
-  if (!server.keyPem) return "no server key";
-  if (!keyMatchesCert(server.keyPem, server.cert)) return "the server key does not match its certificate";
-  if (!await isSignedBy(server.cert, ca.cert)) return "the server certificate was not signed by the current CA";
-  const missing = missingSans(o2.sans, sansOf(server.cert));
-  if (missing.length) return `names missing from the certificate: ${missing.map(formatSan).join(", ")}`;
-  const left2 = daysLeft(server.cert, o2.now);
-  if (left2 < RENEW_BEFORE_DAYS) return left2 < 0 ? "the server certificate has expired" : `the server certificate expires in ${left2} days`;
-  return void 0;
-}
-function result(paths, caCreated, serverIssued, warnings) {
-  return {
-    caCreated,
-    serverIssued,
-    warnings,
-    files: { caCert: paths.caCert(), serverCert: paths.serverCert(), serverKey: paths.serverKey(), clientCaCert: paths.certsCaCert() }
-  };
-}
-async function loadCa(paths) {
-  return loadPair(paths.caCert(), paths.caKey());
-}
-function checkCa(paths, ca) {
-  if (ca.cert && !ca.keyPem) {
-    throw new CliError("pki-ca", `${paths.caCert()} exists but ${paths.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
-  }
-  if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
-    throw new CliError("pki-ca", `${paths.caKey()} does not belong to ${paths.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
-  }
-}
-function caWarnings(ca, o2) {
-  const left2 = daysLeft(ca.cert, o2.now);
-  if (left2 < RENEW_BEFORE_DAYS) {
-    return [`the CA ${left2 < 0 ? "has expired" : `expires in ${left2} days`}; replace it with \`pki renew --ca\` and give targets the new certs/ca.crt`];
-  }
-  return [];
-}
-async function ensurePki(o2) {
-  const paths = new StoragePaths(o2.storageDir);
-  await dirs(paths);
-  return locked(join5(paths.pkiDir(), ".lock"), async () => {
-    let ca = await loadCa(paths);
-    let caCreated = false;
-    if (!ca.cert) {
-      ca = await newCa(paths, o2);
-      caCreated = true;
-    }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    const server = await loadPair(paths.serverCert(), paths.serverKey());
-    const reason = caCreated ? "new CA" : await serverReason(ca, server, o2);
-    if (reason) await newServer(paths, ca, o2);
-    return result(paths, caCreated, reason, caWarnings(ca, o2));
-  });
-}
-async function renewPki(o2) {
-  const paths = new StoragePaths(o2.storageDir);
-  await dirs(paths);
-  return locked(join5(paths.pkiDir(), ".lock"), async () => {
-    let ca = await loadCa(paths);
-    let caCreated = false;
-    if (o2.ca || !ca.cert) {
-      ca = await newCa(paths, o2);
-      caCreated = true;
-    }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    await newServer(paths, ca, o2);
-    const warnings = caWarnings(ca, o2);
-    if (caCreated && o2.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
-    return result(paths, caCreated, o2.ca ? "new CA" : "renew asked", warnings);
-  });
-}
-function locked(path6, fn) {
-  return withLock(path6, fn).catch((err) => {
-    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
-  });
-}
+// tools/src/cli/secure.ts
+init_errors();
+init_paths();
 
 // tools/src/pki/settings.ts
+init_errors();
+init_sans();
 var DEFAULT_CA_DAYS = 3650;
 var DEFAULT_CERT_DAYS = 365;
 function days(env2, name, fallback) {
@@ -34760,8 +47965,12 @@ function pkiSettingsFromEnv(env2, hostname) {
 }
 
 // tools/src/auth/users.ts
-import { readFile as readFile5, mkdir as mkdir4 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+init_errors();
+init_driver();
+init_paths();
+init_lock();
+import { readFile as readFile7, mkdir as mkdir3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
 
 // node_modules/bcryptjs/index.js
 import nodeCrypto from "crypto";
@@ -36382,13 +49591,13 @@ function _crypt(b, salt, rounds, callback, progressCallback) {
     } else {
       for (i2 = 0; i2 < 64; i2++)
         for (j = 0; j < clen >> 1; j++) _encipher(cdata, j << 1, P, S);
-      var ret = [];
+      var ret2 = [];
       for (i2 = 0; i2 < clen; i2++)
-        ret.push((cdata[i2] >> 24 & 255) >>> 0), ret.push((cdata[i2] >> 16 & 255) >>> 0), ret.push((cdata[i2] >> 8 & 255) >>> 0), ret.push((cdata[i2] & 255) >>> 0);
+        ret2.push((cdata[i2] >> 24 & 255) >>> 0), ret2.push((cdata[i2] >> 16 & 255) >>> 0), ret2.push((cdata[i2] >> 8 & 255) >>> 0), ret2.push((cdata[i2] & 255) >>> 0);
       if (callback) {
-        callback(null, ret);
+        callback(null, ret2);
         return;
-      } else return ret;
+      } else return ret2;
     }
     if (callback) nextTick(next);
   }
@@ -36521,6 +49730,7 @@ async function verifyHash(password, hash2) {
 }
 
 // tools/src/auth/passwords.ts
+init_errors();
 import { randomInt } from "node:crypto";
 var GENERATED_LENGTH = 24;
 var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -36552,7 +49762,7 @@ async function readPasswordFrom(stream, source = "stdin") {
 // tools/src/auth/users.ts
 var DEFAULT_USERNAME = "yocto";
 var SECRET_MODE = 384;
-var driver2 = new FsDriver();
+var driver = new FsDriver();
 function checkUsername(name) {
   if (!USERNAME_PATTERN.test(name)) {
     throw new CliError("usage", `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`, { exitCode: 2 });
@@ -36564,7 +49774,7 @@ function defaultUsername(env2) {
 }
 async function readText(path6) {
   try {
-    return await readFile5(path6, "utf8");
+    return await readFile7(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("auth-read", `cannot read ${path6} (${err.code ?? "error"})`);
@@ -36579,11 +49789,11 @@ async function readDefaultPassword(storageDir) {
 }
 async function update(storageDir, fn) {
   const paths = new StoragePaths(storageDir);
-  await mkdir4(paths.authDir(), { recursive: true, mode: 448 });
-  return locked2(join6(paths.authDir(), ".lock"), async () => {
+  await mkdir3(paths.authDir(), { recursive: true, mode: 448 });
+  return locked(join7(paths.authDir(), ".lock"), async () => {
     const users = parseHtpasswd(await readText(paths.htpasswd()) ?? "");
     const { users: next, value } = await fn(users, paths);
-    if (next) await driver2.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
+    if (next) await driver.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
     return value;
   });
 }
@@ -36597,7 +49807,7 @@ async function setUserPassword(storageDir, user, password, o2) {
     if (!exists && o2.mode === "change") throw new CliError("user-unknown", `no user ${user}; add it with \`auth add ${user}\``);
     const next = exists ? users.map((u2) => u2.user === user ? { user, hash: hash2 } : u2) : [...users, { user, hash: hash2 }];
     const isDefault = user === (o2.defaultUser ?? DEFAULT_USERNAME);
-    if (isDefault) await driver2.writeFileAtomic(paths.passwordFile(), `${password}
+    if (isDefault) await driver.writeFileAtomic(paths.passwordFile(), `${password}
 `, SECRET_MODE);
     return { users: next, value: { user, defaultUser: isDefault } };
   });
@@ -36605,7 +49815,7 @@ async function setUserPassword(storageDir, user, password, o2) {
 async function removeUser(storageDir, user, o2 = {}) {
   await update(storageDir, async (users, paths) => {
     if (!users.some((u2) => u2.user === user)) throw new CliError("user-unknown", `no user ${user}`);
-    if (user === (o2.defaultUser ?? DEFAULT_USERNAME)) await driver2.deleteIfExists(paths.passwordFile());
+    if (user === (o2.defaultUser ?? DEFAULT_USERNAME)) await driver.deleteIfExists(paths.passwordFile());
     return { users: users.filter((u2) => u2.user !== user), value: void 0 };
   });
 }
@@ -36618,7 +49828,7 @@ async function ensureDefaultUser(storageDir, env2) {
   const base = { user, passwordFile: paths.passwordFile() };
   if (existing) {
     if (fromEnv === void 0 || await verifyHash(fromEnv, existing.hash)) {
-      if (fromEnv !== void 0 && stored !== fromEnv) await driver2.writeFileAtomic(paths.passwordFile(), `${fromEnv}
+      if (fromEnv !== void 0 && stored !== fromEnv) await driver.writeFileAtomic(paths.passwordFile(), `${fromEnv}
 `, SECRET_MODE);
       return { ...base, action: "kept", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : "existing" };
     }
@@ -36629,15 +49839,16 @@ async function ensureDefaultUser(storageDir, env2) {
   await setUserPassword(storageDir, user, password, { mode: "upsert", defaultUser: user });
   return { ...base, action: "created", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : stored ? "existing" : "generated" };
 }
-function locked2(path6, fn) {
+function locked(path6, fn) {
   return withLock(path6, fn).catch((err) => {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
 
 // tools/src/auth/controller.ts
+init_paths();
 import { createHmac, randomBytes as randomBytes5, timingSafeEqual } from "node:crypto";
-import { readFile as readFile6, stat as stat3 } from "node:fs/promises";
+import { readFile as readFile8, stat as stat4 } from "node:fs/promises";
 
 // tools/src/auth/basic.ts
 function parseAuthorization(header) {
@@ -36706,765 +49917,8 @@ var FailureLimiter = class {
   }
 };
 
-// node_modules/smol-toml/dist/error.js
-function getLineColFromPtr(string, ptr) {
-  let lines = string.slice(0, ptr).split(/\r?\n/);
-  return [lines.length, lines.pop().length + 1];
-}
-function makeCodeBlock(string, line, column) {
-  let lines = string.split(/\r?\n/);
-  let codeblock = "";
-  let numberLen = (Math.log10(line + 1) | 0) + 1;
-  for (let i2 = line - 1; i2 <= line + 1; i2++) {
-    let l = lines[i2 - 1];
-    if (!l)
-      continue;
-    codeblock += i2.toString().padEnd(numberLen, " ");
-    codeblock += ":  ";
-    codeblock += l;
-    codeblock += "\n";
-    if (i2 === line) {
-      codeblock += " ".repeat(numberLen + column + 2);
-      codeblock += "^\n";
-    }
-  }
-  return codeblock;
-}
-var TomlError = class _TomlError extends Error {
-  line;
-  column;
-  codeblock;
-  constructor(message, options) {
-    const [line, column] = getLineColFromPtr(options.toml, options.ptr);
-    const codeblock = makeCodeBlock(options.toml, line, column);
-    super(`Invalid TOML document: ${message}
-
-${codeblock}`, options);
-    this.line = line;
-    this.column = column;
-    this.codeblock = codeblock;
-  }
-  /** @internal */
-  static x(message, ctx, ptr) {
-    throw new _TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
-  }
-};
-
-// node_modules/smol-toml/dist/primitive.js
-function parseString(ctx) {
-  let startPtr = ctx.p;
-  let c3 = ctx.s.charCodeAt(ctx.p++);
-  let first = c3;
-  let isLiteral = c3 === 39;
-  let isMultiline = c3 === ctx.s.charCodeAt(ctx.p) && c3 === ctx.s.charCodeAt(ctx.p + 1);
-  if (isMultiline) {
-    if ((c3 = ctx.s.charCodeAt(ctx.p += 2)) === 10)
-      ctx.p++;
-    else if (c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)
-      ctx.p += 2;
-  }
-  let parsed = "";
-  let sliceStart = ctx.p;
-  let state = 0;
-  for (; ctx.p < ctx.s.length; ctx.p++) {
-    c3 = ctx.s.charCodeAt(ctx.p);
-    if (isMultiline && (c3 === 10 || c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)) {
-      state = state && 3;
-    } else if (c3 < 32 && c3 !== 9 || c3 === 127) {
-      TomlError.x("control characters are not allowed in strings", ctx);
-    } else if ((!state || state === 3) && c3 === first && (!isMultiline || ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first)) {
-      if (isMultiline) {
-        if (ctx.s.charCodeAt(ctx.p + 3) === first)
-          ctx.p++;
-        if (ctx.s.charCodeAt(ctx.p + 3) === first)
-          ctx.p++;
-      }
-      if (!state) {
-        let s = ctx.s.slice(sliceStart, ctx.p);
-        parsed = parsed ? parsed + s : s;
-      }
-      ctx.p += isMultiline ? 3 : 1;
-      return parsed;
-    } else if (!state) {
-      if (!isLiteral && c3 === 92) {
-        parsed += ctx.s.slice(sliceStart, sliceStart = ctx.p);
-        state = 1;
-      }
-    } else if (state === 1) {
-      if (c3 === 120 || c3 === 117 || c3 === 85) {
-        let errPtr = ctx.p++ - 1;
-        let value = 0;
-        let len = c3 === 120 ? 2 : c3 === 117 ? 4 : 8;
-        for (let j = 0; j < len; j++, ctx.p++) {
-          let hex = ctx.s.charCodeAt(ctx.p);
-          let digit = (
-            /* 0-9 */
-            hex >= 48 && hex <= 57 ? hex - 48 : (
-              /* A-F */
-              hex >= 65 && hex <= 70 ? hex - 65 + 10 : (
-                /* a-f */
-                hex >= 97 && hex <= 102 ? hex - 97 + 10 : -1
-              )
-            )
-          );
-          if (digit < 0)
-            TomlError.x("invalid non-hex character in unicode escape", ctx);
-          value = value << 4 | digit;
-        }
-        if (value < 0 || value > 1114111 || value >= 55296 && value <= 57343) {
-          TomlError.x("invalid unicode escape", ctx, errPtr);
-        }
-        parsed += String.fromCodePoint(value);
-        sliceStart = ctx.p--;
-        state = 0;
-      } else if (isMultiline && (c3 === 32 || c3 === 9)) {
-        state = 2;
-      } else {
-        if (c3 === 98)
-          parsed += "\b";
-        else if (c3 === 116)
-          parsed += "	";
-        else if (c3 === 110)
-          parsed += "\n";
-        else if (c3 === 102)
-          parsed += "\f";
-        else if (c3 === 114)
-          parsed += "\r";
-        else if (c3 === 101)
-          parsed += "\x1B";
-        else if (c3 === 34)
-          parsed += '"';
-        else if (c3 === 92)
-          parsed += "\\";
-        else
-          TomlError.x("unrecognised escape sequence", ctx);
-        sliceStart = ctx.p + 1;
-        state = 0;
-      }
-    } else if (c3 !== 32 && c3 !== 9) {
-      if (state === 2)
-        TomlError.x("invalid escape: only line-ending whitespace may be escaped", ctx, sliceStart);
-      state = !isLiteral && c3 === 92 ? 1 : 0;
-      sliceStart = ctx.p;
-    }
-  }
-  TomlError.x("unfinished string", ctx, startPtr);
-}
-
-// node_modules/smol-toml/dist/date.js
-var DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
-var TomlDate = class _TomlDate extends Date {
-  #hasDate = false;
-  #hasTime = false;
-  #offset = null;
-  constructor(date, fasttype, unsafeDelim) {
-    let hasDate = true;
-    let hasTime = true;
-    let offset = "Z";
-    let c3;
-    if (typeof date === "string") {
-      if (fasttype)
-        prep: {
-          if (fasttype < 3) {
-            if (+date.slice(11, 13) > 23) {
-              date = "";
-              break prep;
-            }
-            if (fasttype === 2) {
-              offset = null;
-              date += "Z";
-            } else if ((c3 = date.charCodeAt(date.length - 1)) !== 90 && c3 !== 122) {
-              offset = date.slice(date.length - 6);
-            }
-            if (unsafeDelim)
-              date = date.slice(0, 10) + "T" + date.slice(11);
-          } else if (fasttype === 4) {
-            date = +date.slice(0, 2) > 23 ? "" : `0000-01-01T${date}Z`;
-          }
-          hasDate = fasttype !== 4;
-          hasTime = fasttype !== 3;
-        }
-      else {
-        let match = date.match(DATE_TIME_RE);
-        if (match) {
-          if (!match[1]) {
-            hasDate = false;
-            date = `0000-01-01T${date}`;
-          }
-          hasTime = !!match[2];
-          hasTime && date[10] === " " && (date = date.replace(" ", "T"));
-          if (match[2] && +match[2] > 23) {
-            date = "";
-          } else {
-            offset = match[3] || null;
-            if (!offset && hasTime)
-              date += "Z";
-          }
-        } else {
-          date = "";
-        }
-      }
-    }
-    super(date);
-    if (!isNaN(this.getTime())) {
-      this.#hasDate = hasDate;
-      this.#hasTime = hasTime;
-      this.#offset = offset;
-    }
-  }
-  isDateTime() {
-    return this.#hasDate && this.#hasTime;
-  }
-  isLocal() {
-    return !this.#hasDate || !this.#hasTime || !this.#offset;
-  }
-  isDate() {
-    return this.#hasDate && !this.#hasTime;
-  }
-  isTime() {
-    return this.#hasTime && !this.#hasDate;
-  }
-  isValid() {
-    return this.#hasDate || this.#hasTime;
-  }
-  toISOString() {
-    let iso = super.toISOString();
-    if (this.isDate())
-      return iso.slice(0, 10);
-    if (this.isTime())
-      return iso.slice(11, 23);
-    if (this.#offset === null)
-      return iso.slice(0, -1);
-    if (this.#offset === "Z" || this.#offset === "z")
-      return iso;
-    let offset = +this.#offset.slice(1, 3) * 60 + +this.#offset.slice(4, 6);
-    offset = this.#offset[0] === "-" ? offset : -offset;
-    let offsetDate = new Date(this.getTime() - offset * 6e4);
-    return offsetDate.toISOString().slice(0, -1) + this.#offset;
-  }
-  static wrapAsOffsetDateTime(jsDate, offset = "Z") {
-    let date = new _TomlDate(jsDate);
-    date.#offset = offset;
-    return date;
-  }
-  static wrapAsLocalDateTime(jsDate) {
-    let date = new _TomlDate(jsDate);
-    date.#offset = null;
-    return date;
-  }
-  static wrapAsLocalDate(jsDate) {
-    let date = new _TomlDate(jsDate);
-    date.#hasTime = false;
-    date.#offset = null;
-    return date;
-  }
-  static wrapAsLocalTime(jsDate) {
-    let date = new _TomlDate(jsDate);
-    date.#hasDate = false;
-    date.#offset = null;
-    return date;
-  }
-};
-
-// node_modules/smol-toml/dist/extract.js
-function isDigit(char, base = 10) {
-  return base === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base;
-}
-function isEndOfValue(char, delim) {
-  return char === 32 || char === 9 || char === 10 || char === 13 || // Structure end or next value delimiter
-  delim && (char === delim || char === 44) || // Comment
-  char === 35;
-}
-function extractValue(ctx, end) {
-  let errPtr = ctx.p;
-  let c3 = ctx.s.charCodeAt(ctx.p);
-  if (c3 === 91 || c3 === 123) {
-    ctx.d-- || TomlError.x("document contains excessively nested structures. aborting.", ctx);
-    let value = c3 === 91 ? parseArray(ctx) : parseInlineTable(ctx);
-    ctx.d++;
-    return value;
-  }
-  if (c3 === 34 || c3 === 39) {
-    return parseString(ctx);
-  }
-  if (c3 === 116) {
-    if (ctx.s.charCodeAt(++ctx.p) !== 114 || ctx.s.charCodeAt(++ctx.p) !== 117 || ctx.s.charCodeAt(++ctx.p) !== 101)
-      TomlError.x("invalid value", ctx, errPtr);
-    return ctx.p++, true;
-  }
-  if (c3 === 102) {
-    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 108 || ctx.s.charCodeAt(++ctx.p) !== 115 || ctx.s.charCodeAt(++ctx.p) !== 101)
-      TomlError.x("invalid value", ctx, errPtr);
-    return ctx.p++, false;
-  }
-  if (c3 === 43 || c3 === 45) {
-    return parseNumber2(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c3, end);
-  }
-  if (ctx.s.charCodeAt(ctx.p + 4) === 45 && ctx.s.charCodeAt(ctx.p + 7) === 45) {
-    return parseDate(ctx, c3, end);
-  }
-  if (ctx.s.charCodeAt(ctx.p + 2) === 58) {
-    return parseTime(ctx, c3, end);
-  }
-  return parseNumber2(ctx, ctx.p, c3, 0, end);
-}
-function parseNumber2(ctx, startPtr, startChr, sign, endChr) {
-  let c3 = startChr;
-  let state = 0;
-  let hasUnderscores = false;
-  if (c3 === 105) {
-    if (ctx.s.charCodeAt(++ctx.p) !== 110 || ctx.s.charCodeAt(++ctx.p) !== 102)
-      TomlError.x("invalid value", ctx, startPtr);
-    return ctx.p++, (sign || 1) / 0;
-  }
-  if (c3 === 110) {
-    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 110)
-      TomlError.x("invalid value", ctx, startPtr);
-    return ctx.p++, NaN;
-  }
-  if (c3 === 48) {
-    if (++ctx.p >= ctx.s.length || isEndOfValue(c3 = ctx.s.charCodeAt(ctx.p), endChr))
-      return ctx.bi === true ? 0n : 0;
-    if (!sign) {
-      if (c3 === 120)
-        return parseIntegerBaseN(ctx, startPtr, 16, endChr);
-      else if (c3 === 98)
-        return parseIntegerBaseN(ctx, startPtr, 2, endChr);
-      else if (c3 === 111)
-        return parseIntegerBaseN(ctx, startPtr, 8, endChr);
-    }
-    if (c3 === 46)
-      state = 2;
-    else if (c3 === 101 || c3 === 69)
-      state = 4;
-    else
-      TomlError.x("illegal leading zero", ctx, startPtr);
-  } else if (!isDigit(c3))
-    TomlError.x("invalid value", ctx, startPtr);
-  while (++ctx.p < ctx.s.length && (c3 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c3, endChr))) {
-    if (!state)
-      state = 1;
-    if (c3 === 95) {
-      if (!(state & 1))
-        TomlError.x("illegal underscore", ctx);
-      state += 11;
-      hasUnderscores = true;
-    } else if (state === 1 && c3 === 46)
-      state = 2;
-    else if ((state === 1 || state === 3) && (c3 === 101 || c3 === 69))
-      state = 4;
-    else if (state === 4 && (c3 === 43 || c3 === 45)) {
-      state = 6;
-    } else if (!isDigit(c3))
-      TomlError.x(`illegal character in numeric literal`, ctx);
-    else if (state > 9)
-      state -= 11;
-    else if (!(state & 1))
-      state++;
-  }
-  if (!state) {
-    let val = (startChr - 48) * (sign || 1);
-    return ctx.bi === true ? BigInt(val) : val;
-  }
-  if (!(state & 1))
-    TomlError.x("unfinished numeric value", ctx, startPtr);
-  let str = ctx.s.slice(startPtr, ctx.p);
-  if (hasUnderscores)
-    str = str.replaceAll("_", "");
-  return state > 1 ? parseFloat(str) : parseInteger(ctx, str, 10, startPtr);
-}
-function parseIntegerBaseN(ctx, startPtr, base, endChr) {
-  let c3, underscore = 1;
-  while (++ctx.p < ctx.s.length && (c3 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c3, endChr))) {
-    if (c3 === 95) {
-      if (underscore & 1)
-        TomlError.x("illegal underscore", ctx);
-      underscore = 3;
-    } else if (!isDigit(c3, base))
-      TomlError.x(`illegal character in numeric literal`, ctx);
-    else if (underscore & 1)
-      underscore--;
-  }
-  if (underscore & 1)
-    TomlError.x("unfinished numeric value", ctx);
-  let str = ctx.s.slice(startPtr + 2, ctx.p);
-  if (underscore)
-    str = str.replaceAll("_", "");
-  return parseInteger(ctx, str, base, startPtr);
-}
-function parseInteger(ctx, str, base, startPtr) {
-  if (ctx.bi !== true)
-    int: {
-      let val = parseInt(str, base);
-      if (!Number.isSafeInteger(val)) {
-        if (ctx.bi)
-          break int;
-        TomlError.x("integer value cannot be represented losslessly", ctx, startPtr);
-      }
-      return val;
-    }
-  return base === 10 ? BigInt(str) : BigInt((base === 2 ? "0b" : base === 8 ? "0o" : "0x") + str);
-}
-function parseDate(ctx, c3, endChr) {
-  let startPtr = ctx.p++, unsafeSeparator;
-  if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++))) {
-    return parseNumber2(ctx, ctx.p = startPtr, c3, 0, endChr);
-  }
-  ctx.p += 5;
-  if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
-    TomlError.x("invalid date-time: date part is malformed", ctx, startPtr);
-  if (ctx.p >= ctx.s.length || ((c3 = ctx.s.charCodeAt(ctx.p)) !== 32 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c3 !== 84 && c3 !== 116) {
-    let t2 = ctx.s.slice(startPtr, ctx.p);
-    return readDate(ctx, t2, 3, false, startPtr);
-  }
-  if (ctx.s.charCodeAt(ctx.p += 3) !== 58)
-    TomlError.x("invalid date-time: time part is malformed", ctx, startPtr);
-  if (ctx.s.charCodeAt(ctx.p += 3) === 58)
-    ctx.p += 3;
-  if (ctx.s.charCodeAt(ctx.p) === 46)
-    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
-      ;
-  if (c3 = ctx.s.charCodeAt(ctx.p)) {
-    if (c3 === 90 || c3 === 122) {
-      let t2 = ctx.s.slice(startPtr, ++ctx.p);
-      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, "[+00:00]");
-    }
-    if (c3 === 43 || c3 === 45) {
-      let t2 = ctx.s.slice(startPtr, ctx.p += 6);
-      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, !ctx.ld && "[" + ctx.s.slice(ctx.p - 6, ctx.p) + "]");
-    }
-  }
-  let t = ctx.s.slice(startPtr, ctx.p);
-  return readDate(ctx, t, 2, unsafeSeparator, startPtr);
-}
-function parseTime(ctx, c3, endChr) {
-  let start2 = ctx.p;
-  if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
-    return parseNumber2(ctx, --ctx.p, c3, 0, endChr);
-  }
-  if (ctx.s.charCodeAt(ctx.p += 4) === 58)
-    ctx.p += 3;
-  if (ctx.s.charCodeAt(ctx.p) === 46)
-    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
-      ;
-  let t = ctx.s.slice(start2, ctx.p);
-  return readDate(ctx, t, 4, false, start2);
-}
-function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
-  if (ctx.ld) {
-    let date = new TomlDate(str, type, unsafeDelim);
-    if (!date.isValid())
-      TomlError.x("invalid date", ctx, errPtr);
-    return date;
-  }
-  try {
-    if (temporalSuffix)
-      str += temporalSuffix;
-    switch (type) {
-      case 1:
-        return Temporal.ZonedDateTime.from(str);
-      case 2:
-        return Temporal.PlainDateTime.from(str);
-      case 3:
-        return Temporal.PlainDate.from(str);
-      case 4:
-        return Temporal.PlainTime.from(str);
-    }
-  } catch (e) {
-    TomlError.x(e instanceof Error ? e.message : "" + e, ctx, errPtr);
-  }
-}
-
-// node_modules/smol-toml/dist/util.js
-function skipComment(ctx) {
-  for (; ctx.p < ctx.s.length; ctx.p++) {
-    let c3 = ctx.s.charCodeAt(ctx.p);
-    if (c3 === 10)
-      break;
-    if (c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10) {
-      ctx.p++;
-      break;
-    }
-    if (c3 < 32 && c3 !== 9 || c3 === 127) {
-      TomlError.x("control characters are not allowed in comments", ctx);
-    }
-  }
-}
-function skipVoid(ctx, banNewLines, banComments) {
-  let c3;
-  while (ctx.p < ctx.s.length) {
-    while (ctx.p < ctx.s.length && ((c3 = ctx.s.charCodeAt(ctx.p)) === 32 || c3 === 9 || !banNewLines && (c3 === 10 || c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)))
-      ctx.p++;
-    if (banComments || c3 !== 35)
-      break;
-    skipComment(ctx);
-  }
-}
-
-// node_modules/smol-toml/dist/struct.js
-function parseKey(ctx, end = 61) {
-  let startPtr;
-  let state = 0;
-  let parsed = [];
-  let sliceStart;
-  let c3 = ctx.s.charCodeAt(startPtr = ctx.p);
-  do {
-    if (c3 === end) {
-      if (!state)
-        TomlError.x("unexpected end of key", ctx);
-      if (state === 1)
-        parsed.push(ctx.s.slice(sliceStart, ctx.p));
-      return ctx.p++, parsed;
-    } else if (c3 === 46) {
-      if (!state)
-        TomlError.x("illegal empty bare key", ctx);
-      if (state === 1)
-        parsed.push(ctx.s.slice(sliceStart, ctx.p));
-      state = 0;
-    } else if (!state && (c3 === 34 || c3 === 39)) {
-      if (c3 === ctx.s.charCodeAt(ctx.p + 1) && c3 === ctx.s.charCodeAt(ctx.p + 2))
-        TomlError.x("illegal quoted key: multiline strings are not allowed", ctx);
-      parsed.push(parseString(ctx));
-      state = 2;
-      ctx.p--;
-    } else if (c3 === 32 || c3 === 9) {
-      if (state === 1) {
-        parsed.push(ctx.s.slice(sliceStart, ctx.p));
-        state = 2;
-      }
-    } else if (state === 2 || c3 < 48 && c3 !== 45 || c3 > 57 && c3 < 65 || c3 > 90 && c3 < 97 && c3 !== 95 || c3 > 122) {
-      TomlError.x("illegal character in key", ctx);
-    } else if (!state) {
-      state = 1;
-      sliceStart = ctx.p;
-    }
-  } while (c3 = ctx.s.charCodeAt(++ctx.p));
-  TomlError.x("incomplete key-value: cannot find end of key", ctx, startPtr);
-}
-function parseInlineTable(ctx) {
-  let startPtr = ctx.p++;
-  let res = /* @__PURE__ */ Object.create(null);
-  let seen = /* @__PURE__ */ new Set();
-  let c3;
-  while (ctx.p < ctx.s.length) {
-    skipVoid(ctx);
-    if ((c3 = ctx.s.charCodeAt(ctx.p)) === 125) {
-      ctx.p++;
-      return res;
-    }
-    let k;
-    let t = res;
-    let hasOwn = false;
-    let errPtr = ctx.p;
-    let key2 = parseKey(ctx);
-    for (let i2 = 0; i2 < key2.length; i2++) {
-      if (i2)
-        t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
-      k = key2[i2];
-      if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== "object" || seen.has(t[k]))) {
-        TomlError.x("trying to redefine an already defined value", ctx, errPtr);
-      }
-      let unsafe = k === "__proto__";
-      if (ctx.uk && (unsafe || k === "constructor")) {
-        t = ctx.uk !== 1 && TomlError.x("document contains an unsafe property", ctx, errPtr);
-        break;
-      }
-      if (!hasOwn && unsafe) {
-        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
-      }
-    }
-    if (hasOwn) {
-      TomlError.x("trying to redefine an already defined value", ctx, errPtr);
-    }
-    skipVoid(ctx, true, true);
-    let value = extractValue(
-      ctx,
-      125
-      /* } */
-    );
-    if (t && typeof (t[k] = value) === "object")
-      seen.add(value);
-    skipVoid(ctx);
-    if ((c3 = ctx.s.charCodeAt(ctx.p++)) === 125) {
-      return res;
-    }
-    if (c3 !== 44)
-      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
-  }
-  TomlError.x("unfinished table", ctx, startPtr);
-}
-function parseArray(ctx) {
-  let startPtr = ctx.p++;
-  let res = [];
-  let c3;
-  while (ctx.p < ctx.s.length) {
-    skipVoid(ctx);
-    if ((c3 = ctx.s.charCodeAt(ctx.p)) === 93) {
-      ctx.p++;
-      return res;
-    }
-    res.push(extractValue(
-      ctx,
-      93
-      /* ] */
-    ));
-    skipVoid(ctx);
-    if ((c3 = ctx.s.charCodeAt(ctx.p++)) === 93) {
-      return res;
-    }
-    if (c3 !== 44)
-      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
-  }
-  TomlError.x("unfinished array", ctx, startPtr);
-}
-
-// node_modules/smol-toml/dist/parse.js
-function peekTable(ctx, key2, table, meta, type) {
-  let t = table;
-  let m = meta;
-  let k;
-  let hasOwn = false;
-  let state;
-  for (let i2 = 0; i2 < key2.length; i2++) {
-    if (i2) {
-      t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
-      m = (state = m[k]).c;
-      if (type === 0 && (state.t === 1 || state.t === 2)) {
-        return null;
-      }
-      if (state.t === 2) {
-        let l = t.length - 1;
-        t = t[l];
-        m = m[l].c;
-      }
-    }
-    k = key2[i2];
-    if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 && m[k]?.d) {
-      return null;
-    }
-    if (!hasOwn) {
-      let unsafe = k === "__proto__";
-      if (ctx.uk && (unsafe || k === "constructor"))
-        return false;
-      if (unsafe) {
-        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
-        Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
-      }
-      m[k] = {
-        t: i2 < key2.length - 1 && type === 2 ? 3 : type,
-        d: false,
-        i: 0,
-        c: /* @__PURE__ */ Object.create(null)
-      };
-    }
-  }
-  state = m[k];
-  if (state.t !== type && !(type === 1 && state.t === 3)) {
-    return null;
-  }
-  if (type === 2) {
-    if (!state.d) {
-      state.d = true;
-      t[k] = [];
-    }
-    t[k].push(t = /* @__PURE__ */ Object.create(null));
-    state.c[state.i++] = state = { t: 1, d: false, i: 0, c: /* @__PURE__ */ Object.create(null) };
-  }
-  if (state.d) {
-    return null;
-  }
-  state.d = true;
-  if (type === 1) {
-    t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
-  } else if (type === 0 && hasOwn) {
-    return null;
-  }
-  return [k, t, state.c];
-}
-function validateTablePeek(ctx, peek, ptr) {
-  if (peek === null || ctx.uk === 2)
-    TomlError.x(peek === null ? "trying to redefine an already defined table or value" : "document contains an unsafe property", ctx, ptr);
-}
-function parse(toml, options = {}) {
-  let ctx = {
-    s: toml,
-    p: 0,
-    d: options.maxDepth ?? 1e3,
-    bi: options.integersAsBigInt ?? false,
-    ld: options.useLegacyDate ?? true,
-    uk: options.unsafeKeyBehaviour === "throw" ? 2 : options.unsafeKeyBehaviour === "drop" ? 1 : 0
-  };
-  let res = /* @__PURE__ */ Object.create(null);
-  let meta = /* @__PURE__ */ Object.create(null);
-  let tmp;
-  let skipping = false;
-  let tbl = res;
-  let m = meta;
-  if (toml.charCodeAt(0) === 65279)
-    ctx.p++;
-  skipVoid(ctx);
-  while (ctx.p < toml.length) {
-    if (toml.charCodeAt(ctx.p) === 91) {
-      let isTableArray = toml.charCodeAt(++ctx.p) === 91;
-      tmp = ctx.p += +isTableArray;
-      skipping = false;
-      let k = parseKey(
-        ctx,
-        93
-        /* ] */
-      );
-      if (isTableArray) {
-        if (toml.charCodeAt(ctx.p) !== 93) {
-          TomlError.x("expected end of table array declaration", ctx);
-        }
-        ctx.p++;
-      }
-      let p = peekTable(
-        ctx,
-        k,
-        res,
-        meta,
-        isTableArray ? 2 : 1
-        /* Type.EXPLICIT */
-      );
-      if (!p) {
-        validateTablePeek(ctx, p, tmp);
-        skipping = true;
-      } else {
-        m = p[2];
-        tbl = p[1];
-      }
-    } else {
-      tmp = ctx.p;
-      let k = parseKey(ctx);
-      let p = peekTable(
-        ctx,
-        k,
-        tbl,
-        m,
-        0
-        /* Type.DOTTED */
-      );
-      if (!p && !skipping)
-        validateTablePeek(ctx, p, tmp);
-      skipVoid(ctx, true, true);
-      let v = extractValue(ctx, void 0);
-      if (p && !skipping)
-        p[1][p[0]] = v;
-    }
-    skipVoid(ctx, true);
-    if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 10 && (tmp !== 13 || toml.charCodeAt(ctx.p + 1) !== 10)) {
-      TomlError.x("each key-value declaration must be followed by an end-of-line", ctx);
-    }
-    skipVoid(ctx);
-  }
-  return res;
-}
-
-// node_modules/smol-toml/dist/stringify.js
-var HAS_WELLFORMED = !!"".isWellFormed;
-
 // tools/src/auth/policy.ts
+init_errors();
 var ACCESS_MODES = ["disabled", "anonymous", "authenticated"];
 function parseAccessMode(text, where) {
   if (ACCESS_MODES.includes(text)) return text;
@@ -37560,13 +50014,13 @@ var FileWatch = class {
   async get() {
     let stamp = "missing";
     try {
-      const st = await stat3(this.path);
+      const st = await stat4(this.path);
       stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch {
     }
     if (stamp === this.stamp) return this.value;
     try {
-      const text = stamp === "missing" ? void 0 : await readFile6(this.path, "utf8");
+      const text = stamp === "missing" ? void 0 : await readFile8(this.path, "utf8");
       this.value = this.parse(text);
       this.stamp = stamp;
     } catch (err) {
@@ -37580,9 +50034,9 @@ var FileWatch = class {
     let stamp = "missing";
     let text;
     try {
-      const st = await stat3(this.path);
+      const st = await stat4(this.path);
       stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-      text = await readFile6(this.path, "utf8");
+      text = await readFile8(this.path, "utf8");
     } catch (err) {
       if (err.code !== "ENOENT") throw err;
     }
@@ -37704,10 +50158,11 @@ async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
     if (needsLogin(policy)) {
       throw new CliError("auth-needs-tls", `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
     }
-    const open4 = policy.pull === "anonymous" && policy.push === "anonymous";
-    return { secure: false, tls: void 0, access: open4 ? ALLOW_ALL : controller, notes: open4 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
+    const open5 = policy.pull === "anonymous" && policy.push === "anonymous";
+    return { secure: false, tls: void 0, access: open5 ? ALLOW_ALL : controller, notes: open5 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
   }
-  const pki = await ensurePki({ storageDir, ...pkiSettingsFromEnv(env2, o2.hostname) });
+  const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
+  const pki = await ensurePki2({ storageDir, ...pkiSettingsFromEnv(env2, o2.hostname) });
   if (pki.caCreated) notes.push(`created a CA: clients trust ${pki.files.clientCaCert}`);
   if (pki.serverIssued && !pki.caCreated) notes.push(`issued a new server certificate (${pki.serverIssued})`);
   notes.push(...pki.warnings);
@@ -37717,16 +50172,92 @@ async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
   return { secure: true, tls: { certFile: paths.serverCert(), keyFile: paths.serverKey() }, access: controller, notes };
 }
 
+// tools/src/cli/services.ts
+init_errors();
+init_paths();
+import { existsSync } from "node:fs";
+function envFlag(value, fallback) {
+  if (value === void 0 || value.trim() === "") return fallback;
+  return /^(1|true|yes|on)$/i.test(value.trim());
+}
+function serviceOptions(y) {
+  const env2 = process.env;
+  return y.option("ui", { type: "boolean", default: envFlag(env2.CONTAINER_REGISTRY_UI, true), describe: "Serve the web UI at /ui/ (--no-ui to turn it off) [env CONTAINER_REGISTRY_UI=0]" }).option("metrics-access", {
+    type: "string",
+    choices: METRICS_ACCESS_MODES,
+    default: env2.CONTAINER_REGISTRY_METRICS_ACCESS || "loopback",
+    describe: "Who may read /metrics: loopback (anonymous from this machine, others per the access policy), policy, anonymous, off [env CONTAINER_REGISTRY_METRICS_ACCESS]"
+  }).option("mdns", { type: "boolean", default: envFlag(env2.CONTAINER_REGISTRY_MDNS, false), describe: "Announce the registry on the local network with mDNS [env CONTAINER_REGISTRY_MDNS=1]" }).option("mdns-name", { type: "string", default: env2.CONTAINER_REGISTRY_MDNS_NAME || DEFAULT_MDNS_NAME, describe: "Host name to announce [env CONTAINER_REGISTRY_MDNS_NAME]" }).option("mdns-interface", { type: "string", array: true, describe: "Interface (name or address) to announce on; repeat for more; all by default" }).option("min-free-disk", {
+    type: "number",
+    default: Number(env2.CONTAINER_REGISTRY_MIN_FREE_MB) || 256,
+    describe: "MiB of free disk below which /readyz reports not ready [env CONTAINER_REGISTRY_MIN_FREE_MB]"
+  });
+}
+async function resolveServiceOptions(args, storageDir, env2 = process.env) {
+  if (!METRICS_ACCESS_MODES.includes(args["metrics-access"])) {
+    throw new CliError("usage", `--metrics-access must be one of ${METRICS_ACCESS_MODES.join(", ")}`, { exitCode: 2 });
+  }
+  if (args.mdns) {
+    try {
+      mdnsHostLabel(args["mdns-name"]);
+    } catch (err) {
+      throw new CliError("usage", err.message, { exitCode: 2 });
+    }
+  }
+  let notifications;
+  try {
+    notifications = await loadNotifications(storageDir, env2);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError("config", err.message, { exitCode: 2 });
+    throw err;
+  }
+  const htpasswd = new StoragePaths(storageDir).htpasswd();
+  return {
+    ui: args.ui,
+    metricsAccess: args["metrics-access"],
+    minFreeBytes: Math.max(0, args["min-free-disk"]) * 1024 * 1024,
+    ...existsSync(htpasswd) ? { htpasswdFile: htpasswd } : {},
+    notifications,
+    ...args.mdns ? { mdns: { name: args["mdns-name"], interfaces: args["mdns-interface"] } } : {}
+  };
+}
+
+// tools/src/registry/readiness-probe.ts
+import { request as httpRequest2 } from "node:http";
+import { request as httpsRequest2 } from "node:https";
+function fetchReadiness(rec, timeoutMs = 5e3) {
+  const host = rec.host === "0.0.0.0" ? "127.0.0.1" : rec.host === "::" ? "::1" : rec.host;
+  return new Promise((resolve6) => {
+    const request = rec.tls ? httpsRequest2 : httpRequest2;
+    const req = request({ host, port: rec.port, path: "/readyz", method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+      const chunks = [];
+      res.on("data", (c3) => chunks.push(c3));
+      res.on("end", () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          resolve6(Array.isArray(body.checks) ? { ...body, httpStatus: res.statusCode ?? 0 } : void 0);
+        } catch {
+          resolve6(void 0);
+        }
+      });
+      res.on("error", () => resolve6(void 0));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", () => resolve6(void 0));
+    req.end();
+  });
+}
+
 // tools/src/cli/commands/server.ts
 function secureOptions(y) {
   return y.option("tls", { type: "boolean", default: false, describe: "Serve HTTPS only, creating the PKI and default user if missing [env CONTAINER_REGISTRY_SECURE=1]" }).option("auth", { type: "boolean", default: false, describe: "Require logins to pull and push (needs --tls) [env CONTAINER_REGISTRY_AUTH=1]" }).option("pull", { type: "string", choices: ACCESS_MODES, describe: "Who may pull (over auth/access.toml)" }).option("push", { type: "string", choices: ACCESS_MODES, describe: "Who may push (over auth/access.toml)" });
 }
 async function checkStorageWritable(dir) {
-  const probe2 = join7(dir, `.write-test-${process.pid}`);
+  const probe2 = join9(dir, `.write-test-${process.pid}`);
   try {
     await mkdir5(dir, { recursive: true });
     await writeFile3(probe2, "");
-    await unlink3(probe2);
+    await unlink4(probe2);
   } catch (err) {
     const code = err.code ?? "error";
     throw new CliError("storage", `cannot write the storage directory ${dir} (${code})`);
@@ -37747,7 +50278,8 @@ async function buildServeOptions(args) {
   const storageDir = resolveStorage(args.storage);
   const { host, port } = parseListen(args.listen);
   await checkStorageWritable(storageDir);
-  const secure = await resolveSecureMode(process.env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
+  const env2 = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(process.env.CONTAINER_REGISTRY_CERT_SAN, args["mdns-name"]) } : process.env;
+  const secure = await resolveSecureMode(env2, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
   return {
     storageDir,
     host,
@@ -37756,13 +50288,14 @@ async function buildServeOptions(args) {
     access: secure.access,
     accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}
 `),
+    services: await resolveServiceOptions(args, storageDir),
     notes: secure.notes
   };
 }
 var serve = {
   command: "serve",
   describe: "Run the registry in the foreground",
-  builder: (y) => secureOptions(listenOption(storageOption(y))).option("drain-timeout", {
+  builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option("drain-timeout", {
     type: "number",
     default: 8,
     describe: "Seconds to let in-flight requests finish on SIGTERM/SIGINT"
@@ -37771,7 +50304,7 @@ var serve = {
     const { notes, ...options } = await buildServeOptions(args);
     for (const note of notes) process.stderr.write(`container-registry: ${note}
 `);
-    const instanceId = randomBytes6(8).toString("hex");
+    const instanceId = randomBytes7(8).toString("hex");
     let running;
     try {
       running = await startRegistry({ ...options, instanceId });
@@ -37817,7 +50350,7 @@ function withoutOptions(argv, names) {
 var start = {
   command: "start",
   describe: "Start the registry in the background; returns when it answers",
-  builder: (y) => secureOptions(listenOption(storageOption(y))).option("timeout", { type: "number", default: 20, describe: "Seconds to wait for the registry to answer" }).option("drain-timeout", { type: "number", default: 8, describe: "Passed to serve" }),
+  builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option("timeout", { type: "number", default: 20, describe: "Seconds to wait for the registry to answer" }).option("drain-timeout", { type: "number", default: 8, describe: "Passed to serve" }),
   handler: async (args) => {
     const { notes, ...options } = await buildServeOptions(args);
     for (const note of notes) process.stderr.write(`container-registry: ${note}
@@ -37854,16 +50387,26 @@ var stop = {
 };
 var status = {
   command: "status",
-  describe: "Tell whether the registry runs and answers (exit 0 running, 1 not answering, 3 stopped)",
+  describe: "Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready)",
   builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
   handler: async (args) => {
     const paths = new StoragePaths(resolveStorage(args.storage));
     const st = await serverState(paths.pidFile());
-    if (args.json) process.stdout.write(`${JSON.stringify(st)}
+    const readiness = st.state === "running" ? await fetchReadiness(st.record) : void 0;
+    if (args.json) process.stdout.write(`${JSON.stringify(readiness ? { ...st, readiness } : st)}
 `);
     if (st.state === "running") {
-      if (!args.json) process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})
+      if (!args.json) {
+        process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})
 `);
+        if (readiness) {
+          process.stdout.write(`Ready: ${readiness.status === "ready" ? "yes" : "NO"}
+`);
+          for (const c3 of readiness.checks) process.stdout.write(`  ${c3.ok ? "ok  " : "FAIL"} ${c3.name}: ${c3.detail}
+`);
+        }
+      }
+      if (readiness && readiness.status !== "ready") process.exitCode = 4;
       return;
     }
     if (st.state === "not-answering") {
@@ -37883,8 +50426,8 @@ var status = {
 var serverCommands = [serve, start, stop, status];
 
 // tools/src/storage/gc.ts
-import { join as join8 } from "node:path";
-import { rename as rename2, rmdir, unlink as unlink4 } from "node:fs/promises";
+import { join as join10 } from "node:path";
+import { rename as rename2, rmdir, unlink as unlink5 } from "node:fs/promises";
 var QUARANTINE = ".gc-quarantine";
 async function mark(store, deleteUntagged, keepNewerThan) {
   const marked = /* @__PURE__ */ new Set();
@@ -37956,8 +50499,8 @@ async function allBlobs(store) {
   const out = [];
   const root = store.paths.blobsRoot();
   for (const alg of await store.driver.list(root)) {
-    for (const prefix of await store.driver.list(join8(root, alg))) {
-      for (const hex of await store.driver.list(join8(root, alg, prefix))) {
+    for (const prefix of await store.driver.list(join10(root, alg))) {
+      for (const hex of await store.driver.list(join10(root, alg, prefix))) {
         const d = tryParseDigest(`${alg}:${hex}`);
         if (!d) continue;
         const info = await store.driver.stat(store.paths.blobData(d)).catch(() => void 0);
@@ -38016,7 +50559,7 @@ async function collectGarbage(store, options = {}) {
     try {
       const now = await store.driver.stat(data);
       if (now.mtimeMs >= cutoff) continue;
-      await rename2(data, join8(store.paths.blobDir(c3.digest), QUARANTINE));
+      await rename2(data, join10(store.paths.blobDir(c3.digest), QUARANTINE));
       quarantined.push(c3);
     } catch {
     }
@@ -38025,14 +50568,14 @@ async function collectGarbage(store, options = {}) {
   const second = quarantined.length > 0 ? await mark(store, deleteUntagged, cutoff) : first;
   for (const c3 of quarantined) {
     const dir = store.paths.blobDir(c3.digest);
-    const aside = join8(dir, QUARANTINE);
+    const aside = join10(dir, QUARANTINE);
     if (second.marked.has(formatDigest(c3.digest))) {
       if (!await store.driver.exists(store.paths.blobData(c3.digest))) await rename2(aside, store.paths.blobData(c3.digest));
-      else await unlink4(aside);
+      else await unlink5(aside);
       report2.blobsRestored++;
       continue;
     }
-    await unlink4(aside);
+    await unlink5(aside);
     await rmdir(dir).catch(() => {
     });
     report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
@@ -38078,6 +50621,7 @@ var gcCommand = {
       log: args.json ? void 0 : (line) => process.stderr.write(`gc: ${line}
 `)
     });
+    if (!report2.dryRun) await recordGcRun(store.driver, store.paths.storageDir, report2);
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report2, null, 2)}
 `);
@@ -38097,66 +50641,9 @@ var gcCommand = {
   }
 };
 
-// tools/src/pki/show.ts
-import { X509Certificate } from "node:crypto";
-import { readFile as readFile7 } from "node:fs/promises";
-function keyDescription(cert) {
-  const k = cert.publicKey;
-  const d = k.asymmetricKeyDetails ?? {};
-  if (k.asymmetricKeyType === "ec") return d.namedCurve === "prime256v1" ? "ECDSA P-256" : `EC ${d.namedCurve ?? ""}`.trim();
-  if (k.asymmetricKeyType === "rsa") return `RSA ${d.modulusLength ?? ""}`.trim();
-  return k.asymmetricKeyType ?? "unknown";
-}
-function summarize(role, file, pem, now = /* @__PURE__ */ new Date()) {
-  const node = new X509Certificate(pem);
-  const cert = parseCertificatePem(pem);
-  return {
-    role,
-    file,
-    subject: cert.subject,
-    issuer: cert.issuer,
-    sans: sansOf(cert).map(formatSan),
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
-    daysLeft: Math.floor((cert.notAfter.getTime() - now.getTime()) / 864e5),
-    key: keyDescription(node),
-    sha256: node.fingerprint256,
-    serial: node.serialNumber
-  };
-}
-async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
-  const paths = new StoragePaths(storageDir);
-  const out = [];
-  for (const [role, file] of [
-    ["ca", paths.caCert()],
-    ["server", paths.serverCert()]
-  ]) {
-    let pem;
-    try {
-      pem = await readFile7(file, "utf8");
-    } catch {
-      continue;
-    }
-    out.push(summarize(role, file, pem, now));
-  }
-  return out;
-}
-function formatSummary(list2) {
-  return list2.map(
-    (c3) => [
-      `${c3.role === "ca" ? "CA" : "Server"} certificate: ${c3.file}`,
-      `  subject:     ${c3.subject}`,
-      `  issuer:      ${c3.issuer}`,
-      ...c3.sans.length ? [`  names:       ${c3.sans.join(", ")}`] : [],
-      `  valid:       ${c3.notBefore} to ${c3.notAfter} (${c3.daysLeft < 0 ? "EXPIRED" : `${c3.daysLeft} days left`})`,
-      `  key:         ${c3.key}`,
-      `  serial:      ${c3.serial}`,
-      `  SHA-256:     ${c3.sha256}`
-    ].join("\n")
-  ).join("\n\n");
-}
-
 // tools/src/cli/commands/pki.ts
+init_algorithms();
+init_errors();
 function report(r) {
   const out = [];
   out.push(r.caCreated ? `Created CA ${r.files.caCert} (clients trust ${r.files.clientCaCert})` : `Kept CA ${r.files.caCert}`);
@@ -38176,7 +50663,8 @@ var init = {
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
-    report(await ensurePki({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
+    const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
+    report(await ensurePki2({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
   }
 };
 var renew = {
@@ -38186,7 +50674,8 @@ var renew = {
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
-    report(await renewPki({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
+    const { renewPki: renewPki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
+    report(await renewPki2({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
   }
 };
 var show = {
@@ -38195,10 +50684,11 @@ var show = {
   builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
   handler: async (args) => {
     const storageDir = resolveStorage(args.storage);
-    const list2 = await showPki(storageDir);
-    if (list2.length === 0) throw new CliError("pki-missing", `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
-    process.stdout.write(args.json ? `${JSON.stringify(list2, null, 2)}
-` : `${formatSummary(list2)}
+    const { formatSummary: formatSummary2, showPki: showPki2 } = await Promise.resolve().then(() => (init_show(), show_exports));
+    const list3 = await showPki2(storageDir);
+    if (list3.length === 0) throw new CliError("pki-missing", `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
+    process.stdout.write(args.json ? `${JSON.stringify(list3, null, 2)}
+` : `${formatSummary2(list3)}
 `);
   }
 };
@@ -38211,6 +50701,7 @@ var pkiCommand = {
 };
 
 // tools/src/cli/commands/auth.ts
+init_paths();
 async function choosePassword(args, isDefault) {
   if (args["password-stdin"]) return { password: await readPasswordFrom(process.stdin), generated: false };
   if (isDefault && process.env.CONTAINER_REGISTRY_PASSWORD) {
@@ -38262,7 +50753,7 @@ var remove = {
 `);
   }
 };
-var list = {
+var list2 = {
   command: "list",
   aliases: ["ls"],
   describe: "List the users",
@@ -38276,7 +50767,7 @@ var list = {
 var authCommand = {
   command: "auth <command>",
   describe: "Users of secure mode (auth/htpasswd)",
-  builder: (y) => y.command(add).command(remove).command(list).command(passwd).demandCommand(1, "Name an auth command: add, remove, list or passwd."),
+  builder: (y) => y.command(add).command(remove).command(list2).command(passwd).demandCommand(1, "Name an auth command: add, remove, list or passwd."),
   handler: () => {
   }
 };
