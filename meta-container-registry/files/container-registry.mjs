@@ -50248,6 +50248,12 @@ function fetchReadiness(rec, timeoutMs = 5e3) {
   });
 }
 
+// tools/src/registry/heap.ts
+import { setFlagsFromString } from "node:v8";
+function tuneHeapForStreaming() {
+  setFlagsFromString("--no-incremental-marking");
+}
+
 // tools/src/cli/commands/server.ts
 function secureOptions(y) {
   return y.option("tls", { type: "boolean", default: false, describe: "Serve HTTPS only, creating the PKI and default user if missing [env CONTAINER_REGISTRY_SECURE=1]" }).option("auth", { type: "boolean", default: false, describe: "Require logins to pull and push (needs --tls) [env CONTAINER_REGISTRY_AUTH=1]" }).option("pull", { type: "string", choices: ACCESS_MODES, describe: "Who may pull (over auth/access.toml)" }).option("push", { type: "string", choices: ACCESS_MODES, describe: "Who may push (over auth/access.toml)" });
@@ -50301,6 +50307,7 @@ var serve = {
     describe: "Seconds to let in-flight requests finish on SIGTERM/SIGINT"
   }),
   handler: async (args) => {
+    tuneHeapForStreaming();
     const { notes, ...options } = await buildServeOptions(args);
     for (const note of notes) process.stderr.write(`container-registry: ${note}
 `);

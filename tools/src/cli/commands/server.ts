@@ -14,6 +14,7 @@ import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
 import { resolveServiceOptions, serviceOptions, type ServiceArgs } from '../services.js';
 import { fetchReadiness } from '../../registry/readiness-probe.js';
 import { withMdnsSan } from '../../registry/mdns.js';
+import { tuneHeapForStreaming } from '../../registry/heap.js';
 
 interface ServeArgs extends ServiceArgs {
   storage: string;
@@ -89,6 +90,7 @@ const serve: CommandModule<object, ServeArgs> = {
       describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT',
     }) as never,
   handler: async (args) => {
+    tuneHeapForStreaming();
     const { notes, ...options } = await buildServeOptions(args);
     for (const note of notes) process.stderr.write(`container-registry: ${note}\n`);
     const instanceId = randomBytes(8).toString('hex');
