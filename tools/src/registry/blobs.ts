@@ -68,9 +68,18 @@ export async function getBlob(ctx: RequestContext, name: string, digestText: str
     throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} content is missing`);
   });
   res.writeHead(status, headers);
+  // The download is counted as its last chunk goes out, not when the response's 'finish' fires:
+  // by then the client may already have read everything and asked /metrics.
+  let sent = 0;
+  const countLast = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      sent += chunk.length;
+      if (sent === length) ctx.events.publish('blobDownload', { repository: name, bytes: length });
+      yield chunk;
+    }
+  };
   try {
-    await pipeline(stream, res);
-    ctx.events.publish('blobDownload', { repository: name, bytes: length });
+    await pipeline(stream, countLast, res);
   } catch {
     stream.destroy();
     res.destroy();
