@@ -46333,12 +46333,8 @@ var init_gc = __esm({
   }
 });
 
-// tools/src/cli/commands/gc.ts
-var gc_exports = {};
-__export(gc_exports, {
-  gcCommand: () => gcCommand
-});
-function human(bytes) {
+// tools/src/cli/format.ts
+function humanBytes(bytes) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = bytes;
   let i2 = 0;
@@ -46348,6 +46344,17 @@ function human(bytes) {
   }
   return `${i2 === 0 ? v : v.toFixed(1)} ${units[i2]}`;
 }
+var init_format = __esm({
+  "tools/src/cli/format.ts"() {
+    "use strict";
+  }
+});
+
+// tools/src/cli/commands/gc.ts
+var gc_exports = {};
+__export(gc_exports, {
+  gcCommand: () => gcCommand
+});
 var gcCommand;
 var init_gc2 = __esm({
   "tools/src/cli/commands/gc.ts"() {
@@ -46355,6 +46362,7 @@ var init_gc2 = __esm({
     init_options();
     init_store();
     init_gc();
+    init_format();
     init_gc_stats();
     gcCommand = {
       command: "gc",
@@ -46379,12 +46387,12 @@ var init_gc2 = __esm({
         const verb = report2.dryRun ? "Would delete" : "Deleted";
         for (const m of report2.manifestsDeleted) process.stdout.write(`${verb} manifest ${m.repository}@${m.digest}
 `);
-        for (const b of report2.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${human(b.size)})
+        for (const b of report2.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${humanBytes(b.size)})
 `);
         for (const u2 of report2.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u2.repository} ${u2.id}
 `);
         process.stdout.write(
-          `${verb} ${report2.blobsDeleted.length} blob(s), ${human(report2.bytesFreed)}; kept ${report2.blobsKept}${report2.blobsRestored ? `; ${report2.blobsRestored} restored (used during gc)` : ""}
+          `${verb} ${report2.blobsDeleted.length} blob(s), ${humanBytes(report2.bytesFreed)}; kept ${report2.blobsKept}${report2.blobsRestored ? `; ${report2.blobsRestored} restored (used during gc)` : ""}
 `
         );
       }
@@ -51609,16 +51617,6 @@ var require_cli_progress = __commonJS({
 });
 
 // tools/src/push/progress.ts
-function humanBytes(bytes) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let i2 = 0;
-  while (v >= 1024 && i2 < units.length - 1) {
-    v /= 1024;
-    i2++;
-  }
-  return `${i2 === 0 ? v : v.toFixed(1)} ${units[i2]}`;
-}
 function chooseReporter(opts) {
   if (opts.quiet || opts.json) return new SilentReporter();
   return process.stdout.isTTY ? new BarReporter() : new LineReporter();
@@ -51628,6 +51626,7 @@ var init_progress = __esm({
   "tools/src/push/progress.ts"() {
     "use strict";
     import_cli_progress = __toESM(require_cli_progress(), 1);
+    init_format();
     short = (digest) => digest.replace(/^sha256:/, "").slice(0, 12);
     SilentReporter = class {
       blobStart() {
@@ -51753,6 +51752,7 @@ var init_push2 = __esm({
     init_deploy();
     init_push();
     init_progress();
+    init_format();
     init_tags();
     init_git();
     pushCommand = {
@@ -51962,6 +51962,7 @@ var init_import2 = __esm({
     init_import();
     init_push();
     init_progress();
+    init_format();
     importCommand = {
       command: "import <ref> [name]",
       describe: "Copy an image from another registry (all platforms, digests kept) into the registry",
@@ -52188,7 +52189,7 @@ var init_browse = __esm({
     init_listing();
     init_delete();
     init_inspect();
-    init_progress();
+    init_format();
     init_names();
     print = (line) => process.stdout.write(`${line}
 `);

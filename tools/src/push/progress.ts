@@ -1,6 +1,7 @@
 // Progress: one bar per blob on a terminal (cli-progress), plain lines otherwise, nothing with
 // --quiet or --json (then the result is printed once, as JSON).
 import cliProgress from 'cli-progress';
+import { humanBytes } from '../cli/format.js';
 
 /** Reporter hears what a push does. */
 export interface Reporter {
@@ -11,18 +12,6 @@ export interface Reporter {
   tagged(repository: string, tag: string, digest: string): void;
   info(line: string): void;
   close(): void;
-}
-
-/** humanBytes renders a size in binary units. */
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);

@@ -6,7 +6,7 @@ import { openTarget, registryOptions, repositoryOf, type RegistryArgs } from '..
 import { catalog, listTags } from '../../client/listing.js';
 import { deleteTag } from '../../manage/delete.js';
 import { inspectImage } from '../../manage/inspect.js';
-import { humanBytes } from '../../push/progress.js';
+import { humanBytes } from '../format.js';
 import { isValidTag } from '../../oci/names.js';
 
 interface BrowseArgs extends RegistryArgs {

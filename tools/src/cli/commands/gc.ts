@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { resolveStorage, storageOption } from '../options.js';
 import { ImageStore } from '../../storage/store.js';
 import { collectGarbage } from '../../storage/gc.js';
+import { humanBytes } from '../format.js';
 import { recordGcRun } from '../../storage/gc-stats.js';
 
 interface GcArgs {
@@ -12,17 +13,6 @@ interface GcArgs {
   grace: number;
   settle: number;
   json: boolean;
-}
-
-function human(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** gcCommand is `container-registry gc`. */
@@ -53,10 +43,10 @@ export const gcCommand: CommandModule<object, GcArgs> = {
     }
     const verb = report.dryRun ? 'Would delete' : 'Deleted';
     for (const m of report.manifestsDeleted) process.stdout.write(`${verb} manifest ${m.repository}@${m.digest}\n`);
-    for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${human(b.size)})\n`);
+    for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${humanBytes(b.size)})\n`);
     for (const u of report.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u.repository} ${u.id}\n`);
     process.stdout.write(
-      `${verb} ${report.blobsDeleted.length} blob(s), ${human(report.bytesFreed)}; kept ${report.blobsKept}${report.blobsRestored ? `; ${report.blobsRestored} restored (used during gc)` : ''}\n`,
+      `${verb} ${report.blobsDeleted.length} blob(s), ${humanBytes(report.bytesFreed)}; kept ${report.blobsKept}${report.blobsRestored ? `; ${report.blobsRestored} restored (used during gc)` : ''}\n`,
     );
   },
 };

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { isValidTag, nameProblem } from '../../oci/names.js';
 import { importImage, parsePlatform, parseSourceReference } from '../../push/import.js';
 import { newPushContext } from '../../push/push.js';
-import { chooseReporter, humanBytes } from '../../push/progress.js';
+import { chooseReporter } from '../../push/progress.js';
+import { humanBytes } from '../format.js';
 
 interface ImportArgs extends RegistryArgs {
   ref: string;

@@ -7,7 +7,8 @@ import { isValidTag } from '../../oci/names.js';
 import { parseLabel } from '../../layout/labels.js';
 import { planDeployPush, pushPlanned } from '../../push/deploy.js';
 import { newPushContext } from '../../push/push.js';
-import { chooseReporter, humanBytes } from '../../push/progress.js';
+import { chooseReporter } from '../../push/progress.js';
+import { humanBytes } from '../format.js';
 import { DEFAULT_STRATEGY, baseTags, parseStrategies } from '../../push/tags.js';
 import { gitBranch, gitCommit } from '../../push/git.js';
 
