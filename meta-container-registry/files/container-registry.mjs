@@ -7298,7 +7298,7 @@ ${err.stack}`;
 }
 
 // tools/src/cli/commands/server.ts
-import { mkdir as mkdir2, writeFile as writeFile2, unlink as unlink2 } from "node:fs/promises";
+import { mkdir as mkdir2, writeFile as writeFile3, unlink as unlink2 } from "node:fs/promises";
 import { join as join5 } from "node:path";
 import { randomBytes as randomBytes3 } from "node:crypto";
 
@@ -7729,9 +7729,13 @@ var BlobStore = class {
   }
   /** link makes blob `d` readable in `repo`, and refreshes its mtime so an online gc spares it. */
   async link(repo, d) {
+    await this.touch(d);
+    await writeLink(this.driver, this.paths.layerLink(repo, d), d);
+  }
+  /** touch marks a blob as just used, which keeps it out of gc's reach for the grace period. */
+  async touch(d) {
     await this.driver.touch(this.paths.blobData(d)).catch(() => {
     });
-    await writeLink(this.driver, this.paths.layerLink(repo, d), d);
   }
   /** unlink removes a blob from `repo` (the content stays for gc); false when it was not linked. */
   async unlink(repo, d) {
@@ -7748,8 +7752,7 @@ var BlobStore = class {
   /** writeSmall stores a small blob (a manifest) from memory, atomically; no-op if already there. */
   async writeSmall(d, data) {
     if (await this.size(d) === data.length) {
-      await this.driver.touch(this.paths.blobData(d)).catch(() => {
-      });
+      await this.touch(d);
       return;
     }
     await this.driver.writeFileAtomic(this.paths.blobData(d), data);
@@ -7758,7 +7761,7 @@ var BlobStore = class {
 
 // tools/src/storage/uploads.ts
 import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
-import { open as open2 } from "node:fs/promises";
+import { open as open2, writeFile as writeFile2 } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 var UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -7782,9 +7785,9 @@ var UploadStore = class {
   /** create starts an empty upload in `repo` and returns its id. */
   async create(repo) {
     const id = randomUUID();
-    await this.driver.writeFileAtomic(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString());
-    const handle = await open2(this.paths.uploadData(repo, id), "wx");
-    await handle.close();
+    await this.driver.mkdirp(this.paths.uploadDir(repo, id));
+    await writeFile2(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+    await writeFile2(this.paths.uploadData(repo, id), "", { flag: "wx" });
     this.sessions.set(key(repo, id), { hasher: newHasher("sha256"), hashed: 0, queue: Promise.resolve() });
     return { id, size: 0 };
   }
@@ -8142,13 +8145,15 @@ var ManifestStore = class {
         if (b.urls && b.urls.length > 0) return;
         const d = parseDigest(b.digest);
         if (await this.blobs.statInRepo(repo, d) === void 0) missing.push(b.digest);
+        else await this.blobs.touch(d);
       })
     );
     await Promise.all(
       parsed.manifests.map(async (m) => {
         const d = parseDigest(m.digest);
         const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
-        if (!link) missing.push(m.digest);
+        if (!link || await this.blobs.size(d) === void 0) missing.push(m.digest);
+        else await this.blobs.touch(d);
       })
     );
     if (missing.length > 0) {
@@ -8389,6 +8394,7 @@ async function getBlob(ctx, name, digestText) {
   const length = range ? range.end - range.start + 1 : size;
   headers["Content-Length"] = String(length);
   if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+  if (req.method === "HEAD") await store.blobs.touch(d);
   if (req.method === "HEAD" || length === 0) {
     res.writeHead(status2, headers);
     res.end();
@@ -8728,6 +8734,12 @@ function tlsLoader(files) {
     }
   };
 }
+function requestUrl(target) {
+  const raw = target ?? "/";
+  const q = raw.indexOf("?");
+  const path6 = q >= 0 ? raw.slice(0, q) : raw;
+  return { pathname: path6.startsWith("/") ? path6 : `/${path6}`, searchParams: new URLSearchParams(q >= 0 ? raw.slice(q + 1) : "") };
+}
 async function startRegistry(options) {
   const store = new ImageStore(options.storageDir);
   await store.driver.mkdirp(store.paths.root);
@@ -8746,12 +8758,7 @@ async function startRegistry(options) {
     inFlight++;
     for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
     if (closing) res.setHeader("Connection", "close");
-    let url;
-    try {
-      url = new URL(req.url ?? "/", "http://registry");
-    } catch {
-      url = new URL("http://registry/invalid");
-    }
+    const url = requestUrl(req.url);
     let user;
     res.once("close", () => {
       inFlight--;
@@ -15797,7 +15804,7 @@ async function checkStorageWritable(dir) {
   const probe2 = join5(dir, `.write-test-${process.pid}`);
   try {
     await mkdir2(dir, { recursive: true });
-    await writeFile2(probe2, "");
+    await writeFile3(probe2, "");
     await unlink2(probe2);
   } catch (err) {
     const code = err.code ?? "error";
@@ -15947,8 +15954,223 @@ var status = {
 };
 var serverCommands = [serve, start, stop, status];
 
+// tools/src/storage/gc.ts
+import { join as join6 } from "node:path";
+import { rename as rename2, rmdir, unlink as unlink3 } from "node:fs/promises";
+var QUARANTINE = ".gc-quarantine";
+async function mark(store, deleteUntagged, keepNewerThan) {
+  const marked = /* @__PURE__ */ new Set();
+  const untagged = [];
+  for (const repo of await store.repositories()) {
+    const revisions = await store.manifests.revisions(repo);
+    const reached = /* @__PURE__ */ new Set();
+    const visit = async (d) => {
+      const key2 = formatDigest(d);
+      if (reached.has(key2)) return;
+      reached.add(key2);
+      marked.add(key2);
+      let body;
+      try {
+        body = await store.blobs.read(d);
+      } catch {
+        return;
+      }
+      let parsed;
+      try {
+        parsed = store.manifests.parse(d, body);
+      } catch {
+        return;
+      }
+      for (const b of parsed.blobs) {
+        const bd = tryParseDigest(b.digest);
+        if (bd) marked.add(formatDigest(bd));
+      }
+      for (const m of parsed.manifests) {
+        const md = tryParseDigest(m.digest);
+        if (md) await visit(md);
+      }
+    };
+    for (const tag of await store.manifests.tags(repo)) {
+      const d = await readLink(store.driver, store.paths.tagCurrentLink(repo, tag));
+      if (d) await visit(d);
+    }
+    for (const d of revisions) {
+      if (!deleteUntagged) {
+        await visit(d);
+        continue;
+      }
+      const info = await store.driver.stat(store.paths.manifestRevisionLink(repo, d)).catch(() => void 0);
+      if (info && info.mtimeMs > keepNewerThan) await visit(d);
+    }
+    if (deleteUntagged) {
+      let changed = true;
+      while (changed) {
+        changed = false;
+        for (const d of revisions) {
+          const key2 = formatDigest(d);
+          if (reached.has(key2)) continue;
+          try {
+            const parsed = store.manifests.parse(d, await store.blobs.read(d));
+            if (parsed.subject && reached.has(parsed.subject.digest)) {
+              await visit(d);
+              changed = true;
+            }
+          } catch {
+          }
+        }
+      }
+      for (const d of revisions) if (!reached.has(formatDigest(d))) untagged.push({ repository: repo, digest: d });
+    }
+  }
+  return { marked, untagged };
+}
+async function allBlobs(store) {
+  const out = [];
+  const root = store.paths.blobsRoot();
+  for (const alg of await store.driver.list(root)) {
+    for (const prefix of await store.driver.list(join6(root, alg))) {
+      for (const hex of await store.driver.list(join6(root, alg, prefix))) {
+        const d = tryParseDigest(`${alg}:${hex}`);
+        if (!d) continue;
+        const info = await store.driver.stat(store.paths.blobData(d)).catch(() => void 0);
+        if (info) out.push({ digest: d, size: info.size, mtimeMs: info.mtimeMs });
+      }
+    }
+  }
+  return out;
+}
+async function collectGarbage(store, options = {}) {
+  const graceMs = options.graceMs ?? 10 * 6e4;
+  const settleMs = options.settleMs ?? 5e3;
+  const log = options.log ?? (() => {
+  });
+  const started = Date.now();
+  const cutoff = started - graceMs;
+  const deleteUntagged = options.deleteUntagged ?? false;
+  const report = {
+    dryRun: options.dryRun ?? false,
+    blobsKept: 0,
+    blobsDeleted: [],
+    bytesFreed: 0,
+    manifestsDeleted: [],
+    uploadsDeleted: [],
+    blobsRestored: 0
+  };
+  const first = await mark(store, deleteUntagged, cutoff);
+  for (const u2 of first.untagged) report.manifestsDeleted.push({ repository: u2.repository, digest: formatDigest(u2.digest) });
+  const blobs = await allBlobs(store);
+  const candidates = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs < cutoff);
+  report.blobsKept = blobs.length - candidates.length;
+  log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period`);
+  const uploadMaxAge = options.uploadMaxAgeMs ?? 7 * 24 * 36e5;
+  for (const repo of await store.repositories()) {
+    for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
+      const data = await store.driver.stat(store.paths.uploadData(repo, id)).catch(() => void 0);
+      const begun = await store.driver.stat(store.paths.uploadStartedAt(repo, id)).catch(() => void 0);
+      const lastActivity = Math.max(data?.mtimeMs ?? 0, begun?.mtimeMs ?? 0);
+      if (started - lastActivity > uploadMaxAge) {
+        report.uploadsDeleted.push({ repository: repo, id });
+        if (!report.dryRun) await store.driver.deleteIfExists(store.paths.uploadDir(repo, id));
+      }
+    }
+  }
+  if (report.dryRun) {
+    for (const c3 of candidates) {
+      report.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
+      report.bytesFreed += c3.size;
+    }
+    return report;
+  }
+  for (const u2 of first.untagged) await store.driver.deleteIfExists(store.paths.manifestRevisionDir(u2.repository, u2.digest));
+  const quarantined = [];
+  for (const c3 of candidates) {
+    const data = store.paths.blobData(c3.digest);
+    try {
+      const now = await store.driver.stat(data);
+      if (now.mtimeMs >= cutoff) continue;
+      await rename2(data, join6(store.paths.blobDir(c3.digest), QUARANTINE));
+      quarantined.push(c3);
+    } catch {
+    }
+  }
+  if (quarantined.length > 0) await new Promise((r) => setTimeout(r, settleMs));
+  const second = quarantined.length > 0 ? await mark(store, deleteUntagged, cutoff) : first;
+  for (const c3 of quarantined) {
+    const dir = store.paths.blobDir(c3.digest);
+    const aside = join6(dir, QUARANTINE);
+    if (second.marked.has(formatDigest(c3.digest))) {
+      if (!await store.driver.exists(store.paths.blobData(c3.digest))) await rename2(aside, store.paths.blobData(c3.digest));
+      else await unlink3(aside);
+      report.blobsRestored++;
+      continue;
+    }
+    await unlink3(aside);
+    await rmdir(dir).catch(() => {
+    });
+    report.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
+    report.bytesFreed += c3.size;
+  }
+  const deleted = new Set(report.blobsDeleted.map((b) => b.digest));
+  if (deleted.size > 0) {
+    for (const repo of await store.repositories()) {
+      for (const text of deleted) {
+        const d = parseDigest(text);
+        const link = store.paths.layerDir(repo, d);
+        if (await store.driver.exists(store.paths.blobData(d))) continue;
+        await store.driver.deleteIfExists(link);
+      }
+    }
+  }
+  log(`deleted ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored}`);
+  return report;
+}
+
+// tools/src/cli/commands/gc.ts
+function human(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = bytes;
+  let i2 = 0;
+  while (v >= 1024 && i2 < units.length - 1) {
+    v /= 1024;
+    i2++;
+  }
+  return `${i2 === 0 ? v : v.toFixed(1)} ${units[i2]}`;
+}
+var gcCommand = {
+  command: "gc",
+  describe: "Delete unreferenced blobs; safe while the registry runs",
+  builder: (y) => storageOption(y).option("delete-untagged", { type: "boolean", default: false, describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)" }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", { type: "number", default: 10, describe: "Minutes: content used this recently is never collected" }).option("settle", { type: "number", default: 5, describe: "Seconds to let in-flight pushes land before deleting" }).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
+  handler: async (args) => {
+    const store = new ImageStore(resolveStorage(args.storage));
+    const report = await collectGarbage(store, {
+      deleteUntagged: args["delete-untagged"],
+      dryRun: args["dry-run"],
+      graceMs: args.grace * 6e4,
+      settleMs: args.settle * 1e3,
+      log: args.json ? void 0 : (line) => process.stderr.write(`gc: ${line}
+`)
+    });
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}
+`);
+      return;
+    }
+    const verb = report.dryRun ? "Would delete" : "Deleted";
+    for (const m of report.manifestsDeleted) process.stdout.write(`${verb} manifest ${m.repository}@${m.digest}
+`);
+    for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${human(b.size)})
+`);
+    for (const u2 of report.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u2.repository} ${u2.id}
+`);
+    process.stdout.write(
+      `${verb} ${report.blobsDeleted.length} blob(s), ${human(report.bytesFreed)}; kept ${report.blobsKept}${report.blobsRestored ? `; ${report.blobsRestored} restored (used during gc)` : ""}
+`
+    );
+  }
+};
+
 // tools/src/cli/commands/index.ts
-var commands = [...serverCommands];
+var commands = [...serverCommands, gcCommand];
 
 // tools/src/cli.ts
 var VERSION = "0.1.0";
