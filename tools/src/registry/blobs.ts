@@ -52,6 +52,8 @@ export async function getBlob(ctx: RequestContext, name: string, digestText: str
   const length = range ? range.end - range.start + 1 : size;
   headers['Content-Length'] = String(length);
   if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
+  // A HEAD usually means "may I skip this upload?": refresh the blob so an online gc spares it.
+  if (req.method === 'HEAD') await store.blobs.touch(d);
   if (req.method === 'HEAD' || length === 0) {
     res.writeHead(status, headers);
     res.end();

@@ -10,7 +10,7 @@ import { deleteBlob, getBlob } from './blobs.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { listCatalog, listReferrers, listTags } from './discovery.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext, RequestTarget } from './context.js';
 
 /** Dispatcher holds what every request needs. */
 export interface Dispatcher {
@@ -102,7 +102,7 @@ function denied(decision: Extract<AccessDecision, { allowed: false }>): Registry
 }
 
 /** dispatch serves one request and tells the access log who made it. */
-export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerResponse, url: URL): Promise<RequestOutcome> {
+export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<RequestOutcome> {
   const method = req.method ?? 'GET';
   const route = matchRoute(url.pathname);
   const outcome: RequestOutcome = { user: undefined };

@@ -9,6 +9,7 @@ import { ImageStore } from '../storage/store.js';
 import { ALLOW_ALL, type AccessController } from './access.js';
 import { dispatch } from './dispatch.js';
 import { API_VERSION_HEADER } from './respond.js';
+import type { RequestTarget } from './context.js';
 
 /** TlsFiles names the PEM files of the server certificate (reloaded when they change). */
 export interface TlsFiles {
@@ -90,6 +91,17 @@ function tlsLoader(files: TlsFiles): { options(): { cert: Buffer; key: Buffer };
   };
 }
 
+/**
+ * requestUrl splits the request target into path and query without resolving dot segments: WHATWG
+ * URL parsing would turn `/v2/a/../b` into `/v2/b`, and a name must be judged as sent.
+ */
+export function requestUrl(target: string | undefined): RequestTarget {
+  const raw = target ?? '/';
+  const q = raw.indexOf('?');
+  const path = q >= 0 ? raw.slice(0, q) : raw;
+  return { pathname: path.startsWith('/') ? path : `/${path}`, searchParams: new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '') };
+}
+
 /** startRegistry listens on host:port and serves the distribution API from storageDir. */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const store = new ImageStore(options.storageDir);
@@ -110,12 +122,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     inFlight++;
     for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
     if (closing) res.setHeader('Connection', 'close');
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://registry');
-    } catch {
-      url = new URL('http://registry/invalid');
-    }
+    const url = requestUrl(req.url);
     let user: string | undefined;
     res.once('close', () => {
       inFlight--;

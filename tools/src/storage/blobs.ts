@@ -41,8 +41,13 @@ export class BlobStore {
 
   /** link makes blob `d` readable in `repo`, and refreshes its mtime so an online gc spares it. */
   async link(repo: string, d: Digest): Promise<void> {
-    await this.driver.touch(this.paths.blobData(d)).catch(() => {});
+    await this.touch(d);
     await writeLink(this.driver, this.paths.layerLink(repo, d), d);
+  }
+
+  /** touch marks a blob as just used, which keeps it out of gc's reach for the grace period. */
+  async touch(d: Digest): Promise<void> {
+    await this.driver.touch(this.paths.blobData(d)).catch(() => {});
   }
 
   /** unlink removes a blob from `repo` (the content stays for gc); false when it was not linked. */
@@ -63,7 +68,7 @@ export class BlobStore {
   /** writeSmall stores a small blob (a manifest) from memory, atomically; no-op if already there. */
   async writeSmall(d: Digest, data: Buffer): Promise<void> {
     if ((await this.size(d)) === data.length) {
-      await this.driver.touch(this.paths.blobData(d)).catch(() => {});
+      await this.touch(d);
       return;
     }
     await this.driver.writeFileAtomic(this.paths.blobData(d), data);

@@ -115,13 +115,15 @@ export class ManifestStore {
         if (b.urls && b.urls.length > 0) return; // foreign layers live elsewhere by design
         const d = parseDigest(b.digest);
         if ((await this.blobs.statInRepo(repo, d)) === undefined) missing.push(b.digest);
+        else await this.blobs.touch(d); // now referenced: keep it from a concurrent gc's sweep
       }),
     );
     await Promise.all(
       parsed.manifests.map(async (m) => {
         const d = parseDigest(m.digest);
         const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
-        if (!link) missing.push(m.digest);
+        if (!link || (await this.blobs.size(d)) === undefined) missing.push(m.digest);
+        else await this.blobs.touch(d);
       }),
     );
     if (missing.length > 0) {

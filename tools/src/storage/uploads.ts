@@ -2,7 +2,7 @@
 // The data file is the state, so a session survives a restart and is resumed from its size; the
 // running hash is only a shortcut, dropped whenever it could disagree with the file.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { randomUUID, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -58,9 +58,11 @@ export class UploadStore {
   /** create starts an empty upload in `repo` and returns its id. */
   async create(repo: string): Promise<UploadState> {
     const id = randomUUID();
-    await this.driver.writeFileAtomic(this.paths.uploadStartedAt(repo, id), new Date().toISOString());
-    const handle = await open(this.paths.uploadData(repo, id), 'wx');
-    await handle.close();
+    // Session bookkeeping needs no fsync: losing a fresh session to a power cut only means the
+    // client starts it again; what must be durable is the committed blob.
+    await this.driver.mkdirp(this.paths.uploadDir(repo, id));
+    await writeFile(this.paths.uploadStartedAt(repo, id), new Date().toISOString(), { flag: 'wx' });
+    await writeFile(this.paths.uploadData(repo, id), '', { flag: 'wx' });
     this.sessions.set(key(repo, id), { hasher: newHasher('sha256'), hashed: 0, queue: Promise.resolve() });
     return { id, size: 0 };
   }
