@@ -95,5 +95,8 @@ CONTAINER_REGISTRY_TARGET_VARS = "CONTAINER_REGISTRY_URL CONTAINER_REGISTRY_NAME
     CONTAINER_REGISTRY_TARGET_NETWORK CONTAINER_REGISTRY_SEARCH_REGISTRIES DOCKER_REGISTRY_INSECURE"
 
 python __anonymous() {
+    # BitBake's parse cache does not follow addpylib modules: re-parse when they change.
+    for module in (containerregistry.settings, containerregistry.labels):
+        bb.parse.mark_dependency(d, module.__file__)
     containerregistry.settings.check(d)
 }

@@ -8544,11 +8544,20 @@ async function readBody(ctx) {
   return Buffer.concat(chunks);
 }
 async function putManifest(ctx, name, reference) {
+  const extraTags = ctx.url.searchParams.getAll("tag");
+  for (const tag of extraTags) {
+    if (!isValidTag(tag)) throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(tag.slice(0, 140))}`);
+  }
+  if (extraTags.length > 0 && !reference.includes(":")) {
+    throw new RegistryError("TAG_INVALID", "the tag parameter needs a PUT by digest");
+  }
   const body = await readBody(ctx);
   const result = await ctx.store.manifests.put(name, reference, body, ctx.req.headers["content-type"]);
+  for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result.digest);
   const digest = formatDigest(result.digest);
   const headers = { Location: `/v2/${name}/manifests/${digest}`, "Docker-Content-Digest": digest };
   if (result.subject) headers["OCI-Subject"] = result.subject;
+  if (extraTags.length > 0) headers["OCI-Tag"] = extraTags.join(", ");
   sendEmpty(ctx.res, 201, headers);
 }
 async function deleteManifest(ctx, name, reference) {

@@ -260,8 +260,9 @@ def config_recipe_setup(d, kind):
 
 
 def has_command(d, command):
-    """has_command tells whether the bundled helper knows a command (helpers grow over time)."""
-    return run_helper(d, [command, "--help"], check=False).returncode == 0
+    """has_command tells whether the bundled helper lists a command in its --help."""
+    out = run_helper(d, ["--help"], check=False)
+    return re.search(r"^\s*container-registry %s\b" % re.escape(command), out.stdout, re.M) is not None
 
 
 def generate_script(d):
