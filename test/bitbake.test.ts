@@ -107,7 +107,9 @@ CONTAINER_REGISTRY_URL = "${url}"
   );
   await writeFile(
     join(root, 'meta-test', 'recipes-test', 'labels-test', 'labels-test_1.2.3.bb'),
-    `SUMMARY = "test"\nLICENSE = "CLOSED"\ninherit oci-image-labels\nOCI_IMAGE_REVISION = "abc1234"\nOCI_IMAGE_BRANCH = "none"\nSOURCE_DATE_EPOCH = "1700000000"\n`,
+    // It inherits nothing of ours but the labels class: FEATURE_PACKAGES_container-registry comes from layer.conf.
+    `SUMMARY = "test"\nLICENSE = "CLOSED"\ninherit oci-image-labels\nOCI_IMAGE_REVISION = "abc1234"\nOCI_IMAGE_BRANCH = "none"\nSOURCE_DATE_EPOCH = "1700000000"\n` +
+      `VIRTUAL-RUNTIME_container_engine = "podman"\nCR_TEST_FEATURE = "\${FEATURE_PACKAGES_container-registry}"\n`,
   );
 
   const storage = join(build, 'container-registry');
@@ -187,16 +189,24 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.equal(docker.get('/etc/docker/daemon.json'), `{\n  "insecure-registries": [\n    "10.0.2.2:${port}"\n  ]\n}\n`);
   });
 
-  await t.test('OCI labels: overrides, none, SOURCE_DATE_EPOCH, PV', async (t) => {
-    const r = spawnSync('bash', ['-c', `. "${OECORE_DIR}/oe-init-build-env" "${build}" >/dev/null && bitbake-getvar -r labels-test --value OCI_IMAGE_LABELS`], {
+  const getvar = (t: Tap, name: string): string | undefined => {
+    const r = spawnSync('bash', ['-c', `. "${OECORE_DIR}/oe-init-build-env" "${build}" >/dev/null && bitbake-getvar -r labels-test --value ${name}`], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' },
     });
-    if (!ok(t, r, 'bitbake-getvar OCI_IMAGE_LABELS')) return;
+    if (!ok(t, r, `bitbake-getvar ${name}`)) return undefined;
+    return r.stdout.trim().split('\n').pop()!.trim();
+  };
+
+  await t.test('OCI labels: overrides, none, SOURCE_DATE_EPOCH, PV', async (t) => {
     t.equal(
-      r.stdout.trim().split('\n').pop()!.trim(),
+      getvar(t, 'OCI_IMAGE_LABELS'),
       'org.opencontainers.image.revision=abc1234 org.opencontainers.image.created=2023-11-14T22:13:20Z org.opencontainers.image.version=1.2.3',
     );
+  });
+
+  await t.test('IMAGE_FEATURES container-registry: the package for the engine (podman), in a recipe outside the layer', async (t) => {
+    t.equal(getvar(t, 'CR_TEST_FEATURE'), 'container-oci-registry-config');
   });
 
   await t.test('SECURE with INSECURE is a parse-time error', async (t) => {
@@ -234,6 +244,7 @@ CONTAINER_REGISTRY_URL = "${url}"
     const b = bitbake(['container-registry-ca', 'docker-registry-config', 'container-oci-registry-config', 'containerd-registry-config', 'vdkr-registry-config', '-c', 'package_write_deb']);
     if (!ok(t, b, 'secure package_write_deb')) return;
     const ca1 = await readFile(caPath, 'utf8');
+    t.equal(getvar(t, 'CR_TEST_FEATURE'), 'container-oci-registry-config container-registry-ca', 'secure mode adds the CA package');
     const s = { url, namespace: 'yocto', auth: '1' };
     await expectPackage(t, 'container-registry-ca', 'ca', s, ca1);
     await expectPackage(t, 'docker-registry-config', 'docker', s, ca1);

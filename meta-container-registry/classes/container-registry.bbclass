@@ -89,7 +89,7 @@ CONTAINER_REGISTRY_CA ??= "${CONTAINER_REGISTRY_STORAGE}/pki/ca.crt"
 DOCKER_REGISTRY_INSECURE[doc] = "More registries docker on the target treats as insecure, space-separated (loopback hosts rewritten like the URL)."
 DOCKER_REGISTRY_INSECURE ??= ""
 
-# Settings that change what a target config package contains: its do_install depends on them.
+CONTAINER_REGISTRY_TARGET_VARS[doc] = "Settings that change what a target config package contains (its do_install depends on them); internal."
 CONTAINER_REGISTRY_TARGET_VARS = "CONTAINER_REGISTRY_URL CONTAINER_REGISTRY_NAMESPACE CONTAINER_REGISTRY_SECURE \
     CONTAINER_REGISTRY_AUTH CONTAINER_REGISTRY_INSECURE CONTAINER_REGISTRY_TARGET_HOST \
     CONTAINER_REGISTRY_TARGET_NETWORK CONTAINER_REGISTRY_SEARCH_REGISTRIES DOCKER_REGISTRY_INSECURE"

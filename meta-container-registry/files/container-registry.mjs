@@ -13,12 +13,24 @@ var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require
   if (typeof require !== "undefined") return require.apply(this, arguments);
   throw Error('Dynamic require of "' + x + '" is not supported');
 });
+var __esm = (fn, res, err) => function __init() {
+  if (err) throw err[0];
+  try {
+    return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;
+  } catch (e) {
+    throw err = [e], e;
+  }
+};
 var __commonJS = (cb, mod) => function __require2() {
   try {
     return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
   } catch (e) {
     throw mod = 0, e;
   }
+};
+var __export = (target, all) => {
+  for (var name in all)
+    __defProp(target, name, { get: all[name], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -36,6 +48,7 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
   mod
 ));
+var __toCommonJS = (mod) => __copyProps(__defProp({}, "__esModule", { value: true }), mod);
 
 // node_modules/reflect-metadata/Reflect.js
 var require_Reflect = __commonJS({
@@ -291,18 +304,18 @@ var require_Reflect = __commonJS({
           provider.OrdinaryDefineOwnMetadata(MetadataKey, MetadataValue, O, P);
         }
         function OrdinaryMetadataKeys(O, P) {
-          var ownKeys = OrdinaryOwnMetadataKeys(O, P);
+          var ownKeys2 = OrdinaryOwnMetadataKeys(O, P);
           var parent = OrdinaryGetPrototypeOf(O);
           if (parent === null)
-            return ownKeys;
+            return ownKeys2;
           var parentKeys = OrdinaryMetadataKeys(parent, P);
           if (parentKeys.length <= 0)
-            return ownKeys;
-          if (ownKeys.length <= 0)
+            return ownKeys2;
+          if (ownKeys2.length <= 0)
             return parentKeys;
           var set = new _Set();
           var keys = [];
-          for (var _i = 0, ownKeys_1 = ownKeys; _i < ownKeys_1.length; _i++) {
+          for (var _i = 0, ownKeys_1 = ownKeys2; _i < ownKeys_1.length; _i++) {
             var key2 = ownKeys_1[_i];
             var hasKey = set.has(key2);
             if (!hasKey) {
@@ -382,10 +395,10 @@ var require_Reflect = __commonJS({
           var hint = PreferredType === 3 ? "string" : PreferredType === 5 ? "number" : "default";
           var exoticToPrim = GetMethod(input, toPrimitiveSymbol);
           if (exoticToPrim !== void 0) {
-            var result = exoticToPrim.call(input, hint);
-            if (IsObject(result))
+            var result2 = exoticToPrim.call(input, hint);
+            if (IsObject(result2))
               throw new TypeError();
-            return result;
+            return result2;
           }
           return OrdinaryToPrimitive(input, hint === "default" ? "number" : hint);
         }
@@ -393,28 +406,28 @@ var require_Reflect = __commonJS({
           if (hint === "string") {
             var toString_1 = O.toString;
             if (IsCallable(toString_1)) {
-              var result = toString_1.call(O);
-              if (!IsObject(result))
-                return result;
+              var result2 = toString_1.call(O);
+              if (!IsObject(result2))
+                return result2;
             }
             var valueOf = O.valueOf;
             if (IsCallable(valueOf)) {
-              var result = valueOf.call(O);
-              if (!IsObject(result))
-                return result;
+              var result2 = valueOf.call(O);
+              if (!IsObject(result2))
+                return result2;
             }
           } else {
             var valueOf = O.valueOf;
             if (IsCallable(valueOf)) {
-              var result = valueOf.call(O);
-              if (!IsObject(result))
-                return result;
+              var result2 = valueOf.call(O);
+              if (!IsObject(result2))
+                return result2;
             }
             var toString_2 = O.toString;
             if (IsCallable(toString_2)) {
-              var result = toString_2.call(O);
-              if (!IsObject(result))
-                return result;
+              var result2 = toString_2.call(O);
+              if (!IsObject(result2))
+                return result2;
             }
           }
           throw new TypeError();
@@ -478,8 +491,8 @@ var require_Reflect = __commonJS({
           return iterResult.value;
         }
         function IteratorStep(iterator) {
-          var result = iterator.next();
-          return result.done ? false : result;
+          var result2 = iterator.next();
+          return result2.done ? false : result2;
         }
         function IteratorClose(iterator) {
           var f = iterator["return"];
@@ -821,7 +834,7 @@ var require_Reflect = __commonJS({
               MapIterator2.prototype.next = function() {
                 var index = this._index;
                 if (index >= 0 && index < this._keys.length) {
-                  var result = this._selector(this._keys[index], this._values[index]);
+                  var result2 = this._selector(this._keys[index], this._values[index]);
                   if (index + 1 >= this._keys.length) {
                     this._index = -1;
                     this._keys = arraySentinel;
@@ -829,7 +842,7 @@ var require_Reflect = __commonJS({
                   } else {
                     this._index++;
                   }
-                  return { value: result, done: false };
+                  return { value: result2, done: false };
                 }
                 return { value: void 0, done: true };
               };
@@ -1100,16 +1113,16 @@ var require_Reflect = __commonJS({
             var data = GenRandomBytes(UUID_SIZE);
             data[6] = data[6] & 79 | 64;
             data[8] = data[8] & 191 | 128;
-            var result = "";
+            var result2 = "";
             for (var offset = 0; offset < UUID_SIZE; ++offset) {
               var byte = data[offset];
               if (offset === 4 || offset === 6 || offset === 8)
-                result += "-";
+                result2 += "-";
               if (byte < 16)
-                result += "0";
-              result += byte.toString(16).toLowerCase();
+                result2 += "0";
+              result2 += byte.toString(16).toLowerCase();
             }
-            return result;
+            return result2;
           }
         }
         function MakeDictionary(obj) {
@@ -1187,15 +1200,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat2, path6, options) {
-      if (!stat2.isSymbolicLink() && !stat2.isFile()) {
+    function checkStat(stat4, path6, options) {
+      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
         return false;
       }
       return checkPathExt(path6, options);
     }
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat2) {
-        cb(er, er ? false : checkStat(stat2, path6, options));
+      fs.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, path6, options));
       });
     }
     function sync(path6, options) {
@@ -1211,20 +1224,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs = __require("fs");
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat2) {
-        cb(er, er ? false : checkStat(stat2, options));
+      fs.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, options));
       });
     }
     function sync(path6, options) {
       return checkStat(fs.statSync(path6), options);
     }
-    function checkStat(stat2, options) {
-      return stat2.isFile() && checkMode(stat2, options);
+    function checkStat(stat4, options) {
+      return stat4.isFile() && checkMode(stat4, options);
     }
-    function checkMode(stat2, options) {
-      var mod = stat2.mode;
-      var uid = stat2.uid;
-      var gid = stat2.gid;
+    function checkMode(stat4, options) {
+      var mod = stat4.mode;
+      var uid = stat4.uid;
+      var gid = stat4.gid;
       var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
       var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
@@ -1528,7 +1541,7 @@ var require_parse = __commonJS({
     "use strict";
     var path6 = __require("path");
     var resolveCommand = require_resolveCommand();
-    var escape4 = require_escape();
+    var escape5 = require_escape();
     var readShebang = require_readShebang();
     var isWin = process.platform === "win32";
     var isExecutableRegExp = /\.(?:com|exe)$/i;
@@ -1552,8 +1565,8 @@ var require_parse = __commonJS({
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
         parsed.command = path6.normalize(parsed.command);
-        parsed.command = escape4.command(parsed.command);
-        parsed.args = parsed.args.map((arg) => escape4.argument(arg, needsDoubleEscapeMetaChars));
+        parsed.command = escape5.command(parsed.command);
+        parsed.args = parsed.args.map((arg) => escape5.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
         parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
         parsed.command = process.env.comspec || "cmd.exe";
@@ -1561,7 +1574,7 @@ var require_parse = __commonJS({
       }
       return parsed;
     }
-    function parse(command2, args, options) {
+    function parse2(command2, args, options) {
       if (args && !Array.isArray(args)) {
         options = args;
         args = null;
@@ -1580,7 +1593,7 @@ var require_parse = __commonJS({
       };
       return options.shell ? parsed : parseNonShell(parsed);
     }
-    module.exports = parse;
+    module.exports = parse2;
   }
 });
 
@@ -1639,30 +1652,18488 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
     var cp = __require("child_process");
-    var parse = require_parse();
+    var parse2 = require_parse();
     var enoent = require_enoent();
     function spawn2(command2, args, options) {
-      const parsed = parse(command2, args, options);
+      const parsed = parse2(command2, args, options);
       const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command2, args, options) {
-      const parsed = parse(command2, args, options);
-      const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
-      result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
-      return result;
+      const parsed = parse2(command2, args, options);
+      const result2 = cp.spawnSync(parsed.command, parsed.args, parsed.options);
+      result2.error = result2.error || enoent.verifyENOENTSync(result2.status, parsed);
+      return result2;
     }
     module.exports = spawn2;
     module.exports.spawn = spawn2;
     module.exports.sync = spawnSync2;
-    module.exports._parse = parse;
+    module.exports._parse = parse2;
     module.exports._enoent = enoent;
   }
 });
 
+// node_modules/tslib/tslib.es6.mjs
+var tslib_es6_exports = {};
+__export(tslib_es6_exports, {
+  __addDisposableResource: () => __addDisposableResource,
+  __assign: () => __assign,
+  __asyncDelegator: () => __asyncDelegator,
+  __asyncGenerator: () => __asyncGenerator,
+  __asyncValues: () => __asyncValues,
+  __await: () => __await,
+  __awaiter: () => __awaiter,
+  __classPrivateFieldGet: () => __classPrivateFieldGet2,
+  __classPrivateFieldIn: () => __classPrivateFieldIn,
+  __classPrivateFieldSet: () => __classPrivateFieldSet2,
+  __createBinding: () => __createBinding,
+  __decorate: () => __decorate,
+  __disposeResources: () => __disposeResources,
+  __esDecorate: () => __esDecorate,
+  __exportStar: () => __exportStar,
+  __extends: () => __extends,
+  __generator: () => __generator,
+  __importDefault: () => __importDefault,
+  __importStar: () => __importStar,
+  __makeTemplateObject: () => __makeTemplateObject,
+  __metadata: () => __metadata,
+  __param: () => __param,
+  __propKey: () => __propKey,
+  __read: () => __read,
+  __rest: () => __rest,
+  __rewriteRelativeImportExtension: () => __rewriteRelativeImportExtension,
+  __runInitializers: () => __runInitializers,
+  __setFunctionName: () => __setFunctionName,
+  __spread: () => __spread,
+  __spreadArray: () => __spreadArray,
+  __spreadArrays: () => __spreadArrays,
+  __values: () => __values,
+  default: () => tslib_es6_default
+});
+function __extends(d, b) {
+  if (typeof b !== "function" && b !== null)
+    throw new TypeError("Class extends value " + String(b) + " is not a constructor or null");
+  extendStatics(d, b);
+  function __() {
+    this.constructor = d;
+  }
+  d.prototype = b === null ? Object.create(b) : (__.prototype = b.prototype, new __());
+}
+function __rest(s, e) {
+  var t = {};
+  for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p) && e.indexOf(p) < 0)
+    t[p] = s[p];
+  if (s != null && typeof Object.getOwnPropertySymbols === "function")
+    for (var i2 = 0, p = Object.getOwnPropertySymbols(s); i2 < p.length; i2++) {
+      if (e.indexOf(p[i2]) < 0 && Object.prototype.propertyIsEnumerable.call(s, p[i2]))
+        t[p[i2]] = s[p[i2]];
+    }
+  return t;
+}
+function __decorate(decorators, target, key2, desc) {
+  var c3 = arguments.length, r = c3 < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key2) : desc, d;
+  if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key2, desc);
+  else for (var i2 = decorators.length - 1; i2 >= 0; i2--) if (d = decorators[i2]) r = (c3 < 3 ? d(r) : c3 > 3 ? d(target, key2, r) : d(target, key2)) || r;
+  return c3 > 3 && r && Object.defineProperty(target, key2, r), r;
+}
+function __param(paramIndex, decorator) {
+  return function(target, key2) {
+    decorator(target, key2, paramIndex);
+  };
+}
+function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, extraInitializers) {
+  function accept(f) {
+    if (f !== void 0 && typeof f !== "function") throw new TypeError("Function expected");
+    return f;
+  }
+  var kind = contextIn.kind, key2 = kind === "getter" ? "get" : kind === "setter" ? "set" : "value";
+  var target = !descriptorIn && ctor ? contextIn["static"] ? ctor : ctor.prototype : null;
+  var descriptor = descriptorIn || (target ? Object.getOwnPropertyDescriptor(target, contextIn.name) : {});
+  var _, done = false;
+  for (var i2 = decorators.length - 1; i2 >= 0; i2--) {
+    var context = {};
+    for (var p in contextIn) context[p] = p === "access" ? {} : contextIn[p];
+    for (var p in contextIn.access) context.access[p] = contextIn.access[p];
+    context.addInitializer = function(f) {
+      if (done) throw new TypeError("Cannot add initializers after decoration has completed");
+      extraInitializers.push(accept(f || null));
+    };
+    var result2 = (0, decorators[i2])(kind === "accessor" ? { get: descriptor.get, set: descriptor.set } : descriptor[key2], context);
+    if (kind === "accessor") {
+      if (result2 === void 0) continue;
+      if (result2 === null || typeof result2 !== "object") throw new TypeError("Object expected");
+      if (_ = accept(result2.get)) descriptor.get = _;
+      if (_ = accept(result2.set)) descriptor.set = _;
+      if (_ = accept(result2.init)) initializers.unshift(_);
+    } else if (_ = accept(result2)) {
+      if (kind === "field") initializers.unshift(_);
+      else descriptor[key2] = _;
+    }
+  }
+  if (target) Object.defineProperty(target, contextIn.name, descriptor);
+  done = true;
+}
+function __runInitializers(thisArg, initializers, value) {
+  var useValue = arguments.length > 2;
+  for (var i2 = 0; i2 < initializers.length; i2++) {
+    value = useValue ? initializers[i2].call(thisArg, value) : initializers[i2].call(thisArg);
+  }
+  return useValue ? value : void 0;
+}
+function __propKey(x) {
+  return typeof x === "symbol" ? x : "".concat(x);
+}
+function __setFunctionName(f, name, prefix) {
+  if (typeof name === "symbol") name = name.description ? "[".concat(name.description, "]") : "";
+  return Object.defineProperty(f, "name", { configurable: true, value: prefix ? "".concat(prefix, " ", name) : name });
+}
+function __metadata(metadataKey, metadataValue) {
+  if (typeof Reflect === "object" && typeof Reflect.metadata === "function") return Reflect.metadata(metadataKey, metadataValue);
+}
+function __awaiter(thisArg, _arguments, P, generator) {
+  function adopt(value) {
+    return value instanceof P ? value : new P(function(resolve6) {
+      resolve6(value);
+    });
+  }
+  return new (P || (P = Promise))(function(resolve6, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result2) {
+      result2.done ? resolve6(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+}
+function __generator(thisArg, body) {
+  var _ = { label: 0, sent: function() {
+    if (t[0] & 1) throw t[1];
+    return t[1];
+  }, trys: [], ops: [] }, f, y, t, g = Object.create((typeof Iterator === "function" ? Iterator : Object).prototype);
+  return g.next = verb(0), g["throw"] = verb(1), g["return"] = verb(2), typeof Symbol === "function" && (g[Symbol.iterator] = function() {
+    return this;
+  }), g;
+  function verb(n2) {
+    return function(v) {
+      return step([n2, v]);
+    };
+  }
+  function step(op) {
+    if (f) throw new TypeError("Generator is already executing.");
+    while (g && (g = 0, op[0] && (_ = 0)), _) try {
+      if (f = 1, y && (t = op[0] & 2 ? y["return"] : op[0] ? y["throw"] || ((t = y["return"]) && t.call(y), 0) : y.next) && !(t = t.call(y, op[1])).done) return t;
+      if (y = 0, t) op = [op[0] & 2, t.value];
+      switch (op[0]) {
+        case 0:
+        case 1:
+          t = op;
+          break;
+        case 4:
+          _.label++;
+          return { value: op[1], done: false };
+        case 5:
+          _.label++;
+          y = op[1];
+          op = [0];
+          continue;
+        case 7:
+          op = _.ops.pop();
+          _.trys.pop();
+          continue;
+        default:
+          if (!(t = _.trys, t = t.length > 0 && t[t.length - 1]) && (op[0] === 6 || op[0] === 2)) {
+            _ = 0;
+            continue;
+          }
+          if (op[0] === 3 && (!t || op[1] > t[0] && op[1] < t[3])) {
+            _.label = op[1];
+            break;
+          }
+          if (op[0] === 6 && _.label < t[1]) {
+            _.label = t[1];
+            t = op;
+            break;
+          }
+          if (t && _.label < t[2]) {
+            _.label = t[2];
+            _.ops.push(op);
+            break;
+          }
+          if (t[2]) _.ops.pop();
+          _.trys.pop();
+          continue;
+      }
+      op = body.call(thisArg, _);
+    } catch (e) {
+      op = [6, e];
+      y = 0;
+    } finally {
+      f = t = 0;
+    }
+    if (op[0] & 5) throw op[1];
+    return { value: op[0] ? op[1] : void 0, done: true };
+  }
+}
+function __exportStar(m, o2) {
+  for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(o2, p)) __createBinding(o2, m, p);
+}
+function __values(o2) {
+  var s = typeof Symbol === "function" && Symbol.iterator, m = s && o2[s], i2 = 0;
+  if (m) return m.call(o2);
+  if (o2 && typeof o2.length === "number") return {
+    next: function() {
+      if (o2 && i2 >= o2.length) o2 = void 0;
+      return { value: o2 && o2[i2++], done: !o2 };
+    }
+  };
+  throw new TypeError(s ? "Object is not iterable." : "Symbol.iterator is not defined.");
+}
+function __read(o2, n2) {
+  var m = typeof Symbol === "function" && o2[Symbol.iterator];
+  if (!m) return o2;
+  var i2 = m.call(o2), r, ar = [], e;
+  try {
+    while ((n2 === void 0 || n2-- > 0) && !(r = i2.next()).done) ar.push(r.value);
+  } catch (error) {
+    e = { error };
+  } finally {
+    try {
+      if (r && !r.done && (m = i2["return"])) m.call(i2);
+    } finally {
+      if (e) throw e.error;
+    }
+  }
+  return ar;
+}
+function __spread() {
+  for (var ar = [], i2 = 0; i2 < arguments.length; i2++)
+    ar = ar.concat(__read(arguments[i2]));
+  return ar;
+}
+function __spreadArrays() {
+  for (var s = 0, i2 = 0, il = arguments.length; i2 < il; i2++) s += arguments[i2].length;
+  for (var r = Array(s), k = 0, i2 = 0; i2 < il; i2++)
+    for (var a2 = arguments[i2], j = 0, jl = a2.length; j < jl; j++, k++)
+      r[k] = a2[j];
+  return r;
+}
+function __spreadArray(to, from, pack) {
+  if (pack || arguments.length === 2) for (var i2 = 0, l = from.length, ar; i2 < l; i2++) {
+    if (ar || !(i2 in from)) {
+      if (!ar) ar = Array.prototype.slice.call(from, 0, i2);
+      ar[i2] = from[i2];
+    }
+  }
+  return to.concat(ar || Array.prototype.slice.call(from));
+}
+function __await(v) {
+  return this instanceof __await ? (this.v = v, this) : new __await(v);
+}
+function __asyncGenerator(thisArg, _arguments, generator) {
+  if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
+  var g = generator.apply(thisArg, _arguments || []), i2, q = [];
+  return i2 = Object.create((typeof AsyncIterator === "function" ? AsyncIterator : Object).prototype), verb("next"), verb("throw"), verb("return", awaitReturn), i2[Symbol.asyncIterator] = function() {
+    return this;
+  }, i2;
+  function awaitReturn(f) {
+    return function(v) {
+      return Promise.resolve(v).then(f, reject);
+    };
+  }
+  function verb(n2, f) {
+    if (g[n2]) {
+      i2[n2] = function(v) {
+        return new Promise(function(a2, b) {
+          q.push([n2, v, a2, b]) > 1 || resume(n2, v);
+        });
+      };
+      if (f) i2[n2] = f(i2[n2]);
+    }
+  }
+  function resume(n2, v) {
+    try {
+      step(g[n2](v));
+    } catch (e) {
+      settle(q[0][3], e);
+    }
+  }
+  function step(r) {
+    r.value instanceof __await ? Promise.resolve(r.value.v).then(fulfill, reject) : settle(q[0][2], r);
+  }
+  function fulfill(value) {
+    resume("next", value);
+  }
+  function reject(value) {
+    resume("throw", value);
+  }
+  function settle(f, v) {
+    if (f(v), q.shift(), q.length) resume(q[0][0], q[0][1]);
+  }
+}
+function __asyncDelegator(o2) {
+  var i2, p;
+  return i2 = {}, verb("next"), verb("throw", function(e) {
+    throw e;
+  }), verb("return"), i2[Symbol.iterator] = function() {
+    return this;
+  }, i2;
+  function verb(n2, f) {
+    i2[n2] = o2[n2] ? function(v) {
+      return (p = !p) ? { value: __await(o2[n2](v)), done: false } : f ? f(v) : v;
+    } : f;
+  }
+}
+function __asyncValues(o2) {
+  if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
+  var m = o2[Symbol.asyncIterator], i2;
+  return m ? m.call(o2) : (o2 = typeof __values === "function" ? __values(o2) : o2[Symbol.iterator](), i2 = {}, verb("next"), verb("throw"), verb("return"), i2[Symbol.asyncIterator] = function() {
+    return this;
+  }, i2);
+  function verb(n2) {
+    i2[n2] = o2[n2] && function(v) {
+      return new Promise(function(resolve6, reject) {
+        v = o2[n2](v), settle(resolve6, reject, v.done, v.value);
+      });
+    };
+  }
+  function settle(resolve6, reject, d, v) {
+    Promise.resolve(v).then(function(v2) {
+      resolve6({ value: v2, done: d });
+    }, reject);
+  }
+}
+function __makeTemplateObject(cooked, raw) {
+  if (Object.defineProperty) {
+    Object.defineProperty(cooked, "raw", { value: raw });
+  } else {
+    cooked.raw = raw;
+  }
+  return cooked;
+}
+function __importStar(mod) {
+  if (mod && mod.__esModule) return mod;
+  var result2 = {};
+  if (mod != null) {
+    for (var k = ownKeys(mod), i2 = 0; i2 < k.length; i2++) if (k[i2] !== "default") __createBinding(result2, mod, k[i2]);
+  }
+  __setModuleDefault(result2, mod);
+  return result2;
+}
+function __importDefault(mod) {
+  return mod && mod.__esModule ? mod : { default: mod };
+}
+function __classPrivateFieldGet2(receiver, state, kind, f) {
+  if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a getter");
+  if (typeof state === "function" ? receiver !== state || !f : !state.has(receiver)) throw new TypeError("Cannot read private member from an object whose class did not declare it");
+  return kind === "m" ? f : kind === "a" ? f.call(receiver) : f ? f.value : state.get(receiver);
+}
+function __classPrivateFieldSet2(receiver, state, value, kind, f) {
+  if (kind === "m") throw new TypeError("Private method is not writable");
+  if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a setter");
+  if (typeof state === "function" ? receiver !== state || !f : !state.has(receiver)) throw new TypeError("Cannot write private member to an object whose class did not declare it");
+  return kind === "a" ? f.call(receiver, value) : f ? f.value = value : state.set(receiver, value), value;
+}
+function __classPrivateFieldIn(state, receiver) {
+  if (receiver === null || typeof receiver !== "object" && typeof receiver !== "function") throw new TypeError("Cannot use 'in' operator on non-object");
+  return typeof state === "function" ? receiver === state : state.has(receiver);
+}
+function __addDisposableResource(env2, value, async) {
+  if (value !== null && value !== void 0) {
+    if (typeof value !== "object" && typeof value !== "function") throw new TypeError("Object expected.");
+    var dispose, inner;
+    if (async) {
+      if (!Symbol.asyncDispose) throw new TypeError("Symbol.asyncDispose is not defined.");
+      dispose = value[Symbol.asyncDispose];
+    }
+    if (dispose === void 0) {
+      if (!Symbol.dispose) throw new TypeError("Symbol.dispose is not defined.");
+      dispose = value[Symbol.dispose];
+      if (async) inner = dispose;
+    }
+    if (typeof dispose !== "function") throw new TypeError("Object not disposable.");
+    if (inner) dispose = function() {
+      try {
+        inner.call(this);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
+    env2.stack.push({ value, dispose, async });
+  } else if (async) {
+    env2.stack.push({ async: true });
+  }
+  return value;
+}
+function __disposeResources(env2) {
+  function fail(e) {
+    env2.error = env2.hasError ? new _SuppressedError(e, env2.error, "An error was suppressed during disposal.") : e;
+    env2.hasError = true;
+  }
+  var r, s = 0;
+  function next() {
+    while (r = env2.stack.pop()) {
+      try {
+        if (!r.async && s === 1) return s = 0, env2.stack.push(r), Promise.resolve().then(next);
+        if (r.dispose) {
+          var result2 = r.dispose.call(r.value);
+          if (r.async) return s |= 2, Promise.resolve(result2).then(next, function(e) {
+            fail(e);
+            return next();
+          });
+        } else s |= 1;
+      } catch (e) {
+        fail(e);
+      }
+    }
+    if (s === 1) return env2.hasError ? Promise.reject(env2.error) : Promise.resolve();
+    if (env2.hasError) throw env2.error;
+  }
+  return next();
+}
+function __rewriteRelativeImportExtension(path6, preserveJsx, extraExtensions, ignoreCase) {
+  if (typeof path6 === "string" && /^\.\.?\//.test(path6)) {
+    if (extraExtensions) {
+      for (var extension in extraExtensions) {
+        var suffix = path6.slice(-extension.length);
+        if (suffix === extension || ignoreCase && suffix.toLowerCase() === extension.toLowerCase()) {
+          var output = extraExtensions[extension];
+          return output === extension ? path6 : path6.slice(0, -extension.length) + output;
+        }
+      }
+    }
+    return path6.replace(/\.(tsx)$|((?:\.d)?)((?:\.[^./]+?)?)\.([cm]?)ts$/i, function(m, tsx, d, ext, cm) {
+      return tsx ? preserveJsx ? ".jsx" : ".js" : d && (!ext || !cm) ? m : d + ext + "." + cm.toLowerCase() + "js";
+    });
+  }
+  return path6;
+}
+var extendStatics, __assign, __createBinding, __setModuleDefault, ownKeys, _SuppressedError, tslib_es6_default;
+var init_tslib_es6 = __esm({
+  "node_modules/tslib/tslib.es6.mjs"() {
+    extendStatics = function(d, b) {
+      extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b2) {
+        d2.__proto__ = b2;
+      } || function(d2, b2) {
+        for (var p in b2) if (Object.prototype.hasOwnProperty.call(b2, p)) d2[p] = b2[p];
+      };
+      return extendStatics(d, b);
+    };
+    __assign = function() {
+      __assign = Object.assign || function __assign3(t) {
+        for (var s, i2 = 1, n2 = arguments.length; i2 < n2; i2++) {
+          s = arguments[i2];
+          for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p)) t[p] = s[p];
+        }
+        return t;
+      };
+      return __assign.apply(this, arguments);
+    };
+    __createBinding = Object.create ? (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o2, k2, desc);
+    }) : (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o2[k2] = m[k];
+    });
+    __setModuleDefault = Object.create ? (function(o2, v) {
+      Object.defineProperty(o2, "default", { enumerable: true, value: v });
+    }) : function(o2, v) {
+      o2["default"] = v;
+    };
+    ownKeys = function(o2) {
+      ownKeys = Object.getOwnPropertyNames || function(o3) {
+        var ar = [];
+        for (var k in o3) if (Object.prototype.hasOwnProperty.call(o3, k)) ar[ar.length] = k;
+        return ar;
+      };
+      return ownKeys(o2);
+    };
+    _SuppressedError = typeof SuppressedError === "function" ? SuppressedError : function(error, suppressed, message) {
+      var e = new Error(message);
+      return e.name = "SuppressedError", e.error = error, e.suppressed = suppressed, e;
+    };
+    tslib_es6_default = {
+      __extends,
+      __assign,
+      __rest,
+      __decorate,
+      __param,
+      __esDecorate,
+      __runInitializers,
+      __propKey,
+      __setFunctionName,
+      __metadata,
+      __awaiter,
+      __generator,
+      __createBinding,
+      __exportStar,
+      __values,
+      __read,
+      __spread,
+      __spreadArrays,
+      __spreadArray,
+      __await,
+      __asyncGenerator,
+      __asyncDelegator,
+      __asyncValues,
+      __makeTemplateObject,
+      __importStar,
+      __importDefault,
+      __classPrivateFieldGet: __classPrivateFieldGet2,
+      __classPrivateFieldSet: __classPrivateFieldSet2,
+      __classPrivateFieldIn,
+      __addDisposableResource,
+      __disposeResources,
+      __rewriteRelativeImportExtension
+    };
+  }
+});
+
+// node_modules/pvtsutils/build/index.js
+var require_build = __commonJS({
+  "node_modules/pvtsutils/build/index.js"(exports) {
+    "use strict";
+    var ARRAY_BUFFER_NAME = "[object ArrayBuffer]";
+    var BufferSourceConverter = class _BufferSourceConverter {
+      static isArrayBuffer(data) {
+        return Object.prototype.toString.call(data) === ARRAY_BUFFER_NAME;
+      }
+      static toArrayBuffer(data) {
+        if (this.isArrayBuffer(data)) {
+          return data;
+        }
+        if (data.byteLength === data.buffer.byteLength) {
+          return data.buffer;
+        }
+        if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+          return data.buffer;
+        }
+        return this.toUint8Array(data.buffer).slice(data.byteOffset, data.byteOffset + data.byteLength).buffer;
+      }
+      static toUint8Array(data) {
+        return this.toView(data, Uint8Array);
+      }
+      static toView(data, type) {
+        if (data.constructor === type) {
+          return data;
+        }
+        if (this.isArrayBuffer(data)) {
+          return new type(data);
+        }
+        if (this.isArrayBufferView(data)) {
+          return new type(data.buffer, data.byteOffset, data.byteLength);
+        }
+        throw new TypeError("The provided value is not of type '(ArrayBuffer or ArrayBufferView)'");
+      }
+      static isBufferSource(data) {
+        return this.isArrayBufferView(data) || this.isArrayBuffer(data);
+      }
+      static isArrayBufferView(data) {
+        return ArrayBuffer.isView(data) || data && this.isArrayBuffer(data.buffer);
+      }
+      static isEqual(a2, b) {
+        const aView = _BufferSourceConverter.toUint8Array(a2);
+        const bView = _BufferSourceConverter.toUint8Array(b);
+        if (aView.length !== bView.byteLength) {
+          return false;
+        }
+        for (let i2 = 0; i2 < aView.length; i2++) {
+          if (aView[i2] !== bView[i2]) {
+            return false;
+          }
+        }
+        return true;
+      }
+      static concat(...args) {
+        let buffers;
+        if (Array.isArray(args[0]) && !(args[1] instanceof Function)) {
+          buffers = args[0];
+        } else if (Array.isArray(args[0]) && args[1] instanceof Function) {
+          buffers = args[0];
+        } else {
+          if (args[args.length - 1] instanceof Function) {
+            buffers = args.slice(0, args.length - 1);
+          } else {
+            buffers = args;
+          }
+        }
+        let size = 0;
+        for (const buffer of buffers) {
+          size += buffer.byteLength;
+        }
+        const res = new Uint8Array(size);
+        let offset = 0;
+        for (const buffer of buffers) {
+          const view = this.toUint8Array(buffer);
+          res.set(view, offset);
+          offset += view.length;
+        }
+        if (args[args.length - 1] instanceof Function) {
+          return this.toView(res, args[args.length - 1]);
+        }
+        return res.buffer;
+      }
+    };
+    var STRING_TYPE = "string";
+    var HEX_REGEX = /^[0-9a-f\s]+$/i;
+    var BASE64_REGEX = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    var BASE64URL_REGEX = /^[a-zA-Z0-9-_]+$/;
+    var Utf8Converter = class {
+      static fromString(text) {
+        const s = unescape(encodeURIComponent(text));
+        const uintArray = new Uint8Array(s.length);
+        for (let i2 = 0; i2 < s.length; i2++) {
+          uintArray[i2] = s.charCodeAt(i2);
+        }
+        return uintArray.buffer;
+      }
+      static toString(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        let encodedString = "";
+        for (let i2 = 0; i2 < buf.length; i2++) {
+          encodedString += String.fromCharCode(buf[i2]);
+        }
+        const decodedString = decodeURIComponent(escape(encodedString));
+        return decodedString;
+      }
+    };
+    var Utf16Converter = class {
+      static toString(buffer, littleEndian = false) {
+        const arrayBuffer = BufferSourceConverter.toArrayBuffer(buffer);
+        const dataView = new DataView(arrayBuffer);
+        let res = "";
+        for (let i2 = 0; i2 < arrayBuffer.byteLength; i2 += 2) {
+          const code = dataView.getUint16(i2, littleEndian);
+          res += String.fromCharCode(code);
+        }
+        return res;
+      }
+      static fromString(text, littleEndian = false) {
+        const res = new ArrayBuffer(text.length * 2);
+        const dataView = new DataView(res);
+        for (let i2 = 0; i2 < text.length; i2++) {
+          dataView.setUint16(i2 * 2, text.charCodeAt(i2), littleEndian);
+        }
+        return res;
+      }
+    };
+    var Convert = class _Convert {
+      static isHex(data) {
+        return typeof data === STRING_TYPE && HEX_REGEX.test(data);
+      }
+      static isBase64(data) {
+        return typeof data === STRING_TYPE && BASE64_REGEX.test(data);
+      }
+      static isBase64Url(data) {
+        return typeof data === STRING_TYPE && BASE64URL_REGEX.test(data);
+      }
+      static ToString(buffer, enc = "utf8") {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        switch (enc.toLowerCase()) {
+          case "utf8":
+            return this.ToUtf8String(buf);
+          case "binary":
+            return this.ToBinary(buf);
+          case "hex":
+            return this.ToHex(buf);
+          case "base64":
+            return this.ToBase64(buf);
+          case "base64url":
+            return this.ToBase64Url(buf);
+          case "utf16le":
+            return Utf16Converter.toString(buf, true);
+          case "utf16":
+          case "utf16be":
+            return Utf16Converter.toString(buf);
+          default:
+            throw new Error(`Unknown type of encoding '${enc}'`);
+        }
+      }
+      static FromString(str, enc = "utf8") {
+        if (!str) {
+          return new ArrayBuffer(0);
+        }
+        switch (enc.toLowerCase()) {
+          case "utf8":
+            return this.FromUtf8String(str);
+          case "binary":
+            return this.FromBinary(str);
+          case "hex":
+            return this.FromHex(str);
+          case "base64":
+            return this.FromBase64(str);
+          case "base64url":
+            return this.FromBase64Url(str);
+          case "utf16le":
+            return Utf16Converter.fromString(str, true);
+          case "utf16":
+          case "utf16be":
+            return Utf16Converter.fromString(str);
+          default:
+            throw new Error(`Unknown type of encoding '${enc}'`);
+        }
+      }
+      static ToBase64(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        if (typeof btoa !== "undefined") {
+          const binary = this.ToString(buf, "binary");
+          return btoa(binary);
+        } else {
+          return Buffer.from(buf).toString("base64");
+        }
+      }
+      static FromBase64(base64) {
+        const formatted = this.formatString(base64);
+        if (!formatted) {
+          return new ArrayBuffer(0);
+        }
+        if (!_Convert.isBase64(formatted)) {
+          throw new TypeError("Argument 'base64Text' is not Base64 encoded");
+        }
+        if (typeof atob !== "undefined") {
+          return this.FromBinary(atob(formatted));
+        } else {
+          return new Uint8Array(Buffer.from(formatted, "base64")).buffer;
+        }
+      }
+      static FromBase64Url(base64url) {
+        const formatted = this.formatString(base64url);
+        if (!formatted) {
+          return new ArrayBuffer(0);
+        }
+        if (!_Convert.isBase64Url(formatted)) {
+          throw new TypeError("Argument 'base64url' is not Base64Url encoded");
+        }
+        return this.FromBase64(this.Base64Padding(formatted.replace(/\-/g, "+").replace(/\_/g, "/")));
+      }
+      static ToBase64Url(data) {
+        return this.ToBase64(data).replace(/\+/g, "-").replace(/\//g, "_").replace(/\=/g, "");
+      }
+      static FromUtf8String(text, encoding = _Convert.DEFAULT_UTF8_ENCODING) {
+        switch (encoding) {
+          case "ascii":
+            return this.FromBinary(text);
+          case "utf8":
+            return Utf8Converter.fromString(text);
+          case "utf16":
+          case "utf16be":
+            return Utf16Converter.fromString(text);
+          case "utf16le":
+          case "usc2":
+            return Utf16Converter.fromString(text, true);
+          default:
+            throw new Error(`Unknown type of encoding '${encoding}'`);
+        }
+      }
+      static ToUtf8String(buffer, encoding = _Convert.DEFAULT_UTF8_ENCODING) {
+        switch (encoding) {
+          case "ascii":
+            return this.ToBinary(buffer);
+          case "utf8":
+            return Utf8Converter.toString(buffer);
+          case "utf16":
+          case "utf16be":
+            return Utf16Converter.toString(buffer);
+          case "utf16le":
+          case "usc2":
+            return Utf16Converter.toString(buffer, true);
+          default:
+            throw new Error(`Unknown type of encoding '${encoding}'`);
+        }
+      }
+      static FromBinary(text) {
+        const stringLength = text.length;
+        const resultView = new Uint8Array(stringLength);
+        for (let i2 = 0; i2 < stringLength; i2++) {
+          resultView[i2] = text.charCodeAt(i2);
+        }
+        return resultView.buffer;
+      }
+      static ToBinary(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        let res = "";
+        for (let i2 = 0; i2 < buf.length; i2++) {
+          res += String.fromCharCode(buf[i2]);
+        }
+        return res;
+      }
+      static ToHex(buffer) {
+        const buf = BufferSourceConverter.toUint8Array(buffer);
+        let result2 = "";
+        const len = buf.length;
+        for (let i2 = 0; i2 < len; i2++) {
+          const byte = buf[i2];
+          if (byte < 16) {
+            result2 += "0";
+          }
+          result2 += byte.toString(16);
+        }
+        return result2;
+      }
+      static FromHex(hexString) {
+        let formatted = this.formatString(hexString);
+        if (!formatted) {
+          return new ArrayBuffer(0);
+        }
+        if (!_Convert.isHex(formatted)) {
+          throw new TypeError("Argument 'hexString' is not HEX encoded");
+        }
+        if (formatted.length % 2) {
+          formatted = `0${formatted}`;
+        }
+        const res = new Uint8Array(formatted.length / 2);
+        for (let i2 = 0; i2 < formatted.length; i2 = i2 + 2) {
+          const c3 = formatted.slice(i2, i2 + 2);
+          res[i2 / 2] = parseInt(c3, 16);
+        }
+        return res.buffer;
+      }
+      static ToUtf16String(buffer, littleEndian = false) {
+        return Utf16Converter.toString(buffer, littleEndian);
+      }
+      static FromUtf16String(text, littleEndian = false) {
+        return Utf16Converter.fromString(text, littleEndian);
+      }
+      static Base64Padding(base64) {
+        const padCount = 4 - base64.length % 4;
+        if (padCount < 4) {
+          for (let i2 = 0; i2 < padCount; i2++) {
+            base64 += "=";
+          }
+        }
+        return base64;
+      }
+      static formatString(data) {
+        return (data === null || data === void 0 ? void 0 : data.replace(/[\n\r\t ]/g, "")) || "";
+      }
+    };
+    Convert.DEFAULT_UTF8_ENCODING = "utf8";
+    function assign(target, ...sources) {
+      const res = arguments[0];
+      for (let i2 = 1; i2 < arguments.length; i2++) {
+        const obj = arguments[i2];
+        for (const prop in obj) {
+          res[prop] = obj[prop];
+        }
+      }
+      return res;
+    }
+    function combine(...buf) {
+      const totalByteLength = buf.map((item) => item.byteLength).reduce((prev, cur) => prev + cur);
+      const res = new Uint8Array(totalByteLength);
+      let currentPos = 0;
+      buf.map((item) => new Uint8Array(item)).forEach((arr) => {
+        for (const item2 of arr) {
+          res[currentPos++] = item2;
+        }
+      });
+      return res.buffer;
+    }
+    function isEqual(bytes1, bytes2) {
+      if (!(bytes1 && bytes2)) {
+        return false;
+      }
+      if (bytes1.byteLength !== bytes2.byteLength) {
+        return false;
+      }
+      const b1 = new Uint8Array(bytes1);
+      const b2 = new Uint8Array(bytes2);
+      for (let i2 = 0; i2 < bytes1.byteLength; i2++) {
+        if (b1[i2] !== b2[i2]) {
+          return false;
+        }
+      }
+      return true;
+    }
+    exports.BufferSourceConverter = BufferSourceConverter;
+    exports.Convert = Convert;
+    exports.assign = assign;
+    exports.combine = combine;
+    exports.isEqual = isEqual;
+  }
+});
+
+// node_modules/pvutils/build/utils.js
+var require_utils = __commonJS({
+  "node_modules/pvutils/build/utils.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    function getUTCDate(date) {
+      return new Date(date.getTime() + date.getTimezoneOffset() * 6e4);
+    }
+    function getParametersValue(parameters, name, defaultValue) {
+      var _a2;
+      if (parameters instanceof Object === false) {
+        return defaultValue;
+      }
+      return (_a2 = parameters[name]) !== null && _a2 !== void 0 ? _a2 : defaultValue;
+    }
+    function bufferToHexCodes(inputBuffer, inputOffset = 0, inputLength = inputBuffer.byteLength - inputOffset, insertSpace = false) {
+      let result2 = "";
+      for (const item of new Uint8Array(inputBuffer, inputOffset, inputLength)) {
+        const str = item.toString(16).toUpperCase();
+        if (str.length === 1) {
+          result2 += "0";
+        }
+        result2 += str;
+        if (insertSpace) {
+          result2 += " ";
+        }
+      }
+      return result2.trim();
+    }
+    function checkBufferParams(baseBlock, inputBuffer, inputOffset, inputLength) {
+      if (!(inputBuffer instanceof ArrayBuffer)) {
+        baseBlock.error = 'Wrong parameter: inputBuffer must be "ArrayBuffer"';
+        return false;
+      }
+      if (!inputBuffer.byteLength) {
+        baseBlock.error = "Wrong parameter: inputBuffer has zero length";
+        return false;
+      }
+      if (inputOffset < 0) {
+        baseBlock.error = "Wrong parameter: inputOffset less than zero";
+        return false;
+      }
+      if (inputLength < 0) {
+        baseBlock.error = "Wrong parameter: inputLength less than zero";
+        return false;
+      }
+      if (inputBuffer.byteLength - inputOffset - inputLength < 0) {
+        baseBlock.error = "End of input reached before message was fully decoded (inconsistent offset and length values)";
+        return false;
+      }
+      return true;
+    }
+    function utilFromBase(inputBuffer, inputBase) {
+      let result2 = 0;
+      if (inputBuffer.length === 1) {
+        return inputBuffer[0];
+      }
+      for (let i2 = inputBuffer.length - 1; i2 >= 0; i2--) {
+        result2 += inputBuffer[inputBuffer.length - 1 - i2] * Math.pow(2, inputBase * i2);
+      }
+      return result2;
+    }
+    function utilToBase(value, base, reserved = -1) {
+      const internalReserved = reserved;
+      let internalValue = value;
+      let result2 = 0;
+      let biggest = Math.pow(2, base);
+      for (let i2 = 1; i2 < 8; i2++) {
+        if (value < biggest) {
+          let retBuf;
+          if (internalReserved < 0) {
+            retBuf = new ArrayBuffer(i2);
+            result2 = i2;
+          } else {
+            if (internalReserved < i2) {
+              return new ArrayBuffer(0);
+            }
+            retBuf = new ArrayBuffer(internalReserved);
+            result2 = internalReserved;
+          }
+          const retView = new Uint8Array(retBuf);
+          for (let j = i2 - 1; j >= 0; j--) {
+            const basis = Math.pow(2, j * base);
+            retView[result2 - j - 1] = Math.floor(internalValue / basis);
+            internalValue -= retView[result2 - j - 1] * basis;
+          }
+          return retBuf;
+        }
+        biggest *= Math.pow(2, base);
+      }
+      return new ArrayBuffer(0);
+    }
+    function utilConcatBuf(...buffers) {
+      let outputLength = 0;
+      let prevLength = 0;
+      for (const buffer of buffers) {
+        outputLength += buffer.byteLength;
+      }
+      const retBuf = new ArrayBuffer(outputLength);
+      const retView = new Uint8Array(retBuf);
+      for (const buffer of buffers) {
+        retView.set(new Uint8Array(buffer), prevLength);
+        prevLength += buffer.byteLength;
+      }
+      return retBuf;
+    }
+    function utilConcatView(...views) {
+      let outputLength = 0;
+      let prevLength = 0;
+      for (const view of views) {
+        outputLength += view.length;
+      }
+      const retBuf = new ArrayBuffer(outputLength);
+      const retView = new Uint8Array(retBuf);
+      for (const view of views) {
+        retView.set(view, prevLength);
+        prevLength += view.length;
+      }
+      return retView;
+    }
+    function utilDecodeTC() {
+      const buf = new Uint8Array(this.valueHex);
+      if (this.valueHex.byteLength >= 2) {
+        const condition1 = buf[0] === 255 && buf[1] & 128;
+        const condition2 = buf[0] === 0 && (buf[1] & 128) === 0;
+        if (condition1 || condition2) {
+          this.warnings.push("Needlessly long format");
+        }
+      }
+      const bigIntBuffer = new ArrayBuffer(this.valueHex.byteLength);
+      const bigIntView = new Uint8Array(bigIntBuffer);
+      for (let i2 = 0; i2 < this.valueHex.byteLength; i2++) {
+        bigIntView[i2] = 0;
+      }
+      bigIntView[0] = buf[0] & 128;
+      const bigInt = utilFromBase(bigIntView, 8);
+      const smallIntBuffer = new ArrayBuffer(this.valueHex.byteLength);
+      const smallIntView = new Uint8Array(smallIntBuffer);
+      for (let j = 0; j < this.valueHex.byteLength; j++) {
+        smallIntView[j] = buf[j];
+      }
+      smallIntView[0] &= 127;
+      const smallInt = utilFromBase(smallIntView, 8);
+      return smallInt - bigInt;
+    }
+    function utilEncodeTC(value) {
+      const modValue = value < 0 ? value * -1 : value;
+      let bigInt = 128;
+      for (let i2 = 1; i2 < 8; i2++) {
+        if (modValue <= bigInt) {
+          if (value < 0) {
+            const smallInt = bigInt - modValue;
+            const retBuf2 = utilToBase(smallInt, 8, i2);
+            const retView2 = new Uint8Array(retBuf2);
+            retView2[0] |= 128;
+            return retBuf2;
+          }
+          let retBuf = utilToBase(modValue, 8, i2);
+          let retView = new Uint8Array(retBuf);
+          if (retView[0] & 128) {
+            const tempBuf = retBuf.slice(0);
+            const tempView = new Uint8Array(tempBuf);
+            retBuf = new ArrayBuffer(retBuf.byteLength + 1);
+            retView = new Uint8Array(retBuf);
+            for (let k = 0; k < tempBuf.byteLength; k++) {
+              retView[k + 1] = tempView[k];
+            }
+            retView[0] = 0;
+          }
+          return retBuf;
+        }
+        bigInt *= Math.pow(2, 8);
+      }
+      return new ArrayBuffer(0);
+    }
+    function isEqualBuffer(inputBuffer1, inputBuffer2) {
+      if (inputBuffer1.byteLength !== inputBuffer2.byteLength) {
+        return false;
+      }
+      const view1 = new Uint8Array(inputBuffer1);
+      const view2 = new Uint8Array(inputBuffer2);
+      for (let i2 = 0; i2 < view1.length; i2++) {
+        if (view1[i2] !== view2[i2]) {
+          return false;
+        }
+      }
+      return true;
+    }
+    function padNumber(inputNumber, fullLength) {
+      const str = inputNumber.toString(10);
+      if (fullLength < str.length) {
+        return "";
+      }
+      const dif = fullLength - str.length;
+      const padding = Array.from({ length: dif });
+      for (let i2 = 0; i2 < dif; i2++) {
+        padding[i2] = "0";
+      }
+      const paddingString = padding.join("");
+      return paddingString.concat(str);
+    }
+    var base64Template = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+    var base64UrlTemplate = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=";
+    function toBase64(input, useUrlTemplate = false, skipPadding = false, skipLeadingZeros = false) {
+      let i2 = 0;
+      let flag1 = 0;
+      let flag2 = 0;
+      let output = "";
+      const template = useUrlTemplate ? base64UrlTemplate : base64Template;
+      if (skipLeadingZeros) {
+        let nonZeroPosition = 0;
+        for (let i3 = 0; i3 < input.length; i3++) {
+          if (input.charCodeAt(i3) !== 0) {
+            nonZeroPosition = i3;
+            break;
+          }
+        }
+        input = input.slice(nonZeroPosition);
+      }
+      while (i2 < input.length) {
+        const chr1 = input.charCodeAt(i2++);
+        if (i2 >= input.length) {
+          flag1 = 1;
+        }
+        const chr2 = input.charCodeAt(i2++);
+        if (i2 >= input.length) {
+          flag2 = 1;
+        }
+        const chr3 = input.charCodeAt(i2++);
+        const enc1 = chr1 >> 2;
+        const enc2 = (chr1 & 3) << 4 | chr2 >> 4;
+        let enc3 = (chr2 & 15) << 2 | chr3 >> 6;
+        let enc4 = chr3 & 63;
+        if (flag1 === 1) {
+          enc3 = enc4 = 64;
+        } else {
+          if (flag2 === 1) {
+            enc4 = 64;
+          }
+        }
+        if (skipPadding) {
+          if (enc3 === 64) {
+            output += `${template.charAt(enc1)}${template.charAt(enc2)}`;
+          } else {
+            if (enc4 === 64) {
+              output += `${template.charAt(enc1)}${template.charAt(enc2)}${template.charAt(enc3)}`;
+            } else {
+              output += `${template.charAt(enc1)}${template.charAt(enc2)}${template.charAt(enc3)}${template.charAt(enc4)}`;
+            }
+          }
+        } else {
+          output += `${template.charAt(enc1)}${template.charAt(enc2)}${template.charAt(enc3)}${template.charAt(enc4)}`;
+        }
+      }
+      return output;
+    }
+    function fromBase64(input, useUrlTemplate = false, cutTailZeros = false) {
+      const template = useUrlTemplate ? base64UrlTemplate : base64Template;
+      function indexOf(toSearch) {
+        for (let i3 = 0; i3 < 64; i3++) {
+          if (template.charAt(i3) === toSearch)
+            return i3;
+        }
+        return 64;
+      }
+      function test(incoming) {
+        return incoming === 64 ? 0 : incoming;
+      }
+      let i2 = 0;
+      let output = "";
+      while (i2 < input.length) {
+        const enc1 = indexOf(input.charAt(i2++));
+        const enc2 = i2 >= input.length ? 0 : indexOf(input.charAt(i2++));
+        const enc3 = i2 >= input.length ? 0 : indexOf(input.charAt(i2++));
+        const enc4 = i2 >= input.length ? 0 : indexOf(input.charAt(i2++));
+        const chr1 = test(enc1) << 2 | test(enc2) >> 4;
+        const chr2 = (test(enc2) & 15) << 4 | test(enc3) >> 2;
+        const chr3 = (test(enc3) & 3) << 6 | test(enc4);
+        output += String.fromCharCode(chr1);
+        if (enc3 !== 64) {
+          output += String.fromCharCode(chr2);
+        }
+        if (enc4 !== 64) {
+          output += String.fromCharCode(chr3);
+        }
+      }
+      if (cutTailZeros) {
+        const outputLength = output.length;
+        let nonZeroStart = -1;
+        for (let i3 = outputLength - 1; i3 >= 0; i3--) {
+          if (output.charCodeAt(i3) !== 0) {
+            nonZeroStart = i3;
+            break;
+          }
+        }
+        if (nonZeroStart !== -1) {
+          output = output.slice(0, nonZeroStart + 1);
+        } else {
+          output = "";
+        }
+      }
+      return output;
+    }
+    function arrayBufferToString(buffer) {
+      let resultString = "";
+      const view = new Uint8Array(buffer);
+      for (const element of view) {
+        resultString += String.fromCharCode(element);
+      }
+      return resultString;
+    }
+    function stringToArrayBuffer(str) {
+      const stringLength = str.length;
+      const resultBuffer = new ArrayBuffer(stringLength);
+      const resultView = new Uint8Array(resultBuffer);
+      for (let i2 = 0; i2 < stringLength; i2++) {
+        resultView[i2] = str.charCodeAt(i2);
+      }
+      return resultBuffer;
+    }
+    var log2 = Math.log(2);
+    function nearestPowerOf2(length) {
+      const base = Math.log(length) / log2;
+      const floor = Math.floor(base);
+      const round = Math.round(base);
+      return floor === round ? floor : round;
+    }
+    function clearProps(object, propsArray) {
+      for (const prop of propsArray) {
+        delete object[prop];
+      }
+    }
+    exports.arrayBufferToString = arrayBufferToString;
+    exports.bufferToHexCodes = bufferToHexCodes;
+    exports.checkBufferParams = checkBufferParams;
+    exports.clearProps = clearProps;
+    exports.fromBase64 = fromBase64;
+    exports.getParametersValue = getParametersValue;
+    exports.getUTCDate = getUTCDate;
+    exports.isEqualBuffer = isEqualBuffer;
+    exports.nearestPowerOf2 = nearestPowerOf2;
+    exports.padNumber = padNumber;
+    exports.stringToArrayBuffer = stringToArrayBuffer;
+    exports.toBase64 = toBase64;
+    exports.utilConcatBuf = utilConcatBuf;
+    exports.utilConcatView = utilConcatView;
+    exports.utilDecodeTC = utilDecodeTC;
+    exports.utilEncodeTC = utilEncodeTC;
+    exports.utilFromBase = utilFromBase;
+    exports.utilToBase = utilToBase;
+  }
+});
+
+// node_modules/asn1js/build/index.js
+var require_build2 = __commonJS({
+  "node_modules/asn1js/build/index.js"(exports) {
+    "use strict";
+    var pvtsutils = require_build();
+    var pvutils = require_utils();
+    function _interopNamespaceDefault(e) {
+      var n2 = /* @__PURE__ */ Object.create(null);
+      if (e) {
+        Object.keys(e).forEach(function(k) {
+          if (k !== "default") {
+            var d = Object.getOwnPropertyDescriptor(e, k);
+            Object.defineProperty(n2, k, d.get ? d : {
+              enumerable: true,
+              get: function() {
+                return e[k];
+              }
+            });
+          }
+        });
+      }
+      n2.default = e;
+      return Object.freeze(n2);
+    }
+    var pvtsutils__namespace = /* @__PURE__ */ _interopNamespaceDefault(pvtsutils);
+    var pvutils__namespace = /* @__PURE__ */ _interopNamespaceDefault(pvutils);
+    function assertBigInt() {
+      if (typeof BigInt === "undefined") {
+        throw new Error("BigInt is not defined. Your environment doesn't implement BigInt.");
+      }
+    }
+    function concat(buffers) {
+      let outputLength = 0;
+      let prevLength = 0;
+      for (let i2 = 0; i2 < buffers.length; i2++) {
+        const buffer = buffers[i2];
+        outputLength += buffer.byteLength;
+      }
+      const retView = new Uint8Array(outputLength);
+      for (let i2 = 0; i2 < buffers.length; i2++) {
+        const buffer = buffers[i2];
+        retView.set(buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer), prevLength);
+        prevLength += buffer.byteLength;
+      }
+      return retView.buffer;
+    }
+    function checkBufferParams(baseBlock, inputBuffer, inputOffset, inputLength) {
+      if (!(inputBuffer instanceof Uint8Array)) {
+        baseBlock.error = "Wrong parameter: inputBuffer must be 'Uint8Array'";
+        return false;
+      }
+      if (!inputBuffer.byteLength) {
+        baseBlock.error = "Wrong parameter: inputBuffer has zero length";
+        return false;
+      }
+      if (inputOffset < 0) {
+        baseBlock.error = "Wrong parameter: inputOffset less than zero";
+        return false;
+      }
+      if (inputLength < 0) {
+        baseBlock.error = "Wrong parameter: inputLength less than zero";
+        return false;
+      }
+      if (inputBuffer.byteLength - inputOffset - inputLength < 0) {
+        baseBlock.error = "End of input reached before message was fully decoded (inconsistent offset and length values)";
+        return false;
+      }
+      return true;
+    }
+    var ViewWriter = class {
+      constructor() {
+        this.items = [];
+      }
+      write(buf) {
+        this.items.push(buf instanceof ArrayBuffer ? buf : concat([buf]));
+      }
+      final() {
+        return concat(this.items);
+      }
+    };
+    var ORIGINAL_VIEW_WRITER_WRITE = ViewWriter.prototype.write;
+    var ORIGINAL_VIEW_WRITER_FINAL = ViewWriter.prototype.final;
+    var NAME = "name";
+    var VALUE_HEX_VIEW = "valueHexView";
+    var IS_HEX_ONLY = "isHexOnly";
+    var ID_BLOCK = "idBlock";
+    var TAG_CLASS = "tagClass";
+    var TAG_NUMBER = "tagNumber";
+    var IS_CONSTRUCTED = "isConstructed";
+    var FROM_BER = "fromBER";
+    var TO_BER = "toBER";
+    var LOCAL = "local";
+    var EMPTY_STRING = "";
+    var EMPTY_BUFFER = new ArrayBuffer(0);
+    var EMPTY_VIEW = new Uint8Array(0);
+    var END_OF_CONTENT_NAME = "EndOfContent";
+    var OCTET_STRING_NAME = "OCTET STRING";
+    var BIT_STRING_NAME = "BIT STRING";
+    function HexBlock(BaseClass) {
+      var _a3;
+      return _a3 = class Some extends BaseClass {
+        get valueHex() {
+          return this.valueHexView.slice().buffer;
+        }
+        set valueHex(value) {
+          this.valueHexView = new Uint8Array(value);
+        }
+        constructor(...args) {
+          var _b3;
+          super(...args);
+          const params = args[0] || {};
+          this.isHexOnly = (_b3 = params.isHexOnly) !== null && _b3 !== void 0 ? _b3 : false;
+          this.valueHexView = params.valueHex ? pvtsutils__namespace.BufferSourceConverter.toUint8Array(params.valueHex) : EMPTY_VIEW;
+        }
+        fromBER(inputBuffer, inputOffset, inputLength, _context) {
+          const view = inputBuffer instanceof ArrayBuffer ? new Uint8Array(inputBuffer) : inputBuffer;
+          if (!checkBufferParams(this, view, inputOffset, inputLength)) {
+            return -1;
+          }
+          const endLength = inputOffset + inputLength;
+          this.valueHexView = view.subarray(inputOffset, endLength);
+          if (!this.valueHexView.length) {
+            this.warnings.push("Zero buffer length");
+            return inputOffset;
+          }
+          this.blockLength = inputLength;
+          return endLength;
+        }
+        toBER(sizeOnly = false) {
+          if (!this.isHexOnly) {
+            this.error = "Flag 'isHexOnly' is not set, abort";
+            return EMPTY_BUFFER;
+          }
+          if (sizeOnly) {
+            return new ArrayBuffer(this.valueHexView.byteLength);
+          }
+          if (this.valueHexView.buffer instanceof ArrayBuffer && this.valueHexView.byteLength === this.valueHexView.buffer.byteLength) {
+            return this.valueHexView.buffer;
+          }
+          return pvtsutils__namespace.BufferSourceConverter.toArrayBuffer(this.valueHexView);
+        }
+        toJSON() {
+          return {
+            ...super.toJSON(),
+            isHexOnly: this.isHexOnly,
+            valueHex: pvtsutils__namespace.Convert.ToHex(this.valueHexView)
+          };
+        }
+      }, _a3.NAME = "hexBlock", _a3;
+    }
+    var LocalBaseBlock = class {
+      static blockName() {
+        return this.NAME;
+      }
+      get valueBeforeDecode() {
+        return this.valueBeforeDecodeView.slice().buffer;
+      }
+      set valueBeforeDecode(value) {
+        this.valueBeforeDecodeView = new Uint8Array(value);
+      }
+      constructor({ blockLength = 0, error = EMPTY_STRING, warnings = [], valueBeforeDecode = EMPTY_VIEW } = {}) {
+        this.blockLength = blockLength;
+        this.error = error;
+        this.warnings = warnings;
+        this.valueBeforeDecodeView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(valueBeforeDecode);
+      }
+      toJSON() {
+        return {
+          blockName: this.constructor.NAME,
+          blockLength: this.blockLength,
+          error: this.error,
+          warnings: this.warnings,
+          valueBeforeDecode: pvtsutils__namespace.Convert.ToHex(this.valueBeforeDecodeView)
+        };
+      }
+    };
+    LocalBaseBlock.NAME = "baseBlock";
+    var ValueBlock = class extends LocalBaseBlock {
+      fromBER(_inputBuffer, _inputOffset, _inputLength, _context) {
+        throw TypeError("User need to make a specific function in a class which extends 'ValueBlock'");
+      }
+      toBER(_sizeOnly, _writer) {
+        throw TypeError("User need to make a specific function in a class which extends 'ValueBlock'");
+      }
+    };
+    ValueBlock.NAME = "valueBlock";
+    var LocalIdentificationBlock = class extends HexBlock(LocalBaseBlock) {
+      constructor({ idBlock = {} } = {}) {
+        var _a3, _b3, _c3, _d;
+        super();
+        if (idBlock) {
+          this.isHexOnly = (_a3 = idBlock.isHexOnly) !== null && _a3 !== void 0 ? _a3 : false;
+          this.valueHexView = idBlock.valueHex ? pvtsutils__namespace.BufferSourceConverter.toUint8Array(idBlock.valueHex) : EMPTY_VIEW;
+          this.tagClass = (_b3 = idBlock.tagClass) !== null && _b3 !== void 0 ? _b3 : -1;
+          this.tagNumber = (_c3 = idBlock.tagNumber) !== null && _c3 !== void 0 ? _c3 : -1;
+          this.isConstructed = (_d = idBlock.isConstructed) !== null && _d !== void 0 ? _d : false;
+        } else {
+          this.tagClass = -1;
+          this.tagNumber = -1;
+          this.isConstructed = false;
+        }
+      }
+      toBER(sizeOnly = false) {
+        let firstOctet = 0;
+        switch (this.tagClass) {
+          case 1:
+            firstOctet |= 0;
+            break;
+          case 2:
+            firstOctet |= 64;
+            break;
+          case 3:
+            firstOctet |= 128;
+            break;
+          case 4:
+            firstOctet |= 192;
+            break;
+          default:
+            this.error = "Unknown tag class";
+            return EMPTY_BUFFER;
+        }
+        if (this.isConstructed)
+          firstOctet |= 32;
+        if (this.tagNumber < 31 && !this.isHexOnly) {
+          const retView2 = new Uint8Array(1);
+          if (!sizeOnly) {
+            let number = this.tagNumber;
+            number &= 31;
+            firstOctet |= number;
+            retView2[0] = firstOctet;
+          }
+          return retView2.buffer;
+        }
+        if (!this.isHexOnly) {
+          const encodedBuf = pvutils__namespace.utilToBase(this.tagNumber, 7);
+          const encodedView = new Uint8Array(encodedBuf);
+          const size = encodedBuf.byteLength;
+          const retView2 = new Uint8Array(size + 1);
+          retView2[0] = firstOctet | 31;
+          if (!sizeOnly) {
+            for (let i2 = 0; i2 < size - 1; i2++)
+              retView2[i2 + 1] = encodedView[i2] | 128;
+            retView2[size] = encodedView[size - 1];
+          }
+          return retView2.buffer;
+        }
+        const retView = new Uint8Array(this.valueHexView.byteLength + 1);
+        retView[0] = firstOctet | 31;
+        if (!sizeOnly) {
+          const curView = this.valueHexView;
+          for (let i2 = 0; i2 < curView.length - 1; i2++)
+            retView[i2 + 1] = curView[i2] | 128;
+          retView[this.valueHexView.byteLength] = curView[curView.length - 1];
+        }
+        return retView.buffer;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+          return -1;
+        }
+        const fastArgs = Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        const intBuffer = fastArgs ? inputView : inputView.subarray(inputOffset, inputOffset + inputLength);
+        const baseIndex = fastArgs ? inputOffset : 0;
+        const bufferLength = fastArgs ? inputLength : intBuffer.length;
+        if (bufferLength === 0) {
+          this.error = "Zero buffer length";
+          return -1;
+        }
+        const tagClassMask = intBuffer[baseIndex] & 192;
+        switch (tagClassMask) {
+          case 0:
+            this.tagClass = 1;
+            break;
+          case 64:
+            this.tagClass = 2;
+            break;
+          case 128:
+            this.tagClass = 3;
+            break;
+          case 192:
+            this.tagClass = 4;
+            break;
+          default:
+            this.error = "Unknown tag class";
+            return -1;
+        }
+        this.isConstructed = (intBuffer[baseIndex] & 32) === 32;
+        this.isHexOnly = false;
+        const tagNumberMask = intBuffer[baseIndex] & 31;
+        if (tagNumberMask !== 31) {
+          this.tagNumber = tagNumberMask;
+          this.blockLength = 1;
+        } else {
+          let count2 = 0;
+          while (true) {
+            const tagByteIndex = count2 + 1;
+            if (tagByteIndex >= bufferLength) {
+              this.error = "End of input reached before message was fully decoded";
+              return -1;
+            }
+            count2++;
+            if ((intBuffer[baseIndex + tagByteIndex] & 128) === 0)
+              break;
+          }
+          this.blockLength = count2 + 1;
+          const intTagNumberBuffer = this.valueHexView = new Uint8Array(count2);
+          for (let i2 = 0; i2 < count2; i2++)
+            intTagNumberBuffer[i2] = intBuffer[baseIndex + i2 + 1] & 127;
+          if (this.blockLength <= 9)
+            this.tagNumber = pvutils__namespace.utilFromBase(intTagNumberBuffer, 7);
+          else {
+            this.isHexOnly = true;
+            this.warnings.push("Tag too long, represented as hex-coded");
+          }
+        }
+        if (this.tagClass === 1 && this.isConstructed) {
+          switch (this.tagNumber) {
+            case 1:
+            case 2:
+            case 5:
+            case 6:
+            case 9:
+            case 13:
+            case 14:
+            case 23:
+            case 24:
+            case 31:
+            case 32:
+            case 33:
+            case 34:
+              this.error = "Constructed encoding used for primitive type";
+              return -1;
+          }
+        }
+        return inputOffset + this.blockLength;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          tagClass: this.tagClass,
+          tagNumber: this.tagNumber,
+          isConstructed: this.isConstructed
+        };
+      }
+    };
+    LocalIdentificationBlock.NAME = "identificationBlock";
+    var ORIGINAL_LOCAL_IDENTIFICATION_TO_BER = LocalIdentificationBlock.prototype.toBER;
+    var ORIGINAL_LOCAL_IDENTIFICATION_FROM_BER = LocalIdentificationBlock.prototype.fromBER;
+    var LocalLengthBlock = class extends LocalBaseBlock {
+      constructor({ lenBlock = {} } = {}) {
+        var _a3, _b3, _c3;
+        super();
+        this.isIndefiniteForm = (_a3 = lenBlock.isIndefiniteForm) !== null && _a3 !== void 0 ? _a3 : false;
+        this.longFormUsed = (_b3 = lenBlock.longFormUsed) !== null && _b3 !== void 0 ? _b3 : false;
+        this.length = (_c3 = lenBlock.length) !== null && _c3 !== void 0 ? _c3 : 0;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        const view = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, view, inputOffset, inputLength)) {
+          return -1;
+        }
+        const fastArgs = Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        const intBuffer = fastArgs ? view : view.subarray(inputOffset, inputOffset + inputLength);
+        const baseIndex = fastArgs ? inputOffset : 0;
+        const bufferLength = fastArgs ? inputLength : intBuffer.length;
+        if (bufferLength === 0) {
+          this.error = "Zero buffer length";
+          return -1;
+        }
+        if (intBuffer[baseIndex] === 255) {
+          this.error = "Length block 0xFF is reserved by standard";
+          return -1;
+        }
+        this.isIndefiniteForm = intBuffer[baseIndex] === 128;
+        if (this.isIndefiniteForm) {
+          this.blockLength = 1;
+          return inputOffset + this.blockLength;
+        }
+        this.longFormUsed = !!(intBuffer[baseIndex] & 128);
+        if (this.longFormUsed === false) {
+          this.length = intBuffer[baseIndex];
+          this.blockLength = 1;
+          return inputOffset + this.blockLength;
+        }
+        const count2 = intBuffer[baseIndex] & 127;
+        if (count2 > 8) {
+          this.error = "Too big integer";
+          return -1;
+        }
+        if (count2 + 1 > bufferLength) {
+          this.error = "End of input reached before message was fully decoded";
+          return -1;
+        }
+        const lenOffset = inputOffset + 1;
+        const lengthBufferView = view.subarray(lenOffset, lenOffset + count2);
+        if (lengthBufferView[count2 - 1] === 0)
+          this.warnings.push("Needlessly long encoded length");
+        this.length = pvutils__namespace.utilFromBase(lengthBufferView, 8);
+        if (this.longFormUsed && this.length <= 127)
+          this.warnings.push("Unnecessary usage of long length form");
+        this.blockLength = count2 + 1;
+        return inputOffset + this.blockLength;
+      }
+      toBER(sizeOnly = false) {
+        let retBuf;
+        let retView;
+        if (this.length > 127)
+          this.longFormUsed = true;
+        if (this.isIndefiniteForm) {
+          retBuf = new ArrayBuffer(1);
+          if (sizeOnly === false) {
+            retView = new Uint8Array(retBuf);
+            retView[0] = 128;
+          }
+          return retBuf;
+        }
+        if (this.longFormUsed) {
+          const encodedBuf = pvutils__namespace.utilToBase(this.length, 8);
+          if (encodedBuf.byteLength > 127) {
+            this.error = "Too big length";
+            return EMPTY_BUFFER;
+          }
+          retBuf = new ArrayBuffer(encodedBuf.byteLength + 1);
+          if (sizeOnly)
+            return retBuf;
+          const encodedView = new Uint8Array(encodedBuf);
+          retView = new Uint8Array(retBuf);
+          retView[0] = encodedBuf.byteLength | 128;
+          for (let i2 = 0; i2 < encodedBuf.byteLength; i2++)
+            retView[i2 + 1] = encodedView[i2];
+          return retBuf;
+        }
+        retBuf = new ArrayBuffer(1);
+        if (sizeOnly === false) {
+          retView = new Uint8Array(retBuf);
+          retView[0] = this.length;
+        }
+        return retBuf;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          isIndefiniteForm: this.isIndefiniteForm,
+          longFormUsed: this.longFormUsed,
+          length: this.length
+        };
+      }
+    };
+    LocalLengthBlock.NAME = "lengthBlock";
+    var ORIGINAL_LOCAL_LENGTH_TO_BER = LocalLengthBlock.prototype.toBER;
+    var ORIGINAL_LOCAL_LENGTH_FROM_BER = LocalLengthBlock.prototype.fromBER;
+    var typeStore = {};
+    var _a$y;
+    var _b2;
+    var _c2;
+    var originalUint8ArraySliceInfo = findMethod(Uint8Array.prototype, "slice");
+    var originalUint8ArrayConstructor = (_a$y = Object.getOwnPropertyDescriptor(Uint8Array.prototype, "constructor")) === null || _a$y === void 0 ? void 0 : _a$y.value;
+    var originalArrayIterator = (_b2 = Object.getOwnPropertyDescriptor(Array.prototype, Symbol.iterator)) === null || _b2 === void 0 ? void 0 : _b2.value;
+    var intrinsicTypedArrayByteLength = (_c2 = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")) === null || _c2 === void 0 ? void 0 : _c2.get;
+    var BUILTIN_DISPATCH_PAYLOAD_THRESHOLD = 16384;
+    var BUILTIN_DISPATCH_MAX_DEPTH = 64;
+    var builtinRegistry;
+    function registerBuiltinEncoder(builtinConstructors, internals) {
+      const current = builtinRegistry;
+      const nextInternals = internals || current;
+      if (!nextInternals) {
+        builtinRegistry = void 0;
+        return;
+      }
+      builtinRegistry = { ...nextInternals, ...builtinConstructors };
+    }
+    function dataProperty(object, name) {
+      const descriptor = Object.getOwnPropertyDescriptor(object, name);
+      if (!descriptor || !("value" in descriptor))
+        return void 0;
+      return descriptor.value;
+    }
+    function intrinsicPayloadByteLength(value) {
+      if (!intrinsicTypedArrayByteLength || !value || typeof value !== "object")
+        return void 0;
+      try {
+        const byteLength = intrinsicTypedArrayByteLength.call(value);
+        return typeof byteLength === "number" ? byteLength : void 0;
+      } catch {
+        return void 0;
+      }
+    }
+    function largePayloadOrChain(block, depth) {
+      if (depth > BUILTIN_DISPATCH_MAX_DEPTH || !block || typeof block !== "object")
+        return false;
+      const valueBlockDescriptor = Object.getOwnPropertyDescriptor(block, "valueBlock");
+      if (!valueBlockDescriptor || !("value" in valueBlockDescriptor))
+        return false;
+      const valueBlock = valueBlockDescriptor.value;
+      if (!valueBlock || typeof valueBlock !== "object")
+        return false;
+      const payloadDescriptor = Object.getOwnPropertyDescriptor(valueBlock, "valueHexView");
+      if (payloadDescriptor) {
+        if (!("value" in payloadDescriptor))
+          return false;
+        const byteLength = intrinsicPayloadByteLength(payloadDescriptor.value);
+        return byteLength !== void 0 && byteLength >= BUILTIN_DISPATCH_PAYLOAD_THRESHOLD;
+      }
+      const valuesDescriptor = Object.getOwnPropertyDescriptor(valueBlock, "value");
+      if (!valuesDescriptor || !("value" in valuesDescriptor) || !Array.isArray(valuesDescriptor.value))
+        return false;
+      const values = valuesDescriptor.value;
+      const lengthDescriptor = Object.getOwnPropertyDescriptor(values, "length");
+      if (!lengthDescriptor || !("value" in lengthDescriptor) || lengthDescriptor.value !== 1)
+        return false;
+      const indexDescriptor = Object.getOwnPropertyDescriptor(values, "0");
+      if (!indexDescriptor || !("value" in indexDescriptor))
+        return false;
+      return largePayloadOrChain(indexDescriptor.value, depth + 1);
+    }
+    function shouldUseBuiltinEncoder(block) {
+      try {
+        return largePayloadOrChain(block, 0);
+      } catch {
+        return false;
+      }
+    }
+    function sameDataMethod(current, original) {
+      return !!current && "value" in current && current.value === original && current.writable === true && current.enumerable === false && current.configurable === true;
+    }
+    function writerMethodsStable(registry) {
+      return sameDataMethod(Object.getOwnPropertyDescriptor(registry.ViewWriter.prototype, "write"), registry.originalWriterWrite) && sameDataMethod(Object.getOwnPropertyDescriptor(registry.ViewWriter.prototype, "final"), registry.originalWriterFinal);
+    }
+    function findMethod(prototype, name) {
+      let current = prototype;
+      while (current) {
+        const descriptor = Object.getOwnPropertyDescriptor(current, name);
+        if (descriptor) {
+          if ("value" in descriptor && typeof descriptor.value === "function") {
+            return { declaringPrototype: current, method: descriptor.value };
+          }
+          return void 0;
+        }
+        current = Object.getPrototypeOf(current);
+      }
+      return void 0;
+    }
+    function stableInheritedMethod(prototype, name, original) {
+      if (!original)
+        return false;
+      let current = prototype;
+      while (current) {
+        const descriptor = Object.getOwnPropertyDescriptor(current, name);
+        if (current === original.declaringPrototype) {
+          return !!descriptor && "value" in descriptor && descriptor.value === original.method;
+        }
+        if (descriptor)
+          return false;
+        current = Object.getPrototypeOf(current);
+      }
+      return false;
+    }
+    function prototypeMethod(object, prototype, name, expected) {
+      if (Object.prototype.hasOwnProperty.call(object, name))
+        return false;
+      if (Object.getPrototypeOf(object) !== prototype)
+        return false;
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+      return !!descriptor && "value" in descriptor && descriptor.value === expected;
+    }
+    function inheritedMethod(object, name, expected, primitiveConstructor) {
+      if (Object.prototype.hasOwnProperty.call(object, name))
+        return false;
+      const prototype = Object.getPrototypeOf(object);
+      const originalPrimitiveValuePrototype = Object.getPrototypeOf(primitiveConstructor.prototype);
+      if (prototype !== primitiveConstructor.prototype || Object.getPrototypeOf(prototype) !== originalPrimitiveValuePrototype) {
+        return false;
+      }
+      const descriptor = prototype && Object.getOwnPropertyDescriptor(prototype, name);
+      if (descriptor)
+        return false;
+      const parentDescriptor = Object.getOwnPropertyDescriptor(originalPrimitiveValuePrototype, name);
+      return !!parentDescriptor && "value" in parentDescriptor && parentDescriptor.value === expected;
+    }
+    function plainPayload(value, allowEmpty = false) {
+      if (!(value instanceof Uint8Array) || Object.getPrototypeOf(value) !== Uint8Array.prototype)
+        return void 0;
+      for (const name of ["buffer", "byteOffset", "byteLength", "length", "slice", "constructor"]) {
+        if (Object.prototype.hasOwnProperty.call(value, name))
+          return void 0;
+      }
+      const constructorDescriptor = Object.getOwnPropertyDescriptor(Uint8Array.prototype, "constructor");
+      if (!constructorDescriptor || !("value" in constructorDescriptor) || constructorDescriptor.value !== originalUint8ArrayConstructor)
+        return void 0;
+      if (!stableInheritedMethod(Uint8Array.prototype, "slice", originalUint8ArraySliceInfo))
+        return void 0;
+      try {
+        const buffer = value.buffer;
+        if (!(buffer instanceof ArrayBuffer) || Object.getPrototypeOf(buffer) !== ArrayBuffer.prototype)
+          return void 0;
+        if (Object.prototype.hasOwnProperty.call(buffer, "byteLength"))
+          return void 0;
+        if (value.byteLength !== value.length || !allowEmpty && value.byteLength === 0)
+          return void 0;
+        if (value.byteOffset < 0 || value.byteOffset + value.byteLength > buffer.byteLength)
+          return void 0;
+      } catch {
+        return void 0;
+      }
+      return value;
+    }
+    function validIdBlock(block, constructed, registry) {
+      if (Object.getPrototypeOf(block) !== registry.LocalIdentificationBlock.prototype)
+        return false;
+      if (!prototypeMethod(block, registry.LocalIdentificationBlock.prototype, "toBER", registry.originalIdentificationToBER))
+        return false;
+      const tagClass = dataProperty(block, "tagClass");
+      const tagNumber = dataProperty(block, "tagNumber");
+      const isConstructed2 = dataProperty(block, "isConstructed");
+      const isHexOnly = dataProperty(block, "isHexOnly");
+      const valueHexView = dataProperty(block, "valueHexView");
+      if (typeof tagClass !== "number" || !Number.isInteger(tagClass) || tagClass < 1 || tagClass > 4)
+        return false;
+      if (typeof tagNumber !== "number" || !Number.isInteger(tagNumber) || tagNumber < 0)
+        return false;
+      if (isConstructed2 !== constructed || typeof isHexOnly !== "boolean")
+        return false;
+      if (isHexOnly)
+        return !!plainPayload(valueHexView);
+      return Number.isSafeInteger(tagNumber);
+    }
+    function validLengthBlock(block, allowIndefinite, registry) {
+      if (Object.getPrototypeOf(block) !== registry.LocalLengthBlock.prototype)
+        return false;
+      if (!prototypeMethod(block, registry.LocalLengthBlock.prototype, "toBER", registry.originalLengthToBER))
+        return false;
+      const indefinite = dataProperty(block, "isIndefiniteForm");
+      const longForm = dataProperty(block, "longFormUsed");
+      const lengthDescriptor = Object.getOwnPropertyDescriptor(block, "length");
+      const length = lengthDescriptor && "value" in lengthDescriptor ? lengthDescriptor.value : void 0;
+      const longFormDescriptor = Object.getOwnPropertyDescriptor(block, "longFormUsed");
+      return typeof indefinite === "boolean" && (indefinite === false || allowIndefinite) && typeof longForm === "boolean" && !!longFormDescriptor && "value" in longFormDescriptor && longFormDescriptor.writable === true && !!lengthDescriptor && "value" in lengthDescriptor && lengthDescriptor.writable === true && typeof length === "number" && Number.isSafeInteger(length) && length >= 0;
+    }
+    function validBaseBlock(block, isConstructed2, registry) {
+      const idBlock = dataProperty(block, "idBlock");
+      const lenBlock = dataProperty(block, "lenBlock");
+      return !!idBlock && !!lenBlock && validIdBlock(idBlock, isConstructed2, registry) && validLengthBlock(lenBlock, isConstructed2, registry);
+    }
+    function constructedChild(block, registry) {
+      const valueBlock = dataProperty(block, "valueBlock");
+      if (!valueBlock || Object.getPrototypeOf(valueBlock) !== registry.LocalConstructedValueBlock.prototype)
+        return void 0;
+      if (!prototypeMethod(valueBlock, registry.LocalConstructedValueBlock.prototype, "toBER", registry.originalConstructedToBER))
+        return void 0;
+      const values = dataProperty(valueBlock, "value");
+      if (!Array.isArray(values) || Object.getPrototypeOf(values) !== Array.prototype)
+        return void 0;
+      const lengthDescriptor = Object.getOwnPropertyDescriptor(values, "length");
+      if (!lengthDescriptor || !("value" in lengthDescriptor) || lengthDescriptor.value !== 1)
+        return void 0;
+      if (Object.prototype.hasOwnProperty.call(values, Symbol.iterator))
+        return void 0;
+      const iteratorDescriptor = Object.getOwnPropertyDescriptor(Array.prototype, Symbol.iterator);
+      if (!iteratorDescriptor || !("value" in iteratorDescriptor) || iteratorDescriptor.value !== originalArrayIterator)
+        return void 0;
+      const indexDescriptor = Object.getOwnPropertyDescriptor(values, "0");
+      if (!indexDescriptor || !("value" in indexDescriptor))
+        return void 0;
+      if (Object.getOwnPropertyNames(values).length !== 2)
+        return void 0;
+      return indexDescriptor.value;
+    }
+    function bitPayload(block, registry) {
+      const valueBlock = dataProperty(block, "valueBlock");
+      if (!valueBlock || Object.getPrototypeOf(valueBlock) !== registry.LocalBitStringValueBlock.prototype)
+        return void 0;
+      if (!prototypeMethod(valueBlock, registry.LocalBitStringValueBlock.prototype, "toBER", registry.originalBitStringToBER))
+        return void 0;
+      if (dataProperty(valueBlock, "isConstructed") !== false)
+        return void 0;
+      const unusedBits = dataProperty(valueBlock, "unusedBits");
+      if (typeof unusedBits !== "number" || !Number.isInteger(unusedBits) || unusedBits < 0 || unusedBits > 7)
+        return void 0;
+      const payload = plainPayload(dataProperty(valueBlock, "valueHexView"), true);
+      if (!payload)
+        return void 0;
+      return { payload, prefix: Uint8Array.of(payload.byteLength ? unusedBits : 0) };
+    }
+    function primitivePayload(block, kind, registry) {
+      const valueBlock = dataProperty(block, "valueBlock");
+      if (!valueBlock)
+        return void 0;
+      if (kind === "integer") {
+        if (Object.getPrototypeOf(valueBlock) !== registry.LocalIntegerValueBlock.prototype)
+          return void 0;
+        if (!prototypeMethod(valueBlock, registry.LocalIntegerValueBlock.prototype, "toBER", registry.originalIntegerToBER))
+          return void 0;
+      } else if (kind === "octet") {
+        if (Object.getPrototypeOf(valueBlock) !== registry.LocalOctetStringValueBlock.prototype)
+          return void 0;
+        if (!prototypeMethod(valueBlock, registry.LocalOctetStringValueBlock.prototype, "toBER", registry.originalOctetStringToBER))
+          return void 0;
+        if (dataProperty(valueBlock, "isConstructed") !== false)
+          return void 0;
+      } else {
+        if (Object.getPrototypeOf(valueBlock) !== registry.LocalPrimitiveValueBlock.prototype)
+          return void 0;
+        if (!inheritedMethod(valueBlock, "toBER", registry.originalPrimitiveToBER, registry.LocalPrimitiveValueBlock))
+          return void 0;
+      }
+      if (kind === "primitive" && dataProperty(valueBlock, "isHexOnly") !== true)
+        return void 0;
+      if (typeof dataProperty(valueBlock, "isHexOnly") !== "boolean")
+        return void 0;
+      return plainPayload(dataProperty(valueBlock, "valueHexView"));
+    }
+    function validOuterMethod(block, registry) {
+      if (Object.prototype.hasOwnProperty.call(block, "toBER"))
+        return false;
+      let prototype = block;
+      while (prototype) {
+        const descriptor = Object.getOwnPropertyDescriptor(prototype, "toBER");
+        if (descriptor)
+          return "value" in descriptor && descriptor.value === registry.originalBaseBlockToBER;
+        prototype = Object.getPrototypeOf(prototype);
+      }
+      return false;
+    }
+    function isPrimitive(block, type, registry) {
+      const constructor = registry[type];
+      return !!constructor && Object.getPrototypeOf(block) === constructor.prototype;
+    }
+    function isConstructed(block, registry) {
+      return Object.getPrototypeOf(block) === registry.Sequence.prototype || Object.getPrototypeOf(block) === registry.Set.prototype || Object.getPrototypeOf(block) === registry.Constructed.prototype;
+    }
+    function inspectNode(block, depth, registry) {
+      if (depth > BUILTIN_DISPATCH_MAX_DEPTH || !block || typeof block !== "object")
+        return void 0;
+      try {
+        if (!validOuterMethod(block, registry))
+          return void 0;
+        const primitiveKind = isPrimitive(block, "BitString", registry) ? "bit" : isPrimitive(block, "Integer", registry) ? "integer" : isPrimitive(block, "OctetString", registry) ? "octet" : isPrimitive(block, "Primitive", registry) ? "primitive" : void 0;
+        const constructed = primitiveKind === void 0 && isConstructed(block, registry);
+        if (!primitiveKind && !constructed)
+          return void 0;
+        if (!validBaseBlock(block, constructed, registry))
+          return void 0;
+        const idBlock = dataProperty(block, "idBlock");
+        const lenBlock = dataProperty(block, "lenBlock");
+        if (!idBlock || !lenBlock)
+          return void 0;
+        if (primitiveKind) {
+          const bit = primitiveKind === "bit" ? bitPayload(block, registry) : void 0;
+          const payload = primitiveKind === "bit" ? bit === null || bit === void 0 ? void 0 : bit.payload : primitivePayload(block, primitiveKind, registry);
+          return payload ? { block, kind: primitiveKind, idBlock, lenBlock, indefinite: false, payload, prefix: bit === null || bit === void 0 ? void 0 : bit.prefix } : void 0;
+        }
+        const child = constructedChild(block, registry);
+        const validatedChild = child && inspectNode(child, depth + 1, registry);
+        const indefinite = dataProperty(lenBlock, "isIndefiniteForm");
+        return validatedChild ? { block, kind: "constructed", idBlock, lenBlock, indefinite: indefinite === true, child: validatedChild } : void 0;
+      } catch {
+        return void 0;
+      }
+    }
+    function buildNode(node, sizeOnly, registry) {
+      var _a3, _b3;
+      const id = Reflect.apply(registry.originalIdentificationToBER, node.idBlock, [sizeOnly]);
+      if (!(id instanceof ArrayBuffer) || id.byteLength === 0)
+        throw TypeError("Built-in identifier encoding failed");
+      let payload;
+      if (node.kind === "constructed") {
+        payload = buildNode(node.child, sizeOnly, registry);
+      } else {
+        payload = node.payload;
+      }
+      const length = (payload instanceof Uint8Array ? payload.byteLength : payload.total) + ((_b3 = (_a3 = node.prefix) === null || _a3 === void 0 ? void 0 : _a3.byteLength) !== null && _b3 !== void 0 ? _b3 : 0);
+      let len;
+      if (node.indefinite) {
+        len = Uint8Array.of(128).buffer;
+      } else {
+        node.lenBlock.length = length;
+        len = Reflect.apply(registry.originalLengthToBER, node.lenBlock, [sizeOnly]);
+        if (!(len instanceof ArrayBuffer) || len.byteLength === 0)
+          throw TypeError("Built-in length encoding failed");
+      }
+      const total = id.byteLength + len.byteLength + length + (node.indefinite ? 2 : 0);
+      if (!Number.isSafeInteger(total))
+        throw RangeError("Built-in encoding is too large");
+      return { id, len, payload, length, total, indefinite: node.indefinite, prefix: node.prefix };
+    }
+    function flatten(node, output, offset, sizeOnly) {
+      output.set(new Uint8Array(node.id), offset);
+      offset += node.id.byteLength;
+      output.set(new Uint8Array(node.len), offset);
+      offset += node.len.byteLength;
+      if (node.prefix) {
+        if (!sizeOnly)
+          output.set(node.prefix, offset);
+        offset += node.prefix.byteLength;
+      }
+      if (node.payload instanceof Uint8Array) {
+        if (!sizeOnly)
+          output.set(node.payload, offset);
+        offset += node.payload.byteLength;
+      } else {
+        offset = flatten(node.payload, output, offset, sizeOnly);
+      }
+      if (node.indefinite)
+        offset += 2;
+      return offset;
+    }
+    function tryEncodeBuiltin(block, sizeOnly = false) {
+      const registry = builtinRegistry;
+      if (!registry || !writerMethodsStable(registry))
+        return void 0;
+      const validated = inspectNode(block, 0, registry);
+      if (!validated)
+        return void 0;
+      const node = buildNode(validated, sizeOnly, registry);
+      const output = new Uint8Array(node.total);
+      flatten(node, output, 0, sizeOnly);
+      return output.buffer;
+    }
+    var BaseBlock = class extends LocalBaseBlock {
+      constructor({ name = EMPTY_STRING, optional = false, primitiveSchema, ...parameters } = {}, valueBlockType) {
+        super(parameters);
+        this.name = name;
+        this.optional = optional;
+        if (primitiveSchema) {
+          this.primitiveSchema = primitiveSchema;
+        }
+        this.idBlock = new LocalIdentificationBlock(parameters);
+        this.lenBlock = new LocalLengthBlock(parameters);
+        this.valueBlock = valueBlockType ? new valueBlockType(parameters) : new ValueBlock(parameters);
+      }
+      fromBER(inputBuffer, inputOffset, inputLength, context) {
+        const resultOffset = this.valueBlock.fromBER(inputBuffer, inputOffset, this.lenBlock.isIndefiniteForm ? inputLength : this.lenBlock.length, context);
+        if (resultOffset === -1) {
+          this.error = this.valueBlock.error;
+          return resultOffset;
+        }
+        if (!this.idBlock.error.length)
+          this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+          this.blockLength += this.lenBlock.blockLength;
+        if (!this.valueBlock.error.length)
+          this.blockLength += this.valueBlock.blockLength;
+        return resultOffset;
+      }
+      toBER(sizeOnly, writer) {
+        const _writer = writer || new ViewWriter();
+        if (!writer) {
+          prepareIndefiniteForm(this);
+          if (sizeOnly === true || sizeOnly === false || sizeOnly === void 0) {
+            if (shouldUseBuiltinEncoder(this)) {
+              const encoded = tryEncodeBuiltin(this, sizeOnly === true);
+              if (encoded)
+                return encoded;
+            }
+          }
+        }
+        const idBlockBuf = this.idBlock.toBER(sizeOnly);
+        _writer.write(idBlockBuf);
+        if (this.lenBlock.isIndefiniteForm) {
+          _writer.write(new Uint8Array([128]).buffer);
+          this.valueBlock.toBER(sizeOnly, _writer);
+          _writer.write(new ArrayBuffer(2));
+        } else {
+          const valueBlockBuf = this.valueBlock.toBER(sizeOnly);
+          this.lenBlock.length = valueBlockBuf.byteLength;
+          const lenBlockBuf = this.lenBlock.toBER(sizeOnly);
+          _writer.write(lenBlockBuf);
+          _writer.write(valueBlockBuf);
+        }
+        if (!writer) {
+          return _writer.final();
+        }
+        return EMPTY_BUFFER;
+      }
+      toJSON() {
+        const object = {
+          ...super.toJSON(),
+          idBlock: this.idBlock.toJSON(),
+          lenBlock: this.lenBlock.toJSON(),
+          valueBlock: this.valueBlock.toJSON(),
+          name: this.name,
+          optional: this.optional
+        };
+        if (this.primitiveSchema)
+          object.primitiveSchema = this.primitiveSchema.toJSON();
+        return object;
+      }
+      toString(encoding = "ascii") {
+        if (encoding === "ascii") {
+          return this.onAsciiEncoding();
+        }
+        return pvtsutils__namespace.Convert.ToHex(this.toBER());
+      }
+      onAsciiEncoding() {
+        const name = this.constructor.NAME;
+        const value = pvtsutils__namespace.Convert.ToHex(this.valueBlock.valueBeforeDecodeView);
+        return `${name} : ${value}`;
+      }
+      isEqual(other) {
+        if (this === other) {
+          return true;
+        }
+        if (!(other instanceof this.constructor)) {
+          return false;
+        }
+        const thisRaw = this.toBER();
+        const otherRaw = other.toBER();
+        return pvutils__namespace.isEqualBuffer(thisRaw, otherRaw);
+      }
+    };
+    BaseBlock.NAME = "BaseBlock";
+    var ORIGINAL_BASE_BLOCK_TO_BER = BaseBlock.prototype.toBER;
+    function prepareIndefiniteForm(baseBlock) {
+      var _a3;
+      if (baseBlock instanceof typeStore.Constructed) {
+        for (const value of baseBlock.valueBlock.value) {
+          if (prepareIndefiniteForm(value)) {
+            baseBlock.lenBlock.isIndefiniteForm = true;
+          }
+        }
+      }
+      return !!((_a3 = baseBlock.lenBlock) === null || _a3 === void 0 ? void 0 : _a3.isIndefiniteForm);
+    }
+    var BaseStringBlock = class extends BaseBlock {
+      getValue() {
+        return this.valueBlock.value;
+      }
+      setValue(value) {
+        this.valueBlock.value = value;
+      }
+      constructor({ value = EMPTY_STRING, ...parameters } = {}, stringValueBlockType) {
+        super(parameters, stringValueBlockType);
+        if (value) {
+          this.fromString(value);
+        }
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        const resultOffset = this.valueBlock.fromBER(inputBuffer, inputOffset, this.lenBlock.isIndefiniteForm ? inputLength : this.lenBlock.length);
+        if (resultOffset === -1) {
+          this.error = this.valueBlock.error;
+          return resultOffset;
+        }
+        this.fromBuffer(this.valueBlock.valueHexView);
+        if (!this.idBlock.error.length)
+          this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+          this.blockLength += this.lenBlock.blockLength;
+        if (!this.valueBlock.error.length)
+          this.blockLength += this.valueBlock.blockLength;
+        return resultOffset;
+      }
+      onAsciiEncoding() {
+        return `${this.constructor.NAME} : '${this.valueBlock.value}'`;
+      }
+    };
+    BaseStringBlock.NAME = "BaseStringBlock";
+    var _a$x;
+    var LocalPrimitiveValueBlock = class extends HexBlock(ValueBlock) {
+      constructor({ isHexOnly = true, ...parameters } = {}) {
+        super(parameters);
+        this.isHexOnly = isHexOnly;
+      }
+    };
+    LocalPrimitiveValueBlock.NAME = "PrimitiveValueBlock";
+    var ORIGINAL_LOCAL_PRIMITIVE_TO_BER = (_a$x = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(LocalPrimitiveValueBlock.prototype), "toBER")) === null || _a$x === void 0 ? void 0 : _a$x.value;
+    var _a$w;
+    var Primitive = class extends BaseBlock {
+      constructor(parameters = {}) {
+        super(parameters, LocalPrimitiveValueBlock);
+        this.idBlock.isConstructed = false;
+      }
+    };
+    _a$w = Primitive;
+    (() => {
+      typeStore.Primitive = _a$w;
+    })();
+    Primitive.NAME = "PRIMITIVE";
+    var fastParserRegistry;
+    function registerFastParser(constructors) {
+      fastParserRegistry = {
+        Integer: constructors.Integer,
+        Null: constructors.Null,
+        Sequence: constructors.Sequence
+      };
+    }
+    function fastParserContext(context) {
+      const nodes = Object.getOwnPropertyDescriptor(context, "nodesCount");
+      const maxNodes = Object.getOwnPropertyDescriptor(context, "maxNodes");
+      const maxContentLength = Object.getOwnPropertyDescriptor(context, "maxContentLength");
+      if (!nodes || !("value" in nodes) || nodes.writable !== true)
+        return false;
+      if (!maxNodes || !("value" in maxNodes) || !maxContentLength || !("value" in maxContentLength))
+        return false;
+      return typeof nodes.value === "number" && Number.isSafeInteger(nodes.value) && nodes.value >= 0 && typeof maxNodes.value === "number" && Number.isSafeInteger(maxNodes.value) && maxNodes.value >= 0 && typeof maxContentLength.value === "number" && Number.isSafeInteger(maxContentLength.value) && maxContentLength.value >= 0 && nodes.value < maxNodes.value;
+    }
+    function fastParserType(store, name, value) {
+      const descriptor = Object.getOwnPropertyDescriptor(store, name);
+      return !!descriptor && "value" in descriptor && descriptor.value === value;
+    }
+    function tryFastFromBER(inputBuffer, inputOffset, inputLength, context) {
+      const registry = fastParserRegistry;
+      if (!registry)
+        return void 0;
+      let Constructor;
+      let length = 0;
+      try {
+        if (Object.getPrototypeOf(inputBuffer) !== Uint8Array.prototype)
+          return void 0;
+        if (!Number.isSafeInteger(inputOffset) || inputOffset < 0 || !Number.isSafeInteger(inputLength) || inputLength < 2) {
+          return void 0;
+        }
+        if (inputOffset > inputBuffer.byteLength || inputLength > inputBuffer.byteLength - inputOffset)
+          return void 0;
+        const tag = inputBuffer[inputOffset];
+        if (tag !== 2 && tag !== 5 && tag !== 48)
+          return void 0;
+        length = inputBuffer[inputOffset + 1];
+        if (length >= 128 || length > inputLength - 2)
+          return void 0;
+        if (tag === 5 && length !== 0)
+          return void 0;
+        if (!fastParserContext(context))
+          return void 0;
+        if (length > Object.getOwnPropertyDescriptor(context, "maxContentLength").value) {
+          return void 0;
+        }
+        const constructorName = tag === 2 ? "Integer" : tag === 5 ? "Null" : "Sequence";
+        Constructor = registry[constructorName];
+        if (!fastParserType(typeStore, constructorName, Constructor))
+          return void 0;
+        const identificationFromBER = Object.getOwnPropertyDescriptor(LocalIdentificationBlock.prototype, "fromBER");
+        const lengthFromBER = Object.getOwnPropertyDescriptor(LocalLengthBlock.prototype, "fromBER");
+        if (!identificationFromBER || !("value" in identificationFromBER) || identificationFromBER.value !== ORIGINAL_LOCAL_IDENTIFICATION_FROM_BER || !lengthFromBER || !("value" in lengthFromBER) || lengthFromBER.value !== ORIGINAL_LOCAL_LENGTH_FROM_BER)
+          return void 0;
+      } catch {
+        return void 0;
+      }
+      if (!Constructor)
+        return void 0;
+      const result2 = new Constructor();
+      result2.idBlock.tagClass = 1;
+      result2.idBlock.tagNumber = inputBuffer[inputOffset] & 31;
+      result2.idBlock.isConstructed = inputBuffer[inputOffset] === 48;
+      result2.idBlock.isHexOnly = false;
+      result2.idBlock.blockLength = 1;
+      result2.lenBlock.isIndefiniteForm = false;
+      result2.lenBlock.longFormUsed = false;
+      result2.lenBlock.length = length;
+      result2.lenBlock.blockLength = 1;
+      context.nodesCount += 1;
+      const resultOffset = result2.fromBER(inputBuffer, inputOffset + 2, length, context);
+      result2.valueBeforeDecodeView = inputBuffer.subarray(inputOffset, inputOffset + result2.blockLength);
+      return { offset: resultOffset, result: result2 };
+    }
+    var DEFAULT_MAX_DEPTH = 100;
+    var DEFAULT_MAX_NODES = 1e4;
+    var DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024;
+    var MAX_DEPTH_EXCEEDED_ERROR = "Maximum ASN.1 nesting depth exceeded";
+    var MAX_NODES_EXCEEDED_ERROR = "Maximum ASN.1 node count exceeded";
+    var MAX_CONTENT_LENGTH_EXCEEDED_ERROR = "Maximum ASN.1 content length exceeded";
+    function createFromBerContext(options = {}) {
+      var _a3, _b3, _c3, _d;
+      return {
+        depth: 0,
+        maxDepth: (_a3 = options.maxDepth) !== null && _a3 !== void 0 ? _a3 : DEFAULT_MAX_DEPTH,
+        nodesCount: 0,
+        maxNodes: (_b3 = options.maxNodes) !== null && _b3 !== void 0 ? _b3 : DEFAULT_MAX_NODES,
+        maxContentLength: (_c3 = options.maxContentLength) !== null && _c3 !== void 0 ? _c3 : DEFAULT_MAX_CONTENT_LENGTH,
+        parseEmbedded: (_d = options.parseEmbedded) !== null && _d !== void 0 ? _d : true
+      };
+    }
+    function createErrorResult(error) {
+      const result2 = new BaseBlock({}, ValueBlock);
+      result2.error = error;
+      return {
+        offset: -1,
+        result: result2
+      };
+    }
+    function checkNodesLimit(context) {
+      context.nodesCount += 1;
+      if (context.nodesCount > context.maxNodes) {
+        return MAX_NODES_EXCEEDED_ERROR;
+      }
+      return void 0;
+    }
+    function checkContentLengthLimit(inputLength, context) {
+      if (inputLength > context.maxContentLength) {
+        return MAX_CONTENT_LENGTH_EXCEEDED_ERROR;
+      }
+      return void 0;
+    }
+    function localFromBERWithChildContext(inputBuffer, inputOffset, inputLength, context) {
+      const childDepth = context.depth + 1;
+      if (childDepth > context.maxDepth) {
+        return createErrorResult(MAX_DEPTH_EXCEEDED_ERROR);
+      }
+      context.depth = childDepth;
+      try {
+        return localFromBER(inputBuffer, inputOffset, inputLength, context);
+      } finally {
+        context.depth -= 1;
+      }
+    }
+    function localChangeType(inputObject, newType) {
+      if (inputObject instanceof newType) {
+        return inputObject;
+      }
+      const newObject = new newType();
+      newObject.idBlock = inputObject.idBlock;
+      newObject.lenBlock = inputObject.lenBlock;
+      newObject.warnings = inputObject.warnings;
+      newObject.valueBeforeDecodeView = inputObject.valueBeforeDecodeView;
+      return newObject;
+    }
+    function localFromBER(inputBuffer, inputOffset = 0, inputLength = inputBuffer.length, context = createFromBerContext()) {
+      const fastResult = tryFastFromBER(inputBuffer, inputOffset, inputLength, context);
+      if (fastResult)
+        return fastResult;
+      const incomingOffset = inputOffset;
+      let returnObject = new BaseBlock({}, ValueBlock);
+      if (!checkBufferParams(returnObject, inputBuffer, inputOffset, inputLength)) {
+        return {
+          offset: -1,
+          result: returnObject
+        };
+      }
+      const fastArgs = Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+      if (fastArgs ? inputLength === 0 : inputBuffer.subarray(inputOffset, inputOffset + inputLength).length === 0) {
+        returnObject.error = "Zero buffer length";
+        return {
+          offset: -1,
+          result: returnObject
+        };
+      }
+      const nodesLimitError = checkNodesLimit(context);
+      if (nodesLimitError) {
+        returnObject.error = nodesLimitError;
+        return {
+          offset: -1,
+          result: returnObject
+        };
+      }
+      let resultOffset = returnObject.idBlock.fromBER(inputBuffer, inputOffset, inputLength);
+      if (returnObject.idBlock.warnings.length) {
+        returnObject.warnings.concat(returnObject.idBlock.warnings);
+      }
+      if (resultOffset === -1) {
+        returnObject.error = returnObject.idBlock.error;
+        return {
+          offset: -1,
+          result: returnObject
+        };
+      }
+      inputOffset = resultOffset;
+      inputLength -= returnObject.idBlock.blockLength;
+      resultOffset = returnObject.lenBlock.fromBER(inputBuffer, inputOffset, inputLength);
+      if (returnObject.lenBlock.warnings.length) {
+        returnObject.warnings.concat(returnObject.lenBlock.warnings);
+      }
+      if (resultOffset === -1) {
+        returnObject.error = returnObject.lenBlock.error;
+        return {
+          offset: -1,
+          result: returnObject
+        };
+      }
+      inputOffset = resultOffset;
+      inputLength -= returnObject.lenBlock.blockLength;
+      const valueLength = returnObject.lenBlock.isIndefiniteForm ? inputLength : returnObject.lenBlock.length;
+      const contentLengthError = checkContentLengthLimit(valueLength, context);
+      if (contentLengthError) {
+        returnObject.error = contentLengthError;
+        return {
+          offset: -1,
+          result: returnObject
+        };
+      }
+      if (!returnObject.idBlock.isConstructed && returnObject.lenBlock.isIndefiniteForm) {
+        returnObject.error = "Indefinite length form used for primitive encoding form";
+        return {
+          offset: -1,
+          result: returnObject
+        };
+      }
+      let newASN1Type = BaseBlock;
+      switch (returnObject.idBlock.tagClass) {
+        case 1:
+          if (returnObject.idBlock.tagNumber >= 37 && returnObject.idBlock.isHexOnly === false) {
+            returnObject.error = "UNIVERSAL 37 and upper tags are reserved by ASN.1 standard";
+            return {
+              offset: -1,
+              result: returnObject
+            };
+          }
+          switch (returnObject.idBlock.tagNumber) {
+            case 0:
+              if (returnObject.idBlock.isConstructed && returnObject.lenBlock.length > 0) {
+                returnObject.error = "Type [UNIVERSAL 0] is reserved";
+                return {
+                  offset: -1,
+                  result: returnObject
+                };
+              }
+              newASN1Type = typeStore.EndOfContent;
+              break;
+            case 1:
+              newASN1Type = typeStore.Boolean;
+              break;
+            case 2:
+              newASN1Type = typeStore.Integer;
+              break;
+            case 3:
+              newASN1Type = typeStore.BitString;
+              break;
+            case 4:
+              newASN1Type = typeStore.OctetString;
+              break;
+            case 5:
+              newASN1Type = typeStore.Null;
+              break;
+            case 6:
+              newASN1Type = typeStore.ObjectIdentifier;
+              break;
+            case 10:
+              newASN1Type = typeStore.Enumerated;
+              break;
+            case 12:
+              newASN1Type = typeStore.Utf8String;
+              break;
+            case 13:
+              newASN1Type = typeStore.RelativeObjectIdentifier;
+              break;
+            case 14:
+              newASN1Type = typeStore.TIME;
+              break;
+            case 15:
+              returnObject.error = "[UNIVERSAL 15] is reserved by ASN.1 standard";
+              return {
+                offset: -1,
+                result: returnObject
+              };
+            case 16:
+              newASN1Type = typeStore.Sequence;
+              break;
+            case 17:
+              newASN1Type = typeStore.Set;
+              break;
+            case 18:
+              newASN1Type = typeStore.NumericString;
+              break;
+            case 19:
+              newASN1Type = typeStore.PrintableString;
+              break;
+            case 20:
+              newASN1Type = typeStore.TeletexString;
+              break;
+            case 21:
+              newASN1Type = typeStore.VideotexString;
+              break;
+            case 22:
+              newASN1Type = typeStore.IA5String;
+              break;
+            case 23:
+              newASN1Type = typeStore.UTCTime;
+              break;
+            case 24:
+              newASN1Type = typeStore.GeneralizedTime;
+              break;
+            case 25:
+              newASN1Type = typeStore.GraphicString;
+              break;
+            case 26:
+              newASN1Type = typeStore.VisibleString;
+              break;
+            case 27:
+              newASN1Type = typeStore.GeneralString;
+              break;
+            case 28:
+              newASN1Type = typeStore.UniversalString;
+              break;
+            case 29:
+              newASN1Type = typeStore.CharacterString;
+              break;
+            case 30:
+              newASN1Type = typeStore.BmpString;
+              break;
+            case 31:
+              newASN1Type = typeStore.DATE;
+              break;
+            case 32:
+              newASN1Type = typeStore.TimeOfDay;
+              break;
+            case 33:
+              newASN1Type = typeStore.DateTime;
+              break;
+            case 34:
+              newASN1Type = typeStore.Duration;
+              break;
+            default: {
+              const newObject = returnObject.idBlock.isConstructed ? new typeStore.Constructed() : new typeStore.Primitive();
+              newObject.idBlock = returnObject.idBlock;
+              newObject.lenBlock = returnObject.lenBlock;
+              newObject.warnings = returnObject.warnings;
+              returnObject = newObject;
+            }
+          }
+          break;
+        case 2:
+        case 3:
+        case 4:
+        default: {
+          newASN1Type = returnObject.idBlock.isConstructed ? typeStore.Constructed : typeStore.Primitive;
+        }
+      }
+      returnObject = localChangeType(returnObject, newASN1Type);
+      resultOffset = returnObject.fromBER(inputBuffer, inputOffset, valueLength, context);
+      returnObject.valueBeforeDecodeView = inputBuffer.subarray(incomingOffset, incomingOffset + returnObject.blockLength);
+      return {
+        offset: resultOffset,
+        result: returnObject
+      };
+    }
+    function fromBER(inputBuffer, options = {}) {
+      if (!inputBuffer.byteLength) {
+        const result2 = new BaseBlock({}, ValueBlock);
+        result2.error = "Input buffer has zero length";
+        return {
+          offset: -1,
+          result: result2
+        };
+      }
+      const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+      const normalizedInput = options.copyInput === false ? inputView : inputView.slice();
+      return localFromBER(normalizedInput, 0, inputBuffer.byteLength, createFromBerContext(options));
+    }
+    function checkLen(indefiniteLength, length) {
+      if (indefiniteLength) {
+        return 1;
+      }
+      return length;
+    }
+    var LocalConstructedValueBlock = class extends ValueBlock {
+      constructor({ value = [], isIndefiniteForm = false, ...parameters } = {}) {
+        super(parameters);
+        this.value = value;
+        this.isIndefiniteForm = isIndefiniteForm;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength, context) {
+        const view = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        const parseContext = context !== null && context !== void 0 ? context : createFromBerContext();
+        if (!checkBufferParams(this, view, inputOffset, inputLength)) {
+          return -1;
+        }
+        this.valueBeforeDecodeView = view.subarray(inputOffset, inputOffset + inputLength);
+        if (this.valueBeforeDecodeView.length === 0) {
+          this.warnings.push("Zero buffer length");
+          return inputOffset;
+        }
+        let currentOffset = inputOffset;
+        while (checkLen(this.isIndefiniteForm, inputLength) > 0) {
+          const returnObject = localFromBERWithChildContext(view, currentOffset, inputLength, parseContext);
+          if (returnObject.offset === -1) {
+            this.error = returnObject.result.error;
+            this.warnings.concat(returnObject.result.warnings);
+            return -1;
+          }
+          currentOffset = returnObject.offset;
+          this.blockLength += returnObject.result.blockLength;
+          inputLength -= returnObject.result.blockLength;
+          this.value.push(returnObject.result);
+          if (this.isIndefiniteForm && returnObject.result.constructor.NAME === END_OF_CONTENT_NAME) {
+            break;
+          }
+        }
+        if (this.isIndefiniteForm) {
+          if (this.value[this.value.length - 1].constructor.NAME === END_OF_CONTENT_NAME) {
+            this.value.pop();
+          } else {
+            this.warnings.push("No EndOfContent block encoded");
+          }
+        }
+        return currentOffset;
+      }
+      toBER(sizeOnly, writer) {
+        const _writer = writer || new ViewWriter();
+        for (let i2 = 0; i2 < this.value.length; i2++) {
+          this.value[i2].toBER(sizeOnly, _writer);
+        }
+        if (!writer) {
+          return _writer.final();
+        }
+        return EMPTY_BUFFER;
+      }
+      toJSON() {
+        const object = {
+          ...super.toJSON(),
+          isIndefiniteForm: this.isIndefiniteForm,
+          value: []
+        };
+        for (const value of this.value) {
+          object.value.push(value.toJSON());
+        }
+        return object;
+      }
+    };
+    LocalConstructedValueBlock.NAME = "ConstructedValueBlock";
+    var ORIGINAL_LOCAL_CONSTRUCTED_TO_BER = LocalConstructedValueBlock.prototype.toBER;
+    var _a$v;
+    var Constructed = class extends BaseBlock {
+      constructor(parameters = {}) {
+        super(parameters, LocalConstructedValueBlock);
+        this.idBlock.isConstructed = true;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength, context) {
+        this.valueBlock.isIndefiniteForm = this.lenBlock.isIndefiniteForm;
+        const resultOffset = this.valueBlock.fromBER(inputBuffer, inputOffset, this.lenBlock.isIndefiniteForm ? inputLength : this.lenBlock.length, context);
+        if (resultOffset === -1) {
+          this.error = this.valueBlock.error;
+          return resultOffset;
+        }
+        if (!this.idBlock.error.length)
+          this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+          this.blockLength += this.lenBlock.blockLength;
+        if (!this.valueBlock.error.length)
+          this.blockLength += this.valueBlock.blockLength;
+        return resultOffset;
+      }
+      onAsciiEncoding() {
+        const values = [];
+        for (const value of this.valueBlock.value) {
+          values.push(value.toString("ascii").split("\n").map((o2) => `  ${o2}`).join("\n"));
+        }
+        const blockName = this.idBlock.tagClass === 3 ? `[${this.idBlock.tagNumber}]` : this.constructor.NAME;
+        return values.length ? `${blockName} :
+${values.join("\n")}` : `${blockName} :`;
+      }
+    };
+    _a$v = Constructed;
+    (() => {
+      typeStore.Constructed = _a$v;
+    })();
+    Constructed.NAME = "CONSTRUCTED";
+    var LocalEndOfContentValueBlock = class extends ValueBlock {
+      fromBER(inputBuffer, inputOffset, _inputLength) {
+        return inputOffset;
+      }
+      toBER(_sizeOnly) {
+        return EMPTY_BUFFER;
+      }
+    };
+    LocalEndOfContentValueBlock.override = "EndOfContentValueBlock";
+    var _a$u;
+    var EndOfContent = class extends BaseBlock {
+      constructor(parameters = {}) {
+        super(parameters, LocalEndOfContentValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 0;
+      }
+    };
+    _a$u = EndOfContent;
+    (() => {
+      typeStore.EndOfContent = _a$u;
+    })();
+    EndOfContent.NAME = END_OF_CONTENT_NAME;
+    var _a$t;
+    var Null = class extends BaseBlock {
+      constructor(parameters = {}) {
+        super(parameters, ValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 5;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        if (this.lenBlock.length > 0)
+          this.warnings.push("Non-zero length of value block for Null type");
+        if (!this.idBlock.error.length)
+          this.blockLength += this.idBlock.blockLength;
+        if (!this.lenBlock.error.length)
+          this.blockLength += this.lenBlock.blockLength;
+        this.blockLength += inputLength;
+        if (inputOffset + inputLength > inputBuffer.byteLength) {
+          this.error = "End of input reached before message was fully decoded (inconsistent offset and length values)";
+          return -1;
+        }
+        return inputOffset + inputLength;
+      }
+      toBER(sizeOnly, writer) {
+        const retBuf = new ArrayBuffer(2);
+        if (!sizeOnly) {
+          const retView = new Uint8Array(retBuf);
+          retView[0] = 5;
+          retView[1] = 0;
+        }
+        if (writer) {
+          writer.write(retBuf);
+        }
+        return retBuf;
+      }
+      onAsciiEncoding() {
+        return `${this.constructor.NAME}`;
+      }
+    };
+    _a$t = Null;
+    (() => {
+      typeStore.Null = _a$t;
+    })();
+    Null.NAME = "NULL";
+    var LocalBooleanValueBlock = class extends HexBlock(ValueBlock) {
+      get value() {
+        for (const octet of this.valueHexView) {
+          if (octet > 0) {
+            return true;
+          }
+        }
+        return false;
+      }
+      set value(value) {
+        this.valueHexView[0] = value ? 255 : 0;
+      }
+      constructor({ value, ...parameters } = {}) {
+        super(parameters);
+        if (parameters.valueHex) {
+          this.valueHexView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(parameters.valueHex);
+        } else {
+          this.valueHexView = new Uint8Array(1);
+        }
+        if (value) {
+          this.value = value;
+        }
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+          return -1;
+        }
+        this.valueHexView = inputView.subarray(inputOffset, inputOffset + inputLength);
+        if (inputLength > 1)
+          this.warnings.push("Boolean value encoded in more then 1 octet");
+        this.isHexOnly = true;
+        pvutils__namespace.utilDecodeTC.call(this);
+        this.blockLength = inputLength;
+        return inputOffset + inputLength;
+      }
+      toBER() {
+        return this.valueHexView.slice().buffer;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          value: this.value
+        };
+      }
+    };
+    LocalBooleanValueBlock.NAME = "BooleanValueBlock";
+    var _a$s;
+    var Boolean2 = class extends BaseBlock {
+      getValue() {
+        return this.valueBlock.value;
+      }
+      setValue(value) {
+        this.valueBlock.value = value;
+      }
+      constructor(parameters = {}) {
+        super(parameters, LocalBooleanValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 1;
+      }
+      onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.getValue}`;
+      }
+    };
+    _a$s = Boolean2;
+    (() => {
+      typeStore.Boolean = _a$s;
+    })();
+    Boolean2.NAME = "BOOLEAN";
+    var LocalOctetStringValueBlock = class extends HexBlock(LocalConstructedValueBlock) {
+      constructor({ isConstructed: isConstructed2 = false, ...parameters } = {}) {
+        super(parameters);
+        this.isConstructed = isConstructed2;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength, context) {
+        let resultOffset = 0;
+        if (this.isConstructed) {
+          this.isHexOnly = false;
+          resultOffset = LocalConstructedValueBlock.prototype.fromBER.call(this, inputBuffer, inputOffset, inputLength, context);
+          if (resultOffset === -1)
+            return resultOffset;
+          for (let i2 = 0; i2 < this.value.length; i2++) {
+            const currentBlockName = this.value[i2].constructor.NAME;
+            if (currentBlockName === END_OF_CONTENT_NAME) {
+              if (this.isIndefiniteForm)
+                break;
+              else {
+                this.error = "EndOfContent is unexpected, OCTET STRING may consists of OCTET STRINGs only";
+                return -1;
+              }
+            }
+            if (currentBlockName !== OCTET_STRING_NAME) {
+              this.error = "OCTET STRING may consists of OCTET STRINGs only";
+              return -1;
+            }
+          }
+        } else {
+          this.isHexOnly = true;
+          resultOffset = super.fromBER(inputBuffer, inputOffset, inputLength);
+          this.blockLength = inputLength;
+        }
+        return resultOffset;
+      }
+      toBER(sizeOnly, writer) {
+        if (this.isConstructed)
+          return LocalConstructedValueBlock.prototype.toBER.call(this, sizeOnly, writer);
+        return sizeOnly ? new ArrayBuffer(this.valueHexView.byteLength) : this.valueHexView.slice().buffer;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          isConstructed: this.isConstructed
+        };
+      }
+    };
+    LocalOctetStringValueBlock.NAME = "OctetStringValueBlock";
+    var ORIGINAL_LOCAL_OCTET_STRING_TO_BER = LocalOctetStringValueBlock.prototype.toBER;
+    var _a$r;
+    var OctetString = class extends BaseBlock {
+      constructor({ idBlock = {}, lenBlock = {}, ...parameters } = {}) {
+        var _b3, _c3;
+        (_b3 = parameters.isConstructed) !== null && _b3 !== void 0 ? _b3 : parameters.isConstructed = !!((_c3 = parameters.value) === null || _c3 === void 0 ? void 0 : _c3.length);
+        super({
+          idBlock: {
+            isConstructed: parameters.isConstructed,
+            ...idBlock
+          },
+          lenBlock: {
+            ...lenBlock,
+            isIndefiniteForm: !!parameters.isIndefiniteForm
+          },
+          ...parameters
+        }, LocalOctetStringValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 4;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength, context) {
+        this.valueBlock.isConstructed = this.idBlock.isConstructed;
+        this.valueBlock.isIndefiniteForm = this.lenBlock.isIndefiniteForm;
+        if (inputLength === 0) {
+          if (this.idBlock.error.length === 0)
+            this.blockLength += this.idBlock.blockLength;
+          if (this.lenBlock.error.length === 0)
+            this.blockLength += this.lenBlock.blockLength;
+          return inputOffset;
+        }
+        if (!this.valueBlock.isConstructed && (context === null || context === void 0 ? void 0 : context.parseEmbedded) !== false) {
+          const view = inputBuffer instanceof ArrayBuffer ? new Uint8Array(inputBuffer) : inputBuffer;
+          const buf = view.subarray(inputOffset, inputOffset + inputLength);
+          try {
+            if (buf.byteLength) {
+              const parseContext = context !== null && context !== void 0 ? context : createFromBerContext();
+              const asn = localFromBERWithChildContext(buf, 0, buf.byteLength, parseContext);
+              if (asn.offset !== -1 && asn.offset === inputLength) {
+                this.valueBlock.value = [asn.result];
+              }
+            }
+          } catch {
+          }
+        }
+        return super.fromBER(inputBuffer, inputOffset, inputLength, context);
+      }
+      onAsciiEncoding() {
+        if (this.valueBlock.isConstructed || this.valueBlock.value && this.valueBlock.value.length) {
+          return Constructed.prototype.onAsciiEncoding.call(this);
+        }
+        const name = this.constructor.NAME;
+        const value = pvtsutils__namespace.Convert.ToHex(this.valueBlock.valueHexView);
+        return `${name} : ${value}`;
+      }
+      getValue() {
+        if (!this.idBlock.isConstructed) {
+          return this.valueBlock.valueHexView.slice().buffer;
+        }
+        const array = [];
+        for (const content of this.valueBlock.value) {
+          if (content instanceof _a$r) {
+            array.push(content.valueBlock.valueHexView);
+          }
+        }
+        return pvtsutils__namespace.BufferSourceConverter.concat(array);
+      }
+    };
+    _a$r = OctetString;
+    (() => {
+      typeStore.OctetString = _a$r;
+    })();
+    OctetString.NAME = OCTET_STRING_NAME;
+    var LocalBitStringValueBlock = class extends HexBlock(LocalConstructedValueBlock) {
+      constructor({ unusedBits = 0, isConstructed: isConstructed2 = false, ...parameters } = {}) {
+        super(parameters);
+        this.unusedBits = unusedBits;
+        this.isConstructed = isConstructed2;
+        this.blockLength = this.valueHexView.byteLength;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength, context) {
+        if (!inputLength) {
+          return inputOffset;
+        }
+        let resultOffset = -1;
+        if (this.isConstructed) {
+          resultOffset = LocalConstructedValueBlock.prototype.fromBER.call(this, inputBuffer, inputOffset, inputLength, context);
+          if (resultOffset === -1)
+            return resultOffset;
+          for (const value of this.value) {
+            const currentBlockName = value.constructor.NAME;
+            if (currentBlockName === END_OF_CONTENT_NAME) {
+              if (this.isIndefiniteForm)
+                break;
+              else {
+                this.error = "EndOfContent is unexpected, BIT STRING may consists of BIT STRINGs only";
+                return -1;
+              }
+            }
+            if (currentBlockName !== BIT_STRING_NAME) {
+              this.error = "BIT STRING may consists of BIT STRINGs only";
+              return -1;
+            }
+            const valueBlock = value.valueBlock;
+            if (this.unusedBits > 0 && valueBlock.unusedBits > 0) {
+              this.error = 'Using of "unused bits" inside constructive BIT STRING allowed for least one only';
+              return -1;
+            }
+            this.unusedBits = valueBlock.unusedBits;
+          }
+          return resultOffset;
+        }
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+          return -1;
+        }
+        const intBuffer = inputView.subarray(inputOffset, inputOffset + inputLength);
+        this.unusedBits = intBuffer[0];
+        if (this.unusedBits > 7) {
+          this.error = "Unused bits for BitString must be in range 0-7";
+          return -1;
+        }
+        if (!this.unusedBits && (context === null || context === void 0 ? void 0 : context.parseEmbedded) !== false) {
+          const buf = intBuffer.subarray(1);
+          try {
+            if (buf.byteLength) {
+              const parseContext = context !== null && context !== void 0 ? context : createFromBerContext();
+              const asn = localFromBERWithChildContext(buf, 0, buf.byteLength, parseContext);
+              if (asn.offset !== -1 && asn.offset === inputLength - 1) {
+                this.value = [asn.result];
+              }
+            }
+          } catch {
+          }
+        }
+        this.valueHexView = intBuffer.subarray(1);
+        this.blockLength = intBuffer.length;
+        return inputOffset + inputLength;
+      }
+      toBER(sizeOnly, writer) {
+        if (this.isConstructed) {
+          return LocalConstructedValueBlock.prototype.toBER.call(this, sizeOnly, writer);
+        }
+        if (sizeOnly) {
+          return new ArrayBuffer(this.valueHexView.byteLength + 1);
+        }
+        if (!this.valueHexView.byteLength) {
+          const empty = new Uint8Array(1);
+          empty[0] = 0;
+          return empty.buffer;
+        }
+        const retView = new Uint8Array(this.valueHexView.length + 1);
+        retView[0] = this.unusedBits;
+        retView.set(this.valueHexView, 1);
+        return retView.buffer;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          unusedBits: this.unusedBits,
+          isConstructed: this.isConstructed
+        };
+      }
+    };
+    LocalBitStringValueBlock.NAME = "BitStringValueBlock";
+    var ORIGINAL_LOCAL_BIT_STRING_TO_BER = LocalBitStringValueBlock.prototype.toBER;
+    var _a$q;
+    var BitString = class extends BaseBlock {
+      constructor({ idBlock = {}, lenBlock = {}, ...parameters } = {}) {
+        var _b3, _c3;
+        (_b3 = parameters.isConstructed) !== null && _b3 !== void 0 ? _b3 : parameters.isConstructed = !!((_c3 = parameters.value) === null || _c3 === void 0 ? void 0 : _c3.length);
+        super({
+          idBlock: {
+            isConstructed: parameters.isConstructed,
+            ...idBlock
+          },
+          lenBlock: {
+            ...lenBlock,
+            isIndefiniteForm: !!parameters.isIndefiniteForm
+          },
+          ...parameters
+        }, LocalBitStringValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 3;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength, context) {
+        this.valueBlock.isConstructed = this.idBlock.isConstructed;
+        this.valueBlock.isIndefiniteForm = this.lenBlock.isIndefiniteForm;
+        return super.fromBER(inputBuffer, inputOffset, inputLength, context);
+      }
+      onAsciiEncoding() {
+        if (this.valueBlock.isConstructed || this.valueBlock.value && this.valueBlock.value.length) {
+          return Constructed.prototype.onAsciiEncoding.call(this);
+        } else {
+          const bits = [];
+          const valueHex = this.valueBlock.valueHexView;
+          for (const byte of valueHex) {
+            bits.push(byte.toString(2).padStart(8, "0"));
+          }
+          const bitsStr = bits.join("");
+          const name = this.constructor.NAME;
+          const value = bitsStr.substring(0, bitsStr.length - this.valueBlock.unusedBits);
+          return `${name} : ${value}`;
+        }
+      }
+    };
+    _a$q = BitString;
+    (() => {
+      typeStore.BitString = _a$q;
+    })();
+    BitString.NAME = BIT_STRING_NAME;
+    function bytesToSignedBigInt(view) {
+      if (!view.byteLength)
+        return BigInt(0);
+      const value = BigInt(`0x${pvtsutils__namespace.Convert.ToHex(view)}`);
+      if (view[0] & 128)
+        return value - (BigInt(1) << BigInt(view.byteLength * 8));
+      return value;
+    }
+    function bytesToSignedDecimal(view) {
+      if (typeof BigInt !== "undefined")
+        return bytesToSignedBigInt(view).toString(10);
+      const BASE = 1e7;
+      const DECIMAL_DIGITS = 7;
+      if (!view.byteLength)
+        return "0";
+      const negative = !!(view[0] & 128);
+      let magnitude = view;
+      if (negative) {
+        magnitude = new Uint8Array(view.length);
+        let carry = 1;
+        for (let i2 = view.length - 1; i2 >= 0; i2--) {
+          const value = (view[i2] ^ 255) + carry;
+          magnitude[i2] = value & 255;
+          carry = value >> 8;
+        }
+      }
+      const limbs = [0];
+      for (let index = 0; index < magnitude.length; index++) {
+        let carry = magnitude[index];
+        for (let i2 = 0; i2 < limbs.length; i2++) {
+          const value = limbs[i2] * 256 + carry;
+          limbs[i2] = value % BASE;
+          carry = Math.floor(value / BASE);
+        }
+        if (carry)
+          limbs.push(carry);
+      }
+      let top2 = limbs.length - 1;
+      while (top2 > 0 && limbs[top2] === 0)
+        top2--;
+      let result2 = String(limbs[top2]);
+      for (let i2 = top2 - 1; i2 >= 0; i2--)
+        result2 += String(limbs[i2]).padStart(DECIMAL_DIGITS, "0");
+      return negative && result2 !== "0" ? `-${result2}` : result2;
+    }
+    var _a$p;
+    var LocalIntegerValueBlock = class extends HexBlock(ValueBlock) {
+      setValueHex() {
+        if (this.valueHexView.length >= 4) {
+          this.warnings.push("Too big Integer for decoding, hex only");
+          this.isHexOnly = true;
+          this._valueDec = 0;
+        } else {
+          this.isHexOnly = false;
+          if (this.valueHexView.length > 0) {
+            this._valueDec = pvutils__namespace.utilDecodeTC.call(this);
+          }
+        }
+      }
+      constructor({ value, ...parameters } = {}) {
+        super(parameters);
+        this._valueDec = 0;
+        if (parameters.valueHex) {
+          this.setValueHex();
+        }
+        if (value !== void 0) {
+          this.valueDec = value;
+        }
+      }
+      set valueDec(v) {
+        this._valueDec = v;
+        this.isHexOnly = false;
+        this.valueHexView = new Uint8Array(pvutils__namespace.utilEncodeTC(v));
+      }
+      get valueDec() {
+        return this._valueDec;
+      }
+      fromDER(inputBuffer, inputOffset, inputLength, expectedLength = 0) {
+        const offset = this.fromBER(inputBuffer, inputOffset, inputLength);
+        if (offset === -1)
+          return offset;
+        const view = this.valueHexView;
+        if (view[0] === 0 && (view[1] & 128) !== 0) {
+          this.valueHexView = view.subarray(1);
+        } else {
+          if (expectedLength !== 0) {
+            if (view.length < expectedLength) {
+              if (expectedLength - view.length > 1)
+                expectedLength = view.length + 1;
+              this.valueHexView = view.subarray(expectedLength - view.length);
+            }
+          }
+        }
+        return offset;
+      }
+      toDER(sizeOnly = false) {
+        const view = this.valueHexView;
+        switch (true) {
+          case (view[0] & 128) !== 0:
+            {
+              const updatedView = new Uint8Array(this.valueHexView.length + 1);
+              updatedView[0] = 0;
+              updatedView.set(view, 1);
+              this.valueHexView = updatedView;
+            }
+            break;
+          case (view[0] === 0 && (view[1] & 128) === 0):
+            {
+              this.valueHexView = this.valueHexView.subarray(1);
+            }
+            break;
+        }
+        return this.toBER(sizeOnly);
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        const resultOffset = super.fromBER(inputBuffer, inputOffset, inputLength);
+        if (resultOffset === -1) {
+          return resultOffset;
+        }
+        this.setValueHex();
+        return resultOffset;
+      }
+      toBER(sizeOnly) {
+        return sizeOnly ? new ArrayBuffer(this.valueHexView.length) : this.valueHexView.slice().buffer;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          valueDec: this.valueDec
+        };
+      }
+      toString() {
+        return bytesToSignedDecimal(this.valueHexView);
+      }
+    };
+    _a$p = LocalIntegerValueBlock;
+    LocalIntegerValueBlock.NAME = "IntegerValueBlock";
+    (() => {
+      Object.defineProperty(_a$p.prototype, "valueHex", {
+        set: function(v) {
+          this.valueHexView = new Uint8Array(v);
+          this.setValueHex();
+        },
+        get: function() {
+          return this.valueHexView.slice().buffer;
+        }
+      });
+    })();
+    var ORIGINAL_LOCAL_INTEGER_TO_BER = LocalIntegerValueBlock.prototype.toBER;
+    var ORIGINAL_LOCAL_INTEGER_TO_STRING = LocalIntegerValueBlock.prototype.toString;
+    var _a$o;
+    var Integer = class extends BaseBlock {
+      constructor(parameters = {}) {
+        super(parameters, LocalIntegerValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 2;
+      }
+      toBigInt() {
+        assertBigInt();
+        const valueBlock = this.valueBlock;
+        const toString2 = valueBlock.toString;
+        if (toString2 === ORIGINAL_LOCAL_INTEGER_TO_STRING)
+          return bytesToSignedBigInt(valueBlock.valueHexView);
+        return BigInt(Reflect.apply(toString2, valueBlock, []));
+      }
+      static fromBigInt(value) {
+        assertBigInt();
+        const bigIntValue = BigInt(value);
+        const writer = new ViewWriter();
+        const hex = bigIntValue.toString(16).replace(/^-/, "");
+        const view = new Uint8Array(pvtsutils__namespace.Convert.FromHex(hex));
+        if (bigIntValue < 0) {
+          const first = new Uint8Array(view.length + (view[0] & 128 ? 1 : 0));
+          first[0] |= 128;
+          const firstInt = BigInt(`0x${pvtsutils__namespace.Convert.ToHex(first)}`);
+          const secondInt = firstInt + bigIntValue;
+          const second = pvtsutils__namespace.BufferSourceConverter.toUint8Array(pvtsutils__namespace.Convert.FromHex(secondInt.toString(16)));
+          second[0] |= 128;
+          writer.write(second);
+        } else {
+          if (view[0] & 128) {
+            writer.write(new Uint8Array([0]));
+          }
+          writer.write(view);
+        }
+        const res = new _a$o({ valueHex: writer.final() });
+        return res;
+      }
+      convertToDER() {
+        const integer = new _a$o({ valueHex: this.valueBlock.valueHexView });
+        integer.valueBlock.toDER();
+        return integer;
+      }
+      convertFromDER() {
+        return new _a$o({
+          valueHex: this.valueBlock.valueHexView[0] === 0 ? this.valueBlock.valueHexView.subarray(1) : this.valueBlock.valueHexView
+        });
+      }
+      onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.valueBlock.toString()}`;
+      }
+    };
+    _a$o = Integer;
+    (() => {
+      typeStore.Integer = _a$o;
+    })();
+    Integer.NAME = "INTEGER";
+    var _a$n;
+    var Enumerated = class extends Integer {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 10;
+      }
+    };
+    _a$n = Enumerated;
+    (() => {
+      typeStore.Enumerated = _a$n;
+    })();
+    Enumerated.NAME = "ENUMERATED";
+    var LocalSidValueBlock = class extends HexBlock(ValueBlock) {
+      constructor({ valueDec = -1, isFirstSid = false, ...parameters } = {}) {
+        super(parameters);
+        this.valueDec = valueDec;
+        this.isFirstSid = isFirstSid;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        if (!inputLength) {
+          return inputOffset;
+        }
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength)) {
+          return -1;
+        }
+        const intBuffer = inputView.subarray(inputOffset, inputOffset + inputLength);
+        const fastPath = this.blockLength === 0 && Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        if (fastPath) {
+          let sidLength = 0;
+          while (sidLength < inputLength) {
+            const octet = intBuffer[sidLength];
+            sidLength++;
+            if ((octet & 128) === 0)
+              break;
+          }
+          this.blockLength = sidLength;
+          this.valueHexView = new Uint8Array(sidLength);
+          for (let i2 = 0; i2 < sidLength; i2++)
+            this.valueHexView[i2] = intBuffer[i2] & 127;
+        } else {
+          this.valueHexView = new Uint8Array(inputLength);
+          for (let i2 = 0; i2 < inputLength; i2++) {
+            this.valueHexView[i2] = intBuffer[i2] & 127;
+            this.blockLength++;
+            if ((intBuffer[i2] & 128) === 0)
+              break;
+          }
+          const tempView = new Uint8Array(this.blockLength);
+          for (let i2 = 0; i2 < this.blockLength; i2++) {
+            tempView[i2] = this.valueHexView[i2];
+          }
+          this.valueHexView = tempView;
+        }
+        if ((intBuffer[this.blockLength - 1] & 128) !== 0) {
+          this.error = "End of input reached before message was fully decoded";
+          return -1;
+        }
+        if (this.valueHexView[0] === 0)
+          this.warnings.push("Needlessly long format of SID encoding");
+        if (this.blockLength <= 8)
+          this.valueDec = pvutils__namespace.utilFromBase(this.valueHexView, 7);
+        else {
+          this.isHexOnly = true;
+          this.warnings.push("Too big SID for decoding, hex only");
+        }
+        return inputOffset + this.blockLength;
+      }
+      set valueBigInt(value) {
+        assertBigInt();
+        let bits = BigInt(value).toString(2);
+        while (bits.length % 7) {
+          bits = "0" + bits;
+        }
+        const bytes = new Uint8Array(bits.length / 7);
+        for (let i2 = 0; i2 < bytes.length; i2++) {
+          bytes[i2] = parseInt(bits.slice(i2 * 7, i2 * 7 + 7), 2) + (i2 + 1 < bytes.length ? 128 : 0);
+        }
+        this.fromBER(bytes.buffer, 0, bytes.length);
+      }
+      toBER(sizeOnly) {
+        if (this.isHexOnly) {
+          if (sizeOnly)
+            return new ArrayBuffer(this.valueHexView.byteLength);
+          const curView = this.valueHexView;
+          const retView2 = new Uint8Array(this.blockLength);
+          for (let i2 = 0; i2 < this.blockLength - 1; i2++)
+            retView2[i2] = curView[i2] | 128;
+          retView2[this.blockLength - 1] = curView[this.blockLength - 1];
+          return pvtsutils__namespace.BufferSourceConverter.toArrayBuffer(retView2);
+        }
+        const encodedBuf = pvutils__namespace.utilToBase(this.valueDec, 7);
+        if (encodedBuf.byteLength === 0) {
+          this.error = "Error during encoding SID value";
+          return EMPTY_BUFFER;
+        }
+        const retView = new Uint8Array(encodedBuf.byteLength);
+        if (!sizeOnly) {
+          const encodedView = new Uint8Array(encodedBuf);
+          const len = encodedBuf.byteLength - 1;
+          for (let i2 = 0; i2 < len; i2++)
+            retView[i2] = encodedView[i2] | 128;
+          retView[len] = encodedView[len];
+        }
+        return pvtsutils__namespace.BufferSourceConverter.toArrayBuffer(retView);
+      }
+      toString() {
+        let result2 = "";
+        if (this.isHexOnly)
+          result2 = pvtsutils__namespace.Convert.ToHex(this.valueHexView);
+        else {
+          if (this.isFirstSid) {
+            let sidValue = this.valueDec;
+            if (this.valueDec <= 39)
+              result2 = "0.";
+            else {
+              if (this.valueDec <= 79) {
+                result2 = "1.";
+                sidValue -= 40;
+              } else {
+                result2 = "2.";
+                sidValue -= 80;
+              }
+            }
+            result2 += sidValue.toString();
+          } else
+            result2 = this.valueDec.toString();
+        }
+        return result2;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          valueDec: this.valueDec,
+          isFirstSid: this.isFirstSid
+        };
+      }
+    };
+    LocalSidValueBlock.NAME = "sidBlock";
+    var LocalObjectIdentifierValueBlock = class extends ValueBlock {
+      constructor({ value = EMPTY_STRING, ...parameters } = {}) {
+        super(parameters);
+        this.value = [];
+        if (value) {
+          this.fromString(value);
+        }
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        let resultOffset = inputOffset;
+        while (inputLength > 0) {
+          const sidBlock = new LocalSidValueBlock();
+          resultOffset = sidBlock.fromBER(inputBuffer, resultOffset, inputLength);
+          if (resultOffset === -1) {
+            this.blockLength = 0;
+            this.error = sidBlock.error;
+            return resultOffset;
+          }
+          if (this.value.length === 0)
+            sidBlock.isFirstSid = true;
+          this.blockLength += sidBlock.blockLength;
+          inputLength -= sidBlock.blockLength;
+          this.value.push(sidBlock);
+        }
+        return resultOffset;
+      }
+      toBER(sizeOnly) {
+        const retBuffers = [];
+        for (let i2 = 0; i2 < this.value.length; i2++) {
+          const valueBuf = this.value[i2].toBER(sizeOnly);
+          if (valueBuf.byteLength === 0) {
+            this.error = this.value[i2].error;
+            return EMPTY_BUFFER;
+          }
+          retBuffers.push(valueBuf);
+        }
+        return concat(retBuffers);
+      }
+      fromString(string) {
+        this.value = [];
+        let pos1 = 0;
+        let pos2 = 0;
+        let sid = "";
+        let flag = false;
+        do {
+          pos2 = string.indexOf(".", pos1);
+          if (pos2 === -1)
+            sid = string.substring(pos1);
+          else
+            sid = string.substring(pos1, pos2);
+          pos1 = pos2 + 1;
+          if (flag) {
+            const sidBlock = this.value[0];
+            let plus = 0;
+            switch (sidBlock.valueDec) {
+              case 0:
+                break;
+              case 1:
+                plus = 40;
+                break;
+              case 2:
+                plus = 80;
+                break;
+              default:
+                this.value = [];
+                return;
+            }
+            const parsedSID = parseInt(sid, 10);
+            if (isNaN(parsedSID))
+              return;
+            sidBlock.valueDec = parsedSID + plus;
+            flag = false;
+          } else {
+            const sidBlock = new LocalSidValueBlock();
+            if (sid > Number.MAX_SAFE_INTEGER) {
+              assertBigInt();
+              const sidValue = BigInt(sid);
+              sidBlock.valueBigInt = sidValue;
+            } else {
+              sidBlock.valueDec = parseInt(sid, 10);
+              if (isNaN(sidBlock.valueDec))
+                return;
+            }
+            if (!this.value.length) {
+              sidBlock.isFirstSid = true;
+              flag = true;
+            }
+            this.value.push(sidBlock);
+          }
+        } while (pos2 !== -1);
+      }
+      toString() {
+        let result2 = "";
+        let isHexOnly = false;
+        for (let i2 = 0; i2 < this.value.length; i2++) {
+          isHexOnly = this.value[i2].isHexOnly;
+          let sidStr = this.value[i2].toString();
+          if (i2 !== 0)
+            result2 = `${result2}.`;
+          if (isHexOnly) {
+            sidStr = `{${sidStr}}`;
+            if (this.value[i2].isFirstSid)
+              result2 = `2.{${sidStr} - 80}`;
+            else
+              result2 += sidStr;
+          } else
+            result2 += sidStr;
+        }
+        return result2;
+      }
+      toJSON() {
+        const object = {
+          ...super.toJSON(),
+          value: this.toString(),
+          sidArray: []
+        };
+        for (let i2 = 0; i2 < this.value.length; i2++) {
+          object.sidArray.push(this.value[i2].toJSON());
+        }
+        return object;
+      }
+    };
+    LocalObjectIdentifierValueBlock.NAME = "ObjectIdentifierValueBlock";
+    var _a$m;
+    var ObjectIdentifier = class extends BaseBlock {
+      getValue() {
+        return this.valueBlock.toString();
+      }
+      setValue(value) {
+        this.valueBlock.fromString(value);
+      }
+      constructor(parameters = {}) {
+        super(parameters, LocalObjectIdentifierValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 6;
+      }
+      onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.valueBlock.toString() || "empty"}`;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          value: this.getValue()
+        };
+      }
+    };
+    _a$m = ObjectIdentifier;
+    (() => {
+      typeStore.ObjectIdentifier = _a$m;
+    })();
+    ObjectIdentifier.NAME = "OBJECT IDENTIFIER";
+    var LocalRelativeSidValueBlock = class extends HexBlock(LocalBaseBlock) {
+      constructor({ valueDec = 0, ...parameters } = {}) {
+        super(parameters);
+        this.valueDec = valueDec;
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        if (inputLength === 0)
+          return inputOffset;
+        const inputView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        if (!checkBufferParams(this, inputView, inputOffset, inputLength))
+          return -1;
+        const intBuffer = inputView.subarray(inputOffset, inputOffset + inputLength);
+        const fastPath = this.blockLength === 0 && Number.isInteger(inputOffset) && Number.isInteger(inputLength);
+        if (fastPath) {
+          let sidLength = 0;
+          while (sidLength < inputLength) {
+            const octet = intBuffer[sidLength];
+            sidLength++;
+            if ((octet & 128) === 0)
+              break;
+          }
+          this.blockLength = sidLength;
+          this.valueHexView = new Uint8Array(sidLength);
+          for (let i2 = 0; i2 < sidLength; i2++)
+            this.valueHexView[i2] = intBuffer[i2] & 127;
+        } else {
+          this.valueHexView = new Uint8Array(inputLength);
+          for (let i2 = 0; i2 < inputLength; i2++) {
+            this.valueHexView[i2] = intBuffer[i2] & 127;
+            this.blockLength++;
+            if ((intBuffer[i2] & 128) === 0)
+              break;
+          }
+          const tempView = new Uint8Array(this.blockLength);
+          for (let i2 = 0; i2 < this.blockLength; i2++)
+            tempView[i2] = this.valueHexView[i2];
+          this.valueHexView = tempView;
+        }
+        if ((intBuffer[this.blockLength - 1] & 128) !== 0) {
+          this.error = "End of input reached before message was fully decoded";
+          return -1;
+        }
+        if (this.valueHexView[0] === 0)
+          this.warnings.push("Needlessly long format of SID encoding");
+        if (this.blockLength <= 8)
+          this.valueDec = pvutils__namespace.utilFromBase(this.valueHexView, 7);
+        else {
+          this.isHexOnly = true;
+          this.warnings.push("Too big SID for decoding, hex only");
+        }
+        return inputOffset + this.blockLength;
+      }
+      toBER(sizeOnly) {
+        if (this.isHexOnly) {
+          if (sizeOnly)
+            return new ArrayBuffer(this.valueHexView.byteLength);
+          const curView = this.valueHexView;
+          const retView2 = new Uint8Array(this.blockLength);
+          for (let i2 = 0; i2 < this.blockLength - 1; i2++)
+            retView2[i2] = curView[i2] | 128;
+          retView2[this.blockLength - 1] = curView[this.blockLength - 1];
+          return retView2.buffer;
+        }
+        const encodedBuf = pvutils__namespace.utilToBase(this.valueDec, 7);
+        if (encodedBuf.byteLength === 0) {
+          this.error = "Error during encoding SID value";
+          return EMPTY_BUFFER;
+        }
+        const retView = new Uint8Array(encodedBuf.byteLength);
+        if (!sizeOnly) {
+          const encodedView = new Uint8Array(encodedBuf);
+          const len = encodedBuf.byteLength - 1;
+          for (let i2 = 0; i2 < len; i2++)
+            retView[i2] = encodedView[i2] | 128;
+          retView[len] = encodedView[len];
+        }
+        return retView.buffer;
+      }
+      toString() {
+        let result2 = "";
+        if (this.isHexOnly)
+          result2 = pvtsutils__namespace.Convert.ToHex(this.valueHexView);
+        else {
+          result2 = this.valueDec.toString();
+        }
+        return result2;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          valueDec: this.valueDec
+        };
+      }
+    };
+    LocalRelativeSidValueBlock.NAME = "relativeSidBlock";
+    var LocalRelativeObjectIdentifierValueBlock = class extends ValueBlock {
+      constructor({ value = EMPTY_STRING, ...parameters } = {}) {
+        super(parameters);
+        this.value = [];
+        if (value) {
+          this.fromString(value);
+        }
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        let resultOffset = inputOffset;
+        while (inputLength > 0) {
+          const sidBlock = new LocalRelativeSidValueBlock();
+          resultOffset = sidBlock.fromBER(inputBuffer, resultOffset, inputLength);
+          if (resultOffset === -1) {
+            this.blockLength = 0;
+            this.error = sidBlock.error;
+            return resultOffset;
+          }
+          this.blockLength += sidBlock.blockLength;
+          inputLength -= sidBlock.blockLength;
+          this.value.push(sidBlock);
+        }
+        return resultOffset;
+      }
+      toBER(sizeOnly, _writer) {
+        const retBuffers = [];
+        for (let i2 = 0; i2 < this.value.length; i2++) {
+          const valueBuf = this.value[i2].toBER(sizeOnly);
+          if (valueBuf.byteLength === 0) {
+            this.error = this.value[i2].error;
+            return EMPTY_BUFFER;
+          }
+          retBuffers.push(valueBuf);
+        }
+        return concat(retBuffers);
+      }
+      fromString(string) {
+        this.value = [];
+        let pos1 = 0;
+        let pos2 = 0;
+        let sid = "";
+        do {
+          pos2 = string.indexOf(".", pos1);
+          if (pos2 === -1)
+            sid = string.substring(pos1);
+          else
+            sid = string.substring(pos1, pos2);
+          pos1 = pos2 + 1;
+          const sidBlock = new LocalRelativeSidValueBlock();
+          sidBlock.valueDec = parseInt(sid, 10);
+          if (isNaN(sidBlock.valueDec))
+            return true;
+          this.value.push(sidBlock);
+        } while (pos2 !== -1);
+        return true;
+      }
+      toString() {
+        let result2 = "";
+        let isHexOnly = false;
+        for (let i2 = 0; i2 < this.value.length; i2++) {
+          isHexOnly = this.value[i2].isHexOnly;
+          let sidStr = this.value[i2].toString();
+          if (i2 !== 0)
+            result2 = `${result2}.`;
+          if (isHexOnly) {
+            sidStr = `{${sidStr}}`;
+            result2 += sidStr;
+          } else
+            result2 += sidStr;
+        }
+        return result2;
+      }
+      toJSON() {
+        const object = {
+          ...super.toJSON(),
+          value: this.toString(),
+          sidArray: []
+        };
+        for (let i2 = 0; i2 < this.value.length; i2++)
+          object.sidArray.push(this.value[i2].toJSON());
+        return object;
+      }
+    };
+    LocalRelativeObjectIdentifierValueBlock.NAME = "RelativeObjectIdentifierValueBlock";
+    var _a$l;
+    var RelativeObjectIdentifier = class extends BaseBlock {
+      getValue() {
+        return this.valueBlock.toString();
+      }
+      setValue(value) {
+        this.valueBlock.fromString(value);
+      }
+      constructor(parameters = {}) {
+        super(parameters, LocalRelativeObjectIdentifierValueBlock);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 13;
+      }
+      onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.valueBlock.toString() || "empty"}`;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          value: this.getValue()
+        };
+      }
+    };
+    _a$l = RelativeObjectIdentifier;
+    (() => {
+      typeStore.RelativeObjectIdentifier = _a$l;
+    })();
+    RelativeObjectIdentifier.NAME = "RelativeObjectIdentifier";
+    var _a$k;
+    var Sequence = class extends Constructed {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 16;
+      }
+    };
+    _a$k = Sequence;
+    (() => {
+      typeStore.Sequence = _a$k;
+    })();
+    Sequence.NAME = "SEQUENCE";
+    var _a$j;
+    var Set2 = class extends Constructed {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 17;
+      }
+    };
+    _a$j = Set2;
+    (() => {
+      typeStore.Set = _a$j;
+    })();
+    Set2.NAME = "SET";
+    var LocalStringValueBlock = class extends HexBlock(ValueBlock) {
+      constructor({ ...parameters } = {}) {
+        super(parameters);
+        this.isHexOnly = true;
+        this.value = EMPTY_STRING;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          value: this.value
+        };
+      }
+    };
+    LocalStringValueBlock.NAME = "StringValueBlock";
+    var LocalSimpleStringValueBlock = class extends LocalStringValueBlock {
+    };
+    LocalSimpleStringValueBlock.NAME = "SimpleStringValueBlock";
+    var LocalSimpleStringBlock = class extends BaseStringBlock {
+      constructor({ ...parameters } = {}) {
+        super(parameters, LocalSimpleStringValueBlock);
+      }
+      fromBuffer(inputBuffer) {
+        this.valueBlock.value = String.fromCharCode.apply(null, pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer));
+      }
+      fromString(inputString) {
+        const strLen = inputString.length;
+        const view = this.valueBlock.valueHexView = new Uint8Array(strLen);
+        for (let i2 = 0; i2 < strLen; i2++)
+          view[i2] = inputString.charCodeAt(i2);
+        this.valueBlock.value = inputString;
+      }
+    };
+    LocalSimpleStringBlock.NAME = "SIMPLE STRING";
+    var LocalUtf8StringValueBlock = class extends LocalSimpleStringBlock {
+      fromBuffer(inputBuffer) {
+        this.valueBlock.valueHexView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+        try {
+          this.valueBlock.value = pvtsutils__namespace.Convert.ToUtf8String(inputBuffer);
+        } catch (ex) {
+          this.warnings.push(`Error during "decodeURIComponent": ${ex}, using raw string`);
+          this.valueBlock.value = pvtsutils__namespace.Convert.ToBinary(inputBuffer);
+        }
+      }
+      fromString(inputString) {
+        this.valueBlock.valueHexView = new Uint8Array(pvtsutils__namespace.Convert.FromUtf8String(inputString));
+        this.valueBlock.value = inputString;
+      }
+    };
+    LocalUtf8StringValueBlock.NAME = "Utf8StringValueBlock";
+    var _a$i;
+    var Utf8String = class extends LocalUtf8StringValueBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 12;
+      }
+    };
+    _a$i = Utf8String;
+    (() => {
+      typeStore.Utf8String = _a$i;
+    })();
+    Utf8String.NAME = "UTF8String";
+    var LocalBmpStringValueBlock = class extends LocalSimpleStringBlock {
+      fromBuffer(inputBuffer) {
+        this.valueBlock.value = pvtsutils__namespace.Convert.ToUtf16String(inputBuffer);
+        this.valueBlock.valueHexView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer);
+      }
+      fromString(inputString) {
+        this.valueBlock.value = inputString;
+        this.valueBlock.valueHexView = new Uint8Array(pvtsutils__namespace.Convert.FromUtf16String(inputString));
+      }
+    };
+    LocalBmpStringValueBlock.NAME = "BmpStringValueBlock";
+    var _a$h;
+    var BmpString = class extends LocalBmpStringValueBlock {
+      constructor({ ...parameters } = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 30;
+      }
+    };
+    _a$h = BmpString;
+    (() => {
+      typeStore.BmpString = _a$h;
+    })();
+    BmpString.NAME = "BMPString";
+    var LocalUniversalStringValueBlock = class extends LocalSimpleStringBlock {
+      fromBuffer(inputBuffer) {
+        const copyBuffer = ArrayBuffer.isView(inputBuffer) ? inputBuffer.slice().buffer : inputBuffer.slice(0);
+        const valueView = new Uint8Array(copyBuffer);
+        for (let i2 = 0; i2 < valueView.length; i2 += 4) {
+          valueView[i2] = valueView[i2 + 3];
+          valueView[i2 + 1] = valueView[i2 + 2];
+          valueView[i2 + 2] = 0;
+          valueView[i2 + 3] = 0;
+        }
+        this.valueBlock.value = String.fromCharCode.apply(null, new Uint32Array(copyBuffer));
+      }
+      fromString(inputString) {
+        const strLength = inputString.length;
+        const valueHexView = this.valueBlock.valueHexView = new Uint8Array(strLength * 4);
+        for (let i2 = 0; i2 < strLength; i2++) {
+          const codeBuf = pvutils__namespace.utilToBase(inputString.charCodeAt(i2), 8);
+          const codeView = new Uint8Array(codeBuf);
+          if (codeView.length > 4)
+            continue;
+          const dif = 4 - codeView.length;
+          for (let j = codeView.length - 1; j >= 0; j--)
+            valueHexView[i2 * 4 + j + dif] = codeView[j];
+        }
+        this.valueBlock.value = inputString;
+      }
+    };
+    LocalUniversalStringValueBlock.NAME = "UniversalStringValueBlock";
+    var _a$g;
+    var UniversalString = class extends LocalUniversalStringValueBlock {
+      constructor({ ...parameters } = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 28;
+      }
+    };
+    _a$g = UniversalString;
+    (() => {
+      typeStore.UniversalString = _a$g;
+    })();
+    UniversalString.NAME = "UniversalString";
+    var _a$f;
+    var NumericString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 18;
+      }
+    };
+    _a$f = NumericString;
+    (() => {
+      typeStore.NumericString = _a$f;
+    })();
+    NumericString.NAME = "NumericString";
+    var _a$e;
+    var PrintableString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 19;
+      }
+    };
+    _a$e = PrintableString;
+    (() => {
+      typeStore.PrintableString = _a$e;
+    })();
+    PrintableString.NAME = "PrintableString";
+    var _a$d;
+    var TeletexString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 20;
+      }
+    };
+    _a$d = TeletexString;
+    (() => {
+      typeStore.TeletexString = _a$d;
+    })();
+    TeletexString.NAME = "TeletexString";
+    var _a$c;
+    var VideotexString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 21;
+      }
+    };
+    _a$c = VideotexString;
+    (() => {
+      typeStore.VideotexString = _a$c;
+    })();
+    VideotexString.NAME = "VideotexString";
+    var _a$b;
+    var IA5String = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 22;
+      }
+    };
+    _a$b = IA5String;
+    (() => {
+      typeStore.IA5String = _a$b;
+    })();
+    IA5String.NAME = "IA5String";
+    var _a$a;
+    var GraphicString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 25;
+      }
+    };
+    _a$a = GraphicString;
+    (() => {
+      typeStore.GraphicString = _a$a;
+    })();
+    GraphicString.NAME = "GraphicString";
+    var _a$9;
+    var VisibleString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 26;
+      }
+    };
+    _a$9 = VisibleString;
+    (() => {
+      typeStore.VisibleString = _a$9;
+    })();
+    VisibleString.NAME = "VisibleString";
+    var _a$8;
+    var GeneralString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 27;
+      }
+    };
+    _a$8 = GeneralString;
+    (() => {
+      typeStore.GeneralString = _a$8;
+    })();
+    GeneralString.NAME = "GeneralString";
+    var _a$7;
+    var CharacterString = class extends LocalSimpleStringBlock {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 29;
+      }
+    };
+    _a$7 = CharacterString;
+    (() => {
+      typeStore.CharacterString = _a$7;
+    })();
+    CharacterString.NAME = "CharacterString";
+    var _a$6;
+    var UTCTime = class extends VisibleString {
+      constructor({ value, valueDate, ...parameters } = {}) {
+        super(parameters);
+        this.year = 0;
+        this.month = 0;
+        this.day = 0;
+        this.hour = 0;
+        this.minute = 0;
+        this.second = 0;
+        if (value) {
+          this.fromString(value);
+          this.valueBlock.valueHexView = new Uint8Array(value.length);
+          for (let i2 = 0; i2 < value.length; i2++)
+            this.valueBlock.valueHexView[i2] = value.charCodeAt(i2);
+        }
+        if (valueDate) {
+          this.fromDate(valueDate);
+          this.valueBlock.valueHexView = new Uint8Array(this.toBuffer());
+        }
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 23;
+      }
+      fromBuffer(inputBuffer) {
+        this.fromString(String.fromCharCode.apply(null, pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer)));
+      }
+      toBuffer() {
+        const str = this.toString();
+        const buffer = new ArrayBuffer(str.length);
+        const view = new Uint8Array(buffer);
+        for (let i2 = 0; i2 < str.length; i2++)
+          view[i2] = str.charCodeAt(i2);
+        return buffer;
+      }
+      fromDate(inputDate) {
+        this.year = inputDate.getUTCFullYear();
+        this.month = inputDate.getUTCMonth() + 1;
+        this.day = inputDate.getUTCDate();
+        this.hour = inputDate.getUTCHours();
+        this.minute = inputDate.getUTCMinutes();
+        this.second = inputDate.getUTCSeconds();
+      }
+      toDate() {
+        return new Date(Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second));
+      }
+      fromString(inputString) {
+        const parser2 = /(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z/gi;
+        const parserArray = parser2.exec(inputString);
+        if (parserArray === null) {
+          this.error = "Wrong input string for conversion";
+          return;
+        }
+        const year = parseInt(parserArray[1], 10);
+        if (year >= 50)
+          this.year = 1900 + year;
+        else
+          this.year = 2e3 + year;
+        this.month = parseInt(parserArray[2], 10);
+        this.day = parseInt(parserArray[3], 10);
+        this.hour = parseInt(parserArray[4], 10);
+        this.minute = parseInt(parserArray[5], 10);
+        this.second = parseInt(parserArray[6], 10);
+      }
+      toString(encoding = "iso") {
+        if (encoding === "iso") {
+          const outputArray = Array.from({ length: 7 });
+          outputArray[0] = pvutils__namespace.padNumber(this.year < 2e3 ? this.year - 1900 : this.year - 2e3, 2);
+          outputArray[1] = pvutils__namespace.padNumber(this.month, 2);
+          outputArray[2] = pvutils__namespace.padNumber(this.day, 2);
+          outputArray[3] = pvutils__namespace.padNumber(this.hour, 2);
+          outputArray[4] = pvutils__namespace.padNumber(this.minute, 2);
+          outputArray[5] = pvutils__namespace.padNumber(this.second, 2);
+          outputArray[6] = "Z";
+          return outputArray.join("");
+        }
+        return super.toString(encoding);
+      }
+      onAsciiEncoding() {
+        return `${this.constructor.NAME} : ${this.toDate().toISOString()}`;
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          year: this.year,
+          month: this.month,
+          day: this.day,
+          hour: this.hour,
+          minute: this.minute,
+          second: this.second
+        };
+      }
+    };
+    _a$6 = UTCTime;
+    (() => {
+      typeStore.UTCTime = _a$6;
+    })();
+    UTCTime.NAME = "UTCTime";
+    var _a$5;
+    var GeneralizedTime = class extends UTCTime {
+      constructor(parameters = {}) {
+        var _b3;
+        super(parameters);
+        (_b3 = this.millisecond) !== null && _b3 !== void 0 ? _b3 : this.millisecond = 0;
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 24;
+      }
+      fromDate(inputDate) {
+        super.fromDate(inputDate);
+        this.millisecond = inputDate.getUTCMilliseconds();
+      }
+      toDate() {
+        const utcDate = Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second, this.millisecond);
+        return new Date(utcDate);
+      }
+      fromString(inputString) {
+        let isUTC = false;
+        let timeString = "";
+        let dateTimeString = "";
+        let fractionPart = 0;
+        let parser2;
+        let hourDifference = 0;
+        let minuteDifference = 0;
+        if (inputString[inputString.length - 1] === "Z") {
+          timeString = inputString.substring(0, inputString.length - 1);
+          isUTC = true;
+        } else {
+          const number = new Number(inputString[inputString.length - 1]);
+          if (isNaN(number.valueOf()))
+            throw new Error("Wrong input string for conversion");
+          timeString = inputString;
+        }
+        if (isUTC) {
+          if (timeString.indexOf("+") !== -1)
+            throw new Error("Wrong input string for conversion");
+          if (timeString.indexOf("-") !== -1)
+            throw new Error("Wrong input string for conversion");
+        } else {
+          let multiplier = 1;
+          let differencePosition = timeString.indexOf("+");
+          let differenceString = "";
+          if (differencePosition === -1) {
+            differencePosition = timeString.indexOf("-");
+            multiplier = -1;
+          }
+          if (differencePosition !== -1) {
+            differenceString = timeString.substring(differencePosition + 1);
+            timeString = timeString.substring(0, differencePosition);
+            if (differenceString.length !== 2 && differenceString.length !== 4)
+              throw new Error("Wrong input string for conversion");
+            let number = parseInt(differenceString.substring(0, 2), 10);
+            if (isNaN(number.valueOf()))
+              throw new Error("Wrong input string for conversion");
+            hourDifference = multiplier * number;
+            if (differenceString.length === 4) {
+              number = parseInt(differenceString.substring(2, 4), 10);
+              if (isNaN(number.valueOf()))
+                throw new Error("Wrong input string for conversion");
+              minuteDifference = multiplier * number;
+            }
+          }
+        }
+        let fractionPointPosition = timeString.indexOf(".");
+        if (fractionPointPosition === -1)
+          fractionPointPosition = timeString.indexOf(",");
+        if (fractionPointPosition !== -1) {
+          const fractionPartCheck = new Number(`0${timeString.substring(fractionPointPosition)}`);
+          if (isNaN(fractionPartCheck.valueOf()))
+            throw new Error("Wrong input string for conversion");
+          fractionPart = fractionPartCheck.valueOf();
+          dateTimeString = timeString.substring(0, fractionPointPosition);
+        } else
+          dateTimeString = timeString;
+        switch (true) {
+          case dateTimeString.length === 8:
+            parser2 = /(\d{4})(\d{2})(\d{2})/gi;
+            if (fractionPointPosition !== -1)
+              throw new Error("Wrong input string for conversion");
+            break;
+          case dateTimeString.length === 10:
+            parser2 = /(\d{4})(\d{2})(\d{2})(\d{2})/gi;
+            if (fractionPointPosition !== -1) {
+              let fractionResult = 60 * fractionPart;
+              this.minute = Math.floor(fractionResult);
+              fractionResult = 60 * (fractionResult - this.minute);
+              this.second = Math.floor(fractionResult);
+              fractionResult = 1e3 * (fractionResult - this.second);
+              this.millisecond = Math.floor(fractionResult);
+            }
+            break;
+          case dateTimeString.length === 12:
+            parser2 = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})/gi;
+            if (fractionPointPosition !== -1) {
+              let fractionResult = 60 * fractionPart;
+              this.second = Math.floor(fractionResult);
+              fractionResult = 1e3 * (fractionResult - this.second);
+              this.millisecond = Math.floor(fractionResult);
+            }
+            break;
+          case dateTimeString.length === 14:
+            parser2 = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/gi;
+            if (fractionPointPosition !== -1) {
+              const fractionResult = 1e3 * fractionPart;
+              this.millisecond = Math.floor(fractionResult);
+            }
+            break;
+          default:
+            throw new Error("Wrong input string for conversion");
+        }
+        const parserArray = parser2.exec(dateTimeString);
+        if (parserArray === null)
+          throw new Error("Wrong input string for conversion");
+        for (let j = 1; j < parserArray.length; j++) {
+          switch (j) {
+            case 1:
+              this.year = parseInt(parserArray[j], 10);
+              break;
+            case 2:
+              this.month = parseInt(parserArray[j], 10);
+              break;
+            case 3:
+              this.day = parseInt(parserArray[j], 10);
+              break;
+            case 4:
+              this.hour = parseInt(parserArray[j], 10) + hourDifference;
+              break;
+            case 5:
+              this.minute = parseInt(parserArray[j], 10) + minuteDifference;
+              break;
+            case 6:
+              this.second = parseInt(parserArray[j], 10);
+              break;
+            default:
+              throw new Error("Wrong input string for conversion");
+          }
+        }
+        if (isUTC === false) {
+          const tempDate = new Date(this.year, this.month, this.day, this.hour, this.minute, this.second, this.millisecond);
+          this.year = tempDate.getUTCFullYear();
+          this.month = tempDate.getUTCMonth();
+          this.day = tempDate.getUTCDay();
+          this.hour = tempDate.getUTCHours();
+          this.minute = tempDate.getUTCMinutes();
+          this.second = tempDate.getUTCSeconds();
+          this.millisecond = tempDate.getUTCMilliseconds();
+        }
+      }
+      toString(encoding = "iso") {
+        if (encoding === "iso") {
+          const outputArray = [];
+          outputArray.push(pvutils__namespace.padNumber(this.year, 4));
+          outputArray.push(pvutils__namespace.padNumber(this.month, 2));
+          outputArray.push(pvutils__namespace.padNumber(this.day, 2));
+          outputArray.push(pvutils__namespace.padNumber(this.hour, 2));
+          outputArray.push(pvutils__namespace.padNumber(this.minute, 2));
+          outputArray.push(pvutils__namespace.padNumber(this.second, 2));
+          if (this.millisecond !== 0) {
+            outputArray.push(".");
+            outputArray.push(pvutils__namespace.padNumber(this.millisecond, 3).replace(/0+$/, ""));
+          }
+          outputArray.push("Z");
+          return outputArray.join("");
+        }
+        return super.toString(encoding);
+      }
+      toJSON() {
+        return {
+          ...super.toJSON(),
+          millisecond: this.millisecond
+        };
+      }
+    };
+    _a$5 = GeneralizedTime;
+    (() => {
+      typeStore.GeneralizedTime = _a$5;
+    })();
+    GeneralizedTime.NAME = "GeneralizedTime";
+    var _a$4;
+    var DATE = class extends Utf8String {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 31;
+      }
+    };
+    _a$4 = DATE;
+    (() => {
+      typeStore.DATE = _a$4;
+    })();
+    DATE.NAME = "DATE";
+    var _a$3;
+    var TimeOfDay = class extends Utf8String {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 32;
+      }
+    };
+    _a$3 = TimeOfDay;
+    (() => {
+      typeStore.TimeOfDay = _a$3;
+    })();
+    TimeOfDay.NAME = "TimeOfDay";
+    var _a$2;
+    var DateTime = class extends Utf8String {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 33;
+      }
+    };
+    _a$2 = DateTime;
+    (() => {
+      typeStore.DateTime = _a$2;
+    })();
+    DateTime.NAME = "DateTime";
+    var _a$1;
+    var Duration = class extends Utf8String {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 34;
+      }
+    };
+    _a$1 = Duration;
+    (() => {
+      typeStore.Duration = _a$1;
+    })();
+    Duration.NAME = "Duration";
+    var _a2;
+    var TIME = class extends Utf8String {
+      constructor(parameters = {}) {
+        super(parameters);
+        this.idBlock.tagClass = 1;
+        this.idBlock.tagNumber = 14;
+      }
+    };
+    _a2 = TIME;
+    (() => {
+      typeStore.TIME = _a2;
+    })();
+    TIME.NAME = "TIME";
+    var Any = class {
+      constructor({ name = EMPTY_STRING, optional = false } = {}) {
+        this.name = name;
+        this.optional = optional;
+      }
+    };
+    var Choice = class extends Any {
+      constructor({ value = [], ...parameters } = {}) {
+        super(parameters);
+        this.value = value;
+      }
+    };
+    var Repeated = class extends Any {
+      constructor({ value = new Any(), local = false, ...parameters } = {}) {
+        super(parameters);
+        this.value = value;
+        this.local = local;
+      }
+    };
+    var RawData = class {
+      get data() {
+        return this.dataView.slice().buffer;
+      }
+      set data(value) {
+        this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(value);
+      }
+      constructor({ data = EMPTY_VIEW } = {}) {
+        this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(data);
+      }
+      fromBER(inputBuffer, inputOffset, inputLength) {
+        const endLength = inputOffset + inputLength;
+        this.dataView = pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer).subarray(inputOffset, endLength);
+        return endLength;
+      }
+      toBER(_sizeOnly) {
+        return this.dataView.slice().buffer;
+      }
+    };
+    function compareSchema(root, inputData, inputSchema) {
+      if (inputSchema instanceof Choice) {
+        for (const element of inputSchema.value) {
+          const result2 = compareSchema(root, inputData, element);
+          if (result2.verified) {
+            return {
+              verified: true,
+              result: root
+            };
+          }
+        }
+        {
+          const _result = {
+            verified: false,
+            result: { error: "Wrong values for Choice type" }
+          };
+          if (inputSchema.hasOwnProperty(NAME))
+            _result.name = inputSchema.name;
+          return _result;
+        }
+      }
+      if (inputSchema instanceof Any) {
+        if (inputSchema.hasOwnProperty(NAME))
+          root[inputSchema.name] = inputData;
+        return {
+          verified: true,
+          result: root
+        };
+      }
+      if (root instanceof Object === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong root object" }
+        };
+      }
+      if (inputData instanceof Object === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 data" }
+        };
+      }
+      if (inputSchema instanceof Object === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      if (ID_BLOCK in inputSchema === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      if (FROM_BER in inputSchema.idBlock === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      if (TO_BER in inputSchema.idBlock === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      const encodedId = inputSchema.idBlock.toBER(false);
+      if (encodedId.byteLength === 0) {
+        return {
+          verified: false,
+          result: { error: "Error encoding idBlock for ASN.1 schema" }
+        };
+      }
+      const decodedOffset = inputSchema.idBlock.fromBER(encodedId, 0, encodedId.byteLength);
+      if (decodedOffset === -1) {
+        return {
+          verified: false,
+          result: { error: "Error decoding idBlock for ASN.1 schema" }
+        };
+      }
+      if (inputSchema.idBlock.hasOwnProperty(TAG_CLASS) === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      if (inputSchema.idBlock.tagClass !== inputData.idBlock.tagClass) {
+        return {
+          verified: false,
+          result: root
+        };
+      }
+      if (inputSchema.idBlock.hasOwnProperty(TAG_NUMBER) === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      if (inputSchema.idBlock.tagNumber !== inputData.idBlock.tagNumber) {
+        return {
+          verified: false,
+          result: root
+        };
+      }
+      if (inputSchema.idBlock.hasOwnProperty(IS_CONSTRUCTED) === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      if (inputSchema.idBlock.isConstructed !== inputData.idBlock.isConstructed) {
+        return {
+          verified: false,
+          result: root
+        };
+      }
+      if (!(IS_HEX_ONLY in inputSchema.idBlock)) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema" }
+        };
+      }
+      if (inputSchema.idBlock.isHexOnly !== inputData.idBlock.isHexOnly) {
+        return {
+          verified: false,
+          result: root
+        };
+      }
+      if (inputSchema.idBlock.isHexOnly) {
+        if (VALUE_HEX_VIEW in inputSchema.idBlock === false) {
+          return {
+            verified: false,
+            result: { error: "Wrong ASN.1 schema" }
+          };
+        }
+        const schemaView = inputSchema.idBlock.valueHexView;
+        const asn1View = inputData.idBlock.valueHexView;
+        if (schemaView.length !== asn1View.length) {
+          return {
+            verified: false,
+            result: root
+          };
+        }
+        for (let i2 = 0; i2 < schemaView.length; i2++) {
+          if (schemaView[i2] !== asn1View[1]) {
+            return {
+              verified: false,
+              result: root
+            };
+          }
+        }
+      }
+      if (inputSchema.name) {
+        inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+        if (inputSchema.name)
+          root[inputSchema.name] = inputData;
+      }
+      if (inputSchema instanceof typeStore.Constructed) {
+        let admission = 0;
+        let result2 = {
+          verified: false,
+          result: { error: "Unknown error" }
+        };
+        let maxLength = inputSchema.valueBlock.value.length;
+        if (maxLength > 0) {
+          if (inputSchema.valueBlock.value[0] instanceof Repeated) {
+            maxLength = inputData.valueBlock.value.length;
+          }
+        }
+        if (maxLength === 0) {
+          return {
+            verified: true,
+            result: root
+          };
+        }
+        if (inputData.valueBlock.value.length === 0 && inputSchema.valueBlock.value.length !== 0) {
+          let _optional = true;
+          for (let i2 = 0; i2 < inputSchema.valueBlock.value.length; i2++)
+            _optional = _optional && (inputSchema.valueBlock.value[i2].optional || false);
+          if (_optional) {
+            return {
+              verified: true,
+              result: root
+            };
+          }
+          if (inputSchema.name) {
+            inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+            if (inputSchema.name)
+              delete root[inputSchema.name];
+          }
+          root.error = "Inconsistent object length";
+          return {
+            verified: false,
+            result: root
+          };
+        }
+        for (let i2 = 0; i2 < maxLength; i2++) {
+          if (i2 - admission >= inputData.valueBlock.value.length) {
+            if (inputSchema.valueBlock.value[i2].optional === false) {
+              const _result = {
+                verified: false,
+                result: root
+              };
+              root.error = "Inconsistent length between ASN.1 data and schema";
+              if (inputSchema.name) {
+                inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                if (inputSchema.name) {
+                  delete root[inputSchema.name];
+                  _result.name = inputSchema.name;
+                }
+              }
+              return _result;
+            }
+          } else {
+            if (inputSchema.valueBlock.value[0] instanceof Repeated) {
+              result2 = compareSchema(root, inputData.valueBlock.value[i2], inputSchema.valueBlock.value[0].value);
+              if (result2.verified === false) {
+                if (inputSchema.valueBlock.value[0].optional)
+                  admission++;
+                else {
+                  if (inputSchema.name) {
+                    inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                    if (inputSchema.name)
+                      delete root[inputSchema.name];
+                  }
+                  return result2;
+                }
+              }
+              if (NAME in inputSchema.valueBlock.value[0] && inputSchema.valueBlock.value[0].name.length > 0) {
+                let arrayRoot = {};
+                if (LOCAL in inputSchema.valueBlock.value[0] && inputSchema.valueBlock.value[0].local)
+                  arrayRoot = inputData;
+                else
+                  arrayRoot = root;
+                if (typeof arrayRoot[inputSchema.valueBlock.value[0].name] === "undefined")
+                  arrayRoot[inputSchema.valueBlock.value[0].name] = [];
+                arrayRoot[inputSchema.valueBlock.value[0].name].push(inputData.valueBlock.value[i2]);
+              }
+            } else {
+              result2 = compareSchema(root, inputData.valueBlock.value[i2 - admission], inputSchema.valueBlock.value[i2]);
+              if (result2.verified === false) {
+                if (inputSchema.valueBlock.value[i2].optional)
+                  admission++;
+                else {
+                  if (inputSchema.name) {
+                    inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+                    if (inputSchema.name)
+                      delete root[inputSchema.name];
+                  }
+                  return result2;
+                }
+              }
+            }
+          }
+        }
+        if (result2.verified === false) {
+          const _result = {
+            verified: false,
+            result: root
+          };
+          if (inputSchema.name) {
+            inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+            if (inputSchema.name) {
+              delete root[inputSchema.name];
+              _result.name = inputSchema.name;
+            }
+          }
+          return _result;
+        }
+        return {
+          verified: true,
+          result: root
+        };
+      }
+      if (inputSchema.primitiveSchema && VALUE_HEX_VIEW in inputData.valueBlock) {
+        const asn1 = localFromBER(inputData.valueBlock.valueHexView);
+        if (asn1.offset === -1) {
+          const _result = {
+            verified: false,
+            result: asn1.result
+          };
+          if (inputSchema.name) {
+            inputSchema.name = inputSchema.name.replace(/^\s+|\s+$/g, EMPTY_STRING);
+            if (inputSchema.name) {
+              delete root[inputSchema.name];
+              _result.name = inputSchema.name;
+            }
+          }
+          return _result;
+        }
+        return compareSchema(root, asn1.result, inputSchema.primitiveSchema);
+      }
+      return {
+        verified: true,
+        result: root
+      };
+    }
+    function verifySchema(inputBuffer, inputSchema) {
+      if (inputSchema instanceof Object === false) {
+        return {
+          verified: false,
+          result: { error: "Wrong ASN.1 schema type" }
+        };
+      }
+      const asn1 = localFromBER(pvtsutils__namespace.BufferSourceConverter.toUint8Array(inputBuffer));
+      if (asn1.offset === -1) {
+        return {
+          verified: false,
+          result: asn1.result
+        };
+      }
+      return compareSchema(asn1.result, asn1.result, inputSchema);
+    }
+    registerBuiltinEncoder({ BitString, Integer, OctetString, Primitive, Constructed, Sequence, Set: Set2 }, {
+      BaseBlock,
+      ViewWriter,
+      LocalIdentificationBlock,
+      LocalLengthBlock,
+      LocalIntegerValueBlock,
+      LocalOctetStringValueBlock,
+      LocalConstructedValueBlock,
+      LocalBitStringValueBlock,
+      LocalPrimitiveValueBlock,
+      originalBaseBlockToBER: ORIGINAL_BASE_BLOCK_TO_BER,
+      originalWriterWrite: ORIGINAL_VIEW_WRITER_WRITE,
+      originalWriterFinal: ORIGINAL_VIEW_WRITER_FINAL,
+      originalIdentificationToBER: ORIGINAL_LOCAL_IDENTIFICATION_TO_BER,
+      originalLengthToBER: ORIGINAL_LOCAL_LENGTH_TO_BER,
+      originalIntegerToBER: ORIGINAL_LOCAL_INTEGER_TO_BER,
+      originalOctetStringToBER: ORIGINAL_LOCAL_OCTET_STRING_TO_BER,
+      originalBitStringToBER: ORIGINAL_LOCAL_BIT_STRING_TO_BER,
+      originalConstructedToBER: ORIGINAL_LOCAL_CONSTRUCTED_TO_BER,
+      originalPrimitiveToBER: ORIGINAL_LOCAL_PRIMITIVE_TO_BER
+    });
+    registerFastParser({ Integer, Null, Sequence });
+    exports.Any = Any;
+    exports.BaseBlock = BaseBlock;
+    exports.BaseStringBlock = BaseStringBlock;
+    exports.BitString = BitString;
+    exports.BmpString = BmpString;
+    exports.Boolean = Boolean2;
+    exports.CharacterString = CharacterString;
+    exports.Choice = Choice;
+    exports.Constructed = Constructed;
+    exports.DATE = DATE;
+    exports.DEFAULT_MAX_CONTENT_LENGTH = DEFAULT_MAX_CONTENT_LENGTH;
+    exports.DEFAULT_MAX_DEPTH = DEFAULT_MAX_DEPTH;
+    exports.DEFAULT_MAX_NODES = DEFAULT_MAX_NODES;
+    exports.DateTime = DateTime;
+    exports.Duration = Duration;
+    exports.EndOfContent = EndOfContent;
+    exports.Enumerated = Enumerated;
+    exports.GeneralString = GeneralString;
+    exports.GeneralizedTime = GeneralizedTime;
+    exports.GraphicString = GraphicString;
+    exports.HexBlock = HexBlock;
+    exports.IA5String = IA5String;
+    exports.Integer = Integer;
+    exports.Null = Null;
+    exports.NumericString = NumericString;
+    exports.ObjectIdentifier = ObjectIdentifier;
+    exports.OctetString = OctetString;
+    exports.Primitive = Primitive;
+    exports.PrintableString = PrintableString;
+    exports.RawData = RawData;
+    exports.RelativeObjectIdentifier = RelativeObjectIdentifier;
+    exports.Repeated = Repeated;
+    exports.Sequence = Sequence;
+    exports.Set = Set2;
+    exports.TIME = TIME;
+    exports.TeletexString = TeletexString;
+    exports.TimeOfDay = TimeOfDay;
+    exports.UTCTime = UTCTime;
+    exports.UniversalString = UniversalString;
+    exports.Utf8String = Utf8String;
+    exports.ValueBlock = ValueBlock;
+    exports.VideotexString = VideotexString;
+    exports.ViewWriter = ViewWriter;
+    exports.VisibleString = VisibleString;
+    exports.compareSchema = compareSchema;
+    exports.fromBER = fromBER;
+    exports.verifySchema = verifySchema;
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js
+var require_buffer_source = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isArrayBuffer = isArrayBuffer2;
+    exports.isSharedArrayBuffer = isSharedArrayBuffer;
+    exports.isArrayBufferLike = isArrayBufferLike;
+    exports.isArrayBufferView = isArrayBufferView;
+    exports.isBufferSource = isBufferSource;
+    exports.assertBufferSource = assertBufferSource;
+    exports.toUint8Array = toUint8Array;
+    exports.toUint8ArrayCopy = toUint8ArrayCopy;
+    exports.toArrayBuffer = toArrayBuffer;
+    exports.toArrayBufferLike = toArrayBufferLike;
+    exports.toView = toView;
+    exports.toViewCopy = toViewCopy;
+    var ARRAY_BUFFER_TAG = "[object ArrayBuffer]";
+    var SHARED_ARRAY_BUFFER_TAG = "[object SharedArrayBuffer]";
+    function tagOf(value) {
+      return Object.prototype.toString.call(value);
+    }
+    function isDataViewConstructor(type) {
+      return type === DataView || type.prototype instanceof DataView;
+    }
+    function bytesPerElement(type) {
+      if (isDataViewConstructor(type)) {
+        return 1;
+      }
+      const value = type.BYTES_PER_ELEMENT;
+      return value ?? 1;
+    }
+    function isArrayBufferViewLike(value) {
+      if (ArrayBuffer.isView(value)) {
+        return true;
+      }
+      if (!value || typeof value !== "object") {
+        return false;
+      }
+      const view = value;
+      return typeof view.byteOffset === "number" && typeof view.byteLength === "number" && isArrayBufferLike(view.buffer);
+    }
+    function copyBytes(data) {
+      const view = toUint8Array(data);
+      const copy = new Uint8Array(view.byteLength);
+      copy.set(view);
+      return copy;
+    }
+    function isArrayBuffer2(value) {
+      return tagOf(value) === ARRAY_BUFFER_TAG;
+    }
+    function isSharedArrayBuffer(value) {
+      return typeof SharedArrayBuffer !== "undefined" && tagOf(value) === SHARED_ARRAY_BUFFER_TAG;
+    }
+    function isArrayBufferLike(value) {
+      return isArrayBuffer2(value) || isSharedArrayBuffer(value);
+    }
+    function isArrayBufferView(value) {
+      return isArrayBufferViewLike(value);
+    }
+    function isBufferSource(value) {
+      return isArrayBufferLike(value) || isArrayBufferView(value);
+    }
+    function assertBufferSource(value) {
+      if (!isBufferSource(value)) {
+        throw new TypeError("Expected ArrayBuffer, SharedArrayBuffer, or ArrayBufferView");
+      }
+    }
+    function toUint8Array(data) {
+      assertBufferSource(data);
+      if (isArrayBufferLike(data)) {
+        return new Uint8Array(data);
+      }
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+    function toUint8ArrayCopy(data) {
+      return copyBytes(data);
+    }
+    function toArrayBuffer(data) {
+      assertBufferSource(data);
+      if (isArrayBuffer2(data)) {
+        return data;
+      }
+      const buffer = new ArrayBuffer(data.byteLength);
+      new Uint8Array(buffer).set(toUint8Array(data));
+      return buffer;
+    }
+    function toArrayBufferLike(data) {
+      assertBufferSource(data);
+      if (isArrayBufferLike(data)) {
+        return data;
+      }
+      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+        return data.buffer;
+      }
+      return copyBytes(data).buffer;
+    }
+    function toView(data, type) {
+      assertBufferSource(data);
+      if (ArrayBuffer.isView(data) && data.constructor === type) {
+        return data;
+      }
+      const view = toUint8Array(data);
+      const elementSize = bytesPerElement(type);
+      if (view.byteOffset % elementSize !== 0 || view.byteLength % elementSize !== 0) {
+        throw new RangeError(`Cannot create ${type.name} over unaligned byte range`);
+      }
+      if (isDataViewConstructor(type)) {
+        return new type(view.buffer, view.byteOffset, view.byteLength);
+      }
+      return new type(view.buffer, view.byteOffset, view.byteLength / elementSize);
+    }
+    function toViewCopy(data, type) {
+      const copy = toUint8ArrayCopy(data);
+      return toView(copy, type);
+    }
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/bytes/concat.js
+var require_concat = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/bytes/concat.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.concatToUint8Array = concatToUint8Array;
+    exports.concat = concat;
+    var buffer_source_js_1 = require_buffer_source();
+    function concatToUint8Array(buffers) {
+      const views = [];
+      let length = 0;
+      for (const buffer of buffers) {
+        const view = (0, buffer_source_js_1.toUint8Array)(buffer);
+        views.push(view);
+        length += view.byteLength;
+      }
+      const result2 = new Uint8Array(length);
+      let offset = 0;
+      for (const view of views) {
+        result2.set(view, offset);
+        offset += view.byteLength;
+      }
+      return result2;
+    }
+    function concat(first, second, ...rest) {
+      let buffers;
+      let type;
+      if (typeof second === "function") {
+        buffers = Array.from(first);
+        type = second;
+      } else if ((0, buffer_source_js_1.isBufferSource)(first)) {
+        buffers = [first, second, ...rest].filter(buffer_source_js_1.isBufferSource);
+      } else {
+        buffers = Array.from(first);
+        if (second) {
+          buffers.push(second);
+        }
+        buffers.push(...rest);
+      }
+      const bytes = concatToUint8Array(buffers);
+      return type ? (0, buffer_source_js_1.toView)(bytes, type) : bytes.buffer;
+    }
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/bytes/equal.js
+var require_equal = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/bytes/equal.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.equal = equal;
+    var buffer_source_js_1 = require_buffer_source();
+    function equal(a2, b, options = {}) {
+      const left2 = (0, buffer_source_js_1.toUint8Array)(a2);
+      const right2 = (0, buffer_source_js_1.toUint8Array)(b);
+      if (!options.constantTime && left2.byteLength !== right2.byteLength) {
+        return false;
+      }
+      const length = Math.max(left2.byteLength, right2.byteLength);
+      let diff = left2.byteLength ^ right2.byteLength;
+      for (let i2 = 0; i2 < length; i2++) {
+        diff |= (left2[i2] ?? 0) ^ (right2[i2] ?? 0);
+      }
+      return diff === 0;
+    }
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/bytes/sequence.js
+var require_sequence = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/bytes/sequence.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.indexOf = indexOf;
+    exports.lastIndexOf = lastIndexOf;
+    exports.includes = includes;
+    exports.startsWith = startsWith;
+    exports.endsWith = endsWith;
+    exports.slice = slice;
+    exports.tail = tail;
+    exports.copy = copy;
+    exports.compare = compare2;
+    var buffer_source_js_1 = require_buffer_source();
+    function clampIndex(value, fallback, length) {
+      const normalized = Number.isFinite(value) ? Math.trunc(value) : fallback;
+      if (normalized <= 0) {
+        return 0;
+      }
+      if (normalized >= length) {
+        return length;
+      }
+      return normalized;
+    }
+    function normalizeForwardRange(length, options) {
+      const start2 = clampIndex(options?.start, 0, length);
+      const end = clampIndex(options?.end, length, length);
+      return end >= start2 ? [start2, end] : [start2, start2];
+    }
+    function normalizeReverseRange(length, options) {
+      const start2 = clampIndex(options?.start, length, length);
+      const end = clampIndex(options?.end, 0, length);
+      return start2 >= end ? [end, start2] : [start2, start2];
+    }
+    function normalizeSliceIndex(value, fallback, length) {
+      const normalized = Number.isFinite(value) ? Math.trunc(value) : fallback;
+      if (normalized < 0) {
+        return Math.max(length + normalized, 0);
+      }
+      if (normalized > length) {
+        return length;
+      }
+      return normalized;
+    }
+    function encodeAscii(text) {
+      const bytes = new Uint8Array(text.length);
+      for (let i2 = 0; i2 < text.length; i2++) {
+        bytes[i2] = text.charCodeAt(i2) & 255;
+      }
+      return bytes;
+    }
+    function encodeUtf8(text) {
+      return new TextEncoder().encode(text);
+    }
+    function toPatternBytes(pattern4, options) {
+      if (typeof pattern4 === "string") {
+        return options?.encoding === "utf8" ? encodeUtf8(pattern4) : encodeAscii(pattern4);
+      }
+      return (0, buffer_source_js_1.toUint8Array)(pattern4);
+    }
+    function bytesEqualAt(data, pattern4, offset) {
+      for (let index = 0; index < pattern4.byteLength; index++) {
+        if (data[offset + index] !== pattern4[index]) {
+          return false;
+        }
+      }
+      return true;
+    }
+    function indexOf(data, pattern4, options) {
+      const bytes = (0, buffer_source_js_1.toUint8Array)(data);
+      const needle = toPatternBytes(pattern4, options);
+      const [start2, end] = normalizeForwardRange(bytes.byteLength, options);
+      if (needle.byteLength === 0) {
+        return start2;
+      }
+      const lastOffset = end - needle.byteLength;
+      if (lastOffset < start2) {
+        return -1;
+      }
+      for (let offset = start2; offset <= lastOffset; offset++) {
+        if (bytesEqualAt(bytes, needle, offset)) {
+          return offset;
+        }
+      }
+      return -1;
+    }
+    function lastIndexOf(data, pattern4, options) {
+      const bytes = (0, buffer_source_js_1.toUint8Array)(data);
+      const needle = toPatternBytes(pattern4, options);
+      const [end, start2] = normalizeReverseRange(bytes.byteLength, options);
+      if (needle.byteLength === 0) {
+        return start2;
+      }
+      const firstOffset = start2 - needle.byteLength;
+      if (firstOffset < end) {
+        return -1;
+      }
+      for (let offset = firstOffset; offset >= end; offset--) {
+        if (bytesEqualAt(bytes, needle, offset)) {
+          return offset;
+        }
+      }
+      return -1;
+    }
+    function includes(data, pattern4, options) {
+      return indexOf(data, pattern4, options) !== -1;
+    }
+    function startsWith(data, pattern4, options) {
+      const bytes = (0, buffer_source_js_1.toUint8Array)(data);
+      const needle = toPatternBytes(pattern4, options);
+      if (needle.byteLength > bytes.byteLength) {
+        return false;
+      }
+      return bytesEqualAt(bytes, needle, 0);
+    }
+    function endsWith(data, pattern4, options) {
+      const bytes = (0, buffer_source_js_1.toUint8Array)(data);
+      const needle = toPatternBytes(pattern4, options);
+      if (needle.byteLength > bytes.byteLength) {
+        return false;
+      }
+      return bytesEqualAt(bytes, needle, bytes.byteLength - needle.byteLength);
+    }
+    function slice(data, start2, end) {
+      const bytes = (0, buffer_source_js_1.toUint8Array)(data);
+      const normalizedStart = normalizeSliceIndex(start2, 0, bytes.byteLength);
+      const normalizedEnd = normalizeSliceIndex(end, bytes.byteLength, bytes.byteLength);
+      if (normalizedEnd <= normalizedStart) {
+        return bytes.subarray(normalizedStart, normalizedStart);
+      }
+      return bytes.subarray(normalizedStart, normalizedEnd);
+    }
+    function tail(data, length) {
+      const bytes = (0, buffer_source_js_1.toUint8Array)(data);
+      const normalizedLength = Number.isFinite(length) ? Math.max(0, Math.trunc(length)) : 0;
+      if (normalizedLength >= bytes.byteLength) {
+        return bytes;
+      }
+      return bytes.subarray(bytes.byteLength - normalizedLength);
+    }
+    function copy(data) {
+      return (0, buffer_source_js_1.toUint8ArrayCopy)(data);
+    }
+    function compare2(a2, b) {
+      const left2 = (0, buffer_source_js_1.toUint8Array)(a2);
+      const right2 = (0, buffer_source_js_1.toUint8Array)(b);
+      const limit = Math.min(left2.byteLength, right2.byteLength);
+      for (let index = 0; index < limit; index++) {
+        if (left2[index] < right2[index]) {
+          return -1;
+        }
+        if (left2[index] > right2[index]) {
+          return 1;
+        }
+      }
+      if (left2.byteLength < right2.byteLength) {
+        return -1;
+      }
+      if (left2.byteLength > right2.byteLength) {
+        return 1;
+      }
+      return 0;
+    }
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/bytes/index.js
+var require_bytes = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/bytes/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.tail = exports.startsWith = exports.slice = exports.lastIndexOf = exports.indexOf = exports.includes = exports.endsWith = exports.copy = exports.compare = exports.equal = exports.concatToUint8Array = exports.concat = exports.toViewCopy = exports.toView = exports.toUint8ArrayCopy = exports.toUint8Array = exports.toArrayBufferLike = exports.toArrayBuffer = exports.isSharedArrayBuffer = exports.isBufferSource = exports.isArrayBufferView = exports.isArrayBufferLike = exports.isArrayBuffer = exports.assertBufferSource = void 0;
+    var buffer_source_js_1 = require_buffer_source();
+    Object.defineProperty(exports, "assertBufferSource", { enumerable: true, get: function() {
+      return buffer_source_js_1.assertBufferSource;
+    } });
+    Object.defineProperty(exports, "isArrayBuffer", { enumerable: true, get: function() {
+      return buffer_source_js_1.isArrayBuffer;
+    } });
+    Object.defineProperty(exports, "isArrayBufferLike", { enumerable: true, get: function() {
+      return buffer_source_js_1.isArrayBufferLike;
+    } });
+    Object.defineProperty(exports, "isArrayBufferView", { enumerable: true, get: function() {
+      return buffer_source_js_1.isArrayBufferView;
+    } });
+    Object.defineProperty(exports, "isBufferSource", { enumerable: true, get: function() {
+      return buffer_source_js_1.isBufferSource;
+    } });
+    Object.defineProperty(exports, "isSharedArrayBuffer", { enumerable: true, get: function() {
+      return buffer_source_js_1.isSharedArrayBuffer;
+    } });
+    Object.defineProperty(exports, "toArrayBuffer", { enumerable: true, get: function() {
+      return buffer_source_js_1.toArrayBuffer;
+    } });
+    Object.defineProperty(exports, "toArrayBufferLike", { enumerable: true, get: function() {
+      return buffer_source_js_1.toArrayBufferLike;
+    } });
+    Object.defineProperty(exports, "toUint8Array", { enumerable: true, get: function() {
+      return buffer_source_js_1.toUint8Array;
+    } });
+    Object.defineProperty(exports, "toUint8ArrayCopy", { enumerable: true, get: function() {
+      return buffer_source_js_1.toUint8ArrayCopy;
+    } });
+    Object.defineProperty(exports, "toView", { enumerable: true, get: function() {
+      return buffer_source_js_1.toView;
+    } });
+    Object.defineProperty(exports, "toViewCopy", { enumerable: true, get: function() {
+      return buffer_source_js_1.toViewCopy;
+    } });
+    var concat_js_1 = require_concat();
+    Object.defineProperty(exports, "concat", { enumerable: true, get: function() {
+      return concat_js_1.concat;
+    } });
+    Object.defineProperty(exports, "concatToUint8Array", { enumerable: true, get: function() {
+      return concat_js_1.concatToUint8Array;
+    } });
+    var equal_js_1 = require_equal();
+    Object.defineProperty(exports, "equal", { enumerable: true, get: function() {
+      return equal_js_1.equal;
+    } });
+    var sequence_js_1 = require_sequence();
+    Object.defineProperty(exports, "compare", { enumerable: true, get: function() {
+      return sequence_js_1.compare;
+    } });
+    Object.defineProperty(exports, "copy", { enumerable: true, get: function() {
+      return sequence_js_1.copy;
+    } });
+    Object.defineProperty(exports, "endsWith", { enumerable: true, get: function() {
+      return sequence_js_1.endsWith;
+    } });
+    Object.defineProperty(exports, "includes", { enumerable: true, get: function() {
+      return sequence_js_1.includes;
+    } });
+    Object.defineProperty(exports, "indexOf", { enumerable: true, get: function() {
+      return sequence_js_1.indexOf;
+    } });
+    Object.defineProperty(exports, "lastIndexOf", { enumerable: true, get: function() {
+      return sequence_js_1.lastIndexOf;
+    } });
+    Object.defineProperty(exports, "slice", { enumerable: true, get: function() {
+      return sequence_js_1.slice;
+    } });
+    Object.defineProperty(exports, "startsWith", { enumerable: true, get: function() {
+      return sequence_js_1.startsWith;
+    } });
+    Object.defineProperty(exports, "tail", { enumerable: true, get: function() {
+      return sequence_js_1.tail;
+    } });
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/encoding/binary.js
+var require_binary = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/encoding/binary.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.binary = void 0;
+    exports.encode = encode;
+    exports.decode = decode;
+    exports.is = is;
+    var index_js_1 = require_bytes();
+    function encode(data) {
+      const bytes = (0, index_js_1.toUint8Array)(data);
+      let result2 = "";
+      for (const byte of bytes) {
+        result2 += String.fromCharCode(byte);
+      }
+      return result2;
+    }
+    function decode(text) {
+      const result2 = new Uint8Array(text.length);
+      for (let i2 = 0; i2 < text.length; i2++) {
+        result2[i2] = text.charCodeAt(i2) & 255;
+      }
+      return result2;
+    }
+    function is(text) {
+      return typeof text === "string";
+    }
+    exports.binary = { encode, decode, is };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/encoding/hex.js
+var require_hex = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/encoding/hex.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.hex = exports.formats = void 0;
+    exports.normalize = normalize2;
+    exports.is = is;
+    exports.encode = encode;
+    exports.decode = decode;
+    exports.parse = parse2;
+    exports.format = format4;
+    var index_js_1 = require_bytes();
+    var HEX_CHARACTER_REGEX = /^[0-9a-f]$/i;
+    var COMMON_SEPARATORS = [" ", "	", "\n", "\r", ":", "-", "."];
+    function resolveSeparators(options) {
+      if (options.separators === "none") {
+        return [];
+      }
+      if (!options.separators || options.separators === "common") {
+        return COMMON_SEPARATORS;
+      }
+      return options.separators;
+    }
+    function validateSeparator(separator) {
+      if (!separator) {
+        throw new TypeError("Hex separators must be non-empty strings");
+      }
+    }
+    function matchSeparator(text, index, separators) {
+      for (const separator of separators) {
+        if (text.startsWith(separator, index)) {
+          return separator;
+        }
+      }
+      return void 0;
+    }
+    function detectCase(text) {
+      const hasUpper = /[A-F]/.test(text);
+      const hasLower = /[a-f]/.test(text);
+      return hasUpper && !hasLower ? "upper" : "lower";
+    }
+    function detectLineSeparator(text) {
+      const match = /\r\n|\n/.exec(text);
+      if (!match) {
+        return void 0;
+      }
+      return match[0] === "\r\n" ? "\r\n" : "\n";
+    }
+    function compactForDetection(text) {
+      return text.replace(/[^0-9a-f]/gi, "");
+    }
+    function detectGroup(text) {
+      const segments = text.match(/[0-9A-Fa-f]+|[^0-9A-Fa-f]+/g) ?? [];
+      if (segments.length < 3) {
+        return void 0;
+      }
+      const hexSegments = segments.filter((_, index) => index % 2 === 0);
+      const separators = segments.filter((_, index) => index % 2 === 1);
+      const separator = separators[0];
+      if (!separator || separators.some((item) => item !== separator)) {
+        return void 0;
+      }
+      if (hexSegments.some((segment) => segment.length === 0 || segment.length % 2 !== 0)) {
+        return void 0;
+      }
+      const firstLength = hexSegments[0]?.length ?? 0;
+      if (!firstLength) {
+        return void 0;
+      }
+      if (hexSegments.slice(0, -1).some((segment) => segment.length !== firstLength)) {
+        return void 0;
+      }
+      if ((hexSegments[hexSegments.length - 1]?.length ?? 0) > firstLength) {
+        return void 0;
+      }
+      return {
+        size: firstLength / 2,
+        separator
+      };
+    }
+    function detectFormat(text) {
+      const trimmed = text.trim();
+      const prefix = /^0x/i.test(trimmed) ? "0x" : "";
+      const body = prefix ? trimmed.slice(2) : trimmed;
+      const lineSeparator = detectLineSeparator(body);
+      const lines = body.split(/\r\n|\n/).filter((line) => line.length > 0);
+      const sampleLine = lines[0]?.trim() ?? "";
+      const group = detectGroup(sampleLine);
+      const format5 = {
+        case: detectCase(trimmed),
+        prefix
+      };
+      if (group) {
+        format5.group = group;
+      }
+      if (lineSeparator && lines.length > 1) {
+        const firstLineBytes = compactForDetection(lines[0] ?? "").length / 2;
+        if (firstLineBytes > 0 && lines.slice(0, -1).every((line) => compactForDetection(line).length / 2 === firstLineBytes)) {
+          format5.line = {
+            bytesPerLine: firstLineBytes,
+            separator: lineSeparator
+          };
+        }
+      }
+      return format5;
+    }
+    function normalizeText(text, options) {
+      const allowPrefix = options.allowPrefix ?? true;
+      const separators = [...resolveSeparators(options)].sort((left2, right2) => right2.length - left2.length);
+      for (const separator of separators) {
+        validateSeparator(separator);
+      }
+      let working = text.trim();
+      if (/^0x/i.test(working)) {
+        if (!allowPrefix) {
+          throw new TypeError("Hexadecimal text must not include a 0x prefix");
+        }
+        working = working.slice(2);
+      }
+      let normalized = "";
+      let lastTokenWasSeparator = false;
+      for (let index = 0; index < working.length; ) {
+        const character = working[index] ?? "";
+        if (HEX_CHARACTER_REGEX.test(character)) {
+          normalized += character;
+          lastTokenWasSeparator = false;
+          index += 1;
+          continue;
+        }
+        const separator = matchSeparator(working, index, separators);
+        if (!separator) {
+          throw new TypeError("Input is not valid hexadecimal text");
+        }
+        if (options.strict && (lastTokenWasSeparator || normalized.length === 0)) {
+          throw new TypeError("Hexadecimal text contains misplaced separators");
+        }
+        lastTokenWasSeparator = true;
+        index += separator.length;
+      }
+      if (options.strict && lastTokenWasSeparator && normalized.length > 0) {
+        throw new TypeError("Hexadecimal text must not end with a separator");
+      }
+      if (normalized.length % 2 !== 0) {
+        if (!options.allowOddLength) {
+          throw new TypeError("Hexadecimal text must contain an even number of characters");
+        }
+        normalized = `0${normalized}`;
+      }
+      return normalized.toLowerCase();
+    }
+    function groupPairs(pairs, group) {
+      if (!group) {
+        return pairs.join("");
+      }
+      if (!Number.isInteger(group.size) || group.size < 1) {
+        throw new RangeError("Hex group size must be a positive integer");
+      }
+      const chunks = [];
+      for (let index = 0; index < pairs.length; index += group.size) {
+        chunks.push(pairs.slice(index, index + group.size).join(""));
+      }
+      return chunks.join(group.separator);
+    }
+    function normalize2(text, options = {}) {
+      return normalizeText(text, options);
+    }
+    function is(text, options = {}) {
+      if (typeof text !== "string") {
+        return false;
+      }
+      try {
+        normalize2(text, options);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    function encode(data, options = {}) {
+      const bytes = (0, index_js_1.toUint8Array)(data);
+      const casing = options.case ?? "lower";
+      const pairs = Array.from(bytes, (byte) => {
+        const text = byte.toString(16).padStart(2, "0");
+        return casing === "upper" ? text.toUpperCase() : text;
+      });
+      let body = "";
+      if (options.line) {
+        const bytesPerLine = options.line.bytesPerLine;
+        if (!Number.isInteger(bytesPerLine) || bytesPerLine < 1) {
+          throw new RangeError("Hex bytesPerLine must be a positive integer");
+        }
+        const separator = options.line.separator ?? "\n";
+        const lines = [];
+        for (let index = 0; index < pairs.length; index += bytesPerLine) {
+          lines.push(groupPairs(pairs.slice(index, index + bytesPerLine), options.group));
+        }
+        body = lines.join(separator);
+      } else {
+        body = groupPairs(pairs, options.group);
+      }
+      return `${options.prefix ?? ""}${body}`;
+    }
+    function decode(text, options = {}) {
+      const normalized = normalize2(text, options);
+      const result2 = new Uint8Array(normalized.length / 2);
+      for (let i2 = 0; i2 < normalized.length; i2 += 2) {
+        result2[i2 / 2] = Number.parseInt(normalized.slice(i2, i2 + 2), 16);
+      }
+      return result2;
+    }
+    function parse2(text, options = {}) {
+      const normalized = normalize2(text, options);
+      return {
+        bytes: decode(normalized),
+        format: detectFormat(text),
+        normalized
+      };
+    }
+    function format4(data, value) {
+      return encode(data, value);
+    }
+    exports.formats = {
+      compact: Object.freeze({}),
+      upper: Object.freeze({ case: "upper" }),
+      colon: Object.freeze({ group: { size: 1, separator: ":" } }),
+      colonUpper: Object.freeze({ case: "upper", group: { size: 1, separator: ":" } }),
+      groupsOf4: Object.freeze({ group: { size: 4, separator: " " } }),
+      prefixed: Object.freeze({ prefix: "0x" })
+    };
+    exports.hex = { encode, decode, format: format4, formats: exports.formats, is, normalize: normalize2, parse: parse2 };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/encoding/utf8.js
+var require_utf8 = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/encoding/utf8.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.utf8 = void 0;
+    exports.encode = encode;
+    exports.decode = decode;
+    var index_js_1 = require_bytes();
+    function encode(text) {
+      return new TextEncoder().encode(text);
+    }
+    function decode(data) {
+      return new TextDecoder("utf-8", { fatal: false }).decode((0, index_js_1.toUint8Array)(data));
+    }
+    exports.utf8 = { encode, decode };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/encoding/utf16.js
+var require_utf16 = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/encoding/utf16.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.utf16 = void 0;
+    exports.encode = encode;
+    exports.decode = decode;
+    var index_js_1 = require_bytes();
+    function encode(text, options = {}) {
+      const result2 = new ArrayBuffer(text.length * 2);
+      const view = new DataView(result2);
+      for (let i2 = 0; i2 < text.length; i2++) {
+        view.setUint16(i2 * 2, text.charCodeAt(i2), options.littleEndian ?? false);
+      }
+      return new Uint8Array(result2);
+    }
+    function decode(data, options = {}) {
+      const buffer = (0, index_js_1.toArrayBuffer)(data);
+      const view = new DataView(buffer);
+      let result2 = "";
+      for (let i2 = 0; i2 < buffer.byteLength; i2 += 2) {
+        result2 += String.fromCharCode(view.getUint16(i2, options.littleEndian ?? false));
+      }
+      return result2;
+    }
+    exports.utf16 = { encode, decode };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/encoding/base64.js
+var require_base64 = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/encoding/base64.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.base64 = void 0;
+    exports.normalize = normalize2;
+    exports.pad = pad;
+    exports.is = is;
+    exports.encode = encode;
+    exports.decode = decode;
+    var index_js_1 = require_bytes();
+    var binary_js_1 = require_binary();
+    var BASE64_REGEX = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    function nodeBuffer() {
+      return globalThis.Buffer;
+    }
+    function normalize2(text) {
+      return text.replace(/[\n\r\t ]/g, "");
+    }
+    function pad(text) {
+      const remainder = text.length % 4;
+      return remainder ? text + "=".repeat(4 - remainder) : text;
+    }
+    function is(text) {
+      if (typeof text !== "string") {
+        return false;
+      }
+      const normalized = normalize2(text);
+      return normalized === "" || BASE64_REGEX.test(normalized);
+    }
+    function encode(data, _options) {
+      const bytes = (0, index_js_1.toUint8Array)(data);
+      const buffer = nodeBuffer();
+      if (buffer) {
+        return buffer.from(bytes).toString("base64");
+      }
+      return btoa((0, binary_js_1.encode)(bytes));
+    }
+    function decode(text, _options) {
+      const normalized = normalize2(text);
+      if (!is(normalized)) {
+        throw new TypeError("Input is not valid Base64 text");
+      }
+      const buffer = nodeBuffer();
+      if (buffer) {
+        return new Uint8Array(buffer.from(normalized, "base64"));
+      }
+      return (0, binary_js_1.decode)(atob(normalized));
+    }
+    exports.base64 = { encode, decode, is, normalize: normalize2, pad };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/encoding/base64url.js
+var require_base64url = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/encoding/base64url.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.base64url = void 0;
+    exports.normalize = normalize2;
+    exports.is = is;
+    exports.encode = encode;
+    exports.decode = decode;
+    var base64_js_1 = require_base64();
+    var BASE64URL_REGEX = /^[A-Za-z0-9_-]*$/;
+    function normalize2(text) {
+      return text.replace(/[\n\r\t ]/g, "");
+    }
+    function is(text) {
+      return typeof text === "string" && BASE64URL_REGEX.test(normalize2(text));
+    }
+    function encode(data, _options) {
+      return base64_js_1.base64.encode(data).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/g, "");
+    }
+    function decode(text, _options) {
+      const normalized = normalize2(text);
+      if (!is(normalized)) {
+        throw new TypeError("Input is not valid Base64Url text");
+      }
+      return base64_js_1.base64.decode(base64_js_1.base64.pad(normalized.replace(/-/g, "+").replace(/_/g, "/")));
+    }
+    exports.base64url = { encode, decode, is, normalize: normalize2 };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/encoding/index.js
+var require_encoding = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/encoding/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.base64url = exports.base64 = exports.utf16 = exports.utf8 = exports.hex = exports.binary = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    exports.binary = tslib_1.__importStar(require_binary());
+    exports.hex = tslib_1.__importStar(require_hex());
+    exports.utf8 = tslib_1.__importStar(require_utf8());
+    exports.utf16 = tslib_1.__importStar(require_utf16());
+    exports.base64 = tslib_1.__importStar(require_base64());
+    exports.base64url = tslib_1.__importStar(require_base64url());
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/pem/pem.js
+var require_pem = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/pem/pem.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.pemConverter = exports.pem = void 0;
+    exports.encode = encode;
+    exports.encodeMany = encodeMany;
+    exports.decode = decode;
+    exports.find = find;
+    exports.findAll = findAll;
+    exports.decodeFirst = decodeFirst;
+    exports.parse = parse2;
+    exports.format = format4;
+    var base64_js_1 = require_base64();
+    var LABEL_REGEX = /^[A-Z0-9][A-Z0-9 ._-]*[A-Z0-9]$/i;
+    var PEM_BLOCK_REGEX = /-----BEGIN ([^-]+)-----([\s\S]*?)-----END \1-----/g;
+    function assertLabel(label) {
+      if (!LABEL_REGEX.test(label)) {
+        throw new TypeError(`Invalid PEM label '${label}'`);
+      }
+    }
+    function wrap(text, lineLength) {
+      const result2 = [];
+      for (let i2 = 0; i2 < text.length; i2 += lineLength) {
+        result2.push(text.slice(i2, i2 + lineLength));
+      }
+      return result2;
+    }
+    function parseBody(body) {
+      const normalized = body.trim().replace(/\r\n/g, "\n");
+      const lines = normalized.split("\n").map((line) => line.trim()).filter(Boolean);
+      const headers = {};
+      let index = 0;
+      for (; index < lines.length; index++) {
+        const line = lines[index];
+        const separator = line.indexOf(":");
+        if (separator <= 0) {
+          break;
+        }
+        headers[line.slice(0, separator).trim()] = line.slice(separator + 1).trim();
+      }
+      return {
+        headers: Object.keys(headers).length ? headers : void 0,
+        base64Lines: lines.slice(index),
+        base64Text: lines.slice(index).join("")
+      };
+    }
+    function detectNewline(text) {
+      return /\r\n/.test(text) ? "\r\n" : "\n";
+    }
+    function collectBlocks(text, options = {}) {
+      const blocks = [];
+      const requestedLabel = options.label;
+      let match;
+      PEM_BLOCK_REGEX.lastIndex = 0;
+      while (match = PEM_BLOCK_REGEX.exec(text)) {
+        const label = match[1].trim();
+        if (requestedLabel && label !== requestedLabel) {
+          continue;
+        }
+        assertLabel(label);
+        const parsed = parseBody(match[2]);
+        blocks.push({
+          label,
+          data: base64_js_1.base64.decode(parsed.base64Text),
+          headers: parsed.headers,
+          lineLength: parsed.base64Lines[0]?.length ?? 64,
+          newline: detectNewline(match[0])
+        });
+      }
+      if (options.strict && blocks.length === 0) {
+        throw new TypeError(requestedLabel ? `No PEM block with label '${requestedLabel}' was found` : "No PEM blocks were found");
+      }
+      return blocks;
+    }
+    function encode(label, data, options = {}) {
+      assertLabel(label);
+      const lineLength = options.lineLength ?? 64;
+      if (!Number.isInteger(lineLength) || lineLength < 1) {
+        throw new RangeError("PEM lineLength must be a positive integer");
+      }
+      const newline = options.newline ?? "\n";
+      const lines = [`-----BEGIN ${label}-----`];
+      if (options.headers) {
+        for (const [name, value] of Object.entries(options.headers)) {
+          lines.push(`${name}: ${value}`);
+        }
+        lines.push("");
+      }
+      lines.push(...wrap(base64_js_1.base64.encode(data), lineLength));
+      lines.push(`-----END ${label}-----`);
+      return `${lines.join(newline)}${newline}`;
+    }
+    function encodeMany(blocks, options = {}) {
+      return blocks.map((block) => encode(block.label, block.data, { ...options, headers: block.headers ?? options.headers })).join("");
+    }
+    function decode(text, options = {}) {
+      return collectBlocks(text, options).map(({ lineLength: _lineLength, newline: _newline, ...block }) => block);
+    }
+    function find(text, label) {
+      return decode(text, { label })[0];
+    }
+    function findAll(text, label) {
+      return decode(text, { label });
+    }
+    function decodeFirst(text, label) {
+      const [block] = decode(text, { label, strict: true });
+      return block.data;
+    }
+    function parse2(text, options = {}) {
+      const [block] = collectBlocks(text, { ...options, strict: true });
+      const format5 = {
+        label: block.label,
+        headers: block.headers,
+        lineLength: block.lineLength,
+        newline: block.newline
+      };
+      return {
+        bytes: block.data,
+        format: format5,
+        normalized: encode(block.label, block.data, format5)
+      };
+    }
+    function format4(data, value) {
+      return encode(value.label, data, value);
+    }
+    exports.pem = { decode, decodeFirst, encode, encodeMany, find, findAll, format: format4, parse: parse2 };
+    exports.pemConverter = {
+      name: "pem",
+      encode: (data, options) => {
+        if (!options?.label) {
+          throw new TypeError("PEM label is required");
+        }
+        return encode(options.label, data, options);
+      },
+      decode: (text, options) => decodeFirst(text, options?.label),
+      format: format4,
+      is: (text) => typeof text === "string" && /-----BEGIN [^-]+-----/.test(text),
+      parse: parse2
+    };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/pem/index.js
+var require_pem2 = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/pem/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.pemConverter = exports.pem = exports.parse = exports.format = exports.findAll = exports.find = exports.encodeMany = exports.encode = exports.decodeFirst = exports.decode = void 0;
+    var pem_js_1 = require_pem();
+    Object.defineProperty(exports, "decode", { enumerable: true, get: function() {
+      return pem_js_1.decode;
+    } });
+    Object.defineProperty(exports, "decodeFirst", { enumerable: true, get: function() {
+      return pem_js_1.decodeFirst;
+    } });
+    Object.defineProperty(exports, "encode", { enumerable: true, get: function() {
+      return pem_js_1.encode;
+    } });
+    Object.defineProperty(exports, "encodeMany", { enumerable: true, get: function() {
+      return pem_js_1.encodeMany;
+    } });
+    Object.defineProperty(exports, "find", { enumerable: true, get: function() {
+      return pem_js_1.find;
+    } });
+    Object.defineProperty(exports, "findAll", { enumerable: true, get: function() {
+      return pem_js_1.findAll;
+    } });
+    Object.defineProperty(exports, "format", { enumerable: true, get: function() {
+      return pem_js_1.format;
+    } });
+    Object.defineProperty(exports, "parse", { enumerable: true, get: function() {
+      return pem_js_1.parse;
+    } });
+    Object.defineProperty(exports, "pem", { enumerable: true, get: function() {
+      return pem_js_1.pem;
+    } });
+    Object.defineProperty(exports, "pemConverter", { enumerable: true, get: function() {
+      return pem_js_1.pemConverter;
+    } });
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/converters/registry.js
+var require_registry = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/converters/registry.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.createConverterRegistry = createConverterRegistry;
+    function keyOf(name) {
+      return name.trim().toLowerCase();
+    }
+    function toError(error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    function removeConverter(converters, primaryNames, converter) {
+      for (const alias of [converter.name, ...converter.aliases ?? []]) {
+        converters.delete(keyOf(alias));
+      }
+      primaryNames.delete(keyOf(converter.name));
+    }
+    function requireCapability(converter, name, capability) {
+      const method = converter[capability];
+      if (typeof method !== "function") {
+        throw new Error(`Converter '${name}' does not support ${capability}()`);
+      }
+      return method;
+    }
+    function detectConfidence(name, text, converter) {
+      const normalizedName = keyOf(converter.name || name);
+      const trimmed = text.trim();
+      if (!trimmed) {
+        return 0;
+      }
+      let accepted = false;
+      if (converter.is) {
+        accepted = converter.is(text);
+      }
+      let decodable = false;
+      try {
+        converter.decode(text);
+        decodable = true;
+      } catch {
+        decodable = false;
+      }
+      if (!accepted && !decodable) {
+        return 0;
+      }
+      switch (normalizedName) {
+        case "pem":
+          return /-----BEGIN [^-]+-----/.test(text) ? 1 : 0;
+        case "hex": {
+          const compact = trimmed.replace(/^0x/i, "").replace(/[\s:.-]/g, "");
+          if (!compact || /[^0-9a-f]/i.test(compact) || compact.length % 2 !== 0) {
+            return 0;
+          }
+          if (/^0x/i.test(trimmed) || /[:\s.-]/.test(trimmed)) {
+            return 0.95;
+          }
+          if (/[a-f]/.test(trimmed) || /[A-F]/.test(trimmed)) {
+            return 0.8;
+          }
+          return 0.45;
+        }
+        case "base64url":
+          if (/[-_]/.test(trimmed)) {
+            return 0.95;
+          }
+          if (/=/.test(trimmed)) {
+            return 0.1;
+          }
+          return 0.6;
+        case "base64":
+          if (/[+/=]/.test(trimmed)) {
+            return 0.9;
+          }
+          return 0.55;
+        case "binary":
+        case "utf8":
+        case "utf16be":
+        case "utf16le":
+          return 0;
+        default:
+          return accepted && decodable ? 0.75 : 0.5;
+      }
+    }
+    function createConverterRegistry(initialConverters = []) {
+      const converters = /* @__PURE__ */ new Map();
+      const primaryNames = /* @__PURE__ */ new Set();
+      const api = {
+        register(converter, options = {}) {
+          if (!converter.name || !keyOf(converter.name)) {
+            throw new TypeError("Converter name is required");
+          }
+          const names = [...new Set([converter.name, ...converter.aliases ?? []].map(keyOf))];
+          const conflicts = /* @__PURE__ */ new Set();
+          for (const name of names) {
+            const existing = converters.get(name);
+            if (!existing) {
+              continue;
+            }
+            if (!options.override) {
+              throw new Error(`Converter '${name}' is already registered`);
+            }
+            conflicts.add(existing);
+          }
+          for (const conflicting of conflicts) {
+            removeConverter(converters, primaryNames, conflicting);
+          }
+          for (const name of names) {
+            converters.set(name, converter);
+          }
+          primaryNames.add(keyOf(converter.name));
+          return this;
+        },
+        unregister(name) {
+          const converter = converters.get(keyOf(name));
+          if (!converter) {
+            return false;
+          }
+          removeConverter(converters, primaryNames, converter);
+          return true;
+        },
+        has(name) {
+          return converters.has(keyOf(name));
+        },
+        get(name) {
+          const converter = converters.get(keyOf(name));
+          if (!converter) {
+            throw new Error(`Converter '${name}' is not registered`);
+          }
+          return converter;
+        },
+        list() {
+          return [...primaryNames].map((name) => this.get(name));
+        },
+        encode(name, data, options) {
+          return this.get(name).encode(data, options);
+        },
+        decode(name, text, options) {
+          return this.get(name).decode(text, options);
+        },
+        tryDecode(name, text, options) {
+          try {
+            return { ok: true, bytes: this.decode(name, text, options) };
+          } catch (error) {
+            return { ok: false, error: toError(error) };
+          }
+        },
+        normalize(name, text, options) {
+          const converter = this.get(name);
+          return requireCapability(converter, name, "normalize").call(converter, text, options);
+        },
+        parse(name, text, options) {
+          const converter = this.get(name);
+          return requireCapability(converter, name, "parse").call(converter, text, options);
+        },
+        format(name, data, format4) {
+          const converter = this.get(name);
+          return requireCapability(converter, name, "format").call(converter, data, format4);
+        },
+        transcode(text, options) {
+          const bytes = this.decode(options.from, text, options.fromOptions);
+          return this.encode(options.to, bytes, options.toOptions);
+        },
+        detect(text, options = {}) {
+          const formatNames = options.formats?.length ? options.formats.map((name) => String(name)) : this.list().map((converter) => converter.name).filter((name) => !["binary", "utf8", "utf16be", "utf16le"].includes(keyOf(name)));
+          const detections = /* @__PURE__ */ new Map();
+          for (const requestedName of formatNames) {
+            const converter = this.get(requestedName);
+            const confidence = detectConfidence(requestedName, text, converter);
+            if (confidence <= 0) {
+              continue;
+            }
+            const format4 = converter.name;
+            const current = detections.get(format4);
+            if (!current || confidence > current.confidence) {
+              detections.set(format4, { format: format4, confidence });
+            }
+          }
+          return [...detections.values()].sort((left2, right2) => right2.confidence - left2.confidence);
+        }
+      };
+      for (const converter of initialConverters) {
+        api.register(converter);
+      }
+      return api;
+    }
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/converters/defaults.js
+var require_defaults = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/converters/defaults.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.defaultConverterRegistry = exports.defaultConverters = exports.utf16leConverter = exports.utf16beConverter = exports.utf8Converter = exports.base64urlConverter = exports.base64Converter = exports.hexConverter = exports.binaryConverter = exports.pemConverter = void 0;
+    var index_js_1 = require_encoding();
+    var index_js_2 = require_pem2();
+    var index_js_3 = require_pem2();
+    Object.defineProperty(exports, "pemConverter", { enumerable: true, get: function() {
+      return index_js_3.pemConverter;
+    } });
+    var registry_js_1 = require_registry();
+    exports.binaryConverter = {
+      name: "binary",
+      aliases: ["latin1"],
+      encode: index_js_1.binary.encode,
+      decode: index_js_1.binary.decode,
+      is: index_js_1.binary.is
+    };
+    exports.hexConverter = {
+      name: "hex",
+      encode: index_js_1.hex.encode,
+      decode: index_js_1.hex.decode,
+      format: index_js_1.hex.format,
+      is: index_js_1.hex.is,
+      normalize: index_js_1.hex.normalize,
+      parse: index_js_1.hex.parse
+    };
+    exports.base64Converter = {
+      name: "base64",
+      aliases: ["b64"],
+      encode: index_js_1.base64.encode,
+      decode: index_js_1.base64.decode,
+      is: index_js_1.base64.is,
+      normalize: index_js_1.base64.normalize
+    };
+    exports.base64urlConverter = {
+      name: "base64url",
+      aliases: ["base64-url", "b64url"],
+      encode: index_js_1.base64url.encode,
+      decode: index_js_1.base64url.decode,
+      is: index_js_1.base64url.is,
+      normalize: index_js_1.base64url.normalize
+    };
+    exports.utf8Converter = {
+      name: "utf8",
+      aliases: ["utf-8"],
+      encode: (data) => index_js_1.utf8.decode(data),
+      decode: (text) => index_js_1.utf8.encode(text),
+      is: (text) => typeof text === "string"
+    };
+    exports.utf16beConverter = {
+      name: "utf16be",
+      aliases: ["utf16", "utf-16", "utf-16be"],
+      encode: (data) => index_js_1.utf16.decode(data),
+      decode: (text) => index_js_1.utf16.encode(text),
+      is: (text) => typeof text === "string"
+    };
+    exports.utf16leConverter = {
+      name: "utf16le",
+      aliases: ["utf-16le", "ucs2", "usc2"],
+      encode: (data) => index_js_1.utf16.decode(data, { littleEndian: true }),
+      decode: (text) => index_js_1.utf16.encode(text, { littleEndian: true }),
+      is: (text) => typeof text === "string"
+    };
+    exports.defaultConverters = [
+      exports.binaryConverter,
+      exports.hexConverter,
+      exports.base64Converter,
+      exports.base64urlConverter,
+      exports.utf8Converter,
+      exports.utf16beConverter,
+      exports.utf16leConverter,
+      index_js_2.pemConverter
+    ];
+    exports.defaultConverterRegistry = (0, registry_js_1.createConverterRegistry)(exports.defaultConverters);
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/converters/convert.js
+var require_convert = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/converters/convert.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.convert = void 0;
+    var index_js_1 = require_bytes();
+    var index_js_2 = require_encoding();
+    var defaults_js_1 = require_defaults();
+    function encode(name, data, ...args) {
+      return defaults_js_1.defaultConverterRegistry.encode(name, data, ...args);
+    }
+    function decode(name, text, ...args) {
+      return defaults_js_1.defaultConverterRegistry.decode(name, text, ...args);
+    }
+    function tryDecode(name, text, ...args) {
+      return defaults_js_1.defaultConverterRegistry.tryDecode(name, text, ...args);
+    }
+    function normalize2(name, text, ...args) {
+      return defaults_js_1.defaultConverterRegistry.normalize(name, text, ...args);
+    }
+    function parse2(name, text, ...args) {
+      return defaults_js_1.defaultConverterRegistry.parse(name, text, ...args);
+    }
+    function format4(name, data, value) {
+      return defaults_js_1.defaultConverterRegistry.format(name, data, value);
+    }
+    function transcode(text, options) {
+      return defaults_js_1.defaultConverterRegistry.transcode(text, options);
+    }
+    function detect(text, options) {
+      return defaults_js_1.defaultConverterRegistry.detect(text, options);
+    }
+    function normalizeEncodingName(encoding) {
+      return encoding.toLowerCase();
+    }
+    exports.convert = {
+      encode,
+      decode,
+      tryDecode,
+      normalize: normalize2,
+      parse: parse2,
+      format: format4,
+      transcode,
+      detect,
+      to(format5, data, ...args) {
+        return encode(format5, data, ...args);
+      },
+      from(format5, text, ...args) {
+        return decode(format5, text, ...args);
+      },
+      toString(data, encoding = "utf8") {
+        return encode(encoding, data);
+      },
+      fromString(text, encoding = "utf8") {
+        if (normalizeEncodingName(encoding) === "hex") {
+          return (0, index_js_1.toArrayBuffer)(index_js_2.hex.decode(text, { allowOddLength: true }));
+        }
+        return (0, index_js_1.toArrayBuffer)(decode(encoding, text));
+      },
+      toBase64: index_js_2.base64.encode,
+      fromBase64: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.base64.decode(text)),
+      toBase64Url: index_js_2.base64url.encode,
+      fromBase64Url: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.base64url.decode(text)),
+      toHex: index_js_2.hex.encode,
+      fromHex: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.hex.decode(text, { allowOddLength: true })),
+      toBinary: index_js_2.binary.encode,
+      fromBinary: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.binary.decode(text)),
+      toUtf8String: index_js_2.utf8.decode,
+      fromUtf8String: (text) => (0, index_js_1.toArrayBuffer)(index_js_2.utf8.encode(text)),
+      toUtf16String: (data, littleEndian = false) => index_js_2.utf16.decode(data, { littleEndian }),
+      fromUtf16String: (text, littleEndian = false) => (0, index_js_1.toArrayBuffer)(index_js_2.utf16.encode(text, { littleEndian })),
+      isHex: index_js_2.hex.is,
+      isBase64: index_js_2.base64.is,
+      isBase64Url: index_js_2.base64url.is,
+      formatString: index_js_2.base64.normalize
+    };
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/converters/index.js
+var require_converters = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/converters/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.convert = exports.utf8Converter = exports.utf16leConverter = exports.utf16beConverter = exports.pemConverter = exports.hexConverter = exports.defaultConverters = exports.defaultConverterRegistry = exports.binaryConverter = exports.base64urlConverter = exports.base64Converter = exports.createConverterRegistry = void 0;
+    var registry_js_1 = require_registry();
+    Object.defineProperty(exports, "createConverterRegistry", { enumerable: true, get: function() {
+      return registry_js_1.createConverterRegistry;
+    } });
+    var defaults_js_1 = require_defaults();
+    Object.defineProperty(exports, "base64Converter", { enumerable: true, get: function() {
+      return defaults_js_1.base64Converter;
+    } });
+    Object.defineProperty(exports, "base64urlConverter", { enumerable: true, get: function() {
+      return defaults_js_1.base64urlConverter;
+    } });
+    Object.defineProperty(exports, "binaryConverter", { enumerable: true, get: function() {
+      return defaults_js_1.binaryConverter;
+    } });
+    Object.defineProperty(exports, "defaultConverterRegistry", { enumerable: true, get: function() {
+      return defaults_js_1.defaultConverterRegistry;
+    } });
+    Object.defineProperty(exports, "defaultConverters", { enumerable: true, get: function() {
+      return defaults_js_1.defaultConverters;
+    } });
+    Object.defineProperty(exports, "hexConverter", { enumerable: true, get: function() {
+      return defaults_js_1.hexConverter;
+    } });
+    Object.defineProperty(exports, "pemConverter", { enumerable: true, get: function() {
+      return defaults_js_1.pemConverter;
+    } });
+    Object.defineProperty(exports, "utf16beConverter", { enumerable: true, get: function() {
+      return defaults_js_1.utf16beConverter;
+    } });
+    Object.defineProperty(exports, "utf16leConverter", { enumerable: true, get: function() {
+      return defaults_js_1.utf16leConverter;
+    } });
+    Object.defineProperty(exports, "utf8Converter", { enumerable: true, get: function() {
+      return defaults_js_1.utf8Converter;
+    } });
+    var convert_js_1 = require_convert();
+    Object.defineProperty(exports, "convert", { enumerable: true, get: function() {
+      return convert_js_1.convert;
+    } });
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js
+var require_buffer_source_converter = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.BufferSourceConverter = void 0;
+    var index_js_1 = require_bytes();
+    var BufferSourceConverter = class {
+      static isArrayBuffer(data) {
+        return (0, index_js_1.isArrayBuffer)(data);
+      }
+      static toArrayBuffer(data) {
+        return (0, index_js_1.toArrayBuffer)(data);
+      }
+      static toUint8Array(data) {
+        return (0, index_js_1.toUint8Array)(data);
+      }
+      static toView(data, type) {
+        return (0, index_js_1.toView)(data, type);
+      }
+      static isBufferSource(data) {
+        return (0, index_js_1.isBufferSource)(data);
+      }
+      static isArrayBufferView(data) {
+        return (0, index_js_1.isArrayBufferView)(data);
+      }
+      static isEqual(a2, b) {
+        return (0, index_js_1.equal)(a2, b);
+      }
+      static concat(first, second, ...rest) {
+        if (Array.isArray(first)) {
+          return typeof second === "function" ? (0, index_js_1.concat)(first, second) : (0, index_js_1.concat)(first);
+        }
+        const buffers = [first, second, ...rest].filter(Boolean);
+        return (0, index_js_1.concat)(buffers);
+      }
+    };
+    exports.BufferSourceConverter = BufferSourceConverter;
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/legacy/convert.js
+var require_convert2 = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/legacy/convert.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Convert = void 0;
+    var index_js_1 = require_converters();
+    function normalizeTextEncoding(encoding) {
+      return encoding === "ascii" ? "binary" : encoding;
+    }
+    var Convert = class _Convert {
+      static DEFAULT_UTF8_ENCODING = "utf8";
+      static isHex(data) {
+        return index_js_1.convert.isHex(data);
+      }
+      static isBase64(data) {
+        return index_js_1.convert.isBase64(data);
+      }
+      static isBase64Url(data) {
+        return index_js_1.convert.isBase64Url(data);
+      }
+      static ToString(buffer, enc = "utf8") {
+        return index_js_1.convert.toString(buffer, enc);
+      }
+      static FromString(str, enc = "utf8") {
+        if (!str) {
+          return new ArrayBuffer(0);
+        }
+        return index_js_1.convert.fromString(str, enc);
+      }
+      static ToBase64(buffer) {
+        return index_js_1.convert.toBase64(buffer);
+      }
+      static FromBase64(base64) {
+        return index_js_1.convert.fromBase64(base64);
+      }
+      static FromBase64Url(base64url) {
+        return index_js_1.convert.fromBase64Url(base64url);
+      }
+      static ToBase64Url(data) {
+        return index_js_1.convert.toBase64Url(data);
+      }
+      static FromUtf8String(text, encoding = _Convert.DEFAULT_UTF8_ENCODING) {
+        return index_js_1.convert.fromString(text, normalizeTextEncoding(encoding));
+      }
+      static ToUtf8String(buffer, encoding = _Convert.DEFAULT_UTF8_ENCODING) {
+        return index_js_1.convert.toString(buffer, normalizeTextEncoding(encoding));
+      }
+      static FromBinary(text) {
+        return index_js_1.convert.fromBinary(text);
+      }
+      static ToBinary(buffer) {
+        return index_js_1.convert.toBinary(buffer);
+      }
+      static ToHex(buffer) {
+        return index_js_1.convert.toHex(buffer);
+      }
+      static FromHex(hexString) {
+        return index_js_1.convert.fromHex(hexString);
+      }
+      static ToUtf16String(buffer, littleEndian = false) {
+        return index_js_1.convert.toUtf16String(buffer, littleEndian);
+      }
+      static FromUtf16String(text, littleEndian = false) {
+        return index_js_1.convert.fromUtf16String(text, littleEndian);
+      }
+      static Base64Padding(base64) {
+        const padCount = 4 - base64.length % 4;
+        return padCount < 4 ? base64 + "=".repeat(padCount) : base64;
+      }
+      static formatString(data) {
+        return index_js_1.convert.formatString(data);
+      }
+    };
+    exports.Convert = Convert;
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/legacy/functions.js
+var require_functions = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/legacy/functions.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.assign = assign;
+    exports.combine = combine;
+    exports.isEqual = isEqual;
+    var index_js_1 = require_bytes();
+    function assign(target, ...sources) {
+      for (const source of sources) {
+        if (!source) {
+          continue;
+        }
+        for (const prop in source) {
+          target[prop] = source[prop];
+        }
+      }
+      return target;
+    }
+    function combine(...buf) {
+      return (0, index_js_1.concat)(buf);
+    }
+    function isEqual(bytes1, bytes2) {
+      return (0, index_js_1.equal)(bytes1, bytes2);
+    }
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/legacy/index.js
+var require_legacy = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/legacy/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isEqual = exports.combine = exports.assign = exports.Convert = exports.BufferSourceConverter = void 0;
+    var buffer_source_converter_js_1 = require_buffer_source_converter();
+    Object.defineProperty(exports, "BufferSourceConverter", { enumerable: true, get: function() {
+      return buffer_source_converter_js_1.BufferSourceConverter;
+    } });
+    var convert_js_1 = require_convert2();
+    Object.defineProperty(exports, "Convert", { enumerable: true, get: function() {
+      return convert_js_1.Convert;
+    } });
+    var functions_js_1 = require_functions();
+    Object.defineProperty(exports, "assign", { enumerable: true, get: function() {
+      return functions_js_1.assign;
+    } });
+    Object.defineProperty(exports, "combine", { enumerable: true, get: function() {
+      return functions_js_1.combine;
+    } });
+    Object.defineProperty(exports, "isEqual", { enumerable: true, get: function() {
+      return functions_js_1.isEqual;
+    } });
+  }
+});
+
+// node_modules/@peculiar/utils/build/cjs/index.js
+var require_cjs = __commonJS({
+  "node_modules/@peculiar/utils/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.bytes = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_bytes(), exports);
+    exports.bytes = tslib_1.__importStar(require_bytes());
+    tslib_1.__exportStar(require_encoding(), exports);
+    tslib_1.__exportStar(require_pem2(), exports);
+    tslib_1.__exportStar(require_converters(), exports);
+    tslib_1.__exportStar(require_legacy(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/enums.js
+var require_enums = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/enums.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnPropTypes = exports.AsnTypeTypes = void 0;
+    var AsnTypeTypes;
+    (function(AsnTypeTypes2) {
+      AsnTypeTypes2[AsnTypeTypes2["Sequence"] = 0] = "Sequence";
+      AsnTypeTypes2[AsnTypeTypes2["Set"] = 1] = "Set";
+      AsnTypeTypes2[AsnTypeTypes2["Choice"] = 2] = "Choice";
+    })(AsnTypeTypes || (exports.AsnTypeTypes = AsnTypeTypes = {}));
+    var AsnPropTypes;
+    (function(AsnPropTypes2) {
+      AsnPropTypes2[AsnPropTypes2["Any"] = 1] = "Any";
+      AsnPropTypes2[AsnPropTypes2["Boolean"] = 2] = "Boolean";
+      AsnPropTypes2[AsnPropTypes2["OctetString"] = 3] = "OctetString";
+      AsnPropTypes2[AsnPropTypes2["BitString"] = 4] = "BitString";
+      AsnPropTypes2[AsnPropTypes2["Integer"] = 5] = "Integer";
+      AsnPropTypes2[AsnPropTypes2["Enumerated"] = 6] = "Enumerated";
+      AsnPropTypes2[AsnPropTypes2["ObjectIdentifier"] = 7] = "ObjectIdentifier";
+      AsnPropTypes2[AsnPropTypes2["Utf8String"] = 8] = "Utf8String";
+      AsnPropTypes2[AsnPropTypes2["BmpString"] = 9] = "BmpString";
+      AsnPropTypes2[AsnPropTypes2["UniversalString"] = 10] = "UniversalString";
+      AsnPropTypes2[AsnPropTypes2["NumericString"] = 11] = "NumericString";
+      AsnPropTypes2[AsnPropTypes2["PrintableString"] = 12] = "PrintableString";
+      AsnPropTypes2[AsnPropTypes2["TeletexString"] = 13] = "TeletexString";
+      AsnPropTypes2[AsnPropTypes2["VideotexString"] = 14] = "VideotexString";
+      AsnPropTypes2[AsnPropTypes2["IA5String"] = 15] = "IA5String";
+      AsnPropTypes2[AsnPropTypes2["GraphicString"] = 16] = "GraphicString";
+      AsnPropTypes2[AsnPropTypes2["VisibleString"] = 17] = "VisibleString";
+      AsnPropTypes2[AsnPropTypes2["GeneralString"] = 18] = "GeneralString";
+      AsnPropTypes2[AsnPropTypes2["CharacterString"] = 19] = "CharacterString";
+      AsnPropTypes2[AsnPropTypes2["UTCTime"] = 20] = "UTCTime";
+      AsnPropTypes2[AsnPropTypes2["GeneralizedTime"] = 21] = "GeneralizedTime";
+      AsnPropTypes2[AsnPropTypes2["DATE"] = 22] = "DATE";
+      AsnPropTypes2[AsnPropTypes2["TimeOfDay"] = 23] = "TimeOfDay";
+      AsnPropTypes2[AsnPropTypes2["DateTime"] = 24] = "DateTime";
+      AsnPropTypes2[AsnPropTypes2["Duration"] = 25] = "Duration";
+      AsnPropTypes2[AsnPropTypes2["TIME"] = 26] = "TIME";
+      AsnPropTypes2[AsnPropTypes2["Null"] = 27] = "Null";
+      AsnPropTypes2[AsnPropTypes2["RelativeObjectIdentifier"] = 28] = "RelativeObjectIdentifier";
+    })(AsnPropTypes || (exports.AsnPropTypes = AsnPropTypes = {}));
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js
+var require_bit_string = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.BitString = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1js = tslib_1.__importStar(require_build2());
+    var utils_1 = require_cjs();
+    var BitString = class {
+      unusedBits = 0;
+      value = new ArrayBuffer(0);
+      constructor(params, unusedBits = 0) {
+        if (params) {
+          if (typeof params === "number") {
+            this.fromNumber(params);
+          } else if ((0, utils_1.isBufferSource)(params)) {
+            this.unusedBits = unusedBits;
+            this.value = (0, utils_1.toArrayBuffer)(params);
+          } else {
+            throw TypeError("Unsupported type of 'params' argument for BitString");
+          }
+        }
+      }
+      fromASN(asn) {
+        if (!(asn instanceof asn1js.BitString)) {
+          throw new TypeError("Argument 'asn' is not instance of ASN.1 BitString");
+        }
+        this.unusedBits = asn.valueBlock.unusedBits;
+        this.value = (0, utils_1.toArrayBuffer)(asn.valueBlock.valueHex);
+        return this;
+      }
+      toASN() {
+        return new asn1js.BitString({
+          unusedBits: this.unusedBits,
+          valueHex: this.value
+        });
+      }
+      toSchema(name) {
+        return new asn1js.BitString({ name });
+      }
+      toNumber() {
+        let res = "";
+        const uintArray = new Uint8Array(this.value);
+        for (const octet of uintArray) {
+          res += octet.toString(2).padStart(8, "0");
+        }
+        res = res.split("").reverse().join("");
+        if (this.unusedBits) {
+          res = res.slice(this.unusedBits).padStart(this.unusedBits, "0");
+        }
+        return parseInt(res, 2);
+      }
+      fromNumber(value) {
+        let bits = value.toString(2);
+        const octetSize = bits.length + 7 >> 3;
+        this.unusedBits = (octetSize << 3) - bits.length;
+        const octets = new Uint8Array(octetSize);
+        bits = bits.padStart(octetSize << 3, "0").split("").reverse().join("");
+        let index = 0;
+        while (index < octetSize) {
+          octets[index] = parseInt(bits.slice(index << 3, (index << 3) + 8), 2);
+          index++;
+        }
+        this.value = octets.buffer;
+      }
+    };
+    exports.BitString = BitString;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js
+var require_octet_string = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.OctetString = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1js = tslib_1.__importStar(require_build2());
+    var utils_1 = require_cjs();
+    var OctetString = class {
+      buffer;
+      get byteLength() {
+        return this.buffer.byteLength;
+      }
+      get byteOffset() {
+        return 0;
+      }
+      constructor(param) {
+        if (typeof param === "number") {
+          this.buffer = new ArrayBuffer(param);
+        } else {
+          if ((0, utils_1.isBufferSource)(param)) {
+            this.buffer = (0, utils_1.toArrayBuffer)(param);
+          } else if (Array.isArray(param)) {
+            this.buffer = new Uint8Array(param).buffer;
+          } else {
+            this.buffer = new ArrayBuffer(0);
+          }
+        }
+      }
+      fromASN(asn) {
+        if (!(asn instanceof asn1js.OctetString)) {
+          throw new TypeError("Argument 'asn' is not instance of ASN.1 OctetString");
+        }
+        this.buffer = (0, utils_1.toArrayBuffer)(asn.valueBlock.valueHex);
+        return this;
+      }
+      toASN() {
+        return new asn1js.OctetString({ valueHex: this.buffer });
+      }
+      toSchema(name) {
+        return new asn1js.OctetString({ name });
+      }
+    };
+    exports.OctetString = OctetString;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/types/index.js
+var require_types = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/types/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_bit_string(), exports);
+    tslib_1.__exportStar(require_octet_string(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/converters.js
+var require_converters2 = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/converters.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnNullConverter = exports.AsnGeneralizedTimeConverter = exports.AsnUTCTimeConverter = exports.AsnCharacterStringConverter = exports.AsnGeneralStringConverter = exports.AsnVisibleStringConverter = exports.AsnGraphicStringConverter = exports.AsnIA5StringConverter = exports.AsnVideotexStringConverter = exports.AsnTeletexStringConverter = exports.AsnPrintableStringConverter = exports.AsnNumericStringConverter = exports.AsnUniversalStringConverter = exports.AsnBmpStringConverter = exports.AsnUtf8StringConverter = exports.AsnConstructedOctetStringConverter = exports.AsnOctetStringConverter = exports.AsnBooleanConverter = exports.AsnRelativeObjectIdentifierConverter = exports.AsnObjectIdentifierConverter = exports.AsnBitStringConverter = exports.AsnIntegerBigIntConverter = exports.AsnIntegerArrayBufferConverter = exports.AsnEnumeratedConverter = exports.AsnIntegerConverter = exports.AsnAnyConverter = void 0;
+    exports.defaultConverter = defaultConverter;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1js = tslib_1.__importStar(require_build2());
+    var utils_1 = require_cjs();
+    var enums_1 = require_enums();
+    var index_1 = require_types();
+    exports.AsnAnyConverter = {
+      fromASN: (value) => value instanceof asn1js.Null ? null : (0, utils_1.toArrayBuffer)(value.valueBeforeDecodeView),
+      toASN: (value) => {
+        if (value === null) {
+          return new asn1js.Null();
+        }
+        const schema = asn1js.fromBER(value, { maxDepth: Infinity, maxNodes: Infinity, maxContentLength: Infinity });
+        if (schema.result.error) {
+          throw new Error(schema.result.error);
+        }
+        return schema.result;
+      }
+    };
+    exports.AsnIntegerConverter = {
+      fromASN: (value) => value.valueBlock.valueHexView.byteLength >= 4 ? value.valueBlock.toString() : value.valueBlock.valueDec,
+      toASN: (value) => new asn1js.Integer({ value: +value })
+    };
+    exports.AsnEnumeratedConverter = {
+      fromASN: (value) => value.valueBlock.valueDec,
+      toASN: (value) => new asn1js.Enumerated({ value })
+    };
+    exports.AsnIntegerArrayBufferConverter = {
+      fromASN: (value) => (0, utils_1.toArrayBuffer)(value.valueBlock.valueHexView),
+      toASN: (value) => new asn1js.Integer({ valueHex: value })
+    };
+    exports.AsnIntegerBigIntConverter = {
+      fromASN: (value) => value.toBigInt(),
+      toASN: (value) => asn1js.Integer.fromBigInt(value)
+    };
+    exports.AsnBitStringConverter = {
+      fromASN: (value) => (0, utils_1.toArrayBuffer)(value.valueBlock.valueHexView),
+      toASN: (value) => new asn1js.BitString({ valueHex: value })
+    };
+    exports.AsnObjectIdentifierConverter = {
+      fromASN: (value) => value.valueBlock.toString(),
+      toASN: (value) => new asn1js.ObjectIdentifier({ value })
+    };
+    exports.AsnRelativeObjectIdentifierConverter = {
+      fromASN: (value) => value.valueBlock.toString(),
+      toASN: (value) => new asn1js.RelativeObjectIdentifier({ value })
+    };
+    exports.AsnBooleanConverter = {
+      fromASN: (value) => value.valueBlock.value,
+      toASN: (value) => new asn1js.Boolean({ value })
+    };
+    exports.AsnOctetStringConverter = {
+      fromASN: (value) => (0, utils_1.toArrayBuffer)(value.valueBlock.valueHexView),
+      toASN: (value) => new asn1js.OctetString({ valueHex: value })
+    };
+    exports.AsnConstructedOctetStringConverter = {
+      fromASN: (value) => new index_1.OctetString(value.getValue()),
+      toASN: (value) => value.toASN()
+    };
+    function createStringConverter(Asn1Type) {
+      return {
+        fromASN: (value) => value.valueBlock.value,
+        toASN: (value) => new Asn1Type({ value })
+      };
+    }
+    exports.AsnUtf8StringConverter = createStringConverter(asn1js.Utf8String);
+    exports.AsnBmpStringConverter = createStringConverter(asn1js.BmpString);
+    exports.AsnUniversalStringConverter = createStringConverter(asn1js.UniversalString);
+    exports.AsnNumericStringConverter = createStringConverter(asn1js.NumericString);
+    exports.AsnPrintableStringConverter = createStringConverter(asn1js.PrintableString);
+    exports.AsnTeletexStringConverter = createStringConverter(asn1js.TeletexString);
+    exports.AsnVideotexStringConverter = createStringConverter(asn1js.VideotexString);
+    exports.AsnIA5StringConverter = createStringConverter(asn1js.IA5String);
+    exports.AsnGraphicStringConverter = createStringConverter(asn1js.GraphicString);
+    exports.AsnVisibleStringConverter = createStringConverter(asn1js.VisibleString);
+    exports.AsnGeneralStringConverter = createStringConverter(asn1js.GeneralString);
+    exports.AsnCharacterStringConverter = createStringConverter(asn1js.CharacterString);
+    exports.AsnUTCTimeConverter = {
+      fromASN: (value) => value.toDate(),
+      toASN: (value) => new asn1js.UTCTime({ valueDate: value })
+    };
+    exports.AsnGeneralizedTimeConverter = {
+      fromASN: (value) => value.toDate(),
+      toASN: (value) => new asn1js.GeneralizedTime({ valueDate: value })
+    };
+    exports.AsnNullConverter = {
+      fromASN: () => null,
+      toASN: () => {
+        return new asn1js.Null();
+      }
+    };
+    function defaultConverter(type) {
+      switch (type) {
+        case enums_1.AsnPropTypes.Any:
+          return exports.AsnAnyConverter;
+        case enums_1.AsnPropTypes.BitString:
+          return exports.AsnBitStringConverter;
+        case enums_1.AsnPropTypes.BmpString:
+          return exports.AsnBmpStringConverter;
+        case enums_1.AsnPropTypes.Boolean:
+          return exports.AsnBooleanConverter;
+        case enums_1.AsnPropTypes.CharacterString:
+          return exports.AsnCharacterStringConverter;
+        case enums_1.AsnPropTypes.Enumerated:
+          return exports.AsnEnumeratedConverter;
+        case enums_1.AsnPropTypes.GeneralString:
+          return exports.AsnGeneralStringConverter;
+        case enums_1.AsnPropTypes.GeneralizedTime:
+          return exports.AsnGeneralizedTimeConverter;
+        case enums_1.AsnPropTypes.GraphicString:
+          return exports.AsnGraphicStringConverter;
+        case enums_1.AsnPropTypes.IA5String:
+          return exports.AsnIA5StringConverter;
+        case enums_1.AsnPropTypes.Integer:
+          return exports.AsnIntegerConverter;
+        case enums_1.AsnPropTypes.Null:
+          return exports.AsnNullConverter;
+        case enums_1.AsnPropTypes.NumericString:
+          return exports.AsnNumericStringConverter;
+        case enums_1.AsnPropTypes.ObjectIdentifier:
+          return exports.AsnObjectIdentifierConverter;
+        case enums_1.AsnPropTypes.RelativeObjectIdentifier:
+          return exports.AsnRelativeObjectIdentifierConverter;
+        case enums_1.AsnPropTypes.OctetString:
+          return exports.AsnOctetStringConverter;
+        case enums_1.AsnPropTypes.PrintableString:
+          return exports.AsnPrintableStringConverter;
+        case enums_1.AsnPropTypes.TeletexString:
+          return exports.AsnTeletexStringConverter;
+        case enums_1.AsnPropTypes.UTCTime:
+          return exports.AsnUTCTimeConverter;
+        case enums_1.AsnPropTypes.UniversalString:
+          return exports.AsnUniversalStringConverter;
+        case enums_1.AsnPropTypes.Utf8String:
+          return exports.AsnUtf8StringConverter;
+        case enums_1.AsnPropTypes.VideotexString:
+          return exports.AsnVideotexStringConverter;
+        case enums_1.AsnPropTypes.VisibleString:
+          return exports.AsnVisibleStringConverter;
+        default:
+          return null;
+      }
+    }
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/helper.js
+var require_helper = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/helper.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isConvertible = isConvertible;
+    exports.isTypeOfArray = isTypeOfArray;
+    exports.isArrayEqual = isArrayEqual;
+    function isConvertible(target) {
+      if (typeof target === "function" && target.prototype) {
+        if (target.prototype.toASN && target.prototype.fromASN) {
+          return true;
+        } else {
+          return isConvertible(target.prototype);
+        }
+      } else {
+        return !!(target && typeof target === "object" && "toASN" in target && "fromASN" in target);
+      }
+    }
+    function isTypeOfArray(target) {
+      if (target) {
+        const proto = Object.getPrototypeOf(target);
+        if (proto?.prototype?.constructor === Array) {
+          return true;
+        }
+        return isTypeOfArray(proto);
+      }
+      return false;
+    }
+    function isArrayEqual(bytes1, bytes2) {
+      if (!(bytes1 && bytes2)) {
+        return false;
+      }
+      if (bytes1.byteLength !== bytes2.byteLength) {
+        return false;
+      }
+      const b1 = new Uint8Array(bytes1);
+      const b2 = new Uint8Array(bytes2);
+      for (let i2 = 0; i2 < bytes1.byteLength; i2++) {
+        if (b1[i2] !== b2[i2]) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/schema.js
+var require_schema = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/schema.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnSchemaStorage = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1js = tslib_1.__importStar(require_build2());
+    var enums_1 = require_enums();
+    var helper_1 = require_helper();
+    var AsnSchemaStorage = class {
+      items = /* @__PURE__ */ new WeakMap();
+      has(target) {
+        return this.items.has(target);
+      }
+      get(target, checkSchema = false) {
+        const schema = this.items.get(target);
+        if (!schema) {
+          throw new Error(`Cannot get schema for '${target.prototype.constructor.name}' target`);
+        }
+        if (checkSchema && !schema.schema) {
+          throw new Error(`Schema '${target.prototype.constructor.name}' doesn't contain ASN.1 schema. Call 'AsnSchemaStorage.cache'.`);
+        }
+        return schema;
+      }
+      cache(target) {
+        const schema = this.get(target);
+        if (!schema.schema) {
+          schema.schema = this.create(target, true);
+        }
+      }
+      createDefault(target) {
+        const schema = {
+          type: enums_1.AsnTypeTypes.Sequence,
+          items: {}
+        };
+        const parentSchema = this.findParentSchema(target);
+        if (parentSchema) {
+          Object.assign(schema, parentSchema);
+          schema.items = Object.assign({}, schema.items, parentSchema.items);
+        }
+        return schema;
+      }
+      create(target, useNames) {
+        const schema = this.items.get(target) || this.createDefault(target);
+        const asn1Value = [];
+        for (const key2 in schema.items) {
+          const item = schema.items[key2];
+          const name = useNames ? key2 : "";
+          let asn1Item;
+          if (typeof item.type === "number") {
+            const Asn1TypeName = enums_1.AsnPropTypes[item.type];
+            const Asn1Type = asn1js[Asn1TypeName];
+            if (!Asn1Type) {
+              throw new Error(`Cannot get ASN1 class by name '${Asn1TypeName}'`);
+            }
+            asn1Item = new Asn1Type({ name });
+          } else if ((0, helper_1.isConvertible)(item.type)) {
+            const instance = new item.type();
+            asn1Item = instance.toSchema(name);
+          } else if (item.optional) {
+            const itemSchema = this.get(item.type);
+            if (itemSchema.type === enums_1.AsnTypeTypes.Choice) {
+              asn1Item = new asn1js.Any({ name });
+            } else {
+              asn1Item = this.create(item.type, false);
+              asn1Item.name = name;
+            }
+          } else {
+            asn1Item = new asn1js.Any({ name });
+          }
+          const optional = !!item.optional || item.defaultValue !== void 0;
+          if (item.repeated) {
+            asn1Item.name = "";
+            const Container = item.repeated === "set" ? asn1js.Set : asn1js.Sequence;
+            asn1Item = new Container({
+              name: "",
+              value: [
+                new asn1js.Repeated({
+                  name,
+                  value: asn1Item
+                })
+              ]
+            });
+          }
+          if (item.context !== null && item.context !== void 0) {
+            if (item.implicit) {
+              if (typeof item.type === "number" || (0, helper_1.isConvertible)(item.type)) {
+                const Container = item.repeated ? asn1js.Constructed : asn1js.Primitive;
+                asn1Value.push(new Container({
+                  name,
+                  optional,
+                  idBlock: {
+                    tagClass: 3,
+                    tagNumber: item.context
+                  }
+                }));
+              } else {
+                this.cache(item.type);
+                const isRepeated = !!item.repeated;
+                let value = !isRepeated ? this.get(item.type, true).schema : asn1Item;
+                value = "valueBlock" in value ? value.valueBlock.value : value.value;
+                asn1Value.push(new asn1js.Constructed({
+                  name: !isRepeated ? name : "",
+                  optional,
+                  idBlock: {
+                    tagClass: 3,
+                    tagNumber: item.context
+                  },
+                  value
+                }));
+              }
+            } else {
+              asn1Value.push(new asn1js.Constructed({
+                optional,
+                idBlock: {
+                  tagClass: 3,
+                  tagNumber: item.context
+                },
+                value: [asn1Item]
+              }));
+            }
+          } else {
+            asn1Item.optional = optional;
+            asn1Value.push(asn1Item);
+          }
+        }
+        switch (schema.type) {
+          case enums_1.AsnTypeTypes.Sequence:
+            return new asn1js.Sequence({
+              value: asn1Value,
+              name: ""
+            });
+          case enums_1.AsnTypeTypes.Set:
+            return new asn1js.Set({
+              value: asn1Value,
+              name: ""
+            });
+          case enums_1.AsnTypeTypes.Choice:
+            return new asn1js.Choice({
+              value: asn1Value,
+              name: ""
+            });
+          default:
+            throw new Error("Unsupported ASN1 type in use");
+        }
+      }
+      set(target, schema) {
+        this.items.set(target, schema);
+        return this;
+      }
+      findParentSchema(target) {
+        const parent = Object.getPrototypeOf(target);
+        if (parent) {
+          const schema = this.items.get(parent);
+          return schema || this.findParentSchema(parent);
+        }
+        return null;
+      }
+    };
+    exports.AsnSchemaStorage = AsnSchemaStorage;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/storage.js
+var require_storage = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/storage.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.schemaStorage = void 0;
+    var schema_1 = require_schema();
+    exports.schemaStorage = new schema_1.AsnSchemaStorage();
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/decorators.js
+var require_decorators = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/decorators.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnProp = exports.AsnSequenceType = exports.AsnSetType = exports.AsnChoiceType = exports.AsnType = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var converters = tslib_1.__importStar(require_converters2());
+    var enums_1 = require_enums();
+    var storage_1 = require_storage();
+    var AsnType = (options) => (target) => {
+      let schema;
+      if (!storage_1.schemaStorage.has(target)) {
+        schema = storage_1.schemaStorage.createDefault(target);
+        storage_1.schemaStorage.set(target, schema);
+      } else {
+        schema = storage_1.schemaStorage.get(target);
+      }
+      Object.assign(schema, options);
+    };
+    exports.AsnType = AsnType;
+    var AsnChoiceType = () => (0, exports.AsnType)({ type: enums_1.AsnTypeTypes.Choice });
+    exports.AsnChoiceType = AsnChoiceType;
+    var AsnSetType = (options) => (0, exports.AsnType)({
+      type: enums_1.AsnTypeTypes.Set,
+      ...options
+    });
+    exports.AsnSetType = AsnSetType;
+    var AsnSequenceType = (options) => (0, exports.AsnType)({
+      type: enums_1.AsnTypeTypes.Sequence,
+      ...options
+    });
+    exports.AsnSequenceType = AsnSequenceType;
+    var AsnProp = (options) => (target, propertyKey) => {
+      let schema;
+      if (!storage_1.schemaStorage.has(target.constructor)) {
+        schema = storage_1.schemaStorage.createDefault(target.constructor);
+        storage_1.schemaStorage.set(target.constructor, schema);
+      } else {
+        schema = storage_1.schemaStorage.get(target.constructor);
+      }
+      const copyOptions = Object.assign({}, options);
+      if (typeof copyOptions.type === "number" && !copyOptions.converter) {
+        const defaultConverter = converters.defaultConverter(options.type);
+        if (!defaultConverter) {
+          throw new Error(`Cannot get default converter for property '${propertyKey}' of ${target.constructor.name}`);
+        }
+        copyOptions.converter = defaultConverter;
+      }
+      copyOptions.raw = options.raw;
+      schema.items[propertyKey] = copyOptions;
+    };
+    exports.AsnProp = AsnProp;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js
+var require_schema_validation = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnSchemaValidationError = void 0;
+    var AsnSchemaValidationError = class extends Error {
+      schemas = [];
+    };
+    exports.AsnSchemaValidationError = AsnSchemaValidationError;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js
+var require_errors = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_schema_validation(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/parser.js
+var require_parser = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/parser.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnParser = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1js = tslib_1.__importStar(require_build2());
+    var utils_1 = require_cjs();
+    var enums_1 = require_enums();
+    var converters = tslib_1.__importStar(require_converters2());
+    var errors_1 = require_errors();
+    var helper_1 = require_helper();
+    var storage_1 = require_storage();
+    var AsnParser = class {
+      static parse(data, target, options) {
+        const asn1Parsed = asn1js.fromBER((0, utils_1.toArrayBuffer)(data), options?.berOptions);
+        if (asn1Parsed.result.error) {
+          throw new Error(asn1Parsed.result.error);
+        }
+        const res = this.fromASN(asn1Parsed.result, target, options);
+        return res;
+      }
+      static fromASN(asn1Schema, target, options) {
+        try {
+          if ((0, helper_1.isConvertible)(target)) {
+            const value = new target();
+            return value.fromASN(asn1Schema);
+          }
+          const schema = storage_1.schemaStorage.get(target);
+          storage_1.schemaStorage.cache(target);
+          let targetSchema = schema.schema;
+          const choiceResult = this.handleChoiceTypes(asn1Schema, schema, target, targetSchema, options);
+          if (choiceResult?.result) {
+            return choiceResult.result;
+          }
+          if (choiceResult?.targetSchema) {
+            targetSchema = choiceResult.targetSchema;
+          }
+          const sequenceResult = this.handleSequenceTypes(asn1Schema, schema, target, targetSchema);
+          const res = new target();
+          if ((0, helper_1.isTypeOfArray)(target)) {
+            return this.handleArrayTypes(asn1Schema, schema, target, options);
+          }
+          this.processSchemaItems(schema, sequenceResult, res, options);
+          return res;
+        } catch (error) {
+          if (error instanceof errors_1.AsnSchemaValidationError) {
+            error.schemas.push(target.name);
+          }
+          throw error;
+        }
+      }
+      static handleChoiceTypes(asn1Schema, schema, target, targetSchema, options) {
+        if (asn1Schema.constructor === asn1js.Constructed && schema.type === enums_1.AsnTypeTypes.Choice && asn1Schema.idBlock.tagClass === 3) {
+          for (const key2 in schema.items) {
+            const schemaItem = schema.items[key2];
+            if (schemaItem.context === asn1Schema.idBlock.tagNumber && schemaItem.implicit) {
+              if (typeof schemaItem.type === "function" && storage_1.schemaStorage.has(schemaItem.type)) {
+                const fieldSchema = storage_1.schemaStorage.get(schemaItem.type);
+                if (fieldSchema && fieldSchema.type === enums_1.AsnTypeTypes.Sequence) {
+                  const newSeq = new asn1js.Sequence();
+                  if ("value" in asn1Schema.valueBlock && Array.isArray(asn1Schema.valueBlock.value) && "value" in newSeq.valueBlock) {
+                    newSeq.valueBlock.value = asn1Schema.valueBlock.value;
+                    const fieldValue = this.fromASN(newSeq, schemaItem.type, options);
+                    const res = new target();
+                    res[key2] = fieldValue;
+                    return { result: res };
+                  }
+                }
+              }
+            }
+          }
+        } else if (asn1Schema.constructor === asn1js.Constructed && schema.type !== enums_1.AsnTypeTypes.Choice) {
+          const newTargetSchema = new asn1js.Constructed({
+            idBlock: {
+              tagClass: 3,
+              tagNumber: asn1Schema.idBlock.tagNumber
+            },
+            value: schema.schema.valueBlock.value
+          });
+          for (const key2 in schema.items) {
+            delete asn1Schema[key2];
+          }
+          return { targetSchema: newTargetSchema };
+        }
+        return null;
+      }
+      static handleSequenceTypes(asn1Schema, schema, target, targetSchema) {
+        if (schema.type === enums_1.AsnTypeTypes.Sequence) {
+          const asn1ComparedSchema = asn1js.compareSchema({}, asn1Schema, targetSchema);
+          if (!asn1ComparedSchema.verified) {
+            throw new errors_1.AsnSchemaValidationError(`Data does not match to ${target.name} ASN1 schema.${asn1ComparedSchema.result.error ? ` ${asn1ComparedSchema.result.error}` : ""}`);
+          }
+          return asn1ComparedSchema;
+        } else {
+          const asn1ComparedSchema = asn1js.compareSchema({}, asn1Schema, targetSchema);
+          if (!asn1ComparedSchema.verified) {
+            throw new errors_1.AsnSchemaValidationError(`Data does not match to ${target.name} ASN1 schema.${asn1ComparedSchema.result.error ? ` ${asn1ComparedSchema.result.error}` : ""}`);
+          }
+          return asn1ComparedSchema;
+        }
+      }
+      static processRepeatedField(asn1Elements, asn1Index, schemaItem) {
+        let elementsToProcess = asn1Elements.slice(asn1Index);
+        if (elementsToProcess.length === 1 && elementsToProcess[0].constructor.name === "Sequence") {
+          const seq = elementsToProcess[0];
+          if (seq.valueBlock && seq.valueBlock.value && Array.isArray(seq.valueBlock.value)) {
+            elementsToProcess = seq.valueBlock.value;
+          }
+        }
+        if (typeof schemaItem.type === "number") {
+          const converter = converters.defaultConverter(schemaItem.type);
+          if (!converter)
+            throw new Error(`No converter for ASN.1 type ${schemaItem.type}`);
+          return elementsToProcess.filter((el) => el && el.valueBlock).map((el) => {
+            try {
+              return converter.fromASN(el);
+            } catch {
+              return void 0;
+            }
+          }).filter((v) => v !== void 0);
+        } else {
+          return elementsToProcess.filter((el) => el && el.valueBlock).map((el) => {
+            try {
+              return this.fromASN(el, schemaItem.type);
+            } catch {
+              return void 0;
+            }
+          }).filter((v) => v !== void 0);
+        }
+      }
+      static processPrimitiveField(asn1Element, schemaItem) {
+        const converter = converters.defaultConverter(schemaItem.type);
+        if (!converter)
+          throw new Error(`No converter for ASN.1 type ${schemaItem.type}`);
+        return converter.fromASN(asn1Element);
+      }
+      static isOptionalChoiceField(schemaItem) {
+        return schemaItem.optional && typeof schemaItem.type === "function" && storage_1.schemaStorage.has(schemaItem.type) && storage_1.schemaStorage.get(schemaItem.type).type === enums_1.AsnTypeTypes.Choice;
+      }
+      static processOptionalChoiceField(asn1Element, schemaItem) {
+        try {
+          const value = this.fromASN(asn1Element, schemaItem.type);
+          return {
+            processed: true,
+            value
+          };
+        } catch (err) {
+          if (err instanceof errors_1.AsnSchemaValidationError && /Wrong values for Choice type/.test(err.message)) {
+            return { processed: false };
+          }
+          throw err;
+        }
+      }
+      static handleArrayTypes(asn1Schema, schema, target, options) {
+        if (!("value" in asn1Schema.valueBlock && Array.isArray(asn1Schema.valueBlock.value))) {
+          throw new Error("Cannot get items from the ASN.1 parsed value. ASN.1 object is not constructed.");
+        }
+        const itemType = schema.itemType;
+        if (typeof itemType === "number") {
+          const converter = converters.defaultConverter(itemType);
+          if (!converter) {
+            throw new Error(`Cannot get default converter for array item of ${target.name} ASN1 schema`);
+          }
+          return target.from(asn1Schema.valueBlock.value, (element) => converter.fromASN(element));
+        } else {
+          return target.from(asn1Schema.valueBlock.value, (element) => this.fromASN(element, itemType, options));
+        }
+      }
+      static processSchemaItems(schema, asn1ComparedSchema, res, options) {
+        for (const key2 in schema.items) {
+          const asn1SchemaValue = asn1ComparedSchema.result[key2];
+          if (!asn1SchemaValue) {
+            continue;
+          }
+          const schemaItem = schema.items[key2];
+          const schemaItemType = schemaItem.type;
+          let parsedValue;
+          if (typeof schemaItemType === "number" || (0, helper_1.isConvertible)(schemaItemType)) {
+            parsedValue = this.processPrimitiveSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options);
+          } else {
+            parsedValue = this.processComplexSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options);
+          }
+          if (parsedValue && typeof parsedValue === "object" && "value" in parsedValue && "raw" in parsedValue) {
+            res[key2] = parsedValue.value;
+            res[`${key2}Raw`] = parsedValue.raw;
+          } else {
+            res[key2] = parsedValue;
+          }
+        }
+      }
+      static processPrimitiveSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options) {
+        const converter = schemaItem.converter ?? ((0, helper_1.isConvertible)(schemaItemType) ? new schemaItemType() : null);
+        if (!converter) {
+          throw new Error("Converter is empty");
+        }
+        if (schemaItem.repeated) {
+          return this.processRepeatedPrimitiveItem(asn1SchemaValue, schemaItem, converter, options);
+        } else {
+          return this.processSinglePrimitiveItem(asn1SchemaValue, schemaItem, schemaItemType, converter, options);
+        }
+      }
+      static processRepeatedPrimitiveItem(asn1SchemaValue, schemaItem, converter, options) {
+        if (schemaItem.implicit) {
+          const Container = schemaItem.repeated === "sequence" ? asn1js.Sequence : asn1js.Set;
+          const newItem = new Container();
+          newItem.valueBlock = asn1SchemaValue.valueBlock;
+          const newItemAsn = asn1js.fromBER(newItem.toBER(false), options?.berOptions);
+          if (newItemAsn.offset === -1) {
+            throw new Error(`Cannot parse the child item. ${newItemAsn.result.error}`);
+          }
+          if (!("value" in newItemAsn.result.valueBlock && Array.isArray(newItemAsn.result.valueBlock.value))) {
+            throw new Error("Cannot get items from the ASN.1 parsed value. ASN.1 object is not constructed.");
+          }
+          const value = newItemAsn.result.valueBlock.value;
+          return Array.from(value, (element) => converter.fromASN(element));
+        } else {
+          return Array.from(asn1SchemaValue, (element) => converter.fromASN(element));
+        }
+      }
+      static processSinglePrimitiveItem(asn1SchemaValue, schemaItem, schemaItemType, converter, options) {
+        let value = asn1SchemaValue;
+        if (schemaItem.implicit) {
+          let newItem;
+          if ((0, helper_1.isConvertible)(schemaItemType)) {
+            newItem = new schemaItemType().toSchema("");
+          } else {
+            const Asn1TypeName = enums_1.AsnPropTypes[schemaItemType];
+            const Asn1Type = asn1js[Asn1TypeName];
+            if (!Asn1Type) {
+              throw new Error(`Cannot get '${Asn1TypeName}' class from asn1js module`);
+            }
+            newItem = new Asn1Type();
+          }
+          newItem.valueBlock = value.valueBlock;
+          value = asn1js.fromBER(newItem.toBER(false), options?.berOptions).result;
+        }
+        return converter.fromASN(value);
+      }
+      static processComplexSchemaItem(asn1SchemaValue, schemaItem, schemaItemType, options) {
+        if (schemaItem.repeated) {
+          if (!Array.isArray(asn1SchemaValue)) {
+            throw new Error("Cannot get list of items from the ASN.1 parsed value. ASN.1 value should be iterable.");
+          }
+          return Array.from(asn1SchemaValue, (element) => this.fromASN(element, schemaItemType, options));
+        } else {
+          const valueToProcess = this.handleImplicitTagging(asn1SchemaValue, schemaItem, schemaItemType);
+          if (this.isOptionalChoiceField(schemaItem)) {
+            try {
+              return this.fromASN(valueToProcess, schemaItemType, options);
+            } catch (err) {
+              if (err instanceof errors_1.AsnSchemaValidationError && /Wrong values for Choice type/.test(err.message)) {
+                return void 0;
+              }
+              throw err;
+            }
+          } else {
+            const parsedValue = this.fromASN(valueToProcess, schemaItemType, options);
+            if (schemaItem.raw) {
+              return {
+                value: parsedValue,
+                raw: asn1SchemaValue.valueBeforeDecodeView
+              };
+            }
+            return parsedValue;
+          }
+        }
+      }
+      static handleImplicitTagging(asn1SchemaValue, schemaItem, schemaItemType) {
+        if (schemaItem.implicit && typeof schemaItem.context === "number") {
+          const schema = storage_1.schemaStorage.get(schemaItemType);
+          if (schema.type === enums_1.AsnTypeTypes.Sequence) {
+            const newSeq = new asn1js.Sequence();
+            if ("value" in asn1SchemaValue.valueBlock && Array.isArray(asn1SchemaValue.valueBlock.value) && "value" in newSeq.valueBlock) {
+              newSeq.valueBlock.value = asn1SchemaValue.valueBlock.value;
+              return newSeq;
+            }
+          } else if (schema.type === enums_1.AsnTypeTypes.Set) {
+            const newSet = new asn1js.Set();
+            if ("value" in asn1SchemaValue.valueBlock && Array.isArray(asn1SchemaValue.valueBlock.value) && "value" in newSet.valueBlock) {
+              newSet.valueBlock.value = asn1SchemaValue.valueBlock.value;
+              return newSet;
+            }
+          }
+        }
+        return asn1SchemaValue;
+      }
+    };
+    exports.AsnParser = AsnParser;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/serializer.js
+var require_serializer = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/serializer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnSerializer = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1js = tslib_1.__importStar(require_build2());
+    var utils_1 = require_cjs();
+    var converters = tslib_1.__importStar(require_converters2());
+    var enums_1 = require_enums();
+    var helper_1 = require_helper();
+    var storage_1 = require_storage();
+    var AsnSerializer = class _AsnSerializer {
+      static serialize(obj) {
+        if (obj instanceof asn1js.BaseBlock) {
+          return obj.toBER(false);
+        }
+        return this.toASN(obj).toBER(false);
+      }
+      static toASN(obj) {
+        if (obj && typeof obj === "object" && (0, helper_1.isConvertible)(obj)) {
+          return obj.toASN();
+        }
+        if (!(obj && typeof obj === "object")) {
+          throw new TypeError("Parameter 1 should be type of Object.");
+        }
+        const target = obj.constructor;
+        const schema = storage_1.schemaStorage.get(target);
+        storage_1.schemaStorage.cache(target);
+        let asn1Value = [];
+        if (schema.itemType) {
+          if (!Array.isArray(obj)) {
+            throw new TypeError("Parameter 1 should be type of Array.");
+          }
+          if (typeof schema.itemType === "number") {
+            const converter = converters.defaultConverter(schema.itemType);
+            if (!converter) {
+              throw new Error(`Cannot get default converter for array item of ${target.name} ASN1 schema`);
+            }
+            asn1Value = obj.map((o2) => converter.toASN(o2));
+          } else {
+            asn1Value = obj.map((o2) => this.toAsnItem({ type: schema.itemType }, "[]", target, o2));
+          }
+        } else {
+          for (const key2 in schema.items) {
+            const schemaItem = schema.items[key2];
+            const objProp = obj[key2];
+            if (objProp === void 0 || schemaItem.defaultValue === objProp || typeof schemaItem.defaultValue === "object" && typeof objProp === "object" && (0, helper_1.isArrayEqual)(this.serialize(schemaItem.defaultValue), this.serialize(objProp))) {
+              continue;
+            }
+            const asn1Item = _AsnSerializer.toAsnItem(schemaItem, key2, target, objProp);
+            if (typeof schemaItem.context === "number") {
+              if (schemaItem.implicit) {
+                if (!schemaItem.repeated && (typeof schemaItem.type === "number" || (0, helper_1.isConvertible)(schemaItem.type))) {
+                  const value = {};
+                  value.valueHex = asn1Item instanceof asn1js.Null ? (0, utils_1.toArrayBuffer)(asn1Item.valueBeforeDecodeView) : asn1Item.valueBlock.toBER();
+                  asn1Value.push(new asn1js.Primitive({
+                    optional: schemaItem.optional,
+                    idBlock: {
+                      tagClass: 3,
+                      tagNumber: schemaItem.context
+                    },
+                    ...value
+                  }));
+                } else {
+                  asn1Value.push(new asn1js.Constructed({
+                    optional: schemaItem.optional,
+                    idBlock: {
+                      tagClass: 3,
+                      tagNumber: schemaItem.context
+                    },
+                    value: asn1Item.valueBlock.value
+                  }));
+                }
+              } else {
+                asn1Value.push(new asn1js.Constructed({
+                  optional: schemaItem.optional,
+                  idBlock: {
+                    tagClass: 3,
+                    tagNumber: schemaItem.context
+                  },
+                  value: [asn1Item]
+                }));
+              }
+            } else if (schemaItem.repeated) {
+              asn1Value = asn1Value.concat(asn1Item);
+            } else {
+              asn1Value.push(asn1Item);
+            }
+          }
+        }
+        let asnSchema;
+        switch (schema.type) {
+          case enums_1.AsnTypeTypes.Sequence:
+            asnSchema = new asn1js.Sequence({ value: asn1Value });
+            break;
+          case enums_1.AsnTypeTypes.Set:
+            asnSchema = new asn1js.Set({ value: asn1Value });
+            break;
+          case enums_1.AsnTypeTypes.Choice:
+            if (!asn1Value[0]) {
+              throw new Error(`Schema '${target.name}' has wrong data. Choice cannot be empty.`);
+            }
+            asnSchema = asn1Value[0];
+            break;
+        }
+        return asnSchema;
+      }
+      static toAsnItem(schemaItem, key2, target, objProp) {
+        let asn1Item;
+        if (typeof schemaItem.type === "number") {
+          const converter = schemaItem.converter;
+          if (!converter) {
+            throw new Error(`Property '${key2}' doesn't have converter for type ${enums_1.AsnPropTypes[schemaItem.type]} in schema '${target.name}'`);
+          }
+          if (schemaItem.repeated) {
+            if (!Array.isArray(objProp)) {
+              throw new TypeError("Parameter 'objProp' should be type of Array.");
+            }
+            const items = Array.from(objProp, (element) => converter.toASN(element));
+            const Container = schemaItem.repeated === "sequence" ? asn1js.Sequence : asn1js.Set;
+            asn1Item = new Container({ value: items });
+          } else {
+            asn1Item = converter.toASN(objProp);
+          }
+        } else {
+          if (schemaItem.repeated) {
+            if (!Array.isArray(objProp)) {
+              throw new TypeError("Parameter 'objProp' should be type of Array.");
+            }
+            const items = Array.from(objProp, (element) => this.toASN(element));
+            const Container = schemaItem.repeated === "sequence" ? asn1js.Sequence : asn1js.Set;
+            asn1Item = new Container({ value: items });
+          } else {
+            asn1Item = this.toASN(objProp);
+          }
+        }
+        return asn1Item;
+      }
+    };
+    exports.AsnSerializer = AsnSerializer;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/objects.js
+var require_objects = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/objects.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnArray = void 0;
+    var AsnArray = class extends Array {
+      constructor(items = []) {
+        if (typeof items === "number") {
+          super(items);
+        } else {
+          super();
+          for (const item of items) {
+            this.push(item);
+          }
+        }
+      }
+    };
+    exports.AsnArray = AsnArray;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/convert.js
+var require_convert3 = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/convert.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnConvert = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1js = tslib_1.__importStar(require_build2());
+    var utils_1 = require_cjs();
+    var parser_1 = require_parser();
+    var serializer_1 = require_serializer();
+    var AsnConvert = class _AsnConvert {
+      static serialize(obj) {
+        return serializer_1.AsnSerializer.serialize(obj);
+      }
+      static parse(data, target, options) {
+        return parser_1.AsnParser.parse(data, target, options);
+      }
+      static toString(data, options) {
+        const buf = (0, utils_1.isBufferSource)(data) ? (0, utils_1.toArrayBuffer)(data) : _AsnConvert.serialize(data);
+        const asn = asn1js.fromBER(buf, options?.berOptions);
+        if (asn.offset === -1) {
+          throw new Error(`Cannot decode ASN.1 data. ${asn.result.error}`);
+        }
+        return asn.result.toString();
+      }
+    };
+    exports.AsnConvert = AsnConvert;
+  }
+});
+
+// node_modules/@peculiar/asn1-schema/build/cjs/index.js
+var require_cjs2 = __commonJS({
+  "node_modules/@peculiar/asn1-schema/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AsnSerializer = exports.AsnParser = exports.AsnPropTypes = exports.AsnTypeTypes = exports.AsnSetType = exports.AsnSequenceType = exports.AsnChoiceType = exports.AsnType = exports.AsnProp = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_converters2(), exports);
+    tslib_1.__exportStar(require_types(), exports);
+    var decorators_1 = require_decorators();
+    Object.defineProperty(exports, "AsnProp", { enumerable: true, get: function() {
+      return decorators_1.AsnProp;
+    } });
+    Object.defineProperty(exports, "AsnType", { enumerable: true, get: function() {
+      return decorators_1.AsnType;
+    } });
+    Object.defineProperty(exports, "AsnChoiceType", { enumerable: true, get: function() {
+      return decorators_1.AsnChoiceType;
+    } });
+    Object.defineProperty(exports, "AsnSequenceType", { enumerable: true, get: function() {
+      return decorators_1.AsnSequenceType;
+    } });
+    Object.defineProperty(exports, "AsnSetType", { enumerable: true, get: function() {
+      return decorators_1.AsnSetType;
+    } });
+    var enums_1 = require_enums();
+    Object.defineProperty(exports, "AsnTypeTypes", { enumerable: true, get: function() {
+      return enums_1.AsnTypeTypes;
+    } });
+    Object.defineProperty(exports, "AsnPropTypes", { enumerable: true, get: function() {
+      return enums_1.AsnPropTypes;
+    } });
+    var parser_1 = require_parser();
+    Object.defineProperty(exports, "AsnParser", { enumerable: true, get: function() {
+      return parser_1.AsnParser;
+    } });
+    var serializer_1 = require_serializer();
+    Object.defineProperty(exports, "AsnSerializer", { enumerable: true, get: function() {
+      return serializer_1.AsnSerializer;
+    } });
+    tslib_1.__exportStar(require_errors(), exports);
+    tslib_1.__exportStar(require_objects(), exports);
+    tslib_1.__exportStar(require_convert3(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js
+var require_ip_converter = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.IpConverter = void 0;
+    var encoding_1 = require_encoding();
+    var IpConverter = class {
+      static isIPv4(ip) {
+        return /^(\d{1,3}\.){3}\d{1,3}$/.test(ip);
+      }
+      static parseIPv4(ip) {
+        const parts = ip.split(".");
+        if (parts.length !== 4) {
+          throw new Error("Invalid IPv4 address");
+        }
+        return parts.map((part) => {
+          const num = parseInt(part, 10);
+          if (isNaN(num) || num < 0 || num > 255) {
+            throw new Error("Invalid IPv4 address part");
+          }
+          return num;
+        });
+      }
+      static parseIPv6(ip) {
+        const expandedIP = this.expandIPv6(ip);
+        const parts = expandedIP.split(":");
+        if (parts.length !== 8) {
+          throw new Error("Invalid IPv6 address");
+        }
+        return parts.reduce((bytes, part) => {
+          const num = parseInt(part, 16);
+          if (isNaN(num) || num < 0 || num > 65535) {
+            throw new Error("Invalid IPv6 address part");
+          }
+          bytes.push(num >> 8 & 255);
+          bytes.push(num & 255);
+          return bytes;
+        }, []);
+      }
+      static expandIPv6(ip) {
+        if (!ip.includes("::")) {
+          return ip;
+        }
+        const parts = ip.split("::");
+        if (parts.length > 2) {
+          throw new Error("Invalid IPv6 address");
+        }
+        const left2 = parts[0] ? parts[0].split(":") : [];
+        const right2 = parts[1] ? parts[1].split(":") : [];
+        const missing = 8 - (left2.length + right2.length);
+        if (missing < 0) {
+          throw new Error("Invalid IPv6 address");
+        }
+        return [...left2, ...Array(missing).fill("0"), ...right2].join(":");
+      }
+      static formatIPv6(bytes) {
+        const parts = [];
+        for (let i2 = 0; i2 < 16; i2 += 2) {
+          parts.push((bytes[i2] << 8 | bytes[i2 + 1]).toString(16));
+        }
+        return this.compressIPv6(parts.join(":"));
+      }
+      static compressIPv6(ip) {
+        const parts = ip.split(":");
+        let longestZeroStart = -1;
+        let longestZeroLength = 0;
+        let currentZeroStart = -1;
+        let currentZeroLength = 0;
+        for (let i2 = 0; i2 < parts.length; i2++) {
+          if (parts[i2] === "0") {
+            if (currentZeroStart === -1) {
+              currentZeroStart = i2;
+            }
+            currentZeroLength++;
+          } else {
+            if (currentZeroLength > longestZeroLength) {
+              longestZeroStart = currentZeroStart;
+              longestZeroLength = currentZeroLength;
+            }
+            currentZeroStart = -1;
+            currentZeroLength = 0;
+          }
+        }
+        if (currentZeroLength > longestZeroLength) {
+          longestZeroStart = currentZeroStart;
+          longestZeroLength = currentZeroLength;
+        }
+        if (longestZeroLength > 1) {
+          const before = parts.slice(0, longestZeroStart).join(":");
+          const after = parts.slice(longestZeroStart + longestZeroLength).join(":");
+          return `${before}::${after}`;
+        }
+        return ip;
+      }
+      static parseCIDR(text) {
+        const [addr, prefixStr] = text.split("/");
+        const prefix = parseInt(prefixStr, 10);
+        if (this.isIPv4(addr)) {
+          if (prefix < 0 || prefix > 32) {
+            throw new Error("Invalid IPv4 prefix length");
+          }
+          return [this.parseIPv4(addr), prefix];
+        } else {
+          if (prefix < 0 || prefix > 128) {
+            throw new Error("Invalid IPv6 prefix length");
+          }
+          return [this.parseIPv6(addr), prefix];
+        }
+      }
+      static decodeIP(value) {
+        if (value.length === 64 && parseInt(value, 16) === 0) {
+          return "::/0";
+        }
+        if (value.length !== 16) {
+          return value;
+        }
+        const mask = parseInt(value.slice(8), 16).toString(2).split("").reduce((a2, k) => a2 + +k, 0);
+        let ip = value.slice(0, 8).replace(/(.{2})/g, (match) => `${parseInt(match, 16)}.`);
+        ip = ip.slice(0, -1);
+        return `${ip}/${mask}`;
+      }
+      static toString(buf) {
+        const uint8 = new Uint8Array(buf);
+        if (uint8.length === 4) {
+          return Array.from(uint8).join(".");
+        }
+        if (uint8.length === 16) {
+          return this.formatIPv6(uint8);
+        }
+        if (uint8.length === 8 || uint8.length === 32) {
+          const half = uint8.length / 2;
+          const addrBytes = uint8.slice(0, half);
+          const maskBytes = uint8.slice(half);
+          const isAllZeros = uint8.every((byte) => byte === 0);
+          if (isAllZeros) {
+            return uint8.length === 8 ? "0.0.0.0/0" : "::/0";
+          }
+          const prefixLen = maskBytes.reduce((a2, b) => a2 + (b.toString(2).match(/1/g) || []).length, 0);
+          if (uint8.length === 8) {
+            const addrStr = Array.from(addrBytes).join(".");
+            return `${addrStr}/${prefixLen}`;
+          } else {
+            const addrStr = this.formatIPv6(addrBytes);
+            return `${addrStr}/${prefixLen}`;
+          }
+        }
+        return this.decodeIP(encoding_1.hex.encode(buf));
+      }
+      static fromString(text) {
+        if (text.includes("/")) {
+          const [addr, prefix] = this.parseCIDR(text);
+          const maskBytes = new Uint8Array(addr.length);
+          let bitsLeft = prefix;
+          for (let i2 = 0; i2 < maskBytes.length; i2++) {
+            if (bitsLeft >= 8) {
+              maskBytes[i2] = 255;
+              bitsLeft -= 8;
+            } else if (bitsLeft > 0) {
+              maskBytes[i2] = 255 << 8 - bitsLeft;
+              bitsLeft = 0;
+            }
+          }
+          const out = new Uint8Array(addr.length * 2);
+          out.set(addr, 0);
+          out.set(maskBytes, addr.length);
+          return out.buffer;
+        }
+        const bytes = this.isIPv4(text) ? this.parseIPv4(text) : this.parseIPv6(text);
+        return new Uint8Array(bytes).buffer;
+      }
+    };
+    exports.IpConverter = IpConverter;
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/name.js
+var require_name = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/name.js"(exports) {
+    "use strict";
+    var RelativeDistinguishedName_1;
+    var RDNSequence_1;
+    var Name_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Name = exports.RDNSequence = exports.RelativeDistinguishedName = exports.AttributeTypeAndValue = exports.AttributeValue = exports.DirectoryString = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var encoding_1 = require_encoding();
+    var DirectoryString = class DirectoryString {
+      teletexString;
+      printableString;
+      universalString;
+      utf8String;
+      bmpString;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+      toString() {
+        return this.bmpString || this.printableString || this.teletexString || this.universalString || this.utf8String || "";
+      }
+    };
+    exports.DirectoryString = DirectoryString;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.TeletexString })
+    ], DirectoryString.prototype, "teletexString", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.PrintableString })
+    ], DirectoryString.prototype, "printableString", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.UniversalString })
+    ], DirectoryString.prototype, "universalString", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Utf8String })
+    ], DirectoryString.prototype, "utf8String", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BmpString })
+    ], DirectoryString.prototype, "bmpString", void 0);
+    exports.DirectoryString = DirectoryString = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], DirectoryString);
+    var AttributeValue = class AttributeValue extends DirectoryString {
+      ia5String;
+      anyValue;
+      constructor(params = {}) {
+        super(params);
+        Object.assign(this, params);
+      }
+      toString() {
+        return this.ia5String || (this.anyValue ? encoding_1.hex.encode(this.anyValue) : super.toString());
+      }
+    };
+    exports.AttributeValue = AttributeValue;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })
+    ], AttributeValue.prototype, "ia5String", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })
+    ], AttributeValue.prototype, "anyValue", void 0);
+    exports.AttributeValue = AttributeValue = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], AttributeValue);
+    var AttributeTypeAndValue = class {
+      type = "";
+      value = new AttributeValue();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.AttributeTypeAndValue = AttributeTypeAndValue;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], AttributeTypeAndValue.prototype, "type", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: AttributeValue })
+    ], AttributeTypeAndValue.prototype, "value", void 0);
+    var RelativeDistinguishedName = RelativeDistinguishedName_1 = class RelativeDistinguishedName extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, RelativeDistinguishedName_1.prototype);
+      }
+    };
+    exports.RelativeDistinguishedName = RelativeDistinguishedName;
+    exports.RelativeDistinguishedName = RelativeDistinguishedName = RelativeDistinguishedName_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: AttributeTypeAndValue
+      })
+    ], RelativeDistinguishedName);
+    var RDNSequence = RDNSequence_1 = class RDNSequence extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, RDNSequence_1.prototype);
+      }
+    };
+    exports.RDNSequence = RDNSequence;
+    exports.RDNSequence = RDNSequence = RDNSequence_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: RelativeDistinguishedName
+      })
+    ], RDNSequence);
+    var Name = Name_1 = class Name extends RDNSequence {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, Name_1.prototype);
+      }
+    };
+    exports.Name = Name;
+    exports.Name = Name = Name_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], Name);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/general_name.js
+var require_general_name = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/general_name.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.GeneralName = exports.EDIPartyName = exports.OtherName = exports.AsnIpConverter = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var ip_converter_1 = require_ip_converter();
+    var name_1 = require_name();
+    exports.AsnIpConverter = {
+      fromASN: (value) => ip_converter_1.IpConverter.toString(asn1_schema_1.AsnOctetStringConverter.fromASN(value)),
+      toASN: (value) => asn1_schema_1.AsnOctetStringConverter.toASN(ip_converter_1.IpConverter.fromString(value))
+    };
+    var OtherName = class {
+      typeId = "";
+      value = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OtherName = OtherName;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], OtherName.prototype, "typeId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        context: 0
+      })
+    ], OtherName.prototype, "value", void 0);
+    var EDIPartyName = class {
+      nameAssigner;
+      partyName = new name_1.DirectoryString();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EDIPartyName = EDIPartyName;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: name_1.DirectoryString,
+        optional: true,
+        context: 0,
+        implicit: true
+      })
+    ], EDIPartyName.prototype, "nameAssigner", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: name_1.DirectoryString,
+        context: 1,
+        implicit: true
+      })
+    ], EDIPartyName.prototype, "partyName", void 0);
+    var GeneralName = class GeneralName {
+      otherName;
+      rfc822Name;
+      dNSName;
+      x400Address;
+      directoryName;
+      ediPartyName;
+      uniformResourceIdentifier;
+      iPAddress;
+      registeredID;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.GeneralName = GeneralName;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: OtherName,
+        context: 0,
+        implicit: true
+      })
+    ], GeneralName.prototype, "otherName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.IA5String,
+        context: 1,
+        implicit: true
+      })
+    ], GeneralName.prototype, "rfc822Name", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.IA5String,
+        context: 2,
+        implicit: true
+      })
+    ], GeneralName.prototype, "dNSName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        context: 3,
+        implicit: true
+      })
+    ], GeneralName.prototype, "x400Address", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: name_1.Name,
+        context: 4,
+        implicit: false
+      })
+    ], GeneralName.prototype, "directoryName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: EDIPartyName,
+        context: 5
+      })
+    ], GeneralName.prototype, "ediPartyName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.IA5String,
+        context: 6,
+        implicit: true
+      })
+    ], GeneralName.prototype, "uniformResourceIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.OctetString,
+        context: 7,
+        implicit: true,
+        converter: exports.AsnIpConverter
+      })
+    ], GeneralName.prototype, "iPAddress", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.ObjectIdentifier,
+        context: 8,
+        implicit: true
+      })
+    ], GeneralName.prototype, "registeredID", void 0);
+    exports.GeneralName = GeneralName = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], GeneralName);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js
+var require_object_identifiers = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_alg_unsigned = exports.id_ce = exports.id_ad_caRepository = exports.id_ad_timeStamping = exports.id_ad_caIssuers = exports.id_ad_ocsp = exports.id_qt_unotice = exports.id_qt_csp = exports.id_ad = exports.id_kp = exports.id_qt = exports.id_pe = exports.id_pkix = void 0;
+    exports.id_pkix = "1.3.6.1.5.5.7";
+    exports.id_pe = `${exports.id_pkix}.1`;
+    exports.id_qt = `${exports.id_pkix}.2`;
+    exports.id_kp = `${exports.id_pkix}.3`;
+    exports.id_ad = `${exports.id_pkix}.48`;
+    exports.id_qt_csp = `${exports.id_qt}.1`;
+    exports.id_qt_unotice = `${exports.id_qt}.2`;
+    exports.id_ad_ocsp = `${exports.id_ad}.1`;
+    exports.id_ad_caIssuers = `${exports.id_ad}.2`;
+    exports.id_ad_timeStamping = `${exports.id_ad}.3`;
+    exports.id_ad_caRepository = `${exports.id_ad}.5`;
+    exports.id_ce = "2.5.29";
+    exports.id_alg_unsigned = "1.3.6.1.5.5.7.6.36";
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js
+var require_authority_information_access = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js"(exports) {
+    "use strict";
+    var AuthorityInfoAccessSyntax_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AuthorityInfoAccessSyntax = exports.AccessDescription = exports.id_pe_authorityInfoAccess = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var general_name_1 = require_general_name();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_pe_authorityInfoAccess = `${object_identifiers_1.id_pe}.1`;
+    var AccessDescription = class {
+      accessMethod = "";
+      accessLocation = new general_name_1.GeneralName();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.AccessDescription = AccessDescription;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], AccessDescription.prototype, "accessMethod", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: general_name_1.GeneralName })
+    ], AccessDescription.prototype, "accessLocation", void 0);
+    var AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax_1 = class AuthorityInfoAccessSyntax extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, AuthorityInfoAccessSyntax_1.prototype);
+      }
+    };
+    exports.AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax;
+    exports.AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax = AuthorityInfoAccessSyntax_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: AccessDescription
+      })
+    ], AuthorityInfoAccessSyntax);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js
+var require_authority_key_identifier = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AuthorityKeyIdentifier = exports.KeyIdentifier = exports.id_ce_authorityKeyIdentifier = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var general_name_1 = require_general_name();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_authorityKeyIdentifier = `${object_identifiers_1.id_ce}.35`;
+    var KeyIdentifier = class extends asn1_schema_1.OctetString {
+    };
+    exports.KeyIdentifier = KeyIdentifier;
+    var AuthorityKeyIdentifier = class {
+      keyIdentifier;
+      authorityCertIssuer;
+      authorityCertSerialNumber;
+      constructor(params = {}) {
+        if (params) {
+          Object.assign(this, params);
+        }
+      }
+    };
+    exports.AuthorityKeyIdentifier = AuthorityKeyIdentifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: KeyIdentifier,
+        context: 0,
+        optional: true,
+        implicit: true
+      })
+    ], AuthorityKeyIdentifier.prototype, "keyIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: general_name_1.GeneralName,
+        context: 1,
+        optional: true,
+        implicit: true,
+        repeated: "sequence"
+      })
+    ], AuthorityKeyIdentifier.prototype, "authorityCertIssuer", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 2,
+        optional: true,
+        implicit: true,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], AuthorityKeyIdentifier.prototype, "authorityCertSerialNumber", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js
+var require_basic_constraints = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.BasicConstraints = exports.id_ce_basicConstraints = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_basicConstraints = `${object_identifiers_1.id_ce}.19`;
+    var BasicConstraints = class {
+      cA = false;
+      pathLenConstraint;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.BasicConstraints = BasicConstraints;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Boolean,
+        defaultValue: false
+      })
+    ], BasicConstraints.prototype, "cA", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        optional: true
+      })
+    ], BasicConstraints.prototype, "pathLenConstraint", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/general_names.js
+var require_general_names = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/general_names.js"(exports) {
+    "use strict";
+    var GeneralNames_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.GeneralNames = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var general_name_1 = require_general_name();
+    var GeneralNames = GeneralNames_1 = class GeneralNames extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, GeneralNames_1.prototype);
+      }
+    };
+    exports.GeneralNames = GeneralNames;
+    exports.GeneralNames = GeneralNames = GeneralNames_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: general_name_1.GeneralName
+      })
+    ], GeneralNames);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js
+var require_certificate_issuer = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js"(exports) {
+    "use strict";
+    var CertificateIssuer_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CertificateIssuer = exports.id_ce_certificateIssuer = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var general_names_1 = require_general_names();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_certificateIssuer = `${object_identifiers_1.id_ce}.29`;
+    var CertificateIssuer = CertificateIssuer_1 = class CertificateIssuer extends general_names_1.GeneralNames {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CertificateIssuer_1.prototype);
+      }
+    };
+    exports.CertificateIssuer = CertificateIssuer;
+    exports.CertificateIssuer = CertificateIssuer = CertificateIssuer_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], CertificateIssuer);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js
+var require_certificate_policies = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js"(exports) {
+    "use strict";
+    var CertificatePolicies_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CertificatePolicies = exports.PolicyInformation = exports.PolicyQualifierInfo = exports.Qualifier = exports.UserNotice = exports.NoticeReference = exports.DisplayText = exports.id_ce_certificatePolicies_anyPolicy = exports.id_ce_certificatePolicies = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_certificatePolicies = `${object_identifiers_1.id_ce}.32`;
+    exports.id_ce_certificatePolicies_anyPolicy = `${exports.id_ce_certificatePolicies}.0`;
+    var DisplayText = class DisplayText {
+      ia5String;
+      visibleString;
+      bmpString;
+      utf8String;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+      toString() {
+        return this.ia5String || this.visibleString || this.bmpString || this.utf8String || "";
+      }
+    };
+    exports.DisplayText = DisplayText;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })
+    ], DisplayText.prototype, "ia5String", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.VisibleString })
+    ], DisplayText.prototype, "visibleString", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BmpString })
+    ], DisplayText.prototype, "bmpString", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Utf8String })
+    ], DisplayText.prototype, "utf8String", void 0);
+    exports.DisplayText = DisplayText = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], DisplayText);
+    var NoticeReference = class {
+      organization = new DisplayText();
+      noticeNumbers = [];
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.NoticeReference = NoticeReference;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: DisplayText })
+    ], NoticeReference.prototype, "organization", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        repeated: "sequence"
+      })
+    ], NoticeReference.prototype, "noticeNumbers", void 0);
+    var UserNotice = class {
+      noticeRef;
+      explicitText;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.UserNotice = UserNotice;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: NoticeReference,
+        optional: true
+      })
+    ], UserNotice.prototype, "noticeRef", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: DisplayText,
+        optional: true
+      })
+    ], UserNotice.prototype, "explicitText", void 0);
+    var Qualifier = class Qualifier {
+      cPSuri;
+      userNotice;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Qualifier = Qualifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })
+    ], Qualifier.prototype, "cPSuri", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: UserNotice })
+    ], Qualifier.prototype, "userNotice", void 0);
+    exports.Qualifier = Qualifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], Qualifier);
+    var PolicyQualifierInfo = class {
+      policyQualifierId = "";
+      qualifier = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PolicyQualifierInfo = PolicyQualifierInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], PolicyQualifierInfo.prototype, "policyQualifierId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })
+    ], PolicyQualifierInfo.prototype, "qualifier", void 0);
+    var PolicyInformation = class {
+      policyIdentifier = "";
+      policyQualifiers;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PolicyInformation = PolicyInformation;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], PolicyInformation.prototype, "policyIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: PolicyQualifierInfo,
+        repeated: "sequence",
+        optional: true
+      })
+    ], PolicyInformation.prototype, "policyQualifiers", void 0);
+    var CertificatePolicies = CertificatePolicies_1 = class CertificatePolicies extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CertificatePolicies_1.prototype);
+      }
+    };
+    exports.CertificatePolicies = CertificatePolicies;
+    exports.CertificatePolicies = CertificatePolicies = CertificatePolicies_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: PolicyInformation
+      })
+    ], CertificatePolicies);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js
+var require_crl_number = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CRLNumber = exports.id_ce_cRLNumber = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_cRLNumber = `${object_identifiers_1.id_ce}.20`;
+    var CRLNumber = class CRLNumber {
+      value;
+      constructor(value = 0) {
+        this.value = value;
+      }
+    };
+    exports.CRLNumber = CRLNumber;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], CRLNumber.prototype, "value", void 0);
+    exports.CRLNumber = CRLNumber = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], CRLNumber);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js
+var require_crl_delta_indicator = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.BaseCRLNumber = exports.id_ce_deltaCRLIndicator = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    var crl_number_1 = require_crl_number();
+    exports.id_ce_deltaCRLIndicator = `${object_identifiers_1.id_ce}.27`;
+    var BaseCRLNumber = class BaseCRLNumber extends crl_number_1.CRLNumber {
+    };
+    exports.BaseCRLNumber = BaseCRLNumber;
+    exports.BaseCRLNumber = BaseCRLNumber = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], BaseCRLNumber);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js
+var require_crl_distribution_points = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js"(exports) {
+    "use strict";
+    var CRLDistributionPoints_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CRLDistributionPoints = exports.DistributionPoint = exports.DistributionPointName = exports.Reason = exports.ReasonFlags = exports.id_ce_cRLDistributionPoints = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var name_1 = require_name();
+    var general_name_1 = require_general_name();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_cRLDistributionPoints = `${object_identifiers_1.id_ce}.31`;
+    var ReasonFlags;
+    (function(ReasonFlags2) {
+      ReasonFlags2[ReasonFlags2["unused"] = 1] = "unused";
+      ReasonFlags2[ReasonFlags2["keyCompromise"] = 2] = "keyCompromise";
+      ReasonFlags2[ReasonFlags2["cACompromise"] = 4] = "cACompromise";
+      ReasonFlags2[ReasonFlags2["affiliationChanged"] = 8] = "affiliationChanged";
+      ReasonFlags2[ReasonFlags2["superseded"] = 16] = "superseded";
+      ReasonFlags2[ReasonFlags2["cessationOfOperation"] = 32] = "cessationOfOperation";
+      ReasonFlags2[ReasonFlags2["certificateHold"] = 64] = "certificateHold";
+      ReasonFlags2[ReasonFlags2["privilegeWithdrawn"] = 128] = "privilegeWithdrawn";
+      ReasonFlags2[ReasonFlags2["aACompromise"] = 256] = "aACompromise";
+    })(ReasonFlags || (exports.ReasonFlags = ReasonFlags = {}));
+    var Reason = class extends asn1_schema_1.BitString {
+      toJSON() {
+        const res = [];
+        const flags = this.toNumber();
+        if (flags & ReasonFlags.aACompromise) {
+          res.push("aACompromise");
+        }
+        if (flags & ReasonFlags.affiliationChanged) {
+          res.push("affiliationChanged");
+        }
+        if (flags & ReasonFlags.cACompromise) {
+          res.push("cACompromise");
+        }
+        if (flags & ReasonFlags.certificateHold) {
+          res.push("certificateHold");
+        }
+        if (flags & ReasonFlags.cessationOfOperation) {
+          res.push("cessationOfOperation");
+        }
+        if (flags & ReasonFlags.keyCompromise) {
+          res.push("keyCompromise");
+        }
+        if (flags & ReasonFlags.privilegeWithdrawn) {
+          res.push("privilegeWithdrawn");
+        }
+        if (flags & ReasonFlags.superseded) {
+          res.push("superseded");
+        }
+        if (flags & ReasonFlags.unused) {
+          res.push("unused");
+        }
+        return res;
+      }
+      toString() {
+        return `[${this.toJSON().join(", ")}]`;
+      }
+    };
+    exports.Reason = Reason;
+    var DistributionPointName = class DistributionPointName {
+      fullName;
+      nameRelativeToCRLIssuer;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.DistributionPointName = DistributionPointName;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: general_name_1.GeneralName,
+        context: 0,
+        repeated: "sequence",
+        implicit: true
+      })
+    ], DistributionPointName.prototype, "fullName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: name_1.RelativeDistinguishedName,
+        context: 1,
+        implicit: true
+      })
+    ], DistributionPointName.prototype, "nameRelativeToCRLIssuer", void 0);
+    exports.DistributionPointName = DistributionPointName = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], DistributionPointName);
+    var DistributionPoint = class {
+      distributionPoint;
+      reasons;
+      cRLIssuer;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.DistributionPoint = DistributionPoint;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: DistributionPointName,
+        context: 0,
+        optional: true
+      })
+    ], DistributionPoint.prototype, "distributionPoint", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: Reason,
+        context: 1,
+        optional: true,
+        implicit: true
+      })
+    ], DistributionPoint.prototype, "reasons", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: general_name_1.GeneralName,
+        context: 2,
+        optional: true,
+        repeated: "sequence",
+        implicit: true
+      })
+    ], DistributionPoint.prototype, "cRLIssuer", void 0);
+    var CRLDistributionPoints = CRLDistributionPoints_1 = class CRLDistributionPoints extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CRLDistributionPoints_1.prototype);
+      }
+    };
+    exports.CRLDistributionPoints = CRLDistributionPoints;
+    exports.CRLDistributionPoints = CRLDistributionPoints = CRLDistributionPoints_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: DistributionPoint
+      })
+    ], CRLDistributionPoints);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js
+var require_crl_freshest = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js"(exports) {
+    "use strict";
+    var FreshestCRL_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.FreshestCRL = exports.id_ce_freshestCRL = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    var crl_distribution_points_1 = require_crl_distribution_points();
+    exports.id_ce_freshestCRL = `${object_identifiers_1.id_ce}.46`;
+    var FreshestCRL = FreshestCRL_1 = class FreshestCRL extends crl_distribution_points_1.CRLDistributionPoints {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, FreshestCRL_1.prototype);
+      }
+    };
+    exports.FreshestCRL = FreshestCRL;
+    exports.FreshestCRL = FreshestCRL = FreshestCRL_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: crl_distribution_points_1.DistributionPoint
+      })
+    ], FreshestCRL);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js
+var require_crl_issuing_distribution_point = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.IssuingDistributionPoint = exports.id_ce_issuingDistributionPoint = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    var crl_distribution_points_1 = require_crl_distribution_points();
+    exports.id_ce_issuingDistributionPoint = `${object_identifiers_1.id_ce}.28`;
+    var IssuingDistributionPoint = class _IssuingDistributionPoint {
+      static ONLY = false;
+      distributionPoint;
+      onlyContainsUserCerts = _IssuingDistributionPoint.ONLY;
+      onlyContainsCACerts = _IssuingDistributionPoint.ONLY;
+      onlySomeReasons;
+      indirectCRL = _IssuingDistributionPoint.ONLY;
+      onlyContainsAttributeCerts = _IssuingDistributionPoint.ONLY;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.IssuingDistributionPoint = IssuingDistributionPoint;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: crl_distribution_points_1.DistributionPointName,
+        context: 0,
+        optional: true
+      })
+    ], IssuingDistributionPoint.prototype, "distributionPoint", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Boolean,
+        context: 1,
+        defaultValue: IssuingDistributionPoint.ONLY,
+        implicit: true
+      })
+    ], IssuingDistributionPoint.prototype, "onlyContainsUserCerts", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Boolean,
+        context: 2,
+        defaultValue: IssuingDistributionPoint.ONLY,
+        implicit: true
+      })
+    ], IssuingDistributionPoint.prototype, "onlyContainsCACerts", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: crl_distribution_points_1.Reason,
+        context: 3,
+        optional: true,
+        implicit: true
+      })
+    ], IssuingDistributionPoint.prototype, "onlySomeReasons", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Boolean,
+        context: 4,
+        defaultValue: IssuingDistributionPoint.ONLY,
+        implicit: true
+      })
+    ], IssuingDistributionPoint.prototype, "indirectCRL", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Boolean,
+        context: 5,
+        defaultValue: IssuingDistributionPoint.ONLY,
+        implicit: true
+      })
+    ], IssuingDistributionPoint.prototype, "onlyContainsAttributeCerts", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js
+var require_crl_reason = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CRLReason = exports.CRLReasons = exports.id_ce_cRLReasons = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_cRLReasons = `${object_identifiers_1.id_ce}.21`;
+    var CRLReasons;
+    (function(CRLReasons2) {
+      CRLReasons2[CRLReasons2["unspecified"] = 0] = "unspecified";
+      CRLReasons2[CRLReasons2["keyCompromise"] = 1] = "keyCompromise";
+      CRLReasons2[CRLReasons2["cACompromise"] = 2] = "cACompromise";
+      CRLReasons2[CRLReasons2["affiliationChanged"] = 3] = "affiliationChanged";
+      CRLReasons2[CRLReasons2["superseded"] = 4] = "superseded";
+      CRLReasons2[CRLReasons2["cessationOfOperation"] = 5] = "cessationOfOperation";
+      CRLReasons2[CRLReasons2["certificateHold"] = 6] = "certificateHold";
+      CRLReasons2[CRLReasons2["removeFromCRL"] = 8] = "removeFromCRL";
+      CRLReasons2[CRLReasons2["privilegeWithdrawn"] = 9] = "privilegeWithdrawn";
+      CRLReasons2[CRLReasons2["aACompromise"] = 10] = "aACompromise";
+    })(CRLReasons || (exports.CRLReasons = CRLReasons = {}));
+    var CRLReason = class CRLReason {
+      reason = CRLReasons.unspecified;
+      constructor(reason = CRLReasons.unspecified) {
+        this.reason = reason;
+      }
+      toJSON() {
+        return CRLReasons[this.reason];
+      }
+      toString() {
+        return this.toJSON();
+      }
+    };
+    exports.CRLReason = CRLReason;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Enumerated })
+    ], CRLReason.prototype, "reason", void 0);
+    exports.CRLReason = CRLReason = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], CRLReason);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js
+var require_extended_key_usage = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js"(exports) {
+    "use strict";
+    var ExtendedKeyUsage_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_kp_OCSPSigning = exports.id_kp_timeStamping = exports.id_kp_emailProtection = exports.id_kp_codeSigning = exports.id_kp_clientAuth = exports.id_kp_serverAuth = exports.anyExtendedKeyUsage = exports.ExtendedKeyUsage = exports.id_ce_extKeyUsage = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_extKeyUsage = `${object_identifiers_1.id_ce}.37`;
+    var ExtendedKeyUsage = ExtendedKeyUsage_1 = class ExtendedKeyUsage extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, ExtendedKeyUsage_1.prototype);
+      }
+    };
+    exports.ExtendedKeyUsage = ExtendedKeyUsage;
+    exports.ExtendedKeyUsage = ExtendedKeyUsage = ExtendedKeyUsage_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_schema_1.AsnPropTypes.ObjectIdentifier
+      })
+    ], ExtendedKeyUsage);
+    exports.anyExtendedKeyUsage = `${exports.id_ce_extKeyUsage}.0`;
+    exports.id_kp_serverAuth = `${object_identifiers_1.id_kp}.1`;
+    exports.id_kp_clientAuth = `${object_identifiers_1.id_kp}.2`;
+    exports.id_kp_codeSigning = `${object_identifiers_1.id_kp}.3`;
+    exports.id_kp_emailProtection = `${object_identifiers_1.id_kp}.4`;
+    exports.id_kp_timeStamping = `${object_identifiers_1.id_kp}.8`;
+    exports.id_kp_OCSPSigning = `${object_identifiers_1.id_kp}.9`;
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js
+var require_inhibit_any_policy = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.InhibitAnyPolicy = exports.id_ce_inhibitAnyPolicy = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_inhibitAnyPolicy = `${object_identifiers_1.id_ce}.54`;
+    var InhibitAnyPolicy = class InhibitAnyPolicy {
+      value;
+      constructor(value = new ArrayBuffer(0)) {
+        this.value = value;
+      }
+    };
+    exports.InhibitAnyPolicy = InhibitAnyPolicy;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], InhibitAnyPolicy.prototype, "value", void 0);
+    exports.InhibitAnyPolicy = InhibitAnyPolicy = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], InhibitAnyPolicy);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js
+var require_invalidity_date = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.InvalidityDate = exports.id_ce_invalidityDate = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_invalidityDate = `${object_identifiers_1.id_ce}.24`;
+    var InvalidityDate = class InvalidityDate {
+      value = /* @__PURE__ */ new Date();
+      constructor(value) {
+        if (value) {
+          this.value = value;
+        }
+      }
+    };
+    exports.InvalidityDate = InvalidityDate;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralizedTime })
+    ], InvalidityDate.prototype, "value", void 0);
+    exports.InvalidityDate = InvalidityDate = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], InvalidityDate);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js
+var require_issuer_alternative_name = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js"(exports) {
+    "use strict";
+    var IssueAlternativeName_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.IssueAlternativeName = exports.id_ce_issuerAltName = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var general_names_1 = require_general_names();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_issuerAltName = `${object_identifiers_1.id_ce}.18`;
+    var IssueAlternativeName = IssueAlternativeName_1 = class IssueAlternativeName extends general_names_1.GeneralNames {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, IssueAlternativeName_1.prototype);
+      }
+    };
+    exports.IssueAlternativeName = IssueAlternativeName;
+    exports.IssueAlternativeName = IssueAlternativeName = IssueAlternativeName_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], IssueAlternativeName);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js
+var require_key_usage = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.KeyUsage = exports.KeyUsageFlags = exports.id_ce_keyUsage = void 0;
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_keyUsage = `${object_identifiers_1.id_ce}.15`;
+    var KeyUsageFlags;
+    (function(KeyUsageFlags2) {
+      KeyUsageFlags2[KeyUsageFlags2["digitalSignature"] = 1] = "digitalSignature";
+      KeyUsageFlags2[KeyUsageFlags2["nonRepudiation"] = 2] = "nonRepudiation";
+      KeyUsageFlags2[KeyUsageFlags2["keyEncipherment"] = 4] = "keyEncipherment";
+      KeyUsageFlags2[KeyUsageFlags2["dataEncipherment"] = 8] = "dataEncipherment";
+      KeyUsageFlags2[KeyUsageFlags2["keyAgreement"] = 16] = "keyAgreement";
+      KeyUsageFlags2[KeyUsageFlags2["keyCertSign"] = 32] = "keyCertSign";
+      KeyUsageFlags2[KeyUsageFlags2["cRLSign"] = 64] = "cRLSign";
+      KeyUsageFlags2[KeyUsageFlags2["encipherOnly"] = 128] = "encipherOnly";
+      KeyUsageFlags2[KeyUsageFlags2["decipherOnly"] = 256] = "decipherOnly";
+    })(KeyUsageFlags || (exports.KeyUsageFlags = KeyUsageFlags = {}));
+    var KeyUsage = class extends asn1_schema_1.BitString {
+      toJSON() {
+        const flag = this.toNumber();
+        const res = [];
+        if (flag & KeyUsageFlags.cRLSign) {
+          res.push("crlSign");
+        }
+        if (flag & KeyUsageFlags.dataEncipherment) {
+          res.push("dataEncipherment");
+        }
+        if (flag & KeyUsageFlags.decipherOnly) {
+          res.push("decipherOnly");
+        }
+        if (flag & KeyUsageFlags.digitalSignature) {
+          res.push("digitalSignature");
+        }
+        if (flag & KeyUsageFlags.encipherOnly) {
+          res.push("encipherOnly");
+        }
+        if (flag & KeyUsageFlags.keyAgreement) {
+          res.push("keyAgreement");
+        }
+        if (flag & KeyUsageFlags.keyCertSign) {
+          res.push("keyCertSign");
+        }
+        if (flag & KeyUsageFlags.keyEncipherment) {
+          res.push("keyEncipherment");
+        }
+        if (flag & KeyUsageFlags.nonRepudiation) {
+          res.push("nonRepudiation");
+        }
+        return res;
+      }
+      toString() {
+        return `[${this.toJSON().join(", ")}]`;
+      }
+    };
+    exports.KeyUsage = KeyUsage;
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js
+var require_name_constraints = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js"(exports) {
+    "use strict";
+    var GeneralSubtrees_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.NameConstraints = exports.GeneralSubtrees = exports.GeneralSubtree = exports.id_ce_nameConstraints = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var general_name_1 = require_general_name();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_nameConstraints = `${object_identifiers_1.id_ce}.30`;
+    var GeneralSubtree = class {
+      base = new general_name_1.GeneralName();
+      minimum = 0;
+      maximum;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.GeneralSubtree = GeneralSubtree;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: general_name_1.GeneralName })
+    ], GeneralSubtree.prototype, "base", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 0,
+        defaultValue: 0,
+        implicit: true
+      })
+    ], GeneralSubtree.prototype, "minimum", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 1,
+        optional: true,
+        implicit: true
+      })
+    ], GeneralSubtree.prototype, "maximum", void 0);
+    var GeneralSubtrees = GeneralSubtrees_1 = class GeneralSubtrees extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, GeneralSubtrees_1.prototype);
+      }
+    };
+    exports.GeneralSubtrees = GeneralSubtrees;
+    exports.GeneralSubtrees = GeneralSubtrees = GeneralSubtrees_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: GeneralSubtree
+      })
+    ], GeneralSubtrees);
+    var NameConstraints = class {
+      permittedSubtrees;
+      excludedSubtrees;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.NameConstraints = NameConstraints;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: GeneralSubtrees,
+        context: 0,
+        optional: true,
+        implicit: true
+      })
+    ], NameConstraints.prototype, "permittedSubtrees", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: GeneralSubtrees,
+        context: 1,
+        optional: true,
+        implicit: true
+      })
+    ], NameConstraints.prototype, "excludedSubtrees", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js
+var require_policy_constraints = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PolicyConstraints = exports.id_ce_policyConstraints = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_policyConstraints = `${object_identifiers_1.id_ce}.36`;
+    var PolicyConstraints = class {
+      requireExplicitPolicy;
+      inhibitPolicyMapping;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PolicyConstraints = PolicyConstraints;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 0,
+        implicit: true,
+        optional: true,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], PolicyConstraints.prototype, "requireExplicitPolicy", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 1,
+        implicit: true,
+        optional: true,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], PolicyConstraints.prototype, "inhibitPolicyMapping", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js
+var require_policy_mappings = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js"(exports) {
+    "use strict";
+    var PolicyMappings_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PolicyMappings = exports.PolicyMapping = exports.id_ce_policyMappings = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_policyMappings = `${object_identifiers_1.id_ce}.33`;
+    var PolicyMapping = class {
+      issuerDomainPolicy = "";
+      subjectDomainPolicy = "";
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PolicyMapping = PolicyMapping;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], PolicyMapping.prototype, "issuerDomainPolicy", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], PolicyMapping.prototype, "subjectDomainPolicy", void 0);
+    var PolicyMappings = PolicyMappings_1 = class PolicyMappings extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, PolicyMappings_1.prototype);
+      }
+    };
+    exports.PolicyMappings = PolicyMappings;
+    exports.PolicyMappings = PolicyMappings = PolicyMappings_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: PolicyMapping
+      })
+    ], PolicyMappings);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js
+var require_subject_alternative_name = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js"(exports) {
+    "use strict";
+    var SubjectAlternativeName_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SubjectAlternativeName = exports.id_ce_subjectAltName = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var general_names_1 = require_general_names();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_subjectAltName = `${object_identifiers_1.id_ce}.17`;
+    var SubjectAlternativeName = SubjectAlternativeName_1 = class SubjectAlternativeName extends general_names_1.GeneralNames {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, SubjectAlternativeName_1.prototype);
+      }
+    };
+    exports.SubjectAlternativeName = SubjectAlternativeName;
+    exports.SubjectAlternativeName = SubjectAlternativeName = SubjectAlternativeName_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], SubjectAlternativeName);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/attribute.js
+var require_attribute = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/attribute.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Attribute = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var Attribute = class {
+      type = "";
+      values = [];
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Attribute = Attribute;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], Attribute.prototype, "type", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        repeated: "set"
+      })
+    ], Attribute.prototype, "values", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js
+var require_subject_directory_attributes = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js"(exports) {
+    "use strict";
+    var SubjectDirectoryAttributes_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SubjectDirectoryAttributes = exports.id_ce_subjectDirectoryAttributes = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var attribute_1 = require_attribute();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_subjectDirectoryAttributes = `${object_identifiers_1.id_ce}.9`;
+    var SubjectDirectoryAttributes = SubjectDirectoryAttributes_1 = class SubjectDirectoryAttributes extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, SubjectDirectoryAttributes_1.prototype);
+      }
+    };
+    exports.SubjectDirectoryAttributes = SubjectDirectoryAttributes;
+    exports.SubjectDirectoryAttributes = SubjectDirectoryAttributes = SubjectDirectoryAttributes_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: attribute_1.Attribute
+      })
+    ], SubjectDirectoryAttributes);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js
+var require_subject_key_identifier = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SubjectKeyIdentifier = exports.id_ce_subjectKeyIdentifier = void 0;
+    var object_identifiers_1 = require_object_identifiers();
+    var authority_key_identifier_1 = require_authority_key_identifier();
+    exports.id_ce_subjectKeyIdentifier = `${object_identifiers_1.id_ce}.14`;
+    var SubjectKeyIdentifier = class extends authority_key_identifier_1.KeyIdentifier {
+    };
+    exports.SubjectKeyIdentifier = SubjectKeyIdentifier;
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js
+var require_private_key_usage_period = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PrivateKeyUsagePeriod = exports.id_ce_privateKeyUsagePeriod = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    exports.id_ce_privateKeyUsagePeriod = `${object_identifiers_1.id_ce}.16`;
+    var PrivateKeyUsagePeriod = class {
+      notBefore;
+      notAfter;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PrivateKeyUsagePeriod = PrivateKeyUsagePeriod;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.GeneralizedTime,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], PrivateKeyUsagePeriod.prototype, "notBefore", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.GeneralizedTime,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], PrivateKeyUsagePeriod.prototype, "notAfter", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js
+var require_entrust_version_info = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.EntrustVersionInfo = exports.EntrustInfo = exports.EntrustInfoFlags = exports.id_entrust_entrustVersInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    exports.id_entrust_entrustVersInfo = "1.2.840.113533.7.65.0";
+    var EntrustInfoFlags;
+    (function(EntrustInfoFlags2) {
+      EntrustInfoFlags2[EntrustInfoFlags2["keyUpdateAllowed"] = 1] = "keyUpdateAllowed";
+      EntrustInfoFlags2[EntrustInfoFlags2["newExtensions"] = 2] = "newExtensions";
+      EntrustInfoFlags2[EntrustInfoFlags2["pKIXCertificate"] = 4] = "pKIXCertificate";
+    })(EntrustInfoFlags || (exports.EntrustInfoFlags = EntrustInfoFlags = {}));
+    var EntrustInfo = class extends asn1_schema_1.BitString {
+      toJSON() {
+        const res = [];
+        const flags = this.toNumber();
+        if (flags & EntrustInfoFlags.pKIXCertificate) {
+          res.push("pKIXCertificate");
+        }
+        if (flags & EntrustInfoFlags.newExtensions) {
+          res.push("newExtensions");
+        }
+        if (flags & EntrustInfoFlags.keyUpdateAllowed) {
+          res.push("keyUpdateAllowed");
+        }
+        return res;
+      }
+      toString() {
+        return `[${this.toJSON().join(", ")}]`;
+      }
+    };
+    exports.EntrustInfo = EntrustInfo;
+    var EntrustVersionInfo = class {
+      entrustVers = "";
+      entrustInfoFlags = new EntrustInfo();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EntrustVersionInfo = EntrustVersionInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralString })
+    ], EntrustVersionInfo.prototype, "entrustVers", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: EntrustInfo })
+    ], EntrustVersionInfo.prototype, "entrustInfoFlags", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js
+var require_subject_info_access = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js"(exports) {
+    "use strict";
+    var SubjectInfoAccessSyntax_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SubjectInfoAccessSyntax = exports.id_pe_subjectInfoAccess = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var object_identifiers_1 = require_object_identifiers();
+    var authority_information_access_1 = require_authority_information_access();
+    exports.id_pe_subjectInfoAccess = `${object_identifiers_1.id_pe}.11`;
+    var SubjectInfoAccessSyntax = SubjectInfoAccessSyntax_1 = class SubjectInfoAccessSyntax extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, SubjectInfoAccessSyntax_1.prototype);
+      }
+    };
+    exports.SubjectInfoAccessSyntax = SubjectInfoAccessSyntax;
+    exports.SubjectInfoAccessSyntax = SubjectInfoAccessSyntax = SubjectInfoAccessSyntax_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: authority_information_access_1.AccessDescription
+      })
+    ], SubjectInfoAccessSyntax);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js
+var require_extensions = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_authority_information_access(), exports);
+    tslib_1.__exportStar(require_authority_key_identifier(), exports);
+    tslib_1.__exportStar(require_basic_constraints(), exports);
+    tslib_1.__exportStar(require_certificate_issuer(), exports);
+    tslib_1.__exportStar(require_certificate_policies(), exports);
+    tslib_1.__exportStar(require_crl_delta_indicator(), exports);
+    tslib_1.__exportStar(require_crl_distribution_points(), exports);
+    tslib_1.__exportStar(require_crl_freshest(), exports);
+    tslib_1.__exportStar(require_crl_issuing_distribution_point(), exports);
+    tslib_1.__exportStar(require_crl_number(), exports);
+    tslib_1.__exportStar(require_crl_reason(), exports);
+    tslib_1.__exportStar(require_extended_key_usage(), exports);
+    tslib_1.__exportStar(require_inhibit_any_policy(), exports);
+    tslib_1.__exportStar(require_invalidity_date(), exports);
+    tslib_1.__exportStar(require_issuer_alternative_name(), exports);
+    tslib_1.__exportStar(require_key_usage(), exports);
+    tslib_1.__exportStar(require_name_constraints(), exports);
+    tslib_1.__exportStar(require_policy_constraints(), exports);
+    tslib_1.__exportStar(require_policy_mappings(), exports);
+    tslib_1.__exportStar(require_subject_alternative_name(), exports);
+    tslib_1.__exportStar(require_subject_directory_attributes(), exports);
+    tslib_1.__exportStar(require_subject_key_identifier(), exports);
+    tslib_1.__exportStar(require_private_key_usage_period(), exports);
+    tslib_1.__exportStar(require_entrust_version_info(), exports);
+    tslib_1.__exportStar(require_subject_info_access(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js
+var require_algorithm_identifier = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AlgorithmIdentifier = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var bytes_1 = require_bytes();
+    var AlgorithmIdentifier = class _AlgorithmIdentifier {
+      algorithm = "";
+      parameters;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+      isEqual(data) {
+        return data instanceof _AlgorithmIdentifier && data.algorithm == this.algorithm && (data.parameters && this.parameters && (0, bytes_1.equal)(data.parameters, this.parameters) || data.parameters === this.parameters);
+      }
+    };
+    exports.AlgorithmIdentifier = AlgorithmIdentifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], AlgorithmIdentifier.prototype, "algorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        optional: true
+      })
+    ], AlgorithmIdentifier.prototype, "parameters", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js
+var require_subject_public_key_info = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SubjectPublicKeyInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var algorithm_identifier_1 = require_algorithm_identifier();
+    var SubjectPublicKeyInfo = class {
+      algorithm = new algorithm_identifier_1.AlgorithmIdentifier();
+      subjectPublicKey = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SubjectPublicKeyInfo = SubjectPublicKeyInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })
+    ], SubjectPublicKeyInfo.prototype, "algorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })
+    ], SubjectPublicKeyInfo.prototype, "subjectPublicKey", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/time.js
+var require_time = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/time.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Time = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var Time = class Time {
+      utcTime;
+      generalTime;
+      constructor(time) {
+        if (time) {
+          if (typeof time === "string" || typeof time === "number" || time instanceof Date) {
+            const date = new Date(time);
+            date.setUTCMilliseconds(0);
+            if (date.getUTCFullYear() > 2049) {
+              this.generalTime = date;
+            } else {
+              this.utcTime = date;
+            }
+          } else {
+            Object.assign(this, time);
+          }
+        }
+      }
+      getTime() {
+        const time = this.utcTime || this.generalTime;
+        if (!time) {
+          throw new Error("Cannot get time from CHOICE object");
+        }
+        return time;
+      }
+    };
+    exports.Time = Time;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.UTCTime })
+    ], Time.prototype, "utcTime", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralizedTime })
+    ], Time.prototype, "generalTime", void 0);
+    exports.Time = Time = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], Time);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/validity.js
+var require_validity = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/validity.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Validity = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var time_1 = require_time();
+    var Validity = class {
+      notBefore = new time_1.Time(/* @__PURE__ */ new Date());
+      notAfter = new time_1.Time(/* @__PURE__ */ new Date());
+      constructor(params) {
+        if (params) {
+          this.notBefore = new time_1.Time(params.notBefore);
+          this.notAfter = new time_1.Time(params.notAfter);
+        }
+      }
+    };
+    exports.Validity = Validity;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: time_1.Time })
+    ], Validity.prototype, "notBefore", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: time_1.Time })
+    ], Validity.prototype, "notAfter", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/extension.js
+var require_extension = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/extension.js"(exports) {
+    "use strict";
+    var Extensions_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Extensions = exports.Extension = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var Extension = class _Extension {
+      static CRITICAL = false;
+      extnID = "";
+      critical = _Extension.CRITICAL;
+      extnValue = new asn1_schema_1.OctetString();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Extension = Extension;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], Extension.prototype, "extnID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Boolean,
+        defaultValue: Extension.CRITICAL
+      })
+    ], Extension.prototype, "critical", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], Extension.prototype, "extnValue", void 0);
+    var Extensions = Extensions_1 = class Extensions extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, Extensions_1.prototype);
+      }
+    };
+    exports.Extensions = Extensions;
+    exports.Extensions = Extensions = Extensions_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: Extension
+      })
+    ], Extensions);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/types.js
+var require_types2 = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/types.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Version = void 0;
+    var Version;
+    (function(Version2) {
+      Version2[Version2["v1"] = 0] = "v1";
+      Version2[Version2["v2"] = 1] = "v2";
+      Version2[Version2["v3"] = 2] = "v3";
+    })(Version || (exports.Version = Version = {}));
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js
+var require_tbs_certificate = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.TBSCertificate = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var algorithm_identifier_1 = require_algorithm_identifier();
+    var name_1 = require_name();
+    var subject_public_key_info_1 = require_subject_public_key_info();
+    var validity_1 = require_validity();
+    var extension_1 = require_extension();
+    var types_1 = require_types2();
+    var TBSCertificate = class {
+      version = types_1.Version.v1;
+      serialNumber = new ArrayBuffer(0);
+      signature = new algorithm_identifier_1.AlgorithmIdentifier();
+      issuer = new name_1.Name();
+      validity = new validity_1.Validity();
+      subject = new name_1.Name();
+      subjectPublicKeyInfo = new subject_public_key_info_1.SubjectPublicKeyInfo();
+      issuerUniqueID;
+      subjectUniqueID;
+      extensions;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.TBSCertificate = TBSCertificate;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 0,
+        defaultValue: types_1.Version.v1
+      })
+    ], TBSCertificate.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], TBSCertificate.prototype, "serialNumber", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })
+    ], TBSCertificate.prototype, "signature", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: name_1.Name })
+    ], TBSCertificate.prototype, "issuer", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: validity_1.Validity })
+    ], TBSCertificate.prototype, "validity", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: name_1.Name })
+    ], TBSCertificate.prototype, "subject", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: subject_public_key_info_1.SubjectPublicKeyInfo })
+    ], TBSCertificate.prototype, "subjectPublicKeyInfo", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.BitString,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], TBSCertificate.prototype, "issuerUniqueID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.BitString,
+        context: 2,
+        implicit: true,
+        optional: true
+      })
+    ], TBSCertificate.prototype, "subjectUniqueID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: extension_1.Extensions,
+        context: 3,
+        optional: true
+      })
+    ], TBSCertificate.prototype, "extensions", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/certificate.js
+var require_certificate = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/certificate.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Certificate = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var algorithm_identifier_1 = require_algorithm_identifier();
+    var tbs_certificate_1 = require_tbs_certificate();
+    var Certificate = class {
+      tbsCertificate = new tbs_certificate_1.TBSCertificate();
+      tbsCertificateRaw;
+      signatureAlgorithm = new algorithm_identifier_1.AlgorithmIdentifier();
+      signatureValue = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Certificate = Certificate;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: tbs_certificate_1.TBSCertificate,
+        raw: true
+      })
+    ], Certificate.prototype, "tbsCertificate", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })
+    ], Certificate.prototype, "signatureAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })
+    ], Certificate.prototype, "signatureValue", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js
+var require_tbs_cert_list = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.TBSCertList = exports.RevokedCertificate = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var algorithm_identifier_1 = require_algorithm_identifier();
+    var name_1 = require_name();
+    var time_1 = require_time();
+    var extension_1 = require_extension();
+    var RevokedCertificate = class {
+      userCertificate = new ArrayBuffer(0);
+      revocationDate = new time_1.Time();
+      crlEntryExtensions;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RevokedCertificate = RevokedCertificate;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RevokedCertificate.prototype, "userCertificate", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: time_1.Time })
+    ], RevokedCertificate.prototype, "revocationDate", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: extension_1.Extension,
+        optional: true,
+        repeated: "sequence"
+      })
+    ], RevokedCertificate.prototype, "crlEntryExtensions", void 0);
+    var TBSCertList = class {
+      version;
+      signature = new algorithm_identifier_1.AlgorithmIdentifier();
+      issuer = new name_1.Name();
+      thisUpdate = new time_1.Time();
+      nextUpdate;
+      revokedCertificates;
+      crlExtensions;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.TBSCertList = TBSCertList;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        optional: true
+      })
+    ], TBSCertList.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })
+    ], TBSCertList.prototype, "signature", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: name_1.Name })
+    ], TBSCertList.prototype, "issuer", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: time_1.Time })
+    ], TBSCertList.prototype, "thisUpdate", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: time_1.Time,
+        optional: true
+      })
+    ], TBSCertList.prototype, "nextUpdate", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: RevokedCertificate,
+        repeated: "sequence",
+        optional: true
+      })
+    ], TBSCertList.prototype, "revokedCertificates", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: extension_1.Extension,
+        optional: true,
+        context: 0,
+        repeated: "sequence"
+      })
+    ], TBSCertList.prototype, "crlExtensions", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js
+var require_certificate_list = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CertificateList = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var algorithm_identifier_1 = require_algorithm_identifier();
+    var tbs_cert_list_1 = require_tbs_cert_list();
+    var CertificateList = class {
+      tbsCertList = new tbs_cert_list_1.TBSCertList();
+      tbsCertListRaw;
+      signatureAlgorithm = new algorithm_identifier_1.AlgorithmIdentifier();
+      signature = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.CertificateList = CertificateList;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: tbs_cert_list_1.TBSCertList,
+        raw: true
+      })
+    ], CertificateList.prototype, "tbsCertList", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: algorithm_identifier_1.AlgorithmIdentifier })
+    ], CertificateList.prototype, "signatureAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })
+    ], CertificateList.prototype, "signature", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509/build/cjs/index.js
+var require_cjs3 = __commonJS({
+  "node_modules/@peculiar/asn1-x509/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_extensions(), exports);
+    tslib_1.__exportStar(require_algorithm_identifier(), exports);
+    tslib_1.__exportStar(require_attribute(), exports);
+    tslib_1.__exportStar(require_certificate(), exports);
+    tslib_1.__exportStar(require_certificate_list(), exports);
+    tslib_1.__exportStar(require_extension(), exports);
+    tslib_1.__exportStar(require_general_name(), exports);
+    tslib_1.__exportStar(require_general_names(), exports);
+    tslib_1.__exportStar(require_name(), exports);
+    tslib_1.__exportStar(require_object_identifiers(), exports);
+    tslib_1.__exportStar(require_subject_public_key_info(), exports);
+    tslib_1.__exportStar(require_tbs_cert_list(), exports);
+    tslib_1.__exportStar(require_tbs_certificate(), exports);
+    tslib_1.__exportStar(require_time(), exports);
+    tslib_1.__exportStar(require_types2(), exports);
+    tslib_1.__exportStar(require_validity(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js
+var require_issuer_and_serial_number = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.IssuerAndSerialNumber = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var IssuerAndSerialNumber = class {
+      issuer = new asn1_x509_1.Name();
+      serialNumber = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.IssuerAndSerialNumber = IssuerAndSerialNumber;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.Name })
+    ], IssuerAndSerialNumber.prototype, "issuer", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], IssuerAndSerialNumber.prototype, "serialNumber", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js
+var require_signer_identifier = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SignerIdentifier = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var issuer_and_serial_number_1 = require_issuer_and_serial_number();
+    var SignerIdentifier = class SignerIdentifier {
+      subjectKeyIdentifier;
+      issuerAndSerialNumber;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SignerIdentifier = SignerIdentifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.SubjectKeyIdentifier,
+        context: 0,
+        implicit: true
+      })
+    ], SignerIdentifier.prototype, "subjectKeyIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: issuer_and_serial_number_1.IssuerAndSerialNumber })
+    ], SignerIdentifier.prototype, "issuerAndSerialNumber", void 0);
+    exports.SignerIdentifier = SignerIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], SignerIdentifier);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/types.js
+var require_types3 = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/types.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.KeyDerivationAlgorithmIdentifier = exports.MessageAuthenticationCodeAlgorithm = exports.ContentEncryptionAlgorithmIdentifier = exports.KeyEncryptionAlgorithmIdentifier = exports.SignatureAlgorithmIdentifier = exports.DigestAlgorithmIdentifier = exports.CMSVersion = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_x509_1 = require_cjs3();
+    var asn1_schema_1 = require_cjs2();
+    var CMSVersion;
+    (function(CMSVersion2) {
+      CMSVersion2[CMSVersion2["v0"] = 0] = "v0";
+      CMSVersion2[CMSVersion2["v1"] = 1] = "v1";
+      CMSVersion2[CMSVersion2["v2"] = 2] = "v2";
+      CMSVersion2[CMSVersion2["v3"] = 3] = "v3";
+      CMSVersion2[CMSVersion2["v4"] = 4] = "v4";
+      CMSVersion2[CMSVersion2["v5"] = 5] = "v5";
+    })(CMSVersion || (exports.CMSVersion = CMSVersion = {}));
+    var DigestAlgorithmIdentifier = class DigestAlgorithmIdentifier extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.DigestAlgorithmIdentifier = DigestAlgorithmIdentifier;
+    exports.DigestAlgorithmIdentifier = DigestAlgorithmIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], DigestAlgorithmIdentifier);
+    var SignatureAlgorithmIdentifier = class SignatureAlgorithmIdentifier extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.SignatureAlgorithmIdentifier = SignatureAlgorithmIdentifier;
+    exports.SignatureAlgorithmIdentifier = SignatureAlgorithmIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], SignatureAlgorithmIdentifier);
+    var KeyEncryptionAlgorithmIdentifier = class KeyEncryptionAlgorithmIdentifier extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.KeyEncryptionAlgorithmIdentifier = KeyEncryptionAlgorithmIdentifier;
+    exports.KeyEncryptionAlgorithmIdentifier = KeyEncryptionAlgorithmIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], KeyEncryptionAlgorithmIdentifier);
+    var ContentEncryptionAlgorithmIdentifier = class ContentEncryptionAlgorithmIdentifier extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.ContentEncryptionAlgorithmIdentifier = ContentEncryptionAlgorithmIdentifier;
+    exports.ContentEncryptionAlgorithmIdentifier = ContentEncryptionAlgorithmIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], ContentEncryptionAlgorithmIdentifier);
+    var MessageAuthenticationCodeAlgorithm = class MessageAuthenticationCodeAlgorithm extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.MessageAuthenticationCodeAlgorithm = MessageAuthenticationCodeAlgorithm;
+    exports.MessageAuthenticationCodeAlgorithm = MessageAuthenticationCodeAlgorithm = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], MessageAuthenticationCodeAlgorithm);
+    var KeyDerivationAlgorithmIdentifier = class KeyDerivationAlgorithmIdentifier extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.KeyDerivationAlgorithmIdentifier = KeyDerivationAlgorithmIdentifier;
+    exports.KeyDerivationAlgorithmIdentifier = KeyDerivationAlgorithmIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], KeyDerivationAlgorithmIdentifier);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/attribute.js
+var require_attribute2 = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/attribute.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Attribute = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var Attribute = class {
+      attrType = "";
+      attrValues = [];
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Attribute = Attribute;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], Attribute.prototype, "attrType", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        repeated: "set"
+      })
+    ], Attribute.prototype, "attrValues", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js
+var require_signer_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js"(exports) {
+    "use strict";
+    var SignerInfos_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SignerInfos = exports.SignerInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var signer_identifier_1 = require_signer_identifier();
+    var types_1 = require_types3();
+    var attribute_1 = require_attribute2();
+    var SignerInfo = class {
+      version = types_1.CMSVersion.v0;
+      sid = new signer_identifier_1.SignerIdentifier();
+      digestAlgorithm = new types_1.DigestAlgorithmIdentifier();
+      signedAttrs;
+      signedAttrsRaw;
+      signatureAlgorithm = new types_1.SignatureAlgorithmIdentifier();
+      signature = new asn1_schema_1.OctetString();
+      unsignedAttrs;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SignerInfo = SignerInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], SignerInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: signer_identifier_1.SignerIdentifier })
+    ], SignerInfo.prototype, "sid", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: types_1.DigestAlgorithmIdentifier })
+    ], SignerInfo.prototype, "digestAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: attribute_1.Attribute,
+        repeated: "set",
+        context: 0,
+        implicit: true,
+        optional: true,
+        raw: true
+      })
+    ], SignerInfo.prototype, "signedAttrs", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: types_1.SignatureAlgorithmIdentifier })
+    ], SignerInfo.prototype, "signatureAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], SignerInfo.prototype, "signature", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: attribute_1.Attribute,
+        repeated: "set",
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], SignerInfo.prototype, "unsignedAttrs", void 0);
+    var SignerInfos = SignerInfos_1 = class SignerInfos extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, SignerInfos_1.prototype);
+      }
+    };
+    exports.SignerInfos = SignerInfos;
+    exports.SignerInfos = SignerInfos = SignerInfos_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: SignerInfo
+      })
+    ], SignerInfos);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js
+var require_counter_signature = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CounterSignature = exports.id_counterSignature = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var signer_info_1 = require_signer_info();
+    exports.id_counterSignature = "1.2.840.113549.1.9.6";
+    var CounterSignature = class CounterSignature extends signer_info_1.SignerInfo {
+    };
+    exports.CounterSignature = CounterSignature;
+    exports.CounterSignature = CounterSignature = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], CounterSignature);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js
+var require_message_digest = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.MessageDigest = exports.id_messageDigest = void 0;
+    var asn1_schema_1 = require_cjs2();
+    exports.id_messageDigest = "1.2.840.113549.1.9.4";
+    var MessageDigest = class extends asn1_schema_1.OctetString {
+    };
+    exports.MessageDigest = MessageDigest;
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js
+var require_signing_time = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SigningTime = exports.id_signingTime = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_x509_1 = require_cjs3();
+    var asn1_schema_1 = require_cjs2();
+    exports.id_signingTime = "1.2.840.113549.1.9.5";
+    var SigningTime = class SigningTime extends asn1_x509_1.Time {
+    };
+    exports.SigningTime = SigningTime;
+    exports.SigningTime = SigningTime = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], SigningTime);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js
+var require_attributes = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_contentType = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_counter_signature(), exports);
+    tslib_1.__exportStar(require_message_digest(), exports);
+    tslib_1.__exportStar(require_signing_time(), exports);
+    exports.id_contentType = "1.2.840.113549.1.9.3";
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js
+var require_aa_clear_attrs = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ACClearAttrs = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var ACClearAttrs = class {
+      acIssuer = new asn1_x509_1.GeneralName();
+      acSerial = 0;
+      attrs = [];
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.ACClearAttrs = ACClearAttrs;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.GeneralName })
+    ], ACClearAttrs.prototype, "acIssuer", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], ACClearAttrs.prototype, "acSerial", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.Attribute,
+        repeated: "sequence"
+      })
+    ], ACClearAttrs.prototype, "attrs", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js
+var require_attr_spec = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js"(exports) {
+    "use strict";
+    var AttrSpec_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AttrSpec = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var AttrSpec = AttrSpec_1 = class AttrSpec extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, AttrSpec_1.prototype);
+      }
+    };
+    exports.AttrSpec = AttrSpec;
+    exports.AttrSpec = AttrSpec = AttrSpec_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_schema_1.AsnPropTypes.ObjectIdentifier
+      })
+    ], AttrSpec);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js
+var require_aa_controls = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AAControls = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var attr_spec_1 = require_attr_spec();
+    var AAControls = class {
+      pathLenConstraint;
+      permittedAttrs;
+      excludedAttrs;
+      permitUnSpecified = true;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.AAControls = AAControls;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        optional: true
+      })
+    ], AAControls.prototype, "pathLenConstraint", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: attr_spec_1.AttrSpec,
+        implicit: true,
+        context: 0,
+        optional: true
+      })
+    ], AAControls.prototype, "permittedAttrs", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: attr_spec_1.AttrSpec,
+        implicit: true,
+        context: 1,
+        optional: true
+      })
+    ], AAControls.prototype, "excludedAttrs", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Boolean,
+        defaultValue: true
+      })
+    ], AAControls.prototype, "permitUnSpecified", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js
+var require_issuer_serial = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.IssuerSerial = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var IssuerSerial = class {
+      issuer = new asn1_x509_1.GeneralNames();
+      serial = new ArrayBuffer(0);
+      issuerUID = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.IssuerSerial = IssuerSerial;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.GeneralNames })
+    ], IssuerSerial.prototype, "issuer", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], IssuerSerial.prototype, "serial", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.BitString,
+        optional: true
+      })
+    ], IssuerSerial.prototype, "issuerUID", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js
+var require_object_digest_info = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ObjectDigestInfo = exports.DigestedObjectType = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var DigestedObjectType;
+    (function(DigestedObjectType2) {
+      DigestedObjectType2[DigestedObjectType2["publicKey"] = 0] = "publicKey";
+      DigestedObjectType2[DigestedObjectType2["publicKeyCert"] = 1] = "publicKeyCert";
+      DigestedObjectType2[DigestedObjectType2["otherObjectTypes"] = 2] = "otherObjectTypes";
+    })(DigestedObjectType || (exports.DigestedObjectType = DigestedObjectType = {}));
+    var ObjectDigestInfo = class {
+      digestedObjectType = DigestedObjectType.publicKey;
+      otherObjectTypeID;
+      digestAlgorithm = new asn1_x509_1.AlgorithmIdentifier();
+      objectDigest = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.ObjectDigestInfo = ObjectDigestInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Enumerated })
+    ], ObjectDigestInfo.prototype, "digestedObjectType", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.ObjectIdentifier,
+        optional: true
+      })
+    ], ObjectDigestInfo.prototype, "otherObjectTypeID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], ObjectDigestInfo.prototype, "digestAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })
+    ], ObjectDigestInfo.prototype, "objectDigest", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js
+var require_v2_form = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.V2Form = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var issuer_serial_1 = require_issuer_serial();
+    var object_digest_info_1 = require_object_digest_info();
+    var V2Form = class {
+      issuerName;
+      baseCertificateID;
+      objectDigestInfo;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.V2Form = V2Form;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralNames,
+        optional: true
+      })
+    ], V2Form.prototype, "issuerName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: issuer_serial_1.IssuerSerial,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], V2Form.prototype, "baseCertificateID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: object_digest_info_1.ObjectDigestInfo,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], V2Form.prototype, "objectDigestInfo", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js
+var require_attr_cert_issuer = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AttCertIssuer = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var v2_form_1 = require_v2_form();
+    var AttCertIssuer = class AttCertIssuer {
+      v1Form;
+      v2Form;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.AttCertIssuer = AttCertIssuer;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralName,
+        repeated: "sequence"
+      })
+    ], AttCertIssuer.prototype, "v1Form", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: v2_form_1.V2Form,
+        context: 0,
+        implicit: true
+      })
+    ], AttCertIssuer.prototype, "v2Form", void 0);
+    exports.AttCertIssuer = AttCertIssuer = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], AttCertIssuer);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js
+var require_attr_cert_validity_period = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AttCertValidityPeriod = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var AttCertValidityPeriod = class {
+      notBeforeTime = /* @__PURE__ */ new Date();
+      notAfterTime = /* @__PURE__ */ new Date();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.AttCertValidityPeriod = AttCertValidityPeriod;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralizedTime })
+    ], AttCertValidityPeriod.prototype, "notBeforeTime", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralizedTime })
+    ], AttCertValidityPeriod.prototype, "notAfterTime", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js
+var require_holder = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Holder = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var issuer_serial_1 = require_issuer_serial();
+    var object_digest_info_1 = require_object_digest_info();
+    var Holder = class {
+      baseCertificateID;
+      entityName;
+      objectDigestInfo;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Holder = Holder;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: issuer_serial_1.IssuerSerial,
+        implicit: true,
+        context: 0,
+        optional: true
+      })
+    ], Holder.prototype, "baseCertificateID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralNames,
+        implicit: true,
+        context: 1,
+        optional: true
+      })
+    ], Holder.prototype, "entityName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: object_digest_info_1.ObjectDigestInfo,
+        implicit: true,
+        context: 2,
+        optional: true
+      })
+    ], Holder.prototype, "objectDigestInfo", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js
+var require_attribute_certificate_info = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AttributeCertificateInfo = exports.AttCertVersion = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var holder_1 = require_holder();
+    var attr_cert_issuer_1 = require_attr_cert_issuer();
+    var attr_cert_validity_period_1 = require_attr_cert_validity_period();
+    var AttCertVersion;
+    (function(AttCertVersion2) {
+      AttCertVersion2[AttCertVersion2["v2"] = 1] = "v2";
+    })(AttCertVersion || (exports.AttCertVersion = AttCertVersion = {}));
+    var AttributeCertificateInfo = class {
+      version = AttCertVersion.v2;
+      holder = new holder_1.Holder();
+      issuer = new attr_cert_issuer_1.AttCertIssuer();
+      signature = new asn1_x509_1.AlgorithmIdentifier();
+      serialNumber = new ArrayBuffer(0);
+      attrCertValidityPeriod = new attr_cert_validity_period_1.AttCertValidityPeriod();
+      attributes = [];
+      issuerUniqueID;
+      extensions;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.AttributeCertificateInfo = AttributeCertificateInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], AttributeCertificateInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: holder_1.Holder })
+    ], AttributeCertificateInfo.prototype, "holder", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: attr_cert_issuer_1.AttCertIssuer })
+    ], AttributeCertificateInfo.prototype, "issuer", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], AttributeCertificateInfo.prototype, "signature", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], AttributeCertificateInfo.prototype, "serialNumber", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: attr_cert_validity_period_1.AttCertValidityPeriod })
+    ], AttributeCertificateInfo.prototype, "attrCertValidityPeriod", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.Attribute,
+        repeated: "sequence"
+      })
+    ], AttributeCertificateInfo.prototype, "attributes", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.BitString,
+        optional: true
+      })
+    ], AttributeCertificateInfo.prototype, "issuerUniqueID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.Extensions,
+        optional: true
+      })
+    ], AttributeCertificateInfo.prototype, "extensions", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js
+var require_attribute_certificate = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AttributeCertificate = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var attribute_certificate_info_1 = require_attribute_certificate_info();
+    var AttributeCertificate = class {
+      acinfo = new attribute_certificate_info_1.AttributeCertificateInfo();
+      signatureAlgorithm = new asn1_x509_1.AlgorithmIdentifier();
+      signatureValue = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.AttributeCertificate = AttributeCertificate;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: attribute_certificate_info_1.AttributeCertificateInfo })
+    ], AttributeCertificate.prototype, "acinfo", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], AttributeCertificate.prototype, "signatureAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })
+    ], AttributeCertificate.prototype, "signatureValue", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js
+var require_class_list = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ClassList = exports.ClassListFlags = void 0;
+    var asn1_schema_1 = require_cjs2();
+    var ClassListFlags;
+    (function(ClassListFlags2) {
+      ClassListFlags2[ClassListFlags2["unmarked"] = 1] = "unmarked";
+      ClassListFlags2[ClassListFlags2["unclassified"] = 2] = "unclassified";
+      ClassListFlags2[ClassListFlags2["restricted"] = 4] = "restricted";
+      ClassListFlags2[ClassListFlags2["confidential"] = 8] = "confidential";
+      ClassListFlags2[ClassListFlags2["secret"] = 16] = "secret";
+      ClassListFlags2[ClassListFlags2["topSecret"] = 32] = "topSecret";
+    })(ClassListFlags || (exports.ClassListFlags = ClassListFlags = {}));
+    var ClassList = class extends asn1_schema_1.BitString {
+    };
+    exports.ClassList = ClassList;
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js
+var require_security_category = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SecurityCategory = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var SecurityCategory = class {
+      type = "";
+      value = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SecurityCategory = SecurityCategory;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.ObjectIdentifier,
+        implicit: true,
+        context: 0
+      })
+    ], SecurityCategory.prototype, "type", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        implicit: true,
+        context: 1
+      })
+    ], SecurityCategory.prototype, "value", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js
+var require_clearance = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Clearance = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var class_list_1 = require_class_list();
+    var security_category_1 = require_security_category();
+    var Clearance = class {
+      policyId = "";
+      classList = new class_list_1.ClassList(class_list_1.ClassListFlags.unclassified);
+      securityCategories;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Clearance = Clearance;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], Clearance.prototype, "policyId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: class_list_1.ClassList,
+        defaultValue: new class_list_1.ClassList(class_list_1.ClassListFlags.unclassified)
+      })
+    ], Clearance.prototype, "classList", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: security_category_1.SecurityCategory,
+        repeated: "set"
+      })
+    ], Clearance.prototype, "securityCategories", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js
+var require_ietf_attr_syntax = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.IetfAttrSyntax = exports.IetfAttrSyntaxValueChoices = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var IetfAttrSyntaxValueChoices = class {
+      cotets;
+      oid;
+      string;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.IetfAttrSyntaxValueChoices = IetfAttrSyntaxValueChoices;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], IetfAttrSyntaxValueChoices.prototype, "cotets", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], IetfAttrSyntaxValueChoices.prototype, "oid", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Utf8String })
+    ], IetfAttrSyntaxValueChoices.prototype, "string", void 0);
+    var IetfAttrSyntax = class {
+      policyAuthority;
+      values = [];
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.IetfAttrSyntax = IetfAttrSyntax;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralNames,
+        implicit: true,
+        context: 0,
+        optional: true
+      })
+    ], IetfAttrSyntax.prototype, "policyAuthority", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: IetfAttrSyntaxValueChoices,
+        repeated: "sequence"
+      })
+    ], IetfAttrSyntax.prototype, "values", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js
+var require_object_identifiers2 = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_at_clearance = exports.id_at_role = exports.id_at = exports.id_aca_encAttrs = exports.id_aca_group = exports.id_aca_chargingIdentity = exports.id_aca_accessIdentity = exports.id_aca_authenticationInfo = exports.id_aca = exports.id_ce_targetInformation = exports.id_pe_ac_proxying = exports.id_pe_aaControls = exports.id_pe_ac_auditIdentity = void 0;
+    var asn1_x509_1 = require_cjs3();
+    exports.id_pe_ac_auditIdentity = `${asn1_x509_1.id_pe}.4`;
+    exports.id_pe_aaControls = `${asn1_x509_1.id_pe}.6`;
+    exports.id_pe_ac_proxying = `${asn1_x509_1.id_pe}.10`;
+    exports.id_ce_targetInformation = `${asn1_x509_1.id_ce}.55`;
+    exports.id_aca = `${asn1_x509_1.id_pkix}.10`;
+    exports.id_aca_authenticationInfo = `${exports.id_aca}.1`;
+    exports.id_aca_accessIdentity = `${exports.id_aca}.2`;
+    exports.id_aca_chargingIdentity = `${exports.id_aca}.3`;
+    exports.id_aca_group = `${exports.id_aca}.4`;
+    exports.id_aca_encAttrs = `${exports.id_aca}.6`;
+    exports.id_at = "2.5.4";
+    exports.id_at_role = `${exports.id_at}.72`;
+    exports.id_at_clearance = "2.5.1.5.55";
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js
+var require_target = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js"(exports) {
+    "use strict";
+    var Targets_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Targets = exports.Target = exports.TargetCert = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var issuer_serial_1 = require_issuer_serial();
+    var object_digest_info_1 = require_object_digest_info();
+    var TargetCert = class {
+      targetCertificate = new issuer_serial_1.IssuerSerial();
+      targetName;
+      certDigestInfo;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.TargetCert = TargetCert;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: issuer_serial_1.IssuerSerial })
+    ], TargetCert.prototype, "targetCertificate", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralName,
+        optional: true
+      })
+    ], TargetCert.prototype, "targetName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: object_digest_info_1.ObjectDigestInfo,
+        optional: true
+      })
+    ], TargetCert.prototype, "certDigestInfo", void 0);
+    var Target = class Target {
+      targetName;
+      targetGroup;
+      targetCert;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Target = Target;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralName,
+        context: 0,
+        implicit: true
+      })
+    ], Target.prototype, "targetName", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralName,
+        context: 1,
+        implicit: true
+      })
+    ], Target.prototype, "targetGroup", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: TargetCert,
+        context: 2,
+        implicit: true
+      })
+    ], Target.prototype, "targetCert", void 0);
+    exports.Target = Target = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], Target);
+    var Targets = Targets_1 = class Targets extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, Targets_1.prototype);
+      }
+    };
+    exports.Targets = Targets;
+    exports.Targets = Targets = Targets_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: Target
+      })
+    ], Targets);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js
+var require_proxy_info = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js"(exports) {
+    "use strict";
+    var ProxyInfo_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ProxyInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var target_1 = require_target();
+    var ProxyInfo = ProxyInfo_1 = class ProxyInfo extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, ProxyInfo_1.prototype);
+      }
+    };
+    exports.ProxyInfo = ProxyInfo;
+    exports.ProxyInfo = ProxyInfo = ProxyInfo_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: target_1.Targets
+      })
+    ], ProxyInfo);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js
+var require_role_syntax = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RoleSyntax = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var RoleSyntax = class {
+      roleAuthority;
+      roleName;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RoleSyntax = RoleSyntax;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralNames,
+        implicit: true,
+        context: 0,
+        optional: true
+      })
+    ], RoleSyntax.prototype, "roleAuthority", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.GeneralName,
+        implicit: true,
+        context: 1
+      })
+    ], RoleSyntax.prototype, "roleName", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js
+var require_svce_auth_info = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SvceAuthInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var SvceAuthInfo = class {
+      service = new asn1_x509_1.GeneralName();
+      ident = new asn1_x509_1.GeneralName();
+      authInfo;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SvceAuthInfo = SvceAuthInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.GeneralName })
+    ], SvceAuthInfo.prototype, "service", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.GeneralName })
+    ], SvceAuthInfo.prototype, "ident", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.OctetString,
+        optional: true
+      })
+    ], SvceAuthInfo.prototype, "authInfo", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js
+var require_cjs4 = __commonJS({
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_aa_clear_attrs(), exports);
+    tslib_1.__exportStar(require_aa_controls(), exports);
+    tslib_1.__exportStar(require_attr_cert_issuer(), exports);
+    tslib_1.__exportStar(require_attr_cert_validity_period(), exports);
+    tslib_1.__exportStar(require_attr_spec(), exports);
+    tslib_1.__exportStar(require_attribute_certificate(), exports);
+    tslib_1.__exportStar(require_attribute_certificate_info(), exports);
+    tslib_1.__exportStar(require_class_list(), exports);
+    tslib_1.__exportStar(require_clearance(), exports);
+    tslib_1.__exportStar(require_holder(), exports);
+    tslib_1.__exportStar(require_ietf_attr_syntax(), exports);
+    tslib_1.__exportStar(require_issuer_serial(), exports);
+    tslib_1.__exportStar(require_object_digest_info(), exports);
+    tslib_1.__exportStar(require_object_identifiers2(), exports);
+    tslib_1.__exportStar(require_proxy_info(), exports);
+    tslib_1.__exportStar(require_role_syntax(), exports);
+    tslib_1.__exportStar(require_security_category(), exports);
+    tslib_1.__exportStar(require_svce_auth_info(), exports);
+    tslib_1.__exportStar(require_target(), exports);
+    tslib_1.__exportStar(require_v2_form(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js
+var require_certificate_choices = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js"(exports) {
+    "use strict";
+    var CertificateSet_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CertificateSet = exports.CertificateChoices = exports.OtherCertificateFormat = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var asn1_x509_attr_1 = require_cjs4();
+    var OtherCertificateFormat = class {
+      otherCertFormat = "";
+      otherCert = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OtherCertificateFormat = OtherCertificateFormat;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], OtherCertificateFormat.prototype, "otherCertFormat", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })
+    ], OtherCertificateFormat.prototype, "otherCert", void 0);
+    var CertificateChoices = class CertificateChoices {
+      certificate;
+      v2AttrCert;
+      other;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.CertificateChoices = CertificateChoices;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.Certificate })
+    ], CertificateChoices.prototype, "certificate", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_attr_1.AttributeCertificate,
+        context: 2,
+        implicit: true
+      })
+    ], CertificateChoices.prototype, "v2AttrCert", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: OtherCertificateFormat,
+        context: 3,
+        implicit: true
+      })
+    ], CertificateChoices.prototype, "other", void 0);
+    exports.CertificateChoices = CertificateChoices = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], CertificateChoices);
+    var CertificateSet = CertificateSet_1 = class CertificateSet extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CertificateSet_1.prototype);
+      }
+    };
+    exports.CertificateSet = CertificateSet;
+    exports.CertificateSet = CertificateSet = CertificateSet_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: CertificateChoices
+      })
+    ], CertificateSet);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/content_info.js
+var require_content_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/content_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ContentInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var ContentInfo = class {
+      contentType = "";
+      content = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.ContentInfo = ContentInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], ContentInfo.prototype, "contentType", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        context: 0
+      })
+    ], ContentInfo.prototype, "content", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js
+var require_encapsulated_content_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.EncapsulatedContentInfo = exports.EncapsulatedContent = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var EncapsulatedContent = class EncapsulatedContent {
+      single;
+      any;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EncapsulatedContent = EncapsulatedContent;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], EncapsulatedContent.prototype, "single", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })
+    ], EncapsulatedContent.prototype, "any", void 0);
+    exports.EncapsulatedContent = EncapsulatedContent = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], EncapsulatedContent);
+    var EncapsulatedContentInfo = class {
+      eContentType = "";
+      eContent;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EncapsulatedContentInfo = EncapsulatedContentInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], EncapsulatedContentInfo.prototype, "eContentType", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: EncapsulatedContent,
+        context: 0,
+        optional: true
+      })
+    ], EncapsulatedContentInfo.prototype, "eContent", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js
+var require_encrypted_content_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.EncryptedContentInfo = exports.EncryptedContent = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var types_1 = require_types3();
+    var EncryptedContent = class EncryptedContent {
+      value;
+      constructedValue;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EncryptedContent = EncryptedContent;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.OctetString,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], EncryptedContent.prototype, "value", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.OctetString,
+        converter: asn1_schema_1.AsnConstructedOctetStringConverter,
+        context: 0,
+        implicit: true,
+        optional: true,
+        repeated: "sequence"
+      })
+    ], EncryptedContent.prototype, "constructedValue", void 0);
+    exports.EncryptedContent = EncryptedContent = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], EncryptedContent);
+    var EncryptedContentInfo = class {
+      contentType = "";
+      contentEncryptionAlgorithm = new types_1.ContentEncryptionAlgorithmIdentifier();
+      encryptedContent;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EncryptedContentInfo = EncryptedContentInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], EncryptedContentInfo.prototype, "contentType", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: types_1.ContentEncryptionAlgorithmIdentifier })
+    ], EncryptedContentInfo.prototype, "contentEncryptionAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: EncryptedContent,
+        optional: true
+      })
+    ], EncryptedContentInfo.prototype, "encryptedContent", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js
+var require_other_key_attribute = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.OtherKeyAttribute = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var OtherKeyAttribute = class {
+      keyAttrId = "";
+      keyAttr;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OtherKeyAttribute = OtherKeyAttribute;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], OtherKeyAttribute.prototype, "keyAttrId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        optional: true
+      })
+    ], OtherKeyAttribute.prototype, "keyAttr", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js
+var require_key_agree_recipient_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js"(exports) {
+    "use strict";
+    var RecipientEncryptedKeys_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.KeyAgreeRecipientInfo = exports.OriginatorIdentifierOrKey = exports.OriginatorPublicKey = exports.RecipientEncryptedKeys = exports.RecipientEncryptedKey = exports.KeyAgreeRecipientIdentifier = exports.RecipientKeyIdentifier = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var types_1 = require_types3();
+    var issuer_and_serial_number_1 = require_issuer_and_serial_number();
+    var other_key_attribute_1 = require_other_key_attribute();
+    var RecipientKeyIdentifier = class {
+      subjectKeyIdentifier = new asn1_x509_1.SubjectKeyIdentifier();
+      date;
+      other;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RecipientKeyIdentifier = RecipientKeyIdentifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.SubjectKeyIdentifier })
+    ], RecipientKeyIdentifier.prototype, "subjectKeyIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.GeneralizedTime,
+        optional: true
+      })
+    ], RecipientKeyIdentifier.prototype, "date", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: other_key_attribute_1.OtherKeyAttribute,
+        optional: true
+      })
+    ], RecipientKeyIdentifier.prototype, "other", void 0);
+    var KeyAgreeRecipientIdentifier = class KeyAgreeRecipientIdentifier {
+      rKeyId;
+      issuerAndSerialNumber;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.KeyAgreeRecipientIdentifier = KeyAgreeRecipientIdentifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: RecipientKeyIdentifier,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], KeyAgreeRecipientIdentifier.prototype, "rKeyId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: issuer_and_serial_number_1.IssuerAndSerialNumber,
+        optional: true
+      })
+    ], KeyAgreeRecipientIdentifier.prototype, "issuerAndSerialNumber", void 0);
+    exports.KeyAgreeRecipientIdentifier = KeyAgreeRecipientIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], KeyAgreeRecipientIdentifier);
+    var RecipientEncryptedKey = class {
+      rid = new KeyAgreeRecipientIdentifier();
+      encryptedKey = new asn1_schema_1.OctetString();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RecipientEncryptedKey = RecipientEncryptedKey;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: KeyAgreeRecipientIdentifier })
+    ], RecipientEncryptedKey.prototype, "rid", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], RecipientEncryptedKey.prototype, "encryptedKey", void 0);
+    var RecipientEncryptedKeys = RecipientEncryptedKeys_1 = class RecipientEncryptedKeys extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, RecipientEncryptedKeys_1.prototype);
+      }
+    };
+    exports.RecipientEncryptedKeys = RecipientEncryptedKeys;
+    exports.RecipientEncryptedKeys = RecipientEncryptedKeys = RecipientEncryptedKeys_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: RecipientEncryptedKey
+      })
+    ], RecipientEncryptedKeys);
+    var OriginatorPublicKey = class {
+      algorithm = new asn1_x509_1.AlgorithmIdentifier();
+      publicKey = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OriginatorPublicKey = OriginatorPublicKey;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], OriginatorPublicKey.prototype, "algorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })
+    ], OriginatorPublicKey.prototype, "publicKey", void 0);
+    var OriginatorIdentifierOrKey = class OriginatorIdentifierOrKey {
+      subjectKeyIdentifier;
+      originatorKey;
+      issuerAndSerialNumber;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OriginatorIdentifierOrKey = OriginatorIdentifierOrKey;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.SubjectKeyIdentifier,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], OriginatorIdentifierOrKey.prototype, "subjectKeyIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: OriginatorPublicKey,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], OriginatorIdentifierOrKey.prototype, "originatorKey", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: issuer_and_serial_number_1.IssuerAndSerialNumber,
+        optional: true
+      })
+    ], OriginatorIdentifierOrKey.prototype, "issuerAndSerialNumber", void 0);
+    exports.OriginatorIdentifierOrKey = OriginatorIdentifierOrKey = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], OriginatorIdentifierOrKey);
+    var KeyAgreeRecipientInfo = class {
+      version = types_1.CMSVersion.v3;
+      originator = new OriginatorIdentifierOrKey();
+      ukm;
+      keyEncryptionAlgorithm = new types_1.KeyEncryptionAlgorithmIdentifier();
+      recipientEncryptedKeys = new RecipientEncryptedKeys();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.KeyAgreeRecipientInfo = KeyAgreeRecipientInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], KeyAgreeRecipientInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: OriginatorIdentifierOrKey,
+        context: 0
+      })
+    ], KeyAgreeRecipientInfo.prototype, "originator", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.OctetString,
+        context: 1,
+        optional: true
+      })
+    ], KeyAgreeRecipientInfo.prototype, "ukm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: types_1.KeyEncryptionAlgorithmIdentifier })
+    ], KeyAgreeRecipientInfo.prototype, "keyEncryptionAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: RecipientEncryptedKeys })
+    ], KeyAgreeRecipientInfo.prototype, "recipientEncryptedKeys", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js
+var require_key_trans_recipient_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.KeyTransRecipientInfo = exports.RecipientIdentifier = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var types_1 = require_types3();
+    var issuer_and_serial_number_1 = require_issuer_and_serial_number();
+    var RecipientIdentifier = class RecipientIdentifier {
+      subjectKeyIdentifier;
+      issuerAndSerialNumber;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RecipientIdentifier = RecipientIdentifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.SubjectKeyIdentifier,
+        context: 0,
+        implicit: true
+      })
+    ], RecipientIdentifier.prototype, "subjectKeyIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: issuer_and_serial_number_1.IssuerAndSerialNumber })
+    ], RecipientIdentifier.prototype, "issuerAndSerialNumber", void 0);
+    exports.RecipientIdentifier = RecipientIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], RecipientIdentifier);
+    var KeyTransRecipientInfo = class {
+      version = types_1.CMSVersion.v0;
+      rid = new RecipientIdentifier();
+      keyEncryptionAlgorithm = new types_1.KeyEncryptionAlgorithmIdentifier();
+      encryptedKey = new asn1_schema_1.OctetString();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.KeyTransRecipientInfo = KeyTransRecipientInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], KeyTransRecipientInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: RecipientIdentifier })
+    ], KeyTransRecipientInfo.prototype, "rid", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: types_1.KeyEncryptionAlgorithmIdentifier })
+    ], KeyTransRecipientInfo.prototype, "keyEncryptionAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], KeyTransRecipientInfo.prototype, "encryptedKey", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js
+var require_kek_recipient_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.KEKRecipientInfo = exports.KEKIdentifier = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var other_key_attribute_1 = require_other_key_attribute();
+    var types_1 = require_types3();
+    var KEKIdentifier = class {
+      keyIdentifier = new asn1_schema_1.OctetString();
+      date;
+      other;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.KEKIdentifier = KEKIdentifier;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], KEKIdentifier.prototype, "keyIdentifier", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.GeneralizedTime,
+        optional: true
+      })
+    ], KEKIdentifier.prototype, "date", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: other_key_attribute_1.OtherKeyAttribute,
+        optional: true
+      })
+    ], KEKIdentifier.prototype, "other", void 0);
+    var KEKRecipientInfo = class {
+      version = types_1.CMSVersion.v4;
+      kekid = new KEKIdentifier();
+      keyEncryptionAlgorithm = new types_1.KeyEncryptionAlgorithmIdentifier();
+      encryptedKey = new asn1_schema_1.OctetString();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.KEKRecipientInfo = KEKRecipientInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], KEKRecipientInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: KEKIdentifier })
+    ], KEKRecipientInfo.prototype, "kekid", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: types_1.KeyEncryptionAlgorithmIdentifier })
+    ], KEKRecipientInfo.prototype, "keyEncryptionAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], KEKRecipientInfo.prototype, "encryptedKey", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js
+var require_password_recipient_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PasswordRecipientInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var types_1 = require_types3();
+    var PasswordRecipientInfo = class {
+      version = types_1.CMSVersion.v0;
+      keyDerivationAlgorithm;
+      keyEncryptionAlgorithm = new types_1.KeyEncryptionAlgorithmIdentifier();
+      encryptedKey = new asn1_schema_1.OctetString();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PasswordRecipientInfo = PasswordRecipientInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], PasswordRecipientInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: types_1.KeyDerivationAlgorithmIdentifier,
+        context: 0,
+        optional: true
+      })
+    ], PasswordRecipientInfo.prototype, "keyDerivationAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: types_1.KeyEncryptionAlgorithmIdentifier })
+    ], PasswordRecipientInfo.prototype, "keyEncryptionAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], PasswordRecipientInfo.prototype, "encryptedKey", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js
+var require_recipient_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RecipientInfo = exports.OtherRecipientInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var key_agree_recipient_info_1 = require_key_agree_recipient_info();
+    var key_trans_recipient_info_1 = require_key_trans_recipient_info();
+    var kek_recipient_info_1 = require_kek_recipient_info();
+    var password_recipient_info_1 = require_password_recipient_info();
+    var OtherRecipientInfo = class {
+      oriType = "";
+      oriValue = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OtherRecipientInfo = OtherRecipientInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], OtherRecipientInfo.prototype, "oriType", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })
+    ], OtherRecipientInfo.prototype, "oriValue", void 0);
+    var RecipientInfo = class RecipientInfo {
+      ktri;
+      kari;
+      kekri;
+      pwri;
+      ori;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RecipientInfo = RecipientInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: key_trans_recipient_info_1.KeyTransRecipientInfo,
+        optional: true
+      })
+    ], RecipientInfo.prototype, "ktri", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: key_agree_recipient_info_1.KeyAgreeRecipientInfo,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], RecipientInfo.prototype, "kari", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: kek_recipient_info_1.KEKRecipientInfo,
+        context: 2,
+        implicit: true,
+        optional: true
+      })
+    ], RecipientInfo.prototype, "kekri", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: password_recipient_info_1.PasswordRecipientInfo,
+        context: 3,
+        implicit: true,
+        optional: true
+      })
+    ], RecipientInfo.prototype, "pwri", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: OtherRecipientInfo,
+        context: 4,
+        implicit: true,
+        optional: true
+      })
+    ], RecipientInfo.prototype, "ori", void 0);
+    exports.RecipientInfo = RecipientInfo = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], RecipientInfo);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js
+var require_recipient_infos = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js"(exports) {
+    "use strict";
+    var RecipientInfos_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RecipientInfos = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var recipient_info_1 = require_recipient_info();
+    var RecipientInfos = RecipientInfos_1 = class RecipientInfos extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, RecipientInfos_1.prototype);
+      }
+    };
+    exports.RecipientInfos = RecipientInfos;
+    exports.RecipientInfos = RecipientInfos = RecipientInfos_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: recipient_info_1.RecipientInfo
+      })
+    ], RecipientInfos);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js
+var require_revocation_info_choice = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js"(exports) {
+    "use strict";
+    var RevocationInfoChoices_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RevocationInfoChoices = exports.RevocationInfoChoice = exports.OtherRevocationInfoFormat = exports.id_ri_scvp = exports.id_ri_ocsp_response = exports.id_ri = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    exports.id_ri = `${asn1_x509_1.id_pkix}.16`;
+    exports.id_ri_ocsp_response = `${exports.id_ri}.2`;
+    exports.id_ri_scvp = `${exports.id_ri}.4`;
+    var OtherRevocationInfoFormat = class {
+      otherRevInfoFormat = "";
+      otherRevInfo = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OtherRevocationInfoFormat = OtherRevocationInfoFormat;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], OtherRevocationInfoFormat.prototype, "otherRevInfoFormat", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })
+    ], OtherRevocationInfoFormat.prototype, "otherRevInfo", void 0);
+    var RevocationInfoChoice = class RevocationInfoChoice {
+      other = new OtherRevocationInfoFormat();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RevocationInfoChoice = RevocationInfoChoice;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: OtherRevocationInfoFormat,
+        context: 1,
+        implicit: true
+      })
+    ], RevocationInfoChoice.prototype, "other", void 0);
+    exports.RevocationInfoChoice = RevocationInfoChoice = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], RevocationInfoChoice);
+    var RevocationInfoChoices = RevocationInfoChoices_1 = class RevocationInfoChoices extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, RevocationInfoChoices_1.prototype);
+      }
+    };
+    exports.RevocationInfoChoices = RevocationInfoChoices;
+    exports.RevocationInfoChoices = RevocationInfoChoices = RevocationInfoChoices_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: RevocationInfoChoice
+      })
+    ], RevocationInfoChoices);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js
+var require_originator_info = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.OriginatorInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var certificate_choices_1 = require_certificate_choices();
+    var revocation_info_choice_1 = require_revocation_info_choice();
+    var OriginatorInfo = class {
+      certs;
+      crls;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OriginatorInfo = OriginatorInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: certificate_choices_1.CertificateSet,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], OriginatorInfo.prototype, "certs", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: revocation_info_choice_1.RevocationInfoChoices,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], OriginatorInfo.prototype, "crls", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js
+var require_enveloped_data = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js"(exports) {
+    "use strict";
+    var UnprotectedAttributes_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.EnvelopedData = exports.UnprotectedAttributes = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var types_1 = require_types3();
+    var attribute_1 = require_attribute2();
+    var recipient_infos_1 = require_recipient_infos();
+    var originator_info_1 = require_originator_info();
+    var encrypted_content_info_1 = require_encrypted_content_info();
+    var UnprotectedAttributes = UnprotectedAttributes_1 = class UnprotectedAttributes extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, UnprotectedAttributes_1.prototype);
+      }
+    };
+    exports.UnprotectedAttributes = UnprotectedAttributes;
+    exports.UnprotectedAttributes = UnprotectedAttributes = UnprotectedAttributes_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: attribute_1.Attribute
+      })
+    ], UnprotectedAttributes);
+    var EnvelopedData = class {
+      version = types_1.CMSVersion.v0;
+      originatorInfo;
+      recipientInfos = new recipient_infos_1.RecipientInfos();
+      encryptedContentInfo = new encrypted_content_info_1.EncryptedContentInfo();
+      unprotectedAttrs;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EnvelopedData = EnvelopedData;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], EnvelopedData.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: originator_info_1.OriginatorInfo,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], EnvelopedData.prototype, "originatorInfo", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: recipient_infos_1.RecipientInfos })
+    ], EnvelopedData.prototype, "recipientInfos", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: encrypted_content_info_1.EncryptedContentInfo })
+    ], EnvelopedData.prototype, "encryptedContentInfo", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: UnprotectedAttributes,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], EnvelopedData.prototype, "unprotectedAttrs", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js
+var require_object_identifiers3 = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_authData = exports.id_encryptedData = exports.id_digestedData = exports.id_envelopedData = exports.id_signedData = exports.id_data = exports.id_ct_contentInfo = void 0;
+    exports.id_ct_contentInfo = "1.2.840.113549.1.9.16.1.6";
+    exports.id_data = "1.2.840.113549.1.7.1";
+    exports.id_signedData = "1.2.840.113549.1.7.2";
+    exports.id_envelopedData = "1.2.840.113549.1.7.3";
+    exports.id_digestedData = "1.2.840.113549.1.7.5";
+    exports.id_encryptedData = "1.2.840.113549.1.7.6";
+    exports.id_authData = "1.2.840.113549.1.9.16.1.2";
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js
+var require_signed_data = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js"(exports) {
+    "use strict";
+    var DigestAlgorithmIdentifiers_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SignedData = exports.DigestAlgorithmIdentifiers = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var certificate_choices_1 = require_certificate_choices();
+    var types_1 = require_types3();
+    var encapsulated_content_info_1 = require_encapsulated_content_info();
+    var revocation_info_choice_1 = require_revocation_info_choice();
+    var signer_info_1 = require_signer_info();
+    var DigestAlgorithmIdentifiers = DigestAlgorithmIdentifiers_1 = class DigestAlgorithmIdentifiers extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, DigestAlgorithmIdentifiers_1.prototype);
+      }
+    };
+    exports.DigestAlgorithmIdentifiers = DigestAlgorithmIdentifiers;
+    exports.DigestAlgorithmIdentifiers = DigestAlgorithmIdentifiers = DigestAlgorithmIdentifiers_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: types_1.DigestAlgorithmIdentifier
+      })
+    ], DigestAlgorithmIdentifiers);
+    var SignedData = class {
+      version = types_1.CMSVersion.v0;
+      digestAlgorithms = new DigestAlgorithmIdentifiers();
+      encapContentInfo = new encapsulated_content_info_1.EncapsulatedContentInfo();
+      certificates;
+      crls;
+      signerInfos = new signer_info_1.SignerInfos();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SignedData = SignedData;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], SignedData.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: DigestAlgorithmIdentifiers })
+    ], SignedData.prototype, "digestAlgorithms", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: encapsulated_content_info_1.EncapsulatedContentInfo })
+    ], SignedData.prototype, "encapContentInfo", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: certificate_choices_1.CertificateSet,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], SignedData.prototype, "certificates", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: revocation_info_choice_1.RevocationInfoChoices,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], SignedData.prototype, "crls", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: signer_info_1.SignerInfos })
+    ], SignedData.prototype, "signerInfos", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-cms/build/cjs/index.js
+var require_cjs5 = __commonJS({
+  "node_modules/@peculiar/asn1-cms/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_attributes(), exports);
+    tslib_1.__exportStar(require_attribute2(), exports);
+    tslib_1.__exportStar(require_certificate_choices(), exports);
+    tslib_1.__exportStar(require_content_info(), exports);
+    tslib_1.__exportStar(require_encapsulated_content_info(), exports);
+    tslib_1.__exportStar(require_encrypted_content_info(), exports);
+    tslib_1.__exportStar(require_enveloped_data(), exports);
+    tslib_1.__exportStar(require_issuer_and_serial_number(), exports);
+    tslib_1.__exportStar(require_kek_recipient_info(), exports);
+    tslib_1.__exportStar(require_key_agree_recipient_info(), exports);
+    tslib_1.__exportStar(require_key_trans_recipient_info(), exports);
+    tslib_1.__exportStar(require_object_identifiers3(), exports);
+    tslib_1.__exportStar(require_originator_info(), exports);
+    tslib_1.__exportStar(require_password_recipient_info(), exports);
+    tslib_1.__exportStar(require_recipient_info(), exports);
+    tslib_1.__exportStar(require_recipient_infos(), exports);
+    tslib_1.__exportStar(require_revocation_info_choice(), exports);
+    tslib_1.__exportStar(require_signed_data(), exports);
+    tslib_1.__exportStar(require_signer_identifier(), exports);
+    tslib_1.__exportStar(require_signer_info(), exports);
+    tslib_1.__exportStar(require_types3(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js
+var require_object_identifiers4 = __commonJS({
+  "node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_sect571r1 = exports.id_sect571k1 = exports.id_secp521r1 = exports.id_sect409r1 = exports.id_sect409k1 = exports.id_secp384r1 = exports.id_sect283r1 = exports.id_sect283k1 = exports.id_secp256r1 = exports.id_sect233r1 = exports.id_sect233k1 = exports.id_secp224r1 = exports.id_sect163r2 = exports.id_sect163k1 = exports.id_secp192r1 = exports.id_ecdsaWithSHA512 = exports.id_ecdsaWithSHA384 = exports.id_ecdsaWithSHA256 = exports.id_ecdsaWithSHA224 = exports.id_ecdsaWithSHA1 = exports.id_ecMQV = exports.id_ecDH = exports.id_ecPublicKey = void 0;
+    exports.id_ecPublicKey = "1.2.840.10045.2.1";
+    exports.id_ecDH = "1.3.132.1.12";
+    exports.id_ecMQV = "1.3.132.1.13";
+    exports.id_ecdsaWithSHA1 = "1.2.840.10045.4.1";
+    exports.id_ecdsaWithSHA224 = "1.2.840.10045.4.3.1";
+    exports.id_ecdsaWithSHA256 = "1.2.840.10045.4.3.2";
+    exports.id_ecdsaWithSHA384 = "1.2.840.10045.4.3.3";
+    exports.id_ecdsaWithSHA512 = "1.2.840.10045.4.3.4";
+    exports.id_secp192r1 = "1.2.840.10045.3.1.1";
+    exports.id_sect163k1 = "1.3.132.0.1";
+    exports.id_sect163r2 = "1.3.132.0.15";
+    exports.id_secp224r1 = "1.3.132.0.33";
+    exports.id_sect233k1 = "1.3.132.0.26";
+    exports.id_sect233r1 = "1.3.132.0.27";
+    exports.id_secp256r1 = "1.2.840.10045.3.1.7";
+    exports.id_sect283k1 = "1.3.132.0.16";
+    exports.id_sect283r1 = "1.3.132.0.17";
+    exports.id_secp384r1 = "1.3.132.0.34";
+    exports.id_sect409k1 = "1.3.132.0.36";
+    exports.id_sect409r1 = "1.3.132.0.37";
+    exports.id_secp521r1 = "1.3.132.0.35";
+    exports.id_sect571k1 = "1.3.132.0.38";
+    exports.id_sect571r1 = "1.3.132.0.39";
+  }
+});
+
+// node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js
+var require_algorithms = __commonJS({
+  "node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ecdsaWithSHA512 = exports.ecdsaWithSHA384 = exports.ecdsaWithSHA256 = exports.ecdsaWithSHA224 = exports.ecdsaWithSHA1 = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_x509_1 = require_cjs3();
+    var oid = tslib_1.__importStar(require_object_identifiers4());
+    function create(algorithm) {
+      return new asn1_x509_1.AlgorithmIdentifier({ algorithm });
+    }
+    exports.ecdsaWithSHA1 = create(oid.id_ecdsaWithSHA1);
+    exports.ecdsaWithSHA224 = create(oid.id_ecdsaWithSHA224);
+    exports.ecdsaWithSHA256 = create(oid.id_ecdsaWithSHA256);
+    exports.ecdsaWithSHA384 = create(oid.id_ecdsaWithSHA384);
+    exports.ecdsaWithSHA512 = create(oid.id_ecdsaWithSHA512);
+  }
+});
+
+// node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js
+var require_rfc3279 = __commonJS({
+  "node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SpecifiedECDomain = exports.ECPVer = exports.Curve = exports.FieldElement = exports.ECPoint = exports.FieldID = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var FieldID = class FieldID {
+      fieldType;
+      parameters;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.FieldID = FieldID;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], FieldID.prototype, "fieldType", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Any })
+    ], FieldID.prototype, "parameters", void 0);
+    exports.FieldID = FieldID = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], FieldID);
+    var ECPoint = class extends asn1_schema_1.OctetString {
+    };
+    exports.ECPoint = ECPoint;
+    var FieldElement = class extends asn1_schema_1.OctetString {
+    };
+    exports.FieldElement = FieldElement;
+    var Curve = class Curve {
+      a;
+      b;
+      seed;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.Curve = Curve;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.OctetString })
+    ], Curve.prototype, "a", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.OctetString })
+    ], Curve.prototype, "b", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.BitString,
+        optional: true
+      })
+    ], Curve.prototype, "seed", void 0);
+    exports.Curve = Curve = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], Curve);
+    var ECPVer;
+    (function(ECPVer2) {
+      ECPVer2[ECPVer2["ecpVer1"] = 1] = "ecpVer1";
+    })(ECPVer || (exports.ECPVer = ECPVer = {}));
+    var SpecifiedECDomain = class SpecifiedECDomain {
+      version = ECPVer.ecpVer1;
+      fieldID;
+      curve;
+      base;
+      order;
+      cofactor;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SpecifiedECDomain = SpecifiedECDomain;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], SpecifiedECDomain.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: FieldID })
+    ], SpecifiedECDomain.prototype, "fieldID", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: Curve })
+    ], SpecifiedECDomain.prototype, "curve", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: ECPoint })
+    ], SpecifiedECDomain.prototype, "base", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], SpecifiedECDomain.prototype, "order", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        optional: true
+      })
+    ], SpecifiedECDomain.prototype, "cofactor", void 0);
+    exports.SpecifiedECDomain = SpecifiedECDomain = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], SpecifiedECDomain);
+  }
+});
+
+// node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js
+var require_ec_parameters = __commonJS({
+  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ECParameters = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var rfc3279_1 = require_rfc3279();
+    var ECParameters = class ECParameters {
+      namedCurve;
+      implicitCurve;
+      specifiedCurve;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.ECParameters = ECParameters;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], ECParameters.prototype, "namedCurve", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Null })
+    ], ECParameters.prototype, "implicitCurve", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: rfc3279_1.SpecifiedECDomain })
+    ], ECParameters.prototype, "specifiedCurve", void 0);
+    exports.ECParameters = ECParameters = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], ECParameters);
+  }
+});
+
+// node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js
+var require_ec_private_key = __commonJS({
+  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ECPrivateKey = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var ec_parameters_1 = require_ec_parameters();
+    var ECPrivateKey = class {
+      version = 1;
+      privateKey = new asn1_schema_1.OctetString();
+      parameters;
+      publicKey;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.ECPrivateKey = ECPrivateKey;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], ECPrivateKey.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], ECPrivateKey.prototype, "privateKey", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: ec_parameters_1.ECParameters,
+        context: 0,
+        optional: true
+      })
+    ], ECPrivateKey.prototype, "parameters", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.BitString,
+        context: 1,
+        optional: true
+      })
+    ], ECPrivateKey.prototype, "publicKey", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js
+var require_ec_signature_value = __commonJS({
+  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ECDSASigValue = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var ECDSASigValue = class {
+      r = new ArrayBuffer(0);
+      s = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.ECDSASigValue = ECDSASigValue;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], ECDSASigValue.prototype, "r", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], ECDSASigValue.prototype, "s", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-ecc/build/cjs/index.js
+var require_cjs6 = __commonJS({
+  "node_modules/@peculiar/asn1-ecc/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_algorithms(), exports);
+    tslib_1.__exportStar(require_ec_parameters(), exports);
+    tslib_1.__exportStar(require_ec_private_key(), exports);
+    tslib_1.__exportStar(require_ec_signature_value(), exports);
+    tslib_1.__exportStar(require_object_identifiers4(), exports);
+    tslib_1.__exportStar(require_rfc3279(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js
+var require_object_identifiers5 = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_mgf1 = exports.id_md5 = exports.id_md2 = exports.id_sha512_256 = exports.id_sha512_224 = exports.id_sha512 = exports.id_sha384 = exports.id_sha256 = exports.id_sha224 = exports.id_sha1 = exports.id_sha512_256WithRSAEncryption = exports.id_sha512_224WithRSAEncryption = exports.id_sha512WithRSAEncryption = exports.id_sha384WithRSAEncryption = exports.id_sha256WithRSAEncryption = exports.id_ssha224WithRSAEncryption = exports.id_sha224WithRSAEncryption = exports.id_sha1WithRSAEncryption = exports.id_md5WithRSAEncryption = exports.id_md2WithRSAEncryption = exports.id_RSASSA_PSS = exports.id_pSpecified = exports.id_RSAES_OAEP = exports.id_rsaEncryption = exports.id_pkcs_1 = void 0;
+    exports.id_pkcs_1 = "1.2.840.113549.1.1";
+    exports.id_rsaEncryption = `${exports.id_pkcs_1}.1`;
+    exports.id_RSAES_OAEP = `${exports.id_pkcs_1}.7`;
+    exports.id_pSpecified = `${exports.id_pkcs_1}.9`;
+    exports.id_RSASSA_PSS = `${exports.id_pkcs_1}.10`;
+    exports.id_md2WithRSAEncryption = `${exports.id_pkcs_1}.2`;
+    exports.id_md5WithRSAEncryption = `${exports.id_pkcs_1}.4`;
+    exports.id_sha1WithRSAEncryption = `${exports.id_pkcs_1}.5`;
+    exports.id_sha224WithRSAEncryption = `${exports.id_pkcs_1}.14`;
+    exports.id_ssha224WithRSAEncryption = exports.id_sha224WithRSAEncryption;
+    exports.id_sha256WithRSAEncryption = `${exports.id_pkcs_1}.11`;
+    exports.id_sha384WithRSAEncryption = `${exports.id_pkcs_1}.12`;
+    exports.id_sha512WithRSAEncryption = `${exports.id_pkcs_1}.13`;
+    exports.id_sha512_224WithRSAEncryption = `${exports.id_pkcs_1}.15`;
+    exports.id_sha512_256WithRSAEncryption = `${exports.id_pkcs_1}.16`;
+    exports.id_sha1 = "1.3.14.3.2.26";
+    exports.id_sha224 = "2.16.840.1.101.3.4.2.4";
+    exports.id_sha256 = "2.16.840.1.101.3.4.2.1";
+    exports.id_sha384 = "2.16.840.1.101.3.4.2.2";
+    exports.id_sha512 = "2.16.840.1.101.3.4.2.3";
+    exports.id_sha512_224 = "2.16.840.1.101.3.4.2.5";
+    exports.id_sha512_256 = "2.16.840.1.101.3.4.2.6";
+    exports.id_md2 = "1.2.840.113549.2.2";
+    exports.id_md5 = "1.2.840.113549.2.5";
+    exports.id_mgf1 = `${exports.id_pkcs_1}.8`;
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js
+var require_algorithms2 = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.sha512_256WithRSAEncryption = exports.sha512_224WithRSAEncryption = exports.sha512WithRSAEncryption = exports.sha384WithRSAEncryption = exports.sha256WithRSAEncryption = exports.sha224WithRSAEncryption = exports.sha1WithRSAEncryption = exports.md5WithRSAEncryption = exports.md2WithRSAEncryption = exports.rsaEncryption = exports.pSpecifiedEmpty = exports.mgf1SHA1 = exports.sha512_256 = exports.sha512_224 = exports.sha512 = exports.sha384 = exports.sha256 = exports.sha224 = exports.sha1 = exports.md4 = exports.md2 = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var oid = tslib_1.__importStar(require_object_identifiers5());
+    function create(algorithm) {
+      return new asn1_x509_1.AlgorithmIdentifier({
+        algorithm,
+        parameters: null
+      });
+    }
+    exports.md2 = create(oid.id_md2);
+    exports.md4 = create(oid.id_md5);
+    exports.sha1 = create(oid.id_sha1);
+    exports.sha224 = create(oid.id_sha224);
+    exports.sha256 = create(oid.id_sha256);
+    exports.sha384 = create(oid.id_sha384);
+    exports.sha512 = create(oid.id_sha512);
+    exports.sha512_224 = create(oid.id_sha512_224);
+    exports.sha512_256 = create(oid.id_sha512_256);
+    exports.mgf1SHA1 = new asn1_x509_1.AlgorithmIdentifier({
+      algorithm: oid.id_mgf1,
+      parameters: asn1_schema_1.AsnConvert.serialize(exports.sha1)
+    });
+    exports.pSpecifiedEmpty = new asn1_x509_1.AlgorithmIdentifier({
+      algorithm: oid.id_pSpecified,
+      parameters: asn1_schema_1.AsnConvert.serialize(asn1_schema_1.AsnOctetStringConverter.toASN(new Uint8Array([218, 57, 163, 238, 94, 107, 75, 13, 50, 85, 191, 239, 149, 96, 24, 144, 175, 216, 7, 9]).buffer))
+    });
+    exports.rsaEncryption = create(oid.id_rsaEncryption);
+    exports.md2WithRSAEncryption = create(oid.id_md2WithRSAEncryption);
+    exports.md5WithRSAEncryption = create(oid.id_md5WithRSAEncryption);
+    exports.sha1WithRSAEncryption = create(oid.id_sha1WithRSAEncryption);
+    exports.sha224WithRSAEncryption = create(oid.id_sha512_224WithRSAEncryption);
+    exports.sha256WithRSAEncryption = create(oid.id_sha512_256WithRSAEncryption);
+    exports.sha384WithRSAEncryption = create(oid.id_sha384WithRSAEncryption);
+    exports.sha512WithRSAEncryption = create(oid.id_sha512WithRSAEncryption);
+    exports.sha512_224WithRSAEncryption = create(oid.id_sha512_224WithRSAEncryption);
+    exports.sha512_256WithRSAEncryption = create(oid.id_sha512_256WithRSAEncryption);
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js
+var require_rsaes_oaep = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RSAES_OAEP = exports.RsaEsOaepParams = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var object_identifiers_1 = require_object_identifiers5();
+    var algorithms_1 = require_algorithms2();
+    var RsaEsOaepParams = class {
+      hashAlgorithm = new asn1_x509_1.AlgorithmIdentifier(algorithms_1.sha1);
+      maskGenAlgorithm = new asn1_x509_1.AlgorithmIdentifier({
+        algorithm: object_identifiers_1.id_mgf1,
+        parameters: asn1_schema_1.AsnConvert.serialize(algorithms_1.sha1)
+      });
+      pSourceAlgorithm = new asn1_x509_1.AlgorithmIdentifier(algorithms_1.pSpecifiedEmpty);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RsaEsOaepParams = RsaEsOaepParams;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.AlgorithmIdentifier,
+        context: 0,
+        defaultValue: algorithms_1.sha1
+      })
+    ], RsaEsOaepParams.prototype, "hashAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.AlgorithmIdentifier,
+        context: 1,
+        defaultValue: algorithms_1.mgf1SHA1
+      })
+    ], RsaEsOaepParams.prototype, "maskGenAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.AlgorithmIdentifier,
+        context: 2,
+        defaultValue: algorithms_1.pSpecifiedEmpty
+      })
+    ], RsaEsOaepParams.prototype, "pSourceAlgorithm", void 0);
+    exports.RSAES_OAEP = new asn1_x509_1.AlgorithmIdentifier({
+      algorithm: object_identifiers_1.id_RSAES_OAEP,
+      parameters: asn1_schema_1.AsnConvert.serialize(new RsaEsOaepParams())
+    });
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js
+var require_rsassa_pss = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RSASSA_PSS = exports.RsaSaPssParams = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var object_identifiers_1 = require_object_identifiers5();
+    var algorithms_1 = require_algorithms2();
+    var RsaSaPssParams = class {
+      hashAlgorithm = new asn1_x509_1.AlgorithmIdentifier(algorithms_1.sha1);
+      maskGenAlgorithm = new asn1_x509_1.AlgorithmIdentifier({
+        algorithm: object_identifiers_1.id_mgf1,
+        parameters: asn1_schema_1.AsnConvert.serialize(algorithms_1.sha1)
+      });
+      saltLength = 20;
+      trailerField = 1;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RsaSaPssParams = RsaSaPssParams;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.AlgorithmIdentifier,
+        context: 0,
+        defaultValue: algorithms_1.sha1
+      })
+    ], RsaSaPssParams.prototype, "hashAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_x509_1.AlgorithmIdentifier,
+        context: 1,
+        defaultValue: algorithms_1.mgf1SHA1
+      })
+    ], RsaSaPssParams.prototype, "maskGenAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 2,
+        defaultValue: 20
+      })
+    ], RsaSaPssParams.prototype, "saltLength", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        context: 3,
+        defaultValue: 1
+      })
+    ], RsaSaPssParams.prototype, "trailerField", void 0);
+    exports.RSASSA_PSS = new asn1_x509_1.AlgorithmIdentifier({
+      algorithm: object_identifiers_1.id_RSASSA_PSS,
+      parameters: asn1_schema_1.AsnConvert.serialize(new RsaSaPssParams())
+    });
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js
+var require_rsassa_pkcs1_v1_5 = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.DigestInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_x509_1 = require_cjs3();
+    var asn1_schema_1 = require_cjs2();
+    var DigestInfo = class {
+      digestAlgorithm = new asn1_x509_1.AlgorithmIdentifier();
+      digest = new asn1_schema_1.OctetString();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.DigestInfo = DigestInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], DigestInfo.prototype, "digestAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], DigestInfo.prototype, "digest", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js
+var require_parameters = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_rsaes_oaep(), exports);
+    tslib_1.__exportStar(require_rsassa_pss(), exports);
+    tslib_1.__exportStar(require_rsassa_pkcs1_v1_5(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js
+var require_other_prime_info = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js"(exports) {
+    "use strict";
+    var OtherPrimeInfos_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.OtherPrimeInfos = exports.OtherPrimeInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var OtherPrimeInfo = class {
+      prime = new ArrayBuffer(0);
+      exponent = new ArrayBuffer(0);
+      coefficient = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.OtherPrimeInfo = OtherPrimeInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], OtherPrimeInfo.prototype, "prime", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], OtherPrimeInfo.prototype, "exponent", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], OtherPrimeInfo.prototype, "coefficient", void 0);
+    var OtherPrimeInfos = OtherPrimeInfos_1 = class OtherPrimeInfos extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, OtherPrimeInfos_1.prototype);
+      }
+    };
+    exports.OtherPrimeInfos = OtherPrimeInfos;
+    exports.OtherPrimeInfos = OtherPrimeInfos = OtherPrimeInfos_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: OtherPrimeInfo
+      })
+    ], OtherPrimeInfos);
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js
+var require_rsa_private_key = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RSAPrivateKey = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var other_prime_info_1 = require_other_prime_info();
+    var RSAPrivateKey = class {
+      version = 0;
+      modulus = new ArrayBuffer(0);
+      publicExponent = new ArrayBuffer(0);
+      privateExponent = new ArrayBuffer(0);
+      prime1 = new ArrayBuffer(0);
+      prime2 = new ArrayBuffer(0);
+      exponent1 = new ArrayBuffer(0);
+      exponent2 = new ArrayBuffer(0);
+      coefficient = new ArrayBuffer(0);
+      otherPrimeInfos;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RSAPrivateKey = RSAPrivateKey;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], RSAPrivateKey.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "modulus", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "publicExponent", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "privateExponent", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "prime1", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "prime2", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "exponent1", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "exponent2", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPrivateKey.prototype, "coefficient", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: other_prime_info_1.OtherPrimeInfos,
+        optional: true
+      })
+    ], RSAPrivateKey.prototype, "otherPrimeInfos", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js
+var require_rsa_public_key = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RSAPublicKey = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var RSAPublicKey = class {
+      modulus = new ArrayBuffer(0);
+      publicExponent = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.RSAPublicKey = RSAPublicKey;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPublicKey.prototype, "modulus", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        converter: asn1_schema_1.AsnIntegerArrayBufferConverter
+      })
+    ], RSAPublicKey.prototype, "publicExponent", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-rsa/build/cjs/index.js
+var require_cjs7 = __commonJS({
+  "node_modules/@peculiar/asn1-rsa/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_parameters(), exports);
+    tslib_1.__exportStar(require_algorithms2(), exports);
+    tslib_1.__exportStar(require_object_identifiers5(), exports);
+    tslib_1.__exportStar(require_other_prime_info(), exports);
+    tslib_1.__exportStar(require_rsa_private_key(), exports);
+    tslib_1.__exportStar(require_rsa_public_key(), exports);
+  }
+});
+
+// node_modules/tsyringe/node_modules/tslib/tslib.es6.js
+var tslib_es6_exports2 = {};
+__export(tslib_es6_exports2, {
+  __assign: () => __assign2,
+  __asyncDelegator: () => __asyncDelegator2,
+  __asyncGenerator: () => __asyncGenerator2,
+  __asyncValues: () => __asyncValues2,
+  __await: () => __await2,
+  __awaiter: () => __awaiter2,
+  __classPrivateFieldGet: () => __classPrivateFieldGet3,
+  __classPrivateFieldSet: () => __classPrivateFieldSet3,
+  __createBinding: () => __createBinding2,
+  __decorate: () => __decorate2,
+  __exportStar: () => __exportStar2,
+  __extends: () => __extends2,
+  __generator: () => __generator2,
+  __importDefault: () => __importDefault2,
+  __importStar: () => __importStar2,
+  __makeTemplateObject: () => __makeTemplateObject2,
+  __metadata: () => __metadata2,
+  __param: () => __param2,
+  __read: () => __read2,
+  __rest: () => __rest2,
+  __spread: () => __spread2,
+  __spreadArrays: () => __spreadArrays2,
+  __values: () => __values2
+});
+function __extends2(d, b) {
+  extendStatics2(d, b);
+  function __() {
+    this.constructor = d;
+  }
+  d.prototype = b === null ? Object.create(b) : (__.prototype = b.prototype, new __());
+}
+function __rest2(s, e) {
+  var t = {};
+  for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p) && e.indexOf(p) < 0)
+    t[p] = s[p];
+  if (s != null && typeof Object.getOwnPropertySymbols === "function")
+    for (var i2 = 0, p = Object.getOwnPropertySymbols(s); i2 < p.length; i2++) {
+      if (e.indexOf(p[i2]) < 0 && Object.prototype.propertyIsEnumerable.call(s, p[i2]))
+        t[p[i2]] = s[p[i2]];
+    }
+  return t;
+}
+function __decorate2(decorators, target, key2, desc) {
+  var c3 = arguments.length, r = c3 < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key2) : desc, d;
+  if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key2, desc);
+  else for (var i2 = decorators.length - 1; i2 >= 0; i2--) if (d = decorators[i2]) r = (c3 < 3 ? d(r) : c3 > 3 ? d(target, key2, r) : d(target, key2)) || r;
+  return c3 > 3 && r && Object.defineProperty(target, key2, r), r;
+}
+function __param2(paramIndex, decorator) {
+  return function(target, key2) {
+    decorator(target, key2, paramIndex);
+  };
+}
+function __metadata2(metadataKey, metadataValue) {
+  if (typeof Reflect === "object" && typeof Reflect.metadata === "function") return Reflect.metadata(metadataKey, metadataValue);
+}
+function __awaiter2(thisArg, _arguments, P, generator) {
+  function adopt(value) {
+    return value instanceof P ? value : new P(function(resolve6) {
+      resolve6(value);
+    });
+  }
+  return new (P || (P = Promise))(function(resolve6, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result2) {
+      result2.done ? resolve6(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+}
+function __generator2(thisArg, body) {
+  var _ = { label: 0, sent: function() {
+    if (t[0] & 1) throw t[1];
+    return t[1];
+  }, trys: [], ops: [] }, f, y, t, g;
+  return g = { next: verb(0), "throw": verb(1), "return": verb(2) }, typeof Symbol === "function" && (g[Symbol.iterator] = function() {
+    return this;
+  }), g;
+  function verb(n2) {
+    return function(v) {
+      return step([n2, v]);
+    };
+  }
+  function step(op) {
+    if (f) throw new TypeError("Generator is already executing.");
+    while (_) try {
+      if (f = 1, y && (t = op[0] & 2 ? y["return"] : op[0] ? y["throw"] || ((t = y["return"]) && t.call(y), 0) : y.next) && !(t = t.call(y, op[1])).done) return t;
+      if (y = 0, t) op = [op[0] & 2, t.value];
+      switch (op[0]) {
+        case 0:
+        case 1:
+          t = op;
+          break;
+        case 4:
+          _.label++;
+          return { value: op[1], done: false };
+        case 5:
+          _.label++;
+          y = op[1];
+          op = [0];
+          continue;
+        case 7:
+          op = _.ops.pop();
+          _.trys.pop();
+          continue;
+        default:
+          if (!(t = _.trys, t = t.length > 0 && t[t.length - 1]) && (op[0] === 6 || op[0] === 2)) {
+            _ = 0;
+            continue;
+          }
+          if (op[0] === 3 && (!t || op[1] > t[0] && op[1] < t[3])) {
+            _.label = op[1];
+            break;
+          }
+          if (op[0] === 6 && _.label < t[1]) {
+            _.label = t[1];
+            t = op;
+            break;
+          }
+          if (t && _.label < t[2]) {
+            _.label = t[2];
+            _.ops.push(op);
+            break;
+          }
+          if (t[2]) _.ops.pop();
+          _.trys.pop();
+          continue;
+      }
+      op = body.call(thisArg, _);
+    } catch (e) {
+      op = [6, e];
+      y = 0;
+    } finally {
+      f = t = 0;
+    }
+    if (op[0] & 5) throw op[1];
+    return { value: op[0] ? op[1] : void 0, done: true };
+  }
+}
+function __createBinding2(o2, m, k, k2) {
+  if (k2 === void 0) k2 = k;
+  o2[k2] = m[k];
+}
+function __exportStar2(m, exports) {
+  for (var p in m) if (p !== "default" && !exports.hasOwnProperty(p)) exports[p] = m[p];
+}
+function __values2(o2) {
+  var s = typeof Symbol === "function" && Symbol.iterator, m = s && o2[s], i2 = 0;
+  if (m) return m.call(o2);
+  if (o2 && typeof o2.length === "number") return {
+    next: function() {
+      if (o2 && i2 >= o2.length) o2 = void 0;
+      return { value: o2 && o2[i2++], done: !o2 };
+    }
+  };
+  throw new TypeError(s ? "Object is not iterable." : "Symbol.iterator is not defined.");
+}
+function __read2(o2, n2) {
+  var m = typeof Symbol === "function" && o2[Symbol.iterator];
+  if (!m) return o2;
+  var i2 = m.call(o2), r, ar = [], e;
+  try {
+    while ((n2 === void 0 || n2-- > 0) && !(r = i2.next()).done) ar.push(r.value);
+  } catch (error) {
+    e = { error };
+  } finally {
+    try {
+      if (r && !r.done && (m = i2["return"])) m.call(i2);
+    } finally {
+      if (e) throw e.error;
+    }
+  }
+  return ar;
+}
+function __spread2() {
+  for (var ar = [], i2 = 0; i2 < arguments.length; i2++)
+    ar = ar.concat(__read2(arguments[i2]));
+  return ar;
+}
+function __spreadArrays2() {
+  for (var s = 0, i2 = 0, il = arguments.length; i2 < il; i2++) s += arguments[i2].length;
+  for (var r = Array(s), k = 0, i2 = 0; i2 < il; i2++)
+    for (var a2 = arguments[i2], j = 0, jl = a2.length; j < jl; j++, k++)
+      r[k] = a2[j];
+  return r;
+}
+function __await2(v) {
+  return this instanceof __await2 ? (this.v = v, this) : new __await2(v);
+}
+function __asyncGenerator2(thisArg, _arguments, generator) {
+  if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
+  var g = generator.apply(thisArg, _arguments || []), i2, q = [];
+  return i2 = {}, verb("next"), verb("throw"), verb("return"), i2[Symbol.asyncIterator] = function() {
+    return this;
+  }, i2;
+  function verb(n2) {
+    if (g[n2]) i2[n2] = function(v) {
+      return new Promise(function(a2, b) {
+        q.push([n2, v, a2, b]) > 1 || resume(n2, v);
+      });
+    };
+  }
+  function resume(n2, v) {
+    try {
+      step(g[n2](v));
+    } catch (e) {
+      settle(q[0][3], e);
+    }
+  }
+  function step(r) {
+    r.value instanceof __await2 ? Promise.resolve(r.value.v).then(fulfill, reject) : settle(q[0][2], r);
+  }
+  function fulfill(value) {
+    resume("next", value);
+  }
+  function reject(value) {
+    resume("throw", value);
+  }
+  function settle(f, v) {
+    if (f(v), q.shift(), q.length) resume(q[0][0], q[0][1]);
+  }
+}
+function __asyncDelegator2(o2) {
+  var i2, p;
+  return i2 = {}, verb("next"), verb("throw", function(e) {
+    throw e;
+  }), verb("return"), i2[Symbol.iterator] = function() {
+    return this;
+  }, i2;
+  function verb(n2, f) {
+    i2[n2] = o2[n2] ? function(v) {
+      return (p = !p) ? { value: __await2(o2[n2](v)), done: n2 === "return" } : f ? f(v) : v;
+    } : f;
+  }
+}
+function __asyncValues2(o2) {
+  if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
+  var m = o2[Symbol.asyncIterator], i2;
+  return m ? m.call(o2) : (o2 = typeof __values2 === "function" ? __values2(o2) : o2[Symbol.iterator](), i2 = {}, verb("next"), verb("throw"), verb("return"), i2[Symbol.asyncIterator] = function() {
+    return this;
+  }, i2);
+  function verb(n2) {
+    i2[n2] = o2[n2] && function(v) {
+      return new Promise(function(resolve6, reject) {
+        v = o2[n2](v), settle(resolve6, reject, v.done, v.value);
+      });
+    };
+  }
+  function settle(resolve6, reject, d, v) {
+    Promise.resolve(v).then(function(v2) {
+      resolve6({ value: v2, done: d });
+    }, reject);
+  }
+}
+function __makeTemplateObject2(cooked, raw) {
+  if (Object.defineProperty) {
+    Object.defineProperty(cooked, "raw", { value: raw });
+  } else {
+    cooked.raw = raw;
+  }
+  return cooked;
+}
+function __importStar2(mod) {
+  if (mod && mod.__esModule) return mod;
+  var result2 = {};
+  if (mod != null) {
+    for (var k in mod) if (Object.hasOwnProperty.call(mod, k)) result2[k] = mod[k];
+  }
+  result2.default = mod;
+  return result2;
+}
+function __importDefault2(mod) {
+  return mod && mod.__esModule ? mod : { default: mod };
+}
+function __classPrivateFieldGet3(receiver, privateMap) {
+  if (!privateMap.has(receiver)) {
+    throw new TypeError("attempted to get private field on non-instance");
+  }
+  return privateMap.get(receiver);
+}
+function __classPrivateFieldSet3(receiver, privateMap, value) {
+  if (!privateMap.has(receiver)) {
+    throw new TypeError("attempted to set private field on non-instance");
+  }
+  privateMap.set(receiver, value);
+  return value;
+}
+var extendStatics2, __assign2;
+var init_tslib_es62 = __esm({
+  "node_modules/tsyringe/node_modules/tslib/tslib.es6.js"() {
+    extendStatics2 = function(d, b) {
+      extendStatics2 = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b2) {
+        d2.__proto__ = b2;
+      } || function(d2, b2) {
+        for (var p in b2) if (b2.hasOwnProperty(p)) d2[p] = b2[p];
+      };
+      return extendStatics2(d, b);
+    };
+    __assign2 = function() {
+      __assign2 = Object.assign || function __assign3(t) {
+        for (var s, i2 = 1, n2 = arguments.length; i2 < n2; i2++) {
+          s = arguments[i2];
+          for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p)) t[p] = s[p];
+        }
+        return t;
+      };
+      return __assign2.apply(this, arguments);
+    };
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/types/lifecycle.js
+var require_lifecycle = __commonJS({
+  "node_modules/tsyringe/dist/cjs/types/lifecycle.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var Lifecycle;
+    (function(Lifecycle2) {
+      Lifecycle2[Lifecycle2["Transient"] = 0] = "Transient";
+      Lifecycle2[Lifecycle2["Singleton"] = 1] = "Singleton";
+      Lifecycle2[Lifecycle2["ResolutionScoped"] = 2] = "ResolutionScoped";
+      Lifecycle2[Lifecycle2["ContainerScoped"] = 3] = "ContainerScoped";
+    })(Lifecycle || (Lifecycle = {}));
+    exports.default = Lifecycle;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/types/index.js
+var require_types4 = __commonJS({
+  "node_modules/tsyringe/dist/cjs/types/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var lifecycle_1 = require_lifecycle();
+    Object.defineProperty(exports, "Lifecycle", { enumerable: true, get: function() {
+      return lifecycle_1.default;
+    } });
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/reflection-helpers.js
+var require_reflection_helpers = __commonJS({
+  "node_modules/tsyringe/dist/cjs/reflection-helpers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.defineInjectionTokenMetadata = exports.getParamInfo = exports.INJECTION_TOKEN_METADATA_KEY = void 0;
+    exports.INJECTION_TOKEN_METADATA_KEY = "injectionTokens";
+    function getParamInfo(target) {
+      const params = Reflect.getMetadata("design:paramtypes", target) || [];
+      const injectionTokens = Reflect.getOwnMetadata(exports.INJECTION_TOKEN_METADATA_KEY, target) || {};
+      Object.keys(injectionTokens).forEach((key2) => {
+        params[+key2] = injectionTokens[key2];
+      });
+      return params;
+    }
+    exports.getParamInfo = getParamInfo;
+    function defineInjectionTokenMetadata(data, transform) {
+      return function(target, _propertyKey, parameterIndex) {
+        const descriptors2 = Reflect.getOwnMetadata(exports.INJECTION_TOKEN_METADATA_KEY, target) || {};
+        descriptors2[parameterIndex] = transform ? {
+          token: data,
+          transform: transform.transformToken,
+          transformArgs: transform.args || []
+        } : data;
+        Reflect.defineMetadata(exports.INJECTION_TOKEN_METADATA_KEY, descriptors2, target);
+      };
+    }
+    exports.defineInjectionTokenMetadata = defineInjectionTokenMetadata;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/providers/class-provider.js
+var require_class_provider = __commonJS({
+  "node_modules/tsyringe/dist/cjs/providers/class-provider.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isClassProvider = void 0;
+    function isClassProvider(provider) {
+      return !!provider.useClass;
+    }
+    exports.isClassProvider = isClassProvider;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/providers/factory-provider.js
+var require_factory_provider = __commonJS({
+  "node_modules/tsyringe/dist/cjs/providers/factory-provider.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isFactoryProvider = void 0;
+    function isFactoryProvider(provider) {
+      return !!provider.useFactory;
+    }
+    exports.isFactoryProvider = isFactoryProvider;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/lazy-helpers.js
+var require_lazy_helpers = __commonJS({
+  "node_modules/tsyringe/dist/cjs/lazy-helpers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.delay = exports.DelayedConstructor = void 0;
+    var DelayedConstructor = class {
+      constructor(wrap) {
+        this.wrap = wrap;
+        this.reflectMethods = [
+          "get",
+          "getPrototypeOf",
+          "setPrototypeOf",
+          "getOwnPropertyDescriptor",
+          "defineProperty",
+          "has",
+          "set",
+          "deleteProperty",
+          "apply",
+          "construct",
+          "ownKeys"
+        ];
+      }
+      createProxy(createObject) {
+        const target = {};
+        let init2 = false;
+        let value;
+        const delayedObject = () => {
+          if (!init2) {
+            value = createObject(this.wrap());
+            init2 = true;
+          }
+          return value;
+        };
+        return new Proxy(target, this.createHandler(delayedObject));
+      }
+      createHandler(delayedObject) {
+        const handler = {};
+        const install = (name) => {
+          handler[name] = (...args) => {
+            args[0] = delayedObject();
+            const method = Reflect[name];
+            return method(...args);
+          };
+        };
+        this.reflectMethods.forEach(install);
+        return handler;
+      }
+    };
+    exports.DelayedConstructor = DelayedConstructor;
+    function delay(wrappedConstructor) {
+      if (typeof wrappedConstructor === "undefined") {
+        throw new Error("Attempt to `delay` undefined. Constructor must be wrapped in a callback");
+      }
+      return new DelayedConstructor(wrappedConstructor);
+    }
+    exports.delay = delay;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/providers/injection-token.js
+var require_injection_token = __commonJS({
+  "node_modules/tsyringe/dist/cjs/providers/injection-token.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isConstructorToken = exports.isTransformDescriptor = exports.isTokenDescriptor = exports.isNormalToken = void 0;
+    var lazy_helpers_1 = require_lazy_helpers();
+    function isNormalToken(token) {
+      return typeof token === "string" || typeof token === "symbol";
+    }
+    exports.isNormalToken = isNormalToken;
+    function isTokenDescriptor(descriptor) {
+      return typeof descriptor === "object" && "token" in descriptor && "multiple" in descriptor;
+    }
+    exports.isTokenDescriptor = isTokenDescriptor;
+    function isTransformDescriptor(descriptor) {
+      return typeof descriptor === "object" && "token" in descriptor && "transform" in descriptor;
+    }
+    exports.isTransformDescriptor = isTransformDescriptor;
+    function isConstructorToken(token) {
+      return typeof token === "function" || token instanceof lazy_helpers_1.DelayedConstructor;
+    }
+    exports.isConstructorToken = isConstructorToken;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/providers/token-provider.js
+var require_token_provider = __commonJS({
+  "node_modules/tsyringe/dist/cjs/providers/token-provider.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isTokenProvider = void 0;
+    function isTokenProvider(provider) {
+      return !!provider.useToken;
+    }
+    exports.isTokenProvider = isTokenProvider;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/providers/value-provider.js
+var require_value_provider = __commonJS({
+  "node_modules/tsyringe/dist/cjs/providers/value-provider.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isValueProvider = void 0;
+    function isValueProvider(provider) {
+      return provider.useValue != void 0;
+    }
+    exports.isValueProvider = isValueProvider;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/providers/index.js
+var require_providers = __commonJS({
+  "node_modules/tsyringe/dist/cjs/providers/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var class_provider_1 = require_class_provider();
+    Object.defineProperty(exports, "isClassProvider", { enumerable: true, get: function() {
+      return class_provider_1.isClassProvider;
+    } });
+    var factory_provider_1 = require_factory_provider();
+    Object.defineProperty(exports, "isFactoryProvider", { enumerable: true, get: function() {
+      return factory_provider_1.isFactoryProvider;
+    } });
+    var injection_token_1 = require_injection_token();
+    Object.defineProperty(exports, "isNormalToken", { enumerable: true, get: function() {
+      return injection_token_1.isNormalToken;
+    } });
+    var token_provider_1 = require_token_provider();
+    Object.defineProperty(exports, "isTokenProvider", { enumerable: true, get: function() {
+      return token_provider_1.isTokenProvider;
+    } });
+    var value_provider_1 = require_value_provider();
+    Object.defineProperty(exports, "isValueProvider", { enumerable: true, get: function() {
+      return value_provider_1.isValueProvider;
+    } });
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/providers/provider.js
+var require_provider = __commonJS({
+  "node_modules/tsyringe/dist/cjs/providers/provider.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isProvider = void 0;
+    var class_provider_1 = require_class_provider();
+    var value_provider_1 = require_value_provider();
+    var token_provider_1 = require_token_provider();
+    var factory_provider_1 = require_factory_provider();
+    function isProvider(provider) {
+      return class_provider_1.isClassProvider(provider) || value_provider_1.isValueProvider(provider) || token_provider_1.isTokenProvider(provider) || factory_provider_1.isFactoryProvider(provider);
+    }
+    exports.isProvider = isProvider;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/registry-base.js
+var require_registry_base = __commonJS({
+  "node_modules/tsyringe/dist/cjs/registry-base.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var RegistryBase = class {
+      constructor() {
+        this._registryMap = /* @__PURE__ */ new Map();
+      }
+      entries() {
+        return this._registryMap.entries();
+      }
+      getAll(key2) {
+        this.ensure(key2);
+        return this._registryMap.get(key2);
+      }
+      get(key2) {
+        this.ensure(key2);
+        const value = this._registryMap.get(key2);
+        return value[value.length - 1] || null;
+      }
+      set(key2, value) {
+        this.ensure(key2);
+        this._registryMap.get(key2).push(value);
+      }
+      setAll(key2, value) {
+        this._registryMap.set(key2, value);
+      }
+      has(key2) {
+        this.ensure(key2);
+        return this._registryMap.get(key2).length > 0;
+      }
+      clear() {
+        this._registryMap.clear();
+      }
+      ensure(key2) {
+        if (!this._registryMap.has(key2)) {
+          this._registryMap.set(key2, []);
+        }
+      }
+    };
+    exports.default = RegistryBase;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/registry.js
+var require_registry2 = __commonJS({
+  "node_modules/tsyringe/dist/cjs/registry.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var registry_base_1 = require_registry_base();
+    var Registry = class extends registry_base_1.default {
+    };
+    exports.default = Registry;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/resolution-context.js
+var require_resolution_context = __commonJS({
+  "node_modules/tsyringe/dist/cjs/resolution-context.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var ResolutionContext = class {
+      constructor() {
+        this.scopedResolutions = /* @__PURE__ */ new Map();
+      }
+    };
+    exports.default = ResolutionContext;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/error-helpers.js
+var require_error_helpers = __commonJS({
+  "node_modules/tsyringe/dist/cjs/error-helpers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.formatErrorCtor = void 0;
+    function formatDependency(params, idx) {
+      if (params === null) {
+        return `at position #${idx}`;
+      }
+      const argName = params.split(",")[idx].trim();
+      return `"${argName}" at position #${idx}`;
+    }
+    function composeErrorMessage(msg, e, indent = "    ") {
+      return [msg, ...e.message.split("\n").map((l) => indent + l)].join("\n");
+    }
+    function formatErrorCtor(ctor, paramIdx, error) {
+      const [, params = null] = ctor.toString().match(/constructor\(([\w, ]+)\)/) || [];
+      const dep = formatDependency(params, paramIdx);
+      return composeErrorMessage(`Cannot inject the dependency ${dep} of "${ctor.name}" constructor. Reason:`, error);
+    }
+    exports.formatErrorCtor = formatErrorCtor;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/types/disposable.js
+var require_disposable = __commonJS({
+  "node_modules/tsyringe/dist/cjs/types/disposable.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isDisposable = void 0;
+    function isDisposable(value) {
+      if (typeof value.dispose !== "function")
+        return false;
+      const disposeFun = value.dispose;
+      if (disposeFun.length > 0) {
+        return false;
+      }
+      return true;
+    }
+    exports.isDisposable = isDisposable;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/interceptors.js
+var require_interceptors = __commonJS({
+  "node_modules/tsyringe/dist/cjs/interceptors.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PostResolutionInterceptors = exports.PreResolutionInterceptors = void 0;
+    var registry_base_1 = require_registry_base();
+    var PreResolutionInterceptors = class extends registry_base_1.default {
+    };
+    exports.PreResolutionInterceptors = PreResolutionInterceptors;
+    var PostResolutionInterceptors = class extends registry_base_1.default {
+    };
+    exports.PostResolutionInterceptors = PostResolutionInterceptors;
+    var Interceptors = class {
+      constructor() {
+        this.preResolution = new PreResolutionInterceptors();
+        this.postResolution = new PostResolutionInterceptors();
+      }
+    };
+    exports.default = Interceptors;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/dependency-container.js
+var require_dependency_container = __commonJS({
+  "node_modules/tsyringe/dist/cjs/dependency-container.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.instance = exports.typeInfo = void 0;
+    var tslib_1 = (init_tslib_es62(), __toCommonJS(tslib_es6_exports2));
+    var providers_1 = require_providers();
+    var provider_1 = require_provider();
+    var injection_token_1 = require_injection_token();
+    var registry_1 = require_registry2();
+    var lifecycle_1 = require_lifecycle();
+    var resolution_context_1 = require_resolution_context();
+    var error_helpers_1 = require_error_helpers();
+    var lazy_helpers_1 = require_lazy_helpers();
+    var disposable_1 = require_disposable();
+    var interceptors_1 = require_interceptors();
+    exports.typeInfo = /* @__PURE__ */ new Map();
+    var InternalDependencyContainer = class _InternalDependencyContainer {
+      constructor(parent) {
+        this.parent = parent;
+        this._registry = new registry_1.default();
+        this.interceptors = new interceptors_1.default();
+        this.disposed = false;
+        this.disposables = /* @__PURE__ */ new Set();
+      }
+      register(token, providerOrConstructor, options = { lifecycle: lifecycle_1.default.Transient }) {
+        this.ensureNotDisposed();
+        let provider;
+        if (!provider_1.isProvider(providerOrConstructor)) {
+          provider = { useClass: providerOrConstructor };
+        } else {
+          provider = providerOrConstructor;
+        }
+        if (providers_1.isTokenProvider(provider)) {
+          const path6 = [token];
+          let tokenProvider = provider;
+          while (tokenProvider != null) {
+            const currentToken = tokenProvider.useToken;
+            if (path6.includes(currentToken)) {
+              throw new Error(`Token registration cycle detected! ${[...path6, currentToken].join(" -> ")}`);
+            }
+            path6.push(currentToken);
+            const registration = this._registry.get(currentToken);
+            if (registration && providers_1.isTokenProvider(registration.provider)) {
+              tokenProvider = registration.provider;
+            } else {
+              tokenProvider = null;
+            }
+          }
+        }
+        if (options.lifecycle === lifecycle_1.default.Singleton || options.lifecycle == lifecycle_1.default.ContainerScoped || options.lifecycle == lifecycle_1.default.ResolutionScoped) {
+          if (providers_1.isValueProvider(provider) || providers_1.isFactoryProvider(provider)) {
+            throw new Error(`Cannot use lifecycle "${lifecycle_1.default[options.lifecycle]}" with ValueProviders or FactoryProviders`);
+          }
+        }
+        this._registry.set(token, { provider, options });
+        return this;
+      }
+      registerType(from, to) {
+        this.ensureNotDisposed();
+        if (providers_1.isNormalToken(to)) {
+          return this.register(from, {
+            useToken: to
+          });
+        }
+        return this.register(from, {
+          useClass: to
+        });
+      }
+      registerInstance(token, instance) {
+        this.ensureNotDisposed();
+        return this.register(token, {
+          useValue: instance
+        });
+      }
+      registerSingleton(from, to) {
+        this.ensureNotDisposed();
+        if (providers_1.isNormalToken(from)) {
+          if (providers_1.isNormalToken(to)) {
+            return this.register(from, {
+              useToken: to
+            }, { lifecycle: lifecycle_1.default.Singleton });
+          } else if (to) {
+            return this.register(from, {
+              useClass: to
+            }, { lifecycle: lifecycle_1.default.Singleton });
+          }
+          throw new Error('Cannot register a type name as a singleton without a "to" token');
+        }
+        let useClass = from;
+        if (to && !providers_1.isNormalToken(to)) {
+          useClass = to;
+        }
+        return this.register(from, {
+          useClass
+        }, { lifecycle: lifecycle_1.default.Singleton });
+      }
+      resolve(token, context = new resolution_context_1.default(), isOptional = false) {
+        this.ensureNotDisposed();
+        const registration = this.getRegistration(token);
+        if (!registration && providers_1.isNormalToken(token)) {
+          if (isOptional) {
+            return void 0;
+          }
+          throw new Error(`Attempted to resolve unregistered dependency token: "${token.toString()}"`);
+        }
+        this.executePreResolutionInterceptor(token, "Single");
+        if (registration) {
+          const result2 = this.resolveRegistration(registration, context);
+          this.executePostResolutionInterceptor(token, result2, "Single");
+          return result2;
+        }
+        if (injection_token_1.isConstructorToken(token)) {
+          const result2 = this.construct(token, context);
+          this.executePostResolutionInterceptor(token, result2, "Single");
+          return result2;
+        }
+        throw new Error("Attempted to construct an undefined constructor. Could mean a circular dependency problem. Try using `delay` function.");
+      }
+      executePreResolutionInterceptor(token, resolutionType) {
+        if (this.interceptors.preResolution.has(token)) {
+          const remainingInterceptors = [];
+          for (const interceptor of this.interceptors.preResolution.getAll(token)) {
+            if (interceptor.options.frequency != "Once") {
+              remainingInterceptors.push(interceptor);
+            }
+            interceptor.callback(token, resolutionType);
+          }
+          this.interceptors.preResolution.setAll(token, remainingInterceptors);
+        }
+      }
+      executePostResolutionInterceptor(token, result2, resolutionType) {
+        if (this.interceptors.postResolution.has(token)) {
+          const remainingInterceptors = [];
+          for (const interceptor of this.interceptors.postResolution.getAll(token)) {
+            if (interceptor.options.frequency != "Once") {
+              remainingInterceptors.push(interceptor);
+            }
+            interceptor.callback(token, result2, resolutionType);
+          }
+          this.interceptors.postResolution.setAll(token, remainingInterceptors);
+        }
+      }
+      resolveRegistration(registration, context) {
+        this.ensureNotDisposed();
+        if (registration.options.lifecycle === lifecycle_1.default.ResolutionScoped && context.scopedResolutions.has(registration)) {
+          return context.scopedResolutions.get(registration);
+        }
+        const isSingleton = registration.options.lifecycle === lifecycle_1.default.Singleton;
+        const isContainerScoped = registration.options.lifecycle === lifecycle_1.default.ContainerScoped;
+        const returnInstance = isSingleton || isContainerScoped;
+        let resolved;
+        if (providers_1.isValueProvider(registration.provider)) {
+          resolved = registration.provider.useValue;
+        } else if (providers_1.isTokenProvider(registration.provider)) {
+          resolved = returnInstance ? registration.instance || (registration.instance = this.resolve(registration.provider.useToken, context)) : this.resolve(registration.provider.useToken, context);
+        } else if (providers_1.isClassProvider(registration.provider)) {
+          resolved = returnInstance ? registration.instance || (registration.instance = this.construct(registration.provider.useClass, context)) : this.construct(registration.provider.useClass, context);
+        } else if (providers_1.isFactoryProvider(registration.provider)) {
+          resolved = registration.provider.useFactory(this);
+        } else {
+          resolved = this.construct(registration.provider, context);
+        }
+        if (registration.options.lifecycle === lifecycle_1.default.ResolutionScoped) {
+          context.scopedResolutions.set(registration, resolved);
+        }
+        return resolved;
+      }
+      resolveAll(token, context = new resolution_context_1.default(), isOptional = false) {
+        this.ensureNotDisposed();
+        const registrations = this.getAllRegistrations(token);
+        if (!registrations && providers_1.isNormalToken(token)) {
+          if (isOptional) {
+            return [];
+          }
+          throw new Error(`Attempted to resolve unregistered dependency token: "${token.toString()}"`);
+        }
+        this.executePreResolutionInterceptor(token, "All");
+        if (registrations) {
+          const result3 = registrations.map((item) => this.resolveRegistration(item, context));
+          this.executePostResolutionInterceptor(token, result3, "All");
+          return result3;
+        }
+        const result2 = [this.construct(token, context)];
+        this.executePostResolutionInterceptor(token, result2, "All");
+        return result2;
+      }
+      isRegistered(token, recursive = false) {
+        this.ensureNotDisposed();
+        return this._registry.has(token) || recursive && (this.parent || false) && this.parent.isRegistered(token, true);
+      }
+      reset() {
+        this.ensureNotDisposed();
+        this._registry.clear();
+        this.interceptors.preResolution.clear();
+        this.interceptors.postResolution.clear();
+      }
+      clearInstances() {
+        this.ensureNotDisposed();
+        for (const [token, registrations] of this._registry.entries()) {
+          this._registry.setAll(token, registrations.filter((registration) => !providers_1.isValueProvider(registration.provider)).map((registration) => {
+            registration.instance = void 0;
+            return registration;
+          }));
+        }
+      }
+      createChildContainer() {
+        this.ensureNotDisposed();
+        const childContainer = new _InternalDependencyContainer(this);
+        for (const [token, registrations] of this._registry.entries()) {
+          if (registrations.some(({ options }) => options.lifecycle === lifecycle_1.default.ContainerScoped)) {
+            childContainer._registry.setAll(token, registrations.map((registration) => {
+              if (registration.options.lifecycle === lifecycle_1.default.ContainerScoped) {
+                return {
+                  provider: registration.provider,
+                  options: registration.options
+                };
+              }
+              return registration;
+            }));
+          }
+        }
+        return childContainer;
+      }
+      beforeResolution(token, callback, options = { frequency: "Always" }) {
+        this.interceptors.preResolution.set(token, {
+          callback,
+          options
+        });
+      }
+      afterResolution(token, callback, options = { frequency: "Always" }) {
+        this.interceptors.postResolution.set(token, {
+          callback,
+          options
+        });
+      }
+      dispose() {
+        return tslib_1.__awaiter(this, void 0, void 0, function* () {
+          this.disposed = true;
+          const promises = [];
+          this.disposables.forEach((disposable) => {
+            const maybePromise = disposable.dispose();
+            if (maybePromise) {
+              promises.push(maybePromise);
+            }
+          });
+          yield Promise.all(promises);
+        });
+      }
+      getRegistration(token) {
+        if (this.isRegistered(token)) {
+          return this._registry.get(token);
+        }
+        if (this.parent) {
+          return this.parent.getRegistration(token);
+        }
+        return null;
+      }
+      getAllRegistrations(token) {
+        if (this.isRegistered(token)) {
+          return this._registry.getAll(token);
+        }
+        if (this.parent) {
+          return this.parent.getAllRegistrations(token);
+        }
+        return null;
+      }
+      construct(ctor, context) {
+        if (ctor instanceof lazy_helpers_1.DelayedConstructor) {
+          return ctor.createProxy((target) => this.resolve(target, context));
+        }
+        const instance = (() => {
+          const paramInfo = exports.typeInfo.get(ctor);
+          if (!paramInfo || paramInfo.length === 0) {
+            if (ctor.length === 0) {
+              return new ctor();
+            } else {
+              throw new Error(`TypeInfo not known for "${ctor.name}"`);
+            }
+          }
+          const params = paramInfo.map(this.resolveParams(context, ctor));
+          return new ctor(...params);
+        })();
+        if (disposable_1.isDisposable(instance)) {
+          this.disposables.add(instance);
+        }
+        return instance;
+      }
+      resolveParams(context, ctor) {
+        return (param, idx) => {
+          try {
+            if (injection_token_1.isTokenDescriptor(param)) {
+              if (injection_token_1.isTransformDescriptor(param)) {
+                return param.multiple ? this.resolve(param.transform).transform(this.resolveAll(param.token, new resolution_context_1.default(), param.isOptional), ...param.transformArgs) : this.resolve(param.transform).transform(this.resolve(param.token, context, param.isOptional), ...param.transformArgs);
+              } else {
+                return param.multiple ? this.resolveAll(param.token, new resolution_context_1.default(), param.isOptional) : this.resolve(param.token, context, param.isOptional);
+              }
+            } else if (injection_token_1.isTransformDescriptor(param)) {
+              return this.resolve(param.transform, context).transform(this.resolve(param.token, context), ...param.transformArgs);
+            }
+            return this.resolve(param, context);
+          } catch (e) {
+            throw new Error(error_helpers_1.formatErrorCtor(ctor, idx, e));
+          }
+        };
+      }
+      ensureNotDisposed() {
+        if (this.disposed) {
+          throw new Error("This container has been disposed, you cannot interact with a disposed container");
+        }
+      }
+    };
+    exports.instance = new InternalDependencyContainer();
+    exports.default = exports.instance;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js
+var require_auto_injectable = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var reflection_helpers_1 = require_reflection_helpers();
+    var dependency_container_1 = require_dependency_container();
+    var injection_token_1 = require_injection_token();
+    var error_helpers_1 = require_error_helpers();
+    function autoInjectable() {
+      return function(target) {
+        const paramInfo = reflection_helpers_1.getParamInfo(target);
+        return class extends target {
+          constructor(...args) {
+            super(...args.concat(paramInfo.slice(args.length).map((type, index) => {
+              try {
+                if (injection_token_1.isTokenDescriptor(type)) {
+                  if (injection_token_1.isTransformDescriptor(type)) {
+                    return type.multiple ? dependency_container_1.instance.resolve(type.transform).transform(dependency_container_1.instance.resolveAll(type.token), ...type.transformArgs) : dependency_container_1.instance.resolve(type.transform).transform(dependency_container_1.instance.resolve(type.token), ...type.transformArgs);
+                  } else {
+                    return type.multiple ? dependency_container_1.instance.resolveAll(type.token) : dependency_container_1.instance.resolve(type.token);
+                  }
+                } else if (injection_token_1.isTransformDescriptor(type)) {
+                  return dependency_container_1.instance.resolve(type.transform).transform(dependency_container_1.instance.resolve(type.token), ...type.transformArgs);
+                }
+                return dependency_container_1.instance.resolve(type);
+              } catch (e) {
+                const argIndex = index + args.length;
+                throw new Error(error_helpers_1.formatErrorCtor(target, argIndex, e));
+              }
+            })));
+          }
+        };
+      };
+    }
+    exports.default = autoInjectable;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/inject.js
+var require_inject = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/inject.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var reflection_helpers_1 = require_reflection_helpers();
+    function inject(token, options) {
+      const data = {
+        token,
+        multiple: false,
+        isOptional: options && options.isOptional
+      };
+      return reflection_helpers_1.defineInjectionTokenMetadata(data);
+    }
+    exports.default = inject;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/injectable.js
+var require_injectable = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/injectable.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var reflection_helpers_1 = require_reflection_helpers();
+    var dependency_container_1 = require_dependency_container();
+    var dependency_container_2 = require_dependency_container();
+    function injectable(options) {
+      return function(target) {
+        dependency_container_1.typeInfo.set(target, reflection_helpers_1.getParamInfo(target));
+        if (options && options.token) {
+          if (!Array.isArray(options.token)) {
+            dependency_container_2.instance.register(options.token, target);
+          } else {
+            options.token.forEach((token) => {
+              dependency_container_2.instance.register(token, target);
+            });
+          }
+        }
+      };
+    }
+    exports.default = injectable;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/registry.js
+var require_registry3 = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/registry.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es62(), __toCommonJS(tslib_es6_exports2));
+    var dependency_container_1 = require_dependency_container();
+    function registry(registrations = []) {
+      return function(target) {
+        registrations.forEach((_a2) => {
+          var { token, options } = _a2, provider = tslib_1.__rest(_a2, ["token", "options"]);
+          return dependency_container_1.instance.register(token, provider, options);
+        });
+        return target;
+      };
+    }
+    exports.default = registry;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/singleton.js
+var require_singleton = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/singleton.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var injectable_1 = require_injectable();
+    var dependency_container_1 = require_dependency_container();
+    function singleton() {
+      return function(target) {
+        injectable_1.default()(target);
+        dependency_container_1.instance.registerSingleton(target);
+      };
+    }
+    exports.default = singleton;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/inject-all.js
+var require_inject_all = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/inject-all.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var reflection_helpers_1 = require_reflection_helpers();
+    function injectAll(token, options) {
+      const data = {
+        token,
+        multiple: true,
+        isOptional: options && options.isOptional
+      };
+      return reflection_helpers_1.defineInjectionTokenMetadata(data);
+    }
+    exports.default = injectAll;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js
+var require_inject_all_with_transform = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var reflection_helpers_1 = require_reflection_helpers();
+    function injectAllWithTransform(token, transformer, ...args) {
+      const data = {
+        token,
+        multiple: true,
+        transform: transformer,
+        transformArgs: args
+      };
+      return reflection_helpers_1.defineInjectionTokenMetadata(data);
+    }
+    exports.default = injectAllWithTransform;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js
+var require_inject_with_transform = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var reflection_helpers_1 = require_reflection_helpers();
+    function injectWithTransform(token, transformer, ...args) {
+      return reflection_helpers_1.defineInjectionTokenMetadata(token, {
+        transformToken: transformer,
+        args
+      });
+    }
+    exports.default = injectWithTransform;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/scoped.js
+var require_scoped = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/scoped.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var injectable_1 = require_injectable();
+    var dependency_container_1 = require_dependency_container();
+    function scoped(lifecycle, token) {
+      return function(target) {
+        injectable_1.default()(target);
+        dependency_container_1.instance.register(token || target, target, {
+          lifecycle
+        });
+      };
+    }
+    exports.default = scoped;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/decorators/index.js
+var require_decorators2 = __commonJS({
+  "node_modules/tsyringe/dist/cjs/decorators/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var auto_injectable_1 = require_auto_injectable();
+    Object.defineProperty(exports, "autoInjectable", { enumerable: true, get: function() {
+      return auto_injectable_1.default;
+    } });
+    var inject_1 = require_inject();
+    Object.defineProperty(exports, "inject", { enumerable: true, get: function() {
+      return inject_1.default;
+    } });
+    var injectable_1 = require_injectable();
+    Object.defineProperty(exports, "injectable", { enumerable: true, get: function() {
+      return injectable_1.default;
+    } });
+    var registry_1 = require_registry3();
+    Object.defineProperty(exports, "registry", { enumerable: true, get: function() {
+      return registry_1.default;
+    } });
+    var singleton_1 = require_singleton();
+    Object.defineProperty(exports, "singleton", { enumerable: true, get: function() {
+      return singleton_1.default;
+    } });
+    var inject_all_1 = require_inject_all();
+    Object.defineProperty(exports, "injectAll", { enumerable: true, get: function() {
+      return inject_all_1.default;
+    } });
+    var inject_all_with_transform_1 = require_inject_all_with_transform();
+    Object.defineProperty(exports, "injectAllWithTransform", { enumerable: true, get: function() {
+      return inject_all_with_transform_1.default;
+    } });
+    var inject_with_transform_1 = require_inject_with_transform();
+    Object.defineProperty(exports, "injectWithTransform", { enumerable: true, get: function() {
+      return inject_with_transform_1.default;
+    } });
+    var scoped_1 = require_scoped();
+    Object.defineProperty(exports, "scoped", { enumerable: true, get: function() {
+      return scoped_1.default;
+    } });
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js
+var require_instance_caching_factory = __commonJS({
+  "node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    function instanceCachingFactory(factoryFunc) {
+      let instance;
+      return (dependencyContainer) => {
+        if (instance == void 0) {
+          instance = factoryFunc(dependencyContainer);
+        }
+        return instance;
+      };
+    }
+    exports.default = instanceCachingFactory;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js
+var require_instance_per_container_caching_factory = __commonJS({
+  "node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    function instancePerContainerCachingFactory(factoryFunc) {
+      const cache = /* @__PURE__ */ new WeakMap();
+      return (dependencyContainer) => {
+        let instance = cache.get(dependencyContainer);
+        if (instance == void 0) {
+          instance = factoryFunc(dependencyContainer);
+          cache.set(dependencyContainer, instance);
+        }
+        return instance;
+      };
+    }
+    exports.default = instancePerContainerCachingFactory;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js
+var require_predicate_aware_class_factory = __commonJS({
+  "node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    function predicateAwareClassFactory(predicate, trueConstructor, falseConstructor, useCaching = true) {
+      let instance;
+      let previousPredicate;
+      return (dependencyContainer) => {
+        const currentPredicate = predicate(dependencyContainer);
+        if (!useCaching || previousPredicate !== currentPredicate) {
+          if (previousPredicate = currentPredicate) {
+            instance = dependencyContainer.resolve(trueConstructor);
+          } else {
+            instance = dependencyContainer.resolve(falseConstructor);
+          }
+        }
+        return instance;
+      };
+    }
+    exports.default = predicateAwareClassFactory;
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/factories/index.js
+var require_factories = __commonJS({
+  "node_modules/tsyringe/dist/cjs/factories/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var instance_caching_factory_1 = require_instance_caching_factory();
+    Object.defineProperty(exports, "instanceCachingFactory", { enumerable: true, get: function() {
+      return instance_caching_factory_1.default;
+    } });
+    var instance_per_container_caching_factory_1 = require_instance_per_container_caching_factory();
+    Object.defineProperty(exports, "instancePerContainerCachingFactory", { enumerable: true, get: function() {
+      return instance_per_container_caching_factory_1.default;
+    } });
+    var predicate_aware_class_factory_1 = require_predicate_aware_class_factory();
+    Object.defineProperty(exports, "predicateAwareClassFactory", { enumerable: true, get: function() {
+      return predicate_aware_class_factory_1.default;
+    } });
+  }
+});
+
+// node_modules/tsyringe/dist/cjs/index.js
+var require_cjs8 = __commonJS({
+  "node_modules/tsyringe/dist/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es62(), __toCommonJS(tslib_es6_exports2));
+    if (typeof Reflect === "undefined" || !Reflect.getMetadata) {
+      throw new Error(`tsyringe requires a reflect polyfill. Please add 'import "reflect-metadata"' to the top of your entry point.`);
+    }
+    var types_1 = require_types4();
+    Object.defineProperty(exports, "Lifecycle", { enumerable: true, get: function() {
+      return types_1.Lifecycle;
+    } });
+    tslib_1.__exportStar(require_decorators2(), exports);
+    tslib_1.__exportStar(require_factories(), exports);
+    tslib_1.__exportStar(require_providers(), exports);
+    var lazy_helpers_1 = require_lazy_helpers();
+    Object.defineProperty(exports, "delay", { enumerable: true, get: function() {
+      return lazy_helpers_1.delay;
+    } });
+    var dependency_container_1 = require_dependency_container();
+    Object.defineProperty(exports, "container", { enumerable: true, get: function() {
+      return dependency_container_1.instance;
+    } });
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js
+var require_attribute3 = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js"(exports) {
+    "use strict";
+    var PKCS12AttrSet_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PKCS12AttrSet = exports.PKCS12Attribute = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var PKCS12Attribute = class {
+      attrId = "";
+      attrValues = [];
+      constructor(params = {}) {
+        Object.assign(params);
+      }
+    };
+    exports.PKCS12Attribute = PKCS12Attribute;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], PKCS12Attribute.prototype, "attrId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        repeated: "set"
+      })
+    ], PKCS12Attribute.prototype, "attrValues", void 0);
+    var PKCS12AttrSet = PKCS12AttrSet_1 = class PKCS12AttrSet extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, PKCS12AttrSet_1.prototype);
+      }
+    };
+    exports.PKCS12AttrSet = PKCS12AttrSet;
+    exports.PKCS12AttrSet = PKCS12AttrSet = PKCS12AttrSet_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: PKCS12Attribute
+      })
+    ], PKCS12AttrSet);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js
+var require_authenticated_safe = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js"(exports) {
+    "use strict";
+    var AuthenticatedSafe_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.AuthenticatedSafe = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_cms_1 = require_cjs5();
+    var AuthenticatedSafe = AuthenticatedSafe_1 = class AuthenticatedSafe extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, AuthenticatedSafe_1.prototype);
+      }
+    };
+    exports.AuthenticatedSafe = AuthenticatedSafe;
+    exports.AuthenticatedSafe = AuthenticatedSafe = AuthenticatedSafe_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_cms_1.ContentInfo
+      })
+    ], AuthenticatedSafe);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js
+var require_object_identifiers6 = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_bagtypes = exports.id_pbewithSHAAnd40BitRC2_CBC = exports.id_pbeWithSHAAnd128BitRC2_CBC = exports.id_pbeWithSHAAnd2_KeyTripleDES_CBC = exports.id_pbeWithSHAAnd3_KeyTripleDES_CBC = exports.id_pbeWithSHAAnd40BitRC4 = exports.id_pbeWithSHAAnd128BitRC4 = exports.id_pkcs_12PbeIds = exports.id_pkcs_12 = exports.id_pkcs = exports.id_rsadsi = void 0;
+    exports.id_rsadsi = "1.2.840.113549";
+    exports.id_pkcs = `${exports.id_rsadsi}.1`;
+    exports.id_pkcs_12 = `${exports.id_pkcs}.12`;
+    exports.id_pkcs_12PbeIds = `${exports.id_pkcs_12}.1`;
+    exports.id_pbeWithSHAAnd128BitRC4 = `${exports.id_pkcs_12PbeIds}.1`;
+    exports.id_pbeWithSHAAnd40BitRC4 = `${exports.id_pkcs_12PbeIds}.2`;
+    exports.id_pbeWithSHAAnd3_KeyTripleDES_CBC = `${exports.id_pkcs_12PbeIds}.3`;
+    exports.id_pbeWithSHAAnd2_KeyTripleDES_CBC = `${exports.id_pkcs_12PbeIds}.4`;
+    exports.id_pbeWithSHAAnd128BitRC2_CBC = `${exports.id_pkcs_12PbeIds}.5`;
+    exports.id_pbewithSHAAnd40BitRC2_CBC = `${exports.id_pkcs_12PbeIds}.6`;
+    exports.id_bagtypes = `${exports.id_pkcs_12}.10.1`;
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js
+var require_types5 = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_pkcs_9 = exports.id_SafeContents = exports.id_SecretBag = exports.id_CRLBag = exports.id_certBag = exports.id_pkcs8ShroudedKeyBag = exports.id_keyBag = void 0;
+    var object_identifiers_1 = require_object_identifiers6();
+    exports.id_keyBag = `${object_identifiers_1.id_bagtypes}.1`;
+    exports.id_pkcs8ShroudedKeyBag = `${object_identifiers_1.id_bagtypes}.2`;
+    exports.id_certBag = `${object_identifiers_1.id_bagtypes}.3`;
+    exports.id_CRLBag = `${object_identifiers_1.id_bagtypes}.4`;
+    exports.id_SecretBag = `${object_identifiers_1.id_bagtypes}.5`;
+    exports.id_SafeContents = `${object_identifiers_1.id_bagtypes}.6`;
+    exports.id_pkcs_9 = "1.2.840.113549.1.9";
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js
+var require_cert_bag = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_sdsiCertificate = exports.id_x509Certificate = exports.id_certTypes = exports.CertBag = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var types_1 = require_types5();
+    var CertBag = class {
+      certId = "";
+      certValue = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.CertBag = CertBag;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], CertBag.prototype, "certId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        context: 0
+      })
+    ], CertBag.prototype, "certValue", void 0);
+    exports.id_certTypes = `${types_1.id_pkcs_9}.22`;
+    exports.id_x509Certificate = `${exports.id_certTypes}.1`;
+    exports.id_sdsiCertificate = `${exports.id_certTypes}.2`;
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js
+var require_crl_bag = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_x509CRL = exports.id_crlTypes = exports.CRLBag = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var types_1 = require_types5();
+    var CRLBag = class {
+      crlId = "";
+      crltValue = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.CRLBag = CRLBag;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], CRLBag.prototype, "crlId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        context: 0
+      })
+    ], CRLBag.prototype, "crltValue", void 0);
+    exports.id_crlTypes = `${types_1.id_pkcs_9}.23`;
+    exports.id_x509CRL = `${exports.id_crlTypes}.1`;
+  }
+});
+
+// node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js
+var require_encrypted_private_key_info = __commonJS({
+  "node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.EncryptedPrivateKeyInfo = exports.EncryptedData = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var EncryptedData = class extends asn1_schema_1.OctetString {
+    };
+    exports.EncryptedData = EncryptedData;
+    var EncryptedPrivateKeyInfo = class {
+      encryptionAlgorithm = new asn1_x509_1.AlgorithmIdentifier();
+      encryptedData = new EncryptedData();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.EncryptedPrivateKeyInfo = EncryptedPrivateKeyInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], EncryptedPrivateKeyInfo.prototype, "encryptionAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: EncryptedData })
+    ], EncryptedPrivateKeyInfo.prototype, "encryptedData", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js
+var require_private_key_info = __commonJS({
+  "node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js"(exports) {
+    "use strict";
+    var Attributes_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PrivateKeyInfo = exports.Attributes = exports.PrivateKey = exports.Version = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var Version;
+    (function(Version2) {
+      Version2[Version2["v1"] = 0] = "v1";
+    })(Version || (exports.Version = Version = {}));
+    var PrivateKey = class extends asn1_schema_1.OctetString {
+    };
+    exports.PrivateKey = PrivateKey;
+    var Attributes = Attributes_1 = class Attributes extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, Attributes_1.prototype);
+      }
+    };
+    exports.Attributes = Attributes;
+    exports.Attributes = Attributes = Attributes_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_x509_1.Attribute
+      })
+    ], Attributes);
+    var PrivateKeyInfo = class {
+      version = Version.v1;
+      privateKeyAlgorithm = new asn1_x509_1.AlgorithmIdentifier();
+      privateKey = new PrivateKey();
+      attributes;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PrivateKeyInfo = PrivateKeyInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], PrivateKeyInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], PrivateKeyInfo.prototype, "privateKeyAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: PrivateKey })
+    ], PrivateKeyInfo.prototype, "privateKey", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: Attributes,
+        implicit: true,
+        context: 0,
+        optional: true
+      })
+    ], PrivateKeyInfo.prototype, "attributes", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js
+var require_cjs9 = __commonJS({
+  "node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_encrypted_private_key_info(), exports);
+    tslib_1.__exportStar(require_private_key_info(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js
+var require_key_bag = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.KeyBag = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_pkcs8_1 = require_cjs9();
+    var asn1_schema_1 = require_cjs2();
+    var KeyBag = class KeyBag extends asn1_pkcs8_1.PrivateKeyInfo {
+    };
+    exports.KeyBag = KeyBag;
+    exports.KeyBag = KeyBag = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], KeyBag);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js
+var require_pkcs8_shrouded_key_bag = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PKCS8ShroudedKeyBag = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_pkcs8_1 = require_cjs9();
+    var asn1_schema_1 = require_cjs2();
+    var PKCS8ShroudedKeyBag = class PKCS8ShroudedKeyBag extends asn1_pkcs8_1.EncryptedPrivateKeyInfo {
+    };
+    exports.PKCS8ShroudedKeyBag = PKCS8ShroudedKeyBag;
+    exports.PKCS8ShroudedKeyBag = PKCS8ShroudedKeyBag = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], PKCS8ShroudedKeyBag);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js
+var require_secret_bag = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SecretBag = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var SecretBag = class {
+      secretTypeId = "";
+      secretValue = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SecretBag = SecretBag;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], SecretBag.prototype, "secretTypeId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        context: 0
+      })
+    ], SecretBag.prototype, "secretValue", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js
+var require_bags = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_cert_bag(), exports);
+    tslib_1.__exportStar(require_crl_bag(), exports);
+    tslib_1.__exportStar(require_key_bag(), exports);
+    tslib_1.__exportStar(require_pkcs8_shrouded_key_bag(), exports);
+    tslib_1.__exportStar(require_secret_bag(), exports);
+    tslib_1.__exportStar(require_types5(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js
+var require_mac_data = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.MacData = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_rsa_1 = require_cjs7();
+    var asn1_schema_1 = require_cjs2();
+    var MacData = class {
+      mac = new asn1_rsa_1.DigestInfo();
+      macSalt = new asn1_schema_1.OctetString();
+      iterations = 1;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.MacData = MacData;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_rsa_1.DigestInfo })
+    ], MacData.prototype, "mac", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.OctetString })
+    ], MacData.prototype, "macSalt", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Integer,
+        defaultValue: 1
+      })
+    ], MacData.prototype, "iterations", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js
+var require_pfx = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.PFX = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_cms_1 = require_cjs5();
+    var mac_data_1 = require_mac_data();
+    var PFX = class {
+      version = 3;
+      authSafe = new asn1_cms_1.ContentInfo();
+      macData = new mac_data_1.MacData();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.PFX = PFX;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], PFX.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_cms_1.ContentInfo })
+    ], PFX.prototype, "authSafe", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: mac_data_1.MacData,
+        optional: true
+      })
+    ], PFX.prototype, "macData", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js
+var require_safe_bag = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js"(exports) {
+    "use strict";
+    var SafeContents_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SafeContents = exports.SafeBag = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var attribute_1 = require_attribute3();
+    var SafeBag = class {
+      bagId = "";
+      bagValue = new ArrayBuffer(0);
+      bagAttributes;
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.SafeBag = SafeBag;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], SafeBag.prototype, "bagId", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.Any,
+        context: 0
+      })
+    ], SafeBag.prototype, "bagValue", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: attribute_1.PKCS12Attribute,
+        repeated: "set",
+        optional: true
+      })
+    ], SafeBag.prototype, "bagAttributes", void 0);
+    var SafeContents = SafeContents_1 = class SafeContents extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, SafeContents_1.prototype);
+      }
+    };
+    exports.SafeContents = SafeContents;
+    exports.SafeContents = SafeContents = SafeContents_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: SafeBag
+      })
+    ], SafeContents);
+  }
+});
+
+// node_modules/@peculiar/asn1-pfx/build/cjs/index.js
+var require_cjs10 = __commonJS({
+  "node_modules/@peculiar/asn1-pfx/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_attribute3(), exports);
+    tslib_1.__exportStar(require_authenticated_safe(), exports);
+    tslib_1.__exportStar(require_bags(), exports);
+    tslib_1.__exportStar(require_mac_data(), exports);
+    tslib_1.__exportStar(require_object_identifiers6(), exports);
+    tslib_1.__exportStar(require_pfx(), exports);
+    tslib_1.__exportStar(require_safe_bag(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js
+var require_cjs11 = __commonJS({
+  "node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js"(exports) {
+    "use strict";
+    var ExtensionRequest_1;
+    var ExtendedCertificateAttributes_1;
+    var SMIMECapabilities_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.DateOfBirth = exports.UnstructuredAddress = exports.UnstructuredName = exports.EmailAddress = exports.EncryptedPrivateKeyInfo = exports.UserPKCS12 = exports.Pkcs7PDU = exports.PKCS9String = exports.id_at_pseudonym = exports.crlTypes = exports.id_certTypes = exports.id_smime = exports.id_pkcs9_mr_signingTimeMatch = exports.id_pkcs9_mr_caseIgnoreMatch = exports.id_pkcs9_sx_signingTime = exports.id_pkcs9_sx_pkcs9String = exports.id_pkcs9_at_countryOfResidence = exports.id_pkcs9_at_countryOfCitizenship = exports.id_pkcs9_at_gender = exports.id_pkcs9_at_placeOfBirth = exports.id_pkcs9_at_dateOfBirth = exports.id_ietf_at = exports.id_pkcs9_at_pkcs7PDU = exports.id_pkcs9_at_sequenceNumber = exports.id_pkcs9_at_randomNonce = exports.id_pkcs9_at_encryptedPrivateKeyInfo = exports.id_pkcs9_at_pkcs15Token = exports.id_pkcs9_at_userPKCS12 = exports.id_pkcs9_at_localKeyId = exports.id_pkcs9_at_friendlyName = exports.id_pkcs9_at_smimeCapabilities = exports.id_pkcs9_at_extensionRequest = exports.id_pkcs9_at_signingDescription = exports.id_pkcs9_at_extendedCertificateAttributes = exports.id_pkcs9_at_unstructuredAddress = exports.id_pkcs9_at_challengePassword = exports.id_pkcs9_at_counterSignature = exports.id_pkcs9_at_signingTime = exports.id_pkcs9_at_messageDigest = exports.id_pkcs9_at_contentType = exports.id_pkcs9_at_unstructuredName = exports.id_pkcs9_at_emailAddress = exports.id_pkcs9_oc_naturalPerson = exports.id_pkcs9_oc_pkcsEntity = exports.id_pkcs9_mr = exports.id_pkcs9_sx = exports.id_pkcs9_at = exports.id_pkcs9_oc = exports.id_pkcs9_mo = exports.id_pkcs9 = void 0;
+    exports.SMIMECapabilities = exports.SMIMECapability = exports.SigningDescription = exports.LocalKeyId = exports.FriendlyName = exports.ExtendedCertificateAttributes = exports.ExtensionRequest = exports.ChallengePassword = exports.CounterSignature = exports.SequenceNumber = exports.RandomNonce = exports.SigningTime = exports.MessageDigest = exports.ContentType = exports.Pseudonym = exports.CountryOfResidence = exports.CountryOfCitizenship = exports.Gender = exports.PlaceOfBirth = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var cms = tslib_1.__importStar(require_cjs5());
+    var pfx = tslib_1.__importStar(require_cjs10());
+    var pkcs8 = tslib_1.__importStar(require_cjs9());
+    var x5092 = tslib_1.__importStar(require_cjs3());
+    var attr = tslib_1.__importStar(require_cjs4());
+    exports.id_pkcs9 = "1.2.840.113549.1.9";
+    exports.id_pkcs9_mo = `${exports.id_pkcs9}.0`;
+    exports.id_pkcs9_oc = `${exports.id_pkcs9}.24`;
+    exports.id_pkcs9_at = `${exports.id_pkcs9}.25`;
+    exports.id_pkcs9_sx = `${exports.id_pkcs9}.26`;
+    exports.id_pkcs9_mr = `${exports.id_pkcs9}.27`;
+    exports.id_pkcs9_oc_pkcsEntity = `${exports.id_pkcs9_oc}.1`;
+    exports.id_pkcs9_oc_naturalPerson = `${exports.id_pkcs9_oc}.2`;
+    exports.id_pkcs9_at_emailAddress = `${exports.id_pkcs9}.1`;
+    exports.id_pkcs9_at_unstructuredName = `${exports.id_pkcs9}.2`;
+    exports.id_pkcs9_at_contentType = `${exports.id_pkcs9}.3`;
+    exports.id_pkcs9_at_messageDigest = `${exports.id_pkcs9}.4`;
+    exports.id_pkcs9_at_signingTime = `${exports.id_pkcs9}.5`;
+    exports.id_pkcs9_at_counterSignature = `${exports.id_pkcs9}.6`;
+    exports.id_pkcs9_at_challengePassword = `${exports.id_pkcs9}.7`;
+    exports.id_pkcs9_at_unstructuredAddress = `${exports.id_pkcs9}.8`;
+    exports.id_pkcs9_at_extendedCertificateAttributes = `${exports.id_pkcs9}.9`;
+    exports.id_pkcs9_at_signingDescription = `${exports.id_pkcs9}.13`;
+    exports.id_pkcs9_at_extensionRequest = `${exports.id_pkcs9}.14`;
+    exports.id_pkcs9_at_smimeCapabilities = `${exports.id_pkcs9}.15`;
+    exports.id_pkcs9_at_friendlyName = `${exports.id_pkcs9}.20`;
+    exports.id_pkcs9_at_localKeyId = `${exports.id_pkcs9}.21`;
+    exports.id_pkcs9_at_userPKCS12 = "2.16.840.1.113730.3.1.216";
+    exports.id_pkcs9_at_pkcs15Token = `${exports.id_pkcs9_at}.1`;
+    exports.id_pkcs9_at_encryptedPrivateKeyInfo = `${exports.id_pkcs9_at}.2`;
+    exports.id_pkcs9_at_randomNonce = `${exports.id_pkcs9_at}.3`;
+    exports.id_pkcs9_at_sequenceNumber = `${exports.id_pkcs9_at}.4`;
+    exports.id_pkcs9_at_pkcs7PDU = `${exports.id_pkcs9_at}.5`;
+    exports.id_ietf_at = "1.3.6.1.5.5.7.9";
+    exports.id_pkcs9_at_dateOfBirth = `${exports.id_ietf_at}.1`;
+    exports.id_pkcs9_at_placeOfBirth = `${exports.id_ietf_at}.2`;
+    exports.id_pkcs9_at_gender = `${exports.id_ietf_at}.3`;
+    exports.id_pkcs9_at_countryOfCitizenship = `${exports.id_ietf_at}.4`;
+    exports.id_pkcs9_at_countryOfResidence = `${exports.id_ietf_at}.5`;
+    exports.id_pkcs9_sx_pkcs9String = `${exports.id_pkcs9_sx}.1`;
+    exports.id_pkcs9_sx_signingTime = `${exports.id_pkcs9_sx}.2`;
+    exports.id_pkcs9_mr_caseIgnoreMatch = `${exports.id_pkcs9_mr}.1`;
+    exports.id_pkcs9_mr_signingTimeMatch = `${exports.id_pkcs9_mr}.2`;
+    exports.id_smime = `${exports.id_pkcs9}.16`;
+    exports.id_certTypes = `${exports.id_pkcs9}.22`;
+    exports.crlTypes = `${exports.id_pkcs9}.23`;
+    exports.id_at_pseudonym = `${attr.id_at}.65`;
+    var PKCS9String = class PKCS9String extends x5092.DirectoryString {
+      ia5String;
+      constructor(params = {}) {
+        super(params);
+      }
+      toString() {
+        const o2 = {};
+        o2.toString();
+        return this.ia5String || super.toString();
+      }
+    };
+    exports.PKCS9String = PKCS9String;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })
+    ], PKCS9String.prototype, "ia5String", void 0);
+    exports.PKCS9String = PKCS9String = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], PKCS9String);
+    var Pkcs7PDU = class Pkcs7PDU extends cms.ContentInfo {
+    };
+    exports.Pkcs7PDU = Pkcs7PDU;
+    exports.Pkcs7PDU = Pkcs7PDU = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], Pkcs7PDU);
+    var UserPKCS12 = class UserPKCS12 extends pfx.PFX {
+    };
+    exports.UserPKCS12 = UserPKCS12;
+    exports.UserPKCS12 = UserPKCS12 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], UserPKCS12);
+    var EncryptedPrivateKeyInfo = class EncryptedPrivateKeyInfo extends pkcs8.EncryptedPrivateKeyInfo {
+    };
+    exports.EncryptedPrivateKeyInfo = EncryptedPrivateKeyInfo;
+    exports.EncryptedPrivateKeyInfo = EncryptedPrivateKeyInfo = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], EncryptedPrivateKeyInfo);
+    var EmailAddress = class EmailAddress {
+      value;
+      constructor(value = "") {
+        this.value = value;
+      }
+      toString() {
+        return this.value;
+      }
+    };
+    exports.EmailAddress = EmailAddress;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.IA5String })
+    ], EmailAddress.prototype, "value", void 0);
+    exports.EmailAddress = EmailAddress = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], EmailAddress);
+    var UnstructuredName = class UnstructuredName extends PKCS9String {
+    };
+    exports.UnstructuredName = UnstructuredName;
+    exports.UnstructuredName = UnstructuredName = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], UnstructuredName);
+    var UnstructuredAddress = class UnstructuredAddress extends x5092.DirectoryString {
+    };
+    exports.UnstructuredAddress = UnstructuredAddress;
+    exports.UnstructuredAddress = UnstructuredAddress = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], UnstructuredAddress);
+    var DateOfBirth = class DateOfBirth {
+      value;
+      constructor(value = /* @__PURE__ */ new Date()) {
+        this.value = value;
+      }
+    };
+    exports.DateOfBirth = DateOfBirth;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.GeneralizedTime })
+    ], DateOfBirth.prototype, "value", void 0);
+    exports.DateOfBirth = DateOfBirth = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], DateOfBirth);
+    var PlaceOfBirth = class PlaceOfBirth extends x5092.DirectoryString {
+    };
+    exports.PlaceOfBirth = PlaceOfBirth;
+    exports.PlaceOfBirth = PlaceOfBirth = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], PlaceOfBirth);
+    var Gender = class Gender {
+      value;
+      constructor(value = "M") {
+        this.value = value;
+      }
+      toString() {
+        return this.value;
+      }
+    };
+    exports.Gender = Gender;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.PrintableString })
+    ], Gender.prototype, "value", void 0);
+    exports.Gender = Gender = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], Gender);
+    var CountryOfCitizenship = class CountryOfCitizenship {
+      value;
+      constructor(value = "") {
+        this.value = value;
+      }
+      toString() {
+        return this.value;
+      }
+    };
+    exports.CountryOfCitizenship = CountryOfCitizenship;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.PrintableString })
+    ], CountryOfCitizenship.prototype, "value", void 0);
+    exports.CountryOfCitizenship = CountryOfCitizenship = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], CountryOfCitizenship);
+    var CountryOfResidence = class CountryOfResidence extends CountryOfCitizenship {
+    };
+    exports.CountryOfResidence = CountryOfResidence;
+    exports.CountryOfResidence = CountryOfResidence = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], CountryOfResidence);
+    var Pseudonym = class Pseudonym extends x5092.DirectoryString {
+    };
+    exports.Pseudonym = Pseudonym;
+    exports.Pseudonym = Pseudonym = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], Pseudonym);
+    var ContentType = class ContentType {
+      value;
+      constructor(value = "") {
+        this.value = value;
+      }
+      toString() {
+        return this.value;
+      }
+    };
+    exports.ContentType = ContentType;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.ObjectIdentifier })
+    ], ContentType.prototype, "value", void 0);
+    exports.ContentType = ContentType = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], ContentType);
+    var MessageDigest = class extends asn1_schema_1.OctetString {
+    };
+    exports.MessageDigest = MessageDigest;
+    var SigningTime = class SigningTime extends x5092.Time {
+    };
+    exports.SigningTime = SigningTime;
+    exports.SigningTime = SigningTime = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], SigningTime);
+    var RandomNonce = class extends asn1_schema_1.OctetString {
+    };
+    exports.RandomNonce = RandomNonce;
+    var SequenceNumber = class SequenceNumber {
+      value;
+      constructor(value = 0) {
+        this.value = value;
+      }
+      toString() {
+        return this.value.toString();
+      }
+    };
+    exports.SequenceNumber = SequenceNumber;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], SequenceNumber.prototype, "value", void 0);
+    exports.SequenceNumber = SequenceNumber = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], SequenceNumber);
+    var CounterSignature = class CounterSignature extends cms.SignerInfo {
+    };
+    exports.CounterSignature = CounterSignature;
+    exports.CounterSignature = CounterSignature = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], CounterSignature);
+    var ChallengePassword = class ChallengePassword extends x5092.DirectoryString {
+    };
+    exports.ChallengePassword = ChallengePassword;
+    exports.ChallengePassword = ChallengePassword = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], ChallengePassword);
+    var ExtensionRequest = ExtensionRequest_1 = class ExtensionRequest extends x5092.Extensions {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, ExtensionRequest_1.prototype);
+      }
+    };
+    exports.ExtensionRequest = ExtensionRequest;
+    exports.ExtensionRequest = ExtensionRequest = ExtensionRequest_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], ExtensionRequest);
+    var ExtendedCertificateAttributes = ExtendedCertificateAttributes_1 = class ExtendedCertificateAttributes extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, ExtendedCertificateAttributes_1.prototype);
+      }
+    };
+    exports.ExtendedCertificateAttributes = ExtendedCertificateAttributes;
+    exports.ExtendedCertificateAttributes = ExtendedCertificateAttributes = ExtendedCertificateAttributes_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Set,
+        itemType: cms.Attribute
+      })
+    ], ExtendedCertificateAttributes);
+    var FriendlyName = class FriendlyName {
+      value;
+      constructor(value = "") {
+        this.value = value;
+      }
+      toString() {
+        return this.value;
+      }
+    };
+    exports.FriendlyName = FriendlyName;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BmpString })
+    ], FriendlyName.prototype, "value", void 0);
+    exports.FriendlyName = FriendlyName = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Choice })
+    ], FriendlyName);
+    var LocalKeyId = class extends asn1_schema_1.OctetString {
+    };
+    exports.LocalKeyId = LocalKeyId;
+    var SigningDescription = class extends x5092.DirectoryString {
+    };
+    exports.SigningDescription = SigningDescription;
+    var SMIMECapability = class SMIMECapability extends x5092.AlgorithmIdentifier {
+    };
+    exports.SMIMECapability = SMIMECapability;
+    exports.SMIMECapability = SMIMECapability = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], SMIMECapability);
+    var SMIMECapabilities = SMIMECapabilities_1 = class SMIMECapabilities extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, SMIMECapabilities_1.prototype);
+      }
+    };
+    exports.SMIMECapabilities = SMIMECapabilities;
+    exports.SMIMECapabilities = SMIMECapabilities = SMIMECapabilities_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: SMIMECapability
+      })
+    ], SMIMECapabilities);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js
+var require_composite_signatures = __commonJS({
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js"(exports) {
+    "use strict";
+    var CompositeParams_1;
+    var CompositeSignatureValue_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CompositeSignatureValue = exports.CompositeParams = exports.id_alg_composite = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    exports.id_alg_composite = "1.3.6.1.4.1.18227.2.1";
+    var CompositeParams = CompositeParams_1 = class CompositeParams extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CompositeParams_1.prototype);
+      }
+    };
+    exports.CompositeParams = CompositeParams;
+    exports.CompositeParams = CompositeParams = CompositeParams_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_x509_1.AlgorithmIdentifier
+      })
+    ], CompositeParams);
+    var CompositeSignatureValue = CompositeSignatureValue_1 = class CompositeSignatureValue extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CompositeSignatureValue_1.prototype);
+      }
+    };
+    exports.CompositeSignatureValue = CompositeSignatureValue;
+    exports.CompositeSignatureValue = CompositeSignatureValue = CompositeSignatureValue_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_schema_1.AsnPropTypes.BitString
+      })
+    ], CompositeSignatureValue);
+  }
+});
+
+// node_modules/@peculiar/asn1-asym-key/build/cjs/index.js
+var require_cjs12 = __commonJS({
+  "node_modules/@peculiar/asn1-asym-key/build/cjs/index.js"(exports) {
+    "use strict";
+    var AsymmetricKeyPackage_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.EncryptedData = exports.EncryptedPrivateKeyInfo = exports.AsymmetricKeyPackage = exports.PrivateKeyInfo = exports.OneAsymmetricKey = exports.PublicKey = exports.PrivateKey = exports.PrivateKeyAlgorithmIdentifier = exports.Version = exports.id_ct_KP_aKeyPackage = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_pkcs8_1 = require_cjs9();
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    exports.id_ct_KP_aKeyPackage = "2.16.840.1.101.2.1.78.5";
+    var Version;
+    (function(Version2) {
+      Version2[Version2["v1"] = 0] = "v1";
+      Version2[Version2["v2"] = 1] = "v2";
+    })(Version || (exports.Version = Version = {}));
+    var PrivateKeyAlgorithmIdentifier = class PrivateKeyAlgorithmIdentifier extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.PrivateKeyAlgorithmIdentifier = PrivateKeyAlgorithmIdentifier;
+    exports.PrivateKeyAlgorithmIdentifier = PrivateKeyAlgorithmIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], PrivateKeyAlgorithmIdentifier);
+    var PrivateKey = class extends asn1_schema_1.OctetString {
+    };
+    exports.PrivateKey = PrivateKey;
+    var PublicKey = class extends asn1_schema_1.BitString {
+    };
+    exports.PublicKey = PublicKey;
+    var OneAsymmetricKey = class OneAsymmetricKey {
+      version = Version.v1;
+      privateKeyAlgorithm = new asn1_x509_1.AlgorithmIdentifier();
+      privateKey = new ArrayBuffer(0);
+      attributes;
+      publicKey;
+    };
+    exports.OneAsymmetricKey = OneAsymmetricKey;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], OneAsymmetricKey.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], OneAsymmetricKey.prototype, "privateKeyAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.OctetString })
+    ], OneAsymmetricKey.prototype, "privateKey", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_pkcs8_1.Attributes,
+        context: 0,
+        implicit: true,
+        optional: true
+      })
+    ], OneAsymmetricKey.prototype, "attributes", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: asn1_schema_1.AsnPropTypes.BitString,
+        context: 1,
+        implicit: true,
+        optional: true
+      })
+    ], OneAsymmetricKey.prototype, "publicKey", void 0);
+    exports.OneAsymmetricKey = OneAsymmetricKey = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], OneAsymmetricKey);
+    var PrivateKeyInfo = class PrivateKeyInfo extends OneAsymmetricKey {
+    };
+    exports.PrivateKeyInfo = PrivateKeyInfo;
+    exports.PrivateKeyInfo = PrivateKeyInfo = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], PrivateKeyInfo);
+    var AsymmetricKeyPackage = AsymmetricKeyPackage_1 = class AsymmetricKeyPackage extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, AsymmetricKeyPackage_1.prototype);
+      }
+    };
+    exports.AsymmetricKeyPackage = AsymmetricKeyPackage;
+    exports.AsymmetricKeyPackage = AsymmetricKeyPackage = AsymmetricKeyPackage_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: OneAsymmetricKey
+      })
+    ], AsymmetricKeyPackage);
+    var asn1_pkcs8_2 = require_cjs9();
+    Object.defineProperty(exports, "EncryptedPrivateKeyInfo", { enumerable: true, get: function() {
+      return asn1_pkcs8_2.EncryptedPrivateKeyInfo;
+    } });
+    Object.defineProperty(exports, "EncryptedData", { enumerable: true, get: function() {
+      return asn1_pkcs8_2.EncryptedData;
+    } });
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js
+var require_composite_keys = __commonJS({
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js"(exports) {
+    "use strict";
+    var CompositePublicKey_1;
+    var CompositePrivateKey_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CompositePrivateKey = exports.CompositePublicKeyBs = exports.CompositePublicKeyOs = exports.CompositePublicKey = exports.CompositeAlgorithmIdentifier = exports.id_Dilithium3_RSA = exports.id_Dilithium3_ECDSA_P256 = exports.id_composite_key = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_asym_key_1 = require_cjs12();
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    exports.id_composite_key = "2.16.840.1.114027.80.4.1";
+    exports.id_Dilithium3_ECDSA_P256 = "2.16.840.1.114027.80.5.1";
+    exports.id_Dilithium3_RSA = "2.16.840.1.114027.80.5.2";
+    var CompositeAlgorithmIdentifier = class CompositeAlgorithmIdentifier extends asn1_x509_1.AlgorithmIdentifier {
+    };
+    exports.CompositeAlgorithmIdentifier = CompositeAlgorithmIdentifier;
+    exports.CompositeAlgorithmIdentifier = CompositeAlgorithmIdentifier = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({ type: asn1_schema_1.AsnTypeTypes.Sequence })
+    ], CompositeAlgorithmIdentifier);
+    var CompositePublicKey = CompositePublicKey_1 = class CompositePublicKey extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CompositePublicKey_1.prototype);
+      }
+    };
+    exports.CompositePublicKey = CompositePublicKey;
+    exports.CompositePublicKey = CompositePublicKey = CompositePublicKey_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_x509_1.SubjectPublicKeyInfo
+      })
+    ], CompositePublicKey);
+    var CompositePublicKeyOs = class extends asn1_schema_1.OctetString {
+    };
+    exports.CompositePublicKeyOs = CompositePublicKeyOs;
+    var CompositePublicKeyBs = class extends asn1_schema_1.BitString {
+    };
+    exports.CompositePublicKeyBs = CompositePublicKeyBs;
+    var CompositePrivateKey = CompositePrivateKey_1 = class CompositePrivateKey extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, CompositePrivateKey_1.prototype);
+      }
+    };
+    exports.CompositePrivateKey = CompositePrivateKey;
+    exports.CompositePrivateKey = CompositePrivateKey = CompositePrivateKey_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_asym_key_1.OneAsymmetricKey
+      })
+    ], CompositePrivateKey);
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js
+var require_object_identifiers7 = __commonJS({
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.id_slh_dsa_shake_256f = exports.id_slh_dsa_shake_256s = exports.id_slh_dsa_shake_192f = exports.id_slh_dsa_shake_192s = exports.id_slh_dsa_shake_128f = exports.id_slh_dsa_shake_128s = exports.id_slh_dsa_sha2_256f = exports.id_slh_dsa_sha2_256s = exports.id_slh_dsa_sha2_192f = exports.id_slh_dsa_sha2_192s = exports.id_slh_dsa_sha2_128f = exports.id_slh_dsa_sha2_128s = exports.id_ml_dsa_87 = exports.id_ml_dsa_65 = exports.id_ml_dsa_44 = void 0;
+    var id_sigAlgs = "2.16.840.1.101.3.4.3";
+    exports.id_ml_dsa_44 = `${id_sigAlgs}.17`;
+    exports.id_ml_dsa_65 = `${id_sigAlgs}.18`;
+    exports.id_ml_dsa_87 = `${id_sigAlgs}.19`;
+    exports.id_slh_dsa_sha2_128s = `${id_sigAlgs}.20`;
+    exports.id_slh_dsa_sha2_128f = `${id_sigAlgs}.21`;
+    exports.id_slh_dsa_sha2_192s = `${id_sigAlgs}.22`;
+    exports.id_slh_dsa_sha2_192f = `${id_sigAlgs}.23`;
+    exports.id_slh_dsa_sha2_256s = `${id_sigAlgs}.24`;
+    exports.id_slh_dsa_sha2_256f = `${id_sigAlgs}.25`;
+    exports.id_slh_dsa_shake_128s = `${id_sigAlgs}.26`;
+    exports.id_slh_dsa_shake_128f = `${id_sigAlgs}.27`;
+    exports.id_slh_dsa_shake_192s = `${id_sigAlgs}.28`;
+    exports.id_slh_dsa_shake_192f = `${id_sigAlgs}.29`;
+    exports.id_slh_dsa_shake_256s = `${id_sigAlgs}.30`;
+    exports.id_slh_dsa_shake_256f = `${id_sigAlgs}.31`;
+  }
+});
+
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js
+var require_cjs13 = __commonJS({
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_composite_signatures(), exports);
+    tslib_1.__exportStar(require_composite_keys(), exports);
+    tslib_1.__exportStar(require_object_identifiers7(), exports);
+  }
+});
+
+// node_modules/@peculiar/asn1-csr/build/cjs/attributes.js
+var require_attributes2 = __commonJS({
+  "node_modules/@peculiar/asn1-csr/build/cjs/attributes.js"(exports) {
+    "use strict";
+    var Attributes_1;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Attributes = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var Attributes = Attributes_1 = class Attributes extends asn1_schema_1.AsnArray {
+      constructor(items) {
+        super(items);
+        Object.setPrototypeOf(this, Attributes_1.prototype);
+      }
+    };
+    exports.Attributes = Attributes;
+    exports.Attributes = Attributes = Attributes_1 = tslib_1.__decorate([
+      (0, asn1_schema_1.AsnType)({
+        type: asn1_schema_1.AsnTypeTypes.Sequence,
+        itemType: asn1_x509_1.Attribute
+      })
+    ], Attributes);
+  }
+});
+
+// node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js
+var require_certification_request_info = __commonJS({
+  "node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CertificationRequestInfo = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var attributes_1 = require_attributes2();
+    var CertificationRequestInfo = class {
+      version = 0;
+      subject = new asn1_x509_1.Name();
+      subjectPKInfo = new asn1_x509_1.SubjectPublicKeyInfo();
+      attributes = new attributes_1.Attributes();
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.CertificationRequestInfo = CertificationRequestInfo;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.Integer })
+    ], CertificationRequestInfo.prototype, "version", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.Name })
+    ], CertificationRequestInfo.prototype, "subject", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.SubjectPublicKeyInfo })
+    ], CertificationRequestInfo.prototype, "subjectPKInfo", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: attributes_1.Attributes,
+        implicit: true,
+        context: 0,
+        optional: true
+      })
+    ], CertificationRequestInfo.prototype, "attributes", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js
+var require_certification_request = __commonJS({
+  "node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CertificationRequest = void 0;
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1_schema_1 = require_cjs2();
+    var asn1_x509_1 = require_cjs3();
+    var certification_request_info_1 = require_certification_request_info();
+    var CertificationRequest = class {
+      certificationRequestInfo = new certification_request_info_1.CertificationRequestInfo();
+      certificationRequestInfoRaw;
+      signatureAlgorithm = new asn1_x509_1.AlgorithmIdentifier();
+      signature = new ArrayBuffer(0);
+      constructor(params = {}) {
+        Object.assign(this, params);
+      }
+    };
+    exports.CertificationRequest = CertificationRequest;
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({
+        type: certification_request_info_1.CertificationRequestInfo,
+        raw: true
+      })
+    ], CertificationRequest.prototype, "certificationRequestInfo", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_x509_1.AlgorithmIdentifier })
+    ], CertificationRequest.prototype, "signatureAlgorithm", void 0);
+    tslib_1.__decorate([
+      (0, asn1_schema_1.AsnProp)({ type: asn1_schema_1.AsnPropTypes.BitString })
+    ], CertificationRequest.prototype, "signature", void 0);
+  }
+});
+
+// node_modules/@peculiar/asn1-csr/build/cjs/index.js
+var require_cjs14 = __commonJS({
+  "node_modules/@peculiar/asn1-csr/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    tslib_1.__exportStar(require_attributes2(), exports);
+    tslib_1.__exportStar(require_certification_request(), exports);
+    tslib_1.__exportStar(require_certification_request_info(), exports);
+  }
+});
+
+// node_modules/@peculiar/x509/build/x509.cjs.js
+var require_x509_cjs = __commonJS({
+  "node_modules/@peculiar/x509/build/x509.cjs.js"(exports) {
+    "use strict";
+    var asn1Schema = require_cjs2();
+    var asn1X509 = require_cjs3();
+    var pvtsutils = require_build();
+    var tslib = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
+    var asn1Cms = require_cjs5();
+    var asn1Ecc = require_cjs6();
+    var asn1Rsa = require_cjs7();
+    var tsyringe = require_cjs8();
+    var asnPkcs9 = require_cjs11();
+    var asn1X509PostQuantum = require_cjs13();
+    var asn1Csr = require_cjs14();
+    function _interopNamespaceDefault(e) {
+      var n2 = /* @__PURE__ */ Object.create(null);
+      if (e) {
+        Object.keys(e).forEach(function(k) {
+          if (k !== "default") {
+            var d = Object.getOwnPropertyDescriptor(e, k);
+            Object.defineProperty(n2, k, d.get ? d : {
+              enumerable: true,
+              get: function() {
+                return e[k];
+              }
+            });
+          }
+        });
+      }
+      n2.default = e;
+      return Object.freeze(n2);
+    }
+    var asn1X509__namespace = /* @__PURE__ */ _interopNamespaceDefault(asn1X509);
+    var asn1Cms__namespace = /* @__PURE__ */ _interopNamespaceDefault(asn1Cms);
+    var asn1Ecc__namespace = /* @__PURE__ */ _interopNamespaceDefault(asn1Ecc);
+    var asn1Rsa__namespace = /* @__PURE__ */ _interopNamespaceDefault(asn1Rsa);
+    var asnPkcs9__namespace = /* @__PURE__ */ _interopNamespaceDefault(asnPkcs9);
+    var diAlgorithm = "crypto.algorithm";
+    var AlgorithmProvider = class {
+      getAlgorithms() {
+        return tsyringe.container.resolveAll(diAlgorithm);
+      }
+      toAsnAlgorithm(alg) {
+        const algCopy = { ...alg };
+        if (algCopy.hash && typeof algCopy.hash === "string") {
+          algCopy.hash = { name: algCopy.hash };
+        }
+        for (const algorithm of this.getAlgorithms()) {
+          const res = algorithm.toAsnAlgorithm(algCopy);
+          if (res) {
+            return res;
+          }
+        }
+        if (/^[0-9.]+$/.test(alg.name)) {
+          const res = new asn1X509.AlgorithmIdentifier({ algorithm: alg.name });
+          if ("parameters" in alg) {
+            const unknown = alg;
+            res.parameters = unknown.parameters;
+          }
+          return res;
+        }
+        throw new Error("Cannot convert WebCrypto algorithm to ASN.1 algorithm");
+      }
+      toWebAlgorithm(alg) {
+        for (const algorithm of this.getAlgorithms()) {
+          const res = algorithm.toWebAlgorithm(alg);
+          if (res) {
+            return res;
+          }
+        }
+        const unknown = {
+          name: alg.algorithm,
+          parameters: alg.parameters
+        };
+        return unknown;
+      }
+    };
+    var diAlgorithmProvider = "crypto.algorithmProvider";
+    tsyringe.container.registerSingleton(diAlgorithmProvider, AlgorithmProvider);
+    var EcAlgorithm_1;
+    var idVersionOne = "1.3.36.3.3.2.8.1.1";
+    var idBrainpoolP160r1 = `${idVersionOne}.1`;
+    var idBrainpoolP160t1 = `${idVersionOne}.2`;
+    var idBrainpoolP192r1 = `${idVersionOne}.3`;
+    var idBrainpoolP192t1 = `${idVersionOne}.4`;
+    var idBrainpoolP224r1 = `${idVersionOne}.5`;
+    var idBrainpoolP224t1 = `${idVersionOne}.6`;
+    var idBrainpoolP256r1 = `${idVersionOne}.7`;
+    var idBrainpoolP256t1 = `${idVersionOne}.8`;
+    var idBrainpoolP320r1 = `${idVersionOne}.9`;
+    var idBrainpoolP320t1 = `${idVersionOne}.10`;
+    var idBrainpoolP384r1 = `${idVersionOne}.11`;
+    var idBrainpoolP384t1 = `${idVersionOne}.12`;
+    var idBrainpoolP512r1 = `${idVersionOne}.13`;
+    var idBrainpoolP512t1 = `${idVersionOne}.14`;
+    var brainpoolP160r1 = "brainpoolP160r1";
+    var brainpoolP160t1 = "brainpoolP160t1";
+    var brainpoolP192r1 = "brainpoolP192r1";
+    var brainpoolP192t1 = "brainpoolP192t1";
+    var brainpoolP224r1 = "brainpoolP224r1";
+    var brainpoolP224t1 = "brainpoolP224t1";
+    var brainpoolP256r1 = "brainpoolP256r1";
+    var brainpoolP256t1 = "brainpoolP256t1";
+    var brainpoolP320r1 = "brainpoolP320r1";
+    var brainpoolP320t1 = "brainpoolP320t1";
+    var brainpoolP384r1 = "brainpoolP384r1";
+    var brainpoolP384t1 = "brainpoolP384t1";
+    var brainpoolP512r1 = "brainpoolP512r1";
+    var brainpoolP512t1 = "brainpoolP512t1";
+    var ECDSA = "ECDSA";
+    exports.EcAlgorithm = EcAlgorithm_1 = class EcAlgorithm {
+      toAsnAlgorithm(alg) {
+        switch (alg.name.toLowerCase()) {
+          case ECDSA.toLowerCase():
+            if ("hash" in alg) {
+              const hash2 = typeof alg.hash === "string" ? alg.hash : alg.hash.name;
+              switch (hash2.toLowerCase()) {
+                case "sha-1":
+                  return asn1Ecc__namespace.ecdsaWithSHA1;
+                case "sha-256":
+                  return asn1Ecc__namespace.ecdsaWithSHA256;
+                case "sha-384":
+                  return asn1Ecc__namespace.ecdsaWithSHA384;
+                case "sha-512":
+                  return asn1Ecc__namespace.ecdsaWithSHA512;
+              }
+            } else if ("namedCurve" in alg) {
+              let parameters = "";
+              switch (alg.namedCurve) {
+                case "P-256":
+                  parameters = asn1Ecc__namespace.id_secp256r1;
+                  break;
+                case "K-256":
+                  parameters = EcAlgorithm_1.SECP256K1;
+                  break;
+                case "P-384":
+                  parameters = asn1Ecc__namespace.id_secp384r1;
+                  break;
+                case "P-521":
+                  parameters = asn1Ecc__namespace.id_secp521r1;
+                  break;
+                case brainpoolP160r1:
+                  parameters = idBrainpoolP160r1;
+                  break;
+                case brainpoolP160t1:
+                  parameters = idBrainpoolP160t1;
+                  break;
+                case brainpoolP192r1:
+                  parameters = idBrainpoolP192r1;
+                  break;
+                case brainpoolP192t1:
+                  parameters = idBrainpoolP192t1;
+                  break;
+                case brainpoolP224r1:
+                  parameters = idBrainpoolP224r1;
+                  break;
+                case brainpoolP224t1:
+                  parameters = idBrainpoolP224t1;
+                  break;
+                case brainpoolP256r1:
+                  parameters = idBrainpoolP256r1;
+                  break;
+                case brainpoolP256t1:
+                  parameters = idBrainpoolP256t1;
+                  break;
+                case brainpoolP320r1:
+                  parameters = idBrainpoolP320r1;
+                  break;
+                case brainpoolP320t1:
+                  parameters = idBrainpoolP320t1;
+                  break;
+                case brainpoolP384r1:
+                  parameters = idBrainpoolP384r1;
+                  break;
+                case brainpoolP384t1:
+                  parameters = idBrainpoolP384t1;
+                  break;
+                case brainpoolP512r1:
+                  parameters = idBrainpoolP512r1;
+                  break;
+                case brainpoolP512t1:
+                  parameters = idBrainpoolP512t1;
+                  break;
+              }
+              if (parameters) {
+                return new asn1X509.AlgorithmIdentifier({
+                  algorithm: asn1Ecc__namespace.id_ecPublicKey,
+                  parameters: asn1Schema.AsnConvert.serialize(new asn1Ecc__namespace.ECParameters({ namedCurve: parameters }))
+                });
+              }
+            }
+        }
+        return null;
+      }
+      toWebAlgorithm(alg) {
+        switch (alg.algorithm) {
+          case asn1Ecc__namespace.id_ecdsaWithSHA1:
+            return {
+              name: ECDSA,
+              hash: { name: "SHA-1" }
+            };
+          case asn1Ecc__namespace.id_ecdsaWithSHA256:
+            return {
+              name: ECDSA,
+              hash: { name: "SHA-256" }
+            };
+          case asn1Ecc__namespace.id_ecdsaWithSHA384:
+            return {
+              name: ECDSA,
+              hash: { name: "SHA-384" }
+            };
+          case asn1Ecc__namespace.id_ecdsaWithSHA512:
+            return {
+              name: ECDSA,
+              hash: { name: "SHA-512" }
+            };
+          case asn1Ecc__namespace.id_ecPublicKey: {
+            if (!alg.parameters) {
+              throw new TypeError("Cannot get required parameters from EC algorithm");
+            }
+            const parameters = asn1Schema.AsnConvert.parse(alg.parameters, asn1Ecc__namespace.ECParameters);
+            switch (parameters.namedCurve) {
+              case asn1Ecc__namespace.id_secp256r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: "P-256"
+                };
+              case EcAlgorithm_1.SECP256K1:
+                return {
+                  name: ECDSA,
+                  namedCurve: "K-256"
+                };
+              case asn1Ecc__namespace.id_secp384r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: "P-384"
+                };
+              case asn1Ecc__namespace.id_secp521r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: "P-521"
+                };
+              case idBrainpoolP160r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP160r1
+                };
+              case idBrainpoolP160t1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP160t1
+                };
+              case idBrainpoolP192r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP192r1
+                };
+              case idBrainpoolP192t1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP192t1
+                };
+              case idBrainpoolP224r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP224r1
+                };
+              case idBrainpoolP224t1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP224t1
+                };
+              case idBrainpoolP256r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP256r1
+                };
+              case idBrainpoolP256t1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP256t1
+                };
+              case idBrainpoolP320r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP320r1
+                };
+              case idBrainpoolP320t1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP320t1
+                };
+              case idBrainpoolP384r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP384r1
+                };
+              case idBrainpoolP384t1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP384t1
+                };
+              case idBrainpoolP512r1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP512r1
+                };
+              case idBrainpoolP512t1:
+                return {
+                  name: ECDSA,
+                  namedCurve: brainpoolP512t1
+                };
+            }
+          }
+        }
+        return null;
+      }
+    };
+    exports.EcAlgorithm.SECP256K1 = "1.3.132.0.10";
+    exports.EcAlgorithm = EcAlgorithm_1 = tslib.__decorate([
+      tsyringe.injectable()
+    ], exports.EcAlgorithm);
+    tsyringe.container.registerSingleton(diAlgorithm, exports.EcAlgorithm);
+    var NAME = /* @__PURE__ */ Symbol("name");
+    var VALUE = /* @__PURE__ */ Symbol("value");
+    var TextObject = class {
+      constructor(name, items = {}, value = "") {
+        this[NAME] = name;
+        this[VALUE] = value;
+        for (const key2 in items) {
+          this[key2] = items[key2];
+        }
+      }
+    };
+    TextObject.NAME = NAME;
+    TextObject.VALUE = VALUE;
+    var DefaultAlgorithmSerializer = class {
+      static toTextObject(alg) {
+        const obj = new TextObject("Algorithm Identifier", {}, OidSerializer.toString(alg.algorithm));
+        if (alg.parameters) {
+          switch (alg.algorithm) {
+            case asn1Ecc__namespace.id_ecPublicKey: {
+              const ecAlg = new exports.EcAlgorithm().toWebAlgorithm(alg);
+              if (ecAlg && "namedCurve" in ecAlg) {
+                obj["Named Curve"] = ecAlg.namedCurve;
+              } else {
+                obj["Parameters"] = alg.parameters;
+              }
+              break;
+            }
+            default:
+              obj["Parameters"] = alg.parameters;
+          }
+        }
+        return obj;
+      }
+    };
+    var OidSerializer = class {
+      static toString(oid) {
+        const name = this.items[oid];
+        if (name) {
+          return name;
+        }
+        return oid;
+      }
+    };
+    OidSerializer.items = {
+      [asn1Rsa__namespace.id_sha1]: "sha1",
+      [asn1Rsa__namespace.id_sha224]: "sha224",
+      [asn1Rsa__namespace.id_sha256]: "sha256",
+      [asn1Rsa__namespace.id_sha384]: "sha384",
+      [asn1Rsa__namespace.id_sha512]: "sha512",
+      [asn1Rsa__namespace.id_rsaEncryption]: "rsaEncryption",
+      [asn1Rsa__namespace.id_sha1WithRSAEncryption]: "sha1WithRSAEncryption",
+      [asn1Rsa__namespace.id_sha224WithRSAEncryption]: "sha224WithRSAEncryption",
+      [asn1Rsa__namespace.id_sha256WithRSAEncryption]: "sha256WithRSAEncryption",
+      [asn1Rsa__namespace.id_sha384WithRSAEncryption]: "sha384WithRSAEncryption",
+      [asn1Rsa__namespace.id_sha512WithRSAEncryption]: "sha512WithRSAEncryption",
+      [asn1Ecc__namespace.id_ecPublicKey]: "ecPublicKey",
+      [asn1Ecc__namespace.id_ecdsaWithSHA1]: "ecdsaWithSHA1",
+      [asn1Ecc__namespace.id_ecdsaWithSHA224]: "ecdsaWithSHA224",
+      [asn1Ecc__namespace.id_ecdsaWithSHA256]: "ecdsaWithSHA256",
+      [asn1Ecc__namespace.id_ecdsaWithSHA384]: "ecdsaWithSHA384",
+      [asn1Ecc__namespace.id_ecdsaWithSHA512]: "ecdsaWithSHA512",
+      [asn1X509__namespace.id_kp_serverAuth]: "TLS WWW server authentication",
+      [asn1X509__namespace.id_kp_clientAuth]: "TLS WWW client authentication",
+      [asn1X509__namespace.id_kp_codeSigning]: "Code Signing",
+      [asn1X509__namespace.id_kp_emailProtection]: "E-mail Protection",
+      [asn1X509__namespace.id_kp_timeStamping]: "Time Stamping",
+      [asn1X509__namespace.id_kp_OCSPSigning]: "OCSP Signing",
+      [asn1Cms__namespace.id_signedData]: "Signed Data"
+    };
+    var TextConverter = class {
+      static serialize(obj) {
+        return this.serializeObj(obj).join("\n");
+      }
+      static pad(deep = 0) {
+        return "".padStart(2 * deep, " ");
+      }
+      static serializeObj(obj, deep = 0) {
+        const res = [];
+        let pad = this.pad(deep++);
+        let value = "";
+        const objValue = obj[TextObject.VALUE];
+        if (objValue) {
+          value = ` ${objValue}`;
+        }
+        res.push(`${pad}${obj[TextObject.NAME]}:${value}`);
+        pad = this.pad(deep);
+        for (const key2 in obj) {
+          if (typeof key2 === "symbol") {
+            continue;
+          }
+          const value2 = obj[key2];
+          const keyValue = key2 ? `${key2}: ` : "";
+          if (typeof value2 === "string" || typeof value2 === "number" || typeof value2 === "boolean") {
+            res.push(`${pad}${keyValue}${value2}`);
+          } else if (value2 instanceof Date) {
+            res.push(`${pad}${keyValue}${value2.toUTCString()}`);
+          } else if (Array.isArray(value2)) {
+            for (const obj2 of value2) {
+              obj2[TextObject.NAME] = key2;
+              res.push(...this.serializeObj(obj2, deep));
+            }
+          } else if (value2 instanceof TextObject) {
+            value2[TextObject.NAME] = key2;
+            res.push(...this.serializeObj(value2, deep));
+          } else if (pvtsutils.BufferSourceConverter.isBufferSource(value2)) {
+            if (key2) {
+              res.push(`${pad}${keyValue}`);
+              res.push(...this.serializeBufferSource(value2, deep + 1));
+            } else {
+              res.push(...this.serializeBufferSource(value2, deep));
+            }
+          } else if ("toTextObject" in value2) {
+            const obj2 = value2.toTextObject();
+            obj2[TextObject.NAME] = key2;
+            res.push(...this.serializeObj(obj2, deep));
+          } else {
+            throw new TypeError("Cannot serialize data in text format. Unsupported type.");
+          }
+        }
+        return res;
+      }
+      static serializeBufferSource(buffer, deep = 0) {
+        const pad = this.pad(deep);
+        const view = pvtsutils.BufferSourceConverter.toUint8Array(buffer);
+        const res = [];
+        for (let i2 = 0; i2 < view.length; ) {
+          const row = [];
+          for (let j = 0; j < 16 && i2 < view.length; j++) {
+            if (j === 8) {
+              row.push("");
+            }
+            const hex = view[i2++].toString(16).padStart(2, "0");
+            row.push(hex);
+          }
+          res.push(`${pad}${row.join(" ")}`);
+        }
+        return res;
+      }
+      static serializeAlgorithm(alg) {
+        return this.algorithmSerializer.toTextObject(alg);
+      }
+    };
+    TextConverter.oidSerializer = OidSerializer;
+    TextConverter.algorithmSerializer = DefaultAlgorithmSerializer;
+    var _AsnData_rawData;
+    var _AsnData_options;
+    var AsnData = class _AsnData {
+      get parseOptions() {
+        return tslib.__classPrivateFieldGet(this, _AsnData_options, "f");
+      }
+      get rawData() {
+        if (!tslib.__classPrivateFieldGet(this, _AsnData_rawData, "f")) {
+          tslib.__classPrivateFieldSet(this, _AsnData_rawData, asn1Schema.AsnConvert.serialize(this.asn), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _AsnData_rawData, "f");
+      }
+      constructor(...args) {
+        _AsnData_rawData.set(this, void 0);
+        _AsnData_options.set(this, void 0);
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          tslib.__classPrivateFieldSet(this, _AsnData_options, args[2], "f");
+          this.asn = asn1Schema.AsnConvert.parse(args[0], args[1], args[2]);
+          tslib.__classPrivateFieldSet(this, _AsnData_rawData, pvtsutils.BufferSourceConverter.toArrayBuffer(args[0]), "f");
+          this.onInit(this.asn);
+        } else {
+          tslib.__classPrivateFieldSet(this, _AsnData_options, args[1], "f");
+          this.asn = args[0];
+          this.onInit(this.asn);
+        }
+      }
+      equal(data) {
+        if (data instanceof _AsnData) {
+          return pvtsutils.isEqual(data.rawData, this.rawData);
+        }
+        return false;
+      }
+      toString(format4 = "text") {
+        switch (format4) {
+          case "asn":
+            return asn1Schema.AsnConvert.toString(this.rawData, tslib.__classPrivateFieldGet(this, _AsnData_options, "f"));
+          case "text":
+            return TextConverter.serialize(this.toTextObject());
+          case "hex":
+            return pvtsutils.Convert.ToHex(this.rawData);
+          case "base64":
+            return pvtsutils.Convert.ToBase64(this.rawData);
+          case "base64url":
+            return pvtsutils.Convert.ToBase64Url(this.rawData);
+          default:
+            throw TypeError("Argument 'format' is unsupported value");
+        }
+      }
+      getTextName() {
+        const constructor = this.constructor;
+        return constructor.NAME;
+      }
+      toTextObject() {
+        const obj = this.toTextObjectEmpty();
+        obj[""] = this.rawData;
+        return obj;
+      }
+      toTextObjectEmpty(value) {
+        return new TextObject(this.getTextName(), {}, value);
+      }
+    };
+    _AsnData_rawData = /* @__PURE__ */ new WeakMap(), _AsnData_options = /* @__PURE__ */ new WeakMap();
+    AsnData.NAME = "ASN";
+    var _a2;
+    var CryptoProvider = class _CryptoProvider {
+      static isCryptoKeyPair(data) {
+        return data && data.privateKey && data.publicKey;
+      }
+      static isCryptoKey(data) {
+        return data && data.usages && data.type && data.algorithm && data.extractable !== void 0;
+      }
+      constructor() {
+        this.items = /* @__PURE__ */ new Map();
+        this[_a2] = "CryptoProvider";
+        if (typeof self !== "undefined" && typeof crypto !== "undefined") {
+          this.set(_CryptoProvider.DEFAULT, crypto);
+        } else if (typeof global !== "undefined" && global.crypto && global.crypto.subtle) {
+          this.set(_CryptoProvider.DEFAULT, global.crypto);
+        }
+      }
+      clear() {
+        this.items.clear();
+      }
+      delete(key2) {
+        return this.items.delete(key2);
+      }
+      forEach(callbackfn, thisArg) {
+        return this.items.forEach(callbackfn, thisArg);
+      }
+      has(key2) {
+        return this.items.has(key2);
+      }
+      get size() {
+        return this.items.size;
+      }
+      entries() {
+        return this.items.entries();
+      }
+      keys() {
+        return this.items.keys();
+      }
+      values() {
+        return this.items.values();
+      }
+      [Symbol.iterator]() {
+        return this.items[Symbol.iterator]();
+      }
+      get(key2 = _CryptoProvider.DEFAULT) {
+        const crypto2 = this.items.get(key2.toLowerCase());
+        if (!crypto2) {
+          throw new Error(`Cannot get Crypto by name '${key2}'`);
+        }
+        return crypto2;
+      }
+      set(key2, value) {
+        if (typeof key2 === "string") {
+          if (!value) {
+            throw new TypeError("Argument 'value' is required");
+          }
+          this.items.set(key2.toLowerCase(), value);
+        } else {
+          this.items.set(_CryptoProvider.DEFAULT, key2);
+        }
+        return this;
+      }
+    };
+    _a2 = Symbol.toStringTag;
+    CryptoProvider.DEFAULT = "default";
+    var cryptoProvider2 = new CryptoProvider();
+    var selfProducedParseOptions = {
+      berOptions: {
+        maxDepth: Infinity,
+        maxNodes: Infinity,
+        maxContentLength: Infinity
+      }
+    };
+    function toPositiveIntegerOctets(input) {
+      let firstNonZero = 0;
+      while (firstNonZero < input.length - 1 && input[firstNonZero] === 0) {
+        firstNonZero++;
+      }
+      let serialNumber2 = input.slice(firstNonZero);
+      if (!serialNumber2.length) {
+        serialNumber2 = new Uint8Array([0]);
+      }
+      if (serialNumber2[0] > 127) {
+        const newSerialNumber = new Uint8Array(serialNumber2.length + 1);
+        newSerialNumber[0] = 0;
+        newSerialNumber.set(serialNumber2, 1);
+        serialNumber2 = newSerialNumber;
+      }
+      return serialNumber2.buffer;
+    }
+    function normalizeCertificateSerialNumber(input) {
+      return toPositiveIntegerOctets(pvtsutils.BufferSourceConverter.toUint8Array(pvtsutils.Convert.FromHex(input || "")));
+    }
+    function generateCertificateSerialNumber(input, crypto2 = cryptoProvider2.get()) {
+      const inputView = pvtsutils.BufferSourceConverter.toUint8Array(pvtsutils.Convert.FromHex(input || ""));
+      const serialNumber2 = inputView.length && inputView.some((o2) => o2 > 0) ? inputView : crypto2.getRandomValues(new Uint8Array(16));
+      return toPositiveIntegerOctets(serialNumber2);
+    }
+    function getCertificateSerialNumber(raw) {
+      let serialNumber2 = pvtsutils.BufferSourceConverter.toUint8Array(raw);
+      if (serialNumber2.length > 1 && serialNumber2[0] === 0 && serialNumber2[1] > 127) {
+        serialNumber2 = serialNumber2.slice(1);
+      }
+      return pvtsutils.Convert.ToHex(serialNumber2);
+    }
+    var Extension = class _Extension extends AsnData {
+      constructor(...args) {
+        let raw;
+        let options;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          raw = pvtsutils.BufferSourceConverter.toArrayBuffer(args[0]);
+          options = args[1];
+        } else {
+          raw = asn1Schema.AsnConvert.serialize(new asn1X509.Extension({
+            extnID: args[0],
+            critical: args[1],
+            extnValue: new asn1Schema.OctetString(pvtsutils.BufferSourceConverter.toArrayBuffer(args[2]))
+          }));
+          options = selfProducedParseOptions;
+        }
+        super(raw, asn1X509.Extension, options);
+      }
+      onInit(asn) {
+        this.type = asn.extnID;
+        this.critical = asn.critical;
+        this.value = asn.extnValue.buffer;
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        obj[""] = this.value;
+        return obj;
+      }
+      toTextObjectWithoutValue() {
+        const obj = this.toTextObjectEmpty(this.critical ? "critical" : void 0);
+        if (obj[TextObject.NAME] === _Extension.NAME) {
+          obj[TextObject.NAME] = OidSerializer.toString(this.type);
+        }
+        return obj;
+      }
+    };
+    var OID_REGEX = /^[0-2](?:\.[1-9][0-9]*)+$/;
+    function isOID(id) {
+      return new RegExp(OID_REGEX).test(id);
+    }
+    var NameIdentifier = class {
+      constructor(names2 = {}) {
+        this.items = {};
+        for (const id in names2) {
+          this.register(id, names2[id]);
+        }
+      }
+      get(idOrName) {
+        return this.items[idOrName] || null;
+      }
+      findId(idOrName) {
+        if (!isOID(idOrName)) {
+          return this.get(idOrName);
+        }
+        return idOrName;
+      }
+      register(id, name) {
+        this.items[id] = name;
+        this.items[name] = id;
+      }
+    };
+    var names = new NameIdentifier();
+    names.register("CN", "2.5.4.3");
+    names.register("L", "2.5.4.7");
+    names.register("ST", "2.5.4.8");
+    names.register("O", "2.5.4.10");
+    names.register("OU", "2.5.4.11");
+    names.register("C", "2.5.4.6");
+    names.register("DC", "0.9.2342.19200300.100.1.25");
+    names.register("E", "1.2.840.113549.1.9.1");
+    names.register("G", "2.5.4.42");
+    names.register("I", "2.5.4.43");
+    names.register("SN", "2.5.4.4");
+    names.register("T", "2.5.4.12");
+    function replaceUnknownCharacter(text, char) {
+      return `\\${pvtsutils.Convert.ToHex(pvtsutils.Convert.FromUtf8String(char)).toUpperCase()}`;
+    }
+    function escape5(data) {
+      return data.replace(/([,+"\\<>;])/g, "\\$1").replace(/^([ #])/, "\\$1").replace(/([ ]$)/, "\\$1").replace(/([\r\n\t])/, replaceUnknownCharacter);
+    }
+    var Name = class _Name {
+      static isASCII(text) {
+        for (let i2 = 0; i2 < text.length; i2++) {
+          const code = text.charCodeAt(i2);
+          if (code > 255) {
+            return false;
+          }
+        }
+        return true;
+      }
+      static isPrintableString(text) {
+        return /^[A-Za-z0-9 '()+,-./:=?]*$/g.test(text);
+      }
+      constructor(data, extraNames = {}) {
+        this.extraNames = new NameIdentifier();
+        this.asn = new asn1X509.Name();
+        for (const key2 in extraNames) {
+          if (Object.prototype.hasOwnProperty.call(extraNames, key2)) {
+            const value = extraNames[key2];
+            this.extraNames.register(key2, value);
+          }
+        }
+        if (typeof data === "string") {
+          this.asn = this.fromString(data);
+        } else if (data instanceof asn1X509.Name) {
+          this.asn = data;
+        } else if (pvtsutils.BufferSourceConverter.isBufferSource(data)) {
+          this.asn = asn1Schema.AsnConvert.parse(data, asn1X509.Name);
+        } else {
+          this.asn = this.fromJSON(data);
+        }
+      }
+      getField(idOrName) {
+        const id = this.extraNames.findId(idOrName) || names.findId(idOrName);
+        const res = [];
+        for (const name of this.asn) {
+          for (const rdn of name) {
+            if (rdn.type === id) {
+              res.push(rdn.value.toString());
+            }
+          }
+        }
+        return res;
+      }
+      getName(idOrName) {
+        return this.extraNames.get(idOrName) || names.get(idOrName);
+      }
+      toString() {
+        return this.asn.map((rdn) => rdn.map((o2) => {
+          const type = this.getName(o2.type) || o2.type;
+          const value = o2.value.anyValue ? `#${pvtsutils.Convert.ToHex(o2.value.anyValue)}` : escape5(o2.value.toString());
+          return `${type}=${value}`;
+        }).join("+")).join(", ");
+      }
+      toJSON() {
+        var _a3;
+        const json = [];
+        for (const rdn of this.asn) {
+          const jsonItem = {};
+          for (const attr of rdn) {
+            const type = this.getName(attr.type) || attr.type;
+            (_a3 = jsonItem[type]) !== null && _a3 !== void 0 ? _a3 : jsonItem[type] = [];
+            jsonItem[type].push(attr.value.anyValue ? `#${pvtsutils.Convert.ToHex(attr.value.anyValue)}` : attr.value.toString());
+          }
+          json.push(jsonItem);
+        }
+        return json;
+      }
+      fromString(data) {
+        const asn = new asn1X509.Name();
+        const regex4 = /(\d\.[\d.]*\d|[A-Za-z]+)=((?:"")|(?:".*?[^\\]")|(?:[^,+"\\](?=[,+]|$))|(?:[^,+].*?(?:[^\\][,+]))|(?:))([,+])?/g;
+        let matches = null;
+        let level = ",";
+        while (matches = regex4.exec(`${data},`)) {
+          let [, type, value] = matches;
+          const lastChar = value[value.length - 1];
+          if (lastChar === "," || lastChar === "+") {
+            value = value.slice(0, value.length - 1);
+            matches[3] = lastChar;
+          }
+          const next = matches[3];
+          type = this.getTypeOid(type);
+          const attr = this.createAttribute(type, value);
+          if (level === "+") {
+            asn[asn.length - 1].push(attr);
+          } else {
+            asn.push(new asn1X509.RelativeDistinguishedName([attr]));
+          }
+          level = next;
+        }
+        return asn;
+      }
+      fromJSON(data) {
+        const asn = new asn1X509.Name();
+        for (const item of data) {
+          const asnRdn = new asn1X509.RelativeDistinguishedName();
+          for (const type in item) {
+            const typeId = this.getTypeOid(type);
+            const values = item[type];
+            for (const value of values) {
+              const asnAttr = this.createAttribute(typeId, value);
+              asnRdn.push(asnAttr);
+            }
+          }
+          asn.push(asnRdn);
+        }
+        return asn;
+      }
+      getTypeOid(type) {
+        if (!/[\d.]+/.test(type)) {
+          type = this.getName(type) || "";
+        }
+        if (!type) {
+          throw new Error(`Cannot get OID for name type '${type}'`);
+        }
+        return type;
+      }
+      createAttribute(type, value) {
+        const attr = new asn1X509.AttributeTypeAndValue({ type });
+        if (typeof value === "object") {
+          for (const key2 in value) {
+            switch (key2) {
+              case "ia5String":
+                attr.value.ia5String = value[key2];
+                break;
+              case "utf8String":
+                attr.value.utf8String = value[key2];
+                break;
+              case "universalString":
+                attr.value.universalString = value[key2];
+                break;
+              case "bmpString":
+                attr.value.bmpString = value[key2];
+                break;
+              case "printableString":
+                attr.value.printableString = value[key2];
+                break;
+            }
+          }
+        } else if (value[0] === "#") {
+          attr.value.anyValue = pvtsutils.Convert.FromHex(value.slice(1));
+        } else {
+          const processedValue = this.processStringValue(value);
+          if (type === this.getName("E") || type === this.getName("DC")) {
+            attr.value.ia5String = processedValue;
+          } else {
+            if (_Name.isPrintableString(processedValue)) {
+              attr.value.printableString = processedValue;
+            } else {
+              attr.value.utf8String = processedValue;
+            }
+          }
+        }
+        return attr;
+      }
+      processStringValue(value) {
+        const quotedMatches = /"(.*?[^\\])?"/.exec(value);
+        if (quotedMatches) {
+          value = quotedMatches[1];
+        }
+        return value.replace(/\\0a/gi, "\n").replace(/\\0d/gi, "\r").replace(/\\0g/gi, "	").replace(/\\(.)/g, "$1");
+      }
+      toArrayBuffer() {
+        return asn1Schema.AsnConvert.serialize(this.asn);
+      }
+      async getThumbprint(arg1, arg2) {
+        let crypto2;
+        let algorithm = "SHA-1";
+        if (arg1) {
+          if (typeof arg1 === "object" && "subtle" in arg1) {
+            crypto2 = arg1;
+          } else {
+            algorithm = arg1;
+            crypto2 = arg2;
+          }
+        }
+        crypto2 !== null && crypto2 !== void 0 ? crypto2 : crypto2 = cryptoProvider2.get();
+        return await crypto2.subtle.digest(algorithm, this.toArrayBuffer());
+      }
+    };
+    var ERR_GN_CONSTRUCTOR = "Cannot initialize GeneralName from ASN.1 data.";
+    var ERR_GN_STRING_FORMAT = `${ERR_GN_CONSTRUCTOR} Unsupported string format in use.`;
+    var ERR_GUID = `${ERR_GN_CONSTRUCTOR} Value doesn't match to GUID regular expression.`;
+    var GUID_REGEX = /^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/i;
+    var id_GUID = "1.3.6.1.4.1.311.25.1";
+    var id_UPN = "1.3.6.1.4.1.311.20.2.3";
+    var DNS = "dns";
+    var DN = "dn";
+    var EMAIL = "email";
+    var IP = "ip";
+    var URL2 = "url";
+    var GUID = "guid";
+    var UPN = "upn";
+    var REGISTERED_ID = "id";
+    var GeneralName = class extends AsnData {
+      constructor(...args) {
+        var _a3;
+        let name;
+        let options;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          options = args[1];
+          name = asn1Schema.AsnConvert.parse(args[0], asn1X509__namespace.GeneralName, options);
+        } else if (typeof args[0] === "string") {
+          options = selfProducedParseOptions;
+          switch (args[0]) {
+            case DN: {
+              const derName = new Name(args[1]).toArrayBuffer();
+              const asnName = asn1Schema.AsnConvert.parse(derName, asn1X509__namespace.Name, selfProducedParseOptions);
+              name = new asn1X509__namespace.GeneralName({ directoryName: asnName });
+              break;
+            }
+            case DNS:
+              name = new asn1X509__namespace.GeneralName({ dNSName: args[1] });
+              break;
+            case EMAIL:
+              name = new asn1X509__namespace.GeneralName({ rfc822Name: args[1] });
+              break;
+            case GUID: {
+              const matches = new RegExp(GUID_REGEX, "i").exec(args[1]);
+              if (!matches) {
+                throw new Error("Cannot parse GUID value. Value doesn't match to regular expression");
+              }
+              const hex = matches.slice(1).map((o2, i2) => {
+                if (i2 < 3) {
+                  return pvtsutils.Convert.ToHex(new Uint8Array(pvtsutils.Convert.FromHex(o2)).reverse());
+                }
+                return o2;
+              }).join("");
+              name = new asn1X509__namespace.GeneralName({
+                otherName: new asn1X509__namespace.OtherName({
+                  typeId: id_GUID,
+                  value: asn1Schema.AsnConvert.serialize(new asn1Schema.OctetString(pvtsutils.Convert.FromHex(hex)))
+                })
+              });
+              break;
+            }
+            case IP:
+              name = new asn1X509__namespace.GeneralName({ iPAddress: args[1] });
+              break;
+            case REGISTERED_ID:
+              name = new asn1X509__namespace.GeneralName({ registeredID: args[1] });
+              break;
+            case UPN: {
+              name = new asn1X509__namespace.GeneralName({
+                otherName: new asn1X509__namespace.OtherName({
+                  typeId: id_UPN,
+                  value: asn1Schema.AsnConvert.serialize(asn1Schema.AsnUtf8StringConverter.toASN(args[1]))
+                })
+              });
+              break;
+            }
+            case URL2:
+              name = new asn1X509__namespace.GeneralName({ uniformResourceIdentifier: args[1] });
+              break;
+            default:
+              throw new Error("Cannot create GeneralName. Unsupported type of the name");
+          }
+        } else {
+          name = args[0];
+          options = (_a3 = args[1]) !== null && _a3 !== void 0 ? _a3 : selfProducedParseOptions;
+        }
+        super(name, options);
+      }
+      onInit(asn) {
+        if (asn.dNSName != void 0) {
+          this.type = DNS;
+          this.value = asn.dNSName;
+        } else if (asn.rfc822Name != void 0) {
+          this.type = EMAIL;
+          this.value = asn.rfc822Name;
+        } else if (asn.iPAddress != void 0) {
+          this.type = IP;
+          this.value = asn.iPAddress;
+        } else if (asn.uniformResourceIdentifier != void 0) {
+          this.type = URL2;
+          this.value = asn.uniformResourceIdentifier;
+        } else if (asn.registeredID != void 0) {
+          this.type = REGISTERED_ID;
+          this.value = asn.registeredID;
+        } else if (asn.directoryName != void 0) {
+          this.type = DN;
+          this.value = new Name(asn.directoryName).toString();
+        } else if (asn.otherName != void 0) {
+          if (asn.otherName.typeId === id_GUID) {
+            this.type = GUID;
+            const guid = asn1Schema.AsnConvert.parse(asn.otherName.value, asn1Schema.OctetString, this.parseOptions);
+            const matches = new RegExp(GUID_REGEX, "i").exec(pvtsutils.Convert.ToHex(guid));
+            if (!matches) {
+              throw new Error(ERR_GUID);
+            }
+            this.value = matches.slice(1).map((o2, i2) => {
+              if (i2 < 3) {
+                return pvtsutils.Convert.ToHex(new Uint8Array(pvtsutils.Convert.FromHex(o2)).reverse());
+              }
+              return o2;
+            }).join("-");
+          } else if (asn.otherName.typeId === id_UPN) {
+            this.type = UPN;
+            this.value = asn1Schema.AsnConvert.parse(asn.otherName.value, asn1X509__namespace.DirectoryString, this.parseOptions).toString();
+          } else {
+            throw new Error(ERR_GN_STRING_FORMAT);
+          }
+        } else {
+          throw new Error(ERR_GN_STRING_FORMAT);
+        }
+      }
+      toJSON() {
+        return {
+          type: this.type,
+          value: this.value
+        };
+      }
+      toTextObject() {
+        let type;
+        switch (this.type) {
+          case DN:
+          case DNS:
+          case GUID:
+          case IP:
+          case REGISTERED_ID:
+          case UPN:
+          case URL2:
+            type = this.type.toUpperCase();
+            break;
+          case EMAIL:
+            type = "Email";
+            break;
+          default:
+            throw new Error("Unsupported GeneralName type");
+        }
+        let value = this.value;
+        if (this.type === REGISTERED_ID) {
+          value = OidSerializer.toString(value);
+        }
+        return new TextObject(type, void 0, value);
+      }
+    };
+    var GeneralNames = class extends AsnData {
+      constructor(params, options) {
+        let names2;
+        let stored = selfProducedParseOptions;
+        if (params instanceof asn1X509__namespace.GeneralNames) {
+          names2 = params;
+        } else if (Array.isArray(params)) {
+          const items = [];
+          for (const name of params) {
+            if (name instanceof asn1X509__namespace.GeneralName) {
+              items.push(name);
+            } else {
+              const asnName = asn1Schema.AsnConvert.parse(new GeneralName(name.type, name.value).rawData, asn1X509__namespace.GeneralName, selfProducedParseOptions);
+              items.push(asnName);
+            }
+          }
+          names2 = new asn1X509__namespace.GeneralNames(items);
+        } else if (pvtsutils.BufferSourceConverter.isBufferSource(params)) {
+          names2 = asn1Schema.AsnConvert.parse(params, asn1X509__namespace.GeneralNames, options);
+          stored = options !== null && options !== void 0 ? options : {};
+        } else {
+          throw new Error("Cannot initialize GeneralNames. Incorrect incoming arguments");
+        }
+        super(names2, stored);
+      }
+      onInit(asn) {
+        const items = [];
+        for (const asnName of asn) {
+          let name = null;
+          try {
+            name = new GeneralName(asnName, this.parseOptions);
+          } catch {
+            continue;
+          }
+          items.push(name);
+        }
+        this.items = items;
+      }
+      toJSON() {
+        return this.items.map((o2) => o2.toJSON());
+      }
+      toTextObject() {
+        const res = super.toTextObjectEmpty();
+        for (const name of this.items) {
+          const nameObj = name.toTextObject();
+          let field = res[nameObj[TextObject.NAME]];
+          if (!Array.isArray(field)) {
+            field = [];
+            res[nameObj[TextObject.NAME]] = field;
+          }
+          field.push(nameObj);
+        }
+        return res;
+      }
+    };
+    GeneralNames.NAME = "GeneralNames";
+    var rPaddingTag = "-{5}";
+    var rEolChars = "\\n";
+    var rNameTag = `[^${rEolChars}]+`;
+    var rBeginTag = `${rPaddingTag}BEGIN (${rNameTag}(?=${rPaddingTag}))${rPaddingTag}`;
+    var rEndTag = `${rPaddingTag}END \\1${rPaddingTag}`;
+    var rEolGroup = "\\n";
+    var rHeaderKey = `[^:${rEolChars}]+`;
+    var rHeaderValue = `(?:[^${rEolChars}]+${rEolGroup}(?: +[^${rEolChars}]+${rEolGroup})*)`;
+    var rBase64Chars = "[a-zA-Z0-9=+/]+";
+    var rBase64 = `(?:${rBase64Chars}${rEolGroup})+`;
+    var rPem = `${rBeginTag}${rEolGroup}(?:((?:${rHeaderKey}: ${rHeaderValue})+))?${rEolGroup}?(${rBase64})${rEndTag}`;
+    var rEolPattern = new RegExp(`[${rEolChars}]+`, "g");
+    var PemConverter = class {
+      static isPem(data) {
+        return typeof data === "string" && new RegExp(rPem, "g").test(data.replace(/\r/g, ""));
+      }
+      static decodeWithHeaders(pem) {
+        pem = pem.replace(/\r/g, "");
+        const pattern4 = new RegExp(rPem, "g");
+        const res = [];
+        let matches = null;
+        while (matches = pattern4.exec(pem)) {
+          const base64 = matches[3].replace(rEolPattern, "");
+          const pemStruct = {
+            type: matches[1],
+            headers: [],
+            rawData: pvtsutils.Convert.FromBase64(base64)
+          };
+          const headersString = matches[2];
+          if (headersString) {
+            const headers = headersString.split(new RegExp(rEolGroup, "g"));
+            let lastHeader = null;
+            for (const header of headers) {
+              const [key2, value] = header.split(/:(.*)/);
+              if (value === void 0) {
+                if (!lastHeader) {
+                  throw new Error("Cannot parse PEM string. Incorrect header value");
+                }
+                lastHeader.value += key2.trim();
+              } else {
+                if (lastHeader) {
+                  pemStruct.headers.push(lastHeader);
+                }
+                lastHeader = {
+                  key: key2,
+                  value: value.trim()
+                };
+              }
+            }
+            if (lastHeader) {
+              pemStruct.headers.push(lastHeader);
+            }
+          }
+          res.push(pemStruct);
+        }
+        return res;
+      }
+      static decode(pem) {
+        const blocks = this.decodeWithHeaders(pem);
+        return blocks.map((o2) => o2.rawData);
+      }
+      static decodeFirst(pem) {
+        const items = this.decode(pem);
+        if (!items.length) {
+          throw new RangeError("PEM string doesn't contain any objects");
+        }
+        return items[0];
+      }
+      static encode(rawData, tag) {
+        if (Array.isArray(rawData)) {
+          const raws = new Array();
+          if (tag) {
+            rawData.forEach((element) => {
+              if (!pvtsutils.BufferSourceConverter.isBufferSource(element)) {
+                throw new TypeError("Cannot encode array of BufferSource in PEM format. Not all items of the array are BufferSource");
+              }
+              raws.push(this.encodeStruct({
+                type: tag,
+                rawData: pvtsutils.BufferSourceConverter.toArrayBuffer(element)
+              }));
+            });
+          } else {
+            rawData.forEach((element) => {
+              if (!("type" in element)) {
+                throw new TypeError("Cannot encode array of PemStruct in PEM format. Not all items of the array are PemStrut");
+              }
+              raws.push(this.encodeStruct(element));
+            });
+          }
+          return raws.join("\n");
+        } else {
+          if (!tag) {
+            throw new Error("Required argument 'tag' is missed");
+          }
+          return this.encodeStruct({
+            type: tag,
+            rawData: pvtsutils.BufferSourceConverter.toArrayBuffer(rawData)
+          });
+        }
+      }
+      static encodeStruct(pem) {
+        var _a3;
+        const upperCaseType = pem.type.toLocaleUpperCase();
+        const res = [];
+        res.push(`-----BEGIN ${upperCaseType}-----`);
+        if ((_a3 = pem.headers) === null || _a3 === void 0 ? void 0 : _a3.length) {
+          for (const header of pem.headers) {
+            res.push(`${header.key}: ${header.value}`);
+          }
+          res.push("");
+        }
+        const base64 = pvtsutils.Convert.ToBase64(pem.rawData);
+        for (let i2 = 0; i2 < base64.length; i2 += 64) {
+          res.push(base64.substring(i2, i2 + 64));
+        }
+        res.push(`-----END ${upperCaseType}-----`);
+        return res.join("\n");
+      }
+    };
+    PemConverter.CertificateTag = "CERTIFICATE";
+    PemConverter.CrlTag = "CRL";
+    PemConverter.CertificateRequestTag = "CERTIFICATE REQUEST";
+    PemConverter.PublicKeyTag = "PUBLIC KEY";
+    PemConverter.PrivateKeyTag = "PRIVATE KEY";
+    var PemData = class _PemData extends AsnData {
+      static isAsnEncoded(data) {
+        return pvtsutils.BufferSourceConverter.isBufferSource(data) || typeof data === "string";
+      }
+      static toArrayBuffer(raw) {
+        if (typeof raw === "string") {
+          if (PemConverter.isPem(raw)) {
+            return PemConverter.decode(raw)[0];
+          } else if (pvtsutils.Convert.isHex(raw)) {
+            return pvtsutils.Convert.FromHex(raw);
+          } else if (pvtsutils.Convert.isBase64(raw)) {
+            return pvtsutils.Convert.FromBase64(raw);
+          } else if (pvtsutils.Convert.isBase64Url(raw)) {
+            return pvtsutils.Convert.FromBase64Url(raw);
+          } else {
+            throw new TypeError("Unsupported format of 'raw' argument. Must be one of DER, PEM, HEX, Base64, or Base4Url");
+          }
+        } else {
+          const buffer = pvtsutils.BufferSourceConverter.toUint8Array(raw);
+          if (buffer.length > 0 && buffer[0] === 48) {
+            return pvtsutils.BufferSourceConverter.toArrayBuffer(raw);
+          }
+          const stringRaw = pvtsutils.Convert.ToBinary(raw);
+          if (PemConverter.isPem(stringRaw)) {
+            return PemConverter.decode(stringRaw)[0];
+          } else if (pvtsutils.Convert.isHex(stringRaw)) {
+            return pvtsutils.Convert.FromHex(stringRaw);
+          } else if (pvtsutils.Convert.isBase64(stringRaw)) {
+            return pvtsutils.Convert.FromBase64(stringRaw);
+          } else if (pvtsutils.Convert.isBase64Url(stringRaw)) {
+            return pvtsutils.Convert.FromBase64Url(stringRaw);
+          }
+          throw new TypeError("Unsupported format of 'raw' argument. Must be one of DER, PEM, HEX, Base64, or Base4Url");
+        }
+      }
+      constructor(...args) {
+        if (_PemData.isAsnEncoded(args[0])) {
+          super(_PemData.toArrayBuffer(args[0]), args[1], args[2]);
+        } else {
+          super(args[0], args[1]);
+        }
+      }
+      toString(format4 = "pem") {
+        switch (format4) {
+          case "pem":
+            return PemConverter.encode(this.rawData, this.tag);
+          default:
+            return super.toString(format4);
+        }
+      }
+    };
+    var PublicKey = class _PublicKey extends PemData {
+      static async create(data, crypto2 = cryptoProvider2.get()) {
+        if (data instanceof _PublicKey) {
+          return data;
+        } else if (CryptoProvider.isCryptoKey(data)) {
+          if (data.type !== "public") {
+            throw new TypeError("Public key is required");
+          }
+          const spki = await crypto2.subtle.exportKey("spki", data);
+          return new _PublicKey(spki);
+        } else if (data.publicKey) {
+          return data.publicKey;
+        } else if (pvtsutils.BufferSourceConverter.isBufferSource(data)) {
+          return new _PublicKey(data);
+        } else {
+          throw new TypeError("Unsupported PublicKeyType");
+        }
+      }
+      constructor(param, options) {
+        if (PemData.isAsnEncoded(param)) {
+          super(param, asn1X509.SubjectPublicKeyInfo, options);
+        } else {
+          super(param, options);
+        }
+        this.tag = PemConverter.PublicKeyTag;
+      }
+      async export(arg1, arg2, arg3) {
+        let crypto2;
+        let keyUsages = ["verify"];
+        let algorithm = {
+          hash: "SHA-256",
+          ...this.algorithm
+        };
+        if (arg2) {
+          algorithm = arg1;
+          keyUsages = arg2;
+          crypto2 = arg3;
+        } else {
+          crypto2 = arg1;
+        }
+        crypto2 !== null && crypto2 !== void 0 ? crypto2 : crypto2 = cryptoProvider2.get();
+        let raw = this.rawData;
+        const asnSpki = asn1Schema.AsnConvert.parse(this.rawData, asn1X509.SubjectPublicKeyInfo, this.parseOptions);
+        if (asnSpki.algorithm.algorithm === asn1Rsa.id_RSASSA_PSS) {
+          raw = convertSpkiToRsaPkcs1(asnSpki, raw);
+        }
+        return crypto2.subtle.importKey("spki", raw, algorithm, true, keyUsages);
+      }
+      onInit(asn) {
+        const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+        const algorithm = this.algorithm = algProv.toWebAlgorithm(asn.algorithm);
+        switch (asn.algorithm.algorithm) {
+          case asn1Rsa.id_rsaEncryption: {
+            const rsaPublicKey = asn1Schema.AsnConvert.parse(asn.subjectPublicKey, asn1Rsa.RSAPublicKey, this.parseOptions);
+            const modulus = pvtsutils.BufferSourceConverter.toUint8Array(rsaPublicKey.modulus);
+            algorithm.publicExponent = pvtsutils.BufferSourceConverter.toUint8Array(rsaPublicKey.publicExponent);
+            algorithm.modulusLength = (!modulus[0] ? modulus.slice(1) : modulus).byteLength << 3;
+            break;
+          }
+        }
+      }
+      async getThumbprint(arg1, arg2) {
+        let crypto2;
+        let algorithm = "SHA-1";
+        if (arg1) {
+          if (typeof arg1 === "object" && "subtle" in arg1) {
+            crypto2 = arg1;
+          } else {
+            algorithm = arg1;
+            crypto2 = arg2;
+          }
+        }
+        crypto2 !== null && crypto2 !== void 0 ? crypto2 : crypto2 = cryptoProvider2.get();
+        return await crypto2.subtle.digest(algorithm, this.rawData);
+      }
+      async getKeyIdentifier(arg1, arg2) {
+        let crypto2;
+        let algorithm = "SHA-1";
+        if (arg1) {
+          if (typeof arg1 === "object" && "subtle" in arg1) {
+            crypto2 = arg1;
+          } else {
+            algorithm = arg1;
+            crypto2 = arg2;
+          }
+        }
+        crypto2 !== null && crypto2 !== void 0 ? crypto2 : crypto2 = cryptoProvider2.get();
+        const asn = asn1Schema.AsnConvert.parse(this.rawData, asn1X509.SubjectPublicKeyInfo, this.parseOptions);
+        return await crypto2.subtle.digest(algorithm, asn.subjectPublicKey);
+      }
+      toTextObject() {
+        const obj = this.toTextObjectEmpty();
+        const asn = asn1Schema.AsnConvert.parse(this.rawData, asn1X509.SubjectPublicKeyInfo, this.parseOptions);
+        obj["Algorithm"] = TextConverter.serializeAlgorithm(asn.algorithm);
+        switch (asn.algorithm.algorithm) {
+          case asn1Ecc.id_ecPublicKey:
+            obj["EC Point"] = asn.subjectPublicKey;
+            break;
+          case asn1Rsa.id_rsaEncryption:
+          default:
+            obj["Raw Data"] = asn.subjectPublicKey;
+        }
+        return obj;
+      }
+    };
+    function convertSpkiToRsaPkcs1(asnSpki, raw) {
+      asnSpki.algorithm = new asn1X509.AlgorithmIdentifier({
+        algorithm: asn1Rsa.id_rsaEncryption,
+        parameters: null
+      });
+      raw = asn1Schema.AsnConvert.serialize(asnSpki);
+      return raw;
+    }
+    var AuthorityKeyIdentifierExtension = class _AuthorityKeyIdentifierExtension extends Extension {
+      static async create(param, critical = false, crypto2 = cryptoProvider2.get()) {
+        if ("name" in param && "serialNumber" in param) {
+          return new _AuthorityKeyIdentifierExtension(param, critical);
+        }
+        const key2 = await PublicKey.create(param, crypto2);
+        const id = await key2.getKeyIdentifier(crypto2);
+        return new _AuthorityKeyIdentifierExtension(pvtsutils.Convert.ToHex(id), critical);
+      }
+      constructor(...args) {
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+        } else if (typeof args[0] === "string") {
+          const value = new asn1X509__namespace.AuthorityKeyIdentifier({
+            keyIdentifier: new asn1X509__namespace.KeyIdentifier(pvtsutils.Convert.FromHex(args[0]))
+          });
+          super(asn1X509__namespace.id_ce_authorityKeyIdentifier, args[1], asn1Schema.AsnConvert.serialize(value));
+        } else {
+          const certId = args[0];
+          const certIdName = certId.name instanceof GeneralNames ? asn1Schema.AsnConvert.parse(certId.name.rawData, asn1X509__namespace.GeneralNames, selfProducedParseOptions) : certId.name;
+          const value = new asn1X509__namespace.AuthorityKeyIdentifier({
+            authorityCertIssuer: certIdName,
+            authorityCertSerialNumber: pvtsutils.Convert.FromHex(certId.serialNumber)
+          });
+          super(asn1X509__namespace.id_ce_authorityKeyIdentifier, args[1], asn1Schema.AsnConvert.serialize(value));
+        }
+      }
+      onInit(asn) {
+        super.onInit(asn);
+        const aki = asn1Schema.AsnConvert.parse(asn.extnValue, asn1X509__namespace.AuthorityKeyIdentifier, this.parseOptions);
+        if (aki.keyIdentifier) {
+          this.keyId = pvtsutils.Convert.ToHex(aki.keyIdentifier);
+        }
+        if (aki.authorityCertIssuer || aki.authorityCertSerialNumber) {
+          this.certId = {
+            name: aki.authorityCertIssuer || [],
+            serialNumber: aki.authorityCertSerialNumber ? pvtsutils.Convert.ToHex(aki.authorityCertSerialNumber) : ""
+          };
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        const asn = asn1Schema.AsnConvert.parse(this.value, asn1X509__namespace.AuthorityKeyIdentifier, this.parseOptions);
+        if (asn.authorityCertIssuer) {
+          obj["Authority Issuer"] = new GeneralNames(asn.authorityCertIssuer).toTextObject();
+        }
+        if (asn.authorityCertSerialNumber) {
+          obj["Authority Serial Number"] = asn.authorityCertSerialNumber;
+        }
+        if (asn.keyIdentifier) {
+          obj[""] = asn.keyIdentifier;
+        }
+        return obj;
+      }
+    };
+    AuthorityKeyIdentifierExtension.NAME = "Authority Key Identifier";
+    var BasicConstraintsExtension = class extends Extension {
+      constructor(...args) {
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+          const value = asn1Schema.AsnConvert.parse(this.value, asn1X509.BasicConstraints, this.parseOptions);
+          this.ca = value.cA;
+          this.pathLength = value.pathLenConstraint;
+        } else {
+          const value = new asn1X509.BasicConstraints({
+            cA: args[0],
+            pathLenConstraint: args[1]
+          });
+          super(asn1X509.id_ce_basicConstraints, args[2], asn1Schema.AsnConvert.serialize(value));
+          this.ca = args[0];
+          this.pathLength = args[1];
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        if (this.ca) {
+          obj["CA"] = this.ca;
+        }
+        if (this.pathLength !== void 0) {
+          obj["Path Length"] = this.pathLength;
+        }
+        return obj;
+      }
+    };
+    BasicConstraintsExtension.NAME = "Basic Constraints";
+    exports.ExtendedKeyUsage = void 0;
+    (function(ExtendedKeyUsage) {
+      ExtendedKeyUsage["serverAuth"] = "1.3.6.1.5.5.7.3.1";
+      ExtendedKeyUsage["clientAuth"] = "1.3.6.1.5.5.7.3.2";
+      ExtendedKeyUsage["codeSigning"] = "1.3.6.1.5.5.7.3.3";
+      ExtendedKeyUsage["emailProtection"] = "1.3.6.1.5.5.7.3.4";
+      ExtendedKeyUsage["timeStamping"] = "1.3.6.1.5.5.7.3.8";
+      ExtendedKeyUsage["ocspSigning"] = "1.3.6.1.5.5.7.3.9";
+    })(exports.ExtendedKeyUsage || (exports.ExtendedKeyUsage = {}));
+    var ExtendedKeyUsageExtension = class extends Extension {
+      constructor(...args) {
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+          const value = asn1Schema.AsnConvert.parse(this.value, asn1X509__namespace.ExtendedKeyUsage, this.parseOptions);
+          this.usages = value.map((o2) => o2);
+        } else {
+          const value = new asn1X509__namespace.ExtendedKeyUsage(args[0]);
+          super(asn1X509__namespace.id_ce_extKeyUsage, args[1], asn1Schema.AsnConvert.serialize(value));
+          this.usages = args[0];
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        obj[""] = this.usages.map((o2) => OidSerializer.toString(o2)).join(", ");
+        return obj;
+      }
+    };
+    ExtendedKeyUsageExtension.NAME = "Extended Key Usages";
+    exports.KeyUsageFlags = void 0;
+    (function(KeyUsageFlags) {
+      KeyUsageFlags[KeyUsageFlags["digitalSignature"] = 1] = "digitalSignature";
+      KeyUsageFlags[KeyUsageFlags["nonRepudiation"] = 2] = "nonRepudiation";
+      KeyUsageFlags[KeyUsageFlags["keyEncipherment"] = 4] = "keyEncipherment";
+      KeyUsageFlags[KeyUsageFlags["dataEncipherment"] = 8] = "dataEncipherment";
+      KeyUsageFlags[KeyUsageFlags["keyAgreement"] = 16] = "keyAgreement";
+      KeyUsageFlags[KeyUsageFlags["keyCertSign"] = 32] = "keyCertSign";
+      KeyUsageFlags[KeyUsageFlags["cRLSign"] = 64] = "cRLSign";
+      KeyUsageFlags[KeyUsageFlags["encipherOnly"] = 128] = "encipherOnly";
+      KeyUsageFlags[KeyUsageFlags["decipherOnly"] = 256] = "decipherOnly";
+    })(exports.KeyUsageFlags || (exports.KeyUsageFlags = {}));
+    var KeyUsagesExtension = class extends Extension {
+      constructor(...args) {
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+          const value = asn1Schema.AsnConvert.parse(this.value, asn1X509.KeyUsage, this.parseOptions);
+          this.usages = value.toNumber();
+        } else {
+          const value = new asn1X509.KeyUsage(args[0]);
+          super(asn1X509.id_ce_keyUsage, args[1], asn1Schema.AsnConvert.serialize(value));
+          this.usages = args[0];
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        const asn = asn1Schema.AsnConvert.parse(this.value, asn1X509.KeyUsage, this.parseOptions);
+        obj[""] = asn.toJSON().join(", ");
+        return obj;
+      }
+    };
+    KeyUsagesExtension.NAME = "Key Usages";
+    var SubjectKeyIdentifierExtension = class _SubjectKeyIdentifierExtension extends Extension {
+      static async create(publicKey, critical = false, crypto2 = cryptoProvider2.get()) {
+        const key2 = await PublicKey.create(publicKey, crypto2);
+        const id = await key2.getKeyIdentifier(crypto2);
+        return new _SubjectKeyIdentifierExtension(pvtsutils.Convert.ToHex(id), critical);
+      }
+      constructor(...args) {
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+          const value = asn1Schema.AsnConvert.parse(this.value, asn1X509__namespace.SubjectKeyIdentifier, this.parseOptions);
+          this.keyId = pvtsutils.Convert.ToHex(value);
+        } else {
+          const identifier = typeof args[0] === "string" ? pvtsutils.Convert.FromHex(args[0]) : args[0];
+          const value = new asn1X509__namespace.SubjectKeyIdentifier(identifier);
+          super(asn1X509__namespace.id_ce_subjectKeyIdentifier, args[1], asn1Schema.AsnConvert.serialize(value));
+          this.keyId = pvtsutils.Convert.ToHex(identifier);
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        const asn = asn1Schema.AsnConvert.parse(this.value, asn1X509__namespace.SubjectKeyIdentifier, this.parseOptions);
+        obj[""] = asn;
+        return obj;
+      }
+    };
+    SubjectKeyIdentifierExtension.NAME = "Subject Key Identifier";
+    var SubjectAlternativeNameExtension = class extends Extension {
+      constructor(...args) {
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+        } else {
+          super(asn1X509__namespace.id_ce_subjectAltName, args[1], new GeneralNames(args[0] || []).rawData);
+        }
+      }
+      onInit(asn) {
+        super.onInit(asn);
+        const value = asn1Schema.AsnConvert.parse(asn.extnValue, asn1X509__namespace.SubjectAlternativeName, this.parseOptions);
+        this.names = new GeneralNames(value);
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        const namesObj = this.names.toTextObject();
+        for (const key2 in namesObj) {
+          obj[key2] = namesObj[key2];
+        }
+        return obj;
+      }
+    };
+    SubjectAlternativeNameExtension.NAME = "Subject Alternative Name";
+    var ExtensionFactory = class {
+      static register(id, type) {
+        this.items.set(id, type);
+      }
+      static create(data, options) {
+        const extension = new Extension(data, options);
+        const Type = this.items.get(extension.type);
+        if (Type) {
+          return new Type(data, options);
+        }
+        return extension;
+      }
+    };
+    ExtensionFactory.items = /* @__PURE__ */ new Map();
+    var CertificatePolicyExtension = class extends Extension {
+      constructor(...args) {
+        var _a3;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+          const asnPolicies = asn1Schema.AsnConvert.parse(this.value, asn1X509__namespace.CertificatePolicies, this.parseOptions);
+          this.policies = asnPolicies.map((o2) => o2.policyIdentifier);
+        } else {
+          const policies = args[0];
+          const critical = (_a3 = args[1]) !== null && _a3 !== void 0 ? _a3 : false;
+          const value = new asn1X509__namespace.CertificatePolicies(policies.map((o2) => new asn1X509__namespace.PolicyInformation({ policyIdentifier: o2 })));
+          super(asn1X509__namespace.id_ce_certificatePolicies, critical, asn1Schema.AsnConvert.serialize(value));
+          this.policies = policies;
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        obj["Policy"] = this.policies.map((o2) => new TextObject("", {}, OidSerializer.toString(o2)));
+        return obj;
+      }
+    };
+    CertificatePolicyExtension.NAME = "Certificate Policies";
+    ExtensionFactory.register(asn1X509__namespace.id_ce_certificatePolicies, CertificatePolicyExtension);
+    var CRLDistributionPointsExtension = class extends Extension {
+      constructor(...args) {
+        var _a3;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+        } else if (Array.isArray(args[0]) && typeof args[0][0] === "string") {
+          const urls = args[0];
+          const dps = urls.map((url) => {
+            return new asn1X509__namespace.DistributionPoint({
+              distributionPoint: new asn1X509__namespace.DistributionPointName({
+                fullName: [new asn1X509__namespace.GeneralName({ uniformResourceIdentifier: url })]
+              })
+            });
+          });
+          const value = new asn1X509__namespace.CRLDistributionPoints(dps);
+          super(asn1X509__namespace.id_ce_cRLDistributionPoints, args[1], asn1Schema.AsnConvert.serialize(value));
+        } else {
+          const value = new asn1X509__namespace.CRLDistributionPoints(args[0]);
+          super(asn1X509__namespace.id_ce_cRLDistributionPoints, args[1], asn1Schema.AsnConvert.serialize(value));
+        }
+        (_a3 = this.distributionPoints) !== null && _a3 !== void 0 ? _a3 : this.distributionPoints = [];
+      }
+      onInit(asn) {
+        super.onInit(asn);
+        const crlExt = asn1Schema.AsnConvert.parse(asn.extnValue, asn1X509__namespace.CRLDistributionPoints, this.parseOptions);
+        this.distributionPoints = crlExt;
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        obj["Distribution Point"] = this.distributionPoints.map((dp) => {
+          var _a3;
+          const dpObj = new TextObject("");
+          if ((_a3 = dp.distributionPoint) === null || _a3 === void 0 ? void 0 : _a3.fullName) {
+            dpObj[""] = dp.distributionPoint.fullName.map((name) => new GeneralName(name).toString()).join(", ");
+          }
+          if (dp.reasons) {
+            dpObj["Reasons"] = dp.reasons.toString();
+          }
+          if (dp.cRLIssuer) {
+            dpObj["CRL Issuer"] = dp.cRLIssuer.map((issuer) => issuer.toString()).join(", ");
+          }
+          return dpObj;
+        });
+        return obj;
+      }
+    };
+    CRLDistributionPointsExtension.NAME = "CRL Distribution Points";
+    var AuthorityInfoAccessExtension = class extends Extension {
+      constructor(...args) {
+        var _a3, _b2, _c2, _d;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+        } else if (args[0] instanceof asn1X509__namespace.AuthorityInfoAccessSyntax) {
+          const value = new asn1X509__namespace.AuthorityInfoAccessSyntax(args[0]);
+          super(asn1X509__namespace.id_pe_authorityInfoAccess, args[1], asn1Schema.AsnConvert.serialize(value));
+        } else {
+          const params = args[0];
+          const value = new asn1X509__namespace.AuthorityInfoAccessSyntax();
+          addAccessDescriptions(value, params, asn1X509__namespace.id_ad_ocsp, "ocsp");
+          addAccessDescriptions(value, params, asn1X509__namespace.id_ad_caIssuers, "caIssuers");
+          addAccessDescriptions(value, params, asn1X509__namespace.id_ad_timeStamping, "timeStamping");
+          addAccessDescriptions(value, params, asn1X509__namespace.id_ad_caRepository, "caRepository");
+          super(asn1X509__namespace.id_pe_authorityInfoAccess, args[1], asn1Schema.AsnConvert.serialize(value));
+        }
+        (_a3 = this.ocsp) !== null && _a3 !== void 0 ? _a3 : this.ocsp = [];
+        (_b2 = this.caIssuers) !== null && _b2 !== void 0 ? _b2 : this.caIssuers = [];
+        (_c2 = this.timeStamping) !== null && _c2 !== void 0 ? _c2 : this.timeStamping = [];
+        (_d = this.caRepository) !== null && _d !== void 0 ? _d : this.caRepository = [];
+      }
+      onInit(asn) {
+        super.onInit(asn);
+        this.ocsp = [];
+        this.caIssuers = [];
+        this.timeStamping = [];
+        this.caRepository = [];
+        const aia = asn1Schema.AsnConvert.parse(asn.extnValue, asn1X509__namespace.AuthorityInfoAccessSyntax, this.parseOptions);
+        aia.forEach((accessDescription) => {
+          switch (accessDescription.accessMethod) {
+            case asn1X509__namespace.id_ad_ocsp:
+              this.ocsp.push(new GeneralName(accessDescription.accessLocation));
+              break;
+            case asn1X509__namespace.id_ad_caIssuers:
+              this.caIssuers.push(new GeneralName(accessDescription.accessLocation));
+              break;
+            case asn1X509__namespace.id_ad_timeStamping:
+              this.timeStamping.push(new GeneralName(accessDescription.accessLocation));
+              break;
+            case asn1X509__namespace.id_ad_caRepository:
+              this.caRepository.push(new GeneralName(accessDescription.accessLocation));
+              break;
+          }
+        });
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        if (this.ocsp.length) {
+          addUrlsToObject(obj, "OCSP", this.ocsp);
+        }
+        if (this.caIssuers.length) {
+          addUrlsToObject(obj, "CA Issuers", this.caIssuers);
+        }
+        if (this.timeStamping.length) {
+          addUrlsToObject(obj, "Time Stamping", this.timeStamping);
+        }
+        if (this.caRepository.length) {
+          addUrlsToObject(obj, "CA Repository", this.caRepository);
+        }
+        return obj;
+      }
+    };
+    AuthorityInfoAccessExtension.NAME = "Authority Info Access";
+    function addUrlsToObject(obj, key2, urls) {
+      if (urls.length === 1) {
+        obj[key2] = urls[0].toTextObject();
+      } else {
+        const names2 = new TextObject("");
+        urls.forEach((name, index) => {
+          const nameObj = name.toTextObject();
+          const indexedKey = `${nameObj[TextObject.NAME]} ${index + 1}`;
+          let field = names2[indexedKey];
+          if (!Array.isArray(field)) {
+            field = [];
+            names2[indexedKey] = field;
+          }
+          field.push(nameObj);
+        });
+        obj[key2] = names2;
+      }
+    }
+    function addAccessDescriptions(value, params, method, key2) {
+      const items = params[key2];
+      if (items) {
+        const array = Array.isArray(items) ? items : [items];
+        array.forEach((url) => {
+          if (typeof url === "string") {
+            url = new GeneralName("url", url);
+          }
+          value.push(new asn1X509__namespace.AccessDescription({
+            accessMethod: method,
+            accessLocation: asn1Schema.AsnConvert.parse(url.rawData, asn1X509__namespace.GeneralName, selfProducedParseOptions)
+          }));
+        });
+      }
+    }
+    var IssuerAlternativeNameExtension = class extends Extension {
+      constructor(...args) {
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+        } else {
+          super(asn1X509__namespace.id_ce_issuerAltName, args[1], new GeneralNames(args[0] || []).rawData);
+        }
+      }
+      onInit(asn) {
+        super.onInit(asn);
+        const value = asn1Schema.AsnConvert.parse(asn.extnValue, asn1X509__namespace.GeneralNames, this.parseOptions);
+        this.names = new GeneralNames(value);
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        const namesObj = this.names.toTextObject();
+        for (const key2 in namesObj) {
+          obj[key2] = namesObj[key2];
+        }
+        return obj;
+      }
+    };
+    IssuerAlternativeNameExtension.NAME = "Issuer Alternative Name";
+    var Attribute = class _Attribute extends AsnData {
+      constructor(...args) {
+        let raw;
+        let options;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          raw = pvtsutils.BufferSourceConverter.toArrayBuffer(args[0]);
+          options = args[1];
+        } else {
+          const type = args[0];
+          const values = Array.isArray(args[1]) ? args[1].map((o2) => pvtsutils.BufferSourceConverter.toArrayBuffer(o2)) : [];
+          raw = asn1Schema.AsnConvert.serialize(new asn1X509.Attribute({
+            type,
+            values
+          }));
+          options = selfProducedParseOptions;
+        }
+        super(raw, asn1X509.Attribute, options);
+      }
+      onInit(asn) {
+        this.type = asn.type;
+        this.values = asn.values;
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        obj["Value"] = this.values.map((o2) => new TextObject("", { "": o2 }));
+        return obj;
+      }
+      toTextObjectWithoutValue() {
+        const obj = this.toTextObjectEmpty();
+        if (obj[TextObject.NAME] === _Attribute.NAME) {
+          obj[TextObject.NAME] = OidSerializer.toString(this.type);
+        }
+        return obj;
+      }
+    };
+    Attribute.NAME = "Attribute";
+    var ChallengePasswordAttribute = class extends Attribute {
+      constructor(...args) {
+        var _a3;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+        } else {
+          const value = new asnPkcs9__namespace.ChallengePassword({ printableString: args[0] });
+          super(asnPkcs9__namespace.id_pkcs9_at_challengePassword, [asn1Schema.AsnConvert.serialize(value)]);
+        }
+        (_a3 = this.password) !== null && _a3 !== void 0 ? _a3 : this.password = "";
+      }
+      onInit(asn) {
+        super.onInit(asn);
+        if (this.values[0]) {
+          const value = asn1Schema.AsnConvert.parse(this.values[0], asnPkcs9__namespace.ChallengePassword, this.parseOptions);
+          this.password = value.toString();
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        obj[TextObject.VALUE] = this.password;
+        return obj;
+      }
+    };
+    ChallengePasswordAttribute.NAME = "Challenge Password";
+    var ExtensionsAttribute = class extends Attribute {
+      constructor(...args) {
+        var _a3;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          super(args[0], args[1]);
+        } else {
+          const extensions = args[0];
+          const value = new asn1X509__namespace.Extensions();
+          for (const extension of extensions) {
+            value.push(asn1Schema.AsnConvert.parse(extension.rawData, asn1X509__namespace.Extension, selfProducedParseOptions));
+          }
+          super(asnPkcs9__namespace.id_pkcs9_at_extensionRequest, [asn1Schema.AsnConvert.serialize(value)]);
+        }
+        (_a3 = this.items) !== null && _a3 !== void 0 ? _a3 : this.items = [];
+      }
+      onInit(asn) {
+        super.onInit(asn);
+        if (this.values[0]) {
+          const value = asn1Schema.AsnConvert.parse(this.values[0], asn1X509__namespace.Extensions, this.parseOptions);
+          this.items = value.map((o2) => ExtensionFactory.create(asn1Schema.AsnConvert.serialize(o2), this.parseOptions));
+        }
+      }
+      toTextObject() {
+        const obj = this.toTextObjectWithoutValue();
+        const extensions = this.items.map((o2) => o2.toTextObject());
+        for (const extension of extensions) {
+          obj[extension[TextObject.NAME]] = extension;
+        }
+        return obj;
+      }
+    };
+    ExtensionsAttribute.NAME = "Extensions";
+    var AttributeFactory = class {
+      static register(id, type) {
+        this.items.set(id, type);
+      }
+      static create(data, options) {
+        const attribute = new Attribute(data, options);
+        const Type = this.items.get(attribute.type);
+        if (Type) {
+          return new Type(data, options);
+        }
+        return attribute;
+      }
+    };
+    AttributeFactory.items = /* @__PURE__ */ new Map();
+    var diAsnSignatureFormatter = "crypto.signatureFormatter";
+    var AsnDefaultSignatureFormatter = class {
+      toAsnSignature(algorithm, signature) {
+        return pvtsutils.BufferSourceConverter.toArrayBuffer(signature);
+      }
+      toWebSignature(algorithm, signature) {
+        return pvtsutils.BufferSourceConverter.toArrayBuffer(signature);
+      }
+    };
+    var RsaAlgorithm_1;
+    exports.RsaAlgorithm = RsaAlgorithm_1 = class RsaAlgorithm {
+      static createPssParams(hash2, saltLength) {
+        const hashAlgorithm = RsaAlgorithm_1.getHashAlgorithm(hash2);
+        if (!hashAlgorithm) {
+          return null;
+        }
+        return new asn1Rsa__namespace.RsaSaPssParams({
+          hashAlgorithm,
+          maskGenAlgorithm: new asn1X509.AlgorithmIdentifier({
+            algorithm: asn1Rsa__namespace.id_mgf1,
+            parameters: asn1Schema.AsnConvert.serialize(hashAlgorithm)
+          }),
+          saltLength
+        });
+      }
+      static getHashAlgorithm(alg) {
+        const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+        if (typeof alg === "string") {
+          return algProv.toAsnAlgorithm({ name: alg });
+        }
+        if (typeof alg === "object" && alg && "name" in alg) {
+          return algProv.toAsnAlgorithm(alg);
+        }
+        return null;
+      }
+      toAsnAlgorithm(alg) {
+        switch (alg.name.toLowerCase()) {
+          case "rsassa-pkcs1-v1_5":
+            if ("hash" in alg) {
+              let hash2;
+              if (typeof alg.hash === "string") {
+                hash2 = alg.hash;
+              } else if (alg.hash && typeof alg.hash === "object" && "name" in alg.hash && typeof alg.hash.name === "string") {
+                hash2 = alg.hash.name.toUpperCase();
+              } else {
+                throw new Error("Cannot get hash algorithm name");
+              }
+              switch (hash2.toLowerCase()) {
+                case "sha-1":
+                  return new asn1X509.AlgorithmIdentifier({
+                    algorithm: asn1Rsa__namespace.id_sha1WithRSAEncryption,
+                    parameters: null
+                  });
+                case "sha-256":
+                  return new asn1X509.AlgorithmIdentifier({
+                    algorithm: asn1Rsa__namespace.id_sha256WithRSAEncryption,
+                    parameters: null
+                  });
+                case "sha-384":
+                  return new asn1X509.AlgorithmIdentifier({
+                    algorithm: asn1Rsa__namespace.id_sha384WithRSAEncryption,
+                    parameters: null
+                  });
+                case "sha-512":
+                  return new asn1X509.AlgorithmIdentifier({
+                    algorithm: asn1Rsa__namespace.id_sha512WithRSAEncryption,
+                    parameters: null
+                  });
+              }
+            } else {
+              return new asn1X509.AlgorithmIdentifier({
+                algorithm: asn1Rsa__namespace.id_rsaEncryption,
+                parameters: null
+              });
+            }
+            break;
+          case "rsa-pss":
+            if ("hash" in alg) {
+              if (!("saltLength" in alg && typeof alg.saltLength === "number")) {
+                throw new Error("Cannot get 'saltLength' from 'alg' argument");
+              }
+              const pssParams = RsaAlgorithm_1.createPssParams(alg.hash, alg.saltLength);
+              if (!pssParams) {
+                throw new Error("Cannot create PSS parameters");
+              }
+              return new asn1X509.AlgorithmIdentifier({
+                algorithm: asn1Rsa__namespace.id_RSASSA_PSS,
+                parameters: asn1Schema.AsnConvert.serialize(pssParams)
+              });
+            } else {
+              return new asn1X509.AlgorithmIdentifier({
+                algorithm: asn1Rsa__namespace.id_RSASSA_PSS,
+                parameters: null
+              });
+            }
+        }
+        return null;
+      }
+      toWebAlgorithm(alg) {
+        switch (alg.algorithm) {
+          case asn1Rsa__namespace.id_rsaEncryption:
+            return { name: "RSASSA-PKCS1-v1_5" };
+          case asn1Rsa__namespace.id_sha1WithRSAEncryption:
+            return {
+              name: "RSASSA-PKCS1-v1_5",
+              hash: { name: "SHA-1" }
+            };
+          case asn1Rsa__namespace.id_sha256WithRSAEncryption:
+            return {
+              name: "RSASSA-PKCS1-v1_5",
+              hash: { name: "SHA-256" }
+            };
+          case asn1Rsa__namespace.id_sha384WithRSAEncryption:
+            return {
+              name: "RSASSA-PKCS1-v1_5",
+              hash: { name: "SHA-384" }
+            };
+          case asn1Rsa__namespace.id_sha512WithRSAEncryption:
+            return {
+              name: "RSASSA-PKCS1-v1_5",
+              hash: { name: "SHA-512" }
+            };
+          case asn1Rsa__namespace.id_RSASSA_PSS:
+            if (alg.parameters) {
+              const pssParams = asn1Schema.AsnConvert.parse(alg.parameters, asn1Rsa__namespace.RsaSaPssParams);
+              const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+              const hashAlg = algProv.toWebAlgorithm(pssParams.hashAlgorithm);
+              return {
+                name: "RSA-PSS",
+                hash: hashAlg,
+                saltLength: pssParams.saltLength
+              };
+            } else {
+              return { name: "RSA-PSS" };
+            }
+        }
+        return null;
+      }
+    };
+    exports.RsaAlgorithm = RsaAlgorithm_1 = tslib.__decorate([
+      tsyringe.injectable()
+    ], exports.RsaAlgorithm);
+    tsyringe.container.registerSingleton(diAlgorithm, exports.RsaAlgorithm);
+    exports.ShaAlgorithm = class ShaAlgorithm {
+      toAsnAlgorithm(alg) {
+        switch (alg.name.toLowerCase()) {
+          case "sha-1":
+            return new asn1X509.AlgorithmIdentifier({ algorithm: asn1Rsa.id_sha1 });
+          case "sha-256":
+            return new asn1X509.AlgorithmIdentifier({ algorithm: asn1Rsa.id_sha256 });
+          case "sha-384":
+            return new asn1X509.AlgorithmIdentifier({ algorithm: asn1Rsa.id_sha384 });
+          case "sha-512":
+            return new asn1X509.AlgorithmIdentifier({ algorithm: asn1Rsa.id_sha512 });
+        }
+        return null;
+      }
+      toWebAlgorithm(alg) {
+        switch (alg.algorithm) {
+          case asn1Rsa.id_sha1:
+            return { name: "SHA-1" };
+          case asn1Rsa.id_sha256:
+            return { name: "SHA-256" };
+          case asn1Rsa.id_sha384:
+            return { name: "SHA-384" };
+          case asn1Rsa.id_sha512:
+            return { name: "SHA-512" };
+        }
+        return null;
+      }
+    };
+    exports.ShaAlgorithm = tslib.__decorate([
+      tsyringe.injectable()
+    ], exports.ShaAlgorithm);
+    tsyringe.container.registerSingleton(diAlgorithm, exports.ShaAlgorithm);
+    var AsnEcSignatureFormatter = class _AsnEcSignatureFormatter {
+      addPadding(pointSize, data) {
+        const bytes = pvtsutils.BufferSourceConverter.toUint8Array(data);
+        const res = new Uint8Array(pointSize);
+        res.set(bytes, pointSize - bytes.length);
+        return res.buffer;
+      }
+      removePadding(data, positive = false) {
+        let bytes = pvtsutils.BufferSourceConverter.toUint8Array(data);
+        for (let i2 = 0; i2 < bytes.length; i2++) {
+          if (!bytes[i2]) {
+            continue;
+          }
+          bytes = bytes.slice(i2);
+          break;
+        }
+        if (positive && bytes[0] > 127) {
+          const result2 = new Uint8Array(bytes.length + 1);
+          result2.set(bytes, 1);
+          return result2.buffer;
+        }
+        return bytes.buffer;
+      }
+      toAsnSignature(algorithm, signature) {
+        if (algorithm.name === "ECDSA") {
+          const namedCurve = algorithm.namedCurve;
+          const pointSize = _AsnEcSignatureFormatter.namedCurveSize.get(namedCurve) || _AsnEcSignatureFormatter.defaultNamedCurveSize;
+          const ecSignature = new asn1Ecc.ECDSASigValue();
+          const uint8Signature = pvtsutils.BufferSourceConverter.toUint8Array(signature);
+          ecSignature.r = this.removePadding(uint8Signature.slice(0, pointSize), true);
+          ecSignature.s = this.removePadding(uint8Signature.slice(pointSize, pointSize + pointSize), true);
+          return asn1Schema.AsnConvert.serialize(ecSignature);
+        }
+        return null;
+      }
+      toWebSignature(algorithm, signature) {
+        if (algorithm.name === "ECDSA") {
+          const ecSigValue = asn1Schema.AsnConvert.parse(signature, asn1Ecc.ECDSASigValue);
+          const namedCurve = algorithm.namedCurve;
+          const pointSize = _AsnEcSignatureFormatter.namedCurveSize.get(namedCurve) || _AsnEcSignatureFormatter.defaultNamedCurveSize;
+          const r = this.addPadding(pointSize, this.removePadding(ecSigValue.r));
+          const s = this.addPadding(pointSize, this.removePadding(ecSigValue.s));
+          return pvtsutils.combine(r, s);
+        }
+        return null;
+      }
+    };
+    AsnEcSignatureFormatter.namedCurveSize = /* @__PURE__ */ new Map();
+    AsnEcSignatureFormatter.defaultNamedCurveSize = 32;
+    var idX25519 = "1.3.101.110";
+    var idX448 = "1.3.101.111";
+    var idEd25519 = "1.3.101.112";
+    var idEd448 = "1.3.101.113";
+    exports.EdAlgorithm = class EdAlgorithm {
+      toAsnAlgorithm(alg) {
+        let algorithm = null;
+        switch (alg.name.toLowerCase()) {
+          case "ed25519":
+            algorithm = idEd25519;
+            break;
+          case "x25519":
+            algorithm = idX25519;
+            break;
+          case "eddsa":
+            switch (alg.namedCurve.toLowerCase()) {
+              case "ed25519":
+                algorithm = idEd25519;
+                break;
+              case "ed448":
+                algorithm = idEd448;
+                break;
+            }
+            break;
+          case "ecdh-es":
+            switch (alg.namedCurve.toLowerCase()) {
+              case "x25519":
+                algorithm = idX25519;
+                break;
+              case "x448":
+                algorithm = idX448;
+                break;
+            }
+        }
+        if (algorithm) {
+          return new asn1X509.AlgorithmIdentifier({ algorithm });
+        }
+        return null;
+      }
+      toWebAlgorithm(alg) {
+        switch (alg.algorithm) {
+          case idEd25519:
+            return { name: "Ed25519" };
+          case idEd448:
+            return {
+              name: "EdDSA",
+              namedCurve: "Ed448"
+            };
+          case idX25519:
+            return { name: "X25519" };
+          case idX448:
+            return {
+              name: "ECDH-ES",
+              namedCurve: "X448"
+            };
+        }
+        return null;
+      }
+    };
+    exports.EdAlgorithm = tslib.__decorate([
+      tsyringe.injectable()
+    ], exports.EdAlgorithm);
+    tsyringe.container.registerSingleton(diAlgorithm, exports.EdAlgorithm);
+    exports.MlDsaAlgorithm = class MlDsaAlgorithm {
+      toAsnAlgorithm(alg) {
+        let algorithm = null;
+        switch (alg.name.toLowerCase()) {
+          case "ml-dsa-44":
+            algorithm = asn1X509PostQuantum.id_ml_dsa_44;
+            break;
+          case "ml-dsa-65":
+            algorithm = asn1X509PostQuantum.id_ml_dsa_65;
+            break;
+          case "ml-dsa-87":
+            algorithm = asn1X509PostQuantum.id_ml_dsa_87;
+            break;
+        }
+        if (algorithm) {
+          return new asn1X509.AlgorithmIdentifier({ algorithm });
+        }
+        return null;
+      }
+      toWebAlgorithm(alg) {
+        switch (alg.algorithm) {
+          case asn1X509PostQuantum.id_ml_dsa_44:
+            return { name: "ML-DSA-44" };
+          case asn1X509PostQuantum.id_ml_dsa_65:
+            return { name: "ML-DSA-65" };
+          case asn1X509PostQuantum.id_ml_dsa_87:
+            return { name: "ML-DSA-87" };
+        }
+        return null;
+      }
+    };
+    exports.MlDsaAlgorithm = tslib.__decorate([
+      tsyringe.injectable()
+    ], exports.MlDsaAlgorithm);
+    tsyringe.container.registerSingleton(diAlgorithm, exports.MlDsaAlgorithm);
+    exports.SlhDsaAlgorithm = class SlhDsaAlgorithm {
+      toAsnAlgorithm(alg) {
+        let algorithm = null;
+        switch (alg.name.toLowerCase()) {
+          case "slh-dsa-sha2-128s":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_sha2_128s;
+            break;
+          case "slh-dsa-sha2-128f":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_sha2_128f;
+            break;
+          case "slh-dsa-sha2-192s":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_sha2_192s;
+            break;
+          case "slh-dsa-sha2-192f":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_sha2_192f;
+            break;
+          case "slh-dsa-sha2-256s":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_sha2_256s;
+            break;
+          case "slh-dsa-sha2-256f":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_sha2_256f;
+            break;
+          case "slh-dsa-shake-128s":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_shake_128s;
+            break;
+          case "slh-dsa-shake-128f":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_shake_128f;
+            break;
+          case "slh-dsa-shake-192s":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_shake_192s;
+            break;
+          case "slh-dsa-shake-192f":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_shake_192f;
+            break;
+          case "slh-dsa-shake-256s":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_shake_256s;
+            break;
+          case "slh-dsa-shake-256f":
+            algorithm = asn1X509PostQuantum.id_slh_dsa_shake_256f;
+            break;
+        }
+        if (algorithm) {
+          return new asn1X509.AlgorithmIdentifier({ algorithm });
+        }
+        return null;
+      }
+      toWebAlgorithm(alg) {
+        switch (alg.algorithm) {
+          case asn1X509PostQuantum.id_slh_dsa_sha2_128s:
+            return { name: "SLH-DSA-SHA2-128s" };
+          case asn1X509PostQuantum.id_slh_dsa_sha2_128f:
+            return { name: "SLH-DSA-SHA2-128f" };
+          case asn1X509PostQuantum.id_slh_dsa_sha2_192s:
+            return { name: "SLH-DSA-SHA2-192s" };
+          case asn1X509PostQuantum.id_slh_dsa_sha2_192f:
+            return { name: "SLH-DSA-SHA2-192f" };
+          case asn1X509PostQuantum.id_slh_dsa_sha2_256s:
+            return { name: "SLH-DSA-SHA2-256s" };
+          case asn1X509PostQuantum.id_slh_dsa_sha2_256f:
+            return { name: "SLH-DSA-SHA2-256f" };
+          case asn1X509PostQuantum.id_slh_dsa_shake_128s:
+            return { name: "SLH-DSA-SHAKE-128s" };
+          case asn1X509PostQuantum.id_slh_dsa_shake_128f:
+            return { name: "SLH-DSA-SHAKE-128f" };
+          case asn1X509PostQuantum.id_slh_dsa_shake_192s:
+            return { name: "SLH-DSA-SHAKE-192s" };
+          case asn1X509PostQuantum.id_slh_dsa_shake_192f:
+            return { name: "SLH-DSA-SHAKE-192f" };
+          case asn1X509PostQuantum.id_slh_dsa_shake_256s:
+            return { name: "SLH-DSA-SHAKE-256s" };
+          case asn1X509PostQuantum.id_slh_dsa_shake_256f:
+            return { name: "SLH-DSA-SHAKE-256f" };
+        }
+        return null;
+      }
+    };
+    exports.SlhDsaAlgorithm = tslib.__decorate([
+      tsyringe.injectable()
+    ], exports.SlhDsaAlgorithm);
+    tsyringe.container.registerSingleton(diAlgorithm, exports.SlhDsaAlgorithm);
+    var _Pkcs10CertificateRequest_tbs;
+    var _Pkcs10CertificateRequest_subjectName;
+    var _Pkcs10CertificateRequest_subject;
+    var _Pkcs10CertificateRequest_signatureAlgorithm;
+    var _Pkcs10CertificateRequest_signature;
+    var _Pkcs10CertificateRequest_publicKey;
+    var _Pkcs10CertificateRequest_attributes;
+    var _Pkcs10CertificateRequest_extensions;
+    var Pkcs10CertificateRequest = class extends PemData {
+      get subjectName() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_subjectName, "f")) {
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_subjectName, new Name(this.asn.certificationRequestInfo.subject), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_subjectName, "f");
+      }
+      get subject() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_subject, "f")) {
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_subject, this.subjectName.toString(), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_subject, "f");
+      }
+      get signatureAlgorithm() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_signatureAlgorithm, "f")) {
+          const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_signatureAlgorithm, algProv.toWebAlgorithm(this.asn.signatureAlgorithm), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_signatureAlgorithm, "f");
+      }
+      get signature() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_signature, "f")) {
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_signature, this.asn.signature, "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_signature, "f");
+      }
+      get publicKey() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_publicKey, "f")) {
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_publicKey, new PublicKey(this.asn.certificationRequestInfo.subjectPKInfo, this.parseOptions), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_publicKey, "f");
+      }
+      get attributes() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_attributes, "f")) {
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_attributes, this.asn.certificationRequestInfo.attributes.map((o2) => AttributeFactory.create(asn1Schema.AsnConvert.serialize(o2), this.parseOptions)), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_attributes, "f");
+      }
+      get extensions() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_extensions, "f")) {
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_extensions, [], "f");
+          const extensions = this.getAttribute(asnPkcs9.id_pkcs9_at_extensionRequest);
+          if (extensions instanceof ExtensionsAttribute) {
+            tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_extensions, extensions.items, "f");
+          }
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_extensions, "f");
+      }
+      get tbs() {
+        if (!tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_tbs, "f")) {
+          tslib.__classPrivateFieldSet(this, _Pkcs10CertificateRequest_tbs, this.asn.certificationRequestInfoRaw || asn1Schema.AsnConvert.serialize(this.asn.certificationRequestInfo), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _Pkcs10CertificateRequest_tbs, "f");
+      }
+      constructor(param, options) {
+        const args = PemData.isAsnEncoded(param) ? [param, asn1Csr.CertificationRequest, options] : [param, options];
+        super(args[0], args[1], args[2]);
+        _Pkcs10CertificateRequest_tbs.set(this, void 0);
+        _Pkcs10CertificateRequest_subjectName.set(this, void 0);
+        _Pkcs10CertificateRequest_subject.set(this, void 0);
+        _Pkcs10CertificateRequest_signatureAlgorithm.set(this, void 0);
+        _Pkcs10CertificateRequest_signature.set(this, void 0);
+        _Pkcs10CertificateRequest_publicKey.set(this, void 0);
+        _Pkcs10CertificateRequest_attributes.set(this, void 0);
+        _Pkcs10CertificateRequest_extensions.set(this, void 0);
+        this.tag = PemConverter.CertificateRequestTag;
+      }
+      onInit(_asn) {
+      }
+      getAttribute(type) {
+        for (const attr of this.attributes) {
+          if (attr.type === type) {
+            return attr;
+          }
+        }
+        return null;
+      }
+      getAttributes(type) {
+        return this.attributes.filter((o2) => o2.type === type);
+      }
+      getExtension(type) {
+        for (const ext of this.extensions) {
+          if (ext.type === type) {
+            return ext;
+          }
+        }
+        return null;
+      }
+      getExtensions(type) {
+        return this.extensions.filter((o2) => o2.type === type);
+      }
+      async verify(crypto2 = cryptoProvider2.get()) {
+        const algorithm = {
+          ...this.publicKey.algorithm,
+          ...this.signatureAlgorithm
+        };
+        const publicKey = await this.publicKey.export(algorithm, ["verify"], crypto2);
+        const signatureFormatters = tsyringe.container.resolveAll(diAsnSignatureFormatter).reverse();
+        let signature = null;
+        for (const signatureFormatter of signatureFormatters) {
+          signature = signatureFormatter.toWebSignature(algorithm, this.signature);
+          if (signature) {
+            break;
+          }
+        }
+        if (!signature) {
+          throw Error("Cannot convert WebCrypto signature value to ASN.1 format");
+        }
+        const ok = await crypto2.subtle.verify(this.signatureAlgorithm, publicKey, signature, this.tbs);
+        return ok;
+      }
+      toTextObject() {
+        const obj = this.toTextObjectEmpty();
+        const req = asn1Schema.AsnConvert.parse(this.rawData, asn1Csr.CertificationRequest, this.parseOptions);
+        const tbs = req.certificationRequestInfo;
+        const data = new TextObject("", {
+          Version: `${asn1X509.Version[tbs.version]} (${tbs.version})`,
+          Subject: this.subject,
+          "Subject Public Key Info": this.publicKey
+        });
+        if (this.attributes.length) {
+          const attrs = new TextObject("");
+          for (const ext of this.attributes) {
+            const attrObj = ext.toTextObject();
+            attrs[attrObj[TextObject.NAME]] = attrObj;
+          }
+          data["Attributes"] = attrs;
+        }
+        obj["Data"] = data;
+        obj["Signature"] = new TextObject("", {
+          Algorithm: TextConverter.serializeAlgorithm(req.signatureAlgorithm),
+          "": req.signature
+        });
+        return obj;
+      }
+    };
+    _Pkcs10CertificateRequest_tbs = /* @__PURE__ */ new WeakMap(), _Pkcs10CertificateRequest_subjectName = /* @__PURE__ */ new WeakMap(), _Pkcs10CertificateRequest_subject = /* @__PURE__ */ new WeakMap(), _Pkcs10CertificateRequest_signatureAlgorithm = /* @__PURE__ */ new WeakMap(), _Pkcs10CertificateRequest_signature = /* @__PURE__ */ new WeakMap(), _Pkcs10CertificateRequest_publicKey = /* @__PURE__ */ new WeakMap(), _Pkcs10CertificateRequest_attributes = /* @__PURE__ */ new WeakMap(), _Pkcs10CertificateRequest_extensions = /* @__PURE__ */ new WeakMap();
+    Pkcs10CertificateRequest.NAME = "PKCS#10 Certificate Request";
+    var Pkcs10CertificateRequestGenerator = class {
+      static async create(params, crypto2 = cryptoProvider2.get()) {
+        if (!params.keys.privateKey) {
+          throw new Error("Bad field 'keys' in 'params' argument. 'privateKey' is empty");
+        }
+        if (!params.keys.publicKey) {
+          throw new Error("Bad field 'keys' in 'params' argument. 'publicKey' is empty");
+        }
+        const spki = await crypto2.subtle.exportKey("spki", params.keys.publicKey);
+        const asnReq = new asn1Csr.CertificationRequest({
+          certificationRequestInfo: new asn1Csr.CertificationRequestInfo({
+            subjectPKInfo: asn1Schema.AsnConvert.parse(spki, asn1X509.SubjectPublicKeyInfo, selfProducedParseOptions)
+          })
+        });
+        if (params.name) {
+          const name = params.name instanceof Name ? params.name : new Name(params.name);
+          asnReq.certificationRequestInfo.subject = asn1Schema.AsnConvert.parse(name.toArrayBuffer(), asn1X509.Name, selfProducedParseOptions);
+        }
+        if (params.attributes) {
+          for (const o2 of params.attributes) {
+            asnReq.certificationRequestInfo.attributes.push(asn1Schema.AsnConvert.parse(o2.rawData, asn1X509.Attribute, selfProducedParseOptions));
+          }
+        }
+        if (params.extensions && params.extensions.length) {
+          const attr = new asn1X509.Attribute({ type: asnPkcs9.id_pkcs9_at_extensionRequest });
+          const extensions = new asn1X509.Extensions();
+          for (const o2 of params.extensions) {
+            extensions.push(asn1Schema.AsnConvert.parse(o2.rawData, asn1X509.Extension, selfProducedParseOptions));
+          }
+          attr.values.push(asn1Schema.AsnConvert.serialize(extensions));
+          asnReq.certificationRequestInfo.attributes.push(attr);
+        }
+        const signingAlgorithm = {
+          ...params.signingAlgorithm,
+          ...params.keys.privateKey.algorithm
+        };
+        const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+        asnReq.signatureAlgorithm = algProv.toAsnAlgorithm(signingAlgorithm);
+        const tbs = asn1Schema.AsnConvert.serialize(asnReq.certificationRequestInfo);
+        const signature = await crypto2.subtle.sign(signingAlgorithm, params.keys.privateKey, tbs);
+        const signatureFormatters = tsyringe.container.resolveAll(diAsnSignatureFormatter).reverse();
+        let asnSignature = null;
+        for (const signatureFormatter of signatureFormatters) {
+          asnSignature = signatureFormatter.toAsnSignature(signingAlgorithm, signature);
+          if (asnSignature) {
+            break;
+          }
+        }
+        if (!asnSignature) {
+          throw Error("Cannot convert WebCrypto signature value to ASN.1 format");
+        }
+        asnReq.signature = asnSignature;
+        return new Pkcs10CertificateRequest(asn1Schema.AsnConvert.serialize(asnReq), selfProducedParseOptions);
+      }
+    };
+    var _X509Certificate_tbs;
+    var _X509Certificate_serialNumber;
+    var _X509Certificate_subjectName;
+    var _X509Certificate_subject;
+    var _X509Certificate_issuerName;
+    var _X509Certificate_issuer;
+    var _X509Certificate_notBefore;
+    var _X509Certificate_notAfter;
+    var _X509Certificate_signatureAlgorithm;
+    var _X509Certificate_signature;
+    var _X509Certificate_extensions;
+    var _X509Certificate_publicKey;
+    var X509Certificate2 = class extends PemData {
+      get publicKey() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_publicKey, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_publicKey, new PublicKey(this.asn.tbsCertificate.subjectPublicKeyInfo, this.parseOptions), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_publicKey, "f");
+      }
+      get serialNumber() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_serialNumber, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_serialNumber, getCertificateSerialNumber(this.asn.tbsCertificate.serialNumber), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_serialNumber, "f");
+      }
+      get subjectName() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_subjectName, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_subjectName, new Name(this.asn.tbsCertificate.subject), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_subjectName, "f");
+      }
+      get subject() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_subject, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_subject, this.subjectName.toString(), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_subject, "f");
+      }
+      get issuerName() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_issuerName, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_issuerName, new Name(this.asn.tbsCertificate.issuer), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_issuerName, "f");
+      }
+      get issuer() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_issuer, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_issuer, this.issuerName.toString(), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_issuer, "f");
+      }
+      get notBefore() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_notBefore, "f")) {
+          const notBefore = this.asn.tbsCertificate.validity.notBefore.utcTime || this.asn.tbsCertificate.validity.notBefore.generalTime;
+          if (!notBefore) {
+            throw new Error("Cannot get 'notBefore' value");
+          }
+          tslib.__classPrivateFieldSet(this, _X509Certificate_notBefore, notBefore, "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_notBefore, "f");
+      }
+      get notAfter() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_notAfter, "f")) {
+          const notAfter = this.asn.tbsCertificate.validity.notAfter.utcTime || this.asn.tbsCertificate.validity.notAfter.generalTime;
+          if (!notAfter) {
+            throw new Error("Cannot get 'notAfter' value");
+          }
+          tslib.__classPrivateFieldSet(this, _X509Certificate_notAfter, notAfter, "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_notAfter, "f");
+      }
+      get signatureAlgorithm() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_signatureAlgorithm, "f")) {
+          const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+          tslib.__classPrivateFieldSet(this, _X509Certificate_signatureAlgorithm, algProv.toWebAlgorithm(this.asn.signatureAlgorithm), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_signatureAlgorithm, "f");
+      }
+      get signature() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_signature, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_signature, this.asn.signatureValue, "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_signature, "f");
+      }
+      get extensions() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_extensions, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_extensions, [], "f");
+          if (this.asn.tbsCertificate.extensions) {
+            tslib.__classPrivateFieldSet(this, _X509Certificate_extensions, this.asn.tbsCertificate.extensions.map((o2) => ExtensionFactory.create(asn1Schema.AsnConvert.serialize(o2), this.parseOptions)), "f");
+          }
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_extensions, "f");
+      }
+      get tbs() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Certificate_tbs, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Certificate_tbs, this.asn.tbsCertificateRaw || asn1Schema.AsnConvert.serialize(this.asn.tbsCertificate), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Certificate_tbs, "f");
+      }
+      constructor(param, options) {
+        const args = PemData.isAsnEncoded(param) ? [param, asn1X509.Certificate, options] : [param, options];
+        super(args[0], args[1], args[2]);
+        _X509Certificate_tbs.set(this, void 0);
+        _X509Certificate_serialNumber.set(this, void 0);
+        _X509Certificate_subjectName.set(this, void 0);
+        _X509Certificate_subject.set(this, void 0);
+        _X509Certificate_issuerName.set(this, void 0);
+        _X509Certificate_issuer.set(this, void 0);
+        _X509Certificate_notBefore.set(this, void 0);
+        _X509Certificate_notAfter.set(this, void 0);
+        _X509Certificate_signatureAlgorithm.set(this, void 0);
+        _X509Certificate_signature.set(this, void 0);
+        _X509Certificate_extensions.set(this, void 0);
+        _X509Certificate_publicKey.set(this, void 0);
+        this.tag = PemConverter.CertificateTag;
+      }
+      onInit(_asn) {
+      }
+      getExtension(type) {
+        for (const ext of this.extensions) {
+          if (typeof type === "string") {
+            if (ext.type === type) {
+              return ext;
+            }
+          } else {
+            if (ext instanceof type) {
+              return ext;
+            }
+          }
+        }
+        return null;
+      }
+      getExtensions(type) {
+        return this.extensions.filter((o2) => {
+          if (typeof type === "string") {
+            return o2.type === type;
+          } else {
+            return o2 instanceof type;
+          }
+        });
+      }
+      async verify(params = {}, crypto2 = cryptoProvider2.get()) {
+        let keyAlgorithm;
+        let publicKey;
+        const paramsKey = params.publicKey;
+        try {
+          if (!paramsKey) {
+            keyAlgorithm = {
+              ...this.publicKey.algorithm,
+              ...this.signatureAlgorithm
+            };
+            publicKey = await this.publicKey.export(keyAlgorithm, ["verify"], crypto2);
+          } else if ("publicKey" in paramsKey) {
+            keyAlgorithm = {
+              ...paramsKey.publicKey.algorithm,
+              ...this.signatureAlgorithm
+            };
+            publicKey = await paramsKey.publicKey.export(keyAlgorithm, ["verify"], crypto2);
+          } else if (paramsKey instanceof PublicKey) {
+            keyAlgorithm = {
+              ...paramsKey.algorithm,
+              ...this.signatureAlgorithm
+            };
+            publicKey = await paramsKey.export(keyAlgorithm, ["verify"], crypto2);
+          } else if (pvtsutils.BufferSourceConverter.isBufferSource(paramsKey)) {
+            const key2 = new PublicKey(paramsKey);
+            keyAlgorithm = {
+              ...key2.algorithm,
+              ...this.signatureAlgorithm
+            };
+            publicKey = await key2.export(keyAlgorithm, ["verify"], crypto2);
+          } else {
+            keyAlgorithm = {
+              ...paramsKey.algorithm,
+              ...this.signatureAlgorithm
+            };
+            publicKey = paramsKey;
+          }
+        } catch {
+          return false;
+        }
+        const signatureFormatters = tsyringe.container.resolveAll(diAsnSignatureFormatter).reverse();
+        let signature = null;
+        for (const signatureFormatter of signatureFormatters) {
+          signature = signatureFormatter.toWebSignature(keyAlgorithm, this.signature);
+          if (signature) {
+            break;
+          }
+        }
+        if (!signature) {
+          throw Error("Cannot convert ASN.1 signature value to WebCrypto format");
+        }
+        const ok = await crypto2.subtle.verify(this.signatureAlgorithm, publicKey, signature, this.tbs);
+        if (params.signatureOnly) {
+          return ok;
+        } else {
+          const date = params.date || /* @__PURE__ */ new Date();
+          const time = date.getTime();
+          return ok && this.notBefore.getTime() < time && time < this.notAfter.getTime();
+        }
+      }
+      async getThumbprint(arg1, arg2) {
+        let crypto2;
+        let algorithm = "SHA-1";
+        if (arg1) {
+          if (typeof arg1 === "object" && "subtle" in arg1) {
+            crypto2 = arg1;
+          } else {
+            algorithm = arg1;
+            crypto2 = arg2;
+          }
+        }
+        crypto2 !== null && crypto2 !== void 0 ? crypto2 : crypto2 = cryptoProvider2.get();
+        return await crypto2.subtle.digest(algorithm, this.rawData);
+      }
+      async isSelfSigned(crypto2 = cryptoProvider2.get()) {
+        return this.subject === this.issuer && await this.verify({ signatureOnly: true }, crypto2);
+      }
+      toTextObject() {
+        const obj = this.toTextObjectEmpty();
+        const cert = asn1Schema.AsnConvert.parse(this.rawData, asn1X509.Certificate, this.parseOptions);
+        const tbs = cert.tbsCertificate;
+        const data = new TextObject("", {
+          Version: `${asn1X509.Version[tbs.version]} (${tbs.version})`,
+          "Serial Number": tbs.serialNumber,
+          "Signature Algorithm": TextConverter.serializeAlgorithm(tbs.signature),
+          Issuer: this.issuer,
+          Validity: new TextObject("", {
+            "Not Before": tbs.validity.notBefore.getTime(),
+            "Not After": tbs.validity.notAfter.getTime()
+          }),
+          Subject: this.subject,
+          "Subject Public Key Info": this.publicKey
+        });
+        if (tbs.issuerUniqueID) {
+          data["Issuer Unique ID"] = tbs.issuerUniqueID;
+        }
+        if (tbs.subjectUniqueID) {
+          data["Subject Unique ID"] = tbs.subjectUniqueID;
+        }
+        if (this.extensions.length) {
+          const extensions = new TextObject("");
+          for (const ext of this.extensions) {
+            const extObj = ext.toTextObject();
+            extensions[extObj[TextObject.NAME]] = extObj;
+          }
+          data["Extensions"] = extensions;
+        }
+        obj["Data"] = data;
+        obj["Signature"] = new TextObject("", {
+          Algorithm: TextConverter.serializeAlgorithm(cert.signatureAlgorithm),
+          "": cert.signatureValue
+        });
+        return obj;
+      }
+    };
+    _X509Certificate_tbs = /* @__PURE__ */ new WeakMap(), _X509Certificate_serialNumber = /* @__PURE__ */ new WeakMap(), _X509Certificate_subjectName = /* @__PURE__ */ new WeakMap(), _X509Certificate_subject = /* @__PURE__ */ new WeakMap(), _X509Certificate_issuerName = /* @__PURE__ */ new WeakMap(), _X509Certificate_issuer = /* @__PURE__ */ new WeakMap(), _X509Certificate_notBefore = /* @__PURE__ */ new WeakMap(), _X509Certificate_notAfter = /* @__PURE__ */ new WeakMap(), _X509Certificate_signatureAlgorithm = /* @__PURE__ */ new WeakMap(), _X509Certificate_signature = /* @__PURE__ */ new WeakMap(), _X509Certificate_extensions = /* @__PURE__ */ new WeakMap(), _X509Certificate_publicKey = /* @__PURE__ */ new WeakMap();
+    X509Certificate2.NAME = "Certificate";
+    var _X509Certificates_options;
+    var X509Certificates = class extends Array {
+      constructor(param, options) {
+        super();
+        _X509Certificates_options.set(this, void 0);
+        if (PemData.isAsnEncoded(param)) {
+          this.import(param, options);
+        } else if (param instanceof X509Certificate2) {
+          this.push(param);
+        } else if (Array.isArray(param)) {
+          for (const item of param) {
+            this.push(item);
+          }
+        }
+      }
+      export(format4) {
+        const signedData = new asn1Cms__namespace.SignedData();
+        signedData.version = 1;
+        signedData.encapContentInfo.eContentType = asn1Cms__namespace.id_data;
+        signedData.encapContentInfo.eContent = new asn1Cms__namespace.EncapsulatedContent({
+          single: new asn1Schema.OctetString()
+        });
+        signedData.certificates = new asn1Cms__namespace.CertificateSet(this.map((o2) => new asn1Cms__namespace.CertificateChoices({
+          certificate: asn1Schema.AsnConvert.parse(o2.rawData, asn1X509.Certificate, tslib.__classPrivateFieldGet(this, _X509Certificates_options, "f"))
+        })));
+        const cms = new asn1Cms__namespace.ContentInfo({
+          contentType: asn1Cms__namespace.id_signedData,
+          content: asn1Schema.AsnConvert.serialize(signedData)
+        });
+        const raw = asn1Schema.AsnConvert.serialize(cms);
+        if (format4 === "raw") {
+          return raw;
+        }
+        return this.toString(format4);
+      }
+      import(data, options) {
+        const raw = PemData.toArrayBuffer(data);
+        const cms = asn1Schema.AsnConvert.parse(raw, asn1Cms__namespace.ContentInfo, options);
+        if (cms.contentType !== asn1Cms__namespace.id_signedData) {
+          throw new TypeError("Cannot parse CMS package. Incoming data is not a SignedData object.");
+        }
+        const signedData = asn1Schema.AsnConvert.parse(cms.content, asn1Cms__namespace.SignedData, options);
+        const certificates = [];
+        for (const item of signedData.certificates || []) {
+          if (item.certificate) {
+            certificates.push(new X509Certificate2(item.certificate, options));
+          }
+        }
+        this.clear();
+        for (const certificate of certificates) {
+          this.push(certificate);
+        }
+        tslib.__classPrivateFieldSet(this, _X509Certificates_options, options, "f");
+      }
+      clear() {
+        while (this.pop()) {
+        }
+      }
+      toString(format4 = "pem") {
+        const raw = this.export("raw");
+        switch (format4) {
+          case "pem":
+            return PemConverter.encode(raw, "CMS");
+          case "pem-chain":
+            return this.map((o2) => o2.toString("pem")).join("\n");
+          case "asn":
+            return asn1Schema.AsnConvert.toString(raw, tslib.__classPrivateFieldGet(this, _X509Certificates_options, "f"));
+          case "hex":
+            return pvtsutils.Convert.ToHex(raw);
+          case "base64":
+            return pvtsutils.Convert.ToBase64(raw);
+          case "base64url":
+            return pvtsutils.Convert.ToBase64Url(raw);
+          case "text":
+            return TextConverter.serialize(this.toTextObject());
+          default:
+            throw TypeError("Argument 'format' is unsupported value");
+        }
+      }
+      toTextObject() {
+        const contentInfo = asn1Schema.AsnConvert.parse(this.export("raw"), asn1Cms__namespace.ContentInfo, tslib.__classPrivateFieldGet(this, _X509Certificates_options, "f"));
+        const signedData = asn1Schema.AsnConvert.parse(contentInfo.content, asn1Cms__namespace.SignedData, tslib.__classPrivateFieldGet(this, _X509Certificates_options, "f"));
+        const obj = new TextObject("X509Certificates", {
+          "Content Type": OidSerializer.toString(contentInfo.contentType),
+          Content: new TextObject("", {
+            Version: `${asn1Cms__namespace.CMSVersion[signedData.version]} (${signedData.version})`,
+            Certificates: new TextObject("", { Certificate: this.map((o2) => o2.toTextObject()) })
+          })
+        });
+        return obj;
+      }
+    };
+    _X509Certificates_options = /* @__PURE__ */ new WeakMap();
+    var X509ChainBuilder = class {
+      constructor(params = {}) {
+        this.certificates = [];
+        if (params.certificates) {
+          this.certificates = params.certificates;
+        }
+      }
+      async build(cert, crypto2 = cryptoProvider2.get()) {
+        const chain = new X509Certificates(cert);
+        let current = cert;
+        while (current = await this.findIssuer(current, crypto2)) {
+          const thumbprint = await current.getThumbprint(crypto2);
+          for (const item of chain) {
+            const thumbprint2 = await item.getThumbprint(crypto2);
+            if (pvtsutils.isEqual(thumbprint, thumbprint2)) {
+              throw new Error("Cannot build a certificate chain. Circular dependency.");
+            }
+          }
+          chain.push(current);
+        }
+        return chain;
+      }
+      async findIssuer(cert, crypto2 = cryptoProvider2.get()) {
+        if (!await cert.isSelfSigned(crypto2)) {
+          const akiExt = cert.getExtension(asn1X509__namespace.id_ce_authorityKeyIdentifier);
+          for (const item of this.certificates) {
+            if (item.subject !== cert.issuer) {
+              continue;
+            }
+            if (akiExt) {
+              if (akiExt.keyId) {
+                const skiExt = item.getExtension(asn1X509__namespace.id_ce_subjectKeyIdentifier);
+                if (skiExt && skiExt.keyId !== akiExt.keyId) {
+                  continue;
+                }
+              } else if (akiExt.certId) {
+                const sanExt = item.getExtension(asn1X509__namespace.id_ce_subjectAltName);
+                if (sanExt && !(akiExt.certId.serialNumber === item.serialNumber && pvtsutils.isEqual(asn1Schema.AsnConvert.serialize(akiExt.certId.name), asn1Schema.AsnConvert.serialize(sanExt)))) {
+                  continue;
+                }
+              }
+            }
+            try {
+              const algorithm = {
+                ...item.publicKey.algorithm,
+                ...cert.signatureAlgorithm
+              };
+              const publicKey = await item.publicKey.export(algorithm, ["verify"], crypto2);
+              const ok = await cert.verify({
+                publicKey,
+                signatureOnly: true
+              }, crypto2);
+              if (!ok) {
+                continue;
+              }
+            } catch {
+              continue;
+            }
+            return item;
+          }
+        }
+        return null;
+      }
+    };
+    var X509CertificateGenerator = class {
+      static async createSelfSigned(params, crypto2 = cryptoProvider2.get()) {
+        if (!params.keys.privateKey) {
+          throw new Error("Bad field 'keys' in 'params' argument. 'privateKey' is empty");
+        }
+        if (!params.keys.publicKey) {
+          throw new Error("Bad field 'keys' in 'params' argument. 'publicKey' is empty");
+        }
+        return this.create({
+          serialNumber: params.serialNumber,
+          subject: params.name,
+          issuer: params.name,
+          notBefore: params.notBefore,
+          notAfter: params.notAfter,
+          publicKey: params.keys.publicKey,
+          signingKey: params.keys.privateKey,
+          signingAlgorithm: params.signingAlgorithm,
+          extensions: params.extensions
+        }, crypto2);
+      }
+      static async create(params, crypto2 = cryptoProvider2.get()) {
+        var _a3;
+        let spki;
+        let spkiOptions = selfProducedParseOptions;
+        if (params.publicKey instanceof PublicKey) {
+          spki = params.publicKey.rawData;
+        } else if ("publicKey" in params.publicKey) {
+          spki = params.publicKey.publicKey.rawData;
+        } else if (pvtsutils.BufferSourceConverter.isBufferSource(params.publicKey)) {
+          spki = params.publicKey;
+          spkiOptions = void 0;
+        } else {
+          spki = await crypto2.subtle.exportKey("spki", params.publicKey);
+        }
+        const serialNumber2 = generateCertificateSerialNumber(params.serialNumber, crypto2);
+        const notBefore = params.notBefore || /* @__PURE__ */ new Date();
+        const notAfter = params.notAfter || new Date(notBefore.getTime() + 31536e6);
+        const asnX509 = new asn1X509__namespace.Certificate({
+          tbsCertificate: new asn1X509__namespace.TBSCertificate({
+            version: asn1X509__namespace.Version.v3,
+            serialNumber: serialNumber2,
+            validity: new asn1X509__namespace.Validity({
+              notBefore,
+              notAfter
+            }),
+            extensions: new asn1X509__namespace.Extensions(((_a3 = params.extensions) === null || _a3 === void 0 ? void 0 : _a3.map((o2) => asn1Schema.AsnConvert.parse(o2.rawData, asn1X509__namespace.Extension, selfProducedParseOptions))) || []),
+            subjectPublicKeyInfo: asn1Schema.AsnConvert.parse(spki, asn1X509__namespace.SubjectPublicKeyInfo, spkiOptions)
+          })
+        });
+        if (params.subject) {
+          const name = params.subject instanceof Name ? params.subject : new Name(params.subject);
+          asnX509.tbsCertificate.subject = asn1Schema.AsnConvert.parse(name.toArrayBuffer(), asn1X509__namespace.Name, selfProducedParseOptions);
+        }
+        if (params.issuer) {
+          const name = params.issuer instanceof Name ? params.issuer : new Name(params.issuer);
+          asnX509.tbsCertificate.issuer = asn1Schema.AsnConvert.parse(name.toArrayBuffer(), asn1X509__namespace.Name, selfProducedParseOptions);
+        }
+        const defaultSigningAlgorithm = { hash: "SHA-256" };
+        const signatureAlgorithm = "signingKey" in params ? {
+          ...defaultSigningAlgorithm,
+          ...params.signingAlgorithm,
+          ...params.signingKey.algorithm
+        } : {
+          ...defaultSigningAlgorithm,
+          ...params.signingAlgorithm
+        };
+        const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+        asnX509.tbsCertificate.signature = asnX509.signatureAlgorithm = algProv.toAsnAlgorithm(signatureAlgorithm);
+        const tbs = asn1Schema.AsnConvert.serialize(asnX509.tbsCertificate);
+        const signatureValue = "signingKey" in params ? await crypto2.subtle.sign(signatureAlgorithm, params.signingKey, tbs) : params.signature;
+        const signatureFormatters = tsyringe.container.resolveAll(diAsnSignatureFormatter).reverse();
+        let asnSignature = null;
+        for (const signatureFormatter of signatureFormatters) {
+          asnSignature = signatureFormatter.toAsnSignature(signatureAlgorithm, signatureValue);
+          if (asnSignature) {
+            break;
+          }
+        }
+        if (!asnSignature) {
+          throw Error("Cannot convert ASN.1 signature value to WebCrypto format");
+        }
+        asnX509.signatureValue = asnSignature;
+        return new X509Certificate2(asn1Schema.AsnConvert.serialize(asnX509), selfProducedParseOptions);
+      }
+    };
+    var _X509CrlEntry_serialNumber;
+    var _X509CrlEntry_revocationDate;
+    var _X509CrlEntry_reason;
+    var _X509CrlEntry_invalidity;
+    var _X509CrlEntry_extensions;
+    exports.X509CrlReason = void 0;
+    (function(X509CrlReason) {
+      X509CrlReason[X509CrlReason["unspecified"] = 0] = "unspecified";
+      X509CrlReason[X509CrlReason["keyCompromise"] = 1] = "keyCompromise";
+      X509CrlReason[X509CrlReason["cACompromise"] = 2] = "cACompromise";
+      X509CrlReason[X509CrlReason["affiliationChanged"] = 3] = "affiliationChanged";
+      X509CrlReason[X509CrlReason["superseded"] = 4] = "superseded";
+      X509CrlReason[X509CrlReason["cessationOfOperation"] = 5] = "cessationOfOperation";
+      X509CrlReason[X509CrlReason["certificateHold"] = 6] = "certificateHold";
+      X509CrlReason[X509CrlReason["removeFromCRL"] = 8] = "removeFromCRL";
+      X509CrlReason[X509CrlReason["privilegeWithdrawn"] = 9] = "privilegeWithdrawn";
+      X509CrlReason[X509CrlReason["aACompromise"] = 10] = "aACompromise";
+    })(exports.X509CrlReason || (exports.X509CrlReason = {}));
+    var X509CrlEntry = class extends AsnData {
+      get serialNumber() {
+        if (!tslib.__classPrivateFieldGet(this, _X509CrlEntry_serialNumber, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509CrlEntry_serialNumber, getCertificateSerialNumber(this.asn.userCertificate), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509CrlEntry_serialNumber, "f");
+      }
+      get revocationDate() {
+        if (!tslib.__classPrivateFieldGet(this, _X509CrlEntry_revocationDate, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509CrlEntry_revocationDate, this.asn.revocationDate.getTime(), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509CrlEntry_revocationDate, "f");
+      }
+      get reason() {
+        if (tslib.__classPrivateFieldGet(this, _X509CrlEntry_reason, "f") === void 0) {
+          void this.extensions;
+        }
+        return tslib.__classPrivateFieldGet(this, _X509CrlEntry_reason, "f");
+      }
+      get invalidity() {
+        if (tslib.__classPrivateFieldGet(this, _X509CrlEntry_invalidity, "f") === void 0) {
+          void this.extensions;
+        }
+        return tslib.__classPrivateFieldGet(this, _X509CrlEntry_invalidity, "f");
+      }
+      get extensions() {
+        if (!tslib.__classPrivateFieldGet(this, _X509CrlEntry_extensions, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509CrlEntry_extensions, [], "f");
+          if (this.asn.crlEntryExtensions) {
+            tslib.__classPrivateFieldSet(this, _X509CrlEntry_extensions, this.asn.crlEntryExtensions.map((o2) => {
+              const extension = ExtensionFactory.create(asn1Schema.AsnConvert.serialize(o2), this.parseOptions);
+              switch (extension.type) {
+                case asn1X509.id_ce_cRLReasons:
+                  if (tslib.__classPrivateFieldGet(this, _X509CrlEntry_reason, "f") === void 0) {
+                    tslib.__classPrivateFieldSet(this, _X509CrlEntry_reason, asn1Schema.AsnConvert.parse(extension.value, asn1X509.CRLReason, this.parseOptions).reason, "f");
+                  }
+                  break;
+                case asn1X509.id_ce_invalidityDate:
+                  if (tslib.__classPrivateFieldGet(this, _X509CrlEntry_invalidity, "f") === void 0) {
+                    tslib.__classPrivateFieldSet(this, _X509CrlEntry_invalidity, asn1Schema.AsnConvert.parse(extension.value, asn1X509.InvalidityDate, this.parseOptions).value, "f");
+                  }
+                  break;
+              }
+              return extension;
+            }), "f");
+          }
+        }
+        return tslib.__classPrivateFieldGet(this, _X509CrlEntry_extensions, "f");
+      }
+      constructor(...args) {
+        let raw;
+        let options;
+        if (pvtsutils.BufferSourceConverter.isBufferSource(args[0])) {
+          raw = pvtsutils.BufferSourceConverter.toArrayBuffer(args[0]);
+          options = args[1];
+        } else if (typeof args[0] === "string") {
+          raw = asn1Schema.AsnConvert.serialize(new asn1X509.RevokedCertificate({
+            userCertificate: normalizeCertificateSerialNumber(args[0]),
+            revocationDate: new asn1X509.Time(args[1]),
+            crlEntryExtensions: args[2]
+          }));
+        } else if (args[0] instanceof asn1X509.RevokedCertificate) {
+          raw = args[0];
+          options = args[1];
+        }
+        if (!raw) {
+          throw new TypeError("Cannot create X509CrlEntry instance. Wrong constructor arguments.");
+        }
+        const superArgs = raw instanceof asn1X509.RevokedCertificate ? [raw, options] : [raw, asn1X509.RevokedCertificate, options];
+        super(superArgs[0], superArgs[1], superArgs[2]);
+        _X509CrlEntry_serialNumber.set(this, void 0);
+        _X509CrlEntry_revocationDate.set(this, void 0);
+        _X509CrlEntry_reason.set(this, void 0);
+        _X509CrlEntry_invalidity.set(this, void 0);
+        _X509CrlEntry_extensions.set(this, void 0);
+      }
+      onInit(_asn) {
+      }
+    };
+    _X509CrlEntry_serialNumber = /* @__PURE__ */ new WeakMap(), _X509CrlEntry_revocationDate = /* @__PURE__ */ new WeakMap(), _X509CrlEntry_reason = /* @__PURE__ */ new WeakMap(), _X509CrlEntry_invalidity = /* @__PURE__ */ new WeakMap(), _X509CrlEntry_extensions = /* @__PURE__ */ new WeakMap();
+    var _X509Crl_tbs;
+    var _X509Crl_signatureAlgorithm;
+    var _X509Crl_issuerName;
+    var _X509Crl_thisUpdate;
+    var _X509Crl_nextUpdate;
+    var _X509Crl_entries;
+    var _X509Crl_extensions;
+    var X509Crl = class extends PemData {
+      get version() {
+        return this.asn.tbsCertList.version;
+      }
+      get signatureAlgorithm() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Crl_signatureAlgorithm, "f")) {
+          const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+          tslib.__classPrivateFieldSet(this, _X509Crl_signatureAlgorithm, algProv.toWebAlgorithm(this.asn.signatureAlgorithm), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Crl_signatureAlgorithm, "f");
+      }
+      get signature() {
+        return this.asn.signature;
+      }
+      get issuer() {
+        return this.issuerName.toString();
+      }
+      get issuerName() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Crl_issuerName, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Crl_issuerName, new Name(this.asn.tbsCertList.issuer), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Crl_issuerName, "f");
+      }
+      get thisUpdate() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Crl_thisUpdate, "f")) {
+          const thisUpdate = this.asn.tbsCertList.thisUpdate.getTime();
+          if (!thisUpdate) {
+            throw new Error("Cannot get 'thisUpdate' value");
+          }
+          tslib.__classPrivateFieldSet(this, _X509Crl_thisUpdate, thisUpdate, "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Crl_thisUpdate, "f");
+      }
+      get nextUpdate() {
+        var _a3;
+        if (tslib.__classPrivateFieldGet(this, _X509Crl_nextUpdate, "f") === void 0) {
+          tslib.__classPrivateFieldSet(this, _X509Crl_nextUpdate, ((_a3 = this.asn.tbsCertList.nextUpdate) === null || _a3 === void 0 ? void 0 : _a3.getTime()) || void 0, "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Crl_nextUpdate, "f");
+      }
+      get entries() {
+        var _a3;
+        if (!tslib.__classPrivateFieldGet(this, _X509Crl_entries, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Crl_entries, ((_a3 = this.asn.tbsCertList.revokedCertificates) === null || _a3 === void 0 ? void 0 : _a3.map((o2) => new X509CrlEntry(o2, this.parseOptions))) || [], "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Crl_entries, "f");
+      }
+      get extensions() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Crl_extensions, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Crl_extensions, [], "f");
+          if (this.asn.tbsCertList.crlExtensions) {
+            tslib.__classPrivateFieldSet(this, _X509Crl_extensions, this.asn.tbsCertList.crlExtensions.map((o2) => ExtensionFactory.create(asn1Schema.AsnConvert.serialize(o2), this.parseOptions)), "f");
+          }
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Crl_extensions, "f");
+      }
+      get tbs() {
+        if (!tslib.__classPrivateFieldGet(this, _X509Crl_tbs, "f")) {
+          tslib.__classPrivateFieldSet(this, _X509Crl_tbs, this.asn.tbsCertListRaw || asn1Schema.AsnConvert.serialize(this.asn.tbsCertList), "f");
+        }
+        return tslib.__classPrivateFieldGet(this, _X509Crl_tbs, "f");
+      }
+      get tbsCertListSignatureAlgorithm() {
+        return this.asn.tbsCertList.signature;
+      }
+      get certListSignatureAlgorithm() {
+        return this.asn.signatureAlgorithm;
+      }
+      constructor(param, options) {
+        const args = PemData.isAsnEncoded(param) ? [param, asn1X509.CertificateList, options] : [param, options];
+        super(args[0], args[1], args[2]);
+        this.tag = PemConverter.CrlTag;
+        _X509Crl_tbs.set(this, void 0);
+        _X509Crl_signatureAlgorithm.set(this, void 0);
+        _X509Crl_issuerName.set(this, void 0);
+        _X509Crl_thisUpdate.set(this, void 0);
+        _X509Crl_nextUpdate.set(this, void 0);
+        _X509Crl_entries.set(this, void 0);
+        _X509Crl_extensions.set(this, void 0);
+      }
+      onInit(_asn) {
+      }
+      getExtension(type) {
+        for (const ext of this.extensions) {
+          if (typeof type === "string") {
+            if (ext.type === type) {
+              return ext;
+            }
+          } else {
+            if (ext instanceof type) {
+              return ext;
+            }
+          }
+        }
+        return null;
+      }
+      getExtensions(type) {
+        return this.extensions.filter((o2) => {
+          if (typeof type === "string") {
+            return o2.type === type;
+          } else {
+            return o2 instanceof type;
+          }
+        });
+      }
+      async verify(params, crypto2 = cryptoProvider2.get()) {
+        if (!this.certListSignatureAlgorithm.isEqual(this.tbsCertListSignatureAlgorithm)) {
+          throw new Error("algorithm identifier in the sequence tbsCertList and CertificateList mismatch");
+        }
+        let keyAlgorithm;
+        let publicKey;
+        const paramsKey = params.publicKey;
+        try {
+          if (paramsKey instanceof X509Certificate2) {
+            keyAlgorithm = {
+              ...paramsKey.publicKey.algorithm,
+              ...paramsKey.signatureAlgorithm
+            };
+            publicKey = await paramsKey.publicKey.export(keyAlgorithm, ["verify"]);
+          } else if (paramsKey instanceof PublicKey) {
+            keyAlgorithm = {
+              ...paramsKey.algorithm,
+              ...this.signatureAlgorithm
+            };
+            publicKey = await paramsKey.export(keyAlgorithm, ["verify"]);
+          } else {
+            keyAlgorithm = {
+              ...paramsKey.algorithm,
+              ...this.signatureAlgorithm
+            };
+            publicKey = paramsKey;
+          }
+        } catch {
+          return false;
+        }
+        const signatureFormatters = tsyringe.container.resolveAll(diAsnSignatureFormatter).reverse();
+        let signature = null;
+        for (const signatureFormatter of signatureFormatters) {
+          signature = signatureFormatter.toWebSignature(keyAlgorithm, this.signature);
+          if (signature) {
+            break;
+          }
+        }
+        if (!signature) {
+          throw Error("Cannot convert ASN.1 signature value to WebCrypto format");
+        }
+        return await crypto2.subtle.verify(this.signatureAlgorithm, publicKey, signature, this.tbs);
+      }
+      async getThumbprint(arg1, arg2) {
+        let crypto2;
+        let algorithm = "SHA-1";
+        if (arg1) {
+          if (typeof arg1 === "object" && "subtle" in arg1) {
+            crypto2 = arg1;
+          } else {
+            algorithm = arg1;
+            crypto2 = arg2;
+          }
+        }
+        crypto2 !== null && crypto2 !== void 0 ? crypto2 : crypto2 = cryptoProvider2.get();
+        return await crypto2.subtle.digest(algorithm, this.rawData);
+      }
+      findRevoked(certOrSerialNumber) {
+        const serialNumber2 = typeof certOrSerialNumber === "string" ? certOrSerialNumber : certOrSerialNumber.serialNumber;
+        const serialBuffer = normalizeCertificateSerialNumber(serialNumber2);
+        for (const revoked of this.asn.tbsCertList.revokedCertificates || []) {
+          if (pvtsutils.BufferSourceConverter.isEqual(revoked.userCertificate, serialBuffer)) {
+            return new X509CrlEntry(asn1Schema.AsnConvert.serialize(revoked), this.parseOptions);
+          }
+        }
+        return null;
+      }
+    };
+    _X509Crl_tbs = /* @__PURE__ */ new WeakMap(), _X509Crl_signatureAlgorithm = /* @__PURE__ */ new WeakMap(), _X509Crl_issuerName = /* @__PURE__ */ new WeakMap(), _X509Crl_thisUpdate = /* @__PURE__ */ new WeakMap(), _X509Crl_nextUpdate = /* @__PURE__ */ new WeakMap(), _X509Crl_entries = /* @__PURE__ */ new WeakMap(), _X509Crl_extensions = /* @__PURE__ */ new WeakMap();
+    var X509CrlGenerator = class {
+      static async create(params, crypto2 = cryptoProvider2.get()) {
+        var _a3;
+        const name = params.issuer instanceof Name ? params.issuer : new Name(params.issuer);
+        const asnX509Crl = new asn1X509__namespace.CertificateList({
+          tbsCertList: new asn1X509__namespace.TBSCertList({
+            version: asn1X509__namespace.Version.v2,
+            issuer: asn1Schema.AsnConvert.parse(name.toArrayBuffer(), asn1X509__namespace.Name, selfProducedParseOptions),
+            thisUpdate: new asn1X509.Time(params.thisUpdate || /* @__PURE__ */ new Date())
+          })
+        });
+        if (params.nextUpdate) {
+          asnX509Crl.tbsCertList.nextUpdate = new asn1X509.Time(params.nextUpdate);
+        }
+        if (params.extensions && params.extensions.length) {
+          asnX509Crl.tbsCertList.crlExtensions = new asn1X509__namespace.Extensions(params.extensions.map((o2) => asn1Schema.AsnConvert.parse(o2.rawData, asn1X509__namespace.Extension, selfProducedParseOptions)) || []);
+        }
+        if (params.entries && params.entries.length) {
+          asnX509Crl.tbsCertList.revokedCertificates = [];
+          for (const entry of params.entries) {
+            const userCertificate = normalizeCertificateSerialNumber(entry.serialNumber);
+            const index = asnX509Crl.tbsCertList.revokedCertificates.findIndex((cert) => pvtsutils.isEqual(cert.userCertificate, userCertificate));
+            if (index > -1) {
+              throw new Error(`Certificate serial number ${entry.serialNumber} already exists in tbsCertList`);
+            }
+            const revokedCert = new asn1X509.RevokedCertificate({
+              userCertificate,
+              revocationDate: new asn1X509.Time(entry.revocationDate || /* @__PURE__ */ new Date())
+            });
+            if ("extensions" in entry && ((_a3 = entry.extensions) === null || _a3 === void 0 ? void 0 : _a3.length)) {
+              revokedCert.crlEntryExtensions = entry.extensions.map((o2) => asn1Schema.AsnConvert.parse(o2.rawData, asn1X509__namespace.Extension, selfProducedParseOptions));
+            } else {
+              revokedCert.crlEntryExtensions = [];
+            }
+            if (!(entry instanceof X509CrlEntry)) {
+              if (entry.reason) {
+                revokedCert.crlEntryExtensions.push(new asn1X509__namespace.Extension({
+                  extnID: asn1X509__namespace.id_ce_cRLReasons,
+                  critical: false,
+                  extnValue: new asn1Schema.OctetString(asn1Schema.AsnConvert.serialize(new asn1X509__namespace.CRLReason(entry.reason)))
+                }));
+              }
+              if (entry.invalidity) {
+                revokedCert.crlEntryExtensions.push(new asn1X509__namespace.Extension({
+                  extnID: asn1X509__namespace.id_ce_invalidityDate,
+                  critical: false,
+                  extnValue: new asn1Schema.OctetString(asn1Schema.AsnConvert.serialize(new asn1X509__namespace.InvalidityDate(entry.invalidity)))
+                }));
+              }
+              if (entry.issuer) {
+                const name2 = params.issuer instanceof Name ? params.issuer : new Name(params.issuer);
+                revokedCert.crlEntryExtensions.push(new asn1X509__namespace.Extension({
+                  extnID: asn1X509__namespace.id_ce_certificateIssuer,
+                  critical: false,
+                  extnValue: new asn1Schema.OctetString(asn1Schema.AsnConvert.serialize(asn1Schema.AsnConvert.parse(name2.toArrayBuffer(), asn1X509__namespace.Name, selfProducedParseOptions)))
+                }));
+              }
+            }
+            asnX509Crl.tbsCertList.revokedCertificates.push(revokedCert);
+          }
+        }
+        const signingAlgorithm = {
+          ...params.signingAlgorithm,
+          ...params.signingKey.algorithm
+        };
+        const algProv = tsyringe.container.resolve(diAlgorithmProvider);
+        asnX509Crl.tbsCertList.signature = asnX509Crl.signatureAlgorithm = algProv.toAsnAlgorithm(signingAlgorithm);
+        const tbs = asn1Schema.AsnConvert.serialize(asnX509Crl.tbsCertList);
+        const signature = await crypto2.subtle.sign(signingAlgorithm, params.signingKey, tbs);
+        const signatureFormatters = tsyringe.container.resolveAll(diAsnSignatureFormatter).reverse();
+        let asnSignature = null;
+        for (const signatureFormatter of signatureFormatters) {
+          asnSignature = signatureFormatter.toAsnSignature(signingAlgorithm, signature);
+          if (asnSignature) {
+            break;
+          }
+        }
+        if (!asnSignature) {
+          throw Error("Cannot convert ASN.1 signature value to WebCrypto format");
+        }
+        asnX509Crl.signature = asnSignature;
+        return new X509Crl(asn1Schema.AsnConvert.serialize(asnX509Crl), selfProducedParseOptions);
+      }
+    };
+    ExtensionFactory.register(asn1X509__namespace.id_ce_basicConstraints, BasicConstraintsExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_ce_extKeyUsage, ExtendedKeyUsageExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_ce_keyUsage, KeyUsagesExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_ce_subjectKeyIdentifier, SubjectKeyIdentifierExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_ce_authorityKeyIdentifier, AuthorityKeyIdentifierExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_ce_subjectAltName, SubjectAlternativeNameExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_ce_cRLDistributionPoints, CRLDistributionPointsExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_pe_authorityInfoAccess, AuthorityInfoAccessExtension);
+    ExtensionFactory.register(asn1X509__namespace.id_ce_issuerAltName, IssuerAlternativeNameExtension);
+    AttributeFactory.register(asnPkcs9__namespace.id_pkcs9_at_challengePassword, ChallengePasswordAttribute);
+    AttributeFactory.register(asnPkcs9__namespace.id_pkcs9_at_extensionRequest, ExtensionsAttribute);
+    tsyringe.container.registerSingleton(diAsnSignatureFormatter, AsnDefaultSignatureFormatter);
+    tsyringe.container.registerSingleton(diAsnSignatureFormatter, AsnEcSignatureFormatter);
+    AsnEcSignatureFormatter.namedCurveSize.set("P-256", 32);
+    AsnEcSignatureFormatter.namedCurveSize.set("K-256", 32);
+    AsnEcSignatureFormatter.namedCurveSize.set("P-384", 48);
+    AsnEcSignatureFormatter.namedCurveSize.set("P-521", 66);
+    exports.AlgorithmProvider = AlgorithmProvider;
+    exports.AsnData = AsnData;
+    exports.AsnDefaultSignatureFormatter = AsnDefaultSignatureFormatter;
+    exports.AsnEcSignatureFormatter = AsnEcSignatureFormatter;
+    exports.Attribute = Attribute;
+    exports.AttributeFactory = AttributeFactory;
+    exports.AuthorityInfoAccessExtension = AuthorityInfoAccessExtension;
+    exports.AuthorityKeyIdentifierExtension = AuthorityKeyIdentifierExtension;
+    exports.BasicConstraintsExtension = BasicConstraintsExtension;
+    exports.CRLDistributionPointsExtension = CRLDistributionPointsExtension;
+    exports.CertificatePolicyExtension = CertificatePolicyExtension;
+    exports.ChallengePasswordAttribute = ChallengePasswordAttribute;
+    exports.CryptoProvider = CryptoProvider;
+    exports.DN = DN;
+    exports.DNS = DNS;
+    exports.DefaultAlgorithmSerializer = DefaultAlgorithmSerializer;
+    exports.EMAIL = EMAIL;
+    exports.ExtendedKeyUsageExtension = ExtendedKeyUsageExtension;
+    exports.Extension = Extension;
+    exports.ExtensionFactory = ExtensionFactory;
+    exports.ExtensionsAttribute = ExtensionsAttribute;
+    exports.GUID = GUID;
+    exports.GeneralName = GeneralName;
+    exports.GeneralNames = GeneralNames;
+    exports.IP = IP;
+    exports.IssuerAlternativeNameExtension = IssuerAlternativeNameExtension;
+    exports.KeyUsagesExtension = KeyUsagesExtension;
+    exports.Name = Name;
+    exports.NameIdentifier = NameIdentifier;
+    exports.OidSerializer = OidSerializer;
+    exports.PemConverter = PemConverter;
+    exports.PemData = PemData;
+    exports.Pkcs10CertificateRequest = Pkcs10CertificateRequest;
+    exports.Pkcs10CertificateRequestGenerator = Pkcs10CertificateRequestGenerator;
+    exports.PublicKey = PublicKey;
+    exports.REGISTERED_ID = REGISTERED_ID;
+    exports.SubjectAlternativeNameExtension = SubjectAlternativeNameExtension;
+    exports.SubjectKeyIdentifierExtension = SubjectKeyIdentifierExtension;
+    exports.TextConverter = TextConverter;
+    exports.TextObject = TextObject;
+    exports.UPN = UPN;
+    exports.URL = URL2;
+    exports.X509Certificate = X509Certificate2;
+    exports.X509CertificateGenerator = X509CertificateGenerator;
+    exports.X509Certificates = X509Certificates;
+    exports.X509ChainBuilder = X509ChainBuilder;
+    exports.X509Crl = X509Crl;
+    exports.X509CrlEntry = X509CrlEntry;
+    exports.X509CrlGenerator = X509CrlGenerator;
+    exports.cryptoProvider = cryptoProvider2;
+    exports.diAlgorithm = diAlgorithm;
+    exports.diAlgorithmProvider = diAlgorithmProvider;
+    exports.diAsnSignatureFormatter = diAsnSignatureFormatter;
+    exports.idEd25519 = idEd25519;
+    exports.idEd448 = idEd448;
+    exports.idX25519 = idX25519;
+    exports.idX448 = idX448;
+  }
+});
+
 // tools/src/cli.ts
-var import_reflect_metadata = __toESM(require_Reflect(), 1);
+var import_reflect_metadata2 = __toESM(require_Reflect(), 1);
 
 // node_modules/yargs/lib/platform-shims/esm.mjs
 import { notStrictEqual, strictEqual } from "assert";
@@ -1930,8 +20401,8 @@ var osc = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls}]*(?:\u0007|${S
 var controlString = String.raw`(?:\u001B[PX^_k]|[\u0090\u0098\u009E\u009F])[^${stringControls}]*${ST}`;
 var linuxPalette = String.raw`\u001B\](?:P[\dA-Fa-f]{7}|R)(?:\u0007|${ST})?`;
 var csi = String.raw`(?:\u001B\[|\u009B)[\u0030-\u003F]*[\u0020-\u002F]*[\u0040-\u007E]`;
-var escape = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
-var pattern = `${linuxPalette}|${osc}|${controlString}|${csi}|${escape}`;
+var escape2 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
+var pattern = `${linuxPalette}|${osc}|${controlString}|${csi}|${escape2}`;
 function ansiRegex({ onlyFirst = false } = {}) {
   return new RegExp(pattern, onlyFirst ? void 0 : "g");
 }
@@ -2088,8 +20559,8 @@ var osc2 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls2}]*(?:\u0007|$
 var controlString2 = String.raw`(?:\u001B[PX^_k]|[\u0090\u0098\u009E\u009F])[^${stringControls2}]*${ST2}`;
 var linuxPalette2 = String.raw`\u001B\](?:P[\dA-Fa-f]{7}|R)(?:\u0007|${ST2})?`;
 var csi2 = String.raw`(?:\u001B\[|\u009B)[\u0030-\u003F]*[\u0020-\u002F]*[\u0040-\u007E]`;
-var escape2 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
-var pattern2 = `${linuxPalette2}|${osc2}|${controlString2}|${csi2}|${escape2}`;
+var escape3 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
+var pattern2 = `${linuxPalette2}|${osc2}|${controlString2}|${csi2}|${escape3}`;
 function ansiRegex2({ onlyFirst = false } = {}) {
   return new RegExp(pattern2, onlyFirst ? void 0 : "g");
 }
@@ -2319,11 +20790,11 @@ function assembleStyles() {
         if (value === 0) {
           return 30;
         }
-        let result = 30 + (Math.round(blue2) << 2 | Math.round(green2) << 1 | Math.round(red2));
+        let result2 = 30 + (Math.round(blue2) << 2 | Math.round(green2) << 1 | Math.round(red2));
         if (value === 2) {
-          result += 60;
+          result2 += 60;
         }
-        return result;
+        return result2;
       },
       enumerable: false
     },
@@ -3500,8 +21971,8 @@ var parser = new YargsParser({
   }
 });
 var yargsParser = function Parser(args, opts) {
-  const result = parser.parse(args.slice(), opts);
-  return result.argv;
+  const result2 = parser.parse(args.slice(), opts);
+  return result2.argv;
 };
 yargsParser.detailed = function(args, opts) {
   return parser.parse(args.slice(), opts);
@@ -3540,8 +22011,8 @@ var osc3 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls3}]*(?:\u0007|$
 var controlString3 = String.raw`(?:\u001B[PX^_k]|[\u0090\u0098\u009E\u009F])[^${stringControls3}]*${ST3}`;
 var linuxPalette3 = String.raw`\u001B\](?:P[\dA-Fa-f]{7}|R)(?:\u0007|${ST3})?`;
 var csi3 = String.raw`(?:\u001B\[|\u009B)[\u0030-\u003F]*[\u0020-\u002F]*[\u0040-\u007E]`;
-var escape3 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
-var pattern3 = `${linuxPalette3}|${osc3}|${controlString3}|${csi3}|${escape3}`;
+var escape4 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
+var pattern3 = `${linuxPalette3}|${osc3}|${controlString3}|${csi3}|${escape4}`;
 function ansiRegex3({ onlyFirst = false } = {}) {
   return new RegExp(pattern3, onlyFirst ? void 0 : "g");
 }
@@ -4116,8 +22587,8 @@ function applyMiddleware(argv, yargs, middlewares, beforeValidation) {
     if (isPromise(acc)) {
       return acc.then((initialObj) => Promise.all([initialObj, middleware(initialObj, yargs)])).then(([initialObj, middlewareObj]) => Object.assign(initialObj, middlewareObj));
     } else {
-      const result = middleware(acc, yargs);
-      return isPromise(result) ? result.then((middlewareObj) => Object.assign(acc, middlewareObj)) : Object.assign(acc, result);
+      const result2 = middleware(acc, yargs);
+      return isPromise(result2) ? result2.then((middlewareObj) => Object.assign(acc, middlewareObj)) : Object.assign(acc, result2);
     }
   }, argv);
 }
@@ -4127,8 +22598,8 @@ function maybeAsyncResult(getResult, resultHandler, errorHandler = (err) => {
   throw err;
 }) {
   try {
-    const result = isFunction(getResult) ? getResult() : getResult;
-    return isPromise(result) ? result.then((result2) => resultHandler(result2)) : resultHandler(result);
+    const result2 = isFunction(getResult) ? getResult() : getResult;
+    return isPromise(result2) ? result2.then((result3) => resultHandler(result3)) : resultHandler(result2);
   } catch (err) {
     return errorHandler(err);
   }
@@ -4288,7 +22759,7 @@ var CommandInstance = class {
       currentContext.fullCommands.push(commandHandler.original);
     }
     const builderResult = this.applyBuilderUpdateUsageAndParse(isDefaultCommand, commandHandler, yargs, parsed.aliases, parentCommands, commandIndex, helpOnly, helpOrVersionSet);
-    return isPromise(builderResult) ? builderResult.then((result) => this.applyMiddlewareAndGetResult(isDefaultCommand, commandHandler, result.innerArgv, currentContext, helpOnly, result.aliases, yargs)) : this.applyMiddlewareAndGetResult(isDefaultCommand, commandHandler, builderResult.innerArgv, currentContext, helpOnly, builderResult.aliases, yargs);
+    return isPromise(builderResult) ? builderResult.then((result2) => this.applyMiddlewareAndGetResult(isDefaultCommand, commandHandler, result2.innerArgv, currentContext, helpOnly, result2.aliases, yargs)) : this.applyMiddlewareAndGetResult(isDefaultCommand, commandHandler, builderResult.innerArgv, currentContext, helpOnly, builderResult.aliases, yargs);
   }
   applyBuilderUpdateUsageAndParse(isDefaultCommand, commandHandler, yargs, aliases, parentCommands, commandIndex, helpOnly, helpOrVersionSet) {
     const builder = commandHandler.builder;
@@ -4340,9 +22811,9 @@ var CommandInstance = class {
   handleValidationAndGetResult(isDefaultCommand, commandHandler, innerArgv, currentContext, aliases, yargs, middlewares, positionalMap) {
     if (!yargs.getInternalMethods().getHasOutput()) {
       const validation2 = yargs.getInternalMethods().runValidation(aliases, positionalMap, yargs.parsed.error, isDefaultCommand);
-      innerArgv = maybeAsyncResult(innerArgv, (result) => {
-        validation2(result);
-        return result;
+      innerArgv = maybeAsyncResult(innerArgv, (result2) => {
+        validation2(result2);
+        return result2;
       });
     }
     if (commandHandler.handler && !yargs.getInternalMethods().getHasOutput()) {
@@ -4350,9 +22821,9 @@ var CommandInstance = class {
       const populateDoubleDash = !!yargs.getOptions().configuration["populate--"];
       yargs.getInternalMethods().postProcess(innerArgv, populateDoubleDash, false, false);
       innerArgv = applyMiddleware(innerArgv, yargs, middlewares, false);
-      innerArgv = maybeAsyncResult(innerArgv, (result) => {
-        const handlerResult = commandHandler.handler(result);
-        return isPromise(handlerResult) ? handlerResult.then(() => result) : result;
+      innerArgv = maybeAsyncResult(innerArgv, (result2) => {
+        const handlerResult = commandHandler.handler(result2);
+        return isPromise(handlerResult) ? handlerResult.then(() => result2) : result2;
       });
       if (!isDefaultCommand) {
         yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();
@@ -5350,11 +23821,11 @@ var Completion = class {
   customCompletion(args, argv, current, done) {
     assertNotStrictEqual(this.customCompletionFunction, null, this.shim);
     if (isSyncCompletionFunction(this.customCompletionFunction)) {
-      const result = this.customCompletionFunction(current, argv);
-      if (isPromise(result)) {
-        return result.then((list) => {
+      const result2 = this.customCompletionFunction(current, argv);
+      if (isPromise(result2)) {
+        return result2.then((list2) => {
           this.shim.process.nextTick(() => {
-            done(null, list);
+            done(null, list2);
           });
         }).catch((err) => {
           this.shim.process.nextTick(() => {
@@ -5362,7 +23833,7 @@ var Completion = class {
           });
         });
       }
-      return done(null, result);
+      return done(null, result2);
     } else if (isFallbackCompletionFunction(this.customCompletionFunction)) {
       return this.customCompletionFunction(current, argv, (onCompleted = done) => this.defaultCompletion(args, argv, current, onCompleted), (completions) => {
         done(null, completions);
@@ -5971,11 +24442,11 @@ var YargsInstance = class {
     this.middleware((argv, _yargs) => {
       return maybeAsyncResult(() => {
         return f(argv, _yargs.getOptions());
-      }, (result) => {
-        if (!result) {
+      }, (result2) => {
+        if (!result2) {
           __classPrivateFieldGet(this, _YargsInstance_usage, "f").fail(__classPrivateFieldGet(this, _YargsInstance_shim, "f").y18n.__("Argument check failed: %s", f.toString()));
-        } else if (typeof result === "string" || result instanceof Error) {
-          __classPrivateFieldGet(this, _YargsInstance_usage, "f").fail(result.toString(), result);
+        } else if (typeof result2 === "string" || result2 instanceof Error) {
+          __classPrivateFieldGet(this, _YargsInstance_usage, "f").fail(result2.toString(), result2);
         }
         return argv;
       }, (err) => {
@@ -6020,9 +24491,9 @@ var YargsInstance = class {
       }
       return maybeAsyncResult(() => {
         return value(argv[argvKeys[0]]);
-      }, (result) => {
+      }, (result2) => {
         argvKeys.forEach((key2) => {
-          argv[key2] = result;
+          argv[key2] = result2;
         });
         return argv;
       }, (err) => {
@@ -6257,9 +24728,9 @@ var YargsInstance = class {
     __classPrivateFieldSet(this, _YargsInstance_hasOutput, true, "f");
     if (!__classPrivateFieldGet(this, _YargsInstance_usage, "f").hasCachedHelpMessage()) {
       if (!this.parsed) {
-        const parse = this[kRunYargsParserAndExecuteCommands](__classPrivateFieldGet(this, _YargsInstance_processArgs, "f"), void 0, void 0, 0, true);
-        if (isPromise(parse)) {
-          return parse.then(() => {
+        const parse2 = this[kRunYargsParserAndExecuteCommands](__classPrivateFieldGet(this, _YargsInstance_processArgs, "f"), void 0, void 0, 0, true);
+        if (isPromise(parse2)) {
+          return parse2.then(() => {
             return __classPrivateFieldGet(this, _YargsInstance_usage, "f").help();
           });
         }
@@ -6603,9 +25074,9 @@ var YargsInstance = class {
     __classPrivateFieldSet(this, _YargsInstance_hasOutput, true, "f");
     if (!__classPrivateFieldGet(this, _YargsInstance_usage, "f").hasCachedHelpMessage()) {
       if (!this.parsed) {
-        const parse = this[kRunYargsParserAndExecuteCommands](__classPrivateFieldGet(this, _YargsInstance_processArgs, "f"), void 0, void 0, 0, true);
-        if (isPromise(parse)) {
-          parse.then(() => {
+        const parse2 = this[kRunYargsParserAndExecuteCommands](__classPrivateFieldGet(this, _YargsInstance_processArgs, "f"), void 0, void 0, 0, true);
+        if (isPromise(parse2)) {
+          parse2.then(() => {
             __classPrivateFieldGet(this, _YargsInstance_usage, "f").showHelp(level);
           });
           return this;
@@ -6957,9 +25428,9 @@ var YargsInstance = class {
     __classPrivateFieldGet(this, _YargsInstance_globalMiddleware, "f").unfreeze();
   }
   [kValidateAsync](validation2, argv) {
-    return maybeAsyncResult(argv, (result) => {
-      validation2(result);
-      return result;
+    return maybeAsyncResult(argv, (result2) => {
+      validation2(result2);
+      return result2;
     });
   }
   getInternalMethods() {
@@ -7298,9 +25769,9 @@ ${err.stack}`;
 }
 
 // tools/src/cli/commands/server.ts
-import { mkdir as mkdir2, writeFile as writeFile3, unlink as unlink2 } from "node:fs/promises";
-import { join as join5 } from "node:path";
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { mkdir as mkdir5, writeFile as writeFile3, unlink as unlink3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
+import { randomBytes as randomBytes6 } from "node:crypto";
 
 // tools/src/cli/options.ts
 import { resolve as resolve5 } from "node:path";
@@ -7595,6 +26066,50 @@ var StoragePaths = class {
   logFile() {
     return join3(this.storageDir, "container-registry.log");
   }
+  /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
+  pkiDir() {
+    return join3(this.storageDir, "pki");
+  }
+  /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
+  caKey() {
+    return join3(this.pkiDir(), "ca.key");
+  }
+  /** caCert is the CA certificate (PEM). */
+  caCert() {
+    return join3(this.pkiDir(), "ca.crt");
+  }
+  /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
+  serverKey() {
+    return join3(this.pkiDir(), "server.key");
+  }
+  /** serverCert is the server certificate the registry presents (PEM). */
+  serverCert() {
+    return join3(this.pkiDir(), "server.crt");
+  }
+  /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
+  certsDir() {
+    return join3(this.storageDir, "certs");
+  }
+  /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
+  certsCaCert() {
+    return join3(this.certsDir(), "ca.crt");
+  }
+  /** authDir holds users and the access policy (mode 0700). */
+  authDir() {
+    return join3(this.storageDir, "auth");
+  }
+  /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
+  htpasswd() {
+    return join3(this.authDir(), "htpasswd");
+  }
+  /** passwordFile holds the default user's password (0600). */
+  passwordFile() {
+    return join3(this.authDir(), "password");
+  }
+  /** accessConfig is the optional access policy (TOML). */
+  accessConfig() {
+    return join3(this.authDir(), "access.toml");
+  }
 };
 
 // tools/src/oci/digest.ts
@@ -7683,9 +26198,9 @@ function clip(text) {
 }
 
 // tools/src/storage/links.ts
-async function readLink(driver, path6) {
+async function readLink(driver3, path6) {
   try {
-    const text = (await driver.readFile(path6)).toString("utf8").trim();
+    const text = (await driver3.readFile(path6)).toString("utf8").trim();
     return parseDigest(text);
   } catch (err) {
     if (err instanceof PathNotFound) return void 0;
@@ -7693,15 +26208,15 @@ async function readLink(driver, path6) {
     throw err;
   }
 }
-async function writeLink(driver, path6, d) {
-  await driver.writeFileAtomic(path6, `${d.algorithm}:${d.hex}`);
+async function writeLink(driver3, path6, d) {
+  await driver3.writeFileAtomic(path6, `${d.algorithm}:${d.hex}`);
 }
 
 // tools/src/storage/blobs.ts
 var BlobStore = class {
-  constructor(paths, driver) {
+  constructor(paths, driver3) {
     this.paths = paths;
-    this.driver = driver;
+    this.driver = driver3;
   }
   paths;
   driver;
@@ -7773,9 +26288,9 @@ async function hashFile(path6, algorithm) {
   return { algorithm, hex: hasher.digest("hex") };
 }
 var UploadStore = class {
-  constructor(paths, driver, blobs) {
+  constructor(paths, driver3, blobs) {
     this.paths = paths;
-    this.driver = driver;
+    this.driver = driver3;
     this.blobs = blobs;
   }
   paths;
@@ -8060,9 +26575,9 @@ function parseManifest(body, contentType) {
 
 // tools/src/storage/manifests.ts
 var ManifestStore = class {
-  constructor(paths, driver, blobs) {
+  constructor(paths, driver3, blobs) {
     this.paths = paths;
-    this.driver = driver;
+    this.driver = driver3;
     this.blobs = blobs;
   }
   paths;
@@ -8236,17 +26751,17 @@ async function listReferrers(manifests, blobs, repo, subject, artifactType) {
 
 // tools/src/storage/catalog.ts
 import { join as join4 } from "node:path";
-async function listRepositories(paths, driver) {
+async function listRepositories(paths, driver3) {
   const out = [];
   async function walk(dir, prefix) {
-    const entries = await driver.list(dir);
+    const entries = await driver3.list(dir);
     if (entries.includes("_manifests") && prefix && isValidRepositoryName(prefix)) out.push(prefix);
     for (const entry of entries) {
       if (entry.startsWith("_") || entry.startsWith(".")) continue;
       const path6 = join4(dir, entry);
       let info;
       try {
-        info = await driver.stat(path6);
+        info = await driver3.stat(path6);
       } catch {
         continue;
       }
@@ -8264,12 +26779,12 @@ var ImageStore = class {
   blobs;
   uploads;
   manifests;
-  constructor(storageDir, driver = new FsDriver()) {
+  constructor(storageDir, driver3 = new FsDriver()) {
     this.paths = new StoragePaths(storageDir);
-    this.driver = driver;
-    this.blobs = new BlobStore(this.paths, driver);
-    this.uploads = new UploadStore(this.paths, driver, this.blobs);
-    this.manifests = new ManifestStore(this.paths, driver, this.blobs);
+    this.driver = driver3;
+    this.blobs = new BlobStore(this.paths, driver3);
+    this.uploads = new UploadStore(this.paths, driver3, this.blobs);
+    this.manifests = new ManifestStore(this.paths, driver3, this.blobs);
   }
   /** repositories lists every repository in lexical order. */
   repositories() {
@@ -8552,11 +27067,11 @@ async function putManifest(ctx, name, reference) {
     throw new RegistryError("TAG_INVALID", "the tag parameter needs a PUT by digest");
   }
   const body = await readBody(ctx);
-  const result = await ctx.store.manifests.put(name, reference, body, ctx.req.headers["content-type"]);
-  for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result.digest);
-  const digest = formatDigest(result.digest);
+  const result2 = await ctx.store.manifests.put(name, reference, body, ctx.req.headers["content-type"]);
+  for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result2.digest);
+  const digest = formatDigest(result2.digest);
   const headers = { Location: `/v2/${name}/manifests/${digest}`, "Docker-Content-Digest": digest };
-  if (result.subject) headers["OCI-Subject"] = result.subject;
+  if (result2.subject) headers["OCI-Subject"] = result2.subject;
   if (extraTags.length > 0) headers["OCI-Tag"] = extraTags.join(", ");
   sendEmpty(ctx.res, 201, headers);
 }
@@ -8584,7 +27099,10 @@ async function listTags(ctx, name) {
 async function listCatalog(ctx) {
   const { store, url, req, res } = ctx;
   const page = readPagination(url.searchParams);
-  const { items, more } = paginate(await store.repositories(), page);
+  const all = await store.repositories();
+  const visible = [];
+  for (const name of all) if (await ctx.mayPull(name)) visible.push(name);
+  const { items, more } = paginate(visible, page);
   const headers = {};
   if (more) headers.Link = nextLink("/v2/_catalog", page.n, items[items.length - 1]);
   sendJson(req, res, 200, { repositories: items }, headers);
@@ -8775,7 +27293,7 @@ async function startRegistry(options) {
         options.accessLog({
           time: (/* @__PURE__ */ new Date()).toISOString(),
           addr: req.socket.remoteAddress ?? "",
-          user,
+          user: user ?? null,
           method: req.method ?? "",
           path: url.pathname,
           status: res.statusCode,
@@ -8853,8 +27371,8 @@ import { readFile as readFile2 } from "node:fs/promises";
 import { readFileSync as readFileSync5 } from "node:fs";
 function processStartTime(pid) {
   try {
-    const stat2 = readFileSync5(`/proc/${pid}/stat`, "utf8");
-    const rest = stat2.slice(stat2.lastIndexOf(")") + 2).split(" ");
+    const stat4 = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    const rest = stat4.slice(stat4.lastIndexOf(")") + 2).split(" ");
     if (rest[0] === "Z" || rest[0] === "X") return void 0;
     return rest[19];
   } catch {
@@ -8973,13 +27491,13 @@ var joinToUint8Array = (uint8ArraysOrStrings) => {
 };
 var stringsToUint8Arrays = (uint8ArraysOrStrings) => uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString);
 var concatUint8Arrays = (uint8Arrays) => {
-  const result = new Uint8Array(getJoinLength(uint8Arrays));
+  const result2 = new Uint8Array(getJoinLength(uint8Arrays));
   let index = 0;
   for (const uint8Array of uint8Arrays) {
-    result.set(uint8Array, index);
+    result2.set(uint8Array, index);
     index += uint8Array.length;
   }
-  return result;
+  return result2;
 };
 var getJoinLength = (uint8Arrays) => {
   let joinLength = 0;
@@ -9522,11 +28040,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format3 = (open3, close) => {
+var format3 = (open4, close) => {
   if (!hasColors) {
     return (input) => input;
   }
-  const openCode = `\x1B[${open3}m`;
+  const openCode = `\x1B[${open4}m`;
   const closeCode = `\x1B[${close}m`;
   return (input) => {
     const string = input + "";
@@ -9534,17 +28052,17 @@ var format3 = (open3, close) => {
     if (index === -1) {
       return openCode + string + closeCode;
     }
-    let result = openCode;
+    let result2 = openCode;
     let lastIndex = 0;
     const reopenOnNestedClose = close === 22;
     const replaceCode = (reopenOnNestedClose ? closeCode : "") + openCode;
     while (index !== -1) {
-      result += string.slice(lastIndex, index) + replaceCode;
+      result2 += string.slice(lastIndex, index) + replaceCode;
       lastIndex = index + closeCode.length;
       index = string.indexOf(closeCode, lastIndex);
     }
-    result += string.slice(lastIndex) + closeCode;
-    return result;
+    result2 += string.slice(lastIndex) + closeCode;
+    return result2;
   };
 };
 var reset = format3(0, 0);
@@ -9666,8 +28184,8 @@ var appendNewline = (printedLine) => printedLine.endsWith("\n") ? printedLine : 
 `;
 
 // node_modules/execa/lib/verbose/log.js
-var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result }) => {
-  const verboseObject = getVerboseObject({ type, result, verboseInfo });
+var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result: result2 }) => {
+  const verboseObject = getVerboseObject({ type, result: result2, verboseInfo });
   const printedLines = getPrintedLines(verboseMessage, verboseObject);
   const finalLines = applyVerboseOnLines(printedLines, verboseInfo, fdNumber);
   if (finalLines !== "") {
@@ -9676,7 +28194,7 @@ var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result }) => {
 };
 var getVerboseObject = ({
   type,
-  result,
+  result: result2,
   verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options } }
 }) => ({
   type,
@@ -9684,7 +28202,7 @@ var getVerboseObject = ({
   commandId: `${commandId}`,
   timestamp: /* @__PURE__ */ new Date(),
   piped,
-  result,
+  result: result2,
   options
 });
 var getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
@@ -9813,28 +28331,28 @@ var npmRunPath = ({
   addExecPath = true
 } = {}) => {
   const cwdPath = path2.resolve(toPath(cwd));
-  const result = [];
+  const result2 = [];
   const pathParts = pathOption.split(path2.delimiter);
   if (preferLocal) {
-    applyPreferLocal(result, pathParts, cwdPath);
+    applyPreferLocal(result2, pathParts, cwdPath);
   }
   if (addExecPath) {
-    applyExecPath(result, pathParts, execPath2, cwdPath);
+    applyExecPath(result2, pathParts, execPath2, cwdPath);
   }
-  return pathOption === "" || pathOption === path2.delimiter ? `${result.join(path2.delimiter)}${pathOption}` : [...result, pathOption].join(path2.delimiter);
+  return pathOption === "" || pathOption === path2.delimiter ? `${result2.join(path2.delimiter)}${pathOption}` : [...result2, pathOption].join(path2.delimiter);
 };
-var applyPreferLocal = (result, pathParts, cwdPath) => {
+var applyPreferLocal = (result2, pathParts, cwdPath) => {
   for (const directory of traversePathUp(cwdPath)) {
     const pathPart = path2.join(directory, "node_modules/.bin");
     if (!pathParts.includes(pathPart)) {
-      result.push(pathPart);
+      result2.push(pathPart);
     }
   }
 };
-var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
+var applyExecPath = (result2, pathParts, execPath2, cwdPath) => {
   const pathPart = path2.resolve(cwdPath, toPath(execPath2), "..");
   if (!pathParts.includes(pathPart)) {
-    result.push(pathPart);
+    result2.push(pathPart);
   }
 };
 var npmRunPathEnv = ({ env: env2 = process4.env, ...options } = {}) => {
@@ -10384,7 +28902,7 @@ var terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) =>
 };
 
 // node_modules/execa/lib/ipc/graceful.js
-import { scheduler as scheduler2 } from "node:timers/promises";
+import { scheduler as scheduler3 } from "node:timers/promises";
 
 // node_modules/execa/lib/ipc/send.js
 import { promisify as promisify2 } from "node:util";
@@ -10571,7 +29089,7 @@ import { EventEmitter } from "node:events";
 
 // node_modules/execa/lib/ipc/incoming.js
 import { once as once2 } from "node:events";
-import { scheduler } from "node:timers/promises";
+import { scheduler as scheduler2 } from "node:timers/promises";
 
 // node_modules/execa/lib/ipc/reference.js
 var addReference = (channel, reference) => {
@@ -10618,7 +29136,7 @@ var onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappe
   }
   while (incomingMessages.length > 0) {
     await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
-    await scheduler.yield();
+    await scheduler2.yield();
     const message = await handleStrictRequest({
       wrappedMessage: incomingMessages[0],
       anyProcess,
@@ -10898,7 +29416,7 @@ var startIpc = async ({ anyProcess, channel, isSubprocess, ipc }) => {
     return;
   }
   getIpcEmitter(anyProcess, channel, isSubprocess);
-  await scheduler2.yield();
+  await scheduler3.yield();
 };
 var cancelListening = false;
 var handleAbort = (wrappedMessage) => {
@@ -11389,9 +29907,9 @@ var handleStreamEnd = async (stream, controller, state) => {
 var nodeImports = {};
 
 // node_modules/get-stream/source/contents.js
-var getStreamContents = async (stream, { init, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
+var getStreamContents = async (stream, { init: init2, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
   const asyncIterable = getAsyncIterable(stream);
-  const state = init();
+  const state = init2();
   state.length = 0;
   try {
     for await (const chunk of asyncIterable) {
@@ -11653,13 +30171,13 @@ var getMaxBufferInfo = (error, maxBuffer) => {
   }
   return { streamName: getStreamName(fdNumber), threshold, unit };
 };
-var isMaxBufferSync = (resultError, output, maxBuffer) => resultError?.code === "ENOBUFS" && output !== null && output.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
-var truncateMaxBufferSync = (result, isMaxBuffer, maxBuffer) => {
+var isMaxBufferSync = (resultError, output, maxBuffer) => resultError?.code === "ENOBUFS" && output !== null && output.some((result2) => result2 !== null && result2.length > getMaxBufferSync(maxBuffer));
+var truncateMaxBufferSync = (result2, isMaxBuffer, maxBuffer) => {
   if (!isMaxBuffer) {
-    return result;
+    return result2;
   }
   const maxBufferValue = getMaxBufferSync(maxBuffer);
-  return result.length > maxBufferValue ? result.slice(0, maxBufferValue) : result;
+  return result2.length > maxBufferValue ? result2.slice(0, maxBufferValue) : result2;
 };
 var getMaxBufferSync = ([, stdoutMaxBuffer]) => stdoutMaxBuffer;
 
@@ -11946,7 +30464,7 @@ var getErrorProperties = ({
   ipcOutput,
   pipedFrom: []
 });
-var omitUndefinedProperties = (result) => Object.fromEntries(Object.entries(result).filter(([, value]) => value !== void 0));
+var omitUndefinedProperties = (result2) => Object.fromEntries(Object.entries(result2).filter(([, value]) => value !== void 0));
 var normalizeExitPayload = (rawExitCode, rawSignal) => {
   const exitCode = rawExitCode === null ? void 0 : rawExitCode;
   const signal = rawSignal === null ? void 0 : rawSignal;
@@ -12017,58 +30535,58 @@ function prettyMilliseconds(milliseconds, options) {
     options.secondsDecimalDigits = 0;
     options.millisecondsDecimalDigits = 0;
   }
-  let result = [];
+  let result2 = [];
   const floorDecimals = (value, decimalDigits) => {
     const flooredInterimValue = Math.floor(value * 10 ** decimalDigits + SECOND_ROUNDING_EPSILON);
     const flooredValue = Math.round(flooredInterimValue) / 10 ** decimalDigits;
     return flooredValue.toFixed(decimalDigits);
   };
-  const add = (value, long, short, valueString) => {
-    if ((result.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short === "m")) {
+  const add2 = (value, long, short, valueString) => {
+    if ((result2.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short === "m")) {
       return;
     }
     valueString ??= String(value);
     if (options.colonNotation) {
       const wholeDigits = valueString.includes(".") ? valueString.split(".")[0].length : valueString.length;
-      const minLength = result.length > 0 ? 2 : 1;
+      const minLength = result2.length > 0 ? 2 : 1;
       valueString = "0".repeat(Math.max(0, minLength - wholeDigits)) + valueString;
     } else {
       valueString += options.verbose ? " " + pluralize(long, value) : short;
     }
-    result.push(valueString);
+    result2.push(valueString);
   };
   const parsed = parseMilliseconds(milliseconds);
-  const days = BigInt(parsed.days);
+  const days2 = BigInt(parsed.days);
   if (options.hideYearAndDays) {
-    add(BigInt(days) * 24n + BigInt(parsed.hours), "hour", "h");
+    add2(BigInt(days2) * 24n + BigInt(parsed.hours), "hour", "h");
   } else {
     if (options.hideYear) {
-      add(days, "day", "d");
+      add2(days2, "day", "d");
     } else {
-      add(days / 365n, "year", "y");
-      add(days % 365n, "day", "d");
+      add2(days2 / 365n, "year", "y");
+      add2(days2 % 365n, "day", "d");
     }
-    add(Number(parsed.hours), "hour", "h");
+    add2(Number(parsed.hours), "hour", "h");
   }
-  add(Number(parsed.minutes), "minute", "m");
+  add2(Number(parsed.minutes), "minute", "m");
   if (!options.hideSeconds) {
     if (options.separateMilliseconds || options.formatSubMilliseconds || !options.colonNotation && milliseconds < 1e3 && !options.subSecondsAsDecimals) {
       const seconds = Number(parsed.seconds);
       const milliseconds2 = Number(parsed.milliseconds);
       const microseconds = Number(parsed.microseconds);
       const nanoseconds = Number(parsed.nanoseconds);
-      add(seconds, "second", "s");
+      add2(seconds, "second", "s");
       if (options.formatSubMilliseconds) {
-        add(milliseconds2, "millisecond", "ms");
-        add(microseconds, "microsecond", "\xB5s");
-        add(nanoseconds, "nanosecond", "ns");
+        add2(milliseconds2, "millisecond", "ms");
+        add2(microseconds, "microsecond", "\xB5s");
+        add2(nanoseconds, "nanosecond", "ns");
       } else {
         const millisecondsAndBelow = milliseconds2 + microseconds / 1e3 + nanoseconds / 1e6;
         const millisecondsDecimalDigits = typeof options.millisecondsDecimalDigits === "number" ? options.millisecondsDecimalDigits : 0;
         const roundedMilliseconds = millisecondsAndBelow >= 1 ? Math.round(millisecondsAndBelow) : Math.ceil(millisecondsAndBelow);
         const maximumMilliseconds = 1e3 - 10 ** -millisecondsDecimalDigits;
         const millisecondsString = millisecondsDecimalDigits ? Math.min(millisecondsAndBelow, maximumMilliseconds).toFixed(millisecondsDecimalDigits) : Math.min(roundedMilliseconds, maximumMilliseconds);
-        add(
+        add2(
           Number.parseFloat(millisecondsString),
           "millisecond",
           "ms",
@@ -12080,56 +30598,56 @@ function prettyMilliseconds(milliseconds, options) {
       const secondsDecimalDigits = typeof options.secondsDecimalDigits === "number" ? options.secondsDecimalDigits : 1;
       const secondsFixed = floorDecimals(seconds, secondsDecimalDigits);
       const secondsString = options.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
-      add(Number.parseFloat(secondsString), "second", "s", secondsString);
+      add2(Number.parseFloat(secondsString), "second", "s", secondsString);
     }
   }
-  if (result.length === 0) {
+  if (result2.length === 0) {
     return sign + "0" + (options.verbose ? " milliseconds" : "ms");
   }
   const separator = options.colonNotation ? ":" : " ";
   if (typeof options.unitCount === "number") {
-    result = result.slice(0, Math.max(options.unitCount, 1));
+    result2 = result2.slice(0, Math.max(options.unitCount, 1));
   }
-  return sign + result.join(separator);
+  return sign + result2.join(separator);
 }
 
 // node_modules/execa/lib/verbose/error.js
-var logError = (result, verboseInfo) => {
-  if (result.failed) {
+var logError = (result2, verboseInfo) => {
+  if (result2.failed) {
     verboseLog({
       type: "error",
-      verboseMessage: result.shortMessage,
+      verboseMessage: result2.shortMessage,
       verboseInfo,
-      result
+      result: result2
     });
   }
 };
 
 // node_modules/execa/lib/verbose/complete.js
-var logResult = (result, verboseInfo) => {
+var logResult = (result2, verboseInfo) => {
   if (!isVerbose(verboseInfo)) {
     return;
   }
-  logError(result, verboseInfo);
-  logDuration(result, verboseInfo);
+  logError(result2, verboseInfo);
+  logDuration(result2, verboseInfo);
 };
-var logDuration = (result, verboseInfo) => {
-  const verboseMessage = `(done in ${prettyMilliseconds(result.durationMs)})`;
+var logDuration = (result2, verboseInfo) => {
+  const verboseMessage = `(done in ${prettyMilliseconds(result2.durationMs)})`;
   verboseLog({
     type: "duration",
     verboseMessage,
     verboseInfo,
-    result
+    result: result2
   });
 };
 
 // node_modules/execa/lib/return/reject.js
-var handleResult = (result, verboseInfo, { reject }) => {
-  logResult(result, verboseInfo);
-  if (result.failed && reject) {
-    throw result;
+var handleResult = (result2, verboseInfo, { reject }) => {
+  logResult(result2, verboseInfo);
+  if (result2.failed && reject) {
+    throw result2;
   }
-  return result;
+  return result2;
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
@@ -13213,8 +31731,8 @@ var transformOutputSync = ({ fileDescriptors, syncResult: { output }, options, i
   }
   const state = {};
   const outputFiles = /* @__PURE__ */ new Set([]);
-  const transformedOutput = output.map((result, fdNumber) => transformOutputResultSync({
-    result,
+  const transformedOutput = output.map((result2, fdNumber) => transformOutputResultSync({
+    result: result2,
     fileDescriptors,
     fdNumber,
     state,
@@ -13224,11 +31742,11 @@ var transformOutputSync = ({ fileDescriptors, syncResult: { output }, options, i
   }, options));
   return { output: transformedOutput, ...state };
 };
-var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
-  if (result === null) {
+var transformOutputResultSync = ({ result: result2, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
+  if (result2 === null) {
     return;
   }
-  const truncatedResult = truncateMaxBufferSync(result, isMaxBuffer, maxBuffer);
+  const truncatedResult = truncateMaxBufferSync(result2, isMaxBuffer, maxBuffer);
   const uint8ArrayResult = bufferToUint8Array(truncatedResult);
   const { stdioItems, objectMode } = fileDescriptors[fdNumber];
   const chunks = runOutputGeneratorsSync([uint8ArrayResult], stdioItems, encoding, state);
@@ -13389,7 +31907,7 @@ var getResultError = (error, exitCode, signal) => {
 // node_modules/execa/lib/methods/main-sync.js
 var execaCoreSync = (rawFile, rawArguments, rawOptions) => {
   const { file, commandArguments, command: command2, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
-  const result = spawnSubprocessSync({
+  const result2 = spawnSubprocessSync({
     file,
     commandArguments,
     options,
@@ -13399,7 +31917,7 @@ var execaCoreSync = (rawFile, rawArguments, rawOptions) => {
     fileDescriptors,
     startTime
   });
-  return handleResult(result, verboseInfo, options);
+  return handleResult(result2, verboseInfo, options);
 };
 var handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
   const { command: command2, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
@@ -14162,15 +32680,15 @@ var Emitter = class {
     this.listeners[ev].push(fn);
   }
   removeListener(ev, fn) {
-    const list = this.listeners[ev];
-    const i2 = list.indexOf(fn);
+    const list2 = this.listeners[ev];
+    const i2 = list2.indexOf(fn);
     if (i2 === -1) {
       return;
     }
-    if (i2 === 0 && list.length === 1) {
-      list.length = 0;
+    if (i2 === 0 && list2.length === 1) {
+      list2.length = 0;
     } else {
-      list.splice(i2, 1);
+      list2.splice(i2, 1);
     }
   }
   emit(ev, code, signal) {
@@ -15535,7 +34053,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   onInternalError.resolve();
   const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options, fdNumber));
   const all = stripNewline(allResult, options, "all");
-  const result = getAsyncResult({
+  const result2 = getAsyncResult({
     errorInfo,
     exitCode,
     signal,
@@ -15548,7 +34066,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
     escapedCommand,
     startTime
   });
-  return handleResult(result, verboseInfo, options);
+  return handleResult(result2, verboseInfo, options);
 };
 var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command: command2, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
   error: errorInfo.error,
@@ -15808,13 +34326,3407 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-// tools/src/cli/commands/server.ts
-async function checkStorageWritable(dir) {
-  const probe2 = join5(dir, `.write-test-${process.pid}`);
+// tools/src/pki/pki.ts
+import { readFile as readFile4, mkdir as mkdir3 } from "node:fs/promises";
+import { createPrivateKey as createPrivateKey2, createPublicKey } from "node:crypto";
+import { join as join5 } from "node:path";
+
+// tools/src/pki/keys.ts
+import { webcrypto as webcrypto2, createPrivateKey } from "node:crypto";
+
+// tools/src/pki/x509.ts
+var import_reflect_metadata = __toESM(require_Reflect(), 1);
+var x509 = __toESM(require_x509_cjs(), 1);
+import { webcrypto } from "node:crypto";
+x509.cryptoProvider.set(webcrypto);
+
+// tools/src/pki/keys.ts
+var KEY_ALGORITHMS = ["ecdsa-p256", "rsa-2048", "rsa-4096"];
+var DEFAULT_KEY_ALGORITHM = "ecdsa-p256";
+function parseKeyAlgorithm(text) {
+  const t = text.trim().toLowerCase();
+  if (t === "ec" || t === "ecdsa" || t === "p256" || t === "p-256") return "ecdsa-p256";
+  if (t === "rsa") return "rsa-2048";
+  if (KEY_ALGORITHMS.includes(t)) return t;
+  throw new CliError("usage", `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(", ")})`, { exitCode: 2 });
+}
+function signingParams(alg) {
+  if (alg === "ecdsa-p256") return { name: "ECDSA", namedCurve: "P-256" };
+  return {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: alg === "rsa-4096" ? 4096 : 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256"
+  };
+}
+function certSigningAlgorithm(alg) {
+  return alg === "ecdsa-p256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
+}
+async function generateKeyPair(alg) {
+  const params = signingParams(alg);
+  return await webcrypto2.subtle.generateKey(params, true, ["sign", "verify"]);
+}
+async function exportKeyPem(key2) {
+  const der = await webcrypto2.subtle.exportKey("pkcs8", key2);
+  return x509.PemConverter.encode(der, "PRIVATE KEY");
+}
+function keyAlgorithmOfPem(pem) {
+  const key2 = createPrivateKey(pem);
+  const d = key2.asymmetricKeyDetails ?? {};
+  if (key2.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
+  if (key2.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
+  const what = key2.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key2.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
+  throw new CliError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
+}
+async function importKeyPem(pem) {
+  const algorithm = keyAlgorithmOfPem(pem);
+  const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
+  const key2 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
+  return { key: key2, algorithm };
+}
+
+// tools/src/pki/certificates.ts
+import { randomBytes as randomBytes3 } from "node:crypto";
+
+// tools/src/pki/sans.ts
+import { isIP } from "node:net";
+import { hostname as osHostname } from "node:os";
+var DEFAULT_SANS = [
+  { type: "dns", value: "localhost" },
+  { type: "ip", value: "127.0.0.1" },
+  { type: "ip", value: "::1" },
+  { type: "ip", value: "10.0.2.2" },
+  { type: "ip", value: "192.168.7.1" }
+];
+var DNS_NAME = /^(\*\.)?(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i;
+function normalizeIp(text) {
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const family = isIP(bare);
+  if (family === 4) return bare;
+  if (family === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  return void 0;
+}
+function sanFor(host) {
+  const ip = normalizeIp(host);
+  if (ip) return { type: "ip", value: ip };
+  const name = host.toLowerCase().replace(/\.$/, "");
+  return DNS_NAME.test(name) && name.length <= 253 ? { type: "dns", value: name } : void 0;
+}
+function formatSan(san) {
+  return `${san.type === "dns" ? "DNS" : "IP"}:${san.value}`;
+}
+function parseSanList(text) {
+  const out = [];
+  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
+    const m = /^(DNS|IP):(.+)$/i.exec(item);
+    const bad = (why) => new CliError("usage", `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
+    if (!m) throw bad("write DNS:name or IP:address");
+    const kind = m[1].toUpperCase();
+    const san = sanFor(m[2]);
+    if (kind === "IP" && san?.type !== "ip") throw bad("not an IP address");
+    if (kind === "DNS" && san?.type !== "dns") throw bad("not a DNS name");
+    out.push(san);
+  }
+  return out;
+}
+function hostOfRegistryUrl(url) {
+  if (!url) return void 0;
+  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
   try {
-    await mkdir2(dir, { recursive: true });
+    const host = new URL(withScheme).hostname;
+    return host.startsWith("[") ? host.slice(1, -1) : host || void 0;
+  } catch {
+    return void 0;
+  }
+}
+function wantedSans(inputs = {}) {
+  const list2 = [...DEFAULT_SANS];
+  const host = sanFor(inputs.hostname ?? osHostname());
+  if (host) list2.push(host);
+  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
+  if (urlHost) {
+    const san = sanFor(urlHost);
+    if (!san) throw new CliError("usage", `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
+    list2.push(san);
+  }
+  if (inputs.extra) list2.push(...parseSanList(inputs.extra));
+  return uniqueSans(list2);
+}
+function uniqueSans(list2) {
+  const seen = /* @__PURE__ */ new Set();
+  return list2.filter((s) => {
+    const k = formatSan(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+function missingSans(wanted, present) {
+  const have = new Set(present.map(formatSan));
+  return wanted.filter((s) => !have.has(formatSan(s)));
+}
+
+// tools/src/pki/certificates.ts
+var DAY_MS = 24 * 60 * 60 * 1e3;
+var BACKDATE_MS = 60 * 60 * 1e3;
+function serialNumber() {
+  const b = randomBytes3(16);
+  b[0] = b[0] & 127 | 1;
+  return b.toString("hex");
+}
+async function issueCa(o2) {
+  const now = o2.now ?? /* @__PURE__ */ new Date();
+  return x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serialNumber(),
+    name: new x509.Name([{ CN: [o2.commonName] }, { O: ["meta-container-registry"] }]),
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + o2.days * DAY_MS),
+    keys: o2.keys,
+    signingAlgorithm: certSigningAlgorithm(o2.algorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(o2.keys.publicKey)
+    ]
+  });
+}
+async function issueServer(o2) {
+  const now = o2.now ?? /* @__PURE__ */ new Date();
+  const wantedEnd = new Date(now.getTime() + o2.days * DAY_MS);
+  const notAfter = wantedEnd > o2.ca.notAfter ? o2.ca.notAfter : wantedEnd;
+  const firstDns = o2.sans.find((s) => s.type === "dns")?.value ?? "localhost";
+  const usage2 = o2.serverAlgorithm === "ecdsa-p256" ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
+  return x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: new x509.Name([{ CN: [firstDns] }, { O: ["meta-container-registry"] }]),
+    issuer: o2.ca.subjectName,
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter,
+    publicKey: o2.publicKey,
+    signingKey: o2.caKey,
+    signingAlgorithm: certSigningAlgorithm(o2.caAlgorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, void 0, true),
+      new x509.KeyUsagesExtension(usage2, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(o2.sans.map((s) => ({ type: s.type, value: s.value }))),
+      await x509.SubjectKeyIdentifierExtension.create(o2.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(o2.ca, false)
+    ]
+  });
+}
+function parseCertificatePem(pem) {
+  return new x509.X509Certificate(pem);
+}
+function sansOf(cert) {
+  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  if (!ext) return [];
+  const out = [];
+  for (const n2 of ext.names.items) {
+    if (n2.type === "dns") out.push({ type: "dns", value: n2.value.toLowerCase() });
+    else if (n2.type === "ip") {
+      const ip = normalizeIp(n2.value);
+      if (ip) out.push({ type: "ip", value: ip });
+    }
+  }
+  return out;
+}
+async function isSignedBy(cert, issuer) {
+  try {
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+function daysLeft(cert, now = /* @__PURE__ */ new Date()) {
+  return Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+}
+
+// tools/src/storage/lock.ts
+import { open as open3, readFile as readFile3, stat as stat2, unlink as unlink2, mkdir as mkdir2 } from "node:fs/promises";
+import { dirname as dirname4 } from "node:path";
+var STALE_MS = 6e4;
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+async function isStale(path6) {
+  try {
+    const [st, text] = await Promise.all([stat2(path6), readFile3(path6, "utf8")]);
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
+    return Date.now() - st.mtimeMs > STALE_MS;
+  } catch {
+    return false;
+  }
+}
+var LockBusy = class extends Error {
+  constructor(path6) {
+    super(`another process holds ${path6}; remove it if no container-registry is running`);
+    this.path = path6;
+    this.name = "LockBusy";
+  }
+  path;
+  code = "LOCK_BUSY";
+};
+async function withLock(path6, fn, timeoutMs = 3e4) {
+  await mkdir2(dirname4(path6), { recursive: true, mode: 448 });
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    try {
+      const handle = await open3(path6, "wx", 384);
+      await handle.writeFile(`${process.pid}
+`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      if (await isStale(path6)) {
+        await unlink2(path6).catch(() => {
+        });
+        continue;
+      }
+      if (Date.now() > deadline) throw new LockBusy(path6);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink2(path6).catch(() => {
+    });
+  }
+}
+
+// tools/src/pki/pki.ts
+var RENEW_BEFORE_DAYS = 30;
+var KEY_MODE = 384;
+var driver = new FsDriver();
+async function readIfExists(path6) {
+  try {
+    return await readFile4(path6, "utf8");
+  } catch (err) {
+    if (err.code === "ENOENT") return void 0;
+    throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
+  }
+}
+function spkiOfKey(pem) {
+  return createPublicKey(createPrivateKey2(pem)).export({ type: "spki", format: "der" });
+}
+function keyMatchesCert(keyPem, cert) {
+  try {
+    return spkiOfKey(keyPem).equals(Buffer.from(cert.publicKey.rawData));
+  } catch {
+    return false;
+  }
+}
+function parseCert(path6, pem) {
+  try {
+    return parseCertificatePem(pem);
+  } catch {
+    throw new CliError("pki-read", `${path6} is not a PEM certificate`);
+  }
+}
+async function loadPair(certPath, keyPath) {
+  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
+  return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
+}
+async function dirs(paths) {
+  await mkdir3(paths.pkiDir(), { recursive: true, mode: 448 });
+  await mkdir3(paths.certsDir(), { recursive: true, mode: 493 });
+}
+async function newCa(paths, o2) {
+  const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
+  const keys = await generateKeyPair(algorithm);
+  const cert = await issueCa({ keys, algorithm, days: o2.caDays, commonName: "container-registry CA", now: o2.now });
+  const keyPem = await exportKeyPem(keys.privateKey);
+  await driver.writeFileAtomic(paths.caKey(), keyPem, KEY_MODE);
+  await driver.writeFileAtomic(paths.caCert(), cert.toString("pem") + "\n", 420);
+  return { cert, keyPem };
+}
+async function newServer(paths, ca, o2) {
+  const { key: caKey, algorithm: caAlgorithm } = await importKeyPem(ca.keyPem);
+  const serverAlgorithm = o2.algorithm ?? caAlgorithm;
+  const keys = await generateKeyPair(serverAlgorithm);
+  const cert = await issueServer({ ca: ca.cert, caKey, caAlgorithm, publicKey: keys.publicKey, serverAlgorithm, sans: o2.sans, days: o2.certDays, now: o2.now });
+  await driver.writeFileAtomic(paths.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
+  await driver.writeFileAtomic(paths.serverCert(), cert.toString("pem") + "\n", 420);
+}
+async function syncClientCa(paths, ca) {
+  const pem = ca.toString("pem") + "\n";
+  if (await readIfExists(paths.certsCaCert()) !== pem) await driver.writeFileAtomic(paths.certsCaCert(), pem, 420);
+}
+async function serverReason(ca, server, o2) {
+  if (!server.cert) return "no server certificate";
+  if (!server.keyPem) return "no server key";
+  if (!keyMatchesCert(server.keyPem, server.cert)) return "the server key does not match its certificate";
+  if (!await isSignedBy(server.cert, ca.cert)) return "the server certificate was not signed by the current CA";
+  const missing = missingSans(o2.sans, sansOf(server.cert));
+  if (missing.length) return `names missing from the certificate: ${missing.map(formatSan).join(", ")}`;
+  const left2 = daysLeft(server.cert, o2.now);
+  if (left2 < RENEW_BEFORE_DAYS) return left2 < 0 ? "the server certificate has expired" : `the server certificate expires in ${left2} days`;
+  return void 0;
+}
+function result(paths, caCreated, serverIssued, warnings) {
+  return {
+    caCreated,
+    serverIssued,
+    warnings,
+    files: { caCert: paths.caCert(), serverCert: paths.serverCert(), serverKey: paths.serverKey(), clientCaCert: paths.certsCaCert() }
+  };
+}
+async function loadCa(paths) {
+  return loadPair(paths.caCert(), paths.caKey());
+}
+function checkCa(paths, ca) {
+  if (ca.cert && !ca.keyPem) {
+    throw new CliError("pki-ca", `${paths.caCert()} exists but ${paths.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
+  }
+  if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
+    throw new CliError("pki-ca", `${paths.caKey()} does not belong to ${paths.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
+  }
+}
+function caWarnings(ca, o2) {
+  const left2 = daysLeft(ca.cert, o2.now);
+  if (left2 < RENEW_BEFORE_DAYS) {
+    return [`the CA ${left2 < 0 ? "has expired" : `expires in ${left2} days`}; replace it with \`pki renew --ca\` and give targets the new certs/ca.crt`];
+  }
+  return [];
+}
+async function ensurePki(o2) {
+  const paths = new StoragePaths(o2.storageDir);
+  await dirs(paths);
+  return locked(join5(paths.pkiDir(), ".lock"), async () => {
+    let ca = await loadCa(paths);
+    let caCreated = false;
+    if (!ca.cert) {
+      ca = await newCa(paths, o2);
+      caCreated = true;
+    }
+    checkCa(paths, ca);
+    await syncClientCa(paths, ca.cert);
+    const server = await loadPair(paths.serverCert(), paths.serverKey());
+    const reason = caCreated ? "new CA" : await serverReason(ca, server, o2);
+    if (reason) await newServer(paths, ca, o2);
+    return result(paths, caCreated, reason, caWarnings(ca, o2));
+  });
+}
+async function renewPki(o2) {
+  const paths = new StoragePaths(o2.storageDir);
+  await dirs(paths);
+  return locked(join5(paths.pkiDir(), ".lock"), async () => {
+    let ca = await loadCa(paths);
+    let caCreated = false;
+    if (o2.ca || !ca.cert) {
+      ca = await newCa(paths, o2);
+      caCreated = true;
+    }
+    checkCa(paths, ca);
+    await syncClientCa(paths, ca.cert);
+    await newServer(paths, ca, o2);
+    const warnings = caWarnings(ca, o2);
+    if (caCreated && o2.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
+    return result(paths, caCreated, o2.ca ? "new CA" : "renew asked", warnings);
+  });
+}
+function locked(path6, fn) {
+  return withLock(path6, fn).catch((err) => {
+    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
+  });
+}
+
+// tools/src/pki/settings.ts
+var DEFAULT_CA_DAYS = 3650;
+var DEFAULT_CERT_DAYS = 365;
+function days(env2, name, fallback) {
+  const text = env2[name];
+  if (text === void 0 || text.trim() === "") return fallback;
+  if (!/^\d{1,5}$/.test(text.trim()) || Number(text) < 1 || Number(text) > 36500) {
+    throw new CliError("usage", `${name} must be a number of days between 1 and 36500, not ${JSON.stringify(text)}`, { exitCode: 2 });
+  }
+  return Number(text);
+}
+function pkiSettingsFromEnv(env2, hostname) {
+  return {
+    caDays: days(env2, "CONTAINER_REGISTRY_CA_DAYS", DEFAULT_CA_DAYS),
+    certDays: days(env2, "CONTAINER_REGISTRY_CERT_DAYS", DEFAULT_CERT_DAYS),
+    sans: wantedSans({ hostname, registryUrl: env2.CONTAINER_REGISTRY_URL, extra: env2.CONTAINER_REGISTRY_CERT_SAN })
+  };
+}
+
+// tools/src/auth/users.ts
+import { readFile as readFile5, mkdir as mkdir4 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+
+// node_modules/bcryptjs/index.js
+import nodeCrypto from "crypto";
+var randomFallback = null;
+function randomBytes4(len) {
+  try {
+    return crypto.getRandomValues(new Uint8Array(len));
+  } catch {
+  }
+  try {
+    return nodeCrypto.randomBytes(len);
+  } catch {
+  }
+  if (!randomFallback) {
+    throw Error(
+      "Neither WebCryptoAPI nor a crypto module is available. Use bcrypt.setRandomFallback to set an alternative"
+    );
+  }
+  return randomFallback(len);
+}
+function setRandomFallback(random) {
+  randomFallback = random;
+}
+function genSaltSync(rounds, seed_length) {
+  rounds = rounds || GENSALT_DEFAULT_LOG2_ROUNDS;
+  if (typeof rounds !== "number")
+    throw Error(
+      "Illegal arguments: " + typeof rounds + ", " + typeof seed_length
+    );
+  if (rounds < 4) rounds = 4;
+  else if (rounds > 31) rounds = 31;
+  var salt = [];
+  salt.push("$2b$");
+  if (rounds < 10) salt.push("0");
+  salt.push(rounds.toString());
+  salt.push("$");
+  salt.push(base64_encode(randomBytes4(BCRYPT_SALT_LEN), BCRYPT_SALT_LEN));
+  return salt.join("");
+}
+function genSalt(rounds, seed_length, callback) {
+  if (typeof seed_length === "function")
+    callback = seed_length, seed_length = void 0;
+  if (typeof rounds === "function") callback = rounds, rounds = void 0;
+  if (typeof rounds === "undefined") rounds = GENSALT_DEFAULT_LOG2_ROUNDS;
+  else if (typeof rounds !== "number")
+    throw Error("illegal arguments: " + typeof rounds);
+  function _async(callback2) {
+    nextTick(function() {
+      try {
+        callback2(null, genSaltSync(rounds));
+      } catch (err) {
+        callback2(err);
+      }
+    });
+  }
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function(resolve6, reject) {
+      _async(function(err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve6(res);
+      });
+    });
+}
+function hashSync(password, salt) {
+  if (typeof salt === "undefined") salt = GENSALT_DEFAULT_LOG2_ROUNDS;
+  if (typeof salt === "number") salt = genSaltSync(salt);
+  if (typeof password !== "string" || typeof salt !== "string")
+    throw Error("Illegal arguments: " + typeof password + ", " + typeof salt);
+  return _hash(password, salt);
+}
+function hash(password, salt, callback, progressCallback) {
+  function _async(callback2) {
+    if (typeof password === "string" && typeof salt === "number")
+      genSalt(salt, function(err, salt2) {
+        _hash(password, salt2, callback2, progressCallback);
+      });
+    else if (typeof password === "string" && typeof salt === "string")
+      _hash(password, salt, callback2, progressCallback);
+    else
+      nextTick(
+        callback2.bind(
+          this,
+          Error("Illegal arguments: " + typeof password + ", " + typeof salt)
+        )
+      );
+  }
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function(resolve6, reject) {
+      _async(function(err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve6(res);
+      });
+    });
+}
+function safeStringCompare(known, unknown) {
+  var diff = known.length ^ unknown.length;
+  for (var i2 = 0; i2 < known.length; ++i2) {
+    diff |= known.charCodeAt(i2) ^ unknown.charCodeAt(i2);
+  }
+  return diff === 0;
+}
+function compareSync(password, hash2) {
+  if (typeof password !== "string" || typeof hash2 !== "string")
+    throw Error("Illegal arguments: " + typeof password + ", " + typeof hash2);
+  if (hash2.length !== 60) return false;
+  return safeStringCompare(
+    hashSync(password, hash2.substring(0, hash2.length - 31)),
+    hash2
+  );
+}
+function compare(password, hashValue, callback, progressCallback) {
+  function _async(callback2) {
+    if (typeof password !== "string" || typeof hashValue !== "string") {
+      nextTick(
+        callback2.bind(
+          this,
+          Error(
+            "Illegal arguments: " + typeof password + ", " + typeof hashValue
+          )
+        )
+      );
+      return;
+    }
+    if (hashValue.length !== 60) {
+      nextTick(callback2.bind(this, null, false));
+      return;
+    }
+    hash(
+      password,
+      hashValue.substring(0, 29),
+      function(err, comp) {
+        if (err) callback2(err);
+        else callback2(null, safeStringCompare(comp, hashValue));
+      },
+      progressCallback
+    );
+  }
+  if (callback) {
+    if (typeof callback !== "function")
+      throw Error("Illegal callback: " + typeof callback);
+    _async(callback);
+  } else
+    return new Promise(function(resolve6, reject) {
+      _async(function(err, res) {
+        if (err) {
+          reject(err);
+          return;
+        }
+        resolve6(res);
+      });
+    });
+}
+function getRounds(hash2) {
+  if (typeof hash2 !== "string")
+    throw Error("Illegal arguments: " + typeof hash2);
+  return parseInt(hash2.split("$")[2], 10);
+}
+function getSalt(hash2) {
+  if (typeof hash2 !== "string")
+    throw Error("Illegal arguments: " + typeof hash2);
+  if (hash2.length !== 60)
+    throw Error("Illegal hash length: " + hash2.length + " != 60");
+  return hash2.substring(0, 29);
+}
+function truncates(password) {
+  if (typeof password !== "string")
+    throw Error("Illegal arguments: " + typeof password);
+  return utf8Length(password) > 72;
+}
+var nextTick = typeof setImmediate === "function" ? setImmediate : typeof scheduler === "object" && typeof scheduler.postTask === "function" ? scheduler.postTask.bind(scheduler) : setTimeout;
+function utf8Length(string) {
+  var len = 0, c3 = 0;
+  for (var i2 = 0; i2 < string.length; ++i2) {
+    c3 = string.charCodeAt(i2);
+    if (c3 < 128) len += 1;
+    else if (c3 < 2048) len += 2;
+    else if ((c3 & 64512) === 55296 && (string.charCodeAt(i2 + 1) & 64512) === 56320) {
+      ++i2;
+      len += 4;
+    } else len += 3;
+  }
+  return len;
+}
+function utf8Array(string) {
+  var offset = 0, c1, c22;
+  var buffer = new Array(utf8Length(string));
+  for (var i2 = 0, k = string.length; i2 < k; ++i2) {
+    c1 = string.charCodeAt(i2);
+    if (c1 < 128) {
+      buffer[offset++] = c1;
+    } else if (c1 < 2048) {
+      buffer[offset++] = c1 >> 6 | 192;
+      buffer[offset++] = c1 & 63 | 128;
+    } else if ((c1 & 64512) === 55296 && ((c22 = string.charCodeAt(i2 + 1)) & 64512) === 56320) {
+      c1 = 65536 + ((c1 & 1023) << 10) + (c22 & 1023);
+      ++i2;
+      buffer[offset++] = c1 >> 18 | 240;
+      buffer[offset++] = c1 >> 12 & 63 | 128;
+      buffer[offset++] = c1 >> 6 & 63 | 128;
+      buffer[offset++] = c1 & 63 | 128;
+    } else {
+      buffer[offset++] = c1 >> 12 | 224;
+      buffer[offset++] = c1 >> 6 & 63 | 128;
+      buffer[offset++] = c1 & 63 | 128;
+    }
+  }
+  return buffer;
+}
+var BASE64_CODE = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".split("");
+var BASE64_INDEX = [
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  0,
+  1,
+  54,
+  55,
+  56,
+  57,
+  58,
+  59,
+  60,
+  61,
+  62,
+  63,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  12,
+  13,
+  14,
+  15,
+  16,
+  17,
+  18,
+  19,
+  20,
+  21,
+  22,
+  23,
+  24,
+  25,
+  26,
+  27,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1,
+  28,
+  29,
+  30,
+  31,
+  32,
+  33,
+  34,
+  35,
+  36,
+  37,
+  38,
+  39,
+  40,
+  41,
+  42,
+  43,
+  44,
+  45,
+  46,
+  47,
+  48,
+  49,
+  50,
+  51,
+  52,
+  53,
+  -1,
+  -1,
+  -1,
+  -1,
+  -1
+];
+function base64_encode(b, len) {
+  var off = 0, rs = [], c1, c22;
+  if (len <= 0 || len > b.length) throw Error("Illegal len: " + len);
+  while (off < len) {
+    c1 = b[off++] & 255;
+    rs.push(BASE64_CODE[c1 >> 2 & 63]);
+    c1 = (c1 & 3) << 4;
+    if (off >= len) {
+      rs.push(BASE64_CODE[c1 & 63]);
+      break;
+    }
+    c22 = b[off++] & 255;
+    c1 |= c22 >> 4 & 15;
+    rs.push(BASE64_CODE[c1 & 63]);
+    c1 = (c22 & 15) << 2;
+    if (off >= len) {
+      rs.push(BASE64_CODE[c1 & 63]);
+      break;
+    }
+    c22 = b[off++] & 255;
+    c1 |= c22 >> 6 & 3;
+    rs.push(BASE64_CODE[c1 & 63]);
+    rs.push(BASE64_CODE[c22 & 63]);
+  }
+  return rs.join("");
+}
+function base64_decode(s, len) {
+  var off = 0, slen = s.length, olen = 0, rs = [], c1, c22, c3, c4, o2, code;
+  if (len <= 0) throw Error("Illegal len: " + len);
+  while (off < slen - 1 && olen < len) {
+    code = s.charCodeAt(off++);
+    c1 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    code = s.charCodeAt(off++);
+    c22 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    if (c1 == -1 || c22 == -1) break;
+    o2 = c1 << 2 >>> 0;
+    o2 |= (c22 & 48) >> 4;
+    rs.push(String.fromCharCode(o2));
+    if (++olen >= len || off >= slen) break;
+    code = s.charCodeAt(off++);
+    c3 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    if (c3 == -1) break;
+    o2 = (c22 & 15) << 4 >>> 0;
+    o2 |= (c3 & 60) >> 2;
+    rs.push(String.fromCharCode(o2));
+    if (++olen >= len || off >= slen) break;
+    code = s.charCodeAt(off++);
+    c4 = code < BASE64_INDEX.length ? BASE64_INDEX[code] : -1;
+    o2 = (c3 & 3) << 6 >>> 0;
+    o2 |= c4;
+    rs.push(String.fromCharCode(o2));
+    ++olen;
+  }
+  var res = [];
+  for (off = 0; off < olen; off++) res.push(rs[off].charCodeAt(0));
+  return res;
+}
+var BCRYPT_SALT_LEN = 16;
+var GENSALT_DEFAULT_LOG2_ROUNDS = 10;
+var BLOWFISH_NUM_ROUNDS = 16;
+var MAX_EXECUTION_TIME = 100;
+var P_ORIG = [
+  608135816,
+  2242054355,
+  320440878,
+  57701188,
+  2752067618,
+  698298832,
+  137296536,
+  3964562569,
+  1160258022,
+  953160567,
+  3193202383,
+  887688300,
+  3232508343,
+  3380367581,
+  1065670069,
+  3041331479,
+  2450970073,
+  2306472731
+];
+var S_ORIG = [
+  3509652390,
+  2564797868,
+  805139163,
+  3491422135,
+  3101798381,
+  1780907670,
+  3128725573,
+  4046225305,
+  614570311,
+  3012652279,
+  134345442,
+  2240740374,
+  1667834072,
+  1901547113,
+  2757295779,
+  4103290238,
+  227898511,
+  1921955416,
+  1904987480,
+  2182433518,
+  2069144605,
+  3260701109,
+  2620446009,
+  720527379,
+  3318853667,
+  677414384,
+  3393288472,
+  3101374703,
+  2390351024,
+  1614419982,
+  1822297739,
+  2954791486,
+  3608508353,
+  3174124327,
+  2024746970,
+  1432378464,
+  3864339955,
+  2857741204,
+  1464375394,
+  1676153920,
+  1439316330,
+  715854006,
+  3033291828,
+  289532110,
+  2706671279,
+  2087905683,
+  3018724369,
+  1668267050,
+  732546397,
+  1947742710,
+  3462151702,
+  2609353502,
+  2950085171,
+  1814351708,
+  2050118529,
+  680887927,
+  999245976,
+  1800124847,
+  3300911131,
+  1713906067,
+  1641548236,
+  4213287313,
+  1216130144,
+  1575780402,
+  4018429277,
+  3917837745,
+  3693486850,
+  3949271944,
+  596196993,
+  3549867205,
+  258830323,
+  2213823033,
+  772490370,
+  2760122372,
+  1774776394,
+  2652871518,
+  566650946,
+  4142492826,
+  1728879713,
+  2882767088,
+  1783734482,
+  3629395816,
+  2517608232,
+  2874225571,
+  1861159788,
+  326777828,
+  3124490320,
+  2130389656,
+  2716951837,
+  967770486,
+  1724537150,
+  2185432712,
+  2364442137,
+  1164943284,
+  2105845187,
+  998989502,
+  3765401048,
+  2244026483,
+  1075463327,
+  1455516326,
+  1322494562,
+  910128902,
+  469688178,
+  1117454909,
+  936433444,
+  3490320968,
+  3675253459,
+  1240580251,
+  122909385,
+  2157517691,
+  634681816,
+  4142456567,
+  3825094682,
+  3061402683,
+  2540495037,
+  79693498,
+  3249098678,
+  1084186820,
+  1583128258,
+  426386531,
+  1761308591,
+  1047286709,
+  322548459,
+  995290223,
+  1845252383,
+  2603652396,
+  3431023940,
+  2942221577,
+  3202600964,
+  3727903485,
+  1712269319,
+  422464435,
+  3234572375,
+  1170764815,
+  3523960633,
+  3117677531,
+  1434042557,
+  442511882,
+  3600875718,
+  1076654713,
+  1738483198,
+  4213154764,
+  2393238008,
+  3677496056,
+  1014306527,
+  4251020053,
+  793779912,
+  2902807211,
+  842905082,
+  4246964064,
+  1395751752,
+  1040244610,
+  2656851899,
+  3396308128,
+  445077038,
+  3742853595,
+  3577915638,
+  679411651,
+  2892444358,
+  2354009459,
+  1767581616,
+  3150600392,
+  3791627101,
+  3102740896,
+  284835224,
+  4246832056,
+  1258075500,
+  768725851,
+  2589189241,
+  3069724005,
+  3532540348,
+  1274779536,
+  3789419226,
+  2764799539,
+  1660621633,
+  3471099624,
+  4011903706,
+  913787905,
+  3497959166,
+  737222580,
+  2514213453,
+  2928710040,
+  3937242737,
+  1804850592,
+  3499020752,
+  2949064160,
+  2386320175,
+  2390070455,
+  2415321851,
+  4061277028,
+  2290661394,
+  2416832540,
+  1336762016,
+  1754252060,
+  3520065937,
+  3014181293,
+  791618072,
+  3188594551,
+  3933548030,
+  2332172193,
+  3852520463,
+  3043980520,
+  413987798,
+  3465142937,
+  3030929376,
+  4245938359,
+  2093235073,
+  3534596313,
+  375366246,
+  2157278981,
+  2479649556,
+  555357303,
+  3870105701,
+  2008414854,
+  3344188149,
+  4221384143,
+  3956125452,
+  2067696032,
+  3594591187,
+  2921233993,
+  2428461,
+  544322398,
+  577241275,
+  1471733935,
+  610547355,
+  4027169054,
+  1432588573,
+  1507829418,
+  2025931657,
+  3646575487,
+  545086370,
+  48609733,
+  2200306550,
+  1653985193,
+  298326376,
+  1316178497,
+  3007786442,
+  2064951626,
+  458293330,
+  2589141269,
+  3591329599,
+  3164325604,
+  727753846,
+  2179363840,
+  146436021,
+  1461446943,
+  4069977195,
+  705550613,
+  3059967265,
+  3887724982,
+  4281599278,
+  3313849956,
+  1404054877,
+  2845806497,
+  146425753,
+  1854211946,
+  1266315497,
+  3048417604,
+  3681880366,
+  3289982499,
+  290971e4,
+  1235738493,
+  2632868024,
+  2414719590,
+  3970600049,
+  1771706367,
+  1449415276,
+  3266420449,
+  422970021,
+  1963543593,
+  2690192192,
+  3826793022,
+  1062508698,
+  1531092325,
+  1804592342,
+  2583117782,
+  2714934279,
+  4024971509,
+  1294809318,
+  4028980673,
+  1289560198,
+  2221992742,
+  1669523910,
+  35572830,
+  157838143,
+  1052438473,
+  1016535060,
+  1802137761,
+  1753167236,
+  1386275462,
+  3080475397,
+  2857371447,
+  1040679964,
+  2145300060,
+  2390574316,
+  1461121720,
+  2956646967,
+  4031777805,
+  4028374788,
+  33600511,
+  2920084762,
+  1018524850,
+  629373528,
+  3691585981,
+  3515945977,
+  2091462646,
+  2486323059,
+  586499841,
+  988145025,
+  935516892,
+  3367335476,
+  2599673255,
+  2839830854,
+  265290510,
+  3972581182,
+  2759138881,
+  3795373465,
+  1005194799,
+  847297441,
+  406762289,
+  1314163512,
+  1332590856,
+  1866599683,
+  4127851711,
+  750260880,
+  613907577,
+  1450815602,
+  3165620655,
+  3734664991,
+  3650291728,
+  3012275730,
+  3704569646,
+  1427272223,
+  778793252,
+  1343938022,
+  2676280711,
+  2052605720,
+  1946737175,
+  3164576444,
+  3914038668,
+  3967478842,
+  3682934266,
+  1661551462,
+  3294938066,
+  4011595847,
+  840292616,
+  3712170807,
+  616741398,
+  312560963,
+  711312465,
+  1351876610,
+  322626781,
+  1910503582,
+  271666773,
+  2175563734,
+  1594956187,
+  70604529,
+  3617834859,
+  1007753275,
+  1495573769,
+  4069517037,
+  2549218298,
+  2663038764,
+  504708206,
+  2263041392,
+  3941167025,
+  2249088522,
+  1514023603,
+  1998579484,
+  1312622330,
+  694541497,
+  2582060303,
+  2151582166,
+  1382467621,
+  776784248,
+  2618340202,
+  3323268794,
+  2497899128,
+  2784771155,
+  503983604,
+  4076293799,
+  907881277,
+  423175695,
+  432175456,
+  1378068232,
+  4145222326,
+  3954048622,
+  3938656102,
+  3820766613,
+  2793130115,
+  2977904593,
+  26017576,
+  3274890735,
+  3194772133,
+  1700274565,
+  1756076034,
+  4006520079,
+  3677328699,
+  720338349,
+  1533947780,
+  354530856,
+  688349552,
+  3973924725,
+  1637815568,
+  332179504,
+  3949051286,
+  53804574,
+  2852348879,
+  3044236432,
+  1282449977,
+  3583942155,
+  3416972820,
+  4006381244,
+  1617046695,
+  2628476075,
+  3002303598,
+  1686838959,
+  431878346,
+  2686675385,
+  1700445008,
+  1080580658,
+  1009431731,
+  832498133,
+  3223435511,
+  2605976345,
+  2271191193,
+  2516031870,
+  1648197032,
+  4164389018,
+  2548247927,
+  300782431,
+  375919233,
+  238389289,
+  3353747414,
+  2531188641,
+  2019080857,
+  1475708069,
+  455242339,
+  2609103871,
+  448939670,
+  3451063019,
+  1395535956,
+  2413381860,
+  1841049896,
+  1491858159,
+  885456874,
+  4264095073,
+  4001119347,
+  1565136089,
+  3898914787,
+  1108368660,
+  540939232,
+  1173283510,
+  2745871338,
+  3681308437,
+  4207628240,
+  3343053890,
+  4016749493,
+  1699691293,
+  1103962373,
+  3625875870,
+  2256883143,
+  3830138730,
+  1031889488,
+  3479347698,
+  1535977030,
+  4236805024,
+  3251091107,
+  2132092099,
+  1774941330,
+  1199868427,
+  1452454533,
+  157007616,
+  2904115357,
+  342012276,
+  595725824,
+  1480756522,
+  206960106,
+  497939518,
+  591360097,
+  863170706,
+  2375253569,
+  3596610801,
+  1814182875,
+  2094937945,
+  3421402208,
+  1082520231,
+  3463918190,
+  2785509508,
+  435703966,
+  3908032597,
+  1641649973,
+  2842273706,
+  3305899714,
+  1510255612,
+  2148256476,
+  2655287854,
+  3276092548,
+  4258621189,
+  236887753,
+  3681803219,
+  274041037,
+  1734335097,
+  3815195456,
+  3317970021,
+  1899903192,
+  1026095262,
+  4050517792,
+  356393447,
+  2410691914,
+  3873677099,
+  3682840055,
+  3913112168,
+  2491498743,
+  4132185628,
+  2489919796,
+  1091903735,
+  1979897079,
+  3170134830,
+  3567386728,
+  3557303409,
+  857797738,
+  1136121015,
+  1342202287,
+  507115054,
+  2535736646,
+  337727348,
+  3213592640,
+  1301675037,
+  2528481711,
+  1895095763,
+  1721773893,
+  3216771564,
+  62756741,
+  2142006736,
+  835421444,
+  2531993523,
+  1442658625,
+  3659876326,
+  2882144922,
+  676362277,
+  1392781812,
+  170690266,
+  3921047035,
+  1759253602,
+  3611846912,
+  1745797284,
+  664899054,
+  1329594018,
+  3901205900,
+  3045908486,
+  2062866102,
+  2865634940,
+  3543621612,
+  3464012697,
+  1080764994,
+  553557557,
+  3656615353,
+  3996768171,
+  991055499,
+  499776247,
+  1265440854,
+  648242737,
+  3940784050,
+  980351604,
+  3713745714,
+  1749149687,
+  3396870395,
+  4211799374,
+  3640570775,
+  1161844396,
+  3125318951,
+  1431517754,
+  545492359,
+  4268468663,
+  3499529547,
+  1437099964,
+  2702547544,
+  3433638243,
+  2581715763,
+  2787789398,
+  1060185593,
+  1593081372,
+  2418618748,
+  4260947970,
+  69676912,
+  2159744348,
+  86519011,
+  2512459080,
+  3838209314,
+  1220612927,
+  3339683548,
+  133810670,
+  1090789135,
+  1078426020,
+  1569222167,
+  845107691,
+  3583754449,
+  4072456591,
+  1091646820,
+  628848692,
+  1613405280,
+  3757631651,
+  526609435,
+  236106946,
+  48312990,
+  2942717905,
+  3402727701,
+  1797494240,
+  859738849,
+  992217954,
+  4005476642,
+  2243076622,
+  3870952857,
+  3732016268,
+  765654824,
+  3490871365,
+  2511836413,
+  1685915746,
+  3888969200,
+  1414112111,
+  2273134842,
+  3281911079,
+  4080962846,
+  172450625,
+  2569994100,
+  980381355,
+  4109958455,
+  2819808352,
+  2716589560,
+  2568741196,
+  3681446669,
+  3329971472,
+  1835478071,
+  660984891,
+  3704678404,
+  4045999559,
+  3422617507,
+  3040415634,
+  1762651403,
+  1719377915,
+  3470491036,
+  2693910283,
+  3642056355,
+  3138596744,
+  1364962596,
+  2073328063,
+  1983633131,
+  926494387,
+  3423689081,
+  2150032023,
+  4096667949,
+  1749200295,
+  3328846651,
+  309677260,
+  2016342300,
+  1779581495,
+  3079819751,
+  111262694,
+  1274766160,
+  443224088,
+  298511866,
+  1025883608,
+  3806446537,
+  1145181785,
+  168956806,
+  3641502830,
+  3584813610,
+  1689216846,
+  3666258015,
+  3200248200,
+  1692713982,
+  2646376535,
+  4042768518,
+  1618508792,
+  1610833997,
+  3523052358,
+  4130873264,
+  2001055236,
+  3610705100,
+  2202168115,
+  4028541809,
+  2961195399,
+  1006657119,
+  2006996926,
+  3186142756,
+  1430667929,
+  3210227297,
+  1314452623,
+  4074634658,
+  4101304120,
+  2273951170,
+  1399257539,
+  3367210612,
+  3027628629,
+  1190975929,
+  2062231137,
+  2333990788,
+  2221543033,
+  2438960610,
+  1181637006,
+  548689776,
+  2362791313,
+  3372408396,
+  3104550113,
+  3145860560,
+  296247880,
+  1970579870,
+  3078560182,
+  3769228297,
+  1714227617,
+  3291629107,
+  3898220290,
+  166772364,
+  1251581989,
+  493813264,
+  448347421,
+  195405023,
+  2709975567,
+  677966185,
+  3703036547,
+  1463355134,
+  2715995803,
+  1338867538,
+  1343315457,
+  2802222074,
+  2684532164,
+  233230375,
+  2599980071,
+  2000651841,
+  3277868038,
+  1638401717,
+  4028070440,
+  3237316320,
+  6314154,
+  819756386,
+  300326615,
+  590932579,
+  1405279636,
+  3267499572,
+  3150704214,
+  2428286686,
+  3959192993,
+  3461946742,
+  1862657033,
+  1266418056,
+  963775037,
+  2089974820,
+  2263052895,
+  1917689273,
+  448879540,
+  3550394620,
+  3981727096,
+  150775221,
+  3627908307,
+  1303187396,
+  508620638,
+  2975983352,
+  2726630617,
+  1817252668,
+  1876281319,
+  1457606340,
+  908771278,
+  3720792119,
+  3617206836,
+  2455994898,
+  1729034894,
+  1080033504,
+  976866871,
+  3556439503,
+  2881648439,
+  1522871579,
+  1555064734,
+  1336096578,
+  3548522304,
+  2579274686,
+  3574697629,
+  3205460757,
+  3593280638,
+  3338716283,
+  3079412587,
+  564236357,
+  2993598910,
+  1781952180,
+  1464380207,
+  3163844217,
+  3332601554,
+  1699332808,
+  1393555694,
+  1183702653,
+  3581086237,
+  1288719814,
+  691649499,
+  2847557200,
+  2895455976,
+  3193889540,
+  2717570544,
+  1781354906,
+  1676643554,
+  2592534050,
+  3230253752,
+  1126444790,
+  2770207658,
+  2633158820,
+  2210423226,
+  2615765581,
+  2414155088,
+  3127139286,
+  673620729,
+  2805611233,
+  1269405062,
+  4015350505,
+  3341807571,
+  4149409754,
+  1057255273,
+  2012875353,
+  2162469141,
+  2276492801,
+  2601117357,
+  993977747,
+  3918593370,
+  2654263191,
+  753973209,
+  36408145,
+  2530585658,
+  25011837,
+  3520020182,
+  2088578344,
+  530523599,
+  2918365339,
+  1524020338,
+  1518925132,
+  3760827505,
+  3759777254,
+  1202760957,
+  3985898139,
+  3906192525,
+  674977740,
+  4174734889,
+  2031300136,
+  2019492241,
+  3983892565,
+  4153806404,
+  3822280332,
+  352677332,
+  2297720250,
+  60907813,
+  90501309,
+  3286998549,
+  1016092578,
+  2535922412,
+  2839152426,
+  457141659,
+  509813237,
+  4120667899,
+  652014361,
+  1966332200,
+  2975202805,
+  55981186,
+  2327461051,
+  676427537,
+  3255491064,
+  2882294119,
+  3433927263,
+  1307055953,
+  942726286,
+  933058658,
+  2468411793,
+  3933900994,
+  4215176142,
+  1361170020,
+  2001714738,
+  2830558078,
+  3274259782,
+  1222529897,
+  1679025792,
+  2729314320,
+  3714953764,
+  1770335741,
+  151462246,
+  3013232138,
+  1682292957,
+  1483529935,
+  471910574,
+  1539241949,
+  458788160,
+  3436315007,
+  1807016891,
+  3718408830,
+  978976581,
+  1043663428,
+  3165965781,
+  1927990952,
+  4200891579,
+  2372276910,
+  3208408903,
+  3533431907,
+  1412390302,
+  2931980059,
+  4132332400,
+  1947078029,
+  3881505623,
+  4168226417,
+  2941484381,
+  1077988104,
+  1320477388,
+  886195818,
+  18198404,
+  3786409e3,
+  2509781533,
+  112762804,
+  3463356488,
+  1866414978,
+  891333506,
+  18488651,
+  661792760,
+  1628790961,
+  3885187036,
+  3141171499,
+  876946877,
+  2693282273,
+  1372485963,
+  791857591,
+  2686433993,
+  3759982718,
+  3167212022,
+  3472953795,
+  2716379847,
+  445679433,
+  3561995674,
+  3504004811,
+  3574258232,
+  54117162,
+  3331405415,
+  2381918588,
+  3769707343,
+  4154350007,
+  1140177722,
+  4074052095,
+  668550556,
+  3214352940,
+  367459370,
+  261225585,
+  2610173221,
+  4209349473,
+  3468074219,
+  3265815641,
+  314222801,
+  3066103646,
+  3808782860,
+  282218597,
+  3406013506,
+  3773591054,
+  379116347,
+  1285071038,
+  846784868,
+  2669647154,
+  3771962079,
+  3550491691,
+  2305946142,
+  453669953,
+  1268987020,
+  3317592352,
+  3279303384,
+  3744833421,
+  2610507566,
+  3859509063,
+  266596637,
+  3847019092,
+  517658769,
+  3462560207,
+  3443424879,
+  370717030,
+  4247526661,
+  2224018117,
+  4143653529,
+  4112773975,
+  2788324899,
+  2477274417,
+  1456262402,
+  2901442914,
+  1517677493,
+  1846949527,
+  2295493580,
+  3734397586,
+  2176403920,
+  1280348187,
+  1908823572,
+  3871786941,
+  846861322,
+  1172426758,
+  3287448474,
+  3383383037,
+  1655181056,
+  3139813346,
+  901632758,
+  1897031941,
+  2986607138,
+  3066810236,
+  3447102507,
+  1393639104,
+  373351379,
+  950779232,
+  625454576,
+  3124240540,
+  4148612726,
+  2007998917,
+  544563296,
+  2244738638,
+  2330496472,
+  2058025392,
+  1291430526,
+  424198748,
+  50039436,
+  29584100,
+  3605783033,
+  2429876329,
+  2791104160,
+  1057563949,
+  3255363231,
+  3075367218,
+  3463963227,
+  1469046755,
+  985887462
+];
+var C_ORIG = [
+  1332899944,
+  1700884034,
+  1701343084,
+  1684370003,
+  1668446532,
+  1869963892
+];
+function _encipher(lr, off, P, S) {
+  var n2, l = lr[off], r = lr[off + 1];
+  l ^= P[0];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[1];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[2];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[3];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[4];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[5];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[6];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[7];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[8];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[9];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[10];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[11];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[12];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[13];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[14];
+  n2 = S[l >>> 24];
+  n2 += S[256 | l >> 16 & 255];
+  n2 ^= S[512 | l >> 8 & 255];
+  n2 += S[768 | l & 255];
+  r ^= n2 ^ P[15];
+  n2 = S[r >>> 24];
+  n2 += S[256 | r >> 16 & 255];
+  n2 ^= S[512 | r >> 8 & 255];
+  n2 += S[768 | r & 255];
+  l ^= n2 ^ P[16];
+  lr[off] = r ^ P[BLOWFISH_NUM_ROUNDS + 1];
+  lr[off + 1] = l;
+  return lr;
+}
+function _streamtoword(data, offp) {
+  for (var i2 = 0, word = 0; i2 < 4; ++i2)
+    word = word << 8 | data[offp] & 255, offp = (offp + 1) % data.length;
+  return { key: word, offp };
+}
+function _key(key2, P, S) {
+  var offset = 0, lr = [0, 0], plen = P.length, slen = S.length, sw;
+  for (var i2 = 0; i2 < plen; i2++)
+    sw = _streamtoword(key2, offset), offset = sw.offp, P[i2] = P[i2] ^ sw.key;
+  for (i2 = 0; i2 < plen; i2 += 2)
+    lr = _encipher(lr, 0, P, S), P[i2] = lr[0], P[i2 + 1] = lr[1];
+  for (i2 = 0; i2 < slen; i2 += 2)
+    lr = _encipher(lr, 0, P, S), S[i2] = lr[0], S[i2 + 1] = lr[1];
+}
+function _ekskey(data, key2, P, S) {
+  var offp = 0, lr = [0, 0], plen = P.length, slen = S.length, sw;
+  for (var i2 = 0; i2 < plen; i2++)
+    sw = _streamtoword(key2, offp), offp = sw.offp, P[i2] = P[i2] ^ sw.key;
+  offp = 0;
+  for (i2 = 0; i2 < plen; i2 += 2)
+    sw = _streamtoword(data, offp), offp = sw.offp, lr[0] ^= sw.key, sw = _streamtoword(data, offp), offp = sw.offp, lr[1] ^= sw.key, lr = _encipher(lr, 0, P, S), P[i2] = lr[0], P[i2 + 1] = lr[1];
+  for (i2 = 0; i2 < slen; i2 += 2)
+    sw = _streamtoword(data, offp), offp = sw.offp, lr[0] ^= sw.key, sw = _streamtoword(data, offp), offp = sw.offp, lr[1] ^= sw.key, lr = _encipher(lr, 0, P, S), S[i2] = lr[0], S[i2 + 1] = lr[1];
+}
+function _crypt(b, salt, rounds, callback, progressCallback) {
+  var cdata = C_ORIG.slice(), clen = cdata.length, err;
+  if (rounds < 4 || rounds > 31) {
+    err = Error("Illegal number of rounds (4-31): " + rounds);
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  if (salt.length !== BCRYPT_SALT_LEN) {
+    err = Error(
+      "Illegal salt length: " + salt.length + " != " + BCRYPT_SALT_LEN
+    );
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  rounds = 1 << rounds >>> 0;
+  var P, S, i2 = 0, j;
+  if (typeof Int32Array === "function") {
+    P = new Int32Array(P_ORIG);
+    S = new Int32Array(S_ORIG);
+  } else {
+    P = P_ORIG.slice();
+    S = S_ORIG.slice();
+  }
+  _ekskey(salt, b, P, S);
+  function next() {
+    if (progressCallback) progressCallback(i2 / rounds);
+    if (i2 < rounds) {
+      var start2 = Date.now();
+      for (; i2 < rounds; ) {
+        i2 = i2 + 1;
+        _key(b, P, S);
+        _key(salt, P, S);
+        if (Date.now() - start2 > MAX_EXECUTION_TIME) break;
+      }
+    } else {
+      for (i2 = 0; i2 < 64; i2++)
+        for (j = 0; j < clen >> 1; j++) _encipher(cdata, j << 1, P, S);
+      var ret = [];
+      for (i2 = 0; i2 < clen; i2++)
+        ret.push((cdata[i2] >> 24 & 255) >>> 0), ret.push((cdata[i2] >> 16 & 255) >>> 0), ret.push((cdata[i2] >> 8 & 255) >>> 0), ret.push((cdata[i2] & 255) >>> 0);
+      if (callback) {
+        callback(null, ret);
+        return;
+      } else return ret;
+    }
+    if (callback) nextTick(next);
+  }
+  if (typeof callback !== "undefined") {
+    next();
+  } else {
+    var res;
+    while (true) if (typeof (res = next()) !== "undefined") return res || [];
+  }
+}
+function _hash(password, salt, callback, progressCallback) {
+  var err;
+  if (typeof password !== "string" || typeof salt !== "string") {
+    err = Error("Invalid string / salt: Not a string");
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  var minor, offset;
+  if (salt.charAt(0) !== "$" || salt.charAt(1) !== "2") {
+    err = Error("Invalid salt version: " + salt.substring(0, 2));
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  if (salt.charAt(2) === "$") minor = String.fromCharCode(0), offset = 3;
+  else {
+    minor = salt.charAt(2);
+    if (minor !== "a" && minor !== "b" && minor !== "y" || salt.charAt(3) !== "$") {
+      err = Error("Invalid salt revision: " + salt.substring(2, 4));
+      if (callback) {
+        nextTick(callback.bind(this, err));
+        return;
+      } else throw err;
+    }
+    offset = 4;
+  }
+  if (salt.charAt(offset + 2) > "$") {
+    err = Error("Missing salt rounds");
+    if (callback) {
+      nextTick(callback.bind(this, err));
+      return;
+    } else throw err;
+  }
+  var r1 = parseInt(salt.substring(offset, offset + 1), 10) * 10, r2 = parseInt(salt.substring(offset + 1, offset + 2), 10), rounds = r1 + r2, real_salt = salt.substring(offset + 3, offset + 25);
+  password += minor >= "a" ? "\0" : "";
+  var passwordb = utf8Array(password), saltb = base64_decode(real_salt, BCRYPT_SALT_LEN);
+  function finish(bytes) {
+    var res = [];
+    res.push("$2");
+    if (minor >= "a") res.push(minor);
+    res.push("$");
+    if (rounds < 10) res.push("0");
+    res.push(rounds.toString());
+    res.push("$");
+    res.push(base64_encode(saltb, saltb.length));
+    res.push(base64_encode(bytes, C_ORIG.length * 4 - 1));
+    return res.join("");
+  }
+  if (typeof callback == "undefined")
+    return finish(_crypt(passwordb, saltb, rounds));
+  else {
+    _crypt(
+      passwordb,
+      saltb,
+      rounds,
+      function(err2, bytes) {
+        if (err2) callback(err2, null);
+        else callback(null, finish(bytes));
+      },
+      progressCallback
+    );
+  }
+}
+function encodeBase64(bytes, length) {
+  return base64_encode(bytes, length);
+}
+function decodeBase64(string, length) {
+  return base64_decode(string, length);
+}
+var bcryptjs_default = {
+  setRandomFallback,
+  genSaltSync,
+  genSalt,
+  hashSync,
+  hash,
+  compareSync,
+  compare,
+  getRounds,
+  getSalt,
+  truncates,
+  encodeBase64,
+  decodeBase64
+};
+
+// tools/src/auth/htpasswd.ts
+var BCRYPT_COST = 10;
+var USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+function isBcryptHash(hash2) {
+  return /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash2);
+}
+function parseHtpasswd(text) {
+  const byUser = /* @__PURE__ */ new Map();
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\r$/, "").trim();
+    if (!line || line.startsWith("#")) continue;
+    const i2 = line.indexOf(":");
+    if (i2 <= 0) continue;
+    byUser.set(line.slice(0, i2), line.slice(i2 + 1));
+  }
+  return [...byUser].map(([user, hash2]) => ({ user, hash: hash2 }));
+}
+function formatHtpasswd(entries) {
+  return entries.map((e) => `${e.user}:${e.hash}
+`).join("");
+}
+async function hashPassword(password, cost = BCRYPT_COST) {
+  const hash2 = await bcryptjs_default.hash(password, cost);
+  return `$2y$${hash2.slice(4)}`;
+}
+var DUMMY_HASH = "$2y$10$OTwhR35elfF43rhNK6JF6.cQV8CZILcpgv8hSNmIXLfpB2eQHlsUC";
+async function verifyHash(password, hash2) {
+  if (hash2 === void 0 || !isBcryptHash(hash2)) {
+    await bcryptjs_default.compare(password, DUMMY_HASH);
+    return false;
+  }
+  return bcryptjs_default.compare(password, hash2);
+}
+
+// tools/src/auth/passwords.ts
+import { randomInt } from "node:crypto";
+var GENERATED_LENGTH = 24;
+var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+function generatePassword(length = GENERATED_LENGTH) {
+  let out = "";
+  for (let i2 = 0; i2 < length; i2++) out += ALPHABET[randomInt(ALPHABET.length)];
+  return out;
+}
+function checkPassword(password, source) {
+  if (password.length === 0) throw new CliError("password", `the password from ${source} is empty`);
+  if (Buffer.byteLength(password, "utf8") > 72) throw new CliError("password", `the password from ${source} is longer than 72 bytes (bcrypt's limit)`);
+  if (/[\r\n\0]/.test(password)) throw new CliError("password", `the password from ${source} contains a line break or NUL`);
+  return password;
+}
+async function readPasswordFrom(stream, source = "stdin") {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    chunks.push(b);
+    size += b.length;
+    if (size > 4096) throw new CliError("password", `the password from ${source} is too long`);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  const firstLine = text.split("\n")[0].replace(/\r$/, "");
+  return checkPassword(firstLine, source);
+}
+
+// tools/src/auth/users.ts
+var DEFAULT_USERNAME = "yocto";
+var SECRET_MODE = 384;
+var driver2 = new FsDriver();
+function checkUsername(name) {
+  if (!USERNAME_PATTERN.test(name)) {
+    throw new CliError("usage", `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`, { exitCode: 2 });
+  }
+  return name;
+}
+function defaultUsername(env2) {
+  return checkUsername(env2.CONTAINER_REGISTRY_USERNAME || DEFAULT_USERNAME);
+}
+async function readText(path6) {
+  try {
+    return await readFile5(path6, "utf8");
+  } catch (err) {
+    if (err.code === "ENOENT") return void 0;
+    throw new CliError("auth-read", `cannot read ${path6} (${err.code ?? "error"})`);
+  }
+}
+async function readUsers(storageDir) {
+  return parseHtpasswd(await readText(new StoragePaths(storageDir).htpasswd()) ?? "");
+}
+async function readDefaultPassword(storageDir) {
+  const text = await readText(new StoragePaths(storageDir).passwordFile());
+  return text === void 0 ? void 0 : text.replace(/\r?\n$/, "");
+}
+async function update(storageDir, fn) {
+  const paths = new StoragePaths(storageDir);
+  await mkdir4(paths.authDir(), { recursive: true, mode: 448 });
+  return locked2(join6(paths.authDir(), ".lock"), async () => {
+    const users = parseHtpasswd(await readText(paths.htpasswd()) ?? "");
+    const { users: next, value } = await fn(users, paths);
+    if (next) await driver2.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
+    return value;
+  });
+}
+async function setUserPassword(storageDir, user, password, o2) {
+  checkUsername(user);
+  checkPassword(password, "the given source");
+  const hash2 = await hashPassword(password);
+  return update(storageDir, async (users, paths) => {
+    const exists = users.some((u2) => u2.user === user);
+    if (exists && o2.mode === "add") throw new CliError("user-exists", `user ${user} exists; use \`auth passwd ${user}\` to change the password`);
+    if (!exists && o2.mode === "change") throw new CliError("user-unknown", `no user ${user}; add it with \`auth add ${user}\``);
+    const next = exists ? users.map((u2) => u2.user === user ? { user, hash: hash2 } : u2) : [...users, { user, hash: hash2 }];
+    const isDefault = user === (o2.defaultUser ?? DEFAULT_USERNAME);
+    if (isDefault) await driver2.writeFileAtomic(paths.passwordFile(), `${password}
+`, SECRET_MODE);
+    return { users: next, value: { user, defaultUser: isDefault } };
+  });
+}
+async function removeUser(storageDir, user, o2 = {}) {
+  await update(storageDir, async (users, paths) => {
+    if (!users.some((u2) => u2.user === user)) throw new CliError("user-unknown", `no user ${user}`);
+    if (user === (o2.defaultUser ?? DEFAULT_USERNAME)) await driver2.deleteIfExists(paths.passwordFile());
+    return { users: users.filter((u2) => u2.user !== user), value: void 0 };
+  });
+}
+async function ensureDefaultUser(storageDir, env2) {
+  const user = defaultUsername(env2);
+  const paths = new StoragePaths(storageDir);
+  const fromEnv = env2.CONTAINER_REGISTRY_PASSWORD ? checkPassword(env2.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD") : void 0;
+  const existing = (await readUsers(storageDir)).find((u2) => u2.user === user);
+  const stored = await readDefaultPassword(storageDir);
+  const base = { user, passwordFile: paths.passwordFile() };
+  if (existing) {
+    if (fromEnv === void 0 || await verifyHash(fromEnv, existing.hash)) {
+      if (fromEnv !== void 0 && stored !== fromEnv) await driver2.writeFileAtomic(paths.passwordFile(), `${fromEnv}
+`, SECRET_MODE);
+      return { ...base, action: "kept", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : "existing" };
+    }
+    await setUserPassword(storageDir, user, fromEnv, { mode: "upsert", defaultUser: user });
+    return { ...base, action: "updated", passwordSource: "CONTAINER_REGISTRY_PASSWORD" };
+  }
+  const password = fromEnv ?? (stored && checkPassword(stored, paths.passwordFile())) ?? generatePassword();
+  await setUserPassword(storageDir, user, password, { mode: "upsert", defaultUser: user });
+  return { ...base, action: "created", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : stored ? "existing" : "generated" };
+}
+function locked2(path6, fn) {
+  return withLock(path6, fn).catch((err) => {
+    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
+  });
+}
+
+// tools/src/auth/controller.ts
+import { createHmac, randomBytes as randomBytes5, timingSafeEqual } from "node:crypto";
+import { readFile as readFile6, stat as stat3 } from "node:fs/promises";
+
+// tools/src/auth/basic.ts
+function parseAuthorization(header) {
+  if (header === void 0 || header.trim() === "") return { kind: "none" };
+  const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
+  if (!m) return { kind: "invalid" };
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  const i2 = decoded.indexOf(":");
+  if (i2 < 0) return { kind: "invalid" };
+  const user = decoded.slice(0, i2);
+  const password = decoded.slice(i2 + 1);
+  if (user === "" && password === "") return { kind: "none" };
+  return { kind: "basic", user, password };
+}
+function basicChallenge(realm) {
+  return `Basic realm="${realm.replace(/["\\]/g, "")}", charset="UTF-8"`;
+}
+
+// tools/src/auth/limiter.ts
+var FailureLimiter = class {
+  entries = /* @__PURE__ */ new Map();
+  free;
+  maxDelay;
+  forget;
+  maxEntries;
+  now;
+  constructor(o2 = {}) {
+    this.free = o2.freeFailures ?? 5;
+    this.maxDelay = o2.maxDelayMs ?? 6e4;
+    this.forget = o2.forgetAfterMs ?? 15 * 6e4;
+    this.maxEntries = o2.maxEntries ?? 1e4;
+    this.now = o2.now ?? Date.now;
+  }
+  entry(addr) {
+    const e = this.entries.get(addr);
+    if (e && this.now() - e.lastFailure > this.forget && this.now() >= e.lockedUntil) {
+      this.entries.delete(addr);
+      return void 0;
+    }
+    return e;
+  }
+  /** retryAfter is the whole seconds `addr` must wait before trying credentials again (0: go ahead). */
+  retryAfter(addr) {
+    const e = this.entry(addr);
+    if (!e) return 0;
+    const ms = e.lockedUntil - this.now();
+    return ms > 0 ? Math.ceil(ms / 1e3) : 0;
+  }
+  /** failed records a failed login. */
+  failed(addr) {
+    const now = this.now();
+    const e = this.entry(addr) ?? { failures: 0, lockedUntil: 0, lastFailure: now };
+    e.failures++;
+    e.lastFailure = now;
+    if (e.failures >= this.free) {
+      const delay = Math.min(this.maxDelay, 1e3 * 2 ** Math.min(e.failures - this.free, 30));
+      e.lockedUntil = now + delay;
+    }
+    this.entries.delete(addr);
+    this.entries.set(addr, e);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value);
+  }
+  /** succeeded forgets an address's failures. */
+  succeeded(addr) {
+    this.entries.delete(addr);
+  }
+};
+
+// node_modules/smol-toml/dist/error.js
+function getLineColFromPtr(string, ptr) {
+  let lines = string.slice(0, ptr).split(/\r?\n/);
+  return [lines.length, lines.pop().length + 1];
+}
+function makeCodeBlock(string, line, column) {
+  let lines = string.split(/\r?\n/);
+  let codeblock = "";
+  let numberLen = (Math.log10(line + 1) | 0) + 1;
+  for (let i2 = line - 1; i2 <= line + 1; i2++) {
+    let l = lines[i2 - 1];
+    if (!l)
+      continue;
+    codeblock += i2.toString().padEnd(numberLen, " ");
+    codeblock += ":  ";
+    codeblock += l;
+    codeblock += "\n";
+    if (i2 === line) {
+      codeblock += " ".repeat(numberLen + column + 2);
+      codeblock += "^\n";
+    }
+  }
+  return codeblock;
+}
+var TomlError = class _TomlError extends Error {
+  line;
+  column;
+  codeblock;
+  constructor(message, options) {
+    const [line, column] = getLineColFromPtr(options.toml, options.ptr);
+    const codeblock = makeCodeBlock(options.toml, line, column);
+    super(`Invalid TOML document: ${message}
+
+${codeblock}`, options);
+    this.line = line;
+    this.column = column;
+    this.codeblock = codeblock;
+  }
+  /** @internal */
+  static x(message, ctx, ptr) {
+    throw new _TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
+  }
+};
+
+// node_modules/smol-toml/dist/primitive.js
+function parseString(ctx) {
+  let startPtr = ctx.p;
+  let c3 = ctx.s.charCodeAt(ctx.p++);
+  let first = c3;
+  let isLiteral = c3 === 39;
+  let isMultiline = c3 === ctx.s.charCodeAt(ctx.p) && c3 === ctx.s.charCodeAt(ctx.p + 1);
+  if (isMultiline) {
+    if ((c3 = ctx.s.charCodeAt(ctx.p += 2)) === 10)
+      ctx.p++;
+    else if (c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)
+      ctx.p += 2;
+  }
+  let parsed = "";
+  let sliceStart = ctx.p;
+  let state = 0;
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    c3 = ctx.s.charCodeAt(ctx.p);
+    if (isMultiline && (c3 === 10 || c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)) {
+      state = state && 3;
+    } else if (c3 < 32 && c3 !== 9 || c3 === 127) {
+      TomlError.x("control characters are not allowed in strings", ctx);
+    } else if ((!state || state === 3) && c3 === first && (!isMultiline || ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first)) {
+      if (isMultiline) {
+        if (ctx.s.charCodeAt(ctx.p + 3) === first)
+          ctx.p++;
+        if (ctx.s.charCodeAt(ctx.p + 3) === first)
+          ctx.p++;
+      }
+      if (!state) {
+        let s = ctx.s.slice(sliceStart, ctx.p);
+        parsed = parsed ? parsed + s : s;
+      }
+      ctx.p += isMultiline ? 3 : 1;
+      return parsed;
+    } else if (!state) {
+      if (!isLiteral && c3 === 92) {
+        parsed += ctx.s.slice(sliceStart, sliceStart = ctx.p);
+        state = 1;
+      }
+    } else if (state === 1) {
+      if (c3 === 120 || c3 === 117 || c3 === 85) {
+        let errPtr = ctx.p++ - 1;
+        let value = 0;
+        let len = c3 === 120 ? 2 : c3 === 117 ? 4 : 8;
+        for (let j = 0; j < len; j++, ctx.p++) {
+          let hex = ctx.s.charCodeAt(ctx.p);
+          let digit = (
+            /* 0-9 */
+            hex >= 48 && hex <= 57 ? hex - 48 : (
+              /* A-F */
+              hex >= 65 && hex <= 70 ? hex - 65 + 10 : (
+                /* a-f */
+                hex >= 97 && hex <= 102 ? hex - 97 + 10 : -1
+              )
+            )
+          );
+          if (digit < 0)
+            TomlError.x("invalid non-hex character in unicode escape", ctx);
+          value = value << 4 | digit;
+        }
+        if (value < 0 || value > 1114111 || value >= 55296 && value <= 57343) {
+          TomlError.x("invalid unicode escape", ctx, errPtr);
+        }
+        parsed += String.fromCodePoint(value);
+        sliceStart = ctx.p--;
+        state = 0;
+      } else if (isMultiline && (c3 === 32 || c3 === 9)) {
+        state = 2;
+      } else {
+        if (c3 === 98)
+          parsed += "\b";
+        else if (c3 === 116)
+          parsed += "	";
+        else if (c3 === 110)
+          parsed += "\n";
+        else if (c3 === 102)
+          parsed += "\f";
+        else if (c3 === 114)
+          parsed += "\r";
+        else if (c3 === 101)
+          parsed += "\x1B";
+        else if (c3 === 34)
+          parsed += '"';
+        else if (c3 === 92)
+          parsed += "\\";
+        else
+          TomlError.x("unrecognised escape sequence", ctx);
+        sliceStart = ctx.p + 1;
+        state = 0;
+      }
+    } else if (c3 !== 32 && c3 !== 9) {
+      if (state === 2)
+        TomlError.x("invalid escape: only line-ending whitespace may be escaped", ctx, sliceStart);
+      state = !isLiteral && c3 === 92 ? 1 : 0;
+      sliceStart = ctx.p;
+    }
+  }
+  TomlError.x("unfinished string", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/date.js
+var DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
+var TomlDate = class _TomlDate extends Date {
+  #hasDate = false;
+  #hasTime = false;
+  #offset = null;
+  constructor(date, fasttype, unsafeDelim) {
+    let hasDate = true;
+    let hasTime = true;
+    let offset = "Z";
+    let c3;
+    if (typeof date === "string") {
+      if (fasttype)
+        prep: {
+          if (fasttype < 3) {
+            if (+date.slice(11, 13) > 23) {
+              date = "";
+              break prep;
+            }
+            if (fasttype === 2) {
+              offset = null;
+              date += "Z";
+            } else if ((c3 = date.charCodeAt(date.length - 1)) !== 90 && c3 !== 122) {
+              offset = date.slice(date.length - 6);
+            }
+            if (unsafeDelim)
+              date = date.slice(0, 10) + "T" + date.slice(11);
+          } else if (fasttype === 4) {
+            date = +date.slice(0, 2) > 23 ? "" : `0000-01-01T${date}Z`;
+          }
+          hasDate = fasttype !== 4;
+          hasTime = fasttype !== 3;
+        }
+      else {
+        let match = date.match(DATE_TIME_RE);
+        if (match) {
+          if (!match[1]) {
+            hasDate = false;
+            date = `0000-01-01T${date}`;
+          }
+          hasTime = !!match[2];
+          hasTime && date[10] === " " && (date = date.replace(" ", "T"));
+          if (match[2] && +match[2] > 23) {
+            date = "";
+          } else {
+            offset = match[3] || null;
+            if (!offset && hasTime)
+              date += "Z";
+          }
+        } else {
+          date = "";
+        }
+      }
+    }
+    super(date);
+    if (!isNaN(this.getTime())) {
+      this.#hasDate = hasDate;
+      this.#hasTime = hasTime;
+      this.#offset = offset;
+    }
+  }
+  isDateTime() {
+    return this.#hasDate && this.#hasTime;
+  }
+  isLocal() {
+    return !this.#hasDate || !this.#hasTime || !this.#offset;
+  }
+  isDate() {
+    return this.#hasDate && !this.#hasTime;
+  }
+  isTime() {
+    return this.#hasTime && !this.#hasDate;
+  }
+  isValid() {
+    return this.#hasDate || this.#hasTime;
+  }
+  toISOString() {
+    let iso = super.toISOString();
+    if (this.isDate())
+      return iso.slice(0, 10);
+    if (this.isTime())
+      return iso.slice(11, 23);
+    if (this.#offset === null)
+      return iso.slice(0, -1);
+    if (this.#offset === "Z" || this.#offset === "z")
+      return iso;
+    let offset = +this.#offset.slice(1, 3) * 60 + +this.#offset.slice(4, 6);
+    offset = this.#offset[0] === "-" ? offset : -offset;
+    let offsetDate = new Date(this.getTime() - offset * 6e4);
+    return offsetDate.toISOString().slice(0, -1) + this.#offset;
+  }
+  static wrapAsOffsetDateTime(jsDate, offset = "Z") {
+    let date = new _TomlDate(jsDate);
+    date.#offset = offset;
+    return date;
+  }
+  static wrapAsLocalDateTime(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#offset = null;
+    return date;
+  }
+  static wrapAsLocalDate(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#hasTime = false;
+    date.#offset = null;
+    return date;
+  }
+  static wrapAsLocalTime(jsDate) {
+    let date = new _TomlDate(jsDate);
+    date.#hasDate = false;
+    date.#offset = null;
+    return date;
+  }
+};
+
+// node_modules/smol-toml/dist/extract.js
+function isDigit(char, base = 10) {
+  return base === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base;
+}
+function isEndOfValue(char, delim) {
+  return char === 32 || char === 9 || char === 10 || char === 13 || // Structure end or next value delimiter
+  delim && (char === delim || char === 44) || // Comment
+  char === 35;
+}
+function extractValue(ctx, end) {
+  let errPtr = ctx.p;
+  let c3 = ctx.s.charCodeAt(ctx.p);
+  if (c3 === 91 || c3 === 123) {
+    ctx.d-- || TomlError.x("document contains excessively nested structures. aborting.", ctx);
+    let value = c3 === 91 ? parseArray(ctx) : parseInlineTable(ctx);
+    ctx.d++;
+    return value;
+  }
+  if (c3 === 34 || c3 === 39) {
+    return parseString(ctx);
+  }
+  if (c3 === 116) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 114 || ctx.s.charCodeAt(++ctx.p) !== 117 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, true;
+  }
+  if (c3 === 102) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 108 || ctx.s.charCodeAt(++ctx.p) !== 115 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, false;
+  }
+  if (c3 === 43 || c3 === 45) {
+    return parseNumber2(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c3, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 4) === 45 && ctx.s.charCodeAt(ctx.p + 7) === 45) {
+    return parseDate(ctx, c3, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 2) === 58) {
+    return parseTime(ctx, c3, end);
+  }
+  return parseNumber2(ctx, ctx.p, c3, 0, end);
+}
+function parseNumber2(ctx, startPtr, startChr, sign, endChr) {
+  let c3 = startChr;
+  let state = 0;
+  let hasUnderscores = false;
+  if (c3 === 105) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 110 || ctx.s.charCodeAt(++ctx.p) !== 102)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, (sign || 1) / 0;
+  }
+  if (c3 === 110) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 110)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, NaN;
+  }
+  if (c3 === 48) {
+    if (++ctx.p >= ctx.s.length || isEndOfValue(c3 = ctx.s.charCodeAt(ctx.p), endChr))
+      return ctx.bi === true ? 0n : 0;
+    if (!sign) {
+      if (c3 === 120)
+        return parseIntegerBaseN(ctx, startPtr, 16, endChr);
+      else if (c3 === 98)
+        return parseIntegerBaseN(ctx, startPtr, 2, endChr);
+      else if (c3 === 111)
+        return parseIntegerBaseN(ctx, startPtr, 8, endChr);
+    }
+    if (c3 === 46)
+      state = 2;
+    else if (c3 === 101 || c3 === 69)
+      state = 4;
+    else
+      TomlError.x("illegal leading zero", ctx, startPtr);
+  } else if (!isDigit(c3))
+    TomlError.x("invalid value", ctx, startPtr);
+  while (++ctx.p < ctx.s.length && (c3 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c3, endChr))) {
+    if (!state)
+      state = 1;
+    if (c3 === 95) {
+      if (!(state & 1))
+        TomlError.x("illegal underscore", ctx);
+      state += 11;
+      hasUnderscores = true;
+    } else if (state === 1 && c3 === 46)
+      state = 2;
+    else if ((state === 1 || state === 3) && (c3 === 101 || c3 === 69))
+      state = 4;
+    else if (state === 4 && (c3 === 43 || c3 === 45)) {
+      state = 6;
+    } else if (!isDigit(c3))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (state > 9)
+      state -= 11;
+    else if (!(state & 1))
+      state++;
+  }
+  if (!state) {
+    let val = (startChr - 48) * (sign || 1);
+    return ctx.bi === true ? BigInt(val) : val;
+  }
+  if (!(state & 1))
+    TomlError.x("unfinished numeric value", ctx, startPtr);
+  let str = ctx.s.slice(startPtr, ctx.p);
+  if (hasUnderscores)
+    str = str.replaceAll("_", "");
+  return state > 1 ? parseFloat(str) : parseInteger(ctx, str, 10, startPtr);
+}
+function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+  let c3, underscore = 1;
+  while (++ctx.p < ctx.s.length && (c3 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c3, endChr))) {
+    if (c3 === 95) {
+      if (underscore & 1)
+        TomlError.x("illegal underscore", ctx);
+      underscore = 3;
+    } else if (!isDigit(c3, base))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (underscore & 1)
+      underscore--;
+  }
+  if (underscore & 1)
+    TomlError.x("unfinished numeric value", ctx);
+  let str = ctx.s.slice(startPtr + 2, ctx.p);
+  if (underscore)
+    str = str.replaceAll("_", "");
+  return parseInteger(ctx, str, base, startPtr);
+}
+function parseInteger(ctx, str, base, startPtr) {
+  if (ctx.bi !== true)
+    int: {
+      let val = parseInt(str, base);
+      if (!Number.isSafeInteger(val)) {
+        if (ctx.bi)
+          break int;
+        TomlError.x("integer value cannot be represented losslessly", ctx, startPtr);
+      }
+      return val;
+    }
+  return base === 10 ? BigInt(str) : BigInt((base === 2 ? "0b" : base === 8 ? "0o" : "0x") + str);
+}
+function parseDate(ctx, c3, endChr) {
+  let startPtr = ctx.p++, unsafeSeparator;
+  if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++))) {
+    return parseNumber2(ctx, ctx.p = startPtr, c3, 0, endChr);
+  }
+  ctx.p += 5;
+  if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
+    TomlError.x("invalid date-time: date part is malformed", ctx, startPtr);
+  if (ctx.p >= ctx.s.length || ((c3 = ctx.s.charCodeAt(ctx.p)) !== 32 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c3 !== 84 && c3 !== 116) {
+    let t2 = ctx.s.slice(startPtr, ctx.p);
+    return readDate(ctx, t2, 3, false, startPtr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 3) !== 58)
+    TomlError.x("invalid date-time: time part is malformed", ctx, startPtr);
+  if (ctx.s.charCodeAt(ctx.p += 3) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  if (c3 = ctx.s.charCodeAt(ctx.p)) {
+    if (c3 === 90 || c3 === 122) {
+      let t2 = ctx.s.slice(startPtr, ++ctx.p);
+      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, "[+00:00]");
+    }
+    if (c3 === 43 || c3 === 45) {
+      let t2 = ctx.s.slice(startPtr, ctx.p += 6);
+      return readDate(ctx, t2, 1, unsafeSeparator, startPtr, !ctx.ld && "[" + ctx.s.slice(ctx.p - 6, ctx.p) + "]");
+    }
+  }
+  let t = ctx.s.slice(startPtr, ctx.p);
+  return readDate(ctx, t, 2, unsafeSeparator, startPtr);
+}
+function parseTime(ctx, c3, endChr) {
+  let start2 = ctx.p;
+  if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
+    return parseNumber2(ctx, --ctx.p, c3, 0, endChr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 4) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  let t = ctx.s.slice(start2, ctx.p);
+  return readDate(ctx, t, 4, false, start2);
+}
+function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
+  if (ctx.ld) {
+    let date = new TomlDate(str, type, unsafeDelim);
+    if (!date.isValid())
+      TomlError.x("invalid date", ctx, errPtr);
+    return date;
+  }
+  try {
+    if (temporalSuffix)
+      str += temporalSuffix;
+    switch (type) {
+      case 1:
+        return Temporal.ZonedDateTime.from(str);
+      case 2:
+        return Temporal.PlainDateTime.from(str);
+      case 3:
+        return Temporal.PlainDate.from(str);
+      case 4:
+        return Temporal.PlainTime.from(str);
+    }
+  } catch (e) {
+    TomlError.x(e instanceof Error ? e.message : "" + e, ctx, errPtr);
+  }
+}
+
+// node_modules/smol-toml/dist/util.js
+function skipComment(ctx) {
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    let c3 = ctx.s.charCodeAt(ctx.p);
+    if (c3 === 10)
+      break;
+    if (c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10) {
+      ctx.p++;
+      break;
+    }
+    if (c3 < 32 && c3 !== 9 || c3 === 127) {
+      TomlError.x("control characters are not allowed in comments", ctx);
+    }
+  }
+}
+function skipVoid(ctx, banNewLines, banComments) {
+  let c3;
+  while (ctx.p < ctx.s.length) {
+    while (ctx.p < ctx.s.length && ((c3 = ctx.s.charCodeAt(ctx.p)) === 32 || c3 === 9 || !banNewLines && (c3 === 10 || c3 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)))
+      ctx.p++;
+    if (banComments || c3 !== 35)
+      break;
+    skipComment(ctx);
+  }
+}
+
+// node_modules/smol-toml/dist/struct.js
+function parseKey(ctx, end = 61) {
+  let startPtr;
+  let state = 0;
+  let parsed = [];
+  let sliceStart;
+  let c3 = ctx.s.charCodeAt(startPtr = ctx.p);
+  do {
+    if (c3 === end) {
+      if (!state)
+        TomlError.x("unexpected end of key", ctx);
+      if (state === 1)
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+      return ctx.p++, parsed;
+    } else if (c3 === 46) {
+      if (!state)
+        TomlError.x("illegal empty bare key", ctx);
+      if (state === 1)
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+      state = 0;
+    } else if (!state && (c3 === 34 || c3 === 39)) {
+      if (c3 === ctx.s.charCodeAt(ctx.p + 1) && c3 === ctx.s.charCodeAt(ctx.p + 2))
+        TomlError.x("illegal quoted key: multiline strings are not allowed", ctx);
+      parsed.push(parseString(ctx));
+      state = 2;
+      ctx.p--;
+    } else if (c3 === 32 || c3 === 9) {
+      if (state === 1) {
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+        state = 2;
+      }
+    } else if (state === 2 || c3 < 48 && c3 !== 45 || c3 > 57 && c3 < 65 || c3 > 90 && c3 < 97 && c3 !== 95 || c3 > 122) {
+      TomlError.x("illegal character in key", ctx);
+    } else if (!state) {
+      state = 1;
+      sliceStart = ctx.p;
+    }
+  } while (c3 = ctx.s.charCodeAt(++ctx.p));
+  TomlError.x("incomplete key-value: cannot find end of key", ctx, startPtr);
+}
+function parseInlineTable(ctx) {
+  let startPtr = ctx.p++;
+  let res = /* @__PURE__ */ Object.create(null);
+  let seen = /* @__PURE__ */ new Set();
+  let c3;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p)) === 125) {
+      ctx.p++;
+      return res;
+    }
+    let k;
+    let t = res;
+    let hasOwn = false;
+    let errPtr = ctx.p;
+    let key2 = parseKey(ctx);
+    for (let i2 = 0; i2 < key2.length; i2++) {
+      if (i2)
+        t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+      k = key2[i2];
+      if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== "object" || seen.has(t[k]))) {
+        TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+      }
+      let unsafe = k === "__proto__";
+      if (ctx.uk && (unsafe || k === "constructor")) {
+        t = ctx.uk !== 1 && TomlError.x("document contains an unsafe property", ctx, errPtr);
+        break;
+      }
+      if (!hasOwn && unsafe) {
+        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+      }
+    }
+    if (hasOwn) {
+      TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+    }
+    skipVoid(ctx, true, true);
+    let value = extractValue(
+      ctx,
+      125
+      /* } */
+    );
+    if (t && typeof (t[k] = value) === "object")
+      seen.add(value);
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p++)) === 125) {
+      return res;
+    }
+    if (c3 !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished table", ctx, startPtr);
+}
+function parseArray(ctx) {
+  let startPtr = ctx.p++;
+  let res = [];
+  let c3;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p)) === 93) {
+      ctx.p++;
+      return res;
+    }
+    res.push(extractValue(
+      ctx,
+      93
+      /* ] */
+    ));
+    skipVoid(ctx);
+    if ((c3 = ctx.s.charCodeAt(ctx.p++)) === 93) {
+      return res;
+    }
+    if (c3 !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished array", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/parse.js
+function peekTable(ctx, key2, table, meta, type) {
+  let t = table;
+  let m = meta;
+  let k;
+  let hasOwn = false;
+  let state;
+  for (let i2 = 0; i2 < key2.length; i2++) {
+    if (i2) {
+      t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+      m = (state = m[k]).c;
+      if (type === 0 && (state.t === 1 || state.t === 2)) {
+        return null;
+      }
+      if (state.t === 2) {
+        let l = t.length - 1;
+        t = t[l];
+        m = m[l].c;
+      }
+    }
+    k = key2[i2];
+    if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 && m[k]?.d) {
+      return null;
+    }
+    if (!hasOwn) {
+      let unsafe = k === "__proto__";
+      if (ctx.uk && (unsafe || k === "constructor"))
+        return false;
+      if (unsafe) {
+        Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+        Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
+      }
+      m[k] = {
+        t: i2 < key2.length - 1 && type === 2 ? 3 : type,
+        d: false,
+        i: 0,
+        c: /* @__PURE__ */ Object.create(null)
+      };
+    }
+  }
+  state = m[k];
+  if (state.t !== type && !(type === 1 && state.t === 3)) {
+    return null;
+  }
+  if (type === 2) {
+    if (!state.d) {
+      state.d = true;
+      t[k] = [];
+    }
+    t[k].push(t = /* @__PURE__ */ Object.create(null));
+    state.c[state.i++] = state = { t: 1, d: false, i: 0, c: /* @__PURE__ */ Object.create(null) };
+  }
+  if (state.d) {
+    return null;
+  }
+  state.d = true;
+  if (type === 1) {
+    t = hasOwn ? t[k] : t[k] = /* @__PURE__ */ Object.create(null);
+  } else if (type === 0 && hasOwn) {
+    return null;
+  }
+  return [k, t, state.c];
+}
+function validateTablePeek(ctx, peek, ptr) {
+  if (peek === null || ctx.uk === 2)
+    TomlError.x(peek === null ? "trying to redefine an already defined table or value" : "document contains an unsafe property", ctx, ptr);
+}
+function parse(toml, options = {}) {
+  let ctx = {
+    s: toml,
+    p: 0,
+    d: options.maxDepth ?? 1e3,
+    bi: options.integersAsBigInt ?? false,
+    ld: options.useLegacyDate ?? true,
+    uk: options.unsafeKeyBehaviour === "throw" ? 2 : options.unsafeKeyBehaviour === "drop" ? 1 : 0
+  };
+  let res = /* @__PURE__ */ Object.create(null);
+  let meta = /* @__PURE__ */ Object.create(null);
+  let tmp;
+  let skipping = false;
+  let tbl = res;
+  let m = meta;
+  if (toml.charCodeAt(0) === 65279)
+    ctx.p++;
+  skipVoid(ctx);
+  while (ctx.p < toml.length) {
+    if (toml.charCodeAt(ctx.p) === 91) {
+      let isTableArray = toml.charCodeAt(++ctx.p) === 91;
+      tmp = ctx.p += +isTableArray;
+      skipping = false;
+      let k = parseKey(
+        ctx,
+        93
+        /* ] */
+      );
+      if (isTableArray) {
+        if (toml.charCodeAt(ctx.p) !== 93) {
+          TomlError.x("expected end of table array declaration", ctx);
+        }
+        ctx.p++;
+      }
+      let p = peekTable(
+        ctx,
+        k,
+        res,
+        meta,
+        isTableArray ? 2 : 1
+        /* Type.EXPLICIT */
+      );
+      if (!p) {
+        validateTablePeek(ctx, p, tmp);
+        skipping = true;
+      } else {
+        m = p[2];
+        tbl = p[1];
+      }
+    } else {
+      tmp = ctx.p;
+      let k = parseKey(ctx);
+      let p = peekTable(
+        ctx,
+        k,
+        tbl,
+        m,
+        0
+        /* Type.DOTTED */
+      );
+      if (!p && !skipping)
+        validateTablePeek(ctx, p, tmp);
+      skipVoid(ctx, true, true);
+      let v = extractValue(ctx, void 0);
+      if (p && !skipping)
+        p[1][p[0]] = v;
+    }
+    skipVoid(ctx, true);
+    if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 10 && (tmp !== 13 || toml.charCodeAt(ctx.p + 1) !== 10)) {
+      TomlError.x("each key-value declaration must be followed by an end-of-line", ctx);
+    }
+    skipVoid(ctx);
+  }
+  return res;
+}
+
+// node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
+
+// tools/src/auth/policy.ts
+var ACCESS_MODES = ["disabled", "anonymous", "authenticated"];
+function parseAccessMode(text, where) {
+  if (ACCESS_MODES.includes(text)) return text;
+  throw new CliError("usage", `${where}: ${JSON.stringify(text)} is not one of ${ACCESS_MODES.join(", ")}`, { exitCode: 2 });
+}
+function globToRegExp(glob) {
+  let re = "";
+  for (let i2 = 0; i2 < glob.length; i2++) {
+    const c3 = glob[i2];
+    if (c3 === "*" && glob[i2 + 1] === "*") {
+      re += ".*";
+      i2++;
+    } else if (c3 === "*") re += "[^/]*";
+    else if (c3 === "?") re += "[^/]";
+    else re += c3.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+function rightFor(action) {
+  if (action === "push" || action === "delete") return "push";
+  if (action === "ping") return void 0;
+  return "pull";
+}
+function needsLogin(p) {
+  return p.pull === "authenticated" || p.push === "authenticated" || p.rules.some((r) => r.pull !== void 0 || r.push !== void 0);
+}
+function decide(p, action, repository, who) {
+  const right2 = rightFor(action);
+  if (right2 === void 0) return who.kind === "anonymous" && needsLogin(p) ? "login" : "allow";
+  const mode = p[right2];
+  if (mode === "disabled") return "disabled";
+  const rule = repository === void 0 ? void 0 : p.rules.find((r) => r[right2] !== void 0 && r.regex.test(repository));
+  const users = rule?.[right2];
+  if (users) {
+    if (who.kind === "anonymous") return "login";
+    return users.includes("*") || users.includes(who.name) ? "allow" : "forbidden";
+  }
+  if (mode === "authenticated" && who.kind === "anonymous") return "login";
+  return "allow";
+}
+function userList(v, where) {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && x.length > 0)) {
+    throw new CliError("access-config", `${where} must be a list of user names, as ["alice", "ci"]`);
+  }
+  return v;
+}
+function parseAccessConfig(text, file, defaults) {
+  let doc;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    const first = String(err.message).split("\n")[0];
+    throw new CliError("access-config", `${file}: ${first}`);
+  }
+  const policy = { ...defaults, rules: [] };
+  for (const [key2, value] of Object.entries(doc)) {
+    if (key2 === "pull" || key2 === "push") {
+      if (typeof value !== "string") throw new CliError("access-config", `${file}: ${key2} must be a string`);
+      policy[key2] = parseAccessMode(value, `${file}: ${key2}`);
+    } else if (key2 === "repository") {
+      if (!Array.isArray(value)) throw new CliError("access-config", `${file}: write rules as [[repository]] tables`);
+      value.forEach((raw, i2) => {
+        const where = `${file}: repository #${i2 + 1}`;
+        const r = raw;
+        for (const k of Object.keys(r)) if (!["match", "pull", "push"].includes(k)) throw new CliError("access-config", `${where}: unknown key ${JSON.stringify(k)}`);
+        if (typeof r.match !== "string" || r.match === "") throw new CliError("access-config", `${where}: match must be a repository glob`);
+        const rule = { match: r.match, regex: globToRegExp(r.match) };
+        if (r.pull !== void 0) rule.pull = userList(r.pull, `${where}: pull`);
+        if (r.push !== void 0) rule.push = userList(r.push, `${where}: push`);
+        policy.rules.push(rule);
+      });
+    } else {
+      throw new CliError("access-config", `${file}: unknown key ${JSON.stringify(key2)} (known: pull, push, [[repository]])`);
+    }
+  }
+  return policy;
+}
+
+// tools/src/auth/controller.ts
+var DEFAULT_REALM = "container-registry";
+var FileWatch = class {
+  constructor(path6, parse2, initial, warn) {
+    this.path = path6;
+    this.parse = parse2;
+    this.warn = warn;
+    this.value = initial;
+  }
+  path;
+  parse;
+  warn;
+  stamp;
+  value;
+  async get() {
+    let stamp = "missing";
+    try {
+      const st = await stat3(this.path);
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+    }
+    if (stamp === this.stamp) return this.value;
+    try {
+      const text = stamp === "missing" ? void 0 : await readFile6(this.path, "utf8");
+      this.value = this.parse(text);
+      this.stamp = stamp;
+    } catch (err) {
+      if (this.stamp !== `bad:${stamp}`) this.warn(`container-registry: ${this.path}: keeping the previous settings: ${err.message}`);
+      this.stamp = `bad:${stamp}`;
+    }
+    return this.value;
+  }
+  /** load reads the file now and throws when it does not parse (for a clear error at start). */
+  async load() {
+    let stamp = "missing";
+    let text;
+    try {
+      const st = await stat3(this.path);
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      text = await readFile6(this.path, "utf8");
+    } catch (err) {
+      if (err.code !== "ENOENT") throw err;
+    }
+    this.value = this.parse(text);
+    this.stamp = stamp;
+    return this.value;
+  }
+};
+var HtpasswdAccessController = class {
+  constructor(o2) {
+    this.o = o2;
+    const paths = new StoragePaths(o2.storageDir);
+    const warn = o2.warn ?? ((line) => process.stderr.write(`${line}
+`));
+    this.users = new FileWatch(paths.htpasswd(), (t) => new Map(parseHtpasswd(t ?? "").map((e) => [e.user, e.hash])), /* @__PURE__ */ new Map(), warn);
+    const file = paths.accessConfig();
+    const build = (t) => {
+      const p = t === void 0 ? { ...o2.defaults, rules: [] } : parseAccessConfig(t, file, o2.defaults);
+      return { ...p, ...definedOnly(o2.overrides ?? {}) };
+    };
+    this.policyFile = new FileWatch(file, build, build(void 0), warn);
+    this.limiter = new FailureLimiter(o2.limiter);
+    this.challenge = basicChallenge(o2.realm ?? DEFAULT_REALM);
+  }
+  o;
+  users;
+  policyFile;
+  limiter;
+  challenge;
+  // A successful check is remembered as an HMAC under a per-process key, so the next request of a
+  // push (there are hundreds) costs a hash and a constant-time compare, not a bcrypt round.
+  macKey = randomBytes5(32);
+  verified = /* @__PURE__ */ new Map();
+  /** policy is the policy in force now (after re-reading access.toml if it changed). */
+  policy() {
+    return this.policyFile.get();
+  }
+  /** load reads both files now; a broken access.toml throws (secure mode's start reports it). */
+  async load() {
+    await this.users.get();
+    return this.policyFile.load();
+  }
+  mac(password) {
+    return createHmac("sha256", this.macKey).update(password, "utf8").digest();
+  }
+  async verify(user, password) {
+    const hash2 = (await this.users.get()).get(user);
+    const known = this.verified.get(user);
+    if (hash2 !== void 0 && known && known.hash === hash2) {
+      if (timingSafeEqual(known.mac, this.mac(password))) return true;
+    }
+    const ok = await verifyHash(password, hash2);
+    if (ok && hash2 !== void 0) this.verified.set(user, { hash: hash2, mac: this.mac(password) });
+    return ok;
+  }
+  unauthorized(message) {
+    return { allowed: false, status: 401, user: void 0, challenge: this.challenge, message };
+  }
+  /** check decides one request. */
+  async check(req) {
+    const policy = await this.policy();
+    let who = { kind: "anonymous" };
+    if (this.o.verifyCredentials) {
+      const creds = parseAuthorization(req.authorization);
+      if (creds.kind === "invalid") return this.unauthorized("unsupported Authorization header; this registry takes Basic credentials");
+      if (creds.kind === "basic") {
+        const wait = this.limiter.retryAfter(req.remoteAddress);
+        if (wait > 0) return { allowed: false, status: 429, user: void 0, retryAfter: wait, message: "too many failed logins from this address; wait and retry" };
+        if (!await this.verify(creds.user, creds.password)) {
+          this.limiter.failed(req.remoteAddress);
+          return this.unauthorized("invalid username or password");
+        }
+        this.limiter.succeeded(req.remoteAddress);
+        who = { kind: "user", name: creds.user };
+      }
+    }
+    const user = who.kind === "user" ? who.name : void 0;
+    switch (decide(policy, req.action, req.repository, who)) {
+      case "allow":
+        return { allowed: true, user };
+      case "login":
+        return this.unauthorized("authentication required");
+      case "disabled":
+        return { allowed: false, status: 403, user, message: `${req.action === "push" || req.action === "delete" ? "pushing" : "pulling"} is disabled on this registry` };
+      case "forbidden":
+        return { allowed: false, status: 403, user, message: `user ${user} may not ${req.action} ${req.repository ?? ""}`.trim() };
+    }
+  }
+};
+function definedOnly(o2) {
+  return Object.fromEntries(Object.entries(o2).filter(([, v]) => v !== void 0));
+}
+
+// tools/src/cli/secure.ts
+function isTrue(value) {
+  return value !== void 0 && /^(1|true|yes|on)$/i.test(value.trim());
+}
+async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
+  const secure = flags.tls === true || isTrue(env2.CONTAINER_REGISTRY_SECURE);
+  if (secure && isTrue(env2.CONTAINER_REGISTRY_INSECURE)) {
+    throw new CliError("config-conflict", `${flags.tls ? "--tls" : "CONTAINER_REGISTRY_SECURE=1"} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`, { exitCode: 2 });
+  }
+  const auth = flags.auth === true || isTrue(env2.CONTAINER_REGISTRY_AUTH);
+  if (auth && !secure) {
+    throw new CliError("auth-needs-tls", "authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1", { exitCode: 2 });
+  }
+  const paths = new StoragePaths(storageDir);
+  const mode = auth ? "authenticated" : "anonymous";
+  const controller = new HtpasswdAccessController({
+    storageDir,
+    defaults: { pull: mode, push: mode },
+    overrides: { pull: flags.pull, push: flags.push },
+    verifyCredentials: secure,
+    warn: o2.warn
+  });
+  const policy = await controller.load();
+  const notes = [];
+  if (!secure) {
+    if (needsLogin(policy)) {
+      throw new CliError("auth-needs-tls", `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
+    }
+    const open4 = policy.pull === "anonymous" && policy.push === "anonymous";
+    return { secure: false, tls: void 0, access: open4 ? ALLOW_ALL : controller, notes: open4 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
+  }
+  const pki = await ensurePki({ storageDir, ...pkiSettingsFromEnv(env2, o2.hostname) });
+  if (pki.caCreated) notes.push(`created a CA: clients trust ${pki.files.clientCaCert}`);
+  if (pki.serverIssued && !pki.caCreated) notes.push(`issued a new server certificate (${pki.serverIssued})`);
+  notes.push(...pki.warnings);
+  const user = await ensureDefaultUser(storageDir, env2);
+  if (user.action !== "kept") notes.push(`${user.action} user ${user.user}; its password is in ${user.passwordFile}`);
+  notes.push(`access: pull ${policy.pull}, push ${policy.push}${policy.rules.length ? `, ${policy.rules.length} repository rule(s)` : ""}`);
+  return { secure: true, tls: { certFile: paths.serverCert(), keyFile: paths.serverKey() }, access: controller, notes };
+}
+
+// tools/src/cli/commands/server.ts
+function secureOptions(y) {
+  return y.option("tls", { type: "boolean", default: false, describe: "Serve HTTPS only, creating the PKI and default user if missing [env CONTAINER_REGISTRY_SECURE=1]" }).option("auth", { type: "boolean", default: false, describe: "Require logins to pull and push (needs --tls) [env CONTAINER_REGISTRY_AUTH=1]" }).option("pull", { type: "string", choices: ACCESS_MODES, describe: "Who may pull (over auth/access.toml)" }).option("push", { type: "string", choices: ACCESS_MODES, describe: "Who may push (over auth/access.toml)" });
+}
+async function checkStorageWritable(dir) {
+  const probe2 = join7(dir, `.write-test-${process.pid}`);
+  try {
+    await mkdir5(dir, { recursive: true });
     await writeFile3(probe2, "");
-    await unlink2(probe2);
+    await unlink3(probe2);
   } catch (err) {
     const code = err.code ?? "error";
     throw new CliError("storage", `cannot write the storage directory ${dir} (${code})`);
@@ -15834,26 +37746,32 @@ function listenError(err, host, port) {
 async function buildServeOptions(args) {
   const storageDir = resolveStorage(args.storage);
   const { host, port } = parseListen(args.listen);
+  await checkStorageWritable(storageDir);
+  const secure = await resolveSecureMode(process.env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
   return {
     storageDir,
     host,
     port,
+    tls: secure.tls,
+    access: secure.access,
     accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}
-`)
+`),
+    notes: secure.notes
   };
 }
 var serve = {
   command: "serve",
   describe: "Run the registry in the foreground",
-  builder: (y) => listenOption(storageOption(y)).option("drain-timeout", {
+  builder: (y) => secureOptions(listenOption(storageOption(y))).option("drain-timeout", {
     type: "number",
     default: 8,
     describe: "Seconds to let in-flight requests finish on SIGTERM/SIGINT"
   }),
   handler: async (args) => {
-    const options = await buildServeOptions(args);
-    await checkStorageWritable(options.storageDir);
-    const instanceId = randomBytes3(8).toString("hex");
+    const { notes, ...options } = await buildServeOptions(args);
+    for (const note of notes) process.stderr.write(`container-registry: ${note}
+`);
+    const instanceId = randomBytes6(8).toString("hex");
     let running;
     try {
       running = await startRegistry({ ...options, instanceId });
@@ -15899,23 +37817,24 @@ function withoutOptions(argv, names) {
 var start = {
   command: "start",
   describe: "Start the registry in the background; returns when it answers",
-  builder: (y) => listenOption(storageOption(y)).option("timeout", { type: "number", default: 20, describe: "Seconds to wait for the registry to answer" }).option("drain-timeout", { type: "number", default: 8, describe: "Passed to serve" }),
+  builder: (y) => secureOptions(listenOption(storageOption(y))).option("timeout", { type: "number", default: 20, describe: "Seconds to wait for the registry to answer" }).option("drain-timeout", { type: "number", default: 8, describe: "Passed to serve" }),
   handler: async (args) => {
-    const options = await buildServeOptions(args);
-    await checkStorageWritable(options.storageDir);
+    const { notes, ...options } = await buildServeOptions(args);
+    for (const note of notes) process.stderr.write(`container-registry: ${note}
+`);
     const paths = new StoragePaths(options.storageDir);
     const argv = process.argv.slice(2);
     const serveArgs = withoutOptions(argv.filter((a2) => a2 !== "start"), ["timeout", "storage"]);
     serveArgs.push("--storage", options.storageDir);
-    const result = await startDetached({ pidFile: paths.pidFile(), logFile: paths.logFile(), serveArgs, timeoutMs: args.timeout * 1e3 });
-    if (!result.ok) {
-      const tail = result.logTail ? `
+    const result2 = await startDetached({ pidFile: paths.pidFile(), logFile: paths.logFile(), serveArgs, timeoutMs: args.timeout * 1e3 });
+    if (!result2.ok) {
+      const tail = result2.logTail ? `
 --- ${paths.logFile()} (last lines) ---
-${result.logTail}` : "";
-      throw new CliError("start-failed", `${result.reason}${tail}`);
+${result2.logTail}` : "";
+      throw new CliError("start-failed", `${result2.reason}${tail}`);
     }
-    const verb = result.already ? "already running" : "started";
-    process.stdout.write(`Registry ${verb}: ${result.record.url} (pid ${result.record.pid}, storage ${options.storageDir})
+    const verb = result2.already ? "already running" : "started";
+    process.stdout.write(`Registry ${verb}: ${result2.record.url} (pid ${result2.record.pid}, storage ${options.storageDir})
 `);
   }
 };
@@ -15925,11 +37844,11 @@ var stop = {
   builder: (y) => storageOption(y).option("timeout", { type: "number", default: 10, describe: "Seconds before SIGKILL" }),
   handler: async (args) => {
     const paths = new StoragePaths(resolveStorage(args.storage));
-    const result = await stopServer(paths.pidFile(), args.timeout * 1e3);
-    if (result.stopped === "not-running") process.stdout.write("Registry not running\n");
-    else if (result.stopped === "term") process.stdout.write(`Registry stopped (pid ${result.pid}, ${result.ms} ms)
+    const result2 = await stopServer(paths.pidFile(), args.timeout * 1e3);
+    if (result2.stopped === "not-running") process.stdout.write("Registry not running\n");
+    else if (result2.stopped === "term") process.stdout.write(`Registry stopped (pid ${result2.pid}, ${result2.ms} ms)
 `);
-    else process.stdout.write(`Registry killed after ${args.timeout} s (pid ${result.pid})
+    else process.stdout.write(`Registry killed after ${args.timeout} s (pid ${result2.pid})
 `);
   }
 };
@@ -15964,8 +37883,8 @@ var status = {
 var serverCommands = [serve, start, stop, status];
 
 // tools/src/storage/gc.ts
-import { join as join6 } from "node:path";
-import { rename as rename2, rmdir, unlink as unlink3 } from "node:fs/promises";
+import { join as join8 } from "node:path";
+import { rename as rename2, rmdir, unlink as unlink4 } from "node:fs/promises";
 var QUARANTINE = ".gc-quarantine";
 async function mark(store, deleteUntagged, keepNewerThan) {
   const marked = /* @__PURE__ */ new Set();
@@ -16037,8 +37956,8 @@ async function allBlobs(store) {
   const out = [];
   const root = store.paths.blobsRoot();
   for (const alg of await store.driver.list(root)) {
-    for (const prefix of await store.driver.list(join6(root, alg))) {
-      for (const hex of await store.driver.list(join6(root, alg, prefix))) {
+    for (const prefix of await store.driver.list(join8(root, alg))) {
+      for (const hex of await store.driver.list(join8(root, alg, prefix))) {
         const d = tryParseDigest(`${alg}:${hex}`);
         if (!d) continue;
         const info = await store.driver.stat(store.paths.blobData(d)).catch(() => void 0);
@@ -16056,7 +37975,7 @@ async function collectGarbage(store, options = {}) {
   const started = Date.now();
   const cutoff = started - graceMs;
   const deleteUntagged = options.deleteUntagged ?? false;
-  const report = {
+  const report2 = {
     dryRun: options.dryRun ?? false,
     blobsKept: 0,
     blobsDeleted: [],
@@ -16066,10 +37985,10 @@ async function collectGarbage(store, options = {}) {
     blobsRestored: 0
   };
   const first = await mark(store, deleteUntagged, cutoff);
-  for (const u2 of first.untagged) report.manifestsDeleted.push({ repository: u2.repository, digest: formatDigest(u2.digest) });
+  for (const u2 of first.untagged) report2.manifestsDeleted.push({ repository: u2.repository, digest: formatDigest(u2.digest) });
   const blobs = await allBlobs(store);
   const candidates = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs < cutoff);
-  report.blobsKept = blobs.length - candidates.length;
+  report2.blobsKept = blobs.length - candidates.length;
   log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period`);
   const uploadMaxAge = options.uploadMaxAgeMs ?? 7 * 24 * 36e5;
   for (const repo of await store.repositories()) {
@@ -16078,17 +37997,17 @@ async function collectGarbage(store, options = {}) {
       const begun = await store.driver.stat(store.paths.uploadStartedAt(repo, id)).catch(() => void 0);
       const lastActivity = Math.max(data?.mtimeMs ?? 0, begun?.mtimeMs ?? 0);
       if (started - lastActivity > uploadMaxAge) {
-        report.uploadsDeleted.push({ repository: repo, id });
-        if (!report.dryRun) await store.driver.deleteIfExists(store.paths.uploadDir(repo, id));
+        report2.uploadsDeleted.push({ repository: repo, id });
+        if (!report2.dryRun) await store.driver.deleteIfExists(store.paths.uploadDir(repo, id));
       }
     }
   }
-  if (report.dryRun) {
+  if (report2.dryRun) {
     for (const c3 of candidates) {
-      report.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
-      report.bytesFreed += c3.size;
+      report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
+      report2.bytesFreed += c3.size;
     }
-    return report;
+    return report2;
   }
   for (const u2 of first.untagged) await store.driver.deleteIfExists(store.paths.manifestRevisionDir(u2.repository, u2.digest));
   const quarantined = [];
@@ -16097,7 +38016,7 @@ async function collectGarbage(store, options = {}) {
     try {
       const now = await store.driver.stat(data);
       if (now.mtimeMs >= cutoff) continue;
-      await rename2(data, join6(store.paths.blobDir(c3.digest), QUARANTINE));
+      await rename2(data, join8(store.paths.blobDir(c3.digest), QUARANTINE));
       quarantined.push(c3);
     } catch {
     }
@@ -16106,20 +38025,20 @@ async function collectGarbage(store, options = {}) {
   const second = quarantined.length > 0 ? await mark(store, deleteUntagged, cutoff) : first;
   for (const c3 of quarantined) {
     const dir = store.paths.blobDir(c3.digest);
-    const aside = join6(dir, QUARANTINE);
+    const aside = join8(dir, QUARANTINE);
     if (second.marked.has(formatDigest(c3.digest))) {
       if (!await store.driver.exists(store.paths.blobData(c3.digest))) await rename2(aside, store.paths.blobData(c3.digest));
-      else await unlink3(aside);
-      report.blobsRestored++;
+      else await unlink4(aside);
+      report2.blobsRestored++;
       continue;
     }
-    await unlink3(aside);
+    await unlink4(aside);
     await rmdir(dir).catch(() => {
     });
-    report.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
-    report.bytesFreed += c3.size;
+    report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
+    report2.bytesFreed += c3.size;
   }
-  const deleted = new Set(report.blobsDeleted.map((b) => b.digest));
+  const deleted = new Set(report2.blobsDeleted.map((b) => b.digest));
   if (deleted.size > 0) {
     for (const repo of await store.repositories()) {
       for (const text of deleted) {
@@ -16130,8 +38049,8 @@ async function collectGarbage(store, options = {}) {
       }
     }
   }
-  log(`deleted ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored}`);
-  return report;
+  log(`deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored}`);
+  return report2;
 }
 
 // tools/src/cli/commands/gc.ts
@@ -16151,7 +38070,7 @@ var gcCommand = {
   builder: (y) => storageOption(y).option("delete-untagged", { type: "boolean", default: false, describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)" }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", { type: "number", default: 10, describe: "Minutes: content used this recently is never collected" }).option("settle", { type: "number", default: 5, describe: "Seconds to let in-flight pushes land before deleting" }).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
   handler: async (args) => {
     const store = new ImageStore(resolveStorage(args.storage));
-    const report = await collectGarbage(store, {
+    const report2 = await collectGarbage(store, {
       deleteUntagged: args["delete-untagged"],
       dryRun: args["dry-run"],
       graceMs: args.grace * 6e4,
@@ -16160,26 +38079,210 @@ var gcCommand = {
 `)
     });
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}
+      process.stdout.write(`${JSON.stringify(report2, null, 2)}
 `);
       return;
     }
-    const verb = report.dryRun ? "Would delete" : "Deleted";
-    for (const m of report.manifestsDeleted) process.stdout.write(`${verb} manifest ${m.repository}@${m.digest}
+    const verb = report2.dryRun ? "Would delete" : "Deleted";
+    for (const m of report2.manifestsDeleted) process.stdout.write(`${verb} manifest ${m.repository}@${m.digest}
 `);
-    for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${human(b.size)})
+    for (const b of report2.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${human(b.size)})
 `);
-    for (const u2 of report.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u2.repository} ${u2.id}
+    for (const u2 of report2.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u2.repository} ${u2.id}
 `);
     process.stdout.write(
-      `${verb} ${report.blobsDeleted.length} blob(s), ${human(report.bytesFreed)}; kept ${report.blobsKept}${report.blobsRestored ? `; ${report.blobsRestored} restored (used during gc)` : ""}
+      `${verb} ${report2.blobsDeleted.length} blob(s), ${human(report2.bytesFreed)}; kept ${report2.blobsKept}${report2.blobsRestored ? `; ${report2.blobsRestored} restored (used during gc)` : ""}
 `
     );
   }
 };
 
+// tools/src/pki/show.ts
+import { X509Certificate } from "node:crypto";
+import { readFile as readFile7 } from "node:fs/promises";
+function keyDescription(cert) {
+  const k = cert.publicKey;
+  const d = k.asymmetricKeyDetails ?? {};
+  if (k.asymmetricKeyType === "ec") return d.namedCurve === "prime256v1" ? "ECDSA P-256" : `EC ${d.namedCurve ?? ""}`.trim();
+  if (k.asymmetricKeyType === "rsa") return `RSA ${d.modulusLength ?? ""}`.trim();
+  return k.asymmetricKeyType ?? "unknown";
+}
+function summarize(role, file, pem, now = /* @__PURE__ */ new Date()) {
+  const node = new X509Certificate(pem);
+  const cert = parseCertificatePem(pem);
+  return {
+    role,
+    file,
+    subject: cert.subject,
+    issuer: cert.issuer,
+    sans: sansOf(cert).map(formatSan),
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    daysLeft: Math.floor((cert.notAfter.getTime() - now.getTime()) / 864e5),
+    key: keyDescription(node),
+    sha256: node.fingerprint256,
+    serial: node.serialNumber
+  };
+}
+async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
+  const paths = new StoragePaths(storageDir);
+  const out = [];
+  for (const [role, file] of [
+    ["ca", paths.caCert()],
+    ["server", paths.serverCert()]
+  ]) {
+    let pem;
+    try {
+      pem = await readFile7(file, "utf8");
+    } catch {
+      continue;
+    }
+    out.push(summarize(role, file, pem, now));
+  }
+  return out;
+}
+function formatSummary(list2) {
+  return list2.map(
+    (c3) => [
+      `${c3.role === "ca" ? "CA" : "Server"} certificate: ${c3.file}`,
+      `  subject:     ${c3.subject}`,
+      `  issuer:      ${c3.issuer}`,
+      ...c3.sans.length ? [`  names:       ${c3.sans.join(", ")}`] : [],
+      `  valid:       ${c3.notBefore} to ${c3.notAfter} (${c3.daysLeft < 0 ? "EXPIRED" : `${c3.daysLeft} days left`})`,
+      `  key:         ${c3.key}`,
+      `  serial:      ${c3.serial}`,
+      `  SHA-256:     ${c3.sha256}`
+    ].join("\n")
+  ).join("\n\n");
+}
+
+// tools/src/cli/commands/pki.ts
+function report(r) {
+  const out = [];
+  out.push(r.caCreated ? `Created CA ${r.files.caCert} (clients trust ${r.files.clientCaCert})` : `Kept CA ${r.files.caCert}`);
+  out.push(r.serverIssued ? `Issued server certificate ${r.files.serverCert} (${r.serverIssued})` : `Server certificate ${r.files.serverCert} is up to date`);
+  process.stdout.write(`${out.join("\n")}
+`);
+  for (const w of r.warnings) process.stderr.write(`container-registry: warning: ${w}
+`);
+}
+function algorithmOption(y) {
+  return y.option("algorithm", { type: "string", describe: `Type of new keys: ${KEY_ALGORITHMS.join(", ")} [default: ecdsa-p256, or the CA's]` });
+}
+var init = {
+  command: "init",
+  describe: "Create the CA and server certificate if missing; re-issue the server certificate when names change or it nears expiry",
+  builder: (y) => algorithmOption(storageOption(y)),
+  handler: async (args) => {
+    const storageDir = resolveStorage(args.storage);
+    const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
+    report(await ensurePki({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
+  }
+};
+var renew = {
+  command: "renew",
+  describe: "Issue a new server certificate and key now; with --ca also a new CA (targets must then trust it)",
+  builder: (y) => algorithmOption(storageOption(y)).option("ca", { type: "boolean", default: false, describe: "Replace the CA too" }),
+  handler: async (args) => {
+    const storageDir = resolveStorage(args.storage);
+    const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
+    report(await renewPki({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
+  }
+};
+var show = {
+  command: "show",
+  describe: "Print subjects, names, validity and SHA-256 fingerprints of the CA and server certificates",
+  builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
+  handler: async (args) => {
+    const storageDir = resolveStorage(args.storage);
+    const list2 = await showPki(storageDir);
+    if (list2.length === 0) throw new CliError("pki-missing", `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
+    process.stdout.write(args.json ? `${JSON.stringify(list2, null, 2)}
+` : `${formatSummary(list2)}
+`);
+  }
+};
+var pkiCommand = {
+  command: "pki <command>",
+  describe: "The CA and server certificate of secure mode",
+  builder: (y) => y.command(init).command(show).command(renew).demandCommand(1, "Name a pki command: init, show or renew."),
+  handler: () => {
+  }
+};
+
+// tools/src/cli/commands/auth.ts
+async function choosePassword(args, isDefault) {
+  if (args["password-stdin"]) return { password: await readPasswordFrom(process.stdin), generated: false };
+  if (isDefault && process.env.CONTAINER_REGISTRY_PASSWORD) {
+    return { password: checkPassword(process.env.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD"), generated: false };
+  }
+  return { password: generatePassword(), generated: true };
+}
+async function setPassword(args, mode, verb) {
+  const storageDir = resolveStorage(args.storage);
+  const user = checkUsername(args.user);
+  const defaultUser = defaultUsername(process.env);
+  const { password, generated } = await choosePassword(args, user === defaultUser);
+  await setUserPassword(storageDir, user, password, { mode, defaultUser });
+  const paths = new StoragePaths(storageDir);
+  if (user === defaultUser) {
+    process.stderr.write(`${verb} user ${user}; the password is in ${paths.passwordFile()}
+`);
+  } else if (generated) {
+    process.stderr.write(`${verb} user ${user} with a generated password (printed on stdout; it is not stored in clear)
+`);
+    process.stdout.write(`${password}
+`);
+  } else {
+    process.stderr.write(`${verb} user ${user}
+`);
+  }
+}
+var withUser = (y) => storageOption(y).positional("user", { type: "string", demandOption: true, describe: "User name" }).option("password-stdin", { type: "boolean", default: false, describe: "Read the password from stdin (first line)" });
+var add = {
+  command: "add <user>",
+  describe: "Add a user to auth/htpasswd",
+  builder: (y) => withUser(y),
+  handler: (args) => setPassword(args, "add", "Added")
+};
+var passwd = {
+  command: "passwd <user>",
+  describe: "Change a user's password",
+  builder: (y) => withUser(y),
+  handler: (args) => setPassword(args, "change", "Changed the password of")
+};
+var remove = {
+  command: "remove <user>",
+  aliases: ["rm"],
+  describe: "Remove a user",
+  builder: (y) => storageOption(y).positional("user", { type: "string", demandOption: true, describe: "User name" }),
+  handler: async (args) => {
+    await removeUser(resolveStorage(args.storage), args.user, { defaultUser: defaultUsername(process.env) });
+    process.stderr.write(`Removed user ${args.user}
+`);
+  }
+};
+var list = {
+  command: "list",
+  aliases: ["ls"],
+  describe: "List the users",
+  builder: (y) => storageOption(y),
+  handler: async (args) => {
+    const users = await readUsers(resolveStorage(args.storage));
+    process.stdout.write(users.map((u2) => `${u2.user}
+`).join(""));
+  }
+};
+var authCommand = {
+  command: "auth <command>",
+  describe: "Users of secure mode (auth/htpasswd)",
+  builder: (y) => y.command(add).command(remove).command(list).command(passwd).demandCommand(1, "Name an auth command: add, remove, list or passwd."),
+  handler: () => {
+  }
+};
+
 // tools/src/cli/commands/index.ts
-var commands = [...serverCommands, gcCommand];
+var commands = [...serverCommands, gcCommand, pkiCommand, authCommand];
 
 // tools/src/cli.ts
 var VERSION = "0.1.0";
