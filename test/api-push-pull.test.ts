@@ -215,6 +215,24 @@ t.test('PUT by digest checks the digest', async (t) => {
   t.equal(right.headers.get('location'), `/v2/${r}/manifests/${image.manifest.digest}`);
 });
 
+t.test('PUT by digest with ?tag= tags it in the same request (sha512 too)', async (t) => {
+  const r = repo();
+  const image = makeImage();
+  for (const b of [image.config, ...image.layers]) await uploadBlob(base, r, b);
+  const d512 = `sha512:${createHash('sha512').update(image.manifest.data).digest('hex')}`;
+  const put = await putManifest(base, r, `${d512}?tag=one&tag=two`, image.manifest);
+  t.equal(put.status, 201);
+  t.equal(put.headers.get('oci-tag'), 'one, two');
+  t.equal(put.headers.get('docker-content-digest'), d512);
+  for (const tag of ['one', 'two']) {
+    const get = await fetch(`${base}/v2/${r}/manifests/${tag}`);
+    t.equal(get.headers.get('docker-content-digest'), d512, `${tag} points at the sha512 digest`);
+  }
+  const bad = await putManifest(base, r, `${image.manifest.digest}?tag=-no`, image.manifest);
+  t.equal(bad.status, 400);
+  t.equal(await errorCode(bad), 'TAG_INVALID');
+});
+
 t.test('Docker schema 2 manifest and manifest list', async (t) => {
   const r = repo();
   const amd = makeImage({ mediaTypes: 'docker', architecture: 'amd64' });

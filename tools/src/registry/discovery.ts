@@ -17,11 +17,15 @@ export async function listTags(ctx: RequestContext, name: string): Promise<void>
   sendJson(req, res, 200, { name, tags: items }, headers);
 }
 
-/** listCatalog answers GET /v2/_catalog likewise. */
+/** listCatalog answers GET /v2/_catalog likewise, listing only repositories the requester may pull. */
 export async function listCatalog(ctx: RequestContext): Promise<void> {
   const { store, url, req, res } = ctx;
   const page = readPagination(url.searchParams);
-  const { items, more } = paginate(await store.repositories(), page);
+  // Only what the requester may pull: per-repository access rules must not leak private names.
+  const all = await store.repositories();
+  const visible: string[] = [];
+  for (const name of all) if (await ctx.mayPull(name)) visible.push(name);
+  const { items, more } = paginate(visible, page);
   const headers: Record<string, string> = {};
   if (more) headers.Link = nextLink('/v2/_catalog', page.n!, items[items.length - 1]!);
   sendJson(req, res, 200, { repositories: items }, headers);

@@ -4,6 +4,7 @@ import type { RequestContext } from './context.js';
 import { RegistryError } from '../oci/errors.js';
 import { formatDigest, parseDigest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
+import { isValidTag } from '../oci/names.js';
 import { sendEmpty } from './respond.js';
 
 /** getManifest answers GET and HEAD by tag or digest. */
@@ -41,11 +42,22 @@ async function readBody(ctx: RequestContext): Promise<Buffer> {
 
 /** putManifest stores a manifest; answers 201 with its digest and, for a referrer, OCI-Subject. */
 export async function putManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
+  // `?tag=` on a PUT by digest (distribution-spec, after v1.1) tags it in the same request,
+  // which is how a sha512 manifest gets a tag.
+  const extraTags = ctx.url.searchParams.getAll('tag');
+  for (const tag of extraTags) {
+    if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(tag.slice(0, 140))}`);
+  }
+  if (extraTags.length > 0 && !reference.includes(':')) {
+    throw new RegistryError('TAG_INVALID', 'the tag parameter needs a PUT by digest');
+  }
   const body = await readBody(ctx);
   const result = await ctx.store.manifests.put(name, reference, body, ctx.req.headers['content-type']);
+  for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result.digest);
   const digest = formatDigest(result.digest);
   const headers: Record<string, string> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest };
   if (result.subject) headers['OCI-Subject'] = result.subject;
+  if (extraTags.length > 0) headers['OCI-Tag'] = extraTags.join(', ');
   sendEmpty(ctx.res, 201, headers);
 }
 

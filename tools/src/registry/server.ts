@@ -21,7 +21,7 @@ export interface TlsFiles {
 export interface AccessLogEntry {
   time: string;
   addr: string;
-  user: string | undefined;
+  user: string | null;
   method: string;
   path: string;
   status: number;
@@ -130,7 +130,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
         options.accessLog({
           time: new Date().toISOString(),
           addr: req.socket.remoteAddress ?? '',
-          user,
+          user: user ?? null,
           method: req.method ?? '',
           path: url.pathname,
           status: res.statusCode,

@@ -10,7 +10,10 @@
 //   │       ├── _manifests/tags/<tag>/current/link         what the tag points at now
 //   │       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   every digest the tag has had
 //   │       └── _uploads/<id>/{data,startedat}             upload in progress
-//   ├── container-registry.pid, container-registry.log, config, pki/, auth/   (ours, never inside docker/)
+//   ├── container-registry.pid, container-registry.log     (ours, never inside docker/)
+//   ├── pki/{ca.key,ca.crt,server.key,server.crt}            secure mode; keys 0600
+//   ├── certs/ca.crt                                          the CA alone: a client cert dir (skopeo --cert-dir)
+//   └── auth/{htpasswd,password,access.toml}                 users (bcrypt), the default user's password (0600), policy
 //
 // A link file holds the digest text (`sha256:...`) and nothing else. Every path the code uses is
 // built here, from typed specs, so a name or digest can never escape the root.
@@ -132,5 +135,60 @@ export class StoragePaths {
   /** logFile is where a detached server writes its log. */
   logFile(): string {
     return join(this.storageDir, 'container-registry.log');
+  }
+
+  /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
+  pkiDir(): string {
+    return join(this.storageDir, 'pki');
+  }
+
+  /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
+  caKey(): string {
+    return join(this.pkiDir(), 'ca.key');
+  }
+
+  /** caCert is the CA certificate (PEM). */
+  caCert(): string {
+    return join(this.pkiDir(), 'ca.crt');
+  }
+
+  /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
+  serverKey(): string {
+    return join(this.pkiDir(), 'server.key');
+  }
+
+  /** serverCert is the server certificate the registry presents (PEM). */
+  serverCert(): string {
+    return join(this.pkiDir(), 'server.crt');
+  }
+
+  /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
+  certsDir(): string {
+    return join(this.storageDir, 'certs');
+  }
+
+  /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
+  certsCaCert(): string {
+    return join(this.certsDir(), 'ca.crt');
+  }
+
+  /** authDir holds users and the access policy (mode 0700). */
+  authDir(): string {
+    return join(this.storageDir, 'auth');
+  }
+
+  /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
+  htpasswd(): string {
+    return join(this.authDir(), 'htpasswd');
+  }
+
+  /** passwordFile holds the default user's password (0600). */
+  passwordFile(): string {
+    return join(this.authDir(), 'password');
+  }
+
+  /** accessConfig is the optional access policy (TOML). */
+  accessConfig(): string {
+    return join(this.authDir(), 'access.toml');
   }
 }

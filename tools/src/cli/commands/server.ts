@@ -9,11 +9,26 @@ import { startRegistry, type RegistryOptions } from '../../registry/server.js';
 import { StoragePaths } from '../../storage/paths.js';
 import { removePidFileIfOurs, writePidFile } from '../../registry/pidfile.js';
 import { serverState, startDetached, stopServer } from '../../registry/lifecycle.js';
+import { resolveSecureMode } from '../secure.js';
+import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
 
 interface ServeArgs {
   storage: string;
   listen: string;
   'drain-timeout': number;
+  tls: boolean;
+  auth: boolean;
+  pull?: AccessMode;
+  push?: AccessMode;
+}
+
+/** secureOptions adds `--tls`, `--auth`, `--pull` and `--push` (secure mode; see cli/secure.ts). */
+function secureOptions<T>(y: import('yargs').Argv<T>) {
+  return y
+    .option('tls', { type: 'boolean', default: false, describe: 'Serve HTTPS only, creating the PKI and default user if missing [env CONTAINER_REGISTRY_SECURE=1]' })
+    .option('auth', { type: 'boolean', default: false, describe: 'Require logins to pull and push (needs --tls) [env CONTAINER_REGISTRY_AUTH=1]' })
+    .option('pull', { type: 'string', choices: ACCESS_MODES, describe: 'Who may pull (over auth/access.toml)' })
+    .option('push', { type: 'string', choices: ACCESS_MODES, describe: 'Who may push (over auth/access.toml)' });
 }
 
 /** checkStorageWritable fails with one clear line when the storage dir cannot be written. */
@@ -41,15 +56,20 @@ function listenError(err: unknown, host: string, port: number): CliError {
   return new CliError('listen', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
 }
 
-/** buildServeOptions turns parsed flags into the server's options (secure mode adds to these). */
-export async function buildServeOptions(args: ServeArgs): Promise<RegistryOptions> {
+/** buildServeOptions turns parsed flags and the environment into the server's options, secure mode included. */
+export async function buildServeOptions(args: ServeArgs): Promise<RegistryOptions & { notes: string[] }> {
   const storageDir = resolveStorage(args.storage);
   const { host, port } = parseListen(args.listen);
+  await checkStorageWritable(storageDir);
+  const secure = await resolveSecureMode(process.env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
   return {
     storageDir,
     host,
     port,
+    tls: secure.tls,
+    access: secure.access,
     accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
+    notes: secure.notes,
   };
 }
 
@@ -57,14 +77,14 @@ const serve: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Run the registry in the foreground',
   builder: (y) =>
-    listenOption(storageOption(y)).option('drain-timeout', {
+    secureOptions(listenOption(storageOption(y))).option('drain-timeout', {
       type: 'number',
       default: 8,
       describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT',
     }) as never,
   handler: async (args) => {
-    const options = await buildServeOptions(args);
-    await checkStorageWritable(options.storageDir);
+    const { notes, ...options } = await buildServeOptions(args);
+    for (const note of notes) process.stderr.write(`container-registry: ${note}\n`);
     const instanceId = randomBytes(8).toString('hex');
     let running;
     try {
@@ -117,12 +137,13 @@ const start: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Start the registry in the background; returns when it answers',
   builder: (y) =>
-    listenOption(storageOption(y))
+    secureOptions(listenOption(storageOption(y)))
       .option('timeout', { type: 'number', default: 20, describe: 'Seconds to wait for the registry to answer' })
       .option('drain-timeout', { type: 'number', default: 8, describe: 'Passed to serve' }) as never,
   handler: async (args) => {
-    const options = await buildServeOptions(args);
-    await checkStorageWritable(options.storageDir);
+    // Secure mode's files are made here, so a problem is reported by start itself, not in the log.
+    const { notes, ...options } = await buildServeOptions(args);
+    for (const note of notes) process.stderr.write(`container-registry: ${note}\n`);
     const paths = new StoragePaths(options.storageDir);
     // Forward every flag as given, so options added for serve work through start too.
     const argv = process.argv.slice(2);

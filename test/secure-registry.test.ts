@@ -1,0 +1,329 @@
+// Secure mode end to end, through the built CLI: HTTPS with our CA, Basic logins, pull/push
+// policy, renewal and user edits without a restart, and no password in any process's argv.
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
+import { connect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { BUNDLE, runCli, startTestRegistry, type TestRegistry } from './helpers/registry.js';
+import { makeImage, writeLayout } from './helpers/images.js';
+import { missingPeer } from './helpers/peers.js';
+import { freePort, waitFor } from './helpers/ports.js';
+import { tempDir } from './helpers/tmp.js';
+
+const noPeers = missingPeer('skopeo', 'curl');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** every process seen in the run's process tree, with its argv */
+  seen: Map<number, string>;
+}
+
+function children(): Map<number, number> {
+  const parents = new Map<number, number>();
+  for (const entry of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // gone
+    }
+  }
+  return parents;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** descendants lists the processes below `root` now. */
+function descendants(root: number): number[] {
+  const parents = children();
+  const out: number[] = [];
+  const frontier = [root];
+  while (frontier.length) {
+    const p = frontier.pop()!;
+    for (const [pid, ppid] of parents) if (ppid === p) {
+      out.push(pid);
+      frontier.push(pid);
+    }
+  }
+  return out;
+}
+
+function cmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** run starts a program and, while it runs, records the argv of it and every process below it. */
+function run(bin: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    const seen = new Map<number, string>();
+    let stdout = '';
+    let stderr = '';
+    const scan = () => {
+      for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+        const c = cmdline(pid);
+        if (c) seen.set(pid, c);
+      }
+    };
+    const timer = setInterval(scan, 10);
+    scan();
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({ code, stdout, stderr, seen });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Setup is one registry in secure mode and the client files a user would write. */
+interface Setup {
+  reg: TestRegistry;
+  dir: string;
+  host: string;
+  password: string;
+  certDir: string;
+  authfile: string;
+  curlrc: string;
+  policy: string;
+  layout: string;
+}
+
+async function setup(t: Test, args: string[], env: Record<string, string> = {}): Promise<Setup> {
+  const dir = await tempDir(t);
+  const storage = join(dir, 'storage');
+  const reg = await startTestRegistry(t, { storage, args: ['--tls', ...args], env });
+  const host = `localhost:${reg.port}`;
+  const password = (await readFile(join(storage, 'auth', 'password'), 'utf8')).trim();
+  // Credentials go in files: a docker config.json for skopeo, a curl config for curl. Never argv.
+  const authfile = join(dir, 'auth.json');
+  await writeFile(authfile, JSON.stringify({ auths: { [host]: { auth: Buffer.from(`yocto:${password}`).toString('base64') } } }), { mode: 0o600 });
+  const curlrc = join(dir, 'curlrc');
+  await writeFile(curlrc, `user = "yocto:${password}"\n`, { mode: 0o600 });
+  const policy = join(dir, 'policy.json');
+  await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  const layout = join(dir, 'layout');
+  await writeLayout(layout, [{ ref: 'v1', image: makeImage() }]);
+  return { reg, dir, host, password, certDir: join(storage, 'certs'), authfile, curlrc, policy, layout };
+}
+
+function curl(s: Setup, path: string, extra: string[]): Promise<Run> {
+  return run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...extra, `https://${s.host}${path}`]);
+}
+
+t.test('secure mode with auth: HTTPS, logins, skopeo push and pull, no password in argv', { skip: noPeers }, async (t) => {
+  const s = await setup(t, ['--auth']);
+  t.match(s.reg.output(), /created a CA[\s\S]*created user yocto[\s\S]*serving https:\/\/127\.0\.0\.1:\d+/);
+  t.notMatch(s.reg.output(), s.password, 'the password is not in the server log');
+
+  t.test('curl: trusted with --cacert, refused without; 401 without or with wrong credentials', async (t) => {
+    const ok = await curl(s, '/v2/', ['--cacert', join(s.certDir, 'ca.crt'), '-K', s.curlrc]);
+    t.equal(ok.stdout, '200');
+    const untrusted = await curl(s, '/v2/', ['-K', s.curlrc]);
+    t.equal(untrusted.code, 60, 'curl without --cacert: certificate problem (exit 60)');
+    const anon = await run('curl', ['-s', '-i', '--cacert', join(s.certDir, 'ca.crt'), `https://${s.host}/v2/`]);
+    t.match(anon.stdout, /^HTTP\/1\.1 401/);
+    t.match(anon.stdout, /www-authenticate: Basic realm="container-registry"/i);
+    t.match(anon.stdout, /"code":"UNAUTHORIZED"/);
+    t.match(anon.stdout, /strict-transport-security: max-age=\d+/i, 'HSTS on HTTPS answers, 401s included');
+    t.match(anon.stdout, /x-content-type-options: nosniff/i);
+    const wrongrc = join(s.dir, 'wrongrc');
+    await writeFile(wrongrc, 'user = "yocto:not-the-password"\n');
+    const wrong = await curl(s, '/v2/', ['--cacert', join(s.certDir, 'ca.crt'), '-K', wrongrc]);
+    t.equal(wrong.stdout, '401');
+    // The same CA works for every name in the certificate.
+    const byIp = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(s.certDir, 'ca.crt'), '-K', s.curlrc, `https://127.0.0.1:${s.reg.port}/v2/`]);
+    t.equal(byIp.stdout, '200', 'IP SAN 127.0.0.1');
+    const tls11 = await run('curl', ['-s', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', join(s.certDir, 'ca.crt'), `https://${s.host}/v2/`]);
+    t.not(tls11.code, 0, 'TLS 1.1 is refused');
+  });
+
+  t.test('skopeo pushes and pulls with --cert-dir and an authfile; no process shows the password', async (t) => {
+    const push = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-authfile', s.authfile, `oci:${s.layout}:v1`, `docker://${s.host}/yocto/app:1`]);
+    t.equal(push.code, 0, push.stderr);
+    t.ok(push.seen.size >= 1, `scanned ${push.seen.size} process(es)`);
+    for (const [pid, argv] of push.seen) t.notMatch(argv, s.password, `pid ${pid} argv holds no password`);
+    const serverArgv = cmdline(s.reg.process.pid!)!;
+    t.notMatch(serverArgv, s.password, 'nor does the server process');
+
+    const inspect = await run('skopeo', ['inspect', '--cert-dir', s.certDir, '--authfile', s.authfile, `docker://${s.host}/yocto/app:1`]);
+    t.equal(inspect.code, 0, inspect.stderr);
+    t.match(JSON.parse(inspect.stdout), { Name: `${s.host}/yocto/app`, Architecture: 'amd64' });
+    const out = join(s.dir, 'pulled');
+    const pull = await run('skopeo', ['--policy', s.policy, 'copy', '--src-cert-dir', s.certDir, '--src-authfile', s.authfile, `docker://${s.host}/yocto/app:1`, `oci:${out}:1`]);
+    t.equal(pull.code, 0, pull.stderr);
+    t.ok((await readdir(join(out, 'blobs', 'sha256'))).length >= 3, 'manifest, config and layer pulled');
+
+    const anonPull = await run('skopeo', ['inspect', '--cert-dir', s.certDir, '--no-creds', `docker://${s.host}/yocto/app:1`]);
+    t.not(anonPull.code, 0, 'anonymous pull refused where pull is authenticated');
+    t.match(anonPull.stderr, /unauthorized|authentication required/i);
+
+    // The access log names the user, never the credentials.
+    await waitFor(async () => s.reg.output().includes('"user":"yocto"'), 5000, 'an access log line');
+    t.notMatch(s.reg.output(), s.password);
+    t.notMatch(s.reg.output(), /Basic [A-Za-z0-9+/=]{8,}/);
+  });
+
+  t.test('an edited htpasswd and a renewed certificate are picked up without a restart', async (t) => {
+    const add = await runCli(['auth', 'add', 'ci', '--password-stdin', '--storage', s.reg.storage], { input: 'ci-password-1\n' });
+    t.equal(add.code, 0, add.stderr);
+    const circ = join(s.dir, 'circ');
+    await writeFile(circ, 'user = "ci:ci-password-1"\n');
+    t.equal((await curl(s, '/v2/', ['--cacert', join(s.certDir, 'ca.crt'), '-K', circ])).stdout, '200', 'new user logs in');
+
+    const fingerprint = () =>
+      new Promise<string>((resolve, reject) => {
+        const sock = connect({ host: '127.0.0.1', port: s.reg.port, servername: 'localhost', ca: readFileSync(join(s.certDir, 'ca.crt')) }, () => {
+          resolve(sock.getPeerX509Certificate()!.fingerprint256);
+          sock.end();
+        });
+        sock.on('error', reject);
+      });
+    const before = await fingerprint();
+    const renew = await runCli(['pki', 'renew', '--storage', s.reg.storage]);
+    t.equal(renew.code, 0, renew.stderr);
+    const wanted = new X509Certificate(await readFile(join(s.reg.storage, 'pki', 'server.crt'))).fingerprint256;
+    t.not(wanted, before);
+    await waitFor(async () => (await fingerprint()) === wanted, 10_000, 'the server to present the renewed certificate');
+    t.pass('the server presents the renewed certificate, same CA, no restart');
+  });
+});
+
+t.test('pull anonymous, push authenticated: anonymous pull allowed, anonymous push refused', { skip: noPeers }, async (t) => {
+  const s = await setup(t, ['--pull', 'anonymous', '--push', 'authenticated']);
+  const anonPush = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-no-creds', `oci:${s.layout}:v1`, `docker://${s.host}/yocto/app:1`]);
+  t.not(anonPush.code, 0, 'anonymous push refused');
+  t.match(anonPush.stderr, /unauthorized|authentication required/i);
+  const push = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-authfile', s.authfile, `oci:${s.layout}:v1`, `docker://${s.host}/yocto/app:1`]);
+  t.equal(push.code, 0, push.stderr);
+  const anonPull = await run('skopeo', ['--policy', s.policy, 'copy', '--src-cert-dir', s.certDir, '--src-no-creds', `docker://${s.host}/yocto/app:1`, `oci:${join(s.dir, 'out')}:1`]);
+  t.equal(anonPull.code, 0, `anonymous skopeo pull: ${anonPull.stderr}`);
+  const curlAnon = await curl(s, '/v2/yocto/app/manifests/1', ['--cacert', join(s.certDir, 'ca.crt'), '-H', 'Accept: application/vnd.oci.image.manifest.v1+json']);
+  t.equal(curlAnon.stdout, '200', 'anonymous curl GET of the manifest');
+  const curlPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '--cacert', join(s.certDir, 'ca.crt'), `https://${s.host}/v2/yocto/app/blobs/uploads/`]);
+  t.equal(curlPush.stdout, '401', 'anonymous upload: 401');
+
+  // Narrowing per repository (auth/access.toml, read without a restart): a private repository and
+  // one only yocto may push to.
+  await writeFile(join(s.reg.storage, 'auth', 'access.toml'), '[[repository]]\nmatch = "private/**"\npull = ["yocto"]\n\n[[repository]]\nmatch = "yocto/*"\npush = ["yocto"]\n');
+  const priv = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-authfile', s.authfile, `oci:${s.layout}:v1`, `docker://${s.host}/private/app:1`]);
+  t.equal(priv.code, 0, priv.stderr);
+  const ca = ['--cacert', join(s.certDir, 'ca.crt')];
+  const anonCatalog = await run('curl', ['-s', ...ca, `https://${s.host}/v2/_catalog`]);
+  t.same(JSON.parse(anonCatalog.stdout), { repositories: ['yocto/app'] }, 'the anonymous catalog hides what they may not pull');
+  const userCatalog = await run('curl', ['-s', ...ca, '-K', s.curlrc, `https://${s.host}/v2/_catalog`]);
+  t.same(JSON.parse(userCatalog.stdout), { repositories: ['private/app', 'yocto/app'] });
+  t.equal((await curl(s, '/v2/private/app/manifests/1', [...ca])).stdout, '401', 'anonymous pull of a private repository: 401');
+  const add = await runCli(['auth', 'add', 'ci', '--password-stdin', '--storage', s.reg.storage], { input: 'ci-password-2\n' });
+  t.equal(add.code, 0, add.stderr);
+  const circ = join(s.dir, 'circ');
+  await writeFile(circ, 'user = "ci:ci-password-2"\n');
+  t.equal((await curl(s, '/v2/private/app/manifests/1', [...ca, '-K', circ])).stdout, '403', 'a known user without the right: 403');
+  const ciPush = await run('curl', ['-s', '-X', 'POST', ...ca, '-K', circ, `https://${s.host}/v2/yocto/app/blobs/uploads/`]);
+  t.match(ciPush.stdout, /"code":"DENIED"/, 'ci may not push to yocto/*');
+  t.equal((await curl(s, '/v2/other/app/blobs/uploads/', ['-X', 'POST', ...ca, '-K', circ])).stdout, '202', 'but may push elsewhere');
+});
+
+t.test('start in secure mode: CONTAINER_REGISTRY_PASSWORD reaches the registry and no argv', { skip: missingPeer('curl') }, async (t) => {
+  const dir = await tempDir(t);
+  const storage = join(dir, 'storage');
+  const port = await freePort();
+  const password = `pw-${Date.now()}-secret`;
+  const env = { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '1', CONTAINER_REGISTRY_PASSWORD: password };
+  const start = await run(process.execPath, [BUNDLE, 'start', '--storage', storage, '--listen', `127.0.0.1:${port}`], { env });
+  t.teardown(() => runCli(['stop', '--storage', storage, '--timeout', '3']));
+  t.equal(start.code, 0, start.stderr);
+  t.match(start.stdout, `Registry started: https://127.0.0.1:${port}`);
+  const pid = JSON.parse(await readFile(join(storage, 'container-registry.pid'), 'utf8')).pid as number;
+  for (const [p, argv] of [...start.seen, [pid, cmdline(pid) ?? '']] as Array<[number, string]>) t.notMatch(argv, password, `pid ${p} argv holds no password`);
+  t.equal((await readFile(join(storage, 'auth', 'password'), 'utf8')).trim(), password);
+  const rc = join(dir, 'rc');
+  await writeFile(rc, `user = "yocto:${password}"\n`);
+  const ok = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(storage, 'certs', 'ca.crt'), '-K', rc, `https://localhost:${port}/v2/`]);
+  t.equal(ok.stdout, '200');
+  const log = await readFile(join(storage, 'container-registry.log'), 'utf8');
+  t.notMatch(log, password, 'not in the log either');
+  const status = await runCli(['status', '--storage', storage]);
+  t.equal(status.code, 0, status.stdout);
+});
+
+t.test('SECURE with INSECURE is one clear error', async (t) => {
+  const dir = await tempDir(t);
+  const r = await runCli(['serve', '--storage', dir, '--listen', '127.0.0.1:1'], { env: { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_INSECURE: '1' } });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /^container-registry: error \[config-conflict\]: CONTAINER_REGISTRY_SECURE=1 and CONTAINER_REGISTRY_INSECURE=1 exclude each other/);
+  const auth = await runCli(['serve', '--auth', '--storage', dir, '--listen', '127.0.0.1:1']);
+  t.equal(auth.code, 2);
+  t.match(auth.stderr, /\[auth-needs-tls\]/);
+});
+
+t.test("Debian's docker-registry serves with our key, certificate and htpasswd; skopeo pushes to it", { skip: missingPeer('docker-registry', 'skopeo', 'curl') }, async (t) => {
+  const dir = await tempDir(t);
+  const storage = join(dir, 'storage');
+  const init = await runCli(['pki', 'init', '--storage', storage]);
+  t.equal(init.code, 0, init.stderr);
+  const add = await runCli(['auth', 'add', 'yocto', '--storage', storage], { env: { CONTAINER_REGISTRY_PASSWORD: 'dist-password-1' } });
+  t.equal(add.code, 0, add.stderr);
+  const port = await freePort();
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'dist')}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '  tls:',
+      `    certificate: ${join(storage, 'pki', 'server.crt')}`,
+      `    key: ${join(storage, 'pki', 'server.key')}`,
+      'auth:',
+      '  htpasswd:',
+      '    realm: dist',
+      `    path: ${join(storage, 'auth', 'htpasswd')}`,
+    ].join('\n'),
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  const ca = ['--cacert', join(storage, 'certs', 'ca.crt')];
+  await waitFor(async () => (await run('curl', ['-s', '-o', '/dev/null', ...ca, `https://localhost:${port}/v2/`])).code === 0, 15_000, `docker-registry over TLS: ${out}`);
+  const anon = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...ca, `https://localhost:${port}/v2/`]);
+  t.equal(anon.stdout, '401');
+  const authfile = join(dir, 'auth.json');
+  await writeFile(authfile, JSON.stringify({ auths: { [`localhost:${port}`]: { auth: Buffer.from('yocto:dist-password-1').toString('base64') } } }));
+  const policy = join(dir, 'policy.json');
+  await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+  const layout = join(dir, 'layout');
+  await writeLayout(layout, [{ ref: 'v1', image: makeImage() }]);
+  const push = await run('skopeo', ['--policy', policy, 'copy', '--dest-cert-dir', join(storage, 'certs'), '--dest-authfile', authfile, `oci:${layout}:v1`, `docker://localhost:${port}/yocto/app:1`]);
+  t.equal(push.code, 0, `${push.stderr}\n${out}`);
+});

@@ -1,0 +1,40 @@
+// Where passwords come from: the environment, stdin, or a generator. Nothing here prints one; an
+// error names the problem, never the password.
+import { randomInt } from 'node:crypto';
+import { CliError } from '../cli/errors.js';
+
+/** GENERATED_LENGTH: 24 characters of 62 give about 143 bits. */
+export const GENERATED_LENGTH = 24;
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** generatePassword makes a random password from letters and digits (safe in any config file). */
+export function generatePassword(length = GENERATED_LENGTH): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[randomInt(ALPHABET.length)];
+  return out;
+}
+
+/** checkPassword rejects what bcrypt or the files cannot hold: empty, over 72 bytes, line breaks, NUL. */
+export function checkPassword(password: string, source: string): string {
+  if (password.length === 0) throw new CliError('password', `the password from ${source} is empty`);
+  // bcrypt reads at most 72 bytes; a longer password would silently match on its first 72 alone.
+  if (Buffer.byteLength(password, 'utf8') > 72) throw new CliError('password', `the password from ${source} is longer than 72 bytes (bcrypt's limit)`);
+  if (/[\r\n\0]/.test(password)) throw new CliError('password', `the password from ${source} contains a line break or NUL`);
+  return password;
+}
+
+/** readPasswordFrom reads a password from a stream (stdin): the first line, without its line break. */
+export async function readPasswordFrom(stream: NodeJS.ReadableStream, source = 'stdin'): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    chunks.push(b);
+    size += b.length;
+    if (size > 4096) throw new CliError('password', `the password from ${source} is too long`);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  const firstLine = text.split('\n')[0]!.replace(/\r$/, '');
+  return checkPassword(firstLine, source);
+}

@@ -1,0 +1,67 @@
+// pki init | show | renew: thin calls into pki/.
+import type { CommandModule } from 'yargs';
+import { resolveStorage, storageOption } from '../options.js';
+import { ensurePki, renewPki, type PkiResult } from '../../pki/pki.js';
+import { pkiSettingsFromEnv } from '../../pki/settings.js';
+import { KEY_ALGORITHMS, parseKeyAlgorithm } from '../../pki/keys.js';
+import { formatSummary, showPki } from '../../pki/show.js';
+import { CliError } from '../errors.js';
+
+interface PkiArgs {
+  storage: string;
+  algorithm?: string;
+}
+
+function report(r: PkiResult): void {
+  const out: string[] = [];
+  out.push(r.caCreated ? `Created CA ${r.files.caCert} (clients trust ${r.files.clientCaCert})` : `Kept CA ${r.files.caCert}`);
+  out.push(r.serverIssued ? `Issued server certificate ${r.files.serverCert} (${r.serverIssued})` : `Server certificate ${r.files.serverCert} is up to date`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  for (const w of r.warnings) process.stderr.write(`container-registry: warning: ${w}\n`);
+}
+
+function algorithmOption<T>(y: import('yargs').Argv<T>) {
+  return y.option('algorithm', { type: 'string', describe: `Type of new keys: ${KEY_ALGORITHMS.join(', ')} [default: ecdsa-p256, or the CA's]` });
+}
+
+const init: CommandModule<object, PkiArgs> = {
+  command: 'init',
+  describe: 'Create the CA and server certificate if missing; re-issue the server certificate when names change or it nears expiry',
+  builder: (y) => algorithmOption(storageOption(y)) as never,
+  handler: async (args) => {
+    const storageDir = resolveStorage(args.storage);
+    const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
+    report(await ensurePki({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
+  },
+};
+
+const renew: CommandModule<object, PkiArgs & { ca: boolean }> = {
+  command: 'renew',
+  describe: 'Issue a new server certificate and key now; with --ca also a new CA (targets must then trust it)',
+  builder: (y) => algorithmOption(storageOption(y)).option('ca', { type: 'boolean', default: false, describe: 'Replace the CA too' }) as never,
+  handler: async (args) => {
+    const storageDir = resolveStorage(args.storage);
+    const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
+    report(await renewPki({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
+  },
+};
+
+const show: CommandModule<object, { storage: string; json: boolean }> = {
+  command: 'show',
+  describe: 'Print subjects, names, validity and SHA-256 fingerprints of the CA and server certificates',
+  builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  handler: async (args) => {
+    const storageDir = resolveStorage(args.storage);
+    const list = await showPki(storageDir);
+    if (list.length === 0) throw new CliError('pki-missing', `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
+    process.stdout.write(args.json ? `${JSON.stringify(list, null, 2)}\n` : `${formatSummary(list)}\n`);
+  },
+};
+
+/** pkiCommand is `pki init | show | renew`. */
+export const pkiCommand: CommandModule<object, object> = {
+  command: 'pki <command>',
+  describe: 'The CA and server certificate of secure mode',
+  builder: (y) => y.command(init).command(show).command(renew).demandCommand(1, 'Name a pki command: init, show or renew.') as never,
+  handler: () => {},
+};

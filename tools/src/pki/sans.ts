@@ -1,0 +1,118 @@
+// The names the server certificate must carry: every way a client on this machine, in a QEMU guest
+// or on the lab network reaches the registry. One list, built here, so init, renew and show agree.
+import { isIP } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { CliError } from '../cli/errors.js';
+
+/** SubjectAltName is one DNS name or IP address of the server certificate. */
+export interface SubjectAltName {
+  type: 'dns' | 'ip';
+  value: string;
+}
+
+/**
+ * DEFAULT_SANS are always present: the loopback names, QEMU's user-network gateway (10.0.2.2: how
+ * a guest reaches the host's loopback) and runqemu's tap address (192.168.7.1).
+ */
+export const DEFAULT_SANS: readonly SubjectAltName[] = [
+  { type: 'dns', value: 'localhost' },
+  { type: 'ip', value: '127.0.0.1' },
+  { type: 'ip', value: '::1' },
+  { type: 'ip', value: '10.0.2.2' },
+  { type: 'ip', value: '192.168.7.1' },
+];
+
+// RFC 1123 labels; a leading `*.` wildcard is allowed in DNS SANs.
+const DNS_NAME = /^(\*\.)?(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i;
+
+/** normalizeIp writes an address the one way (IPv6 compressed, lower case); undefined if not an IP. */
+export function normalizeIp(text: string): string | undefined {
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  const family = isIP(bare);
+  if (family === 4) return bare;
+  if (family === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  return undefined;
+}
+
+/** sanFor turns a host (name or address) into a SAN; undefined when it is neither. */
+export function sanFor(host: string): SubjectAltName | undefined {
+  const ip = normalizeIp(host);
+  if (ip) return { type: 'ip', value: ip };
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return DNS_NAME.test(name) && name.length <= 253 ? { type: 'dns', value: name } : undefined;
+}
+
+/** formatSan writes a SAN as `DNS:name` or `IP:address` (the CONTAINER_REGISTRY_CERT_SAN form). */
+export function formatSan(san: SubjectAltName): string {
+  return `${san.type === 'dns' ? 'DNS' : 'IP'}:${san.value}`;
+}
+
+/** parseSanList reads CONTAINER_REGISTRY_CERT_SAN: `DNS:x,IP:y`, comma or space separated. */
+export function parseSanList(text: string): SubjectAltName[] {
+  const out: SubjectAltName[] = [];
+  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
+    const m = /^(DNS|IP):(.+)$/i.exec(item);
+    const bad = (why: string) => new CliError('usage', `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
+    if (!m) throw bad('write DNS:name or IP:address');
+    const kind = m[1]!.toUpperCase();
+    const san = sanFor(m[2]!);
+    if (kind === 'IP' && san?.type !== 'ip') throw bad('not an IP address');
+    if (kind === 'DNS' && san?.type !== 'dns') throw bad('not a DNS name');
+    out.push(san!);
+  }
+  return out;
+}
+
+/** hostOfRegistryUrl reads the host of CONTAINER_REGISTRY_URL (`host[:port][/namespace]`, scheme optional). */
+export function hostOfRegistryUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
+  try {
+    const host = new URL(withScheme).hostname;
+    return host.startsWith('[') ? host.slice(1, -1) : host || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SanInputs are where wanted SANs come from besides the defaults. */
+export interface SanInputs {
+  /** the machine's host name; os.hostname() when undefined */
+  hostname?: string;
+  /** CONTAINER_REGISTRY_URL */
+  registryUrl?: string;
+  /** CONTAINER_REGISTRY_CERT_SAN */
+  extra?: string;
+}
+
+/** wantedSans lists the SANs the server certificate must carry, without duplicates, in a stable order. */
+export function wantedSans(inputs: SanInputs = {}): SubjectAltName[] {
+  const list: SubjectAltName[] = [...DEFAULT_SANS];
+  const host = sanFor(inputs.hostname ?? osHostname());
+  if (host) list.push(host);
+  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
+  if (urlHost) {
+    const san = sanFor(urlHost);
+    if (!san) throw new CliError('usage', `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
+    list.push(san);
+  }
+  if (inputs.extra) list.push(...parseSanList(inputs.extra));
+  return uniqueSans(list);
+}
+
+/** uniqueSans drops repeated entries, keeping the first. */
+export function uniqueSans(list: readonly SubjectAltName[]): SubjectAltName[] {
+  const seen = new Set<string>();
+  return list.filter((s) => {
+    const k = formatSan(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** missingSans lists the wanted SANs a certificate lacks. */
+export function missingSans(wanted: readonly SubjectAltName[], present: readonly SubjectAltName[]): SubjectAltName[] {
+  const have = new Set(present.map(formatSan));
+  return wanted.filter((s) => !have.has(formatSan(s)));
+}
