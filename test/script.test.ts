@@ -4,7 +4,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderConf, renderScript, shellQuote, USAGE } from '../tools/src/script/render.js';
 import { installScript } from '../tools/src/script/install.js';
-import { scriptSettings } from '../tools/src/cli/commands/script.js';
+import { generateScript, scriptSettings } from '../tools/src/cli/commands/script.js';
 import { tempDir } from './helpers/tmp.js';
 
 t.test('shellQuote survives quotes, spaces and $', async (t) => {
@@ -38,6 +38,7 @@ cr_set CONTAINER_REGISTRY_TAG_STRATEGY 'timestamp latest'
 t.test('scriptSettings takes the CONTAINER_REGISTRY_* settings and never the password', async (t) => {
   const s = scriptSettings({ CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_PASSWORD: 'pw', CONTAINER_REGISTRY_IMAGES: '', HOME: '/root' });
   t.same(s, { CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_CERT_SAN: 'IP:10.0.2.2,IP:192.168.7.1' });
+  t.equal(scriptSettings({ CONTAINER_REGISTRY_AUTH: '1' }).CONTAINER_REGISTRY_SECURE, '1', 'AUTH implies SECURE');
 });
 
 t.test('the generated script: bash -n, help, env wins, paths with spaces, password 0600', async (t) => {
@@ -55,7 +56,6 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env }));`,
     storage,
     node: process.execPath,
     helper: helperSrc,
-    password: "pa ss'word",
     settings: { CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_NAMESPACE: 'yocto', CONTAINER_REGISTRY_TAG_STRATEGY: 'timestamp latest', DEPLOY_DIR_IMAGE: join(root, 'deploy dir') },
   });
   t.equal(result.script, join(storage, 'container-registry.sh'));
@@ -79,21 +79,37 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env }));`,
     DEPLOY_DIR_IMAGE: join(root, 'deploy dir'),
   }, 'baked settings exported; the environment wins; no password');
 
-  const pw = join(storage, 'auth', 'password');
-  t.equal(await readFile(pw, 'utf8'), "pa ss'word\n");
-  t.equal((await stat(pw)).mode & 0o777, 0o600);
-  t.equal((await stat(join(storage, 'auth'))).mode & 0o777, 0o700);
   for (const f of ['container-registry.sh', 'container-registry.conf']) t.notMatch(await readFile(join(storage, f), 'utf8'), /pa ss/, `${f} holds no secret`);
+});
 
-  // A changed password replaces the file and drops the htpasswd derived from the old one.
-  await writeFile(join(storage, 'auth', 'htpasswd'), 'yocto:$2y$old\n');
-  const again = await installScript({ storage, node: process.execPath, helper: join(storage, 'container-registry.mjs'), password: 'new', settings: {} });
-  t.equal(again.htpasswdReset, true);
-  t.equal(await readFile(pw, 'utf8'), 'new\n');
+t.test('generateScript: the password from the environment becomes the default user\'s, 0600, in no script', async (t) => {
+  const root = await tempDir(t, 'cr gen ');
+  const storage = join(root, 'st');
+  const helper = join(root, 'h.mjs');
+  await writeFile(helper, '');
+  const env = { CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_AUTH: '1', CONTAINER_REGISTRY_USERNAME: 'builder', CONTAINER_REGISTRY_PASSWORD: "pa ss'word-1" };
+  const first = await generateScript({ storage, node: process.execPath, helper, env });
+  t.equal(first.user?.action, 'created');
+  const pw = join(storage, 'auth', 'password');
+  t.equal(await readFile(pw, 'utf8'), "pa ss'word-1\n");
   t.equal((await stat(pw)).mode & 0o777, 0o600);
-  await t.rejects(stat(join(storage, 'auth', 'htpasswd')), { code: 'ENOENT' });
-  const same = await installScript({ storage, node: process.execPath, helper: join(storage, 'container-registry.mjs'), password: 'new', settings: {} });
-  t.equal(same.htpasswdReset, false, 'same password: nothing reset');
+  const htpasswd = await readFile(join(storage, 'auth', 'htpasswd'), 'utf8');
+  t.match(htpasswd, /^builder:\$2[aby]\$/);
+  t.notMatch(htpasswd, /pa ss/);
+  const conf = await readFile(join(storage, 'container-registry.conf'), 'utf8');
+  t.match(conf, "cr_set CONTAINER_REGISTRY_SECURE '1'", 'AUTH implies SECURE');
+  t.match(conf, "cr_set CONTAINER_REGISTRY_USERNAME 'builder'");
+  for (const f of ['container-registry.sh', 'container-registry.conf']) t.notMatch(await readFile(join(storage, f), 'utf8'), /pa ss/, `${f} holds no secret`);
+  // A new password in local.conf replaces the old one; the same one changes nothing.
+  const changed = await generateScript({ storage, node: process.execPath, helper, env: { ...env, CONTAINER_REGISTRY_PASSWORD: 'second-password' } });
+  t.equal(changed.user?.action, 'updated');
+  t.equal(await readFile(pw, 'utf8'), 'second-password\n');
+  t.equal((await stat(pw)).mode & 0o777, 0o600);
+  const same = await generateScript({ storage, node: process.execPath, helper, env: { ...env, CONTAINER_REGISTRY_PASSWORD: 'second-password' } });
+  t.equal(same.user?.action, 'kept');
+  const none = await generateScript({ storage, node: process.execPath, helper, env: { CONTAINER_REGISTRY_URL: 'localhost:5000' } });
+  t.equal(none.user, undefined, 'no password, no user change');
+  await t.rejects(generateScript({ storage, node: process.execPath, helper, env: { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_INSECURE: '1' } }), { code: 'config' });
 });
 
 t.test('the script works after the tree it came from is gone, and says so when node is missing', async (t) => {

@@ -1,5 +1,6 @@
-// script: write container-registry.sh, its conf and the helper copy into the storage directory.
-// Thin: settings come from the environment the BitBake task sets; the text comes from script/.
+// script: write container-registry.sh, its conf and the helper copy into the storage directory, and
+// hand CONTAINER_REGISTRY_PASSWORD (from local.conf, through the task's environment) to the default
+// user: auth/htpasswd and auth/password (0600). Thin: the text comes from script/, users from auth/.
 import { realpathSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.js';
@@ -7,8 +8,9 @@ import { resolveStorage, storageOption } from '../options.js';
 import { asCliError } from './target.js';
 import { certSanForTargets } from '../../target/address.js';
 import { resolveTargetSettings, targetInputFromEnv } from '../../target/settings.js';
-import { installScript } from '../../script/install.js';
+import { installScript, type InstallResult } from '../../script/install.js';
 import { SCRIPT_VARIABLES, type ScriptVariable } from '../../script/render.js';
+import { ensureDefaultUser, type DefaultUserResult } from '../../auth/users.js';
 
 interface ScriptArgs {
   storage: string;
@@ -16,7 +18,7 @@ interface ScriptArgs {
   helper: string;
 }
 
-/** scriptSettings picks the SCRIPT_VARIABLES from the environment, completing the certificate's SANs. */
+/** scriptSettings picks the SCRIPT_VARIABLES from the environment (never the password), completing the certificate's SANs; AUTH implies SECURE. */
 export function scriptSettings(env: NodeJS.ProcessEnv): Partial<Record<ScriptVariable, string>> {
   const out: Partial<Record<ScriptVariable, string>> = {};
   for (const name of SCRIPT_VARIABLES) {
@@ -24,7 +26,30 @@ export function scriptSettings(env: NodeJS.ProcessEnv): Partial<Record<ScriptVar
     if (v !== undefined && v !== '') out[name] = v;
   }
   out.CONTAINER_REGISTRY_CERT_SAN = certSanForTargets(env.CONTAINER_REGISTRY_CERT_SAN, env.CONTAINER_REGISTRY_TARGET_HOST);
+  if (/^(1|true|yes|on)$/i.test(out.CONTAINER_REGISTRY_AUTH ?? '')) out.CONTAINER_REGISTRY_SECURE = '1';
   return out;
+}
+
+/** GenerateResult is what `script` wrote. */
+export interface GenerateResult extends InstallResult {
+  /** set when CONTAINER_REGISTRY_PASSWORD was given to the default user */
+  user: DefaultUserResult | undefined;
+}
+
+/**
+ * generateScript validates the settings, writes the script, and gives CONTAINER_REGISTRY_PASSWORD
+ * (when set) to the default user, so a password set in local.conf is the registry's password
+ * without ever being written into the script or passed as an argument.
+ */
+export async function generateScript(o: { storage: string; node: string; helper: string; env: NodeJS.ProcessEnv }): Promise<GenerateResult> {
+  try {
+    resolveTargetSettings(targetInputFromEnv(o.env));
+  } catch (err) {
+    throw asCliError(err);
+  }
+  const result = await installScript({ storage: o.storage, node: o.node, helper: o.helper, settings: scriptSettings(o.env) });
+  const user = o.env.CONTAINER_REGISTRY_PASSWORD ? await ensureDefaultUser(o.storage, o.env) : undefined;
+  return { ...result, user };
 }
 
 const script: CommandModule<object, ScriptArgs> = {
@@ -35,15 +60,6 @@ const script: CommandModule<object, ScriptArgs> = {
       .option('node', { type: 'string', default: process.execPath, describe: 'node the script runs (absolute)' })
       .option('helper', { type: 'string', default: process.argv[1] ?? '', describe: 'helper to copy next to the script (default: this one)' }) as never,
   handler: async (args) => {
-    const storage = resolveStorage(args.storage);
-    try {
-      resolveTargetSettings(targetInputFromEnv(process.env));
-    } catch (err) {
-      throw asCliError(err);
-    }
-    const settings = scriptSettings(process.env);
-    // Secure is what the helper reads; AUTH implies it.
-    if (settings.CONTAINER_REGISTRY_AUTH === '1') settings.CONTAINER_REGISTRY_SECURE = '1';
     let node: string;
     let helper: string;
     try {
@@ -52,10 +68,11 @@ const script: CommandModule<object, ScriptArgs> = {
     } catch (err) {
       throw new CliError('script', `cannot find ${(err as NodeJS.ErrnoException).path ?? 'node or the helper'}`);
     }
-    const result = await installScript({ storage, node, helper, settings, password: process.env.CONTAINER_REGISTRY_PASSWORD });
+    const result = await generateScript({ storage: resolveStorage(args.storage), node, helper, env: process.env });
     process.stdout.write(`Wrote ${result.script}\n`);
-    if (result.passwordFile) process.stdout.write(`Password from CONTAINER_REGISTRY_PASSWORD kept in ${result.passwordFile} (0600)\n`);
-    if (result.htpasswdReset) process.stdout.write('The password changed: auth/htpasswd removed, `start` writes a new one\n');
+    if (result.user) {
+      process.stdout.write(`User ${result.user.user} ${result.user.action} with the password from CONTAINER_REGISTRY_PASSWORD (kept in ${result.user.passwordFile}, 0600)\n`);
+    }
   },
 };
 
