@@ -11,6 +11,7 @@ import t from 'tap';
 type Tap = Pick<typeof t, 'equal'> & { same: typeof t.same };
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BUNDLE, ROOT } from './helpers/registry.js';
@@ -240,6 +241,30 @@ CONTAINER_REGISTRY_URL = "${url}"
     // a password set in local.conf is there by BitBake's design (README says so). Nothing else has it.
     const logs = spawnSync('grep', ['-rlF', '--exclude=local.conf', '--exclude=password', '--exclude-dir=eventlog', PASSWORD, build], { encoding: 'utf8' });
     t.equal(logs.stdout, '', 'the password is in no task log, run file, sigdata or cache');
+
+    // The generated script runs the secure registry, and the password from local.conf is its password.
+    if (has('start') && has('stop')) {
+      const run = (args: string[]) => spawnSync(script, args, { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+      const start = run(['start']);
+      t.equal(start.status, 0, `secure start: ${start.stdout}${start.stderr}`);
+      try {
+        const ca = await readFile(join(storage, 'pki', 'ca.crt'));
+        const status = (auth: string) =>
+          new Promise<number>((res, rej) => {
+            const req = httpsRequest({ host: 'localhost', port, path: '/v2/', ca, headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } }, (r) => {
+              r.resume();
+              res(r.statusCode ?? 0);
+            });
+            req.on('error', rej);
+            req.end();
+          });
+        t.equal(await status(`yocto:${PASSWORD}`), 200, 'https with the build CA and the local.conf password: 200');
+        t.equal(await status('yocto:wrong'), 401, 'a wrong password: 401');
+      } finally {
+        const stop = run(['stop']);
+        t.equal(stop.status, 0, `secure stop: ${stop.stdout}${stop.stderr}`);
+      }
+    }
 
     const b = bitbake(['container-registry-ca', 'docker-registry-config', 'container-oci-registry-config', 'containerd-registry-config', 'vdkr-registry-config', '-c', 'package_write_deb']);
     if (!ok(t, b, 'secure package_write_deb')) return;
