@@ -95,10 +95,12 @@ WARN_QA:remove = "host-user-contaminated"
 ERROR_QA:remove = "host-user-contaminated"
 INHERIT += "nopseudo"
 OE_HARNESS_STUB_RPROVIDES += "ca-certificates"
+require conf/distro/include/container-registry.conf
 CONTAINER_REGISTRY_URL = "${url}"
 `;
   const localConf = join(build, 'conf', 'local.conf');
-  await writeFile(localConf, `${baseConf}CONTAINER_REGISTRY_INSECURE = "1"\n`);
+  // Insecure mode by the distro fragment alone: it sets CONTAINER_REGISTRY_INSECURE = "1" when not secure.
+  await writeFile(localConf, baseConf);
   // A recipe that takes the OCI labels, to read them back.
   await mkdir(join(root, 'meta-test', 'conf'), { recursive: true });
   await mkdir(join(root, 'meta-test', 'recipes-test', 'labels-test'), { recursive: true });
@@ -145,7 +147,7 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.equal(spawnSync('bash', ['-n', script]).status, 0, 'bash -n');
     const conf = await readFile(join(storage, 'container-registry.conf'), 'utf8');
     t.match(conf, `cr_set CONTAINER_REGISTRY_URL '${url}'`);
-    t.match(conf, "cr_set CONTAINER_REGISTRY_INSECURE '1'");
+    t.match(conf, "cr_set CONTAINER_REGISTRY_INSECURE '1'", 'the distro fragment made it insecure');
     t.match(conf, `cr_set CONTAINER_REGISTRY_STORAGE '${storage}'`);
     const help = spawnSync(script, ['help'], { encoding: 'utf8' });
     t.equal(help.status, 0, 'help');
@@ -236,6 +238,7 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.equal((await stat(pw)).mode & 0o777, 0o600);
     const conf = await readFile(join(storage, 'container-registry.conf'), 'utf8');
     t.match(conf, "cr_set CONTAINER_REGISTRY_SECURE '1'", 'AUTH implies SECURE');
+    t.match(conf, "cr_set CONTAINER_REGISTRY_INSECURE '0'", 'the same distro fragment follows secure mode (no fatal conflict)');
     for (const f of [script, join(storage, 'container-registry.conf')]) t.notMatch(await readFile(f, 'utf8'), 'pa$$', `no password in ${f}`);
     // BitBake's own event log (tmp/log/eventlog/*.json) dumps every variable of the configuration:
     // a password set in local.conf is there by BitBake's design (README says so). Nothing else has it.
