@@ -263,6 +263,13 @@ CONTAINER_REGISTRY_URL = "${url}"
           });
         t.equal(await status(`yocto:${PASSWORD}`), 200, 'https with the build CA and the local.conf password: 200');
         t.equal(await status('yocto:wrong'), 401, 'a wrong password: 401');
+        if (has('push') && has('list')) {
+          // The layout placed in deploy/ by the insecure test, now over HTTPS with the CA and the password.
+          const push = run(['push']);
+          t.equal(push.status, 0, `secure push: ${push.stdout}${push.stderr}`);
+          const list = run(['list']);
+          t.match(list.stdout, /cr-test-image/, `secure list: ${list.stderr}`);
+        }
       } finally {
         const stop = run(['stop']);
         t.equal(stop.status, 0, `secure stop: ${stop.stdout}${stop.stderr}`);
