@@ -1007,18 +1007,18 @@ function parseManifest(body, contentType) {
     };
   }
   if (Array.isArray(doc.manifests)) throw invalid(`${mediaType} must not have a manifests array`);
-  const config = parseDescriptor(doc.config, "config");
+  const config2 = parseDescriptor(doc.config, "config");
   if (!Array.isArray(doc.layers)) throw invalid("manifest needs a layers array");
   const layers = doc.layers.map((l, i2) => parseDescriptor(l, `layers[${i2}]`));
   return {
     mediaType,
     isIndex,
-    blobs: [config, ...layers],
+    blobs: [config2, ...layers],
     manifests: [],
     subject,
-    artifactType: doc.artifactType ?? config.mediaType,
+    artifactType: doc.artifactType ?? config2.mediaType,
     annotations,
-    config
+    config: config2
   };
 }
 var MAX_MANIFEST_BYTES;
@@ -1436,8 +1436,8 @@ async function getBlob(ctx, name, digestText) {
     return;
   }
   const stream = store.blobs.open(d, range ?? void 0);
-  await new Promise((resolve9, reject) => {
-    stream.once("open", () => resolve9());
+  await new Promise((resolve10, reject) => {
+    stream.once("open", () => resolve10());
     stream.once("error", reject);
   }).catch(() => {
     throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} content is missing`);
@@ -2294,8 +2294,8 @@ var require_metric = __commonJS({
     var { isObject: isObject3 } = require_util();
     var { validateMetricName, validateLabelName } = require_validation();
     var Metric = class {
-      constructor(config, defaults = {}) {
-        if (!isObject3(config)) {
+      constructor(config2, defaults = {}) {
+        if (!isObject3(config2)) {
           throw new TypeError("constructor expected a config object");
         }
         Object.assign(
@@ -2307,7 +2307,7 @@ var require_metric = __commonJS({
             enableExemplars: false
           },
           defaults,
-          config
+          config2
         );
         if (!this.registers) {
           this.registers = [Registry2.globalRegistry];
@@ -2398,13 +2398,13 @@ var require_counter = __commonJS({
     var { Metric } = require_metric();
     var Exemplar = require_exemplar();
     var Counter2 = class extends Metric {
-      constructor(config) {
-        super(config);
+      constructor(config2) {
+        super(config2);
         this.type = "counter";
         this.defaultLabels = {};
         this.defaultValue = 1;
         this.defaultExemplarLabelSet = {};
-        if (config.enableExemplars) {
+        if (config2.enableExemplars) {
           this.enableExemplars = true;
           this.inc = this.incWithExemplar;
         } else {
@@ -2532,8 +2532,8 @@ var require_gauge = __commonJS({
     var { validateLabel } = require_validation();
     var { Metric } = require_metric();
     var Gauge2 = class extends Metric {
-      constructor(config) {
-        super(config);
+      constructor(config2) {
+        super(config2);
         this.type = "gauge";
       }
       /**
@@ -2688,8 +2688,8 @@ var require_histogram = __commonJS({
     var { Metric } = require_metric();
     var Exemplar = require_exemplar();
     var Histogram2 = class extends Metric {
-      constructor(config) {
-        super(config, {
+      constructor(config2) {
+        super(config2, {
           buckets: [5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
         });
         this.type = "histogram";
@@ -2706,7 +2706,7 @@ var require_histogram = __commonJS({
           acc[upperBound] = 0;
           return acc;
         }, {});
-        if (config.enableExemplars) {
+        if (config2.enableExemplars) {
           this.enableExemplars = true;
           this.bucketExemplars = this.upperBounds.reduce((acc, upperBound) => {
             acc[upperBound] = null;
@@ -3630,10 +3630,10 @@ var require_tdigest = __commonJS({
       this._cumulate(true);
       this.compressing = false;
     };
-    function Digest(config) {
-      this.config = config || {};
+    function Digest(config2) {
+      this.config = config2 || {};
       this.mode = this.config.mode || "auto";
-      TDigest.call(this, this.mode === "cont" ? config.delta : false);
+      TDigest.call(this, this.mode === "cont" ? config2.delta : false);
       this.digest_ratio = this.config.ratio || 0.9;
       this.digest_thresh = this.config.thresh || 1e3;
       this.n_unique = 0;
@@ -3741,8 +3741,8 @@ var require_summary = __commonJS({
     var timeWindowQuantiles = require_timeWindowQuantiles();
     var DEFAULT_COMPRESS_COUNT = 1e3;
     var Summary = class extends Metric {
-      constructor(config) {
-        super(config, {
+      constructor(config2) {
+        super(config2, {
           percentiles: [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999],
           compressCount: DEFAULT_COMPRESS_COUNT,
           hashMap: {}
@@ -3968,7 +3968,7 @@ var require_pushgateway = __commonJS({
       const options = Object.assign(requestParams, this.requestOptions, {
         method
       });
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         if (method === "DELETE" && options.headers) {
           delete options.headers["Content-Encoding"];
         }
@@ -3984,7 +3984,7 @@ var require_pushgateway = __commonJS({
                 new Error(`push failed with status ${resp.statusCode}, ${body}`)
               );
             } else {
-              resolve9({ resp, body });
+              resolve10({ resp, body });
             }
           });
         });
@@ -5829,11 +5829,11 @@ var require_processCpuTotal = __commonJS({
     var PROCESS_CPU_USER_SECONDS = "process_cpu_user_seconds_total";
     var PROCESS_CPU_SYSTEM_SECONDS = "process_cpu_system_seconds_total";
     var PROCESS_CPU_SECONDS = "process_cpu_seconds_total";
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       const registers = registry ? [registry] : void 0;
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
-      const exemplars = config.enableExemplars ? config.enableExemplars : false;
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
+      const exemplars = config2.enableExemplars ? config2.enableExemplars : false;
       const labelNames = Object.keys(labels);
       let lastCpuUsage = process.cpuUsage();
       const cpuUserUsageCounter = new Counter2({
@@ -5912,9 +5912,9 @@ var require_processStartTime = __commonJS({
     var Gauge2 = require_gauge();
     var startInSeconds = Math.round(Date.now() / 1e3 - process.uptime());
     var PROCESS_START_TIME = "process_start_time_seconds";
-    module.exports = (registry, config = {}) => {
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+    module.exports = (registry, config2 = {}) => {
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + PROCESS_START_TIME,
@@ -5954,10 +5954,10 @@ var require_osMemoryHeapLinux = __commonJS({
         return acc;
       }, {});
     }
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       const registers = registry ? [registry] : void 0;
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       const residentMemGauge = new Gauge2({
         name: namePrefix + PROCESS_RESIDENT_MEMORY,
@@ -6020,9 +6020,9 @@ var require_osMemoryHeap = __commonJS({
     var linuxVariant = require_osMemoryHeapLinux();
     var safeMemoryUsage = require_safeMemoryUsage();
     var PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes";
-    function notLinuxVariant(registry, config = {}) {
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+    function notLinuxVariant(registry, config2 = {}) {
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + PROCESS_RESIDENT_MEMORY,
@@ -6037,7 +6037,7 @@ var require_osMemoryHeap = __commonJS({
         }
       });
     }
-    module.exports = (registry, config) => process.platform === "linux" ? linuxVariant(registry, config) : notLinuxVariant(registry, config);
+    module.exports = (registry, config2) => process.platform === "linux" ? linuxVariant(registry, config2) : notLinuxVariant(registry, config2);
     module.exports.metricNames = process.platform === "linux" ? linuxVariant.metricNames : [PROCESS_RESIDENT_MEMORY];
   }
 });
@@ -6050,12 +6050,12 @@ var require_processOpenFileDescriptors = __commonJS({
     var fs = __require("fs");
     var process10 = __require("process");
     var PROCESS_OPEN_FDS = "process_open_fds";
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       if (process10.platform !== "linux") {
         return;
       }
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + PROCESS_OPEN_FDS,
@@ -6083,7 +6083,7 @@ var require_processMaxFileDescriptors = __commonJS({
     var fs = __require("fs");
     var PROCESS_MAX_FDS = "process_max_fds";
     var maxFds;
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       if (maxFds === void 0) {
         try {
           const limits = fs.readFileSync("/proc/self/limits", "utf8");
@@ -6100,8 +6100,8 @@ var require_processMaxFileDescriptors = __commonJS({
         }
       }
       if (maxFds === void 0) return;
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + PROCESS_MAX_FDS,
@@ -6141,9 +6141,9 @@ var require_eventLoopLag = __commonJS({
       const seconds = nanosec / 1e9;
       gauge.set(labels, seconds);
     }
-    module.exports = (registry, config = {}) => {
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+    module.exports = (registry, config2 = {}) => {
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       const registers = registry ? [registry] : void 0;
       let collect = () => {
@@ -6153,7 +6153,7 @@ var require_eventLoopLag = __commonJS({
       if (perf_hooks && perf_hooks.monitorEventLoopDelay) {
         try {
           const histogram = perf_hooks.monitorEventLoopDelay({
-            resolution: config.eventLoopMonitoringPrecision
+            resolution: config2.eventLoopMonitoringPrecision
           });
           histogram.enable();
           collect = () => {
@@ -6288,13 +6288,13 @@ var require_processHandles = __commonJS({
     var Gauge2 = require_gauge();
     var NODEJS_ACTIVE_HANDLES = "nodejs_active_handles";
     var NODEJS_ACTIVE_HANDLES_TOTAL = "nodejs_active_handles_total";
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       if (typeof process._getActiveHandles !== "function") {
         return;
       }
       const registers = registry ? [registry] : void 0;
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + NODEJS_ACTIVE_HANDLES,
@@ -6333,12 +6333,12 @@ var require_processRequests = __commonJS({
     var { updateMetrics } = require_processMetricsHelpers();
     var NODEJS_ACTIVE_REQUESTS = "nodejs_active_requests";
     var NODEJS_ACTIVE_REQUESTS_TOTAL = "nodejs_active_requests_total";
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       if (typeof process._getActiveRequests !== "function") {
         return;
       }
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + NODEJS_ACTIVE_REQUESTS,
@@ -6376,12 +6376,12 @@ var require_processResources = __commonJS({
     var { updateMetrics } = require_processMetricsHelpers();
     var NODEJS_ACTIVE_RESOURCES = "nodejs_active_resources";
     var NODEJS_ACTIVE_RESOURCES_TOTAL = "nodejs_active_resources_total";
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       if (typeof process.getActiveResourcesInfo !== "function") {
         return;
       }
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + NODEJS_ACTIVE_RESOURCES,
@@ -6429,14 +6429,14 @@ var require_heapSizeAndUsed = __commonJS({
     var NODEJS_HEAP_SIZE_TOTAL = "nodejs_heap_size_total_bytes";
     var NODEJS_HEAP_SIZE_USED = "nodejs_heap_size_used_bytes";
     var NODEJS_EXTERNAL_MEMORY = "nodejs_external_memory_bytes";
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       if (typeof process.memoryUsage !== "function") {
         return;
       }
-      const labels = config.labels ? config.labels : {};
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       const registers = registry ? [registry] : void 0;
-      const namePrefix = config.prefix ? config.prefix : "";
+      const namePrefix = config2.prefix ? config2.prefix : "";
       const collect = () => {
         const memUsage = safeMemoryUsage();
         if (memUsage) {
@@ -6487,7 +6487,7 @@ var require_heapSpacesSizeAndUsed = __commonJS({
     METRICS.forEach((metricType) => {
       NODEJS_HEAP_SIZE[metricType] = `nodejs_heap_space_size_${metricType}_bytes`;
     });
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       try {
         v8.getHeapSpaceStatistics();
       } catch (e) {
@@ -6497,8 +6497,8 @@ var require_heapSpacesSizeAndUsed = __commonJS({
         throw e;
       }
       const registers = registry ? [registry] : void 0;
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = ["space", ...Object.keys(labels)];
       const gauges = {};
       METRICS.forEach((metricType) => {
@@ -6536,9 +6536,9 @@ var require_version2 = __commonJS({
     var version = process.version;
     var versionSegments = version.slice(1).split(".").map(Number);
     var NODE_VERSION_INFO = "nodejs_version_info";
-    module.exports = (registry, config = {}) => {
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+    module.exports = (registry, config2 = {}) => {
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
       new Gauge2({
         name: namePrefix + NODE_VERSION_INFO,
@@ -6580,14 +6580,14 @@ var require_gc = __commonJS({
       kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_INCREMENTAL] = "incremental";
       kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_WEAKCB] = "weakcb";
     }
-    module.exports = (registry, config = {}) => {
+    module.exports = (registry, config2 = {}) => {
       if (!perf_hooks) {
         return;
       }
-      const namePrefix = config.prefix ? config.prefix : "";
-      const labels = config.labels ? config.labels : {};
+      const namePrefix = config2.prefix ? config2.prefix : "";
+      const labels = config2.labels ? config2.labels : {};
       const labelNames = Object.keys(labels);
-      const buckets = config.gcDurationBuckets ? config.gcDurationBuckets : DEFAULT_GC_DURATION_BUCKETS;
+      const buckets = config2.gcDurationBuckets ? config2.gcDurationBuckets : DEFAULT_GC_DURATION_BUCKETS;
       const gcHistogram = new Histogram2({
         name: namePrefix + NODEJS_GC_DURATION_SECONDS,
         help: "Garbage collection duration by kind, one of major, minor, incremental or weakcb.",
@@ -6641,13 +6641,13 @@ var require_defaultMetrics = __commonJS({
       gc
     };
     var metricsList = Object.keys(metrics);
-    module.exports = function collectDefaultMetrics2(config) {
-      if (config !== null && config !== void 0 && !isObject3(config)) {
+    module.exports = function collectDefaultMetrics2(config2) {
+      if (config2 !== null && config2 !== void 0 && !isObject3(config2)) {
         throw new TypeError("config must be null, undefined, or an object");
       }
-      config = { eventLoopMonitoringPrecision: 10, ...config };
+      config2 = { eventLoopMonitoringPrecision: 10, ...config2 };
       for (const metric of Object.values(metrics)) {
-        metric(config.register, config);
+        metric(config2.register, config2);
       }
     };
     module.exports.metricsList = metricsList;
@@ -6758,13 +6758,13 @@ var require_cluster = __commonJS({
        */
       clusterMetrics() {
         const requestId = requestCtr++;
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           let settled = false;
           function done(err, result2) {
             if (settled) return;
             settled = true;
             if (err) reject(err);
-            else resolve9(result2);
+            else resolve10(result2);
           }
           const request = {
             responses: [],
@@ -7884,9 +7884,192 @@ var init_parse = __esm({
 });
 
 // node_modules/smol-toml/dist/stringify.js
-var HAS_WELLFORMED;
+function extendedTypeOf(obj) {
+  let type = typeof obj;
+  if (type === "object") {
+    if (Array.isArray(obj))
+      return "array";
+    if (typeof obj.getUTCDate === "function" && obj instanceof Date)
+      return "date";
+    if (globalThis.Temporal) {
+      if (obj.until) {
+        if (obj instanceof Temporal.ZonedDateTime)
+          return "temporal/tz+uc";
+        if (obj instanceof Temporal.PlainDateTime || obj instanceof Temporal.PlainDate)
+          return "temporal/uc";
+        if (obj instanceof Temporal.PlainTime || obj instanceof Temporal.Instant)
+          return "temporal";
+        if (obj instanceof Temporal.PlainYearMonth)
+          return "temporal/x";
+      } else if (obj.toPlainDate && obj instanceof Temporal.PlainMonthDay || obj.negated && obj instanceof Temporal.Duration) {
+        return "temporal/x";
+      }
+    }
+  }
+  return type;
+}
+function isArrayOfTables(obj) {
+  for (let i2 = 0; i2 < obj.length; i2++) {
+    if (extendedTypeOf(obj[i2]) !== "object")
+      return false;
+  }
+  return obj.length != 0;
+}
+function formatWellFormedStringUnchecked(s) {
+  return JSON.stringify(s).replaceAll("\x7F", "\\u007f");
+}
+function formatString(s) {
+  return formatWellFormedStringUnchecked(HAS_WELLFORMED ? s.toWellFormed() : s);
+}
+function formatKey(s) {
+  if (BARE_KEY.test(s))
+    return s;
+  if (HAS_WELLFORMED && !s.isWellFormed())
+    throw new RangeError("key contains illegal lone surrogates");
+  return formatWellFormedStringUnchecked(s);
+}
+function stringifyValue(val, type, depth, numberAsFloat, strictTemporal) {
+  if (depth === 0) {
+    throw new Error("Could not stringify the object: maximum object depth exceeded");
+  }
+  switch (type) {
+    // @ts-expect-error -- intentional fallthrough case
+    case "number":
+      if (isNaN(val))
+        return "nan";
+      if (val === Infinity)
+        return "inf";
+      if (val === -Infinity)
+        return "-inf";
+      if (Number.isInteger(val) && (numberAsFloat || !Number.isSafeInteger(val)))
+        return val.toFixed(1);
+    case "bigint":
+    case "boolean":
+    case "temporal":
+      return val.toString();
+    case "string":
+      return formatString(val);
+    case "date":
+      if (isNaN(val.getTime()))
+        throw new TypeError("cannot serialize invalid date");
+      return val.toISOString();
+    case "object":
+      return stringifyInlineTable(val, depth, numberAsFloat, strictTemporal);
+    case "array":
+      return stringifyArray(val, depth, numberAsFloat, strictTemporal);
+    // @ts-expect-error -- intentional fallthrough case
+    case "temporal/tz+uc":
+      if (strictTemporal) {
+        let tz = val.timeZoneId;
+        let tzc = tz.charCodeAt(0);
+        if (
+          // Classic offset
+          tzc !== 43 && tzc !== 45 && // Fast pre-check pass; see below for the actually accepted values
+          (tzc !== 85 && tzc !== 71 && tzc !== 90 && tzc !== 69 || // UTC and its aliases; Temporal implementations don't all canonicalise unfortunately
+          tz !== "UTC" && tz !== "UCT" && tz !== "Universal" && tz !== "Zulu" && // GMT is a TZ but it's for all intents and purposes equivalent to UTC. Safe to downgrade.
+          !tz.startsWith("GMT") && tz !== "Greenwich" && // Etc/* are all safe to downgrade to offset (either UTC, GMT, or offset)
+          !tz.startsWith("Etc/"))
+        ) {
+          throw new TypeError("Temporal objects with an IANA timezone are not allowed in Temporal strict mode");
+        }
+      }
+    case "temporal/uc":
+      if (strictTemporal && val.calendarId !== "iso8601")
+        throw new TypeError("Temporal objects with a non-default calendar are not allowed in Temporal strict mode");
+      return val.toString({
+        calendarName: "never",
+        timeZoneName: "never"
+      });
+    case "temporal/x":
+      throw new TypeError("Unsupported " + val[Symbol.toStringTag]);
+  }
+}
+function stringifyInlineTable(obj, depth, numberAsFloat, strictTemporal) {
+  let keys = Object.keys(obj);
+  if (keys.length === 0)
+    return "{}";
+  let res = "{ ";
+  for (let i2 = 0; i2 < keys.length; i2++) {
+    let k = keys[i2];
+    if (i2)
+      res += ", ";
+    res += formatKey(k) + " = " + stringifyValue(obj[k], extendedTypeOf(obj[k]), depth - 1, numberAsFloat, strictTemporal);
+  }
+  return res + " }";
+}
+function stringifyArray(array, depth, numberAsFloat, strictTemporal) {
+  if (array.length === 0)
+    return "[]";
+  let res = "[ ";
+  for (let i2 = 0; i2 < array.length; i2++) {
+    if (i2)
+      res += ", ";
+    if (array[i2] === null || array[i2] === void 0) {
+      throw new TypeError("arrays cannot contain null or undefined values");
+    }
+    res += stringifyValue(array[i2], extendedTypeOf(array[i2]), depth - 1, numberAsFloat, strictTemporal);
+  }
+  return res + " ]";
+}
+function stringifyArrayTable(array, key3, depth, numberAsFloat, strictTemporal) {
+  if (depth === 0) {
+    throw new Error("Could not stringify the object: maximum object depth exceeded");
+  }
+  let res = "";
+  for (let i2 = 0; i2 < array.length; i2++) {
+    res += `${res && "\n"}[[${key3}]]
+`;
+    res += stringifyTable(0, array[i2], key3, depth, numberAsFloat, strictTemporal);
+  }
+  return res;
+}
+function stringifyTable(tableKey, obj, prefix, depth, numberAsFloat, strictTemporal) {
+  if (depth === 0) {
+    throw new Error("Could not stringify the object: maximum object depth exceeded");
+  }
+  let preamble = "";
+  let tables = "";
+  let keys = Object.keys(obj);
+  for (let i2 = 0; i2 < keys.length; i2++) {
+    let k = keys[i2];
+    if (obj[k] !== null && obj[k] !== void 0) {
+      let type = extendedTypeOf(obj[k]);
+      if (type === "symbol" || type === "function") {
+        throw new TypeError(`cannot serialize values of type '${type}'`);
+      }
+      let key3 = formatKey(k);
+      if (type === "array" && isArrayOfTables(obj[k])) {
+        tables += (tables && "\n") + stringifyArrayTable(obj[k], prefix ? `${prefix}.${key3}` : key3, depth - 1, numberAsFloat, strictTemporal);
+      } else if (type === "object") {
+        let tblKey = prefix ? `${prefix}.${key3}` : key3;
+        tables += (tables && "\n") + stringifyTable(tblKey, obj[k], tblKey, depth - 1, numberAsFloat, strictTemporal);
+      } else {
+        preamble += key3;
+        preamble += " = ";
+        preamble += stringifyValue(obj[k], type, depth, numberAsFloat, strictTemporal);
+        preamble += "\n";
+      }
+    }
+  }
+  if (tableKey && (preamble || !tables))
+    preamble = preamble ? `[${tableKey}]
+${preamble}` : `[${tableKey}]`;
+  return preamble && tables ? `${preamble}
+${tables}` : preamble || tables;
+}
+function stringify(obj, { maxDepth = 1e3, numbersAsFloat = false, strictTemporal = false } = {}) {
+  if (extendedTypeOf(obj) !== "object") {
+    throw new TypeError("stringify can only be called with an object");
+  }
+  let str = stringifyTable(0, obj, "", maxDepth, numbersAsFloat, strictTemporal);
+  if (str[str.length - 1] !== "\n")
+    return str + "\n";
+  return str;
+}
+var BARE_KEY, HAS_WELLFORMED;
 var init_stringify = __esm({
   "node_modules/smol-toml/dist/stringify.js"() {
+    BARE_KEY = /^[a-z0-9-_]+$/i;
     HAS_WELLFORMED = !!"".isWellFormed;
   }
 });
@@ -7972,15 +8155,15 @@ async function loadNotifications(storageDir, env3 = process.env) {
   return endpoints;
 }
 function sleep(ms, signal) {
-  return new Promise((resolve9) => {
-    if (signal.aborted) return resolve9(false);
+  return new Promise((resolve10) => {
+    if (signal.aborted) return resolve10(false);
     const timer = setTimeout(() => {
       signal.removeEventListener("abort", onAbort);
-      resolve9(true);
+      resolve10(true);
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      resolve9(false);
+      resolve10(false);
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });
@@ -8217,10 +8400,10 @@ async function tags(deps, req, res, url, access2) {
     { "Cache-Control": "no-store" }
   );
 }
-async function readConfig(store, config) {
-  if (!config || config.size > MAX_CONFIG_BYTES) return void 0;
+async function readConfig(store, config2) {
+  if (!config2 || config2.size > MAX_CONFIG_BYTES) return void 0;
   try {
-    const doc = JSON.parse((await store.blobs.read(parseDigest(config.digest))).toString("utf8"));
+    const doc = JSON.parse((await store.blobs.read(parseDigest(config2.digest))).toString("utf8"));
     const c3 = doc.config ?? {};
     const strings = (v) => Array.isArray(v) ? v.map(String) : void 0;
     return {
@@ -8245,10 +8428,10 @@ async function image(deps, req, res, url, access2) {
   await access2.authorize("pull", repository);
   const m = await deps.store.manifests.get(repository, reference);
   const digest = formatDigest(m.digest);
-  const config = m.parsed.isIndex ? void 0 : await readConfig(deps.store, m.parsed.config);
+  const config2 = m.parsed.isIndex ? void 0 : await readConfig(deps.store, m.parsed.config);
   const layers = m.parsed.isIndex ? [] : m.parsed.blobs.filter((b) => b !== m.parsed.config);
   const totalSize = m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
-  const labels = { ...config?.labels ?? {} };
+  const labels = { ...config2?.labels ?? {} };
   const annotations = m.parsed.annotations ?? {};
   const prominent = {};
   for (const key3 of PROMINENT_LABELS) {
@@ -8276,7 +8459,7 @@ async function image(deps, req, res, url, access2) {
       platforms: m.parsed.manifests.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, platform: d.platform ?? null, annotations: d.annotations ?? {} })),
       configDescriptor: m.parsed.config ?? null,
       layers: layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size })),
-      config: config ?? null,
+      config: config2 ?? null,
       prominent,
       labels,
       annotations,
@@ -8564,11 +8747,11 @@ function __metadata(metadataKey, metadataValue) {
 }
 function __awaiter(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve9) {
-      resolve9(value);
+    return value instanceof P ? value : new P(function(resolve10) {
+      resolve10(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve9, reject) {
+  return new (P || (P = Promise))(function(resolve10, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -8584,7 +8767,7 @@ function __awaiter(thisArg, _arguments, P, generator) {
       }
     }
     function step(result2) {
-      result2.done ? resolve9(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+      result2.done ? resolve10(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -8775,14 +8958,14 @@ function __asyncValues(o2) {
   }, i2);
   function verb(n2) {
     i2[n2] = o2[n2] && function(v) {
-      return new Promise(function(resolve9, reject) {
-        v = o2[n2](v), settle(resolve9, reject, v.done, v.value);
+      return new Promise(function(resolve10, reject) {
+        v = o2[n2](v), settle(resolve10, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve9, reject, d, v) {
+  function settle(resolve10, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve9({ value: v2, done: d });
+      resolve10({ value: v2, done: d });
     }, reject);
   }
 }
@@ -11404,7 +11587,7 @@ var require_NetworkManager = __commonJS({
         if (options) {
           debug("Created NetworkManager with options: %s", JSON.stringify(options));
         }
-        this.initPromise = new Promise((resolve9) => {
+        this.initPromise = new Promise((resolve10) => {
           this.getCurrentNetworkInterfaces().then((map) => {
             this.currentInterfaces = map;
             const otherInterfaces = Object.keys(os_1.default.networkInterfaces());
@@ -11418,7 +11601,7 @@ var require_NetworkManager = __commonJS({
             }
             debug("Initial networks [%s] ignoring [%s]", interfaceNames.join(", "), otherInterfaces.join(", "));
             this.initPromise = void 0;
-            resolve9();
+            resolve10();
             this.scheduleNextJob();
           });
         });
@@ -11722,7 +11905,7 @@ var require_NetworkManager = __commonJS({
         throw new Error("Could not detect loopback interface!");
       }
       static getWindowsNetworkInterfaces() {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           child_process_1.default.exec('arp -a | findstr /C:"---"', { windowsHide: true }, (error, stdout) => {
             if (error) {
               reject(error);
@@ -11750,7 +11933,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve9(names);
+              resolve10(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -11758,7 +11941,7 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getDarwinNetworkInterfaces() {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           child_process_1.default.exec("arp -a -n -l", { windowsHide: true }, async (error, stdout) => {
             if (error) {
               reject(error);
@@ -11790,7 +11973,7 @@ var require_NetworkManager = __commonJS({
             }
             await Promise.all(promises);
             if (names.length) {
-              resolve9(names);
+              resolve10(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -11798,12 +11981,12 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getLinuxNetworkInterfaces() {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           child_process_1.default.exec("ip -o link show", { windowsHide: true }, (error, stdout) => {
             if (error) {
               if (error.message.includes("ip: not found")) {
                 debug("LINUX: ip was not found on the system. Falling back to assuming network interfaces!");
-                resolve9(_NetworkManager.assumeNetworkInterfaceNames());
+                resolve10(_NetworkManager.assumeNetworkInterfaceNames());
                 return;
               }
               reject(error);
@@ -11830,7 +12013,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve9(names);
+              resolve10(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -11838,7 +12021,7 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getFreeBSDNetworkInterfaces() {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           child_process_1.default.exec("arp -a -n", { windowsHide: true }, (error, stdout) => {
             if (error) {
               reject(error);
@@ -11857,7 +12040,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve9(names);
+              resolve10(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -11865,7 +12048,7 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getOpenBSD_SUNOS_NetworkInterfaces() {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           child_process_1.default.exec("arp -a -n", { windowsHide: true }, (error, stdout) => {
             if (error) {
               reject(error);
@@ -11885,7 +12068,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve9(names);
+              resolve10(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -11893,18 +12076,18 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getDarwinWifiNetworkState(name) {
-        return new Promise((resolve9) => {
+        return new Promise((resolve10) => {
           child_process_1.default.exec("networksetup -getairportnetwork " + name, { windowsHide: true }, (error, stdout) => {
             if (error) {
               if (stdout.includes("not a Wi-Fi interface")) {
-                resolve9(
+                resolve10(
                   1
                   /* WifiState.NOT_A_WIFI_INTERFACE */
                 );
                 return;
               }
               console.log(`CIAO WARN: While checking networksetup for ${name} encountered an error (${error.message}) with output: ${stdout.replace(os_1.default.EOL, "; ")}`);
-              resolve9(
+              resolve10(
                 0
                 /* WifiState.UNDEFINED */
               );
@@ -11922,7 +12105,7 @@ var require_NetworkManager = __commonJS({
             } else {
               console.log(`CIAO WARN: While checking networksetup for ${name} encountered an unknown output: ${stdout.replace(os_1.default.EOL, "; ")}`);
             }
-            resolve9(wifiState);
+            resolve10(wifiState);
           });
         });
       }
@@ -12090,8 +12273,8 @@ var require_CiaoService = __commonJS({
         ).length === 0) {
           debug("[%s] WARN: No listeners found for a potential name change on the 'name-change' event!", this.name);
         }
-        return new Promise((resolve9, reject) => {
-          this.emit("publish", (error) => error ? reject(error) : resolve9());
+        return new Promise((resolve10, reject) => {
+          this.emit("publish", (error) => error ? reject(error) : resolve10());
         });
       }
       /**
@@ -12105,8 +12288,8 @@ var require_CiaoService = __commonJS({
         if (this.serviceState === "unannounced") {
           return Promise.resolve();
         }
-        return new Promise((resolve9, reject) => {
-          this.emit("unpublish", (error) => error ? reject(error) : resolve9());
+        return new Promise((resolve10, reject) => {
+          this.emit("unpublish", (error) => error ? reject(error) : resolve10());
         });
       }
       /**
@@ -13099,8 +13282,8 @@ var require_promise_utils = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PromiseTimeout = PromiseTimeout;
     function PromiseTimeout(timeout) {
-      return new Promise((resolve9) => {
-        setTimeout(() => resolve9(), timeout);
+      return new Promise((resolve10) => {
+        setTimeout(() => resolve10(), timeout);
       });
     }
   }
@@ -13301,11 +13484,11 @@ var require_MDNSServer = __commonJS({
             continue;
           }
           const isIPv6 = name.endsWith("/6");
-          const promise = new Promise((resolve9) => {
+          const promise = new Promise((resolve10) => {
             socket.send(message, _MDNSServer.MDNS_PORT, isIPv6 ? _MDNSServer.MULTICAST_IPV6 : _MDNSServer.MULTICAST_IPV4, (error) => {
               if (error) {
                 if (!_MDNSServer.isSilencedSocketError(error)) {
-                  resolve9({
+                  resolve10({
                     status: "rejected",
                     interface: name,
                     reason: error
@@ -13315,7 +13498,7 @@ var require_MDNSServer = __commonJS({
               } else {
                 this.maintainSentPacketsInterface(name, message);
               }
-              resolve9({
+              resolve10({
                 status: "fulfilled",
                 interface: name
               });
@@ -13362,11 +13545,11 @@ var require_MDNSServer = __commonJS({
         if (!socket) {
           throw new errors_1.InterfaceNotFoundError(`Could not find socket for given network interface '${name}'`);
         }
-        return new Promise((resolve9) => {
+        return new Promise((resolve10) => {
           socket.send(message, port, address, (error) => {
             if (error) {
               if (!_MDNSServer.isSilencedSocketError(error)) {
-                resolve9({
+                resolve10({
                   status: "rejected",
                   interface: name,
                   reason: error
@@ -13376,7 +13559,7 @@ var require_MDNSServer = __commonJS({
             } else {
               this.maintainSentPacketsInterface(name, message);
             }
-            resolve9({
+            resolve10({
               status: "fulfilled",
               interface: name
             });
@@ -13483,7 +13666,7 @@ var require_MDNSServer = __commonJS({
         return socket;
       }
       bindSocket(socket, networkInterface, family) {
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           const errorHandler = (error) => reject(new Error("Failed to bind on interface " + networkInterface.name + ": " + error.message));
           const isIPv6 = family === "IPv6";
           socket.once("error", errorHandler);
@@ -13501,7 +13684,7 @@ var require_MDNSServer = __commonJS({
                 socket.close();
               } catch (error) {
               }
-              resolve9();
+              resolve10();
               return;
             }
             try {
@@ -13511,7 +13694,7 @@ var require_MDNSServer = __commonJS({
               socket.setTTL(_MDNSServer.MDNS_TTL);
               socket.setMulticastLoopback(true);
               this.sockets.set(isIPv6 ? networkInterface.name + "/6" : networkInterface.name, socket);
-              resolve9();
+              resolve10();
             } catch (error) {
               try {
                 socket.close();
@@ -13730,8 +13913,8 @@ var require_Announcer = __commonJS({
         if (!this.goodbye) {
           this.service.rebuildServiceRecords();
         }
-        return this.promise = new Promise((resolve9, reject) => {
-          this.promiseResolve = resolve9;
+        return this.promise = new Promise((resolve10, reject) => {
+          this.promiseResolve = resolve10;
           this.promiseReject = reject;
           this.timer = setTimeout(this.sendAnnouncement.bind(this), 0);
           this.timer.unref();
@@ -13976,8 +14159,8 @@ var require_Prober = __commonJS({
        */
       probe() {
         debug("Starting to probe for '%s'...", this.service.getFQDN());
-        return new Promise((resolve9, reject) => {
-          this.promiseResolve = resolve9;
+        return new Promise((resolve10, reject) => {
+          this.promiseResolve = resolve10;
           this.promiseReject = reject;
           this.timer = setTimeout(this.sendProbeRequest.bind(this), Math.random() * PROBE_INTERVAL);
           this.timer.unref();
@@ -15587,11 +15770,11 @@ async function startRegistry(options) {
   server.requestTimeout = 0;
   server.headersTimeout = 6e4;
   server.keepAliveTimeout = 65e3;
-  await new Promise((resolve9, reject) => {
+  await new Promise((resolve10, reject) => {
     server.once("error", reject);
     server.listen({ host: options.host, port: options.port }, () => {
       server.off("error", reject);
-      resolve9();
+      resolve10();
     });
   });
   const address = server.address();
@@ -15616,15 +15799,15 @@ async function startRegistry(options) {
     services,
     close(timeoutMs = 1e4) {
       closing = true;
-      return new Promise((resolve9) => {
+      return new Promise((resolve10) => {
         const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
-          services.close().then(resolve9, (err) => {
+          services.close().then(resolve10, (err) => {
             process.stderr.write(`container-registry: stopping services: ${err.message}
 `);
-            resolve9();
+            resolve10();
           });
         });
         server.closeIdleConnections();
@@ -16376,11 +16559,11 @@ var hasColors, format3, reset, bold, dim, italic, underline, underlineDouble, un
 var init_base = __esm({
   "node_modules/yoctocolors/base.js"() {
     hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-    format3 = (open8, close) => {
+    format3 = (open9, close) => {
       if (!hasColors) {
         return (input) => input;
       }
-      const openCode = `\x1B[${open8}m`;
+      const openCode = `\x1B[${open9}m`;
       const closeCode = `\x1B[${close}m`;
       return (input) => {
         const string = input + "";
@@ -16767,12 +16950,12 @@ var require_isexe = __commonJS({
         if (typeof Promise !== "function") {
           throw new TypeError("callback not provided");
         }
-        return new Promise(function(resolve9, reject) {
+        return new Promise(function(resolve10, reject) {
           isexe(path6, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
-              resolve9(is);
+              resolve10(is);
             }
           });
         });
@@ -16838,27 +17021,27 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step = (i2) => new Promise((resolve9, reject) => {
+      const step = (i2) => new Promise((resolve10, reject) => {
         if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve9(found) : reject(getNotFoundError(cmd));
+          return opt.all && found.length ? resolve10(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
         const pCmd = path6.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve9(subStep(p, i2, 0));
+        resolve10(subStep(p, i2, 0));
       });
-      const subStep = (p, i2, ii) => new Promise((resolve9, reject) => {
+      const subStep = (p, i2, ii) => new Promise((resolve10, reject) => {
         if (ii === pathExt.length)
-          return resolve9(step(i2 + 1));
+          return resolve10(step(i2 + 1));
         const ext = pathExt[ii];
         isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
           if (!er && is) {
             if (opt.all)
               found.push(p + ext);
             else
-              return resolve9(p + ext);
+              return resolve10(p + ext);
           }
-          return resolve9(subStep(p, i2, ii + 1));
+          return resolve10(subStep(p, i2, ii + 1));
         });
       });
       return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
@@ -17938,8 +18121,8 @@ var init_deferred = __esm({
   "node_modules/execa/lib/utils/deferred.js"() {
     createDeferred = () => {
       const methods = {};
-      const promise = new Promise((resolve9, reject) => {
-        Object.assign(methods, { resolve: resolve9, reject });
+      const promise = new Promise((resolve10, reject) => {
+        Object.assign(methods, { resolve: resolve10, reject });
       });
       return Object.assign(promise, methods);
     };
@@ -23237,11 +23420,11 @@ var init_concurrent = __esm({
       const promises = weakMap.get(stream);
       const promise = createDeferred();
       promises.push(promise);
-      const resolve9 = promise.resolve.bind(promise);
-      return { resolve: resolve9, promises };
+      const resolve10 = promise.resolve.bind(promise);
+      return { resolve: resolve10, promises };
     };
-    waitForConcurrentStreams = async ({ resolve: resolve9, promises }, subprocess) => {
-      resolve9();
+    waitForConcurrentStreams = async ({ resolve: resolve10, promises }, subprocess) => {
+      resolve10();
       const [isSubprocessExit] = await Promise.race([
         Promise.allSettled([true, subprocess]),
         Promise.all([false, ...promises])
@@ -23957,7 +24140,7 @@ function probeHost(host) {
   return host;
 }
 function probe(rec, timeoutMs = 2e3) {
-  return new Promise((resolve9) => {
+  return new Promise((resolve10) => {
     const request = rec.tls ? httpsRequest : httpRequest;
     const req = request(
       { host: probeHost(rec.host), port: rec.port, path: "/v2/", method: "GET", timeout: timeoutMs, rejectUnauthorized: false },
@@ -23965,14 +24148,14 @@ function probe(rec, timeoutMs = 2e3) {
         res.resume();
         const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
         if (instance !== rec.instance) {
-          resolve9({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
+          resolve10({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
         } else {
-          resolve9({ ok: true, status: res.statusCode ?? 0, reason: "" });
+          resolve10({ ok: true, status: res.statusCode ?? 0, reason: "" });
         }
       }
     );
     req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", (err) => resolve9({ ok: false, status: 0, reason: err.message }));
+    req.on("error", (err) => resolve10({ ok: false, status: 0, reason: err.message }));
     req.end();
   });
 }
@@ -23996,8 +24179,8 @@ async function startDetached(opts) {
   const current = await serverState(opts.pidFile);
   if (current.state === "running") return { ok: true, record: current.record, already: true };
   const logFd = openSync(opts.logFile, "a", 420);
-  const script = process.argv[1];
-  const child = execa(process.execPath, [...process.execArgv, script, "serve", ...opts.serveArgs], {
+  const script2 = process.argv[1];
+  const child = execa(process.execPath, [...process.execArgv, script2, "serve", ...opts.serveArgs], {
     detached: true,
     // execa's types only take literal fd numbers; any open fd works at run time.
     stdio: ["ignore", logFd, logFd],
@@ -24305,13 +24488,13 @@ function genSalt(rounds, seed_length, callback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve9, reject) {
+    return new Promise(function(resolve10, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve9(res);
+        resolve10(res);
       });
     });
 }
@@ -24343,13 +24526,13 @@ function hash(password, salt, callback, progressCallback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve9, reject) {
+    return new Promise(function(resolve10, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve9(res);
+        resolve10(res);
       });
     });
 }
@@ -24401,13 +24584,13 @@ function compare(password, hashValue, callback, progressCallback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve9, reject) {
+    return new Promise(function(resolve10, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve9(res);
+        resolve10(res);
       });
     });
 }
@@ -39590,11 +39773,11 @@ function __metadata2(metadataKey, metadataValue) {
 }
 function __awaiter2(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve9) {
-      resolve9(value);
+    return value instanceof P ? value : new P(function(resolve10) {
+      resolve10(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve9, reject) {
+  return new (P || (P = Promise))(function(resolve10, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -39610,7 +39793,7 @@ function __awaiter2(thisArg, _arguments, P, generator) {
       }
     }
     function step(result2) {
-      result2.done ? resolve9(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+      result2.done ? resolve10(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -39788,14 +39971,14 @@ function __asyncValues2(o2) {
   }, i2);
   function verb(n2) {
     i2[n2] = o2[n2] && function(v) {
-      return new Promise(function(resolve9, reject) {
-        v = o2[n2](v), settle(resolve9, reject, v.done, v.value);
+      return new Promise(function(resolve10, reject) {
+        v = o2[n2](v), settle(resolve10, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve9, reject, d, v) {
+  function settle(resolve10, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve9({ value: v2, done: d });
+      resolve10({ value: v2, done: d });
     }, reject);
   }
 }
@@ -45823,8 +46006,8 @@ async function resolveSecureMode(env3, flags, storageDir, o2 = {}) {
     if (needsLogin(policy)) {
       throw new CliError("auth-needs-tls", `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
     }
-    const open8 = policy.pull === "anonymous" && policy.push === "anonymous";
-    return { secure: false, tls: void 0, access: open8 ? ALLOW_ALL : controller, notes: open8 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
+    const open9 = policy.pull === "anonymous" && policy.push === "anonymous";
+    return { secure: false, tls: void 0, access: open9 ? ALLOW_ALL : controller, notes: open9 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
   }
   const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
   const pki = await ensurePki2({ storageDir, ...pkiSettingsFromEnv(env3, o2.hostname) });
@@ -45912,7 +46095,7 @@ import { request as httpRequest2 } from "node:http";
 import { request as httpsRequest2 } from "node:https";
 function fetchReadiness(rec, timeoutMs = 5e3) {
   const host = rec.host === "0.0.0.0" ? "127.0.0.1" : rec.host === "::" ? "::1" : rec.host;
-  return new Promise((resolve9) => {
+  return new Promise((resolve10) => {
     const request = rec.tls ? httpsRequest2 : httpRequest2;
     const req = request({ host, port: rec.port, path: "/readyz", method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       const chunks = [];
@@ -45920,15 +46103,15 @@ function fetchReadiness(rec, timeoutMs = 5e3) {
       res.on("end", () => {
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          resolve9(Array.isArray(body.checks) ? { ...body, httpStatus: res.statusCode ?? 0 } : void 0);
+          resolve10(Array.isArray(body.checks) ? { ...body, httpStatus: res.statusCode ?? 0 } : void 0);
         } catch {
-          resolve9(void 0);
+          resolve10(void 0);
         }
       });
-      res.on("error", () => resolve9(void 0));
+      res.on("error", () => resolve10(void 0));
     });
     req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", () => resolve9(void 0));
+    req.on("error", () => resolve10(void 0));
     req.end();
   });
 }
@@ -46058,14 +46241,14 @@ var init_server2 = __esm({
         });
         process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})
 `);
-        await new Promise((resolve9) => {
+        await new Promise((resolve10) => {
           let stopping = false;
           const stop2 = (signal) => {
             if (stopping) return;
             stopping = true;
             process.stderr.write(`container-registry: ${signal}: draining in-flight requests
 `);
-            void running.close(args["drain-timeout"] * 1e3).then(resolve9);
+            void running.close(args["drain-timeout"] * 1e3).then(resolve10);
           };
           process.once("SIGTERM", () => stop2("SIGTERM"));
           process.once("SIGINT", () => stop2("SIGINT"));
@@ -46789,11 +46972,11 @@ function dockerConfigKeys(host) {
   for (const h2 of hosts) keys.push(h2, `https://${h2}`, `http://${h2}`, `https://${h2}/v1/`, `https://${h2}/v2/`);
   return keys;
 }
-async function credentialFromDockerConfig(config, host, where) {
+async function credentialFromDockerConfig(config2, host, where) {
   const keys = dockerConfigKeys(host);
-  const helper = keys.map((k) => config.credHelpers?.[k]).find((h2) => h2 !== void 0);
+  const helper = keys.map((k) => config2.credHelpers?.[k]).find((h2) => h2 !== void 0);
   if (helper) return runCredentialHelper(helper, host);
-  const auths = config.auths ?? {};
+  const auths = config2.auths ?? {};
   const key3 = keys.find((k) => auths[k] !== void 0) ?? Object.keys(auths).find((k) => stripScheme(k) === host);
   const entry = key3 === void 0 ? void 0 : auths[key3];
   if (entry) {
@@ -46807,7 +46990,7 @@ async function credentialFromDockerConfig(config, host, where) {
     if (entry.username && entry.password !== void 0) return { kind: "basic", username: entry.username, password: entry.password };
     if (entry.identitytoken) return { kind: "token", token: entry.identitytoken };
   }
-  if (config.credsStore) return runCredentialHelper(config.credsStore, host);
+  if (config2.credsStore) return runCredentialHelper(config2.credsStore, host);
   return void 0;
 }
 function stripScheme(key3) {
@@ -46890,8 +47073,8 @@ function credentialSource(settings) {
       const path6 = settings.mode === "home" ? homeDockerConfigPath(env3) : settings.authfile;
       if (!path6) throw new CliError("usage", "auth mode authfile needs --authfile or CONTAINER_REGISTRY_AUTHFILE", { exitCode: 2 });
       const what = settings.mode === "home" ? "Docker config" : "auth file";
-      let config;
-      return async (host) => credentialFromDockerConfig(await (config ??= readJson(path6, what)), host, path6);
+      let config2;
+      return async (host) => credentialFromDockerConfig(await (config2 ??= readJson(path6, what)), host, path6);
     }
   }
 }
@@ -46927,10 +47110,10 @@ async function readBody2(res, max = MAX_TEXT_BODY) {
 async function discard(res) {
   if (res.body.readableEnded) return;
   res.body.resume();
-  await new Promise((resolve9) => {
-    res.body.once("end", resolve9);
-    res.body.once("close", resolve9);
-    res.body.once("error", () => resolve9());
+  await new Promise((resolve10) => {
+    res.body.once("end", resolve10);
+    res.body.once("close", resolve10);
+    res.body.once("error", () => resolve10());
   });
 }
 async function expectStatus(res, ...codes) {
@@ -46970,7 +47153,7 @@ async function writeFileBody(r, body) {
       const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
       await Promise.race([pending, aborted2]);
       if (r.destroyed) throw Object.assign(new Error("connection closed during the upload"), { code: "ECONNRESET" });
-      pending = new Promise((resolve9, reject) => r.write(chunk, (err) => err ? reject(err) : resolve9()));
+      pending = new Promise((resolve10, reject) => r.write(chunk, (err) => err ? reject(err) : resolve10()));
       pending.catch(() => void 0);
       pos += bytesRead;
       left2 -= bytesRead;
@@ -47015,7 +47198,7 @@ var init_transport = __esm({
         else if (isFileBody(req.body)) headers["Content-Length"] = String(req.body.length);
         else if (req.body) headers["Content-Length"] = String(req.contentLength ?? 0);
         else if (["PUT", "POST", "PATCH"].includes(req.method)) headers["Content-Length"] = "0";
-        return new Promise((resolve9, reject) => {
+        return new Promise((resolve10, reject) => {
           let settled = false;
           const fail = (err) => {
             if (settled) return;
@@ -47028,7 +47211,7 @@ var init_transport = __esm({
               return;
             }
             settled = true;
-            resolve9({ status: res.statusCode ?? 0, headers: res.headers, method: req.method, url: req.url, body: res });
+            resolve10({ status: res.statusCode ?? 0, headers: res.headers, method: req.method, url: req.url, body: res });
           });
           r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
           r.on("error", fail);
@@ -47746,8 +47929,8 @@ var init_layout = __esm({
           }
           return;
         }
-        const config = parsed.config;
-        const configBody = await this.readBlob(config);
+        const config2 = parsed.config;
+        const configBody = await this.readBlob(config2);
         let cfg = {};
         try {
           cfg = JSON.parse(configBody.toString("utf8"));
@@ -47758,11 +47941,11 @@ var init_layout = __esm({
           manifest: body,
           manifestDigest: d.digest,
           mediaType: parsed.mediaType,
-          config,
+          config: config2,
           configBody,
           layers: parsed.blobs.slice(1),
           platform: platform2,
-          blob: (desc) => desc.digest === config.digest ? bufferSource(desc.digest, configBody) : this.blobSource(desc)
+          blob: (desc) => desc.digest === config2.digest ? bufferSource(desc.digest, configBody) : this.blobSource(desc)
         });
       }
     };
@@ -47777,11 +47960,11 @@ function parseLabel(text) {
 }
 function withLabels(image3, labels) {
   if (!Object.keys(labels).length) return image3;
-  const config = JSON.parse(image3.configBody.toString("utf8"));
-  const current = config.config?.Labels ?? {};
+  const config2 = JSON.parse(image3.configBody.toString("utf8"));
+  const current = config2.config?.Labels ?? {};
   if (Object.entries(labels).every(([k, v]) => current[k] === v)) return image3;
-  config.config = { ...config.config ?? {}, Labels: { ...current, ...labels } };
-  const configBody = Buffer.from(JSON.stringify(config));
+  config2.config = { ...config2.config ?? {}, Labels: { ...current, ...labels } };
+  const configBody = Buffer.from(JSON.stringify(config2));
   const configDigest = digestOf(configBody);
   const manifestDoc = JSON.parse(image3.manifest.toString("utf8"));
   manifestDoc.config = { ...manifestDoc.config, digest: configDigest, size: configBody.length };
@@ -48025,10 +48208,10 @@ function withDigest(location, digest) {
   u2.searchParams.set("digest", digest);
   return u2.toString();
 }
-function counted(open8, onProgress) {
-  if (!onProgress) return open8;
+function counted(open9, onProgress) {
+  if (!onProgress) return open9;
   return () => {
-    const stream = open8();
+    const stream = open9();
     let n2 = 0;
     stream.on("data", (chunk) => {
       n2 += chunk.length;
@@ -48222,11 +48405,11 @@ function newPushContext(session, reporter, jobs = 4) {
   return { session, reporter, jobs, knownBlobs: /* @__PURE__ */ new Map() };
 }
 async function pushBlobs(ctx, repository, images) {
-  const unique = /* @__PURE__ */ new Map();
-  for (const image3 of images) for (const d of [image3.config, ...image3.layers]) if (!unique.has(d.digest)) unique.set(d.digest, { d, image: image3 });
+  const unique2 = /* @__PURE__ */ new Map();
+  for (const image3 of images) for (const d of [image3.config, ...image3.layers]) if (!unique2.has(d.digest)) unique2.set(d.digest, { d, image: image3 });
   const stats = { bytesSent: 0, bytesSkipped: 0, blobsUploaded: 0, blobsSkipped: 0 };
   const heads = new Limiter(16);
-  const all = [...unique.values()];
+  const all = [...unique2.values()];
   const present = await Promise.all(all.map(({ d }) => heads.run(() => withRetry(() => blobExists(ctx.session, repository, d.digest)))));
   const missing = [];
   all.forEach((entry, i2) => {
@@ -48335,12 +48518,12 @@ async function pushImageSet(ctx, repository, images, tags2) {
     if (prev && prev.manifestDigest !== i2.manifestDigest) throw new Error(`${repository}: two different images for platform ${k}`);
     seen.set(k, i2);
   }
-  const unique = [...seen.values()];
-  const stats = await pushBlobs(ctx, repository, unique);
-  const tagDigests = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique, tags2), 12e4);
-  const single = unique.length === 1;
-  const own = single ? { digest: unique[0].manifestDigest, mediaType: unique[0].mediaType } : (() => {
-    const entries = mergedEntries(unique.map((i2) => ({ mediaType: i2.mediaType, digest: i2.manifestDigest, size: i2.manifest.length, platform: i2.platform })), void 0);
+  const unique2 = [...seen.values()];
+  const stats = await pushBlobs(ctx, repository, unique2);
+  const tagDigests = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique2, tags2), 12e4);
+  const single = unique2.length === 1;
+  const own = single ? { digest: unique2[0].manifestDigest, mediaType: unique2[0].mediaType } : (() => {
+    const entries = mergedEntries(unique2.map((i2) => ({ mediaType: i2.mediaType, digest: i2.manifestDigest, size: i2.manifest.length, platform: i2.platform })), void 0);
     return { digest: digestOf(indexBody(entries)), mediaType: indexMediaType(entries) };
   })();
   return {
@@ -48348,7 +48531,7 @@ async function pushImageSet(ctx, repository, images, tags2) {
     tags: tags2,
     ...own,
     tagDigests,
-    platforms: unique.map((i2) => platformKey(i2.platform)),
+    platforms: unique2.map((i2) => platformKey(i2.platform)),
     ...stats
   };
 }
@@ -50582,9 +50765,9 @@ var require_semver3 = __commonJS({
 
 // tools/src/push/tags.ts
 function parseStrategies(text) {
-  const words = text.split(/[\s,]+/).filter(Boolean);
+  const words2 = text.split(/[\s,]+/).filter(Boolean);
   const out = [];
-  for (const w of words) {
+  for (const w of words2) {
     const s = w.toLowerCase();
     if (!STRATEGIES.includes(s)) throw new TagError(`unknown tag strategy ${JSON.stringify(w)} (known: ${STRATEGIES.join(" ")})`);
     if (!out.includes(s)) out.push(s);
@@ -52105,13 +52288,13 @@ var init_delete = __esm({
 // tools/src/manage/inspect.ts
 async function image2(s, repository, digest, body, mediaType, platform2) {
   const parsed = parseManifest(body, mediaType);
-  const config = parsed.config;
+  const config2 = parsed.config;
   let labels = {};
   let created;
   let configPlatform;
-  if (config.size < 4 * 1024 * 1024) {
+  if (config2.size < 4 * 1024 * 1024) {
     try {
-      const doc = JSON.parse((await readBody2(await getBlob2(s, repository, config.digest))).toString("utf8"));
+      const doc = JSON.parse((await readBody2(await getBlob2(s, repository, config2.digest))).toString("utf8"));
       labels = doc.config?.Labels ?? {};
       created = doc.created;
       if (doc.architecture) configPlatform = platformKey(doc);
@@ -52123,11 +52306,11 @@ async function image2(s, repository, digest, body, mediaType, platform2) {
     digest,
     mediaType: parsed.mediaType,
     platform: platform2 ?? configPlatform,
-    config: { digest: config.digest, size: config.size, mediaType: config.mediaType },
+    config: { digest: config2.digest, size: config2.size, mediaType: config2.mediaType },
     labels,
     created,
     layers,
-    size: layers.reduce((n2, l) => n2 + l.size, config.size)
+    size: layers.reduce((n2, l) => n2 + l.size, config2.size)
   };
 }
 async function inspectImage(s, repository, reference) {
@@ -52297,6 +52480,605 @@ var init_browse = __esm({
       })
     };
     browseCommands = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];
+  }
+});
+
+// tools/src/target/address.ts
+function parseHostPort(text) {
+  if (!text.startsWith("[") && (text.match(/:/g) ?? []).length > 1) {
+    if (!/^[0-9A-Fa-f:.]+$/.test(text)) throw new AddressError(`invalid host ${JSON.stringify(text)}`);
+    return { host: text.toLowerCase(), port: void 0 };
+  }
+  const m = HOST_PORT.exec(text);
+  if (!m) throw new AddressError(`invalid host ${JSON.stringify(text)}: expected host, host:port or [ipv6]:port`);
+  const host = m[1] ?? m[2];
+  let port;
+  if (m[3] !== void 0) {
+    port = Number(m[3]);
+    if (port < 1 || port > 65535) throw new AddressError(`invalid port in ${JSON.stringify(text)}: must be 1-65535`);
+  }
+  return { host, port };
+}
+function parseRegistryAddress(text) {
+  const trimmed = text.trim();
+  if (!trimmed) throw new AddressError("the registry URL is empty");
+  const schemeMatch = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(trimmed);
+  let scheme;
+  let rest = trimmed;
+  if (schemeMatch) {
+    scheme = schemeMatch[1].toLowerCase();
+    if (scheme !== "http" && scheme !== "https") throw new AddressError(`unsupported scheme ${JSON.stringify(scheme)} in ${JSON.stringify(text)}: use http or https`);
+    rest = trimmed.slice(schemeMatch[0].length);
+  }
+  const slash = rest.indexOf("/");
+  const hostPart = slash >= 0 ? rest.slice(0, slash) : rest;
+  const path6 = slash >= 0 ? rest.slice(slash + 1).replace(/\/+$/, "") : "";
+  const { host, port } = parseHostPort(hostPart);
+  return { scheme, host, port, path: path6 };
+}
+function formatHostPort(host, port) {
+  const h2 = host.includes(":") ? `[${host}]` : host;
+  return port === void 0 ? h2 : `${h2}:${port}`;
+}
+function isLoopbackHost2(host) {
+  const h2 = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return LOOPBACK_HOSTS.includes(h2);
+}
+function targetRegistry(registry, view = {}) {
+  const { host, port } = parseHostPort(registry);
+  if (view.targetHost) {
+    const override = parseHostPort(view.targetHost.trim());
+    return formatHostPort(override.host, override.port ?? port);
+  }
+  if (isLoopbackHost2(host)) return formatHostPort(QEMU_HOST_ADDRESS[view.network ?? "slirp"], port);
+  return formatHostPort(host, port);
+}
+function parseTargetNetwork(text) {
+  const v = (text ?? "").trim().toLowerCase();
+  if (v === "" || v === "slirp" || v === "user") return "slirp";
+  if (v === "tap") return "tap";
+  throw new AddressError(`invalid target network ${JSON.stringify(text)}: use slirp (10.0.2.2) or tap (192.168.7.1)`);
+}
+function isIpAddress(host) {
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.includes(":") && /^[0-9A-Fa-f:.]+$/.test(host);
+}
+function certSanForTargets(san, targetHost) {
+  const entries = (san ?? "").split(",").map((e) => e.trim()).filter(Boolean);
+  const add2 = (entry) => {
+    if (!entries.some((e) => e.toLowerCase() === entry.toLowerCase())) entries.push(entry);
+  };
+  for (const ip of Object.values(QEMU_HOST_ADDRESS)) add2(`IP:${ip}`);
+  if (targetHost?.trim()) {
+    const { host } = parseHostPort(targetHost.trim());
+    add2(isIpAddress(host) ? `IP:${host}` : `DNS:${host}`);
+  }
+  return entries.join(",");
+}
+var QEMU_HOST_ADDRESS, LOOPBACK_HOSTS, AddressError, HOST_PORT;
+var init_address = __esm({
+  "tools/src/target/address.ts"() {
+    "use strict";
+    QEMU_HOST_ADDRESS = { slirp: "10.0.2.2", tap: "192.168.7.1" };
+    LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"];
+    AddressError = class extends Error {
+      code = "bad-address";
+      constructor(message) {
+        super(message);
+        this.name = "AddressError";
+      }
+    };
+    HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+))(?::(\d{1,5}))?$/;
+  }
+});
+
+// tools/src/target/certs.ts
+function certsDDir(engine, registry) {
+  if (!registry || registry.includes("/") || registry === "." || registry === "..") {
+    throw new Error(`invalid registry ${JSON.stringify(registry)} for a certs.d directory`);
+  }
+  return `${CERTS_D_ROOT[engine]}/${registry}`;
+}
+function certsDCaPath(engine, registry) {
+  return `${certsDDir(engine, registry)}/ca.crt`;
+}
+var CERTS_D_ROOT, SYSTEM_CA_PATH;
+var init_certs = __esm({
+  "tools/src/target/certs.ts"() {
+    "use strict";
+    CERTS_D_ROOT = {
+      docker: "/etc/docker/certs.d",
+      containers: "/etc/containers/certs.d",
+      containerd: "/etc/containerd/certs.d"
+    };
+    SYSTEM_CA_PATH = "/usr/local/share/ca-certificates/container-registry-ca.crt";
+  }
+});
+
+// tools/src/target/containers.ts
+function containersRegistriesConf(s) {
+  const doc = {
+    "unqualified-search-registries": [s.registry, ...s.searchRegistries],
+    registry: [{ location: s.registry, insecure: s.insecure }]
+  };
+  const header = `# Written by meta-container-registry (container-oci-registry-config): our registry is searched
+# first for unqualified names, then ${s.searchRegistries.length ? s.searchRegistries.join(", ") : "nothing else"}.
+`;
+  return `${header}${stringify(doc)}
+`;
+}
+var CONTAINERS_DROP_IN;
+var init_containers = __esm({
+  "tools/src/target/containers.ts"() {
+    "use strict";
+    init_dist();
+    CONTAINERS_DROP_IN = "/etc/containers/registries.conf.d/50-custom-registry.conf";
+  }
+});
+
+// tools/src/target/containerd.ts
+function containerdHostsTomlPath(s) {
+  return `${certsDDir("containerd", s.registry)}/hosts.toml`;
+}
+function containerdHostsToml(s) {
+  const scheme = s.insecure ? "http" : "https";
+  const server = `${scheme}://${s.registry}`;
+  const host = { capabilities: ["pull", "resolve"] };
+  if (s.secure) host.ca = certsDCaPath("containerd", s.registry);
+  const doc = { server, host: { [server]: host } };
+  return `# Written by meta-container-registry (containerd-registry-config).
+${stringify(doc)}
+`;
+}
+var init_containerd = __esm({
+  "tools/src/target/containerd.ts"() {
+    "use strict";
+    init_dist();
+    init_certs();
+  }
+});
+
+// tools/src/target/docker.ts
+function dockerInsecureRegistries(s) {
+  const list3 = s.insecure ? [s.registry] : [];
+  for (const r of s.extraInsecure) if (!list3.includes(r)) list3.push(r);
+  return list3;
+}
+function dockerDaemonJson(s) {
+  const insecure = dockerInsecureRegistries(s);
+  if (insecure.length === 0) return void 0;
+  return `${JSON.stringify({ "insecure-registries": insecure }, null, 2)}
+`;
+}
+var DOCKER_DAEMON_JSON;
+var init_docker = __esm({
+  "tools/src/target/docker.ts"() {
+    "use strict";
+    DOCKER_DAEMON_JSON = "/etc/docker/daemon.json";
+  }
+});
+
+// tools/src/target/vdkr.ts
+function shellValue(name, value) {
+  if (!SAFE.test(value)) throw new Error(`unsafe value for ${name}: ${JSON.stringify(value)}`);
+  return `${name}="${value}"`;
+}
+function vdkrRegistryConf(s) {
+  const lines = [
+    "# vdkr registry defaults, written by meta-container-registry (vdkr-registry-config).",
+    "# Kernel parameters (docker_registry=..., docker_insecure_registry=...) and `vdkr vconfig` override them.",
+    shellValue("VDKR_DEFAULT_REGISTRY", s.namespace ? `${s.registry}/${s.namespace}` : s.registry)
+  ];
+  const insecure = dockerInsecureRegistries(s);
+  if (insecure.length) lines.push(shellValue("VDKR_INSECURE_REGISTRIES", insecure.join(" ")));
+  return `${lines.join("\n")}
+`;
+}
+var VDKR_REGISTRY_CONF, SAFE;
+var init_vdkr = __esm({
+  "tools/src/target/vdkr.ts"() {
+    "use strict";
+    init_docker();
+    VDKR_REGISTRY_CONF = "/etc/vdkr/registry.conf";
+    SAFE = /^[A-Za-z0-9._:/\[\] -]*$/;
+  }
+});
+
+// tools/src/target/files.ts
+function caFile(engine, s, kind, ca) {
+  if (!s.secure) return [];
+  if (ca === void 0) throw new MissingCaError(kind);
+  return [{ path: certsDCaPath(engine, s.registry), content: ca, mode: 420 }];
+}
+function targetFiles(kind, s, ca) {
+  switch (kind) {
+    case "docker": {
+      const daemon = dockerDaemonJson(s);
+      return [...daemon === void 0 ? [] : [{ path: DOCKER_DAEMON_JSON, content: daemon, mode: 420 }], ...caFile("docker", s, kind, ca)];
+    }
+    case "containers":
+      return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 420 }, ...caFile("containers", s, kind, ca)];
+    case "containerd":
+      return [{ path: containerdHostsTomlPath(s), content: containerdHostsToml(s), mode: 420 }, ...caFile("containerd", s, kind, ca)];
+    case "vdkr":
+      return [{ path: VDKR_REGISTRY_CONF, content: vdkrRegistryConf(s), mode: 420 }];
+    case "ca":
+      if (ca === void 0) throw new MissingCaError(kind);
+      return [{ path: SYSTEM_CA_PATH, content: ca, mode: 420 }];
+  }
+}
+var TARGET_KINDS, MissingCaError;
+var init_files = __esm({
+  "tools/src/target/files.ts"() {
+    "use strict";
+    init_certs();
+    init_containers();
+    init_containerd();
+    init_docker();
+    init_vdkr();
+    TARGET_KINDS = ["docker", "containers", "containerd", "vdkr", "ca"];
+    MissingCaError = class extends Error {
+      code = "missing-ca";
+      constructor(kind) {
+        super(`the ${kind} configuration of a secure registry needs its CA certificate (--ca FILE, the storage's pki/ca.crt)`);
+        this.name = "MissingCaError";
+      }
+    };
+  }
+});
+
+// tools/src/target/settings.ts
+function parseFlag(name, value, fallback = false) {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "") return fallback;
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new AddressError(`${name} must be 1 or 0, not ${JSON.stringify(value)}`);
+}
+function words(text) {
+  return (text ?? "").split(/\s+/).filter(Boolean);
+}
+function unique(items) {
+  return [...new Set(items)];
+}
+function resolveTargetSettings(input) {
+  const address = parseRegistryAddress(input.url);
+  const auth = parseFlag("CONTAINER_REGISTRY_AUTH", input.auth);
+  const secure = parseFlag("CONTAINER_REGISTRY_SECURE", input.secure) || auth;
+  const insecure = parseFlag("CONTAINER_REGISTRY_INSECURE", input.insecure);
+  if (secure && insecure) {
+    throw new AddressError("CONTAINER_REGISTRY_SECURE (or AUTH) and CONTAINER_REGISTRY_INSECURE are both 1: a TLS registry with our CA is not insecure; set one");
+  }
+  const namespace = (input.namespace ?? "").trim().replace(/^\/+|\/+$/g, "") || address.path;
+  if (namespace && !isValidRepositoryName(namespace)) {
+    throw new AddressError(`invalid namespace ${JSON.stringify(namespace)}: lowercase [a-z0-9] components joined by "/"`);
+  }
+  const network = parseTargetNetwork(input.targetNetwork);
+  const view = { network, ...input.targetHost?.trim() ? { targetHost: input.targetHost.trim() } : {} };
+  const registry = targetRegistry(formatHostPort(address.host, address.port), view);
+  const hostView = { network, ...view.targetHost ? { targetHost: parseHostPort(view.targetHost).host.replace(/^(.*:.*)$/, "[$1]") } : {} };
+  const extraInsecure = unique(
+    words(input.dockerInsecure).map((r) => isLoopbackHost2(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))
+  );
+  const search = input.searchRegistries === void 0 ? [...DEFAULT_SEARCH_REGISTRIES] : words(input.searchRegistries);
+  return {
+    registry,
+    namespace,
+    secure,
+    insecure,
+    extraInsecure,
+    searchRegistries: unique(search.filter((r) => r !== registry)),
+    network
+  };
+}
+function targetInputFromEnv(env3) {
+  return {
+    url: env3.CONTAINER_REGISTRY_URL || "localhost:5000",
+    namespace: env3.CONTAINER_REGISTRY_NAMESPACE ?? "yocto",
+    secure: env3.CONTAINER_REGISTRY_SECURE,
+    auth: env3.CONTAINER_REGISTRY_AUTH,
+    insecure: env3.CONTAINER_REGISTRY_INSECURE,
+    dockerInsecure: env3.DOCKER_REGISTRY_INSECURE,
+    targetHost: env3.CONTAINER_REGISTRY_TARGET_HOST,
+    targetNetwork: env3.CONTAINER_REGISTRY_TARGET_NETWORK,
+    searchRegistries: env3.CONTAINER_REGISTRY_SEARCH_REGISTRIES
+  };
+}
+var DEFAULT_SEARCH_REGISTRIES;
+var init_settings2 = __esm({
+  "tools/src/target/settings.ts"() {
+    "use strict";
+    init_names();
+    init_address();
+    DEFAULT_SEARCH_REGISTRIES = ["docker.io", "quay.io"];
+  }
+});
+
+// tools/src/script/render.ts
+function shellQuote(value) {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+function assertPlain(name, value) {
+  if (/[\n\r\0]/.test(value)) throw new Error(`${name} must not contain a newline or NUL`);
+}
+function renderConf(spec) {
+  const lines = [
+    "# container-registry.conf: settings of container-registry.sh, written by",
+    "# `bitbake container-registry-index -c generate_registry_script` (regenerating overwrites it).",
+    '# A variable already set in the environment wins: CONTAINER_REGISTRY_TAG_STRATEGY="sha latest" container-registry.sh push'
+  ];
+  for (const name of SCRIPT_VARIABLES) {
+    const value = name === "CONTAINER_REGISTRY_STORAGE" ? spec.storage : spec.settings[name];
+    if (value === void 0 || value === "") continue;
+    assertPlain(name, value);
+    lines.push(`cr_set ${name} ${shellQuote(value)}`);
+  }
+  return `${lines.join("\n")}
+`;
+}
+function renderScript(spec) {
+  assertPlain("storage", spec.storage);
+  assertPlain("node", spec.node);
+  return `#!/usr/bin/env bash
+# container-registry.sh: the container registry of this Yocto build (meta-container-registry).
+# Generated by \`bitbake container-registry-index -c generate_registry_script\`; regenerate rather
+# than edit. It runs the container-registry helper kept next to it with the settings in
+# container-registry.conf. Run \`container-registry.sh help\` for the commands.
+set -euo pipefail
+
+CR_DIR=${shellQuote(spec.storage)}
+CR_NODE=${shellQuote(spec.node)}
+CR_HELPER="$CR_DIR/${HELPER_NAME}"
+
+# cr_set NAME VALUE exports NAME=VALUE unless the environment already sets NAME.
+cr_set() {
+  if [ -z "\${!1+set}" ]; then export "$1=$2"; else export "\${1?}"; fi
+}
+# shellcheck source=/dev/null
+. "$CR_DIR/${CONF_NAME}"
+
+cr_usage() {
+  cat <<'CR_USAGE'
+${USAGE}
+CR_USAGE
+}
+
+if [ ! -x "$CR_NODE" ]; then
+  CR_NODE=$(command -v node || true)
+fi
+
+case "\${1:-help}" in
+  help | -h | --help)
+    cr_usage
+    if [ -n "$CR_NODE" ] && [ -f "$CR_HELPER" ]; then
+      echo
+      "$CR_NODE" "$CR_HELPER" --help
+    fi
+    exit 0
+    ;;
+esac
+
+if [ -z "$CR_NODE" ]; then
+  echo "container-registry.sh: node (>= 20) not found: install Node.js or regenerate with CONTAINER_REGISTRY_NODE set" >&2
+  exit 127
+fi
+if [ ! -f "$CR_HELPER" ]; then
+  echo "container-registry.sh: $CR_HELPER is missing: run bitbake container-registry-index -c generate_registry_script" >&2
+  exit 1
+fi
+exec "$CR_NODE" "$CR_HELPER" "$@"
+`;
+}
+var SCRIPT_NAME, CONF_NAME, HELPER_NAME, SCRIPT_VARIABLES, USAGE;
+var init_render = __esm({
+  "tools/src/script/render.ts"() {
+    "use strict";
+    SCRIPT_NAME = "container-registry.sh";
+    CONF_NAME = "container-registry.conf";
+    HELPER_NAME = "container-registry.mjs";
+    SCRIPT_VARIABLES = [
+      "CONTAINER_REGISTRY_STORAGE",
+      "CONTAINER_REGISTRY_URL",
+      "CONTAINER_REGISTRY_LISTEN",
+      "CONTAINER_REGISTRY_NAMESPACE",
+      "CONTAINER_REGISTRY_TAG_STRATEGY",
+      "CONTAINER_REGISTRY_IMAGES",
+      "CONTAINER_REGISTRY_SECURE",
+      "CONTAINER_REGISTRY_AUTH",
+      "CONTAINER_REGISTRY_INSECURE",
+      "CONTAINER_REGISTRY_AUTH_MODE",
+      "CONTAINER_REGISTRY_AUTHFILE",
+      "CONTAINER_REGISTRY_CREDSFILE",
+      "CONTAINER_REGISTRY_USERNAME",
+      "CONTAINER_REGISTRY_CERT_DAYS",
+      "CONTAINER_REGISTRY_CA_DAYS",
+      "CONTAINER_REGISTRY_CERT_SAN",
+      "CONTAINER_REGISTRY_TARGET_HOST",
+      "CONTAINER_REGISTRY_TARGET_NETWORK",
+      "DEPLOY_DIR_IMAGE"
+    ];
+    USAGE = `Usage: container-registry.sh <command> [options]
+
+Commands (run by the container-registry helper with this build's settings):
+  start                   Start the registry in the background
+  stop                    Stop it
+  status                  Tell whether it runs
+  push [image] [options]  Push the OCI images in deploy/ (--tag, --strategy, --version, --auth-mode, ...)
+  import <image> [name]   Copy an image from another registry into this one
+  delete <image>:<tag>    Delete one tag
+  gc                      Remove blobs nothing references
+  list                    List images with their tags
+  tags <image>            List the tags of one image
+  catalog                 List repositories (raw API)
+  help                    This text, then the helper's own help
+
+Settings: container-registry.conf next to this script; the environment overrides them.`;
+  }
+});
+
+// tools/src/script/install.ts
+import { randomBytes as randomBytes8 } from "node:crypto";
+import { chmod, copyFile, mkdir as mkdir6, open as open8, rename as rename3, rm as rm2 } from "node:fs/promises";
+import { join as join16 } from "node:path";
+async function writeFileAtomic(path6, data, mode) {
+  const tmp = `${path6}.tmp-${process.pid}-${randomBytes8(4).toString("hex")}`;
+  const fh = await open8(tmp, "wx", mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await rm2(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename3(tmp, path6);
+}
+async function installScript(spec) {
+  await mkdir6(spec.storage, { recursive: true });
+  const script2 = join16(spec.storage, SCRIPT_NAME);
+  const conf = join16(spec.storage, CONF_NAME);
+  const helper = join16(spec.storage, HELPER_NAME);
+  await writeFileAtomic(conf, renderConf(spec), 420);
+  if (spec.helper !== helper) {
+    const tmp = `${helper}.tmp-${process.pid}`;
+    await copyFile(spec.helper, tmp);
+    await chmod(tmp, 493);
+    await rename3(tmp, helper);
+  }
+  await writeFileAtomic(script2, renderScript(spec), 493);
+  return { script: script2, conf, helper };
+}
+var init_install = __esm({
+  "tools/src/script/install.ts"() {
+    "use strict";
+    init_render();
+  }
+});
+
+// tools/src/cli/commands/target.ts
+var target_exports = {};
+__export(target_exports, {
+  asCliError: () => asCliError2,
+  targetCommands: () => targetCommands
+});
+import { mkdir as mkdir7, readFile as readFile15 } from "node:fs/promises";
+import { dirname as dirname6, join as join17, resolve as resolve9 } from "node:path";
+function asCliError2(err) {
+  if (err instanceof AddressError) return new CliError("config", err.message, { exitCode: 2 });
+  if (err instanceof MissingCaError) return new CliError("missing-ca", err.message, { exitCode: 2 });
+  return err;
+}
+var config, targetCommands;
+var init_target = __esm({
+  "tools/src/cli/commands/target.ts"() {
+    "use strict";
+    init_errors();
+    init_address();
+    init_files();
+    init_settings2();
+    init_install();
+    config = {
+      command: "config <kind>",
+      describe: "Write target configuration (docker, containers, containerd, vdkr, ca) for this registry",
+      builder: (y) => y.positional("kind", { choices: TARGET_KINDS, describe: "Which package: docker, containers, containerd, vdkr or ca" }).option("output", { type: "string", describe: "Root directory to write under (a recipe passes ${D})" }).option("ca", { type: "string", describe: "The registry's CA certificate (secure mode), e.g. STORAGE/pki/ca.crt" }).option("url", { type: "string", describe: "Registry as the build host sees it [env CONTAINER_REGISTRY_URL]" }).option("target-host", { type: "string", describe: "Build host as targets see it [env CONTAINER_REGISTRY_TARGET_HOST]" }).option("print", { type: "boolean", default: false, describe: "Print the files instead of writing them" }),
+      handler: async (args) => {
+        if (!args.print && !args.output) throw new CliError("usage", "name a root directory with --output DIR, or use --print", { exitCode: 2 });
+        const input = targetInputFromEnv(process.env);
+        if (args.url) input.url = args.url;
+        if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
+        let files;
+        try {
+          const ca = args.ca ? await readFile15(args.ca, "utf8") : void 0;
+          if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
+            throw new CliError("bad-ca", `${args.ca} is not a PEM certificate`, { exitCode: 2 });
+          }
+          files = targetFiles(args.kind, resolveTargetSettings(input), ca);
+        } catch (err) {
+          if (err.code === "ENOENT") throw new CliError("missing-ca", `cannot read the CA ${args.ca}: no such file`, { exitCode: 2 });
+          throw asCliError2(err);
+        }
+        if (args.print) {
+          for (const f of files) process.stdout.write(`### ${f.path}
+${f.content}`);
+          return;
+        }
+        const root = resolve9(args.output);
+        for (const f of files) {
+          const dest = join17(root, f.path);
+          await mkdir7(dirname6(dest), { recursive: true, mode: 493 });
+          await writeFileAtomic(dest, f.content, f.mode);
+          process.stdout.write(`${f.path}
+`);
+        }
+      }
+    };
+    targetCommands = [config];
+  }
+});
+
+// tools/src/cli/commands/script.ts
+var script_exports = {};
+__export(script_exports, {
+  generateScript: () => generateScript,
+  scriptCommands: () => scriptCommands,
+  scriptSettings: () => scriptSettings
+});
+import { realpathSync } from "node:fs";
+function scriptSettings(env3) {
+  const out = {};
+  for (const name of SCRIPT_VARIABLES) {
+    const v = env3[name];
+    if (v !== void 0 && v !== "") out[name] = v;
+  }
+  out.CONTAINER_REGISTRY_CERT_SAN = certSanForTargets(env3.CONTAINER_REGISTRY_CERT_SAN, env3.CONTAINER_REGISTRY_TARGET_HOST);
+  if (/^(1|true|yes|on)$/i.test(out.CONTAINER_REGISTRY_AUTH ?? "")) out.CONTAINER_REGISTRY_SECURE = "1";
+  return out;
+}
+async function generateScript(o2) {
+  try {
+    resolveTargetSettings(targetInputFromEnv(o2.env));
+  } catch (err) {
+    throw asCliError2(err);
+  }
+  const result2 = await installScript({ storage: o2.storage, node: o2.node, helper: o2.helper, settings: scriptSettings(o2.env) });
+  const user = o2.env.CONTAINER_REGISTRY_PASSWORD ? await ensureDefaultUser(o2.storage, o2.env) : void 0;
+  return { ...result2, user };
+}
+var script, scriptCommands;
+var init_script2 = __esm({
+  "tools/src/cli/commands/script.ts"() {
+    "use strict";
+    init_errors();
+    init_options();
+    init_target();
+    init_address();
+    init_settings2();
+    init_install();
+    init_render();
+    init_users();
+    script = {
+      command: ["script", "generate-script"],
+      describe: "Write container-registry.sh (+ .conf and a copy of this helper) into the storage directory",
+      builder: (y) => storageOption(y).option("node", { type: "string", default: process.execPath, describe: "node the script runs (absolute)" }).option("helper", { type: "string", default: process.argv[1] ?? "", describe: "helper to copy next to the script (default: this one)" }),
+      handler: async (args) => {
+        let node;
+        let helper;
+        try {
+          node = realpathSync(args.node);
+          helper = realpathSync(args.helper);
+        } catch (err) {
+          throw new CliError("script", `cannot find ${err.path ?? "node or the helper"}`);
+        }
+        const result2 = await generateScript({ storage: resolveStorage(args.storage), node, helper, env: process.env });
+        process.stdout.write(`Wrote ${result2.script}
+`);
+        if (result2.user) {
+          process.stdout.write(`User ${result2.user.user} ${result2.user.action} with the password from CONTAINER_REGISTRY_PASSWORD (kept in ${result2.user.passwordFile}, 0600)
+`);
+        }
+      }
+    };
+    scriptCommands = [script];
   }
 });
 
@@ -53031,18 +53813,18 @@ var wrapWord = (rows, word, columns) => {
   }
 };
 var stringVisibleTrimSpacesRight = (string) => {
-  const words = string.split(" ");
-  let last = words.length;
+  const words2 = string.split(" ");
+  let last = words2.length;
   while (last > 0) {
-    if (stringWidth2(words[last - 1]) > 0) {
+    if (stringWidth2(words2[last - 1]) > 0) {
       break;
     }
     last--;
   }
-  if (last === words.length) {
+  if (last === words2.length) {
     return string;
   }
-  return words.slice(0, last).join(" ") + words.slice(last).join("");
+  return words2.slice(0, last).join(" ") + words2.slice(last).join("");
 };
 var exec = (string, columns, options = {}) => {
   if (options.trim !== false && string.trim() === "") {
@@ -53744,23 +54526,23 @@ var YargsParser = class {
         const configPath = argv2[configKey] || configLookup[configKey];
         if (configPath) {
           try {
-            let config = null;
+            let config2 = null;
             const resolvedConfigPath = mixin2.resolve(mixin2.cwd(), configPath);
             const resolveConfig = flags.configs[configKey];
             if (typeof resolveConfig === "function") {
               try {
-                config = resolveConfig(resolvedConfigPath);
+                config2 = resolveConfig(resolvedConfigPath);
               } catch (e) {
-                config = e;
+                config2 = e;
               }
-              if (config instanceof Error) {
-                error = config;
+              if (config2 instanceof Error) {
+                error = config2;
                 return;
               }
             } else {
-              config = mixin2.require(resolvedConfigPath);
+              config2 = mixin2.require(resolvedConfigPath);
             }
-            setConfigObject(config);
+            setConfigObject(config2);
           } catch (ex) {
             if (ex.name === "PermissionDenied")
               error = ex;
@@ -53770,9 +54552,9 @@ var YargsParser = class {
         }
       });
     }
-    function setConfigObject(config, prev) {
-      Object.keys(config).forEach(function(key3) {
-        const value = config[key3];
+    function setConfigObject(config2, prev) {
+      Object.keys(config2).forEach(function(key3) {
+        const value = config2[key3];
         const fullKey = prev ? prev + "." + key3 : key3;
         if (typeof value === "object" && value !== null && !Array.isArray(value) && configuration["dot-notation"]) {
           setConfigObject(value, fullKey);
@@ -55092,11 +55874,11 @@ var CommandInstance = class {
     });
     if (!unparsed.length)
       return;
-    const config = Object.assign({}, options.configuration, {
+    const config2 = Object.assign({}, options.configuration, {
       "populate--": false
     });
     const parsed = this.shim.Parser.detailed(unparsed, Object.assign({}, options, {
-      configuration: config
+      configuration: config2
     }));
     if (parsed.error) {
       yargs.getInternalMethods().getUsageInstance().fail(parsed.error.message, parsed.error);
@@ -56016,20 +56798,20 @@ var Completion = class {
     return isPromise(argv) ? argv.then(completionFunction) : completionFunction(argv);
   }
   generateCompletionScript($0, cmd) {
-    let script;
+    let script2;
     if (this.zshShell) {
-      script = completionZshTemplate;
+      script2 = completionZshTemplate;
     } else if (this.fishShell) {
-      script = completionFishTemplate;
+      script2 = completionFishTemplate;
     } else {
-      script = completionShTemplate;
+      script2 = completionShTemplate;
     }
     const name = this.shim.path.basename($0);
     if ($0.match(/\.js$/))
       $0 = `./${$0}`;
-    script = script.replace(/{{app_name}}/g, name);
-    script = script.replace(/{{completion_command}}/g, cmd);
-    return script.replace(/{{app_path}}/g, $0);
+    script2 = script2.replace(/{{app_name}}/g, name);
+    script2 = script2.replace(/{{completion_command}}/g, cmd);
+    return script2.replace(/{{app_path}}/g, $0);
   }
   registerFunction(fn) {
     this.customCompletionFunction = fn;
@@ -56351,31 +57133,31 @@ ${customMsgs.join("\n")}` : "";
 // node_modules/yargs/build/lib/utils/apply-extends.js
 var previouslyVisitedConfigs = [];
 var shim2;
-function applyExtends(config, cwd, mergeExtends, _shim) {
+function applyExtends(config2, cwd, mergeExtends, _shim) {
   shim2 = _shim;
   let defaultConfig = {};
-  if (Object.prototype.hasOwnProperty.call(config, "extends")) {
-    if (typeof config.extends !== "string")
+  if (Object.prototype.hasOwnProperty.call(config2, "extends")) {
+    if (typeof config2.extends !== "string")
       return defaultConfig;
-    const isPath = /\.json|\..*rc$/.test(config.extends);
+    const isPath = /\.json|\..*rc$/.test(config2.extends);
     let pathToDefault = null;
     if (!isPath) {
       try {
-        pathToDefault = import.meta.resolve(config.extends);
+        pathToDefault = import.meta.resolve(config2.extends);
       } catch (_err) {
-        return config;
+        return config2;
       }
     } else {
-      pathToDefault = getPathToDefaultConfig(cwd, config.extends);
+      pathToDefault = getPathToDefaultConfig(cwd, config2.extends);
     }
     checkForCircularExtends(pathToDefault);
     previouslyVisitedConfigs.push(pathToDefault);
-    defaultConfig = isPath ? JSON.parse(shim2.readFileSync(pathToDefault, "utf8")) : _shim.require(config.extends);
-    delete config.extends;
+    defaultConfig = isPath ? JSON.parse(shim2.readFileSync(pathToDefault, "utf8")) : _shim.require(config2.extends);
+    delete config2.extends;
     defaultConfig = applyExtends(defaultConfig, shim2.path.dirname(pathToDefault), mergeExtends, shim2);
   }
   previouslyVisitedConfigs = [];
-  return mergeExtends ? mergeDeep(defaultConfig, config) : Object.assign({}, defaultConfig, config);
+  return mergeExtends ? mergeDeep(defaultConfig, config2) : Object.assign({}, defaultConfig, config2);
 }
 function checkForCircularExtends(cfgPath) {
   if (previouslyVisitedConfigs.indexOf(cfgPath) > -1) {
@@ -56856,12 +57638,12 @@ var YargsInstance = class {
   async getCompletion(args, done) {
     argsert("<array> [function]", [args, done], arguments.length);
     if (!done) {
-      return new Promise((resolve9, reject) => {
+      return new Promise((resolve10, reject) => {
         __classPrivateFieldGet(this, _YargsInstance_completion, "f").getCompletion(args, (err, completions) => {
           if (err)
             reject(err);
           else
-            resolve9(completions);
+            resolve10(completions);
         });
       });
     } else {
@@ -57152,9 +57934,9 @@ var YargsInstance = class {
     }
     return maybePromise;
   }
-  parserConfiguration(config) {
-    argsert("<object>", [config], arguments.length);
-    __classPrivateFieldSet(this, _YargsInstance_parserConfig, config, "f");
+  parserConfiguration(config2) {
+    argsert("<object>", [config2], arguments.length);
+    __classPrivateFieldSet(this, _YargsInstance_parserConfig, config2, "f");
     return this;
   }
   pkgConf(key3, rootPath) {
@@ -57326,9 +58108,9 @@ var YargsInstance = class {
       return this;
     }
   }
-  usageConfiguration(config) {
-    argsert("<object>", [config], arguments.length);
-    __classPrivateFieldSet(this, _YargsInstance_usageConfig, config, "f");
+  usageConfiguration(config2) {
+    argsert("<object>", [config2], arguments.length);
+    __classPrivateFieldSet(this, _YargsInstance_usageConfig, config2, "f");
     return this;
   }
   version(opt, msg, ver) {
@@ -57735,11 +58517,11 @@ var YargsInstance = class {
     __classPrivateFieldGet(this, _YargsInstance_options, "f").__ = __classPrivateFieldGet(this, _YargsInstance_shim, "f").y18n.__;
     __classPrivateFieldGet(this, _YargsInstance_options, "f").configuration = this[kGetParserConfiguration]();
     const populateDoubleDash = !!__classPrivateFieldGet(this, _YargsInstance_options, "f").configuration["populate--"];
-    const config = Object.assign({}, __classPrivateFieldGet(this, _YargsInstance_options, "f").configuration, {
+    const config2 = Object.assign({}, __classPrivateFieldGet(this, _YargsInstance_options, "f").configuration, {
       "populate--": true
     });
     const parsed = __classPrivateFieldGet(this, _YargsInstance_shim, "f").Parser.detailed(args, Object.assign({}, __classPrivateFieldGet(this, _YargsInstance_options, "f"), {
-      configuration: { "parse-positional-numbers": false, ...config }
+      configuration: { "parse-positional-numbers": false, ...config2 }
     }));
     const argv = Object.assign(parsed.argv, __classPrivateFieldGet(this, _YargsInstance_parseContext, "f"));
     let argvPromise = void 0;
@@ -57917,7 +58699,9 @@ var COMMAND_GROUPS = [
   { words: ["auth"], load: async () => [(await Promise.resolve().then(() => (init_auth(), auth_exports))).authCommand] },
   { words: ["push"], load: async () => [(await Promise.resolve().then(() => (init_push2(), push_exports))).pushCommand] },
   { words: ["import"], load: async () => [(await Promise.resolve().then(() => (init_import2(), import_exports2))).importCommand] },
-  { words: ["list", "tags", "catalog", "inspect", "delete"], load: async () => (await Promise.resolve().then(() => (init_browse(), browse_exports))).browseCommands }
+  { words: ["list", "tags", "catalog", "inspect", "delete"], load: async () => (await Promise.resolve().then(() => (init_browse(), browse_exports))).browseCommands },
+  { words: ["config"], load: async () => (await Promise.resolve().then(() => (init_target(), target_exports))).targetCommands },
+  { words: ["script", "generate-script"], load: async () => (await Promise.resolve().then(() => (init_script2(), script_exports))).scriptCommands }
 ];
 async function loadCommands(word) {
   const own = COMMAND_GROUPS.find((g) => word !== void 0 && g.words.includes(word));

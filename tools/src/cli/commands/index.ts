@@ -14,6 +14,8 @@ const COMMAND_GROUPS: Array<{ words: string[]; load: () => Promise<Commands> }> 
   { words: ['push'], load: async () => [(await import('./push.js')).pushCommand] },
   { words: ['import'], load: async () => [(await import('./import.js')).importCommand] },
   { words: ['list', 'tags', 'catalog', 'inspect', 'delete'], load: async () => (await import('./browse.js')).browseCommands },
+  { words: ['config'], load: async () => (await import('./target.js')).targetCommands },
+  { words: ['script', 'generate-script'], load: async () => (await import('./script.js')).scriptCommands },
 ];
 
 /** loadCommands gives the commands to register for `word` (the first argument): its own group, else every command. */

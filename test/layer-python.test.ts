@@ -1,0 +1,188 @@
+// The layer's Python rules (lib/containerregistry) under plain python3 with a stand-in for
+// BitBake's `bb` and datastore: AUTH implies SECURE, SECURE with INSECURE is fatal, the engine picks
+// the package, node is found and its version checked, the OCI labels.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ROOT } from './helpers/registry.js';
+import { tempDir } from './helpers/tmp.js';
+import { which } from './helpers/peers.js';
+
+const LIB = join(ROOT, 'meta-container-registry', 'lib');
+
+const STUB_BB = `
+class Fatal(Exception):
+    pass
+def fatal(msg):
+    raise Fatal(msg)
+def plain(msg): pass
+def warn(msg): pass
+def note(msg): pass
+`;
+const STUB_UTILS = `
+import os
+def which(path, item):
+    for p in (path or '').split(':'):
+        c = os.path.join(p, item)
+        if os.path.exists(c):
+            return c
+    return ''
+def mkdirhier(p):
+    os.makedirs(p, exist_ok=True)
+`;
+const STUB_PARSE = `
+class SkipRecipe(Exception):
+    pass
+def mark_dependency(d, f):
+    d.deps.append(f)
+`;
+const PRELUDE = `
+import json, sys
+import bb, bb.utils, bb.parse
+sys.modules['bb'].utils = bb.utils
+sys.modules['bb'].parse = bb.parse
+from containerregistry import settings, labels
+class D:
+    def __init__(self, values):
+        self.values = dict(values)
+        self.deps = []
+    def getVar(self, name):
+        return self.values.get(name)
+    def setVar(self, name, value):
+        self.values[name] = value
+def attempt(fn, *args):
+    try:
+        return fn(*args)
+    except bb.Fatal as e:
+        return 'FATAL: ' + str(e)
+    except bb.parse.SkipRecipe as e:
+        return 'SKIP: ' + str(e)
+`;
+
+async function python(t: { teardown(fn: () => unknown): void }, body: string): Promise<unknown> {
+  const dir = await tempDir(t, 'cr-py-');
+  await mkdir(join(dir, 'bb'));
+  await writeFile(join(dir, 'bb', '__init__.py'), STUB_BB);
+  await writeFile(join(dir, 'bb', 'utils.py'), STUB_UTILS);
+  await writeFile(join(dir, 'bb', 'parse.py'), STUB_PARSE);
+  const r = spawnSync('python3', ['-c', `${PRELUDE}\n${body}`], { encoding: 'utf8', env: { PATH: process.env.PATH, PYTHONPATH: `${dir}:${LIB}`, PYTHONDONTWRITEBYTECODE: '1' } });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t) => {
+  t.test('secure: AUTH implies it; with INSECURE it is fatal', async (t) => {
+    const out = await python(t, `print(json.dumps([
+      settings.secure(D({})),
+      settings.secure(D({'CONTAINER_REGISTRY_AUTH': '1'})),
+      settings.secure(D({'CONTAINER_REGISTRY_SECURE': '1', 'CONTAINER_REGISTRY_INSECURE': '0'})),
+      attempt(settings.secure, D({'CONTAINER_REGISTRY_AUTH': '1', 'CONTAINER_REGISTRY_INSECURE': '1'})),
+      attempt(settings.flag, D({'CONTAINER_REGISTRY_SECURE': 'maybe'}), 'CONTAINER_REGISTRY_SECURE'),
+      attempt(settings.check, D({'CONTAINER_REGISTRY_URL': 'localhost:5000', 'CONTAINER_REGISTRY_AUTH_MODE': 'authfile'})),
+      attempt(settings.check, D({'CONTAINER_REGISTRY_URL': 'localhost:5000', 'CONTAINER_REGISTRY_TARGET_NETWORK': 'bridge'})),
+      attempt(settings.check, D({'CONTAINER_REGISTRY_URL': 'localhost:5000', 'CONTAINER_REGISTRY_AUTH_MODE': 'bogus'})),
+      settings.check(D({'CONTAINER_REGISTRY_URL': 'localhost:5000'})),
+    ]))`);
+    const [none, auth, sec, both, bad, authfile, network, mode, fine] = out as unknown[];
+    t.equal(none, false);
+    t.equal(auth, true);
+    t.equal(sec, true);
+    t.match(both, /^FATAL: CONTAINER_REGISTRY_SECURE \(or CONTAINER_REGISTRY_AUTH\) = "1" and CONTAINER_REGISTRY_INSECURE = "1" contradict/);
+    t.match(bad, /^FATAL: CONTAINER_REGISTRY_SECURE must be "1" or "0"/);
+    t.match(authfile, /needs CONTAINER_REGISTRY_AUTHFILE/);
+    t.match(network, /slirp .* or tap/);
+    t.match(mode, /use one of none, home, authfile, credsfile, env/);
+    t.equal(fine, null);
+  });
+
+  t.test('FEATURE_PACKAGES_container-registry follows the engine, adds the CA in secure mode', async (t) => {
+    const out = await python(t, `print(json.dumps([
+      settings.feature_packages(D({})),
+      settings.feature_packages(D({'VIRTUAL-RUNTIME_container_engine': 'podman'})),
+      settings.feature_packages(D({'CONTAINER_PROFILE': 'docker'})),
+      settings.feature_packages(D({'CONTAINER_REGISTRY_ENGINE': 'cri-o skopeo', 'VIRTUAL-RUNTIME_container_engine': 'docker'})),
+      settings.feature_packages(D({'CONTAINER_REGISTRY_ENGINE': 'containerd k3s'})),
+      settings.feature_packages(D({'CONTAINER_REGISTRY_ENGINE': 'vdkr', 'CONTAINER_REGISTRY_SECURE': '1'})),
+      settings.feature_packages(D({'VIRTUAL-RUNTIME_container_engine': 'docker-moby', 'CONTAINER_REGISTRY_AUTH': '1'})),
+      attempt(settings.feature_packages, D({'CONTAINER_REGISTRY_ENGINE': 'lxc'})),
+    ]))`);
+    t.same((out as string[]).slice(0, 7), [
+      'docker-registry-config',
+      'container-oci-registry-config',
+      'docker-registry-config',
+      'container-oci-registry-config',
+      'containerd-registry-config',
+      'vdkr-registry-config container-registry-ca',
+      'docker-registry-config container-registry-ca',
+    ]);
+    t.match((out as string[])[7], /unknown container engine "lxc"/);
+  });
+
+  t.test('node: CONTAINER_REGISTRY_NODE or PATH, resolved, >= 20, clear failures', async (t) => {
+    const dir = await tempDir(t, 'cr-node-');
+    const fake = async (name: string, version: string) => {
+      const p = join(dir, name);
+      await writeFile(p, `#!/bin/sh\necho ${version}\n`);
+      await chmod(p, 0o755);
+      return p;
+    };
+    const old = await fake('node18', 'v18.19.0');
+    const good = await fake('node22', 'v22.1.0');
+    await mkdir(join(dir, 'bin'));
+    const out = await python(t, `print(json.dumps([
+      attempt(settings.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(good)}})),
+      attempt(settings.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(old)}})),
+      attempt(settings.node, D({'PATH': ${JSON.stringify(join(dir, 'bin'))}})),
+      attempt(settings.node, D({'CONTAINER_REGISTRY_NODE': '/nonexistent/node'})),
+    ]))`);
+    const [ok, tooOld, missing, missingExplicit] = out as string[];
+    t.equal(ok, good);
+    t.match(tooOld, /^FATAL: .*node18 is Node.js v18.19.0; meta-container-registry needs >= 20/);
+    t.match(missing, /^FATAL: meta-container-registry needs Node.js >= 20 on the build host, and node on PATH \(HOSTTOOLS_NONFATAL\) was not found/);
+    t.match(missingExplicit, /CONTAINER_REGISTRY_NODE = "\/nonexistent\/node" was not found/);
+  });
+
+  t.test('config recipes: the CA and the helper are inputs by content', async (t) => {
+    const dir = await tempDir(t, 'cr-ca-');
+    await writeFile(join(dir, 'ca.crt'), 'CA\n');
+    await writeFile(join(dir, 'helper.mjs'), 'x');
+    const out = await python(t, `
+def setup(values, kind):
+    d = D(values)
+    r = attempt(settings.config_recipe_setup, d, kind)
+    return [r, d.getVar('CONTAINER_REGISTRY_CA_SHA256'), d.getVar('CONTAINER_REGISTRY_HELPER_SHA256'), d.deps]
+base = {'CONTAINER_REGISTRY_HELPER': ${JSON.stringify(join(dir, 'helper.mjs'))}, 'CONTAINER_REGISTRY_CA': ${JSON.stringify(join(dir, 'ca.crt'))}}
+print(json.dumps([
+  setup(dict(base), 'docker'),
+  setup(dict(base, CONTAINER_REGISTRY_SECURE='1'), 'docker'),
+  setup(dict(base), 'ca'),
+  setup(dict(base, CONTAINER_REGISTRY_SECURE='1', CONTAINER_REGISTRY_CA='/nonexistent/ca.crt'), 'containers'),
+  setup(dict(base, CONTAINER_REGISTRY_AUTH='1'), 'vdkr'),
+]))`);
+    const [insecure, secure, caInsecure, missing, vdkr] = out as Array<[string | null, string, string, string[]]>;
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    t.same(insecure, [null, '', sha('x'), [join(dir, 'helper.mjs')]]);
+    t.same(secure, [null, sha('CA\n'), sha('x'), [join(dir, 'helper.mjs'), join(dir, 'ca.crt')]]);
+    t.match(caInsecure[0], /^SKIP: the registry CA is for secure mode/);
+    t.match(missing[0], /^SKIP: secure mode needs the registry CA \/nonexistent\/ca.crt, which does not exist yet: run `bitbake container-registry-index -c generate_registry_script` first/);
+    t.same(missing[3], [join(dir, 'helper.mjs'), '/nonexistent/ca.crt'], 're-parsed when the CA appears');
+    t.equal(vdkr[1], '', 'vdkr carries no CA');
+  });
+
+  t.test('OCI labels', async (t) => {
+    const out = await python(t, `print(json.dumps([
+      labels.oci_labels(D({'OCI_IMAGE_REVISION': 'abc1234', 'OCI_IMAGE_BRANCH': 'feature/x y', 'SOURCE_DATE_EPOCH': '1700000000', 'OCI_IMAGE_VERSION': '1.2.3', 'TOPDIR': '/nonexistent'})),
+      labels.oci_labels(D({'OCI_IMAGE_REVISION': 'none', 'OCI_IMAGE_BRANCH': 'none', 'OCI_IMAGE_BUILD_DATE': '2026-01-12T20:32:24Z', 'OCI_IMAGE_VERSION': 'none', 'TOPDIR': '/nonexistent'})),
+      labels.oci_labels(D({'OCI_IMAGE_AUTO_LABELS': '0', 'OCI_IMAGE_REVISION': 'abc'})),
+      labels.oci_labels(D({'TOPDIR': '/nonexistent', 'SOURCE_DATE_EPOCH': '0'})),
+    ]))`);
+    t.same(out, [
+      'org.opencontainers.image.revision=abc1234 org.opencontainers.image.ref.name=feature/x-y org.opencontainers.image.created=2023-11-14T22:13:20Z org.opencontainers.image.version=1.2.3',
+      'org.opencontainers.image.created=2026-01-12T20:32:24Z',
+      '',
+      'org.opencontainers.image.created=1970-01-01T00:00:00Z',
+    ]);
+  });
+});

@@ -1,0 +1,151 @@
+import t from 'tap';
+import { resolveTargetSettings, targetInputFromEnv, type TargetInput } from '../tools/src/target/settings.js';
+import { dockerDaemonJson } from '../tools/src/target/docker.js';
+import { containersRegistriesConf } from '../tools/src/target/containers.js';
+import { containerdHostsToml, containerdHostsTomlPath } from '../tools/src/target/containerd.js';
+import { vdkrRegistryConf } from '../tools/src/target/vdkr.js';
+import { certsDCaPath } from '../tools/src/target/certs.js';
+import { targetFiles, TARGET_KINDS } from '../tools/src/target/files.js';
+
+const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const insecure = (extra: Partial<TargetInput> = {}) => resolveTargetSettings({ url: 'localhost:5000', namespace: 'yocto', insecure: '1', ...extra });
+const secure = (extra: Partial<TargetInput> = {}) => resolveTargetSettings({ url: 'localhost:5000', namespace: 'yocto', secure: '1', ...extra });
+
+t.test('settings: AUTH implies SECURE; SECURE with INSECURE is an error; values are checked', async (t) => {
+  t.equal(resolveTargetSettings({ url: 'localhost:5000', auth: '1' }).secure, true);
+  t.throws(() => resolveTargetSettings({ url: 'localhost:5000', secure: '1', insecure: '1' }), { code: 'bad-address', message: /both 1/ });
+  t.throws(() => resolveTargetSettings({ url: 'localhost:5000', auth: '1', insecure: '1' }), { message: /both 1/ });
+  t.throws(() => resolveTargetSettings({ url: 'localhost:5000', secure: 'maybe' }), { message: /CONTAINER_REGISTRY_SECURE must be 1 or 0/ });
+  t.throws(() => resolveTargetSettings({ url: 'localhost:5000', namespace: 'Yocto' }), { message: /invalid namespace/ });
+  t.same(insecure(), {
+    registry: '10.0.2.2:5000',
+    namespace: 'yocto',
+    secure: false,
+    insecure: true,
+    extraInsecure: [],
+    searchRegistries: ['docker.io', 'quay.io'],
+    network: 'slirp',
+  });
+  t.equal(resolveTargetSettings({ url: 'http://localhost:5000/team' }).namespace, 'team');
+  t.same(resolveTargetSettings({ url: 'reg:5000', searchRegistries: 'reg:5000 docker.io' }).searchRegistries, ['docker.io']);
+  t.same(
+    targetInputFromEnv({ CONTAINER_REGISTRY_URL: 'r:1', CONTAINER_REGISTRY_TARGET_HOST: 'h', CONTAINER_REGISTRY_INSECURE: '1' }),
+    { url: 'r:1', namespace: 'yocto', secure: undefined, auth: undefined, insecure: '1', dockerInsecure: undefined, targetHost: 'h', targetNetwork: undefined, searchRegistries: undefined },
+  );
+});
+
+t.test('DOCKER_REGISTRY_INSECURE entries: loopback ones follow the build host, others are kept', async (t) => {
+  t.same(insecure({ dockerInsecure: 'localhost:5000 127.0.0.1:6000 registry.lan:5001 localhost.example:1' }).extraInsecure, [
+    '10.0.2.2:5000',
+    '10.0.2.2:6000',
+    'registry.lan:5001',
+    'localhost.example:1',
+  ]);
+  t.same(insecure({ dockerInsecure: 'localhost:6000', targetHost: 'buildhost.lan:7000' }).extraInsecure, ['buildhost.lan:6000']);
+});
+
+t.test('docker daemon.json', async (t) => {
+  t.equal(dockerDaemonJson(insecure()), '{\n  "insecure-registries": [\n    "10.0.2.2:5000"\n  ]\n}\n');
+  t.equal(
+    dockerDaemonJson(insecure({ dockerInsecure: 'localhost:5000 registry.lan:5001', targetNetwork: 'tap' })),
+    '{\n  "insecure-registries": [\n    "192.168.7.1:5000",\n    "registry.lan:5001"\n  ]\n}\n',
+    'the loopback entry is the same registry once rewritten: listed once',
+  );
+  t.equal(dockerDaemonJson(secure()), undefined, 'secure: nothing to say, no daemon.json');
+  t.equal(dockerDaemonJson(secure({ dockerInsecure: 'other.lan:5000' })), '{\n  "insecure-registries": [\n    "other.lan:5000"\n  ]\n}\n');
+});
+
+t.test('containers registries.conf.d drop-in keeps docker.io and quay.io in the search list', async (t) => {
+  t.equal(
+    containersRegistriesConf(insecure()),
+    `# Written by meta-container-registry (container-oci-registry-config): our registry is searched
+# first for unqualified names, then docker.io, quay.io.
+unqualified-search-registries = [ "10.0.2.2:5000", "docker.io", "quay.io" ]
+
+[[registry]]
+location = "10.0.2.2:5000"
+insecure = true
+
+`,
+  );
+  t.equal(
+    containersRegistriesConf(secure({ url: 'registry.lan:443', searchRegistries: 'docker.io' })),
+    `# Written by meta-container-registry (container-oci-registry-config): our registry is searched
+# first for unqualified names, then docker.io.
+unqualified-search-registries = [ "registry.lan:443", "docker.io" ]
+
+[[registry]]
+location = "registry.lan:443"
+insecure = false
+
+`,
+  );
+});
+
+t.test('containerd hosts.toml', async (t) => {
+  t.equal(containerdHostsTomlPath(insecure()), '/etc/containerd/certs.d/10.0.2.2:5000/hosts.toml');
+  t.equal(
+    containerdHostsToml(insecure()),
+    `# Written by meta-container-registry (containerd-registry-config).
+server = "http://10.0.2.2:5000"
+
+[host."http://10.0.2.2:5000"]
+capabilities = [ "pull", "resolve" ]
+
+`,
+  );
+  t.equal(
+    containerdHostsToml(secure({ targetNetwork: 'tap' })),
+    `# Written by meta-container-registry (containerd-registry-config).
+server = "https://192.168.7.1:5000"
+
+[host."https://192.168.7.1:5000"]
+capabilities = [ "pull", "resolve" ]
+ca = "/etc/containerd/certs.d/192.168.7.1:5000/ca.crt"
+
+`,
+  );
+});
+
+t.test('vdkr registry.conf', async (t) => {
+  t.equal(
+    vdkrRegistryConf(insecure()),
+    `# vdkr registry defaults, written by meta-container-registry (vdkr-registry-config).
+# Kernel parameters (docker_registry=..., docker_insecure_registry=...) and \`vdkr vconfig\` override them.
+VDKR_DEFAULT_REGISTRY="10.0.2.2:5000/yocto"
+VDKR_INSECURE_REGISTRIES="10.0.2.2:5000"
+`,
+  );
+  t.equal(
+    vdkrRegistryConf(secure({ namespace: '' , url: 'localhost:5000'})),
+    `# vdkr registry defaults, written by meta-container-registry (vdkr-registry-config).
+# Kernel parameters (docker_registry=..., docker_insecure_registry=...) and \`vdkr vconfig\` override them.
+VDKR_DEFAULT_REGISTRY="10.0.2.2:5000"
+`,
+  );
+});
+
+t.test('certs.d paths', async (t) => {
+  t.equal(certsDCaPath('docker', '10.0.2.2:5000'), '/etc/docker/certs.d/10.0.2.2:5000/ca.crt');
+  t.equal(certsDCaPath('containers', '10.0.2.2:5000'), '/etc/containers/certs.d/10.0.2.2:5000/ca.crt');
+  t.equal(certsDCaPath('containerd', '10.0.2.2:5000'), '/etc/containerd/certs.d/10.0.2.2:5000/ca.crt');
+  t.throws(() => certsDCaPath('docker', '../x'), { message: /invalid registry/ });
+});
+
+t.test('package file lists: every certs.d path has one owner', async (t) => {
+  const paths = (kind: (typeof TARGET_KINDS)[number], s = insecure(), ca?: string) => targetFiles(kind, s, ca).map((f) => f.path);
+  t.same(paths('docker'), ['/etc/docker/daemon.json']);
+  t.same(paths('containers'), ['/etc/containers/registries.conf.d/50-custom-registry.conf']);
+  t.same(paths('containerd'), ['/etc/containerd/certs.d/10.0.2.2:5000/hosts.toml']);
+  t.same(paths('vdkr'), ['/etc/vdkr/registry.conf']);
+  t.same(paths('docker', secure(), CA), ['/etc/docker/certs.d/10.0.2.2:5000/ca.crt']);
+  t.same(paths('containers', secure(), CA), ['/etc/containers/registries.conf.d/50-custom-registry.conf', '/etc/containers/certs.d/10.0.2.2:5000/ca.crt']);
+  t.same(paths('containerd', secure(), CA), ['/etc/containerd/certs.d/10.0.2.2:5000/hosts.toml', '/etc/containerd/certs.d/10.0.2.2:5000/ca.crt']);
+  t.same(paths('ca', secure(), CA), ['/usr/local/share/ca-certificates/container-registry-ca.crt']);
+  const all = TARGET_KINDS.flatMap((k) => paths(k, secure(), CA));
+  t.equal(new Set(all).size, all.length, 'no path in two packages');
+  t.equal(targetFiles('ca', secure(), CA)[0]!.content, CA);
+  t.throws(() => targetFiles('docker', secure()), { code: 'missing-ca' });
+  t.throws(() => targetFiles('ca', insecure()), { code: 'missing-ca' });
+  t.ok(targetFiles('docker', insecure()).every((f) => f.mode === 0o644));
+});

@@ -1,0 +1,115 @@
+// What target files need to know, resolved once from the build's settings (the CONTAINER_REGISTRY_*
+// variables a recipe exports) into the registry as the target sees it.
+import { isValidRepositoryName } from '../oci/names.js';
+import { AddressError, formatHostPort, isLoopbackHost, parseHostPort, parseRegistryAddress, parseTargetNetwork, targetRegistry, type TargetNetwork } from './address.js';
+
+/** DEFAULT_SEARCH_REGISTRIES are kept after ours in unqualified-search-registries. */
+export const DEFAULT_SEARCH_REGISTRIES: readonly string[] = ['docker.io', 'quay.io'];
+
+/** TargetInput is the raw settings, as strings, the way BitBake and the environment give them. */
+export interface TargetInput {
+  /** CONTAINER_REGISTRY_URL, e.g. `localhost:5000` */
+  url: string;
+  /** CONTAINER_REGISTRY_NAMESPACE */
+  namespace?: string | undefined;
+  /** CONTAINER_REGISTRY_SECURE (`1`/`0`) */
+  secure?: string | undefined;
+  /** CONTAINER_REGISTRY_AUTH (`1` implies secure) */
+  auth?: string | undefined;
+  /** CONTAINER_REGISTRY_INSECURE */
+  insecure?: string | undefined;
+  /** DOCKER_REGISTRY_INSECURE: more registries, space-separated, for insecure-registries */
+  dockerInsecure?: string | undefined;
+  /** CONTAINER_REGISTRY_TARGET_HOST */
+  targetHost?: string | undefined;
+  /** CONTAINER_REGISTRY_TARGET_NETWORK (`slirp` or `tap`) */
+  targetNetwork?: string | undefined;
+  /** CONTAINER_REGISTRY_SEARCH_REGISTRIES, space-separated; undefined means docker.io quay.io */
+  searchRegistries?: string | undefined;
+}
+
+/** TargetSettings is what the emitters read. */
+export interface TargetSettings {
+  /** `host[:port]` of our registry as the target reaches it */
+  registry: string;
+  /** the namespace images are pushed under ('' for none) */
+  namespace: string;
+  /** TLS with our CA: targets get the CA, never an insecure entry */
+  secure: boolean;
+  /** plain HTTP or unverified TLS: targets list the registry as insecure */
+  insecure: boolean;
+  /** more insecure registries for docker (DOCKER_REGISTRY_INSECURE), rewritten for the target */
+  extraInsecure: string[];
+  /** registries searched after ours for unqualified names */
+  searchRegistries: string[];
+  network: TargetNetwork;
+}
+
+/** parseFlag reads a BitBake boolean: 1/0, also true/false, yes/no, on/off; empty is `fallback`. */
+export function parseFlag(name: string, value: string | undefined, fallback = false): boolean {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new AddressError(`${name} must be 1 or 0, not ${JSON.stringify(value)}`);
+}
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).filter(Boolean);
+}
+
+function unique(items: string[]): string[] {
+  return [...new Set(items)];
+}
+
+/**
+ * resolveTargetSettings validates the raw settings and applies the rules once: AUTH implies SECURE,
+ * SECURE with INSECURE is an error, every registry address goes through the QEMU rewrite.
+ */
+export function resolveTargetSettings(input: TargetInput): TargetSettings {
+  const address = parseRegistryAddress(input.url);
+  const auth = parseFlag('CONTAINER_REGISTRY_AUTH', input.auth);
+  const secure = parseFlag('CONTAINER_REGISTRY_SECURE', input.secure) || auth;
+  const insecure = parseFlag('CONTAINER_REGISTRY_INSECURE', input.insecure);
+  if (secure && insecure) {
+    throw new AddressError('CONTAINER_REGISTRY_SECURE (or AUTH) and CONTAINER_REGISTRY_INSECURE are both 1: a TLS registry with our CA is not insecure; set one');
+  }
+  const namespace = (input.namespace ?? '').trim().replace(/^\/+|\/+$/g, '') || address.path;
+  if (namespace && !isValidRepositoryName(namespace)) {
+    throw new AddressError(`invalid namespace ${JSON.stringify(namespace)}: lowercase [a-z0-9] components joined by "/"`);
+  }
+  const network = parseTargetNetwork(input.targetNetwork);
+  const view = { network, ...(input.targetHost?.trim() ? { targetHost: input.targetHost.trim() } : {}) };
+  const registry = targetRegistry(formatHostPort(address.host, address.port), view);
+  // Extra entries name other registries: a loopback one is the build host, seen by the target as
+  // TARGET_HOST's host (its own port kept) or the QEMU address; any other host is kept.
+  const hostView = { network, ...(view.targetHost ? { targetHost: parseHostPort(view.targetHost).host.replace(/^(.*:.*)$/, '[$1]') } : {}) };
+  const extraInsecure = unique(
+    words(input.dockerInsecure).map((r) => (isLoopbackHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))),
+  );
+  const search = input.searchRegistries === undefined ? [...DEFAULT_SEARCH_REGISTRIES] : words(input.searchRegistries);
+  return {
+    registry,
+    namespace,
+    secure,
+    insecure,
+    extraInsecure,
+    searchRegistries: unique(search.filter((r) => r !== registry)),
+    network,
+  };
+}
+
+/** targetInputFromEnv reads TargetInput from CONTAINER_REGISTRY_* (and DOCKER_REGISTRY_INSECURE). */
+export function targetInputFromEnv(env: NodeJS.ProcessEnv): TargetInput {
+  return {
+    url: env.CONTAINER_REGISTRY_URL || 'localhost:5000',
+    namespace: env.CONTAINER_REGISTRY_NAMESPACE ?? 'yocto',
+    secure: env.CONTAINER_REGISTRY_SECURE,
+    auth: env.CONTAINER_REGISTRY_AUTH,
+    insecure: env.CONTAINER_REGISTRY_INSECURE,
+    dockerInsecure: env.DOCKER_REGISTRY_INSECURE,
+    targetHost: env.CONTAINER_REGISTRY_TARGET_HOST,
+    targetNetwork: env.CONTAINER_REGISTRY_TARGET_NETWORK,
+    searchRegistries: env.CONTAINER_REGISTRY_SEARCH_REGISTRIES,
+  };
+}
