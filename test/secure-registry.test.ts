@@ -12,6 +12,7 @@ import { makeImage, writeLayout } from './helpers/images.js';
 import { missingPeer } from './helpers/peers.js';
 import { freePort, waitFor } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
+import { startDistribution } from './helpers/distribution.js';
 
 const noPeers = missingPeer('skopeo', 'curl');
 
@@ -283,19 +284,10 @@ t.test("Debian's docker-registry serves with our key, certificate and htpasswd; 
   t.equal(init.code, 0, init.stderr);
   const add = await runCli(['auth', 'add', 'yocto', '--storage', storage], { env: { CONTAINER_REGISTRY_PASSWORD: 'dist-password-1' } });
   t.equal(add.code, 0, add.stderr);
-  const port = await freePort();
-  const config = join(dir, 'config.yml');
-  await writeFile(
-    config,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${join(dir, 'dist')}`,
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
+  const dist = await startDistribution(t, {
+    storage: join(dir, 'dist'),
+    tls: true,
+    extraConfig: [
       '  tls:',
       `    certificate: ${join(storage, 'pki', 'server.crt')}`,
       `    key: ${join(storage, 'pki', 'server.key')}`,
@@ -304,19 +296,10 @@ t.test("Debian's docker-registry serves with our key, certificate and htpasswd; 
       '    realm: dist',
       `    path: ${join(storage, 'auth', 'htpasswd')}`,
     ].join('\n'),
-  );
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  t.teardown(async () => {
-    child.kill('SIGKILL');
-    await exited;
   });
+  const port = Number(dist.host.split(':')[1]);
   const ca = ['--cacert', join(storage, 'certs', 'ca.crt')];
-  await waitFor(async () => (await run('curl', ['-s', '-o', '/dev/null', ...ca, `https://localhost:${port}/v2/`])).code === 0, 15_000, `docker-registry over TLS: ${out}`);
-  const anon = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...ca, `https://localhost:${port}/v2/`]);
+    const anon = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...ca, `https://localhost:${port}/v2/`]);
   t.equal(anon.stdout, '401');
   const authfile = join(dir, 'auth.json');
   await writeFile(authfile, JSON.stringify({ auths: { [`localhost:${port}`]: { auth: Buffer.from('yocto:dist-password-1').toString('base64') } } }));
@@ -325,5 +308,5 @@ t.test("Debian's docker-registry serves with our key, certificate and htpasswd; 
   const layout = join(dir, 'layout');
   await writeLayout(layout, [{ ref: 'v1', image: makeImage() }]);
   const push = await run('skopeo', ['--policy', policy, 'copy', '--dest-cert-dir', join(storage, 'certs'), '--dest-authfile', authfile, `oci:${layout}:v1`, `docker://localhost:${port}/yocto/app:1`]);
-  t.equal(push.code, 0, `${push.stderr}\n${out}`);
+  t.equal(push.code, 0, push.stderr);
 });
