@@ -24107,6 +24107,22 @@ var init_script = __esm({
 });
 
 // node_modules/execa/index.js
+var execa_exports = {};
+__export(execa_exports, {
+  $: () => $,
+  ExecaError: () => ExecaError,
+  ExecaSyncError: () => ExecaSyncError,
+  execa: () => execa,
+  execaCommand: () => execaCommand,
+  execaCommandSync: () => execaCommandSync,
+  execaNode: () => execaNode,
+  execaSync: () => execaSync,
+  getCancelSignal: () => getCancelSignal2,
+  getEachMessage: () => getEachMessage2,
+  getOneMessage: () => getOneMessage2,
+  parseCommandString: () => parseCommandString,
+  sendMessage: () => sendMessage2
+});
 var execa, execaSync, execaCommand, execaCommandSync, execaNode, $, sendMessage2, getOneMessage2, getEachMessage2, getCancelSignal2;
 var init_execa = __esm({
   "node_modules/execa/index.js"() {
@@ -24115,6 +24131,8 @@ var init_execa = __esm({
     init_node2();
     init_script();
     init_methods();
+    init_command2();
+    init_final_error();
     execa = createExeca(() => ({}));
     execaSync = createExeca(() => ({ isSync: true }));
     execaCommand = createExeca(mapCommandAsync);
@@ -47001,7 +47019,8 @@ async function runCredentialHelper(name, host) {
   const bin = `docker-credential-${name}`;
   let out;
   try {
-    out = await execa(bin, ["get"], { input: host, reject: false, timeout: 3e4, stripFinalNewline: true });
+    const { execa: execa2 } = await Promise.resolve().then(() => (init_execa(), execa_exports));
+    out = await execa2(bin, ["get"], { input: host, reject: false, timeout: 3e4, stripFinalNewline: true });
   } catch (err) {
     throw new CliError("credentials", `cannot run ${bin}: ${err.message.split("\n")[0]}`);
   }
@@ -47082,7 +47101,6 @@ var AUTH_MODES;
 var init_credentials = __esm({
   "tools/src/client/credentials.ts"() {
     "use strict";
-    init_execa();
     init_errors();
     AUTH_MODES = ["none", "home", "authfile", "credsfile", "env"];
   }
@@ -58713,10 +58731,11 @@ async function loadCommands(word) {
 var VERSION = "0.1.0";
 async function main(argv) {
   const verbose = argv.includes("--verbose");
-  const parser2 = yargs_default(argv).scriptName("container-registry").usage("$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.").option("verbose", { type: "boolean", default: false, describe: "Print details with errors" }).strict().demandCommand(1, "Name a command; see --help.").recommendCommands().version(VERSION).help().wrap(Math.min(110, process.stdout.columns || 100)).fail((msg, err) => {
+  const wantsHelp = argv.includes("--help") || argv.includes("-h") || argv.length === 0;
+  const parser2 = yargs_default(argv).scriptName("container-registry").usage("$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.").option("verbose", { type: "boolean", default: false, describe: "Print details with errors" }).strict().demandCommand(1, "Name a command; see --help.").recommendCommands().version(VERSION).help().wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null).fail((msg, err) => {
     throw err ?? new CliError("usage", msg, { exitCode: 2 });
   });
-  const word = argv.includes("--help") || argv.includes("-h") ? void 0 : argv.find((a2) => !a2.startsWith("-"));
+  const word = wantsHelp ? void 0 : argv.find((a2) => !a2.startsWith("-"));
   for (const command2 of await loadCommands(word)) parser2.command(command2);
   try {
     await parser2.parseAsync();

@@ -9,6 +9,7 @@ export const VERSION = '0.1.0';
 
 async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose');
+  const wantsHelp = argv.includes('--help') || argv.includes('-h') || argv.length === 0;
   const parser = yargs(argv)
     .scriptName('container-registry')
     .usage('$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.')
@@ -18,12 +19,14 @@ async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .version(VERSION)
     .help()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    // yargs lays out the whole help text before running any command; wrapping it to the terminal
+    // is what costs (string widths of every row), so only do it when help is asked for.
+    .wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null)
     .fail((msg, err) => {
       throw err ?? new CliError('usage', msg, { exitCode: 2 });
     });
   // Help, --version and an unknown word see every command; a known word loads only its module.
-  const word = argv.includes('--help') || argv.includes('-h') ? undefined : argv.find((a) => !a.startsWith('-'));
+  const word = wantsHelp ? undefined : argv.find((a) => !a.startsWith('-'));
   for (const command of await loadCommands(word)) parser.command(command as CommandModule);
   try {
     await parser.parseAsync();

@@ -4,7 +4,6 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { CliError } from '../cli/errors.js';
 
 /** Credential is what a registry is shown: a user and password, or a token. */
@@ -124,6 +123,8 @@ export async function runCredentialHelper(name: string, host: string): Promise<C
   const bin = `docker-credential-${name}`;
   let out;
   try {
+    // Loaded here: most pushes never run a credential helper, and execa costs ~15 ms to load.
+    const { execa } = await import('execa');
     out = await execa(bin, ['get'], { input: host, reject: false, timeout: 30_000, stripFinalNewline: true });
   } catch (err) {
     throw new CliError('credentials', `cannot run ${bin}: ${(err as Error).message.split('\n')[0]}`);
