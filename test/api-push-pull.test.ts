@@ -2,6 +2,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { startTestRegistry } from './helpers/registry.js';
 import { makeImage, makeIndex, pushImage, putManifest, sha256, uploadBlob } from './helpers/images.js';
 
@@ -106,6 +107,95 @@ t.test('streamed PATCH (no Content-Range) and a final chunk on PUT', async (t) =
   t.equal(put.status, 201);
   const head = await fetch(`${base}/v2/${r}/blobs/${digest}`, { method: 'HEAD' });
   t.equal(head.headers.get('content-length'), String(data.length));
+});
+
+/** openDataFiles counts the server's descriptors on upload data files (`_uploads/<id>/data`). */
+function openDataFiles(): number {
+  const dir = `/proc/${reg.process.pid}/fd`;
+  return readdirSync(dir).filter((fd) => {
+    try {
+      return readlinkSync(`${dir}/${fd}`).endsWith('/data');
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+/** streamPatch sends `total` bytes of `fill` as one streamed PATCH; `cutAfter` drops the connection. */
+function streamPatch(location: string, total: number, cutAfter?: number): Promise<number | 'cut'> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${location}`, { method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream' } });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', (err) => (cutAfter !== undefined ? resolve('cut') : reject(err)));
+    const chunk = Buffer.alloc(1024 * 1024);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < total) {
+        if (cutAfter !== undefined && sent >= cutAfter) {
+          setTimeout(() => req.destroy(), 200);
+          return;
+        }
+        chunk.fill(sent / (1024 * 1024));
+        sent += chunk.length;
+        if (!req.write(Buffer.from(chunk))) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+t.test('a streamed PATCH of 100 MiB (flushed to disk while it arrives) is stored exactly, no descriptor left open', async (t) => {
+  const r = repo();
+  const total = 100 * 1024 * 1024;
+  const expected = createHash('sha256');
+  for (let i = 0; i < total / (1024 * 1024); i++) expected.update(Buffer.alloc(1024 * 1024, i));
+  const digest = `sha256:${expected.digest('hex')}`;
+  const post = await fetch(`${base}/v2/${r}/blobs/uploads/`, { method: 'POST' });
+  const loc = post.headers.get('location')!;
+  t.equal(await streamPatch(loc, total), 202);
+  t.equal(openDataFiles(), 0, 'the upload holds no descriptor between requests');
+  const put = await fetch(`${base}${loc}?digest=${digest}`, { method: 'PUT' });
+  t.equal(put.status, 201);
+  const get = await fetch(`${base}/v2/${r}/blobs/${digest}`);
+  const got = createHash('sha256');
+  for await (const part of get.body!) got.update(part);
+  t.equal(`sha256:${got.digest('hex')}`, digest, 'served bytes hash to the digest');
+});
+
+t.test('a streamed PATCH cut after 40 MiB keeps what arrived, leaks no descriptor, and can be resumed', async (t) => {
+  const r = repo();
+  const post = await fetch(`${base}/v2/${r}/blobs/uploads/`, { method: 'POST' });
+  const loc = post.headers.get('location')!;
+  t.equal(await streamPatch(loc, 100 * 1024 * 1024, 40 * 1024 * 1024), 'cut');
+  // The server learns of the cut a moment later; wait for the upload to settle.
+  let size = -1;
+  for (let i = 0; i < 100; i++) {
+    const status = await fetch(`${base}${loc}`);
+    const range = status.headers.get('range');
+    const now = range ? Number(range.split('-')[1]) + 1 : 0;
+    if (now === size && openDataFiles() === 0) break;
+    size = now;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.ok(size >= 32 * 1024 * 1024 && size <= 40 * 1024 * 1024, `kept ${size} bytes of the 40 MiB sent`);
+  t.equal(openDataFiles(), 0, 'no descriptor left open after the cut');
+  // Resume from where it stopped with a Content-Range chunk, then commit.
+  const rest = Buffer.alloc(1024, 1);
+  const patch = await fetch(`${base}${loc}`, {
+    method: 'PATCH',
+    headers: { 'Content-Range': `${size}-${size + rest.length - 1}`, 'Content-Type': 'application/octet-stream' },
+    body: new Uint8Array(rest),
+  });
+  t.equal(patch.status, 202);
+  const expected = createHash('sha256');
+  for (let at = 0; at < size; at += 1024 * 1024) expected.update(Buffer.alloc(Math.min(1024 * 1024, size - at), at / (1024 * 1024)));
+  expected.update(rest);
+  const put = await fetch(`${base}${loc}?digest=sha256:${expected.digest('hex')}`, { method: 'PUT' });
+  t.equal(put.status, 201, 'the resumed upload commits with the digest of all its bytes');
 });
 
 t.test('sha512 digests are verified and served', async (t) => {

@@ -692,7 +692,7 @@ function key(repo, id) {
 function clip2(text) {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
-var UPLOAD_ID, UploadStore;
+var UPLOAD_ID, FLUSH_EVERY, BackgroundFlush, UploadStore;
 var init_uploads = __esm({
   "tools/src/storage/uploads.ts"() {
     "use strict";
@@ -700,6 +700,37 @@ var init_uploads = __esm({
     init_digest();
     init_errors2();
     UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    FLUSH_EVERY = 32 * 1024 * 1024;
+    BackgroundFlush = class {
+      constructor(path6) {
+        this.path = path6;
+      }
+      path;
+      pending = 0;
+      handle;
+      inFlight;
+      wrote(bytes) {
+        this.pending += bytes;
+        if (this.pending < FLUSH_EVERY || this.inFlight) return;
+        this.pending = 0;
+        this.inFlight = this.flush().finally(() => {
+          this.inFlight = void 0;
+        });
+      }
+      /** close waits for the flush in flight and lets the descriptor go. */
+      async close() {
+        await this.inFlight;
+        await this.handle?.close();
+        this.handle = void 0;
+      }
+      async flush() {
+        try {
+          this.handle ??= await open2(this.path, "r");
+          await this.handle.datasync();
+        } catch {
+        }
+      }
+    };
     UploadStore = class {
       constructor(paths, driver3, blobs) {
         this.paths = paths;
@@ -777,21 +808,20 @@ var init_uploads = __esm({
         if (session.hashed !== size) session.hasher = void 0;
         const hasher = session.hasher;
         let written = 0;
+        const dataPath = this.paths.uploadData(repo, id);
+        const flusher = new BackgroundFlush(dataPath);
         try {
-          await pipeline(
-            body,
-            async function* (source) {
-              for await (const chunk of source) {
-                hasher?.update(chunk);
-                written += chunk.length;
-                yield chunk;
-              }
-            },
-            createWriteStream(this.paths.uploadData(repo, id), { flags: "a", highWaterMark: 1024 * 1024 })
-          );
+          body.on("data", (chunk) => {
+            hasher?.update(chunk);
+            written += chunk.length;
+            flusher.wrote(chunk.length);
+          });
+          await pipeline(body, createWriteStream(dataPath, { flags: "a", highWaterMark: 4 * 1024 * 1024 }));
         } catch (err) {
           session.hasher = void 0;
           throw err;
+        } finally {
+          await flusher.close();
         }
         if (range && written !== range.end - range.start + 1) {
           session.hasher = void 0;
