@@ -4,6 +4,7 @@
 // re-push of an unchanged image (target < 0.2 s for the whole command).
 //
 //   npm run build && node bench/push.mjs [--size-mib 1024] [--layers 8] [--runs 3] [--registries ours,distribution] [--jobs 4]
+//     [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
 //
 // Every cold run gets a fresh registry (new storage), so nothing is already there. The layout's
 // layers are uncompressed tars of random bytes (incompressible; nobody recompresses them).
@@ -27,6 +28,8 @@ const layers = Number(arg('layers', '8'));
 const runs = Number(arg('runs', '3'));
 const registries = arg('registries', 'ours,distribution').split(',');
 const jobs = arg('jobs', '4');
+// e.g. --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile our push command
+const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
 
 const which = (bin) => {
   try {
@@ -154,7 +157,7 @@ function timed(cmd, args, env = {}, out = { text: '' }) {
   });
 }
 const ourPush = (host, deployDir, out) =>
-  timed(process.execPath, [BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--jobs', jobs, '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' }, out);
+  timed(process.execPath, [...nodeArgs, BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--jobs', jobs, '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' }, out);
 const skopeoPush = (host, layout) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

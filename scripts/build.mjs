@@ -3,6 +3,9 @@
 // so no timestamps, no absolute paths and no source maps go into it.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const outfile = 'meta-container-registry/files/container-registry.mjs';
 
@@ -19,6 +22,44 @@ const withoutSourceMapSupport = {
   },
 };
 
+// ESM imports are hoisted: a bundle that imports node's built-ins statically loads every one of
+// them at start (100 for `--version`: tls, https, dgram, child_process, zlib, ...), even those only
+// the server or the PKI use. Routed through require() inside esbuild's lazy module wrappers, each
+// built-in loads when the first module that needs it runs, so a push loads what a push needs.
+const builtinNames = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const lazyBuiltins = {
+  name: 'lazy-node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z0-9_:/]+$/ }, (args) => {
+      if (!builtinNames.has(args.path)) return undefined;
+      if (args.namespace === 'lazy-builtin') return { path: args.path, external: true };
+      return { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+// yargs' help layout measures text with string-width, three copies of which (under yargs, cliui and
+// wrap-ansi) build an Intl.Segmenter and a \p{RGI_Emoji} regular expression as they load: ~20 ms of
+// every command's start, though only --help and errors ever measure text. Every ESM import of
+// string-width gets one shim that loads yargs' copy on the first call (esbuild's require() of a
+// bundled ESM module is synchronous and lazy). CommonJS users (cli-progress, v4) keep their own.
+const stringWidthReal = fileURLToPath(new URL('../node_modules/yargs/node_modules/string-width/index.js', import.meta.url));
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, (args) => (args.kind === 'import-statement' ? { path: 'string-width', namespace: 'lazy-string-width' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, () => ({
+      contents: `let real;\nexport default function stringWidth(text, options) {\n  real ??= require(${JSON.stringify(stringWidthReal)}).default;\n  return real(text, options);\n}\n`,
+      resolveDir: dirname(stringWidthReal),
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: ['tools/src/cli.ts'],
   outfile,
@@ -27,7 +68,7 @@ await build({
   format: 'esm',
   target: 'node20',
   legalComments: 'none',
-  plugins: [withoutSourceMapSupport],
+  plugins: [withoutSourceMapSupport, lazyBuiltins, lazyStringWidth],
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require() for node builtins; ESM output has no require.
   banner: {

@@ -18,3 +18,22 @@ t.test('--help lists every command, wrapped', async (t) => {
     t.match(r.stdout, new RegExp(`container-registry ${word}\\b`), word);
   }
 });
+
+t.test('a command\'s --help lays its options out in aligned columns', async (t) => {
+  // The build loads string-width lazily (scripts/build.mjs); help must still measure text right.
+  const r = await runCli(['push', '--help']);
+  t.equal(r.code, 0);
+  const typed = r.stdout.split('\n').filter((line) => /\[(string|boolean|number|array)\]$/.test(line));
+  t.ok(typed.length >= 5, `${typed.length} option lines end with their type`);
+  t.equal(new Set(typed.map((line) => line.length)).size, 1, 'every type annotation ends in the same column');
+});
+
+t.test('a usage error is one line on stderr, exit code 2, no help text', async (t) => {
+  // yargs' help cache is skipped when a command runs (tools/src/cli.ts); errors must not need it.
+  const r = await runCli(['push', '--no-such-flag']);
+  t.equal(r.code, 2);
+  t.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  t.match(r.stderr, /error \[usage\]: Unknown argument/);
+  t.notMatch(r.stderr, /Options:/);
+  t.equal(r.stdout, '');
+});

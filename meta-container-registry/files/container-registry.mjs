@@ -50,21 +50,321 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 ));
 var __toCommonJS = (mod) => __copyProps(__defProp({}, "__esModule", { value: true }), mod);
 
-// node_modules/cliui/node_modules/emoji-regex/index.js
-var require_emoji_regex = __commonJS({
-  "node_modules/cliui/node_modules/emoji-regex/index.js"(exports, module) {
-    module.exports = () => {
-      return /[#*0-9]\uFE0F?\u20E3|[\xA9\xAE\u203C\u2049\u2122\u2139\u2194-\u2199\u21A9\u21AA\u231A\u231B\u2328\u23CF\u23ED-\u23EF\u23F1\u23F2\u23F8-\u23FA\u24C2\u25AA\u25AB\u25B6\u25C0\u25FB\u25FC\u25FE\u2600-\u2604\u260E\u2611\u2614\u2615\u2618\u2620\u2622\u2623\u2626\u262A\u262E\u262F\u2638-\u263A\u2640\u2642\u2648-\u2653\u265F\u2660\u2663\u2665\u2666\u2668\u267B\u267E\u267F\u2692\u2694-\u2697\u2699\u269B\u269C\u26A0\u26A7\u26AA\u26B0\u26B1\u26BD\u26BE\u26C4\u26C8\u26CF\u26D1\u26E9\u26F0-\u26F5\u26F7\u26F8\u26FA\u2702\u2708\u2709\u270F\u2712\u2714\u2716\u271D\u2721\u2733\u2734\u2744\u2747\u2757\u2763\u27A1\u2934\u2935\u2B05-\u2B07\u2B1B\u2B1C\u2B55\u3030\u303D\u3297\u3299]\uFE0F?|[\u261D\u270C\u270D](?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?|[\u270A\u270B](?:\uD83C[\uDFFB-\uDFFF])?|[\u23E9-\u23EC\u23F0\u23F3\u25FD\u2693\u26A1\u26AB\u26C5\u26CE\u26D4\u26EA\u26FD\u2705\u2728\u274C\u274E\u2753-\u2755\u2795-\u2797\u27B0\u27BF\u2B50]|\u26D3\uFE0F?(?:\u200D\uD83D\uDCA5)?|\u26F9(?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?(?:\u200D[\u2640\u2642]\uFE0F?)?|\u2764\uFE0F?(?:\u200D(?:\uD83D\uDD25|\uD83E\uDE79))?|\uD83C(?:[\uDC04\uDD70\uDD71\uDD7E\uDD7F\uDE02\uDE37\uDF21\uDF24-\uDF2C\uDF36\uDF7D\uDF96\uDF97\uDF99-\uDF9B\uDF9E\uDF9F\uDFCD\uDFCE\uDFD4-\uDFDF\uDFF5\uDFF7]\uFE0F?|[\uDF85\uDFC2\uDFC7](?:\uD83C[\uDFFB-\uDFFF])?|[\uDFC4\uDFCA](?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDFCB\uDFCC](?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDCCF\uDD8E\uDD91-\uDD9A\uDE01\uDE1A\uDE2F\uDE32-\uDE36\uDE38-\uDE3A\uDE50\uDE51\uDF00-\uDF20\uDF2D-\uDF35\uDF37-\uDF43\uDF45-\uDF4A\uDF4C-\uDF7C\uDF7E-\uDF84\uDF86-\uDF93\uDFA0-\uDFC1\uDFC5\uDFC6\uDFC8\uDFC9\uDFCF-\uDFD3\uDFE0-\uDFF0\uDFF8-\uDFFF]|\uDDE6\uD83C[\uDDE8-\uDDEC\uDDEE\uDDF1\uDDF2\uDDF4\uDDF6-\uDDFA\uDDFC\uDDFD\uDDFF]|\uDDE7\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEF\uDDF1-\uDDF4\uDDF6-\uDDF9\uDDFB\uDDFC\uDDFE\uDDFF]|\uDDE8\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDEE\uDDF0-\uDDF7\uDDFA-\uDDFF]|\uDDE9\uD83C[\uDDEA\uDDEC\uDDEF\uDDF0\uDDF2\uDDF4\uDDFF]|\uDDEA\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDED\uDDF7-\uDDFA]|\uDDEB\uD83C[\uDDEE-\uDDF0\uDDF2\uDDF4\uDDF7]|\uDDEC\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEE\uDDF1-\uDDF3\uDDF5-\uDDFA\uDDFC\uDDFE]|\uDDED\uD83C[\uDDF0\uDDF2\uDDF3\uDDF7\uDDF9\uDDFA]|\uDDEE\uD83C[\uDDE8-\uDDEA\uDDF1-\uDDF4\uDDF6-\uDDF9]|\uDDEF\uD83C[\uDDEA\uDDF2\uDDF4\uDDF5]|\uDDF0\uD83C[\uDDEA\uDDEC-\uDDEE\uDDF2\uDDF3\uDDF5\uDDF7\uDDFC\uDDFE\uDDFF]|\uDDF1\uD83C[\uDDE6-\uDDE8\uDDEE\uDDF0\uDDF7-\uDDFB\uDDFE]|\uDDF2\uD83C[\uDDE6\uDDE8-\uDDED\uDDF0-\uDDFF]|\uDDF3\uD83C[\uDDE6\uDDE8\uDDEA-\uDDEC\uDDEE\uDDF1\uDDF4\uDDF5\uDDF7\uDDFA\uDDFF]|\uDDF4\uD83C\uDDF2|\uDDF5\uD83C[\uDDE6\uDDEA-\uDDED\uDDF0-\uDDF3\uDDF7-\uDDF9\uDDFC\uDDFE]|\uDDF6\uD83C\uDDE6|\uDDF7\uD83C[\uDDEA\uDDF4\uDDF8\uDDFA\uDDFC]|\uDDF8\uD83C[\uDDE6-\uDDEA\uDDEC-\uDDF4\uDDF7-\uDDF9\uDDFB\uDDFD-\uDDFF]|\uDDF9\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDED\uDDEF-\uDDF4\uDDF7\uDDF9\uDDFB\uDDFC\uDDFF]|\uDDFA\uD83C[\uDDE6\uDDEC\uDDF2\uDDF3\uDDF8\uDDFE\uDDFF]|\uDDFB\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDEE\uDDF3\uDDFA]|\uDDFC\uD83C[\uDDEB\uDDF8]|\uDDFD\uD83C\uDDF0|\uDDFE\uD83C[\uDDEA\uDDF9]|\uDDFF\uD83C[\uDDE6\uDDF2\uDDFC]|\uDF44(?:\u200D\uD83D\uDFEB)?|\uDF4B(?:\u200D\uD83D\uDFE9)?|\uDFC3(?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D(?:[\u2640\u2642]\uFE0F?(?:\u200D\u27A1\uFE0F?)?|\u27A1\uFE0F?))?|\uDFF3\uFE0F?(?:\u200D(?:\u26A7\uFE0F?|\uD83C\uDF08))?|\uDFF4(?:\u200D\u2620\uFE0F?|\uDB40\uDC67\uDB40\uDC62\uDB40(?:\uDC65\uDB40\uDC6E\uDB40\uDC67|\uDC73\uDB40\uDC63\uDB40\uDC74|\uDC77\uDB40\uDC6C\uDB40\uDC73)\uDB40\uDC7F)?)|\uD83D(?:[\uDC3F\uDCFD\uDD49\uDD4A\uDD6F\uDD70\uDD73\uDD76-\uDD79\uDD87\uDD8A-\uDD8D\uDDA5\uDDA8\uDDB1\uDDB2\uDDBC\uDDC2-\uDDC4\uDDD1-\uDDD3\uDDDC-\uDDDE\uDDE1\uDDE3\uDDE8\uDDEF\uDDF3\uDDFA\uDECB\uDECD-\uDECF\uDEE0-\uDEE5\uDEE9\uDEF0\uDEF3]\uFE0F?|[\uDC42\uDC43\uDC46-\uDC50\uDC66\uDC67\uDC6B-\uDC6D\uDC72\uDC74-\uDC76\uDC78\uDC7C\uDC83\uDC85\uDC8F\uDC91\uDCAA\uDD7A\uDD95\uDD96\uDE4C\uDE4F\uDEC0\uDECC](?:\uD83C[\uDFFB-\uDFFF])?|[\uDC6E-\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4\uDEB5](?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDD74\uDD90](?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?|[\uDC00-\uDC07\uDC09-\uDC14\uDC16-\uDC25\uDC27-\uDC3A\uDC3C-\uDC3E\uDC40\uDC44\uDC45\uDC51-\uDC65\uDC6A\uDC79-\uDC7B\uDC7D-\uDC80\uDC84\uDC88-\uDC8E\uDC90\uDC92-\uDCA9\uDCAB-\uDCFC\uDCFF-\uDD3D\uDD4B-\uDD4E\uDD50-\uDD67\uDDA4\uDDFB-\uDE2D\uDE2F-\uDE34\uDE37-\uDE41\uDE43\uDE44\uDE48-\uDE4A\uDE80-\uDEA2\uDEA4-\uDEB3\uDEB7-\uDEBF\uDEC1-\uDEC5\uDED0-\uDED2\uDED5-\uDED8\uDEDC-\uDEDF\uDEEB\uDEEC\uDEF4-\uDEFC\uDFE0-\uDFEB\uDFF0]|\uDC08(?:\u200D\u2B1B)?|\uDC15(?:\u200D\uD83E\uDDBA)?|\uDC26(?:\u200D(?:\u2B1B|\uD83D\uDD25))?|\uDC3B(?:\u200D\u2744\uFE0F?)?|\uDC41\uFE0F?(?:\u200D\uD83D\uDDE8\uFE0F?)?|\uDC68(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDC68\uDC69]\u200D\uD83D(?:\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?)|[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?)|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]))|\uD83C(?:\uDFFB(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFC-\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFC-\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFC(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFD-\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFD(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFE(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFD\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFF(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFE])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFE]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?))?|\uDC69(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?[\uDC68\uDC69]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?|\uDC69\u200D\uD83D(?:\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?))|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]))|\uD83C(?:\uDFFB(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFC-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFC-\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFC-\uDFFF])))?|\uDFFC(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB\uDFFD-\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFD-\uDFFF])))?|\uDFFD(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])))?|\uDFFE(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB-\uDFFD\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFD\uDFFF])))?|\uDFFF(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFE])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB-\uDFFE]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFE])))?))?|\uDD75(?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?(?:\u200D[\u2640\u2642]\uFE0F?)?|\uDE2E(?:\u200D\uD83D\uDCA8)?|\uDE35(?:\u200D\uD83D\uDCAB)?|\uDE36(?:\u200D\uD83C\uDF2B\uFE0F?)?|\uDE42(?:\u200D[\u2194\u2195]\uFE0F?)?|\uDEB6(?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D(?:[\u2640\u2642]\uFE0F?(?:\u200D\u27A1\uFE0F?)?|\u27A1\uFE0F?))?)|\uD83E(?:[\uDD0C\uDD0F\uDD18-\uDD1F\uDD30-\uDD34\uDD36\uDD77\uDDB5\uDDB6\uDDBB\uDDD2\uDDD3\uDDD5\uDEC3-\uDEC5\uDEF0\uDEF2-\uDEF8](?:\uD83C[\uDFFB-\uDFFF])?|[\uDD26\uDD35\uDD37-\uDD39\uDD3C-\uDD3E\uDDB8\uDDB9\uDDCD\uDDCF\uDDD4\uDDD6-\uDDDD](?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDDDE\uDDDF](?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDD0D\uDD0E\uDD10-\uDD17\uDD20-\uDD25\uDD27-\uDD2F\uDD3A\uDD3F-\uDD45\uDD47-\uDD76\uDD78-\uDDB4\uDDB7\uDDBA\uDDBC-\uDDCC\uDDD0\uDDE0-\uDDFF\uDE70-\uDE7C\uDE80-\uDE8A\uDE8E-\uDEC2\uDEC6\uDEC8\uDECD-\uDEDC\uDEDF-\uDEEA\uDEEF]|\uDDCE(?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D(?:[\u2640\u2642]\uFE0F?(?:\u200D\u27A1\uFE0F?)?|\u27A1\uFE0F?))?|\uDDD1(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1|\uDDD1\u200D\uD83E\uDDD2(?:\u200D\uD83E\uDDD2)?|\uDDD2(?:\u200D\uD83E\uDDD2)?))|\uD83C(?:\uDFFB(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFC-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFC-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFC-\uDFFF])))?|\uDFFC(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB\uDFFD-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFD-\uDFFF])))?|\uDFFD(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])))?|\uDFFE(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB-\uDFFD\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFD\uDFFF])))?|\uDFFF(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB-\uDFFE]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFE])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFE])))?))?|\uDEF1(?:\uD83C(?:\uDFFB(?:\u200D\uD83E\uDEF2\uD83C[\uDFFC-\uDFFF])?|\uDFFC(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB\uDFFD-\uDFFF])?|\uDFFD(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])?|\uDFFE(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB-\uDFFD\uDFFF])?|\uDFFF(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB-\uDFFE])?))?)/g;
+// lazy-builtin:assert
+var require_assert = __commonJS({
+  "lazy-builtin:assert"(exports, module) {
+    module.exports = __require("node:assert");
+  }
+});
+
+// node_modules/yargs/node_modules/ansi-regex/index.js
+function ansiRegex({ onlyFirst = false } = {}) {
+  return new RegExp(pattern, onlyFirst ? void 0 : "g");
+}
+var ST, stringControls, osc, controlString, linuxPalette, csi, escape2, pattern;
+var init_ansi_regex = __esm({
+  "node_modules/yargs/node_modules/ansi-regex/index.js"() {
+    ST = String.raw`(?:\u001B\u005C|\u009C)`;
+    stringControls = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
+    osc = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls}]*(?:\u0007|${ST})`;
+    controlString = String.raw`(?:\u001B[PX^_k]|[\u0090\u0098\u009E\u009F])[^${stringControls}]*${ST}`;
+    linuxPalette = String.raw`\u001B\](?:P[\dA-Fa-f]{7}|R)(?:\u0007|${ST})?`;
+    csi = String.raw`(?:\u001B\[|\u009B)[\u0030-\u003F]*[\u0020-\u002F]*[\u0040-\u007E]`;
+    escape2 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
+    pattern = `${linuxPalette}|${osc}|${controlString}|${csi}|${escape2}`;
+  }
+});
+
+// node_modules/yargs/node_modules/strip-ansi/index.js
+function stripAnsi(string) {
+  if (typeof string !== "string") {
+    throw new TypeError(`Expected a \`string\`, got \`${typeof string}\``);
+  }
+  if (!string.includes("\x1B") && !string.includes("\x9B")) {
+    return string;
+  }
+  return string.replace(regex, "");
+}
+var regex;
+var init_strip_ansi = __esm({
+  "node_modules/yargs/node_modules/strip-ansi/index.js"() {
+    init_ansi_regex();
+    regex = ansiRegex();
+  }
+});
+
+// node_modules/get-east-asian-width/lookup-data.js
+var ambiguousMinimalCodePoint, ambiguousMaximumCodePoint, ambiguousRanges, fullwidthMinimalCodePoint, fullwidthMaximumCodePoint, fullwidthRanges, wideMinimalCodePoint, wideMaximumCodePoint, wideRanges;
+var init_lookup_data = __esm({
+  "node_modules/get-east-asian-width/lookup-data.js"() {
+    ambiguousMinimalCodePoint = 161;
+    ambiguousMaximumCodePoint = 1114109;
+    ambiguousRanges = [161, 161, 164, 164, 167, 168, 170, 170, 173, 174, 176, 180, 182, 186, 188, 191, 198, 198, 208, 208, 215, 216, 222, 225, 230, 230, 232, 234, 236, 237, 240, 240, 242, 243, 247, 250, 252, 252, 254, 254, 257, 257, 273, 273, 275, 275, 283, 283, 294, 295, 299, 299, 305, 307, 312, 312, 319, 322, 324, 324, 328, 331, 333, 333, 338, 339, 358, 359, 363, 363, 462, 462, 464, 464, 466, 466, 468, 468, 470, 470, 472, 472, 474, 474, 476, 476, 593, 593, 609, 609, 708, 708, 711, 711, 713, 715, 717, 717, 720, 720, 728, 731, 733, 733, 735, 735, 768, 879, 913, 929, 931, 937, 945, 961, 963, 969, 1025, 1025, 1040, 1103, 1105, 1105, 8208, 8208, 8211, 8214, 8216, 8217, 8220, 8221, 8224, 8226, 8228, 8231, 8240, 8240, 8242, 8243, 8245, 8245, 8251, 8251, 8254, 8254, 8308, 8308, 8319, 8319, 8321, 8324, 8364, 8364, 8451, 8451, 8453, 8453, 8457, 8457, 8467, 8467, 8470, 8470, 8481, 8482, 8486, 8486, 8491, 8491, 8531, 8532, 8539, 8542, 8544, 8555, 8560, 8569, 8585, 8585, 8592, 8601, 8632, 8633, 8658, 8658, 8660, 8660, 8679, 8679, 8704, 8704, 8706, 8707, 8711, 8712, 8715, 8715, 8719, 8719, 8721, 8721, 8725, 8725, 8730, 8730, 8733, 8736, 8739, 8739, 8741, 8741, 8743, 8748, 8750, 8750, 8756, 8759, 8764, 8765, 8776, 8776, 8780, 8780, 8786, 8786, 8800, 8801, 8804, 8807, 8810, 8811, 8814, 8815, 8834, 8835, 8838, 8839, 8853, 8853, 8857, 8857, 8869, 8869, 8895, 8895, 8978, 8978, 9312, 9449, 9451, 9547, 9552, 9587, 9600, 9615, 9618, 9621, 9632, 9633, 9635, 9641, 9650, 9651, 9654, 9655, 9660, 9661, 9664, 9665, 9670, 9672, 9675, 9675, 9678, 9681, 9698, 9701, 9711, 9711, 9733, 9734, 9737, 9737, 9742, 9743, 9756, 9756, 9758, 9758, 9792, 9792, 9794, 9794, 9824, 9825, 9827, 9829, 9831, 9834, 9836, 9837, 9839, 9839, 9886, 9887, 9919, 9919, 9926, 9933, 9935, 9939, 9941, 9953, 9955, 9955, 9960, 9961, 9963, 9969, 9972, 9972, 9974, 9977, 9979, 9980, 9982, 9983, 10045, 10045, 10102, 10111, 11094, 11097, 12872, 12879, 57344, 63743, 65024, 65039, 65533, 65533, 127232, 127242, 127248, 127277, 127280, 127337, 127344, 127373, 127375, 127376, 127387, 127404, 917760, 917999, 983040, 1048573, 1048576, 1114109];
+    fullwidthMinimalCodePoint = 12288;
+    fullwidthMaximumCodePoint = 65510;
+    fullwidthRanges = [12288, 12288, 65281, 65376, 65504, 65510];
+    wideMinimalCodePoint = 4352;
+    wideMaximumCodePoint = 262141;
+    wideRanges = [4352, 4447, 8986, 8987, 9001, 9002, 9193, 9196, 9200, 9200, 9203, 9203, 9725, 9726, 9748, 9749, 9776, 9783, 9800, 9811, 9855, 9855, 9866, 9871, 9875, 9875, 9889, 9889, 9898, 9899, 9917, 9918, 9924, 9925, 9934, 9934, 9940, 9940, 9962, 9962, 9970, 9971, 9973, 9973, 9978, 9978, 9981, 9981, 9989, 9989, 9994, 9995, 10024, 10024, 10060, 10060, 10062, 10062, 10067, 10069, 10071, 10071, 10133, 10135, 10160, 10160, 10175, 10175, 11035, 11036, 11088, 11088, 11093, 11093, 11904, 11929, 11931, 12019, 12032, 12245, 12272, 12287, 12289, 12350, 12353, 12438, 12441, 12543, 12549, 12591, 12593, 12686, 12688, 12773, 12783, 12830, 12832, 12871, 12880, 42124, 42128, 42182, 43360, 43388, 44032, 55203, 63744, 64255, 65040, 65049, 65072, 65106, 65108, 65126, 65128, 65131, 94176, 94180, 94192, 94198, 94208, 101594, 101631, 101664, 101760, 101874, 101888, 102801, 102816, 102866, 110576, 110579, 110581, 110587, 110589, 110590, 110592, 110888, 110898, 110898, 110928, 110930, 110933, 110933, 110948, 110952, 110960, 111355, 119552, 119638, 119648, 119670, 126980, 126980, 127183, 127183, 127374, 127374, 127377, 127386, 127406, 127406, 127488, 127490, 127504, 127547, 127552, 127560, 127568, 127569, 127584, 127589, 127744, 127776, 127789, 127797, 127799, 127868, 127870, 127891, 127904, 127946, 127951, 127955, 127968, 127984, 127988, 127988, 127992, 128062, 128064, 128064, 128066, 128252, 128255, 128317, 128331, 128334, 128336, 128359, 128378, 128378, 128405, 128406, 128420, 128420, 128507, 128591, 128640, 128709, 128716, 128716, 128720, 128722, 128725, 128729, 128732, 128735, 128747, 128748, 128756, 128764, 128986, 128986, 128992, 129003, 129008, 129008, 129292, 129338, 129340, 129349, 129351, 129535, 129648, 129660, 129664, 129734, 129736, 129736, 129740, 129757, 129759, 129771, 129775, 129786, 131072, 196605, 196608, 262141];
+  }
+});
+
+// node_modules/get-east-asian-width/utilities.js
+var isInRange;
+var init_utilities = __esm({
+  "node_modules/get-east-asian-width/utilities.js"() {
+    isInRange = (ranges, codePoint) => {
+      let low = 0;
+      let high = Math.floor(ranges.length / 2) - 1;
+      while (low <= high) {
+        const mid = Math.floor((low + high) / 2);
+        const i2 = mid * 2;
+        if (codePoint < ranges[i2]) {
+          high = mid - 1;
+        } else if (codePoint > ranges[i2 + 1]) {
+          low = mid + 1;
+        } else {
+          return true;
+        }
+      }
+      return false;
     };
   }
 });
 
-// node_modules/wrap-ansi/node_modules/emoji-regex/index.js
-var require_emoji_regex2 = __commonJS({
-  "node_modules/wrap-ansi/node_modules/emoji-regex/index.js"(exports, module) {
-    module.exports = () => {
-      return /[#*0-9]\uFE0F?\u20E3|[\xA9\xAE\u203C\u2049\u2122\u2139\u2194-\u2199\u21A9\u21AA\u231A\u231B\u2328\u23CF\u23ED-\u23EF\u23F1\u23F2\u23F8-\u23FA\u24C2\u25AA\u25AB\u25B6\u25C0\u25FB\u25FC\u25FE\u2600-\u2604\u260E\u2611\u2614\u2615\u2618\u2620\u2622\u2623\u2626\u262A\u262E\u262F\u2638-\u263A\u2640\u2642\u2648-\u2653\u265F\u2660\u2663\u2665\u2666\u2668\u267B\u267E\u267F\u2692\u2694-\u2697\u2699\u269B\u269C\u26A0\u26A7\u26AA\u26B0\u26B1\u26BD\u26BE\u26C4\u26C8\u26CF\u26D1\u26E9\u26F0-\u26F5\u26F7\u26F8\u26FA\u2702\u2708\u2709\u270F\u2712\u2714\u2716\u271D\u2721\u2733\u2734\u2744\u2747\u2757\u2763\u27A1\u2934\u2935\u2B05-\u2B07\u2B1B\u2B1C\u2B55\u3030\u303D\u3297\u3299]\uFE0F?|[\u261D\u270C\u270D](?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?|[\u270A\u270B](?:\uD83C[\uDFFB-\uDFFF])?|[\u23E9-\u23EC\u23F0\u23F3\u25FD\u2693\u26A1\u26AB\u26C5\u26CE\u26D4\u26EA\u26FD\u2705\u2728\u274C\u274E\u2753-\u2755\u2795-\u2797\u27B0\u27BF\u2B50]|\u26D3\uFE0F?(?:\u200D\uD83D\uDCA5)?|\u26F9(?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?(?:\u200D[\u2640\u2642]\uFE0F?)?|\u2764\uFE0F?(?:\u200D(?:\uD83D\uDD25|\uD83E\uDE79))?|\uD83C(?:[\uDC04\uDD70\uDD71\uDD7E\uDD7F\uDE02\uDE37\uDF21\uDF24-\uDF2C\uDF36\uDF7D\uDF96\uDF97\uDF99-\uDF9B\uDF9E\uDF9F\uDFCD\uDFCE\uDFD4-\uDFDF\uDFF5\uDFF7]\uFE0F?|[\uDF85\uDFC2\uDFC7](?:\uD83C[\uDFFB-\uDFFF])?|[\uDFC4\uDFCA](?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDFCB\uDFCC](?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDCCF\uDD8E\uDD91-\uDD9A\uDE01\uDE1A\uDE2F\uDE32-\uDE36\uDE38-\uDE3A\uDE50\uDE51\uDF00-\uDF20\uDF2D-\uDF35\uDF37-\uDF43\uDF45-\uDF4A\uDF4C-\uDF7C\uDF7E-\uDF84\uDF86-\uDF93\uDFA0-\uDFC1\uDFC5\uDFC6\uDFC8\uDFC9\uDFCF-\uDFD3\uDFE0-\uDFF0\uDFF8-\uDFFF]|\uDDE6\uD83C[\uDDE8-\uDDEC\uDDEE\uDDF1\uDDF2\uDDF4\uDDF6-\uDDFA\uDDFC\uDDFD\uDDFF]|\uDDE7\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEF\uDDF1-\uDDF4\uDDF6-\uDDF9\uDDFB\uDDFC\uDDFE\uDDFF]|\uDDE8\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDEE\uDDF0-\uDDF7\uDDFA-\uDDFF]|\uDDE9\uD83C[\uDDEA\uDDEC\uDDEF\uDDF0\uDDF2\uDDF4\uDDFF]|\uDDEA\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDED\uDDF7-\uDDFA]|\uDDEB\uD83C[\uDDEE-\uDDF0\uDDF2\uDDF4\uDDF7]|\uDDEC\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEE\uDDF1-\uDDF3\uDDF5-\uDDFA\uDDFC\uDDFE]|\uDDED\uD83C[\uDDF0\uDDF2\uDDF3\uDDF7\uDDF9\uDDFA]|\uDDEE\uD83C[\uDDE8-\uDDEA\uDDF1-\uDDF4\uDDF6-\uDDF9]|\uDDEF\uD83C[\uDDEA\uDDF2\uDDF4\uDDF5]|\uDDF0\uD83C[\uDDEA\uDDEC-\uDDEE\uDDF2\uDDF3\uDDF5\uDDF7\uDDFC\uDDFE\uDDFF]|\uDDF1\uD83C[\uDDE6-\uDDE8\uDDEE\uDDF0\uDDF7-\uDDFB\uDDFE]|\uDDF2\uD83C[\uDDE6\uDDE8-\uDDED\uDDF0-\uDDFF]|\uDDF3\uD83C[\uDDE6\uDDE8\uDDEA-\uDDEC\uDDEE\uDDF1\uDDF4\uDDF5\uDDF7\uDDFA\uDDFF]|\uDDF4\uD83C\uDDF2|\uDDF5\uD83C[\uDDE6\uDDEA-\uDDED\uDDF0-\uDDF3\uDDF7-\uDDF9\uDDFC\uDDFE]|\uDDF6\uD83C\uDDE6|\uDDF7\uD83C[\uDDEA\uDDF4\uDDF8\uDDFA\uDDFC]|\uDDF8\uD83C[\uDDE6-\uDDEA\uDDEC-\uDDF4\uDDF7-\uDDF9\uDDFB\uDDFD-\uDDFF]|\uDDF9\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDED\uDDEF-\uDDF4\uDDF7\uDDF9\uDDFB\uDDFC\uDDFF]|\uDDFA\uD83C[\uDDE6\uDDEC\uDDF2\uDDF3\uDDF8\uDDFE\uDDFF]|\uDDFB\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDEE\uDDF3\uDDFA]|\uDDFC\uD83C[\uDDEB\uDDF8]|\uDDFD\uD83C\uDDF0|\uDDFE\uD83C[\uDDEA\uDDF9]|\uDDFF\uD83C[\uDDE6\uDDF2\uDDFC]|\uDF44(?:\u200D\uD83D\uDFEB)?|\uDF4B(?:\u200D\uD83D\uDFE9)?|\uDFC3(?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D(?:[\u2640\u2642]\uFE0F?(?:\u200D\u27A1\uFE0F?)?|\u27A1\uFE0F?))?|\uDFF3\uFE0F?(?:\u200D(?:\u26A7\uFE0F?|\uD83C\uDF08))?|\uDFF4(?:\u200D\u2620\uFE0F?|\uDB40\uDC67\uDB40\uDC62\uDB40(?:\uDC65\uDB40\uDC6E\uDB40\uDC67|\uDC73\uDB40\uDC63\uDB40\uDC74|\uDC77\uDB40\uDC6C\uDB40\uDC73)\uDB40\uDC7F)?)|\uD83D(?:[\uDC3F\uDCFD\uDD49\uDD4A\uDD6F\uDD70\uDD73\uDD76-\uDD79\uDD87\uDD8A-\uDD8D\uDDA5\uDDA8\uDDB1\uDDB2\uDDBC\uDDC2-\uDDC4\uDDD1-\uDDD3\uDDDC-\uDDDE\uDDE1\uDDE3\uDDE8\uDDEF\uDDF3\uDDFA\uDECB\uDECD-\uDECF\uDEE0-\uDEE5\uDEE9\uDEF0\uDEF3]\uFE0F?|[\uDC42\uDC43\uDC46-\uDC50\uDC66\uDC67\uDC6B-\uDC6D\uDC72\uDC74-\uDC76\uDC78\uDC7C\uDC83\uDC85\uDC8F\uDC91\uDCAA\uDD7A\uDD95\uDD96\uDE4C\uDE4F\uDEC0\uDECC](?:\uD83C[\uDFFB-\uDFFF])?|[\uDC6E-\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4\uDEB5](?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDD74\uDD90](?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?|[\uDC00-\uDC07\uDC09-\uDC14\uDC16-\uDC25\uDC27-\uDC3A\uDC3C-\uDC3E\uDC40\uDC44\uDC45\uDC51-\uDC65\uDC6A\uDC79-\uDC7B\uDC7D-\uDC80\uDC84\uDC88-\uDC8E\uDC90\uDC92-\uDCA9\uDCAB-\uDCFC\uDCFF-\uDD3D\uDD4B-\uDD4E\uDD50-\uDD67\uDDA4\uDDFB-\uDE2D\uDE2F-\uDE34\uDE37-\uDE41\uDE43\uDE44\uDE48-\uDE4A\uDE80-\uDEA2\uDEA4-\uDEB3\uDEB7-\uDEBF\uDEC1-\uDEC5\uDED0-\uDED2\uDED5-\uDED8\uDEDC-\uDEDF\uDEEB\uDEEC\uDEF4-\uDEFC\uDFE0-\uDFEB\uDFF0]|\uDC08(?:\u200D\u2B1B)?|\uDC15(?:\u200D\uD83E\uDDBA)?|\uDC26(?:\u200D(?:\u2B1B|\uD83D\uDD25))?|\uDC3B(?:\u200D\u2744\uFE0F?)?|\uDC41\uFE0F?(?:\u200D\uD83D\uDDE8\uFE0F?)?|\uDC68(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDC68\uDC69]\u200D\uD83D(?:\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?)|[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?)|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]))|\uD83C(?:\uDFFB(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFC-\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFC-\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFC(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFD-\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFD(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFE(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFD\uDFFF]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?|\uDFFF(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?\uDC68\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFE])|\uD83E(?:[\uDD1D\uDEEF]\u200D\uD83D\uDC68\uD83C[\uDFFB-\uDFFE]|[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3])))?))?|\uDC69(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:\uDC8B\u200D\uD83D)?[\uDC68\uDC69]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?|\uDC69\u200D\uD83D(?:\uDC66(?:\u200D\uD83D\uDC66)?|\uDC67(?:\u200D\uD83D[\uDC66\uDC67])?))|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]))|\uD83C(?:\uDFFB(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFC-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFC-\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFC-\uDFFF])))?|\uDFFC(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB\uDFFD-\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFD-\uDFFF])))?|\uDFFD(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])))?|\uDFFE(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB-\uDFFD\uDFFF]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFD\uDFFF])))?|\uDFFF(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D\uD83D(?:[\uDC68\uDC69]|\uDC8B\u200D\uD83D[\uDC68\uDC69])\uD83C[\uDFFB-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFE])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3]|\uDD1D\u200D\uD83D[\uDC68\uDC69]\uD83C[\uDFFB-\uDFFE]|\uDEEF\u200D\uD83D\uDC69\uD83C[\uDFFB-\uDFFE])))?))?|\uDD75(?:\uD83C[\uDFFB-\uDFFF]|\uFE0F)?(?:\u200D[\u2640\u2642]\uFE0F?)?|\uDE2E(?:\u200D\uD83D\uDCA8)?|\uDE35(?:\u200D\uD83D\uDCAB)?|\uDE36(?:\u200D\uD83C\uDF2B\uFE0F?)?|\uDE42(?:\u200D[\u2194\u2195]\uFE0F?)?|\uDEB6(?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D(?:[\u2640\u2642]\uFE0F?(?:\u200D\u27A1\uFE0F?)?|\u27A1\uFE0F?))?)|\uD83E(?:[\uDD0C\uDD0F\uDD18-\uDD1F\uDD30-\uDD34\uDD36\uDD77\uDDB5\uDDB6\uDDBB\uDDD2\uDDD3\uDDD5\uDEC3-\uDEC5\uDEF0\uDEF2-\uDEF8](?:\uD83C[\uDFFB-\uDFFF])?|[\uDD26\uDD35\uDD37-\uDD39\uDD3C-\uDD3E\uDDB8\uDDB9\uDDCD\uDDCF\uDDD4\uDDD6-\uDDDD](?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDDDE\uDDDF](?:\u200D[\u2640\u2642]\uFE0F?)?|[\uDD0D\uDD0E\uDD10-\uDD17\uDD20-\uDD25\uDD27-\uDD2F\uDD3A\uDD3F-\uDD45\uDD47-\uDD76\uDD78-\uDDB4\uDDB7\uDDBA\uDDBC-\uDDCC\uDDD0\uDDE0-\uDDFF\uDE70-\uDE7C\uDE80-\uDE8A\uDE8E-\uDEC2\uDEC6\uDEC8\uDECD-\uDEDC\uDEDF-\uDEEA\uDEEF]|\uDDCE(?:\uD83C[\uDFFB-\uDFFF])?(?:\u200D(?:[\u2640\u2642]\uFE0F?(?:\u200D\u27A1\uFE0F?)?|\u27A1\uFE0F?))?|\uDDD1(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1|\uDDD1\u200D\uD83E\uDDD2(?:\u200D\uD83E\uDDD2)?|\uDDD2(?:\u200D\uD83E\uDDD2)?))|\uD83C(?:\uDFFB(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFC-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFC-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFC-\uDFFF])))?|\uDFFC(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB\uDFFD-\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFD-\uDFFF])))?|\uDFFD(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])))?|\uDFFE(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB-\uDFFD\uDFFF]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFD\uDFFF])))?|\uDFFF(?:\u200D(?:[\u2695\u2696\u2708]\uFE0F?|\u2764\uFE0F?\u200D(?:\uD83D\uDC8B\u200D)?\uD83E\uDDD1\uD83C[\uDFFB-\uDFFE]|\uD83C[\uDF3E\uDF73\uDF7C\uDF84\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D(?:[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uDC30\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFE])|\uD83E(?:[\uDDAF\uDDBC\uDDBD](?:\u200D\u27A1\uFE0F?)?|[\uDDB0-\uDDB3\uDE70]|\uDD1D\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFF]|\uDEEF\u200D\uD83E\uDDD1\uD83C[\uDFFB-\uDFFE])))?))?|\uDEF1(?:\uD83C(?:\uDFFB(?:\u200D\uD83E\uDEF2\uD83C[\uDFFC-\uDFFF])?|\uDFFC(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB\uDFFD-\uDFFF])?|\uDFFD(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])?|\uDFFE(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB-\uDFFD\uDFFF])?|\uDFFF(?:\u200D\uD83E\uDEF2\uD83C[\uDFFB-\uDFFE])?))?)/g;
+// node_modules/get-east-asian-width/lookup.js
+function findWideFastPathRange(ranges) {
+  let fastPathStart = ranges[0];
+  let fastPathEnd = ranges[1];
+  for (let index = 0; index < ranges.length; index += 2) {
+    const start2 = ranges[index];
+    const end = ranges[index + 1];
+    if (commonCjkCodePoint >= start2 && commonCjkCodePoint <= end) {
+      return [start2, end];
+    }
+    if (end - start2 > fastPathEnd - fastPathStart) {
+      fastPathStart = start2;
+      fastPathEnd = end;
+    }
+  }
+  return [fastPathStart, fastPathEnd];
+}
+var commonCjkCodePoint, wideFastPathStart, wideFastPathEnd, isAmbiguous, isFullwidth, isWide;
+var init_lookup = __esm({
+  "node_modules/get-east-asian-width/lookup.js"() {
+    init_lookup_data();
+    init_utilities();
+    commonCjkCodePoint = 19968;
+    [wideFastPathStart, wideFastPathEnd] = /* @__PURE__ */ findWideFastPathRange(wideRanges);
+    isAmbiguous = (codePoint) => {
+      if (codePoint < ambiguousMinimalCodePoint || codePoint > ambiguousMaximumCodePoint) {
+        return false;
+      }
+      return isInRange(ambiguousRanges, codePoint);
     };
+    isFullwidth = (codePoint) => {
+      if (codePoint < fullwidthMinimalCodePoint || codePoint > fullwidthMaximumCodePoint) {
+        return false;
+      }
+      return isInRange(fullwidthRanges, codePoint);
+    };
+    isWide = (codePoint) => {
+      if (codePoint >= wideFastPathStart && codePoint <= wideFastPathEnd) {
+        return true;
+      }
+      if (codePoint < wideMinimalCodePoint || codePoint > wideMaximumCodePoint) {
+        return false;
+      }
+      return isInRange(wideRanges, codePoint);
+    };
+  }
+});
+
+// node_modules/get-east-asian-width/index.js
+function validate(codePoint) {
+  if (!Number.isSafeInteger(codePoint)) {
+    throw new TypeError(`Expected a code point, got \`${typeof codePoint}\`.`);
+  }
+}
+function eastAsianWidth(codePoint, { ambiguousAsWide = false } = {}) {
+  validate(codePoint);
+  if (isFullwidth(codePoint) || isWide(codePoint) || ambiguousAsWide && isAmbiguous(codePoint)) {
+    return 2;
+  }
+  return 1;
+}
+var init_get_east_asian_width = __esm({
+  "node_modules/get-east-asian-width/index.js"() {
+    init_lookup();
+  }
+});
+
+// node_modules/yargs/node_modules/string-width/index.js
+var string_width_exports = {};
+__export(string_width_exports, {
+  default: () => stringWidth
+});
+function isDoubleWidthNonRgiEmojiSequence(segment) {
+  if (segment.length > 50) {
+    return false;
+  }
+  if (unqualifiedKeycapRegex.test(segment)) {
+    return true;
+  }
+  if (segment.includes("\u200D")) {
+    const pictographics = segment.match(extendedPictographicRegex);
+    return pictographics !== null && pictographics.length >= 2;
+  }
+  return false;
+}
+function baseVisible(segment) {
+  const index = segment.search(visibleCharacterRegex);
+  return index === -1 ? void 0 : segment.slice(index);
+}
+function isHangulLeadingJamo(codePoint) {
+  return codePoint >= 4352 && codePoint <= 4447 || codePoint >= 43360 && codePoint <= 43388;
+}
+function isHangulVowelJamo(codePoint) {
+  return codePoint >= 4448 && codePoint <= 4519 || codePoint >= 55216 && codePoint <= 55238;
+}
+function isHangulTrailingJamo(codePoint) {
+  return codePoint >= 4520 && codePoint <= 4607 || codePoint >= 55243 && codePoint <= 55291;
+}
+function isHangulJamo(codePoint) {
+  return isHangulLeadingJamo(codePoint) || isHangulVowelJamo(codePoint) || isHangulTrailingJamo(codePoint);
+}
+function hangulClusterWidth(visibleSegment, eastAsianWidthOptions) {
+  const codePoints = [];
+  for (const character of visibleSegment) {
+    if (!visibleCharacterRegex.test(character)) {
+      continue;
+    }
+    codePoints.push(character.codePointAt(0));
+  }
+  if (codePoints.length === 0) {
+    return void 0;
+  }
+  let width = 0;
+  for (let index = 0; index < codePoints.length; index++) {
+    const codePoint = codePoints[index];
+    if (!isHangulJamo(codePoint)) {
+      if (width === 0) {
+        return void 0;
+      }
+      for (let remaining = index; remaining < codePoints.length; remaining++) {
+        width += eastAsianWidth(codePoints[remaining], eastAsianWidthOptions);
+      }
+      return width;
+    }
+    if (isHangulLeadingJamo(codePoint) && isHangulVowelJamo(codePoints[index + 1])) {
+      width += 2;
+      index += isHangulTrailingJamo(codePoints[index + 2]) ? 2 : 1;
+      continue;
+    }
+    width += eastAsianWidth(codePoint, eastAsianWidthOptions);
+  }
+  return width;
+}
+function trailingWidth(visibleSegment, eastAsianWidthOptions) {
+  let extra = 0;
+  let first = true;
+  for (const character of visibleSegment) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    if (spacingMarkRegex.test(character) || character >= "\uFF00" && character <= "\uFFEF") {
+      extra += eastAsianWidth(character.codePointAt(0), eastAsianWidthOptions);
+    }
+  }
+  return extra;
+}
+function stringWidth(input, options = {}) {
+  if (typeof input !== "string" || input.length === 0) {
+    return 0;
+  }
+  const {
+    ambiguousIsNarrow = true,
+    countAnsiEscapeCodes = false
+  } = options;
+  let string = input;
+  if (!countAnsiEscapeCodes && (string.includes("\x1B") || string.includes("\x9B"))) {
+    string = stripAnsi(string);
+  }
+  if (string.length === 0) {
+    return 0;
+  }
+  if (/^[\u0020-\u007E]*$/.test(string)) {
+    return string.length;
+  }
+  let width = 0;
+  const eastAsianWidthOptions = { ambiguousAsWide: !ambiguousIsNarrow };
+  for (const { segment } of segmenter.segment(string)) {
+    const visibleSegment = baseVisible(segment);
+    if (visibleSegment === void 0) {
+      continue;
+    }
+    if (rgiEmojiRegex.test(segment) || isDoubleWidthNonRgiEmojiSequence(segment)) {
+      width += 2;
+      continue;
+    }
+    const hangulWidth = hangulClusterWidth(visibleSegment, eastAsianWidthOptions);
+    if (hangulWidth !== void 0) {
+      width += hangulWidth;
+      continue;
+    }
+    const codePoint = visibleSegment.codePointAt(0);
+    width += eastAsianWidth(codePoint, eastAsianWidthOptions);
+    width += trailingWidth(visibleSegment, eastAsianWidthOptions);
+  }
+  return width;
+}
+var segmenter, visibleCharacterRegex, spacingMarkRegex, rgiEmojiRegex, unqualifiedKeycapRegex, extendedPictographicRegex;
+var init_string_width = __esm({
+  "node_modules/yargs/node_modules/string-width/index.js"() {
+    init_strip_ansi();
+    init_get_east_asian_width();
+    segmenter = new Intl.Segmenter();
+    visibleCharacterRegex = new RegExp("[^\\p{Default_Ignorable_Code_Point}\\p{Control}\\p{Format}\\p{Nonspacing_Mark}\\p{Enclosing_Mark}\\p{Surrogate}]", "v");
+    spacingMarkRegex = new RegExp("\\p{Spacing_Mark}", "v");
+    rgiEmojiRegex = new RegExp("^\\p{RGI_Emoji}$", "v");
+    unqualifiedKeycapRegex = /^[\d#*]\u20E3$/;
+    extendedPictographicRegex = new RegExp("\\p{Extended_Pictographic}", "gu");
+  }
+});
+
+// lazy-builtin:path
+var require_path = __commonJS({
+  "lazy-builtin:path"(exports, module) {
+    module.exports = __require("node:path");
+  }
+});
+
+// lazy-builtin:fs
+var require_fs = __commonJS({
+  "lazy-builtin:fs"(exports, module) {
+    module.exports = __require("node:fs");
+  }
+});
+
+// lazy-builtin:util
+var require_util = __commonJS({
+  "lazy-builtin:util"(exports, module) {
+    module.exports = __require("node:util");
+  }
+});
+
+// lazy-builtin:url
+var require_url = __commonJS({
+  "lazy-builtin:url"(exports, module) {
+    module.exports = __require("node:url");
+  }
+});
+
+// lazy-builtin:module
+var require_module = __commonJS({
+  "lazy-builtin:module"(exports, module) {
+    module.exports = __require("node:module");
   }
 });
 
@@ -125,8 +425,21 @@ var init_errors = __esm({
   }
 });
 
+// lazy-builtin:fs/promises
+var require_promises = __commonJS({
+  "lazy-builtin:fs/promises"(exports, module) {
+    module.exports = __require("node:fs/promises");
+  }
+});
+
+// lazy-builtin:crypto
+var require_crypto = __commonJS({
+  "lazy-builtin:crypto"(exports, module) {
+    module.exports = __require("node:crypto");
+  }
+});
+
 // tools/src/cli/options.ts
-import { resolve as resolve5 } from "node:path";
 function storageOption(y) {
   return y.option("storage", {
     type: "string",
@@ -137,7 +450,7 @@ function storageOption(y) {
 }
 function resolveStorage(storage) {
   if (!storage) throw new CliError("usage", "--storage must not be empty", { exitCode: 2 });
-  return resolve5(storage);
+  return (0, import_node_path.resolve)(storage);
 }
 function portOfUrl(url) {
   if (!url) return void 0;
@@ -180,20 +493,31 @@ function listenOption(y) {
     defaultDescription: "127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000"
   });
 }
-var DEFAULT_PORT;
+var import_node_path, DEFAULT_PORT;
 var init_options = __esm({
   "tools/src/cli/options.ts"() {
     "use strict";
+    import_node_path = __toESM(require_path(), 1);
     init_errors();
     DEFAULT_PORT = 5e3;
   }
 });
 
+// lazy-builtin:http
+var require_http = __commonJS({
+  "lazy-builtin:http"(exports, module) {
+    module.exports = __require("node:http");
+  }
+});
+
+// lazy-builtin:https
+var require_https = __commonJS({
+  "lazy-builtin:https"(exports, module) {
+    module.exports = __require("node:https");
+  }
+});
+
 // tools/src/storage/driver.ts
-import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from "node:fs/promises";
-import { dirname as dirname3, join as join2, basename as basename2 } from "node:path";
-import { randomBytes } from "node:crypto";
 function isNotFound(err) {
   const code = err?.code;
   return code === "ENOENT" || code === "ENOTDIR";
@@ -203,20 +527,24 @@ function notFound(path6, err) {
   throw err;
 }
 function tempPath(path6) {
-  return join2(dirname3(path6), `.${basename2(path6)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  return (0, import_node_path2.join)((0, import_node_path2.dirname)(path6), `.${(0, import_node_path2.basename)(path6)}.tmp-${process.pid}-${(0, import_node_crypto.randomBytes)(6).toString("hex")}`);
 }
 async function fsyncDir(dir) {
-  const handle = await open(dir, "r");
+  const handle = await (0, import_promises.open)(dir, "r");
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
 }
-var PathNotFound, FsDriver;
+var import_node_fs2, import_promises, import_node_path2, import_node_crypto, PathNotFound, FsDriver;
 var init_driver = __esm({
   "tools/src/storage/driver.ts"() {
     "use strict";
+    import_node_fs2 = __toESM(require_fs(), 1);
+    import_promises = __toESM(require_promises(), 1);
+    import_node_path2 = __toESM(require_path(), 1);
+    import_node_crypto = __toESM(require_crypto(), 1);
     PathNotFound = class extends Error {
       constructor(path6, options) {
         super(`path not found: ${path6}`, options);
@@ -230,19 +558,19 @@ var init_driver = __esm({
       /** readFile returns the whole content of a (small) file. */
       async readFile(path6) {
         try {
-          return await readFile(path6);
+          return await (0, import_promises.readFile)(path6);
         } catch (err) {
           return notFound(path6, err);
         }
       }
       /** readStream streams a range of a file; `end` is inclusive. */
       readStream(path6, range) {
-        return createReadStream(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
+        return (0, import_node_fs2.createReadStream)(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
       }
       /** stat tells size, mtime and kind. */
       async stat(path6) {
         try {
-          const st = await stat(path6);
+          const st = await (0, import_promises.stat)(path6);
           return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
         } catch (err) {
           return notFound(path6, err);
@@ -251,7 +579,7 @@ var init_driver = __esm({
       /** exists tells whether a path exists. */
       async exists(path6) {
         try {
-          await stat(path6);
+          await (0, import_promises.stat)(path6);
           return true;
         } catch (err) {
           if (isNotFound(err)) return false;
@@ -260,33 +588,33 @@ var init_driver = __esm({
       }
       /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
       async writeFileAtomic(path6, data, mode = 420) {
-        await mkdir(dirname3(path6), { recursive: true });
+        await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path6), { recursive: true });
         const tmp = tempPath(path6);
-        const handle = await open(tmp, "wx", mode);
+        const handle = await (0, import_promises.open)(tmp, "wx", mode);
         try {
           await handle.writeFile(data);
           await handle.sync();
         } catch (err) {
           await handle.close().catch(() => {
           });
-          await unlink(tmp).catch(() => {
+          await (0, import_promises.unlink)(tmp).catch(() => {
           });
           throw err;
         }
         await handle.close();
         try {
-          await rename(tmp, path6);
+          await (0, import_promises.rename)(tmp, path6);
         } catch (err) {
-          await unlink(tmp).catch(() => {
+          await (0, import_promises.unlink)(tmp).catch(() => {
           });
           throw err;
         }
-        await fsyncDir(dirname3(path6));
+        await fsyncDir((0, import_node_path2.dirname)(path6));
       }
       /** list gives the names in a folder (empty when it does not exist). */
       async list(path6) {
         try {
-          return await readdir(path6);
+          return await (0, import_promises.readdir)(path6);
         } catch (err) {
           if (isNotFound(err)) return [];
           throw err;
@@ -294,192 +622,192 @@ var init_driver = __esm({
       }
       /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
       async move(from, to) {
-        await mkdir(dirname3(to), { recursive: true });
+        await (0, import_promises.mkdir)((0, import_node_path2.dirname)(to), { recursive: true });
         try {
-          await rename(from, to);
+          await (0, import_promises.rename)(from, to);
         } catch (err) {
           notFound(from, err);
         }
-        await fsyncDir(dirname3(to));
+        await fsyncDir((0, import_node_path2.dirname)(to));
       }
       /** delete removes a file or a folder tree; a missing path is PathNotFound. */
       async delete(path6) {
         if (!await this.exists(path6)) throw new PathNotFound(path6);
-        await rm(path6, { recursive: true, force: true });
+        await (0, import_promises.rm)(path6, { recursive: true, force: true });
       }
       /** deleteIfExists removes a file or folder tree and tells whether it was there. */
       async deleteIfExists(path6) {
         if (!await this.exists(path6)) return false;
-        await rm(path6, { recursive: true, force: true });
+        await (0, import_promises.rm)(path6, { recursive: true, force: true });
         return true;
       }
       /** touch sets a file's mtime to now (gc's grace period reads it). */
       async touch(path6) {
         const now = /* @__PURE__ */ new Date();
         try {
-          await utimes(path6, now, now);
+          await (0, import_promises.utimes)(path6, now, now);
         } catch (err) {
           notFound(path6, err);
         }
       }
       /** mkdirp creates a folder and its parents. */
       async mkdirp(path6) {
-        await mkdir(path6, { recursive: true });
+        await (0, import_promises.mkdir)(path6, { recursive: true });
       }
     };
   }
 });
 
 // tools/src/storage/paths.ts
-import { join as join3 } from "node:path";
-var V2_ROOT, StoragePaths;
+var import_node_path3, V2_ROOT, StoragePaths;
 var init_paths = __esm({
   "tools/src/storage/paths.ts"() {
     "use strict";
-    V2_ROOT = join3("docker", "registry", "v2");
+    import_node_path3 = __toESM(require_path(), 1);
+    V2_ROOT = (0, import_node_path3.join)("docker", "registry", "v2");
     StoragePaths = class {
       constructor(storageDir) {
         this.storageDir = storageDir;
-        this.root = join3(storageDir, V2_ROOT);
+        this.root = (0, import_node_path3.join)(storageDir, V2_ROOT);
       }
       storageDir;
       /** root is `<storage>/docker/registry/v2`. */
       root;
       /** blobsRoot is where every blob lives. */
       blobsRoot() {
-        return join3(this.root, "blobs");
+        return (0, import_node_path3.join)(this.root, "blobs");
       }
       /** blobDir is the folder of one blob. */
       blobDir(d) {
-        return join3(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
+        return (0, import_node_path3.join)(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
       }
       /** blobData is the content file of one blob. */
       blobData(d) {
-        return join3(this.blobDir(d), "data");
+        return (0, import_node_path3.join)(this.blobDir(d), "data");
       }
       /** repositoriesRoot holds one folder per repository (names with '/' nest). */
       repositoriesRoot() {
-        return join3(this.root, "repositories");
+        return (0, import_node_path3.join)(this.root, "repositories");
       }
       /** repository is the folder of a repository; `name` must be validated already. */
       repository(name) {
-        return join3(this.root, "repositories", ...name.split("/"));
+        return (0, import_node_path3.join)(this.root, "repositories", ...name.split("/"));
       }
       /** layerDir is the folder of one blob link in a repository. */
       layerDir(name, d) {
-        return join3(this.repository(name), "_layers", d.algorithm, d.hex);
+        return (0, import_node_path3.join)(this.repository(name), "_layers", d.algorithm, d.hex);
       }
       /** layerLink links a blob into a repository. */
       layerLink(name, d) {
-        return join3(this.layerDir(name, d), "link");
+        return (0, import_node_path3.join)(this.layerDir(name, d), "link");
       }
       /** layersRoot holds the repository's blob links, by algorithm. */
       layersRoot(name) {
-        return join3(this.repository(name), "_layers");
+        return (0, import_node_path3.join)(this.repository(name), "_layers");
       }
       /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
       manifestRevisionsRoot(name) {
-        return join3(this.repository(name), "_manifests", "revisions");
+        return (0, import_node_path3.join)(this.repository(name), "_manifests", "revisions");
       }
       /** manifestRevisionDir is the folder of one manifest revision. */
       manifestRevisionDir(name, d) {
-        return join3(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
+        return (0, import_node_path3.join)(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
       }
       /** manifestRevisionLink marks a manifest as part of the repository. */
       manifestRevisionLink(name, d) {
-        return join3(this.manifestRevisionDir(name, d), "link");
+        return (0, import_node_path3.join)(this.manifestRevisionDir(name, d), "link");
       }
       /** tagsRoot holds one folder per tag. */
       tagsRoot(name) {
-        return join3(this.repository(name), "_manifests", "tags");
+        return (0, import_node_path3.join)(this.repository(name), "_manifests", "tags");
       }
       /** tagDir is the folder of one tag; `tag` must be validated already. */
       tagDir(name, tag) {
-        return join3(this.tagsRoot(name), tag);
+        return (0, import_node_path3.join)(this.tagsRoot(name), tag);
       }
       /** tagCurrentLink holds the digest a tag points at. */
       tagCurrentLink(name, tag) {
-        return join3(this.tagDir(name, tag), "current", "link");
+        return (0, import_node_path3.join)(this.tagDir(name, tag), "current", "link");
       }
       /** tagIndexLink records that a tag has pointed at `d`. */
       tagIndexLink(name, tag, d) {
-        return join3(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
+        return (0, import_node_path3.join)(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
       }
       /** uploadsRoot holds the repository's upload sessions. */
       uploadsRoot(name) {
-        return join3(this.repository(name), "_uploads");
+        return (0, import_node_path3.join)(this.repository(name), "_uploads");
       }
       /** uploadDir is the folder of one upload session; `id` must be validated already. */
       uploadDir(name, id) {
-        return join3(this.uploadsRoot(name), id);
+        return (0, import_node_path3.join)(this.uploadsRoot(name), id);
       }
       /** uploadData is the partial content of an upload. */
       uploadData(name, id) {
-        return join3(this.uploadDir(name, id), "data");
+        return (0, import_node_path3.join)(this.uploadDir(name, id), "data");
       }
       /** uploadStartedAt holds the RFC 3339 time the upload began. */
       uploadStartedAt(name, id) {
-        return join3(this.uploadDir(name, id), "startedat");
+        return (0, import_node_path3.join)(this.uploadDir(name, id), "startedat");
       }
       /** pidFile is where a running server writes its PID (ours, beside docker/). */
       pidFile() {
-        return join3(this.storageDir, "container-registry.pid");
+        return (0, import_node_path3.join)(this.storageDir, "container-registry.pid");
       }
       /** logFile is where a detached server writes its log. */
       logFile() {
-        return join3(this.storageDir, "container-registry.log");
+        return (0, import_node_path3.join)(this.storageDir, "container-registry.log");
       }
       /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
       pkiDir() {
-        return join3(this.storageDir, "pki");
+        return (0, import_node_path3.join)(this.storageDir, "pki");
       }
       /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
       caKey() {
-        return join3(this.pkiDir(), "ca.key");
+        return (0, import_node_path3.join)(this.pkiDir(), "ca.key");
       }
       /** caCert is the CA certificate (PEM). */
       caCert() {
-        return join3(this.pkiDir(), "ca.crt");
+        return (0, import_node_path3.join)(this.pkiDir(), "ca.crt");
       }
       /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
       serverKey() {
-        return join3(this.pkiDir(), "server.key");
+        return (0, import_node_path3.join)(this.pkiDir(), "server.key");
       }
       /** serverCert is the server certificate the registry presents (PEM). */
       serverCert() {
-        return join3(this.pkiDir(), "server.crt");
+        return (0, import_node_path3.join)(this.pkiDir(), "server.crt");
       }
       /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
       certsDir() {
-        return join3(this.storageDir, "certs");
+        return (0, import_node_path3.join)(this.storageDir, "certs");
       }
       /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
       certsCaCert() {
-        return join3(this.certsDir(), "ca.crt");
+        return (0, import_node_path3.join)(this.certsDir(), "ca.crt");
       }
       /** authDir holds users and the access policy (mode 0700). */
       authDir() {
-        return join3(this.storageDir, "auth");
+        return (0, import_node_path3.join)(this.storageDir, "auth");
       }
       /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
       htpasswd() {
-        return join3(this.authDir(), "htpasswd");
+        return (0, import_node_path3.join)(this.authDir(), "htpasswd");
       }
       /** passwordFile holds the default user's password (0600). */
       passwordFile() {
-        return join3(this.authDir(), "password");
+        return (0, import_node_path3.join)(this.authDir(), "password");
       }
       /** accessConfig is the optional access policy (TOML). */
       accessConfig() {
-        return join3(this.authDir(), "access.toml");
+        return (0, import_node_path3.join)(this.authDir(), "access.toml");
       }
       /** serverConfig is the optional server configuration (TOML: notification endpoints). */
       serverConfig() {
-        return join3(this.storageDir, "config.toml");
+        return (0, import_node_path3.join)(this.storageDir, "config.toml");
       }
       /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
       gcStats() {
-        return join3(this.storageDir, "gc-stats.json");
+        return (0, import_node_path3.join)(this.storageDir, "gc-stats.json");
       }
     };
   }
@@ -535,7 +863,6 @@ var init_errors2 = __esm({
 });
 
 // tools/src/oci/digest.ts
-import { createHash } from "node:crypto";
 function isDigestAlgorithm(name) {
   return name === "sha256" || name === "sha512";
 }
@@ -563,18 +890,19 @@ function formatDigest(d) {
   return `${d.algorithm}:${d.hex}`;
 }
 function digestOf(data, algorithm = "sha256") {
-  return `${algorithm}:${createHash(algorithm).update(data).digest("hex")}`;
+  return `${algorithm}:${(0, import_node_crypto2.createHash)(algorithm).update(data).digest("hex")}`;
 }
 function newHasher(algorithm) {
-  return createHash(algorithm);
+  return (0, import_node_crypto2.createHash)(algorithm);
 }
 function clip(text) {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
-var HEX_LENGTH, DIGEST_GRAMMAR;
+var import_node_crypto2, HEX_LENGTH, DIGEST_GRAMMAR;
 var init_digest = __esm({
   "tools/src/oci/digest.ts"() {
     "use strict";
+    import_node_crypto2 = __toESM(require_crypto(), 1);
     init_errors2();
     HEX_LENGTH = { sha256: 64, sha512: 128 };
     DIGEST_GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
@@ -674,14 +1002,17 @@ var init_blobs = __esm({
   }
 });
 
+// lazy-builtin:stream/promises
+var require_promises2 = __commonJS({
+  "lazy-builtin:stream/promises"(exports, module) {
+    module.exports = __require("node:stream/promises");
+  }
+});
+
 // tools/src/storage/uploads.ts
-import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
-import { open as open2, writeFile as writeFile2 } from "node:fs/promises";
-import { randomUUID } from "node:crypto";
-import { pipeline } from "node:stream/promises";
 async function hashFile(path6, algorithm) {
   const hasher = newHasher(algorithm);
-  await pipeline(createReadStream2(path6, { highWaterMark: 1024 * 1024 }), async function(source) {
+  await (0, import_promises3.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source) {
     for await (const chunk of source) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest("hex") };
@@ -692,10 +1023,14 @@ function key(repo, id) {
 function clip2(text) {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
-var UPLOAD_ID, FLUSH_EVERY, BackgroundFlush, UploadStore;
+var import_node_fs3, import_promises2, import_node_crypto3, import_promises3, UPLOAD_ID, FLUSH_EVERY, BackgroundFlush, UploadStore;
 var init_uploads = __esm({
   "tools/src/storage/uploads.ts"() {
     "use strict";
+    import_node_fs3 = __toESM(require_fs(), 1);
+    import_promises2 = __toESM(require_promises(), 1);
+    import_node_crypto3 = __toESM(require_crypto(), 1);
+    import_promises3 = __toESM(require_promises2(), 1);
     init_driver();
     init_digest();
     init_errors2();
@@ -725,7 +1060,7 @@ var init_uploads = __esm({
       }
       async flush() {
         try {
-          this.handle ??= await open2(this.path, "r");
+          this.handle ??= await (0, import_promises2.open)(this.path, "r");
           await this.handle.datasync();
         } catch {
         }
@@ -743,10 +1078,10 @@ var init_uploads = __esm({
       sessions = /* @__PURE__ */ new Map();
       /** create starts an empty upload in `repo` and returns its id. */
       async create(repo) {
-        const id = randomUUID();
+        const id = (0, import_node_crypto3.randomUUID)();
         await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-        await writeFile2(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
-        await writeFile2(this.paths.uploadData(repo, id), "", { flag: "wx" });
+        await (0, import_promises2.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+        await (0, import_promises2.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
         this.sessions.set(key(repo, id), { hasher: newHasher("sha256"), hashed: 0, queue: Promise.resolve() });
         return { id, size: 0 };
       }
@@ -777,7 +1112,7 @@ var init_uploads = __esm({
           if (await this.blobs.size(expected) === size) {
             await this.remove(repo, id);
           } else {
-            const handle = await open2(dataPath, "r+");
+            const handle = await (0, import_promises2.open)(dataPath, "r+");
             try {
               await handle.sync();
             } finally {
@@ -816,7 +1151,7 @@ var init_uploads = __esm({
             written += chunk.length;
             flusher.wrote(chunk.length);
           });
-          await pipeline(body, createWriteStream(dataPath, { flags: "a", highWaterMark: 4 * 1024 * 1024 }));
+          await (0, import_promises3.pipeline)(body, (0, import_node_fs3.createWriteStream)(dataPath, { flags: "a", highWaterMark: 4 * 1024 * 1024 }));
         } catch (err) {
           session.hasher = void 0;
           throw err;
@@ -1261,7 +1596,6 @@ var init_referrers = __esm({
 });
 
 // tools/src/storage/catalog.ts
-import { join as join4 } from "node:path";
 async function listRepositories(paths, driver3) {
   const out = [];
   async function walk(dir, prefix) {
@@ -1269,7 +1603,7 @@ async function listRepositories(paths, driver3) {
     if (entries.includes("_manifests") && prefix && isValidRepositoryName(prefix)) out.push(prefix);
     for (const entry of entries) {
       if (entry.startsWith("_") || entry.startsWith(".")) continue;
-      const path6 = join4(dir, entry);
+      const path6 = (0, import_node_path4.join)(dir, entry);
       let info;
       try {
         info = await driver3.stat(path6);
@@ -1282,9 +1616,11 @@ async function listRepositories(paths, driver3) {
   await walk(paths.repositoriesRoot(), "");
   return out.sort(compareLexical);
 }
+var import_node_path4;
 var init_catalog = __esm({
   "tools/src/storage/catalog.ts"() {
     "use strict";
+    import_node_path4 = __toESM(require_path(), 1);
     init_names();
     init_manifests();
   }
@@ -1415,7 +1751,6 @@ var init_respond = __esm({
 });
 
 // tools/src/registry/blobs.ts
-import { pipeline as pipeline2 } from "node:stream/promises";
 function parseRange(header, size) {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
@@ -1482,7 +1817,7 @@ async function getBlob(ctx, name, digestText) {
     }
   };
   try {
-    await pipeline2(stream, countLast, res);
+    await (0, import_promises4.pipeline)(stream, countLast, res);
   } catch {
     stream.destroy();
     res.destroy();
@@ -1493,9 +1828,11 @@ async function deleteBlob(ctx, name, digestText) {
   if (!await ctx.store.blobs.unlink(name, d)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
   sendEmpty(ctx.res, 202, { "Docker-Content-Digest": formatDigest(d) });
 }
+var import_promises4;
 var init_blobs2 = __esm({
   "tools/src/registry/blobs.ts"() {
     "use strict";
+    import_promises4 = __toESM(require_promises2(), 1);
     init_errors2();
     init_digest();
     init_respond();
@@ -1605,14 +1942,19 @@ var init_uploads2 = __esm({
   }
 });
 
+// lazy-builtin:events
+var require_events = __commonJS({
+  "lazy-builtin:events"(exports, module) {
+    module.exports = __require("node:events");
+  }
+});
+
 // tools/src/registry/events.ts
-import { EventEmitter } from "node:events";
-import { randomUUID as randomUUID2 } from "node:crypto";
 function requestInfo(req) {
   const socket = req.socket;
   const port = socket.remotePort;
   return {
-    id: randomUUID2(),
+    id: (0, import_node_crypto4.randomUUID)(),
     addr: `${socket.remoteAddress ?? ""}${port !== void 0 ? `:${port}` : ""}`,
     host: req.headers.host ?? "",
     method: req.method ?? "",
@@ -1623,7 +1965,7 @@ function requestInfo(req) {
 function manifestEvent(action, target, request, user) {
   const { scheme, ...wire } = request;
   return {
-    id: randomUUID2(),
+    id: (0, import_node_crypto4.randomUUID)(),
     timestamp: (/* @__PURE__ */ new Date()).toISOString(),
     action,
     target: {
@@ -1638,11 +1980,13 @@ function manifestEvent(action, target, request, user) {
     actor: user !== void 0 ? { name: user } : {}
   };
 }
-var RegistryEvents;
+var import_node_events, import_node_crypto4, RegistryEvents;
 var init_events = __esm({
   "tools/src/registry/events.ts"() {
     "use strict";
-    RegistryEvents = class extends EventEmitter {
+    import_node_events = __toESM(require_events(), 1);
+    import_node_crypto4 = __toESM(require_crypto(), 1);
+    RegistryEvents = class extends import_node_events.EventEmitter {
       /** publish emits, reporting (not propagating) a listener's exception: a push never fails for a listener. */
       publish(name, ...args) {
         try {
@@ -1933,11 +2277,9 @@ var init_dispatch = __esm({
 });
 
 // tools/src/storage/stats.ts
-import { readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import { join as join5 } from "node:path";
 async function list(dir) {
   try {
-    return await readdir2(dir);
+    return await (0, import_promises5.readdir)(dir);
   } catch {
     return [];
   }
@@ -1947,10 +2289,10 @@ async function walkStats(store) {
   let bytes = 0;
   const blobsRoot = store.paths.blobsRoot();
   for (const alg of await list(blobsRoot)) {
-    for (const prefix of await list(join5(blobsRoot, alg))) {
-      for (const hex of await list(join5(blobsRoot, alg, prefix))) {
+    for (const prefix of await list((0, import_node_path5.join)(blobsRoot, alg))) {
+      for (const hex of await list((0, import_node_path5.join)(blobsRoot, alg, prefix))) {
         try {
-          bytes += (await stat2(join5(blobsRoot, alg, prefix, hex, "data"))).size;
+          bytes += (await (0, import_promises5.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
           blobs++;
         } catch {
         }
@@ -1966,10 +2308,12 @@ async function walkStats(store) {
   }
   return { blobs, bytes, repositories: repos.length, tags: tags2, uploads, at: Date.now() };
 }
-var StatsCache;
+var import_promises5, import_node_path5, StatsCache;
 var init_stats = __esm({
   "tools/src/storage/stats.ts"() {
     "use strict";
+    import_promises5 = __toESM(require_promises(), 1);
+    import_node_path5 = __toESM(require_path(), 1);
     StatsCache = class {
       constructor(store, maxAgeMs = 15e3) {
         this.store = store;
@@ -1997,7 +2341,7 @@ var init_stats = __esm({
 });
 
 // node_modules/prom-client/lib/util.js
-var require_util = __commonJS({
+var require_util2 = __commonJS({
   "node_modules/prom-client/lib/util.js"(exports) {
     "use strict";
     exports.getValueAsString = function getValueString(value) {
@@ -2104,7 +2448,7 @@ var require_util = __commonJS({
 var require_registry = __commonJS({
   "node_modules/prom-client/lib/registry.js"(exports, module) {
     "use strict";
-    var { getValueAsString } = require_util();
+    var { getValueAsString } = require_util2();
     var Registry2 = class _Registry {
       static get PROMETHEUS_CONTENT_TYPE() {
         return "text/plain; version=0.0.4; charset=utf-8";
@@ -2293,7 +2637,7 @@ var require_registry = __commonJS({
 var require_validation = __commonJS({
   "node_modules/prom-client/lib/validation.js"(exports) {
     "use strict";
-    var util = __require("util");
+    var util = require_util();
     var metricRegexp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
     var labelRegexp = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
     exports.validateMetricName = function(name) {
@@ -2321,7 +2665,7 @@ var require_metric = __commonJS({
   "node_modules/prom-client/lib/metric.js"(exports, module) {
     "use strict";
     var Registry2 = require_registry();
-    var { isObject: isObject3 } = require_util();
+    var { isObject: isObject3 } = require_util2();
     var { validateMetricName, validateLabelName } = require_validation();
     var Metric = class {
       constructor(config2, defaults = {}) {
@@ -2416,14 +2760,14 @@ var require_exemplar = __commonJS({
 var require_counter = __commonJS({
   "node_modules/prom-client/lib/counter.js"(exports, module) {
     "use strict";
-    var util = __require("util");
+    var util = require_util();
     var {
       hashObject,
       isObject: isObject3,
       getLabels,
       removeLabels,
       nowTimestamp
-    } = require_util();
+    } = require_util2();
     var { validateLabel } = require_validation();
     var { Metric } = require_metric();
     var Exemplar = require_exemplar();
@@ -2550,7 +2894,7 @@ var require_counter = __commonJS({
 var require_gauge = __commonJS({
   "node_modules/prom-client/lib/gauge.js"(exports, module) {
     "use strict";
-    var util = __require("util");
+    var util = require_util();
     var {
       setValue,
       setValueDelta,
@@ -2558,7 +2902,7 @@ var require_gauge = __commonJS({
       hashObject,
       isObject: isObject3,
       removeLabels
-    } = require_util();
+    } = require_util2();
     var { validateLabel } = require_validation();
     var { Metric } = require_metric();
     var Gauge2 = class extends Metric {
@@ -2706,14 +3050,14 @@ var require_gauge = __commonJS({
 var require_histogram = __commonJS({
   "node_modules/prom-client/lib/histogram.js"(exports, module) {
     "use strict";
-    var util = __require("util");
+    var util = require_util();
     var {
       getLabels,
       hashObject,
       isObject: isObject3,
       removeLabels,
       nowTimestamp
-    } = require_util();
+    } = require_util2();
     var { validateLabel } = require_validation();
     var { Metric } = require_metric();
     var Exemplar = require_exemplar();
@@ -3764,8 +4108,8 @@ var require_timeWindowQuantiles = __commonJS({
 var require_summary = __commonJS({
   "node_modules/prom-client/lib/summary.js"(exports, module) {
     "use strict";
-    var util = __require("util");
-    var { getLabels, hashObject, removeLabels } = require_util();
+    var util = require_util();
+    var { getLabels, hashObject, removeLabels } = require_util2();
     var { validateLabel } = require_validation();
     var { Metric } = require_metric();
     var timeWindowQuantiles = require_timeWindowQuantiles();
@@ -3945,14 +4289,21 @@ var require_summary = __commonJS({
   }
 });
 
+// lazy-builtin:zlib
+var require_zlib = __commonJS({
+  "lazy-builtin:zlib"(exports, module) {
+    module.exports = __require("node:zlib");
+  }
+});
+
 // node_modules/prom-client/lib/pushgateway.js
 var require_pushgateway = __commonJS({
   "node_modules/prom-client/lib/pushgateway.js"(exports, module) {
     "use strict";
-    var url = __require("url");
-    var http2 = __require("http");
-    var https2 = __require("https");
-    var { gzipSync } = __require("zlib");
+    var url = require_url();
+    var http2 = require_http();
+    var https2 = require_https();
+    var { gzipSync } = require_zlib();
     var { globalRegistry } = require_registry();
     var Pushgateway = class {
       constructor(gatewayUrl, options, registry) {
@@ -5966,7 +6317,7 @@ var require_osMemoryHeapLinux = __commonJS({
   "node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
-    var fs = __require("fs");
+    var fs = require_fs();
     var values = ["VmSize", "VmRSS", "VmData"];
     var PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes";
     var PROCESS_VIRTUAL_MEMORY = "process_virtual_memory_bytes";
@@ -6072,13 +6423,20 @@ var require_osMemoryHeap = __commonJS({
   }
 });
 
+// lazy-builtin:process
+var require_process = __commonJS({
+  "lazy-builtin:process"(exports, module) {
+    module.exports = __require("node:process");
+  }
+});
+
 // node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js
 var require_processOpenFileDescriptors = __commonJS({
   "node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
-    var fs = __require("fs");
-    var process10 = __require("process");
+    var fs = require_fs();
+    var process10 = require_process();
     var PROCESS_OPEN_FDS = "process_open_fds";
     module.exports = (registry, config2 = {}) => {
       if (process10.platform !== "linux") {
@@ -6110,7 +6468,7 @@ var require_processMaxFileDescriptors = __commonJS({
   "node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
-    var fs = __require("fs");
+    var fs = require_fs();
     var PROCESS_MAX_FDS = "process_max_fds";
     var maxFds;
     module.exports = (registry, config2 = {}) => {
@@ -6147,6 +6505,13 @@ var require_processMaxFileDescriptors = __commonJS({
   }
 });
 
+// lazy-builtin:perf_hooks
+var require_perf_hooks = __commonJS({
+  "lazy-builtin:perf_hooks"(exports, module) {
+    module.exports = __require("node:perf_hooks");
+  }
+});
+
 // node_modules/prom-client/lib/metrics/eventLoopLag.js
 var require_eventLoopLag = __commonJS({
   "node_modules/prom-client/lib/metrics/eventLoopLag.js"(exports, module) {
@@ -6154,7 +6519,7 @@ var require_eventLoopLag = __commonJS({
     var Gauge2 = require_gauge();
     var perf_hooks;
     try {
-      perf_hooks = __require("perf_hooks");
+      perf_hooks = require_perf_hooks();
     } catch {
     }
     var NODEJS_EVENTLOOP_LAG = "nodejs_eventloop_lag_seconds";
@@ -6506,12 +6871,19 @@ var require_heapSizeAndUsed = __commonJS({
   }
 });
 
+// lazy-builtin:v8
+var require_v8 = __commonJS({
+  "lazy-builtin:v8"(exports, module) {
+    module.exports = __require("node:v8");
+  }
+});
+
 // node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js
 var require_heapSpacesSizeAndUsed = __commonJS({
   "node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
-    var v8 = __require("v8");
+    var v8 = require_v8();
     var METRICS = ["total", "used", "available"];
     var NODEJS_HEAP_SIZE = {};
     METRICS.forEach((metricType) => {
@@ -6598,7 +6970,7 @@ var require_gc = __commonJS({
     var Histogram2 = require_histogram();
     var perf_hooks;
     try {
-      perf_hooks = __require("perf_hooks");
+      perf_hooks = require_perf_hooks();
     } catch {
     }
     var NODEJS_GC_DURATION_SECONDS = "nodejs_gc_duration_seconds";
@@ -6641,7 +7013,7 @@ var require_gc = __commonJS({
 var require_defaultMetrics = __commonJS({
   "node_modules/prom-client/lib/defaultMetrics.js"(exports, module) {
     "use strict";
-    var { isObject: isObject3 } = require_util();
+    var { isObject: isObject3 } = require_util2();
     var processCpuTotal = require_processCpuTotal();
     var processStartTime2 = require_processStartTime();
     var osMemoryHeap = require_osMemoryHeap();
@@ -6688,7 +7060,7 @@ var require_defaultMetrics = __commonJS({
 var require_metricAggregators = __commonJS({
   "node_modules/prom-client/lib/metricAggregators.js"(exports) {
     "use strict";
-    var { Grouper, hashObject } = require_util();
+    var { Grouper, hashObject } = require_util2();
     function AggregatorFactory(aggregatorFn) {
       return (metrics) => {
         if (metrics.length === 0) return;
@@ -6757,15 +7129,22 @@ var require_metricAggregators = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/cluster.js
+// lazy-builtin:cluster
 var require_cluster = __commonJS({
+  "lazy-builtin:cluster"(exports, module) {
+    module.exports = __require("node:cluster");
+  }
+});
+
+// node_modules/prom-client/lib/cluster.js
+var require_cluster2 = __commonJS({
   "node_modules/prom-client/lib/cluster.js"(exports, module) {
     "use strict";
     var Registry2 = require_registry();
-    var { Grouper } = require_util();
+    var { Grouper } = require_util2();
     var { aggregators } = require_metricAggregators();
     var cluster = () => {
-      const data = __require("cluster");
+      const data = require_cluster();
       cluster = () => data;
       return data;
     };
@@ -6956,18 +7335,17 @@ var require_prom_client = __commonJS({
     exports.exponentialBuckets = require_bucketGenerators().exponentialBuckets;
     exports.collectDefaultMetrics = require_defaultMetrics();
     exports.aggregators = require_metricAggregators().aggregators;
-    exports.AggregatorRegistry = require_cluster();
+    exports.AggregatorRegistry = require_cluster2();
   }
 });
 
 // tools/src/storage/gc-stats.ts
-import { readFile as readFile2 } from "node:fs/promises";
 function gcStatsPath(storageDir) {
   return new StoragePaths(storageDir).gcStats();
 }
 async function readGcStats(storageDir) {
   try {
-    const v = JSON.parse(await readFile2(gcStatsPath(storageDir), "utf8"));
+    const v = JSON.parse(await (0, import_promises6.readFile)(gcStatsPath(storageDir), "utf8"));
     return {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
@@ -6991,9 +7369,11 @@ async function recordGcRun(driver3, storageDir, report2, now = /* @__PURE__ */ n
 `);
   return after;
 }
+var import_promises6;
 var init_gc_stats = __esm({
   "tools/src/storage/gc-stats.ts"() {
     "use strict";
+    import_promises6 = __toESM(require_promises(), 1);
     init_paths();
   }
 });
@@ -8115,7 +8495,6 @@ var init_dist = __esm({
 });
 
 // tools/src/registry/webhooks.ts
-import { readFile as readFile3 } from "node:fs/promises";
 function endpointDefaults(name, url) {
   return { name, url, headers: {}, timeoutMs: 5e3, retries: 5, backoffMs: 1e3, queue: 1e3, batch: 32, actions: [...ACTIONS] };
 }
@@ -8174,7 +8553,7 @@ async function loadNotifications(storageDir, env3 = process.env) {
   const file = new StoragePaths(storageDir).serverConfig();
   let text;
   try {
-    text = await readFile3(file, "utf8");
+    text = await (0, import_promises7.readFile)(file, "utf8");
   } catch (err) {
     if (err.code !== "ENOENT") throw new ConfigError(`${file}: ${err.message}`);
   }
@@ -8198,11 +8577,12 @@ function sleep(ms, signal) {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
-var EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
+var import_promises7, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
 var init_webhooks = __esm({
   "tools/src/registry/webhooks.ts"() {
     "use strict";
     init_dist();
+    import_promises7 = __toESM(require_promises(), 1);
     init_paths();
     EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
     CONFIG_FILE = "config.toml";
@@ -8314,30 +8694,27 @@ var init_webhooks = __esm({
 });
 
 // tools/src/registry/health.ts
-import { X509Certificate, randomBytes as randomBytes2 } from "node:crypto";
-import { access, constants, open as open3, readFile as readFile4, statfs, unlink as unlink2 } from "node:fs/promises";
-import { join as join6 } from "node:path";
 async function storageWritable(dir) {
-  const probe2 = join6(dir, `.readyz-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  const probe2 = (0, import_node_path6.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
   try {
-    const handle = await open3(probe2, "wx", 384);
+    const handle = await (0, import_promises8.open)(probe2, "wx", 384);
     try {
       await handle.writeFile("ok");
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await unlink2(probe2);
+    await (0, import_promises8.unlink)(probe2);
     return { name: "storage-writable", ok: true, detail: dir };
   } catch (err) {
-    await unlink2(probe2).catch(() => {
+    await (0, import_promises8.unlink)(probe2).catch(() => {
     });
     return { name: "storage-writable", ok: false, detail: `${dir}: ${err.code ?? err.message}` };
   }
 }
 async function freeDisk(dir, min) {
   try {
-    const st = await statfs(dir);
+    const st = await (0, import_promises8.statfs)(dir);
     const free = st.bavail * st.bsize;
     const mib = (n2) => `${Math.floor(n2 / 1024 / 1024)} MiB`;
     return { name: "disk-free", ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
@@ -8347,7 +8724,7 @@ async function freeDisk(dir, min) {
 }
 async function certificate(file) {
   try {
-    const cert = new X509Certificate(await readFile4(file));
+    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises8.readFile)(file));
     const days2 = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
     const notYet = Date.parse(cert.validFrom) > Date.now();
     const ok = days2 >= 0 && !notYet;
@@ -8358,7 +8735,7 @@ async function certificate(file) {
 }
 async function readable(name, file) {
   try {
-    await access(file, constants.R_OK);
+    await (0, import_promises8.access)(file, import_promises8.constants.R_OK);
     return { name, ok: true, detail: file };
   } catch (err) {
     return { name, ok: false, detail: `${file}: ${err.code ?? err.message}` };
@@ -8373,10 +8750,13 @@ async function checkReadiness(o2) {
   ]);
   return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
 }
-var DEFAULT_MIN_FREE_BYTES;
+var import_node_crypto5, import_promises8, import_node_path6, DEFAULT_MIN_FREE_BYTES;
 var init_health = __esm({
   "tools/src/registry/health.ts"() {
     "use strict";
+    import_node_crypto5 = __toESM(require_crypto(), 1);
+    import_promises8 = __toESM(require_promises(), 1);
+    import_node_path6 = __toESM(require_path(), 1);
     DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
   }
 });
@@ -8560,7 +8940,6 @@ var init_ui_assets = __esm({
 });
 
 // tools/src/registry/endpoints.ts
-import { createHash as createHash2 } from "node:crypto";
 function isLoopback(address) {
   return address === "::1" || /^(::ffff:)?127\./.test(address);
 }
@@ -8643,10 +9022,11 @@ function extraEndpoints(o2) {
     }
   };
 }
-var METRICS_ACCESS_MODES, CSP, ETAGS;
+var import_node_crypto6, METRICS_ACCESS_MODES, CSP, ETAGS;
 var init_endpoints = __esm({
   "tools/src/registry/endpoints.ts"() {
     "use strict";
+    import_node_crypto6 = __toESM(require_crypto(), 1);
     init_errors2();
     init_health();
     init_ui_api();
@@ -8654,7 +9034,14 @@ var init_endpoints = __esm({
     init_respond();
     METRICS_ACCESS_MODES = ["loopback", "policy", "anonymous", "off"];
     CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-    ETAGS = new Map(Object.entries(UI_ASSETS).map(([name, a2]) => [name, `"${createHash2("sha256").update(a2.body).digest("hex").slice(0, 16)}"`]));
+    ETAGS = new Map(Object.entries(UI_ASSETS).map(([name, a2]) => [name, `"${(0, import_node_crypto6.createHash)("sha256").update(a2.body).digest("hex").slice(0, 16)}"`]));
+  }
+});
+
+// lazy-builtin:os
+var require_os = __commonJS({
+  "lazy-builtin:os"(exports, module) {
+    module.exports = __require("node:os");
   }
 });
 
@@ -9671,6 +10058,13 @@ var require_browser = __commonJS({
   }
 });
 
+// lazy-builtin:tty
+var require_tty = __commonJS({
+  "lazy-builtin:tty"(exports, module) {
+    module.exports = __require("node:tty");
+  }
+});
+
 // node_modules/has-flag/index.js
 var require_has_flag = __commonJS({
   "node_modules/has-flag/index.js"(exports, module) {
@@ -9688,8 +10082,8 @@ var require_has_flag = __commonJS({
 var require_supports_color = __commonJS({
   "node_modules/supports-color/index.js"(exports, module) {
     "use strict";
-    var os = __require("os");
-    var tty3 = __require("tty");
+    var os = require_os();
+    var tty3 = require_tty();
     var hasFlag = require_has_flag();
     var { env: env3 } = process;
     var forceColor;
@@ -9789,8 +10183,8 @@ var require_supports_color = __commonJS({
 // node_modules/debug/src/node.js
 var require_node = __commonJS({
   "node_modules/debug/src/node.js"(exports, module) {
-    var tty3 = __require("tty");
-    var util = __require("util");
+    var tty3 = require_tty();
+    var util = require_util();
     exports.init = init2;
     exports.log = log;
     exports.formatArgs = formatArgs;
@@ -10137,7 +10531,7 @@ var require_DNSLabelCoder = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NonCompressionLabelCoder = exports.DNSLabelCoder = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var DNSLabelCoder = class _DNSLabelCoder {
       constructor(legacyUnicastEncoding) {
         this.trackedLengths = [];
@@ -10426,7 +10820,7 @@ var require_ResourceRecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ResourceRecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var debug_1 = tslib_1.__importDefault(require_src());
     var dns_equal_1 = require_dns_equal();
     var dns_string_utils_1 = require_dns_string_utils();
@@ -10580,6 +10974,13 @@ var require_ResourceRecord = __commonJS({
   }
 });
 
+// lazy-builtin:net
+var require_net = __commonJS({
+  "lazy-builtin:net"(exports, module) {
+    module.exports = __require("node:net");
+  }
+});
+
 // node_modules/@homebridge/ciao/lib/util/v4mapped.js
 var require_v4mapped = __commonJS({
   "node_modules/@homebridge/ciao/lib/util/v4mapped.js"(exports) {
@@ -10618,8 +11019,8 @@ var require_domain_formatter = __commonJS({
     exports.ipAddressFromReversAddressName = ipAddressFromReversAddressName;
     exports.getNetAddress = getNetAddress;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
-    var net_1 = tslib_1.__importDefault(__require("net"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
+    var net_1 = tslib_1.__importDefault(require_net());
     var v4mapped_1 = require_v4mapped();
     function isProtocol(part) {
       return part === "_tcp" || part === "_udp";
@@ -10825,8 +11226,8 @@ var require_AAAARecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AAAARecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
-    var net_1 = tslib_1.__importDefault(__require("net"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
+    var net_1 = tslib_1.__importDefault(require_net());
     var domain_formatter_1 = require_domain_formatter();
     var ResourceRecord_1 = require_ResourceRecord();
     var AAAARecord = class _AAAARecord extends ResourceRecord_1.ResourceRecord {
@@ -10894,8 +11295,8 @@ var require_ARecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ARecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
-    var net_1 = tslib_1.__importDefault(__require("net"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
+    var net_1 = tslib_1.__importDefault(require_net());
     var ResourceRecord_1 = require_ResourceRecord();
     var ARecord = class _ARecord extends ResourceRecord_1.ResourceRecord {
       constructor(name, ipAddress, flushFlag, ttl) {
@@ -10959,7 +11360,7 @@ var require_CNAMERecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CNAMERecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var dns_equal_1 = require_dns_equal();
     var ResourceRecord_1 = require_ResourceRecord();
     var CNAMERecord = class _CNAMERecord extends ResourceRecord_1.ResourceRecord {
@@ -11056,7 +11457,7 @@ var require_NSECRecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NSECRecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
     var dns_equal_1 = require_dns_equal();
     var ResourceRecord_1 = require_ResourceRecord();
@@ -11192,7 +11593,7 @@ var require_OPTRecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OPTRecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
     var ResourceRecord_1 = require_ResourceRecord();
     var OPTRecord = class _OPTRecord extends ResourceRecord_1.ResourceRecord {
@@ -11315,7 +11716,7 @@ var require_PTRRecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PTRRecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var dns_equal_1 = require_dns_equal();
     var ResourceRecord_1 = require_ResourceRecord();
     var PTRRecord = class _PTRRecord extends ResourceRecord_1.ResourceRecord {
@@ -11377,7 +11778,7 @@ var require_SRVRecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SRVRecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var dns_equal_1 = require_dns_equal();
     var ResourceRecord_1 = require_ResourceRecord();
     var SRVRecord = class _SRVRecord extends ResourceRecord_1.ResourceRecord {
@@ -11453,7 +11854,7 @@ var require_TXTRecord = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TXTRecord = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var ResourceRecord_1 = require_ResourceRecord();
     var TXTRecord = class _TXTRecord extends ResourceRecord_1.ResourceRecord {
       constructor(name, txt, flushFlag, ttl) {
@@ -11546,6 +11947,13 @@ var require_records = __commonJS({
   }
 });
 
+// lazy-builtin:child_process
+var require_child_process = __commonJS({
+  "lazy-builtin:child_process"(exports, module) {
+    module.exports = __require("node:child_process");
+  }
+});
+
 // node_modules/@homebridge/ciao/lib/NetworkManager.js
 var require_NetworkManager = __commonJS({
   "node_modules/@homebridge/ciao/lib/NetworkManager.js"(exports) {
@@ -11553,13 +11961,13 @@ var require_NetworkManager = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NetworkManager = exports.NetworkManagerEvent = exports.WifiState = exports.IPFamily = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
-    var child_process_1 = tslib_1.__importDefault(__require("child_process"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
+    var child_process_1 = tslib_1.__importDefault(require_child_process());
     var debug_1 = tslib_1.__importDefault(require_src());
-    var events_1 = __require("events");
+    var events_1 = require_events();
     var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
-    var net_1 = tslib_1.__importDefault(__require("net"));
-    var os_1 = tslib_1.__importDefault(__require("os"));
+    var net_1 = tslib_1.__importDefault(require_net());
+    var os_1 = tslib_1.__importDefault(require_os());
     var domain_formatter_1 = require_domain_formatter();
     var debug = (0, debug_1.default)("ciao:NetworkManager");
     var IPFamily;
@@ -12154,10 +12562,10 @@ var require_CiaoService = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CiaoService = exports.InternalServiceEvent = exports.ServiceEvent = exports.ServiceState = exports.ServiceType = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var debug_1 = tslib_1.__importDefault(require_src());
-    var events_1 = __require("events");
-    var net_1 = tslib_1.__importDefault(__require("net"));
+    var events_1 = require_events();
+    var net_1 = tslib_1.__importDefault(require_net());
     var AAAARecord_1 = require_AAAARecord();
     var ARecord_1 = require_ARecord();
     var NSECRecord_1 = require_NSECRecord();
@@ -12858,7 +13266,7 @@ var require_DNSPacket = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.DNSPacket = exports.PacketType = exports.QClass = exports.RClass = exports.QType = exports.RType = exports.RCode = exports.OpCode = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var fast_deep_equal_1 = tslib_1.__importDefault(require_fast_deep_equal());
     var dns_string_utils_1 = require_dns_string_utils();
     var DNSLabelCoder_1 = require_DNSLabelCoder();
@@ -13288,6 +13696,13 @@ var require_DNSPacket = __commonJS({
   }
 });
 
+// lazy-builtin:dgram
+var require_dgram = __commonJS({
+  "lazy-builtin:dgram"(exports, module) {
+    module.exports = __require("node:dgram");
+  }
+});
+
 // node_modules/@homebridge/ciao/lib/util/errors.js
 var require_errors = __commonJS({
   "node_modules/@homebridge/ciao/lib/util/errors.js"(exports) {
@@ -13328,10 +13743,10 @@ var require_MDNSServer = __commonJS({
     exports.SendResultFailedRatio = SendResultFailedRatio;
     exports.SendResultFormatError = SendResultFormatError;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
-    var crypto_1 = __require("crypto");
+    var assert_1 = tslib_1.__importDefault(require_assert());
+    var crypto_1 = require_crypto();
     var debug_1 = tslib_1.__importDefault(require_src());
-    var dgram_1 = tslib_1.__importDefault(__require("dgram"));
+    var dgram_1 = tslib_1.__importDefault(require_dgram());
     var DNSPacket_1 = require_DNSPacket();
     var NetworkManager_1 = require_NetworkManager();
     var domain_formatter_1 = require_domain_formatter();
@@ -13909,7 +14324,7 @@ var require_Announcer = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Announcer = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var debug_1 = tslib_1.__importDefault(require_src());
     var DNSPacket_1 = require_DNSPacket();
     var MDNSServer_1 = require_MDNSServer();
@@ -14153,7 +14568,7 @@ var require_Prober = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Prober = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var debug_1 = tslib_1.__importDefault(require_src());
     var Question_1 = require_Question();
     var MDNSServer_1 = require_MDNSServer();
@@ -14580,7 +14995,7 @@ var require_TruncatedQuery = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TruncatedQuery = exports.TruncatedQueryEvent = exports.TruncatedQueryResult = void 0;
-    var events_1 = __require("events");
+    var events_1 = require_events();
     var TruncatedQueryResult;
     (function(TruncatedQueryResult2) {
       TruncatedQueryResult2[TruncatedQueryResult2["ABORT"] = 1] = "ABORT";
@@ -14688,7 +15103,7 @@ var require_Responder = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Responder = void 0;
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
-    var assert_1 = tslib_1.__importDefault(__require("assert"));
+    var assert_1 = tslib_1.__importDefault(require_assert());
     var debug_1 = tslib_1.__importDefault(require_src());
     var CiaoService_1 = require_CiaoService();
     var DNSPacket_1 = require_DNSPacket();
@@ -15574,7 +15989,6 @@ var require_lib = __commonJS({
 });
 
 // tools/src/registry/mdns.ts
-import { networkInterfaces } from "node:os";
 function mdnsHostLabel(name) {
   const label = name.toLowerCase().replace(/\.$/, "").replace(/\.local$/, "");
   if (!/^(?!-)[a-z0-9-]{1,63}(?<!-)$/.test(label)) {
@@ -15591,7 +16005,7 @@ function withMdnsSan(certSan, name) {
   return items.some((i2) => i2.toLowerCase() === san.toLowerCase()) ? items.join(",") : [...items, san].join(",");
 }
 function defaultInterfaces() {
-  return Object.entries(networkInterfaces()).filter(([, infos]) => infos?.some((i2) => !i2.internal)).map(([name]) => name);
+  return Object.entries((0, import_node_os.networkInterfaces)()).filter(([, infos]) => infos?.some((i2) => !i2.internal)).map(([name]) => name);
 }
 async function announceMdns(o2) {
   const label = mdnsHostLabel(o2.name);
@@ -15619,10 +16033,11 @@ async function announceMdns(o2) {
     }
   };
 }
-var DEFAULT_MDNS_NAME, MDNS_SERVICE_TYPE;
+var import_node_os, DEFAULT_MDNS_NAME, MDNS_SERVICE_TYPE;
 var init_mdns = __esm({
   "tools/src/registry/mdns.ts"() {
     "use strict";
+    import_node_os = __toESM(require_os(), 1);
     DEFAULT_MDNS_NAME = "registry.local";
     MDNS_SERVICE_TYPE = "oci-registry";
   }
@@ -15691,10 +16106,6 @@ var init_services = __esm({
 });
 
 // tools/src/registry/server.ts
-import { createServer as createHttpServer } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import { readFileSync as readFileSync4, statSync as statSync3 } from "node:fs";
-import { randomBytes as randomBytes3 } from "node:crypto";
 function securityHeaders(tls) {
   const h2 = {
     "X-Content-Type-Options": "nosniff",
@@ -15709,8 +16120,8 @@ function tlsLoader(files) {
   let stamp = "";
   let checkedAt = 0;
   const read = () => {
-    stamp = `${statSync3(files.certFile).mtimeMs}:${statSync3(files.keyFile).mtimeMs}`;
-    return { cert: readFileSync4(files.certFile), key: readFileSync4(files.keyFile) };
+    stamp = `${(0, import_node_fs4.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs4.statSync)(files.keyFile).mtimeMs}`;
+    return { cert: (0, import_node_fs4.readFileSync)(files.certFile), key: (0, import_node_fs4.readFileSync)(files.keyFile) };
   };
   return {
     options: read,
@@ -15719,7 +16130,7 @@ function tlsLoader(files) {
       if (now - checkedAt < 1e3) return false;
       checkedAt = now;
       try {
-        return `${statSync3(files.certFile).mtimeMs}:${statSync3(files.keyFile).mtimeMs}` !== stamp;
+        return `${(0, import_node_fs4.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs4.statSync)(files.keyFile).mtimeMs}` !== stamp;
       } catch {
         return false;
       }
@@ -15736,7 +16147,7 @@ async function startRegistry(options) {
   const store = new ImageStore(options.storageDir);
   await store.driver.mkdirp(store.paths.root);
   const access2 = options.access ?? ALLOW_ALL;
-  const instanceId = options.instanceId ?? randomBytes3(8).toString("hex");
+  const instanceId = options.instanceId ?? (0, import_node_crypto7.randomBytes)(8).toString("hex");
   const services = createServices({ storageDir: options.storageDir, store, certFile: options.tls?.certFile, services: options.services });
   const fixedHeaders = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
@@ -15782,7 +16193,7 @@ async function startRegistry(options) {
   let server;
   if (options.tls) {
     const tls = tlsLoader(options.tls);
-    const https2 = createHttpsServer({ ...tls.options(), minVersion: "TLSv1.2" }, handler);
+    const https2 = (0, import_node_https.createServer)({ ...tls.options(), minVersion: "TLSv1.2" }, handler);
     https2.on("connection", () => {
       if (tls.changed()) {
         try {
@@ -15795,7 +16206,7 @@ async function startRegistry(options) {
     });
     server = https2;
   } else {
-    server = createHttpServer(handler);
+    server = (0, import_node_http.createServer)(handler);
   }
   server.requestTimeout = 0;
   server.headersTimeout = 6e4;
@@ -15847,10 +16258,14 @@ async function startRegistry(options) {
     }
   };
 }
-var INSTANCE_HEADER;
+var import_node_http, import_node_https, import_node_fs4, import_node_crypto7, INSTANCE_HEADER;
 var init_server = __esm({
   "tools/src/registry/server.ts"() {
     "use strict";
+    import_node_http = __toESM(require_http(), 1);
+    import_node_https = __toESM(require_https(), 1);
+    import_node_fs4 = __toESM(require_fs(), 1);
+    import_node_crypto7 = __toESM(require_crypto(), 1);
     init_store();
     init_access();
     init_dispatch();
@@ -15861,11 +16276,9 @@ var init_server = __esm({
 });
 
 // tools/src/registry/pidfile.ts
-import { readFile as readFile5 } from "node:fs/promises";
-import { readFileSync as readFileSync5 } from "node:fs";
 function processStartTime(pid) {
   try {
-    const stat7 = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    const stat7 = (0, import_node_fs5.readFileSync)(`/proc/${pid}/stat`, "utf8");
     const rest = stat7.slice(stat7.lastIndexOf(")") + 2).split(" ");
     if (rest[0] === "Z" || rest[0] === "X") return void 0;
     return rest[19];
@@ -15886,7 +16299,7 @@ async function writePidFile(path6, rec) {
 async function readPidFile(path6) {
   let text;
   try {
-    text = await readFile5(path6, "utf8");
+    text = await (0, import_promises9.readFile)(path6, "utf8");
   } catch {
     return void 0;
   }
@@ -15902,9 +16315,12 @@ async function removePidFileIfOurs(path6, pid) {
   const rec = await readPidFile(path6);
   if (rec && rec.pid === pid) await new FsDriver().deleteIfExists(path6);
 }
+var import_promises9, import_node_fs5;
 var init_pidfile = __esm({
   "tools/src/registry/pidfile.ts"() {
     "use strict";
+    import_promises9 = __toESM(require_promises(), 1);
+    import_node_fs5 = __toESM(require_fs(), 1);
     init_driver();
   }
 });
@@ -15923,10 +16339,10 @@ var init_is_plain_obj = __esm({
 });
 
 // node_modules/execa/lib/arguments/file-url.js
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-var safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
+var import_node_url, safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
 var init_file_url = __esm({
   "node_modules/execa/lib/arguments/file-url.js"() {
+    import_node_url = __toESM(require_url(), 1);
     safeNormalizeFileUrl = (file, name) => {
       const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
       if (typeof fileString !== "string") {
@@ -15936,7 +16352,7 @@ var init_file_url = __esm({
     };
     normalizeDenoExecPath = (file) => isDenoExecPath(file) ? file.toString() : file;
     isDenoExecPath = (file) => typeof file !== "string" && file && Object.getPrototypeOf(file) === String.prototype;
-    normalizeFileUrl = (file) => file instanceof URL ? fileURLToPath2(file) : file;
+    normalizeFileUrl = (file) => file instanceof URL ? (0, import_node_url.fileURLToPath)(file) : file;
   }
 });
 
@@ -15968,11 +16384,18 @@ var init_parameters = __esm({
   }
 });
 
+// lazy-builtin:string_decoder
+var require_string_decoder = __commonJS({
+  "lazy-builtin:string_decoder"(exports, module) {
+    module.exports = __require("node:string_decoder");
+  }
+});
+
 // node_modules/execa/lib/utils/uint-array.js
-import { StringDecoder } from "node:string_decoder";
-var objectToString, isArrayBuffer, isUint8Array, bufferToUint8Array, textEncoder, stringToUint8Array, textDecoder, uint8ArrayToString, joinToString, uint8ArraysToStrings, joinToUint8Array, stringsToUint8Arrays, concatUint8Arrays, getJoinLength;
+var import_node_string_decoder, objectToString, isArrayBuffer, isUint8Array, bufferToUint8Array, textEncoder, stringToUint8Array, textDecoder, uint8ArrayToString, joinToString, uint8ArraysToStrings, joinToUint8Array, stringsToUint8Arrays, concatUint8Arrays, getJoinLength;
 var init_uint_array = __esm({
   "node_modules/execa/lib/utils/uint-array.js"() {
+    import_node_string_decoder = __toESM(require_string_decoder(), 1);
     ({ toString: objectToString } = Object.prototype);
     isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
     isUint8Array = (value) => objectToString.call(value) === "[object Uint8Array]";
@@ -15989,7 +16412,7 @@ var init_uint_array = __esm({
       if (encoding === "utf8" && uint8ArraysOrStrings.every((uint8ArrayOrString) => typeof uint8ArrayOrString === "string")) {
         return uint8ArraysOrStrings;
       }
-      const decoder = new StringDecoder(encoding);
+      const decoder = new import_node_string_decoder.StringDecoder(encoding);
       const strings = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder.write(uint8Array));
       const finalString = decoder.end();
       return finalString === "" ? strings : [...strings, finalString];
@@ -16021,10 +16444,10 @@ var init_uint_array = __esm({
 });
 
 // node_modules/execa/lib/methods/template.js
-import { ChildProcess } from "node:child_process";
-var isTemplateString, parseTemplates, parseTemplate, splitByWhitespaces, DELIMITERS, ESCAPE_LENGTH, concatTokens, parseExpression, getSubprocessResult;
+var import_node_child_process, isTemplateString, parseTemplates, parseTemplate, splitByWhitespaces, DELIMITERS, ESCAPE_LENGTH, concatTokens, parseExpression, getSubprocessResult;
 var init_template = __esm({
   "node_modules/execa/lib/methods/template.js"() {
+    import_node_child_process = __toESM(require_child_process(), 1);
     init_is_plain_obj();
     init_uint_array();
     isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
@@ -16108,7 +16531,7 @@ var init_template = __esm({
       if (isPlainObject(expression) && ("stdout" in expression || "isMaxBuffer" in expression)) {
         return getSubprocessResult(expression);
       }
-      if (expression instanceof ChildProcess || Object.prototype.toString.call(expression) === "[object Promise]") {
+      if (expression instanceof import_node_child_process.ChildProcess || Object.prototype.toString.call(expression) === "[object Promise]") {
         throw new TypeError("Unexpected subprocess in template expression. Please use ${await subprocess} instead of ${subprocess}.");
       }
       throw new TypeError(`Unexpected "${typeOfExpression}" in template expression`);
@@ -16129,22 +16552,22 @@ var init_template = __esm({
 });
 
 // node_modules/execa/lib/utils/standard-stream.js
-import process2 from "node:process";
-var isStandardStream, STANDARD_STREAMS, STANDARD_STREAMS_ALIASES, getStreamName;
+var import_node_process, isStandardStream, STANDARD_STREAMS, STANDARD_STREAMS_ALIASES, getStreamName;
 var init_standard_stream = __esm({
   "node_modules/execa/lib/utils/standard-stream.js"() {
+    import_node_process = __toESM(require_process(), 1);
     isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
-    STANDARD_STREAMS = [process2.stdin, process2.stdout, process2.stderr];
+    STANDARD_STREAMS = [import_node_process.default.stdin, import_node_process.default.stdout, import_node_process.default.stderr];
     STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
     getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
   }
 });
 
 // node_modules/execa/lib/arguments/specific.js
-import { debuglog } from "node:util";
-var normalizeFdSpecificOptions, normalizeFdSpecificOption, getStdioLength, normalizeFdSpecificValue, normalizeOptionObject, compareFdName, getFdNameOrder, parseFdName, parseFd, FD_REGEXP, addDefaultValue, verboseDefault, DEFAULT_OPTIONS, FD_SPECIFIC_OPTIONS, getFdSpecificValue;
+var import_node_util, normalizeFdSpecificOptions, normalizeFdSpecificOption, getStdioLength, normalizeFdSpecificValue, normalizeOptionObject, compareFdName, getFdNameOrder, parseFdName, parseFd, FD_REGEXP, addDefaultValue, verboseDefault, DEFAULT_OPTIONS, FD_SPECIFIC_OPTIONS, getFdSpecificValue;
 var init_specific = __esm({
   "node_modules/execa/lib/arguments/specific.js"() {
+    import_node_util = __toESM(require_util(), 1);
     init_is_plain_obj();
     init_standard_stream();
     normalizeFdSpecificOptions = (options) => {
@@ -16205,7 +16628,7 @@ Please set the "stdio" option to ensure that file descriptor exists.`);
     };
     FD_REGEXP = /^fd(\d+)$/;
     addDefaultValue = (optionArray, optionName) => optionArray.map((optionValue) => optionValue === void 0 ? DEFAULT_OPTIONS[optionName] : optionValue);
-    verboseDefault = debuglog("execa").enabled ? "full" : "none";
+    verboseDefault = (0, import_node_util.debuglog)("execa").enabled ? "full" : "none";
     DEFAULT_OPTIONS = {
       lines: false,
       buffer: true,
@@ -16237,18 +16660,18 @@ var init_values = __esm({
 });
 
 // node_modules/execa/lib/arguments/escape.js
-import { platform } from "node:process";
-import { stripVTControlCharacters } from "node:util";
-var joinCommand, escapeLines, escapeControlCharacters, escapeControlCharacter, getSpecialCharRegExp, SPECIAL_CHAR_REGEXP, COMMON_ESCAPES, ASTRAL_START, quoteString, NO_ESCAPE_REGEXP;
+var import_node_process2, import_node_util2, joinCommand, escapeLines, escapeControlCharacters, escapeControlCharacter, getSpecialCharRegExp, SPECIAL_CHAR_REGEXP, COMMON_ESCAPES, ASTRAL_START, quoteString, NO_ESCAPE_REGEXP;
 var init_escape = __esm({
   "node_modules/execa/lib/arguments/escape.js"() {
+    import_node_process2 = __toESM(require_process(), 1);
+    import_node_util2 = __toESM(require_util(), 1);
     joinCommand = (filePath, rawArguments) => {
       const fileAndArguments = [filePath, ...rawArguments];
       const command2 = fileAndArguments.join(" ");
       const escapedCommand = fileAndArguments.map((fileAndArgument) => quoteString(escapeControlCharacters(fileAndArgument))).join(" ");
       return { command: command2, escapedCommand };
     };
-    escapeLines = (lines) => stripVTControlCharacters(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
+    escapeLines = (lines) => (0, import_node_util2.stripVTControlCharacters)(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
     escapeControlCharacters = (line) => line.replaceAll(SPECIAL_CHAR_REGEXP, (character) => escapeControlCharacter(character));
     escapeControlCharacter = (character) => {
       const commonEscape = COMMON_ESCAPES[character];
@@ -16280,24 +16703,25 @@ var init_escape = __esm({
       if (NO_ESCAPE_REGEXP.test(escapedArgument)) {
         return escapedArgument;
       }
-      return platform === "win32" ? `"${escapedArgument.replaceAll('"', '""')}"` : `'${escapedArgument.replaceAll("'", "'\\''")}'`;
+      return import_node_process2.platform === "win32" ? `"${escapedArgument.replaceAll('"', '""')}"` : `'${escapedArgument.replaceAll("'", "'\\''")}'`;
     };
     NO_ESCAPE_REGEXP = /^[\w./-]+$/;
   }
 });
 
 // node_modules/is-unicode-supported/index.js
-import process3 from "node:process";
 function isUnicodeSupported() {
-  const { env: env3 } = process3;
+  const { env: env3 } = import_node_process3.default;
   const { TERM, TERM_PROGRAM } = env3;
-  if (process3.platform !== "win32") {
+  if (import_node_process3.default.platform !== "win32") {
     return TERM !== "linux";
   }
   return Boolean(env3.WT_SESSION) || Boolean(env3.TERMINUS_SUBLIME) || env3.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env3.TERMINAL_EMULATOR === "JetBrains-JediTerm";
 }
+var import_node_process3;
 var init_is_unicode_supported = __esm({
   "node_modules/is-unicode-supported/index.js"() {
+    import_node_process3 = __toESM(require_process(), 1);
   }
 });
 
@@ -16584,11 +17008,11 @@ var init_figures = __esm({
 });
 
 // node_modules/yoctocolors/base.js
-import tty from "node:tty";
-var hasColors, format3, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
+var import_node_tty, hasColors, format3, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
 var init_base = __esm({
   "node_modules/yoctocolors/base.js"() {
-    hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
+    import_node_tty = __toESM(require_tty(), 1);
+    hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
     format3 = (open9, close) => {
       if (!hasColors) {
         return (input) => input;
@@ -16756,10 +17180,10 @@ var init_custom = __esm({
 });
 
 // node_modules/execa/lib/verbose/log.js
-import { inspect as inspect2 } from "node:util";
-var verboseLog, getVerboseObject, getPrintedLines, getPrintedLine, serializeVerboseMessage, TAB_SIZE;
+var import_node_util3, verboseLog, getVerboseObject, getPrintedLines, getPrintedLine, serializeVerboseMessage, TAB_SIZE;
 var init_log = __esm({
   "node_modules/execa/lib/verbose/log.js"() {
+    import_node_util3 = __toESM(require_util(), 1);
     init_escape();
     init_default();
     init_custom();
@@ -16790,7 +17214,7 @@ var init_log = __esm({
       return { verboseLine, verboseObject };
     };
     serializeVerboseMessage = (message) => {
-      const messageString = typeof message === "string" ? message : inspect2(message);
+      const messageString = typeof message === "string" ? message : (0, import_node_util3.inspect)(message);
       const escapedMessage = escapeLines(messageString);
       return escapedMessage.replaceAll("	", " ".repeat(TAB_SIZE));
     };
@@ -16852,12 +17276,12 @@ var init_info = __esm({
 });
 
 // node_modules/execa/lib/return/duration.js
-import { hrtime } from "node:process";
-var getStartTime, getDurationMs;
+var import_node_process4, getStartTime, getDurationMs;
 var init_duration = __esm({
   "node_modules/execa/lib/return/duration.js"() {
-    getStartTime = () => hrtime.bigint();
-    getDurationMs = (startTime) => Number(hrtime.bigint() - startTime) / 1e6;
+    import_node_process4 = __toESM(require_process(), 1);
+    getStartTime = () => import_node_process4.hrtime.bigint();
+    getDurationMs = (startTime) => Number(import_node_process4.hrtime.bigint() - startTime) / 1e6;
   }
 });
 
@@ -16891,7 +17315,7 @@ var require_windows = __commonJS({
   "node_modules/isexe/windows.js"(exports, module) {
     module.exports = isexe;
     isexe.sync = sync;
-    var fs = __require("fs");
+    var fs = require_fs();
     function checkPathExt(path6, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
@@ -16931,7 +17355,7 @@ var require_mode = __commonJS({
   "node_modules/isexe/mode.js"(exports, module) {
     module.exports = isexe;
     isexe.sync = sync;
-    var fs = __require("fs");
+    var fs = require_fs();
     function isexe(path6, options, cb) {
       fs.stat(path6, function(er, stat7) {
         cb(er, er ? false : checkStat(stat7, options));
@@ -16962,7 +17386,7 @@ var require_mode = __commonJS({
 // node_modules/isexe/index.js
 var require_isexe = __commonJS({
   "node_modules/isexe/index.js"(exports, module) {
-    var fs = __require("fs");
+    var fs = require_fs();
     var core;
     if (process.platform === "win32" || global.TESTING_WINDOWS) {
       core = require_windows();
@@ -17018,7 +17442,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path6 = __require("path");
+    var path6 = require_path();
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -17131,7 +17555,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path6 = __require("path");
+    var path6 = require_path();
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -17226,7 +17650,7 @@ var require_shebang_command = __commonJS({
 var require_readShebang = __commonJS({
   "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
     "use strict";
-    var fs = __require("fs");
+    var fs = require_fs();
     var shebangCommand = require_shebang_command();
     function readShebang(command2) {
       const size = 150;
@@ -17248,7 +17672,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path6 = __require("path");
+    var path6 = require_path();
     var resolveCommand = require_resolveCommand();
     var escape5 = require_escape();
     var readShebang = require_readShebang();
@@ -17360,7 +17784,7 @@ var require_enoent = __commonJS({
 var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
-    var cp = __require("child_process");
+    var cp = require_child_process();
     var parse2 = require_parse();
     var enoent = require_enoent();
     function spawn2(command2, args, options) {
@@ -17406,82 +17830,89 @@ var init_default2 = __esm({
 });
 
 // node_modules/unicorn-magic/node.js
-import { promisify } from "node:util";
-import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath as fileURLToPath3 } from "node:url";
 function toPath(urlOrPath) {
-  return urlOrPath instanceof URL ? fileURLToPath3(urlOrPath) : urlOrPath;
+  return urlOrPath instanceof URL ? (0, import_node_url2.fileURLToPath)(urlOrPath) : urlOrPath;
 }
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = path.resolve(toPath(startPath));
+      let currentPath = import_node_path7.default.resolve(toPath(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = path.resolve(currentPath, "..");
+        currentPath = import_node_path7.default.resolve(currentPath, "..");
       }
     }
   };
 }
-var execFileOriginal, TEN_MEGABYTES_IN_BYTES;
+var import_node_util4, import_node_child_process2, import_node_path7, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
 var init_node = __esm({
   "node_modules/unicorn-magic/node.js"() {
+    import_node_util4 = __toESM(require_util(), 1);
+    import_node_child_process2 = __toESM(require_child_process(), 1);
+    import_node_path7 = __toESM(require_path(), 1);
+    import_node_url2 = __toESM(require_url(), 1);
     init_default2();
-    execFileOriginal = promisify(execFileCallback);
+    execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
     TEN_MEGABYTES_IN_BYTES = 10 * 1024 * 1024;
   }
 });
 
 // node_modules/npm-run-path/index.js
-import process4 from "node:process";
-import path2 from "node:path";
-var npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
+var import_node_process5, import_node_path8, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
 var init_npm_run_path = __esm({
   "node_modules/npm-run-path/index.js"() {
+    import_node_process5 = __toESM(require_process(), 1);
+    import_node_path8 = __toESM(require_path(), 1);
     init_path_key();
     init_node();
     npmRunPath = ({
-      cwd = process4.cwd(),
-      path: pathOption = process4.env[pathKey()],
+      cwd = import_node_process5.default.cwd(),
+      path: pathOption = import_node_process5.default.env[pathKey()],
       preferLocal = true,
-      execPath: execPath2 = process4.execPath,
+      execPath: execPath2 = import_node_process5.default.execPath,
       addExecPath = true
     } = {}) => {
-      const cwdPath = path2.resolve(toPath(cwd));
+      const cwdPath = import_node_path8.default.resolve(toPath(cwd));
       const result2 = [];
-      const pathParts = pathOption.split(path2.delimiter);
+      const pathParts = pathOption.split(import_node_path8.default.delimiter);
       if (preferLocal) {
         applyPreferLocal(result2, pathParts, cwdPath);
       }
       if (addExecPath) {
         applyExecPath(result2, pathParts, execPath2, cwdPath);
       }
-      return pathOption === "" || pathOption === path2.delimiter ? `${result2.join(path2.delimiter)}${pathOption}` : [...result2, pathOption].join(path2.delimiter);
+      return pathOption === "" || pathOption === import_node_path8.default.delimiter ? `${result2.join(import_node_path8.default.delimiter)}${pathOption}` : [...result2, pathOption].join(import_node_path8.default.delimiter);
     };
     applyPreferLocal = (result2, pathParts, cwdPath) => {
       for (const directory of traversePathUp(cwdPath)) {
-        const pathPart = path2.join(directory, "node_modules/.bin");
+        const pathPart = import_node_path8.default.join(directory, "node_modules/.bin");
         if (!pathParts.includes(pathPart)) {
           result2.push(pathPart);
         }
       }
     };
     applyExecPath = (result2, pathParts, execPath2, cwdPath) => {
-      const pathPart = path2.resolve(cwdPath, toPath(execPath2), "..");
+      const pathPart = import_node_path8.default.resolve(cwdPath, toPath(execPath2), "..");
       if (!pathParts.includes(pathPart)) {
         result2.push(pathPart);
       }
     };
-    npmRunPathEnv = ({ env: env3 = process4.env, ...options } = {}) => {
+    npmRunPathEnv = ({ env: env3 = import_node_process5.default.env, ...options } = {}) => {
       env3 = { ...env3 };
       const pathName = pathKey({ env: env3 });
       options.path = env3[pathName];
       env3[pathName] = npmRunPath(options);
       return env3;
     };
+  }
+});
+
+// lazy-builtin:timers/promises
+var require_promises3 = __commonJS({
+  "lazy-builtin:timers/promises"(exports, module) {
+    module.exports = __require("node:timers/promises");
   }
 });
 
@@ -17821,10 +18252,10 @@ var init_core = __esm({
 });
 
 // node_modules/human-signals/build/src/signals.js
-import { constants as constants2 } from "node:os";
-var getSignals, normalizeSignal;
+var import_node_os2, getSignals, normalizeSignal;
 var init_signals = __esm({
   "node_modules/human-signals/build/src/signals.js"() {
+    import_node_os2 = __toESM(require_os(), 1);
     init_core();
     init_realtime();
     getSignals = () => {
@@ -17842,7 +18273,7 @@ var init_signals = __esm({
     }) => {
       const {
         signals: { [name]: constantSignal }
-      } = constants2;
+      } = import_node_os2.constants;
       const supported = constantSignal !== void 0;
       const number = supported ? constantSignal : defaultNumber;
       return { name, number, description, supported, action, forced, standard };
@@ -17851,10 +18282,10 @@ var init_signals = __esm({
 });
 
 // node_modules/human-signals/build/src/main.js
-import { constants as constants3 } from "node:os";
-var getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
+var import_node_os3, getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
 var init_main = __esm({
   "node_modules/human-signals/build/src/main.js"() {
+    import_node_os3 = __toESM(require_os(), 1);
     init_realtime();
     init_signals();
     getSignalsByName = () => {
@@ -17899,7 +18330,7 @@ var init_main = __esm({
       };
     };
     findSignalByNumber = (number, signals2) => {
-      const signal = signals2.find(({ name }) => constants3.signals[name] === number);
+      const signal = signals2.find(({ name }) => import_node_os3.constants.signals[name] === number);
       if (signal !== void 0) {
         return signal;
       }
@@ -17910,10 +18341,10 @@ var init_main = __esm({
 });
 
 // node_modules/execa/lib/terminate/signal.js
-import { constants as constants4 } from "node:os";
-var normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
+var import_node_os4, normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
 var init_signal = __esm({
   "node_modules/execa/lib/terminate/signal.js"() {
+    import_node_os4 = __toESM(require_os(), 1);
     init_main();
     normalizeKillSignal = (killSignal) => {
       const optionName = "option `killSignal`";
@@ -17940,13 +18371,13 @@ ${getAvailableSignals()}`);
       throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
     };
-    getSignalsIntegerToName = () => new Map(Object.entries(constants4.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+    getSignalsIntegerToName = () => new Map(Object.entries(import_node_os4.constants.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
     signalsIntegerToName = getSignalsIntegerToName();
     normalizeSignalName = (signalName, optionName) => {
-      if (signalName in constants4.signals) {
+      if (signalName in import_node_os4.constants.signals) {
         return signalName;
       }
-      if (signalName.toUpperCase() in constants4.signals) {
+      if (signalName.toUpperCase() in import_node_os4.constants.signals) {
         throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
       }
       throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -17954,17 +18385,17 @@ ${getAvailableSignals()}`);
     };
     getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-    getAvailableSignalNames = () => Object.keys(constants4.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-    getAvailableSignalIntegers = () => [...new Set(Object.values(constants4.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+    getAvailableSignalNames = () => Object.keys(import_node_os4.constants.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+    getAvailableSignalIntegers = () => [...new Set(Object.values(import_node_os4.constants.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
     getSignalDescription = (signal) => signalsByName[signal].description;
   }
 });
 
 // node_modules/execa/lib/terminate/kill.js
-import { setTimeout as setTimeout2 } from "node:timers/promises";
-var normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
+var import_promises10, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
 var init_kill = __esm({
   "node_modules/execa/lib/terminate/kill.js"() {
+    import_promises10 = __toESM(require_promises3(), 1);
     init_final_error();
     init_signal();
     normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
@@ -18025,7 +18456,7 @@ var init_kill = __esm({
         return;
       }
       try {
-        await setTimeout2(forceKillAfterDelay, void 0, { signal: controllerSignal });
+        await (0, import_promises10.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
         if (kill("SIGKILL")) {
           context.isForcefullyTerminated ??= true;
         }
@@ -18036,13 +18467,13 @@ var init_kill = __esm({
 });
 
 // node_modules/execa/lib/utils/abort-signal.js
-import { once } from "node:events";
-var onAbortedSignal;
+var import_node_events2, onAbortedSignal;
 var init_abort_signal = __esm({
   "node_modules/execa/lib/utils/abort-signal.js"() {
+    import_node_events2 = __toESM(require_events(), 1);
     onAbortedSignal = async (mainSignal, stopSignal) => {
       if (!mainSignal.aborted) {
-        await once(mainSignal, "abort", { signal: stopSignal });
+        await (0, import_node_events2.once)(mainSignal, "abort", { signal: stopSignal });
       }
     };
   }
@@ -18246,17 +18677,17 @@ Please set this option with "pipe" instead.`;
 });
 
 // node_modules/execa/lib/utils/max-listeners.js
-import { addAbortListener } from "node:events";
-var incrementMaxListeners;
+var import_node_events3, incrementMaxListeners;
 var init_max_listeners = __esm({
   "node_modules/execa/lib/utils/max-listeners.js"() {
+    import_node_events3 = __toESM(require_events(), 1);
     incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
       const maxListeners = eventEmitter.getMaxListeners();
       if (maxListeners === 0 || maxListeners === Number.POSITIVE_INFINITY) {
         return;
       }
       eventEmitter.setMaxListeners(maxListeners + maxListenersIncrement);
-      addAbortListener(signal, () => {
+      (0, import_node_events3.addAbortListener)(signal, () => {
         eventEmitter.setMaxListeners(eventEmitter.getMaxListeners() - maxListenersIncrement);
       });
     };
@@ -18299,11 +18730,11 @@ var init_reference = __esm({
 });
 
 // node_modules/execa/lib/ipc/incoming.js
-import { once as once2 } from "node:events";
-import { scheduler as scheduler2 } from "node:timers/promises";
-var onMessage, onDisconnect, INCOMING_MESSAGES;
+var import_node_events4, import_promises11, onMessage, onDisconnect, INCOMING_MESSAGES;
 var init_incoming = __esm({
   "node_modules/execa/lib/ipc/incoming.js"() {
+    import_node_events4 = __toESM(require_events(), 1);
+    import_promises11 = __toESM(require_promises3(), 1);
     init_outgoing();
     init_reference();
     init_strict();
@@ -18322,7 +18753,7 @@ var init_incoming = __esm({
       }
       while (incomingMessages.length > 0) {
         await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
-        await scheduler2.yield();
+        await import_promises11.scheduler.yield();
         const message = await handleStrictRequest({
           wrappedMessage: incomingMessages[0],
           anyProcess,
@@ -18339,7 +18770,7 @@ var init_incoming = __esm({
       abortOnDisconnect();
       const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
       while (incomingMessages?.length > 0) {
-        await once2(ipcEmitter, "message:done");
+        await (0, import_node_events4.once)(ipcEmitter, "message:done");
       }
       anyProcess.removeListener("message", boundOnMessage);
       redoAddedReferences(channel, isSubprocess);
@@ -18351,17 +18782,17 @@ var init_incoming = __esm({
 });
 
 // node_modules/execa/lib/ipc/forward.js
-import { EventEmitter as EventEmitter2 } from "node:events";
-var getIpcEmitter, IPC_EMITTERS, forwardEvents, isConnected;
+var import_node_events5, getIpcEmitter, IPC_EMITTERS, forwardEvents, isConnected;
 var init_forward = __esm({
   "node_modules/execa/lib/ipc/forward.js"() {
+    import_node_events5 = __toESM(require_events(), 1);
     init_incoming();
     init_reference();
     getIpcEmitter = (anyProcess, channel, isSubprocess) => {
       if (IPC_EMITTERS.has(anyProcess)) {
         return IPC_EMITTERS.get(anyProcess);
       }
-      const ipcEmitter = new EventEmitter2();
+      const ipcEmitter = new import_node_events5.EventEmitter();
       ipcEmitter.connected = true;
       IPC_EMITTERS.set(anyProcess, ipcEmitter);
       forwardEvents({
@@ -18398,10 +18829,10 @@ var init_forward = __esm({
 });
 
 // node_modules/execa/lib/ipc/strict.js
-import { once as once3 } from "node:events";
-var handleSendStrict, count, validateStrictDeadlock, handleStrictRequest, handleStrictResponse, waitForStrictResponse, STRICT_RESPONSES, throwOnDisconnect, REQUEST_TYPE, RESPONSE_TYPE;
+var import_node_events6, handleSendStrict, count, validateStrictDeadlock, handleStrictRequest, handleStrictResponse, waitForStrictResponse, STRICT_RESPONSES, throwOnDisconnect, REQUEST_TYPE, RESPONSE_TYPE;
 var init_strict = __esm({
   "node_modules/execa/lib/ipc/strict.js"() {
+    import_node_events6 = __toESM(require_events(), 1);
     init_deferred();
     init_max_listeners();
     init_send();
@@ -18484,7 +18915,7 @@ var init_strict = __esm({
     STRICT_RESPONSES = {};
     throwOnDisconnect = async (anyProcess, isSubprocess, { signal }) => {
       incrementMaxListeners(anyProcess, 1, signal);
-      await once3(anyProcess, "disconnect", { signal });
+      await (0, import_node_events6.once)(anyProcess, "disconnect", { signal });
       throwOnStrictDisconnect(isSubprocess);
     };
     REQUEST_TYPE = "execa:ipc:request";
@@ -18529,10 +18960,10 @@ var init_outgoing = __esm({
 });
 
 // node_modules/execa/lib/ipc/send.js
-import { promisify as promisify2 } from "node:util";
-var sendMessage, sendMessageAsync, sendOneMessage, getSendMethod, PROCESS_SEND_METHODS;
+var import_node_util5, sendMessage, sendMessageAsync, sendOneMessage, getSendMethod, PROCESS_SEND_METHODS;
 var init_send = __esm({
   "node_modules/execa/lib/ipc/send.js"() {
+    import_node_util5 = __toESM(require_util(), 1);
     init_validation();
     init_outgoing();
     init_strict();
@@ -18599,7 +19030,7 @@ var init_send = __esm({
       if (PROCESS_SEND_METHODS.has(anyProcess)) {
         return PROCESS_SEND_METHODS.get(anyProcess);
       }
-      const sendMethod = promisify2(anyProcess.send.bind(anyProcess));
+      const sendMethod = (0, import_node_util5.promisify)(anyProcess.send.bind(anyProcess));
       PROCESS_SEND_METHODS.set(anyProcess, sendMethod);
       return sendMethod;
     };
@@ -18608,10 +19039,10 @@ var init_send = __esm({
 });
 
 // node_modules/execa/lib/ipc/graceful.js
-import { scheduler as scheduler3 } from "node:timers/promises";
-var sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
+var import_promises12, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
 var init_graceful = __esm({
   "node_modules/execa/lib/ipc/graceful.js"() {
+    import_promises12 = __toESM(require_promises3(), 1);
     init_send();
     init_forward();
     init_validation();
@@ -18649,7 +19080,7 @@ var init_graceful = __esm({
         return;
       }
       getIpcEmitter(anyProcess, channel, isSubprocess);
-      await scheduler3.yield();
+      await import_promises12.scheduler.yield();
     };
     cancelListening = false;
     handleAbort = (wrappedMessage) => {
@@ -18732,10 +19163,10 @@ var init_graceful2 = __esm({
 });
 
 // node_modules/execa/lib/terminate/timeout.js
-import { setTimeout as setTimeout3 } from "node:timers/promises";
-var validateTimeout, throwOnTimeout, killAfterTimeout;
+var import_promises13, validateTimeout, throwOnTimeout, killAfterTimeout;
 var init_timeout = __esm({
   "node_modules/execa/lib/terminate/timeout.js"() {
+    import_promises13 = __toESM(require_promises3(), 1);
     init_final_error();
     validateTimeout = ({ timeout }) => {
       if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
@@ -18744,7 +19175,7 @@ var init_timeout = __esm({
     };
     throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
     killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-      await setTimeout3(timeout, void 0, { signal });
+      await (0, import_promises13.setTimeout)(timeout, void 0, { signal });
       context.terminationReason ??= "timeout";
       subprocess.kill();
       throw new DiscardedError();
@@ -18753,11 +19184,11 @@ var init_timeout = __esm({
 });
 
 // node_modules/execa/lib/methods/node.js
-import { execPath, execArgv } from "node:process";
-import path3 from "node:path";
-var mapNode, handleNodeOption;
+var import_node_process6, import_node_path9, mapNode, handleNodeOption;
 var init_node2 = __esm({
   "node_modules/execa/lib/methods/node.js"() {
+    import_node_process6 = __toESM(require_process(), 1);
+    import_node_path9 = __toESM(require_path(), 1);
     init_file_url();
     mapNode = ({ options }) => {
       if (options.node === false) {
@@ -18767,8 +19198,8 @@ var init_node2 = __esm({
     };
     handleNodeOption = (file, commandArguments, {
       node: shouldHandleNode = false,
-      nodePath = execPath,
-      nodeOptions = execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
+      nodePath = import_node_process6.execPath,
+      nodeOptions = import_node_process6.execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
       cwd,
       execPath: formerNodePath,
       ...options
@@ -18777,7 +19208,7 @@ var init_node2 = __esm({
         throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
       }
       const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-      const resolvedNodePath = path3.resolve(cwd, normalizedNodePath);
+      const resolvedNodePath = import_node_path9.default.resolve(cwd, normalizedNodePath);
       const newOptions = {
         ...options,
         nodePath: resolvedNodePath,
@@ -18787,7 +19218,7 @@ var init_node2 = __esm({
       if (!shouldHandleNode) {
         return [file, commandArguments, newOptions];
       }
-      if (path3.basename(file, ".exe") === "node") {
+      if (import_node_path9.default.basename(file, ".exe") === "node") {
         throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
       }
       return [
@@ -18800,10 +19231,10 @@ var init_node2 = __esm({
 });
 
 // node_modules/execa/lib/ipc/ipc-input.js
-import { serialize } from "node:v8";
-var validateIpcInputOption, validateAdvancedInput, validateJsonInput, validateIpcInput, sendIpcInput;
+var import_node_v8, validateIpcInputOption, validateAdvancedInput, validateJsonInput, validateIpcInput, sendIpcInput;
 var init_ipc_input = __esm({
   "node_modules/execa/lib/ipc/ipc-input.js"() {
+    import_node_v8 = __toESM(require_v8(), 1);
     validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
       if (ipcInput === void 0) {
         return;
@@ -18815,7 +19246,7 @@ var init_ipc_input = __esm({
     };
     validateAdvancedInput = (ipcInput) => {
       try {
-        serialize(ipcInput);
+        (0, import_node_v8.serialize)(ipcInput);
       } catch (error) {
         throw new Error("The `ipcInput` option is not serializable with a structured clone.", { cause: error });
       }
@@ -18888,20 +19319,20 @@ Please rename it to one of: ${correctEncodings}.`);
 });
 
 // node_modules/execa/lib/arguments/cwd.js
-import { statSync as statSync4 } from "node:fs";
-import path4 from "node:path";
-import process5 from "node:process";
-var normalizeCwd, getDefaultCwd, fixCwdError;
+var import_node_fs6, import_node_path10, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
 var init_cwd = __esm({
   "node_modules/execa/lib/arguments/cwd.js"() {
+    import_node_fs6 = __toESM(require_fs(), 1);
+    import_node_path10 = __toESM(require_path(), 1);
+    import_node_process7 = __toESM(require_process(), 1);
     init_file_url();
     normalizeCwd = (cwd = getDefaultCwd()) => {
       const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-      return path4.resolve(cwdString);
+      return import_node_path10.default.resolve(cwdString);
     };
     getDefaultCwd = () => {
       try {
-        return process5.cwd();
+        return import_node_process7.default.cwd();
       } catch (error) {
         error.message = `The current directory does not exist.
 ${error.message}`;
@@ -18914,7 +19345,7 @@ ${error.message}`;
       }
       let cwdStat;
       try {
-        cwdStat = statSync4(cwd);
+        cwdStat = (0, import_node_fs6.statSync)(cwd);
       } catch (error) {
         return `The "cwd" option is invalid: ${cwd}.
 ${error.message}
@@ -18930,11 +19361,11 @@ ${originalMessage}`;
 });
 
 // node_modules/execa/lib/arguments/options.js
-import path5 from "node:path";
-import process6 from "node:process";
-var import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
+var import_node_path11, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
 var init_options2 = __esm({
   "node_modules/execa/lib/arguments/options.js"() {
+    import_node_path11 = __toESM(require_path(), 1);
+    import_node_process8 = __toESM(require_process(), 1);
     import_cross_spawn = __toESM(require_cross_spawn(), 1);
     init_npm_run_path();
     init_kill();
@@ -18964,7 +19395,7 @@ var init_options2 = __esm({
       options.killSignal = normalizeKillSignal(options.killSignal);
       options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
       options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-      if (process6.platform === "win32" && path5.basename(file, ".exe") === "cmd") {
+      if (import_node_process8.default.platform === "win32" && import_node_path11.default.basename(file, ".exe") === "cmd") {
         commandArguments.unshift("/q");
       }
       return { file, commandArguments, options };
@@ -19005,7 +19436,7 @@ var init_options2 = __esm({
       serialization
     });
     getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
-      const env3 = extendEnv ? { ...process6.env, ...envOption } : envOption;
+      const env3 = extendEnv ? { ...import_node_process8.default.env, ...envOption } : envOption;
       if (preferLocal || node) {
         return npmRunPathEnv({
           env: env3,
@@ -19486,13 +19917,14 @@ var init_exports = __esm({
 });
 
 // node_modules/get-stream/source/index.js
-import { on } from "node:events";
-import { finished } from "node:stream/promises";
+var import_node_events7, import_promises14;
 var init_source = __esm({
   "node_modules/get-stream/source/index.js"() {
+    import_node_events7 = __toESM(require_events(), 1);
+    import_promises14 = __toESM(require_promises2(), 1);
     init_stream();
     init_exports();
-    Object.assign(nodeImports, { on, finished });
+    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises14.finished });
   }
 });
 
@@ -19564,10 +19996,10 @@ var init_max_buffer = __esm({
 });
 
 // node_modules/execa/lib/return/message.js
-import { inspect as inspect3 } from "node:util";
-var createMessages, getErrorPrefix, getForcefulSuffix, getOriginalMessage, serializeIpcMessage, serializeMessagePart, serializeMessageItem;
+var import_node_util6, createMessages, getErrorPrefix, getForcefulSuffix, getOriginalMessage, serializeIpcMessage, serializeMessagePart, serializeMessageItem;
 var init_message = __esm({
   "node_modules/execa/lib/return/message.js"() {
+    import_node_util6 = __toESM(require_util(), 1);
     init_strip_final_newline();
     init_uint_array();
     init_cwd();
@@ -19680,7 +20112,7 @@ ${originalMessage}`;
       const escapedOriginalMessage = escapeLines(fixCwdError(originalMessage, cwd));
       return escapedOriginalMessage === "" ? void 0 : escapedOriginalMessage;
     };
-    serializeIpcMessage = (ipcMessage) => typeof ipcMessage === "string" ? ipcMessage : inspect3(ipcMessage);
+    serializeIpcMessage = (ipcMessage) => typeof ipcMessage === "string" ? ipcMessage : (0, import_node_util6.inspect)(ipcMessage);
     serializeMessagePart = (messagePart) => Array.isArray(messagePart) ? messagePart.map((messageItem) => stripFinalNewline(serializeMessageItem(messageItem))).filter(Boolean).join("\n") : serializeMessageItem(messagePart);
     serializeMessageItem = (messageItem) => {
       if (typeof messageItem === "string") {
@@ -20350,10 +20782,10 @@ var init_normalize = __esm({
 });
 
 // node_modules/execa/lib/stdio/direction.js
-import process7 from "node:process";
-var getStreamDirection, getStdioItemDirection, KNOWN_DIRECTIONS, anyDirection, alwaysInput, guessStreamDirection, getStandardStreamDirection, DEFAULT_DIRECTION;
+var import_node_process9, getStreamDirection, getStdioItemDirection, KNOWN_DIRECTIONS, anyDirection, alwaysInput, guessStreamDirection, getStandardStreamDirection, DEFAULT_DIRECTION;
 var init_direction = __esm({
   "node_modules/execa/lib/stdio/direction.js"() {
+    import_node_process9 = __toESM(require_process(), 1);
     init_is_stream();
     init_type();
     getStreamDirection = (stdioItems, fdNumber, optionName) => {
@@ -20395,10 +20827,10 @@ var init_direction = __esm({
       }
     };
     getStandardStreamDirection = (value) => {
-      if ([0, process7.stdin].includes(value)) {
+      if ([0, import_node_process9.default.stdin].includes(value)) {
         return "input";
       }
-      if ([1, 2, process7.stdout, process7.stderr].includes(value)) {
+      if ([1, 2, import_node_process9.default.stdout, import_node_process9.default.stderr].includes(value)) {
         return "output";
       }
     };
@@ -20457,11 +20889,11 @@ var init_stdio_option = __esm({
 });
 
 // node_modules/execa/lib/stdio/native.js
-import { readFileSync as readFileSync6 } from "node:fs";
-import tty2 from "node:tty";
-var handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
+var import_node_fs7, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
 var init_native = __esm({
   "node_modules/execa/lib/stdio/native.js"() {
+    import_node_fs7 = __toESM(require_fs(), 1);
+    import_node_tty2 = __toESM(require_tty(), 1);
     init_is_stream();
     init_standard_stream();
     init_uint_array();
@@ -20495,10 +20927,10 @@ var init_native = __esm({
       if (direction === "output") {
         return { type: "fileNumber", value: targetFdNumber, optionName };
       }
-      if (tty2.isatty(targetFdNumber)) {
+      if (import_node_tty2.default.isatty(targetFdNumber)) {
         throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
       }
-      return { type: "uint8Array", value: bufferToUint8Array(readFileSync6(targetFdNumber)), optionName };
+      return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs7.readFileSync)(targetFdNumber)), optionName };
     };
     getTargetFdNumber = (value, fdNumber) => {
       if (value === "inherit") {
@@ -20834,10 +21266,10 @@ For example, you can use the \`pathToFileURL()\` method of the \`url\` core modu
 });
 
 // node_modules/execa/lib/stdio/handle-sync.js
-import { readFileSync as readFileSync7 } from "node:fs";
-var handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
+var import_node_fs8, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
 var init_handle_sync = __esm({
   "node_modules/execa/lib/stdio/handle-sync.js"() {
+    import_node_fs8 = __toESM(require_fs(), 1);
     init_uint_array();
     init_handle();
     init_type();
@@ -20868,8 +21300,8 @@ var init_handle_sync = __esm({
     addPropertiesSync = {
       input: {
         ...addProperties,
-        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array(readFileSync7(value))] }),
-        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array(readFileSync7(file))] }),
+        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs8.readFileSync)(value))] }),
+        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array((0, import_node_fs8.readFileSync)(file))] }),
         fileNumber: forbiddenIfSync,
         iterable: ({ value }) => ({ contents: [...value] }),
         string: ({ value }) => ({ contents: [value] }),
@@ -20895,6 +21327,13 @@ var init_strip_newline = __esm({
     init_strip_final_newline();
     stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber) => getStripFinalNewline(stripFinalNewline2, fdNumber) && value !== void 0 && !Array.isArray(value) ? stripFinalNewline(value) : value;
     getStripFinalNewline = (stripFinalNewline2, fdNumber) => fdNumber === "all" ? stripFinalNewline2[1] || stripFinalNewline2[2] : stripFinalNewline2[fdNumber];
+  }
+});
+
+// lazy-builtin:stream
+var require_stream = __commonJS({
+  "lazy-builtin:stream"(exports, module) {
+    module.exports = __require("node:stream");
   }
 });
 
@@ -20983,15 +21422,22 @@ var init_split = __esm({
   }
 });
 
+// lazy-builtin:buffer
+var require_buffer = __commonJS({
+  "lazy-builtin:buffer"(exports, module) {
+    module.exports = __require("node:buffer");
+  }
+});
+
 // node_modules/execa/lib/transform/validate.js
-import { Buffer as Buffer2 } from "node:buffer";
-var getValidateTransformInput, validateStringTransformInput, getValidateTransformReturn, validateObjectTransformReturn, validateStringTransformReturn, validateEmptyReturn;
+var import_node_buffer, getValidateTransformInput, validateStringTransformInput, getValidateTransformReturn, validateObjectTransformReturn, validateStringTransformReturn, validateEmptyReturn;
 var init_validate = __esm({
   "node_modules/execa/lib/transform/validate.js"() {
+    import_node_buffer = __toESM(require_buffer(), 1);
     init_uint_array();
     getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
     validateStringTransformInput = function* (optionName, chunk) {
-      if (typeof chunk !== "string" && !isUint8Array(chunk) && !Buffer2.isBuffer(chunk)) {
+      if (typeof chunk !== "string" && !isUint8Array(chunk) && !import_node_buffer.Buffer.isBuffer(chunk)) {
         throw new TypeError(`The \`${optionName}\` option's transform must use "objectMode: true" to receive as input: ${typeof chunk}.`);
       }
       yield chunk;
@@ -21019,11 +21465,11 @@ Instead, \`yield\` should either be called with a value, or not be called at all
 });
 
 // node_modules/execa/lib/transform/encoding-transform.js
-import { Buffer as Buffer3 } from "node:buffer";
-import { StringDecoder as StringDecoder2 } from "node:string_decoder";
-var getEncodingTransformGenerator, encodingUint8ArrayGenerator, encodingStringGenerator, encodingStringFinal;
+var import_node_buffer2, import_node_string_decoder2, getEncodingTransformGenerator, encodingUint8ArrayGenerator, encodingStringGenerator, encodingStringFinal;
 var init_encoding_transform = __esm({
   "node_modules/execa/lib/transform/encoding-transform.js"() {
+    import_node_buffer2 = __toESM(require_buffer(), 1);
+    import_node_string_decoder2 = __toESM(require_string_decoder(), 1);
     init_uint_array();
     getEncodingTransformGenerator = (binary, encoding, skipped) => {
       if (skipped) {
@@ -21032,14 +21478,14 @@ var init_encoding_transform = __esm({
       if (binary) {
         return { transform: encodingUint8ArrayGenerator.bind(void 0, new TextEncoder()) };
       }
-      const stringDecoder = new StringDecoder2(encoding);
+      const stringDecoder = new import_node_string_decoder2.StringDecoder(encoding);
       return {
         transform: encodingStringGenerator.bind(void 0, stringDecoder),
         final: encodingStringFinal.bind(void 0, stringDecoder)
       };
     };
     encodingUint8ArrayGenerator = function* (textEncoder3, chunk) {
-      if (Buffer3.isBuffer(chunk)) {
+      if (import_node_buffer2.Buffer.isBuffer(chunk)) {
         yield bufferToUint8Array(chunk);
       } else if (typeof chunk === "string") {
         yield textEncoder3.encode(chunk);
@@ -21060,11 +21506,11 @@ var init_encoding_transform = __esm({
 });
 
 // node_modules/execa/lib/transform/run-async.js
-import { callbackify } from "node:util";
-var pushChunks, transformChunk, finalChunks, generatorFinalChunks, destroyTransform, identityGenerator;
+var import_node_util7, pushChunks, transformChunk, finalChunks, generatorFinalChunks, destroyTransform, identityGenerator;
 var init_run_async = __esm({
   "node_modules/execa/lib/transform/run-async.js"() {
-    pushChunks = callbackify(async (getChunks, state, getChunksArguments, transformStream) => {
+    import_node_util7 = __toESM(require_util(), 1);
+    pushChunks = (0, import_node_util7.callbackify)(async (getChunks, state, getChunksArguments, transformStream) => {
       state.currentIterable = getChunks(...getChunksArguments);
       try {
         for await (const chunk of state.currentIterable) {
@@ -21097,7 +21543,7 @@ var init_run_async = __esm({
         yield* transformChunk(finalChunk, generators, index + 1);
       }
     };
-    destroyTransform = callbackify(async ({ currentIterable }, error) => {
+    destroyTransform = (0, import_node_util7.callbackify)(async ({ currentIterable }, error) => {
       if (currentIterable !== void 0) {
         await (error ? currentIterable.throw(error) : currentIterable.return());
         return;
@@ -21160,10 +21606,10 @@ var init_run_sync = __esm({
 });
 
 // node_modules/execa/lib/transform/generator.js
-import { Transform, getDefaultHighWaterMark } from "node:stream";
-var generatorToStream, runGeneratorsSync, addInternalGenerators;
+var import_node_stream, generatorToStream, runGeneratorsSync, addInternalGenerators;
 var init_generator = __esm({
   "node_modules/execa/lib/transform/generator.js"() {
+    import_node_stream = __toESM(require_stream(), 1);
     init_type();
     init_split();
     init_validate();
@@ -21182,11 +21628,11 @@ var init_generator = __esm({
       const transformMethod = transformAsync ? pushChunks.bind(void 0, transformChunk, state) : pushChunksSync.bind(void 0, transformChunkSync);
       const finalMethod = transformAsync || finalAsync ? pushChunks.bind(void 0, finalChunks, state) : pushChunksSync.bind(void 0, finalChunksSync);
       const destroyMethod = transformAsync || finalAsync ? destroyTransform.bind(void 0, state) : void 0;
-      const stream = new Transform({
+      const stream = new import_node_stream.Transform({
         writableObjectMode,
-        writableHighWaterMark: getDefaultHighWaterMark(writableObjectMode),
+        writableHighWaterMark: (0, import_node_stream.getDefaultHighWaterMark)(writableObjectMode),
         readableObjectMode,
-        readableHighWaterMark: getDefaultHighWaterMark(readableObjectMode),
+        readableHighWaterMark: (0, import_node_stream.getDefaultHighWaterMark)(readableObjectMode),
         transform(chunk, encoding2, done) {
           transformMethod([chunk, generators, 0], this, done);
         },
@@ -21303,10 +21749,10 @@ var init_output = __esm({
 });
 
 // node_modules/execa/lib/io/output-sync.js
-import { writeFileSync, appendFileSync } from "node:fs";
-var transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
+var import_node_fs9, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
 var init_output_sync = __esm({
   "node_modules/execa/lib/io/output-sync.js"() {
+    import_node_fs9 = __toESM(require_fs(), 1);
     init_output();
     init_generator();
     init_split();
@@ -21407,10 +21853,10 @@ var init_output_sync = __esm({
       for (const { path: path6, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
         const pathString = typeof path6 === "string" ? path6 : path6.toString();
         if (append || outputFiles.has(pathString)) {
-          appendFileSync(path6, serializedResult);
+          (0, import_node_fs9.appendFileSync)(path6, serializedResult);
         } else {
           outputFiles.add(pathString);
-          writeFileSync(path6, serializedResult);
+          (0, import_node_fs9.writeFileSync)(path6, serializedResult);
         }
       }
     };
@@ -21448,10 +21894,10 @@ var init_all_sync = __esm({
 });
 
 // node_modules/execa/lib/resolve/exit-async.js
-import { once as once4 } from "node:events";
-var waitForExit, waitForExitOrError, waitForSubprocessExit, waitForSuccessfulExit, isSubprocessErrorExit, isFailedExit;
+var import_node_events8, waitForExit, waitForExitOrError, waitForSubprocessExit, waitForSuccessfulExit, isSubprocessErrorExit, isFailedExit;
 var init_exit_async = __esm({
   "node_modules/execa/lib/resolve/exit-async.js"() {
+    import_node_events8 = __toESM(require_events(), 1);
     init_final_error();
     waitForExit = async (subprocess, context) => {
       const [exitCode, signal] = await waitForExitOrError(subprocess);
@@ -21460,8 +21906,8 @@ var init_exit_async = __esm({
     };
     waitForExitOrError = async (subprocess) => {
       const [spawnPayload, exitPayload] = await Promise.allSettled([
-        once4(subprocess, "spawn"),
-        once4(subprocess, "exit")
+        (0, import_node_events8.once)(subprocess, "spawn"),
+        (0, import_node_events8.once)(subprocess, "exit")
       ]);
       if (spawnPayload.status === "rejected") {
         return [];
@@ -21470,7 +21916,7 @@ var init_exit_async = __esm({
     };
     waitForSubprocessExit = async (subprocess) => {
       try {
-        return await once4(subprocess, "exit");
+        return await (0, import_node_events8.once)(subprocess, "exit");
       } catch {
         return waitForSubprocessExit(subprocess);
       }
@@ -21516,10 +21962,10 @@ var init_exit_sync = __esm({
 });
 
 // node_modules/execa/lib/methods/main-sync.js
-import { spawnSync } from "node:child_process";
-var execaCoreSync, handleSyncArguments, normalizeSyncOptions, validateSyncOptions, throwInvalidSyncOption, spawnSubprocessSync, runSubprocessSync, normalizeSpawnSyncOptions, getSyncResult;
+var import_node_child_process3, execaCoreSync, handleSyncArguments, normalizeSyncOptions, validateSyncOptions, throwInvalidSyncOption, spawnSubprocessSync, runSubprocessSync, normalizeSpawnSyncOptions, getSyncResult;
 var init_main_sync = __esm({
   "node_modules/execa/lib/methods/main-sync.js"() {
+    import_node_child_process3 = __toESM(require_child_process(), 1);
     init_command();
     init_options2();
     init_shell();
@@ -21622,7 +22068,7 @@ var init_main_sync = __esm({
       try {
         addInputOptionsSync(fileDescriptors, options);
         const normalizedOptions = normalizeSpawnSyncOptions(options);
-        return spawnSync(...concatenateShell(file, commandArguments, normalizedOptions));
+        return (0, import_node_child_process3.spawnSync)(...concatenateShell(file, commandArguments, normalizedOptions));
       } catch (error) {
         return makeEarlyError({
           error,
@@ -21666,10 +22112,10 @@ var init_main_sync = __esm({
 });
 
 // node_modules/execa/lib/ipc/get-one.js
-import { once as once5, on as on2 } from "node:events";
-var getOneMessage, getOneMessageAsync, getMessage, throwOnDisconnect2, throwOnStrictError;
+var import_node_events9, getOneMessage, getOneMessageAsync, getMessage, throwOnDisconnect2, throwOnStrictError;
 var init_get_one = __esm({
   "node_modules/execa/lib/ipc/get-one.js"() {
+    import_node_events9 = __toESM(require_events(), 1);
     init_validation();
     init_forward();
     init_reference();
@@ -21708,31 +22154,31 @@ var init_get_one = __esm({
     };
     getMessage = async (ipcEmitter, filter, { signal }) => {
       if (filter === void 0) {
-        const [message] = await once5(ipcEmitter, "message", { signal });
+        const [message] = await (0, import_node_events9.once)(ipcEmitter, "message", { signal });
         return message;
       }
-      for await (const [message] of on2(ipcEmitter, "message", { signal })) {
+      for await (const [message] of (0, import_node_events9.on)(ipcEmitter, "message", { signal })) {
         if (filter(message)) {
           return message;
         }
       }
     };
     throwOnDisconnect2 = async (ipcEmitter, isSubprocess, { signal }) => {
-      await once5(ipcEmitter, "disconnect", { signal });
+      await (0, import_node_events9.once)(ipcEmitter, "disconnect", { signal });
       throwOnEarlyDisconnect(isSubprocess);
     };
     throwOnStrictError = async (ipcEmitter, isSubprocess, { signal }) => {
-      const [error] = await once5(ipcEmitter, "strict:error", { signal });
+      const [error] = await (0, import_node_events9.once)(ipcEmitter, "strict:error", { signal });
       throw getStrictResponseError(error, isSubprocess);
     };
   }
 });
 
 // node_modules/execa/lib/ipc/get-each.js
-import { once as once6, on as on3 } from "node:events";
-var getEachMessage, loopOnMessages, stopOnDisconnect, abortOnStrictError, iterateOnMessages, throwIfStrictError;
+var import_node_events10, getEachMessage, loopOnMessages, stopOnDisconnect, abortOnStrictError, iterateOnMessages, throwIfStrictError;
 var init_get_each = __esm({
   "node_modules/execa/lib/ipc/get-each.js"() {
+    import_node_events10 = __toESM(require_events(), 1);
     init_validation();
     init_forward();
     init_reference();
@@ -21775,14 +22221,14 @@ var init_get_each = __esm({
     };
     stopOnDisconnect = async (anyProcess, ipcEmitter, controller) => {
       try {
-        await once6(ipcEmitter, "disconnect", { signal: controller.signal });
+        await (0, import_node_events10.once)(ipcEmitter, "disconnect", { signal: controller.signal });
         controller.abort();
       } catch {
       }
     };
     abortOnStrictError = async ({ ipcEmitter, isSubprocess, controller, state }) => {
       try {
-        const [error] = await once6(ipcEmitter, "strict:error", { signal: controller.signal });
+        const [error] = await (0, import_node_events10.once)(ipcEmitter, "strict:error", { signal: controller.signal });
         state.error = getStrictResponseError(error, isSubprocess);
         controller.abort();
       } catch {
@@ -21790,7 +22236,7 @@ var init_get_each = __esm({
     };
     iterateOnMessages = async function* ({ anyProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state, reference }) {
       try {
-        for await (const [message] of on3(ipcEmitter, "message", { signal: controller.signal })) {
+        for await (const [message] of (0, import_node_events10.on)(ipcEmitter, "message", { signal: controller.signal })) {
           throwIfStrictError(state);
           yield message;
         }
@@ -21816,10 +22262,10 @@ var init_get_each = __esm({
 });
 
 // node_modules/execa/lib/ipc/methods.js
-import process8 from "node:process";
-var addIpcMethods, getIpcExport, getIpcMethods;
+var import_node_process10, addIpcMethods, getIpcExport, getIpcMethods;
 var init_methods = __esm({
   "node_modules/execa/lib/ipc/methods.js"() {
+    import_node_process10 = __toESM(require_process(), 1);
     init_send();
     init_get_one();
     init_get_each();
@@ -21828,9 +22274,9 @@ var init_methods = __esm({
       Object.assign(subprocess, getIpcMethods(subprocess, false, ipc));
     };
     getIpcExport = () => {
-      const anyProcess = process8;
+      const anyProcess = import_node_process10.default;
       const isSubprocess = true;
-      const ipc = process8.channel !== void 0;
+      const ipc = import_node_process10.default.channel !== void 0;
       return {
         ...getIpcMethods(anyProcess, isSubprocess, ipc),
         getCancelSignal: getCancelSignal.bind(void 0, {
@@ -21865,22 +22311,17 @@ var init_methods = __esm({
 });
 
 // node_modules/execa/lib/return/early-error.js
-import { ChildProcess as ChildProcess2 } from "node:child_process";
-import {
-  PassThrough,
-  Readable,
-  Writable,
-  Duplex
-} from "node:stream";
-var handleEarlyError, createDummyStreams, createDummyStream, readable2, writable, duplex, handleDummyPromise;
+var import_node_child_process4, import_node_stream2, handleEarlyError, createDummyStreams, createDummyStream, readable2, writable, duplex, handleDummyPromise;
 var init_early_error = __esm({
   "node_modules/execa/lib/return/early-error.js"() {
+    import_node_child_process4 = __toESM(require_child_process(), 1);
+    import_node_stream2 = __toESM(require_stream(), 1);
     init_handle();
     init_result();
     init_reject();
     handleEarlyError = ({ error, command: command2, escapedCommand, fileDescriptors, options, startTime, verboseInfo }) => {
       cleanupCustomStreams(fileDescriptors);
-      const subprocess = new ChildProcess2();
+      const subprocess = new import_node_child_process4.ChildProcess();
       createDummyStreams(subprocess, fileDescriptors);
       Object.assign(subprocess, { readable: readable2, writable, duplex });
       const earlyError = makeEarlyError({
@@ -21911,15 +22352,15 @@ var init_early_error = __esm({
       });
     };
     createDummyStream = () => {
-      const stream = new PassThrough();
+      const stream = new import_node_stream2.PassThrough();
       stream.end();
       return stream;
     };
-    readable2 = () => new Readable({ read() {
+    readable2 = () => new import_node_stream2.Readable({ read() {
     } });
-    writable = () => new Writable({ write() {
+    writable = () => new import_node_stream2.Writable({ write() {
     } });
-    duplex = () => new Duplex({ read() {
+    duplex = () => new import_node_stream2.Duplex({ read() {
     }, write() {
     } });
     handleDummyPromise = async (error, verboseInfo, options) => handleResult(error, verboseInfo, options);
@@ -21927,12 +22368,12 @@ var init_early_error = __esm({
 });
 
 // node_modules/execa/lib/stdio/handle-async.js
-import { createReadStream as createReadStream3, createWriteStream as createWriteStream2 } from "node:fs";
-import { Buffer as Buffer4 } from "node:buffer";
-import { Readable as Readable2, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
-var handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
+var import_node_fs10, import_node_buffer3, import_node_stream3, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
 var init_handle_async = __esm({
   "node_modules/execa/lib/stdio/handle-async.js"() {
+    import_node_fs10 = __toESM(require_fs(), 1);
+    import_node_buffer3 = __toESM(require_buffer(), 1);
+    import_node_stream3 = __toESM(require_stream(), 1);
     init_generator();
     init_handle();
     init_type();
@@ -21947,7 +22388,7 @@ var init_handle_async = __esm({
       nodeStream: ({ value }) => ({ stream: value }),
       webTransform({ value: { transform, writableObjectMode, readableObjectMode } }) {
         const objectMode = writableObjectMode || readableObjectMode;
-        const stream = Duplex2.fromWeb(transform, { objectMode });
+        const stream = import_node_stream3.Duplex.fromWeb(transform, { objectMode });
         return { stream };
       },
       duplex: ({ value: { transform } }) => ({ stream: transform }),
@@ -21957,19 +22398,19 @@ var init_handle_async = __esm({
     addPropertiesAsync = {
       input: {
         ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: createReadStream3(value) }),
-        filePath: ({ value: { file } }) => ({ stream: createReadStream3(file) }),
-        webStream: ({ value }) => ({ stream: Readable2.fromWeb(value) }),
-        iterable: ({ value }) => ({ stream: Readable2.from(value) }),
-        asyncIterable: ({ value }) => ({ stream: Readable2.from(value) }),
-        string: ({ value }) => ({ stream: Readable2.from(value) }),
-        uint8Array: ({ value }) => ({ stream: Readable2.from(Buffer4.from(value)) })
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs10.createReadStream)(value) }),
+        filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs10.createReadStream)(file) }),
+        webStream: ({ value }) => ({ stream: import_node_stream3.Readable.fromWeb(value) }),
+        iterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
+        asyncIterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
+        string: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
+        uint8Array: ({ value }) => ({ stream: import_node_stream3.Readable.from(import_node_buffer3.Buffer.from(value)) })
       },
       output: {
         ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: createWriteStream2(value) }),
-        filePath: ({ value: { file, append } }) => ({ stream: createWriteStream2(file, append ? { flags: "a" } : {}) }),
-        webStream: ({ value }) => ({ stream: Writable2.fromWeb(value) }),
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs10.createWriteStream)(value) }),
+        filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs10.createWriteStream)(file, append ? { flags: "a" } : {}) }),
+        webStream: ({ value }) => ({ stream: import_node_stream3.Writable.fromWeb(value) }),
         iterable: forbiddenIfAsync,
         asyncIterable: forbiddenIfAsync,
         string: forbiddenIfAsync,
@@ -21980,9 +22421,6 @@ var init_handle_async = __esm({
 });
 
 // node_modules/@sindresorhus/merge-streams/index.js
-import { on as on4, once as once7 } from "node:events";
-import { PassThrough as PassThroughStream, getDefaultHighWaterMark as getDefaultHighWaterMark2 } from "node:stream";
-import { finished as finished2 } from "node:stream/promises";
 function mergeStreams(streams) {
   if (!Array.isArray(streams)) {
     throw new TypeError(`Expected an array, got \`${typeof streams}\`.`);
@@ -22002,17 +22440,20 @@ function mergeStreams(streams) {
   }
   return passThroughStream;
 }
-var getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
+var import_node_events11, import_node_stream4, import_promises15, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
 var init_merge_streams = __esm({
   "node_modules/@sindresorhus/merge-streams/index.js"() {
+    import_node_events11 = __toESM(require_events(), 1);
+    import_node_stream4 = __toESM(require_stream(), 1);
+    import_promises15 = __toESM(require_promises2(), 1);
     getHighWaterMark = (streams, objectMode) => {
       if (streams.length === 0) {
-        return getDefaultHighWaterMark2(objectMode);
+        return (0, import_node_stream4.getDefaultHighWaterMark)(objectMode);
       }
       const highWaterMarks = streams.filter(({ readableObjectMode }) => readableObjectMode === objectMode).map(({ readableHighWaterMark }) => readableHighWaterMark);
       return Math.max(...highWaterMarks);
     };
-    MergedStream = class extends PassThroughStream {
+    MergedStream = class extends import_node_stream4.PassThrough {
       #streams = /* @__PURE__ */ new Set([]);
       #ended = /* @__PURE__ */ new Set([]);
       #aborted = /* @__PURE__ */ new Set([]);
@@ -22068,14 +22509,14 @@ var init_merge_streams = __esm({
     };
     onMergedStreamEnd = async (passThroughStream, { signal }) => {
       try {
-        await finished2(passThroughStream, { signal, cleanup: true });
+        await (0, import_promises15.finished)(passThroughStream, { signal, cleanup: true });
       } catch (error) {
         errorOrAbortStream(passThroughStream, error);
         throw error;
       }
     };
     onInputStreamsUnpipe = async (passThroughStream, streams, unpipeEvent, { signal }) => {
-      for await (const [unpipedStream] of on4(passThroughStream, "unpipe", { signal })) {
+      for await (const [unpipedStream] of (0, import_node_events11.on)(passThroughStream, "unpipe", { signal })) {
         if (streams.has(unpipedStream)) {
           unpipedStream.emit(unpipeEvent);
         }
@@ -22135,7 +22576,7 @@ var init_merge_streams = __esm({
     };
     onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
       try {
-        await finished2(stream, {
+        await (0, import_promises15.finished)(stream, {
           signal,
           cleanup: true,
           readable: true,
@@ -22156,9 +22597,9 @@ var init_merge_streams = __esm({
       }
     };
     onInputStreamUnpipe = async ({ stream, streams, ended, aborted: aborted2, unpipeEvent, controller: { signal } }) => {
-      await once7(stream, unpipeEvent, { signal });
+      await (0, import_node_events11.once)(stream, unpipeEvent, { signal });
       if (!stream.readable) {
-        return once7(signal, "abort", { signal });
+        return (0, import_node_events11.once)(signal, "abort", { signal });
       }
       streams.delete(stream);
       ended.delete(stream);
@@ -22202,10 +22643,10 @@ var init_merge_streams = __esm({
 });
 
 // node_modules/execa/lib/io/pipeline.js
-import { finished as finished3 } from "node:stream/promises";
-var pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
+var import_promises16, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
 var init_pipeline = __esm({
   "node_modules/execa/lib/io/pipeline.js"() {
+    import_promises16 = __toESM(require_promises2(), 1);
     init_standard_stream();
     pipeStreams = (source, destination) => {
       source.pipe(destination);
@@ -22217,7 +22658,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await finished3(source, { cleanup: true, readable: true, writable: false });
+        await (0, import_promises16.finished)(source, { cleanup: true, readable: true, writable: false });
       } catch {
       }
       endDestinationStream(destination);
@@ -22232,7 +22673,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await finished3(destination, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises16.finished)(destination, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       abortSourceStream(source);
@@ -22576,10 +23017,10 @@ var init_mjs = __esm({
 });
 
 // node_modules/execa/lib/terminate/cleanup.js
-import { addAbortListener as addAbortListener2 } from "node:events";
-var cleanupOnExit;
+var import_node_events12, cleanupOnExit;
 var init_cleanup = __esm({
   "node_modules/execa/lib/terminate/cleanup.js"() {
+    import_node_events12 = __toESM(require_events(), 1);
     init_mjs();
     cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
       if (!cleanup || detached) {
@@ -22588,7 +23029,7 @@ var init_cleanup = __esm({
       const removeExitHandler = onExit(() => {
         subprocess.kill();
       });
-      addAbortListener2(signal, () => {
+      (0, import_node_events12.addAbortListener)(signal, () => {
         removeExitHandler();
       });
     };
@@ -22757,10 +23198,10 @@ var init_sequence = __esm({
 });
 
 // node_modules/execa/lib/pipe/streaming.js
-import { finished as finished4 } from "node:stream/promises";
-var pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
+var import_promises17, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
 var init_streaming = __esm({
   "node_modules/execa/lib/pipe/streaming.js"() {
+    import_promises17 = __toESM(require_promises2(), 1);
     init_merge_streams();
     init_max_listeners();
     init_pipeline();
@@ -22784,7 +23225,7 @@ var init_streaming = __esm({
     };
     cleanupMergedStreamsMap = async (destinationStream) => {
       try {
-        await finished4(destinationStream, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises17.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       MERGED_STREAMS.delete(destinationStream);
@@ -22796,14 +23237,14 @@ var init_streaming = __esm({
 });
 
 // node_modules/execa/lib/pipe/abort.js
-import { aborted } from "node:util";
-var unpipeOnAbort, unpipeOnSignalAbort;
+var import_node_util8, unpipeOnAbort, unpipeOnSignalAbort;
 var init_abort = __esm({
   "node_modules/execa/lib/pipe/abort.js"() {
+    import_node_util8 = __toESM(require_util(), 1);
     init_throw();
     unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
     unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fileDescriptors, sourceOptions, startTime }) => {
-      await aborted(unpipeSignal, sourceStream);
+      await (0, import_node_util8.aborted)(unpipeSignal, sourceStream);
       await mergedStream.remove(sourceStream);
       const error = new Error("Pipe canceled by `unpipeSignal` option.");
       throw createNonCommandError({
@@ -22887,11 +23328,11 @@ var init_setup = __esm({
 });
 
 // node_modules/execa/lib/io/iterate.js
-import { on as on5 } from "node:events";
-import { getDefaultHighWaterMark as getDefaultHighWaterMark3 } from "node:stream";
-var iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
+var import_node_events13, import_node_stream5, iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
 var init_iterate = __esm({
   "node_modules/execa/lib/io/iterate.js"() {
+    import_node_events13 = __toESM(require_events(), 1);
+    import_node_stream5 = __toESM(require_stream(), 1);
     init_encoding_transform();
     init_split();
     init_run_sync();
@@ -22940,7 +23381,7 @@ var init_iterate = __esm({
       }
     };
     iterateOnStream = ({ stream, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) => {
-      const onStdoutChunk = on5(stream, "data", {
+      const onStdoutChunk = (0, import_node_events13.on)(stream, "data", {
         signal: controller.signal,
         highWaterMark: HIGH_WATER_MARK,
         // Backward compatibility with older name for this option
@@ -22958,7 +23399,7 @@ var init_iterate = __esm({
         preserveNewlines
       });
     };
-    DEFAULT_OBJECT_HIGH_WATER_MARK = getDefaultHighWaterMark3(true);
+    DEFAULT_OBJECT_HIGH_WATER_MARK = (0, import_node_stream5.getDefaultHighWaterMark)(true);
     HIGH_WATER_MARK = DEFAULT_OBJECT_HIGH_WATER_MARK;
     iterateOnData = async function* ({ onStdoutChunk, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) {
       const generators = getGenerators({
@@ -22988,10 +23429,10 @@ var init_iterate = __esm({
 });
 
 // node_modules/execa/lib/io/contents.js
-import { setImmediate as setImmediate2 } from "node:timers/promises";
-var getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
+var import_promises18, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
 var init_contents2 = __esm({
   "node_modules/execa/lib/io/contents.js"() {
+    import_promises18 = __toESM(require_promises3(), 1);
     init_source();
     init_uint_array();
     init_output();
@@ -23054,7 +23495,7 @@ var init_contents2 = __esm({
       await logLines(linesIterable, stream, fdNumber, verboseInfo);
     };
     resumeStream = async (stream) => {
-      await setImmediate2();
+      await (0, import_promises18.setImmediate)();
       if (stream.readableFlowing === null) {
         stream.resume();
       }
@@ -23091,17 +23532,17 @@ var init_contents2 = __esm({
 });
 
 // node_modules/execa/lib/resolve/wait-stream.js
-import { finished as finished5 } from "node:stream/promises";
-var waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
+var import_promises19, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
 var init_wait_stream = __esm({
   "node_modules/execa/lib/resolve/wait-stream.js"() {
+    import_promises19 = __toESM(require_promises2(), 1);
     waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
       const state = handleStdinDestroy(stream, streamInfo);
       const abortController = new AbortController();
       try {
         await Promise.race([
           ...stopOnExit ? [streamInfo.exitPromise] : [],
-          finished5(stream, { cleanup: true, signal: abortController.signal })
+          (0, import_promises19.finished)(stream, { cleanup: true, signal: abortController.signal })
         ]);
       } catch (error) {
         if (!state.stdinCleanedUp) {
@@ -23298,10 +23739,10 @@ var init_buffer_messages = __esm({
 });
 
 // node_modules/execa/lib/resolve/wait-subprocess.js
-import { once as once8 } from "node:events";
-var waitForSubprocessResult, waitForOriginalStreams, waitForCustomStreamsEnd, throwOnSubprocessError;
+var import_node_events14, waitForSubprocessResult, waitForOriginalStreams, waitForCustomStreamsEnd, throwOnSubprocessError;
 var init_wait_subprocess = __esm({
   "node_modules/execa/lib/resolve/wait-subprocess.js"() {
+    import_node_events14 = __toESM(require_events(), 1);
     init_is_stream();
     init_timeout();
     init_cancel();
@@ -23426,7 +23867,7 @@ var init_wait_subprocess = __esm({
       stopOnExit: type === "native"
     })));
     throwOnSubprocessError = async (subprocess, { signal }) => {
-      const [error] = await once8(subprocess, "error", { signal });
+      const [error] = await (0, import_node_events14.once)(subprocess, "error", { signal });
       throw error;
     };
   }
@@ -23465,10 +23906,10 @@ var init_concurrent = __esm({
 });
 
 // node_modules/execa/lib/convert/shared.js
-import { finished as finished6 } from "node:stream/promises";
-var safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
+var import_promises20, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
 var init_shared = __esm({
   "node_modules/execa/lib/convert/shared.js"() {
+    import_promises20 = __toESM(require_promises2(), 1);
     init_wait_stream();
     safeWaitForSubprocessStdin = async (subprocessStdin) => {
       if (subprocessStdin === void 0) {
@@ -23489,10 +23930,10 @@ var init_shared = __esm({
       }
     };
     waitForSubprocessStdin = async (subprocessStdin) => {
-      await finished6(subprocessStdin, { cleanup: true, readable: false, writable: true });
+      await (0, import_promises20.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
     };
     waitForSubprocessStdout = async (subprocessStdout) => {
-      await finished6(subprocessStdout, { cleanup: true, readable: true, writable: false });
+      await (0, import_promises20.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
     };
     waitForSubprocess = async (subprocess, error) => {
       await subprocess;
@@ -23511,11 +23952,11 @@ var init_shared = __esm({
 });
 
 // node_modules/execa/lib/convert/readable.js
-import { Readable as Readable3 } from "node:stream";
-import { callbackify as callbackify2 } from "node:util";
-var createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
+var import_node_stream6, import_node_util9, createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
 var init_readable = __esm({
   "node_modules/execa/lib/convert/readable.js"() {
+    import_node_stream6 = __toESM(require_stream(), 1);
+    import_node_util9 = __toESM(require_util(), 1);
     init_encoding_option();
     init_fd_options();
     init_iterate();
@@ -23533,9 +23974,9 @@ var init_readable = __esm({
         encoding,
         preserveNewlines
       });
-      const readable3 = new Readable3({
+      const readable3 = new import_node_stream6.Readable({
         read,
-        destroy: callbackify2(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
+        destroy: (0, import_node_util9.callbackify)(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
         highWaterMark: readableHighWaterMark,
         objectMode: readableObjectMode,
         encoding: readableEncoding
@@ -23609,19 +24050,19 @@ var init_readable = __esm({
 });
 
 // node_modules/execa/lib/convert/writable.js
-import { Writable as Writable3 } from "node:stream";
-import { callbackify as callbackify3 } from "node:util";
-var createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
+var import_node_stream7, import_node_util10, createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
 var init_writable = __esm({
   "node_modules/execa/lib/convert/writable.js"() {
+    import_node_stream7 = __toESM(require_stream(), 1);
+    import_node_util10 = __toESM(require_util(), 1);
     init_fd_options();
     init_concurrent();
     init_shared();
     createWritable = ({ subprocess, concurrentStreams }, { to } = {}) => {
       const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
-      const writable2 = new Writable3({
+      const writable2 = new import_node_stream7.Writable({
         ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
-        destroy: callbackify3(onWritableDestroy.bind(void 0, {
+        destroy: (0, import_node_util10.callbackify)(onWritableDestroy.bind(void 0, {
           subprocessStdin,
           subprocess,
           waitWritableFinal,
@@ -23641,7 +24082,7 @@ var init_writable = __esm({
     };
     getWritableMethods = (subprocessStdin, subprocess, waitWritableFinal) => ({
       write: onWrite.bind(void 0, subprocessStdin),
-      final: callbackify3(onWritableFinal.bind(void 0, subprocessStdin, subprocess, waitWritableFinal))
+      final: (0, import_node_util10.callbackify)(onWritableFinal.bind(void 0, subprocessStdin, subprocess, waitWritableFinal))
     });
     onWrite = (subprocessStdin, chunk, encoding, done) => {
       if (subprocessStdin.write(chunk, encoding)) {
@@ -23683,11 +24124,11 @@ var init_writable = __esm({
 });
 
 // node_modules/execa/lib/convert/duplex.js
-import { Duplex as Duplex3 } from "node:stream";
-import { callbackify as callbackify4 } from "node:util";
-var createDuplex, onDuplexDestroy;
+var import_node_stream8, import_node_util11, createDuplex, onDuplexDestroy;
 var init_duplex = __esm({
   "node_modules/execa/lib/convert/duplex.js"() {
+    import_node_stream8 = __toESM(require_stream(), 1);
+    import_node_util11 = __toESM(require_util(), 1);
     init_encoding_option();
     init_readable();
     init_writable();
@@ -23703,10 +24144,10 @@ var init_duplex = __esm({
         encoding,
         preserveNewlines
       });
-      const duplex2 = new Duplex3({
+      const duplex2 = new import_node_stream8.Duplex({
         read,
         ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
-        destroy: callbackify4(onDuplexDestroy.bind(void 0, {
+        destroy: (0, import_node_util11.callbackify)(onDuplexDestroy.bind(void 0, {
           subprocessStdout,
           subprocessStdin,
           subprocess,
@@ -23821,11 +24262,11 @@ var init_promise = __esm({
 });
 
 // node_modules/execa/lib/methods/main-async.js
-import { setMaxListeners } from "node:events";
-import { spawn } from "node:child_process";
-var execaCoreAsync, handleAsyncArguments, handleAsyncOptions, spawnSubprocessAsync, handlePromise, getAsyncResult;
+var import_node_events15, import_node_child_process5, execaCoreAsync, handleAsyncArguments, handleAsyncOptions, spawnSubprocessAsync, handlePromise, getAsyncResult;
 var init_main_async = __esm({
   "node_modules/execa/lib/methods/main-async.js"() {
+    import_node_events15 = __toESM(require_events(), 1);
+    import_node_child_process5 = __toESM(require_child_process(), 1);
     init_source();
     init_command();
     init_options2();
@@ -23893,7 +24334,7 @@ var init_main_async = __esm({
     spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verboseInfo, command: command2, escapedCommand, fileDescriptors }) => {
       let subprocess;
       try {
-        subprocess = spawn(...concatenateShell(file, commandArguments, options));
+        subprocess = (0, import_node_child_process5.spawn)(...concatenateShell(file, commandArguments, options));
       } catch (error) {
         return handleEarlyError({
           error,
@@ -23906,7 +24347,7 @@ var init_main_async = __esm({
         });
       }
       const controller = new AbortController();
-      setMaxListeners(Number.POSITIVE_INFINITY, controller.signal);
+      (0, import_node_events15.setMaxListeners)(Number.POSITIVE_INFINITY, controller.signal);
       const originalStreams = [...subprocess.stdio];
       pipeOutputAsync(subprocess, fileDescriptors, controller);
       cleanupOnExit(subprocess, options, controller);
@@ -24179,9 +24620,6 @@ var init_execa = __esm({
 });
 
 // tools/src/registry/lifecycle.ts
-import { openSync, closeSync, readFileSync as readFileSync8 } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 function probeHost(host) {
   if (host === "0.0.0.0") return "127.0.0.1";
   if (host === "::") return "::1";
@@ -24189,7 +24627,7 @@ function probeHost(host) {
 }
 function probe(rec, timeoutMs = 2e3) {
   return new Promise((resolve10) => {
-    const request = rec.tls ? httpsRequest : httpRequest;
+    const request = rec.tls ? import_node_https2.request : import_node_http2.request;
     const req = request(
       { host: probeHost(rec.host), port: rec.port, path: "/v2/", method: "GET", timeout: timeoutMs, rejectUnauthorized: false },
       (res) => {
@@ -24217,7 +24655,7 @@ async function serverState(pidFile) {
 }
 function tailOf(path6, lines = 15) {
   try {
-    const text = readFileSync8(path6, "utf8");
+    const text = (0, import_node_fs11.readFileSync)(path6, "utf8");
     return text.trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
     return "";
@@ -24226,7 +24664,7 @@ function tailOf(path6, lines = 15) {
 async function startDetached(opts) {
   const current = await serverState(opts.pidFile);
   if (current.state === "running") return { ok: true, record: current.record, already: true };
-  const logFd = openSync(opts.logFile, "a", 420);
+  const logFd = (0, import_node_fs11.openSync)(opts.logFile, "a", 420);
   const script2 = process.argv[1];
   const child = execa(process.execPath, [...process.execArgv, script2, "serve", ...opts.serveArgs], {
     detached: true,
@@ -24236,7 +24674,7 @@ async function startDetached(opts) {
     reject: false,
     env: { ...process.env, CONTAINER_REGISTRY_DETACHED: "1" }
   });
-  closeSync(logFd);
+  (0, import_node_fs11.closeSync)(logFd);
   let exited;
   void child.then((r) => {
     exited = { code: r.exitCode, signal: r.signal };
@@ -24291,9 +24729,13 @@ async function stopServer(pidFile, timeoutMs = 1e4) {
 function sleep2(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
+var import_node_fs11, import_node_http2, import_node_https2;
 var init_lifecycle = __esm({
   "tools/src/registry/lifecycle.ts"() {
     "use strict";
+    import_node_fs11 = __toESM(require_fs(), 1);
+    import_node_http2 = __toESM(require_http(), 1);
+    import_node_https2 = __toESM(require_https(), 1);
     init_execa();
     init_pidfile();
     init_server();
@@ -24301,11 +24743,9 @@ var init_lifecycle = __esm({
 });
 
 // tools/src/pki/sans.ts
-import { isIP } from "node:net";
-import { hostname as osHostname } from "node:os";
 function normalizeIp(text) {
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const family = isIP(bare);
+  const family = (0, import_node_net.isIP)(bare);
   if (family === 4) return bare;
   if (family === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
   return void 0;
@@ -24345,7 +24785,7 @@ function hostOfRegistryUrl(url) {
 }
 function wantedSans(inputs = {}) {
   const list3 = [...DEFAULT_SANS];
-  const host = sanFor(inputs.hostname ?? osHostname());
+  const host = sanFor(inputs.hostname ?? (0, import_node_os5.hostname)());
   if (host) list3.push(host);
   const urlHost = hostOfRegistryUrl(inputs.registryUrl);
   if (urlHost) {
@@ -24369,10 +24809,12 @@ function missingSans(wanted, present) {
   const have = new Set(present.map(formatSan));
   return wanted.filter((s) => !have.has(formatSan(s)));
 }
-var DEFAULT_SANS, DNS_NAME;
+var import_node_net, import_node_os5, DEFAULT_SANS, DNS_NAME;
 var init_sans = __esm({
   "tools/src/pki/sans.ts"() {
     "use strict";
+    import_node_net = __toESM(require_net(), 1);
+    import_node_os5 = __toESM(require_os(), 1);
     init_errors();
     DEFAULT_SANS = [
       { type: "dns", value: "localhost" },
@@ -24413,8 +24855,6 @@ var init_settings = __esm({
 });
 
 // tools/src/storage/lock.ts
-import { open as open4, readFile as readFile6, stat as stat3, unlink as unlink3, mkdir as mkdir2 } from "node:fs/promises";
-import { dirname as dirname4 } from "node:path";
 function alive(pid) {
   try {
     process.kill(pid, 0);
@@ -24425,7 +24865,7 @@ function alive(pid) {
 }
 async function isStale(path6) {
   try {
-    const [st, text] = await Promise.all([stat3(path6), readFile6(path6, "utf8")]);
+    const [st, text] = await Promise.all([(0, import_promises21.stat)(path6), (0, import_promises21.readFile)(path6, "utf8")]);
     const pid = Number(text.trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
     return Date.now() - st.mtimeMs > STALE_MS;
@@ -24434,11 +24874,11 @@ async function isStale(path6) {
   }
 }
 async function withLock(path6, fn, timeoutMs = 3e4) {
-  await mkdir2(dirname4(path6), { recursive: true, mode: 448 });
+  await (0, import_promises21.mkdir)((0, import_node_path12.dirname)(path6), { recursive: true, mode: 448 });
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
-      const handle = await open4(path6, "wx", 384);
+      const handle = await (0, import_promises21.open)(path6, "wx", 384);
       await handle.writeFile(`${process.pid}
 `);
       await handle.close();
@@ -24446,7 +24886,7 @@ async function withLock(path6, fn, timeoutMs = 3e4) {
     } catch (err) {
       if (err.code !== "EEXIST") throw err;
       if (await isStale(path6)) {
-        await unlink3(path6).catch(() => {
+        await (0, import_promises21.unlink)(path6).catch(() => {
         });
         continue;
       }
@@ -24457,14 +24897,16 @@ async function withLock(path6, fn, timeoutMs = 3e4) {
   try {
     return await fn();
   } finally {
-    await unlink3(path6).catch(() => {
+    await (0, import_promises21.unlink)(path6).catch(() => {
     });
   }
 }
-var STALE_MS, LockBusy;
+var import_promises21, import_node_path12, STALE_MS, LockBusy;
 var init_lock = __esm({
   "tools/src/storage/lock.ts"() {
     "use strict";
+    import_promises21 = __toESM(require_promises(), 1);
+    import_node_path12 = __toESM(require_path(), 1);
     STALE_MS = 6e4;
     LockBusy = class extends Error {
       constructor(path6) {
@@ -24479,14 +24921,13 @@ var init_lock = __esm({
 });
 
 // node_modules/bcryptjs/index.js
-import nodeCrypto from "crypto";
 function randomBytes4(len) {
   try {
     return crypto.getRandomValues(new Uint8Array(len));
   } catch {
   }
   try {
-    return nodeCrypto.randomBytes(len);
+    return import_crypto.default.randomBytes(len);
   } catch {
   }
   if (!randomFallback) {
@@ -24995,9 +25436,10 @@ function encodeBase64(bytes, length) {
 function decodeBase64(string, length) {
   return base64_decode(string, length);
 }
-var randomFallback, nextTick, BASE64_CODE, BASE64_INDEX, BCRYPT_SALT_LEN, GENSALT_DEFAULT_LOG2_ROUNDS, BLOWFISH_NUM_ROUNDS, MAX_EXECUTION_TIME, P_ORIG, S_ORIG, C_ORIG, bcryptjs_default;
+var import_crypto, randomFallback, nextTick, BASE64_CODE, BASE64_INDEX, BCRYPT_SALT_LEN, GENSALT_DEFAULT_LOG2_ROUNDS, BLOWFISH_NUM_ROUNDS, MAX_EXECUTION_TIME, P_ORIG, S_ORIG, C_ORIG, bcryptjs_default;
 var init_bcryptjs = __esm({
   "node_modules/bcryptjs/index.js"() {
+    import_crypto = __toESM(require_crypto(), 1);
     randomFallback = null;
     nextTick = typeof setImmediate === "function" ? setImmediate : typeof scheduler === "object" && typeof scheduler.postTask === "function" ? scheduler.postTask.bind(scheduler) : setTimeout;
     BASE64_CODE = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".split("");
@@ -26248,10 +26690,9 @@ var init_htpasswd = __esm({
 });
 
 // tools/src/auth/passwords.ts
-import { randomInt } from "node:crypto";
 function generatePassword(length = GENERATED_LENGTH) {
   let out = "";
-  for (let i2 = 0; i2 < length; i2++) out += ALPHABET[randomInt(ALPHABET.length)];
+  for (let i2 = 0; i2 < length; i2++) out += ALPHABET[(0, import_node_crypto8.randomInt)(ALPHABET.length)];
   return out;
 }
 function checkPassword(password, source) {
@@ -26273,10 +26714,11 @@ async function readPasswordFrom(stream, source = "stdin") {
   const firstLine = text.split("\n")[0].replace(/\r$/, "");
   return checkPassword(firstLine, source);
 }
-var GENERATED_LENGTH, ALPHABET;
+var import_node_crypto8, GENERATED_LENGTH, ALPHABET;
 var init_passwords = __esm({
   "tools/src/auth/passwords.ts"() {
     "use strict";
+    import_node_crypto8 = __toESM(require_crypto(), 1);
     init_errors();
     GENERATED_LENGTH = 24;
     ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -26284,8 +26726,6 @@ var init_passwords = __esm({
 });
 
 // tools/src/auth/users.ts
-import { readFile as readFile7, mkdir as mkdir3 } from "node:fs/promises";
-import { join as join7 } from "node:path";
 function checkUsername(name) {
   if (!USERNAME_PATTERN.test(name)) {
     throw new CliError("usage", `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`, { exitCode: 2 });
@@ -26297,7 +26737,7 @@ function defaultUsername(env3) {
 }
 async function readText(path6) {
   try {
-    return await readFile7(path6, "utf8");
+    return await (0, import_promises22.readFile)(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("auth-read", `cannot read ${path6} (${err.code ?? "error"})`);
@@ -26312,8 +26752,8 @@ async function readDefaultPassword(storageDir) {
 }
 async function update(storageDir, fn) {
   const paths = new StoragePaths(storageDir);
-  await mkdir3(paths.authDir(), { recursive: true, mode: 448 });
-  return locked(join7(paths.authDir(), ".lock"), async () => {
+  await (0, import_promises22.mkdir)(paths.authDir(), { recursive: true, mode: 448 });
+  return locked((0, import_node_path13.join)(paths.authDir(), ".lock"), async () => {
     const users = parseHtpasswd(await readText(paths.htpasswd()) ?? "");
     const { users: next, value } = await fn(users, paths);
     if (next) await driver.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
@@ -26367,10 +26807,12 @@ function locked(path6, fn) {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
-var DEFAULT_USERNAME, SECRET_MODE, driver;
+var import_promises22, import_node_path13, DEFAULT_USERNAME, SECRET_MODE, driver;
 var init_users = __esm({
   "tools/src/auth/users.ts"() {
     "use strict";
+    import_promises22 = __toESM(require_promises(), 1);
+    import_node_path13 = __toESM(require_path(), 1);
     init_errors();
     init_driver();
     init_paths();
@@ -26549,15 +26991,15 @@ var init_policy = __esm({
 });
 
 // tools/src/auth/controller.ts
-import { createHmac, randomBytes as randomBytes5, timingSafeEqual } from "node:crypto";
-import { readFile as readFile8, stat as stat4 } from "node:fs/promises";
 function definedOnly(o2) {
   return Object.fromEntries(Object.entries(o2).filter(([, v]) => v !== void 0));
 }
-var DEFAULT_REALM, FileWatch, HtpasswdAccessController;
+var import_node_crypto9, import_promises23, DEFAULT_REALM, FileWatch, HtpasswdAccessController;
 var init_controller = __esm({
   "tools/src/auth/controller.ts"() {
     "use strict";
+    import_node_crypto9 = __toESM(require_crypto(), 1);
+    import_promises23 = __toESM(require_promises(), 1);
     init_paths();
     init_basic();
     init_htpasswd();
@@ -26579,13 +27021,13 @@ var init_controller = __esm({
       async get() {
         let stamp = "missing";
         try {
-          const st = await stat4(this.path);
+          const st = await (0, import_promises23.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
         } catch {
         }
         if (stamp === this.stamp) return this.value;
         try {
-          const text = stamp === "missing" ? void 0 : await readFile8(this.path, "utf8");
+          const text = stamp === "missing" ? void 0 : await (0, import_promises23.readFile)(this.path, "utf8");
           this.value = this.parse(text);
           this.stamp = stamp;
         } catch (err) {
@@ -26599,9 +27041,9 @@ var init_controller = __esm({
         let stamp = "missing";
         let text;
         try {
-          const st = await stat4(this.path);
+          const st = await (0, import_promises23.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-          text = await readFile8(this.path, "utf8");
+          text = await (0, import_promises23.readFile)(this.path, "utf8");
         } catch (err) {
           if (err.code !== "ENOENT") throw err;
         }
@@ -26633,7 +27075,7 @@ var init_controller = __esm({
       challenge;
       // A successful check is remembered as an HMAC under a per-process key, so the next request of a
       // push (there are hundreds) costs a hash and a constant-time compare, not a bcrypt round.
-      macKey = randomBytes5(32);
+      macKey = (0, import_node_crypto9.randomBytes)(32);
       verified = /* @__PURE__ */ new Map();
       /** policy is the policy in force now (after re-reading access.toml if it changed). */
       policy() {
@@ -26645,13 +27087,13 @@ var init_controller = __esm({
         return this.policyFile.load();
       }
       mac(password) {
-        return createHmac("sha256", this.macKey).update(password, "utf8").digest();
+        return (0, import_node_crypto9.createHmac)("sha256", this.macKey).update(password, "utf8").digest();
       }
       async verify(user, password) {
         const hash2 = (await this.users.get()).get(user);
         const known = this.verified.get(user);
         if (hash2 !== void 0 && known && known.hash === hash2) {
-          if (timingSafeEqual(known.mac, this.mac(password))) return true;
+          if ((0, import_node_crypto9.timingSafeEqual)(known.mac, this.mac(password))) return true;
         }
         const ok = await verifyHash(password, hash2);
         if (ok && hash2 !== void 0) this.verified.set(user, { hash: hash2, mac: this.mac(password) });
@@ -45704,14 +46146,14 @@ var require_x509_cjs = __commonJS({
 });
 
 // tools/src/pki/x509.ts
-import { webcrypto } from "node:crypto";
-var import_reflect_metadata, x509;
+var import_reflect_metadata, import_node_crypto10, x509;
 var init_x509 = __esm({
   "tools/src/pki/x509.ts"() {
     "use strict";
     import_reflect_metadata = __toESM(require_Reflect(), 1);
+    import_node_crypto10 = __toESM(require_crypto(), 1);
     x509 = __toESM(require_x509_cjs(), 1);
-    x509.cryptoProvider.set(webcrypto);
+    x509.cryptoProvider.set(import_node_crypto10.webcrypto);
   }
 });
 
@@ -45734,7 +46176,6 @@ var init_algorithms = __esm({
 });
 
 // tools/src/pki/keys.ts
-import { webcrypto as webcrypto2, createPrivateKey } from "node:crypto";
 function signingParams(alg) {
   if (alg === "ecdsa-p256") return { name: "ECDSA", namedCurve: "P-256" };
   return {
@@ -45749,14 +46190,14 @@ function certSigningAlgorithm(alg) {
 }
 async function generateKeyPair(alg) {
   const params = signingParams(alg);
-  return await webcrypto2.subtle.generateKey(params, true, ["sign", "verify"]);
+  return await import_node_crypto11.webcrypto.subtle.generateKey(params, true, ["sign", "verify"]);
 }
 async function exportKeyPem(key3) {
-  const der = await webcrypto2.subtle.exportKey("pkcs8", key3);
+  const der = await import_node_crypto11.webcrypto.subtle.exportKey("pkcs8", key3);
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 function keyAlgorithmOfPem(pem) {
-  const key3 = createPrivateKey(pem);
+  const key3 = (0, import_node_crypto11.createPrivateKey)(pem);
   const d = key3.asymmetricKeyDetails ?? {};
   if (key3.asymmetricKeyType === "ec" && d.namedCurve === "prime256v1") return "ecdsa-p256";
   if (key3.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
@@ -45766,13 +46207,15 @@ function keyAlgorithmOfPem(pem) {
 }
 async function importKeyPem(pem) {
   const algorithm = keyAlgorithmOfPem(pem);
-  const der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
-  const key3 = await webcrypto2.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
+  const der = (0, import_node_crypto11.createPrivateKey)(pem).export({ type: "pkcs8", format: "der" });
+  const key3 = await import_node_crypto11.webcrypto.subtle.importKey("pkcs8", der, signingParams(algorithm), false, ["sign"]);
   return { key: key3, algorithm };
 }
+var import_node_crypto11;
 var init_keys = __esm({
   "tools/src/pki/keys.ts"() {
     "use strict";
+    import_node_crypto11 = __toESM(require_crypto(), 1);
     init_x509();
     init_errors();
     init_algorithms();
@@ -45781,9 +46224,8 @@ var init_keys = __esm({
 });
 
 // tools/src/pki/certificates.ts
-import { randomBytes as randomBytes6 } from "node:crypto";
 function serialNumber() {
-  const b = randomBytes6(16);
+  const b = (0, import_node_crypto12.randomBytes)(16);
   b[0] = b[0] & 127 | 1;
   return b.toString("hex");
 }
@@ -45854,10 +46296,11 @@ async function isSignedBy(cert, issuer) {
 function daysLeft(cert, now = /* @__PURE__ */ new Date()) {
   return Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
 }
-var DAY_MS, BACKDATE_MS;
+var import_node_crypto12, DAY_MS, BACKDATE_MS;
 var init_certificates = __esm({
   "tools/src/pki/certificates.ts"() {
     "use strict";
+    import_node_crypto12 = __toESM(require_crypto(), 1);
     init_x509();
     init_keys();
     init_sans();
@@ -45874,19 +46317,16 @@ __export(pki_exports, {
   keyMatchesCert: () => keyMatchesCert,
   renewPki: () => renewPki
 });
-import { readFile as readFile9, mkdir as mkdir4 } from "node:fs/promises";
-import { createPrivateKey as createPrivateKey2, createPublicKey } from "node:crypto";
-import { join as join8 } from "node:path";
 async function readIfExists(path6) {
   try {
-    return await readFile9(path6, "utf8");
+    return await (0, import_promises24.readFile)(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
   }
 }
 function spkiOfKey(pem) {
-  return createPublicKey(createPrivateKey2(pem)).export({ type: "spki", format: "der" });
+  return (0, import_node_crypto13.createPublicKey)((0, import_node_crypto13.createPrivateKey)(pem)).export({ type: "spki", format: "der" });
 }
 function keyMatchesCert(keyPem, cert) {
   try {
@@ -45907,8 +46347,8 @@ async function loadPair(certPath, keyPath) {
   return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
 }
 async function dirs(paths) {
-  await mkdir4(paths.pkiDir(), { recursive: true, mode: 448 });
-  await mkdir4(paths.certsDir(), { recursive: true, mode: 493 });
+  await (0, import_promises24.mkdir)(paths.pkiDir(), { recursive: true, mode: 448 });
+  await (0, import_promises24.mkdir)(paths.certsDir(), { recursive: true, mode: 493 });
 }
 async function newCa(paths, o2) {
   const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
@@ -45971,7 +46411,7 @@ function caWarnings(ca, o2) {
 async function ensurePki(o2) {
   const paths = new StoragePaths(o2.storageDir);
   await dirs(paths);
-  return locked2(join8(paths.pkiDir(), ".lock"), async () => {
+  return locked2((0, import_node_path14.join)(paths.pkiDir(), ".lock"), async () => {
     let ca = await loadCa(paths);
     let caCreated = false;
     if (!ca.cert) {
@@ -45989,7 +46429,7 @@ async function ensurePki(o2) {
 async function renewPki(o2) {
   const paths = new StoragePaths(o2.storageDir);
   await dirs(paths);
-  return locked2(join8(paths.pkiDir(), ".lock"), async () => {
+  return locked2((0, import_node_path14.join)(paths.pkiDir(), ".lock"), async () => {
     let ca = await loadCa(paths);
     let caCreated = false;
     if (o2.ca || !ca.cert) {
@@ -46009,10 +46449,13 @@ function locked2(path6, fn) {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
-var RENEW_BEFORE_DAYS, KEY_MODE, driver2;
+var import_promises24, import_node_crypto13, import_node_path14, RENEW_BEFORE_DAYS, KEY_MODE, driver2;
 var init_pki = __esm({
   "tools/src/pki/pki.ts"() {
     "use strict";
+    import_promises24 = __toESM(require_promises(), 1);
+    import_node_crypto13 = __toESM(require_crypto(), 1);
+    import_node_path14 = __toESM(require_path(), 1);
     init_errors();
     init_driver();
     init_paths();
@@ -46081,7 +46524,6 @@ var init_secure = __esm({
 });
 
 // tools/src/cli/services.ts
-import { existsSync } from "node:fs";
 function envFlag(value, fallback) {
   if (value === void 0 || value.trim() === "") return fallback;
   return /^(1|true|yes|on)$/i.test(value.trim());
@@ -46122,14 +46564,16 @@ async function resolveServiceOptions(args, storageDir, env3 = process.env) {
     ui: args.ui,
     metricsAccess: args["metrics-access"],
     minFreeBytes: Math.max(0, args["min-free-disk"]) * 1024 * 1024,
-    ...existsSync(htpasswd) ? { htpasswdFile: htpasswd } : {},
+    ...(0, import_node_fs12.existsSync)(htpasswd) ? { htpasswdFile: htpasswd } : {},
     notifications,
     ...args.mdns ? { mdns: { name: args["mdns-name"], interfaces: args["mdns-interface"] } } : {}
   };
 }
+var import_node_fs12;
 var init_services2 = __esm({
   "tools/src/cli/services.ts"() {
     "use strict";
+    import_node_fs12 = __toESM(require_fs(), 1);
     init_errors();
     init_paths();
     init_endpoints();
@@ -46139,12 +46583,10 @@ var init_services2 = __esm({
 });
 
 // tools/src/registry/readiness-probe.ts
-import { request as httpRequest2 } from "node:http";
-import { request as httpsRequest2 } from "node:https";
 function fetchReadiness(rec, timeoutMs = 5e3) {
   const host = rec.host === "0.0.0.0" ? "127.0.0.1" : rec.host === "::" ? "::1" : rec.host;
   return new Promise((resolve10) => {
-    const request = rec.tls ? httpsRequest2 : httpRequest2;
+    const request = rec.tls ? import_node_https3.request : import_node_http3.request;
     const req = request({ host, port: rec.port, path: "/readyz", method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       const chunks = [];
       res.on("data", (c3) => chunks.push(c3));
@@ -46163,20 +46605,24 @@ function fetchReadiness(rec, timeoutMs = 5e3) {
     req.end();
   });
 }
+var import_node_http3, import_node_https3;
 var init_readiness_probe = __esm({
   "tools/src/registry/readiness-probe.ts"() {
     "use strict";
+    import_node_http3 = __toESM(require_http(), 1);
+    import_node_https3 = __toESM(require_https(), 1);
   }
 });
 
 // tools/src/registry/heap.ts
-import { setFlagsFromString } from "node:v8";
 function tuneHeapForStreaming() {
-  setFlagsFromString("--no-incremental-marking");
+  (0, import_node_v82.setFlagsFromString)("--no-incremental-marking");
 }
+var import_node_v82;
 var init_heap = __esm({
   "tools/src/registry/heap.ts"() {
     "use strict";
+    import_node_v82 = __toESM(require_v8(), 1);
   }
 });
 
@@ -46187,18 +46633,15 @@ __export(server_exports, {
   serverCommands: () => serverCommands,
   withoutOptions: () => withoutOptions
 });
-import { mkdir as mkdir5, writeFile as writeFile3, unlink as unlink4 } from "node:fs/promises";
-import { join as join9 } from "node:path";
-import { randomBytes as randomBytes7 } from "node:crypto";
 function secureOptions(y) {
   return y.option("tls", { type: "boolean", default: false, describe: "Serve HTTPS only, creating the PKI and default user if missing [env CONTAINER_REGISTRY_SECURE=1]" }).option("auth", { type: "boolean", default: false, describe: "Require logins to pull and push (needs --tls) [env CONTAINER_REGISTRY_AUTH=1]" }).option("pull", { type: "string", choices: ACCESS_MODES, describe: "Who may pull (over auth/access.toml)" }).option("push", { type: "string", choices: ACCESS_MODES, describe: "Who may push (over auth/access.toml)" });
 }
 async function checkStorageWritable(dir) {
-  const probe2 = join9(dir, `.write-test-${process.pid}`);
+  const probe2 = (0, import_node_path15.join)(dir, `.write-test-${process.pid}`);
   try {
-    await mkdir5(dir, { recursive: true });
-    await writeFile3(probe2, "");
-    await unlink4(probe2);
+    await (0, import_promises25.mkdir)(dir, { recursive: true });
+    await (0, import_promises25.writeFile)(probe2, "");
+    await (0, import_promises25.unlink)(probe2);
   } catch (err) {
     const code = err.code ?? "error";
     throw new CliError("storage", `cannot write the storage directory ${dir} (${code})`);
@@ -46243,10 +46686,13 @@ function withoutOptions(argv, names) {
   }
   return out;
 }
-var serve, start, stop, status, serverCommands;
+var import_promises25, import_node_path15, import_node_crypto14, serve, start, stop, status, serverCommands;
 var init_server2 = __esm({
   "tools/src/cli/commands/server.ts"() {
     "use strict";
+    import_promises25 = __toESM(require_promises(), 1);
+    import_node_path15 = __toESM(require_path(), 1);
+    import_node_crypto14 = __toESM(require_crypto(), 1);
     init_errors();
     init_options();
     init_server();
@@ -46272,7 +46718,7 @@ var init_server2 = __esm({
         const { notes, ...options } = await buildServeOptions(args);
         for (const note of notes) process.stderr.write(`container-registry: ${note}
 `);
-        const instanceId = randomBytes7(8).toString("hex");
+        const instanceId = (0, import_node_crypto14.randomBytes)(8).toString("hex");
         let running;
         try {
           running = await startRegistry({ ...options, instanceId });
@@ -46386,8 +46832,6 @@ ${result2.logTail}` : "";
 });
 
 // tools/src/storage/gc.ts
-import { join as join10 } from "node:path";
-import { rename as rename2, rmdir, unlink as unlink5 } from "node:fs/promises";
 async function mark(store, deleteUntagged, keepNewerThan) {
   const marked = /* @__PURE__ */ new Set();
   const untagged = [];
@@ -46458,8 +46902,8 @@ async function allBlobs(store) {
   const out = [];
   const root = store.paths.blobsRoot();
   for (const alg of await store.driver.list(root)) {
-    for (const prefix of await store.driver.list(join10(root, alg))) {
-      for (const hex of await store.driver.list(join10(root, alg, prefix))) {
+    for (const prefix of await store.driver.list((0, import_node_path16.join)(root, alg))) {
+      for (const hex of await store.driver.list((0, import_node_path16.join)(root, alg, prefix))) {
         const d = tryParseDigest(`${alg}:${hex}`);
         if (!d) continue;
         const info = await store.driver.stat(store.paths.blobData(d)).catch(() => void 0);
@@ -46518,7 +46962,7 @@ async function collectGarbage(store, options = {}) {
     try {
       const now = await store.driver.stat(data);
       if (now.mtimeMs >= cutoff) continue;
-      await rename2(data, join10(store.paths.blobDir(c3.digest), QUARANTINE));
+      await (0, import_promises26.rename)(data, (0, import_node_path16.join)(store.paths.blobDir(c3.digest), QUARANTINE));
       quarantined.push(c3);
     } catch {
     }
@@ -46527,15 +46971,15 @@ async function collectGarbage(store, options = {}) {
   const second = quarantined.length > 0 ? await mark(store, deleteUntagged, cutoff) : first;
   for (const c3 of quarantined) {
     const dir = store.paths.blobDir(c3.digest);
-    const aside = join10(dir, QUARANTINE);
+    const aside = (0, import_node_path16.join)(dir, QUARANTINE);
     if (second.marked.has(formatDigest(c3.digest))) {
-      if (!await store.driver.exists(store.paths.blobData(c3.digest))) await rename2(aside, store.paths.blobData(c3.digest));
-      else await unlink5(aside);
+      if (!await store.driver.exists(store.paths.blobData(c3.digest))) await (0, import_promises26.rename)(aside, store.paths.blobData(c3.digest));
+      else await (0, import_promises26.unlink)(aside);
       report2.blobsRestored++;
       continue;
     }
-    await unlink5(aside);
-    await rmdir(dir).catch(() => {
+    await (0, import_promises26.unlink)(aside);
+    await (0, import_promises26.rmdir)(dir).catch(() => {
     });
     report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
     report2.bytesFreed += c3.size;
@@ -46554,10 +46998,12 @@ async function collectGarbage(store, options = {}) {
   log(`deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored}`);
   return report2;
 }
-var QUARANTINE;
+var import_node_path16, import_promises26, QUARANTINE;
 var init_gc = __esm({
   "tools/src/storage/gc.ts"() {
     "use strict";
+    import_node_path16 = __toESM(require_path(), 1);
+    import_promises26 = __toESM(require_promises(), 1);
     init_digest();
     init_links();
     QUARANTINE = ".gc-quarantine";
@@ -46638,8 +47084,6 @@ __export(show_exports, {
   showPki: () => showPki,
   summarize: () => summarize
 });
-import { X509Certificate as X509Certificate2 } from "node:crypto";
-import { readFile as readFile10 } from "node:fs/promises";
 function keyDescription(cert) {
   const k = cert.publicKey;
   const d = k.asymmetricKeyDetails ?? {};
@@ -46648,7 +47092,7 @@ function keyDescription(cert) {
   return k.asymmetricKeyType ?? "unknown";
 }
 function summarize(role, file, pem, now = /* @__PURE__ */ new Date()) {
-  const node = new X509Certificate2(pem);
+  const node = new import_node_crypto15.X509Certificate(pem);
   const cert = parseCertificatePem(pem);
   return {
     role,
@@ -46673,7 +47117,7 @@ async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
   ]) {
     let pem;
     try {
-      pem = await readFile10(file, "utf8");
+      pem = await (0, import_promises27.readFile)(file, "utf8");
     } catch {
       continue;
     }
@@ -46695,9 +47139,12 @@ function formatSummary(list3) {
     ].join("\n")
   ).join("\n\n");
 }
+var import_node_crypto15, import_promises27;
 var init_show = __esm({
   "tools/src/pki/show.ts"() {
     "use strict";
+    import_node_crypto15 = __toESM(require_crypto(), 1);
+    import_promises27 = __toESM(require_promises(), 1);
     init_paths();
     init_certificates();
     init_sans();
@@ -46978,9 +47425,6 @@ var init_client_errors = __esm({
 });
 
 // tools/src/client/credentials.ts
-import { readFile as readFile11 } from "node:fs/promises";
-import { homedir } from "node:os";
-import { join as join11 } from "node:path";
 function isAuthMode(mode) {
   return AUTH_MODES.includes(mode);
 }
@@ -47074,7 +47518,7 @@ async function runCredentialHelper(name, host) {
 async function readJson(path6, what) {
   let text;
   try {
-    text = await readFile11(path6, "utf8");
+    text = await (0, import_promises28.readFile)(path6, "utf8");
   } catch (err) {
     throw new CliError("credentials", `cannot read ${what} ${path6} (${err.code ?? "error"})`);
   }
@@ -47085,8 +47529,8 @@ async function readJson(path6, what) {
   }
 }
 function homeDockerConfigPath(env3 = process.env) {
-  if (env3.DOCKER_CONFIG) return join11(env3.DOCKER_CONFIG, "config.json");
-  return join11(env3.HOME || homedir(), ".docker", "config.json");
+  if (env3.DOCKER_CONFIG) return (0, import_node_path17.join)(env3.DOCKER_CONFIG, "config.json");
+  return (0, import_node_path17.join)(env3.HOME || (0, import_node_os6.homedir)(), ".docker", "config.json");
 }
 function credentialSource(settings) {
   const env3 = settings.env ?? process.env;
@@ -47110,7 +47554,7 @@ function credentialSource(settings) {
       const path6 = settings.credsfile;
       if (!path6) throw new CliError("usage", "auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE", { exitCode: 2 });
       let cached;
-      return () => cached ??= readFile11(path6, "utf8").then(
+      return () => cached ??= (0, import_promises28.readFile)(path6, "utf8").then(
         (text) => parseCredsFile(text, path6),
         (err) => {
           throw new CliError("credentials", `cannot read credentials file ${path6} (${err.code ?? "error"})`);
@@ -47127,21 +47571,26 @@ function credentialSource(settings) {
     }
   }
 }
-var AUTH_MODES;
+var import_promises28, import_node_os6, import_node_path17, AUTH_MODES;
 var init_credentials = __esm({
   "tools/src/client/credentials.ts"() {
     "use strict";
+    import_promises28 = __toESM(require_promises(), 1);
+    import_node_os6 = __toESM(require_os(), 1);
+    import_node_path17 = __toESM(require_path(), 1);
     init_errors();
     AUTH_MODES = ["none", "home", "authfile", "credsfile", "env"];
   }
 });
 
+// lazy-builtin:tls
+var require_tls = __commonJS({
+  "lazy-builtin:tls"(exports, module) {
+    module.exports = __require("node:tls");
+  }
+});
+
 // tools/src/client/transport.ts
-import http from "node:http";
-import https from "node:https";
-import { rootCertificates } from "node:tls";
-import { open as open5 } from "node:fs/promises";
-import { pipeline as pipeline3 } from "node:stream/promises";
 async function readBody2(res, max = MAX_TEXT_BODY) {
   const chunks = [];
   let total = 0;
@@ -47174,13 +47623,13 @@ async function expectStatus(res, ...codes) {
   throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text) });
 }
 function tlsRootCertificates() {
-  return rootCertificates;
+  return import_node_tls.rootCertificates;
 }
 function isFileBody(body) {
   return typeof body === "object" && body !== null && !Buffer.isBuffer(body) && typeof body.path === "string";
 }
 async function writeFileBody(r, body) {
-  const fh = await open5(body.path, "r");
+  const fh = await (0, import_promises29.open)(body.path, "r");
   let abort = () => {
   };
   const aborted2 = new Promise((_, reject) => abort = reject);
@@ -47216,17 +47665,22 @@ async function writeFileBody(r, body) {
     await fh.close();
   }
 }
-var MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
+var import_node_http4, import_node_https4, import_node_tls, import_promises29, import_promises30, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
 var init_transport = __esm({
   "tools/src/client/transport.ts"() {
     "use strict";
+    import_node_http4 = __toESM(require_http(), 1);
+    import_node_https4 = __toESM(require_https(), 1);
+    import_node_tls = __toESM(require_tls(), 1);
+    import_promises29 = __toESM(require_promises(), 1);
+    import_promises30 = __toESM(require_promises2(), 1);
     init_errors3();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
     HttpTransport = class {
       constructor(tls = {}, maxSockets = 16) {
         this.tls = tls;
-        this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, scheduling: "lifo" });
-        this.httpsAgent = new https.Agent({
+        this.httpAgent = new import_node_http4.default.Agent({ keepAlive: true, maxSockets, scheduling: "lifo" });
+        this.httpsAgent = new import_node_https4.default.Agent({
           keepAlive: true,
           maxSockets,
           scheduling: "lifo",
@@ -47240,7 +47694,7 @@ var init_transport = __esm({
       /** send performs one request; network failures become NetworkError, statuses are the caller's. */
       send(req) {
         const isHttps = req.url.protocol === "https:";
-        const mod = isHttps ? https : http;
+        const mod = isHttps ? import_node_https4.default : import_node_http4.default;
         const headers = { "User-Agent": "container-registry", ...req.headers };
         if (Buffer.isBuffer(req.body)) headers["Content-Length"] = String(req.body.length);
         else if (isFileBody(req.body)) headers["Content-Length"] = String(req.body.length);
@@ -47279,7 +47733,7 @@ var init_transport = __esm({
               fail(err);
               return;
             }
-            pipeline3(source, r).catch((err) => {
+            (0, import_promises30.pipeline)(source, r).catch((err) => {
               r.destroy();
               fail(err);
             });
@@ -47549,8 +48003,6 @@ var init_session = __esm({
 });
 
 // tools/src/cli/registry-options.ts
-import { readdir as readdir3, readFile as readFile12 } from "node:fs/promises";
-import { join as join12, resolve as resolve6 } from "node:path";
 function registryOptions(y) {
   return y.option("registry", { type: "string", default: env2("CONTAINER_REGISTRY_URL") ?? DEFAULT_REGISTRY, describe: "Registry host[:port] (or http(s)://host:port) [env CONTAINER_REGISTRY_URL]" }).option("namespace", { type: "string", default: env2("CONTAINER_REGISTRY_NAMESPACE") ?? DEFAULT_NAMESPACE, describe: "Repository namespace [env CONTAINER_REGISTRY_NAMESPACE]" }).option("insecure", { type: "boolean", describe: "Allow plain HTTP and skip certificate verification [env CONTAINER_REGISTRY_INSECURE=1]" }).option("ca-cert", { type: "string", describe: "CA certificate (PEM) that signed the registry certificate" }).option("cert-dir", { type: "string", describe: "Folder of CA certificates (*.crt); refused if it holds private keys" }).option("storage", { type: "string", default: env2("CONTAINER_REGISTRY_STORAGE") ?? "./container-registry", describe: "Local registry storage (secure mode: certs/ca.crt, auth/password) [env CONTAINER_REGISTRY_STORAGE]" }).option("auth-mode", { type: "string", choices: [...AUTH_MODES], describe: "Where credentials come from [env CONTAINER_REGISTRY_AUTH_MODE, default none]" }).option("use-home-auth", { type: "boolean", default: false, describe: "Use ~/.docker/config.json (same as --auth-mode home)" }).option("authfile", { type: "string", describe: "Docker-style config.json with credentials [env CONTAINER_REGISTRY_AUTHFILE]" }).option("credsfile", { type: "string", describe: "KEY=VALUE credentials file [env CONTAINER_REGISTRY_CREDSFILE]" }).option("creds", { type: "string", describe: "USER:PASSWORD (visible in shell history and ps; prefer a file)" }).option("token", { type: "string", describe: "Registry token (visible in shell history and ps; prefer a file)" }).option("jobs", { type: "number", default: 4, describe: "Parallel blob uploads" });
 }
@@ -47561,7 +48013,7 @@ function isLoopbackHost(host) {
 async function loadCaDir(dir) {
   let names;
   try {
-    names = await readdir3(dir);
+    names = await (0, import_promises31.readdir)(dir);
   } catch (err) {
     throw new CliError("tls", `cannot read --cert-dir ${dir} (${err.code ?? "error"})`);
   }
@@ -47571,11 +48023,11 @@ async function loadCaDir(dir) {
   }
   const certs = names.filter((n2) => /\.(crt|pem)$/i.test(n2));
   if (!certs.length) throw new CliError("tls", `--cert-dir ${dir} has no *.crt file`);
-  return Promise.all(certs.map((n2) => readFile12(join12(dir, n2))));
+  return Promise.all(certs.map((n2) => (0, import_promises31.readFile)((0, import_node_path18.join)(dir, n2))));
 }
 async function readCa(path6) {
   try {
-    return await readFile12(path6);
+    return await (0, import_promises31.readFile)(path6);
   } catch (err) {
     throw new CliError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
   }
@@ -47586,9 +48038,9 @@ async function tlsFor(args, registry, local) {
   const insecure = args.insecure ?? insecureEnv;
   if (secure && insecure) throw new CliError("usage", "CONTAINER_REGISTRY_SECURE and --insecure/CONTAINER_REGISTRY_INSECURE exclude each other", { exitCode: 2 });
   const ca = [];
-  if (args["ca-cert"]) ca.push(await readCa(resolve6(args["ca-cert"])));
-  if (args["cert-dir"]) ca.push(...await loadCaDir(resolve6(args["cert-dir"])));
-  if (secure && !ca.length) ca.push(await readCa(join12(resolve6(args.storage), "certs", "ca.crt")));
+  if (args["ca-cert"]) ca.push(await readCa((0, import_node_path18.resolve)(args["ca-cert"])));
+  if (args["cert-dir"]) ca.push(...await loadCaDir((0, import_node_path18.resolve)(args["cert-dir"])));
+  if (secure && !ca.length) ca.push(await readCa((0, import_node_path18.join)((0, import_node_path18.resolve)(args.storage), "certs", "ca.crt")));
   const plainHttpOk = insecure || !secure && isLoopbackHost(splitRegistry(registry).host);
   return { ca, insecure, allowHttp: plainHttpOk };
 }
@@ -47600,10 +48052,10 @@ async function credentialsFor(args, local) {
   if (!isAuthMode(mode)) throw new CliError("usage", `unknown auth mode ${JSON.stringify(mode)} (known: ${AUTH_MODES.join(", ")})`, { exitCode: 2 });
   const source = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
   if (mode === "none" && !args.creds && !args.token && local && truthy(env2("CONTAINER_REGISTRY_SECURE"))) {
-    const passwordFile = join12(resolve6(args.storage), "auth", "password");
+    const passwordFile = (0, import_node_path18.join)((0, import_node_path18.resolve)(args.storage), "auth", "password");
     const username = env2("CONTAINER_REGISTRY_USERNAME") ?? "yocto";
     let cred;
-    return () => cred ??= readFile12(passwordFile, "utf8").then(
+    return () => cred ??= (0, import_promises31.readFile)(passwordFile, "utf8").then(
       (p) => ({ kind: "basic", username, password: p.replace(/\r?\n$/, "") }),
       (err) => {
         throw new CliError("credentials", `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`);
@@ -47633,10 +48085,12 @@ function repositoryOf(name, namespace) {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
   return `${namespace}/${name}`;
 }
-var DEFAULT_REGISTRY, DEFAULT_NAMESPACE, env2, truthy;
+var import_promises31, import_node_path18, DEFAULT_REGISTRY, DEFAULT_NAMESPACE, env2, truthy;
 var init_registry_options = __esm({
   "tools/src/cli/registry-options.ts"() {
     "use strict";
+    import_promises31 = __toESM(require_promises(), 1);
+    import_node_path18 = __toESM(require_path(), 1);
     init_errors();
     init_credentials();
     init_session();
@@ -47693,8 +48147,6 @@ var init_platform = __esm({
 });
 
 // tools/src/layout/tar.ts
-import { open as open6 } from "node:fs/promises";
-import { posix } from "node:path";
 function cstr(buf, start2, len) {
   const slice = buf.subarray(start2, start2 + len);
   const nul = slice.indexOf(0);
@@ -47725,11 +48177,11 @@ function parsePax(data) {
   return out;
 }
 function normalizeMemberName(name) {
-  const n2 = posix.normalize(name.replace(/^\.\/+/, "")).replace(/\/+$/, "");
+  const n2 = import_node_path19.posix.normalize(name.replace(/^\.\/+/, "")).replace(/\/+$/, "");
   return n2 === "." ? "" : n2;
 }
 async function indexTar(path6) {
-  const fh = await open6(path6, "r");
+  const fh = await (0, import_promises32.open)(path6, "r");
   const members = /* @__PURE__ */ new Map();
   try {
     const { size: fileSize } = await fh.stat();
@@ -47774,25 +48226,28 @@ async function indexTar(path6) {
   }
   return members;
 }
+var import_promises32, import_node_path19;
 var init_tar = __esm({
   "tools/src/layout/tar.ts"() {
     "use strict";
+    import_promises32 = __toESM(require_promises(), 1);
+    import_node_path19 = __toESM(require_path(), 1);
   }
 });
 
 // tools/src/layout/source.ts
-import { createReadStream as createReadStream4 } from "node:fs";
-import { open as open7, readFile as readFile13, stat as stat5 } from "node:fs/promises";
-import { join as join13, posix as posix2 } from "node:path";
-import { Readable as Readable4 } from "node:stream";
 async function openLayoutFiles(path6) {
-  const s = await stat5(path6);
+  const s = await (0, import_promises33.stat)(path6);
   return s.isDirectory() ? new DirectoryFiles(path6) : ArchiveFiles.load(path6);
 }
-var SMALL_MAX, DirectoryFiles, ArchiveFiles;
+var import_node_fs13, import_promises33, import_node_path20, import_node_stream9, SMALL_MAX, DirectoryFiles, ArchiveFiles;
 var init_source2 = __esm({
   "tools/src/layout/source.ts"() {
     "use strict";
+    import_node_fs13 = __toESM(require_fs(), 1);
+    import_promises33 = __toESM(require_promises(), 1);
+    import_node_path20 = __toESM(require_path(), 1);
+    import_node_stream9 = __toESM(require_stream(), 1);
     init_tar();
     SMALL_MAX = 8 * 1024 * 1024;
     DirectoryFiles = class {
@@ -47802,7 +48257,7 @@ var init_source2 = __esm({
       location;
       async size(rel) {
         try {
-          const s = await stat5(join13(this.location, rel));
+          const s = await (0, import_promises33.stat)((0, import_node_path20.join)(this.location, rel));
           return s.isFile() ? s.size : void 0;
         } catch {
           return void 0;
@@ -47812,13 +48267,13 @@ var init_source2 = __esm({
         const size = await this.size(rel);
         if (size === void 0) throw new Error(`${this.location}: ${rel} is missing`);
         if (size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        return readFile13(join13(this.location, rel));
+        return (0, import_promises33.readFile)((0, import_node_path20.join)(this.location, rel));
       }
       open(rel) {
-        return createReadStream4(join13(this.location, rel), { highWaterMark: 1024 * 1024 });
+        return (0, import_node_fs13.createReadStream)((0, import_node_path20.join)(this.location, rel), { highWaterMark: 1024 * 1024 });
       }
       locate(rel) {
-        return { path: join13(this.location, rel), offset: 0 };
+        return { path: (0, import_node_path20.join)(this.location, rel), offset: 0 };
       }
     };
     ArchiveFiles = class _ArchiveFiles {
@@ -47835,7 +48290,7 @@ var init_source2 = __esm({
       member(rel) {
         let m = this.members.get(normalizeMemberName(rel));
         for (let hops = 0; m && (m.type === "1" || m.type === "2") && hops < 8; hops++) {
-          const target = m.type === "1" ? m.linkname : posix2.join(posix2.dirname(m.name), m.linkname);
+          const target = m.type === "1" ? m.linkname : import_node_path20.posix.join(import_node_path20.posix.dirname(m.name), m.linkname);
           m = this.members.get(normalizeMemberName(target));
         }
         return m && (m.type === "0" || m.type === "\0" || m.type === "7") ? m : void 0;
@@ -47847,7 +48302,7 @@ var init_source2 = __esm({
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
         if (m.size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        const fh = await open7(this.location, "r");
+        const fh = await (0, import_promises33.open)(this.location, "r");
         try {
           const buf = Buffer.alloc(m.size);
           await fh.read(buf, 0, m.size, m.offset);
@@ -47863,27 +48318,27 @@ var init_source2 = __esm({
       open(rel) {
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
-        if (m.size === 0) return Readable4.from([]);
-        return createReadStream4(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
+        if (m.size === 0) return import_node_stream9.Readable.from([]);
+        return (0, import_node_fs13.createReadStream)(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
       }
     };
   }
 });
 
 // tools/src/layout/layout.ts
-import { Readable as Readable5 } from "node:stream";
 function blobPath(digest) {
   const d = tryParseDigest(digest);
   if (!d) throw new LayoutError(`invalid digest ${JSON.stringify(digest.slice(0, 80))}`);
   return `blobs/${d.algorithm}/${d.hex}`;
 }
 function bufferSource(digest, data) {
-  return { digest, size: data.length, open: () => Readable5.from([data]) };
+  return { digest, size: data.length, open: () => import_node_stream10.Readable.from([data]) };
 }
-var REF_NAME, LayoutError, OciLayout;
+var import_node_stream10, REF_NAME, LayoutError, OciLayout;
 var init_layout = __esm({
   "tools/src/layout/layout.ts"() {
     "use strict";
+    import_node_stream10 = __toESM(require_stream(), 1);
     init_digest();
     init_manifest();
     init_mediatypes();
@@ -48101,33 +48556,31 @@ var init_naming = __esm({
 });
 
 // tools/src/push/discover.ts
-import { lstat, readdir as readdir4, realpath, stat as stat6 } from "node:fs/promises";
-import { basename as basename3, dirname as dirname5, join as join14, resolve as resolve7 } from "node:path";
 async function machineFolders(deployDir) {
-  const dir = resolve7(deployDir);
+  const dir = (0, import_node_path21.resolve)(deployDir);
   try {
-    if (!(await stat6(dir)).isDirectory()) throw new Error("not a folder");
+    if (!(await (0, import_promises34.stat)(dir)).isDirectory()) throw new Error("not a folder");
   } catch (err) {
     throw new DiscoveryError(`deploy folder ${dir} cannot be read (${err.code ?? err.message}); set DEPLOY_DIR_IMAGE or --deploy-dir`);
   }
-  const parent = dirname5(dir);
+  const parent = (0, import_node_path21.dirname)(dir);
   const out = [dir];
-  for (const e of await readdir4(parent, { withFileTypes: true }).catch(() => [])) {
-    const p = join14(parent, e.name);
+  for (const e of await (0, import_promises34.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
+    const p = (0, import_node_path21.join)(parent, e.name);
     if (p === dir) continue;
-    if (e.isDirectory() || e.isSymbolicLink() && await stat6(p).then((s) => s.isDirectory(), () => false)) out.push(p);
+    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises34.stat)(p).then((s) => s.isDirectory(), () => false)) out.push(p);
   }
   return out;
 }
 async function discoverImages(deployDir, only = []) {
   const folders = await machineFolders(deployDir);
-  const machines = folders.map((f) => basename3(f));
+  const machines = folders.map((f) => (0, import_node_path21.basename)(f));
   const found = /* @__PURE__ */ new Map();
   for (const folder of folders) {
-    const machine = basename3(folder);
+    const machine = (0, import_node_path21.basename)(folder);
     let entries;
     try {
-      entries = await readdir4(folder);
+      entries = await (0, import_promises34.readdir)(folder);
     } catch {
       continue;
     }
@@ -48135,26 +48588,26 @@ async function discoverImages(deployDir, only = []) {
       if (!isOciEntryName(entry)) continue;
       const parsed = parseEntryName(entry, [machine, ...machines]);
       if (!parsed || !parsed.name) continue;
-      const full = join14(folder, entry);
-      let real;
+      const full = (0, import_node_path21.join)(folder, entry);
+      let real2;
       let isDir;
       let mtime;
       try {
-        real = await realpath(full);
-        const s = await stat6(real);
+        real2 = await (0, import_promises34.realpath)(full);
+        const s = await (0, import_promises34.stat)(real2);
         isDir = s.isDirectory();
         mtime = s.mtimeMs;
         if (!isDir && !s.isFile()) continue;
-        if (isDir && !await stat6(join14(real, "index.json")).then((x) => x.isFile(), () => false)) continue;
+        if (isDir && !await (0, import_promises34.stat)((0, import_node_path21.join)(real2, "index.json")).then((x) => x.isFile(), () => false)) continue;
       } catch {
         continue;
       }
-      const target = (await lstat(full)).isSymbolicLink() ? parseEntryName(basename3(real), [machine, ...machines]) : parsed;
+      const target = (await (0, import_promises34.lstat)(full)).isSymbolicLink() ? parseEntryName((0, import_node_path21.basename)(real2), [machine, ...machines]) : parsed;
       const built = target?.built ?? parsed.built ?? mtime;
       const archive = !isDir;
       const key3 = `${machine}\0${parsed.name}`;
       const prev = found.get(key3);
-      const candidate = { name: parsed.name, machine, entry, path: real, archive, built };
+      const candidate = { name: parsed.name, machine, entry, path: real2, archive, built };
       if (!prev || built > prev.built || built === prev.built && prev.archive && !archive) found.set(key3, candidate);
     }
   }
@@ -48165,15 +48618,17 @@ async function discoverImages(deployDir, only = []) {
     const missing = only.filter((n2) => !images.some((i2) => i2.name === n2));
     if (missing.length) {
       const known = [...new Set([...found.values()].map((i2) => i2.name))].sort();
-      throw new DiscoveryError(`no image named ${missing.map((m) => JSON.stringify(m)).join(", ")} in ${dirname5(resolve7(deployDir))}/* (found: ${known.join(", ") || "none"})`);
+      throw new DiscoveryError(`no image named ${missing.map((m) => JSON.stringify(m)).join(", ")} in ${(0, import_node_path21.dirname)((0, import_node_path21.resolve)(deployDir))}/* (found: ${known.join(", ") || "none"})`);
     }
   }
   return images.sort((a2, b) => a2.name.localeCompare(b.name) || a2.machine.localeCompare(b.machine));
 }
-var DiscoveryError;
+var import_promises34, import_node_path21, DiscoveryError;
 var init_discover = __esm({
   "tools/src/push/discover.ts"() {
     "use strict";
+    import_promises34 = __toESM(require_promises(), 1);
+    import_node_path21 = __toESM(require_path(), 1);
     init_naming();
     DiscoveryError = class extends Error {
       code = "discovery";
@@ -48446,9 +48901,6 @@ var init_multiarch = __esm({
 });
 
 // tools/src/push/push.ts
-import { createHash as createHash3 } from "node:crypto";
-import { tmpdir } from "node:os";
-import { join as join15 } from "node:path";
 function newPushContext(session, reporter, jobs = 4) {
   return { session, reporter, jobs, knownBlobs: /* @__PURE__ */ new Map() };
 }
@@ -48555,8 +49007,8 @@ async function tagImages(ctx, repository, images, tags2) {
 }
 function tagLockPath(registry, repository, env3 = process.env) {
   const uid = typeof process.getuid === "function" ? process.getuid() : "user";
-  const key3 = createHash3("sha256").update(`${registry}/${repository}`).digest("hex").slice(0, 32);
-  return join15(env3.XDG_RUNTIME_DIR || tmpdir(), `container-registry-${uid}`, `tags-${key3}.lock`);
+  const key3 = (0, import_node_crypto16.createHash)("sha256").update(`${registry}/${repository}`).digest("hex").slice(0, 32);
+  return (0, import_node_path22.join)(env3.XDG_RUNTIME_DIR || (0, import_node_os7.tmpdir)(), `container-registry-${uid}`, `tags-${key3}.lock`);
 }
 async function pushImageSet(ctx, repository, images, tags2) {
   const seen = /* @__PURE__ */ new Map();
@@ -48583,6 +49035,7 @@ async function pushImageSet(ctx, repository, images, tags2) {
     ...stats
   };
 }
+var import_node_crypto16, import_node_os7, import_node_path22;
 var init_push = __esm({
   "tools/src/push/push.ts"() {
     "use strict";
@@ -48594,6 +49047,9 @@ var init_push = __esm({
     init_platform();
     init_digest();
     init_multiarch();
+    import_node_crypto16 = __toESM(require_crypto(), 1);
+    import_node_os7 = __toESM(require_os(), 1);
+    import_node_path22 = __toESM(require_path(), 1);
     init_lock();
   }
 });
@@ -50922,11 +51378,10 @@ var init_tags = __esm({
 });
 
 // tools/src/push/deploy.ts
-import { basename as basename4, resolve as resolve8 } from "node:path";
 async function planDeployPush(opts, warn = () => {
 }) {
   const found = await discoverImages(opts.deployDir, opts.only);
-  const current = basename4(resolve8(opts.deployDir));
+  const current = (0, import_node_path23.basename)((0, import_node_path23.resolve)(opts.deployDir));
   const byName = /* @__PURE__ */ new Map();
   for (const f of found) byName.set(f.name, [...byName.get(f.name) ?? [], f]);
   const plans = [];
@@ -50963,9 +51418,11 @@ async function pushPlanned(ctx, plans, opts) {
   }
   return results;
 }
+var import_node_path23;
 var init_deploy = __esm({
   "tools/src/push/deploy.ts"() {
     "use strict";
+    import_node_path23 = __toESM(require_path(), 1);
     init_layout();
     init_labels();
     init_platform();
@@ -51023,10 +51480,17 @@ var require_eta = __commonJS({
   }
 });
 
+// lazy-builtin:readline
+var require_readline = __commonJS({
+  "lazy-builtin:readline"(exports, module) {
+    module.exports = __require("node:readline");
+  }
+});
+
 // node_modules/cli-progress/lib/terminal.js
 var require_terminal = __commonJS({
   "node_modules/cli-progress/lib/terminal.js"(exports, module) {
-    var _readline = __require("readline");
+    var _readline = require_readline();
     var Terminal = class {
       constructor(outputStream) {
         this.stream = outputStream;
@@ -51199,7 +51663,7 @@ var require_is_fullwidth_code_point = __commonJS({
 });
 
 // node_modules/emoji-regex/index.js
-var require_emoji_regex3 = __commonJS({
+var require_emoji_regex = __commonJS({
   "node_modules/emoji-regex/index.js"(exports, module) {
     "use strict";
     module.exports = function() {
@@ -51214,8 +51678,8 @@ var require_string_width = __commonJS({
     "use strict";
     var stripAnsi4 = require_strip_ansi();
     var isFullwidthCodePoint = require_is_fullwidth_code_point();
-    var emojiRegex3 = require_emoji_regex3();
-    var stringWidth4 = (string) => {
+    var emojiRegex = require_emoji_regex();
+    var stringWidth3 = (string) => {
       if (typeof string !== "string" || string.length === 0) {
         return 0;
       }
@@ -51223,7 +51687,7 @@ var require_string_width = __commonJS({
       if (string.length === 0) {
         return 0;
       }
-      string = string.replace(emojiRegex3(), "  ");
+      string = string.replace(emojiRegex(), "  ");
       let width = 0;
       for (let i2 = 0; i2 < string.length; i2++) {
         const code = string.codePointAt(i2);
@@ -51240,8 +51704,8 @@ var require_string_width = __commonJS({
       }
       return width;
     };
-    module.exports = stringWidth4;
-    module.exports.default = stringWidth4;
+    module.exports = stringWidth3;
+    module.exports.default = stringWidth3;
   }
 });
 
@@ -51416,7 +51880,7 @@ var require_generic_bar = __commonJS({
     var _Terminal = require_terminal();
     var _formatter = require_formatter();
     var _options = require_options();
-    var _EventEmitter = __require("events");
+    var _EventEmitter = require_events();
     module.exports = class GenericBar extends _EventEmitter {
       constructor(options) {
         super();
@@ -51630,7 +52094,7 @@ var require_multi_bar = __commonJS({
     var _Terminal = require_terminal();
     var _BarElement = require_generic_bar();
     var _options = require_options();
-    var _EventEmitter = __require("events");
+    var _EventEmitter = require_events();
     module.exports = class MultiBar extends _EventEmitter {
       constructor(options, preset) {
         super();
@@ -51945,7 +52409,8 @@ var init_progress = __esm({
 
 // tools/src/push/git.ts
 async function git(dir, args) {
-  const r = await execa("git", ["-C", dir, ...args], { reject: false, timeout: 1e4 });
+  const { execa: execa2 } = await Promise.resolve().then(() => (init_execa(), execa_exports));
+  const r = await execa2("git", ["-C", dir, ...args], { reject: false, timeout: 1e4 });
   return r.exitCode === 0 ? String(r.stdout).trim() || void 0 : void 0;
 }
 async function gitCommit(env3 = process.env, dir = env3.TOPDIR || process.cwd()) {
@@ -51962,7 +52427,6 @@ async function gitBranch(env3 = process.env, dir = env3.TOPDIR || process.cwd())
 var init_git = __esm({
   "tools/src/push/git.ts"() {
     "use strict";
-    init_execa();
   }
 });
 
@@ -52050,7 +52514,6 @@ var init_push2 = __esm({
 });
 
 // tools/src/push/import.ts
-import { PassThrough as PassThrough2 } from "node:stream";
 function parseSourceReference(text) {
   let ref;
   try {
@@ -52077,7 +52540,7 @@ function remoteSource(src, repo, d) {
     digest: d.digest,
     size: d.size,
     open: () => {
-      const out = new PassThrough2({ highWaterMark: 1024 * 1024 });
+      const out = new import_node_stream11.PassThrough({ highWaterMark: 1024 * 1024 });
       getBlob2(src, repo, d.digest).then(
         (res) => {
           res.body.on("error", (err) => out.destroy(err));
@@ -52156,10 +52619,11 @@ async function importImage(ctx, src, source, repository, tag, platforms = []) {
     ...stats
   };
 }
-var ImportError;
+var import_node_stream11, ImportError;
 var init_import = __esm({
   "tools/src/push/import.ts"() {
     "use strict";
+    import_node_stream11 = __toESM(require_stream(), 1);
     init_blobs3();
     init_manifests3();
     init_manifest();
@@ -52179,8 +52643,7 @@ var import_exports2 = {};
 __export(import_exports2, {
   importCommand: () => importCommand
 });
-import { readFile as readFile14 } from "node:fs/promises";
-var importCommand;
+var import_promises35, importCommand;
 var init_import2 = __esm({
   "tools/src/cli/commands/import.ts"() {
     "use strict";
@@ -52189,6 +52652,7 @@ var init_import2 = __esm({
     init_registry_options();
     init_credentials();
     init_session();
+    import_promises35 = __toESM(require_promises(), 1);
     init_names();
     init_import();
     init_push();
@@ -52216,7 +52680,7 @@ var init_import2 = __esm({
         const problem = nameProblem(repository);
         if (problem) throw new CliError("name", `target name ${JSON.stringify(repository)} is not valid: ${problem}`, { exitCode: 2 });
         const ca = [];
-        if (args["src-ca-cert"]) ca.push(await readFile14(args["src-ca-cert"]));
+        if (args["src-ca-cert"]) ca.push(await (0, import_promises35.readFile)(args["src-ca-cert"]));
         if (args["src-cert-dir"]) ca.push(...await loadCaDir(args["src-cert-dir"]));
         const srcMode = args["src-authfile"] ? "authfile" : args["src-credsfile"] ? "credsfile" : "none";
         const src = new RegistrySession({
@@ -52964,41 +53428,42 @@ Settings: container-registry.conf next to this script; the environment overrides
 });
 
 // tools/src/script/install.ts
-import { randomBytes as randomBytes8 } from "node:crypto";
-import { chmod, copyFile, mkdir as mkdir6, open as open8, rename as rename3, rm as rm2 } from "node:fs/promises";
-import { join as join16 } from "node:path";
 async function writeFileAtomic(path6, data, mode) {
-  const tmp = `${path6}.tmp-${process.pid}-${randomBytes8(4).toString("hex")}`;
-  const fh = await open8(tmp, "wx", mode);
+  const tmp = `${path6}.tmp-${process.pid}-${(0, import_node_crypto17.randomBytes)(4).toString("hex")}`;
+  const fh = await (0, import_promises36.open)(tmp, "wx", mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
   } catch (err) {
     await fh.close();
-    await rm2(tmp, { force: true });
+    await (0, import_promises36.rm)(tmp, { force: true });
     throw err;
   }
   await fh.close();
-  await rename3(tmp, path6);
+  await (0, import_promises36.rename)(tmp, path6);
 }
 async function installScript(spec) {
-  await mkdir6(spec.storage, { recursive: true });
-  const script2 = join16(spec.storage, SCRIPT_NAME);
-  const conf = join16(spec.storage, CONF_NAME);
-  const helper = join16(spec.storage, HELPER_NAME);
+  await (0, import_promises36.mkdir)(spec.storage, { recursive: true });
+  const script2 = (0, import_node_path24.join)(spec.storage, SCRIPT_NAME);
+  const conf = (0, import_node_path24.join)(spec.storage, CONF_NAME);
+  const helper = (0, import_node_path24.join)(spec.storage, HELPER_NAME);
   await writeFileAtomic(conf, renderConf(spec), 420);
   if (spec.helper !== helper) {
     const tmp = `${helper}.tmp-${process.pid}`;
-    await copyFile(spec.helper, tmp);
-    await chmod(tmp, 493);
-    await rename3(tmp, helper);
+    await (0, import_promises36.copyFile)(spec.helper, tmp);
+    await (0, import_promises36.chmod)(tmp, 493);
+    await (0, import_promises36.rename)(tmp, helper);
   }
   await writeFileAtomic(script2, renderScript(spec), 493);
   return { script: script2, conf, helper };
 }
+var import_node_crypto17, import_promises36, import_node_path24;
 var init_install = __esm({
   "tools/src/script/install.ts"() {
     "use strict";
+    import_node_crypto17 = __toESM(require_crypto(), 1);
+    import_promises36 = __toESM(require_promises(), 1);
+    import_node_path24 = __toESM(require_path(), 1);
     init_render();
   }
 });
@@ -53009,17 +53474,17 @@ __export(target_exports, {
   asCliError: () => asCliError2,
   targetCommands: () => targetCommands
 });
-import { mkdir as mkdir7, readFile as readFile15 } from "node:fs/promises";
-import { dirname as dirname6, join as join17, resolve as resolve9 } from "node:path";
 function asCliError2(err) {
   if (err instanceof AddressError) return new CliError("config", err.message, { exitCode: 2 });
   if (err instanceof MissingCaError) return new CliError("missing-ca", err.message, { exitCode: 2 });
   return err;
 }
-var config, targetCommands;
+var import_promises37, import_node_path25, config, targetCommands;
 var init_target = __esm({
   "tools/src/cli/commands/target.ts"() {
     "use strict";
+    import_promises37 = __toESM(require_promises(), 1);
+    import_node_path25 = __toESM(require_path(), 1);
     init_errors();
     init_address();
     init_files();
@@ -53036,7 +53501,7 @@ var init_target = __esm({
         if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
         let files;
         try {
-          const ca = args.ca ? await readFile15(args.ca, "utf8") : void 0;
+          const ca = args.ca ? await (0, import_promises37.readFile)(args.ca, "utf8") : void 0;
           if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
             throw new CliError("bad-ca", `${args.ca} is not a PEM certificate`, { exitCode: 2 });
           }
@@ -53050,10 +53515,10 @@ var init_target = __esm({
 ${f.content}`);
           return;
         }
-        const root = resolve9(args.output);
+        const root = (0, import_node_path25.resolve)(args.output);
         for (const f of files) {
-          const dest = join17(root, f.path);
-          await mkdir7(dirname6(dest), { recursive: true, mode: 493 });
+          const dest = (0, import_node_path25.join)(root, f.path);
+          await (0, import_promises37.mkdir)((0, import_node_path25.dirname)(dest), { recursive: true, mode: 493 });
           await writeFileAtomic(dest, f.content, f.mode);
           process.stdout.write(`${f.path}
 `);
@@ -53071,7 +53536,6 @@ __export(script_exports, {
   scriptCommands: () => scriptCommands,
   scriptSettings: () => scriptSettings
 });
-import { realpathSync } from "node:fs";
 function scriptSettings(env3) {
   const out = {};
   for (const name of SCRIPT_VARIABLES) {
@@ -53092,10 +53556,11 @@ async function generateScript(o2) {
   const user = o2.env.CONTAINER_REGISTRY_PASSWORD ? await ensureDefaultUser(o2.storage, o2.env) : void 0;
   return { ...result2, user };
 }
-var script, scriptCommands;
+var import_node_fs14, script, scriptCommands;
 var init_script2 = __esm({
   "tools/src/cli/commands/script.ts"() {
     "use strict";
+    import_node_fs14 = __toESM(require_fs(), 1);
     init_errors();
     init_options();
     init_target();
@@ -53112,8 +53577,8 @@ var init_script2 = __esm({
         let node;
         let helper;
         try {
-          node = realpathSync(args.node);
-          helper = realpathSync(args.helper);
+          node = (0, import_node_fs14.realpathSync)(args.node);
+          helper = (0, import_node_fs14.realpathSync)(args.helper);
         } catch (err) {
           throw new CliError("script", `cannot find ${err.path ?? "node or the helper"}`);
         }
@@ -53131,7 +53596,7 @@ var init_script2 = __esm({
 });
 
 // node_modules/yargs/lib/platform-shims/esm.mjs
-import { notStrictEqual, strictEqual } from "assert";
+var import_assert = __toESM(require_assert(), 1);
 
 // node_modules/cliui/build/lib/index.js
 var align = {
@@ -53389,165 +53854,14 @@ function cliui(opts, _mixin) {
   });
 }
 
+// lazy-string-width:string-width
+var real;
+function stringWidth2(text, options) {
+  real ??= (init_string_width(), __toCommonJS(string_width_exports)).default;
+  return real(text, options);
+}
+
 // node_modules/cliui/node_modules/ansi-regex/index.js
-var ST = String.raw`(?:\u001B\u005C|\u009C)`;
-var stringControls = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
-var osc = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls}]*(?:\u0007|${ST})`;
-var controlString = String.raw`(?:\u001B[PX^_k]|[\u0090\u0098\u009E\u009F])[^${stringControls}]*${ST}`;
-var linuxPalette = String.raw`\u001B\](?:P[\dA-Fa-f]{7}|R)(?:\u0007|${ST})?`;
-var csi = String.raw`(?:\u001B\[|\u009B)[\u0030-\u003F]*[\u0020-\u002F]*[\u0040-\u007E]`;
-var escape2 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
-var pattern = `${linuxPalette}|${osc}|${controlString}|${csi}|${escape2}`;
-function ansiRegex({ onlyFirst = false } = {}) {
-  return new RegExp(pattern, onlyFirst ? void 0 : "g");
-}
-
-// node_modules/cliui/node_modules/strip-ansi/index.js
-var regex = ansiRegex();
-function stripAnsi(string) {
-  if (typeof string !== "string") {
-    throw new TypeError(`Expected a \`string\`, got \`${typeof string}\``);
-  }
-  if (!string.includes("\x1B") && !string.includes("\x9B")) {
-    return string;
-  }
-  return string.replace(regex, "");
-}
-
-// node_modules/get-east-asian-width/lookup-data.js
-var ambiguousMinimalCodePoint = 161;
-var ambiguousMaximumCodePoint = 1114109;
-var ambiguousRanges = [161, 161, 164, 164, 167, 168, 170, 170, 173, 174, 176, 180, 182, 186, 188, 191, 198, 198, 208, 208, 215, 216, 222, 225, 230, 230, 232, 234, 236, 237, 240, 240, 242, 243, 247, 250, 252, 252, 254, 254, 257, 257, 273, 273, 275, 275, 283, 283, 294, 295, 299, 299, 305, 307, 312, 312, 319, 322, 324, 324, 328, 331, 333, 333, 338, 339, 358, 359, 363, 363, 462, 462, 464, 464, 466, 466, 468, 468, 470, 470, 472, 472, 474, 474, 476, 476, 593, 593, 609, 609, 708, 708, 711, 711, 713, 715, 717, 717, 720, 720, 728, 731, 733, 733, 735, 735, 768, 879, 913, 929, 931, 937, 945, 961, 963, 969, 1025, 1025, 1040, 1103, 1105, 1105, 8208, 8208, 8211, 8214, 8216, 8217, 8220, 8221, 8224, 8226, 8228, 8231, 8240, 8240, 8242, 8243, 8245, 8245, 8251, 8251, 8254, 8254, 8308, 8308, 8319, 8319, 8321, 8324, 8364, 8364, 8451, 8451, 8453, 8453, 8457, 8457, 8467, 8467, 8470, 8470, 8481, 8482, 8486, 8486, 8491, 8491, 8531, 8532, 8539, 8542, 8544, 8555, 8560, 8569, 8585, 8585, 8592, 8601, 8632, 8633, 8658, 8658, 8660, 8660, 8679, 8679, 8704, 8704, 8706, 8707, 8711, 8712, 8715, 8715, 8719, 8719, 8721, 8721, 8725, 8725, 8730, 8730, 8733, 8736, 8739, 8739, 8741, 8741, 8743, 8748, 8750, 8750, 8756, 8759, 8764, 8765, 8776, 8776, 8780, 8780, 8786, 8786, 8800, 8801, 8804, 8807, 8810, 8811, 8814, 8815, 8834, 8835, 8838, 8839, 8853, 8853, 8857, 8857, 8869, 8869, 8895, 8895, 8978, 8978, 9312, 9449, 9451, 9547, 9552, 9587, 9600, 9615, 9618, 9621, 9632, 9633, 9635, 9641, 9650, 9651, 9654, 9655, 9660, 9661, 9664, 9665, 9670, 9672, 9675, 9675, 9678, 9681, 9698, 9701, 9711, 9711, 9733, 9734, 9737, 9737, 9742, 9743, 9756, 9756, 9758, 9758, 9792, 9792, 9794, 9794, 9824, 9825, 9827, 9829, 9831, 9834, 9836, 9837, 9839, 9839, 9886, 9887, 9919, 9919, 9926, 9933, 9935, 9939, 9941, 9953, 9955, 9955, 9960, 9961, 9963, 9969, 9972, 9972, 9974, 9977, 9979, 9980, 9982, 9983, 10045, 10045, 10102, 10111, 11094, 11097, 12872, 12879, 57344, 63743, 65024, 65039, 65533, 65533, 127232, 127242, 127248, 127277, 127280, 127337, 127344, 127373, 127375, 127376, 127387, 127404, 917760, 917999, 983040, 1048573, 1048576, 1114109];
-var fullwidthMinimalCodePoint = 12288;
-var fullwidthMaximumCodePoint = 65510;
-var fullwidthRanges = [12288, 12288, 65281, 65376, 65504, 65510];
-var wideMinimalCodePoint = 4352;
-var wideMaximumCodePoint = 262141;
-var wideRanges = [4352, 4447, 8986, 8987, 9001, 9002, 9193, 9196, 9200, 9200, 9203, 9203, 9725, 9726, 9748, 9749, 9776, 9783, 9800, 9811, 9855, 9855, 9866, 9871, 9875, 9875, 9889, 9889, 9898, 9899, 9917, 9918, 9924, 9925, 9934, 9934, 9940, 9940, 9962, 9962, 9970, 9971, 9973, 9973, 9978, 9978, 9981, 9981, 9989, 9989, 9994, 9995, 10024, 10024, 10060, 10060, 10062, 10062, 10067, 10069, 10071, 10071, 10133, 10135, 10160, 10160, 10175, 10175, 11035, 11036, 11088, 11088, 11093, 11093, 11904, 11929, 11931, 12019, 12032, 12245, 12272, 12287, 12289, 12350, 12353, 12438, 12441, 12543, 12549, 12591, 12593, 12686, 12688, 12773, 12783, 12830, 12832, 12871, 12880, 42124, 42128, 42182, 43360, 43388, 44032, 55203, 63744, 64255, 65040, 65049, 65072, 65106, 65108, 65126, 65128, 65131, 94176, 94180, 94192, 94198, 94208, 101594, 101631, 101664, 101760, 101874, 101888, 102801, 102816, 102866, 110576, 110579, 110581, 110587, 110589, 110590, 110592, 110888, 110898, 110898, 110928, 110930, 110933, 110933, 110948, 110952, 110960, 111355, 119552, 119638, 119648, 119670, 126980, 126980, 127183, 127183, 127374, 127374, 127377, 127386, 127406, 127406, 127488, 127490, 127504, 127547, 127552, 127560, 127568, 127569, 127584, 127589, 127744, 127776, 127789, 127797, 127799, 127868, 127870, 127891, 127904, 127946, 127951, 127955, 127968, 127984, 127988, 127988, 127992, 128062, 128064, 128064, 128066, 128252, 128255, 128317, 128331, 128334, 128336, 128359, 128378, 128378, 128405, 128406, 128420, 128420, 128507, 128591, 128640, 128709, 128716, 128716, 128720, 128722, 128725, 128729, 128732, 128735, 128747, 128748, 128756, 128764, 128986, 128986, 128992, 129003, 129008, 129008, 129292, 129338, 129340, 129349, 129351, 129535, 129648, 129660, 129664, 129734, 129736, 129736, 129740, 129757, 129759, 129771, 129775, 129786, 131072, 196605, 196608, 262141];
-
-// node_modules/get-east-asian-width/utilities.js
-var isInRange = (ranges, codePoint) => {
-  let low = 0;
-  let high = Math.floor(ranges.length / 2) - 1;
-  while (low <= high) {
-    const mid = Math.floor((low + high) / 2);
-    const i2 = mid * 2;
-    if (codePoint < ranges[i2]) {
-      high = mid - 1;
-    } else if (codePoint > ranges[i2 + 1]) {
-      low = mid + 1;
-    } else {
-      return true;
-    }
-  }
-  return false;
-};
-
-// node_modules/get-east-asian-width/lookup.js
-var commonCjkCodePoint = 19968;
-var [wideFastPathStart, wideFastPathEnd] = /* @__PURE__ */ findWideFastPathRange(wideRanges);
-function findWideFastPathRange(ranges) {
-  let fastPathStart = ranges[0];
-  let fastPathEnd = ranges[1];
-  for (let index = 0; index < ranges.length; index += 2) {
-    const start2 = ranges[index];
-    const end = ranges[index + 1];
-    if (commonCjkCodePoint >= start2 && commonCjkCodePoint <= end) {
-      return [start2, end];
-    }
-    if (end - start2 > fastPathEnd - fastPathStart) {
-      fastPathStart = start2;
-      fastPathEnd = end;
-    }
-  }
-  return [fastPathStart, fastPathEnd];
-}
-var isAmbiguous = (codePoint) => {
-  if (codePoint < ambiguousMinimalCodePoint || codePoint > ambiguousMaximumCodePoint) {
-    return false;
-  }
-  return isInRange(ambiguousRanges, codePoint);
-};
-var isFullwidth = (codePoint) => {
-  if (codePoint < fullwidthMinimalCodePoint || codePoint > fullwidthMaximumCodePoint) {
-    return false;
-  }
-  return isInRange(fullwidthRanges, codePoint);
-};
-var isWide = (codePoint) => {
-  if (codePoint >= wideFastPathStart && codePoint <= wideFastPathEnd) {
-    return true;
-  }
-  if (codePoint < wideMinimalCodePoint || codePoint > wideMaximumCodePoint) {
-    return false;
-  }
-  return isInRange(wideRanges, codePoint);
-};
-
-// node_modules/get-east-asian-width/index.js
-function validate(codePoint) {
-  if (!Number.isSafeInteger(codePoint)) {
-    throw new TypeError(`Expected a code point, got \`${typeof codePoint}\`.`);
-  }
-}
-function eastAsianWidth(codePoint, { ambiguousAsWide = false } = {}) {
-  validate(codePoint);
-  if (isFullwidth(codePoint) || isWide(codePoint) || ambiguousAsWide && isAmbiguous(codePoint)) {
-    return 2;
-  }
-  return 1;
-}
-
-// node_modules/cliui/node_modules/string-width/index.js
-var import_emoji_regex = __toESM(require_emoji_regex(), 1);
-var segmenter = new Intl.Segmenter();
-var defaultIgnorableCodePointRegex = new RegExp("^\\p{Default_Ignorable_Code_Point}$", "u");
-function stringWidth(string, options = {}) {
-  if (typeof string !== "string" || string.length === 0) {
-    return 0;
-  }
-  const {
-    ambiguousIsNarrow = true,
-    countAnsiEscapeCodes = false
-  } = options;
-  if (!countAnsiEscapeCodes) {
-    string = stripAnsi(string);
-  }
-  if (string.length === 0) {
-    return 0;
-  }
-  let width = 0;
-  const eastAsianWidthOptions = { ambiguousAsWide: !ambiguousIsNarrow };
-  for (const { segment: character } of segmenter.segment(string)) {
-    const codePoint = character.codePointAt(0);
-    if (codePoint <= 31 || codePoint >= 127 && codePoint <= 159) {
-      continue;
-    }
-    if (codePoint >= 8203 && codePoint <= 8207 || codePoint === 65279) {
-      continue;
-    }
-    if (codePoint >= 768 && codePoint <= 879 || codePoint >= 6832 && codePoint <= 6911 || codePoint >= 7616 && codePoint <= 7679 || codePoint >= 8400 && codePoint <= 8447 || codePoint >= 65056 && codePoint <= 65071) {
-      continue;
-    }
-    if (codePoint >= 55296 && codePoint <= 57343) {
-      continue;
-    }
-    if (codePoint >= 65024 && codePoint <= 65039) {
-      continue;
-    }
-    if (defaultIgnorableCodePointRegex.test(character)) {
-      continue;
-    }
-    if ((0, import_emoji_regex.default)().test(character)) {
-      width += 2;
-      continue;
-    }
-    width += eastAsianWidth(codePoint, eastAsianWidthOptions);
-  }
-  return width;
-}
-
-// node_modules/wrap-ansi/node_modules/ansi-regex/index.js
 var ST2 = String.raw`(?:\u001B\u005C|\u009C)`;
 var stringControls2 = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
 var osc2 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls2}]*(?:\u0007|${ST2})`;
@@ -53560,7 +53874,7 @@ function ansiRegex2({ onlyFirst = false } = {}) {
   return new RegExp(pattern2, onlyFirst ? void 0 : "g");
 }
 
-// node_modules/wrap-ansi/node_modules/strip-ansi/index.js
+// node_modules/cliui/node_modules/strip-ansi/index.js
 var regex2 = ansiRegex2();
 function stripAnsi2(string) {
   if (typeof string !== "string") {
@@ -53572,53 +53886,29 @@ function stripAnsi2(string) {
   return string.replace(regex2, "");
 }
 
-// node_modules/wrap-ansi/node_modules/string-width/index.js
-var import_emoji_regex2 = __toESM(require_emoji_regex2(), 1);
-var segmenter2 = new Intl.Segmenter();
-var defaultIgnorableCodePointRegex2 = new RegExp("^\\p{Default_Ignorable_Code_Point}$", "u");
-function stringWidth2(string, options = {}) {
-  if (typeof string !== "string" || string.length === 0) {
-    return 0;
+// node_modules/wrap-ansi/node_modules/ansi-regex/index.js
+var ST3 = String.raw`(?:\u001B\u005C|\u009C)`;
+var stringControls3 = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
+var osc3 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls3}]*(?:\u0007|${ST3})`;
+var controlString3 = String.raw`(?:\u001B[PX^_k]|[\u0090\u0098\u009E\u009F])[^${stringControls3}]*${ST3}`;
+var linuxPalette3 = String.raw`\u001B\](?:P[\dA-Fa-f]{7}|R)(?:\u0007|${ST3})?`;
+var csi3 = String.raw`(?:\u001B\[|\u009B)[\u0030-\u003F]*[\u0020-\u002F]*[\u0040-\u007E]`;
+var escape4 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
+var pattern3 = `${linuxPalette3}|${osc3}|${controlString3}|${csi3}|${escape4}`;
+function ansiRegex3({ onlyFirst = false } = {}) {
+  return new RegExp(pattern3, onlyFirst ? void 0 : "g");
+}
+
+// node_modules/wrap-ansi/node_modules/strip-ansi/index.js
+var regex3 = ansiRegex3();
+function stripAnsi3(string) {
+  if (typeof string !== "string") {
+    throw new TypeError(`Expected a \`string\`, got \`${typeof string}\``);
   }
-  const {
-    ambiguousIsNarrow = true,
-    countAnsiEscapeCodes = false
-  } = options;
-  if (!countAnsiEscapeCodes) {
-    string = stripAnsi2(string);
+  if (!string.includes("\x1B") && !string.includes("\x9B")) {
+    return string;
   }
-  if (string.length === 0) {
-    return 0;
-  }
-  let width = 0;
-  const eastAsianWidthOptions = { ambiguousAsWide: !ambiguousIsNarrow };
-  for (const { segment: character } of segmenter2.segment(string)) {
-    const codePoint = character.codePointAt(0);
-    if (codePoint <= 31 || codePoint >= 127 && codePoint <= 159) {
-      continue;
-    }
-    if (codePoint >= 8203 && codePoint <= 8207 || codePoint === 65279) {
-      continue;
-    }
-    if (codePoint >= 768 && codePoint <= 879 || codePoint >= 6832 && codePoint <= 6911 || codePoint >= 7616 && codePoint <= 7679 || codePoint >= 8400 && codePoint <= 8447 || codePoint >= 65056 && codePoint <= 65071) {
-      continue;
-    }
-    if (codePoint >= 55296 && codePoint <= 57343) {
-      continue;
-    }
-    if (codePoint >= 65024 && codePoint <= 65039) {
-      continue;
-    }
-    if (defaultIgnorableCodePointRegex2.test(character)) {
-      continue;
-    }
-    if ((0, import_emoji_regex2.default)().test(character)) {
-      width += 2;
-      continue;
-    }
-    width += eastAsianWidth(codePoint, eastAsianWidthOptions);
-  }
-  return width;
+  return string.replace(regex3, "");
 }
 
 // node_modules/ansi-styles/index.js
@@ -53825,7 +54115,7 @@ var wrapWord = (rows, word, columns) => {
   const characters = [...word];
   let isInsideEscape = false;
   let isInsideLinkEscape = false;
-  let visible = stringWidth2(stripAnsi2(rows.at(-1)));
+  let visible = stringWidth2(stripAnsi3(rows.at(-1)));
   for (const [index, character] of characters.entries()) {
     const characterLength = stringWidth2(character);
     if (visible + characterLength <= columns) {
@@ -53965,36 +54255,36 @@ function wrapAnsi(string, columns, options) {
 // node_modules/cliui/index.mjs
 function ui(opts) {
   return cliui(opts, {
-    stringWidth,
-    stripAnsi,
+    stringWidth: stringWidth2,
+    stripAnsi: stripAnsi2,
     wrap: wrapAnsi
   });
 }
 
 // node_modules/escalade/sync/index.mjs
-import { dirname, resolve } from "path";
-import { readdirSync, statSync } from "fs";
+var import_path = __toESM(require_path(), 1);
+var import_fs = __toESM(require_fs(), 1);
 function sync_default(start2, callback) {
-  let dir = resolve(".", start2);
-  let tmp, stats = statSync(dir);
+  let dir = (0, import_path.resolve)(".", start2);
+  let tmp, stats = (0, import_fs.statSync)(dir);
   if (!stats.isDirectory()) {
-    dir = dirname(dir);
+    dir = (0, import_path.dirname)(dir);
   }
   while (true) {
-    tmp = callback(dir, readdirSync(dir));
-    if (tmp) return resolve(dir, tmp);
-    dir = dirname(tmp = dir);
+    tmp = callback(dir, (0, import_fs.readdirSync)(dir));
+    if (tmp) return (0, import_path.resolve)(dir, tmp);
+    dir = (0, import_path.dirname)(tmp = dir);
     if (tmp === dir) break;
   }
 }
 
 // node_modules/yargs/lib/platform-shims/esm.mjs
-import { inspect } from "util";
-import { fileURLToPath } from "url";
+var import_util3 = __toESM(require_util(), 1);
+var import_url = __toESM(require_url(), 1);
 
 // node_modules/yargs-parser/build/lib/index.js
-import { format } from "util";
-import { normalize, resolve as resolve2 } from "path";
+var import_util = __toESM(require_util(), 1);
+var import_path2 = __toESM(require_path(), 1);
 
 // node_modules/yargs-parser/build/lib/string-utils.js
 function camelCase(str) {
@@ -54932,8 +55222,8 @@ function stripQuotes(val) {
 }
 
 // node_modules/yargs-parser/build/lib/index.js
-import { readFileSync } from "fs";
-import { createRequire } from "node:module";
+var import_fs2 = __toESM(require_fs(), 1);
+var import_node_module = __toESM(require_module(), 1);
 var _a;
 var _b;
 var _c;
@@ -54946,20 +55236,20 @@ if (nodeVersion) {
   }
 }
 var env = process ? process.env : {};
-var require2 = createRequire ? createRequire(import.meta.url) : void 0;
+var require2 = import_node_module.createRequire ? (0, import_node_module.createRequire)(import.meta.url) : void 0;
 var parser = new YargsParser({
   cwd: process.cwd,
   env: () => {
     return env;
   },
-  format,
-  normalize,
-  resolve: resolve2,
+  format: import_util.format,
+  normalize: import_path2.normalize,
+  resolve: import_path2.resolve,
   require: (path6) => {
     if (typeof require2 !== "undefined") {
       return require2(path6);
     } else if (path6.match(/\.json$/)) {
-      return JSON.parse(readFileSync(path6, "utf8"));
+      return JSON.parse((0, import_fs2.readFileSync)(path6, "utf8"));
     } else {
       throw Error("only .json config files are supported in ESM");
     }
@@ -54978,7 +55268,7 @@ yargsParser.looksLikeNumber = looksLikeNumber;
 var lib_default = yargsParser;
 
 // node_modules/yargs/lib/platform-shims/esm.mjs
-import { basename, dirname as dirname2, extname, relative, resolve as resolve4, join } from "path";
+var import_path4 = __toESM(require_path(), 1);
 
 // node_modules/yargs/build/lib/utils/process-argv.js
 function getProcessArgvBinIndex() {
@@ -54999,168 +55289,20 @@ function getProcessArgvBin() {
   return process.argv[getProcessArgvBinIndex()];
 }
 
-// node_modules/yargs/node_modules/ansi-regex/index.js
-var ST3 = String.raw`(?:\u001B\u005C|\u009C)`;
-var stringControls3 = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
-var osc3 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls3}]*(?:\u0007|${ST3})`;
-var controlString3 = String.raw`(?:\u001B[PX^_k]|[\u0090\u0098\u009E\u009F])[^${stringControls3}]*${ST3}`;
-var linuxPalette3 = String.raw`\u001B\](?:P[\dA-Fa-f]{7}|R)(?:\u0007|${ST3})?`;
-var csi3 = String.raw`(?:\u001B\[|\u009B)[\u0030-\u003F]*[\u0020-\u002F]*[\u0040-\u007E]`;
-var escape4 = String.raw`\u001B(?:[\u0020-\u002F]+[\u0030-\u007E]|[\dA-PR-TZcf-oq-uy=><~|}])`;
-var pattern3 = `${linuxPalette3}|${osc3}|${controlString3}|${csi3}|${escape4}`;
-function ansiRegex3({ onlyFirst = false } = {}) {
-  return new RegExp(pattern3, onlyFirst ? void 0 : "g");
-}
-
-// node_modules/yargs/node_modules/strip-ansi/index.js
-var regex3 = ansiRegex3();
-function stripAnsi3(string) {
-  if (typeof string !== "string") {
-    throw new TypeError(`Expected a \`string\`, got \`${typeof string}\``);
-  }
-  if (!string.includes("\x1B") && !string.includes("\x9B")) {
-    return string;
-  }
-  return string.replace(regex3, "");
-}
-
-// node_modules/yargs/node_modules/string-width/index.js
-var segmenter3 = new Intl.Segmenter();
-var visibleCharacterRegex = new RegExp("[^\\p{Default_Ignorable_Code_Point}\\p{Control}\\p{Format}\\p{Nonspacing_Mark}\\p{Enclosing_Mark}\\p{Surrogate}]", "v");
-var spacingMarkRegex = new RegExp("\\p{Spacing_Mark}", "v");
-var rgiEmojiRegex = new RegExp("^\\p{RGI_Emoji}$", "v");
-var unqualifiedKeycapRegex = /^[\d#*]\u20E3$/;
-var extendedPictographicRegex = new RegExp("\\p{Extended_Pictographic}", "gu");
-function isDoubleWidthNonRgiEmojiSequence(segment) {
-  if (segment.length > 50) {
-    return false;
-  }
-  if (unqualifiedKeycapRegex.test(segment)) {
-    return true;
-  }
-  if (segment.includes("\u200D")) {
-    const pictographics = segment.match(extendedPictographicRegex);
-    return pictographics !== null && pictographics.length >= 2;
-  }
-  return false;
-}
-function baseVisible(segment) {
-  const index = segment.search(visibleCharacterRegex);
-  return index === -1 ? void 0 : segment.slice(index);
-}
-function isHangulLeadingJamo(codePoint) {
-  return codePoint >= 4352 && codePoint <= 4447 || codePoint >= 43360 && codePoint <= 43388;
-}
-function isHangulVowelJamo(codePoint) {
-  return codePoint >= 4448 && codePoint <= 4519 || codePoint >= 55216 && codePoint <= 55238;
-}
-function isHangulTrailingJamo(codePoint) {
-  return codePoint >= 4520 && codePoint <= 4607 || codePoint >= 55243 && codePoint <= 55291;
-}
-function isHangulJamo(codePoint) {
-  return isHangulLeadingJamo(codePoint) || isHangulVowelJamo(codePoint) || isHangulTrailingJamo(codePoint);
-}
-function hangulClusterWidth(visibleSegment, eastAsianWidthOptions) {
-  const codePoints = [];
-  for (const character of visibleSegment) {
-    if (!visibleCharacterRegex.test(character)) {
-      continue;
-    }
-    codePoints.push(character.codePointAt(0));
-  }
-  if (codePoints.length === 0) {
-    return void 0;
-  }
-  let width = 0;
-  for (let index = 0; index < codePoints.length; index++) {
-    const codePoint = codePoints[index];
-    if (!isHangulJamo(codePoint)) {
-      if (width === 0) {
-        return void 0;
-      }
-      for (let remaining = index; remaining < codePoints.length; remaining++) {
-        width += eastAsianWidth(codePoints[remaining], eastAsianWidthOptions);
-      }
-      return width;
-    }
-    if (isHangulLeadingJamo(codePoint) && isHangulVowelJamo(codePoints[index + 1])) {
-      width += 2;
-      index += isHangulTrailingJamo(codePoints[index + 2]) ? 2 : 1;
-      continue;
-    }
-    width += eastAsianWidth(codePoint, eastAsianWidthOptions);
-  }
-  return width;
-}
-function trailingWidth(visibleSegment, eastAsianWidthOptions) {
-  let extra = 0;
-  let first = true;
-  for (const character of visibleSegment) {
-    if (first) {
-      first = false;
-      continue;
-    }
-    if (spacingMarkRegex.test(character) || character >= "\uFF00" && character <= "\uFFEF") {
-      extra += eastAsianWidth(character.codePointAt(0), eastAsianWidthOptions);
-    }
-  }
-  return extra;
-}
-function stringWidth3(input, options = {}) {
-  if (typeof input !== "string" || input.length === 0) {
-    return 0;
-  }
-  const {
-    ambiguousIsNarrow = true,
-    countAnsiEscapeCodes = false
-  } = options;
-  let string = input;
-  if (!countAnsiEscapeCodes && (string.includes("\x1B") || string.includes("\x9B"))) {
-    string = stripAnsi3(string);
-  }
-  if (string.length === 0) {
-    return 0;
-  }
-  if (/^[\u0020-\u007E]*$/.test(string)) {
-    return string.length;
-  }
-  let width = 0;
-  const eastAsianWidthOptions = { ambiguousAsWide: !ambiguousIsNarrow };
-  for (const { segment } of segmenter3.segment(string)) {
-    const visibleSegment = baseVisible(segment);
-    if (visibleSegment === void 0) {
-      continue;
-    }
-    if (rgiEmojiRegex.test(segment) || isDoubleWidthNonRgiEmojiSequence(segment)) {
-      width += 2;
-      continue;
-    }
-    const hangulWidth = hangulClusterWidth(visibleSegment, eastAsianWidthOptions);
-    if (hangulWidth !== void 0) {
-      width += hangulWidth;
-      continue;
-    }
-    const codePoint = visibleSegment.codePointAt(0);
-    width += eastAsianWidth(codePoint, eastAsianWidthOptions);
-    width += trailingWidth(visibleSegment, eastAsianWidthOptions);
-  }
-  return width;
-}
-
 // node_modules/y18n/build/lib/platform-shims/node.js
-import { readFileSync as readFileSync2, statSync as statSync2, writeFile } from "fs";
-import { format as format2 } from "util";
-import { resolve as resolve3 } from "path";
+var import_fs3 = __toESM(require_fs(), 1);
+var import_util2 = __toESM(require_util(), 1);
+var import_path3 = __toESM(require_path(), 1);
 var node_default = {
   fs: {
-    readFileSync: readFileSync2,
-    writeFile
+    readFileSync: import_fs3.readFileSync,
+    writeFile: import_fs3.writeFile
   },
-  format: format2,
-  resolve: resolve3,
+  format: import_util2.format,
+  resolve: import_path3.resolve,
   exists: (file) => {
     try {
-      return statSync2(file).isFile();
+      return (0, import_fs3.statSync)(file).isFile();
     } catch (err) {
       return false;
     }
@@ -55335,33 +55477,33 @@ var y18n2 = (opts) => {
 var y18n_default = y18n2;
 
 // node_modules/yargs/lib/platform-shims/esm.mjs
+var import_node_module2 = __toESM(require_module(), 1);
 var import_get_caller_file = __toESM(require_get_caller_file(), 1);
-import { createRequire as createRequire2 } from "node:module";
-import { readFileSync as readFileSync3, readdirSync as readdirSync2 } from "node:fs";
-var __dirname = fileURLToPath(import.meta.url);
+var import_node_fs = __toESM(require_fs(), 1);
+var __dirname = (0, import_url.fileURLToPath)(import.meta.url);
 var mainFilename = __dirname.substring(0, __dirname.lastIndexOf("node_modules"));
-var require3 = createRequire2(import.meta.url);
+var require3 = (0, import_node_module2.createRequire)(import.meta.url);
 var esm_default = {
   assert: {
-    notStrictEqual,
-    strictEqual
+    notStrictEqual: import_assert.notStrictEqual,
+    strictEqual: import_assert.strictEqual
   },
   cliui: ui,
   findUp: sync_default,
   getEnv: (key3) => {
     return process.env[key3];
   },
-  inspect,
+  inspect: import_util3.inspect,
   getProcessArgvBin,
   mainFilename: mainFilename || process.cwd(),
   Parser: lib_default,
   path: {
-    basename,
-    dirname: dirname2,
-    extname,
-    relative,
-    resolve: resolve4,
-    join
+    basename: import_path4.basename,
+    dirname: import_path4.dirname,
+    extname: import_path4.extname,
+    relative: import_path4.relative,
+    resolve: import_path4.resolve,
+    join: import_path4.join
   },
   process: {
     argv: () => process.argv,
@@ -55374,16 +55516,16 @@ var esm_default = {
     nextTick: process.nextTick,
     stdColumns: typeof process.stdout.columns !== "undefined" ? process.stdout.columns : null
   },
-  readFileSync: readFileSync3,
-  readdirSync: readdirSync2,
+  readFileSync: import_node_fs.readFileSync,
+  readdirSync: import_node_fs.readdirSync,
   require: require3,
   getCallerFile: () => {
     const callerFile = (0, import_get_caller_file.default)(3);
-    return callerFile.match(/^file:\/\//) ? fileURLToPath(callerFile) : callerFile;
+    return callerFile.match(/^file:\/\//) ? (0, import_url.fileURLToPath)(callerFile) : callerFile;
   },
-  stringWidth: stringWidth3,
+  stringWidth: stringWidth2,
   y18n: y18n_default({
-    directory: resolve4(__dirname, "../../../locales"),
+    directory: (0, import_path4.resolve)(__dirname, "../../../locales"),
     updateFiles: false
   })
 };
@@ -58759,12 +58901,18 @@ async function loadCommands(word) {
 
 // tools/src/cli.ts
 var VERSION = "0.1.0";
+function skipHelpCache(parser2) {
+  const usage2 = parser2.getInternalMethods?.().getUsageInstance?.();
+  if (usage2 && typeof usage2.cacheHelpMessage === "function") usage2.cacheHelpMessage = () => {
+  };
+}
 async function main(argv) {
   const verbose = argv.includes("--verbose");
   const wantsHelp = argv.includes("--help") || argv.includes("-h") || argv.length === 0;
   const parser2 = yargs_default(argv).scriptName("container-registry").usage("$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.").option("verbose", { type: "boolean", default: false, describe: "Print details with errors" }).strict().demandCommand(1, "Name a command; see --help.").recommendCommands().version(VERSION).help().wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null).fail((msg, err) => {
     throw err ?? new CliError("usage", msg, { exitCode: 2 });
   });
+  if (!wantsHelp) skipHelpCache(parser2);
   const word = wantsHelp ? void 0 : argv.find((a2) => !a2.startsWith("-"));
   for (const command2 of await loadCommands(word)) parser2.command(command2);
   try {

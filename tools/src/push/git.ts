@@ -1,8 +1,9 @@
 // Git facts for the sha/git and branch strategies, read from TOPDIR (else the current folder).
 // OCI_IMAGE_REVISION / OCI_IMAGE_BRANCH override them, as they do for the OCI labels.
-import { execa } from 'execa';
 
 async function git(dir: string, args: string[]): Promise<string | undefined> {
+  // Loaded here, not at the top: most pushes use no git strategy, and execa costs ~10 ms to load.
+  const { execa } = await import('execa');
   const r = await execa('git', ['-C', dir, ...args], { reject: false, timeout: 10_000 });
   return r.exitCode === 0 ? String(r.stdout).trim() || undefined : undefined;
 }
