@@ -1009,10 +1009,106 @@ var require_promises2 = __commonJS({
   }
 });
 
+// lazy-builtin:stream
+var require_stream = __commonJS({
+  "lazy-builtin:stream"(exports, module) {
+    module.exports = __require("node:stream");
+  }
+});
+
+// tools/src/storage/append-writer.ts
+async function writeAll(handle, buffers) {
+  let rest = buffers;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten === 0) throw new Error("the file takes no more data");
+    let n2 = bytesWritten;
+    let i2 = 0;
+    while (i2 < rest.length && n2 >= rest[i2].length) {
+      n2 -= rest[i2].length;
+      i2++;
+    }
+    rest = rest.slice(i2);
+    if (n2 > 0) rest[0] = rest[0].subarray(n2);
+  }
+}
+var import_node_stream, import_promises2, BATCH, FLUSH_EVERY, AppendWriter;
+var init_append_writer = __esm({
+  "tools/src/storage/append-writer.ts"() {
+    "use strict";
+    import_node_stream = __toESM(require_stream(), 1);
+    import_promises2 = __toESM(require_promises(), 1);
+    BATCH = 1024 * 1024;
+    FLUSH_EVERY = 32 * 1024 * 1024;
+    AppendWriter = class _AppendWriter extends import_node_stream.Writable {
+      constructor(handle) {
+        super({ highWaterMark: BATCH, decodeStrings: true });
+        this.handle = handle;
+      }
+      handle;
+      batch = [];
+      batched = 0;
+      sinceFlush = 0;
+      writing;
+      flushing;
+      closing;
+      /** open starts appending to `path`, which must exist. */
+      static async open(path6) {
+        return new _AppendWriter(await (0, import_promises2.open)(path6, "a"));
+      }
+      _write(chunk, _encoding, callback) {
+        this.batch.push(chunk);
+        this.batched += chunk.length;
+        if (this.batched < BATCH) {
+          callback();
+          return;
+        }
+        this.writeBatch().then(() => callback(), callback);
+      }
+      _final(callback) {
+        this.writeBatch().then(() => callback(), callback);
+      }
+      /** close waits for any write or flush in flight and closes the file; safe to call more than once. */
+      close() {
+        this.closing ??= (async () => {
+          await this.writing?.catch(() => {
+          });
+          await this.flushing;
+          await this.handle.close();
+        })();
+        return this.closing;
+      }
+      writeBatch() {
+        const buffers = this.batch;
+        const bytes = this.batched;
+        this.batch = [];
+        this.batched = 0;
+        if (bytes === 0) return Promise.resolve();
+        this.writing = writeAll(this.handle, buffers).then(() => {
+          this.writing = void 0;
+          this.sinceFlush += bytes;
+          if (this.sinceFlush >= FLUSH_EVERY && !this.flushing) {
+            this.sinceFlush = 0;
+            this.flushing = this.handle.datasync().then(
+              () => {
+                this.flushing = void 0;
+              },
+              () => {
+                this.flushing = void 0;
+              }
+            );
+          }
+        });
+        return this.writing;
+      }
+    };
+  }
+});
+
 // tools/src/storage/uploads.ts
 async function hashFile(path6, algorithm) {
   const hasher = newHasher(algorithm);
-  await (0, import_promises3.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source) {
+  await (0, import_promises4.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source) {
     for await (const chunk of source) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest("hex") };
@@ -1023,49 +1119,19 @@ function key(repo, id) {
 function clip2(text) {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
-var import_node_fs3, import_promises2, import_node_crypto3, import_promises3, UPLOAD_ID, FLUSH_EVERY, BackgroundFlush, UploadStore;
+var import_node_fs3, import_promises3, import_node_crypto3, import_promises4, UPLOAD_ID, UploadStore;
 var init_uploads = __esm({
   "tools/src/storage/uploads.ts"() {
     "use strict";
     import_node_fs3 = __toESM(require_fs(), 1);
-    import_promises2 = __toESM(require_promises(), 1);
+    import_promises3 = __toESM(require_promises(), 1);
     import_node_crypto3 = __toESM(require_crypto(), 1);
-    import_promises3 = __toESM(require_promises2(), 1);
+    import_promises4 = __toESM(require_promises2(), 1);
     init_driver();
+    init_append_writer();
     init_digest();
     init_errors2();
     UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-    FLUSH_EVERY = 32 * 1024 * 1024;
-    BackgroundFlush = class {
-      constructor(path6) {
-        this.path = path6;
-      }
-      path;
-      pending = 0;
-      handle;
-      inFlight;
-      wrote(bytes) {
-        this.pending += bytes;
-        if (this.pending < FLUSH_EVERY || this.inFlight) return;
-        this.pending = 0;
-        this.inFlight = this.flush().finally(() => {
-          this.inFlight = void 0;
-        });
-      }
-      /** close waits for the flush in flight and lets the descriptor go. */
-      async close() {
-        await this.inFlight;
-        await this.handle?.close();
-        this.handle = void 0;
-      }
-      async flush() {
-        try {
-          this.handle ??= await (0, import_promises2.open)(this.path, "r");
-          await this.handle.datasync();
-        } catch {
-        }
-      }
-    };
     UploadStore = class {
       constructor(paths, driver3, blobs) {
         this.paths = paths;
@@ -1080,8 +1146,8 @@ var init_uploads = __esm({
       async create(repo) {
         const id = (0, import_node_crypto3.randomUUID)();
         await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-        await (0, import_promises2.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
-        await (0, import_promises2.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
+        await (0, import_promises3.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+        await (0, import_promises3.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
         this.sessions.set(key(repo, id), { hasher: newHasher("sha256"), hashed: 0, queue: Promise.resolve() });
         return { id, size: 0 };
       }
@@ -1112,7 +1178,7 @@ var init_uploads = __esm({
           if (await this.blobs.size(expected) === size) {
             await this.remove(repo, id);
           } else {
-            const handle = await (0, import_promises2.open)(dataPath, "r+");
+            const handle = await (0, import_promises3.open)(dataPath, "r+");
             try {
               await handle.sync();
             } finally {
@@ -1143,20 +1209,18 @@ var init_uploads = __esm({
         if (session.hashed !== size) session.hasher = void 0;
         const hasher = session.hasher;
         let written = 0;
-        const dataPath = this.paths.uploadData(repo, id);
-        const flusher = new BackgroundFlush(dataPath);
+        const out = await AppendWriter.open(this.paths.uploadData(repo, id));
         try {
           body.on("data", (chunk) => {
             hasher?.update(chunk);
             written += chunk.length;
-            flusher.wrote(chunk.length);
           });
-          await (0, import_promises3.pipeline)(body, (0, import_node_fs3.createWriteStream)(dataPath, { flags: "a", highWaterMark: 4 * 1024 * 1024 }));
+          await (0, import_promises4.pipeline)(body, out);
         } catch (err) {
           session.hasher = void 0;
           throw err;
         } finally {
-          await flusher.close();
+          await out.close();
         }
         if (range && written !== range.end - range.start + 1) {
           session.hasher = void 0;
@@ -1817,7 +1881,7 @@ async function getBlob(ctx, name, digestText) {
     }
   };
   try {
-    await (0, import_promises4.pipeline)(stream, countLast, res);
+    await (0, import_promises5.pipeline)(stream, countLast, res);
   } catch {
     stream.destroy();
     res.destroy();
@@ -1828,11 +1892,11 @@ async function deleteBlob(ctx, name, digestText) {
   if (!await ctx.store.blobs.unlink(name, d)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
   sendEmpty(ctx.res, 202, { "Docker-Content-Digest": formatDigest(d) });
 }
-var import_promises4;
+var import_promises5;
 var init_blobs2 = __esm({
   "tools/src/registry/blobs.ts"() {
     "use strict";
-    import_promises4 = __toESM(require_promises2(), 1);
+    import_promises5 = __toESM(require_promises2(), 1);
     init_errors2();
     init_digest();
     init_respond();
@@ -2279,7 +2343,7 @@ var init_dispatch = __esm({
 // tools/src/storage/stats.ts
 async function list(dir) {
   try {
-    return await (0, import_promises5.readdir)(dir);
+    return await (0, import_promises6.readdir)(dir);
   } catch {
     return [];
   }
@@ -2292,7 +2356,7 @@ async function walkStats(store) {
     for (const prefix of await list((0, import_node_path5.join)(blobsRoot, alg))) {
       for (const hex of await list((0, import_node_path5.join)(blobsRoot, alg, prefix))) {
         try {
-          bytes += (await (0, import_promises5.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
+          bytes += (await (0, import_promises6.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
           blobs++;
         } catch {
         }
@@ -2308,11 +2372,11 @@ async function walkStats(store) {
   }
   return { blobs, bytes, repositories: repos.length, tags: tags2, uploads, at: Date.now() };
 }
-var import_promises5, import_node_path5, StatsCache;
+var import_promises6, import_node_path5, StatsCache;
 var init_stats = __esm({
   "tools/src/storage/stats.ts"() {
     "use strict";
-    import_promises5 = __toESM(require_promises(), 1);
+    import_promises6 = __toESM(require_promises(), 1);
     import_node_path5 = __toESM(require_path(), 1);
     StatsCache = class {
       constructor(store, maxAgeMs = 15e3) {
@@ -7345,7 +7409,7 @@ function gcStatsPath(storageDir) {
 }
 async function readGcStats(storageDir) {
   try {
-    const v = JSON.parse(await (0, import_promises6.readFile)(gcStatsPath(storageDir), "utf8"));
+    const v = JSON.parse(await (0, import_promises7.readFile)(gcStatsPath(storageDir), "utf8"));
     return {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
@@ -7369,11 +7433,11 @@ async function recordGcRun(driver3, storageDir, report2, now = /* @__PURE__ */ n
 `);
   return after;
 }
-var import_promises6;
+var import_promises7;
 var init_gc_stats = __esm({
   "tools/src/storage/gc-stats.ts"() {
     "use strict";
-    import_promises6 = __toESM(require_promises(), 1);
+    import_promises7 = __toESM(require_promises(), 1);
     init_paths();
   }
 });
@@ -8553,7 +8617,7 @@ async function loadNotifications(storageDir, env3 = process.env) {
   const file = new StoragePaths(storageDir).serverConfig();
   let text;
   try {
-    text = await (0, import_promises7.readFile)(file, "utf8");
+    text = await (0, import_promises8.readFile)(file, "utf8");
   } catch (err) {
     if (err.code !== "ENOENT") throw new ConfigError(`${file}: ${err.message}`);
   }
@@ -8577,12 +8641,12 @@ function sleep(ms, signal) {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
-var import_promises7, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
+var import_promises8, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
 var init_webhooks = __esm({
   "tools/src/registry/webhooks.ts"() {
     "use strict";
     init_dist();
-    import_promises7 = __toESM(require_promises(), 1);
+    import_promises8 = __toESM(require_promises(), 1);
     init_paths();
     EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
     CONFIG_FILE = "config.toml";
@@ -8697,24 +8761,24 @@ var init_webhooks = __esm({
 async function storageWritable(dir) {
   const probe2 = (0, import_node_path6.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
   try {
-    const handle = await (0, import_promises8.open)(probe2, "wx", 384);
+    const handle = await (0, import_promises9.open)(probe2, "wx", 384);
     try {
       await handle.writeFile("ok");
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await (0, import_promises8.unlink)(probe2);
+    await (0, import_promises9.unlink)(probe2);
     return { name: "storage-writable", ok: true, detail: dir };
   } catch (err) {
-    await (0, import_promises8.unlink)(probe2).catch(() => {
+    await (0, import_promises9.unlink)(probe2).catch(() => {
     });
     return { name: "storage-writable", ok: false, detail: `${dir}: ${err.code ?? err.message}` };
   }
 }
 async function freeDisk(dir, min) {
   try {
-    const st = await (0, import_promises8.statfs)(dir);
+    const st = await (0, import_promises9.statfs)(dir);
     const free = st.bavail * st.bsize;
     const mib = (n2) => `${Math.floor(n2 / 1024 / 1024)} MiB`;
     return { name: "disk-free", ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
@@ -8724,7 +8788,7 @@ async function freeDisk(dir, min) {
 }
 async function certificate(file) {
   try {
-    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises8.readFile)(file));
+    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises9.readFile)(file));
     const days2 = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
     const notYet = Date.parse(cert.validFrom) > Date.now();
     const ok = days2 >= 0 && !notYet;
@@ -8735,7 +8799,7 @@ async function certificate(file) {
 }
 async function readable(name, file) {
   try {
-    await (0, import_promises8.access)(file, import_promises8.constants.R_OK);
+    await (0, import_promises9.access)(file, import_promises9.constants.R_OK);
     return { name, ok: true, detail: file };
   } catch (err) {
     return { name, ok: false, detail: `${file}: ${err.code ?? err.message}` };
@@ -8750,12 +8814,12 @@ async function checkReadiness(o2) {
   ]);
   return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
 }
-var import_node_crypto5, import_promises8, import_node_path6, DEFAULT_MIN_FREE_BYTES;
+var import_node_crypto5, import_promises9, import_node_path6, DEFAULT_MIN_FREE_BYTES;
 var init_health = __esm({
   "tools/src/registry/health.ts"() {
     "use strict";
     import_node_crypto5 = __toESM(require_crypto(), 1);
-    import_promises8 = __toESM(require_promises(), 1);
+    import_promises9 = __toESM(require_promises(), 1);
     import_node_path6 = __toESM(require_path(), 1);
     DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
   }
@@ -16299,7 +16363,7 @@ async function writePidFile(path6, rec) {
 async function readPidFile(path6) {
   let text;
   try {
-    text = await (0, import_promises9.readFile)(path6, "utf8");
+    text = await (0, import_promises10.readFile)(path6, "utf8");
   } catch {
     return void 0;
   }
@@ -16315,11 +16379,11 @@ async function removePidFileIfOurs(path6, pid) {
   const rec = await readPidFile(path6);
   if (rec && rec.pid === pid) await new FsDriver().deleteIfExists(path6);
 }
-var import_promises9, import_node_fs5;
+var import_promises10, import_node_fs5;
 var init_pidfile = __esm({
   "tools/src/registry/pidfile.ts"() {
     "use strict";
-    import_promises9 = __toESM(require_promises(), 1);
+    import_promises10 = __toESM(require_promises(), 1);
     import_node_fs5 = __toESM(require_fs(), 1);
     init_driver();
   }
@@ -17013,11 +17077,11 @@ var init_base = __esm({
   "node_modules/yoctocolors/base.js"() {
     import_node_tty = __toESM(require_tty(), 1);
     hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
-    format3 = (open9, close) => {
+    format3 = (open10, close) => {
       if (!hasColors) {
         return (input) => input;
       }
-      const openCode = `\x1B[${open9}m`;
+      const openCode = `\x1B[${open10}m`;
       const closeCode = `\x1B[${close}m`;
       return (input) => {
         const string = input + "";
@@ -18392,10 +18456,10 @@ Available signal numbers: ${getAvailableSignalIntegers()}.`;
 });
 
 // node_modules/execa/lib/terminate/kill.js
-var import_promises10, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
+var import_promises11, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
 var init_kill = __esm({
   "node_modules/execa/lib/terminate/kill.js"() {
-    import_promises10 = __toESM(require_promises3(), 1);
+    import_promises11 = __toESM(require_promises3(), 1);
     init_final_error();
     init_signal();
     normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
@@ -18456,7 +18520,7 @@ var init_kill = __esm({
         return;
       }
       try {
-        await (0, import_promises10.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
+        await (0, import_promises11.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
         if (kill("SIGKILL")) {
           context.isForcefullyTerminated ??= true;
         }
@@ -18730,11 +18794,11 @@ var init_reference = __esm({
 });
 
 // node_modules/execa/lib/ipc/incoming.js
-var import_node_events4, import_promises11, onMessage, onDisconnect, INCOMING_MESSAGES;
+var import_node_events4, import_promises12, onMessage, onDisconnect, INCOMING_MESSAGES;
 var init_incoming = __esm({
   "node_modules/execa/lib/ipc/incoming.js"() {
     import_node_events4 = __toESM(require_events(), 1);
-    import_promises11 = __toESM(require_promises3(), 1);
+    import_promises12 = __toESM(require_promises3(), 1);
     init_outgoing();
     init_reference();
     init_strict();
@@ -18753,7 +18817,7 @@ var init_incoming = __esm({
       }
       while (incomingMessages.length > 0) {
         await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
-        await import_promises11.scheduler.yield();
+        await import_promises12.scheduler.yield();
         const message = await handleStrictRequest({
           wrappedMessage: incomingMessages[0],
           anyProcess,
@@ -19039,10 +19103,10 @@ var init_send = __esm({
 });
 
 // node_modules/execa/lib/ipc/graceful.js
-var import_promises12, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
+var import_promises13, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
 var init_graceful = __esm({
   "node_modules/execa/lib/ipc/graceful.js"() {
-    import_promises12 = __toESM(require_promises3(), 1);
+    import_promises13 = __toESM(require_promises3(), 1);
     init_send();
     init_forward();
     init_validation();
@@ -19080,7 +19144,7 @@ var init_graceful = __esm({
         return;
       }
       getIpcEmitter(anyProcess, channel, isSubprocess);
-      await import_promises12.scheduler.yield();
+      await import_promises13.scheduler.yield();
     };
     cancelListening = false;
     handleAbort = (wrappedMessage) => {
@@ -19163,10 +19227,10 @@ var init_graceful2 = __esm({
 });
 
 // node_modules/execa/lib/terminate/timeout.js
-var import_promises13, validateTimeout, throwOnTimeout, killAfterTimeout;
+var import_promises14, validateTimeout, throwOnTimeout, killAfterTimeout;
 var init_timeout = __esm({
   "node_modules/execa/lib/terminate/timeout.js"() {
-    import_promises13 = __toESM(require_promises3(), 1);
+    import_promises14 = __toESM(require_promises3(), 1);
     init_final_error();
     validateTimeout = ({ timeout }) => {
       if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
@@ -19175,7 +19239,7 @@ var init_timeout = __esm({
     };
     throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
     killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-      await (0, import_promises13.setTimeout)(timeout, void 0, { signal });
+      await (0, import_promises14.setTimeout)(timeout, void 0, { signal });
       context.terminationReason ??= "timeout";
       subprocess.kill();
       throw new DiscardedError();
@@ -19917,14 +19981,14 @@ var init_exports = __esm({
 });
 
 // node_modules/get-stream/source/index.js
-var import_node_events7, import_promises14;
+var import_node_events7, import_promises15;
 var init_source = __esm({
   "node_modules/get-stream/source/index.js"() {
     import_node_events7 = __toESM(require_events(), 1);
-    import_promises14 = __toESM(require_promises2(), 1);
+    import_promises15 = __toESM(require_promises2(), 1);
     init_stream();
     init_exports();
-    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises14.finished });
+    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises15.finished });
   }
 });
 
@@ -21330,13 +21394,6 @@ var init_strip_newline = __esm({
   }
 });
 
-// lazy-builtin:stream
-var require_stream = __commonJS({
-  "lazy-builtin:stream"(exports, module) {
-    module.exports = __require("node:stream");
-  }
-});
-
 // node_modules/execa/lib/transform/split.js
 var getSplitLinesGenerator, splitLinesSync, splitLinesItemSync, initializeSplitLines, splitGenerator, getNewlineLength, linesFinal, getAppendNewlineGenerator, appendNewlineGenerator, concatString, linesStringInfo, concatUint8Array, linesUint8ArrayInfo;
 var init_split = __esm({
@@ -21606,10 +21663,10 @@ var init_run_sync = __esm({
 });
 
 // node_modules/execa/lib/transform/generator.js
-var import_node_stream, generatorToStream, runGeneratorsSync, addInternalGenerators;
+var import_node_stream2, generatorToStream, runGeneratorsSync, addInternalGenerators;
 var init_generator = __esm({
   "node_modules/execa/lib/transform/generator.js"() {
-    import_node_stream = __toESM(require_stream(), 1);
+    import_node_stream2 = __toESM(require_stream(), 1);
     init_type();
     init_split();
     init_validate();
@@ -21628,11 +21685,11 @@ var init_generator = __esm({
       const transformMethod = transformAsync ? pushChunks.bind(void 0, transformChunk, state) : pushChunksSync.bind(void 0, transformChunkSync);
       const finalMethod = transformAsync || finalAsync ? pushChunks.bind(void 0, finalChunks, state) : pushChunksSync.bind(void 0, finalChunksSync);
       const destroyMethod = transformAsync || finalAsync ? destroyTransform.bind(void 0, state) : void 0;
-      const stream = new import_node_stream.Transform({
+      const stream = new import_node_stream2.Transform({
         writableObjectMode,
-        writableHighWaterMark: (0, import_node_stream.getDefaultHighWaterMark)(writableObjectMode),
+        writableHighWaterMark: (0, import_node_stream2.getDefaultHighWaterMark)(writableObjectMode),
         readableObjectMode,
-        readableHighWaterMark: (0, import_node_stream.getDefaultHighWaterMark)(readableObjectMode),
+        readableHighWaterMark: (0, import_node_stream2.getDefaultHighWaterMark)(readableObjectMode),
         transform(chunk, encoding2, done) {
           transformMethod([chunk, generators, 0], this, done);
         },
@@ -22311,11 +22368,11 @@ var init_methods = __esm({
 });
 
 // node_modules/execa/lib/return/early-error.js
-var import_node_child_process4, import_node_stream2, handleEarlyError, createDummyStreams, createDummyStream, readable2, writable, duplex, handleDummyPromise;
+var import_node_child_process4, import_node_stream3, handleEarlyError, createDummyStreams, createDummyStream, readable2, writable, duplex, handleDummyPromise;
 var init_early_error = __esm({
   "node_modules/execa/lib/return/early-error.js"() {
     import_node_child_process4 = __toESM(require_child_process(), 1);
-    import_node_stream2 = __toESM(require_stream(), 1);
+    import_node_stream3 = __toESM(require_stream(), 1);
     init_handle();
     init_result();
     init_reject();
@@ -22352,15 +22409,15 @@ var init_early_error = __esm({
       });
     };
     createDummyStream = () => {
-      const stream = new import_node_stream2.PassThrough();
+      const stream = new import_node_stream3.PassThrough();
       stream.end();
       return stream;
     };
-    readable2 = () => new import_node_stream2.Readable({ read() {
+    readable2 = () => new import_node_stream3.Readable({ read() {
     } });
-    writable = () => new import_node_stream2.Writable({ write() {
+    writable = () => new import_node_stream3.Writable({ write() {
     } });
-    duplex = () => new import_node_stream2.Duplex({ read() {
+    duplex = () => new import_node_stream3.Duplex({ read() {
     }, write() {
     } });
     handleDummyPromise = async (error, verboseInfo, options) => handleResult(error, verboseInfo, options);
@@ -22368,12 +22425,12 @@ var init_early_error = __esm({
 });
 
 // node_modules/execa/lib/stdio/handle-async.js
-var import_node_fs10, import_node_buffer3, import_node_stream3, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
+var import_node_fs10, import_node_buffer3, import_node_stream4, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
 var init_handle_async = __esm({
   "node_modules/execa/lib/stdio/handle-async.js"() {
     import_node_fs10 = __toESM(require_fs(), 1);
     import_node_buffer3 = __toESM(require_buffer(), 1);
-    import_node_stream3 = __toESM(require_stream(), 1);
+    import_node_stream4 = __toESM(require_stream(), 1);
     init_generator();
     init_handle();
     init_type();
@@ -22388,7 +22445,7 @@ var init_handle_async = __esm({
       nodeStream: ({ value }) => ({ stream: value }),
       webTransform({ value: { transform, writableObjectMode, readableObjectMode } }) {
         const objectMode = writableObjectMode || readableObjectMode;
-        const stream = import_node_stream3.Duplex.fromWeb(transform, { objectMode });
+        const stream = import_node_stream4.Duplex.fromWeb(transform, { objectMode });
         return { stream };
       },
       duplex: ({ value: { transform } }) => ({ stream: transform }),
@@ -22400,17 +22457,17 @@ var init_handle_async = __esm({
         ...addProperties2,
         fileUrl: ({ value }) => ({ stream: (0, import_node_fs10.createReadStream)(value) }),
         filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs10.createReadStream)(file) }),
-        webStream: ({ value }) => ({ stream: import_node_stream3.Readable.fromWeb(value) }),
-        iterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
-        asyncIterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
-        string: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
-        uint8Array: ({ value }) => ({ stream: import_node_stream3.Readable.from(import_node_buffer3.Buffer.from(value)) })
+        webStream: ({ value }) => ({ stream: import_node_stream4.Readable.fromWeb(value) }),
+        iterable: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
+        asyncIterable: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
+        string: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
+        uint8Array: ({ value }) => ({ stream: import_node_stream4.Readable.from(import_node_buffer3.Buffer.from(value)) })
       },
       output: {
         ...addProperties2,
         fileUrl: ({ value }) => ({ stream: (0, import_node_fs10.createWriteStream)(value) }),
         filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs10.createWriteStream)(file, append ? { flags: "a" } : {}) }),
-        webStream: ({ value }) => ({ stream: import_node_stream3.Writable.fromWeb(value) }),
+        webStream: ({ value }) => ({ stream: import_node_stream4.Writable.fromWeb(value) }),
         iterable: forbiddenIfAsync,
         asyncIterable: forbiddenIfAsync,
         string: forbiddenIfAsync,
@@ -22440,20 +22497,20 @@ function mergeStreams(streams) {
   }
   return passThroughStream;
 }
-var import_node_events11, import_node_stream4, import_promises15, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
+var import_node_events11, import_node_stream5, import_promises16, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
 var init_merge_streams = __esm({
   "node_modules/@sindresorhus/merge-streams/index.js"() {
     import_node_events11 = __toESM(require_events(), 1);
-    import_node_stream4 = __toESM(require_stream(), 1);
-    import_promises15 = __toESM(require_promises2(), 1);
+    import_node_stream5 = __toESM(require_stream(), 1);
+    import_promises16 = __toESM(require_promises2(), 1);
     getHighWaterMark = (streams, objectMode) => {
       if (streams.length === 0) {
-        return (0, import_node_stream4.getDefaultHighWaterMark)(objectMode);
+        return (0, import_node_stream5.getDefaultHighWaterMark)(objectMode);
       }
       const highWaterMarks = streams.filter(({ readableObjectMode }) => readableObjectMode === objectMode).map(({ readableHighWaterMark }) => readableHighWaterMark);
       return Math.max(...highWaterMarks);
     };
-    MergedStream = class extends import_node_stream4.PassThrough {
+    MergedStream = class extends import_node_stream5.PassThrough {
       #streams = /* @__PURE__ */ new Set([]);
       #ended = /* @__PURE__ */ new Set([]);
       #aborted = /* @__PURE__ */ new Set([]);
@@ -22509,7 +22566,7 @@ var init_merge_streams = __esm({
     };
     onMergedStreamEnd = async (passThroughStream, { signal }) => {
       try {
-        await (0, import_promises15.finished)(passThroughStream, { signal, cleanup: true });
+        await (0, import_promises16.finished)(passThroughStream, { signal, cleanup: true });
       } catch (error) {
         errorOrAbortStream(passThroughStream, error);
         throw error;
@@ -22576,7 +22633,7 @@ var init_merge_streams = __esm({
     };
     onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
       try {
-        await (0, import_promises15.finished)(stream, {
+        await (0, import_promises16.finished)(stream, {
           signal,
           cleanup: true,
           readable: true,
@@ -22643,10 +22700,10 @@ var init_merge_streams = __esm({
 });
 
 // node_modules/execa/lib/io/pipeline.js
-var import_promises16, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
+var import_promises17, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
 var init_pipeline = __esm({
   "node_modules/execa/lib/io/pipeline.js"() {
-    import_promises16 = __toESM(require_promises2(), 1);
+    import_promises17 = __toESM(require_promises2(), 1);
     init_standard_stream();
     pipeStreams = (source, destination) => {
       source.pipe(destination);
@@ -22658,7 +22715,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await (0, import_promises16.finished)(source, { cleanup: true, readable: true, writable: false });
+        await (0, import_promises17.finished)(source, { cleanup: true, readable: true, writable: false });
       } catch {
       }
       endDestinationStream(destination);
@@ -22673,7 +22730,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await (0, import_promises16.finished)(destination, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises17.finished)(destination, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       abortSourceStream(source);
@@ -23198,10 +23255,10 @@ var init_sequence = __esm({
 });
 
 // node_modules/execa/lib/pipe/streaming.js
-var import_promises17, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
+var import_promises18, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
 var init_streaming = __esm({
   "node_modules/execa/lib/pipe/streaming.js"() {
-    import_promises17 = __toESM(require_promises2(), 1);
+    import_promises18 = __toESM(require_promises2(), 1);
     init_merge_streams();
     init_max_listeners();
     init_pipeline();
@@ -23225,7 +23282,7 @@ var init_streaming = __esm({
     };
     cleanupMergedStreamsMap = async (destinationStream) => {
       try {
-        await (0, import_promises17.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises18.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       MERGED_STREAMS.delete(destinationStream);
@@ -23328,11 +23385,11 @@ var init_setup = __esm({
 });
 
 // node_modules/execa/lib/io/iterate.js
-var import_node_events13, import_node_stream5, iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
+var import_node_events13, import_node_stream6, iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
 var init_iterate = __esm({
   "node_modules/execa/lib/io/iterate.js"() {
     import_node_events13 = __toESM(require_events(), 1);
-    import_node_stream5 = __toESM(require_stream(), 1);
+    import_node_stream6 = __toESM(require_stream(), 1);
     init_encoding_transform();
     init_split();
     init_run_sync();
@@ -23399,7 +23456,7 @@ var init_iterate = __esm({
         preserveNewlines
       });
     };
-    DEFAULT_OBJECT_HIGH_WATER_MARK = (0, import_node_stream5.getDefaultHighWaterMark)(true);
+    DEFAULT_OBJECT_HIGH_WATER_MARK = (0, import_node_stream6.getDefaultHighWaterMark)(true);
     HIGH_WATER_MARK = DEFAULT_OBJECT_HIGH_WATER_MARK;
     iterateOnData = async function* ({ onStdoutChunk, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) {
       const generators = getGenerators({
@@ -23429,10 +23486,10 @@ var init_iterate = __esm({
 });
 
 // node_modules/execa/lib/io/contents.js
-var import_promises18, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
+var import_promises19, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
 var init_contents2 = __esm({
   "node_modules/execa/lib/io/contents.js"() {
-    import_promises18 = __toESM(require_promises3(), 1);
+    import_promises19 = __toESM(require_promises3(), 1);
     init_source();
     init_uint_array();
     init_output();
@@ -23495,7 +23552,7 @@ var init_contents2 = __esm({
       await logLines(linesIterable, stream, fdNumber, verboseInfo);
     };
     resumeStream = async (stream) => {
-      await (0, import_promises18.setImmediate)();
+      await (0, import_promises19.setImmediate)();
       if (stream.readableFlowing === null) {
         stream.resume();
       }
@@ -23532,17 +23589,17 @@ var init_contents2 = __esm({
 });
 
 // node_modules/execa/lib/resolve/wait-stream.js
-var import_promises19, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
+var import_promises20, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
 var init_wait_stream = __esm({
   "node_modules/execa/lib/resolve/wait-stream.js"() {
-    import_promises19 = __toESM(require_promises2(), 1);
+    import_promises20 = __toESM(require_promises2(), 1);
     waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
       const state = handleStdinDestroy(stream, streamInfo);
       const abortController = new AbortController();
       try {
         await Promise.race([
           ...stopOnExit ? [streamInfo.exitPromise] : [],
-          (0, import_promises19.finished)(stream, { cleanup: true, signal: abortController.signal })
+          (0, import_promises20.finished)(stream, { cleanup: true, signal: abortController.signal })
         ]);
       } catch (error) {
         if (!state.stdinCleanedUp) {
@@ -23906,10 +23963,10 @@ var init_concurrent = __esm({
 });
 
 // node_modules/execa/lib/convert/shared.js
-var import_promises20, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
+var import_promises21, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
 var init_shared = __esm({
   "node_modules/execa/lib/convert/shared.js"() {
-    import_promises20 = __toESM(require_promises2(), 1);
+    import_promises21 = __toESM(require_promises2(), 1);
     init_wait_stream();
     safeWaitForSubprocessStdin = async (subprocessStdin) => {
       if (subprocessStdin === void 0) {
@@ -23930,10 +23987,10 @@ var init_shared = __esm({
       }
     };
     waitForSubprocessStdin = async (subprocessStdin) => {
-      await (0, import_promises20.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
+      await (0, import_promises21.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
     };
     waitForSubprocessStdout = async (subprocessStdout) => {
-      await (0, import_promises20.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
+      await (0, import_promises21.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
     };
     waitForSubprocess = async (subprocess, error) => {
       await subprocess;
@@ -23952,10 +24009,10 @@ var init_shared = __esm({
 });
 
 // node_modules/execa/lib/convert/readable.js
-var import_node_stream6, import_node_util9, createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
+var import_node_stream7, import_node_util9, createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
 var init_readable = __esm({
   "node_modules/execa/lib/convert/readable.js"() {
-    import_node_stream6 = __toESM(require_stream(), 1);
+    import_node_stream7 = __toESM(require_stream(), 1);
     import_node_util9 = __toESM(require_util(), 1);
     init_encoding_option();
     init_fd_options();
@@ -23974,7 +24031,7 @@ var init_readable = __esm({
         encoding,
         preserveNewlines
       });
-      const readable3 = new import_node_stream6.Readable({
+      const readable3 = new import_node_stream7.Readable({
         read,
         destroy: (0, import_node_util9.callbackify)(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
         highWaterMark: readableHighWaterMark,
@@ -24050,17 +24107,17 @@ var init_readable = __esm({
 });
 
 // node_modules/execa/lib/convert/writable.js
-var import_node_stream7, import_node_util10, createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
+var import_node_stream8, import_node_util10, createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
 var init_writable = __esm({
   "node_modules/execa/lib/convert/writable.js"() {
-    import_node_stream7 = __toESM(require_stream(), 1);
+    import_node_stream8 = __toESM(require_stream(), 1);
     import_node_util10 = __toESM(require_util(), 1);
     init_fd_options();
     init_concurrent();
     init_shared();
     createWritable = ({ subprocess, concurrentStreams }, { to } = {}) => {
       const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
-      const writable2 = new import_node_stream7.Writable({
+      const writable2 = new import_node_stream8.Writable({
         ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
         destroy: (0, import_node_util10.callbackify)(onWritableDestroy.bind(void 0, {
           subprocessStdin,
@@ -24124,10 +24181,10 @@ var init_writable = __esm({
 });
 
 // node_modules/execa/lib/convert/duplex.js
-var import_node_stream8, import_node_util11, createDuplex, onDuplexDestroy;
+var import_node_stream9, import_node_util11, createDuplex, onDuplexDestroy;
 var init_duplex = __esm({
   "node_modules/execa/lib/convert/duplex.js"() {
-    import_node_stream8 = __toESM(require_stream(), 1);
+    import_node_stream9 = __toESM(require_stream(), 1);
     import_node_util11 = __toESM(require_util(), 1);
     init_encoding_option();
     init_readable();
@@ -24144,7 +24201,7 @@ var init_duplex = __esm({
         encoding,
         preserveNewlines
       });
-      const duplex2 = new import_node_stream8.Duplex({
+      const duplex2 = new import_node_stream9.Duplex({
         read,
         ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
         destroy: (0, import_node_util11.callbackify)(onDuplexDestroy.bind(void 0, {
@@ -24865,7 +24922,7 @@ function alive(pid) {
 }
 async function isStale(path6) {
   try {
-    const [st, text] = await Promise.all([(0, import_promises21.stat)(path6), (0, import_promises21.readFile)(path6, "utf8")]);
+    const [st, text] = await Promise.all([(0, import_promises22.stat)(path6), (0, import_promises22.readFile)(path6, "utf8")]);
     const pid = Number(text.trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
     return Date.now() - st.mtimeMs > STALE_MS;
@@ -24874,11 +24931,11 @@ async function isStale(path6) {
   }
 }
 async function withLock(path6, fn, timeoutMs = 3e4) {
-  await (0, import_promises21.mkdir)((0, import_node_path12.dirname)(path6), { recursive: true, mode: 448 });
+  await (0, import_promises22.mkdir)((0, import_node_path12.dirname)(path6), { recursive: true, mode: 448 });
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
-      const handle = await (0, import_promises21.open)(path6, "wx", 384);
+      const handle = await (0, import_promises22.open)(path6, "wx", 384);
       await handle.writeFile(`${process.pid}
 `);
       await handle.close();
@@ -24886,7 +24943,7 @@ async function withLock(path6, fn, timeoutMs = 3e4) {
     } catch (err) {
       if (err.code !== "EEXIST") throw err;
       if (await isStale(path6)) {
-        await (0, import_promises21.unlink)(path6).catch(() => {
+        await (0, import_promises22.unlink)(path6).catch(() => {
         });
         continue;
       }
@@ -24897,15 +24954,15 @@ async function withLock(path6, fn, timeoutMs = 3e4) {
   try {
     return await fn();
   } finally {
-    await (0, import_promises21.unlink)(path6).catch(() => {
+    await (0, import_promises22.unlink)(path6).catch(() => {
     });
   }
 }
-var import_promises21, import_node_path12, STALE_MS, LockBusy;
+var import_promises22, import_node_path12, STALE_MS, LockBusy;
 var init_lock = __esm({
   "tools/src/storage/lock.ts"() {
     "use strict";
-    import_promises21 = __toESM(require_promises(), 1);
+    import_promises22 = __toESM(require_promises(), 1);
     import_node_path12 = __toESM(require_path(), 1);
     STALE_MS = 6e4;
     LockBusy = class extends Error {
@@ -26737,7 +26794,7 @@ function defaultUsername(env3) {
 }
 async function readText(path6) {
   try {
-    return await (0, import_promises22.readFile)(path6, "utf8");
+    return await (0, import_promises23.readFile)(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("auth-read", `cannot read ${path6} (${err.code ?? "error"})`);
@@ -26752,7 +26809,7 @@ async function readDefaultPassword(storageDir) {
 }
 async function update(storageDir, fn) {
   const paths = new StoragePaths(storageDir);
-  await (0, import_promises22.mkdir)(paths.authDir(), { recursive: true, mode: 448 });
+  await (0, import_promises23.mkdir)(paths.authDir(), { recursive: true, mode: 448 });
   return locked((0, import_node_path13.join)(paths.authDir(), ".lock"), async () => {
     const users = parseHtpasswd(await readText(paths.htpasswd()) ?? "");
     const { users: next, value } = await fn(users, paths);
@@ -26807,11 +26864,11 @@ function locked(path6, fn) {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
-var import_promises22, import_node_path13, DEFAULT_USERNAME, SECRET_MODE, driver;
+var import_promises23, import_node_path13, DEFAULT_USERNAME, SECRET_MODE, driver;
 var init_users = __esm({
   "tools/src/auth/users.ts"() {
     "use strict";
-    import_promises22 = __toESM(require_promises(), 1);
+    import_promises23 = __toESM(require_promises(), 1);
     import_node_path13 = __toESM(require_path(), 1);
     init_errors();
     init_driver();
@@ -26994,12 +27051,12 @@ var init_policy = __esm({
 function definedOnly(o2) {
   return Object.fromEntries(Object.entries(o2).filter(([, v]) => v !== void 0));
 }
-var import_node_crypto9, import_promises23, DEFAULT_REALM, FileWatch, HtpasswdAccessController;
+var import_node_crypto9, import_promises24, DEFAULT_REALM, FileWatch, HtpasswdAccessController;
 var init_controller = __esm({
   "tools/src/auth/controller.ts"() {
     "use strict";
     import_node_crypto9 = __toESM(require_crypto(), 1);
-    import_promises23 = __toESM(require_promises(), 1);
+    import_promises24 = __toESM(require_promises(), 1);
     init_paths();
     init_basic();
     init_htpasswd();
@@ -27021,13 +27078,13 @@ var init_controller = __esm({
       async get() {
         let stamp = "missing";
         try {
-          const st = await (0, import_promises23.stat)(this.path);
+          const st = await (0, import_promises24.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
         } catch {
         }
         if (stamp === this.stamp) return this.value;
         try {
-          const text = stamp === "missing" ? void 0 : await (0, import_promises23.readFile)(this.path, "utf8");
+          const text = stamp === "missing" ? void 0 : await (0, import_promises24.readFile)(this.path, "utf8");
           this.value = this.parse(text);
           this.stamp = stamp;
         } catch (err) {
@@ -27041,9 +27098,9 @@ var init_controller = __esm({
         let stamp = "missing";
         let text;
         try {
-          const st = await (0, import_promises23.stat)(this.path);
+          const st = await (0, import_promises24.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-          text = await (0, import_promises23.readFile)(this.path, "utf8");
+          text = await (0, import_promises24.readFile)(this.path, "utf8");
         } catch (err) {
           if (err.code !== "ENOENT") throw err;
         }
@@ -46319,7 +46376,7 @@ __export(pki_exports, {
 });
 async function readIfExists(path6) {
   try {
-    return await (0, import_promises24.readFile)(path6, "utf8");
+    return await (0, import_promises25.readFile)(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
@@ -46347,8 +46404,8 @@ async function loadPair(certPath, keyPath) {
   return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
 }
 async function dirs(paths) {
-  await (0, import_promises24.mkdir)(paths.pkiDir(), { recursive: true, mode: 448 });
-  await (0, import_promises24.mkdir)(paths.certsDir(), { recursive: true, mode: 493 });
+  await (0, import_promises25.mkdir)(paths.pkiDir(), { recursive: true, mode: 448 });
+  await (0, import_promises25.mkdir)(paths.certsDir(), { recursive: true, mode: 493 });
 }
 async function newCa(paths, o2) {
   const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
@@ -46449,11 +46506,11 @@ function locked2(path6, fn) {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
-var import_promises24, import_node_crypto13, import_node_path14, RENEW_BEFORE_DAYS, KEY_MODE, driver2;
+var import_promises25, import_node_crypto13, import_node_path14, RENEW_BEFORE_DAYS, KEY_MODE, driver2;
 var init_pki = __esm({
   "tools/src/pki/pki.ts"() {
     "use strict";
-    import_promises24 = __toESM(require_promises(), 1);
+    import_promises25 = __toESM(require_promises(), 1);
     import_node_crypto13 = __toESM(require_crypto(), 1);
     import_node_path14 = __toESM(require_path(), 1);
     init_errors();
@@ -46497,8 +46554,8 @@ async function resolveSecureMode(env3, flags, storageDir, o2 = {}) {
     if (needsLogin(policy)) {
       throw new CliError("auth-needs-tls", `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
     }
-    const open9 = policy.pull === "anonymous" && policy.push === "anonymous";
-    return { secure: false, tls: void 0, access: open9 ? ALLOW_ALL : controller, notes: open9 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
+    const open10 = policy.pull === "anonymous" && policy.push === "anonymous";
+    return { secure: false, tls: void 0, access: open10 ? ALLOW_ALL : controller, notes: open10 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
   }
   const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
   const pki = await ensurePki2({ storageDir, ...pkiSettingsFromEnv(env3, o2.hostname) });
@@ -46639,9 +46696,9 @@ function secureOptions(y) {
 async function checkStorageWritable(dir) {
   const probe2 = (0, import_node_path15.join)(dir, `.write-test-${process.pid}`);
   try {
-    await (0, import_promises25.mkdir)(dir, { recursive: true });
-    await (0, import_promises25.writeFile)(probe2, "");
-    await (0, import_promises25.unlink)(probe2);
+    await (0, import_promises26.mkdir)(dir, { recursive: true });
+    await (0, import_promises26.writeFile)(probe2, "");
+    await (0, import_promises26.unlink)(probe2);
   } catch (err) {
     const code = err.code ?? "error";
     throw new CliError("storage", `cannot write the storage directory ${dir} (${code})`);
@@ -46686,11 +46743,11 @@ function withoutOptions(argv, names) {
   }
   return out;
 }
-var import_promises25, import_node_path15, import_node_crypto14, serve, start, stop, status, serverCommands;
+var import_promises26, import_node_path15, import_node_crypto14, serve, start, stop, status, serverCommands;
 var init_server2 = __esm({
   "tools/src/cli/commands/server.ts"() {
     "use strict";
-    import_promises25 = __toESM(require_promises(), 1);
+    import_promises26 = __toESM(require_promises(), 1);
     import_node_path15 = __toESM(require_path(), 1);
     import_node_crypto14 = __toESM(require_crypto(), 1);
     init_errors();
@@ -46962,7 +47019,7 @@ async function collectGarbage(store, options = {}) {
     try {
       const now = await store.driver.stat(data);
       if (now.mtimeMs >= cutoff) continue;
-      await (0, import_promises26.rename)(data, (0, import_node_path16.join)(store.paths.blobDir(c3.digest), QUARANTINE));
+      await (0, import_promises27.rename)(data, (0, import_node_path16.join)(store.paths.blobDir(c3.digest), QUARANTINE));
       quarantined.push(c3);
     } catch {
     }
@@ -46973,13 +47030,13 @@ async function collectGarbage(store, options = {}) {
     const dir = store.paths.blobDir(c3.digest);
     const aside = (0, import_node_path16.join)(dir, QUARANTINE);
     if (second.marked.has(formatDigest(c3.digest))) {
-      if (!await store.driver.exists(store.paths.blobData(c3.digest))) await (0, import_promises26.rename)(aside, store.paths.blobData(c3.digest));
-      else await (0, import_promises26.unlink)(aside);
+      if (!await store.driver.exists(store.paths.blobData(c3.digest))) await (0, import_promises27.rename)(aside, store.paths.blobData(c3.digest));
+      else await (0, import_promises27.unlink)(aside);
       report2.blobsRestored++;
       continue;
     }
-    await (0, import_promises26.unlink)(aside);
-    await (0, import_promises26.rmdir)(dir).catch(() => {
+    await (0, import_promises27.unlink)(aside);
+    await (0, import_promises27.rmdir)(dir).catch(() => {
     });
     report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
     report2.bytesFreed += c3.size;
@@ -46998,12 +47055,12 @@ async function collectGarbage(store, options = {}) {
   log(`deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored}`);
   return report2;
 }
-var import_node_path16, import_promises26, QUARANTINE;
+var import_node_path16, import_promises27, QUARANTINE;
 var init_gc = __esm({
   "tools/src/storage/gc.ts"() {
     "use strict";
     import_node_path16 = __toESM(require_path(), 1);
-    import_promises26 = __toESM(require_promises(), 1);
+    import_promises27 = __toESM(require_promises(), 1);
     init_digest();
     init_links();
     QUARANTINE = ".gc-quarantine";
@@ -47117,7 +47174,7 @@ async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
   ]) {
     let pem;
     try {
-      pem = await (0, import_promises27.readFile)(file, "utf8");
+      pem = await (0, import_promises28.readFile)(file, "utf8");
     } catch {
       continue;
     }
@@ -47139,12 +47196,12 @@ function formatSummary(list3) {
     ].join("\n")
   ).join("\n\n");
 }
-var import_node_crypto15, import_promises27;
+var import_node_crypto15, import_promises28;
 var init_show = __esm({
   "tools/src/pki/show.ts"() {
     "use strict";
     import_node_crypto15 = __toESM(require_crypto(), 1);
-    import_promises27 = __toESM(require_promises(), 1);
+    import_promises28 = __toESM(require_promises(), 1);
     init_paths();
     init_certificates();
     init_sans();
@@ -47518,7 +47575,7 @@ async function runCredentialHelper(name, host) {
 async function readJson(path6, what) {
   let text;
   try {
-    text = await (0, import_promises28.readFile)(path6, "utf8");
+    text = await (0, import_promises29.readFile)(path6, "utf8");
   } catch (err) {
     throw new CliError("credentials", `cannot read ${what} ${path6} (${err.code ?? "error"})`);
   }
@@ -47554,7 +47611,7 @@ function credentialSource(settings) {
       const path6 = settings.credsfile;
       if (!path6) throw new CliError("usage", "auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE", { exitCode: 2 });
       let cached;
-      return () => cached ??= (0, import_promises28.readFile)(path6, "utf8").then(
+      return () => cached ??= (0, import_promises29.readFile)(path6, "utf8").then(
         (text) => parseCredsFile(text, path6),
         (err) => {
           throw new CliError("credentials", `cannot read credentials file ${path6} (${err.code ?? "error"})`);
@@ -47571,11 +47628,11 @@ function credentialSource(settings) {
     }
   }
 }
-var import_promises28, import_node_os6, import_node_path17, AUTH_MODES;
+var import_promises29, import_node_os6, import_node_path17, AUTH_MODES;
 var init_credentials = __esm({
   "tools/src/client/credentials.ts"() {
     "use strict";
-    import_promises28 = __toESM(require_promises(), 1);
+    import_promises29 = __toESM(require_promises(), 1);
     import_node_os6 = __toESM(require_os(), 1);
     import_node_path17 = __toESM(require_path(), 1);
     init_errors();
@@ -47629,7 +47686,7 @@ function isFileBody(body) {
   return typeof body === "object" && body !== null && !Buffer.isBuffer(body) && typeof body.path === "string";
 }
 async function writeFileBody(r, body) {
-  const fh = await (0, import_promises29.open)(body.path, "r");
+  const fh = await (0, import_promises30.open)(body.path, "r");
   let abort = () => {
   };
   const aborted2 = new Promise((_, reject) => abort = reject);
@@ -47665,15 +47722,15 @@ async function writeFileBody(r, body) {
     await fh.close();
   }
 }
-var import_node_http4, import_node_https4, import_node_tls, import_promises29, import_promises30, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
+var import_node_http4, import_node_https4, import_node_tls, import_promises30, import_promises31, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
 var init_transport = __esm({
   "tools/src/client/transport.ts"() {
     "use strict";
     import_node_http4 = __toESM(require_http(), 1);
     import_node_https4 = __toESM(require_https(), 1);
     import_node_tls = __toESM(require_tls(), 1);
-    import_promises29 = __toESM(require_promises(), 1);
-    import_promises30 = __toESM(require_promises2(), 1);
+    import_promises30 = __toESM(require_promises(), 1);
+    import_promises31 = __toESM(require_promises2(), 1);
     init_errors3();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
     HttpTransport = class {
@@ -47733,7 +47790,7 @@ var init_transport = __esm({
               fail(err);
               return;
             }
-            (0, import_promises30.pipeline)(source, r).catch((err) => {
+            (0, import_promises31.pipeline)(source, r).catch((err) => {
               r.destroy();
               fail(err);
             });
@@ -48013,7 +48070,7 @@ function isLoopbackHost(host) {
 async function loadCaDir(dir) {
   let names;
   try {
-    names = await (0, import_promises31.readdir)(dir);
+    names = await (0, import_promises32.readdir)(dir);
   } catch (err) {
     throw new CliError("tls", `cannot read --cert-dir ${dir} (${err.code ?? "error"})`);
   }
@@ -48023,11 +48080,11 @@ async function loadCaDir(dir) {
   }
   const certs = names.filter((n2) => /\.(crt|pem)$/i.test(n2));
   if (!certs.length) throw new CliError("tls", `--cert-dir ${dir} has no *.crt file`);
-  return Promise.all(certs.map((n2) => (0, import_promises31.readFile)((0, import_node_path18.join)(dir, n2))));
+  return Promise.all(certs.map((n2) => (0, import_promises32.readFile)((0, import_node_path18.join)(dir, n2))));
 }
 async function readCa(path6) {
   try {
-    return await (0, import_promises31.readFile)(path6);
+    return await (0, import_promises32.readFile)(path6);
   } catch (err) {
     throw new CliError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
   }
@@ -48055,7 +48112,7 @@ async function credentialsFor(args, local) {
     const passwordFile = (0, import_node_path18.join)((0, import_node_path18.resolve)(args.storage), "auth", "password");
     const username = env2("CONTAINER_REGISTRY_USERNAME") ?? "yocto";
     let cred;
-    return () => cred ??= (0, import_promises31.readFile)(passwordFile, "utf8").then(
+    return () => cred ??= (0, import_promises32.readFile)(passwordFile, "utf8").then(
       (p) => ({ kind: "basic", username, password: p.replace(/\r?\n$/, "") }),
       (err) => {
         throw new CliError("credentials", `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`);
@@ -48085,11 +48142,11 @@ function repositoryOf(name, namespace) {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
   return `${namespace}/${name}`;
 }
-var import_promises31, import_node_path18, DEFAULT_REGISTRY, DEFAULT_NAMESPACE, env2, truthy;
+var import_promises32, import_node_path18, DEFAULT_REGISTRY, DEFAULT_NAMESPACE, env2, truthy;
 var init_registry_options = __esm({
   "tools/src/cli/registry-options.ts"() {
     "use strict";
-    import_promises31 = __toESM(require_promises(), 1);
+    import_promises32 = __toESM(require_promises(), 1);
     import_node_path18 = __toESM(require_path(), 1);
     init_errors();
     init_credentials();
@@ -48181,7 +48238,7 @@ function normalizeMemberName(name) {
   return n2 === "." ? "" : n2;
 }
 async function indexTar(path6) {
-  const fh = await (0, import_promises32.open)(path6, "r");
+  const fh = await (0, import_promises33.open)(path6, "r");
   const members = /* @__PURE__ */ new Map();
   try {
     const { size: fileSize } = await fh.stat();
@@ -48226,28 +48283,28 @@ async function indexTar(path6) {
   }
   return members;
 }
-var import_promises32, import_node_path19;
+var import_promises33, import_node_path19;
 var init_tar = __esm({
   "tools/src/layout/tar.ts"() {
     "use strict";
-    import_promises32 = __toESM(require_promises(), 1);
+    import_promises33 = __toESM(require_promises(), 1);
     import_node_path19 = __toESM(require_path(), 1);
   }
 });
 
 // tools/src/layout/source.ts
 async function openLayoutFiles(path6) {
-  const s = await (0, import_promises33.stat)(path6);
+  const s = await (0, import_promises34.stat)(path6);
   return s.isDirectory() ? new DirectoryFiles(path6) : ArchiveFiles.load(path6);
 }
-var import_node_fs13, import_promises33, import_node_path20, import_node_stream9, SMALL_MAX, DirectoryFiles, ArchiveFiles;
+var import_node_fs13, import_promises34, import_node_path20, import_node_stream10, SMALL_MAX, DirectoryFiles, ArchiveFiles;
 var init_source2 = __esm({
   "tools/src/layout/source.ts"() {
     "use strict";
     import_node_fs13 = __toESM(require_fs(), 1);
-    import_promises33 = __toESM(require_promises(), 1);
+    import_promises34 = __toESM(require_promises(), 1);
     import_node_path20 = __toESM(require_path(), 1);
-    import_node_stream9 = __toESM(require_stream(), 1);
+    import_node_stream10 = __toESM(require_stream(), 1);
     init_tar();
     SMALL_MAX = 8 * 1024 * 1024;
     DirectoryFiles = class {
@@ -48257,7 +48314,7 @@ var init_source2 = __esm({
       location;
       async size(rel) {
         try {
-          const s = await (0, import_promises33.stat)((0, import_node_path20.join)(this.location, rel));
+          const s = await (0, import_promises34.stat)((0, import_node_path20.join)(this.location, rel));
           return s.isFile() ? s.size : void 0;
         } catch {
           return void 0;
@@ -48267,7 +48324,7 @@ var init_source2 = __esm({
         const size = await this.size(rel);
         if (size === void 0) throw new Error(`${this.location}: ${rel} is missing`);
         if (size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        return (0, import_promises33.readFile)((0, import_node_path20.join)(this.location, rel));
+        return (0, import_promises34.readFile)((0, import_node_path20.join)(this.location, rel));
       }
       open(rel) {
         return (0, import_node_fs13.createReadStream)((0, import_node_path20.join)(this.location, rel), { highWaterMark: 1024 * 1024 });
@@ -48302,7 +48359,7 @@ var init_source2 = __esm({
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
         if (m.size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        const fh = await (0, import_promises33.open)(this.location, "r");
+        const fh = await (0, import_promises34.open)(this.location, "r");
         try {
           const buf = Buffer.alloc(m.size);
           await fh.read(buf, 0, m.size, m.offset);
@@ -48318,7 +48375,7 @@ var init_source2 = __esm({
       open(rel) {
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
-        if (m.size === 0) return import_node_stream9.Readable.from([]);
+        if (m.size === 0) return import_node_stream10.Readable.from([]);
         return (0, import_node_fs13.createReadStream)(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
       }
     };
@@ -48332,13 +48389,13 @@ function blobPath(digest) {
   return `blobs/${d.algorithm}/${d.hex}`;
 }
 function bufferSource(digest, data) {
-  return { digest, size: data.length, open: () => import_node_stream10.Readable.from([data]) };
+  return { digest, size: data.length, open: () => import_node_stream11.Readable.from([data]) };
 }
-var import_node_stream10, REF_NAME, LayoutError, OciLayout;
+var import_node_stream11, REF_NAME, LayoutError, OciLayout;
 var init_layout = __esm({
   "tools/src/layout/layout.ts"() {
     "use strict";
-    import_node_stream10 = __toESM(require_stream(), 1);
+    import_node_stream11 = __toESM(require_stream(), 1);
     init_digest();
     init_manifest();
     init_mediatypes();
@@ -48559,16 +48616,16 @@ var init_naming = __esm({
 async function machineFolders(deployDir) {
   const dir = (0, import_node_path21.resolve)(deployDir);
   try {
-    if (!(await (0, import_promises34.stat)(dir)).isDirectory()) throw new Error("not a folder");
+    if (!(await (0, import_promises35.stat)(dir)).isDirectory()) throw new Error("not a folder");
   } catch (err) {
     throw new DiscoveryError(`deploy folder ${dir} cannot be read (${err.code ?? err.message}); set DEPLOY_DIR_IMAGE or --deploy-dir`);
   }
   const parent = (0, import_node_path21.dirname)(dir);
   const out = [dir];
-  for (const e of await (0, import_promises34.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
+  for (const e of await (0, import_promises35.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
     const p = (0, import_node_path21.join)(parent, e.name);
     if (p === dir) continue;
-    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises34.stat)(p).then((s) => s.isDirectory(), () => false)) out.push(p);
+    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises35.stat)(p).then((s) => s.isDirectory(), () => false)) out.push(p);
   }
   return out;
 }
@@ -48580,7 +48637,7 @@ async function discoverImages(deployDir, only = []) {
     const machine = (0, import_node_path21.basename)(folder);
     let entries;
     try {
-      entries = await (0, import_promises34.readdir)(folder);
+      entries = await (0, import_promises35.readdir)(folder);
     } catch {
       continue;
     }
@@ -48593,16 +48650,16 @@ async function discoverImages(deployDir, only = []) {
       let isDir;
       let mtime;
       try {
-        real2 = await (0, import_promises34.realpath)(full);
-        const s = await (0, import_promises34.stat)(real2);
+        real2 = await (0, import_promises35.realpath)(full);
+        const s = await (0, import_promises35.stat)(real2);
         isDir = s.isDirectory();
         mtime = s.mtimeMs;
         if (!isDir && !s.isFile()) continue;
-        if (isDir && !await (0, import_promises34.stat)((0, import_node_path21.join)(real2, "index.json")).then((x) => x.isFile(), () => false)) continue;
+        if (isDir && !await (0, import_promises35.stat)((0, import_node_path21.join)(real2, "index.json")).then((x) => x.isFile(), () => false)) continue;
       } catch {
         continue;
       }
-      const target = (await (0, import_promises34.lstat)(full)).isSymbolicLink() ? parseEntryName((0, import_node_path21.basename)(real2), [machine, ...machines]) : parsed;
+      const target = (await (0, import_promises35.lstat)(full)).isSymbolicLink() ? parseEntryName((0, import_node_path21.basename)(real2), [machine, ...machines]) : parsed;
       const built = target?.built ?? parsed.built ?? mtime;
       const archive = !isDir;
       const key3 = `${machine}\0${parsed.name}`;
@@ -48623,11 +48680,11 @@ async function discoverImages(deployDir, only = []) {
   }
   return images.sort((a2, b) => a2.name.localeCompare(b.name) || a2.machine.localeCompare(b.machine));
 }
-var import_promises34, import_node_path21, DiscoveryError;
+var import_promises35, import_node_path21, DiscoveryError;
 var init_discover = __esm({
   "tools/src/push/discover.ts"() {
     "use strict";
-    import_promises34 = __toESM(require_promises(), 1);
+    import_promises35 = __toESM(require_promises(), 1);
     import_node_path21 = __toESM(require_path(), 1);
     init_naming();
     DiscoveryError = class extends Error {
@@ -48711,10 +48768,10 @@ function withDigest(location, digest) {
   u2.searchParams.set("digest", digest);
   return u2.toString();
 }
-function counted(open9, onProgress) {
-  if (!onProgress) return open9;
+function counted(open10, onProgress) {
+  if (!onProgress) return open10;
   return () => {
-    const stream = open9();
+    const stream = open10();
     let n2 = 0;
     stream.on("data", (chunk) => {
       n2 += chunk.length;
@@ -52540,7 +52597,7 @@ function remoteSource(src, repo, d) {
     digest: d.digest,
     size: d.size,
     open: () => {
-      const out = new import_node_stream11.PassThrough({ highWaterMark: 1024 * 1024 });
+      const out = new import_node_stream12.PassThrough({ highWaterMark: 1024 * 1024 });
       getBlob2(src, repo, d.digest).then(
         (res) => {
           res.body.on("error", (err) => out.destroy(err));
@@ -52619,11 +52676,11 @@ async function importImage(ctx, src, source, repository, tag, platforms = []) {
     ...stats
   };
 }
-var import_node_stream11, ImportError;
+var import_node_stream12, ImportError;
 var init_import = __esm({
   "tools/src/push/import.ts"() {
     "use strict";
-    import_node_stream11 = __toESM(require_stream(), 1);
+    import_node_stream12 = __toESM(require_stream(), 1);
     init_blobs3();
     init_manifests3();
     init_manifest();
@@ -52643,7 +52700,7 @@ var import_exports2 = {};
 __export(import_exports2, {
   importCommand: () => importCommand
 });
-var import_promises35, importCommand;
+var import_promises36, importCommand;
 var init_import2 = __esm({
   "tools/src/cli/commands/import.ts"() {
     "use strict";
@@ -52652,7 +52709,7 @@ var init_import2 = __esm({
     init_registry_options();
     init_credentials();
     init_session();
-    import_promises35 = __toESM(require_promises(), 1);
+    import_promises36 = __toESM(require_promises(), 1);
     init_names();
     init_import();
     init_push();
@@ -52680,7 +52737,7 @@ var init_import2 = __esm({
         const problem = nameProblem(repository);
         if (problem) throw new CliError("name", `target name ${JSON.stringify(repository)} is not valid: ${problem}`, { exitCode: 2 });
         const ca = [];
-        if (args["src-ca-cert"]) ca.push(await (0, import_promises35.readFile)(args["src-ca-cert"]));
+        if (args["src-ca-cert"]) ca.push(await (0, import_promises36.readFile)(args["src-ca-cert"]));
         if (args["src-cert-dir"]) ca.push(...await loadCaDir(args["src-cert-dir"]));
         const srcMode = args["src-authfile"] ? "authfile" : args["src-credsfile"] ? "credsfile" : "none";
         const src = new RegistrySession({
@@ -53430,39 +53487,39 @@ Settings: container-registry.conf next to this script; the environment overrides
 // tools/src/script/install.ts
 async function writeFileAtomic(path6, data, mode) {
   const tmp = `${path6}.tmp-${process.pid}-${(0, import_node_crypto17.randomBytes)(4).toString("hex")}`;
-  const fh = await (0, import_promises36.open)(tmp, "wx", mode);
+  const fh = await (0, import_promises37.open)(tmp, "wx", mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
   } catch (err) {
     await fh.close();
-    await (0, import_promises36.rm)(tmp, { force: true });
+    await (0, import_promises37.rm)(tmp, { force: true });
     throw err;
   }
   await fh.close();
-  await (0, import_promises36.rename)(tmp, path6);
+  await (0, import_promises37.rename)(tmp, path6);
 }
 async function installScript(spec) {
-  await (0, import_promises36.mkdir)(spec.storage, { recursive: true });
+  await (0, import_promises37.mkdir)(spec.storage, { recursive: true });
   const script2 = (0, import_node_path24.join)(spec.storage, SCRIPT_NAME);
   const conf = (0, import_node_path24.join)(spec.storage, CONF_NAME);
   const helper = (0, import_node_path24.join)(spec.storage, HELPER_NAME);
   await writeFileAtomic(conf, renderConf(spec), 420);
   if (spec.helper !== helper) {
     const tmp = `${helper}.tmp-${process.pid}`;
-    await (0, import_promises36.copyFile)(spec.helper, tmp);
-    await (0, import_promises36.chmod)(tmp, 493);
-    await (0, import_promises36.rename)(tmp, helper);
+    await (0, import_promises37.copyFile)(spec.helper, tmp);
+    await (0, import_promises37.chmod)(tmp, 493);
+    await (0, import_promises37.rename)(tmp, helper);
   }
   await writeFileAtomic(script2, renderScript(spec), 493);
   return { script: script2, conf, helper };
 }
-var import_node_crypto17, import_promises36, import_node_path24;
+var import_node_crypto17, import_promises37, import_node_path24;
 var init_install = __esm({
   "tools/src/script/install.ts"() {
     "use strict";
     import_node_crypto17 = __toESM(require_crypto(), 1);
-    import_promises36 = __toESM(require_promises(), 1);
+    import_promises37 = __toESM(require_promises(), 1);
     import_node_path24 = __toESM(require_path(), 1);
     init_render();
   }
@@ -53479,11 +53536,11 @@ function asCliError2(err) {
   if (err instanceof MissingCaError) return new CliError("missing-ca", err.message, { exitCode: 2 });
   return err;
 }
-var import_promises37, import_node_path25, config, targetCommands;
+var import_promises38, import_node_path25, config, targetCommands;
 var init_target = __esm({
   "tools/src/cli/commands/target.ts"() {
     "use strict";
-    import_promises37 = __toESM(require_promises(), 1);
+    import_promises38 = __toESM(require_promises(), 1);
     import_node_path25 = __toESM(require_path(), 1);
     init_errors();
     init_address();
@@ -53501,7 +53558,7 @@ var init_target = __esm({
         if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
         let files;
         try {
-          const ca = args.ca ? await (0, import_promises37.readFile)(args.ca, "utf8") : void 0;
+          const ca = args.ca ? await (0, import_promises38.readFile)(args.ca, "utf8") : void 0;
           if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
             throw new CliError("bad-ca", `${args.ca} is not a PEM certificate`, { exitCode: 2 });
           }
@@ -53518,7 +53575,7 @@ ${f.content}`);
         const root = (0, import_node_path25.resolve)(args.output);
         for (const f of files) {
           const dest = (0, import_node_path25.join)(root, f.path);
-          await (0, import_promises37.mkdir)((0, import_node_path25.dirname)(dest), { recursive: true, mode: 493 });
+          await (0, import_promises38.mkdir)((0, import_node_path25.dirname)(dest), { recursive: true, mode: 493 });
           await writeFileAtomic(dest, f.content, f.mode);
           process.stdout.write(`${f.path}
 `);
