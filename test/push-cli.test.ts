@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startTestRegistry, runCli } from './helpers/registry.js';
+import { startTestRegistry, runCli, BUNDLE } from './helpers/registry.js';
 import { startDistribution } from './helpers/distribution.js';
 import { writeBuild } from './helpers/deploy.js';
 import { tempDir } from './helpers/tmp.js';
@@ -59,6 +59,20 @@ t.test('push with the default strategy, then list, tags, catalog, inspect, delet
   const noTag = await runCli(['delete', 'cliimg'], { env });
   t.equal(noTag.code, 2);
   t.match(noTag.stderr, /delete needs name:tag/);
+});
+
+t.test('on a terminal, push draws a bar per blob (cli-progress, loaded only then)', { skip: missingPeer('script') }, async (t) => {
+  const deploy = await tree(t, 'ttyimg');
+  // util-linux script(1) runs the command on a pseudo-terminal, so stdout.isTTY is true.
+  const cmd = [process.execPath, BUNDLE, 'push', 'ttyimg', '--registry', reg.host, '--insecure', '--deploy-dir', deploy, '-t', 'tty'].map((a) => `'${a}'`).join(' ');
+  const out = execFileSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '120', TERM: 'xterm' }, timeout: 60_000 });
+  const bars = out.match(/ [0-9a-f]{12} \[[\u2588\u2591]{30}\] 100% /g) ?? [];
+  t.ok(bars.length >= 3, `${bars.length} finished bars (a layer and a config per platform at least)`);
+  t.match(out, /uploaded/);
+  t.match(out, /yocto\/ttyimg: tty sha256:[0-9a-f]{64}/);
+  t.match(out, /Pushed 1 image\(s\)/);
+  const inspect = await runCli(['inspect', 'ttyimg:tty', '--registry', reg.host, '--insecure']);
+  t.equal(inspect.code, 0, 'the image is there');
 });
 
 t.test('strategies, version, labels, the image filter', async (t) => {

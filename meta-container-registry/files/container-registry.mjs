@@ -52369,15 +52369,14 @@ var require_cli_progress = __commonJS({
 });
 
 // tools/src/push/progress.ts
-function chooseReporter(opts) {
+async function chooseReporter(opts) {
   if (opts.quiet || opts.json) return new SilentReporter();
-  return process.stdout.isTTY ? new BarReporter() : new LineReporter();
+  return process.stdout.isTTY ? BarReporter.create() : new LineReporter();
 }
-var import_cli_progress, short, SilentReporter, LineReporter, BarReporter;
+var short, SilentReporter, LineReporter, BarReporter;
 var init_progress = __esm({
   "tools/src/push/progress.ts"() {
     "use strict";
-    import_cli_progress = __toESM(require_cli_progress(), 1);
     init_format();
     short = (digest) => digest.replace(/^sha256:/, "").slice(0, 12);
     SilentReporter = class {
@@ -52425,13 +52424,23 @@ var init_progress = __esm({
       close() {
       }
     };
-    BarReporter = class {
-      bars = new import_cli_progress.default.MultiBar(
-        { format: " {digest} [{bar}] {percentage}% {done}/{total_h} {state}", hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
-        import_cli_progress.default.Presets.shades_classic
-      );
+    BarReporter = class _BarReporter {
+      constructor(bars) {
+        this.bars = bars;
+      }
+      bars;
       active = /* @__PURE__ */ new Map();
       closed = false;
+      /** create loads cli-progress (only terminals need it; it costs a --json or CI push start-up time). */
+      static async create() {
+        const { default: cliProgress } = await Promise.resolve().then(() => __toESM(require_cli_progress(), 1));
+        return new _BarReporter(
+          new cliProgress.MultiBar(
+            { format: " {digest} [{bar}] {percentage}% {done}/{total_h} {state}", hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
+            cliProgress.Presets.shades_classic
+          )
+        );
+      }
       blobStart(_repository, digest, size) {
         this.active.set(digest, this.bars.create(Math.max(size, 1), 0, { digest: short(digest), done: humanBytes(0), total_h: humanBytes(size), state: "" }));
       }
@@ -52539,7 +52548,7 @@ var init_push2 = __esm({
         const arch = !explicit.length && strategies.includes("arch");
         const only = args.image ? [args.image] : (process.env.CONTAINER_REGISTRY_IMAGES ?? "").split(/\s+/).filter(Boolean);
         const target = await openTarget(args);
-        const reporter = chooseReporter(args);
+        const reporter = await chooseReporter(args);
         const ping = target.session.baseUrl();
         ping.catch(() => void 0);
         try {
@@ -52745,7 +52754,7 @@ var init_import2 = __esm({
           tls: { insecure: args["src-insecure"], ca },
           credentials: credentialSource({ mode: srcMode, authfile: args["src-authfile"], credsfile: args["src-credsfile"], creds: args["src-creds"], token: args["src-token"] })
         });
-        const reporter = chooseReporter(args);
+        const reporter = await chooseReporter(args);
         try {
           const ctx = newPushContext(target.session, reporter, args.jobs);
           reporter.info(`Importing ${source.registry}/${source.repository}:${source.reference} \u2192 ${target.registry}/${repository}:${tag}`);

@@ -16,6 +16,7 @@ export const PEER_PACKAGES: Record<string, string> = {
   curl: 'curl',
   ip: 'iproute2',
   dockerd: 'docker.io',
+  script: 'bsdutils',
 };
 
 /** which finds an executable on PATH. */

@@ -1,6 +1,6 @@
 // Progress: one bar per blob on a terminal (cli-progress), plain lines otherwise, nothing with
 // --quiet or --json (then the result is printed once, as JSON).
-import cliProgress from 'cli-progress';
+import type { MultiBar, SingleBar } from 'cli-progress';
 import { humanBytes } from '../cli/format.js';
 
 /** Reporter hears what a push does. */
@@ -50,12 +50,21 @@ export class LineReporter implements Reporter {
 
 /** BarReporter draws a bar per blob on a terminal. */
 export class BarReporter implements Reporter {
-  private readonly bars = new cliProgress.MultiBar(
-    { format: ' {digest} [{bar}] {percentage}% {done}/{total_h} {state}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
-    cliProgress.Presets.shades_classic,
-  );
-  private readonly active = new Map<string, cliProgress.SingleBar>();
+  private readonly active = new Map<string, SingleBar>();
   private closed = false;
+
+  private constructor(private readonly bars: MultiBar) {}
+
+  /** create loads cli-progress (only terminals need it; it costs a --json or CI push start-up time). */
+  static async create(): Promise<BarReporter> {
+    const { default: cliProgress } = await import('cli-progress');
+    return new BarReporter(
+      new cliProgress.MultiBar(
+        { format: ' {digest} [{bar}] {percentage}% {done}/{total_h} {state}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
+        cliProgress.Presets.shades_classic,
+      ),
+    );
+  }
 
   blobStart(_repository: string, digest: string, size: number): void {
     this.active.set(digest, this.bars.create(Math.max(size, 1), 0, { digest: short(digest), done: humanBytes(0), total_h: humanBytes(size), state: '' }));
@@ -86,7 +95,7 @@ export class BarReporter implements Reporter {
 }
 
 /** chooseReporter picks bars on a TTY, lines otherwise, silence for --quiet/--json. */
-export function chooseReporter(opts: { quiet: boolean; json: boolean }): Reporter {
+export async function chooseReporter(opts: { quiet: boolean; json: boolean }): Promise<Reporter> {
   if (opts.quiet || opts.json) return new SilentReporter();
-  return process.stdout.isTTY ? new BarReporter() : new LineReporter();
+  return process.stdout.isTTY ? BarReporter.create() : new LineReporter();
 }

@@ -71,7 +71,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       tls: { insecure: args['src-insecure'], ca },
       credentials: credentialSource({ mode: srcMode, authfile: args['src-authfile'], credsfile: args['src-credsfile'], creds: args['src-creds'], token: args['src-token'] }),
     });
-    const reporter = chooseReporter(args);
+    const reporter = await chooseReporter(args);
     try {
       const ctx = newPushContext(target.session, reporter, args.jobs);
       reporter.info(`Importing ${source.registry}/${source.repository}:${source.reference} → ${target.registry}/${repository}:${tag}`);

@@ -67,7 +67,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     const arch = !explicit.length && strategies.includes('arch');
     const only = args.image ? [args.image] : (process.env.CONTAINER_REGISTRY_IMAGES ?? '').split(/\s+/).filter(Boolean);
     const target = await openTarget(args);
-    const reporter = chooseReporter(args);
+    const reporter = await chooseReporter(args);
     // Reach the registry while the layouts are read (a plan error still wins: it is reported first).
     const ping = target.session.baseUrl();
     ping.catch(() => undefined);
