@@ -46,10 +46,15 @@ export class AppendWriter extends Writable {
     this.writeBatch().then(() => callback(), callback);
   }
 
-  /** close waits for any write or flush in flight and closes the file; safe to call more than once. */
+  /**
+   * close waits for any write or flush in flight, writes what is still batched (a body cut short
+   * keeps every byte that arrived: the file is the upload's state) and closes the file; safe to
+   * call more than once.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.writing?.catch(() => {});
+      await this.writeBatch().catch(() => {});
       await this.flushing;
       await this.handle.close();
     })();
