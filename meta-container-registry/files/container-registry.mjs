@@ -1159,7 +1159,7 @@ var init_uploads = __esm({
       }
       /** status tells how much an upload has received; BLOB_UPLOAD_UNKNOWN when there is none. */
       async status(repo, id) {
-        return { id, size: await this.dataSize(repo, id) };
+        return this.serialise(repo, id, async () => ({ id, size: await this.dataSize(repo, id) }));
       }
       /** append adds a chunk; with `range`, it must start where the upload ends (else RANGE_INVALID). */
       async append(repo, id, body, range) {
@@ -48786,23 +48786,63 @@ function counted(open10, onProgress) {
     return stream;
   };
 }
+async function uploadStatus2(s, repo, location) {
+  const res = await s.request({ method: "GET", path: location }, [repositoryScope(repo, "pull,push")]);
+  await expectStatus(res, 204);
+  await discard(res);
+  const m = /^0-(-?\d+)$/.exec(String(res.headers.range ?? "").trim());
+  if (!m) throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, message: `upload status has no usable Range header (${res.headers.range ?? "none"})` });
+  return { offset: Number(m[1]) + 1, location: res.headers.location ? new URL(res.headers.location, res.url).toString() : location };
+}
 async function uploadContent(s, repo, location, blob, opts = {}) {
   const scopes = [repositoryScope(repo, "pull,push")];
-  const body = blob.file ? { path: blob.file.path, offset: blob.file.offset, length: blob.size, onProgress: opts.onProgress } : counted(() => blob.open(), opts.onProgress);
   const headers = { "Content-Type": "application/octet-stream" };
   if (blob.size <= (opts.monolithicMax ?? MONOLITHIC_MAX)) {
+    const body = blob.file ? { path: blob.file.path, offset: blob.file.offset, length: blob.size, onProgress: opts.onProgress } : counted(() => blob.open(), opts.onProgress);
     const res = await s.request({ method: "PUT", path: withDigest(location, blob.digest), headers, body, contentLength: blob.size }, scopes);
     await expectStatus(res, 201, 204);
     await discard(res);
     return;
   }
-  const patch = await s.request({ method: "PATCH", path: location, headers, body, contentLength: blob.size }, scopes);
-  await expectStatus(patch, 202, 204);
-  await discard(patch);
-  const next = patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : location;
+  const next = blob.file ? await patchResumable(s, repo, location, blob, blob.file, opts) : await patchOnce(s, repo, location, blob, opts);
   const put = await s.request({ method: "PUT", path: withDigest(next, blob.digest), headers: { "Content-Type": "application/octet-stream" } }, scopes);
   await expectStatus(put, 201, 204);
   await discard(put);
+}
+async function patchOnce(s, repo, location, blob, opts) {
+  const headers = { "Content-Type": "application/octet-stream" };
+  const patch = await s.request({ method: "PATCH", path: location, headers, body: counted(() => blob.open(), opts.onProgress), contentLength: blob.size }, [repositoryScope(repo, "pull,push")]);
+  await expectStatus(patch, 202, 204);
+  await discard(patch);
+  return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : location;
+}
+async function patchResumable(s, repo, location, blob, file, opts) {
+  const attempts = opts.attempts ?? 4;
+  const scopes = [repositoryScope(repo, "pull,push")];
+  let at = location;
+  let offset = 0;
+  let firstCut;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const from = offset;
+      const headers = { "Content-Type": "application/octet-stream" };
+      if (from > 0) headers["Content-Range"] = `${from}-${blob.size - 1}`;
+      const body = { path: file.path, offset: file.offset + from, length: blob.size - from, onProgress: (n2) => opts.onProgress?.(from + n2) };
+      const patch = await s.request({ method: "PATCH", path: at, headers, body, contentLength: blob.size - from }, scopes);
+      await expectStatus(patch, 202, 204);
+      await discard(patch);
+      return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : at;
+    } catch (err) {
+      const refused = err instanceof RegistryHttpError && err.status === 416;
+      if (!isRetryable(err) && !refused || attempt >= attempts) throw refused && firstCut ? firstCut : err;
+      firstCut ??= err;
+      const status2 = await uploadStatus2(s, repo, at).catch(() => void 0);
+      if (!status2 || status2.offset > blob.size) throw firstCut;
+      opts.onRetry?.(attempt + 1, err);
+      offset = status2.offset;
+      at = status2.location;
+    }
+  }
 }
 async function uploadOrCancel(s, repo, location, blob, opts) {
   try {
@@ -48849,6 +48889,7 @@ var init_blobs3 = __esm({
     init_auth2();
     init_errors3();
     init_retry();
+    init_errors3();
     init_transport();
     MONOLITHIC_MAX = 16 * 1024 * 1024;
   }

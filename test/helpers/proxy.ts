@@ -6,6 +6,8 @@ export interface FaultyProxy {
   host: string;
   /** connections cut so far */
   cuts(): number;
+  /** request bytes passed on to the registry so far */
+  forwarded(): number;
   /** cut the next `n` connections that send more than `afterBytes` request bytes */
   cutNext(n: number, afterBytes: number): void;
   close(): Promise<void>;
@@ -16,27 +18,32 @@ export async function startFaultyProxy(t: { teardown(fn: () => unknown): void },
   let budget = 0;
   let threshold = Infinity;
   let cuts = 0;
+  let forwarded = 0;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
     let sent = 0;
+    let draining = false;
     client.on('data', (chunk: Buffer) => {
       sent += chunk.length;
       if (budget > 0 && sent > threshold) {
         budget--;
         cuts++;
+        // What was passed on reaches the registry (end() flushes), then the request stops short.
+        draining = true;
+        upstream.end();
         client.destroy();
-        upstream.destroy();
         return;
       }
+      forwarded += chunk.length;
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => client.write(chunk));
     const end = () => {
       client.destroy();
-      upstream.destroy();
+      if (!draining) upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
     };
@@ -55,6 +62,7 @@ export async function startFaultyProxy(t: { teardown(fn: () => unknown): void },
   return {
     host: `127.0.0.1:${port}`,
     cuts: () => cuts,
+    forwarded: () => forwarded,
     cutNext(n, afterBytes) {
       budget = n;
       threshold = afterBytes;

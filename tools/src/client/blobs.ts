@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { repositoryScope } from './auth.js';
 import { RegistryHttpError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
+import { isRetryable } from './errors.js';
 import type { RegistrySession } from './session.js';
 import { discard, expectStatus, type HttpResponse } from './transport.js';
 
@@ -88,24 +89,77 @@ function counted(open: () => Readable, onProgress: ((n: number) => void) | undef
   };
 }
 
+/** uploadStatus asks GET <upload location> how many bytes the registry holds (`Range: 0-<last>`). */
+export async function uploadStatus(s: RegistrySession, repo: string, location: string): Promise<{ offset: number; location: string }> {
+  const res = await s.request({ method: 'GET', path: location }, [repositoryScope(repo, 'pull,push')]);
+  await expectStatus(res, 204);
+  await discard(res);
+  // distribution answers "0--1" for an empty upload
+  const m = /^0-(-?\d+)$/.exec(String(res.headers.range ?? '').trim());
+  if (!m) throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, message: `upload status has no usable Range header (${res.headers.range ?? 'none'})` });
+  return { offset: Number(m[1]) + 1, location: res.headers.location ? new URL(res.headers.location, res.url).toString() : location };
+}
+
 /** uploadContent sends a blob to an upload Location and commits it (monolithic PUT, or PATCH + PUT). */
 export async function uploadContent(s: RegistrySession, repo: string, location: string, blob: BlobSource, opts: BlobPushOptions = {}): Promise<void> {
   const scopes = [repositoryScope(repo, 'pull,push')];
-  const body = blob.file ? { path: blob.file.path, offset: blob.file.offset, length: blob.size, onProgress: opts.onProgress } : counted(() => blob.open(), opts.onProgress);
   const headers = { 'Content-Type': 'application/octet-stream' };
   if (blob.size <= (opts.monolithicMax ?? MONOLITHIC_MAX)) {
+    const body = blob.file ? { path: blob.file.path, offset: blob.file.offset, length: blob.size, onProgress: opts.onProgress } : counted(() => blob.open(), opts.onProgress);
     const res = await s.request({ method: 'PUT', path: withDigest(location, blob.digest), headers, body, contentLength: blob.size }, scopes);
     await expectStatus(res, 201, 204);
     await discard(res);
     return;
   }
-  const patch = await s.request({ method: 'PATCH', path: location, headers, body, contentLength: blob.size }, scopes);
-  await expectStatus(patch, 202, 204);
-  await discard(patch);
-  const next = patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : location;
+  const next = blob.file ? await patchResumable(s, repo, location, blob, blob.file, opts) : await patchOnce(s, repo, location, blob, opts);
   const put = await s.request({ method: 'PUT', path: withDigest(next, blob.digest), headers: { 'Content-Type': 'application/octet-stream' } }, scopes);
   await expectStatus(put, 201, 204);
   await discard(put);
+}
+
+/** patchOnce streams the whole blob in one PATCH and returns the Location to go on with. */
+async function patchOnce(s: RegistrySession, repo: string, location: string, blob: BlobSource, opts: BlobPushOptions): Promise<string> {
+  const headers = { 'Content-Type': 'application/octet-stream' };
+  const patch = await s.request({ method: 'PATCH', path: location, headers, body: counted(() => blob.open(), opts.onProgress), contentLength: blob.size }, [repositoryScope(repo, 'pull,push')]);
+  await expectStatus(patch, 202, 204);
+  await discard(patch);
+  return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : location;
+}
+
+/**
+ * patchResumable streams a blob that lies in a file in one PATCH. When that is cut, a registry
+ * that keeps what arrived (ours does) tells how much in the upload's status: only the rest goes,
+ * with a Content-Range, instead of the whole blob again. A registry that has no usable status
+ * after a cut (distribution 2.8 answers 404) gets the first error back, and pushBlob's retry
+ * starts the blob over. A 416 on the rest (the status raced the cut request) asks again.
+ */
+async function patchResumable(s: RegistrySession, repo: string, location: string, blob: BlobSource, file: { path: string; offset: number }, opts: BlobPushOptions): Promise<string> {
+  const attempts = opts.attempts ?? 4;
+  const scopes = [repositoryScope(repo, 'pull,push')];
+  let at = location;
+  let offset = 0;
+  let firstCut: unknown;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const from = offset;
+      const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
+      if (from > 0) headers['Content-Range'] = `${from}-${blob.size - 1}`;
+      const body = { path: file.path, offset: file.offset + from, length: blob.size - from, onProgress: (n: number) => opts.onProgress?.(from + n) };
+      const patch = await s.request({ method: 'PATCH', path: at, headers, body, contentLength: blob.size - from }, scopes);
+      await expectStatus(patch, 202, 204);
+      await discard(patch);
+      return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : at;
+    } catch (err) {
+      const refused = err instanceof RegistryHttpError && err.status === 416;
+      if ((!isRetryable(err) && !refused) || attempt >= attempts) throw refused && firstCut ? firstCut : err;
+      firstCut ??= err;
+      const status = await uploadStatus(s, repo, at).catch(() => undefined);
+      if (!status || status.offset > blob.size) throw firstCut;
+      opts.onRetry?.(attempt + 1, err);
+      offset = status.offset;
+      at = status.location;
+    }
+  }
 }
 
 /** uploadOrCancel uploads; on failure it cancels the session (best effort) so no half upload lingers until gc. */

@@ -70,7 +70,9 @@ export class UploadStore {
 
   /** status tells how much an upload has received; BLOB_UPLOAD_UNKNOWN when there is none. */
   async status(repo: string, id: string): Promise<UploadState> {
-    return { id, size: await this.dataSize(repo, id) };
+    // In line behind a PATCH still in progress (one the client gave up on, say), so the size told
+    // is what that PATCH left, the offset a resuming client must start from.
+    return this.serialise(repo, id, async () => ({ id, size: await this.dataSize(repo, id) }));
   }
 
   /** append adds a chunk; with `range`, it must start where the upload ends (else RANGE_INVALID). */
