@@ -11,10 +11,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, startRegistry, tarHeader } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
@@ -46,23 +46,6 @@ const work = mkdtempSync(join(tmpdir(), 'cr-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 // ---- the layout: `layers` uncompressed tar layers of random bytes, in a deploy/ tree
-function tarHeader(name, size) {
-  const h = Buffer.alloc(512, 0);
-  h.write(name, 0, 100);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
 function writeBlob(dir, data) {
   const digest = createHash('sha256').update(data).digest('hex');
   writeFileSync(join(dir, digest), data);
@@ -103,41 +86,14 @@ function buildLayout() {
   return { layout, deployDir: dirname(layout), bytes: descs.reduce((n, d) => n + d.size, 0) };
 }
 
-// ---- registries
-const freePort = () =>
-  new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-async function waitHttp(url) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).status < 500) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
-}
-async function startRegistry(kind) {
+// ---- registries: a fresh one (new storage) per cold run
+async function freshRegistry(kind) {
   const storage = mkdtempSync(join(work, `${kind}-`));
-  const port = await freePort();
-  let child;
-  if (kind === 'ours') {
-    child = spawn(process.execPath, [BUNDLE, 'serve', '--storage', storage, '--listen', `127.0.0.1:${port}`], { stdio: 'ignore', env: { ...process.env, CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH: '' } });
-  } else {
-    const cfg = join(storage, 'config.yml');
-    writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(storage, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
-    child = spawn('docker-registry', ['serve', cfg], { stdio: 'ignore' });
-  }
-  await waitHttp(`http://127.0.0.1:${port}/v2/`);
+  const reg = await startRegistry(kind, storage, { bundle: BUNDLE });
   return {
-    host: `127.0.0.1:${port}`,
+    host: reg.host,
     stop: async () => {
-      child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      await reg.stop();
       rmSync(storage, { recursive: true, force: true });
     },
   };
@@ -159,7 +115,6 @@ function timed(cmd, args, env = {}, out = { text: '' }) {
 const ourPush = (host, deployDir, out) =>
   timed(process.execPath, [...nodeArgs, BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--jobs', jobs, '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' }, out);
 const skopeoPush = (host, layout) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`]);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`building a ${sizeMiB} MiB, ${layers}-layer layout in ${work} ...`);
 const { layout, deployDir, bytes } = buildLayout();
@@ -177,7 +132,7 @@ for (const kind of registries) {
   for (let i = 0; i < runs; i++) {
     // alternate the order so page cache and disk state favour neither tool
     for (const tool of i % 2 ? ['skopeo', 'ours'] : ['ours', 'skopeo']) {
-      const reg = await startRegistry(kind);
+      const reg = await freshRegistry(kind);
       try {
         if (tool === 'ours') {
           ours.push(await ourPush(reg.host, deployDir, { text: '' }));

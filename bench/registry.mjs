@@ -17,13 +17,13 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip, gzipSync } from 'node:zlib';
+import { median, startRegistry, tarHeader } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
@@ -66,17 +66,6 @@ function log(msg) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 function run(cmd, args, opts = {}) {
   return new Promise((res, rej) => {
     const started = process.hrtime.bigint();
@@ -91,12 +80,6 @@ function run(cmd, args, opts = {}) {
       else res({ seconds, out });
     });
   });
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** cpuSeconds reads utime+stime of a process from /proc (clock ticks of 1/100 s). */
@@ -140,24 +123,6 @@ async function* randomStream(total, chunk = MiB) {
     yield cipher.update(n === chunk ? zeros : zeros.subarray(0, n));
     left -= n;
   }
-}
-
-function tarHeader(name, size) {
-  const h = Buffer.alloc(512, 0);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100, 8, 'ascii');
-  h.write('0000000\0', 108, 8, 'ascii');
-  h.write('0000000\0', 116, 8, 'ascii');
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 12, 'ascii');
-  h.write(`${'0'.padStart(11, '0')}\0`, 136, 12, 'ascii');
-  h.write('        ', 148, 8, 'ascii');
-  h.write('0', 156, 1, 'ascii');
-  h.write('ustar\0', 257, 6, 'ascii');
-  h.write('00', 263, 2, 'ascii');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,66 +218,10 @@ async function makeLayout(dir, totalMib, layerCount) {
 // ---------------------------------------------------------------------------------------------
 // the two registries
 
-async function waitUp(url, child, what) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited: ${child.output()}`);
-    try {
-      const r = await fetch(`${url}/v2/`);
-      await r.arrayBuffer();
-      if (r.status === 200) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} did not answer: ${child.output()}`);
-}
-
-function spawnLogged(cmd, args) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c) => (out = (out + c).slice(-20_000)));
-  child.stderr.on('data', (c) => (out = (out + c).slice(-20_000)));
-  child.output = () => out;
-  child.exited = new Promise((r) => child.once('exit', r));
-  return child;
-}
-
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await child.exited;
-  clearTimeout(t);
-}
-
+const startOurs = (storage, opts) => startRegistry('ours', storage, { bundle: BUNDLE, nodeArgs: opts.nodeArgs });
 const REGISTRIES = {
-  ours: {
-    label: 'ours',
-    async start(storage, opts) {
-      const port = await freePort();
-      const child = spawnLogged(process.execPath, [...opts.nodeArgs, BUNDLE, 'serve', '--storage', storage, '--listen', `127.0.0.1:${port}`]);
-      const url = `http://127.0.0.1:${port}`;
-      await waitUp(url, child, 'container-registry');
-      return { url, host: `127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
-    },
-  },
-  distribution: {
-    label: 'distribution',
-    async start(storage) {
-      const port = await freePort();
-      const config = join(dirname(storage), `${port}-config.yml`);
-      await writeFile(
-        config,
-        ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${storage}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
-      );
-      const child = spawnLogged('docker-registry', ['serve', config]);
-      const url = `http://127.0.0.1:${port}`;
-      await waitUp(url, child, 'docker-registry');
-      return { url, host: `127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
-    },
-  },
+  ours: { start: startOurs },
+  distribution: { start: (storage) => startRegistry('distribution', storage) },
 };
 
 // ---------------------------------------------------------------------------------------------
