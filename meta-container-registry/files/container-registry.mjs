@@ -48144,6 +48144,14 @@ async function openTarget(args) {
   const credentials = await credentialsFor(args, local);
   return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, args.jobs + 2) }), namespace, registry };
 }
+async function withTarget(args, work) {
+  const target = await openTarget(args);
+  try {
+    return await work(target);
+  } finally {
+    target.session.close();
+  }
+}
 function repositoryOf(name, namespace) {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
   return `${namespace}/${name}`;
@@ -53006,17 +53014,14 @@ var init_browse = __esm({
       describe: "List the images of the namespace with their tags",
       builder: (y) => registryOptions(y).option("all", { type: "boolean", default: false, describe: "Every repository, not only the namespace" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: cliHandler(async (args) => {
-        const target = await openTarget(args);
-        try {
+        await withTarget(args, async (target) => {
           const repos = (await catalog(target.session)).filter((r) => args.all || !target.namespace || r.startsWith(`${target.namespace}/`));
           const out = {};
           for (const r of repos) out[r] = (await listTags2(target.session, r) ?? []).sort();
           if (args.json) print(JSON.stringify(out, null, 2));
           else if (!repos.length) print(`(no images${target.namespace && !args.all ? ` in ${target.namespace}/` : ""})`);
           else for (const r of repos) print(`${r}: ${out[r].join(" ") || "(no tags)"}`);
-        } finally {
-          target.session.close();
-        }
+        });
       })
     };
     tagsCommand = {
@@ -53024,16 +53029,13 @@ var init_browse = __esm({
       describe: "List the tags of an image",
       builder: (y) => registryOptions(y).positional("image", { type: "string" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: cliHandler(async (args) => {
-        const target = await openTarget(args);
-        try {
+        await withTarget(args, async (target) => {
           const repository = repositoryOf(args.image, target.namespace);
           const tags2 = await listTags2(target.session, repository);
           if (!tags2) throw new CliError("not-found", `${repository} does not exist`);
           if (args.json) print(JSON.stringify({ name: repository, tags: tags2 }, null, 2));
           else for (const t of tags2) print(t);
-        } finally {
-          target.session.close();
-        }
+        });
       })
     };
     catalogCommand = {
@@ -53041,14 +53043,11 @@ var init_browse = __esm({
       describe: "List every repository (the API catalog, all pages)",
       builder: (y) => registryOptions(y).option("json", { type: "boolean", default: false, describe: 'Print {"repositories":[...]}' }),
       handler: cliHandler(async (args) => {
-        const target = await openTarget(args);
-        try {
+        await withTarget(args, async (target) => {
           const repositories2 = await catalog(target.session);
           if (args.json) print(JSON.stringify({ repositories: repositories2 }, null, 2));
           else for (const r of repositories2) print(r);
-        } finally {
-          target.session.close();
-        }
+        });
       })
     };
     inspectCommand = {
@@ -53056,8 +53055,7 @@ var init_browse = __esm({
       describe: "Show an image: media type, digest, platforms, layers, labels",
       builder: (y) => registryOptions(y).positional("image", { type: "string", describe: "name[:tag|@digest]" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: cliHandler(async (args) => {
-        const target = await openTarget(args);
-        try {
+        await withTarget(args, async (target) => {
           const at = args.image.indexOf("@");
           const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, "latest");
           const repository = repositoryOf(name, target.namespace);
@@ -53078,9 +53076,7 @@ var init_browse = __esm({
             print(`    size:    ${humanBytes(img.size)}`);
             for (const [k, v] of Object.entries(img.labels)) print(`    label:   ${k}=${v}`);
           }
-        } finally {
-          target.session.close();
-        }
+        });
       })
     };
     deleteCommand = {
@@ -53091,17 +53087,14 @@ var init_browse = __esm({
         const { name, tag } = splitImage(args.image, void 0);
         if (!tag) throw new CliError("usage", `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`, { exitCode: 2 });
         if (!isValidTag(tag)) throw new CliError("usage", `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
-        const target = await openTarget(args);
-        try {
+        await withTarget(args, async (target) => {
           const r = await deleteTag2(target.session, repositoryOf(name, target.namespace), tag, args.force);
           if (args.json) print(JSON.stringify(r, null, 2));
           else {
             print(`Deleted ${r.repository}:${r.tag} (${r.digest})`);
             if (r.alsoRemoved.length) print(`Also removed (same digest, --force): ${r.alsoRemoved.join(" ")}`);
           }
-        } finally {
-          target.session.close();
-        }
+        });
       })
     };
     browseCommands = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];

@@ -153,6 +153,16 @@ export async function openTarget(args: RegistryArgs): Promise<ResolvedTarget> {
   return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, args.jobs + 2) }), namespace, registry };
 }
 
+/** withTarget runs `work` with the command's registry session and closes the session after. */
+export async function withTarget<T>(args: RegistryArgs, work: (target: ResolvedTarget) => Promise<T>): Promise<T> {
+  const target = await openTarget(args);
+  try {
+    return await work(target);
+  } finally {
+    target.session.close();
+  }
+}
+
 /** repositoryOf puts a name in the namespace unless it already starts with it. */
 export function repositoryOf(name: string, namespace: string): string {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;

@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.js';
 import { cliHandler } from '../client-errors.js';
-import { openTarget, registryOptions, repositoryOf, type RegistryArgs } from '../registry-options.js';
+import { registryOptions, repositoryOf, withTarget, type RegistryArgs } from '../registry-options.js';
 import { catalog, listTags } from '../../client/listing.js';
 import { deleteTag } from '../../manage/delete.js';
 import { inspectImage } from '../../manage/inspect.js';
@@ -31,17 +31,14 @@ const listCommand: CommandModule<object, BrowseArgs> = {
       .option('all', { type: 'boolean', default: false, describe: 'Every repository, not only the namespace' })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: cliHandler(async (args: BrowseArgs) => {
-    const target = await openTarget(args);
-    try {
+    await withTarget(args, async (target) => {
       const repos = (await catalog(target.session)).filter((r) => args.all || !target.namespace || r.startsWith(`${target.namespace}/`));
       const out: Record<string, string[]> = {};
       for (const r of repos) out[r] = ((await listTags(target.session, r)) ?? []).sort();
       if (args.json) print(JSON.stringify(out, null, 2));
       else if (!repos.length) print(`(no images${target.namespace && !args.all ? ` in ${target.namespace}/` : ''})`);
       else for (const r of repos) print(`${r}: ${out[r]!.join(' ') || '(no tags)'}`);
-    } finally {
-      target.session.close();
-    }
+    });
   }),
 };
 
@@ -54,16 +51,13 @@ const tagsCommand: CommandModule<object, TagsArgs> = {
   describe: 'List the tags of an image',
   builder: (y) => registryOptions(y).positional('image', { type: 'string' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: cliHandler(async (args: TagsArgs) => {
-    const target = await openTarget(args);
-    try {
+    await withTarget(args, async (target) => {
       const repository = repositoryOf(args.image, target.namespace);
       const tags = await listTags(target.session, repository);
       if (!tags) throw new CliError('not-found', `${repository} does not exist`);
       if (args.json) print(JSON.stringify({ name: repository, tags }, null, 2));
       else for (const t of tags) print(t);
-    } finally {
-      target.session.close();
-    }
+    });
   }),
 };
 
@@ -72,14 +66,11 @@ const catalogCommand: CommandModule<object, BrowseArgs> = {
   describe: 'List every repository (the API catalog, all pages)',
   builder: (y) => registryOptions(y).option('json', { type: 'boolean', default: false, describe: 'Print {"repositories":[...]}' }) as never,
   handler: cliHandler(async (args: BrowseArgs) => {
-    const target = await openTarget(args);
-    try {
+    await withTarget(args, async (target) => {
       const repositories = await catalog(target.session);
       if (args.json) print(JSON.stringify({ repositories }, null, 2));
       else for (const r of repositories) print(r);
-    } finally {
-      target.session.close();
-    }
+    });
   }),
 };
 
@@ -88,8 +79,7 @@ const inspectCommand: CommandModule<object, TagsArgs> = {
   describe: 'Show an image: media type, digest, platforms, layers, labels',
   builder: (y) => registryOptions(y).positional('image', { type: 'string', describe: 'name[:tag|@digest]' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: cliHandler(async (args: TagsArgs) => {
-    const target = await openTarget(args);
-    try {
+    await withTarget(args, async (target) => {
       const at = args.image.indexOf('@');
       const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, 'latest');
       const repository = repositoryOf(name, target.namespace);
@@ -110,9 +100,7 @@ const inspectCommand: CommandModule<object, TagsArgs> = {
         print(`    size:    ${humanBytes(img.size)}`);
         for (const [k, v] of Object.entries(img.labels)) print(`    label:   ${k}=${v}`);
       }
-    } finally {
-      target.session.close();
-    }
+    });
   }),
 };
 
@@ -134,17 +122,14 @@ const deleteCommand: CommandModule<object, DeleteArgs> = {
     const { name, tag } = splitImage(args.image, undefined);
     if (!tag) throw new CliError('usage', `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`, { exitCode: 2 });
     if (!isValidTag(tag)) throw new CliError('usage', `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
-    const target = await openTarget(args);
-    try {
+    await withTarget(args, async (target) => {
       const r = await deleteTag(target.session, repositoryOf(name, target.namespace), tag, args.force);
       if (args.json) print(JSON.stringify(r, null, 2));
       else {
         print(`Deleted ${r.repository}:${r.tag} (${r.digest})`);
         if (r.alsoRemoved.length) print(`Also removed (same digest, --force): ${r.alsoRemoved.join(' ')}`);
       }
-    } finally {
-      target.session.close();
-    }
+    });
   }),
 };
 
