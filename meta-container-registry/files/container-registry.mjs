@@ -48800,31 +48800,30 @@ async function uploadStatus2(s, repo, location) {
   await discard(res);
   const m = /^0-(-?\d+)$/.exec(String(res.headers.range ?? "").trim());
   if (!m) throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, message: `upload status has no usable Range header (${res.headers.range ?? "none"})` });
-  return { offset: Number(m[1]) + 1, location: res.headers.location ? new URL(res.headers.location, res.url).toString() : location };
+  return { offset: Number(m[1]) + 1, location: nextLocation(res, location) };
+}
+function nextLocation(res, current) {
+  return res.headers.location ? new URL(res.headers.location, res.url).toString() : current;
+}
+function bodyOf(blob, from, onProgress) {
+  if (!blob.file) return counted(() => blob.open(), onProgress);
+  return { path: blob.file.path, offset: blob.file.offset + from, length: blob.size - from, onProgress: onProgress && ((n2) => onProgress(from + n2)) };
 }
 async function uploadContent(s, repo, location, blob, opts = {}) {
   const scopes = [repositoryScope(repo, "pull,push")];
   const headers = { "Content-Type": "application/octet-stream" };
   if (blob.size <= (opts.monolithicMax ?? MONOLITHIC_MAX)) {
-    const body = blob.file ? { path: blob.file.path, offset: blob.file.offset, length: blob.size, onProgress: opts.onProgress } : counted(() => blob.open(), opts.onProgress);
-    const res = await s.request({ method: "PUT", path: withDigest(location, blob.digest), headers, body, contentLength: blob.size }, scopes);
+    const res = await s.request({ method: "PUT", path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts.onProgress), contentLength: blob.size }, scopes);
     await expectStatus(res, 201, 204);
     await discard(res);
     return;
   }
-  const next = blob.file ? await patchResumable(s, repo, location, blob, blob.file, opts) : await patchOnce(s, repo, location, blob, opts);
-  const put = await s.request({ method: "PUT", path: withDigest(next, blob.digest), headers: { "Content-Type": "application/octet-stream" } }, scopes);
+  const next = await patchBlob(s, repo, location, blob, opts);
+  const put = await s.request({ method: "PUT", path: withDigest(next, blob.digest), headers }, scopes);
   await expectStatus(put, 201, 204);
   await discard(put);
 }
-async function patchOnce(s, repo, location, blob, opts) {
-  const headers = { "Content-Type": "application/octet-stream" };
-  const patch = await s.request({ method: "PATCH", path: location, headers, body: counted(() => blob.open(), opts.onProgress), contentLength: blob.size }, [repositoryScope(repo, "pull,push")]);
-  await expectStatus(patch, 202, 204);
-  await discard(patch);
-  return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : location;
-}
-async function patchResumable(s, repo, location, blob, file, opts) {
+async function patchBlob(s, repo, location, blob, opts) {
   const attempts = opts.attempts ?? 4;
   const scopes = [repositoryScope(repo, "pull,push")];
   let at = location;
@@ -48832,17 +48831,15 @@ async function patchResumable(s, repo, location, blob, file, opts) {
   let firstCut;
   for (let attempt = 1; ; attempt++) {
     try {
-      const from = offset;
       const headers = { "Content-Type": "application/octet-stream" };
-      if (from > 0) headers["Content-Range"] = `${from}-${blob.size - 1}`;
-      const body = { path: file.path, offset: file.offset + from, length: blob.size - from, onProgress: (n2) => opts.onProgress?.(from + n2) };
-      const patch = await s.request({ method: "PATCH", path: at, headers, body, contentLength: blob.size - from }, scopes);
+      if (offset > 0) headers["Content-Range"] = `${offset}-${blob.size - 1}`;
+      const patch = await s.request({ method: "PATCH", path: at, headers, body: bodyOf(blob, offset, opts.onProgress), contentLength: blob.size - offset }, scopes);
       await expectStatus(patch, 202, 204);
       await discard(patch);
-      return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : at;
+      return nextLocation(patch, at);
     } catch (err) {
       const refused = err instanceof RegistryHttpError && err.status === 416;
-      if (!isRetryable(err) && !refused || attempt >= attempts) throw refused && firstCut ? firstCut : err;
+      if (!blob.file || !isRetryable(err) && !refused || attempt >= attempts) throw refused && firstCut ? firstCut : err;
       firstCut ??= err;
       const status2 = await uploadStatus2(s, repo, at).catch(() => void 0);
       if (!status2 || status2.offset > blob.size) throw firstCut;

@@ -97,7 +97,18 @@ export async function uploadStatus(s: RegistrySession, repo: string, location: s
   // distribution answers "0--1" for an empty upload
   const m = /^0-(-?\d+)$/.exec(String(res.headers.range ?? '').trim());
   if (!m) throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, message: `upload status has no usable Range header (${res.headers.range ?? 'none'})` });
-  return { offset: Number(m[1]) + 1, location: res.headers.location ? new URL(res.headers.location, res.url).toString() : location };
+  return { offset: Number(m[1]) + 1, location: nextLocation(res, location) };
+}
+
+/** nextLocation is where an upload goes on after `res`: its Location header, else where it was. */
+function nextLocation(res: HttpResponse, current: string): string {
+  return res.headers.location ? new URL(res.headers.location, res.url).toString() : current;
+}
+
+/** bodyOf is the blob's content from byte `from`: a file range, or (from 0 only) a fresh stream. */
+function bodyOf(blob: BlobSource, from: number, onProgress: ((n: number) => void) | undefined) {
+  if (!blob.file) return counted(() => blob.open(), onProgress);
+  return { path: blob.file.path, offset: blob.file.offset + from, length: blob.size - from, onProgress: onProgress && ((n: number) => onProgress(from + n)) };
 }
 
 /** uploadContent sends a blob to an upload Location and commits it (monolithic PUT, or PATCH + PUT). */
@@ -105,35 +116,26 @@ export async function uploadContent(s: RegistrySession, repo: string, location: 
   const scopes = [repositoryScope(repo, 'pull,push')];
   const headers = { 'Content-Type': 'application/octet-stream' };
   if (blob.size <= (opts.monolithicMax ?? MONOLITHIC_MAX)) {
-    const body = blob.file ? { path: blob.file.path, offset: blob.file.offset, length: blob.size, onProgress: opts.onProgress } : counted(() => blob.open(), opts.onProgress);
-    const res = await s.request({ method: 'PUT', path: withDigest(location, blob.digest), headers, body, contentLength: blob.size }, scopes);
+    const res = await s.request({ method: 'PUT', path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts.onProgress), contentLength: blob.size }, scopes);
     await expectStatus(res, 201, 204);
     await discard(res);
     return;
   }
-  const next = blob.file ? await patchResumable(s, repo, location, blob, blob.file, opts) : await patchOnce(s, repo, location, blob, opts);
-  const put = await s.request({ method: 'PUT', path: withDigest(next, blob.digest), headers: { 'Content-Type': 'application/octet-stream' } }, scopes);
+  const next = await patchBlob(s, repo, location, blob, opts);
+  const put = await s.request({ method: 'PUT', path: withDigest(next, blob.digest), headers }, scopes);
   await expectStatus(put, 201, 204);
   await discard(put);
 }
 
-/** patchOnce streams the whole blob in one PATCH and returns the Location to go on with. */
-async function patchOnce(s: RegistrySession, repo: string, location: string, blob: BlobSource, opts: BlobPushOptions): Promise<string> {
-  const headers = { 'Content-Type': 'application/octet-stream' };
-  const patch = await s.request({ method: 'PATCH', path: location, headers, body: counted(() => blob.open(), opts.onProgress), contentLength: blob.size }, [repositoryScope(repo, 'pull,push')]);
-  await expectStatus(patch, 202, 204);
-  await discard(patch);
-  return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : location;
-}
-
 /**
- * patchResumable streams a blob that lies in a file in one PATCH. When that is cut, a registry
- * that keeps what arrived (ours does) tells how much in the upload's status: only the rest goes,
- * with a Content-Range, instead of the whole blob again. A registry that has no usable status
- * after a cut (distribution 2.8 answers 404) gets the first error back, and pushBlob's retry
- * starts the blob over. A 416 on the rest (the status raced the cut request) asks again.
+ * patchBlob streams a blob in one PATCH and returns the Location to go on with. When that is cut
+ * and the content lies in a file, a registry that keeps what arrived (ours does) tells how much in
+ * the upload's status: only the rest goes, with a Content-Range, instead of the whole blob again.
+ * A registry that has no usable status after a cut (distribution 2.8 answers 404) gets the first
+ * error back, and pushBlob's retry starts the blob over. A 416 on the rest (the status raced the
+ * cut request) asks again.
  */
-async function patchResumable(s: RegistrySession, repo: string, location: string, blob: BlobSource, file: { path: string; offset: number }, opts: BlobPushOptions): Promise<string> {
+async function patchBlob(s: RegistrySession, repo: string, location: string, blob: BlobSource, opts: BlobPushOptions): Promise<string> {
   const attempts = opts.attempts ?? 4;
   const scopes = [repositoryScope(repo, 'pull,push')];
   let at = location;
@@ -141,17 +143,16 @@ async function patchResumable(s: RegistrySession, repo: string, location: string
   let firstCut: unknown;
   for (let attempt = 1; ; attempt++) {
     try {
-      const from = offset;
       const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
-      if (from > 0) headers['Content-Range'] = `${from}-${blob.size - 1}`;
-      const body = { path: file.path, offset: file.offset + from, length: blob.size - from, onProgress: (n: number) => opts.onProgress?.(from + n) };
-      const patch = await s.request({ method: 'PATCH', path: at, headers, body, contentLength: blob.size - from }, scopes);
+      if (offset > 0) headers['Content-Range'] = `${offset}-${blob.size - 1}`;
+      const patch = await s.request({ method: 'PATCH', path: at, headers, body: bodyOf(blob, offset, opts.onProgress), contentLength: blob.size - offset }, scopes);
       await expectStatus(patch, 202, 204);
       await discard(patch);
-      return patch.headers.location ? new URL(patch.headers.location, patch.url).toString() : at;
+      return nextLocation(patch, at);
     } catch (err) {
       const refused = err instanceof RegistryHttpError && err.status === 416;
-      if ((!isRetryable(err) && !refused) || attempt >= attempts) throw refused && firstCut ? firstCut : err;
+      // Only content that lies in a file can go on from the middle.
+      if (!blob.file || (!isRetryable(err) && !refused) || attempt >= attempts) throw refused && firstCut ? firstCut : err;
       firstCut ??= err;
       const status = await uploadStatus(s, repo, at).catch(() => undefined);
       if (!status || status.offset > blob.size) throw firstCut;
