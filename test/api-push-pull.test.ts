@@ -2,8 +2,8 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { startTestRegistry } from './helpers/registry.js';
+import { openFilesMatching } from './helpers/proc.js';
 import { makeImage, makeIndex, pushImage, putManifest, sha256, uploadBlob } from './helpers/images.js';
 
 const reg = await startTestRegistry(t);
@@ -111,14 +111,7 @@ t.test('streamed PATCH (no Content-Range) and a final chunk on PUT', async (t) =
 
 /** openDataFiles counts the server's descriptors on upload data files (`_uploads/<id>/data`). */
 function openDataFiles(): number {
-  const dir = `/proc/${reg.process.pid}/fd`;
-  return readdirSync(dir).filter((fd) => {
-    try {
-      return readlinkSync(`${dir}/${fd}`).endsWith('/data');
-    } catch {
-      return false;
-    }
-  }).length;
+  return openFilesMatching(reg.process.pid!, (path) => path.endsWith('/data'));
 }
 
 /** streamPatch sends `total` bytes of `fill` as one streamed PATCH; `cutAfter` drops the connection. */

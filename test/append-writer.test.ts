@@ -1,20 +1,13 @@
 // The upload sink: batched appends keep every byte in order, and the file is always closed.
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppendWriter } from '../tools/src/storage/append-writer.js';
 import { tempDir } from './helpers/tmp.js';
-
-async function openDescriptorsOn(path: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === path) n++;
-  }
-  return n;
-}
+import { openFilesMatching } from './helpers/proc.js';
 
 t.test('pieces of every size, 1 byte to 3 MiB, land in order after what the file held', async (t) => {
   const dir = await tempDir(t, 'cr-append-');
@@ -31,7 +24,7 @@ t.test('pieces of every size, 1 byte to 3 MiB, land in order after what the file
   const got = await readFile(path);
   t.equal(got.length, 5 + sizes.reduce((a, b) => a + b, 0));
   t.equal(createHash('sha256').update(got).digest('hex'), want.digest('hex'));
-  t.equal(await openDescriptorsOn(path), 0, 'closed');
+  t.equal(openFilesMatching('self', (p) => p === path), 0, 'closed');
 });
 
 t.test('a source that fails midway: all that arrived is kept, the descriptor is closed', async (t) => {
@@ -51,5 +44,5 @@ t.test('a source that fails midway: all that arrived is kept, the descriptor is 
   const got = await readFile(path);
   t.equal(got.length, 2 * 1024 * 1024 + 100, 'every byte that arrived is kept, the batched tail too');
   t.ok(got.subarray(0, 2 * 1024 * 1024).every((b) => b === 1) && got.subarray(2 * 1024 * 1024).every((b) => b === 2), 'in order');
-  t.equal(await openDescriptorsOn(path), 0, 'closed');
+  t.equal(openFilesMatching('self', (p) => p === path), 0, 'closed');
 });
