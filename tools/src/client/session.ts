@@ -1,10 +1,9 @@
 // One registry endpoint: its base URL (https, or http under --insecure), the pooled transport and
 // the auth layer. Every other client module sends its requests through RegistrySession.request.
-import type { Readable } from 'node:stream';
 import { Authorizer } from './auth.js';
 import type { CredentialSource } from './credentials.js';
 import { NetworkError, RegistryHttpError } from './errors.js';
-import { HttpTransport, discard, type FileBody, type HttpResponse, type TlsSettings } from './transport.js';
+import { HttpTransport, discard, type HttpRequest, type HttpResponse, type TlsSettings } from './transport.js';
 
 /** SessionOptions names a registry and how to reach it. */
 export interface SessionOptions {
@@ -17,13 +16,9 @@ export interface SessionOptions {
 }
 
 /** SessionRequest is a request relative to the registry (path `/v2/...`) or to an absolute URL. */
-export interface SessionRequest {
-  method: string;
+export interface SessionRequest extends Omit<HttpRequest, 'url'> {
   /** a path (`/v2/...`, with query) or an absolute URL such as an upload Location */
   path: string;
-  headers?: Record<string, string>;
-  body?: Buffer | FileBody | (() => Readable);
-  contentLength?: number;
 }
 
 /** NOT_TLS matches what a TLS handshake with a plain-HTTP server fails with. */
