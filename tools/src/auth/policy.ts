@@ -8,6 +8,7 @@
 //
 //   [[repository]]              # first match wins; narrows, never widens
 //   match = "yocto/private/**"  # `*` stays within one path segment, `**` crosses segments
+//                               # (and matches none: this covers yocto/private itself too)
 //   pull = ["alice", "ci"]      # only these users ("*": any authenticated user)
 //   push = ["ci"]
 import { parse as parseToml } from 'smol-toml';
@@ -50,13 +51,26 @@ export function parseAccessMode(text: string, where: string): AccessMode {
   throw new CliError('usage', `${where}: ${JSON.stringify(text)} is not one of ${ACCESS_MODES.join(', ')}`, { exitCode: 2 });
 }
 
-/** globToRegExp compiles a repository glob: `*` within a segment, `**` across, `?` one character. */
+/**
+ * globToRegExp compiles a repository glob: `*` within a segment, `**` across, `?` one character.
+ * A `**` that fills whole segments also matches none of them, as in gitignore and minimatch:
+ * `private/**` covers the repository `private` itself, and `a/**` followed by `/b` covers `a/b`.
+ */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
+      const segmentStart = i === 0 || glob[i - 1] === '/';
+      const segmentEnd = i + 2 === glob.length || glob[i + 2] === '/';
+      if (segmentStart && segmentEnd && i > 0) {
+        // A `**` segment after a slash: the slash is optional together with what it covers.
+        re = `${re.slice(0, -1)}(?:/.*)?`;
+      } else if (segmentStart && segmentEnd && i + 2 < glob.length) {
+        // a leading `**/`: zero or more whole segments before the rest
+        re += '(?:.*/)?';
+        i++;
+      } else re += '.*';
       i++;
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';

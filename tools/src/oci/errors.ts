@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'RANGE_INVALID'
   | 'PAGINATION_NUMBER_INVALID'
   | 'TAG_INVALID'
-  | 'METHOD_UNKNOWN';
+  | 'METHOD_UNKNOWN'
+  | 'UNKNOWN';
 
 interface ErrorSpec {
   status: number;
@@ -48,6 +49,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorSpec>> = {
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
   METHOD_UNKNOWN: { status: 405, message: 'the method is not supported for this route' },
+  // distribution's errcode.ErrorCodeUnknown: what it answers for a failure that is not the client's
+  UNKNOWN: { status: 500, message: 'unknown error' },
 };
 
 /** RegistryError is a spec error a handler throws; status defaults from the table. */

@@ -5,7 +5,8 @@ import type { AccessAction, AccessController, AccessDecision } from './access.js
 import { matchRoute, type Route } from './router.js';
 import { RegistryError } from '../oci/errors.js';
 import { assertRepositoryName } from '../oci/names.js';
-import { sendError, sendJson } from './respond.js';
+import { asRegistryError, sendError, sendJson } from './respond.js';
+import { serverLog } from './process-guards.js';
 import { deleteBlob, getBlob } from './blobs.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
@@ -45,6 +46,16 @@ export interface Dispatcher {
   events?: RegistryEvents;
   /** extra endpoints (UI, metrics, health) served next to the distribution API */
   extra?: ExtraEndpoints;
+  /** where an internal error is told (stderr by default) */
+  log?: (line: string) => void;
+}
+
+/** RequestMeta is what the server knows of a request before dispatch. */
+export interface RequestMeta {
+  /** the peer's address, read when the request arrived */
+  remoteAddress: string;
+  /** names the request in the access log and in an internal error's log line and answer */
+  requestId: string;
 }
 
 /** RequestOutcome is what the access log and the request metrics record of a request. */
@@ -139,10 +150,10 @@ function denied(decision: Extract<AccessDecision, { allowed: false }>): Registry
 }
 
 /** dispatch serves one request and tells the access log who made it. */
-export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<RequestOutcome> {
+export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerResponse, url: RequestTarget, meta: RequestMeta): Promise<RequestOutcome> {
   const method = req.method ?? 'GET';
   const outcome: RequestOutcome = { user: undefined, route: 'unknown' };
-  const remoteAddress = req.socket.remoteAddress ?? '';
+  const { remoteAddress, requestId } = meta;
   const authorization = req.headers.authorization;
   const authorize: Authorize = async (action, repository) => {
     const decision = await d.access.check({ action, repository, authorization, remoteAddress });
@@ -182,10 +193,14 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
     };
     await run(ctx, route, method);
   } catch (err) {
+    const answer = asRegistryError(err, requestId);
     if (!(err instanceof RegistryError) && !isClientGone(err, req)) {
-      process.stderr.write(`container-registry: ${method} ${url.pathname}: ${(err as Error)?.stack ?? String(err)}\n`);
+      const log = d.log ?? serverLog;
+      // A full disk is the operator's to fix, not a bug: one line without a stack.
+      const what = answer.status === 507 ? answer.message : ((err as Error)?.stack ?? String(err));
+      log(`${method} ${url.pathname} [${requestId}]: ${what}`);
     }
-    sendError(req, res, err);
+    sendError(req, res, answer);
   }
   return outcome;
 }

@@ -7,6 +7,7 @@ import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { isValidTag } from '../oci/names.js';
 import { sendEmpty } from './respond.js';
 import { manifestEvent } from './events.js';
+import { ByteBudget } from '../common/concurrency.js';
 
 /** getManifest answers GET and HEAD by tag or digest. */
 export async function getManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
@@ -27,23 +28,33 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
   }
 }
 
-async function readBody(ctx: RequestContext): Promise<Buffer> {
-  const declared = Number(ctx.req.headers['content-length'] ?? 0);
-  if (declared > MAX_MANIFEST_BYTES) {
-    ctx.req.resume();
-    throw new RegistryError('SIZE_INVALID', `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_MANIFEST_BYTES) {
-      ctx.req.resume();
-      throw new RegistryError('SIZE_INVALID', `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
+/** Manifest bodies held in memory at once, all requests together (16 of the largest). */
+const manifestBodies = new ByteBudget(16 * MAX_MANIFEST_BYTES);
+
+function tooLarge(ctx: RequestContext): RegistryError {
+  ctx.req.resume();
+  return new RegistryError('SIZE_INVALID', `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
+}
+
+/** readBody reads a manifest whole, within its share of the budget; `release` gives the share back. */
+async function readBody(ctx: RequestContext): Promise<{ body: Buffer; release: () => void }> {
+  const lengthHeader = ctx.req.headers['content-length'];
+  const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
+  if (declared !== undefined && declared > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
+  const release = await manifestBodies.take(declared ?? MAX_MANIFEST_BYTES);
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+    return { body: Buffer.concat(chunks), release };
+  } catch (err) {
+    release();
+    throw err;
   }
-  return Buffer.concat(chunks);
 }
 
 /** putManifest stores a manifest; answers 201 with its digest and, for a referrer, OCI-Subject. */
@@ -57,9 +68,14 @@ export async function putManifest(ctx: RequestContext, name: string, reference: 
   if (extraTags.length > 0 && !reference.includes(':')) {
     throw new RegistryError('TAG_INVALID', 'the tag parameter needs a PUT by digest');
   }
-  const body = await readBody(ctx);
-  const result = await ctx.store.manifests.put(name, reference, body, ctx.req.headers['content-type']);
-  for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result.digest);
+  const { body, release } = await readBody(ctx);
+  let result;
+  try {
+    result = await ctx.store.manifests.put(name, reference, body, ctx.req.headers['content-type']);
+    for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result.digest);
+  } finally {
+    release();
+  }
   const digest = formatDigest(result.digest);
   const headers: Record<string, string> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest };
   if (result.subject) headers['OCI-Subject'] = result.subject;

@@ -19,13 +19,32 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Record<s
   res.end();
 }
 
-/** sendError writes a RegistryError in the spec's form; anything else is a 500 with no details. */
+/** isNoSpace tells whether an error is the filesystem saying it is full (or the quota is used up). */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * asRegistryError gives the answer for any error: a RegistryError as it is; a full disk is 507 with
+ * "no space left" (nothing stored is lost; the push can be retried once space returns); anything
+ * else is a 500 that names the request id and nothing of the internals.
+ */
+export function asRegistryError(err: unknown, requestId?: string): RegistryError {
+  if (err instanceof RegistryError) return err;
+  if (isNoSpace(err)) {
+    return new RegistryError('UNKNOWN', "no space left on the registry's storage; nothing was stored, retry once space is freed", { status: 507, cause: err });
+  }
+  return new RegistryError('UNKNOWN', 'internal server error', { cause: err, detail: requestId ? { requestId } : undefined });
+}
+
+/** sendError writes an error in the spec's form (see asRegistryError); after the headers, it cuts the connection. */
 export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const e = err instanceof RegistryError ? err : new RegistryError('UNSUPPORTED', 'internal server error', { status: 500 });
+  const e = asRegistryError(err);
   // The request body may still be arriving; drain it so keep-alive clients see the answer.
   if (!req.readableEnded) req.resume();
   sendJson(req, res, e.status, e.toJSON(), { ...headers, ...e.headers });

@@ -11,6 +11,8 @@ import { dispatch } from './dispatch.js';
 import { API_VERSION_HEADER } from './respond.js';
 import type { RequestTarget } from './context.js';
 import { createServices, type ServiceOptions, type Services } from './services.js';
+import { serverLog } from './process-guards.js';
+import { HTTP_TIMEOUTS, RateGuard, inOrder, limitConnections, type ConnectionLimitOptions, type RateGuardOptions } from './connections.js';
 
 /** TlsFiles names the PEM files of the server certificate (reloaded when they change). */
 export interface TlsFiles {
@@ -21,6 +23,8 @@ export interface TlsFiles {
 /** AccessLogEntry is one line of the access log; it never holds credentials. */
 export interface AccessLogEntry {
   time: string;
+  /** the request id, also in the log line of an internal error and in a 500's body */
+  id: string;
   addr: string;
   user: string | null;
   method: string;
@@ -43,6 +47,12 @@ export interface RegistryOptions {
   instanceId?: string;
   /** web UI, metrics, health, webhooks and mDNS (services.ts) */
   services?: ServiceOptions;
+  /** bounds on connections per address and in all */
+  connections?: ConnectionLimitOptions;
+  /** the minimum transfer rate of a client the server waits on */
+  rateGuard?: RateGuardOptions;
+  /** where internal errors and refused connections are told (stderr by default) */
+  log?: (line: string) => void;
 }
 
 /** RunningRegistry is a listening server. */
@@ -119,12 +129,19 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     [INSTANCE_HEADER]: instanceId,
     ...securityHeaders(options.tls !== undefined),
   };
+  const log = options.log ?? serverLog;
+  const rateGuard = new RateGuard({ ...options.rateGuard, log });
+  const idPrefix = instanceId.slice(0, 8);
+  let requestCount = 0;
   let inFlight = 0;
   let closing = false;
   let onIdle: (() => void) | undefined;
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
+    // Read now: node sets req.socket to null once the response is done, before 'close' handlers run.
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
     inFlight++;
     for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
     if (closing) res.setHeader('Connection', 'close');
@@ -132,10 +149,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     let user: string | undefined;
     res.once('close', () => {
       inFlight--;
-      if (options.accessLog) {
-        options.accessLog({
+      try {
+        options.accessLog?.({
           time: new Date().toISOString(),
-          addr: req.socket.remoteAddress ?? '',
+          id: requestId,
+          addr: remoteAddress,
           user: user ?? null,
           method: req.method ?? '',
           path: url.pathname,
@@ -143,23 +161,32 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
           bytes: Number(res.getHeader('content-length') ?? 0),
           ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
         });
+      } catch (err) {
+        log(`access log: ${(err as Error).message}`);
       }
       if (closing && inFlight === 0) onIdle?.();
     });
-    dispatch({ store, access, events: services.events, extra: services.extra }, req, res, url).then(
-      (outcome) => {
-        user = outcome.user;
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        services.events.publish('request', { method: req.method ?? '', route: outcome.route, status: res.statusCode, seconds });
-      },
-      () => {},
-    );
+    rateGuard.watch(req, res);
+    inOrder(req, res, () => {
+      dispatch({ store, access, events: services.events, extra: services.extra, log }, req, res, url, { remoteAddress, requestId }).then(
+        (outcome) => {
+          user = outcome.user;
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          services.events.publish('request', { method: req.method ?? '', route: outcome.route, status: res.statusCode, seconds });
+        },
+        (err: unknown) => {
+          // dispatch answers every error itself; anything left is a bug in that answer: this request alone ends.
+          log(`${req.method} ${url.pathname} [${requestId}]: ${(err as Error)?.stack ?? String(err)}`);
+          res.destroy();
+        },
+      );
+    });
   };
 
   let server: Server | HttpsServer;
   if (options.tls) {
     const tls = tlsLoader(options.tls);
-    const https = createHttpsServer({ ...tls.options(), minVersion: 'TLSv1.2' }, handler);
+    const https = createHttpsServer({ ...HTTP_TIMEOUTS, ...tls.options(), minVersion: 'TLSv1.2' }, handler);
     // A renewed certificate is picked up by the next connection, with no restart.
     https.on('connection', () => {
       if (tls.changed()) {
@@ -172,17 +199,16 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     });
     server = https;
   } else {
-    server = createHttpServer(handler);
+    server = createHttpServer({ ...HTTP_TIMEOUTS }, handler);
   }
-  // Uploads of large blobs may take long; only idle sockets time out.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 65_000;
+  limitConnections(server, { ...options.connections, log: options.connections?.log ?? log });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: options.host, port: options.port }, () => {
       server.off('error', reject);
+      // After listening, a failed accept (EMFILE) is told, never fatal.
+      server.on('error', (err) => log(`server: ${(err as Error).message}`));
       resolve();
     });
   });
@@ -194,6 +220,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     await services.started({ host: address.address, port: address.port, url, instanceId });
   } catch (err) {
     server.close();
+    rateGuard.close();
     await services.close().catch(() => {});
     throw err;
   }
@@ -213,6 +240,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
+          rateGuard.close();
           // After the drain: the last requests' events still reach the webhooks; then goodbye on mDNS.
           services.close().then(resolve, (err) => {
             process.stderr.write(`container-registry: stopping services: ${(err as Error).message}\n`);

@@ -53,18 +53,24 @@ export async function startUpload(ctx: RequestContext, name: string): Promise<vo
     // The source lacks it (or may not be read): fall back to a normal upload, as the spec allows.
   }
   const digestParam = url.searchParams.get('digest');
+  const d = digestParam === null ? undefined : parseDigest(digestParam);
   const state = await store.uploads.create(name);
-  if (digestParam !== null) {
-    const d = parseDigest(digestParam);
-    const { size } = await store.uploads.commit(name, state.id, d, req);
-    sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
-    ctx.events.publish('blobUpload', { repository: name, bytes: size });
-    return;
-  }
-  if (hasBody(ctx)) {
-    await store.uploads.append(name, state.id, req);
-    sendEmpty(res, 202, uploadHeaders(name, await store.uploads.status(name, state.id)));
-    return;
+  try {
+    if (d) {
+      const { size } = await store.uploads.commit(name, state.id, d, req);
+      sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+      ctx.events.publish('blobUpload', { repository: name, bytes: size });
+      return;
+    }
+    if (hasBody(ctx)) {
+      await store.uploads.append(name, state.id, req);
+      sendEmpty(res, 202, uploadHeaders(name, await store.uploads.status(name, state.id)));
+      return;
+    }
+  } catch (err) {
+    // The client never learnt this session's id, so nobody can resume it: drop it now, not in 7 days.
+    await store.uploads.cancel(name, state.id).catch(() => {});
+    throw err;
   }
   req.resume();
   sendEmpty(res, 202, uploadHeaders(name, state));

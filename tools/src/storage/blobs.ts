@@ -5,6 +5,7 @@ import type { FsDriver } from './driver.js';
 import { PathNotFound } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import { readLink, writeLink } from './links.js';
+import { restoreBlob } from './quarantine.js';
 import { formatDigest, type Digest } from '../oci/digest.js';
 
 /** BlobStore reads, links and unlinks blobs. */
@@ -14,15 +15,24 @@ export class BlobStore {
     private readonly driver: FsDriver,
   ) {}
 
-  /** size tells the size of a stored blob, or undefined when it is not stored. */
+  /**
+   * size tells the size of a stored blob, or undefined when it is not stored. A blob that gc has
+   * set aside is put back first: asking for it is a use (see quarantine.ts).
+   */
   async size(d: Digest): Promise<number | undefined> {
-    try {
-      const info = await this.driver.stat(this.paths.blobData(d));
-      return info.isDirectory ? undefined : info.size;
-    } catch (err) {
-      if (err instanceof PathNotFound) return undefined;
-      throw err;
-    }
+    const once = async () => {
+      try {
+        const info = await this.driver.stat(this.paths.blobData(d));
+        return info.isDirectory ? undefined : info.size;
+      } catch (err) {
+        if (err instanceof PathNotFound) return undefined;
+        throw err;
+      }
+    };
+    const found = await once();
+    if (found !== undefined || !(await restoreBlob(this.paths, d))) return found;
+    await this.touch(d);
+    return once();
   }
 
   /** isLinked tells whether `repo` may read blob `d` (as a layer/config or as a manifest). */

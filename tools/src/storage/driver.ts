@@ -47,6 +47,31 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+async function writeOnce(path: string, data: Buffer | string, mode: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPath(path);
+  const handle = await open(tmp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await handle.close();
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** TEMP_FILE matches the names tempPath gives: `.<name>.tmp-<pid>-<hex>` (gc removes old ones). */
+export const TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
+
 /** FsDriver is the filesystem driver. */
 export class FsDriver {
   /** readFile returns the whole content of a (small) file. */
@@ -84,27 +109,19 @@ export class FsDriver {
     }
   }
 
-  /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
+  /**
+   * writeFileAtomic writes `data` so that readers see the old content or the new, never a part.
+   * A folder that vanishes meanwhile (gc setting a revision aside) is made again and the write retried.
+   */
   async writeFileAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = tempPath(path);
-    const handle = await open(tmp, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await writeOnce(path, data, mode);
+        return;
+      } catch (err) {
+        if (attempt >= 3 || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
     }
-    await handle.close();
-    try {
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
-    await fsyncDir(dirname(path));
   }
 
   /** list gives the names in a folder (empty when it does not exist). */

@@ -1,16 +1,29 @@
 // Garbage collection that runs while the registry serves (no downtime, no prompt).
 //
 // Mark: every tag's manifest, and (unless deleteUntagged) every manifest revision, with what it
-// references: config and layers, an index's children, and manifests whose subject is kept.
-// Sweep: a blob not marked and not touched within the grace period is first moved aside (readers
-// see it gone), then, after a settle delay, the mark is run again; anything a push made reachable
-// meanwhile is put back, the rest deleted. Blobs are touched when pushed, mounted, HEAD-checked or
-// referenced by a manifest PUT, so content a client is about to use is never collected.
+// references: config and layers, an index's children, and manifests whose subject is kept. A
+// revision folder without its link yet is a PUT in progress and is kept like a fresh one.
+// Sweep, in two phases (quarantine.ts): what is neither marked nor used within the grace period is
+// first set aside (untagged revisions, then blobs), so readers see it gone; after a settle delay
+// the mark runs again and whatever became reachable is put back. Any use meanwhile (a manifest PUT
+// naming it, a pull, a HEAD) also puts it back, and gc's final delete races that use atomically, so
+// nothing a client was told is stored is ever deleted, at any grace. Blobs are touched when pushed,
+// mounted or referenced by a manifest PUT, so the grace period counts from their last use.
+// Memory: manifests are read one at a time (parsed through the store's bounded cache), never all.
 import { join } from 'node:path';
-import { rename, rmdir, unlink } from 'node:fs/promises';
+import { readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import type { ImageStore } from './store.js';
 import { formatDigest, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
-import { readLink } from './links.js';
+import { readLink, writeLink } from './links.js';
+import { TEMP_FILE } from './driver.js';
+import {
+  deleteQuarantinedBlob,
+  deleteQuarantinedRevision,
+  restoreBlob,
+  restoreRevision,
+  setBlobAside,
+  setRevisionAside,
+} from './quarantine.js';
 
 /** GcOptions tunes one run. */
 export interface GcOptions {
@@ -20,7 +33,7 @@ export interface GcOptions {
   dryRun?: boolean;
   /** content touched this recently is never collected (default 10 minutes) */
   graceMs?: number;
-  /** pause between moving blobs aside and the second mark (default 5 s) */
+  /** pause between setting content aside and the second mark (default 5 s) */
   settleMs?: number;
   /** upload sessions idle this long are removed (default 7 days, as distribution) */
   uploadMaxAgeMs?: number;
@@ -36,15 +49,38 @@ export interface GcReport {
   bytesFreed: number;
   manifestsDeleted: Array<{ repository: string; digest: string }>;
   uploadsDeleted: Array<{ repository: string; id: string }>;
+  /** set aside, then put back because a push or pull used it meanwhile */
   blobsRestored: number;
+  manifestsRestored: number;
+  /** temp files of writes a crash interrupted */
+  tempFilesDeleted: number;
 }
 
-const QUARANTINE = '.gc-quarantine';
+/**
+ * IN_PROGRESS_MS: a revision folder without its link, an upload folder without its files, or a temp
+ * file younger than this is a write in progress, whatever the grace period; older ones are a
+ * crash's leftovers.
+ */
+const IN_PROGRESS_MS = 60 * 60_000;
+
+interface Marks {
+  marked: Set<string>;
+  untagged: Array<{ repository: string; digest: Digest }>;
+}
+
+/** manifestBody reads a manifest's content, also while it is set aside (the second mark must see through the quarantine). */
+async function manifestBody(store: ImageStore, d: Digest): Promise<Buffer | undefined> {
+  try {
+    return await store.blobs.read(d);
+  } catch {
+    return readFile(store.paths.blobQuarantine(d)).catch(() => undefined);
+  }
+}
 
 /** mark returns every digest reachable from the roots of every repository. */
-async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: number): Promise<{ marked: Set<string>; untagged: Array<{ repository: string; digest: Digest }> }> {
+async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: number, now: number): Promise<Marks> {
   const marked = new Set<string>();
-  const untagged: Array<{ repository: string; digest: Digest }> = [];
+  const untagged: Marks['untagged'] = [];
   for (const repo of await store.repositories()) {
     const revisions = await store.manifests.revisions(repo);
     const reached = new Set<string>();
@@ -53,12 +89,8 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
       if (reached.has(key)) return;
       reached.add(key);
       marked.add(key);
-      let body: Buffer;
-      try {
-        body = await store.blobs.read(d);
-      } catch {
-        return; // content already gone: nothing below it to keep
-      }
+      const body = await manifestBody(store, d);
+      if (!body) return; // content already gone: nothing below it to keep
       let parsed;
       try {
         parsed = store.manifests.parse(d, body);
@@ -84,8 +116,14 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
         continue;
       }
       // A manifest pushed within the grace period may be a child whose index is still on its way.
-      const info = await store.driver.stat(store.paths.manifestRevisionLink(repo, d)).catch(() => undefined);
-      if (info && info.mtimeMs > keepNewerThan) await visit(d);
+      const link = await stat(store.paths.manifestRevisionLink(repo, d)).catch(() => undefined);
+      if (link) {
+        if (link.mtimeMs > keepNewerThan) await visit(d);
+        continue;
+      }
+      // No link: a PUT between creating the folder and renaming its link in (keep), or a crash's leftover.
+      const dir = await stat(store.paths.manifestRevisionDir(repo, d)).catch(() => undefined);
+      if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) await visit(d);
     }
     if (deleteUntagged) {
       // Referrers (signatures, SBOMs) live as long as their subject: repeat until nothing changes.
@@ -93,16 +131,11 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
       while (changed) {
         changed = false;
         for (const d of revisions) {
-          const key = formatDigest(d);
-          if (reached.has(key)) continue;
-          try {
-            const parsed = store.manifests.parse(d, await store.blobs.read(d));
-            if (parsed.subject && reached.has(parsed.subject.digest)) {
-              await visit(d);
-              changed = true;
-            }
-          } catch {
-            // unreadable: not a referrer we can keep
+          if (reached.has(formatDigest(d))) continue;
+          const subject = await store.manifests.subjectOf(d);
+          if (subject && reached.has(subject)) {
+            await visit(d);
+            changed = true;
           }
         }
       }
@@ -129,6 +162,43 @@ async function allBlobs(store: ImageStore): Promise<Array<{ digest: Digest; size
   return out;
 }
 
+/** staleUploads lists upload sessions with no activity for `maxAgeMs` (a session being created is active). */
+async function staleUploads(store: ImageStore, now: number, maxAgeMs: number): Promise<Array<{ repository: string; id: string }>> {
+  const out: Array<{ repository: string; id: string }> = [];
+  for (const repo of await store.repositories()) {
+    for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
+      const times = await Promise.all(
+        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map((p) => stat(p).then((s) => s.mtimeMs, () => 0)),
+      );
+      // The folder's own mtime counts: POST makes it before writing `startedat` and `data`.
+      if (now - Math.max(...times) > maxAgeMs) out.push({ repository: repo, id });
+    }
+  }
+  return out;
+}
+
+/** sweepTempFiles deletes temp files (driver.tempPath names) older than `maxAgeMs` under `dir`. */
+async function sweepTempFiles(dir: string, now: number, maxAgeMs: number, dryRun: boolean): Promise<number> {
+  let n = 0;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) n += await sweepTempFiles(path, now, maxAgeMs, dryRun);
+    else if (TEMP_FILE.test(e.name)) {
+      const info = await stat(path).catch(() => undefined);
+      if (!info || now - info.mtimeMs <= maxAgeMs) continue;
+      n++;
+      if (!dryRun) await unlink(path).catch(() => {});
+    }
+  }
+  return n;
+}
+
 /** collectGarbage runs one mark and sweep over `store`. */
 export async function collectGarbage(store: ImageStore, options: GcOptions = {}): Promise<GcReport> {
   const graceMs = options.graceMs ?? 10 * 60_000;
@@ -137,38 +207,31 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
   const started = Date.now();
   const cutoff = started - graceMs;
   const deleteUntagged = options.deleteUntagged ?? false;
+  const dryRun = options.dryRun ?? false;
   const report: GcReport = {
-    dryRun: options.dryRun ?? false,
+    dryRun,
     blobsKept: 0,
     blobsDeleted: [],
     bytesFreed: 0,
     manifestsDeleted: [],
     uploadsDeleted: [],
     blobsRestored: 0,
+    manifestsRestored: 0,
+    tempFilesDeleted: 0,
   };
 
-  const first = await mark(store, deleteUntagged, cutoff);
-  for (const u of first.untagged) report.manifestsDeleted.push({ repository: u.repository, digest: formatDigest(u.digest) });
+  const first = await mark(store, deleteUntagged, cutoff, started);
   const blobs = await allBlobs(store);
   const candidates = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs < cutoff);
   report.blobsKept = blobs.length - candidates.length;
   log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period`);
 
-  // Stale upload sessions.
-  const uploadMaxAge = options.uploadMaxAgeMs ?? 7 * 24 * 3600_000;
-  for (const repo of await store.repositories()) {
-    for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
-      const data = await store.driver.stat(store.paths.uploadData(repo, id)).catch(() => undefined);
-      const begun = await store.driver.stat(store.paths.uploadStartedAt(repo, id)).catch(() => undefined);
-      const lastActivity = Math.max(data?.mtimeMs ?? 0, begun?.mtimeMs ?? 0);
-      if (started - lastActivity > uploadMaxAge) {
-        report.uploadsDeleted.push({ repository: repo, id });
-        if (!report.dryRun) await store.driver.deleteIfExists(store.paths.uploadDir(repo, id));
-      }
-    }
-  }
+  report.uploadsDeleted = await staleUploads(store, started, options.uploadMaxAgeMs ?? 7 * 24 * 3600_000);
+  if (!dryRun) for (const u of report.uploadsDeleted) await store.driver.deleteIfExists(store.paths.uploadDir(u.repository, u.id));
+  report.tempFilesDeleted = await sweepTempFiles(store.paths.root, started, Math.max(graceMs, IN_PROGRESS_MS), dryRun);
 
-  if (report.dryRun) {
+  if (dryRun) {
+    for (const u of first.untagged) report.manifestsDeleted.push({ repository: u.repository, digest: formatDigest(u.digest) });
     for (const c of candidates) {
       report.blobsDeleted.push({ digest: formatDigest(c.digest), size: c.size });
       report.bytesFreed += c.size;
@@ -176,52 +239,61 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     return report;
   }
 
-  for (const u of first.untagged) await store.driver.deleteIfExists(store.paths.manifestRevisionDir(u.repository, u.digest));
-
-  // Phase 1: move candidates aside; a reader now sees them as absent.
-  const quarantined: typeof candidates = [];
+  // Phase 1: set aside; readers now see it as absent, and any use puts it back.
+  const asideRevisions: Marks['untagged'] = [];
+  for (const u of first.untagged) if (await setRevisionAside(store.paths, u.repository, u.digest)) asideRevisions.push(u);
+  const asideBlobs: typeof candidates = [];
   for (const c of candidates) {
-    const data = store.paths.blobData(c.digest);
-    try {
-      const now = await store.driver.stat(data);
-      if (now.mtimeMs >= cutoff) continue; // touched since the scan
-      await rename(data, join(store.paths.blobDir(c.digest), QUARANTINE));
-      quarantined.push(c);
-    } catch {
-      // gone or busy: leave it
-    }
-  }
-  // Phase 2: let in-flight manifest PUTs land, then see what is reachable now.
-  if (quarantined.length > 0) await new Promise((r) => setTimeout(r, settleMs));
-  const second = quarantined.length > 0 ? await mark(store, deleteUntagged, cutoff) : first;
-  for (const c of quarantined) {
-    const dir = store.paths.blobDir(c.digest);
-    const aside = join(dir, QUARANTINE);
-    if (second.marked.has(formatDigest(c.digest))) {
-      // A push made it reachable again; a fresh upload may already have put `data` back.
-      if (!(await store.driver.exists(store.paths.blobData(c.digest)))) await rename(aside, store.paths.blobData(c.digest));
-      else await unlink(aside);
-      report.blobsRestored++;
-      continue;
-    }
-    await unlink(aside);
-    await rmdir(dir).catch(() => {}); // a new upload of the same digest keeps the folder
-    report.blobsDeleted.push({ digest: formatDigest(c.digest), size: c.size });
-    report.bytesFreed += c.size;
+    const now = await stat(store.paths.blobData(c.digest)).catch(() => undefined);
+    if (!now || now.mtimeMs >= cutoff) continue; // gone, or used since the scan
+    if (await setBlobAside(store.paths, c.digest)) asideBlobs.push(c);
   }
 
-  // Links to content that is gone.
-  const deleted = new Set(report.blobsDeleted.map((b) => b.digest));
-  if (deleted.size > 0) {
-    for (const repo of await store.repositories()) {
-      for (const text of deleted) {
-        const d = parseDigest(text);
-        const link = store.paths.layerDir(repo, d);
-        if (await store.driver.exists(store.paths.blobData(d))) continue;
-        await store.driver.deleteIfExists(link);
-      }
+  // Phase 2: let in-flight pushes land, then see what is reachable now.
+  const anyAside = asideRevisions.length > 0 || asideBlobs.length > 0;
+  if (anyAside) await new Promise((r) => setTimeout(r, settleMs));
+  const second = anyAside ? await mark(store, deleteUntagged, cutoff, started) : first;
+
+  // Revisions before blobs: a revision a push puts back takes its blobs back with it (manifests.ts).
+  for (const u of asideRevisions) {
+    const key = formatDigest(u.digest);
+    if (second.marked.has(key)) {
+      if (!(await restoreRevision(store.paths, u.repository, u.digest))) await deleteQuarantinedRevision(store.paths, u.repository, u.digest);
+      report.manifestsRestored++;
+    } else if (await deleteQuarantinedRevision(store.paths, u.repository, u.digest)) {
+      report.manifestsDeleted.push({ repository: u.repository, digest: key });
+    } else {
+      report.manifestsRestored++; // used meanwhile
     }
   }
-  log(`deleted ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored}`);
+  for (const c of asideBlobs) {
+    if (second.marked.has(formatDigest(c.digest))) {
+      // Reachable again; a fresh upload may already have put `data` back.
+      if (!(await restoreBlob(store.paths, c.digest))) await deleteQuarantinedBlob(store.paths, c.digest);
+      report.blobsRestored++;
+    } else if (await deleteQuarantinedBlob(store.paths, c.digest)) {
+      await rmdir(store.paths.blobDir(c.digest)).catch(() => {}); // a new upload of the same digest keeps the folder
+      report.blobsDeleted.push({ digest: formatDigest(c.digest), size: c.size });
+      report.bytesFreed += c.size;
+    } else {
+      report.blobsRestored++; // used meanwhile
+    }
+  }
+
+  await unlinkDeleted(store, report.blobsDeleted.map((b) => parseDigest(b.digest)));
+  log(`deleted ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored} blob(s), ${report.manifestsRestored} manifest(s)`);
   return report;
+}
+
+/** unlinkDeleted removes repositories' links to deleted blobs, unless the blob was uploaded again meanwhile. */
+async function unlinkDeleted(store: ImageStore, deleted: Digest[]): Promise<void> {
+  if (deleted.length === 0) return;
+  for (const repo of await store.repositories()) {
+    for (const d of deleted) {
+      if (await store.driver.exists(store.paths.blobData(d))) continue;
+      if (!(await store.driver.deleteIfExists(store.paths.layerDir(repo, d)))) continue;
+      // An upload of the same content may have committed between the check and the delete: its link stays.
+      if (await store.driver.exists(store.paths.blobData(d))) await writeLink(store.driver, store.paths.layerLink(repo, d), d);
+    }
+  }
 }

@@ -9,6 +9,16 @@ import { digestOf, formatDigest, parseDigest, tryParseDigest, type Digest } from
 import { RegistryError } from '../oci/errors.js';
 import { isValidTag } from '../oci/names.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
+import { WeightedLru } from './lru.js';
+import { restoreRevision } from './quarantine.js';
+import { mapLimited } from '../common/concurrency.js';
+
+/** PARSED_CACHE_BYTES bounds the parsed-manifest cache by the manifests' own sizes (parsed, about 2-3x). */
+const PARSED_CACHE_BYTES = 16 * 1024 * 1024;
+/** Manifests larger than this are parsed each time rather than kept. */
+const PARSED_ENTRY_MAX = 512 * 1024;
+/** FAN_OUT bounds the file operations one request runs at once (a manifest may name 20,000 blobs). */
+export const FAN_OUT = 16;
 
 /** StoredManifest is a manifest as read back. */
 export interface StoredManifest {
@@ -26,7 +36,9 @@ export interface PutResult {
 /** ManifestStore stores, reads and deletes manifests and tags. */
 export class ManifestStore {
   /** parsed manifests by digest; content under a digest never changes, so entries never go stale */
-  private readonly parsedCache = new Map<string, ParsedManifest>();
+  private readonly parsedCache = new WeightedLru<string, ParsedManifest>({ maxWeight: PARSED_CACHE_BYTES, maxEntryWeight: PARSED_ENTRY_MAX });
+  /** the subject digest of each manifest read ('' for none): the referrers API's index, a few dozen bytes each */
+  private readonly subjects = new WeightedLru<string, string>({ maxWeight: 8 * 1024 * 1024 });
 
   constructor(
     private readonly paths: StoragePaths,
@@ -38,15 +50,49 @@ export class ManifestStore {
   async resolve(repo: string, reference: string): Promise<Digest | undefined> {
     const asDigest = reference.includes(':') ? parseDigest(reference) : undefined;
     if (asDigest) {
-      const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, asDigest));
+      const link = await this.revisionLink(repo, asDigest);
       return link && formatDigest(link) === formatDigest(asDigest) ? asDigest : undefined;
     }
     if (!isValidTag(reference)) return undefined; // no manifest can be tagged so
     const d = await readLink(this.driver, this.paths.tagCurrentLink(repo, reference));
     if (!d) return undefined;
     // A tag whose revision was deleted behind its back (by distribution's gc, say) is gone.
-    const rev = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+    const rev = await this.revisionLink(repo, d);
     return rev ? d : undefined;
+  }
+
+  /** revisionLink reads a revision's link; a revision gc has set aside is put back first (a use). */
+  private async revisionLink(repo: string, d: Digest): Promise<Digest | undefined> {
+    return (await this.revisionLinkRestoring(repo, d)).link;
+  }
+
+  private async revisionLinkRestoring(repo: string, d: Digest): Promise<{ link: Digest | undefined; restored: boolean }> {
+    const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+    if (link || !(await restoreRevision(this.paths, repo, d))) return { link, restored: false };
+    return { link: await readLink(this.driver, this.paths.manifestRevisionLink(repo, d)), restored: true };
+  }
+
+  /**
+   * complete tells whether everything a manifest names is stored in `repo`, putting back what gc set
+   * aside on the way: a child revision restored from gc's quarantine takes its blobs back with it,
+   * or, when gc deleted one of them first, counts as missing (the PUT naming it then fails).
+   */
+  private async complete(repo: string, d: Digest, depth = 0): Promise<boolean> {
+    if (depth > 8) return false;
+    let parsed: ParsedManifest;
+    try {
+      parsed = this.parse(d, await this.blobs.read(d));
+    } catch {
+      return false;
+    }
+    const blobs = [...new Set(parsed.blobs.filter((b) => !(b.urls && b.urls.length > 0)).map((b) => b.digest))];
+    const found = await mapLimited(blobs, FAN_OUT, async (text) => (await this.blobs.statInRepo(repo, parseDigest(text))) !== undefined);
+    if (found.includes(false)) return false;
+    for (const m of parsed.manifests) {
+      const child = parseDigest(m.digest);
+      if (!(await this.revisionLink(repo, child)) || !(await this.complete(repo, child, depth + 1))) return false;
+    }
+    return true;
   }
 
   /** get reads a manifest by tag or digest; MANIFEST_UNKNOWN when absent. */
@@ -62,16 +108,47 @@ export class ManifestStore {
     return { digest: d, body, parsed: this.parse(d, body) };
   }
 
-  /** parse reads a manifest body once per digest. */
+  /** parse reads a manifest body, once per digest while the bounded cache keeps it. */
   parse(d: Digest, body: Buffer, contentType?: string): ParsedManifest {
     const key = formatDigest(d);
     let parsed = this.parsedCache.get(key);
     if (!parsed) {
       parsed = parseManifest(body, contentType);
-      if (this.parsedCache.size > 10000) this.parsedCache.clear();
-      this.parsedCache.set(key, parsed);
+      this.remember(key, body.length, parsed);
     }
     return parsed;
+  }
+
+  private remember(key: string, bytes: number, parsed: ParsedManifest): void {
+    this.parsedCache.set(key, parsed, bytes);
+    const subject = parsed.subject?.digest ?? '';
+    this.subjects.set(key, subject, 64 + key.length + subject.length);
+  }
+
+  /**
+   * subjectOf tells the subject digest of a stored manifest ('' for none; undefined when its content
+   * is gone or does not parse). Remembered per digest, so the referrers API and gc read each
+   * manifest once, not once per call; a body without the word "subject" is not even parsed.
+   */
+  async subjectOf(d: Digest): Promise<string | undefined> {
+    const key = formatDigest(d);
+    const known = this.subjects.get(key);
+    if (known !== undefined) return known;
+    let body: Buffer;
+    try {
+      body = await this.blobs.read(d);
+    } catch {
+      return undefined;
+    }
+    if (!body.includes('"subject"')) {
+      this.subjects.set(key, '', 64 + key.length);
+      return '';
+    }
+    try {
+      return this.parse(d, body).subject?.digest ?? '';
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -98,7 +175,7 @@ export class ManifestStore {
     await this.blobs.writeSmall(digest, body);
     await writeLink(this.driver, this.paths.manifestRevisionLink(repo, digest), digest);
     if (tag) await this.tag(repo, tag, digest);
-    this.parsedCache.set(formatDigest(digest), parsed);
+    this.remember(formatDigest(digest), body.length, parsed);
     return { digest, subject: parsed.subject?.digest };
   }
 
@@ -110,25 +187,23 @@ export class ManifestStore {
 
   private async checkReferences(repo: string, parsed: ParsedManifest): Promise<void> {
     const missing: string[] = [];
-    await Promise.all(
-      parsed.blobs.map(async (b) => {
-        if (b.urls && b.urls.length > 0) return; // foreign layers live elsewhere by design
-        const d = parseDigest(b.digest);
-        if ((await this.blobs.statInRepo(repo, d)) === undefined) missing.push(b.digest);
-        else await this.blobs.touch(d); // now referenced: keep it from a concurrent gc's sweep
-      }),
-    );
-    await Promise.all(
-      parsed.manifests.map(async (m) => {
-        const d = parseDigest(m.digest);
-        const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
-        if (!link || (await this.blobs.size(d)) === undefined) missing.push(m.digest);
-        else await this.blobs.touch(d);
-      }),
-    );
+    // Each digest once, a few at a time: a manifest naming 20,000 layers must not open 20,000 files.
+    const blobs = [...new Set(parsed.blobs.filter((b) => !(b.urls && b.urls.length > 0)).map((b) => b.digest))];
+    await mapLimited(blobs, FAN_OUT, async (text) => {
+      const d = parseDigest(text);
+      if ((await this.blobs.statInRepo(repo, d)) === undefined) missing.push(text);
+      else await this.blobs.touch(d); // now referenced: keep it from a concurrent gc's sweep
+    });
+    const children = [...new Set(parsed.manifests.map((m) => m.digest))];
+    await mapLimited(children, FAN_OUT, async (text) => {
+      const d = parseDigest(text);
+      const { link, restored } = await this.revisionLinkRestoring(repo, d);
+      if (!link || (await this.blobs.size(d)) === undefined || (restored && !(await this.complete(repo, d)))) missing.push(text);
+      else await this.blobs.touch(d);
+    });
     if (missing.length > 0) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 3).join(', ')}`, {
-        detail: { digests: missing },
+        detail: { digests: missing.slice(0, 100) },
       });
     }
   }
@@ -158,7 +233,7 @@ export class ManifestStore {
    */
   async tags(repo: string): Promise<string[]> {
     const names = (await this.driver.list(this.paths.tagsRoot(repo))).filter((n) => isValidTag(n));
-    const live = await Promise.all(names.map(async (n) => (await this.resolve(repo, n)) !== undefined));
+    const live = await mapLimited(names, FAN_OUT, async (n) => (await this.resolve(repo, n)) !== undefined);
     return names.filter((_, i) => live[i]).sort(compareLexical);
   }
 

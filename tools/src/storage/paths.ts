@@ -4,9 +4,11 @@
 //   <storage>/
 //   ├── docker/registry/v2/
 //   │   ├── blobs/<alg>/<hex[0:2]>/<hex>/data              content, stored once
+//   │   ├── blobs/<alg>/<hex[0:2]>/<hex>/.gc-quarantine    content gc has set aside (for seconds)
 //   │   └── repositories/<name>/
 //   │       ├── _layers/<alg>/<hex>/link                   blob linked into the repository
 //   │       ├── _manifests/revisions/<alg>/<hex>/link      manifest known to the repository
+//   │       ├── _manifests/revisions/<alg>/.gc-quarantine-<hex>/link   a revision gc has set aside
 //   │       ├── _manifests/tags/<tag>/current/link         what the tag points at now
 //   │       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   every digest the tag has had
 //   │       └── _uploads/<id>/{data,startedat}             upload in progress
@@ -48,6 +50,11 @@ export class StoragePaths {
     return join(this.blobDir(d), 'data');
   }
 
+  /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
+  blobQuarantine(d: Digest): string {
+    return join(this.blobDir(d), '.gc-quarantine');
+  }
+
   /** repositoriesRoot holds one folder per repository (names with '/' nest). */
   repositoriesRoot(): string {
     return join(this.root, 'repositories');
@@ -86,6 +93,11 @@ export class StoragePaths {
   /** manifestRevisionLink marks a manifest as part of the repository. */
   manifestRevisionLink(name: string, d: Digest): string {
     return join(this.manifestRevisionDir(name, d), 'link');
+  }
+
+  /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
+  manifestRevisionQuarantine(name: string, d: Digest): string {
+    return join(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
   }
 
   /** tagsRoot holds one folder per tag. */

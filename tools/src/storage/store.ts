@@ -4,7 +4,7 @@ import { StoragePaths } from './paths.js';
 import { BlobStore } from './blobs.js';
 import { UploadStore } from './uploads.js';
 import { ManifestStore } from './manifests.js';
-import { listReferrers } from './referrers.js';
+import { listReferrers, type ReferrersPage } from './referrers.js';
 import { listRepositories } from './catalog.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
@@ -30,8 +30,13 @@ export class ImageStore {
     return listRepositories(this.paths, this.driver);
   }
 
-  /** referrers lists the manifests in `repo` whose subject is `subject`. */
-  referrers(repo: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
-    return listReferrers(this.manifests, this.blobs, repo, subject, artifactType);
+  /** referrers lists the manifests in `repo` whose subject is `subject` (the first page). */
+  async referrers(repo: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+    return (await listReferrers(this.manifests, this.blobs, repo, subject, { artifactType })).manifests;
+  }
+
+  /** referrersPage lists one page of them, after the digest `after`. */
+  referrersPage(repo: string, subject: Digest, o: { artifactType?: string; after?: string; limit?: number }): Promise<ReferrersPage> {
+    return listReferrers(this.manifests, this.blobs, repo, subject, o);
   }
 }

@@ -61,9 +61,15 @@ export class UploadStore {
     const id = randomUUID();
     // Session bookkeeping needs no fsync: losing a fresh session to a power cut only means the
     // client starts it again; what must be durable is the committed blob.
-    await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-    await writeFile(this.paths.uploadStartedAt(repo, id), new Date().toISOString(), { flag: 'wx' });
-    await writeFile(this.paths.uploadData(repo, id), '', { flag: 'wx' });
+    try {
+      await this.driver.mkdirp(this.paths.uploadDir(repo, id));
+      await writeFile(this.paths.uploadStartedAt(repo, id), new Date().toISOString(), { flag: 'wx' });
+      await writeFile(this.paths.uploadData(repo, id), '', { flag: 'wx' });
+    } catch (err) {
+      // A full disk (say) must not leave a session folder nobody knows the id of.
+      await this.driver.deleteIfExists(this.paths.uploadDir(repo, id)).catch(() => {});
+      throw err;
+    }
     this.sessions.set(key(repo, id), { hasher: newHasher('sha256'), hashed: 0, queue: Promise.resolve() });
     return { id, size: 0 };
   }

@@ -45,8 +45,10 @@ export const gcCommand: CommandModule<object, GcArgs> = {
     for (const m of report.manifestsDeleted) process.stdout.write(`${verb} manifest ${m.repository}@${m.digest}\n`);
     for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${humanBytes(b.size)})\n`);
     for (const u of report.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u.repository} ${u.id}\n`);
+    const restored = report.blobsRestored + report.manifestsRestored;
+    const temps = report.tempFilesDeleted ? `; ${report.tempFilesDeleted} temp file(s) of interrupted writes` : '';
     process.stdout.write(
-      `${verb} ${report.blobsDeleted.length} blob(s), ${humanBytes(report.bytesFreed)}; kept ${report.blobsKept}${report.blobsRestored ? `; ${report.blobsRestored} restored (used during gc)` : ''}\n`,
+      `${verb} ${report.blobsDeleted.length} blob(s), ${humanBytes(report.bytesFreed)}; kept ${report.blobsKept}${restored ? `; ${restored} restored (used during gc)` : ''}${temps}\n`,
     );
   },
 };

@@ -15,6 +15,7 @@ import { resolveServiceOptions, serviceOptions, type ServiceArgs } from '../serv
 import { fetchReadiness } from '../../registry/readiness-probe.js';
 import { withMdnsSan } from '../../registry/mdns.js';
 import { tuneHeapForStreaming } from '../../registry/heap.js';
+import { guardProcess, writeLine } from '../../registry/process-guards.js';
 
 interface ServeArgs extends ServiceArgs {
   storage: string;
@@ -40,11 +41,14 @@ async function checkStorageWritable(dir: string): Promise<void> {
   const probe = join(dir, `.write-test-${process.pid}`);
   try {
     await mkdir(dir, { recursive: true });
-    await writeFile(probe, '');
+    // A few blocks, synced: an empty file needs only an inode, and a full disk must show here.
+    await writeFile(probe, Buffer.alloc(16 * 1024), { flush: true });
     await unlink(probe);
   } catch (err) {
+    await unlink(probe).catch(() => {});
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new CliError('storage', `cannot write the storage directory ${dir} (${code})`);
+    const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
+    throw new CliError('storage', `cannot write the storage directory ${dir} (${code})${hint}`);
   }
 }
 
@@ -74,7 +78,7 @@ export async function buildServeOptions(args: ServeArgs): Promise<RegistryOption
     port,
     tls: secure.tls,
     access: secure.access,
-    accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`),
+    accessLog: (entry) => writeLine(JSON.stringify(entry)),
     services: await resolveServiceOptions(args, storageDir),
     notes: secure.notes,
   };
@@ -101,13 +105,22 @@ const serve: CommandModule<object, ServeArgs> = {
       throw listenError(err, options.host, options.port);
     }
     const paths = new StoragePaths(options.storageDir);
-    await writePidFile(paths.pidFile(), {
-      instance: instanceId,
-      url: running.url,
-      host: running.host,
-      port: running.port,
-      tls: options.tls !== undefined,
-    });
+    try {
+      await writePidFile(paths.pidFile(), {
+        instance: instanceId,
+        url: running.url,
+        host: running.host,
+        port: running.port,
+        tls: options.tls !== undefined,
+      });
+    } catch (err) {
+      // Serving without a PID file would make `status` and `stop` say "not running": stop instead.
+      await running.close(0);
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
+      throw new CliError('storage', `cannot write the PID file ${paths.pidFile()} (${code})${hint}`);
+    }
+    guardProcess();
     process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})\n`);
     await new Promise<void>((resolve) => {
       let stopping = false;

@@ -1,0 +1,45 @@
+// Bounded fan-out: what one request may start at once, and what all requests together may hold.
+
+/** mapLimited runs `fn` over `items` with at most `limit` running at a time; results keep their order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * ByteBudget lets requests hold at most `capacity` bytes in memory together (request bodies read
+ * whole, such as manifests); a request that does not fit waits until others give theirs back.
+ */
+export class ByteBudget {
+  private used = 0;
+  private readonly waiting: Array<{ bytes: number; go: () => void }> = [];
+
+  constructor(private readonly capacity: number) {}
+
+  /** take waits until `bytes` fit, then holds them; `release` gives them back (once). */
+  async take(bytes: number): Promise<() => void> {
+    const want = Math.min(bytes, this.capacity);
+    if (this.used + want > this.capacity || this.waiting.length > 0) {
+      await new Promise<void>((go) => this.waiting.push({ bytes: want, go }));
+    } else this.used += want;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= want;
+      while (this.waiting.length > 0 && this.used + this.waiting[0]!.bytes <= this.capacity) {
+        const w = this.waiting.shift()!;
+        this.used += w.bytes;
+        w.go();
+      }
+    };
+  }
+}
