@@ -165,6 +165,7 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
     return decision.user;
   };
   try {
+    refuseCrossSite(req, method);
     const extraKind = d.extra?.routeOf(url.pathname);
     if (extraKind !== undefined && d.extra) {
       outcome.route = extraKind;
@@ -203,6 +204,38 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
     sendError(req, res, answer);
   }
   return outcome;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+// The bodies a web page may send another site without asking first (a CORS "simple request").
+const FORM_TYPES = /^(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
+
+/**
+ * refuseCrossSite stops a web page on another site from writing through a browser that holds
+ * credentials for this registry (cached Basic credentials from the UI's login): an unsafe request
+ * whose Origin is another site, or that the browser marks cross-site, or that comes from a browser
+ * with a form's content type (no registry client sends those from a browser). Clients that are not
+ * browsers send neither Origin nor Sec-Fetch-* headers and are not affected.
+ */
+function refuseCrossSite(req: IncomingMessage, method: string): void {
+  if (SAFE_METHODS.has(method)) return;
+  const origin = req.headers.origin;
+  const site = req.headers['sec-fetch-site'];
+  let foreign = site !== undefined && site !== 'same-origin' && site !== 'none';
+  if (origin !== undefined) {
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined; // "null" (a sandboxed or opaque origin) is foreign too
+    }
+    foreign ||= host === undefined || host !== req.headers.host;
+  }
+  const fromBrowser = origin !== undefined || site !== undefined;
+  if (foreign || (fromBrowser && FORM_TYPES.test(req.headers['content-type'] ?? ''))) {
+    req.resume();
+    throw new RegistryError('DENIED', 'cross-site request refused: a web page may not write to this registry');
+  }
 }
 
 // Handlers always have a bus to emit on; with no listener an emit costs next to nothing.
