@@ -5,7 +5,7 @@ import type { AccessAction, AccessController, AccessDecision } from './access.js
 import { matchRoute, type Route } from './router.js';
 import { RegistryError } from '../oci/errors.js';
 import { assertRepositoryName } from '../oci/names.js';
-import { asRegistryError, sendError, sendJson } from './respond.js';
+import { asRegistryError, isNoSpace, sendError, sendJson } from './respond.js';
 import { serverLog } from './process-guards.js';
 import { deleteBlob, getBlob } from './blobs.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
@@ -195,7 +195,8 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
     await run(ctx, route, method);
   } catch (err) {
     const answer = asRegistryError(err, requestId);
-    if (!(err instanceof RegistryError) && !isClientGone(err, req)) {
+    // A failing disk also tears the request down: a full disk is told even when the client looks gone.
+    if (!(err instanceof RegistryError) && (isNoSpace(err) || !isClientGone(err, req))) {
       const log = d.log ?? serverLog;
       // A full disk is the operator's to fix, not a bug: one line without a stack.
       const what = answer.status === 507 ? answer.message : ((err as Error)?.stack ?? String(err));
