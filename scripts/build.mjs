@@ -60,6 +60,34 @@ const lazyStringWidth = {
   },
 };
 
+// Password checks run in worker threads (tools/src/auth/verify-pool.ts), started from a string with
+// `new Worker(source, { eval: true })`, since the helper is one file with no node_modules beside
+// it. The worker (bcryptjs and a message handler) is bundled on its own first, as a CommonJS script
+// (an eval'd worker has require()); the module that gives its text becomes a string module. Minified:
+// it is never read, and its text is carried in the bundle as one JSON string. The options are those
+// tools/src/auth/verify-worker-source.ts uses when the tests run the sources.
+const verifyWorker = await build({
+  entryPoints: ['tools/src/auth/verify-worker.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  legalComments: 'none',
+  write: false,
+  logLevel: 'warning',
+});
+const verifyWorkerSource = {
+  name: 'verify-worker-source',
+  setup(b) {
+    b.onResolve({ filter: /\/verify-worker-source\.js$/ }, () => ({ path: 'verify-worker-source', namespace: 'verify-worker-source' }));
+    b.onLoad({ filter: /.*/, namespace: 'verify-worker-source' }, () => ({
+      contents: `const source = ${JSON.stringify(verifyWorker.outputFiles[0].text)};\nexport function verifyWorkerSource() {\n  return Promise.resolve(source);\n}\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: ['tools/src/cli.ts'],
   outfile,
@@ -68,7 +96,7 @@ await build({
   format: 'esm',
   target: 'node20',
   legalComments: 'none',
-  plugins: [withoutSourceMapSupport, lazyBuiltins, lazyStringWidth],
+  plugins: [withoutSourceMapSupport, lazyBuiltins, lazyStringWidth, verifyWorkerSource],
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require() for node builtins; ESM output has no require.
   banner: {

@@ -101,19 +101,61 @@ t.test('policy: modes, narrowing per repository, globs', async (t) => {
   t.throws(() => parseAccessConfig('pull = ', 'f', open), { code: 'access-config' });
 });
 
-t.test('limiter: waiting starts after 5 failures and doubles', async (t) => {
+t.test('limiter: per address and user, per user, per address; attempts being checked count', async (t) => {
   let now = 0;
   const l = new FailureLimiter({ now: () => now });
-  for (let i = 0; i < 4; i++) l.failed('a');
-  t.equal(l.retryAfter('a'), 0);
-  l.failed('a');
-  t.equal(l.retryAfter('a'), 1);
-  t.equal(l.retryAfter('b'), 0, 'per address');
+  const attempt = (address: string, user: string) => {
+    const a = l.begin(address, user);
+    if (!a.admitted) throw new Error(`${address} ${user}: refused for ${a.retryAfter} s`);
+    return a.attempt;
+  };
+  for (let i = 0; i < 4; i++) attempt('a', 'alice').failed();
+  t.equal(l.retryAfter('a', 'alice'), 0);
+  attempt('a', 'alice').failed();
+  t.equal(l.retryAfter('a', 'alice'), 1, 'the fifth failure of a against alice: wait 1 s');
+  t.equal(l.retryAfter('b', 'alice'), 0, 'another address may still try alice');
+  t.equal(l.retryAfter('a', 'bob'), 0, 'a may still try another user');
   now += 1000;
-  l.failed('a');
-  t.equal(l.retryAfter('a'), 2);
-  l.succeeded('a');
-  t.equal(l.retryAfter('a'), 0);
+  const probe = attempt('a', 'alice');
+  t.match(l.begin('a', 'alice'), { admitted: false, retryAfter: 1 }, 'past the wait, one attempt at a time');
+  probe.failed();
+  t.equal(l.retryAfter('a', 'alice'), 2, 'and the wait doubles');
+
+  t.test('attempts being checked count against the budget', async (t) => {
+    const l = new FailureLimiter({ now: () => now });
+    const all = Array.from({ length: 8 }, () => l.begin('c', 'alice'));
+    t.equal(all.filter((a) => a.admitted).length, 5, '8 at once: 5 admitted');
+    t.match(all[7], { admitted: false, retryAfter: 1 });
+    for (const a of all) if (a.admitted) a.attempt.abandoned();
+    t.equal(l.retryAfter('c', 'alice'), 0, 'unchecked attempts are given back');
+  });
+
+  t.test('a success forgets the failures of that address against that user, and nothing else', async (t) => {
+    const l = new FailureLimiter({ now: () => now });
+    const go = (address: string, user: string) => {
+      const a = l.begin(address, user);
+      if (!a.admitted) throw new Error('refused');
+      return a.attempt;
+    };
+    for (let i = 0; i < 5; i++) go('d', 'alice').failed();
+    for (let i = 0; i < 4; i++) go('d', 'mallory').failed();
+    go('d', 'mallory').succeeded();
+    t.equal(l.retryAfter('d', 'alice'), 1, "logging in to one's own account does not clear the failures against another");
+    for (let i = 0; i < 4; i++) go('d', 'mallory').failed();
+    t.equal(l.retryAfter('d', 'mallory'), 0, 'its own typos are forgotten');
+    go('d', 'mallory').failed();
+    t.ok(l.retryAfter('d', 'zoe') > 0, 'ten failures of one address over several users: spraying slows down');
+  });
+
+  t.test('per user across addresses', async (t) => {
+    const l = new FailureLimiter({ now: () => now });
+    for (let i = 0; i < 10; i++) {
+      const a = l.begin(`10.0.0.${i}`, 'alice');
+      if (a.admitted) a.attempt.failed();
+    }
+    t.equal(l.retryAfter('10.0.1.1', 'alice'), 1, 'ten failures from ten addresses: alice waits everywhere');
+    t.equal(l.retryAfter('10.0.1.1', 'bob'), 0);
+  });
 });
 
 t.test('users: add, change, remove; files 0600; the default user and auth/password', async (t) => {
@@ -220,12 +262,16 @@ t.test('controller: 401 with a challenge, 403 for a user without the right, edit
   await writeFile(join(dir, 'auth', 'access.toml'), 'push = "disabled"\n');
   t.match(await req('push', basic('alice', 'new-pass')), { allowed: false, status: 403, message: 'pushing is disabled on this registry' });
 
-  // Five failures from one address, then 429 with Retry-After, even for the right password.
+  // Five failures from one address against alice, then 429 with Retry-After, even for the right
+  // password (not verified yet: it just changed); a credential verified lately still passes.
+  await setUserPassword(dir, 'alice', 'third-pass', { mode: 'change' });
   for (let i = 0; i < 5; i++) t.match(await req('pull', basic('alice', `guess-${i}`), '10.9.9.9'), { status: 401 });
-  const slowed = await req('pull', basic('alice', 'new-pass'), '10.9.9.9');
+  const slowed = await req('pull', basic('alice', 'third-pass'), '10.9.9.9');
   t.match(slowed, { allowed: false, status: 429 });
   t.ok((slowed as { retryAfter: number }).retryAfter >= 1);
-  t.same(await req('pull', basic('alice', 'new-pass'), '10.9.9.8'), { allowed: true, user: 'alice' }, 'other addresses are not slowed');
+  t.match(await req('pull', basic('alice', 'guess-0'), '10.9.9.9'), { status: 401 }, 'a known-wrong password is refused as such, uncounted');
+  t.same(await req('pull', basic('alice', 'third-pass'), '10.9.9.8'), { allowed: true, user: 'alice' }, 'other addresses are not slowed');
+  t.same(await req('pull', basic('alice', 'third-pass'), '10.9.9.9'), { allowed: true, user: 'alice' }, 'once verified, the credential skips the limiter');
   t.same(await req('pull', undefined, '10.9.9.9'), { allowed: true, user: undefined }, 'anonymous pull still works from there');
   const messages = JSON.stringify([slowed, await req('push', basic('alice', 'zz-secret'))]);
   t.notMatch(messages, 'zz-secret', 'decisions never carry the password');

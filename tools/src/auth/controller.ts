@@ -1,13 +1,29 @@
 // The access controller of secure mode: Basic credentials checked against auth/htpasswd, the
-// pull/push policy applied, failures slowed down per address. Both files are re-read when they
-// change on disk, so `auth add` or an edited access.toml takes effect without a restart.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// pull/push policy applied, guessing slowed down. Both files are re-read when they change on disk,
+// so `auth add` or an edited access.toml takes effect without a restart.
+//
+// A login is decided in this order (no rule ever stores a password, only an HMAC of user, hash and
+// password under a key made at start, so the entries die with the process):
+//   1. A credential verified in the last 5 minutes against the same hash is accepted at once. It
+//      costs no bcrypt, so it skips the limiter: on a build host where every client is 127.0.0.1,
+//      a client with a wrong password cannot lock out one that logged in (a push is hundreds of
+//      requests; one comparison covers them all).
+//   2. A credential that failed against the same hash in the last hour is refused (401) at once,
+//      neither compared nor counted: a misconfigured client retrying one wrong password learns
+//      nothing new, and does not lock its user or its address for everyone else.
+//   3. Requests with the same credential arriving together share one comparison.
+//   4. Anything else reserves an attempt from the limiter (limiter.ts: per address and user, per
+//      user, per address; 429 with Retry-After when there is none) and is compared in the worker
+//      pool (verify-pool.ts; 429 with Retry-After: 1 when too many comparisons wait).
+// Both caches are bounded; an edited password changes the hash, which no old entry matches.
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { AccessController, AccessDecision, AccessRequest } from '../registry/access.js';
 import { StoragePaths } from '../storage/paths.js';
 import { basicChallenge, parseAuthorization } from './basic.js';
-import { parseHtpasswd, verifyHash } from './htpasswd.js';
+import { parseHtpasswd } from './htpasswd.js';
 import { FailureLimiter, type LimiterOptions } from './limiter.js';
+import { VerifyPool, VerifyQueueFull, type VerifyPoolOptions } from './verify-pool.js';
 import { decide, parseAccessConfig, type AccessMode, type AccessPolicy, type Identity } from './policy.js';
 
 /** DEFAULT_REALM is the realm of the Basic challenge. */
@@ -24,6 +40,10 @@ export interface ControllerOptions {
   verifyCredentials: boolean;
   realm?: string;
   limiter?: LimiterOptions;
+  /** the bcrypt worker threads (created on the first comparison) */
+  verifier?: VerifyPoolOptions;
+  /** how long a verified credential is taken without a comparison (5 minutes) */
+  verifiedTtlMs?: number;
   /** where a problem with an edited file is reported (stderr by default); never gets secrets */
   warn?: (line: string) => void;
 }
@@ -80,16 +100,45 @@ class FileWatch<T> {
   }
 }
 
+/** ExpiringSet remembers keys for a while, at most `max` of them (the oldest are dropped first). */
+class ExpiringSet {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  has(key: string): boolean {
+    const t = this.until.get(key);
+    if (t === undefined) return false;
+    if (t > this.now()) return true;
+    this.until.delete(key);
+    return false;
+  }
+
+  add(key: string): void {
+    this.until.delete(key);
+    this.until.set(key, this.now() + this.ttlMs);
+    if (this.until.size > this.max) this.until.delete(this.until.keys().next().value!);
+  }
+}
+
+/** LoginOutcome is what checking one credential came to. */
+type LoginOutcome = { kind: 'ok' } | { kind: 'wrong' } | { kind: 'wait'; retryAfter: number; message: string };
+
 /** HtpasswdAccessController implements AccessController over auth/htpasswd and the policy. */
 export class HtpasswdAccessController implements AccessController {
   private readonly users: FileWatch<Map<string, string>>;
   private readonly policyFile: FileWatch<AccessPolicy>;
   private readonly limiter: FailureLimiter;
+  private readonly pool: VerifyPool;
   private readonly challenge: string;
-  // A successful check is remembered as an HMAC under a per-process key, so the next request of a
-  // push (there are hundreds) costs a hash and a constant-time compare, not a bcrypt round.
   private readonly macKey = randomBytes(32);
-  private readonly verified = new Map<string, { hash: string; mac: Buffer }>();
+  private readonly verified: ExpiringSet;
+  private readonly rejected = new ExpiringSet(60 * 60_000, 10_000);
+  private readonly pending = new Map<string, Promise<LoginOutcome>>();
 
   constructor(private readonly o: ControllerOptions) {
     const paths = new StoragePaths(o.storageDir);
@@ -102,6 +151,8 @@ export class HtpasswdAccessController implements AccessController {
     };
     this.policyFile = new FileWatch(file, build, build(undefined), warn);
     this.limiter = new FailureLimiter(o.limiter);
+    this.pool = new VerifyPool(o.verifier);
+    this.verified = new ExpiringSet(o.verifiedTtlMs ?? 5 * 60_000, 1_000);
     this.challenge = basicChallenge(o.realm ?? DEFAULT_REALM);
   }
 
@@ -116,19 +167,46 @@ export class HtpasswdAccessController implements AccessController {
     return this.policyFile.load();
   }
 
-  private mac(password: string): Buffer {
-    return createHmac('sha256', this.macKey).update(password, 'utf8').digest();
+  /** key names a credential in the caches: an HMAC, under the process's key, of user, hash and password. */
+  private key(user: string, hash: string | undefined, password: string): string {
+    return createHmac('sha256', this.macKey)
+      .update(JSON.stringify([user, hash ?? '', password]), 'utf8')
+      .digest('base64');
   }
 
-  private async verify(user: string, password: string): Promise<boolean> {
+  /** login applies steps 1 to 4 of the header to one credential. */
+  private async login(user: string, password: string, address: string): Promise<LoginOutcome> {
     const hash = (await this.users.get()).get(user);
-    const known = this.verified.get(user);
-    if (hash !== undefined && known && known.hash === hash) {
-      if (timingSafeEqual(known.mac, this.mac(password))) return true;
+    const key = this.key(user, hash, password);
+    if (this.verified.has(key)) return { kind: 'ok' };
+    if (this.rejected.has(key)) return { kind: 'wrong' };
+    let pending = this.pending.get(key);
+    if (!pending) {
+      pending = this.compare(key, user, hash, password, address).finally(() => this.pending.delete(key));
+      this.pending.set(key, pending);
     }
-    const ok = await verifyHash(password, hash);
-    if (ok && hash !== undefined) this.verified.set(user, { hash, mac: this.mac(password) });
-    return ok;
+    return pending;
+  }
+
+  private async compare(key: string, user: string, hash: string | undefined, password: string, address: string): Promise<LoginOutcome> {
+    const admission = this.limiter.begin(address, user);
+    if (!admission.admitted) return { kind: 'wait', retryAfter: admission.retryAfter, message: 'too many failed logins; wait and retry' };
+    let ok: boolean;
+    try {
+      ok = await this.pool.verify(password, hash);
+    } catch (err) {
+      admission.attempt.abandoned();
+      if (err instanceof VerifyQueueFull) return { kind: 'wait', retryAfter: 1, message: 'too many logins are being checked; wait and retry' };
+      throw err;
+    }
+    if (ok) {
+      admission.attempt.succeeded();
+      this.verified.add(key);
+      return { kind: 'ok' };
+    }
+    admission.attempt.failed();
+    this.rejected.add(key);
+    return { kind: 'wrong' };
   }
 
   private unauthorized(message: string): AccessDecision {
@@ -143,13 +221,9 @@ export class HtpasswdAccessController implements AccessController {
       const creds = parseAuthorization(req.authorization);
       if (creds.kind === 'invalid') return this.unauthorized('unsupported Authorization header; this registry takes Basic credentials');
       if (creds.kind === 'basic') {
-        const wait = this.limiter.retryAfter(req.remoteAddress);
-        if (wait > 0) return { allowed: false, status: 429, user: undefined, retryAfter: wait, message: 'too many failed logins from this address; wait and retry' };
-        if (!(await this.verify(creds.user, creds.password))) {
-          this.limiter.failed(req.remoteAddress);
-          return this.unauthorized('invalid username or password');
-        }
-        this.limiter.succeeded(req.remoteAddress);
+        const outcome = await this.login(creds.user, creds.password, req.remoteAddress);
+        if (outcome.kind === 'wait') return { allowed: false, status: 429, user: undefined, retryAfter: outcome.retryAfter, message: outcome.message };
+        if (outcome.kind === 'wrong') return this.unauthorized('invalid username or password');
         who = { kind: 'user', name: creds.user };
       }
     }

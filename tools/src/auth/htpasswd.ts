@@ -43,8 +43,8 @@ export async function hashPassword(password: string, cost = BCRYPT_COST): Promis
   return `$2y$${hash.slice(4)}`;
 }
 
-// Compared against when the user is unknown, so a wrong name costs as long as a wrong password.
-const DUMMY_HASH = '$2y$10$OTwhR35elfF43rhNK6JF6.cQV8CZILcpgv8hSNmIXLfpB2eQHlsUC';
+/** DUMMY_HASH is compared against when the user is unknown, so a wrong name costs as long as a wrong password. */
+export const DUMMY_HASH = '$2y$10$OTwhR35elfF43rhNK6JF6.cQV8CZILcpgv8hSNmIXLfpB2eQHlsUC';
 
 /** verifyHash checks a password against a bcrypt hash (bcrypt's own comparison is constant-time). */
 export async function verifyHash(password: string, hash: string | undefined): Promise<boolean> {

@@ -36,8 +36,10 @@ export class RegistryHttpError extends Error {
   readonly url: string;
   readonly diagnostics: RegistryDiagnostic[];
   readonly retryable: boolean;
+  /** the answer's Retry-After (seconds or an HTTP date), which withRetry honours */
+  readonly retryAfter: string | undefined;
 
-  constructor(opts: { status: number; method: string; url: string | URL; diagnostics?: RegistryDiagnostic[]; message?: string; retryable?: boolean }) {
+  constructor(opts: { status: number; method: string; url: string | URL; diagnostics?: RegistryDiagnostic[]; message?: string; retryable?: boolean; retryAfter?: string }) {
     const url = redactUrl(opts.url);
     const diagnostics = opts.diagnostics ?? [];
     const what = diagnostics.length
@@ -50,6 +52,7 @@ export class RegistryHttpError extends Error {
     this.url = url;
     this.diagnostics = diagnostics;
     this.retryable = opts.retryable ?? RETRYABLE_STATUSES.has(opts.status);
+    this.retryAfter = opts.retryAfter;
   }
 
   /** hasCode tells whether the registry named `code` among its diagnostics. */

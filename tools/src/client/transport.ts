@@ -83,7 +83,7 @@ export async function expectStatus(res: HttpResponse, ...codes: number[]): Promi
   } catch {
     // an unreadable error body still leaves the status
   }
-  throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text) });
+  throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text), retryAfter: res.headers['retry-after'] });
 }
 
 /** HttpTransport sends requests over pooled keep-alive connections. */
