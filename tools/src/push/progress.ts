@@ -2,12 +2,14 @@
 // --quiet or --json (then the result is printed once, as JSON).
 import type { MultiBar, SingleBar } from 'cli-progress';
 import { humanBytes } from '../cli/format.js';
+import type { BlobPushResult } from '../client/blobs.js';
 
 /** Reporter hears what a push does. */
 export interface Reporter {
   blobStart(repository: string, digest: string, size: number): void;
   blobProgress(digest: string, bytes: number): void;
-  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number): void;
+  /** `result` (when given) tells what an upload sent and where a resumed one went on from */
+  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number, result?: BlobPushResult): void;
   retry(what: string, attempt: number, err: unknown): void;
   tagged(repository: string, tag: string, digest: string): void;
   info(line: string): void;
@@ -15,6 +17,12 @@ export interface Reporter {
 }
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** resumedNote is ` (resumed at X, Y sent)` for an upload that went on from an earlier push's session. */
+function resumedNote(result: BlobPushResult | undefined): string {
+  if (result?.resumedFrom === undefined) return '';
+  return ` (resumed at ${humanBytes(result.resumedFrom)}, ${humanBytes(result.bytesSent)} sent)`;
+}
 
 /** SilentReporter says nothing (--quiet, --json). */
 export class SilentReporter implements Reporter {
@@ -32,9 +40,9 @@ export class LineReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
   blobStart(): void {}
   blobProgress(): void {}
-  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number): void {
+  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number, result?: BlobPushResult): void {
     const verb = how === 'exists' ? 'exists ' : how === 'mounted' ? 'mounted' : 'pushed ';
-    this.out.write(`  blob ${short(digest)} ${verb} ${humanBytes(size)}\n`);
+    this.out.write(`  blob ${short(digest)} ${verb} ${humanBytes(size)}${resumedNote(result)}\n`);
   }
   retry(what: string, attempt: number, err: unknown): void {
     this.out.write(`  retry ${attempt} of ${what}: ${(err as Error).message}\n`);
@@ -72,9 +80,9 @@ export class BarReporter implements Reporter {
   blobProgress(digest: string, bytes: number): void {
     this.active.get(digest)?.update(bytes, { done: humanBytes(bytes) });
   }
-  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number): void {
+  blobDone(digest: string, how: 'exists' | 'mounted' | 'uploaded', size: number, result?: BlobPushResult): void {
     const bar = this.active.get(digest);
-    bar?.update(Math.max(size, 1), { done: humanBytes(size), state: how });
+    bar?.update(Math.max(size, 1), { done: humanBytes(size), state: `${how}${resumedNote(result)}` });
     bar?.stop();
   }
   retry(what: string, attempt: number): void {

@@ -6,6 +6,7 @@ import { blobExists, pushBlob, getBlob } from '../client/blobs.js';
 import { Limiter, withRetry } from '../client/retry.js';
 import { getManifest, headManifest, putManifest } from '../client/manifests.js';
 import type { RegistrySession } from '../client/session.js';
+import { UploadRecords } from '../client/upload-records.js';
 import { readBody } from '../client/transport.js';
 import { isIndexMediaType } from '../oci/mediatypes.js';
 import { normalizePlatform, platformKey } from '../oci/platform.js';
@@ -26,6 +27,8 @@ export interface PushContext {
   jobs: number;
   /** digest → a repository of this registry that holds it (cross-repository mounts within a run) */
   knownBlobs: Map<string, string>;
+  /** streamed upload sessions remembered across runs (a killed push resumes); none: every run starts over */
+  uploads: UploadRecords | undefined;
 }
 
 /** PushResult is what one repository push did (the --json output). */
@@ -38,20 +41,28 @@ export interface PushResult {
   /** digest each tag points at afterwards (an index merged with other platforms differs from `digest`) */
   tagDigests: Record<string, string>;
   platforms: string[];
+  /** bytes this run put on the wire (a resumed blob counts only what it sent after the offset) */
   bytesSent: number;
+  /** bytes of blobs the registry already had (or mounted) */
   bytesSkipped: number;
+  /** bytes of uploaded blobs that an earlier, interrupted push had sent (its sessions resumed) */
+  bytesResumed: number;
   blobsUploaded: number;
   blobsSkipped: number;
 }
 
-/** newPushContext builds a run's context. */
-export function newPushContext(session: RegistrySession, reporter: Reporter, jobs = 4): PushContext {
-  return { session, reporter, jobs, knownBlobs: new Map() };
+/**
+ * newPushContext builds a run's context; upload sessions are remembered in the user's cache
+ * (UploadRecords.forUser) unless `uploads` says otherwise.
+ */
+export function newPushContext(session: RegistrySession, reporter: Reporter, jobs = 4, uploads: UploadRecords | undefined = UploadRecords.forUser()): PushContext {
+  return { session, reporter, jobs, knownBlobs: new Map(), uploads };
 }
 
 interface BlobStats {
   bytesSent: number;
   bytesSkipped: number;
+  bytesResumed: number;
   blobsUploaded: number;
   blobsSkipped: number;
 }
@@ -60,7 +71,7 @@ interface BlobStats {
 export async function pushBlobs(ctx: PushContext, repository: string, images: ImageContent[]): Promise<BlobStats> {
   const unique = new Map<string, { d: Descriptor; image: ImageContent }>();
   for (const image of images) for (const d of [image.config, ...image.layers]) if (!unique.has(d.digest)) unique.set(d.digest, { d, image });
-  const stats: BlobStats = { bytesSent: 0, bytesSkipped: 0, blobsUploaded: 0, blobsSkipped: 0 };
+  const stats: BlobStats = { bytesSent: 0, bytesSkipped: 0, bytesResumed: 0, blobsUploaded: 0, blobsSkipped: 0 };
   // Step 1, exists: every HEAD at once (cheap, and a re-push is then one round trip of HEADs).
   const heads = new Limiter(16);
   const all = [...unique.values()];
@@ -88,11 +99,13 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
           mountFrom: from && from !== repository ? [from] : [],
           onProgress: (n) => ctx.reporter.blobProgress(d.digest, n),
           onRetry: (attempt, err) => ctx.reporter.retry(`blob ${d.digest.slice(7, 19)}`, attempt, err),
+          uploads: ctx.uploads,
         });
-        ctx.reporter.blobDone(d.digest, r.how, d.size);
+        ctx.reporter.blobDone(d.digest, r.how, d.size, r);
         ctx.knownBlobs.set(d.digest, repository);
         if (r.how === 'uploaded') {
           stats.bytesSent += r.bytesSent;
+          stats.bytesResumed += r.resumedFrom ?? 0;
           stats.blobsUploaded++;
         } else {
           stats.bytesSkipped += d.size;
