@@ -1,6 +1,8 @@
 // /readyz turns 503 when storage becomes read-only, and back to 200 when it is writable again.
 // Root can write through chmod, so the storage is a tmpfs in a private mount namespace that the
-// test remounts read-only: an honest EROFS, invisible to the rest of the machine.
+// test remounts read-only: an honest EROFS, invisible to the rest of the machine. One result of the
+// checks answers /readyz for a couple of seconds, so the test waits (a while, not forever) for the
+// change to show.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { execFile } from 'node:child_process';
@@ -40,9 +42,10 @@ t.test('/readyz is 503 while the storage is read-only', { skip }, async (t) => {
   t.equal((await fetch(`${base}/readyz`)).status, 200, 'writable tmpfs: ready');
 
   await inNs('mount', '-o', 'remount,ro', storage);
-  const ro = await fetch(`${base}/readyz`);
-  t.equal(ro.status, 503);
-  const body = (await ro.json()) as { status: string; checks: Array<{ name: string; ok: boolean; detail: string }> };
+  let ro: Response | undefined;
+  await waitFor(async () => (ro = await fetch(`${base}/readyz`)).status === 503, 10_000, '/readyz to turn 503').catch(() => {});
+  t.equal(ro?.status, 503, 'read-only: not ready within seconds');
+  const body = (await ro!.json()) as { status: string; checks: Array<{ name: string; ok: boolean; detail: string }> };
   t.equal(body.status, 'not-ready');
   const writable = body.checks.find((c) => c.name === 'storage-writable')!;
   t.equal(writable.ok, false);
@@ -56,5 +59,7 @@ t.test('/readyz is 503 while the storage is read-only', { skip }, async (t) => {
   t.match(status.stdout, /FAIL storage-writable: .*EROFS/);
 
   await inNs('mount', '-o', 'remount,rw', storage);
-  t.equal((await fetch(`${base}/readyz`)).status, 200, 'writable again: ready again');
+  let rw: Response | undefined;
+  await waitFor(async () => (rw = await fetch(`${base}/readyz`)).status === 200, 10_000, '/readyz to turn 200').catch(() => {});
+  t.equal(rw?.status, 200, 'writable again: ready again within seconds');
 });

@@ -537,7 +537,31 @@ async function fsyncDir(dir) {
     await handle.close();
   }
 }
-var import_node_fs2, import_promises, import_node_path2, import_node_crypto, PathNotFound, FsDriver;
+async function writeOnce(path6, data, mode) {
+  await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path6), { recursive: true });
+  const tmp = tempPath(path6);
+  const handle = await (0, import_promises.open)(tmp, "wx", mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {
+    });
+    await (0, import_promises.unlink)(tmp).catch(() => {
+    });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await (0, import_promises.rename)(tmp, path6);
+  } catch (err) {
+    await (0, import_promises.unlink)(tmp).catch(() => {
+    });
+    throw err;
+  }
+  await fsyncDir((0, import_node_path2.dirname)(path6));
+}
+var import_node_fs2, import_promises, import_node_path2, import_node_crypto, PathNotFound, TEMP_FILE, FsDriver;
 var init_driver = __esm({
   "tools/src/storage/driver.ts"() {
     "use strict";
@@ -554,6 +578,7 @@ var init_driver = __esm({
       path;
       code = "PATH_NOT_FOUND";
     };
+    TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
     FsDriver = class {
       /** readFile returns the whole content of a (small) file. */
       async readFile(path6) {
@@ -586,30 +611,19 @@ var init_driver = __esm({
           throw err;
         }
       }
-      /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part. */
+      /**
+       * writeFileAtomic writes `data` so that readers see the old content or the new, never a part.
+       * A folder that vanishes meanwhile (gc setting a revision aside) is made again and the write retried.
+       */
       async writeFileAtomic(path6, data, mode = 420) {
-        await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path6), { recursive: true });
-        const tmp = tempPath(path6);
-        const handle = await (0, import_promises.open)(tmp, "wx", mode);
-        try {
-          await handle.writeFile(data);
-          await handle.sync();
-        } catch (err) {
-          await handle.close().catch(() => {
-          });
-          await (0, import_promises.unlink)(tmp).catch(() => {
-          });
-          throw err;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await writeOnce(path6, data, mode);
+            return;
+          } catch (err) {
+            if (attempt >= 3 || err.code !== "ENOENT") throw err;
+          }
         }
-        await handle.close();
-        try {
-          await (0, import_promises.rename)(tmp, path6);
-        } catch (err) {
-          await (0, import_promises.unlink)(tmp).catch(() => {
-          });
-          throw err;
-        }
-        await fsyncDir((0, import_node_path2.dirname)(path6));
       }
       /** list gives the names in a folder (empty when it does not exist). */
       async list(path6) {
@@ -685,6 +699,10 @@ var init_paths = __esm({
       blobData(d) {
         return (0, import_node_path3.join)(this.blobDir(d), "data");
       }
+      /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
+      blobQuarantine(d) {
+        return (0, import_node_path3.join)(this.blobDir(d), ".gc-quarantine");
+      }
       /** repositoriesRoot holds one folder per repository (names with '/' nest). */
       repositoriesRoot() {
         return (0, import_node_path3.join)(this.root, "repositories");
@@ -716,6 +734,10 @@ var init_paths = __esm({
       /** manifestRevisionLink marks a manifest as part of the repository. */
       manifestRevisionLink(name, d) {
         return (0, import_node_path3.join)(this.manifestRevisionDir(name, d), "link");
+      }
+      /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
+      manifestRevisionQuarantine(name, d) {
+        return (0, import_node_path3.join)(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
       }
       /** tagsRoot holds one folder per tag. */
       tagsRoot(name) {
@@ -836,7 +858,9 @@ var init_errors2 = __esm({
       RANGE_INVALID: { status: 416, message: "invalid content range" },
       PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested" },
       TAG_INVALID: { status: 400, message: "manifest tag did not match URI" },
-      METHOD_UNKNOWN: { status: 405, message: "the method is not supported for this route" }
+      METHOD_UNKNOWN: { status: 405, message: "the method is not supported for this route" },
+      // distribution's errcode.ErrorCodeUnknown: what it answers for a failure that is not the client's
+      UNKNOWN: { status: 500, message: "unknown error" }
     };
     RegistryError = class extends Error {
       code;
@@ -931,6 +955,47 @@ var init_links = __esm({
   }
 });
 
+// tools/src/storage/quarantine.ts
+async function renamed(from, to) {
+  try {
+    await (0, import_promises2.rename)(from, to);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function restoreBlob(paths, d) {
+  return renamed(paths.blobQuarantine(d), paths.blobData(d));
+}
+function restoreRevision(paths, repo, d) {
+  return renamed(paths.manifestRevisionQuarantine(repo, d), paths.manifestRevisionDir(repo, d));
+}
+function setBlobAside(paths, d) {
+  return renamed(paths.blobData(d), paths.blobQuarantine(d));
+}
+function setRevisionAside(paths, repo, d) {
+  return renamed(paths.manifestRevisionDir(repo, d), paths.manifestRevisionQuarantine(repo, d));
+}
+async function deleteQuarantinedBlob(paths, d) {
+  const doomed = `${paths.blobQuarantine(d)}.delete`;
+  if (!await renamed(paths.blobQuarantine(d), doomed)) return false;
+  await (0, import_promises2.rm)(doomed, { force: true });
+  return true;
+}
+async function deleteQuarantinedRevision(paths, repo, d) {
+  const doomed = `${paths.manifestRevisionQuarantine(repo, d)}.delete`;
+  if (!await renamed(paths.manifestRevisionQuarantine(repo, d), doomed)) return false;
+  await (0, import_promises2.rm)(doomed, { recursive: true, force: true });
+  return true;
+}
+var import_promises2;
+var init_quarantine = __esm({
+  "tools/src/storage/quarantine.ts"() {
+    "use strict";
+    import_promises2 = __toESM(require_promises(), 1);
+  }
+});
+
 // tools/src/storage/blobs.ts
 var BlobStore;
 var init_blobs = __esm({
@@ -938,6 +1003,7 @@ var init_blobs = __esm({
     "use strict";
     init_driver();
     init_links();
+    init_quarantine();
     init_digest();
     BlobStore = class {
       constructor(paths, driver3) {
@@ -946,15 +1012,24 @@ var init_blobs = __esm({
       }
       paths;
       driver;
-      /** size tells the size of a stored blob, or undefined when it is not stored. */
+      /**
+       * size tells the size of a stored blob, or undefined when it is not stored. A blob that gc has
+       * set aside is put back first: asking for it is a use (see quarantine.ts).
+       */
       async size(d) {
-        try {
-          const info = await this.driver.stat(this.paths.blobData(d));
-          return info.isDirectory ? void 0 : info.size;
-        } catch (err) {
-          if (err instanceof PathNotFound) return void 0;
-          throw err;
-        }
+        const once9 = async () => {
+          try {
+            const info = await this.driver.stat(this.paths.blobData(d));
+            return info.isDirectory ? void 0 : info.size;
+          } catch (err) {
+            if (err instanceof PathNotFound) return void 0;
+            throw err;
+          }
+        };
+        const found = await once9();
+        if (found !== void 0 || !await restoreBlob(this.paths, d)) return found;
+        await this.touch(d);
+        return once9();
       }
       /** isLinked tells whether `repo` may read blob `d` (as a layer/config or as a manifest). */
       async isLinked(repo, d) {
@@ -1032,12 +1107,12 @@ async function writeAll(handle, buffers) {
     if (n2 > 0) rest[0] = rest[0].subarray(n2);
   }
 }
-var import_node_stream, import_promises2, BATCH, FLUSH_EVERY, AppendWriter;
+var import_node_stream, import_promises3, BATCH, FLUSH_EVERY, AppendWriter;
 var init_append_writer = __esm({
   "tools/src/storage/append-writer.ts"() {
     "use strict";
     import_node_stream = __toESM(require_stream(), 1);
-    import_promises2 = __toESM(require_promises(), 1);
+    import_promises3 = __toESM(require_promises(), 1);
     BATCH = 1024 * 1024;
     FLUSH_EVERY = 32 * 1024 * 1024;
     AppendWriter = class _AppendWriter extends import_node_stream.Writable {
@@ -1054,7 +1129,7 @@ var init_append_writer = __esm({
       closing;
       /** open starts appending to `path`, which must exist. */
       static async open(path6) {
-        return new _AppendWriter(await (0, import_promises2.open)(path6, "a"));
+        return new _AppendWriter(await (0, import_promises3.open)(path6, "a"));
       }
       _write(chunk, _encoding, callback) {
         this.batch.push(chunk);
@@ -1114,8 +1189,8 @@ var init_append_writer = __esm({
 // tools/src/storage/uploads.ts
 async function hashFile(path6, algorithm) {
   const hasher = newHasher(algorithm);
-  await (0, import_promises4.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source) {
-    for await (const chunk of source) hasher.update(chunk);
+  await (0, import_promises5.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source2) {
+    for await (const chunk of source2) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest("hex") };
 }
@@ -1125,14 +1200,14 @@ function key(repo, id) {
 function clip2(text) {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
-var import_node_fs3, import_promises3, import_node_crypto3, import_promises4, UPLOAD_ID, UploadStore;
+var import_node_fs3, import_promises4, import_node_crypto3, import_promises5, UPLOAD_ID, UploadStore;
 var init_uploads = __esm({
   "tools/src/storage/uploads.ts"() {
     "use strict";
     import_node_fs3 = __toESM(require_fs(), 1);
-    import_promises3 = __toESM(require_promises(), 1);
+    import_promises4 = __toESM(require_promises(), 1);
     import_node_crypto3 = __toESM(require_crypto(), 1);
-    import_promises4 = __toESM(require_promises2(), 1);
+    import_promises5 = __toESM(require_promises2(), 1);
     init_driver();
     init_append_writer();
     init_digest();
@@ -1151,9 +1226,15 @@ var init_uploads = __esm({
       /** create starts an empty upload in `repo` and returns its id. */
       async create(repo) {
         const id = (0, import_node_crypto3.randomUUID)();
-        await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-        await (0, import_promises3.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
-        await (0, import_promises3.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
+        try {
+          await this.driver.mkdirp(this.paths.uploadDir(repo, id));
+          await (0, import_promises4.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+          await (0, import_promises4.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
+        } catch (err) {
+          await this.driver.deleteIfExists(this.paths.uploadDir(repo, id)).catch(() => {
+          });
+          throw err;
+        }
         this.sessions.set(key(repo, id), { hasher: newHasher("sha256"), hashed: 0, queue: Promise.resolve() });
         return { id, size: 0 };
       }
@@ -1184,7 +1265,7 @@ var init_uploads = __esm({
           if (await this.blobs.size(expected) === size) {
             await this.remove(repo, id);
           } else {
-            const handle = await (0, import_promises3.open)(dataPath, "r+");
+            const handle = await (0, import_promises4.open)(dataPath, "r+");
             try {
               await handle.sync();
             } finally {
@@ -1221,7 +1302,7 @@ var init_uploads = __esm({
             hasher?.update(chunk);
             written += chunk.length;
           });
-          await (0, import_promises4.pipeline)(body, out);
+          await (0, import_promises5.pipeline)(body, out);
         } catch (err) {
           session.hasher = void 0;
           throw err;
@@ -1467,6 +1548,116 @@ var init_manifest = __esm({
   }
 });
 
+// tools/src/storage/lru.ts
+var WeightedLru;
+var init_lru = __esm({
+  "tools/src/storage/lru.ts"() {
+    "use strict";
+    WeightedLru = class {
+      constructor(o2) {
+        this.o = o2;
+      }
+      o;
+      entries = /* @__PURE__ */ new Map();
+      total = 0;
+      /** get returns a value and marks it as just used. */
+      get(key3) {
+        const e = this.entries.get(key3);
+        if (!e) return void 0;
+        this.entries.delete(key3);
+        this.entries.set(key3, e);
+        return e.value;
+      }
+      /** set keeps a value unless it alone is over the bounds, then drops the oldest until the total fits. */
+      set(key3, value, weight) {
+        this.delete(key3);
+        if (weight > (this.o.maxEntryWeight ?? this.o.maxWeight)) return;
+        this.entries.set(key3, { value, weight });
+        this.total += weight;
+        for (const [k, e] of this.entries) {
+          if (this.total <= this.o.maxWeight) break;
+          this.entries.delete(k);
+          this.total -= e.weight;
+        }
+      }
+      /** delete drops one key. */
+      delete(key3) {
+        const e = this.entries.get(key3);
+        if (!e) return;
+        this.entries.delete(key3);
+        this.total -= e.weight;
+      }
+      /** weight is the sum of the weights kept. */
+      get weight() {
+        return this.total;
+      }
+      /** size is the number of entries kept. */
+      get size() {
+        return this.entries.size;
+      }
+    };
+  }
+});
+
+// tools/src/common/concurrency.ts
+async function mapLimited(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i2 = next++;
+      out[i2] = await fn(items[i2], i2);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+async function takeInOrder(candidates, limit, look, concurrency = 16) {
+  const out = [];
+  let next = 0;
+  while (next < candidates.length && (limit === void 0 || out.length < limit)) {
+    const want = limit === void 0 ? concurrency : Math.min(concurrency, limit - out.length);
+    const batch = candidates.slice(next, next + want);
+    next += batch.length;
+    for (const r of await Promise.all(batch.map(look))) {
+      if (r !== void 0 && (limit === void 0 || out.length < limit)) out.push(r);
+    }
+  }
+  return out;
+}
+var ByteBudget;
+var init_concurrency = __esm({
+  "tools/src/common/concurrency.ts"() {
+    "use strict";
+    ByteBudget = class {
+      constructor(capacity) {
+        this.capacity = capacity;
+      }
+      capacity;
+      used = 0;
+      waiting = [];
+      /** take waits until `bytes` fit, then holds them; `release` gives them back (once). */
+      async take(bytes) {
+        const want = Math.min(bytes, this.capacity);
+        if (this.used + want > this.capacity || this.waiting.length > 0) {
+          await new Promise((go) => this.waiting.push({ bytes: want, go }));
+        } else this.used += want;
+        let released = false;
+        return () => {
+          if (released) return;
+          released = true;
+          this.used -= want;
+          while (this.waiting.length > 0 && this.used + this.waiting[0].bytes <= this.capacity) {
+            const w = this.waiting.shift();
+            this.used += w.bytes;
+            w.go();
+          }
+        };
+      }
+    };
+  }
+});
+
 // tools/src/storage/manifests.ts
 function compareLexical(a2, b) {
   return a2 < b ? -1 : a2 > b ? 1 : 0;
@@ -1474,7 +1665,7 @@ function compareLexical(a2, b) {
 function clip4(text) {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
-var ManifestStore;
+var PARSED_CACHE_BYTES, PARSED_ENTRY_MAX, FAN_OUT, ManifestStore;
 var init_manifests = __esm({
   "tools/src/storage/manifests.ts"() {
     "use strict";
@@ -1483,6 +1674,12 @@ var init_manifests = __esm({
     init_errors2();
     init_names();
     init_manifest();
+    init_lru();
+    init_quarantine();
+    init_concurrency();
+    PARSED_CACHE_BYTES = 16 * 1024 * 1024;
+    PARSED_ENTRY_MAX = 512 * 1024;
+    FAN_OUT = 16;
     ManifestStore = class {
       constructor(paths, driver3, blobs) {
         this.paths = paths;
@@ -1493,19 +1690,52 @@ var init_manifests = __esm({
       driver;
       blobs;
       /** parsed manifests by digest; content under a digest never changes, so entries never go stale */
-      parsedCache = /* @__PURE__ */ new Map();
+      parsedCache = new WeightedLru({ maxWeight: PARSED_CACHE_BYTES, maxEntryWeight: PARSED_ENTRY_MAX });
+      /** the subject digest of each manifest read ('' for none): the referrers API's index, a few dozen bytes each */
+      subjects = new WeightedLru({ maxWeight: 8 * 1024 * 1024 });
       /** resolve turns a tag or digest reference into the digest of a manifest in `repo`. */
       async resolve(repo, reference) {
         const asDigest = reference.includes(":") ? parseDigest(reference) : void 0;
         if (asDigest) {
-          const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, asDigest));
+          const link = await this.revisionLink(repo, asDigest);
           return link && formatDigest(link) === formatDigest(asDigest) ? asDigest : void 0;
         }
         if (!isValidTag(reference)) return void 0;
         const d = await readLink(this.driver, this.paths.tagCurrentLink(repo, reference));
         if (!d) return void 0;
-        const rev = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+        const rev = await this.revisionLink(repo, d);
         return rev ? d : void 0;
+      }
+      /** revisionLink reads a revision's link; a revision gc has set aside is put back first (a use). */
+      async revisionLink(repo, d) {
+        return (await this.revisionLinkRestoring(repo, d)).link;
+      }
+      async revisionLinkRestoring(repo, d) {
+        const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
+        if (link || !await restoreRevision(this.paths, repo, d)) return { link, restored: false };
+        return { link: await readLink(this.driver, this.paths.manifestRevisionLink(repo, d)), restored: true };
+      }
+      /**
+       * complete tells whether everything a manifest names is stored in `repo`, putting back what gc set
+       * aside on the way: a child revision restored from gc's quarantine takes its blobs back with it,
+       * or, when gc deleted one of them first, counts as missing (the PUT naming it then fails).
+       */
+      async complete(repo, d, depth = 0) {
+        if (depth > 8) return false;
+        let parsed;
+        try {
+          parsed = this.parse(d, await this.blobs.read(d));
+        } catch {
+          return false;
+        }
+        const blobs = [...new Set(parsed.blobs.filter((b) => !(b.urls && b.urls.length > 0)).map((b) => b.digest))];
+        const found = await mapLimited(blobs, FAN_OUT, async (text) => await this.blobs.statInRepo(repo, parseDigest(text)) !== void 0);
+        if (found.includes(false)) return false;
+        for (const m of parsed.manifests) {
+          const child = parseDigest(m.digest);
+          if (!await this.revisionLink(repo, child) || !await this.complete(repo, child, depth + 1)) return false;
+        }
+        return true;
       }
       /** get reads a manifest by tag or digest; MANIFEST_UNKNOWN when absent. */
       async get(repo, reference) {
@@ -1519,16 +1749,45 @@ var init_manifests = __esm({
         }
         return { digest: d, body, parsed: this.parse(d, body) };
       }
-      /** parse reads a manifest body once per digest. */
+      /** parse reads a manifest body, once per digest while the bounded cache keeps it. */
       parse(d, body, contentType) {
         const key3 = formatDigest(d);
         let parsed = this.parsedCache.get(key3);
         if (!parsed) {
           parsed = parseManifest(body, contentType);
-          if (this.parsedCache.size > 1e4) this.parsedCache.clear();
-          this.parsedCache.set(key3, parsed);
+          this.remember(key3, body.length, parsed);
         }
         return parsed;
+      }
+      remember(key3, bytes, parsed) {
+        this.parsedCache.set(key3, parsed, bytes);
+        const subject = parsed.subject?.digest ?? "";
+        this.subjects.set(key3, subject, 64 + key3.length + subject.length);
+      }
+      /**
+       * subjectOf tells the subject digest of a stored manifest ('' for none; undefined when its content
+       * is gone or does not parse). Remembered per digest, so the referrers API and gc read each
+       * manifest once, not once per call; a body without the word "subject" is not even parsed.
+       */
+      async subjectOf(d) {
+        const key3 = formatDigest(d);
+        const known = this.subjects.get(key3);
+        if (known !== void 0) return known;
+        let body;
+        try {
+          body = await this.blobs.read(d);
+        } catch {
+          return void 0;
+        }
+        if (!body.includes('"subject"')) {
+          this.subjects.set(key3, "", 64 + key3.length);
+          return "";
+        }
+        try {
+          return this.parse(d, body).subject?.digest ?? "";
+        } catch {
+          return void 0;
+        }
       }
       /**
        * put validates and stores a manifest under `reference` (a tag, or the digest it must have).
@@ -1554,7 +1813,7 @@ var init_manifests = __esm({
         await this.blobs.writeSmall(digest, body);
         await writeLink(this.driver, this.paths.manifestRevisionLink(repo, digest), digest);
         if (tag) await this.tag(repo, tag, digest);
-        this.parsedCache.set(formatDigest(digest), parsed);
+        this.remember(formatDigest(digest), body.length, parsed);
         return { digest, subject: parsed.subject?.digest };
       }
       /** tag points `tag` at manifest `d` (atomic replace). */
@@ -1564,25 +1823,22 @@ var init_manifests = __esm({
       }
       async checkReferences(repo, parsed) {
         const missing = [];
-        await Promise.all(
-          parsed.blobs.map(async (b) => {
-            if (b.urls && b.urls.length > 0) return;
-            const d = parseDigest(b.digest);
-            if (await this.blobs.statInRepo(repo, d) === void 0) missing.push(b.digest);
-            else await this.blobs.touch(d);
-          })
-        );
-        await Promise.all(
-          parsed.manifests.map(async (m) => {
-            const d = parseDigest(m.digest);
-            const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
-            if (!link || await this.blobs.size(d) === void 0) missing.push(m.digest);
-            else await this.blobs.touch(d);
-          })
-        );
+        const blobs = [...new Set(parsed.blobs.filter((b) => !(b.urls && b.urls.length > 0)).map((b) => b.digest))];
+        await mapLimited(blobs, FAN_OUT, async (text) => {
+          const d = parseDigest(text);
+          if (await this.blobs.statInRepo(repo, d) === void 0) missing.push(text);
+          else await this.blobs.touch(d);
+        });
+        const children = [...new Set(parsed.manifests.map((m) => m.digest))];
+        await mapLimited(children, FAN_OUT, async (text) => {
+          const d = parseDigest(text);
+          const { link, restored } = await this.revisionLinkRestoring(repo, d);
+          if (!link || await this.blobs.size(d) === void 0 || restored && !await this.complete(repo, d)) missing.push(text);
+          else await this.blobs.touch(d);
+        });
         if (missing.length > 0) {
           throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 3).join(", ")}`, {
-            detail: { digests: missing }
+            detail: { digests: missing.slice(0, 100) }
           });
         }
       }
@@ -1609,7 +1865,7 @@ var init_manifests = __esm({
        */
       async tags(repo) {
         const names = (await this.driver.list(this.paths.tagsRoot(repo))).filter((n2) => isValidTag(n2));
-        const live = await Promise.all(names.map(async (n2) => await this.resolve(repo, n2) !== void 0));
+        const live = await mapLimited(names, FAN_OUT, async (n2) => await this.resolve(repo, n2) !== void 0);
         return names.filter((_, i2) => live[i2]).sort(compareLexical);
       }
       /** revisions lists every manifest digest of a repository. */
@@ -1633,35 +1889,52 @@ var init_manifests = __esm({
 });
 
 // tools/src/storage/referrers.ts
-async function listReferrers(manifests, blobs, repo, subject, artifactType) {
+async function listReferrers(manifests, blobs, repo, subject, o2 = {}) {
   const wanted = formatDigest(subject);
+  const revisions = await manifests.revisions(repo);
+  const subjects = await mapLimited(revisions, FAN_OUT, (d) => manifests.subjectOf(d));
+  const matching = revisions.filter((d, i2) => subjects[i2] === wanted && (o2.after === void 0 || compareLexical(formatDigest(d), o2.after) > 0)).sort((a2, b) => compareLexical(formatDigest(a2), formatDigest(b)));
   const out = [];
-  for (const d of await manifests.revisions(repo)) {
-    let body;
-    try {
-      body = await blobs.read(d);
-    } catch {
-      continue;
-    }
-    let parsed;
-    try {
-      parsed = manifests.parse(d, body);
-    } catch {
-      continue;
-    }
-    if (parsed.subject?.digest !== wanted) continue;
-    if (artifactType !== void 0 && parsed.artifactType !== artifactType) continue;
-    const desc = { mediaType: parsed.mediaType, digest: formatDigest(d), size: body.length };
-    if (parsed.artifactType !== void 0) desc.artifactType = parsed.artifactType;
-    if (parsed.annotations !== void 0) desc.annotations = parsed.annotations;
+  let bytes = 0;
+  for (let i2 = 0; i2 < matching.length; i2++) {
+    if (o2.limit !== void 0 && out.length >= o2.limit) return { manifests: out, next: out[out.length - 1]?.digest };
+    const desc = await describe(manifests, blobs, matching[i2]);
+    if (!desc) continue;
+    if (o2.artifactType !== void 0 && desc.artifactType !== o2.artifactType) continue;
+    const size = Buffer.byteLength(JSON.stringify(desc)) + 1;
+    if (out.length > 0 && bytes + size > MAX_PAGE_BYTES) return { manifests: out, next: out[out.length - 1].digest };
+    bytes += size;
     out.push(desc);
   }
-  return out.sort((a2, b) => a2.digest < b.digest ? -1 : a2.digest > b.digest ? 1 : 0);
+  return { manifests: out, next: void 0 };
 }
+async function describe(manifests, blobs, d) {
+  let body;
+  try {
+    body = await blobs.read(d);
+  } catch {
+    return void 0;
+  }
+  let parsed;
+  try {
+    parsed = manifests.parse(d, body);
+  } catch {
+    return void 0;
+  }
+  const desc = { mediaType: parsed.mediaType, digest: formatDigest(d), size: body.length };
+  if (parsed.artifactType !== void 0) desc.artifactType = parsed.artifactType;
+  if (parsed.annotations !== void 0) desc.annotations = parsed.annotations;
+  return desc;
+}
+var MAX_PAGE_BYTES;
 var init_referrers = __esm({
   "tools/src/storage/referrers.ts"() {
     "use strict";
+    init_manifests();
     init_digest();
+    init_manifest();
+    init_concurrency();
+    MAX_PAGE_BYTES = MAX_MANIFEST_BYTES;
   }
 });
 
@@ -1725,9 +1998,13 @@ var init_store = __esm({
       repositories() {
         return listRepositories(this.paths, this.driver);
       }
-      /** referrers lists the manifests in `repo` whose subject is `subject`. */
-      referrers(repo, subject, artifactType) {
-        return listReferrers(this.manifests, this.blobs, repo, subject, artifactType);
+      /** referrers lists the manifests in `repo` whose subject is `subject` (the first page). */
+      async referrers(repo, subject, artifactType) {
+        return (await listReferrers(this.manifests, this.blobs, repo, subject, { artifactType })).manifests;
+      }
+      /** referrersPage lists one page of them, after the digest `after`. */
+      referrersPage(repo, subject, o2) {
+        return listReferrers(this.manifests, this.blobs, repo, subject, o2);
       }
     };
   }
@@ -1781,12 +2058,23 @@ function sendEmpty(res, status2, headers = {}) {
   res.writeHead(status2, { "Content-Length": "0", ...headers });
   res.end();
 }
+function isNoSpace(err) {
+  const code = err?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+function asRegistryError(err, requestId) {
+  if (err instanceof RegistryError) return err;
+  if (isNoSpace(err)) {
+    return new RegistryError("UNKNOWN", "no space left on the registry's storage; nothing was stored, retry once space is freed", { status: 507, cause: err });
+  }
+  return new RegistryError("UNKNOWN", "internal server error", { cause: err, detail: requestId ? { requestId } : void 0 });
+}
 function sendError(req, res, err, headers = {}) {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const e = err instanceof RegistryError ? err : new RegistryError("UNSUPPORTED", "internal server error", { status: 500 });
+  const e = asRegistryError(err);
   if (!req.readableEnded) req.resume();
   sendJson(req, res, e.status, e.toJSON(), { ...headers, ...e.headers });
 }
@@ -1817,6 +2105,35 @@ var init_respond = __esm({
     "use strict";
     init_errors2();
     API_VERSION_HEADER = ["Docker-Distribution-API-Version", "registry/2.0"];
+  }
+});
+
+// tools/src/registry/process-guards.ts
+function serverLog(line) {
+  try {
+    process.stderr.write(`container-registry: ${line}
+`);
+  } catch {
+  }
+}
+function writeLine(line) {
+  try {
+    process.stdout.write(`${line}
+`);
+  } catch {
+  }
+}
+function guardProcess(log = serverLog) {
+  process.stdout.on("error", () => {
+  });
+  process.stderr.on("error", () => {
+  });
+  process.on("uncaughtException", (err) => log(`internal error (still serving): ${err?.stack ?? String(err)}`));
+  process.on("unhandledRejection", (reason) => log(`internal error (still serving): ${reason?.stack ?? String(reason)}`));
+}
+var init_process_guards = __esm({
+  "tools/src/registry/process-guards.ts"() {
+    "use strict";
   }
 });
 
@@ -1879,15 +2196,15 @@ async function getBlob(ctx, name, digestText) {
   });
   res.writeHead(status2, headers);
   let sent = 0;
-  const countLast = async function* (source) {
-    for await (const chunk of source) {
+  const countLast = async function* (source2) {
+    for await (const chunk of source2) {
       sent += chunk.length;
       if (sent === length) ctx.events.publish("blobDownload", { repository: name, bytes: length });
       yield chunk;
     }
   };
   try {
-    await (0, import_promises5.pipeline)(stream, countLast, res);
+    await (0, import_promises6.pipeline)(stream, countLast, res);
   } catch {
     stream.destroy();
     res.destroy();
@@ -1898,11 +2215,11 @@ async function deleteBlob(ctx, name, digestText) {
   if (!await ctx.store.blobs.unlink(name, d)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
   sendEmpty(ctx.res, 202, { "Docker-Content-Digest": formatDigest(d) });
 }
-var import_promises5;
+var import_promises6;
 var init_blobs2 = __esm({
   "tools/src/registry/blobs.ts"() {
     "use strict";
-    import_promises5 = __toESM(require_promises2(), 1);
+    import_promises6 = __toESM(require_promises2(), 1);
     init_errors2();
     init_digest();
     init_respond();
@@ -1939,27 +2256,33 @@ async function startUpload(ctx, name) {
   const mount = url.searchParams.get("mount");
   const from = url.searchParams.get("from");
   if (mount !== null && from !== null) {
-    const d = parseDigest(mount);
-    if (isValidRepositoryName(from) && await ctx.mayPull(from) && await store.blobs.statInRepo(from, d) !== void 0) {
+    const d2 = parseDigest(mount);
+    if (isValidRepositoryName(from) && await ctx.mayPull(from) && await store.blobs.statInRepo(from, d2) !== void 0) {
       req.resume();
-      await store.blobs.link(name, d);
-      sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+      await store.blobs.link(name, d2);
+      sendEmpty(res, 201, committedHeaders(name, formatDigest(d2)));
       return;
     }
   }
   const digestParam = url.searchParams.get("digest");
+  const d = digestParam === null ? void 0 : parseDigest(digestParam);
   const state = await store.uploads.create(name);
-  if (digestParam !== null) {
-    const d = parseDigest(digestParam);
-    const { size } = await store.uploads.commit(name, state.id, d, req);
-    sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
-    ctx.events.publish("blobUpload", { repository: name, bytes: size });
-    return;
-  }
-  if (hasBody(ctx)) {
-    await store.uploads.append(name, state.id, req);
-    sendEmpty(res, 202, uploadHeaders(name, await store.uploads.status(name, state.id)));
-    return;
+  try {
+    if (d) {
+      const { size } = await store.uploads.commit(name, state.id, d, req);
+      sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
+      ctx.events.publish("blobUpload", { repository: name, bytes: size });
+      return;
+    }
+    if (hasBody(ctx)) {
+      await store.uploads.append(name, state.id, req);
+      sendEmpty(res, 202, uploadHeaders(name, await store.uploads.status(name, state.id)));
+      return;
+    }
+  } catch (err) {
+    await store.uploads.cancel(name, state.id).catch(() => {
+    });
+    throw err;
   }
   req.resume();
   sendEmpty(res, 202, uploadHeaders(name, state));
@@ -2087,23 +2410,28 @@ async function getManifest(ctx, name, reference) {
     ctx.events.publish("manifest", manifestEvent("pull", target, ctx.request, ctx.user));
   }
 }
+function tooLarge(ctx) {
+  ctx.req.resume();
+  return new RegistryError("SIZE_INVALID", `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
+}
 async function readBody(ctx) {
-  const declared = Number(ctx.req.headers["content-length"] ?? 0);
-  if (declared > MAX_MANIFEST_BYTES) {
-    ctx.req.resume();
-    throw new RegistryError("SIZE_INVALID", `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
-  }
-  const chunks = [];
-  let total = 0;
-  for await (const chunk of ctx.req) {
-    total += chunk.length;
-    if (total > MAX_MANIFEST_BYTES) {
-      ctx.req.resume();
-      throw new RegistryError("SIZE_INVALID", `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, { status: 413 });
+  const lengthHeader = ctx.req.headers["content-length"];
+  const declared = lengthHeader === void 0 ? void 0 : Number(lengthHeader);
+  if (declared !== void 0 && declared > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
+  const release = await manifestBodies.take(declared ?? MAX_MANIFEST_BYTES);
+  try {
+    const chunks = [];
+    let total = 0;
+    for await (const chunk of ctx.req) {
+      total += chunk.length;
+      if (total > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+    return { body: Buffer.concat(chunks), release };
+  } catch (err) {
+    release();
+    throw err;
   }
-  return Buffer.concat(chunks);
 }
 async function putManifest(ctx, name, reference) {
   const extraTags = ctx.url.searchParams.getAll("tag");
@@ -2113,9 +2441,14 @@ async function putManifest(ctx, name, reference) {
   if (extraTags.length > 0 && !reference.includes(":")) {
     throw new RegistryError("TAG_INVALID", "the tag parameter needs a PUT by digest");
   }
-  const body = await readBody(ctx);
-  const result2 = await ctx.store.manifests.put(name, reference, body, ctx.req.headers["content-type"]);
-  for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result2.digest);
+  const { body, release } = await readBody(ctx);
+  let result2;
+  try {
+    result2 = await ctx.store.manifests.put(name, reference, body, ctx.req.headers["content-type"]);
+    for (const tag of extraTags) await ctx.store.manifests.tag(name, tag, result2.digest);
+  } finally {
+    release();
+  }
   const digest = formatDigest(result2.digest);
   const headers = { Location: `/v2/${name}/manifests/${digest}`, "Docker-Content-Digest": digest };
   if (result2.subject) headers["OCI-Subject"] = result2.subject;
@@ -2142,6 +2475,7 @@ async function deleteManifest(ctx, name, reference) {
     ctx.events.publish("manifest", manifestEvent("delete", target, ctx.request, ctx.user));
   }
 }
+var manifestBodies;
 var init_manifests2 = __esm({
   "tools/src/registry/manifests.ts"() {
     "use strict";
@@ -2151,6 +2485,41 @@ var init_manifests2 = __esm({
     init_names();
     init_respond();
     init_events();
+    init_concurrency();
+    manifestBodies = new ByteBudget(16 * MAX_MANIFEST_BYTES);
+  }
+});
+
+// tools/src/storage/tags.ts
+async function tagFolderNames(store, repo) {
+  const names = await store.driver.list(store.paths.tagsRoot(repo));
+  return names.filter((n2) => isValidTag(n2)).sort(compareLexical);
+}
+function namesAfter(sorted, last) {
+  if (last === void 0) return sorted;
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = lo + hi >>> 1;
+    if (compareLexical(sorted[mid], last) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted.slice(lo);
+}
+async function pageTags(store, repo, page) {
+  if (page.n === 0) return { tags: [], more: false };
+  const candidates = namesAfter(await tagFolderNames(store, repo), page.last);
+  const limit = page.n === void 0 ? void 0 : page.n + 1;
+  const live = await takeInOrder(candidates, limit, async (tag) => await store.manifests.resolve(repo, tag) ? tag : void 0);
+  if (page.n !== void 0 && live.length > page.n) return { tags: live.slice(0, page.n), more: true };
+  return { tags: live, more: false };
+}
+var init_tags = __esm({
+  "tools/src/storage/tags.ts"() {
+    "use strict";
+    init_names();
+    init_manifests();
+    init_concurrency();
   }
 });
 
@@ -2159,7 +2528,7 @@ async function listTags(ctx, name) {
   const { store, url, req, res } = ctx;
   const page = readPagination(url.searchParams);
   if (!await store.manifests.exists(name)) throw new RegistryError("NAME_UNKNOWN", `repository ${name} not known to registry`);
-  const { items, more } = paginate(await store.manifests.tags(name), page);
+  const { tags: items, more } = await pageTags(store, name, page);
   const headers = {};
   if (more) headers.Link = nextLink(`/v2/${name}/tags/list`, page.n, items[items.length - 1]);
   sendJson(req, res, 200, { name, tags: items }, headers);
@@ -2179,10 +2548,16 @@ async function listReferrers2(ctx, name, digestText) {
   const { store, url, req, res } = ctx;
   const d = parseDigest(digestText);
   const artifactType = url.searchParams.get("artifactType") ?? void 0;
-  const manifests = await store.referrers(name, d, artifactType);
+  const lastText = url.searchParams.get("last");
+  const after = lastText === null ? void 0 : formatDigest(parseDigest(lastText));
+  const page = await store.referrersPage(name, d, { artifactType, after });
   const headers = { "Content-Type": MEDIA_TYPES.ociIndex };
   if (artifactType !== void 0) headers["OCI-Filters-Applied"] = "artifactType";
-  sendJson(req, res, 200, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }, headers);
+  if (page.next !== void 0) {
+    const q = new URLSearchParams({ ...artifactType !== void 0 ? { artifactType } : {}, last: page.next });
+    headers.Link = `</v2/${name}/referrers/${formatDigest(d)}?${q}>; rel="next"`;
+  }
+  sendJson(req, res, 200, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: page.manifests }, headers);
 }
 var init_discovery = __esm({
   "tools/src/registry/discovery.ts"() {
@@ -2190,6 +2565,7 @@ var init_discovery = __esm({
     init_errors2();
     init_digest();
     init_mediatypes();
+    init_tags();
     init_respond();
   }
 });
@@ -2274,10 +2650,10 @@ function denied(decision) {
   }
   return new RegistryError("DENIED", decision.message ?? "requested access to the resource is denied");
 }
-async function dispatch(d, req, res, url) {
+async function dispatch(d, req, res, url, meta) {
   const method = req.method ?? "GET";
   const outcome = { user: void 0, route: "unknown" };
-  const remoteAddress = req.socket.remoteAddress ?? "";
+  const { remoteAddress, requestId } = meta;
   const authorization = req.headers.authorization;
   const authorize = async (action, repository) => {
     const decision = await d.access.check({ action, repository, authorization, remoteAddress });
@@ -2289,6 +2665,7 @@ async function dispatch(d, req, res, url) {
     return decision.user;
   };
   try {
+    refuseCrossSite(req, method);
     const extraKind = d.extra?.routeOf(url.pathname);
     if (extraKind !== void 0 && d.extra) {
       outcome.route = extraKind;
@@ -2317,19 +2694,41 @@ async function dispatch(d, req, res, url) {
     };
     await run(ctx, route, method);
   } catch (err) {
-    if (!(err instanceof RegistryError) && !isClientGone(err, req)) {
-      process.stderr.write(`container-registry: ${method} ${url.pathname}: ${err?.stack ?? String(err)}
-`);
+    const answer = asRegistryError(err, requestId);
+    if (!(err instanceof RegistryError) && (isNoSpace(err) || !isClientGone(err, req))) {
+      const log = d.log ?? serverLog;
+      const what = answer.status === 507 ? answer.message : err?.stack ?? String(err);
+      log(`${method} ${url.pathname} [${requestId}]: ${what}`);
     }
-    sendError(req, res, err);
+    sendError(req, res, answer);
   }
   return outcome;
+}
+function refuseCrossSite(req, method) {
+  if (SAFE_METHODS.has(method)) return;
+  const origin = req.headers.origin;
+  const site = req.headers["sec-fetch-site"];
+  let foreign = site !== void 0 && site !== "same-origin" && site !== "none";
+  if (origin !== void 0) {
+    let host;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = void 0;
+    }
+    foreign ||= host === void 0 || host !== req.headers.host;
+  }
+  const fromBrowser = origin !== void 0 || site !== void 0;
+  if (foreign || fromBrowser && FORM_TYPES.test(req.headers["content-type"] ?? "")) {
+    req.resume();
+    throw new RegistryError("DENIED", "cross-site request refused: a web page may not write to this registry");
+  }
 }
 function isClientGone(err, req) {
   const code = err?.code;
   return req.destroyed || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "EPIPE";
 }
-var SILENT;
+var SAFE_METHODS, FORM_TYPES, SILENT;
 var init_dispatch = __esm({
   "tools/src/registry/dispatch.ts"() {
     "use strict";
@@ -2337,11 +2736,14 @@ var init_dispatch = __esm({
     init_errors2();
     init_names();
     init_respond();
+    init_process_guards();
     init_blobs2();
     init_uploads2();
     init_manifests2();
     init_discovery();
     init_events();
+    SAFE_METHODS = /* @__PURE__ */ new Set(["GET", "HEAD", "OPTIONS"]);
+    FORM_TYPES = /^(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
     SILENT = new RegistryEvents();
   }
 });
@@ -2349,7 +2751,7 @@ var init_dispatch = __esm({
 // tools/src/storage/stats.ts
 async function list(dir) {
   try {
-    return await (0, import_promises6.readdir)(dir);
+    return await (0, import_promises7.readdir)(dir);
   } catch {
     return [];
   }
@@ -2362,7 +2764,7 @@ async function walkStats(store) {
     for (const prefix of await list((0, import_node_path5.join)(blobsRoot, alg))) {
       for (const hex of await list((0, import_node_path5.join)(blobsRoot, alg, prefix))) {
         try {
-          bytes += (await (0, import_promises6.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
+          bytes += (await (0, import_promises7.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
           blobs++;
         } catch {
         }
@@ -2378,11 +2780,11 @@ async function walkStats(store) {
   }
   return { blobs, bytes, repositories: repos.length, tags: tags2, uploads, at: Date.now() };
 }
-var import_promises6, import_node_path5, StatsCache;
+var import_promises7, import_node_path5, StatsCache;
 var init_stats = __esm({
   "tools/src/storage/stats.ts"() {
     "use strict";
-    import_promises6 = __toESM(require_promises(), 1);
+    import_promises7 = __toESM(require_promises(), 1);
     import_node_path5 = __toESM(require_path(), 1);
     StatsCache = class {
       constructor(store, maxAgeMs = 15e3) {
@@ -6418,8 +6820,8 @@ var require_osMemoryHeapLinux = __commonJS({
         // Use this one metric's `collect` to set all metrics' values.
         collect() {
           try {
-            const stat7 = fs.readFileSync("/proc/self/status", "utf8");
-            const structuredOutput = structureOutput(stat7);
+            const stat9 = fs.readFileSync("/proc/self/status", "utf8");
+            const structuredOutput = structureOutput(stat9);
             residentMemGauge.set(labels, structuredOutput.VmRSS);
             virtualMemGauge.set(labels, structuredOutput.VmSize);
             heapSizeMemGauge.set(labels, structuredOutput.VmData);
@@ -7415,7 +7817,7 @@ function gcStatsPath(storageDir) {
 }
 async function readGcStats(storageDir) {
   try {
-    const v = JSON.parse(await (0, import_promises7.readFile)(gcStatsPath(storageDir), "utf8"));
+    const v = JSON.parse(await (0, import_promises8.readFile)(gcStatsPath(storageDir), "utf8"));
     return {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
@@ -7439,11 +7841,11 @@ async function recordGcRun(driver3, storageDir, report2, now = /* @__PURE__ */ n
 `);
   return after;
 }
-var import_promises7;
+var import_promises8;
 var init_gc_stats = __esm({
   "tools/src/storage/gc-stats.ts"() {
     "use strict";
-    import_promises7 = __toESM(require_promises(), 1);
+    import_promises8 = __toESM(require_promises(), 1);
     init_paths();
   }
 });
@@ -8584,20 +8986,20 @@ function checkUrl(url, where) {
   if (u2.protocol !== "http:" && u2.protocol !== "https:") throw new ConfigError(`${where}: only http and https URLs are supported`);
   return url;
 }
-function parseNotifications(text, source = CONFIG_FILE) {
+function parseNotifications(text, source2 = CONFIG_FILE) {
   let doc;
   try {
     doc = parse(text);
   } catch (err) {
-    throw new ConfigError(`${source}: ${err.message.split("\n")[0]}`);
+    throw new ConfigError(`${source2}: ${err.message.split("\n")[0]}`);
   }
   const notifications = doc.notifications;
   const list3 = notifications?.endpoints;
   if (list3 === void 0) return [];
-  if (!Array.isArray(list3)) throw new ConfigError(`${source}: notifications.endpoints must be an array of tables ([[notifications.endpoints]])`);
+  if (!Array.isArray(list3)) throw new ConfigError(`${source2}: notifications.endpoints must be an array of tables ([[notifications.endpoints]])`);
   return list3.map((raw, i2) => {
     const e = raw;
-    const where = `${source}: notifications.endpoints[${i2}]`;
+    const where = `${source2}: notifications.endpoints[${i2}]`;
     const url = checkUrl(e.url, where);
     const name = typeof e.name === "string" && e.name ? e.name : new URL(url).host;
     const out = endpointDefaults(name, url);
@@ -8623,7 +9025,7 @@ async function loadNotifications(storageDir, env3 = process.env) {
   const file = new StoragePaths(storageDir).serverConfig();
   let text;
   try {
-    text = await (0, import_promises8.readFile)(file, "utf8");
+    text = await (0, import_promises9.readFile)(file, "utf8");
   } catch (err) {
     if (err.code !== "ENOENT") throw new ConfigError(`${file}: ${err.message}`);
   }
@@ -8647,12 +9049,12 @@ function sleep(ms, signal) {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
-var import_promises8, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
+var import_promises9, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
 var init_webhooks = __esm({
   "tools/src/registry/webhooks.ts"() {
     "use strict";
     init_dist();
-    import_promises8 = __toESM(require_promises(), 1);
+    import_promises9 = __toESM(require_promises(), 1);
     init_paths();
     EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
     CONFIG_FILE = "config.toml";
@@ -8661,9 +9063,9 @@ var init_webhooks = __esm({
       code = "notification-config";
     };
     EndpointSender = class {
-      constructor(endpoint, source, counters, log) {
+      constructor(endpoint, source2, counters, log) {
         this.endpoint = endpoint;
-        this.source = source;
+        this.source = source2;
         this.counters = counters;
         this.log = log;
       }
@@ -8744,9 +9146,9 @@ var init_webhooks = __esm({
     };
     Notifier = class {
       senders;
-      constructor(endpoints, source, counters, log = (l) => process.stderr.write(`container-registry: ${l}
+      constructor(endpoints, source2, counters, log = (l) => process.stderr.write(`container-registry: ${l}
 `)) {
-        this.senders = endpoints.map((e) => new EndpointSender(e, source, counters, log));
+        this.senders = endpoints.map((e) => new EndpointSender(e, source2, counters, log));
       }
       /** subscribe listens to the server's manifest events. */
       subscribe(events) {
@@ -8767,24 +9169,24 @@ var init_webhooks = __esm({
 async function storageWritable(dir) {
   const probe2 = (0, import_node_path6.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
   try {
-    const handle = await (0, import_promises9.open)(probe2, "wx", 384);
+    const handle = await (0, import_promises10.open)(probe2, "wx", 384);
     try {
       await handle.writeFile("ok");
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await (0, import_promises9.unlink)(probe2);
+    await (0, import_promises10.unlink)(probe2);
     return { name: "storage-writable", ok: true, detail: dir };
   } catch (err) {
-    await (0, import_promises9.unlink)(probe2).catch(() => {
+    await (0, import_promises10.unlink)(probe2).catch(() => {
     });
     return { name: "storage-writable", ok: false, detail: `${dir}: ${err.code ?? err.message}` };
   }
 }
 async function freeDisk(dir, min) {
   try {
-    const st = await (0, import_promises9.statfs)(dir);
+    const st = await (0, import_promises10.statfs)(dir);
     const free = st.bavail * st.bsize;
     const mib = (n2) => `${Math.floor(n2 / 1024 / 1024)} MiB`;
     return { name: "disk-free", ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
@@ -8794,7 +9196,7 @@ async function freeDisk(dir, min) {
 }
 async function certificate(file) {
   try {
-    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises9.readFile)(file));
+    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises10.readFile)(file));
     const days2 = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
     const notYet = Date.parse(cert.validFrom) > Date.now();
     const ok = days2 >= 0 && !notYet;
@@ -8805,11 +9207,14 @@ async function certificate(file) {
 }
 async function readable(name, file) {
   try {
-    await (0, import_promises9.access)(file, import_promises9.constants.R_OK);
+    await (0, import_promises10.access)(file, import_promises10.constants.R_OK);
     return { name, ok: true, detail: file };
   } catch (err) {
     return { name, ok: false, detail: `${file}: ${err.code ?? err.message}` };
   }
+}
+function withoutDetails(r) {
+  return { status: r.status, checks: r.checks.map((c3) => ({ name: c3.name, ok: c3.ok })) };
 }
 async function checkReadiness(o2) {
   const checks = await Promise.all([
@@ -8820,14 +9225,36 @@ async function checkReadiness(o2) {
   ]);
   return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
 }
-var import_node_crypto5, import_promises9, import_node_path6, DEFAULT_MIN_FREE_BYTES;
+var import_node_crypto5, import_promises10, import_node_path6, DEFAULT_MIN_FREE_BYTES, READINESS_MAX_AGE_MS, ReadinessCache;
 var init_health = __esm({
   "tools/src/registry/health.ts"() {
     "use strict";
     import_node_crypto5 = __toESM(require_crypto(), 1);
-    import_promises9 = __toESM(require_promises(), 1);
+    import_promises10 = __toESM(require_promises(), 1);
     import_node_path6 = __toESM(require_path(), 1);
     DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
+    READINESS_MAX_AGE_MS = 2e3;
+    ReadinessCache = class {
+      constructor(o2, maxAgeMs = READINESS_MAX_AGE_MS) {
+        this.o = o2;
+        this.maxAgeMs = maxAgeMs;
+      }
+      o;
+      maxAgeMs;
+      last;
+      running;
+      /** get returns a fresh-enough result. */
+      async get() {
+        if (this.last && Date.now() - this.last.at < this.maxAgeMs) return this.last.result;
+        this.running ??= checkReadiness(this.o).then((result2) => {
+          this.last = { result: result2, at: Date.now() };
+          return result2;
+        }).finally(() => {
+          this.running = void 0;
+        });
+        return this.running;
+      }
+    };
   }
 });
 
@@ -8845,8 +9272,8 @@ function repositoryParam(url) {
 async function repositories(deps, req, res, access2) {
   await access2.authorize("catalog");
   const all = await deps.store.repositories();
-  const visible = (await Promise.all(all.map(async (name) => await access2.may("pull", name) ? name : void 0))).filter((n2) => n2 !== void 0);
-  const list3 = await Promise.all(visible.map(async (name) => ({ name, tags: (await deps.store.manifests.tags(name)).length })));
+  const visible = await takeInOrder(all, void 0, async (name) => await access2.may("pull", name) ? name : void 0);
+  const list3 = await takeInOrder(visible, void 0, async (name) => ({ name, tags: (await tagFolderNames(deps.store, name)).length }));
   const stats = await deps.stats.get();
   const tags2 = list3.reduce((sum, r) => sum + r.tags, 0);
   sendJson(req, res, 200, { repositories: list3, stats: { bytes: stats.bytes, blobs: stats.blobs, tags: tags2 } }, { "Cache-Control": "no-store" });
@@ -8855,36 +9282,55 @@ async function tags(deps, req, res, url, access2) {
   const repository = repositoryParam(url);
   await access2.authorize("pull", repository);
   if (!await deps.store.manifests.exists(repository)) throw new RegistryError("NAME_UNKNOWN", `repository ${repository} not known to registry`);
-  const all = (await deps.store.manifests.tags(repository)).sort(compareLexical);
+  const all = await tagFolderNames(deps.store, repository);
   const n2 = Math.min(500, Math.max(1, Number(url.searchParams.get("n")) || 50));
-  const last = url.searchParams.get("last");
   const filter = (url.searchParams.get("q") ?? "").toLowerCase();
   const matching = filter ? all.filter((t) => t.toLowerCase().includes(filter)) : all;
-  const from = last ? matching.filter((t) => compareLexical(t, last) > 0) : matching;
-  const page = from.slice(0, n2);
-  const rows = await Promise.all(
-    page.map(async (tag) => {
-      try {
-        const m = await deps.store.manifests.get(repository, tag);
-        return { tag, digest: formatDigest(m.digest), mediaType: m.parsed.mediaType, isIndex: m.parsed.isIndex, size: m.body.length };
-      } catch {
-        return { tag, digest: "", mediaType: "", isIndex: false, size: 0 };
-      }
-    })
-  );
+  const rows = await takeInOrder(namesAfter(matching, url.searchParams.get("last") || void 0), n2 + 1, async (tag) => {
+    const d = await deps.store.manifests.resolve(repository, tag);
+    if (!d) return void 0;
+    try {
+      const m = await deps.store.manifests.get(repository, formatDigest(d));
+      return { tag, digest: formatDigest(m.digest), mediaType: m.parsed.mediaType, isIndex: m.parsed.isIndex, size: m.body.length };
+    } catch {
+      return { tag, digest: "", mediaType: "", isIndex: false, size: 0 };
+    }
+  });
+  const page = rows.slice(0, n2);
   sendJson(
     req,
     res,
     200,
-    { repository, total: matching.length, tags: rows, next: from.length > n2 ? page[page.length - 1] : null, mayDelete: await access2.may("delete", repository) },
+    { repository, total: matching.length, tags: page, next: rows.length > n2 ? page[page.length - 1].tag : null, mayDelete: await access2.may("delete", repository) },
     { "Cache-Control": "no-store" }
   );
+}
+async function readBounded(store, d, max) {
+  const size = await store.blobs.size(d);
+  if (size === void 0 || size > max) return void 0;
+  const chunks = [];
+  let total = 0;
+  for await (const chunk of store.blobs.open(d, { start: 0, end: max })) {
+    total += chunk.length;
+    if (total > max) return void 0;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+function stringMap(v) {
+  const out = /* @__PURE__ */ Object.create(null);
+  if (!v || typeof v !== "object" || Array.isArray(v)) return out;
+  for (const [k, x] of Object.entries(v)) if (typeof x === "string") out[k] = x;
+  return out;
 }
 async function readConfig(store, config2) {
   if (!config2 || config2.size > MAX_CONFIG_BYTES) return void 0;
   try {
-    const doc = JSON.parse((await store.blobs.read(parseDigest(config2.digest))).toString("utf8"));
-    const c3 = doc.config ?? {};
+    const data = await readBounded(store, parseDigest(config2.digest), MAX_CONFIG_BYTES);
+    if (!data) return void 0;
+    const doc = JSON.parse(data.toString("utf8"));
+    if (!doc || typeof doc !== "object") return void 0;
+    const c3 = doc.config && typeof doc.config === "object" ? doc.config : {};
     const strings = (v) => Array.isArray(v) ? v.map(String) : void 0;
     return {
       created: typeof doc.created === "string" ? doc.created : void 0,
@@ -8896,11 +9342,20 @@ async function readConfig(store, config2) {
       workingDir: typeof c3.WorkingDir === "string" && c3.WorkingDir ? c3.WorkingDir : void 0,
       user: typeof c3.User === "string" && c3.User ? c3.User : void 0,
       exposedPorts: c3.ExposedPorts && typeof c3.ExposedPorts === "object" ? Object.keys(c3.ExposedPorts) : void 0,
-      labels: c3.Labels && typeof c3.Labels === "object" ? c3.Labels : {}
+      labels: stringMap(c3.Labels)
     };
   } catch {
     return void 0;
   }
+}
+async function tagsPointingAt(store, repository, digest) {
+  const names = await tagFolderNames(store, repository);
+  const examined = names.slice(0, MAX_TAGS_EXAMINED);
+  const found = await takeInOrder(examined, MAX_TAGS_HERE + 1, async (tag) => {
+    const d = await store.manifests.resolve(repository, tag).catch(() => void 0);
+    return d && formatDigest(d) === digest ? tag : void 0;
+  });
+  return { tags: found.slice(0, MAX_TAGS_HERE), truncated: found.length > MAX_TAGS_HERE || names.length > examined.length };
 }
 async function image(deps, req, res, url, access2) {
   const repository = repositoryParam(url);
@@ -8911,19 +9366,16 @@ async function image(deps, req, res, url, access2) {
   const config2 = m.parsed.isIndex ? void 0 : await readConfig(deps.store, m.parsed.config);
   const layers = m.parsed.isIndex ? [] : m.parsed.blobs.filter((b) => b !== m.parsed.config);
   const totalSize = m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
-  const labels = { ...config2?.labels ?? {} };
-  const annotations = m.parsed.annotations ?? {};
+  const labels = config2?.labels ?? stringMap(void 0);
+  const annotations = stringMap(m.parsed.annotations);
   const prominent = {};
   for (const key3 of PROMINENT_LABELS) {
     const v = labels[key3] ?? annotations[key3];
     if (v !== void 0) prominent[key3] = v;
   }
   const referrers = await deps.store.referrers(repository, m.digest).catch(() => []);
-  const tagsHere = [];
-  for (const tag of await deps.store.manifests.tags(repository)) {
-    const d = await deps.store.manifests.resolve(repository, tag).catch(() => void 0);
-    if (d && formatDigest(d) === digest) tagsHere.push(tag);
-  }
+  const { tags: tagsHere, truncated: tagsTruncated } = await tagsPointingAt(deps.store, repository, digest);
+  if (!reference.includes(":") && !tagsHere.includes(reference)) tagsHere.unshift(reference);
   sendJson(
     req,
     res,
@@ -8947,6 +9399,7 @@ async function image(deps, req, res, url, access2) {
       artifactType: m.parsed.artifactType ?? null,
       referrers,
       tags: tagsHere,
+      tagsTruncated,
       mayDelete: await access2.may("delete", repository)
     },
     { "Cache-Control": "no-store" }
@@ -8973,14 +9426,15 @@ async function serveUiApi(deps, call, req, res, url, access2) {
   if (call === "tag" && method === "DELETE") return deleteTag(deps, req, res, url, access2);
   throw new RegistryError("UNSUPPORTED", `no such UI call: ${method} ${call}`, { status: 404 });
 }
-var PROMINENT_LABELS, MAX_CONFIG_BYTES;
+var PROMINENT_LABELS, MAX_CONFIG_BYTES, MAX_TAGS_EXAMINED, MAX_TAGS_HERE;
 var init_ui_api = __esm({
   "tools/src/registry/ui-api.ts"() {
     "use strict";
     init_errors2();
     init_digest();
     init_names();
-    init_manifests();
+    init_tags();
+    init_concurrency();
     init_events();
     init_respond();
     PROMINENT_LABELS = [
@@ -8992,6 +9446,8 @@ var init_ui_api = __esm({
       "org.opencontainers.image.title"
     ];
     MAX_CONFIG_BYTES = 1024 * 1024;
+    MAX_TAGS_EXAMINED = 1e3;
+    MAX_TAGS_HERE = 100;
   }
 });
 
@@ -9002,7 +9458,7 @@ var init_ui_assets = __esm({
     "use strict";
     UI_ASSETS = {
       "app.css": { type: "text/css; charset=utf-8", body: ':root {\n  --bg: #fbfbfc; --fg: #1d2126; --muted: #5d6670; --line: #dde1e6; --card: #fff;\n  --accent: #2f6fb3; --accent-fg: #fff; --danger: #b3261e; --code: #f1f3f5; --hi: #fff7e0; --hi-line: #f0d48a;\n  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;\n  color-scheme: light dark;\n}\n@media (prefers-color-scheme: dark) {\n  :root {\n    --bg: #15181c; --fg: #e3e6ea; --muted: #98a2ad; --line: #2d333a; --card: #1c2025;\n    --accent: #6aa5e8; --accent-fg: #0d1117; --danger: #f2726a; --code: #22272e; --hi: #2b2616; --hi-line: #6b5a26;\n  }\n}\n* { box-sizing: border-box; }\nbody { margin: 0; background: var(--bg); color: var(--fg); }\nheader { display: flex; align-items: center; gap: 1rem; flex-wrap: wrap; padding: .6rem 1rem; border-bottom: 1px solid var(--line); background: var(--card); }\n.brand { display: inline-flex; align-items: center; gap: .4rem; font-weight: 600; color: var(--fg); text-decoration: none; }\nmain { max-width: 72rem; margin: 0 auto; padding: 1rem; }\na { color: var(--accent); }\nh1 { font-size: 1.35rem; margin: .2rem 0 .8rem; overflow-wrap: anywhere; }\nh2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }\n.muted { color: var(--muted); }\n.crumbs { margin-bottom: .4rem; font-size: .92rem; word-break: break-all; }\n.bar { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; margin-bottom: .8rem; }\ninput[type=search] { flex: 1 1 16rem; padding: .5rem .7rem; font: inherit; color: inherit; background: var(--card); border: 1px solid var(--line); border-radius: 6px; }\ntable { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }\nth, td { text-align: left; padding: .45rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }\nth { font-weight: 600; font-size: .85rem; color: var(--muted); }\ntr:last-child td { border-bottom: 0; }\ntd.num, th.num { text-align: right; white-space: nowrap; }\ncode, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86em; }\ncode { background: var(--code); padding: .1em .3em; border-radius: 4px; word-break: break-all; }\n.kv { display: grid; grid-template-columns: minmax(7rem, max-content) 1fr; gap: .3rem 1rem; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .7rem; }\n.kv dt { color: var(--muted); }\n.kv dd { margin: 0; word-break: break-all; }\n.labels { background: var(--hi); border: 1px solid var(--hi-line); border-radius: 6px; padding: .7rem; display: flex; flex-wrap: wrap; gap: .6rem 1.6rem; }\n.labels div { min-width: 0; }\n.labels .k { display: block; font-size: .8rem; color: var(--muted); }\n.labels .v { font-weight: 600; word-break: break-all; }\n.pull { display: flex; gap: .4rem; align-items: center; margin: .3rem 0; }\n.pull .pill { min-width: 4.4rem; text-align: center; }\n.pull input { flex: 1; min-width: 0; padding: .4rem .6rem; font: .86rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: inherit; background: var(--code); border: 1px solid var(--line); border-radius: 6px; }\nbutton { font: inherit; padding: .4rem .8rem; border-radius: 6px; border: 1px solid var(--line); background: var(--card); color: var(--fg); cursor: pointer; }\nbutton.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-fg); }\nbutton.danger { border-color: var(--danger); color: var(--danger); }\nbutton:disabled { opacity: .5; cursor: default; }\n.pill { display: inline-block; padding: 0 .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); white-space: nowrap; }\n.error { color: var(--danger); background: var(--card); border: 1px solid var(--danger); padding: .6rem .8rem; border-radius: 6px; }\n.pager { display: flex; gap: .5rem; justify-content: flex-end; margin-top: .6rem; }\ndialog { border: 1px solid var(--line); border-radius: 8px; background: var(--card); color: var(--fg); max-width: 26rem; }\ndialog::backdrop { background: rgb(0 0 0 / .4); }\n.buttons { display: flex; justify-content: flex-end; gap: .5rem; }\n.stats { display: flex; gap: 1.2rem; flex-wrap: wrap; color: var(--muted); font-size: .9rem; margin-bottom: .6rem; }\n@media (max-width: 40rem) {\n  main { padding: .6rem; }\n  .hide-narrow { display: none; }\n  .kv { grid-template-columns: 1fr; gap: 0; }\n  .kv dd { margin-bottom: .4rem; }\n  th, td { padding: .4rem .45rem; }\n}\n' },
-      "app.js": { type: "text/javascript; charset=utf-8", body: "// The registry's web UI: a hash router over three views (repositories, tags, image), fed by\n// /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.\n'use strict';\n\nconst main = document.getElementById('main');\n\n/** h builds an element: h('a', {href: '#'}, 'text', child). */\nfunction h(tag, attrs, ...children) {\n  const el = document.createElement(tag);\n  for (const [k, v] of Object.entries(attrs || {})) {\n    if (v === undefined || v === null || v === false) continue;\n    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);\n    else if (k === 'class') el.className = v;\n    else el.setAttribute(k, v === true ? '' : String(v));\n  }\n  for (const c of children.flat()) {\n    if (c === undefined || c === null || c === false) continue;\n    el.append(c instanceof Node ? c : String(c));\n  }\n  return el;\n}\n\nfunction bytes(n) {\n  if (typeof n !== 'number') return '';\n  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];\n  let i = 0;\n  while (n >= 1024 && i < units.length - 1) {\n    n /= 1024;\n    i++;\n  }\n  return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];\n}\n\nfunction shortDigest(d) {\n  return d ? d.replace(/^sha256:/, '').slice(0, 12) : '';\n}\n\nfunction platformText(p) {\n  if (!p) return 'unknown';\n  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ' ' + p['os.version'] : '');\n}\n\nfunction link(params) {\n  return '#' + new URLSearchParams(params).toString();\n}\n\nclass ApiError extends Error {}\n\nasync function api(path, init) {\n  const res = await fetch('api/' + path, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));\n  let body;\n  try {\n    body = await res.json();\n  } catch {\n    body = undefined;\n  }\n  if (!res.ok) {\n    const msg = body && body.errors && body.errors[0] ? body.errors[0].message : res.status + ' ' + res.statusText;\n    throw new ApiError(msg);\n  }\n  return body;\n}\n\nfunction show(...nodes) {\n  main.replaceChildren(...nodes);\n}\n\nfunction showError(err) {\n  show(h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)), h('p', {}, h('a', { href: '#' }, 'Back to the repositories')));\n}\n\n/** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */\nasync function copyText(text, input) {\n  try {\n    if (navigator.clipboard && window.isSecureContext) {\n      await navigator.clipboard.writeText(text);\n      return true;\n    }\n  } catch {\n    // fall through to the selection copy\n  }\n  input.focus();\n  input.select();\n  try {\n    return document.execCommand('copy');\n  } catch {\n    return false;\n  }\n}\n\nfunction pullLine(label, command) {\n  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': label + ' command' });\n  const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');\n  button.addEventListener('click', async () => {\n    const ok = await copyText(command, input);\n    button.textContent = ok ? 'Copied' : 'Select + copy';\n    setTimeout(() => (button.textContent = 'Copy'), 1500);\n  });\n  return h('div', { class: 'pull' }, h('span', { class: 'pill' }, label), input, button);\n}\n\nfunction confirmDialog(text) {\n  const dialog = document.getElementById('confirm');\n  document.getElementById('confirm-text').textContent = text;\n  return new Promise((resolve) => {\n    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });\n    dialog.returnValue = '';\n    dialog.showModal();\n  });\n}\n\n// ---- repositories ----------------------------------------------------------------------------\n\nasync function viewRepositories(params) {\n  document.title = 'Repositories \xB7 container registry';\n  const data = await api('repositories');\n  const search = h('input', { type: 'search', placeholder: 'Search repositories', 'aria-label': 'Search repositories', value: params.get('q') || '' });\n  const tbody = h('tbody');\n  const count = h('span');\n  const render = () => {\n    const q = search.value.trim().toLowerCase();\n    const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));\n    count.textContent = rows.length + ' of ' + data.repositories.length + ' repositories';\n    tbody.replaceChildren(\n      ...rows.map((r) => h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags')))),\n    );\n    if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.')));\n  };\n  search.addEventListener('input', () => {\n    render();\n    history.replaceState(null, '', search.value ? link({ q: search.value }) : '#');\n  });\n  render();\n  show(\n    h('h1', {}, 'Repositories'),\n    h('div', { class: 'stats' }, count, h('span', {}, data.stats.tags + ' tags'), h('span', {}, bytes(data.stats.bytes) + ' in ' + data.stats.blobs + ' blobs')),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),\n  );\n  search.focus();\n}\n\n// ---- tags -----------------------------------------------------------------------------------\n\nasync function viewTags(params) {\n  const repo = params.get('repo');\n  const last = params.get('last') || '';\n  const q = params.get('q') || '';\n  document.title = repo + ' \xB7 container registry';\n  const query = new URLSearchParams({ repository: repo, n: '50' });\n  if (last) query.set('last', last);\n  if (q) query.set('q', q);\n  const data = await api('tags?' + query);\n  const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });\n  let timer;\n  search.addEventListener('input', () => {\n    clearTimeout(timer);\n    timer = setTimeout(() => (location.hash = link(Object.assign({ repo }, search.value ? { q: search.value } : {}))), 250);\n  });\n  const rows = data.tags.map((t) =>\n    h(\n      'tr',\n      {},\n      h('td', {}, h('a', { href: link({ repo, ref: t.tag }) }, t.tag)),\n      h('td', { class: 'mono' }, shortDigest(t.digest)),\n      h('td', { class: 'hide-narrow' }, h('span', { class: 'pill' }, t.isIndex ? 'index' : 'image')),\n    ),\n  );\n  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));\n  const pager = h('div', { class: 'pager' });\n  if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '\u2190 Previous'));\n  if (data.next) pager.append(h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) }, 'Next \u2192'));\n  show(\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),\n    h('h1', {}, repo),\n    h('div', { class: 'stats' }, h('span', {}, data.total + (data.total === 1 ? ' tag' : ' tags'))),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Tag'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Kind'))), h('tbody', {}, rows)),\n    pager,\n  );\n}\n\n// ---- image ----------------------------------------------------------------------------------\n\nfunction kv(pairs) {\n  const dl = h('dl', { class: 'kv' });\n  for (const [k, v] of pairs) {\n    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;\n    dl.append(h('dt', {}, k), h('dd', {}, v));\n  }\n  return dl;\n}\n\nconst LABEL_NAMES = {\n  'org.opencontainers.image.version': 'Version',\n  'org.opencontainers.image.revision': 'Revision',\n  'org.opencontainers.image.ref.name': 'Branch / ref',\n  'org.opencontainers.image.source': 'Source',\n  'org.opencontainers.image.created': 'Created',\n  'org.opencontainers.image.title': 'Title',\n};\n\nasync function deleteTag(repo, tag) {\n  if (!(await confirmDialog('Delete the tag ' + repo + ':' + tag + '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.'))) return;\n  try {\n    await api('tag?' + new URLSearchParams({ repository: repo, tag }), { method: 'DELETE' });\n    location.hash = link({ repo });\n  } catch (err) {\n    showError(err);\n  }\n}\n\nasync function viewImage(params) {\n  const repo = params.get('repo');\n  const ref = params.get('ref');\n  document.title = repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref) + ' \xB7 container registry';\n  const img = await api('image?' + new URLSearchParams({ repository: repo, reference: ref }));\n  const byDigest = ref.includes(':');\n  const name = location.host + '/' + repo + (byDigest ? '@' + ref : ':' + ref);\n  const insecure = location.protocol === 'http:';\n  const parts = [\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),\n    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, '@' + shortDigest(ref)) : ':' + ref),\n  ];\n  const prominent = Object.entries(img.prominent);\n  if (prominent.length) {\n    parts.push(h('section', { class: 'labels', 'aria-label': 'Build labels' }, prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v)))));\n  }\n  parts.push(\n    h('h2', {}, 'Pull'),\n    pullLine('docker', 'docker pull ' + name),\n    pullLine('podman', 'podman pull ' + (insecure ? '--tls-verify=false ' : '') + name),\n    pullLine('skopeo', 'skopeo copy ' + (img.isIndex ? '--all ' : '') + (insecure ? '--src-tls-verify=false ' : '') + 'docker://' + name + ' oci:' + repo.split('/').pop() + ':' + (byDigest ? 'latest' : ref)),\n  );\n  const config = img.config || {};\n  parts.push(\n    h('h2', {}, 'Manifest'),\n    kv([\n      ['Digest', h('code', {}, img.digest)],\n      ['Media type', img.mediaType],\n      ['Total size', bytes(img.totalSize) + (img.isIndex ? ' (the index and what it lists directly)' : '')],\n      ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],\n      ['Created', config.created],\n      ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],\n      ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],\n      ['Tags here', img.tags.join(', ')],\n    ]),\n  );\n  if (img.isIndex) {\n    parts.push(\n      h('h2', {}, 'Platforms'),\n      h(\n        'table',\n        { id: 'platforms' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Platform'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.platforms.map((p) =>\n            h('tr', {}, h('td', {}, platformText(p.platform)), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))), h('td', { class: 'num' }, bytes(p.size))),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.layers.length) {\n    parts.push(\n      h('h2', {}, 'Layers'),\n      h(\n        'table',\n        { id: 'layers' },\n        h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.layers.map((l, i) => h('tr', {}, h('td', {}, String(i + 1)), h('td', { class: 'mono' }, shortDigest(l.digest)), h('td', { class: 'hide-narrow' }, l.mediaType), h('td', { class: 'num' }, bytes(l.size))))),\n      ),\n    );\n  }\n  if (img.config) {\n    parts.push(\n      h('h2', {}, 'Config'),\n      kv([\n        ['Entrypoint', config.entrypoint ? h('code', {}, JSON.stringify(config.entrypoint)) : undefined],\n        ['Cmd', config.cmd ? h('code', {}, JSON.stringify(config.cmd)) : undefined],\n        ['Working dir', config.workingDir],\n        ['User', config.user],\n        ['Ports', (config.exposedPorts || []).join(', ')],\n        ['Env', (config.env || []).length ? h('div', {}, config.env.map((e) => h('div', {}, h('code', {}, e)))) : undefined],\n      ]),\n    );\n  }\n  const labels = Object.entries(img.labels);\n  const annotations = Object.entries(img.annotations);\n  if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));\n  if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));\n  parts.push(h('h2', {}, 'Referrers'));\n  if (img.referrers.length) {\n    parts.push(\n      h(\n        'table',\n        { id: 'referrers' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.referrers.map((r) => h('tr', {}, h('td', {}, r.artifactType || r.mediaType), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))), h('td', { class: 'num' }, bytes(r.size))))),\n      ),\n    );\n  } else {\n    parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));\n  }\n  if (img.mayDelete && !byDigest) {\n    parts.push(h('h2', {}, 'Manage'), h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, 'Delete tag ' + ref));\n  }\n  show(...parts);\n}\n\n// ---- router ---------------------------------------------------------------------------------\n\nasync function route() {\n  const params = new URLSearchParams(location.hash.slice(1));\n  try {\n    if (params.get('repo') && params.get('ref')) await viewImage(params);\n    else if (params.get('repo')) await viewTags(params);\n    else await viewRepositories(params);\n  } catch (err) {\n    showError(err);\n  }\n}\n\ndocument.getElementById('where').textContent = location.host;\nwindow.addEventListener('hashchange', route);\nroute();\n" },
+      "app.js": { type: "text/javascript; charset=utf-8", body: "// The registry's web UI: a hash router over three views (repositories, tags, image), fed by\n// /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.\n'use strict';\n\nconst main = document.getElementById('main');\n\n/** h builds an element: h('a', {href: '#'}, 'text', child). */\nfunction h(tag, attrs, ...children) {\n  const el = document.createElement(tag);\n  for (const [k, v] of Object.entries(attrs || {})) {\n    if (v === undefined || v === null || v === false) continue;\n    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);\n    else if (k === 'class') el.className = v;\n    else el.setAttribute(k, v === true ? '' : String(v));\n  }\n  for (const c of children.flat()) {\n    if (c === undefined || c === null || c === false) continue;\n    el.append(c instanceof Node ? c : String(c));\n  }\n  return el;\n}\n\nfunction bytes(n) {\n  if (typeof n !== 'number') return '';\n  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];\n  let i = 0;\n  while (n >= 1024 && i < units.length - 1) {\n    n /= 1024;\n    i++;\n  }\n  return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];\n}\n\nfunction shortDigest(d) {\n  return d ? d.replace(/^sha256:/, '').slice(0, 12) : '';\n}\n\nfunction platformText(p) {\n  if (!p) return 'unknown';\n  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ' ' + p['os.version'] : '');\n}\n\nfunction link(params) {\n  return '#' + new URLSearchParams(params).toString();\n}\n\nclass ApiError extends Error {}\n\nasync function api(path, init) {\n  const res = await fetch('api/' + path, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));\n  let body;\n  try {\n    body = await res.json();\n  } catch {\n    body = undefined;\n  }\n  if (!res.ok) {\n    const msg = body && body.errors && body.errors[0] ? body.errors[0].message : res.status + ' ' + res.statusText;\n    throw new ApiError(msg);\n  }\n  return body;\n}\n\nfunction show(...nodes) {\n  main.replaceChildren(...nodes);\n}\n\nfunction showError(err) {\n  show(h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)), h('p', {}, h('a', { href: '#' }, 'Back to the repositories')));\n}\n\n/** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */\nasync function copyText(text, input) {\n  try {\n    if (navigator.clipboard && window.isSecureContext) {\n      await navigator.clipboard.writeText(text);\n      return true;\n    }\n  } catch {\n    // fall through to the selection copy\n  }\n  input.focus();\n  input.select();\n  try {\n    return document.execCommand('copy');\n  } catch {\n    return false;\n  }\n}\n\nfunction pullLine(label, command) {\n  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': label + ' command' });\n  const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');\n  button.addEventListener('click', async () => {\n    const ok = await copyText(command, input);\n    button.textContent = ok ? 'Copied' : 'Select + copy';\n    setTimeout(() => (button.textContent = 'Copy'), 1500);\n  });\n  return h('div', { class: 'pull' }, h('span', { class: 'pill' }, label), input, button);\n}\n\nfunction confirmDialog(text) {\n  const dialog = document.getElementById('confirm');\n  document.getElementById('confirm-text').textContent = text;\n  return new Promise((resolve) => {\n    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });\n    dialog.returnValue = '';\n    dialog.showModal();\n  });\n}\n\n// ---- repositories ----------------------------------------------------------------------------\n\nasync function viewRepositories(params) {\n  document.title = 'Repositories \xB7 container registry';\n  const data = await api('repositories');\n  const search = h('input', { type: 'search', placeholder: 'Search repositories', 'aria-label': 'Search repositories', value: params.get('q') || '' });\n  const tbody = h('tbody');\n  const count = h('span');\n  const render = () => {\n    const q = search.value.trim().toLowerCase();\n    const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));\n    count.textContent = rows.length + ' of ' + data.repositories.length + ' repositories';\n    tbody.replaceChildren(\n      ...rows.map((r) => h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags')))),\n    );\n    if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.')));\n  };\n  search.addEventListener('input', () => {\n    render();\n    history.replaceState(null, '', search.value ? link({ q: search.value }) : '#');\n  });\n  render();\n  show(\n    h('h1', {}, 'Repositories'),\n    h('div', { class: 'stats' }, count, h('span', {}, data.stats.tags + ' tags'), h('span', {}, bytes(data.stats.bytes) + ' in ' + data.stats.blobs + ' blobs')),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),\n  );\n  search.focus();\n}\n\n// ---- tags -----------------------------------------------------------------------------------\n\nasync function viewTags(params) {\n  const repo = params.get('repo');\n  const last = params.get('last') || '';\n  const q = params.get('q') || '';\n  document.title = repo + ' \xB7 container registry';\n  const query = new URLSearchParams({ repository: repo, n: '50' });\n  if (last) query.set('last', last);\n  if (q) query.set('q', q);\n  const data = await api('tags?' + query);\n  const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });\n  let timer;\n  search.addEventListener('input', () => {\n    clearTimeout(timer);\n    timer = setTimeout(() => (location.hash = link(Object.assign({ repo }, search.value ? { q: search.value } : {}))), 250);\n  });\n  const rows = data.tags.map((t) =>\n    h(\n      'tr',\n      {},\n      h('td', {}, h('a', { href: link({ repo, ref: t.tag }) }, t.tag)),\n      h('td', { class: 'mono' }, shortDigest(t.digest)),\n      h('td', { class: 'hide-narrow' }, h('span', { class: 'pill' }, t.isIndex ? 'index' : 'image')),\n    ),\n  );\n  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));\n  const pager = h('div', { class: 'pager' });\n  if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '\u2190 Previous'));\n  if (data.next) pager.append(h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) }, 'Next \u2192'));\n  show(\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),\n    h('h1', {}, repo),\n    h('div', { class: 'stats' }, h('span', {}, data.total + (data.total === 1 ? ' tag' : ' tags'))),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Tag'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Kind'))), h('tbody', {}, rows)),\n    pager,\n  );\n}\n\n// ---- image ----------------------------------------------------------------------------------\n\nfunction kv(pairs) {\n  const dl = h('dl', { class: 'kv' });\n  for (const [k, v] of pairs) {\n    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;\n    dl.append(h('dt', {}, k), h('dd', {}, v));\n  }\n  return dl;\n}\n\nconst LABEL_NAMES = {\n  'org.opencontainers.image.version': 'Version',\n  'org.opencontainers.image.revision': 'Revision',\n  'org.opencontainers.image.ref.name': 'Branch / ref',\n  'org.opencontainers.image.source': 'Source',\n  'org.opencontainers.image.created': 'Created',\n  'org.opencontainers.image.title': 'Title',\n};\n\nasync function deleteTag(repo, tag) {\n  if (!(await confirmDialog('Delete the tag ' + repo + ':' + tag + '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.'))) return;\n  try {\n    await api('tag?' + new URLSearchParams({ repository: repo, tag }), { method: 'DELETE' });\n    location.hash = link({ repo });\n  } catch (err) {\n    showError(err);\n  }\n}\n\nasync function viewImage(params) {\n  const repo = params.get('repo');\n  const ref = params.get('ref');\n  document.title = repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref) + ' \xB7 container registry';\n  const img = await api('image?' + new URLSearchParams({ repository: repo, reference: ref }));\n  const byDigest = ref.includes(':');\n  const name = location.host + '/' + repo + (byDigest ? '@' + ref : ':' + ref);\n  const insecure = location.protocol === 'http:';\n  const parts = [\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),\n    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, '@' + shortDigest(ref)) : ':' + ref),\n  ];\n  const prominent = Object.entries(img.prominent);\n  if (prominent.length) {\n    parts.push(h('section', { class: 'labels', 'aria-label': 'Build labels' }, prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v)))));\n  }\n  parts.push(\n    h('h2', {}, 'Pull'),\n    pullLine('docker', 'docker pull ' + name),\n    pullLine('podman', 'podman pull ' + (insecure ? '--tls-verify=false ' : '') + name),\n    pullLine('skopeo', 'skopeo copy ' + (img.isIndex ? '--all ' : '') + (insecure ? '--src-tls-verify=false ' : '') + 'docker://' + name + ' oci:' + repo.split('/').pop() + ':' + (byDigest ? 'latest' : ref)),\n  );\n  const config = img.config || {};\n  parts.push(\n    h('h2', {}, 'Manifest'),\n    kv([\n      ['Digest', h('code', {}, img.digest)],\n      ['Media type', img.mediaType],\n      ['Total size', bytes(img.totalSize) + (img.isIndex ? ' (the index and what it lists directly)' : '')],\n      ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],\n      ['Created', config.created],\n      ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],\n      ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],\n      ['Tags here', img.tags.join(', ') + (img.tagsTruncated ? ' (and maybe more: the repository has too many tags to search them all)' : '')],\n    ]),\n  );\n  if (img.isIndex) {\n    parts.push(\n      h('h2', {}, 'Platforms'),\n      h(\n        'table',\n        { id: 'platforms' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Platform'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.platforms.map((p) =>\n            h('tr', {}, h('td', {}, platformText(p.platform)), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))), h('td', { class: 'num' }, bytes(p.size))),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.layers.length) {\n    parts.push(\n      h('h2', {}, 'Layers'),\n      h(\n        'table',\n        { id: 'layers' },\n        h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.layers.map((l, i) => h('tr', {}, h('td', {}, String(i + 1)), h('td', { class: 'mono' }, shortDigest(l.digest)), h('td', { class: 'hide-narrow' }, l.mediaType), h('td', { class: 'num' }, bytes(l.size))))),\n      ),\n    );\n  }\n  if (img.config) {\n    parts.push(\n      h('h2', {}, 'Config'),\n      kv([\n        ['Entrypoint', config.entrypoint ? h('code', {}, JSON.stringify(config.entrypoint)) : undefined],\n        ['Cmd', config.cmd ? h('code', {}, JSON.stringify(config.cmd)) : undefined],\n        ['Working dir', config.workingDir],\n        ['User', config.user],\n        ['Ports', (config.exposedPorts || []).join(', ')],\n        ['Env', (config.env || []).length ? h('div', {}, config.env.map((e) => h('div', {}, h('code', {}, e)))) : undefined],\n      ]),\n    );\n  }\n  const labels = Object.entries(img.labels);\n  const annotations = Object.entries(img.annotations);\n  if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));\n  if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));\n  parts.push(h('h2', {}, 'Referrers'));\n  if (img.referrers.length) {\n    parts.push(\n      h(\n        'table',\n        { id: 'referrers' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.referrers.map((r) => h('tr', {}, h('td', {}, r.artifactType || r.mediaType), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))), h('td', { class: 'num' }, bytes(r.size))))),\n      ),\n    );\n  } else {\n    parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));\n  }\n  if (img.mayDelete && !byDigest) {\n    parts.push(h('h2', {}, 'Manage'), h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, 'Delete tag ' + ref));\n  }\n  show(...parts);\n}\n\n// ---- router ---------------------------------------------------------------------------------\n\nasync function route() {\n  const params = new URLSearchParams(location.hash.slice(1));\n  try {\n    if (params.get('repo') && params.get('ref')) await viewImage(params);\n    else if (params.get('repo')) await viewTags(params);\n    else await viewRepositories(params);\n  } catch (err) {\n    showError(err);\n  }\n}\n\ndocument.getElementById('where').textContent = location.host;\nwindow.addEventListener('hashchange', route);\nroute();\n" },
       "favicon.svg": { type: "image/svg+xml", body: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="8" width="28" height="18" rx="3" fill="#2f6fb3"/><path d="M8 8v18M14 8v18M20 8v18M26 8v18" stroke="#fff" stroke-width="2" opacity=".55"/><rect x="9" y="3" width="14" height="6" rx="2" fill="#e08a1e"/></svg>\n' },
       "index.html": { type: "text/html; charset=utf-8", body: '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>Container registry</title>\n<link rel="icon" href="favicon.svg" type="image/svg+xml">\n<link rel="stylesheet" href="app.css">\n<script src="app.js" defer></script>\n</head>\n<body>\n<header>\n  <a href="#" class="brand"><img src="favicon.svg" alt="" width="22" height="22"> container-registry</a>\n  <span id="where" class="muted"></span>\n</header>\n<main id="main" aria-live="polite"><p class="muted">Loading\u2026</p></main>\n<dialog id="confirm">\n  <form method="dialog">\n    <p id="confirm-text"></p>\n    <div class="buttons">\n      <button value="cancel" id="confirm-cancel">Cancel</button>\n      <button value="ok" id="confirm-ok" class="danger">Delete</button>\n    </div>\n  </form>\n</dialog>\n<noscript>This page needs JavaScript; the registry API is at /v2/.</noscript>\n</body>\n</html>\n' }
     };
@@ -9013,10 +9469,14 @@ var init_ui_assets = __esm({
 function isLoopback(address) {
   return address === "::1" || /^(::ffff:)?127\./.test(address);
 }
+function isThisMachine(socket) {
+  const remote = socket.remoteAddress ?? "";
+  return isLoopback(remote) || remote !== "" && remote === socket.localAddress;
+}
 function serveAsset(req, res, name) {
-  const asset = UI_ASSETS[name];
+  const asset = ASSETS.get(name);
   if (!asset) throw new RegistryError("UNSUPPORTED", "no such page", { status: 404 });
-  const etag = ETAGS.get(name);
+  const etag = asset.etag;
   const headers = { "Content-Type": asset.type, ETag: etag, "Cache-Control": "no-cache", "Content-Security-Policy": CSP };
   req.resume();
   if (req.headers["if-none-match"] === etag) {
@@ -9032,7 +9492,14 @@ function readOnly(req) {
   const m = req.method ?? "GET";
   if (m !== "GET" && m !== "HEAD") throw new RegistryError("METHOD_UNKNOWN", `method ${m} is not supported for this route`);
 }
+async function mayReadDetails(req, access2) {
+  if (isThisMachine(req.socket)) return true;
+  if (req.headers.authorization === void 0) return false;
+  const user = await access2.authorize("metrics").catch(() => void 0);
+  return user !== void 0;
+}
 function extraEndpoints(o2) {
+  const readiness = new ReadinessCache(o2.readiness);
   return {
     routeOf(pathname) {
       if (pathname === "/healthz") return "healthz";
@@ -9051,8 +9518,8 @@ function extraEndpoints(o2) {
         case "readyz": {
           readOnly(req);
           req.resume();
-          const r = await checkReadiness(o2.readiness);
-          return sendJson(req, res, r.status === "ready" ? 200 : 503, r, { "Cache-Control": "no-store" });
+          const [r, details] = await Promise.all([readiness.get(), mayReadDetails(req, access2)]);
+          return sendJson(req, res, r.status === "ready" ? 200 : 503, details ? r : withoutDetails(r), { "Cache-Control": "no-store" });
         }
         case "metrics": {
           readOnly(req);
@@ -9092,7 +9559,7 @@ function extraEndpoints(o2) {
     }
   };
 }
-var import_node_crypto6, METRICS_ACCESS_MODES, CSP, ETAGS;
+var import_node_crypto6, METRICS_ACCESS_MODES, CSP, ASSETS;
 var init_endpoints = __esm({
   "tools/src/registry/endpoints.ts"() {
     "use strict";
@@ -9104,7 +9571,7 @@ var init_endpoints = __esm({
     init_respond();
     METRICS_ACCESS_MODES = ["loopback", "policy", "anonymous", "off"];
     CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-    ETAGS = new Map(Object.entries(UI_ASSETS).map(([name, a2]) => [name, `"${(0, import_node_crypto6.createHash)("sha256").update(a2.body).digest("hex").slice(0, 16)}"`]));
+    ASSETS = new Map(Object.entries(UI_ASSETS).map(([name, a2]) => [name, { ...a2, etag: `"${(0, import_node_crypto6.createHash)("sha256").update(a2.body).digest("hex").slice(0, 16)}"` }]));
   }
 });
 
@@ -11153,17 +11620,17 @@ var require_domain_formatter = __commonJS({
       }
       return `${prefix}_${parts.type}._${parts.protocol || "tcp"}.${parts.domain || "local"}.`;
     }
-    function formatHostname(hostname, domain = "local") {
-      (0, assert_1.default)(!hostname.endsWith("."), "hostname must not end with the root label!");
+    function formatHostname(hostname2, domain = "local") {
+      (0, assert_1.default)(!hostname2.endsWith("."), "hostname must not end with the root label!");
       const tld = "." + domain;
-      return (!hostname.endsWith(tld) ? hostname + tld : hostname) + ".";
+      return (!hostname2.endsWith(tld) ? hostname2 + tld : hostname2) + ".";
     }
-    function removeTLD(hostname) {
-      if (hostname.endsWith(".")) {
-        hostname = hostname.substring(0, hostname.length - 1);
+    function removeTLD(hostname2) {
+      if (hostname2.endsWith(".")) {
+        hostname2 = hostname2.substring(0, hostname2.length - 1);
       }
-      const lastDot = hostname.lastIndexOf(".");
-      return hostname.slice(0, lastDot);
+      const lastDot = hostname2.lastIndexOf(".");
+      return hostname2.slice(0, lastDot);
     }
     function formatMappedIPv4Address(address) {
       (0, assert_1.default)(net_1.default.isIPv4(address), "Illegal argument. Must be an IPv4 address!");
@@ -11852,7 +12319,7 @@ var require_SRVRecord = __commonJS({
     var dns_equal_1 = require_dns_equal();
     var ResourceRecord_1 = require_ResourceRecord();
     var SRVRecord = class _SRVRecord extends ResourceRecord_1.ResourceRecord {
-      constructor(name, hostname, port, flushFlag, ttl) {
+      constructor(name, hostname2, port, flushFlag, ttl) {
         if (typeof name === "string") {
           super(name, 33, ttl || _SRVRecord.RR_DEFAULT_TTL_SHORT, flushFlag);
         } else {
@@ -11862,10 +12329,10 @@ var require_SRVRecord = __commonJS({
           );
           super(name);
         }
-        if (!hostname.endsWith(".")) {
-          this.hostname = hostname + ".";
+        if (!hostname2.endsWith(".")) {
+          this.hostname = hostname2 + ".";
         } else {
-          this.hostname = hostname;
+          this.hostname = hostname2;
         }
         this.port = port;
         this.priority = 0;
@@ -16175,6 +16642,129 @@ var init_services = __esm({
   }
 });
 
+// tools/src/registry/connections.ts
+function openFileLimit() {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec((0, import_node_fs4.readFileSync)("/proc/self/limits", "utf8"));
+    return m && m[1] !== "unlimited" ? Number(m[1]) : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function defaultTotalConnections(limit = openFileLimit()) {
+  if (limit === void 0) return 1e4;
+  return Math.max(64, Math.min(5e4, Math.floor(limit * 0.75), limit - 256));
+}
+function limitConnections(server, o2 = {}) {
+  const perAddress = o2.perAddress ?? 512;
+  const total = o2.total ?? defaultTotalConnections();
+  const byAddress = /* @__PURE__ */ new Map();
+  let open11 = 0;
+  const lastSaid = /* @__PURE__ */ new Map();
+  const say = (reason, line) => {
+    const now = Date.now();
+    if (now - (lastSaid.get(reason) ?? 0) < 6e4) return;
+    lastSaid.set(reason, now);
+    o2.log?.(line);
+  };
+  server.on("connection", (socket) => {
+    const addr = socket.remoteAddress ?? "";
+    const mine = byAddress.get(addr) ?? 0;
+    if (open11 >= total) {
+      say("total", `refusing connections: ${open11} open (limit ${total})`);
+      socket.destroy();
+      return;
+    }
+    if (mine >= perAddress) {
+      say(`addr:${addr}`, `refusing connections from ${addr}: ${mine} open (limit ${perAddress} per address)`);
+      socket.destroy();
+      return;
+    }
+    open11++;
+    byAddress.set(addr, mine + 1);
+    socket.once("close", () => {
+      open11--;
+      const n2 = (byAddress.get(addr) ?? 1) - 1;
+      if (n2 <= 0) byAddress.delete(addr);
+      else byAddress.set(addr, n2);
+    });
+  });
+}
+function inOrder(req, res, start2) {
+  const socket = req.socket;
+  const q = socket[QUEUE] ??= { busy: false, waiting: [] };
+  const run2 = () => {
+    q.busy = true;
+    res.once("close", () => {
+      q.busy = false;
+      q.waiting.shift()?.();
+    });
+    start2();
+  };
+  if (q.busy) q.waiting.push(run2);
+  else run2();
+}
+var import_node_fs4, HTTP_TIMEOUTS, RateGuard, QUEUE;
+var init_connections = __esm({
+  "tools/src/registry/connections.ts"() {
+    "use strict";
+    import_node_fs4 = __toESM(require_fs(), 1);
+    HTTP_TIMEOUTS = {
+      /** the whole request head must arrive within this; also closes connections that send nothing */
+      headersTimeout: 3e4,
+      /** no limit on a whole request: a large layer on a slow link may take hours (the rate guard applies) */
+      requestTimeout: 0,
+      /** idle keep-alive connections close after this (above the 60 s of common client pools) */
+      keepAliveTimeout: 65e3,
+      connectionsCheckingInterval: 5e3
+    };
+    RateGuard = class {
+      constructor(o2 = {}) {
+        this.o = o2;
+        this.minBytes = o2.minBytes ?? 10 * 1024;
+        this.strikes = o2.strikes ?? 3;
+        this.timer = setInterval(() => this.sweep(), o2.windowMs ?? 1e4);
+        this.timer.unref();
+      }
+      o;
+      watched = /* @__PURE__ */ new Set();
+      minBytes;
+      strikes;
+      timer;
+      /** watch follows one request until its response closes. */
+      watch(req, res) {
+        const socket = req.socket;
+        const w = { req, res, socket, bytes: socket.bytesRead + socket.bytesWritten, strikes: 0 };
+        this.watched.add(w);
+        res.once("close", () => this.watched.delete(w));
+      }
+      sweep() {
+        for (const w of this.watched) {
+          const bytes = w.socket.bytesRead + w.socket.bytesWritten;
+          const moved = bytes - w.bytes;
+          w.bytes = bytes;
+          const waitingForBody = !w.req.complete && w.req.readableFlowing === true;
+          const waitingForReader = w.res.writableNeedDrain || w.socket.writableNeedDrain;
+          if (!(waitingForBody || waitingForReader) || moved >= this.minBytes) {
+            w.strikes = 0;
+            continue;
+          }
+          if (++w.strikes >= this.strikes) {
+            this.watched.delete(w);
+            this.o.log?.(`closing a stalled ${w.req.method} from ${w.socket.remoteAddress ?? "?"}: under ${this.minBytes} bytes per ${(this.o.windowMs ?? 1e4) / 1e3} s`);
+            w.socket.destroy();
+          }
+        }
+      }
+      /** close stops the timer. */
+      close() {
+        clearInterval(this.timer);
+      }
+    };
+    QUEUE = /* @__PURE__ */ Symbol("requestQueue");
+  }
+});
+
 // tools/src/registry/server.ts
 function securityHeaders(tls) {
   const h2 = {
@@ -16190,8 +16780,8 @@ function tlsLoader(files) {
   let stamp = "";
   let checkedAt = 0;
   const read = () => {
-    stamp = `${(0, import_node_fs4.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs4.statSync)(files.keyFile).mtimeMs}`;
-    return { cert: (0, import_node_fs4.readFileSync)(files.certFile), key: (0, import_node_fs4.readFileSync)(files.keyFile) };
+    stamp = `${(0, import_node_fs5.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs5.statSync)(files.keyFile).mtimeMs}`;
+    return { cert: (0, import_node_fs5.readFileSync)(files.certFile), key: (0, import_node_fs5.readFileSync)(files.keyFile) };
   };
   return {
     options: read,
@@ -16200,7 +16790,7 @@ function tlsLoader(files) {
       if (now - checkedAt < 1e3) return false;
       checkedAt = now;
       try {
-        return `${(0, import_node_fs4.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs4.statSync)(files.keyFile).mtimeMs}` !== stamp;
+        return `${(0, import_node_fs5.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs5.statSync)(files.keyFile).mtimeMs}` !== stamp;
       } catch {
         return false;
       }
@@ -16224,11 +16814,17 @@ async function startRegistry(options) {
     [INSTANCE_HEADER]: instanceId,
     ...securityHeaders(options.tls !== void 0)
   };
+  const log = options.log ?? serverLog;
+  const rateGuard = new RateGuard({ ...options.rateGuard, log });
+  const idPrefix = instanceId.slice(0, 8);
+  let requestCount = 0;
   let inFlight = 0;
   let closing = false;
   let onIdle;
   const handler = (req, res) => {
     const started = process.hrtime.bigint();
+    const remoteAddress = req.socket.remoteAddress ?? "";
+    const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
     inFlight++;
     for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
     if (closing) res.setHeader("Connection", "close");
@@ -16236,10 +16832,11 @@ async function startRegistry(options) {
     let user;
     res.once("close", () => {
       inFlight--;
-      if (options.accessLog) {
-        options.accessLog({
+      try {
+        options.accessLog?.({
           time: (/* @__PURE__ */ new Date()).toISOString(),
-          addr: req.socket.remoteAddress ?? "",
+          id: requestId,
+          addr: remoteAddress,
           user: user ?? null,
           method: req.method ?? "",
           path: url2.pathname,
@@ -16247,23 +16844,30 @@ async function startRegistry(options) {
           bytes: Number(res.getHeader("content-length") ?? 0),
           ms: Number((process.hrtime.bigint() - started) / 1000n) / 1e3
         });
+      } catch (err) {
+        log(`access log: ${err.message}`);
       }
       if (closing && inFlight === 0) onIdle?.();
     });
-    dispatch({ store, access: access2, events: services.events, extra: services.extra }, req, res, url2).then(
-      (outcome) => {
-        user = outcome.user;
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        services.events.publish("request", { method: req.method ?? "", route: outcome.route, status: res.statusCode, seconds });
-      },
-      () => {
-      }
-    );
+    rateGuard.watch(req, res);
+    inOrder(req, res, () => {
+      dispatch({ store, access: access2, events: services.events, extra: services.extra, log }, req, res, url2, { remoteAddress, requestId }).then(
+        (outcome) => {
+          user = outcome.user;
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          services.events.publish("request", { method: req.method ?? "", route: outcome.route, status: res.statusCode, seconds });
+        },
+        (err) => {
+          log(`${req.method} ${url2.pathname} [${requestId}]: ${err?.stack ?? String(err)}`);
+          res.destroy();
+        }
+      );
+    });
   };
   let server;
   if (options.tls) {
     const tls = tlsLoader(options.tls);
-    const https2 = (0, import_node_https.createServer)({ ...tls.options(), minVersion: "TLSv1.2" }, handler);
+    const https2 = (0, import_node_https.createServer)({ ...HTTP_TIMEOUTS, ...tls.options(), minVersion: "TLSv1.2" }, handler);
     https2.on("connection", () => {
       if (tls.changed()) {
         try {
@@ -16276,15 +16880,14 @@ async function startRegistry(options) {
     });
     server = https2;
   } else {
-    server = (0, import_node_http.createServer)(handler);
+    server = (0, import_node_http.createServer)({ ...HTTP_TIMEOUTS }, handler);
   }
-  server.requestTimeout = 0;
-  server.headersTimeout = 6e4;
-  server.keepAliveTimeout = 65e3;
+  limitConnections(server, { ...options.connections, log: options.connections?.log ?? log });
   await new Promise((resolve10, reject) => {
     server.once("error", reject);
     server.listen({ host: options.host, port: options.port }, () => {
       server.off("error", reject);
+      server.on("error", (err) => log(`server: ${err.message}`));
       resolve10();
     });
   });
@@ -16296,6 +16899,7 @@ async function startRegistry(options) {
     await services.started({ host: address.address, port: address.port, url, instanceId });
   } catch (err) {
     server.close();
+    rateGuard.close();
     await services.close().catch(() => {
     });
     throw err;
@@ -16315,6 +16919,7 @@ async function startRegistry(options) {
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
+          rateGuard.close();
           services.close().then(resolve10, (err) => {
             process.stderr.write(`container-registry: stopping services: ${err.message}
 `);
@@ -16328,19 +16933,21 @@ async function startRegistry(options) {
     }
   };
 }
-var import_node_http, import_node_https, import_node_fs4, import_node_crypto7, INSTANCE_HEADER;
+var import_node_http, import_node_https, import_node_fs5, import_node_crypto7, INSTANCE_HEADER;
 var init_server = __esm({
   "tools/src/registry/server.ts"() {
     "use strict";
     import_node_http = __toESM(require_http(), 1);
     import_node_https = __toESM(require_https(), 1);
-    import_node_fs4 = __toESM(require_fs(), 1);
+    import_node_fs5 = __toESM(require_fs(), 1);
     import_node_crypto7 = __toESM(require_crypto(), 1);
     init_store();
     init_access();
     init_dispatch();
     init_respond();
     init_services();
+    init_process_guards();
+    init_connections();
     INSTANCE_HEADER = "X-Container-Registry-Instance";
   }
 });
@@ -16348,8 +16955,8 @@ var init_server = __esm({
 // tools/src/registry/pidfile.ts
 function processStartTime(pid) {
   try {
-    const stat7 = (0, import_node_fs5.readFileSync)(`/proc/${pid}/stat`, "utf8");
-    const rest = stat7.slice(stat7.lastIndexOf(")") + 2).split(" ");
+    const stat9 = (0, import_node_fs6.readFileSync)(`/proc/${pid}/stat`, "utf8");
+    const rest = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
     if (rest[0] === "Z" || rest[0] === "X") return void 0;
     return rest[19];
   } catch {
@@ -16369,7 +16976,7 @@ async function writePidFile(path6, rec) {
 async function readPidFile(path6) {
   let text;
   try {
-    text = await (0, import_promises10.readFile)(path6, "utf8");
+    text = await (0, import_promises11.readFile)(path6, "utf8");
   } catch {
     return void 0;
   }
@@ -16385,12 +16992,12 @@ async function removePidFileIfOurs(path6, pid) {
   const rec = await readPidFile(path6);
   if (rec && rec.pid === pid) await new FsDriver().deleteIfExists(path6);
 }
-var import_promises10, import_node_fs5;
+var import_promises11, import_node_fs6;
 var init_pidfile = __esm({
   "tools/src/registry/pidfile.ts"() {
     "use strict";
-    import_promises10 = __toESM(require_promises(), 1);
-    import_node_fs5 = __toESM(require_fs(), 1);
+    import_promises11 = __toESM(require_promises(), 1);
+    import_node_fs6 = __toESM(require_fs(), 1);
     init_driver();
   }
 });
@@ -17083,11 +17690,11 @@ var init_base = __esm({
   "node_modules/yoctocolors/base.js"() {
     import_node_tty = __toESM(require_tty(), 1);
     hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
-    format3 = (open10, close) => {
+    format3 = (open11, close) => {
       if (!hasColors) {
         return (input) => input;
       }
-      const openCode = `\x1B[${open10}m`;
+      const openCode = `\x1B[${open11}m`;
       const closeCode = `\x1B[${close}m`;
       return (input) => {
         const string = input + "";
@@ -17403,15 +18010,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat7, path6, options) {
-      if (!stat7.isSymbolicLink() && !stat7.isFile()) {
+    function checkStat(stat9, path6, options) {
+      if (!stat9.isSymbolicLink() && !stat9.isFile()) {
         return false;
       }
       return checkPathExt(path6, options);
     }
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat7) {
-        cb(er, er ? false : checkStat(stat7, path6, options));
+      fs.stat(path6, function(er, stat9) {
+        cb(er, er ? false : checkStat(stat9, path6, options));
       });
     }
     function sync(path6, options) {
@@ -17427,20 +18034,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs = require_fs();
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat7) {
-        cb(er, er ? false : checkStat(stat7, options));
+      fs.stat(path6, function(er, stat9) {
+        cb(er, er ? false : checkStat(stat9, options));
       });
     }
     function sync(path6, options) {
       return checkStat(fs.statSync(path6), options);
     }
-    function checkStat(stat7, options) {
-      return stat7.isFile() && checkMode(stat7, options);
+    function checkStat(stat9, options) {
+      return stat9.isFile() && checkMode(stat9, options);
     }
-    function checkMode(stat7, options) {
-      var mod = stat7.mode;
-      var uid = stat7.uid;
-      var gid = stat7.gid;
+    function checkMode(stat9, options) {
+      var mod = stat9.mode;
+      var uid = stat9.uid;
+      var gid = stat9.gid;
       var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
       var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
@@ -18462,10 +19069,10 @@ Available signal numbers: ${getAvailableSignalIntegers()}.`;
 });
 
 // node_modules/execa/lib/terminate/kill.js
-var import_promises11, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
+var import_promises12, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
 var init_kill = __esm({
   "node_modules/execa/lib/terminate/kill.js"() {
-    import_promises11 = __toESM(require_promises3(), 1);
+    import_promises12 = __toESM(require_promises3(), 1);
     init_final_error();
     init_signal();
     normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
@@ -18526,7 +19133,7 @@ var init_kill = __esm({
         return;
       }
       try {
-        await (0, import_promises11.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
+        await (0, import_promises12.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
         if (kill("SIGKILL")) {
           context.isForcefullyTerminated ??= true;
         }
@@ -18675,11 +19282,11 @@ var init_fd_options = __esm({
       }
       return destinationStream;
     };
-    getFromStream = (source, from = "stdout") => {
+    getFromStream = (source2, from = "stdout") => {
       const isWritable = false;
-      const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+      const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
       const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
-      const sourceStream = fdNumber === "all" ? source.all : source.stdio[fdNumber];
+      const sourceStream = fdNumber === "all" ? source2.all : source2.stdio[fdNumber];
       if (sourceStream === null || sourceStream === void 0) {
         throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
       }
@@ -18800,11 +19407,11 @@ var init_reference = __esm({
 });
 
 // node_modules/execa/lib/ipc/incoming.js
-var import_node_events4, import_promises12, onMessage, onDisconnect, INCOMING_MESSAGES;
+var import_node_events4, import_promises13, onMessage, onDisconnect, INCOMING_MESSAGES;
 var init_incoming = __esm({
   "node_modules/execa/lib/ipc/incoming.js"() {
     import_node_events4 = __toESM(require_events(), 1);
-    import_promises12 = __toESM(require_promises3(), 1);
+    import_promises13 = __toESM(require_promises3(), 1);
     init_outgoing();
     init_reference();
     init_strict();
@@ -18823,7 +19430,7 @@ var init_incoming = __esm({
       }
       while (incomingMessages.length > 0) {
         await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
-        await import_promises12.scheduler.yield();
+        await import_promises13.scheduler.yield();
         const message = await handleStrictRequest({
           wrappedMessage: incomingMessages[0],
           anyProcess,
@@ -19109,10 +19716,10 @@ var init_send = __esm({
 });
 
 // node_modules/execa/lib/ipc/graceful.js
-var import_promises13, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
+var import_promises14, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
 var init_graceful = __esm({
   "node_modules/execa/lib/ipc/graceful.js"() {
-    import_promises13 = __toESM(require_promises3(), 1);
+    import_promises14 = __toESM(require_promises3(), 1);
     init_send();
     init_forward();
     init_validation();
@@ -19150,7 +19757,7 @@ var init_graceful = __esm({
         return;
       }
       getIpcEmitter(anyProcess, channel, isSubprocess);
-      await import_promises13.scheduler.yield();
+      await import_promises14.scheduler.yield();
     };
     cancelListening = false;
     handleAbort = (wrappedMessage) => {
@@ -19233,10 +19840,10 @@ var init_graceful2 = __esm({
 });
 
 // node_modules/execa/lib/terminate/timeout.js
-var import_promises14, validateTimeout, throwOnTimeout, killAfterTimeout;
+var import_promises15, validateTimeout, throwOnTimeout, killAfterTimeout;
 var init_timeout = __esm({
   "node_modules/execa/lib/terminate/timeout.js"() {
-    import_promises14 = __toESM(require_promises3(), 1);
+    import_promises15 = __toESM(require_promises3(), 1);
     init_final_error();
     validateTimeout = ({ timeout }) => {
       if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
@@ -19245,7 +19852,7 @@ var init_timeout = __esm({
     };
     throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
     killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-      await (0, import_promises14.setTimeout)(timeout, void 0, { signal });
+      await (0, import_promises15.setTimeout)(timeout, void 0, { signal });
       context.terminationReason ??= "timeout";
       subprocess.kill();
       throw new DiscardedError();
@@ -19389,10 +19996,10 @@ Please rename it to one of: ${correctEncodings}.`);
 });
 
 // node_modules/execa/lib/arguments/cwd.js
-var import_node_fs6, import_node_path10, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
+var import_node_fs7, import_node_path10, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
 var init_cwd = __esm({
   "node_modules/execa/lib/arguments/cwd.js"() {
-    import_node_fs6 = __toESM(require_fs(), 1);
+    import_node_fs7 = __toESM(require_fs(), 1);
     import_node_path10 = __toESM(require_path(), 1);
     import_node_process7 = __toESM(require_process(), 1);
     init_file_url();
@@ -19415,7 +20022,7 @@ ${error.message}`;
       }
       let cwdStat;
       try {
-        cwdStat = (0, import_node_fs6.statSync)(cwd);
+        cwdStat = (0, import_node_fs7.statSync)(cwd);
       } catch (error) {
         return `The "cwd" option is invalid: ${cwd}.
 ${error.message}
@@ -19987,14 +20594,14 @@ var init_exports = __esm({
 });
 
 // node_modules/get-stream/source/index.js
-var import_node_events7, import_promises15;
+var import_node_events7, import_promises16;
 var init_source = __esm({
   "node_modules/get-stream/source/index.js"() {
     import_node_events7 = __toESM(require_events(), 1);
-    import_promises15 = __toESM(require_promises2(), 1);
+    import_promises16 = __toESM(require_promises2(), 1);
     init_stream();
     init_exports();
-    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises15.finished });
+    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises16.finished });
   }
 });
 
@@ -20959,10 +21566,10 @@ var init_stdio_option = __esm({
 });
 
 // node_modules/execa/lib/stdio/native.js
-var import_node_fs7, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
+var import_node_fs8, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
 var init_native = __esm({
   "node_modules/execa/lib/stdio/native.js"() {
-    import_node_fs7 = __toESM(require_fs(), 1);
+    import_node_fs8 = __toESM(require_fs(), 1);
     import_node_tty2 = __toESM(require_tty(), 1);
     init_is_stream();
     init_standard_stream();
@@ -21000,7 +21607,7 @@ var init_native = __esm({
       if (import_node_tty2.default.isatty(targetFdNumber)) {
         throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
       }
-      return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs7.readFileSync)(targetFdNumber)), optionName };
+      return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs8.readFileSync)(targetFdNumber)), optionName };
     };
     getTargetFdNumber = (value, fdNumber) => {
       if (value === "inherit") {
@@ -21336,10 +21943,10 @@ For example, you can use the \`pathToFileURL()\` method of the \`url\` core modu
 });
 
 // node_modules/execa/lib/stdio/handle-sync.js
-var import_node_fs8, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
+var import_node_fs9, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
 var init_handle_sync = __esm({
   "node_modules/execa/lib/stdio/handle-sync.js"() {
-    import_node_fs8 = __toESM(require_fs(), 1);
+    import_node_fs9 = __toESM(require_fs(), 1);
     init_uint_array();
     init_handle();
     init_type();
@@ -21370,8 +21977,8 @@ var init_handle_sync = __esm({
     addPropertiesSync = {
       input: {
         ...addProperties,
-        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs8.readFileSync)(value))] }),
-        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array((0, import_node_fs8.readFileSync)(file))] }),
+        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs9.readFileSync)(value))] }),
+        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array((0, import_node_fs9.readFileSync)(file))] }),
         fileNumber: forbiddenIfSync,
         iterable: ({ value }) => ({ contents: [...value] }),
         string: ({ value }) => ({ contents: [value] }),
@@ -21812,10 +22419,10 @@ var init_output = __esm({
 });
 
 // node_modules/execa/lib/io/output-sync.js
-var import_node_fs9, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
+var import_node_fs10, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
 var init_output_sync = __esm({
   "node_modules/execa/lib/io/output-sync.js"() {
-    import_node_fs9 = __toESM(require_fs(), 1);
+    import_node_fs10 = __toESM(require_fs(), 1);
     init_output();
     init_generator();
     init_split();
@@ -21916,10 +22523,10 @@ var init_output_sync = __esm({
       for (const { path: path6, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
         const pathString = typeof path6 === "string" ? path6 : path6.toString();
         if (append || outputFiles.has(pathString)) {
-          (0, import_node_fs9.appendFileSync)(path6, serializedResult);
+          (0, import_node_fs10.appendFileSync)(path6, serializedResult);
         } else {
           outputFiles.add(pathString);
-          (0, import_node_fs9.writeFileSync)(path6, serializedResult);
+          (0, import_node_fs10.writeFileSync)(path6, serializedResult);
         }
       }
     };
@@ -22431,10 +23038,10 @@ var init_early_error = __esm({
 });
 
 // node_modules/execa/lib/stdio/handle-async.js
-var import_node_fs10, import_node_buffer3, import_node_stream4, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
+var import_node_fs11, import_node_buffer3, import_node_stream4, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
 var init_handle_async = __esm({
   "node_modules/execa/lib/stdio/handle-async.js"() {
-    import_node_fs10 = __toESM(require_fs(), 1);
+    import_node_fs11 = __toESM(require_fs(), 1);
     import_node_buffer3 = __toESM(require_buffer(), 1);
     import_node_stream4 = __toESM(require_stream(), 1);
     init_generator();
@@ -22461,8 +23068,8 @@ var init_handle_async = __esm({
     addPropertiesAsync = {
       input: {
         ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: (0, import_node_fs10.createReadStream)(value) }),
-        filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs10.createReadStream)(file) }),
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs11.createReadStream)(value) }),
+        filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs11.createReadStream)(file) }),
         webStream: ({ value }) => ({ stream: import_node_stream4.Readable.fromWeb(value) }),
         iterable: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
         asyncIterable: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
@@ -22471,8 +23078,8 @@ var init_handle_async = __esm({
       },
       output: {
         ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: (0, import_node_fs10.createWriteStream)(value) }),
-        filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs10.createWriteStream)(file, append ? { flags: "a" } : {}) }),
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs11.createWriteStream)(value) }),
+        filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs11.createWriteStream)(file, append ? { flags: "a" } : {}) }),
         webStream: ({ value }) => ({ stream: import_node_stream4.Writable.fromWeb(value) }),
         iterable: forbiddenIfAsync,
         asyncIterable: forbiddenIfAsync,
@@ -22503,12 +23110,12 @@ function mergeStreams(streams) {
   }
   return passThroughStream;
 }
-var import_node_events11, import_node_stream5, import_promises16, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
+var import_node_events11, import_node_stream5, import_promises17, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
 var init_merge_streams = __esm({
   "node_modules/@sindresorhus/merge-streams/index.js"() {
     import_node_events11 = __toESM(require_events(), 1);
     import_node_stream5 = __toESM(require_stream(), 1);
-    import_promises16 = __toESM(require_promises2(), 1);
+    import_promises17 = __toESM(require_promises2(), 1);
     getHighWaterMark = (streams, objectMode) => {
       if (streams.length === 0) {
         return (0, import_node_stream5.getDefaultHighWaterMark)(objectMode);
@@ -22572,7 +23179,7 @@ var init_merge_streams = __esm({
     };
     onMergedStreamEnd = async (passThroughStream, { signal }) => {
       try {
-        await (0, import_promises16.finished)(passThroughStream, { signal, cleanup: true });
+        await (0, import_promises17.finished)(passThroughStream, { signal, cleanup: true });
       } catch (error) {
         errorOrAbortStream(passThroughStream, error);
         throw error;
@@ -22639,7 +23246,7 @@ var init_merge_streams = __esm({
     };
     onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
       try {
-        await (0, import_promises16.finished)(stream, {
+        await (0, import_promises17.finished)(stream, {
           signal,
           cleanup: true,
           readable: true,
@@ -22706,22 +23313,22 @@ var init_merge_streams = __esm({
 });
 
 // node_modules/execa/lib/io/pipeline.js
-var import_promises17, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
+var import_promises18, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
 var init_pipeline = __esm({
   "node_modules/execa/lib/io/pipeline.js"() {
-    import_promises17 = __toESM(require_promises2(), 1);
+    import_promises18 = __toESM(require_promises2(), 1);
     init_standard_stream();
-    pipeStreams = (source, destination) => {
-      source.pipe(destination);
-      onSourceFinish(source, destination);
-      onDestinationFinish(source, destination);
+    pipeStreams = (source2, destination) => {
+      source2.pipe(destination);
+      onSourceFinish(source2, destination);
+      onDestinationFinish(source2, destination);
     };
-    onSourceFinish = async (source, destination) => {
-      if (isStandardStream(source) || isStandardStream(destination)) {
+    onSourceFinish = async (source2, destination) => {
+      if (isStandardStream(source2) || isStandardStream(destination)) {
         return;
       }
       try {
-        await (0, import_promises17.finished)(source, { cleanup: true, readable: true, writable: false });
+        await (0, import_promises18.finished)(source2, { cleanup: true, readable: true, writable: false });
       } catch {
       }
       endDestinationStream(destination);
@@ -22731,19 +23338,19 @@ var init_pipeline = __esm({
         destination.end();
       }
     };
-    onDestinationFinish = async (source, destination) => {
-      if (isStandardStream(source) || isStandardStream(destination)) {
+    onDestinationFinish = async (source2, destination) => {
+      if (isStandardStream(source2) || isStandardStream(destination)) {
         return;
       }
       try {
-        await (0, import_promises17.finished)(destination, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises18.finished)(destination, { cleanup: true, readable: false, writable: true });
       } catch {
       }
-      abortSourceStream(source);
+      abortSourceStream(source2);
     };
-    abortSourceStream = (source) => {
-      if (source.readable) {
-        source.destroy();
+    abortSourceStream = (source2) => {
+      if (source2.readable) {
+        source2.destroy();
       }
     };
   }
@@ -23107,7 +23714,7 @@ var init_pipe_arguments = __esm({
     init_duration();
     init_fd_options();
     init_file_url();
-    normalizePipeArguments = ({ source, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
+    normalizePipeArguments = ({ source: source2, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
       const startTime = getStartTime();
       const {
         destination,
@@ -23116,8 +23723,8 @@ var init_pipe_arguments = __esm({
         from,
         unpipeSignal
       } = getDestinationStream(boundOptions, createNested, pipeArguments);
-      const { sourceStream, sourceError } = getSourceStream(source, from);
-      const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+      const { sourceStream, sourceError } = getSourceStream(source2, from);
+      const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
       return {
         sourcePromise,
         sourceStream,
@@ -23170,9 +23777,9 @@ var init_pipe_arguments = __esm({
       throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
     };
     mapDestinationArguments = ({ options }) => ({ options: { ...options, stdin: "pipe", piped: true } });
-    getSourceStream = (source, from) => {
+    getSourceStream = (source2, from) => {
       try {
-        const sourceStream = getFromStream(source, from);
+        const sourceStream = getFromStream(source2, from);
         return { sourceStream };
       } catch (error) {
         return { sourceError: error };
@@ -23261,10 +23868,10 @@ var init_sequence = __esm({
 });
 
 // node_modules/execa/lib/pipe/streaming.js
-var import_promises18, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
+var import_promises19, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
 var init_streaming = __esm({
   "node_modules/execa/lib/pipe/streaming.js"() {
-    import_promises18 = __toESM(require_promises2(), 1);
+    import_promises19 = __toESM(require_promises2(), 1);
     init_merge_streams();
     init_max_listeners();
     init_pipeline();
@@ -23288,7 +23895,7 @@ var init_streaming = __esm({
     };
     cleanupMergedStreamsMap = async (destinationStream) => {
       try {
-        await (0, import_promises18.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises19.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       MERGED_STREAMS.delete(destinationStream);
@@ -23492,10 +24099,10 @@ var init_iterate = __esm({
 });
 
 // node_modules/execa/lib/io/contents.js
-var import_promises19, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
+var import_promises20, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
 var init_contents2 = __esm({
   "node_modules/execa/lib/io/contents.js"() {
-    import_promises19 = __toESM(require_promises3(), 1);
+    import_promises20 = __toESM(require_promises3(), 1);
     init_source();
     init_uint_array();
     init_output();
@@ -23558,7 +24165,7 @@ var init_contents2 = __esm({
       await logLines(linesIterable, stream, fdNumber, verboseInfo);
     };
     resumeStream = async (stream) => {
-      await (0, import_promises19.setImmediate)();
+      await (0, import_promises20.setImmediate)();
       if (stream.readableFlowing === null) {
         stream.resume();
       }
@@ -23595,17 +24202,17 @@ var init_contents2 = __esm({
 });
 
 // node_modules/execa/lib/resolve/wait-stream.js
-var import_promises20, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
+var import_promises21, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
 var init_wait_stream = __esm({
   "node_modules/execa/lib/resolve/wait-stream.js"() {
-    import_promises20 = __toESM(require_promises2(), 1);
+    import_promises21 = __toESM(require_promises2(), 1);
     waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
       const state = handleStdinDestroy(stream, streamInfo);
       const abortController = new AbortController();
       try {
         await Promise.race([
           ...stopOnExit ? [streamInfo.exitPromise] : [],
-          (0, import_promises20.finished)(stream, { cleanup: true, signal: abortController.signal })
+          (0, import_promises21.finished)(stream, { cleanup: true, signal: abortController.signal })
         ]);
       } catch (error) {
         if (!state.stdinCleanedUp) {
@@ -23969,10 +24576,10 @@ var init_concurrent = __esm({
 });
 
 // node_modules/execa/lib/convert/shared.js
-var import_promises21, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
+var import_promises22, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
 var init_shared = __esm({
   "node_modules/execa/lib/convert/shared.js"() {
-    import_promises21 = __toESM(require_promises2(), 1);
+    import_promises22 = __toESM(require_promises2(), 1);
     init_wait_stream();
     safeWaitForSubprocessStdin = async (subprocessStdin) => {
       if (subprocessStdin === void 0) {
@@ -23993,10 +24600,10 @@ var init_shared = __esm({
       }
     };
     waitForSubprocessStdin = async (subprocessStdin) => {
-      await (0, import_promises21.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
+      await (0, import_promises22.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
     };
     waitForSubprocessStdout = async (subprocessStdout) => {
-      await (0, import_promises21.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
+      await (0, import_promises22.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
     };
     waitForSubprocess = async (subprocess, error) => {
       await subprocess;
@@ -24718,7 +25325,7 @@ async function serverState(pidFile) {
 }
 function tailOf(path6, lines = 15) {
   try {
-    const text = (0, import_node_fs11.readFileSync)(path6, "utf8");
+    const text = (0, import_node_fs12.readFileSync)(path6, "utf8");
     return text.trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
     return "";
@@ -24727,7 +25334,7 @@ function tailOf(path6, lines = 15) {
 async function startDetached(opts) {
   const current = await serverState(opts.pidFile);
   if (current.state === "running") return { ok: true, record: current.record, already: true };
-  const logFd = (0, import_node_fs11.openSync)(opts.logFile, "a", 420);
+  const logFd = (0, import_node_fs12.openSync)(opts.logFile, "a", 420);
   const script2 = process.argv[1];
   const child = execa(process.execPath, [...process.execArgv, script2, "serve", ...opts.serveArgs], {
     detached: true,
@@ -24737,7 +25344,7 @@ async function startDetached(opts) {
     reject: false,
     env: { ...process.env, CONTAINER_REGISTRY_DETACHED: "1" }
   });
-  (0, import_node_fs11.closeSync)(logFd);
+  (0, import_node_fs12.closeSync)(logFd);
   let exited;
   void child.then((r) => {
     exited = { code: r.exitCode, signal: r.signal };
@@ -24792,11 +25399,11 @@ async function stopServer(pidFile, timeoutMs = 1e4) {
 function sleep2(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
-var import_node_fs11, import_node_http2, import_node_https2;
+var import_node_fs12, import_node_http2, import_node_https2;
 var init_lifecycle = __esm({
   "tools/src/registry/lifecycle.ts"() {
     "use strict";
-    import_node_fs11 = __toESM(require_fs(), 1);
+    import_node_fs12 = __toESM(require_fs(), 1);
     import_node_http2 = __toESM(require_http(), 1);
     import_node_https2 = __toESM(require_https(), 1);
     init_execa();
@@ -24899,11 +25506,11 @@ function days(env3, name, fallback) {
   }
   return Number(text);
 }
-function pkiSettingsFromEnv(env3, hostname) {
+function pkiSettingsFromEnv(env3, hostname2) {
   return {
     caDays: days(env3, "CONTAINER_REGISTRY_CA_DAYS", DEFAULT_CA_DAYS),
     certDays: days(env3, "CONTAINER_REGISTRY_CERT_DAYS", DEFAULT_CERT_DAYS),
-    sans: wantedSans({ hostname, registryUrl: env3.CONTAINER_REGISTRY_URL, extra: env3.CONTAINER_REGISTRY_CERT_SAN })
+    sans: wantedSans({ hostname: hostname2, registryUrl: env3.CONTAINER_REGISTRY_URL, extra: env3.CONTAINER_REGISTRY_CERT_SAN })
   };
 }
 var DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS;
@@ -24928,7 +25535,7 @@ function alive(pid) {
 }
 async function isStale(path6) {
   try {
-    const [st, text] = await Promise.all([(0, import_promises22.stat)(path6), (0, import_promises22.readFile)(path6, "utf8")]);
+    const [st, text] = await Promise.all([(0, import_promises23.stat)(path6), (0, import_promises23.readFile)(path6, "utf8")]);
     const pid = Number(text.trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
     return Date.now() - st.mtimeMs > STALE_MS;
@@ -24937,11 +25544,11 @@ async function isStale(path6) {
   }
 }
 async function withLock(path6, fn, timeoutMs = 3e4) {
-  await (0, import_promises22.mkdir)((0, import_node_path12.dirname)(path6), { recursive: true, mode: 448 });
+  await (0, import_promises23.mkdir)((0, import_node_path12.dirname)(path6), { recursive: true, mode: 448 });
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
-      const handle = await (0, import_promises22.open)(path6, "wx", 384);
+      const handle = await (0, import_promises23.open)(path6, "wx", 384);
       await handle.writeFile(`${process.pid}
 `);
       await handle.close();
@@ -24949,7 +25556,7 @@ async function withLock(path6, fn, timeoutMs = 3e4) {
     } catch (err) {
       if (err.code !== "EEXIST") throw err;
       if (await isStale(path6)) {
-        await (0, import_promises22.unlink)(path6).catch(() => {
+        await (0, import_promises23.unlink)(path6).catch(() => {
         });
         continue;
       }
@@ -24960,15 +25567,15 @@ async function withLock(path6, fn, timeoutMs = 3e4) {
   try {
     return await fn();
   } finally {
-    await (0, import_promises22.unlink)(path6).catch(() => {
+    await (0, import_promises23.unlink)(path6).catch(() => {
     });
   }
 }
-var import_promises22, import_node_path12, STALE_MS, LockBusy;
+var import_promises23, import_node_path12, STALE_MS, LockBusy;
 var init_lock = __esm({
   "tools/src/storage/lock.ts"() {
     "use strict";
-    import_promises22 = __toESM(require_promises(), 1);
+    import_promises23 = __toESM(require_promises(), 1);
     import_node_path12 = __toESM(require_path(), 1);
     STALE_MS = 6e4;
     LockBusy = class extends Error {
@@ -26758,24 +27365,24 @@ function generatePassword(length = GENERATED_LENGTH) {
   for (let i2 = 0; i2 < length; i2++) out += ALPHABET[(0, import_node_crypto8.randomInt)(ALPHABET.length)];
   return out;
 }
-function checkPassword(password, source) {
-  if (password.length === 0) throw new CliError("password", `the password from ${source} is empty`);
-  if (Buffer.byteLength(password, "utf8") > 72) throw new CliError("password", `the password from ${source} is longer than 72 bytes (bcrypt's limit)`);
-  if (/[\r\n\0]/.test(password)) throw new CliError("password", `the password from ${source} contains a line break or NUL`);
+function checkPassword(password, source2) {
+  if (password.length === 0) throw new CliError("password", `the password from ${source2} is empty`);
+  if (Buffer.byteLength(password, "utf8") > 72) throw new CliError("password", `the password from ${source2} is longer than 72 bytes (bcrypt's limit)`);
+  if (/[\r\n\0]/.test(password)) throw new CliError("password", `the password from ${source2} contains a line break or NUL`);
   return password;
 }
-async function readPasswordFrom(stream, source = "stdin") {
+async function readPasswordFrom(stream, source2 = "stdin") {
   const chunks = [];
   let size = 0;
   for await (const chunk of stream) {
     const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     chunks.push(b);
     size += b.length;
-    if (size > 4096) throw new CliError("password", `the password from ${source} is too long`);
+    if (size > 4096) throw new CliError("password", `the password from ${source2} is too long`);
   }
   const text = Buffer.concat(chunks).toString("utf8");
   const firstLine = text.split("\n")[0].replace(/\r$/, "");
-  return checkPassword(firstLine, source);
+  return checkPassword(firstLine, source2);
 }
 var import_node_crypto8, GENERATED_LENGTH, ALPHABET;
 var init_passwords = __esm({
@@ -26800,7 +27407,7 @@ function defaultUsername(env3) {
 }
 async function readText(path6) {
   try {
-    return await (0, import_promises23.readFile)(path6, "utf8");
+    return await (0, import_promises24.readFile)(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("auth-read", `cannot read ${path6} (${err.code ?? "error"})`);
@@ -26815,7 +27422,7 @@ async function readDefaultPassword(storageDir) {
 }
 async function update(storageDir, fn) {
   const paths = new StoragePaths(storageDir);
-  await (0, import_promises23.mkdir)(paths.authDir(), { recursive: true, mode: 448 });
+  await (0, import_promises24.mkdir)(paths.authDir(), { recursive: true, mode: 448 });
   return locked((0, import_node_path13.join)(paths.authDir(), ".lock"), async () => {
     const users = parseHtpasswd(await readText(paths.htpasswd()) ?? "");
     const { users: next, value } = await fn(users, paths);
@@ -26870,11 +27477,11 @@ function locked(path6, fn) {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
-var import_promises23, import_node_path13, DEFAULT_USERNAME, SECRET_MODE, driver;
+var import_promises24, import_node_path13, DEFAULT_USERNAME, SECRET_MODE, driver;
 var init_users = __esm({
   "tools/src/auth/users.ts"() {
     "use strict";
-    import_promises23 = __toESM(require_promises(), 1);
+    import_promises24 = __toESM(require_promises(), 1);
     import_node_path13 = __toESM(require_path(), 1);
     init_errors();
     init_driver();
@@ -26911,56 +27518,237 @@ var init_basic = __esm({
 });
 
 // tools/src/auth/limiter.ts
-var FailureLimiter;
+var IN_FLIGHT_WAIT_MS, FailureLimiter;
 var init_limiter = __esm({
   "tools/src/auth/limiter.ts"() {
     "use strict";
+    IN_FLIGHT_WAIT_MS = 1e3;
     FailureLimiter = class {
-      entries = /* @__PURE__ */ new Map();
+      counters = /* @__PURE__ */ new Map();
       free;
       maxDelay;
       forget;
       maxEntries;
       now;
       constructor(o2 = {}) {
-        this.free = o2.freeFailures ?? 5;
+        this.free = { pair: o2.pairFailures ?? 5, user: o2.userFailures ?? 10, address: o2.addressFailures ?? 10 };
         this.maxDelay = o2.maxDelayMs ?? 6e4;
         this.forget = o2.forgetAfterMs ?? 15 * 6e4;
         this.maxEntries = o2.maxEntries ?? 1e4;
         this.now = o2.now ?? Date.now;
       }
-      entry(addr) {
-        const e = this.entries.get(addr);
-        if (e && this.now() - e.lastFailure > this.forget && this.now() >= e.lockedUntil) {
-          this.entries.delete(addr);
+      /** keys names the three counters of a login: [(address, user), user, address], with their budgets. */
+      keys(address, user) {
+        return [
+          [`p\0${address}\0${user}`, this.free.pair],
+          [`u\0${user}`, this.free.user],
+          [`a\0${address}`, this.free.address]
+        ];
+      }
+      counter(key3, now) {
+        const c3 = this.counters.get(key3);
+        if (c3 && c3.inflight === 0 && now - c3.lastFailure > this.forget && now >= c3.lockedUntil) {
+          this.counters.delete(key3);
           return void 0;
         }
-        return e;
+        return c3;
       }
-      /** retryAfter is the whole seconds `addr` must wait before trying credentials again (0: go ahead). */
-      retryAfter(addr) {
-        const e = this.entry(addr);
-        if (!e) return 0;
-        const ms = e.lockedUntil - this.now();
+      /** waitMs is how long `c` refuses attempts (0: it admits one now). */
+      waitMs(c3, free, now) {
+        if (!c3 || c3.failures + c3.inflight < free) return 0;
+        if (c3.failures < free) return IN_FLIGHT_WAIT_MS;
+        if (now < c3.lockedUntil) return c3.lockedUntil - now;
+        return c3.inflight > 0 ? IN_FLIGHT_WAIT_MS : 0;
+      }
+      /** retryAfter is the whole seconds `user` from `address` must wait before a check (0: go ahead). */
+      retryAfter(address, user) {
+        const now = this.now();
+        const ms = Math.max(...this.keys(address, user).map(([key3, free]) => this.waitMs(this.counter(key3, now), free, now)));
         return ms > 0 ? Math.ceil(ms / 1e3) : 0;
       }
-      /** failed records a failed login. */
-      failed(addr) {
+      /** begin reserves an attempt for `user` from `address`, or tells how many seconds to wait. */
+      begin(address, user) {
+        const wait = this.retryAfter(address, user);
+        if (wait > 0) return { admitted: false, retryAfter: wait };
         const now = this.now();
-        const e = this.entry(addr) ?? { failures: 0, lockedUntil: 0, lastFailure: now };
-        e.failures++;
-        e.lastFailure = now;
-        if (e.failures >= this.free) {
-          const delay = Math.min(this.maxDelay, 1e3 * 2 ** Math.min(e.failures - this.free, 30));
-          e.lockedUntil = now + delay;
-        }
-        this.entries.delete(addr);
-        this.entries.set(addr, e);
-        if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value);
+        const keys = this.keys(address, user).map(([key3, free]) => {
+          const c3 = this.counter(key3, now) ?? { failures: 0, inflight: 0, lockedUntil: 0, lastFailure: now };
+          c3.inflight++;
+          this.touch(key3, c3);
+          return [key3, free];
+        });
+        let settled = false;
+        const settle = (outcome) => {
+          if (settled) return;
+          settled = true;
+          const at = this.now();
+          const [pairKey] = keys[0];
+          const typos = this.counters.get(pairKey)?.failures ?? 0;
+          for (const [key3, free] of keys) {
+            const c3 = this.counters.get(key3);
+            if (!c3) continue;
+            c3.inflight = Math.max(0, c3.inflight - 1);
+            if (outcome === "failed") {
+              c3.failures++;
+              c3.lastFailure = at;
+              if (c3.failures >= free) c3.lockedUntil = at + Math.min(this.maxDelay, 1e3 * 2 ** Math.min(c3.failures - free, 30));
+              this.touch(key3, c3);
+              continue;
+            }
+            if (outcome === "succeeded") {
+              c3.failures = Math.max(0, c3.failures - typos);
+              if (c3.failures < free) c3.lockedUntil = 0;
+            }
+            if (c3.failures === 0 && c3.inflight === 0) this.counters.delete(key3);
+          }
+        };
+        return {
+          admitted: true,
+          attempt: {
+            succeeded: () => settle("succeeded"),
+            failed: () => settle("failed"),
+            abandoned: () => settle("abandoned")
+          }
+        };
       }
-      /** succeeded forgets an address's failures. */
-      succeeded(addr) {
-        this.entries.delete(addr);
+      touch(key3, c3) {
+        this.counters.delete(key3);
+        this.counters.set(key3, c3);
+        if (this.counters.size > this.maxEntries) this.counters.delete(this.counters.keys().next().value);
+      }
+    };
+  }
+});
+
+// lazy-builtin:worker_threads
+var require_worker_threads = __commonJS({
+  "lazy-builtin:worker_threads"(exports, module) {
+    module.exports = __require("node:worker_threads");
+  }
+});
+
+// verify-worker-source:verify-worker-source
+var verify_worker_source_exports = {};
+__export(verify_worker_source_exports, {
+  verifyWorkerSource: () => verifyWorkerSource
+});
+function verifyWorkerSource() {
+  return Promise.resolve(source);
+}
+var source;
+var init_verify_worker_source = __esm({
+  "verify-worker-source:verify-worker-source"() {
+    source = '"use strict";var V=Object.create;var A=Object.defineProperty;var Y=Object.getOwnPropertyDescriptor;var q=Object.getOwnPropertyNames;var z=Object.getPrototypeOf,J=Object.prototype.hasOwnProperty;var $=(f,c,e,a)=>{if(c&&typeof c=="object"||typeof c=="function")for(let x of q(c))!J.call(f,x)&&x!==e&&A(f,x,{get:()=>c[x],enumerable:!(a=Y(c,x))||a.enumerable});return f};var K=(f,c,e)=>(e=f!=null?V(z(f)):{},$(c||!f||!f.__esModule?A(e,"default",{value:f,enumerable:!0}):e,f)),Q=f=>$(A({},"__esModule",{value:!0}),f);var n0={};module.exports=Q(n0);var T=require("node:worker_threads");var L=K(require("crypto"),1),C=null;function Z(f){try{return crypto.getRandomValues(new Uint8Array(f))}catch{}try{return L.default.randomBytes(f)}catch{}if(!C)throw Error("Neither WebCryptoAPI nor a crypto module is available. Use bcrypt.setRandomFallback to set an alternative");return C(f)}function k(f){C=f}function w(f,c){if(f=f||R,typeof f!="number")throw Error("Illegal arguments: "+typeof f+", "+typeof c);f<4?f=4:f>31&&(f=31);var e=[];return e.push("$2b$"),f<10&&e.push("0"),e.push(f.toString()),e.push("$"),e.push(E(Z(v),v)),e.join("")}function U(f,c,e){if(typeof c=="function"&&(e=c,c=void 0),typeof f=="function"&&(e=f,f=void 0),typeof f>"u")f=R;else if(typeof f!="number")throw Error("illegal arguments: "+typeof f);function a(x){h(function(){try{x(null,w(f))}catch(b){x(b)}})}if(e){if(typeof e!="function")throw Error("Illegal callback: "+typeof e);a(e)}else return new Promise(function(x,b){a(function(d,t){if(d){b(d);return}x(t)})})}function j(f,c){if(typeof c>"u"&&(c=R),typeof c=="number"&&(c=w(c)),typeof f!="string"||typeof c!="string")throw Error("Illegal arguments: "+typeof f+", "+typeof c);return _(f,c)}function F(f,c,e,a){function x(b){typeof f=="string"&&typeof c=="number"?U(c,function(d,t){_(f,t,b,a)}):typeof f=="string"&&typeof c=="string"?_(f,c,b,a):h(b.bind(this,Error("Illegal arguments: "+typeof f+", "+typeof c)))}if(e){if(typeof e!="function")throw Error("Illegal callback: "+typeof e);x(e)}else return new Promise(function(b,d){x(function(t,r){if(t){d(t);return}b(r)})})}function G(f,c){for(var e=f.length^c.length,a=0;a<f.length;++a)e|=f.charCodeAt(a)^c.charCodeAt(a);return e===0}function P(f,c){if(typeof f!="string"||typeof c!="string")throw Error("Illegal arguments: "+typeof f+", "+typeof c);return c.length!==60?!1:G(j(f,c.substring(0,c.length-31)),c)}function S(f,c,e,a){function x(b){if(typeof f!="string"||typeof c!="string"){h(b.bind(this,Error("Illegal arguments: "+typeof f+", "+typeof c)));return}if(c.length!==60){h(b.bind(this,null,!1));return}F(f,c.substring(0,29),function(d,t){d?b(d):b(null,G(t,c))},a)}if(e){if(typeof e!="function")throw Error("Illegal callback: "+typeof e);x(e)}else return new Promise(function(b,d){x(function(t,r){if(t){d(t);return}b(r)})})}function x0(f){if(typeof f!="string")throw Error("Illegal arguments: "+typeof f);return parseInt(f.split("$")[2],10)}function e0(f){if(typeof f!="string")throw Error("Illegal arguments: "+typeof f);if(f.length!==60)throw Error("Illegal hash length: "+f.length+" != 60");return f.substring(0,29)}function f0(f){if(typeof f!="string")throw Error("Illegal arguments: "+typeof f);return M(f)>72}var h=typeof setImmediate=="function"?setImmediate:typeof scheduler=="object"&&typeof scheduler.postTask=="function"?scheduler.postTask.bind(scheduler):setTimeout;function M(f){for(var c=0,e=0,a=0;a<f.length;++a)e=f.charCodeAt(a),e<128?c+=1:e<2048?c+=2:(e&64512)===55296&&(f.charCodeAt(a+1)&64512)===56320?(++a,c+=4):c+=3;return c}function a0(f){for(var c=0,e,a,x=new Array(M(f)),b=0,d=f.length;b<d;++b)e=f.charCodeAt(b),e<128?x[c++]=e:e<2048?(x[c++]=e>>6|192,x[c++]=e&63|128):(e&64512)===55296&&((a=f.charCodeAt(b+1))&64512)===56320?(e=65536+((e&1023)<<10)+(a&1023),++b,x[c++]=e>>18|240,x[c++]=e>>12&63|128,x[c++]=e>>6&63|128,x[c++]=e&63|128):(x[c++]=e>>12|224,x[c++]=e>>6&63|128,x[c++]=e&63|128);return x}var y="./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".split(""),s=[-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,0,1,54,55,56,57,58,59,60,61,62,63,-1,-1,-1,-1,-1,-1,-1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,-1,-1,-1,-1,-1,-1,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,-1,-1,-1,-1,-1];function E(f,c){var e=0,a=[],x,b;if(c<=0||c>f.length)throw Error("Illegal len: "+c);for(;e<c;){if(x=f[e++]&255,a.push(y[x>>2&63]),x=(x&3)<<4,e>=c){a.push(y[x&63]);break}if(b=f[e++]&255,x|=b>>4&15,a.push(y[x&63]),x=(b&15)<<2,e>=c){a.push(y[x&63]);break}b=f[e++]&255,x|=b>>6&3,a.push(y[x&63]),a.push(y[b&63])}return a.join("")}function X(f,c){var e=0,a=f.length,x=0,b=[],d,t,r,n,o,i;if(c<=0)throw Error("Illegal len: "+c);for(;e<a-1&&x<c&&(i=f.charCodeAt(e++),d=i<s.length?s[i]:-1,i=f.charCodeAt(e++),t=i<s.length?s[i]:-1,!(d==-1||t==-1||(o=d<<2>>>0,o|=(t&48)>>4,b.push(String.fromCharCode(o)),++x>=c||e>=a)||(i=f.charCodeAt(e++),r=i<s.length?s[i]:-1,r==-1)||(o=(t&15)<<4>>>0,o|=(r&60)>>2,b.push(String.fromCharCode(o)),++x>=c||e>=a)));)i=f.charCodeAt(e++),n=i<s.length?s[i]:-1,o=(r&3)<<6>>>0,o|=n,b.push(String.fromCharCode(o)),++x;var p=[];for(e=0;e<x;e++)p.push(b[e].charCodeAt(0));return p}var v=16,R=10,c0=16,b0=100,N=[608135816,2242054355,320440878,57701188,2752067618,698298832,137296536,3964562569,1160258022,953160567,3193202383,887688300,3232508343,3380367581,1065670069,3041331479,2450970073,2306472731],O=[3509652390,2564797868,805139163,3491422135,3101798381,1780907670,3128725573,4046225305,614570311,3012652279,134345442,2240740374,1667834072,1901547113,2757295779,4103290238,227898511,1921955416,1904987480,2182433518,2069144605,3260701109,2620446009,720527379,3318853667,677414384,3393288472,3101374703,2390351024,1614419982,1822297739,2954791486,3608508353,3174124327,2024746970,1432378464,3864339955,2857741204,1464375394,1676153920,1439316330,715854006,3033291828,289532110,2706671279,2087905683,3018724369,1668267050,732546397,1947742710,3462151702,2609353502,2950085171,1814351708,2050118529,680887927,999245976,1800124847,3300911131,1713906067,1641548236,4213287313,1216130144,1575780402,4018429277,3917837745,3693486850,3949271944,596196993,3549867205,258830323,2213823033,772490370,2760122372,1774776394,2652871518,566650946,4142492826,1728879713,2882767088,1783734482,3629395816,2517608232,2874225571,1861159788,326777828,3124490320,2130389656,2716951837,967770486,1724537150,2185432712,2364442137,1164943284,2105845187,998989502,3765401048,2244026483,1075463327,1455516326,1322494562,910128902,469688178,1117454909,936433444,3490320968,3675253459,1240580251,122909385,2157517691,634681816,4142456567,3825094682,3061402683,2540495037,79693498,3249098678,1084186820,1583128258,426386531,1761308591,1047286709,322548459,995290223,1845252383,2603652396,3431023940,2942221577,3202600964,3727903485,1712269319,422464435,3234572375,1170764815,3523960633,3117677531,1434042557,442511882,3600875718,1076654713,1738483198,4213154764,2393238008,3677496056,1014306527,4251020053,793779912,2902807211,842905082,4246964064,1395751752,1040244610,2656851899,3396308128,445077038,3742853595,3577915638,679411651,2892444358,2354009459,1767581616,3150600392,3791627101,3102740896,284835224,4246832056,1258075500,768725851,2589189241,3069724005,3532540348,1274779536,3789419226,2764799539,1660621633,3471099624,4011903706,913787905,3497959166,737222580,2514213453,2928710040,3937242737,1804850592,3499020752,2949064160,2386320175,2390070455,2415321851,4061277028,2290661394,2416832540,1336762016,1754252060,3520065937,3014181293,791618072,3188594551,3933548030,2332172193,3852520463,3043980520,413987798,3465142937,3030929376,4245938359,2093235073,3534596313,375366246,2157278981,2479649556,555357303,3870105701,2008414854,3344188149,4221384143,3956125452,2067696032,3594591187,2921233993,2428461,544322398,577241275,1471733935,610547355,4027169054,1432588573,1507829418,2025931657,3646575487,545086370,48609733,2200306550,1653985193,298326376,1316178497,3007786442,2064951626,458293330,2589141269,3591329599,3164325604,727753846,2179363840,146436021,1461446943,4069977195,705550613,3059967265,3887724982,4281599278,3313849956,1404054877,2845806497,146425753,1854211946,1266315497,3048417604,3681880366,3289982499,290971e4,1235738493,2632868024,2414719590,3970600049,1771706367,1449415276,3266420449,422970021,1963543593,2690192192,3826793022,1062508698,1531092325,1804592342,2583117782,2714934279,4024971509,1294809318,4028980673,1289560198,2221992742,1669523910,35572830,157838143,1052438473,1016535060,1802137761,1753167236,1386275462,3080475397,2857371447,1040679964,2145300060,2390574316,1461121720,2956646967,4031777805,4028374788,33600511,2920084762,1018524850,629373528,3691585981,3515945977,2091462646,2486323059,586499841,988145025,935516892,3367335476,2599673255,2839830854,265290510,3972581182,2759138881,3795373465,1005194799,847297441,406762289,1314163512,1332590856,1866599683,4127851711,750260880,613907577,1450815602,3165620655,3734664991,3650291728,3012275730,3704569646,1427272223,778793252,1343938022,2676280711,2052605720,1946737175,3164576444,3914038668,3967478842,3682934266,1661551462,3294938066,4011595847,840292616,3712170807,616741398,312560963,711312465,1351876610,322626781,1910503582,271666773,2175563734,1594956187,70604529,3617834859,1007753275,1495573769,4069517037,2549218298,2663038764,504708206,2263041392,3941167025,2249088522,1514023603,1998579484,1312622330,694541497,2582060303,2151582166,1382467621,776784248,2618340202,3323268794,2497899128,2784771155,503983604,4076293799,907881277,423175695,432175456,1378068232,4145222326,3954048622,3938656102,3820766613,2793130115,2977904593,26017576,3274890735,3194772133,1700274565,1756076034,4006520079,3677328699,720338349,1533947780,354530856,688349552,3973924725,1637815568,332179504,3949051286,53804574,2852348879,3044236432,1282449977,3583942155,3416972820,4006381244,1617046695,2628476075,3002303598,1686838959,431878346,2686675385,1700445008,1080580658,1009431731,832498133,3223435511,2605976345,2271191193,2516031870,1648197032,4164389018,2548247927,300782431,375919233,238389289,3353747414,2531188641,2019080857,1475708069,455242339,2609103871,448939670,3451063019,1395535956,2413381860,1841049896,1491858159,885456874,4264095073,4001119347,1565136089,3898914787,1108368660,540939232,1173283510,2745871338,3681308437,4207628240,3343053890,4016749493,1699691293,1103962373,3625875870,2256883143,3830138730,1031889488,3479347698,1535977030,4236805024,3251091107,2132092099,1774941330,1199868427,1452454533,157007616,2904115357,342012276,595725824,1480756522,206960106,497939518,591360097,863170706,2375253569,3596610801,1814182875,2094937945,3421402208,1082520231,3463918190,2785509508,435703966,3908032597,1641649973,2842273706,3305899714,1510255612,2148256476,2655287854,3276092548,4258621189,236887753,3681803219,274041037,1734335097,3815195456,3317970021,1899903192,1026095262,4050517792,356393447,2410691914,3873677099,3682840055,3913112168,2491498743,4132185628,2489919796,1091903735,1979897079,3170134830,3567386728,3557303409,857797738,1136121015,1342202287,507115054,2535736646,337727348,3213592640,1301675037,2528481711,1895095763,1721773893,3216771564,62756741,2142006736,835421444,2531993523,1442658625,3659876326,2882144922,676362277,1392781812,170690266,3921047035,1759253602,3611846912,1745797284,664899054,1329594018,3901205900,3045908486,2062866102,2865634940,3543621612,3464012697,1080764994,553557557,3656615353,3996768171,991055499,499776247,1265440854,648242737,3940784050,980351604,3713745714,1749149687,3396870395,4211799374,3640570775,1161844396,3125318951,1431517754,545492359,4268468663,3499529547,1437099964,2702547544,3433638243,2581715763,2787789398,1060185593,1593081372,2418618748,4260947970,69676912,2159744348,86519011,2512459080,3838209314,1220612927,3339683548,133810670,1090789135,1078426020,1569222167,845107691,3583754449,4072456591,1091646820,628848692,1613405280,3757631651,526609435,236106946,48312990,2942717905,3402727701,1797494240,859738849,992217954,4005476642,2243076622,3870952857,3732016268,765654824,3490871365,2511836413,1685915746,3888969200,1414112111,2273134842,3281911079,4080962846,172450625,2569994100,980381355,4109958455,2819808352,2716589560,2568741196,3681446669,3329971472,1835478071,660984891,3704678404,4045999559,3422617507,3040415634,1762651403,1719377915,3470491036,2693910283,3642056355,3138596744,1364962596,2073328063,1983633131,926494387,3423689081,2150032023,4096667949,1749200295,3328846651,309677260,2016342300,1779581495,3079819751,111262694,1274766160,443224088,298511866,1025883608,3806446537,1145181785,168956806,3641502830,3584813610,1689216846,3666258015,3200248200,1692713982,2646376535,4042768518,1618508792,1610833997,3523052358,4130873264,2001055236,3610705100,2202168115,4028541809,2961195399,1006657119,2006996926,3186142756,1430667929,3210227297,1314452623,4074634658,4101304120,2273951170,1399257539,3367210612,3027628629,1190975929,2062231137,2333990788,2221543033,2438960610,1181637006,548689776,2362791313,3372408396,3104550113,3145860560,296247880,1970579870,3078560182,3769228297,1714227617,3291629107,3898220290,166772364,1251581989,493813264,448347421,195405023,2709975567,677966185,3703036547,1463355134,2715995803,1338867538,1343315457,2802222074,2684532164,233230375,2599980071,2000651841,3277868038,1638401717,4028070440,3237316320,6314154,819756386,300326615,590932579,1405279636,3267499572,3150704214,2428286686,3959192993,3461946742,1862657033,1266418056,963775037,2089974820,2263052895,1917689273,448879540,3550394620,3981727096,150775221,3627908307,1303187396,508620638,2975983352,2726630617,1817252668,1876281319,1457606340,908771278,3720792119,3617206836,2455994898,1729034894,1080033504,976866871,3556439503,2881648439,1522871579,1555064734,1336096578,3548522304,2579274686,3574697629,3205460757,3593280638,3338716283,3079412587,564236357,2993598910,1781952180,1464380207,3163844217,3332601554,1699332808,1393555694,1183702653,3581086237,1288719814,691649499,2847557200,2895455976,3193889540,2717570544,1781354906,1676643554,2592534050,3230253752,1126444790,2770207658,2633158820,2210423226,2615765581,2414155088,3127139286,673620729,2805611233,1269405062,4015350505,3341807571,4149409754,1057255273,2012875353,2162469141,2276492801,2601117357,993977747,3918593370,2654263191,753973209,36408145,2530585658,25011837,3520020182,2088578344,530523599,2918365339,1524020338,1518925132,3760827505,3759777254,1202760957,3985898139,3906192525,674977740,4174734889,2031300136,2019492241,3983892565,4153806404,3822280332,352677332,2297720250,60907813,90501309,3286998549,1016092578,2535922412,2839152426,457141659,509813237,4120667899,652014361,1966332200,2975202805,55981186,2327461051,676427537,3255491064,2882294119,3433927263,1307055953,942726286,933058658,2468411793,3933900994,4215176142,1361170020,2001714738,2830558078,3274259782,1222529897,1679025792,2729314320,3714953764,1770335741,151462246,3013232138,1682292957,1483529935,471910574,1539241949,458788160,3436315007,1807016891,3718408830,978976581,1043663428,3165965781,1927990952,4200891579,2372276910,3208408903,3533431907,1412390302,2931980059,4132332400,1947078029,3881505623,4168226417,2941484381,1077988104,1320477388,886195818,18198404,3786409e3,2509781533,112762804,3463356488,1866414978,891333506,18488651,661792760,1628790961,3885187036,3141171499,876946877,2693282273,1372485963,791857591,2686433993,3759982718,3167212022,3472953795,2716379847,445679433,3561995674,3504004811,3574258232,54117162,3331405415,2381918588,3769707343,4154350007,1140177722,4074052095,668550556,3214352940,367459370,261225585,2610173221,4209349473,3468074219,3265815641,314222801,3066103646,3808782860,282218597,3406013506,3773591054,379116347,1285071038,846784868,2669647154,3771962079,3550491691,2305946142,453669953,1268987020,3317592352,3279303384,3744833421,2610507566,3859509063,266596637,3847019092,517658769,3462560207,3443424879,370717030,4247526661,2224018117,4143653529,4112773975,2788324899,2477274417,1456262402,2901442914,1517677493,1846949527,2295493580,3734397586,2176403920,1280348187,1908823572,3871786941,846861322,1172426758,3287448474,3383383037,1655181056,3139813346,901632758,1897031941,2986607138,3066810236,3447102507,1393639104,373351379,950779232,625454576,3124240540,4148612726,2007998917,544563296,2244738638,2330496472,2058025392,1291430526,424198748,50039436,29584100,3605783033,2429876329,2791104160,1057563949,3255363231,3075367218,3463963227,1469046755,985887462],W=[1332899944,1700884034,1701343084,1684370003,1668446532,1869963892];function I(f,c,e,a){var x,b=f[c],d=f[c+1];return b^=e[0],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[1],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[2],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[3],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[4],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[5],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[6],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[7],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[8],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[9],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[10],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[11],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[12],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[13],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[14],x=a[b>>>24],x+=a[256|b>>16&255],x^=a[512|b>>8&255],x+=a[768|b&255],d^=x^e[15],x=a[d>>>24],x+=a[256|d>>16&255],x^=a[512|d>>8&255],x+=a[768|d&255],b^=x^e[16],f[c]=d^e[c0+1],f[c+1]=b,f}function l(f,c){for(var e=0,a=0;e<4;++e)a=a<<8|f[c]&255,c=(c+1)%f.length;return{key:a,offp:c}}function B(f,c,e){for(var a=0,x=[0,0],b=c.length,d=e.length,t,r=0;r<b;r++)t=l(f,a),a=t.offp,c[r]=c[r]^t.key;for(r=0;r<b;r+=2)x=I(x,0,c,e),c[r]=x[0],c[r+1]=x[1];for(r=0;r<d;r+=2)x=I(x,0,c,e),e[r]=x[0],e[r+1]=x[1]}function d0(f,c,e,a){for(var x=0,b=[0,0],d=e.length,t=a.length,r,n=0;n<d;n++)r=l(c,x),x=r.offp,e[n]=e[n]^r.key;for(x=0,n=0;n<d;n+=2)r=l(f,x),x=r.offp,b[0]^=r.key,r=l(f,x),x=r.offp,b[1]^=r.key,b=I(b,0,e,a),e[n]=b[0],e[n+1]=b[1];for(n=0;n<t;n+=2)r=l(f,x),x=r.offp,b[0]^=r.key,r=l(f,x),x=r.offp,b[1]^=r.key,b=I(b,0,e,a),a[n]=b[0],a[n+1]=b[1]}function D(f,c,e,a,x){var b=W.slice(),d=b.length,t;if(e<4||e>31)if(t=Error("Illegal number of rounds (4-31): "+e),a){h(a.bind(this,t));return}else throw t;if(c.length!==v)if(t=Error("Illegal salt length: "+c.length+" != "+v),a){h(a.bind(this,t));return}else throw t;e=1<<e>>>0;var r,n,o=0,i;typeof Int32Array=="function"?(r=new Int32Array(N),n=new Int32Array(O)):(r=N.slice(),n=O.slice()),d0(c,f,r,n);function p(){if(x&&x(o/e),o<e)for(var g=Date.now();o<e&&(o=o+1,B(f,r,n),B(c,r,n),!(Date.now()-g>b0)););else{for(o=0;o<64;o++)for(i=0;i<d>>1;i++)I(b,i<<1,r,n);var u=[];for(o=0;o<d;o++)u.push((b[o]>>24&255)>>>0),u.push((b[o]>>16&255)>>>0),u.push((b[o]>>8&255)>>>0),u.push((b[o]&255)>>>0);if(a){a(null,u);return}else return u}a&&h(p)}if(typeof a<"u")p();else for(var m;;)if(typeof(m=p())<"u")return m||[]}function _(f,c,e,a){var x;if(typeof f!="string"||typeof c!="string")if(x=Error("Invalid string / salt: Not a string"),e){h(e.bind(this,x));return}else throw x;var b,d;if(c.charAt(0)!=="$"||c.charAt(1)!=="2")if(x=Error("Invalid salt version: "+c.substring(0,2)),e){h(e.bind(this,x));return}else throw x;if(c.charAt(2)==="$")b="\\0",d=3;else{if(b=c.charAt(2),b!=="a"&&b!=="b"&&b!=="y"||c.charAt(3)!=="$")if(x=Error("Invalid salt revision: "+c.substring(2,4)),e){h(e.bind(this,x));return}else throw x;d=4}if(c.charAt(d+2)>"$")if(x=Error("Missing salt rounds"),e){h(e.bind(this,x));return}else throw x;var t=parseInt(c.substring(d,d+1),10)*10,r=parseInt(c.substring(d+1,d+2),10),n=t+r,o=c.substring(d+3,d+25);f+=b>="a"?"\\0":"";var i=a0(f),p=X(o,v);function m(g){var u=[];return u.push("$2"),b>="a"&&u.push(b),u.push("$"),n<10&&u.push("0"),u.push(n.toString()),u.push("$"),u.push(E(p,p.length)),u.push(E(g,W.length*4-1)),u.join("")}if(typeof e>"u")return m(D(i,p,n));D(i,p,n,function(g,u){g?e(g,null):e(null,m(u))},a)}function r0(f,c){return E(f,c)}function t0(f,c){return X(f,c)}var H={setRandomFallback:k,genSaltSync:w,genSalt:U,hashSync:j,hash:F,compareSync:P,compare:S,getRounds:x0,getSalt:e0,truncates:f0,encodeBase64:r0,decodeBase64:t0};T.parentPort?.on("message",f=>{let c;try{c={id:f.id,ok:H.compareSync(f.password,f.hash)}}catch(e){c={id:f.id,ok:!1,error:e.message}}T.parentPort.postMessage(c)});\n';
+  }
+});
+
+// tools/src/auth/verify-pool.ts
+async function defaultPoolSize() {
+  const { availableParallelism } = await Promise.resolve().then(() => __toESM(require_os(), 1));
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+var VerifyQueueFull, VerifyPool;
+var init_verify_pool = __esm({
+  "tools/src/auth/verify-pool.ts"() {
+    "use strict";
+    init_htpasswd();
+    VerifyQueueFull = class extends Error {
+      code = "verify-queue-full";
+      constructor() {
+        super("too many password checks are waiting");
+        this.name = "VerifyQueueFull";
+      }
+    };
+    VerifyPool = class {
+      idle = [];
+      busy = /* @__PURE__ */ new Map();
+      waiting = [];
+      starting = 0;
+      nextId = 1;
+      size;
+      maxWaiting;
+      runtime;
+      constructor(o2 = {}) {
+        this.size = o2.size;
+        this.maxWaiting = o2.maxWaiting ?? (o2.size !== void 0 ? 16 * o2.size : void 0);
+      }
+      /**
+       * verify tells whether `password` matches `hash`. An unknown user (no hash) or a hash that is not
+       * bcrypt costs a comparison with a dummy hash too, so a wrong name takes as long as a wrong
+       * password; both give false.
+       */
+      async verify(password, hash2) {
+        const valid = hash2 !== void 0 && isBcryptHash(hash2);
+        const ok = await this.compare(password, valid ? hash2 : DUMMY_HASH);
+        return valid && ok;
+      }
+      compare(password, hash2) {
+        if (this.waiting.length >= (this.maxWaiting ?? 16)) return Promise.reject(new VerifyQueueFull());
+        return new Promise((resolve10, reject) => {
+          this.waiting.push({ task: { id: this.nextId++, password, hash: hash2 }, resolve: resolve10, reject });
+          this.pump();
+        });
+      }
+      load() {
+        return this.runtime ??= (async () => {
+          const [{ Worker }, { verifyWorkerSource: verifyWorkerSource2 }, size] = await Promise.all([
+            Promise.resolve().then(() => __toESM(require_worker_threads(), 1)),
+            Promise.resolve().then(() => (init_verify_worker_source(), verify_worker_source_exports)),
+            this.size ?? defaultPoolSize()
+          ]);
+          this.size = size;
+          this.maxWaiting ??= 16 * size;
+          return { Worker, source: await verifyWorkerSource2() };
+        })();
+      }
+      /** pump hands waiting jobs to idle threads and starts a thread when all are busy. */
+      pump() {
+        while (this.waiting.length > 0 && this.idle.length > 0) this.assign(this.idle.pop(), this.waiting.shift());
+        const threads = this.idle.length + this.busy.size + this.starting;
+        if (this.waiting.length > this.starting && (this.size === void 0 ? threads === 0 : threads < this.size)) {
+          this.starting++;
+          this.start().then(
+            (w) => {
+              this.starting--;
+              this.idle.push(w);
+              this.pump();
+            },
+            (err) => {
+              this.starting--;
+              if (this.idle.length + this.busy.size + this.starting === 0) for (const job of this.waiting.splice(0)) job.reject(err);
+            }
+          );
+        }
+      }
+      async start() {
+        const { Worker, source: source2 } = await this.load();
+        const w = new Worker(source2, { eval: true, env: {}, execArgv: [] });
+        w.unref();
+        w.on("message", (result2) => {
+          const job = this.busy.get(w);
+          if (!job || job.task.id !== result2.id) return;
+          this.busy.delete(w);
+          w.unref();
+          job.resolve(result2.ok && result2.error === void 0);
+          this.idle.push(w);
+          this.pump();
+        });
+        const lost = (err) => {
+          const job = this.busy.get(w);
+          this.busy.delete(w);
+          const i2 = this.idle.indexOf(w);
+          if (i2 >= 0) this.idle.splice(i2, 1);
+          job?.reject(err);
+          this.pump();
+        };
+        w.on("error", lost);
+        w.on("exit", (code) => lost(new Error(`a password-check thread exited (code ${code})`)));
+        return w;
+      }
+      assign(w, job) {
+        this.busy.set(w, job);
+        w.ref();
+        w.postMessage(job.task);
       }
     };
   }
@@ -26976,7 +27764,14 @@ function globToRegExp(glob) {
   for (let i2 = 0; i2 < glob.length; i2++) {
     const c3 = glob[i2];
     if (c3 === "*" && glob[i2 + 1] === "*") {
-      re += ".*";
+      const segmentStart = i2 === 0 || glob[i2 - 1] === "/";
+      const segmentEnd = i2 + 2 === glob.length || glob[i2 + 2] === "/";
+      if (segmentStart && segmentEnd && i2 > 0) {
+        re = `${re.slice(0, -1)}(?:/.*)?`;
+      } else if (segmentStart && segmentEnd && i2 + 2 < glob.length) {
+        re += "(?:.*/)?";
+        i2++;
+      } else re += ".*";
       i2++;
     } else if (c3 === "*") re += "[^/]*";
     else if (c3 === "?") re += "[^/]";
@@ -27057,16 +27852,17 @@ var init_policy = __esm({
 function definedOnly(o2) {
   return Object.fromEntries(Object.entries(o2).filter(([, v]) => v !== void 0));
 }
-var import_node_crypto9, import_promises24, DEFAULT_REALM, FileWatch, HtpasswdAccessController;
+var import_node_crypto9, import_promises25, DEFAULT_REALM, FileWatch, ExpiringSet, HtpasswdAccessController;
 var init_controller = __esm({
   "tools/src/auth/controller.ts"() {
     "use strict";
     import_node_crypto9 = __toESM(require_crypto(), 1);
-    import_promises24 = __toESM(require_promises(), 1);
+    import_promises25 = __toESM(require_promises(), 1);
     init_paths();
     init_basic();
     init_htpasswd();
     init_limiter();
+    init_verify_pool();
     init_policy();
     DEFAULT_REALM = "container-registry";
     FileWatch = class {
@@ -27084,13 +27880,13 @@ var init_controller = __esm({
       async get() {
         let stamp = "missing";
         try {
-          const st = await (0, import_promises24.stat)(this.path);
+          const st = await (0, import_promises25.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
         } catch {
         }
         if (stamp === this.stamp) return this.value;
         try {
-          const text = stamp === "missing" ? void 0 : await (0, import_promises24.readFile)(this.path, "utf8");
+          const text = stamp === "missing" ? void 0 : await (0, import_promises25.readFile)(this.path, "utf8");
           this.value = this.parse(text);
           this.stamp = stamp;
         } catch (err) {
@@ -27104,15 +27900,38 @@ var init_controller = __esm({
         let stamp = "missing";
         let text;
         try {
-          const st = await (0, import_promises24.stat)(this.path);
+          const st = await (0, import_promises25.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-          text = await (0, import_promises24.readFile)(this.path, "utf8");
+          text = await (0, import_promises25.readFile)(this.path, "utf8");
         } catch (err) {
           if (err.code !== "ENOENT") throw err;
         }
         this.value = this.parse(text);
         this.stamp = stamp;
         return this.value;
+      }
+    };
+    ExpiringSet = class {
+      constructor(ttlMs, max, now = Date.now) {
+        this.ttlMs = ttlMs;
+        this.max = max;
+        this.now = now;
+      }
+      ttlMs;
+      max;
+      now;
+      until = /* @__PURE__ */ new Map();
+      has(key3) {
+        const t = this.until.get(key3);
+        if (t === void 0) return false;
+        if (t > this.now()) return true;
+        this.until.delete(key3);
+        return false;
+      }
+      add(key3) {
+        this.until.delete(key3);
+        this.until.set(key3, this.now() + this.ttlMs);
+        if (this.until.size > this.max) this.until.delete(this.until.keys().next().value);
       }
     };
     HtpasswdAccessController = class {
@@ -27129,17 +27948,20 @@ var init_controller = __esm({
         };
         this.policyFile = new FileWatch(file, build, build(void 0), warn);
         this.limiter = new FailureLimiter(o2.limiter);
+        this.pool = new VerifyPool(o2.verifier);
+        this.verified = new ExpiringSet(o2.verifiedTtlMs ?? 5 * 6e4, 1e3);
         this.challenge = basicChallenge(o2.realm ?? DEFAULT_REALM);
       }
       o;
       users;
       policyFile;
       limiter;
+      pool;
       challenge;
-      // A successful check is remembered as an HMAC under a per-process key, so the next request of a
-      // push (there are hundreds) costs a hash and a constant-time compare, not a bcrypt round.
       macKey = (0, import_node_crypto9.randomBytes)(32);
-      verified = /* @__PURE__ */ new Map();
+      verified;
+      rejected = new ExpiringSet(60 * 6e4, 1e4);
+      pending = /* @__PURE__ */ new Map();
       /** policy is the policy in force now (after re-reading access.toml if it changed). */
       policy() {
         return this.policyFile.get();
@@ -27149,18 +27971,42 @@ var init_controller = __esm({
         await this.users.get();
         return this.policyFile.load();
       }
-      mac(password) {
-        return (0, import_node_crypto9.createHmac)("sha256", this.macKey).update(password, "utf8").digest();
+      /** key names a credential in the caches: an HMAC, under the process's key, of user, hash and password. */
+      key(user, hash2, password) {
+        return (0, import_node_crypto9.createHmac)("sha256", this.macKey).update(JSON.stringify([user, hash2 ?? "", password]), "utf8").digest("base64");
       }
-      async verify(user, password) {
+      /** login applies steps 1 to 4 of the header to one credential. */
+      async login(user, password, address) {
         const hash2 = (await this.users.get()).get(user);
-        const known = this.verified.get(user);
-        if (hash2 !== void 0 && known && known.hash === hash2) {
-          if ((0, import_node_crypto9.timingSafeEqual)(known.mac, this.mac(password))) return true;
+        const key3 = this.key(user, hash2, password);
+        if (this.verified.has(key3)) return { kind: "ok" };
+        if (this.rejected.has(key3)) return { kind: "wrong" };
+        let pending = this.pending.get(key3);
+        if (!pending) {
+          pending = this.compare(key3, user, hash2, password, address).finally(() => this.pending.delete(key3));
+          this.pending.set(key3, pending);
         }
-        const ok = await verifyHash(password, hash2);
-        if (ok && hash2 !== void 0) this.verified.set(user, { hash: hash2, mac: this.mac(password) });
-        return ok;
+        return pending;
+      }
+      async compare(key3, user, hash2, password, address) {
+        const admission = this.limiter.begin(address, user);
+        if (!admission.admitted) return { kind: "wait", retryAfter: admission.retryAfter, message: "too many failed logins; wait and retry" };
+        let ok;
+        try {
+          ok = await this.pool.verify(password, hash2);
+        } catch (err) {
+          admission.attempt.abandoned();
+          if (err instanceof VerifyQueueFull) return { kind: "wait", retryAfter: 1, message: "too many logins are being checked; wait and retry" };
+          throw err;
+        }
+        if (ok) {
+          admission.attempt.succeeded();
+          this.verified.add(key3);
+          return { kind: "ok" };
+        }
+        admission.attempt.failed();
+        this.rejected.add(key3);
+        return { kind: "wrong" };
       }
       unauthorized(message) {
         return { allowed: false, status: 401, user: void 0, challenge: this.challenge, message };
@@ -27173,13 +28019,9 @@ var init_controller = __esm({
           const creds = parseAuthorization(req.authorization);
           if (creds.kind === "invalid") return this.unauthorized("unsupported Authorization header; this registry takes Basic credentials");
           if (creds.kind === "basic") {
-            const wait = this.limiter.retryAfter(req.remoteAddress);
-            if (wait > 0) return { allowed: false, status: 429, user: void 0, retryAfter: wait, message: "too many failed logins from this address; wait and retry" };
-            if (!await this.verify(creds.user, creds.password)) {
-              this.limiter.failed(req.remoteAddress);
-              return this.unauthorized("invalid username or password");
-            }
-            this.limiter.succeeded(req.remoteAddress);
+            const outcome = await this.login(creds.user, creds.password, req.remoteAddress);
+            if (outcome.kind === "wait") return { allowed: false, status: 429, user: void 0, retryAfter: outcome.retryAfter, message: outcome.message };
+            if (outcome.kind === "wrong") return this.unauthorized("invalid username or password");
             who = { kind: "user", name: creds.user };
           }
         }
@@ -33619,7 +34461,7 @@ var require_registry2 = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.createConverterRegistry = createConverterRegistry;
-    function keyOf(name) {
+    function keyOf2(name) {
       return name.trim().toLowerCase();
     }
     function toError(error) {
@@ -33627,9 +34469,9 @@ var require_registry2 = __commonJS({
     }
     function removeConverter(converters, primaryNames, converter) {
       for (const alias of [converter.name, ...converter.aliases ?? []]) {
-        converters.delete(keyOf(alias));
+        converters.delete(keyOf2(alias));
       }
-      primaryNames.delete(keyOf(converter.name));
+      primaryNames.delete(keyOf2(converter.name));
     }
     function requireCapability(converter, name, capability) {
       const method = converter[capability];
@@ -33639,7 +34481,7 @@ var require_registry2 = __commonJS({
       return method;
     }
     function detectConfidence(name, text, converter) {
-      const normalizedName = keyOf(converter.name || name);
+      const normalizedName = keyOf2(converter.name || name);
       const trimmed = text.trim();
       if (!trimmed) {
         return 0;
@@ -33701,10 +34543,10 @@ var require_registry2 = __commonJS({
       const primaryNames = /* @__PURE__ */ new Set();
       const api = {
         register(converter, options = {}) {
-          if (!converter.name || !keyOf(converter.name)) {
+          if (!converter.name || !keyOf2(converter.name)) {
             throw new TypeError("Converter name is required");
           }
-          const names = [...new Set([converter.name, ...converter.aliases ?? []].map(keyOf))];
+          const names = [...new Set([converter.name, ...converter.aliases ?? []].map(keyOf2))];
           const conflicts = /* @__PURE__ */ new Set();
           for (const name of names) {
             const existing = converters.get(name);
@@ -33722,11 +34564,11 @@ var require_registry2 = __commonJS({
           for (const name of names) {
             converters.set(name, converter);
           }
-          primaryNames.add(keyOf(converter.name));
+          primaryNames.add(keyOf2(converter.name));
           return this;
         },
         unregister(name) {
-          const converter = converters.get(keyOf(name));
+          const converter = converters.get(keyOf2(name));
           if (!converter) {
             return false;
           }
@@ -33734,10 +34576,10 @@ var require_registry2 = __commonJS({
           return true;
         },
         has(name) {
-          return converters.has(keyOf(name));
+          return converters.has(keyOf2(name));
         },
         get(name) {
-          const converter = converters.get(keyOf(name));
+          const converter = converters.get(keyOf2(name));
           if (!converter) {
             throw new Error(`Converter '${name}' is not registered`);
           }
@@ -33776,7 +34618,7 @@ var require_registry2 = __commonJS({
           return this.encode(options.to, bytes, options.toOptions);
         },
         detect(text, options = {}) {
-          const formatNames = options.formats?.length ? options.formats.map((name) => String(name)) : this.list().map((converter) => converter.name).filter((name) => !["binary", "utf8", "utf16be", "utf16le"].includes(keyOf(name)));
+          const formatNames = options.formats?.length ? options.formats.map((name) => String(name)) : this.list().map((converter) => converter.name).filter((name) => !["binary", "utf8", "utf16be", "utf16le"].includes(keyOf2(name)));
           const detections = /* @__PURE__ */ new Map();
           for (const requestedName of formatNames) {
             const converter = this.get(requestedName);
@@ -34138,12 +34980,12 @@ var require_functions = __commonJS({
     exports.isEqual = isEqual;
     var index_js_1 = require_bytes();
     function assign(target, ...sources) {
-      for (const source of sources) {
-        if (!source) {
+      for (const source2 of sources) {
+        if (!source2) {
           continue;
         }
-        for (const prop in source) {
-          target[prop] = source[prop];
+        for (const prop in source2) {
+          target[prop] = source2[prop];
         }
       }
       return target;
@@ -46382,7 +47224,7 @@ __export(pki_exports, {
 });
 async function readIfExists(path6) {
   try {
-    return await (0, import_promises25.readFile)(path6, "utf8");
+    return await (0, import_promises26.readFile)(path6, "utf8");
   } catch (err) {
     if (err.code === "ENOENT") return void 0;
     throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
@@ -46410,8 +47252,8 @@ async function loadPair(certPath, keyPath) {
   return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
 }
 async function dirs(paths) {
-  await (0, import_promises25.mkdir)(paths.pkiDir(), { recursive: true, mode: 448 });
-  await (0, import_promises25.mkdir)(paths.certsDir(), { recursive: true, mode: 493 });
+  await (0, import_promises26.mkdir)(paths.pkiDir(), { recursive: true, mode: 448 });
+  await (0, import_promises26.mkdir)(paths.certsDir(), { recursive: true, mode: 493 });
 }
 async function newCa(paths, o2) {
   const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
@@ -46512,11 +47354,11 @@ function locked2(path6, fn) {
     throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
   });
 }
-var import_promises25, import_node_crypto13, import_node_path14, RENEW_BEFORE_DAYS, KEY_MODE, driver2;
+var import_promises26, import_node_crypto13, import_node_path14, RENEW_BEFORE_DAYS, KEY_MODE, driver2;
 var init_pki = __esm({
   "tools/src/pki/pki.ts"() {
     "use strict";
-    import_promises25 = __toESM(require_promises(), 1);
+    import_promises26 = __toESM(require_promises(), 1);
     import_node_crypto13 = __toESM(require_crypto(), 1);
     import_node_path14 = __toESM(require_path(), 1);
     init_errors();
@@ -46560,8 +47402,8 @@ async function resolveSecureMode(env3, flags, storageDir, o2 = {}) {
     if (needsLogin(policy)) {
       throw new CliError("auth-needs-tls", `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
     }
-    const open10 = policy.pull === "anonymous" && policy.push === "anonymous";
-    return { secure: false, tls: void 0, access: open10 ? ALLOW_ALL : controller, notes: open10 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
+    const open11 = policy.pull === "anonymous" && policy.push === "anonymous";
+    return { secure: false, tls: void 0, access: open11 ? ALLOW_ALL : controller, notes: open11 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
   }
   const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
   const pki = await ensurePki2({ storageDir, ...pkiSettingsFromEnv(env3, o2.hostname) });
@@ -46627,16 +47469,16 @@ async function resolveServiceOptions(args, storageDir, env3 = process.env) {
     ui: args.ui,
     metricsAccess: args["metrics-access"],
     minFreeBytes: Math.max(0, args["min-free-disk"]) * 1024 * 1024,
-    ...(0, import_node_fs12.existsSync)(htpasswd) ? { htpasswdFile: htpasswd } : {},
+    ...(0, import_node_fs13.existsSync)(htpasswd) ? { htpasswdFile: htpasswd } : {},
     notifications,
     ...args.mdns ? { mdns: { name: args["mdns-name"], interfaces: args["mdns-interface"] } } : {}
   };
 }
-var import_node_fs12;
+var import_node_fs13;
 var init_services2 = __esm({
   "tools/src/cli/services.ts"() {
     "use strict";
-    import_node_fs12 = __toESM(require_fs(), 1);
+    import_node_fs13 = __toESM(require_fs(), 1);
     init_errors();
     init_paths();
     init_endpoints();
@@ -46702,12 +47544,15 @@ function secureOptions(y) {
 async function checkStorageWritable(dir) {
   const probe2 = (0, import_node_path15.join)(dir, `.write-test-${process.pid}`);
   try {
-    await (0, import_promises26.mkdir)(dir, { recursive: true });
-    await (0, import_promises26.writeFile)(probe2, "");
-    await (0, import_promises26.unlink)(probe2);
+    await (0, import_promises27.mkdir)(dir, { recursive: true });
+    await (0, import_promises27.writeFile)(probe2, Buffer.alloc(16 * 1024), { flush: true });
+    await (0, import_promises27.unlink)(probe2);
   } catch (err) {
+    await (0, import_promises27.unlink)(probe2).catch(() => {
+    });
     const code = err.code ?? "error";
-    throw new CliError("storage", `cannot write the storage directory ${dir} (${code})`);
+    const hint = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
+    throw new CliError("storage", `cannot write the storage directory ${dir} (${code})${hint}`);
   }
 }
 function listenError(err, host, port) {
@@ -46733,8 +47578,7 @@ async function buildServeOptions(args) {
     port,
     tls: secure.tls,
     access: secure.access,
-    accessLog: (entry) => process.stdout.write(`${JSON.stringify(entry)}
-`),
+    accessLog: (entry) => writeLine(JSON.stringify(entry)),
     services: await resolveServiceOptions(args, storageDir),
     notes: secure.notes
   };
@@ -46749,11 +47593,11 @@ function withoutOptions(argv, names) {
   }
   return out;
 }
-var import_promises26, import_node_path15, import_node_crypto14, serve, start, stop, status, serverCommands;
+var import_promises27, import_node_path15, import_node_crypto14, serve, start, stop, status, serverCommands;
 var init_server2 = __esm({
   "tools/src/cli/commands/server.ts"() {
     "use strict";
-    import_promises26 = __toESM(require_promises(), 1);
+    import_promises27 = __toESM(require_promises(), 1);
     import_node_path15 = __toESM(require_path(), 1);
     import_node_crypto14 = __toESM(require_crypto(), 1);
     init_errors();
@@ -46768,6 +47612,7 @@ var init_server2 = __esm({
     init_readiness_probe();
     init_mdns();
     init_heap();
+    init_process_guards();
     serve = {
       command: "serve",
       describe: "Run the registry in the foreground",
@@ -46789,13 +47634,21 @@ var init_server2 = __esm({
           throw listenError(err, options.host, options.port);
         }
         const paths = new StoragePaths(options.storageDir);
-        await writePidFile(paths.pidFile(), {
-          instance: instanceId,
-          url: running.url,
-          host: running.host,
-          port: running.port,
-          tls: options.tls !== void 0
-        });
+        try {
+          await writePidFile(paths.pidFile(), {
+            instance: instanceId,
+            url: running.url,
+            host: running.host,
+            port: running.port,
+            tls: options.tls !== void 0
+          });
+        } catch (err) {
+          await running.close(0);
+          const code = err.code ?? "error";
+          const hint = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
+          throw new CliError("storage", `cannot write the PID file ${paths.pidFile()} (${code})${hint}`);
+        }
+        guardProcess();
         process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})
 `);
         await new Promise((resolve10) => {
@@ -46895,7 +47748,14 @@ ${result2.logTail}` : "";
 });
 
 // tools/src/storage/gc.ts
-async function mark(store, deleteUntagged, keepNewerThan) {
+async function manifestBody(store, d) {
+  try {
+    return await store.blobs.read(d);
+  } catch {
+    return (0, import_promises28.readFile)(store.paths.blobQuarantine(d)).catch(() => void 0);
+  }
+}
+async function mark(store, deleteUntagged, keepNewerThan, now) {
   const marked = /* @__PURE__ */ new Set();
   const untagged = [];
   for (const repo of await store.repositories()) {
@@ -46906,12 +47766,8 @@ async function mark(store, deleteUntagged, keepNewerThan) {
       if (reached.has(key3)) return;
       reached.add(key3);
       marked.add(key3);
-      let body;
-      try {
-        body = await store.blobs.read(d);
-      } catch {
-        return;
-      }
+      const body = await manifestBody(store, d);
+      if (!body) return;
       let parsed;
       try {
         parsed = store.manifests.parse(d, body);
@@ -46936,23 +47792,24 @@ async function mark(store, deleteUntagged, keepNewerThan) {
         await visit(d);
         continue;
       }
-      const info = await store.driver.stat(store.paths.manifestRevisionLink(repo, d)).catch(() => void 0);
-      if (info && info.mtimeMs > keepNewerThan) await visit(d);
+      const link = await (0, import_promises28.stat)(store.paths.manifestRevisionLink(repo, d)).catch(() => void 0);
+      if (link) {
+        if (link.mtimeMs > keepNewerThan) await visit(d);
+        continue;
+      }
+      const dir = await (0, import_promises28.stat)(store.paths.manifestRevisionDir(repo, d)).catch(() => void 0);
+      if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) await visit(d);
     }
     if (deleteUntagged) {
       let changed = true;
       while (changed) {
         changed = false;
         for (const d of revisions) {
-          const key3 = formatDigest(d);
-          if (reached.has(key3)) continue;
-          try {
-            const parsed = store.manifests.parse(d, await store.blobs.read(d));
-            if (parsed.subject && reached.has(parsed.subject.digest)) {
-              await visit(d);
-              changed = true;
-            }
-          } catch {
+          if (reached.has(formatDigest(d))) continue;
+          const subject = await store.manifests.subjectOf(d);
+          if (subject && reached.has(subject)) {
+            await visit(d);
+            changed = true;
           }
         }
       }
@@ -46976,6 +47833,39 @@ async function allBlobs(store) {
   }
   return out;
 }
+async function staleUploads(store, now, maxAgeMs) {
+  const out = [];
+  for (const repo of await store.repositories()) {
+    for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
+      const times = await Promise.all(
+        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map((p) => (0, import_promises28.stat)(p).then((s) => s.mtimeMs, () => 0))
+      );
+      if (now - Math.max(...times) > maxAgeMs) out.push({ repository: repo, id });
+    }
+  }
+  return out;
+}
+async function sweepTempFiles(dir, now, maxAgeMs, dryRun) {
+  let n2 = 0;
+  let entries;
+  try {
+    entries = await (0, import_promises28.readdir)(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const path6 = (0, import_node_path16.join)(dir, e.name);
+    if (e.isDirectory()) n2 += await sweepTempFiles(path6, now, maxAgeMs, dryRun);
+    else if (TEMP_FILE.test(e.name)) {
+      const info = await (0, import_promises28.stat)(path6).catch(() => void 0);
+      if (!info || now - info.mtimeMs <= maxAgeMs) continue;
+      n2++;
+      if (!dryRun) await (0, import_promises28.unlink)(path6).catch(() => {
+      });
+    }
+  }
+  return n2;
+}
 async function collectGarbage(store, options = {}) {
   const graceMs = options.graceMs ?? 10 * 6e4;
   const settleMs = options.settleMs ?? 5e3;
@@ -46984,92 +47874,94 @@ async function collectGarbage(store, options = {}) {
   const started = Date.now();
   const cutoff = started - graceMs;
   const deleteUntagged = options.deleteUntagged ?? false;
+  const dryRun = options.dryRun ?? false;
   const report2 = {
-    dryRun: options.dryRun ?? false,
+    dryRun,
     blobsKept: 0,
     blobsDeleted: [],
     bytesFreed: 0,
     manifestsDeleted: [],
     uploadsDeleted: [],
-    blobsRestored: 0
+    blobsRestored: 0,
+    manifestsRestored: 0,
+    tempFilesDeleted: 0
   };
-  const first = await mark(store, deleteUntagged, cutoff);
-  for (const u2 of first.untagged) report2.manifestsDeleted.push({ repository: u2.repository, digest: formatDigest(u2.digest) });
+  const first = await mark(store, deleteUntagged, cutoff, started);
   const blobs = await allBlobs(store);
   const candidates = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs < cutoff);
   report2.blobsKept = blobs.length - candidates.length;
   log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period`);
-  const uploadMaxAge = options.uploadMaxAgeMs ?? 7 * 24 * 36e5;
-  for (const repo of await store.repositories()) {
-    for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
-      const data = await store.driver.stat(store.paths.uploadData(repo, id)).catch(() => void 0);
-      const begun = await store.driver.stat(store.paths.uploadStartedAt(repo, id)).catch(() => void 0);
-      const lastActivity = Math.max(data?.mtimeMs ?? 0, begun?.mtimeMs ?? 0);
-      if (started - lastActivity > uploadMaxAge) {
-        report2.uploadsDeleted.push({ repository: repo, id });
-        if (!report2.dryRun) await store.driver.deleteIfExists(store.paths.uploadDir(repo, id));
-      }
-    }
-  }
-  if (report2.dryRun) {
+  report2.uploadsDeleted = await staleUploads(store, started, options.uploadMaxAgeMs ?? 7 * 24 * 36e5);
+  if (!dryRun) for (const u2 of report2.uploadsDeleted) await store.driver.deleteIfExists(store.paths.uploadDir(u2.repository, u2.id));
+  report2.tempFilesDeleted = await sweepTempFiles(store.paths.root, started, Math.max(graceMs, IN_PROGRESS_MS), dryRun);
+  if (dryRun) {
+    for (const u2 of first.untagged) report2.manifestsDeleted.push({ repository: u2.repository, digest: formatDigest(u2.digest) });
     for (const c3 of candidates) {
       report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
       report2.bytesFreed += c3.size;
     }
     return report2;
   }
-  for (const u2 of first.untagged) await store.driver.deleteIfExists(store.paths.manifestRevisionDir(u2.repository, u2.digest));
-  const quarantined = [];
+  const asideRevisions = [];
+  for (const u2 of first.untagged) if (await setRevisionAside(store.paths, u2.repository, u2.digest)) asideRevisions.push(u2);
+  const asideBlobs = [];
   for (const c3 of candidates) {
-    const data = store.paths.blobData(c3.digest);
-    try {
-      const now = await store.driver.stat(data);
-      if (now.mtimeMs >= cutoff) continue;
-      await (0, import_promises27.rename)(data, (0, import_node_path16.join)(store.paths.blobDir(c3.digest), QUARANTINE));
-      quarantined.push(c3);
-    } catch {
+    const now = await (0, import_promises28.stat)(store.paths.blobData(c3.digest)).catch(() => void 0);
+    if (!now || now.mtimeMs >= cutoff) continue;
+    if (await setBlobAside(store.paths, c3.digest)) asideBlobs.push(c3);
+  }
+  const anyAside = asideRevisions.length > 0 || asideBlobs.length > 0;
+  if (anyAside) await new Promise((r) => setTimeout(r, settleMs));
+  const second = anyAside ? await mark(store, deleteUntagged, cutoff, started) : first;
+  for (const u2 of asideRevisions) {
+    const key3 = formatDigest(u2.digest);
+    if (second.marked.has(key3)) {
+      if (!await restoreRevision(store.paths, u2.repository, u2.digest)) await deleteQuarantinedRevision(store.paths, u2.repository, u2.digest);
+      report2.manifestsRestored++;
+    } else if (await deleteQuarantinedRevision(store.paths, u2.repository, u2.digest)) {
+      report2.manifestsDeleted.push({ repository: u2.repository, digest: key3 });
+    } else {
+      report2.manifestsRestored++;
     }
   }
-  if (quarantined.length > 0) await new Promise((r) => setTimeout(r, settleMs));
-  const second = quarantined.length > 0 ? await mark(store, deleteUntagged, cutoff) : first;
-  for (const c3 of quarantined) {
-    const dir = store.paths.blobDir(c3.digest);
-    const aside = (0, import_node_path16.join)(dir, QUARANTINE);
+  for (const c3 of asideBlobs) {
     if (second.marked.has(formatDigest(c3.digest))) {
-      if (!await store.driver.exists(store.paths.blobData(c3.digest))) await (0, import_promises27.rename)(aside, store.paths.blobData(c3.digest));
-      else await (0, import_promises27.unlink)(aside);
+      if (!await restoreBlob(store.paths, c3.digest)) await deleteQuarantinedBlob(store.paths, c3.digest);
       report2.blobsRestored++;
-      continue;
-    }
-    await (0, import_promises27.unlink)(aside);
-    await (0, import_promises27.rmdir)(dir).catch(() => {
-    });
-    report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
-    report2.bytesFreed += c3.size;
-  }
-  const deleted = new Set(report2.blobsDeleted.map((b) => b.digest));
-  if (deleted.size > 0) {
-    for (const repo of await store.repositories()) {
-      for (const text of deleted) {
-        const d = parseDigest(text);
-        const link = store.paths.layerDir(repo, d);
-        if (await store.driver.exists(store.paths.blobData(d))) continue;
-        await store.driver.deleteIfExists(link);
-      }
+    } else if (await deleteQuarantinedBlob(store.paths, c3.digest)) {
+      await (0, import_promises28.rmdir)(store.paths.blobDir(c3.digest)).catch(() => {
+      });
+      report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
+      report2.bytesFreed += c3.size;
+    } else {
+      report2.blobsRestored++;
     }
   }
-  log(`deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored}`);
+  await unlinkDeleted(store, report2.blobsDeleted.map((b) => parseDigest(b.digest)));
+  log(`deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored} blob(s), ${report2.manifestsRestored} manifest(s)`);
   return report2;
 }
-var import_node_path16, import_promises27, QUARANTINE;
+async function unlinkDeleted(store, deleted) {
+  if (deleted.length === 0) return;
+  for (const repo of await store.repositories()) {
+    for (const d of deleted) {
+      if (await store.driver.exists(store.paths.blobData(d))) continue;
+      if (!await store.driver.deleteIfExists(store.paths.layerDir(repo, d))) continue;
+      if (await store.driver.exists(store.paths.blobData(d))) await writeLink(store.driver, store.paths.layerLink(repo, d), d);
+    }
+  }
+}
+var import_node_path16, import_promises28, IN_PROGRESS_MS;
 var init_gc = __esm({
   "tools/src/storage/gc.ts"() {
     "use strict";
     import_node_path16 = __toESM(require_path(), 1);
-    import_promises27 = __toESM(require_promises(), 1);
+    import_promises28 = __toESM(require_promises(), 1);
     init_digest();
     init_links();
-    QUARANTINE = ".gc-quarantine";
+    init_driver();
+    init_quarantine();
+    IN_PROGRESS_MS = 60 * 6e4;
   }
 });
 
@@ -47131,8 +48023,10 @@ var init_gc2 = __esm({
 `);
         for (const u2 of report2.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u2.repository} ${u2.id}
 `);
+        const restored = report2.blobsRestored + report2.manifestsRestored;
+        const temps = report2.tempFilesDeleted ? `; ${report2.tempFilesDeleted} temp file(s) of interrupted writes` : "";
         process.stdout.write(
-          `${verb} ${report2.blobsDeleted.length} blob(s), ${humanBytes(report2.bytesFreed)}; kept ${report2.blobsKept}${report2.blobsRestored ? `; ${report2.blobsRestored} restored (used during gc)` : ""}
+          `${verb} ${report2.blobsDeleted.length} blob(s), ${humanBytes(report2.bytesFreed)}; kept ${report2.blobsKept}${restored ? `; ${restored} restored (used during gc)` : ""}${temps}
 `
         );
       }
@@ -47180,7 +48074,7 @@ async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
   ]) {
     let pem;
     try {
-      pem = await (0, import_promises28.readFile)(file, "utf8");
+      pem = await (0, import_promises29.readFile)(file, "utf8");
     } catch {
       continue;
     }
@@ -47202,12 +48096,12 @@ function formatSummary(list3) {
     ].join("\n")
   ).join("\n\n");
 }
-var import_node_crypto15, import_promises28;
+var import_node_crypto15, import_promises29;
 var init_show = __esm({
   "tools/src/pki/show.ts"() {
     "use strict";
     import_node_crypto15 = __toESM(require_crypto(), 1);
-    import_promises28 = __toESM(require_promises(), 1);
+    import_promises29 = __toESM(require_promises(), 1);
     init_paths();
     init_certificates();
     init_sans();
@@ -47425,6 +48319,8 @@ var init_errors3 = __esm({
       url;
       diagnostics;
       retryable;
+      /** the answer's Retry-After (seconds or an HTTP date), which withRetry honours */
+      retryAfter;
       constructor(opts) {
         const url = redactUrl(opts.url);
         const diagnostics = opts.diagnostics ?? [];
@@ -47436,6 +48332,7 @@ var init_errors3 = __esm({
         this.url = url;
         this.diagnostics = diagnostics;
         this.retryable = opts.retryable ?? RETRYABLE_STATUSES.has(opts.status);
+        this.retryAfter = opts.retryAfter;
       }
       /** hasCode tells whether the registry named `code` among its diagnostics. */
       hasCode(code) {
@@ -47581,7 +48478,7 @@ async function runCredentialHelper(name, host) {
 async function readJson(path6, what) {
   let text;
   try {
-    text = await (0, import_promises29.readFile)(path6, "utf8");
+    text = await (0, import_promises30.readFile)(path6, "utf8");
   } catch (err) {
     throw new CliError("credentials", `cannot read ${what} ${path6} (${err.code ?? "error"})`);
   }
@@ -47617,7 +48514,7 @@ function credentialSource(settings) {
       const path6 = settings.credsfile;
       if (!path6) throw new CliError("usage", "auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE", { exitCode: 2 });
       let cached;
-      return () => cached ??= (0, import_promises29.readFile)(path6, "utf8").then(
+      return () => cached ??= (0, import_promises30.readFile)(path6, "utf8").then(
         (text) => parseCredsFile(text, path6),
         (err) => {
           throw new CliError("credentials", `cannot read credentials file ${path6} (${err.code ?? "error"})`);
@@ -47634,11 +48531,11 @@ function credentialSource(settings) {
     }
   }
 }
-var import_promises29, import_node_os6, import_node_path17, AUTH_MODES;
+var import_promises30, import_node_os6, import_node_path17, AUTH_MODES;
 var init_credentials = __esm({
   "tools/src/client/credentials.ts"() {
     "use strict";
-    import_promises29 = __toESM(require_promises(), 1);
+    import_promises30 = __toESM(require_promises(), 1);
     import_node_os6 = __toESM(require_os(), 1);
     import_node_path17 = __toESM(require_path(), 1);
     init_errors();
@@ -47683,7 +48580,7 @@ async function expectStatus(res, ...codes) {
     text = (await readBody2(res, 64 * 1024)).toString("utf8");
   } catch {
   }
-  throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text) });
+  throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text), retryAfter: res.headers["retry-after"] });
 }
 function tlsRootCertificates() {
   return import_node_tls.rootCertificates;
@@ -47692,7 +48589,7 @@ function isFileBody(body) {
   return typeof body === "object" && body !== null && !Buffer.isBuffer(body) && typeof body.path === "string";
 }
 async function writeFileBody(r, body) {
-  const fh = await (0, import_promises30.open)(body.path, "r");
+  const fh = await (0, import_promises31.open)(body.path, "r");
   let abort = () => {
   };
   const aborted2 = new Promise((_, reject) => abort = reject);
@@ -47728,15 +48625,15 @@ async function writeFileBody(r, body) {
     await fh.close();
   }
 }
-var import_node_http4, import_node_https4, import_node_tls, import_promises30, import_promises31, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
+var import_node_http4, import_node_https4, import_node_tls, import_promises31, import_promises32, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
 var init_transport = __esm({
   "tools/src/client/transport.ts"() {
     "use strict";
     import_node_http4 = __toESM(require_http(), 1);
     import_node_https4 = __toESM(require_https(), 1);
     import_node_tls = __toESM(require_tls(), 1);
-    import_promises30 = __toESM(require_promises(), 1);
-    import_promises31 = __toESM(require_promises2(), 1);
+    import_promises31 = __toESM(require_promises(), 1);
+    import_promises32 = __toESM(require_promises2(), 1);
     init_errors3();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
     HttpTransport = class {
@@ -47788,15 +48685,15 @@ var init_transport = __esm({
               fail(err);
             });
           } else {
-            let source;
+            let source2;
             try {
-              source = req.body();
+              source2 = req.body();
             } catch (err) {
               r.destroy();
               fail(err);
               return;
             }
-            (0, import_promises31.pipeline)(source, r).catch((err) => {
+            (0, import_promises32.pipeline)(source2, r).catch((err) => {
               r.destroy();
               fail(err);
             });
@@ -48076,7 +48973,7 @@ function isLoopbackHost(host) {
 async function loadCaDir(dir) {
   let names;
   try {
-    names = await (0, import_promises32.readdir)(dir);
+    names = await (0, import_promises33.readdir)(dir);
   } catch (err) {
     throw new CliError("tls", `cannot read --cert-dir ${dir} (${err.code ?? "error"})`);
   }
@@ -48086,11 +48983,11 @@ async function loadCaDir(dir) {
   }
   const certs = names.filter((n2) => /\.(crt|pem)$/i.test(n2));
   if (!certs.length) throw new CliError("tls", `--cert-dir ${dir} has no *.crt file`);
-  return Promise.all(certs.map((n2) => (0, import_promises32.readFile)((0, import_node_path18.join)(dir, n2))));
+  return Promise.all(certs.map((n2) => (0, import_promises33.readFile)((0, import_node_path18.join)(dir, n2))));
 }
 async function readCa(path6) {
   try {
-    return await (0, import_promises32.readFile)(path6);
+    return await (0, import_promises33.readFile)(path6);
   } catch (err) {
     throw new CliError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
   }
@@ -48113,19 +49010,19 @@ async function credentialsFor(args, local) {
   const credsfile = args.credsfile ?? env2("CONTAINER_REGISTRY_CREDSFILE");
   if (!mode) mode = args.authfile ? "authfile" : args.credsfile ? "credsfile" : "none";
   if (!isAuthMode(mode)) throw new CliError("usage", `unknown auth mode ${JSON.stringify(mode)} (known: ${AUTH_MODES.join(", ")})`, { exitCode: 2 });
-  const source = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
+  const source2 = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
   if (mode === "none" && !args.creds && !args.token && local && truthy(env2("CONTAINER_REGISTRY_SECURE"))) {
     const passwordFile = (0, import_node_path18.join)((0, import_node_path18.resolve)(args.storage), "auth", "password");
     const username = env2("CONTAINER_REGISTRY_USERNAME") ?? "yocto";
     let cred;
-    return () => cred ??= (0, import_promises32.readFile)(passwordFile, "utf8").then(
+    return () => cred ??= (0, import_promises33.readFile)(passwordFile, "utf8").then(
       (p) => ({ kind: "basic", username, password: p.replace(/\r?\n$/, "") }),
       (err) => {
         throw new CliError("credentials", `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`);
       }
     );
   }
-  return source;
+  return source2;
 }
 function isLocalRegistry(registry) {
   const configured = splitRegistry(env2("CONTAINER_REGISTRY_URL") ?? DEFAULT_REGISTRY).host.replace(/\/.*$/, "");
@@ -48156,11 +49053,11 @@ function repositoryOf(name, namespace) {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
   return `${namespace}/${name}`;
 }
-var import_promises32, import_node_path18, DEFAULT_REGISTRY, DEFAULT_NAMESPACE, env2, truthy;
+var import_promises33, import_node_path18, DEFAULT_REGISTRY, DEFAULT_NAMESPACE, env2, truthy;
 var init_registry_options = __esm({
   "tools/src/cli/registry-options.ts"() {
     "use strict";
-    import_promises32 = __toESM(require_promises(), 1);
+    import_promises33 = __toESM(require_promises(), 1);
     import_node_path18 = __toESM(require_path(), 1);
     init_errors();
     init_credentials();
@@ -48175,7 +49072,7 @@ var init_registry_options = __esm({
 // tools/src/oci/platform.ts
 function normalizePlatform(p) {
   const raw = (p.architecture ?? "").toLowerCase();
-  const alias = ARCH_ALIASES[raw];
+  const alias = ARCH_ALIASES.get(raw);
   const architecture = alias?.architecture ?? raw;
   let variant = p.variant || alias?.variant;
   if (architecture === "arm64" && variant === "v8") variant = void 0;
@@ -48194,7 +49091,7 @@ var ARCH_ALIASES;
 var init_platform = __esm({
   "tools/src/oci/platform.ts"() {
     "use strict";
-    ARCH_ALIASES = {
+    ARCH_ALIASES = new Map(Object.entries({
       x86_64: { architecture: "amd64" },
       "x86-64": { architecture: "amd64" },
       amd64: { architecture: "amd64" },
@@ -48213,7 +49110,7 @@ var init_platform = __esm({
       powerpc64le: { architecture: "ppc64le" },
       mips: { architecture: "mips" },
       mipsel: { architecture: "mipsle" }
-    };
+    }));
   }
 });
 
@@ -48252,7 +49149,7 @@ function normalizeMemberName(name) {
   return n2 === "." ? "" : n2;
 }
 async function indexTar(path6) {
-  const fh = await (0, import_promises33.open)(path6, "r");
+  const fh = await (0, import_promises34.open)(path6, "r");
   const members = /* @__PURE__ */ new Map();
   try {
     const { size: fileSize } = await fh.stat();
@@ -48297,26 +49194,26 @@ async function indexTar(path6) {
   }
   return members;
 }
-var import_promises33, import_node_path19;
+var import_promises34, import_node_path19;
 var init_tar = __esm({
   "tools/src/layout/tar.ts"() {
     "use strict";
-    import_promises33 = __toESM(require_promises(), 1);
+    import_promises34 = __toESM(require_promises(), 1);
     import_node_path19 = __toESM(require_path(), 1);
   }
 });
 
 // tools/src/layout/source.ts
 async function openLayoutFiles(path6) {
-  const s = await (0, import_promises34.stat)(path6);
+  const s = await (0, import_promises35.stat)(path6);
   return s.isDirectory() ? new DirectoryFiles(path6) : ArchiveFiles.load(path6);
 }
-var import_node_fs13, import_promises34, import_node_path20, import_node_stream10, SMALL_MAX, DirectoryFiles, ArchiveFiles;
+var import_node_fs14, import_promises35, import_node_path20, import_node_stream10, SMALL_MAX, DirectoryFiles, ArchiveFiles;
 var init_source2 = __esm({
   "tools/src/layout/source.ts"() {
     "use strict";
-    import_node_fs13 = __toESM(require_fs(), 1);
-    import_promises34 = __toESM(require_promises(), 1);
+    import_node_fs14 = __toESM(require_fs(), 1);
+    import_promises35 = __toESM(require_promises(), 1);
     import_node_path20 = __toESM(require_path(), 1);
     import_node_stream10 = __toESM(require_stream(), 1);
     init_tar();
@@ -48328,7 +49225,7 @@ var init_source2 = __esm({
       location;
       async size(rel) {
         try {
-          const s = await (0, import_promises34.stat)((0, import_node_path20.join)(this.location, rel));
+          const s = await (0, import_promises35.stat)((0, import_node_path20.join)(this.location, rel));
           return s.isFile() ? s.size : void 0;
         } catch {
           return void 0;
@@ -48338,10 +49235,10 @@ var init_source2 = __esm({
         const size = await this.size(rel);
         if (size === void 0) throw new Error(`${this.location}: ${rel} is missing`);
         if (size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        return (0, import_promises34.readFile)((0, import_node_path20.join)(this.location, rel));
+        return (0, import_promises35.readFile)((0, import_node_path20.join)(this.location, rel));
       }
       open(rel) {
-        return (0, import_node_fs13.createReadStream)((0, import_node_path20.join)(this.location, rel), { highWaterMark: 1024 * 1024 });
+        return (0, import_node_fs14.createReadStream)((0, import_node_path20.join)(this.location, rel), { highWaterMark: 1024 * 1024 });
       }
       locate(rel) {
         return { path: (0, import_node_path20.join)(this.location, rel), offset: 0 };
@@ -48373,7 +49270,7 @@ var init_source2 = __esm({
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
         if (m.size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        const fh = await (0, import_promises34.open)(this.location, "r");
+        const fh = await (0, import_promises35.open)(this.location, "r");
         try {
           const buf = Buffer.alloc(m.size);
           await fh.read(buf, 0, m.size, m.offset);
@@ -48390,7 +49287,7 @@ var init_source2 = __esm({
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
         if (m.size === 0) return import_node_stream10.Readable.from([]);
-        return (0, import_node_fs13.createReadStream)(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
+        return (0, import_node_fs14.createReadStream)(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
       }
     };
   }
@@ -48630,16 +49527,16 @@ var init_naming = __esm({
 async function machineFolders(deployDir) {
   const dir = (0, import_node_path21.resolve)(deployDir);
   try {
-    if (!(await (0, import_promises35.stat)(dir)).isDirectory()) throw new Error("not a folder");
+    if (!(await (0, import_promises36.stat)(dir)).isDirectory()) throw new Error("not a folder");
   } catch (err) {
     throw new DiscoveryError(`deploy folder ${dir} cannot be read (${err.code ?? err.message}); set DEPLOY_DIR_IMAGE or --deploy-dir`);
   }
   const parent = (0, import_node_path21.dirname)(dir);
   const out = [dir];
-  for (const e of await (0, import_promises35.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
+  for (const e of await (0, import_promises36.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
     const p = (0, import_node_path21.join)(parent, e.name);
     if (p === dir) continue;
-    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises35.stat)(p).then((s) => s.isDirectory(), () => false)) out.push(p);
+    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises36.stat)(p).then((s) => s.isDirectory(), () => false)) out.push(p);
   }
   return out;
 }
@@ -48651,7 +49548,7 @@ async function discoverImages(deployDir, only = []) {
     const machine = (0, import_node_path21.basename)(folder);
     let entries;
     try {
-      entries = await (0, import_promises35.readdir)(folder);
+      entries = await (0, import_promises36.readdir)(folder);
     } catch {
       continue;
     }
@@ -48664,16 +49561,16 @@ async function discoverImages(deployDir, only = []) {
       let isDir;
       let mtime;
       try {
-        real2 = await (0, import_promises35.realpath)(full);
-        const s = await (0, import_promises35.stat)(real2);
+        real2 = await (0, import_promises36.realpath)(full);
+        const s = await (0, import_promises36.stat)(real2);
         isDir = s.isDirectory();
         mtime = s.mtimeMs;
         if (!isDir && !s.isFile()) continue;
-        if (isDir && !await (0, import_promises35.stat)((0, import_node_path21.join)(real2, "index.json")).then((x) => x.isFile(), () => false)) continue;
+        if (isDir && !await (0, import_promises36.stat)((0, import_node_path21.join)(real2, "index.json")).then((x) => x.isFile(), () => false)) continue;
       } catch {
         continue;
       }
-      const target = (await (0, import_promises35.lstat)(full)).isSymbolicLink() ? parseEntryName((0, import_node_path21.basename)(real2), [machine, ...machines]) : parsed;
+      const target = (await (0, import_promises36.lstat)(full)).isSymbolicLink() ? parseEntryName((0, import_node_path21.basename)(real2), [machine, ...machines]) : parsed;
       const built = target?.built ?? parsed.built ?? mtime;
       const archive = !isDir;
       const key3 = `${machine}\0${parsed.name}`;
@@ -48694,11 +49591,11 @@ async function discoverImages(deployDir, only = []) {
   }
   return images.sort((a2, b) => a2.name.localeCompare(b.name) || a2.machine.localeCompare(b.machine));
 }
-var import_promises35, import_node_path21, DiscoveryError;
+var import_promises36, import_node_path21, DiscoveryError;
 var init_discover = __esm({
   "tools/src/push/discover.ts"() {
     "use strict";
-    import_promises35 = __toESM(require_promises(), 1);
+    import_promises36 = __toESM(require_promises(), 1);
     import_node_path21 = __toESM(require_path(), 1);
     init_naming();
     DiscoveryError = class extends Error {
@@ -48708,6 +49605,13 @@ var init_discover = __esm({
 });
 
 // tools/src/client/retry.ts
+function retryAfterMs(value, now = Date.now()) {
+  if (value === void 0) return void 0;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1e3;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? void 0 : Math.max(0, at - now);
+}
 async function withRetry(fn, opts = {}) {
   const attempts = opts.attempts ?? 4;
   const base = opts.baseDelayMs ?? 250;
@@ -48719,7 +49623,10 @@ async function withRetry(fn, opts = {}) {
       if (attempt >= attempts || !isRetryable(err)) throw err;
       opts.onRetry?.(attempt + 1, err);
       const delay = Math.min(max, base * 2 ** (attempt - 1));
-      await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * (delay / 2)));
+      let wait = delay / 2 + Math.random() * (delay / 2);
+      const asked = err instanceof RegistryHttpError ? retryAfterMs(err.retryAfter) : void 0;
+      if (asked !== void 0) wait = Math.max(wait, Math.min(asked, opts.maxRetryAfterMs ?? 6e4) + Math.random() * base);
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
@@ -48782,10 +49689,9 @@ function withDigest(location, digest) {
   u2.searchParams.set("digest", digest);
   return u2.toString();
 }
-function counted(open10, onProgress) {
-  if (!onProgress) return open10;
+function counted(open11, onProgress) {
   return () => {
-    const stream = open10();
+    const stream = open11();
     let n2 = 0;
     stream.on("data", (chunk) => {
       n2 += chunk.length;
@@ -48805,35 +49711,41 @@ async function uploadStatus2(s, repo, location) {
 function nextLocation(res, current) {
   return res.headers.location ? new URL(res.headers.location, res.url).toString() : current;
 }
-function bodyOf(blob, from, onProgress) {
-  if (!blob.file) return counted(() => blob.open(), onProgress);
-  return { path: blob.file.path, offset: blob.file.offset + from, length: blob.size - from, onProgress: onProgress && ((n2) => onProgress(from + n2)) };
+function bodyOf(blob, from, opts) {
+  let last = 0;
+  const progress = (n2) => {
+    if (opts.tally) opts.tally.bytes += n2 - last;
+    last = n2;
+    opts.onProgress?.(from + n2);
+  };
+  if (!blob.file) return counted(() => blob.open(), progress);
+  return { path: blob.file.path, offset: blob.file.offset + from, length: blob.size - from, onProgress: progress };
 }
-async function uploadContent(s, repo, location, blob, opts = {}) {
+async function uploadContent(s, repo, location, blob, opts = {}, from = 0) {
   const scopes = [repositoryScope(repo, "pull,push")];
   const headers = { "Content-Type": "application/octet-stream" };
-  if (blob.size <= (opts.monolithicMax ?? MONOLITHIC_MAX)) {
-    const res = await s.request({ method: "PUT", path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts.onProgress), contentLength: blob.size }, scopes);
+  if (from === 0 && !streamed(blob, opts)) {
+    const res = await s.request({ method: "PUT", path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts), contentLength: blob.size }, scopes);
     await expectStatus(res, 201, 204);
     await discard(res);
     return;
   }
-  const next = await patchBlob(s, repo, location, blob, opts);
+  const next = from >= blob.size ? location : await patchBlob(s, repo, location, blob, opts, from);
   const put = await s.request({ method: "PUT", path: withDigest(next, blob.digest), headers }, scopes);
   await expectStatus(put, 201, 204);
   await discard(put);
 }
-async function patchBlob(s, repo, location, blob, opts) {
+async function patchBlob(s, repo, location, blob, opts, from = 0) {
   const attempts = opts.attempts ?? 4;
   const scopes = [repositoryScope(repo, "pull,push")];
   let at = location;
-  let offset = 0;
+  let offset = from;
   let firstCut;
   for (let attempt = 1; ; attempt++) {
     try {
       const headers = { "Content-Type": "application/octet-stream" };
       if (offset > 0) headers["Content-Range"] = `${offset}-${blob.size - 1}`;
-      const patch = await s.request({ method: "PATCH", path: at, headers, body: bodyOf(blob, offset, opts.onProgress), contentLength: blob.size - offset }, scopes);
+      const patch = await s.request({ method: "PATCH", path: at, headers, body: bodyOf(blob, offset, opts), contentLength: blob.size - offset }, scopes);
       await expectStatus(patch, 202, 204);
       await discard(patch);
       return nextLocation(patch, at);
@@ -48843,39 +49755,84 @@ async function patchBlob(s, repo, location, blob, opts) {
       firstCut ??= err;
       const status2 = await uploadStatus2(s, repo, at).catch(() => void 0);
       if (!status2 || status2.offset > blob.size) throw firstCut;
+      if (status2.offset === blob.size) return status2.location;
       opts.onRetry?.(attempt + 1, err);
       offset = status2.offset;
       at = status2.location;
     }
   }
 }
-async function uploadOrCancel(s, repo, location, blob, opts) {
+function streamed(blob, opts) {
+  return blob.size > (opts.monolithicMax ?? MONOLITHIC_MAX);
+}
+async function cancelUpload2(s, repo, location) {
   try {
-    await uploadContent(s, repo, location, blob, opts);
+    const res = await s.request({ method: "DELETE", path: location }, [repositoryScope(repo, "pull,push")]);
+    await discard(res);
+    return res.status >= 200 && res.status < 300 || res.status === 404;
+  } catch {
+    return false;
+  }
+}
+async function uploadOrCancel(s, repo, location, blob, opts, from = 0, saved) {
+  const records = blob.file && streamed(blob, opts) ? opts.uploads : void 0;
+  saved ??= records && await records.save({ registry: (await s.baseUrl()).origin, repository: repo, digest: blob.digest, size: blob.size, location });
+  try {
+    await uploadContent(s, repo, location, blob, opts, from);
   } catch (err) {
-    s.request({ method: "DELETE", path: location }, [repositoryScope(repo, "pull,push")]).then(discard, () => void 0);
+    void cancelUpload2(s, repo, location).then((gone) => gone ? records?.forget(saved) : void 0);
     throw err;
+  }
+  await records?.forget(saved);
+}
+async function resumeSaved(s, repo, blob, records, opts) {
+  const registry = (await s.baseUrl()).origin;
+  const record = await records.take(registry, repo, blob.digest, blob.size);
+  if (!record) return void 0;
+  let status2;
+  try {
+    status2 = await uploadStatus2(s, repo, record.location);
+  } catch (err) {
+    if (!(err instanceof RegistryHttpError && err.status === 404)) void cancelUpload2(s, repo, record.location);
+    return void 0;
+  }
+  if (status2.offset <= 1 || status2.offset > blob.size) {
+    void cancelUpload2(s, repo, status2.location);
+    return void 0;
+  }
+  const saved = await records.save({ registry, repository: repo, digest: blob.digest, size: blob.size, location: status2.location });
+  try {
+    await uploadOrCancel(s, repo, status2.location, blob, opts, status2.offset, saved);
+    return status2.offset;
+  } catch (err) {
+    if (err instanceof RegistryHttpError && (err.status === 401 || err.status === 403)) throw err;
+    return void 0;
   }
 }
 async function pushBlob(s, repo, blob, opts = {}) {
   if (!opts.skipExists && await withRetry(() => blobExists(s, repo, blob.digest), opts)) return { how: "exists", bytesSent: 0 };
-  const result2 = await withRetry(async () => {
+  const upload = { ...opts, tally: { bytes: 0 } };
+  const records = blob.file && streamed(blob, opts) ? opts.uploads : void 0;
+  let resumedFrom;
+  const how = await withRetry(async () => {
+    if (records) {
+      resumedFrom = await resumeSaved(s, repo, blob, records, upload);
+      if (resumedFrom !== void 0) return "uploaded";
+    }
     for (const from of opts.mountFrom ?? []) {
       if (from === repo) continue;
       const started2 = await startUpload2(s, repo, { digest: blob.digest, from });
       if (started2.mounted) return "mounted";
-      await uploadOrCancel(s, repo, started2.location, blob, { ...opts, onProgress: progress });
+      await uploadOrCancel(s, repo, started2.location, blob, upload);
       return "uploaded";
     }
     const started = await startUpload2(s, repo);
     if (started.mounted) return "mounted";
-    await uploadOrCancel(s, repo, started.location, blob, { ...opts, onProgress: progress });
+    await uploadOrCancel(s, repo, started.location, blob, upload);
     return "uploaded";
   }, opts);
-  function progress(n2) {
-    opts.onProgress?.(n2);
-  }
-  return { how: result2, bytesSent: result2 === "uploaded" ? blob.size : 0 };
+  if (how !== "uploaded") return { how, bytesSent: 0 };
+  return { how, bytesSent: upload.tally.bytes, ...resumedFrom !== void 0 ? { resumedFrom } : {} };
 }
 async function getBlob2(s, repo, digest) {
   let res = await s.request({ method: "GET", path: `/v2/${repo}/blobs/${digest}` }, [repositoryScope(repo, "pull")]);
@@ -48975,6 +49932,190 @@ var init_manifests3 = __esm({
   }
 });
 
+// tools/src/client/upload-records.ts
+function uploadRecordsDir(env3 = process.env) {
+  const xdg = env3.XDG_CACHE_HOME;
+  if (xdg && (0, import_node_path22.isAbsolute)(xdg)) return (0, import_node_path22.join)(xdg, "container-registry", "uploads");
+  let home = env3.HOME;
+  if (!home) {
+    try {
+      home = (0, import_node_os7.homedir)();
+    } catch {
+      home = void 0;
+    }
+  }
+  return home && (0, import_node_path22.isAbsolute)(home) ? (0, import_node_path22.join)(home, ".cache", "container-registry", "uploads") : void 0;
+}
+function persistableLocation(location, registryOrigin) {
+  let u2;
+  try {
+    u2 = new URL(location);
+  } catch {
+    return void 0;
+  }
+  if (u2.origin !== registryOrigin || u2.username || u2.password) return void 0;
+  for (const [name, value] of u2.searchParams) {
+    if (name === "_state") continue;
+    if (SECRET_PARAM.test(name) || JWT_VALUE.test(value)) return void 0;
+  }
+  u2.hash = "";
+  return u2.toString();
+}
+function keyOf(registry, repository, digest) {
+  return (0, import_node_crypto16.createHash)("sha256").update(`${registry}
+${repository}
+${digest}`).digest("hex").slice(0, 32);
+}
+function alive2(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+function isRecord(x) {
+  const r = x;
+  return typeof r === "object" && r !== null && typeof r.registry === "string" && typeof r.repository === "string" && typeof r.digest === "string" && Number.isSafeInteger(r.size) && typeof r.location === "string" && Number.isFinite(r.savedAt) && Number.isSafeInteger(r.pid) && typeof r.host === "string";
+}
+var import_node_crypto16, import_promises37, import_node_os7, import_node_path22, RECORD_MAX_AGE_MS, RECORDS_MAX, SECRET_PARAM, JWT_VALUE, UploadRecords;
+var init_upload_records = __esm({
+  "tools/src/client/upload-records.ts"() {
+    "use strict";
+    import_node_crypto16 = __toESM(require_crypto(), 1);
+    import_promises37 = __toESM(require_promises(), 1);
+    import_node_os7 = __toESM(require_os(), 1);
+    import_node_path22 = __toESM(require_path(), 1);
+    RECORD_MAX_AGE_MS = 7 * 24 * 3600 * 1e3;
+    RECORDS_MAX = 256;
+    SECRET_PARAM = /token|auth|sig|secret|credential|passw|key|jwt|session|policy|code|^x-amz-|^x-goog-/i;
+    JWT_VALUE = /^eyJ[\w-]+\.[\w-]+\.[\w-]*$/;
+    UploadRecords = class _UploadRecords {
+      constructor(dir, opts = {}) {
+        this.dir = dir;
+        this.maxAgeMs = opts.maxAgeMs ?? RECORD_MAX_AGE_MS;
+        this.maxRecords = opts.maxRecords ?? RECORDS_MAX;
+      }
+      dir;
+      ready;
+      maxAgeMs;
+      maxRecords;
+      /** forUser is the records of the user's cache folder (see uploadRecordsDir), or undefined without one. */
+      static forUser(env3 = process.env) {
+        const dir = uploadRecordsDir(env3);
+        return dir ? new _UploadRecords(dir) : void 0;
+      }
+      /** take claims the newest usable record of `digest` in `repository` of `registry`: it is then this process's alone. */
+      async take(registry, repository, digest, size) {
+        if (!await this.prepare()) return void 0;
+        const prefix = `${keyOf(registry, repository, digest)}.`;
+        let names;
+        try {
+          names = (await (0, import_promises37.readdir)(this.dir)).filter((n2) => n2.startsWith(prefix) && n2.endsWith(".json"));
+        } catch {
+          return void 0;
+        }
+        const found = [];
+        for (const name of names) {
+          const record = await this.read(name);
+          if (!record) continue;
+          const fits = record.registry === registry && record.repository === repository && record.digest === digest && record.size === size && persistableLocation(record.location, registry) === record.location;
+          if (!fits || Date.now() - record.savedAt > this.maxAgeMs) {
+            await (0, import_promises37.unlink)((0, import_node_path22.join)(this.dir, name)).catch(() => void 0);
+            continue;
+          }
+          if (!this.ownerGone(record)) continue;
+          found.push({ name, record });
+        }
+        found.sort((a2, b) => b.record.savedAt - a2.record.savedAt);
+        for (const { name, record } of found) {
+          const claimed = (0, import_node_path22.join)(this.dir, `.${(0, import_node_crypto16.randomBytes)(8).toString("hex")}.taken`);
+          try {
+            await (0, import_promises37.rename)((0, import_node_path22.join)(this.dir, name), claimed);
+          } catch {
+            continue;
+          }
+          await (0, import_promises37.unlink)(claimed).catch(() => void 0);
+          return record;
+        }
+        return void 0;
+      }
+      /** save writes a record of a session this process is about to send (or go on sending) bytes to. */
+      async save(entry) {
+        const location = persistableLocation(entry.location, entry.registry);
+        if (!location || !await this.prepare()) return void 0;
+        const record = { ...entry, location, savedAt: Date.now(), pid: process.pid, host: (0, import_node_os7.hostname)() };
+        const id = (0, import_node_crypto16.randomBytes)(8).toString("hex");
+        const tmp = (0, import_node_path22.join)(this.dir, `.${id}.tmp`);
+        const file = (0, import_node_path22.join)(this.dir, `${keyOf(record.registry, record.repository, record.digest)}.${id}.json`);
+        try {
+          const fh = await (0, import_promises37.open)(tmp, "wx", 384);
+          try {
+            await fh.writeFile(`${JSON.stringify(record)}
+`);
+          } finally {
+            await fh.close();
+          }
+          await (0, import_promises37.rename)(tmp, file);
+          return { file, record };
+        } catch {
+          await (0, import_promises37.unlink)(tmp).catch(() => void 0);
+          return void 0;
+        }
+      }
+      /** forget removes a record this process saved (the blob is committed, or its session is dead). */
+      async forget(saved) {
+        if (saved) await (0, import_promises37.unlink)(saved.file).catch(() => void 0);
+      }
+      /** ownerGone tells whether a record's session has nobody sending to it any more. */
+      ownerGone(record) {
+        if (record.host !== (0, import_node_os7.hostname)()) return false;
+        if (record.pid === process.pid) return false;
+        return !alive2(record.pid);
+      }
+      async read(name) {
+        try {
+          const doc = JSON.parse(await (0, import_promises37.readFile)((0, import_node_path22.join)(this.dir, name), "utf8"));
+          if (isRecord(doc)) return doc;
+        } catch {
+        }
+        await (0, import_promises37.unlink)((0, import_node_path22.join)(this.dir, name)).catch(() => void 0);
+        return void 0;
+      }
+      /** prepare makes the folder (0700) and prunes it, once per process; false when it cannot be used. */
+      prepare() {
+        return this.ready ??= (async () => {
+          try {
+            await (0, import_promises37.mkdir)(this.dir, { recursive: true, mode: 448 });
+            const st = await (0, import_promises37.lstat)(this.dir);
+            if (!st.isDirectory() || typeof process.getuid === "function" && st.uid !== process.getuid()) return false;
+            await (0, import_promises37.chmod)(this.dir, 448);
+            await this.prune();
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+      }
+      /** prune removes files older than the age limit, then the oldest ones above the count limit. */
+      async prune() {
+        const now = Date.now();
+        const files = [];
+        for (const name of await (0, import_promises37.readdir)(this.dir)) {
+          const path6 = (0, import_node_path22.join)(this.dir, name);
+          const st = await (0, import_promises37.stat)(path6).catch(() => void 0);
+          if (!st?.isFile()) continue;
+          const leftover = !name.endsWith(".json") && now - st.mtimeMs > 6e4;
+          if (leftover || now - st.mtimeMs > this.maxAgeMs) await (0, import_promises37.unlink)(path6).catch(() => void 0);
+          else files.push({ path: path6, mtimeMs: st.mtimeMs });
+        }
+        files.sort((a2, b) => a2.mtimeMs - b.mtimeMs);
+        for (const f of files.slice(0, Math.max(0, files.length - this.maxRecords))) await (0, import_promises37.unlink)(f.path).catch(() => void 0);
+      }
+    };
+  }
+});
+
 // tools/src/push/multiarch.ts
 function mergedEntries(ours, existing) {
   const entries = [...ours].sort((a2, b) => platformKey(a2.platform).localeCompare(platformKey(b.platform))).map((m) => ({ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: normalizePlatform(m.platform) }));
@@ -49010,13 +50151,13 @@ var init_multiarch = __esm({
 });
 
 // tools/src/push/push.ts
-function newPushContext(session, reporter, jobs = 4) {
-  return { session, reporter, jobs, knownBlobs: /* @__PURE__ */ new Map() };
+function newPushContext(session, reporter, jobs = 4, uploads = UploadRecords.forUser()) {
+  return { session, reporter, jobs, knownBlobs: /* @__PURE__ */ new Map(), uploads };
 }
 async function pushBlobs(ctx, repository, images) {
   const unique2 = /* @__PURE__ */ new Map();
   for (const image3 of images) for (const d of [image3.config, ...image3.layers]) if (!unique2.has(d.digest)) unique2.set(d.digest, { d, image: image3 });
-  const stats = { bytesSent: 0, bytesSkipped: 0, blobsUploaded: 0, blobsSkipped: 0 };
+  const stats = { bytesSent: 0, bytesSkipped: 0, bytesResumed: 0, blobsUploaded: 0, blobsSkipped: 0 };
   const heads = new Limiter(16);
   const all = [...unique2.values()];
   const present = await Promise.all(all.map(({ d }) => heads.run(() => withRetry(() => blobExists(ctx.session, repository, d.digest)))));
@@ -49034,19 +50175,21 @@ async function pushBlobs(ctx, repository, images) {
   await Promise.all(
     order.map(
       ({ d, image: image3 }) => limiter.run(async () => {
-        const source = image3.blob(d);
+        const source2 = image3.blob(d);
         const from = ctx.knownBlobs.get(d.digest);
         ctx.reporter.blobStart(repository, d.digest, d.size);
-        const r = await pushBlob(ctx.session, repository, source, {
+        const r = await pushBlob(ctx.session, repository, source2, {
           skipExists: true,
           mountFrom: from && from !== repository ? [from] : [],
           onProgress: (n2) => ctx.reporter.blobProgress(d.digest, n2),
-          onRetry: (attempt, err) => ctx.reporter.retry(`blob ${d.digest.slice(7, 19)}`, attempt, err)
+          onRetry: (attempt, err) => ctx.reporter.retry(`blob ${d.digest.slice(7, 19)}`, attempt, err),
+          uploads: ctx.uploads
         });
-        ctx.reporter.blobDone(d.digest, r.how, d.size);
+        ctx.reporter.blobDone(d.digest, r.how, d.size, r);
         ctx.knownBlobs.set(d.digest, repository);
         if (r.how === "uploaded") {
           stats.bytesSent += r.bytesSent;
+          stats.bytesResumed += r.resumedFrom ?? 0;
           stats.blobsUploaded++;
         } else {
           stats.bytesSkipped += d.size;
@@ -49116,8 +50259,8 @@ async function tagImages(ctx, repository, images, tags2) {
 }
 function tagLockPath(registry, repository, env3 = process.env) {
   const uid = typeof process.getuid === "function" ? process.getuid() : "user";
-  const key3 = (0, import_node_crypto16.createHash)("sha256").update(`${registry}/${repository}`).digest("hex").slice(0, 32);
-  return (0, import_node_path22.join)(env3.XDG_RUNTIME_DIR || (0, import_node_os7.tmpdir)(), `container-registry-${uid}`, `tags-${key3}.lock`);
+  const key3 = (0, import_node_crypto17.createHash)("sha256").update(`${registry}/${repository}`).digest("hex").slice(0, 32);
+  return (0, import_node_path23.join)(env3.XDG_RUNTIME_DIR || (0, import_node_os8.tmpdir)(), `container-registry-${uid}`, `tags-${key3}.lock`);
 }
 async function pushImageSet(ctx, repository, images, tags2) {
   const seen = /* @__PURE__ */ new Map();
@@ -49144,21 +50287,22 @@ async function pushImageSet(ctx, repository, images, tags2) {
     ...stats
   };
 }
-var import_node_crypto16, import_node_os7, import_node_path22;
+var import_node_crypto17, import_node_os8, import_node_path23;
 var init_push = __esm({
   "tools/src/push/push.ts"() {
     "use strict";
     init_blobs3();
     init_retry();
     init_manifests3();
+    init_upload_records();
     init_transport();
     init_mediatypes();
     init_platform();
     init_digest();
     init_multiarch();
-    import_node_crypto16 = __toESM(require_crypto(), 1);
-    import_node_os7 = __toESM(require_os(), 1);
-    import_node_path22 = __toESM(require_path(), 1);
+    import_node_crypto17 = __toESM(require_crypto(), 1);
+    import_node_os8 = __toESM(require_os(), 1);
+    import_node_path23 = __toESM(require_path(), 1);
     init_lock();
   }
 });
@@ -51473,7 +52617,7 @@ function withArch(tags2, suffix) {
   });
 }
 var import_semver, STRATEGIES, DEFAULT_STRATEGY, TagError;
-var init_tags = __esm({
+var init_tags2 = __esm({
   "tools/src/push/tags.ts"() {
     "use strict";
     import_semver = __toESM(require_semver3(), 1);
@@ -51490,7 +52634,7 @@ var init_tags = __esm({
 async function planDeployPush(opts, warn = () => {
 }) {
   const found = await discoverImages(opts.deployDir, opts.only);
-  const current = (0, import_node_path23.basename)((0, import_node_path23.resolve)(opts.deployDir));
+  const current = (0, import_node_path24.basename)((0, import_node_path24.resolve)(opts.deployDir));
   const byName = /* @__PURE__ */ new Map();
   for (const f of found) byName.set(f.name, [...byName.get(f.name) ?? [], f]);
   const plans = [];
@@ -51498,17 +52642,17 @@ async function planDeployPush(opts, warn = () => {
     const repository = repositoryFor(opts.namespace, name, `image ${JSON.stringify(sources[0].entry)} (machine ${sources[0].machine})`);
     const ordered = [...sources].sort((a2, b) => a2.machine === current ? -1 : b.machine === current ? 1 : a2.machine.localeCompare(b.machine));
     const byPlatform = /* @__PURE__ */ new Map();
-    for (const source of ordered) {
-      const layout = await OciLayout.open(source.path);
+    for (const source2 of ordered) {
+      const layout = await OciLayout.open(source2.path);
       for (const raw of await layout.images()) {
         const image3 = withLabels(raw, opts.labels);
         const key3 = platformKey(image3.platform);
         const prev = byPlatform.get(key3);
         if (prev) {
-          if (prev.image.manifestDigest !== image3.manifestDigest) warn(`${name}: machines ${prev.source.machine} and ${source.machine} both build ${key3}; pushing ${prev.source.machine}'s`);
+          if (prev.image.manifestDigest !== image3.manifestDigest) warn(`${name}: machines ${prev.source.machine} and ${source2.machine} both build ${key3}; pushing ${prev.source.machine}'s`);
           continue;
         }
-        byPlatform.set(key3, { image: image3, source });
+        byPlatform.set(key3, { image: image3, source: source2 });
       }
     }
     plans.push({ name, repository, images: [...byPlatform.values()].map((v) => v.image), sources });
@@ -51527,18 +52671,18 @@ async function pushPlanned(ctx, plans, opts) {
   }
   return results;
 }
-var import_node_path23;
+var import_node_path24;
 var init_deploy = __esm({
   "tools/src/push/deploy.ts"() {
     "use strict";
-    import_node_path23 = __toESM(require_path(), 1);
+    import_node_path24 = __toESM(require_path(), 1);
     init_layout();
     init_labels();
     init_platform();
     init_discover();
     init_naming();
     init_push();
-    init_tags();
+    init_tags2();
   }
 });
 
@@ -52421,6 +53565,10 @@ var require_cli_progress = __commonJS({
 });
 
 // tools/src/push/progress.ts
+function resumedNote(result2) {
+  if (result2?.resumedFrom === void 0) return "";
+  return ` (resumed at ${humanBytes(result2.resumedFrom)}, ${humanBytes(result2.bytesSent)} sent)`;
+}
 async function chooseReporter(opts) {
   if (opts.quiet || opts.json) return new SilentReporter();
   return process.stdout.isTTY ? BarReporter.create() : new LineReporter();
@@ -52456,9 +53604,9 @@ var init_progress = __esm({
       }
       blobProgress() {
       }
-      blobDone(digest, how, size) {
+      blobDone(digest, how, size, result2) {
         const verb = how === "exists" ? "exists " : how === "mounted" ? "mounted" : "pushed ";
-        this.out.write(`  blob ${short(digest)} ${verb} ${humanBytes(size)}
+        this.out.write(`  blob ${short(digest)} ${verb} ${humanBytes(size)}${resumedNote(result2)}
 `);
       }
       retry(what, attempt, err) {
@@ -52499,9 +53647,9 @@ var init_progress = __esm({
       blobProgress(digest, bytes) {
         this.active.get(digest)?.update(bytes, { done: humanBytes(bytes) });
       }
-      blobDone(digest, how, size) {
+      blobDone(digest, how, size, result2) {
         const bar = this.active.get(digest);
-        bar?.update(Math.max(size, 1), { done: humanBytes(size), state: how });
+        bar?.update(Math.max(size, 1), { done: humanBytes(size), state: `${how}${resumedNote(result2)}` });
         bar?.stop();
       }
       retry(what, attempt) {
@@ -52566,7 +53714,7 @@ var init_push2 = __esm({
     init_push();
     init_progress();
     init_format();
-    init_tags();
+    init_tags2();
     init_git();
     pushCommand = {
       command: "push [image]",
@@ -52685,10 +53833,10 @@ async function remoteImage(src, repo, d, body, mediaType) {
     blob: (desc) => remoteSource(src, repo, desc)
   };
 }
-async function importImage(ctx, src, source, repository, tag, platforms = []) {
-  const top2 = await getManifest2(src, source.repository, source.reference);
-  if (!top2) throw new ImportError(`${source.registry}/${source.repository}:${source.reference} not found`);
-  if (source.reference.includes(":") && top2.digest !== source.reference) throw new ImportError(`source answered ${top2.digest} for ${source.reference}`);
+async function importImage(ctx, src, source2, repository, tag, platforms = []) {
+  const top2 = await getManifest2(src, source2.repository, source2.reference);
+  if (!top2) throw new ImportError(`${source2.registry}/${source2.repository}:${source2.reference} not found`);
+  if (source2.reference.includes(":") && top2.digest !== source2.reference) throw new ImportError(`source answered ${top2.digest} for ${source2.reference}`);
   const images = [];
   let tagBody = top2.body;
   let tagType = top2.mediaType;
@@ -52700,14 +53848,14 @@ async function importImage(ctx, src, source, repository, tag, platforms = []) {
       children = children.filter((c3) => c3.platform && wanted.has(platformKey(c3.platform)));
       if (!children.length) {
         const have = index.manifests.filter((c3) => c3.platform && c3.platform.architecture !== "unknown").map((c3) => platformKey(c3.platform)).join(", ");
-        throw new ImportError(`${source.repository}:${source.reference} has no ${platforms.map(platformKey).join(", ")} (it has ${have})`);
+        throw new ImportError(`${source2.repository}:${source2.reference} has no ${platforms.map(platformKey).join(", ")} (it has ${have})`);
       }
     }
     for (const c3 of children) {
-      const m = await getManifest2(src, source.repository, c3.digest);
-      if (!m) throw new ImportError(`${source.repository}@${c3.digest} (listed by the index) not found`);
-      if (isIndexMediaType(m.mediaType)) throw new ImportError(`${source.repository}@${c3.digest}: nested indexes are not imported`);
-      images.push(await remoteImage(src, source.repository, c3, m.body, m.mediaType));
+      const m = await getManifest2(src, source2.repository, c3.digest);
+      if (!m) throw new ImportError(`${source2.repository}@${c3.digest} (listed by the index) not found`);
+      if (isIndexMediaType(m.mediaType)) throw new ImportError(`${source2.repository}@${c3.digest}: nested indexes are not imported`);
+      images.push(await remoteImage(src, source2.repository, c3, m.body, m.mediaType));
     }
     if (platforms.length && children.length === 1) {
       tagBody = images[0].manifest;
@@ -52717,11 +53865,11 @@ async function importImage(ctx, src, source, repository, tag, platforms = []) {
       tagType = "application/vnd.oci.image.index.v1+json";
     }
   } else {
-    if (platforms.length) ctx.reporter.info(`${source.repository}:${source.reference} is a single-platform image; --platform is not checked`);
-    images.push(await remoteImage(src, source.repository, { mediaType: top2.mediaType, digest: top2.digest, size: top2.body.length }, top2.body, top2.mediaType));
+    if (platforms.length) ctx.reporter.info(`${source2.repository}:${source2.reference} is a single-platform image; --platform is not checked`);
+    images.push(await remoteImage(src, source2.repository, { mediaType: top2.mediaType, digest: top2.digest, size: top2.body.length }, top2.body, top2.mediaType));
   }
   if (src.host === ctx.session.host) {
-    for (const i2 of images) for (const d of [i2.config, ...i2.layers]) if (!ctx.knownBlobs.has(d.digest)) ctx.knownBlobs.set(d.digest, source.repository);
+    for (const i2 of images) for (const d of [i2.config, ...i2.layers]) if (!ctx.knownBlobs.has(d.digest)) ctx.knownBlobs.set(d.digest, source2.repository);
   }
   const stats = await pushBlobs(ctx, repository, images);
   for (const i2 of images) if (tagBody !== i2.manifest) await putManifest2(ctx.session, repository, i2.manifestDigest, i2.manifest, i2.mediaType);
@@ -52761,7 +53909,7 @@ var import_exports2 = {};
 __export(import_exports2, {
   importCommand: () => importCommand
 });
-var import_promises36, importCommand;
+var import_promises38, importCommand;
 var init_import2 = __esm({
   "tools/src/cli/commands/import.ts"() {
     "use strict";
@@ -52770,7 +53918,7 @@ var init_import2 = __esm({
     init_registry_options();
     init_credentials();
     init_session();
-    import_promises36 = __toESM(require_promises(), 1);
+    import_promises38 = __toESM(require_promises(), 1);
     init_names();
     init_import();
     init_push();
@@ -52781,10 +53929,10 @@ var init_import2 = __esm({
       describe: "Copy an image from another registry (all platforms, digests kept) into the registry",
       builder: (y) => registryOptions(y).positional("ref", { type: "string", describe: "Source: [registry/]repository[:tag|@digest] (no registry: Docker Hub)" }).positional("name", { type: "string", describe: "Target name[:tag] in the namespace (default: the source name and tag)" }).option("platform", { type: "string", array: true, describe: "Only these platforms, os/arch[/variant] (repeatable)" }).option("src-authfile", { type: "string", describe: "Docker-style config.json for the source" }).option("src-credsfile", { type: "string", describe: "KEY=VALUE credentials file for the source" }).option("src-creds", { type: "string", describe: "USER:PASSWORD for the source (visible in ps)" }).option("src-token", { type: "string", describe: "Token for the source (visible in ps)" }).option("src-insecure", { type: "boolean", default: false, describe: "Source: allow plain HTTP, skip certificate verification" }).option("src-ca-cert", { type: "string", describe: "Source: CA certificate (PEM)" }).option("src-cert-dir", { type: "string", describe: "Source: folder of CA certificates (no private keys)" }).option("json", { type: "boolean", default: false, describe: "Print what was imported as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
       handler: cliHandler(async (args) => {
-        const source = parseSourceReference(args.ref);
+        const source2 = parseSourceReference(args.ref);
         const platforms = (args.platform ?? []).flatMap((p) => p.split(",")).filter(Boolean).map(parsePlatform);
-        let name = source.repository.split("/").pop();
-        let tag = source.tag ?? "latest";
+        let name = source2.repository.split("/").pop();
+        let tag = source2.tag ?? "latest";
         if (args.name) {
           const i2 = args.name.lastIndexOf(":");
           if (i2 > 0 && !args.name.slice(i2).includes("/")) {
@@ -52798,19 +53946,19 @@ var init_import2 = __esm({
         const problem = nameProblem(repository);
         if (problem) throw new CliError("name", `target name ${JSON.stringify(repository)} is not valid: ${problem}`, { exitCode: 2 });
         const ca = [];
-        if (args["src-ca-cert"]) ca.push(await (0, import_promises36.readFile)(args["src-ca-cert"]));
+        if (args["src-ca-cert"]) ca.push(await (0, import_promises38.readFile)(args["src-ca-cert"]));
         if (args["src-cert-dir"]) ca.push(...await loadCaDir(args["src-cert-dir"]));
         const srcMode = args["src-authfile"] ? "authfile" : args["src-credsfile"] ? "credsfile" : "none";
         const src = new RegistrySession({
-          registry: source.registry,
+          registry: source2.registry,
           tls: { insecure: args["src-insecure"], ca },
           credentials: credentialSource({ mode: srcMode, authfile: args["src-authfile"], credsfile: args["src-credsfile"], creds: args["src-creds"], token: args["src-token"] })
         });
         const reporter = await chooseReporter(args);
         try {
           const ctx = newPushContext(target.session, reporter, args.jobs);
-          reporter.info(`Importing ${source.registry}/${source.repository}:${source.reference} \u2192 ${target.registry}/${repository}:${tag}`);
-          const result2 = await importImage(ctx, src, source, repository, tag, platforms);
+          reporter.info(`Importing ${source2.registry}/${source2.repository}:${source2.reference} \u2192 ${target.registry}/${repository}:${tag}`);
+          const result2 = await importImage(ctx, src, source2, repository, tag, platforms);
           reporter.close();
           if (args.json) process.stdout.write(`${JSON.stringify({ registry: target.registry, results: [result2] }, null, 2)}
 `);
@@ -53532,41 +54680,41 @@ Settings: container-registry.conf next to this script; the environment overrides
 
 // tools/src/script/install.ts
 async function writeFileAtomic(path6, data, mode) {
-  const tmp = `${path6}.tmp-${process.pid}-${(0, import_node_crypto17.randomBytes)(4).toString("hex")}`;
-  const fh = await (0, import_promises37.open)(tmp, "wx", mode);
+  const tmp = `${path6}.tmp-${process.pid}-${(0, import_node_crypto18.randomBytes)(4).toString("hex")}`;
+  const fh = await (0, import_promises39.open)(tmp, "wx", mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
   } catch (err) {
     await fh.close();
-    await (0, import_promises37.rm)(tmp, { force: true });
+    await (0, import_promises39.rm)(tmp, { force: true });
     throw err;
   }
   await fh.close();
-  await (0, import_promises37.rename)(tmp, path6);
+  await (0, import_promises39.rename)(tmp, path6);
 }
 async function installScript(spec) {
-  await (0, import_promises37.mkdir)(spec.storage, { recursive: true });
-  const script2 = (0, import_node_path24.join)(spec.storage, SCRIPT_NAME);
-  const conf = (0, import_node_path24.join)(spec.storage, CONF_NAME);
-  const helper = (0, import_node_path24.join)(spec.storage, HELPER_NAME);
+  await (0, import_promises39.mkdir)(spec.storage, { recursive: true });
+  const script2 = (0, import_node_path25.join)(spec.storage, SCRIPT_NAME);
+  const conf = (0, import_node_path25.join)(spec.storage, CONF_NAME);
+  const helper = (0, import_node_path25.join)(spec.storage, HELPER_NAME);
   await writeFileAtomic(conf, renderConf(spec), 420);
   if (spec.helper !== helper) {
     const tmp = `${helper}.tmp-${process.pid}`;
-    await (0, import_promises37.copyFile)(spec.helper, tmp);
-    await (0, import_promises37.chmod)(tmp, 493);
-    await (0, import_promises37.rename)(tmp, helper);
+    await (0, import_promises39.copyFile)(spec.helper, tmp);
+    await (0, import_promises39.chmod)(tmp, 493);
+    await (0, import_promises39.rename)(tmp, helper);
   }
   await writeFileAtomic(script2, renderScript(spec), 493);
   return { script: script2, conf, helper };
 }
-var import_node_crypto17, import_promises37, import_node_path24;
+var import_node_crypto18, import_promises39, import_node_path25;
 var init_install = __esm({
   "tools/src/script/install.ts"() {
     "use strict";
-    import_node_crypto17 = __toESM(require_crypto(), 1);
-    import_promises37 = __toESM(require_promises(), 1);
-    import_node_path24 = __toESM(require_path(), 1);
+    import_node_crypto18 = __toESM(require_crypto(), 1);
+    import_promises39 = __toESM(require_promises(), 1);
+    import_node_path25 = __toESM(require_path(), 1);
     init_render();
   }
 });
@@ -53582,12 +54730,12 @@ function asCliError2(err) {
   if (err instanceof MissingCaError) return new CliError("missing-ca", err.message, { exitCode: 2 });
   return err;
 }
-var import_promises38, import_node_path25, config, targetCommands;
+var import_promises40, import_node_path26, config, targetCommands;
 var init_target = __esm({
   "tools/src/cli/commands/target.ts"() {
     "use strict";
-    import_promises38 = __toESM(require_promises(), 1);
-    import_node_path25 = __toESM(require_path(), 1);
+    import_promises40 = __toESM(require_promises(), 1);
+    import_node_path26 = __toESM(require_path(), 1);
     init_errors();
     init_address();
     init_files();
@@ -53604,7 +54752,7 @@ var init_target = __esm({
         if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
         let files;
         try {
-          const ca = args.ca ? await (0, import_promises38.readFile)(args.ca, "utf8") : void 0;
+          const ca = args.ca ? await (0, import_promises40.readFile)(args.ca, "utf8") : void 0;
           if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
             throw new CliError("bad-ca", `${args.ca} is not a PEM certificate`, { exitCode: 2 });
           }
@@ -53618,10 +54766,10 @@ var init_target = __esm({
 ${f.content}`);
           return;
         }
-        const root = (0, import_node_path25.resolve)(args.output);
+        const root = (0, import_node_path26.resolve)(args.output);
         for (const f of files) {
-          const dest = (0, import_node_path25.join)(root, f.path);
-          await (0, import_promises38.mkdir)((0, import_node_path25.dirname)(dest), { recursive: true, mode: 493 });
+          const dest = (0, import_node_path26.join)(root, f.path);
+          await (0, import_promises40.mkdir)((0, import_node_path26.dirname)(dest), { recursive: true, mode: 493 });
           await writeFileAtomic(dest, f.content, f.mode);
           process.stdout.write(`${f.path}
 `);
@@ -53659,11 +54807,11 @@ async function generateScript(o2) {
   const user = o2.env.CONTAINER_REGISTRY_PASSWORD ? await ensureDefaultUser(o2.storage, o2.env) : void 0;
   return { ...result2, user };
 }
-var import_node_fs14, script, scriptCommands;
+var import_node_fs15, script, scriptCommands;
 var init_script2 = __esm({
   "tools/src/cli/commands/script.ts"() {
     "use strict";
-    import_node_fs14 = __toESM(require_fs(), 1);
+    import_node_fs15 = __toESM(require_fs(), 1);
     init_errors();
     init_options();
     init_target();
@@ -53680,8 +54828,8 @@ var init_script2 = __esm({
         let node;
         let helper;
         try {
-          node = (0, import_node_fs14.realpathSync)(args.node);
-          helper = (0, import_node_fs14.realpathSync)(args.helper);
+          node = (0, import_node_fs15.realpathSync)(args.node);
+          helper = (0, import_node_fs15.realpathSync)(args.helper);
         } catch (err) {
           throw new CliError("script", `cannot find ${err.path ?? "node or the helper"}`);
         }
@@ -53819,23 +54967,23 @@ var UI = class {
   }
   // if the full 'source' can render in
   // the target line, do so.
-  renderInline(source, previousLine) {
-    const match = source.match(/^ */);
+  renderInline(source2, previousLine) {
+    const match = source2.match(/^ */);
     const leadingWhitespace = match ? match[0].length : 0;
     const target = previousLine.text;
     const targetTextWidth = mixin.stringWidth(target.trimRight());
     if (!previousLine.span) {
-      return source;
+      return source2;
     }
     if (!this.wrap) {
       previousLine.hidden = true;
-      return target + source;
+      return target + source2;
     }
     if (leadingWhitespace < targetTextWidth) {
-      return source;
+      return source2;
     }
     previousLine.hidden = true;
-    return target.trimRight() + " ".repeat(leadingWhitespace - targetTextWidth) + source.trimLeft();
+    return target.trimRight() + " ".repeat(leadingWhitespace - targetTextWidth) + source2.trimLeft();
   }
   rasterize(row) {
     const rrows = [];
@@ -56218,8 +57366,8 @@ var CommandInstance = class {
     }
     return void 0;
   }
-  extractDesc({ describe, description, desc }) {
-    for (const test of [describe, description, desc]) {
+  extractDesc({ describe: describe2, description, desc }) {
+    for (const test of [describe2, description, desc]) {
       if (typeof test === "string" || test === false)
         return test;
       assertNotStrictEqual(test, true, this.shim);
@@ -56395,7 +57543,7 @@ function usage(yargs, shim3) {
   };
   self2.getCommands = () => commands;
   let descriptions = {};
-  self2.describe = function describe(keyOrKeys, desc) {
+  self2.describe = function describe2(keyOrKeys, desc) {
     if (Array.isArray(keyOrKeys)) {
       keyOrKeys.forEach((k) => {
         self2.describe(k, desc);

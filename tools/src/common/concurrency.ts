@@ -15,6 +15,31 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (
 }
 
 /**
+ * takeInOrder maps `candidates` in order through `look` (undefined: not live), `concurrency` at a
+ * time, and stops once `limit` results are found (every candidate is tried when `limit` is
+ * undefined). The results keep the candidates' order.
+ */
+export async function takeInOrder<T>(
+  candidates: readonly string[],
+  limit: number | undefined,
+  look: (name: string) => Promise<T | undefined>,
+  concurrency = 16,
+): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  while (next < candidates.length && (limit === undefined || out.length < limit)) {
+    // Never look at more than the page still needs: a page of 10 costs 10 or 11 resolves, not 16.
+    const want = limit === undefined ? concurrency : Math.min(concurrency, limit - out.length);
+    const batch = candidates.slice(next, next + want);
+    next += batch.length;
+    for (const r of await Promise.all(batch.map(look))) {
+      if (r !== undefined && (limit === undefined || out.length < limit)) out.push(r);
+    }
+  }
+  return out;
+}
+
+/**
  * ByteBudget lets requests hold at most `capacity` bytes in memory together (request bodies read
  * whole, such as manifests); a request that does not fit waits until others give theirs back.
  */

@@ -3,7 +3,9 @@
 // https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md#platform-variants
 import type { Platform } from './manifest.js';
 
-const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> = {
+// A Map, not an object: the architecture comes from an image's config, and an object lookup of
+// "constructor" or "__proto__" would find Object.prototype's members.
+const ARCH_ALIASES = new Map<string, { architecture: string; variant?: string }>(Object.entries({
   x86_64: { architecture: 'amd64' },
   'x86-64': { architecture: 'amd64' },
   amd64: { architecture: 'amd64' },
@@ -22,12 +24,12 @@ const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> =
   powerpc64le: { architecture: 'ppc64le' },
   mips: { architecture: 'mips' },
   mipsel: { architecture: 'mipsle' },
-};
+}));
 
 /** normalizePlatform maps build-system spellings to OCI's (x86_64 → amd64, armv7l → arm/v7); arm64's implied v8 is dropped. */
 export function normalizePlatform(p: { os?: string; architecture?: string; variant?: string }): Platform {
   const raw = (p.architecture ?? '').toLowerCase();
-  const alias = ARCH_ALIASES[raw];
+  const alias = ARCH_ALIASES.get(raw);
   const architecture = alias?.architecture ?? raw;
   let variant = p.variant || alias?.variant;
   if (architecture === 'arm64' && variant === 'v8') variant = undefined;

@@ -10,7 +10,7 @@ import type { RequestTarget } from './context.js';
 import type { RegistryEvents } from './events.js';
 import type { RegistryMetrics } from './metrics.js';
 import { RegistryError } from '../oci/errors.js';
-import { checkReadiness, type ReadinessOptions } from './health.js';
+import { ReadinessCache, withoutDetails, type ReadinessOptions } from './health.js';
 import { serveUiApi } from './ui-api.js';
 import { UI_ASSETS } from './ui-assets.js';
 import { sendJson } from './respond.js';
@@ -41,15 +41,27 @@ export function isLoopback(address: string): boolean {
   return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
+/**
+ * isThisMachine tells whether a connection comes from this machine: over loopback, or from the
+ * very address it reached (`status` of a server listening on one interface's address connects so;
+ * the kernel drops a packet from outside that claims one of our own addresses as its source).
+ */
+export function isThisMachine(socket: { remoteAddress?: string; localAddress?: string }): boolean {
+  const remote = socket.remoteAddress ?? '';
+  return isLoopback(remote) || (remote !== '' && remote === socket.localAddress);
+}
+
 // The page loads only its own files: no inline script, nothing from elsewhere.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const ETAGS = new Map(Object.entries(UI_ASSETS).map(([name, a]) => [name, `"${createHash('sha256').update(a.body).digest('hex').slice(0, 16)}"`]));
+// A Map, not the object: a request for /ui/constructor or /ui/__proto__ must find nothing, where an
+// object lookup finds Object.prototype's members.
+const ASSETS = new Map(Object.entries(UI_ASSETS).map(([name, a]) => [name, { ...a, etag: `"${createHash('sha256').update(a.body).digest('hex').slice(0, 16)}"` }]));
 
 function serveAsset(req: IncomingMessage, res: ServerResponse, name: string): void {
-  const asset = UI_ASSETS[name];
+  const asset = ASSETS.get(name);
   if (!asset) throw new RegistryError('UNSUPPORTED', 'no such page', { status: 404 });
-  const etag = ETAGS.get(name)!;
+  const etag = asset.etag;
   const headers: Record<string, string> = { 'Content-Type': asset.type, ETag: etag, 'Cache-Control': 'no-cache', 'Content-Security-Policy': CSP };
   req.resume();
   if (req.headers['if-none-match'] === etag) {
@@ -67,8 +79,21 @@ function readOnly(req: IncomingMessage): void {
   if (m !== 'GET' && m !== 'HEAD') throw new RegistryError('METHOD_UNKNOWN', `method ${m} is not supported for this route`);
 }
 
+/**
+ * mayReadDetails tells whether a /readyz caller sees the checks' details (storage path, users
+ * file): one on this machine, or a user who logs in and whom the policy lets read /metrics. Bad
+ * credentials count as an auth failure but never turn /readyz into a 401.
+ */
+async function mayReadDetails(req: IncomingMessage, access: AccessCheck): Promise<boolean> {
+  if (isThisMachine(req.socket)) return true;
+  if (req.headers.authorization === undefined) return false;
+  const user = await access.authorize('metrics').catch(() => undefined);
+  return user !== undefined;
+}
+
 /** extraEndpoints builds the handler dispatch consults before its /v2/ router. */
 export function extraEndpoints(o: EndpointOptions): ExtraEndpoints {
+  const readiness = new ReadinessCache(o.readiness);
   return {
     routeOf(pathname) {
       if (pathname === '/healthz') return 'healthz';
@@ -87,8 +112,8 @@ export function extraEndpoints(o: EndpointOptions): ExtraEndpoints {
         case 'readyz': {
           readOnly(req);
           req.resume();
-          const r = await checkReadiness(o.readiness);
-          return sendJson(req, res, r.status === 'ready' ? 200 : 503, r, { 'Cache-Control': 'no-store' });
+          const [r, details] = await Promise.all([readiness.get(), mayReadDetails(req, access)]);
+          return sendJson(req, res, r.status === 'ready' ? 200 : 503, details ? r : withoutDetails(r), { 'Cache-Control': 'no-store' });
         }
         case 'metrics': {
           readOnly(req);

@@ -1,6 +1,8 @@
 // Liveness and readiness. /healthz answers 200 while the process serves; /readyz runs named checks
 // (storage writable, free disk, TLS certificate validity, htpasswd readable) and answers 503 when
 // one fails, so a supervisor or `container-registry status` can tell "up" from "able to take a push".
+// The checks cost a synced write, so one result serves every caller for READINESS_MAX_AGE_MS and
+// concurrent callers share the check in progress; callers who may not see paths get names and flags.
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { access, constants, open, readFile, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -80,6 +82,54 @@ async function readable(name: string, file: string): Promise<ReadinessCheck> {
     return { name, ok: true, detail: file };
   } catch (err) {
     return { name, ok: false, detail: `${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
+/** PublicReadinessCheck is a check as anyone may see it: no detail (paths, file names). */
+export interface PublicReadinessCheck {
+  name: string;
+  ok: boolean;
+}
+
+/** PublicReadiness is the /readyz body for callers who may not see details. */
+export interface PublicReadiness {
+  status: Readiness['status'];
+  checks: PublicReadinessCheck[];
+}
+
+/** withoutDetails drops every check's detail (absolute paths, the users file's name). */
+export function withoutDetails(r: Readiness): PublicReadiness {
+  return { status: r.status, checks: r.checks.map((c) => ({ name: c.name, ok: c.ok })) };
+}
+
+/** READINESS_MAX_AGE_MS is how long one result of the checks answers /readyz. */
+export const READINESS_MAX_AGE_MS = 2000;
+
+/**
+ * ReadinessCache hands out a result of checkReadiness at most `maxAgeMs` old (counted from when
+ * the check finished) and runs at most one check at a time: callers meanwhile share it.
+ */
+export class ReadinessCache {
+  private last: { result: Readiness; at: number } | undefined;
+  private running: Promise<Readiness> | undefined;
+
+  constructor(
+    private readonly o: ReadinessOptions,
+    private readonly maxAgeMs = READINESS_MAX_AGE_MS,
+  ) {}
+
+  /** get returns a fresh-enough result. */
+  async get(): Promise<Readiness> {
+    if (this.last && Date.now() - this.last.at < this.maxAgeMs) return this.last.result;
+    this.running ??= checkReadiness(this.o)
+      .then((result) => {
+        this.last = { result, at: Date.now() };
+        return result;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
   }
 }
 

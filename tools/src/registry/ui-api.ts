@@ -8,9 +8,10 @@ import type { Descriptor } from '../oci/manifest.js';
 import type { AccessCheck } from './dispatch.js';
 import type { RequestTarget } from './context.js';
 import { RegistryError } from '../oci/errors.js';
-import { formatDigest, parseDigest } from '../oci/digest.js';
+import { formatDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { assertRepositoryName } from '../oci/names.js';
-import { compareLexical } from '../storage/manifests.js';
+import { namesAfter, tagFolderNames } from '../storage/tags.js';
+import { takeInOrder } from '../common/concurrency.js';
 import { manifestEvent, requestInfo, type RegistryEvents } from './events.js';
 import { sendJson } from './respond.js';
 
@@ -31,8 +32,14 @@ const PROMINENT_LABELS = [
   'org.opencontainers.image.title',
 ];
 
-/** MAX_CONFIG_BYTES caps the config blob the API reads for display. */
+/** MAX_CONFIG_BYTES caps the config blob the API reads for display, whatever its descriptor says. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** MAX_TAGS_EXAMINED caps the tags the image call resolves to find those pointing at the image. */
+const MAX_TAGS_EXAMINED = 1000;
+
+/** MAX_TAGS_HERE caps the tags the image call lists as pointing at the image. */
+const MAX_TAGS_HERE = 100;
 
 function param(url: RequestTarget, name: string): string {
   const v = url.searchParams.get(name);
@@ -50,8 +57,9 @@ async function repositories(deps: UiApiDeps, req: IncomingMessage, res: ServerRe
   await access.authorize('catalog');
   // Like _catalog: only what the asker may pull.
   const all = await deps.store.repositories();
-  const visible = (await Promise.all(all.map(async (name) => ((await access.may('pull', name)) ? name : undefined)))).filter((n): n is string => n !== undefined);
-  const list = await Promise.all(visible.map(async (name) => ({ name, tags: (await deps.store.manifests.tags(name)).length })));
+  const visible = await takeInOrder(all, undefined, async (name) => ((await access.may('pull', name)) ? name : undefined));
+  // Tag folders counted, not resolved: a repository of 13,000 tags costs one readdir here.
+  const list = await takeInOrder(visible, undefined, async (name) => ({ name, tags: (await tagFolderNames(deps.store, name)).length }));
   const stats = await deps.stats.get();
   const tags = list.reduce((sum, r) => sum + r.tags, 0);
   sendJson(req, res, 200, { repositories: list, stats: { bytes: stats.bytes, blobs: stats.blobs, tags } }, { 'Cache-Control': 'no-store' });
@@ -61,28 +69,28 @@ async function tags(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse, 
   const repository = repositoryParam(url);
   await access.authorize('pull', repository);
   if (!(await deps.store.manifests.exists(repository))) throw new RegistryError('NAME_UNKNOWN', `repository ${repository} not known to registry`);
-  const all = (await deps.store.manifests.tags(repository)).sort(compareLexical);
+  // Filter and page the tag folder names, then resolve only as many as the page shows (and one
+  // more, for `next`); `total` counts folders, so it may include a tag that no longer resolves.
+  const all = await tagFolderNames(deps.store, repository);
   const n = Math.min(500, Math.max(1, Number(url.searchParams.get('n')) || 50));
-  const last = url.searchParams.get('last');
   const filter = (url.searchParams.get('q') ?? '').toLowerCase();
   const matching = filter ? all.filter((t) => t.toLowerCase().includes(filter)) : all;
-  const from = last ? matching.filter((t) => compareLexical(t, last) > 0) : matching;
-  const page = from.slice(0, n);
-  const rows = await Promise.all(
-    page.map(async (tag) => {
-      try {
-        const m = await deps.store.manifests.get(repository, tag);
-        return { tag, digest: formatDigest(m.digest), mediaType: m.parsed.mediaType, isIndex: m.parsed.isIndex, size: m.body.length };
-      } catch {
-        return { tag, digest: '', mediaType: '', isIndex: false, size: 0 };
-      }
-    }),
-  );
+  const rows = await takeInOrder(namesAfter(matching, url.searchParams.get('last') || undefined), n + 1, async (tag) => {
+    const d = await deps.store.manifests.resolve(repository, tag);
+    if (!d) return undefined;
+    try {
+      const m = await deps.store.manifests.get(repository, formatDigest(d));
+      return { tag, digest: formatDigest(m.digest), mediaType: m.parsed.mediaType, isIndex: m.parsed.isIndex, size: m.body.length };
+    } catch {
+      return { tag, digest: '', mediaType: '', isIndex: false, size: 0 };
+    }
+  });
+  const page = rows.slice(0, n);
   sendJson(
     req,
     res,
     200,
-    { repository, total: matching.length, tags: rows, next: from.length > n ? page[page.length - 1] : null, mayDelete: await access.may('delete', repository) },
+    { repository, total: matching.length, tags: page, next: rows.length > n ? page[page.length - 1]!.tag : null, mayDelete: await access.may('delete', repository) },
     { 'Cache-Control': 'no-store' },
   );
 }
@@ -100,11 +108,40 @@ interface ImageConfigView {
   labels: Record<string, string>;
 }
 
+/**
+ * readBounded reads blob `d` when it holds at most `max` bytes, and undefined otherwise: the size
+ * on disk decides, not what a descriptor claims, and no more than `max` + 1 bytes are ever read.
+ */
+async function readBounded(store: ImageStore, d: Digest, max: number): Promise<Buffer | undefined> {
+  const size = await store.blobs.size(d);
+  if (size === undefined || size > max) return undefined;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  // An inclusive range: one byte past the cap tells a blob that grew since the stat.
+  for await (const chunk of store.blobs.open(d, { start: 0, end: max })) {
+    total += (chunk as Buffer).length;
+    if (total > max) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** stringMap keeps the string values of a JSON object, in an object with no prototype. */
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+
 async function readConfig(store: ImageStore, config: Descriptor | undefined): Promise<ImageConfigView | undefined> {
   if (!config || config.size > MAX_CONFIG_BYTES) return undefined;
   try {
-    const doc = JSON.parse((await store.blobs.read(parseDigest(config.digest))).toString('utf8')) as Record<string, unknown>;
-    const c = (doc.config ?? {}) as Record<string, unknown>;
+    const data = await readBounded(store, parseDigest(config.digest), MAX_CONFIG_BYTES);
+    if (!data) return undefined;
+    const doc = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    if (!doc || typeof doc !== 'object') return undefined;
+    const c = (doc.config && typeof doc.config === 'object' ? doc.config : {}) as Record<string, unknown>;
     const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
     return {
       created: typeof doc.created === 'string' ? doc.created : undefined,
@@ -116,12 +153,27 @@ async function readConfig(store: ImageStore, config: Descriptor | undefined): Pr
       workingDir: typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : undefined,
       user: typeof c.User === 'string' && c.User ? c.User : undefined,
       exposedPorts: c.ExposedPorts && typeof c.ExposedPorts === 'object' ? Object.keys(c.ExposedPorts) : undefined,
-      labels: c.Labels && typeof c.Labels === 'object' ? (c.Labels as Record<string, string>) : {},
+      labels: stringMap(c.Labels),
     };
   } catch {
-    // Not JSON (an artifact's config): show the descriptor only.
+    // Not JSON (an artifact's config), or gone: show the descriptor only.
     return undefined;
   }
+}
+
+/**
+ * tagsPointingAt finds the tags of `repository` that point at `digest`: the first
+ * MAX_TAGS_EXAMINED tag folders in lexical order are resolved (a few at a time), and at most
+ * MAX_TAGS_HERE tags listed; `truncated` says that a cap cut the search short.
+ */
+async function tagsPointingAt(store: ImageStore, repository: string, digest: string): Promise<{ tags: string[]; truncated: boolean }> {
+  const names = await tagFolderNames(store, repository);
+  const examined = names.slice(0, MAX_TAGS_EXAMINED);
+  const found = await takeInOrder(examined, MAX_TAGS_HERE + 1, async (tag) => {
+    const d = await store.manifests.resolve(repository, tag).catch(() => undefined);
+    return d && formatDigest(d) === digest ? tag : undefined;
+  });
+  return { tags: found.slice(0, MAX_TAGS_HERE), truncated: found.length > MAX_TAGS_HERE || names.length > examined.length };
 }
 
 async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse, url: RequestTarget, access: AccessCheck): Promise<void> {
@@ -133,20 +185,18 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
   const config = m.parsed.isIndex ? undefined : await readConfig(deps.store, m.parsed.config);
   const layers = m.parsed.isIndex ? [] : m.parsed.blobs.filter((b) => b !== m.parsed.config);
   const totalSize = m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
-  const labels = { ...(config?.labels ?? {}) };
+  const labels = config?.labels ?? stringMap(undefined);
   // An index carries its metadata as annotations; show those the same way.
-  const annotations = m.parsed.annotations ?? {};
+  const annotations = stringMap(m.parsed.annotations);
   const prominent: Record<string, string> = {};
   for (const key of PROMINENT_LABELS) {
     const v = labels[key] ?? annotations[key];
     if (v !== undefined) prominent[key] = v;
   }
   const referrers = await deps.store.referrers(repository, m.digest).catch(() => [] as Descriptor[]);
-  const tagsHere: string[] = [];
-  for (const tag of await deps.store.manifests.tags(repository)) {
-    const d = await deps.store.manifests.resolve(repository, tag).catch(() => undefined);
-    if (d && formatDigest(d) === digest) tagsHere.push(tag);
-  }
+  const { tags: tagsHere, truncated: tagsTruncated } = await tagsPointingAt(deps.store, repository, digest);
+  // The tag the page was opened by points here, whether or not the search reached it.
+  if (!reference.includes(':') && !tagsHere.includes(reference)) tagsHere.unshift(reference);
   sendJson(
     req,
     res,
@@ -170,6 +220,7 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
       artifactType: m.parsed.artifactType ?? null,
       referrers,
       tags: tagsHere,
+      tagsTruncated,
       mayDelete: await access.may('delete', repository),
     },
     { 'Cache-Control': 'no-store' },

@@ -243,7 +243,7 @@ async function viewImage(params) {
       ['Created', config.created],
       ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],
       ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],
-      ['Tags here', img.tags.join(', ')],
+      ['Tags here', img.tags.join(', ') + (img.tagsTruncated ? ' (and maybe more: the repository has too many tags to search them all)' : '')],
     ]),
   );
   if (img.isIndex) {
