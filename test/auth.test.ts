@@ -68,6 +68,13 @@ t.test('policy: modes, narrowing per repository, globs', async (t) => {
   t.notOk(globToRegExp('yocto/*').test('yocto/a/b'));
   t.ok(globToRegExp('yocto/**').test('yocto/a/b'));
   t.notOk(globToRegExp('a.b').test('axb'), 'dots are literal');
+  // A `**` segment also matches no segment at all (gitignore, minimatch): `private/**` covers `private`.
+  t.ok(globToRegExp('private/**').test('private'), 'private/** covers the repository private itself');
+  t.notOk(globToRegExp('private/**').test('privateer'), 'but not a longer name');
+  t.ok(globToRegExp('a/**/b').test('a/b'), 'a middle ** may match nothing');
+  t.ok(globToRegExp('a/**/b').test('a/x/y/b'));
+  t.ok(globToRegExp('**/sig').test('sig') && globToRegExp('**/sig').test('x/y/sig'), 'a leading ** may match nothing');
+  t.notOk(globToRegExp('**/sig').test('xsig'));
   const p = parseAccessConfig(
     'pull = "anonymous"\npush = "authenticated"\n[[repository]]\nmatch = "private/**"\npull = ["alice"]\npush = ["alice"]\n[[repository]]\nmatch = "ci/*"\npush = ["ci", "alice"]\n',
     'access.toml',
@@ -84,6 +91,8 @@ t.test('policy: modes, narrowing per repository, globs', async (t) => {
     ['pull', 'private/x/y', anon, 'login'],
     ['pull', 'private/x/y', bob, 'forbidden'],
     ['pull', 'private/x/y', alice, 'allow'],
+    ['pull', 'private', bob, 'forbidden'],
+    ['push', 'private', alice, 'allow'],
     ['push', 'ci/app', bob, 'forbidden'],
     ['push', 'ci/app', alice, 'allow'],
     ['pull', 'ci/app', anon, 'allow'],
