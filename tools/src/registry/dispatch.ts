@@ -2,15 +2,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImageStore } from '../storage/store.js';
 import type { AccessAction, AccessController, AccessDecision } from './access.js';
-import { matchRoute, type Route } from './router.js';
+import { endpointFor, matchRoute } from './router.js';
 import { RegistryError } from '../oci/errors.js';
 import { assertRepositoryName } from '../oci/names.js';
-import { asRegistryError, isNoSpace, sendError, sendJson } from './respond.js';
+import { asRegistryError, isNoSpace, sendError } from './respond.js';
 import { serverLog } from './process-guards.js';
-import { deleteBlob, getBlob } from './blobs.js';
-import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
-import { deleteManifest, getManifest, putManifest } from './manifests.js';
-import { listCatalog, listReferrers, listTags } from './discovery.js';
 import type { RequestContext, RequestTarget } from './context.js';
 import { RegistryEvents, requestInfo, type AuthFailure, type RequestInfo } from './events.js';
 
@@ -65,70 +61,6 @@ export interface RequestOutcome {
   route: string;
 }
 
-function actionFor(route: Route, method: string): AccessAction | undefined {
-  switch (route.kind) {
-    case 'base':
-      return 'ping';
-    case 'catalog':
-      return 'catalog';
-    case 'tags':
-    case 'referrers':
-      return 'pull';
-    case 'manifest':
-    case 'blob':
-      if (method === 'GET' || method === 'HEAD') return 'pull';
-      if (method === 'DELETE') return 'delete';
-      return 'push';
-    case 'uploads':
-    case 'upload':
-      return 'push';
-    default:
-      return undefined;
-  }
-}
-
-function methodNotAllowed(method: string): RegistryError {
-  return new RegistryError('METHOD_UNKNOWN', `method ${method} is not supported for this route`);
-}
-
-async function run(ctx: RequestContext, route: Route, method: string): Promise<void> {
-  switch (route.kind) {
-    case 'base':
-      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
-      ctx.req.resume();
-      return sendJson(ctx.req, ctx.res, 200, {});
-    case 'catalog':
-      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
-      return listCatalog(ctx);
-    case 'tags':
-      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
-      return listTags(ctx, route.name);
-    case 'referrers':
-      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
-      return listReferrers(ctx, route.name, route.digest);
-    case 'manifest':
-      if (method === 'GET' || method === 'HEAD') return getManifest(ctx, route.name, route.reference);
-      if (method === 'PUT') return putManifest(ctx, route.name, route.reference);
-      if (method === 'DELETE') return deleteManifest(ctx, route.name, route.reference);
-      throw methodNotAllowed(method);
-    case 'blob':
-      if (method === 'GET' || method === 'HEAD') return getBlob(ctx, route.name, route.digest);
-      if (method === 'DELETE') return deleteBlob(ctx, route.name, route.digest);
-      throw methodNotAllowed(method);
-    case 'uploads':
-      if (method === 'POST') return startUpload(ctx, route.name);
-      throw methodNotAllowed(method);
-    case 'upload':
-      if (method === 'PATCH') return patchUpload(ctx, route.name, route.id);
-      if (method === 'PUT') return finishUpload(ctx, route.name, route.id);
-      if (method === 'GET' || method === 'HEAD') return uploadStatus(ctx, route.name, route.id);
-      if (method === 'DELETE') return cancelUpload(ctx, route.name, route.id);
-      throw methodNotAllowed(method);
-    default:
-      throw new RegistryError('NAME_UNKNOWN', 'no such endpoint', { status: 404 });
-  }
-}
-
 function failureOf(decision: Extract<AccessDecision, { allowed: false }>, authorization: string | undefined): AuthFailure {
   if (decision.status === 429) return { status: 429, reason: 'throttled' };
   if (decision.status === 403) return { status: 403, reason: 'denied' };
@@ -174,10 +106,15 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
       return outcome;
     }
     const route = matchRoute(url.pathname);
-    outcome.route = route.kind;
-    if ('name' in route) assertRepositoryName(route.name);
-    const action = actionFor(route, method);
-    if (action) await authorize(action, 'name' in route ? route.name : undefined);
+    if (!route) {
+      outcome.route = 'unknown';
+      throw new RegistryError('NAME_UNKNOWN', 'no such endpoint', { status: 404 });
+    }
+    outcome.route = route.def.kind;
+    const { name } = route.params;
+    if (name !== undefined) assertRepositoryName(name);
+    const endpoint = endpointFor(route.def, method);
+    if (endpoint.action) await authorize(endpoint.action, name);
     let info: RequestInfo | undefined;
     const ctx: RequestContext = {
       req,
@@ -192,7 +129,7 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
       },
       user: outcome.user,
     };
-    await run(ctx, route, method);
+    await endpoint.serve(ctx, route.params);
   } catch (err) {
     const answer = asRegistryError(err, requestId);
     // A failing disk also tears the request down: a full disk is told even when the client looks gone.
