@@ -5,6 +5,8 @@
 import t, { type Test } from 'tap';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from './helpers/registry.js';
 import { makeImage, pushImage, sha256 } from './helpers/images.js';
 import { errorCode, parse, raw, req } from './helpers/raw-http.js';
@@ -51,6 +53,24 @@ t.test('a chunked manifest over 4 MiB is a 413, and the server lives on', async 
   const entry = JSON.parse(lines.find((l) => l.includes('"status":413'))!) as { id: string; addr: string };
   t.match(entry.id, /^[0-9a-f]{8}-[0-9a-z]+$/, 'the access log names each request');
   t.equal(entry.addr, '127.0.0.1', 'and its address, read while the socket was there');
+});
+
+t.test('an internal error is one 500 with the request id, logged with it; the server lives on', async (t) => {
+  const reg = await startTestRegistry(t);
+  await pushImage(reg.url, 'broken/app', 'ok', makeImage());
+  // Storage damaged by hand: a tag's link is a folder, so reading it fails (EISDIR), not "absent".
+  await mkdir(join(reg.storage, 'docker/registry/v2/repositories/broken/app/_manifests/tags/bad/current/link'), { recursive: true });
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(`${reg.url}/v2/broken/app/manifests/bad`);
+    t.equal(r.status, 500, `attempt ${i + 1}: 500`);
+    const body = (await r.json()) as { errors: Array<{ code: string; message: string; detail: { requestId: string } }> };
+    t.equal(body.errors[0]!.code, 'UNKNOWN');
+    t.equal(body.errors[0]!.message, 'internal server error', 'nothing of the internals in the answer');
+    const id = body.errors[0]!.detail.requestId;
+    t.match(reg.output(), new RegExp(`GET /v2/broken/app/manifests/bad \\[${id}\\]: .*EISDIR`), 'the log line names the request id and the cause');
+  }
+  t.equal((await fetch(`${reg.url}/v2/broken/app/manifests/ok`)).status, 200, 'other requests are served');
+  await stillServes(t, reg);
 });
 
 t.test('a manifest naming 20,000 blobs is checked a few at a time', async (t) => {

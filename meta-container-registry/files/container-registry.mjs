@@ -57,13 +57,13 @@ var require_assert = __commonJS({
   }
 });
 
-// node_modules/yargs/node_modules/ansi-regex/index.js
+// ../../work/main/node_modules/yargs/node_modules/ansi-regex/index.js
 function ansiRegex({ onlyFirst = false } = {}) {
   return new RegExp(pattern, onlyFirst ? void 0 : "g");
 }
 var ST, stringControls, osc, controlString, linuxPalette, csi, escape2, pattern;
 var init_ansi_regex = __esm({
-  "node_modules/yargs/node_modules/ansi-regex/index.js"() {
+  "../../work/main/node_modules/yargs/node_modules/ansi-regex/index.js"() {
     ST = String.raw`(?:\u001B\u005C|\u009C)`;
     stringControls = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
     osc = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls}]*(?:\u0007|${ST})`;
@@ -75,7 +75,7 @@ var init_ansi_regex = __esm({
   }
 });
 
-// node_modules/yargs/node_modules/strip-ansi/index.js
+// ../../work/main/node_modules/yargs/node_modules/strip-ansi/index.js
 function stripAnsi(string) {
   if (typeof string !== "string") {
     throw new TypeError(`Expected a \`string\`, got \`${typeof string}\``);
@@ -87,16 +87,16 @@ function stripAnsi(string) {
 }
 var regex;
 var init_strip_ansi = __esm({
-  "node_modules/yargs/node_modules/strip-ansi/index.js"() {
+  "../../work/main/node_modules/yargs/node_modules/strip-ansi/index.js"() {
     init_ansi_regex();
     regex = ansiRegex();
   }
 });
 
-// node_modules/get-east-asian-width/lookup-data.js
+// ../../work/main/node_modules/get-east-asian-width/lookup-data.js
 var ambiguousMinimalCodePoint, ambiguousMaximumCodePoint, ambiguousRanges, fullwidthMinimalCodePoint, fullwidthMaximumCodePoint, fullwidthRanges, wideMinimalCodePoint, wideMaximumCodePoint, wideRanges;
 var init_lookup_data = __esm({
-  "node_modules/get-east-asian-width/lookup-data.js"() {
+  "../../work/main/node_modules/get-east-asian-width/lookup-data.js"() {
     ambiguousMinimalCodePoint = 161;
     ambiguousMaximumCodePoint = 1114109;
     ambiguousRanges = [161, 161, 164, 164, 167, 168, 170, 170, 173, 174, 176, 180, 182, 186, 188, 191, 198, 198, 208, 208, 215, 216, 222, 225, 230, 230, 232, 234, 236, 237, 240, 240, 242, 243, 247, 250, 252, 252, 254, 254, 257, 257, 273, 273, 275, 275, 283, 283, 294, 295, 299, 299, 305, 307, 312, 312, 319, 322, 324, 324, 328, 331, 333, 333, 338, 339, 358, 359, 363, 363, 462, 462, 464, 464, 466, 466, 468, 468, 470, 470, 472, 472, 474, 474, 476, 476, 593, 593, 609, 609, 708, 708, 711, 711, 713, 715, 717, 717, 720, 720, 728, 731, 733, 733, 735, 735, 768, 879, 913, 929, 931, 937, 945, 961, 963, 969, 1025, 1025, 1040, 1103, 1105, 1105, 8208, 8208, 8211, 8214, 8216, 8217, 8220, 8221, 8224, 8226, 8228, 8231, 8240, 8240, 8242, 8243, 8245, 8245, 8251, 8251, 8254, 8254, 8308, 8308, 8319, 8319, 8321, 8324, 8364, 8364, 8451, 8451, 8453, 8453, 8457, 8457, 8467, 8467, 8470, 8470, 8481, 8482, 8486, 8486, 8491, 8491, 8531, 8532, 8539, 8542, 8544, 8555, 8560, 8569, 8585, 8585, 8592, 8601, 8632, 8633, 8658, 8658, 8660, 8660, 8679, 8679, 8704, 8704, 8706, 8707, 8711, 8712, 8715, 8715, 8719, 8719, 8721, 8721, 8725, 8725, 8730, 8730, 8733, 8736, 8739, 8739, 8741, 8741, 8743, 8748, 8750, 8750, 8756, 8759, 8764, 8765, 8776, 8776, 8780, 8780, 8786, 8786, 8800, 8801, 8804, 8807, 8810, 8811, 8814, 8815, 8834, 8835, 8838, 8839, 8853, 8853, 8857, 8857, 8869, 8869, 8895, 8895, 8978, 8978, 9312, 9449, 9451, 9547, 9552, 9587, 9600, 9615, 9618, 9621, 9632, 9633, 9635, 9641, 9650, 9651, 9654, 9655, 9660, 9661, 9664, 9665, 9670, 9672, 9675, 9675, 9678, 9681, 9698, 9701, 9711, 9711, 9733, 9734, 9737, 9737, 9742, 9743, 9756, 9756, 9758, 9758, 9792, 9792, 9794, 9794, 9824, 9825, 9827, 9829, 9831, 9834, 9836, 9837, 9839, 9839, 9886, 9887, 9919, 9919, 9926, 9933, 9935, 9939, 9941, 9953, 9955, 9955, 9960, 9961, 9963, 9969, 9972, 9972, 9974, 9977, 9979, 9980, 9982, 9983, 10045, 10045, 10102, 10111, 11094, 11097, 12872, 12879, 57344, 63743, 65024, 65039, 65533, 65533, 127232, 127242, 127248, 127277, 127280, 127337, 127344, 127373, 127375, 127376, 127387, 127404, 917760, 917999, 983040, 1048573, 1048576, 1114109];
@@ -109,10 +109,10 @@ var init_lookup_data = __esm({
   }
 });
 
-// node_modules/get-east-asian-width/utilities.js
+// ../../work/main/node_modules/get-east-asian-width/utilities.js
 var isInRange;
 var init_utilities = __esm({
-  "node_modules/get-east-asian-width/utilities.js"() {
+  "../../work/main/node_modules/get-east-asian-width/utilities.js"() {
     isInRange = (ranges, codePoint) => {
       let low = 0;
       let high = Math.floor(ranges.length / 2) - 1;
@@ -132,7 +132,7 @@ var init_utilities = __esm({
   }
 });
 
-// node_modules/get-east-asian-width/lookup.js
+// ../../work/main/node_modules/get-east-asian-width/lookup.js
 function findWideFastPathRange(ranges) {
   let fastPathStart = ranges[0];
   let fastPathEnd = ranges[1];
@@ -151,7 +151,7 @@ function findWideFastPathRange(ranges) {
 }
 var commonCjkCodePoint, wideFastPathStart, wideFastPathEnd, isAmbiguous, isFullwidth, isWide;
 var init_lookup = __esm({
-  "node_modules/get-east-asian-width/lookup.js"() {
+  "../../work/main/node_modules/get-east-asian-width/lookup.js"() {
     init_lookup_data();
     init_utilities();
     commonCjkCodePoint = 19968;
@@ -180,7 +180,7 @@ var init_lookup = __esm({
   }
 });
 
-// node_modules/get-east-asian-width/index.js
+// ../../work/main/node_modules/get-east-asian-width/index.js
 function validate(codePoint) {
   if (!Number.isSafeInteger(codePoint)) {
     throw new TypeError(`Expected a code point, got \`${typeof codePoint}\`.`);
@@ -194,12 +194,12 @@ function eastAsianWidth(codePoint, { ambiguousAsWide = false } = {}) {
   return 1;
 }
 var init_get_east_asian_width = __esm({
-  "node_modules/get-east-asian-width/index.js"() {
+  "../../work/main/node_modules/get-east-asian-width/index.js"() {
     init_lookup();
   }
 });
 
-// node_modules/yargs/node_modules/string-width/index.js
+// ../../work/main/node_modules/yargs/node_modules/string-width/index.js
 var string_width_exports = {};
 __export(string_width_exports, {
   default: () => stringWidth
@@ -321,7 +321,7 @@ function stringWidth(input, options = {}) {
 }
 var segmenter, visibleCharacterRegex, spacingMarkRegex, rgiEmojiRegex, unqualifiedKeycapRegex, extendedPictographicRegex;
 var init_string_width = __esm({
-  "node_modules/yargs/node_modules/string-width/index.js"() {
+  "../../work/main/node_modules/yargs/node_modules/string-width/index.js"() {
     init_strip_ansi();
     init_get_east_asian_width();
     segmenter = new Intl.Segmenter();
@@ -368,9 +368,9 @@ var require_module = __commonJS({
   }
 });
 
-// node_modules/get-caller-file/index.js
+// ../../work/main/node_modules/get-caller-file/index.js
 var require_get_caller_file = __commonJS({
-  "node_modules/get-caller-file/index.js"(exports, module) {
+  "../../work/main/node_modules/get-caller-file/index.js"(exports, module) {
     "use strict";
     module.exports = function getCallerFile2(position) {
       if (position === void 0) {
@@ -1342,10 +1342,10 @@ var init_uploads = __esm({
           if (UPLOAD_ID.test(id)) this.sessions.set(k, session);
         }
         const s = session;
-        const run2 = s.queue.then(() => work(s));
-        s.queue = run2.catch(() => {
+        const run = s.queue.then(() => work(s));
+        s.queue = run.catch(() => {
         });
-        return run2;
+        return run;
       }
     };
   }
@@ -1665,7 +1665,7 @@ function compareLexical(a2, b) {
 function clip4(text) {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
-var PARSED_CACHE_BYTES, PARSED_ENTRY_MAX, FAN_OUT, ManifestStore;
+var PARSED_CACHE_BYTES, PARSED_ENTRY_MAX, FAN_OUT, SUMMARY_ANNOTATIONS_MAX, ManifestStore;
 var init_manifests = __esm({
   "tools/src/storage/manifests.ts"() {
     "use strict";
@@ -1680,6 +1680,7 @@ var init_manifests = __esm({
     PARSED_CACHE_BYTES = 16 * 1024 * 1024;
     PARSED_ENTRY_MAX = 512 * 1024;
     FAN_OUT = 16;
+    SUMMARY_ANNOTATIONS_MAX = 4096;
     ManifestStore = class {
       constructor(paths, driver3, blobs) {
         this.paths = paths;
@@ -1691,8 +1692,8 @@ var init_manifests = __esm({
       blobs;
       /** parsed manifests by digest; content under a digest never changes, so entries never go stale */
       parsedCache = new WeightedLru({ maxWeight: PARSED_CACHE_BYTES, maxEntryWeight: PARSED_ENTRY_MAX });
-      /** the subject digest of each manifest read ('' for none): the referrers API's index, a few dozen bytes each */
-      subjects = new WeightedLru({ maxWeight: 8 * 1024 * 1024 });
+      /** what GET and the referrers API need of each manifest read, without its body: a few hundred bytes each */
+      summaries = new WeightedLru({ maxWeight: 16 * 1024 * 1024 });
       /** resolve turns a tag or digest reference into the digest of a manifest in `repo`. */
       async resolve(repo, reference) {
         const asDigest = reference.includes(":") ? parseDigest(reference) : void 0;
@@ -1741,12 +1742,7 @@ var init_manifests = __esm({
       async get(repo, reference) {
         const d = await this.resolve(repo, reference);
         if (!d) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${clip4(reference)} unknown in ${repo}`);
-        let body;
-        try {
-          body = await this.blobs.read(d);
-        } catch {
-          throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${formatDigest(d)} content is missing`);
-        }
+        const body = await this.body(d);
         return { digest: d, body, parsed: this.parse(d, body) };
       }
       /** parse reads a manifest body, once per digest while the bounded cache keeps it. */
@@ -1761,17 +1757,25 @@ var init_manifests = __esm({
       }
       remember(key3, bytes, parsed) {
         this.parsedCache.set(key3, parsed, bytes);
-        const subject = parsed.subject?.digest ?? "";
-        this.subjects.set(key3, subject, 64 + key3.length + subject.length);
+        const summary = { mediaType: parsed.mediaType, subject: parsed.subject?.digest ?? "", artifactType: parsed.artifactType };
+        let weight = 160 + key3.length + summary.subject.length + (parsed.artifactType?.length ?? 0);
+        if (parsed.annotations !== void 0) {
+          const size = JSON.stringify(parsed.annotations).length;
+          if (size <= SUMMARY_ANNOTATIONS_MAX) {
+            summary.annotations = parsed.annotations;
+            weight += size * 2;
+          } else summary.annotationsInBody = true;
+        }
+        this.summaries.set(key3, summary, weight);
       }
       /**
-       * subjectOf tells the subject digest of a stored manifest ('' for none; undefined when its content
-       * is gone or does not parse). Remembered per digest, so the referrers API and gc read each
-       * manifest once, not once per call; a body without the word "subject" is not even parsed.
+       * summaryOf tells what the referrers API needs of a stored manifest (undefined when its content is
+       * gone or does not parse). Remembered per digest, so the referrers API and gc read each manifest
+       * once, not once per call; a body without the word "subject" is not even parsed.
        */
-      async subjectOf(d) {
+      async summaryOf(d) {
         const key3 = formatDigest(d);
-        const known = this.subjects.get(key3);
+        const known = this.summaries.get(key3);
         if (known !== void 0) return known;
         let body;
         try {
@@ -1780,13 +1784,37 @@ var init_manifests = __esm({
           return void 0;
         }
         if (!body.includes('"subject"')) {
-          this.subjects.set(key3, "", 64 + key3.length);
-          return "";
+          const none = { subject: "" };
+          this.summaries.set(key3, none, 64 + key3.length);
+          return none;
         }
         try {
-          return this.parse(d, body).subject?.digest ?? "";
+          const parsed = this.parse(d, body);
+          return this.summaries.get(key3) ?? { mediaType: parsed.mediaType, subject: parsed.subject?.digest ?? "", artifactType: parsed.artifactType, annotationsInBody: true };
         } catch {
           return void 0;
+        }
+      }
+      /** subjectOf tells the subject digest of a stored manifest ('' for none; undefined when unreadable). */
+      async subjectOf(d) {
+        return (await this.summaryOf(d))?.subject;
+      }
+      /**
+       * read is a manifest's digest, body and media type by tag or digest, parsed only when its media
+       * type is not remembered yet (a GET of a 4 MiB manifest then costs a file read, not a JSON parse).
+       */
+      async read(repo, reference) {
+        const d = await this.resolve(repo, reference);
+        if (!d) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${clip4(reference)} unknown in ${repo}`);
+        const body = await this.body(d);
+        const mediaType = this.summaries.get(formatDigest(d))?.mediaType ?? this.parse(d, body).mediaType;
+        return { digest: d, body, mediaType };
+      }
+      async body(d) {
+        try {
+          return await this.blobs.read(d);
+        } catch {
+          throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${formatDigest(d)} content is missing`);
         }
       }
       /**
@@ -1909,6 +1937,12 @@ async function listReferrers(manifests, blobs, repo, subject, o2 = {}) {
   return { manifests: out, next: void 0 };
 }
 async function describe(manifests, blobs, d) {
+  const summary = await manifests.summaryOf(d);
+  if (summary?.mediaType !== void 0 && !summary.annotationsInBody) {
+    const size = await blobs.size(d);
+    if (size === void 0) return void 0;
+    return descriptor(summary.mediaType, d, size, summary.artifactType, summary.annotations);
+  }
   let body;
   try {
     body = await blobs.read(d);
@@ -1921,9 +1955,12 @@ async function describe(manifests, blobs, d) {
   } catch {
     return void 0;
   }
-  const desc = { mediaType: parsed.mediaType, digest: formatDigest(d), size: body.length };
-  if (parsed.artifactType !== void 0) desc.artifactType = parsed.artifactType;
-  if (parsed.annotations !== void 0) desc.annotations = parsed.annotations;
+  return descriptor(parsed.mediaType, d, body.length, parsed.artifactType, parsed.annotations);
+}
+function descriptor(mediaType, d, size, artifactType, annotations) {
+  const desc = { mediaType, digest: formatDigest(d), size };
+  if (artifactType !== void 0) desc.artifactType = artifactType;
+  if (annotations !== void 0) desc.annotations = annotations;
   return desc;
 }
 var MAX_PAGE_BYTES;
@@ -2023,31 +2060,6 @@ var init_access = __esm({
   }
 });
 
-// tools/src/registry/router.ts
-function matchRoute(path6) {
-  for (const [re, make] of PATTERNS) {
-    const m = re.exec(path6);
-    if (m) return make(m);
-  }
-  return { kind: "unknown" };
-}
-var PATTERNS;
-var init_router = __esm({
-  "tools/src/registry/router.ts"() {
-    "use strict";
-    PATTERNS = [
-      [/^\/v2\/?$/, () => ({ kind: "base" })],
-      [/^\/v2\/_catalog$/, () => ({ kind: "catalog" })],
-      [/^\/v2\/(.+)\/tags\/list$/, (m) => ({ kind: "tags", name: m[1] })],
-      [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: "manifest", name: m[1], reference: m[2] })],
-      [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: "uploads", name: m[1] })],
-      [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: "upload", name: m[1], id: m[2] })],
-      [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: "blob", name: m[1], digest: m[2] })],
-      [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: "referrers", name: m[1], digest: m[2] })]
-    ];
-  }
-});
-
 // tools/src/registry/respond.ts
 function sendJson(req, res, status2, body, headers = {}) {
   const data = Buffer.from(JSON.stringify(body));
@@ -2105,35 +2117,6 @@ var init_respond = __esm({
     "use strict";
     init_errors2();
     API_VERSION_HEADER = ["Docker-Distribution-API-Version", "registry/2.0"];
-  }
-});
-
-// tools/src/registry/process-guards.ts
-function serverLog(line) {
-  try {
-    process.stderr.write(`container-registry: ${line}
-`);
-  } catch {
-  }
-}
-function writeLine(line) {
-  try {
-    process.stdout.write(`${line}
-`);
-  } catch {
-  }
-}
-function guardProcess(log = serverLog) {
-  process.stdout.on("error", () => {
-  });
-  process.stderr.on("error", () => {
-  });
-  process.on("uncaughtException", (err) => log(`internal error (still serving): ${err?.stack ?? String(err)}`));
-  process.on("unhandledRejection", (reason) => log(`internal error (still serving): ${reason?.stack ?? String(reason)}`));
-}
-var init_process_guards = __esm({
-  "tools/src/registry/process-guards.ts"() {
-    "use strict";
   }
 });
 
@@ -2396,17 +2379,17 @@ var init_events = __esm({
 // tools/src/registry/manifests.ts
 async function getManifest(ctx, name, reference) {
   const { req, res, store } = ctx;
-  const m = await store.manifests.get(name, reference);
+  const m = await store.manifests.read(name, reference);
   const digest = formatDigest(m.digest);
   res.writeHead(200, {
-    "Content-Type": m.parsed.mediaType,
+    "Content-Type": m.mediaType,
     "Content-Length": String(m.body.length),
     "Docker-Content-Digest": digest,
     ETag: `"${digest}"`
   });
   res.end(req.method === "HEAD" ? void 0 : m.body);
   if (req.method === "GET") {
-    const target = { repository: name, digest, mediaType: m.parsed.mediaType, size: m.body.length, tag: reference.includes(":") ? void 0 : reference };
+    const target = { repository: name, digest, mediaType: m.mediaType, size: m.body.length, tag: reference.includes(":") ? void 0 : reference };
     ctx.events.publish("manifest", manifestEvent("pull", target, ctx.request, ctx.user));
   }
 }
@@ -2462,7 +2445,7 @@ async function putManifest(ctx, name, reference) {
 }
 async function deleteManifest(ctx, name, reference) {
   const { store, res } = ctx;
-  const before = await store.manifests.get(name, reference).catch(() => void 0);
+  const before = await store.manifests.read(name, reference).catch(() => void 0);
   if (reference.includes(":")) {
     const d = parseDigest(reference);
     if (!await store.manifests.deleteManifest(name, d)) throw new RegistryError("MANIFEST_UNKNOWN", `manifest ${reference} unknown in ${name}`);
@@ -2471,7 +2454,7 @@ async function deleteManifest(ctx, name, reference) {
   }
   sendEmpty(res, 202);
   if (before) {
-    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.parsed.mediaType, size: before.body.length, tag: reference.includes(":") ? void 0 : reference };
+    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.mediaType, size: before.body.length, tag: reference.includes(":") ? void 0 : reference };
     ctx.events.publish("manifest", manifestEvent("delete", target, ctx.request, ctx.user));
   }
 }
@@ -2570,68 +2553,141 @@ var init_discovery = __esm({
   }
 });
 
-// tools/src/registry/dispatch.ts
-function actionFor(route, method) {
-  switch (route.kind) {
-    case "base":
-      return "ping";
-    case "catalog":
-      return "catalog";
-    case "tags":
-    case "referrers":
-      return "pull";
-    case "manifest":
-    case "blob":
-      if (method === "GET" || method === "HEAD") return "pull";
-      if (method === "DELETE") return "delete";
-      return "push";
-    case "uploads":
-    case "upload":
-      return "push";
-    default:
-      return void 0;
+// tools/src/registry/router.ts
+function readable(e) {
+  return { GET: e, HEAD: e };
+}
+function matchRoute(path6) {
+  for (const def of ROUTES) {
+    const m = def.pattern.exec(path6);
+    if (m) return { def, params: def.params(m) };
   }
+  return void 0;
 }
-function methodNotAllowed(method) {
-  return new RegistryError("METHOD_UNKNOWN", `method ${method} is not supported for this route`);
-}
-async function run(ctx, route, method) {
-  switch (route.kind) {
-    case "base":
-      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
+function endpointFor(def, method) {
+  if (Object.hasOwn(def.methods, method)) return def.methods[method];
+  return {
+    action: def.otherMethods,
+    serve: async (ctx) => {
       ctx.req.resume();
-      return sendJson(ctx.req, ctx.res, 200, {});
-    case "catalog":
-      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
-      return listCatalog(ctx);
-    case "tags":
-      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
-      return listTags(ctx, route.name);
-    case "referrers":
-      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);
-      return listReferrers2(ctx, route.name, route.digest);
-    case "manifest":
-      if (method === "GET" || method === "HEAD") return getManifest(ctx, route.name, route.reference);
-      if (method === "PUT") return putManifest(ctx, route.name, route.reference);
-      if (method === "DELETE") return deleteManifest(ctx, route.name, route.reference);
-      throw methodNotAllowed(method);
-    case "blob":
-      if (method === "GET" || method === "HEAD") return getBlob(ctx, route.name, route.digest);
-      if (method === "DELETE") return deleteBlob(ctx, route.name, route.digest);
-      throw methodNotAllowed(method);
-    case "uploads":
-      if (method === "POST") return startUpload(ctx, route.name);
-      throw methodNotAllowed(method);
-    case "upload":
-      if (method === "PATCH") return patchUpload(ctx, route.name, route.id);
-      if (method === "PUT") return finishUpload(ctx, route.name, route.id);
-      if (method === "GET" || method === "HEAD") return uploadStatus(ctx, route.name, route.id);
-      if (method === "DELETE") return cancelUpload(ctx, route.name, route.id);
-      throw methodNotAllowed(method);
-    default:
-      throw new RegistryError("NAME_UNKNOWN", "no such endpoint", { status: 404 });
+      throw new RegistryError("METHOD_UNKNOWN", `method ${method} is not supported for this route`);
+    }
+  };
+}
+var base, ROUTES;
+var init_router = __esm({
+  "tools/src/registry/router.ts"() {
+    "use strict";
+    init_errors2();
+    init_blobs2();
+    init_uploads2();
+    init_manifests2();
+    init_discovery();
+    init_respond();
+    base = {
+      action: "ping",
+      async serve(ctx) {
+        ctx.req.resume();
+        sendJson(ctx.req, ctx.res, 200, {});
+      }
+    };
+    ROUTES = [
+      { kind: "base", pattern: /^\/v2\/?$/, params: () => ({}), methods: readable(base), otherMethods: "ping" },
+      {
+        kind: "catalog",
+        pattern: /^\/v2\/_catalog$/,
+        params: () => ({}),
+        methods: readable({ action: "catalog", serve: (ctx) => listCatalog(ctx) }),
+        otherMethods: "catalog"
+      },
+      {
+        kind: "tags",
+        pattern: /^\/v2\/(.+)\/tags\/list$/,
+        params: (m) => ({ name: m[1] }),
+        methods: readable({ action: "pull", serve: (ctx, p) => listTags(ctx, p.name) }),
+        otherMethods: "pull"
+      },
+      {
+        kind: "manifest",
+        pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+        params: (m) => ({ name: m[1], reference: m[2] }),
+        methods: {
+          ...readable({ action: "pull", serve: (ctx, p) => getManifest(ctx, p.name, p.reference) }),
+          PUT: { action: "push", serve: (ctx, p) => putManifest(ctx, p.name, p.reference) },
+          DELETE: { action: "delete", serve: (ctx, p) => deleteManifest(ctx, p.name, p.reference) }
+        },
+        otherMethods: "push"
+      },
+      {
+        kind: "uploads",
+        pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/,
+        params: (m) => ({ name: m[1] }),
+        methods: { POST: { action: "push", serve: (ctx, p) => startUpload(ctx, p.name) } },
+        otherMethods: "push"
+      },
+      {
+        kind: "upload",
+        pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
+        params: (m) => ({ name: m[1], id: m[2] }),
+        methods: {
+          PATCH: { action: "push", serve: (ctx, p) => patchUpload(ctx, p.name, p.id) },
+          PUT: { action: "push", serve: (ctx, p) => finishUpload(ctx, p.name, p.id) },
+          ...readable({ action: "push", serve: (ctx, p) => uploadStatus(ctx, p.name, p.id) }),
+          DELETE: { action: "push", serve: (ctx, p) => cancelUpload(ctx, p.name, p.id) }
+        },
+        otherMethods: "push"
+      },
+      {
+        kind: "blob",
+        pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
+        params: (m) => ({ name: m[1], digest: m[2] }),
+        methods: {
+          ...readable({ action: "pull", serve: (ctx, p) => getBlob(ctx, p.name, p.digest) }),
+          DELETE: { action: "delete", serve: (ctx, p) => deleteBlob(ctx, p.name, p.digest) }
+        },
+        otherMethods: "push"
+      },
+      {
+        kind: "referrers",
+        pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/,
+        params: (m) => ({ name: m[1], digest: m[2] }),
+        methods: readable({ action: "pull", serve: (ctx, p) => listReferrers2(ctx, p.name, p.digest) }),
+        otherMethods: "pull"
+      }
+    ];
+  }
+});
+
+// tools/src/registry/process-guards.ts
+function serverLog(line) {
+  try {
+    process.stderr.write(`container-registry: ${line}
+`);
+  } catch {
   }
 }
+function writeLine(line) {
+  try {
+    process.stdout.write(`${line}
+`);
+  } catch {
+  }
+}
+function guardProcess(log = serverLog) {
+  process.stdout.on("error", () => {
+  });
+  process.stderr.on("error", () => {
+  });
+  process.on("uncaughtException", (err) => log(`internal error (still serving): ${err?.stack ?? String(err)}`));
+  process.on("unhandledRejection", (reason) => log(`internal error (still serving): ${reason?.stack ?? String(reason)}`));
+}
+var init_process_guards = __esm({
+  "tools/src/registry/process-guards.ts"() {
+    "use strict";
+  }
+});
+
+// tools/src/registry/dispatch.ts
 function failureOf(decision, authorization) {
   if (decision.status === 429) return { status: 429, reason: "throttled" };
   if (decision.status === 403) return { status: 403, reason: "denied" };
@@ -2669,15 +2725,20 @@ async function dispatch(d, req, res, url, meta) {
     const extraKind = d.extra?.routeOf(url.pathname);
     if (extraKind !== void 0 && d.extra) {
       outcome.route = extraKind;
-      const may = async (action2, repository) => (await d.access.check({ action: action2, repository, authorization, remoteAddress })).allowed;
+      const may = async (action, repository) => (await d.access.check({ action, repository, authorization, remoteAddress })).allowed;
       await d.extra.serve(extraKind, req, res, url, { authorize, may, remoteAddress });
       return outcome;
     }
     const route = matchRoute(url.pathname);
-    outcome.route = route.kind;
-    if ("name" in route) assertRepositoryName(route.name);
-    const action = actionFor(route, method);
-    if (action) await authorize(action, "name" in route ? route.name : void 0);
+    if (!route) {
+      outcome.route = "unknown";
+      throw new RegistryError("NAME_UNKNOWN", "no such endpoint", { status: 404 });
+    }
+    outcome.route = route.def.kind;
+    const { name } = route.params;
+    if (name !== void 0) assertRepositoryName(name);
+    const endpoint = endpointFor(route.def, method);
+    if (endpoint.action) await authorize(endpoint.action, name);
     let info;
     const ctx = {
       req,
@@ -2692,7 +2753,7 @@ async function dispatch(d, req, res, url, meta) {
       },
       user: outcome.user
     };
-    await run(ctx, route, method);
+    await endpoint.serve(ctx, route.params);
   } catch (err) {
     const answer = asRegistryError(err, requestId);
     if (!(err instanceof RegistryError) && (isNoSpace(err) || !isClientGone(err, req))) {
@@ -2737,10 +2798,6 @@ var init_dispatch = __esm({
     init_names();
     init_respond();
     init_process_guards();
-    init_blobs2();
-    init_uploads2();
-    init_manifests2();
-    init_discovery();
     init_events();
     SAFE_METHODS = /* @__PURE__ */ new Set(["GET", "HEAD", "OPTIONS"]);
     FORM_TYPES = /^(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
@@ -2812,9 +2869,9 @@ var init_stats = __esm({
   }
 });
 
-// node_modules/prom-client/lib/util.js
+// ../../work/main/node_modules/prom-client/lib/util.js
 var require_util2 = __commonJS({
-  "node_modules/prom-client/lib/util.js"(exports) {
+  "../../work/main/node_modules/prom-client/lib/util.js"(exports) {
     "use strict";
     exports.getValueAsString = function getValueString(value) {
       if (Number.isNaN(value)) {
@@ -2916,9 +2973,9 @@ var require_util2 = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/registry.js
+// ../../work/main/node_modules/prom-client/lib/registry.js
 var require_registry = __commonJS({
-  "node_modules/prom-client/lib/registry.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/registry.js"(exports, module) {
     "use strict";
     var { getValueAsString } = require_util2();
     var Registry2 = class _Registry {
@@ -3105,9 +3162,9 @@ var require_registry = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/validation.js
+// ../../work/main/node_modules/prom-client/lib/validation.js
 var require_validation = __commonJS({
-  "node_modules/prom-client/lib/validation.js"(exports) {
+  "../../work/main/node_modules/prom-client/lib/validation.js"(exports) {
     "use strict";
     var util = require_util();
     var metricRegexp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -3132,9 +3189,9 @@ var require_validation = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metric.js
+// ../../work/main/node_modules/prom-client/lib/metric.js
 var require_metric = __commonJS({
-  "node_modules/prom-client/lib/metric.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metric.js"(exports, module) {
     "use strict";
     var Registry2 = require_registry();
     var { isObject: isObject3 } = require_util2();
@@ -3195,9 +3252,9 @@ var require_metric = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/exemplar.js
+// ../../work/main/node_modules/prom-client/lib/exemplar.js
 var require_exemplar = __commonJS({
-  "node_modules/prom-client/lib/exemplar.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/exemplar.js"(exports, module) {
     "use strict";
     var Exemplar = class {
       constructor(labelSet = {}, value = null) {
@@ -3228,9 +3285,9 @@ var require_exemplar = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/counter.js
+// ../../work/main/node_modules/prom-client/lib/counter.js
 var require_counter = __commonJS({
-  "node_modules/prom-client/lib/counter.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/counter.js"(exports, module) {
     "use strict";
     var util = require_util();
     var {
@@ -3362,9 +3419,9 @@ var require_counter = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/gauge.js
+// ../../work/main/node_modules/prom-client/lib/gauge.js
 var require_gauge = __commonJS({
-  "node_modules/prom-client/lib/gauge.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/gauge.js"(exports, module) {
     "use strict";
     var util = require_util();
     var {
@@ -3518,9 +3575,9 @@ var require_gauge = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/histogram.js
+// ../../work/main/node_modules/prom-client/lib/histogram.js
 var require_histogram = __commonJS({
-  "node_modules/prom-client/lib/histogram.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/histogram.js"(exports, module) {
     "use strict";
     var util = require_util();
     var {
@@ -3827,9 +3884,9 @@ var require_histogram = __commonJS({
   }
 });
 
-// node_modules/bintrees/lib/treebase.js
+// ../../work/main/node_modules/bintrees/lib/treebase.js
 var require_treebase = __commonJS({
-  "node_modules/bintrees/lib/treebase.js"(exports, module) {
+  "../../work/main/node_modules/bintrees/lib/treebase.js"(exports, module) {
     function TreeBase() {
     }
     TreeBase.prototype.clear = function() {
@@ -4010,9 +4067,9 @@ var require_treebase = __commonJS({
   }
 });
 
-// node_modules/bintrees/lib/rbtree.js
+// ../../work/main/node_modules/bintrees/lib/rbtree.js
 var require_rbtree = __commonJS({
-  "node_modules/bintrees/lib/rbtree.js"(exports, module) {
+  "../../work/main/node_modules/bintrees/lib/rbtree.js"(exports, module) {
     var TreeBase = require_treebase();
     function Node(data) {
       this.data = data;
@@ -4168,9 +4225,9 @@ var require_rbtree = __commonJS({
   }
 });
 
-// node_modules/bintrees/lib/bintree.js
+// ../../work/main/node_modules/bintrees/lib/bintree.js
 var require_bintree = __commonJS({
-  "node_modules/bintrees/lib/bintree.js"(exports, module) {
+  "../../work/main/node_modules/bintrees/lib/bintree.js"(exports, module) {
     var TreeBase = require_treebase();
     function Node(data) {
       this.data = data;
@@ -4251,9 +4308,9 @@ var require_bintree = __commonJS({
   }
 });
 
-// node_modules/bintrees/index.js
+// ../../work/main/node_modules/bintrees/index.js
 var require_bintrees = __commonJS({
-  "node_modules/bintrees/index.js"(exports, module) {
+  "../../work/main/node_modules/bintrees/index.js"(exports, module) {
     module.exports = {
       RBTree: require_rbtree(),
       BinTree: require_bintree()
@@ -4261,9 +4318,9 @@ var require_bintrees = __commonJS({
   }
 });
 
-// node_modules/tdigest/tdigest.js
+// ../../work/main/node_modules/tdigest/tdigest.js
 var require_tdigest = __commonJS({
-  "node_modules/tdigest/tdigest.js"(exports, module) {
+  "../../work/main/node_modules/tdigest/tdigest.js"(exports, module) {
     var RBTree = require_bintrees().RBTree;
     function TDigest(delta, K, CX) {
       this.discrete = delta === false;
@@ -4520,9 +4577,9 @@ var require_tdigest = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/timeWindowQuantiles.js
+// ../../work/main/node_modules/prom-client/lib/timeWindowQuantiles.js
 var require_timeWindowQuantiles = __commonJS({
-  "node_modules/prom-client/lib/timeWindowQuantiles.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/timeWindowQuantiles.js"(exports, module) {
     "use strict";
     var { TDigest } = require_tdigest();
     var TimeWindowQuantiles = class {
@@ -4576,9 +4633,9 @@ var require_timeWindowQuantiles = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/summary.js
+// ../../work/main/node_modules/prom-client/lib/summary.js
 var require_summary = __commonJS({
-  "node_modules/prom-client/lib/summary.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/summary.js"(exports, module) {
     "use strict";
     var util = require_util();
     var { getLabels, hashObject, removeLabels } = require_util2();
@@ -4768,9 +4825,9 @@ var require_zlib = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/pushgateway.js
+// ../../work/main/node_modules/prom-client/lib/pushgateway.js
 var require_pushgateway = __commonJS({
-  "node_modules/prom-client/lib/pushgateway.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/pushgateway.js"(exports, module) {
     "use strict";
     var url = require_url();
     var http2 = require_http();
@@ -4877,9 +4934,9 @@ var require_pushgateway = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/bucketGenerators.js
+// ../../work/main/node_modules/prom-client/lib/bucketGenerators.js
 var require_bucketGenerators = __commonJS({
-  "node_modules/prom-client/lib/bucketGenerators.js"(exports) {
+  "../../work/main/node_modules/prom-client/lib/bucketGenerators.js"(exports) {
     "use strict";
     exports.linearBuckets = (start2, width, count2) => {
       if (count2 < 1) {
@@ -4911,9 +4968,9 @@ var require_bucketGenerators = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/diag/types.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/diag/types.cjs
 var require_types = __commonJS({
-  "node_modules/@opentelemetry/api/dist/diag/types.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/diag/types.cjs"(exports) {
     var DiagLogLevel = /* @__PURE__ */ (function(DiagLogLevel2) {
       DiagLogLevel2[DiagLogLevel2["NONE"] = 0] = "NONE";
       DiagLogLevel2[DiagLogLevel2["ERROR"] = 30] = "ERROR";
@@ -4928,17 +4985,17 @@ var require_types = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/version.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/version.cjs
 var require_version = __commonJS({
-  "node_modules/@opentelemetry/api/dist/version.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/version.cjs"(exports) {
     var VERSION2 = "1.10.0";
     exports.VERSION = VERSION2;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/internal/semver.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/internal/semver.cjs
 var require_semver = __commonJS({
-  "node_modules/@opentelemetry/api/dist/internal/semver.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/internal/semver.cjs"(exports) {
     var require_version3 = require_version();
     var re = /^(\d+)\.(\d+)\.(\d+)(-(.+))?$/;
     function _makeCompatibilityCheck(ownVersion) {
@@ -4990,9 +5047,9 @@ var require_semver = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/internal/global-utils.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/internal/global-utils.cjs
 var require_global_utils = __commonJS({
-  "node_modules/@opentelemetry/api/dist/internal/global-utils.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/internal/global-utils.cjs"(exports) {
     var require_version3 = require_version();
     var require_semver4 = require_semver();
     var major = require_version3.VERSION.split(".")[0];
@@ -5044,9 +5101,9 @@ var require_global_utils = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs
 var require_ComponentLogger = __commonJS({
-  "node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var DiagComponentLogger = class {
       constructor(props) {
@@ -5077,9 +5134,9 @@ var require_ComponentLogger = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs
 var require_logLevelLogger = __commonJS({
-  "node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs"(exports) {
     require_types();
     function createLogLevelDiagLogger(maxLevel, logger) {
       if (maxLevel < 0) maxLevel = 0;
@@ -5103,9 +5160,9 @@ var require_logLevelLogger = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/api/diag.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/api/diag.cjs
 var require_diag = __commonJS({
-  "node_modules/@opentelemetry/api/dist/api/diag.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/api/diag.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_ComponentLogger2 = require_ComponentLogger();
     require_types();
@@ -5167,9 +5224,9 @@ var require_diag = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs
 var require_baggage_impl = __commonJS({
-  "node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs"(exports) {
     var BaggageImpl = class BaggageImpl2 {
       constructor(entries) {
         this._entries = entries ? new Map(entries) : /* @__PURE__ */ new Map();
@@ -5205,17 +5262,17 @@ var require_baggage_impl = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs
 var require_symbol = __commonJS({
-  "node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs"(exports) {
     var baggageEntryMetadataSymbol = /* @__PURE__ */ Symbol("BaggageEntryMetadata");
     exports.baggageEntryMetadataSymbol = baggageEntryMetadataSymbol;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/baggage/utils.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/utils.cjs
 var require_utils = __commonJS({
-  "node_modules/@opentelemetry/api/dist/baggage/utils.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/utils.cjs"(exports) {
     var require_diag2 = require_diag();
     var require_baggage_impl2 = require_baggage_impl();
     var require_symbol2 = require_symbol();
@@ -5240,9 +5297,9 @@ var require_utils = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/context/context.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/context/context.cjs
 var require_context = __commonJS({
-  "node_modules/@opentelemetry/api/dist/context/context.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/context/context.cjs"(exports) {
     function createContextKey(description) {
       return Symbol.for(description);
     }
@@ -5273,9 +5330,9 @@ var require_context = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs
 var require_consoleLogger = __commonJS({
-  "node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs"(exports) {
     var consoleMap = [
       {
         n: "error",
@@ -5330,9 +5387,9 @@ var require_consoleLogger = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs
 var require_NoopMeter = __commonJS({
-  "node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs"(exports) {
     var NoopMeter = class {
       constructor() {
       }
@@ -5452,9 +5509,9 @@ var require_NoopMeter = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/metrics/Metric.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/metrics/Metric.cjs
 var require_Metric = __commonJS({
-  "node_modules/@opentelemetry/api/dist/metrics/Metric.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/metrics/Metric.cjs"(exports) {
     var ValueType = /* @__PURE__ */ (function(ValueType2) {
       ValueType2[ValueType2["INT"] = 0] = "INT";
       ValueType2[ValueType2["DOUBLE"] = 1] = "DOUBLE";
@@ -5464,9 +5521,9 @@ var require_Metric = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs
 var require_NoopLogger = __commonJS({
-  "node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs"(exports) {
     var NoopLogger = class {
       emit(_logRecord) {
       }
@@ -5484,9 +5541,9 @@ var require_NoopLogger = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs
 var require_LogRecord = __commonJS({
-  "node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs"(exports) {
     var SeverityNumber = /* @__PURE__ */ (function(SeverityNumber2) {
       SeverityNumber2[SeverityNumber2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
       SeverityNumber2[SeverityNumber2["TRACE"] = 1] = "TRACE";
@@ -5519,9 +5576,9 @@ var require_LogRecord = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs
 var require_TextMapPropagator = __commonJS({
-  "node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs"(exports) {
     var defaultTextMapGetter = {
       get(carrier, key3) {
         if (carrier == null) return;
@@ -5541,9 +5598,9 @@ var require_TextMapPropagator = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs
 var require_trace_flags = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs"(exports) {
     var TraceFlags = /* @__PURE__ */ (function(TraceFlags2) {
       TraceFlags2[TraceFlags2["NONE"] = 0] = "NONE";
       TraceFlags2[TraceFlags2["SAMPLED"] = 1] = "SAMPLED";
@@ -5553,9 +5610,9 @@ var require_trace_flags = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs
 var require_invalid_span_constants = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs"(exports) {
     require_trace_flags();
     var INVALID_SPANID = "0000000000000000";
     var INVALID_TRACEID = "00000000000000000000000000000000";
@@ -5570,9 +5627,9 @@ var require_invalid_span_constants = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs
 var require_NonRecordingSpan = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs"(exports) {
     var require_invalid_span_constants2 = require_invalid_span_constants();
     var NonRecordingSpan = class {
       constructor(spanContext = require_invalid_span_constants2.INVALID_SPAN_CONTEXT) {
@@ -5614,9 +5671,9 @@ var require_NonRecordingSpan = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs
 var require_spancontext_utils = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs"(exports) {
     require_invalid_span_constants();
     var require_NonRecordingSpan2 = require_NonRecordingSpan();
     var isHex = new Uint8Array([
@@ -5749,9 +5806,9 @@ var require_spancontext_utils = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs
 var require_NoopContextManager = __commonJS({
-  "node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs"(exports) {
     var require_context3 = require_context();
     var NoopContextManager = class {
       active() {
@@ -5779,9 +5836,9 @@ var require_NoopContextManager = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/api/context.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/api/context.cjs
 var require_context2 = __commonJS({
-  "node_modules/@opentelemetry/api/dist/api/context.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/api/context.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_NoopContextManager2 = require_NoopContextManager();
@@ -5877,9 +5934,9 @@ var require_context2 = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/context-utils.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/context-utils.cjs
 var require_context_utils = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/context-utils.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/context-utils.cjs"(exports) {
     var require_context3 = require_context();
     var require_context$1 = require_context2();
     var require_NonRecordingSpan2 = require_NonRecordingSpan();
@@ -5912,9 +5969,9 @@ var require_context_utils = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs
 var require_NoopTracer = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs"(exports) {
     var require_context3 = require_context2();
     var require_NonRecordingSpan2 = require_NonRecordingSpan();
     var require_context_utils2 = require_context_utils();
@@ -5955,9 +6012,9 @@ var require_NoopTracer = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs
 var require_ProxyTracer = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs"(exports) {
     var NOOP_TRACER = new (require_NoopTracer()).NoopTracer();
     var ProxyTracer = class {
       constructor(provider, name, version, options) {
@@ -5989,9 +6046,9 @@ var require_ProxyTracer = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/span_kind.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/span_kind.cjs
 var require_span_kind = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/span_kind.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/span_kind.cjs"(exports) {
     var SpanKind = /* @__PURE__ */ (function(SpanKind2) {
       SpanKind2[SpanKind2["INTERNAL"] = 0] = "INTERNAL";
       SpanKind2[SpanKind2["SERVER"] = 1] = "SERVER";
@@ -6004,9 +6061,9 @@ var require_span_kind = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/status.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/status.cjs
 var require_status = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/status.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/status.cjs"(exports) {
     var SpanStatusCode = /* @__PURE__ */ (function(SpanStatusCode2) {
       SpanStatusCode2[SpanStatusCode2["UNSET"] = 0] = "UNSET";
       SpanStatusCode2[SpanStatusCode2["OK"] = 1] = "OK";
@@ -6017,9 +6074,9 @@ var require_status = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs
 var require_tracestate_validators = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs"(exports) {
     var VALID_KEY_CHAR_RANGE = "[_0-9a-z-*/]";
     var VALID_KEY_REGEX = new RegExp(`^(?:${`[a-z]${VALID_KEY_CHAR_RANGE}{0,255}`}|${`[a-z0-9]${VALID_KEY_CHAR_RANGE}{0,240}@[a-z]${VALID_KEY_CHAR_RANGE}{0,13}`})$`);
     var VALID_VALUE_BASE_REGEX = /^[ -~]{0,255}[!-~]$/;
@@ -6035,9 +6092,9 @@ var require_tracestate_validators = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs
 var require_tracestate_impl = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs"(exports) {
     var require_tracestate_validators2 = require_tracestate_validators();
     var MAX_TRACE_STATE_ITEMS = 32;
     var MAX_TRACE_STATE_LEN = 512;
@@ -6103,9 +6160,9 @@ var require_tracestate_impl = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs
 var require_utils2 = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs"(exports) {
     var require_tracestate_impl2 = require_tracestate_impl();
     function createTraceState(rawTraceState) {
       return new require_tracestate_impl2.TraceStateImpl(rawTraceState);
@@ -6114,9 +6171,9 @@ var require_utils2 = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs
 var require_NoopTracerProvider = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs"(exports) {
     var require_NoopTracer2 = require_NoopTracer();
     var NoopTracerProvider = class {
       getTracer(_name, _version, _options) {
@@ -6127,9 +6184,9 @@ var require_NoopTracerProvider = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs
 var require_ProxyTracerProvider = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs"(exports) {
     var require_ProxyTracer2 = require_ProxyTracer();
     var NOOP_TRACER_PROVIDER = new (require_NoopTracerProvider()).NoopTracerProvider();
     var ProxyTracerProvider = class {
@@ -6159,9 +6216,9 @@ var require_ProxyTracerProvider = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs
 var require_SamplingResult = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs"(exports) {
     var SamplingDecision = /* @__PURE__ */ (function(SamplingDecision2) {
       SamplingDecision2[SamplingDecision2["NOT_RECORD"] = 0] = "NOT_RECORD";
       SamplingDecision2[SamplingDecision2["RECORD"] = 1] = "RECORD";
@@ -6172,25 +6229,25 @@ var require_SamplingResult = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/context-api.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/context-api.cjs
 var require_context_api = __commonJS({
-  "node_modules/@opentelemetry/api/dist/context-api.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/context-api.cjs"(exports) {
     var context = require_context2().ContextAPI.getInstance();
     exports.context = context;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/diag-api.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/diag-api.cjs
 var require_diag_api = __commonJS({
-  "node_modules/@opentelemetry/api/dist/diag-api.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/diag-api.cjs"(exports) {
     var diag = require_diag().DiagAPI.instance();
     exports.diag = diag;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs
 var require_NoopLoggerProvider = __commonJS({
-  "node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs"(exports) {
     var require_NoopLogger2 = require_NoopLogger();
     var NoopLoggerProvider = class {
       getLogger(_name, _version, _options) {
@@ -6203,9 +6260,9 @@ var require_NoopLoggerProvider = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs
 var require_ProxyLogger = __commonJS({
-  "node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs"(exports) {
     var require_NoopLogger2 = require_NoopLogger();
     var ProxyLogger = class {
       constructor(provider, name, version, options) {
@@ -6241,9 +6298,9 @@ var require_ProxyLogger = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs
 var require_ProxyLoggerProvider = __commonJS({
-  "node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs"(exports) {
     var require_NoopLoggerProvider2 = require_NoopLoggerProvider();
     var require_ProxyLogger2 = require_ProxyLogger();
     var ProxyLoggerProvider = class {
@@ -6279,9 +6336,9 @@ var require_ProxyLoggerProvider = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/api/logs.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/api/logs.cjs
 var require_logs = __commonJS({
-  "node_modules/@opentelemetry/api/dist/api/logs.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/api/logs.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_ProxyLoggerProvider2 = require_ProxyLoggerProvider();
@@ -6335,17 +6392,17 @@ var require_logs = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/logs-api.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/logs-api.cjs
 var require_logs_api = __commonJS({
-  "node_modules/@opentelemetry/api/dist/logs-api.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/logs-api.cjs"(exports) {
     var logs = require_logs().LogsAPI.getInstance();
     exports.logs = logs;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs
 var require_NoopMeterProvider = __commonJS({
-  "node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs"(exports) {
     var require_NoopMeter2 = require_NoopMeter();
     var NoopMeterProvider = class {
       getMeter(_name, _version, _options) {
@@ -6358,9 +6415,9 @@ var require_NoopMeterProvider = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/api/metrics.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/api/metrics.cjs
 var require_metrics = __commonJS({
-  "node_modules/@opentelemetry/api/dist/api/metrics.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/api/metrics.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_NoopMeterProvider2 = require_NoopMeterProvider();
@@ -6402,17 +6459,17 @@ var require_metrics = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/metrics-api.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/metrics-api.cjs
 var require_metrics_api = __commonJS({
-  "node_modules/@opentelemetry/api/dist/metrics-api.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/metrics-api.cjs"(exports) {
     var metrics = require_metrics().MetricsAPI.getInstance();
     exports.metrics = metrics;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs
 var require_NoopTextMapPropagator = __commonJS({
-  "node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs"(exports) {
     var NoopTextMapPropagator = class {
       /** Noop inject function does nothing */
       inject(_context, _carrier) {
@@ -6429,9 +6486,9 @@ var require_NoopTextMapPropagator = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs
 var require_context_helpers = __commonJS({
-  "node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs"(exports) {
     var require_context3 = require_context();
     var require_context$1 = require_context2();
     var BAGGAGE_KEY = require_context3.createContextKey("OpenTelemetry Baggage Key");
@@ -6454,9 +6511,9 @@ var require_context_helpers = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/api/propagation.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/api/propagation.cjs
 var require_propagation = __commonJS({
-  "node_modules/@opentelemetry/api/dist/api/propagation.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/api/propagation.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_utils4 = require_utils();
@@ -6525,17 +6582,17 @@ var require_propagation = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/propagation-api.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/propagation-api.cjs
 var require_propagation_api = __commonJS({
-  "node_modules/@opentelemetry/api/dist/propagation-api.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/propagation-api.cjs"(exports) {
     var propagation = require_propagation().PropagationAPI.getInstance();
     exports.propagation = propagation;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/api/trace.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/api/trace.cjs
 var require_trace = __commonJS({
-  "node_modules/@opentelemetry/api/dist/api/trace.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/api/trace.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_context_utils2 = require_context_utils();
@@ -6592,17 +6649,17 @@ var require_trace = __commonJS({
   }
 });
 
-// node_modules/@opentelemetry/api/dist/trace-api.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/trace-api.cjs
 var require_trace_api = __commonJS({
-  "node_modules/@opentelemetry/api/dist/trace-api.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/trace-api.cjs"(exports) {
     var trace = require_trace().TraceAPI.getInstance();
     exports.trace = trace;
   }
 });
 
-// node_modules/@opentelemetry/api/dist/index.cjs
+// ../../work/main/node_modules/@opentelemetry/api/dist/index.cjs
 var require_dist = __commonJS({
-  "node_modules/@opentelemetry/api/dist/index.cjs"(exports) {
+  "../../work/main/node_modules/@opentelemetry/api/dist/index.cjs"(exports) {
     Object.defineProperties(exports, {
       __esModule: { value: true },
       [Symbol.toStringTag]: { value: "Module" }
@@ -6673,9 +6730,9 @@ var require_dist = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/processCpuTotal.js
+// ../../work/main/node_modules/prom-client/lib/metrics/processCpuTotal.js
 var require_processCpuTotal = __commonJS({
-  "node_modules/prom-client/lib/metrics/processCpuTotal.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/processCpuTotal.js"(exports, module) {
     "use strict";
     var OtelApi = require_dist();
     var Counter2 = require_counter();
@@ -6758,9 +6815,9 @@ var require_processCpuTotal = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/processStartTime.js
+// ../../work/main/node_modules/prom-client/lib/metrics/processStartTime.js
 var require_processStartTime = __commonJS({
-  "node_modules/prom-client/lib/metrics/processStartTime.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/processStartTime.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var startInSeconds = Math.round(Date.now() / 1e3 - process.uptime());
@@ -6784,9 +6841,9 @@ var require_processStartTime = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js
+// ../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js
 var require_osMemoryHeapLinux = __commonJS({
-  "node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var fs = require_fs();
@@ -6850,9 +6907,9 @@ var require_osMemoryHeapLinux = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js
+// ../../work/main/node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js
 var require_safeMemoryUsage = __commonJS({
-  "node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js"(exports, module) {
     "use strict";
     function safeMemoryUsage() {
       try {
@@ -6865,9 +6922,9 @@ var require_safeMemoryUsage = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/osMemoryHeap.js
+// ../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeap.js
 var require_osMemoryHeap = __commonJS({
-  "node_modules/prom-client/lib/metrics/osMemoryHeap.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeap.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var linuxVariant = require_osMemoryHeapLinux();
@@ -6902,9 +6959,9 @@ var require_process = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js
+// ../../work/main/node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js
 var require_processOpenFileDescriptors = __commonJS({
-  "node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var fs = require_fs();
@@ -6935,9 +6992,9 @@ var require_processOpenFileDescriptors = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js
+// ../../work/main/node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js
 var require_processMaxFileDescriptors = __commonJS({
-  "node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var fs = require_fs();
@@ -6984,9 +7041,9 @@ var require_perf_hooks = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/eventLoopLag.js
+// ../../work/main/node_modules/prom-client/lib/metrics/eventLoopLag.js
 var require_eventLoopLag = __commonJS({
-  "node_modules/prom-client/lib/metrics/eventLoopLag.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/eventLoopLag.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var perf_hooks;
@@ -7114,9 +7171,9 @@ var require_eventLoopLag = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js
+// ../../work/main/node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js
 var require_processMetricsHelpers = __commonJS({
-  "node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js"(exports, module) {
     "use strict";
     function aggregateByObjectName(list3) {
       const data = {};
@@ -7146,9 +7203,9 @@ var require_processMetricsHelpers = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/processHandles.js
+// ../../work/main/node_modules/prom-client/lib/metrics/processHandles.js
 var require_processHandles = __commonJS({
-  "node_modules/prom-client/lib/metrics/processHandles.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/processHandles.js"(exports, module) {
     "use strict";
     var { aggregateByObjectName } = require_processMetricsHelpers();
     var { updateMetrics } = require_processMetricsHelpers();
@@ -7191,9 +7248,9 @@ var require_processHandles = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/processRequests.js
+// ../../work/main/node_modules/prom-client/lib/metrics/processRequests.js
 var require_processRequests = __commonJS({
-  "node_modules/prom-client/lib/metrics/processRequests.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/processRequests.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var { aggregateByObjectName } = require_processMetricsHelpers();
@@ -7235,9 +7292,9 @@ var require_processRequests = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/processResources.js
+// ../../work/main/node_modules/prom-client/lib/metrics/processResources.js
 var require_processResources = __commonJS({
-  "node_modules/prom-client/lib/metrics/processResources.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/processResources.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var { updateMetrics } = require_processMetricsHelpers();
@@ -7287,9 +7344,9 @@ var require_processResources = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/heapSizeAndUsed.js
+// ../../work/main/node_modules/prom-client/lib/metrics/heapSizeAndUsed.js
 var require_heapSizeAndUsed = __commonJS({
-  "node_modules/prom-client/lib/metrics/heapSizeAndUsed.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/heapSizeAndUsed.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var safeMemoryUsage = require_safeMemoryUsage();
@@ -7350,9 +7407,9 @@ var require_v8 = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js
+// ../../work/main/node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js
 var require_heapSpacesSizeAndUsed = __commonJS({
-  "node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var v8 = require_v8();
@@ -7402,9 +7459,9 @@ var require_heapSpacesSizeAndUsed = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/version.js
+// ../../work/main/node_modules/prom-client/lib/metrics/version.js
 var require_version2 = __commonJS({
-  "node_modules/prom-client/lib/metrics/version.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/version.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var version = process.version;
@@ -7435,9 +7492,9 @@ var require_version2 = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metrics/gc.js
+// ../../work/main/node_modules/prom-client/lib/metrics/gc.js
 var require_gc = __commonJS({
-  "node_modules/prom-client/lib/metrics/gc.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/metrics/gc.js"(exports, module) {
     "use strict";
     var Histogram2 = require_histogram();
     var perf_hooks;
@@ -7481,9 +7538,9 @@ var require_gc = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/defaultMetrics.js
+// ../../work/main/node_modules/prom-client/lib/defaultMetrics.js
 var require_defaultMetrics = __commonJS({
-  "node_modules/prom-client/lib/defaultMetrics.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/defaultMetrics.js"(exports, module) {
     "use strict";
     var { isObject: isObject3 } = require_util2();
     var processCpuTotal = require_processCpuTotal();
@@ -7528,9 +7585,9 @@ var require_defaultMetrics = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/metricAggregators.js
+// ../../work/main/node_modules/prom-client/lib/metricAggregators.js
 var require_metricAggregators = __commonJS({
-  "node_modules/prom-client/lib/metricAggregators.js"(exports) {
+  "../../work/main/node_modules/prom-client/lib/metricAggregators.js"(exports) {
     "use strict";
     var { Grouper, hashObject } = require_util2();
     function AggregatorFactory(aggregatorFn) {
@@ -7608,9 +7665,9 @@ var require_cluster = __commonJS({
   }
 });
 
-// node_modules/prom-client/lib/cluster.js
+// ../../work/main/node_modules/prom-client/lib/cluster.js
 var require_cluster2 = __commonJS({
-  "node_modules/prom-client/lib/cluster.js"(exports, module) {
+  "../../work/main/node_modules/prom-client/lib/cluster.js"(exports, module) {
     "use strict";
     var Registry2 = require_registry();
     var { Grouper } = require_util2();
@@ -7779,9 +7836,9 @@ var require_cluster2 = __commonJS({
   }
 });
 
-// node_modules/prom-client/index.js
+// ../../work/main/node_modules/prom-client/index.js
 var require_prom_client = __commonJS({
-  "node_modules/prom-client/index.js"(exports) {
+  "../../work/main/node_modules/prom-client/index.js"(exports) {
     "use strict";
     exports.register = require_registry().globalRegistry;
     exports.Registry = require_registry();
@@ -7966,7 +8023,7 @@ var init_metrics = __esm({
   }
 });
 
-// node_modules/smol-toml/dist/error.js
+// ../../work/main/node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string, ptr) {
   let lines = string.slice(0, ptr).split(/\r?\n/);
   return [lines.length, lines.pop().length + 1];
@@ -7992,7 +8049,7 @@ function makeCodeBlock(string, line, column) {
 }
 var TomlError;
 var init_error = __esm({
-  "node_modules/smol-toml/dist/error.js"() {
+  "../../work/main/node_modules/smol-toml/dist/error.js"() {
     TomlError = class _TomlError extends Error {
       line;
       column;
@@ -8015,7 +8072,7 @@ ${codeblock}`, options);
   }
 });
 
-// node_modules/smol-toml/dist/primitive.js
+// ../../work/main/node_modules/smol-toml/dist/primitive.js
 function parseString(ctx) {
   let startPtr = ctx.p;
   let c3 = ctx.s.charCodeAt(ctx.p++);
@@ -8116,15 +8173,15 @@ function parseString(ctx) {
   TomlError.x("unfinished string", ctx, startPtr);
 }
 var init_primitive = __esm({
-  "node_modules/smol-toml/dist/primitive.js"() {
+  "../../work/main/node_modules/smol-toml/dist/primitive.js"() {
     init_error();
   }
 });
 
-// node_modules/smol-toml/dist/date.js
+// ../../work/main/node_modules/smol-toml/dist/date.js
 var DATE_TIME_RE, TomlDate;
 var init_date = __esm({
-  "node_modules/smol-toml/dist/date.js"() {
+  "../../work/main/node_modules/smol-toml/dist/date.js"() {
     DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
     TomlDate = class _TomlDate extends Date {
       #hasDate = false;
@@ -8241,9 +8298,9 @@ var init_date = __esm({
   }
 });
 
-// node_modules/smol-toml/dist/extract.js
-function isDigit(char, base = 10) {
-  return base === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base;
+// ../../work/main/node_modules/smol-toml/dist/extract.js
+function isDigit(char, base2 = 10) {
+  return base2 === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base2;
 }
 function isEndOfValue(char, delim) {
   return char === 32 || char === 9 || char === 10 || char === 13 || // Structure end or next value delimiter
@@ -8348,14 +8405,14 @@ function parseNumber(ctx, startPtr, startChr, sign, endChr) {
     str = str.replaceAll("_", "");
   return state > 1 ? parseFloat(str) : parseInteger(ctx, str, 10, startPtr);
 }
-function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+function parseIntegerBaseN(ctx, startPtr, base2, endChr) {
   let c3, underscore = 1;
   while (++ctx.p < ctx.s.length && (c3 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c3, endChr))) {
     if (c3 === 95) {
       if (underscore & 1)
         TomlError.x("illegal underscore", ctx);
       underscore = 3;
-    } else if (!isDigit(c3, base))
+    } else if (!isDigit(c3, base2))
       TomlError.x(`illegal character in numeric literal`, ctx);
     else if (underscore & 1)
       underscore--;
@@ -8365,12 +8422,12 @@ function parseIntegerBaseN(ctx, startPtr, base, endChr) {
   let str = ctx.s.slice(startPtr + 2, ctx.p);
   if (underscore)
     str = str.replaceAll("_", "");
-  return parseInteger(ctx, str, base, startPtr);
+  return parseInteger(ctx, str, base2, startPtr);
 }
-function parseInteger(ctx, str, base, startPtr) {
+function parseInteger(ctx, str, base2, startPtr) {
   if (ctx.bi !== true)
     int: {
-      let val = parseInt(str, base);
+      let val = parseInt(str, base2);
       if (!Number.isSafeInteger(val)) {
         if (ctx.bi)
           break int;
@@ -8378,7 +8435,7 @@ function parseInteger(ctx, str, base, startPtr) {
       }
       return val;
     }
-  return base === 10 ? BigInt(str) : BigInt((base === 2 ? "0b" : base === 8 ? "0o" : "0x") + str);
+  return base2 === 10 ? BigInt(str) : BigInt((base2 === 2 ? "0b" : base2 === 8 ? "0o" : "0x") + str);
 }
 function parseDate(ctx, c3, endChr) {
   let startPtr = ctx.p++, unsafeSeparator;
@@ -8450,7 +8507,7 @@ function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
   }
 }
 var init_extract = __esm({
-  "node_modules/smol-toml/dist/extract.js"() {
+  "../../work/main/node_modules/smol-toml/dist/extract.js"() {
     init_primitive();
     init_struct();
     init_error();
@@ -8458,7 +8515,7 @@ var init_extract = __esm({
   }
 });
 
-// node_modules/smol-toml/dist/util.js
+// ../../work/main/node_modules/smol-toml/dist/util.js
 function skipComment(ctx) {
   for (; ctx.p < ctx.s.length; ctx.p++) {
     let c3 = ctx.s.charCodeAt(ctx.p);
@@ -8484,12 +8541,12 @@ function skipVoid(ctx, banNewLines, banComments) {
   }
 }
 var init_util = __esm({
-  "node_modules/smol-toml/dist/util.js"() {
+  "../../work/main/node_modules/smol-toml/dist/util.js"() {
     init_error();
   }
 });
 
-// node_modules/smol-toml/dist/struct.js
+// ../../work/main/node_modules/smol-toml/dist/struct.js
 function parseKey(ctx, end = 61) {
   let startPtr;
   let state = 0;
@@ -8606,7 +8663,7 @@ function parseArray(ctx) {
   TomlError.x("unfinished array", ctx, startPtr);
 }
 var init_struct = __esm({
-  "node_modules/smol-toml/dist/struct.js"() {
+  "../../work/main/node_modules/smol-toml/dist/struct.js"() {
     init_primitive();
     init_extract();
     init_util();
@@ -8614,7 +8671,7 @@ var init_struct = __esm({
   }
 });
 
-// node_modules/smol-toml/dist/parse.js
+// ../../work/main/node_modules/smol-toml/dist/parse.js
 function peekTable(ctx, key3, table, meta, type) {
   let t = table;
   let m = meta;
@@ -8757,7 +8814,7 @@ function parse(toml, options = {}) {
   return res;
 }
 var init_parse = __esm({
-  "node_modules/smol-toml/dist/parse.js"() {
+  "../../work/main/node_modules/smol-toml/dist/parse.js"() {
     init_struct();
     init_extract();
     init_util();
@@ -8765,7 +8822,7 @@ var init_parse = __esm({
   }
 });
 
-// node_modules/smol-toml/dist/stringify.js
+// ../../work/main/node_modules/smol-toml/dist/stringify.js
 function extendedTypeOf(obj) {
   let type = typeof obj;
   if (type === "object") {
@@ -8950,15 +9007,15 @@ function stringify(obj, { maxDepth = 1e3, numbersAsFloat = false, strictTemporal
 }
 var BARE_KEY, HAS_WELLFORMED;
 var init_stringify = __esm({
-  "node_modules/smol-toml/dist/stringify.js"() {
+  "../../work/main/node_modules/smol-toml/dist/stringify.js"() {
     BARE_KEY = /^[a-z0-9-_]+$/i;
     HAS_WELLFORMED = !!"".isWellFormed;
   }
 });
 
-// node_modules/smol-toml/dist/index.js
+// ../../work/main/node_modules/smol-toml/dist/index.js
 var init_dist = __esm({
-  "node_modules/smol-toml/dist/index.js"() {
+  "../../work/main/node_modules/smol-toml/dist/index.js"() {
     init_parse();
     init_stringify();
     init_date();
@@ -9205,7 +9262,7 @@ async function certificate(file) {
     return { name: "tls-certificate", ok: false, detail: `${file}: ${err.code ?? err.message}` };
   }
 }
-async function readable(name, file) {
+async function readable2(name, file) {
   try {
     await (0, import_promises10.access)(file, import_promises10.constants.R_OK);
     return { name, ok: true, detail: file };
@@ -9221,7 +9278,7 @@ async function checkReadiness(o2) {
     storageWritable(o2.storageDir),
     freeDisk(o2.storageDir, o2.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES),
     ...o2.certFile ? [certificate(o2.certFile)] : [],
-    ...o2.htpasswdFile ? [readable("htpasswd-readable", o2.htpasswdFile)] : []
+    ...o2.htpasswdFile ? [readable2("htpasswd-readable", o2.htpasswdFile)] : []
   ]);
   return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
 }
@@ -9582,7 +9639,7 @@ var require_os = __commonJS({
   }
 });
 
-// node_modules/tslib/tslib.es6.mjs
+// ../../work/main/node_modules/tslib/tslib.es6.mjs
 var tslib_es6_exports = {};
 __export(tslib_es6_exports, {
   __addDisposableResource: () => __addDisposableResource,
@@ -9657,7 +9714,7 @@ function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, e
   }
   var kind = contextIn.kind, key3 = kind === "getter" ? "get" : kind === "setter" ? "set" : "value";
   var target = !descriptorIn && ctor ? contextIn["static"] ? ctor : ctor.prototype : null;
-  var descriptor = descriptorIn || (target ? Object.getOwnPropertyDescriptor(target, contextIn.name) : {});
+  var descriptor2 = descriptorIn || (target ? Object.getOwnPropertyDescriptor(target, contextIn.name) : {});
   var _, done = false;
   for (var i2 = decorators.length - 1; i2 >= 0; i2--) {
     var context = {};
@@ -9667,19 +9724,19 @@ function __esDecorate(ctor, descriptorIn, decorators, contextIn, initializers, e
       if (done) throw new TypeError("Cannot add initializers after decoration has completed");
       extraInitializers.push(accept(f || null));
     };
-    var result2 = (0, decorators[i2])(kind === "accessor" ? { get: descriptor.get, set: descriptor.set } : descriptor[key3], context);
+    var result2 = (0, decorators[i2])(kind === "accessor" ? { get: descriptor2.get, set: descriptor2.set } : descriptor2[key3], context);
     if (kind === "accessor") {
       if (result2 === void 0) continue;
       if (result2 === null || typeof result2 !== "object") throw new TypeError("Object expected");
-      if (_ = accept(result2.get)) descriptor.get = _;
-      if (_ = accept(result2.set)) descriptor.set = _;
+      if (_ = accept(result2.get)) descriptor2.get = _;
+      if (_ = accept(result2.set)) descriptor2.set = _;
       if (_ = accept(result2.init)) initializers.unshift(_);
     } else if (_ = accept(result2)) {
       if (kind === "field") initializers.unshift(_);
-      else descriptor[key3] = _;
+      else descriptor2[key3] = _;
     }
   }
-  if (target) Object.defineProperty(target, contextIn.name, descriptor);
+  if (target) Object.defineProperty(target, contextIn.name, descriptor2);
   done = true;
 }
 function __runInitializers(thisArg, initializers, value) {
@@ -10030,7 +10087,7 @@ function __rewriteRelativeImportExtension(path6, preserveJsx, extraExtensions, i
 }
 var extendStatics, __assign, __createBinding, __setModuleDefault, ownKeys, _SuppressedError, tslib_es6_default;
 var init_tslib_es6 = __esm({
-  "node_modules/tslib/tslib.es6.mjs"() {
+  "../../work/main/node_modules/tslib/tslib.es6.mjs"() {
     extendStatics = function(d, b) {
       extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b2) {
         d2.__proto__ = b2;
@@ -10122,9 +10179,9 @@ var require_register = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/captured-debug-env.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/captured-debug-env.js
 var require_captured_debug_env = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/captured-debug-env.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/captured-debug-env.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.capturedDebugEnv = void 0;
@@ -10132,9 +10189,9 @@ var require_captured_debug_env = __commonJS({
   }
 });
 
-// node_modules/ms/index.js
+// ../../work/main/node_modules/ms/index.js
 var require_ms = __commonJS({
-  "node_modules/ms/index.js"(exports, module) {
+  "../../work/main/node_modules/ms/index.js"(exports, module) {
     var s = 1e3;
     var m = s * 60;
     var h2 = m * 60;
@@ -10248,9 +10305,9 @@ var require_ms = __commonJS({
   }
 });
 
-// node_modules/debug/src/common.js
+// ../../work/main/node_modules/debug/src/common.js
 var require_common = __commonJS({
-  "node_modules/debug/src/common.js"(exports, module) {
+  "../../work/main/node_modules/debug/src/common.js"(exports, module) {
     function setup(env3) {
       createDebug.debug = createDebug;
       createDebug.default = createDebug;
@@ -10425,9 +10482,9 @@ var require_common = __commonJS({
   }
 });
 
-// node_modules/debug/src/browser.js
+// ../../work/main/node_modules/debug/src/browser.js
 var require_browser = __commonJS({
-  "node_modules/debug/src/browser.js"(exports, module) {
+  "../../work/main/node_modules/debug/src/browser.js"(exports, module) {
     exports.formatArgs = formatArgs;
     exports.save = save;
     exports.load = load2;
@@ -10602,9 +10659,9 @@ var require_tty = __commonJS({
   }
 });
 
-// node_modules/has-flag/index.js
+// ../../work/main/node_modules/has-flag/index.js
 var require_has_flag = __commonJS({
-  "node_modules/has-flag/index.js"(exports, module) {
+  "../../work/main/node_modules/has-flag/index.js"(exports, module) {
     "use strict";
     module.exports = (flag, argv = process.argv) => {
       const prefix = flag.startsWith("-") ? "" : flag.length === 1 ? "-" : "--";
@@ -10615,9 +10672,9 @@ var require_has_flag = __commonJS({
   }
 });
 
-// node_modules/supports-color/index.js
+// ../../work/main/node_modules/supports-color/index.js
 var require_supports_color = __commonJS({
-  "node_modules/supports-color/index.js"(exports, module) {
+  "../../work/main/node_modules/supports-color/index.js"(exports, module) {
     "use strict";
     var os = require_os();
     var tty3 = require_tty();
@@ -10717,9 +10774,9 @@ var require_supports_color = __commonJS({
   }
 });
 
-// node_modules/debug/src/node.js
+// ../../work/main/node_modules/debug/src/node.js
 var require_node = __commonJS({
-  "node_modules/debug/src/node.js"(exports, module) {
+  "../../work/main/node_modules/debug/src/node.js"(exports, module) {
     var tty3 = require_tty();
     var util = require_util();
     exports.init = init2;
@@ -10891,9 +10948,9 @@ var require_node = __commonJS({
   }
 });
 
-// node_modules/debug/src/index.js
+// ../../work/main/node_modules/debug/src/index.js
 var require_src = __commonJS({
-  "node_modules/debug/src/index.js"(exports, module) {
+  "../../work/main/node_modules/debug/src/index.js"(exports, module) {
     if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
       module.exports = require_browser();
     } else {
@@ -10902,9 +10959,9 @@ var require_src = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/prerelease-debug.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/prerelease-debug.js
 var require_prerelease_debug = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/prerelease-debug.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/prerelease-debug.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.prereleaseDebugNamespaces = prereleaseDebugNamespaces;
@@ -10926,9 +10983,9 @@ var require_prerelease_debug = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/package.json
+// ../../work/main/node_modules/@homebridge/ciao/package.json
 var require_package = __commonJS({
-  "node_modules/@homebridge/ciao/package.json"(exports, module) {
+  "../../work/main/node_modules/@homebridge/ciao/package.json"(exports, module) {
     module.exports = {
       name: "@homebridge/ciao",
       version: "1.3.12",
@@ -11016,9 +11073,9 @@ var require_package = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/dns-equal.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/dns-equal.js
 var require_dns_equal = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/dns-equal.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/dns-equal.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.dnsLowerCase = dnsLowerCase;
@@ -11029,9 +11086,9 @@ var require_dns_equal = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js
 var require_dns_string_utils = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.dnsTypeToString = dnsTypeToString;
@@ -11061,9 +11118,9 @@ var require_dns_string_utils = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js
 var require_DNSLabelCoder = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NonCompressionLabelCoder = exports.DNSLabelCoder = void 0;
@@ -11350,9 +11407,9 @@ var require_DNSLabelCoder = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js
 var require_ResourceRecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ResourceRecord = void 0;
@@ -11518,9 +11575,9 @@ var require_net = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/v4mapped.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/v4mapped.js
 var require_v4mapped = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/v4mapped.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/v4mapped.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isIPv4Mapped = isIPv4Mapped;
@@ -11540,9 +11597,9 @@ var require_v4mapped = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/domain-formatter.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/domain-formatter.js
 var require_domain_formatter = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/domain-formatter.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/domain-formatter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.parseFQDN = parseFQDN;
@@ -11756,9 +11813,9 @@ var require_domain_formatter = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js
 var require_AAAARecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AAAARecord = void 0;
@@ -11825,9 +11882,9 @@ var require_AAAARecord = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/ARecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/ARecord.js
 var require_ARecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/ARecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/ARecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ARecord = void 0;
@@ -11890,9 +11947,9 @@ var require_ARecord = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js
 var require_CNAMERecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CNAMERecord = void 0;
@@ -11952,9 +12009,9 @@ var require_CNAMERecord = __commonJS({
   }
 });
 
-// node_modules/fast-deep-equal/index.js
+// ../../work/main/node_modules/fast-deep-equal/index.js
 var require_fast_deep_equal = __commonJS({
-  "node_modules/fast-deep-equal/index.js"(exports, module) {
+  "../../work/main/node_modules/fast-deep-equal/index.js"(exports, module) {
     "use strict";
     module.exports = function equal(a2, b) {
       if (a2 === b) return true;
@@ -11987,9 +12044,9 @@ var require_fast_deep_equal = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js
 var require_NSECRecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NSECRecord = void 0;
@@ -12123,9 +12180,9 @@ var require_NSECRecord = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js
 var require_OPTRecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OPTRecord = void 0;
@@ -12246,9 +12303,9 @@ var require_OPTRecord = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js
 var require_PTRRecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PTRRecord = void 0;
@@ -12308,9 +12365,9 @@ var require_PTRRecord = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js
 var require_SRVRecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SRVRecord = void 0;
@@ -12384,9 +12441,9 @@ var require_SRVRecord = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js
 var require_TXTRecord = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TXTRecord = void 0;
@@ -12459,9 +12516,9 @@ var require_TXTRecord = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/records/index.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/index.js
 var require_records = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/records/index.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var ResourceRecord_1 = require_ResourceRecord();
@@ -12491,9 +12548,9 @@ var require_child_process = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/NetworkManager.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/NetworkManager.js
 var require_NetworkManager = __commonJS({
-  "node_modules/@homebridge/ciao/lib/NetworkManager.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/NetworkManager.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NetworkManager = exports.NetworkManagerEvent = exports.WifiState = exports.IPFamily = void 0;
@@ -13092,9 +13149,9 @@ var require_NetworkManager = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/CiaoService.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/CiaoService.js
 var require_CiaoService = __commonJS({
-  "node_modules/@homebridge/ciao/lib/CiaoService.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/CiaoService.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CiaoService = exports.InternalServiceEvent = exports.ServiceEvent = exports.ServiceState = exports.ServiceType = void 0;
@@ -13729,9 +13786,9 @@ var require_CiaoService = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/Question.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/Question.js
 var require_Question = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/Question.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/Question.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Question = void 0;
@@ -13796,9 +13853,9 @@ var require_Question = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/coder/DNSPacket.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSPacket.js
 var require_DNSPacket = __commonJS({
-  "node_modules/@homebridge/ciao/lib/coder/DNSPacket.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSPacket.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.DNSPacket = exports.PacketType = exports.QClass = exports.RClass = exports.QType = exports.RType = exports.RCode = exports.OpCode = void 0;
@@ -14240,9 +14297,9 @@ var require_dgram = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/errors.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/errors.js
 var require_errors = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/errors.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/errors.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InterfaceNotFoundError = exports.ERR_INTERFACE_NOT_FOUND = void 0;
@@ -14257,9 +14314,9 @@ var require_errors = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/promise-utils.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/promise-utils.js
 var require_promise_utils = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/promise-utils.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/promise-utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PromiseTimeout = PromiseTimeout;
@@ -14271,9 +14328,9 @@ var require_promise_utils = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/MDNSServer.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/MDNSServer.js
 var require_MDNSServer = __commonJS({
-  "node_modules/@homebridge/ciao/lib/MDNSServer.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/MDNSServer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MDNSServer = void 0;
@@ -14854,9 +14911,9 @@ var require_MDNSServer = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/responder/Announcer.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/responder/Announcer.js
 var require_Announcer = __commonJS({
-  "node_modules/@homebridge/ciao/lib/responder/Announcer.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/responder/Announcer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Announcer = void 0;
@@ -15042,9 +15099,9 @@ var require_Announcer = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/tiebreaking.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/tiebreaking.js
 var require_tiebreaking = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/tiebreaking.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/tiebreaking.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TiebreakingResult = void 0;
@@ -15098,9 +15155,9 @@ var require_tiebreaking = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/responder/Prober.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/responder/Prober.js
 var require_Prober = __commonJS({
-  "node_modules/@homebridge/ciao/lib/responder/Prober.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/responder/Prober.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Prober = void 0;
@@ -15333,9 +15390,9 @@ var require_Prober = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/responder/QueryResponse.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/responder/QueryResponse.js
 var require_QueryResponse = __commonJS({
-  "node_modules/@homebridge/ciao/lib/responder/QueryResponse.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/responder/QueryResponse.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.QueryResponse = void 0;
@@ -15437,9 +15494,9 @@ var require_QueryResponse = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js
 var require_QueuedResponse = __commonJS({
-  "node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.QueuedResponse = void 0;
@@ -15526,9 +15583,9 @@ var require_QueuedResponse = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js
 var require_TruncatedQuery = __commonJS({
-  "node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TruncatedQuery = exports.TruncatedQueryEvent = exports.TruncatedQueryResult = void 0;
@@ -15596,9 +15653,9 @@ var require_TruncatedQuery = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/util/sorted-array.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/util/sorted-array.js
 var require_sorted_array = __commonJS({
-  "node_modules/@homebridge/ciao/lib/util/sorted-array.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/util/sorted-array.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.sortedInsert = sortedInsert;
@@ -15633,9 +15690,9 @@ var require_sorted_array = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/Responder.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/Responder.js
 var require_Responder = __commonJS({
-  "node_modules/@homebridge/ciao/lib/Responder.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/Responder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Responder = void 0;
@@ -16485,9 +16542,9 @@ var require_Responder = __commonJS({
   }
 });
 
-// node_modules/@homebridge/ciao/lib/index.js
+// ../../work/main/node_modules/@homebridge/ciao/lib/index.js
 var require_lib = __commonJS({
-  "node_modules/@homebridge/ciao/lib/index.js"(exports) {
+  "../../work/main/node_modules/@homebridge/ciao/lib/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Protocol = void 0;
@@ -16693,7 +16750,7 @@ function limitConnections(server, o2 = {}) {
 function inOrder(req, res, start2) {
   const socket = req.socket;
   const q = socket[QUEUE] ??= { busy: false, waiting: [] };
-  const run2 = () => {
+  const run = () => {
     q.busy = true;
     res.once("close", () => {
       q.busy = false;
@@ -16701,8 +16758,8 @@ function inOrder(req, res, start2) {
     });
     start2();
   };
-  if (q.busy) q.waiting.push(run2);
-  else run2();
+  if (q.busy) q.waiting.push(run);
+  else run();
 }
 var import_node_fs4, HTTP_TIMEOUTS, RateGuard, QUEUE;
 var init_connections = __esm({
@@ -17002,7 +17059,7 @@ var init_pidfile = __esm({
   }
 });
 
-// node_modules/is-plain-obj/index.js
+// ../../work/main/node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
   if (typeof value !== "object" || value === null) {
     return false;
@@ -17011,14 +17068,14 @@ function isPlainObject(value) {
   return (prototype === null || prototype === Object.prototype || Object.getPrototypeOf(prototype) === null) && !(Symbol.toStringTag in value) && !(Symbol.iterator in value);
 }
 var init_is_plain_obj = __esm({
-  "node_modules/is-plain-obj/index.js"() {
+  "../../work/main/node_modules/is-plain-obj/index.js"() {
   }
 });
 
-// node_modules/execa/lib/arguments/file-url.js
+// ../../work/main/node_modules/execa/lib/arguments/file-url.js
 var import_node_url, safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
 var init_file_url = __esm({
-  "node_modules/execa/lib/arguments/file-url.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/file-url.js"() {
     import_node_url = __toESM(require_url(), 1);
     safeNormalizeFileUrl = (file, name) => {
       const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
@@ -17033,10 +17090,10 @@ var init_file_url = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/parameters.js
+// ../../work/main/node_modules/execa/lib/methods/parameters.js
 var normalizeParameters;
 var init_parameters = __esm({
-  "node_modules/execa/lib/methods/parameters.js"() {
+  "../../work/main/node_modules/execa/lib/methods/parameters.js"() {
     init_is_plain_obj();
     init_file_url();
     normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
@@ -17068,10 +17125,10 @@ var require_string_decoder = __commonJS({
   }
 });
 
-// node_modules/execa/lib/utils/uint-array.js
+// ../../work/main/node_modules/execa/lib/utils/uint-array.js
 var import_node_string_decoder, objectToString, isArrayBuffer, isUint8Array, bufferToUint8Array, textEncoder, stringToUint8Array, textDecoder, uint8ArrayToString, joinToString, uint8ArraysToStrings, joinToUint8Array, stringsToUint8Arrays, concatUint8Arrays, getJoinLength;
 var init_uint_array = __esm({
-  "node_modules/execa/lib/utils/uint-array.js"() {
+  "../../work/main/node_modules/execa/lib/utils/uint-array.js"() {
     import_node_string_decoder = __toESM(require_string_decoder(), 1);
     ({ toString: objectToString } = Object.prototype);
     isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
@@ -17120,10 +17177,10 @@ var init_uint_array = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/template.js
+// ../../work/main/node_modules/execa/lib/methods/template.js
 var import_node_child_process, isTemplateString, parseTemplates, parseTemplate, splitByWhitespaces, DELIMITERS, ESCAPE_LENGTH, concatTokens, parseExpression, getSubprocessResult;
 var init_template = __esm({
-  "node_modules/execa/lib/methods/template.js"() {
+  "../../work/main/node_modules/execa/lib/methods/template.js"() {
     import_node_child_process = __toESM(require_child_process(), 1);
     init_is_plain_obj();
     init_uint_array();
@@ -17228,10 +17285,10 @@ var init_template = __esm({
   }
 });
 
-// node_modules/execa/lib/utils/standard-stream.js
+// ../../work/main/node_modules/execa/lib/utils/standard-stream.js
 var import_node_process, isStandardStream, STANDARD_STREAMS, STANDARD_STREAMS_ALIASES, getStreamName;
 var init_standard_stream = __esm({
-  "node_modules/execa/lib/utils/standard-stream.js"() {
+  "../../work/main/node_modules/execa/lib/utils/standard-stream.js"() {
     import_node_process = __toESM(require_process(), 1);
     isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
     STANDARD_STREAMS = [import_node_process.default.stdin, import_node_process.default.stdout, import_node_process.default.stderr];
@@ -17240,10 +17297,10 @@ var init_standard_stream = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/specific.js
+// ../../work/main/node_modules/execa/lib/arguments/specific.js
 var import_node_util, normalizeFdSpecificOptions, normalizeFdSpecificOption, getStdioLength, normalizeFdSpecificValue, normalizeOptionObject, compareFdName, getFdNameOrder, parseFdName, parseFd, FD_REGEXP, addDefaultValue, verboseDefault, DEFAULT_OPTIONS, FD_SPECIFIC_OPTIONS, getFdSpecificValue;
 var init_specific = __esm({
-  "node_modules/execa/lib/arguments/specific.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/specific.js"() {
     import_node_util = __toESM(require_util(), 1);
     init_is_plain_obj();
     init_standard_stream();
@@ -17318,10 +17375,10 @@ Please set the "stdio" option to ensure that file descriptor exists.`);
   }
 });
 
-// node_modules/execa/lib/verbose/values.js
+// ../../work/main/node_modules/execa/lib/verbose/values.js
 var isVerbose, isFullVerbose, getVerboseFunction, getFdVerbose, getFdGenericVerbose, isVerboseFunction, VERBOSE_VALUES;
 var init_values = __esm({
-  "node_modules/execa/lib/verbose/values.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/values.js"() {
     init_specific();
     isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
     isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
@@ -17336,10 +17393,10 @@ var init_values = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/escape.js
+// ../../work/main/node_modules/execa/lib/arguments/escape.js
 var import_node_process2, import_node_util2, joinCommand, escapeLines, escapeControlCharacters, escapeControlCharacter, getSpecialCharRegExp, SPECIAL_CHAR_REGEXP, COMMON_ESCAPES, ASTRAL_START, quoteString, NO_ESCAPE_REGEXP;
 var init_escape = __esm({
-  "node_modules/execa/lib/arguments/escape.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/escape.js"() {
     import_node_process2 = __toESM(require_process(), 1);
     import_node_util2 = __toESM(require_util(), 1);
     joinCommand = (filePath, rawArguments) => {
@@ -17386,7 +17443,7 @@ var init_escape = __esm({
   }
 });
 
-// node_modules/is-unicode-supported/index.js
+// ../../work/main/node_modules/is-unicode-supported/index.js
 function isUnicodeSupported() {
   const { env: env3 } = import_node_process3.default;
   const { TERM, TERM_PROGRAM } = env3;
@@ -17397,15 +17454,15 @@ function isUnicodeSupported() {
 }
 var import_node_process3;
 var init_is_unicode_supported = __esm({
-  "node_modules/is-unicode-supported/index.js"() {
+  "../../work/main/node_modules/is-unicode-supported/index.js"() {
     import_node_process3 = __toESM(require_process(), 1);
   }
 });
 
-// node_modules/figures/index.js
+// ../../work/main/node_modules/figures/index.js
 var common, specialMainSymbols, specialFallbackSymbols, mainSymbols, fallbackSymbols, shouldUseMain, figures, figures_default, replacements;
 var init_figures = __esm({
-  "node_modules/figures/index.js"() {
+  "../../work/main/node_modules/figures/index.js"() {
     init_is_unicode_supported();
     common = {
       circleQuestionMark: "(?)",
@@ -17684,10 +17741,10 @@ var init_figures = __esm({
   }
 });
 
-// node_modules/yoctocolors/base.js
+// ../../work/main/node_modules/yoctocolors/base.js
 var import_node_tty, hasColors, format3, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
 var init_base = __esm({
-  "node_modules/yoctocolors/base.js"() {
+  "../../work/main/node_modules/yoctocolors/base.js"() {
     import_node_tty = __toESM(require_tty(), 1);
     hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
     format3 = (open11, close) => {
@@ -17779,18 +17836,18 @@ var init_base = __esm({
   }
 });
 
-// node_modules/yoctocolors/index.js
+// ../../work/main/node_modules/yoctocolors/index.js
 var init_yoctocolors = __esm({
-  "node_modules/yoctocolors/index.js"() {
+  "../../work/main/node_modules/yoctocolors/index.js"() {
     init_base();
     init_base();
   }
 });
 
-// node_modules/execa/lib/verbose/default.js
+// ../../work/main/node_modules/execa/lib/verbose/default.js
 var defaultVerboseFunction, serializeTimestamp, padField, getFinalIcon, ICONS, identity, COLORS;
 var init_default = __esm({
-  "node_modules/execa/lib/verbose/default.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/default.js"() {
     init_figures();
     init_yoctocolors();
     defaultVerboseFunction = ({
@@ -17833,10 +17890,10 @@ var init_default = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/custom.js
+// ../../work/main/node_modules/execa/lib/verbose/custom.js
 var applyVerboseOnLines, applyVerboseFunction, appendNewline;
 var init_custom = __esm({
-  "node_modules/execa/lib/verbose/custom.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/custom.js"() {
     init_values();
     applyVerboseOnLines = (printedLines, verboseInfo, fdNumber) => {
       const verboseFunction = getVerboseFunction(verboseInfo, fdNumber);
@@ -17856,10 +17913,10 @@ var init_custom = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/log.js
+// ../../work/main/node_modules/execa/lib/verbose/log.js
 var import_node_util3, verboseLog, getVerboseObject, getPrintedLines, getPrintedLine, serializeVerboseMessage, TAB_SIZE;
 var init_log = __esm({
-  "node_modules/execa/lib/verbose/log.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/log.js"() {
     import_node_util3 = __toESM(require_util(), 1);
     init_escape();
     init_default();
@@ -17899,10 +17956,10 @@ var init_log = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/start.js
+// ../../work/main/node_modules/execa/lib/verbose/start.js
 var logCommand;
 var init_start = __esm({
-  "node_modules/execa/lib/verbose/start.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/start.js"() {
     init_values();
     init_log();
     logCommand = (escapedCommand, verboseInfo) => {
@@ -17918,10 +17975,10 @@ var init_start = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/info.js
+// ../../work/main/node_modules/execa/lib/verbose/info.js
 var getVerboseInfo, getCommandId, COMMAND_ID, validateVerbose;
 var init_info = __esm({
-  "node_modules/execa/lib/verbose/info.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/info.js"() {
     init_values();
     getVerboseInfo = (verbose, escapedCommand, rawOptions) => {
       validateVerbose(verbose);
@@ -17952,20 +18009,20 @@ var init_info = __esm({
   }
 });
 
-// node_modules/execa/lib/return/duration.js
+// ../../work/main/node_modules/execa/lib/return/duration.js
 var import_node_process4, getStartTime, getDurationMs;
 var init_duration = __esm({
-  "node_modules/execa/lib/return/duration.js"() {
+  "../../work/main/node_modules/execa/lib/return/duration.js"() {
     import_node_process4 = __toESM(require_process(), 1);
     getStartTime = () => import_node_process4.hrtime.bigint();
     getDurationMs = (startTime) => Number(import_node_process4.hrtime.bigint() - startTime) / 1e6;
   }
 });
 
-// node_modules/execa/lib/arguments/command.js
+// ../../work/main/node_modules/execa/lib/arguments/command.js
 var handleCommand;
 var init_command = __esm({
-  "node_modules/execa/lib/arguments/command.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/command.js"() {
     init_start();
     init_info();
     init_duration();
@@ -17987,9 +18044,9 @@ var init_command = __esm({
   }
 });
 
-// node_modules/isexe/windows.js
+// ../../work/main/node_modules/isexe/windows.js
 var require_windows = __commonJS({
-  "node_modules/isexe/windows.js"(exports, module) {
+  "../../work/main/node_modules/isexe/windows.js"(exports, module) {
     module.exports = isexe;
     isexe.sync = sync;
     var fs = require_fs();
@@ -18027,9 +18084,9 @@ var require_windows = __commonJS({
   }
 });
 
-// node_modules/isexe/mode.js
+// ../../work/main/node_modules/isexe/mode.js
 var require_mode = __commonJS({
-  "node_modules/isexe/mode.js"(exports, module) {
+  "../../work/main/node_modules/isexe/mode.js"(exports, module) {
     module.exports = isexe;
     isexe.sync = sync;
     var fs = require_fs();
@@ -18060,9 +18117,9 @@ var require_mode = __commonJS({
   }
 });
 
-// node_modules/isexe/index.js
+// ../../work/main/node_modules/isexe/index.js
 var require_isexe = __commonJS({
-  "node_modules/isexe/index.js"(exports, module) {
+  "../../work/main/node_modules/isexe/index.js"(exports, module) {
     var fs = require_fs();
     var core;
     if (process.platform === "win32" || global.TESTING_WINDOWS) {
@@ -18115,9 +18172,9 @@ var require_isexe = __commonJS({
   }
 });
 
-// node_modules/which/which.js
+// ../../work/main/node_modules/which/which.js
 var require_which = __commonJS({
-  "node_modules/which/which.js"(exports, module) {
+  "../../work/main/node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
     var path6 = require_path();
     var COLON = isWindows ? ";" : ":";
@@ -18211,9 +18268,9 @@ var require_which = __commonJS({
   }
 });
 
-// node_modules/path-key/index.js
+// ../../work/main/node_modules/path-key/index.js
 var require_path_key = __commonJS({
-  "node_modules/path-key/index.js"(exports, module) {
+  "../../work/main/node_modules/path-key/index.js"(exports, module) {
     "use strict";
     var pathKey2 = (options = {}) => {
       const environment = options.env || process.env;
@@ -18228,9 +18285,9 @@ var require_path_key = __commonJS({
   }
 });
 
-// node_modules/cross-spawn/lib/util/resolveCommand.js
+// ../../work/main/node_modules/cross-spawn/lib/util/resolveCommand.js
 var require_resolveCommand = __commonJS({
-  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
+  "../../work/main/node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
     var path6 = require_path();
     var which = require_which();
@@ -18270,9 +18327,9 @@ var require_resolveCommand = __commonJS({
   }
 });
 
-// node_modules/cross-spawn/lib/util/escape.js
+// ../../work/main/node_modules/cross-spawn/lib/util/escape.js
 var require_escape = __commonJS({
-  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
+  "../../work/main/node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
     "use strict";
     var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
     function escapeCommand(arg) {
@@ -18295,17 +18352,17 @@ var require_escape = __commonJS({
   }
 });
 
-// node_modules/shebang-regex/index.js
+// ../../work/main/node_modules/shebang-regex/index.js
 var require_shebang_regex = __commonJS({
-  "node_modules/shebang-regex/index.js"(exports, module) {
+  "../../work/main/node_modules/shebang-regex/index.js"(exports, module) {
     "use strict";
     module.exports = /^#!(.*)/;
   }
 });
 
-// node_modules/shebang-command/index.js
+// ../../work/main/node_modules/shebang-command/index.js
 var require_shebang_command = __commonJS({
-  "node_modules/shebang-command/index.js"(exports, module) {
+  "../../work/main/node_modules/shebang-command/index.js"(exports, module) {
     "use strict";
     var shebangRegex = require_shebang_regex();
     module.exports = (string = "") => {
@@ -18323,9 +18380,9 @@ var require_shebang_command = __commonJS({
   }
 });
 
-// node_modules/cross-spawn/lib/util/readShebang.js
+// ../../work/main/node_modules/cross-spawn/lib/util/readShebang.js
 var require_readShebang = __commonJS({
-  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
+  "../../work/main/node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
     "use strict";
     var fs = require_fs();
     var shebangCommand = require_shebang_command();
@@ -18345,9 +18402,9 @@ var require_readShebang = __commonJS({
   }
 });
 
-// node_modules/cross-spawn/lib/parse.js
+// ../../work/main/node_modules/cross-spawn/lib/parse.js
 var require_parse = __commonJS({
-  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
+  "../../work/main/node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
     var path6 = require_path();
     var resolveCommand = require_resolveCommand();
@@ -18407,9 +18464,9 @@ var require_parse = __commonJS({
   }
 });
 
-// node_modules/cross-spawn/lib/enoent.js
+// ../../work/main/node_modules/cross-spawn/lib/enoent.js
 var require_enoent = __commonJS({
-  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
+  "../../work/main/node_modules/cross-spawn/lib/enoent.js"(exports, module) {
     "use strict";
     var isWin = process.platform === "win32";
     function notFoundError(original, syscall) {
@@ -18457,9 +18514,9 @@ var require_enoent = __commonJS({
   }
 });
 
-// node_modules/cross-spawn/index.js
+// ../../work/main/node_modules/cross-spawn/index.js
 var require_cross_spawn = __commonJS({
-  "node_modules/cross-spawn/index.js"(exports, module) {
+  "../../work/main/node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
     var cp = require_child_process();
     var parse2 = require_parse();
@@ -18484,7 +18541,7 @@ var require_cross_spawn = __commonJS({
   }
 });
 
-// node_modules/npm-run-path/node_modules/path-key/index.js
+// ../../work/main/node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey(options = {}) {
   const {
     env: env3 = process.env,
@@ -18496,17 +18553,17 @@ function pathKey(options = {}) {
   return Object.keys(env3).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
 }
 var init_path_key = __esm({
-  "node_modules/npm-run-path/node_modules/path-key/index.js"() {
+  "../../work/main/node_modules/npm-run-path/node_modules/path-key/index.js"() {
   }
 });
 
-// node_modules/unicorn-magic/default.js
+// ../../work/main/node_modules/unicorn-magic/default.js
 var init_default2 = __esm({
-  "node_modules/unicorn-magic/default.js"() {
+  "../../work/main/node_modules/unicorn-magic/default.js"() {
   }
 });
 
-// node_modules/unicorn-magic/node.js
+// ../../work/main/node_modules/unicorn-magic/node.js
 function toPath(urlOrPath) {
   return urlOrPath instanceof URL ? (0, import_node_url2.fileURLToPath)(urlOrPath) : urlOrPath;
 }
@@ -18525,7 +18582,7 @@ function traversePathUp(startPath) {
 }
 var import_node_util4, import_node_child_process2, import_node_path7, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
 var init_node = __esm({
-  "node_modules/unicorn-magic/node.js"() {
+  "../../work/main/node_modules/unicorn-magic/node.js"() {
     import_node_util4 = __toESM(require_util(), 1);
     import_node_child_process2 = __toESM(require_child_process(), 1);
     import_node_path7 = __toESM(require_path(), 1);
@@ -18536,10 +18593,10 @@ var init_node = __esm({
   }
 });
 
-// node_modules/npm-run-path/index.js
+// ../../work/main/node_modules/npm-run-path/index.js
 var import_node_process5, import_node_path8, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
 var init_npm_run_path = __esm({
-  "node_modules/npm-run-path/index.js"() {
+  "../../work/main/node_modules/npm-run-path/index.js"() {
     import_node_process5 = __toESM(require_process(), 1);
     import_node_path8 = __toESM(require_path(), 1);
     init_path_key();
@@ -18593,10 +18650,10 @@ var require_promises3 = __commonJS({
   }
 });
 
-// node_modules/execa/lib/return/final-error.js
+// ../../work/main/node_modules/execa/lib/return/final-error.js
 var getFinalError, DiscardedError, setErrorName, isExecaError, execaErrorSymbol, isErrorInstance, ExecaError, ExecaSyncError;
 var init_final_error = __esm({
-  "node_modules/execa/lib/return/final-error.js"() {
+  "../../work/main/node_modules/execa/lib/return/final-error.js"() {
     getFinalError = (originalError, message, isSync) => {
       const ErrorClass = isSync ? ExecaSyncError : ExecaError;
       const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
@@ -18630,10 +18687,10 @@ var init_final_error = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/realtime.js
+// ../../work/main/node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals, getRealtimeSignal, SIGRTMIN, SIGRTMAX;
 var init_realtime = __esm({
-  "node_modules/human-signals/build/src/realtime.js"() {
+  "../../work/main/node_modules/human-signals/build/src/realtime.js"() {
     getRealtimeSignals = () => {
       const length = SIGRTMAX - SIGRTMIN + 1;
       return Array.from({ length }, getRealtimeSignal);
@@ -18650,10 +18707,10 @@ var init_realtime = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/core.js
+// ../../work/main/node_modules/human-signals/build/src/core.js
 var SIGNALS;
 var init_core = __esm({
-  "node_modules/human-signals/build/src/core.js"() {
+  "../../work/main/node_modules/human-signals/build/src/core.js"() {
     SIGNALS = [
       {
         name: "SIGHUP",
@@ -18928,10 +18985,10 @@ var init_core = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/signals.js
+// ../../work/main/node_modules/human-signals/build/src/signals.js
 var import_node_os2, getSignals, normalizeSignal;
 var init_signals = __esm({
-  "node_modules/human-signals/build/src/signals.js"() {
+  "../../work/main/node_modules/human-signals/build/src/signals.js"() {
     import_node_os2 = __toESM(require_os(), 1);
     init_core();
     init_realtime();
@@ -18958,10 +19015,10 @@ var init_signals = __esm({
   }
 });
 
-// node_modules/human-signals/build/src/main.js
+// ../../work/main/node_modules/human-signals/build/src/main.js
 var import_node_os3, getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
 var init_main = __esm({
-  "node_modules/human-signals/build/src/main.js"() {
+  "../../work/main/node_modules/human-signals/build/src/main.js"() {
     import_node_os3 = __toESM(require_os(), 1);
     init_realtime();
     init_signals();
@@ -19017,10 +19074,10 @@ var init_main = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/signal.js
+// ../../work/main/node_modules/execa/lib/terminate/signal.js
 var import_node_os4, normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
 var init_signal = __esm({
-  "node_modules/execa/lib/terminate/signal.js"() {
+  "../../work/main/node_modules/execa/lib/terminate/signal.js"() {
     import_node_os4 = __toESM(require_os(), 1);
     init_main();
     normalizeKillSignal = (killSignal) => {
@@ -19068,10 +19125,10 @@ Available signal numbers: ${getAvailableSignalIntegers()}.`;
   }
 });
 
-// node_modules/execa/lib/terminate/kill.js
+// ../../work/main/node_modules/execa/lib/terminate/kill.js
 var import_promises12, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
 var init_kill = __esm({
-  "node_modules/execa/lib/terminate/kill.js"() {
+  "../../work/main/node_modules/execa/lib/terminate/kill.js"() {
     import_promises12 = __toESM(require_promises3(), 1);
     init_final_error();
     init_signal();
@@ -19143,10 +19200,10 @@ var init_kill = __esm({
   }
 });
 
-// node_modules/execa/lib/utils/abort-signal.js
+// ../../work/main/node_modules/execa/lib/utils/abort-signal.js
 var import_node_events2, onAbortedSignal;
 var init_abort_signal = __esm({
-  "node_modules/execa/lib/utils/abort-signal.js"() {
+  "../../work/main/node_modules/execa/lib/utils/abort-signal.js"() {
     import_node_events2 = __toESM(require_events(), 1);
     onAbortedSignal = async (mainSignal, stopSignal) => {
       if (!mainSignal.aborted) {
@@ -19156,10 +19213,10 @@ var init_abort_signal = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/cancel.js
+// ../../work/main/node_modules/execa/lib/terminate/cancel.js
 var validateCancelSignal, throwOnCancel, terminateOnCancel;
 var init_cancel = __esm({
-  "node_modules/execa/lib/terminate/cancel.js"() {
+  "../../work/main/node_modules/execa/lib/terminate/cancel.js"() {
     init_abort_signal();
     validateCancelSignal = ({ cancelSignal }) => {
       if (cancelSignal !== void 0 && Object.prototype.toString.call(cancelSignal) !== "[object AbortSignal]") {
@@ -19176,10 +19233,10 @@ var init_cancel = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/validation.js
+// ../../work/main/node_modules/execa/lib/ipc/validation.js
 var validateIpcMethod, validateIpcOption, validateConnection, throwOnEarlyDisconnect, throwOnStrictDeadlockError, getStrictResponseError, throwOnMissingStrict, throwOnStrictDisconnect, getAbortDisconnectError, throwOnMissingParent, handleEpipeError, handleSerializationError, isSerializationError, SERIALIZATION_ERROR_CODES, SERIALIZATION_ERROR_MESSAGES, getMethodName, getNamespaceName, getOtherProcessName, disconnect;
 var init_validation = __esm({
-  "node_modules/execa/lib/ipc/validation.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/validation.js"() {
     validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
       validateIpcOption(methodName, isSubprocess, ipc);
       validateConnection(methodName, isSubprocess, isConnected2);
@@ -19253,10 +19310,10 @@ const [receivedMessage] = await Promise.all([
   }
 });
 
-// node_modules/execa/lib/utils/deferred.js
+// ../../work/main/node_modules/execa/lib/utils/deferred.js
 var createDeferred;
 var init_deferred = __esm({
-  "node_modules/execa/lib/utils/deferred.js"() {
+  "../../work/main/node_modules/execa/lib/utils/deferred.js"() {
     createDeferred = () => {
       const methods = {};
       const promise = new Promise((resolve10, reject) => {
@@ -19267,10 +19324,10 @@ var init_deferred = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/fd-options.js
+// ../../work/main/node_modules/execa/lib/arguments/fd-options.js
 var getToStream, getFromStream, SUBPROCESS_OPTIONS, getFdNumber, parseFdNumber, validateFdNumber, getInvalidStdioOptionMessage, getInvalidStdioOption, getUsedDescriptor, getOptionName, serializeOptionValue;
 var init_fd_options = __esm({
-  "node_modules/execa/lib/arguments/fd-options.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/fd-options.js"() {
     init_specific();
     getToStream = (destination, to = "stdin") => {
       const isWritable = true;
@@ -19353,10 +19410,10 @@ Please set this option with "pipe" instead.`;
   }
 });
 
-// node_modules/execa/lib/utils/max-listeners.js
+// ../../work/main/node_modules/execa/lib/utils/max-listeners.js
 var import_node_events3, incrementMaxListeners;
 var init_max_listeners = __esm({
-  "node_modules/execa/lib/utils/max-listeners.js"() {
+  "../../work/main/node_modules/execa/lib/utils/max-listeners.js"() {
     import_node_events3 = __toESM(require_events(), 1);
     incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
       const maxListeners = eventEmitter.getMaxListeners();
@@ -19371,10 +19428,10 @@ var init_max_listeners = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/reference.js
+// ../../work/main/node_modules/execa/lib/ipc/reference.js
 var addReference, addReferenceCount, removeReference, removeReferenceCount, undoAddedReferences, redoAddedReferences;
 var init_reference = __esm({
-  "node_modules/execa/lib/ipc/reference.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/reference.js"() {
     addReference = (channel, reference) => {
       if (reference) {
         addReferenceCount(channel);
@@ -19406,10 +19463,10 @@ var init_reference = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/incoming.js
+// ../../work/main/node_modules/execa/lib/ipc/incoming.js
 var import_node_events4, import_promises13, onMessage, onDisconnect, INCOMING_MESSAGES;
 var init_incoming = __esm({
-  "node_modules/execa/lib/ipc/incoming.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/incoming.js"() {
     import_node_events4 = __toESM(require_events(), 1);
     import_promises13 = __toESM(require_promises3(), 1);
     init_outgoing();
@@ -19458,10 +19515,10 @@ var init_incoming = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/forward.js
+// ../../work/main/node_modules/execa/lib/ipc/forward.js
 var import_node_events5, getIpcEmitter, IPC_EMITTERS, forwardEvents, isConnected;
 var init_forward = __esm({
-  "node_modules/execa/lib/ipc/forward.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/forward.js"() {
     import_node_events5 = __toESM(require_events(), 1);
     init_incoming();
     init_reference();
@@ -19505,10 +19562,10 @@ var init_forward = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/strict.js
+// ../../work/main/node_modules/execa/lib/ipc/strict.js
 var import_node_events6, handleSendStrict, count, validateStrictDeadlock, handleStrictRequest, handleStrictResponse, waitForStrictResponse, STRICT_RESPONSES, throwOnDisconnect, REQUEST_TYPE, RESPONSE_TYPE;
 var init_strict = __esm({
-  "node_modules/execa/lib/ipc/strict.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/strict.js"() {
     import_node_events6 = __toESM(require_events(), 1);
     init_deferred();
     init_max_listeners();
@@ -19600,10 +19657,10 @@ var init_strict = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/outgoing.js
+// ../../work/main/node_modules/execa/lib/ipc/outgoing.js
 var startSendMessage, endSendMessage, waitForOutgoingMessages, OUTGOING_MESSAGES, hasMessageListeners, getMinListenerCount;
 var init_outgoing = __esm({
-  "node_modules/execa/lib/ipc/outgoing.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/outgoing.js"() {
     init_deferred();
     init_specific();
     init_fd_options();
@@ -19636,10 +19693,10 @@ var init_outgoing = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/send.js
+// ../../work/main/node_modules/execa/lib/ipc/send.js
 var import_node_util5, sendMessage, sendMessageAsync, sendOneMessage, getSendMethod, PROCESS_SEND_METHODS;
 var init_send = __esm({
-  "node_modules/execa/lib/ipc/send.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/send.js"() {
     import_node_util5 = __toESM(require_util(), 1);
     init_validation();
     init_outgoing();
@@ -19715,10 +19772,10 @@ var init_send = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/graceful.js
+// ../../work/main/node_modules/execa/lib/ipc/graceful.js
 var import_promises14, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
 var init_graceful = __esm({
-  "node_modules/execa/lib/ipc/graceful.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/graceful.js"() {
     import_promises14 = __toESM(require_promises3(), 1);
     init_send();
     init_forward();
@@ -19775,10 +19832,10 @@ var init_graceful = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/graceful.js
+// ../../work/main/node_modules/execa/lib/terminate/graceful.js
 var validateGracefulCancel, throwOnGracefulCancel, sendOnAbort, getReason;
 var init_graceful2 = __esm({
-  "node_modules/execa/lib/terminate/graceful.js"() {
+  "../../work/main/node_modules/execa/lib/terminate/graceful.js"() {
     init_abort_signal();
     init_graceful();
     init_kill();
@@ -19839,10 +19896,10 @@ var init_graceful2 = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/timeout.js
+// ../../work/main/node_modules/execa/lib/terminate/timeout.js
 var import_promises15, validateTimeout, throwOnTimeout, killAfterTimeout;
 var init_timeout = __esm({
-  "node_modules/execa/lib/terminate/timeout.js"() {
+  "../../work/main/node_modules/execa/lib/terminate/timeout.js"() {
     import_promises15 = __toESM(require_promises3(), 1);
     init_final_error();
     validateTimeout = ({ timeout }) => {
@@ -19860,10 +19917,10 @@ var init_timeout = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/node.js
+// ../../work/main/node_modules/execa/lib/methods/node.js
 var import_node_process6, import_node_path9, mapNode, handleNodeOption;
 var init_node2 = __esm({
-  "node_modules/execa/lib/methods/node.js"() {
+  "../../work/main/node_modules/execa/lib/methods/node.js"() {
     import_node_process6 = __toESM(require_process(), 1);
     import_node_path9 = __toESM(require_path(), 1);
     init_file_url();
@@ -19907,10 +19964,10 @@ var init_node2 = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/ipc-input.js
+// ../../work/main/node_modules/execa/lib/ipc/ipc-input.js
 var import_node_v8, validateIpcInputOption, validateAdvancedInput, validateJsonInput, validateIpcInput, sendIpcInput;
 var init_ipc_input = __esm({
-  "node_modules/execa/lib/ipc/ipc-input.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/ipc-input.js"() {
     import_node_v8 = __toESM(require_v8(), 1);
     validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
       if (ipcInput === void 0) {
@@ -19948,10 +20005,10 @@ var init_ipc_input = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/encoding-option.js
+// ../../work/main/node_modules/execa/lib/arguments/encoding-option.js
 var validateEncoding, TEXT_ENCODINGS, BINARY_ENCODINGS, ENCODINGS, getCorrectEncoding, ENCODING_ALIASES, serializeEncoding;
 var init_encoding_option = __esm({
-  "node_modules/execa/lib/arguments/encoding-option.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/encoding-option.js"() {
     validateEncoding = ({ encoding }) => {
       if (ENCODINGS.has(encoding)) {
         return;
@@ -19995,10 +20052,10 @@ Please rename it to one of: ${correctEncodings}.`);
   }
 });
 
-// node_modules/execa/lib/arguments/cwd.js
+// ../../work/main/node_modules/execa/lib/arguments/cwd.js
 var import_node_fs7, import_node_path10, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
 var init_cwd = __esm({
-  "node_modules/execa/lib/arguments/cwd.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/cwd.js"() {
     import_node_fs7 = __toESM(require_fs(), 1);
     import_node_path10 = __toESM(require_path(), 1);
     import_node_process7 = __toESM(require_process(), 1);
@@ -20037,10 +20094,10 @@ ${originalMessage}`;
   }
 });
 
-// node_modules/execa/lib/arguments/options.js
+// ../../work/main/node_modules/execa/lib/arguments/options.js
 var import_node_path11, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
 var init_options2 = __esm({
-  "node_modules/execa/lib/arguments/options.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/options.js"() {
     import_node_path11 = __toESM(require_path(), 1);
     import_node_process8 = __toESM(require_process(), 1);
     import_cross_spawn = __toESM(require_cross_spawn(), 1);
@@ -20128,15 +20185,15 @@ var init_options2 = __esm({
   }
 });
 
-// node_modules/execa/lib/arguments/shell.js
+// ../../work/main/node_modules/execa/lib/arguments/shell.js
 var concatenateShell;
 var init_shell = __esm({
-  "node_modules/execa/lib/arguments/shell.js"() {
+  "../../work/main/node_modules/execa/lib/arguments/shell.js"() {
     concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
   }
 });
 
-// node_modules/strip-final-newline/index.js
+// ../../work/main/node_modules/strip-final-newline/index.js
 function stripFinalNewline(input) {
   if (typeof input === "string") {
     return stripFinalNewlineString(input);
@@ -20148,7 +20205,7 @@ function stripFinalNewline(input) {
 }
 var stripFinalNewlineString, stripFinalNewlineBinary, LF, LF_BINARY, CR, CR_BINARY;
 var init_strip_final_newline = __esm({
-  "node_modules/strip-final-newline/index.js"() {
+  "../../work/main/node_modules/strip-final-newline/index.js"() {
     stripFinalNewlineString = (input) => input.at(-1) === LF ? input.slice(0, input.at(-2) === CR ? -2 : -1) : input;
     stripFinalNewlineBinary = (input) => input.at(-1) === LF_BINARY ? input.subarray(0, input.at(-2) === CR_BINARY ? -2 : -1) : input;
     LF = "\n";
@@ -20158,7 +20215,7 @@ var init_strip_final_newline = __esm({
   }
 });
 
-// node_modules/is-stream/index.js
+// ../../work/main/node_modules/is-stream/index.js
 function isStream(stream, { checkOpen = true } = {}) {
   return stream !== null && typeof stream === "object" && (stream.writable || stream.readable || !checkOpen || stream.writable === void 0 && stream.readable === void 0) && typeof stream.pipe === "function";
 }
@@ -20172,11 +20229,11 @@ function isDuplexStream(stream, options) {
   return isWritableStream(stream, options) && isReadableStream(stream, options);
 }
 var init_is_stream = __esm({
-  "node_modules/is-stream/index.js"() {
+  "../../work/main/node_modules/is-stream/index.js"() {
   }
 });
 
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
+// ../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
 function i() {
   return this[n].next();
 }
@@ -20192,7 +20249,7 @@ function h({ preventCancel: r = false } = {}) {
 }
 var a, c, n, u;
 var init_asyncIterator = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
+  "../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
     a = Object.getPrototypeOf(
       Object.getPrototypeOf(
         /* istanbul ignore next */
@@ -20269,24 +20326,24 @@ var init_asyncIterator = __esm({
   }
 });
 
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
+// ../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
 var init_fromAnyIterable = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
+  "../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
   }
 });
 
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
+// ../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
 var init_ponyfill = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
+  "../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
     init_asyncIterator();
     init_fromAnyIterable();
   }
 });
 
-// node_modules/get-stream/source/stream.js
+// ../../work/main/node_modules/get-stream/source/stream.js
 var getAsyncIterable, toString, getStreamIterable, handleStreamEnd, nodeImports;
 var init_stream = __esm({
-  "node_modules/get-stream/source/stream.js"() {
+  "../../work/main/node_modules/get-stream/source/stream.js"() {
     init_is_stream();
     init_ponyfill();
     getAsyncIterable = (stream) => {
@@ -20338,10 +20395,10 @@ var init_stream = __esm({
   }
 });
 
-// node_modules/get-stream/source/contents.js
+// ../../work/main/node_modules/get-stream/source/contents.js
 var getStreamContents, appendFinalChunk, appendChunk, addNewChunk, getChunkType, objectToString2, MaxBufferError;
 var init_contents = __esm({
-  "node_modules/get-stream/source/contents.js"() {
+  "../../work/main/node_modules/get-stream/source/contents.js"() {
     init_stream();
     getStreamContents = async (stream, { init: init2, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
       const asyncIterable = getAsyncIterable(stream);
@@ -20439,10 +20496,10 @@ var init_contents = __esm({
   }
 });
 
-// node_modules/get-stream/source/utils.js
+// ../../work/main/node_modules/get-stream/source/utils.js
 var identity2, noop, getContentsProperty, throwObjectStream, getLengthProperty;
 var init_utils = __esm({
-  "node_modules/get-stream/source/utils.js"() {
+  "../../work/main/node_modules/get-stream/source/utils.js"() {
     identity2 = (value) => value;
     noop = () => void 0;
     getContentsProperty = ({ contents }) => contents;
@@ -20453,13 +20510,13 @@ var init_utils = __esm({
   }
 });
 
-// node_modules/get-stream/source/array.js
+// ../../work/main/node_modules/get-stream/source/array.js
 async function getStreamAsArray(stream, options) {
   return getStreamContents(stream, arrayMethods, options);
 }
 var initArray, increment2, addArrayChunk, arrayMethods;
 var init_array = __esm({
-  "node_modules/get-stream/source/array.js"() {
+  "../../work/main/node_modules/get-stream/source/array.js"() {
     init_contents();
     init_utils();
     initArray = () => ({ contents: [] });
@@ -20487,13 +20544,13 @@ var init_array = __esm({
   }
 });
 
-// node_modules/get-stream/source/array-buffer.js
+// ../../work/main/node_modules/get-stream/source/array-buffer.js
 async function getStreamAsArrayBuffer(stream, options) {
   return getStreamContents(stream, arrayBufferMethods, options);
 }
 var initArrayBuffer, useTextEncoder, textEncoder2, useUint8Array, useUint8ArrayWithOffset, truncateArrayBufferChunk, addArrayBufferChunk, resizeArrayBufferSlow, resizeArrayBuffer, getNewContentsLength, SCALE_FACTOR, finalizeArrayBuffer, hasArrayBufferResize, arrayBufferMethods;
 var init_array_buffer = __esm({
-  "node_modules/get-stream/source/array-buffer.js"() {
+  "../../work/main/node_modules/get-stream/source/array-buffer.js"() {
     init_contents();
     init_utils();
     initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
@@ -20547,13 +20604,13 @@ var init_array_buffer = __esm({
   }
 });
 
-// node_modules/get-stream/source/string.js
+// ../../work/main/node_modules/get-stream/source/string.js
 async function getStreamAsString(stream, options) {
   return getStreamContents(stream, stringMethods, options);
 }
 var initString, useTextDecoder, addStringChunk, truncateStringChunk, getFinalStringChunk, stringMethods;
 var init_string = __esm({
-  "node_modules/get-stream/source/string.js"() {
+  "../../work/main/node_modules/get-stream/source/string.js"() {
     init_contents();
     init_utils();
     initString = () => ({ contents: "", textDecoder: new TextDecoder() });
@@ -20583,9 +20640,9 @@ var init_string = __esm({
   }
 });
 
-// node_modules/get-stream/source/exports.js
+// ../../work/main/node_modules/get-stream/source/exports.js
 var init_exports = __esm({
-  "node_modules/get-stream/source/exports.js"() {
+  "../../work/main/node_modules/get-stream/source/exports.js"() {
     init_array();
     init_array_buffer();
     init_string();
@@ -20593,10 +20650,10 @@ var init_exports = __esm({
   }
 });
 
-// node_modules/get-stream/source/index.js
+// ../../work/main/node_modules/get-stream/source/index.js
 var import_node_events7, import_promises16;
 var init_source = __esm({
-  "node_modules/get-stream/source/index.js"() {
+  "../../work/main/node_modules/get-stream/source/index.js"() {
     import_node_events7 = __toESM(require_events(), 1);
     import_promises16 = __toESM(require_promises2(), 1);
     init_stream();
@@ -20605,10 +20662,10 @@ var init_source = __esm({
   }
 });
 
-// node_modules/execa/lib/io/max-buffer.js
+// ../../work/main/node_modules/execa/lib/io/max-buffer.js
 var handleMaxBuffer, getMaxBufferUnit, checkIpcMaxBuffer, getMaxBufferMessage, getMaxBufferInfo, isMaxBufferSync, truncateMaxBufferSync, getMaxBufferSync;
 var init_max_buffer = __esm({
-  "node_modules/execa/lib/io/max-buffer.js"() {
+  "../../work/main/node_modules/execa/lib/io/max-buffer.js"() {
     init_source();
     init_standard_stream();
     init_specific();
@@ -20672,10 +20729,10 @@ var init_max_buffer = __esm({
   }
 });
 
-// node_modules/execa/lib/return/message.js
+// ../../work/main/node_modules/execa/lib/return/message.js
 var import_node_util6, createMessages, getErrorPrefix, getForcefulSuffix, getOriginalMessage, serializeIpcMessage, serializeMessagePart, serializeMessageItem;
 var init_message = __esm({
-  "node_modules/execa/lib/return/message.js"() {
+  "../../work/main/node_modules/execa/lib/return/message.js"() {
     import_node_util6 = __toESM(require_util(), 1);
     init_strip_final_newline();
     init_uint_array();
@@ -20803,10 +20860,10 @@ ${originalMessage}`;
   }
 });
 
-// node_modules/execa/lib/return/result.js
+// ../../work/main/node_modules/execa/lib/return/result.js
 var makeSuccessResult, makeEarlyError, makeError, getErrorProperties, omitUndefinedProperties, normalizeExitPayload;
 var init_result = __esm({
-  "node_modules/execa/lib/return/result.js"() {
+  "../../work/main/node_modules/execa/lib/return/result.js"() {
     init_signal();
     init_duration();
     init_final_error();
@@ -20985,7 +21042,7 @@ var init_result = __esm({
   }
 });
 
-// node_modules/parse-ms/index.js
+// ../../work/main/node_modules/parse-ms/index.js
 function parseNumber2(milliseconds) {
   return {
     days: Math.trunc(milliseconds / 864e5),
@@ -21024,12 +21081,12 @@ function parseMilliseconds(milliseconds) {
 }
 var toZeroIfInfinity;
 var init_parse_ms = __esm({
-  "node_modules/parse-ms/index.js"() {
+  "../../work/main/node_modules/parse-ms/index.js"() {
     toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
   }
 });
 
-// node_modules/pretty-ms/index.js
+// ../../work/main/node_modules/pretty-ms/index.js
 function prettyMilliseconds(milliseconds, options) {
   const isBigInt = typeof milliseconds === "bigint";
   if (!isBigInt && !Number.isFinite(milliseconds)) {
@@ -21126,7 +21183,7 @@ function prettyMilliseconds(milliseconds, options) {
 }
 var isZero, pluralize, SECOND_ROUNDING_EPSILON, ONE_DAY_IN_MILLISECONDS;
 var init_pretty_ms = __esm({
-  "node_modules/pretty-ms/index.js"() {
+  "../../work/main/node_modules/pretty-ms/index.js"() {
     init_parse_ms();
     isZero = (value) => value === 0 || value === 0n;
     pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
@@ -21135,10 +21192,10 @@ var init_pretty_ms = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/error.js
+// ../../work/main/node_modules/execa/lib/verbose/error.js
 var logError;
 var init_error2 = __esm({
-  "node_modules/execa/lib/verbose/error.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/error.js"() {
     init_log();
     logError = (result2, verboseInfo) => {
       if (result2.failed) {
@@ -21153,10 +21210,10 @@ var init_error2 = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/complete.js
+// ../../work/main/node_modules/execa/lib/verbose/complete.js
 var logResult, logDuration;
 var init_complete = __esm({
-  "node_modules/execa/lib/verbose/complete.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/complete.js"() {
     init_pretty_ms();
     init_values();
     init_log();
@@ -21180,10 +21237,10 @@ var init_complete = __esm({
   }
 });
 
-// node_modules/execa/lib/return/reject.js
+// ../../work/main/node_modules/execa/lib/return/reject.js
 var handleResult;
 var init_reject = __esm({
-  "node_modules/execa/lib/return/reject.js"() {
+  "../../work/main/node_modules/execa/lib/return/reject.js"() {
     init_complete();
     handleResult = (result2, verboseInfo, { reject }) => {
       logResult(result2, verboseInfo);
@@ -21195,10 +21252,10 @@ var init_reject = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/type.js
+// ../../work/main/node_modules/execa/lib/stdio/type.js
 var getStdioItemType, getTransformObjectType, getDuplexType, getTransformStreamType, validateNonGeneratorType, checkUndefinedOption, getGeneratorObjectType, checkBooleanOption, isGenerator, isAsyncGenerator, isSyncGenerator, isTransformOptions, isUrl, isRegularUrl, isFilePathObject, FILE_PATH_KEYS, isFilePathString, isUnknownStdioString, KNOWN_STDIO_STRINGS, isReadableStream2, isWritableStream2, isWebStream, isTransformStream, isAsyncIterableObject, isIterableObject, isObject2, TRANSFORM_TYPES, FILE_TYPES, SPECIAL_DUPLICATE_TYPES_SYNC, SPECIAL_DUPLICATE_TYPES, FORBID_DUPLICATE_TYPES, TYPE_TO_MESSAGE;
 var init_type = __esm({
-  "node_modules/execa/lib/stdio/type.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/type.js"() {
     init_is_stream();
     init_is_plain_obj();
     init_uint_array();
@@ -21329,10 +21386,10 @@ var init_type = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/object-mode.js
+// ../../work/main/node_modules/execa/lib/transform/object-mode.js
 var getTransformObjectModes, getOutputObjectModes, getInputObjectModes, getFdObjectMode;
 var init_object_mode = __esm({
-  "node_modules/execa/lib/transform/object-mode.js"() {
+  "../../work/main/node_modules/execa/lib/transform/object-mode.js"() {
     init_type();
     getTransformObjectModes = (objectMode, index, newTransforms, direction) => direction === "output" ? getOutputObjectModes(objectMode, index, newTransforms) : getInputObjectModes(objectMode, index, newTransforms);
     getOutputObjectModes = (objectMode, index, newTransforms) => {
@@ -21355,10 +21412,10 @@ var init_object_mode = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/normalize.js
+// ../../work/main/node_modules/execa/lib/transform/normalize.js
 var normalizeTransforms, getTransforms, normalizeTransform, normalizeDuplex, normalizeTransformStream, normalizeGenerator, sortTransforms;
 var init_normalize = __esm({
-  "node_modules/execa/lib/transform/normalize.js"() {
+  "../../work/main/node_modules/execa/lib/transform/normalize.js"() {
     init_is_plain_obj();
     init_encoding_option();
     init_type();
@@ -21458,10 +21515,10 @@ var init_normalize = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/direction.js
+// ../../work/main/node_modules/execa/lib/stdio/direction.js
 var import_node_process9, getStreamDirection, getStdioItemDirection, KNOWN_DIRECTIONS, anyDirection, alwaysInput, guessStreamDirection, getStandardStreamDirection, DEFAULT_DIRECTION;
 var init_direction = __esm({
-  "node_modules/execa/lib/stdio/direction.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/direction.js"() {
     import_node_process9 = __toESM(require_process(), 1);
     init_is_stream();
     init_type();
@@ -21515,18 +21572,18 @@ var init_direction = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/array.js
+// ../../work/main/node_modules/execa/lib/ipc/array.js
 var normalizeIpcStdioArray;
 var init_array2 = __esm({
-  "node_modules/execa/lib/ipc/array.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/array.js"() {
     normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
   }
 });
 
-// node_modules/execa/lib/stdio/stdio-option.js
+// ../../work/main/node_modules/execa/lib/stdio/stdio-option.js
 var normalizeStdioOption, getStdioArray, hasAlias, addDefaultValue2, normalizeStdioSync, isOutputPipeOnly;
 var init_stdio_option = __esm({
-  "node_modules/execa/lib/stdio/stdio-option.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/stdio-option.js"() {
     init_standard_stream();
     init_array2();
     init_values();
@@ -21565,10 +21622,10 @@ var init_stdio_option = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/native.js
+// ../../work/main/node_modules/execa/lib/stdio/native.js
 var import_node_fs8, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
 var init_native = __esm({
-  "node_modules/execa/lib/stdio/native.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/native.js"() {
     import_node_fs8 = __toESM(require_fs(), 1);
     import_node_tty2 = __toESM(require_tty(), 1);
     init_is_stream();
@@ -21643,10 +21700,10 @@ var init_native = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/input-option.js
+// ../../work/main/node_modules/execa/lib/stdio/input-option.js
 var handleInputOptions, handleInputOption, getInputType, handleInputFileOption, getInputFileType;
 var init_input_option = __esm({
-  "node_modules/execa/lib/stdio/input-option.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/input-option.js"() {
     init_is_stream();
     init_uint_array();
     init_type();
@@ -21687,10 +21744,10 @@ var init_input_option = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/duplicate.js
+// ../../work/main/node_modules/execa/lib/stdio/duplicate.js
 var filterDuplicates, getDuplicateStream, getOtherStdioItems, validateDuplicateStreamSync, getDuplicateStreamInstance, hasSameValue, validateDuplicateTransform, throwOnDuplicateStream;
 var init_duplicate = __esm({
-  "node_modules/execa/lib/stdio/duplicate.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/duplicate.js"() {
     init_type();
     filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => stdioItemOne.value !== stdioItemTwo.value || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
     getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
@@ -21768,10 +21825,10 @@ var init_duplicate = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/handle.js
+// ../../work/main/node_modules/execa/lib/stdio/handle.js
 var handleStdio, getFileDescriptor, initializeStdioItems, initializeStdioItem, validateStdioArray, INVALID_STDIO_ARRAY_OPTIONS, validateStreams, validateFileStdio, validateFileObjectMode, getFinalFileDescriptors, getFinalFileDescriptor, addStreamProperties, cleanupCustomStreams, forwardStdio;
 var init_handle = __esm({
-  "node_modules/execa/lib/stdio/handle.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/handle.js"() {
     init_standard_stream();
     init_normalize();
     init_object_mode();
@@ -21942,10 +21999,10 @@ For example, you can use the \`pathToFileURL()\` method of the \`url\` core modu
   }
 });
 
-// node_modules/execa/lib/stdio/handle-sync.js
+// ../../work/main/node_modules/execa/lib/stdio/handle-sync.js
 var import_node_fs9, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
 var init_handle_sync = __esm({
-  "node_modules/execa/lib/stdio/handle-sync.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/handle-sync.js"() {
     import_node_fs9 = __toESM(require_fs(), 1);
     init_uint_array();
     init_handle();
@@ -21997,20 +22054,20 @@ var init_handle_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/io/strip-newline.js
+// ../../work/main/node_modules/execa/lib/io/strip-newline.js
 var stripNewline, getStripFinalNewline;
 var init_strip_newline = __esm({
-  "node_modules/execa/lib/io/strip-newline.js"() {
+  "../../work/main/node_modules/execa/lib/io/strip-newline.js"() {
     init_strip_final_newline();
     stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber) => getStripFinalNewline(stripFinalNewline2, fdNumber) && value !== void 0 && !Array.isArray(value) ? stripFinalNewline(value) : value;
     getStripFinalNewline = (stripFinalNewline2, fdNumber) => fdNumber === "all" ? stripFinalNewline2[1] || stripFinalNewline2[2] : stripFinalNewline2[fdNumber];
   }
 });
 
-// node_modules/execa/lib/transform/split.js
+// ../../work/main/node_modules/execa/lib/transform/split.js
 var getSplitLinesGenerator, splitLinesSync, splitLinesItemSync, initializeSplitLines, splitGenerator, getNewlineLength, linesFinal, getAppendNewlineGenerator, appendNewlineGenerator, concatString, linesStringInfo, concatUint8Array, linesUint8ArrayInfo;
 var init_split = __esm({
-  "node_modules/execa/lib/transform/split.js"() {
+  "../../work/main/node_modules/execa/lib/transform/split.js"() {
     getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
     splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
     splitLinesItemSync = (chunk, preserveNewlines) => {
@@ -22099,10 +22156,10 @@ var require_buffer = __commonJS({
   }
 });
 
-// node_modules/execa/lib/transform/validate.js
+// ../../work/main/node_modules/execa/lib/transform/validate.js
 var import_node_buffer, getValidateTransformInput, validateStringTransformInput, getValidateTransformReturn, validateObjectTransformReturn, validateStringTransformReturn, validateEmptyReturn;
 var init_validate = __esm({
-  "node_modules/execa/lib/transform/validate.js"() {
+  "../../work/main/node_modules/execa/lib/transform/validate.js"() {
     import_node_buffer = __toESM(require_buffer(), 1);
     init_uint_array();
     getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
@@ -22134,10 +22191,10 @@ Instead, \`yield\` should either be called with a value, or not be called at all
   }
 });
 
-// node_modules/execa/lib/transform/encoding-transform.js
+// ../../work/main/node_modules/execa/lib/transform/encoding-transform.js
 var import_node_buffer2, import_node_string_decoder2, getEncodingTransformGenerator, encodingUint8ArrayGenerator, encodingStringGenerator, encodingStringFinal;
 var init_encoding_transform = __esm({
-  "node_modules/execa/lib/transform/encoding-transform.js"() {
+  "../../work/main/node_modules/execa/lib/transform/encoding-transform.js"() {
     import_node_buffer2 = __toESM(require_buffer(), 1);
     import_node_string_decoder2 = __toESM(require_string_decoder(), 1);
     init_uint_array();
@@ -22175,10 +22232,10 @@ var init_encoding_transform = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/run-async.js
+// ../../work/main/node_modules/execa/lib/transform/run-async.js
 var import_node_util7, pushChunks, transformChunk, finalChunks, generatorFinalChunks, destroyTransform, identityGenerator;
 var init_run_async = __esm({
-  "node_modules/execa/lib/transform/run-async.js"() {
+  "../../work/main/node_modules/execa/lib/transform/run-async.js"() {
     import_node_util7 = __toESM(require_util(), 1);
     pushChunks = (0, import_node_util7.callbackify)(async (getChunks, state, getChunksArguments, transformStream) => {
       state.currentIterable = getChunks(...getChunksArguments);
@@ -22228,10 +22285,10 @@ var init_run_async = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/run-sync.js
+// ../../work/main/node_modules/execa/lib/transform/run-sync.js
 var pushChunksSync, runTransformSync, transformChunkSync, finalChunksSync, generatorFinalChunksSync, identityGenerator2;
 var init_run_sync = __esm({
-  "node_modules/execa/lib/transform/run-sync.js"() {
+  "../../work/main/node_modules/execa/lib/transform/run-sync.js"() {
     pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) => {
       try {
         for (const chunk of getChunksSync(...getChunksArguments)) {
@@ -22275,10 +22332,10 @@ var init_run_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/transform/generator.js
+// ../../work/main/node_modules/execa/lib/transform/generator.js
 var import_node_stream2, generatorToStream, runGeneratorsSync, addInternalGenerators;
 var init_generator = __esm({
-  "node_modules/execa/lib/transform/generator.js"() {
+  "../../work/main/node_modules/execa/lib/transform/generator.js"() {
     import_node_stream2 = __toESM(require_stream(), 1);
     init_type();
     init_split();
@@ -22341,10 +22398,10 @@ var init_generator = __esm({
   }
 });
 
-// node_modules/execa/lib/io/input-sync.js
+// ../../work/main/node_modules/execa/lib/io/input-sync.js
 var addInputOptionsSync, getInputFdNumbers, addInputOptionSync, applySingleInputGeneratorsSync, validateSerializable;
 var init_input_sync = __esm({
-  "node_modules/execa/lib/io/input-sync.js"() {
+  "../../work/main/node_modules/execa/lib/io/input-sync.js"() {
     init_generator();
     init_uint_array();
     init_type();
@@ -22382,10 +22439,10 @@ var init_input_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/output.js
+// ../../work/main/node_modules/execa/lib/verbose/output.js
 var shouldLogOutput, fdUsesVerbose, PIPED_STDIO_VALUES, logLines, logLinesSync, isPipingStream, logLine;
 var init_output = __esm({
-  "node_modules/execa/lib/verbose/output.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/output.js"() {
     init_encoding_option();
     init_type();
     init_log();
@@ -22418,10 +22475,10 @@ var init_output = __esm({
   }
 });
 
-// node_modules/execa/lib/io/output-sync.js
+// ../../work/main/node_modules/execa/lib/io/output-sync.js
 var import_node_fs10, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
 var init_output_sync = __esm({
-  "node_modules/execa/lib/io/output-sync.js"() {
+  "../../work/main/node_modules/execa/lib/io/output-sync.js"() {
     import_node_fs10 = __toESM(require_fs(), 1);
     init_output();
     init_generator();
@@ -22533,10 +22590,10 @@ var init_output_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/all-sync.js
+// ../../work/main/node_modules/execa/lib/resolve/all-sync.js
 var getAllSync;
 var init_all_sync = __esm({
-  "node_modules/execa/lib/resolve/all-sync.js"() {
+  "../../work/main/node_modules/execa/lib/resolve/all-sync.js"() {
     init_uint_array();
     init_strip_newline();
     getAllSync = ([, stdout, stderr], options) => {
@@ -22563,10 +22620,10 @@ var init_all_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/exit-async.js
+// ../../work/main/node_modules/execa/lib/resolve/exit-async.js
 var import_node_events8, waitForExit, waitForExitOrError, waitForSubprocessExit, waitForSuccessfulExit, isSubprocessErrorExit, isFailedExit;
 var init_exit_async = __esm({
-  "node_modules/execa/lib/resolve/exit-async.js"() {
+  "../../work/main/node_modules/execa/lib/resolve/exit-async.js"() {
     import_node_events8 = __toESM(require_events(), 1);
     init_final_error();
     waitForExit = async (subprocess, context) => {
@@ -22603,10 +22660,10 @@ var init_exit_async = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/exit-sync.js
+// ../../work/main/node_modules/execa/lib/resolve/exit-sync.js
 var getExitResultSync, getResultError;
 var init_exit_sync = __esm({
-  "node_modules/execa/lib/resolve/exit-sync.js"() {
+  "../../work/main/node_modules/execa/lib/resolve/exit-sync.js"() {
     init_final_error();
     init_max_buffer();
     init_exit_async();
@@ -22631,10 +22688,10 @@ var init_exit_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/main-sync.js
+// ../../work/main/node_modules/execa/lib/methods/main-sync.js
 var import_node_child_process3, execaCoreSync, handleSyncArguments, normalizeSyncOptions, validateSyncOptions, throwInvalidSyncOption, spawnSubprocessSync, runSubprocessSync, normalizeSpawnSyncOptions, getSyncResult;
 var init_main_sync = __esm({
-  "node_modules/execa/lib/methods/main-sync.js"() {
+  "../../work/main/node_modules/execa/lib/methods/main-sync.js"() {
     import_node_child_process3 = __toESM(require_child_process(), 1);
     init_command();
     init_options2();
@@ -22781,10 +22838,10 @@ var init_main_sync = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/get-one.js
+// ../../work/main/node_modules/execa/lib/ipc/get-one.js
 var import_node_events9, getOneMessage, getOneMessageAsync, getMessage, throwOnDisconnect2, throwOnStrictError;
 var init_get_one = __esm({
-  "node_modules/execa/lib/ipc/get-one.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/get-one.js"() {
     import_node_events9 = __toESM(require_events(), 1);
     init_validation();
     init_forward();
@@ -22844,10 +22901,10 @@ var init_get_one = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/get-each.js
+// ../../work/main/node_modules/execa/lib/ipc/get-each.js
 var import_node_events10, getEachMessage, loopOnMessages, stopOnDisconnect, abortOnStrictError, iterateOnMessages, throwIfStrictError;
 var init_get_each = __esm({
-  "node_modules/execa/lib/ipc/get-each.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/get-each.js"() {
     import_node_events10 = __toESM(require_events(), 1);
     init_validation();
     init_forward();
@@ -22931,10 +22988,10 @@ var init_get_each = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/methods.js
+// ../../work/main/node_modules/execa/lib/ipc/methods.js
 var import_node_process10, addIpcMethods, getIpcExport, getIpcMethods;
 var init_methods = __esm({
-  "node_modules/execa/lib/ipc/methods.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/methods.js"() {
     import_node_process10 = __toESM(require_process(), 1);
     init_send();
     init_get_one();
@@ -22980,10 +23037,10 @@ var init_methods = __esm({
   }
 });
 
-// node_modules/execa/lib/return/early-error.js
-var import_node_child_process4, import_node_stream3, handleEarlyError, createDummyStreams, createDummyStream, readable2, writable, duplex, handleDummyPromise;
+// ../../work/main/node_modules/execa/lib/return/early-error.js
+var import_node_child_process4, import_node_stream3, handleEarlyError, createDummyStreams, createDummyStream, readable3, writable, duplex, handleDummyPromise;
 var init_early_error = __esm({
-  "node_modules/execa/lib/return/early-error.js"() {
+  "../../work/main/node_modules/execa/lib/return/early-error.js"() {
     import_node_child_process4 = __toESM(require_child_process(), 1);
     import_node_stream3 = __toESM(require_stream(), 1);
     init_handle();
@@ -22993,7 +23050,7 @@ var init_early_error = __esm({
       cleanupCustomStreams(fileDescriptors);
       const subprocess = new import_node_child_process4.ChildProcess();
       createDummyStreams(subprocess, fileDescriptors);
-      Object.assign(subprocess, { readable: readable2, writable, duplex });
+      Object.assign(subprocess, { readable: readable3, writable, duplex });
       const earlyError = makeEarlyError({
         error,
         command: command2,
@@ -23026,7 +23083,7 @@ var init_early_error = __esm({
       stream.end();
       return stream;
     };
-    readable2 = () => new import_node_stream3.Readable({ read() {
+    readable3 = () => new import_node_stream3.Readable({ read() {
     } });
     writable = () => new import_node_stream3.Writable({ write() {
     } });
@@ -23037,10 +23094,10 @@ var init_early_error = __esm({
   }
 });
 
-// node_modules/execa/lib/stdio/handle-async.js
+// ../../work/main/node_modules/execa/lib/stdio/handle-async.js
 var import_node_fs11, import_node_buffer3, import_node_stream4, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
 var init_handle_async = __esm({
-  "node_modules/execa/lib/stdio/handle-async.js"() {
+  "../../work/main/node_modules/execa/lib/stdio/handle-async.js"() {
     import_node_fs11 = __toESM(require_fs(), 1);
     import_node_buffer3 = __toESM(require_buffer(), 1);
     import_node_stream4 = __toESM(require_stream(), 1);
@@ -23090,7 +23147,7 @@ var init_handle_async = __esm({
   }
 });
 
-// node_modules/@sindresorhus/merge-streams/index.js
+// ../../work/main/node_modules/@sindresorhus/merge-streams/index.js
 function mergeStreams(streams) {
   if (!Array.isArray(streams)) {
     throw new TypeError(`Expected an array, got \`${typeof streams}\`.`);
@@ -23112,7 +23169,7 @@ function mergeStreams(streams) {
 }
 var import_node_events11, import_node_stream5, import_promises17, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
 var init_merge_streams = __esm({
-  "node_modules/@sindresorhus/merge-streams/index.js"() {
+  "../../work/main/node_modules/@sindresorhus/merge-streams/index.js"() {
     import_node_events11 = __toESM(require_events(), 1);
     import_node_stream5 = __toESM(require_stream(), 1);
     import_promises17 = __toESM(require_promises2(), 1);
@@ -23312,10 +23369,10 @@ var init_merge_streams = __esm({
   }
 });
 
-// node_modules/execa/lib/io/pipeline.js
+// ../../work/main/node_modules/execa/lib/io/pipeline.js
 var import_promises18, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
 var init_pipeline = __esm({
-  "node_modules/execa/lib/io/pipeline.js"() {
+  "../../work/main/node_modules/execa/lib/io/pipeline.js"() {
     import_promises18 = __toESM(require_promises2(), 1);
     init_standard_stream();
     pipeStreams = (source2, destination) => {
@@ -23356,10 +23413,10 @@ var init_pipeline = __esm({
   }
 });
 
-// node_modules/execa/lib/io/output-async.js
+// ../../work/main/node_modules/execa/lib/io/output-async.js
 var pipeOutputAsync, pipeTransform, SUBPROCESS_STREAM_PROPERTIES, pipeStdioItem, setStandardStreamMaxListeners, MAX_LISTENERS_INCREMENT;
 var init_output_async = __esm({
-  "node_modules/execa/lib/io/output-async.js"() {
+  "../../work/main/node_modules/execa/lib/io/output-async.js"() {
     init_merge_streams();
     init_standard_stream();
     init_max_listeners();
@@ -23418,10 +23475,10 @@ var init_output_async = __esm({
   }
 });
 
-// node_modules/signal-exit/dist/mjs/signals.js
+// ../../work/main/node_modules/signal-exit/dist/mjs/signals.js
 var signals;
 var init_signals2 = __esm({
-  "node_modules/signal-exit/dist/mjs/signals.js"() {
+  "../../work/main/node_modules/signal-exit/dist/mjs/signals.js"() {
     signals = [];
     signals.push("SIGHUP", "SIGINT", "SIGTERM");
     if (process.platform !== "win32") {
@@ -23447,10 +23504,10 @@ var init_signals2 = __esm({
   }
 });
 
-// node_modules/signal-exit/dist/mjs/index.js
+// ../../work/main/node_modules/signal-exit/dist/mjs/index.js
 var processOk, kExitEmitter, global2, ObjectDefineProperty, Emitter, SignalExitBase, signalExitWrap, SignalExitFallback, SignalExit, process9, onExit, load, unload;
 var init_mjs = __esm({
-  "node_modules/signal-exit/dist/mjs/index.js"() {
+  "../../work/main/node_modules/signal-exit/dist/mjs/index.js"() {
     init_signals2();
     processOk = (process10) => !!process10 && typeof process10 === "object" && typeof process10.removeListener === "function" && typeof process10.emit === "function" && typeof process10.reallyExit === "function" && typeof process10.listeners === "function" && typeof process10.kill === "function" && typeof process10.pid === "number" && typeof process10.on === "function";
     kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
@@ -23686,10 +23743,10 @@ var init_mjs = __esm({
   }
 });
 
-// node_modules/execa/lib/terminate/cleanup.js
+// ../../work/main/node_modules/execa/lib/terminate/cleanup.js
 var import_node_events12, cleanupOnExit;
 var init_cleanup = __esm({
-  "node_modules/execa/lib/terminate/cleanup.js"() {
+  "../../work/main/node_modules/execa/lib/terminate/cleanup.js"() {
     import_node_events12 = __toESM(require_events(), 1);
     init_mjs();
     cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
@@ -23706,10 +23763,10 @@ var init_cleanup = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/pipe-arguments.js
+// ../../work/main/node_modules/execa/lib/pipe/pipe-arguments.js
 var normalizePipeArguments, getDestinationStream, getDestination, mapDestinationArguments, getSourceStream;
 var init_pipe_arguments = __esm({
-  "node_modules/execa/lib/pipe/pipe-arguments.js"() {
+  "../../work/main/node_modules/execa/lib/pipe/pipe-arguments.js"() {
     init_parameters();
     init_duration();
     init_fd_options();
@@ -23788,10 +23845,10 @@ var init_pipe_arguments = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/throw.js
+// ../../work/main/node_modules/execa/lib/pipe/throw.js
 var handlePipeArgumentsError, getPipeArgumentsError, createNonCommandError, PIPE_COMMAND_MESSAGE;
 var init_throw = __esm({
-  "node_modules/execa/lib/pipe/throw.js"() {
+  "../../work/main/node_modules/execa/lib/pipe/throw.js"() {
     init_result();
     init_pipeline();
     handlePipeArgumentsError = ({
@@ -23844,10 +23901,10 @@ var init_throw = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/sequence.js
+// ../../work/main/node_modules/execa/lib/pipe/sequence.js
 var waitForBothSubprocesses;
 var init_sequence = __esm({
-  "node_modules/execa/lib/pipe/sequence.js"() {
+  "../../work/main/node_modules/execa/lib/pipe/sequence.js"() {
     waitForBothSubprocesses = async (subprocessPromises) => {
       const [
         { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
@@ -23867,10 +23924,10 @@ var init_sequence = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/streaming.js
+// ../../work/main/node_modules/execa/lib/pipe/streaming.js
 var import_promises19, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
 var init_streaming = __esm({
-  "node_modules/execa/lib/pipe/streaming.js"() {
+  "../../work/main/node_modules/execa/lib/pipe/streaming.js"() {
     import_promises19 = __toESM(require_promises2(), 1);
     init_merge_streams();
     init_max_listeners();
@@ -23906,10 +23963,10 @@ var init_streaming = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/abort.js
+// ../../work/main/node_modules/execa/lib/pipe/abort.js
 var import_node_util8, unpipeOnAbort, unpipeOnSignalAbort;
 var init_abort = __esm({
-  "node_modules/execa/lib/pipe/abort.js"() {
+  "../../work/main/node_modules/execa/lib/pipe/abort.js"() {
     import_node_util8 = __toESM(require_util(), 1);
     init_throw();
     unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
@@ -23927,10 +23984,10 @@ var init_abort = __esm({
   }
 });
 
-// node_modules/execa/lib/pipe/setup.js
+// ../../work/main/node_modules/execa/lib/pipe/setup.js
 var pipeToSubprocess, handlePipePromise, getSubprocessPromises;
 var init_setup = __esm({
-  "node_modules/execa/lib/pipe/setup.js"() {
+  "../../work/main/node_modules/execa/lib/pipe/setup.js"() {
     init_is_plain_obj();
     init_pipe_arguments();
     init_throw();
@@ -23997,10 +24054,10 @@ var init_setup = __esm({
   }
 });
 
-// node_modules/execa/lib/io/iterate.js
+// ../../work/main/node_modules/execa/lib/io/iterate.js
 var import_node_events13, import_node_stream6, iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
 var init_iterate = __esm({
-  "node_modules/execa/lib/io/iterate.js"() {
+  "../../work/main/node_modules/execa/lib/io/iterate.js"() {
     import_node_events13 = __toESM(require_events(), 1);
     import_node_stream6 = __toESM(require_stream(), 1);
     init_encoding_transform();
@@ -24098,10 +24155,10 @@ var init_iterate = __esm({
   }
 });
 
-// node_modules/execa/lib/io/contents.js
+// ../../work/main/node_modules/execa/lib/io/contents.js
 var import_promises20, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
 var init_contents2 = __esm({
-  "node_modules/execa/lib/io/contents.js"() {
+  "../../work/main/node_modules/execa/lib/io/contents.js"() {
     import_promises20 = __toESM(require_promises3(), 1);
     init_source();
     init_uint_array();
@@ -24201,10 +24258,10 @@ var init_contents2 = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/wait-stream.js
+// ../../work/main/node_modules/execa/lib/resolve/wait-stream.js
 var import_promises21, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
 var init_wait_stream = __esm({
-  "node_modules/execa/lib/resolve/wait-stream.js"() {
+  "../../work/main/node_modules/execa/lib/resolve/wait-stream.js"() {
     import_promises21 = __toESM(require_promises2(), 1);
     waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
       const state = handleStdinDestroy(stream, streamInfo);
@@ -24259,10 +24316,10 @@ var init_wait_stream = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/stdio.js
+// ../../work/main/node_modules/execa/lib/resolve/stdio.js
 var waitForStdioStreams, waitForSubprocessStream;
 var init_stdio = __esm({
-  "node_modules/execa/lib/resolve/stdio.js"() {
+  "../../work/main/node_modules/execa/lib/resolve/stdio.js"() {
     init_contents2();
     init_wait_stream();
     waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
@@ -24307,10 +24364,10 @@ var init_stdio = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/all-async.js
+// ../../work/main/node_modules/execa/lib/resolve/all-async.js
 var makeAllStream, waitForAllStream, getAllStream, getAllMixed;
 var init_all_async = __esm({
-  "node_modules/execa/lib/resolve/all-async.js"() {
+  "../../work/main/node_modules/execa/lib/resolve/all-async.js"() {
     init_merge_streams();
     init_stdio();
     makeAllStream = ({ stdout, stderr }, { all }) => all && (stdout || stderr) ? mergeStreams([stdout, stderr].filter(Boolean)) : void 0;
@@ -24342,10 +24399,10 @@ var init_all_async = __esm({
   }
 });
 
-// node_modules/execa/lib/verbose/ipc.js
+// ../../work/main/node_modules/execa/lib/verbose/ipc.js
 var shouldLogIpc, logIpcOutput;
 var init_ipc = __esm({
-  "node_modules/execa/lib/verbose/ipc.js"() {
+  "../../work/main/node_modules/execa/lib/verbose/ipc.js"() {
     init_log();
     init_values();
     shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
@@ -24361,10 +24418,10 @@ var init_ipc = __esm({
   }
 });
 
-// node_modules/execa/lib/ipc/buffer-messages.js
+// ../../work/main/node_modules/execa/lib/ipc/buffer-messages.js
 var waitForIpcOutput, getBufferedIpcOutput;
 var init_buffer_messages = __esm({
-  "node_modules/execa/lib/ipc/buffer-messages.js"() {
+  "../../work/main/node_modules/execa/lib/ipc/buffer-messages.js"() {
     init_max_buffer();
     init_ipc();
     init_specific();
@@ -24408,10 +24465,10 @@ var init_buffer_messages = __esm({
   }
 });
 
-// node_modules/execa/lib/resolve/wait-subprocess.js
+// ../../work/main/node_modules/execa/lib/resolve/wait-subprocess.js
 var import_node_events14, waitForSubprocessResult, waitForOriginalStreams, waitForCustomStreamsEnd, throwOnSubprocessError;
 var init_wait_subprocess = __esm({
-  "node_modules/execa/lib/resolve/wait-subprocess.js"() {
+  "../../work/main/node_modules/execa/lib/resolve/wait-subprocess.js"() {
     import_node_events14 = __toESM(require_events(), 1);
     init_is_stream();
     init_timeout();
@@ -24543,10 +24600,10 @@ var init_wait_subprocess = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/concurrent.js
+// ../../work/main/node_modules/execa/lib/convert/concurrent.js
 var initializeConcurrentStreams, addConcurrentStream, waitForConcurrentStreams;
 var init_concurrent = __esm({
-  "node_modules/execa/lib/convert/concurrent.js"() {
+  "../../work/main/node_modules/execa/lib/convert/concurrent.js"() {
     init_deferred();
     initializeConcurrentStreams = () => ({
       readableDestroy: /* @__PURE__ */ new WeakMap(),
@@ -24575,10 +24632,10 @@ var init_concurrent = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/shared.js
+// ../../work/main/node_modules/execa/lib/convert/shared.js
 var import_promises22, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
 var init_shared = __esm({
-  "node_modules/execa/lib/convert/shared.js"() {
+  "../../work/main/node_modules/execa/lib/convert/shared.js"() {
     import_promises22 = __toESM(require_promises2(), 1);
     init_wait_stream();
     safeWaitForSubprocessStdin = async (subprocessStdin) => {
@@ -24621,10 +24678,10 @@ var init_shared = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/readable.js
+// ../../work/main/node_modules/execa/lib/convert/readable.js
 var import_node_stream7, import_node_util9, createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
 var init_readable = __esm({
-  "node_modules/execa/lib/convert/readable.js"() {
+  "../../work/main/node_modules/execa/lib/convert/readable.js"() {
     import_node_stream7 = __toESM(require_stream(), 1);
     import_node_util9 = __toESM(require_util(), 1);
     init_encoding_option();
@@ -24644,7 +24701,7 @@ var init_readable = __esm({
         encoding,
         preserveNewlines
       });
-      const readable3 = new import_node_stream7.Readable({
+      const readable4 = new import_node_stream7.Readable({
         read,
         destroy: (0, import_node_util9.callbackify)(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
         highWaterMark: readableHighWaterMark,
@@ -24654,10 +24711,10 @@ var init_readable = __esm({
       onStdoutFinished({
         subprocessStdout,
         onStdoutDataDone,
-        readable: readable3,
+        readable: readable4,
         subprocess
       });
-      return readable3;
+      return readable4;
     };
     getSubprocessStdout = (subprocess, from, concurrentStreams) => {
       const subprocessStdout = getFromStream(subprocess, from);
@@ -24682,29 +24739,29 @@ var init_readable = __esm({
         onStdoutDataDone
       };
     };
-    onRead = async (readable3, onStdoutData, onStdoutDataDone) => {
+    onRead = async (readable4, onStdoutData, onStdoutDataDone) => {
       try {
         const { value, done } = await onStdoutData.next();
         if (done) {
           onStdoutDataDone.resolve();
         } else {
-          readable3.push(value);
+          readable4.push(value);
         }
       } catch {
       }
     };
-    onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable3, subprocess, subprocessStdin }) => {
+    onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable4, subprocess, subprocessStdin }) => {
       try {
         await waitForSubprocessStdout(subprocessStdout);
         await subprocess;
         await safeWaitForSubprocessStdin(subprocessStdin);
         await onStdoutDataDone;
-        if (readable3.readable) {
-          readable3.push(null);
+        if (readable4.readable) {
+          readable4.push(null);
         }
       } catch (error) {
         await safeWaitForSubprocessStdin(subprocessStdin);
-        destroyOtherReadable(readable3, error);
+        destroyOtherReadable(readable4, error);
       }
     };
     onReadableDestroy = async ({ subprocessStdout, subprocess, waitReadableDestroy }, error) => {
@@ -24719,10 +24776,10 @@ var init_readable = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/writable.js
+// ../../work/main/node_modules/execa/lib/convert/writable.js
 var import_node_stream8, import_node_util10, createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
 var init_writable = __esm({
-  "node_modules/execa/lib/convert/writable.js"() {
+  "../../work/main/node_modules/execa/lib/convert/writable.js"() {
     import_node_stream8 = __toESM(require_stream(), 1);
     import_node_util10 = __toESM(require_util(), 1);
     init_fd_options();
@@ -24793,10 +24850,10 @@ var init_writable = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/duplex.js
+// ../../work/main/node_modules/execa/lib/convert/duplex.js
 var import_node_stream9, import_node_util11, createDuplex, onDuplexDestroy;
 var init_duplex = __esm({
-  "node_modules/execa/lib/convert/duplex.js"() {
+  "../../work/main/node_modules/execa/lib/convert/duplex.js"() {
     import_node_stream9 = __toESM(require_stream(), 1);
     import_node_util11 = __toESM(require_util(), 1);
     init_encoding_option();
@@ -24855,10 +24912,10 @@ var init_duplex = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/iterable.js
+// ../../work/main/node_modules/execa/lib/convert/iterable.js
 var createIterable, iterateOnStdoutData;
 var init_iterable = __esm({
-  "node_modules/execa/lib/convert/iterable.js"() {
+  "../../work/main/node_modules/execa/lib/convert/iterable.js"() {
     init_encoding_option();
     init_fd_options();
     init_iterate();
@@ -24892,10 +24949,10 @@ var init_iterable = __esm({
   }
 });
 
-// node_modules/execa/lib/convert/add.js
+// ../../work/main/node_modules/execa/lib/convert/add.js
 var addConvertedStreams;
 var init_add = __esm({
-  "node_modules/execa/lib/convert/add.js"() {
+  "../../work/main/node_modules/execa/lib/convert/add.js"() {
     init_concurrent();
     init_readable();
     init_writable();
@@ -24912,14 +24969,14 @@ var init_add = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/promise.js
+// ../../work/main/node_modules/execa/lib/methods/promise.js
 var mergePromise, nativePromisePrototype, descriptors;
 var init_promise = __esm({
-  "node_modules/execa/lib/methods/promise.js"() {
+  "../../work/main/node_modules/execa/lib/methods/promise.js"() {
     mergePromise = (subprocess, promise) => {
-      for (const [property, descriptor] of descriptors) {
-        const value = descriptor.value.bind(promise);
-        Reflect.defineProperty(subprocess, property, { ...descriptor, value });
+      for (const [property, descriptor2] of descriptors) {
+        const value = descriptor2.value.bind(promise);
+        Reflect.defineProperty(subprocess, property, { ...descriptor2, value });
       }
     };
     nativePromisePrototype = (async () => {
@@ -24931,10 +24988,10 @@ var init_promise = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/main-async.js
+// ../../work/main/node_modules/execa/lib/methods/main-async.js
 var import_node_events15, import_node_child_process5, execaCoreAsync, handleAsyncArguments, handleAsyncOptions, spawnSubprocessAsync, handlePromise, getAsyncResult;
 var init_main_async = __esm({
-  "node_modules/execa/lib/methods/main-async.js"() {
+  "../../work/main/node_modules/execa/lib/methods/main-async.js"() {
     import_node_events15 = __toESM(require_events(), 1);
     import_node_child_process5 = __toESM(require_child_process(), 1);
     init_source();
@@ -25113,10 +25170,10 @@ var init_main_async = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/bind.js
+// ../../work/main/node_modules/execa/lib/methods/bind.js
 var mergeOptions, mergeOption, DEEP_OPTIONS;
 var init_bind = __esm({
-  "node_modules/execa/lib/methods/bind.js"() {
+  "../../work/main/node_modules/execa/lib/methods/bind.js"() {
     init_is_plain_obj();
     init_specific();
     mergeOptions = (boundOptions, options) => {
@@ -25138,10 +25195,10 @@ var init_bind = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/create.js
+// ../../work/main/node_modules/execa/lib/methods/create.js
 var createExeca, callBoundExeca, parseArguments;
 var init_create = __esm({
-  "node_modules/execa/lib/methods/create.js"() {
+  "../../work/main/node_modules/execa/lib/methods/create.js"() {
     init_is_plain_obj();
     init_parameters();
     init_template();
@@ -25195,10 +25252,10 @@ var init_create = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/command.js
+// ../../work/main/node_modules/execa/lib/methods/command.js
 var mapCommandAsync, mapCommandSync, parseCommand2, parseCommandString, SPACES_REGEXP;
 var init_command2 = __esm({
-  "node_modules/execa/lib/methods/command.js"() {
+  "../../work/main/node_modules/execa/lib/methods/command.js"() {
     mapCommandAsync = ({ file, commandArguments }) => parseCommand2(file, commandArguments);
     mapCommandSync = ({ file, commandArguments }) => ({ ...parseCommand2(file, commandArguments), isSync: true });
     parseCommand2 = (command2, unusedArguments) => {
@@ -25231,10 +25288,10 @@ var init_command2 = __esm({
   }
 });
 
-// node_modules/execa/lib/methods/script.js
+// ../../work/main/node_modules/execa/lib/methods/script.js
 var setScriptSync, mapScriptAsync, mapScriptSync, getScriptOptions, getScriptStdinOption, deepScriptOptions;
 var init_script = __esm({
-  "node_modules/execa/lib/methods/script.js"() {
+  "../../work/main/node_modules/execa/lib/methods/script.js"() {
     setScriptSync = (boundExeca, createNested, boundOptions) => {
       boundExeca.sync = createNested(mapScriptSync, boundOptions);
       boundExeca.s = boundExeca.sync;
@@ -25247,7 +25304,7 @@ var init_script = __esm({
   }
 });
 
-// node_modules/execa/index.js
+// ../../work/main/node_modules/execa/index.js
 var execa_exports = {};
 __export(execa_exports, {
   $: () => $,
@@ -25266,7 +25323,7 @@ __export(execa_exports, {
 });
 var execa, execaSync, execaCommand, execaCommandSync, execaNode, $, sendMessage2, getOneMessage2, getEachMessage2, getCancelSignal2;
 var init_execa = __esm({
-  "node_modules/execa/index.js"() {
+  "../../work/main/node_modules/execa/index.js"() {
     init_create();
     init_command2();
     init_node2();
@@ -25590,7 +25647,7 @@ var init_lock = __esm({
   }
 });
 
-// node_modules/bcryptjs/index.js
+// ../../work/main/node_modules/bcryptjs/index.js
 function randomBytes4(len) {
   try {
     return crypto.getRandomValues(new Uint8Array(len));
@@ -26108,7 +26165,7 @@ function decodeBase64(string, length) {
 }
 var import_crypto, randomFallback, nextTick, BASE64_CODE, BASE64_INDEX, BCRYPT_SALT_LEN, GENSALT_DEFAULT_LOG2_ROUNDS, BLOWFISH_NUM_ROUNDS, MAX_EXECUTION_TIME, P_ORIG, S_ORIG, C_ORIG, bcryptjs_default;
 var init_bcryptjs = __esm({
-  "node_modules/bcryptjs/index.js"() {
+  "../../work/main/node_modules/bcryptjs/index.js"() {
     import_crypto = __toESM(require_crypto(), 1);
     randomFallback = null;
     nextTick = typeof setImmediate === "function" ? setImmediate : typeof scheduler === "object" && typeof scheduler.postTask === "function" ? scheduler.postTask.bind(scheduler) : setTimeout;
@@ -27458,19 +27515,19 @@ async function ensureDefaultUser(storageDir, env3) {
   const fromEnv = env3.CONTAINER_REGISTRY_PASSWORD ? checkPassword(env3.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD") : void 0;
   const existing = (await readUsers(storageDir)).find((u2) => u2.user === user);
   const stored = await readDefaultPassword(storageDir);
-  const base = { user, passwordFile: paths.passwordFile() };
+  const base2 = { user, passwordFile: paths.passwordFile() };
   if (existing) {
     if (fromEnv === void 0 || await verifyHash(fromEnv, existing.hash)) {
       if (fromEnv !== void 0 && stored !== fromEnv) await driver.writeFileAtomic(paths.passwordFile(), `${fromEnv}
 `, SECRET_MODE);
-      return { ...base, action: "kept", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : "existing" };
+      return { ...base2, action: "kept", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : "existing" };
     }
     await setUserPassword(storageDir, user, fromEnv, { mode: "upsert", defaultUser: user });
-    return { ...base, action: "updated", passwordSource: "CONTAINER_REGISTRY_PASSWORD" };
+    return { ...base2, action: "updated", passwordSource: "CONTAINER_REGISTRY_PASSWORD" };
   }
   const password = fromEnv ?? (stored && checkPassword(stored, paths.passwordFile())) ?? generatePassword();
   await setUserPassword(storageDir, user, password, { mode: "upsert", defaultUser: user });
-  return { ...base, action: "created", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : stored ? "existing" : "generated" };
+  return { ...base2, action: "created", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : stored ? "existing" : "generated" };
 }
 function locked(path6, fn) {
   return withLock(path6, fn).catch((err) => {
@@ -28041,9 +28098,9 @@ var init_controller = __esm({
   }
 });
 
-// node_modules/reflect-metadata/Reflect.js
+// ../../work/main/node_modules/reflect-metadata/Reflect.js
 var require_Reflect = __commonJS({
-  "node_modules/reflect-metadata/Reflect.js"() {
+  "../../work/main/node_modules/reflect-metadata/Reflect.js"() {
     var Reflect2;
     (function(Reflect3) {
       (function(factory) {
@@ -28233,17 +28290,17 @@ var require_Reflect = __commonJS({
           }
           return target;
         }
-        function DecorateProperty(decorators, target, propertyKey, descriptor) {
+        function DecorateProperty(decorators, target, propertyKey, descriptor2) {
           for (var i2 = decorators.length - 1; i2 >= 0; --i2) {
             var decorator = decorators[i2];
-            var decorated = decorator(target, propertyKey, descriptor);
+            var decorated = decorator(target, propertyKey, descriptor2);
             if (!IsUndefined(decorated) && !IsNull(decorated)) {
               if (!IsObject(decorated))
                 throw new TypeError();
-              descriptor = decorated;
+              descriptor2 = decorated;
             }
           }
-          return descriptor;
+          return descriptor2;
         }
         function OrdinaryHasMetadata(MetadataKey, O, P) {
           var hasOwn2 = OrdinaryHasOwnMetadata(MetadataKey, O, P);
@@ -29126,9 +29183,9 @@ var require_Reflect = __commonJS({
   }
 });
 
-// node_modules/pvtsutils/build/index.js
+// ../../work/main/node_modules/pvtsutils/build/index.js
 var require_build = __commonJS({
-  "node_modules/pvtsutils/build/index.js"(exports) {
+  "../../work/main/node_modules/pvtsutils/build/index.js"(exports) {
     "use strict";
     var ARRAY_BUFFER_NAME = "[object ArrayBuffer]";
     var BufferSourceConverter = class _BufferSourceConverter {
@@ -29490,9 +29547,9 @@ var require_build = __commonJS({
   }
 });
 
-// node_modules/pvutils/build/utils.js
+// ../../work/main/node_modules/pvutils/build/utils.js
 var require_utils3 = __commonJS({
-  "node_modules/pvutils/build/utils.js"(exports) {
+  "../../work/main/node_modules/pvutils/build/utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function getUTCDate(date) {
@@ -29552,11 +29609,11 @@ var require_utils3 = __commonJS({
       }
       return result2;
     }
-    function utilToBase(value, base, reserved = -1) {
+    function utilToBase(value, base2, reserved = -1) {
       const internalReserved = reserved;
       let internalValue = value;
       let result2 = 0;
-      let biggest = Math.pow(2, base);
+      let biggest = Math.pow(2, base2);
       for (let i2 = 1; i2 < 8; i2++) {
         if (value < biggest) {
           let retBuf;
@@ -29572,13 +29629,13 @@ var require_utils3 = __commonJS({
           }
           const retView = new Uint8Array(retBuf);
           for (let j = i2 - 1; j >= 0; j--) {
-            const basis = Math.pow(2, j * base);
+            const basis = Math.pow(2, j * base2);
             retView[result2 - j - 1] = Math.floor(internalValue / basis);
             internalValue -= retView[result2 - j - 1] * basis;
           }
           return retBuf;
         }
-        biggest *= Math.pow(2, base);
+        biggest *= Math.pow(2, base2);
       }
       return new ArrayBuffer(0);
     }
@@ -29812,9 +29869,9 @@ var require_utils3 = __commonJS({
     }
     var log2 = Math.log(2);
     function nearestPowerOf2(length) {
-      const base = Math.log(length) / log2;
-      const floor = Math.floor(base);
-      const round = Math.round(base);
+      const base2 = Math.log(length) / log2;
+      const floor = Math.floor(base2);
+      const round = Math.round(base2);
       return floor === round ? floor : round;
     }
     function clearProps(object, propsArray) {
@@ -29843,9 +29900,9 @@ var require_utils3 = __commonJS({
   }
 });
 
-// node_modules/asn1js/build/index.js
+// ../../work/main/node_modules/asn1js/build/index.js
 var require_build2 = __commonJS({
-  "node_modules/asn1js/build/index.js"(exports) {
+  "../../work/main/node_modules/asn1js/build/index.js"(exports) {
     "use strict";
     var pvtsutils = require_build();
     var pvutils = require_utils3();
@@ -30316,10 +30373,10 @@ var require_build2 = __commonJS({
       builtinRegistry = { ...nextInternals, ...builtinConstructors };
     }
     function dataProperty(object, name) {
-      const descriptor = Object.getOwnPropertyDescriptor(object, name);
-      if (!descriptor || !("value" in descriptor))
+      const descriptor2 = Object.getOwnPropertyDescriptor(object, name);
+      if (!descriptor2 || !("value" in descriptor2))
         return void 0;
-      return descriptor.value;
+      return descriptor2.value;
     }
     function intrinsicPayloadByteLength(value) {
       if (!intrinsicTypedArrayByteLength || !value || typeof value !== "object")
@@ -30375,10 +30432,10 @@ var require_build2 = __commonJS({
     function findMethod(prototype, name) {
       let current = prototype;
       while (current) {
-        const descriptor = Object.getOwnPropertyDescriptor(current, name);
-        if (descriptor) {
-          if ("value" in descriptor && typeof descriptor.value === "function") {
-            return { declaringPrototype: current, method: descriptor.value };
+        const descriptor2 = Object.getOwnPropertyDescriptor(current, name);
+        if (descriptor2) {
+          if ("value" in descriptor2 && typeof descriptor2.value === "function") {
+            return { declaringPrototype: current, method: descriptor2.value };
           }
           return void 0;
         }
@@ -30391,11 +30448,11 @@ var require_build2 = __commonJS({
         return false;
       let current = prototype;
       while (current) {
-        const descriptor = Object.getOwnPropertyDescriptor(current, name);
+        const descriptor2 = Object.getOwnPropertyDescriptor(current, name);
         if (current === original.declaringPrototype) {
-          return !!descriptor && "value" in descriptor && descriptor.value === original.method;
+          return !!descriptor2 && "value" in descriptor2 && descriptor2.value === original.method;
         }
-        if (descriptor)
+        if (descriptor2)
           return false;
         current = Object.getPrototypeOf(current);
       }
@@ -30406,8 +30463,8 @@ var require_build2 = __commonJS({
         return false;
       if (Object.getPrototypeOf(object) !== prototype)
         return false;
-      const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
-      return !!descriptor && "value" in descriptor && descriptor.value === expected;
+      const descriptor2 = Object.getOwnPropertyDescriptor(prototype, name);
+      return !!descriptor2 && "value" in descriptor2 && descriptor2.value === expected;
     }
     function inheritedMethod(object, name, expected, primitiveConstructor) {
       if (Object.prototype.hasOwnProperty.call(object, name))
@@ -30417,8 +30474,8 @@ var require_build2 = __commonJS({
       if (prototype !== primitiveConstructor.prototype || Object.getPrototypeOf(prototype) !== originalPrimitiveValuePrototype) {
         return false;
       }
-      const descriptor = prototype && Object.getOwnPropertyDescriptor(prototype, name);
-      if (descriptor)
+      const descriptor2 = prototype && Object.getOwnPropertyDescriptor(prototype, name);
+      if (descriptor2)
         return false;
       const parentDescriptor = Object.getOwnPropertyDescriptor(originalPrimitiveValuePrototype, name);
       return !!parentDescriptor && "value" in parentDescriptor && parentDescriptor.value === expected;
@@ -30560,9 +30617,9 @@ var require_build2 = __commonJS({
         return false;
       let prototype = block;
       while (prototype) {
-        const descriptor = Object.getOwnPropertyDescriptor(prototype, "toBER");
-        if (descriptor)
-          return "value" in descriptor && descriptor.value === registry.originalBaseBlockToBER;
+        const descriptor2 = Object.getOwnPropertyDescriptor(prototype, "toBER");
+        if (descriptor2)
+          return "value" in descriptor2 && descriptor2.value === registry.originalBaseBlockToBER;
         prototype = Object.getPrototypeOf(prototype);
       }
       return false;
@@ -30840,8 +30897,8 @@ var require_build2 = __commonJS({
       return typeof nodes.value === "number" && Number.isSafeInteger(nodes.value) && nodes.value >= 0 && typeof maxNodes.value === "number" && Number.isSafeInteger(maxNodes.value) && maxNodes.value >= 0 && typeof maxContentLength.value === "number" && Number.isSafeInteger(maxContentLength.value) && maxContentLength.value >= 0 && nodes.value < maxNodes.value;
     }
     function fastParserType(store, name, value) {
-      const descriptor = Object.getOwnPropertyDescriptor(store, name);
-      return !!descriptor && "value" in descriptor && descriptor.value === value;
+      const descriptor2 = Object.getOwnPropertyDescriptor(store, name);
+      return !!descriptor2 && "value" in descriptor2 && descriptor2.value === value;
     }
     function tryFastFromBER(inputBuffer, inputOffset, inputLength, context) {
       const registry = fastParserRegistry;
@@ -33416,9 +33473,9 @@ ${values.join("\n")}` : `${blockName} :`;
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js
 var require_buffer_source = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isArrayBuffer = isArrayBuffer2;
@@ -33535,9 +33592,9 @@ var require_buffer_source = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/bytes/concat.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/concat.js
 var require_concat = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/bytes/concat.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/concat.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.concatToUint8Array = concatToUint8Array;
@@ -33580,9 +33637,9 @@ var require_concat = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/bytes/equal.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/equal.js
 var require_equal = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/bytes/equal.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/equal.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.equal = equal;
@@ -33603,9 +33660,9 @@ var require_equal = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/bytes/sequence.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/sequence.js
 var require_sequence = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/bytes/sequence.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/sequence.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.indexOf = indexOf;
@@ -33770,9 +33827,9 @@ var require_sequence = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/bytes/index.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/index.js
 var require_bytes = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/bytes/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.tail = exports.startsWith = exports.slice = exports.lastIndexOf = exports.indexOf = exports.includes = exports.endsWith = exports.copy = exports.compare = exports.equal = exports.concatToUint8Array = exports.concat = exports.toViewCopy = exports.toView = exports.toUint8ArrayCopy = exports.toUint8Array = exports.toArrayBufferLike = exports.toArrayBuffer = exports.isSharedArrayBuffer = exports.isBufferSource = exports.isArrayBufferView = exports.isArrayBufferLike = exports.isArrayBuffer = exports.assertBufferSource = void 0;
@@ -33855,9 +33912,9 @@ var require_bytes = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/encoding/binary.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/binary.js
 var require_binary = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/encoding/binary.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/binary.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.binary = void 0;
@@ -33887,9 +33944,9 @@ var require_binary = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/encoding/hex.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/hex.js
 var require_hex = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/encoding/hex.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/hex.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.hex = exports.formats = void 0;
@@ -34120,9 +34177,9 @@ var require_hex = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/encoding/utf8.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf8.js
 var require_utf8 = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/encoding/utf8.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf8.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.utf8 = void 0;
@@ -34139,9 +34196,9 @@ var require_utf8 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/encoding/utf16.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf16.js
 var require_utf16 = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/encoding/utf16.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf16.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.utf16 = void 0;
@@ -34169,9 +34226,9 @@ var require_utf16 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/encoding/base64.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64.js
 var require_base64 = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/encoding/base64.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.base64 = void 0;
@@ -34223,9 +34280,9 @@ var require_base64 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/encoding/base64url.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64url.js
 var require_base64url = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/encoding/base64url.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64url.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.base64url = void 0;
@@ -34255,9 +34312,9 @@ var require_base64url = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/encoding/index.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/index.js
 var require_encoding = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/encoding/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.base64url = exports.base64 = exports.utf16 = exports.utf8 = exports.hex = exports.binary = void 0;
@@ -34271,9 +34328,9 @@ var require_encoding = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/pem/pem.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/pem/pem.js
 var require_pem = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/pem/pem.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/pem/pem.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.pemConverter = exports.pem = void 0;
@@ -34415,9 +34472,9 @@ var require_pem = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/pem/index.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/pem/index.js
 var require_pem2 = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/pem/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/pem/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.pemConverter = exports.pem = exports.parse = exports.format = exports.findAll = exports.find = exports.encodeMany = exports.encode = exports.decodeFirst = exports.decode = void 0;
@@ -34455,9 +34512,9 @@ var require_pem2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/converters/registry.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/registry.js
 var require_registry2 = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/converters/registry.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.createConverterRegistry = createConverterRegistry;
@@ -34643,9 +34700,9 @@ var require_registry2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/converters/defaults.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/defaults.js
 var require_defaults = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/converters/defaults.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/defaults.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.defaultConverterRegistry = exports.defaultConverters = exports.utf16leConverter = exports.utf16beConverter = exports.utf8Converter = exports.base64urlConverter = exports.base64Converter = exports.hexConverter = exports.binaryConverter = exports.pemConverter = void 0;
@@ -34723,9 +34780,9 @@ var require_defaults = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/converters/convert.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/convert.js
 var require_convert = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/converters/convert.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/convert.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.convert = void 0;
@@ -34803,9 +34860,9 @@ var require_convert = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/converters/index.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/index.js
 var require_converters = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/converters/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.convert = exports.utf8Converter = exports.utf16leConverter = exports.utf16beConverter = exports.pemConverter = exports.hexConverter = exports.defaultConverters = exports.defaultConverterRegistry = exports.binaryConverter = exports.base64urlConverter = exports.base64Converter = exports.createConverterRegistry = void 0;
@@ -34851,9 +34908,9 @@ var require_converters = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js
 var require_buffer_source_converter = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BufferSourceConverter = void 0;
@@ -34892,9 +34949,9 @@ var require_buffer_source_converter = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/legacy/convert.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/convert.js
 var require_convert2 = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/legacy/convert.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/convert.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Convert = void 0;
@@ -34970,9 +35027,9 @@ var require_convert2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/legacy/functions.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/functions.js
 var require_functions = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/legacy/functions.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/functions.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.assign = assign;
@@ -34999,9 +35056,9 @@ var require_functions = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/legacy/index.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/index.js
 var require_legacy = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/legacy/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isEqual = exports.combine = exports.assign = exports.Convert = exports.BufferSourceConverter = void 0;
@@ -35026,9 +35083,9 @@ var require_legacy = __commonJS({
   }
 });
 
-// node_modules/@peculiar/utils/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/utils/build/cjs/index.js
 var require_cjs = __commonJS({
-  "node_modules/@peculiar/utils/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/utils/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.bytes = void 0;
@@ -35042,9 +35099,9 @@ var require_cjs = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/enums.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/enums.js
 var require_enums = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/enums.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/enums.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnPropTypes = exports.AsnTypeTypes = void 0;
@@ -35088,9 +35145,9 @@ var require_enums = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js
 var require_bit_string = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BitString = void 0;
@@ -35159,9 +35216,9 @@ var require_bit_string = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js
 var require_octet_string = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OctetString = void 0;
@@ -35207,9 +35264,9 @@ var require_octet_string = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/types/index.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/index.js
 var require_types2 = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/types/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -35218,9 +35275,9 @@ var require_types2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/converters.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/converters.js
 var require_converters2 = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/converters.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/converters.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnNullConverter = exports.AsnGeneralizedTimeConverter = exports.AsnUTCTimeConverter = exports.AsnCharacterStringConverter = exports.AsnGeneralStringConverter = exports.AsnVisibleStringConverter = exports.AsnGraphicStringConverter = exports.AsnIA5StringConverter = exports.AsnVideotexStringConverter = exports.AsnTeletexStringConverter = exports.AsnPrintableStringConverter = exports.AsnNumericStringConverter = exports.AsnUniversalStringConverter = exports.AsnBmpStringConverter = exports.AsnUtf8StringConverter = exports.AsnConstructedOctetStringConverter = exports.AsnOctetStringConverter = exports.AsnBooleanConverter = exports.AsnRelativeObjectIdentifierConverter = exports.AsnObjectIdentifierConverter = exports.AsnBitStringConverter = exports.AsnIntegerBigIntConverter = exports.AsnIntegerArrayBufferConverter = exports.AsnEnumeratedConverter = exports.AsnIntegerConverter = exports.AsnAnyConverter = void 0;
@@ -35370,9 +35427,9 @@ var require_converters2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/helper.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/helper.js
 var require_helper = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/helper.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/helper.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isConvertible = isConvertible;
@@ -35418,9 +35475,9 @@ var require_helper = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/schema.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/schema.js
 var require_schema = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/schema.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/schema.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSchemaStorage = void 0;
@@ -35582,9 +35639,9 @@ var require_schema = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/storage.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/storage.js
 var require_storage = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/storage.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/storage.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.schemaStorage = void 0;
@@ -35593,9 +35650,9 @@ var require_storage = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/decorators.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/decorators.js
 var require_decorators = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/decorators.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/decorators.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnProp = exports.AsnSequenceType = exports.AsnSetType = exports.AsnChoiceType = exports.AsnType = void 0;
@@ -35649,9 +35706,9 @@ var require_decorators = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js
 var require_schema_validation = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSchemaValidationError = void 0;
@@ -35662,9 +35719,9 @@ var require_schema_validation = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js
 var require_errors2 = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -35672,9 +35729,9 @@ var require_errors2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/parser.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/parser.js
 var require_parser = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/parser.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/parser.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnParser = void 0;
@@ -35965,9 +36022,9 @@ var require_parser = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/serializer.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/serializer.js
 var require_serializer = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/serializer.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/serializer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSerializer = void 0;
@@ -36110,9 +36167,9 @@ var require_serializer = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/objects.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/objects.js
 var require_objects = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/objects.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/objects.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnArray = void 0;
@@ -36132,9 +36189,9 @@ var require_objects = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/convert.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/convert.js
 var require_convert3 = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/convert.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/convert.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnConvert = void 0;
@@ -36163,9 +36220,9 @@ var require_convert3 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-schema/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/index.js
 var require_cjs2 = __commonJS({
-  "node_modules/@peculiar/asn1-schema/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSerializer = exports.AsnParser = exports.AsnPropTypes = exports.AsnTypeTypes = exports.AsnSetType = exports.AsnSequenceType = exports.AsnChoiceType = exports.AsnType = exports.AsnProp = void 0;
@@ -36209,9 +36266,9 @@ var require_cjs2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js
 var require_ip_converter = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IpConverter = void 0;
@@ -36385,9 +36442,9 @@ var require_ip_converter = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/name.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/name.js
 var require_name = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/name.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/name.js"(exports) {
     "use strict";
     var RelativeDistinguishedName_1;
     var RDNSequence_1;
@@ -36503,9 +36560,9 @@ var require_name = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/general_name.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_name.js
 var require_general_name = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/general_name.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_name.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.GeneralName = exports.EDIPartyName = exports.OtherName = exports.AsnIpConverter = void 0;
@@ -36641,9 +36698,9 @@ var require_general_name = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js
 var require_object_identifiers = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_alg_unsigned = exports.id_ce = exports.id_ad_caRepository = exports.id_ad_timeStamping = exports.id_ad_caIssuers = exports.id_ad_ocsp = exports.id_qt_unotice = exports.id_qt_csp = exports.id_ad = exports.id_kp = exports.id_qt = exports.id_pe = exports.id_pkix = void 0;
@@ -36663,9 +36720,9 @@ var require_object_identifiers = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js
 var require_authority_information_access = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js"(exports) {
     "use strict";
     var AuthorityInfoAccessSyntax_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -36705,9 +36762,9 @@ var require_authority_information_access = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js
 var require_authority_key_identifier = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AuthorityKeyIdentifier = exports.KeyIdentifier = exports.id_ce_authorityKeyIdentifier = void 0;
@@ -36759,9 +36816,9 @@ var require_authority_key_identifier = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js
 var require_basic_constraints = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BasicConstraints = exports.id_ce_basicConstraints = void 0;
@@ -36792,9 +36849,9 @@ var require_basic_constraints = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/general_names.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_names.js
 var require_general_names = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/general_names.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_names.js"(exports) {
     "use strict";
     var GeneralNames_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -36818,9 +36875,9 @@ var require_general_names = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js
 var require_certificate_issuer = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js"(exports) {
     "use strict";
     var CertificateIssuer_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -36843,9 +36900,9 @@ var require_certificate_issuer = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js
 var require_certificate_policies = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js"(exports) {
     "use strict";
     var CertificatePolicies_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -36985,9 +37042,9 @@ var require_certificate_policies = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js
 var require_crl_number = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CRLNumber = exports.id_ce_cRLNumber = void 0;
@@ -37011,9 +37068,9 @@ var require_crl_number = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js
 var require_crl_delta_indicator = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BaseCRLNumber = exports.id_ce_deltaCRLIndicator = void 0;
@@ -37031,9 +37088,9 @@ var require_crl_delta_indicator = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js
 var require_crl_distribution_points = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js"(exports) {
     "use strict";
     var CRLDistributionPoints_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37169,9 +37226,9 @@ var require_crl_distribution_points = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js
 var require_crl_freshest = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js"(exports) {
     "use strict";
     var FreshestCRL_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37197,9 +37254,9 @@ var require_crl_freshest = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js
 var require_crl_issuing_distribution_point = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IssuingDistributionPoint = exports.id_ce_issuingDistributionPoint = void 0;
@@ -37271,9 +37328,9 @@ var require_crl_issuing_distribution_point = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js
 var require_crl_reason = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CRLReason = exports.CRLReasons = exports.id_ce_cRLReasons = void 0;
@@ -37316,9 +37373,9 @@ var require_crl_reason = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js
 var require_extended_key_usage = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js"(exports) {
     "use strict";
     var ExtendedKeyUsage_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37350,9 +37407,9 @@ var require_extended_key_usage = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js
 var require_inhibit_any_policy = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InhibitAnyPolicy = exports.id_ce_inhibitAnyPolicy = void 0;
@@ -37379,9 +37436,9 @@ var require_inhibit_any_policy = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js
 var require_invalidity_date = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InvalidityDate = exports.id_ce_invalidityDate = void 0;
@@ -37407,9 +37464,9 @@ var require_invalidity_date = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js
 var require_issuer_alternative_name = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js"(exports) {
     "use strict";
     var IssueAlternativeName_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37432,9 +37489,9 @@ var require_issuer_alternative_name = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js
 var require_key_usage = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyUsage = exports.KeyUsageFlags = exports.id_ce_keyUsage = void 0;
@@ -37494,9 +37551,9 @@ var require_key_usage = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js
 var require_name_constraints = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js"(exports) {
     "use strict";
     var GeneralSubtrees_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37574,9 +37631,9 @@ var require_name_constraints = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js
 var require_policy_constraints = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PolicyConstraints = exports.id_ce_policyConstraints = void 0;
@@ -37613,9 +37670,9 @@ var require_policy_constraints = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js
 var require_policy_mappings = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js"(exports) {
     "use strict";
     var PolicyMappings_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37654,9 +37711,9 @@ var require_policy_mappings = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js
 var require_subject_alternative_name = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js"(exports) {
     "use strict";
     var SubjectAlternativeName_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37679,9 +37736,9 @@ var require_subject_alternative_name = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/attribute.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/attribute.js
 var require_attribute = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/attribute.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/attribute.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Attribute = void 0;
@@ -37707,9 +37764,9 @@ var require_attribute = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js
 var require_subject_directory_attributes = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js"(exports) {
     "use strict";
     var SubjectDirectoryAttributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37735,9 +37792,9 @@ var require_subject_directory_attributes = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js
 var require_subject_key_identifier = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SubjectKeyIdentifier = exports.id_ce_subjectKeyIdentifier = void 0;
@@ -37750,9 +37807,9 @@ var require_subject_key_identifier = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js
 var require_private_key_usage_period = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PrivateKeyUsagePeriod = exports.id_ce_privateKeyUsagePeriod = void 0;
@@ -37787,9 +37844,9 @@ var require_private_key_usage_period = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js
 var require_entrust_version_info = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EntrustVersionInfo = exports.EntrustInfo = exports.EntrustInfoFlags = exports.id_entrust_entrustVersInfo = void 0;
@@ -37839,9 +37896,9 @@ var require_entrust_version_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js
 var require_subject_info_access = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js"(exports) {
     "use strict";
     var SubjectInfoAccessSyntax_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37867,9 +37924,9 @@ var require_subject_info_access = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js
 var require_extensions = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -37901,9 +37958,9 @@ var require_extensions = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js
 var require_algorithm_identifier = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AlgorithmIdentifier = void 0;
@@ -37933,9 +37990,9 @@ var require_algorithm_identifier = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js
 var require_subject_public_key_info = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SubjectPublicKeyInfo = void 0;
@@ -37959,9 +38016,9 @@ var require_subject_public_key_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/time.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/time.js
 var require_time = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/time.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/time.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Time = void 0;
@@ -38006,9 +38063,9 @@ var require_time = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/validity.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/validity.js
 var require_validity = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/validity.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/validity.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Validity = void 0;
@@ -38035,9 +38092,9 @@ var require_validity = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/extension.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extension.js
 var require_extension = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/extension.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extension.js"(exports) {
     "use strict";
     var Extensions_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -38082,9 +38139,9 @@ var require_extension = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/types.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/types.js
 var require_types3 = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/types.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Version = void 0;
@@ -38097,9 +38154,9 @@ var require_types3 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js
 var require_tbs_certificate = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TBSCertificate = void 0;
@@ -38181,9 +38238,9 @@ var require_tbs_certificate = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/certificate.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate.js
 var require_certificate = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/certificate.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Certificate = void 0;
@@ -38216,9 +38273,9 @@ var require_certificate = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js
 var require_tbs_cert_list = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TBSCertList = exports.RevokedCertificate = void 0;
@@ -38305,9 +38362,9 @@ var require_tbs_cert_list = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js
 var require_certificate_list = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CertificateList = void 0;
@@ -38340,9 +38397,9 @@ var require_certificate_list = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/index.js
 var require_cjs3 = __commonJS({
-  "node_modules/@peculiar/asn1-x509/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -38365,9 +38422,9 @@ var require_cjs3 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js
 var require_issuer_and_serial_number = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IssuerAndSerialNumber = void 0;
@@ -38394,9 +38451,9 @@ var require_issuer_and_serial_number = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js
 var require_signer_identifier = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SignerIdentifier = void 0;
@@ -38428,9 +38485,9 @@ var require_signer_identifier = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/types.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/types.js
 var require_types4 = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/types.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyDerivationAlgorithmIdentifier = exports.MessageAuthenticationCodeAlgorithm = exports.ContentEncryptionAlgorithmIdentifier = exports.KeyEncryptionAlgorithmIdentifier = exports.SignatureAlgorithmIdentifier = exports.DigestAlgorithmIdentifier = exports.CMSVersion = void 0;
@@ -38485,9 +38542,9 @@ var require_types4 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/attribute.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attribute.js
 var require_attribute2 = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/attribute.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attribute.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Attribute = void 0;
@@ -38513,9 +38570,9 @@ var require_attribute2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js
 var require_signer_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js"(exports) {
     "use strict";
     var SignerInfos_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -38589,9 +38646,9 @@ var require_signer_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js
 var require_counter_signature = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CounterSignature = exports.id_counterSignature = void 0;
@@ -38608,9 +38665,9 @@ var require_counter_signature = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js
 var require_message_digest = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MessageDigest = exports.id_messageDigest = void 0;
@@ -38622,9 +38679,9 @@ var require_message_digest = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js
 var require_signing_time = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SigningTime = exports.id_signingTime = void 0;
@@ -38641,9 +38698,9 @@ var require_signing_time = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js
 var require_attributes = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_contentType = void 0;
@@ -38655,9 +38712,9 @@ var require_attributes = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js
 var require_aa_clear_attrs = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ACClearAttrs = void 0;
@@ -38688,9 +38745,9 @@ var require_aa_clear_attrs = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js
 var require_attr_spec = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js"(exports) {
     "use strict";
     var AttrSpec_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -38713,9 +38770,9 @@ var require_attr_spec = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js
 var require_aa_controls = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AAControls = void 0;
@@ -38763,9 +38820,9 @@ var require_aa_controls = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js
 var require_issuer_serial = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IssuerSerial = void 0;
@@ -38799,9 +38856,9 @@ var require_issuer_serial = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js
 var require_object_digest_info = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ObjectDigestInfo = exports.DigestedObjectType = void 0;
@@ -38842,9 +38899,9 @@ var require_object_digest_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js
 var require_v2_form = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.V2Form = void 0;
@@ -38887,9 +38944,9 @@ var require_v2_form = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js
 var require_attr_cert_issuer = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttCertIssuer = void 0;
@@ -38924,9 +38981,9 @@ var require_attr_cert_issuer = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js
 var require_attr_cert_validity_period = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttCertValidityPeriod = void 0;
@@ -38949,9 +39006,9 @@ var require_attr_cert_validity_period = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js
 var require_holder = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Holder = void 0;
@@ -38996,9 +39053,9 @@ var require_holder = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js
 var require_attribute_certificate_info = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttributeCertificateInfo = exports.AttCertVersion = void 0;
@@ -39069,9 +39126,9 @@ var require_attribute_certificate_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js
 var require_attribute_certificate = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttributeCertificate = void 0;
@@ -39100,9 +39157,9 @@ var require_attribute_certificate = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js
 var require_class_list = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ClassList = exports.ClassListFlags = void 0;
@@ -39122,9 +39179,9 @@ var require_class_list = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js
 var require_security_category = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SecurityCategory = void 0;
@@ -39155,9 +39212,9 @@ var require_security_category = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js
 var require_clearance = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Clearance = void 0;
@@ -39192,9 +39249,9 @@ var require_clearance = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js
 var require_ietf_attr_syntax = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IetfAttrSyntax = exports.IetfAttrSyntaxValueChoices = void 0;
@@ -39244,9 +39301,9 @@ var require_ietf_attr_syntax = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js
 var require_object_identifiers2 = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_at_clearance = exports.id_at_role = exports.id_at = exports.id_aca_encAttrs = exports.id_aca_group = exports.id_aca_chargingIdentity = exports.id_aca_accessIdentity = exports.id_aca_authenticationInfo = exports.id_aca = exports.id_ce_targetInformation = exports.id_pe_ac_proxying = exports.id_pe_aaControls = exports.id_pe_ac_auditIdentity = void 0;
@@ -39267,9 +39324,9 @@ var require_object_identifiers2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js
 var require_target = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js"(exports) {
     "use strict";
     var Targets_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39352,9 +39409,9 @@ var require_target = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js
 var require_proxy_info = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js"(exports) {
     "use strict";
     var ProxyInfo_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39378,9 +39435,9 @@ var require_proxy_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js
 var require_role_syntax = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RoleSyntax = void 0;
@@ -39413,9 +39470,9 @@ var require_role_syntax = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js
 var require_svce_auth_info = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SvceAuthInfo = void 0;
@@ -39446,9 +39503,9 @@ var require_svce_auth_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js
 var require_cjs4 = __commonJS({
-  "node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -39475,9 +39532,9 @@ var require_cjs4 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js
 var require_certificate_choices = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js"(exports) {
     "use strict";
     var CertificateSet_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39545,9 +39602,9 @@ var require_certificate_choices = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/content_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/content_info.js
 var require_content_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/content_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/content_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ContentInfo = void 0;
@@ -39573,9 +39630,9 @@ var require_content_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js
 var require_encapsulated_content_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EncapsulatedContentInfo = exports.EncapsulatedContent = void 0;
@@ -39619,9 +39676,9 @@ var require_encapsulated_content_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js
 var require_encrypted_content_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EncryptedContentInfo = exports.EncryptedContent = void 0;
@@ -39681,9 +39738,9 @@ var require_encrypted_content_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js
 var require_other_key_attribute = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OtherKeyAttribute = void 0;
@@ -39709,9 +39766,9 @@ var require_other_key_attribute = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js
 var require_key_agree_recipient_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js"(exports) {
     "use strict";
     var RecipientEncryptedKeys_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39882,9 +39939,9 @@ var require_key_agree_recipient_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js
 var require_key_trans_recipient_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyTransRecipientInfo = exports.RecipientIdentifier = void 0;
@@ -39939,9 +39996,9 @@ var require_key_trans_recipient_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js
 var require_kek_recipient_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KEKRecipientInfo = exports.KEKIdentifier = void 0;
@@ -39998,9 +40055,9 @@ var require_kek_recipient_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js
 var require_password_recipient_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PasswordRecipientInfo = void 0;
@@ -40036,9 +40093,9 @@ var require_password_recipient_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js
 var require_recipient_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RecipientInfo = exports.OtherRecipientInfo = void 0;
@@ -40117,9 +40174,9 @@ var require_recipient_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js
 var require_recipient_infos = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js"(exports) {
     "use strict";
     var RecipientInfos_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40143,9 +40200,9 @@ var require_recipient_infos = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js
 var require_revocation_info_choice = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js"(exports) {
     "use strict";
     var RevocationInfoChoices_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40203,9 +40260,9 @@ var require_revocation_info_choice = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js
 var require_originator_info = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OriginatorInfo = void 0;
@@ -40240,9 +40297,9 @@ var require_originator_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js
 var require_enveloped_data = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js"(exports) {
     "use strict";
     var UnprotectedAttributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40306,9 +40363,9 @@ var require_enveloped_data = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js
 var require_object_identifiers3 = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_authData = exports.id_encryptedData = exports.id_digestedData = exports.id_envelopedData = exports.id_signedData = exports.id_data = exports.id_ct_contentInfo = void 0;
@@ -40322,9 +40379,9 @@ var require_object_identifiers3 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js
 var require_signed_data = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js"(exports) {
     "use strict";
     var DigestAlgorithmIdentifiers_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40392,9 +40449,9 @@ var require_signed_data = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-cms/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/index.js
 var require_cjs5 = __commonJS({
-  "node_modules/@peculiar/asn1-cms/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -40422,9 +40479,9 @@ var require_cjs5 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js
+// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js
 var require_object_identifiers4 = __commonJS({
-  "node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_sect571r1 = exports.id_sect571k1 = exports.id_secp521r1 = exports.id_sect409r1 = exports.id_sect409k1 = exports.id_secp384r1 = exports.id_sect283r1 = exports.id_sect283k1 = exports.id_secp256r1 = exports.id_sect233r1 = exports.id_sect233k1 = exports.id_secp224r1 = exports.id_sect163r2 = exports.id_sect163k1 = exports.id_secp192r1 = exports.id_ecdsaWithSHA512 = exports.id_ecdsaWithSHA384 = exports.id_ecdsaWithSHA256 = exports.id_ecdsaWithSHA224 = exports.id_ecdsaWithSHA1 = exports.id_ecMQV = exports.id_ecDH = exports.id_ecPublicKey = void 0;
@@ -40454,9 +40511,9 @@ var require_object_identifiers4 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js
+// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js
 var require_algorithms = __commonJS({
-  "node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ecdsaWithSHA512 = exports.ecdsaWithSHA384 = exports.ecdsaWithSHA256 = exports.ecdsaWithSHA224 = exports.ecdsaWithSHA1 = void 0;
@@ -40474,9 +40531,9 @@ var require_algorithms = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js
+// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js
 var require_rfc3279 = __commonJS({
-  "node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SpecifiedECDomain = exports.ECPVer = exports.Curve = exports.FieldElement = exports.ECPoint = exports.FieldID = void 0;
@@ -40575,9 +40632,9 @@ var require_rfc3279 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js
+// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js
 var require_ec_parameters = __commonJS({
-  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ECParameters = void 0;
@@ -40608,9 +40665,9 @@ var require_ec_parameters = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js
+// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js
 var require_ec_private_key = __commonJS({
-  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ECPrivateKey = void 0;
@@ -40650,9 +40707,9 @@ var require_ec_private_key = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js
+// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js
 var require_ec_signature_value = __commonJS({
-  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ECDSASigValue = void 0;
@@ -40681,9 +40738,9 @@ var require_ec_signature_value = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-ecc/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/index.js
 var require_cjs6 = __commonJS({
-  "node_modules/@peculiar/asn1-ecc/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -40696,9 +40753,9 @@ var require_cjs6 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js
 var require_object_identifiers5 = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_mgf1 = exports.id_md5 = exports.id_md2 = exports.id_sha512_256 = exports.id_sha512_224 = exports.id_sha512 = exports.id_sha384 = exports.id_sha256 = exports.id_sha224 = exports.id_sha1 = exports.id_sha512_256WithRSAEncryption = exports.id_sha512_224WithRSAEncryption = exports.id_sha512WithRSAEncryption = exports.id_sha384WithRSAEncryption = exports.id_sha256WithRSAEncryption = exports.id_ssha224WithRSAEncryption = exports.id_sha224WithRSAEncryption = exports.id_sha1WithRSAEncryption = exports.id_md5WithRSAEncryption = exports.id_md2WithRSAEncryption = exports.id_RSASSA_PSS = exports.id_pSpecified = exports.id_RSAES_OAEP = exports.id_rsaEncryption = exports.id_pkcs_1 = void 0;
@@ -40730,9 +40787,9 @@ var require_object_identifiers5 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js
 var require_algorithms2 = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.sha512_256WithRSAEncryption = exports.sha512_224WithRSAEncryption = exports.sha512WithRSAEncryption = exports.sha384WithRSAEncryption = exports.sha256WithRSAEncryption = exports.sha224WithRSAEncryption = exports.sha1WithRSAEncryption = exports.md5WithRSAEncryption = exports.md2WithRSAEncryption = exports.rsaEncryption = exports.pSpecifiedEmpty = exports.mgf1SHA1 = exports.sha512_256 = exports.sha512_224 = exports.sha512 = exports.sha384 = exports.sha256 = exports.sha224 = exports.sha1 = exports.md4 = exports.md2 = void 0;
@@ -40776,9 +40833,9 @@ var require_algorithms2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js
 var require_rsaes_oaep = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSAES_OAEP = exports.RsaEsOaepParams = void 0;
@@ -40827,9 +40884,9 @@ var require_rsaes_oaep = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js
 var require_rsassa_pss = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSASSA_PSS = exports.RsaSaPssParams = void 0;
@@ -40886,9 +40943,9 @@ var require_rsassa_pss = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js
 var require_rsassa_pkcs1_v1_5 = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.DigestInfo = void 0;
@@ -40912,9 +40969,9 @@ var require_rsassa_pkcs1_v1_5 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js
 var require_parameters = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -40924,9 +40981,9 @@ var require_parameters = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js
 var require_other_prime_info = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js"(exports) {
     "use strict";
     var OtherPrimeInfos_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40976,9 +41033,9 @@ var require_other_prime_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js
 var require_rsa_private_key = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSAPrivateKey = void 0;
@@ -41061,9 +41118,9 @@ var require_rsa_private_key = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js
 var require_rsa_public_key = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSAPublicKey = void 0;
@@ -41092,9 +41149,9 @@ var require_rsa_public_key = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-rsa/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/index.js
 var require_cjs7 = __commonJS({
-  "node_modules/@peculiar/asn1-rsa/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -41107,7 +41164,7 @@ var require_cjs7 = __commonJS({
   }
 });
 
-// node_modules/tsyringe/node_modules/tslib/tslib.es6.js
+// ../../work/main/node_modules/tsyringe/node_modules/tslib/tslib.es6.js
 var tslib_es6_exports2 = {};
 __export(tslib_es6_exports2, {
   __assign: () => __assign2,
@@ -41412,7 +41469,7 @@ function __classPrivateFieldSet3(receiver, privateMap, value) {
 }
 var extendStatics2, __assign2;
 var init_tslib_es62 = __esm({
-  "node_modules/tsyringe/node_modules/tslib/tslib.es6.js"() {
+  "../../work/main/node_modules/tsyringe/node_modules/tslib/tslib.es6.js"() {
     extendStatics2 = function(d, b) {
       extendStatics2 = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b2) {
         d2.__proto__ = b2;
@@ -41434,9 +41491,9 @@ var init_tslib_es62 = __esm({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/types/lifecycle.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/types/lifecycle.js
 var require_lifecycle = __commonJS({
-  "node_modules/tsyringe/dist/cjs/types/lifecycle.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/types/lifecycle.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var Lifecycle;
@@ -41450,9 +41507,9 @@ var require_lifecycle = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/types/index.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/types/index.js
 var require_types5 = __commonJS({
-  "node_modules/tsyringe/dist/cjs/types/index.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/types/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var lifecycle_1 = require_lifecycle();
@@ -41462,9 +41519,9 @@ var require_types5 = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/reflection-helpers.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/reflection-helpers.js
 var require_reflection_helpers = __commonJS({
-  "node_modules/tsyringe/dist/cjs/reflection-helpers.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/reflection-helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.defineInjectionTokenMetadata = exports.getParamInfo = exports.INJECTION_TOKEN_METADATA_KEY = void 0;
@@ -41493,9 +41550,9 @@ var require_reflection_helpers = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/providers/class-provider.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/providers/class-provider.js
 var require_class_provider = __commonJS({
-  "node_modules/tsyringe/dist/cjs/providers/class-provider.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/providers/class-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isClassProvider = void 0;
@@ -41506,9 +41563,9 @@ var require_class_provider = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/providers/factory-provider.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/providers/factory-provider.js
 var require_factory_provider = __commonJS({
-  "node_modules/tsyringe/dist/cjs/providers/factory-provider.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/providers/factory-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isFactoryProvider = void 0;
@@ -41519,9 +41576,9 @@ var require_factory_provider = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/lazy-helpers.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/lazy-helpers.js
 var require_lazy_helpers = __commonJS({
-  "node_modules/tsyringe/dist/cjs/lazy-helpers.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/lazy-helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.delay = exports.DelayedConstructor = void 0;
@@ -41579,9 +41636,9 @@ var require_lazy_helpers = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/providers/injection-token.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/providers/injection-token.js
 var require_injection_token = __commonJS({
-  "node_modules/tsyringe/dist/cjs/providers/injection-token.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/providers/injection-token.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isConstructorToken = exports.isTransformDescriptor = exports.isTokenDescriptor = exports.isNormalToken = void 0;
@@ -41590,12 +41647,12 @@ var require_injection_token = __commonJS({
       return typeof token === "string" || typeof token === "symbol";
     }
     exports.isNormalToken = isNormalToken;
-    function isTokenDescriptor(descriptor) {
-      return typeof descriptor === "object" && "token" in descriptor && "multiple" in descriptor;
+    function isTokenDescriptor(descriptor2) {
+      return typeof descriptor2 === "object" && "token" in descriptor2 && "multiple" in descriptor2;
     }
     exports.isTokenDescriptor = isTokenDescriptor;
-    function isTransformDescriptor(descriptor) {
-      return typeof descriptor === "object" && "token" in descriptor && "transform" in descriptor;
+    function isTransformDescriptor(descriptor2) {
+      return typeof descriptor2 === "object" && "token" in descriptor2 && "transform" in descriptor2;
     }
     exports.isTransformDescriptor = isTransformDescriptor;
     function isConstructorToken(token) {
@@ -41605,9 +41662,9 @@ var require_injection_token = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/providers/token-provider.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/providers/token-provider.js
 var require_token_provider = __commonJS({
-  "node_modules/tsyringe/dist/cjs/providers/token-provider.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/providers/token-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isTokenProvider = void 0;
@@ -41618,9 +41675,9 @@ var require_token_provider = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/providers/value-provider.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/providers/value-provider.js
 var require_value_provider = __commonJS({
-  "node_modules/tsyringe/dist/cjs/providers/value-provider.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/providers/value-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isValueProvider = void 0;
@@ -41631,9 +41688,9 @@ var require_value_provider = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/providers/index.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/providers/index.js
 var require_providers = __commonJS({
-  "node_modules/tsyringe/dist/cjs/providers/index.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/providers/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var class_provider_1 = require_class_provider();
@@ -41659,9 +41716,9 @@ var require_providers = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/providers/provider.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/providers/provider.js
 var require_provider = __commonJS({
-  "node_modules/tsyringe/dist/cjs/providers/provider.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/providers/provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isProvider = void 0;
@@ -41676,9 +41733,9 @@ var require_provider = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/registry-base.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/registry-base.js
 var require_registry_base = __commonJS({
-  "node_modules/tsyringe/dist/cjs/registry-base.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/registry-base.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var RegistryBase = class {
@@ -41721,9 +41778,9 @@ var require_registry_base = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/registry.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/registry.js
 var require_registry3 = __commonJS({
-  "node_modules/tsyringe/dist/cjs/registry.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var registry_base_1 = require_registry_base();
@@ -41733,9 +41790,9 @@ var require_registry3 = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/resolution-context.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/resolution-context.js
 var require_resolution_context = __commonJS({
-  "node_modules/tsyringe/dist/cjs/resolution-context.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/resolution-context.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var ResolutionContext = class {
@@ -41747,9 +41804,9 @@ var require_resolution_context = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/error-helpers.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/error-helpers.js
 var require_error_helpers = __commonJS({
-  "node_modules/tsyringe/dist/cjs/error-helpers.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/error-helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.formatErrorCtor = void 0;
@@ -41772,9 +41829,9 @@ var require_error_helpers = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/types/disposable.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/types/disposable.js
 var require_disposable = __commonJS({
-  "node_modules/tsyringe/dist/cjs/types/disposable.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/types/disposable.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isDisposable = void 0;
@@ -41791,9 +41848,9 @@ var require_disposable = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/interceptors.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/interceptors.js
 var require_interceptors = __commonJS({
-  "node_modules/tsyringe/dist/cjs/interceptors.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/interceptors.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PostResolutionInterceptors = exports.PreResolutionInterceptors = void 0;
@@ -41814,9 +41871,9 @@ var require_interceptors = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/dependency-container.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/dependency-container.js
 var require_dependency_container = __commonJS({
-  "node_modules/tsyringe/dist/cjs/dependency-container.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/dependency-container.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.instance = exports.typeInfo = void 0;
@@ -42132,9 +42189,9 @@ var require_dependency_container = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js
 var require_auto_injectable = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42171,9 +42228,9 @@ var require_auto_injectable = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/inject.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject.js
 var require_inject = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/inject.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42189,9 +42246,9 @@ var require_inject = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/injectable.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/injectable.js
 var require_injectable = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/injectable.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/injectable.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42215,9 +42272,9 @@ var require_injectable = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/registry.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/registry.js
 var require_registry4 = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/registry.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es62(), __toCommonJS(tslib_es6_exports2));
@@ -42235,9 +42292,9 @@ var require_registry4 = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/singleton.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/singleton.js
 var require_singleton = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/singleton.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/singleton.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var injectable_1 = require_injectable();
@@ -42252,9 +42309,9 @@ var require_singleton = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/inject-all.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all.js
 var require_inject_all = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/inject-all.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42270,9 +42327,9 @@ var require_inject_all = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js
 var require_inject_all_with_transform = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42289,9 +42346,9 @@ var require_inject_all_with_transform = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js
 var require_inject_with_transform = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42305,9 +42362,9 @@ var require_inject_with_transform = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/scoped.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/scoped.js
 var require_scoped = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/scoped.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/scoped.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var injectable_1 = require_injectable();
@@ -42324,9 +42381,9 @@ var require_scoped = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/decorators/index.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/index.js
 var require_decorators2 = __commonJS({
-  "node_modules/tsyringe/dist/cjs/decorators/index.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var auto_injectable_1 = require_auto_injectable();
@@ -42368,9 +42425,9 @@ var require_decorators2 = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js
 var require_instance_caching_factory = __commonJS({
-  "node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function instanceCachingFactory(factoryFunc) {
@@ -42386,9 +42443,9 @@ var require_instance_caching_factory = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js
 var require_instance_per_container_caching_factory = __commonJS({
-  "node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function instancePerContainerCachingFactory(factoryFunc) {
@@ -42406,9 +42463,9 @@ var require_instance_per_container_caching_factory = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js
 var require_predicate_aware_class_factory = __commonJS({
-  "node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function predicateAwareClassFactory(predicate, trueConstructor, falseConstructor, useCaching = true) {
@@ -42430,9 +42487,9 @@ var require_predicate_aware_class_factory = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/factories/index.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/factories/index.js
 var require_factories = __commonJS({
-  "node_modules/tsyringe/dist/cjs/factories/index.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/factories/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var instance_caching_factory_1 = require_instance_caching_factory();
@@ -42450,9 +42507,9 @@ var require_factories = __commonJS({
   }
 });
 
-// node_modules/tsyringe/dist/cjs/index.js
+// ../../work/main/node_modules/tsyringe/dist/cjs/index.js
 var require_cjs8 = __commonJS({
-  "node_modules/tsyringe/dist/cjs/index.js"(exports) {
+  "../../work/main/node_modules/tsyringe/dist/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es62(), __toCommonJS(tslib_es6_exports2));
@@ -42477,9 +42534,9 @@ var require_cjs8 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js
 var require_attribute3 = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js"(exports) {
     "use strict";
     var PKCS12AttrSet_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42519,9 +42576,9 @@ var require_attribute3 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js
 var require_authenticated_safe = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js"(exports) {
     "use strict";
     var AuthenticatedSafe_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42545,9 +42602,9 @@ var require_authenticated_safe = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js
 var require_object_identifiers6 = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_bagtypes = exports.id_pbewithSHAAnd40BitRC2_CBC = exports.id_pbeWithSHAAnd128BitRC2_CBC = exports.id_pbeWithSHAAnd2_KeyTripleDES_CBC = exports.id_pbeWithSHAAnd3_KeyTripleDES_CBC = exports.id_pbeWithSHAAnd40BitRC4 = exports.id_pbeWithSHAAnd128BitRC4 = exports.id_pkcs_12PbeIds = exports.id_pkcs_12 = exports.id_pkcs = exports.id_rsadsi = void 0;
@@ -42565,9 +42622,9 @@ var require_object_identifiers6 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js
 var require_types6 = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_pkcs_9 = exports.id_SafeContents = exports.id_SecretBag = exports.id_CRLBag = exports.id_certBag = exports.id_pkcs8ShroudedKeyBag = exports.id_keyBag = void 0;
@@ -42582,9 +42639,9 @@ var require_types6 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js
 var require_cert_bag = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_sdsiCertificate = exports.id_x509Certificate = exports.id_certTypes = exports.CertBag = void 0;
@@ -42614,9 +42671,9 @@ var require_cert_bag = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js
 var require_crl_bag = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_x509CRL = exports.id_crlTypes = exports.CRLBag = void 0;
@@ -42645,9 +42702,9 @@ var require_crl_bag = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js
+// ../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js
 var require_encrypted_private_key_info = __commonJS({
-  "node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EncryptedPrivateKeyInfo = exports.EncryptedData = void 0;
@@ -42674,9 +42731,9 @@ var require_encrypted_private_key_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js
+// ../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js
 var require_private_key_info = __commonJS({
-  "node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js"(exports) {
     "use strict";
     var Attributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42734,9 +42791,9 @@ var require_private_key_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js
 var require_cjs9 = __commonJS({
-  "node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -42745,9 +42802,9 @@ var require_cjs9 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js
 var require_key_bag = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyBag = void 0;
@@ -42763,9 +42820,9 @@ var require_key_bag = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js
 var require_pkcs8_shrouded_key_bag = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PKCS8ShroudedKeyBag = void 0;
@@ -42781,9 +42838,9 @@ var require_pkcs8_shrouded_key_bag = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js
 var require_secret_bag = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SecretBag = void 0;
@@ -42809,9 +42866,9 @@ var require_secret_bag = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js
 var require_bags = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -42824,9 +42881,9 @@ var require_bags = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js
 var require_mac_data = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MacData = void 0;
@@ -42857,9 +42914,9 @@ var require_mac_data = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js
 var require_pfx = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PFX = void 0;
@@ -42891,9 +42948,9 @@ var require_pfx = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js
 var require_safe_bag = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js"(exports) {
     "use strict";
     var SafeContents_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42942,9 +42999,9 @@ var require_safe_bag = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pfx/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/index.js
 var require_cjs10 = __commonJS({
-  "node_modules/@peculiar/asn1-pfx/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -42958,9 +43015,9 @@ var require_cjs10 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js
 var require_cjs11 = __commonJS({
-  "node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js"(exports) {
     "use strict";
     var ExtensionRequest_1;
     var ExtendedCertificateAttributes_1;
@@ -43267,9 +43324,9 @@ var require_cjs11 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js
 var require_composite_signatures = __commonJS({
-  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js"(exports) {
     "use strict";
     var CompositeParams_1;
     var CompositeSignatureValue_1;
@@ -43308,9 +43365,9 @@ var require_composite_signatures = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-asym-key/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-asym-key/build/cjs/index.js
 var require_cjs12 = __commonJS({
-  "node_modules/@peculiar/asn1-asym-key/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-asym-key/build/cjs/index.js"(exports) {
     "use strict";
     var AsymmetricKeyPackage_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -43402,9 +43459,9 @@ var require_cjs12 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js
 var require_composite_keys = __commonJS({
-  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js"(exports) {
     "use strict";
     var CompositePublicKey_1;
     var CompositePrivateKey_1;
@@ -43458,9 +43515,9 @@ var require_composite_keys = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js
 var require_object_identifiers7 = __commonJS({
-  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_slh_dsa_shake_256f = exports.id_slh_dsa_shake_256s = exports.id_slh_dsa_shake_192f = exports.id_slh_dsa_shake_192s = exports.id_slh_dsa_shake_128f = exports.id_slh_dsa_shake_128s = exports.id_slh_dsa_sha2_256f = exports.id_slh_dsa_sha2_256s = exports.id_slh_dsa_sha2_192f = exports.id_slh_dsa_sha2_192s = exports.id_slh_dsa_sha2_128f = exports.id_slh_dsa_sha2_128s = exports.id_ml_dsa_87 = exports.id_ml_dsa_65 = exports.id_ml_dsa_44 = void 0;
@@ -43483,9 +43540,9 @@ var require_object_identifiers7 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js
 var require_cjs13 = __commonJS({
-  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -43495,9 +43552,9 @@ var require_cjs13 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-csr/build/cjs/attributes.js
+// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/attributes.js
 var require_attributes2 = __commonJS({
-  "node_modules/@peculiar/asn1-csr/build/cjs/attributes.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/attributes.js"(exports) {
     "use strict";
     var Attributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -43521,9 +43578,9 @@ var require_attributes2 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js
+// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js
 var require_certification_request_info = __commonJS({
-  "node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CertificationRequestInfo = void 0;
@@ -43561,9 +43618,9 @@ var require_certification_request_info = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js
+// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js
 var require_certification_request = __commonJS({
-  "node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CertificationRequest = void 0;
@@ -43596,9 +43653,9 @@ var require_certification_request = __commonJS({
   }
 });
 
-// node_modules/@peculiar/asn1-csr/build/cjs/index.js
+// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/index.js
 var require_cjs14 = __commonJS({
-  "node_modules/@peculiar/asn1-csr/build/cjs/index.js"(exports) {
+  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -43608,9 +43665,9 @@ var require_cjs14 = __commonJS({
   }
 });
 
-// node_modules/@peculiar/x509/build/x509.cjs.js
+// ../../work/main/node_modules/@peculiar/x509/build/x509.cjs.js
 var require_x509_cjs = __commonJS({
-  "node_modules/@peculiar/x509/build/x509.cjs.js"(exports) {
+  "../../work/main/node_modules/@peculiar/x509/build/x509.cjs.js"(exports) {
     "use strict";
     var asn1Schema = require_cjs2();
     var asn1X509 = require_cjs3();
@@ -48918,17 +48975,17 @@ var init_session = __esm({
           if (this.options.tls?.insecure || this.options.tls?.allowHttp) candidates.push(new URL(`http://${this.host}/`));
         }
         let lastError;
-        for (const base of candidates) {
+        for (const base2 of candidates) {
           try {
-            const res = await this.transport.send({ method: "GET", url: new URL("/v2/", base) });
+            const res = await this.transport.send({ method: "GET", url: new URL("/v2/", base2) });
             if (res.status === 401) this.auth.learn(res);
             await discard(res);
-            if (res.status >= 500) throw new RegistryHttpError({ status: res.status, method: "GET", url: new URL("/v2/", base) });
-            return base;
+            if (res.status >= 500) throw new RegistryHttpError({ status: res.status, method: "GET", url: new URL("/v2/", base2) });
+            return base2;
           } catch (err) {
             lastError = err;
             if (!(err instanceof NetworkError)) throw err;
-            if (base.protocol === "https:" && !NOT_TLS.test(err.message)) throw err;
+            if (base2.protocol === "https:" && !NOT_TLS.test(err.message)) throw err;
           }
         }
         if (lastError instanceof NetworkError && !this.options.tls?.insecure && !this.options.tls?.allowHttp && !this.scheme && /EPROTO|ECONNRESET|wrong version/i.test(lastError.message)) {
@@ -48938,8 +48995,8 @@ var init_session = __esm({
       }
       /** request sends `req` with the Authorization the scopes need; one retry after a 401 (step 4). */
       async request(req, scopes) {
-        const base = await this.baseUrl();
-        const url = new URL(req.path, base);
+        const base2 = await this.baseUrl();
+        const url = new URL(req.path, base2);
         let res = await this.send(req, url, scopes);
         if (res.status !== 401) return res;
         const retryScopes = await this.auth.retryAfter401(res, scopes);
@@ -48949,8 +49006,8 @@ var init_session = __esm({
         return res;
       }
       async send(req, url, scopes) {
-        const base = await this.baseUrl();
-        const authorization = url.origin === base.origin ? await this.auth.header(scopes) : void 0;
+        const base2 = await this.baseUrl();
+        const authorization = url.origin === base2.origin ? await this.auth.header(scopes) : void 0;
         const headers = { ...req.headers, ...authorization ? { Authorization: authorization } : {} };
         return this.transport.send({ method: req.method, url, headers, body: req.body, contentLength: req.contentLength });
       }
@@ -49614,7 +49671,7 @@ function retryAfterMs(value, now = Date.now()) {
 }
 async function withRetry(fn, opts = {}) {
   const attempts = opts.attempts ?? 4;
-  const base = opts.baseDelayMs ?? 250;
+  const base2 = opts.baseDelayMs ?? 250;
   const max = opts.maxDelayMs ?? 8e3;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -49622,10 +49679,10 @@ async function withRetry(fn, opts = {}) {
     } catch (err) {
       if (attempt >= attempts || !isRetryable(err)) throw err;
       opts.onRetry?.(attempt + 1, err);
-      const delay = Math.min(max, base * 2 ** (attempt - 1));
+      const delay = Math.min(max, base2 * 2 ** (attempt - 1));
       let wait = delay / 2 + Math.random() * (delay / 2);
       const asked = err instanceof RegistryHttpError ? retryAfterMs(err.retryAfter) : void 0;
-      if (asked !== void 0) wait = Math.max(wait, Math.min(asked, opts.maxRetryAfterMs ?? 6e4) + Math.random() * base);
+      if (asked !== void 0) wait = Math.max(wait, Math.min(asked, opts.maxRetryAfterMs ?? 6e4) + Math.random() * base2);
       await new Promise((r) => setTimeout(r, wait));
     }
   }
@@ -50307,9 +50364,9 @@ var init_push = __esm({
   }
 });
 
-// node_modules/semver/internal/constants.js
+// ../../work/main/node_modules/semver/internal/constants.js
 var require_constants = __commonJS({
-  "node_modules/semver/internal/constants.js"(exports, module) {
+  "../../work/main/node_modules/semver/internal/constants.js"(exports, module) {
     "use strict";
     var SEMVER_SPEC_VERSION = "2.0.0";
     var MAX_LENGTH = 256;
@@ -50367,9 +50424,9 @@ var require_constants = __commonJS({
   }
 });
 
-// node_modules/semver/internal/debug.js
+// ../../work/main/node_modules/semver/internal/debug.js
 var require_debug = __commonJS({
-  "node_modules/semver/internal/debug.js"(exports, module) {
+  "../../work/main/node_modules/semver/internal/debug.js"(exports, module) {
     "use strict";
     var debug = typeof process === "object" && process.env && process.env.NODE_DEBUG && /\bsemver\b/i.test(process.env.NODE_DEBUG) ? (...args) => console.error("SEMVER", ...args) : () => {
     };
@@ -50377,9 +50434,9 @@ var require_debug = __commonJS({
   }
 });
 
-// node_modules/semver/internal/re.js
+// ../../work/main/node_modules/semver/internal/re.js
 var require_re = __commonJS({
-  "node_modules/semver/internal/re.js"(exports, module) {
+  "../../work/main/node_modules/semver/internal/re.js"(exports, module) {
     "use strict";
     var {
       MAX_SAFE_COMPONENT_LENGTH,
@@ -50465,9 +50522,9 @@ var require_re = __commonJS({
   }
 });
 
-// node_modules/semver/internal/parse-options.js
+// ../../work/main/node_modules/semver/internal/parse-options.js
 var require_parse_options = __commonJS({
-  "node_modules/semver/internal/parse-options.js"(exports, module) {
+  "../../work/main/node_modules/semver/internal/parse-options.js"(exports, module) {
     "use strict";
     var looseOption = Object.freeze({ loose: true });
     var emptyOpts = Object.freeze({});
@@ -50484,9 +50541,9 @@ var require_parse_options = __commonJS({
   }
 });
 
-// node_modules/semver/internal/identifiers.js
+// ../../work/main/node_modules/semver/internal/identifiers.js
 var require_identifiers = __commonJS({
-  "node_modules/semver/internal/identifiers.js"(exports, module) {
+  "../../work/main/node_modules/semver/internal/identifiers.js"(exports, module) {
     "use strict";
     var numeric = /^[0-9]+$/;
     var compareIdentifiers = (a2, b) => {
@@ -50509,9 +50566,9 @@ var require_identifiers = __commonJS({
   }
 });
 
-// node_modules/semver/classes/semver.js
+// ../../work/main/node_modules/semver/classes/semver.js
 var require_semver2 = __commonJS({
-  "node_modules/semver/classes/semver.js"(exports, module) {
+  "../../work/main/node_modules/semver/classes/semver.js"(exports, module) {
     "use strict";
     var debug = require_debug();
     var { MAX_LENGTH, MAX_SAFE_INTEGER } = require_constants();
@@ -50753,9 +50810,9 @@ var require_semver2 = __commonJS({
           // This probably shouldn't be used publicly.
           // 1.0.0 'pre' would become 1.0.0-0 which is the wrong direction.
           case "pre": {
-            const base = Number(identifierBase) ? 1 : 0;
+            const base2 = Number(identifierBase) ? 1 : 0;
             if (this.prerelease.length === 0) {
-              this.prerelease = [base];
+              this.prerelease = [base2];
             } else {
               let i2 = this.prerelease.length;
               while (--i2 >= 0) {
@@ -50768,11 +50825,11 @@ var require_semver2 = __commonJS({
                 if (identifier === this.prerelease.join(".") && identifierBase === false) {
                   throw new Error("invalid increment argument: identifier already exists");
                 }
-                this.prerelease.push(base);
+                this.prerelease.push(base2);
               }
             }
             if (identifier) {
-              let prerelease = [identifier, base];
+              let prerelease = [identifier, base2];
               if (identifierBase === false) {
                 prerelease = [identifier];
               }
@@ -50801,9 +50858,9 @@ var require_semver2 = __commonJS({
   }
 });
 
-// node_modules/semver/functions/parse.js
+// ../../work/main/node_modules/semver/functions/parse.js
 var require_parse2 = __commonJS({
-  "node_modules/semver/functions/parse.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/parse.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var parse2 = (version, options, throwErrors = false) => {
@@ -50823,9 +50880,9 @@ var require_parse2 = __commonJS({
   }
 });
 
-// node_modules/semver/functions/valid.js
+// ../../work/main/node_modules/semver/functions/valid.js
 var require_valid = __commonJS({
-  "node_modules/semver/functions/valid.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/valid.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var valid = (version, options) => {
@@ -50836,9 +50893,9 @@ var require_valid = __commonJS({
   }
 });
 
-// node_modules/semver/functions/clean.js
+// ../../work/main/node_modules/semver/functions/clean.js
 var require_clean = __commonJS({
-  "node_modules/semver/functions/clean.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/clean.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var clean = (version, options) => {
@@ -50849,9 +50906,9 @@ var require_clean = __commonJS({
   }
 });
 
-// node_modules/semver/functions/inc.js
+// ../../work/main/node_modules/semver/functions/inc.js
 var require_inc = __commonJS({
-  "node_modules/semver/functions/inc.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/inc.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var inc = (version, release, options, identifier, identifierBase) => {
@@ -50873,9 +50930,9 @@ var require_inc = __commonJS({
   }
 });
 
-// node_modules/semver/functions/diff.js
+// ../../work/main/node_modules/semver/functions/diff.js
 var require_diff = __commonJS({
-  "node_modules/semver/functions/diff.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/diff.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var diff = (version1, version2) => {
@@ -50917,9 +50974,9 @@ var require_diff = __commonJS({
   }
 });
 
-// node_modules/semver/functions/major.js
+// ../../work/main/node_modules/semver/functions/major.js
 var require_major = __commonJS({
-  "node_modules/semver/functions/major.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/major.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var major = (a2, loose) => new SemVer(a2, loose).major;
@@ -50927,9 +50984,9 @@ var require_major = __commonJS({
   }
 });
 
-// node_modules/semver/functions/minor.js
+// ../../work/main/node_modules/semver/functions/minor.js
 var require_minor = __commonJS({
-  "node_modules/semver/functions/minor.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/minor.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var minor = (a2, loose) => new SemVer(a2, loose).minor;
@@ -50937,9 +50994,9 @@ var require_minor = __commonJS({
   }
 });
 
-// node_modules/semver/functions/patch.js
+// ../../work/main/node_modules/semver/functions/patch.js
 var require_patch = __commonJS({
-  "node_modules/semver/functions/patch.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/patch.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var patch = (a2, loose) => new SemVer(a2, loose).patch;
@@ -50947,9 +51004,9 @@ var require_patch = __commonJS({
   }
 });
 
-// node_modules/semver/functions/prerelease.js
+// ../../work/main/node_modules/semver/functions/prerelease.js
 var require_prerelease = __commonJS({
-  "node_modules/semver/functions/prerelease.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/prerelease.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var prerelease = (version, options) => {
@@ -50960,9 +51017,9 @@ var require_prerelease = __commonJS({
   }
 });
 
-// node_modules/semver/functions/compare.js
+// ../../work/main/node_modules/semver/functions/compare.js
 var require_compare = __commonJS({
-  "node_modules/semver/functions/compare.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/compare.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var compare2 = (a2, b, loose) => new SemVer(a2, loose).compare(new SemVer(b, loose));
@@ -50970,9 +51027,9 @@ var require_compare = __commonJS({
   }
 });
 
-// node_modules/semver/functions/rcompare.js
+// ../../work/main/node_modules/semver/functions/rcompare.js
 var require_rcompare = __commonJS({
-  "node_modules/semver/functions/rcompare.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/rcompare.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var rcompare = (a2, b, loose) => compare2(b, a2, loose);
@@ -50980,9 +51037,9 @@ var require_rcompare = __commonJS({
   }
 });
 
-// node_modules/semver/functions/compare-loose.js
+// ../../work/main/node_modules/semver/functions/compare-loose.js
 var require_compare_loose = __commonJS({
-  "node_modules/semver/functions/compare-loose.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/compare-loose.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var compareLoose = (a2, b) => compare2(a2, b, true);
@@ -50990,9 +51047,9 @@ var require_compare_loose = __commonJS({
   }
 });
 
-// node_modules/semver/functions/compare-build.js
+// ../../work/main/node_modules/semver/functions/compare-build.js
 var require_compare_build = __commonJS({
-  "node_modules/semver/functions/compare-build.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/compare-build.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var compareBuild = (a2, b, loose) => {
@@ -51004,9 +51061,9 @@ var require_compare_build = __commonJS({
   }
 });
 
-// node_modules/semver/functions/sort.js
+// ../../work/main/node_modules/semver/functions/sort.js
 var require_sort = __commonJS({
-  "node_modules/semver/functions/sort.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/sort.js"(exports, module) {
     "use strict";
     var compareBuild = require_compare_build();
     var sort = (list3, loose) => list3.sort((a2, b) => compareBuild(a2, b, loose));
@@ -51014,9 +51071,9 @@ var require_sort = __commonJS({
   }
 });
 
-// node_modules/semver/functions/rsort.js
+// ../../work/main/node_modules/semver/functions/rsort.js
 var require_rsort = __commonJS({
-  "node_modules/semver/functions/rsort.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/rsort.js"(exports, module) {
     "use strict";
     var compareBuild = require_compare_build();
     var rsort = (list3, loose) => list3.sort((a2, b) => compareBuild(b, a2, loose));
@@ -51024,9 +51081,9 @@ var require_rsort = __commonJS({
   }
 });
 
-// node_modules/semver/functions/gt.js
+// ../../work/main/node_modules/semver/functions/gt.js
 var require_gt = __commonJS({
-  "node_modules/semver/functions/gt.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/gt.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var gt = (a2, b, loose) => compare2(a2, b, loose) > 0;
@@ -51034,9 +51091,9 @@ var require_gt = __commonJS({
   }
 });
 
-// node_modules/semver/functions/lt.js
+// ../../work/main/node_modules/semver/functions/lt.js
 var require_lt = __commonJS({
-  "node_modules/semver/functions/lt.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/lt.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var lt = (a2, b, loose) => compare2(a2, b, loose) < 0;
@@ -51044,9 +51101,9 @@ var require_lt = __commonJS({
   }
 });
 
-// node_modules/semver/functions/eq.js
+// ../../work/main/node_modules/semver/functions/eq.js
 var require_eq = __commonJS({
-  "node_modules/semver/functions/eq.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/eq.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var eq = (a2, b, loose) => compare2(a2, b, loose) === 0;
@@ -51054,9 +51111,9 @@ var require_eq = __commonJS({
   }
 });
 
-// node_modules/semver/functions/neq.js
+// ../../work/main/node_modules/semver/functions/neq.js
 var require_neq = __commonJS({
-  "node_modules/semver/functions/neq.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/neq.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var neq = (a2, b, loose) => compare2(a2, b, loose) !== 0;
@@ -51064,9 +51121,9 @@ var require_neq = __commonJS({
   }
 });
 
-// node_modules/semver/functions/gte.js
+// ../../work/main/node_modules/semver/functions/gte.js
 var require_gte = __commonJS({
-  "node_modules/semver/functions/gte.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/gte.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var gte = (a2, b, loose) => compare2(a2, b, loose) >= 0;
@@ -51074,9 +51131,9 @@ var require_gte = __commonJS({
   }
 });
 
-// node_modules/semver/functions/lte.js
+// ../../work/main/node_modules/semver/functions/lte.js
 var require_lte = __commonJS({
-  "node_modules/semver/functions/lte.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/lte.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var lte = (a2, b, loose) => compare2(a2, b, loose) <= 0;
@@ -51084,9 +51141,9 @@ var require_lte = __commonJS({
   }
 });
 
-// node_modules/semver/functions/cmp.js
+// ../../work/main/node_modules/semver/functions/cmp.js
 var require_cmp = __commonJS({
-  "node_modules/semver/functions/cmp.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/cmp.js"(exports, module) {
     "use strict";
     var eq = require_eq();
     var neq = require_neq();
@@ -51134,9 +51191,9 @@ var require_cmp = __commonJS({
   }
 });
 
-// node_modules/semver/functions/coerce.js
+// ../../work/main/node_modules/semver/functions/coerce.js
 var require_coerce = __commonJS({
-  "node_modules/semver/functions/coerce.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/coerce.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var parse2 = require_parse2();
@@ -51180,9 +51237,9 @@ var require_coerce = __commonJS({
   }
 });
 
-// node_modules/semver/functions/truncate.js
+// ../../work/main/node_modules/semver/functions/truncate.js
 var require_truncate = __commonJS({
-  "node_modules/semver/functions/truncate.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/truncate.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var constants5 = require_constants();
@@ -51221,9 +51278,9 @@ var require_truncate = __commonJS({
   }
 });
 
-// node_modules/semver/internal/lrucache.js
+// ../../work/main/node_modules/semver/internal/lrucache.js
 var require_lrucache = __commonJS({
-  "node_modules/semver/internal/lrucache.js"(exports, module) {
+  "../../work/main/node_modules/semver/internal/lrucache.js"(exports, module) {
     "use strict";
     var LRUCache = class {
       constructor() {
@@ -51259,9 +51316,9 @@ var require_lrucache = __commonJS({
   }
 });
 
-// node_modules/semver/internal/trim-comparator-whitespace.js
+// ../../work/main/node_modules/semver/internal/trim-comparator-whitespace.js
 var require_trim_comparator_whitespace = __commonJS({
-  "node_modules/semver/internal/trim-comparator-whitespace.js"(exports, module) {
+  "../../work/main/node_modules/semver/internal/trim-comparator-whitespace.js"(exports, module) {
     "use strict";
     var {
       MAX_LENGTH,
@@ -51450,9 +51507,9 @@ var require_trim_comparator_whitespace = __commonJS({
   }
 });
 
-// node_modules/semver/classes/range.js
+// ../../work/main/node_modules/semver/classes/range.js
 var require_range = __commonJS({
-  "node_modules/semver/classes/range.js"(exports, module) {
+  "../../work/main/node_modules/semver/classes/range.js"(exports, module) {
     "use strict";
     var SPACE_CHARACTERS = /\s+/g;
     var Range = class _Range {
@@ -51835,9 +51892,9 @@ var require_range = __commonJS({
   }
 });
 
-// node_modules/semver/classes/comparator.js
+// ../../work/main/node_modules/semver/classes/comparator.js
 var require_comparator = __commonJS({
-  "node_modules/semver/classes/comparator.js"(exports, module) {
+  "../../work/main/node_modules/semver/classes/comparator.js"(exports, module) {
     "use strict";
     var ANY = /* @__PURE__ */ Symbol("SemVer ANY");
     var Comparator = class _Comparator {
@@ -51948,9 +52005,9 @@ var require_comparator = __commonJS({
   }
 });
 
-// node_modules/semver/functions/satisfies.js
+// ../../work/main/node_modules/semver/functions/satisfies.js
 var require_satisfies = __commonJS({
-  "node_modules/semver/functions/satisfies.js"(exports, module) {
+  "../../work/main/node_modules/semver/functions/satisfies.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var satisfies = (version, range, options) => {
@@ -51965,9 +52022,9 @@ var require_satisfies = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/to-comparators.js
+// ../../work/main/node_modules/semver/ranges/to-comparators.js
 var require_to_comparators = __commonJS({
-  "node_modules/semver/ranges/to-comparators.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/to-comparators.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var toComparators = (range, options) => new Range(range, options).set.map((comp) => comp.map((c3) => c3.value).join(" ").trim().split(" "));
@@ -51975,9 +52032,9 @@ var require_to_comparators = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/max-satisfying.js
+// ../../work/main/node_modules/semver/ranges/max-satisfying.js
 var require_max_satisfying = __commonJS({
-  "node_modules/semver/ranges/max-satisfying.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/max-satisfying.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Range = require_range();
@@ -52004,9 +52061,9 @@ var require_max_satisfying = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/min-satisfying.js
+// ../../work/main/node_modules/semver/ranges/min-satisfying.js
 var require_min_satisfying = __commonJS({
-  "node_modules/semver/ranges/min-satisfying.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/min-satisfying.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Range = require_range();
@@ -52033,9 +52090,9 @@ var require_min_satisfying = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/min-version.js
+// ../../work/main/node_modules/semver/ranges/min-version.js
 var require_min_version = __commonJS({
-  "node_modules/semver/ranges/min-version.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/min-version.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Range = require_range();
@@ -52092,9 +52149,9 @@ var require_min_version = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/valid.js
+// ../../work/main/node_modules/semver/ranges/valid.js
 var require_valid2 = __commonJS({
-  "node_modules/semver/ranges/valid.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/valid.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var validRange = (range, options) => {
@@ -52108,9 +52165,9 @@ var require_valid2 = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/outside.js
+// ../../work/main/node_modules/semver/ranges/outside.js
 var require_outside = __commonJS({
-  "node_modules/semver/ranges/outside.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/outside.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Comparator = require_comparator();
@@ -52177,9 +52234,9 @@ var require_outside = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/gtr.js
+// ../../work/main/node_modules/semver/ranges/gtr.js
 var require_gtr = __commonJS({
-  "node_modules/semver/ranges/gtr.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/gtr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
     var gtr = (version, range, options) => outside(version, range, ">", options);
@@ -52187,9 +52244,9 @@ var require_gtr = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/ltr.js
+// ../../work/main/node_modules/semver/ranges/ltr.js
 var require_ltr = __commonJS({
-  "node_modules/semver/ranges/ltr.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/ltr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
     var ltr = (version, range, options) => outside(version, range, "<", options);
@@ -52197,9 +52254,9 @@ var require_ltr = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/intersects.js
+// ../../work/main/node_modules/semver/ranges/intersects.js
 var require_intersects = __commonJS({
-  "node_modules/semver/ranges/intersects.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/intersects.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var intersects = (r1, r2, options) => {
@@ -52211,9 +52268,9 @@ var require_intersects = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/simplify.js
+// ../../work/main/node_modules/semver/ranges/simplify.js
 var require_simplify = __commonJS({
-  "node_modules/semver/ranges/simplify.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/simplify.js"(exports, module) {
     "use strict";
     var satisfies = require_satisfies();
     var compare2 = require_compare();
@@ -52261,9 +52318,9 @@ var require_simplify = __commonJS({
   }
 });
 
-// node_modules/semver/ranges/subset.js
+// ../../work/main/node_modules/semver/ranges/subset.js
 var require_subset = __commonJS({
-  "node_modules/semver/ranges/subset.js"(exports, module) {
+  "../../work/main/node_modules/semver/ranges/subset.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var Comparator = require_comparator();
@@ -52423,9 +52480,9 @@ var require_subset = __commonJS({
   }
 });
 
-// node_modules/semver/index.js
+// ../../work/main/node_modules/semver/index.js
 var require_semver3 = __commonJS({
-  "node_modules/semver/index.js"(exports, module) {
+  "../../work/main/node_modules/semver/index.js"(exports, module) {
     "use strict";
     var internalRe = require_re();
     var constants5 = require_constants();
@@ -52612,8 +52669,8 @@ async function baseTags(inputs) {
 function withArch(tags2, suffix) {
   return tags2.map((t) => {
     const s = `-${suffix}`;
-    const base = t.length + s.length > 128 ? t.slice(0, 128 - s.length).replace(/[.-]+$/, "") : t;
-    return `${base}${s}`;
+    const base2 = t.length + s.length > 128 ? t.slice(0, 128 - s.length).replace(/[.-]+$/, "") : t;
+    return `${base2}${s}`;
   });
 }
 var import_semver, STRATEGIES, DEFAULT_STRATEGY, TagError;
@@ -52686,9 +52743,9 @@ var init_deploy = __esm({
   }
 });
 
-// node_modules/cli-progress/lib/eta.js
+// ../../work/main/node_modules/cli-progress/lib/eta.js
 var require_eta = __commonJS({
-  "node_modules/cli-progress/lib/eta.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/eta.js"(exports, module) {
     var ETA = class {
       constructor(length, initTime, initValue) {
         this.etaBufferLength = length || 100;
@@ -52740,9 +52797,9 @@ var require_readline = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/terminal.js
+// ../../work/main/node_modules/cli-progress/lib/terminal.js
 var require_terminal = __commonJS({
-  "node_modules/cli-progress/lib/terminal.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/terminal.js"(exports, module) {
     var _readline = require_readline();
     var Terminal = class {
       constructor(outputStream) {
@@ -52859,9 +52916,9 @@ var require_terminal = __commonJS({
   }
 });
 
-// node_modules/ansi-regex/index.js
+// ../../work/main/node_modules/ansi-regex/index.js
 var require_ansi_regex = __commonJS({
-  "node_modules/ansi-regex/index.js"(exports, module) {
+  "../../work/main/node_modules/ansi-regex/index.js"(exports, module) {
     "use strict";
     module.exports = ({ onlyFirst = false } = {}) => {
       const pattern4 = [
@@ -52873,18 +52930,18 @@ var require_ansi_regex = __commonJS({
   }
 });
 
-// node_modules/strip-ansi/index.js
+// ../../work/main/node_modules/strip-ansi/index.js
 var require_strip_ansi = __commonJS({
-  "node_modules/strip-ansi/index.js"(exports, module) {
+  "../../work/main/node_modules/strip-ansi/index.js"(exports, module) {
     "use strict";
     var ansiRegex4 = require_ansi_regex();
     module.exports = (string) => typeof string === "string" ? string.replace(ansiRegex4(), "") : string;
   }
 });
 
-// node_modules/is-fullwidth-code-point/index.js
+// ../../work/main/node_modules/is-fullwidth-code-point/index.js
 var require_is_fullwidth_code_point = __commonJS({
-  "node_modules/is-fullwidth-code-point/index.js"(exports, module) {
+  "../../work/main/node_modules/is-fullwidth-code-point/index.js"(exports, module) {
     "use strict";
     var isFullwidthCodePoint = (codePoint) => {
       if (Number.isNaN(codePoint)) {
@@ -52915,9 +52972,9 @@ var require_is_fullwidth_code_point = __commonJS({
   }
 });
 
-// node_modules/emoji-regex/index.js
+// ../../work/main/node_modules/emoji-regex/index.js
 var require_emoji_regex = __commonJS({
-  "node_modules/emoji-regex/index.js"(exports, module) {
+  "../../work/main/node_modules/emoji-regex/index.js"(exports, module) {
     "use strict";
     module.exports = function() {
       return /\uD83C\uDFF4\uDB40\uDC67\uDB40\uDC62(?:\uDB40\uDC65\uDB40\uDC6E\uDB40\uDC67|\uDB40\uDC73\uDB40\uDC63\uDB40\uDC74|\uDB40\uDC77\uDB40\uDC6C\uDB40\uDC73)\uDB40\uDC7F|\uD83D\uDC68(?:\uD83C\uDFFC\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68\uD83C\uDFFB|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFF\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFE])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFE\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFD])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFD\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFC])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\u200D(?:\u2764\uFE0F\u200D(?:\uD83D\uDC8B\u200D)?\uD83D\uDC68|(?:\uD83D[\uDC68\uDC69])\u200D(?:\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67]))|\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67])|(?:\uD83D[\uDC68\uDC69])\u200D(?:\uD83D[\uDC66\uDC67])|[\u2695\u2696\u2708]\uFE0F|\uD83D[\uDC66\uDC67]|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|(?:\uD83C\uDFFB\u200D[\u2695\u2696\u2708]|\uD83C\uDFFF\u200D[\u2695\u2696\u2708]|\uD83C\uDFFE\u200D[\u2695\u2696\u2708]|\uD83C\uDFFD\u200D[\u2695\u2696\u2708]|\uD83C\uDFFC\u200D[\u2695\u2696\u2708])\uFE0F|\uD83C\uDFFB\u200D(?:\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C[\uDFFB-\uDFFF])|(?:\uD83E\uDDD1\uD83C\uDFFB\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFC\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)\uD83C\uDFFB|\uD83E\uDDD1(?:\uD83C\uDFFF\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1(?:\uD83C[\uDFFB-\uDFFF])|\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1)|(?:\uD83E\uDDD1\uD83C\uDFFE\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFF\u200D\uD83E\uDD1D\u200D(?:\uD83D[\uDC68\uDC69]))(?:\uD83C[\uDFFB-\uDFFE])|(?:\uD83E\uDDD1\uD83C\uDFFC\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFD\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)(?:\uD83C[\uDFFB\uDFFC])|\uD83D\uDC69(?:\uD83C\uDFFE\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFC\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFB\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFC-\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFD\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\u200D(?:\u2764\uFE0F\u200D(?:\uD83D\uDC8B\u200D(?:\uD83D[\uDC68\uDC69])|\uD83D[\uDC68\uDC69])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFF\u200D(?:\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD]))|\uD83D\uDC69\u200D\uD83D\uDC69\u200D(?:\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67]))|(?:\uD83E\uDDD1\uD83C\uDFFD\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFE\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)(?:\uD83C[\uDFFB-\uDFFD])|\uD83D\uDC69\u200D\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC69\u200D\uD83D\uDC69\u200D(?:\uD83D[\uDC66\uDC67])|(?:\uD83D\uDC41\uFE0F\u200D\uD83D\uDDE8|\uD83D\uDC69(?:\uD83C\uDFFF\u200D[\u2695\u2696\u2708]|\uD83C\uDFFE\u200D[\u2695\u2696\u2708]|\uD83C\uDFFC\u200D[\u2695\u2696\u2708]|\uD83C\uDFFB\u200D[\u2695\u2696\u2708]|\uD83C\uDFFD\u200D[\u2695\u2696\u2708]|\u200D[\u2695\u2696\u2708])|(?:(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)\uFE0F|\uD83D\uDC6F|\uD83E[\uDD3C\uDDDE\uDDDF])\u200D[\u2640\u2642]|(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)(?:\uD83C[\uDFFB-\uDFFF])\u200D[\u2640\u2642]|(?:\uD83C[\uDFC3\uDFC4\uDFCA]|\uD83D[\uDC6E\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4-\uDEB6]|\uD83E[\uDD26\uDD37-\uDD39\uDD3D\uDD3E\uDDB8\uDDB9\uDDCD-\uDDCF\uDDD6-\uDDDD])(?:(?:\uD83C[\uDFFB-\uDFFF])\u200D[\u2640\u2642]|\u200D[\u2640\u2642])|\uD83C\uDFF4\u200D\u2620)\uFE0F|\uD83D\uDC69\u200D\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67])|\uD83C\uDFF3\uFE0F\u200D\uD83C\uDF08|\uD83D\uDC15\u200D\uD83E\uDDBA|\uD83D\uDC69\u200D\uD83D\uDC66|\uD83D\uDC69\u200D\uD83D\uDC67|\uD83C\uDDFD\uD83C\uDDF0|\uD83C\uDDF4\uD83C\uDDF2|\uD83C\uDDF6\uD83C\uDDE6|[#\*0-9]\uFE0F\u20E3|\uD83C\uDDE7(?:\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEF\uDDF1-\uDDF4\uDDF6-\uDDF9\uDDFB\uDDFC\uDDFE\uDDFF])|\uD83C\uDDF9(?:\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDED\uDDEF-\uDDF4\uDDF7\uDDF9\uDDFB\uDDFC\uDDFF])|\uD83C\uDDEA(?:\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDED\uDDF7-\uDDFA])|\uD83E\uDDD1(?:\uD83C[\uDFFB-\uDFFF])|\uD83C\uDDF7(?:\uD83C[\uDDEA\uDDF4\uDDF8\uDDFA\uDDFC])|\uD83D\uDC69(?:\uD83C[\uDFFB-\uDFFF])|\uD83C\uDDF2(?:\uD83C[\uDDE6\uDDE8-\uDDED\uDDF0-\uDDFF])|\uD83C\uDDE6(?:\uD83C[\uDDE8-\uDDEC\uDDEE\uDDF1\uDDF2\uDDF4\uDDF6-\uDDFA\uDDFC\uDDFD\uDDFF])|\uD83C\uDDF0(?:\uD83C[\uDDEA\uDDEC-\uDDEE\uDDF2\uDDF3\uDDF5\uDDF7\uDDFC\uDDFE\uDDFF])|\uD83C\uDDED(?:\uD83C[\uDDF0\uDDF2\uDDF3\uDDF7\uDDF9\uDDFA])|\uD83C\uDDE9(?:\uD83C[\uDDEA\uDDEC\uDDEF\uDDF0\uDDF2\uDDF4\uDDFF])|\uD83C\uDDFE(?:\uD83C[\uDDEA\uDDF9])|\uD83C\uDDEC(?:\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEE\uDDF1-\uDDF3\uDDF5-\uDDFA\uDDFC\uDDFE])|\uD83C\uDDF8(?:\uD83C[\uDDE6-\uDDEA\uDDEC-\uDDF4\uDDF7-\uDDF9\uDDFB\uDDFD-\uDDFF])|\uD83C\uDDEB(?:\uD83C[\uDDEE-\uDDF0\uDDF2\uDDF4\uDDF7])|\uD83C\uDDF5(?:\uD83C[\uDDE6\uDDEA-\uDDED\uDDF0-\uDDF3\uDDF7-\uDDF9\uDDFC\uDDFE])|\uD83C\uDDFB(?:\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDEE\uDDF3\uDDFA])|\uD83C\uDDF3(?:\uD83C[\uDDE6\uDDE8\uDDEA-\uDDEC\uDDEE\uDDF1\uDDF4\uDDF5\uDDF7\uDDFA\uDDFF])|\uD83C\uDDE8(?:\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDEE\uDDF0-\uDDF5\uDDF7\uDDFA-\uDDFF])|\uD83C\uDDF1(?:\uD83C[\uDDE6-\uDDE8\uDDEE\uDDF0\uDDF7-\uDDFB\uDDFE])|\uD83C\uDDFF(?:\uD83C[\uDDE6\uDDF2\uDDFC])|\uD83C\uDDFC(?:\uD83C[\uDDEB\uDDF8])|\uD83C\uDDFA(?:\uD83C[\uDDE6\uDDEC\uDDF2\uDDF3\uDDF8\uDDFE\uDDFF])|\uD83C\uDDEE(?:\uD83C[\uDDE8-\uDDEA\uDDF1-\uDDF4\uDDF6-\uDDF9])|\uD83C\uDDEF(?:\uD83C[\uDDEA\uDDF2\uDDF4\uDDF5])|(?:\uD83C[\uDFC3\uDFC4\uDFCA]|\uD83D[\uDC6E\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4-\uDEB6]|\uD83E[\uDD26\uDD37-\uDD39\uDD3D\uDD3E\uDDB8\uDDB9\uDDCD-\uDDCF\uDDD6-\uDDDD])(?:\uD83C[\uDFFB-\uDFFF])|(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)(?:\uD83C[\uDFFB-\uDFFF])|(?:[\u261D\u270A-\u270D]|\uD83C[\uDF85\uDFC2\uDFC7]|\uD83D[\uDC42\uDC43\uDC46-\uDC50\uDC66\uDC67\uDC6B-\uDC6D\uDC70\uDC72\uDC74-\uDC76\uDC78\uDC7C\uDC83\uDC85\uDCAA\uDD74\uDD7A\uDD90\uDD95\uDD96\uDE4C\uDE4F\uDEC0\uDECC]|\uD83E[\uDD0F\uDD18-\uDD1C\uDD1E\uDD1F\uDD30-\uDD36\uDDB5\uDDB6\uDDBB\uDDD2-\uDDD5])(?:\uD83C[\uDFFB-\uDFFF])|(?:[\u231A\u231B\u23E9-\u23EC\u23F0\u23F3\u25FD\u25FE\u2614\u2615\u2648-\u2653\u267F\u2693\u26A1\u26AA\u26AB\u26BD\u26BE\u26C4\u26C5\u26CE\u26D4\u26EA\u26F2\u26F3\u26F5\u26FA\u26FD\u2705\u270A\u270B\u2728\u274C\u274E\u2753-\u2755\u2757\u2795-\u2797\u27B0\u27BF\u2B1B\u2B1C\u2B50\u2B55]|\uD83C[\uDC04\uDCCF\uDD8E\uDD91-\uDD9A\uDDE6-\uDDFF\uDE01\uDE1A\uDE2F\uDE32-\uDE36\uDE38-\uDE3A\uDE50\uDE51\uDF00-\uDF20\uDF2D-\uDF35\uDF37-\uDF7C\uDF7E-\uDF93\uDFA0-\uDFCA\uDFCF-\uDFD3\uDFE0-\uDFF0\uDFF4\uDFF8-\uDFFF]|\uD83D[\uDC00-\uDC3E\uDC40\uDC42-\uDCFC\uDCFF-\uDD3D\uDD4B-\uDD4E\uDD50-\uDD67\uDD7A\uDD95\uDD96\uDDA4\uDDFB-\uDE4F\uDE80-\uDEC5\uDECC\uDED0-\uDED2\uDED5\uDEEB\uDEEC\uDEF4-\uDEFA\uDFE0-\uDFEB]|\uD83E[\uDD0D-\uDD3A\uDD3C-\uDD45\uDD47-\uDD71\uDD73-\uDD76\uDD7A-\uDDA2\uDDA5-\uDDAA\uDDAE-\uDDCA\uDDCD-\uDDFF\uDE70-\uDE73\uDE78-\uDE7A\uDE80-\uDE82\uDE90-\uDE95])|(?:[#\*0-9\xA9\xAE\u203C\u2049\u2122\u2139\u2194-\u2199\u21A9\u21AA\u231A\u231B\u2328\u23CF\u23E9-\u23F3\u23F8-\u23FA\u24C2\u25AA\u25AB\u25B6\u25C0\u25FB-\u25FE\u2600-\u2604\u260E\u2611\u2614\u2615\u2618\u261D\u2620\u2622\u2623\u2626\u262A\u262E\u262F\u2638-\u263A\u2640\u2642\u2648-\u2653\u265F\u2660\u2663\u2665\u2666\u2668\u267B\u267E\u267F\u2692-\u2697\u2699\u269B\u269C\u26A0\u26A1\u26AA\u26AB\u26B0\u26B1\u26BD\u26BE\u26C4\u26C5\u26C8\u26CE\u26CF\u26D1\u26D3\u26D4\u26E9\u26EA\u26F0-\u26F5\u26F7-\u26FA\u26FD\u2702\u2705\u2708-\u270D\u270F\u2712\u2714\u2716\u271D\u2721\u2728\u2733\u2734\u2744\u2747\u274C\u274E\u2753-\u2755\u2757\u2763\u2764\u2795-\u2797\u27A1\u27B0\u27BF\u2934\u2935\u2B05-\u2B07\u2B1B\u2B1C\u2B50\u2B55\u3030\u303D\u3297\u3299]|\uD83C[\uDC04\uDCCF\uDD70\uDD71\uDD7E\uDD7F\uDD8E\uDD91-\uDD9A\uDDE6-\uDDFF\uDE01\uDE02\uDE1A\uDE2F\uDE32-\uDE3A\uDE50\uDE51\uDF00-\uDF21\uDF24-\uDF93\uDF96\uDF97\uDF99-\uDF9B\uDF9E-\uDFF0\uDFF3-\uDFF5\uDFF7-\uDFFF]|\uD83D[\uDC00-\uDCFD\uDCFF-\uDD3D\uDD49-\uDD4E\uDD50-\uDD67\uDD6F\uDD70\uDD73-\uDD7A\uDD87\uDD8A-\uDD8D\uDD90\uDD95\uDD96\uDDA4\uDDA5\uDDA8\uDDB1\uDDB2\uDDBC\uDDC2-\uDDC4\uDDD1-\uDDD3\uDDDC-\uDDDE\uDDE1\uDDE3\uDDE8\uDDEF\uDDF3\uDDFA-\uDE4F\uDE80-\uDEC5\uDECB-\uDED2\uDED5\uDEE0-\uDEE5\uDEE9\uDEEB\uDEEC\uDEF0\uDEF3-\uDEFA\uDFE0-\uDFEB]|\uD83E[\uDD0D-\uDD3A\uDD3C-\uDD45\uDD47-\uDD71\uDD73-\uDD76\uDD7A-\uDDA2\uDDA5-\uDDAA\uDDAE-\uDDCA\uDDCD-\uDDFF\uDE70-\uDE73\uDE78-\uDE7A\uDE80-\uDE82\uDE90-\uDE95])\uFE0F|(?:[\u261D\u26F9\u270A-\u270D]|\uD83C[\uDF85\uDFC2-\uDFC4\uDFC7\uDFCA-\uDFCC]|\uD83D[\uDC42\uDC43\uDC46-\uDC50\uDC66-\uDC78\uDC7C\uDC81-\uDC83\uDC85-\uDC87\uDC8F\uDC91\uDCAA\uDD74\uDD75\uDD7A\uDD90\uDD95\uDD96\uDE45-\uDE47\uDE4B-\uDE4F\uDEA3\uDEB4-\uDEB6\uDEC0\uDECC]|\uD83E[\uDD0F\uDD18-\uDD1F\uDD26\uDD30-\uDD39\uDD3C-\uDD3E\uDDB5\uDDB6\uDDB8\uDDB9\uDDBB\uDDCD-\uDDCF\uDDD1-\uDDDD])/g;
@@ -52925,9 +52982,9 @@ var require_emoji_regex = __commonJS({
   }
 });
 
-// node_modules/string-width/index.js
+// ../../work/main/node_modules/string-width/index.js
 var require_string_width = __commonJS({
-  "node_modules/string-width/index.js"(exports, module) {
+  "../../work/main/node_modules/string-width/index.js"(exports, module) {
     "use strict";
     var stripAnsi4 = require_strip_ansi();
     var isFullwidthCodePoint = require_is_fullwidth_code_point();
@@ -52962,9 +53019,9 @@ var require_string_width = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/format-value.js
+// ../../work/main/node_modules/cli-progress/lib/format-value.js
 var require_format_value = __commonJS({
-  "node_modules/cli-progress/lib/format-value.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/format-value.js"(exports, module) {
     module.exports = function formatValue(v, options, type) {
       if (options.autopadding !== true) {
         return v;
@@ -52982,9 +53039,9 @@ var require_format_value = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/format-bar.js
+// ../../work/main/node_modules/cli-progress/lib/format-bar.js
 var require_format_bar = __commonJS({
-  "node_modules/cli-progress/lib/format-bar.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/format-bar.js"(exports, module) {
     module.exports = function formatBar(progress, options) {
       const completeSize = Math.round(progress * options.barsize);
       const incompleteSize = options.barsize - completeSize;
@@ -52993,9 +53050,9 @@ var require_format_bar = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/format-time.js
+// ../../work/main/node_modules/cli-progress/lib/format-time.js
 var require_format_time = __commonJS({
-  "node_modules/cli-progress/lib/format-time.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/format-time.js"(exports, module) {
     module.exports = function formatTime(t, options, roundToMultipleOf) {
       function round(input) {
         if (roundToMultipleOf) {
@@ -53020,9 +53077,9 @@ var require_format_time = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/formatter.js
+// ../../work/main/node_modules/cli-progress/lib/formatter.js
 var require_formatter = __commonJS({
-  "node_modules/cli-progress/lib/formatter.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/formatter.js"(exports, module) {
     var _stringWidth = require_string_width();
     var _defaultFormatValue = require_format_value();
     var _defaultFormatBar = require_format_bar();
@@ -53072,9 +53129,9 @@ var require_formatter = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/options.js
+// ../../work/main/node_modules/cli-progress/lib/options.js
 var require_options = __commonJS({
-  "node_modules/cli-progress/lib/options.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/options.js"(exports, module) {
     function mergeOption2(v, defaultValue) {
       if (typeof v === "undefined" || v === null) {
         return defaultValue;
@@ -53126,9 +53183,9 @@ var require_options = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/generic-bar.js
+// ../../work/main/node_modules/cli-progress/lib/generic-bar.js
 var require_generic_bar = __commonJS({
-  "node_modules/cli-progress/lib/generic-bar.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/generic-bar.js"(exports, module) {
     var _ETA = require_eta();
     var _Terminal = require_terminal();
     var _formatter = require_formatter();
@@ -53253,9 +53310,9 @@ var require_generic_bar = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/single-bar.js
+// ../../work/main/node_modules/cli-progress/lib/single-bar.js
 var require_single_bar = __commonJS({
-  "node_modules/cli-progress/lib/single-bar.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/single-bar.js"(exports, module) {
     var _GenericBar = require_generic_bar();
     var _options = require_options();
     module.exports = class SingleBar extends _GenericBar {
@@ -53341,9 +53398,9 @@ var require_single_bar = __commonJS({
   }
 });
 
-// node_modules/cli-progress/lib/multi-bar.js
+// ../../work/main/node_modules/cli-progress/lib/multi-bar.js
 var require_multi_bar = __commonJS({
-  "node_modules/cli-progress/lib/multi-bar.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/lib/multi-bar.js"(exports, module) {
     var _Terminal = require_terminal();
     var _BarElement = require_generic_bar();
     var _options = require_options();
@@ -53479,9 +53536,9 @@ var require_multi_bar = __commonJS({
   }
 });
 
-// node_modules/cli-progress/presets/legacy.js
+// ../../work/main/node_modules/cli-progress/presets/legacy.js
 var require_legacy2 = __commonJS({
-  "node_modules/cli-progress/presets/legacy.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/presets/legacy.js"(exports, module) {
     module.exports = {
       format: "progress [{bar}] {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "=",
@@ -53490,9 +53547,9 @@ var require_legacy2 = __commonJS({
   }
 });
 
-// node_modules/cli-progress/presets/shades-classic.js
+// ../../work/main/node_modules/cli-progress/presets/shades-classic.js
 var require_shades_classic = __commonJS({
-  "node_modules/cli-progress/presets/shades-classic.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/presets/shades-classic.js"(exports, module) {
     module.exports = {
       format: " {bar} {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "\u2588",
@@ -53501,9 +53558,9 @@ var require_shades_classic = __commonJS({
   }
 });
 
-// node_modules/cli-progress/presets/shades-grey.js
+// ../../work/main/node_modules/cli-progress/presets/shades-grey.js
 var require_shades_grey = __commonJS({
-  "node_modules/cli-progress/presets/shades-grey.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/presets/shades-grey.js"(exports, module) {
     module.exports = {
       format: " \x1B[90m{bar}\x1B[0m {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "\u2588",
@@ -53512,9 +53569,9 @@ var require_shades_grey = __commonJS({
   }
 });
 
-// node_modules/cli-progress/presets/rect.js
+// ../../work/main/node_modules/cli-progress/presets/rect.js
 var require_rect = __commonJS({
-  "node_modules/cli-progress/presets/rect.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/presets/rect.js"(exports, module) {
     module.exports = {
       format: " {bar}\u25A0 {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "\u25A0",
@@ -53523,9 +53580,9 @@ var require_rect = __commonJS({
   }
 });
 
-// node_modules/cli-progress/presets/index.js
+// ../../work/main/node_modules/cli-progress/presets/index.js
 var require_presets = __commonJS({
-  "node_modules/cli-progress/presets/index.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/presets/index.js"(exports, module) {
     var _legacy = require_legacy2();
     var _shades_classic = require_shades_classic();
     var _shades_grey = require_shades_grey();
@@ -53539,9 +53596,9 @@ var require_presets = __commonJS({
   }
 });
 
-// node_modules/cli-progress/cli-progress.js
+// ../../work/main/node_modules/cli-progress/cli-progress.js
 var require_cli_progress = __commonJS({
-  "node_modules/cli-progress/cli-progress.js"(exports, module) {
+  "../../work/main/node_modules/cli-progress/cli-progress.js"(exports, module) {
     var _SingleBar = require_single_bar();
     var _MultiBar = require_multi_bar();
     var _Presets = require_presets();
@@ -54846,10 +54903,10 @@ var init_script2 = __esm({
   }
 });
 
-// node_modules/yargs/lib/platform-shims/esm.mjs
+// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
 var import_assert = __toESM(require_assert(), 1);
 
-// node_modules/cliui/build/lib/index.js
+// ../../work/main/node_modules/cliui/build/lib/index.js
 var align = {
   right: alignRight,
   center: alignCenter
@@ -55112,7 +55169,7 @@ function stringWidth2(text, options) {
   return real(text, options);
 }
 
-// node_modules/cliui/node_modules/ansi-regex/index.js
+// ../../work/main/node_modules/cliui/node_modules/ansi-regex/index.js
 var ST2 = String.raw`(?:\u001B\u005C|\u009C)`;
 var stringControls2 = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
 var osc2 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls2}]*(?:\u0007|${ST2})`;
@@ -55125,7 +55182,7 @@ function ansiRegex2({ onlyFirst = false } = {}) {
   return new RegExp(pattern2, onlyFirst ? void 0 : "g");
 }
 
-// node_modules/cliui/node_modules/strip-ansi/index.js
+// ../../work/main/node_modules/cliui/node_modules/strip-ansi/index.js
 var regex2 = ansiRegex2();
 function stripAnsi2(string) {
   if (typeof string !== "string") {
@@ -55137,7 +55194,7 @@ function stripAnsi2(string) {
   return string.replace(regex2, "");
 }
 
-// node_modules/wrap-ansi/node_modules/ansi-regex/index.js
+// ../../work/main/node_modules/wrap-ansi/node_modules/ansi-regex/index.js
 var ST3 = String.raw`(?:\u001B\u005C|\u009C)`;
 var stringControls3 = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
 var osc3 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls3}]*(?:\u0007|${ST3})`;
@@ -55150,7 +55207,7 @@ function ansiRegex3({ onlyFirst = false } = {}) {
   return new RegExp(pattern3, onlyFirst ? void 0 : "g");
 }
 
-// node_modules/wrap-ansi/node_modules/strip-ansi/index.js
+// ../../work/main/node_modules/wrap-ansi/node_modules/strip-ansi/index.js
 var regex3 = ansiRegex3();
 function stripAnsi3(string) {
   if (typeof string !== "string") {
@@ -55162,7 +55219,7 @@ function stripAnsi3(string) {
   return string.replace(regex3, "");
 }
 
-// node_modules/ansi-styles/index.js
+// ../../work/main/node_modules/ansi-styles/index.js
 var ANSI_BACKGROUND_OFFSET = 10;
 var wrapAnsi16 = (offset = 0) => (code) => `\x1B[${code + offset}m`;
 var wrapAnsi256 = (offset = 0) => (code) => `\x1B[${38 + offset};5;${code}m`;
@@ -55348,7 +55405,7 @@ function assembleStyles() {
 var ansiStyles = assembleStyles();
 var ansi_styles_default = ansiStyles;
 
-// node_modules/wrap-ansi/index.js
+// ../../work/main/node_modules/wrap-ansi/index.js
 var ESCAPES = /* @__PURE__ */ new Set([
   "\x1B",
   "\x9B"
@@ -55503,7 +55560,7 @@ function wrapAnsi(string, columns, options) {
   return String(string).normalize().replaceAll("\r\n", "\n").split("\n").map((line) => exec(line, columns, options)).join("\n");
 }
 
-// node_modules/cliui/index.mjs
+// ../../work/main/node_modules/cliui/index.mjs
 function ui(opts) {
   return cliui(opts, {
     stringWidth: stringWidth2,
@@ -55512,7 +55569,7 @@ function ui(opts) {
   });
 }
 
-// node_modules/escalade/sync/index.mjs
+// ../../work/main/node_modules/escalade/sync/index.mjs
 var import_path = __toESM(require_path(), 1);
 var import_fs = __toESM(require_fs(), 1);
 function sync_default(start2, callback) {
@@ -55529,15 +55586,15 @@ function sync_default(start2, callback) {
   }
 }
 
-// node_modules/yargs/lib/platform-shims/esm.mjs
+// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
 var import_util3 = __toESM(require_util(), 1);
 var import_url = __toESM(require_url(), 1);
 
-// node_modules/yargs-parser/build/lib/index.js
+// ../../work/main/node_modules/yargs-parser/build/lib/index.js
 var import_util = __toESM(require_util(), 1);
 var import_path2 = __toESM(require_path(), 1);
 
-// node_modules/yargs-parser/build/lib/string-utils.js
+// ../../work/main/node_modules/yargs-parser/build/lib/string-utils.js
 function camelCase(str) {
   const isCamelCase = str !== str.toLowerCase() && str !== str.toUpperCase();
   if (!isCamelCase) {
@@ -55591,7 +55648,7 @@ function looksLikeNumber(x) {
   return /^[-]?(?:\d+(?:\.\d*)?|\.\d+)(e[-+]?\d+)?$/.test(x);
 }
 
-// node_modules/yargs-parser/build/lib/tokenize-arg-string.js
+// ../../work/main/node_modules/yargs-parser/build/lib/tokenize-arg-string.js
 function tokenizeArgString(argString) {
   if (Array.isArray(argString)) {
     return argString.map((e) => typeof e !== "string" ? e + "" : e);
@@ -55623,7 +55680,7 @@ function tokenizeArgString(argString) {
   return args;
 }
 
-// node_modules/yargs-parser/build/lib/yargs-parser-types.js
+// ../../work/main/node_modules/yargs-parser/build/lib/yargs-parser-types.js
 var DefaultValuesForTypeKey;
 (function(DefaultValuesForTypeKey2) {
   DefaultValuesForTypeKey2["BOOLEAN"] = "boolean";
@@ -55632,7 +55689,7 @@ var DefaultValuesForTypeKey;
   DefaultValuesForTypeKey2["ARRAY"] = "array";
 })(DefaultValuesForTypeKey || (DefaultValuesForTypeKey = {}));
 
-// node_modules/yargs-parser/build/lib/yargs-parser.js
+// ../../work/main/node_modules/yargs-parser/build/lib/yargs-parser.js
 var mixin2;
 var YargsParser = class {
   constructor(_mixin) {
@@ -56472,7 +56529,7 @@ function stripQuotes(val) {
   return typeof val === "string" && (val[0] === "'" || val[0] === '"') && val[val.length - 1] === val[0] ? val.substring(1, val.length - 1) : val;
 }
 
-// node_modules/yargs-parser/build/lib/index.js
+// ../../work/main/node_modules/yargs-parser/build/lib/index.js
 var import_fs2 = __toESM(require_fs(), 1);
 var import_node_module = __toESM(require_module(), 1);
 var _a;
@@ -56518,10 +56575,10 @@ yargsParser.decamelize = decamelize;
 yargsParser.looksLikeNumber = looksLikeNumber;
 var lib_default = yargsParser;
 
-// node_modules/yargs/lib/platform-shims/esm.mjs
+// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
 var import_path4 = __toESM(require_path(), 1);
 
-// node_modules/yargs/build/lib/utils/process-argv.js
+// ../../work/main/node_modules/yargs/build/lib/utils/process-argv.js
 function getProcessArgvBinIndex() {
   if (isBundledElectronApp())
     return 0;
@@ -56540,7 +56597,7 @@ function getProcessArgvBin() {
   return process.argv[getProcessArgvBinIndex()];
 }
 
-// node_modules/y18n/build/lib/platform-shims/node.js
+// ../../work/main/node_modules/y18n/build/lib/platform-shims/node.js
 var import_fs3 = __toESM(require_fs(), 1);
 var import_util2 = __toESM(require_util(), 1);
 var import_path3 = __toESM(require_path(), 1);
@@ -56560,7 +56617,7 @@ var node_default = {
   }
 };
 
-// node_modules/y18n/build/lib/index.js
+// ../../work/main/node_modules/y18n/build/lib/index.js
 var shim;
 var Y18N = class {
   constructor(opts) {
@@ -56721,13 +56778,13 @@ function y18n(opts, _shim) {
   };
 }
 
-// node_modules/y18n/index.mjs
+// ../../work/main/node_modules/y18n/index.mjs
 var y18n2 = (opts) => {
   return y18n(opts, node_default);
 };
 var y18n_default = y18n2;
 
-// node_modules/yargs/lib/platform-shims/esm.mjs
+// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
 var import_node_module2 = __toESM(require_module(), 1);
 var import_get_caller_file = __toESM(require_get_caller_file(), 1);
 var import_node_fs = __toESM(require_fs(), 1);
@@ -56781,7 +56838,7 @@ var esm_default = {
   })
 };
 
-// node_modules/yargs/build/lib/typings/common-types.js
+// ../../work/main/node_modules/yargs/build/lib/typings/common-types.js
 function assertNotStrictEqual(actual, expected, shim3, message) {
   shim3.assert.notStrictEqual(actual, expected, message);
 }
@@ -56792,12 +56849,12 @@ function objectKeys(object) {
   return Object.keys(object);
 }
 
-// node_modules/yargs/build/lib/utils/is-promise.js
+// ../../work/main/node_modules/yargs/build/lib/utils/is-promise.js
 function isPromise(maybePromise) {
   return !!maybePromise && !!maybePromise.then && typeof maybePromise.then === "function";
 }
 
-// node_modules/yargs/build/lib/yerror.js
+// ../../work/main/node_modules/yargs/build/lib/yerror.js
 var YError = class _YError extends Error {
   constructor(msg) {
     super(msg || "yargs error");
@@ -56808,7 +56865,7 @@ var YError = class _YError extends Error {
   }
 };
 
-// node_modules/yargs/build/lib/parse-command.js
+// ../../work/main/node_modules/yargs/build/lib/parse-command.js
 function parseCommand(cmd) {
   const extraSpacesStrippedCommand = cmd.replace(/\s{2,}/g, " ");
   const splitCommand = extraSpacesStrippedCommand.split(/\s+(?![^[]*]|[^<]*>)/);
@@ -56841,7 +56898,7 @@ function parseCommand(cmd) {
   return parsedCommand;
 }
 
-// node_modules/yargs/build/lib/argsert.js
+// ../../work/main/node_modules/yargs/build/lib/argsert.js
 var positionName = ["first", "second", "third", "fourth", "fifth", "sixth"];
 function argsert(arg1, arg2, arg3) {
   function parseArgs() {
@@ -56899,7 +56956,7 @@ function argumentTypeError(observedType, allowedTypes, position) {
   throw new YError(`Invalid ${positionName[position] || "manyith"} argument. Expected ${allowedTypes.join(" or ")} but received ${observedType}.`);
 }
 
-// node_modules/yargs/build/lib/middleware.js
+// ../../work/main/node_modules/yargs/build/lib/middleware.js
 var GlobalMiddleware = class {
   constructor(yargs) {
     this.globalMiddleware = [];
@@ -56981,7 +57038,7 @@ function applyMiddleware(argv, yargs, middlewares, beforeValidation) {
   }, argv);
 }
 
-// node_modules/yargs/build/lib/utils/maybe-async-result.js
+// ../../work/main/node_modules/yargs/build/lib/utils/maybe-async-result.js
 function maybeAsyncResult(getResult, resultHandler, errorHandler = (err) => {
   throw err;
 }) {
@@ -56996,7 +57053,7 @@ function isFunction(arg) {
   return typeof arg === "function";
 }
 
-// node_modules/yargs/build/lib/command.js
+// ../../work/main/node_modules/yargs/build/lib/command.js
 var DEFAULT_MARKER = /(^\*)|(^\$0)/;
 var CommandInstance = class {
   constructor(usage2, validation2, globalMiddleware, shim3) {
@@ -57417,7 +57474,7 @@ function isCommandHandlerDefinition(cmd) {
   return typeof cmd === "object" && !Array.isArray(cmd);
 }
 
-// node_modules/yargs/build/lib/utils/obj-filter.js
+// ../../work/main/node_modules/yargs/build/lib/utils/obj-filter.js
 function objFilter(original = {}, filter = () => true) {
   const obj = {};
   objectKeys(original).forEach((key3) => {
@@ -57428,7 +57485,7 @@ function objFilter(original = {}, filter = () => true) {
   return obj;
 }
 
-// node_modules/yargs/build/lib/utils/set-blocking.js
+// ../../work/main/node_modules/yargs/build/lib/utils/set-blocking.js
 function setBlocking(blocking) {
   if (typeof process === "undefined")
     return;
@@ -57440,7 +57497,7 @@ function setBlocking(blocking) {
   });
 }
 
-// node_modules/yargs/build/lib/usage.js
+// ../../work/main/node_modules/yargs/build/lib/usage.js
 function isBoolean(fail) {
   return typeof fail === "boolean";
 }
@@ -57966,7 +58023,7 @@ function getText(text) {
   return isIndentedText(text) ? text.text : text;
 }
 
-// node_modules/yargs/build/lib/completion-templates.js
+// ../../work/main/node_modules/yargs/build/lib/completion-templates.js
 var completionShTemplate = `###-begin-{{app_name}}-completions-###
 #
 # yargs command completion script
@@ -58035,7 +58092,7 @@ complete -f -c {{app_name}} -a '({{app_path}} --get-yargs-completions (commandli
 ###-end-{{app_name}}-completions-###
 `;
 
-// node_modules/yargs/build/lib/completion.js
+// ../../work/main/node_modules/yargs/build/lib/completion.js
 var Completion = class {
   constructor(yargs, usage2, command2, shim3) {
     var _a2, _b2, _c2, _d, _e;
@@ -58271,7 +58328,7 @@ function isFallbackCompletionFunction(completionFunction) {
   return completionFunction.length > 3;
 }
 
-// node_modules/yargs/build/lib/utils/levenshtein.js
+// ../../work/main/node_modules/yargs/build/lib/utils/levenshtein.js
 function levenshtein(a2, b) {
   if (a2.length === 0)
     return b.length;
@@ -58302,7 +58359,7 @@ function levenshtein(a2, b) {
   return matrix[b.length][a2.length];
 }
 
-// node_modules/yargs/build/lib/validation.js
+// ../../work/main/node_modules/yargs/build/lib/validation.js
 var specialKeys = ["$0", "--", "_"];
 function validation(yargs, usage2, shim3) {
   const __ = shim3.y18n.__;
@@ -58571,7 +58628,7 @@ ${customMsgs.join("\n")}` : "";
   return self2;
 }
 
-// node_modules/yargs/build/lib/utils/apply-extends.js
+// ../../work/main/node_modules/yargs/build/lib/utils/apply-extends.js
 var previouslyVisitedConfigs = [];
 var shim2;
 function applyExtends(config2, cwd, mergeExtends, _shim) {
@@ -58626,7 +58683,7 @@ function mergeDeep(config1, config2) {
   return target;
 }
 
-// node_modules/yargs/build/lib/yargs-factory.js
+// ../../work/main/node_modules/yargs/build/lib/yargs-factory.js
 var __classPrivateFieldSet = function(receiver, state, value, kind, f) {
   if (kind === "m") throw new TypeError("Private method is not writable");
   if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a setter");
@@ -59948,8 +60005,8 @@ var YargsInstance = class {
     this.parsed = false;
     return this;
   }
-  [kRebase](base, dir) {
-    return __classPrivateFieldGet(this, _YargsInstance_shim, "f").path.relative(base, dir);
+  [kRebase](base2, dir) {
+    return __classPrivateFieldGet(this, _YargsInstance_shim, "f").path.relative(base2, dir);
   }
   [kRunYargsParserAndExecuteCommands](args, shortCircuit, calledFromCommand, commandIndex = 0, helpOnly = false) {
     var _a2, _b2, _c2, _d;
@@ -60125,7 +60182,7 @@ function isYargsInstance(y) {
   return !!y && typeof y.getInternalMethods === "function";
 }
 
-// node_modules/yargs/index.mjs
+// ../../work/main/node_modules/yargs/index.mjs
 var Yargs = YargsFactory(esm_default);
 var yargs_default = Yargs;
 

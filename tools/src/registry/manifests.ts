@@ -12,10 +12,10 @@ import { ByteBudget } from '../common/concurrency.js';
 /** getManifest answers GET and HEAD by tag or digest. */
 export async function getManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
   const { req, res, store } = ctx;
-  const m = await store.manifests.get(name, reference);
+  const m = await store.manifests.read(name, reference);
   const digest = formatDigest(m.digest);
   res.writeHead(200, {
-    'Content-Type': m.parsed.mediaType,
+    'Content-Type': m.mediaType,
     'Content-Length': String(m.body.length),
     'Docker-Content-Digest': digest,
     ETag: `"${digest}"`,
@@ -23,7 +23,7 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
   res.end(req.method === 'HEAD' ? undefined : m.body);
   // distribution notifies GETs only: a HEAD is a client checking, not pulling.
   if (req.method === 'GET') {
-    const target = { repository: name, digest, mediaType: m.parsed.mediaType, size: m.body.length, tag: reference.includes(':') ? undefined : reference };
+    const target = { repository: name, digest, mediaType: m.mediaType, size: m.body.length, tag: reference.includes(':') ? undefined : reference };
     ctx.events.publish('manifest', manifestEvent('pull', target, ctx.request, ctx.user));
   }
 }
@@ -93,7 +93,7 @@ export async function putManifest(ctx: RequestContext, name: string, reference: 
 export async function deleteManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
   const { store, res } = ctx;
   // Read what is deleted first: the event names its digest and media type.
-  const before = await store.manifests.get(name, reference).catch(() => undefined);
+  const before = await store.manifests.read(name, reference).catch(() => undefined);
   if (reference.includes(':')) {
     const d = parseDigest(reference);
     if (!(await store.manifests.deleteManifest(name, d))) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} unknown in ${name}`);
@@ -102,7 +102,7 @@ export async function deleteManifest(ctx: RequestContext, name: string, referenc
   }
   sendEmpty(res, 202);
   if (before) {
-    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.parsed.mediaType, size: before.body.length, tag: reference.includes(':') ? undefined : reference };
+    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.mediaType, size: before.body.length, tag: reference.includes(':') ? undefined : reference };
     ctx.events.publish('manifest', manifestEvent('delete', target, ctx.request, ctx.user));
   }
 }

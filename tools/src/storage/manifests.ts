@@ -27,6 +27,22 @@ export interface StoredManifest {
   parsed: ParsedManifest;
 }
 
+/**
+ * ManifestSummary is what is remembered of a manifest without its body: its media type (absent when
+ * only the subject was looked for), subject digest ('' for none), artifact type and annotations
+ * (kept only up to SUMMARY_ANNOTATIONS_MAX; `annotationsInBody` says to read them from the body).
+ */
+export interface ManifestSummary {
+  mediaType?: string;
+  subject: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  annotationsInBody?: boolean;
+}
+
+/** SUMMARY_ANNOTATIONS_MAX bounds the annotations a summary keeps (JSON characters). */
+const SUMMARY_ANNOTATIONS_MAX = 4096;
+
 /** PutResult tells what a manifest PUT stored. */
 export interface PutResult {
   digest: Digest;
@@ -37,8 +53,8 @@ export interface PutResult {
 export class ManifestStore {
   /** parsed manifests by digest; content under a digest never changes, so entries never go stale */
   private readonly parsedCache = new WeightedLru<string, ParsedManifest>({ maxWeight: PARSED_CACHE_BYTES, maxEntryWeight: PARSED_ENTRY_MAX });
-  /** the subject digest of each manifest read ('' for none): the referrers API's index, a few dozen bytes each */
-  private readonly subjects = new WeightedLru<string, string>({ maxWeight: 8 * 1024 * 1024 });
+  /** what GET and the referrers API need of each manifest read, without its body: a few hundred bytes each */
+  private readonly summaries = new WeightedLru<string, ManifestSummary>({ maxWeight: 16 * 1024 * 1024 });
 
   constructor(
     private readonly paths: StoragePaths,
@@ -99,12 +115,7 @@ export class ManifestStore {
   async get(repo: string, reference: string): Promise<StoredManifest> {
     const d = await this.resolve(repo, reference);
     if (!d) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${clip(reference)} unknown in ${repo}`);
-    let body: Buffer;
-    try {
-      body = await this.blobs.read(d);
-    } catch {
-      throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${formatDigest(d)} content is missing`);
-    }
+    const body = await this.body(d);
     return { digest: d, body, parsed: this.parse(d, body) };
   }
 
@@ -121,18 +132,27 @@ export class ManifestStore {
 
   private remember(key: string, bytes: number, parsed: ParsedManifest): void {
     this.parsedCache.set(key, parsed, bytes);
-    const subject = parsed.subject?.digest ?? '';
-    this.subjects.set(key, subject, 64 + key.length + subject.length);
+    const summary: ManifestSummary = { mediaType: parsed.mediaType, subject: parsed.subject?.digest ?? '', artifactType: parsed.artifactType };
+    let weight = 160 + key.length + summary.subject.length + (parsed.artifactType?.length ?? 0);
+    if (parsed.annotations !== undefined) {
+      // Large annotations stay in the body: a referrers answer reads that one manifest again.
+      const size = JSON.stringify(parsed.annotations).length;
+      if (size <= SUMMARY_ANNOTATIONS_MAX) {
+        summary.annotations = parsed.annotations;
+        weight += size * 2;
+      } else summary.annotationsInBody = true;
+    }
+    this.summaries.set(key, summary, weight);
   }
 
   /**
-   * subjectOf tells the subject digest of a stored manifest ('' for none; undefined when its content
-   * is gone or does not parse). Remembered per digest, so the referrers API and gc read each
-   * manifest once, not once per call; a body without the word "subject" is not even parsed.
+   * summaryOf tells what the referrers API needs of a stored manifest (undefined when its content is
+   * gone or does not parse). Remembered per digest, so the referrers API and gc read each manifest
+   * once, not once per call; a body without the word "subject" is not even parsed.
    */
-  async subjectOf(d: Digest): Promise<string | undefined> {
+  async summaryOf(d: Digest): Promise<ManifestSummary | undefined> {
     const key = formatDigest(d);
-    const known = this.subjects.get(key);
+    const known = this.summaries.get(key);
     if (known !== undefined) return known;
     let body: Buffer;
     try {
@@ -141,13 +161,40 @@ export class ManifestStore {
       return undefined;
     }
     if (!body.includes('"subject"')) {
-      this.subjects.set(key, '', 64 + key.length);
-      return '';
+      const none: ManifestSummary = { subject: '' };
+      this.summaries.set(key, none, 64 + key.length);
+      return none;
     }
     try {
-      return this.parse(d, body).subject?.digest ?? '';
+      const parsed = this.parse(d, body);
+      return this.summaries.get(key) ?? { mediaType: parsed.mediaType, subject: parsed.subject?.digest ?? '', artifactType: parsed.artifactType, annotationsInBody: true };
     } catch {
       return undefined;
+    }
+  }
+
+  /** subjectOf tells the subject digest of a stored manifest ('' for none; undefined when unreadable). */
+  async subjectOf(d: Digest): Promise<string | undefined> {
+    return (await this.summaryOf(d))?.subject;
+  }
+
+  /**
+   * read is a manifest's digest, body and media type by tag or digest, parsed only when its media
+   * type is not remembered yet (a GET of a 4 MiB manifest then costs a file read, not a JSON parse).
+   */
+  async read(repo: string, reference: string): Promise<{ digest: Digest; body: Buffer; mediaType: string }> {
+    const d = await this.resolve(repo, reference);
+    if (!d) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${clip(reference)} unknown in ${repo}`);
+    const body = await this.body(d);
+    const mediaType = this.summaries.get(formatDigest(d))?.mediaType ?? this.parse(d, body).mediaType;
+    return { digest: d, body, mediaType };
+  }
+
+  private async body(d: Digest): Promise<Buffer> {
+    try {
+      return await this.blobs.read(d);
+    } catch {
+      throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${formatDigest(d)} content is missing`);
     }
   }
 

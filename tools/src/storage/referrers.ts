@@ -54,6 +54,13 @@ export async function listReferrers(
 }
 
 async function describe(manifests: ManifestStore, blobs: BlobStore, d: Digest): Promise<Descriptor | undefined> {
+  const summary = await manifests.summaryOf(d);
+  if (summary?.mediaType !== undefined && !summary.annotationsInBody) {
+    // Everything is remembered: no need to read (or parse) the manifest again.
+    const size = await blobs.size(d);
+    if (size === undefined) return undefined;
+    return descriptor(summary.mediaType, d, size, summary.artifactType, summary.annotations);
+  }
   let body: Buffer;
   try {
     body = await blobs.read(d);
@@ -66,8 +73,12 @@ async function describe(manifests: ManifestStore, blobs: BlobStore, d: Digest): 
   } catch {
     return undefined;
   }
-  const desc: Descriptor = { mediaType: parsed.mediaType, digest: formatDigest(d), size: body.length };
-  if (parsed.artifactType !== undefined) desc.artifactType = parsed.artifactType;
-  if (parsed.annotations !== undefined) desc.annotations = parsed.annotations;
+  return descriptor(parsed.mediaType, d, body.length, parsed.artifactType, parsed.annotations);
+}
+
+function descriptor(mediaType: string, d: Digest, size: number, artifactType: string | undefined, annotations: Record<string, string> | undefined): Descriptor {
+  const desc: Descriptor = { mediaType, digest: formatDigest(d), size };
+  if (artifactType !== undefined) desc.artifactType = artifactType;
+  if (annotations !== undefined) desc.annotations = annotations;
   return desc;
 }
