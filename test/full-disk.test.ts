@@ -4,40 +4,14 @@
 // space is freed; and a server started on a full disk refuses to start instead of serving without
 // a PID file.
 import t from 'tap';
-import { spawn, execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { BUNDLE } from './helpers/registry.js';
-import { freePort, waitFor } from './helpers/ports.js';
-import { tempDir } from './helpers/tmp.js';
-import { isRoot, which } from './helpers/peers.js';
+import { freePort } from './helpers/ports.js';
+import { startTmpfsServer, TMPFS_SKIP } from './helpers/tmpfs-server.js';
 import { makeImage, pushImage, sha256 } from './helpers/images.js';
 
-const run = promisify(execFile);
-const skip = !isRoot() ? 'needs root (mount namespaces and tmpfs mounts)' : !which('unshare') || !which('nsenter') ? 'needs unshare and nsenter (Debian package util-linux)' : false;
-
-t.test('ENOSPC: 507, logged, nothing lost, served again once space returns', { skip, timeout: 120_000 }, async (t) => {
-  const storage = await tempDir(t, 'cr-full-');
-  const port = await freePort();
-  let out = '';
-  const child = spawn(
-    'unshare',
-    ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=40m tmpfs "$1" && exec "$2" "$3" serve --storage "$1" --listen "$4" --min-free-disk 1', 'sh', storage, process.execPath, BUNDLE, `127.0.0.1:${port}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
-  t.teardown(async () => {
-    child.kill('SIGKILL');
-    await exited;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/v2/`)).status === 200, 15_000, 'the server').catch((err) => {
-    throw new Error(`${(err as Error).message}\n${out}`);
-  });
-  const inNs = (...args: string[]) => run('nsenter', ['-t', String(child.pid), '-m', ...args]);
-
+t.test('ENOSPC: 507, logged, nothing lost, served again once space returns', { skip: TMPFS_SKIP, timeout: 120_000 }, async (t) => {
+  const { base, storage, child, output, inNs } = await startTmpfsServer(t, 40, 'cr-full-');
   const kept = makeImage();
   await pushImage(base, 'full/app', 'kept', kept);
 
@@ -65,8 +39,8 @@ t.test('ENOSPC: 507, logged, nothing lost, served again once space returns', { s
   const other = makeImage();
   const m = await fetch(`${base}/v2/full/app/manifests/late`, { method: 'PUT', headers: { 'Content-Type': other.manifest.mediaType }, body: new Uint8Array(kept.manifest.data) });
   t.ok(m.status === 507 || m.status === 201, `manifest PUT on a full disk: ${m.status}`);
-  t.match(out, /no space left/, 'the log says so');
-  t.notMatch(out, /internal error|TypeError/, 'and it is no internal error');
+  t.match(output(), /no space left/, 'the log says so');
+  t.notMatch(output(), /internal error|TypeError/, 'and it is no internal error');
 
   // Everything stored before is intact.
   t.equal(sha256(Buffer.from(await (await fetch(`${base}/v2/full/app/blobs/${sha256(first)}`)).arrayBuffer())), sha256(first), 'the first blob is intact');

@@ -4,40 +4,12 @@
 // checks answers /readyz for a couple of seconds, so the test waits (a while, not forever) for the
 // change to show.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { BUNDLE } from './helpers/registry.js';
-import { freePort, waitFor } from './helpers/ports.js';
-import { tempDir } from './helpers/tmp.js';
-import { isRoot, which } from './helpers/peers.js';
+import { startTmpfsServer, TMPFS_SKIP } from './helpers/tmpfs-server.js';
+import { waitFor } from './helpers/ports.js';
 
-const run = promisify(execFile);
-
-const skip = !isRoot() ? 'needs root (mount namespaces and tmpfs mounts)' : !which('unshare') || !which('nsenter') ? 'needs unshare and nsenter (Debian package util-linux)' : false;
-
-t.test('/readyz is 503 while the storage is read-only', { skip }, async (t) => {
-  const storage = await tempDir(t, 'cr-ro-');
-  const port = await freePort();
-  let out = '';
-  // unshare execs sh, which execs node: the child's pid is the server's, inside the namespace.
-  const child = spawn(
-    'unshare',
-    ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=64m tmpfs "$1" && exec "$2" "$3" serve --storage "$1" --listen "$4" --min-free-disk 1', 'sh', storage, process.execPath, BUNDLE, `127.0.0.1:${port}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
-  t.teardown(async () => {
-    child.kill('SIGKILL');
-    await exited;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, 15_000, 'the server').catch((err) => {
-    throw new Error(`${(err as Error).message}\n${out}`);
-  });
-  const inNs = (...args: string[]) => run('nsenter', ['-t', String(child.pid), '-m', ...args]);
+t.test('/readyz is 503 while the storage is read-only', { skip: TMPFS_SKIP }, async (t) => {
+  const { base, storage, inNs } = await startTmpfsServer(t, 64, 'cr-ro-');
 
   t.equal((await fetch(`${base}/readyz`)).status, 200, 'writable tmpfs: ready');
 
