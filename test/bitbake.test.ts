@@ -5,7 +5,8 @@
 // Needs checkouts of openembedded/bitbake and openembedded/openembedded-core (a scarthgap tag
 // such as yocto-5.0.19) named by BITBAKE_DIR and OECORE_DIR, root, dpkg-deb, openssl and the
 // en_US.UTF-8 locale; it skips with the reason otherwise. oe-core's recipes are masked for a fast
-// parse and oe-harness (OE_HARNESS_DIR, default ../shared/oe-harness) runs packaging without pseudo.
+// parse and test/oe-harness (a tiny layer kept here; OE_HARNESS_DIR names another copy) runs
+// packaging without pseudo.
 import t from 'tap';
 
 type Tap = Pick<typeof t, 'equal'> & { same: typeof t.same };
@@ -24,7 +25,7 @@ import { targetFiles, type TargetKind } from '../tools/src/target/files.js';
 
 const BITBAKE_DIR = process.env.BITBAKE_DIR;
 const OECORE_DIR = process.env.OECORE_DIR;
-const HARNESS = resolve(process.env.OE_HARNESS_DIR ?? join(ROOT, '..', 'shared', 'oe-harness'));
+const HARNESS = resolve(process.env.OE_HARNESS_DIR || join(ROOT, 'test', 'oe-harness'));
 const LAYER = join(ROOT, 'meta-container-registry');
 const PASSWORD = "pa$$ word'1";
 
