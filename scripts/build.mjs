@@ -11,6 +11,8 @@ const outfile = 'meta-container-registry/files/container-registry.mjs';
 
 // The web UI's files become a string module first (see ui-assets.mjs).
 await import('./ui-assets.mjs');
+// The layer's Python gets its list of settings from the settings table (see settings-python.mjs).
+await import('./settings-python.mjs');
 
 // @homebridge/ciao (mDNS) imports source-map-support/register, which patches Error.prepareStackTrace
 // for the whole process as it loads; the bundle has no source maps, so it would only cost 70 KB.

@@ -1,22 +1,26 @@
-// check-bundle: fails when the committed helper bundle differs from a fresh build of the sources.
+// check-bundle: fails when a committed build output differs from a fresh build of the sources: the
+// helper bundle, and the layer's Python data file generated from the settings table.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
-const bundle = 'meta-container-registry/files/container-registry.mjs';
+const outputs = ['meta-container-registry/files/container-registry.mjs', 'meta-container-registry/lib/containerregistry/variables.py'];
 const dir = mkdtempSync(join(tmpdir(), 'bundle-check-'));
-const saved = join(dir, 'committed.mjs');
-copyFileSync(bundle, saved);
+const saved = outputs.map((file, i) => {
+  const copy = join(dir, `committed-${i}`);
+  copyFileSync(file, copy);
+  return copy;
+});
 try {
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
-  const fresh = readFileSync(bundle);
-  const committed = readFileSync(saved);
-  if (!fresh.equals(committed)) {
-    console.error(`check-bundle: ${bundle} is stale; run \`npm run build\` and commit it`);
-    process.exitCode = 1;
-  }
+  outputs.forEach((file, i) => {
+    if (!readFileSync(file).equals(readFileSync(saved[i]))) {
+      console.error(`check-bundle: ${file} is stale; run \`npm run build\` and commit it`);
+      process.exitCode = 1;
+    }
+  });
 } finally {
-  copyFileSync(saved, bundle);
+  outputs.forEach((file, i) => copyFileSync(saved[i], file));
   rmSync(dir, { recursive: true, force: true });
 }

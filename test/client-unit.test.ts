@@ -5,9 +5,10 @@ import { createServer } from 'node:http';
 import { RegistryHttpError, NetworkError, isRetryable, parseDiagnostics, redactUrl } from '../tools/src/client/errors.js';
 import { Limiter, withRetry } from '../tools/src/client/retry.js';
 import { nextLink } from '../tools/src/client/listing.js';
-import { RegistrySession, splitRegistry } from '../tools/src/client/session.js';
+import { RegistrySession } from '../tools/src/client/session.js';
 import { pushBlob } from '../tools/src/client/blobs.js';
-import { isLoopbackHost, normalizeRegistry, repositoryOf } from '../tools/src/cli/registry-options.js';
+import { repositoryOf, resolveRegistry } from '../tools/src/cli/registry-options.js';
+import { isLoopbackHost } from '../tools/src/oci/reference.js';
 import { Readable } from 'node:stream';
 
 t.test('errors: status, diagnostics, method, redacted URL, retryable', async (t) => {
@@ -73,10 +74,12 @@ t.test('Link headers, registry spellings, namespaces', async (t) => {
   t.equal(nextLink('<https://h/v2/x/tags/list?last=t2&n=2>; rel=next'), 'https://h/v2/x/tags/list?last=t2&n=2');
   t.equal(nextLink('</a>; rel="prev", </b>; rel="next"'), '/b');
   t.equal(nextLink(undefined), undefined);
-  t.same(splitRegistry('http://127.0.0.1:5000'), { scheme: 'http', host: '127.0.0.1:5000' });
-  t.same(splitRegistry('ghcr.io'), { scheme: undefined, host: 'ghcr.io' });
-  t.same(normalizeRegistry('localhost:5000/team', 'yocto'), { registry: 'localhost:5000', namespace: 'team/yocto' });
-  t.same(normalizeRegistry('https://reg.example', ''), { registry: 'https://reg.example', namespace: '' });
+  t.equal(new RegistrySession({ registry: 'http://127.0.0.1:5000' }).host, '127.0.0.1:5000');
+  t.equal(new RegistrySession({ registry: 'ghcr.io' }).host, 'ghcr.io');
+  const pick = (r: ReturnType<typeof resolveRegistry>) => ({ registry: r.registry, namespace: r.namespace });
+  t.same(pick(resolveRegistry('localhost:5000/team', 'yocto')), { registry: 'localhost:5000', namespace: 'team/yocto' });
+  t.same(pick(resolveRegistry('https://reg.example', '')), { registry: 'https://reg.example', namespace: '' });
+  t.throws(() => resolveRegistry('ho st:5000', 'yocto'), { code: 'usage', message: /invalid registry/ });
   t.equal(repositoryOf('app', 'yocto'), 'yocto/app');
   t.equal(repositoryOf('yocto/app', 'yocto'), 'yocto/app');
   t.equal(repositoryOf('app', ''), 'app');

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { isValidRepositoryName, isValidTag, nameProblem, parseImageReference, MAX_NAME_LENGTH } from '../tools/src/oci/names.js';
+import { isValidRepositoryName, isValidTag, nameProblem, MAX_NAME_LENGTH } from '../tools/src/oci/names.js';
+import { parseImageReference } from '../tools/src/oci/reference.js';
 import { parseDigest, digestOf, formatDigest } from '../tools/src/oci/digest.js';
 
 t.test('repository names follow the spec grammar', async (t) => {

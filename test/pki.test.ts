@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, readdir, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePki, renewPki, type PkiOptions } from '../tools/src/pki/pki.js';
-import { parseSanList, wantedSans, hostOfRegistryUrl, normalizeIp, DEFAULT_SANS } from '../tools/src/pki/sans.js';
+import { parseSanList, wantedSans, normalizeIp, DEFAULT_SANS } from '../tools/src/pki/sans.js';
 import { pkiSettingsFromEnv } from '../tools/src/pki/settings.js';
 import { showPki } from '../tools/src/pki/show.js';
 import { runCli, ROOT } from './helpers/registry.js';
@@ -33,8 +33,10 @@ t.test('SANs: defaults, host name, the URL host, CONTAINER_REGISTRY_CERT_SAN', a
   const sans = wantedSans({ hostname: 'buildhost', registryUrl: '192.168.1.5:5000/yocto', extra: 'DNS:reg.example.com, IP:fd00::0:1' }).map((s) => `${s.type}:${s.value}`);
   t.same(sans, ['dns:localhost', 'ip:127.0.0.1', 'ip:::1', 'ip:10.0.2.2', 'ip:192.168.7.1', 'dns:buildhost', 'ip:192.168.1.5', 'dns:reg.example.com', 'ip:fd00::1']);
   t.equal(DEFAULT_SANS.length, 5);
-  t.equal(hostOfRegistryUrl('https://[::1]:5000'), '::1');
-  t.equal(hostOfRegistryUrl('localhost:5000/ns'), 'localhost');
+  const urlSans = (registryUrl: string) => wantedSans({ hostname: 'localhost', registryUrl }).slice(DEFAULT_SANS.length).map((s) => `${s.type}:${s.value}`);
+  t.same(urlSans('https://[fd00::5]:5000'), ['ip:fd00::5'], "the URL's host, scheme and brackets dropped");
+  t.same(urlSans('Reg.Lab:5000/ns'), ['dns:reg.lab'], 'the port and namespace path dropped');
+  t.throws(() => wantedSans({ registryUrl: 'ho st:5000' }), { code: 'usage', message: /^CONTAINER_REGISTRY_URL: invalid host/ });
   t.equal(normalizeIp('0:0:0:0:0:0:0:1'), '::1');
   t.same(wantedSans({ hostname: 'localhost' }).length, 5, 'no duplicates');
   t.throws(() => parseSanList('reg.example.com'), { code: 'usage' });
@@ -86,7 +88,7 @@ t.test('init: the files, their modes, and a chain openssl accepts', { skip: noOp
 });
 
 t.test('the key-writing code never chmods (keys are 0600 from their first byte)', async (t) => {
-  for (const f of ['tools/src/pki/pki.ts', 'tools/src/auth/users.ts', 'tools/src/storage/driver.ts']) {
+  for (const f of ['tools/src/pki/pki.ts', 'tools/src/auth/users.ts', 'tools/src/state/state-dir.ts', 'tools/src/common/atomic-write.ts', 'tools/src/storage/driver.ts']) {
     t.notMatch(await readFile(join(ROOT, f), 'utf8'), /\bchmod\b/, f);
   }
 });

@@ -1,13 +1,6 @@
 import t from 'tap';
-import {
-  certSanForTargets,
-  formatHostPort,
-  isLoopbackHost,
-  parseHostPort,
-  parseRegistryAddress,
-  parseTargetNetwork,
-  targetRegistry,
-} from '../tools/src/target/address.js';
+import { certSanForTargets, isTargetRewrittenHost, parseTargetNetwork, targetRegistry } from '../tools/src/target/address.js';
+import { formatHostPort, parseHostPort, parseRegistryAddress } from '../tools/src/oci/reference.js';
 
 t.test('the QEMU rewrite: loopback hosts become the host as the guest sees it', async (t) => {
   const cases: Array<[string, Parameters<typeof targetRegistry>[1], string]> = [
@@ -37,9 +30,9 @@ t.test('the QEMU rewrite: loopback hosts become the host as the guest sees it', 
   for (const [input, view, want] of cases) t.equal(targetRegistry(input, view), want, `${input} ${JSON.stringify(view)}`);
 });
 
-t.test('loopback is exactly localhost, 127.0.0.1 and ::1', async (t) => {
-  for (const h of ['localhost', 'LOCALHOST', '127.0.0.1', '::1', '[::1]']) t.ok(isLoopbackHost(h), h);
-  for (const h of ['localhost.example', 'localhost.', '127.0.0.2', '0.0.0.0', '::2', 'example.com', '']) t.notOk(isLoopbackHost(h), h);
+t.test('the rewritten hosts are exactly localhost, 127.0.0.1 and ::1', async (t) => {
+  for (const h of ['localhost', 'LOCALHOST', '127.0.0.1', '::1', '[::1]']) t.ok(isTargetRewrittenHost(h), h);
+  for (const h of ['localhost.example', 'localhost.', '127.0.0.2', '0.0.0.0', '::2', 'example.com', '']) t.notOk(isTargetRewrittenHost(h), h);
 });
 
 t.test('registry addresses: scheme, host, port, namespace path', async (t) => {

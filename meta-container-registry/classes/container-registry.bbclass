@@ -13,6 +13,8 @@
 # TOPDIR, PATH (to find node). The rules (AUTH implies SECURE, SECURE with INSECURE is fatal,
 # node >= 20) live in lib/containerregistry/settings.py, shared with layer.conf's
 # FEATURE_PACKAGES_container-registry so images that never inherit this class get the same answers.
+# The variables and defaults below are those of the helper's settings table
+# (tools/src/settings/table.ts); test/settings-table.test.ts fails when the two differ.
 
 CONTAINER_REGISTRY_URL[doc] = "Registry as the build host reaches it, host:port. Targets see a localhost/127.0.0.1/::1 host rewritten (10.0.2.2 or 192.168.7.1)."
 CONTAINER_REGISTRY_URL ??= "localhost:5000"
@@ -96,7 +98,7 @@ CONTAINER_REGISTRY_TARGET_VARS = "CONTAINER_REGISTRY_URL CONTAINER_REGISTRY_NAME
 
 python __anonymous() {
     # BitBake's parse cache does not follow addpylib modules: re-parse when they change.
-    for module in (containerregistry.settings, containerregistry.labels):
+    for module in (containerregistry.variables, containerregistry.settings, containerregistry.labels):
         bb.parse.mark_dependency(d, module.__file__)
     containerregistry.settings.check(d)
 }

@@ -57,13 +57,13 @@ var require_assert = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/yargs/node_modules/ansi-regex/index.js
+// node_modules/yargs/node_modules/ansi-regex/index.js
 function ansiRegex({ onlyFirst = false } = {}) {
   return new RegExp(pattern, onlyFirst ? void 0 : "g");
 }
 var ST, stringControls, osc, controlString, linuxPalette, csi, escape2, pattern;
 var init_ansi_regex = __esm({
-  "../../work/main/node_modules/yargs/node_modules/ansi-regex/index.js"() {
+  "node_modules/yargs/node_modules/ansi-regex/index.js"() {
     ST = String.raw`(?:\u001B\u005C|\u009C)`;
     stringControls = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
     osc = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls}]*(?:\u0007|${ST})`;
@@ -75,7 +75,7 @@ var init_ansi_regex = __esm({
   }
 });
 
-// ../../work/main/node_modules/yargs/node_modules/strip-ansi/index.js
+// node_modules/yargs/node_modules/strip-ansi/index.js
 function stripAnsi(string) {
   if (typeof string !== "string") {
     throw new TypeError(`Expected a \`string\`, got \`${typeof string}\``);
@@ -87,16 +87,16 @@ function stripAnsi(string) {
 }
 var regex;
 var init_strip_ansi = __esm({
-  "../../work/main/node_modules/yargs/node_modules/strip-ansi/index.js"() {
+  "node_modules/yargs/node_modules/strip-ansi/index.js"() {
     init_ansi_regex();
     regex = ansiRegex();
   }
 });
 
-// ../../work/main/node_modules/get-east-asian-width/lookup-data.js
+// node_modules/get-east-asian-width/lookup-data.js
 var ambiguousMinimalCodePoint, ambiguousMaximumCodePoint, ambiguousRanges, fullwidthMinimalCodePoint, fullwidthMaximumCodePoint, fullwidthRanges, wideMinimalCodePoint, wideMaximumCodePoint, wideRanges;
 var init_lookup_data = __esm({
-  "../../work/main/node_modules/get-east-asian-width/lookup-data.js"() {
+  "node_modules/get-east-asian-width/lookup-data.js"() {
     ambiguousMinimalCodePoint = 161;
     ambiguousMaximumCodePoint = 1114109;
     ambiguousRanges = [161, 161, 164, 164, 167, 168, 170, 170, 173, 174, 176, 180, 182, 186, 188, 191, 198, 198, 208, 208, 215, 216, 222, 225, 230, 230, 232, 234, 236, 237, 240, 240, 242, 243, 247, 250, 252, 252, 254, 254, 257, 257, 273, 273, 275, 275, 283, 283, 294, 295, 299, 299, 305, 307, 312, 312, 319, 322, 324, 324, 328, 331, 333, 333, 338, 339, 358, 359, 363, 363, 462, 462, 464, 464, 466, 466, 468, 468, 470, 470, 472, 472, 474, 474, 476, 476, 593, 593, 609, 609, 708, 708, 711, 711, 713, 715, 717, 717, 720, 720, 728, 731, 733, 733, 735, 735, 768, 879, 913, 929, 931, 937, 945, 961, 963, 969, 1025, 1025, 1040, 1103, 1105, 1105, 8208, 8208, 8211, 8214, 8216, 8217, 8220, 8221, 8224, 8226, 8228, 8231, 8240, 8240, 8242, 8243, 8245, 8245, 8251, 8251, 8254, 8254, 8308, 8308, 8319, 8319, 8321, 8324, 8364, 8364, 8451, 8451, 8453, 8453, 8457, 8457, 8467, 8467, 8470, 8470, 8481, 8482, 8486, 8486, 8491, 8491, 8531, 8532, 8539, 8542, 8544, 8555, 8560, 8569, 8585, 8585, 8592, 8601, 8632, 8633, 8658, 8658, 8660, 8660, 8679, 8679, 8704, 8704, 8706, 8707, 8711, 8712, 8715, 8715, 8719, 8719, 8721, 8721, 8725, 8725, 8730, 8730, 8733, 8736, 8739, 8739, 8741, 8741, 8743, 8748, 8750, 8750, 8756, 8759, 8764, 8765, 8776, 8776, 8780, 8780, 8786, 8786, 8800, 8801, 8804, 8807, 8810, 8811, 8814, 8815, 8834, 8835, 8838, 8839, 8853, 8853, 8857, 8857, 8869, 8869, 8895, 8895, 8978, 8978, 9312, 9449, 9451, 9547, 9552, 9587, 9600, 9615, 9618, 9621, 9632, 9633, 9635, 9641, 9650, 9651, 9654, 9655, 9660, 9661, 9664, 9665, 9670, 9672, 9675, 9675, 9678, 9681, 9698, 9701, 9711, 9711, 9733, 9734, 9737, 9737, 9742, 9743, 9756, 9756, 9758, 9758, 9792, 9792, 9794, 9794, 9824, 9825, 9827, 9829, 9831, 9834, 9836, 9837, 9839, 9839, 9886, 9887, 9919, 9919, 9926, 9933, 9935, 9939, 9941, 9953, 9955, 9955, 9960, 9961, 9963, 9969, 9972, 9972, 9974, 9977, 9979, 9980, 9982, 9983, 10045, 10045, 10102, 10111, 11094, 11097, 12872, 12879, 57344, 63743, 65024, 65039, 65533, 65533, 127232, 127242, 127248, 127277, 127280, 127337, 127344, 127373, 127375, 127376, 127387, 127404, 917760, 917999, 983040, 1048573, 1048576, 1114109];
@@ -109,10 +109,10 @@ var init_lookup_data = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-east-asian-width/utilities.js
+// node_modules/get-east-asian-width/utilities.js
 var isInRange;
 var init_utilities = __esm({
-  "../../work/main/node_modules/get-east-asian-width/utilities.js"() {
+  "node_modules/get-east-asian-width/utilities.js"() {
     isInRange = (ranges, codePoint) => {
       let low = 0;
       let high = Math.floor(ranges.length / 2) - 1;
@@ -132,7 +132,7 @@ var init_utilities = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-east-asian-width/lookup.js
+// node_modules/get-east-asian-width/lookup.js
 function findWideFastPathRange(ranges) {
   let fastPathStart = ranges[0];
   let fastPathEnd = ranges[1];
@@ -151,7 +151,7 @@ function findWideFastPathRange(ranges) {
 }
 var commonCjkCodePoint, wideFastPathStart, wideFastPathEnd, isAmbiguous, isFullwidth, isWide;
 var init_lookup = __esm({
-  "../../work/main/node_modules/get-east-asian-width/lookup.js"() {
+  "node_modules/get-east-asian-width/lookup.js"() {
     init_lookup_data();
     init_utilities();
     commonCjkCodePoint = 19968;
@@ -180,7 +180,7 @@ var init_lookup = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-east-asian-width/index.js
+// node_modules/get-east-asian-width/index.js
 function validate(codePoint) {
   if (!Number.isSafeInteger(codePoint)) {
     throw new TypeError(`Expected a code point, got \`${typeof codePoint}\`.`);
@@ -194,12 +194,12 @@ function eastAsianWidth(codePoint, { ambiguousAsWide = false } = {}) {
   return 1;
 }
 var init_get_east_asian_width = __esm({
-  "../../work/main/node_modules/get-east-asian-width/index.js"() {
+  "node_modules/get-east-asian-width/index.js"() {
     init_lookup();
   }
 });
 
-// ../../work/main/node_modules/yargs/node_modules/string-width/index.js
+// node_modules/yargs/node_modules/string-width/index.js
 var string_width_exports = {};
 __export(string_width_exports, {
   default: () => stringWidth
@@ -321,7 +321,7 @@ function stringWidth(input, options = {}) {
 }
 var segmenter, visibleCharacterRegex, spacingMarkRegex, rgiEmojiRegex, unqualifiedKeycapRegex, extendedPictographicRegex;
 var init_string_width = __esm({
-  "../../work/main/node_modules/yargs/node_modules/string-width/index.js"() {
+  "node_modules/yargs/node_modules/string-width/index.js"() {
     init_strip_ansi();
     init_get_east_asian_width();
     segmenter = new Intl.Segmenter();
@@ -368,9 +368,9 @@ var require_module = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/get-caller-file/index.js
+// node_modules/get-caller-file/index.js
 var require_get_caller_file = __commonJS({
-  "../../work/main/node_modules/get-caller-file/index.js"(exports, module) {
+  "node_modules/get-caller-file/index.js"(exports, module) {
     "use strict";
     module.exports = function getCallerFile2(position) {
       if (position === void 0) {
@@ -392,34 +392,87 @@ var require_get_caller_file = __commonJS({
   }
 });
 
-// tools/src/cli/errors.ts
-function formatCliError(err, verbose) {
-  if (err instanceof CliError) {
-    let line2 = `container-registry: error [${err.code}]: ${err.message}`;
-    if (err.details && verbose) line2 += `
-${err.details}`;
-    return line2;
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  let line = `container-registry: error [internal]: ${message}`;
-  if (verbose && err instanceof Error && err.stack) line += `
-${err.stack}`;
-  return line;
-}
-var CliError;
-var init_errors = __esm({
-  "tools/src/cli/errors.ts"() {
+// tools/src/errors/codes.ts
+var TABLE, ERROR_CODES;
+var init_codes = __esm({
+  "tools/src/errors/codes.ts"() {
     "use strict";
-    CliError = class extends Error {
+    TABLE = {
+      // Bad input: exit 2.
+      usage: { exit: 2, about: "a flag, argument or CONTAINER_REGISTRY_* variable is malformed or missing" },
+      config: { exit: 2, about: "settings that cannot be used (target config, config.toml, CONTAINER_REGISTRY_NOTIFY)" },
+      "config-conflict": { exit: 2, about: "two settings exclude each other" },
+      "auth-needs-tls": { exit: 2, about: "logins were asked for without HTTPS" },
+      "missing-ca": { exit: 2, about: "a secure registry's target config without its CA certificate" },
+      "bad-ca": { exit: 2, about: "the CA certificate given is not PEM" },
+      name: { exit: 2, about: "a repository name outside the OCI name grammar" },
+      // Not there yet: exit 3 (as `status` for a stopped registry).
+      "pki-missing": { exit: 3, about: "the storage directory has no PKI yet" },
+      // Users and the access policy of secure mode.
+      "access-config": { exit: 1, about: "auth/access.toml cannot be used" },
+      "auth-read": { exit: 1, about: "a file of auth/ cannot be read" },
+      password: { exit: 1, about: "a password bcrypt cannot take (empty, too long, a line break)" },
+      "user-exists": { exit: 1, about: "the user to add exists" },
+      "user-unknown": { exit: 1, about: "no such user" },
+      locked: { exit: 1, about: "another process keeps holding a lock file" },
+      "verify-queue-full": { exit: 1, about: "too many password checks wait (the server answers 429)" },
+      // The PKI.
+      "pki-read": { exit: 1, about: "a file of pki/ cannot be read or is not PEM" },
+      "pki-ca": { exit: 1, about: "the CA certificate and its key do not make a pair" },
+      "pki-key": { exit: 1, about: "a private key of a type the PKI does not handle" },
+      // Talking to a registry.
+      credentials: { exit: 1, about: "credentials cannot be found or read" },
+      tls: { exit: 1, about: "a CA certificate or cert dir cannot be used" },
+      network: { exit: 1, about: "no answer: refused, reset, DNS, TLS" },
+      unauthorized: { exit: 1, about: "the registry answered 401", hint: "credentials missing or rejected: see --auth-mode, --authfile, --credsfile" },
+      denied: { exit: 1, about: "the registry answered 403" },
+      registry: { exit: 1, about: "the registry gave an answer the command cannot use" },
+      "not-found": { exit: 1, about: "no such repository, tag or image" },
+      "shared-digest": { exit: 1, about: "a delete by digest would remove other tags too" },
+      unsupported: { exit: 1, about: "the registry does not allow what was asked" },
+      // Images on disk and what push makes of them.
+      layout: { exit: 1, about: "an OCI image layout or archive cannot be read" },
+      discovery: { exit: 1, about: "the deploy folder cannot be read or lacks the image named" },
+      "no-images": { exit: 1, about: "the deploy folder holds no OCI image" },
+      import: { exit: 1, about: "the source image cannot be imported" },
+      tag: { exit: 1, about: "a tag strategy cannot make a valid tag" },
+      // The server process.
+      storage: { exit: 1, about: "the storage directory or a file in it cannot be written" },
+      listen: { exit: 1, about: "the server cannot listen" },
+      "port-in-use": { exit: 1, about: "the address is taken" },
+      "port-denied": { exit: 1, about: "listening there needs privileges" },
+      "bad-address": { exit: 1, about: "no such local address to listen on" },
+      "start-failed": { exit: 1, about: "the detached server did not come up" },
+      script: { exit: 1, about: "node or the helper to put in the script cannot be found" },
+      // Anything else.
+      internal: { exit: 1, about: "a failure with no code of its own (a bug, or an unexpected system error)" }
+    };
+    ERROR_CODES = TABLE;
+  }
+});
+
+// tools/src/errors/helper-error.ts
+var HelperError;
+var init_helper_error = __esm({
+  "tools/src/errors/helper-error.ts"() {
+    "use strict";
+    init_codes();
+    HelperError = class extends Error {
       code;
-      exitCode;
       details;
       constructor(code, message, options = {}) {
-        super(message, { cause: options.cause });
-        this.name = "CliError";
+        super(message, options.cause === void 0 ? void 0 : { cause: options.cause });
+        this.name = "HelperError";
         this.code = code;
-        this.exitCode = options.exitCode ?? 1;
         this.details = options.details;
+      }
+      /** exitStatus is the process exit status for this error's code. */
+      get exitStatus() {
+        return ERROR_CODES[this.code].exit;
+      }
+      /** hint is the code's hint, if it has one. */
+      get hint() {
+        return ERROR_CODES[this.code].hint;
       }
     };
   }
@@ -439,405 +492,9 @@ var require_crypto = __commonJS({
   }
 });
 
-// tools/src/cli/options.ts
-function storageOption(y) {
-  return y.option("storage", {
-    type: "string",
-    describe: "Registry storage directory [env CONTAINER_REGISTRY_STORAGE]",
-    default: process.env.CONTAINER_REGISTRY_STORAGE || "./container-registry",
-    defaultDescription: "$CONTAINER_REGISTRY_STORAGE or ./container-registry"
-  });
-}
-function resolveStorage(storage) {
-  if (!storage) throw new CliError("usage", "--storage must not be empty", { exitCode: 2 });
-  return (0, import_node_path.resolve)(storage);
-}
-function portOfUrl(url) {
-  if (!url) return void 0;
-  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `http://${url}`;
-  try {
-    const port = new URL(withScheme).port;
-    return port ? Number(port) : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function parseListen(text) {
-  const fail = (why) => {
-    throw new CliError("usage", `invalid --listen ${JSON.stringify(text)}: ${why}`, { exitCode: 2 });
-  };
-  let host = "127.0.0.1";
-  let portText = text;
-  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text);
-  if (v6) {
-    host = v6[1];
-    portText = v6[2];
-  } else if (text.includes(":")) {
-    const i2 = text.lastIndexOf(":");
-    if (i2 > 0) host = text.slice(0, i2);
-    portText = text.slice(i2 + 1);
-    if (host.includes(":")) fail("write IPv6 addresses in brackets, as [::1]:5000");
-  }
-  if (!/^\d{1,5}$/.test(portText)) fail("the port must be a number");
-  const port = Number(portText);
-  if (port < 1 || port > 65535) fail("the port must be between 1 and 65535");
-  if (!host) fail("the host is empty");
-  return { host, port };
-}
-function listenOption(y) {
-  const port = portOfUrl(process.env.CONTAINER_REGISTRY_URL) ?? DEFAULT_PORT;
-  return y.option("listen", {
-    type: "string",
-    describe: "Address to listen on, HOST:PORT [env CONTAINER_REGISTRY_LISTEN]",
-    default: process.env.CONTAINER_REGISTRY_LISTEN || `127.0.0.1:${port}`,
-    defaultDescription: "127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000"
-  });
-}
-var import_node_path, DEFAULT_PORT;
-var init_options = __esm({
-  "tools/src/cli/options.ts"() {
-    "use strict";
-    import_node_path = __toESM(require_path(), 1);
-    init_errors();
-    DEFAULT_PORT = 5e3;
-  }
-});
-
-// lazy-builtin:http
-var require_http = __commonJS({
-  "lazy-builtin:http"(exports, module) {
-    module.exports = __require("node:http");
-  }
-});
-
-// lazy-builtin:https
-var require_https = __commonJS({
-  "lazy-builtin:https"(exports, module) {
-    module.exports = __require("node:https");
-  }
-});
-
-// tools/src/storage/driver.ts
-function isNotFound(err) {
-  const code = err?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-function notFound(path6, err) {
-  if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
-  throw err;
-}
-function tempPath(path6) {
-  return (0, import_node_path2.join)((0, import_node_path2.dirname)(path6), `.${(0, import_node_path2.basename)(path6)}.tmp-${process.pid}-${(0, import_node_crypto.randomBytes)(6).toString("hex")}`);
-}
-async function fsyncDir(dir) {
-  const handle = await (0, import_promises.open)(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-async function writeOnce(path6, data, mode) {
-  await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path6), { recursive: true });
-  const tmp = tempPath(path6);
-  const handle = await (0, import_promises.open)(tmp, "wx", mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (err) {
-    await handle.close().catch(() => {
-    });
-    await (0, import_promises.unlink)(tmp).catch(() => {
-    });
-    throw err;
-  }
-  await handle.close();
-  try {
-    await (0, import_promises.rename)(tmp, path6);
-  } catch (err) {
-    await (0, import_promises.unlink)(tmp).catch(() => {
-    });
-    throw err;
-  }
-  await fsyncDir((0, import_node_path2.dirname)(path6));
-}
-var import_node_fs2, import_promises, import_node_path2, import_node_crypto, PathNotFound, TEMP_FILE, FsDriver;
-var init_driver = __esm({
-  "tools/src/storage/driver.ts"() {
-    "use strict";
-    import_node_fs2 = __toESM(require_fs(), 1);
-    import_promises = __toESM(require_promises(), 1);
-    import_node_path2 = __toESM(require_path(), 1);
-    import_node_crypto = __toESM(require_crypto(), 1);
-    PathNotFound = class extends Error {
-      constructor(path6, options) {
-        super(`path not found: ${path6}`, options);
-        this.path = path6;
-        this.name = "PathNotFound";
-      }
-      path;
-      code = "PATH_NOT_FOUND";
-    };
-    TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
-    FsDriver = class {
-      /** readFile returns the whole content of a (small) file. */
-      async readFile(path6) {
-        try {
-          return await (0, import_promises.readFile)(path6);
-        } catch (err) {
-          return notFound(path6, err);
-        }
-      }
-      /** readStream streams a range of a file; `end` is inclusive. */
-      readStream(path6, range) {
-        return (0, import_node_fs2.createReadStream)(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
-      }
-      /** stat tells size, mtime and kind. */
-      async stat(path6) {
-        try {
-          const st = await (0, import_promises.stat)(path6);
-          return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
-        } catch (err) {
-          return notFound(path6, err);
-        }
-      }
-      /** exists tells whether a path exists. */
-      async exists(path6) {
-        try {
-          await (0, import_promises.stat)(path6);
-          return true;
-        } catch (err) {
-          if (isNotFound(err)) return false;
-          throw err;
-        }
-      }
-      /**
-       * writeFileAtomic writes `data` so that readers see the old content or the new, never a part.
-       * A folder that vanishes meanwhile (gc setting a revision aside) is made again and the write retried.
-       */
-      async writeFileAtomic(path6, data, mode = 420) {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await writeOnce(path6, data, mode);
-            return;
-          } catch (err) {
-            if (attempt >= 3 || err.code !== "ENOENT") throw err;
-          }
-        }
-      }
-      /** list gives the names in a folder (empty when it does not exist). */
-      async list(path6) {
-        try {
-          return await (0, import_promises.readdir)(path6);
-        } catch (err) {
-          if (isNotFound(err)) return [];
-          throw err;
-        }
-      }
-      /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
-      async move(from, to) {
-        await (0, import_promises.mkdir)((0, import_node_path2.dirname)(to), { recursive: true });
-        try {
-          await (0, import_promises.rename)(from, to);
-        } catch (err) {
-          notFound(from, err);
-        }
-        await fsyncDir((0, import_node_path2.dirname)(to));
-      }
-      /** delete removes a file or a folder tree; a missing path is PathNotFound. */
-      async delete(path6) {
-        if (!await this.exists(path6)) throw new PathNotFound(path6);
-        await (0, import_promises.rm)(path6, { recursive: true, force: true });
-      }
-      /** deleteIfExists removes a file or folder tree and tells whether it was there. */
-      async deleteIfExists(path6) {
-        if (!await this.exists(path6)) return false;
-        await (0, import_promises.rm)(path6, { recursive: true, force: true });
-        return true;
-      }
-      /** touch sets a file's mtime to now (gc's grace period reads it). */
-      async touch(path6) {
-        const now = /* @__PURE__ */ new Date();
-        try {
-          await (0, import_promises.utimes)(path6, now, now);
-        } catch (err) {
-          notFound(path6, err);
-        }
-      }
-      /** mkdirp creates a folder and its parents. */
-      async mkdirp(path6) {
-        await (0, import_promises.mkdir)(path6, { recursive: true });
-      }
-    };
-  }
-});
-
-// tools/src/storage/paths.ts
-var import_node_path3, V2_ROOT, StoragePaths;
-var init_paths = __esm({
-  "tools/src/storage/paths.ts"() {
-    "use strict";
-    import_node_path3 = __toESM(require_path(), 1);
-    V2_ROOT = (0, import_node_path3.join)("docker", "registry", "v2");
-    StoragePaths = class {
-      constructor(storageDir) {
-        this.storageDir = storageDir;
-        this.root = (0, import_node_path3.join)(storageDir, V2_ROOT);
-      }
-      storageDir;
-      /** root is `<storage>/docker/registry/v2`. */
-      root;
-      /** blobsRoot is where every blob lives. */
-      blobsRoot() {
-        return (0, import_node_path3.join)(this.root, "blobs");
-      }
-      /** blobDir is the folder of one blob. */
-      blobDir(d) {
-        return (0, import_node_path3.join)(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
-      }
-      /** blobData is the content file of one blob. */
-      blobData(d) {
-        return (0, import_node_path3.join)(this.blobDir(d), "data");
-      }
-      /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
-      blobQuarantine(d) {
-        return (0, import_node_path3.join)(this.blobDir(d), ".gc-quarantine");
-      }
-      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
-      repositoriesRoot() {
-        return (0, import_node_path3.join)(this.root, "repositories");
-      }
-      /** repository is the folder of a repository; `name` must be validated already. */
-      repository(name) {
-        return (0, import_node_path3.join)(this.root, "repositories", ...name.split("/"));
-      }
-      /** layerDir is the folder of one blob link in a repository. */
-      layerDir(name, d) {
-        return (0, import_node_path3.join)(this.repository(name), "_layers", d.algorithm, d.hex);
-      }
-      /** layerLink links a blob into a repository. */
-      layerLink(name, d) {
-        return (0, import_node_path3.join)(this.layerDir(name, d), "link");
-      }
-      /** layersRoot holds the repository's blob links, by algorithm. */
-      layersRoot(name) {
-        return (0, import_node_path3.join)(this.repository(name), "_layers");
-      }
-      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
-      manifestRevisionsRoot(name) {
-        return (0, import_node_path3.join)(this.repository(name), "_manifests", "revisions");
-      }
-      /** manifestRevisionDir is the folder of one manifest revision. */
-      manifestRevisionDir(name, d) {
-        return (0, import_node_path3.join)(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
-      }
-      /** manifestRevisionLink marks a manifest as part of the repository. */
-      manifestRevisionLink(name, d) {
-        return (0, import_node_path3.join)(this.manifestRevisionDir(name, d), "link");
-      }
-      /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
-      manifestRevisionQuarantine(name, d) {
-        return (0, import_node_path3.join)(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
-      }
-      /** tagsRoot holds one folder per tag. */
-      tagsRoot(name) {
-        return (0, import_node_path3.join)(this.repository(name), "_manifests", "tags");
-      }
-      /** tagDir is the folder of one tag; `tag` must be validated already. */
-      tagDir(name, tag) {
-        return (0, import_node_path3.join)(this.tagsRoot(name), tag);
-      }
-      /** tagCurrentLink holds the digest a tag points at. */
-      tagCurrentLink(name, tag) {
-        return (0, import_node_path3.join)(this.tagDir(name, tag), "current", "link");
-      }
-      /** tagIndexLink records that a tag has pointed at `d`. */
-      tagIndexLink(name, tag, d) {
-        return (0, import_node_path3.join)(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
-      }
-      /** uploadsRoot holds the repository's upload sessions. */
-      uploadsRoot(name) {
-        return (0, import_node_path3.join)(this.repository(name), "_uploads");
-      }
-      /** uploadDir is the folder of one upload session; `id` must be validated already. */
-      uploadDir(name, id) {
-        return (0, import_node_path3.join)(this.uploadsRoot(name), id);
-      }
-      /** uploadData is the partial content of an upload. */
-      uploadData(name, id) {
-        return (0, import_node_path3.join)(this.uploadDir(name, id), "data");
-      }
-      /** uploadStartedAt holds the RFC 3339 time the upload began. */
-      uploadStartedAt(name, id) {
-        return (0, import_node_path3.join)(this.uploadDir(name, id), "startedat");
-      }
-      /** pidFile is where a running server writes its PID (ours, beside docker/). */
-      pidFile() {
-        return (0, import_node_path3.join)(this.storageDir, "container-registry.pid");
-      }
-      /** logFile is where a detached server writes its log. */
-      logFile() {
-        return (0, import_node_path3.join)(this.storageDir, "container-registry.log");
-      }
-      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
-      pkiDir() {
-        return (0, import_node_path3.join)(this.storageDir, "pki");
-      }
-      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
-      caKey() {
-        return (0, import_node_path3.join)(this.pkiDir(), "ca.key");
-      }
-      /** caCert is the CA certificate (PEM). */
-      caCert() {
-        return (0, import_node_path3.join)(this.pkiDir(), "ca.crt");
-      }
-      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
-      serverKey() {
-        return (0, import_node_path3.join)(this.pkiDir(), "server.key");
-      }
-      /** serverCert is the server certificate the registry presents (PEM). */
-      serverCert() {
-        return (0, import_node_path3.join)(this.pkiDir(), "server.crt");
-      }
-      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
-      certsDir() {
-        return (0, import_node_path3.join)(this.storageDir, "certs");
-      }
-      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
-      certsCaCert() {
-        return (0, import_node_path3.join)(this.certsDir(), "ca.crt");
-      }
-      /** authDir holds users and the access policy (mode 0700). */
-      authDir() {
-        return (0, import_node_path3.join)(this.storageDir, "auth");
-      }
-      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
-      htpasswd() {
-        return (0, import_node_path3.join)(this.authDir(), "htpasswd");
-      }
-      /** passwordFile holds the default user's password (0600). */
-      passwordFile() {
-        return (0, import_node_path3.join)(this.authDir(), "password");
-      }
-      /** accessConfig is the optional access policy (TOML). */
-      accessConfig() {
-        return (0, import_node_path3.join)(this.authDir(), "access.toml");
-      }
-      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
-      serverConfig() {
-        return (0, import_node_path3.join)(this.storageDir, "config.toml");
-      }
-      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
-      gcStats() {
-        return (0, import_node_path3.join)(this.storageDir, "gc-stats.json");
-      }
-    };
-  }
-});
-
 // tools/src/oci/errors.ts
 var ERROR_TABLE, RegistryError;
-var init_errors2 = __esm({
+var init_errors = __esm({
   "tools/src/oci/errors.ts"() {
     "use strict";
     ERROR_TABLE = {
@@ -914,29 +571,814 @@ function formatDigest(d) {
   return `${d.algorithm}:${d.hex}`;
 }
 function digestOf(data, algorithm = "sha256") {
-  return `${algorithm}:${(0, import_node_crypto2.createHash)(algorithm).update(data).digest("hex")}`;
+  return `${algorithm}:${(0, import_node_crypto.createHash)(algorithm).update(data).digest("hex")}`;
 }
 function newHasher(algorithm) {
-  return (0, import_node_crypto2.createHash)(algorithm);
+  return (0, import_node_crypto.createHash)(algorithm);
 }
 function clip(text) {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
-var import_node_crypto2, HEX_LENGTH, DIGEST_GRAMMAR;
+var import_node_crypto, HEX_LENGTH, DIGEST_GRAMMAR;
 var init_digest = __esm({
   "tools/src/oci/digest.ts"() {
     "use strict";
-    import_node_crypto2 = __toESM(require_crypto(), 1);
-    init_errors2();
+    import_node_crypto = __toESM(require_crypto(), 1);
+    init_errors();
     HEX_LENGTH = { sha256: 64, sha512: 128 };
     DIGEST_GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
   }
 });
 
-// tools/src/storage/links.ts
-async function readLink(driver3, path6) {
+// tools/src/oci/names.ts
+function nameProblem(name) {
+  if (name.length === 0) return "repository name is empty";
+  if (name.length > MAX_NAME_LENGTH) return `repository name is longer than ${MAX_NAME_LENGTH} characters`;
+  if (!NAME_GRAMMAR.test(name)) {
+    return 'repository name must be lowercase path components [a-z0-9] joined by "/", each separated internally only by ".", "_", "__" or "-"';
+  }
+  return void 0;
+}
+function isValidRepositoryName(name) {
+  return nameProblem(name) === void 0;
+}
+function assertRepositoryName(name) {
+  const problem = nameProblem(name);
+  if (problem) throw new RegistryError("NAME_INVALID", `invalid repository name ${JSON.stringify(clip2(name))}: ${problem}`);
+}
+function isValidTag(tag) {
+  return TAG_GRAMMAR.test(tag);
+}
+function clip2(text) {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+var NAME_COMPONENT, NAME_GRAMMAR, TAG_GRAMMAR, MAX_NAME_LENGTH;
+var init_names = __esm({
+  "tools/src/oci/names.ts"() {
+    "use strict";
+    init_errors();
+    NAME_COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
+    NAME_GRAMMAR = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
+    TAG_GRAMMAR = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+    MAX_NAME_LENGTH = 255;
+  }
+});
+
+// tools/src/oci/reference.ts
+function parseHostPort(text) {
+  if (!text.startsWith("[") && (text.match(/:/g) ?? []).length > 1) {
+    if (!/^[0-9A-Fa-f:.]+$/.test(text)) throw new AddressError(`invalid host ${JSON.stringify(text)}`);
+    return { host: text.toLowerCase(), port: void 0 };
+  }
+  const m = HOST_PORT.exec(text);
+  if (!m) throw new AddressError(`invalid host ${JSON.stringify(text)}: expected host, host:port or [ipv6]:port`);
+  let port;
+  if (m[3] !== void 0) {
+    port = Number(m[3]);
+    if (port < 1 || port > 65535) throw new AddressError(`invalid port in ${JSON.stringify(text)}: must be 1-65535`);
+  }
+  return { host: m[1] ?? m[2], port };
+}
+function formatHostPort(host, port) {
+  const h2 = host.includes(":") ? `[${host}]` : host;
+  return port === void 0 ? h2 : `${h2}:${port}`;
+}
+function parseRegistryAddress(text) {
+  const trimmed = text.trim();
+  if (!trimmed) throw new AddressError("the registry address is empty");
+  const schemeMatch = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(trimmed);
+  let scheme;
+  let rest = trimmed;
+  if (schemeMatch) {
+    const name = schemeMatch[1].toLowerCase();
+    if (name !== "http" && name !== "https") throw new AddressError(`unsupported scheme ${JSON.stringify(name)} in ${JSON.stringify(text)}: use http or https`);
+    scheme = name;
+    rest = trimmed.slice(schemeMatch[0].length);
+  }
+  const slash = rest.indexOf("/");
+  const hostPart = slash >= 0 ? rest.slice(0, slash) : rest;
+  const path6 = slash >= 0 ? rest.slice(slash + 1).replace(/^\/+|\/+$/g, "") : "";
+  return { scheme, ...parseHostPort(hostPart), path: path6 };
+}
+function registryHost(address) {
+  return formatHostPort(address.host, address.port);
+}
+function formatRegistry(address) {
+  return `${address.scheme ? `${address.scheme}://` : ""}${registryHost(address)}`;
+}
+function isLoopbackHost(host) {
+  let h2;
   try {
-    const text = (await driver3.readFile(path6)).toString("utf8").trim();
+    h2 = parseHostPort(host.trim()).host.toLowerCase();
+  } catch {
+    return false;
+  }
+  return h2 === "localhost" || h2 === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h2);
+}
+function isHostComponent(component) {
+  return component.includes(".") || component.includes(":") || component === "localhost";
+}
+function parseImageReference(text) {
+  const bad = (why) => new AddressError(`invalid image reference ${JSON.stringify(text)}: ${why}`);
+  let rest = text;
+  let digest;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!tryParseDigest(digest)) throw bad(`invalid digest ${JSON.stringify(digest)} (want sha256:<64 hex> or sha512:<128 hex>)`);
+  }
+  let registry;
+  const slash = rest.indexOf("/");
+  if (slash > 0 && isHostComponent(rest.slice(0, slash))) {
+    registry = rest.slice(0, slash);
+    rest = rest.slice(slash + 1);
+    try {
+      parseHostPort(registry);
+    } catch (err) {
+      throw bad(err.message);
+    }
+  }
+  let tag;
+  const colon = rest.lastIndexOf(":");
+  if (colon >= 0) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!isValidTag(tag)) throw bad(`invalid tag ${JSON.stringify(tag)}`);
+  }
+  const problem = nameProblem(rest);
+  if (problem) throw bad(problem);
+  return { registry, repository: rest, tag, digest };
+}
+function withDockerHubDefaults(ref) {
+  const registry = ref.registry ?? DOCKER_HUB;
+  if (!DOCKER_HUB_ALIASES.includes(registry)) return { ...ref, registry };
+  const repository = ref.repository.includes("/") ? ref.repository : `library/${ref.repository}`;
+  return { ...ref, registry: DOCKER_HUB, repository };
+}
+var AddressError, HOST_PORT, DOCKER_HUB, DOCKER_HUB_ALIASES;
+var init_reference = __esm({
+  "tools/src/oci/reference.ts"() {
+    "use strict";
+    init_digest();
+    init_names();
+    AddressError = class extends Error {
+      code = "bad-address";
+      constructor(message) {
+        super(message);
+        this.name = "AddressError";
+      }
+    };
+    HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/;
+    DOCKER_HUB = "docker.io";
+    DOCKER_HUB_ALIASES = [DOCKER_HUB, "index.docker.io"];
+  }
+});
+
+// tools/src/settings/table.ts
+function settingSpec(name) {
+  return SETTINGS[name];
+}
+var SETTINGS, SETTING_NAMES;
+var init_table = __esm({
+  "tools/src/settings/table.ts"() {
+    "use strict";
+    SETTINGS = {
+      CONTAINER_REGISTRY_STORAGE: {
+        type: "string",
+        doc: "Registry storage directory: blobs, PKI (certs/ca.crt), users (auth/password), PID file, log and the generated script",
+        default: "./container-registry",
+        flags: ["storage"],
+        bitbake: "class",
+        bitbakeDefault: "${TOPDIR}/container-registry"
+      },
+      CONTAINER_REGISTRY_URL: {
+        type: "string",
+        doc: "Registry as the build host reaches it: host[:port], http(s)://host[:port] to fix the scheme, a /path is a namespace prefix",
+        default: "localhost:5000",
+        flags: ["registry", "url"],
+        bitbake: "class",
+        target: true
+      },
+      CONTAINER_REGISTRY_LISTEN: {
+        type: "string",
+        doc: "Address the registry listens on, HOST:PORT (default 127.0.0.1 and the port of CONTAINER_REGISTRY_URL, or 5000)",
+        flags: ["listen"],
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_NAMESPACE: {
+        type: "string",
+        doc: "Repository namespace images are pushed under (<url>/<namespace>/<image>)",
+        default: "yocto",
+        flags: ["namespace"],
+        bitbake: "class",
+        target: true
+      },
+      CONTAINER_REGISTRY_TAG_STRATEGY: {
+        type: "string",
+        doc: "Tag strategies of a push, space-separated: timestamp sha git branch semver version latest arch",
+        default: "timestamp latest",
+        flags: ["strategy"],
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_IMAGES: {
+        type: "list",
+        doc: "Images a push takes from deploy/, space-separated (default: every OCI image found)",
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_SECURE: {
+        type: "boolean",
+        doc: "Serve HTTPS only with a CA generated in <storage>/pki, creating the PKI and default user if missing; targets get the CA",
+        default: "0",
+        flags: ["tls"],
+        bitbake: "class",
+        target: true
+      },
+      CONTAINER_REGISTRY_AUTH: {
+        type: "boolean",
+        doc: "Require logins to pull and push (needs secure mode; in BitBake it implies SECURE)",
+        default: "0",
+        flags: ["auth"],
+        bitbake: "class",
+        target: true
+      },
+      CONTAINER_REGISTRY_INSECURE: {
+        type: "boolean",
+        doc: "Allow plain HTTP and skip certificate verification; targets list the registry as insecure",
+        default: "0",
+        flags: ["insecure"],
+        bitbake: "class",
+        target: true
+      },
+      CONTAINER_REGISTRY_AUTH_MODE: {
+        type: "enum",
+        doc: "Where push credentials come from: none, home (~/.docker/config.json), authfile, credsfile, env",
+        default: "none",
+        choices: ["none", "home", "authfile", "credsfile", "env"],
+        flags: ["auth-mode"],
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_AUTHFILE: {
+        type: "string",
+        doc: "Docker-style config.json with credentials (auth mode authfile)",
+        flags: ["authfile"],
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_CREDSFILE: {
+        type: "string",
+        doc: "KEY=VALUE credentials file: CONTAINER_REGISTRY_USER/_PASSWORD/_TOKEN lines (auth mode credsfile)",
+        flags: ["credsfile"],
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_USERNAME: {
+        type: "string",
+        doc: "The local registry's default user in secure mode",
+        default: "yocto",
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_CERT_DAYS: {
+        type: "number",
+        doc: "Validity of a new server certificate",
+        default: "365",
+        integer: true,
+        min: 1,
+        max: 36500,
+        unit: "days",
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_CA_DAYS: {
+        type: "number",
+        doc: "Validity of a new CA certificate",
+        default: "3650",
+        integer: true,
+        min: 1,
+        max: 36500,
+        unit: "days",
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_CERT_SAN: {
+        type: "string",
+        doc: "More names for the server certificate, DNS:x,IP:y (10.0.2.2, 192.168.7.1 and TARGET_HOST are added)",
+        bitbake: "class"
+      },
+      CONTAINER_REGISTRY_TARGET_HOST: {
+        type: "string",
+        doc: "The build host as targets reach it, host or host:port; replaces the 10.0.2.2/192.168.7.1 rewrite",
+        flags: ["target-host"],
+        bitbake: "class",
+        target: true
+      },
+      CONTAINER_REGISTRY_TARGET_NETWORK: {
+        type: "enum",
+        doc: 'How QEMU targets reach the build host: slirp (user networking, 10.0.2.2; "user" is the same) or tap (runqemu, 192.168.7.1)',
+        default: "slirp",
+        choices: ["slirp", "user", "tap"],
+        bitbake: "class",
+        target: true
+      },
+      CONTAINER_REGISTRY_SEARCH_REGISTRIES: {
+        type: "list",
+        doc: "Registries podman/skopeo on targets search after ours for unqualified names, space-separated",
+        default: "docker.io quay.io",
+        bitbake: "class",
+        target: true
+      },
+      DOCKER_REGISTRY_INSECURE: {
+        type: "list",
+        doc: "More registries docker on targets treats as insecure, space-separated (loopback hosts rewritten like the URL)",
+        bitbake: "class",
+        target: true
+      },
+      DEPLOY_DIR_IMAGE: {
+        type: "string",
+        doc: "Deploy folder of the current machine; a push also reads the machine folders next to it",
+        flags: ["deploy-dir"],
+        bitbake: "oe-core"
+      },
+      CONTAINER_REGISTRY_PASSWORD: {
+        type: "string",
+        doc: "Password of the local registry's default user (empty: generated); kept 0600 in <storage>/auth/password. Also a credsfile/env-mode key",
+        bitbake: "class",
+        secret: true
+      },
+      CONTAINER_REGISTRY_USER: {
+        type: "string",
+        doc: "User a push logs in as in auth mode env (also a credsfile key)",
+        secret: true
+      },
+      CONTAINER_REGISTRY_TOKEN: {
+        type: "string",
+        doc: "Registry token a push uses in auth mode env; wins over USER/PASSWORD (also a credsfile key)",
+        secret: true
+      },
+      CONTAINER_REGISTRY_UI: {
+        type: "boolean",
+        doc: "Serve the web UI at /ui/ (--no-ui to turn it off)",
+        default: "1",
+        flags: ["ui"]
+      },
+      CONTAINER_REGISTRY_METRICS_ACCESS: {
+        type: "enum",
+        doc: "Who may read /metrics: loopback (anonymous from this machine, others per the access policy), policy, anonymous, off",
+        default: "loopback",
+        choices: ["loopback", "policy", "anonymous", "off"],
+        flags: ["metrics-access"]
+      },
+      CONTAINER_REGISTRY_MIN_FREE_MB: {
+        type: "number",
+        doc: "MiB of free disk below which /readyz reports not ready",
+        default: "256",
+        min: 0,
+        unit: "MiB",
+        flags: ["min-free-disk"]
+      },
+      CONTAINER_REGISTRY_MDNS: {
+        type: "boolean",
+        doc: "Announce the registry on the local network with mDNS",
+        default: "0",
+        flags: ["mdns"]
+      },
+      CONTAINER_REGISTRY_MDNS_NAME: {
+        type: "string",
+        doc: "Host name to announce with mDNS",
+        default: "registry.local",
+        flags: ["mdns-name"]
+      },
+      CONTAINER_REGISTRY_NOTIFY: {
+        type: "list",
+        doc: "Webhook URLs that get registry events, comma or space separated (more in <storage>/config.toml)",
+        separator: "comma-or-space"
+      },
+      IMAGE_VERSION: {
+        type: "string",
+        doc: "Version for the semver and version tag strategies",
+        flags: ["version"]
+      },
+      PV: {
+        type: "string",
+        doc: "The recipe's version: the version tag strategies use it when IMAGE_VERSION is unset"
+      },
+      OCI_IMAGE_REVISION: {
+        type: "string",
+        doc: "Commit for the sha/git tag strategies (default: the short git commit of TOPDIR)"
+      },
+      OCI_IMAGE_BRANCH: {
+        type: "string",
+        doc: "Branch for the branch tag strategy (default: the git branch of TOPDIR)"
+      },
+      TOPDIR: {
+        type: "string",
+        doc: "Build directory whose git checkout gives the sha/git and branch tags (default: the current folder)"
+      },
+      CONTAINER_REGISTRY_ENGINE: {
+        type: "list",
+        doc: "Container engine(s) of an image for IMAGE_FEATURES container-registry (default: VIRTUAL-RUNTIME_container_engine, CONTAINER_PROFILE, docker)",
+        bitbake: "class",
+        readBy: "layer"
+      },
+      CONTAINER_REGISTRY_NODE: {
+        type: "string",
+        doc: "node (>= 20) that runs the helper (default: node on the PATH)",
+        bitbake: "class",
+        readBy: "layer"
+      },
+      CONTAINER_REGISTRY_HELPER: {
+        type: "string",
+        doc: "The bundled helper, the layer's files/container-registry.mjs",
+        bitbake: "class",
+        bitbakeDefault: "${@bb.utils.which(d.getVar('BBPATH'), 'files/container-registry.mjs')}",
+        readBy: "layer"
+      },
+      CONTAINER_REGISTRY_CA: {
+        type: "string",
+        doc: "CA certificate targets trust in secure mode",
+        bitbake: "class",
+        bitbakeDefault: "${CONTAINER_REGISTRY_STORAGE}/pki/ca.crt",
+        readBy: "layer"
+      }
+    };
+    SETTING_NAMES = Object.keys(SETTINGS);
+  }
+});
+
+// tools/src/settings/values.ts
+function parseBoolean(label, text) {
+  const v = text.trim().toLowerCase();
+  if (TRUE_WORDS.includes(v)) return true;
+  if (FALSE_WORDS.includes(v)) return false;
+  throw new SettingError(label, `${label} must be 1 or 0 (or true/false, yes/no, on/off), not ${JSON.stringify(text)}`);
+}
+function describeNumber(rule) {
+  const what = `${rule.integer ? "a whole number" : "a number"}${rule.unit ? ` of ${rule.unit}` : ""}`;
+  if (rule.min !== void 0 && rule.max !== void 0) return `${what} from ${rule.min} to ${rule.max}`;
+  if (rule.min !== void 0) return `${what}, ${rule.min} or more`;
+  if (rule.max !== void 0) return `${what}, ${rule.max} or less`;
+  return what;
+}
+function checkNumber(label, value, rule, shown = value) {
+  const ok = typeof value === "number" && Number.isFinite(value) && (!rule.integer || Number.isInteger(value)) && (rule.min === void 0 || value >= rule.min) && (rule.max === void 0 || value <= rule.max);
+  if (ok) return value;
+  const not = shown === void 0 || typeof shown === "number" && Number.isNaN(shown) ? "" : `, not ${JSON.stringify(shown)}`;
+  throw new SettingError(label, `${label} must be ${describeNumber(rule)}${not}`);
+}
+function parseNumber(label, text, rule) {
+  const v = text.trim();
+  return checkNumber(label, /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/.test(v) ? Number(v) : NaN, rule, text);
+}
+function formatChoices(choices) {
+  return choices.length < 2 ? choices.join("") : `${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`;
+}
+function parseChoice(label, text, choices) {
+  const v = text.trim().toLowerCase();
+  const found = choices.find((c3) => c3 === v);
+  if (found === void 0) throw new SettingError(label, `${label} must be ${formatChoices(choices)}, not ${JSON.stringify(text)}`);
+  return found;
+}
+function parseList(text, separator = "space") {
+  return text.split(separator === "comma-or-space" ? /[,\s]+/ : /\s+/).filter(Boolean);
+}
+function rawSetting(env2, name) {
+  const v = env2[name];
+  return v === void 0 || v.trim() === "" ? void 0 : v;
+}
+function settingText(env2, name) {
+  return rawSetting(env2, name) ?? SETTINGS[name].default;
+}
+function readString(env2, name) {
+  return settingText(env2, name);
+}
+function readBoolean(env2, name) {
+  return parseBoolean(name, settingText(env2, name));
+}
+function readNumber(env2, name) {
+  return parseNumber(name, settingText(env2, name), SETTINGS[name]);
+}
+function readEnum(env2, name) {
+  return parseChoice(name, settingText(env2, name), SETTINGS[name].choices);
+}
+function readList(env2, name) {
+  const spec2 = SETTINGS[name];
+  return parseList(settingText(env2, name) ?? "", spec2.separator);
+}
+function readSetting(env2, name) {
+  const spec2 = SETTINGS[name];
+  const text = settingText(env2, name);
+  if (spec2.type === "list") return parseList(text ?? "", spec2.separator);
+  if (text === void 0) return void 0;
+  if (spec2.type === "boolean") return parseBoolean(name, text);
+  if (spec2.type === "number") return parseNumber(name, text, spec2);
+  if (spec2.type === "enum") return parseChoice(name, text, spec2.choices ?? []);
+  return text;
+}
+function checkSetting(env2, name) {
+  readSetting(env2, name);
+}
+function checkSettings(env2, names) {
+  for (const name of names) checkSetting(env2, name);
+}
+var SettingError, TRUE_WORDS, FALSE_WORDS;
+var init_values = __esm({
+  "tools/src/settings/values.ts"() {
+    "use strict";
+    init_helper_error();
+    init_table();
+    SettingError = class extends HelperError {
+      constructor(setting, message) {
+        super("usage", message);
+        this.setting = setting;
+        this.name = "SettingError";
+      }
+      setting;
+    };
+    TRUE_WORDS = ["1", "true", "yes", "on"];
+    FALSE_WORDS = ["0", "false", "no", "off"];
+  }
+});
+
+// tools/src/settings/registry-url.ts
+function readRegistryUrl(env2) {
+  const text = readString(env2, "CONTAINER_REGISTRY_URL");
+  try {
+    return parseRegistryAddress(text);
+  } catch (err) {
+    throw new SettingError("CONTAINER_REGISTRY_URL", `CONTAINER_REGISTRY_URL: ${err.message}`);
+  }
+}
+var init_registry_url = __esm({
+  "tools/src/settings/registry-url.ts"() {
+    "use strict";
+    init_reference();
+    init_values();
+  }
+});
+
+// tools/src/cli/setting-options.ts
+function numberCoerce(flag, rule) {
+  return (value) => checkNumber(`--${flag}`, value, rule);
+}
+function settingOption(name, o2 = {}) {
+  const spec2 = settingSpec(name);
+  const flag = o2.flag ?? spec2.flags?.[0] ?? name;
+  const option = {
+    type: spec2.type === "boolean" ? "boolean" : spec2.type === "number" ? "number" : "string",
+    describe: `${spec2.doc} [env ${name}]`
+  };
+  if (spec2.type === "enum") option.choices = [...spec2.choices ?? []];
+  if (spec2.type === "number") option.coerce = numberCoerce(flag, spec2);
+  if (o2.alias !== void 0) option.alias = o2.alias;
+  if (o2.default !== void 0) {
+    option.default = o2.default;
+    if (o2.defaultDescription) option.defaultDescription = o2.defaultDescription;
+  } else if (o2.fromEnv !== false) {
+    option.default = readSetting(process.env, name);
+    const shown = spec2.type === "boolean" ? String(parseBoolean(name, spec2.default ?? "0")) : spec2.default;
+    option.defaultDescription = shown === void 0 ? `$${name}` : `$${name} or ${shown}`;
+  }
+  return option;
+}
+function numberOption(flag, o2) {
+  const { describe: describe2, default: value, alias, ...rule } = o2;
+  return { type: "number", describe: describe2, coerce: numberCoerce(flag, rule), ...value !== void 0 ? { default: value } : {}, ...alias ? { alias } : {} };
+}
+var init_setting_options = __esm({
+  "tools/src/cli/setting-options.ts"() {
+    "use strict";
+    init_table();
+    init_values();
+  }
+});
+
+// tools/src/cli/options.ts
+function storageOption(y) {
+  return y.option("storage", settingOption("CONTAINER_REGISTRY_STORAGE"));
+}
+function resolveStorage(storage) {
+  if (!storage) throw new HelperError("usage", "--storage must not be empty");
+  return (0, import_node_path.resolve)(storage);
+}
+function parseListen(text) {
+  const fail = (why) => {
+    throw new HelperError("usage", `invalid --listen ${JSON.stringify(text)}: ${why}`);
+  };
+  let host = "127.0.0.1";
+  let portText = text;
+  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text);
+  if (v6) {
+    host = v6[1];
+    portText = v6[2];
+  } else if (text.includes(":")) {
+    const i2 = text.lastIndexOf(":");
+    if (i2 > 0) host = text.slice(0, i2);
+    portText = text.slice(i2 + 1);
+    if (host.includes(":")) fail("write IPv6 addresses in brackets, as [::1]:5000");
+  }
+  if (!/^\d{1,5}$/.test(portText)) fail("the port must be a number");
+  const port = Number(portText);
+  if (port < 1 || port > 65535) fail("the port must be between 1 and 65535");
+  if (!host) fail("the host is empty");
+  return { host, port };
+}
+function listenOption(y) {
+  const listen = readString(process.env, "CONTAINER_REGISTRY_LISTEN") ?? `127.0.0.1:${readRegistryUrl(process.env).port ?? DEFAULT_PORT}`;
+  return y.option("listen", settingOption("CONTAINER_REGISTRY_LISTEN", { default: listen, defaultDescription: "$CONTAINER_REGISTRY_LISTEN, or 127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000" }));
+}
+var import_node_path, DEFAULT_PORT;
+var init_options = __esm({
+  "tools/src/cli/options.ts"() {
+    "use strict";
+    import_node_path = __toESM(require_path(), 1);
+    init_helper_error();
+    init_registry_url();
+    init_values();
+    init_setting_options();
+    DEFAULT_PORT = 5e3;
+  }
+});
+
+// lazy-builtin:http
+var require_http = __commonJS({
+  "lazy-builtin:http"(exports, module) {
+    module.exports = __require("node:http");
+  }
+});
+
+// lazy-builtin:https
+var require_https = __commonJS({
+  "lazy-builtin:https"(exports, module) {
+    module.exports = __require("node:https");
+  }
+});
+
+// tools/src/common/atomic-write.ts
+function tempPath(path6) {
+  return (0, import_node_path2.join)((0, import_node_path2.dirname)(path6), `.${(0, import_node_path2.basename)(path6)}.tmp-${process.pid}-${(0, import_node_crypto2.randomBytes)(6).toString("hex")}`);
+}
+async function fsyncDir(dir) {
+  const handle = await (0, import_promises.open)(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+async function writeOnce(path6, data, mode) {
+  await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path6), { recursive: true });
+  const tmp = tempPath(path6);
+  const handle = await (0, import_promises.open)(tmp, "wx", mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {
+    });
+    await (0, import_promises.unlink)(tmp).catch(() => {
+    });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await (0, import_promises.rename)(tmp, path6);
+  } catch (err) {
+    await (0, import_promises.unlink)(tmp).catch(() => {
+    });
+    throw err;
+  }
+  await fsyncDir((0, import_node_path2.dirname)(path6));
+}
+async function writeFileAtomic(path6, data, mode = 420) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await writeOnce(path6, data, mode);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || err.code !== "ENOENT") throw err;
+    }
+  }
+}
+var import_promises, import_node_path2, import_node_crypto2, TEMP_FILE;
+var init_atomic_write = __esm({
+  "tools/src/common/atomic-write.ts"() {
+    "use strict";
+    import_promises = __toESM(require_promises(), 1);
+    import_node_path2 = __toESM(require_path(), 1);
+    import_node_crypto2 = __toESM(require_crypto(), 1);
+    TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
+  }
+});
+
+// tools/src/storage/driver.ts
+function isNotFound(err) {
+  const code = err?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+function notFound(path6, err) {
+  if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
+  throw err;
+}
+var import_node_fs2, import_promises2, import_node_path3, PathNotFound, FsDriver;
+var init_driver = __esm({
+  "tools/src/storage/driver.ts"() {
+    "use strict";
+    import_node_fs2 = __toESM(require_fs(), 1);
+    import_promises2 = __toESM(require_promises(), 1);
+    import_node_path3 = __toESM(require_path(), 1);
+    init_atomic_write();
+    PathNotFound = class extends Error {
+      constructor(path6, options) {
+        super(`path not found: ${path6}`, options);
+        this.path = path6;
+        this.name = "PathNotFound";
+      }
+      path;
+      code = "PATH_NOT_FOUND";
+    };
+    FsDriver = class {
+      /** readFile returns the whole content of a (small) file. */
+      async readFile(path6) {
+        try {
+          return await (0, import_promises2.readFile)(path6);
+        } catch (err) {
+          return notFound(path6, err);
+        }
+      }
+      /** readStream streams a range of a file; `end` is inclusive. */
+      readStream(path6, range) {
+        return (0, import_node_fs2.createReadStream)(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
+      }
+      /** stat tells size, mtime and kind. */
+      async stat(path6) {
+        try {
+          const st = await (0, import_promises2.stat)(path6);
+          return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
+        } catch (err) {
+          return notFound(path6, err);
+        }
+      }
+      /** exists tells whether a path exists. */
+      async exists(path6) {
+        try {
+          await (0, import_promises2.stat)(path6);
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      }
+      /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part (common/atomic-write.ts). */
+      writeFileAtomic(path6, data, mode = 420) {
+        return writeFileAtomic(path6, data, mode);
+      }
+      /** list gives the names in a folder (empty when it does not exist). */
+      async list(path6) {
+        try {
+          return await (0, import_promises2.readdir)(path6);
+        } catch (err) {
+          if (isNotFound(err)) return [];
+          throw err;
+        }
+      }
+      /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
+      async move(from, to) {
+        await (0, import_promises2.mkdir)((0, import_node_path3.dirname)(to), { recursive: true });
+        try {
+          await (0, import_promises2.rename)(from, to);
+        } catch (err) {
+          notFound(from, err);
+        }
+        await fsyncDir((0, import_node_path3.dirname)(to));
+      }
+      /** delete removes a file or a folder tree; a missing path is PathNotFound. */
+      async delete(path6) {
+        if (!await this.exists(path6)) throw new PathNotFound(path6);
+        await (0, import_promises2.rm)(path6, { recursive: true, force: true });
+      }
+      /** deleteIfExists removes a file or folder tree and tells whether it was there. */
+      async deleteIfExists(path6) {
+        if (!await this.exists(path6)) return false;
+        await (0, import_promises2.rm)(path6, { recursive: true, force: true });
+        return true;
+      }
+      /** touch sets a file's mtime to now (gc's grace period reads it). */
+      async touch(path6) {
+        const now = /* @__PURE__ */ new Date();
+        try {
+          await (0, import_promises2.utimes)(path6, now, now);
+        } catch (err) {
+          notFound(path6, err);
+        }
+      }
+      /** mkdirp creates a folder and its parents. */
+      async mkdirp(path6) {
+        await (0, import_promises2.mkdir)(path6, { recursive: true });
+      }
+    };
+  }
+});
+
+// tools/src/storage/links.ts
+async function readLink(driver, path6) {
+  try {
+    const text = (await driver.readFile(path6)).toString("utf8").trim();
     return parseDigest(text);
   } catch (err) {
     if (err instanceof PathNotFound) return void 0;
@@ -944,8 +1386,8 @@ async function readLink(driver3, path6) {
     throw err;
   }
 }
-async function writeLink(driver3, path6, d) {
-  await driver3.writeFileAtomic(path6, `${d.algorithm}:${d.hex}`);
+async function writeLink(driver, path6, d) {
+  await driver.writeFileAtomic(path6, `${d.algorithm}:${d.hex}`);
 }
 var init_links = __esm({
   "tools/src/storage/links.ts"() {
@@ -958,7 +1400,7 @@ var init_links = __esm({
 // tools/src/storage/quarantine.ts
 async function renamed(from, to) {
   try {
-    await (0, import_promises2.rename)(from, to);
+    await (0, import_promises3.rename)(from, to);
     return true;
   } catch {
     return false;
@@ -979,20 +1421,20 @@ function setRevisionAside(paths, repo, d) {
 async function deleteQuarantinedBlob(paths, d) {
   const doomed = `${paths.blobQuarantine(d)}.delete`;
   if (!await renamed(paths.blobQuarantine(d), doomed)) return false;
-  await (0, import_promises2.rm)(doomed, { force: true });
+  await (0, import_promises3.rm)(doomed, { force: true });
   return true;
 }
 async function deleteQuarantinedRevision(paths, repo, d) {
   const doomed = `${paths.manifestRevisionQuarantine(repo, d)}.delete`;
   if (!await renamed(paths.manifestRevisionQuarantine(repo, d), doomed)) return false;
-  await (0, import_promises2.rm)(doomed, { recursive: true, force: true });
+  await (0, import_promises3.rm)(doomed, { recursive: true, force: true });
   return true;
 }
-var import_promises2;
+var import_promises3;
 var init_quarantine = __esm({
   "tools/src/storage/quarantine.ts"() {
     "use strict";
-    import_promises2 = __toESM(require_promises(), 1);
+    import_promises3 = __toESM(require_promises(), 1);
   }
 });
 
@@ -1006,9 +1448,9 @@ var init_blobs = __esm({
     init_quarantine();
     init_digest();
     BlobStore = class {
-      constructor(paths, driver3) {
+      constructor(paths, driver) {
         this.paths = paths;
-        this.driver = driver3;
+        this.driver = driver;
       }
       paths;
       driver;
@@ -1107,12 +1549,12 @@ async function writeAll(handle, buffers) {
     if (n2 > 0) rest[0] = rest[0].subarray(n2);
   }
 }
-var import_node_stream, import_promises3, BATCH, FLUSH_EVERY, AppendWriter;
+var import_node_stream, import_promises4, BATCH, FLUSH_EVERY, AppendWriter;
 var init_append_writer = __esm({
   "tools/src/storage/append-writer.ts"() {
     "use strict";
     import_node_stream = __toESM(require_stream(), 1);
-    import_promises3 = __toESM(require_promises(), 1);
+    import_promises4 = __toESM(require_promises(), 1);
     BATCH = 1024 * 1024;
     FLUSH_EVERY = 32 * 1024 * 1024;
     AppendWriter = class _AppendWriter extends import_node_stream.Writable {
@@ -1129,7 +1571,7 @@ var init_append_writer = __esm({
       closing;
       /** open starts appending to `path`, which must exist. */
       static async open(path6) {
-        return new _AppendWriter(await (0, import_promises3.open)(path6, "a"));
+        return new _AppendWriter(await (0, import_promises4.open)(path6, "a"));
       }
       _write(chunk, _encoding, callback) {
         this.batch.push(chunk);
@@ -1189,7 +1631,7 @@ var init_append_writer = __esm({
 // tools/src/storage/uploads.ts
 async function hashFile(path6, algorithm) {
   const hasher = newHasher(algorithm);
-  await (0, import_promises5.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source2) {
+  await (0, import_promises6.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source2) {
     for await (const chunk of source2) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest("hex") };
@@ -1197,26 +1639,26 @@ async function hashFile(path6, algorithm) {
 function key(repo, id) {
   return `${repo}\0${id}`;
 }
-function clip2(text) {
+function clip3(text) {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
-var import_node_fs3, import_promises4, import_node_crypto3, import_promises5, UPLOAD_ID, UploadStore;
+var import_node_fs3, import_promises5, import_node_crypto3, import_promises6, UPLOAD_ID, UploadStore;
 var init_uploads = __esm({
   "tools/src/storage/uploads.ts"() {
     "use strict";
     import_node_fs3 = __toESM(require_fs(), 1);
-    import_promises4 = __toESM(require_promises(), 1);
+    import_promises5 = __toESM(require_promises(), 1);
     import_node_crypto3 = __toESM(require_crypto(), 1);
-    import_promises5 = __toESM(require_promises2(), 1);
+    import_promises6 = __toESM(require_promises2(), 1);
     init_driver();
     init_append_writer();
     init_digest();
-    init_errors2();
+    init_errors();
     UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     UploadStore = class {
-      constructor(paths, driver3, blobs) {
+      constructor(paths, driver, blobs) {
         this.paths = paths;
-        this.driver = driver3;
+        this.driver = driver;
         this.blobs = blobs;
       }
       paths;
@@ -1228,8 +1670,8 @@ var init_uploads = __esm({
         const id = (0, import_node_crypto3.randomUUID)();
         try {
           await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-          await (0, import_promises4.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
-          await (0, import_promises4.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
+          await (0, import_promises5.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+          await (0, import_promises5.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
         } catch (err) {
           await this.driver.deleteIfExists(this.paths.uploadDir(repo, id)).catch(() => {
           });
@@ -1265,7 +1707,7 @@ var init_uploads = __esm({
           if (await this.blobs.size(expected) === size) {
             await this.remove(repo, id);
           } else {
-            const handle = await (0, import_promises4.open)(dataPath, "r+");
+            const handle = await (0, import_promises5.open)(dataPath, "r+");
             try {
               await handle.sync();
             } finally {
@@ -1302,7 +1744,7 @@ var init_uploads = __esm({
             hasher?.update(chunk);
             written += chunk.length;
           });
-          await (0, import_promises5.pipeline)(body, out);
+          await (0, import_promises6.pipeline)(body, out);
         } catch (err) {
           session.hasher = void 0;
           throw err;
@@ -1319,7 +1761,7 @@ var init_uploads = __esm({
         return { id, size: size + written };
       }
       async dataSize(repo, id) {
-        if (!UPLOAD_ID.test(id)) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `upload ${clip2(id)} unknown`);
+        if (!UPLOAD_ID.test(id)) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `upload ${clip3(id)} unknown`);
         try {
           return (await this.driver.stat(this.paths.uploadData(repo, id))).size;
         } catch (err) {
@@ -1348,68 +1790,6 @@ var init_uploads = __esm({
         return run;
       }
     };
-  }
-});
-
-// tools/src/oci/names.ts
-function nameProblem(name) {
-  if (name.length === 0) return "repository name is empty";
-  if (name.length > MAX_NAME_LENGTH) return `repository name is longer than ${MAX_NAME_LENGTH} characters`;
-  if (!NAME_GRAMMAR.test(name)) {
-    return 'repository name must be lowercase path components [a-z0-9] joined by "/", each separated internally only by ".", "_", "__" or "-"';
-  }
-  return void 0;
-}
-function isValidRepositoryName(name) {
-  return nameProblem(name) === void 0;
-}
-function assertRepositoryName(name) {
-  const problem = nameProblem(name);
-  if (problem) throw new RegistryError("NAME_INVALID", `invalid repository name ${JSON.stringify(clip3(name))}: ${problem}`);
-}
-function isValidTag(tag) {
-  return TAG_GRAMMAR.test(tag);
-}
-function parseImageReference(text) {
-  let rest = text;
-  let digest;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  let registry;
-  const slash = rest.indexOf("/");
-  if (slash > 0) {
-    const first = rest.slice(0, slash);
-    if (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[")) {
-      registry = first;
-      rest = rest.slice(slash + 1);
-    }
-  }
-  let tag;
-  const colon = rest.lastIndexOf(":");
-  if (colon >= 0) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) throw new Error(`invalid tag ${JSON.stringify(tag)} in ${JSON.stringify(text)}`);
-  }
-  const problem = nameProblem(rest);
-  if (problem) throw new Error(`invalid image reference ${JSON.stringify(text)}: ${problem}`);
-  return { registry, repository: rest, tag, digest };
-}
-function clip3(text) {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-var NAME_COMPONENT, NAME_GRAMMAR, TAG_GRAMMAR, MAX_NAME_LENGTH;
-var init_names = __esm({
-  "tools/src/oci/names.ts"() {
-    "use strict";
-    init_errors2();
-    NAME_COMPONENT = "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*";
-    NAME_GRAMMAR = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
-    TAG_GRAMMAR = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-    MAX_NAME_LENGTH = 255;
   }
 });
 
@@ -1541,7 +1921,7 @@ var MAX_MANIFEST_BYTES;
 var init_manifest = __esm({
   "tools/src/oci/manifest.ts"() {
     "use strict";
-    init_errors2();
+    init_errors();
     init_digest();
     init_mediatypes();
     MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -1671,7 +2051,7 @@ var init_manifests = __esm({
     "use strict";
     init_links();
     init_digest();
-    init_errors2();
+    init_errors();
     init_names();
     init_manifest();
     init_lru();
@@ -1682,9 +2062,9 @@ var init_manifests = __esm({
     FAN_OUT = 16;
     SUMMARY_ANNOTATIONS_MAX = 4096;
     ManifestStore = class {
-      constructor(paths, driver3, blobs) {
+      constructor(paths, driver, blobs) {
         this.paths = paths;
-        this.driver = driver3;
+        this.driver = driver;
         this.blobs = blobs;
       }
       paths;
@@ -1910,7 +2290,7 @@ var init_manifests = __esm({
       }
       /** exists tells whether `repo` has any manifest or tag folder (the spec's "known" repository). */
       async exists(repo) {
-        return this.driver.exists(`${this.paths.repository(repo)}/_manifests`);
+        return this.driver.exists(this.paths.manifestsDir(repo));
       }
     };
   }
@@ -1976,17 +2356,17 @@ var init_referrers = __esm({
 });
 
 // tools/src/storage/catalog.ts
-async function listRepositories(paths, driver3) {
+async function listRepositories(paths, driver) {
   const out = [];
   async function walk(dir, prefix) {
-    const entries = await driver3.list(dir);
+    const entries = await driver.list(dir);
     if (entries.includes("_manifests") && prefix && isValidRepositoryName(prefix)) out.push(prefix);
     for (const entry of entries) {
       if (entry.startsWith("_") || entry.startsWith(".")) continue;
       const path6 = (0, import_node_path4.join)(dir, entry);
       let info;
       try {
-        info = await driver3.stat(path6);
+        info = await driver.stat(path6);
       } catch {
         continue;
       }
@@ -2012,7 +2392,6 @@ var init_store = __esm({
   "tools/src/storage/store.ts"() {
     "use strict";
     init_driver();
-    init_paths();
     init_blobs();
     init_uploads();
     init_manifests();
@@ -2024,12 +2403,12 @@ var init_store = __esm({
       blobs;
       uploads;
       manifests;
-      constructor(storageDir, driver3 = new FsDriver()) {
-        this.paths = new StoragePaths(storageDir);
-        this.driver = driver3;
-        this.blobs = new BlobStore(this.paths, driver3);
-        this.uploads = new UploadStore(this.paths, driver3, this.blobs);
-        this.manifests = new ManifestStore(this.paths, driver3, this.blobs);
+      constructor(paths, driver = new FsDriver()) {
+        this.paths = paths;
+        this.driver = driver;
+        this.blobs = new BlobStore(this.paths, driver);
+        this.uploads = new UploadStore(this.paths, driver, this.blobs);
+        this.manifests = new ManifestStore(this.paths, driver, this.blobs);
       }
       /** repositories lists every repository in lexical order. */
       repositories() {
@@ -2115,7 +2494,7 @@ var API_VERSION_HEADER;
 var init_respond = __esm({
   "tools/src/registry/respond.ts"() {
     "use strict";
-    init_errors2();
+    init_errors();
     API_VERSION_HEADER = ["Docker-Distribution-API-Version", "registry/2.0"];
   }
 });
@@ -2187,7 +2566,7 @@ async function getBlob(ctx, name, digestText) {
     }
   };
   try {
-    await (0, import_promises6.pipeline)(stream, countLast, res);
+    await (0, import_promises7.pipeline)(stream, countLast, res);
   } catch {
     stream.destroy();
     res.destroy();
@@ -2198,12 +2577,12 @@ async function deleteBlob(ctx, name, digestText) {
   if (!await ctx.store.blobs.unlink(name, d)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
   sendEmpty(ctx.res, 202, { "Docker-Content-Digest": formatDigest(d) });
 }
-var import_promises6;
+var import_promises7;
 var init_blobs2 = __esm({
   "tools/src/registry/blobs.ts"() {
     "use strict";
-    import_promises6 = __toESM(require_promises2(), 1);
-    init_errors2();
+    import_promises7 = __toESM(require_promises2(), 1);
+    init_errors();
     init_digest();
     init_respond();
   }
@@ -2311,7 +2690,7 @@ async function cancelUpload(ctx, name, id) {
 var init_uploads2 = __esm({
   "tools/src/registry/uploads.ts"() {
     "use strict";
-    init_errors2();
+    init_errors();
     init_digest();
     init_names();
     init_respond();
@@ -2462,7 +2841,7 @@ var manifestBodies;
 var init_manifests2 = __esm({
   "tools/src/registry/manifests.ts"() {
     "use strict";
-    init_errors2();
+    init_errors();
     init_digest();
     init_manifest();
     init_names();
@@ -2545,7 +2924,7 @@ async function listReferrers2(ctx, name, digestText) {
 var init_discovery = __esm({
   "tools/src/registry/discovery.ts"() {
     "use strict";
-    init_errors2();
+    init_errors();
     init_digest();
     init_mediatypes();
     init_tags();
@@ -2578,7 +2957,7 @@ var base, ROUTES;
 var init_router = __esm({
   "tools/src/registry/router.ts"() {
     "use strict";
-    init_errors2();
+    init_errors();
     init_blobs2();
     init_uploads2();
     init_manifests2();
@@ -2794,7 +3173,7 @@ var init_dispatch = __esm({
   "tools/src/registry/dispatch.ts"() {
     "use strict";
     init_router();
-    init_errors2();
+    init_errors();
     init_names();
     init_respond();
     init_process_guards();
@@ -2808,7 +3187,7 @@ var init_dispatch = __esm({
 // tools/src/storage/stats.ts
 async function list(dir) {
   try {
-    return await (0, import_promises7.readdir)(dir);
+    return await (0, import_promises8.readdir)(dir);
   } catch {
     return [];
   }
@@ -2821,7 +3200,7 @@ async function walkStats(store) {
     for (const prefix of await list((0, import_node_path5.join)(blobsRoot, alg))) {
       for (const hex of await list((0, import_node_path5.join)(blobsRoot, alg, prefix))) {
         try {
-          bytes += (await (0, import_promises7.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
+          bytes += (await (0, import_promises8.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
           blobs++;
         } catch {
         }
@@ -2837,11 +3216,11 @@ async function walkStats(store) {
   }
   return { blobs, bytes, repositories: repos.length, tags: tags2, uploads, at: Date.now() };
 }
-var import_promises7, import_node_path5, StatsCache;
+var import_promises8, import_node_path5, StatsCache;
 var init_stats = __esm({
   "tools/src/storage/stats.ts"() {
     "use strict";
-    import_promises7 = __toESM(require_promises(), 1);
+    import_promises8 = __toESM(require_promises(), 1);
     import_node_path5 = __toESM(require_path(), 1);
     StatsCache = class {
       constructor(store, maxAgeMs = 15e3) {
@@ -2869,9 +3248,9 @@ var init_stats = __esm({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/util.js
+// node_modules/prom-client/lib/util.js
 var require_util2 = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/util.js"(exports) {
+  "node_modules/prom-client/lib/util.js"(exports) {
     "use strict";
     exports.getValueAsString = function getValueString(value) {
       if (Number.isNaN(value)) {
@@ -2973,9 +3352,9 @@ var require_util2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/registry.js
+// node_modules/prom-client/lib/registry.js
 var require_registry = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/registry.js"(exports, module) {
+  "node_modules/prom-client/lib/registry.js"(exports, module) {
     "use strict";
     var { getValueAsString } = require_util2();
     var Registry2 = class _Registry {
@@ -3162,9 +3541,9 @@ var require_registry = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/validation.js
+// node_modules/prom-client/lib/validation.js
 var require_validation = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/validation.js"(exports) {
+  "node_modules/prom-client/lib/validation.js"(exports) {
     "use strict";
     var util = require_util();
     var metricRegexp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -3189,9 +3568,9 @@ var require_validation = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metric.js
+// node_modules/prom-client/lib/metric.js
 var require_metric = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metric.js"(exports, module) {
+  "node_modules/prom-client/lib/metric.js"(exports, module) {
     "use strict";
     var Registry2 = require_registry();
     var { isObject: isObject3 } = require_util2();
@@ -3252,9 +3631,9 @@ var require_metric = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/exemplar.js
+// node_modules/prom-client/lib/exemplar.js
 var require_exemplar = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/exemplar.js"(exports, module) {
+  "node_modules/prom-client/lib/exemplar.js"(exports, module) {
     "use strict";
     var Exemplar = class {
       constructor(labelSet = {}, value = null) {
@@ -3285,9 +3664,9 @@ var require_exemplar = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/counter.js
+// node_modules/prom-client/lib/counter.js
 var require_counter = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/counter.js"(exports, module) {
+  "node_modules/prom-client/lib/counter.js"(exports, module) {
     "use strict";
     var util = require_util();
     var {
@@ -3419,9 +3798,9 @@ var require_counter = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/gauge.js
+// node_modules/prom-client/lib/gauge.js
 var require_gauge = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/gauge.js"(exports, module) {
+  "node_modules/prom-client/lib/gauge.js"(exports, module) {
     "use strict";
     var util = require_util();
     var {
@@ -3575,9 +3954,9 @@ var require_gauge = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/histogram.js
+// node_modules/prom-client/lib/histogram.js
 var require_histogram = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/histogram.js"(exports, module) {
+  "node_modules/prom-client/lib/histogram.js"(exports, module) {
     "use strict";
     var util = require_util();
     var {
@@ -3884,9 +4263,9 @@ var require_histogram = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/bintrees/lib/treebase.js
+// node_modules/bintrees/lib/treebase.js
 var require_treebase = __commonJS({
-  "../../work/main/node_modules/bintrees/lib/treebase.js"(exports, module) {
+  "node_modules/bintrees/lib/treebase.js"(exports, module) {
     function TreeBase() {
     }
     TreeBase.prototype.clear = function() {
@@ -4067,9 +4446,9 @@ var require_treebase = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/bintrees/lib/rbtree.js
+// node_modules/bintrees/lib/rbtree.js
 var require_rbtree = __commonJS({
-  "../../work/main/node_modules/bintrees/lib/rbtree.js"(exports, module) {
+  "node_modules/bintrees/lib/rbtree.js"(exports, module) {
     var TreeBase = require_treebase();
     function Node(data) {
       this.data = data;
@@ -4225,9 +4604,9 @@ var require_rbtree = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/bintrees/lib/bintree.js
+// node_modules/bintrees/lib/bintree.js
 var require_bintree = __commonJS({
-  "../../work/main/node_modules/bintrees/lib/bintree.js"(exports, module) {
+  "node_modules/bintrees/lib/bintree.js"(exports, module) {
     var TreeBase = require_treebase();
     function Node(data) {
       this.data = data;
@@ -4308,9 +4687,9 @@ var require_bintree = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/bintrees/index.js
+// node_modules/bintrees/index.js
 var require_bintrees = __commonJS({
-  "../../work/main/node_modules/bintrees/index.js"(exports, module) {
+  "node_modules/bintrees/index.js"(exports, module) {
     module.exports = {
       RBTree: require_rbtree(),
       BinTree: require_bintree()
@@ -4318,9 +4697,9 @@ var require_bintrees = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tdigest/tdigest.js
+// node_modules/tdigest/tdigest.js
 var require_tdigest = __commonJS({
-  "../../work/main/node_modules/tdigest/tdigest.js"(exports, module) {
+  "node_modules/tdigest/tdigest.js"(exports, module) {
     var RBTree = require_bintrees().RBTree;
     function TDigest(delta, K, CX) {
       this.discrete = delta === false;
@@ -4577,9 +4956,9 @@ var require_tdigest = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/timeWindowQuantiles.js
+// node_modules/prom-client/lib/timeWindowQuantiles.js
 var require_timeWindowQuantiles = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/timeWindowQuantiles.js"(exports, module) {
+  "node_modules/prom-client/lib/timeWindowQuantiles.js"(exports, module) {
     "use strict";
     var { TDigest } = require_tdigest();
     var TimeWindowQuantiles = class {
@@ -4633,9 +5012,9 @@ var require_timeWindowQuantiles = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/summary.js
+// node_modules/prom-client/lib/summary.js
 var require_summary = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/summary.js"(exports, module) {
+  "node_modules/prom-client/lib/summary.js"(exports, module) {
     "use strict";
     var util = require_util();
     var { getLabels, hashObject, removeLabels } = require_util2();
@@ -4825,9 +5204,9 @@ var require_zlib = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/pushgateway.js
+// node_modules/prom-client/lib/pushgateway.js
 var require_pushgateway = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/pushgateway.js"(exports, module) {
+  "node_modules/prom-client/lib/pushgateway.js"(exports, module) {
     "use strict";
     var url = require_url();
     var http2 = require_http();
@@ -4934,9 +5313,9 @@ var require_pushgateway = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/bucketGenerators.js
+// node_modules/prom-client/lib/bucketGenerators.js
 var require_bucketGenerators = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/bucketGenerators.js"(exports) {
+  "node_modules/prom-client/lib/bucketGenerators.js"(exports) {
     "use strict";
     exports.linearBuckets = (start2, width, count2) => {
       if (count2 < 1) {
@@ -4968,9 +5347,9 @@ var require_bucketGenerators = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/diag/types.cjs
+// node_modules/@opentelemetry/api/dist/diag/types.cjs
 var require_types = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/diag/types.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/diag/types.cjs"(exports) {
     var DiagLogLevel = /* @__PURE__ */ (function(DiagLogLevel2) {
       DiagLogLevel2[DiagLogLevel2["NONE"] = 0] = "NONE";
       DiagLogLevel2[DiagLogLevel2["ERROR"] = 30] = "ERROR";
@@ -4985,17 +5364,17 @@ var require_types = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/version.cjs
+// node_modules/@opentelemetry/api/dist/version.cjs
 var require_version = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/version.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/version.cjs"(exports) {
     var VERSION2 = "1.10.0";
     exports.VERSION = VERSION2;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/internal/semver.cjs
+// node_modules/@opentelemetry/api/dist/internal/semver.cjs
 var require_semver = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/internal/semver.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/internal/semver.cjs"(exports) {
     var require_version3 = require_version();
     var re = /^(\d+)\.(\d+)\.(\d+)(-(.+))?$/;
     function _makeCompatibilityCheck(ownVersion) {
@@ -5047,9 +5426,9 @@ var require_semver = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/internal/global-utils.cjs
+// node_modules/@opentelemetry/api/dist/internal/global-utils.cjs
 var require_global_utils = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/internal/global-utils.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/internal/global-utils.cjs"(exports) {
     var require_version3 = require_version();
     var require_semver4 = require_semver();
     var major = require_version3.VERSION.split(".")[0];
@@ -5101,9 +5480,9 @@ var require_global_utils = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs
+// node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs
 var require_ComponentLogger = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/diag/ComponentLogger.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var DiagComponentLogger = class {
       constructor(props) {
@@ -5134,9 +5513,9 @@ var require_ComponentLogger = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs
+// node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs
 var require_logLevelLogger = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/diag/internal/logLevelLogger.cjs"(exports) {
     require_types();
     function createLogLevelDiagLogger(maxLevel, logger) {
       if (maxLevel < 0) maxLevel = 0;
@@ -5160,9 +5539,9 @@ var require_logLevelLogger = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/api/diag.cjs
+// node_modules/@opentelemetry/api/dist/api/diag.cjs
 var require_diag = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/api/diag.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/api/diag.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_ComponentLogger2 = require_ComponentLogger();
     require_types();
@@ -5224,9 +5603,9 @@ var require_diag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs
+// node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs
 var require_baggage_impl = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/baggage/internal/baggage-impl.cjs"(exports) {
     var BaggageImpl = class BaggageImpl2 {
       constructor(entries) {
         this._entries = entries ? new Map(entries) : /* @__PURE__ */ new Map();
@@ -5262,17 +5641,17 @@ var require_baggage_impl = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs
+// node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs
 var require_symbol = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/baggage/internal/symbol.cjs"(exports) {
     var baggageEntryMetadataSymbol = /* @__PURE__ */ Symbol("BaggageEntryMetadata");
     exports.baggageEntryMetadataSymbol = baggageEntryMetadataSymbol;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/utils.cjs
+// node_modules/@opentelemetry/api/dist/baggage/utils.cjs
 var require_utils = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/utils.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/baggage/utils.cjs"(exports) {
     var require_diag2 = require_diag();
     var require_baggage_impl2 = require_baggage_impl();
     var require_symbol2 = require_symbol();
@@ -5297,9 +5676,9 @@ var require_utils = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/context/context.cjs
+// node_modules/@opentelemetry/api/dist/context/context.cjs
 var require_context = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/context/context.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/context/context.cjs"(exports) {
     function createContextKey(description) {
       return Symbol.for(description);
     }
@@ -5330,9 +5709,9 @@ var require_context = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs
+// node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs
 var require_consoleLogger = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/diag/consoleLogger.cjs"(exports) {
     var consoleMap = [
       {
         n: "error",
@@ -5387,9 +5766,9 @@ var require_consoleLogger = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs
+// node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs
 var require_NoopMeter = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/metrics/NoopMeter.cjs"(exports) {
     var NoopMeter = class {
       constructor() {
       }
@@ -5509,9 +5888,9 @@ var require_NoopMeter = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/metrics/Metric.cjs
+// node_modules/@opentelemetry/api/dist/metrics/Metric.cjs
 var require_Metric = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/metrics/Metric.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/metrics/Metric.cjs"(exports) {
     var ValueType = /* @__PURE__ */ (function(ValueType2) {
       ValueType2[ValueType2["INT"] = 0] = "INT";
       ValueType2[ValueType2["DOUBLE"] = 1] = "DOUBLE";
@@ -5521,9 +5900,9 @@ var require_Metric = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs
+// node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs
 var require_NoopLogger = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/logs/NoopLogger.cjs"(exports) {
     var NoopLogger = class {
       emit(_logRecord) {
       }
@@ -5541,9 +5920,9 @@ var require_NoopLogger = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs
+// node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs
 var require_LogRecord = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/logs/LogRecord.cjs"(exports) {
     var SeverityNumber = /* @__PURE__ */ (function(SeverityNumber2) {
       SeverityNumber2[SeverityNumber2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
       SeverityNumber2[SeverityNumber2["TRACE"] = 1] = "TRACE";
@@ -5576,9 +5955,9 @@ var require_LogRecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs
+// node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs
 var require_TextMapPropagator = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/propagation/TextMapPropagator.cjs"(exports) {
     var defaultTextMapGetter = {
       get(carrier, key3) {
         if (carrier == null) return;
@@ -5598,9 +5977,9 @@ var require_TextMapPropagator = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs
+// node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs
 var require_trace_flags = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/trace_flags.cjs"(exports) {
     var TraceFlags = /* @__PURE__ */ (function(TraceFlags2) {
       TraceFlags2[TraceFlags2["NONE"] = 0] = "NONE";
       TraceFlags2[TraceFlags2["SAMPLED"] = 1] = "SAMPLED";
@@ -5610,9 +5989,9 @@ var require_trace_flags = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs
+// node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs
 var require_invalid_span_constants = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/invalid-span-constants.cjs"(exports) {
     require_trace_flags();
     var INVALID_SPANID = "0000000000000000";
     var INVALID_TRACEID = "00000000000000000000000000000000";
@@ -5627,9 +6006,9 @@ var require_invalid_span_constants = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs
+// node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs
 var require_NonRecordingSpan = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/NonRecordingSpan.cjs"(exports) {
     var require_invalid_span_constants2 = require_invalid_span_constants();
     var NonRecordingSpan = class {
       constructor(spanContext = require_invalid_span_constants2.INVALID_SPAN_CONTEXT) {
@@ -5671,9 +6050,9 @@ var require_NonRecordingSpan = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs
+// node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs
 var require_spancontext_utils = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/spancontext-utils.cjs"(exports) {
     require_invalid_span_constants();
     var require_NonRecordingSpan2 = require_NonRecordingSpan();
     var isHex = new Uint8Array([
@@ -5806,9 +6185,9 @@ var require_spancontext_utils = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs
+// node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs
 var require_NoopContextManager = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/context/NoopContextManager.cjs"(exports) {
     var require_context3 = require_context();
     var NoopContextManager = class {
       active() {
@@ -5836,9 +6215,9 @@ var require_NoopContextManager = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/api/context.cjs
+// node_modules/@opentelemetry/api/dist/api/context.cjs
 var require_context2 = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/api/context.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/api/context.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_NoopContextManager2 = require_NoopContextManager();
@@ -5934,9 +6313,9 @@ var require_context2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/context-utils.cjs
+// node_modules/@opentelemetry/api/dist/trace/context-utils.cjs
 var require_context_utils = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/context-utils.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/context-utils.cjs"(exports) {
     var require_context3 = require_context();
     var require_context$1 = require_context2();
     var require_NonRecordingSpan2 = require_NonRecordingSpan();
@@ -5969,9 +6348,9 @@ var require_context_utils = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs
+// node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs
 var require_NoopTracer = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/NoopTracer.cjs"(exports) {
     var require_context3 = require_context2();
     var require_NonRecordingSpan2 = require_NonRecordingSpan();
     var require_context_utils2 = require_context_utils();
@@ -6012,9 +6391,9 @@ var require_NoopTracer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs
+// node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs
 var require_ProxyTracer = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/ProxyTracer.cjs"(exports) {
     var NOOP_TRACER = new (require_NoopTracer()).NoopTracer();
     var ProxyTracer = class {
       constructor(provider, name, version, options) {
@@ -6046,9 +6425,9 @@ var require_ProxyTracer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/span_kind.cjs
+// node_modules/@opentelemetry/api/dist/trace/span_kind.cjs
 var require_span_kind = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/span_kind.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/span_kind.cjs"(exports) {
     var SpanKind = /* @__PURE__ */ (function(SpanKind2) {
       SpanKind2[SpanKind2["INTERNAL"] = 0] = "INTERNAL";
       SpanKind2[SpanKind2["SERVER"] = 1] = "SERVER";
@@ -6061,9 +6440,9 @@ var require_span_kind = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/status.cjs
+// node_modules/@opentelemetry/api/dist/trace/status.cjs
 var require_status = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/status.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/status.cjs"(exports) {
     var SpanStatusCode = /* @__PURE__ */ (function(SpanStatusCode2) {
       SpanStatusCode2[SpanStatusCode2["UNSET"] = 0] = "UNSET";
       SpanStatusCode2[SpanStatusCode2["OK"] = 1] = "OK";
@@ -6074,9 +6453,9 @@ var require_status = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs
+// node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs
 var require_tracestate_validators = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/internal/tracestate-validators.cjs"(exports) {
     var VALID_KEY_CHAR_RANGE = "[_0-9a-z-*/]";
     var VALID_KEY_REGEX = new RegExp(`^(?:${`[a-z]${VALID_KEY_CHAR_RANGE}{0,255}`}|${`[a-z0-9]${VALID_KEY_CHAR_RANGE}{0,240}@[a-z]${VALID_KEY_CHAR_RANGE}{0,13}`})$`);
     var VALID_VALUE_BASE_REGEX = /^[ -~]{0,255}[!-~]$/;
@@ -6092,9 +6471,9 @@ var require_tracestate_validators = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs
+// node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs
 var require_tracestate_impl = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/internal/tracestate-impl.cjs"(exports) {
     var require_tracestate_validators2 = require_tracestate_validators();
     var MAX_TRACE_STATE_ITEMS = 32;
     var MAX_TRACE_STATE_LEN = 512;
@@ -6160,9 +6539,9 @@ var require_tracestate_impl = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs
+// node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs
 var require_utils2 = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/internal/utils.cjs"(exports) {
     var require_tracestate_impl2 = require_tracestate_impl();
     function createTraceState(rawTraceState) {
       return new require_tracestate_impl2.TraceStateImpl(rawTraceState);
@@ -6171,9 +6550,9 @@ var require_utils2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs
+// node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs
 var require_NoopTracerProvider = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/NoopTracerProvider.cjs"(exports) {
     var require_NoopTracer2 = require_NoopTracer();
     var NoopTracerProvider = class {
       getTracer(_name, _version, _options) {
@@ -6184,9 +6563,9 @@ var require_NoopTracerProvider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs
+// node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs
 var require_ProxyTracerProvider = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/ProxyTracerProvider.cjs"(exports) {
     var require_ProxyTracer2 = require_ProxyTracer();
     var NOOP_TRACER_PROVIDER = new (require_NoopTracerProvider()).NoopTracerProvider();
     var ProxyTracerProvider = class {
@@ -6216,9 +6595,9 @@ var require_ProxyTracerProvider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs
+// node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs
 var require_SamplingResult = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace/SamplingResult.cjs"(exports) {
     var SamplingDecision = /* @__PURE__ */ (function(SamplingDecision2) {
       SamplingDecision2[SamplingDecision2["NOT_RECORD"] = 0] = "NOT_RECORD";
       SamplingDecision2[SamplingDecision2["RECORD"] = 1] = "RECORD";
@@ -6229,25 +6608,25 @@ var require_SamplingResult = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/context-api.cjs
+// node_modules/@opentelemetry/api/dist/context-api.cjs
 var require_context_api = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/context-api.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/context-api.cjs"(exports) {
     var context = require_context2().ContextAPI.getInstance();
     exports.context = context;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/diag-api.cjs
+// node_modules/@opentelemetry/api/dist/diag-api.cjs
 var require_diag_api = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/diag-api.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/diag-api.cjs"(exports) {
     var diag = require_diag().DiagAPI.instance();
     exports.diag = diag;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs
+// node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs
 var require_NoopLoggerProvider = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/logs/NoopLoggerProvider.cjs"(exports) {
     var require_NoopLogger2 = require_NoopLogger();
     var NoopLoggerProvider = class {
       getLogger(_name, _version, _options) {
@@ -6260,9 +6639,9 @@ var require_NoopLoggerProvider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs
+// node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs
 var require_ProxyLogger = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/logs/ProxyLogger.cjs"(exports) {
     var require_NoopLogger2 = require_NoopLogger();
     var ProxyLogger = class {
       constructor(provider, name, version, options) {
@@ -6298,9 +6677,9 @@ var require_ProxyLogger = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs
+// node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs
 var require_ProxyLoggerProvider = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/logs/ProxyLoggerProvider.cjs"(exports) {
     var require_NoopLoggerProvider2 = require_NoopLoggerProvider();
     var require_ProxyLogger2 = require_ProxyLogger();
     var ProxyLoggerProvider = class {
@@ -6336,9 +6715,9 @@ var require_ProxyLoggerProvider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/api/logs.cjs
+// node_modules/@opentelemetry/api/dist/api/logs.cjs
 var require_logs = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/api/logs.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/api/logs.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_ProxyLoggerProvider2 = require_ProxyLoggerProvider();
@@ -6392,17 +6771,17 @@ var require_logs = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/logs-api.cjs
+// node_modules/@opentelemetry/api/dist/logs-api.cjs
 var require_logs_api = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/logs-api.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/logs-api.cjs"(exports) {
     var logs = require_logs().LogsAPI.getInstance();
     exports.logs = logs;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs
+// node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs
 var require_NoopMeterProvider = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/metrics/NoopMeterProvider.cjs"(exports) {
     var require_NoopMeter2 = require_NoopMeter();
     var NoopMeterProvider = class {
       getMeter(_name, _version, _options) {
@@ -6415,9 +6794,9 @@ var require_NoopMeterProvider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/api/metrics.cjs
+// node_modules/@opentelemetry/api/dist/api/metrics.cjs
 var require_metrics = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/api/metrics.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/api/metrics.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_NoopMeterProvider2 = require_NoopMeterProvider();
@@ -6459,17 +6838,17 @@ var require_metrics = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/metrics-api.cjs
+// node_modules/@opentelemetry/api/dist/metrics-api.cjs
 var require_metrics_api = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/metrics-api.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/metrics-api.cjs"(exports) {
     var metrics = require_metrics().MetricsAPI.getInstance();
     exports.metrics = metrics;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs
+// node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs
 var require_NoopTextMapPropagator = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/propagation/NoopTextMapPropagator.cjs"(exports) {
     var NoopTextMapPropagator = class {
       /** Noop inject function does nothing */
       inject(_context, _carrier) {
@@ -6486,9 +6865,9 @@ var require_NoopTextMapPropagator = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs
+// node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs
 var require_context_helpers = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/baggage/context-helpers.cjs"(exports) {
     var require_context3 = require_context();
     var require_context$1 = require_context2();
     var BAGGAGE_KEY = require_context3.createContextKey("OpenTelemetry Baggage Key");
@@ -6511,9 +6890,9 @@ var require_context_helpers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/api/propagation.cjs
+// node_modules/@opentelemetry/api/dist/api/propagation.cjs
 var require_propagation = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/api/propagation.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/api/propagation.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_utils4 = require_utils();
@@ -6582,17 +6961,17 @@ var require_propagation = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/propagation-api.cjs
+// node_modules/@opentelemetry/api/dist/propagation-api.cjs
 var require_propagation_api = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/propagation-api.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/propagation-api.cjs"(exports) {
     var propagation = require_propagation().PropagationAPI.getInstance();
     exports.propagation = propagation;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/api/trace.cjs
+// node_modules/@opentelemetry/api/dist/api/trace.cjs
 var require_trace = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/api/trace.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/api/trace.cjs"(exports) {
     var require_global_utils2 = require_global_utils();
     var require_diag2 = require_diag();
     var require_context_utils2 = require_context_utils();
@@ -6649,17 +7028,17 @@ var require_trace = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/trace-api.cjs
+// node_modules/@opentelemetry/api/dist/trace-api.cjs
 var require_trace_api = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/trace-api.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/trace-api.cjs"(exports) {
     var trace = require_trace().TraceAPI.getInstance();
     exports.trace = trace;
   }
 });
 
-// ../../work/main/node_modules/@opentelemetry/api/dist/index.cjs
+// node_modules/@opentelemetry/api/dist/index.cjs
 var require_dist = __commonJS({
-  "../../work/main/node_modules/@opentelemetry/api/dist/index.cjs"(exports) {
+  "node_modules/@opentelemetry/api/dist/index.cjs"(exports) {
     Object.defineProperties(exports, {
       __esModule: { value: true },
       [Symbol.toStringTag]: { value: "Module" }
@@ -6730,9 +7109,9 @@ var require_dist = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/processCpuTotal.js
+// node_modules/prom-client/lib/metrics/processCpuTotal.js
 var require_processCpuTotal = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/processCpuTotal.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/processCpuTotal.js"(exports, module) {
     "use strict";
     var OtelApi = require_dist();
     var Counter2 = require_counter();
@@ -6815,9 +7194,9 @@ var require_processCpuTotal = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/processStartTime.js
+// node_modules/prom-client/lib/metrics/processStartTime.js
 var require_processStartTime = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/processStartTime.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/processStartTime.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var startInSeconds = Math.round(Date.now() / 1e3 - process.uptime());
@@ -6841,9 +7220,9 @@ var require_processStartTime = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js
+// node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js
 var require_osMemoryHeapLinux = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/osMemoryHeapLinux.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var fs = require_fs();
@@ -6907,9 +7286,9 @@ var require_osMemoryHeapLinux = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js
+// node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js
 var require_safeMemoryUsage = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/helpers/safeMemoryUsage.js"(exports, module) {
     "use strict";
     function safeMemoryUsage() {
       try {
@@ -6922,9 +7301,9 @@ var require_safeMemoryUsage = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeap.js
+// node_modules/prom-client/lib/metrics/osMemoryHeap.js
 var require_osMemoryHeap = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/osMemoryHeap.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/osMemoryHeap.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var linuxVariant = require_osMemoryHeapLinux();
@@ -6959,9 +7338,9 @@ var require_process = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js
+// node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js
 var require_processOpenFileDescriptors = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var fs = require_fs();
@@ -6992,9 +7371,9 @@ var require_processOpenFileDescriptors = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js
+// node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js
 var require_processMaxFileDescriptors = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/processMaxFileDescriptors.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var fs = require_fs();
@@ -7041,9 +7420,9 @@ var require_perf_hooks = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/eventLoopLag.js
+// node_modules/prom-client/lib/metrics/eventLoopLag.js
 var require_eventLoopLag = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/eventLoopLag.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/eventLoopLag.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var perf_hooks;
@@ -7171,9 +7550,9 @@ var require_eventLoopLag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js
+// node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js
 var require_processMetricsHelpers = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/helpers/processMetricsHelpers.js"(exports, module) {
     "use strict";
     function aggregateByObjectName(list3) {
       const data = {};
@@ -7203,9 +7582,9 @@ var require_processMetricsHelpers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/processHandles.js
+// node_modules/prom-client/lib/metrics/processHandles.js
 var require_processHandles = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/processHandles.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/processHandles.js"(exports, module) {
     "use strict";
     var { aggregateByObjectName } = require_processMetricsHelpers();
     var { updateMetrics } = require_processMetricsHelpers();
@@ -7248,9 +7627,9 @@ var require_processHandles = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/processRequests.js
+// node_modules/prom-client/lib/metrics/processRequests.js
 var require_processRequests = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/processRequests.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/processRequests.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var { aggregateByObjectName } = require_processMetricsHelpers();
@@ -7292,9 +7671,9 @@ var require_processRequests = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/processResources.js
+// node_modules/prom-client/lib/metrics/processResources.js
 var require_processResources = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/processResources.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/processResources.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var { updateMetrics } = require_processMetricsHelpers();
@@ -7344,9 +7723,9 @@ var require_processResources = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/heapSizeAndUsed.js
+// node_modules/prom-client/lib/metrics/heapSizeAndUsed.js
 var require_heapSizeAndUsed = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/heapSizeAndUsed.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/heapSizeAndUsed.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var safeMemoryUsage = require_safeMemoryUsage();
@@ -7407,9 +7786,9 @@ var require_v8 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js
+// node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js
 var require_heapSpacesSizeAndUsed = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/heapSpacesSizeAndUsed.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var v8 = require_v8();
@@ -7459,9 +7838,9 @@ var require_heapSpacesSizeAndUsed = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/version.js
+// node_modules/prom-client/lib/metrics/version.js
 var require_version2 = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/version.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/version.js"(exports, module) {
     "use strict";
     var Gauge2 = require_gauge();
     var version = process.version;
@@ -7492,9 +7871,9 @@ var require_version2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metrics/gc.js
+// node_modules/prom-client/lib/metrics/gc.js
 var require_gc = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metrics/gc.js"(exports, module) {
+  "node_modules/prom-client/lib/metrics/gc.js"(exports, module) {
     "use strict";
     var Histogram2 = require_histogram();
     var perf_hooks;
@@ -7538,9 +7917,9 @@ var require_gc = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/defaultMetrics.js
+// node_modules/prom-client/lib/defaultMetrics.js
 var require_defaultMetrics = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/defaultMetrics.js"(exports, module) {
+  "node_modules/prom-client/lib/defaultMetrics.js"(exports, module) {
     "use strict";
     var { isObject: isObject3 } = require_util2();
     var processCpuTotal = require_processCpuTotal();
@@ -7585,9 +7964,9 @@ var require_defaultMetrics = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/metricAggregators.js
+// node_modules/prom-client/lib/metricAggregators.js
 var require_metricAggregators = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/metricAggregators.js"(exports) {
+  "node_modules/prom-client/lib/metricAggregators.js"(exports) {
     "use strict";
     var { Grouper, hashObject } = require_util2();
     function AggregatorFactory(aggregatorFn) {
@@ -7665,9 +8044,9 @@ var require_cluster = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/lib/cluster.js
+// node_modules/prom-client/lib/cluster.js
 var require_cluster2 = __commonJS({
-  "../../work/main/node_modules/prom-client/lib/cluster.js"(exports, module) {
+  "node_modules/prom-client/lib/cluster.js"(exports, module) {
     "use strict";
     var Registry2 = require_registry();
     var { Grouper } = require_util2();
@@ -7836,9 +8215,9 @@ var require_cluster2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/prom-client/index.js
+// node_modules/prom-client/index.js
 var require_prom_client = __commonJS({
-  "../../work/main/node_modules/prom-client/index.js"(exports) {
+  "node_modules/prom-client/index.js"(exports) {
     "use strict";
     exports.register = require_registry().globalRegistry;
     exports.Registry = require_registry();
@@ -7868,13 +8247,10 @@ var require_prom_client = __commonJS({
   }
 });
 
-// tools/src/storage/gc-stats.ts
-function gcStatsPath(storageDir) {
-  return new StoragePaths(storageDir).gcStats();
-}
-async function readGcStats(storageDir) {
+// tools/src/state/gc-stats.ts
+async function readGcStats(state) {
   try {
-    const v = JSON.parse(await (0, import_promises8.readFile)(gcStatsPath(storageDir), "utf8"));
+    const v = JSON.parse(await (0, import_promises9.readFile)(state.gcStats(), "utf8"));
     return {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
@@ -7885,8 +8261,8 @@ async function readGcStats(storageDir) {
     return { runs: 0, bytesFreed: 0, blobsDeleted: 0 };
   }
 }
-async function recordGcRun(driver3, storageDir, report2, now = /* @__PURE__ */ new Date()) {
-  const before = await readGcStats(storageDir);
+async function recordGcRun(state, report2, now = /* @__PURE__ */ new Date()) {
+  const before = await readGcStats(state);
   const after = {
     runs: before.runs + 1,
     bytesFreed: before.bytesFreed + report2.bytesFreed,
@@ -7894,16 +8270,15 @@ async function recordGcRun(driver3, storageDir, report2, now = /* @__PURE__ */ n
     lastRun: now.toISOString(),
     lastBytesFreed: report2.bytesFreed
   };
-  await driver3.writeFileAtomic(gcStatsPath(storageDir), `${JSON.stringify(after)}
-`);
+  await state.writeFile(state.gcStats(), `${JSON.stringify(after)}
+`, 420);
   return after;
 }
-var import_promises8;
+var import_promises9;
 var init_gc_stats = __esm({
-  "tools/src/storage/gc-stats.ts"() {
+  "tools/src/state/gc-stats.ts"() {
     "use strict";
-    import_promises8 = __toESM(require_promises(), 1);
-    init_paths();
+    import_promises9 = __toESM(require_promises(), 1);
   }
 });
 
@@ -7921,7 +8296,7 @@ var init_metrics = __esm({
       notifications;
       /** events waiting per endpoint */
       notificationQueue;
-      constructor(events, stats, storageDir) {
+      constructor(events, stats, state) {
         const registers = [this.registry];
         (0, import_prom_client.collectDefaultMetrics)({ register: this.registry, prefix: "registry_process_" });
         const requests = new import_prom_client.Counter({
@@ -7986,7 +8361,7 @@ var init_metrics = __esm({
         gauge("registry_tags", "Tags over all repositories", (s) => s.tags);
         gauge("registry_uploads_in_progress", "Upload sessions open in storage", (s) => s.uploads);
         const fromGc = (pick) => async function collect() {
-          const value = pick(await readGcStats(storageDir));
+          const value = pick(await readGcStats(state));
           if (this instanceof import_prom_client.Counter) {
             this.reset();
             this.inc(value);
@@ -8023,7 +8398,7 @@ var init_metrics = __esm({
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/error.js
+// node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string, ptr) {
   let lines = string.slice(0, ptr).split(/\r?\n/);
   return [lines.length, lines.pop().length + 1];
@@ -8049,7 +8424,7 @@ function makeCodeBlock(string, line, column) {
 }
 var TomlError;
 var init_error = __esm({
-  "../../work/main/node_modules/smol-toml/dist/error.js"() {
+  "node_modules/smol-toml/dist/error.js"() {
     TomlError = class _TomlError extends Error {
       line;
       column;
@@ -8072,7 +8447,7 @@ ${codeblock}`, options);
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/primitive.js
+// node_modules/smol-toml/dist/primitive.js
 function parseString(ctx) {
   let startPtr = ctx.p;
   let c3 = ctx.s.charCodeAt(ctx.p++);
@@ -8173,15 +8548,15 @@ function parseString(ctx) {
   TomlError.x("unfinished string", ctx, startPtr);
 }
 var init_primitive = __esm({
-  "../../work/main/node_modules/smol-toml/dist/primitive.js"() {
+  "node_modules/smol-toml/dist/primitive.js"() {
     init_error();
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/date.js
+// node_modules/smol-toml/dist/date.js
 var DATE_TIME_RE, TomlDate;
 var init_date = __esm({
-  "../../work/main/node_modules/smol-toml/dist/date.js"() {
+  "node_modules/smol-toml/dist/date.js"() {
     DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
     TomlDate = class _TomlDate extends Date {
       #hasDate = false;
@@ -8298,7 +8673,7 @@ var init_date = __esm({
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/extract.js
+// node_modules/smol-toml/dist/extract.js
 function isDigit(char, base2 = 10) {
   return base2 === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base2;
 }
@@ -8330,7 +8705,7 @@ function extractValue(ctx, end) {
     return ctx.p++, false;
   }
   if (c3 === 43 || c3 === 45) {
-    return parseNumber(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c3, end);
+    return parseNumber2(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c3, end);
   }
   if (ctx.s.charCodeAt(ctx.p + 4) === 45 && ctx.s.charCodeAt(ctx.p + 7) === 45) {
     return parseDate(ctx, c3, end);
@@ -8338,9 +8713,9 @@ function extractValue(ctx, end) {
   if (ctx.s.charCodeAt(ctx.p + 2) === 58) {
     return parseTime(ctx, c3, end);
   }
-  return parseNumber(ctx, ctx.p, c3, 0, end);
+  return parseNumber2(ctx, ctx.p, c3, 0, end);
 }
-function parseNumber(ctx, startPtr, startChr, sign, endChr) {
+function parseNumber2(ctx, startPtr, startChr, sign, endChr) {
   let c3 = startChr;
   let state = 0;
   let hasUnderscores = false;
@@ -8440,7 +8815,7 @@ function parseInteger(ctx, str, base2, startPtr) {
 function parseDate(ctx, c3, endChr) {
   let startPtr = ctx.p++, unsafeSeparator;
   if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++))) {
-    return parseNumber(ctx, ctx.p = startPtr, c3, 0, endChr);
+    return parseNumber2(ctx, ctx.p = startPtr, c3, 0, endChr);
   }
   ctx.p += 5;
   if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
@@ -8472,7 +8847,7 @@ function parseDate(ctx, c3, endChr) {
 function parseTime(ctx, c3, endChr) {
   let start2 = ctx.p;
   if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
-    return parseNumber(ctx, --ctx.p, c3, 0, endChr);
+    return parseNumber2(ctx, --ctx.p, c3, 0, endChr);
   }
   if (ctx.s.charCodeAt(ctx.p += 4) === 58)
     ctx.p += 3;
@@ -8507,7 +8882,7 @@ function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
   }
 }
 var init_extract = __esm({
-  "../../work/main/node_modules/smol-toml/dist/extract.js"() {
+  "node_modules/smol-toml/dist/extract.js"() {
     init_primitive();
     init_struct();
     init_error();
@@ -8515,7 +8890,7 @@ var init_extract = __esm({
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/util.js
+// node_modules/smol-toml/dist/util.js
 function skipComment(ctx) {
   for (; ctx.p < ctx.s.length; ctx.p++) {
     let c3 = ctx.s.charCodeAt(ctx.p);
@@ -8541,12 +8916,12 @@ function skipVoid(ctx, banNewLines, banComments) {
   }
 }
 var init_util = __esm({
-  "../../work/main/node_modules/smol-toml/dist/util.js"() {
+  "node_modules/smol-toml/dist/util.js"() {
     init_error();
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/struct.js
+// node_modules/smol-toml/dist/struct.js
 function parseKey(ctx, end = 61) {
   let startPtr;
   let state = 0;
@@ -8663,7 +9038,7 @@ function parseArray(ctx) {
   TomlError.x("unfinished array", ctx, startPtr);
 }
 var init_struct = __esm({
-  "../../work/main/node_modules/smol-toml/dist/struct.js"() {
+  "node_modules/smol-toml/dist/struct.js"() {
     init_primitive();
     init_extract();
     init_util();
@@ -8671,7 +9046,7 @@ var init_struct = __esm({
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/parse.js
+// node_modules/smol-toml/dist/parse.js
 function peekTable(ctx, key3, table, meta, type) {
   let t = table;
   let m = meta;
@@ -8814,7 +9189,7 @@ function parse(toml, options = {}) {
   return res;
 }
 var init_parse = __esm({
-  "../../work/main/node_modules/smol-toml/dist/parse.js"() {
+  "node_modules/smol-toml/dist/parse.js"() {
     init_struct();
     init_extract();
     init_util();
@@ -8822,7 +9197,7 @@ var init_parse = __esm({
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/stringify.js
+// node_modules/smol-toml/dist/stringify.js
 function extendedTypeOf(obj) {
   let type = typeof obj;
   if (type === "object") {
@@ -9007,15 +9382,15 @@ function stringify(obj, { maxDepth = 1e3, numbersAsFloat = false, strictTemporal
 }
 var BARE_KEY, HAS_WELLFORMED;
 var init_stringify = __esm({
-  "../../work/main/node_modules/smol-toml/dist/stringify.js"() {
+  "node_modules/smol-toml/dist/stringify.js"() {
     BARE_KEY = /^[a-z0-9-_]+$/i;
     HAS_WELLFORMED = !!"".isWellFormed;
   }
 });
 
-// ../../work/main/node_modules/smol-toml/dist/index.js
+// node_modules/smol-toml/dist/index.js
 var init_dist = __esm({
-  "../../work/main/node_modules/smol-toml/dist/index.js"() {
+  "node_modules/smol-toml/dist/index.js"() {
     init_parse();
     init_stringify();
     init_date();
@@ -9078,16 +9453,16 @@ function parseNotifications(text, source2 = CONFIG_FILE) {
     return out;
   });
 }
-async function loadNotifications(storageDir, env3 = process.env) {
-  const file = new StoragePaths(storageDir).serverConfig();
+async function loadNotifications(state, env2 = process.env) {
+  const file = state.serverConfig();
   let text;
   try {
-    text = await (0, import_promises9.readFile)(file, "utf8");
+    text = await (0, import_promises10.readFile)(file, "utf8");
   } catch (err) {
     if (err.code !== "ENOENT") throw new ConfigError(`${file}: ${err.message}`);
   }
   const endpoints = text === void 0 ? [] : parseNotifications(text, file);
-  for (const url of (env3.CONTAINER_REGISTRY_NOTIFY ?? "").split(/[,\s]+/).filter(Boolean)) {
+  for (const url of readList(env2, "CONTAINER_REGISTRY_NOTIFY")) {
     endpoints.push(endpointDefaults(new URL(checkUrl(url, "CONTAINER_REGISTRY_NOTIFY")).host, url));
   }
   return endpoints;
@@ -9106,18 +9481,22 @@ function sleep(ms, signal) {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
-var import_promises9, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
+var import_promises10, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
 var init_webhooks = __esm({
   "tools/src/registry/webhooks.ts"() {
     "use strict";
     init_dist();
-    import_promises9 = __toESM(require_promises(), 1);
-    init_paths();
+    import_promises10 = __toESM(require_promises(), 1);
+    init_helper_error();
+    init_values();
     EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
     CONFIG_FILE = "config.toml";
     ACTIONS = ["push", "pull", "delete"];
-    ConfigError = class extends Error {
-      code = "notification-config";
+    ConfigError = class extends HelperError {
+      constructor(message) {
+        super("config", message);
+        this.name = "ConfigError";
+      }
     };
     EndpointSender = class {
       constructor(endpoint, source2, counters, log) {
@@ -9226,24 +9605,24 @@ var init_webhooks = __esm({
 async function storageWritable(dir) {
   const probe2 = (0, import_node_path6.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
   try {
-    const handle = await (0, import_promises10.open)(probe2, "wx", 384);
+    const handle = await (0, import_promises11.open)(probe2, "wx", 384);
     try {
       await handle.writeFile("ok");
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await (0, import_promises10.unlink)(probe2);
+    await (0, import_promises11.unlink)(probe2);
     return { name: "storage-writable", ok: true, detail: dir };
   } catch (err) {
-    await (0, import_promises10.unlink)(probe2).catch(() => {
+    await (0, import_promises11.unlink)(probe2).catch(() => {
     });
     return { name: "storage-writable", ok: false, detail: `${dir}: ${err.code ?? err.message}` };
   }
 }
 async function freeDisk(dir, min) {
   try {
-    const st = await (0, import_promises10.statfs)(dir);
+    const st = await (0, import_promises11.statfs)(dir);
     const free = st.bavail * st.bsize;
     const mib = (n2) => `${Math.floor(n2 / 1024 / 1024)} MiB`;
     return { name: "disk-free", ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
@@ -9253,18 +9632,18 @@ async function freeDisk(dir, min) {
 }
 async function certificate(file) {
   try {
-    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises10.readFile)(file));
-    const days2 = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
+    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises11.readFile)(file));
+    const days = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
     const notYet = Date.parse(cert.validFrom) > Date.now();
-    const ok = days2 >= 0 && !notYet;
-    return { name: "tls-certificate", ok, detail: notYet ? `not valid before ${cert.validFrom}` : `${days2} day(s) left (until ${cert.validTo})` };
+    const ok = days >= 0 && !notYet;
+    return { name: "tls-certificate", ok, detail: notYet ? `not valid before ${cert.validFrom}` : `${days} day(s) left (until ${cert.validTo})` };
   } catch (err) {
     return { name: "tls-certificate", ok: false, detail: `${file}: ${err.code ?? err.message}` };
   }
 }
 async function readable2(name, file) {
   try {
-    await (0, import_promises10.access)(file, import_promises10.constants.R_OK);
+    await (0, import_promises11.access)(file, import_promises11.constants.R_OK);
     return { name, ok: true, detail: file };
   } catch (err) {
     return { name, ok: false, detail: `${file}: ${err.code ?? err.message}` };
@@ -9282,12 +9661,12 @@ async function checkReadiness(o2) {
   ]);
   return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
 }
-var import_node_crypto5, import_promises10, import_node_path6, DEFAULT_MIN_FREE_BYTES, READINESS_MAX_AGE_MS, ReadinessCache;
+var import_node_crypto5, import_promises11, import_node_path6, DEFAULT_MIN_FREE_BYTES, READINESS_MAX_AGE_MS, ReadinessCache;
 var init_health = __esm({
   "tools/src/registry/health.ts"() {
     "use strict";
     import_node_crypto5 = __toESM(require_crypto(), 1);
-    import_promises10 = __toESM(require_promises(), 1);
+    import_promises11 = __toESM(require_promises(), 1);
     import_node_path6 = __toESM(require_path(), 1);
     DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
     READINESS_MAX_AGE_MS = 2e3;
@@ -9487,7 +9866,7 @@ var PROMINENT_LABELS, MAX_CONFIG_BYTES, MAX_TAGS_EXAMINED, MAX_TAGS_HERE;
 var init_ui_api = __esm({
   "tools/src/registry/ui-api.ts"() {
     "use strict";
-    init_errors2();
+    init_errors();
     init_digest();
     init_names();
     init_tags();
@@ -9621,7 +10000,7 @@ var init_endpoints = __esm({
   "tools/src/registry/endpoints.ts"() {
     "use strict";
     import_node_crypto6 = __toESM(require_crypto(), 1);
-    init_errors2();
+    init_errors();
     init_health();
     init_ui_api();
     init_ui_assets();
@@ -9639,7 +10018,7 @@ var require_os = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tslib/tslib.es6.mjs
+// node_modules/tslib/tslib.es6.mjs
 var tslib_es6_exports = {};
 __export(tslib_es6_exports, {
   __addDisposableResource: () => __addDisposableResource,
@@ -10015,7 +10394,7 @@ function __classPrivateFieldIn(state, receiver) {
   if (receiver === null || typeof receiver !== "object" && typeof receiver !== "function") throw new TypeError("Cannot use 'in' operator on non-object");
   return typeof state === "function" ? receiver === state : state.has(receiver);
 }
-function __addDisposableResource(env3, value, async) {
+function __addDisposableResource(env2, value, async) {
   if (value !== null && value !== void 0) {
     if (typeof value !== "object" && typeof value !== "function") throw new TypeError("Object expected.");
     var dispose, inner;
@@ -10036,22 +10415,22 @@ function __addDisposableResource(env3, value, async) {
         return Promise.reject(e);
       }
     };
-    env3.stack.push({ value, dispose, async });
+    env2.stack.push({ value, dispose, async });
   } else if (async) {
-    env3.stack.push({ async: true });
+    env2.stack.push({ async: true });
   }
   return value;
 }
-function __disposeResources(env3) {
+function __disposeResources(env2) {
   function fail(e) {
-    env3.error = env3.hasError ? new _SuppressedError(e, env3.error, "An error was suppressed during disposal.") : e;
-    env3.hasError = true;
+    env2.error = env2.hasError ? new _SuppressedError(e, env2.error, "An error was suppressed during disposal.") : e;
+    env2.hasError = true;
   }
   var r, s = 0;
   function next() {
-    while (r = env3.stack.pop()) {
+    while (r = env2.stack.pop()) {
       try {
-        if (!r.async && s === 1) return s = 0, env3.stack.push(r), Promise.resolve().then(next);
+        if (!r.async && s === 1) return s = 0, env2.stack.push(r), Promise.resolve().then(next);
         if (r.dispose) {
           var result2 = r.dispose.call(r.value);
           if (r.async) return s |= 2, Promise.resolve(result2).then(next, function(e) {
@@ -10063,8 +10442,8 @@ function __disposeResources(env3) {
         fail(e);
       }
     }
-    if (s === 1) return env3.hasError ? Promise.reject(env3.error) : Promise.resolve();
-    if (env3.hasError) throw env3.error;
+    if (s === 1) return env2.hasError ? Promise.reject(env2.error) : Promise.resolve();
+    if (env2.hasError) throw env2.error;
   }
   return next();
 }
@@ -10087,7 +10466,7 @@ function __rewriteRelativeImportExtension(path6, preserveJsx, extraExtensions, i
 }
 var extendStatics, __assign, __createBinding, __setModuleDefault, ownKeys, _SuppressedError, tslib_es6_default;
 var init_tslib_es6 = __esm({
-  "../../work/main/node_modules/tslib/tslib.es6.mjs"() {
+  "node_modules/tslib/tslib.es6.mjs"() {
     extendStatics = function(d, b) {
       extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b2) {
         d2.__proto__ = b2;
@@ -10179,9 +10558,9 @@ var require_register = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/captured-debug-env.js
+// node_modules/@homebridge/ciao/lib/util/captured-debug-env.js
 var require_captured_debug_env = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/captured-debug-env.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/captured-debug-env.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.capturedDebugEnv = void 0;
@@ -10189,9 +10568,9 @@ var require_captured_debug_env = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/ms/index.js
+// node_modules/ms/index.js
 var require_ms = __commonJS({
-  "../../work/main/node_modules/ms/index.js"(exports, module) {
+  "node_modules/ms/index.js"(exports, module) {
     var s = 1e3;
     var m = s * 60;
     var h2 = m * 60;
@@ -10305,10 +10684,10 @@ var require_ms = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/debug/src/common.js
+// node_modules/debug/src/common.js
 var require_common = __commonJS({
-  "../../work/main/node_modules/debug/src/common.js"(exports, module) {
-    function setup(env3) {
+  "node_modules/debug/src/common.js"(exports, module) {
+    function setup(env2) {
       createDebug.debug = createDebug;
       createDebug.default = createDebug;
       createDebug.coerce = coerce;
@@ -10317,8 +10696,8 @@ var require_common = __commonJS({
       createDebug.enabled = enabled;
       createDebug.humanize = require_ms();
       createDebug.destroy = destroy;
-      Object.keys(env3).forEach((key3) => {
-        createDebug[key3] = env3[key3];
+      Object.keys(env2).forEach((key3) => {
+        createDebug[key3] = env2[key3];
       });
       createDebug.names = [];
       createDebug.skips = [];
@@ -10482,9 +10861,9 @@ var require_common = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/debug/src/browser.js
+// node_modules/debug/src/browser.js
 var require_browser = __commonJS({
-  "../../work/main/node_modules/debug/src/browser.js"(exports, module) {
+  "node_modules/debug/src/browser.js"(exports, module) {
     exports.formatArgs = formatArgs;
     exports.save = save;
     exports.load = load2;
@@ -10659,9 +11038,9 @@ var require_tty = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/has-flag/index.js
+// node_modules/has-flag/index.js
 var require_has_flag = __commonJS({
-  "../../work/main/node_modules/has-flag/index.js"(exports, module) {
+  "node_modules/has-flag/index.js"(exports, module) {
     "use strict";
     module.exports = (flag, argv = process.argv) => {
       const prefix = flag.startsWith("-") ? "" : flag.length === 1 ? "-" : "--";
@@ -10672,27 +11051,27 @@ var require_has_flag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/supports-color/index.js
+// node_modules/supports-color/index.js
 var require_supports_color = __commonJS({
-  "../../work/main/node_modules/supports-color/index.js"(exports, module) {
+  "node_modules/supports-color/index.js"(exports, module) {
     "use strict";
     var os = require_os();
     var tty3 = require_tty();
     var hasFlag = require_has_flag();
-    var { env: env3 } = process;
+    var { env: env2 } = process;
     var forceColor;
     if (hasFlag("no-color") || hasFlag("no-colors") || hasFlag("color=false") || hasFlag("color=never")) {
       forceColor = 0;
     } else if (hasFlag("color") || hasFlag("colors") || hasFlag("color=true") || hasFlag("color=always")) {
       forceColor = 1;
     }
-    if ("FORCE_COLOR" in env3) {
-      if (env3.FORCE_COLOR === "true") {
+    if ("FORCE_COLOR" in env2) {
+      if (env2.FORCE_COLOR === "true") {
         forceColor = 1;
-      } else if (env3.FORCE_COLOR === "false") {
+      } else if (env2.FORCE_COLOR === "false") {
         forceColor = 0;
       } else {
-        forceColor = env3.FORCE_COLOR.length === 0 ? 1 : Math.min(parseInt(env3.FORCE_COLOR, 10), 3);
+        forceColor = env2.FORCE_COLOR.length === 0 ? 1 : Math.min(parseInt(env2.FORCE_COLOR, 10), 3);
       }
     }
     function translateLevel(level) {
@@ -10720,7 +11099,7 @@ var require_supports_color = __commonJS({
         return 0;
       }
       const min = forceColor || 0;
-      if (env3.TERM === "dumb") {
+      if (env2.TERM === "dumb") {
         return min;
       }
       if (process.platform === "win32") {
@@ -10730,34 +11109,34 @@ var require_supports_color = __commonJS({
         }
         return 1;
       }
-      if ("CI" in env3) {
-        if (["TRAVIS", "CIRCLECI", "APPVEYOR", "GITLAB_CI", "GITHUB_ACTIONS", "BUILDKITE"].some((sign) => sign in env3) || env3.CI_NAME === "codeship") {
+      if ("CI" in env2) {
+        if (["TRAVIS", "CIRCLECI", "APPVEYOR", "GITLAB_CI", "GITHUB_ACTIONS", "BUILDKITE"].some((sign) => sign in env2) || env2.CI_NAME === "codeship") {
           return 1;
         }
         return min;
       }
-      if ("TEAMCITY_VERSION" in env3) {
-        return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env3.TEAMCITY_VERSION) ? 1 : 0;
+      if ("TEAMCITY_VERSION" in env2) {
+        return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env2.TEAMCITY_VERSION) ? 1 : 0;
       }
-      if (env3.COLORTERM === "truecolor") {
+      if (env2.COLORTERM === "truecolor") {
         return 3;
       }
-      if ("TERM_PROGRAM" in env3) {
-        const version = parseInt((env3.TERM_PROGRAM_VERSION || "").split(".")[0], 10);
-        switch (env3.TERM_PROGRAM) {
+      if ("TERM_PROGRAM" in env2) {
+        const version = parseInt((env2.TERM_PROGRAM_VERSION || "").split(".")[0], 10);
+        switch (env2.TERM_PROGRAM) {
           case "iTerm.app":
             return version >= 3 ? 3 : 2;
           case "Apple_Terminal":
             return 2;
         }
       }
-      if (/-256(color)?$/i.test(env3.TERM)) {
+      if (/-256(color)?$/i.test(env2.TERM)) {
         return 2;
       }
-      if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env3.TERM)) {
+      if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env2.TERM)) {
         return 1;
       }
-      if ("COLORTERM" in env3) {
+      if ("COLORTERM" in env2) {
         return 1;
       }
       return min;
@@ -10774,9 +11153,9 @@ var require_supports_color = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/debug/src/node.js
+// node_modules/debug/src/node.js
 var require_node = __commonJS({
-  "../../work/main/node_modules/debug/src/node.js"(exports, module) {
+  "node_modules/debug/src/node.js"(exports, module) {
     var tty3 = require_tty();
     var util = require_util();
     exports.init = init2;
@@ -10948,9 +11327,9 @@ var require_node = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/debug/src/index.js
+// node_modules/debug/src/index.js
 var require_src = __commonJS({
-  "../../work/main/node_modules/debug/src/index.js"(exports, module) {
+  "node_modules/debug/src/index.js"(exports, module) {
     if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
       module.exports = require_browser();
     } else {
@@ -10959,9 +11338,9 @@ var require_src = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/prerelease-debug.js
+// node_modules/@homebridge/ciao/lib/util/prerelease-debug.js
 var require_prerelease_debug = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/prerelease-debug.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/prerelease-debug.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.prereleaseDebugNamespaces = prereleaseDebugNamespaces;
@@ -10983,9 +11362,9 @@ var require_prerelease_debug = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/package.json
+// node_modules/@homebridge/ciao/package.json
 var require_package = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/package.json"(exports, module) {
+  "node_modules/@homebridge/ciao/package.json"(exports, module) {
     module.exports = {
       name: "@homebridge/ciao",
       version: "1.3.12",
@@ -11073,9 +11452,9 @@ var require_package = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/dns-equal.js
+// node_modules/@homebridge/ciao/lib/util/dns-equal.js
 var require_dns_equal = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/dns-equal.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/dns-equal.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.dnsLowerCase = dnsLowerCase;
@@ -11086,9 +11465,9 @@ var require_dns_equal = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js
+// node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js
 var require_dns_string_utils = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/dns-string-utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.dnsTypeToString = dnsTypeToString;
@@ -11118,9 +11497,9 @@ var require_dns_string_utils = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js
+// node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js
 var require_DNSLabelCoder = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/DNSLabelCoder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NonCompressionLabelCoder = exports.DNSLabelCoder = void 0;
@@ -11407,9 +11786,9 @@ var require_DNSLabelCoder = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js
+// node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js
 var require_ResourceRecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/ResourceRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ResourceRecord = void 0;
@@ -11575,9 +11954,9 @@ var require_net = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/v4mapped.js
+// node_modules/@homebridge/ciao/lib/util/v4mapped.js
 var require_v4mapped = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/v4mapped.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/v4mapped.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isIPv4Mapped = isIPv4Mapped;
@@ -11597,9 +11976,9 @@ var require_v4mapped = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/domain-formatter.js
+// node_modules/@homebridge/ciao/lib/util/domain-formatter.js
 var require_domain_formatter = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/domain-formatter.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/domain-formatter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.parseFQDN = parseFQDN;
@@ -11813,9 +12192,9 @@ var require_domain_formatter = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js
 var require_AAAARecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/AAAARecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AAAARecord = void 0;
@@ -11882,9 +12261,9 @@ var require_AAAARecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/ARecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/ARecord.js
 var require_ARecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/ARecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/ARecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ARecord = void 0;
@@ -11947,9 +12326,9 @@ var require_ARecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js
 var require_CNAMERecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/CNAMERecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CNAMERecord = void 0;
@@ -12009,9 +12388,9 @@ var require_CNAMERecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/fast-deep-equal/index.js
+// node_modules/fast-deep-equal/index.js
 var require_fast_deep_equal = __commonJS({
-  "../../work/main/node_modules/fast-deep-equal/index.js"(exports, module) {
+  "node_modules/fast-deep-equal/index.js"(exports, module) {
     "use strict";
     module.exports = function equal(a2, b) {
       if (a2 === b) return true;
@@ -12044,9 +12423,9 @@ var require_fast_deep_equal = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js
 var require_NSECRecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/NSECRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NSECRecord = void 0;
@@ -12180,9 +12559,9 @@ var require_NSECRecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js
 var require_OPTRecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/OPTRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OPTRecord = void 0;
@@ -12303,9 +12682,9 @@ var require_OPTRecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js
 var require_PTRRecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/PTRRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PTRRecord = void 0;
@@ -12365,9 +12744,9 @@ var require_PTRRecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js
 var require_SRVRecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/SRVRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SRVRecord = void 0;
@@ -12441,9 +12820,9 @@ var require_SRVRecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js
+// node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js
 var require_TXTRecord = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/TXTRecord.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TXTRecord = void 0;
@@ -12516,9 +12895,9 @@ var require_TXTRecord = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/records/index.js
+// node_modules/@homebridge/ciao/lib/coder/records/index.js
 var require_records = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/records/index.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/records/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var ResourceRecord_1 = require_ResourceRecord();
@@ -12548,9 +12927,9 @@ var require_child_process = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/NetworkManager.js
+// node_modules/@homebridge/ciao/lib/NetworkManager.js
 var require_NetworkManager = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/NetworkManager.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/NetworkManager.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.NetworkManager = exports.NetworkManagerEvent = exports.WifiState = exports.IPFamily = void 0;
@@ -13149,9 +13528,9 @@ var require_NetworkManager = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/CiaoService.js
+// node_modules/@homebridge/ciao/lib/CiaoService.js
 var require_CiaoService = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/CiaoService.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/CiaoService.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CiaoService = exports.InternalServiceEvent = exports.ServiceEvent = exports.ServiceState = exports.ServiceType = void 0;
@@ -13786,9 +14165,9 @@ var require_CiaoService = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/Question.js
+// node_modules/@homebridge/ciao/lib/coder/Question.js
 var require_Question = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/Question.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/Question.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Question = void 0;
@@ -13853,9 +14232,9 @@ var require_Question = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSPacket.js
+// node_modules/@homebridge/ciao/lib/coder/DNSPacket.js
 var require_DNSPacket = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/coder/DNSPacket.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/coder/DNSPacket.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.DNSPacket = exports.PacketType = exports.QClass = exports.RClass = exports.QType = exports.RType = exports.RCode = exports.OpCode = void 0;
@@ -14297,9 +14676,9 @@ var require_dgram = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/errors.js
+// node_modules/@homebridge/ciao/lib/util/errors.js
 var require_errors = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/errors.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/errors.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InterfaceNotFoundError = exports.ERR_INTERFACE_NOT_FOUND = void 0;
@@ -14314,9 +14693,9 @@ var require_errors = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/promise-utils.js
+// node_modules/@homebridge/ciao/lib/util/promise-utils.js
 var require_promise_utils = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/promise-utils.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/promise-utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PromiseTimeout = PromiseTimeout;
@@ -14328,9 +14707,9 @@ var require_promise_utils = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/MDNSServer.js
+// node_modules/@homebridge/ciao/lib/MDNSServer.js
 var require_MDNSServer = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/MDNSServer.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/MDNSServer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MDNSServer = void 0;
@@ -14911,9 +15290,9 @@ var require_MDNSServer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/responder/Announcer.js
+// node_modules/@homebridge/ciao/lib/responder/Announcer.js
 var require_Announcer = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/responder/Announcer.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/responder/Announcer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Announcer = void 0;
@@ -15099,9 +15478,9 @@ var require_Announcer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/tiebreaking.js
+// node_modules/@homebridge/ciao/lib/util/tiebreaking.js
 var require_tiebreaking = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/tiebreaking.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/tiebreaking.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TiebreakingResult = void 0;
@@ -15155,9 +15534,9 @@ var require_tiebreaking = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/responder/Prober.js
+// node_modules/@homebridge/ciao/lib/responder/Prober.js
 var require_Prober = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/responder/Prober.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/responder/Prober.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Prober = void 0;
@@ -15390,9 +15769,9 @@ var require_Prober = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/responder/QueryResponse.js
+// node_modules/@homebridge/ciao/lib/responder/QueryResponse.js
 var require_QueryResponse = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/responder/QueryResponse.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/responder/QueryResponse.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.QueryResponse = void 0;
@@ -15494,9 +15873,9 @@ var require_QueryResponse = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js
+// node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js
 var require_QueuedResponse = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/responder/QueuedResponse.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.QueuedResponse = void 0;
@@ -15583,9 +15962,9 @@ var require_QueuedResponse = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js
+// node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js
 var require_TruncatedQuery = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/responder/TruncatedQuery.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TruncatedQuery = exports.TruncatedQueryEvent = exports.TruncatedQueryResult = void 0;
@@ -15653,9 +16032,9 @@ var require_TruncatedQuery = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/util/sorted-array.js
+// node_modules/@homebridge/ciao/lib/util/sorted-array.js
 var require_sorted_array = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/util/sorted-array.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/util/sorted-array.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.sortedInsert = sortedInsert;
@@ -15690,9 +16069,9 @@ var require_sorted_array = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/Responder.js
+// node_modules/@homebridge/ciao/lib/Responder.js
 var require_Responder = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/Responder.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/Responder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Responder = void 0;
@@ -16542,9 +16921,9 @@ var require_Responder = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@homebridge/ciao/lib/index.js
+// node_modules/@homebridge/ciao/lib/index.js
 var require_lib = __commonJS({
-  "../../work/main/node_modules/@homebridge/ciao/lib/index.js"(exports) {
+  "node_modules/@homebridge/ciao/lib/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Protocol = void 0;
@@ -16627,12 +17006,11 @@ async function announceMdns(o2) {
     }
   };
 }
-var import_node_os, DEFAULT_MDNS_NAME, MDNS_SERVICE_TYPE;
+var import_node_os, MDNS_SERVICE_TYPE;
 var init_mdns = __esm({
   "tools/src/registry/mdns.ts"() {
     "use strict";
     import_node_os = __toESM(require_os(), 1);
-    DEFAULT_MDNS_NAME = "registry.local";
     MDNS_SERVICE_TYPE = "oci-registry";
   }
 });
@@ -16644,7 +17022,7 @@ function createServices(o2) {
 `));
   const events = new RegistryEvents();
   const stats = new StatsCache(o2.store);
-  const metrics = new RegistryMetrics(events, stats, o2.storageDir);
+  const metrics = new RegistryMetrics(events, stats, o2.state);
   const extra = extraEndpoints({
     store: o2.store,
     stats,
@@ -16652,7 +17030,7 @@ function createServices(o2) {
     metrics,
     metricsAccess: s.metricsAccess ?? "loopback",
     ui: s.ui ?? true,
-    readiness: { storageDir: o2.storageDir, minFreeBytes: s.minFreeBytes, certFile: o2.certFile, htpasswdFile: s.htpasswdFile }
+    readiness: { storageDir: o2.state.dir, minFreeBytes: s.minFreeBytes, certFile: o2.certFile, htpasswdFile: s.htpasswdFile }
   });
   let notifier;
   let mdns;
@@ -16716,7 +17094,7 @@ function limitConnections(server, o2 = {}) {
   const perAddress = o2.perAddress ?? 512;
   const total = o2.total ?? defaultTotalConnections();
   const byAddress = /* @__PURE__ */ new Map();
-  let open11 = 0;
+  let open10 = 0;
   const lastSaid = /* @__PURE__ */ new Map();
   const say = (reason, line) => {
     const now = Date.now();
@@ -16727,8 +17105,8 @@ function limitConnections(server, o2 = {}) {
   server.on("connection", (socket) => {
     const addr = socket.remoteAddress ?? "";
     const mine = byAddress.get(addr) ?? 0;
-    if (open11 >= total) {
-      say("total", `refusing connections: ${open11} open (limit ${total})`);
+    if (open10 >= total) {
+      say("total", `refusing connections: ${open10} open (limit ${total})`);
       socket.destroy();
       return;
     }
@@ -16737,10 +17115,10 @@ function limitConnections(server, o2 = {}) {
       socket.destroy();
       return;
     }
-    open11++;
+    open10++;
     byAddress.set(addr, mine + 1);
     socket.once("close", () => {
-      open11--;
+      open10--;
       const n2 = (byAddress.get(addr) ?? 1) - 1;
       if (n2 <= 0) byAddress.delete(addr);
       else byAddress.set(addr, n2);
@@ -16861,11 +17239,11 @@ function requestUrl(target) {
   return { pathname: path6.startsWith("/") ? path6 : `/${path6}`, searchParams: new URLSearchParams(q >= 0 ? raw.slice(q + 1) : "") };
 }
 async function startRegistry(options) {
-  const store = new ImageStore(options.storageDir);
+  const store = new ImageStore(options.state.storage);
   await store.driver.mkdirp(store.paths.root);
   const access2 = options.access ?? ALLOW_ALL;
   const instanceId = options.instanceId ?? (0, import_node_crypto7.randomBytes)(8).toString("hex");
-  const services = createServices({ storageDir: options.storageDir, store, certFile: options.tls?.certFile, services: options.services });
+  const services = createServices({ state: options.state, store, certFile: options.tls?.certFile, services: options.services });
   const fixedHeaders = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
     [INSTANCE_HEADER]: instanceId,
@@ -17009,6 +17387,291 @@ var init_server = __esm({
   }
 });
 
+// tools/src/storage/paths.ts
+var import_node_path7, V2_ROOT, StoragePaths;
+var init_paths = __esm({
+  "tools/src/storage/paths.ts"() {
+    "use strict";
+    import_node_path7 = __toESM(require_path(), 1);
+    V2_ROOT = (0, import_node_path7.join)("docker", "registry", "v2");
+    StoragePaths = class {
+      constructor(storageDir) {
+        this.storageDir = storageDir;
+        this.root = (0, import_node_path7.join)(storageDir, V2_ROOT);
+      }
+      storageDir;
+      /** root is `<storage>/docker/registry/v2`. */
+      root;
+      /** blobsRoot is where every blob lives. */
+      blobsRoot() {
+        return (0, import_node_path7.join)(this.root, "blobs");
+      }
+      /** blobDir is the folder of one blob. */
+      blobDir(d) {
+        return (0, import_node_path7.join)(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
+      }
+      /** blobData is the content file of one blob. */
+      blobData(d) {
+        return (0, import_node_path7.join)(this.blobDir(d), "data");
+      }
+      /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
+      blobQuarantine(d) {
+        return (0, import_node_path7.join)(this.blobDir(d), ".gc-quarantine");
+      }
+      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
+      repositoriesRoot() {
+        return (0, import_node_path7.join)(this.root, "repositories");
+      }
+      /** repository is the folder of a repository; `name` must be validated already. */
+      repository(name) {
+        return (0, import_node_path7.join)(this.root, "repositories", ...name.split("/"));
+      }
+      /** manifestsDir holds a repository's revisions and tags; its presence makes a folder a repository. */
+      manifestsDir(name) {
+        return (0, import_node_path7.join)(this.repository(name), "_manifests");
+      }
+      /** layerDir is the folder of one blob link in a repository. */
+      layerDir(name, d) {
+        return (0, import_node_path7.join)(this.repository(name), "_layers", d.algorithm, d.hex);
+      }
+      /** layerLink links a blob into a repository. */
+      layerLink(name, d) {
+        return (0, import_node_path7.join)(this.layerDir(name, d), "link");
+      }
+      /** layersRoot holds the repository's blob links, by algorithm. */
+      layersRoot(name) {
+        return (0, import_node_path7.join)(this.repository(name), "_layers");
+      }
+      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
+      manifestRevisionsRoot(name) {
+        return (0, import_node_path7.join)(this.manifestsDir(name), "revisions");
+      }
+      /** manifestRevisionDir is the folder of one manifest revision. */
+      manifestRevisionDir(name, d) {
+        return (0, import_node_path7.join)(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
+      }
+      /** manifestRevisionLink marks a manifest as part of the repository. */
+      manifestRevisionLink(name, d) {
+        return (0, import_node_path7.join)(this.manifestRevisionDir(name, d), "link");
+      }
+      /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
+      manifestRevisionQuarantine(name, d) {
+        return (0, import_node_path7.join)(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
+      }
+      /** tagsRoot holds one folder per tag. */
+      tagsRoot(name) {
+        return (0, import_node_path7.join)(this.manifestsDir(name), "tags");
+      }
+      /** tagDir is the folder of one tag; `tag` must be validated already. */
+      tagDir(name, tag) {
+        return (0, import_node_path7.join)(this.tagsRoot(name), tag);
+      }
+      /** tagCurrentLink holds the digest a tag points at. */
+      tagCurrentLink(name, tag) {
+        return (0, import_node_path7.join)(this.tagDir(name, tag), "current", "link");
+      }
+      /** tagIndexLink records that a tag has pointed at `d`. */
+      tagIndexLink(name, tag, d) {
+        return (0, import_node_path7.join)(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
+      }
+      /** uploadsRoot holds the repository's upload sessions. */
+      uploadsRoot(name) {
+        return (0, import_node_path7.join)(this.repository(name), "_uploads");
+      }
+      /** uploadDir is the folder of one upload session; `id` must be validated already. */
+      uploadDir(name, id) {
+        return (0, import_node_path7.join)(this.uploadsRoot(name), id);
+      }
+      /** uploadData is the partial content of an upload. */
+      uploadData(name, id) {
+        return (0, import_node_path7.join)(this.uploadDir(name, id), "data");
+      }
+      /** uploadStartedAt holds the RFC 3339 time the upload began. */
+      uploadStartedAt(name, id) {
+        return (0, import_node_path7.join)(this.uploadDir(name, id), "startedat");
+      }
+    };
+  }
+});
+
+// tools/src/state/lock.ts
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+async function isStale(path6) {
+  try {
+    const [st, text] = await Promise.all([(0, import_promises12.stat)(path6), (0, import_promises12.readFile)(path6, "utf8")]);
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
+    return Date.now() - st.mtimeMs > STALE_MS;
+  } catch {
+    return false;
+  }
+}
+async function withLock(path6, fn, timeoutMs = 3e4) {
+  await (0, import_promises12.mkdir)((0, import_node_path8.dirname)(path6), { recursive: true, mode: 448 });
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    try {
+      const handle = await (0, import_promises12.open)(path6, "wx", 384);
+      await handle.writeFile(`${process.pid}
+`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      if (await isStale(path6)) {
+        await (0, import_promises12.unlink)(path6).catch(() => {
+        });
+        continue;
+      }
+      if (Date.now() > deadline) throw new LockBusy(path6);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await (0, import_promises12.unlink)(path6).catch(() => {
+    });
+  }
+}
+var import_promises12, import_node_path8, STALE_MS, LockBusy;
+var init_lock = __esm({
+  "tools/src/state/lock.ts"() {
+    "use strict";
+    import_promises12 = __toESM(require_promises(), 1);
+    import_node_path8 = __toESM(require_path(), 1);
+    init_helper_error();
+    STALE_MS = 6e4;
+    LockBusy = class extends HelperError {
+      constructor(path6) {
+        super("locked", `another process holds ${path6}; remove it if no container-registry is running`);
+        this.path = path6;
+        this.name = "LockBusy";
+      }
+      path;
+    };
+  }
+});
+
+// tools/src/state/state-dir.ts
+var import_promises13, import_node_path9, StateDir;
+var init_state_dir = __esm({
+  "tools/src/state/state-dir.ts"() {
+    "use strict";
+    import_promises13 = __toESM(require_promises(), 1);
+    import_node_path9 = __toESM(require_path(), 1);
+    init_paths();
+    init_atomic_write();
+    init_helper_error();
+    init_lock();
+    StateDir = class _StateDir {
+      constructor(dir) {
+        this.dir = dir;
+        this.storage = new StoragePaths(dir);
+      }
+      dir;
+      /** storage builds the paths of distribution's `docker/registry/v2` tree in this directory. */
+      storage;
+      /** of takes a StateDir as it is and makes one of a path (for callers that have only the path). */
+      static of(dir) {
+        return dir instanceof _StateDir ? dir : new _StateDir(dir);
+      }
+      /** pidFile is where a running server writes its PID. */
+      pidFile() {
+        return (0, import_node_path9.join)(this.dir, "container-registry.pid");
+      }
+      /** logFile is where a detached server writes its log. */
+      logFile() {
+        return (0, import_node_path9.join)(this.dir, "container-registry.log");
+      }
+      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
+      serverConfig() {
+        return (0, import_node_path9.join)(this.dir, "config.toml");
+      }
+      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
+      gcStats() {
+        return (0, import_node_path9.join)(this.dir, "gc-stats.json");
+      }
+      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
+      pkiDir() {
+        return (0, import_node_path9.join)(this.dir, "pki");
+      }
+      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
+      caKey() {
+        return (0, import_node_path9.join)(this.pkiDir(), "ca.key");
+      }
+      /** caCert is the CA certificate (PEM). */
+      caCert() {
+        return (0, import_node_path9.join)(this.pkiDir(), "ca.crt");
+      }
+      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
+      serverKey() {
+        return (0, import_node_path9.join)(this.pkiDir(), "server.key");
+      }
+      /** serverCert is the server certificate the registry presents (PEM). */
+      serverCert() {
+        return (0, import_node_path9.join)(this.pkiDir(), "server.crt");
+      }
+      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
+      certsDir() {
+        return (0, import_node_path9.join)(this.dir, "certs");
+      }
+      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
+      certsCaCert() {
+        return (0, import_node_path9.join)(this.certsDir(), "ca.crt");
+      }
+      /** authDir holds users and the access policy (mode 0700). */
+      authDir() {
+        return (0, import_node_path9.join)(this.dir, "auth");
+      }
+      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
+      htpasswd() {
+        return (0, import_node_path9.join)(this.authDir(), "htpasswd");
+      }
+      /** passwordFile holds the default user's password (0600). */
+      passwordFile() {
+        return (0, import_node_path9.join)(this.authDir(), "password");
+      }
+      /** accessConfig is the optional access policy (TOML). */
+      accessConfig() {
+        return (0, import_node_path9.join)(this.authDir(), "access.toml");
+      }
+      /** readText reads a small file; a missing file is undefined, any other failure a HelperError with `failCode`. */
+      async readText(path6, failCode) {
+        try {
+          return await (0, import_promises13.readFile)(path6, "utf8");
+        } catch (err) {
+          if (err.code === "ENOENT") return void 0;
+          throw new HelperError(failCode, `cannot read ${path6} (${err.code ?? "error"})`, { cause: err });
+        }
+      }
+      /** writeFile replaces a file atomically, created with `mode` (0600 for secrets from the first byte). */
+      writeFile(path6, data, mode) {
+        return writeFileAtomic(path6, data, mode);
+      }
+      /** removeFile deletes a file of this directory; a missing one is no error. */
+      async removeFile(path6) {
+        await (0, import_promises13.rm)(path6, { force: true });
+      }
+      /** makeDir creates a folder of this directory (and its parents) with `mode`. */
+      async makeDir(path6, mode) {
+        await (0, import_promises13.mkdir)(path6, { recursive: true, mode });
+      }
+      /** locked runs `fn` while holding `<folder>/.lock`; another process holding it too long is LockBusy (`locked`). */
+      locked(folder, fn) {
+        return withLock((0, import_node_path9.join)(folder, ".lock"), fn);
+      }
+    };
+  }
+});
+
 // tools/src/registry/pidfile.ts
 function processStartTime(pid) {
   try {
@@ -17026,14 +17689,14 @@ function isAlive(rec) {
 }
 async function writePidFile(path6, rec) {
   const full = { pid: process.pid, startTime: processStartTime(process.pid) ?? "", ...rec };
-  await new FsDriver().writeFileAtomic(path6, `${JSON.stringify(full)}
+  await writeFileAtomic(path6, `${JSON.stringify(full)}
 `);
   return full;
 }
 async function readPidFile(path6) {
   let text;
   try {
-    text = await (0, import_promises11.readFile)(path6, "utf8");
+    text = await (0, import_promises14.readFile)(path6, "utf8");
   } catch {
     return void 0;
   }
@@ -17047,19 +17710,19 @@ async function readPidFile(path6) {
 }
 async function removePidFileIfOurs(path6, pid) {
   const rec = await readPidFile(path6);
-  if (rec && rec.pid === pid) await new FsDriver().deleteIfExists(path6);
+  if (rec && rec.pid === pid) await (0, import_promises14.rm)(path6, { force: true });
 }
-var import_promises11, import_node_fs6;
+var import_promises14, import_node_fs6;
 var init_pidfile = __esm({
   "tools/src/registry/pidfile.ts"() {
     "use strict";
-    import_promises11 = __toESM(require_promises(), 1);
+    import_promises14 = __toESM(require_promises(), 1);
     import_node_fs6 = __toESM(require_fs(), 1);
-    init_driver();
+    init_atomic_write();
   }
 });
 
-// ../../work/main/node_modules/is-plain-obj/index.js
+// node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
   if (typeof value !== "object" || value === null) {
     return false;
@@ -17068,14 +17731,14 @@ function isPlainObject(value) {
   return (prototype === null || prototype === Object.prototype || Object.getPrototypeOf(prototype) === null) && !(Symbol.toStringTag in value) && !(Symbol.iterator in value);
 }
 var init_is_plain_obj = __esm({
-  "../../work/main/node_modules/is-plain-obj/index.js"() {
+  "node_modules/is-plain-obj/index.js"() {
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/file-url.js
+// node_modules/execa/lib/arguments/file-url.js
 var import_node_url, safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
 var init_file_url = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/file-url.js"() {
+  "node_modules/execa/lib/arguments/file-url.js"() {
     import_node_url = __toESM(require_url(), 1);
     safeNormalizeFileUrl = (file, name) => {
       const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
@@ -17090,10 +17753,10 @@ var init_file_url = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/parameters.js
+// node_modules/execa/lib/methods/parameters.js
 var normalizeParameters;
 var init_parameters = __esm({
-  "../../work/main/node_modules/execa/lib/methods/parameters.js"() {
+  "node_modules/execa/lib/methods/parameters.js"() {
     init_is_plain_obj();
     init_file_url();
     normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
@@ -17125,10 +17788,10 @@ var require_string_decoder = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/utils/uint-array.js
+// node_modules/execa/lib/utils/uint-array.js
 var import_node_string_decoder, objectToString, isArrayBuffer, isUint8Array, bufferToUint8Array, textEncoder, stringToUint8Array, textDecoder, uint8ArrayToString, joinToString, uint8ArraysToStrings, joinToUint8Array, stringsToUint8Arrays, concatUint8Arrays, getJoinLength;
 var init_uint_array = __esm({
-  "../../work/main/node_modules/execa/lib/utils/uint-array.js"() {
+  "node_modules/execa/lib/utils/uint-array.js"() {
     import_node_string_decoder = __toESM(require_string_decoder(), 1);
     ({ toString: objectToString } = Object.prototype);
     isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
@@ -17177,10 +17840,10 @@ var init_uint_array = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/template.js
+// node_modules/execa/lib/methods/template.js
 var import_node_child_process, isTemplateString, parseTemplates, parseTemplate, splitByWhitespaces, DELIMITERS, ESCAPE_LENGTH, concatTokens, parseExpression, getSubprocessResult;
 var init_template = __esm({
-  "../../work/main/node_modules/execa/lib/methods/template.js"() {
+  "node_modules/execa/lib/methods/template.js"() {
     import_node_child_process = __toESM(require_child_process(), 1);
     init_is_plain_obj();
     init_uint_array();
@@ -17285,10 +17948,10 @@ var init_template = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/utils/standard-stream.js
+// node_modules/execa/lib/utils/standard-stream.js
 var import_node_process, isStandardStream, STANDARD_STREAMS, STANDARD_STREAMS_ALIASES, getStreamName;
 var init_standard_stream = __esm({
-  "../../work/main/node_modules/execa/lib/utils/standard-stream.js"() {
+  "node_modules/execa/lib/utils/standard-stream.js"() {
     import_node_process = __toESM(require_process(), 1);
     isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
     STANDARD_STREAMS = [import_node_process.default.stdin, import_node_process.default.stdout, import_node_process.default.stderr];
@@ -17297,10 +17960,10 @@ var init_standard_stream = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/specific.js
+// node_modules/execa/lib/arguments/specific.js
 var import_node_util, normalizeFdSpecificOptions, normalizeFdSpecificOption, getStdioLength, normalizeFdSpecificValue, normalizeOptionObject, compareFdName, getFdNameOrder, parseFdName, parseFd, FD_REGEXP, addDefaultValue, verboseDefault, DEFAULT_OPTIONS, FD_SPECIFIC_OPTIONS, getFdSpecificValue;
 var init_specific = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/specific.js"() {
+  "node_modules/execa/lib/arguments/specific.js"() {
     import_node_util = __toESM(require_util(), 1);
     init_is_plain_obj();
     init_standard_stream();
@@ -17375,10 +18038,10 @@ Please set the "stdio" option to ensure that file descriptor exists.`);
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/values.js
+// node_modules/execa/lib/verbose/values.js
 var isVerbose, isFullVerbose, getVerboseFunction, getFdVerbose, getFdGenericVerbose, isVerboseFunction, VERBOSE_VALUES;
-var init_values = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/values.js"() {
+var init_values2 = __esm({
+  "node_modules/execa/lib/verbose/values.js"() {
     init_specific();
     isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
     isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
@@ -17393,10 +18056,10 @@ var init_values = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/escape.js
+// node_modules/execa/lib/arguments/escape.js
 var import_node_process2, import_node_util2, joinCommand, escapeLines, escapeControlCharacters, escapeControlCharacter, getSpecialCharRegExp, SPECIAL_CHAR_REGEXP, COMMON_ESCAPES, ASTRAL_START, quoteString, NO_ESCAPE_REGEXP;
 var init_escape = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/escape.js"() {
+  "node_modules/execa/lib/arguments/escape.js"() {
     import_node_process2 = __toESM(require_process(), 1);
     import_node_util2 = __toESM(require_util(), 1);
     joinCommand = (filePath, rawArguments) => {
@@ -17443,26 +18106,26 @@ var init_escape = __esm({
   }
 });
 
-// ../../work/main/node_modules/is-unicode-supported/index.js
+// node_modules/is-unicode-supported/index.js
 function isUnicodeSupported() {
-  const { env: env3 } = import_node_process3.default;
-  const { TERM, TERM_PROGRAM } = env3;
+  const { env: env2 } = import_node_process3.default;
+  const { TERM, TERM_PROGRAM } = env2;
   if (import_node_process3.default.platform !== "win32") {
     return TERM !== "linux";
   }
-  return Boolean(env3.WT_SESSION) || Boolean(env3.TERMINUS_SUBLIME) || env3.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env3.TERMINAL_EMULATOR === "JetBrains-JediTerm";
+  return Boolean(env2.WT_SESSION) || Boolean(env2.TERMINUS_SUBLIME) || env2.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env2.TERMINAL_EMULATOR === "JetBrains-JediTerm";
 }
 var import_node_process3;
 var init_is_unicode_supported = __esm({
-  "../../work/main/node_modules/is-unicode-supported/index.js"() {
+  "node_modules/is-unicode-supported/index.js"() {
     import_node_process3 = __toESM(require_process(), 1);
   }
 });
 
-// ../../work/main/node_modules/figures/index.js
+// node_modules/figures/index.js
 var common, specialMainSymbols, specialFallbackSymbols, mainSymbols, fallbackSymbols, shouldUseMain, figures, figures_default, replacements;
 var init_figures = __esm({
-  "../../work/main/node_modules/figures/index.js"() {
+  "node_modules/figures/index.js"() {
     init_is_unicode_supported();
     common = {
       circleQuestionMark: "(?)",
@@ -17741,17 +18404,17 @@ var init_figures = __esm({
   }
 });
 
-// ../../work/main/node_modules/yoctocolors/base.js
+// node_modules/yoctocolors/base.js
 var import_node_tty, hasColors, format3, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
 var init_base = __esm({
-  "../../work/main/node_modules/yoctocolors/base.js"() {
+  "node_modules/yoctocolors/base.js"() {
     import_node_tty = __toESM(require_tty(), 1);
     hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
-    format3 = (open11, close) => {
+    format3 = (open10, close) => {
       if (!hasColors) {
         return (input) => input;
       }
-      const openCode = `\x1B[${open11}m`;
+      const openCode = `\x1B[${open10}m`;
       const closeCode = `\x1B[${close}m`;
       return (input) => {
         const string = input + "";
@@ -17836,18 +18499,18 @@ var init_base = __esm({
   }
 });
 
-// ../../work/main/node_modules/yoctocolors/index.js
+// node_modules/yoctocolors/index.js
 var init_yoctocolors = __esm({
-  "../../work/main/node_modules/yoctocolors/index.js"() {
+  "node_modules/yoctocolors/index.js"() {
     init_base();
     init_base();
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/default.js
+// node_modules/execa/lib/verbose/default.js
 var defaultVerboseFunction, serializeTimestamp, padField, getFinalIcon, ICONS, identity, COLORS;
 var init_default = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/default.js"() {
+  "node_modules/execa/lib/verbose/default.js"() {
     init_figures();
     init_yoctocolors();
     defaultVerboseFunction = ({
@@ -17890,11 +18553,11 @@ var init_default = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/custom.js
+// node_modules/execa/lib/verbose/custom.js
 var applyVerboseOnLines, applyVerboseFunction, appendNewline;
 var init_custom = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/custom.js"() {
-    init_values();
+  "node_modules/execa/lib/verbose/custom.js"() {
+    init_values2();
     applyVerboseOnLines = (printedLines, verboseInfo, fdNumber) => {
       const verboseFunction = getVerboseFunction(verboseInfo, fdNumber);
       return printedLines.map(({ verboseLine, verboseObject }) => applyVerboseFunction(verboseLine, verboseObject, verboseFunction)).filter((printedLine) => printedLine !== void 0).map((printedLine) => appendNewline(printedLine)).join("");
@@ -17913,10 +18576,10 @@ var init_custom = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/log.js
+// node_modules/execa/lib/verbose/log.js
 var import_node_util3, verboseLog, getVerboseObject, getPrintedLines, getPrintedLine, serializeVerboseMessage, TAB_SIZE;
 var init_log = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/log.js"() {
+  "node_modules/execa/lib/verbose/log.js"() {
     import_node_util3 = __toESM(require_util(), 1);
     init_escape();
     init_default();
@@ -17956,11 +18619,11 @@ var init_log = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/start.js
+// node_modules/execa/lib/verbose/start.js
 var logCommand;
 var init_start = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/start.js"() {
-    init_values();
+  "node_modules/execa/lib/verbose/start.js"() {
+    init_values2();
     init_log();
     logCommand = (escapedCommand, verboseInfo) => {
       if (!isVerbose(verboseInfo)) {
@@ -17975,11 +18638,11 @@ var init_start = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/info.js
+// node_modules/execa/lib/verbose/info.js
 var getVerboseInfo, getCommandId, COMMAND_ID, validateVerbose;
 var init_info = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/info.js"() {
-    init_values();
+  "node_modules/execa/lib/verbose/info.js"() {
+    init_values2();
     getVerboseInfo = (verbose, escapedCommand, rawOptions) => {
       validateVerbose(verbose);
       const commandId = getCommandId(verbose);
@@ -18009,20 +18672,20 @@ var init_info = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/return/duration.js
+// node_modules/execa/lib/return/duration.js
 var import_node_process4, getStartTime, getDurationMs;
 var init_duration = __esm({
-  "../../work/main/node_modules/execa/lib/return/duration.js"() {
+  "node_modules/execa/lib/return/duration.js"() {
     import_node_process4 = __toESM(require_process(), 1);
     getStartTime = () => import_node_process4.hrtime.bigint();
     getDurationMs = (startTime) => Number(import_node_process4.hrtime.bigint() - startTime) / 1e6;
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/command.js
+// node_modules/execa/lib/arguments/command.js
 var handleCommand;
 var init_command = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/command.js"() {
+  "node_modules/execa/lib/arguments/command.js"() {
     init_start();
     init_info();
     init_duration();
@@ -18044,9 +18707,9 @@ var init_command = __esm({
   }
 });
 
-// ../../work/main/node_modules/isexe/windows.js
+// node_modules/isexe/windows.js
 var require_windows = __commonJS({
-  "../../work/main/node_modules/isexe/windows.js"(exports, module) {
+  "node_modules/isexe/windows.js"(exports, module) {
     module.exports = isexe;
     isexe.sync = sync;
     var fs = require_fs();
@@ -18084,9 +18747,9 @@ var require_windows = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/isexe/mode.js
+// node_modules/isexe/mode.js
 var require_mode = __commonJS({
-  "../../work/main/node_modules/isexe/mode.js"(exports, module) {
+  "node_modules/isexe/mode.js"(exports, module) {
     module.exports = isexe;
     isexe.sync = sync;
     var fs = require_fs();
@@ -18117,9 +18780,9 @@ var require_mode = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/isexe/index.js
+// node_modules/isexe/index.js
 var require_isexe = __commonJS({
-  "../../work/main/node_modules/isexe/index.js"(exports, module) {
+  "node_modules/isexe/index.js"(exports, module) {
     var fs = require_fs();
     var core;
     if (process.platform === "win32" || global.TESTING_WINDOWS) {
@@ -18172,9 +18835,9 @@ var require_isexe = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/which/which.js
+// node_modules/which/which.js
 var require_which = __commonJS({
-  "../../work/main/node_modules/which/which.js"(exports, module) {
+  "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
     var path6 = require_path();
     var COLON = isWindows ? ";" : ":";
@@ -18268,9 +18931,9 @@ var require_which = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/path-key/index.js
+// node_modules/path-key/index.js
 var require_path_key = __commonJS({
-  "../../work/main/node_modules/path-key/index.js"(exports, module) {
+  "node_modules/path-key/index.js"(exports, module) {
     "use strict";
     var pathKey2 = (options = {}) => {
       const environment = options.env || process.env;
@@ -18285,15 +18948,15 @@ var require_path_key = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cross-spawn/lib/util/resolveCommand.js
+// node_modules/cross-spawn/lib/util/resolveCommand.js
 var require_resolveCommand = __commonJS({
-  "../../work/main/node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
+  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
     var path6 = require_path();
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
-      const env3 = parsed.options.env || process.env;
+      const env2 = parsed.options.env || process.env;
       const cwd = process.cwd();
       const hasCustomCwd = parsed.options.cwd != null;
       const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
@@ -18306,7 +18969,7 @@ var require_resolveCommand = __commonJS({
       let resolved;
       try {
         resolved = which.sync(parsed.command, {
-          path: env3[getPathKey({ env: env3 })],
+          path: env2[getPathKey({ env: env2 })],
           pathExt: withoutPathExt ? path6.delimiter : void 0
         });
       } catch (e) {
@@ -18327,9 +18990,9 @@ var require_resolveCommand = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cross-spawn/lib/util/escape.js
+// node_modules/cross-spawn/lib/util/escape.js
 var require_escape = __commonJS({
-  "../../work/main/node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
+  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
     "use strict";
     var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
     function escapeCommand(arg) {
@@ -18352,17 +19015,17 @@ var require_escape = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/shebang-regex/index.js
+// node_modules/shebang-regex/index.js
 var require_shebang_regex = __commonJS({
-  "../../work/main/node_modules/shebang-regex/index.js"(exports, module) {
+  "node_modules/shebang-regex/index.js"(exports, module) {
     "use strict";
     module.exports = /^#!(.*)/;
   }
 });
 
-// ../../work/main/node_modules/shebang-command/index.js
+// node_modules/shebang-command/index.js
 var require_shebang_command = __commonJS({
-  "../../work/main/node_modules/shebang-command/index.js"(exports, module) {
+  "node_modules/shebang-command/index.js"(exports, module) {
     "use strict";
     var shebangRegex = require_shebang_regex();
     module.exports = (string = "") => {
@@ -18380,9 +19043,9 @@ var require_shebang_command = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cross-spawn/lib/util/readShebang.js
+// node_modules/cross-spawn/lib/util/readShebang.js
 var require_readShebang = __commonJS({
-  "../../work/main/node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
+  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
     "use strict";
     var fs = require_fs();
     var shebangCommand = require_shebang_command();
@@ -18402,9 +19065,9 @@ var require_readShebang = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cross-spawn/lib/parse.js
+// node_modules/cross-spawn/lib/parse.js
 var require_parse = __commonJS({
-  "../../work/main/node_modules/cross-spawn/lib/parse.js"(exports, module) {
+  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
     var path6 = require_path();
     var resolveCommand = require_resolveCommand();
@@ -18464,9 +19127,9 @@ var require_parse = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cross-spawn/lib/enoent.js
+// node_modules/cross-spawn/lib/enoent.js
 var require_enoent = __commonJS({
-  "../../work/main/node_modules/cross-spawn/lib/enoent.js"(exports, module) {
+  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
     "use strict";
     var isWin = process.platform === "win32";
     function notFoundError(original, syscall) {
@@ -18514,9 +19177,9 @@ var require_enoent = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cross-spawn/index.js
+// node_modules/cross-spawn/index.js
 var require_cross_spawn = __commonJS({
-  "../../work/main/node_modules/cross-spawn/index.js"(exports, module) {
+  "node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
     var cp = require_child_process();
     var parse2 = require_parse();
@@ -18541,51 +19204,51 @@ var require_cross_spawn = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/npm-run-path/node_modules/path-key/index.js
+// node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey(options = {}) {
   const {
-    env: env3 = process.env,
+    env: env2 = process.env,
     platform: platform2 = process.platform
   } = options;
   if (platform2 !== "win32") {
     return "PATH";
   }
-  return Object.keys(env3).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
+  return Object.keys(env2).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
 }
 var init_path_key = __esm({
-  "../../work/main/node_modules/npm-run-path/node_modules/path-key/index.js"() {
+  "node_modules/npm-run-path/node_modules/path-key/index.js"() {
   }
 });
 
-// ../../work/main/node_modules/unicorn-magic/default.js
+// node_modules/unicorn-magic/default.js
 var init_default2 = __esm({
-  "../../work/main/node_modules/unicorn-magic/default.js"() {
+  "node_modules/unicorn-magic/default.js"() {
   }
 });
 
-// ../../work/main/node_modules/unicorn-magic/node.js
+// node_modules/unicorn-magic/node.js
 function toPath(urlOrPath) {
   return urlOrPath instanceof URL ? (0, import_node_url2.fileURLToPath)(urlOrPath) : urlOrPath;
 }
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = import_node_path7.default.resolve(toPath(startPath));
+      let currentPath = import_node_path10.default.resolve(toPath(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = import_node_path7.default.resolve(currentPath, "..");
+        currentPath = import_node_path10.default.resolve(currentPath, "..");
       }
     }
   };
 }
-var import_node_util4, import_node_child_process2, import_node_path7, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
+var import_node_util4, import_node_child_process2, import_node_path10, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
 var init_node = __esm({
-  "../../work/main/node_modules/unicorn-magic/node.js"() {
+  "node_modules/unicorn-magic/node.js"() {
     import_node_util4 = __toESM(require_util(), 1);
     import_node_child_process2 = __toESM(require_child_process(), 1);
-    import_node_path7 = __toESM(require_path(), 1);
+    import_node_path10 = __toESM(require_path(), 1);
     import_node_url2 = __toESM(require_url(), 1);
     init_default2();
     execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
@@ -18593,12 +19256,12 @@ var init_node = __esm({
   }
 });
 
-// ../../work/main/node_modules/npm-run-path/index.js
-var import_node_process5, import_node_path8, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
+// node_modules/npm-run-path/index.js
+var import_node_process5, import_node_path11, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
 var init_npm_run_path = __esm({
-  "../../work/main/node_modules/npm-run-path/index.js"() {
+  "node_modules/npm-run-path/index.js"() {
     import_node_process5 = __toESM(require_process(), 1);
-    import_node_path8 = __toESM(require_path(), 1);
+    import_node_path11 = __toESM(require_path(), 1);
     init_path_key();
     init_node();
     npmRunPath = ({
@@ -18608,37 +19271,37 @@ var init_npm_run_path = __esm({
       execPath: execPath2 = import_node_process5.default.execPath,
       addExecPath = true
     } = {}) => {
-      const cwdPath = import_node_path8.default.resolve(toPath(cwd));
+      const cwdPath = import_node_path11.default.resolve(toPath(cwd));
       const result2 = [];
-      const pathParts = pathOption.split(import_node_path8.default.delimiter);
+      const pathParts = pathOption.split(import_node_path11.default.delimiter);
       if (preferLocal) {
         applyPreferLocal(result2, pathParts, cwdPath);
       }
       if (addExecPath) {
         applyExecPath(result2, pathParts, execPath2, cwdPath);
       }
-      return pathOption === "" || pathOption === import_node_path8.default.delimiter ? `${result2.join(import_node_path8.default.delimiter)}${pathOption}` : [...result2, pathOption].join(import_node_path8.default.delimiter);
+      return pathOption === "" || pathOption === import_node_path11.default.delimiter ? `${result2.join(import_node_path11.default.delimiter)}${pathOption}` : [...result2, pathOption].join(import_node_path11.default.delimiter);
     };
     applyPreferLocal = (result2, pathParts, cwdPath) => {
       for (const directory of traversePathUp(cwdPath)) {
-        const pathPart = import_node_path8.default.join(directory, "node_modules/.bin");
+        const pathPart = import_node_path11.default.join(directory, "node_modules/.bin");
         if (!pathParts.includes(pathPart)) {
           result2.push(pathPart);
         }
       }
     };
     applyExecPath = (result2, pathParts, execPath2, cwdPath) => {
-      const pathPart = import_node_path8.default.resolve(cwdPath, toPath(execPath2), "..");
+      const pathPart = import_node_path11.default.resolve(cwdPath, toPath(execPath2), "..");
       if (!pathParts.includes(pathPart)) {
         result2.push(pathPart);
       }
     };
-    npmRunPathEnv = ({ env: env3 = import_node_process5.default.env, ...options } = {}) => {
-      env3 = { ...env3 };
-      const pathName = pathKey({ env: env3 });
-      options.path = env3[pathName];
-      env3[pathName] = npmRunPath(options);
-      return env3;
+    npmRunPathEnv = ({ env: env2 = import_node_process5.default.env, ...options } = {}) => {
+      env2 = { ...env2 };
+      const pathName = pathKey({ env: env2 });
+      options.path = env2[pathName];
+      env2[pathName] = npmRunPath(options);
+      return env2;
     };
   }
 });
@@ -18650,10 +19313,10 @@ var require_promises3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/return/final-error.js
+// node_modules/execa/lib/return/final-error.js
 var getFinalError, DiscardedError, setErrorName, isExecaError, execaErrorSymbol, isErrorInstance, ExecaError, ExecaSyncError;
 var init_final_error = __esm({
-  "../../work/main/node_modules/execa/lib/return/final-error.js"() {
+  "node_modules/execa/lib/return/final-error.js"() {
     getFinalError = (originalError, message, isSync) => {
       const ErrorClass = isSync ? ExecaSyncError : ExecaError;
       const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
@@ -18687,10 +19350,10 @@ var init_final_error = __esm({
   }
 });
 
-// ../../work/main/node_modules/human-signals/build/src/realtime.js
+// node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals, getRealtimeSignal, SIGRTMIN, SIGRTMAX;
 var init_realtime = __esm({
-  "../../work/main/node_modules/human-signals/build/src/realtime.js"() {
+  "node_modules/human-signals/build/src/realtime.js"() {
     getRealtimeSignals = () => {
       const length = SIGRTMAX - SIGRTMIN + 1;
       return Array.from({ length }, getRealtimeSignal);
@@ -18707,10 +19370,10 @@ var init_realtime = __esm({
   }
 });
 
-// ../../work/main/node_modules/human-signals/build/src/core.js
+// node_modules/human-signals/build/src/core.js
 var SIGNALS;
 var init_core = __esm({
-  "../../work/main/node_modules/human-signals/build/src/core.js"() {
+  "node_modules/human-signals/build/src/core.js"() {
     SIGNALS = [
       {
         name: "SIGHUP",
@@ -18985,10 +19648,10 @@ var init_core = __esm({
   }
 });
 
-// ../../work/main/node_modules/human-signals/build/src/signals.js
+// node_modules/human-signals/build/src/signals.js
 var import_node_os2, getSignals, normalizeSignal;
 var init_signals = __esm({
-  "../../work/main/node_modules/human-signals/build/src/signals.js"() {
+  "node_modules/human-signals/build/src/signals.js"() {
     import_node_os2 = __toESM(require_os(), 1);
     init_core();
     init_realtime();
@@ -19015,10 +19678,10 @@ var init_signals = __esm({
   }
 });
 
-// ../../work/main/node_modules/human-signals/build/src/main.js
+// node_modules/human-signals/build/src/main.js
 var import_node_os3, getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
 var init_main = __esm({
-  "../../work/main/node_modules/human-signals/build/src/main.js"() {
+  "node_modules/human-signals/build/src/main.js"() {
     import_node_os3 = __toESM(require_os(), 1);
     init_realtime();
     init_signals();
@@ -19074,10 +19737,10 @@ var init_main = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/terminate/signal.js
+// node_modules/execa/lib/terminate/signal.js
 var import_node_os4, normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
 var init_signal = __esm({
-  "../../work/main/node_modules/execa/lib/terminate/signal.js"() {
+  "node_modules/execa/lib/terminate/signal.js"() {
     import_node_os4 = __toESM(require_os(), 1);
     init_main();
     normalizeKillSignal = (killSignal) => {
@@ -19125,11 +19788,11 @@ Available signal numbers: ${getAvailableSignalIntegers()}.`;
   }
 });
 
-// ../../work/main/node_modules/execa/lib/terminate/kill.js
-var import_promises12, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
+// node_modules/execa/lib/terminate/kill.js
+var import_promises15, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
 var init_kill = __esm({
-  "../../work/main/node_modules/execa/lib/terminate/kill.js"() {
-    import_promises12 = __toESM(require_promises3(), 1);
+  "node_modules/execa/lib/terminate/kill.js"() {
+    import_promises15 = __toESM(require_promises3(), 1);
     init_final_error();
     init_signal();
     normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
@@ -19190,7 +19853,7 @@ var init_kill = __esm({
         return;
       }
       try {
-        await (0, import_promises12.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
+        await (0, import_promises15.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
         if (kill("SIGKILL")) {
           context.isForcefullyTerminated ??= true;
         }
@@ -19200,10 +19863,10 @@ var init_kill = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/utils/abort-signal.js
+// node_modules/execa/lib/utils/abort-signal.js
 var import_node_events2, onAbortedSignal;
 var init_abort_signal = __esm({
-  "../../work/main/node_modules/execa/lib/utils/abort-signal.js"() {
+  "node_modules/execa/lib/utils/abort-signal.js"() {
     import_node_events2 = __toESM(require_events(), 1);
     onAbortedSignal = async (mainSignal, stopSignal) => {
       if (!mainSignal.aborted) {
@@ -19213,10 +19876,10 @@ var init_abort_signal = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/terminate/cancel.js
+// node_modules/execa/lib/terminate/cancel.js
 var validateCancelSignal, throwOnCancel, terminateOnCancel;
 var init_cancel = __esm({
-  "../../work/main/node_modules/execa/lib/terminate/cancel.js"() {
+  "node_modules/execa/lib/terminate/cancel.js"() {
     init_abort_signal();
     validateCancelSignal = ({ cancelSignal }) => {
       if (cancelSignal !== void 0 && Object.prototype.toString.call(cancelSignal) !== "[object AbortSignal]") {
@@ -19233,10 +19896,10 @@ var init_cancel = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/validation.js
+// node_modules/execa/lib/ipc/validation.js
 var validateIpcMethod, validateIpcOption, validateConnection, throwOnEarlyDisconnect, throwOnStrictDeadlockError, getStrictResponseError, throwOnMissingStrict, throwOnStrictDisconnect, getAbortDisconnectError, throwOnMissingParent, handleEpipeError, handleSerializationError, isSerializationError, SERIALIZATION_ERROR_CODES, SERIALIZATION_ERROR_MESSAGES, getMethodName, getNamespaceName, getOtherProcessName, disconnect;
 var init_validation = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/validation.js"() {
+  "node_modules/execa/lib/ipc/validation.js"() {
     validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
       validateIpcOption(methodName, isSubprocess, ipc);
       validateConnection(methodName, isSubprocess, isConnected2);
@@ -19310,10 +19973,10 @@ const [receivedMessage] = await Promise.all([
   }
 });
 
-// ../../work/main/node_modules/execa/lib/utils/deferred.js
+// node_modules/execa/lib/utils/deferred.js
 var createDeferred;
 var init_deferred = __esm({
-  "../../work/main/node_modules/execa/lib/utils/deferred.js"() {
+  "node_modules/execa/lib/utils/deferred.js"() {
     createDeferred = () => {
       const methods = {};
       const promise = new Promise((resolve10, reject) => {
@@ -19324,10 +19987,10 @@ var init_deferred = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/fd-options.js
+// node_modules/execa/lib/arguments/fd-options.js
 var getToStream, getFromStream, SUBPROCESS_OPTIONS, getFdNumber, parseFdNumber, validateFdNumber, getInvalidStdioOptionMessage, getInvalidStdioOption, getUsedDescriptor, getOptionName, serializeOptionValue;
 var init_fd_options = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/fd-options.js"() {
+  "node_modules/execa/lib/arguments/fd-options.js"() {
     init_specific();
     getToStream = (destination, to = "stdin") => {
       const isWritable = true;
@@ -19410,10 +20073,10 @@ Please set this option with "pipe" instead.`;
   }
 });
 
-// ../../work/main/node_modules/execa/lib/utils/max-listeners.js
+// node_modules/execa/lib/utils/max-listeners.js
 var import_node_events3, incrementMaxListeners;
 var init_max_listeners = __esm({
-  "../../work/main/node_modules/execa/lib/utils/max-listeners.js"() {
+  "node_modules/execa/lib/utils/max-listeners.js"() {
     import_node_events3 = __toESM(require_events(), 1);
     incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
       const maxListeners = eventEmitter.getMaxListeners();
@@ -19428,10 +20091,10 @@ var init_max_listeners = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/reference.js
+// node_modules/execa/lib/ipc/reference.js
 var addReference, addReferenceCount, removeReference, removeReferenceCount, undoAddedReferences, redoAddedReferences;
-var init_reference = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/reference.js"() {
+var init_reference2 = __esm({
+  "node_modules/execa/lib/ipc/reference.js"() {
     addReference = (channel, reference) => {
       if (reference) {
         addReferenceCount(channel);
@@ -19463,14 +20126,14 @@ var init_reference = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/incoming.js
-var import_node_events4, import_promises13, onMessage, onDisconnect, INCOMING_MESSAGES;
+// node_modules/execa/lib/ipc/incoming.js
+var import_node_events4, import_promises16, onMessage, onDisconnect, INCOMING_MESSAGES;
 var init_incoming = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/incoming.js"() {
+  "node_modules/execa/lib/ipc/incoming.js"() {
     import_node_events4 = __toESM(require_events(), 1);
-    import_promises13 = __toESM(require_promises3(), 1);
+    import_promises16 = __toESM(require_promises3(), 1);
     init_outgoing();
-    init_reference();
+    init_reference2();
     init_strict();
     init_graceful();
     onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappedMessage) => {
@@ -19487,7 +20150,7 @@ var init_incoming = __esm({
       }
       while (incomingMessages.length > 0) {
         await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
-        await import_promises13.scheduler.yield();
+        await import_promises16.scheduler.yield();
         const message = await handleStrictRequest({
           wrappedMessage: incomingMessages[0],
           anyProcess,
@@ -19515,13 +20178,13 @@ var init_incoming = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/forward.js
+// node_modules/execa/lib/ipc/forward.js
 var import_node_events5, getIpcEmitter, IPC_EMITTERS, forwardEvents, isConnected;
 var init_forward = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/forward.js"() {
+  "node_modules/execa/lib/ipc/forward.js"() {
     import_node_events5 = __toESM(require_events(), 1);
     init_incoming();
-    init_reference();
+    init_reference2();
     getIpcEmitter = (anyProcess, channel, isSubprocess) => {
       if (IPC_EMITTERS.has(anyProcess)) {
         return IPC_EMITTERS.get(anyProcess);
@@ -19562,10 +20225,10 @@ var init_forward = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/strict.js
+// node_modules/execa/lib/ipc/strict.js
 var import_node_events6, handleSendStrict, count, validateStrictDeadlock, handleStrictRequest, handleStrictResponse, waitForStrictResponse, STRICT_RESPONSES, throwOnDisconnect, REQUEST_TYPE, RESPONSE_TYPE;
 var init_strict = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/strict.js"() {
+  "node_modules/execa/lib/ipc/strict.js"() {
     import_node_events6 = __toESM(require_events(), 1);
     init_deferred();
     init_max_listeners();
@@ -19657,10 +20320,10 @@ var init_strict = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/outgoing.js
+// node_modules/execa/lib/ipc/outgoing.js
 var startSendMessage, endSendMessage, waitForOutgoingMessages, OUTGOING_MESSAGES, hasMessageListeners, getMinListenerCount;
 var init_outgoing = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/outgoing.js"() {
+  "node_modules/execa/lib/ipc/outgoing.js"() {
     init_deferred();
     init_specific();
     init_fd_options();
@@ -19693,10 +20356,10 @@ var init_outgoing = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/send.js
+// node_modules/execa/lib/ipc/send.js
 var import_node_util5, sendMessage, sendMessageAsync, sendOneMessage, getSendMethod, PROCESS_SEND_METHODS;
 var init_send = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/send.js"() {
+  "node_modules/execa/lib/ipc/send.js"() {
     import_node_util5 = __toESM(require_util(), 1);
     init_validation();
     init_outgoing();
@@ -19772,11 +20435,11 @@ var init_send = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/graceful.js
-var import_promises14, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
+// node_modules/execa/lib/ipc/graceful.js
+var import_promises17, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
 var init_graceful = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/graceful.js"() {
-    import_promises14 = __toESM(require_promises3(), 1);
+  "node_modules/execa/lib/ipc/graceful.js"() {
+    import_promises17 = __toESM(require_promises3(), 1);
     init_send();
     init_forward();
     init_validation();
@@ -19814,7 +20477,7 @@ var init_graceful = __esm({
         return;
       }
       getIpcEmitter(anyProcess, channel, isSubprocess);
-      await import_promises14.scheduler.yield();
+      await import_promises17.scheduler.yield();
     };
     cancelListening = false;
     handleAbort = (wrappedMessage) => {
@@ -19832,10 +20495,10 @@ var init_graceful = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/terminate/graceful.js
+// node_modules/execa/lib/terminate/graceful.js
 var validateGracefulCancel, throwOnGracefulCancel, sendOnAbort, getReason;
 var init_graceful2 = __esm({
-  "../../work/main/node_modules/execa/lib/terminate/graceful.js"() {
+  "node_modules/execa/lib/terminate/graceful.js"() {
     init_abort_signal();
     init_graceful();
     init_kill();
@@ -19896,11 +20559,11 @@ var init_graceful2 = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/terminate/timeout.js
-var import_promises15, validateTimeout, throwOnTimeout, killAfterTimeout;
+// node_modules/execa/lib/terminate/timeout.js
+var import_promises18, validateTimeout, throwOnTimeout, killAfterTimeout;
 var init_timeout = __esm({
-  "../../work/main/node_modules/execa/lib/terminate/timeout.js"() {
-    import_promises15 = __toESM(require_promises3(), 1);
+  "node_modules/execa/lib/terminate/timeout.js"() {
+    import_promises18 = __toESM(require_promises3(), 1);
     init_final_error();
     validateTimeout = ({ timeout }) => {
       if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
@@ -19909,7 +20572,7 @@ var init_timeout = __esm({
     };
     throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
     killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-      await (0, import_promises15.setTimeout)(timeout, void 0, { signal });
+      await (0, import_promises18.setTimeout)(timeout, void 0, { signal });
       context.terminationReason ??= "timeout";
       subprocess.kill();
       throw new DiscardedError();
@@ -19917,12 +20580,12 @@ var init_timeout = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/node.js
-var import_node_process6, import_node_path9, mapNode, handleNodeOption;
+// node_modules/execa/lib/methods/node.js
+var import_node_process6, import_node_path12, mapNode, handleNodeOption;
 var init_node2 = __esm({
-  "../../work/main/node_modules/execa/lib/methods/node.js"() {
+  "node_modules/execa/lib/methods/node.js"() {
     import_node_process6 = __toESM(require_process(), 1);
-    import_node_path9 = __toESM(require_path(), 1);
+    import_node_path12 = __toESM(require_path(), 1);
     init_file_url();
     mapNode = ({ options }) => {
       if (options.node === false) {
@@ -19942,7 +20605,7 @@ var init_node2 = __esm({
         throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
       }
       const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-      const resolvedNodePath = import_node_path9.default.resolve(cwd, normalizedNodePath);
+      const resolvedNodePath = import_node_path12.default.resolve(cwd, normalizedNodePath);
       const newOptions = {
         ...options,
         nodePath: resolvedNodePath,
@@ -19952,7 +20615,7 @@ var init_node2 = __esm({
       if (!shouldHandleNode) {
         return [file, commandArguments, newOptions];
       }
-      if (import_node_path9.default.basename(file, ".exe") === "node") {
+      if (import_node_path12.default.basename(file, ".exe") === "node") {
         throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
       }
       return [
@@ -19964,10 +20627,10 @@ var init_node2 = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/ipc-input.js
+// node_modules/execa/lib/ipc/ipc-input.js
 var import_node_v8, validateIpcInputOption, validateAdvancedInput, validateJsonInput, validateIpcInput, sendIpcInput;
 var init_ipc_input = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/ipc-input.js"() {
+  "node_modules/execa/lib/ipc/ipc-input.js"() {
     import_node_v8 = __toESM(require_v8(), 1);
     validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
       if (ipcInput === void 0) {
@@ -20005,10 +20668,10 @@ var init_ipc_input = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/encoding-option.js
+// node_modules/execa/lib/arguments/encoding-option.js
 var validateEncoding, TEXT_ENCODINGS, BINARY_ENCODINGS, ENCODINGS, getCorrectEncoding, ENCODING_ALIASES, serializeEncoding;
 var init_encoding_option = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/encoding-option.js"() {
+  "node_modules/execa/lib/arguments/encoding-option.js"() {
     validateEncoding = ({ encoding }) => {
       if (ENCODINGS.has(encoding)) {
         return;
@@ -20052,17 +20715,17 @@ Please rename it to one of: ${correctEncodings}.`);
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/cwd.js
-var import_node_fs7, import_node_path10, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
+// node_modules/execa/lib/arguments/cwd.js
+var import_node_fs7, import_node_path13, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
 var init_cwd = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/cwd.js"() {
+  "node_modules/execa/lib/arguments/cwd.js"() {
     import_node_fs7 = __toESM(require_fs(), 1);
-    import_node_path10 = __toESM(require_path(), 1);
+    import_node_path13 = __toESM(require_path(), 1);
     import_node_process7 = __toESM(require_process(), 1);
     init_file_url();
     normalizeCwd = (cwd = getDefaultCwd()) => {
       const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-      return import_node_path10.default.resolve(cwdString);
+      return import_node_path13.default.resolve(cwdString);
     };
     getDefaultCwd = () => {
       try {
@@ -20094,11 +20757,11 @@ ${originalMessage}`;
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/options.js
-var import_node_path11, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
+// node_modules/execa/lib/arguments/options.js
+var import_node_path14, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
 var init_options2 = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/options.js"() {
-    import_node_path11 = __toESM(require_path(), 1);
+  "node_modules/execa/lib/arguments/options.js"() {
+    import_node_path14 = __toESM(require_path(), 1);
     import_node_process8 = __toESM(require_process(), 1);
     import_cross_spawn = __toESM(require_cross_spawn(), 1);
     init_npm_run_path();
@@ -20129,7 +20792,7 @@ var init_options2 = __esm({
       options.killSignal = normalizeKillSignal(options.killSignal);
       options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
       options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-      if (import_node_process8.default.platform === "win32" && import_node_path11.default.basename(file, ".exe") === "cmd") {
+      if (import_node_process8.default.platform === "win32" && import_node_path14.default.basename(file, ".exe") === "cmd") {
         commandArguments.unshift("/q");
       }
       return { file, commandArguments, options };
@@ -20170,30 +20833,30 @@ var init_options2 = __esm({
       serialization
     });
     getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
-      const env3 = extendEnv ? { ...import_node_process8.default.env, ...envOption } : envOption;
+      const env2 = extendEnv ? { ...import_node_process8.default.env, ...envOption } : envOption;
       if (preferLocal || node) {
         return npmRunPathEnv({
-          env: env3,
+          env: env2,
           cwd: localDirectory,
           execPath: nodePath,
           preferLocal,
           addExecPath: node
         });
       }
-      return env3;
+      return env2;
     };
   }
 });
 
-// ../../work/main/node_modules/execa/lib/arguments/shell.js
+// node_modules/execa/lib/arguments/shell.js
 var concatenateShell;
 var init_shell = __esm({
-  "../../work/main/node_modules/execa/lib/arguments/shell.js"() {
+  "node_modules/execa/lib/arguments/shell.js"() {
     concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
   }
 });
 
-// ../../work/main/node_modules/strip-final-newline/index.js
+// node_modules/strip-final-newline/index.js
 function stripFinalNewline(input) {
   if (typeof input === "string") {
     return stripFinalNewlineString(input);
@@ -20205,7 +20868,7 @@ function stripFinalNewline(input) {
 }
 var stripFinalNewlineString, stripFinalNewlineBinary, LF, LF_BINARY, CR, CR_BINARY;
 var init_strip_final_newline = __esm({
-  "../../work/main/node_modules/strip-final-newline/index.js"() {
+  "node_modules/strip-final-newline/index.js"() {
     stripFinalNewlineString = (input) => input.at(-1) === LF ? input.slice(0, input.at(-2) === CR ? -2 : -1) : input;
     stripFinalNewlineBinary = (input) => input.at(-1) === LF_BINARY ? input.subarray(0, input.at(-2) === CR_BINARY ? -2 : -1) : input;
     LF = "\n";
@@ -20215,7 +20878,7 @@ var init_strip_final_newline = __esm({
   }
 });
 
-// ../../work/main/node_modules/is-stream/index.js
+// node_modules/is-stream/index.js
 function isStream(stream, { checkOpen = true } = {}) {
   return stream !== null && typeof stream === "object" && (stream.writable || stream.readable || !checkOpen || stream.writable === void 0 && stream.readable === void 0) && typeof stream.pipe === "function";
 }
@@ -20229,11 +20892,11 @@ function isDuplexStream(stream, options) {
   return isWritableStream(stream, options) && isReadableStream(stream, options);
 }
 var init_is_stream = __esm({
-  "../../work/main/node_modules/is-stream/index.js"() {
+  "node_modules/is-stream/index.js"() {
   }
 });
 
-// ../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
+// node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
 function i() {
   return this[n].next();
 }
@@ -20249,7 +20912,7 @@ function h({ preventCancel: r = false } = {}) {
 }
 var a, c, n, u;
 var init_asyncIterator = __esm({
-  "../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
+  "node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
     a = Object.getPrototypeOf(
       Object.getPrototypeOf(
         /* istanbul ignore next */
@@ -20326,24 +20989,24 @@ var init_asyncIterator = __esm({
   }
 });
 
-// ../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
+// node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
 var init_fromAnyIterable = __esm({
-  "../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
+  "node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
   }
 });
 
-// ../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
+// node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
 var init_ponyfill = __esm({
-  "../../work/main/node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
+  "node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
     init_asyncIterator();
     init_fromAnyIterable();
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/stream.js
+// node_modules/get-stream/source/stream.js
 var getAsyncIterable, toString, getStreamIterable, handleStreamEnd, nodeImports;
 var init_stream = __esm({
-  "../../work/main/node_modules/get-stream/source/stream.js"() {
+  "node_modules/get-stream/source/stream.js"() {
     init_is_stream();
     init_ponyfill();
     getAsyncIterable = (stream) => {
@@ -20395,10 +21058,10 @@ var init_stream = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/contents.js
+// node_modules/get-stream/source/contents.js
 var getStreamContents, appendFinalChunk, appendChunk, addNewChunk, getChunkType, objectToString2, MaxBufferError;
 var init_contents = __esm({
-  "../../work/main/node_modules/get-stream/source/contents.js"() {
+  "node_modules/get-stream/source/contents.js"() {
     init_stream();
     getStreamContents = async (stream, { init: init2, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
       const asyncIterable = getAsyncIterable(stream);
@@ -20496,10 +21159,10 @@ var init_contents = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/utils.js
+// node_modules/get-stream/source/utils.js
 var identity2, noop, getContentsProperty, throwObjectStream, getLengthProperty;
 var init_utils = __esm({
-  "../../work/main/node_modules/get-stream/source/utils.js"() {
+  "node_modules/get-stream/source/utils.js"() {
     identity2 = (value) => value;
     noop = () => void 0;
     getContentsProperty = ({ contents }) => contents;
@@ -20510,13 +21173,13 @@ var init_utils = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/array.js
+// node_modules/get-stream/source/array.js
 async function getStreamAsArray(stream, options) {
   return getStreamContents(stream, arrayMethods, options);
 }
 var initArray, increment2, addArrayChunk, arrayMethods;
 var init_array = __esm({
-  "../../work/main/node_modules/get-stream/source/array.js"() {
+  "node_modules/get-stream/source/array.js"() {
     init_contents();
     init_utils();
     initArray = () => ({ contents: [] });
@@ -20544,13 +21207,13 @@ var init_array = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/array-buffer.js
+// node_modules/get-stream/source/array-buffer.js
 async function getStreamAsArrayBuffer(stream, options) {
   return getStreamContents(stream, arrayBufferMethods, options);
 }
 var initArrayBuffer, useTextEncoder, textEncoder2, useUint8Array, useUint8ArrayWithOffset, truncateArrayBufferChunk, addArrayBufferChunk, resizeArrayBufferSlow, resizeArrayBuffer, getNewContentsLength, SCALE_FACTOR, finalizeArrayBuffer, hasArrayBufferResize, arrayBufferMethods;
 var init_array_buffer = __esm({
-  "../../work/main/node_modules/get-stream/source/array-buffer.js"() {
+  "node_modules/get-stream/source/array-buffer.js"() {
     init_contents();
     init_utils();
     initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
@@ -20604,13 +21267,13 @@ var init_array_buffer = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/string.js
+// node_modules/get-stream/source/string.js
 async function getStreamAsString(stream, options) {
   return getStreamContents(stream, stringMethods, options);
 }
 var initString, useTextDecoder, addStringChunk, truncateStringChunk, getFinalStringChunk, stringMethods;
 var init_string = __esm({
-  "../../work/main/node_modules/get-stream/source/string.js"() {
+  "node_modules/get-stream/source/string.js"() {
     init_contents();
     init_utils();
     initString = () => ({ contents: "", textDecoder: new TextDecoder() });
@@ -20640,9 +21303,9 @@ var init_string = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/exports.js
+// node_modules/get-stream/source/exports.js
 var init_exports = __esm({
-  "../../work/main/node_modules/get-stream/source/exports.js"() {
+  "node_modules/get-stream/source/exports.js"() {
     init_array();
     init_array_buffer();
     init_string();
@@ -20650,22 +21313,22 @@ var init_exports = __esm({
   }
 });
 
-// ../../work/main/node_modules/get-stream/source/index.js
-var import_node_events7, import_promises16;
+// node_modules/get-stream/source/index.js
+var import_node_events7, import_promises19;
 var init_source = __esm({
-  "../../work/main/node_modules/get-stream/source/index.js"() {
+  "node_modules/get-stream/source/index.js"() {
     import_node_events7 = __toESM(require_events(), 1);
-    import_promises16 = __toESM(require_promises2(), 1);
+    import_promises19 = __toESM(require_promises2(), 1);
     init_stream();
     init_exports();
-    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises16.finished });
+    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises19.finished });
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/max-buffer.js
+// node_modules/execa/lib/io/max-buffer.js
 var handleMaxBuffer, getMaxBufferUnit, checkIpcMaxBuffer, getMaxBufferMessage, getMaxBufferInfo, isMaxBufferSync, truncateMaxBufferSync, getMaxBufferSync;
 var init_max_buffer = __esm({
-  "../../work/main/node_modules/execa/lib/io/max-buffer.js"() {
+  "node_modules/execa/lib/io/max-buffer.js"() {
     init_source();
     init_standard_stream();
     init_specific();
@@ -20729,10 +21392,10 @@ var init_max_buffer = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/return/message.js
+// node_modules/execa/lib/return/message.js
 var import_node_util6, createMessages, getErrorPrefix, getForcefulSuffix, getOriginalMessage, serializeIpcMessage, serializeMessagePart, serializeMessageItem;
 var init_message = __esm({
-  "../../work/main/node_modules/execa/lib/return/message.js"() {
+  "node_modules/execa/lib/return/message.js"() {
     import_node_util6 = __toESM(require_util(), 1);
     init_strip_final_newline();
     init_uint_array();
@@ -20860,10 +21523,10 @@ ${originalMessage}`;
   }
 });
 
-// ../../work/main/node_modules/execa/lib/return/result.js
+// node_modules/execa/lib/return/result.js
 var makeSuccessResult, makeEarlyError, makeError, getErrorProperties, omitUndefinedProperties, normalizeExitPayload;
 var init_result = __esm({
-  "../../work/main/node_modules/execa/lib/return/result.js"() {
+  "node_modules/execa/lib/return/result.js"() {
     init_signal();
     init_duration();
     init_final_error();
@@ -21042,8 +21705,8 @@ var init_result = __esm({
   }
 });
 
-// ../../work/main/node_modules/parse-ms/index.js
-function parseNumber2(milliseconds) {
+// node_modules/parse-ms/index.js
+function parseNumber3(milliseconds) {
   return {
     days: Math.trunc(milliseconds / 864e5),
     hours: Math.trunc(milliseconds / 36e5 % 24),
@@ -21069,7 +21732,7 @@ function parseMilliseconds(milliseconds) {
   switch (typeof milliseconds) {
     case "number": {
       if (Number.isFinite(milliseconds)) {
-        return parseNumber2(milliseconds);
+        return parseNumber3(milliseconds);
       }
       break;
     }
@@ -21081,12 +21744,12 @@ function parseMilliseconds(milliseconds) {
 }
 var toZeroIfInfinity;
 var init_parse_ms = __esm({
-  "../../work/main/node_modules/parse-ms/index.js"() {
+  "node_modules/parse-ms/index.js"() {
     toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
   }
 });
 
-// ../../work/main/node_modules/pretty-ms/index.js
+// node_modules/pretty-ms/index.js
 function prettyMilliseconds(milliseconds, options) {
   const isBigInt = typeof milliseconds === "bigint";
   if (!isBigInt && !Number.isFinite(milliseconds)) {
@@ -21127,15 +21790,15 @@ function prettyMilliseconds(milliseconds, options) {
     result2.push(valueString);
   };
   const parsed = parseMilliseconds(milliseconds);
-  const days2 = BigInt(parsed.days);
+  const days = BigInt(parsed.days);
   if (options.hideYearAndDays) {
-    add2(BigInt(days2) * 24n + BigInt(parsed.hours), "hour", "h");
+    add2(BigInt(days) * 24n + BigInt(parsed.hours), "hour", "h");
   } else {
     if (options.hideYear) {
-      add2(days2, "day", "d");
+      add2(days, "day", "d");
     } else {
-      add2(days2 / 365n, "year", "y");
-      add2(days2 % 365n, "day", "d");
+      add2(days / 365n, "year", "y");
+      add2(days % 365n, "day", "d");
     }
     add2(Number(parsed.hours), "hour", "h");
   }
@@ -21183,7 +21846,7 @@ function prettyMilliseconds(milliseconds, options) {
 }
 var isZero, pluralize, SECOND_ROUNDING_EPSILON, ONE_DAY_IN_MILLISECONDS;
 var init_pretty_ms = __esm({
-  "../../work/main/node_modules/pretty-ms/index.js"() {
+  "node_modules/pretty-ms/index.js"() {
     init_parse_ms();
     isZero = (value) => value === 0 || value === 0n;
     pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
@@ -21192,10 +21855,10 @@ var init_pretty_ms = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/error.js
+// node_modules/execa/lib/verbose/error.js
 var logError;
 var init_error2 = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/error.js"() {
+  "node_modules/execa/lib/verbose/error.js"() {
     init_log();
     logError = (result2, verboseInfo) => {
       if (result2.failed) {
@@ -21210,12 +21873,12 @@ var init_error2 = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/complete.js
+// node_modules/execa/lib/verbose/complete.js
 var logResult, logDuration;
 var init_complete = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/complete.js"() {
+  "node_modules/execa/lib/verbose/complete.js"() {
     init_pretty_ms();
-    init_values();
+    init_values2();
     init_log();
     init_error2();
     logResult = (result2, verboseInfo) => {
@@ -21237,10 +21900,10 @@ var init_complete = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/return/reject.js
+// node_modules/execa/lib/return/reject.js
 var handleResult;
 var init_reject = __esm({
-  "../../work/main/node_modules/execa/lib/return/reject.js"() {
+  "node_modules/execa/lib/return/reject.js"() {
     init_complete();
     handleResult = (result2, verboseInfo, { reject }) => {
       logResult(result2, verboseInfo);
@@ -21252,10 +21915,10 @@ var init_reject = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/type.js
+// node_modules/execa/lib/stdio/type.js
 var getStdioItemType, getTransformObjectType, getDuplexType, getTransformStreamType, validateNonGeneratorType, checkUndefinedOption, getGeneratorObjectType, checkBooleanOption, isGenerator, isAsyncGenerator, isSyncGenerator, isTransformOptions, isUrl, isRegularUrl, isFilePathObject, FILE_PATH_KEYS, isFilePathString, isUnknownStdioString, KNOWN_STDIO_STRINGS, isReadableStream2, isWritableStream2, isWebStream, isTransformStream, isAsyncIterableObject, isIterableObject, isObject2, TRANSFORM_TYPES, FILE_TYPES, SPECIAL_DUPLICATE_TYPES_SYNC, SPECIAL_DUPLICATE_TYPES, FORBID_DUPLICATE_TYPES, TYPE_TO_MESSAGE;
 var init_type = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/type.js"() {
+  "node_modules/execa/lib/stdio/type.js"() {
     init_is_stream();
     init_is_plain_obj();
     init_uint_array();
@@ -21386,10 +22049,10 @@ var init_type = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/object-mode.js
+// node_modules/execa/lib/transform/object-mode.js
 var getTransformObjectModes, getOutputObjectModes, getInputObjectModes, getFdObjectMode;
 var init_object_mode = __esm({
-  "../../work/main/node_modules/execa/lib/transform/object-mode.js"() {
+  "node_modules/execa/lib/transform/object-mode.js"() {
     init_type();
     getTransformObjectModes = (objectMode, index, newTransforms, direction) => direction === "output" ? getOutputObjectModes(objectMode, index, newTransforms) : getInputObjectModes(objectMode, index, newTransforms);
     getOutputObjectModes = (objectMode, index, newTransforms) => {
@@ -21412,10 +22075,10 @@ var init_object_mode = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/normalize.js
+// node_modules/execa/lib/transform/normalize.js
 var normalizeTransforms, getTransforms, normalizeTransform, normalizeDuplex, normalizeTransformStream, normalizeGenerator, sortTransforms;
 var init_normalize = __esm({
-  "../../work/main/node_modules/execa/lib/transform/normalize.js"() {
+  "node_modules/execa/lib/transform/normalize.js"() {
     init_is_plain_obj();
     init_encoding_option();
     init_type();
@@ -21515,10 +22178,10 @@ var init_normalize = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/direction.js
+// node_modules/execa/lib/stdio/direction.js
 var import_node_process9, getStreamDirection, getStdioItemDirection, KNOWN_DIRECTIONS, anyDirection, alwaysInput, guessStreamDirection, getStandardStreamDirection, DEFAULT_DIRECTION;
 var init_direction = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/direction.js"() {
+  "node_modules/execa/lib/stdio/direction.js"() {
     import_node_process9 = __toESM(require_process(), 1);
     init_is_stream();
     init_type();
@@ -21572,21 +22235,21 @@ var init_direction = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/array.js
+// node_modules/execa/lib/ipc/array.js
 var normalizeIpcStdioArray;
 var init_array2 = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/array.js"() {
+  "node_modules/execa/lib/ipc/array.js"() {
     normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/stdio-option.js
+// node_modules/execa/lib/stdio/stdio-option.js
 var normalizeStdioOption, getStdioArray, hasAlias, addDefaultValue2, normalizeStdioSync, isOutputPipeOnly;
 var init_stdio_option = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/stdio-option.js"() {
+  "node_modules/execa/lib/stdio/stdio-option.js"() {
     init_standard_stream();
     init_array2();
-    init_values();
+    init_values2();
     normalizeStdioOption = ({ stdio, ipc, buffer, ...options }, verboseInfo, isSync) => {
       const stdioArray = getStdioArray(stdio, options).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
       return isSync ? normalizeStdioSync(stdioArray, buffer, verboseInfo) : normalizeIpcStdioArray(stdioArray, ipc);
@@ -21622,10 +22285,10 @@ var init_stdio_option = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/native.js
+// node_modules/execa/lib/stdio/native.js
 var import_node_fs8, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
 var init_native = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/native.js"() {
+  "node_modules/execa/lib/stdio/native.js"() {
     import_node_fs8 = __toESM(require_fs(), 1);
     import_node_tty2 = __toESM(require_tty(), 1);
     init_is_stream();
@@ -21700,10 +22363,10 @@ var init_native = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/input-option.js
+// node_modules/execa/lib/stdio/input-option.js
 var handleInputOptions, handleInputOption, getInputType, handleInputFileOption, getInputFileType;
 var init_input_option = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/input-option.js"() {
+  "node_modules/execa/lib/stdio/input-option.js"() {
     init_is_stream();
     init_uint_array();
     init_type();
@@ -21744,10 +22407,10 @@ var init_input_option = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/duplicate.js
+// node_modules/execa/lib/stdio/duplicate.js
 var filterDuplicates, getDuplicateStream, getOtherStdioItems, validateDuplicateStreamSync, getDuplicateStreamInstance, hasSameValue, validateDuplicateTransform, throwOnDuplicateStream;
 var init_duplicate = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/duplicate.js"() {
+  "node_modules/execa/lib/stdio/duplicate.js"() {
     init_type();
     filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => stdioItemOne.value !== stdioItemTwo.value || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
     getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
@@ -21825,10 +22488,10 @@ var init_duplicate = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/handle.js
+// node_modules/execa/lib/stdio/handle.js
 var handleStdio, getFileDescriptor, initializeStdioItems, initializeStdioItem, validateStdioArray, INVALID_STDIO_ARRAY_OPTIONS, validateStreams, validateFileStdio, validateFileObjectMode, getFinalFileDescriptors, getFinalFileDescriptor, addStreamProperties, cleanupCustomStreams, forwardStdio;
 var init_handle = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/handle.js"() {
+  "node_modules/execa/lib/stdio/handle.js"() {
     init_standard_stream();
     init_normalize();
     init_object_mode();
@@ -21999,10 +22662,10 @@ For example, you can use the \`pathToFileURL()\` method of the \`url\` core modu
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/handle-sync.js
+// node_modules/execa/lib/stdio/handle-sync.js
 var import_node_fs9, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
 var init_handle_sync = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/handle-sync.js"() {
+  "node_modules/execa/lib/stdio/handle-sync.js"() {
     import_node_fs9 = __toESM(require_fs(), 1);
     init_uint_array();
     init_handle();
@@ -22054,20 +22717,20 @@ var init_handle_sync = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/strip-newline.js
+// node_modules/execa/lib/io/strip-newline.js
 var stripNewline, getStripFinalNewline;
 var init_strip_newline = __esm({
-  "../../work/main/node_modules/execa/lib/io/strip-newline.js"() {
+  "node_modules/execa/lib/io/strip-newline.js"() {
     init_strip_final_newline();
     stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber) => getStripFinalNewline(stripFinalNewline2, fdNumber) && value !== void 0 && !Array.isArray(value) ? stripFinalNewline(value) : value;
     getStripFinalNewline = (stripFinalNewline2, fdNumber) => fdNumber === "all" ? stripFinalNewline2[1] || stripFinalNewline2[2] : stripFinalNewline2[fdNumber];
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/split.js
+// node_modules/execa/lib/transform/split.js
 var getSplitLinesGenerator, splitLinesSync, splitLinesItemSync, initializeSplitLines, splitGenerator, getNewlineLength, linesFinal, getAppendNewlineGenerator, appendNewlineGenerator, concatString, linesStringInfo, concatUint8Array, linesUint8ArrayInfo;
 var init_split = __esm({
-  "../../work/main/node_modules/execa/lib/transform/split.js"() {
+  "node_modules/execa/lib/transform/split.js"() {
     getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
     splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
     splitLinesItemSync = (chunk, preserveNewlines) => {
@@ -22156,10 +22819,10 @@ var require_buffer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/validate.js
+// node_modules/execa/lib/transform/validate.js
 var import_node_buffer, getValidateTransformInput, validateStringTransformInput, getValidateTransformReturn, validateObjectTransformReturn, validateStringTransformReturn, validateEmptyReturn;
 var init_validate = __esm({
-  "../../work/main/node_modules/execa/lib/transform/validate.js"() {
+  "node_modules/execa/lib/transform/validate.js"() {
     import_node_buffer = __toESM(require_buffer(), 1);
     init_uint_array();
     getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
@@ -22191,10 +22854,10 @@ Instead, \`yield\` should either be called with a value, or not be called at all
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/encoding-transform.js
+// node_modules/execa/lib/transform/encoding-transform.js
 var import_node_buffer2, import_node_string_decoder2, getEncodingTransformGenerator, encodingUint8ArrayGenerator, encodingStringGenerator, encodingStringFinal;
 var init_encoding_transform = __esm({
-  "../../work/main/node_modules/execa/lib/transform/encoding-transform.js"() {
+  "node_modules/execa/lib/transform/encoding-transform.js"() {
     import_node_buffer2 = __toESM(require_buffer(), 1);
     import_node_string_decoder2 = __toESM(require_string_decoder(), 1);
     init_uint_array();
@@ -22232,10 +22895,10 @@ var init_encoding_transform = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/run-async.js
+// node_modules/execa/lib/transform/run-async.js
 var import_node_util7, pushChunks, transformChunk, finalChunks, generatorFinalChunks, destroyTransform, identityGenerator;
 var init_run_async = __esm({
-  "../../work/main/node_modules/execa/lib/transform/run-async.js"() {
+  "node_modules/execa/lib/transform/run-async.js"() {
     import_node_util7 = __toESM(require_util(), 1);
     pushChunks = (0, import_node_util7.callbackify)(async (getChunks, state, getChunksArguments, transformStream) => {
       state.currentIterable = getChunks(...getChunksArguments);
@@ -22285,10 +22948,10 @@ var init_run_async = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/run-sync.js
+// node_modules/execa/lib/transform/run-sync.js
 var pushChunksSync, runTransformSync, transformChunkSync, finalChunksSync, generatorFinalChunksSync, identityGenerator2;
 var init_run_sync = __esm({
-  "../../work/main/node_modules/execa/lib/transform/run-sync.js"() {
+  "node_modules/execa/lib/transform/run-sync.js"() {
     pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) => {
       try {
         for (const chunk of getChunksSync(...getChunksArguments)) {
@@ -22332,10 +22995,10 @@ var init_run_sync = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/transform/generator.js
+// node_modules/execa/lib/transform/generator.js
 var import_node_stream2, generatorToStream, runGeneratorsSync, addInternalGenerators;
 var init_generator = __esm({
-  "../../work/main/node_modules/execa/lib/transform/generator.js"() {
+  "node_modules/execa/lib/transform/generator.js"() {
     import_node_stream2 = __toESM(require_stream(), 1);
     init_type();
     init_split();
@@ -22398,10 +23061,10 @@ var init_generator = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/input-sync.js
+// node_modules/execa/lib/io/input-sync.js
 var addInputOptionsSync, getInputFdNumbers, addInputOptionSync, applySingleInputGeneratorsSync, validateSerializable;
 var init_input_sync = __esm({
-  "../../work/main/node_modules/execa/lib/io/input-sync.js"() {
+  "node_modules/execa/lib/io/input-sync.js"() {
     init_generator();
     init_uint_array();
     init_type();
@@ -22439,14 +23102,14 @@ var init_input_sync = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/output.js
+// node_modules/execa/lib/verbose/output.js
 var shouldLogOutput, fdUsesVerbose, PIPED_STDIO_VALUES, logLines, logLinesSync, isPipingStream, logLine;
 var init_output = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/output.js"() {
+  "node_modules/execa/lib/verbose/output.js"() {
     init_encoding_option();
     init_type();
     init_log();
-    init_values();
+    init_values2();
     shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && fdUsesVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
     fdUsesVerbose = (fdNumber) => fdNumber === 1 || fdNumber === 2;
     PIPED_STDIO_VALUES = /* @__PURE__ */ new Set(["pipe", "overlapped"]);
@@ -22475,10 +23138,10 @@ var init_output = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/output-sync.js
+// node_modules/execa/lib/io/output-sync.js
 var import_node_fs10, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
 var init_output_sync = __esm({
-  "../../work/main/node_modules/execa/lib/io/output-sync.js"() {
+  "node_modules/execa/lib/io/output-sync.js"() {
     import_node_fs10 = __toESM(require_fs(), 1);
     init_output();
     init_generator();
@@ -22590,10 +23253,10 @@ var init_output_sync = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/resolve/all-sync.js
+// node_modules/execa/lib/resolve/all-sync.js
 var getAllSync;
 var init_all_sync = __esm({
-  "../../work/main/node_modules/execa/lib/resolve/all-sync.js"() {
+  "node_modules/execa/lib/resolve/all-sync.js"() {
     init_uint_array();
     init_strip_newline();
     getAllSync = ([, stdout, stderr], options) => {
@@ -22620,10 +23283,10 @@ var init_all_sync = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/resolve/exit-async.js
+// node_modules/execa/lib/resolve/exit-async.js
 var import_node_events8, waitForExit, waitForExitOrError, waitForSubprocessExit, waitForSuccessfulExit, isSubprocessErrorExit, isFailedExit;
 var init_exit_async = __esm({
-  "../../work/main/node_modules/execa/lib/resolve/exit-async.js"() {
+  "node_modules/execa/lib/resolve/exit-async.js"() {
     import_node_events8 = __toESM(require_events(), 1);
     init_final_error();
     waitForExit = async (subprocess, context) => {
@@ -22660,10 +23323,10 @@ var init_exit_async = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/resolve/exit-sync.js
+// node_modules/execa/lib/resolve/exit-sync.js
 var getExitResultSync, getResultError;
 var init_exit_sync = __esm({
-  "../../work/main/node_modules/execa/lib/resolve/exit-sync.js"() {
+  "node_modules/execa/lib/resolve/exit-sync.js"() {
     init_final_error();
     init_max_buffer();
     init_exit_async();
@@ -22688,10 +23351,10 @@ var init_exit_sync = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/main-sync.js
+// node_modules/execa/lib/methods/main-sync.js
 var import_node_child_process3, execaCoreSync, handleSyncArguments, normalizeSyncOptions, validateSyncOptions, throwInvalidSyncOption, spawnSubprocessSync, runSubprocessSync, normalizeSpawnSyncOptions, getSyncResult;
 var init_main_sync = __esm({
-  "../../work/main/node_modules/execa/lib/methods/main-sync.js"() {
+  "node_modules/execa/lib/methods/main-sync.js"() {
     import_node_child_process3 = __toESM(require_child_process(), 1);
     init_command();
     init_options2();
@@ -22838,14 +23501,14 @@ var init_main_sync = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/get-one.js
+// node_modules/execa/lib/ipc/get-one.js
 var import_node_events9, getOneMessage, getOneMessageAsync, getMessage, throwOnDisconnect2, throwOnStrictError;
 var init_get_one = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/get-one.js"() {
+  "node_modules/execa/lib/ipc/get-one.js"() {
     import_node_events9 = __toESM(require_events(), 1);
     init_validation();
     init_forward();
-    init_reference();
+    init_reference2();
     getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true, filter } = {}) => {
       validateIpcMethod({
         methodName: "getOneMessage",
@@ -22901,14 +23564,14 @@ var init_get_one = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/get-each.js
+// node_modules/execa/lib/ipc/get-each.js
 var import_node_events10, getEachMessage, loopOnMessages, stopOnDisconnect, abortOnStrictError, iterateOnMessages, throwIfStrictError;
 var init_get_each = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/get-each.js"() {
+  "node_modules/execa/lib/ipc/get-each.js"() {
     import_node_events10 = __toESM(require_events(), 1);
     init_validation();
     init_forward();
-    init_reference();
+    init_reference2();
     getEachMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true } = {}) => loopOnMessages({
       anyProcess,
       channel,
@@ -22988,10 +23651,10 @@ var init_get_each = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/methods.js
+// node_modules/execa/lib/ipc/methods.js
 var import_node_process10, addIpcMethods, getIpcExport, getIpcMethods;
 var init_methods = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/methods.js"() {
+  "node_modules/execa/lib/ipc/methods.js"() {
     import_node_process10 = __toESM(require_process(), 1);
     init_send();
     init_get_one();
@@ -23037,10 +23700,10 @@ var init_methods = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/return/early-error.js
+// node_modules/execa/lib/return/early-error.js
 var import_node_child_process4, import_node_stream3, handleEarlyError, createDummyStreams, createDummyStream, readable3, writable, duplex, handleDummyPromise;
 var init_early_error = __esm({
-  "../../work/main/node_modules/execa/lib/return/early-error.js"() {
+  "node_modules/execa/lib/return/early-error.js"() {
     import_node_child_process4 = __toESM(require_child_process(), 1);
     import_node_stream3 = __toESM(require_stream(), 1);
     init_handle();
@@ -23094,10 +23757,10 @@ var init_early_error = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/stdio/handle-async.js
+// node_modules/execa/lib/stdio/handle-async.js
 var import_node_fs11, import_node_buffer3, import_node_stream4, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
 var init_handle_async = __esm({
-  "../../work/main/node_modules/execa/lib/stdio/handle-async.js"() {
+  "node_modules/execa/lib/stdio/handle-async.js"() {
     import_node_fs11 = __toESM(require_fs(), 1);
     import_node_buffer3 = __toESM(require_buffer(), 1);
     import_node_stream4 = __toESM(require_stream(), 1);
@@ -23147,7 +23810,7 @@ var init_handle_async = __esm({
   }
 });
 
-// ../../work/main/node_modules/@sindresorhus/merge-streams/index.js
+// node_modules/@sindresorhus/merge-streams/index.js
 function mergeStreams(streams) {
   if (!Array.isArray(streams)) {
     throw new TypeError(`Expected an array, got \`${typeof streams}\`.`);
@@ -23167,12 +23830,12 @@ function mergeStreams(streams) {
   }
   return passThroughStream;
 }
-var import_node_events11, import_node_stream5, import_promises17, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
+var import_node_events11, import_node_stream5, import_promises20, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
 var init_merge_streams = __esm({
-  "../../work/main/node_modules/@sindresorhus/merge-streams/index.js"() {
+  "node_modules/@sindresorhus/merge-streams/index.js"() {
     import_node_events11 = __toESM(require_events(), 1);
     import_node_stream5 = __toESM(require_stream(), 1);
-    import_promises17 = __toESM(require_promises2(), 1);
+    import_promises20 = __toESM(require_promises2(), 1);
     getHighWaterMark = (streams, objectMode) => {
       if (streams.length === 0) {
         return (0, import_node_stream5.getDefaultHighWaterMark)(objectMode);
@@ -23236,7 +23899,7 @@ var init_merge_streams = __esm({
     };
     onMergedStreamEnd = async (passThroughStream, { signal }) => {
       try {
-        await (0, import_promises17.finished)(passThroughStream, { signal, cleanup: true });
+        await (0, import_promises20.finished)(passThroughStream, { signal, cleanup: true });
       } catch (error) {
         errorOrAbortStream(passThroughStream, error);
         throw error;
@@ -23303,7 +23966,7 @@ var init_merge_streams = __esm({
     };
     onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
       try {
-        await (0, import_promises17.finished)(stream, {
+        await (0, import_promises20.finished)(stream, {
           signal,
           cleanup: true,
           readable: true,
@@ -23369,11 +24032,11 @@ var init_merge_streams = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/pipeline.js
-var import_promises18, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
+// node_modules/execa/lib/io/pipeline.js
+var import_promises21, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
 var init_pipeline = __esm({
-  "../../work/main/node_modules/execa/lib/io/pipeline.js"() {
-    import_promises18 = __toESM(require_promises2(), 1);
+  "node_modules/execa/lib/io/pipeline.js"() {
+    import_promises21 = __toESM(require_promises2(), 1);
     init_standard_stream();
     pipeStreams = (source2, destination) => {
       source2.pipe(destination);
@@ -23385,7 +24048,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await (0, import_promises18.finished)(source2, { cleanup: true, readable: true, writable: false });
+        await (0, import_promises21.finished)(source2, { cleanup: true, readable: true, writable: false });
       } catch {
       }
       endDestinationStream(destination);
@@ -23400,7 +24063,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await (0, import_promises18.finished)(destination, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises21.finished)(destination, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       abortSourceStream(source2);
@@ -23413,10 +24076,10 @@ var init_pipeline = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/output-async.js
+// node_modules/execa/lib/io/output-async.js
 var pipeOutputAsync, pipeTransform, SUBPROCESS_STREAM_PROPERTIES, pipeStdioItem, setStandardStreamMaxListeners, MAX_LISTENERS_INCREMENT;
 var init_output_async = __esm({
-  "../../work/main/node_modules/execa/lib/io/output-async.js"() {
+  "node_modules/execa/lib/io/output-async.js"() {
     init_merge_streams();
     init_standard_stream();
     init_max_listeners();
@@ -23475,10 +24138,10 @@ var init_output_async = __esm({
   }
 });
 
-// ../../work/main/node_modules/signal-exit/dist/mjs/signals.js
+// node_modules/signal-exit/dist/mjs/signals.js
 var signals;
 var init_signals2 = __esm({
-  "../../work/main/node_modules/signal-exit/dist/mjs/signals.js"() {
+  "node_modules/signal-exit/dist/mjs/signals.js"() {
     signals = [];
     signals.push("SIGHUP", "SIGINT", "SIGTERM");
     if (process.platform !== "win32") {
@@ -23504,10 +24167,10 @@ var init_signals2 = __esm({
   }
 });
 
-// ../../work/main/node_modules/signal-exit/dist/mjs/index.js
+// node_modules/signal-exit/dist/mjs/index.js
 var processOk, kExitEmitter, global2, ObjectDefineProperty, Emitter, SignalExitBase, signalExitWrap, SignalExitFallback, SignalExit, process9, onExit, load, unload;
 var init_mjs = __esm({
-  "../../work/main/node_modules/signal-exit/dist/mjs/index.js"() {
+  "node_modules/signal-exit/dist/mjs/index.js"() {
     init_signals2();
     processOk = (process10) => !!process10 && typeof process10 === "object" && typeof process10.removeListener === "function" && typeof process10.emit === "function" && typeof process10.reallyExit === "function" && typeof process10.listeners === "function" && typeof process10.kill === "function" && typeof process10.pid === "number" && typeof process10.on === "function";
     kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
@@ -23743,10 +24406,10 @@ var init_mjs = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/terminate/cleanup.js
+// node_modules/execa/lib/terminate/cleanup.js
 var import_node_events12, cleanupOnExit;
 var init_cleanup = __esm({
-  "../../work/main/node_modules/execa/lib/terminate/cleanup.js"() {
+  "node_modules/execa/lib/terminate/cleanup.js"() {
     import_node_events12 = __toESM(require_events(), 1);
     init_mjs();
     cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
@@ -23763,10 +24426,10 @@ var init_cleanup = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/pipe/pipe-arguments.js
+// node_modules/execa/lib/pipe/pipe-arguments.js
 var normalizePipeArguments, getDestinationStream, getDestination, mapDestinationArguments, getSourceStream;
 var init_pipe_arguments = __esm({
-  "../../work/main/node_modules/execa/lib/pipe/pipe-arguments.js"() {
+  "node_modules/execa/lib/pipe/pipe-arguments.js"() {
     init_parameters();
     init_duration();
     init_fd_options();
@@ -23845,10 +24508,10 @@ var init_pipe_arguments = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/pipe/throw.js
+// node_modules/execa/lib/pipe/throw.js
 var handlePipeArgumentsError, getPipeArgumentsError, createNonCommandError, PIPE_COMMAND_MESSAGE;
 var init_throw = __esm({
-  "../../work/main/node_modules/execa/lib/pipe/throw.js"() {
+  "node_modules/execa/lib/pipe/throw.js"() {
     init_result();
     init_pipeline();
     handlePipeArgumentsError = ({
@@ -23901,10 +24564,10 @@ var init_throw = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/pipe/sequence.js
+// node_modules/execa/lib/pipe/sequence.js
 var waitForBothSubprocesses;
 var init_sequence = __esm({
-  "../../work/main/node_modules/execa/lib/pipe/sequence.js"() {
+  "node_modules/execa/lib/pipe/sequence.js"() {
     waitForBothSubprocesses = async (subprocessPromises) => {
       const [
         { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
@@ -23924,11 +24587,11 @@ var init_sequence = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/pipe/streaming.js
-var import_promises19, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
+// node_modules/execa/lib/pipe/streaming.js
+var import_promises22, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
 var init_streaming = __esm({
-  "../../work/main/node_modules/execa/lib/pipe/streaming.js"() {
-    import_promises19 = __toESM(require_promises2(), 1);
+  "node_modules/execa/lib/pipe/streaming.js"() {
+    import_promises22 = __toESM(require_promises2(), 1);
     init_merge_streams();
     init_max_listeners();
     init_pipeline();
@@ -23952,7 +24615,7 @@ var init_streaming = __esm({
     };
     cleanupMergedStreamsMap = async (destinationStream) => {
       try {
-        await (0, import_promises19.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises22.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       MERGED_STREAMS.delete(destinationStream);
@@ -23963,10 +24626,10 @@ var init_streaming = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/pipe/abort.js
+// node_modules/execa/lib/pipe/abort.js
 var import_node_util8, unpipeOnAbort, unpipeOnSignalAbort;
 var init_abort = __esm({
-  "../../work/main/node_modules/execa/lib/pipe/abort.js"() {
+  "node_modules/execa/lib/pipe/abort.js"() {
     import_node_util8 = __toESM(require_util(), 1);
     init_throw();
     unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
@@ -23984,10 +24647,10 @@ var init_abort = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/pipe/setup.js
+// node_modules/execa/lib/pipe/setup.js
 var pipeToSubprocess, handlePipePromise, getSubprocessPromises;
 var init_setup = __esm({
-  "../../work/main/node_modules/execa/lib/pipe/setup.js"() {
+  "node_modules/execa/lib/pipe/setup.js"() {
     init_is_plain_obj();
     init_pipe_arguments();
     init_throw();
@@ -24054,10 +24717,10 @@ var init_setup = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/iterate.js
+// node_modules/execa/lib/io/iterate.js
 var import_node_events13, import_node_stream6, iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
 var init_iterate = __esm({
-  "../../work/main/node_modules/execa/lib/io/iterate.js"() {
+  "node_modules/execa/lib/io/iterate.js"() {
     import_node_events13 = __toESM(require_events(), 1);
     import_node_stream6 = __toESM(require_stream(), 1);
     init_encoding_transform();
@@ -24155,11 +24818,11 @@ var init_iterate = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/io/contents.js
-var import_promises20, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
+// node_modules/execa/lib/io/contents.js
+var import_promises23, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
 var init_contents2 = __esm({
-  "../../work/main/node_modules/execa/lib/io/contents.js"() {
-    import_promises20 = __toESM(require_promises3(), 1);
+  "node_modules/execa/lib/io/contents.js"() {
+    import_promises23 = __toESM(require_promises3(), 1);
     init_source();
     init_uint_array();
     init_output();
@@ -24222,7 +24885,7 @@ var init_contents2 = __esm({
       await logLines(linesIterable, stream, fdNumber, verboseInfo);
     };
     resumeStream = async (stream) => {
-      await (0, import_promises20.setImmediate)();
+      await (0, import_promises23.setImmediate)();
       if (stream.readableFlowing === null) {
         stream.resume();
       }
@@ -24258,18 +24921,18 @@ var init_contents2 = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/resolve/wait-stream.js
-var import_promises21, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
+// node_modules/execa/lib/resolve/wait-stream.js
+var import_promises24, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
 var init_wait_stream = __esm({
-  "../../work/main/node_modules/execa/lib/resolve/wait-stream.js"() {
-    import_promises21 = __toESM(require_promises2(), 1);
+  "node_modules/execa/lib/resolve/wait-stream.js"() {
+    import_promises24 = __toESM(require_promises2(), 1);
     waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
       const state = handleStdinDestroy(stream, streamInfo);
       const abortController = new AbortController();
       try {
         await Promise.race([
           ...stopOnExit ? [streamInfo.exitPromise] : [],
-          (0, import_promises21.finished)(stream, { cleanup: true, signal: abortController.signal })
+          (0, import_promises24.finished)(stream, { cleanup: true, signal: abortController.signal })
         ]);
       } catch (error) {
         if (!state.stdinCleanedUp) {
@@ -24316,10 +24979,10 @@ var init_wait_stream = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/resolve/stdio.js
+// node_modules/execa/lib/resolve/stdio.js
 var waitForStdioStreams, waitForSubprocessStream;
 var init_stdio = __esm({
-  "../../work/main/node_modules/execa/lib/resolve/stdio.js"() {
+  "node_modules/execa/lib/resolve/stdio.js"() {
     init_contents2();
     init_wait_stream();
     waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
@@ -24364,10 +25027,10 @@ var init_stdio = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/resolve/all-async.js
+// node_modules/execa/lib/resolve/all-async.js
 var makeAllStream, waitForAllStream, getAllStream, getAllMixed;
 var init_all_async = __esm({
-  "../../work/main/node_modules/execa/lib/resolve/all-async.js"() {
+  "node_modules/execa/lib/resolve/all-async.js"() {
     init_merge_streams();
     init_stdio();
     makeAllStream = ({ stdout, stderr }, { all }) => all && (stdout || stderr) ? mergeStreams([stdout, stderr].filter(Boolean)) : void 0;
@@ -24399,12 +25062,12 @@ var init_all_async = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/verbose/ipc.js
+// node_modules/execa/lib/verbose/ipc.js
 var shouldLogIpc, logIpcOutput;
 var init_ipc = __esm({
-  "../../work/main/node_modules/execa/lib/verbose/ipc.js"() {
+  "node_modules/execa/lib/verbose/ipc.js"() {
     init_log();
-    init_values();
+    init_values2();
     shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
     logIpcOutput = (message, verboseInfo) => {
       const verboseMessage = serializeVerboseMessage(message);
@@ -24418,10 +25081,10 @@ var init_ipc = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/ipc/buffer-messages.js
+// node_modules/execa/lib/ipc/buffer-messages.js
 var waitForIpcOutput, getBufferedIpcOutput;
 var init_buffer_messages = __esm({
-  "../../work/main/node_modules/execa/lib/ipc/buffer-messages.js"() {
+  "node_modules/execa/lib/ipc/buffer-messages.js"() {
     init_max_buffer();
     init_ipc();
     init_specific();
@@ -24465,10 +25128,10 @@ var init_buffer_messages = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/resolve/wait-subprocess.js
+// node_modules/execa/lib/resolve/wait-subprocess.js
 var import_node_events14, waitForSubprocessResult, waitForOriginalStreams, waitForCustomStreamsEnd, throwOnSubprocessError;
 var init_wait_subprocess = __esm({
-  "../../work/main/node_modules/execa/lib/resolve/wait-subprocess.js"() {
+  "node_modules/execa/lib/resolve/wait-subprocess.js"() {
     import_node_events14 = __toESM(require_events(), 1);
     init_is_stream();
     init_timeout();
@@ -24600,10 +25263,10 @@ var init_wait_subprocess = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/convert/concurrent.js
+// node_modules/execa/lib/convert/concurrent.js
 var initializeConcurrentStreams, addConcurrentStream, waitForConcurrentStreams;
 var init_concurrent = __esm({
-  "../../work/main/node_modules/execa/lib/convert/concurrent.js"() {
+  "node_modules/execa/lib/convert/concurrent.js"() {
     init_deferred();
     initializeConcurrentStreams = () => ({
       readableDestroy: /* @__PURE__ */ new WeakMap(),
@@ -24632,11 +25295,11 @@ var init_concurrent = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/convert/shared.js
-var import_promises22, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
+// node_modules/execa/lib/convert/shared.js
+var import_promises25, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
 var init_shared = __esm({
-  "../../work/main/node_modules/execa/lib/convert/shared.js"() {
-    import_promises22 = __toESM(require_promises2(), 1);
+  "node_modules/execa/lib/convert/shared.js"() {
+    import_promises25 = __toESM(require_promises2(), 1);
     init_wait_stream();
     safeWaitForSubprocessStdin = async (subprocessStdin) => {
       if (subprocessStdin === void 0) {
@@ -24657,10 +25320,10 @@ var init_shared = __esm({
       }
     };
     waitForSubprocessStdin = async (subprocessStdin) => {
-      await (0, import_promises22.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
+      await (0, import_promises25.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
     };
     waitForSubprocessStdout = async (subprocessStdout) => {
-      await (0, import_promises22.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
+      await (0, import_promises25.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
     };
     waitForSubprocess = async (subprocess, error) => {
       await subprocess;
@@ -24678,10 +25341,10 @@ var init_shared = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/convert/readable.js
+// node_modules/execa/lib/convert/readable.js
 var import_node_stream7, import_node_util9, createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
 var init_readable = __esm({
-  "../../work/main/node_modules/execa/lib/convert/readable.js"() {
+  "node_modules/execa/lib/convert/readable.js"() {
     import_node_stream7 = __toESM(require_stream(), 1);
     import_node_util9 = __toESM(require_util(), 1);
     init_encoding_option();
@@ -24776,10 +25439,10 @@ var init_readable = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/convert/writable.js
+// node_modules/execa/lib/convert/writable.js
 var import_node_stream8, import_node_util10, createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
 var init_writable = __esm({
-  "../../work/main/node_modules/execa/lib/convert/writable.js"() {
+  "node_modules/execa/lib/convert/writable.js"() {
     import_node_stream8 = __toESM(require_stream(), 1);
     import_node_util10 = __toESM(require_util(), 1);
     init_fd_options();
@@ -24850,10 +25513,10 @@ var init_writable = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/convert/duplex.js
+// node_modules/execa/lib/convert/duplex.js
 var import_node_stream9, import_node_util11, createDuplex, onDuplexDestroy;
 var init_duplex = __esm({
-  "../../work/main/node_modules/execa/lib/convert/duplex.js"() {
+  "node_modules/execa/lib/convert/duplex.js"() {
     import_node_stream9 = __toESM(require_stream(), 1);
     import_node_util11 = __toESM(require_util(), 1);
     init_encoding_option();
@@ -24912,10 +25575,10 @@ var init_duplex = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/convert/iterable.js
+// node_modules/execa/lib/convert/iterable.js
 var createIterable, iterateOnStdoutData;
 var init_iterable = __esm({
-  "../../work/main/node_modules/execa/lib/convert/iterable.js"() {
+  "node_modules/execa/lib/convert/iterable.js"() {
     init_encoding_option();
     init_fd_options();
     init_iterate();
@@ -24949,10 +25612,10 @@ var init_iterable = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/convert/add.js
+// node_modules/execa/lib/convert/add.js
 var addConvertedStreams;
 var init_add = __esm({
-  "../../work/main/node_modules/execa/lib/convert/add.js"() {
+  "node_modules/execa/lib/convert/add.js"() {
     init_concurrent();
     init_readable();
     init_writable();
@@ -24969,10 +25632,10 @@ var init_add = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/promise.js
+// node_modules/execa/lib/methods/promise.js
 var mergePromise, nativePromisePrototype, descriptors;
 var init_promise = __esm({
-  "../../work/main/node_modules/execa/lib/methods/promise.js"() {
+  "node_modules/execa/lib/methods/promise.js"() {
     mergePromise = (subprocess, promise) => {
       for (const [property, descriptor2] of descriptors) {
         const value = descriptor2.value.bind(promise);
@@ -24988,10 +25651,10 @@ var init_promise = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/main-async.js
+// node_modules/execa/lib/methods/main-async.js
 var import_node_events15, import_node_child_process5, execaCoreAsync, handleAsyncArguments, handleAsyncOptions, spawnSubprocessAsync, handlePromise, getAsyncResult;
 var init_main_async = __esm({
-  "../../work/main/node_modules/execa/lib/methods/main-async.js"() {
+  "node_modules/execa/lib/methods/main-async.js"() {
     import_node_events15 = __toESM(require_events(), 1);
     import_node_child_process5 = __toESM(require_child_process(), 1);
     init_source();
@@ -25170,10 +25833,10 @@ var init_main_async = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/bind.js
+// node_modules/execa/lib/methods/bind.js
 var mergeOptions, mergeOption, DEEP_OPTIONS;
 var init_bind = __esm({
-  "../../work/main/node_modules/execa/lib/methods/bind.js"() {
+  "node_modules/execa/lib/methods/bind.js"() {
     init_is_plain_obj();
     init_specific();
     mergeOptions = (boundOptions, options) => {
@@ -25195,10 +25858,10 @@ var init_bind = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/create.js
+// node_modules/execa/lib/methods/create.js
 var createExeca, callBoundExeca, parseArguments;
 var init_create = __esm({
-  "../../work/main/node_modules/execa/lib/methods/create.js"() {
+  "node_modules/execa/lib/methods/create.js"() {
     init_is_plain_obj();
     init_parameters();
     init_template();
@@ -25252,10 +25915,10 @@ var init_create = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/command.js
+// node_modules/execa/lib/methods/command.js
 var mapCommandAsync, mapCommandSync, parseCommand2, parseCommandString, SPACES_REGEXP;
 var init_command2 = __esm({
-  "../../work/main/node_modules/execa/lib/methods/command.js"() {
+  "node_modules/execa/lib/methods/command.js"() {
     mapCommandAsync = ({ file, commandArguments }) => parseCommand2(file, commandArguments);
     mapCommandSync = ({ file, commandArguments }) => ({ ...parseCommand2(file, commandArguments), isSync: true });
     parseCommand2 = (command2, unusedArguments) => {
@@ -25288,10 +25951,10 @@ var init_command2 = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/lib/methods/script.js
+// node_modules/execa/lib/methods/script.js
 var setScriptSync, mapScriptAsync, mapScriptSync, getScriptOptions, getScriptStdinOption, deepScriptOptions;
 var init_script = __esm({
-  "../../work/main/node_modules/execa/lib/methods/script.js"() {
+  "node_modules/execa/lib/methods/script.js"() {
     setScriptSync = (boundExeca, createNested, boundOptions) => {
       boundExeca.sync = createNested(mapScriptSync, boundOptions);
       boundExeca.s = boundExeca.sync;
@@ -25304,7 +25967,7 @@ var init_script = __esm({
   }
 });
 
-// ../../work/main/node_modules/execa/index.js
+// node_modules/execa/index.js
 var execa_exports = {};
 __export(execa_exports, {
   $: () => $,
@@ -25323,7 +25986,7 @@ __export(execa_exports, {
 });
 var execa, execaSync, execaCommand, execaCommandSync, execaNode, $, sendMessage2, getOneMessage2, getEachMessage2, getCancelSignal2;
 var init_execa = __esm({
-  "../../work/main/node_modules/execa/index.js"() {
+  "node_modules/execa/index.js"() {
     init_create();
     init_command2();
     init_node2();
@@ -25490,7 +26153,7 @@ function parseSanList(text) {
   const out = [];
   for (const item of text.split(/[,\s]+/).filter(Boolean)) {
     const m = /^(DNS|IP):(.+)$/i.exec(item);
-    const bad = (why) => new CliError("usage", `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
+    const bad = (why) => new HelperError("usage", `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`);
     if (!m) throw bad("write DNS:name or IP:address");
     const kind = m[1].toUpperCase();
     const san = sanFor(m[2]);
@@ -25500,24 +26163,19 @@ function parseSanList(text) {
   }
   return out;
 }
-function hostOfRegistryUrl(url) {
-  if (!url) return void 0;
-  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
-  try {
-    const host = new URL(withScheme).hostname;
-    return host.startsWith("[") ? host.slice(1, -1) : host || void 0;
-  } catch {
-    return void 0;
-  }
-}
 function wantedSans(inputs = {}) {
   const list3 = [...DEFAULT_SANS];
   const host = sanFor(inputs.hostname ?? (0, import_node_os5.hostname)());
   if (host) list3.push(host);
-  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
-  if (urlHost) {
+  if (inputs.registryUrl?.trim()) {
+    let urlHost;
+    try {
+      urlHost = parseRegistryAddress(inputs.registryUrl).host;
+    } catch (err) {
+      throw new SettingError("CONTAINER_REGISTRY_URL", `CONTAINER_REGISTRY_URL: ${err.message}`);
+    }
     const san = sanFor(urlHost);
-    if (!san) throw new CliError("usage", `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
+    if (!san) throw new HelperError("usage", `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`);
     list3.push(san);
   }
   if (inputs.extra) list3.push(...parseSanList(inputs.extra));
@@ -25542,7 +26200,9 @@ var init_sans = __esm({
     "use strict";
     import_node_net = __toESM(require_net(), 1);
     import_node_os5 = __toESM(require_os(), 1);
-    init_errors();
+    init_helper_error();
+    init_reference();
+    init_values();
     DEFAULT_SANS = [
       { type: "dns", value: "localhost" },
       { type: "ip", value: "127.0.0.1" },
@@ -25555,99 +26215,22 @@ var init_sans = __esm({
 });
 
 // tools/src/pki/settings.ts
-function days(env3, name, fallback) {
-  const text = env3[name];
-  if (text === void 0 || text.trim() === "") return fallback;
-  if (!/^\d{1,5}$/.test(text.trim()) || Number(text) < 1 || Number(text) > 36500) {
-    throw new CliError("usage", `${name} must be a number of days between 1 and 36500, not ${JSON.stringify(text)}`, { exitCode: 2 });
-  }
-  return Number(text);
-}
-function pkiSettingsFromEnv(env3, hostname2) {
+function pkiSettingsFromEnv(env2, hostname2) {
   return {
-    caDays: days(env3, "CONTAINER_REGISTRY_CA_DAYS", DEFAULT_CA_DAYS),
-    certDays: days(env3, "CONTAINER_REGISTRY_CERT_DAYS", DEFAULT_CERT_DAYS),
-    sans: wantedSans({ hostname: hostname2, registryUrl: env3.CONTAINER_REGISTRY_URL, extra: env3.CONTAINER_REGISTRY_CERT_SAN })
+    caDays: readNumber(env2, "CONTAINER_REGISTRY_CA_DAYS"),
+    certDays: readNumber(env2, "CONTAINER_REGISTRY_CERT_DAYS"),
+    sans: wantedSans({ hostname: hostname2, registryUrl: rawSetting(env2, "CONTAINER_REGISTRY_URL"), extra: rawSetting(env2, "CONTAINER_REGISTRY_CERT_SAN") })
   };
 }
-var DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS;
 var init_settings = __esm({
   "tools/src/pki/settings.ts"() {
     "use strict";
-    init_errors();
+    init_values();
     init_sans();
-    DEFAULT_CA_DAYS = 3650;
-    DEFAULT_CERT_DAYS = 365;
   }
 });
 
-// tools/src/storage/lock.ts
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-async function isStale(path6) {
-  try {
-    const [st, text] = await Promise.all([(0, import_promises23.stat)(path6), (0, import_promises23.readFile)(path6, "utf8")]);
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
-    return Date.now() - st.mtimeMs > STALE_MS;
-  } catch {
-    return false;
-  }
-}
-async function withLock(path6, fn, timeoutMs = 3e4) {
-  await (0, import_promises23.mkdir)((0, import_node_path12.dirname)(path6), { recursive: true, mode: 448 });
-  const deadline = Date.now() + timeoutMs;
-  for (; ; ) {
-    try {
-      const handle = await (0, import_promises23.open)(path6, "wx", 384);
-      await handle.writeFile(`${process.pid}
-`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-      if (await isStale(path6)) {
-        await (0, import_promises23.unlink)(path6).catch(() => {
-        });
-        continue;
-      }
-      if (Date.now() > deadline) throw new LockBusy(path6);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await (0, import_promises23.unlink)(path6).catch(() => {
-    });
-  }
-}
-var import_promises23, import_node_path12, STALE_MS, LockBusy;
-var init_lock = __esm({
-  "tools/src/storage/lock.ts"() {
-    "use strict";
-    import_promises23 = __toESM(require_promises(), 1);
-    import_node_path12 = __toESM(require_path(), 1);
-    STALE_MS = 6e4;
-    LockBusy = class extends Error {
-      constructor(path6) {
-        super(`another process holds ${path6}; remove it if no container-registry is running`);
-        this.path = path6;
-        this.name = "LockBusy";
-      }
-      path;
-      code = "LOCK_BUSY";
-    };
-  }
-});
-
-// ../../work/main/node_modules/bcryptjs/index.js
+// node_modules/bcryptjs/index.js
 function randomBytes4(len) {
   try {
     return crypto.getRandomValues(new Uint8Array(len));
@@ -26165,7 +26748,7 @@ function decodeBase64(string, length) {
 }
 var import_crypto, randomFallback, nextTick, BASE64_CODE, BASE64_INDEX, BCRYPT_SALT_LEN, GENSALT_DEFAULT_LOG2_ROUNDS, BLOWFISH_NUM_ROUNDS, MAX_EXECUTION_TIME, P_ORIG, S_ORIG, C_ORIG, bcryptjs_default;
 var init_bcryptjs = __esm({
-  "../../work/main/node_modules/bcryptjs/index.js"() {
+  "node_modules/bcryptjs/index.js"() {
     import_crypto = __toESM(require_crypto(), 1);
     randomFallback = null;
     nextTick = typeof setImmediate === "function" ? setImmediate : typeof scheduler === "object" && typeof scheduler.postTask === "function" ? scheduler.postTask.bind(scheduler) : setTimeout;
@@ -27423,9 +28006,9 @@ function generatePassword(length = GENERATED_LENGTH) {
   return out;
 }
 function checkPassword(password, source2) {
-  if (password.length === 0) throw new CliError("password", `the password from ${source2} is empty`);
-  if (Buffer.byteLength(password, "utf8") > 72) throw new CliError("password", `the password from ${source2} is longer than 72 bytes (bcrypt's limit)`);
-  if (/[\r\n\0]/.test(password)) throw new CliError("password", `the password from ${source2} contains a line break or NUL`);
+  if (password.length === 0) throw new HelperError("password", `the password from ${source2} is empty`);
+  if (Buffer.byteLength(password, "utf8") > 72) throw new HelperError("password", `the password from ${source2} is longer than 72 bytes (bcrypt's limit)`);
+  if (/[\r\n\0]/.test(password)) throw new HelperError("password", `the password from ${source2} contains a line break or NUL`);
   return password;
 }
 async function readPasswordFrom(stream, source2 = "stdin") {
@@ -27435,7 +28018,7 @@ async function readPasswordFrom(stream, source2 = "stdin") {
     const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     chunks.push(b);
     size += b.length;
-    if (size > 4096) throw new CliError("password", `the password from ${source2} is too long`);
+    if (size > 4096) throw new HelperError("password", `the password from ${source2} is too long`);
   }
   const text = Buffer.concat(chunks).toString("utf8");
   const firstLine = text.split("\n")[0].replace(/\r$/, "");
@@ -27446,7 +28029,7 @@ var init_passwords = __esm({
   "tools/src/auth/passwords.ts"() {
     "use strict";
     import_node_crypto8 = __toESM(require_crypto(), 1);
-    init_errors();
+    init_helper_error();
     GENERATED_LENGTH = 24;
     ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   }
@@ -27455,35 +28038,28 @@ var init_passwords = __esm({
 // tools/src/auth/users.ts
 function checkUsername(name) {
   if (!USERNAME_PATTERN.test(name)) {
-    throw new CliError("usage", `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`, { exitCode: 2 });
+    throw new HelperError("usage", `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`);
   }
   return name;
 }
-function defaultUsername(env3) {
-  return checkUsername(env3.CONTAINER_REGISTRY_USERNAME || DEFAULT_USERNAME);
-}
-async function readText(path6) {
-  try {
-    return await (0, import_promises24.readFile)(path6, "utf8");
-  } catch (err) {
-    if (err.code === "ENOENT") return void 0;
-    throw new CliError("auth-read", `cannot read ${path6} (${err.code ?? "error"})`);
-  }
+function defaultUsername(env2) {
+  return checkUsername(env2.CONTAINER_REGISTRY_USERNAME || DEFAULT_USERNAME);
 }
 async function readUsers(storageDir) {
-  return parseHtpasswd(await readText(new StoragePaths(storageDir).htpasswd()) ?? "");
+  const state = StateDir.of(storageDir);
+  return parseHtpasswd(await state.readText(state.htpasswd(), "auth-read") ?? "");
 }
 async function readDefaultPassword(storageDir) {
-  const text = await readText(new StoragePaths(storageDir).passwordFile());
+  const state = StateDir.of(storageDir);
+  const text = await state.readText(state.passwordFile(), "auth-read");
   return text === void 0 ? void 0 : text.replace(/\r?\n$/, "");
 }
-async function update(storageDir, fn) {
-  const paths = new StoragePaths(storageDir);
-  await (0, import_promises24.mkdir)(paths.authDir(), { recursive: true, mode: 448 });
-  return locked((0, import_node_path13.join)(paths.authDir(), ".lock"), async () => {
-    const users = parseHtpasswd(await readText(paths.htpasswd()) ?? "");
-    const { users: next, value } = await fn(users, paths);
-    if (next) await driver.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
+async function update(state, fn) {
+  await state.makeDir(state.authDir(), 448);
+  return state.locked(state.authDir(), async () => {
+    const users = parseHtpasswd(await state.readText(state.htpasswd(), "auth-read") ?? "");
+    const { users: next, value } = await fn(users);
+    if (next) await state.writeFile(state.htpasswd(), formatHtpasswd(next), SECRET_MODE);
     return value;
   });
 }
@@ -27491,64 +28067,56 @@ async function setUserPassword(storageDir, user, password, o2) {
   checkUsername(user);
   checkPassword(password, "the given source");
   const hash2 = await hashPassword(password);
-  return update(storageDir, async (users, paths) => {
+  const state = StateDir.of(storageDir);
+  return update(state, async (users) => {
     const exists = users.some((u2) => u2.user === user);
-    if (exists && o2.mode === "add") throw new CliError("user-exists", `user ${user} exists; use \`auth passwd ${user}\` to change the password`);
-    if (!exists && o2.mode === "change") throw new CliError("user-unknown", `no user ${user}; add it with \`auth add ${user}\``);
+    if (exists && o2.mode === "add") throw new HelperError("user-exists", `user ${user} exists; use \`auth passwd ${user}\` to change the password`);
+    if (!exists && o2.mode === "change") throw new HelperError("user-unknown", `no user ${user}; add it with \`auth add ${user}\``);
     const next = exists ? users.map((u2) => u2.user === user ? { user, hash: hash2 } : u2) : [...users, { user, hash: hash2 }];
     const isDefault = user === (o2.defaultUser ?? DEFAULT_USERNAME);
-    if (isDefault) await driver.writeFileAtomic(paths.passwordFile(), `${password}
+    if (isDefault) await state.writeFile(state.passwordFile(), `${password}
 `, SECRET_MODE);
     return { users: next, value: { user, defaultUser: isDefault } };
   });
 }
 async function removeUser(storageDir, user, o2 = {}) {
-  await update(storageDir, async (users, paths) => {
-    if (!users.some((u2) => u2.user === user)) throw new CliError("user-unknown", `no user ${user}`);
-    if (user === (o2.defaultUser ?? DEFAULT_USERNAME)) await driver.deleteIfExists(paths.passwordFile());
+  const state = StateDir.of(storageDir);
+  await update(state, async (users) => {
+    if (!users.some((u2) => u2.user === user)) throw new HelperError("user-unknown", `no user ${user}`);
+    if (user === (o2.defaultUser ?? DEFAULT_USERNAME)) await state.removeFile(state.passwordFile());
     return { users: users.filter((u2) => u2.user !== user), value: void 0 };
   });
 }
-async function ensureDefaultUser(storageDir, env3) {
-  const user = defaultUsername(env3);
-  const paths = new StoragePaths(storageDir);
-  const fromEnv = env3.CONTAINER_REGISTRY_PASSWORD ? checkPassword(env3.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD") : void 0;
-  const existing = (await readUsers(storageDir)).find((u2) => u2.user === user);
-  const stored = await readDefaultPassword(storageDir);
-  const base2 = { user, passwordFile: paths.passwordFile() };
+async function ensureDefaultUser(storageDir, env2) {
+  const user = defaultUsername(env2);
+  const state = StateDir.of(storageDir);
+  const fromEnv = env2.CONTAINER_REGISTRY_PASSWORD ? checkPassword(env2.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD") : void 0;
+  const existing = (await readUsers(state)).find((u2) => u2.user === user);
+  const stored = await readDefaultPassword(state);
+  const base2 = { user, passwordFile: state.passwordFile() };
   if (existing) {
     if (fromEnv === void 0 || await verifyHash(fromEnv, existing.hash)) {
-      if (fromEnv !== void 0 && stored !== fromEnv) await driver.writeFileAtomic(paths.passwordFile(), `${fromEnv}
+      if (fromEnv !== void 0 && stored !== fromEnv) await state.writeFile(state.passwordFile(), `${fromEnv}
 `, SECRET_MODE);
       return { ...base2, action: "kept", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : "existing" };
     }
-    await setUserPassword(storageDir, user, fromEnv, { mode: "upsert", defaultUser: user });
+    await setUserPassword(state, user, fromEnv, { mode: "upsert", defaultUser: user });
     return { ...base2, action: "updated", passwordSource: "CONTAINER_REGISTRY_PASSWORD" };
   }
-  const password = fromEnv ?? (stored && checkPassword(stored, paths.passwordFile())) ?? generatePassword();
-  await setUserPassword(storageDir, user, password, { mode: "upsert", defaultUser: user });
+  const password = fromEnv ?? (stored && checkPassword(stored, state.passwordFile())) ?? generatePassword();
+  await setUserPassword(state, user, password, { mode: "upsert", defaultUser: user });
   return { ...base2, action: "created", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : stored ? "existing" : "generated" };
 }
-function locked(path6, fn) {
-  return withLock(path6, fn).catch((err) => {
-    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
-  });
-}
-var import_promises24, import_node_path13, DEFAULT_USERNAME, SECRET_MODE, driver;
+var DEFAULT_USERNAME, SECRET_MODE;
 var init_users = __esm({
   "tools/src/auth/users.ts"() {
     "use strict";
-    import_promises24 = __toESM(require_promises(), 1);
-    import_node_path13 = __toESM(require_path(), 1);
-    init_errors();
-    init_driver();
-    init_paths();
-    init_lock();
+    init_helper_error();
+    init_state_dir();
     init_htpasswd();
     init_passwords();
     DEFAULT_USERNAME = "yocto";
     SECRET_MODE = 384;
-    driver = new FsDriver();
   }
 });
 
@@ -27709,10 +28277,10 @@ var init_verify_pool = __esm({
   "tools/src/auth/verify-pool.ts"() {
     "use strict";
     init_htpasswd();
-    VerifyQueueFull = class extends Error {
-      code = "verify-queue-full";
+    init_helper_error();
+    VerifyQueueFull = class extends HelperError {
       constructor() {
-        super("too many password checks are waiting");
+        super("verify-queue-full", "too many password checks are waiting");
         this.name = "VerifyQueueFull";
       }
     };
@@ -27814,7 +28382,7 @@ var init_verify_pool = __esm({
 // tools/src/auth/policy.ts
 function parseAccessMode(text, where) {
   if (ACCESS_MODES.includes(text)) return text;
-  throw new CliError("usage", `${where}: ${JSON.stringify(text)} is not one of ${ACCESS_MODES.join(", ")}`, { exitCode: 2 });
+  throw new HelperError("usage", `${where}: ${JSON.stringify(text)} is not one of ${ACCESS_MODES.join(", ")}`);
 }
 function globToRegExp(glob) {
   let re = "";
@@ -27860,7 +28428,7 @@ function decide(p, action, repository, who) {
 }
 function userList(v, where) {
   if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && x.length > 0)) {
-    throw new CliError("access-config", `${where} must be a list of user names, as ["alice", "ci"]`);
+    throw new HelperError("access-config", `${where} must be a list of user names, as ["alice", "ci"]`);
   }
   return v;
 }
@@ -27870,27 +28438,27 @@ function parseAccessConfig(text, file, defaults) {
     doc = parse(text);
   } catch (err) {
     const first = String(err.message).split("\n")[0];
-    throw new CliError("access-config", `${file}: ${first}`);
+    throw new HelperError("access-config", `${file}: ${first}`);
   }
   const policy = { ...defaults, rules: [] };
   for (const [key3, value] of Object.entries(doc)) {
     if (key3 === "pull" || key3 === "push") {
-      if (typeof value !== "string") throw new CliError("access-config", `${file}: ${key3} must be a string`);
+      if (typeof value !== "string") throw new HelperError("access-config", `${file}: ${key3} must be a string`);
       policy[key3] = parseAccessMode(value, `${file}: ${key3}`);
     } else if (key3 === "repository") {
-      if (!Array.isArray(value)) throw new CliError("access-config", `${file}: write rules as [[repository]] tables`);
+      if (!Array.isArray(value)) throw new HelperError("access-config", `${file}: write rules as [[repository]] tables`);
       value.forEach((raw, i2) => {
         const where = `${file}: repository #${i2 + 1}`;
         const r = raw;
-        for (const k of Object.keys(r)) if (!["match", "pull", "push"].includes(k)) throw new CliError("access-config", `${where}: unknown key ${JSON.stringify(k)}`);
-        if (typeof r.match !== "string" || r.match === "") throw new CliError("access-config", `${where}: match must be a repository glob`);
+        for (const k of Object.keys(r)) if (!["match", "pull", "push"].includes(k)) throw new HelperError("access-config", `${where}: unknown key ${JSON.stringify(k)}`);
+        if (typeof r.match !== "string" || r.match === "") throw new HelperError("access-config", `${where}: match must be a repository glob`);
         const rule = { match: r.match, regex: globToRegExp(r.match) };
         if (r.pull !== void 0) rule.pull = userList(r.pull, `${where}: pull`);
         if (r.push !== void 0) rule.push = userList(r.push, `${where}: push`);
         policy.rules.push(rule);
       });
     } else {
-      throw new CliError("access-config", `${file}: unknown key ${JSON.stringify(key3)} (known: pull, push, [[repository]])`);
+      throw new HelperError("access-config", `${file}: unknown key ${JSON.stringify(key3)} (known: pull, push, [[repository]])`);
     }
   }
   return policy;
@@ -27900,7 +28468,7 @@ var init_policy = __esm({
   "tools/src/auth/policy.ts"() {
     "use strict";
     init_dist();
-    init_errors();
+    init_helper_error();
     ACCESS_MODES = ["disabled", "anonymous", "authenticated"];
   }
 });
@@ -27909,13 +28477,13 @@ var init_policy = __esm({
 function definedOnly(o2) {
   return Object.fromEntries(Object.entries(o2).filter(([, v]) => v !== void 0));
 }
-var import_node_crypto9, import_promises25, DEFAULT_REALM, FileWatch, ExpiringSet, HtpasswdAccessController;
+var import_node_crypto9, import_promises26, DEFAULT_REALM, FileWatch, ExpiringSet, HtpasswdAccessController;
 var init_controller = __esm({
   "tools/src/auth/controller.ts"() {
     "use strict";
     import_node_crypto9 = __toESM(require_crypto(), 1);
-    import_promises25 = __toESM(require_promises(), 1);
-    init_paths();
+    import_promises26 = __toESM(require_promises(), 1);
+    init_state_dir();
     init_basic();
     init_htpasswd();
     init_limiter();
@@ -27937,13 +28505,13 @@ var init_controller = __esm({
       async get() {
         let stamp = "missing";
         try {
-          const st = await (0, import_promises25.stat)(this.path);
+          const st = await (0, import_promises26.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
         } catch {
         }
         if (stamp === this.stamp) return this.value;
         try {
-          const text = stamp === "missing" ? void 0 : await (0, import_promises25.readFile)(this.path, "utf8");
+          const text = stamp === "missing" ? void 0 : await (0, import_promises26.readFile)(this.path, "utf8");
           this.value = this.parse(text);
           this.stamp = stamp;
         } catch (err) {
@@ -27957,9 +28525,9 @@ var init_controller = __esm({
         let stamp = "missing";
         let text;
         try {
-          const st = await (0, import_promises25.stat)(this.path);
+          const st = await (0, import_promises26.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-          text = await (0, import_promises25.readFile)(this.path, "utf8");
+          text = await (0, import_promises26.readFile)(this.path, "utf8");
         } catch (err) {
           if (err.code !== "ENOENT") throw err;
         }
@@ -27994,7 +28562,7 @@ var init_controller = __esm({
     HtpasswdAccessController = class {
       constructor(o2) {
         this.o = o2;
-        const paths = new StoragePaths(o2.storageDir);
+        const paths = StateDir.of(o2.storageDir);
         const warn = o2.warn ?? ((line) => process.stderr.write(`${line}
 `));
         this.users = new FileWatch(paths.htpasswd(), (t) => new Map(parseHtpasswd(t ?? "").map((e) => [e.user, e.hash])), /* @__PURE__ */ new Map(), warn);
@@ -28098,9 +28666,9 @@ var init_controller = __esm({
   }
 });
 
-// ../../work/main/node_modules/reflect-metadata/Reflect.js
+// node_modules/reflect-metadata/Reflect.js
 var require_Reflect = __commonJS({
-  "../../work/main/node_modules/reflect-metadata/Reflect.js"() {
+  "node_modules/reflect-metadata/Reflect.js"() {
     var Reflect2;
     (function(Reflect3) {
       (function(factory) {
@@ -29183,9 +29751,9 @@ var require_Reflect = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/pvtsutils/build/index.js
+// node_modules/pvtsutils/build/index.js
 var require_build = __commonJS({
-  "../../work/main/node_modules/pvtsutils/build/index.js"(exports) {
+  "node_modules/pvtsutils/build/index.js"(exports) {
     "use strict";
     var ARRAY_BUFFER_NAME = "[object ArrayBuffer]";
     var BufferSourceConverter = class _BufferSourceConverter {
@@ -29547,9 +30115,9 @@ var require_build = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/pvutils/build/utils.js
+// node_modules/pvutils/build/utils.js
 var require_utils3 = __commonJS({
-  "../../work/main/node_modules/pvutils/build/utils.js"(exports) {
+  "node_modules/pvutils/build/utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function getUTCDate(date) {
@@ -29900,9 +30468,9 @@ var require_utils3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/asn1js/build/index.js
+// node_modules/asn1js/build/index.js
 var require_build2 = __commonJS({
-  "../../work/main/node_modules/asn1js/build/index.js"(exports) {
+  "node_modules/asn1js/build/index.js"(exports) {
     "use strict";
     var pvtsutils = require_build();
     var pvutils = require_utils3();
@@ -33473,9 +34041,9 @@ ${values.join("\n")}` : `${blockName} :`;
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js
+// node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js
 var require_buffer_source = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/bytes/buffer-source.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isArrayBuffer = isArrayBuffer2;
@@ -33592,9 +34160,9 @@ var require_buffer_source = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/concat.js
+// node_modules/@peculiar/utils/build/cjs/bytes/concat.js
 var require_concat = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/concat.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/bytes/concat.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.concatToUint8Array = concatToUint8Array;
@@ -33637,9 +34205,9 @@ var require_concat = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/equal.js
+// node_modules/@peculiar/utils/build/cjs/bytes/equal.js
 var require_equal = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/equal.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/bytes/equal.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.equal = equal;
@@ -33660,9 +34228,9 @@ var require_equal = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/sequence.js
+// node_modules/@peculiar/utils/build/cjs/bytes/sequence.js
 var require_sequence = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/sequence.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/bytes/sequence.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.indexOf = indexOf;
@@ -33827,9 +34395,9 @@ var require_sequence = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/index.js
+// node_modules/@peculiar/utils/build/cjs/bytes/index.js
 var require_bytes = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/bytes/index.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/bytes/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.tail = exports.startsWith = exports.slice = exports.lastIndexOf = exports.indexOf = exports.includes = exports.endsWith = exports.copy = exports.compare = exports.equal = exports.concatToUint8Array = exports.concat = exports.toViewCopy = exports.toView = exports.toUint8ArrayCopy = exports.toUint8Array = exports.toArrayBufferLike = exports.toArrayBuffer = exports.isSharedArrayBuffer = exports.isBufferSource = exports.isArrayBufferView = exports.isArrayBufferLike = exports.isArrayBuffer = exports.assertBufferSource = void 0;
@@ -33912,9 +34480,9 @@ var require_bytes = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/binary.js
+// node_modules/@peculiar/utils/build/cjs/encoding/binary.js
 var require_binary = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/binary.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/encoding/binary.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.binary = void 0;
@@ -33944,9 +34512,9 @@ var require_binary = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/hex.js
+// node_modules/@peculiar/utils/build/cjs/encoding/hex.js
 var require_hex = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/hex.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/encoding/hex.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.hex = exports.formats = void 0;
@@ -34177,9 +34745,9 @@ var require_hex = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf8.js
+// node_modules/@peculiar/utils/build/cjs/encoding/utf8.js
 var require_utf8 = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf8.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/encoding/utf8.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.utf8 = void 0;
@@ -34196,9 +34764,9 @@ var require_utf8 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf16.js
+// node_modules/@peculiar/utils/build/cjs/encoding/utf16.js
 var require_utf16 = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/utf16.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/encoding/utf16.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.utf16 = void 0;
@@ -34226,9 +34794,9 @@ var require_utf16 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64.js
+// node_modules/@peculiar/utils/build/cjs/encoding/base64.js
 var require_base64 = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/encoding/base64.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.base64 = void 0;
@@ -34280,9 +34848,9 @@ var require_base64 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64url.js
+// node_modules/@peculiar/utils/build/cjs/encoding/base64url.js
 var require_base64url = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/base64url.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/encoding/base64url.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.base64url = void 0;
@@ -34312,9 +34880,9 @@ var require_base64url = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/index.js
+// node_modules/@peculiar/utils/build/cjs/encoding/index.js
 var require_encoding = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/encoding/index.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/encoding/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.base64url = exports.base64 = exports.utf16 = exports.utf8 = exports.hex = exports.binary = void 0;
@@ -34328,9 +34896,9 @@ var require_encoding = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/pem/pem.js
+// node_modules/@peculiar/utils/build/cjs/pem/pem.js
 var require_pem = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/pem/pem.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/pem/pem.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.pemConverter = exports.pem = void 0;
@@ -34472,9 +35040,9 @@ var require_pem = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/pem/index.js
+// node_modules/@peculiar/utils/build/cjs/pem/index.js
 var require_pem2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/pem/index.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/pem/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.pemConverter = exports.pem = exports.parse = exports.format = exports.findAll = exports.find = exports.encodeMany = exports.encode = exports.decodeFirst = exports.decode = void 0;
@@ -34512,9 +35080,9 @@ var require_pem2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/registry.js
+// node_modules/@peculiar/utils/build/cjs/converters/registry.js
 var require_registry2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/registry.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/converters/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.createConverterRegistry = createConverterRegistry;
@@ -34700,9 +35268,9 @@ var require_registry2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/defaults.js
+// node_modules/@peculiar/utils/build/cjs/converters/defaults.js
 var require_defaults = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/defaults.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/converters/defaults.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.defaultConverterRegistry = exports.defaultConverters = exports.utf16leConverter = exports.utf16beConverter = exports.utf8Converter = exports.base64urlConverter = exports.base64Converter = exports.hexConverter = exports.binaryConverter = exports.pemConverter = void 0;
@@ -34780,9 +35348,9 @@ var require_defaults = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/convert.js
+// node_modules/@peculiar/utils/build/cjs/converters/convert.js
 var require_convert = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/convert.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/converters/convert.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.convert = void 0;
@@ -34860,9 +35428,9 @@ var require_convert = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/converters/index.js
+// node_modules/@peculiar/utils/build/cjs/converters/index.js
 var require_converters = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/converters/index.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/converters/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.convert = exports.utf8Converter = exports.utf16leConverter = exports.utf16beConverter = exports.pemConverter = exports.hexConverter = exports.defaultConverters = exports.defaultConverterRegistry = exports.binaryConverter = exports.base64urlConverter = exports.base64Converter = exports.createConverterRegistry = void 0;
@@ -34908,9 +35476,9 @@ var require_converters = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js
+// node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js
 var require_buffer_source_converter = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/legacy/buffer-source-converter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BufferSourceConverter = void 0;
@@ -34949,9 +35517,9 @@ var require_buffer_source_converter = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/convert.js
+// node_modules/@peculiar/utils/build/cjs/legacy/convert.js
 var require_convert2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/convert.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/legacy/convert.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Convert = void 0;
@@ -35027,9 +35595,9 @@ var require_convert2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/functions.js
+// node_modules/@peculiar/utils/build/cjs/legacy/functions.js
 var require_functions = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/functions.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/legacy/functions.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.assign = assign;
@@ -35056,9 +35624,9 @@ var require_functions = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/index.js
+// node_modules/@peculiar/utils/build/cjs/legacy/index.js
 var require_legacy = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/legacy/index.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/legacy/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isEqual = exports.combine = exports.assign = exports.Convert = exports.BufferSourceConverter = void 0;
@@ -35083,9 +35651,9 @@ var require_legacy = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/utils/build/cjs/index.js
+// node_modules/@peculiar/utils/build/cjs/index.js
 var require_cjs = __commonJS({
-  "../../work/main/node_modules/@peculiar/utils/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/utils/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.bytes = void 0;
@@ -35099,9 +35667,9 @@ var require_cjs = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/enums.js
+// node_modules/@peculiar/asn1-schema/build/cjs/enums.js
 var require_enums = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/enums.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/enums.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnPropTypes = exports.AsnTypeTypes = void 0;
@@ -35145,9 +35713,9 @@ var require_enums = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js
+// node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js
 var require_bit_string = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/types/bit_string.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BitString = void 0;
@@ -35216,9 +35784,9 @@ var require_bit_string = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js
+// node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js
 var require_octet_string = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/types/octet_string.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OctetString = void 0;
@@ -35264,9 +35832,9 @@ var require_octet_string = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/index.js
+// node_modules/@peculiar/asn1-schema/build/cjs/types/index.js
 var require_types2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/types/index.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/types/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -35275,9 +35843,9 @@ var require_types2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/converters.js
+// node_modules/@peculiar/asn1-schema/build/cjs/converters.js
 var require_converters2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/converters.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/converters.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnNullConverter = exports.AsnGeneralizedTimeConverter = exports.AsnUTCTimeConverter = exports.AsnCharacterStringConverter = exports.AsnGeneralStringConverter = exports.AsnVisibleStringConverter = exports.AsnGraphicStringConverter = exports.AsnIA5StringConverter = exports.AsnVideotexStringConverter = exports.AsnTeletexStringConverter = exports.AsnPrintableStringConverter = exports.AsnNumericStringConverter = exports.AsnUniversalStringConverter = exports.AsnBmpStringConverter = exports.AsnUtf8StringConverter = exports.AsnConstructedOctetStringConverter = exports.AsnOctetStringConverter = exports.AsnBooleanConverter = exports.AsnRelativeObjectIdentifierConverter = exports.AsnObjectIdentifierConverter = exports.AsnBitStringConverter = exports.AsnIntegerBigIntConverter = exports.AsnIntegerArrayBufferConverter = exports.AsnEnumeratedConverter = exports.AsnIntegerConverter = exports.AsnAnyConverter = void 0;
@@ -35427,9 +35995,9 @@ var require_converters2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/helper.js
+// node_modules/@peculiar/asn1-schema/build/cjs/helper.js
 var require_helper = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/helper.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/helper.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isConvertible = isConvertible;
@@ -35475,9 +36043,9 @@ var require_helper = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/schema.js
+// node_modules/@peculiar/asn1-schema/build/cjs/schema.js
 var require_schema = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/schema.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/schema.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSchemaStorage = void 0;
@@ -35639,9 +36207,9 @@ var require_schema = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/storage.js
+// node_modules/@peculiar/asn1-schema/build/cjs/storage.js
 var require_storage = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/storage.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/storage.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.schemaStorage = void 0;
@@ -35650,9 +36218,9 @@ var require_storage = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/decorators.js
+// node_modules/@peculiar/asn1-schema/build/cjs/decorators.js
 var require_decorators = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/decorators.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/decorators.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnProp = exports.AsnSequenceType = exports.AsnSetType = exports.AsnChoiceType = exports.AsnType = void 0;
@@ -35706,9 +36274,9 @@ var require_decorators = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js
+// node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js
 var require_schema_validation = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/errors/schema_validation.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSchemaValidationError = void 0;
@@ -35719,9 +36287,9 @@ var require_schema_validation = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js
+// node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js
 var require_errors2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/errors/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -35729,9 +36297,9 @@ var require_errors2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/parser.js
+// node_modules/@peculiar/asn1-schema/build/cjs/parser.js
 var require_parser = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/parser.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/parser.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnParser = void 0;
@@ -36022,9 +36590,9 @@ var require_parser = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/serializer.js
+// node_modules/@peculiar/asn1-schema/build/cjs/serializer.js
 var require_serializer = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/serializer.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/serializer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSerializer = void 0;
@@ -36167,9 +36735,9 @@ var require_serializer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/objects.js
+// node_modules/@peculiar/asn1-schema/build/cjs/objects.js
 var require_objects = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/objects.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/objects.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnArray = void 0;
@@ -36189,9 +36757,9 @@ var require_objects = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/convert.js
+// node_modules/@peculiar/asn1-schema/build/cjs/convert.js
 var require_convert3 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/convert.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/convert.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnConvert = void 0;
@@ -36220,9 +36788,9 @@ var require_convert3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/index.js
+// node_modules/@peculiar/asn1-schema/build/cjs/index.js
 var require_cjs2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-schema/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-schema/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AsnSerializer = exports.AsnParser = exports.AsnPropTypes = exports.AsnTypeTypes = exports.AsnSetType = exports.AsnSequenceType = exports.AsnChoiceType = exports.AsnType = exports.AsnProp = void 0;
@@ -36266,9 +36834,9 @@ var require_cjs2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js
+// node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js
 var require_ip_converter = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/ip_converter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IpConverter = void 0;
@@ -36442,9 +37010,9 @@ var require_ip_converter = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/name.js
+// node_modules/@peculiar/asn1-x509/build/cjs/name.js
 var require_name = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/name.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/name.js"(exports) {
     "use strict";
     var RelativeDistinguishedName_1;
     var RDNSequence_1;
@@ -36560,9 +37128,9 @@ var require_name = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_name.js
+// node_modules/@peculiar/asn1-x509/build/cjs/general_name.js
 var require_general_name = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_name.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/general_name.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.GeneralName = exports.EDIPartyName = exports.OtherName = exports.AsnIpConverter = void 0;
@@ -36698,9 +37266,9 @@ var require_general_name = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js
+// node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js
 var require_object_identifiers = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_alg_unsigned = exports.id_ce = exports.id_ad_caRepository = exports.id_ad_timeStamping = exports.id_ad_caIssuers = exports.id_ad_ocsp = exports.id_qt_unotice = exports.id_qt_csp = exports.id_ad = exports.id_kp = exports.id_qt = exports.id_pe = exports.id_pkix = void 0;
@@ -36720,9 +37288,9 @@ var require_object_identifiers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js
 var require_authority_information_access = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_information_access.js"(exports) {
     "use strict";
     var AuthorityInfoAccessSyntax_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -36762,9 +37330,9 @@ var require_authority_information_access = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js
 var require_authority_key_identifier = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/authority_key_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AuthorityKeyIdentifier = exports.KeyIdentifier = exports.id_ce_authorityKeyIdentifier = void 0;
@@ -36816,9 +37384,9 @@ var require_authority_key_identifier = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js
 var require_basic_constraints = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/basic_constraints.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BasicConstraints = exports.id_ce_basicConstraints = void 0;
@@ -36849,9 +37417,9 @@ var require_basic_constraints = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_names.js
+// node_modules/@peculiar/asn1-x509/build/cjs/general_names.js
 var require_general_names = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/general_names.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/general_names.js"(exports) {
     "use strict";
     var GeneralNames_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -36875,9 +37443,9 @@ var require_general_names = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js
 var require_certificate_issuer = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_issuer.js"(exports) {
     "use strict";
     var CertificateIssuer_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -36900,9 +37468,9 @@ var require_certificate_issuer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js
 var require_certificate_policies = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/certificate_policies.js"(exports) {
     "use strict";
     var CertificatePolicies_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37042,9 +37610,9 @@ var require_certificate_policies = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js
 var require_crl_number = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_number.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CRLNumber = exports.id_ce_cRLNumber = void 0;
@@ -37068,9 +37636,9 @@ var require_crl_number = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js
 var require_crl_delta_indicator = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_delta_indicator.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BaseCRLNumber = exports.id_ce_deltaCRLIndicator = void 0;
@@ -37088,9 +37656,9 @@ var require_crl_delta_indicator = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js
 var require_crl_distribution_points = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_distribution_points.js"(exports) {
     "use strict";
     var CRLDistributionPoints_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37226,9 +37794,9 @@ var require_crl_distribution_points = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js
 var require_crl_freshest = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_freshest.js"(exports) {
     "use strict";
     var FreshestCRL_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37254,9 +37822,9 @@ var require_crl_freshest = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js
 var require_crl_issuing_distribution_point = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_issuing_distribution_point.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IssuingDistributionPoint = exports.id_ce_issuingDistributionPoint = void 0;
@@ -37328,9 +37896,9 @@ var require_crl_issuing_distribution_point = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js
 var require_crl_reason = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/crl_reason.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CRLReason = exports.CRLReasons = exports.id_ce_cRLReasons = void 0;
@@ -37373,9 +37941,9 @@ var require_crl_reason = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js
 var require_extended_key_usage = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/extended_key_usage.js"(exports) {
     "use strict";
     var ExtendedKeyUsage_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37407,9 +37975,9 @@ var require_extended_key_usage = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js
 var require_inhibit_any_policy = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/inhibit_any_policy.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InhibitAnyPolicy = exports.id_ce_inhibitAnyPolicy = void 0;
@@ -37436,9 +38004,9 @@ var require_inhibit_any_policy = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js
 var require_invalidity_date = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/invalidity_date.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InvalidityDate = exports.id_ce_invalidityDate = void 0;
@@ -37464,9 +38032,9 @@ var require_invalidity_date = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js
 var require_issuer_alternative_name = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/issuer_alternative_name.js"(exports) {
     "use strict";
     var IssueAlternativeName_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37489,9 +38057,9 @@ var require_issuer_alternative_name = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js
 var require_key_usage = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/key_usage.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyUsage = exports.KeyUsageFlags = exports.id_ce_keyUsage = void 0;
@@ -37551,9 +38119,9 @@ var require_key_usage = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js
 var require_name_constraints = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/name_constraints.js"(exports) {
     "use strict";
     var GeneralSubtrees_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37631,9 +38199,9 @@ var require_name_constraints = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js
 var require_policy_constraints = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_constraints.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PolicyConstraints = exports.id_ce_policyConstraints = void 0;
@@ -37670,9 +38238,9 @@ var require_policy_constraints = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js
 var require_policy_mappings = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/policy_mappings.js"(exports) {
     "use strict";
     var PolicyMappings_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37711,9 +38279,9 @@ var require_policy_mappings = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js
 var require_subject_alternative_name = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_alternative_name.js"(exports) {
     "use strict";
     var SubjectAlternativeName_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37736,9 +38304,9 @@ var require_subject_alternative_name = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/attribute.js
+// node_modules/@peculiar/asn1-x509/build/cjs/attribute.js
 var require_attribute = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/attribute.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/attribute.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Attribute = void 0;
@@ -37764,9 +38332,9 @@ var require_attribute = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js
 var require_subject_directory_attributes = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_directory_attributes.js"(exports) {
     "use strict";
     var SubjectDirectoryAttributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37792,9 +38360,9 @@ var require_subject_directory_attributes = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js
 var require_subject_key_identifier = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_key_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SubjectKeyIdentifier = exports.id_ce_subjectKeyIdentifier = void 0;
@@ -37807,9 +38375,9 @@ var require_subject_key_identifier = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js
 var require_private_key_usage_period = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/private_key_usage_period.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PrivateKeyUsagePeriod = exports.id_ce_privateKeyUsagePeriod = void 0;
@@ -37844,9 +38412,9 @@ var require_private_key_usage_period = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js
 var require_entrust_version_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/entrust_version_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EntrustVersionInfo = exports.EntrustInfo = exports.EntrustInfoFlags = exports.id_entrust_entrustVersInfo = void 0;
@@ -37896,9 +38464,9 @@ var require_entrust_version_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js
 var require_subject_info_access = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/subject_info_access.js"(exports) {
     "use strict";
     var SubjectInfoAccessSyntax_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -37924,9 +38492,9 @@ var require_subject_info_access = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js
 var require_extensions = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extensions/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -37958,9 +38526,9 @@ var require_extensions = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js
+// node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js
 var require_algorithm_identifier = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/algorithm_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AlgorithmIdentifier = void 0;
@@ -37990,9 +38558,9 @@ var require_algorithm_identifier = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js
+// node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js
 var require_subject_public_key_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/subject_public_key_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SubjectPublicKeyInfo = void 0;
@@ -38016,9 +38584,9 @@ var require_subject_public_key_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/time.js
+// node_modules/@peculiar/asn1-x509/build/cjs/time.js
 var require_time = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/time.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/time.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Time = void 0;
@@ -38063,9 +38631,9 @@ var require_time = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/validity.js
+// node_modules/@peculiar/asn1-x509/build/cjs/validity.js
 var require_validity = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/validity.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/validity.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Validity = void 0;
@@ -38092,9 +38660,9 @@ var require_validity = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extension.js
+// node_modules/@peculiar/asn1-x509/build/cjs/extension.js
 var require_extension = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/extension.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/extension.js"(exports) {
     "use strict";
     var Extensions_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -38139,9 +38707,9 @@ var require_extension = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/types.js
+// node_modules/@peculiar/asn1-x509/build/cjs/types.js
 var require_types3 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/types.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Version = void 0;
@@ -38154,9 +38722,9 @@ var require_types3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js
+// node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js
 var require_tbs_certificate = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/tbs_certificate.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TBSCertificate = void 0;
@@ -38238,9 +38806,9 @@ var require_tbs_certificate = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate.js
+// node_modules/@peculiar/asn1-x509/build/cjs/certificate.js
 var require_certificate = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/certificate.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Certificate = void 0;
@@ -38273,9 +38841,9 @@ var require_certificate = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js
+// node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js
 var require_tbs_cert_list = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/tbs_cert_list.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.TBSCertList = exports.RevokedCertificate = void 0;
@@ -38362,9 +38930,9 @@ var require_tbs_cert_list = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js
+// node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js
 var require_certificate_list = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/certificate_list.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CertificateList = void 0;
@@ -38397,9 +38965,9 @@ var require_certificate_list = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/index.js
+// node_modules/@peculiar/asn1-x509/build/cjs/index.js
 var require_cjs3 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-x509/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -38422,9 +38990,9 @@ var require_cjs3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js
+// node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js
 var require_issuer_and_serial_number = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/issuer_and_serial_number.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IssuerAndSerialNumber = void 0;
@@ -38451,9 +39019,9 @@ var require_issuer_and_serial_number = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js
+// node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js
 var require_signer_identifier = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/signer_identifier.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SignerIdentifier = void 0;
@@ -38485,9 +39053,9 @@ var require_signer_identifier = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/types.js
+// node_modules/@peculiar/asn1-cms/build/cjs/types.js
 var require_types4 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/types.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyDerivationAlgorithmIdentifier = exports.MessageAuthenticationCodeAlgorithm = exports.ContentEncryptionAlgorithmIdentifier = exports.KeyEncryptionAlgorithmIdentifier = exports.SignatureAlgorithmIdentifier = exports.DigestAlgorithmIdentifier = exports.CMSVersion = void 0;
@@ -38542,9 +39110,9 @@ var require_types4 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attribute.js
+// node_modules/@peculiar/asn1-cms/build/cjs/attribute.js
 var require_attribute2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attribute.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/attribute.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Attribute = void 0;
@@ -38570,9 +39138,9 @@ var require_attribute2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js
 var require_signer_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/signer_info.js"(exports) {
     "use strict";
     var SignerInfos_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -38646,9 +39214,9 @@ var require_signer_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js
 var require_counter_signature = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/counter_signature.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CounterSignature = exports.id_counterSignature = void 0;
@@ -38665,9 +39233,9 @@ var require_counter_signature = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js
 var require_message_digest = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/message_digest.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MessageDigest = exports.id_messageDigest = void 0;
@@ -38679,9 +39247,9 @@ var require_message_digest = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js
 var require_signing_time = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/signing_time.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SigningTime = exports.id_signingTime = void 0;
@@ -38698,9 +39266,9 @@ var require_signing_time = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js
+// node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js
 var require_attributes = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/attributes/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_contentType = void 0;
@@ -38712,9 +39280,9 @@ var require_attributes = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js
 var require_aa_clear_attrs = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_clear_attrs.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ACClearAttrs = void 0;
@@ -38745,9 +39313,9 @@ var require_aa_clear_attrs = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js
 var require_attr_spec = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_spec.js"(exports) {
     "use strict";
     var AttrSpec_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -38770,9 +39338,9 @@ var require_attr_spec = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js
 var require_aa_controls = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/aa_controls.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AAControls = void 0;
@@ -38820,9 +39388,9 @@ var require_aa_controls = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js
 var require_issuer_serial = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/issuer_serial.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IssuerSerial = void 0;
@@ -38856,9 +39424,9 @@ var require_issuer_serial = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js
 var require_object_digest_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/object_digest_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ObjectDigestInfo = exports.DigestedObjectType = void 0;
@@ -38899,9 +39467,9 @@ var require_object_digest_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js
 var require_v2_form = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/v2_form.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.V2Form = void 0;
@@ -38944,9 +39512,9 @@ var require_v2_form = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js
 var require_attr_cert_issuer = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_issuer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttCertIssuer = void 0;
@@ -38981,9 +39549,9 @@ var require_attr_cert_issuer = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js
 var require_attr_cert_validity_period = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attr_cert_validity_period.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttCertValidityPeriod = void 0;
@@ -39006,9 +39574,9 @@ var require_attr_cert_validity_period = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js
 var require_holder = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/holder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Holder = void 0;
@@ -39053,9 +39621,9 @@ var require_holder = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js
 var require_attribute_certificate_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttributeCertificateInfo = exports.AttCertVersion = void 0;
@@ -39126,9 +39694,9 @@ var require_attribute_certificate_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js
 var require_attribute_certificate = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/attribute_certificate.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.AttributeCertificate = void 0;
@@ -39157,9 +39725,9 @@ var require_attribute_certificate = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js
 var require_class_list = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/class_list.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ClassList = exports.ClassListFlags = void 0;
@@ -39179,9 +39747,9 @@ var require_class_list = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js
 var require_security_category = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/security_category.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SecurityCategory = void 0;
@@ -39212,9 +39780,9 @@ var require_security_category = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js
 var require_clearance = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/clearance.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Clearance = void 0;
@@ -39249,9 +39817,9 @@ var require_clearance = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js
 var require_ietf_attr_syntax = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/ietf_attr_syntax.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.IetfAttrSyntax = exports.IetfAttrSyntaxValueChoices = void 0;
@@ -39301,9 +39869,9 @@ var require_ietf_attr_syntax = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js
 var require_object_identifiers2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_at_clearance = exports.id_at_role = exports.id_at = exports.id_aca_encAttrs = exports.id_aca_group = exports.id_aca_chargingIdentity = exports.id_aca_accessIdentity = exports.id_aca_authenticationInfo = exports.id_aca = exports.id_ce_targetInformation = exports.id_pe_ac_proxying = exports.id_pe_aaControls = exports.id_pe_ac_auditIdentity = void 0;
@@ -39324,9 +39892,9 @@ var require_object_identifiers2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js
 var require_target = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/target.js"(exports) {
     "use strict";
     var Targets_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39409,9 +39977,9 @@ var require_target = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js
 var require_proxy_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/proxy_info.js"(exports) {
     "use strict";
     var ProxyInfo_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39435,9 +40003,9 @@ var require_proxy_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js
 var require_role_syntax = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/role_syntax.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RoleSyntax = void 0;
@@ -39470,9 +40038,9 @@ var require_role_syntax = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js
 var require_svce_auth_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/svce_auth_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SvceAuthInfo = void 0;
@@ -39503,9 +40071,9 @@ var require_svce_auth_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js
+// node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js
 var require_cjs4 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-attr/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -39532,9 +40100,9 @@ var require_cjs4 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js
+// node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js
 var require_certificate_choices = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/certificate_choices.js"(exports) {
     "use strict";
     var CertificateSet_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39602,9 +40170,9 @@ var require_certificate_choices = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/content_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/content_info.js
 var require_content_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/content_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/content_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ContentInfo = void 0;
@@ -39630,9 +40198,9 @@ var require_content_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js
 var require_encapsulated_content_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/encapsulated_content_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EncapsulatedContentInfo = exports.EncapsulatedContent = void 0;
@@ -39676,9 +40244,9 @@ var require_encapsulated_content_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js
 var require_encrypted_content_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/encrypted_content_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EncryptedContentInfo = exports.EncryptedContent = void 0;
@@ -39738,9 +40306,9 @@ var require_encrypted_content_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js
+// node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js
 var require_other_key_attribute = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/other_key_attribute.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OtherKeyAttribute = void 0;
@@ -39766,9 +40334,9 @@ var require_other_key_attribute = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js
 var require_key_agree_recipient_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/key_agree_recipient_info.js"(exports) {
     "use strict";
     var RecipientEncryptedKeys_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39939,9 +40507,9 @@ var require_key_agree_recipient_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js
 var require_key_trans_recipient_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/key_trans_recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyTransRecipientInfo = exports.RecipientIdentifier = void 0;
@@ -39996,9 +40564,9 @@ var require_key_trans_recipient_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js
 var require_kek_recipient_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/kek_recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KEKRecipientInfo = exports.KEKIdentifier = void 0;
@@ -40055,9 +40623,9 @@ var require_kek_recipient_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js
 var require_password_recipient_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/password_recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PasswordRecipientInfo = void 0;
@@ -40093,9 +40661,9 @@ var require_password_recipient_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js
 var require_recipient_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/recipient_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RecipientInfo = exports.OtherRecipientInfo = void 0;
@@ -40174,9 +40742,9 @@ var require_recipient_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js
+// node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js
 var require_recipient_infos = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/recipient_infos.js"(exports) {
     "use strict";
     var RecipientInfos_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40200,9 +40768,9 @@ var require_recipient_infos = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js
+// node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js
 var require_revocation_info_choice = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/revocation_info_choice.js"(exports) {
     "use strict";
     var RevocationInfoChoices_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40260,9 +40828,9 @@ var require_revocation_info_choice = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js
+// node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js
 var require_originator_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/originator_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OriginatorInfo = void 0;
@@ -40297,9 +40865,9 @@ var require_originator_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js
+// node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js
 var require_enveloped_data = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/enveloped_data.js"(exports) {
     "use strict";
     var UnprotectedAttributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40363,9 +40931,9 @@ var require_enveloped_data = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js
+// node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js
 var require_object_identifiers3 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_authData = exports.id_encryptedData = exports.id_digestedData = exports.id_envelopedData = exports.id_signedData = exports.id_data = exports.id_ct_contentInfo = void 0;
@@ -40379,9 +40947,9 @@ var require_object_identifiers3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js
+// node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js
 var require_signed_data = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/signed_data.js"(exports) {
     "use strict";
     var DigestAlgorithmIdentifiers_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -40449,9 +41017,9 @@ var require_signed_data = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/index.js
+// node_modules/@peculiar/asn1-cms/build/cjs/index.js
 var require_cjs5 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-cms/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-cms/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -40479,9 +41047,9 @@ var require_cjs5 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js
+// node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js
 var require_object_identifiers4 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js"(exports) {
+  "node_modules/@peculiar/asn1-ecc/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_sect571r1 = exports.id_sect571k1 = exports.id_secp521r1 = exports.id_sect409r1 = exports.id_sect409k1 = exports.id_secp384r1 = exports.id_sect283r1 = exports.id_sect283k1 = exports.id_secp256r1 = exports.id_sect233r1 = exports.id_sect233k1 = exports.id_secp224r1 = exports.id_sect163r2 = exports.id_sect163k1 = exports.id_secp192r1 = exports.id_ecdsaWithSHA512 = exports.id_ecdsaWithSHA384 = exports.id_ecdsaWithSHA256 = exports.id_ecdsaWithSHA224 = exports.id_ecdsaWithSHA1 = exports.id_ecMQV = exports.id_ecDH = exports.id_ecPublicKey = void 0;
@@ -40511,9 +41079,9 @@ var require_object_identifiers4 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js
+// node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js
 var require_algorithms = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js"(exports) {
+  "node_modules/@peculiar/asn1-ecc/build/cjs/algorithms.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ecdsaWithSHA512 = exports.ecdsaWithSHA384 = exports.ecdsaWithSHA256 = exports.ecdsaWithSHA224 = exports.ecdsaWithSHA1 = void 0;
@@ -40531,9 +41099,9 @@ var require_algorithms = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js
+// node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js
 var require_rfc3279 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js"(exports) {
+  "node_modules/@peculiar/asn1-ecc/build/cjs/rfc3279.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SpecifiedECDomain = exports.ECPVer = exports.Curve = exports.FieldElement = exports.ECPoint = exports.FieldID = void 0;
@@ -40632,9 +41200,9 @@ var require_rfc3279 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js
+// node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js
 var require_ec_parameters = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js"(exports) {
+  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_parameters.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ECParameters = void 0;
@@ -40665,9 +41233,9 @@ var require_ec_parameters = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js
+// node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js
 var require_ec_private_key = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js"(exports) {
+  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_private_key.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ECPrivateKey = void 0;
@@ -40707,9 +41275,9 @@ var require_ec_private_key = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js
+// node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js
 var require_ec_signature_value = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js"(exports) {
+  "node_modules/@peculiar/asn1-ecc/build/cjs/ec_signature_value.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ECDSASigValue = void 0;
@@ -40738,9 +41306,9 @@ var require_ec_signature_value = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/index.js
+// node_modules/@peculiar/asn1-ecc/build/cjs/index.js
 var require_cjs6 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-ecc/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-ecc/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -40753,9 +41321,9 @@ var require_cjs6 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js
 var require_object_identifiers5 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_mgf1 = exports.id_md5 = exports.id_md2 = exports.id_sha512_256 = exports.id_sha512_224 = exports.id_sha512 = exports.id_sha384 = exports.id_sha256 = exports.id_sha224 = exports.id_sha1 = exports.id_sha512_256WithRSAEncryption = exports.id_sha512_224WithRSAEncryption = exports.id_sha512WithRSAEncryption = exports.id_sha384WithRSAEncryption = exports.id_sha256WithRSAEncryption = exports.id_ssha224WithRSAEncryption = exports.id_sha224WithRSAEncryption = exports.id_sha1WithRSAEncryption = exports.id_md5WithRSAEncryption = exports.id_md2WithRSAEncryption = exports.id_RSASSA_PSS = exports.id_pSpecified = exports.id_RSAES_OAEP = exports.id_rsaEncryption = exports.id_pkcs_1 = void 0;
@@ -40787,9 +41355,9 @@ var require_object_identifiers5 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js
 var require_algorithms2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/algorithms.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.sha512_256WithRSAEncryption = exports.sha512_224WithRSAEncryption = exports.sha512WithRSAEncryption = exports.sha384WithRSAEncryption = exports.sha256WithRSAEncryption = exports.sha224WithRSAEncryption = exports.sha1WithRSAEncryption = exports.md5WithRSAEncryption = exports.md2WithRSAEncryption = exports.rsaEncryption = exports.pSpecifiedEmpty = exports.mgf1SHA1 = exports.sha512_256 = exports.sha512_224 = exports.sha512 = exports.sha384 = exports.sha256 = exports.sha224 = exports.sha1 = exports.md4 = exports.md2 = void 0;
@@ -40833,9 +41401,9 @@ var require_algorithms2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js
 var require_rsaes_oaep = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsaes_oaep.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSAES_OAEP = exports.RsaEsOaepParams = void 0;
@@ -40884,9 +41452,9 @@ var require_rsaes_oaep = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js
 var require_rsassa_pss = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pss.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSASSA_PSS = exports.RsaSaPssParams = void 0;
@@ -40943,9 +41511,9 @@ var require_rsassa_pss = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js
 var require_rsassa_pkcs1_v1_5 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/rsassa_pkcs1_v1_5.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.DigestInfo = void 0;
@@ -40969,9 +41537,9 @@ var require_rsassa_pkcs1_v1_5 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js
 var require_parameters = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/parameters/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -40981,9 +41549,9 @@ var require_parameters = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js
 var require_other_prime_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/other_prime_info.js"(exports) {
     "use strict";
     var OtherPrimeInfos_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -41033,9 +41601,9 @@ var require_other_prime_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js
 var require_rsa_private_key = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/rsa_private_key.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSAPrivateKey = void 0;
@@ -41118,9 +41686,9 @@ var require_rsa_private_key = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js
 var require_rsa_public_key = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/rsa_public_key.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RSAPublicKey = void 0;
@@ -41149,9 +41717,9 @@ var require_rsa_public_key = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/index.js
+// node_modules/@peculiar/asn1-rsa/build/cjs/index.js
 var require_cjs7 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-rsa/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-rsa/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -41164,7 +41732,7 @@ var require_cjs7 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/node_modules/tslib/tslib.es6.js
+// node_modules/tsyringe/node_modules/tslib/tslib.es6.js
 var tslib_es6_exports2 = {};
 __export(tslib_es6_exports2, {
   __assign: () => __assign2,
@@ -41469,7 +42037,7 @@ function __classPrivateFieldSet3(receiver, privateMap, value) {
 }
 var extendStatics2, __assign2;
 var init_tslib_es62 = __esm({
-  "../../work/main/node_modules/tsyringe/node_modules/tslib/tslib.es6.js"() {
+  "node_modules/tsyringe/node_modules/tslib/tslib.es6.js"() {
     extendStatics2 = function(d, b) {
       extendStatics2 = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b2) {
         d2.__proto__ = b2;
@@ -41491,9 +42059,9 @@ var init_tslib_es62 = __esm({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/types/lifecycle.js
+// node_modules/tsyringe/dist/cjs/types/lifecycle.js
 var require_lifecycle = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/types/lifecycle.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/types/lifecycle.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var Lifecycle;
@@ -41507,9 +42075,9 @@ var require_lifecycle = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/types/index.js
+// node_modules/tsyringe/dist/cjs/types/index.js
 var require_types5 = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/types/index.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/types/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var lifecycle_1 = require_lifecycle();
@@ -41519,9 +42087,9 @@ var require_types5 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/reflection-helpers.js
+// node_modules/tsyringe/dist/cjs/reflection-helpers.js
 var require_reflection_helpers = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/reflection-helpers.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/reflection-helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.defineInjectionTokenMetadata = exports.getParamInfo = exports.INJECTION_TOKEN_METADATA_KEY = void 0;
@@ -41550,9 +42118,9 @@ var require_reflection_helpers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/providers/class-provider.js
+// node_modules/tsyringe/dist/cjs/providers/class-provider.js
 var require_class_provider = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/providers/class-provider.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/providers/class-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isClassProvider = void 0;
@@ -41563,9 +42131,9 @@ var require_class_provider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/providers/factory-provider.js
+// node_modules/tsyringe/dist/cjs/providers/factory-provider.js
 var require_factory_provider = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/providers/factory-provider.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/providers/factory-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isFactoryProvider = void 0;
@@ -41576,9 +42144,9 @@ var require_factory_provider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/lazy-helpers.js
+// node_modules/tsyringe/dist/cjs/lazy-helpers.js
 var require_lazy_helpers = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/lazy-helpers.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/lazy-helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.delay = exports.DelayedConstructor = void 0;
@@ -41636,9 +42204,9 @@ var require_lazy_helpers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/providers/injection-token.js
+// node_modules/tsyringe/dist/cjs/providers/injection-token.js
 var require_injection_token = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/providers/injection-token.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/providers/injection-token.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isConstructorToken = exports.isTransformDescriptor = exports.isTokenDescriptor = exports.isNormalToken = void 0;
@@ -41662,9 +42230,9 @@ var require_injection_token = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/providers/token-provider.js
+// node_modules/tsyringe/dist/cjs/providers/token-provider.js
 var require_token_provider = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/providers/token-provider.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/providers/token-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isTokenProvider = void 0;
@@ -41675,9 +42243,9 @@ var require_token_provider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/providers/value-provider.js
+// node_modules/tsyringe/dist/cjs/providers/value-provider.js
 var require_value_provider = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/providers/value-provider.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/providers/value-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isValueProvider = void 0;
@@ -41688,9 +42256,9 @@ var require_value_provider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/providers/index.js
+// node_modules/tsyringe/dist/cjs/providers/index.js
 var require_providers = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/providers/index.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/providers/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var class_provider_1 = require_class_provider();
@@ -41716,9 +42284,9 @@ var require_providers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/providers/provider.js
+// node_modules/tsyringe/dist/cjs/providers/provider.js
 var require_provider = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/providers/provider.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/providers/provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isProvider = void 0;
@@ -41733,9 +42301,9 @@ var require_provider = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/registry-base.js
+// node_modules/tsyringe/dist/cjs/registry-base.js
 var require_registry_base = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/registry-base.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/registry-base.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var RegistryBase = class {
@@ -41778,9 +42346,9 @@ var require_registry_base = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/registry.js
+// node_modules/tsyringe/dist/cjs/registry.js
 var require_registry3 = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/registry.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var registry_base_1 = require_registry_base();
@@ -41790,9 +42358,9 @@ var require_registry3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/resolution-context.js
+// node_modules/tsyringe/dist/cjs/resolution-context.js
 var require_resolution_context = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/resolution-context.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/resolution-context.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var ResolutionContext = class {
@@ -41804,9 +42372,9 @@ var require_resolution_context = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/error-helpers.js
+// node_modules/tsyringe/dist/cjs/error-helpers.js
 var require_error_helpers = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/error-helpers.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/error-helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.formatErrorCtor = void 0;
@@ -41829,9 +42397,9 @@ var require_error_helpers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/types/disposable.js
+// node_modules/tsyringe/dist/cjs/types/disposable.js
 var require_disposable = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/types/disposable.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/types/disposable.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.isDisposable = void 0;
@@ -41848,9 +42416,9 @@ var require_disposable = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/interceptors.js
+// node_modules/tsyringe/dist/cjs/interceptors.js
 var require_interceptors = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/interceptors.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/interceptors.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PostResolutionInterceptors = exports.PreResolutionInterceptors = void 0;
@@ -41871,9 +42439,9 @@ var require_interceptors = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/dependency-container.js
+// node_modules/tsyringe/dist/cjs/dependency-container.js
 var require_dependency_container = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/dependency-container.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/dependency-container.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.instance = exports.typeInfo = void 0;
@@ -42189,9 +42757,9 @@ var require_dependency_container = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js
+// node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js
 var require_auto_injectable = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/auto-injectable.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42228,9 +42796,9 @@ var require_auto_injectable = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject.js
+// node_modules/tsyringe/dist/cjs/decorators/inject.js
 var require_inject = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/inject.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42246,9 +42814,9 @@ var require_inject = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/injectable.js
+// node_modules/tsyringe/dist/cjs/decorators/injectable.js
 var require_injectable = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/injectable.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/injectable.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42272,9 +42840,9 @@ var require_injectable = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/registry.js
+// node_modules/tsyringe/dist/cjs/decorators/registry.js
 var require_registry4 = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/registry.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es62(), __toCommonJS(tslib_es6_exports2));
@@ -42292,9 +42860,9 @@ var require_registry4 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/singleton.js
+// node_modules/tsyringe/dist/cjs/decorators/singleton.js
 var require_singleton = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/singleton.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/singleton.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var injectable_1 = require_injectable();
@@ -42309,9 +42877,9 @@ var require_singleton = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all.js
+// node_modules/tsyringe/dist/cjs/decorators/inject-all.js
 var require_inject_all = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/inject-all.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42327,9 +42895,9 @@ var require_inject_all = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js
+// node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js
 var require_inject_all_with_transform = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/inject-all-with-transform.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42346,9 +42914,9 @@ var require_inject_all_with_transform = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js
+// node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js
 var require_inject_with_transform = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/inject-with-transform.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var reflection_helpers_1 = require_reflection_helpers();
@@ -42362,9 +42930,9 @@ var require_inject_with_transform = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/scoped.js
+// node_modules/tsyringe/dist/cjs/decorators/scoped.js
 var require_scoped = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/scoped.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/scoped.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var injectable_1 = require_injectable();
@@ -42381,9 +42949,9 @@ var require_scoped = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/decorators/index.js
+// node_modules/tsyringe/dist/cjs/decorators/index.js
 var require_decorators2 = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/decorators/index.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/decorators/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var auto_injectable_1 = require_auto_injectable();
@@ -42425,9 +42993,9 @@ var require_decorators2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js
+// node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js
 var require_instance_caching_factory = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/factories/instance-caching-factory.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function instanceCachingFactory(factoryFunc) {
@@ -42443,9 +43011,9 @@ var require_instance_caching_factory = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js
+// node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js
 var require_instance_per_container_caching_factory = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/factories/instance-per-container-caching-factory.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function instancePerContainerCachingFactory(factoryFunc) {
@@ -42463,9 +43031,9 @@ var require_instance_per_container_caching_factory = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js
+// node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js
 var require_predicate_aware_class_factory = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/factories/predicate-aware-class-factory.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     function predicateAwareClassFactory(predicate, trueConstructor, falseConstructor, useCaching = true) {
@@ -42487,9 +43055,9 @@ var require_predicate_aware_class_factory = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/factories/index.js
+// node_modules/tsyringe/dist/cjs/factories/index.js
 var require_factories = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/factories/index.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/factories/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var instance_caching_factory_1 = require_instance_caching_factory();
@@ -42507,9 +43075,9 @@ var require_factories = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/tsyringe/dist/cjs/index.js
+// node_modules/tsyringe/dist/cjs/index.js
 var require_cjs8 = __commonJS({
-  "../../work/main/node_modules/tsyringe/dist/cjs/index.js"(exports) {
+  "node_modules/tsyringe/dist/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es62(), __toCommonJS(tslib_es6_exports2));
@@ -42534,9 +43102,9 @@ var require_cjs8 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js
 var require_attribute3 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/attribute.js"(exports) {
     "use strict";
     var PKCS12AttrSet_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42576,9 +43144,9 @@ var require_attribute3 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js
 var require_authenticated_safe = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/authenticated_safe.js"(exports) {
     "use strict";
     var AuthenticatedSafe_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42602,9 +43170,9 @@ var require_authenticated_safe = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js
 var require_object_identifiers6 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_bagtypes = exports.id_pbewithSHAAnd40BitRC2_CBC = exports.id_pbeWithSHAAnd128BitRC2_CBC = exports.id_pbeWithSHAAnd2_KeyTripleDES_CBC = exports.id_pbeWithSHAAnd3_KeyTripleDES_CBC = exports.id_pbeWithSHAAnd40BitRC4 = exports.id_pbeWithSHAAnd128BitRC4 = exports.id_pkcs_12PbeIds = exports.id_pkcs_12 = exports.id_pkcs = exports.id_rsadsi = void 0;
@@ -42622,9 +43190,9 @@ var require_object_identifiers6 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js
 var require_types6 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_pkcs_9 = exports.id_SafeContents = exports.id_SecretBag = exports.id_CRLBag = exports.id_certBag = exports.id_pkcs8ShroudedKeyBag = exports.id_keyBag = void 0;
@@ -42639,9 +43207,9 @@ var require_types6 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js
 var require_cert_bag = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/cert_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_sdsiCertificate = exports.id_x509Certificate = exports.id_certTypes = exports.CertBag = void 0;
@@ -42671,9 +43239,9 @@ var require_cert_bag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js
 var require_crl_bag = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/crl_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_x509CRL = exports.id_crlTypes = exports.CRLBag = void 0;
@@ -42702,9 +43270,9 @@ var require_crl_bag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js
+// node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js
 var require_encrypted_private_key_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js"(exports) {
+  "node_modules/@peculiar/asn1-pkcs8/build/cjs/encrypted_private_key_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EncryptedPrivateKeyInfo = exports.EncryptedData = void 0;
@@ -42731,9 +43299,9 @@ var require_encrypted_private_key_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js
+// node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js
 var require_private_key_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js"(exports) {
+  "node_modules/@peculiar/asn1-pkcs8/build/cjs/private_key_info.js"(exports) {
     "use strict";
     var Attributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42791,9 +43359,9 @@ var require_private_key_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js
+// node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js
 var require_cjs9 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-pkcs8/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -42802,9 +43370,9 @@ var require_cjs9 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js
 var require_key_bag = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/key_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.KeyBag = void 0;
@@ -42820,9 +43388,9 @@ var require_key_bag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js
 var require_pkcs8_shrouded_key_bag = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/pkcs8_shrouded_key_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PKCS8ShroudedKeyBag = void 0;
@@ -42838,9 +43406,9 @@ var require_pkcs8_shrouded_key_bag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js
 var require_secret_bag = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/secret_bag.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SecretBag = void 0;
@@ -42866,9 +43434,9 @@ var require_secret_bag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js
 var require_bags = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/bags/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -42881,9 +43449,9 @@ var require_bags = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js
 var require_mac_data = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/mac_data.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MacData = void 0;
@@ -42914,9 +43482,9 @@ var require_mac_data = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js
 var require_pfx = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/pfx.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PFX = void 0;
@@ -42948,9 +43516,9 @@ var require_pfx = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js
 var require_safe_bag = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/safe_bag.js"(exports) {
     "use strict";
     var SafeContents_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -42999,9 +43567,9 @@ var require_safe_bag = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/index.js
+// node_modules/@peculiar/asn1-pfx/build/cjs/index.js
 var require_cjs10 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pfx/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-pfx/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -43015,9 +43583,9 @@ var require_cjs10 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js
+// node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js
 var require_cjs11 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-pkcs9/build/cjs/index.js"(exports) {
     "use strict";
     var ExtensionRequest_1;
     var ExtendedCertificateAttributes_1;
@@ -43324,9 +43892,9 @@ var require_cjs11 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js
 var require_composite_signatures = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_signatures.js"(exports) {
     "use strict";
     var CompositeParams_1;
     var CompositeSignatureValue_1;
@@ -43365,9 +43933,9 @@ var require_composite_signatures = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-asym-key/build/cjs/index.js
+// node_modules/@peculiar/asn1-asym-key/build/cjs/index.js
 var require_cjs12 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-asym-key/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-asym-key/build/cjs/index.js"(exports) {
     "use strict";
     var AsymmetricKeyPackage_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -43459,9 +44027,9 @@ var require_cjs12 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js
 var require_composite_keys = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/composite_keys.js"(exports) {
     "use strict";
     var CompositePublicKey_1;
     var CompositePrivateKey_1;
@@ -43515,9 +44083,9 @@ var require_composite_keys = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js
 var require_object_identifiers7 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/object_identifiers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.id_slh_dsa_shake_256f = exports.id_slh_dsa_shake_256s = exports.id_slh_dsa_shake_192f = exports.id_slh_dsa_shake_192s = exports.id_slh_dsa_shake_128f = exports.id_slh_dsa_shake_128s = exports.id_slh_dsa_sha2_256f = exports.id_slh_dsa_sha2_256s = exports.id_slh_dsa_sha2_192f = exports.id_slh_dsa_sha2_192s = exports.id_slh_dsa_sha2_128f = exports.id_slh_dsa_sha2_128s = exports.id_ml_dsa_87 = exports.id_ml_dsa_65 = exports.id_ml_dsa_44 = void 0;
@@ -43540,9 +44108,9 @@ var require_object_identifiers7 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js
+// node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js
 var require_cjs13 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-x509-post-quantum/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -43552,9 +44120,9 @@ var require_cjs13 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/attributes.js
+// node_modules/@peculiar/asn1-csr/build/cjs/attributes.js
 var require_attributes2 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/attributes.js"(exports) {
+  "node_modules/@peculiar/asn1-csr/build/cjs/attributes.js"(exports) {
     "use strict";
     var Attributes_1;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -43578,9 +44146,9 @@ var require_attributes2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js
+// node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js
 var require_certification_request_info = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js"(exports) {
+  "node_modules/@peculiar/asn1-csr/build/cjs/certification_request_info.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CertificationRequestInfo = void 0;
@@ -43618,9 +44186,9 @@ var require_certification_request_info = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js
+// node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js
 var require_certification_request = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js"(exports) {
+  "node_modules/@peculiar/asn1-csr/build/cjs/certification_request.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CertificationRequest = void 0;
@@ -43653,9 +44221,9 @@ var require_certification_request = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/index.js
+// node_modules/@peculiar/asn1-csr/build/cjs/index.js
 var require_cjs14 = __commonJS({
-  "../../work/main/node_modules/@peculiar/asn1-csr/build/cjs/index.js"(exports) {
+  "node_modules/@peculiar/asn1-csr/build/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     var tslib_1 = (init_tslib_es6(), __toCommonJS(tslib_es6_exports));
@@ -43665,9 +44233,9 @@ var require_cjs14 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/@peculiar/x509/build/x509.cjs.js
+// node_modules/@peculiar/x509/build/x509.cjs.js
 var require_x509_cjs = __commonJS({
-  "../../work/main/node_modules/@peculiar/x509/build/x509.cjs.js"(exports) {
+  "node_modules/@peculiar/x509/build/x509.cjs.js"(exports) {
     "use strict";
     var asn1Schema = require_cjs2();
     var asn1X509 = require_cjs3();
@@ -47125,13 +47693,13 @@ function parseKeyAlgorithm(text) {
   if (t === "ec" || t === "ecdsa" || t === "p256" || t === "p-256") return "ecdsa-p256";
   if (t === "rsa") return "rsa-2048";
   if (KEY_ALGORITHMS.includes(t)) return t;
-  throw new CliError("usage", `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(", ")})`, { exitCode: 2 });
+  throw new HelperError("usage", `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(", ")})`);
 }
 var KEY_ALGORITHMS, DEFAULT_KEY_ALGORITHM;
 var init_algorithms = __esm({
   "tools/src/pki/algorithms.ts"() {
     "use strict";
-    init_errors();
+    init_helper_error();
     KEY_ALGORITHMS = ["ecdsa-p256", "rsa-2048", "rsa-4096"];
     DEFAULT_KEY_ALGORITHM = "ecdsa-p256";
   }
@@ -47165,7 +47733,7 @@ function keyAlgorithmOfPem(pem) {
   if (key3.asymmetricKeyType === "rsa" && d.modulusLength === 2048) return "rsa-2048";
   if (key3.asymmetricKeyType === "rsa" && d.modulusLength === 4096) return "rsa-4096";
   const what = key3.asymmetricKeyType === "rsa" ? `rsa-${d.modulusLength}` : `${key3.asymmetricKeyType} ${d.namedCurve ?? ""}`.trim();
-  throw new CliError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
+  throw new HelperError("pki-key", `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(", ")})`);
 }
 async function importKeyPem(pem) {
   const algorithm = keyAlgorithmOfPem(pem);
@@ -47179,7 +47747,7 @@ var init_keys = __esm({
     "use strict";
     import_node_crypto11 = __toESM(require_crypto(), 1);
     init_x509();
-    init_errors();
+    init_helper_error();
     init_algorithms();
     init_algorithms();
   }
@@ -47279,14 +47847,6 @@ __export(pki_exports, {
   keyMatchesCert: () => keyMatchesCert,
   renewPki: () => renewPki
 });
-async function readIfExists(path6) {
-  try {
-    return await (0, import_promises26.readFile)(path6, "utf8");
-  } catch (err) {
-    if (err.code === "ENOENT") return void 0;
-    throw new CliError("pki-read", `cannot read ${path6} (${err.code ?? "error"})`);
-  }
-}
 function spkiOfKey(pem) {
   return (0, import_node_crypto13.createPublicKey)((0, import_node_crypto13.createPrivateKey)(pem)).export({ type: "spki", format: "der" });
 }
@@ -47301,37 +47861,37 @@ function parseCert(path6, pem) {
   try {
     return parseCertificatePem(pem);
   } catch {
-    throw new CliError("pki-read", `${path6} is not a PEM certificate`);
+    throw new HelperError("pki-read", `${path6} is not a PEM certificate`);
   }
 }
-async function loadPair(certPath, keyPath) {
-  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
+async function loadPair(state, certPath, keyPath) {
+  const [certPem, keyPem] = await Promise.all([state.readText(certPath, "pki-read"), state.readText(keyPath, "pki-read")]);
   return { cert: certPem === void 0 ? void 0 : parseCert(certPath, certPem), keyPem };
 }
-async function dirs(paths) {
-  await (0, import_promises26.mkdir)(paths.pkiDir(), { recursive: true, mode: 448 });
-  await (0, import_promises26.mkdir)(paths.certsDir(), { recursive: true, mode: 493 });
+async function dirs(state) {
+  await state.makeDir(state.pkiDir(), 448);
+  await state.makeDir(state.certsDir(), 493);
 }
-async function newCa(paths, o2) {
+async function newCa(state, o2) {
   const algorithm = o2.algorithm ?? DEFAULT_KEY_ALGORITHM;
   const keys = await generateKeyPair(algorithm);
   const cert = await issueCa({ keys, algorithm, days: o2.caDays, commonName: "container-registry CA", now: o2.now });
   const keyPem = await exportKeyPem(keys.privateKey);
-  await driver2.writeFileAtomic(paths.caKey(), keyPem, KEY_MODE);
-  await driver2.writeFileAtomic(paths.caCert(), cert.toString("pem") + "\n", 420);
+  await state.writeFile(state.caKey(), keyPem, KEY_MODE);
+  await state.writeFile(state.caCert(), cert.toString("pem") + "\n", 420);
   return { cert, keyPem };
 }
-async function newServer(paths, ca, o2) {
+async function newServer(state, ca, o2) {
   const { key: caKey, algorithm: caAlgorithm } = await importKeyPem(ca.keyPem);
   const serverAlgorithm = o2.algorithm ?? caAlgorithm;
   const keys = await generateKeyPair(serverAlgorithm);
   const cert = await issueServer({ ca: ca.cert, caKey, caAlgorithm, publicKey: keys.publicKey, serverAlgorithm, sans: o2.sans, days: o2.certDays, now: o2.now });
-  await driver2.writeFileAtomic(paths.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
-  await driver2.writeFileAtomic(paths.serverCert(), cert.toString("pem") + "\n", 420);
+  await state.writeFile(state.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
+  await state.writeFile(state.serverCert(), cert.toString("pem") + "\n", 420);
 }
-async function syncClientCa(paths, ca) {
+async function syncClientCa(state, ca) {
   const pem = ca.toString("pem") + "\n";
-  if (await readIfExists(paths.certsCaCert()) !== pem) await driver2.writeFileAtomic(paths.certsCaCert(), pem, 420);
+  if (await state.readText(state.certsCaCert(), "pki-read") !== pem) await state.writeFile(state.certsCaCert(), pem, 420);
 }
 async function serverReason(ca, server, o2) {
   if (!server.cert) return "no server certificate";
@@ -47344,23 +47904,23 @@ async function serverReason(ca, server, o2) {
   if (left2 < RENEW_BEFORE_DAYS) return left2 < 0 ? "the server certificate has expired" : `the server certificate expires in ${left2} days`;
   return void 0;
 }
-function result(paths, caCreated, serverIssued, warnings) {
+function result(state, caCreated, serverIssued, warnings) {
   return {
     caCreated,
     serverIssued,
     warnings,
-    files: { caCert: paths.caCert(), serverCert: paths.serverCert(), serverKey: paths.serverKey(), clientCaCert: paths.certsCaCert() }
+    files: { caCert: state.caCert(), serverCert: state.serverCert(), serverKey: state.serverKey(), clientCaCert: state.certsCaCert() }
   };
 }
-async function loadCa(paths) {
-  return loadPair(paths.caCert(), paths.caKey());
+async function loadCa(state) {
+  return loadPair(state, state.caCert(), state.caKey());
 }
-function checkCa(paths, ca) {
+function checkCa(state, ca) {
   if (ca.cert && !ca.keyPem) {
-    throw new CliError("pki-ca", `${paths.caCert()} exists but ${paths.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
+    throw new HelperError("pki-ca", `${state.caCert()} exists but ${state.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
   }
   if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
-    throw new CliError("pki-ca", `${paths.caKey()} does not belong to ${paths.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
+    throw new HelperError("pki-ca", `${state.caKey()} does not belong to ${state.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
   }
 }
 function caWarnings(ca, o2) {
@@ -47371,83 +47931,70 @@ function caWarnings(ca, o2) {
   return [];
 }
 async function ensurePki(o2) {
-  const paths = new StoragePaths(o2.storageDir);
-  await dirs(paths);
-  return locked2((0, import_node_path14.join)(paths.pkiDir(), ".lock"), async () => {
-    let ca = await loadCa(paths);
+  const state = StateDir.of(o2.storageDir);
+  await dirs(state);
+  return state.locked(state.pkiDir(), async () => {
+    let ca = await loadCa(state);
     let caCreated = false;
     if (!ca.cert) {
-      ca = await newCa(paths, o2);
+      ca = await newCa(state, o2);
       caCreated = true;
     }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    const server = await loadPair(paths.serverCert(), paths.serverKey());
+    checkCa(state, ca);
+    await syncClientCa(state, ca.cert);
+    const server = await loadPair(state, state.serverCert(), state.serverKey());
     const reason = caCreated ? "new CA" : await serverReason(ca, server, o2);
-    if (reason) await newServer(paths, ca, o2);
-    return result(paths, caCreated, reason, caWarnings(ca, o2));
+    if (reason) await newServer(state, ca, o2);
+    return result(state, caCreated, reason, caWarnings(ca, o2));
   });
 }
 async function renewPki(o2) {
-  const paths = new StoragePaths(o2.storageDir);
-  await dirs(paths);
-  return locked2((0, import_node_path14.join)(paths.pkiDir(), ".lock"), async () => {
-    let ca = await loadCa(paths);
+  const state = StateDir.of(o2.storageDir);
+  await dirs(state);
+  return state.locked(state.pkiDir(), async () => {
+    let ca = await loadCa(state);
     let caCreated = false;
     if (o2.ca || !ca.cert) {
-      ca = await newCa(paths, o2);
+      ca = await newCa(state, o2);
       caCreated = true;
     }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    await newServer(paths, ca, o2);
+    checkCa(state, ca);
+    await syncClientCa(state, ca.cert);
+    await newServer(state, ca, o2);
     const warnings = caWarnings(ca, o2);
-    if (caCreated && o2.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
-    return result(paths, caCreated, o2.ca ? "new CA" : "renew asked", warnings);
+    if (caCreated && o2.ca) warnings.push(`a new CA was made: targets must trust the new ${state.certsCaCert()} before they can pull`);
+    return result(state, caCreated, o2.ca ? "new CA" : "renew asked", warnings);
   });
 }
-function locked2(path6, fn) {
-  return withLock(path6, fn).catch((err) => {
-    throw err instanceof LockBusy ? new CliError("locked", err.message) : err;
-  });
-}
-var import_promises26, import_node_crypto13, import_node_path14, RENEW_BEFORE_DAYS, KEY_MODE, driver2;
+var import_node_crypto13, RENEW_BEFORE_DAYS, KEY_MODE;
 var init_pki = __esm({
   "tools/src/pki/pki.ts"() {
     "use strict";
-    import_promises26 = __toESM(require_promises(), 1);
     import_node_crypto13 = __toESM(require_crypto(), 1);
-    import_node_path14 = __toESM(require_path(), 1);
-    init_errors();
-    init_driver();
-    init_paths();
+    init_helper_error();
+    init_state_dir();
     init_keys();
     init_certificates();
     init_sans();
-    init_lock();
     RENEW_BEFORE_DAYS = 30;
     KEY_MODE = 384;
-    driver2 = new FsDriver();
   }
 });
 
 // tools/src/cli/secure.ts
-function isTrue(value) {
-  return value !== void 0 && /^(1|true|yes|on)$/i.test(value.trim());
-}
-async function resolveSecureMode(env3, flags, storageDir, o2 = {}) {
-  const secure = flags.tls === true || isTrue(env3.CONTAINER_REGISTRY_SECURE);
-  if (secure && isTrue(env3.CONTAINER_REGISTRY_INSECURE)) {
-    throw new CliError("config-conflict", `${flags.tls ? "--tls" : "CONTAINER_REGISTRY_SECURE=1"} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`, { exitCode: 2 });
+async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
+  const secure = flags.tls === true || readBoolean(env2, "CONTAINER_REGISTRY_SECURE");
+  if (secure && readBoolean(env2, "CONTAINER_REGISTRY_INSECURE")) {
+    throw new HelperError("config-conflict", `${flags.tls ? "--tls" : "CONTAINER_REGISTRY_SECURE=1"} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`);
   }
-  const auth = flags.auth === true || isTrue(env3.CONTAINER_REGISTRY_AUTH);
+  const auth = flags.auth === true || readBoolean(env2, "CONTAINER_REGISTRY_AUTH");
   if (auth && !secure) {
-    throw new CliError("auth-needs-tls", "authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1", { exitCode: 2 });
+    throw new HelperError("auth-needs-tls", "authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1");
   }
-  const paths = new StoragePaths(storageDir);
+  const state = StateDir.of(storageDir);
   const mode = auth ? "authenticated" : "anonymous";
   const controller = new HtpasswdAccessController({
-    storageDir,
+    storageDir: state,
     defaults: { pull: mode, push: mode },
     overrides: { pull: flags.pull, push: flags.push },
     verifyCredentials: secure,
@@ -47457,71 +48004,52 @@ async function resolveSecureMode(env3, flags, storageDir, o2 = {}) {
   const notes = [];
   if (!secure) {
     if (needsLogin(policy)) {
-      throw new CliError("auth-needs-tls", `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
+      throw new HelperError("auth-needs-tls", `the access policy asks for logins (${state.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`);
     }
-    const open11 = policy.pull === "anonymous" && policy.push === "anonymous";
-    return { secure: false, tls: void 0, access: open11 ? ALLOW_ALL : controller, notes: open11 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
+    const open10 = policy.pull === "anonymous" && policy.push === "anonymous";
+    return { secure: false, tls: void 0, access: open10 ? ALLOW_ALL : controller, notes: open10 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
   }
   const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
-  const pki = await ensurePki2({ storageDir, ...pkiSettingsFromEnv(env3, o2.hostname) });
+  const pki = await ensurePki2({ storageDir: state, ...pkiSettingsFromEnv(env2, o2.hostname) });
   if (pki.caCreated) notes.push(`created a CA: clients trust ${pki.files.clientCaCert}`);
   if (pki.serverIssued && !pki.caCreated) notes.push(`issued a new server certificate (${pki.serverIssued})`);
   notes.push(...pki.warnings);
-  const user = await ensureDefaultUser(storageDir, env3);
+  const user = await ensureDefaultUser(state, env2);
   if (user.action !== "kept") notes.push(`${user.action} user ${user.user}; its password is in ${user.passwordFile}`);
   notes.push(`access: pull ${policy.pull}, push ${policy.push}${policy.rules.length ? `, ${policy.rules.length} repository rule(s)` : ""}`);
-  return { secure: true, tls: { certFile: paths.serverCert(), keyFile: paths.serverKey() }, access: controller, notes };
+  return { secure: true, tls: { certFile: state.serverCert(), keyFile: state.serverKey() }, access: controller, notes };
 }
 var init_secure = __esm({
   "tools/src/cli/secure.ts"() {
     "use strict";
-    init_errors();
+    init_helper_error();
     init_access();
-    init_paths();
+    init_state_dir();
     init_settings();
     init_users();
     init_controller();
     init_policy();
+    init_values();
   }
 });
 
 // tools/src/cli/services.ts
-function envFlag(value, fallback) {
-  if (value === void 0 || value.trim() === "") return fallback;
-  return /^(1|true|yes|on)$/i.test(value.trim());
-}
 function serviceOptions(y) {
-  const env3 = process.env;
-  return y.option("ui", { type: "boolean", default: envFlag(env3.CONTAINER_REGISTRY_UI, true), describe: "Serve the web UI at /ui/ (--no-ui to turn it off) [env CONTAINER_REGISTRY_UI=0]" }).option("metrics-access", {
-    type: "string",
-    choices: METRICS_ACCESS_MODES,
-    default: env3.CONTAINER_REGISTRY_METRICS_ACCESS || "loopback",
-    describe: "Who may read /metrics: loopback (anonymous from this machine, others per the access policy), policy, anonymous, off [env CONTAINER_REGISTRY_METRICS_ACCESS]"
-  }).option("mdns", { type: "boolean", default: envFlag(env3.CONTAINER_REGISTRY_MDNS, false), describe: "Announce the registry on the local network with mDNS [env CONTAINER_REGISTRY_MDNS=1]" }).option("mdns-name", { type: "string", default: env3.CONTAINER_REGISTRY_MDNS_NAME || DEFAULT_MDNS_NAME, describe: "Host name to announce [env CONTAINER_REGISTRY_MDNS_NAME]" }).option("mdns-interface", { type: "string", array: true, describe: "Interface (name or address) to announce on; repeat for more; all by default" }).option("min-free-disk", {
-    type: "number",
-    default: Number(env3.CONTAINER_REGISTRY_MIN_FREE_MB) || 256,
-    describe: "MiB of free disk below which /readyz reports not ready [env CONTAINER_REGISTRY_MIN_FREE_MB]"
-  });
+  return y.option("ui", settingOption("CONTAINER_REGISTRY_UI")).option("metrics-access", settingOption("CONTAINER_REGISTRY_METRICS_ACCESS")).option("mdns", settingOption("CONTAINER_REGISTRY_MDNS")).option("mdns-name", settingOption("CONTAINER_REGISTRY_MDNS_NAME")).option("mdns-interface", { type: "string", array: true, describe: "Interface (name or address) to announce on; repeat for more; all by default" }).option("min-free-disk", settingOption("CONTAINER_REGISTRY_MIN_FREE_MB"));
 }
-async function resolveServiceOptions(args, storageDir, env3 = process.env) {
+async function resolveServiceOptions(args, state, env2 = process.env) {
   if (!METRICS_ACCESS_MODES.includes(args["metrics-access"])) {
-    throw new CliError("usage", `--metrics-access must be one of ${METRICS_ACCESS_MODES.join(", ")}`, { exitCode: 2 });
+    throw new HelperError("usage", `--metrics-access must be one of ${METRICS_ACCESS_MODES.join(", ")}`);
   }
   if (args.mdns) {
     try {
       mdnsHostLabel(args["mdns-name"]);
     } catch (err) {
-      throw new CliError("usage", err.message, { exitCode: 2 });
+      throw new HelperError("usage", err.message);
     }
   }
-  let notifications;
-  try {
-    notifications = await loadNotifications(storageDir, env3);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError("config", err.message, { exitCode: 2 });
-    throw err;
-  }
-  const htpasswd = new StoragePaths(storageDir).htpasswd();
+  const notifications = await loadNotifications(state, env2);
+  const htpasswd = state.htpasswd();
   return {
     ui: args.ui,
     metricsAccess: args["metrics-access"],
@@ -47536,10 +48064,10 @@ var init_services2 = __esm({
   "tools/src/cli/services.ts"() {
     "use strict";
     import_node_fs13 = __toESM(require_fs(), 1);
-    init_errors();
-    init_paths();
+    init_helper_error();
     init_endpoints();
     init_mdns();
+    init_setting_options();
     init_webhooks();
   }
 });
@@ -47596,7 +48124,7 @@ __export(server_exports, {
   withoutOptions: () => withoutOptions
 });
 function secureOptions(y) {
-  return y.option("tls", { type: "boolean", default: false, describe: "Serve HTTPS only, creating the PKI and default user if missing [env CONTAINER_REGISTRY_SECURE=1]" }).option("auth", { type: "boolean", default: false, describe: "Require logins to pull and push (needs --tls) [env CONTAINER_REGISTRY_AUTH=1]" }).option("pull", { type: "string", choices: ACCESS_MODES, describe: "Who may pull (over auth/access.toml)" }).option("push", { type: "string", choices: ACCESS_MODES, describe: "Who may push (over auth/access.toml)" });
+  return y.option("tls", settingOption("CONTAINER_REGISTRY_SECURE", { default: false })).option("auth", settingOption("CONTAINER_REGISTRY_AUTH", { default: false })).option("pull", { type: "string", choices: ACCESS_MODES, describe: "Who may pull (over auth/access.toml)" }).option("push", { type: "string", choices: ACCESS_MODES, describe: "Who may push (over auth/access.toml)" });
 }
 async function checkStorageWritable(dir) {
   const probe2 = (0, import_node_path15.join)(dir, `.write-test-${process.pid}`);
@@ -47609,34 +48137,34 @@ async function checkStorageWritable(dir) {
     });
     const code = err.code ?? "error";
     const hint = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
-    throw new CliError("storage", `cannot write the storage directory ${dir} (${code})${hint}`);
+    throw new HelperError("storage", `cannot write the storage directory ${dir} (${code})${hint}`);
   }
 }
 function listenError(err, host, port) {
   const code = err.code;
   if (code === "EADDRINUSE") {
-    return new CliError("port-in-use", `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
+    return new HelperError("port-in-use", `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
   }
-  if (code === "EACCES") return new CliError("port-denied", `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
+  if (code === "EACCES") return new HelperError("port-denied", `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
   if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
-    return new CliError("bad-address", `cannot listen on ${host}:${port}: no such local address`);
+    return new HelperError("bad-address", `cannot listen on ${host}:${port}: no such local address`);
   }
-  return new CliError("listen", `cannot listen on ${host}:${port}: ${err.message}`);
+  return new HelperError("listen", `cannot listen on ${host}:${port}: ${err.message}`);
 }
 async function buildServeOptions(args) {
-  const storageDir = resolveStorage(args.storage);
+  const state = new StateDir(resolveStorage(args.storage));
   const { host, port } = parseListen(args.listen);
-  await checkStorageWritable(storageDir);
-  const env3 = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(process.env.CONTAINER_REGISTRY_CERT_SAN, args["mdns-name"]) } : process.env;
-  const secure = await resolveSecureMode(env3, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
+  await checkStorageWritable(state.dir);
+  const env2 = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(process.env, "CONTAINER_REGISTRY_CERT_SAN"), args["mdns-name"]) } : process.env;
+  const secure = await resolveSecureMode(env2, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, state);
   return {
-    storageDir,
+    state,
     host,
     port,
     tls: secure.tls,
     access: secure.access,
     accessLog: (entry) => writeLine(JSON.stringify(entry)),
-    services: await resolveServiceOptions(args, storageDir),
+    services: await resolveServiceOptions(args, state),
     notes: secure.notes
   };
 }
@@ -47657,10 +48185,12 @@ var init_server2 = __esm({
     import_promises27 = __toESM(require_promises(), 1);
     import_node_path15 = __toESM(require_path(), 1);
     import_node_crypto14 = __toESM(require_crypto(), 1);
-    init_errors();
+    init_helper_error();
     init_options();
+    init_setting_options();
+    init_values();
     init_server();
-    init_paths();
+    init_state_dir();
     init_pidfile();
     init_lifecycle();
     init_secure();
@@ -47673,11 +48203,10 @@ var init_server2 = __esm({
     serve = {
       command: "serve",
       describe: "Run the registry in the foreground",
-      builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option("drain-timeout", {
-        type: "number",
-        default: 8,
-        describe: "Seconds to let in-flight requests finish on SIGTERM/SIGINT"
-      }),
+      builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option(
+        "drain-timeout",
+        numberOption("drain-timeout", { min: 0, unit: "seconds", default: 8, describe: "Seconds to let in-flight requests finish on SIGTERM/SIGINT" })
+      ),
       handler: async (args) => {
         tuneHeapForStreaming();
         const { notes, ...options } = await buildServeOptions(args);
@@ -47690,9 +48219,9 @@ var init_server2 = __esm({
         } catch (err) {
           throw listenError(err, options.host, options.port);
         }
-        const paths = new StoragePaths(options.storageDir);
+        const { state } = options;
         try {
-          await writePidFile(paths.pidFile(), {
+          await writePidFile(state.pidFile(), {
             instance: instanceId,
             url: running.url,
             host: running.host,
@@ -47703,10 +48232,10 @@ var init_server2 = __esm({
           await running.close(0);
           const code = err.code ?? "error";
           const hint = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
-          throw new CliError("storage", `cannot write the PID file ${paths.pidFile()} (${code})${hint}`);
+          throw new HelperError("storage", `cannot write the PID file ${state.pidFile()} (${code})${hint}`);
         }
         guardProcess();
-        process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})
+        process.stderr.write(`container-registry: serving ${running.url} from ${state.dir} (pid ${process.pid})
 `);
         await new Promise((resolve10) => {
           let stopping = false;
@@ -47720,41 +48249,41 @@ var init_server2 = __esm({
           process.once("SIGTERM", () => stop2("SIGTERM"));
           process.once("SIGINT", () => stop2("SIGINT"));
         });
-        await removePidFileIfOurs(paths.pidFile(), process.pid);
+        await removePidFileIfOurs(state.pidFile(), process.pid);
         process.stderr.write("container-registry: stopped\n");
       }
     };
     start = {
       command: "start",
       describe: "Start the registry in the background; returns when it answers",
-      builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option("timeout", { type: "number", default: 20, describe: "Seconds to wait for the registry to answer" }).option("drain-timeout", { type: "number", default: 8, describe: "Passed to serve" }),
+      builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option("timeout", numberOption("timeout", { min: 0, unit: "seconds", default: 20, describe: "Seconds to wait for the registry to answer" })).option("drain-timeout", numberOption("drain-timeout", { min: 0, unit: "seconds", default: 8, describe: "Passed to serve" })),
       handler: async (args) => {
         const { notes, ...options } = await buildServeOptions(args);
         for (const note of notes) process.stderr.write(`container-registry: ${note}
 `);
-        const paths = new StoragePaths(options.storageDir);
+        const { state } = options;
         const argv = process.argv.slice(2);
         const serveArgs = withoutOptions(argv.filter((a2) => a2 !== "start"), ["timeout", "storage"]);
-        serveArgs.push("--storage", options.storageDir);
-        const result2 = await startDetached({ pidFile: paths.pidFile(), logFile: paths.logFile(), serveArgs, timeoutMs: args.timeout * 1e3 });
+        serveArgs.push("--storage", state.dir);
+        const result2 = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: args.timeout * 1e3 });
         if (!result2.ok) {
           const tail = result2.logTail ? `
---- ${paths.logFile()} (last lines) ---
+--- ${state.logFile()} (last lines) ---
 ${result2.logTail}` : "";
-          throw new CliError("start-failed", `${result2.reason}${tail}`);
+          throw new HelperError("start-failed", `${result2.reason}${tail}`);
         }
         const verb = result2.already ? "already running" : "started";
-        process.stdout.write(`Registry ${verb}: ${result2.record.url} (pid ${result2.record.pid}, storage ${options.storageDir})
+        process.stdout.write(`Registry ${verb}: ${result2.record.url} (pid ${result2.record.pid}, storage ${state.dir})
 `);
       }
     };
     stop = {
       command: "stop",
       describe: "Stop the background registry (drain, wait, then SIGKILL)",
-      builder: (y) => storageOption(y).option("timeout", { type: "number", default: 10, describe: "Seconds before SIGKILL" }),
+      builder: (y) => storageOption(y).option("timeout", numberOption("timeout", { min: 0, unit: "seconds", default: 10, describe: "Seconds before SIGKILL" })),
       handler: async (args) => {
-        const paths = new StoragePaths(resolveStorage(args.storage));
-        const result2 = await stopServer(paths.pidFile(), args.timeout * 1e3);
+        const state = new StateDir(resolveStorage(args.storage));
+        const result2 = await stopServer(state.pidFile(), args.timeout * 1e3);
         if (result2.stopped === "not-running") process.stdout.write("Registry not running\n");
         else if (result2.stopped === "term") process.stdout.write(`Registry stopped (pid ${result2.pid}, ${result2.ms} ms)
 `);
@@ -47767,8 +48296,8 @@ ${result2.logTail}` : "";
       describe: "Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready)",
       builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: async (args) => {
-        const paths = new StoragePaths(resolveStorage(args.storage));
-        const st = await serverState(paths.pidFile());
+        const state = new StateDir(resolveStorage(args.storage));
+        const st = await serverState(state.pidFile());
         const readiness = st.state === "running" ? await fetchReadiness(st.record) : void 0;
         if (args.json) process.stdout.write(`${JSON.stringify(readiness ? { ...st, readiness } : st)}
 `);
@@ -48016,13 +48545,13 @@ var init_gc = __esm({
     import_promises28 = __toESM(require_promises(), 1);
     init_digest();
     init_links();
-    init_driver();
+    init_atomic_write();
     init_quarantine();
     IN_PROGRESS_MS = 60 * 6e4;
   }
 });
 
-// tools/src/cli/format.ts
+// tools/src/common/format.ts
 function humanBytes(bytes) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = bytes;
@@ -48034,7 +48563,7 @@ function humanBytes(bytes) {
   return `${i2 === 0 ? v : v.toFixed(1)} ${units[i2]}`;
 }
 var init_format = __esm({
-  "tools/src/cli/format.ts"() {
+  "tools/src/common/format.ts"() {
     "use strict";
   }
 });
@@ -48049,16 +48578,19 @@ var init_gc2 = __esm({
   "tools/src/cli/commands/gc.ts"() {
     "use strict";
     init_options();
+    init_setting_options();
     init_store();
     init_gc();
     init_format();
     init_gc_stats();
+    init_state_dir();
     gcCommand = {
       command: "gc",
       describe: "Delete unreferenced blobs; safe while the registry runs",
-      builder: (y) => storageOption(y).option("delete-untagged", { type: "boolean", default: false, describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)" }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", { type: "number", default: 10, describe: "Minutes: content used this recently is never collected" }).option("settle", { type: "number", default: 5, describe: "Seconds to let in-flight pushes land before deleting" }).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
+      builder: (y) => storageOption(y).option("delete-untagged", { type: "boolean", default: false, describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)" }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", numberOption("grace", { min: 0, unit: "minutes", default: 10, describe: "Minutes: content used this recently is never collected" })).option("settle", numberOption("settle", { min: 0, unit: "seconds", default: 5, describe: "Seconds to let in-flight pushes land before deleting" })).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
       handler: async (args) => {
-        const store = new ImageStore(resolveStorage(args.storage));
+        const state = new StateDir(resolveStorage(args.storage));
+        const store = new ImageStore(state.storage);
         const report2 = await collectGarbage(store, {
           deleteUntagged: args["delete-untagged"],
           dryRun: args["dry-run"],
@@ -48067,7 +48599,7 @@ var init_gc2 = __esm({
           log: args.json ? void 0 : (line) => process.stderr.write(`gc: ${line}
 `)
         });
-        if (!report2.dryRun) await recordGcRun(store.driver, store.paths.storageDir, report2);
+        if (!report2.dryRun) await recordGcRun(state, report2);
         if (args.json) {
           process.stdout.write(`${JSON.stringify(report2, null, 2)}
 `);
@@ -48123,7 +48655,7 @@ function summarize(role, file, pem, now = /* @__PURE__ */ new Date()) {
   };
 }
 async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
-  const paths = new StoragePaths(storageDir);
+  const paths = StateDir.of(storageDir);
   const out = [];
   for (const [role, file] of [
     ["ca", paths.caCert()],
@@ -48159,7 +48691,7 @@ var init_show = __esm({
     "use strict";
     import_node_crypto15 = __toESM(require_crypto(), 1);
     import_promises29 = __toESM(require_promises(), 1);
-    init_paths();
+    init_state_dir();
     init_certificates();
     init_sans();
   }
@@ -48189,16 +48721,17 @@ var init_pki2 = __esm({
     init_options();
     init_settings();
     init_algorithms();
-    init_errors();
+    init_helper_error();
+    init_state_dir();
     init = {
       command: "init",
       describe: "Create the CA and server certificate if missing; re-issue the server certificate when names change or it nears expiry",
       builder: (y) => algorithmOption(storageOption(y)),
       handler: async (args) => {
-        const storageDir = resolveStorage(args.storage);
+        const state = new StateDir(resolveStorage(args.storage));
         const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
         const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
-        report(await ensurePki2({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
+        report(await ensurePki2({ storageDir: state, algorithm, ...pkiSettingsFromEnv(process.env) }));
       }
     };
     renew = {
@@ -48206,10 +48739,10 @@ var init_pki2 = __esm({
       describe: "Issue a new server certificate and key now; with --ca also a new CA (targets must then trust it)",
       builder: (y) => algorithmOption(storageOption(y)).option("ca", { type: "boolean", default: false, describe: "Replace the CA too" }),
       handler: async (args) => {
-        const storageDir = resolveStorage(args.storage);
+        const state = new StateDir(resolveStorage(args.storage));
         const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
         const { renewPki: renewPki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
-        report(await renewPki2({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
+        report(await renewPki2({ storageDir: state, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
       }
     };
     show = {
@@ -48217,10 +48750,10 @@ var init_pki2 = __esm({
       describe: "Print subjects, names, validity and SHA-256 fingerprints of the CA and server certificates",
       builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: async (args) => {
-        const storageDir = resolveStorage(args.storage);
+        const state = new StateDir(resolveStorage(args.storage));
         const { formatSummary: formatSummary2, showPki: showPki2 } = await Promise.resolve().then(() => (init_show(), show_exports));
-        const list3 = await showPki2(storageDir);
-        if (list3.length === 0) throw new CliError("pki-missing", `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
+        const list3 = await showPki2(state);
+        if (list3.length === 0) throw new HelperError("pki-missing", `no PKI in ${state.dir}; create it with \`container-registry pki init\``);
         process.stdout.write(args.json ? `${JSON.stringify(list3, null, 2)}
 ` : `${formatSummary2(list3)}
 `);
@@ -48243,20 +48776,20 @@ __export(auth_exports, {
 });
 async function choosePassword(args, isDefault) {
   if (args["password-stdin"]) return { password: await readPasswordFrom(process.stdin), generated: false };
-  if (isDefault && process.env.CONTAINER_REGISTRY_PASSWORD) {
-    return { password: checkPassword(process.env.CONTAINER_REGISTRY_PASSWORD, "CONTAINER_REGISTRY_PASSWORD"), generated: false };
+  const fromEnv = readString(process.env, "CONTAINER_REGISTRY_PASSWORD");
+  if (isDefault && fromEnv) {
+    return { password: checkPassword(fromEnv, "CONTAINER_REGISTRY_PASSWORD"), generated: false };
   }
   return { password: generatePassword(), generated: true };
 }
 async function setPassword(args, mode, verb) {
-  const storageDir = resolveStorage(args.storage);
+  const state = new StateDir(resolveStorage(args.storage));
   const user = checkUsername(args.user);
   const defaultUser = defaultUsername(process.env);
   const { password, generated } = await choosePassword(args, user === defaultUser);
-  await setUserPassword(storageDir, user, password, { mode, defaultUser });
-  const paths = new StoragePaths(storageDir);
+  await setUserPassword(state, user, password, { mode, defaultUser });
   if (user === defaultUser) {
-    process.stderr.write(`${verb} user ${user}; the password is in ${paths.passwordFile()}
+    process.stderr.write(`${verb} user ${user}; the password is in ${state.passwordFile()}
 `);
   } else if (generated) {
     process.stderr.write(`${verb} user ${user} with a generated password (printed on stdout; it is not stored in clear)
@@ -48273,9 +48806,10 @@ var init_auth = __esm({
   "tools/src/cli/commands/auth.ts"() {
     "use strict";
     init_options();
+    init_values();
     init_users();
     init_passwords();
-    init_paths();
+    init_state_dir();
     withUser = (y) => storageOption(y).positional("user", { type: "string", demandOption: true, describe: "User name" }).option("password-stdin", { type: "boolean", default: false, describe: "Read the password from stdin (first line)" });
     add = {
       command: "add <user>",
@@ -48295,7 +48829,7 @@ var init_auth = __esm({
       describe: "Remove a user",
       builder: (y) => storageOption(y).positional("user", { type: "string", demandOption: true, describe: "User name" }),
       handler: async (args) => {
-        await removeUser(resolveStorage(args.storage), args.user, { defaultUser: defaultUsername(process.env) });
+        await removeUser(new StateDir(resolveStorage(args.storage)), args.user, { defaultUser: defaultUsername(process.env) });
         process.stderr.write(`Removed user ${args.user}
 `);
       }
@@ -48306,7 +48840,7 @@ var init_auth = __esm({
       describe: "List the users",
       builder: (y) => storageOption(y),
       handler: async (args) => {
-        const users = await readUsers(resolveStorage(args.storage));
+        const users = await readUsers(new StateDir(resolveStorage(args.storage)));
         process.stdout.write(users.map((u2) => `${u2.user}
 `).join(""));
       }
@@ -48318,6 +48852,168 @@ var init_auth = __esm({
       handler: () => {
       }
     };
+  }
+});
+
+// tools/src/client/credentials.ts
+function parseCreds(text, what = "--creds") {
+  const i2 = text.indexOf(":");
+  if (i2 <= 0) throw new HelperError("usage", `${what} must be USER:PASSWORD`);
+  return { kind: "basic", username: text.slice(0, i2), password: text.slice(i2 + 1) };
+}
+function parseCredsFile(text, where) {
+  const vars = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2];
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2 || value.startsWith("'") && value.endsWith("'") && value.length >= 2) {
+      value = value.slice(1, -1);
+    }
+    vars[m[1]] = value;
+  }
+  const fromVars = credentialFromVars(vars);
+  if (!fromVars) throw new HelperError("credentials", `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
+  return fromVars;
+}
+function credentialFromVars(vars) {
+  const token = vars.CONTAINER_REGISTRY_TOKEN;
+  const user = vars.CONTAINER_REGISTRY_USER;
+  if (token) return { kind: "token", token, ...user ? { username: user } : {} };
+  const password = vars.CONTAINER_REGISTRY_PASSWORD;
+  if (user && password !== void 0 && password !== "") return { kind: "basic", username: user, password };
+  return void 0;
+}
+function dockerConfigKeys(host) {
+  const hosts = host === "docker.io" || host === "registry-1.docker.io" || host === "index.docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [host];
+  const keys = [];
+  for (const h2 of hosts) keys.push(h2, `https://${h2}`, `http://${h2}`, `https://${h2}/v1/`, `https://${h2}/v2/`);
+  return keys;
+}
+async function credentialFromDockerConfig(config2, host, where) {
+  const keys = dockerConfigKeys(host);
+  const helper = keys.map((k) => config2.credHelpers?.[k]).find((h2) => h2 !== void 0);
+  if (helper) return runCredentialHelper(helper, host);
+  const auths = config2.auths ?? {};
+  const key3 = keys.find((k) => auths[k] !== void 0) ?? Object.keys(auths).find((k) => stripScheme(k) === host);
+  const entry = key3 === void 0 ? void 0 : auths[key3];
+  if (entry) {
+    if (entry.registrytoken) return { kind: "token", token: entry.registrytoken };
+    if (entry.auth) {
+      const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
+      const i2 = decoded.indexOf(":");
+      if (i2 <= 0) throw new HelperError("credentials", `${where}: the auth entry for ${host} is not base64 of USER:PASSWORD`);
+      return { kind: "basic", username: decoded.slice(0, i2), password: decoded.slice(i2 + 1) };
+    }
+    if (entry.username && entry.password !== void 0) return { kind: "basic", username: entry.username, password: entry.password };
+    if (entry.identitytoken) return { kind: "token", token: entry.identitytoken };
+  }
+  if (config2.credsStore) return runCredentialHelper(config2.credsStore, host);
+  return void 0;
+}
+function stripScheme(key3) {
+  return key3.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+}
+async function runCredentialHelper(name, host) {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new HelperError("credentials", `invalid credential helper name ${JSON.stringify(name)}`);
+  const bin = `docker-credential-${name}`;
+  let out;
+  try {
+    const { execa: execa2 } = await Promise.resolve().then(() => (init_execa(), execa_exports));
+    out = await execa2(bin, ["get"], { input: host, reject: false, timeout: 3e4, stripFinalNewline: true });
+  } catch (err) {
+    throw new HelperError("credentials", `cannot run ${bin}: ${err.message.split("\n")[0]}`);
+  }
+  if (out.failed && out.code === "ENOENT") {
+    throw new HelperError("credentials", `credential helper ${bin} is not installed`);
+  }
+  if (out.exitCode !== 0) {
+    if (/not found/i.test(String(out.stdout)) || /not found/i.test(String(out.stderr))) return void 0;
+    throw new HelperError("credentials", `${bin} get failed (exit ${out.exitCode})`);
+  }
+  let doc;
+  try {
+    doc = JSON.parse(String(out.stdout));
+  } catch {
+    throw new HelperError("credentials", `${bin} get printed something that is not JSON`);
+  }
+  if (!doc.Secret) return void 0;
+  if (doc.Username === "<token>" || !doc.Username) return { kind: "token", token: doc.Secret };
+  return { kind: "basic", username: doc.Username, password: doc.Secret };
+}
+async function readJson(path6, what) {
+  let text;
+  try {
+    text = await (0, import_promises30.readFile)(path6, "utf8");
+  } catch (err) {
+    throw new HelperError("credentials", `cannot read ${what} ${path6} (${err.code ?? "error"})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HelperError("credentials", `${what} ${path6} is not valid JSON`);
+  }
+}
+function homeDockerConfigPath(env2 = process.env) {
+  if (env2.DOCKER_CONFIG) return (0, import_node_path17.join)(env2.DOCKER_CONFIG, "config.json");
+  return (0, import_node_path17.join)(env2.HOME || (0, import_node_os6.homedir)(), ".docker", "config.json");
+}
+function credentialSource(settings) {
+  const env2 = settings.env ?? process.env;
+  if (settings.token) {
+    const token = settings.token;
+    return async () => ({ kind: "token", token });
+  }
+  if (settings.creds) {
+    const cred = parseCreds(settings.creds);
+    return async () => cred;
+  }
+  switch (settings.mode) {
+    case "none":
+      return async () => void 0;
+    case "env": {
+      const cred = credentialFromVars(env2);
+      if (!cred) throw new HelperError("credentials", "auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD");
+      return async () => cred;
+    }
+    case "credsfile": {
+      const path6 = settings.credsfile;
+      if (!path6) throw new HelperError("usage", "auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE");
+      let cached;
+      return () => cached ??= (0, import_promises30.readFile)(path6, "utf8").then(
+        (text) => parseCredsFile(text, path6),
+        (err) => {
+          throw new HelperError("credentials", `cannot read credentials file ${path6} (${err.code ?? "error"})`);
+        }
+      );
+    }
+    case "authfile":
+    case "home": {
+      const path6 = settings.mode === "home" ? homeDockerConfigPath(env2) : settings.authfile;
+      if (!path6) throw new HelperError("usage", "auth mode authfile needs --authfile or CONTAINER_REGISTRY_AUTHFILE");
+      const what = settings.mode === "home" ? "Docker config" : "auth file";
+      let config2;
+      return async (host) => credentialFromDockerConfig(await (config2 ??= readJson(path6, what)), host, path6);
+    }
+  }
+}
+var import_promises30, import_node_os6, import_node_path17;
+var init_credentials = __esm({
+  "tools/src/client/credentials.ts"() {
+    "use strict";
+    import_promises30 = __toESM(require_promises(), 1);
+    import_node_os6 = __toESM(require_os(), 1);
+    import_node_path17 = __toESM(require_path(), 1);
+    init_helper_error();
+  }
+});
+
+// lazy-builtin:tls
+var require_tls = __commonJS({
+  "lazy-builtin:tls"(exports, module) {
+    module.exports = __require("node:tls");
   }
 });
 
@@ -48334,6 +49030,9 @@ function redactUrl(url) {
   } catch {
     return "<unparseable url>";
   }
+}
+function httpErrorCode(status2) {
+  return status2 === 401 ? "unauthorized" : status2 === 403 ? "denied" : "registry";
 }
 function isRetryable(err) {
   return (err instanceof RegistryHttpError || err instanceof NetworkError) && err.retryable;
@@ -48365,12 +49064,12 @@ function parseDiagnostics(body) {
   }
 }
 var RETRYABLE_STATUSES, RegistryHttpError, NetworkError;
-var init_errors3 = __esm({
+var init_errors2 = __esm({
   "tools/src/client/errors.ts"() {
     "use strict";
+    init_helper_error();
     RETRYABLE_STATUSES = /* @__PURE__ */ new Set([408, 429, 500, 502, 503, 504]);
-    RegistryHttpError = class extends Error {
-      code = "registry-http";
+    RegistryHttpError = class extends HelperError {
       status;
       method;
       url;
@@ -48382,7 +49081,7 @@ var init_errors3 = __esm({
         const url = redactUrl(opts.url);
         const diagnostics = opts.diagnostics ?? [];
         const what = diagnostics.length ? diagnostics.map((d) => `${d.code}${d.message ? `: ${d.message}` : ""}`).join("; ") : opts.message ?? statusText(opts.status);
-        super(`${opts.method} ${url}: ${opts.status} ${what}`);
+        super(httpErrorCode(opts.status), `${opts.method} ${url}: ${opts.status} ${what}`);
         this.name = "RegistryHttpError";
         this.status = opts.status;
         this.method = opts.method;
@@ -48396,214 +49095,17 @@ var init_errors3 = __esm({
         return this.diagnostics.some((d) => d.code === code);
       }
     };
-    NetworkError = class extends Error {
-      code = "network";
+    NetworkError = class extends HelperError {
       retryable;
       errno;
       constructor(method, url, cause) {
         const errno = cause?.code;
-        super(`${method} ${redactUrl(url)}: ${errno ?? ""} ${cause?.message ?? String(cause)}`.replace(/\s+/g, " ").trim(), { cause });
+        super("network", `${method} ${redactUrl(url)}: ${errno ?? ""} ${cause?.message ?? String(cause)}`.replace(/\s+/g, " ").trim(), { cause });
         this.name = "NetworkError";
         this.errno = errno;
         this.retryable = !(errno && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/.test(errno));
       }
     };
-  }
-});
-
-// tools/src/cli/client-errors.ts
-function asCliError(err) {
-  if (err instanceof CliError) return err;
-  if (err instanceof RegistryHttpError) {
-    const code2 = err.status === 401 ? "unauthorized" : err.status === 403 ? "denied" : "registry";
-    const hint = err.status === 401 ? " (credentials missing or rejected: see --auth-mode, --authfile, --credsfile)" : "";
-    return new CliError(code2, `${err.message}${hint}`, { cause: err });
-  }
-  if (err instanceof NetworkError) return new CliError("network", err.message, { cause: err });
-  const code = err instanceof Error ? err.code : void 0;
-  if (err instanceof Error && typeof code === "string" && !/^E[A-Z]+$/.test(code)) return new CliError(code, err.message, { cause: err });
-  return err;
-}
-function cliHandler(fn) {
-  return async (args) => {
-    try {
-      await fn(args);
-    } catch (err) {
-      throw asCliError(err);
-    }
-  };
-}
-var init_client_errors = __esm({
-  "tools/src/cli/client-errors.ts"() {
-    "use strict";
-    init_errors();
-    init_errors3();
-  }
-});
-
-// tools/src/client/credentials.ts
-function isAuthMode(mode) {
-  return AUTH_MODES.includes(mode);
-}
-function parseCreds(text, what = "--creds") {
-  const i2 = text.indexOf(":");
-  if (i2 <= 0) throw new CliError("usage", `${what} must be USER:PASSWORD`, { exitCode: 2 });
-  return { kind: "basic", username: text.slice(0, i2), password: text.slice(i2 + 1) };
-}
-function parseCredsFile(text, where) {
-  const vars = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[2];
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2 || value.startsWith("'") && value.endsWith("'") && value.length >= 2) {
-      value = value.slice(1, -1);
-    }
-    vars[m[1]] = value;
-  }
-  const fromVars = credentialFromVars(vars);
-  if (!fromVars) throw new CliError("credentials", `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
-  return fromVars;
-}
-function credentialFromVars(vars) {
-  const token = vars.CONTAINER_REGISTRY_TOKEN;
-  const user = vars.CONTAINER_REGISTRY_USER;
-  if (token) return { kind: "token", token, ...user ? { username: user } : {} };
-  const password = vars.CONTAINER_REGISTRY_PASSWORD;
-  if (user && password !== void 0 && password !== "") return { kind: "basic", username: user, password };
-  return void 0;
-}
-function dockerConfigKeys(host) {
-  const hosts = host === "docker.io" || host === "registry-1.docker.io" || host === "index.docker.io" ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"] : [host];
-  const keys = [];
-  for (const h2 of hosts) keys.push(h2, `https://${h2}`, `http://${h2}`, `https://${h2}/v1/`, `https://${h2}/v2/`);
-  return keys;
-}
-async function credentialFromDockerConfig(config2, host, where) {
-  const keys = dockerConfigKeys(host);
-  const helper = keys.map((k) => config2.credHelpers?.[k]).find((h2) => h2 !== void 0);
-  if (helper) return runCredentialHelper(helper, host);
-  const auths = config2.auths ?? {};
-  const key3 = keys.find((k) => auths[k] !== void 0) ?? Object.keys(auths).find((k) => stripScheme(k) === host);
-  const entry = key3 === void 0 ? void 0 : auths[key3];
-  if (entry) {
-    if (entry.registrytoken) return { kind: "token", token: entry.registrytoken };
-    if (entry.auth) {
-      const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
-      const i2 = decoded.indexOf(":");
-      if (i2 <= 0) throw new CliError("credentials", `${where}: the auth entry for ${host} is not base64 of USER:PASSWORD`);
-      return { kind: "basic", username: decoded.slice(0, i2), password: decoded.slice(i2 + 1) };
-    }
-    if (entry.username && entry.password !== void 0) return { kind: "basic", username: entry.username, password: entry.password };
-    if (entry.identitytoken) return { kind: "token", token: entry.identitytoken };
-  }
-  if (config2.credsStore) return runCredentialHelper(config2.credsStore, host);
-  return void 0;
-}
-function stripScheme(key3) {
-  return key3.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
-}
-async function runCredentialHelper(name, host) {
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new CliError("credentials", `invalid credential helper name ${JSON.stringify(name)}`);
-  const bin = `docker-credential-${name}`;
-  let out;
-  try {
-    const { execa: execa2 } = await Promise.resolve().then(() => (init_execa(), execa_exports));
-    out = await execa2(bin, ["get"], { input: host, reject: false, timeout: 3e4, stripFinalNewline: true });
-  } catch (err) {
-    throw new CliError("credentials", `cannot run ${bin}: ${err.message.split("\n")[0]}`);
-  }
-  if (out.failed && out.code === "ENOENT") {
-    throw new CliError("credentials", `credential helper ${bin} is not installed`);
-  }
-  if (out.exitCode !== 0) {
-    if (/not found/i.test(String(out.stdout)) || /not found/i.test(String(out.stderr))) return void 0;
-    throw new CliError("credentials", `${bin} get failed (exit ${out.exitCode})`);
-  }
-  let doc;
-  try {
-    doc = JSON.parse(String(out.stdout));
-  } catch {
-    throw new CliError("credentials", `${bin} get printed something that is not JSON`);
-  }
-  if (!doc.Secret) return void 0;
-  if (doc.Username === "<token>" || !doc.Username) return { kind: "token", token: doc.Secret };
-  return { kind: "basic", username: doc.Username, password: doc.Secret };
-}
-async function readJson(path6, what) {
-  let text;
-  try {
-    text = await (0, import_promises30.readFile)(path6, "utf8");
-  } catch (err) {
-    throw new CliError("credentials", `cannot read ${what} ${path6} (${err.code ?? "error"})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError("credentials", `${what} ${path6} is not valid JSON`);
-  }
-}
-function homeDockerConfigPath(env3 = process.env) {
-  if (env3.DOCKER_CONFIG) return (0, import_node_path17.join)(env3.DOCKER_CONFIG, "config.json");
-  return (0, import_node_path17.join)(env3.HOME || (0, import_node_os6.homedir)(), ".docker", "config.json");
-}
-function credentialSource(settings) {
-  const env3 = settings.env ?? process.env;
-  if (settings.token) {
-    const token = settings.token;
-    return async () => ({ kind: "token", token });
-  }
-  if (settings.creds) {
-    const cred = parseCreds(settings.creds);
-    return async () => cred;
-  }
-  switch (settings.mode) {
-    case "none":
-      return async () => void 0;
-    case "env": {
-      const cred = credentialFromVars(env3);
-      if (!cred) throw new CliError("credentials", "auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD");
-      return async () => cred;
-    }
-    case "credsfile": {
-      const path6 = settings.credsfile;
-      if (!path6) throw new CliError("usage", "auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE", { exitCode: 2 });
-      let cached;
-      return () => cached ??= (0, import_promises30.readFile)(path6, "utf8").then(
-        (text) => parseCredsFile(text, path6),
-        (err) => {
-          throw new CliError("credentials", `cannot read credentials file ${path6} (${err.code ?? "error"})`);
-        }
-      );
-    }
-    case "authfile":
-    case "home": {
-      const path6 = settings.mode === "home" ? homeDockerConfigPath(env3) : settings.authfile;
-      if (!path6) throw new CliError("usage", "auth mode authfile needs --authfile or CONTAINER_REGISTRY_AUTHFILE", { exitCode: 2 });
-      const what = settings.mode === "home" ? "Docker config" : "auth file";
-      let config2;
-      return async (host) => credentialFromDockerConfig(await (config2 ??= readJson(path6, what)), host, path6);
-    }
-  }
-}
-var import_promises30, import_node_os6, import_node_path17, AUTH_MODES;
-var init_credentials = __esm({
-  "tools/src/client/credentials.ts"() {
-    "use strict";
-    import_promises30 = __toESM(require_promises(), 1);
-    import_node_os6 = __toESM(require_os(), 1);
-    import_node_path17 = __toESM(require_path(), 1);
-    init_errors();
-    AUTH_MODES = ["none", "home", "authfile", "credsfile", "env"];
-  }
-});
-
-// lazy-builtin:tls
-var require_tls = __commonJS({
-  "lazy-builtin:tls"(exports, module) {
-    module.exports = __require("node:tls");
   }
 });
 
@@ -48691,7 +49193,7 @@ var init_transport = __esm({
     import_node_tls = __toESM(require_tls(), 1);
     import_promises31 = __toESM(require_promises(), 1);
     import_promises32 = __toESM(require_promises2(), 1);
-    init_errors3();
+    init_errors2();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
     HttpTransport = class {
       constructor(tls = {}, maxSockets = 16) {
@@ -48825,7 +49327,7 @@ var init_auth2 = __esm({
   "tools/src/client/auth.ts"() {
     "use strict";
     init_transport();
-    init_errors3();
+    init_errors2();
     CATALOG_SCOPE = "registry:catalog:*";
     Authorizer = class {
       constructor(transport, host, lookup) {
@@ -48935,27 +49437,24 @@ var init_auth2 = __esm({
 });
 
 // tools/src/client/session.ts
-function splitRegistry(registry) {
-  const m = /^(https?):\/\/([^/]+)\/?$/i.exec(registry);
-  if (m) return { scheme: m[1].toLowerCase(), host: m[2] };
-  return { scheme: void 0, host: registry.replace(/\/+$/, "") };
-}
 var NOT_TLS, RegistrySession;
 var init_session = __esm({
   "tools/src/client/session.ts"() {
     "use strict";
     init_auth2();
-    init_errors3();
+    init_errors2();
     init_transport();
+    init_reference();
     NOT_TLS = /EPROTO|ECONNRESET|wrong version number|packet length too long|unknown protocol/i;
     RegistrySession = class {
       constructor(options) {
         this.options = options;
-        const { scheme, host } = splitRegistry(options.registry);
-        this.host = host;
-        this.scheme = scheme;
+        const address = parseRegistryAddress(options.registry);
+        if (address.path) throw new AddressError(`a registry to talk to has no path: ${JSON.stringify(options.registry)} (a path is a namespace prefix)`);
+        this.host = registryHost(address);
+        this.scheme = address.scheme;
         this.transport = new HttpTransport(options.tls ?? {}, options.maxSockets ?? 16);
-        this.auth = new Authorizer(this.transport, host, options.credentials ?? (async () => void 0));
+        this.auth = new Authorizer(this.transport, this.host, options.credentials ?? (async () => void 0));
       }
       options;
       host;
@@ -49021,80 +49520,78 @@ var init_session = __esm({
 
 // tools/src/cli/registry-options.ts
 function registryOptions(y) {
-  return y.option("registry", { type: "string", default: env2("CONTAINER_REGISTRY_URL") ?? DEFAULT_REGISTRY, describe: "Registry host[:port] (or http(s)://host:port) [env CONTAINER_REGISTRY_URL]" }).option("namespace", { type: "string", default: env2("CONTAINER_REGISTRY_NAMESPACE") ?? DEFAULT_NAMESPACE, describe: "Repository namespace [env CONTAINER_REGISTRY_NAMESPACE]" }).option("insecure", { type: "boolean", describe: "Allow plain HTTP and skip certificate verification [env CONTAINER_REGISTRY_INSECURE=1]" }).option("ca-cert", { type: "string", describe: "CA certificate (PEM) that signed the registry certificate" }).option("cert-dir", { type: "string", describe: "Folder of CA certificates (*.crt); refused if it holds private keys" }).option("storage", { type: "string", default: env2("CONTAINER_REGISTRY_STORAGE") ?? "./container-registry", describe: "Local registry storage (secure mode: certs/ca.crt, auth/password) [env CONTAINER_REGISTRY_STORAGE]" }).option("auth-mode", { type: "string", choices: [...AUTH_MODES], describe: "Where credentials come from [env CONTAINER_REGISTRY_AUTH_MODE, default none]" }).option("use-home-auth", { type: "boolean", default: false, describe: "Use ~/.docker/config.json (same as --auth-mode home)" }).option("authfile", { type: "string", describe: "Docker-style config.json with credentials [env CONTAINER_REGISTRY_AUTHFILE]" }).option("credsfile", { type: "string", describe: "KEY=VALUE credentials file [env CONTAINER_REGISTRY_CREDSFILE]" }).option("creds", { type: "string", describe: "USER:PASSWORD (visible in shell history and ps; prefer a file)" }).option("token", { type: "string", describe: "Registry token (visible in shell history and ps; prefer a file)" }).option("jobs", { type: "number", default: 4, describe: "Parallel blob uploads" });
-}
-function isLoopbackHost(host) {
-  const h2 = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "").toLowerCase();
-  return h2 === "localhost" || h2 === "::1" || /^127\./.test(h2);
+  return y.option("registry", settingOption("CONTAINER_REGISTRY_URL")).option("namespace", settingOption("CONTAINER_REGISTRY_NAMESPACE")).option("insecure", settingOption("CONTAINER_REGISTRY_INSECURE", { fromEnv: false })).option("ca-cert", { type: "string", describe: "CA certificate (PEM) that signed the registry certificate" }).option("cert-dir", { type: "string", describe: "Folder of CA certificates (*.crt); refused if it holds private keys" }).option("storage", settingOption("CONTAINER_REGISTRY_STORAGE")).option("auth-mode", settingOption("CONTAINER_REGISTRY_AUTH_MODE", { fromEnv: false })).option("use-home-auth", { type: "boolean", default: false, describe: "Use ~/.docker/config.json (same as --auth-mode home)" }).option("authfile", settingOption("CONTAINER_REGISTRY_AUTHFILE", { fromEnv: false })).option("credsfile", settingOption("CONTAINER_REGISTRY_CREDSFILE", { fromEnv: false })).option("creds", { type: "string", describe: "USER:PASSWORD (visible in shell history and ps; prefer a file)" }).option("token", { type: "string", describe: "Registry token (visible in shell history and ps; prefer a file)" }).option("jobs", numberOption("jobs", { integer: true, min: 1, default: 4, describe: "Parallel blob uploads" }));
 }
 async function loadCaDir(dir) {
   let names;
   try {
     names = await (0, import_promises33.readdir)(dir);
   } catch (err) {
-    throw new CliError("tls", `cannot read --cert-dir ${dir} (${err.code ?? "error"})`);
+    throw new HelperError("tls", `cannot read --cert-dir ${dir} (${err.code ?? "error"})`);
   }
   const keys = names.filter((n2) => /\.key$/i.test(n2));
   if (keys.length) {
-    throw new CliError("tls", `--cert-dir ${dir} holds private keys (${keys.join(", ")}); give a folder with the CA certificate only, e.g. <storage>/certs, or --ca-cert`);
+    throw new HelperError("tls", `--cert-dir ${dir} holds private keys (${keys.join(", ")}); give a folder with the CA certificate only, e.g. <storage>/certs, or --ca-cert`);
   }
   const certs = names.filter((n2) => /\.(crt|pem)$/i.test(n2));
-  if (!certs.length) throw new CliError("tls", `--cert-dir ${dir} has no *.crt file`);
+  if (!certs.length) throw new HelperError("tls", `--cert-dir ${dir} has no *.crt file`);
   return Promise.all(certs.map((n2) => (0, import_promises33.readFile)((0, import_node_path18.join)(dir, n2))));
 }
 async function readCa(path6) {
   try {
     return await (0, import_promises33.readFile)(path6);
   } catch (err) {
-    throw new CliError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
+    throw new HelperError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
   }
 }
-async function tlsFor(args, registry, local) {
-  const secure = local && truthy(env2("CONTAINER_REGISTRY_SECURE"));
-  const insecureEnv = local && truthy(env2("CONTAINER_REGISTRY_INSECURE"));
+async function tlsFor(args, address, local) {
+  const secure = local && readBoolean(process.env, "CONTAINER_REGISTRY_SECURE");
+  const insecureEnv = local && readBoolean(process.env, "CONTAINER_REGISTRY_INSECURE");
   const insecure = args.insecure ?? insecureEnv;
-  if (secure && insecure) throw new CliError("usage", "CONTAINER_REGISTRY_SECURE and --insecure/CONTAINER_REGISTRY_INSECURE exclude each other", { exitCode: 2 });
+  if (secure && insecure) throw new HelperError("usage", "CONTAINER_REGISTRY_SECURE and --insecure/CONTAINER_REGISTRY_INSECURE exclude each other");
   const ca = [];
   if (args["ca-cert"]) ca.push(await readCa((0, import_node_path18.resolve)(args["ca-cert"])));
   if (args["cert-dir"]) ca.push(...await loadCaDir((0, import_node_path18.resolve)(args["cert-dir"])));
-  if (secure && !ca.length) ca.push(await readCa((0, import_node_path18.join)((0, import_node_path18.resolve)(args.storage), "certs", "ca.crt")));
-  const plainHttpOk = insecure || !secure && isLoopbackHost(splitRegistry(registry).host);
+  if (secure && !ca.length) ca.push(await readCa(new StateDir((0, import_node_path18.resolve)(args.storage)).certsCaCert()));
+  const plainHttpOk = insecure || !secure && isLoopbackHost(address.host);
   return { ca, insecure, allowHttp: plainHttpOk };
 }
 async function credentialsFor(args, local) {
-  let mode = args["auth-mode"] ?? (args["use-home-auth"] ? "home" : void 0) ?? env2("CONTAINER_REGISTRY_AUTH_MODE") ?? "";
-  const authfile = args.authfile ?? env2("CONTAINER_REGISTRY_AUTHFILE");
-  const credsfile = args.credsfile ?? env2("CONTAINER_REGISTRY_CREDSFILE");
-  if (!mode) mode = args.authfile ? "authfile" : args.credsfile ? "credsfile" : "none";
-  if (!isAuthMode(mode)) throw new CliError("usage", `unknown auth mode ${JSON.stringify(mode)} (known: ${AUTH_MODES.join(", ")})`, { exitCode: 2 });
+  const env2 = process.env;
+  const fromEnv = rawSetting(env2, "CONTAINER_REGISTRY_AUTH_MODE") === void 0 ? void 0 : readEnum(env2, "CONTAINER_REGISTRY_AUTH_MODE");
+  const mode = args["auth-mode"] ?? (args["use-home-auth"] ? "home" : void 0) ?? fromEnv ?? (args.authfile ? "authfile" : args.credsfile ? "credsfile" : "none");
+  const authfile = args.authfile ?? readString(env2, "CONTAINER_REGISTRY_AUTHFILE");
+  const credsfile = args.credsfile ?? readString(env2, "CONTAINER_REGISTRY_CREDSFILE");
   const source2 = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
-  if (mode === "none" && !args.creds && !args.token && local && truthy(env2("CONTAINER_REGISTRY_SECURE"))) {
-    const passwordFile = (0, import_node_path18.join)((0, import_node_path18.resolve)(args.storage), "auth", "password");
-    const username = env2("CONTAINER_REGISTRY_USERNAME") ?? "yocto";
+  if (mode === "none" && !args.creds && !args.token && local && readBoolean(env2, "CONTAINER_REGISTRY_SECURE")) {
+    const passwordFile = new StateDir((0, import_node_path18.resolve)(args.storage)).passwordFile();
+    const username = readString(env2, "CONTAINER_REGISTRY_USERNAME");
     let cred;
     return () => cred ??= (0, import_promises33.readFile)(passwordFile, "utf8").then(
       (p) => ({ kind: "basic", username, password: p.replace(/\r?\n$/, "") }),
       (err) => {
-        throw new CliError("credentials", `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`);
+        throw new HelperError("credentials", `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`);
       }
     );
   }
   return source2;
 }
-function isLocalRegistry(registry) {
-  const configured = splitRegistry(env2("CONTAINER_REGISTRY_URL") ?? DEFAULT_REGISTRY).host.replace(/\/.*$/, "");
-  return splitRegistry(registry).host.replace(/\/.*$/, "") === configured;
+function isLocalRegistry(address) {
+  return registryHost(address) === registryHost(readRegistryUrl(process.env));
 }
-function normalizeRegistry(registry, namespace) {
-  const m = /^((?:https?:\/\/)?[^/]+)(?:\/(.*))?$/i.exec(registry.trim());
-  if (!m) throw new CliError("usage", `invalid registry ${JSON.stringify(registry)}`, { exitCode: 2 });
-  const path6 = (m[2] ?? "").replace(/\/+$/, "");
-  return { registry: m[1], namespace: [path6, namespace].filter(Boolean).join("/") };
+function resolveRegistry(registry, namespace) {
+  let address;
+  try {
+    address = parseRegistryAddress(registry);
+  } catch (err) {
+    throw new HelperError("usage", `invalid registry ${JSON.stringify(registry)} (--registry, or CONTAINER_REGISTRY_URL): ${err.message}`);
+  }
+  return { address, registry: formatRegistry(address), namespace: [address.path, namespace].filter(Boolean).join("/") };
 }
 async function openTarget(args) {
-  const { registry, namespace } = normalizeRegistry(args.registry, args.namespace);
-  const local = isLocalRegistry(registry);
-  const tls = await tlsFor(args, registry, local);
+  const { address, registry, namespace } = resolveRegistry(args.registry, args.namespace);
+  const local = isLocalRegistry(address);
+  const tls = await tlsFor(args, address, local);
   const credentials = await credentialsFor(args, local);
   return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, args.jobs + 2) }), namespace, registry };
 }
@@ -49110,19 +49607,20 @@ function repositoryOf(name, namespace) {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
   return `${namespace}/${name}`;
 }
-var import_promises33, import_node_path18, DEFAULT_REGISTRY, DEFAULT_NAMESPACE, env2, truthy;
+var import_promises33, import_node_path18;
 var init_registry_options = __esm({
   "tools/src/cli/registry-options.ts"() {
     "use strict";
     import_promises33 = __toESM(require_promises(), 1);
     import_node_path18 = __toESM(require_path(), 1);
-    init_errors();
+    init_helper_error();
+    init_state_dir();
     init_credentials();
     init_session();
-    DEFAULT_REGISTRY = "localhost:5000";
-    DEFAULT_NAMESPACE = "yocto";
-    env2 = (name) => process.env[name] || void 0;
-    truthy = (v) => v !== void 0 && /^(1|true|yes|on)$/i.test(v);
+    init_reference();
+    init_registry_url();
+    init_values();
+    init_setting_options();
   }
 });
 
@@ -49369,9 +49867,13 @@ var init_layout = __esm({
     init_mediatypes();
     init_platform();
     init_source2();
+    init_helper_error();
     REF_NAME = "org.opencontainers.image.ref.name";
-    LayoutError = class extends Error {
-      code = "layout";
+    LayoutError = class extends HelperError {
+      constructor(message) {
+        super("layout", message);
+        this.name = "LayoutError";
+      }
     };
     OciLayout = class _OciLayout {
       constructor(files, index) {
@@ -49573,9 +50075,13 @@ var init_naming = __esm({
   "tools/src/push/naming.ts"() {
     "use strict";
     init_names();
+    init_helper_error();
     OCI_SUFFIX = /(?:-oci|\.oci)(\.tar)?$/;
-    NamingError = class extends Error {
-      code = "name";
+    NamingError = class extends HelperError {
+      constructor(message) {
+        super("name", message);
+        this.name = "NamingError";
+      }
     };
   }
 });
@@ -49655,8 +50161,12 @@ var init_discover = __esm({
     import_promises36 = __toESM(require_promises(), 1);
     import_node_path21 = __toESM(require_path(), 1);
     init_naming();
-    DiscoveryError = class extends Error {
-      code = "discovery";
+    init_helper_error();
+    DiscoveryError = class extends HelperError {
+      constructor(message) {
+        super("discovery", message);
+        this.name = "DiscoveryError";
+      }
     };
   }
 });
@@ -49691,7 +50201,7 @@ var Limiter;
 var init_retry = __esm({
   "tools/src/client/retry.ts"() {
     "use strict";
-    init_errors3();
+    init_errors2();
     Limiter = class {
       constructor(size) {
         this.size = size;
@@ -49746,9 +50256,9 @@ function withDigest(location, digest) {
   u2.searchParams.set("digest", digest);
   return u2.toString();
 }
-function counted(open11, onProgress) {
+function counted(open10, onProgress) {
   return () => {
-    const stream = open11();
+    const stream = open10();
     let n2 = 0;
     stream.on("data", (chunk) => {
       n2 += chunk.length;
@@ -49906,9 +50416,9 @@ var init_blobs3 = __esm({
   "tools/src/client/blobs.ts"() {
     "use strict";
     init_auth2();
-    init_errors3();
+    init_errors2();
     init_retry();
-    init_errors3();
+    init_errors2();
     init_transport();
     MONOLITHIC_MAX = 16 * 1024 * 1024;
   }
@@ -49984,16 +50494,16 @@ var init_manifests3 = __esm({
     init_digest();
     init_retry();
     init_transport();
-    init_errors3();
+    init_errors2();
     MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
   }
 });
 
 // tools/src/client/upload-records.ts
-function uploadRecordsDir(env3 = process.env) {
-  const xdg = env3.XDG_CACHE_HOME;
+function uploadRecordsDir(env2 = process.env) {
+  const xdg = env2.XDG_CACHE_HOME;
   if (xdg && (0, import_node_path22.isAbsolute)(xdg)) return (0, import_node_path22.join)(xdg, "container-registry", "uploads");
-  let home = env3.HOME;
+  let home = env2.HOME;
   if (!home) {
     try {
       home = (0, import_node_os7.homedir)();
@@ -50058,8 +50568,8 @@ var init_upload_records = __esm({
       maxAgeMs;
       maxRecords;
       /** forUser is the records of the user's cache folder (see uploadRecordsDir), or undefined without one. */
-      static forUser(env3 = process.env) {
-        const dir = uploadRecordsDir(env3);
+      static forUser(env2 = process.env) {
+        const dir = uploadRecordsDir(env2);
         return dir ? new _UploadRecords(dir) : void 0;
       }
       /** take claims the newest usable record of `digest` in `repository` of `registry`: it is then this process's alone. */
@@ -50314,10 +50824,10 @@ async function tagImages(ctx, repository, images, tags2) {
   }
   return out;
 }
-function tagLockPath(registry, repository, env3 = process.env) {
+function tagLockPath(registry, repository, env2 = process.env) {
   const uid = typeof process.getuid === "function" ? process.getuid() : "user";
   const key3 = (0, import_node_crypto17.createHash)("sha256").update(`${registry}/${repository}`).digest("hex").slice(0, 32);
-  return (0, import_node_path23.join)(env3.XDG_RUNTIME_DIR || (0, import_node_os8.tmpdir)(), `container-registry-${uid}`, `tags-${key3}.lock`);
+  return (0, import_node_path23.join)(env2.XDG_RUNTIME_DIR || (0, import_node_os8.tmpdir)(), `container-registry-${uid}`, `tags-${key3}.lock`);
 }
 async function pushImageSet(ctx, repository, images, tags2) {
   const seen = /* @__PURE__ */ new Map();
@@ -50364,9 +50874,9 @@ var init_push = __esm({
   }
 });
 
-// ../../work/main/node_modules/semver/internal/constants.js
+// node_modules/semver/internal/constants.js
 var require_constants = __commonJS({
-  "../../work/main/node_modules/semver/internal/constants.js"(exports, module) {
+  "node_modules/semver/internal/constants.js"(exports, module) {
     "use strict";
     var SEMVER_SPEC_VERSION = "2.0.0";
     var MAX_LENGTH = 256;
@@ -50424,9 +50934,9 @@ var require_constants = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/internal/debug.js
+// node_modules/semver/internal/debug.js
 var require_debug = __commonJS({
-  "../../work/main/node_modules/semver/internal/debug.js"(exports, module) {
+  "node_modules/semver/internal/debug.js"(exports, module) {
     "use strict";
     var debug = typeof process === "object" && process.env && process.env.NODE_DEBUG && /\bsemver\b/i.test(process.env.NODE_DEBUG) ? (...args) => console.error("SEMVER", ...args) : () => {
     };
@@ -50434,9 +50944,9 @@ var require_debug = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/internal/re.js
+// node_modules/semver/internal/re.js
 var require_re = __commonJS({
-  "../../work/main/node_modules/semver/internal/re.js"(exports, module) {
+  "node_modules/semver/internal/re.js"(exports, module) {
     "use strict";
     var {
       MAX_SAFE_COMPONENT_LENGTH,
@@ -50522,9 +51032,9 @@ var require_re = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/internal/parse-options.js
+// node_modules/semver/internal/parse-options.js
 var require_parse_options = __commonJS({
-  "../../work/main/node_modules/semver/internal/parse-options.js"(exports, module) {
+  "node_modules/semver/internal/parse-options.js"(exports, module) {
     "use strict";
     var looseOption = Object.freeze({ loose: true });
     var emptyOpts = Object.freeze({});
@@ -50541,9 +51051,9 @@ var require_parse_options = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/internal/identifiers.js
+// node_modules/semver/internal/identifiers.js
 var require_identifiers = __commonJS({
-  "../../work/main/node_modules/semver/internal/identifiers.js"(exports, module) {
+  "node_modules/semver/internal/identifiers.js"(exports, module) {
     "use strict";
     var numeric = /^[0-9]+$/;
     var compareIdentifiers = (a2, b) => {
@@ -50566,9 +51076,9 @@ var require_identifiers = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/classes/semver.js
+// node_modules/semver/classes/semver.js
 var require_semver2 = __commonJS({
-  "../../work/main/node_modules/semver/classes/semver.js"(exports, module) {
+  "node_modules/semver/classes/semver.js"(exports, module) {
     "use strict";
     var debug = require_debug();
     var { MAX_LENGTH, MAX_SAFE_INTEGER } = require_constants();
@@ -50858,9 +51368,9 @@ var require_semver2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/parse.js
+// node_modules/semver/functions/parse.js
 var require_parse2 = __commonJS({
-  "../../work/main/node_modules/semver/functions/parse.js"(exports, module) {
+  "node_modules/semver/functions/parse.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var parse2 = (version, options, throwErrors = false) => {
@@ -50880,9 +51390,9 @@ var require_parse2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/valid.js
+// node_modules/semver/functions/valid.js
 var require_valid = __commonJS({
-  "../../work/main/node_modules/semver/functions/valid.js"(exports, module) {
+  "node_modules/semver/functions/valid.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var valid = (version, options) => {
@@ -50893,9 +51403,9 @@ var require_valid = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/clean.js
+// node_modules/semver/functions/clean.js
 var require_clean = __commonJS({
-  "../../work/main/node_modules/semver/functions/clean.js"(exports, module) {
+  "node_modules/semver/functions/clean.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var clean = (version, options) => {
@@ -50906,9 +51416,9 @@ var require_clean = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/inc.js
+// node_modules/semver/functions/inc.js
 var require_inc = __commonJS({
-  "../../work/main/node_modules/semver/functions/inc.js"(exports, module) {
+  "node_modules/semver/functions/inc.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var inc = (version, release, options, identifier, identifierBase) => {
@@ -50930,9 +51440,9 @@ var require_inc = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/diff.js
+// node_modules/semver/functions/diff.js
 var require_diff = __commonJS({
-  "../../work/main/node_modules/semver/functions/diff.js"(exports, module) {
+  "node_modules/semver/functions/diff.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var diff = (version1, version2) => {
@@ -50974,9 +51484,9 @@ var require_diff = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/major.js
+// node_modules/semver/functions/major.js
 var require_major = __commonJS({
-  "../../work/main/node_modules/semver/functions/major.js"(exports, module) {
+  "node_modules/semver/functions/major.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var major = (a2, loose) => new SemVer(a2, loose).major;
@@ -50984,9 +51494,9 @@ var require_major = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/minor.js
+// node_modules/semver/functions/minor.js
 var require_minor = __commonJS({
-  "../../work/main/node_modules/semver/functions/minor.js"(exports, module) {
+  "node_modules/semver/functions/minor.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var minor = (a2, loose) => new SemVer(a2, loose).minor;
@@ -50994,9 +51504,9 @@ var require_minor = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/patch.js
+// node_modules/semver/functions/patch.js
 var require_patch = __commonJS({
-  "../../work/main/node_modules/semver/functions/patch.js"(exports, module) {
+  "node_modules/semver/functions/patch.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var patch = (a2, loose) => new SemVer(a2, loose).patch;
@@ -51004,9 +51514,9 @@ var require_patch = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/prerelease.js
+// node_modules/semver/functions/prerelease.js
 var require_prerelease = __commonJS({
-  "../../work/main/node_modules/semver/functions/prerelease.js"(exports, module) {
+  "node_modules/semver/functions/prerelease.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var prerelease = (version, options) => {
@@ -51017,9 +51527,9 @@ var require_prerelease = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/compare.js
+// node_modules/semver/functions/compare.js
 var require_compare = __commonJS({
-  "../../work/main/node_modules/semver/functions/compare.js"(exports, module) {
+  "node_modules/semver/functions/compare.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var compare2 = (a2, b, loose) => new SemVer(a2, loose).compare(new SemVer(b, loose));
@@ -51027,9 +51537,9 @@ var require_compare = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/rcompare.js
+// node_modules/semver/functions/rcompare.js
 var require_rcompare = __commonJS({
-  "../../work/main/node_modules/semver/functions/rcompare.js"(exports, module) {
+  "node_modules/semver/functions/rcompare.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var rcompare = (a2, b, loose) => compare2(b, a2, loose);
@@ -51037,9 +51547,9 @@ var require_rcompare = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/compare-loose.js
+// node_modules/semver/functions/compare-loose.js
 var require_compare_loose = __commonJS({
-  "../../work/main/node_modules/semver/functions/compare-loose.js"(exports, module) {
+  "node_modules/semver/functions/compare-loose.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var compareLoose = (a2, b) => compare2(a2, b, true);
@@ -51047,9 +51557,9 @@ var require_compare_loose = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/compare-build.js
+// node_modules/semver/functions/compare-build.js
 var require_compare_build = __commonJS({
-  "../../work/main/node_modules/semver/functions/compare-build.js"(exports, module) {
+  "node_modules/semver/functions/compare-build.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var compareBuild = (a2, b, loose) => {
@@ -51061,9 +51571,9 @@ var require_compare_build = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/sort.js
+// node_modules/semver/functions/sort.js
 var require_sort = __commonJS({
-  "../../work/main/node_modules/semver/functions/sort.js"(exports, module) {
+  "node_modules/semver/functions/sort.js"(exports, module) {
     "use strict";
     var compareBuild = require_compare_build();
     var sort = (list3, loose) => list3.sort((a2, b) => compareBuild(a2, b, loose));
@@ -51071,9 +51581,9 @@ var require_sort = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/rsort.js
+// node_modules/semver/functions/rsort.js
 var require_rsort = __commonJS({
-  "../../work/main/node_modules/semver/functions/rsort.js"(exports, module) {
+  "node_modules/semver/functions/rsort.js"(exports, module) {
     "use strict";
     var compareBuild = require_compare_build();
     var rsort = (list3, loose) => list3.sort((a2, b) => compareBuild(b, a2, loose));
@@ -51081,9 +51591,9 @@ var require_rsort = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/gt.js
+// node_modules/semver/functions/gt.js
 var require_gt = __commonJS({
-  "../../work/main/node_modules/semver/functions/gt.js"(exports, module) {
+  "node_modules/semver/functions/gt.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var gt = (a2, b, loose) => compare2(a2, b, loose) > 0;
@@ -51091,9 +51601,9 @@ var require_gt = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/lt.js
+// node_modules/semver/functions/lt.js
 var require_lt = __commonJS({
-  "../../work/main/node_modules/semver/functions/lt.js"(exports, module) {
+  "node_modules/semver/functions/lt.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var lt = (a2, b, loose) => compare2(a2, b, loose) < 0;
@@ -51101,9 +51611,9 @@ var require_lt = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/eq.js
+// node_modules/semver/functions/eq.js
 var require_eq = __commonJS({
-  "../../work/main/node_modules/semver/functions/eq.js"(exports, module) {
+  "node_modules/semver/functions/eq.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var eq = (a2, b, loose) => compare2(a2, b, loose) === 0;
@@ -51111,9 +51621,9 @@ var require_eq = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/neq.js
+// node_modules/semver/functions/neq.js
 var require_neq = __commonJS({
-  "../../work/main/node_modules/semver/functions/neq.js"(exports, module) {
+  "node_modules/semver/functions/neq.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var neq = (a2, b, loose) => compare2(a2, b, loose) !== 0;
@@ -51121,9 +51631,9 @@ var require_neq = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/gte.js
+// node_modules/semver/functions/gte.js
 var require_gte = __commonJS({
-  "../../work/main/node_modules/semver/functions/gte.js"(exports, module) {
+  "node_modules/semver/functions/gte.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var gte = (a2, b, loose) => compare2(a2, b, loose) >= 0;
@@ -51131,9 +51641,9 @@ var require_gte = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/lte.js
+// node_modules/semver/functions/lte.js
 var require_lte = __commonJS({
-  "../../work/main/node_modules/semver/functions/lte.js"(exports, module) {
+  "node_modules/semver/functions/lte.js"(exports, module) {
     "use strict";
     var compare2 = require_compare();
     var lte = (a2, b, loose) => compare2(a2, b, loose) <= 0;
@@ -51141,9 +51651,9 @@ var require_lte = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/cmp.js
+// node_modules/semver/functions/cmp.js
 var require_cmp = __commonJS({
-  "../../work/main/node_modules/semver/functions/cmp.js"(exports, module) {
+  "node_modules/semver/functions/cmp.js"(exports, module) {
     "use strict";
     var eq = require_eq();
     var neq = require_neq();
@@ -51191,9 +51701,9 @@ var require_cmp = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/coerce.js
+// node_modules/semver/functions/coerce.js
 var require_coerce = __commonJS({
-  "../../work/main/node_modules/semver/functions/coerce.js"(exports, module) {
+  "node_modules/semver/functions/coerce.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var parse2 = require_parse2();
@@ -51237,9 +51747,9 @@ var require_coerce = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/truncate.js
+// node_modules/semver/functions/truncate.js
 var require_truncate = __commonJS({
-  "../../work/main/node_modules/semver/functions/truncate.js"(exports, module) {
+  "node_modules/semver/functions/truncate.js"(exports, module) {
     "use strict";
     var parse2 = require_parse2();
     var constants5 = require_constants();
@@ -51278,9 +51788,9 @@ var require_truncate = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/internal/lrucache.js
+// node_modules/semver/internal/lrucache.js
 var require_lrucache = __commonJS({
-  "../../work/main/node_modules/semver/internal/lrucache.js"(exports, module) {
+  "node_modules/semver/internal/lrucache.js"(exports, module) {
     "use strict";
     var LRUCache = class {
       constructor() {
@@ -51316,9 +51826,9 @@ var require_lrucache = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/internal/trim-comparator-whitespace.js
+// node_modules/semver/internal/trim-comparator-whitespace.js
 var require_trim_comparator_whitespace = __commonJS({
-  "../../work/main/node_modules/semver/internal/trim-comparator-whitespace.js"(exports, module) {
+  "node_modules/semver/internal/trim-comparator-whitespace.js"(exports, module) {
     "use strict";
     var {
       MAX_LENGTH,
@@ -51507,9 +52017,9 @@ var require_trim_comparator_whitespace = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/classes/range.js
+// node_modules/semver/classes/range.js
 var require_range = __commonJS({
-  "../../work/main/node_modules/semver/classes/range.js"(exports, module) {
+  "node_modules/semver/classes/range.js"(exports, module) {
     "use strict";
     var SPACE_CHARACTERS = /\s+/g;
     var Range = class _Range {
@@ -51892,9 +52402,9 @@ var require_range = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/classes/comparator.js
+// node_modules/semver/classes/comparator.js
 var require_comparator = __commonJS({
-  "../../work/main/node_modules/semver/classes/comparator.js"(exports, module) {
+  "node_modules/semver/classes/comparator.js"(exports, module) {
     "use strict";
     var ANY = /* @__PURE__ */ Symbol("SemVer ANY");
     var Comparator = class _Comparator {
@@ -52005,9 +52515,9 @@ var require_comparator = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/functions/satisfies.js
+// node_modules/semver/functions/satisfies.js
 var require_satisfies = __commonJS({
-  "../../work/main/node_modules/semver/functions/satisfies.js"(exports, module) {
+  "node_modules/semver/functions/satisfies.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var satisfies = (version, range, options) => {
@@ -52022,9 +52532,9 @@ var require_satisfies = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/to-comparators.js
+// node_modules/semver/ranges/to-comparators.js
 var require_to_comparators = __commonJS({
-  "../../work/main/node_modules/semver/ranges/to-comparators.js"(exports, module) {
+  "node_modules/semver/ranges/to-comparators.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var toComparators = (range, options) => new Range(range, options).set.map((comp) => comp.map((c3) => c3.value).join(" ").trim().split(" "));
@@ -52032,9 +52542,9 @@ var require_to_comparators = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/max-satisfying.js
+// node_modules/semver/ranges/max-satisfying.js
 var require_max_satisfying = __commonJS({
-  "../../work/main/node_modules/semver/ranges/max-satisfying.js"(exports, module) {
+  "node_modules/semver/ranges/max-satisfying.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Range = require_range();
@@ -52061,9 +52571,9 @@ var require_max_satisfying = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/min-satisfying.js
+// node_modules/semver/ranges/min-satisfying.js
 var require_min_satisfying = __commonJS({
-  "../../work/main/node_modules/semver/ranges/min-satisfying.js"(exports, module) {
+  "node_modules/semver/ranges/min-satisfying.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Range = require_range();
@@ -52090,9 +52600,9 @@ var require_min_satisfying = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/min-version.js
+// node_modules/semver/ranges/min-version.js
 var require_min_version = __commonJS({
-  "../../work/main/node_modules/semver/ranges/min-version.js"(exports, module) {
+  "node_modules/semver/ranges/min-version.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Range = require_range();
@@ -52149,9 +52659,9 @@ var require_min_version = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/valid.js
+// node_modules/semver/ranges/valid.js
 var require_valid2 = __commonJS({
-  "../../work/main/node_modules/semver/ranges/valid.js"(exports, module) {
+  "node_modules/semver/ranges/valid.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var validRange = (range, options) => {
@@ -52165,9 +52675,9 @@ var require_valid2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/outside.js
+// node_modules/semver/ranges/outside.js
 var require_outside = __commonJS({
-  "../../work/main/node_modules/semver/ranges/outside.js"(exports, module) {
+  "node_modules/semver/ranges/outside.js"(exports, module) {
     "use strict";
     var SemVer = require_semver2();
     var Comparator = require_comparator();
@@ -52234,9 +52744,9 @@ var require_outside = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/gtr.js
+// node_modules/semver/ranges/gtr.js
 var require_gtr = __commonJS({
-  "../../work/main/node_modules/semver/ranges/gtr.js"(exports, module) {
+  "node_modules/semver/ranges/gtr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
     var gtr = (version, range, options) => outside(version, range, ">", options);
@@ -52244,9 +52754,9 @@ var require_gtr = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/ltr.js
+// node_modules/semver/ranges/ltr.js
 var require_ltr = __commonJS({
-  "../../work/main/node_modules/semver/ranges/ltr.js"(exports, module) {
+  "node_modules/semver/ranges/ltr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
     var ltr = (version, range, options) => outside(version, range, "<", options);
@@ -52254,9 +52764,9 @@ var require_ltr = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/intersects.js
+// node_modules/semver/ranges/intersects.js
 var require_intersects = __commonJS({
-  "../../work/main/node_modules/semver/ranges/intersects.js"(exports, module) {
+  "node_modules/semver/ranges/intersects.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var intersects = (r1, r2, options) => {
@@ -52268,9 +52778,9 @@ var require_intersects = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/simplify.js
+// node_modules/semver/ranges/simplify.js
 var require_simplify = __commonJS({
-  "../../work/main/node_modules/semver/ranges/simplify.js"(exports, module) {
+  "node_modules/semver/ranges/simplify.js"(exports, module) {
     "use strict";
     var satisfies = require_satisfies();
     var compare2 = require_compare();
@@ -52318,9 +52828,9 @@ var require_simplify = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/ranges/subset.js
+// node_modules/semver/ranges/subset.js
 var require_subset = __commonJS({
-  "../../work/main/node_modules/semver/ranges/subset.js"(exports, module) {
+  "node_modules/semver/ranges/subset.js"(exports, module) {
     "use strict";
     var Range = require_range();
     var Comparator = require_comparator();
@@ -52480,9 +52990,9 @@ var require_subset = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/semver/index.js
+// node_modules/semver/index.js
 var require_semver3 = __commonJS({
-  "../../work/main/node_modules/semver/index.js"(exports, module) {
+  "node_modules/semver/index.js"(exports, module) {
     "use strict";
     var internalRe = require_re();
     var constants5 = require_constants();
@@ -52579,9 +53089,9 @@ var require_semver3 = __commonJS({
 
 // tools/src/push/tags.ts
 function parseStrategies(text) {
-  const words2 = text.split(/[\s,]+/).filter(Boolean);
+  const words = text.split(/[\s,]+/).filter(Boolean);
   const out = [];
-  for (const w of words2) {
+  for (const w of words) {
     const s = w.toLowerCase();
     if (!STRATEGIES.includes(s)) throw new TagError(`unknown tag strategy ${JSON.stringify(w)} (known: ${STRATEGIES.join(" ")})`);
     if (!out.includes(s)) out.push(s);
@@ -52673,16 +53183,19 @@ function withArch(tags2, suffix) {
     return `${base2}${s}`;
   });
 }
-var import_semver, STRATEGIES, DEFAULT_STRATEGY, TagError;
+var import_semver, STRATEGIES, TagError;
 var init_tags2 = __esm({
   "tools/src/push/tags.ts"() {
     "use strict";
     import_semver = __toESM(require_semver3(), 1);
     init_names();
+    init_helper_error();
     STRATEGIES = ["timestamp", "sha", "git", "branch", "semver", "version", "latest", "arch"];
-    DEFAULT_STRATEGY = "timestamp latest";
-    TagError = class extends Error {
-      code = "tag";
+    TagError = class extends HelperError {
+      constructor(message) {
+        super("tag", message);
+        this.name = "TagError";
+      }
     };
   }
 });
@@ -52743,9 +53256,9 @@ var init_deploy = __esm({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/eta.js
+// node_modules/cli-progress/lib/eta.js
 var require_eta = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/eta.js"(exports, module) {
+  "node_modules/cli-progress/lib/eta.js"(exports, module) {
     var ETA = class {
       constructor(length, initTime, initValue) {
         this.etaBufferLength = length || 100;
@@ -52797,9 +53310,9 @@ var require_readline = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/terminal.js
+// node_modules/cli-progress/lib/terminal.js
 var require_terminal = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/terminal.js"(exports, module) {
+  "node_modules/cli-progress/lib/terminal.js"(exports, module) {
     var _readline = require_readline();
     var Terminal = class {
       constructor(outputStream) {
@@ -52916,9 +53429,9 @@ var require_terminal = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/ansi-regex/index.js
+// node_modules/ansi-regex/index.js
 var require_ansi_regex = __commonJS({
-  "../../work/main/node_modules/ansi-regex/index.js"(exports, module) {
+  "node_modules/ansi-regex/index.js"(exports, module) {
     "use strict";
     module.exports = ({ onlyFirst = false } = {}) => {
       const pattern4 = [
@@ -52930,18 +53443,18 @@ var require_ansi_regex = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/strip-ansi/index.js
+// node_modules/strip-ansi/index.js
 var require_strip_ansi = __commonJS({
-  "../../work/main/node_modules/strip-ansi/index.js"(exports, module) {
+  "node_modules/strip-ansi/index.js"(exports, module) {
     "use strict";
     var ansiRegex4 = require_ansi_regex();
     module.exports = (string) => typeof string === "string" ? string.replace(ansiRegex4(), "") : string;
   }
 });
 
-// ../../work/main/node_modules/is-fullwidth-code-point/index.js
+// node_modules/is-fullwidth-code-point/index.js
 var require_is_fullwidth_code_point = __commonJS({
-  "../../work/main/node_modules/is-fullwidth-code-point/index.js"(exports, module) {
+  "node_modules/is-fullwidth-code-point/index.js"(exports, module) {
     "use strict";
     var isFullwidthCodePoint = (codePoint) => {
       if (Number.isNaN(codePoint)) {
@@ -52972,9 +53485,9 @@ var require_is_fullwidth_code_point = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/emoji-regex/index.js
+// node_modules/emoji-regex/index.js
 var require_emoji_regex = __commonJS({
-  "../../work/main/node_modules/emoji-regex/index.js"(exports, module) {
+  "node_modules/emoji-regex/index.js"(exports, module) {
     "use strict";
     module.exports = function() {
       return /\uD83C\uDFF4\uDB40\uDC67\uDB40\uDC62(?:\uDB40\uDC65\uDB40\uDC6E\uDB40\uDC67|\uDB40\uDC73\uDB40\uDC63\uDB40\uDC74|\uDB40\uDC77\uDB40\uDC6C\uDB40\uDC73)\uDB40\uDC7F|\uD83D\uDC68(?:\uD83C\uDFFC\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68\uD83C\uDFFB|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFF\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFE])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFE\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFD])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFD\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFC])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\u200D(?:\u2764\uFE0F\u200D(?:\uD83D\uDC8B\u200D)?\uD83D\uDC68|(?:\uD83D[\uDC68\uDC69])\u200D(?:\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67]))|\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67])|(?:\uD83D[\uDC68\uDC69])\u200D(?:\uD83D[\uDC66\uDC67])|[\u2695\u2696\u2708]\uFE0F|\uD83D[\uDC66\uDC67]|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|(?:\uD83C\uDFFB\u200D[\u2695\u2696\u2708]|\uD83C\uDFFF\u200D[\u2695\u2696\u2708]|\uD83C\uDFFE\u200D[\u2695\u2696\u2708]|\uD83C\uDFFD\u200D[\u2695\u2696\u2708]|\uD83C\uDFFC\u200D[\u2695\u2696\u2708])\uFE0F|\uD83C\uDFFB\u200D(?:\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C[\uDFFB-\uDFFF])|(?:\uD83E\uDDD1\uD83C\uDFFB\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFC\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)\uD83C\uDFFB|\uD83E\uDDD1(?:\uD83C\uDFFF\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1(?:\uD83C[\uDFFB-\uDFFF])|\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1)|(?:\uD83E\uDDD1\uD83C\uDFFE\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFF\u200D\uD83E\uDD1D\u200D(?:\uD83D[\uDC68\uDC69]))(?:\uD83C[\uDFFB-\uDFFE])|(?:\uD83E\uDDD1\uD83C\uDFFC\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFD\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)(?:\uD83C[\uDFFB\uDFFC])|\uD83D\uDC69(?:\uD83C\uDFFE\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB-\uDFFD\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFC\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFD-\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFB\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFC-\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFD\u200D(?:\uD83E\uDD1D\u200D\uD83D\uDC68(?:\uD83C[\uDFFB\uDFFC\uDFFE\uDFFF])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\u200D(?:\u2764\uFE0F\u200D(?:\uD83D\uDC8B\u200D(?:\uD83D[\uDC68\uDC69])|\uD83D[\uDC68\uDC69])|\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD])|\uD83C\uDFFF\u200D(?:\uD83C[\uDF3E\uDF73\uDF93\uDFA4\uDFA8\uDFEB\uDFED]|\uD83D[\uDCBB\uDCBC\uDD27\uDD2C\uDE80\uDE92]|\uD83E[\uDDAF-\uDDB3\uDDBC\uDDBD]))|\uD83D\uDC69\u200D\uD83D\uDC69\u200D(?:\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67]))|(?:\uD83E\uDDD1\uD83C\uDFFD\u200D\uD83E\uDD1D\u200D\uD83E\uDDD1|\uD83D\uDC69\uD83C\uDFFE\u200D\uD83E\uDD1D\u200D\uD83D\uDC69)(?:\uD83C[\uDFFB-\uDFFD])|\uD83D\uDC69\u200D\uD83D\uDC66\u200D\uD83D\uDC66|\uD83D\uDC69\u200D\uD83D\uDC69\u200D(?:\uD83D[\uDC66\uDC67])|(?:\uD83D\uDC41\uFE0F\u200D\uD83D\uDDE8|\uD83D\uDC69(?:\uD83C\uDFFF\u200D[\u2695\u2696\u2708]|\uD83C\uDFFE\u200D[\u2695\u2696\u2708]|\uD83C\uDFFC\u200D[\u2695\u2696\u2708]|\uD83C\uDFFB\u200D[\u2695\u2696\u2708]|\uD83C\uDFFD\u200D[\u2695\u2696\u2708]|\u200D[\u2695\u2696\u2708])|(?:(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)\uFE0F|\uD83D\uDC6F|\uD83E[\uDD3C\uDDDE\uDDDF])\u200D[\u2640\u2642]|(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)(?:\uD83C[\uDFFB-\uDFFF])\u200D[\u2640\u2642]|(?:\uD83C[\uDFC3\uDFC4\uDFCA]|\uD83D[\uDC6E\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4-\uDEB6]|\uD83E[\uDD26\uDD37-\uDD39\uDD3D\uDD3E\uDDB8\uDDB9\uDDCD-\uDDCF\uDDD6-\uDDDD])(?:(?:\uD83C[\uDFFB-\uDFFF])\u200D[\u2640\u2642]|\u200D[\u2640\u2642])|\uD83C\uDFF4\u200D\u2620)\uFE0F|\uD83D\uDC69\u200D\uD83D\uDC67\u200D(?:\uD83D[\uDC66\uDC67])|\uD83C\uDFF3\uFE0F\u200D\uD83C\uDF08|\uD83D\uDC15\u200D\uD83E\uDDBA|\uD83D\uDC69\u200D\uD83D\uDC66|\uD83D\uDC69\u200D\uD83D\uDC67|\uD83C\uDDFD\uD83C\uDDF0|\uD83C\uDDF4\uD83C\uDDF2|\uD83C\uDDF6\uD83C\uDDE6|[#\*0-9]\uFE0F\u20E3|\uD83C\uDDE7(?:\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEF\uDDF1-\uDDF4\uDDF6-\uDDF9\uDDFB\uDDFC\uDDFE\uDDFF])|\uD83C\uDDF9(?:\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDED\uDDEF-\uDDF4\uDDF7\uDDF9\uDDFB\uDDFC\uDDFF])|\uD83C\uDDEA(?:\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDED\uDDF7-\uDDFA])|\uD83E\uDDD1(?:\uD83C[\uDFFB-\uDFFF])|\uD83C\uDDF7(?:\uD83C[\uDDEA\uDDF4\uDDF8\uDDFA\uDDFC])|\uD83D\uDC69(?:\uD83C[\uDFFB-\uDFFF])|\uD83C\uDDF2(?:\uD83C[\uDDE6\uDDE8-\uDDED\uDDF0-\uDDFF])|\uD83C\uDDE6(?:\uD83C[\uDDE8-\uDDEC\uDDEE\uDDF1\uDDF2\uDDF4\uDDF6-\uDDFA\uDDFC\uDDFD\uDDFF])|\uD83C\uDDF0(?:\uD83C[\uDDEA\uDDEC-\uDDEE\uDDF2\uDDF3\uDDF5\uDDF7\uDDFC\uDDFE\uDDFF])|\uD83C\uDDED(?:\uD83C[\uDDF0\uDDF2\uDDF3\uDDF7\uDDF9\uDDFA])|\uD83C\uDDE9(?:\uD83C[\uDDEA\uDDEC\uDDEF\uDDF0\uDDF2\uDDF4\uDDFF])|\uD83C\uDDFE(?:\uD83C[\uDDEA\uDDF9])|\uD83C\uDDEC(?:\uD83C[\uDDE6\uDDE7\uDDE9-\uDDEE\uDDF1-\uDDF3\uDDF5-\uDDFA\uDDFC\uDDFE])|\uD83C\uDDF8(?:\uD83C[\uDDE6-\uDDEA\uDDEC-\uDDF4\uDDF7-\uDDF9\uDDFB\uDDFD-\uDDFF])|\uD83C\uDDEB(?:\uD83C[\uDDEE-\uDDF0\uDDF2\uDDF4\uDDF7])|\uD83C\uDDF5(?:\uD83C[\uDDE6\uDDEA-\uDDED\uDDF0-\uDDF3\uDDF7-\uDDF9\uDDFC\uDDFE])|\uD83C\uDDFB(?:\uD83C[\uDDE6\uDDE8\uDDEA\uDDEC\uDDEE\uDDF3\uDDFA])|\uD83C\uDDF3(?:\uD83C[\uDDE6\uDDE8\uDDEA-\uDDEC\uDDEE\uDDF1\uDDF4\uDDF5\uDDF7\uDDFA\uDDFF])|\uD83C\uDDE8(?:\uD83C[\uDDE6\uDDE8\uDDE9\uDDEB-\uDDEE\uDDF0-\uDDF5\uDDF7\uDDFA-\uDDFF])|\uD83C\uDDF1(?:\uD83C[\uDDE6-\uDDE8\uDDEE\uDDF0\uDDF7-\uDDFB\uDDFE])|\uD83C\uDDFF(?:\uD83C[\uDDE6\uDDF2\uDDFC])|\uD83C\uDDFC(?:\uD83C[\uDDEB\uDDF8])|\uD83C\uDDFA(?:\uD83C[\uDDE6\uDDEC\uDDF2\uDDF3\uDDF8\uDDFE\uDDFF])|\uD83C\uDDEE(?:\uD83C[\uDDE8-\uDDEA\uDDF1-\uDDF4\uDDF6-\uDDF9])|\uD83C\uDDEF(?:\uD83C[\uDDEA\uDDF2\uDDF4\uDDF5])|(?:\uD83C[\uDFC3\uDFC4\uDFCA]|\uD83D[\uDC6E\uDC71\uDC73\uDC77\uDC81\uDC82\uDC86\uDC87\uDE45-\uDE47\uDE4B\uDE4D\uDE4E\uDEA3\uDEB4-\uDEB6]|\uD83E[\uDD26\uDD37-\uDD39\uDD3D\uDD3E\uDDB8\uDDB9\uDDCD-\uDDCF\uDDD6-\uDDDD])(?:\uD83C[\uDFFB-\uDFFF])|(?:\u26F9|\uD83C[\uDFCB\uDFCC]|\uD83D\uDD75)(?:\uD83C[\uDFFB-\uDFFF])|(?:[\u261D\u270A-\u270D]|\uD83C[\uDF85\uDFC2\uDFC7]|\uD83D[\uDC42\uDC43\uDC46-\uDC50\uDC66\uDC67\uDC6B-\uDC6D\uDC70\uDC72\uDC74-\uDC76\uDC78\uDC7C\uDC83\uDC85\uDCAA\uDD74\uDD7A\uDD90\uDD95\uDD96\uDE4C\uDE4F\uDEC0\uDECC]|\uD83E[\uDD0F\uDD18-\uDD1C\uDD1E\uDD1F\uDD30-\uDD36\uDDB5\uDDB6\uDDBB\uDDD2-\uDDD5])(?:\uD83C[\uDFFB-\uDFFF])|(?:[\u231A\u231B\u23E9-\u23EC\u23F0\u23F3\u25FD\u25FE\u2614\u2615\u2648-\u2653\u267F\u2693\u26A1\u26AA\u26AB\u26BD\u26BE\u26C4\u26C5\u26CE\u26D4\u26EA\u26F2\u26F3\u26F5\u26FA\u26FD\u2705\u270A\u270B\u2728\u274C\u274E\u2753-\u2755\u2757\u2795-\u2797\u27B0\u27BF\u2B1B\u2B1C\u2B50\u2B55]|\uD83C[\uDC04\uDCCF\uDD8E\uDD91-\uDD9A\uDDE6-\uDDFF\uDE01\uDE1A\uDE2F\uDE32-\uDE36\uDE38-\uDE3A\uDE50\uDE51\uDF00-\uDF20\uDF2D-\uDF35\uDF37-\uDF7C\uDF7E-\uDF93\uDFA0-\uDFCA\uDFCF-\uDFD3\uDFE0-\uDFF0\uDFF4\uDFF8-\uDFFF]|\uD83D[\uDC00-\uDC3E\uDC40\uDC42-\uDCFC\uDCFF-\uDD3D\uDD4B-\uDD4E\uDD50-\uDD67\uDD7A\uDD95\uDD96\uDDA4\uDDFB-\uDE4F\uDE80-\uDEC5\uDECC\uDED0-\uDED2\uDED5\uDEEB\uDEEC\uDEF4-\uDEFA\uDFE0-\uDFEB]|\uD83E[\uDD0D-\uDD3A\uDD3C-\uDD45\uDD47-\uDD71\uDD73-\uDD76\uDD7A-\uDDA2\uDDA5-\uDDAA\uDDAE-\uDDCA\uDDCD-\uDDFF\uDE70-\uDE73\uDE78-\uDE7A\uDE80-\uDE82\uDE90-\uDE95])|(?:[#\*0-9\xA9\xAE\u203C\u2049\u2122\u2139\u2194-\u2199\u21A9\u21AA\u231A\u231B\u2328\u23CF\u23E9-\u23F3\u23F8-\u23FA\u24C2\u25AA\u25AB\u25B6\u25C0\u25FB-\u25FE\u2600-\u2604\u260E\u2611\u2614\u2615\u2618\u261D\u2620\u2622\u2623\u2626\u262A\u262E\u262F\u2638-\u263A\u2640\u2642\u2648-\u2653\u265F\u2660\u2663\u2665\u2666\u2668\u267B\u267E\u267F\u2692-\u2697\u2699\u269B\u269C\u26A0\u26A1\u26AA\u26AB\u26B0\u26B1\u26BD\u26BE\u26C4\u26C5\u26C8\u26CE\u26CF\u26D1\u26D3\u26D4\u26E9\u26EA\u26F0-\u26F5\u26F7-\u26FA\u26FD\u2702\u2705\u2708-\u270D\u270F\u2712\u2714\u2716\u271D\u2721\u2728\u2733\u2734\u2744\u2747\u274C\u274E\u2753-\u2755\u2757\u2763\u2764\u2795-\u2797\u27A1\u27B0\u27BF\u2934\u2935\u2B05-\u2B07\u2B1B\u2B1C\u2B50\u2B55\u3030\u303D\u3297\u3299]|\uD83C[\uDC04\uDCCF\uDD70\uDD71\uDD7E\uDD7F\uDD8E\uDD91-\uDD9A\uDDE6-\uDDFF\uDE01\uDE02\uDE1A\uDE2F\uDE32-\uDE3A\uDE50\uDE51\uDF00-\uDF21\uDF24-\uDF93\uDF96\uDF97\uDF99-\uDF9B\uDF9E-\uDFF0\uDFF3-\uDFF5\uDFF7-\uDFFF]|\uD83D[\uDC00-\uDCFD\uDCFF-\uDD3D\uDD49-\uDD4E\uDD50-\uDD67\uDD6F\uDD70\uDD73-\uDD7A\uDD87\uDD8A-\uDD8D\uDD90\uDD95\uDD96\uDDA4\uDDA5\uDDA8\uDDB1\uDDB2\uDDBC\uDDC2-\uDDC4\uDDD1-\uDDD3\uDDDC-\uDDDE\uDDE1\uDDE3\uDDE8\uDDEF\uDDF3\uDDFA-\uDE4F\uDE80-\uDEC5\uDECB-\uDED2\uDED5\uDEE0-\uDEE5\uDEE9\uDEEB\uDEEC\uDEF0\uDEF3-\uDEFA\uDFE0-\uDFEB]|\uD83E[\uDD0D-\uDD3A\uDD3C-\uDD45\uDD47-\uDD71\uDD73-\uDD76\uDD7A-\uDDA2\uDDA5-\uDDAA\uDDAE-\uDDCA\uDDCD-\uDDFF\uDE70-\uDE73\uDE78-\uDE7A\uDE80-\uDE82\uDE90-\uDE95])\uFE0F|(?:[\u261D\u26F9\u270A-\u270D]|\uD83C[\uDF85\uDFC2-\uDFC4\uDFC7\uDFCA-\uDFCC]|\uD83D[\uDC42\uDC43\uDC46-\uDC50\uDC66-\uDC78\uDC7C\uDC81-\uDC83\uDC85-\uDC87\uDC8F\uDC91\uDCAA\uDD74\uDD75\uDD7A\uDD90\uDD95\uDD96\uDE45-\uDE47\uDE4B-\uDE4F\uDEA3\uDEB4-\uDEB6\uDEC0\uDECC]|\uD83E[\uDD0F\uDD18-\uDD1F\uDD26\uDD30-\uDD39\uDD3C-\uDD3E\uDDB5\uDDB6\uDDB8\uDDB9\uDDBB\uDDCD-\uDDCF\uDDD1-\uDDDD])/g;
@@ -52982,9 +53495,9 @@ var require_emoji_regex = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/string-width/index.js
+// node_modules/string-width/index.js
 var require_string_width = __commonJS({
-  "../../work/main/node_modules/string-width/index.js"(exports, module) {
+  "node_modules/string-width/index.js"(exports, module) {
     "use strict";
     var stripAnsi4 = require_strip_ansi();
     var isFullwidthCodePoint = require_is_fullwidth_code_point();
@@ -53019,9 +53532,9 @@ var require_string_width = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/format-value.js
+// node_modules/cli-progress/lib/format-value.js
 var require_format_value = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/format-value.js"(exports, module) {
+  "node_modules/cli-progress/lib/format-value.js"(exports, module) {
     module.exports = function formatValue(v, options, type) {
       if (options.autopadding !== true) {
         return v;
@@ -53039,9 +53552,9 @@ var require_format_value = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/format-bar.js
+// node_modules/cli-progress/lib/format-bar.js
 var require_format_bar = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/format-bar.js"(exports, module) {
+  "node_modules/cli-progress/lib/format-bar.js"(exports, module) {
     module.exports = function formatBar(progress, options) {
       const completeSize = Math.round(progress * options.barsize);
       const incompleteSize = options.barsize - completeSize;
@@ -53050,9 +53563,9 @@ var require_format_bar = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/format-time.js
+// node_modules/cli-progress/lib/format-time.js
 var require_format_time = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/format-time.js"(exports, module) {
+  "node_modules/cli-progress/lib/format-time.js"(exports, module) {
     module.exports = function formatTime(t, options, roundToMultipleOf) {
       function round(input) {
         if (roundToMultipleOf) {
@@ -53077,9 +53590,9 @@ var require_format_time = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/formatter.js
+// node_modules/cli-progress/lib/formatter.js
 var require_formatter = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/formatter.js"(exports, module) {
+  "node_modules/cli-progress/lib/formatter.js"(exports, module) {
     var _stringWidth = require_string_width();
     var _defaultFormatValue = require_format_value();
     var _defaultFormatBar = require_format_bar();
@@ -53129,9 +53642,9 @@ var require_formatter = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/options.js
+// node_modules/cli-progress/lib/options.js
 var require_options = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/options.js"(exports, module) {
+  "node_modules/cli-progress/lib/options.js"(exports, module) {
     function mergeOption2(v, defaultValue) {
       if (typeof v === "undefined" || v === null) {
         return defaultValue;
@@ -53183,9 +53696,9 @@ var require_options = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/generic-bar.js
+// node_modules/cli-progress/lib/generic-bar.js
 var require_generic_bar = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/generic-bar.js"(exports, module) {
+  "node_modules/cli-progress/lib/generic-bar.js"(exports, module) {
     var _ETA = require_eta();
     var _Terminal = require_terminal();
     var _formatter = require_formatter();
@@ -53310,9 +53823,9 @@ var require_generic_bar = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/single-bar.js
+// node_modules/cli-progress/lib/single-bar.js
 var require_single_bar = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/single-bar.js"(exports, module) {
+  "node_modules/cli-progress/lib/single-bar.js"(exports, module) {
     var _GenericBar = require_generic_bar();
     var _options = require_options();
     module.exports = class SingleBar extends _GenericBar {
@@ -53398,9 +53911,9 @@ var require_single_bar = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/lib/multi-bar.js
+// node_modules/cli-progress/lib/multi-bar.js
 var require_multi_bar = __commonJS({
-  "../../work/main/node_modules/cli-progress/lib/multi-bar.js"(exports, module) {
+  "node_modules/cli-progress/lib/multi-bar.js"(exports, module) {
     var _Terminal = require_terminal();
     var _BarElement = require_generic_bar();
     var _options = require_options();
@@ -53536,9 +54049,9 @@ var require_multi_bar = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/presets/legacy.js
+// node_modules/cli-progress/presets/legacy.js
 var require_legacy2 = __commonJS({
-  "../../work/main/node_modules/cli-progress/presets/legacy.js"(exports, module) {
+  "node_modules/cli-progress/presets/legacy.js"(exports, module) {
     module.exports = {
       format: "progress [{bar}] {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "=",
@@ -53547,9 +54060,9 @@ var require_legacy2 = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/presets/shades-classic.js
+// node_modules/cli-progress/presets/shades-classic.js
 var require_shades_classic = __commonJS({
-  "../../work/main/node_modules/cli-progress/presets/shades-classic.js"(exports, module) {
+  "node_modules/cli-progress/presets/shades-classic.js"(exports, module) {
     module.exports = {
       format: " {bar} {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "\u2588",
@@ -53558,9 +54071,9 @@ var require_shades_classic = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/presets/shades-grey.js
+// node_modules/cli-progress/presets/shades-grey.js
 var require_shades_grey = __commonJS({
-  "../../work/main/node_modules/cli-progress/presets/shades-grey.js"(exports, module) {
+  "node_modules/cli-progress/presets/shades-grey.js"(exports, module) {
     module.exports = {
       format: " \x1B[90m{bar}\x1B[0m {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "\u2588",
@@ -53569,9 +54082,9 @@ var require_shades_grey = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/presets/rect.js
+// node_modules/cli-progress/presets/rect.js
 var require_rect = __commonJS({
-  "../../work/main/node_modules/cli-progress/presets/rect.js"(exports, module) {
+  "node_modules/cli-progress/presets/rect.js"(exports, module) {
     module.exports = {
       format: " {bar}\u25A0 {percentage}% | ETA: {eta}s | {value}/{total}",
       barCompleteChar: "\u25A0",
@@ -53580,9 +54093,9 @@ var require_rect = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/presets/index.js
+// node_modules/cli-progress/presets/index.js
 var require_presets = __commonJS({
-  "../../work/main/node_modules/cli-progress/presets/index.js"(exports, module) {
+  "node_modules/cli-progress/presets/index.js"(exports, module) {
     var _legacy = require_legacy2();
     var _shades_classic = require_shades_classic();
     var _shades_grey = require_shades_grey();
@@ -53596,9 +54109,9 @@ var require_presets = __commonJS({
   }
 });
 
-// ../../work/main/node_modules/cli-progress/cli-progress.js
+// node_modules/cli-progress/cli-progress.js
 var require_cli_progress = __commonJS({
-  "../../work/main/node_modules/cli-progress/cli-progress.js"(exports, module) {
+  "node_modules/cli-progress/cli-progress.js"(exports, module) {
     var _SingleBar = require_single_bar();
     var _MultiBar = require_multi_bar();
     var _Presets = require_presets();
@@ -53736,13 +54249,13 @@ async function git(dir, args) {
   const r = await execa2("git", ["-C", dir, ...args], { reject: false, timeout: 1e4 });
   return r.exitCode === 0 ? String(r.stdout).trim() || void 0 : void 0;
 }
-async function gitCommit(env3 = process.env, dir = env3.TOPDIR || process.cwd()) {
-  const o2 = env3.OCI_IMAGE_REVISION;
+async function gitCommit(env2 = process.env, dir = readString(env2, "TOPDIR") ?? process.cwd()) {
+  const o2 = readString(env2, "OCI_IMAGE_REVISION");
   if (o2) return o2 === "none" ? void 0 : o2.slice(0, 7);
   return git(dir, ["rev-parse", "--short=7", "HEAD"]);
 }
-async function gitBranch(env3 = process.env, dir = env3.TOPDIR || process.cwd()) {
-  const o2 = env3.OCI_IMAGE_BRANCH;
+async function gitBranch(env2 = process.env, dir = readString(env2, "TOPDIR") ?? process.cwd()) {
+  const o2 = readString(env2, "OCI_IMAGE_BRANCH");
   if (o2) return o2 === "none" ? void 0 : o2;
   const b = await git(dir, ["rev-parse", "--abbrev-ref", "HEAD"]);
   return b === "HEAD" ? void 0 : b;
@@ -53750,6 +54263,7 @@ async function gitBranch(env3 = process.env, dir = env3.TOPDIR || process.cwd())
 var init_git = __esm({
   "tools/src/push/git.ts"() {
     "use strict";
+    init_values();
   }
 });
 
@@ -53762,8 +54276,7 @@ var pushCommand;
 var init_push2 = __esm({
   "tools/src/cli/commands/push.ts"() {
     "use strict";
-    init_errors();
-    init_client_errors();
+    init_helper_error();
     init_registry_options();
     init_names();
     init_labels();
@@ -53772,38 +54285,41 @@ var init_push2 = __esm({
     init_progress();
     init_format();
     init_tags2();
+    init_setting_options();
+    init_values();
     init_git();
     pushCommand = {
       command: "push [image]",
       describe: "Push the OCI images of deploy/ (every machine folder) to the registry",
-      builder: (y) => registryOptions(y.version(false)).positional("image", { type: "string", describe: "Push only this image (name without machine and timestamp)" }).option("tag", { alias: "t", type: "string", array: true, describe: "Explicit tag (repeatable; needs an image name)" }).option("strategy", { alias: "s", type: "string", describe: `Tag strategies: timestamp sha git branch semver version latest arch [env CONTAINER_REGISTRY_TAG_STRATEGY, default "${DEFAULT_STRATEGY}"]` }).option("version", { alias: "v", type: "string", describe: "Version for semver/version [env IMAGE_VERSION, PV]" }).option("label", { type: "string", array: true, describe: "KEY=VALUE label set in the image config (repeatable)" }).option("deploy-dir", { type: "string", describe: "Deploy folder of the current machine [env DEPLOY_DIR_IMAGE]" }).option("json", { type: "boolean", default: false, describe: "Print what was pushed as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
-      handler: cliHandler(async (args) => {
+      builder: (y) => registryOptions(y.version(false)).positional("image", { type: "string", describe: "Push only this image (name without machine and timestamp)" }).option("tag", { alias: "t", type: "string", array: true, describe: "Explicit tag (repeatable; needs an image name)" }).option("strategy", settingOption("CONTAINER_REGISTRY_TAG_STRATEGY", { fromEnv: false, alias: "s" })).option("version", settingOption("IMAGE_VERSION", { fromEnv: false, alias: "v" })).option("label", { type: "string", array: true, describe: "KEY=VALUE label set in the image config (repeatable)" }).option("deploy-dir", settingOption("DEPLOY_DIR_IMAGE", { fromEnv: false })).option("json", { type: "boolean", default: false, describe: "Print what was pushed as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
+      handler: async (args) => {
         const started = Date.now();
         const now = /* @__PURE__ */ new Date();
         const explicit = (args.tag ?? []).filter((t) => t !== "");
-        if (explicit.length && !args.image) throw new CliError("usage", "--tag needs an image name: push <image> --tag <tag>", { exitCode: 2 });
-        for (const t of explicit) if (!isValidTag(t)) throw new CliError("usage", `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, { exitCode: 2 });
-        const deployDir = args["deploy-dir"] ?? process.env.DEPLOY_DIR_IMAGE;
-        if (!deployDir) throw new CliError("usage", "no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir", { exitCode: 2 });
-        const strategies = parseStrategies(args.strategy ?? process.env.CONTAINER_REGISTRY_TAG_STRATEGY ?? DEFAULT_STRATEGY);
+        if (explicit.length && !args.image) throw new HelperError("usage", "--tag needs an image name: push <image> --tag <tag>");
+        for (const t of explicit) if (!isValidTag(t)) throw new HelperError("usage", `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
+        const env2 = process.env;
+        const deployDir = args["deploy-dir"] ?? readString(env2, "DEPLOY_DIR_IMAGE");
+        if (!deployDir) throw new HelperError("usage", "no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir");
+        const strategies = parseStrategies(args.strategy ?? readString(env2, "CONTAINER_REGISTRY_TAG_STRATEGY"));
         const labels = {};
         for (const l of args.label ?? []) {
           try {
             const [k, v] = parseLabel(l);
             labels[k] = v;
           } catch (err) {
-            throw new CliError("usage", err.message, { exitCode: 2 });
+            throw new HelperError("usage", err.message);
           }
         }
         const tags2 = explicit.length ? [...new Set(explicit)] : await baseTags({
           strategies,
           now,
-          version: args.version ?? process.env.IMAGE_VERSION ?? process.env.PV,
+          version: args.version ?? readString(env2, "IMAGE_VERSION") ?? readString(env2, "PV"),
           commit: () => gitCommit(),
           branch: () => gitBranch()
         });
         const arch = !explicit.length && strategies.includes("arch");
-        const only = args.image ? [args.image] : (process.env.CONTAINER_REGISTRY_IMAGES ?? "").split(/\s+/).filter(Boolean);
+        const only = args.image ? [args.image] : readList(env2, "CONTAINER_REGISTRY_IMAGES");
         const target = await openTarget(args);
         const reporter = await chooseReporter(args);
         const ping = target.session.baseUrl();
@@ -53811,7 +54327,7 @@ var init_push2 = __esm({
         try {
           const plans = await planDeployPush({ deployDir, only, namespace: target.namespace, tags: tags2, arch, labels }, (w) => process.stderr.write(`warning: ${w}
 `));
-          if (!plans.length) throw new CliError("no-images", `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
+          if (!plans.length) throw new HelperError("no-images", `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
           await ping;
           const ctx = newPushContext(target.session, reporter, args.jobs);
           const results = await pushPlanned(ctx, plans, { tags: tags2, arch });
@@ -53831,7 +54347,7 @@ var init_push2 = __esm({
           reporter.close();
           target.session.close();
         }
-      })
+      }
     };
   }
 });
@@ -53840,17 +54356,12 @@ var init_push2 = __esm({
 function parseSourceReference(text) {
   let ref;
   try {
-    ref = parseImageReference(text);
+    ref = withDockerHubDefaults(parseImageReference(text));
   } catch (err) {
     throw new ImportError(err.message);
   }
-  let registry = ref.registry ?? "docker.io";
-  let repository = ref.repository;
-  if (registry === "docker.io" || registry === "index.docker.io") {
-    registry = "registry-1.docker.io";
-    if (!repository.includes("/")) repository = `library/${repository}`;
-  }
-  return { registry, repository, reference: ref.digest ?? ref.tag ?? "latest", tag: ref.tag ?? (ref.digest ? void 0 : "latest") };
+  const registry = ref.registry === DOCKER_HUB ? "registry-1.docker.io" : ref.registry;
+  return { registry, repository: ref.repository, reference: ref.digest ?? ref.tag ?? "latest", tag: ref.tag ?? (ref.digest ? void 0 : "latest") };
 }
 function parsePlatform(text) {
   const parts = text.trim().split("/");
@@ -53951,12 +54462,16 @@ var init_import = __esm({
     init_manifests3();
     init_manifest();
     init_mediatypes();
-    init_names();
+    init_reference();
     init_platform();
     init_multiarch();
     init_push();
-    ImportError = class extends Error {
-      code = "import";
+    init_helper_error();
+    ImportError = class extends HelperError {
+      constructor(message) {
+        super("import", message);
+        this.name = "ImportError";
+      }
     };
   }
 });
@@ -53970,8 +54485,7 @@ var import_promises38, importCommand;
 var init_import2 = __esm({
   "tools/src/cli/commands/import.ts"() {
     "use strict";
-    init_errors();
-    init_client_errors();
+    init_helper_error();
     init_registry_options();
     init_credentials();
     init_session();
@@ -53985,7 +54499,7 @@ var init_import2 = __esm({
       command: "import <ref> [name]",
       describe: "Copy an image from another registry (all platforms, digests kept) into the registry",
       builder: (y) => registryOptions(y).positional("ref", { type: "string", describe: "Source: [registry/]repository[:tag|@digest] (no registry: Docker Hub)" }).positional("name", { type: "string", describe: "Target name[:tag] in the namespace (default: the source name and tag)" }).option("platform", { type: "string", array: true, describe: "Only these platforms, os/arch[/variant] (repeatable)" }).option("src-authfile", { type: "string", describe: "Docker-style config.json for the source" }).option("src-credsfile", { type: "string", describe: "KEY=VALUE credentials file for the source" }).option("src-creds", { type: "string", describe: "USER:PASSWORD for the source (visible in ps)" }).option("src-token", { type: "string", describe: "Token for the source (visible in ps)" }).option("src-insecure", { type: "boolean", default: false, describe: "Source: allow plain HTTP, skip certificate verification" }).option("src-ca-cert", { type: "string", describe: "Source: CA certificate (PEM)" }).option("src-cert-dir", { type: "string", describe: "Source: folder of CA certificates (no private keys)" }).option("json", { type: "boolean", default: false, describe: "Print what was imported as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
-      handler: cliHandler(async (args) => {
+      handler: async (args) => {
         const source2 = parseSourceReference(args.ref);
         const platforms = (args.platform ?? []).flatMap((p) => p.split(",")).filter(Boolean).map(parsePlatform);
         let name = source2.repository.split("/").pop();
@@ -53997,11 +54511,11 @@ var init_import2 = __esm({
             name = args.name.slice(0, i2);
           } else name = args.name;
         }
-        if (!isValidTag(tag)) throw new CliError("usage", `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
+        if (!isValidTag(tag)) throw new HelperError("usage", `invalid tag ${JSON.stringify(tag)}`);
         const target = await openTarget(args);
         const repository = repositoryOf(name, target.namespace);
         const problem = nameProblem(repository);
-        if (problem) throw new CliError("name", `target name ${JSON.stringify(repository)} is not valid: ${problem}`, { exitCode: 2 });
+        if (problem) throw new HelperError("name", `target name ${JSON.stringify(repository)} is not valid: ${problem}`);
         const ca = [];
         if (args["src-ca-cert"]) ca.push(await (0, import_promises38.readFile)(args["src-ca-cert"]));
         if (args["src-cert-dir"]) ca.push(...await loadCaDir(args["src-cert-dir"]));
@@ -54030,7 +54544,7 @@ var init_import2 = __esm({
           src.close();
           target.session.close();
         }
-      })
+      }
     };
   }
 });
@@ -54110,11 +54624,11 @@ var init_delete = __esm({
     "use strict";
     init_manifests3();
     init_listing();
-    DeleteError = class extends Error {
-      code;
+    init_helper_error();
+    DeleteError = class extends HelperError {
       constructor(code, message) {
-        super(message);
-        this.code = code;
+        super(code, message);
+        this.name = "DeleteError";
       }
     };
   }
@@ -54180,8 +54694,12 @@ var init_inspect = __esm({
     init_manifest();
     init_mediatypes();
     init_platform();
-    InspectError = class extends Error {
-      code = "not-found";
+    init_helper_error();
+    InspectError = class extends HelperError {
+      constructor(message) {
+        super("not-found", message);
+        this.name = "InspectError";
+      }
     };
   }
 });
@@ -54201,8 +54719,7 @@ var print, listCommand, tagsCommand, catalogCommand, inspectCommand, deleteComma
 var init_browse = __esm({
   "tools/src/cli/commands/browse.ts"() {
     "use strict";
-    init_errors();
-    init_client_errors();
+    init_helper_error();
     init_registry_options();
     init_listing();
     init_delete();
@@ -54215,7 +54732,7 @@ var init_browse = __esm({
       command: "list",
       describe: "List the images of the namespace with their tags",
       builder: (y) => registryOptions(y).option("all", { type: "boolean", default: false, describe: "Every repository, not only the namespace" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-      handler: cliHandler(async (args) => {
+      handler: async (args) => {
         await withTarget(args, async (target) => {
           const repos = (await catalog(target.session)).filter((r) => args.all || !target.namespace || r.startsWith(`${target.namespace}/`));
           const out = {};
@@ -54224,39 +54741,39 @@ var init_browse = __esm({
           else if (!repos.length) print(`(no images${target.namespace && !args.all ? ` in ${target.namespace}/` : ""})`);
           else for (const r of repos) print(`${r}: ${out[r].join(" ") || "(no tags)"}`);
         });
-      })
+      }
     };
     tagsCommand = {
       command: "tags <image>",
       describe: "List the tags of an image",
       builder: (y) => registryOptions(y).positional("image", { type: "string" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-      handler: cliHandler(async (args) => {
+      handler: async (args) => {
         await withTarget(args, async (target) => {
           const repository = repositoryOf(args.image, target.namespace);
           const tags2 = await listTags2(target.session, repository);
-          if (!tags2) throw new CliError("not-found", `${repository} does not exist`);
+          if (!tags2) throw new HelperError("not-found", `${repository} does not exist`);
           if (args.json) print(JSON.stringify({ name: repository, tags: tags2 }, null, 2));
           else for (const t of tags2) print(t);
         });
-      })
+      }
     };
     catalogCommand = {
       command: "catalog",
       describe: "List every repository (the API catalog, all pages)",
       builder: (y) => registryOptions(y).option("json", { type: "boolean", default: false, describe: 'Print {"repositories":[...]}' }),
-      handler: cliHandler(async (args) => {
+      handler: async (args) => {
         await withTarget(args, async (target) => {
           const repositories2 = await catalog(target.session);
           if (args.json) print(JSON.stringify({ repositories: repositories2 }, null, 2));
           else for (const r of repositories2) print(r);
         });
-      })
+      }
     };
     inspectCommand = {
       command: "inspect <image>",
       describe: "Show an image: media type, digest, platforms, layers, labels",
       builder: (y) => registryOptions(y).positional("image", { type: "string", describe: "name[:tag|@digest]" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-      handler: cliHandler(async (args) => {
+      handler: async (args) => {
         await withTarget(args, async (target) => {
           const at = args.image.indexOf("@");
           const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, "latest");
@@ -54279,16 +54796,16 @@ var init_browse = __esm({
             for (const [k, v] of Object.entries(img.labels)) print(`    label:   ${k}=${v}`);
           }
         });
-      })
+      }
     };
     deleteCommand = {
       command: "delete <image>",
       describe: "Delete one tag (name:tag); other tags of the same image stay",
       builder: (y) => registryOptions(y).positional("image", { type: "string", describe: "name:tag" }).option("force", { type: "boolean", default: false, describe: "On a registry that deletes by digest only, also remove the other tags sharing it" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
-      handler: cliHandler(async (args) => {
+      handler: async (args) => {
         const { name, tag } = splitImage(args.image, void 0);
-        if (!tag) throw new CliError("usage", `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`, { exitCode: 2 });
-        if (!isValidTag(tag)) throw new CliError("usage", `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
+        if (!tag) throw new HelperError("usage", `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`);
+        if (!isValidTag(tag)) throw new HelperError("usage", `invalid tag ${JSON.stringify(tag)}`);
         await withTarget(args, async (target) => {
           const r = await deleteTag2(target.session, repositoryOf(name, target.namespace), tag, args.force);
           if (args.json) print(JSON.stringify(r, null, 2));
@@ -54297,97 +54814,9 @@ var init_browse = __esm({
             if (r.alsoRemoved.length) print(`Also removed (same digest, --force): ${r.alsoRemoved.join(" ")}`);
           }
         });
-      })
-    };
-    browseCommands = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];
-  }
-});
-
-// tools/src/target/address.ts
-function parseHostPort(text) {
-  if (!text.startsWith("[") && (text.match(/:/g) ?? []).length > 1) {
-    if (!/^[0-9A-Fa-f:.]+$/.test(text)) throw new AddressError(`invalid host ${JSON.stringify(text)}`);
-    return { host: text.toLowerCase(), port: void 0 };
-  }
-  const m = HOST_PORT.exec(text);
-  if (!m) throw new AddressError(`invalid host ${JSON.stringify(text)}: expected host, host:port or [ipv6]:port`);
-  const host = m[1] ?? m[2];
-  let port;
-  if (m[3] !== void 0) {
-    port = Number(m[3]);
-    if (port < 1 || port > 65535) throw new AddressError(`invalid port in ${JSON.stringify(text)}: must be 1-65535`);
-  }
-  return { host, port };
-}
-function parseRegistryAddress(text) {
-  const trimmed = text.trim();
-  if (!trimmed) throw new AddressError("the registry URL is empty");
-  const schemeMatch = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(trimmed);
-  let scheme;
-  let rest = trimmed;
-  if (schemeMatch) {
-    scheme = schemeMatch[1].toLowerCase();
-    if (scheme !== "http" && scheme !== "https") throw new AddressError(`unsupported scheme ${JSON.stringify(scheme)} in ${JSON.stringify(text)}: use http or https`);
-    rest = trimmed.slice(schemeMatch[0].length);
-  }
-  const slash = rest.indexOf("/");
-  const hostPart = slash >= 0 ? rest.slice(0, slash) : rest;
-  const path6 = slash >= 0 ? rest.slice(slash + 1).replace(/\/+$/, "") : "";
-  const { host, port } = parseHostPort(hostPart);
-  return { scheme, host, port, path: path6 };
-}
-function formatHostPort(host, port) {
-  const h2 = host.includes(":") ? `[${host}]` : host;
-  return port === void 0 ? h2 : `${h2}:${port}`;
-}
-function isLoopbackHost2(host) {
-  const h2 = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  return LOOPBACK_HOSTS.includes(h2);
-}
-function targetRegistry(registry, view = {}) {
-  const { host, port } = parseHostPort(registry);
-  if (view.targetHost) {
-    const override = parseHostPort(view.targetHost.trim());
-    return formatHostPort(override.host, override.port ?? port);
-  }
-  if (isLoopbackHost2(host)) return formatHostPort(QEMU_HOST_ADDRESS[view.network ?? "slirp"], port);
-  return formatHostPort(host, port);
-}
-function parseTargetNetwork(text) {
-  const v = (text ?? "").trim().toLowerCase();
-  if (v === "" || v === "slirp" || v === "user") return "slirp";
-  if (v === "tap") return "tap";
-  throw new AddressError(`invalid target network ${JSON.stringify(text)}: use slirp (10.0.2.2) or tap (192.168.7.1)`);
-}
-function isIpAddress(host) {
-  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.includes(":") && /^[0-9A-Fa-f:.]+$/.test(host);
-}
-function certSanForTargets(san, targetHost) {
-  const entries = (san ?? "").split(",").map((e) => e.trim()).filter(Boolean);
-  const add2 = (entry) => {
-    if (!entries.some((e) => e.toLowerCase() === entry.toLowerCase())) entries.push(entry);
-  };
-  for (const ip of Object.values(QEMU_HOST_ADDRESS)) add2(`IP:${ip}`);
-  if (targetHost?.trim()) {
-    const { host } = parseHostPort(targetHost.trim());
-    add2(isIpAddress(host) ? `IP:${host}` : `DNS:${host}`);
-  }
-  return entries.join(",");
-}
-var QEMU_HOST_ADDRESS, LOOPBACK_HOSTS, AddressError, HOST_PORT;
-var init_address = __esm({
-  "tools/src/target/address.ts"() {
-    "use strict";
-    QEMU_HOST_ADDRESS = { slirp: "10.0.2.2", tap: "192.168.7.1" };
-    LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"];
-    AddressError = class extends Error {
-      code = "bad-address";
-      constructor(message) {
-        super(message);
-        this.name = "AddressError";
       }
     };
-    HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+))(?::(\d{1,5}))?$/;
+    browseCommands = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];
   }
 });
 
@@ -54546,16 +54975,60 @@ var init_files = __esm({
   }
 });
 
+// tools/src/target/address.ts
+function isTargetRewrittenHost(host) {
+  const h2 = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return REWRITTEN_HOSTS.includes(h2);
+}
+function targetRegistry(registry, view = {}) {
+  const { host, port } = parseHostPort(registry);
+  if (view.targetHost) {
+    const override = parseHostPort(view.targetHost.trim());
+    return formatHostPort(override.host, override.port ?? port);
+  }
+  if (isTargetRewrittenHost(host)) return formatHostPort(QEMU_HOST_ADDRESS[view.network ?? "slirp"], port);
+  return formatHostPort(host, port);
+}
+function parseTargetNetwork(text) {
+  if (text === void 0 || text.trim() === "") return "slirp";
+  const name = "CONTAINER_REGISTRY_TARGET_NETWORK";
+  try {
+    return parseChoice(name, text, SETTINGS[name].choices) === "tap" ? "tap" : "slirp";
+  } catch {
+    throw new SettingError(name, `${name} must be slirp (10.0.2.2; "user" is the same) or tap (192.168.7.1), not ${JSON.stringify(text)}`);
+  }
+}
+function isIpAddress(host) {
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.includes(":") && /^[0-9A-Fa-f:.]+$/.test(host);
+}
+function certSanForTargets(san, targetHost) {
+  const entries = (san ?? "").split(",").map((e) => e.trim()).filter(Boolean);
+  const add2 = (entry) => {
+    if (!entries.some((e) => e.toLowerCase() === entry.toLowerCase())) entries.push(entry);
+  };
+  for (const ip of Object.values(QEMU_HOST_ADDRESS)) add2(`IP:${ip}`);
+  if (targetHost?.trim()) {
+    const { host } = parseHostPort(targetHost.trim());
+    add2(isIpAddress(host) ? `IP:${host}` : `DNS:${host}`);
+  }
+  return entries.join(",");
+}
+var QEMU_HOST_ADDRESS, REWRITTEN_HOSTS;
+var init_address = __esm({
+  "tools/src/target/address.ts"() {
+    "use strict";
+    init_reference();
+    init_table();
+    init_values();
+    init_reference();
+    QEMU_HOST_ADDRESS = { slirp: "10.0.2.2", tap: "192.168.7.1" };
+    REWRITTEN_HOSTS = ["localhost", "127.0.0.1", "::1"];
+  }
+});
+
 // tools/src/target/settings.ts
 function parseFlag(name, value, fallback = false) {
-  const v = (value ?? "").trim().toLowerCase();
-  if (v === "") return fallback;
-  if (["1", "true", "yes", "on"].includes(v)) return true;
-  if (["0", "false", "no", "off"].includes(v)) return false;
-  throw new AddressError(`${name} must be 1 or 0, not ${JSON.stringify(value)}`);
-}
-function words(text) {
-  return (text ?? "").split(/\s+/).filter(Boolean);
+  return value === void 0 || value.trim() === "" ? fallback : parseBoolean(name, value);
 }
 function unique(items) {
   return [...new Set(items)];
@@ -54577,9 +55050,9 @@ function resolveTargetSettings(input) {
   const registry = targetRegistry(formatHostPort(address.host, address.port), view);
   const hostView = { network, ...view.targetHost ? { targetHost: parseHostPort(view.targetHost).host.replace(/^(.*:.*)$/, "[$1]") } : {} };
   const extraInsecure = unique(
-    words(input.dockerInsecure).map((r) => isLoopbackHost2(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))
+    parseList(input.dockerInsecure ?? "").map((r) => isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))
   );
-  const search = input.searchRegistries === void 0 ? [...DEFAULT_SEARCH_REGISTRIES] : words(input.searchRegistries);
+  const search = input.searchRegistries === void 0 ? [...DEFAULT_SEARCH_REGISTRIES] : parseList(input.searchRegistries);
   return {
     registry,
     namespace,
@@ -54590,17 +55063,17 @@ function resolveTargetSettings(input) {
     network
   };
 }
-function targetInputFromEnv(env3) {
+function targetInputFromEnv(env2) {
   return {
-    url: env3.CONTAINER_REGISTRY_URL || "localhost:5000",
-    namespace: env3.CONTAINER_REGISTRY_NAMESPACE ?? "yocto",
-    secure: env3.CONTAINER_REGISTRY_SECURE,
-    auth: env3.CONTAINER_REGISTRY_AUTH,
-    insecure: env3.CONTAINER_REGISTRY_INSECURE,
-    dockerInsecure: env3.DOCKER_REGISTRY_INSECURE,
-    targetHost: env3.CONTAINER_REGISTRY_TARGET_HOST,
-    targetNetwork: env3.CONTAINER_REGISTRY_TARGET_NETWORK,
-    searchRegistries: env3.CONTAINER_REGISTRY_SEARCH_REGISTRIES
+    url: readString(env2, "CONTAINER_REGISTRY_URL"),
+    namespace: readString(env2, "CONTAINER_REGISTRY_NAMESPACE"),
+    secure: rawSetting(env2, "CONTAINER_REGISTRY_SECURE"),
+    auth: rawSetting(env2, "CONTAINER_REGISTRY_AUTH"),
+    insecure: rawSetting(env2, "CONTAINER_REGISTRY_INSECURE"),
+    dockerInsecure: rawSetting(env2, "DOCKER_REGISTRY_INSECURE"),
+    targetHost: rawSetting(env2, "CONTAINER_REGISTRY_TARGET_HOST"),
+    targetNetwork: rawSetting(env2, "CONTAINER_REGISTRY_TARGET_NETWORK"),
+    searchRegistries: rawSetting(env2, "CONTAINER_REGISTRY_SEARCH_REGISTRIES")
   };
 }
 var DEFAULT_SEARCH_REGISTRIES;
@@ -54608,8 +55081,121 @@ var init_settings2 = __esm({
   "tools/src/target/settings.ts"() {
     "use strict";
     init_names();
+    init_reference();
+    init_table();
+    init_values();
     init_address();
-    DEFAULT_SEARCH_REGISTRIES = ["docker.io", "quay.io"];
+    DEFAULT_SEARCH_REGISTRIES = parseList(SETTINGS.CONTAINER_REGISTRY_SEARCH_REGISTRIES.default);
+  }
+});
+
+// tools/src/cli/commands/target.ts
+var target_exports = {};
+__export(target_exports, {
+  targetCommands: () => targetCommands
+});
+var import_promises39, import_node_path25, config, targetCommands;
+var init_target = __esm({
+  "tools/src/cli/commands/target.ts"() {
+    "use strict";
+    import_promises39 = __toESM(require_promises(), 1);
+    import_node_path25 = __toESM(require_path(), 1);
+    init_helper_error();
+    init_files();
+    init_settings2();
+    init_setting_options();
+    init_atomic_write();
+    config = {
+      command: "config <kind>",
+      describe: "Write target configuration (docker, containers, containerd, vdkr, ca) for this registry",
+      builder: (y) => y.positional("kind", { choices: TARGET_KINDS, describe: "Which package: docker, containers, containerd, vdkr or ca" }).option("output", { type: "string", describe: "Root directory to write under (a recipe passes ${D})" }).option("ca", { type: "string", describe: "The registry's CA certificate (secure mode), e.g. STORAGE/pki/ca.crt" }).option("url", settingOption("CONTAINER_REGISTRY_URL", { flag: "url", fromEnv: false })).option("target-host", settingOption("CONTAINER_REGISTRY_TARGET_HOST", { fromEnv: false })).option("print", { type: "boolean", default: false, describe: "Print the files instead of writing them" }),
+      handler: async (args) => {
+        if (!args.print && !args.output) throw new HelperError("usage", "name a root directory with --output DIR, or use --print");
+        const input = targetInputFromEnv(process.env);
+        if (args.url) input.url = args.url;
+        if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
+        let files;
+        try {
+          const ca = args.ca ? await (0, import_promises39.readFile)(args.ca, "utf8") : void 0;
+          if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
+            throw new HelperError("bad-ca", `${args.ca} is not a PEM certificate`);
+          }
+          files = targetFiles(args.kind, resolveTargetSettings(input), ca);
+        } catch (err) {
+          if (err.code === "ENOENT") throw new HelperError("missing-ca", `cannot read the CA ${args.ca}: no such file`);
+          throw err;
+        }
+        if (args.print) {
+          for (const f of files) process.stdout.write(`### ${f.path}
+${f.content}`);
+          return;
+        }
+        const root = (0, import_node_path25.resolve)(args.output);
+        for (const f of files) {
+          const dest = (0, import_node_path25.join)(root, f.path);
+          await (0, import_promises39.mkdir)((0, import_node_path25.dirname)(dest), { recursive: true, mode: 493 });
+          await writeFileAtomic(dest, f.content, f.mode);
+          process.stdout.write(`${f.path}
+`);
+        }
+      }
+    };
+    targetCommands = [config];
+  }
+});
+
+// tools/src/cli/errors.ts
+var errors_exports = {};
+__export(errors_exports, {
+  asCliError: () => asCliError,
+  exitStatusOf: () => exitStatusOf,
+  formatCliError: () => formatCliError
+});
+function asCliError(err) {
+  if (err instanceof AddressError) return new HelperError("config", err.message, { cause: err });
+  if (err instanceof MissingCaError) return new HelperError("missing-ca", err.message, { cause: err });
+  return err;
+}
+function formatCliError(thrown, verbose) {
+  const err = asCliError(thrown);
+  if (err instanceof HelperError) {
+    let line2 = `container-registry: error [${err.code}]: ${err.message}${err.hint ? ` (${err.hint})` : ""}`;
+    if (err.details && verbose) line2 += `
+${err.details}`;
+    return line2;
+  }
+  if (err instanceof RegistryError) return `container-registry: error [${err.code}]: ${err.message}`;
+  const message = err instanceof Error ? err.message : String(err);
+  let line = `container-registry: error [internal]: ${message}`;
+  if (verbose && err instanceof Error && err.stack) line += `
+${err.stack}`;
+  return line;
+}
+function exitStatusOf(thrown) {
+  const err = asCliError(thrown);
+  return err instanceof HelperError ? err.exitStatus : 1;
+}
+var init_errors3 = __esm({
+  "tools/src/cli/errors.ts"() {
+    "use strict";
+    init_helper_error();
+    init_errors();
+    init_address();
+    init_files();
+  }
+});
+
+// tools/src/settings/layer.ts
+var spec, BBCLASS_VARIABLES, HELPER_ENV_VARIABLES, SCRIPT_VARIABLES, TARGET_VARIABLES;
+var init_layer = __esm({
+  "tools/src/settings/layer.ts"() {
+    "use strict";
+    init_table();
+    spec = (name) => SETTINGS[name];
+    BBCLASS_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).bitbake === "class");
+    HELPER_ENV_VARIABLES = BBCLASS_VARIABLES.filter((n2) => spec(n2).readBy !== "layer" && !spec(n2).secret);
+    SCRIPT_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).bitbake !== void 0 && spec(n2).readBy !== "layer" && !spec(n2).secret);
+    TARGET_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).target === true);
   }
 });
 
@@ -54620,14 +55206,14 @@ function shellQuote(value) {
 function assertPlain(name, value) {
   if (/[\n\r\0]/.test(value)) throw new Error(`${name} must not contain a newline or NUL`);
 }
-function renderConf(spec) {
+function renderConf(spec2) {
   const lines = [
     "# container-registry.conf: settings of container-registry.sh, written by",
     "# `bitbake container-registry-index -c generate_registry_script` (regenerating overwrites it).",
     '# A variable already set in the environment wins: CONTAINER_REGISTRY_TAG_STRATEGY="sha latest" container-registry.sh push'
   ];
   for (const name of SCRIPT_VARIABLES) {
-    const value = name === "CONTAINER_REGISTRY_STORAGE" ? spec.storage : spec.settings[name];
+    const value = name === "CONTAINER_REGISTRY_STORAGE" ? spec2.storage : spec2.settings[name];
     if (value === void 0 || value === "") continue;
     assertPlain(name, value);
     lines.push(`cr_set ${name} ${shellQuote(value)}`);
@@ -54635,9 +55221,9 @@ function renderConf(spec) {
   return `${lines.join("\n")}
 `;
 }
-function renderScript(spec) {
-  assertPlain("storage", spec.storage);
-  assertPlain("node", spec.node);
+function renderScript(spec2) {
+  assertPlain("storage", spec2.storage);
+  assertPlain("node", spec2.node);
   return `#!/usr/bin/env bash
 # container-registry.sh: the container registry of this Yocto build (meta-container-registry).
 # Generated by \`bitbake container-registry-index -c generate_registry_script\`; regenerate rather
@@ -54645,8 +55231,8 @@ function renderScript(spec) {
 # container-registry.conf. Run \`container-registry.sh help\` for the commands.
 set -euo pipefail
 
-CR_DIR=${shellQuote(spec.storage)}
-CR_NODE=${shellQuote(spec.node)}
+CR_DIR=${shellQuote(spec2.storage)}
+CR_NODE=${shellQuote(spec2.node)}
 CR_HELPER="$CR_DIR/${HELPER_NAME}"
 
 # cr_set NAME VALUE exports NAME=VALUE unless the environment already sets NAME.
@@ -54688,34 +55274,14 @@ fi
 exec "$CR_NODE" "$CR_HELPER" "$@"
 `;
 }
-var SCRIPT_NAME, CONF_NAME, HELPER_NAME, SCRIPT_VARIABLES, USAGE;
+var SCRIPT_NAME, CONF_NAME, HELPER_NAME, USAGE;
 var init_render = __esm({
   "tools/src/script/render.ts"() {
     "use strict";
+    init_layer();
     SCRIPT_NAME = "container-registry.sh";
     CONF_NAME = "container-registry.conf";
     HELPER_NAME = "container-registry.mjs";
-    SCRIPT_VARIABLES = [
-      "CONTAINER_REGISTRY_STORAGE",
-      "CONTAINER_REGISTRY_URL",
-      "CONTAINER_REGISTRY_LISTEN",
-      "CONTAINER_REGISTRY_NAMESPACE",
-      "CONTAINER_REGISTRY_TAG_STRATEGY",
-      "CONTAINER_REGISTRY_IMAGES",
-      "CONTAINER_REGISTRY_SECURE",
-      "CONTAINER_REGISTRY_AUTH",
-      "CONTAINER_REGISTRY_INSECURE",
-      "CONTAINER_REGISTRY_AUTH_MODE",
-      "CONTAINER_REGISTRY_AUTHFILE",
-      "CONTAINER_REGISTRY_CREDSFILE",
-      "CONTAINER_REGISTRY_USERNAME",
-      "CONTAINER_REGISTRY_CERT_DAYS",
-      "CONTAINER_REGISTRY_CA_DAYS",
-      "CONTAINER_REGISTRY_CERT_SAN",
-      "CONTAINER_REGISTRY_TARGET_HOST",
-      "CONTAINER_REGISTRY_TARGET_NETWORK",
-      "DEPLOY_DIR_IMAGE"
-    ];
     USAGE = `Usage: container-registry.sh <command> [options]
 
 Commands (run by the container-registry helper with this build's settings):
@@ -54736,104 +55302,29 @@ Settings: container-registry.conf next to this script; the environment overrides
 });
 
 // tools/src/script/install.ts
-async function writeFileAtomic(path6, data, mode) {
-  const tmp = `${path6}.tmp-${process.pid}-${(0, import_node_crypto18.randomBytes)(4).toString("hex")}`;
-  const fh = await (0, import_promises39.open)(tmp, "wx", mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await (0, import_promises39.rm)(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await (0, import_promises39.rename)(tmp, path6);
-}
-async function installScript(spec) {
-  await (0, import_promises39.mkdir)(spec.storage, { recursive: true });
-  const script2 = (0, import_node_path25.join)(spec.storage, SCRIPT_NAME);
-  const conf = (0, import_node_path25.join)(spec.storage, CONF_NAME);
-  const helper = (0, import_node_path25.join)(spec.storage, HELPER_NAME);
-  await writeFileAtomic(conf, renderConf(spec), 420);
-  if (spec.helper !== helper) {
+async function installScript(spec2) {
+  await (0, import_promises40.mkdir)(spec2.storage, { recursive: true });
+  const script2 = (0, import_node_path26.join)(spec2.storage, SCRIPT_NAME);
+  const conf = (0, import_node_path26.join)(spec2.storage, CONF_NAME);
+  const helper = (0, import_node_path26.join)(spec2.storage, HELPER_NAME);
+  await writeFileAtomic(conf, renderConf(spec2), 420);
+  if (spec2.helper !== helper) {
     const tmp = `${helper}.tmp-${process.pid}`;
-    await (0, import_promises39.copyFile)(spec.helper, tmp);
-    await (0, import_promises39.chmod)(tmp, 493);
-    await (0, import_promises39.rename)(tmp, helper);
+    await (0, import_promises40.copyFile)(spec2.helper, tmp);
+    await (0, import_promises40.chmod)(tmp, 493);
+    await (0, import_promises40.rename)(tmp, helper);
   }
-  await writeFileAtomic(script2, renderScript(spec), 493);
+  await writeFileAtomic(script2, renderScript(spec2), 493);
   return { script: script2, conf, helper };
 }
-var import_node_crypto18, import_promises39, import_node_path25;
+var import_promises40, import_node_path26;
 var init_install = __esm({
   "tools/src/script/install.ts"() {
     "use strict";
-    import_node_crypto18 = __toESM(require_crypto(), 1);
-    import_promises39 = __toESM(require_promises(), 1);
-    import_node_path25 = __toESM(require_path(), 1);
-    init_render();
-  }
-});
-
-// tools/src/cli/commands/target.ts
-var target_exports = {};
-__export(target_exports, {
-  asCliError: () => asCliError2,
-  targetCommands: () => targetCommands
-});
-function asCliError2(err) {
-  if (err instanceof AddressError) return new CliError("config", err.message, { exitCode: 2 });
-  if (err instanceof MissingCaError) return new CliError("missing-ca", err.message, { exitCode: 2 });
-  return err;
-}
-var import_promises40, import_node_path26, config, targetCommands;
-var init_target = __esm({
-  "tools/src/cli/commands/target.ts"() {
-    "use strict";
     import_promises40 = __toESM(require_promises(), 1);
     import_node_path26 = __toESM(require_path(), 1);
-    init_errors();
-    init_address();
-    init_files();
-    init_settings2();
-    init_install();
-    config = {
-      command: "config <kind>",
-      describe: "Write target configuration (docker, containers, containerd, vdkr, ca) for this registry",
-      builder: (y) => y.positional("kind", { choices: TARGET_KINDS, describe: "Which package: docker, containers, containerd, vdkr or ca" }).option("output", { type: "string", describe: "Root directory to write under (a recipe passes ${D})" }).option("ca", { type: "string", describe: "The registry's CA certificate (secure mode), e.g. STORAGE/pki/ca.crt" }).option("url", { type: "string", describe: "Registry as the build host sees it [env CONTAINER_REGISTRY_URL]" }).option("target-host", { type: "string", describe: "Build host as targets see it [env CONTAINER_REGISTRY_TARGET_HOST]" }).option("print", { type: "boolean", default: false, describe: "Print the files instead of writing them" }),
-      handler: async (args) => {
-        if (!args.print && !args.output) throw new CliError("usage", "name a root directory with --output DIR, or use --print", { exitCode: 2 });
-        const input = targetInputFromEnv(process.env);
-        if (args.url) input.url = args.url;
-        if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
-        let files;
-        try {
-          const ca = args.ca ? await (0, import_promises40.readFile)(args.ca, "utf8") : void 0;
-          if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
-            throw new CliError("bad-ca", `${args.ca} is not a PEM certificate`, { exitCode: 2 });
-          }
-          files = targetFiles(args.kind, resolveTargetSettings(input), ca);
-        } catch (err) {
-          if (err.code === "ENOENT") throw new CliError("missing-ca", `cannot read the CA ${args.ca}: no such file`, { exitCode: 2 });
-          throw asCliError2(err);
-        }
-        if (args.print) {
-          for (const f of files) process.stdout.write(`### ${f.path}
-${f.content}`);
-          return;
-        }
-        const root = (0, import_node_path26.resolve)(args.output);
-        for (const f of files) {
-          const dest = (0, import_node_path26.join)(root, f.path);
-          await (0, import_promises40.mkdir)((0, import_node_path26.dirname)(dest), { recursive: true, mode: 493 });
-          await writeFileAtomic(dest, f.content, f.mode);
-          process.stdout.write(`${f.path}
-`);
-        }
-      }
-    };
-    targetCommands = [config];
+    init_atomic_write();
+    init_render();
   }
 });
 
@@ -54844,24 +55335,25 @@ __export(script_exports, {
   scriptCommands: () => scriptCommands,
   scriptSettings: () => scriptSettings
 });
-function scriptSettings(env3) {
+function scriptSettings(env2) {
   const out = {};
   for (const name of SCRIPT_VARIABLES) {
-    const v = env3[name];
-    if (v !== void 0 && v !== "") out[name] = v;
+    const v = rawSetting(env2, name);
+    if (v !== void 0) out[name] = v;
   }
-  out.CONTAINER_REGISTRY_CERT_SAN = certSanForTargets(env3.CONTAINER_REGISTRY_CERT_SAN, env3.CONTAINER_REGISTRY_TARGET_HOST);
-  if (/^(1|true|yes|on)$/i.test(out.CONTAINER_REGISTRY_AUTH ?? "")) out.CONTAINER_REGISTRY_SECURE = "1";
+  out.CONTAINER_REGISTRY_CERT_SAN = certSanForTargets(rawSetting(env2, "CONTAINER_REGISTRY_CERT_SAN"), rawSetting(env2, "CONTAINER_REGISTRY_TARGET_HOST"));
+  if (readBoolean(env2, "CONTAINER_REGISTRY_AUTH")) out.CONTAINER_REGISTRY_SECURE = "1";
   return out;
 }
 async function generateScript(o2) {
+  checkSettings(o2.env, SCRIPT_VARIABLES);
   try {
     resolveTargetSettings(targetInputFromEnv(o2.env));
   } catch (err) {
-    throw asCliError2(err);
+    throw asCliError(err);
   }
   const result2 = await installScript({ storage: o2.storage, node: o2.node, helper: o2.helper, settings: scriptSettings(o2.env) });
-  const user = o2.env.CONTAINER_REGISTRY_PASSWORD ? await ensureDefaultUser(o2.storage, o2.env) : void 0;
+  const user = rawSetting(o2.env, "CONTAINER_REGISTRY_PASSWORD") ? await ensureDefaultUser(o2.storage, o2.env) : void 0;
   return { ...result2, user };
 }
 var import_node_fs15, script, scriptCommands;
@@ -54869,13 +55361,14 @@ var init_script2 = __esm({
   "tools/src/cli/commands/script.ts"() {
     "use strict";
     import_node_fs15 = __toESM(require_fs(), 1);
-    init_errors();
+    init_helper_error();
     init_options();
-    init_target();
+    init_errors3();
     init_address();
     init_settings2();
     init_install();
-    init_render();
+    init_layer();
+    init_values();
     init_users();
     script = {
       command: ["script", "generate-script"],
@@ -54888,7 +55381,7 @@ var init_script2 = __esm({
           node = (0, import_node_fs15.realpathSync)(args.node);
           helper = (0, import_node_fs15.realpathSync)(args.helper);
         } catch (err) {
-          throw new CliError("script", `cannot find ${err.path ?? "node or the helper"}`);
+          throw new HelperError("script", `cannot find ${err.path ?? "node or the helper"}`);
         }
         const result2 = await generateScript({ storage: resolveStorage(args.storage), node, helper, env: process.env });
         process.stdout.write(`Wrote ${result2.script}
@@ -54903,10 +55396,10 @@ var init_script2 = __esm({
   }
 });
 
-// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
+// node_modules/yargs/lib/platform-shims/esm.mjs
 var import_assert = __toESM(require_assert(), 1);
 
-// ../../work/main/node_modules/cliui/build/lib/index.js
+// node_modules/cliui/build/lib/index.js
 var align = {
   right: alignRight,
   center: alignCenter
@@ -55169,7 +55662,7 @@ function stringWidth2(text, options) {
   return real(text, options);
 }
 
-// ../../work/main/node_modules/cliui/node_modules/ansi-regex/index.js
+// node_modules/cliui/node_modules/ansi-regex/index.js
 var ST2 = String.raw`(?:\u001B\u005C|\u009C)`;
 var stringControls2 = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
 var osc2 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls2}]*(?:\u0007|${ST2})`;
@@ -55182,7 +55675,7 @@ function ansiRegex2({ onlyFirst = false } = {}) {
   return new RegExp(pattern2, onlyFirst ? void 0 : "g");
 }
 
-// ../../work/main/node_modules/cliui/node_modules/strip-ansi/index.js
+// node_modules/cliui/node_modules/strip-ansi/index.js
 var regex2 = ansiRegex2();
 function stripAnsi2(string) {
   if (typeof string !== "string") {
@@ -55194,7 +55687,7 @@ function stripAnsi2(string) {
   return string.replace(regex2, "");
 }
 
-// ../../work/main/node_modules/wrap-ansi/node_modules/ansi-regex/index.js
+// node_modules/wrap-ansi/node_modules/ansi-regex/index.js
 var ST3 = String.raw`(?:\u001B\u005C|\u009C)`;
 var stringControls3 = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
 var osc3 = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls3}]*(?:\u0007|${ST3})`;
@@ -55207,7 +55700,7 @@ function ansiRegex3({ onlyFirst = false } = {}) {
   return new RegExp(pattern3, onlyFirst ? void 0 : "g");
 }
 
-// ../../work/main/node_modules/wrap-ansi/node_modules/strip-ansi/index.js
+// node_modules/wrap-ansi/node_modules/strip-ansi/index.js
 var regex3 = ansiRegex3();
 function stripAnsi3(string) {
   if (typeof string !== "string") {
@@ -55219,7 +55712,7 @@ function stripAnsi3(string) {
   return string.replace(regex3, "");
 }
 
-// ../../work/main/node_modules/ansi-styles/index.js
+// node_modules/ansi-styles/index.js
 var ANSI_BACKGROUND_OFFSET = 10;
 var wrapAnsi16 = (offset = 0) => (code) => `\x1B[${code + offset}m`;
 var wrapAnsi256 = (offset = 0) => (code) => `\x1B[${38 + offset};5;${code}m`;
@@ -55405,7 +55898,7 @@ function assembleStyles() {
 var ansiStyles = assembleStyles();
 var ansi_styles_default = ansiStyles;
 
-// ../../work/main/node_modules/wrap-ansi/index.js
+// node_modules/wrap-ansi/index.js
 var ESCAPES = /* @__PURE__ */ new Set([
   "\x1B",
   "\x9B"
@@ -55459,18 +55952,18 @@ var wrapWord = (rows, word, columns) => {
   }
 };
 var stringVisibleTrimSpacesRight = (string) => {
-  const words2 = string.split(" ");
-  let last = words2.length;
+  const words = string.split(" ");
+  let last = words.length;
   while (last > 0) {
-    if (stringWidth2(words2[last - 1]) > 0) {
+    if (stringWidth2(words[last - 1]) > 0) {
       break;
     }
     last--;
   }
-  if (last === words2.length) {
+  if (last === words.length) {
     return string;
   }
-  return words2.slice(0, last).join(" ") + words2.slice(last).join("");
+  return words.slice(0, last).join(" ") + words.slice(last).join("");
 };
 var exec = (string, columns, options = {}) => {
   if (options.trim !== false && string.trim() === "") {
@@ -55560,7 +56053,7 @@ function wrapAnsi(string, columns, options) {
   return String(string).normalize().replaceAll("\r\n", "\n").split("\n").map((line) => exec(line, columns, options)).join("\n");
 }
 
-// ../../work/main/node_modules/cliui/index.mjs
+// node_modules/cliui/index.mjs
 function ui(opts) {
   return cliui(opts, {
     stringWidth: stringWidth2,
@@ -55569,7 +56062,7 @@ function ui(opts) {
   });
 }
 
-// ../../work/main/node_modules/escalade/sync/index.mjs
+// node_modules/escalade/sync/index.mjs
 var import_path = __toESM(require_path(), 1);
 var import_fs = __toESM(require_fs(), 1);
 function sync_default(start2, callback) {
@@ -55586,15 +56079,15 @@ function sync_default(start2, callback) {
   }
 }
 
-// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
+// node_modules/yargs/lib/platform-shims/esm.mjs
 var import_util3 = __toESM(require_util(), 1);
 var import_url = __toESM(require_url(), 1);
 
-// ../../work/main/node_modules/yargs-parser/build/lib/index.js
+// node_modules/yargs-parser/build/lib/index.js
 var import_util = __toESM(require_util(), 1);
 var import_path2 = __toESM(require_path(), 1);
 
-// ../../work/main/node_modules/yargs-parser/build/lib/string-utils.js
+// node_modules/yargs-parser/build/lib/string-utils.js
 function camelCase(str) {
   const isCamelCase = str !== str.toLowerCase() && str !== str.toUpperCase();
   if (!isCamelCase) {
@@ -55648,7 +56141,7 @@ function looksLikeNumber(x) {
   return /^[-]?(?:\d+(?:\.\d*)?|\.\d+)(e[-+]?\d+)?$/.test(x);
 }
 
-// ../../work/main/node_modules/yargs-parser/build/lib/tokenize-arg-string.js
+// node_modules/yargs-parser/build/lib/tokenize-arg-string.js
 function tokenizeArgString(argString) {
   if (Array.isArray(argString)) {
     return argString.map((e) => typeof e !== "string" ? e + "" : e);
@@ -55680,7 +56173,7 @@ function tokenizeArgString(argString) {
   return args;
 }
 
-// ../../work/main/node_modules/yargs-parser/build/lib/yargs-parser-types.js
+// node_modules/yargs-parser/build/lib/yargs-parser-types.js
 var DefaultValuesForTypeKey;
 (function(DefaultValuesForTypeKey2) {
   DefaultValuesForTypeKey2["BOOLEAN"] = "boolean";
@@ -55689,7 +56182,7 @@ var DefaultValuesForTypeKey;
   DefaultValuesForTypeKey2["ARRAY"] = "array";
 })(DefaultValuesForTypeKey || (DefaultValuesForTypeKey = {}));
 
-// ../../work/main/node_modules/yargs-parser/build/lib/yargs-parser.js
+// node_modules/yargs-parser/build/lib/yargs-parser.js
 var mixin2;
 var YargsParser = class {
   constructor(_mixin) {
@@ -56222,8 +56715,8 @@ var YargsParser = class {
       if (typeof envPrefix === "undefined")
         return;
       const prefix = typeof envPrefix === "string" ? envPrefix : "";
-      const env3 = mixin2.env();
-      Object.keys(env3).forEach(function(envVar) {
+      const env2 = mixin2.env();
+      Object.keys(env2).forEach(function(envVar) {
         if (prefix === "" || envVar.lastIndexOf(prefix, 0) === 0) {
           const keys = envVar.split("__").map(function(key3, i2) {
             if (i2 === 0) {
@@ -56232,7 +56725,7 @@ var YargsParser = class {
             return camelCase(key3);
           });
           if ((configOnly && flags.configs[keys.join(".")] || !configOnly) && !hasKey(argv2, keys)) {
-            setArg(keys.join("."), env3[envVar]);
+            setArg(keys.join("."), env2[envVar]);
           }
         }
       });
@@ -56529,7 +57022,7 @@ function stripQuotes(val) {
   return typeof val === "string" && (val[0] === "'" || val[0] === '"') && val[val.length - 1] === val[0] ? val.substring(1, val.length - 1) : val;
 }
 
-// ../../work/main/node_modules/yargs-parser/build/lib/index.js
+// node_modules/yargs-parser/build/lib/index.js
 var import_fs2 = __toESM(require_fs(), 1);
 var import_node_module = __toESM(require_module(), 1);
 var _a;
@@ -56575,10 +57068,10 @@ yargsParser.decamelize = decamelize;
 yargsParser.looksLikeNumber = looksLikeNumber;
 var lib_default = yargsParser;
 
-// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
+// node_modules/yargs/lib/platform-shims/esm.mjs
 var import_path4 = __toESM(require_path(), 1);
 
-// ../../work/main/node_modules/yargs/build/lib/utils/process-argv.js
+// node_modules/yargs/build/lib/utils/process-argv.js
 function getProcessArgvBinIndex() {
   if (isBundledElectronApp())
     return 0;
@@ -56597,7 +57090,7 @@ function getProcessArgvBin() {
   return process.argv[getProcessArgvBinIndex()];
 }
 
-// ../../work/main/node_modules/y18n/build/lib/platform-shims/node.js
+// node_modules/y18n/build/lib/platform-shims/node.js
 var import_fs3 = __toESM(require_fs(), 1);
 var import_util2 = __toESM(require_util(), 1);
 var import_path3 = __toESM(require_path(), 1);
@@ -56617,7 +57110,7 @@ var node_default = {
   }
 };
 
-// ../../work/main/node_modules/y18n/build/lib/index.js
+// node_modules/y18n/build/lib/index.js
 var shim;
 var Y18N = class {
   constructor(opts) {
@@ -56778,13 +57271,13 @@ function y18n(opts, _shim) {
   };
 }
 
-// ../../work/main/node_modules/y18n/index.mjs
+// node_modules/y18n/index.mjs
 var y18n2 = (opts) => {
   return y18n(opts, node_default);
 };
 var y18n_default = y18n2;
 
-// ../../work/main/node_modules/yargs/lib/platform-shims/esm.mjs
+// node_modules/yargs/lib/platform-shims/esm.mjs
 var import_node_module2 = __toESM(require_module(), 1);
 var import_get_caller_file = __toESM(require_get_caller_file(), 1);
 var import_node_fs = __toESM(require_fs(), 1);
@@ -56838,7 +57331,7 @@ var esm_default = {
   })
 };
 
-// ../../work/main/node_modules/yargs/build/lib/typings/common-types.js
+// node_modules/yargs/build/lib/typings/common-types.js
 function assertNotStrictEqual(actual, expected, shim3, message) {
   shim3.assert.notStrictEqual(actual, expected, message);
 }
@@ -56849,12 +57342,12 @@ function objectKeys(object) {
   return Object.keys(object);
 }
 
-// ../../work/main/node_modules/yargs/build/lib/utils/is-promise.js
+// node_modules/yargs/build/lib/utils/is-promise.js
 function isPromise(maybePromise) {
   return !!maybePromise && !!maybePromise.then && typeof maybePromise.then === "function";
 }
 
-// ../../work/main/node_modules/yargs/build/lib/yerror.js
+// node_modules/yargs/build/lib/yerror.js
 var YError = class _YError extends Error {
   constructor(msg) {
     super(msg || "yargs error");
@@ -56865,7 +57358,7 @@ var YError = class _YError extends Error {
   }
 };
 
-// ../../work/main/node_modules/yargs/build/lib/parse-command.js
+// node_modules/yargs/build/lib/parse-command.js
 function parseCommand(cmd) {
   const extraSpacesStrippedCommand = cmd.replace(/\s{2,}/g, " ");
   const splitCommand = extraSpacesStrippedCommand.split(/\s+(?![^[]*]|[^<]*>)/);
@@ -56898,7 +57391,7 @@ function parseCommand(cmd) {
   return parsedCommand;
 }
 
-// ../../work/main/node_modules/yargs/build/lib/argsert.js
+// node_modules/yargs/build/lib/argsert.js
 var positionName = ["first", "second", "third", "fourth", "fifth", "sixth"];
 function argsert(arg1, arg2, arg3) {
   function parseArgs() {
@@ -56956,7 +57449,7 @@ function argumentTypeError(observedType, allowedTypes, position) {
   throw new YError(`Invalid ${positionName[position] || "manyith"} argument. Expected ${allowedTypes.join(" or ")} but received ${observedType}.`);
 }
 
-// ../../work/main/node_modules/yargs/build/lib/middleware.js
+// node_modules/yargs/build/lib/middleware.js
 var GlobalMiddleware = class {
   constructor(yargs) {
     this.globalMiddleware = [];
@@ -57038,7 +57531,7 @@ function applyMiddleware(argv, yargs, middlewares, beforeValidation) {
   }, argv);
 }
 
-// ../../work/main/node_modules/yargs/build/lib/utils/maybe-async-result.js
+// node_modules/yargs/build/lib/utils/maybe-async-result.js
 function maybeAsyncResult(getResult, resultHandler, errorHandler = (err) => {
   throw err;
 }) {
@@ -57053,7 +57546,7 @@ function isFunction(arg) {
   return typeof arg === "function";
 }
 
-// ../../work/main/node_modules/yargs/build/lib/command.js
+// node_modules/yargs/build/lib/command.js
 var DEFAULT_MARKER = /(^\*)|(^\$0)/;
 var CommandInstance = class {
   constructor(usage2, validation2, globalMiddleware, shim3) {
@@ -57474,7 +57967,7 @@ function isCommandHandlerDefinition(cmd) {
   return typeof cmd === "object" && !Array.isArray(cmd);
 }
 
-// ../../work/main/node_modules/yargs/build/lib/utils/obj-filter.js
+// node_modules/yargs/build/lib/utils/obj-filter.js
 function objFilter(original = {}, filter = () => true) {
   const obj = {};
   objectKeys(original).forEach((key3) => {
@@ -57485,7 +57978,7 @@ function objFilter(original = {}, filter = () => true) {
   return obj;
 }
 
-// ../../work/main/node_modules/yargs/build/lib/utils/set-blocking.js
+// node_modules/yargs/build/lib/utils/set-blocking.js
 function setBlocking(blocking) {
   if (typeof process === "undefined")
     return;
@@ -57497,7 +57990,7 @@ function setBlocking(blocking) {
   });
 }
 
-// ../../work/main/node_modules/yargs/build/lib/usage.js
+// node_modules/yargs/build/lib/usage.js
 function isBoolean(fail) {
   return typeof fail === "boolean";
 }
@@ -58023,7 +58516,7 @@ function getText(text) {
   return isIndentedText(text) ? text.text : text;
 }
 
-// ../../work/main/node_modules/yargs/build/lib/completion-templates.js
+// node_modules/yargs/build/lib/completion-templates.js
 var completionShTemplate = `###-begin-{{app_name}}-completions-###
 #
 # yargs command completion script
@@ -58092,7 +58585,7 @@ complete -f -c {{app_name}} -a '({{app_path}} --get-yargs-completions (commandli
 ###-end-{{app_name}}-completions-###
 `;
 
-// ../../work/main/node_modules/yargs/build/lib/completion.js
+// node_modules/yargs/build/lib/completion.js
 var Completion = class {
   constructor(yargs, usage2, command2, shim3) {
     var _a2, _b2, _c2, _d, _e;
@@ -58328,7 +58821,7 @@ function isFallbackCompletionFunction(completionFunction) {
   return completionFunction.length > 3;
 }
 
-// ../../work/main/node_modules/yargs/build/lib/utils/levenshtein.js
+// node_modules/yargs/build/lib/utils/levenshtein.js
 function levenshtein(a2, b) {
   if (a2.length === 0)
     return b.length;
@@ -58359,7 +58852,7 @@ function levenshtein(a2, b) {
   return matrix[b.length][a2.length];
 }
 
-// ../../work/main/node_modules/yargs/build/lib/validation.js
+// node_modules/yargs/build/lib/validation.js
 var specialKeys = ["$0", "--", "_"];
 function validation(yargs, usage2, shim3) {
   const __ = shim3.y18n.__;
@@ -58628,7 +59121,7 @@ ${customMsgs.join("\n")}` : "";
   return self2;
 }
 
-// ../../work/main/node_modules/yargs/build/lib/utils/apply-extends.js
+// node_modules/yargs/build/lib/utils/apply-extends.js
 var previouslyVisitedConfigs = [];
 var shim2;
 function applyExtends(config2, cwd, mergeExtends, _shim) {
@@ -58683,7 +59176,7 @@ function mergeDeep(config1, config2) {
   return target;
 }
 
-// ../../work/main/node_modules/yargs/build/lib/yargs-factory.js
+// node_modules/yargs/build/lib/yargs-factory.js
 var __classPrivateFieldSet = function(receiver, state, value, kind, f) {
   if (kind === "m") throw new TypeError("Private method is not writable");
   if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a setter");
@@ -60182,12 +60675,12 @@ function isYargsInstance(y) {
   return !!y && typeof y.getInternalMethods === "function";
 }
 
-// ../../work/main/node_modules/yargs/index.mjs
+// node_modules/yargs/index.mjs
 var Yargs = YargsFactory(esm_default);
 var yargs_default = Yargs;
 
 // tools/src/cli.ts
-init_errors();
+init_helper_error();
 
 // tools/src/cli/commands/index.ts
 var COMMAND_GROUPS = [
@@ -60218,7 +60711,7 @@ async function main(argv) {
   const verbose = argv.includes("--verbose");
   const wantsHelp = argv.includes("--help") || argv.includes("-h") || argv.length === 0;
   const parser2 = yargs_default(argv).scriptName("container-registry").usage("$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.").option("verbose", { type: "boolean", default: false, describe: "Print details with errors" }).strict().demandCommand(1, "Name a command; see --help.").recommendCommands().version(VERSION).help().wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null).fail((msg, err) => {
-    throw err ?? new CliError("usage", msg, { exitCode: 2 });
+    throw err && err.name !== "YError" ? err : new HelperError("usage", msg);
   });
   if (!wantsHelp) skipHelpCache(parser2);
   const word = wantsHelp ? void 0 : argv.find((a2) => !a2.startsWith("-"));
@@ -60226,9 +60719,10 @@ async function main(argv) {
   try {
     await parser2.parseAsync();
   } catch (err) {
-    process.stderr.write(`${formatCliError(err, verbose)}
+    const { exitStatusOf: exitStatusOf2, formatCliError: formatCliError2 } = await Promise.resolve().then(() => (init_errors3(), errors_exports));
+    process.stderr.write(`${formatCliError2(err, verbose)}
 `);
-    process.exitCode = err instanceof CliError ? err.exitCode : 1;
+    process.exitCode = exitStatusOf2(err);
   }
 }
 await main(hideBin(process.argv));

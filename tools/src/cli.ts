@@ -1,7 +1,7 @@
 // container-registry: the helper the layer carries. Every command is a thin call into a module.
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { CliError, formatCliError } from './cli/errors.js';
+import { HelperError } from './errors/helper-error.js';
 import { loadCommands } from './cli/commands/index.js';
 
 /** VERSION is the helper's version, kept equal to package.json's by a test. */
@@ -36,7 +36,9 @@ async function main(argv: string[]): Promise<void> {
     // is what costs (string widths of every row), so only do it when help is asked for.
     .wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null)
     .fail((msg, err) => {
-      throw err ?? new CliError('usage', msg, { exitCode: 2 });
+      // yargs hands a failed coerce (a bad number: cli/setting-options.ts) over as a YError with
+      // our message: that is a usage error too, like its own validation failures (no err).
+      throw err && err.name !== 'YError' ? err : new HelperError('usage', msg);
     });
   if (!wantsHelp) skipHelpCache(parser);
   // Help, --version and an unknown word see every command; a known word loads only its module.
@@ -45,8 +47,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     await parser.parseAsync();
   } catch (err) {
+    // Loaded on failure only: it knows the error types of modules a successful run may never load.
+    const { exitStatusOf, formatCliError } = await import('./cli/errors.js');
     process.stderr.write(`${formatCliError(err, verbose)}\n`);
-    process.exitCode = err instanceof CliError ? err.exitCode : 1;
+    process.exitCode = exitStatusOf(err);
   }
 }
 

@@ -19,7 +19,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { AccessController, AccessDecision, AccessRequest } from '../registry/access.js';
-import { StoragePaths } from '../storage/paths.js';
+import { StateDir } from '../state/state-dir.js';
 import { basicChallenge, parseAuthorization } from './basic.js';
 import { parseHtpasswd } from './htpasswd.js';
 import { FailureLimiter, type LimiterOptions } from './limiter.js';
@@ -31,7 +31,8 @@ export const DEFAULT_REALM = 'container-registry';
 
 /** ControllerOptions build a controller for one storage directory. */
 export interface ControllerOptions {
-  storageDir: string;
+  /** the storage directory whose auth/htpasswd and auth/access.toml apply (a path is taken as StateDir.of does) */
+  storageDir: StateDir | string;
   /** the modes before auth/access.toml (insecure: anonymous/anonymous; secure with auth: authenticated/authenticated) */
   defaults: { pull: AccessMode; push: AccessMode };
   /** command-line choices, which win over auth/access.toml */
@@ -141,7 +142,7 @@ export class HtpasswdAccessController implements AccessController {
   private readonly pending = new Map<string, Promise<LoginOutcome>>();
 
   constructor(private readonly o: ControllerOptions) {
-    const paths = new StoragePaths(o.storageDir);
+    const paths = StateDir.of(o.storageDir);
     const warn = o.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
     this.users = new FileWatch(paths.htpasswd(), (t) => new Map(parseHtpasswd(t ?? '').map((e) => [e.user, e.hash])), new Map(), warn);
     const file = paths.accessConfig();

@@ -1,7 +1,7 @@
 // Where passwords come from: the environment, stdin, or a generator. Nothing here prints one; an
 // error names the problem, never the password.
 import { randomInt } from 'node:crypto';
-import { CliError } from '../cli/errors.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** GENERATED_LENGTH: 24 characters of 62 give about 143 bits. */
 export const GENERATED_LENGTH = 24;
@@ -17,10 +17,10 @@ export function generatePassword(length = GENERATED_LENGTH): string {
 
 /** checkPassword rejects what bcrypt or the files cannot hold: empty, over 72 bytes, line breaks, NUL. */
 export function checkPassword(password: string, source: string): string {
-  if (password.length === 0) throw new CliError('password', `the password from ${source} is empty`);
+  if (password.length === 0) throw new HelperError('password', `the password from ${source} is empty`);
   // bcrypt reads at most 72 bytes; a longer password would silently match on its first 72 alone.
-  if (Buffer.byteLength(password, 'utf8') > 72) throw new CliError('password', `the password from ${source} is longer than 72 bytes (bcrypt's limit)`);
-  if (/[\r\n\0]/.test(password)) throw new CliError('password', `the password from ${source} contains a line break or NUL`);
+  if (Buffer.byteLength(password, 'utf8') > 72) throw new HelperError('password', `the password from ${source} is longer than 72 bytes (bcrypt's limit)`);
+  if (/[\r\n\0]/.test(password)) throw new HelperError('password', `the password from ${source} contains a line break or NUL`);
   return password;
 }
 
@@ -32,7 +32,7 @@ export async function readPasswordFrom(stream: NodeJS.ReadableStream, source = '
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     chunks.push(b);
     size += b.length;
-    if (size > 4096) throw new CliError('password', `the password from ${source} is too long`);
+    if (size > 4096) throw new HelperError('password', `the password from ${source} is too long`);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   const firstLine = text.split('\n')[0]!.replace(/\r$/, '');

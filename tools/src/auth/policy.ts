@@ -12,7 +12,7 @@
 //   pull = ["alice", "ci"]      # only these users ("*": any authenticated user)
 //   push = ["ci"]
 import { parse as parseToml } from 'smol-toml';
-import { CliError } from '../cli/errors.js';
+import { HelperError } from '../errors/helper-error.js';
 import type { AccessAction } from '../registry/access.js';
 
 /** ACCESS_MODES: a right is off, open to everyone, or open to users who log in. */
@@ -48,7 +48,7 @@ export type Verdict = 'allow' | 'login' | 'forbidden' | 'disabled';
 /** parseAccessMode checks a mode's spelling. */
 export function parseAccessMode(text: string, where: string): AccessMode {
   if ((ACCESS_MODES as readonly string[]).includes(text)) return text as AccessMode;
-  throw new CliError('usage', `${where}: ${JSON.stringify(text)} is not one of ${ACCESS_MODES.join(', ')}`, { exitCode: 2 });
+  throw new HelperError('usage', `${where}: ${JSON.stringify(text)} is not one of ${ACCESS_MODES.join(', ')}`);
 }
 
 /**
@@ -110,7 +110,7 @@ export function decide(p: AccessPolicy, action: AccessAction, repository: string
 
 function userList(v: unknown, where: string): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x.length > 0)) {
-    throw new CliError('access-config', `${where} must be a list of user names, as ["alice", "ci"]`);
+    throw new HelperError('access-config', `${where} must be a list of user names, as ["alice", "ci"]`);
   }
   return v as string[];
 }
@@ -122,27 +122,27 @@ export function parseAccessConfig(text: string, file: string, defaults: { pull: 
     doc = parseToml(text) as Record<string, unknown>;
   } catch (err) {
     const first = String((err as Error).message).split('\n')[0];
-    throw new CliError('access-config', `${file}: ${first}`);
+    throw new HelperError('access-config', `${file}: ${first}`);
   }
   const policy: AccessPolicy = { ...defaults, rules: [] };
   for (const [key, value] of Object.entries(doc)) {
     if (key === 'pull' || key === 'push') {
-      if (typeof value !== 'string') throw new CliError('access-config', `${file}: ${key} must be a string`);
+      if (typeof value !== 'string') throw new HelperError('access-config', `${file}: ${key} must be a string`);
       policy[key] = parseAccessMode(value, `${file}: ${key}`);
     } else if (key === 'repository') {
-      if (!Array.isArray(value)) throw new CliError('access-config', `${file}: write rules as [[repository]] tables`);
+      if (!Array.isArray(value)) throw new HelperError('access-config', `${file}: write rules as [[repository]] tables`);
       value.forEach((raw, i) => {
         const where = `${file}: repository #${i + 1}`;
         const r = raw as Record<string, unknown>;
-        for (const k of Object.keys(r)) if (!['match', 'pull', 'push'].includes(k)) throw new CliError('access-config', `${where}: unknown key ${JSON.stringify(k)}`);
-        if (typeof r.match !== 'string' || r.match === '') throw new CliError('access-config', `${where}: match must be a repository glob`);
+        for (const k of Object.keys(r)) if (!['match', 'pull', 'push'].includes(k)) throw new HelperError('access-config', `${where}: unknown key ${JSON.stringify(k)}`);
+        if (typeof r.match !== 'string' || r.match === '') throw new HelperError('access-config', `${where}: match must be a repository glob`);
         const rule: RepositoryRule = { match: r.match, regex: globToRegExp(r.match) };
         if (r.pull !== undefined) rule.pull = userList(r.pull, `${where}: pull`);
         if (r.push !== undefined) rule.push = userList(r.push, `${where}: push`);
         policy.rules.push(rule);
       });
     } else {
-      throw new CliError('access-config', `${file}: unknown key ${JSON.stringify(key)} (known: pull, push, [[repository]])`);
+      throw new HelperError('access-config', `${file}: unknown key ${JSON.stringify(key)} (known: pull, push, [[repository]])`);
     }
   }
   return policy;

@@ -1,12 +1,8 @@
 // Users of one storage directory: auth/htpasswd, and the default user's password in auth/password.
 // Every change is a locked read-modify-write with an atomic 0600 write, so concurrent commands
 // never lose a user and a reader never sees half a file.
-import { readFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CliError } from '../cli/errors.js';
-import { FsDriver } from '../storage/driver.js';
-import { StoragePaths } from '../storage/paths.js';
-import { LockBusy, withLock } from '../storage/lock.js';
+import { HelperError } from '../errors/helper-error.js';
+import { StateDir } from '../state/state-dir.js';
 import { USERNAME_PATTERN, formatHtpasswd, hashPassword, parseHtpasswd, verifyHash, type HtpasswdEntry } from './htpasswd.js';
 import { checkPassword, generatePassword } from './passwords.js';
 
@@ -14,12 +10,11 @@ import { checkPassword, generatePassword } from './passwords.js';
 export const DEFAULT_USERNAME = 'yocto';
 
 const SECRET_MODE = 0o600;
-const driver = new FsDriver();
 
 /** checkUsername rejects names htpasswd cannot hold or a shell would mangle. */
 export function checkUsername(name: string): string {
   if (!USERNAME_PATTERN.test(name)) {
-    throw new CliError('usage', `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`, { exitCode: 2 });
+    throw new HelperError('usage', `invalid user name ${JSON.stringify(name.slice(0, 64))}: use letters, digits and ._@+- (at most 128)`);
   }
   return name;
 }
@@ -29,33 +24,25 @@ export function defaultUsername(env: NodeJS.ProcessEnv): string {
   return checkUsername(env.CONTAINER_REGISTRY_USERNAME || DEFAULT_USERNAME);
 }
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CliError('auth-read', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
 /** readUsers reads auth/htpasswd (no file: no users). */
-export async function readUsers(storageDir: string): Promise<HtpasswdEntry[]> {
-  return parseHtpasswd((await readText(new StoragePaths(storageDir).htpasswd())) ?? '');
+export async function readUsers(storageDir: StateDir | string): Promise<HtpasswdEntry[]> {
+  const state = StateDir.of(storageDir);
+  return parseHtpasswd((await state.readText(state.htpasswd(), 'auth-read')) ?? '');
 }
 
 /** readDefaultPassword reads auth/password, if there is one. */
-export async function readDefaultPassword(storageDir: string): Promise<string | undefined> {
-  const text = await readText(new StoragePaths(storageDir).passwordFile());
+export async function readDefaultPassword(storageDir: StateDir | string): Promise<string | undefined> {
+  const state = StateDir.of(storageDir);
+  const text = await state.readText(state.passwordFile(), 'auth-read');
   return text === undefined ? undefined : text.replace(/\r?\n$/, '');
 }
 
-async function update<T>(storageDir: string, fn: (users: HtpasswdEntry[], paths: StoragePaths) => Promise<{ users: HtpasswdEntry[] | undefined; value: T }>): Promise<T> {
-  const paths = new StoragePaths(storageDir);
-  await mkdir(paths.authDir(), { recursive: true, mode: 0o700 });
-  return locked(join(paths.authDir(), '.lock'), async () => {
-    const users = parseHtpasswd((await readText(paths.htpasswd())) ?? '');
-    const { users: next, value } = await fn(users, paths);
-    if (next) await driver.writeFileAtomic(paths.htpasswd(), formatHtpasswd(next), SECRET_MODE);
+async function update<T>(state: StateDir, fn: (users: HtpasswdEntry[]) => Promise<{ users: HtpasswdEntry[] | undefined; value: T }>): Promise<T> {
+  await state.makeDir(state.authDir(), 0o700);
+  return state.locked(state.authDir(), async () => {
+    const users = parseHtpasswd((await state.readText(state.htpasswd(), 'auth-read')) ?? '');
+    const { users: next, value } = await fn(users);
+    if (next) await state.writeFile(state.htpasswd(), formatHtpasswd(next), SECRET_MODE);
     return value;
   });
 }
@@ -70,27 +57,29 @@ export interface UserChange {
 export type SetPasswordMode = 'add' | 'change' | 'upsert';
 
 /** setUserPassword adds a user or changes its password; the default user's also goes to auth/password. */
-export async function setUserPassword(storageDir: string, user: string, password: string, o: { mode: SetPasswordMode; defaultUser?: string }): Promise<UserChange> {
+export async function setUserPassword(storageDir: StateDir | string, user: string, password: string, o: { mode: SetPasswordMode; defaultUser?: string }): Promise<UserChange> {
   checkUsername(user);
   checkPassword(password, 'the given source');
   const hash = await hashPassword(password);
-  return update(storageDir, async (users, paths) => {
+  const state = StateDir.of(storageDir);
+  return update(state, async (users) => {
     const exists = users.some((u) => u.user === user);
-    if (exists && o.mode === 'add') throw new CliError('user-exists', `user ${user} exists; use \`auth passwd ${user}\` to change the password`);
-    if (!exists && o.mode === 'change') throw new CliError('user-unknown', `no user ${user}; add it with \`auth add ${user}\``);
+    if (exists && o.mode === 'add') throw new HelperError('user-exists', `user ${user} exists; use \`auth passwd ${user}\` to change the password`);
+    if (!exists && o.mode === 'change') throw new HelperError('user-unknown', `no user ${user}; add it with \`auth add ${user}\``);
     const next = exists ? users.map((u) => (u.user === user ? { user, hash } : u)) : [...users, { user, hash }];
     const isDefault = user === (o.defaultUser ?? DEFAULT_USERNAME);
     // The default user's password is kept in clear for the tools that push and the target config.
-    if (isDefault) await driver.writeFileAtomic(paths.passwordFile(), `${password}\n`, SECRET_MODE);
+    if (isDefault) await state.writeFile(state.passwordFile(), `${password}\n`, SECRET_MODE);
     return { users: next, value: { user, defaultUser: isDefault } };
   });
 }
 
 /** removeUser removes a user (and auth/password when it is the default user). */
-export async function removeUser(storageDir: string, user: string, o: { defaultUser?: string } = {}): Promise<void> {
-  await update(storageDir, async (users, paths) => {
-    if (!users.some((u) => u.user === user)) throw new CliError('user-unknown', `no user ${user}`);
-    if (user === (o.defaultUser ?? DEFAULT_USERNAME)) await driver.deleteIfExists(paths.passwordFile());
+export async function removeUser(storageDir: StateDir | string, user: string, o: { defaultUser?: string } = {}): Promise<void> {
+  const state = StateDir.of(storageDir);
+  await update(state, async (users) => {
+    if (!users.some((u) => u.user === user)) throw new HelperError('user-unknown', `no user ${user}`);
+    if (user === (o.defaultUser ?? DEFAULT_USERNAME)) await state.removeFile(state.passwordFile());
     return { users: users.filter((u) => u.user !== user), value: undefined };
   });
 }
@@ -108,30 +97,23 @@ export interface DefaultUserResult {
  * CONTAINER_REGISTRY_PASSWORD when set (an existing user whose hash does not match is updated, so a
  * password set in local.conf reaches the registry), else the one in auth/password, else generated.
  */
-export async function ensureDefaultUser(storageDir: string, env: NodeJS.ProcessEnv): Promise<DefaultUserResult> {
+export async function ensureDefaultUser(storageDir: StateDir | string, env: NodeJS.ProcessEnv): Promise<DefaultUserResult> {
   const user = defaultUsername(env);
-  const paths = new StoragePaths(storageDir);
+  const state = StateDir.of(storageDir);
   const fromEnv = env.CONTAINER_REGISTRY_PASSWORD ? checkPassword(env.CONTAINER_REGISTRY_PASSWORD, 'CONTAINER_REGISTRY_PASSWORD') : undefined;
-  const existing = (await readUsers(storageDir)).find((u) => u.user === user);
-  const stored = await readDefaultPassword(storageDir);
-  const base = { user, passwordFile: paths.passwordFile() };
+  const existing = (await readUsers(state)).find((u) => u.user === user);
+  const stored = await readDefaultPassword(state);
+  const base = { user, passwordFile: state.passwordFile() };
   if (existing) {
     if (fromEnv === undefined || (await verifyHash(fromEnv, existing.hash))) {
       // The clear copy follows the hash: write it when the env password is the current one.
-      if (fromEnv !== undefined && stored !== fromEnv) await driver.writeFileAtomic(paths.passwordFile(), `${fromEnv}\n`, SECRET_MODE);
+      if (fromEnv !== undefined && stored !== fromEnv) await state.writeFile(state.passwordFile(), `${fromEnv}\n`, SECRET_MODE);
       return { ...base, action: 'kept', passwordSource: fromEnv !== undefined ? 'CONTAINER_REGISTRY_PASSWORD' : 'existing' };
     }
-    await setUserPassword(storageDir, user, fromEnv, { mode: 'upsert', defaultUser: user });
+    await setUserPassword(state, user, fromEnv, { mode: 'upsert', defaultUser: user });
     return { ...base, action: 'updated', passwordSource: 'CONTAINER_REGISTRY_PASSWORD' };
   }
-  const password = fromEnv ?? (stored && checkPassword(stored, paths.passwordFile())) ?? generatePassword();
-  await setUserPassword(storageDir, user, password, { mode: 'upsert', defaultUser: user });
+  const password = fromEnv ?? (stored && checkPassword(stored, state.passwordFile())) ?? generatePassword();
+  await setUserPassword(state, user, password, { mode: 'upsert', defaultUser: user });
   return { ...base, action: 'created', passwordSource: fromEnv !== undefined ? 'CONTAINER_REGISTRY_PASSWORD' : stored ? 'existing' : 'generated' };
-}
-
-/** locked holds the folder's lock file while `fn` runs; a lock held too long is one CLI line. */
-function locked<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  return withLock(path, fn).catch((err: unknown) => {
-    throw err instanceof LockBusy ? new CliError('locked', err.message) : err;
-  });
 }

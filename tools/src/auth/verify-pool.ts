@@ -11,6 +11,7 @@
 // user's password may be in ours) and no execArgv.
 import type { Worker } from 'node:worker_threads';
 import { DUMMY_HASH, isBcryptHash } from './htpasswd.js';
+import { HelperError } from '../errors/helper-error.js';
 import type { VerifyResult, VerifyTask } from './verify-worker.js';
 
 /** VerifyPoolOptions size the pool. */
@@ -21,12 +22,10 @@ export interface VerifyPoolOptions {
   maxWaiting?: number;
 }
 
-/** VerifyQueueFull is thrown by `verify` when `maxWaiting` comparisons already wait. */
-export class VerifyQueueFull extends Error {
-  readonly code = 'verify-queue-full';
-
+/** VerifyQueueFull is thrown by `verify` when `maxWaiting` comparisons already wait (code `verify-queue-full`). */
+export class VerifyQueueFull extends HelperError {
   constructor() {
-    super('too many password checks are waiting');
+    super('verify-queue-full', 'too many password checks are waiting');
     this.name = 'VerifyQueueFull';
   }
 }

@@ -2,7 +2,10 @@
 // environment the generated script exports (CONTAINER_REGISTRY_*).
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { CliError } from './errors.js';
+import { HelperError } from '../errors/helper-error.js';
+import { readRegistryUrl } from '../settings/registry-url.js';
+import { readString } from '../settings/values.js';
+import { settingOption } from './setting-options.js';
 
 /** DEFAULT_PORT is the reference's port (localhost:5000). */
 export const DEFAULT_PORT = 5000;
@@ -15,30 +18,13 @@ export interface ListenAddress {
 
 /** storageOption adds `--storage` (CONTAINER_REGISTRY_STORAGE, default ./container-registry). */
 export function storageOption<T>(y: Argv<T>) {
-  return y.option('storage', {
-    type: 'string',
-    describe: 'Registry storage directory [env CONTAINER_REGISTRY_STORAGE]',
-    default: process.env.CONTAINER_REGISTRY_STORAGE || './container-registry',
-    defaultDescription: '$CONTAINER_REGISTRY_STORAGE or ./container-registry',
-  });
+  return y.option('storage', settingOption('CONTAINER_REGISTRY_STORAGE'));
 }
 
 /** resolveStorage makes the storage path absolute. */
 export function resolveStorage(storage: string): string {
-  if (!storage) throw new CliError('usage', '--storage must not be empty', { exitCode: 2 });
+  if (!storage) throw new HelperError('usage', '--storage must not be empty');
   return resolve(storage);
-}
-
-/** portOfUrl reads the port of CONTAINER_REGISTRY_URL (`host:port[/namespace]`), if it names one. */
-export function portOfUrl(url: string | undefined): number | undefined {
-  if (!url) return undefined;
-  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `http://${url}`;
-  try {
-    const port = new URL(withScheme).port;
-    return port ? Number(port) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -48,7 +34,7 @@ export function portOfUrl(url: string | undefined): number | undefined {
  */
 export function parseListen(text: string): ListenAddress {
   const fail = (why: string): never => {
-    throw new CliError('usage', `invalid --listen ${JSON.stringify(text)}: ${why}`, { exitCode: 2 });
+    throw new HelperError('usage', `invalid --listen ${JSON.stringify(text)}: ${why}`);
   };
   let host = '127.0.0.1';
   let portText = text;
@@ -71,11 +57,6 @@ export function parseListen(text: string): ListenAddress {
 
 /** listenOption adds `--listen` (CONTAINER_REGISTRY_LISTEN; default 127.0.0.1 and the URL's port or 5000). */
 export function listenOption<T>(y: Argv<T>) {
-  const port = portOfUrl(process.env.CONTAINER_REGISTRY_URL) ?? DEFAULT_PORT;
-  return y.option('listen', {
-    type: 'string',
-    describe: 'Address to listen on, HOST:PORT [env CONTAINER_REGISTRY_LISTEN]',
-    default: process.env.CONTAINER_REGISTRY_LISTEN || `127.0.0.1:${port}`,
-    defaultDescription: '127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000',
-  });
+  const listen = readString(process.env, 'CONTAINER_REGISTRY_LISTEN') ?? `127.0.0.1:${readRegistryUrl(process.env).port ?? DEFAULT_PORT}`;
+  return y.option('listen', settingOption('CONTAINER_REGISTRY_LISTEN', { default: listen, defaultDescription: '$CONTAINER_REGISTRY_LISTEN, or 127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000' }));
 }

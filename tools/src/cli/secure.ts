@@ -1,13 +1,14 @@
 // Deciding the server's security from flags and the environment the generated script exports:
 // HTTPS or not, who may pull and push, and (on first secure start) the PKI and the default user.
-import { CliError } from './errors.js';
+import { HelperError } from '../errors/helper-error.js';
 import { ALLOW_ALL, type AccessController } from '../registry/access.js';
 import type { TlsFiles } from '../registry/server.js';
-import { StoragePaths } from '../storage/paths.js';
+import { StateDir } from '../state/state-dir.js';
 import { pkiSettingsFromEnv } from '../pki/settings.js';
 import { ensureDefaultUser } from '../auth/users.js';
 import { HtpasswdAccessController } from '../auth/controller.js';
 import { needsLogin, type AccessMode } from '../auth/policy.js';
+import { readBoolean } from '../settings/values.js';
 
 /** SecureFlags are the command-line side (`--tls`, `--auth`, `--pull`, `--push`). */
 export interface SecureFlags {
@@ -25,30 +26,25 @@ export interface SecureMode {
   notes: string[];
 }
 
-/** isTrue reads a boolean variable the way the reference's shell script did: `1` (or true/yes/on). */
-export function isTrue(value: string | undefined): boolean {
-  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
-}
-
 /**
  * resolveSecureMode decides the server's security. Secure mode (`--tls` or
  * CONTAINER_REGISTRY_SECURE=1) serves HTTPS only, creates or refreshes the PKI and the default user,
  * and checks credentials; CONTAINER_REGISTRY_AUTH=1 (or `--auth`) makes pull and push
  * `authenticated` by default. auth/access.toml and then `--pull`/`--push` adjust the modes.
  */
-export async function resolveSecureMode(env: NodeJS.ProcessEnv, flags: SecureFlags, storageDir: string, o: { hostname?: string; warn?: (line: string) => void } = {}): Promise<SecureMode> {
-  const secure = flags.tls === true || isTrue(env.CONTAINER_REGISTRY_SECURE);
-  if (secure && isTrue(env.CONTAINER_REGISTRY_INSECURE)) {
-    throw new CliError('config-conflict', `${flags.tls ? '--tls' : 'CONTAINER_REGISTRY_SECURE=1'} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`, { exitCode: 2 });
+export async function resolveSecureMode(env: NodeJS.ProcessEnv, flags: SecureFlags, storageDir: StateDir | string, o: { hostname?: string; warn?: (line: string) => void } = {}): Promise<SecureMode> {
+  const secure = flags.tls === true || readBoolean(env, 'CONTAINER_REGISTRY_SECURE');
+  if (secure && readBoolean(env, 'CONTAINER_REGISTRY_INSECURE')) {
+    throw new HelperError('config-conflict', `${flags.tls ? '--tls' : 'CONTAINER_REGISTRY_SECURE=1'} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`);
   }
-  const auth = flags.auth === true || isTrue(env.CONTAINER_REGISTRY_AUTH);
+  const auth = flags.auth === true || readBoolean(env, 'CONTAINER_REGISTRY_AUTH');
   if (auth && !secure) {
-    throw new CliError('auth-needs-tls', 'authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1', { exitCode: 2 });
+    throw new HelperError('auth-needs-tls', 'authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1');
   }
-  const paths = new StoragePaths(storageDir);
+  const state = StateDir.of(storageDir);
   const mode: AccessMode = auth ? 'authenticated' : 'anonymous';
   const controller = new HtpasswdAccessController({
-    storageDir,
+    storageDir: state,
     defaults: { pull: mode, push: mode },
     overrides: { pull: flags.pull, push: flags.push },
     verifyCredentials: secure,
@@ -58,7 +54,7 @@ export async function resolveSecureMode(env: NodeJS.ProcessEnv, flags: SecureFla
   const notes: string[] = [];
   if (!secure) {
     if (needsLogin(policy)) {
-      throw new CliError('auth-needs-tls', `the access policy asks for logins (${paths.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`, { exitCode: 2 });
+      throw new HelperError('auth-needs-tls', `the access policy asks for logins (${state.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`);
     }
     const open = policy.pull === 'anonymous' && policy.push === 'anonymous';
     return { secure: false, tls: undefined, access: open ? ALLOW_ALL : controller, notes: open ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
@@ -67,12 +63,12 @@ export async function resolveSecureMode(env: NodeJS.ProcessEnv, flags: SecureFla
   // V8's first old-space limit and made it run a full GC every ~15 MiB streamed (server CPU per GiB
   // pulled 0.5 s -> 1.2 s; see bench/). Plain HTTP never needs it.
   const { ensurePki } = await import('../pki/pki.js');
-  const pki = await ensurePki({ storageDir, ...pkiSettingsFromEnv(env, o.hostname) });
+  const pki = await ensurePki({ storageDir: state, ...pkiSettingsFromEnv(env, o.hostname) });
   if (pki.caCreated) notes.push(`created a CA: clients trust ${pki.files.clientCaCert}`);
   if (pki.serverIssued && !pki.caCreated) notes.push(`issued a new server certificate (${pki.serverIssued})`);
   notes.push(...pki.warnings);
-  const user = await ensureDefaultUser(storageDir, env);
+  const user = await ensureDefaultUser(state, env);
   if (user.action !== 'kept') notes.push(`${user.action} user ${user.user}; its password is in ${user.passwordFile}`);
   notes.push(`access: pull ${policy.pull}, push ${policy.push}${policy.rules.length ? `, ${policy.rules.length} repository rule(s)` : ''}`);
-  return { secure: true, tls: { certFile: paths.serverCert(), keyFile: paths.serverKey() }, access: controller, notes };
+  return { secure: true, tls: { certFile: state.serverCert(), keyFile: state.serverKey() }, access: controller, notes };
 }

@@ -2,12 +2,13 @@
 // thresholds, mDNS and webhooks, from flags or the CONTAINER_REGISTRY_* environment.
 import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
-import { CliError } from './errors.js';
-import { StoragePaths } from '../storage/paths.js';
+import { HelperError } from '../errors/helper-error.js';
+import type { StateDir } from '../state/state-dir.js';
 import type { ServiceOptions } from '../registry/services.js';
 import { METRICS_ACCESS_MODES, type MetricsAccess } from '../registry/endpoints.js';
-import { DEFAULT_MDNS_NAME, mdnsHostLabel } from '../registry/mdns.js';
-import { ConfigError, loadNotifications } from '../registry/webhooks.js';
+import { mdnsHostLabel } from '../registry/mdns.js';
+import { settingOption } from './setting-options.js';
+import { loadNotifications } from '../registry/webhooks.js';
 
 /** ServiceArgs are the parsed flags. */
 export interface ServiceArgs {
@@ -19,53 +20,33 @@ export interface ServiceArgs {
   'min-free-disk': number;
 }
 
-function envFlag(value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined || value.trim() === '') return fallback;
-  return /^(1|true|yes|on)$/i.test(value.trim());
-}
-
 /** serviceOptions adds `--ui`, `--metrics-access`, `--mdns`, `--mdns-name`, `--mdns-interface` and `--min-free-disk`. */
 export function serviceOptions<T>(y: Argv<T>) {
-  const env = process.env;
   return y
-    .option('ui', { type: 'boolean', default: envFlag(env.CONTAINER_REGISTRY_UI, true), describe: 'Serve the web UI at /ui/ (--no-ui to turn it off) [env CONTAINER_REGISTRY_UI=0]' })
-    .option('metrics-access', {
-      type: 'string',
-      choices: METRICS_ACCESS_MODES as unknown as string[],
-      default: env.CONTAINER_REGISTRY_METRICS_ACCESS || 'loopback',
-      describe: 'Who may read /metrics: loopback (anonymous from this machine, others per the access policy), policy, anonymous, off [env CONTAINER_REGISTRY_METRICS_ACCESS]',
-    })
-    .option('mdns', { type: 'boolean', default: envFlag(env.CONTAINER_REGISTRY_MDNS, false), describe: 'Announce the registry on the local network with mDNS [env CONTAINER_REGISTRY_MDNS=1]' })
-    .option('mdns-name', { type: 'string', default: env.CONTAINER_REGISTRY_MDNS_NAME || DEFAULT_MDNS_NAME, describe: 'Host name to announce [env CONTAINER_REGISTRY_MDNS_NAME]' })
+    .option('ui', settingOption('CONTAINER_REGISTRY_UI'))
+    .option('metrics-access', settingOption('CONTAINER_REGISTRY_METRICS_ACCESS'))
+    .option('mdns', settingOption('CONTAINER_REGISTRY_MDNS'))
+    .option('mdns-name', settingOption('CONTAINER_REGISTRY_MDNS_NAME'))
     .option('mdns-interface', { type: 'string', array: true, describe: 'Interface (name or address) to announce on; repeat for more; all by default' })
-    .option('min-free-disk', {
-      type: 'number',
-      default: Number(env.CONTAINER_REGISTRY_MIN_FREE_MB) || 256,
-      describe: 'MiB of free disk below which /readyz reports not ready [env CONTAINER_REGISTRY_MIN_FREE_MB]',
-    });
+    .option('min-free-disk', settingOption('CONTAINER_REGISTRY_MIN_FREE_MB'));
 }
 
 /** resolveServiceOptions checks the flags and reads the webhook endpoints (config.toml, CONTAINER_REGISTRY_NOTIFY). */
-export async function resolveServiceOptions(args: ServiceArgs, storageDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ServiceOptions> {
+export async function resolveServiceOptions(args: ServiceArgs, state: StateDir, env: NodeJS.ProcessEnv = process.env): Promise<ServiceOptions> {
   if (!(METRICS_ACCESS_MODES as readonly string[]).includes(args['metrics-access'])) {
-    throw new CliError('usage', `--metrics-access must be one of ${METRICS_ACCESS_MODES.join(', ')}`, { exitCode: 2 });
+    throw new HelperError('usage', `--metrics-access must be one of ${METRICS_ACCESS_MODES.join(', ')}`);
   }
   if (args.mdns) {
     try {
       mdnsHostLabel(args['mdns-name']);
     } catch (err) {
-      throw new CliError('usage', (err as Error).message, { exitCode: 2 });
+      throw new HelperError('usage', (err as Error).message);
     }
   }
-  let notifications;
-  try {
-    notifications = await loadNotifications(storageDir, env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError('config', err.message, { exitCode: 2 });
-    throw err;
-  }
+  // A broken config.toml or CONTAINER_REGISTRY_NOTIFY is a ConfigError (code `config`).
+  const notifications = await loadNotifications(state, env);
   // Secure mode keeps its users here; when they exist, /readyz checks they can be read.
-  const htpasswd = new StoragePaths(storageDir).htpasswd();
+  const htpasswd = state.htpasswd();
   return {
     ui: args.ui,
     metricsAccess: args['metrics-access'] as MetricsAccess,

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CliError } from '../cli/errors.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** Credential is what a registry is shown: a user and password, or a token. */
 export type Credential = { kind: 'basic'; username: string; password: string } | { kind: 'token'; token: string; username?: string };
@@ -38,7 +38,7 @@ export function isAuthMode(mode: string): mode is AuthMode {
 /** parseCreds reads `user:password` (the password may hold ':'). */
 export function parseCreds(text: string, what = '--creds'): Credential {
   const i = text.indexOf(':');
-  if (i <= 0) throw new CliError('usage', `${what} must be USER:PASSWORD`, { exitCode: 2 });
+  if (i <= 0) throw new HelperError('usage', `${what} must be USER:PASSWORD`);
   return { kind: 'basic', username: text.slice(0, i), password: text.slice(i + 1) };
 }
 
@@ -57,7 +57,7 @@ export function parseCredsFile(text: string, where: string): Credential {
     vars[m[1]!] = value;
   }
   const fromVars = credentialFromVars(vars);
-  if (!fromVars) throw new CliError('credentials', `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
+  if (!fromVars) throw new HelperError('credentials', `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
   return fromVars;
 }
 
@@ -99,7 +99,7 @@ export async function credentialFromDockerConfig(config: DockerConfig, host: str
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
       const i = decoded.indexOf(':');
-      if (i <= 0) throw new CliError('credentials', `${where}: the auth entry for ${host} is not base64 of USER:PASSWORD`);
+      if (i <= 0) throw new HelperError('credentials', `${where}: the auth entry for ${host} is not base64 of USER:PASSWORD`);
       return { kind: 'basic', username: decoded.slice(0, i), password: decoded.slice(i + 1) };
     }
     if (entry.username && entry.password !== undefined) return { kind: 'basic', username: entry.username, password: entry.password };
@@ -119,7 +119,7 @@ function stripScheme(key: string): string {
  * https://github.com/docker/docker-credential-helpers#development
  */
 export async function runCredentialHelper(name: string, host: string): Promise<Credential | undefined> {
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new CliError('credentials', `invalid credential helper name ${JSON.stringify(name)}`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new HelperError('credentials', `invalid credential helper name ${JSON.stringify(name)}`);
   const bin = `docker-credential-${name}`;
   let out;
   try {
@@ -127,21 +127,21 @@ export async function runCredentialHelper(name: string, host: string): Promise<C
     const { execa } = await import('execa');
     out = await execa(bin, ['get'], { input: host, reject: false, timeout: 30_000, stripFinalNewline: true });
   } catch (err) {
-    throw new CliError('credentials', `cannot run ${bin}: ${(err as Error).message.split('\n')[0]}`);
+    throw new HelperError('credentials', `cannot run ${bin}: ${(err as Error).message.split('\n')[0]}`);
   }
   if ((out as { failed?: boolean }).failed && (out as { code?: string }).code === 'ENOENT') {
-    throw new CliError('credentials', `credential helper ${bin} is not installed`);
+    throw new HelperError('credentials', `credential helper ${bin} is not installed`);
   }
   if (out.exitCode !== 0) {
     // The helpers print "credentials not found in native keychain" for an unknown host.
     if (/not found/i.test(String(out.stdout)) || /not found/i.test(String(out.stderr))) return undefined;
-    throw new CliError('credentials', `${bin} get failed (exit ${out.exitCode})`);
+    throw new HelperError('credentials', `${bin} get failed (exit ${out.exitCode})`);
   }
   let doc: { Username?: string; Secret?: string };
   try {
     doc = JSON.parse(String(out.stdout)) as typeof doc;
   } catch {
-    throw new CliError('credentials', `${bin} get printed something that is not JSON`);
+    throw new HelperError('credentials', `${bin} get printed something that is not JSON`);
   }
   if (!doc.Secret) return undefined;
   // "<token>" is how helpers mark an identity token rather than a password.
@@ -154,12 +154,12 @@ async function readJson(path: string, what: string): Promise<DockerConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new CliError('credentials', `cannot read ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new HelperError('credentials', `cannot read ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   try {
     return JSON.parse(text) as DockerConfig;
   } catch {
-    throw new CliError('credentials', `${what} ${path} is not valid JSON`);
+    throw new HelperError('credentials', `${what} ${path} is not valid JSON`);
   }
 }
 
@@ -185,25 +185,25 @@ export function credentialSource(settings: CredentialSettings): CredentialSource
       return async () => undefined;
     case 'env': {
       const cred = credentialFromVars(env);
-      if (!cred) throw new CliError('credentials', 'auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD');
+      if (!cred) throw new HelperError('credentials', 'auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD');
       return async () => cred;
     }
     case 'credsfile': {
       const path = settings.credsfile;
-      if (!path) throw new CliError('usage', 'auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE', { exitCode: 2 });
+      if (!path) throw new HelperError('usage', 'auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE');
       let cached: Promise<Credential> | undefined;
       return () =>
         (cached ??= readFile(path, 'utf8').then(
           (text) => parseCredsFile(text, path),
           (err: NodeJS.ErrnoException) => {
-            throw new CliError('credentials', `cannot read credentials file ${path} (${err.code ?? 'error'})`);
+            throw new HelperError('credentials', `cannot read credentials file ${path} (${err.code ?? 'error'})`);
           },
         ));
     }
     case 'authfile':
     case 'home': {
       const path = settings.mode === 'home' ? homeDockerConfigPath(env) : settings.authfile;
-      if (!path) throw new CliError('usage', 'auth mode authfile needs --authfile or CONTAINER_REGISTRY_AUTHFILE', { exitCode: 2 });
+      if (!path) throw new HelperError('usage', 'auth mode authfile needs --authfile or CONTAINER_REGISTRY_AUTHFILE');
       const what = settings.mode === 'home' ? 'Docker config' : 'auth file';
       let config: Promise<DockerConfig> | undefined;
       return async (host) => credentialFromDockerConfig(await (config ??= readJson(path, what)), host, path);

@@ -1,6 +1,9 @@
 // Client-side errors: every call states the statuses it accepts; anything else becomes a
 // RegistryHttpError carrying what a user (and a retry loop) needs, and never a secret.
-// Modelled on go-containerregistry's remote/transport/error.go CheckError.
+// Modelled on go-containerregistry's remote/transport/error.go CheckError. Both error types are
+// HelperErrors whose code follows from the type (and the status): the CLI needs no guessing.
+import { HelperError } from '../errors/helper-error.js';
+import type { ErrorCode } from '../errors/codes.js';
 
 /** RegistryDiagnostic is one entry of the spec's error body {"errors":[{code,message,detail}]}. */
 export interface RegistryDiagnostic {
@@ -28,9 +31,13 @@ export function redactUrl(url: string | URL): string {
   }
 }
 
-/** RegistryHttpError is an answer the caller did not expect. */
-export class RegistryHttpError extends Error {
-  readonly code = 'registry-http';
+/** httpErrorCode is the code of an unexpected answer: `unauthorized` (401), `denied` (403), else `registry`. */
+export function httpErrorCode(status: number): ErrorCode {
+  return status === 401 ? 'unauthorized' : status === 403 ? 'denied' : 'registry';
+}
+
+/** RegistryHttpError is an answer the caller did not expect; its code is httpErrorCode(status). */
+export class RegistryHttpError extends HelperError {
   readonly status: number;
   readonly method: string;
   readonly url: string;
@@ -45,7 +52,7 @@ export class RegistryHttpError extends Error {
     const what = diagnostics.length
       ? diagnostics.map((d) => `${d.code}${d.message ? `: ${d.message}` : ''}`).join('; ')
       : (opts.message ?? statusText(opts.status));
-    super(`${opts.method} ${url}: ${opts.status} ${what}`);
+    super(httpErrorCode(opts.status), `${opts.method} ${url}: ${opts.status} ${what}`);
     this.name = 'RegistryHttpError';
     this.status = opts.status;
     this.method = opts.method;
@@ -61,15 +68,14 @@ export class RegistryHttpError extends Error {
   }
 }
 
-/** NetworkError is a connection that failed before an answer (refused, reset, TLS); retryable. */
-export class NetworkError extends Error {
-  readonly code = 'network';
+/** NetworkError is a connection that failed before an answer (refused, reset, TLS); retryable; code `network`. */
+export class NetworkError extends HelperError {
   readonly retryable: boolean;
   readonly errno: string | undefined;
 
   constructor(method: string, url: string | URL, cause: unknown) {
     const errno = (cause as NodeJS.ErrnoException)?.code;
-    super(`${method} ${redactUrl(url)}: ${errno ?? ''} ${(cause as Error)?.message ?? String(cause)}`.replace(/\s+/g, ' ').trim(), { cause });
+    super('network', `${method} ${redactUrl(url)}: ${errno ?? ''} ${(cause as Error)?.message ?? String(cause)}`.replace(/\s+/g, ' ').trim(), { cause });
     this.name = 'NetworkError';
     this.errno = errno;
     // A certificate the client rejects will be rejected again: no retry.

@@ -4,6 +4,7 @@ import { Authorizer } from './auth.js';
 import type { CredentialSource } from './credentials.js';
 import { NetworkError, RegistryHttpError } from './errors.js';
 import { HttpTransport, discard, type HttpRequest, type HttpResponse, type TlsSettings } from './transport.js';
+import { AddressError, parseRegistryAddress, registryHost } from '../oci/reference.js';
 
 /** SessionOptions names a registry and how to reach it. */
 export interface SessionOptions {
@@ -24,13 +25,6 @@ export interface SessionRequest extends Omit<HttpRequest, 'url'> {
 /** NOT_TLS matches what a TLS handshake with a plain-HTTP server fails with. */
 const NOT_TLS = /EPROTO|ECONNRESET|wrong version number|packet length too long|unknown protocol/i;
 
-/** splitRegistry separates an explicit scheme from `host[:port]`. */
-export function splitRegistry(registry: string): { scheme: 'http' | 'https' | undefined; host: string } {
-  const m = /^(https?):\/\/([^/]+)\/?$/i.exec(registry);
-  if (m) return { scheme: m[1]!.toLowerCase() as 'http' | 'https', host: m[2]! };
-  return { scheme: undefined, host: registry.replace(/\/+$/, '') };
-}
-
 /** RegistrySession talks to one registry. */
 export class RegistrySession {
   readonly host: string;
@@ -40,11 +34,12 @@ export class RegistrySession {
   private readonly scheme: 'http' | 'https' | undefined;
 
   constructor(readonly options: SessionOptions) {
-    const { scheme, host } = splitRegistry(options.registry);
-    this.host = host;
-    this.scheme = scheme;
+    const address = parseRegistryAddress(options.registry);
+    if (address.path) throw new AddressError(`a registry to talk to has no path: ${JSON.stringify(options.registry)} (a path is a namespace prefix)`);
+    this.host = registryHost(address);
+    this.scheme = address.scheme;
     this.transport = new HttpTransport(options.tls ?? {}, options.maxSockets ?? 16);
-    this.auth = new Authorizer(this.transport, host, options.credentials ?? (async () => undefined));
+    this.auth = new Authorizer(this.transport, this.host, options.credentials ?? (async () => undefined));
   }
 
   /** baseUrl pings the registry once and gives `scheme://host/` (step 1 of the auth handshake). */

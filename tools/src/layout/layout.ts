@@ -9,6 +9,7 @@ import { isIndexMediaType } from '../oci/mediatypes.js';
 import { normalizePlatform } from '../oci/platform.js';
 import type { BlobSource } from '../client/blobs.js';
 import { openLayoutFiles, type LayoutFiles } from './source.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** REF_NAME is the annotation index.json uses to name an image. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -27,8 +28,11 @@ export interface ImageContent {
 }
 
 /** LayoutError is a layout that cannot be read as an image (missing file, bad JSON, no image). */
-export class LayoutError extends Error {
-  readonly code = 'layout';
+export class LayoutError extends HelperError {
+  constructor(message: string) {
+    super('layout', message);
+    this.name = 'LayoutError';
+  }
 }
 
 function blobPath(digest: string): string {

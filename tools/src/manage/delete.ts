@@ -5,13 +5,13 @@
 import { deleteManifest, headManifest } from '../client/manifests.js';
 import { listTags } from '../client/listing.js';
 import type { RegistrySession } from '../client/session.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** DeleteError is a tag that cannot be deleted as asked. */
-export class DeleteError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
+export class DeleteError extends HelperError {
+  constructor(code: 'not-found' | 'registry' | 'shared-digest' | 'unsupported', message: string) {
+    super(code, message);
+    this.name = 'DeleteError';
   }
 }
 

@@ -6,6 +6,7 @@ import { readBody } from '../client/transport.js';
 import { parseManifest } from '../oci/manifest.js';
 import { isIndexMediaType } from '../oci/mediatypes.js';
 import { platformKey } from '../oci/platform.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** InspectedImage is one platform's manifest. */
 export interface InspectedImage {
@@ -31,8 +32,11 @@ export interface Inspection {
 }
 
 /** InspectError is a reference the registry does not have. */
-export class InspectError extends Error {
-  readonly code = 'not-found';
+export class InspectError extends HelperError {
+  constructor(message: string) {
+    super('not-found', message);
+    this.name = 'InspectError';
+  }
 }
 
 async function image(s: RegistrySession, repository: string, digest: string, body: Buffer, mediaType: string, platform: string | undefined): Promise<InspectedImage> {

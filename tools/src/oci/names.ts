@@ -1,4 +1,4 @@
-// Repository names, tags and image references.
+// Repository names and tags (references are parsed in reference.ts).
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests
 import { RegistryError } from './errors.js';
 
@@ -34,48 +34,6 @@ export function assertRepositoryName(name: string): void {
 /** isValidTag tells whether `tag` matches `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`. */
 export function isValidTag(tag: string): boolean {
   return TAG_GRAMMAR.test(tag);
-}
-
-/** ImageReference is a parsed `[registry/]repository[:tag][@digest]`. */
-export interface ImageReference {
-  /** registry host[:port]; undefined when the reference named none */
-  registry: string | undefined;
-  repository: string;
-  tag: string | undefined;
-  digest: string | undefined;
-}
-
-/**
- * parseImageReference splits a reference the way docker and skopeo do: the first component is a
- * registry when it holds a '.' or ':' or is 'localhost'. Docker Hub names are not expanded here.
- */
-export function parseImageReference(text: string): ImageReference {
-  let rest = text;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  let registry: string | undefined;
-  const slash = rest.indexOf('/');
-  if (slash > 0) {
-    const first = rest.slice(0, slash);
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
-      registry = first;
-      rest = rest.slice(slash + 1);
-    }
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon >= 0) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) throw new Error(`invalid tag ${JSON.stringify(tag)} in ${JSON.stringify(text)}`);
-  }
-  const problem = nameProblem(rest);
-  if (problem) throw new Error(`invalid image reference ${JSON.stringify(text)}: ${problem}`);
-  return { registry, repository: rest, tag, digest };
 }
 
 function clip(text: string): string {

@@ -1,7 +1,7 @@
 // The key types the PKI makes, apart from the code that makes them: the CLI names them in its help
 // without loading @peculiar/x509 (whose schemas, held for the process's life, make V8 run full
 // garbage collections while the registry streams blobs; see cli/secure.ts).
-import { CliError } from '../cli/errors.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** KEY_ALGORITHMS are the key types the PKI makes; ECDSA P-256 is the default. */
 export const KEY_ALGORITHMS = ['ecdsa-p256', 'rsa-2048', 'rsa-4096'] as const;
@@ -18,6 +18,6 @@ export function parseKeyAlgorithm(text: string): KeyAlgorithm {
   if (t === 'ec' || t === 'ecdsa' || t === 'p256' || t === 'p-256') return 'ecdsa-p256';
   if (t === 'rsa') return 'rsa-2048';
   if ((KEY_ALGORITHMS as readonly string[]).includes(t)) return t as KeyAlgorithm;
-  throw new CliError('usage', `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(', ')})`, { exitCode: 2 });
+  throw new HelperError('usage', `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(', ')})`);
 }
 

@@ -2,7 +2,7 @@
 // as PKCS#8 PEM (what node:tls, openssl and distribution read) and come back through importKeyPem.
 import { webcrypto, createPrivateKey } from 'node:crypto';
 import { x509 } from './x509.js';
-import { CliError } from '../cli/errors.js';
+import { HelperError } from '../errors/helper-error.js';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from './algorithms.js';
 
 export { KEY_ALGORITHMS, DEFAULT_KEY_ALGORITHM, parseKeyAlgorithm, type KeyAlgorithm } from './algorithms.js';
@@ -43,7 +43,7 @@ export function keyAlgorithmOfPem(pem: string): KeyAlgorithm {
   if (key.asymmetricKeyType === 'rsa' && d.modulusLength === 2048) return 'rsa-2048';
   if (key.asymmetricKeyType === 'rsa' && d.modulusLength === 4096) return 'rsa-4096';
   const what = key.asymmetricKeyType === 'rsa' ? `rsa-${d.modulusLength}` : `${key.asymmetricKeyType} ${d.namedCurve ?? ''}`.trim();
-  throw new CliError('pki-key', `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(', ')})`);
+  throw new HelperError('pki-key', `unsupported private key type ${what} (supported: ${KEY_ALGORITHMS.join(', ')})`);
 }
 
 /** importKeyPem reads a PEM private key for signing, whatever form openssl or we wrote it in. */

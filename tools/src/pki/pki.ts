@@ -1,23 +1,20 @@
 // The PKI of one storage directory: create it once, keep the server certificate valid for the names
 // clients use, and never replace the CA unless asked (targets already trust it).
-import { readFile, mkdir } from 'node:fs/promises';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { join } from 'node:path';
 import type * as x509 from '@peculiar/x509';
-import { CliError } from '../cli/errors.js';
-import { FsDriver } from '../storage/driver.js';
-import { StoragePaths } from '../storage/paths.js';
+import { HelperError } from '../errors/helper-error.js';
+import { StateDir } from '../state/state-dir.js';
 import { DEFAULT_KEY_ALGORITHM, exportKeyPem, generateKeyPair, importKeyPem, type KeyAlgorithm } from './keys.js';
 import { daysLeft, isSignedBy, issueCa, issueServer, parseCertificatePem, sansOf } from './certificates.js';
 import { formatSan, missingSans, type SubjectAltName } from './sans.js';
-import { LockBusy, withLock } from '../storage/lock.js';
 
 /** RENEW_BEFORE_DAYS: a server certificate with fewer days left is re-issued. */
 export const RENEW_BEFORE_DAYS = 30;
 
 /** PkiOptions say what the PKI should be. */
 export interface PkiOptions {
-  storageDir: string;
+  /** the storage directory (a path is taken as StateDir.of does) */
+  storageDir: StateDir | string;
   /** the SANs the server certificate must carry (wantedSans) */
   sans: readonly SubjectAltName[];
   /** type of newly generated keys; existing keys keep theirs */
@@ -43,16 +40,6 @@ interface Loaded {
 }
 
 const KEY_MODE = 0o600;
-const driver = new FsDriver();
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CliError('pki-read', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
 
 function spkiOfKey(pem: string): Buffer {
   return createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'der' });
@@ -71,33 +58,33 @@ function parseCert(path: string, pem: string): x509.X509Certificate {
   try {
     return parseCertificatePem(pem);
   } catch {
-    throw new CliError('pki-read', `${path} is not a PEM certificate`);
+    throw new HelperError('pki-read', `${path} is not a PEM certificate`);
   }
 }
 
-async function loadPair(certPath: string, keyPath: string): Promise<Partial<Loaded>> {
-  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
+async function loadPair(state: StateDir, certPath: string, keyPath: string): Promise<Partial<Loaded>> {
+  const [certPem, keyPem] = await Promise.all([state.readText(certPath, 'pki-read'), state.readText(keyPath, 'pki-read')]);
   return { cert: certPem === undefined ? undefined : parseCert(certPath, certPem), keyPem };
 }
 
-async function dirs(paths: StoragePaths): Promise<void> {
-  await mkdir(paths.pkiDir(), { recursive: true, mode: 0o700 });
-  await mkdir(paths.certsDir(), { recursive: true, mode: 0o755 });
+async function dirs(state: StateDir): Promise<void> {
+  await state.makeDir(state.pkiDir(), 0o700);
+  await state.makeDir(state.certsDir(), 0o755);
 }
 
-async function newCa(paths: StoragePaths, o: PkiOptions): Promise<Loaded> {
+async function newCa(state: StateDir, o: PkiOptions): Promise<Loaded> {
   const algorithm = o.algorithm ?? DEFAULT_KEY_ALGORITHM;
   const keys = await generateKeyPair(algorithm);
   const cert = await issueCa({ keys, algorithm, days: o.caDays, commonName: 'container-registry CA', now: o.now });
   const keyPem = await exportKeyPem(keys.privateKey);
   // Key first: a crash between the two leaves a key without a certificate, which the next run
   // replaces; a certificate without its key would be trusted by nobody yet unusable.
-  await driver.writeFileAtomic(paths.caKey(), keyPem, KEY_MODE);
-  await driver.writeFileAtomic(paths.caCert(), cert.toString('pem') + '\n', 0o644);
+  await state.writeFile(state.caKey(), keyPem, KEY_MODE);
+  await state.writeFile(state.caCert(), cert.toString('pem') + '\n', 0o644);
   return { cert, keyPem };
 }
 
-async function newServer(paths: StoragePaths, ca: Loaded, o: PkiOptions): Promise<void> {
+async function newServer(state: StateDir, ca: Loaded, o: PkiOptions): Promise<void> {
   const { key: caKey, algorithm: caAlgorithm } = await importKeyPem(ca.keyPem);
   // Every issue gets a fresh key: a re-issue is also a key rotation.
   const serverAlgorithm = o.algorithm ?? caAlgorithm;
@@ -106,13 +93,13 @@ async function newServer(paths: StoragePaths, ca: Loaded, o: PkiOptions): Promis
   // The server notices a change of either file and reloads both; writing the key first means a
   // reload between the two renames fails to match, keeps the old pair, and is redone when the
   // certificate lands (its mtime changes again).
-  await driver.writeFileAtomic(paths.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
-  await driver.writeFileAtomic(paths.serverCert(), cert.toString('pem') + '\n', 0o644);
+  await state.writeFile(state.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
+  await state.writeFile(state.serverCert(), cert.toString('pem') + '\n', 0o644);
 }
 
-async function syncClientCa(paths: StoragePaths, ca: x509.X509Certificate): Promise<void> {
+async function syncClientCa(state: StateDir, ca: x509.X509Certificate): Promise<void> {
   const pem = ca.toString('pem') + '\n';
-  if ((await readIfExists(paths.certsCaCert())) !== pem) await driver.writeFileAtomic(paths.certsCaCert(), pem, 0o644);
+  if ((await state.readText(state.certsCaCert(), 'pki-read')) !== pem) await state.writeFile(state.certsCaCert(), pem, 0o644);
 }
 
 async function serverReason(ca: Loaded, server: Partial<Loaded>, o: PkiOptions): Promise<string | undefined> {
@@ -127,25 +114,25 @@ async function serverReason(ca: Loaded, server: Partial<Loaded>, o: PkiOptions):
   return undefined;
 }
 
-function result(paths: StoragePaths, caCreated: boolean, serverIssued: string | undefined, warnings: string[]): PkiResult {
+function result(state: StateDir, caCreated: boolean, serverIssued: string | undefined, warnings: string[]): PkiResult {
   return {
     caCreated,
     serverIssued,
     warnings,
-    files: { caCert: paths.caCert(), serverCert: paths.serverCert(), serverKey: paths.serverKey(), clientCaCert: paths.certsCaCert() },
+    files: { caCert: state.caCert(), serverCert: state.serverCert(), serverKey: state.serverKey(), clientCaCert: state.certsCaCert() },
   };
 }
 
-async function loadCa(paths: StoragePaths): Promise<Partial<Loaded>> {
-  return loadPair(paths.caCert(), paths.caKey());
+async function loadCa(state: StateDir): Promise<Partial<Loaded>> {
+  return loadPair(state, state.caCert(), state.caKey());
 }
 
-function checkCa(paths: StoragePaths, ca: Partial<Loaded>): asserts ca is Loaded {
+function checkCa(state: StateDir, ca: Partial<Loaded>): asserts ca is Loaded {
   if (ca.cert && !ca.keyPem) {
-    throw new CliError('pki-ca', `${paths.caCert()} exists but ${paths.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
+    throw new HelperError('pki-ca', `${state.caCert()} exists but ${state.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
   }
   if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
-    throw new CliError('pki-ca', `${paths.caKey()} does not belong to ${paths.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
+    throw new HelperError('pki-ca', `${state.caKey()} does not belong to ${state.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
   }
 }
 
@@ -162,47 +149,40 @@ function caWarnings(ca: Loaded, o: PkiOptions): string[] {
  * remaining validity call for it. Idempotent: a second call with the same options changes nothing.
  */
 export async function ensurePki(o: PkiOptions): Promise<PkiResult> {
-  const paths = new StoragePaths(o.storageDir);
-  await dirs(paths);
-  return locked(join(paths.pkiDir(), '.lock'), async () => {
-    let ca = await loadCa(paths);
+  const state = StateDir.of(o.storageDir);
+  await dirs(state);
+  return state.locked(state.pkiDir(), async () => {
+    let ca = await loadCa(state);
     let caCreated = false;
     if (!ca.cert) {
-      ca = await newCa(paths, o);
+      ca = await newCa(state, o);
       caCreated = true;
     }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    const server = await loadPair(paths.serverCert(), paths.serverKey());
+    checkCa(state, ca);
+    await syncClientCa(state, ca.cert);
+    const server = await loadPair(state, state.serverCert(), state.serverKey());
     const reason = caCreated ? 'new CA' : await serverReason(ca, server, o);
-    if (reason) await newServer(paths, ca, o);
-    return result(paths, caCreated, reason, caWarnings(ca, o));
+    if (reason) await newServer(state, ca, o);
+    return result(state, caCreated, reason, caWarnings(ca, o));
   });
 }
 
 /** renewPki re-issues the server certificate with a new key; with `ca`, replaces the CA first. */
 export async function renewPki(o: PkiOptions & { ca: boolean }): Promise<PkiResult> {
-  const paths = new StoragePaths(o.storageDir);
-  await dirs(paths);
-  return locked(join(paths.pkiDir(), '.lock'), async () => {
-    let ca = await loadCa(paths);
+  const state = StateDir.of(o.storageDir);
+  await dirs(state);
+  return state.locked(state.pkiDir(), async () => {
+    let ca = await loadCa(state);
     let caCreated = false;
     if (o.ca || !ca.cert) {
-      ca = await newCa(paths, o);
+      ca = await newCa(state, o);
       caCreated = true;
     }
-    checkCa(paths, ca);
-    await syncClientCa(paths, ca.cert);
-    await newServer(paths, ca, o);
+    checkCa(state, ca);
+    await syncClientCa(state, ca.cert);
+    await newServer(state, ca, o);
     const warnings = caWarnings(ca, o);
-    if (caCreated && o.ca) warnings.push(`a new CA was made: targets must trust the new ${paths.certsCaCert()} before they can pull`);
-    return result(paths, caCreated, o.ca ? 'new CA' : 'renew asked', warnings);
-  });
-}
-
-/** locked holds the folder's lock file while `fn` runs; a lock held too long is one CLI line. */
-function locked<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  return withLock(path, fn).catch((err: unknown) => {
-    throw err instanceof LockBusy ? new CliError('locked', err.message) : err;
+    if (caCreated && o.ca) warnings.push(`a new CA was made: targets must trust the new ${state.certsCaCert()} before they can pull`);
+    return result(state, caCreated, o.ca ? 'new CA' : 'renew asked', warnings);
   });
 }

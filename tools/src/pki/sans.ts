@@ -2,7 +2,9 @@
 // or on the lab network reaches the registry. One list, built here, so init, renew and show agree.
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import { CliError } from '../cli/errors.js';
+import { HelperError } from '../errors/helper-error.js';
+import { parseRegistryAddress } from '../oci/reference.js';
+import { SettingError } from '../settings/values.js';
 
 /** SubjectAltName is one DNS name or IP address of the server certificate. */
 export interface SubjectAltName {
@@ -52,7 +54,7 @@ export function parseSanList(text: string): SubjectAltName[] {
   const out: SubjectAltName[] = [];
   for (const item of text.split(/[,\s]+/).filter(Boolean)) {
     const m = /^(DNS|IP):(.+)$/i.exec(item);
-    const bad = (why: string) => new CliError('usage', `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`, { exitCode: 2 });
+    const bad = (why: string) => new HelperError('usage', `invalid CONTAINER_REGISTRY_CERT_SAN entry ${JSON.stringify(item)}: ${why}`);
     if (!m) throw bad('write DNS:name or IP:address');
     const kind = m[1]!.toUpperCase();
     const san = sanFor(m[2]!);
@@ -61,18 +63,6 @@ export function parseSanList(text: string): SubjectAltName[] {
     out.push(san!);
   }
   return out;
-}
-
-/** hostOfRegistryUrl reads the host of CONTAINER_REGISTRY_URL (`host[:port][/namespace]`, scheme optional). */
-export function hostOfRegistryUrl(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `https://${url}`;
-  try {
-    const host = new URL(withScheme).hostname;
-    return host.startsWith('[') ? host.slice(1, -1) : host || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** SanInputs are where wanted SANs come from besides the defaults. */
@@ -90,10 +80,15 @@ export function wantedSans(inputs: SanInputs = {}): SubjectAltName[] {
   const list: SubjectAltName[] = [...DEFAULT_SANS];
   const host = sanFor(inputs.hostname ?? osHostname());
   if (host) list.push(host);
-  const urlHost = hostOfRegistryUrl(inputs.registryUrl);
-  if (urlHost) {
+  if (inputs.registryUrl?.trim()) {
+    let urlHost: string;
+    try {
+      urlHost = parseRegistryAddress(inputs.registryUrl).host;
+    } catch (err) {
+      throw new SettingError('CONTAINER_REGISTRY_URL', `CONTAINER_REGISTRY_URL: ${(err as Error).message}`);
+    }
     const san = sanFor(urlHost);
-    if (!san) throw new CliError('usage', `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`, { exitCode: 2 });
+    if (!san) throw new HelperError('usage', `CONTAINER_REGISTRY_URL names a host that is neither a DNS name nor an IP address: ${JSON.stringify(urlHost)}`);
     list.push(san);
   }
   if (inputs.extra) list.push(...parseSanList(inputs.extra));

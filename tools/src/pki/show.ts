@@ -2,7 +2,7 @@
 // SHA-256 fingerprint (the form `openssl x509 -fingerprint -sha256` prints, to compare by eye).
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { StoragePaths } from '../storage/paths.js';
+import { StateDir } from '../state/state-dir.js';
 import { parseCertificatePem, sansOf } from './certificates.js';
 import { formatSan } from './sans.js';
 
@@ -49,8 +49,8 @@ export function summarize(role: 'ca' | 'server', file: string, pem: string, now:
 }
 
 /** showPki summarizes the CA and server certificates that exist in a storage directory. */
-export async function showPki(storageDir: string, now: Date = new Date()): Promise<CertificateSummary[]> {
-  const paths = new StoragePaths(storageDir);
+export async function showPki(storageDir: StateDir | string, now: Date = new Date()): Promise<CertificateSummary[]> {
+  const paths = StateDir.of(storageDir);
   const out: CertificateSummary[] = [];
   for (const [role, file] of [
     ['ca', paths.caCert()],

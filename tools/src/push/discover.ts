@@ -4,6 +4,7 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isOciEntryName, parseEntryName } from './naming.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** DeployImage is the newest build of one image in one machine folder. */
 export interface DeployImage {
@@ -18,8 +19,11 @@ export interface DeployImage {
 }
 
 /** DiscoveryError is a deploy folder that cannot be searched, or a filter that matches nothing. */
-export class DiscoveryError extends Error {
-  readonly code = 'discovery';
+export class DiscoveryError extends HelperError {
+  constructor(message: string) {
+    super('discovery', message);
+    this.name = 'DiscoveryError';
+  }
 }
 
 /** machineFolders lists DEPLOY_DIR_IMAGE and its sibling folders (the other machines' deploy folders). */

@@ -8,10 +8,11 @@ import type { RegistrySession } from '../client/session.js';
 import type { ImageContent } from '../layout/layout.js';
 import { parseManifest, type Descriptor, type Platform } from '../oci/manifest.js';
 import { isIndexMediaType } from '../oci/mediatypes.js';
-import { parseImageReference } from '../oci/names.js';
+import { DOCKER_HUB, parseImageReference, withDockerHubDefaults } from '../oci/reference.js';
 import { normalizePlatform, platformKey } from '../oci/platform.js';
 import { indexBody } from './multiarch.js';
 import { pushBlobs, type PushContext, type PushResult } from './push.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** SourceReference is a parsed import source with Docker Hub's defaults applied. */
 export interface SourceReference {
@@ -24,25 +25,24 @@ export interface SourceReference {
 }
 
 /** ImportError is a source that cannot be imported as asked. */
-export class ImportError extends Error {
-  readonly code = 'import';
+export class ImportError extends HelperError {
+  constructor(message: string) {
+    super('import', message);
+    this.name = 'ImportError';
+  }
 }
 
 /** parseSourceReference reads `[registry/]repo[:tag][@digest]`; no registry means Docker Hub (library/ for one-part names). */
 export function parseSourceReference(text: string): SourceReference {
   let ref;
   try {
-    ref = parseImageReference(text);
+    ref = withDockerHubDefaults(parseImageReference(text));
   } catch (err) {
     throw new ImportError((err as Error).message);
   }
-  let registry = ref.registry ?? 'docker.io';
-  let repository = ref.repository;
-  if (registry === 'docker.io' || registry === 'index.docker.io') {
-    registry = 'registry-1.docker.io';
-    if (!repository.includes('/')) repository = `library/${repository}`;
-  }
-  return { registry, repository, reference: ref.digest ?? ref.tag ?? 'latest', tag: ref.tag ?? (ref.digest ? undefined : 'latest') };
+  // Docker Hub's API lives on registry-1.docker.io, not on the name references use.
+  const registry = ref.registry === DOCKER_HUB ? 'registry-1.docker.io' : ref.registry;
+  return { registry, repository: ref.repository, reference: ref.digest ?? ref.tag ?? 'latest', tag: ref.tag ?? (ref.digest ? undefined : 'latest') };
 }
 
 /** parsePlatform reads `os/arch[/variant]` or `arch`. */

@@ -2,6 +2,7 @@
 // `container-base`. Strips the -oci/.tar suffix, `-latest`, build timestamps, `.rootfs`/`-rootfs`
 // and the machine suffix — using the machine folder names that exist, not a fixed list.
 import { nameProblem } from '../oci/names.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** EntryName is what a deploy/ entry's name says. */
 export interface EntryName {
@@ -78,6 +79,9 @@ export function repositoryFor(namespace: string, name: string, what: string): st
 }
 
 /** NamingError is an image whose name does not fit the OCI name grammar. */
-export class NamingError extends Error {
-  readonly code = 'name';
+export class NamingError extends HelperError {
+  constructor(message: string) {
+    super('name', message);
+    this.name = 'NamingError';
+  }
 }

@@ -1,7 +1,7 @@
 // Progress: one bar per blob on a terminal (cli-progress), plain lines otherwise, nothing with
 // --quiet or --json (then the result is printed once, as JSON).
 import type { MultiBar, SingleBar } from 'cli-progress';
-import { humanBytes } from '../cli/format.js';
+import { humanBytes } from '../common/format.js';
 import type { BlobPushResult } from '../client/blobs.js';
 
 /** Reporter hears what a push does. */

@@ -16,7 +16,7 @@ import { indexBody, indexMediaType, mergedEntries, type ExistingTag } from './mu
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withLock } from '../storage/lock.js';
+import { withLock } from '../state/lock.js';
 import type { Reporter } from './progress.js';
 
 /** PushContext is what every push of a run shares. */

@@ -2,6 +2,7 @@
 // Every tag is checked against the tag grammar [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
 import semver from 'semver';
 import { isValidTag } from '../oci/names.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** STRATEGIES are the words CONTAINER_REGISTRY_TAG_STRATEGY / --strategy accept. */
 export const STRATEGIES = ['timestamp', 'sha', 'git', 'branch', 'semver', 'version', 'latest', 'arch'] as const;
@@ -13,8 +14,11 @@ export type Strategy = (typeof STRATEGIES)[number];
 export const DEFAULT_STRATEGY = 'timestamp latest';
 
 /** TagError is a strategy that cannot give a tag (no git, no version, an invalid result). */
-export class TagError extends Error {
-  readonly code = 'tag';
+export class TagError extends HelperError {
+  constructor(message: string) {
+    super('tag', message);
+    this.name = 'TagError';
+  }
 }
 
 /** parseStrategies splits a space- or comma-separated list and rejects unknown words. */

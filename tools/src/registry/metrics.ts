@@ -4,7 +4,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RegistryEvents } from './events.js';
 import type { StatsCache, StorageStats } from '../storage/stats.js';
-import { readGcStats, type GcStats } from '../storage/gc-stats.js';
+import { readGcStats, type GcStats } from '../state/gc-stats.js';
+import type { StateDir } from '../state/state-dir.js';
 
 // Label values stay a small fixed set whatever clients send.
 const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -17,7 +18,7 @@ export class RegistryMetrics {
   /** events waiting per endpoint */
   readonly notificationQueue: Gauge<'endpoint'>;
 
-  constructor(events: RegistryEvents, stats: StatsCache, storageDir: string) {
+  constructor(events: RegistryEvents, stats: StatsCache, state: StateDir) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'registry_process_' });
 
@@ -90,7 +91,7 @@ export class RegistryMetrics {
     // gc totals: cumulative, kept by the gc process in a file; read at each scrape.
     const fromGc = (pick: (g: GcStats) => number) =>
       async function collect(this: Counter | Gauge) {
-        const value = pick(await readGcStats(storageDir));
+        const value = pick(await readGcStats(state));
         if (this instanceof Counter) {
           this.reset();
           this.inc(value);

@@ -1,9 +1,9 @@
 // The PID file of a running server, in the storage dir (never a shared /tmp). It records enough to
 // tell our live server from a stale file or a recycled PID: the process start time from /proc and
 // an instance id the server sends on every response.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { FsDriver } from '../storage/driver.js';
+import { writeFileAtomic } from '../common/atomic-write.js';
 
 /** PidRecord is what the PID file holds. */
 export interface PidRecord {
@@ -39,7 +39,7 @@ export function isAlive(rec: PidRecord): boolean {
 /** writePidFile records this process. */
 export async function writePidFile(path: string, rec: Omit<PidRecord, 'pid' | 'startTime'>): Promise<PidRecord> {
   const full: PidRecord = { pid: process.pid, startTime: processStartTime(process.pid) ?? '', ...rec };
-  await new FsDriver().writeFileAtomic(path, `${JSON.stringify(full)}\n`);
+  await writeFileAtomic(path, `${JSON.stringify(full)}\n`);
   return full;
 }
 
@@ -63,5 +63,5 @@ export async function readPidFile(path: string): Promise<PidRecord | undefined> 
 /** removePidFileIfOurs deletes the PID file when it still names `pid`. */
 export async function removePidFileIfOurs(path: string, pid: number): Promise<void> {
   const rec = await readPidFile(path);
-  if (rec && rec.pid === pid) await new FsDriver().deleteIfExists(path);
+  if (rec && rec.pid === pid) await rm(path, { force: true });
 }

@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ImageStore } from '../storage/store.js';
+import type { StateDir } from '../state/state-dir.js';
 import { ALLOW_ALL, type AccessController } from './access.js';
 import { dispatch } from './dispatch.js';
 import { API_VERSION_HEADER } from './respond.js';
@@ -36,7 +37,8 @@ export interface AccessLogEntry {
 
 /** RegistryOptions configures one server. */
 export interface RegistryOptions {
-  storageDir: string;
+  /** the storage directory: distribution's tree and the helper's own files */
+  state: StateDir;
   host: string;
   port: number;
   tls?: TlsFiles;
@@ -117,13 +119,13 @@ export function requestUrl(target: string | undefined): RequestTarget {
   return { pathname: path.startsWith('/') ? path : `/${path}`, searchParams: new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '') };
 }
 
-/** startRegistry listens on host:port and serves the distribution API from storageDir. */
+/** startRegistry listens on host:port and serves the distribution API from the state directory's storage. */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
-  const store = new ImageStore(options.storageDir);
+  const store = new ImageStore(options.state.storage);
   await store.driver.mkdirp(store.paths.root);
   const access = options.access ?? ALLOW_ALL;
   const instanceId = options.instanceId ?? randomBytes(8).toString('hex');
-  const services = createServices({ storageDir: options.storageDir, store, certFile: options.tls?.certFile, services: options.services });
+  const services = createServices({ state: options.state, store, certFile: options.tls?.certFile, services: options.services });
   const fixedHeaders: Record<string, string> = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
     [INSTANCE_HEADER]: instanceId,

@@ -2,6 +2,7 @@
 // the UI/metrics/health endpoints and the mDNS announcement. The server's composition root calls
 // `createServices` before it listens, `started` once it has a port, and `close` after draining.
 import type { ImageStore } from '../storage/store.js';
+import type { StateDir } from '../state/state-dir.js';
 import { StatsCache } from '../storage/stats.js';
 import { RegistryEvents } from './events.js';
 import { RegistryMetrics } from './metrics.js';
@@ -42,12 +43,12 @@ export interface Services {
 }
 
 /** createServices builds the services for one server. */
-export function createServices(o: { storageDir: string; store: ImageStore; certFile?: string; services?: ServiceOptions }): Services {
+export function createServices(o: { state: StateDir; store: ImageStore; certFile?: string; services?: ServiceOptions }): Services {
   const s = o.services ?? {};
   const log = s.log ?? ((line: string) => process.stderr.write(`container-registry: ${line}\n`));
   const events = new RegistryEvents();
   const stats = new StatsCache(o.store);
-  const metrics = new RegistryMetrics(events, stats, o.storageDir);
+  const metrics = new RegistryMetrics(events, stats, o.state);
   const extra = extraEndpoints({
     store: o.store,
     stats,
@@ -55,7 +56,7 @@ export function createServices(o: { storageDir: string; store: ImageStore; certF
     metrics,
     metricsAccess: s.metricsAccess ?? 'loopback',
     ui: s.ui ?? true,
-    readiness: { storageDir: o.storageDir, minFreeBytes: s.minFreeBytes, certFile: o.certFile, htpasswdFile: s.htpasswdFile },
+    readiness: { storageDir: o.state.dir, minFreeBytes: s.minFreeBytes, certFile: o.certFile, htpasswdFile: s.htpasswdFile },
   });
   let notifier: Notifier | undefined;
   let mdns: MdnsAnnouncement | undefined;

@@ -5,13 +5,15 @@
 // full the oldest event is dropped and counted.
 import { parse as parseToml } from 'smol-toml';
 import { readFile } from 'node:fs/promises';
-import { StoragePaths } from '../storage/paths.js';
+import type { StateDir } from '../state/state-dir.js';
+import { HelperError } from '../errors/helper-error.js';
+import { readList } from '../settings/values.js';
 import type { ManifestAction, ManifestEvent, RegistryEvents } from './events.js';
 
 /** EVENTS_MEDIA_TYPE is the Content-Type distribution sends its envelopes with. */
 export const EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 
-/** CONFIG_FILE names the server's optional configuration in the storage directory (StoragePaths.serverConfig). */
+/** CONFIG_FILE names the server's optional configuration in the storage directory (StateDir.serverConfig). */
 export const CONFIG_FILE = 'config.toml';
 
 /** WebhookEndpoint is one receiver. */
@@ -38,9 +40,12 @@ function endpointDefaults(name: string, url: string): WebhookEndpoint {
   return { name, url, headers: {}, timeoutMs: 5000, retries: 5, backoffMs: 1000, queue: 1000, batch: 32, actions: [...ACTIONS] };
 }
 
-/** ConfigError is a config.toml or CONTAINER_REGISTRY_NOTIFY problem, said in one line. */
-export class ConfigError extends Error {
-  readonly code = 'notification-config';
+/** ConfigError is a config.toml or CONTAINER_REGISTRY_NOTIFY problem, said in one line (code `config`). */
+export class ConfigError extends HelperError {
+  constructor(message: string) {
+    super('config', message);
+    this.name = 'ConfigError';
+  }
 }
 
 function positive(v: unknown, what: string, fallback: number, scale = 1): number {
@@ -102,8 +107,8 @@ export function parseNotifications(text: string, source = CONFIG_FILE): WebhookE
 }
 
 /** loadNotifications reads config.toml in the storage dir (if any) and CONTAINER_REGISTRY_NOTIFY (URLs, comma or space separated). */
-export async function loadNotifications(storageDir: string, env: NodeJS.ProcessEnv = process.env): Promise<WebhookEndpoint[]> {
-  const file = new StoragePaths(storageDir).serverConfig();
+export async function loadNotifications(state: StateDir, env: NodeJS.ProcessEnv = process.env): Promise<WebhookEndpoint[]> {
+  const file = state.serverConfig();
   let text: string | undefined;
   try {
     text = await readFile(file, 'utf8');
@@ -111,7 +116,7 @@ export async function loadNotifications(storageDir: string, env: NodeJS.ProcessE
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
   const endpoints = text === undefined ? [] : parseNotifications(text, file);
-  for (const url of (env.CONTAINER_REGISTRY_NOTIFY ?? '').split(/[,\s]+/).filter(Boolean)) {
+  for (const url of readList(env, 'CONTAINER_REGISTRY_NOTIFY')) {
     endpoints.push(endpointDefaults(new URL(checkUrl(url, 'CONTAINER_REGISTRY_NOTIFY')).host, url));
   }
   return endpoints;

@@ -1,9 +1,10 @@
 // Writes the wrapper, its conf and a copy of the helper into the storage directory. Every file is
 // written to a temporary name created with its final mode, then renamed: no reader ever sees a
-// partial file or a wider mode. (The password is not this module's: see cli/commands/script.ts.)
-import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
+// partial file or a wider mode (common/atomic-write.ts). (The password is not this module's: see
+// cli/commands/script.ts.)
+import { chmod, copyFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import { CONF_NAME, HELPER_NAME, renderConf, renderScript, SCRIPT_NAME, type ScriptSpec } from './render.js';
 
 /** InstallSpec is a ScriptSpec plus the helper to copy. */
@@ -17,22 +18,6 @@ export interface InstallResult {
   script: string;
   conf: string;
   helper: string;
-}
-
-/** writeFileAtomic writes `data` to a temp file created with `mode` (O_EXCL), fsyncs, then renames. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, path);
 }
 
 /** installScript writes container-registry.sh, .conf and the helper copy. */

@@ -1,7 +1,9 @@
 // container-registry.sh and container-registry.conf: the thin bash wrapper a build gets, as text.
 // The script bakes in where node, the helper and the storage are; the conf holds the settings as
 // environment variables the helper reads (CONTAINER_REGISTRY_*). No secret is ever written to
-// either: a password goes to auth/password (0600), see install.ts.
+// either: a password goes to auth/password (0600), see install.ts. Which settings the conf carries,
+// and in what order, is the settings table's SCRIPT_VARIABLES (settings/layer.ts).
+import { SCRIPT_VARIABLES, type ScriptVariable } from '../settings/layer.js';
 
 /** SCRIPT_NAME is the wrapper's file name in the storage directory. */
 export const SCRIPT_NAME = 'container-registry.sh';
@@ -9,35 +11,6 @@ export const SCRIPT_NAME = 'container-registry.sh';
 export const CONF_NAME = 'container-registry.conf';
 /** HELPER_NAME is the copy of the bundled helper kept next to the script (it outlives tmp/). */
 export const HELPER_NAME = 'container-registry.mjs';
-
-/**
- * SCRIPT_VARIABLES are the settings a script carries, in the order written. The password is not
- * one of them: it never leaves the 0600 file.
- */
-export const SCRIPT_VARIABLES = [
-  'CONTAINER_REGISTRY_STORAGE',
-  'CONTAINER_REGISTRY_URL',
-  'CONTAINER_REGISTRY_LISTEN',
-  'CONTAINER_REGISTRY_NAMESPACE',
-  'CONTAINER_REGISTRY_TAG_STRATEGY',
-  'CONTAINER_REGISTRY_IMAGES',
-  'CONTAINER_REGISTRY_SECURE',
-  'CONTAINER_REGISTRY_AUTH',
-  'CONTAINER_REGISTRY_INSECURE',
-  'CONTAINER_REGISTRY_AUTH_MODE',
-  'CONTAINER_REGISTRY_AUTHFILE',
-  'CONTAINER_REGISTRY_CREDSFILE',
-  'CONTAINER_REGISTRY_USERNAME',
-  'CONTAINER_REGISTRY_CERT_DAYS',
-  'CONTAINER_REGISTRY_CA_DAYS',
-  'CONTAINER_REGISTRY_CERT_SAN',
-  'CONTAINER_REGISTRY_TARGET_HOST',
-  'CONTAINER_REGISTRY_TARGET_NETWORK',
-  'DEPLOY_DIR_IMAGE',
-] as const;
-
-/** ScriptVariable is one of SCRIPT_VARIABLES. */
-export type ScriptVariable = (typeof SCRIPT_VARIABLES)[number];
 
 /** ScriptSpec is what the wrapper bakes in. */
 export interface ScriptSpec {

@@ -1,10 +1,10 @@
 // A small storage driver over the local filesystem: read, write, stat, list, move, delete.
 // The image store (store.ts) knows the OCI rules; this knows only files, and makes every write
-// atomic: a temp file in the same folder, fsync, rename, fsync of the folder.
+// atomic: a temp file in the same folder, fsync, rename, fsync of the folder (common/atomic-write.ts).
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../common/atomic-write.js';
 
 /** PathNotFound is thrown for a path that does not exist. */
 export class PathNotFound extends Error {
@@ -31,46 +31,6 @@ function notFound(path: string, err: unknown): never {
   if (isNotFound(err)) throw new PathNotFound(path, { cause: err });
   throw err;
 }
-
-/** tempPath names a temp file beside `path`, so rename() stays on one filesystem. */
-export function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-}
-
-/** fsyncDir makes a rename in `dir` durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeOnce(path: string, data: Buffer | string, mode: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempPath(path);
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (err) {
-    await handle.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await handle.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fsyncDir(dirname(path));
-}
-
-/** TEMP_FILE matches the names tempPath gives: `.<name>.tmp-<pid>-<hex>` (gc removes old ones). */
-export const TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
 
 /** FsDriver is the filesystem driver. */
 export class FsDriver {
@@ -109,19 +69,9 @@ export class FsDriver {
     }
   }
 
-  /**
-   * writeFileAtomic writes `data` so that readers see the old content or the new, never a part.
-   * A folder that vanishes meanwhile (gc setting a revision aside) is made again and the write retried.
-   */
-  async writeFileAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await writeOnce(path, data, mode);
-        return;
-      } catch (err) {
-        if (attempt >= 3 || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
+  /** writeFileAtomic writes `data` so that readers see the old content or the new, never a part (common/atomic-write.ts). */
+  writeFileAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
+    return writeFileAtomic(path, data, mode);
   }
 
   /** list gives the names in a folder (empty when it does not exist). */

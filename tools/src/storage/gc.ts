@@ -15,7 +15,7 @@ import { readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import type { ImageStore } from './store.js';
 import { formatDigest, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { readLink, writeLink } from './links.js';
-import { TEMP_FILE } from './driver.js';
+import { TEMP_FILE } from '../common/atomic-write.js';
 import {
   deleteQuarantinedBlob,
   deleteQuarantinedRevision,
@@ -177,7 +177,7 @@ async function staleUploads(store: ImageStore, now: number, maxAgeMs: number): P
   return out;
 }
 
-/** sweepTempFiles deletes temp files (driver.tempPath names) older than `maxAgeMs` under `dir`. */
+/** sweepTempFiles deletes temp files (common/atomic-write.ts tempPath names) older than `maxAgeMs` under `dir`. */
 async function sweepTempFiles(dir: string, now: number, maxAgeMs: number, dryRun: boolean): Promise<number> {
   let n = 0;
   let entries;

@@ -299,7 +299,7 @@ export class ManifestStore {
 
   /** exists tells whether `repo` has any manifest or tag folder (the spec's "known" repository). */
   async exists(repo: string): Promise<boolean> {
-    return this.driver.exists(`${this.paths.repository(repo)}/_manifests`);
+    return this.driver.exists(this.paths.manifestsDir(repo));
   }
 }
 

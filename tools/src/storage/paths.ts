@@ -12,21 +12,17 @@
 //   │       ├── _manifests/tags/<tag>/current/link         what the tag points at now
 //   │       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   every digest the tag has had
 //   │       └── _uploads/<id>/{data,startedat}             upload in progress
-//   ├── container-registry.pid, container-registry.log     (ours, never inside docker/)
-//   ├── config.toml, gc-stats.json                          server settings (webhooks); totals of gc runs for /metrics
-//   ├── pki/{ca.key,ca.crt,server.key,server.crt}            secure mode; keys 0600
-//   ├── certs/ca.crt                                          the CA alone: a client cert dir (skopeo --cert-dir)
-//   └── auth/{htpasswd,password,access.toml}                 users (bcrypt), the default user's password (0600), policy
+//   └── ...                                                 the helper's own files, beside docker/ (state/state-dir.ts)
 //
-// A link file holds the digest text (`sha256:...`) and nothing else. Every path the code uses is
-// built here, from typed specs, so a name or digest can never escape the root.
+// A link file holds the digest text (`sha256:...`) and nothing else. Every path of distribution's
+// tree is built here, from typed specs, so a name or digest can never escape the root.
 import { join } from 'node:path';
 import type { Digest } from '../oci/digest.js';
 
 /** V2_ROOT is the directory under the storage dir that distribution calls its root. */
 export const V2_ROOT = join('docker', 'registry', 'v2');
 
-/** StoragePaths builds every path of the layout for one storage directory. */
+/** StoragePaths builds every path of distribution's layout for one storage directory. */
 export class StoragePaths {
   /** root is `<storage>/docker/registry/v2`. */
   readonly root: string;
@@ -65,6 +61,11 @@ export class StoragePaths {
     return join(this.root, 'repositories', ...name.split('/'));
   }
 
+  /** manifestsDir holds a repository's revisions and tags; its presence makes a folder a repository. */
+  manifestsDir(name: string): string {
+    return join(this.repository(name), '_manifests');
+  }
+
   /** layerDir is the folder of one blob link in a repository. */
   layerDir(name: string, d: Digest): string {
     return join(this.repository(name), '_layers', d.algorithm, d.hex);
@@ -82,7 +83,7 @@ export class StoragePaths {
 
   /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
   manifestRevisionsRoot(name: string): string {
-    return join(this.repository(name), '_manifests', 'revisions');
+    return join(this.manifestsDir(name), 'revisions');
   }
 
   /** manifestRevisionDir is the folder of one manifest revision. */
@@ -102,7 +103,7 @@ export class StoragePaths {
 
   /** tagsRoot holds one folder per tag. */
   tagsRoot(name: string): string {
-    return join(this.repository(name), '_manifests', 'tags');
+    return join(this.manifestsDir(name), 'tags');
   }
 
   /** tagDir is the folder of one tag; `tag` must be validated already. */
@@ -138,80 +139,5 @@ export class StoragePaths {
   /** uploadStartedAt holds the RFC 3339 time the upload began. */
   uploadStartedAt(name: string, id: string): string {
     return join(this.uploadDir(name, id), 'startedat');
-  }
-
-  /** pidFile is where a running server writes its PID (ours, beside docker/). */
-  pidFile(): string {
-    return join(this.storageDir, 'container-registry.pid');
-  }
-
-  /** logFile is where a detached server writes its log. */
-  logFile(): string {
-    return join(this.storageDir, 'container-registry.log');
-  }
-
-  /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
-  pkiDir(): string {
-    return join(this.storageDir, 'pki');
-  }
-
-  /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
-  caKey(): string {
-    return join(this.pkiDir(), 'ca.key');
-  }
-
-  /** caCert is the CA certificate (PEM). */
-  caCert(): string {
-    return join(this.pkiDir(), 'ca.crt');
-  }
-
-  /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
-  serverKey(): string {
-    return join(this.pkiDir(), 'server.key');
-  }
-
-  /** serverCert is the server certificate the registry presents (PEM). */
-  serverCert(): string {
-    return join(this.pkiDir(), 'server.crt');
-  }
-
-  /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
-  certsDir(): string {
-    return join(this.storageDir, 'certs');
-  }
-
-  /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
-  certsCaCert(): string {
-    return join(this.certsDir(), 'ca.crt');
-  }
-
-  /** authDir holds users and the access policy (mode 0700). */
-  authDir(): string {
-    return join(this.storageDir, 'auth');
-  }
-
-  /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
-  htpasswd(): string {
-    return join(this.authDir(), 'htpasswd');
-  }
-
-  /** passwordFile holds the default user's password (0600). */
-  passwordFile(): string {
-    return join(this.authDir(), 'password');
-  }
-
-  /** accessConfig is the optional access policy (TOML). */
-  accessConfig(): string {
-    return join(this.authDir(), 'access.toml');
-  }
-
-  /** serverConfig is the optional server configuration (TOML: notification endpoints). */
-  serverConfig(): string {
-    return join(this.storageDir, 'config.toml');
-  }
-
-  /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
-  gcStats(): string {
-    return join(this.storageDir, 'gc-stats.json');
   }
 }

@@ -1,6 +1,6 @@
 // ImageStore: the OCI rules over one storage directory, as one object the server is handed.
 import { FsDriver } from './driver.js';
-import { StoragePaths } from './paths.js';
+import type { StoragePaths } from './paths.js';
 import { BlobStore } from './blobs.js';
 import { UploadStore } from './uploads.js';
 import { ManifestStore } from './manifests.js';
@@ -9,7 +9,7 @@ import { listRepositories } from './catalog.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 
-/** ImageStore groups the blob, upload and manifest stores of one storage directory. */
+/** ImageStore groups the blob, upload and manifest stores of one storage directory's distribution tree. */
 export class ImageStore {
   readonly paths: StoragePaths;
   readonly driver: FsDriver;
@@ -17,8 +17,8 @@ export class ImageStore {
   readonly uploads: UploadStore;
   readonly manifests: ManifestStore;
 
-  constructor(storageDir: string, driver: FsDriver = new FsDriver()) {
-    this.paths = new StoragePaths(storageDir);
+  constructor(paths: StoragePaths, driver: FsDriver = new FsDriver()) {
+    this.paths = paths;
     this.driver = driver;
     this.blobs = new BlobStore(this.paths, driver);
     this.uploads = new UploadStore(this.paths, driver, this.blobs);

@@ -1,10 +1,13 @@
 // What target files need to know, resolved once from the build's settings (the CONTAINER_REGISTRY_*
 // variables a recipe exports) into the registry as the target sees it.
 import { isValidRepositoryName } from '../oci/names.js';
-import { AddressError, formatHostPort, isLoopbackHost, parseHostPort, parseRegistryAddress, parseTargetNetwork, targetRegistry, type TargetNetwork } from './address.js';
+import { AddressError, formatHostPort, parseHostPort, parseRegistryAddress } from '../oci/reference.js';
+import { SETTINGS } from '../settings/table.js';
+import { parseBoolean, parseList, rawSetting, readString, type Env } from '../settings/values.js';
+import { isTargetRewrittenHost, parseTargetNetwork, targetRegistry, type TargetNetwork } from './address.js';
 
-/** DEFAULT_SEARCH_REGISTRIES are kept after ours in unqualified-search-registries. */
-export const DEFAULT_SEARCH_REGISTRIES: readonly string[] = ['docker.io', 'quay.io'];
+/** DEFAULT_SEARCH_REGISTRIES are kept after ours in unqualified-search-registries (CONTAINER_REGISTRY_SEARCH_REGISTRIES's default). */
+export const DEFAULT_SEARCH_REGISTRIES: readonly string[] = parseList(SETTINGS.CONTAINER_REGISTRY_SEARCH_REGISTRIES.default);
 
 /** TargetInput is the raw settings, as strings, the way BitBake and the environment give them. */
 export interface TargetInput {
@@ -45,17 +48,9 @@ export interface TargetSettings {
   network: TargetNetwork;
 }
 
-/** parseFlag reads a BitBake boolean: 1/0, also true/false, yes/no, on/off; empty is `fallback`. */
+/** parseFlag reads a boolean setting the table's way (1/0, true/false, yes/no, on/off); empty is `fallback`. */
 export function parseFlag(name: string, value: string | undefined, fallback = false): boolean {
-  const v = (value ?? '').trim().toLowerCase();
-  if (v === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new AddressError(`${name} must be 1 or 0, not ${JSON.stringify(value)}`);
-}
-
-function words(text: string | undefined): string[] {
-  return (text ?? '').split(/\s+/).filter(Boolean);
+  return value === undefined || value.trim() === '' ? fallback : parseBoolean(name, value);
 }
 
 function unique(items: string[]): string[] {
@@ -85,9 +80,9 @@ export function resolveTargetSettings(input: TargetInput): TargetSettings {
   // TARGET_HOST's host (its own port kept) or the QEMU address; any other host is kept.
   const hostView = { network, ...(view.targetHost ? { targetHost: parseHostPort(view.targetHost).host.replace(/^(.*:.*)$/, '[$1]') } : {}) };
   const extraInsecure = unique(
-    words(input.dockerInsecure).map((r) => (isLoopbackHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))),
+    parseList(input.dockerInsecure ?? '').map((r) => (isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))),
   );
-  const search = input.searchRegistries === undefined ? [...DEFAULT_SEARCH_REGISTRIES] : words(input.searchRegistries);
+  const search = input.searchRegistries === undefined ? [...DEFAULT_SEARCH_REGISTRIES] : parseList(input.searchRegistries);
   return {
     registry,
     namespace,
@@ -99,17 +94,17 @@ export function resolveTargetSettings(input: TargetInput): TargetSettings {
   };
 }
 
-/** targetInputFromEnv reads TargetInput from CONTAINER_REGISTRY_* (and DOCKER_REGISTRY_INSECURE). */
-export function targetInputFromEnv(env: NodeJS.ProcessEnv): TargetInput {
+/** targetInputFromEnv reads TargetInput from the table's target settings (URL and namespace with their defaults). */
+export function targetInputFromEnv(env: Env): TargetInput {
   return {
-    url: env.CONTAINER_REGISTRY_URL || 'localhost:5000',
-    namespace: env.CONTAINER_REGISTRY_NAMESPACE ?? 'yocto',
-    secure: env.CONTAINER_REGISTRY_SECURE,
-    auth: env.CONTAINER_REGISTRY_AUTH,
-    insecure: env.CONTAINER_REGISTRY_INSECURE,
-    dockerInsecure: env.DOCKER_REGISTRY_INSECURE,
-    targetHost: env.CONTAINER_REGISTRY_TARGET_HOST,
-    targetNetwork: env.CONTAINER_REGISTRY_TARGET_NETWORK,
-    searchRegistries: env.CONTAINER_REGISTRY_SEARCH_REGISTRIES,
+    url: readString(env, 'CONTAINER_REGISTRY_URL'),
+    namespace: readString(env, 'CONTAINER_REGISTRY_NAMESPACE'),
+    secure: rawSetting(env, 'CONTAINER_REGISTRY_SECURE'),
+    auth: rawSetting(env, 'CONTAINER_REGISTRY_AUTH'),
+    insecure: rawSetting(env, 'CONTAINER_REGISTRY_INSECURE'),
+    dockerInsecure: rawSetting(env, 'DOCKER_REGISTRY_INSECURE'),
+    targetHost: rawSetting(env, 'CONTAINER_REGISTRY_TARGET_HOST'),
+    targetNetwork: rawSetting(env, 'CONTAINER_REGISTRY_TARGET_NETWORK'),
+    searchRegistries: rawSetting(env, 'CONTAINER_REGISTRY_SEARCH_REGISTRIES'),
   };
 }

@@ -3,9 +3,10 @@
 // never an argument, so it never shows in `ps`.
 import type { CommandModule } from 'yargs';
 import { resolveStorage, storageOption } from '../options.js';
+import { readString } from '../../settings/values.js';
 import { defaultUsername, readUsers, removeUser, setUserPassword, checkUsername, type SetPasswordMode } from '../../auth/users.js';
 import { checkPassword, generatePassword, readPasswordFrom } from '../../auth/passwords.js';
-import { StoragePaths } from '../../storage/paths.js';
+import { StateDir } from '../../state/state-dir.js';
 
 interface UserArgs {
   storage: string;
@@ -15,21 +16,21 @@ interface UserArgs {
 
 async function choosePassword(args: UserArgs, isDefault: boolean): Promise<{ password: string; generated: boolean }> {
   if (args['password-stdin']) return { password: await readPasswordFrom(process.stdin), generated: false };
-  if (isDefault && process.env.CONTAINER_REGISTRY_PASSWORD) {
-    return { password: checkPassword(process.env.CONTAINER_REGISTRY_PASSWORD, 'CONTAINER_REGISTRY_PASSWORD'), generated: false };
+  const fromEnv = readString(process.env, 'CONTAINER_REGISTRY_PASSWORD');
+  if (isDefault && fromEnv) {
+    return { password: checkPassword(fromEnv, 'CONTAINER_REGISTRY_PASSWORD'), generated: false };
   }
   return { password: generatePassword(), generated: true };
 }
 
 async function setPassword(args: UserArgs, mode: SetPasswordMode, verb: string): Promise<void> {
-  const storageDir = resolveStorage(args.storage);
+  const state = new StateDir(resolveStorage(args.storage));
   const user = checkUsername(args.user);
   const defaultUser = defaultUsername(process.env);
   const { password, generated } = await choosePassword(args, user === defaultUser);
-  await setUserPassword(storageDir, user, password, { mode, defaultUser });
-  const paths = new StoragePaths(storageDir);
+  await setUserPassword(state, user, password, { mode, defaultUser });
   if (user === defaultUser) {
-    process.stderr.write(`${verb} user ${user}; the password is in ${paths.passwordFile()}\n`);
+    process.stderr.write(`${verb} user ${user}; the password is in ${state.passwordFile()}\n`);
   } else if (generated) {
     // The one place a password is shown: on stdout, once, to whoever asked for it to be made.
     process.stderr.write(`${verb} user ${user} with a generated password (printed on stdout; it is not stored in clear)\n`);
@@ -64,7 +65,7 @@ const remove: CommandModule<object, { storage: string; user: string }> = {
   describe: 'Remove a user',
   builder: (y) => storageOption(y).positional('user', { type: 'string', demandOption: true, describe: 'User name' }) as never,
   handler: async (args) => {
-    await removeUser(resolveStorage(args.storage), args.user, { defaultUser: defaultUsername(process.env) });
+    await removeUser(new StateDir(resolveStorage(args.storage)), args.user, { defaultUser: defaultUsername(process.env) });
     process.stderr.write(`Removed user ${args.user}\n`);
   },
 };
@@ -75,7 +76,7 @@ const list: CommandModule<object, { storage: string }> = {
   describe: 'List the users',
   builder: (y) => storageOption(y) as never,
   handler: async (args) => {
-    const users = await readUsers(resolveStorage(args.storage));
+    const users = await readUsers(new StateDir(resolveStorage(args.storage)));
     process.stdout.write(users.map((u) => `${u.user}\n`).join(''));
   },
 };

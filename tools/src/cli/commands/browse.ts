@@ -1,12 +1,11 @@
 // list, tags, catalog, inspect, delete: reading (and untagging) what the registry holds.
 import type { CommandModule } from 'yargs';
-import { CliError } from '../errors.js';
-import { cliHandler } from '../client-errors.js';
+import { HelperError } from '../../errors/helper-error.js';
 import { registryOptions, repositoryOf, withTarget, type RegistryArgs } from '../registry-options.js';
 import { catalog, listTags } from '../../client/listing.js';
 import { deleteTag } from '../../manage/delete.js';
 import { inspectImage } from '../../manage/inspect.js';
-import { humanBytes } from '../format.js';
+import { humanBytes } from '../../common/format.js';
 import { isValidTag } from '../../oci/names.js';
 
 interface BrowseArgs extends RegistryArgs {
@@ -30,7 +29,7 @@ const listCommand: CommandModule<object, BrowseArgs> = {
     registryOptions(y)
       .option('all', { type: 'boolean', default: false, describe: 'Every repository, not only the namespace' })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
-  handler: cliHandler(async (args: BrowseArgs) => {
+  handler: async (args: BrowseArgs) => {
     await withTarget(args, async (target) => {
       const repos = (await catalog(target.session)).filter((r) => args.all || !target.namespace || r.startsWith(`${target.namespace}/`));
       const out: Record<string, string[]> = {};
@@ -39,7 +38,7 @@ const listCommand: CommandModule<object, BrowseArgs> = {
       else if (!repos.length) print(`(no images${target.namespace && !args.all ? ` in ${target.namespace}/` : ''})`);
       else for (const r of repos) print(`${r}: ${out[r]!.join(' ') || '(no tags)'}`);
     });
-  }),
+  },
 };
 
 interface TagsArgs extends BrowseArgs {
@@ -50,35 +49,35 @@ const tagsCommand: CommandModule<object, TagsArgs> = {
   command: 'tags <image>',
   describe: 'List the tags of an image',
   builder: (y) => registryOptions(y).positional('image', { type: 'string' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
-  handler: cliHandler(async (args: TagsArgs) => {
+  handler: async (args: TagsArgs) => {
     await withTarget(args, async (target) => {
       const repository = repositoryOf(args.image, target.namespace);
       const tags = await listTags(target.session, repository);
-      if (!tags) throw new CliError('not-found', `${repository} does not exist`);
+      if (!tags) throw new HelperError('not-found', `${repository} does not exist`);
       if (args.json) print(JSON.stringify({ name: repository, tags }, null, 2));
       else for (const t of tags) print(t);
     });
-  }),
+  },
 };
 
 const catalogCommand: CommandModule<object, BrowseArgs> = {
   command: 'catalog',
   describe: 'List every repository (the API catalog, all pages)',
   builder: (y) => registryOptions(y).option('json', { type: 'boolean', default: false, describe: 'Print {"repositories":[...]}' }) as never,
-  handler: cliHandler(async (args: BrowseArgs) => {
+  handler: async (args: BrowseArgs) => {
     await withTarget(args, async (target) => {
       const repositories = await catalog(target.session);
       if (args.json) print(JSON.stringify({ repositories }, null, 2));
       else for (const r of repositories) print(r);
     });
-  }),
+  },
 };
 
 const inspectCommand: CommandModule<object, TagsArgs> = {
   command: 'inspect <image>',
   describe: 'Show an image: media type, digest, platforms, layers, labels',
   builder: (y) => registryOptions(y).positional('image', { type: 'string', describe: 'name[:tag|@digest]' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
-  handler: cliHandler(async (args: TagsArgs) => {
+  handler: async (args: TagsArgs) => {
     await withTarget(args, async (target) => {
       const at = args.image.indexOf('@');
       const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, 'latest');
@@ -101,7 +100,7 @@ const inspectCommand: CommandModule<object, TagsArgs> = {
         for (const [k, v] of Object.entries(img.labels)) print(`    label:   ${k}=${v}`);
       }
     });
-  }),
+  },
 };
 
 interface DeleteArgs extends RegistryArgs {
@@ -118,10 +117,10 @@ const deleteCommand: CommandModule<object, DeleteArgs> = {
       .positional('image', { type: 'string', describe: 'name:tag' })
       .option('force', { type: 'boolean', default: false, describe: 'On a registry that deletes by digest only, also remove the other tags sharing it' })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
-  handler: cliHandler(async (args: DeleteArgs) => {
+  handler: async (args: DeleteArgs) => {
     const { name, tag } = splitImage(args.image, undefined);
-    if (!tag) throw new CliError('usage', `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`, { exitCode: 2 });
-    if (!isValidTag(tag)) throw new CliError('usage', `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
+    if (!tag) throw new HelperError('usage', `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`);
+    if (!isValidTag(tag)) throw new HelperError('usage', `invalid tag ${JSON.stringify(tag)}`);
     await withTarget(args, async (target) => {
       const r = await deleteTag(target.session, repositoryOf(name, target.namespace), tag, args.force);
       if (args.json) print(JSON.stringify(r, null, 2));
@@ -130,7 +129,7 @@ const deleteCommand: CommandModule<object, DeleteArgs> = {
         if (r.alsoRemoved.length) print(`Also removed (same digest, --force): ${r.alsoRemoved.join(' ')}`);
       }
     });
-  }),
+  },
 };
 
 /** browseCommands are list, tags, catalog, inspect and delete. */

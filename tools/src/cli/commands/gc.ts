@@ -1,10 +1,12 @@
 // gc: collect unreferenced blobs while the registry runs.
 import type { CommandModule } from 'yargs';
 import { resolveStorage, storageOption } from '../options.js';
+import { numberOption } from '../setting-options.js';
 import { ImageStore } from '../../storage/store.js';
 import { collectGarbage } from '../../storage/gc.js';
-import { humanBytes } from '../format.js';
-import { recordGcRun } from '../../storage/gc-stats.js';
+import { humanBytes } from '../../common/format.js';
+import { recordGcRun } from '../../state/gc-stats.js';
+import { StateDir } from '../../state/state-dir.js';
 
 interface GcArgs {
   storage: string;
@@ -23,11 +25,12 @@ export const gcCommand: CommandModule<object, GcArgs> = {
     storageOption(y)
       .option('delete-untagged', { type: 'boolean', default: false, describe: 'Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' })
-      .option('grace', { type: 'number', default: 10, describe: 'Minutes: content used this recently is never collected' })
-      .option('settle', { type: 'number', default: 5, describe: 'Seconds to let in-flight pushes land before deleting' })
+      .option('grace', numberOption('grace', { min: 0, unit: 'minutes', default: 10, describe: 'Minutes: content used this recently is never collected' }))
+      .option('settle', numberOption('settle', { min: 0, unit: 'seconds', default: 5, describe: 'Seconds to let in-flight pushes land before deleting' }))
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' }) as never,
   handler: async (args) => {
-    const store = new ImageStore(resolveStorage(args.storage));
+    const state = new StateDir(resolveStorage(args.storage));
+    const store = new ImageStore(state.storage);
     const report = await collectGarbage(store, {
       deleteUntagged: args['delete-untagged'],
       dryRun: args['dry-run'],
@@ -36,7 +39,7 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       log: args.json ? undefined : (line) => process.stderr.write(`gc: ${line}\n`),
     });
     // The server's /metrics reads the totals from this file (gc is a separate process).
-    if (!report.dryRun) await recordGcRun(store.driver, store.paths.storageDir, report);
+    if (!report.dryRun) await recordGcRun(state, report);
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return;

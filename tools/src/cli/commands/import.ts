@@ -1,7 +1,6 @@
 // import <ref> [name]: copy an image from another registry into ours. Thin: the work is in push/import.ts.
 import type { CommandModule } from 'yargs';
-import { CliError } from '../errors.js';
-import { cliHandler } from '../client-errors.js';
+import { HelperError } from '../../errors/helper-error.js';
 import { loadCaDir, openTarget, registryOptions, repositoryOf, type RegistryArgs } from '../registry-options.js';
 import { credentialSource, type AuthMode } from '../../client/credentials.js';
 import { RegistrySession } from '../../client/session.js';
@@ -10,7 +9,7 @@ import { isValidTag, nameProblem } from '../../oci/names.js';
 import { importImage, parsePlatform, parseSourceReference } from '../../push/import.js';
 import { newPushContext } from '../../push/push.js';
 import { chooseReporter } from '../../push/progress.js';
-import { humanBytes } from '../format.js';
+import { humanBytes } from '../../common/format.js';
 
 interface ImportArgs extends RegistryArgs {
   ref: string;
@@ -45,7 +44,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .option('src-cert-dir', { type: 'string', describe: 'Source: folder of CA certificates (no private keys)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print what was imported as JSON' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' }) as never,
-  handler: cliHandler(async (args: ImportArgs) => {
+  handler: async (args: ImportArgs) => {
     const source = parseSourceReference(args.ref);
     const platforms = (args.platform ?? []).flatMap((p) => p.split(',')).filter(Boolean).map(parsePlatform);
     let name = source.repository.split('/').pop()!;
@@ -57,11 +56,11 @@ export const importCommand: CommandModule<object, ImportArgs> = {
         name = args.name.slice(0, i);
       } else name = args.name;
     }
-    if (!isValidTag(tag)) throw new CliError('usage', `invalid tag ${JSON.stringify(tag)}`, { exitCode: 2 });
+    if (!isValidTag(tag)) throw new HelperError('usage', `invalid tag ${JSON.stringify(tag)}`);
     const target = await openTarget(args);
     const repository = repositoryOf(name, target.namespace);
     const problem = nameProblem(repository);
-    if (problem) throw new CliError('name', `target name ${JSON.stringify(repository)} is not valid: ${problem}`, { exitCode: 2 });
+    if (problem) throw new HelperError('name', `target name ${JSON.stringify(repository)} is not valid: ${problem}`);
     const ca: Buffer[] = [];
     if (args['src-ca-cert']) ca.push(await readFile(args['src-ca-cert']));
     if (args['src-cert-dir']) ca.push(...(await loadCaDir(args['src-cert-dir'])));
@@ -87,5 +86,5 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       src.close();
       target.session.close();
     }
-  }),
+  },
 };

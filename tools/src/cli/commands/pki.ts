@@ -4,7 +4,8 @@ import { resolveStorage, storageOption } from '../options.js';
 import type { PkiResult } from '../../pki/pki.js';
 import { pkiSettingsFromEnv } from '../../pki/settings.js';
 import { KEY_ALGORITHMS, parseKeyAlgorithm } from '../../pki/algorithms.js';
-import { CliError } from '../errors.js';
+import { HelperError } from '../../errors/helper-error.js';
+import { StateDir } from '../../state/state-dir.js';
 
 interface PkiArgs {
   storage: string;
@@ -28,11 +29,11 @@ const init: CommandModule<object, PkiArgs> = {
   describe: 'Create the CA and server certificate if missing; re-issue the server certificate when names change or it nears expiry',
   builder: (y) => algorithmOption(storageOption(y)) as never,
   handler: async (args) => {
-    const storageDir = resolveStorage(args.storage);
+    const state = new StateDir(resolveStorage(args.storage));
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
     // pki/ (and @peculiar/x509) load only for the commands that use them; see cli/secure.ts.
     const { ensurePki } = await import('../../pki/pki.js');
-    report(await ensurePki({ storageDir, algorithm, ...pkiSettingsFromEnv(process.env) }));
+    report(await ensurePki({ storageDir: state, algorithm, ...pkiSettingsFromEnv(process.env) }));
   },
 };
 
@@ -41,10 +42,10 @@ const renew: CommandModule<object, PkiArgs & { ca: boolean }> = {
   describe: 'Issue a new server certificate and key now; with --ca also a new CA (targets must then trust it)',
   builder: (y) => algorithmOption(storageOption(y)).option('ca', { type: 'boolean', default: false, describe: 'Replace the CA too' }) as never,
   handler: async (args) => {
-    const storageDir = resolveStorage(args.storage);
+    const state = new StateDir(resolveStorage(args.storage));
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
     const { renewPki } = await import('../../pki/pki.js');
-    report(await renewPki({ storageDir, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
+    report(await renewPki({ storageDir: state, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
   },
 };
 
@@ -53,10 +54,10 @@ const show: CommandModule<object, { storage: string; json: boolean }> = {
   describe: 'Print subjects, names, validity and SHA-256 fingerprints of the CA and server certificates',
   builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args) => {
-    const storageDir = resolveStorage(args.storage);
+    const state = new StateDir(resolveStorage(args.storage));
     const { formatSummary, showPki } = await import('../../pki/show.js');
-    const list = await showPki(storageDir);
-    if (list.length === 0) throw new CliError('pki-missing', `no PKI in ${storageDir}; create it with \`container-registry pki init\``, { exitCode: 3 });
+    const list = await showPki(state);
+    if (list.length === 0) throw new HelperError('pki-missing', `no PKI in ${state.dir}; create it with \`container-registry pki init\``);
     process.stdout.write(args.json ? `${JSON.stringify(list, null, 2)}\n` : `${formatSummary(list)}\n`);
   },
 };

@@ -1,15 +1,16 @@
 // push [image]: the images of deploy/ to the registry. Thin: the work is in push/.
 import type { CommandModule } from 'yargs';
-import { CliError } from '../errors.js';
-import { cliHandler } from '../client-errors.js';
+import { HelperError } from '../../errors/helper-error.js';
 import { openTarget, registryOptions, type RegistryArgs } from '../registry-options.js';
 import { isValidTag } from '../../oci/names.js';
 import { parseLabel } from '../../layout/labels.js';
 import { planDeployPush, pushPlanned } from '../../push/deploy.js';
 import { newPushContext } from '../../push/push.js';
 import { chooseReporter } from '../../push/progress.js';
-import { humanBytes } from '../format.js';
-import { DEFAULT_STRATEGY, baseTags, parseStrategies } from '../../push/tags.js';
+import { humanBytes } from '../../common/format.js';
+import { baseTags, parseStrategies } from '../../push/tags.js';
+import { settingOption } from '../setting-options.js';
+import { readList, readString } from '../../settings/values.js';
 import { gitBranch, gitCommit } from '../../push/git.js';
 
 interface PushArgs extends RegistryArgs {
@@ -31,28 +32,30 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     registryOptions(y.version(false))
       .positional('image', { type: 'string', describe: 'Push only this image (name without machine and timestamp)' })
       .option('tag', { alias: 't', type: 'string', array: true, describe: 'Explicit tag (repeatable; needs an image name)' })
-      .option('strategy', { alias: 's', type: 'string', describe: `Tag strategies: timestamp sha git branch semver version latest arch [env CONTAINER_REGISTRY_TAG_STRATEGY, default "${DEFAULT_STRATEGY}"]` })
-      .option('version', { alias: 'v', type: 'string', describe: 'Version for semver/version [env IMAGE_VERSION, PV]' })
+      // The variables of these three are read by the handler, after the flag.
+      .option('strategy', settingOption('CONTAINER_REGISTRY_TAG_STRATEGY', { fromEnv: false, alias: 's' }))
+      .option('version', settingOption('IMAGE_VERSION', { fromEnv: false, alias: 'v' }))
       .option('label', { type: 'string', array: true, describe: 'KEY=VALUE label set in the image config (repeatable)' })
-      .option('deploy-dir', { type: 'string', describe: 'Deploy folder of the current machine [env DEPLOY_DIR_IMAGE]' })
+      .option('deploy-dir', settingOption('DEPLOY_DIR_IMAGE', { fromEnv: false }))
       .option('json', { type: 'boolean', default: false, describe: 'Print what was pushed as JSON' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' }) as never,
-  handler: cliHandler(async (args: PushArgs) => {
+  handler: async (args: PushArgs) => {
     const started = Date.now();
     const now = new Date();
     const explicit = (args.tag ?? []).filter((t) => t !== '');
-    if (explicit.length && !args.image) throw new CliError('usage', '--tag needs an image name: push <image> --tag <tag>', { exitCode: 2 });
-    for (const t of explicit) if (!isValidTag(t)) throw new CliError('usage', `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, { exitCode: 2 });
-    const deployDir = args['deploy-dir'] ?? process.env.DEPLOY_DIR_IMAGE;
-    if (!deployDir) throw new CliError('usage', 'no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir', { exitCode: 2 });
-    const strategies = parseStrategies(args.strategy ?? process.env.CONTAINER_REGISTRY_TAG_STRATEGY ?? DEFAULT_STRATEGY);
+    if (explicit.length && !args.image) throw new HelperError('usage', '--tag needs an image name: push <image> --tag <tag>');
+    for (const t of explicit) if (!isValidTag(t)) throw new HelperError('usage', `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
+    const env = process.env;
+    const deployDir = args['deploy-dir'] ?? readString(env, 'DEPLOY_DIR_IMAGE');
+    if (!deployDir) throw new HelperError('usage', 'no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir');
+    const strategies = parseStrategies(args.strategy ?? readString(env, 'CONTAINER_REGISTRY_TAG_STRATEGY'));
     const labels: Record<string, string> = {};
     for (const l of args.label ?? []) {
       try {
         const [k, v] = parseLabel(l);
         labels[k] = v;
       } catch (err) {
-        throw new CliError('usage', (err as Error).message, { exitCode: 2 });
+        throw new HelperError('usage', (err as Error).message);
       }
     }
     const tags = explicit.length
@@ -60,12 +63,12 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       : await baseTags({
           strategies,
           now,
-          version: args.version ?? process.env.IMAGE_VERSION ?? process.env.PV,
+          version: args.version ?? readString(env, 'IMAGE_VERSION') ?? readString(env, 'PV'),
           commit: () => gitCommit(),
           branch: () => gitBranch(),
         });
     const arch = !explicit.length && strategies.includes('arch');
-    const only = args.image ? [args.image] : (process.env.CONTAINER_REGISTRY_IMAGES ?? '').split(/\s+/).filter(Boolean);
+    const only = args.image ? [args.image] : readList(env, 'CONTAINER_REGISTRY_IMAGES');
     const target = await openTarget(args);
     const reporter = await chooseReporter(args);
     // Reach the registry while the layouts are read (a plan error still wins: it is reported first).
@@ -73,7 +76,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     ping.catch(() => undefined);
     try {
       const plans = await planDeployPush({ deployDir, only, namespace: target.namespace, tags, arch, labels }, (w) => process.stderr.write(`warning: ${w}\n`));
-      if (!plans.length) throw new CliError('no-images', `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
+      if (!plans.length) throw new HelperError('no-images', `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
       await ping;
       const ctx = newPushContext(target.session, reporter, args.jobs);
       const results = await pushPlanned(ctx, plans, { tags, arch });
@@ -90,5 +93,5 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       reporter.close();
       target.session.close();
     }
-  }),
+  },
 };

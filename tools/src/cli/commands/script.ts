@@ -3,13 +3,14 @@
 // user: auth/htpasswd and auth/password (0600). Thin: the text comes from script/, users from auth/.
 import { realpathSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { CliError } from '../errors.js';
+import { HelperError } from '../../errors/helper-error.js';
 import { resolveStorage, storageOption } from '../options.js';
-import { asCliError } from './target.js';
+import { asCliError } from '../errors.js';
 import { certSanForTargets } from '../../target/address.js';
 import { resolveTargetSettings, targetInputFromEnv } from '../../target/settings.js';
 import { installScript, type InstallResult } from '../../script/install.js';
-import { SCRIPT_VARIABLES, type ScriptVariable } from '../../script/render.js';
+import { SCRIPT_VARIABLES, type ScriptVariable } from '../../settings/layer.js';
+import { checkSettings, rawSetting, readBoolean } from '../../settings/values.js';
 import { ensureDefaultUser, type DefaultUserResult } from '../../auth/users.js';
 
 interface ScriptArgs {
@@ -22,11 +23,11 @@ interface ScriptArgs {
 export function scriptSettings(env: NodeJS.ProcessEnv): Partial<Record<ScriptVariable, string>> {
   const out: Partial<Record<ScriptVariable, string>> = {};
   for (const name of SCRIPT_VARIABLES) {
-    const v = env[name];
-    if (v !== undefined && v !== '') out[name] = v;
+    const v = rawSetting(env, name);
+    if (v !== undefined) out[name] = v;
   }
-  out.CONTAINER_REGISTRY_CERT_SAN = certSanForTargets(env.CONTAINER_REGISTRY_CERT_SAN, env.CONTAINER_REGISTRY_TARGET_HOST);
-  if (/^(1|true|yes|on)$/i.test(out.CONTAINER_REGISTRY_AUTH ?? '')) out.CONTAINER_REGISTRY_SECURE = '1';
+  out.CONTAINER_REGISTRY_CERT_SAN = certSanForTargets(rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN'), rawSetting(env, 'CONTAINER_REGISTRY_TARGET_HOST'));
+  if (readBoolean(env, 'CONTAINER_REGISTRY_AUTH')) out.CONTAINER_REGISTRY_SECURE = '1';
   return out;
 }
 
@@ -37,18 +38,20 @@ export interface GenerateResult extends InstallResult {
 }
 
 /**
- * generateScript validates the settings, writes the script, and gives CONTAINER_REGISTRY_PASSWORD
+ * generateScript validates the settings (every one the script carries, by the settings table's
+ * rules, then the target rules), writes the script, and gives CONTAINER_REGISTRY_PASSWORD
  * (when set) to the default user, so a password set in local.conf is the registry's password
  * without ever being written into the script or passed as an argument.
  */
 export async function generateScript(o: { storage: string; node: string; helper: string; env: NodeJS.ProcessEnv }): Promise<GenerateResult> {
+  checkSettings(o.env, SCRIPT_VARIABLES);
   try {
     resolveTargetSettings(targetInputFromEnv(o.env));
   } catch (err) {
     throw asCliError(err);
   }
   const result = await installScript({ storage: o.storage, node: o.node, helper: o.helper, settings: scriptSettings(o.env) });
-  const user = o.env.CONTAINER_REGISTRY_PASSWORD ? await ensureDefaultUser(o.storage, o.env) : undefined;
+  const user = rawSetting(o.env, 'CONTAINER_REGISTRY_PASSWORD') ? await ensureDefaultUser(o.storage, o.env) : undefined;
   return { ...result, user };
 }
 
@@ -66,7 +69,7 @@ const script: CommandModule<object, ScriptArgs> = {
       node = realpathSync(args.node);
       helper = realpathSync(args.helper);
     } catch (err) {
-      throw new CliError('script', `cannot find ${(err as NodeJS.ErrnoException).path ?? 'node or the helper'}`);
+      throw new HelperError('script', `cannot find ${(err as NodeJS.ErrnoException).path ?? 'node or the helper'}`);
     }
     const result = await generateScript({ storage: resolveStorage(args.storage), node, helper, env: process.env });
     process.stdout.write(`Wrote ${result.script}\n`);

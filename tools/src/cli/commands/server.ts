@@ -3,10 +3,12 @@ import type { CommandModule } from 'yargs';
 import { mkdir, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CliError } from '../errors.js';
+import { HelperError } from '../../errors/helper-error.js';
 import { listenOption, parseListen, resolveStorage, storageOption } from '../options.js';
+import { numberOption, settingOption } from '../setting-options.js';
+import { rawSetting } from '../../settings/values.js';
 import { startRegistry, type RegistryOptions } from '../../registry/server.js';
-import { StoragePaths } from '../../storage/paths.js';
+import { StateDir } from '../../state/state-dir.js';
 import { removePidFileIfOurs, writePidFile } from '../../registry/pidfile.js';
 import { serverState, startDetached, stopServer } from '../../registry/lifecycle.js';
 import { resolveSecureMode } from '../secure.js';
@@ -30,8 +32,9 @@ interface ServeArgs extends ServiceArgs {
 /** secureOptions adds `--tls`, `--auth`, `--pull` and `--push` (secure mode; see cli/secure.ts). */
 function secureOptions<T>(y: import('yargs').Argv<T>) {
   return y
-    .option('tls', { type: 'boolean', default: false, describe: 'Serve HTTPS only, creating the PKI and default user if missing [env CONTAINER_REGISTRY_SECURE=1]' })
-    .option('auth', { type: 'boolean', default: false, describe: 'Require logins to pull and push (needs --tls) [env CONTAINER_REGISTRY_AUTH=1]' })
+    // The variables are read by resolveSecureMode (cli/secure.ts), with the flags.
+    .option('tls', settingOption('CONTAINER_REGISTRY_SECURE', { default: false }))
+    .option('auth', settingOption('CONTAINER_REGISTRY_AUTH', { default: false }))
     .option('pull', { type: 'string', choices: ACCESS_MODES, describe: 'Who may pull (over auth/access.toml)' })
     .option('push', { type: 'string', choices: ACCESS_MODES, describe: 'Who may push (over auth/access.toml)' });
 }
@@ -48,38 +51,38 @@ async function checkStorageWritable(dir: string): Promise<void> {
     await unlink(probe).catch(() => {});
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
-    throw new CliError('storage', `cannot write the storage directory ${dir} (${code})${hint}`);
+    throw new HelperError('storage', `cannot write the storage directory ${dir} (${code})${hint}`);
   }
 }
 
-function listenError(err: unknown, host: string, port: number): CliError {
+function listenError(err: unknown, host: string, port: number): HelperError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') {
-    return new CliError('port-in-use', `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
+    return new HelperError('port-in-use', `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
   }
-  if (code === 'EACCES') return new CliError('port-denied', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
+  if (code === 'EACCES') return new HelperError('port-denied', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new CliError('bad-address', `cannot listen on ${host}:${port}: no such local address`);
+    return new HelperError('bad-address', `cannot listen on ${host}:${port}: no such local address`);
   }
-  return new CliError('listen', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  return new HelperError('listen', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
 }
 
 /** buildServeOptions turns parsed flags and the environment into the server's options, secure mode included. */
 export async function buildServeOptions(args: ServeArgs): Promise<RegistryOptions & { notes: string[] }> {
-  const storageDir = resolveStorage(args.storage);
+  const state = new StateDir(resolveStorage(args.storage));
   const { host, port } = parseListen(args.listen);
-  await checkStorageWritable(storageDir);
+  await checkStorageWritable(state.dir);
   // The mDNS name goes into the server certificate's names like CONTAINER_REGISTRY_CERT_SAN entries.
-  const env = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(process.env.CONTAINER_REGISTRY_CERT_SAN, args['mdns-name']) } : process.env;
-  const secure = await resolveSecureMode(env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, storageDir);
+  const env = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(process.env, 'CONTAINER_REGISTRY_CERT_SAN'), args['mdns-name']) } : process.env;
+  const secure = await resolveSecureMode(env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, state);
   return {
-    storageDir,
+    state,
     host,
     port,
     tls: secure.tls,
     access: secure.access,
     accessLog: (entry) => writeLine(JSON.stringify(entry)),
-    services: await resolveServiceOptions(args, storageDir),
+    services: await resolveServiceOptions(args, state),
     notes: secure.notes,
   };
 }
@@ -88,11 +91,10 @@ const serve: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Run the registry in the foreground',
   builder: (y) =>
-    serviceOptions(secureOptions(listenOption(storageOption(y)))).option('drain-timeout', {
-      type: 'number',
-      default: 8,
-      describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT',
-    }) as never,
+    serviceOptions(secureOptions(listenOption(storageOption(y)))).option(
+      'drain-timeout',
+      numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT' }),
+    ) as never,
   handler: async (args) => {
     tuneHeapForStreaming();
     const { notes, ...options } = await buildServeOptions(args);
@@ -104,9 +106,9 @@ const serve: CommandModule<object, ServeArgs> = {
     } catch (err) {
       throw listenError(err, options.host, options.port);
     }
-    const paths = new StoragePaths(options.storageDir);
+    const { state } = options;
     try {
-      await writePidFile(paths.pidFile(), {
+      await writePidFile(state.pidFile(), {
         instance: instanceId,
         url: running.url,
         host: running.host,
@@ -118,10 +120,10 @@ const serve: CommandModule<object, ServeArgs> = {
       await running.close(0);
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
-      throw new CliError('storage', `cannot write the PID file ${paths.pidFile()} (${code})${hint}`);
+      throw new HelperError('storage', `cannot write the PID file ${state.pidFile()} (${code})${hint}`);
     }
     guardProcess();
-    process.stderr.write(`container-registry: serving ${running.url} from ${options.storageDir} (pid ${process.pid})\n`);
+    process.stderr.write(`container-registry: serving ${running.url} from ${state.dir} (pid ${process.pid})\n`);
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {
@@ -133,7 +135,7 @@ const serve: CommandModule<object, ServeArgs> = {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
-    await removePidFileIfOurs(paths.pidFile(), process.pid);
+    await removePidFileIfOurs(state.pidFile(), process.pid);
     process.stderr.write('container-registry: stopped\n');
   },
 };
@@ -159,34 +161,34 @@ const start: CommandModule<object, StartArgs> = {
   describe: 'Start the registry in the background; returns when it answers',
   builder: (y) =>
     serviceOptions(secureOptions(listenOption(storageOption(y))))
-      .option('timeout', { type: 'number', default: 20, describe: 'Seconds to wait for the registry to answer' })
-      .option('drain-timeout', { type: 'number', default: 8, describe: 'Passed to serve' }) as never,
+      .option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 20, describe: 'Seconds to wait for the registry to answer' }))
+      .option('drain-timeout', numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Passed to serve' })) as never,
   handler: async (args) => {
     // Secure mode's files are made here, so a problem is reported by start itself, not in the log.
     const { notes, ...options } = await buildServeOptions(args);
     for (const note of notes) process.stderr.write(`container-registry: ${note}\n`);
-    const paths = new StoragePaths(options.storageDir);
+    const { state } = options;
     // Forward every flag as given, so options added for serve work through start too.
     const argv = process.argv.slice(2);
     const serveArgs = withoutOptions(argv.filter((a) => a !== 'start'), ['timeout', 'storage']);
-    serveArgs.push('--storage', options.storageDir);
-    const result = await startDetached({ pidFile: paths.pidFile(), logFile: paths.logFile(), serveArgs, timeoutMs: args.timeout * 1000 });
+    serveArgs.push('--storage', state.dir);
+    const result = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: args.timeout * 1000 });
     if (!result.ok) {
-      const tail = result.logTail ? `\n--- ${paths.logFile()} (last lines) ---\n${result.logTail}` : '';
-      throw new CliError('start-failed', `${result.reason}${tail}`);
+      const tail = result.logTail ? `\n--- ${state.logFile()} (last lines) ---\n${result.logTail}` : '';
+      throw new HelperError('start-failed', `${result.reason}${tail}`);
     }
     const verb = result.already ? 'already running' : 'started';
-    process.stdout.write(`Registry ${verb}: ${result.record.url} (pid ${result.record.pid}, storage ${options.storageDir})\n`);
+    process.stdout.write(`Registry ${verb}: ${result.record.url} (pid ${result.record.pid}, storage ${state.dir})\n`);
   },
 };
 
 const stop: CommandModule<object, { storage: string; timeout: number }> = {
   command: 'stop',
   describe: 'Stop the background registry (drain, wait, then SIGKILL)',
-  builder: (y) => storageOption(y).option('timeout', { type: 'number', default: 10, describe: 'Seconds before SIGKILL' }) as never,
+  builder: (y) => storageOption(y).option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 10, describe: 'Seconds before SIGKILL' })) as never,
   handler: async (args) => {
-    const paths = new StoragePaths(resolveStorage(args.storage));
-    const result = await stopServer(paths.pidFile(), args.timeout * 1000);
+    const state = new StateDir(resolveStorage(args.storage));
+    const result = await stopServer(state.pidFile(), args.timeout * 1000);
     if (result.stopped === 'not-running') process.stdout.write('Registry not running\n');
     else if (result.stopped === 'term') process.stdout.write(`Registry stopped (pid ${result.pid}, ${result.ms} ms)\n`);
     else process.stdout.write(`Registry killed after ${args.timeout} s (pid ${result.pid})\n`);
@@ -198,8 +200,8 @@ const status: CommandModule<object, { storage: string; json: boolean }> = {
   describe: 'Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready)',
   builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args) => {
-    const paths = new StoragePaths(resolveStorage(args.storage));
-    const st = await serverState(paths.pidFile());
+    const state = new StateDir(resolveStorage(args.storage));
+    const st = await serverState(state.pidFile());
     const readiness = st.state === 'running' ? await fetchReadiness(st.record) : undefined;
     if (args.json) process.stdout.write(`${JSON.stringify(readiness ? { ...st, readiness } : st)}\n`);
     if (st.state === 'running') {

@@ -3,11 +3,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { CliError } from '../errors.js';
-import { AddressError } from '../../target/address.js';
-import { MissingCaError, TARGET_KINDS, targetFiles, type TargetKind } from '../../target/files.js';
+import { HelperError } from '../../errors/helper-error.js';
+import { TARGET_KINDS, targetFiles, type TargetKind } from '../../target/files.js';
 import { resolveTargetSettings, targetInputFromEnv } from '../../target/settings.js';
-import { writeFileAtomic } from '../../script/install.js';
+import { settingOption } from '../setting-options.js';
+import { writeFileAtomic } from '../../common/atomic-write.js';
 
 interface ConfigArgs {
   kind: TargetKind;
@@ -18,13 +18,6 @@ interface ConfigArgs {
   print: boolean;
 }
 
-/** asCliError maps the target modules' errors to CLI diagnostics. */
-export function asCliError(err: unknown): unknown {
-  if (err instanceof AddressError) return new CliError('config', err.message, { exitCode: 2 });
-  if (err instanceof MissingCaError) return new CliError('missing-ca', err.message, { exitCode: 2 });
-  return err;
-}
-
 const config: CommandModule<object, ConfigArgs> = {
   command: 'config <kind>',
   describe: 'Write target configuration (docker, containers, containerd, vdkr, ca) for this registry',
@@ -33,11 +26,12 @@ const config: CommandModule<object, ConfigArgs> = {
       .positional('kind', { choices: TARGET_KINDS, describe: 'Which package: docker, containers, containerd, vdkr or ca' })
       .option('output', { type: 'string', describe: 'Root directory to write under (a recipe passes ${D})' })
       .option('ca', { type: 'string', describe: "The registry's CA certificate (secure mode), e.g. STORAGE/pki/ca.crt" })
-      .option('url', { type: 'string', describe: 'Registry as the build host sees it [env CONTAINER_REGISTRY_URL]' })
-      .option('target-host', { type: 'string', describe: 'Build host as targets see it [env CONTAINER_REGISTRY_TARGET_HOST]' })
+      // Their variables are read with the other target settings (targetInputFromEnv); a flag wins.
+      .option('url', settingOption('CONTAINER_REGISTRY_URL', { flag: 'url', fromEnv: false }))
+      .option('target-host', settingOption('CONTAINER_REGISTRY_TARGET_HOST', { fromEnv: false }))
       .option('print', { type: 'boolean', default: false, describe: 'Print the files instead of writing them' }) as never,
   handler: async (args) => {
-    if (!args.print && !args.output) throw new CliError('usage', 'name a root directory with --output DIR, or use --print', { exitCode: 2 });
+    if (!args.print && !args.output) throw new HelperError('usage', 'name a root directory with --output DIR, or use --print');
     const input = targetInputFromEnv(process.env);
     if (args.url) input.url = args.url;
     if (args['target-host'] !== undefined) input.targetHost = args['target-host'];
@@ -45,12 +39,13 @@ const config: CommandModule<object, ConfigArgs> = {
     try {
       const ca = args.ca ? await readFile(args.ca, 'utf8') : undefined;
       if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
-        throw new CliError('bad-ca', `${args.ca} is not a PEM certificate`, { exitCode: 2 });
+        throw new HelperError('bad-ca', `${args.ca} is not a PEM certificate`);
       }
       files = targetFiles(args.kind, resolveTargetSettings(input), ca);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('missing-ca', `cannot read the CA ${args.ca}: no such file`, { exitCode: 2 });
-      throw asCliError(err);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HelperError('missing-ca', `cannot read the CA ${args.ca}: no such file`);
+      // target/'s own errors become CLI diagnostics in cli/errors.ts (asCliError).
+      throw err;
     }
     if (args.print) {
       for (const f of files) process.stdout.write(`### ${f.path}\n${f.content}`);

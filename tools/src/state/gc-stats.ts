@@ -1,10 +1,9 @@
 // gc runs as its own process (`container-registry gc`), so the server cannot count its runs in
-// memory: each run adds its report to a small JSON file in the storage directory, and /metrics
-// reads it. Cumulative totals, so the server exports them as counters.
+// memory: each run adds its report to gc-stats.json in the state directory, and /metrics reads it.
+// Cumulative totals, so the server exports them as counters.
 import { readFile } from 'node:fs/promises';
-import type { FsDriver } from './driver.js';
-import { StoragePaths } from './paths.js';
-import type { GcReport } from './gc.js';
+import type { GcReport } from '../storage/gc.js';
+import type { StateDir } from './state-dir.js';
 
 /** GcStats are the totals over every gc run on this storage. */
 export interface GcStats {
@@ -16,15 +15,10 @@ export interface GcStats {
   lastBytesFreed?: number;
 }
 
-/** gcStatsPath is where the totals live for a storage directory (next to the PID file, outside docker/). */
-export function gcStatsPath(storageDir: string): string {
-  return new StoragePaths(storageDir).gcStats();
-}
-
 /** readGcStats reads the totals; none yet (or unreadable) reads as zero runs. */
-export async function readGcStats(storageDir: string): Promise<GcStats> {
+export async function readGcStats(state: StateDir): Promise<GcStats> {
   try {
-    const v = JSON.parse(await readFile(gcStatsPath(storageDir), 'utf8')) as Partial<GcStats>;
+    const v = JSON.parse(await readFile(state.gcStats(), 'utf8')) as Partial<GcStats>;
     return {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
@@ -37,8 +31,8 @@ export async function readGcStats(storageDir: string): Promise<GcStats> {
 }
 
 /** recordGcRun adds one (non dry-run) report to the totals, written atomically. */
-export async function recordGcRun(driver: FsDriver, storageDir: string, report: GcReport, now = new Date()): Promise<GcStats> {
-  const before = await readGcStats(storageDir);
+export async function recordGcRun(state: StateDir, report: GcReport, now = new Date()): Promise<GcStats> {
+  const before = await readGcStats(state);
   const after: GcStats = {
     runs: before.runs + 1,
     bytesFreed: before.bytesFreed + report.bytesFreed,
@@ -46,6 +40,6 @@ export async function recordGcRun(driver: FsDriver, storageDir: string, report: 
     lastRun: now.toISOString(),
     lastBytesFreed: report.bytesFreed,
   };
-  await driver.writeFileAtomic(gcStatsPath(storageDir), `${JSON.stringify(after)}\n`);
+  await state.writeFile(state.gcStats(), `${JSON.stringify(after)}\n`, 0o644);
   return after;
 }

@@ -1,6 +1,7 @@
 // A lock file, so two processes (a `start` and a BitBake task, say) never write the same secrets at once.
 import { open, readFile, stat, unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { HelperError } from '../errors/helper-error.js';
 
 // A holder that died leaves its lock behind; after this long it is taken over.
 const STALE_MS = 60_000;
@@ -25,11 +26,10 @@ async function isStale(path: string): Promise<boolean> {
   }
 }
 
-/** LockBusy is thrown when another live process keeps holding a lock. */
-export class LockBusy extends Error {
-  readonly code = 'LOCK_BUSY';
+/** LockBusy is thrown when another live process keeps holding a lock (code `locked`). */
+export class LockBusy extends HelperError {
   constructor(readonly path: string) {
-    super(`another process holds ${path}; remove it if no container-registry is running`);
+    super('locked', `another process holds ${path}; remove it if no container-registry is running`);
     this.name = 'LockBusy';
   }
 }

@@ -1,4 +1,4 @@
-// Formatting for what the CLI prints.
+// Formatting for what people read: the CLI's lines and push's progress.
 
 /** humanBytes renders a size in binary units (B, KiB, MiB, ...). */
 export function humanBytes(bytes: number): string {

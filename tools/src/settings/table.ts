@@ -1,0 +1,333 @@
+// The settings table: every environment variable the helper or the layer reads, once, with its
+// type, default, CLI flag and one line of doc. Everything else is derived from it or checked
+// against it: the CLI's options (cli/setting-options.ts), the generated script's variables
+// (script/render.ts), the layer's Python list (lib/containerregistry/variables.py, written by
+// `npm run build`) and the bbclass's `??=` defaults (test/settings-table.test.ts).
+//
+// How a value is read (settings/values.ts): empty or blank means unset, and unset means the
+// default here, as BitBake (helper_env drops empty values) and the script's conf (no line for an
+// empty value) already treat it. Booleans are 1/true/yes/on or 0/false/no/off; anything else is
+// an error naming the variable, as are bad numbers and values outside an enum's choices.
+
+/** SettingType is how a value is parsed. */
+export type SettingType = 'string' | 'boolean' | 'number' | 'enum' | 'list';
+
+/** SettingSpec is one row of the table. */
+export interface SettingSpec {
+  readonly type: SettingType;
+  /** one line of doc; the CLI's option help adds `[env NAME]` */
+  readonly doc: string;
+  /** the default as text, parsed like a value from the environment; absent: none */
+  readonly default?: string;
+  /** CLI flags (without `--`) that set the same thing; the first is the usual one */
+  readonly flags?: readonly string[];
+  /** enum: the values allowed (compared trimmed and in lower case) */
+  readonly choices?: readonly string[];
+  /** number: bounds, whether it must be whole, and its unit for messages */
+  readonly min?: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+  readonly unit?: string;
+  /** list: what separates the items (default: white space) */
+  readonly separator?: 'space' | 'comma-or-space';
+  /**
+   * How BitBake hands it to the helper: `class` = container-registry.bbclass declares it
+   * (`??=` with a [doc] line) and helper_env passes it; `oe-core` = BitBake's own variable,
+   * passed explicitly (DEPLOY_DIR_IMAGE). Absent: the helper reads it from its environment only.
+   */
+  readonly bitbake?: 'class' | 'oe-core';
+  /** the bbclass's default where it differs from the helper's (BitBake expressions) */
+  readonly bitbakeDefault?: string;
+  /** `layer`: only the layer's Python reads it (never handed to the helper) */
+  readonly readBy?: 'layer';
+  /** it changes what a target config package contains (CONTAINER_REGISTRY_TARGET_VARS) */
+  readonly target?: true;
+  /** a secret: never in the generated script, never in helper_env's list, never an argument */
+  readonly secret?: true;
+}
+
+/**
+ * SETTINGS is the table, in the order the generated script writes its settings. The defaults are
+ * the ones users have today (README, and the reference's variables they came from).
+ */
+export const SETTINGS = {
+  CONTAINER_REGISTRY_STORAGE: {
+    type: 'string',
+    doc: 'Registry storage directory: blobs, PKI (certs/ca.crt), users (auth/password), PID file, log and the generated script',
+    default: './container-registry',
+    flags: ['storage'],
+    bitbake: 'class',
+    bitbakeDefault: '${TOPDIR}/container-registry',
+  },
+  CONTAINER_REGISTRY_URL: {
+    type: 'string',
+    doc: 'Registry as the build host reaches it: host[:port], http(s)://host[:port] to fix the scheme, a /path is a namespace prefix',
+    default: 'localhost:5000',
+    flags: ['registry', 'url'],
+    bitbake: 'class',
+    target: true,
+  },
+  CONTAINER_REGISTRY_LISTEN: {
+    type: 'string',
+    doc: 'Address the registry listens on, HOST:PORT (default 127.0.0.1 and the port of CONTAINER_REGISTRY_URL, or 5000)',
+    flags: ['listen'],
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_NAMESPACE: {
+    type: 'string',
+    doc: 'Repository namespace images are pushed under (<url>/<namespace>/<image>)',
+    default: 'yocto',
+    flags: ['namespace'],
+    bitbake: 'class',
+    target: true,
+  },
+  CONTAINER_REGISTRY_TAG_STRATEGY: {
+    type: 'string',
+    doc: 'Tag strategies of a push, space-separated: timestamp sha git branch semver version latest arch',
+    default: 'timestamp latest',
+    flags: ['strategy'],
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_IMAGES: {
+    type: 'list',
+    doc: 'Images a push takes from deploy/, space-separated (default: every OCI image found)',
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_SECURE: {
+    type: 'boolean',
+    doc: 'Serve HTTPS only with a CA generated in <storage>/pki, creating the PKI and default user if missing; targets get the CA',
+    default: '0',
+    flags: ['tls'],
+    bitbake: 'class',
+    target: true,
+  },
+  CONTAINER_REGISTRY_AUTH: {
+    type: 'boolean',
+    doc: 'Require logins to pull and push (needs secure mode; in BitBake it implies SECURE)',
+    default: '0',
+    flags: ['auth'],
+    bitbake: 'class',
+    target: true,
+  },
+  CONTAINER_REGISTRY_INSECURE: {
+    type: 'boolean',
+    doc: 'Allow plain HTTP and skip certificate verification; targets list the registry as insecure',
+    default: '0',
+    flags: ['insecure'],
+    bitbake: 'class',
+    target: true,
+  },
+  CONTAINER_REGISTRY_AUTH_MODE: {
+    type: 'enum',
+    doc: 'Where push credentials come from: none, home (~/.docker/config.json), authfile, credsfile, env',
+    default: 'none',
+    choices: ['none', 'home', 'authfile', 'credsfile', 'env'],
+    flags: ['auth-mode'],
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_AUTHFILE: {
+    type: 'string',
+    doc: 'Docker-style config.json with credentials (auth mode authfile)',
+    flags: ['authfile'],
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_CREDSFILE: {
+    type: 'string',
+    doc: 'KEY=VALUE credentials file: CONTAINER_REGISTRY_USER/_PASSWORD/_TOKEN lines (auth mode credsfile)',
+    flags: ['credsfile'],
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_USERNAME: {
+    type: 'string',
+    doc: "The local registry's default user in secure mode",
+    default: 'yocto',
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_CERT_DAYS: {
+    type: 'number',
+    doc: 'Validity of a new server certificate',
+    default: '365',
+    integer: true,
+    min: 1,
+    max: 36500,
+    unit: 'days',
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_CA_DAYS: {
+    type: 'number',
+    doc: 'Validity of a new CA certificate',
+    default: '3650',
+    integer: true,
+    min: 1,
+    max: 36500,
+    unit: 'days',
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_CERT_SAN: {
+    type: 'string',
+    doc: 'More names for the server certificate, DNS:x,IP:y (10.0.2.2, 192.168.7.1 and TARGET_HOST are added)',
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_TARGET_HOST: {
+    type: 'string',
+    doc: 'The build host as targets reach it, host or host:port; replaces the 10.0.2.2/192.168.7.1 rewrite',
+    flags: ['target-host'],
+    bitbake: 'class',
+    target: true,
+  },
+  CONTAINER_REGISTRY_TARGET_NETWORK: {
+    type: 'enum',
+    doc: 'How QEMU targets reach the build host: slirp (user networking, 10.0.2.2; "user" is the same) or tap (runqemu, 192.168.7.1)',
+    default: 'slirp',
+    choices: ['slirp', 'user', 'tap'],
+    bitbake: 'class',
+    target: true,
+  },
+  CONTAINER_REGISTRY_SEARCH_REGISTRIES: {
+    type: 'list',
+    doc: 'Registries podman/skopeo on targets search after ours for unqualified names, space-separated',
+    default: 'docker.io quay.io',
+    bitbake: 'class',
+    target: true,
+  },
+  DOCKER_REGISTRY_INSECURE: {
+    type: 'list',
+    doc: 'More registries docker on targets treats as insecure, space-separated (loopback hosts rewritten like the URL)',
+    bitbake: 'class',
+    target: true,
+  },
+  DEPLOY_DIR_IMAGE: {
+    type: 'string',
+    doc: 'Deploy folder of the current machine; a push also reads the machine folders next to it',
+    flags: ['deploy-dir'],
+    bitbake: 'oe-core',
+  },
+  CONTAINER_REGISTRY_PASSWORD: {
+    type: 'string',
+    doc: "Password of the local registry's default user (empty: generated); kept 0600 in <storage>/auth/password. Also a credsfile/env-mode key",
+    bitbake: 'class',
+    secret: true,
+  },
+  CONTAINER_REGISTRY_USER: {
+    type: 'string',
+    doc: 'User a push logs in as in auth mode env (also a credsfile key)',
+    secret: true,
+  },
+  CONTAINER_REGISTRY_TOKEN: {
+    type: 'string',
+    doc: 'Registry token a push uses in auth mode env; wins over USER/PASSWORD (also a credsfile key)',
+    secret: true,
+  },
+  CONTAINER_REGISTRY_UI: {
+    type: 'boolean',
+    doc: 'Serve the web UI at /ui/ (--no-ui to turn it off)',
+    default: '1',
+    flags: ['ui'],
+  },
+  CONTAINER_REGISTRY_METRICS_ACCESS: {
+    type: 'enum',
+    doc: 'Who may read /metrics: loopback (anonymous from this machine, others per the access policy), policy, anonymous, off',
+    default: 'loopback',
+    choices: ['loopback', 'policy', 'anonymous', 'off'],
+    flags: ['metrics-access'],
+  },
+  CONTAINER_REGISTRY_MIN_FREE_MB: {
+    type: 'number',
+    doc: 'MiB of free disk below which /readyz reports not ready',
+    default: '256',
+    min: 0,
+    unit: 'MiB',
+    flags: ['min-free-disk'],
+  },
+  CONTAINER_REGISTRY_MDNS: {
+    type: 'boolean',
+    doc: 'Announce the registry on the local network with mDNS',
+    default: '0',
+    flags: ['mdns'],
+  },
+  CONTAINER_REGISTRY_MDNS_NAME: {
+    type: 'string',
+    doc: 'Host name to announce with mDNS',
+    default: 'registry.local',
+    flags: ['mdns-name'],
+  },
+  CONTAINER_REGISTRY_NOTIFY: {
+    type: 'list',
+    doc: 'Webhook URLs that get registry events, comma or space separated (more in <storage>/config.toml)',
+    separator: 'comma-or-space',
+  },
+  IMAGE_VERSION: {
+    type: 'string',
+    doc: 'Version for the semver and version tag strategies',
+    flags: ['version'],
+  },
+  PV: {
+    type: 'string',
+    doc: "The recipe's version: the version tag strategies use it when IMAGE_VERSION is unset",
+  },
+  OCI_IMAGE_REVISION: {
+    type: 'string',
+    doc: 'Commit for the sha/git tag strategies (default: the short git commit of TOPDIR)',
+  },
+  OCI_IMAGE_BRANCH: {
+    type: 'string',
+    doc: 'Branch for the branch tag strategy (default: the git branch of TOPDIR)',
+  },
+  TOPDIR: {
+    type: 'string',
+    doc: 'Build directory whose git checkout gives the sha/git and branch tags (default: the current folder)',
+  },
+  CONTAINER_REGISTRY_ENGINE: {
+    type: 'list',
+    doc: 'Container engine(s) of an image for IMAGE_FEATURES container-registry (default: VIRTUAL-RUNTIME_container_engine, CONTAINER_PROFILE, docker)',
+    bitbake: 'class',
+    readBy: 'layer',
+  },
+  CONTAINER_REGISTRY_NODE: {
+    type: 'string',
+    doc: 'node (>= 20) that runs the helper (default: node on the PATH)',
+    bitbake: 'class',
+    readBy: 'layer',
+  },
+  CONTAINER_REGISTRY_HELPER: {
+    type: 'string',
+    doc: "The bundled helper, the layer's files/container-registry.mjs",
+    bitbake: 'class',
+    bitbakeDefault: "${@bb.utils.which(d.getVar('BBPATH'), 'files/container-registry.mjs')}",
+    readBy: 'layer',
+  },
+  CONTAINER_REGISTRY_CA: {
+    type: 'string',
+    doc: 'CA certificate targets trust in secure mode',
+    bitbake: 'class',
+    bitbakeDefault: '${CONTAINER_REGISTRY_STORAGE}/pki/ca.crt',
+    readBy: 'layer',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+/** SettingName is a variable of the table. */
+export type SettingName = keyof typeof SETTINGS;
+
+type Table = typeof SETTINGS;
+type NamesOfType<T extends SettingType> = { [K in SettingName]: Table[K]['type'] extends T ? K : never }[SettingName];
+
+/** StringSetting names the string settings. */
+export type StringSetting = NamesOfType<'string'>;
+/** BooleanSetting names the boolean settings. */
+export type BooleanSetting = NamesOfType<'boolean'>;
+/** NumberSetting names the number settings. */
+export type NumberSetting = NamesOfType<'number'>;
+/** EnumSetting names the enum settings. */
+export type EnumSetting = NamesOfType<'enum'>;
+/** ListSetting names the list settings. */
+export type ListSetting = NamesOfType<'list'>;
+/** EnumValue is the union of an enum setting's choices. */
+export type EnumValue<K extends EnumSetting> = Table[K]['choices'][number];
+
+/** settingSpec gives a row of the table. */
+export function settingSpec(name: SettingName): SettingSpec {
+  return SETTINGS[name];
+}
+
+/** SETTING_NAMES lists the table's variables in its order. */
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
