@@ -11,7 +11,7 @@ import { decide, globToRegExp, parseAccessConfig, type AccessPolicy } from '../t
 import { FailureLimiter } from '../tools/src/auth/limiter.js';
 import { HtpasswdAccessController } from '../tools/src/auth/controller.js';
 import { ensureDefaultUser, readUsers, setUserPassword, removeUser, readDefaultPassword } from '../tools/src/auth/users.js';
-import { resolveSecureMode } from '../tools/src/cli/secure.js';
+import { resolveSecureMode } from '../tools/src/daemon/secure-mode.js';
 import { ALLOW_ALL } from '../tools/src/registry/access.js';
 import { Readable } from 'node:stream';
 import { runCli } from './helpers/registry.js';

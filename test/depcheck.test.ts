@@ -1,6 +1,7 @@
-// The server core (oci/, storage/, registry/ and what they stand on: common/, errors/, state/)
+// The server core (oci/, storage/, registry/, daemon/ and what they stand on: common/, errors/, state/)
 // depends on node: builtins and a short named list only, so the bundle stays small and the registry
 // has nothing to break at run time. And the folders are layered: nothing below the CLI imports cli/;
+// daemon/ (process control, the composition root) is above registry/ and nothing below imports it;
 // pki/, auth/ and push/ reach storage only through the state directory type (state/); errors/ sits
 // at the bottom and imports nothing of the project.
 import t from 'tap';
@@ -9,7 +10,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ROOT } from './helpers/registry.js';
 
 const SRC = join(ROOT, 'tools', 'src');
-const CORE = ['oci', 'storage', 'registry', 'common', 'errors', 'state'];
+const CORE = ['oci', 'storage', 'registry', 'daemon', 'common', 'errors', 'state'];
 const ALLOWED = new Set(['execa', 'prom-client', '@homebridge/ciao', 'bcryptjs', 'smol-toml']);
 
 /** Import is one import (static, re-export or dynamic) of one source file. */
@@ -65,6 +66,11 @@ const RULES: Rule[] = [
     name: 'pki/, auth/ and push/ reach storage/ only through state/',
     from: (top) => ['pki', 'auth', 'push'].includes(top),
     forbidden: (imp) => imp.target !== undefined && topOf(imp.target) === 'storage',
+  },
+  {
+    name: 'process control (daemon/) sits above the server: registry/, storage/ and below never import it',
+    from: (top) => !['cli', 'cli.ts', 'daemon'].includes(top),
+    forbidden: (imp) => imp.target !== undefined && topOf(imp.target) === 'daemon',
   },
   {
     name: 'errors/ imports nothing of the project (node: builtins and errors/ only)',
@@ -123,6 +129,7 @@ t.test('the layering rules catch what they are for', async (t) => {
     ...importsOf('push/push.ts', "export { withLock } from '../storage/lock.js';"),
     ...importsOf('errors/codes.ts', "import type { Digest } from '../oci/digest.js';"),
     ...importsOf('errors/helper-error.ts', "import yargs from 'yargs';"),
+    ...importsOf('registry/server.ts', "import { guardProcess } from '../daemon/process-guards.js';"),
   ];
   t.equal(violations(bad).length, bad.length, 'each bad import is reported');
   const good = [
@@ -131,6 +138,8 @@ t.test('the layering rules catch what they are for', async (t) => {
     ...importsOf('pki/pki.ts', "import { StateDir } from '../state/state-dir.js';"),
     ...importsOf('state/state-dir.ts', "import { StoragePaths } from '../storage/paths.js';"),
     ...importsOf('errors/helper-error.ts', "import { ERROR_CODES } from './codes.js';"),
+    ...importsOf('daemon/serve.ts', "import { startRegistry } from '../registry/server.js';"),
+    ...importsOf('cli/commands/server.ts', "import { runServer } from '../../daemon/serve.js';"),
   ];
   t.same(violations(good), [], 'allowed imports pass');
 });

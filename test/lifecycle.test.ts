@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runCli } from './helpers/registry.js';
 import { freePort, waitFor } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
-import { processStartTime } from '../tools/src/registry/pidfile.js';
+import { processStartTime } from '../tools/src/daemon/pidfile.js';
 
 function alive(pid: number): boolean {
   try {

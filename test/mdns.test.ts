@@ -12,7 +12,8 @@ import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/ports.js';
 import { isRoot, which } from './helpers/peers.js';
 import { mdnsSan, withMdnsSan } from '../tools/src/registry/mdns.js';
-import { buildServeOptions } from '../tools/src/cli/commands/server.js';
+import { composeServer } from '../tools/src/daemon/serve.js';
+import { StateDir } from '../tools/src/state/state-dir.js';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
@@ -49,10 +50,16 @@ t.test('mdnsSan and withMdnsSan add the name to the certificate names once', asy
 });
 
 t.test('secure mode with --mdns: the name is in the server certificate', async (t) => {
-  // buildServeOptions makes the PKI and announces nothing (the server does that), so no packet leaves.
+  // composeServer makes the PKI and announces nothing (the server does that), so no packet leaves.
   const storage = await tempDir(t, 'cr-mdns-pki-');
-  const args = { storage, listen: '127.0.0.1:5000', 'drain-timeout': 1, tls: true, auth: false, ui: true, 'metrics-access': 'loopback', mdns: true, 'mdns-name': 'lab-registry.local', 'min-free-disk': 1 };
-  const options = await buildServeOptions(args as Parameters<typeof buildServeOptions>[0]);
+  const { options } = await composeServer({
+    state: new StateDir(storage),
+    host: '127.0.0.1',
+    port: 5000,
+    secure: { tls: true, auth: false },
+    services: { ui: true, metricsAccess: 'loopback', mdns: true, mdnsName: 'lab-registry.local', minFreeMib: 1 },
+    drainTimeoutMs: 1000,
+  });
   t.ok(options.tls, 'secure mode');
   t.same(options.services?.mdns, { name: 'lab-registry.local', interfaces: undefined });
   const cert = new X509Certificate(await readFile(options.tls!.certFile));

@@ -478,13 +478,6 @@ var init_helper_error = __esm({
   }
 });
 
-// lazy-builtin:fs/promises
-var require_promises = __commonJS({
-  "lazy-builtin:fs/promises"(exports, module) {
-    module.exports = __require("node:fs/promises");
-  }
-});
-
 // lazy-builtin:crypto
 var require_crypto = __commonJS({
   "lazy-builtin:crypto"(exports, module) {
@@ -1195,23 +1188,123 @@ var init_options = __esm({
   }
 });
 
-// lazy-builtin:http
-var require_http = __commonJS({
-  "lazy-builtin:http"(exports, module) {
-    module.exports = __require("node:http");
+// lazy-builtin:fs/promises
+var require_promises = __commonJS({
+  "lazy-builtin:fs/promises"(exports, module) {
+    module.exports = __require("node:fs/promises");
   }
 });
 
-// lazy-builtin:https
-var require_https = __commonJS({
-  "lazy-builtin:https"(exports, module) {
-    module.exports = __require("node:https");
+// tools/src/storage/paths.ts
+var import_node_path2, V2_ROOT, StoragePaths;
+var init_paths = __esm({
+  "tools/src/storage/paths.ts"() {
+    "use strict";
+    import_node_path2 = __toESM(require_path(), 1);
+    V2_ROOT = (0, import_node_path2.join)("docker", "registry", "v2");
+    StoragePaths = class {
+      constructor(storageDir) {
+        this.storageDir = storageDir;
+        this.root = (0, import_node_path2.join)(storageDir, V2_ROOT);
+      }
+      storageDir;
+      /** root is `<storage>/docker/registry/v2`. */
+      root;
+      /** blobsRoot is where every blob lives. */
+      blobsRoot() {
+        return (0, import_node_path2.join)(this.root, "blobs");
+      }
+      /** blobDir is the folder of one blob. */
+      blobDir(d) {
+        return (0, import_node_path2.join)(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
+      }
+      /** blobData is the content file of one blob. */
+      blobData(d) {
+        return (0, import_node_path2.join)(this.blobDir(d), "data");
+      }
+      /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
+      blobQuarantine(d) {
+        return (0, import_node_path2.join)(this.blobDir(d), ".gc-quarantine");
+      }
+      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
+      repositoriesRoot() {
+        return (0, import_node_path2.join)(this.root, "repositories");
+      }
+      /** repository is the folder of a repository; `name` must be validated already. */
+      repository(name) {
+        return (0, import_node_path2.join)(this.root, "repositories", ...name.split("/"));
+      }
+      /** manifestsDir holds a repository's revisions and tags; its presence makes a folder a repository. */
+      manifestsDir(name) {
+        return (0, import_node_path2.join)(this.repository(name), "_manifests");
+      }
+      /** layerDir is the folder of one blob link in a repository. */
+      layerDir(name, d) {
+        return (0, import_node_path2.join)(this.repository(name), "_layers", d.algorithm, d.hex);
+      }
+      /** layerLink links a blob into a repository. */
+      layerLink(name, d) {
+        return (0, import_node_path2.join)(this.layerDir(name, d), "link");
+      }
+      /** layersRoot holds the repository's blob links, by algorithm. */
+      layersRoot(name) {
+        return (0, import_node_path2.join)(this.repository(name), "_layers");
+      }
+      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
+      manifestRevisionsRoot(name) {
+        return (0, import_node_path2.join)(this.manifestsDir(name), "revisions");
+      }
+      /** manifestRevisionDir is the folder of one manifest revision. */
+      manifestRevisionDir(name, d) {
+        return (0, import_node_path2.join)(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
+      }
+      /** manifestRevisionLink marks a manifest as part of the repository. */
+      manifestRevisionLink(name, d) {
+        return (0, import_node_path2.join)(this.manifestRevisionDir(name, d), "link");
+      }
+      /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
+      manifestRevisionQuarantine(name, d) {
+        return (0, import_node_path2.join)(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
+      }
+      /** tagsRoot holds one folder per tag. */
+      tagsRoot(name) {
+        return (0, import_node_path2.join)(this.manifestsDir(name), "tags");
+      }
+      /** tagDir is the folder of one tag; `tag` must be validated already. */
+      tagDir(name, tag) {
+        return (0, import_node_path2.join)(this.tagsRoot(name), tag);
+      }
+      /** tagCurrentLink holds the digest a tag points at. */
+      tagCurrentLink(name, tag) {
+        return (0, import_node_path2.join)(this.tagDir(name, tag), "current", "link");
+      }
+      /** tagIndexLink records that a tag has pointed at `d`. */
+      tagIndexLink(name, tag, d) {
+        return (0, import_node_path2.join)(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
+      }
+      /** uploadsRoot holds the repository's upload sessions. */
+      uploadsRoot(name) {
+        return (0, import_node_path2.join)(this.repository(name), "_uploads");
+      }
+      /** uploadDir is the folder of one upload session; `id` must be validated already. */
+      uploadDir(name, id) {
+        return (0, import_node_path2.join)(this.uploadsRoot(name), id);
+      }
+      /** uploadData is the partial content of an upload. */
+      uploadData(name, id) {
+        return (0, import_node_path2.join)(this.uploadDir(name, id), "data");
+      }
+      /** uploadStartedAt holds the RFC 3339 time the upload began. */
+      uploadStartedAt(name, id) {
+        return (0, import_node_path2.join)(this.uploadDir(name, id), "startedat");
+      }
+    };
   }
 });
 
 // tools/src/common/atomic-write.ts
 function tempPath(path6) {
-  return (0, import_node_path2.join)((0, import_node_path2.dirname)(path6), `.${(0, import_node_path2.basename)(path6)}.tmp-${process.pid}-${(0, import_node_crypto2.randomBytes)(6).toString("hex")}`);
+  return (0, import_node_path3.join)((0, import_node_path3.dirname)(path6), `.${(0, import_node_path3.basename)(path6)}.tmp-${process.pid}-${(0, import_node_crypto2.randomBytes)(6).toString("hex")}`);
 }
 async function fsyncDir(dir) {
   const handle = await (0, import_promises.open)(dir, "r");
@@ -1222,7 +1315,7 @@ async function fsyncDir(dir) {
   }
 }
 async function writeOnce(path6, data, mode) {
-  await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path6), { recursive: true });
+  await (0, import_promises.mkdir)((0, import_node_path3.dirname)(path6), { recursive: true });
   const tmp = tempPath(path6);
   const handle = await (0, import_promises.open)(tmp, "wx", mode);
   try {
@@ -1243,7 +1336,7 @@ async function writeOnce(path6, data, mode) {
     });
     throw err;
   }
-  await fsyncDir((0, import_node_path2.dirname)(path6));
+  await fsyncDir((0, import_node_path3.dirname)(path6));
 }
 async function writeFileAtomic(path6, data, mode = 420) {
   for (let attempt = 1; ; attempt++) {
@@ -1255,14 +1348,8599 @@ async function writeFileAtomic(path6, data, mode = 420) {
     }
   }
 }
-var import_promises, import_node_path2, import_node_crypto2, TEMP_FILE;
+var import_promises, import_node_path3, import_node_crypto2, TEMP_FILE;
 var init_atomic_write = __esm({
   "tools/src/common/atomic-write.ts"() {
     "use strict";
     import_promises = __toESM(require_promises(), 1);
-    import_node_path2 = __toESM(require_path(), 1);
+    import_node_path3 = __toESM(require_path(), 1);
     import_node_crypto2 = __toESM(require_crypto(), 1);
     TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
+  }
+});
+
+// tools/src/state/lock.ts
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+async function isStale(path6) {
+  try {
+    const [st, text] = await Promise.all([(0, import_promises2.stat)(path6), (0, import_promises2.readFile)(path6, "utf8")]);
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
+    return Date.now() - st.mtimeMs > STALE_MS;
+  } catch {
+    return false;
+  }
+}
+async function withLock(path6, fn, timeoutMs = 3e4) {
+  await (0, import_promises2.mkdir)((0, import_node_path4.dirname)(path6), { recursive: true, mode: 448 });
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    try {
+      const handle = await (0, import_promises2.open)(path6, "wx", 384);
+      await handle.writeFile(`${process.pid}
+`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      if (await isStale(path6)) {
+        await (0, import_promises2.unlink)(path6).catch(() => {
+        });
+        continue;
+      }
+      if (Date.now() > deadline) throw new LockBusy(path6);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await (0, import_promises2.unlink)(path6).catch(() => {
+    });
+  }
+}
+var import_promises2, import_node_path4, STALE_MS, LockBusy;
+var init_lock = __esm({
+  "tools/src/state/lock.ts"() {
+    "use strict";
+    import_promises2 = __toESM(require_promises(), 1);
+    import_node_path4 = __toESM(require_path(), 1);
+    init_helper_error();
+    STALE_MS = 6e4;
+    LockBusy = class extends HelperError {
+      constructor(path6) {
+        super("locked", `another process holds ${path6}; remove it if no container-registry is running`);
+        this.path = path6;
+        this.name = "LockBusy";
+      }
+      path;
+    };
+  }
+});
+
+// tools/src/state/state-dir.ts
+var import_promises3, import_node_path5, StateDir;
+var init_state_dir = __esm({
+  "tools/src/state/state-dir.ts"() {
+    "use strict";
+    import_promises3 = __toESM(require_promises(), 1);
+    import_node_path5 = __toESM(require_path(), 1);
+    init_paths();
+    init_atomic_write();
+    init_helper_error();
+    init_lock();
+    StateDir = class _StateDir {
+      constructor(dir) {
+        this.dir = dir;
+        this.storage = new StoragePaths(dir);
+      }
+      dir;
+      /** storage builds the paths of distribution's `docker/registry/v2` tree in this directory. */
+      storage;
+      /** of takes a StateDir as it is and makes one of a path (for callers that have only the path). */
+      static of(dir) {
+        return dir instanceof _StateDir ? dir : new _StateDir(dir);
+      }
+      /** pidFile is where a running server writes its PID. */
+      pidFile() {
+        return (0, import_node_path5.join)(this.dir, "container-registry.pid");
+      }
+      /** logFile is where a detached server writes its log. */
+      logFile() {
+        return (0, import_node_path5.join)(this.dir, "container-registry.log");
+      }
+      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
+      serverConfig() {
+        return (0, import_node_path5.join)(this.dir, "config.toml");
+      }
+      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
+      gcStats() {
+        return (0, import_node_path5.join)(this.dir, "gc-stats.json");
+      }
+      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
+      pkiDir() {
+        return (0, import_node_path5.join)(this.dir, "pki");
+      }
+      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
+      caKey() {
+        return (0, import_node_path5.join)(this.pkiDir(), "ca.key");
+      }
+      /** caCert is the CA certificate (PEM). */
+      caCert() {
+        return (0, import_node_path5.join)(this.pkiDir(), "ca.crt");
+      }
+      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
+      serverKey() {
+        return (0, import_node_path5.join)(this.pkiDir(), "server.key");
+      }
+      /** serverCert is the server certificate the registry presents (PEM). */
+      serverCert() {
+        return (0, import_node_path5.join)(this.pkiDir(), "server.crt");
+      }
+      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
+      certsDir() {
+        return (0, import_node_path5.join)(this.dir, "certs");
+      }
+      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
+      certsCaCert() {
+        return (0, import_node_path5.join)(this.certsDir(), "ca.crt");
+      }
+      /** authDir holds users and the access policy (mode 0700). */
+      authDir() {
+        return (0, import_node_path5.join)(this.dir, "auth");
+      }
+      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
+      htpasswd() {
+        return (0, import_node_path5.join)(this.authDir(), "htpasswd");
+      }
+      /** passwordFile holds the default user's password (0600). */
+      passwordFile() {
+        return (0, import_node_path5.join)(this.authDir(), "password");
+      }
+      /** accessConfig is the optional access policy (TOML). */
+      accessConfig() {
+        return (0, import_node_path5.join)(this.authDir(), "access.toml");
+      }
+      /** readText reads a small file; a missing file is undefined, any other failure a HelperError with `failCode`. */
+      async readText(path6, failCode) {
+        try {
+          return await (0, import_promises3.readFile)(path6, "utf8");
+        } catch (err) {
+          if (err.code === "ENOENT") return void 0;
+          throw new HelperError(failCode, `cannot read ${path6} (${err.code ?? "error"})`, { cause: err });
+        }
+      }
+      /** writeFile replaces a file atomically, created with `mode` (0600 for secrets from the first byte). */
+      writeFile(path6, data, mode) {
+        return writeFileAtomic(path6, data, mode);
+      }
+      /** removeFile deletes a file of this directory; a missing one is no error. */
+      async removeFile(path6) {
+        await (0, import_promises3.rm)(path6, { force: true });
+      }
+      /** makeDir creates a folder of this directory (and its parents) with `mode`. */
+      async makeDir(path6, mode) {
+        await (0, import_promises3.mkdir)(path6, { recursive: true, mode });
+      }
+      /** locked runs `fn` while holding `<folder>/.lock`; another process holding it too long is LockBusy (`locked`). */
+      locked(folder, fn) {
+        return withLock((0, import_node_path5.join)(folder, ".lock"), fn);
+      }
+    };
+  }
+});
+
+// lazy-builtin:http
+var require_http = __commonJS({
+  "lazy-builtin:http"(exports, module) {
+    module.exports = __require("node:http");
+  }
+});
+
+// lazy-builtin:https
+var require_https = __commonJS({
+  "lazy-builtin:https"(exports, module) {
+    module.exports = __require("node:https");
+  }
+});
+
+// node_modules/is-plain-obj/index.js
+function isPlainObject(value) {
+  if (typeof value !== "object" || value === null) {
+    return false;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  return (prototype === null || prototype === Object.prototype || Object.getPrototypeOf(prototype) === null) && !(Symbol.toStringTag in value) && !(Symbol.iterator in value);
+}
+var init_is_plain_obj = __esm({
+  "node_modules/is-plain-obj/index.js"() {
+  }
+});
+
+// node_modules/execa/lib/arguments/file-url.js
+var import_node_url, safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
+var init_file_url = __esm({
+  "node_modules/execa/lib/arguments/file-url.js"() {
+    import_node_url = __toESM(require_url(), 1);
+    safeNormalizeFileUrl = (file, name) => {
+      const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
+      if (typeof fileString !== "string") {
+        throw new TypeError(`${name} must be a string or a file URL: ${fileString}.`);
+      }
+      return fileString;
+    };
+    normalizeDenoExecPath = (file) => isDenoExecPath(file) ? file.toString() : file;
+    isDenoExecPath = (file) => typeof file !== "string" && file && Object.getPrototypeOf(file) === String.prototype;
+    normalizeFileUrl = (file) => file instanceof URL ? (0, import_node_url.fileURLToPath)(file) : file;
+  }
+});
+
+// node_modules/execa/lib/methods/parameters.js
+var normalizeParameters;
+var init_parameters = __esm({
+  "node_modules/execa/lib/methods/parameters.js"() {
+    init_is_plain_obj();
+    init_file_url();
+    normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
+      const filePath = safeNormalizeFileUrl(rawFile, "First argument");
+      const [commandArguments, options] = isPlainObject(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
+      if (!Array.isArray(commandArguments)) {
+        throw new TypeError(`Second argument must be either an array of arguments or an options object: ${commandArguments}`);
+      }
+      if (commandArguments.some((commandArgument) => typeof commandArgument === "object" && commandArgument !== null)) {
+        throw new TypeError(`Second argument must be an array of strings: ${commandArguments}`);
+      }
+      const normalizedArguments = commandArguments.map(String);
+      const nullByteArgument = normalizedArguments.find((normalizedArgument) => normalizedArgument.includes("\0"));
+      if (nullByteArgument !== void 0) {
+        throw new TypeError(`Arguments cannot contain null bytes ("\\0"): ${nullByteArgument}`);
+      }
+      if (!isPlainObject(options)) {
+        throw new TypeError(`Last argument must be an options object: ${options}`);
+      }
+      return [filePath, normalizedArguments, options];
+    };
+  }
+});
+
+// lazy-builtin:child_process
+var require_child_process = __commonJS({
+  "lazy-builtin:child_process"(exports, module) {
+    module.exports = __require("node:child_process");
+  }
+});
+
+// lazy-builtin:string_decoder
+var require_string_decoder = __commonJS({
+  "lazy-builtin:string_decoder"(exports, module) {
+    module.exports = __require("node:string_decoder");
+  }
+});
+
+// node_modules/execa/lib/utils/uint-array.js
+var import_node_string_decoder, objectToString, isArrayBuffer, isUint8Array, bufferToUint8Array, textEncoder, stringToUint8Array, textDecoder, uint8ArrayToString, joinToString, uint8ArraysToStrings, joinToUint8Array, stringsToUint8Arrays, concatUint8Arrays, getJoinLength;
+var init_uint_array = __esm({
+  "node_modules/execa/lib/utils/uint-array.js"() {
+    import_node_string_decoder = __toESM(require_string_decoder(), 1);
+    ({ toString: objectToString } = Object.prototype);
+    isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
+    isUint8Array = (value) => objectToString.call(value) === "[object Uint8Array]";
+    bufferToUint8Array = (buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    textEncoder = new TextEncoder();
+    stringToUint8Array = (string) => textEncoder.encode(string);
+    textDecoder = new TextDecoder();
+    uint8ArrayToString = (uint8Array) => textDecoder.decode(uint8Array);
+    joinToString = (uint8ArraysOrStrings, encoding) => {
+      const strings = uint8ArraysToStrings(uint8ArraysOrStrings, encoding);
+      return strings.join("");
+    };
+    uint8ArraysToStrings = (uint8ArraysOrStrings, encoding) => {
+      if (encoding === "utf8" && uint8ArraysOrStrings.every((uint8ArrayOrString) => typeof uint8ArrayOrString === "string")) {
+        return uint8ArraysOrStrings;
+      }
+      const decoder = new import_node_string_decoder.StringDecoder(encoding);
+      const strings = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder.write(uint8Array));
+      const finalString = decoder.end();
+      return finalString === "" ? strings : [...strings, finalString];
+    };
+    joinToUint8Array = (uint8ArraysOrStrings) => {
+      if (uint8ArraysOrStrings.length === 1 && isUint8Array(uint8ArraysOrStrings[0])) {
+        return uint8ArraysOrStrings[0];
+      }
+      return concatUint8Arrays(stringsToUint8Arrays(uint8ArraysOrStrings));
+    };
+    stringsToUint8Arrays = (uint8ArraysOrStrings) => uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString);
+    concatUint8Arrays = (uint8Arrays) => {
+      const result2 = new Uint8Array(getJoinLength(uint8Arrays));
+      let index = 0;
+      for (const uint8Array of uint8Arrays) {
+        result2.set(uint8Array, index);
+        index += uint8Array.length;
+      }
+      return result2;
+    };
+    getJoinLength = (uint8Arrays) => {
+      let joinLength = 0;
+      for (const uint8Array of uint8Arrays) {
+        joinLength += uint8Array.length;
+      }
+      return joinLength;
+    };
+  }
+});
+
+// node_modules/execa/lib/methods/template.js
+var import_node_child_process, isTemplateString, parseTemplates, parseTemplate, splitByWhitespaces, DELIMITERS, ESCAPE_LENGTH, concatTokens, parseExpression, getSubprocessResult;
+var init_template = __esm({
+  "node_modules/execa/lib/methods/template.js"() {
+    import_node_child_process = __toESM(require_child_process(), 1);
+    init_is_plain_obj();
+    init_uint_array();
+    isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
+    parseTemplates = (templates, expressions) => {
+      let tokens = [];
+      for (const [index, template] of templates.entries()) {
+        tokens = parseTemplate({
+          templates,
+          expressions,
+          tokens,
+          index,
+          template
+        });
+      }
+      if (tokens.length === 0) {
+        throw new TypeError("Template script must not be empty");
+      }
+      const [file, ...commandArguments] = tokens;
+      return [file, commandArguments, {}];
+    };
+    parseTemplate = ({ templates, expressions, tokens, index, template }) => {
+      if (template === void 0) {
+        throw new TypeError(`Invalid backslash sequence: ${templates.raw[index]}`);
+      }
+      const { nextTokens, leadingWhitespaces, trailingWhitespaces } = splitByWhitespaces(template, templates.raw[index]);
+      const newTokens = concatTokens(tokens, nextTokens, leadingWhitespaces);
+      if (index === expressions.length) {
+        return newTokens;
+      }
+      const expression = expressions[index];
+      const expressionTokens = Array.isArray(expression) ? expression.map((expression2) => parseExpression(expression2)) : [parseExpression(expression)];
+      return concatTokens(newTokens, expressionTokens, trailingWhitespaces);
+    };
+    splitByWhitespaces = (template, rawTemplate) => {
+      if (rawTemplate.length === 0) {
+        return { nextTokens: [], leadingWhitespaces: false, trailingWhitespaces: false };
+      }
+      const nextTokens = [];
+      let templateStart = 0;
+      const leadingWhitespaces = DELIMITERS.has(rawTemplate[0]);
+      for (let templateIndex = 0, rawIndex = 0; templateIndex < template.length; templateIndex += 1, rawIndex += 1) {
+        const rawCharacter = rawTemplate[rawIndex];
+        if (DELIMITERS.has(rawCharacter)) {
+          if (templateStart !== templateIndex) {
+            nextTokens.push(template.slice(templateStart, templateIndex));
+          }
+          templateStart = templateIndex + 1;
+        } else if (rawCharacter === "\\") {
+          const nextRawCharacter = rawTemplate[rawIndex + 1];
+          if (nextRawCharacter === "\n") {
+            templateIndex -= 1;
+            rawIndex += 1;
+          } else if (nextRawCharacter === "u" && rawTemplate[rawIndex + 2] === "{") {
+            rawIndex = rawTemplate.indexOf("}", rawIndex + 3);
+          } else {
+            rawIndex += ESCAPE_LENGTH[nextRawCharacter] ?? 1;
+          }
+        }
+      }
+      const trailingWhitespaces = templateStart === template.length;
+      if (!trailingWhitespaces) {
+        nextTokens.push(template.slice(templateStart));
+      }
+      return { nextTokens, leadingWhitespaces, trailingWhitespaces };
+    };
+    DELIMITERS = /* @__PURE__ */ new Set([" ", "	", "\r", "\n"]);
+    ESCAPE_LENGTH = { x: 3, u: 5 };
+    concatTokens = (tokens, nextTokens, isSeparated) => isSeparated || tokens.length === 0 || nextTokens.length === 0 ? [...tokens, ...nextTokens] : [
+      ...tokens.slice(0, -1),
+      `${tokens.at(-1)}${nextTokens[0]}`,
+      ...nextTokens.slice(1)
+    ];
+    parseExpression = (expression) => {
+      const typeOfExpression = typeof expression;
+      if (typeOfExpression === "string") {
+        return expression;
+      }
+      if (typeOfExpression === "number") {
+        return String(expression);
+      }
+      if (isPlainObject(expression) && ("stdout" in expression || "isMaxBuffer" in expression)) {
+        return getSubprocessResult(expression);
+      }
+      if (expression instanceof import_node_child_process.ChildProcess || Object.prototype.toString.call(expression) === "[object Promise]") {
+        throw new TypeError("Unexpected subprocess in template expression. Please use ${await subprocess} instead of ${subprocess}.");
+      }
+      throw new TypeError(`Unexpected "${typeOfExpression}" in template expression`);
+    };
+    getSubprocessResult = ({ stdout }) => {
+      if (typeof stdout === "string") {
+        return stdout;
+      }
+      if (isUint8Array(stdout)) {
+        return uint8ArrayToString(stdout);
+      }
+      if (stdout === void 0) {
+        throw new TypeError(`Missing result.stdout in template expression. This is probably due to the previous subprocess' "stdout" option.`);
+      }
+      throw new TypeError(`Unexpected "${typeof stdout}" stdout in template expression`);
+    };
+  }
+});
+
+// lazy-builtin:process
+var require_process = __commonJS({
+  "lazy-builtin:process"(exports, module) {
+    module.exports = __require("node:process");
+  }
+});
+
+// node_modules/execa/lib/utils/standard-stream.js
+var import_node_process, isStandardStream, STANDARD_STREAMS, STANDARD_STREAMS_ALIASES, getStreamName;
+var init_standard_stream = __esm({
+  "node_modules/execa/lib/utils/standard-stream.js"() {
+    import_node_process = __toESM(require_process(), 1);
+    isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
+    STANDARD_STREAMS = [import_node_process.default.stdin, import_node_process.default.stdout, import_node_process.default.stderr];
+    STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
+    getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
+  }
+});
+
+// node_modules/execa/lib/arguments/specific.js
+var import_node_util, normalizeFdSpecificOptions, normalizeFdSpecificOption, getStdioLength, normalizeFdSpecificValue, normalizeOptionObject, compareFdName, getFdNameOrder, parseFdName, parseFd, FD_REGEXP, addDefaultValue, verboseDefault, DEFAULT_OPTIONS, FD_SPECIFIC_OPTIONS, getFdSpecificValue;
+var init_specific = __esm({
+  "node_modules/execa/lib/arguments/specific.js"() {
+    import_node_util = __toESM(require_util(), 1);
+    init_is_plain_obj();
+    init_standard_stream();
+    normalizeFdSpecificOptions = (options) => {
+      const optionsCopy = { ...options };
+      for (const optionName of FD_SPECIFIC_OPTIONS) {
+        optionsCopy[optionName] = normalizeFdSpecificOption(options, optionName);
+      }
+      return optionsCopy;
+    };
+    normalizeFdSpecificOption = (options, optionName) => {
+      const optionBaseArray = Array.from({ length: getStdioLength(options) + 1 });
+      const optionArray = normalizeFdSpecificValue(options[optionName], optionBaseArray, optionName);
+      return addDefaultValue(optionArray, optionName);
+    };
+    getStdioLength = ({ stdio }) => Array.isArray(stdio) ? Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length) : STANDARD_STREAMS_ALIASES.length;
+    normalizeFdSpecificValue = (optionValue, optionArray, optionName) => isPlainObject(optionValue) ? normalizeOptionObject(optionValue, optionArray, optionName) : optionArray.fill(optionValue);
+    normalizeOptionObject = (optionValue, optionArray, optionName) => {
+      for (const fdName of Object.keys(optionValue).sort(compareFdName)) {
+        for (const fdNumber of parseFdName(fdName, optionName, optionArray)) {
+          optionArray[fdNumber] = optionValue[fdName];
+        }
+      }
+      return optionArray;
+    };
+    compareFdName = (fdNameA, fdNameB) => getFdNameOrder(fdNameA) < getFdNameOrder(fdNameB) ? 1 : -1;
+    getFdNameOrder = (fdName) => {
+      if (fdName === "stdout" || fdName === "stderr") {
+        return 0;
+      }
+      return fdName === "all" ? 2 : 1;
+    };
+    parseFdName = (fdName, optionName, optionArray) => {
+      if (fdName === "ipc") {
+        return [optionArray.length - 1];
+      }
+      const fdNumber = parseFd(fdName);
+      if (fdNumber === void 0 || fdNumber === 0) {
+        throw new TypeError(`"${optionName}.${fdName}" is invalid.
+It must be "${optionName}.stdout", "${optionName}.stderr", "${optionName}.all", "${optionName}.ipc", or "${optionName}.fd3", "${optionName}.fd4" (and so on).`);
+      }
+      if (fdNumber >= optionArray.length) {
+        throw new TypeError(`"${optionName}.${fdName}" is invalid: that file descriptor does not exist.
+Please set the "stdio" option to ensure that file descriptor exists.`);
+      }
+      return fdNumber === "all" ? [1, 2] : [fdNumber];
+    };
+    parseFd = (fdName) => {
+      if (fdName === "all") {
+        return fdName;
+      }
+      if (STANDARD_STREAMS_ALIASES.includes(fdName)) {
+        return STANDARD_STREAMS_ALIASES.indexOf(fdName);
+      }
+      const regexpResult = FD_REGEXP.exec(fdName);
+      if (regexpResult !== null) {
+        return Number(regexpResult[1]);
+      }
+    };
+    FD_REGEXP = /^fd(\d+)$/;
+    addDefaultValue = (optionArray, optionName) => optionArray.map((optionValue) => optionValue === void 0 ? DEFAULT_OPTIONS[optionName] : optionValue);
+    verboseDefault = (0, import_node_util.debuglog)("execa").enabled ? "full" : "none";
+    DEFAULT_OPTIONS = {
+      lines: false,
+      buffer: true,
+      maxBuffer: 1e3 * 1e3 * 100,
+      verbose: verboseDefault,
+      stripFinalNewline: true
+    };
+    FD_SPECIFIC_OPTIONS = ["lines", "buffer", "maxBuffer", "verbose", "stripFinalNewline"];
+    getFdSpecificValue = (optionArray, fdNumber) => fdNumber === "ipc" ? optionArray.at(-1) : optionArray[fdNumber];
+  }
+});
+
+// node_modules/execa/lib/verbose/values.js
+var isVerbose, isFullVerbose, getVerboseFunction, getFdVerbose, getFdGenericVerbose, isVerboseFunction, VERBOSE_VALUES;
+var init_values2 = __esm({
+  "node_modules/execa/lib/verbose/values.js"() {
+    init_specific();
+    isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
+    isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
+    getVerboseFunction = ({ verbose }, fdNumber) => {
+      const fdVerbose = getFdVerbose(verbose, fdNumber);
+      return isVerboseFunction(fdVerbose) ? fdVerbose : void 0;
+    };
+    getFdVerbose = (verbose, fdNumber) => fdNumber === void 0 ? getFdGenericVerbose(verbose) : getFdSpecificValue(verbose, fdNumber);
+    getFdGenericVerbose = (verbose) => verbose.find((fdVerbose) => isVerboseFunction(fdVerbose)) ?? VERBOSE_VALUES.findLast((fdVerbose) => verbose.includes(fdVerbose));
+    isVerboseFunction = (fdVerbose) => typeof fdVerbose === "function";
+    VERBOSE_VALUES = ["none", "short", "full"];
+  }
+});
+
+// node_modules/execa/lib/arguments/escape.js
+var import_node_process2, import_node_util2, joinCommand, escapeLines, escapeControlCharacters, escapeControlCharacter, getSpecialCharRegExp, SPECIAL_CHAR_REGEXP, COMMON_ESCAPES, ASTRAL_START, quoteString, NO_ESCAPE_REGEXP;
+var init_escape = __esm({
+  "node_modules/execa/lib/arguments/escape.js"() {
+    import_node_process2 = __toESM(require_process(), 1);
+    import_node_util2 = __toESM(require_util(), 1);
+    joinCommand = (filePath, rawArguments) => {
+      const fileAndArguments = [filePath, ...rawArguments];
+      const command2 = fileAndArguments.join(" ");
+      const escapedCommand = fileAndArguments.map((fileAndArgument) => quoteString(escapeControlCharacters(fileAndArgument))).join(" ");
+      return { command: command2, escapedCommand };
+    };
+    escapeLines = (lines) => (0, import_node_util2.stripVTControlCharacters)(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
+    escapeControlCharacters = (line) => line.replaceAll(SPECIAL_CHAR_REGEXP, (character) => escapeControlCharacter(character));
+    escapeControlCharacter = (character) => {
+      const commonEscape = COMMON_ESCAPES[character];
+      if (commonEscape !== void 0) {
+        return commonEscape;
+      }
+      const codepoint = character.codePointAt(0);
+      const codepointHex = codepoint.toString(16);
+      return codepoint <= ASTRAL_START ? `\\u${codepointHex.padStart(4, "0")}` : `\\U${codepointHex}`;
+    };
+    getSpecialCharRegExp = () => {
+      try {
+        return new RegExp("\\p{Separator}|\\p{Other}", "gu");
+      } catch {
+        return /[\s\u0000-\u001F\u007F-\u009F\u00AD]/g;
+      }
+    };
+    SPECIAL_CHAR_REGEXP = getSpecialCharRegExp();
+    COMMON_ESCAPES = {
+      " ": " ",
+      "\b": "\\b",
+      "\f": "\\f",
+      "\n": "\\n",
+      "\r": "\\r",
+      "	": "\\t"
+    };
+    ASTRAL_START = 65535;
+    quoteString = (escapedArgument) => {
+      if (NO_ESCAPE_REGEXP.test(escapedArgument)) {
+        return escapedArgument;
+      }
+      return import_node_process2.platform === "win32" ? `"${escapedArgument.replaceAll('"', '""')}"` : `'${escapedArgument.replaceAll("'", "'\\''")}'`;
+    };
+    NO_ESCAPE_REGEXP = /^[\w./-]+$/;
+  }
+});
+
+// node_modules/is-unicode-supported/index.js
+function isUnicodeSupported() {
+  const { env: env2 } = import_node_process3.default;
+  const { TERM, TERM_PROGRAM } = env2;
+  if (import_node_process3.default.platform !== "win32") {
+    return TERM !== "linux";
+  }
+  return Boolean(env2.WT_SESSION) || Boolean(env2.TERMINUS_SUBLIME) || env2.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env2.TERMINAL_EMULATOR === "JetBrains-JediTerm";
+}
+var import_node_process3;
+var init_is_unicode_supported = __esm({
+  "node_modules/is-unicode-supported/index.js"() {
+    import_node_process3 = __toESM(require_process(), 1);
+  }
+});
+
+// node_modules/figures/index.js
+var common, specialMainSymbols, specialFallbackSymbols, mainSymbols, fallbackSymbols, shouldUseMain, figures, figures_default, replacements;
+var init_figures = __esm({
+  "node_modules/figures/index.js"() {
+    init_is_unicode_supported();
+    common = {
+      circleQuestionMark: "(?)",
+      questionMarkPrefix: "(?)",
+      square: "\u2588",
+      squareDarkShade: "\u2593",
+      squareMediumShade: "\u2592",
+      squareLightShade: "\u2591",
+      squareTop: "\u2580",
+      squareBottom: "\u2584",
+      squareLeft: "\u258C",
+      squareRight: "\u2590",
+      squareCenter: "\u25A0",
+      bullet: "\u25CF",
+      dot: "\u2024",
+      ellipsis: "\u2026",
+      pointerSmall: "\u203A",
+      triangleUp: "\u25B2",
+      triangleUpSmall: "\u25B4",
+      triangleDown: "\u25BC",
+      triangleDownSmall: "\u25BE",
+      triangleLeftSmall: "\u25C2",
+      triangleRightSmall: "\u25B8",
+      home: "\u2302",
+      heart: "\u2665",
+      musicNote: "\u266A",
+      musicNoteBeamed: "\u266B",
+      arrowUp: "\u2191",
+      arrowDown: "\u2193",
+      arrowLeft: "\u2190",
+      arrowRight: "\u2192",
+      arrowLeftRight: "\u2194",
+      arrowUpDown: "\u2195",
+      almostEqual: "\u2248",
+      notEqual: "\u2260",
+      lessOrEqual: "\u2264",
+      greaterOrEqual: "\u2265",
+      identical: "\u2261",
+      infinity: "\u221E",
+      subscriptZero: "\u2080",
+      subscriptOne: "\u2081",
+      subscriptTwo: "\u2082",
+      subscriptThree: "\u2083",
+      subscriptFour: "\u2084",
+      subscriptFive: "\u2085",
+      subscriptSix: "\u2086",
+      subscriptSeven: "\u2087",
+      subscriptEight: "\u2088",
+      subscriptNine: "\u2089",
+      oneHalf: "\xBD",
+      oneThird: "\u2153",
+      oneQuarter: "\xBC",
+      oneFifth: "\u2155",
+      oneSixth: "\u2159",
+      oneEighth: "\u215B",
+      twoThirds: "\u2154",
+      twoFifths: "\u2156",
+      threeQuarters: "\xBE",
+      threeFifths: "\u2157",
+      threeEighths: "\u215C",
+      fourFifths: "\u2158",
+      fiveSixths: "\u215A",
+      fiveEighths: "\u215D",
+      sevenEighths: "\u215E",
+      line: "\u2500",
+      lineBold: "\u2501",
+      lineDouble: "\u2550",
+      lineDashed0: "\u2504",
+      lineDashed1: "\u2505",
+      lineDashed2: "\u2508",
+      lineDashed3: "\u2509",
+      lineDashed4: "\u254C",
+      lineDashed5: "\u254D",
+      lineDashed6: "\u2574",
+      lineDashed7: "\u2576",
+      lineDashed8: "\u2578",
+      lineDashed9: "\u257A",
+      lineDashed10: "\u257C",
+      lineDashed11: "\u257E",
+      lineDashed12: "\u2212",
+      lineDashed13: "\u2013",
+      lineDashed14: "\u2010",
+      lineDashed15: "\u2043",
+      lineVertical: "\u2502",
+      lineVerticalBold: "\u2503",
+      lineVerticalDouble: "\u2551",
+      lineVerticalDashed0: "\u2506",
+      lineVerticalDashed1: "\u2507",
+      lineVerticalDashed2: "\u250A",
+      lineVerticalDashed3: "\u250B",
+      lineVerticalDashed4: "\u254E",
+      lineVerticalDashed5: "\u254F",
+      lineVerticalDashed6: "\u2575",
+      lineVerticalDashed7: "\u2577",
+      lineVerticalDashed8: "\u2579",
+      lineVerticalDashed9: "\u257B",
+      lineVerticalDashed10: "\u257D",
+      lineVerticalDashed11: "\u257F",
+      lineDownLeft: "\u2510",
+      lineDownLeftArc: "\u256E",
+      lineDownBoldLeftBold: "\u2513",
+      lineDownBoldLeft: "\u2512",
+      lineDownLeftBold: "\u2511",
+      lineDownDoubleLeftDouble: "\u2557",
+      lineDownDoubleLeft: "\u2556",
+      lineDownLeftDouble: "\u2555",
+      lineDownRight: "\u250C",
+      lineDownRightArc: "\u256D",
+      lineDownBoldRightBold: "\u250F",
+      lineDownBoldRight: "\u250E",
+      lineDownRightBold: "\u250D",
+      lineDownDoubleRightDouble: "\u2554",
+      lineDownDoubleRight: "\u2553",
+      lineDownRightDouble: "\u2552",
+      lineUpLeft: "\u2518",
+      lineUpLeftArc: "\u256F",
+      lineUpBoldLeftBold: "\u251B",
+      lineUpBoldLeft: "\u251A",
+      lineUpLeftBold: "\u2519",
+      lineUpDoubleLeftDouble: "\u255D",
+      lineUpDoubleLeft: "\u255C",
+      lineUpLeftDouble: "\u255B",
+      lineUpRight: "\u2514",
+      lineUpRightArc: "\u2570",
+      lineUpBoldRightBold: "\u2517",
+      lineUpBoldRight: "\u2516",
+      lineUpRightBold: "\u2515",
+      lineUpDoubleRightDouble: "\u255A",
+      lineUpDoubleRight: "\u2559",
+      lineUpRightDouble: "\u2558",
+      lineUpDownLeft: "\u2524",
+      lineUpBoldDownBoldLeftBold: "\u252B",
+      lineUpBoldDownBoldLeft: "\u2528",
+      lineUpDownLeftBold: "\u2525",
+      lineUpBoldDownLeftBold: "\u2529",
+      lineUpDownBoldLeftBold: "\u252A",
+      lineUpDownBoldLeft: "\u2527",
+      lineUpBoldDownLeft: "\u2526",
+      lineUpDoubleDownDoubleLeftDouble: "\u2563",
+      lineUpDoubleDownDoubleLeft: "\u2562",
+      lineUpDownLeftDouble: "\u2561",
+      lineUpDownRight: "\u251C",
+      lineUpBoldDownBoldRightBold: "\u2523",
+      lineUpBoldDownBoldRight: "\u2520",
+      lineUpDownRightBold: "\u251D",
+      lineUpBoldDownRightBold: "\u2521",
+      lineUpDownBoldRightBold: "\u2522",
+      lineUpDownBoldRight: "\u251F",
+      lineUpBoldDownRight: "\u251E",
+      lineUpDoubleDownDoubleRightDouble: "\u2560",
+      lineUpDoubleDownDoubleRight: "\u255F",
+      lineUpDownRightDouble: "\u255E",
+      lineDownLeftRight: "\u252C",
+      lineDownBoldLeftBoldRightBold: "\u2533",
+      lineDownLeftBoldRightBold: "\u252F",
+      lineDownBoldLeftRight: "\u2530",
+      lineDownBoldLeftBoldRight: "\u2531",
+      lineDownBoldLeftRightBold: "\u2532",
+      lineDownLeftRightBold: "\u252E",
+      lineDownLeftBoldRight: "\u252D",
+      lineDownDoubleLeftDoubleRightDouble: "\u2566",
+      lineDownDoubleLeftRight: "\u2565",
+      lineDownLeftDoubleRightDouble: "\u2564",
+      lineUpLeftRight: "\u2534",
+      lineUpBoldLeftBoldRightBold: "\u253B",
+      lineUpLeftBoldRightBold: "\u2537",
+      lineUpBoldLeftRight: "\u2538",
+      lineUpBoldLeftBoldRight: "\u2539",
+      lineUpBoldLeftRightBold: "\u253A",
+      lineUpLeftRightBold: "\u2536",
+      lineUpLeftBoldRight: "\u2535",
+      lineUpDoubleLeftDoubleRightDouble: "\u2569",
+      lineUpDoubleLeftRight: "\u2568",
+      lineUpLeftDoubleRightDouble: "\u2567",
+      lineUpDownLeftRight: "\u253C",
+      lineUpBoldDownBoldLeftBoldRightBold: "\u254B",
+      lineUpDownBoldLeftBoldRightBold: "\u2548",
+      lineUpBoldDownLeftBoldRightBold: "\u2547",
+      lineUpBoldDownBoldLeftRightBold: "\u254A",
+      lineUpBoldDownBoldLeftBoldRight: "\u2549",
+      lineUpBoldDownLeftRight: "\u2540",
+      lineUpDownBoldLeftRight: "\u2541",
+      lineUpDownLeftBoldRight: "\u253D",
+      lineUpDownLeftRightBold: "\u253E",
+      lineUpBoldDownBoldLeftRight: "\u2542",
+      lineUpDownLeftBoldRightBold: "\u253F",
+      lineUpBoldDownLeftBoldRight: "\u2543",
+      lineUpBoldDownLeftRightBold: "\u2544",
+      lineUpDownBoldLeftBoldRight: "\u2545",
+      lineUpDownBoldLeftRightBold: "\u2546",
+      lineUpDoubleDownDoubleLeftDoubleRightDouble: "\u256C",
+      lineUpDoubleDownDoubleLeftRight: "\u256B",
+      lineUpDownLeftDoubleRightDouble: "\u256A",
+      lineCross: "\u2573",
+      lineBackslash: "\u2572",
+      lineSlash: "\u2571"
+    };
+    specialMainSymbols = {
+      tick: "\u2714",
+      info: "\u2139",
+      warning: "\u26A0",
+      cross: "\u2718",
+      squareSmall: "\u25FB",
+      squareSmallFilled: "\u25FC",
+      circle: "\u25EF",
+      circleFilled: "\u25C9",
+      circleDotted: "\u25CC",
+      circleDouble: "\u25CE",
+      circleCircle: "\u24DE",
+      circleCross: "\u24E7",
+      circlePipe: "\u24BE",
+      radioOn: "\u25C9",
+      radioOff: "\u25EF",
+      checkboxOn: "\u2612",
+      checkboxOff: "\u2610",
+      checkboxCircleOn: "\u24E7",
+      checkboxCircleOff: "\u24BE",
+      pointer: "\u276F",
+      triangleUpOutline: "\u25B3",
+      triangleLeft: "\u25C0",
+      triangleRight: "\u25B6",
+      lozenge: "\u25C6",
+      lozengeOutline: "\u25C7",
+      hamburger: "\u2630",
+      smiley: "\u32E1",
+      mustache: "\u0DF4",
+      star: "\u2605",
+      play: "\u25B6",
+      nodejs: "\u2B22",
+      oneSeventh: "\u2150",
+      oneNinth: "\u2151",
+      oneTenth: "\u2152"
+    };
+    specialFallbackSymbols = {
+      tick: "\u221A",
+      info: "i",
+      warning: "\u203C",
+      cross: "\xD7",
+      squareSmall: "\u25A1",
+      squareSmallFilled: "\u25A0",
+      circle: "( )",
+      circleFilled: "(*)",
+      circleDotted: "( )",
+      circleDouble: "( )",
+      circleCircle: "(\u25CB)",
+      circleCross: "(\xD7)",
+      circlePipe: "(\u2502)",
+      radioOn: "(*)",
+      radioOff: "( )",
+      checkboxOn: "[\xD7]",
+      checkboxOff: "[ ]",
+      checkboxCircleOn: "(\xD7)",
+      checkboxCircleOff: "( )",
+      pointer: ">",
+      triangleUpOutline: "\u2206",
+      triangleLeft: "\u25C4",
+      triangleRight: "\u25BA",
+      lozenge: "\u2666",
+      lozengeOutline: "\u25CA",
+      hamburger: "\u2261",
+      smiley: "\u263A",
+      mustache: "\u250C\u2500\u2510",
+      star: "\u2736",
+      play: "\u25BA",
+      nodejs: "\u2666",
+      oneSeventh: "1/7",
+      oneNinth: "1/9",
+      oneTenth: "1/10"
+    };
+    mainSymbols = { ...common, ...specialMainSymbols };
+    fallbackSymbols = { ...common, ...specialFallbackSymbols };
+    shouldUseMain = isUnicodeSupported();
+    figures = shouldUseMain ? mainSymbols : fallbackSymbols;
+    figures_default = figures;
+    replacements = Object.entries(specialMainSymbols);
+  }
+});
+
+// lazy-builtin:tty
+var require_tty = __commonJS({
+  "lazy-builtin:tty"(exports, module) {
+    module.exports = __require("node:tty");
+  }
+});
+
+// node_modules/yoctocolors/base.js
+var import_node_tty, hasColors, format3, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
+var init_base = __esm({
+  "node_modules/yoctocolors/base.js"() {
+    import_node_tty = __toESM(require_tty(), 1);
+    hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
+    format3 = (open10, close) => {
+      if (!hasColors) {
+        return (input) => input;
+      }
+      const openCode = `\x1B[${open10}m`;
+      const closeCode = `\x1B[${close}m`;
+      return (input) => {
+        const string = input + "";
+        let index = string.indexOf(closeCode);
+        if (index === -1) {
+          return openCode + string + closeCode;
+        }
+        let result2 = openCode;
+        let lastIndex = 0;
+        const reopenOnNestedClose = close === 22;
+        const replaceCode = (reopenOnNestedClose ? closeCode : "") + openCode;
+        while (index !== -1) {
+          result2 += string.slice(lastIndex, index) + replaceCode;
+          lastIndex = index + closeCode.length;
+          index = string.indexOf(closeCode, lastIndex);
+        }
+        result2 += string.slice(lastIndex) + closeCode;
+        return result2;
+      };
+    };
+    reset = format3(0, 0);
+    bold = format3(1, 22);
+    dim = format3(2, 22);
+    italic = format3(3, 23);
+    underline = format3(4, 24);
+    underlineDouble = format3("4:2", 24);
+    underlineCurly = format3("4:3", 24);
+    underlineDotted = format3("4:4", 24);
+    underlineDashed = format3("4:5", 24);
+    overline = format3(53, 55);
+    inverse = format3(7, 27);
+    hidden = format3(8, 28);
+    strikethrough = format3(9, 29);
+    black = format3(30, 39);
+    red = format3(31, 39);
+    green = format3(32, 39);
+    yellow = format3(33, 39);
+    blue = format3(34, 39);
+    magenta = format3(35, 39);
+    cyan = format3(36, 39);
+    white = format3(37, 39);
+    gray = format3(90, 39);
+    bgBlack = format3(40, 49);
+    bgRed = format3(41, 49);
+    bgGreen = format3(42, 49);
+    bgYellow = format3(43, 49);
+    bgBlue = format3(44, 49);
+    bgMagenta = format3(45, 49);
+    bgCyan = format3(46, 49);
+    bgWhite = format3(47, 49);
+    bgGray = format3(100, 49);
+    redBright = format3(91, 39);
+    greenBright = format3(92, 39);
+    yellowBright = format3(93, 39);
+    blueBright = format3(94, 39);
+    magentaBright = format3(95, 39);
+    cyanBright = format3(96, 39);
+    whiteBright = format3(97, 39);
+    bgRedBright = format3(101, 49);
+    bgGreenBright = format3(102, 49);
+    bgYellowBright = format3(103, 49);
+    bgBlueBright = format3(104, 49);
+    bgMagentaBright = format3(105, 49);
+    bgCyanBright = format3(106, 49);
+    bgWhiteBright = format3(107, 49);
+    underlineBlack = format3("58;5;0", 59);
+    underlineRed = format3("58;5;1", 59);
+    underlineGreen = format3("58;5;2", 59);
+    underlineYellow = format3("58;5;3", 59);
+    underlineBlue = format3("58;5;4", 59);
+    underlineMagenta = format3("58;5;5", 59);
+    underlineCyan = format3("58;5;6", 59);
+    underlineWhite = format3("58;5;7", 59);
+    underlineGray = format3("58;5;8", 59);
+    underlineRedBright = format3("58;5;9", 59);
+    underlineGreenBright = format3("58;5;10", 59);
+    underlineYellowBright = format3("58;5;11", 59);
+    underlineBlueBright = format3("58;5;12", 59);
+    underlineMagentaBright = format3("58;5;13", 59);
+    underlineCyanBright = format3("58;5;14", 59);
+    underlineWhiteBright = format3("58;5;15", 59);
+  }
+});
+
+// node_modules/yoctocolors/index.js
+var init_yoctocolors = __esm({
+  "node_modules/yoctocolors/index.js"() {
+    init_base();
+    init_base();
+  }
+});
+
+// node_modules/execa/lib/verbose/default.js
+var defaultVerboseFunction, serializeTimestamp, padField, getFinalIcon, ICONS, identity, COLORS;
+var init_default = __esm({
+  "node_modules/execa/lib/verbose/default.js"() {
+    init_figures();
+    init_yoctocolors();
+    defaultVerboseFunction = ({
+      type,
+      message,
+      timestamp,
+      piped,
+      commandId,
+      result: { failed = false } = {},
+      options: { reject = true }
+    }) => {
+      const timestampString = serializeTimestamp(timestamp);
+      const icon = ICONS[type]({ failed, reject, piped });
+      const color = COLORS[type]({ reject });
+      return `${gray(`[${timestampString}]`)} ${gray(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
+    };
+    serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
+    padField = (field, padding) => String(field).padStart(padding, "0");
+    getFinalIcon = ({ failed, reject }) => {
+      if (!failed) {
+        return figures_default.tick;
+      }
+      return reject ? figures_default.cross : figures_default.warning;
+    };
+    ICONS = {
+      command: ({ piped }) => piped ? "|" : "$",
+      output: () => " ",
+      ipc: () => "*",
+      error: getFinalIcon,
+      duration: getFinalIcon
+    };
+    identity = (string) => string;
+    COLORS = {
+      command: () => bold,
+      output: () => identity,
+      ipc: () => identity,
+      error: ({ reject }) => reject ? redBright : yellowBright,
+      duration: () => gray
+    };
+  }
+});
+
+// node_modules/execa/lib/verbose/custom.js
+var applyVerboseOnLines, applyVerboseFunction, appendNewline;
+var init_custom = __esm({
+  "node_modules/execa/lib/verbose/custom.js"() {
+    init_values2();
+    applyVerboseOnLines = (printedLines, verboseInfo, fdNumber) => {
+      const verboseFunction = getVerboseFunction(verboseInfo, fdNumber);
+      return printedLines.map(({ verboseLine, verboseObject }) => applyVerboseFunction(verboseLine, verboseObject, verboseFunction)).filter((printedLine) => printedLine !== void 0).map((printedLine) => appendNewline(printedLine)).join("");
+    };
+    applyVerboseFunction = (verboseLine, verboseObject, verboseFunction) => {
+      if (verboseFunction === void 0) {
+        return verboseLine;
+      }
+      const printedLine = verboseFunction(verboseLine, verboseObject);
+      if (typeof printedLine === "string") {
+        return printedLine;
+      }
+    };
+    appendNewline = (printedLine) => printedLine.endsWith("\n") ? printedLine : `${printedLine}
+`;
+  }
+});
+
+// node_modules/execa/lib/verbose/log.js
+var import_node_util3, verboseLog, getVerboseObject, getPrintedLines, getPrintedLine, serializeVerboseMessage, TAB_SIZE;
+var init_log = __esm({
+  "node_modules/execa/lib/verbose/log.js"() {
+    import_node_util3 = __toESM(require_util(), 1);
+    init_escape();
+    init_default();
+    init_custom();
+    verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result: result2 }) => {
+      const verboseObject = getVerboseObject({ type, result: result2, verboseInfo });
+      const printedLines = getPrintedLines(verboseMessage, verboseObject);
+      const finalLines = applyVerboseOnLines(printedLines, verboseInfo, fdNumber);
+      if (finalLines !== "") {
+        console.warn(finalLines.slice(0, -1));
+      }
+    };
+    getVerboseObject = ({
+      type,
+      result: result2,
+      verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options } }
+    }) => ({
+      type,
+      escapedCommand,
+      commandId: `${commandId}`,
+      timestamp: /* @__PURE__ */ new Date(),
+      piped,
+      result: result2,
+      options
+    });
+    getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
+    getPrintedLine = (verboseObject) => {
+      const verboseLine = defaultVerboseFunction(verboseObject);
+      return { verboseLine, verboseObject };
+    };
+    serializeVerboseMessage = (message) => {
+      const messageString = typeof message === "string" ? message : (0, import_node_util3.inspect)(message);
+      const escapedMessage = escapeLines(messageString);
+      return escapedMessage.replaceAll("	", " ".repeat(TAB_SIZE));
+    };
+    TAB_SIZE = 2;
+  }
+});
+
+// node_modules/execa/lib/verbose/start.js
+var logCommand;
+var init_start = __esm({
+  "node_modules/execa/lib/verbose/start.js"() {
+    init_values2();
+    init_log();
+    logCommand = (escapedCommand, verboseInfo) => {
+      if (!isVerbose(verboseInfo)) {
+        return;
+      }
+      verboseLog({
+        type: "command",
+        verboseMessage: escapedCommand,
+        verboseInfo
+      });
+    };
+  }
+});
+
+// node_modules/execa/lib/verbose/info.js
+var getVerboseInfo, getCommandId, COMMAND_ID, validateVerbose;
+var init_info = __esm({
+  "node_modules/execa/lib/verbose/info.js"() {
+    init_values2();
+    getVerboseInfo = (verbose, escapedCommand, rawOptions) => {
+      validateVerbose(verbose);
+      const commandId = getCommandId(verbose);
+      return {
+        verbose,
+        escapedCommand,
+        commandId,
+        rawOptions
+      };
+    };
+    getCommandId = (verbose) => isVerbose({ verbose }) ? COMMAND_ID++ : void 0;
+    COMMAND_ID = 0n;
+    validateVerbose = (verbose) => {
+      for (const fdVerbose of verbose) {
+        if (fdVerbose === false) {
+          throw new TypeError(`The "verbose: false" option was renamed to "verbose: 'none'".`);
+        }
+        if (fdVerbose === true) {
+          throw new TypeError(`The "verbose: true" option was renamed to "verbose: 'short'".`);
+        }
+        if (!VERBOSE_VALUES.includes(fdVerbose) && !isVerboseFunction(fdVerbose)) {
+          const allowedValues = VERBOSE_VALUES.map((allowedValue) => `'${allowedValue}'`).join(", ");
+          throw new TypeError(`The "verbose" option must not be ${fdVerbose}. Allowed values are: ${allowedValues} or a function.`);
+        }
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/return/duration.js
+var import_node_process4, getStartTime, getDurationMs;
+var init_duration = __esm({
+  "node_modules/execa/lib/return/duration.js"() {
+    import_node_process4 = __toESM(require_process(), 1);
+    getStartTime = () => import_node_process4.hrtime.bigint();
+    getDurationMs = (startTime) => Number(import_node_process4.hrtime.bigint() - startTime) / 1e6;
+  }
+});
+
+// node_modules/execa/lib/arguments/command.js
+var handleCommand;
+var init_command = __esm({
+  "node_modules/execa/lib/arguments/command.js"() {
+    init_start();
+    init_info();
+    init_duration();
+    init_escape();
+    init_specific();
+    handleCommand = (filePath, rawArguments, rawOptions) => {
+      const startTime = getStartTime();
+      const { command: command2, escapedCommand } = joinCommand(filePath, rawArguments);
+      const verbose = normalizeFdSpecificOption(rawOptions, "verbose");
+      const verboseInfo = getVerboseInfo(verbose, escapedCommand, { ...rawOptions });
+      logCommand(escapedCommand, verboseInfo);
+      return {
+        command: command2,
+        escapedCommand,
+        startTime,
+        verboseInfo
+      };
+    };
+  }
+});
+
+// node_modules/isexe/windows.js
+var require_windows = __commonJS({
+  "node_modules/isexe/windows.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs = require_fs();
+    function checkPathExt(path6, options) {
+      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
+      if (!pathext) {
+        return true;
+      }
+      pathext = pathext.split(";");
+      if (pathext.indexOf("") !== -1) {
+        return true;
+      }
+      for (var i2 = 0; i2 < pathext.length; i2++) {
+        var p = pathext[i2].toLowerCase();
+        if (p && path6.substr(-p.length).toLowerCase() === p) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function checkStat(stat9, path6, options) {
+      if (!stat9.isSymbolicLink() && !stat9.isFile()) {
+        return false;
+      }
+      return checkPathExt(path6, options);
+    }
+    function isexe(path6, options, cb) {
+      fs.stat(path6, function(er, stat9) {
+        cb(er, er ? false : checkStat(stat9, path6, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs.statSync(path6), path6, options);
+    }
+  }
+});
+
+// node_modules/isexe/mode.js
+var require_mode = __commonJS({
+  "node_modules/isexe/mode.js"(exports, module) {
+    module.exports = isexe;
+    isexe.sync = sync;
+    var fs = require_fs();
+    function isexe(path6, options, cb) {
+      fs.stat(path6, function(er, stat9) {
+        cb(er, er ? false : checkStat(stat9, options));
+      });
+    }
+    function sync(path6, options) {
+      return checkStat(fs.statSync(path6), options);
+    }
+    function checkStat(stat9, options) {
+      return stat9.isFile() && checkMode(stat9, options);
+    }
+    function checkMode(stat9, options) {
+      var mod = stat9.mode;
+      var uid = stat9.uid;
+      var gid = stat9.gid;
+      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
+      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
+      var u2 = parseInt("100", 8);
+      var g = parseInt("010", 8);
+      var o2 = parseInt("001", 8);
+      var ug = u2 | g;
+      var ret2 = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
+      return ret2;
+    }
+  }
+});
+
+// node_modules/isexe/index.js
+var require_isexe = __commonJS({
+  "node_modules/isexe/index.js"(exports, module) {
+    var fs = require_fs();
+    var core;
+    if (process.platform === "win32" || global.TESTING_WINDOWS) {
+      core = require_windows();
+    } else {
+      core = require_mode();
+    }
+    module.exports = isexe;
+    isexe.sync = sync;
+    function isexe(path6, options, cb) {
+      if (typeof options === "function") {
+        cb = options;
+        options = {};
+      }
+      if (!cb) {
+        if (typeof Promise !== "function") {
+          throw new TypeError("callback not provided");
+        }
+        return new Promise(function(resolve10, reject) {
+          isexe(path6, options || {}, function(er, is) {
+            if (er) {
+              reject(er);
+            } else {
+              resolve10(is);
+            }
+          });
+        });
+      }
+      core(path6, options || {}, function(er, is) {
+        if (er) {
+          if (er.code === "EACCES" || options && options.ignoreErrors) {
+            er = null;
+            is = false;
+          }
+        }
+        cb(er, is);
+      });
+    }
+    function sync(path6, options) {
+      try {
+        return core.sync(path6, options || {});
+      } catch (er) {
+        if (options && options.ignoreErrors || er.code === "EACCES") {
+          return false;
+        } else {
+          throw er;
+        }
+      }
+    }
+  }
+});
+
+// node_modules/which/which.js
+var require_which = __commonJS({
+  "node_modules/which/which.js"(exports, module) {
+    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
+    var path6 = require_path();
+    var COLON = isWindows ? ";" : ":";
+    var isexe = require_isexe();
+    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
+    var getPathInfo = (cmd, opt) => {
+      const colon = opt.colon || COLON;
+      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
+        // windows always checks the cwd first
+        ...isWindows ? [process.cwd()] : [],
+        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
+        "").split(colon)
+      ];
+      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
+      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
+      if (isWindows) {
+        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
+          pathExt.unshift("");
+      }
+      return {
+        pathEnv,
+        pathExt,
+        pathExtExe
+      };
+    };
+    var which = (cmd, opt, cb) => {
+      if (typeof opt === "function") {
+        cb = opt;
+        opt = {};
+      }
+      if (!opt)
+        opt = {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      const step = (i2) => new Promise((resolve10, reject) => {
+        if (i2 === pathEnv.length)
+          return opt.all && found.length ? resolve10(found) : reject(getNotFoundError(cmd));
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        resolve10(subStep(p, i2, 0));
+      });
+      const subStep = (p, i2, ii) => new Promise((resolve10, reject) => {
+        if (ii === pathExt.length)
+          return resolve10(step(i2 + 1));
+        const ext = pathExt[ii];
+        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
+          if (!er && is) {
+            if (opt.all)
+              found.push(p + ext);
+            else
+              return resolve10(p + ext);
+          }
+          return resolve10(subStep(p, i2, ii + 1));
+        });
+      });
+      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
+    };
+    var whichSync = (cmd, opt) => {
+      opt = opt || {};
+      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
+      const found = [];
+      for (let i2 = 0; i2 < pathEnv.length; i2++) {
+        const ppRaw = pathEnv[i2];
+        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
+        const pCmd = path6.join(pathPart, cmd);
+        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
+        for (let j = 0; j < pathExt.length; j++) {
+          const cur = p + pathExt[j];
+          try {
+            const is = isexe.sync(cur, { pathExt: pathExtExe });
+            if (is) {
+              if (opt.all)
+                found.push(cur);
+              else
+                return cur;
+            }
+          } catch (ex) {
+          }
+        }
+      }
+      if (opt.all && found.length)
+        return found;
+      if (opt.nothrow)
+        return null;
+      throw getNotFoundError(cmd);
+    };
+    module.exports = which;
+    which.sync = whichSync;
+  }
+});
+
+// node_modules/path-key/index.js
+var require_path_key = __commonJS({
+  "node_modules/path-key/index.js"(exports, module) {
+    "use strict";
+    var pathKey2 = (options = {}) => {
+      const environment = options.env || process.env;
+      const platform2 = options.platform || process.platform;
+      if (platform2 !== "win32") {
+        return "PATH";
+      }
+      return Object.keys(environment).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
+    };
+    module.exports = pathKey2;
+    module.exports.default = pathKey2;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/resolveCommand.js
+var require_resolveCommand = __commonJS({
+  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
+    "use strict";
+    var path6 = require_path();
+    var which = require_which();
+    var getPathKey = require_path_key();
+    function resolveCommandAttempt(parsed, withoutPathExt) {
+      const env2 = parsed.options.env || process.env;
+      const cwd = process.cwd();
+      const hasCustomCwd = parsed.options.cwd != null;
+      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
+      if (shouldSwitchCwd) {
+        try {
+          process.chdir(parsed.options.cwd);
+        } catch (err) {
+        }
+      }
+      let resolved;
+      try {
+        resolved = which.sync(parsed.command, {
+          path: env2[getPathKey({ env: env2 })],
+          pathExt: withoutPathExt ? path6.delimiter : void 0
+        });
+      } catch (e) {
+      } finally {
+        if (shouldSwitchCwd) {
+          process.chdir(cwd);
+        }
+      }
+      if (resolved) {
+        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+      }
+      return resolved;
+    }
+    function resolveCommand(parsed) {
+      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
+    }
+    module.exports = resolveCommand;
+  }
+});
+
+// node_modules/cross-spawn/lib/util/escape.js
+var require_escape = __commonJS({
+  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
+    "use strict";
+    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
+    function escapeCommand(arg) {
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      return arg;
+    }
+    function escapeArgument(arg, doubleEscapeMetaChars) {
+      arg = `${arg}`;
+      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
+      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
+      arg = `"${arg}"`;
+      arg = arg.replace(metaCharsRegExp, "^$1");
+      if (doubleEscapeMetaChars) {
+        arg = arg.replace(metaCharsRegExp, "^$1");
+      }
+      return arg;
+    }
+    module.exports.command = escapeCommand;
+    module.exports.argument = escapeArgument;
+  }
+});
+
+// node_modules/shebang-regex/index.js
+var require_shebang_regex = __commonJS({
+  "node_modules/shebang-regex/index.js"(exports, module) {
+    "use strict";
+    module.exports = /^#!(.*)/;
+  }
+});
+
+// node_modules/shebang-command/index.js
+var require_shebang_command = __commonJS({
+  "node_modules/shebang-command/index.js"(exports, module) {
+    "use strict";
+    var shebangRegex = require_shebang_regex();
+    module.exports = (string = "") => {
+      const match = string.match(shebangRegex);
+      if (!match) {
+        return null;
+      }
+      const [path6, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path6.split("/").pop();
+      if (binary === "env") {
+        return argument;
+      }
+      return argument ? `${binary} ${argument}` : binary;
+    };
+  }
+});
+
+// node_modules/cross-spawn/lib/util/readShebang.js
+var require_readShebang = __commonJS({
+  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
+    "use strict";
+    var fs = require_fs();
+    var shebangCommand = require_shebang_command();
+    function readShebang(command2) {
+      const size = 150;
+      const buffer = Buffer.alloc(size);
+      let fd;
+      try {
+        fd = fs.openSync(command2, "r");
+        fs.readSync(fd, buffer, 0, size, 0);
+        fs.closeSync(fd);
+      } catch (e) {
+      }
+      return shebangCommand(buffer.toString());
+    }
+    module.exports = readShebang;
+  }
+});
+
+// node_modules/cross-spawn/lib/parse.js
+var require_parse = __commonJS({
+  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
+    "use strict";
+    var path6 = require_path();
+    var resolveCommand = require_resolveCommand();
+    var escape5 = require_escape();
+    var readShebang = require_readShebang();
+    var isWin = process.platform === "win32";
+    var isExecutableRegExp = /\.(?:com|exe)$/i;
+    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
+    function detectShebang(parsed) {
+      parsed.file = resolveCommand(parsed);
+      const shebang = parsed.file && readShebang(parsed.file);
+      if (shebang) {
+        parsed.args.unshift(parsed.file);
+        parsed.command = shebang;
+        return resolveCommand(parsed);
+      }
+      return parsed.file;
+    }
+    function parseNonShell(parsed) {
+      if (!isWin) {
+        return parsed;
+      }
+      const commandFile = detectShebang(parsed);
+      const needsShell = !isExecutableRegExp.test(commandFile);
+      if (parsed.options.forceShell || needsShell) {
+        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
+        parsed.command = path6.normalize(parsed.command);
+        parsed.command = escape5.command(parsed.command);
+        parsed.args = parsed.args.map((arg) => escape5.argument(arg, needsDoubleEscapeMetaChars));
+        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
+        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
+        parsed.command = process.env.comspec || "cmd.exe";
+        parsed.options.windowsVerbatimArguments = true;
+      }
+      return parsed;
+    }
+    function parse2(command2, args, options) {
+      if (args && !Array.isArray(args)) {
+        options = args;
+        args = null;
+      }
+      args = args ? args.slice(0) : [];
+      options = Object.assign({}, options);
+      const parsed = {
+        command: command2,
+        args,
+        options,
+        file: void 0,
+        original: {
+          command: command2,
+          args
+        }
+      };
+      return options.shell ? parsed : parseNonShell(parsed);
+    }
+    module.exports = parse2;
+  }
+});
+
+// node_modules/cross-spawn/lib/enoent.js
+var require_enoent = __commonJS({
+  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
+    "use strict";
+    var isWin = process.platform === "win32";
+    function notFoundError(original, syscall) {
+      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
+        code: "ENOENT",
+        errno: "ENOENT",
+        syscall: `${syscall} ${original.command}`,
+        path: original.command,
+        spawnargs: original.args
+      });
+    }
+    function hookChildProcess(cp, parsed) {
+      if (!isWin) {
+        return;
+      }
+      const originalEmit = cp.emit;
+      cp.emit = function(name, arg1) {
+        if (name === "exit") {
+          const err = verifyENOENT(arg1, parsed);
+          if (err) {
+            return originalEmit.call(cp, "error", err);
+          }
+        }
+        return originalEmit.apply(cp, arguments);
+      };
+    }
+    function verifyENOENT(status2, parsed) {
+      if (isWin && status2 === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawn");
+      }
+      return null;
+    }
+    function verifyENOENTSync(status2, parsed) {
+      if (isWin && status2 === 1 && !parsed.file) {
+        return notFoundError(parsed.original, "spawnSync");
+      }
+      return null;
+    }
+    module.exports = {
+      hookChildProcess,
+      verifyENOENT,
+      verifyENOENTSync,
+      notFoundError
+    };
+  }
+});
+
+// node_modules/cross-spawn/index.js
+var require_cross_spawn = __commonJS({
+  "node_modules/cross-spawn/index.js"(exports, module) {
+    "use strict";
+    var cp = require_child_process();
+    var parse2 = require_parse();
+    var enoent = require_enoent();
+    function spawn2(command2, args, options) {
+      const parsed = parse2(command2, args, options);
+      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
+      enoent.hookChildProcess(spawned, parsed);
+      return spawned;
+    }
+    function spawnSync2(command2, args, options) {
+      const parsed = parse2(command2, args, options);
+      const result2 = cp.spawnSync(parsed.command, parsed.args, parsed.options);
+      result2.error = result2.error || enoent.verifyENOENTSync(result2.status, parsed);
+      return result2;
+    }
+    module.exports = spawn2;
+    module.exports.spawn = spawn2;
+    module.exports.sync = spawnSync2;
+    module.exports._parse = parse2;
+    module.exports._enoent = enoent;
+  }
+});
+
+// node_modules/npm-run-path/node_modules/path-key/index.js
+function pathKey(options = {}) {
+  const {
+    env: env2 = process.env,
+    platform: platform2 = process.platform
+  } = options;
+  if (platform2 !== "win32") {
+    return "PATH";
+  }
+  return Object.keys(env2).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
+}
+var init_path_key = __esm({
+  "node_modules/npm-run-path/node_modules/path-key/index.js"() {
+  }
+});
+
+// node_modules/unicorn-magic/default.js
+var init_default2 = __esm({
+  "node_modules/unicorn-magic/default.js"() {
+  }
+});
+
+// node_modules/unicorn-magic/node.js
+function toPath(urlOrPath) {
+  return urlOrPath instanceof URL ? (0, import_node_url2.fileURLToPath)(urlOrPath) : urlOrPath;
+}
+function traversePathUp(startPath) {
+  return {
+    *[Symbol.iterator]() {
+      let currentPath = import_node_path6.default.resolve(toPath(startPath));
+      let previousPath;
+      while (previousPath !== currentPath) {
+        yield currentPath;
+        previousPath = currentPath;
+        currentPath = import_node_path6.default.resolve(currentPath, "..");
+      }
+    }
+  };
+}
+var import_node_util4, import_node_child_process2, import_node_path6, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
+var init_node = __esm({
+  "node_modules/unicorn-magic/node.js"() {
+    import_node_util4 = __toESM(require_util(), 1);
+    import_node_child_process2 = __toESM(require_child_process(), 1);
+    import_node_path6 = __toESM(require_path(), 1);
+    import_node_url2 = __toESM(require_url(), 1);
+    init_default2();
+    execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
+    TEN_MEGABYTES_IN_BYTES = 10 * 1024 * 1024;
+  }
+});
+
+// node_modules/npm-run-path/index.js
+var import_node_process5, import_node_path7, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
+var init_npm_run_path = __esm({
+  "node_modules/npm-run-path/index.js"() {
+    import_node_process5 = __toESM(require_process(), 1);
+    import_node_path7 = __toESM(require_path(), 1);
+    init_path_key();
+    init_node();
+    npmRunPath = ({
+      cwd = import_node_process5.default.cwd(),
+      path: pathOption = import_node_process5.default.env[pathKey()],
+      preferLocal = true,
+      execPath: execPath2 = import_node_process5.default.execPath,
+      addExecPath = true
+    } = {}) => {
+      const cwdPath = import_node_path7.default.resolve(toPath(cwd));
+      const result2 = [];
+      const pathParts = pathOption.split(import_node_path7.default.delimiter);
+      if (preferLocal) {
+        applyPreferLocal(result2, pathParts, cwdPath);
+      }
+      if (addExecPath) {
+        applyExecPath(result2, pathParts, execPath2, cwdPath);
+      }
+      return pathOption === "" || pathOption === import_node_path7.default.delimiter ? `${result2.join(import_node_path7.default.delimiter)}${pathOption}` : [...result2, pathOption].join(import_node_path7.default.delimiter);
+    };
+    applyPreferLocal = (result2, pathParts, cwdPath) => {
+      for (const directory of traversePathUp(cwdPath)) {
+        const pathPart = import_node_path7.default.join(directory, "node_modules/.bin");
+        if (!pathParts.includes(pathPart)) {
+          result2.push(pathPart);
+        }
+      }
+    };
+    applyExecPath = (result2, pathParts, execPath2, cwdPath) => {
+      const pathPart = import_node_path7.default.resolve(cwdPath, toPath(execPath2), "..");
+      if (!pathParts.includes(pathPart)) {
+        result2.push(pathPart);
+      }
+    };
+    npmRunPathEnv = ({ env: env2 = import_node_process5.default.env, ...options } = {}) => {
+      env2 = { ...env2 };
+      const pathName = pathKey({ env: env2 });
+      options.path = env2[pathName];
+      env2[pathName] = npmRunPath(options);
+      return env2;
+    };
+  }
+});
+
+// lazy-builtin:timers/promises
+var require_promises2 = __commonJS({
+  "lazy-builtin:timers/promises"(exports, module) {
+    module.exports = __require("node:timers/promises");
+  }
+});
+
+// node_modules/execa/lib/return/final-error.js
+var getFinalError, DiscardedError, setErrorName, isExecaError, execaErrorSymbol, isErrorInstance, ExecaError, ExecaSyncError;
+var init_final_error = __esm({
+  "node_modules/execa/lib/return/final-error.js"() {
+    getFinalError = (originalError, message, isSync) => {
+      const ErrorClass = isSync ? ExecaSyncError : ExecaError;
+      const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
+      return new ErrorClass(message, options);
+    };
+    DiscardedError = class extends Error {
+    };
+    setErrorName = (ErrorClass, value) => {
+      Object.defineProperty(ErrorClass.prototype, "name", {
+        value,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      });
+      Object.defineProperty(ErrorClass.prototype, execaErrorSymbol, {
+        value: true,
+        writable: false,
+        enumerable: false,
+        configurable: false
+      });
+    };
+    isExecaError = (error) => isErrorInstance(error) && execaErrorSymbol in error;
+    execaErrorSymbol = /* @__PURE__ */ Symbol("isExecaError");
+    isErrorInstance = (value) => Object.prototype.toString.call(value) === "[object Error]";
+    ExecaError = class extends Error {
+    };
+    setErrorName(ExecaError, ExecaError.name);
+    ExecaSyncError = class extends Error {
+    };
+    setErrorName(ExecaSyncError, ExecaSyncError.name);
+  }
+});
+
+// lazy-builtin:os
+var require_os = __commonJS({
+  "lazy-builtin:os"(exports, module) {
+    module.exports = __require("node:os");
+  }
+});
+
+// node_modules/human-signals/build/src/realtime.js
+var getRealtimeSignals, getRealtimeSignal, SIGRTMIN, SIGRTMAX;
+var init_realtime = __esm({
+  "node_modules/human-signals/build/src/realtime.js"() {
+    getRealtimeSignals = () => {
+      const length = SIGRTMAX - SIGRTMIN + 1;
+      return Array.from({ length }, getRealtimeSignal);
+    };
+    getRealtimeSignal = (value, index) => ({
+      name: `SIGRT${index + 1}`,
+      number: SIGRTMIN + index,
+      action: "terminate",
+      description: "Application-specific signal (realtime)",
+      standard: "posix"
+    });
+    SIGRTMIN = 34;
+    SIGRTMAX = 64;
+  }
+});
+
+// node_modules/human-signals/build/src/core.js
+var SIGNALS;
+var init_core = __esm({
+  "node_modules/human-signals/build/src/core.js"() {
+    SIGNALS = [
+      {
+        name: "SIGHUP",
+        number: 1,
+        action: "terminate",
+        description: "Terminal closed",
+        standard: "posix"
+      },
+      {
+        name: "SIGINT",
+        number: 2,
+        action: "terminate",
+        description: "User interruption with CTRL-C",
+        standard: "ansi"
+      },
+      {
+        name: "SIGQUIT",
+        number: 3,
+        action: "core",
+        description: "User interruption with CTRL-\\",
+        standard: "posix"
+      },
+      {
+        name: "SIGILL",
+        number: 4,
+        action: "core",
+        description: "Invalid machine instruction",
+        standard: "ansi"
+      },
+      {
+        name: "SIGTRAP",
+        number: 5,
+        action: "core",
+        description: "Debugger breakpoint",
+        standard: "posix"
+      },
+      {
+        name: "SIGABRT",
+        number: 6,
+        action: "core",
+        description: "Aborted",
+        standard: "ansi"
+      },
+      {
+        name: "SIGIOT",
+        number: 6,
+        action: "core",
+        description: "Aborted",
+        standard: "bsd"
+      },
+      {
+        name: "SIGBUS",
+        number: 7,
+        action: "core",
+        description: "Bus error due to misaligned, non-existing address or paging error",
+        standard: "bsd"
+      },
+      {
+        name: "SIGEMT",
+        number: 7,
+        action: "terminate",
+        description: "Command should be emulated but is not implemented",
+        standard: "other"
+      },
+      {
+        name: "SIGFPE",
+        number: 8,
+        action: "core",
+        description: "Floating point arithmetic error",
+        standard: "ansi"
+      },
+      {
+        name: "SIGKILL",
+        number: 9,
+        action: "terminate",
+        description: "Forced termination",
+        standard: "posix",
+        forced: true
+      },
+      {
+        name: "SIGUSR1",
+        number: 10,
+        action: "terminate",
+        description: "Application-specific signal",
+        standard: "posix"
+      },
+      {
+        name: "SIGSEGV",
+        number: 11,
+        action: "core",
+        description: "Segmentation fault",
+        standard: "ansi"
+      },
+      {
+        name: "SIGUSR2",
+        number: 12,
+        action: "terminate",
+        description: "Application-specific signal",
+        standard: "posix"
+      },
+      {
+        name: "SIGPIPE",
+        number: 13,
+        action: "terminate",
+        description: "Broken pipe or socket",
+        standard: "posix"
+      },
+      {
+        name: "SIGALRM",
+        number: 14,
+        action: "terminate",
+        description: "Timeout or timer",
+        standard: "posix"
+      },
+      {
+        name: "SIGTERM",
+        number: 15,
+        action: "terminate",
+        description: "Termination",
+        standard: "ansi"
+      },
+      {
+        name: "SIGSTKFLT",
+        number: 16,
+        action: "terminate",
+        description: "Stack is empty or overflowed",
+        standard: "other"
+      },
+      {
+        name: "SIGCHLD",
+        number: 17,
+        action: "ignore",
+        description: "Child process terminated, paused or unpaused",
+        standard: "posix"
+      },
+      {
+        name: "SIGCLD",
+        number: 17,
+        action: "ignore",
+        description: "Child process terminated, paused or unpaused",
+        standard: "other"
+      },
+      {
+        name: "SIGCONT",
+        number: 18,
+        action: "unpause",
+        description: "Unpaused",
+        standard: "posix",
+        forced: true
+      },
+      {
+        name: "SIGSTOP",
+        number: 19,
+        action: "pause",
+        description: "Paused",
+        standard: "posix",
+        forced: true
+      },
+      {
+        name: "SIGTSTP",
+        number: 20,
+        action: "pause",
+        description: 'Paused using CTRL-Z or "suspend"',
+        standard: "posix"
+      },
+      {
+        name: "SIGTTIN",
+        number: 21,
+        action: "pause",
+        description: "Background process cannot read terminal input",
+        standard: "posix"
+      },
+      {
+        name: "SIGBREAK",
+        number: 21,
+        action: "terminate",
+        description: "User interruption with CTRL-BREAK",
+        standard: "other"
+      },
+      {
+        name: "SIGTTOU",
+        number: 22,
+        action: "pause",
+        description: "Background process cannot write to terminal output",
+        standard: "posix"
+      },
+      {
+        name: "SIGURG",
+        number: 23,
+        action: "ignore",
+        description: "Socket received out-of-band data",
+        standard: "bsd"
+      },
+      {
+        name: "SIGXCPU",
+        number: 24,
+        action: "core",
+        description: "Process timed out",
+        standard: "bsd"
+      },
+      {
+        name: "SIGXFSZ",
+        number: 25,
+        action: "core",
+        description: "File too big",
+        standard: "bsd"
+      },
+      {
+        name: "SIGVTALRM",
+        number: 26,
+        action: "terminate",
+        description: "Timeout or timer",
+        standard: "bsd"
+      },
+      {
+        name: "SIGPROF",
+        number: 27,
+        action: "terminate",
+        description: "Timeout or timer",
+        standard: "bsd"
+      },
+      {
+        name: "SIGWINCH",
+        number: 28,
+        action: "ignore",
+        description: "Terminal window size changed",
+        standard: "bsd"
+      },
+      {
+        name: "SIGIO",
+        number: 29,
+        action: "terminate",
+        description: "I/O is available",
+        standard: "other"
+      },
+      {
+        name: "SIGPOLL",
+        number: 29,
+        action: "terminate",
+        description: "Watched event",
+        standard: "other"
+      },
+      {
+        name: "SIGINFO",
+        number: 29,
+        action: "ignore",
+        description: "Request for process information",
+        standard: "other"
+      },
+      {
+        name: "SIGPWR",
+        number: 30,
+        action: "terminate",
+        description: "Device running out of power",
+        standard: "systemv"
+      },
+      {
+        name: "SIGSYS",
+        number: 31,
+        action: "core",
+        description: "Invalid system call",
+        standard: "other"
+      },
+      {
+        name: "SIGUNUSED",
+        number: 31,
+        action: "terminate",
+        description: "Invalid system call",
+        standard: "other"
+      }
+    ];
+  }
+});
+
+// node_modules/human-signals/build/src/signals.js
+var import_node_os, getSignals, normalizeSignal;
+var init_signals = __esm({
+  "node_modules/human-signals/build/src/signals.js"() {
+    import_node_os = __toESM(require_os(), 1);
+    init_core();
+    init_realtime();
+    getSignals = () => {
+      const realtimeSignals = getRealtimeSignals();
+      const signals2 = [...SIGNALS, ...realtimeSignals].map(normalizeSignal);
+      return signals2;
+    };
+    normalizeSignal = ({
+      name,
+      number: defaultNumber,
+      description,
+      action,
+      forced = false,
+      standard
+    }) => {
+      const {
+        signals: { [name]: constantSignal }
+      } = import_node_os.constants;
+      const supported = constantSignal !== void 0;
+      const number = supported ? constantSignal : defaultNumber;
+      return { name, number, description, supported, action, forced, standard };
+    };
+  }
+});
+
+// node_modules/human-signals/build/src/main.js
+var import_node_os2, getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
+var init_main = __esm({
+  "node_modules/human-signals/build/src/main.js"() {
+    import_node_os2 = __toESM(require_os(), 1);
+    init_realtime();
+    init_signals();
+    getSignalsByName = () => {
+      const signals2 = getSignals();
+      return Object.fromEntries(signals2.map(getSignalByName));
+    };
+    getSignalByName = ({
+      name,
+      number,
+      description,
+      supported,
+      action,
+      forced,
+      standard
+    }) => [name, { name, number, description, supported, action, forced, standard }];
+    signalsByName = getSignalsByName();
+    getSignalsByNumber = () => {
+      const signals2 = getSignals();
+      const length = SIGRTMAX + 1;
+      const signalsA = Array.from(
+        { length },
+        (value, number) => getSignalByNumber(number, signals2)
+      );
+      return Object.assign({}, ...signalsA);
+    };
+    getSignalByNumber = (number, signals2) => {
+      const signal = findSignalByNumber(number, signals2);
+      if (signal === void 0) {
+        return {};
+      }
+      const { name, description, supported, action, forced, standard } = signal;
+      return {
+        [number]: {
+          name,
+          number,
+          description,
+          supported,
+          action,
+          forced,
+          standard
+        }
+      };
+    };
+    findSignalByNumber = (number, signals2) => {
+      const signal = signals2.find(({ name }) => import_node_os2.constants.signals[name] === number);
+      if (signal !== void 0) {
+        return signal;
+      }
+      return signals2.find((signalA) => signalA.number === number);
+    };
+    signalsByNumber = getSignalsByNumber();
+  }
+});
+
+// node_modules/execa/lib/terminate/signal.js
+var import_node_os3, normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
+var init_signal = __esm({
+  "node_modules/execa/lib/terminate/signal.js"() {
+    import_node_os3 = __toESM(require_os(), 1);
+    init_main();
+    normalizeKillSignal = (killSignal) => {
+      const optionName = "option `killSignal`";
+      if (killSignal === 0) {
+        throw new TypeError(`Invalid ${optionName}: 0 cannot be used.`);
+      }
+      return normalizeSignal2(killSignal, optionName);
+    };
+    normalizeSignalArgument = (signal) => signal === 0 ? signal : normalizeSignal2(signal, "`subprocess.kill()`'s argument");
+    normalizeSignal2 = (signalNameOrInteger, optionName) => {
+      if (Number.isInteger(signalNameOrInteger)) {
+        return normalizeSignalInteger(signalNameOrInteger, optionName);
+      }
+      if (typeof signalNameOrInteger === "string") {
+        return normalizeSignalName(signalNameOrInteger, optionName);
+      }
+      throw new TypeError(`Invalid ${optionName} ${String(signalNameOrInteger)}: it must be a string or an integer.
+${getAvailableSignals()}`);
+    };
+    normalizeSignalInteger = (signalInteger, optionName) => {
+      if (signalsIntegerToName.has(signalInteger)) {
+        return signalsIntegerToName.get(signalInteger);
+      }
+      throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
+${getAvailableSignals()}`);
+    };
+    getSignalsIntegerToName = () => new Map(Object.entries(import_node_os3.constants.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+    signalsIntegerToName = getSignalsIntegerToName();
+    normalizeSignalName = (signalName, optionName) => {
+      if (signalName in import_node_os3.constants.signals) {
+        return signalName;
+      }
+      if (signalName.toUpperCase() in import_node_os3.constants.signals) {
+        throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
+      }
+      throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
+${getAvailableSignals()}`);
+    };
+    getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
+Available signal numbers: ${getAvailableSignalIntegers()}.`;
+    getAvailableSignalNames = () => Object.keys(import_node_os3.constants.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+    getAvailableSignalIntegers = () => [...new Set(Object.values(import_node_os3.constants.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+    getSignalDescription = (signal) => signalsByName[signal].description;
+  }
+});
+
+// node_modules/execa/lib/terminate/kill.js
+var import_promises4, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
+var init_kill = __esm({
+  "node_modules/execa/lib/terminate/kill.js"() {
+    import_promises4 = __toESM(require_promises2(), 1);
+    init_final_error();
+    init_signal();
+    normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
+      if (forceKillAfterDelay === false) {
+        return forceKillAfterDelay;
+      }
+      if (forceKillAfterDelay === true) {
+        return DEFAULT_FORCE_KILL_TIMEOUT;
+      }
+      if (!Number.isFinite(forceKillAfterDelay) || forceKillAfterDelay < 0) {
+        throw new TypeError(`Expected the \`forceKillAfterDelay\` option to be a non-negative integer, got \`${forceKillAfterDelay}\` (${typeof forceKillAfterDelay})`);
+      }
+      return forceKillAfterDelay;
+    };
+    DEFAULT_FORCE_KILL_TIMEOUT = 1e3 * 5;
+    subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context, controller }, signalOrError, errorArgument) => {
+      const { signal, error } = parseKillArguments(signalOrError, errorArgument, killSignal);
+      emitKillError(error, onInternalError);
+      const killResult = kill(signal);
+      setKillTimeout({
+        kill,
+        signal,
+        forceKillAfterDelay,
+        killSignal,
+        killResult,
+        context,
+        controller
+      });
+      return killResult;
+    };
+    parseKillArguments = (signalOrError, errorArgument, killSignal) => {
+      const [signal = killSignal, error] = isErrorInstance(signalOrError) ? [void 0, signalOrError] : [signalOrError, errorArgument];
+      if (typeof signal !== "string" && !Number.isInteger(signal)) {
+        throw new TypeError(`The first argument must be an error instance or a signal name string/integer: ${String(signal)}`);
+      }
+      if (error !== void 0 && !isErrorInstance(error)) {
+        throw new TypeError(`The second argument is optional. If specified, it must be an error instance: ${error}`);
+      }
+      return { signal: normalizeSignalArgument(signal), error };
+    };
+    emitKillError = (error, onInternalError) => {
+      if (error !== void 0) {
+        onInternalError.reject(error);
+      }
+    };
+    setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context, controller }) => {
+      if (signal === killSignal && killResult) {
+        killOnTimeout({
+          kill,
+          forceKillAfterDelay,
+          context,
+          controllerSignal: controller.signal
+        });
+      }
+    };
+    killOnTimeout = async ({ kill, forceKillAfterDelay, context, controllerSignal }) => {
+      if (forceKillAfterDelay === false) {
+        return;
+      }
+      try {
+        await (0, import_promises4.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
+        if (kill("SIGKILL")) {
+          context.isForcefullyTerminated ??= true;
+        }
+      } catch {
+      }
+    };
+  }
+});
+
+// lazy-builtin:events
+var require_events = __commonJS({
+  "lazy-builtin:events"(exports, module) {
+    module.exports = __require("node:events");
+  }
+});
+
+// node_modules/execa/lib/utils/abort-signal.js
+var import_node_events, onAbortedSignal;
+var init_abort_signal = __esm({
+  "node_modules/execa/lib/utils/abort-signal.js"() {
+    import_node_events = __toESM(require_events(), 1);
+    onAbortedSignal = async (mainSignal, stopSignal) => {
+      if (!mainSignal.aborted) {
+        await (0, import_node_events.once)(mainSignal, "abort", { signal: stopSignal });
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/terminate/cancel.js
+var validateCancelSignal, throwOnCancel, terminateOnCancel;
+var init_cancel = __esm({
+  "node_modules/execa/lib/terminate/cancel.js"() {
+    init_abort_signal();
+    validateCancelSignal = ({ cancelSignal }) => {
+      if (cancelSignal !== void 0 && Object.prototype.toString.call(cancelSignal) !== "[object AbortSignal]") {
+        throw new Error(`The \`cancelSignal\` option must be an AbortSignal: ${String(cancelSignal)}`);
+      }
+    };
+    throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context, controller)];
+    terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) => {
+      await onAbortedSignal(cancelSignal, signal);
+      context.terminationReason ??= "cancel";
+      subprocess.kill();
+      throw cancelSignal.reason;
+    };
+  }
+});
+
+// node_modules/execa/lib/ipc/validation.js
+var validateIpcMethod, validateIpcOption, validateConnection, throwOnEarlyDisconnect, throwOnStrictDeadlockError, getStrictResponseError, throwOnMissingStrict, throwOnStrictDisconnect, getAbortDisconnectError, throwOnMissingParent, handleEpipeError, handleSerializationError, isSerializationError, SERIALIZATION_ERROR_CODES, SERIALIZATION_ERROR_MESSAGES, getMethodName, getNamespaceName, getOtherProcessName, disconnect;
+var init_validation = __esm({
+  "node_modules/execa/lib/ipc/validation.js"() {
+    validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
+      validateIpcOption(methodName, isSubprocess, ipc);
+      validateConnection(methodName, isSubprocess, isConnected2);
+    };
+    validateIpcOption = (methodName, isSubprocess, ipc) => {
+      if (!ipc) {
+        throw new Error(`${getMethodName(methodName, isSubprocess)} can only be used if the \`ipc\` option is \`true\`.`);
+      }
+    };
+    validateConnection = (methodName, isSubprocess, isConnected2) => {
+      if (!isConnected2) {
+        throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} has already exited or disconnected.`);
+      }
+    };
+    throwOnEarlyDisconnect = (isSubprocess) => {
+      throw new Error(`${getMethodName("getOneMessage", isSubprocess)} could not complete: the ${getOtherProcessName(isSubprocess)} exited or disconnected.`);
+    };
+    throwOnStrictDeadlockError = (isSubprocess) => {
+      throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} is sending a message too, instead of listening to incoming messages.
+This can be fixed by both sending a message and listening to incoming messages at the same time:
+
+const [receivedMessage] = await Promise.all([
+	${getMethodName("getOneMessage", isSubprocess)},
+	${getMethodName("sendMessage", isSubprocess, "message, {strict: true}")},
+]);`);
+    };
+    getStrictResponseError = (error, isSubprocess) => new Error(`${getMethodName("sendMessage", isSubprocess)} failed when sending an acknowledgment response to the ${getOtherProcessName(isSubprocess)}.`, { cause: error });
+    throwOnMissingStrict = (isSubprocess) => {
+      throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} is not listening to incoming messages.`);
+    };
+    throwOnStrictDisconnect = (isSubprocess) => {
+      throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} exited without listening to incoming messages.`);
+    };
+    getAbortDisconnectError = () => new Error(`\`cancelSignal\` aborted: the ${getOtherProcessName(true)} disconnected.`);
+    throwOnMissingParent = () => {
+      throw new Error("`getCancelSignal()` cannot be used without setting the `cancelSignal` subprocess option.");
+    };
+    handleEpipeError = ({ error, methodName, isSubprocess }) => {
+      if (error.code === "EPIPE") {
+        throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} is disconnecting.`, { cause: error });
+      }
+    };
+    handleSerializationError = ({ error, methodName, isSubprocess, message }) => {
+      if (isSerializationError(error)) {
+        throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${String(message)}.`, { cause: error });
+      }
+    };
+    isSerializationError = ({ code, message }) => SERIALIZATION_ERROR_CODES.has(code) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
+    SERIALIZATION_ERROR_CODES = /* @__PURE__ */ new Set([
+      // Message is `undefined`
+      "ERR_MISSING_ARGS",
+      // Message is a function, a bigint, a symbol
+      "ERR_INVALID_ARG_TYPE"
+    ]);
+    SERIALIZATION_ERROR_MESSAGES = [
+      // Message is a promise or a proxy, with `serialization: 'advanced'`
+      "could not be cloned",
+      // Message has cycles, with `serialization: 'json'`
+      "circular structure",
+      // Message has cycles inside toJSON(), with `serialization: 'json'`
+      "call stack size exceeded"
+    ];
+    getMethodName = (methodName, isSubprocess, parameters = "") => methodName === "cancelSignal" ? "`cancelSignal`'s `controller.abort()`" : `${getNamespaceName(isSubprocess)}${methodName}(${parameters})`;
+    getNamespaceName = (isSubprocess) => isSubprocess ? "" : "subprocess.";
+    getOtherProcessName = (isSubprocess) => isSubprocess ? "parent process" : "subprocess";
+    disconnect = (anyProcess) => {
+      if (anyProcess.connected) {
+        anyProcess.disconnect();
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/utils/deferred.js
+var createDeferred;
+var init_deferred = __esm({
+  "node_modules/execa/lib/utils/deferred.js"() {
+    createDeferred = () => {
+      const methods = {};
+      const promise = new Promise((resolve10, reject) => {
+        Object.assign(methods, { resolve: resolve10, reject });
+      });
+      return Object.assign(promise, methods);
+    };
+  }
+});
+
+// node_modules/execa/lib/arguments/fd-options.js
+var getToStream, getFromStream, SUBPROCESS_OPTIONS, getFdNumber, parseFdNumber, validateFdNumber, getInvalidStdioOptionMessage, getInvalidStdioOption, getUsedDescriptor, getOptionName, serializeOptionValue;
+var init_fd_options = __esm({
+  "node_modules/execa/lib/arguments/fd-options.js"() {
+    init_specific();
+    getToStream = (destination, to = "stdin") => {
+      const isWritable = true;
+      const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
+      const fdNumber = getFdNumber(fileDescriptors, to, isWritable);
+      const destinationStream = destination.stdio[fdNumber];
+      if (destinationStream === null) {
+        throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to, options, isWritable));
+      }
+      return destinationStream;
+    };
+    getFromStream = (source2, from = "stdout") => {
+      const isWritable = false;
+      const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
+      const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
+      const sourceStream = fdNumber === "all" ? source2.all : source2.stdio[fdNumber];
+      if (sourceStream === null || sourceStream === void 0) {
+        throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
+      }
+      return sourceStream;
+    };
+    SUBPROCESS_OPTIONS = /* @__PURE__ */ new WeakMap();
+    getFdNumber = (fileDescriptors, fdName, isWritable) => {
+      const fdNumber = parseFdNumber(fdName, isWritable);
+      validateFdNumber(fdNumber, fdName, isWritable, fileDescriptors);
+      return fdNumber;
+    };
+    parseFdNumber = (fdName, isWritable) => {
+      const fdNumber = parseFd(fdName);
+      if (fdNumber !== void 0) {
+        return fdNumber;
+      }
+      const { validOptions, defaultValue } = isWritable ? { validOptions: '"stdin"', defaultValue: "stdin" } : { validOptions: '"stdout", "stderr", "all"', defaultValue: "stdout" };
+      throw new TypeError(`"${getOptionName(isWritable)}" must not be "${fdName}".
+It must be ${validOptions} or "fd3", "fd4" (and so on).
+It is optional and defaults to "${defaultValue}".`);
+    };
+    validateFdNumber = (fdNumber, fdName, isWritable, fileDescriptors) => {
+      const fileDescriptor = fileDescriptors[getUsedDescriptor(fdNumber)];
+      if (fileDescriptor === void 0) {
+        throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. That file descriptor does not exist.
+Please set the "stdio" option to ensure that file descriptor exists.`);
+      }
+      if (fileDescriptor.direction === "input" && !isWritable) {
+        throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a readable stream, not writable.`);
+      }
+      if (fileDescriptor.direction !== "input" && isWritable) {
+        throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a writable stream, not readable.`);
+      }
+    };
+    getInvalidStdioOptionMessage = (fdNumber, fdName, options, isWritable) => {
+      if (fdNumber === "all" && !options.all) {
+        return `The "all" option must be true to use "from: 'all'".`;
+      }
+      const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options);
+      return `The "${optionName}: ${serializeOptionValue(optionValue)}" option is incompatible with using "${getOptionName(isWritable)}: ${serializeOptionValue(fdName)}".
+Please set this option with "pipe" instead.`;
+    };
+    getInvalidStdioOption = (fdNumber, { stdin, stdout, stderr, stdio }) => {
+      const usedDescriptor = getUsedDescriptor(fdNumber);
+      if (usedDescriptor === 0 && stdin !== void 0) {
+        return { optionName: "stdin", optionValue: stdin };
+      }
+      if (usedDescriptor === 1 && stdout !== void 0) {
+        return { optionName: "stdout", optionValue: stdout };
+      }
+      if (usedDescriptor === 2 && stderr !== void 0) {
+        return { optionName: "stderr", optionValue: stderr };
+      }
+      return { optionName: `stdio[${usedDescriptor}]`, optionValue: stdio[usedDescriptor] };
+    };
+    getUsedDescriptor = (fdNumber) => fdNumber === "all" ? 1 : fdNumber;
+    getOptionName = (isWritable) => isWritable ? "to" : "from";
+    serializeOptionValue = (value) => {
+      if (typeof value === "string") {
+        return `'${value}'`;
+      }
+      return typeof value === "number" ? `${value}` : "Stream";
+    };
+  }
+});
+
+// node_modules/execa/lib/utils/max-listeners.js
+var import_node_events2, incrementMaxListeners;
+var init_max_listeners = __esm({
+  "node_modules/execa/lib/utils/max-listeners.js"() {
+    import_node_events2 = __toESM(require_events(), 1);
+    incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
+      const maxListeners = eventEmitter.getMaxListeners();
+      if (maxListeners === 0 || maxListeners === Number.POSITIVE_INFINITY) {
+        return;
+      }
+      eventEmitter.setMaxListeners(maxListeners + maxListenersIncrement);
+      (0, import_node_events2.addAbortListener)(signal, () => {
+        eventEmitter.setMaxListeners(eventEmitter.getMaxListeners() - maxListenersIncrement);
+      });
+    };
+  }
+});
+
+// node_modules/execa/lib/ipc/reference.js
+var addReference, addReferenceCount, removeReference, removeReferenceCount, undoAddedReferences, redoAddedReferences;
+var init_reference2 = __esm({
+  "node_modules/execa/lib/ipc/reference.js"() {
+    addReference = (channel, reference) => {
+      if (reference) {
+        addReferenceCount(channel);
+      }
+    };
+    addReferenceCount = (channel) => {
+      channel.refCounted();
+    };
+    removeReference = (channel, reference) => {
+      if (reference) {
+        removeReferenceCount(channel);
+      }
+    };
+    removeReferenceCount = (channel) => {
+      channel.unrefCounted();
+    };
+    undoAddedReferences = (channel, isSubprocess) => {
+      if (isSubprocess) {
+        removeReferenceCount(channel);
+        removeReferenceCount(channel);
+      }
+    };
+    redoAddedReferences = (channel, isSubprocess) => {
+      if (isSubprocess) {
+        addReferenceCount(channel);
+        addReferenceCount(channel);
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/ipc/incoming.js
+var import_node_events3, import_promises5, onMessage, onDisconnect, INCOMING_MESSAGES;
+var init_incoming = __esm({
+  "node_modules/execa/lib/ipc/incoming.js"() {
+    import_node_events3 = __toESM(require_events(), 1);
+    import_promises5 = __toESM(require_promises2(), 1);
+    init_outgoing();
+    init_reference2();
+    init_strict();
+    init_graceful();
+    onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappedMessage) => {
+      if (handleStrictResponse(wrappedMessage) || handleAbort(wrappedMessage)) {
+        return;
+      }
+      if (!INCOMING_MESSAGES.has(anyProcess)) {
+        INCOMING_MESSAGES.set(anyProcess, []);
+      }
+      const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
+      incomingMessages.push(wrappedMessage);
+      if (incomingMessages.length > 1) {
+        return;
+      }
+      while (incomingMessages.length > 0) {
+        await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
+        await import_promises5.scheduler.yield();
+        const message = await handleStrictRequest({
+          wrappedMessage: incomingMessages[0],
+          anyProcess,
+          channel,
+          isSubprocess,
+          ipcEmitter
+        });
+        incomingMessages.shift();
+        ipcEmitter.emit("message", message);
+        ipcEmitter.emit("message:done");
+      }
+    };
+    onDisconnect = async ({ anyProcess, channel, isSubprocess, ipcEmitter, boundOnMessage }) => {
+      abortOnDisconnect();
+      const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
+      while (incomingMessages?.length > 0) {
+        await (0, import_node_events3.once)(ipcEmitter, "message:done");
+      }
+      anyProcess.removeListener("message", boundOnMessage);
+      redoAddedReferences(channel, isSubprocess);
+      ipcEmitter.connected = false;
+      ipcEmitter.emit("disconnect");
+    };
+    INCOMING_MESSAGES = /* @__PURE__ */ new WeakMap();
+  }
+});
+
+// node_modules/execa/lib/ipc/forward.js
+var import_node_events4, getIpcEmitter, IPC_EMITTERS, forwardEvents, isConnected;
+var init_forward = __esm({
+  "node_modules/execa/lib/ipc/forward.js"() {
+    import_node_events4 = __toESM(require_events(), 1);
+    init_incoming();
+    init_reference2();
+    getIpcEmitter = (anyProcess, channel, isSubprocess) => {
+      if (IPC_EMITTERS.has(anyProcess)) {
+        return IPC_EMITTERS.get(anyProcess);
+      }
+      const ipcEmitter = new import_node_events4.EventEmitter();
+      ipcEmitter.connected = true;
+      IPC_EMITTERS.set(anyProcess, ipcEmitter);
+      forwardEvents({
+        ipcEmitter,
+        anyProcess,
+        channel,
+        isSubprocess
+      });
+      return ipcEmitter;
+    };
+    IPC_EMITTERS = /* @__PURE__ */ new WeakMap();
+    forwardEvents = ({ ipcEmitter, anyProcess, channel, isSubprocess }) => {
+      const boundOnMessage = onMessage.bind(void 0, {
+        anyProcess,
+        channel,
+        isSubprocess,
+        ipcEmitter
+      });
+      anyProcess.on("message", boundOnMessage);
+      anyProcess.once("disconnect", onDisconnect.bind(void 0, {
+        anyProcess,
+        channel,
+        isSubprocess,
+        ipcEmitter,
+        boundOnMessage
+      }));
+      undoAddedReferences(channel, isSubprocess);
+    };
+    isConnected = (anyProcess) => {
+      const ipcEmitter = IPC_EMITTERS.get(anyProcess);
+      return ipcEmitter === void 0 ? anyProcess.channel !== null : ipcEmitter.connected;
+    };
+  }
+});
+
+// node_modules/execa/lib/ipc/strict.js
+var import_node_events5, handleSendStrict, count, validateStrictDeadlock, handleStrictRequest, handleStrictResponse, waitForStrictResponse, STRICT_RESPONSES, throwOnDisconnect, REQUEST_TYPE, RESPONSE_TYPE;
+var init_strict = __esm({
+  "node_modules/execa/lib/ipc/strict.js"() {
+    import_node_events5 = __toESM(require_events(), 1);
+    init_deferred();
+    init_max_listeners();
+    init_send();
+    init_validation();
+    init_forward();
+    init_outgoing();
+    handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) => {
+      if (!strict) {
+        return message;
+      }
+      const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
+      const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
+      return {
+        id: count++,
+        type: REQUEST_TYPE,
+        message,
+        hasListeners
+      };
+    };
+    count = 0n;
+    validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
+      if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
+        return;
+      }
+      for (const { id } of outgoingMessages) {
+        if (id !== void 0) {
+          STRICT_RESPONSES[id].resolve({ isDeadlock: true, hasListeners: false });
+        }
+      }
+    };
+    handleStrictRequest = async ({ wrappedMessage, anyProcess, channel, isSubprocess, ipcEmitter }) => {
+      if (wrappedMessage?.type !== REQUEST_TYPE || !anyProcess.connected) {
+        return wrappedMessage;
+      }
+      const { id, message } = wrappedMessage;
+      const response = { id, type: RESPONSE_TYPE, message: hasMessageListeners(anyProcess, ipcEmitter) };
+      try {
+        await sendMessage({
+          anyProcess,
+          channel,
+          isSubprocess,
+          ipc: true
+        }, response);
+      } catch (error) {
+        ipcEmitter.emit("strict:error", error);
+      }
+      return message;
+    };
+    handleStrictResponse = (wrappedMessage) => {
+      if (wrappedMessage?.type !== RESPONSE_TYPE) {
+        return false;
+      }
+      const { id, message: hasListeners } = wrappedMessage;
+      STRICT_RESPONSES[id]?.resolve({ isDeadlock: false, hasListeners });
+      return true;
+    };
+    waitForStrictResponse = async (wrappedMessage, anyProcess, isSubprocess) => {
+      if (wrappedMessage?.type !== REQUEST_TYPE) {
+        return;
+      }
+      const deferred = createDeferred();
+      STRICT_RESPONSES[wrappedMessage.id] = deferred;
+      const controller = new AbortController();
+      try {
+        const { isDeadlock, hasListeners } = await Promise.race([
+          deferred,
+          throwOnDisconnect(anyProcess, isSubprocess, controller)
+        ]);
+        if (isDeadlock) {
+          throwOnStrictDeadlockError(isSubprocess);
+        }
+        if (!hasListeners) {
+          throwOnMissingStrict(isSubprocess);
+        }
+      } finally {
+        controller.abort();
+        delete STRICT_RESPONSES[wrappedMessage.id];
+      }
+    };
+    STRICT_RESPONSES = {};
+    throwOnDisconnect = async (anyProcess, isSubprocess, { signal }) => {
+      incrementMaxListeners(anyProcess, 1, signal);
+      await (0, import_node_events5.once)(anyProcess, "disconnect", { signal });
+      throwOnStrictDisconnect(isSubprocess);
+    };
+    REQUEST_TYPE = "execa:ipc:request";
+    RESPONSE_TYPE = "execa:ipc:response";
+  }
+});
+
+// node_modules/execa/lib/ipc/outgoing.js
+var startSendMessage, endSendMessage, waitForOutgoingMessages, OUTGOING_MESSAGES, hasMessageListeners, getMinListenerCount;
+var init_outgoing = __esm({
+  "node_modules/execa/lib/ipc/outgoing.js"() {
+    init_deferred();
+    init_specific();
+    init_fd_options();
+    init_strict();
+    startSendMessage = (anyProcess, wrappedMessage, strict) => {
+      if (!OUTGOING_MESSAGES.has(anyProcess)) {
+        OUTGOING_MESSAGES.set(anyProcess, /* @__PURE__ */ new Set());
+      }
+      const outgoingMessages = OUTGOING_MESSAGES.get(anyProcess);
+      const onMessageSent = createDeferred();
+      const id = strict ? wrappedMessage.id : void 0;
+      const outgoingMessage = { onMessageSent, id };
+      outgoingMessages.add(outgoingMessage);
+      return { outgoingMessages, outgoingMessage };
+    };
+    endSendMessage = ({ outgoingMessages, outgoingMessage }) => {
+      outgoingMessages.delete(outgoingMessage);
+      outgoingMessage.onMessageSent.resolve();
+    };
+    waitForOutgoingMessages = async (anyProcess, ipcEmitter, wrappedMessage) => {
+      while (!hasMessageListeners(anyProcess, ipcEmitter) && OUTGOING_MESSAGES.get(anyProcess)?.size > 0) {
+        const outgoingMessages = [...OUTGOING_MESSAGES.get(anyProcess)];
+        validateStrictDeadlock(outgoingMessages, wrappedMessage);
+        await Promise.all(outgoingMessages.map(({ onMessageSent }) => onMessageSent));
+      }
+    };
+    OUTGOING_MESSAGES = /* @__PURE__ */ new WeakMap();
+    hasMessageListeners = (anyProcess, ipcEmitter) => ipcEmitter.listenerCount("message") > getMinListenerCount(anyProcess);
+    getMinListenerCount = (anyProcess) => SUBPROCESS_OPTIONS.has(anyProcess) && !getFdSpecificValue(SUBPROCESS_OPTIONS.get(anyProcess).options.buffer, "ipc") ? 1 : 0;
+  }
+});
+
+// node_modules/execa/lib/ipc/send.js
+var import_node_util5, sendMessage, sendMessageAsync, sendOneMessage, getSendMethod, PROCESS_SEND_METHODS;
+var init_send = __esm({
+  "node_modules/execa/lib/ipc/send.js"() {
+    import_node_util5 = __toESM(require_util(), 1);
+    init_validation();
+    init_outgoing();
+    init_strict();
+    sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, { strict = false } = {}) => {
+      const methodName = "sendMessage";
+      validateIpcMethod({
+        methodName,
+        isSubprocess,
+        ipc,
+        isConnected: anyProcess.connected
+      });
+      return sendMessageAsync({
+        anyProcess,
+        channel,
+        methodName,
+        isSubprocess,
+        message,
+        strict
+      });
+    };
+    sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, message, strict }) => {
+      const wrappedMessage = handleSendStrict({
+        anyProcess,
+        channel,
+        isSubprocess,
+        message,
+        strict
+      });
+      const outgoingMessagesState = startSendMessage(anyProcess, wrappedMessage, strict);
+      try {
+        await sendOneMessage({
+          anyProcess,
+          methodName,
+          isSubprocess,
+          wrappedMessage,
+          message
+        });
+      } catch (error) {
+        disconnect(anyProcess);
+        throw error;
+      } finally {
+        endSendMessage(outgoingMessagesState);
+      }
+    };
+    sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message }) => {
+      const sendMethod = getSendMethod(anyProcess);
+      try {
+        await Promise.all([
+          waitForStrictResponse(wrappedMessage, anyProcess, isSubprocess),
+          sendMethod(wrappedMessage)
+        ]);
+      } catch (error) {
+        handleEpipeError({ error, methodName, isSubprocess });
+        handleSerializationError({
+          error,
+          methodName,
+          isSubprocess,
+          message
+        });
+        throw error;
+      }
+    };
+    getSendMethod = (anyProcess) => {
+      if (PROCESS_SEND_METHODS.has(anyProcess)) {
+        return PROCESS_SEND_METHODS.get(anyProcess);
+      }
+      const sendMethod = (0, import_node_util5.promisify)(anyProcess.send.bind(anyProcess));
+      PROCESS_SEND_METHODS.set(anyProcess, sendMethod);
+      return sendMethod;
+    };
+    PROCESS_SEND_METHODS = /* @__PURE__ */ new WeakMap();
+  }
+});
+
+// node_modules/execa/lib/ipc/graceful.js
+var import_promises6, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
+var init_graceful = __esm({
+  "node_modules/execa/lib/ipc/graceful.js"() {
+    import_promises6 = __toESM(require_promises2(), 1);
+    init_send();
+    init_forward();
+    init_validation();
+    sendAbort = (subprocess, message) => {
+      const methodName = "cancelSignal";
+      validateConnection(methodName, false, subprocess.connected);
+      return sendOneMessage({
+        anyProcess: subprocess,
+        methodName,
+        isSubprocess: false,
+        wrappedMessage: { type: GRACEFUL_CANCEL_TYPE, message },
+        message
+      });
+    };
+    getCancelSignal = async ({ anyProcess, channel, isSubprocess, ipc }) => {
+      await startIpc({
+        anyProcess,
+        channel,
+        isSubprocess,
+        ipc
+      });
+      return cancelController.signal;
+    };
+    startIpc = async ({ anyProcess, channel, isSubprocess, ipc }) => {
+      if (cancelListening) {
+        return;
+      }
+      cancelListening = true;
+      if (!ipc) {
+        throwOnMissingParent();
+        return;
+      }
+      if (channel === null) {
+        abortOnDisconnect();
+        return;
+      }
+      getIpcEmitter(anyProcess, channel, isSubprocess);
+      await import_promises6.scheduler.yield();
+    };
+    cancelListening = false;
+    handleAbort = (wrappedMessage) => {
+      if (wrappedMessage?.type !== GRACEFUL_CANCEL_TYPE) {
+        return false;
+      }
+      cancelController.abort(wrappedMessage.message);
+      return true;
+    };
+    GRACEFUL_CANCEL_TYPE = "execa:ipc:cancel";
+    abortOnDisconnect = () => {
+      cancelController.abort(getAbortDisconnectError());
+    };
+    cancelController = new AbortController();
+  }
+});
+
+// node_modules/execa/lib/terminate/graceful.js
+var validateGracefulCancel, throwOnGracefulCancel, sendOnAbort, getReason;
+var init_graceful2 = __esm({
+  "node_modules/execa/lib/terminate/graceful.js"() {
+    init_abort_signal();
+    init_graceful();
+    init_kill();
+    validateGracefulCancel = ({ gracefulCancel, cancelSignal, ipc, serialization }) => {
+      if (!gracefulCancel) {
+        return;
+      }
+      if (cancelSignal === void 0) {
+        throw new Error("The `cancelSignal` option must be defined when setting the `gracefulCancel` option.");
+      }
+      if (!ipc) {
+        throw new Error("The `ipc` option cannot be false when setting the `gracefulCancel` option.");
+      }
+      if (serialization === "json") {
+        throw new Error("The `serialization` option cannot be 'json' when setting the `gracefulCancel` option.");
+      }
+    };
+    throwOnGracefulCancel = ({
+      subprocess,
+      cancelSignal,
+      gracefulCancel,
+      forceKillAfterDelay,
+      context,
+      controller
+    }) => gracefulCancel ? [sendOnAbort({
+      subprocess,
+      cancelSignal,
+      forceKillAfterDelay,
+      context,
+      controller
+    })] : [];
+    sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
+      await onAbortedSignal(cancelSignal, signal);
+      const reason = getReason(cancelSignal);
+      await sendAbort(subprocess, reason);
+      killOnTimeout({
+        kill: subprocess.kill,
+        forceKillAfterDelay,
+        context,
+        controllerSignal: signal
+      });
+      context.terminationReason ??= "gracefulCancel";
+      throw cancelSignal.reason;
+    };
+    getReason = ({ reason }) => {
+      if (!(reason instanceof DOMException)) {
+        return reason;
+      }
+      const error = new Error(reason.message);
+      Object.defineProperty(error, "stack", {
+        value: reason.stack,
+        enumerable: false,
+        configurable: true,
+        writable: true
+      });
+      return error;
+    };
+  }
+});
+
+// node_modules/execa/lib/terminate/timeout.js
+var import_promises7, validateTimeout, throwOnTimeout, killAfterTimeout;
+var init_timeout = __esm({
+  "node_modules/execa/lib/terminate/timeout.js"() {
+    import_promises7 = __toESM(require_promises2(), 1);
+    init_final_error();
+    validateTimeout = ({ timeout }) => {
+      if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
+        throw new TypeError(`Expected the \`timeout\` option to be a non-negative integer, got \`${timeout}\` (${typeof timeout})`);
+      }
+    };
+    throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
+    killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
+      await (0, import_promises7.setTimeout)(timeout, void 0, { signal });
+      context.terminationReason ??= "timeout";
+      subprocess.kill();
+      throw new DiscardedError();
+    };
+  }
+});
+
+// node_modules/execa/lib/methods/node.js
+var import_node_process6, import_node_path8, mapNode, handleNodeOption;
+var init_node2 = __esm({
+  "node_modules/execa/lib/methods/node.js"() {
+    import_node_process6 = __toESM(require_process(), 1);
+    import_node_path8 = __toESM(require_path(), 1);
+    init_file_url();
+    mapNode = ({ options }) => {
+      if (options.node === false) {
+        throw new TypeError('The "node" option cannot be false with `execaNode()`.');
+      }
+      return { options: { ...options, node: true } };
+    };
+    handleNodeOption = (file, commandArguments, {
+      node: shouldHandleNode = false,
+      nodePath = import_node_process6.execPath,
+      nodeOptions = import_node_process6.execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
+      cwd,
+      execPath: formerNodePath,
+      ...options
+    }) => {
+      if (formerNodePath !== void 0) {
+        throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
+      }
+      const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
+      const resolvedNodePath = import_node_path8.default.resolve(cwd, normalizedNodePath);
+      const newOptions = {
+        ...options,
+        nodePath: resolvedNodePath,
+        node: shouldHandleNode,
+        cwd
+      };
+      if (!shouldHandleNode) {
+        return [file, commandArguments, newOptions];
+      }
+      if (import_node_path8.default.basename(file, ".exe") === "node") {
+        throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
+      }
+      return [
+        resolvedNodePath,
+        [...nodeOptions, file, ...commandArguments],
+        { ipc: true, ...newOptions, shell: false }
+      ];
+    };
+  }
+});
+
+// lazy-builtin:v8
+var require_v8 = __commonJS({
+  "lazy-builtin:v8"(exports, module) {
+    module.exports = __require("node:v8");
+  }
+});
+
+// node_modules/execa/lib/ipc/ipc-input.js
+var import_node_v8, validateIpcInputOption, validateAdvancedInput, validateJsonInput, validateIpcInput, sendIpcInput;
+var init_ipc_input = __esm({
+  "node_modules/execa/lib/ipc/ipc-input.js"() {
+    import_node_v8 = __toESM(require_v8(), 1);
+    validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
+      if (ipcInput === void 0) {
+        return;
+      }
+      if (!ipc) {
+        throw new Error("The `ipcInput` option cannot be set unless the `ipc` option is `true`.");
+      }
+      validateIpcInput[serialization](ipcInput);
+    };
+    validateAdvancedInput = (ipcInput) => {
+      try {
+        (0, import_node_v8.serialize)(ipcInput);
+      } catch (error) {
+        throw new Error("The `ipcInput` option is not serializable with a structured clone.", { cause: error });
+      }
+    };
+    validateJsonInput = (ipcInput) => {
+      try {
+        JSON.stringify(ipcInput);
+      } catch (error) {
+        throw new Error("The `ipcInput` option is not serializable with JSON.", { cause: error });
+      }
+    };
+    validateIpcInput = {
+      advanced: validateAdvancedInput,
+      json: validateJsonInput
+    };
+    sendIpcInput = async (subprocess, ipcInput) => {
+      if (ipcInput === void 0) {
+        return;
+      }
+      await subprocess.sendMessage(ipcInput);
+    };
+  }
+});
+
+// node_modules/execa/lib/arguments/encoding-option.js
+var validateEncoding, TEXT_ENCODINGS, BINARY_ENCODINGS, ENCODINGS, getCorrectEncoding, ENCODING_ALIASES, serializeEncoding;
+var init_encoding_option = __esm({
+  "node_modules/execa/lib/arguments/encoding-option.js"() {
+    validateEncoding = ({ encoding }) => {
+      if (ENCODINGS.has(encoding)) {
+        return;
+      }
+      const correctEncoding = getCorrectEncoding(encoding);
+      if (correctEncoding !== void 0) {
+        throw new TypeError(`Invalid option \`encoding: ${serializeEncoding(encoding)}\`.
+Please rename it to ${serializeEncoding(correctEncoding)}.`);
+      }
+      const correctEncodings = [...ENCODINGS].map((correctEncoding2) => serializeEncoding(correctEncoding2)).join(", ");
+      throw new TypeError(`Invalid option \`encoding: ${serializeEncoding(encoding)}\`.
+Please rename it to one of: ${correctEncodings}.`);
+    };
+    TEXT_ENCODINGS = /* @__PURE__ */ new Set(["utf8", "utf16le"]);
+    BINARY_ENCODINGS = /* @__PURE__ */ new Set(["buffer", "hex", "base64", "base64url", "latin1", "ascii"]);
+    ENCODINGS = /* @__PURE__ */ new Set([...TEXT_ENCODINGS, ...BINARY_ENCODINGS]);
+    getCorrectEncoding = (encoding) => {
+      if (encoding === null) {
+        return "buffer";
+      }
+      if (typeof encoding !== "string") {
+        return;
+      }
+      const lowerEncoding = encoding.toLowerCase();
+      if (lowerEncoding in ENCODING_ALIASES) {
+        return ENCODING_ALIASES[lowerEncoding];
+      }
+      if (ENCODINGS.has(lowerEncoding)) {
+        return lowerEncoding;
+      }
+    };
+    ENCODING_ALIASES = {
+      // eslint-disable-next-line unicorn/text-encoding-identifier-case
+      "utf-8": "utf8",
+      "utf-16le": "utf16le",
+      "ucs-2": "utf16le",
+      ucs2: "utf16le",
+      binary: "latin1"
+    };
+    serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
+  }
+});
+
+// node_modules/execa/lib/arguments/cwd.js
+var import_node_fs2, import_node_path9, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
+var init_cwd = __esm({
+  "node_modules/execa/lib/arguments/cwd.js"() {
+    import_node_fs2 = __toESM(require_fs(), 1);
+    import_node_path9 = __toESM(require_path(), 1);
+    import_node_process7 = __toESM(require_process(), 1);
+    init_file_url();
+    normalizeCwd = (cwd = getDefaultCwd()) => {
+      const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
+      return import_node_path9.default.resolve(cwdString);
+    };
+    getDefaultCwd = () => {
+      try {
+        return import_node_process7.default.cwd();
+      } catch (error) {
+        error.message = `The current directory does not exist.
+${error.message}`;
+        throw error;
+      }
+    };
+    fixCwdError = (originalMessage, cwd) => {
+      if (cwd === getDefaultCwd()) {
+        return originalMessage;
+      }
+      let cwdStat;
+      try {
+        cwdStat = (0, import_node_fs2.statSync)(cwd);
+      } catch (error) {
+        return `The "cwd" option is invalid: ${cwd}.
+${error.message}
+${originalMessage}`;
+      }
+      if (!cwdStat.isDirectory()) {
+        return `The "cwd" option is not a directory: ${cwd}.
+${originalMessage}`;
+      }
+      return originalMessage;
+    };
+  }
+});
+
+// node_modules/execa/lib/arguments/options.js
+var import_node_path10, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
+var init_options2 = __esm({
+  "node_modules/execa/lib/arguments/options.js"() {
+    import_node_path10 = __toESM(require_path(), 1);
+    import_node_process8 = __toESM(require_process(), 1);
+    import_cross_spawn = __toESM(require_cross_spawn(), 1);
+    init_npm_run_path();
+    init_kill();
+    init_signal();
+    init_cancel();
+    init_graceful2();
+    init_timeout();
+    init_node2();
+    init_ipc_input();
+    init_encoding_option();
+    init_cwd();
+    init_file_url();
+    init_specific();
+    normalizeOptions = (filePath, rawArguments, rawOptions) => {
+      rawOptions.cwd = normalizeCwd(rawOptions.cwd);
+      const [processedFile, processedArguments, processedOptions] = handleNodeOption(filePath, rawArguments, rawOptions);
+      const { command: file, args: commandArguments, options: initialOptions } = import_cross_spawn.default._parse(processedFile, processedArguments, processedOptions);
+      const fdOptions = normalizeFdSpecificOptions(initialOptions);
+      const options = addDefaultOptions(fdOptions);
+      validateTimeout(options);
+      validateEncoding(options);
+      validateIpcInputOption(options);
+      validateCancelSignal(options);
+      validateGracefulCancel(options);
+      options.shell = normalizeFileUrl(options.shell);
+      options.env = getEnv(options);
+      options.killSignal = normalizeKillSignal(options.killSignal);
+      options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
+      options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
+      if (import_node_process8.default.platform === "win32" && import_node_path10.default.basename(file, ".exe") === "cmd") {
+        commandArguments.unshift("/q");
+      }
+      return { file, commandArguments, options };
+    };
+    addDefaultOptions = ({
+      extendEnv = true,
+      preferLocal = false,
+      cwd,
+      localDir: localDirectory = cwd,
+      encoding = "utf8",
+      reject = true,
+      cleanup = true,
+      all = false,
+      windowsHide = true,
+      killSignal = "SIGTERM",
+      forceKillAfterDelay = true,
+      gracefulCancel = false,
+      ipcInput,
+      ipc = ipcInput !== void 0 || gracefulCancel,
+      serialization = "advanced",
+      ...options
+    }) => ({
+      ...options,
+      extendEnv,
+      preferLocal,
+      cwd,
+      localDirectory,
+      encoding,
+      reject,
+      cleanup,
+      all,
+      windowsHide,
+      killSignal,
+      forceKillAfterDelay,
+      gracefulCancel,
+      ipcInput,
+      ipc,
+      serialization
+    });
+    getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
+      const env2 = extendEnv ? { ...import_node_process8.default.env, ...envOption } : envOption;
+      if (preferLocal || node) {
+        return npmRunPathEnv({
+          env: env2,
+          cwd: localDirectory,
+          execPath: nodePath,
+          preferLocal,
+          addExecPath: node
+        });
+      }
+      return env2;
+    };
+  }
+});
+
+// node_modules/execa/lib/arguments/shell.js
+var concatenateShell;
+var init_shell = __esm({
+  "node_modules/execa/lib/arguments/shell.js"() {
+    concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
+  }
+});
+
+// node_modules/strip-final-newline/index.js
+function stripFinalNewline(input) {
+  if (typeof input === "string") {
+    return stripFinalNewlineString(input);
+  }
+  if (!(ArrayBuffer.isView(input) && input.BYTES_PER_ELEMENT === 1)) {
+    throw new Error("Input must be a string or a Uint8Array");
+  }
+  return stripFinalNewlineBinary(input);
+}
+var stripFinalNewlineString, stripFinalNewlineBinary, LF, LF_BINARY, CR, CR_BINARY;
+var init_strip_final_newline = __esm({
+  "node_modules/strip-final-newline/index.js"() {
+    stripFinalNewlineString = (input) => input.at(-1) === LF ? input.slice(0, input.at(-2) === CR ? -2 : -1) : input;
+    stripFinalNewlineBinary = (input) => input.at(-1) === LF_BINARY ? input.subarray(0, input.at(-2) === CR_BINARY ? -2 : -1) : input;
+    LF = "\n";
+    LF_BINARY = LF.codePointAt(0);
+    CR = "\r";
+    CR_BINARY = CR.codePointAt(0);
+  }
+});
+
+// lazy-builtin:stream/promises
+var require_promises3 = __commonJS({
+  "lazy-builtin:stream/promises"(exports, module) {
+    module.exports = __require("node:stream/promises");
+  }
+});
+
+// node_modules/is-stream/index.js
+function isStream(stream, { checkOpen = true } = {}) {
+  return stream !== null && typeof stream === "object" && (stream.writable || stream.readable || !checkOpen || stream.writable === void 0 && stream.readable === void 0) && typeof stream.pipe === "function";
+}
+function isWritableStream(stream, { checkOpen = true } = {}) {
+  return isStream(stream, { checkOpen }) && (stream.writable || !checkOpen) && typeof stream.write === "function" && typeof stream.end === "function" && typeof stream.writable === "boolean" && typeof stream.writableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
+}
+function isReadableStream(stream, { checkOpen = true } = {}) {
+  return isStream(stream, { checkOpen }) && (stream.readable || !checkOpen) && typeof stream.read === "function" && typeof stream.readable === "boolean" && typeof stream.readableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
+}
+function isDuplexStream(stream, options) {
+  return isWritableStream(stream, options) && isReadableStream(stream, options);
+}
+var init_is_stream = __esm({
+  "node_modules/is-stream/index.js"() {
+  }
+});
+
+// node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
+function i() {
+  return this[n].next();
+}
+function o(r) {
+  return this[n].return(r);
+}
+function h({ preventCancel: r = false } = {}) {
+  const e = this.getReader(), t = new c(
+    e,
+    r
+  ), s = Object.create(u);
+  return s[n] = t, s;
+}
+var a, c, n, u;
+var init_asyncIterator = __esm({
+  "node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
+    a = Object.getPrototypeOf(
+      Object.getPrototypeOf(
+        /* istanbul ignore next */
+        async function* () {
+        }
+      ).prototype
+    );
+    c = class {
+      #t;
+      #n;
+      #r = false;
+      #e = void 0;
+      constructor(e, t) {
+        this.#t = e, this.#n = t;
+      }
+      next() {
+        const e = () => this.#s();
+        return this.#e = this.#e ? this.#e.then(e, e) : e(), this.#e;
+      }
+      return(e) {
+        const t = () => this.#i(e);
+        return this.#e ? this.#e.then(t, t) : t();
+      }
+      async #s() {
+        if (this.#r)
+          return {
+            done: true,
+            value: void 0
+          };
+        let e;
+        try {
+          e = await this.#t.read();
+        } catch (t) {
+          throw this.#e = void 0, this.#r = true, this.#t.releaseLock(), t;
+        }
+        return e.done && (this.#e = void 0, this.#r = true, this.#t.releaseLock()), e;
+      }
+      async #i(e) {
+        if (this.#r)
+          return {
+            done: true,
+            value: e
+          };
+        if (this.#r = true, !this.#n) {
+          const t = this.#t.cancel(e);
+          return this.#t.releaseLock(), await t, {
+            done: true,
+            value: e
+          };
+        }
+        return this.#t.releaseLock(), {
+          done: true,
+          value: e
+        };
+      }
+    };
+    n = /* @__PURE__ */ Symbol();
+    Object.defineProperty(i, "name", { value: "next" });
+    Object.defineProperty(o, "name", { value: "return" });
+    u = Object.create(a, {
+      next: {
+        enumerable: true,
+        configurable: true,
+        writable: true,
+        value: i
+      },
+      return: {
+        enumerable: true,
+        configurable: true,
+        writable: true,
+        value: o
+      }
+    });
+  }
+});
+
+// node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
+var init_fromAnyIterable = __esm({
+  "node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
+  }
+});
+
+// node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
+var init_ponyfill = __esm({
+  "node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
+    init_asyncIterator();
+    init_fromAnyIterable();
+  }
+});
+
+// node_modules/get-stream/source/stream.js
+var getAsyncIterable, toString, getStreamIterable, handleStreamEnd, nodeImports;
+var init_stream = __esm({
+  "node_modules/get-stream/source/stream.js"() {
+    init_is_stream();
+    init_ponyfill();
+    getAsyncIterable = (stream) => {
+      if (isReadableStream(stream, { checkOpen: false }) && nodeImports.on !== void 0) {
+        return getStreamIterable(stream);
+      }
+      if (typeof stream?.[Symbol.asyncIterator] === "function") {
+        return stream;
+      }
+      if (toString.call(stream) === "[object ReadableStream]") {
+        return h.call(stream);
+      }
+      throw new TypeError("The first argument must be a Readable, a ReadableStream, or an async iterable.");
+    };
+    ({ toString } = Object.prototype);
+    getStreamIterable = async function* (stream) {
+      const controller = new AbortController();
+      const state = {};
+      handleStreamEnd(stream, controller, state);
+      try {
+        for await (const [chunk] of nodeImports.on(stream, "data", { signal: controller.signal })) {
+          yield chunk;
+        }
+      } catch (error) {
+        if (state.error !== void 0) {
+          throw state.error;
+        } else if (!controller.signal.aborted) {
+          throw error;
+        }
+      } finally {
+        stream.destroy();
+      }
+    };
+    handleStreamEnd = async (stream, controller, state) => {
+      try {
+        await nodeImports.finished(stream, {
+          cleanup: true,
+          readable: true,
+          writable: false,
+          error: false
+        });
+      } catch (error) {
+        state.error = error;
+      } finally {
+        controller.abort();
+      }
+    };
+    nodeImports = {};
+  }
+});
+
+// node_modules/get-stream/source/contents.js
+var getStreamContents, appendFinalChunk, appendChunk, addNewChunk, getChunkType, objectToString2, MaxBufferError;
+var init_contents = __esm({
+  "node_modules/get-stream/source/contents.js"() {
+    init_stream();
+    getStreamContents = async (stream, { init: init2, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
+      const asyncIterable = getAsyncIterable(stream);
+      const state = init2();
+      state.length = 0;
+      try {
+        for await (const chunk of asyncIterable) {
+          const chunkType = getChunkType(chunk);
+          const convertedChunk = convertChunk[chunkType](chunk, state);
+          appendChunk({
+            convertedChunk,
+            state,
+            getSize,
+            truncateChunk,
+            addChunk,
+            maxBuffer
+          });
+        }
+        appendFinalChunk({
+          state,
+          convertChunk,
+          getSize,
+          truncateChunk,
+          addChunk,
+          getFinalChunk,
+          maxBuffer
+        });
+        return finalize(state);
+      } catch (error) {
+        const normalizedError = typeof error === "object" && error !== null ? error : new Error(error);
+        normalizedError.bufferedData = finalize(state);
+        throw normalizedError;
+      }
+    };
+    appendFinalChunk = ({ state, getSize, truncateChunk, addChunk, getFinalChunk, maxBuffer }) => {
+      const convertedChunk = getFinalChunk(state);
+      if (convertedChunk !== void 0) {
+        appendChunk({
+          convertedChunk,
+          state,
+          getSize,
+          truncateChunk,
+          addChunk,
+          maxBuffer
+        });
+      }
+    };
+    appendChunk = ({ convertedChunk, state, getSize, truncateChunk, addChunk, maxBuffer }) => {
+      const chunkSize = getSize(convertedChunk);
+      const newLength = state.length + chunkSize;
+      if (newLength <= maxBuffer) {
+        addNewChunk(convertedChunk, state, addChunk, newLength);
+        return;
+      }
+      const truncatedChunk = truncateChunk(convertedChunk, maxBuffer - state.length);
+      if (truncatedChunk !== void 0) {
+        addNewChunk(truncatedChunk, state, addChunk, maxBuffer);
+      }
+      throw new MaxBufferError();
+    };
+    addNewChunk = (convertedChunk, state, addChunk, newLength) => {
+      state.contents = addChunk(convertedChunk, state, newLength);
+      state.length = newLength;
+    };
+    getChunkType = (chunk) => {
+      const typeOfChunk = typeof chunk;
+      if (typeOfChunk === "string") {
+        return "string";
+      }
+      if (typeOfChunk !== "object" || chunk === null) {
+        return "others";
+      }
+      if (globalThis.Buffer?.isBuffer(chunk)) {
+        return "buffer";
+      }
+      const prototypeName = objectToString2.call(chunk);
+      if (prototypeName === "[object ArrayBuffer]") {
+        return "arrayBuffer";
+      }
+      if (prototypeName === "[object DataView]") {
+        return "dataView";
+      }
+      if (Number.isInteger(chunk.byteLength) && Number.isInteger(chunk.byteOffset) && objectToString2.call(chunk.buffer) === "[object ArrayBuffer]") {
+        return "typedArray";
+      }
+      return "others";
+    };
+    ({ toString: objectToString2 } = Object.prototype);
+    MaxBufferError = class extends Error {
+      name = "MaxBufferError";
+      constructor() {
+        super("maxBuffer exceeded");
+      }
+    };
+  }
+});
+
+// node_modules/get-stream/source/utils.js
+var identity2, noop, getContentsProperty, throwObjectStream, getLengthProperty;
+var init_utils = __esm({
+  "node_modules/get-stream/source/utils.js"() {
+    identity2 = (value) => value;
+    noop = () => void 0;
+    getContentsProperty = ({ contents }) => contents;
+    throwObjectStream = (chunk) => {
+      throw new Error(`Streams in object mode are not supported: ${String(chunk)}`);
+    };
+    getLengthProperty = (convertedChunk) => convertedChunk.length;
+  }
+});
+
+// node_modules/get-stream/source/array.js
+async function getStreamAsArray(stream, options) {
+  return getStreamContents(stream, arrayMethods, options);
+}
+var initArray, increment2, addArrayChunk, arrayMethods;
+var init_array = __esm({
+  "node_modules/get-stream/source/array.js"() {
+    init_contents();
+    init_utils();
+    initArray = () => ({ contents: [] });
+    increment2 = () => 1;
+    addArrayChunk = (convertedChunk, { contents }) => {
+      contents.push(convertedChunk);
+      return contents;
+    };
+    arrayMethods = {
+      init: initArray,
+      convertChunk: {
+        string: identity2,
+        buffer: identity2,
+        arrayBuffer: identity2,
+        dataView: identity2,
+        typedArray: identity2,
+        others: identity2
+      },
+      getSize: increment2,
+      truncateChunk: noop,
+      addChunk: addArrayChunk,
+      getFinalChunk: noop,
+      finalize: getContentsProperty
+    };
+  }
+});
+
+// node_modules/get-stream/source/array-buffer.js
+async function getStreamAsArrayBuffer(stream, options) {
+  return getStreamContents(stream, arrayBufferMethods, options);
+}
+var initArrayBuffer, useTextEncoder, textEncoder2, useUint8Array, useUint8ArrayWithOffset, truncateArrayBufferChunk, addArrayBufferChunk, resizeArrayBufferSlow, resizeArrayBuffer, getNewContentsLength, SCALE_FACTOR, finalizeArrayBuffer, hasArrayBufferResize, arrayBufferMethods;
+var init_array_buffer = __esm({
+  "node_modules/get-stream/source/array-buffer.js"() {
+    init_contents();
+    init_utils();
+    initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
+    useTextEncoder = (chunk) => textEncoder2.encode(chunk);
+    textEncoder2 = new TextEncoder();
+    useUint8Array = (chunk) => new Uint8Array(chunk);
+    useUint8ArrayWithOffset = (chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    truncateArrayBufferChunk = (convertedChunk, chunkSize) => convertedChunk.slice(0, chunkSize);
+    addArrayBufferChunk = (convertedChunk, { contents, length: previousLength }, length) => {
+      const newContents = hasArrayBufferResize() ? resizeArrayBuffer(contents, length) : resizeArrayBufferSlow(contents, length);
+      new Uint8Array(newContents).set(convertedChunk, previousLength);
+      return newContents;
+    };
+    resizeArrayBufferSlow = (contents, length) => {
+      if (length <= contents.byteLength) {
+        return contents;
+      }
+      const arrayBuffer = new ArrayBuffer(getNewContentsLength(length));
+      new Uint8Array(arrayBuffer).set(new Uint8Array(contents), 0);
+      return arrayBuffer;
+    };
+    resizeArrayBuffer = (contents, length) => {
+      if (length <= contents.maxByteLength) {
+        contents.resize(length);
+        return contents;
+      }
+      const arrayBuffer = new ArrayBuffer(length, { maxByteLength: getNewContentsLength(length) });
+      new Uint8Array(arrayBuffer).set(new Uint8Array(contents), 0);
+      return arrayBuffer;
+    };
+    getNewContentsLength = (length) => SCALE_FACTOR ** Math.ceil(Math.log(length) / Math.log(SCALE_FACTOR));
+    SCALE_FACTOR = 2;
+    finalizeArrayBuffer = ({ contents, length }) => hasArrayBufferResize() ? contents : contents.slice(0, length);
+    hasArrayBufferResize = () => "resize" in ArrayBuffer.prototype;
+    arrayBufferMethods = {
+      init: initArrayBuffer,
+      convertChunk: {
+        string: useTextEncoder,
+        buffer: useUint8Array,
+        arrayBuffer: useUint8Array,
+        dataView: useUint8ArrayWithOffset,
+        typedArray: useUint8ArrayWithOffset,
+        others: throwObjectStream
+      },
+      getSize: getLengthProperty,
+      truncateChunk: truncateArrayBufferChunk,
+      addChunk: addArrayBufferChunk,
+      getFinalChunk: noop,
+      finalize: finalizeArrayBuffer
+    };
+  }
+});
+
+// node_modules/get-stream/source/string.js
+async function getStreamAsString(stream, options) {
+  return getStreamContents(stream, stringMethods, options);
+}
+var initString, useTextDecoder, addStringChunk, truncateStringChunk, getFinalStringChunk, stringMethods;
+var init_string = __esm({
+  "node_modules/get-stream/source/string.js"() {
+    init_contents();
+    init_utils();
+    initString = () => ({ contents: "", textDecoder: new TextDecoder() });
+    useTextDecoder = (chunk, { textDecoder: textDecoder2 }) => textDecoder2.decode(chunk, { stream: true });
+    addStringChunk = (convertedChunk, { contents }) => contents + convertedChunk;
+    truncateStringChunk = (convertedChunk, chunkSize) => convertedChunk.slice(0, chunkSize);
+    getFinalStringChunk = ({ textDecoder: textDecoder2 }) => {
+      const finalChunk = textDecoder2.decode();
+      return finalChunk === "" ? void 0 : finalChunk;
+    };
+    stringMethods = {
+      init: initString,
+      convertChunk: {
+        string: identity2,
+        buffer: useTextDecoder,
+        arrayBuffer: useTextDecoder,
+        dataView: useTextDecoder,
+        typedArray: useTextDecoder,
+        others: throwObjectStream
+      },
+      getSize: getLengthProperty,
+      truncateChunk: truncateStringChunk,
+      addChunk: addStringChunk,
+      getFinalChunk: getFinalStringChunk,
+      finalize: getContentsProperty
+    };
+  }
+});
+
+// node_modules/get-stream/source/exports.js
+var init_exports = __esm({
+  "node_modules/get-stream/source/exports.js"() {
+    init_array();
+    init_array_buffer();
+    init_string();
+    init_contents();
+  }
+});
+
+// node_modules/get-stream/source/index.js
+var import_node_events6, import_promises8;
+var init_source = __esm({
+  "node_modules/get-stream/source/index.js"() {
+    import_node_events6 = __toESM(require_events(), 1);
+    import_promises8 = __toESM(require_promises3(), 1);
+    init_stream();
+    init_exports();
+    Object.assign(nodeImports, { on: import_node_events6.on, finished: import_promises8.finished });
+  }
+});
+
+// node_modules/execa/lib/io/max-buffer.js
+var handleMaxBuffer, getMaxBufferUnit, checkIpcMaxBuffer, getMaxBufferMessage, getMaxBufferInfo, isMaxBufferSync, truncateMaxBufferSync, getMaxBufferSync;
+var init_max_buffer = __esm({
+  "node_modules/execa/lib/io/max-buffer.js"() {
+    init_source();
+    init_standard_stream();
+    init_specific();
+    handleMaxBuffer = ({ error, stream, readableObjectMode, lines, encoding, fdNumber }) => {
+      if (!(error instanceof MaxBufferError)) {
+        throw error;
+      }
+      if (fdNumber === "all") {
+        return error;
+      }
+      const unit = getMaxBufferUnit(readableObjectMode, lines, encoding);
+      error.maxBufferInfo = { fdNumber, unit };
+      stream.destroy();
+      throw error;
+    };
+    getMaxBufferUnit = (readableObjectMode, lines, encoding) => {
+      if (readableObjectMode) {
+        return "objects";
+      }
+      if (lines) {
+        return "lines";
+      }
+      if (encoding === "buffer") {
+        return "bytes";
+      }
+      return "characters";
+    };
+    checkIpcMaxBuffer = (subprocess, ipcOutput, maxBuffer) => {
+      if (ipcOutput.length !== maxBuffer) {
+        return;
+      }
+      const error = new MaxBufferError();
+      error.maxBufferInfo = { fdNumber: "ipc" };
+      throw error;
+    };
+    getMaxBufferMessage = (error, maxBuffer) => {
+      const { streamName, threshold, unit } = getMaxBufferInfo(error, maxBuffer);
+      return `Command's ${streamName} was larger than ${threshold} ${unit}`;
+    };
+    getMaxBufferInfo = (error, maxBuffer) => {
+      if (error?.maxBufferInfo === void 0) {
+        return { streamName: "output", threshold: maxBuffer[1], unit: "bytes" };
+      }
+      const { maxBufferInfo: { fdNumber, unit } } = error;
+      delete error.maxBufferInfo;
+      const threshold = getFdSpecificValue(maxBuffer, fdNumber);
+      if (fdNumber === "ipc") {
+        return { streamName: "IPC output", threshold, unit: "messages" };
+      }
+      return { streamName: getStreamName(fdNumber), threshold, unit };
+    };
+    isMaxBufferSync = (resultError, output, maxBuffer) => resultError?.code === "ENOBUFS" && output !== null && output.some((result2) => result2 !== null && result2.length > getMaxBufferSync(maxBuffer));
+    truncateMaxBufferSync = (result2, isMaxBuffer, maxBuffer) => {
+      if (!isMaxBuffer) {
+        return result2;
+      }
+      const maxBufferValue = getMaxBufferSync(maxBuffer);
+      return result2.length > maxBufferValue ? result2.slice(0, maxBufferValue) : result2;
+    };
+    getMaxBufferSync = ([, stdoutMaxBuffer]) => stdoutMaxBuffer;
+  }
+});
+
+// node_modules/execa/lib/return/message.js
+var import_node_util6, createMessages, getErrorPrefix, getForcefulSuffix, getOriginalMessage, serializeIpcMessage, serializeMessagePart, serializeMessageItem;
+var init_message = __esm({
+  "node_modules/execa/lib/return/message.js"() {
+    import_node_util6 = __toESM(require_util(), 1);
+    init_strip_final_newline();
+    init_uint_array();
+    init_cwd();
+    init_escape();
+    init_max_buffer();
+    init_signal();
+    init_final_error();
+    createMessages = ({
+      stdio,
+      all,
+      ipcOutput,
+      originalError,
+      signal,
+      signalDescription,
+      exitCode,
+      escapedCommand,
+      timedOut,
+      isCanceled,
+      isGracefullyCanceled,
+      isMaxBuffer,
+      isForcefullyTerminated,
+      forceKillAfterDelay,
+      killSignal,
+      maxBuffer,
+      timeout,
+      cwd
+    }) => {
+      const errorCode = originalError?.code;
+      const prefix = getErrorPrefix({
+        originalError,
+        timedOut,
+        timeout,
+        isMaxBuffer,
+        maxBuffer,
+        errorCode,
+        signal,
+        signalDescription,
+        exitCode,
+        isCanceled,
+        isGracefullyCanceled,
+        isForcefullyTerminated,
+        forceKillAfterDelay,
+        killSignal
+      });
+      const originalMessage = getOriginalMessage(originalError, cwd);
+      const suffix = originalMessage === void 0 ? "" : `
+${originalMessage}`;
+      const shortMessage = `${prefix}: ${escapedCommand}${suffix}`;
+      const messageStdio = all === void 0 ? [stdio[2], stdio[1]] : [all];
+      const message = [
+        shortMessage,
+        ...messageStdio,
+        ...stdio.slice(3),
+        ipcOutput.map((ipcMessage) => serializeIpcMessage(ipcMessage)).join("\n")
+      ].map((messagePart) => escapeLines(stripFinalNewline(serializeMessagePart(messagePart)))).filter(Boolean).join("\n\n");
+      return { originalMessage, shortMessage, message };
+    };
+    getErrorPrefix = ({
+      originalError,
+      timedOut,
+      timeout,
+      isMaxBuffer,
+      maxBuffer,
+      errorCode,
+      signal,
+      signalDescription,
+      exitCode,
+      isCanceled,
+      isGracefullyCanceled,
+      isForcefullyTerminated,
+      forceKillAfterDelay,
+      killSignal
+    }) => {
+      const forcefulSuffix = getForcefulSuffix(isForcefullyTerminated, forceKillAfterDelay);
+      if (timedOut) {
+        return `Command timed out after ${timeout} milliseconds${forcefulSuffix}`;
+      }
+      if (isGracefullyCanceled) {
+        if (signal === void 0) {
+          return `Command was gracefully canceled with exit code ${exitCode}`;
+        }
+        return isForcefullyTerminated ? `Command was gracefully canceled${forcefulSuffix}` : `Command was gracefully canceled with ${signal} (${signalDescription})`;
+      }
+      if (isCanceled) {
+        return `Command was canceled${forcefulSuffix}`;
+      }
+      if (isMaxBuffer) {
+        return `${getMaxBufferMessage(originalError, maxBuffer)}${forcefulSuffix}`;
+      }
+      if (errorCode !== void 0) {
+        return `Command failed with ${errorCode}${forcefulSuffix}`;
+      }
+      if (isForcefullyTerminated) {
+        return `Command was killed with ${killSignal} (${getSignalDescription(killSignal)})${forcefulSuffix}`;
+      }
+      if (signal !== void 0) {
+        return `Command was killed with ${signal} (${signalDescription})`;
+      }
+      if (exitCode !== void 0) {
+        return `Command failed with exit code ${exitCode}`;
+      }
+      return "Command failed";
+    };
+    getForcefulSuffix = (isForcefullyTerminated, forceKillAfterDelay) => isForcefullyTerminated ? ` and was forcefully terminated after ${forceKillAfterDelay} milliseconds` : "";
+    getOriginalMessage = (originalError, cwd) => {
+      if (originalError instanceof DiscardedError) {
+        return;
+      }
+      const originalMessage = isExecaError(originalError) ? originalError.originalMessage : String(originalError?.message ?? originalError);
+      const escapedOriginalMessage = escapeLines(fixCwdError(originalMessage, cwd));
+      return escapedOriginalMessage === "" ? void 0 : escapedOriginalMessage;
+    };
+    serializeIpcMessage = (ipcMessage) => typeof ipcMessage === "string" ? ipcMessage : (0, import_node_util6.inspect)(ipcMessage);
+    serializeMessagePart = (messagePart) => Array.isArray(messagePart) ? messagePart.map((messageItem) => stripFinalNewline(serializeMessageItem(messageItem))).filter(Boolean).join("\n") : serializeMessageItem(messagePart);
+    serializeMessageItem = (messageItem) => {
+      if (typeof messageItem === "string") {
+        return messageItem;
+      }
+      if (isUint8Array(messageItem)) {
+        return uint8ArrayToString(messageItem);
+      }
+      return "";
+    };
+  }
+});
+
+// node_modules/execa/lib/return/result.js
+var makeSuccessResult, makeEarlyError, makeError, getErrorProperties, omitUndefinedProperties, normalizeExitPayload;
+var init_result = __esm({
+  "node_modules/execa/lib/return/result.js"() {
+    init_signal();
+    init_duration();
+    init_final_error();
+    init_message();
+    makeSuccessResult = ({
+      command: command2,
+      escapedCommand,
+      stdio,
+      all,
+      ipcOutput,
+      options: { cwd },
+      startTime
+    }) => omitUndefinedProperties({
+      command: command2,
+      escapedCommand,
+      cwd,
+      durationMs: getDurationMs(startTime),
+      failed: false,
+      timedOut: false,
+      isCanceled: false,
+      isGracefullyCanceled: false,
+      isTerminated: false,
+      isMaxBuffer: false,
+      isForcefullyTerminated: false,
+      exitCode: 0,
+      stdout: stdio[1],
+      stderr: stdio[2],
+      all,
+      stdio,
+      ipcOutput,
+      pipedFrom: []
+    });
+    makeEarlyError = ({
+      error,
+      command: command2,
+      escapedCommand,
+      fileDescriptors,
+      options,
+      startTime,
+      isSync
+    }) => makeError({
+      error,
+      command: command2,
+      escapedCommand,
+      startTime,
+      timedOut: false,
+      isCanceled: false,
+      isGracefullyCanceled: false,
+      isMaxBuffer: false,
+      isForcefullyTerminated: false,
+      stdio: Array.from({ length: fileDescriptors.length }),
+      ipcOutput: [],
+      options,
+      isSync
+    });
+    makeError = ({
+      error: originalError,
+      command: command2,
+      escapedCommand,
+      startTime,
+      timedOut,
+      isCanceled,
+      isGracefullyCanceled,
+      isMaxBuffer,
+      isForcefullyTerminated,
+      exitCode: rawExitCode,
+      signal: rawSignal,
+      stdio,
+      all,
+      ipcOutput,
+      options: {
+        timeoutDuration,
+        timeout = timeoutDuration,
+        forceKillAfterDelay,
+        killSignal,
+        cwd,
+        maxBuffer
+      },
+      isSync
+    }) => {
+      const { exitCode, signal, signalDescription } = normalizeExitPayload(rawExitCode, rawSignal);
+      const { originalMessage, shortMessage, message } = createMessages({
+        stdio,
+        all,
+        ipcOutput,
+        originalError,
+        signal,
+        signalDescription,
+        exitCode,
+        escapedCommand,
+        timedOut,
+        isCanceled,
+        isGracefullyCanceled,
+        isMaxBuffer,
+        isForcefullyTerminated,
+        forceKillAfterDelay,
+        killSignal,
+        maxBuffer,
+        timeout,
+        cwd
+      });
+      const error = getFinalError(originalError, message, isSync);
+      Object.assign(error, getErrorProperties({
+        error,
+        command: command2,
+        escapedCommand,
+        startTime,
+        timedOut,
+        isCanceled,
+        isGracefullyCanceled,
+        isMaxBuffer,
+        isForcefullyTerminated,
+        exitCode,
+        signal,
+        signalDescription,
+        stdio,
+        all,
+        ipcOutput,
+        cwd,
+        originalMessage,
+        shortMessage
+      }));
+      return error;
+    };
+    getErrorProperties = ({
+      error,
+      command: command2,
+      escapedCommand,
+      startTime,
+      timedOut,
+      isCanceled,
+      isGracefullyCanceled,
+      isMaxBuffer,
+      isForcefullyTerminated,
+      exitCode,
+      signal,
+      signalDescription,
+      stdio,
+      all,
+      ipcOutput,
+      cwd,
+      originalMessage,
+      shortMessage
+    }) => omitUndefinedProperties({
+      shortMessage,
+      originalMessage,
+      command: command2,
+      escapedCommand,
+      cwd,
+      durationMs: getDurationMs(startTime),
+      failed: true,
+      timedOut,
+      isCanceled,
+      isGracefullyCanceled,
+      isTerminated: signal !== void 0,
+      isMaxBuffer,
+      isForcefullyTerminated,
+      exitCode,
+      signal,
+      signalDescription,
+      code: error.cause?.code,
+      stdout: stdio[1],
+      stderr: stdio[2],
+      all,
+      stdio,
+      ipcOutput,
+      pipedFrom: []
+    });
+    omitUndefinedProperties = (result2) => Object.fromEntries(Object.entries(result2).filter(([, value]) => value !== void 0));
+    normalizeExitPayload = (rawExitCode, rawSignal) => {
+      const exitCode = rawExitCode === null ? void 0 : rawExitCode;
+      const signal = rawSignal === null ? void 0 : rawSignal;
+      const signalDescription = signal === void 0 ? void 0 : getSignalDescription(rawSignal);
+      return { exitCode, signal, signalDescription };
+    };
+  }
+});
+
+// node_modules/parse-ms/index.js
+function parseNumber2(milliseconds) {
+  return {
+    days: Math.trunc(milliseconds / 864e5),
+    hours: Math.trunc(milliseconds / 36e5 % 24),
+    minutes: Math.trunc(milliseconds / 6e4 % 60),
+    seconds: Math.trunc(milliseconds / 1e3 % 60),
+    milliseconds: Math.trunc(milliseconds % 1e3),
+    microseconds: Math.trunc(toZeroIfInfinity(milliseconds * 1e3) % 1e3),
+    nanoseconds: Math.trunc(toZeroIfInfinity(milliseconds * 1e6) % 1e3)
+  };
+}
+function parseBigint(milliseconds) {
+  return {
+    days: milliseconds / 86400000n,
+    hours: milliseconds / 3600000n % 24n,
+    minutes: milliseconds / 60000n % 60n,
+    seconds: milliseconds / 1000n % 60n,
+    milliseconds: milliseconds % 1000n,
+    microseconds: 0n,
+    nanoseconds: 0n
+  };
+}
+function parseMilliseconds(milliseconds) {
+  switch (typeof milliseconds) {
+    case "number": {
+      if (Number.isFinite(milliseconds)) {
+        return parseNumber2(milliseconds);
+      }
+      break;
+    }
+    case "bigint": {
+      return parseBigint(milliseconds);
+    }
+  }
+  throw new TypeError("Expected a finite number or bigint");
+}
+var toZeroIfInfinity;
+var init_parse_ms = __esm({
+  "node_modules/parse-ms/index.js"() {
+    toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
+  }
+});
+
+// node_modules/pretty-ms/index.js
+function prettyMilliseconds(milliseconds, options) {
+  const isBigInt = typeof milliseconds === "bigint";
+  if (!isBigInt && !Number.isFinite(milliseconds)) {
+    throw new TypeError("Expected a finite number or bigint");
+  }
+  options = { ...options };
+  const sign = milliseconds < 0 ? "-" : "";
+  milliseconds = milliseconds < 0 ? -milliseconds : milliseconds;
+  if (options.colonNotation) {
+    options.compact = false;
+    options.formatSubMilliseconds = false;
+    options.separateMilliseconds = false;
+    options.verbose = false;
+  }
+  if (options.compact) {
+    options.unitCount = 1;
+    options.secondsDecimalDigits = 0;
+    options.millisecondsDecimalDigits = 0;
+  }
+  let result2 = [];
+  const floorDecimals = (value, decimalDigits) => {
+    const flooredInterimValue = Math.floor(value * 10 ** decimalDigits + SECOND_ROUNDING_EPSILON);
+    const flooredValue = Math.round(flooredInterimValue) / 10 ** decimalDigits;
+    return flooredValue.toFixed(decimalDigits);
+  };
+  const add2 = (value, long, short2, valueString) => {
+    if ((result2.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short2 === "m")) {
+      return;
+    }
+    valueString ??= String(value);
+    if (options.colonNotation) {
+      const wholeDigits = valueString.includes(".") ? valueString.split(".")[0].length : valueString.length;
+      const minLength = result2.length > 0 ? 2 : 1;
+      valueString = "0".repeat(Math.max(0, minLength - wholeDigits)) + valueString;
+    } else {
+      valueString += options.verbose ? " " + pluralize(long, value) : short2;
+    }
+    result2.push(valueString);
+  };
+  const parsed = parseMilliseconds(milliseconds);
+  const days = BigInt(parsed.days);
+  if (options.hideYearAndDays) {
+    add2(BigInt(days) * 24n + BigInt(parsed.hours), "hour", "h");
+  } else {
+    if (options.hideYear) {
+      add2(days, "day", "d");
+    } else {
+      add2(days / 365n, "year", "y");
+      add2(days % 365n, "day", "d");
+    }
+    add2(Number(parsed.hours), "hour", "h");
+  }
+  add2(Number(parsed.minutes), "minute", "m");
+  if (!options.hideSeconds) {
+    if (options.separateMilliseconds || options.formatSubMilliseconds || !options.colonNotation && milliseconds < 1e3 && !options.subSecondsAsDecimals) {
+      const seconds = Number(parsed.seconds);
+      const milliseconds2 = Number(parsed.milliseconds);
+      const microseconds = Number(parsed.microseconds);
+      const nanoseconds = Number(parsed.nanoseconds);
+      add2(seconds, "second", "s");
+      if (options.formatSubMilliseconds) {
+        add2(milliseconds2, "millisecond", "ms");
+        add2(microseconds, "microsecond", "\xB5s");
+        add2(nanoseconds, "nanosecond", "ns");
+      } else {
+        const millisecondsAndBelow = milliseconds2 + microseconds / 1e3 + nanoseconds / 1e6;
+        const millisecondsDecimalDigits = typeof options.millisecondsDecimalDigits === "number" ? options.millisecondsDecimalDigits : 0;
+        const roundedMilliseconds = millisecondsAndBelow >= 1 ? Math.round(millisecondsAndBelow) : Math.ceil(millisecondsAndBelow);
+        const maximumMilliseconds = 1e3 - 10 ** -millisecondsDecimalDigits;
+        const millisecondsString = millisecondsDecimalDigits ? Math.min(millisecondsAndBelow, maximumMilliseconds).toFixed(millisecondsDecimalDigits) : Math.min(roundedMilliseconds, maximumMilliseconds);
+        add2(
+          Number.parseFloat(millisecondsString),
+          "millisecond",
+          "ms",
+          millisecondsString
+        );
+      }
+    } else {
+      const seconds = (isBigInt ? Number(milliseconds % ONE_DAY_IN_MILLISECONDS) : milliseconds) / 1e3 % 60;
+      const secondsDecimalDigits = typeof options.secondsDecimalDigits === "number" ? options.secondsDecimalDigits : 1;
+      const secondsFixed = floorDecimals(seconds, secondsDecimalDigits);
+      const secondsString = options.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
+      add2(Number.parseFloat(secondsString), "second", "s", secondsString);
+    }
+  }
+  if (result2.length === 0) {
+    return sign + "0" + (options.verbose ? " milliseconds" : "ms");
+  }
+  const separator = options.colonNotation ? ":" : " ";
+  if (typeof options.unitCount === "number") {
+    result2 = result2.slice(0, Math.max(options.unitCount, 1));
+  }
+  return sign + result2.join(separator);
+}
+var isZero, pluralize, SECOND_ROUNDING_EPSILON, ONE_DAY_IN_MILLISECONDS;
+var init_pretty_ms = __esm({
+  "node_modules/pretty-ms/index.js"() {
+    init_parse_ms();
+    isZero = (value) => value === 0 || value === 0n;
+    pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
+    SECOND_ROUNDING_EPSILON = 1e-7;
+    ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
+  }
+});
+
+// node_modules/execa/lib/verbose/error.js
+var logError;
+var init_error = __esm({
+  "node_modules/execa/lib/verbose/error.js"() {
+    init_log();
+    logError = (result2, verboseInfo) => {
+      if (result2.failed) {
+        verboseLog({
+          type: "error",
+          verboseMessage: result2.shortMessage,
+          verboseInfo,
+          result: result2
+        });
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/verbose/complete.js
+var logResult, logDuration;
+var init_complete = __esm({
+  "node_modules/execa/lib/verbose/complete.js"() {
+    init_pretty_ms();
+    init_values2();
+    init_log();
+    init_error();
+    logResult = (result2, verboseInfo) => {
+      if (!isVerbose(verboseInfo)) {
+        return;
+      }
+      logError(result2, verboseInfo);
+      logDuration(result2, verboseInfo);
+    };
+    logDuration = (result2, verboseInfo) => {
+      const verboseMessage = `(done in ${prettyMilliseconds(result2.durationMs)})`;
+      verboseLog({
+        type: "duration",
+        verboseMessage,
+        verboseInfo,
+        result: result2
+      });
+    };
+  }
+});
+
+// node_modules/execa/lib/return/reject.js
+var handleResult;
+var init_reject = __esm({
+  "node_modules/execa/lib/return/reject.js"() {
+    init_complete();
+    handleResult = (result2, verboseInfo, { reject }) => {
+      logResult(result2, verboseInfo);
+      if (result2.failed && reject) {
+        throw result2;
+      }
+      return result2;
+    };
+  }
+});
+
+// node_modules/execa/lib/stdio/type.js
+var getStdioItemType, getTransformObjectType, getDuplexType, getTransformStreamType, validateNonGeneratorType, checkUndefinedOption, getGeneratorObjectType, checkBooleanOption, isGenerator, isAsyncGenerator, isSyncGenerator, isTransformOptions, isUrl, isRegularUrl, isFilePathObject, FILE_PATH_KEYS, isFilePathString, isUnknownStdioString, KNOWN_STDIO_STRINGS, isReadableStream2, isWritableStream2, isWebStream, isTransformStream, isAsyncIterableObject, isIterableObject, isObject, TRANSFORM_TYPES, FILE_TYPES, SPECIAL_DUPLICATE_TYPES_SYNC, SPECIAL_DUPLICATE_TYPES, FORBID_DUPLICATE_TYPES, TYPE_TO_MESSAGE;
+var init_type = __esm({
+  "node_modules/execa/lib/stdio/type.js"() {
+    init_is_stream();
+    init_is_plain_obj();
+    init_uint_array();
+    getStdioItemType = (value, optionName) => {
+      if (isAsyncGenerator(value)) {
+        return "asyncGenerator";
+      }
+      if (isSyncGenerator(value)) {
+        return "generator";
+      }
+      if (isUrl(value)) {
+        return "fileUrl";
+      }
+      if (isFilePathObject(value)) {
+        return "filePath";
+      }
+      if (isWebStream(value)) {
+        return "webStream";
+      }
+      if (isStream(value, { checkOpen: false })) {
+        return "native";
+      }
+      if (isUint8Array(value)) {
+        return "uint8Array";
+      }
+      if (isAsyncIterableObject(value)) {
+        return "asyncIterable";
+      }
+      if (isIterableObject(value)) {
+        return "iterable";
+      }
+      if (isTransformStream(value)) {
+        return getTransformStreamType({ transform: value }, optionName);
+      }
+      if (isTransformOptions(value)) {
+        return getTransformObjectType(value, optionName);
+      }
+      return "native";
+    };
+    getTransformObjectType = (value, optionName) => {
+      if (isDuplexStream(value.transform, { checkOpen: false })) {
+        return getDuplexType(value, optionName);
+      }
+      if (isTransformStream(value.transform)) {
+        return getTransformStreamType(value, optionName);
+      }
+      return getGeneratorObjectType(value, optionName);
+    };
+    getDuplexType = (value, optionName) => {
+      validateNonGeneratorType(value, optionName, "Duplex stream");
+      return "duplex";
+    };
+    getTransformStreamType = (value, optionName) => {
+      validateNonGeneratorType(value, optionName, "web TransformStream");
+      return "webTransform";
+    };
+    validateNonGeneratorType = ({ final, binary, objectMode }, optionName, typeName) => {
+      checkUndefinedOption(final, `${optionName}.final`, typeName);
+      checkUndefinedOption(binary, `${optionName}.binary`, typeName);
+      checkBooleanOption(objectMode, `${optionName}.objectMode`);
+    };
+    checkUndefinedOption = (value, optionName, typeName) => {
+      if (value !== void 0) {
+        throw new TypeError(`The \`${optionName}\` option can only be defined when using a generator, not a ${typeName}.`);
+      }
+    };
+    getGeneratorObjectType = ({ transform, final, binary, objectMode }, optionName) => {
+      if (transform !== void 0 && !isGenerator(transform)) {
+        throw new TypeError(`The \`${optionName}.transform\` option must be a generator, a Duplex stream or a web TransformStream.`);
+      }
+      if (isDuplexStream(final, { checkOpen: false })) {
+        throw new TypeError(`The \`${optionName}.final\` option must not be a Duplex stream.`);
+      }
+      if (isTransformStream(final)) {
+        throw new TypeError(`The \`${optionName}.final\` option must not be a web TransformStream.`);
+      }
+      if (final !== void 0 && !isGenerator(final)) {
+        throw new TypeError(`The \`${optionName}.final\` option must be a generator.`);
+      }
+      checkBooleanOption(binary, `${optionName}.binary`);
+      checkBooleanOption(objectMode, `${optionName}.objectMode`);
+      return isAsyncGenerator(transform) || isAsyncGenerator(final) ? "asyncGenerator" : "generator";
+    };
+    checkBooleanOption = (value, optionName) => {
+      if (value !== void 0 && typeof value !== "boolean") {
+        throw new TypeError(`The \`${optionName}\` option must use a boolean.`);
+      }
+    };
+    isGenerator = (value) => isAsyncGenerator(value) || isSyncGenerator(value);
+    isAsyncGenerator = (value) => Object.prototype.toString.call(value) === "[object AsyncGeneratorFunction]";
+    isSyncGenerator = (value) => Object.prototype.toString.call(value) === "[object GeneratorFunction]";
+    isTransformOptions = (value) => isPlainObject(value) && (value.transform !== void 0 || value.final !== void 0);
+    isUrl = (value) => Object.prototype.toString.call(value) === "[object URL]";
+    isRegularUrl = (value) => isUrl(value) && value.protocol !== "file:";
+    isFilePathObject = (value) => isPlainObject(value) && Object.keys(value).length > 0 && Object.keys(value).every((key3) => FILE_PATH_KEYS.has(key3)) && isFilePathString(value.file);
+    FILE_PATH_KEYS = /* @__PURE__ */ new Set(["file", "append"]);
+    isFilePathString = (file) => typeof file === "string";
+    isUnknownStdioString = (type, value) => type === "native" && typeof value === "string" && !KNOWN_STDIO_STRINGS.has(value);
+    KNOWN_STDIO_STRINGS = /* @__PURE__ */ new Set(["ipc", "ignore", "inherit", "overlapped", "pipe"]);
+    isReadableStream2 = (value) => Object.prototype.toString.call(value) === "[object ReadableStream]";
+    isWritableStream2 = (value) => Object.prototype.toString.call(value) === "[object WritableStream]";
+    isWebStream = (value) => isReadableStream2(value) || isWritableStream2(value);
+    isTransformStream = (value) => isReadableStream2(value?.readable) && isWritableStream2(value?.writable);
+    isAsyncIterableObject = (value) => isObject(value) && typeof value[Symbol.asyncIterator] === "function";
+    isIterableObject = (value) => isObject(value) && typeof value[Symbol.iterator] === "function";
+    isObject = (value) => typeof value === "object" && value !== null;
+    TRANSFORM_TYPES = /* @__PURE__ */ new Set(["generator", "asyncGenerator", "duplex", "webTransform"]);
+    FILE_TYPES = /* @__PURE__ */ new Set(["fileUrl", "filePath", "fileNumber"]);
+    SPECIAL_DUPLICATE_TYPES_SYNC = /* @__PURE__ */ new Set(["fileUrl", "filePath"]);
+    SPECIAL_DUPLICATE_TYPES = /* @__PURE__ */ new Set([...SPECIAL_DUPLICATE_TYPES_SYNC, "webStream", "nodeStream"]);
+    FORBID_DUPLICATE_TYPES = /* @__PURE__ */ new Set(["webTransform", "duplex"]);
+    TYPE_TO_MESSAGE = {
+      generator: "a generator",
+      asyncGenerator: "an async generator",
+      fileUrl: "a file URL",
+      filePath: "a file path string",
+      fileNumber: "a file descriptor number",
+      webStream: "a web stream",
+      nodeStream: "a Node.js stream",
+      webTransform: "a web TransformStream",
+      duplex: "a Duplex stream",
+      native: "any value",
+      iterable: "an iterable",
+      asyncIterable: "an async iterable",
+      string: "a string",
+      uint8Array: "a Uint8Array"
+    };
+  }
+});
+
+// node_modules/execa/lib/transform/object-mode.js
+var getTransformObjectModes, getOutputObjectModes, getInputObjectModes, getFdObjectMode;
+var init_object_mode = __esm({
+  "node_modules/execa/lib/transform/object-mode.js"() {
+    init_type();
+    getTransformObjectModes = (objectMode, index, newTransforms, direction) => direction === "output" ? getOutputObjectModes(objectMode, index, newTransforms) : getInputObjectModes(objectMode, index, newTransforms);
+    getOutputObjectModes = (objectMode, index, newTransforms) => {
+      const writableObjectMode = index !== 0 && newTransforms[index - 1].value.readableObjectMode;
+      const readableObjectMode = objectMode ?? writableObjectMode;
+      return { writableObjectMode, readableObjectMode };
+    };
+    getInputObjectModes = (objectMode, index, newTransforms) => {
+      const writableObjectMode = index === 0 ? objectMode === true : newTransforms[index - 1].value.readableObjectMode;
+      const readableObjectMode = index !== newTransforms.length - 1 && (objectMode ?? writableObjectMode);
+      return { writableObjectMode, readableObjectMode };
+    };
+    getFdObjectMode = (stdioItems, direction) => {
+      const lastTransform = stdioItems.findLast(({ type }) => TRANSFORM_TYPES.has(type));
+      if (lastTransform === void 0) {
+        return false;
+      }
+      return direction === "input" ? lastTransform.value.writableObjectMode : lastTransform.value.readableObjectMode;
+    };
+  }
+});
+
+// node_modules/execa/lib/transform/normalize.js
+var normalizeTransforms, getTransforms, normalizeTransform, normalizeDuplex, normalizeTransformStream, normalizeGenerator, sortTransforms;
+var init_normalize = __esm({
+  "node_modules/execa/lib/transform/normalize.js"() {
+    init_is_plain_obj();
+    init_encoding_option();
+    init_type();
+    init_object_mode();
+    normalizeTransforms = (stdioItems, optionName, direction, options) => [
+      ...stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type)),
+      ...getTransforms(stdioItems, optionName, direction, options)
+    ];
+    getTransforms = (stdioItems, optionName, direction, { encoding }) => {
+      const transforms = stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type));
+      const newTransforms = Array.from({ length: transforms.length });
+      for (const [index, stdioItem] of Object.entries(transforms)) {
+        newTransforms[index] = normalizeTransform({
+          stdioItem,
+          index: Number(index),
+          newTransforms,
+          optionName,
+          direction,
+          encoding
+        });
+      }
+      return sortTransforms(newTransforms, direction);
+    };
+    normalizeTransform = ({ stdioItem, stdioItem: { type }, index, newTransforms, optionName, direction, encoding }) => {
+      if (type === "duplex") {
+        return normalizeDuplex({ stdioItem, optionName });
+      }
+      if (type === "webTransform") {
+        return normalizeTransformStream({
+          stdioItem,
+          index,
+          newTransforms,
+          direction
+        });
+      }
+      return normalizeGenerator({
+        stdioItem,
+        index,
+        newTransforms,
+        direction,
+        encoding
+      });
+    };
+    normalizeDuplex = ({
+      stdioItem,
+      stdioItem: {
+        value: {
+          transform,
+          transform: { writableObjectMode, readableObjectMode },
+          objectMode = readableObjectMode
+        }
+      },
+      optionName
+    }) => {
+      if (objectMode && !readableObjectMode) {
+        throw new TypeError(`The \`${optionName}.objectMode\` option can only be \`true\` if \`new Duplex({objectMode: true})\` is used.`);
+      }
+      if (!objectMode && readableObjectMode) {
+        throw new TypeError(`The \`${optionName}.objectMode\` option cannot be \`false\` if \`new Duplex({objectMode: true})\` is used.`);
+      }
+      return {
+        ...stdioItem,
+        value: { transform, writableObjectMode, readableObjectMode }
+      };
+    };
+    normalizeTransformStream = ({ stdioItem, stdioItem: { value }, index, newTransforms, direction }) => {
+      const { transform, objectMode } = isPlainObject(value) ? value : { transform: value };
+      const { writableObjectMode, readableObjectMode } = getTransformObjectModes(objectMode, index, newTransforms, direction);
+      return {
+        ...stdioItem,
+        value: { transform, writableObjectMode, readableObjectMode }
+      };
+    };
+    normalizeGenerator = ({ stdioItem, stdioItem: { value }, index, newTransforms, direction, encoding }) => {
+      const {
+        transform,
+        final,
+        binary: binaryOption = false,
+        preserveNewlines = false,
+        objectMode
+      } = isPlainObject(value) ? value : { transform: value };
+      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+      const { writableObjectMode, readableObjectMode } = getTransformObjectModes(objectMode, index, newTransforms, direction);
+      return {
+        ...stdioItem,
+        value: {
+          transform,
+          final,
+          binary,
+          preserveNewlines,
+          writableObjectMode,
+          readableObjectMode
+        }
+      };
+    };
+    sortTransforms = (newTransforms, direction) => direction === "input" ? newTransforms.reverse() : newTransforms;
+  }
+});
+
+// node_modules/execa/lib/stdio/direction.js
+var import_node_process9, getStreamDirection, getStdioItemDirection, KNOWN_DIRECTIONS, anyDirection, alwaysInput, guessStreamDirection, getStandardStreamDirection, DEFAULT_DIRECTION;
+var init_direction = __esm({
+  "node_modules/execa/lib/stdio/direction.js"() {
+    import_node_process9 = __toESM(require_process(), 1);
+    init_is_stream();
+    init_type();
+    getStreamDirection = (stdioItems, fdNumber, optionName) => {
+      const directions = stdioItems.map((stdioItem) => getStdioItemDirection(stdioItem, fdNumber));
+      if (directions.includes("input") && directions.includes("output")) {
+        throw new TypeError(`The \`${optionName}\` option must not be an array of both readable and writable values.`);
+      }
+      return directions.find(Boolean) ?? DEFAULT_DIRECTION;
+    };
+    getStdioItemDirection = ({ type, value }, fdNumber) => KNOWN_DIRECTIONS[fdNumber] ?? guessStreamDirection[type](value);
+    KNOWN_DIRECTIONS = ["input", "output", "output"];
+    anyDirection = () => void 0;
+    alwaysInput = () => "input";
+    guessStreamDirection = {
+      generator: anyDirection,
+      asyncGenerator: anyDirection,
+      fileUrl: anyDirection,
+      filePath: anyDirection,
+      iterable: alwaysInput,
+      asyncIterable: alwaysInput,
+      uint8Array: alwaysInput,
+      webStream: (value) => isWritableStream2(value) ? "output" : "input",
+      nodeStream(value) {
+        if (!isReadableStream(value, { checkOpen: false })) {
+          return "output";
+        }
+        return isWritableStream(value, { checkOpen: false }) ? void 0 : "input";
+      },
+      webTransform: anyDirection,
+      duplex: anyDirection,
+      native(value) {
+        const standardStreamDirection = getStandardStreamDirection(value);
+        if (standardStreamDirection !== void 0) {
+          return standardStreamDirection;
+        }
+        if (isStream(value, { checkOpen: false })) {
+          return guessStreamDirection.nodeStream(value);
+        }
+      }
+    };
+    getStandardStreamDirection = (value) => {
+      if ([0, import_node_process9.default.stdin].includes(value)) {
+        return "input";
+      }
+      if ([1, 2, import_node_process9.default.stdout, import_node_process9.default.stderr].includes(value)) {
+        return "output";
+      }
+    };
+    DEFAULT_DIRECTION = "output";
+  }
+});
+
+// node_modules/execa/lib/ipc/array.js
+var normalizeIpcStdioArray;
+var init_array2 = __esm({
+  "node_modules/execa/lib/ipc/array.js"() {
+    normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
+  }
+});
+
+// node_modules/execa/lib/stdio/stdio-option.js
+var normalizeStdioOption, getStdioArray, hasAlias, addDefaultValue2, normalizeStdioSync, isOutputPipeOnly;
+var init_stdio_option = __esm({
+  "node_modules/execa/lib/stdio/stdio-option.js"() {
+    init_standard_stream();
+    init_array2();
+    init_values2();
+    normalizeStdioOption = ({ stdio, ipc, buffer, ...options }, verboseInfo, isSync) => {
+      const stdioArray = getStdioArray(stdio, options).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
+      return isSync ? normalizeStdioSync(stdioArray, buffer, verboseInfo) : normalizeIpcStdioArray(stdioArray, ipc);
+    };
+    getStdioArray = (stdio, options) => {
+      if (stdio === void 0) {
+        return STANDARD_STREAMS_ALIASES.map((alias) => options[alias]);
+      }
+      if (hasAlias(options)) {
+        throw new Error(`It's not possible to provide \`stdio\` in combination with one of ${STANDARD_STREAMS_ALIASES.map((alias) => `\`${alias}\``).join(", ")}`);
+      }
+      if (typeof stdio === "string") {
+        return [stdio, stdio, stdio];
+      }
+      if (!Array.isArray(stdio)) {
+        throw new TypeError(`Expected \`stdio\` to be of type \`string\` or \`Array\`, got \`${typeof stdio}\``);
+      }
+      const length = Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length);
+      return Array.from({ length }, (_, fdNumber) => stdio[fdNumber]);
+    };
+    hasAlias = (options) => STANDARD_STREAMS_ALIASES.some((alias) => options[alias] !== void 0);
+    addDefaultValue2 = (stdioOption, fdNumber) => {
+      if (Array.isArray(stdioOption)) {
+        return stdioOption.map((item) => addDefaultValue2(item, fdNumber));
+      }
+      if (stdioOption === null || stdioOption === void 0) {
+        return fdNumber >= STANDARD_STREAMS_ALIASES.length ? "ignore" : "pipe";
+      }
+      return stdioOption;
+    };
+    normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((stdioOption, fdNumber) => !buffer[fdNumber] && fdNumber !== 0 && !isFullVerbose(verboseInfo, fdNumber) && isOutputPipeOnly(stdioOption) ? "ignore" : stdioOption);
+    isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
+  }
+});
+
+// node_modules/execa/lib/stdio/native.js
+var import_node_fs3, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
+var init_native = __esm({
+  "node_modules/execa/lib/stdio/native.js"() {
+    import_node_fs3 = __toESM(require_fs(), 1);
+    import_node_tty2 = __toESM(require_tty(), 1);
+    init_is_stream();
+    init_standard_stream();
+    init_uint_array();
+    init_fd_options();
+    handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
+      if (!isStdioArray || type !== "native") {
+        return stdioItem;
+      }
+      return isSync ? handleNativeStreamSync({ stdioItem, fdNumber, direction }) : handleNativeStreamAsync({ stdioItem, fdNumber });
+    };
+    handleNativeStreamSync = ({ stdioItem, stdioItem: { value, optionName }, fdNumber, direction }) => {
+      const targetFd = getTargetFd({
+        value,
+        optionName,
+        fdNumber,
+        direction
+      });
+      if (targetFd !== void 0) {
+        return targetFd;
+      }
+      if (isStream(value, { checkOpen: false })) {
+        throw new TypeError(`The \`${optionName}: Stream\` option cannot both be an array and include a stream with synchronous methods.`);
+      }
+      return stdioItem;
+    };
+    getTargetFd = ({ value, optionName, fdNumber, direction }) => {
+      const targetFdNumber = getTargetFdNumber(value, fdNumber);
+      if (targetFdNumber === void 0) {
+        return;
+      }
+      if (direction === "output") {
+        return { type: "fileNumber", value: targetFdNumber, optionName };
+      }
+      if (import_node_tty2.default.isatty(targetFdNumber)) {
+        throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
+      }
+      return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs3.readFileSync)(targetFdNumber)), optionName };
+    };
+    getTargetFdNumber = (value, fdNumber) => {
+      if (value === "inherit") {
+        return fdNumber;
+      }
+      if (typeof value === "number") {
+        return value;
+      }
+      const standardStreamIndex = STANDARD_STREAMS.indexOf(value);
+      if (standardStreamIndex !== -1) {
+        return standardStreamIndex;
+      }
+    };
+    handleNativeStreamAsync = ({ stdioItem, stdioItem: { value, optionName }, fdNumber }) => {
+      if (value === "inherit") {
+        return { type: "nodeStream", value: getStandardStream(fdNumber, value, optionName), optionName };
+      }
+      if (typeof value === "number") {
+        return { type: "nodeStream", value: getStandardStream(value, value, optionName), optionName };
+      }
+      if (isStream(value, { checkOpen: false })) {
+        return { type: "nodeStream", value, optionName };
+      }
+      return stdioItem;
+    };
+    getStandardStream = (fdNumber, value, optionName) => {
+      const standardStream = STANDARD_STREAMS[fdNumber];
+      if (standardStream === void 0) {
+        throw new TypeError(`The \`${optionName}: ${value}\` option is invalid: no such standard stream.`);
+      }
+      return standardStream;
+    };
+  }
+});
+
+// node_modules/execa/lib/stdio/input-option.js
+var handleInputOptions, handleInputOption, getInputType, handleInputFileOption, getInputFileType;
+var init_input_option = __esm({
+  "node_modules/execa/lib/stdio/input-option.js"() {
+    init_is_stream();
+    init_uint_array();
+    init_type();
+    handleInputOptions = ({ input, inputFile }, fdNumber) => fdNumber === 0 ? [
+      ...handleInputOption(input),
+      ...handleInputFileOption(inputFile)
+    ] : [];
+    handleInputOption = (input) => input === void 0 ? [] : [{
+      type: getInputType(input),
+      value: input,
+      optionName: "input"
+    }];
+    getInputType = (input) => {
+      if (isReadableStream(input, { checkOpen: false })) {
+        return "nodeStream";
+      }
+      if (typeof input === "string") {
+        return "string";
+      }
+      if (isUint8Array(input)) {
+        return "uint8Array";
+      }
+      throw new Error("The `input` option must be a string, a Uint8Array or a Node.js Readable stream.");
+    };
+    handleInputFileOption = (inputFile) => inputFile === void 0 ? [] : [{
+      ...getInputFileType(inputFile),
+      optionName: "inputFile"
+    }];
+    getInputFileType = (inputFile) => {
+      if (isUrl(inputFile)) {
+        return { type: "fileUrl", value: inputFile };
+      }
+      if (isFilePathString(inputFile)) {
+        return { type: "filePath", value: { file: inputFile } };
+      }
+      throw new Error("The `inputFile` option must be a file path string or a file URL.");
+    };
+  }
+});
+
+// node_modules/execa/lib/stdio/duplicate.js
+var filterDuplicates, getDuplicateStream, getOtherStdioItems, validateDuplicateStreamSync, getDuplicateStreamInstance, hasSameValue, validateDuplicateTransform, throwOnDuplicateStream;
+var init_duplicate = __esm({
+  "node_modules/execa/lib/stdio/duplicate.js"() {
+    init_type();
+    filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => stdioItemOne.value !== stdioItemTwo.value || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
+    getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
+      const otherStdioItems = getOtherStdioItems(fileDescriptors, type);
+      if (otherStdioItems.length === 0) {
+        return;
+      }
+      if (isSync) {
+        validateDuplicateStreamSync({
+          otherStdioItems,
+          type,
+          value,
+          optionName,
+          direction
+        });
+        return;
+      }
+      if (SPECIAL_DUPLICATE_TYPES.has(type)) {
+        return getDuplicateStreamInstance({
+          otherStdioItems,
+          type,
+          value,
+          optionName,
+          direction
+        });
+      }
+      if (FORBID_DUPLICATE_TYPES.has(type)) {
+        validateDuplicateTransform({
+          otherStdioItems,
+          type,
+          value,
+          optionName
+        });
+      }
+    };
+    getOtherStdioItems = (fileDescriptors, type) => fileDescriptors.flatMap(({ direction, stdioItems }) => stdioItems.filter((stdioItem) => stdioItem.type === type).map(((stdioItem) => ({ ...stdioItem, direction }))));
+    validateDuplicateStreamSync = ({ otherStdioItems, type, value, optionName, direction }) => {
+      if (SPECIAL_DUPLICATE_TYPES_SYNC.has(type)) {
+        getDuplicateStreamInstance({
+          otherStdioItems,
+          type,
+          value,
+          optionName,
+          direction
+        });
+      }
+    };
+    getDuplicateStreamInstance = ({ otherStdioItems, type, value, optionName, direction }) => {
+      const duplicateStdioItems = otherStdioItems.filter((stdioItem) => hasSameValue(stdioItem, value));
+      if (duplicateStdioItems.length === 0) {
+        return;
+      }
+      const differentStdioItem = duplicateStdioItems.find((stdioItem) => stdioItem.direction !== direction);
+      throwOnDuplicateStream(differentStdioItem, optionName, type);
+      return direction === "output" ? duplicateStdioItems[0].stream : void 0;
+    };
+    hasSameValue = ({ type, value }, secondValue) => {
+      if (type === "filePath") {
+        return value.file === secondValue.file;
+      }
+      if (type === "fileUrl") {
+        return value.href === secondValue.href;
+      }
+      return value === secondValue;
+    };
+    validateDuplicateTransform = ({ otherStdioItems, type, value, optionName }) => {
+      const duplicateStdioItem = otherStdioItems.find(({ value: { transform } }) => transform === value.transform);
+      throwOnDuplicateStream(duplicateStdioItem, optionName, type);
+    };
+    throwOnDuplicateStream = (stdioItem, optionName, type) => {
+      if (stdioItem !== void 0) {
+        throw new TypeError(`The \`${stdioItem.optionName}\` and \`${optionName}\` options must not target ${TYPE_TO_MESSAGE[type]} that is the same.`);
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/stdio/handle.js
+var handleStdio, getFileDescriptor, initializeStdioItems, initializeStdioItem, validateStdioArray, INVALID_STDIO_ARRAY_OPTIONS, validateStreams, validateFileStdio, validateFileObjectMode, getFinalFileDescriptors, getFinalFileDescriptor, addStreamProperties, cleanupCustomStreams, forwardStdio;
+var init_handle = __esm({
+  "node_modules/execa/lib/stdio/handle.js"() {
+    init_standard_stream();
+    init_normalize();
+    init_object_mode();
+    init_type();
+    init_direction();
+    init_stdio_option();
+    init_native();
+    init_input_option();
+    init_duplicate();
+    handleStdio = (addProperties3, options, verboseInfo, isSync) => {
+      const stdio = normalizeStdioOption(options, verboseInfo, isSync);
+      const initialFileDescriptors = stdio.map((stdioOption, fdNumber) => getFileDescriptor({
+        stdioOption,
+        fdNumber,
+        options,
+        isSync
+      }));
+      const fileDescriptors = getFinalFileDescriptors({
+        initialFileDescriptors,
+        addProperties: addProperties3,
+        options,
+        isSync
+      });
+      options.stdio = fileDescriptors.map(({ stdioItems }) => forwardStdio(stdioItems));
+      return fileDescriptors;
+    };
+    getFileDescriptor = ({ stdioOption, fdNumber, options, isSync }) => {
+      const optionName = getStreamName(fdNumber);
+      const { stdioItems: initialStdioItems, isStdioArray } = initializeStdioItems({
+        stdioOption,
+        fdNumber,
+        options,
+        optionName
+      });
+      const direction = getStreamDirection(initialStdioItems, fdNumber, optionName);
+      const stdioItems = initialStdioItems.map((stdioItem) => handleNativeStream({
+        stdioItem,
+        isStdioArray,
+        fdNumber,
+        direction,
+        isSync
+      }));
+      const normalizedStdioItems = normalizeTransforms(stdioItems, optionName, direction, options);
+      const objectMode = getFdObjectMode(normalizedStdioItems, direction);
+      validateFileObjectMode(normalizedStdioItems, objectMode);
+      return { direction, objectMode, stdioItems: normalizedStdioItems };
+    };
+    initializeStdioItems = ({ stdioOption, fdNumber, options, optionName }) => {
+      const values = Array.isArray(stdioOption) ? stdioOption : [stdioOption];
+      const initialStdioItems = [
+        ...values.map((value) => initializeStdioItem(value, optionName)),
+        ...handleInputOptions(options, fdNumber)
+      ];
+      const stdioItems = filterDuplicates(initialStdioItems);
+      const isStdioArray = stdioItems.length > 1;
+      validateStdioArray(stdioItems, isStdioArray, optionName);
+      validateStreams(stdioItems);
+      return { stdioItems, isStdioArray };
+    };
+    initializeStdioItem = (value, optionName) => ({
+      type: getStdioItemType(value, optionName),
+      value,
+      optionName
+    });
+    validateStdioArray = (stdioItems, isStdioArray, optionName) => {
+      if (stdioItems.length === 0) {
+        throw new TypeError(`The \`${optionName}\` option must not be an empty array.`);
+      }
+      if (!isStdioArray) {
+        return;
+      }
+      for (const { value, optionName: optionName2 } of stdioItems) {
+        if (INVALID_STDIO_ARRAY_OPTIONS.has(value)) {
+          throw new Error(`The \`${optionName2}\` option must not include \`${value}\`.`);
+        }
+      }
+    };
+    INVALID_STDIO_ARRAY_OPTIONS = /* @__PURE__ */ new Set(["ignore", "ipc"]);
+    validateStreams = (stdioItems) => {
+      for (const stdioItem of stdioItems) {
+        validateFileStdio(stdioItem);
+      }
+    };
+    validateFileStdio = ({ type, value, optionName }) => {
+      if (isRegularUrl(value)) {
+        throw new TypeError(`The \`${optionName}: URL\` option must use the \`file:\` scheme.
+For example, you can use the \`pathToFileURL()\` method of the \`url\` core module.`);
+      }
+      if (isUnknownStdioString(type, value)) {
+        throw new TypeError(`The \`${optionName}: { file: '...' }\` option must be used instead of \`${optionName}: '...'\`.`);
+      }
+    };
+    validateFileObjectMode = (stdioItems, objectMode) => {
+      if (!objectMode) {
+        return;
+      }
+      const fileStdioItem = stdioItems.find(({ type }) => FILE_TYPES.has(type));
+      if (fileStdioItem !== void 0) {
+        throw new TypeError(`The \`${fileStdioItem.optionName}\` option cannot use both files and transforms in objectMode.`);
+      }
+    };
+    getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addProperties3, options, isSync }) => {
+      const fileDescriptors = [];
+      try {
+        for (const fileDescriptor of initialFileDescriptors) {
+          fileDescriptors.push(getFinalFileDescriptor({
+            fileDescriptor,
+            fileDescriptors,
+            addProperties: addProperties3,
+            options,
+            isSync
+          }));
+        }
+        return fileDescriptors;
+      } catch (error) {
+        cleanupCustomStreams(fileDescriptors);
+        throw error;
+      }
+    };
+    getFinalFileDescriptor = ({
+      fileDescriptor: { direction, objectMode, stdioItems },
+      fileDescriptors,
+      addProperties: addProperties3,
+      options,
+      isSync
+    }) => {
+      const finalStdioItems = stdioItems.map((stdioItem) => addStreamProperties({
+        stdioItem,
+        addProperties: addProperties3,
+        direction,
+        options,
+        fileDescriptors,
+        isSync
+      }));
+      return { direction, objectMode, stdioItems: finalStdioItems };
+    };
+    addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options, fileDescriptors, isSync }) => {
+      const duplicateStream = getDuplicateStream({
+        stdioItem,
+        direction,
+        fileDescriptors,
+        isSync
+      });
+      if (duplicateStream !== void 0) {
+        return { ...stdioItem, stream: duplicateStream };
+      }
+      return {
+        ...stdioItem,
+        ...addProperties3[direction][stdioItem.type](stdioItem, options)
+      };
+    };
+    cleanupCustomStreams = (fileDescriptors) => {
+      for (const { stdioItems } of fileDescriptors) {
+        for (const { stream } of stdioItems) {
+          if (stream !== void 0 && !isStandardStream(stream)) {
+            stream.destroy();
+          }
+        }
+      }
+    };
+    forwardStdio = (stdioItems) => {
+      if (stdioItems.length > 1) {
+        return stdioItems.some(({ value: value2 }) => value2 === "overlapped") ? "overlapped" : "pipe";
+      }
+      const [{ type, value }] = stdioItems;
+      return type === "native" ? value : "pipe";
+    };
+  }
+});
+
+// node_modules/execa/lib/stdio/handle-sync.js
+var import_node_fs4, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
+var init_handle_sync = __esm({
+  "node_modules/execa/lib/stdio/handle-sync.js"() {
+    import_node_fs4 = __toESM(require_fs(), 1);
+    init_uint_array();
+    init_handle();
+    init_type();
+    handleStdioSync = (options, verboseInfo) => handleStdio(addPropertiesSync, options, verboseInfo, true);
+    forbiddenIfSync = ({ type, optionName }) => {
+      throwInvalidSyncValue(optionName, TYPE_TO_MESSAGE[type]);
+    };
+    forbiddenNativeIfSync = ({ optionName, value }) => {
+      if (value === "ipc" || value === "overlapped") {
+        throwInvalidSyncValue(optionName, `"${value}"`);
+      }
+      return {};
+    };
+    throwInvalidSyncValue = (optionName, value) => {
+      throw new TypeError(`The \`${optionName}\` option cannot be ${value} with synchronous methods.`);
+    };
+    addProperties = {
+      generator() {
+      },
+      asyncGenerator: forbiddenIfSync,
+      webStream: forbiddenIfSync,
+      nodeStream: forbiddenIfSync,
+      webTransform: forbiddenIfSync,
+      duplex: forbiddenIfSync,
+      asyncIterable: forbiddenIfSync,
+      native: forbiddenNativeIfSync
+    };
+    addPropertiesSync = {
+      input: {
+        ...addProperties,
+        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs4.readFileSync)(value))] }),
+        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array((0, import_node_fs4.readFileSync)(file))] }),
+        fileNumber: forbiddenIfSync,
+        iterable: ({ value }) => ({ contents: [...value] }),
+        string: ({ value }) => ({ contents: [value] }),
+        uint8Array: ({ value }) => ({ contents: [value] })
+      },
+      output: {
+        ...addProperties,
+        fileUrl: ({ value }) => ({ path: value }),
+        filePath: ({ value: { file, append } }) => ({ path: file, append }),
+        fileNumber: ({ value }) => ({ path: value }),
+        iterable: forbiddenIfSync,
+        string: forbiddenIfSync,
+        uint8Array: forbiddenIfSync
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/io/strip-newline.js
+var stripNewline, getStripFinalNewline;
+var init_strip_newline = __esm({
+  "node_modules/execa/lib/io/strip-newline.js"() {
+    init_strip_final_newline();
+    stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber) => getStripFinalNewline(stripFinalNewline2, fdNumber) && value !== void 0 && !Array.isArray(value) ? stripFinalNewline(value) : value;
+    getStripFinalNewline = (stripFinalNewline2, fdNumber) => fdNumber === "all" ? stripFinalNewline2[1] || stripFinalNewline2[2] : stripFinalNewline2[fdNumber];
+  }
+});
+
+// lazy-builtin:stream
+var require_stream = __commonJS({
+  "lazy-builtin:stream"(exports, module) {
+    module.exports = __require("node:stream");
+  }
+});
+
+// node_modules/execa/lib/transform/split.js
+var getSplitLinesGenerator, splitLinesSync, splitLinesItemSync, initializeSplitLines, splitGenerator, getNewlineLength, linesFinal, getAppendNewlineGenerator, appendNewlineGenerator, concatString, linesStringInfo, concatUint8Array, linesUint8ArrayInfo;
+var init_split = __esm({
+  "node_modules/execa/lib/transform/split.js"() {
+    getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
+    splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
+    splitLinesItemSync = (chunk, preserveNewlines) => {
+      const { transform, final } = initializeSplitLines(preserveNewlines, {});
+      return [...transform(chunk), ...final()];
+    };
+    initializeSplitLines = (preserveNewlines, state) => {
+      state.previousChunks = "";
+      return {
+        transform: splitGenerator.bind(void 0, state, preserveNewlines),
+        final: linesFinal.bind(void 0, state)
+      };
+    };
+    splitGenerator = function* (state, preserveNewlines, chunk) {
+      if (typeof chunk !== "string") {
+        yield chunk;
+        return;
+      }
+      let { previousChunks } = state;
+      let start2 = -1;
+      for (let end = 0; end < chunk.length; end += 1) {
+        if (chunk[end] === "\n") {
+          const newlineLength = getNewlineLength(chunk, end, preserveNewlines, state);
+          let line = chunk.slice(start2 + 1, end + 1 - newlineLength);
+          if (previousChunks.length > 0) {
+            line = concatString(previousChunks, line);
+            previousChunks = "";
+          }
+          yield line;
+          start2 = end;
+        }
+      }
+      if (start2 !== chunk.length - 1) {
+        previousChunks = concatString(previousChunks, chunk.slice(start2 + 1));
+      }
+      state.previousChunks = previousChunks;
+    };
+    getNewlineLength = (chunk, end, preserveNewlines, state) => {
+      if (preserveNewlines) {
+        return 0;
+      }
+      state.isWindowsNewline = end !== 0 && chunk[end - 1] === "\r";
+      return state.isWindowsNewline ? 2 : 1;
+    };
+    linesFinal = function* ({ previousChunks }) {
+      if (previousChunks.length > 0) {
+        yield previousChunks;
+      }
+    };
+    getAppendNewlineGenerator = ({ binary, preserveNewlines, readableObjectMode, state }) => binary || preserveNewlines || readableObjectMode ? void 0 : { transform: appendNewlineGenerator.bind(void 0, state) };
+    appendNewlineGenerator = function* ({ isWindowsNewline = false }, chunk) {
+      const { unixNewline, windowsNewline, LF: LF2, concatBytes } = typeof chunk === "string" ? linesStringInfo : linesUint8ArrayInfo;
+      if (chunk.at(-1) === LF2) {
+        yield chunk;
+        return;
+      }
+      const newline = isWindowsNewline ? windowsNewline : unixNewline;
+      yield concatBytes(chunk, newline);
+    };
+    concatString = (firstChunk, secondChunk) => `${firstChunk}${secondChunk}`;
+    linesStringInfo = {
+      windowsNewline: "\r\n",
+      unixNewline: "\n",
+      LF: "\n",
+      concatBytes: concatString
+    };
+    concatUint8Array = (firstChunk, secondChunk) => {
+      const chunk = new Uint8Array(firstChunk.length + secondChunk.length);
+      chunk.set(firstChunk, 0);
+      chunk.set(secondChunk, firstChunk.length);
+      return chunk;
+    };
+    linesUint8ArrayInfo = {
+      windowsNewline: new Uint8Array([13, 10]),
+      unixNewline: new Uint8Array([10]),
+      LF: 10,
+      concatBytes: concatUint8Array
+    };
+  }
+});
+
+// lazy-builtin:buffer
+var require_buffer = __commonJS({
+  "lazy-builtin:buffer"(exports, module) {
+    module.exports = __require("node:buffer");
+  }
+});
+
+// node_modules/execa/lib/transform/validate.js
+var import_node_buffer, getValidateTransformInput, validateStringTransformInput, getValidateTransformReturn, validateObjectTransformReturn, validateStringTransformReturn, validateEmptyReturn;
+var init_validate = __esm({
+  "node_modules/execa/lib/transform/validate.js"() {
+    import_node_buffer = __toESM(require_buffer(), 1);
+    init_uint_array();
+    getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
+    validateStringTransformInput = function* (optionName, chunk) {
+      if (typeof chunk !== "string" && !isUint8Array(chunk) && !import_node_buffer.Buffer.isBuffer(chunk)) {
+        throw new TypeError(`The \`${optionName}\` option's transform must use "objectMode: true" to receive as input: ${typeof chunk}.`);
+      }
+      yield chunk;
+    };
+    getValidateTransformReturn = (readableObjectMode, optionName) => readableObjectMode ? validateObjectTransformReturn.bind(void 0, optionName) : validateStringTransformReturn.bind(void 0, optionName);
+    validateObjectTransformReturn = function* (optionName, chunk) {
+      validateEmptyReturn(optionName, chunk);
+      yield chunk;
+    };
+    validateStringTransformReturn = function* (optionName, chunk) {
+      validateEmptyReturn(optionName, chunk);
+      if (typeof chunk !== "string" && !isUint8Array(chunk)) {
+        throw new TypeError(`The \`${optionName}\` option's function must yield a string or an Uint8Array, not ${typeof chunk}.`);
+      }
+      yield chunk;
+    };
+    validateEmptyReturn = (optionName, chunk) => {
+      if (chunk === null || chunk === void 0) {
+        throw new TypeError(`The \`${optionName}\` option's function must not call \`yield ${chunk}\`.
+Instead, \`yield\` should either be called with a value, or not be called at all. For example:
+  if (condition) { yield value; }`);
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/transform/encoding-transform.js
+var import_node_buffer2, import_node_string_decoder2, getEncodingTransformGenerator, encodingUint8ArrayGenerator, encodingStringGenerator, encodingStringFinal;
+var init_encoding_transform = __esm({
+  "node_modules/execa/lib/transform/encoding-transform.js"() {
+    import_node_buffer2 = __toESM(require_buffer(), 1);
+    import_node_string_decoder2 = __toESM(require_string_decoder(), 1);
+    init_uint_array();
+    getEncodingTransformGenerator = (binary, encoding, skipped) => {
+      if (skipped) {
+        return;
+      }
+      if (binary) {
+        return { transform: encodingUint8ArrayGenerator.bind(void 0, new TextEncoder()) };
+      }
+      const stringDecoder = new import_node_string_decoder2.StringDecoder(encoding);
+      return {
+        transform: encodingStringGenerator.bind(void 0, stringDecoder),
+        final: encodingStringFinal.bind(void 0, stringDecoder)
+      };
+    };
+    encodingUint8ArrayGenerator = function* (textEncoder3, chunk) {
+      if (import_node_buffer2.Buffer.isBuffer(chunk)) {
+        yield bufferToUint8Array(chunk);
+      } else if (typeof chunk === "string") {
+        yield textEncoder3.encode(chunk);
+      } else {
+        yield chunk;
+      }
+    };
+    encodingStringGenerator = function* (stringDecoder, chunk) {
+      yield isUint8Array(chunk) ? stringDecoder.write(chunk) : chunk;
+    };
+    encodingStringFinal = function* (stringDecoder) {
+      const lastChunk = stringDecoder.end();
+      if (lastChunk !== "") {
+        yield lastChunk;
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/transform/run-async.js
+var import_node_util7, pushChunks, transformChunk, finalChunks, generatorFinalChunks, destroyTransform, identityGenerator;
+var init_run_async = __esm({
+  "node_modules/execa/lib/transform/run-async.js"() {
+    import_node_util7 = __toESM(require_util(), 1);
+    pushChunks = (0, import_node_util7.callbackify)(async (getChunks, state, getChunksArguments, transformStream) => {
+      state.currentIterable = getChunks(...getChunksArguments);
+      try {
+        for await (const chunk of state.currentIterable) {
+          transformStream.push(chunk);
+        }
+      } finally {
+        delete state.currentIterable;
+      }
+    });
+    transformChunk = async function* (chunk, generators, index) {
+      if (index === generators.length) {
+        yield chunk;
+        return;
+      }
+      const { transform = identityGenerator } = generators[index];
+      for await (const transformedChunk of transform(chunk)) {
+        yield* transformChunk(transformedChunk, generators, index + 1);
+      }
+    };
+    finalChunks = async function* (generators) {
+      for (const [index, { final }] of Object.entries(generators)) {
+        yield* generatorFinalChunks(final, Number(index), generators);
+      }
+    };
+    generatorFinalChunks = async function* (final, index, generators) {
+      if (final === void 0) {
+        return;
+      }
+      for await (const finalChunk of final()) {
+        yield* transformChunk(finalChunk, generators, index + 1);
+      }
+    };
+    destroyTransform = (0, import_node_util7.callbackify)(async ({ currentIterable }, error) => {
+      if (currentIterable !== void 0) {
+        await (error ? currentIterable.throw(error) : currentIterable.return());
+        return;
+      }
+      if (error) {
+        throw error;
+      }
+    });
+    identityGenerator = function* (chunk) {
+      yield chunk;
+    };
+  }
+});
+
+// node_modules/execa/lib/transform/run-sync.js
+var pushChunksSync, runTransformSync, transformChunkSync, finalChunksSync, generatorFinalChunksSync, identityGenerator2;
+var init_run_sync = __esm({
+  "node_modules/execa/lib/transform/run-sync.js"() {
+    pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) => {
+      try {
+        for (const chunk of getChunksSync(...getChunksArguments)) {
+          transformStream.push(chunk);
+        }
+        done();
+      } catch (error) {
+        done(error);
+      }
+    };
+    runTransformSync = (generators, chunks) => [
+      ...chunks.flatMap((chunk) => [...transformChunkSync(chunk, generators, 0)]),
+      ...finalChunksSync(generators)
+    ];
+    transformChunkSync = function* (chunk, generators, index) {
+      if (index === generators.length) {
+        yield chunk;
+        return;
+      }
+      const { transform = identityGenerator2 } = generators[index];
+      for (const transformedChunk of transform(chunk)) {
+        yield* transformChunkSync(transformedChunk, generators, index + 1);
+      }
+    };
+    finalChunksSync = function* (generators) {
+      for (const [index, { final }] of Object.entries(generators)) {
+        yield* generatorFinalChunksSync(final, Number(index), generators);
+      }
+    };
+    generatorFinalChunksSync = function* (final, index, generators) {
+      if (final === void 0) {
+        return;
+      }
+      for (const finalChunk of final()) {
+        yield* transformChunkSync(finalChunk, generators, index + 1);
+      }
+    };
+    identityGenerator2 = function* (chunk) {
+      yield chunk;
+    };
+  }
+});
+
+// node_modules/execa/lib/transform/generator.js
+var import_node_stream, generatorToStream, runGeneratorsSync, addInternalGenerators;
+var init_generator = __esm({
+  "node_modules/execa/lib/transform/generator.js"() {
+    import_node_stream = __toESM(require_stream(), 1);
+    init_type();
+    init_split();
+    init_validate();
+    init_encoding_transform();
+    init_run_async();
+    init_run_sync();
+    generatorToStream = ({
+      value,
+      value: { transform, final, writableObjectMode, readableObjectMode },
+      optionName
+    }, { encoding }) => {
+      const state = {};
+      const generators = addInternalGenerators(value, encoding, optionName);
+      const transformAsync = isAsyncGenerator(transform);
+      const finalAsync = isAsyncGenerator(final);
+      const transformMethod = transformAsync ? pushChunks.bind(void 0, transformChunk, state) : pushChunksSync.bind(void 0, transformChunkSync);
+      const finalMethod = transformAsync || finalAsync ? pushChunks.bind(void 0, finalChunks, state) : pushChunksSync.bind(void 0, finalChunksSync);
+      const destroyMethod = transformAsync || finalAsync ? destroyTransform.bind(void 0, state) : void 0;
+      const stream = new import_node_stream.Transform({
+        writableObjectMode,
+        writableHighWaterMark: (0, import_node_stream.getDefaultHighWaterMark)(writableObjectMode),
+        readableObjectMode,
+        readableHighWaterMark: (0, import_node_stream.getDefaultHighWaterMark)(readableObjectMode),
+        transform(chunk, encoding2, done) {
+          transformMethod([chunk, generators, 0], this, done);
+        },
+        flush(done) {
+          finalMethod([generators], this, done);
+        },
+        destroy: destroyMethod
+      });
+      return { stream };
+    };
+    runGeneratorsSync = (chunks, stdioItems, encoding, isInput) => {
+      const generators = stdioItems.filter(({ type }) => type === "generator");
+      const reversedGenerators = isInput ? generators.reverse() : generators;
+      for (const { value, optionName } of reversedGenerators) {
+        const generators2 = addInternalGenerators(value, encoding, optionName);
+        chunks = runTransformSync(generators2, chunks);
+      }
+      return chunks;
+    };
+    addInternalGenerators = ({ transform, final, binary, writableObjectMode, readableObjectMode, preserveNewlines }, encoding, optionName) => {
+      const state = {};
+      return [
+        { transform: getValidateTransformInput(writableObjectMode, optionName) },
+        getEncodingTransformGenerator(binary, encoding, writableObjectMode),
+        getSplitLinesGenerator(binary, preserveNewlines, writableObjectMode, state),
+        { transform, final },
+        { transform: getValidateTransformReturn(readableObjectMode, optionName) },
+        getAppendNewlineGenerator({
+          binary,
+          preserveNewlines,
+          readableObjectMode,
+          state
+        })
+      ].filter(Boolean);
+    };
+  }
+});
+
+// node_modules/execa/lib/io/input-sync.js
+var addInputOptionsSync, getInputFdNumbers, addInputOptionSync, applySingleInputGeneratorsSync, validateSerializable;
+var init_input_sync = __esm({
+  "node_modules/execa/lib/io/input-sync.js"() {
+    init_generator();
+    init_uint_array();
+    init_type();
+    addInputOptionsSync = (fileDescriptors, options) => {
+      for (const fdNumber of getInputFdNumbers(fileDescriptors)) {
+        addInputOptionSync(fileDescriptors, fdNumber, options);
+      }
+    };
+    getInputFdNumbers = (fileDescriptors) => new Set(Object.entries(fileDescriptors).filter(([, { direction }]) => direction === "input").map(([fdNumber]) => Number(fdNumber)));
+    addInputOptionSync = (fileDescriptors, fdNumber, options) => {
+      const { stdioItems } = fileDescriptors[fdNumber];
+      const allStdioItems = stdioItems.filter(({ contents }) => contents !== void 0);
+      if (allStdioItems.length === 0) {
+        return;
+      }
+      if (fdNumber !== 0) {
+        const [{ type, optionName }] = allStdioItems;
+        throw new TypeError(`Only the \`stdin\` option, not \`${optionName}\`, can be ${TYPE_TO_MESSAGE[type]} with synchronous methods.`);
+      }
+      const allContents = allStdioItems.map(({ contents }) => contents);
+      const transformedContents = allContents.map((contents) => applySingleInputGeneratorsSync(contents, stdioItems));
+      options.input = joinToUint8Array(transformedContents);
+    };
+    applySingleInputGeneratorsSync = (contents, stdioItems) => {
+      const newContents = runGeneratorsSync(contents, stdioItems, "utf8", true);
+      validateSerializable(newContents);
+      return joinToUint8Array(newContents);
+    };
+    validateSerializable = (newContents) => {
+      const invalidItem = newContents.find((item) => typeof item !== "string" && !isUint8Array(item));
+      if (invalidItem !== void 0) {
+        throw new TypeError(`The \`stdin\` option is invalid: when passing objects as input, a transform must be used to serialize them to strings or Uint8Arrays: ${invalidItem}.`);
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/verbose/output.js
+var shouldLogOutput, fdUsesVerbose, PIPED_STDIO_VALUES, logLines, logLinesSync, isPipingStream, logLine;
+var init_output = __esm({
+  "node_modules/execa/lib/verbose/output.js"() {
+    init_encoding_option();
+    init_type();
+    init_log();
+    init_values2();
+    shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && fdUsesVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
+    fdUsesVerbose = (fdNumber) => fdNumber === 1 || fdNumber === 2;
+    PIPED_STDIO_VALUES = /* @__PURE__ */ new Set(["pipe", "overlapped"]);
+    logLines = async (linesIterable, stream, fdNumber, verboseInfo) => {
+      for await (const line of linesIterable) {
+        if (!isPipingStream(stream)) {
+          logLine(line, fdNumber, verboseInfo);
+        }
+      }
+    };
+    logLinesSync = (linesArray, fdNumber, verboseInfo) => {
+      for (const line of linesArray) {
+        logLine(line, fdNumber, verboseInfo);
+      }
+    };
+    isPipingStream = (stream) => stream._readableState.pipes.length > 0;
+    logLine = (line, fdNumber, verboseInfo) => {
+      const verboseMessage = serializeVerboseMessage(line);
+      verboseLog({
+        type: "output",
+        verboseMessage,
+        fdNumber,
+        verboseInfo
+      });
+    };
+  }
+});
+
+// node_modules/execa/lib/io/output-sync.js
+var import_node_fs5, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
+var init_output_sync = __esm({
+  "node_modules/execa/lib/io/output-sync.js"() {
+    import_node_fs5 = __toESM(require_fs(), 1);
+    init_output();
+    init_generator();
+    init_split();
+    init_uint_array();
+    init_type();
+    init_max_buffer();
+    transformOutputSync = ({ fileDescriptors, syncResult: { output }, options, isMaxBuffer, verboseInfo }) => {
+      if (output === null) {
+        return { output: Array.from({ length: 3 }) };
+      }
+      const state = {};
+      const outputFiles = /* @__PURE__ */ new Set([]);
+      const transformedOutput = output.map((result2, fdNumber) => transformOutputResultSync({
+        result: result2,
+        fileDescriptors,
+        fdNumber,
+        state,
+        outputFiles,
+        isMaxBuffer,
+        verboseInfo
+      }, options));
+      return { output: transformedOutput, ...state };
+    };
+    transformOutputResultSync = ({ result: result2, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
+      if (result2 === null) {
+        return;
+      }
+      const truncatedResult = truncateMaxBufferSync(result2, isMaxBuffer, maxBuffer);
+      const uint8ArrayResult = bufferToUint8Array(truncatedResult);
+      const { stdioItems, objectMode } = fileDescriptors[fdNumber];
+      const chunks = runOutputGeneratorsSync([uint8ArrayResult], stdioItems, encoding, state);
+      const { serializedResult, finalResult = serializedResult } = serializeChunks({
+        chunks,
+        objectMode,
+        encoding,
+        lines,
+        stripFinalNewline: stripFinalNewline2,
+        fdNumber
+      });
+      logOutputSync({
+        serializedResult,
+        fdNumber,
+        state,
+        verboseInfo,
+        encoding,
+        stdioItems,
+        objectMode
+      });
+      const returnedResult = buffer[fdNumber] ? finalResult : void 0;
+      try {
+        if (state.error === void 0) {
+          writeToFiles(serializedResult, stdioItems, outputFiles);
+        }
+        return returnedResult;
+      } catch (error) {
+        state.error = error;
+        return returnedResult;
+      }
+    };
+    runOutputGeneratorsSync = (chunks, stdioItems, encoding, state) => {
+      try {
+        return runGeneratorsSync(chunks, stdioItems, encoding, false);
+      } catch (error) {
+        state.error = error;
+        return chunks;
+      }
+    };
+    serializeChunks = ({ chunks, objectMode, encoding, lines, stripFinalNewline: stripFinalNewline2, fdNumber }) => {
+      if (objectMode) {
+        return { serializedResult: chunks };
+      }
+      if (encoding === "buffer") {
+        return { serializedResult: joinToUint8Array(chunks) };
+      }
+      const serializedResult = joinToString(chunks, encoding);
+      if (lines[fdNumber]) {
+        return { serializedResult, finalResult: splitLinesSync(serializedResult, !stripFinalNewline2[fdNumber], objectMode) };
+      }
+      return { serializedResult };
+    };
+    logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding, stdioItems, objectMode }) => {
+      if (!shouldLogOutput({
+        stdioItems,
+        encoding,
+        verboseInfo,
+        fdNumber
+      })) {
+        return;
+      }
+      const linesArray = splitLinesSync(serializedResult, false, objectMode);
+      try {
+        logLinesSync(linesArray, fdNumber, verboseInfo);
+      } catch (error) {
+        state.error ??= error;
+      }
+    };
+    writeToFiles = (serializedResult, stdioItems, outputFiles) => {
+      for (const { path: path6, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+        const pathString = typeof path6 === "string" ? path6 : path6.toString();
+        if (append || outputFiles.has(pathString)) {
+          (0, import_node_fs5.appendFileSync)(path6, serializedResult);
+        } else {
+          outputFiles.add(pathString);
+          (0, import_node_fs5.writeFileSync)(path6, serializedResult);
+        }
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/resolve/all-sync.js
+var getAllSync;
+var init_all_sync = __esm({
+  "node_modules/execa/lib/resolve/all-sync.js"() {
+    init_uint_array();
+    init_strip_newline();
+    getAllSync = ([, stdout, stderr], options) => {
+      if (!options.all) {
+        return;
+      }
+      if (stdout === void 0) {
+        return stderr;
+      }
+      if (stderr === void 0) {
+        return stdout;
+      }
+      if (Array.isArray(stdout)) {
+        return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options, "all")];
+      }
+      if (Array.isArray(stderr)) {
+        return [stripNewline(stdout, options, "all"), ...stderr];
+      }
+      if (isUint8Array(stdout) && isUint8Array(stderr)) {
+        return concatUint8Arrays([stdout, stderr]);
+      }
+      return `${stdout}${stderr}`;
+    };
+  }
+});
+
+// node_modules/execa/lib/resolve/exit-async.js
+var import_node_events7, waitForExit, waitForExitOrError, waitForSubprocessExit, waitForSuccessfulExit, isSubprocessErrorExit, isFailedExit;
+var init_exit_async = __esm({
+  "node_modules/execa/lib/resolve/exit-async.js"() {
+    import_node_events7 = __toESM(require_events(), 1);
+    init_final_error();
+    waitForExit = async (subprocess, context) => {
+      const [exitCode, signal] = await waitForExitOrError(subprocess);
+      context.isForcefullyTerminated ??= false;
+      return [exitCode, signal];
+    };
+    waitForExitOrError = async (subprocess) => {
+      const [spawnPayload, exitPayload] = await Promise.allSettled([
+        (0, import_node_events7.once)(subprocess, "spawn"),
+        (0, import_node_events7.once)(subprocess, "exit")
+      ]);
+      if (spawnPayload.status === "rejected") {
+        return [];
+      }
+      return exitPayload.status === "rejected" ? waitForSubprocessExit(subprocess) : exitPayload.value;
+    };
+    waitForSubprocessExit = async (subprocess) => {
+      try {
+        return await (0, import_node_events7.once)(subprocess, "exit");
+      } catch {
+        return waitForSubprocessExit(subprocess);
+      }
+    };
+    waitForSuccessfulExit = async (exitPromise) => {
+      const [exitCode, signal] = await exitPromise;
+      if (!isSubprocessErrorExit(exitCode, signal) && isFailedExit(exitCode, signal)) {
+        throw new DiscardedError();
+      }
+      return [exitCode, signal];
+    };
+    isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal === void 0;
+    isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
+  }
+});
+
+// node_modules/execa/lib/resolve/exit-sync.js
+var getExitResultSync, getResultError;
+var init_exit_sync = __esm({
+  "node_modules/execa/lib/resolve/exit-sync.js"() {
+    init_final_error();
+    init_max_buffer();
+    init_exit_async();
+    getExitResultSync = ({ error, status: exitCode, signal, output }, { maxBuffer }) => {
+      const resultError = getResultError(error, exitCode, signal);
+      const timedOut = resultError?.code === "ETIMEDOUT";
+      const isMaxBuffer = isMaxBufferSync(resultError, output, maxBuffer);
+      return {
+        resultError,
+        exitCode,
+        signal,
+        timedOut,
+        isMaxBuffer
+      };
+    };
+    getResultError = (error, exitCode, signal) => {
+      if (error !== void 0) {
+        return error;
+      }
+      return isFailedExit(exitCode, signal) ? new DiscardedError() : void 0;
+    };
+  }
+});
+
+// node_modules/execa/lib/methods/main-sync.js
+var import_node_child_process3, execaCoreSync, handleSyncArguments, normalizeSyncOptions, validateSyncOptions, throwInvalidSyncOption, spawnSubprocessSync, runSubprocessSync, normalizeSpawnSyncOptions, getSyncResult;
+var init_main_sync = __esm({
+  "node_modules/execa/lib/methods/main-sync.js"() {
+    import_node_child_process3 = __toESM(require_child_process(), 1);
+    init_command();
+    init_options2();
+    init_shell();
+    init_result();
+    init_reject();
+    init_handle_sync();
+    init_strip_newline();
+    init_input_sync();
+    init_output_sync();
+    init_max_buffer();
+    init_all_sync();
+    init_exit_sync();
+    execaCoreSync = (rawFile, rawArguments, rawOptions) => {
+      const { file, commandArguments, command: command2, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
+      const result2 = spawnSubprocessSync({
+        file,
+        commandArguments,
+        options,
+        command: command2,
+        escapedCommand,
+        verboseInfo,
+        fileDescriptors,
+        startTime
+      });
+      return handleResult(result2, verboseInfo, options);
+    };
+    handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
+      const { command: command2, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
+      const syncOptions = normalizeSyncOptions(rawOptions);
+      const { file, commandArguments, options } = normalizeOptions(rawFile, rawArguments, syncOptions);
+      validateSyncOptions(options);
+      const fileDescriptors = handleStdioSync(options, verboseInfo);
+      return {
+        file,
+        commandArguments,
+        command: command2,
+        escapedCommand,
+        startTime,
+        verboseInfo,
+        options,
+        fileDescriptors
+      };
+    };
+    normalizeSyncOptions = (options) => options.node && !options.ipc ? { ...options, ipc: false } : options;
+    validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
+      if (ipcInput) {
+        throwInvalidSyncOption("ipcInput");
+      }
+      if (ipc) {
+        throwInvalidSyncOption("ipc: true");
+      }
+      if (detached) {
+        throwInvalidSyncOption("detached: true");
+      }
+      if (cancelSignal) {
+        throwInvalidSyncOption("cancelSignal");
+      }
+    };
+    throwInvalidSyncOption = (value) => {
+      throw new TypeError(`The "${value}" option cannot be used with synchronous methods.`);
+    };
+    spawnSubprocessSync = ({ file, commandArguments, options, command: command2, escapedCommand, verboseInfo, fileDescriptors, startTime }) => {
+      const syncResult = runSubprocessSync({
+        file,
+        commandArguments,
+        options,
+        command: command2,
+        escapedCommand,
+        fileDescriptors,
+        startTime
+      });
+      if (syncResult.failed) {
+        return syncResult;
+      }
+      const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options);
+      const { output, error = resultError } = transformOutputSync({
+        fileDescriptors,
+        syncResult,
+        options,
+        isMaxBuffer,
+        verboseInfo
+      });
+      const stdio = output.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options, fdNumber));
+      const all = stripNewline(getAllSync(output, options), options, "all");
+      return getSyncResult({
+        error,
+        exitCode,
+        signal,
+        timedOut,
+        isMaxBuffer,
+        stdio,
+        all,
+        options,
+        command: command2,
+        escapedCommand,
+        startTime
+      });
+    };
+    runSubprocessSync = ({ file, commandArguments, options, command: command2, escapedCommand, fileDescriptors, startTime }) => {
+      try {
+        addInputOptionsSync(fileDescriptors, options);
+        const normalizedOptions = normalizeSpawnSyncOptions(options);
+        return (0, import_node_child_process3.spawnSync)(...concatenateShell(file, commandArguments, normalizedOptions));
+      } catch (error) {
+        return makeEarlyError({
+          error,
+          command: command2,
+          escapedCommand,
+          fileDescriptors,
+          options,
+          startTime,
+          isSync: true
+        });
+      }
+    };
+    normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options }) => ({ ...options, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
+    getSyncResult = ({ error, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options, command: command2, escapedCommand, startTime }) => error === void 0 ? makeSuccessResult({
+      command: command2,
+      escapedCommand,
+      stdio,
+      all,
+      ipcOutput: [],
+      options,
+      startTime
+    }) : makeError({
+      error,
+      command: command2,
+      escapedCommand,
+      timedOut,
+      isCanceled: false,
+      isGracefullyCanceled: false,
+      isMaxBuffer,
+      isForcefullyTerminated: false,
+      exitCode,
+      signal,
+      stdio,
+      all,
+      ipcOutput: [],
+      options,
+      startTime,
+      isSync: true
+    });
+  }
+});
+
+// node_modules/execa/lib/ipc/get-one.js
+var import_node_events8, getOneMessage, getOneMessageAsync, getMessage, throwOnDisconnect2, throwOnStrictError;
+var init_get_one = __esm({
+  "node_modules/execa/lib/ipc/get-one.js"() {
+    import_node_events8 = __toESM(require_events(), 1);
+    init_validation();
+    init_forward();
+    init_reference2();
+    getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true, filter } = {}) => {
+      validateIpcMethod({
+        methodName: "getOneMessage",
+        isSubprocess,
+        ipc,
+        isConnected: isConnected(anyProcess)
+      });
+      return getOneMessageAsync({
+        anyProcess,
+        channel,
+        isSubprocess,
+        filter,
+        reference
+      });
+    };
+    getOneMessageAsync = async ({ anyProcess, channel, isSubprocess, filter, reference }) => {
+      addReference(channel, reference);
+      const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
+      const controller = new AbortController();
+      try {
+        return await Promise.race([
+          getMessage(ipcEmitter, filter, controller),
+          throwOnDisconnect2(ipcEmitter, isSubprocess, controller),
+          throwOnStrictError(ipcEmitter, isSubprocess, controller)
+        ]);
+      } catch (error) {
+        disconnect(anyProcess);
+        throw error;
+      } finally {
+        controller.abort();
+        removeReference(channel, reference);
+      }
+    };
+    getMessage = async (ipcEmitter, filter, { signal }) => {
+      if (filter === void 0) {
+        const [message] = await (0, import_node_events8.once)(ipcEmitter, "message", { signal });
+        return message;
+      }
+      for await (const [message] of (0, import_node_events8.on)(ipcEmitter, "message", { signal })) {
+        if (filter(message)) {
+          return message;
+        }
+      }
+    };
+    throwOnDisconnect2 = async (ipcEmitter, isSubprocess, { signal }) => {
+      await (0, import_node_events8.once)(ipcEmitter, "disconnect", { signal });
+      throwOnEarlyDisconnect(isSubprocess);
+    };
+    throwOnStrictError = async (ipcEmitter, isSubprocess, { signal }) => {
+      const [error] = await (0, import_node_events8.once)(ipcEmitter, "strict:error", { signal });
+      throw getStrictResponseError(error, isSubprocess);
+    };
+  }
+});
+
+// node_modules/execa/lib/ipc/get-each.js
+var import_node_events9, getEachMessage, loopOnMessages, stopOnDisconnect, abortOnStrictError, iterateOnMessages, throwIfStrictError;
+var init_get_each = __esm({
+  "node_modules/execa/lib/ipc/get-each.js"() {
+    import_node_events9 = __toESM(require_events(), 1);
+    init_validation();
+    init_forward();
+    init_reference2();
+    getEachMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true } = {}) => loopOnMessages({
+      anyProcess,
+      channel,
+      isSubprocess,
+      ipc,
+      shouldAwait: !isSubprocess,
+      reference
+    });
+    loopOnMessages = ({ anyProcess, channel, isSubprocess, ipc, shouldAwait, reference }) => {
+      validateIpcMethod({
+        methodName: "getEachMessage",
+        isSubprocess,
+        ipc,
+        isConnected: isConnected(anyProcess)
+      });
+      addReference(channel, reference);
+      const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
+      const controller = new AbortController();
+      const state = {};
+      stopOnDisconnect(anyProcess, ipcEmitter, controller);
+      abortOnStrictError({
+        ipcEmitter,
+        isSubprocess,
+        controller,
+        state
+      });
+      return iterateOnMessages({
+        anyProcess,
+        channel,
+        ipcEmitter,
+        isSubprocess,
+        shouldAwait,
+        controller,
+        state,
+        reference
+      });
+    };
+    stopOnDisconnect = async (anyProcess, ipcEmitter, controller) => {
+      try {
+        await (0, import_node_events9.once)(ipcEmitter, "disconnect", { signal: controller.signal });
+        controller.abort();
+      } catch {
+      }
+    };
+    abortOnStrictError = async ({ ipcEmitter, isSubprocess, controller, state }) => {
+      try {
+        const [error] = await (0, import_node_events9.once)(ipcEmitter, "strict:error", { signal: controller.signal });
+        state.error = getStrictResponseError(error, isSubprocess);
+        controller.abort();
+      } catch {
+      }
+    };
+    iterateOnMessages = async function* ({ anyProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state, reference }) {
+      try {
+        for await (const [message] of (0, import_node_events9.on)(ipcEmitter, "message", { signal: controller.signal })) {
+          throwIfStrictError(state);
+          yield message;
+        }
+      } catch {
+        throwIfStrictError(state);
+      } finally {
+        controller.abort();
+        removeReference(channel, reference);
+        if (!isSubprocess) {
+          disconnect(anyProcess);
+        }
+        if (shouldAwait) {
+          await anyProcess;
+        }
+      }
+    };
+    throwIfStrictError = ({ error }) => {
+      if (error) {
+        throw error;
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/ipc/methods.js
+var import_node_process10, addIpcMethods, getIpcExport, getIpcMethods;
+var init_methods = __esm({
+  "node_modules/execa/lib/ipc/methods.js"() {
+    import_node_process10 = __toESM(require_process(), 1);
+    init_send();
+    init_get_one();
+    init_get_each();
+    init_graceful();
+    addIpcMethods = (subprocess, { ipc }) => {
+      Object.assign(subprocess, getIpcMethods(subprocess, false, ipc));
+    };
+    getIpcExport = () => {
+      const anyProcess = import_node_process10.default;
+      const isSubprocess = true;
+      const ipc = import_node_process10.default.channel !== void 0;
+      return {
+        ...getIpcMethods(anyProcess, isSubprocess, ipc),
+        getCancelSignal: getCancelSignal.bind(void 0, {
+          anyProcess,
+          channel: anyProcess.channel,
+          isSubprocess,
+          ipc
+        })
+      };
+    };
+    getIpcMethods = (anyProcess, isSubprocess, ipc) => ({
+      sendMessage: sendMessage.bind(void 0, {
+        anyProcess,
+        channel: anyProcess.channel,
+        isSubprocess,
+        ipc
+      }),
+      getOneMessage: getOneMessage.bind(void 0, {
+        anyProcess,
+        channel: anyProcess.channel,
+        isSubprocess,
+        ipc
+      }),
+      getEachMessage: getEachMessage.bind(void 0, {
+        anyProcess,
+        channel: anyProcess.channel,
+        isSubprocess,
+        ipc
+      })
+    });
+  }
+});
+
+// node_modules/execa/lib/return/early-error.js
+var import_node_child_process4, import_node_stream2, handleEarlyError, createDummyStreams, createDummyStream, readable, writable, duplex, handleDummyPromise;
+var init_early_error = __esm({
+  "node_modules/execa/lib/return/early-error.js"() {
+    import_node_child_process4 = __toESM(require_child_process(), 1);
+    import_node_stream2 = __toESM(require_stream(), 1);
+    init_handle();
+    init_result();
+    init_reject();
+    handleEarlyError = ({ error, command: command2, escapedCommand, fileDescriptors, options, startTime, verboseInfo }) => {
+      cleanupCustomStreams(fileDescriptors);
+      const subprocess = new import_node_child_process4.ChildProcess();
+      createDummyStreams(subprocess, fileDescriptors);
+      Object.assign(subprocess, { readable, writable, duplex });
+      const earlyError = makeEarlyError({
+        error,
+        command: command2,
+        escapedCommand,
+        fileDescriptors,
+        options,
+        startTime,
+        isSync: false
+      });
+      const promise = handleDummyPromise(earlyError, verboseInfo, options);
+      return { subprocess, promise };
+    };
+    createDummyStreams = (subprocess, fileDescriptors) => {
+      const stdin = createDummyStream();
+      const stdout = createDummyStream();
+      const stderr = createDummyStream();
+      const extraStdio = Array.from({ length: fileDescriptors.length - 3 }, createDummyStream);
+      const all = createDummyStream();
+      const stdio = [stdin, stdout, stderr, ...extraStdio];
+      Object.assign(subprocess, {
+        stdin,
+        stdout,
+        stderr,
+        all,
+        stdio
+      });
+    };
+    createDummyStream = () => {
+      const stream = new import_node_stream2.PassThrough();
+      stream.end();
+      return stream;
+    };
+    readable = () => new import_node_stream2.Readable({ read() {
+    } });
+    writable = () => new import_node_stream2.Writable({ write() {
+    } });
+    duplex = () => new import_node_stream2.Duplex({ read() {
+    }, write() {
+    } });
+    handleDummyPromise = async (error, verboseInfo, options) => handleResult(error, verboseInfo, options);
+  }
+});
+
+// node_modules/execa/lib/stdio/handle-async.js
+var import_node_fs6, import_node_buffer3, import_node_stream3, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
+var init_handle_async = __esm({
+  "node_modules/execa/lib/stdio/handle-async.js"() {
+    import_node_fs6 = __toESM(require_fs(), 1);
+    import_node_buffer3 = __toESM(require_buffer(), 1);
+    import_node_stream3 = __toESM(require_stream(), 1);
+    init_generator();
+    init_handle();
+    init_type();
+    handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
+    forbiddenIfAsync = ({ type, optionName }) => {
+      throw new TypeError(`The \`${optionName}\` option cannot be ${TYPE_TO_MESSAGE[type]}.`);
+    };
+    addProperties2 = {
+      fileNumber: forbiddenIfAsync,
+      generator: generatorToStream,
+      asyncGenerator: generatorToStream,
+      nodeStream: ({ value }) => ({ stream: value }),
+      webTransform({ value: { transform, writableObjectMode, readableObjectMode } }) {
+        const objectMode = writableObjectMode || readableObjectMode;
+        const stream = import_node_stream3.Duplex.fromWeb(transform, { objectMode });
+        return { stream };
+      },
+      duplex: ({ value: { transform } }) => ({ stream: transform }),
+      native() {
+      }
+    };
+    addPropertiesAsync = {
+      input: {
+        ...addProperties2,
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs6.createReadStream)(value) }),
+        filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs6.createReadStream)(file) }),
+        webStream: ({ value }) => ({ stream: import_node_stream3.Readable.fromWeb(value) }),
+        iterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
+        asyncIterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
+        string: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
+        uint8Array: ({ value }) => ({ stream: import_node_stream3.Readable.from(import_node_buffer3.Buffer.from(value)) })
+      },
+      output: {
+        ...addProperties2,
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs6.createWriteStream)(value) }),
+        filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs6.createWriteStream)(file, append ? { flags: "a" } : {}) }),
+        webStream: ({ value }) => ({ stream: import_node_stream3.Writable.fromWeb(value) }),
+        iterable: forbiddenIfAsync,
+        asyncIterable: forbiddenIfAsync,
+        string: forbiddenIfAsync,
+        uint8Array: forbiddenIfAsync
+      }
+    };
+  }
+});
+
+// node_modules/@sindresorhus/merge-streams/index.js
+function mergeStreams(streams) {
+  if (!Array.isArray(streams)) {
+    throw new TypeError(`Expected an array, got \`${typeof streams}\`.`);
+  }
+  for (const stream of streams) {
+    validateStream(stream);
+  }
+  const objectMode = streams.some(({ readableObjectMode }) => readableObjectMode);
+  const highWaterMark = getHighWaterMark(streams, objectMode);
+  const passThroughStream = new MergedStream({
+    objectMode,
+    writableHighWaterMark: highWaterMark,
+    readableHighWaterMark: highWaterMark
+  });
+  for (const stream of streams) {
+    passThroughStream.add(stream);
+  }
+  return passThroughStream;
+}
+var import_node_events10, import_node_stream4, import_promises9, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
+var init_merge_streams = __esm({
+  "node_modules/@sindresorhus/merge-streams/index.js"() {
+    import_node_events10 = __toESM(require_events(), 1);
+    import_node_stream4 = __toESM(require_stream(), 1);
+    import_promises9 = __toESM(require_promises3(), 1);
+    getHighWaterMark = (streams, objectMode) => {
+      if (streams.length === 0) {
+        return (0, import_node_stream4.getDefaultHighWaterMark)(objectMode);
+      }
+      const highWaterMarks = streams.filter(({ readableObjectMode }) => readableObjectMode === objectMode).map(({ readableHighWaterMark }) => readableHighWaterMark);
+      return Math.max(...highWaterMarks);
+    };
+    MergedStream = class extends import_node_stream4.PassThrough {
+      #streams = /* @__PURE__ */ new Set([]);
+      #ended = /* @__PURE__ */ new Set([]);
+      #aborted = /* @__PURE__ */ new Set([]);
+      #onFinished;
+      #unpipeEvent = /* @__PURE__ */ Symbol("unpipe");
+      #streamPromises = /* @__PURE__ */ new WeakMap();
+      add(stream) {
+        validateStream(stream);
+        if (this.#streams.has(stream)) {
+          return;
+        }
+        this.#streams.add(stream);
+        this.#onFinished ??= onMergedStreamFinished(this, this.#streams, this.#unpipeEvent);
+        const streamPromise = endWhenStreamsDone({
+          passThroughStream: this,
+          stream,
+          streams: this.#streams,
+          ended: this.#ended,
+          aborted: this.#aborted,
+          onFinished: this.#onFinished,
+          unpipeEvent: this.#unpipeEvent
+        });
+        this.#streamPromises.set(stream, streamPromise);
+        stream.pipe(this, { end: false });
+      }
+      async remove(stream) {
+        validateStream(stream);
+        if (!this.#streams.has(stream)) {
+          return false;
+        }
+        const streamPromise = this.#streamPromises.get(stream);
+        if (streamPromise === void 0) {
+          return false;
+        }
+        this.#streamPromises.delete(stream);
+        stream.unpipe(this);
+        await streamPromise;
+        return true;
+      }
+    };
+    onMergedStreamFinished = async (passThroughStream, streams, unpipeEvent) => {
+      updateMaxListeners(passThroughStream, PASSTHROUGH_LISTENERS_COUNT);
+      const controller = new AbortController();
+      try {
+        await Promise.race([
+          onMergedStreamEnd(passThroughStream, controller),
+          onInputStreamsUnpipe(passThroughStream, streams, unpipeEvent, controller)
+        ]);
+      } finally {
+        controller.abort();
+        updateMaxListeners(passThroughStream, -PASSTHROUGH_LISTENERS_COUNT);
+      }
+    };
+    onMergedStreamEnd = async (passThroughStream, { signal }) => {
+      try {
+        await (0, import_promises9.finished)(passThroughStream, { signal, cleanup: true });
+      } catch (error) {
+        errorOrAbortStream(passThroughStream, error);
+        throw error;
+      }
+    };
+    onInputStreamsUnpipe = async (passThroughStream, streams, unpipeEvent, { signal }) => {
+      for await (const [unpipedStream] of (0, import_node_events10.on)(passThroughStream, "unpipe", { signal })) {
+        if (streams.has(unpipedStream)) {
+          unpipedStream.emit(unpipeEvent);
+        }
+      }
+    };
+    validateStream = (stream) => {
+      if (typeof stream?.pipe !== "function") {
+        throw new TypeError(`Expected a readable stream, got: \`${typeof stream}\`.`);
+      }
+    };
+    endWhenStreamsDone = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, onFinished, unpipeEvent }) => {
+      updateMaxListeners(passThroughStream, PASSTHROUGH_LISTENERS_PER_STREAM);
+      const controller = new AbortController();
+      try {
+        await Promise.race([
+          afterMergedStreamFinished(onFinished, stream, controller),
+          onInputStreamEnd({
+            passThroughStream,
+            stream,
+            streams,
+            ended,
+            aborted: aborted2,
+            controller
+          }),
+          onInputStreamUnpipe({
+            stream,
+            streams,
+            ended,
+            aborted: aborted2,
+            unpipeEvent,
+            controller
+          })
+        ]);
+      } finally {
+        controller.abort();
+        updateMaxListeners(passThroughStream, -PASSTHROUGH_LISTENERS_PER_STREAM);
+      }
+      if (streams.size > 0 && streams.size === ended.size + aborted2.size) {
+        if (ended.size === 0 && aborted2.size > 0) {
+          abortStream(passThroughStream);
+        } else {
+          endStream(passThroughStream);
+        }
+      }
+    };
+    afterMergedStreamFinished = async (onFinished, stream, { signal }) => {
+      try {
+        await onFinished;
+        if (!signal.aborted) {
+          abortStream(stream);
+        }
+      } catch (error) {
+        if (!signal.aborted) {
+          errorOrAbortStream(stream, error);
+        }
+      }
+    };
+    onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
+      try {
+        await (0, import_promises9.finished)(stream, {
+          signal,
+          cleanup: true,
+          readable: true,
+          writable: false
+        });
+        if (streams.has(stream)) {
+          ended.add(stream);
+        }
+      } catch (error) {
+        if (signal.aborted || !streams.has(stream)) {
+          return;
+        }
+        if (isAbortError(error)) {
+          aborted2.add(stream);
+        } else {
+          errorStream(passThroughStream, error);
+        }
+      }
+    };
+    onInputStreamUnpipe = async ({ stream, streams, ended, aborted: aborted2, unpipeEvent, controller: { signal } }) => {
+      await (0, import_node_events10.once)(stream, unpipeEvent, { signal });
+      if (!stream.readable) {
+        return (0, import_node_events10.once)(signal, "abort", { signal });
+      }
+      streams.delete(stream);
+      ended.delete(stream);
+      aborted2.delete(stream);
+    };
+    endStream = (stream) => {
+      if (stream.writable) {
+        stream.end();
+      }
+    };
+    errorOrAbortStream = (stream, error) => {
+      if (isAbortError(error)) {
+        abortStream(stream);
+      } else {
+        errorStream(stream, error);
+      }
+    };
+    isAbortError = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
+    abortStream = (stream) => {
+      if (stream.readable || stream.writable) {
+        stream.destroy();
+      }
+    };
+    errorStream = (stream, error) => {
+      if (!stream.destroyed) {
+        stream.once("error", noop2);
+        stream.destroy(error);
+      }
+    };
+    noop2 = () => {
+    };
+    updateMaxListeners = (passThroughStream, increment3) => {
+      const maxListeners = passThroughStream.getMaxListeners();
+      if (maxListeners !== 0 && maxListeners !== Number.POSITIVE_INFINITY) {
+        passThroughStream.setMaxListeners(maxListeners + increment3);
+      }
+    };
+    PASSTHROUGH_LISTENERS_COUNT = 2;
+    PASSTHROUGH_LISTENERS_PER_STREAM = 1;
+  }
+});
+
+// node_modules/execa/lib/io/pipeline.js
+var import_promises10, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
+var init_pipeline = __esm({
+  "node_modules/execa/lib/io/pipeline.js"() {
+    import_promises10 = __toESM(require_promises3(), 1);
+    init_standard_stream();
+    pipeStreams = (source2, destination) => {
+      source2.pipe(destination);
+      onSourceFinish(source2, destination);
+      onDestinationFinish(source2, destination);
+    };
+    onSourceFinish = async (source2, destination) => {
+      if (isStandardStream(source2) || isStandardStream(destination)) {
+        return;
+      }
+      try {
+        await (0, import_promises10.finished)(source2, { cleanup: true, readable: true, writable: false });
+      } catch {
+      }
+      endDestinationStream(destination);
+    };
+    endDestinationStream = (destination) => {
+      if (destination.writable) {
+        destination.end();
+      }
+    };
+    onDestinationFinish = async (source2, destination) => {
+      if (isStandardStream(source2) || isStandardStream(destination)) {
+        return;
+      }
+      try {
+        await (0, import_promises10.finished)(destination, { cleanup: true, readable: false, writable: true });
+      } catch {
+      }
+      abortSourceStream(source2);
+    };
+    abortSourceStream = (source2) => {
+      if (source2.readable) {
+        source2.destroy();
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/io/output-async.js
+var pipeOutputAsync, pipeTransform, SUBPROCESS_STREAM_PROPERTIES, pipeStdioItem, setStandardStreamMaxListeners, MAX_LISTENERS_INCREMENT;
+var init_output_async = __esm({
+  "node_modules/execa/lib/io/output-async.js"() {
+    init_merge_streams();
+    init_standard_stream();
+    init_max_listeners();
+    init_type();
+    init_pipeline();
+    pipeOutputAsync = (subprocess, fileDescriptors, controller) => {
+      const pipeGroups = /* @__PURE__ */ new Map();
+      for (const [fdNumber, { stdioItems, direction }] of Object.entries(fileDescriptors)) {
+        for (const { stream } of stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type))) {
+          pipeTransform(subprocess, stream, direction, fdNumber);
+        }
+        for (const { stream } of stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type))) {
+          pipeStdioItem({
+            subprocess,
+            stream,
+            direction,
+            fdNumber,
+            pipeGroups,
+            controller
+          });
+        }
+      }
+      for (const [outputStream, inputStreams] of pipeGroups.entries()) {
+        const inputStream = inputStreams.length === 1 ? inputStreams[0] : mergeStreams(inputStreams);
+        pipeStreams(inputStream, outputStream);
+      }
+    };
+    pipeTransform = (subprocess, stream, direction, fdNumber) => {
+      if (direction === "output") {
+        pipeStreams(subprocess.stdio[fdNumber], stream);
+      } else {
+        pipeStreams(stream, subprocess.stdio[fdNumber]);
+      }
+      const streamProperty = SUBPROCESS_STREAM_PROPERTIES[fdNumber];
+      if (streamProperty !== void 0) {
+        subprocess[streamProperty] = stream;
+      }
+      subprocess.stdio[fdNumber] = stream;
+    };
+    SUBPROCESS_STREAM_PROPERTIES = ["stdin", "stdout", "stderr"];
+    pipeStdioItem = ({ subprocess, stream, direction, fdNumber, pipeGroups, controller }) => {
+      if (stream === void 0) {
+        return;
+      }
+      setStandardStreamMaxListeners(stream, controller);
+      const [inputStream, outputStream] = direction === "output" ? [stream, subprocess.stdio[fdNumber]] : [subprocess.stdio[fdNumber], stream];
+      const outputStreams = pipeGroups.get(inputStream) ?? [];
+      pipeGroups.set(inputStream, [...outputStreams, outputStream]);
+    };
+    setStandardStreamMaxListeners = (stream, { signal }) => {
+      if (isStandardStream(stream)) {
+        incrementMaxListeners(stream, MAX_LISTENERS_INCREMENT, signal);
+      }
+    };
+    MAX_LISTENERS_INCREMENT = 2;
+  }
+});
+
+// node_modules/signal-exit/dist/mjs/signals.js
+var signals;
+var init_signals2 = __esm({
+  "node_modules/signal-exit/dist/mjs/signals.js"() {
+    signals = [];
+    signals.push("SIGHUP", "SIGINT", "SIGTERM");
+    if (process.platform !== "win32") {
+      signals.push(
+        "SIGALRM",
+        "SIGABRT",
+        "SIGVTALRM",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGUSR2",
+        "SIGTRAP",
+        "SIGSYS",
+        "SIGQUIT",
+        "SIGIOT"
+        // should detect profiler and enable/disable accordingly.
+        // see #21
+        // 'SIGPROF'
+      );
+    }
+    if (process.platform === "linux") {
+      signals.push("SIGIO", "SIGPOLL", "SIGPWR", "SIGSTKFLT");
+    }
+  }
+});
+
+// node_modules/signal-exit/dist/mjs/index.js
+var processOk, kExitEmitter, global2, ObjectDefineProperty, Emitter, SignalExitBase, signalExitWrap, SignalExitFallback, SignalExit, process9, onExit, load, unload;
+var init_mjs = __esm({
+  "node_modules/signal-exit/dist/mjs/index.js"() {
+    init_signals2();
+    processOk = (process10) => !!process10 && typeof process10 === "object" && typeof process10.removeListener === "function" && typeof process10.emit === "function" && typeof process10.reallyExit === "function" && typeof process10.listeners === "function" && typeof process10.kill === "function" && typeof process10.pid === "number" && typeof process10.on === "function";
+    kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
+    global2 = globalThis;
+    ObjectDefineProperty = Object.defineProperty.bind(Object);
+    Emitter = class {
+      emitted = {
+        afterExit: false,
+        exit: false
+      };
+      listeners = {
+        afterExit: [],
+        exit: []
+      };
+      count = 0;
+      id = Math.random();
+      constructor() {
+        if (global2[kExitEmitter]) {
+          return global2[kExitEmitter];
+        }
+        ObjectDefineProperty(global2, kExitEmitter, {
+          value: this,
+          writable: false,
+          enumerable: false,
+          configurable: false
+        });
+      }
+      on(ev, fn) {
+        this.listeners[ev].push(fn);
+      }
+      removeListener(ev, fn) {
+        const list3 = this.listeners[ev];
+        const i2 = list3.indexOf(fn);
+        if (i2 === -1) {
+          return;
+        }
+        if (i2 === 0 && list3.length === 1) {
+          list3.length = 0;
+        } else {
+          list3.splice(i2, 1);
+        }
+      }
+      emit(ev, code, signal) {
+        if (this.emitted[ev]) {
+          return false;
+        }
+        this.emitted[ev] = true;
+        let ret2 = false;
+        for (const fn of this.listeners[ev]) {
+          ret2 = fn(code, signal) === true || ret2;
+        }
+        if (ev === "exit") {
+          ret2 = this.emit("afterExit", code, signal) || ret2;
+        }
+        return ret2;
+      }
+    };
+    SignalExitBase = class {
+    };
+    signalExitWrap = (handler) => {
+      return {
+        onExit(cb, opts) {
+          return handler.onExit(cb, opts);
+        },
+        load() {
+          return handler.load();
+        },
+        unload() {
+          return handler.unload();
+        }
+      };
+    };
+    SignalExitFallback = class extends SignalExitBase {
+      onExit() {
+        return () => {
+        };
+      }
+      load() {
+      }
+      unload() {
+      }
+    };
+    SignalExit = class extends SignalExitBase {
+      // "SIGHUP" throws an `ENOSYS` error on Windows,
+      // so use a supported signal instead
+      /* c8 ignore start */
+      #hupSig = process9.platform === "win32" ? "SIGINT" : "SIGHUP";
+      /* c8 ignore stop */
+      #emitter = new Emitter();
+      #process;
+      #originalProcessEmit;
+      #originalProcessReallyExit;
+      #sigListeners = {};
+      #loaded = false;
+      constructor(process10) {
+        super();
+        this.#process = process10;
+        this.#sigListeners = {};
+        for (const sig of signals) {
+          this.#sigListeners[sig] = () => {
+            const listeners = this.#process.listeners(sig);
+            let { count: count2 } = this.#emitter;
+            const p = process10;
+            if (typeof p.__signal_exit_emitter__ === "object" && typeof p.__signal_exit_emitter__.count === "number") {
+              count2 += p.__signal_exit_emitter__.count;
+            }
+            if (listeners.length === count2) {
+              this.unload();
+              const ret2 = this.#emitter.emit("exit", null, sig);
+              const s = sig === "SIGHUP" ? this.#hupSig : sig;
+              if (!ret2)
+                process10.kill(process10.pid, s);
+            }
+          };
+        }
+        this.#originalProcessReallyExit = process10.reallyExit;
+        this.#originalProcessEmit = process10.emit;
+      }
+      onExit(cb, opts) {
+        if (!processOk(this.#process)) {
+          return () => {
+          };
+        }
+        if (this.#loaded === false) {
+          this.load();
+        }
+        const ev = opts?.alwaysLast ? "afterExit" : "exit";
+        this.#emitter.on(ev, cb);
+        return () => {
+          this.#emitter.removeListener(ev, cb);
+          if (this.#emitter.listeners["exit"].length === 0 && this.#emitter.listeners["afterExit"].length === 0) {
+            this.unload();
+          }
+        };
+      }
+      load() {
+        if (this.#loaded) {
+          return;
+        }
+        this.#loaded = true;
+        this.#emitter.count += 1;
+        for (const sig of signals) {
+          try {
+            const fn = this.#sigListeners[sig];
+            if (fn)
+              this.#process.on(sig, fn);
+          } catch (_) {
+          }
+        }
+        this.#process.emit = (ev, ...a2) => {
+          return this.#processEmit(ev, ...a2);
+        };
+        this.#process.reallyExit = (code) => {
+          return this.#processReallyExit(code);
+        };
+      }
+      unload() {
+        if (!this.#loaded) {
+          return;
+        }
+        this.#loaded = false;
+        signals.forEach((sig) => {
+          const listener = this.#sigListeners[sig];
+          if (!listener) {
+            throw new Error("Listener not defined for signal: " + sig);
+          }
+          try {
+            this.#process.removeListener(sig, listener);
+          } catch (_) {
+          }
+        });
+        this.#process.emit = this.#originalProcessEmit;
+        this.#process.reallyExit = this.#originalProcessReallyExit;
+        this.#emitter.count -= 1;
+      }
+      #processReallyExit(code) {
+        if (!processOk(this.#process)) {
+          return 0;
+        }
+        this.#process.exitCode = code || 0;
+        this.#emitter.emit("exit", this.#process.exitCode, null);
+        return this.#originalProcessReallyExit.call(this.#process, this.#process.exitCode);
+      }
+      #processEmit(ev, ...args) {
+        const og = this.#originalProcessEmit;
+        if (ev === "exit" && processOk(this.#process)) {
+          if (typeof args[0] === "number") {
+            this.#process.exitCode = args[0];
+          }
+          const ret2 = og.call(this.#process, ev, ...args);
+          this.#emitter.emit("exit", this.#process.exitCode, null);
+          return ret2;
+        } else {
+          return og.call(this.#process, ev, ...args);
+        }
+      }
+    };
+    process9 = globalThis.process;
+    ({
+      onExit: (
+        /**
+         * Called when the process is exiting, whether via signal, explicit
+         * exit, or running out of stuff to do.
+         *
+         * If the global process object is not suitable for instrumentation,
+         * then this will be a no-op.
+         *
+         * Returns a function that may be used to unload signal-exit.
+         */
+        onExit
+      ),
+      load: (
+        /**
+         * Load the listeners.  Likely you never need to call this, unless
+         * doing a rather deep integration with signal-exit functionality.
+         * Mostly exposed for the benefit of testing.
+         *
+         * @internal
+         */
+        load
+      ),
+      unload: (
+        /**
+         * Unload the listeners.  Likely you never need to call this, unless
+         * doing a rather deep integration with signal-exit functionality.
+         * Mostly exposed for the benefit of testing.
+         *
+         * @internal
+         */
+        unload
+      )
+    } = signalExitWrap(processOk(process9) ? new SignalExit(process9) : new SignalExitFallback()));
+  }
+});
+
+// node_modules/execa/lib/terminate/cleanup.js
+var import_node_events11, cleanupOnExit;
+var init_cleanup = __esm({
+  "node_modules/execa/lib/terminate/cleanup.js"() {
+    import_node_events11 = __toESM(require_events(), 1);
+    init_mjs();
+    cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
+      if (!cleanup || detached) {
+        return;
+      }
+      const removeExitHandler = onExit(() => {
+        subprocess.kill();
+      });
+      (0, import_node_events11.addAbortListener)(signal, () => {
+        removeExitHandler();
+      });
+    };
+  }
+});
+
+// node_modules/execa/lib/pipe/pipe-arguments.js
+var normalizePipeArguments, getDestinationStream, getDestination, mapDestinationArguments, getSourceStream;
+var init_pipe_arguments = __esm({
+  "node_modules/execa/lib/pipe/pipe-arguments.js"() {
+    init_parameters();
+    init_duration();
+    init_fd_options();
+    init_file_url();
+    normalizePipeArguments = ({ source: source2, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
+      const startTime = getStartTime();
+      const {
+        destination,
+        destinationStream,
+        destinationError,
+        from,
+        unpipeSignal
+      } = getDestinationStream(boundOptions, createNested, pipeArguments);
+      const { sourceStream, sourceError } = getSourceStream(source2, from);
+      const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
+      return {
+        sourcePromise,
+        sourceStream,
+        sourceOptions,
+        sourceError,
+        destination,
+        destinationStream,
+        destinationError,
+        unpipeSignal,
+        fileDescriptors,
+        startTime
+      };
+    };
+    getDestinationStream = (boundOptions, createNested, pipeArguments) => {
+      try {
+        const {
+          destination,
+          pipeOptions: { from, to, unpipeSignal } = {}
+        } = getDestination(boundOptions, createNested, ...pipeArguments);
+        const destinationStream = getToStream(destination, to);
+        return {
+          destination,
+          destinationStream,
+          from,
+          unpipeSignal
+        };
+      } catch (error) {
+        return { destinationError: error };
+      }
+    };
+    getDestination = (boundOptions, createNested, firstArgument, ...pipeArguments) => {
+      if (Array.isArray(firstArgument)) {
+        const destination = createNested(mapDestinationArguments, boundOptions)(firstArgument, ...pipeArguments);
+        return { destination, pipeOptions: boundOptions };
+      }
+      if (typeof firstArgument === "string" || firstArgument instanceof URL || isDenoExecPath(firstArgument)) {
+        if (Object.keys(boundOptions).length > 0) {
+          throw new TypeError('Please use .pipe("file", ..., options) or .pipe(execa("file", ..., options)) instead of .pipe(options)("file", ...).');
+        }
+        const [rawFile, rawArguments, rawOptions] = normalizeParameters(firstArgument, ...pipeArguments);
+        const destination = createNested(mapDestinationArguments)(rawFile, rawArguments, rawOptions);
+        return { destination, pipeOptions: rawOptions };
+      }
+      if (SUBPROCESS_OPTIONS.has(firstArgument)) {
+        if (Object.keys(boundOptions).length > 0) {
+          throw new TypeError("Please use .pipe(options)`command` or .pipe($(options)`command`) instead of .pipe(options)($`command`).");
+        }
+        return { destination: firstArgument, pipeOptions: pipeArguments[0] };
+      }
+      throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
+    };
+    mapDestinationArguments = ({ options }) => ({ options: { ...options, stdin: "pipe", piped: true } });
+    getSourceStream = (source2, from) => {
+      try {
+        const sourceStream = getFromStream(source2, from);
+        return { sourceStream };
+      } catch (error) {
+        return { sourceError: error };
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/pipe/throw.js
+var handlePipeArgumentsError, getPipeArgumentsError, createNonCommandError, PIPE_COMMAND_MESSAGE;
+var init_throw = __esm({
+  "node_modules/execa/lib/pipe/throw.js"() {
+    init_result();
+    init_pipeline();
+    handlePipeArgumentsError = ({
+      sourceStream,
+      sourceError,
+      destinationStream,
+      destinationError,
+      fileDescriptors,
+      sourceOptions,
+      startTime
+    }) => {
+      const error = getPipeArgumentsError({
+        sourceStream,
+        sourceError,
+        destinationStream,
+        destinationError
+      });
+      if (error !== void 0) {
+        throw createNonCommandError({
+          error,
+          fileDescriptors,
+          sourceOptions,
+          startTime
+        });
+      }
+    };
+    getPipeArgumentsError = ({ sourceStream, sourceError, destinationStream, destinationError }) => {
+      if (sourceError !== void 0 && destinationError !== void 0) {
+        return destinationError;
+      }
+      if (destinationError !== void 0) {
+        abortSourceStream(sourceStream);
+        return destinationError;
+      }
+      if (sourceError !== void 0) {
+        endDestinationStream(destinationStream);
+        return sourceError;
+      }
+    };
+    createNonCommandError = ({ error, fileDescriptors, sourceOptions, startTime }) => makeEarlyError({
+      error,
+      command: PIPE_COMMAND_MESSAGE,
+      escapedCommand: PIPE_COMMAND_MESSAGE,
+      fileDescriptors,
+      options: sourceOptions,
+      startTime,
+      isSync: false
+    });
+    PIPE_COMMAND_MESSAGE = "source.pipe(destination)";
+  }
+});
+
+// node_modules/execa/lib/pipe/sequence.js
+var waitForBothSubprocesses;
+var init_sequence = __esm({
+  "node_modules/execa/lib/pipe/sequence.js"() {
+    waitForBothSubprocesses = async (subprocessPromises) => {
+      const [
+        { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
+        { status: destinationStatus, reason: destinationReason, value: destinationResult = destinationReason }
+      ] = await subprocessPromises;
+      if (!destinationResult.pipedFrom.includes(sourceResult)) {
+        destinationResult.pipedFrom.push(sourceResult);
+      }
+      if (destinationStatus === "rejected") {
+        throw destinationResult;
+      }
+      if (sourceStatus === "rejected") {
+        throw sourceResult;
+      }
+      return destinationResult;
+    };
+  }
+});
+
+// node_modules/execa/lib/pipe/streaming.js
+var import_promises11, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
+var init_streaming = __esm({
+  "node_modules/execa/lib/pipe/streaming.js"() {
+    import_promises11 = __toESM(require_promises3(), 1);
+    init_merge_streams();
+    init_max_listeners();
+    init_pipeline();
+    pipeSubprocessStream = (sourceStream, destinationStream, maxListenersController) => {
+      const mergedStream = MERGED_STREAMS.has(destinationStream) ? pipeMoreSubprocessStream(sourceStream, destinationStream) : pipeFirstSubprocessStream(sourceStream, destinationStream);
+      incrementMaxListeners(sourceStream, SOURCE_LISTENERS_PER_PIPE, maxListenersController.signal);
+      incrementMaxListeners(destinationStream, DESTINATION_LISTENERS_PER_PIPE, maxListenersController.signal);
+      cleanupMergedStreamsMap(destinationStream);
+      return mergedStream;
+    };
+    pipeFirstSubprocessStream = (sourceStream, destinationStream) => {
+      const mergedStream = mergeStreams([sourceStream]);
+      pipeStreams(mergedStream, destinationStream);
+      MERGED_STREAMS.set(destinationStream, mergedStream);
+      return mergedStream;
+    };
+    pipeMoreSubprocessStream = (sourceStream, destinationStream) => {
+      const mergedStream = MERGED_STREAMS.get(destinationStream);
+      mergedStream.add(sourceStream);
+      return mergedStream;
+    };
+    cleanupMergedStreamsMap = async (destinationStream) => {
+      try {
+        await (0, import_promises11.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
+      } catch {
+      }
+      MERGED_STREAMS.delete(destinationStream);
+    };
+    MERGED_STREAMS = /* @__PURE__ */ new WeakMap();
+    SOURCE_LISTENERS_PER_PIPE = 2;
+    DESTINATION_LISTENERS_PER_PIPE = 1;
+  }
+});
+
+// node_modules/execa/lib/pipe/abort.js
+var import_node_util8, unpipeOnAbort, unpipeOnSignalAbort;
+var init_abort = __esm({
+  "node_modules/execa/lib/pipe/abort.js"() {
+    import_node_util8 = __toESM(require_util(), 1);
+    init_throw();
+    unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
+    unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fileDescriptors, sourceOptions, startTime }) => {
+      await (0, import_node_util8.aborted)(unpipeSignal, sourceStream);
+      await mergedStream.remove(sourceStream);
+      const error = new Error("Pipe canceled by `unpipeSignal` option.");
+      throw createNonCommandError({
+        error,
+        fileDescriptors,
+        sourceOptions,
+        startTime
+      });
+    };
+  }
+});
+
+// node_modules/execa/lib/pipe/setup.js
+var pipeToSubprocess, handlePipePromise, getSubprocessPromises;
+var init_setup = __esm({
+  "node_modules/execa/lib/pipe/setup.js"() {
+    init_is_plain_obj();
+    init_pipe_arguments();
+    init_throw();
+    init_sequence();
+    init_streaming();
+    init_abort();
+    pipeToSubprocess = (sourceInfo, ...pipeArguments) => {
+      if (isPlainObject(pipeArguments[0])) {
+        return pipeToSubprocess.bind(void 0, {
+          ...sourceInfo,
+          boundOptions: { ...sourceInfo.boundOptions, ...pipeArguments[0] }
+        });
+      }
+      const { destination, ...normalizedInfo } = normalizePipeArguments(sourceInfo, ...pipeArguments);
+      const promise = handlePipePromise({ ...normalizedInfo, destination });
+      promise.pipe = pipeToSubprocess.bind(void 0, {
+        ...sourceInfo,
+        source: destination,
+        sourcePromise: promise,
+        boundOptions: {}
+      });
+      return promise;
+    };
+    handlePipePromise = async ({
+      sourcePromise,
+      sourceStream,
+      sourceOptions,
+      sourceError,
+      destination,
+      destinationStream,
+      destinationError,
+      unpipeSignal,
+      fileDescriptors,
+      startTime
+    }) => {
+      const subprocessPromises = getSubprocessPromises(sourcePromise, destination);
+      handlePipeArgumentsError({
+        sourceStream,
+        sourceError,
+        destinationStream,
+        destinationError,
+        fileDescriptors,
+        sourceOptions,
+        startTime
+      });
+      const maxListenersController = new AbortController();
+      try {
+        const mergedStream = pipeSubprocessStream(sourceStream, destinationStream, maxListenersController);
+        return await Promise.race([
+          waitForBothSubprocesses(subprocessPromises),
+          ...unpipeOnAbort(unpipeSignal, {
+            sourceStream,
+            mergedStream,
+            sourceOptions,
+            fileDescriptors,
+            startTime
+          })
+        ]);
+      } finally {
+        maxListenersController.abort();
+      }
+    };
+    getSubprocessPromises = (sourcePromise, destination) => Promise.allSettled([sourcePromise, destination]);
+  }
+});
+
+// node_modules/execa/lib/io/iterate.js
+var import_node_events12, import_node_stream5, iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
+var init_iterate = __esm({
+  "node_modules/execa/lib/io/iterate.js"() {
+    import_node_events12 = __toESM(require_events(), 1);
+    import_node_stream5 = __toESM(require_stream(), 1);
+    init_encoding_transform();
+    init_split();
+    init_run_sync();
+    iterateOnSubprocessStream = ({ subprocessStdout, subprocess, binary, shouldEncode, encoding, preserveNewlines }) => {
+      const controller = new AbortController();
+      stopReadingOnExit(subprocess, controller);
+      return iterateOnStream({
+        stream: subprocessStdout,
+        controller,
+        binary,
+        shouldEncode: !subprocessStdout.readableObjectMode && shouldEncode,
+        encoding,
+        shouldSplit: !subprocessStdout.readableObjectMode,
+        preserveNewlines
+      });
+    };
+    stopReadingOnExit = async (subprocess, controller) => {
+      try {
+        await subprocess;
+      } catch {
+      } finally {
+        controller.abort();
+      }
+    };
+    iterateForResult = ({ stream, onStreamEnd, lines, encoding, stripFinalNewline: stripFinalNewline2, allMixed }) => {
+      const controller = new AbortController();
+      stopReadingOnStreamEnd(onStreamEnd, controller, stream);
+      const objectMode = stream.readableObjectMode && !allMixed;
+      return iterateOnStream({
+        stream,
+        controller,
+        binary: encoding === "buffer",
+        shouldEncode: !objectMode,
+        encoding,
+        shouldSplit: !objectMode && lines,
+        preserveNewlines: !stripFinalNewline2
+      });
+    };
+    stopReadingOnStreamEnd = async (onStreamEnd, controller, stream) => {
+      try {
+        await onStreamEnd;
+      } catch {
+        stream.destroy();
+      } finally {
+        controller.abort();
+      }
+    };
+    iterateOnStream = ({ stream, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) => {
+      const onStdoutChunk = (0, import_node_events12.on)(stream, "data", {
+        signal: controller.signal,
+        highWaterMark: HIGH_WATER_MARK,
+        // Backward compatibility with older name for this option
+        // See https://github.com/nodejs/node/pull/52080#discussion_r1525227861
+        // @todo Remove after removing support for Node 21
+        highWatermark: HIGH_WATER_MARK
+      });
+      return iterateOnData({
+        onStdoutChunk,
+        controller,
+        binary,
+        shouldEncode,
+        encoding,
+        shouldSplit,
+        preserveNewlines
+      });
+    };
+    DEFAULT_OBJECT_HIGH_WATER_MARK = (0, import_node_stream5.getDefaultHighWaterMark)(true);
+    HIGH_WATER_MARK = DEFAULT_OBJECT_HIGH_WATER_MARK;
+    iterateOnData = async function* ({ onStdoutChunk, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) {
+      const generators = getGenerators({
+        binary,
+        shouldEncode,
+        encoding,
+        shouldSplit,
+        preserveNewlines
+      });
+      try {
+        for await (const [chunk] of onStdoutChunk) {
+          yield* transformChunkSync(chunk, generators, 0);
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) {
+          throw error;
+        }
+      } finally {
+        yield* finalChunksSync(generators);
+      }
+    };
+    getGenerators = ({ binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) => [
+      getEncodingTransformGenerator(binary, encoding, !shouldEncode),
+      getSplitLinesGenerator(binary, preserveNewlines, !shouldSplit, {})
+    ].filter(Boolean);
+  }
+});
+
+// node_modules/execa/lib/io/contents.js
+var import_promises12, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
+var init_contents2 = __esm({
+  "node_modules/execa/lib/io/contents.js"() {
+    import_promises12 = __toESM(require_promises2(), 1);
+    init_source();
+    init_uint_array();
+    init_output();
+    init_iterate();
+    init_max_buffer();
+    init_strip_newline();
+    getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+      const logPromise = logOutputAsync({
+        stream,
+        onStreamEnd,
+        fdNumber,
+        encoding,
+        allMixed,
+        verboseInfo,
+        streamInfo
+      });
+      if (!buffer) {
+        await Promise.all([resumeStream(stream), logPromise]);
+        return;
+      }
+      const stripFinalNewlineValue = getStripFinalNewline(stripFinalNewline2, fdNumber);
+      const iterable = iterateForResult({
+        stream,
+        onStreamEnd,
+        lines,
+        encoding,
+        stripFinalNewline: stripFinalNewlineValue,
+        allMixed
+      });
+      const [output] = await Promise.all([
+        getStreamContents2({
+          stream,
+          iterable,
+          fdNumber,
+          encoding,
+          maxBuffer,
+          lines
+        }),
+        logPromise
+      ]);
+      return output;
+    };
+    logOutputAsync = async ({ stream, onStreamEnd, fdNumber, encoding, allMixed, verboseInfo, streamInfo: { fileDescriptors } }) => {
+      if (!shouldLogOutput({
+        stdioItems: fileDescriptors[fdNumber]?.stdioItems,
+        encoding,
+        verboseInfo,
+        fdNumber
+      })) {
+        return;
+      }
+      const linesIterable = iterateForResult({
+        stream,
+        onStreamEnd,
+        lines: true,
+        encoding,
+        stripFinalNewline: true,
+        allMixed
+      });
+      await logLines(linesIterable, stream, fdNumber, verboseInfo);
+    };
+    resumeStream = async (stream) => {
+      await (0, import_promises12.setImmediate)();
+      if (stream.readableFlowing === null) {
+        stream.resume();
+      }
+    };
+    getStreamContents2 = async ({ stream, stream: { readableObjectMode }, iterable, fdNumber, encoding, maxBuffer, lines }) => {
+      try {
+        if (readableObjectMode || lines) {
+          return await getStreamAsArray(iterable, { maxBuffer });
+        }
+        if (encoding === "buffer") {
+          return new Uint8Array(await getStreamAsArrayBuffer(iterable, { maxBuffer }));
+        }
+        return await getStreamAsString(iterable, { maxBuffer });
+      } catch (error) {
+        return handleBufferedData(handleMaxBuffer({
+          error,
+          stream,
+          readableObjectMode,
+          lines,
+          encoding,
+          fdNumber
+        }));
+      }
+    };
+    getBufferedData = async (streamPromise) => {
+      try {
+        return await streamPromise;
+      } catch (error) {
+        return handleBufferedData(error);
+      }
+    };
+    handleBufferedData = ({ bufferedData }) => isArrayBuffer(bufferedData) ? new Uint8Array(bufferedData) : bufferedData;
+  }
+});
+
+// node_modules/execa/lib/resolve/wait-stream.js
+var import_promises13, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
+var init_wait_stream = __esm({
+  "node_modules/execa/lib/resolve/wait-stream.js"() {
+    import_promises13 = __toESM(require_promises3(), 1);
+    waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
+      const state = handleStdinDestroy(stream, streamInfo);
+      const abortController = new AbortController();
+      try {
+        await Promise.race([
+          ...stopOnExit ? [streamInfo.exitPromise] : [],
+          (0, import_promises13.finished)(stream, { cleanup: true, signal: abortController.signal })
+        ]);
+      } catch (error) {
+        if (!state.stdinCleanedUp) {
+          handleStreamError(error, fdNumber, streamInfo, isSameDirection);
+        }
+      } finally {
+        abortController.abort();
+      }
+    };
+    handleStdinDestroy = (stream, { originalStreams: [originalStdin], subprocess }) => {
+      const state = { stdinCleanedUp: false };
+      if (stream === originalStdin) {
+        spyOnStdinDestroy(stream, subprocess, state);
+      }
+      return state;
+    };
+    spyOnStdinDestroy = (subprocessStdin, subprocess, state) => {
+      const { _destroy } = subprocessStdin;
+      subprocessStdin._destroy = (...destroyArguments) => {
+        setStdinCleanedUp(subprocess, state);
+        _destroy.call(subprocessStdin, ...destroyArguments);
+      };
+    };
+    setStdinCleanedUp = ({ exitCode, signalCode }, state) => {
+      if (exitCode !== null || signalCode !== null) {
+        state.stdinCleanedUp = true;
+      }
+    };
+    handleStreamError = (error, fdNumber, streamInfo, isSameDirection) => {
+      if (!shouldIgnoreStreamError(error, fdNumber, streamInfo, isSameDirection)) {
+        throw error;
+      }
+    };
+    shouldIgnoreStreamError = (error, fdNumber, streamInfo, isSameDirection = true) => {
+      if (streamInfo.propagating) {
+        return isStreamEpipe(error) || isStreamAbort(error);
+      }
+      streamInfo.propagating = true;
+      return isInputFileDescriptor(streamInfo, fdNumber) === isSameDirection ? isStreamEpipe(error) : isStreamAbort(error);
+    };
+    isInputFileDescriptor = ({ fileDescriptors }, fdNumber) => fdNumber !== "all" && fileDescriptors[fdNumber].direction === "input";
+    isStreamAbort = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
+    isStreamEpipe = (error) => error?.code === "EPIPE";
+  }
+});
+
+// node_modules/execa/lib/resolve/stdio.js
+var waitForStdioStreams, waitForSubprocessStream;
+var init_stdio = __esm({
+  "node_modules/execa/lib/resolve/stdio.js"() {
+    init_contents2();
+    init_wait_stream();
+    waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
+      stream,
+      fdNumber,
+      encoding,
+      buffer: buffer[fdNumber],
+      maxBuffer: maxBuffer[fdNumber],
+      lines: lines[fdNumber],
+      allMixed: false,
+      stripFinalNewline: stripFinalNewline2,
+      verboseInfo,
+      streamInfo
+    }));
+    waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+      if (!stream) {
+        return;
+      }
+      const onStreamEnd = waitForStream(stream, fdNumber, streamInfo);
+      if (isInputFileDescriptor(streamInfo, fdNumber)) {
+        await onStreamEnd;
+        return;
+      }
+      const [output] = await Promise.all([
+        getStreamOutput({
+          stream,
+          onStreamEnd,
+          fdNumber,
+          encoding,
+          buffer,
+          maxBuffer,
+          lines,
+          allMixed,
+          stripFinalNewline: stripFinalNewline2,
+          verboseInfo,
+          streamInfo
+        }),
+        onStreamEnd
+      ]);
+      return output;
+    };
+  }
+});
+
+// node_modules/execa/lib/resolve/all-async.js
+var makeAllStream, waitForAllStream, getAllStream, getAllMixed;
+var init_all_async = __esm({
+  "node_modules/execa/lib/resolve/all-async.js"() {
+    init_merge_streams();
+    init_stdio();
+    makeAllStream = ({ stdout, stderr }, { all }) => all && (stdout || stderr) ? mergeStreams([stdout, stderr].filter(Boolean)) : void 0;
+    waitForAllStream = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => waitForSubprocessStream({
+      ...getAllStream(subprocess, buffer),
+      fdNumber: "all",
+      encoding,
+      maxBuffer: maxBuffer[1] + maxBuffer[2],
+      lines: lines[1] || lines[2],
+      allMixed: getAllMixed(subprocess),
+      stripFinalNewline: stripFinalNewline2,
+      verboseInfo,
+      streamInfo
+    });
+    getAllStream = ({ stdout, stderr, all }, [, bufferStdout, bufferStderr]) => {
+      const buffer = bufferStdout || bufferStderr;
+      if (!buffer) {
+        return { stream: all, buffer };
+      }
+      if (!bufferStdout) {
+        return { stream: stderr, buffer };
+      }
+      if (!bufferStderr) {
+        return { stream: stdout, buffer };
+      }
+      return { stream: all, buffer };
+    };
+    getAllMixed = ({ all, stdout, stderr }) => all && stdout && stderr && stdout.readableObjectMode !== stderr.readableObjectMode;
+  }
+});
+
+// node_modules/execa/lib/verbose/ipc.js
+var shouldLogIpc, logIpcOutput;
+var init_ipc = __esm({
+  "node_modules/execa/lib/verbose/ipc.js"() {
+    init_log();
+    init_values2();
+    shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
+    logIpcOutput = (message, verboseInfo) => {
+      const verboseMessage = serializeVerboseMessage(message);
+      verboseLog({
+        type: "ipc",
+        verboseMessage,
+        fdNumber: "ipc",
+        verboseInfo
+      });
+    };
+  }
+});
+
+// node_modules/execa/lib/ipc/buffer-messages.js
+var waitForIpcOutput, getBufferedIpcOutput;
+var init_buffer_messages = __esm({
+  "node_modules/execa/lib/ipc/buffer-messages.js"() {
+    init_max_buffer();
+    init_ipc();
+    init_specific();
+    init_get_each();
+    waitForIpcOutput = async ({
+      subprocess,
+      buffer: bufferArray,
+      maxBuffer: maxBufferArray,
+      ipc,
+      ipcOutput,
+      verboseInfo
+    }) => {
+      if (!ipc) {
+        return ipcOutput;
+      }
+      const isVerbose2 = shouldLogIpc(verboseInfo);
+      const buffer = getFdSpecificValue(bufferArray, "ipc");
+      const maxBuffer = getFdSpecificValue(maxBufferArray, "ipc");
+      for await (const message of loopOnMessages({
+        anyProcess: subprocess,
+        channel: subprocess.channel,
+        isSubprocess: false,
+        ipc,
+        shouldAwait: false,
+        reference: true
+      })) {
+        if (buffer) {
+          checkIpcMaxBuffer(subprocess, ipcOutput, maxBuffer);
+          ipcOutput.push(message);
+        }
+        if (isVerbose2) {
+          logIpcOutput(message, verboseInfo);
+        }
+      }
+      return ipcOutput;
+    };
+    getBufferedIpcOutput = async (ipcOutputPromise, ipcOutput) => {
+      await Promise.allSettled([ipcOutputPromise]);
+      return ipcOutput;
+    };
+  }
+});
+
+// node_modules/execa/lib/resolve/wait-subprocess.js
+var import_node_events13, waitForSubprocessResult, waitForOriginalStreams, waitForCustomStreamsEnd, throwOnSubprocessError;
+var init_wait_subprocess = __esm({
+  "node_modules/execa/lib/resolve/wait-subprocess.js"() {
+    import_node_events13 = __toESM(require_events(), 1);
+    init_is_stream();
+    init_timeout();
+    init_cancel();
+    init_graceful2();
+    init_standard_stream();
+    init_type();
+    init_contents2();
+    init_buffer_messages();
+    init_ipc_input();
+    init_all_async();
+    init_stdio();
+    init_exit_async();
+    init_wait_stream();
+    waitForSubprocessResult = async ({
+      subprocess,
+      options: {
+        encoding,
+        buffer,
+        maxBuffer,
+        lines,
+        timeoutDuration: timeout,
+        cancelSignal,
+        gracefulCancel,
+        forceKillAfterDelay,
+        stripFinalNewline: stripFinalNewline2,
+        ipc,
+        ipcInput
+      },
+      context,
+      verboseInfo,
+      fileDescriptors,
+      originalStreams,
+      onInternalError,
+      controller
+    }) => {
+      const exitPromise = waitForExit(subprocess, context);
+      const streamInfo = {
+        originalStreams,
+        fileDescriptors,
+        subprocess,
+        exitPromise,
+        propagating: false
+      };
+      const stdioPromises = waitForStdioStreams({
+        subprocess,
+        encoding,
+        buffer,
+        maxBuffer,
+        lines,
+        stripFinalNewline: stripFinalNewline2,
+        verboseInfo,
+        streamInfo
+      });
+      const allPromise = waitForAllStream({
+        subprocess,
+        encoding,
+        buffer,
+        maxBuffer,
+        lines,
+        stripFinalNewline: stripFinalNewline2,
+        verboseInfo,
+        streamInfo
+      });
+      const ipcOutput = [];
+      const ipcOutputPromise = waitForIpcOutput({
+        subprocess,
+        buffer,
+        maxBuffer,
+        ipc,
+        ipcOutput,
+        verboseInfo
+      });
+      const originalPromises = waitForOriginalStreams(originalStreams, subprocess, streamInfo);
+      const customStreamsEndPromises = waitForCustomStreamsEnd(fileDescriptors, streamInfo);
+      try {
+        return await Promise.race([
+          Promise.all([
+            {},
+            waitForSuccessfulExit(exitPromise),
+            Promise.all(stdioPromises),
+            allPromise,
+            ipcOutputPromise,
+            sendIpcInput(subprocess, ipcInput),
+            ...originalPromises,
+            ...customStreamsEndPromises
+          ]),
+          onInternalError,
+          throwOnSubprocessError(subprocess, controller),
+          ...throwOnTimeout(subprocess, timeout, context, controller),
+          ...throwOnCancel({
+            subprocess,
+            cancelSignal,
+            gracefulCancel,
+            context,
+            controller
+          }),
+          ...throwOnGracefulCancel({
+            subprocess,
+            cancelSignal,
+            gracefulCancel,
+            forceKillAfterDelay,
+            context,
+            controller
+          })
+        ]);
+      } catch (error) {
+        context.terminationReason ??= "other";
+        return Promise.all([
+          { error },
+          exitPromise,
+          Promise.all(stdioPromises.map((stdioPromise) => getBufferedData(stdioPromise))),
+          getBufferedData(allPromise),
+          getBufferedIpcOutput(ipcOutputPromise, ipcOutput),
+          Promise.allSettled(originalPromises),
+          Promise.allSettled(customStreamsEndPromises)
+        ]);
+      }
+    };
+    waitForOriginalStreams = (originalStreams, subprocess, streamInfo) => originalStreams.map((stream, fdNumber) => stream === subprocess.stdio[fdNumber] ? void 0 : waitForStream(stream, fdNumber, streamInfo));
+    waitForCustomStreamsEnd = (fileDescriptors, streamInfo) => fileDescriptors.flatMap(({ stdioItems }, fdNumber) => stdioItems.filter(({ value, stream = value }) => isStream(stream, { checkOpen: false }) && !isStandardStream(stream)).map(({ type, value, stream = value }) => waitForStream(stream, fdNumber, streamInfo, {
+      isSameDirection: TRANSFORM_TYPES.has(type),
+      stopOnExit: type === "native"
+    })));
+    throwOnSubprocessError = async (subprocess, { signal }) => {
+      const [error] = await (0, import_node_events13.once)(subprocess, "error", { signal });
+      throw error;
+    };
+  }
+});
+
+// node_modules/execa/lib/convert/concurrent.js
+var initializeConcurrentStreams, addConcurrentStream, waitForConcurrentStreams;
+var init_concurrent = __esm({
+  "node_modules/execa/lib/convert/concurrent.js"() {
+    init_deferred();
+    initializeConcurrentStreams = () => ({
+      readableDestroy: /* @__PURE__ */ new WeakMap(),
+      writableFinal: /* @__PURE__ */ new WeakMap(),
+      writableDestroy: /* @__PURE__ */ new WeakMap()
+    });
+    addConcurrentStream = (concurrentStreams, stream, waitName) => {
+      const weakMap = concurrentStreams[waitName];
+      if (!weakMap.has(stream)) {
+        weakMap.set(stream, []);
+      }
+      const promises = weakMap.get(stream);
+      const promise = createDeferred();
+      promises.push(promise);
+      const resolve10 = promise.resolve.bind(promise);
+      return { resolve: resolve10, promises };
+    };
+    waitForConcurrentStreams = async ({ resolve: resolve10, promises }, subprocess) => {
+      resolve10();
+      const [isSubprocessExit] = await Promise.race([
+        Promise.allSettled([true, subprocess]),
+        Promise.all([false, ...promises])
+      ]);
+      return !isSubprocessExit;
+    };
+  }
+});
+
+// node_modules/execa/lib/convert/shared.js
+var import_promises14, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
+var init_shared = __esm({
+  "node_modules/execa/lib/convert/shared.js"() {
+    import_promises14 = __toESM(require_promises3(), 1);
+    init_wait_stream();
+    safeWaitForSubprocessStdin = async (subprocessStdin) => {
+      if (subprocessStdin === void 0) {
+        return;
+      }
+      try {
+        await waitForSubprocessStdin(subprocessStdin);
+      } catch {
+      }
+    };
+    safeWaitForSubprocessStdout = async (subprocessStdout) => {
+      if (subprocessStdout === void 0) {
+        return;
+      }
+      try {
+        await waitForSubprocessStdout(subprocessStdout);
+      } catch {
+      }
+    };
+    waitForSubprocessStdin = async (subprocessStdin) => {
+      await (0, import_promises14.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
+    };
+    waitForSubprocessStdout = async (subprocessStdout) => {
+      await (0, import_promises14.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
+    };
+    waitForSubprocess = async (subprocess, error) => {
+      await subprocess;
+      if (error) {
+        throw error;
+      }
+    };
+    destroyOtherStream = (stream, isOpen, error) => {
+      if (error && !isStreamAbort(error)) {
+        stream.destroy(error);
+      } else if (isOpen) {
+        stream.destroy();
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/convert/readable.js
+var import_node_stream6, import_node_util9, createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
+var init_readable = __esm({
+  "node_modules/execa/lib/convert/readable.js"() {
+    import_node_stream6 = __toESM(require_stream(), 1);
+    import_node_util9 = __toESM(require_util(), 1);
+    init_encoding_option();
+    init_fd_options();
+    init_iterate();
+    init_deferred();
+    init_concurrent();
+    init_shared();
+    createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binary: binaryOption = true, preserveNewlines = true } = {}) => {
+      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+      const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
+      const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
+      const { read, onStdoutDataDone } = getReadableMethods({
+        subprocessStdout,
+        subprocess,
+        binary,
+        encoding,
+        preserveNewlines
+      });
+      const readable4 = new import_node_stream6.Readable({
+        read,
+        destroy: (0, import_node_util9.callbackify)(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
+        highWaterMark: readableHighWaterMark,
+        objectMode: readableObjectMode,
+        encoding: readableEncoding
+      });
+      onStdoutFinished({
+        subprocessStdout,
+        onStdoutDataDone,
+        readable: readable4,
+        subprocess
+      });
+      return readable4;
+    };
+    getSubprocessStdout = (subprocess, from, concurrentStreams) => {
+      const subprocessStdout = getFromStream(subprocess, from);
+      const waitReadableDestroy = addConcurrentStream(concurrentStreams, subprocessStdout, "readableDestroy");
+      return { subprocessStdout, waitReadableDestroy };
+    };
+    getReadableOptions = ({ readableEncoding, readableObjectMode, readableHighWaterMark }, binary) => binary ? { readableEncoding, readableObjectMode, readableHighWaterMark } : { readableEncoding, readableObjectMode: true, readableHighWaterMark: DEFAULT_OBJECT_HIGH_WATER_MARK };
+    getReadableMethods = ({ subprocessStdout, subprocess, binary, encoding, preserveNewlines }) => {
+      const onStdoutDataDone = createDeferred();
+      const onStdoutData = iterateOnSubprocessStream({
+        subprocessStdout,
+        subprocess,
+        binary,
+        shouldEncode: !binary,
+        encoding,
+        preserveNewlines
+      });
+      return {
+        read() {
+          onRead(this, onStdoutData, onStdoutDataDone);
+        },
+        onStdoutDataDone
+      };
+    };
+    onRead = async (readable4, onStdoutData, onStdoutDataDone) => {
+      try {
+        const { value, done } = await onStdoutData.next();
+        if (done) {
+          onStdoutDataDone.resolve();
+        } else {
+          readable4.push(value);
+        }
+      } catch {
+      }
+    };
+    onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable4, subprocess, subprocessStdin }) => {
+      try {
+        await waitForSubprocessStdout(subprocessStdout);
+        await subprocess;
+        await safeWaitForSubprocessStdin(subprocessStdin);
+        await onStdoutDataDone;
+        if (readable4.readable) {
+          readable4.push(null);
+        }
+      } catch (error) {
+        await safeWaitForSubprocessStdin(subprocessStdin);
+        destroyOtherReadable(readable4, error);
+      }
+    };
+    onReadableDestroy = async ({ subprocessStdout, subprocess, waitReadableDestroy }, error) => {
+      if (await waitForConcurrentStreams(waitReadableDestroy, subprocess)) {
+        destroyOtherReadable(subprocessStdout, error);
+        await waitForSubprocess(subprocess, error);
+      }
+    };
+    destroyOtherReadable = (stream, error) => {
+      destroyOtherStream(stream, stream.readable, error);
+    };
+  }
+});
+
+// node_modules/execa/lib/convert/writable.js
+var import_node_stream7, import_node_util10, createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
+var init_writable = __esm({
+  "node_modules/execa/lib/convert/writable.js"() {
+    import_node_stream7 = __toESM(require_stream(), 1);
+    import_node_util10 = __toESM(require_util(), 1);
+    init_fd_options();
+    init_concurrent();
+    init_shared();
+    createWritable = ({ subprocess, concurrentStreams }, { to } = {}) => {
+      const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
+      const writable2 = new import_node_stream7.Writable({
+        ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
+        destroy: (0, import_node_util10.callbackify)(onWritableDestroy.bind(void 0, {
+          subprocessStdin,
+          subprocess,
+          waitWritableFinal,
+          waitWritableDestroy
+        })),
+        highWaterMark: subprocessStdin.writableHighWaterMark,
+        objectMode: subprocessStdin.writableObjectMode
+      });
+      onStdinFinished(subprocessStdin, writable2);
+      return writable2;
+    };
+    getSubprocessStdin = (subprocess, to, concurrentStreams) => {
+      const subprocessStdin = getToStream(subprocess, to);
+      const waitWritableFinal = addConcurrentStream(concurrentStreams, subprocessStdin, "writableFinal");
+      const waitWritableDestroy = addConcurrentStream(concurrentStreams, subprocessStdin, "writableDestroy");
+      return { subprocessStdin, waitWritableFinal, waitWritableDestroy };
+    };
+    getWritableMethods = (subprocessStdin, subprocess, waitWritableFinal) => ({
+      write: onWrite.bind(void 0, subprocessStdin),
+      final: (0, import_node_util10.callbackify)(onWritableFinal.bind(void 0, subprocessStdin, subprocess, waitWritableFinal))
+    });
+    onWrite = (subprocessStdin, chunk, encoding, done) => {
+      if (subprocessStdin.write(chunk, encoding)) {
+        done();
+      } else {
+        subprocessStdin.once("drain", done);
+      }
+    };
+    onWritableFinal = async (subprocessStdin, subprocess, waitWritableFinal) => {
+      if (await waitForConcurrentStreams(waitWritableFinal, subprocess)) {
+        if (subprocessStdin.writable) {
+          subprocessStdin.end();
+        }
+        await subprocess;
+      }
+    };
+    onStdinFinished = async (subprocessStdin, writable2, subprocessStdout) => {
+      try {
+        await waitForSubprocessStdin(subprocessStdin);
+        if (writable2.writable) {
+          writable2.end();
+        }
+      } catch (error) {
+        await safeWaitForSubprocessStdout(subprocessStdout);
+        destroyOtherWritable(writable2, error);
+      }
+    };
+    onWritableDestroy = async ({ subprocessStdin, subprocess, waitWritableFinal, waitWritableDestroy }, error) => {
+      await waitForConcurrentStreams(waitWritableFinal, subprocess);
+      if (await waitForConcurrentStreams(waitWritableDestroy, subprocess)) {
+        destroyOtherWritable(subprocessStdin, error);
+        await waitForSubprocess(subprocess, error);
+      }
+    };
+    destroyOtherWritable = (stream, error) => {
+      destroyOtherStream(stream, stream.writable, error);
+    };
+  }
+});
+
+// node_modules/execa/lib/convert/duplex.js
+var import_node_stream8, import_node_util11, createDuplex, onDuplexDestroy;
+var init_duplex = __esm({
+  "node_modules/execa/lib/convert/duplex.js"() {
+    import_node_stream8 = __toESM(require_stream(), 1);
+    import_node_util11 = __toESM(require_util(), 1);
+    init_encoding_option();
+    init_readable();
+    init_writable();
+    createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, binary: binaryOption = true, preserveNewlines = true } = {}) => {
+      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+      const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
+      const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
+      const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
+      const { read, onStdoutDataDone } = getReadableMethods({
+        subprocessStdout,
+        subprocess,
+        binary,
+        encoding,
+        preserveNewlines
+      });
+      const duplex2 = new import_node_stream8.Duplex({
+        read,
+        ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
+        destroy: (0, import_node_util11.callbackify)(onDuplexDestroy.bind(void 0, {
+          subprocessStdout,
+          subprocessStdin,
+          subprocess,
+          waitReadableDestroy,
+          waitWritableFinal,
+          waitWritableDestroy
+        })),
+        readableHighWaterMark,
+        writableHighWaterMark: subprocessStdin.writableHighWaterMark,
+        readableObjectMode,
+        writableObjectMode: subprocessStdin.writableObjectMode,
+        encoding: readableEncoding
+      });
+      onStdoutFinished({
+        subprocessStdout,
+        onStdoutDataDone,
+        readable: duplex2,
+        subprocess,
+        subprocessStdin
+      });
+      onStdinFinished(subprocessStdin, duplex2, subprocessStdout);
+      return duplex2;
+    };
+    onDuplexDestroy = async ({ subprocessStdout, subprocessStdin, subprocess, waitReadableDestroy, waitWritableFinal, waitWritableDestroy }, error) => {
+      await Promise.all([
+        onReadableDestroy({ subprocessStdout, subprocess, waitReadableDestroy }, error),
+        onWritableDestroy({
+          subprocessStdin,
+          subprocess,
+          waitWritableFinal,
+          waitWritableDestroy
+        }, error)
+      ]);
+    };
+  }
+});
+
+// node_modules/execa/lib/convert/iterable.js
+var createIterable, iterateOnStdoutData;
+var init_iterable = __esm({
+  "node_modules/execa/lib/convert/iterable.js"() {
+    init_encoding_option();
+    init_fd_options();
+    init_iterate();
+    createIterable = (subprocess, encoding, {
+      from,
+      binary: binaryOption = false,
+      preserveNewlines = false
+    } = {}) => {
+      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+      const subprocessStdout = getFromStream(subprocess, from);
+      const onStdoutData = iterateOnSubprocessStream({
+        subprocessStdout,
+        subprocess,
+        binary,
+        shouldEncode: true,
+        encoding,
+        preserveNewlines
+      });
+      return iterateOnStdoutData(onStdoutData, subprocessStdout, subprocess);
+    };
+    iterateOnStdoutData = async function* (onStdoutData, subprocessStdout, subprocess) {
+      try {
+        yield* onStdoutData;
+      } finally {
+        if (subprocessStdout.readable) {
+          subprocessStdout.destroy();
+        }
+        await subprocess;
+      }
+    };
+  }
+});
+
+// node_modules/execa/lib/convert/add.js
+var addConvertedStreams;
+var init_add = __esm({
+  "node_modules/execa/lib/convert/add.js"() {
+    init_concurrent();
+    init_readable();
+    init_writable();
+    init_duplex();
+    init_iterable();
+    addConvertedStreams = (subprocess, { encoding }) => {
+      const concurrentStreams = initializeConcurrentStreams();
+      subprocess.readable = createReadable.bind(void 0, { subprocess, concurrentStreams, encoding });
+      subprocess.writable = createWritable.bind(void 0, { subprocess, concurrentStreams });
+      subprocess.duplex = createDuplex.bind(void 0, { subprocess, concurrentStreams, encoding });
+      subprocess.iterable = createIterable.bind(void 0, subprocess, encoding);
+      subprocess[Symbol.asyncIterator] = createIterable.bind(void 0, subprocess, encoding, {});
+    };
+  }
+});
+
+// node_modules/execa/lib/methods/promise.js
+var mergePromise, nativePromisePrototype, descriptors;
+var init_promise = __esm({
+  "node_modules/execa/lib/methods/promise.js"() {
+    mergePromise = (subprocess, promise) => {
+      for (const [property, descriptor2] of descriptors) {
+        const value = descriptor2.value.bind(promise);
+        Reflect.defineProperty(subprocess, property, { ...descriptor2, value });
+      }
+    };
+    nativePromisePrototype = (async () => {
+    })().constructor.prototype;
+    descriptors = ["then", "catch", "finally"].map((property) => [
+      property,
+      Reflect.getOwnPropertyDescriptor(nativePromisePrototype, property)
+    ]);
+  }
+});
+
+// node_modules/execa/lib/methods/main-async.js
+var import_node_events14, import_node_child_process5, execaCoreAsync, handleAsyncArguments, handleAsyncOptions, spawnSubprocessAsync, handlePromise, getAsyncResult;
+var init_main_async = __esm({
+  "node_modules/execa/lib/methods/main-async.js"() {
+    import_node_events14 = __toESM(require_events(), 1);
+    import_node_child_process5 = __toESM(require_child_process(), 1);
+    init_source();
+    init_command();
+    init_options2();
+    init_fd_options();
+    init_shell();
+    init_methods();
+    init_result();
+    init_reject();
+    init_early_error();
+    init_handle_async();
+    init_strip_newline();
+    init_output_async();
+    init_kill();
+    init_cleanup();
+    init_setup();
+    init_all_async();
+    init_wait_subprocess();
+    init_add();
+    init_deferred();
+    init_promise();
+    execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
+      const { file, commandArguments, command: command2, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
+      const { subprocess, promise } = spawnSubprocessAsync({
+        file,
+        commandArguments,
+        options,
+        startTime,
+        verboseInfo,
+        command: command2,
+        escapedCommand,
+        fileDescriptors
+      });
+      subprocess.pipe = pipeToSubprocess.bind(void 0, {
+        source: subprocess,
+        sourcePromise: promise,
+        boundOptions: {},
+        createNested
+      });
+      mergePromise(subprocess, promise);
+      SUBPROCESS_OPTIONS.set(subprocess, { options, fileDescriptors });
+      return subprocess;
+    };
+    handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
+      const { command: command2, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
+      const { file, commandArguments, options: normalizedOptions } = normalizeOptions(rawFile, rawArguments, rawOptions);
+      const options = handleAsyncOptions(normalizedOptions);
+      const fileDescriptors = handleStdioAsync(options, verboseInfo);
+      return {
+        file,
+        commandArguments,
+        command: command2,
+        escapedCommand,
+        startTime,
+        verboseInfo,
+        options,
+        fileDescriptors
+      };
+    };
+    handleAsyncOptions = ({ timeout, signal, ...options }) => {
+      if (signal !== void 0) {
+        throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
+      }
+      return { ...options, timeoutDuration: timeout };
+    };
+    spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verboseInfo, command: command2, escapedCommand, fileDescriptors }) => {
+      let subprocess;
+      try {
+        subprocess = (0, import_node_child_process5.spawn)(...concatenateShell(file, commandArguments, options));
+      } catch (error) {
+        return handleEarlyError({
+          error,
+          command: command2,
+          escapedCommand,
+          fileDescriptors,
+          options,
+          startTime,
+          verboseInfo
+        });
+      }
+      const controller = new AbortController();
+      (0, import_node_events14.setMaxListeners)(Number.POSITIVE_INFINITY, controller.signal);
+      const originalStreams = [...subprocess.stdio];
+      pipeOutputAsync(subprocess, fileDescriptors, controller);
+      cleanupOnExit(subprocess, options, controller);
+      const context = {};
+      const onInternalError = createDeferred();
+      subprocess.kill = subprocessKill.bind(void 0, {
+        kill: subprocess.kill.bind(subprocess),
+        options,
+        onInternalError,
+        context,
+        controller
+      });
+      subprocess.all = makeAllStream(subprocess, options);
+      addConvertedStreams(subprocess, options);
+      addIpcMethods(subprocess, options);
+      const promise = handlePromise({
+        subprocess,
+        options,
+        startTime,
+        verboseInfo,
+        fileDescriptors,
+        originalStreams,
+        command: command2,
+        escapedCommand,
+        context,
+        onInternalError,
+        controller
+      });
+      return { subprocess, promise };
+    };
+    handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command: command2, escapedCommand, context, onInternalError, controller }) => {
+      const [
+        errorInfo,
+        [exitCode, signal],
+        stdioResults,
+        allResult,
+        ipcOutput
+      ] = await waitForSubprocessResult({
+        subprocess,
+        options,
+        context,
+        verboseInfo,
+        fileDescriptors,
+        originalStreams,
+        onInternalError,
+        controller
+      });
+      controller.abort();
+      onInternalError.resolve();
+      const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options, fdNumber));
+      const all = stripNewline(allResult, options, "all");
+      const result2 = getAsyncResult({
+        errorInfo,
+        exitCode,
+        signal,
+        stdio,
+        all,
+        ipcOutput,
+        context,
+        options,
+        command: command2,
+        escapedCommand,
+        startTime
+      });
+      return handleResult(result2, verboseInfo, options);
+    };
+    getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command: command2, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+      error: errorInfo.error,
+      command: command2,
+      escapedCommand,
+      timedOut: context.terminationReason === "timeout",
+      isCanceled: context.terminationReason === "cancel" || context.terminationReason === "gracefulCancel",
+      isGracefullyCanceled: context.terminationReason === "gracefulCancel",
+      isMaxBuffer: errorInfo.error instanceof MaxBufferError,
+      isForcefullyTerminated: context.isForcefullyTerminated,
+      exitCode,
+      signal,
+      stdio,
+      all,
+      ipcOutput,
+      options,
+      startTime,
+      isSync: false
+    }) : makeSuccessResult({
+      command: command2,
+      escapedCommand,
+      stdio,
+      all,
+      ipcOutput,
+      options,
+      startTime
+    });
+  }
+});
+
+// node_modules/execa/lib/methods/bind.js
+var mergeOptions, mergeOption, DEEP_OPTIONS;
+var init_bind = __esm({
+  "node_modules/execa/lib/methods/bind.js"() {
+    init_is_plain_obj();
+    init_specific();
+    mergeOptions = (boundOptions, options) => {
+      const newOptions = Object.fromEntries(
+        Object.entries(options).map(([optionName, optionValue]) => [
+          optionName,
+          mergeOption(optionName, boundOptions[optionName], optionValue)
+        ])
+      );
+      return { ...boundOptions, ...newOptions };
+    };
+    mergeOption = (optionName, boundOptionValue, optionValue) => {
+      if (DEEP_OPTIONS.has(optionName) && isPlainObject(boundOptionValue) && isPlainObject(optionValue)) {
+        return { ...boundOptionValue, ...optionValue };
+      }
+      return optionValue;
+    };
+    DEEP_OPTIONS = /* @__PURE__ */ new Set(["env", ...FD_SPECIFIC_OPTIONS]);
+  }
+});
+
+// node_modules/execa/lib/methods/create.js
+var createExeca, callBoundExeca, parseArguments;
+var init_create = __esm({
+  "node_modules/execa/lib/methods/create.js"() {
+    init_is_plain_obj();
+    init_parameters();
+    init_template();
+    init_main_sync();
+    init_main_async();
+    init_bind();
+    createExeca = (mapArguments, boundOptions, deepOptions, setBoundExeca) => {
+      const createNested = (mapArguments2, boundOptions2, setBoundExeca2) => createExeca(mapArguments2, boundOptions2, deepOptions, setBoundExeca2);
+      const boundExeca = (...execaArguments) => callBoundExeca({
+        mapArguments,
+        deepOptions,
+        boundOptions,
+        setBoundExeca,
+        createNested
+      }, ...execaArguments);
+      if (setBoundExeca !== void 0) {
+        setBoundExeca(boundExeca, createNested, boundOptions);
+      }
+      return boundExeca;
+    };
+    callBoundExeca = ({ mapArguments, deepOptions = {}, boundOptions = {}, setBoundExeca, createNested }, firstArgument, ...nextArguments) => {
+      if (isPlainObject(firstArgument)) {
+        return createNested(mapArguments, mergeOptions(boundOptions, firstArgument), setBoundExeca);
+      }
+      const { file, commandArguments, options, isSync } = parseArguments({
+        mapArguments,
+        firstArgument,
+        nextArguments,
+        deepOptions,
+        boundOptions
+      });
+      return isSync ? execaCoreSync(file, commandArguments, options) : execaCoreAsync(file, commandArguments, options, createNested);
+    };
+    parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions, boundOptions }) => {
+      const callArguments = isTemplateString(firstArgument) ? parseTemplates(firstArgument, nextArguments) : [firstArgument, ...nextArguments];
+      const [initialFile, initialArguments, initialOptions] = normalizeParameters(...callArguments);
+      const mergedOptions = mergeOptions(mergeOptions(deepOptions, boundOptions), initialOptions);
+      const {
+        file = initialFile,
+        commandArguments = initialArguments,
+        options = mergedOptions,
+        isSync = false
+      } = mapArguments({ file: initialFile, commandArguments: initialArguments, options: mergedOptions });
+      return {
+        file,
+        commandArguments,
+        options,
+        isSync
+      };
+    };
+  }
+});
+
+// node_modules/execa/lib/methods/command.js
+var mapCommandAsync, mapCommandSync, parseCommand2, parseCommandString, SPACES_REGEXP;
+var init_command2 = __esm({
+  "node_modules/execa/lib/methods/command.js"() {
+    mapCommandAsync = ({ file, commandArguments }) => parseCommand2(file, commandArguments);
+    mapCommandSync = ({ file, commandArguments }) => ({ ...parseCommand2(file, commandArguments), isSync: true });
+    parseCommand2 = (command2, unusedArguments) => {
+      if (unusedArguments.length > 0) {
+        throw new TypeError(`The command and its arguments must be passed as a single string: ${command2} ${unusedArguments}.`);
+      }
+      const [file, ...commandArguments] = parseCommandString(command2);
+      return { file, commandArguments };
+    };
+    parseCommandString = (command2) => {
+      if (typeof command2 !== "string") {
+        throw new TypeError(`The command must be a string: ${String(command2)}.`);
+      }
+      const trimmedCommand = command2.trim();
+      if (trimmedCommand === "") {
+        return [];
+      }
+      const tokens = [];
+      for (const token of trimmedCommand.split(SPACES_REGEXP)) {
+        const previousToken = tokens.at(-1);
+        if (previousToken && previousToken.endsWith("\\")) {
+          tokens[tokens.length - 1] = `${previousToken.slice(0, -1)} ${token}`;
+        } else {
+          tokens.push(token);
+        }
+      }
+      return tokens;
+    };
+    SPACES_REGEXP = / +/g;
+  }
+});
+
+// node_modules/execa/lib/methods/script.js
+var setScriptSync, mapScriptAsync, mapScriptSync, getScriptOptions, getScriptStdinOption, deepScriptOptions;
+var init_script = __esm({
+  "node_modules/execa/lib/methods/script.js"() {
+    setScriptSync = (boundExeca, createNested, boundOptions) => {
+      boundExeca.sync = createNested(mapScriptSync, boundOptions);
+      boundExeca.s = boundExeca.sync;
+    };
+    mapScriptAsync = ({ options }) => getScriptOptions(options);
+    mapScriptSync = ({ options }) => ({ ...getScriptOptions(options), isSync: true });
+    getScriptOptions = (options) => ({ options: { ...getScriptStdinOption(options), ...options } });
+    getScriptStdinOption = ({ input, inputFile, stdio }) => input === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin: "inherit" } : {};
+    deepScriptOptions = { preferLocal: true };
+  }
+});
+
+// node_modules/execa/index.js
+var execa_exports = {};
+__export(execa_exports, {
+  $: () => $,
+  ExecaError: () => ExecaError,
+  ExecaSyncError: () => ExecaSyncError,
+  execa: () => execa,
+  execaCommand: () => execaCommand,
+  execaCommandSync: () => execaCommandSync,
+  execaNode: () => execaNode,
+  execaSync: () => execaSync,
+  getCancelSignal: () => getCancelSignal2,
+  getEachMessage: () => getEachMessage2,
+  getOneMessage: () => getOneMessage2,
+  parseCommandString: () => parseCommandString,
+  sendMessage: () => sendMessage2
+});
+var execa, execaSync, execaCommand, execaCommandSync, execaNode, $, sendMessage2, getOneMessage2, getEachMessage2, getCancelSignal2;
+var init_execa = __esm({
+  "node_modules/execa/index.js"() {
+    init_create();
+    init_command2();
+    init_node2();
+    init_script();
+    init_methods();
+    init_command2();
+    init_final_error();
+    execa = createExeca(() => ({}));
+    execaSync = createExeca(() => ({ isSync: true }));
+    execaCommand = createExeca(mapCommandAsync);
+    execaCommandSync = createExeca(mapCommandSync);
+    execaNode = createExeca(mapNode);
+    $ = createExeca(mapScriptAsync, {}, deepScriptOptions, setScriptSync);
+    ({
+      sendMessage: sendMessage2,
+      getOneMessage: getOneMessage2,
+      getEachMessage: getEachMessage2,
+      getCancelSignal: getCancelSignal2
+    } = getIpcExport());
+  }
+});
+
+// tools/src/daemon/pidfile.ts
+function processStartTime(pid) {
+  try {
+    const stat9 = (0, import_node_fs7.readFileSync)(`/proc/${pid}/stat`, "utf8");
+    const rest = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
+    if (rest[0] === "Z" || rest[0] === "X") return void 0;
+    return rest[19];
+  } catch {
+    return void 0;
+  }
+}
+function isAlive(rec) {
+  const now = processStartTime(rec.pid);
+  return now !== void 0 && now === rec.startTime;
+}
+async function writePidFile(path6, rec) {
+  const full = { pid: process.pid, startTime: processStartTime(process.pid) ?? "", ...rec };
+  await writeFileAtomic(path6, `${JSON.stringify(full)}
+`);
+  return full;
+}
+async function readPidFile(path6) {
+  let text;
+  try {
+    text = await (0, import_promises15.readFile)(path6, "utf8");
+  } catch {
+    return void 0;
+  }
+  try {
+    const rec = JSON.parse(text);
+    if (!Number.isInteger(rec.pid) || typeof rec.startTime !== "string") return void 0;
+    return rec;
+  } catch {
+    return void 0;
+  }
+}
+async function removePidFileIfOurs(path6, pid) {
+  const rec = await readPidFile(path6);
+  if (rec && rec.pid === pid) await (0, import_promises15.rm)(path6, { force: true });
+}
+var import_promises15, import_node_fs7;
+var init_pidfile = __esm({
+  "tools/src/daemon/pidfile.ts"() {
+    "use strict";
+    import_promises15 = __toESM(require_promises(), 1);
+    import_node_fs7 = __toESM(require_fs(), 1);
+    init_atomic_write();
   }
 });
 
@@ -1275,13 +9953,13 @@ function notFound(path6, err) {
   if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
   throw err;
 }
-var import_node_fs2, import_promises2, import_node_path3, PathNotFound, FsDriver;
+var import_node_fs8, import_promises16, import_node_path11, PathNotFound, FsDriver;
 var init_driver = __esm({
   "tools/src/storage/driver.ts"() {
     "use strict";
-    import_node_fs2 = __toESM(require_fs(), 1);
-    import_promises2 = __toESM(require_promises(), 1);
-    import_node_path3 = __toESM(require_path(), 1);
+    import_node_fs8 = __toESM(require_fs(), 1);
+    import_promises16 = __toESM(require_promises(), 1);
+    import_node_path11 = __toESM(require_path(), 1);
     init_atomic_write();
     PathNotFound = class extends Error {
       constructor(path6, options) {
@@ -1296,19 +9974,19 @@ var init_driver = __esm({
       /** readFile returns the whole content of a (small) file. */
       async readFile(path6) {
         try {
-          return await (0, import_promises2.readFile)(path6);
+          return await (0, import_promises16.readFile)(path6);
         } catch (err) {
           return notFound(path6, err);
         }
       }
       /** readStream streams a range of a file; `end` is inclusive. */
       readStream(path6, range) {
-        return (0, import_node_fs2.createReadStream)(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
+        return (0, import_node_fs8.createReadStream)(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
       }
       /** stat tells size, mtime and kind. */
       async stat(path6) {
         try {
-          const st = await (0, import_promises2.stat)(path6);
+          const st = await (0, import_promises16.stat)(path6);
           return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
         } catch (err) {
           return notFound(path6, err);
@@ -1317,7 +9995,7 @@ var init_driver = __esm({
       /** exists tells whether a path exists. */
       async exists(path6) {
         try {
-          await (0, import_promises2.stat)(path6);
+          await (0, import_promises16.stat)(path6);
           return true;
         } catch (err) {
           if (isNotFound(err)) return false;
@@ -1331,7 +10009,7 @@ var init_driver = __esm({
       /** list gives the names in a folder (empty when it does not exist). */
       async list(path6) {
         try {
-          return await (0, import_promises2.readdir)(path6);
+          return await (0, import_promises16.readdir)(path6);
         } catch (err) {
           if (isNotFound(err)) return [];
           throw err;
@@ -1339,37 +10017,37 @@ var init_driver = __esm({
       }
       /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
       async move(from, to) {
-        await (0, import_promises2.mkdir)((0, import_node_path3.dirname)(to), { recursive: true });
+        await (0, import_promises16.mkdir)((0, import_node_path11.dirname)(to), { recursive: true });
         try {
-          await (0, import_promises2.rename)(from, to);
+          await (0, import_promises16.rename)(from, to);
         } catch (err) {
           notFound(from, err);
         }
-        await fsyncDir((0, import_node_path3.dirname)(to));
+        await fsyncDir((0, import_node_path11.dirname)(to));
       }
       /** delete removes a file or a folder tree; a missing path is PathNotFound. */
       async delete(path6) {
         if (!await this.exists(path6)) throw new PathNotFound(path6);
-        await (0, import_promises2.rm)(path6, { recursive: true, force: true });
+        await (0, import_promises16.rm)(path6, { recursive: true, force: true });
       }
       /** deleteIfExists removes a file or folder tree and tells whether it was there. */
       async deleteIfExists(path6) {
         if (!await this.exists(path6)) return false;
-        await (0, import_promises2.rm)(path6, { recursive: true, force: true });
+        await (0, import_promises16.rm)(path6, { recursive: true, force: true });
         return true;
       }
       /** touch sets a file's mtime to now (gc's grace period reads it). */
       async touch(path6) {
         const now = /* @__PURE__ */ new Date();
         try {
-          await (0, import_promises2.utimes)(path6, now, now);
+          await (0, import_promises16.utimes)(path6, now, now);
         } catch (err) {
           notFound(path6, err);
         }
       }
       /** mkdirp creates a folder and its parents. */
       async mkdirp(path6) {
-        await (0, import_promises2.mkdir)(path6, { recursive: true });
+        await (0, import_promises16.mkdir)(path6, { recursive: true });
       }
     };
   }
@@ -1400,7 +10078,7 @@ var init_links = __esm({
 // tools/src/storage/quarantine.ts
 async function renamed(from, to) {
   try {
-    await (0, import_promises3.rename)(from, to);
+    await (0, import_promises17.rename)(from, to);
     return true;
   } catch {
     return false;
@@ -1421,20 +10099,20 @@ function setRevisionAside(paths, repo, d) {
 async function deleteQuarantinedBlob(paths, d) {
   const doomed = `${paths.blobQuarantine(d)}.delete`;
   if (!await renamed(paths.blobQuarantine(d), doomed)) return false;
-  await (0, import_promises3.rm)(doomed, { force: true });
+  await (0, import_promises17.rm)(doomed, { force: true });
   return true;
 }
 async function deleteQuarantinedRevision(paths, repo, d) {
   const doomed = `${paths.manifestRevisionQuarantine(repo, d)}.delete`;
   if (!await renamed(paths.manifestRevisionQuarantine(repo, d), doomed)) return false;
-  await (0, import_promises3.rm)(doomed, { recursive: true, force: true });
+  await (0, import_promises17.rm)(doomed, { recursive: true, force: true });
   return true;
 }
-var import_promises3;
+var import_promises17;
 var init_quarantine = __esm({
   "tools/src/storage/quarantine.ts"() {
     "use strict";
-    import_promises3 = __toESM(require_promises(), 1);
+    import_promises17 = __toESM(require_promises(), 1);
   }
 });
 
@@ -1519,20 +10197,6 @@ var init_blobs = __esm({
   }
 });
 
-// lazy-builtin:stream/promises
-var require_promises2 = __commonJS({
-  "lazy-builtin:stream/promises"(exports, module) {
-    module.exports = __require("node:stream/promises");
-  }
-});
-
-// lazy-builtin:stream
-var require_stream = __commonJS({
-  "lazy-builtin:stream"(exports, module) {
-    module.exports = __require("node:stream");
-  }
-});
-
 // tools/src/storage/append-writer.ts
 async function writeAll(handle, buffers) {
   let rest = buffers;
@@ -1549,15 +10213,15 @@ async function writeAll(handle, buffers) {
     if (n2 > 0) rest[0] = rest[0].subarray(n2);
   }
 }
-var import_node_stream, import_promises4, BATCH, FLUSH_EVERY, AppendWriter;
+var import_node_stream9, import_promises18, BATCH, FLUSH_EVERY, AppendWriter;
 var init_append_writer = __esm({
   "tools/src/storage/append-writer.ts"() {
     "use strict";
-    import_node_stream = __toESM(require_stream(), 1);
-    import_promises4 = __toESM(require_promises(), 1);
+    import_node_stream9 = __toESM(require_stream(), 1);
+    import_promises18 = __toESM(require_promises(), 1);
     BATCH = 1024 * 1024;
     FLUSH_EVERY = 32 * 1024 * 1024;
-    AppendWriter = class _AppendWriter extends import_node_stream.Writable {
+    AppendWriter = class _AppendWriter extends import_node_stream9.Writable {
       constructor(handle) {
         super({ highWaterMark: BATCH, decodeStrings: true });
         this.handle = handle;
@@ -1571,7 +10235,7 @@ var init_append_writer = __esm({
       closing;
       /** open starts appending to `path`, which must exist. */
       static async open(path6) {
-        return new _AppendWriter(await (0, import_promises4.open)(path6, "a"));
+        return new _AppendWriter(await (0, import_promises18.open)(path6, "a"));
       }
       _write(chunk, _encoding, callback) {
         this.batch.push(chunk);
@@ -1631,7 +10295,7 @@ var init_append_writer = __esm({
 // tools/src/storage/uploads.ts
 async function hashFile(path6, algorithm) {
   const hasher = newHasher(algorithm);
-  await (0, import_promises6.pipeline)((0, import_node_fs3.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source2) {
+  await (0, import_promises20.pipeline)((0, import_node_fs9.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source2) {
     for await (const chunk of source2) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest("hex") };
@@ -1642,14 +10306,14 @@ function key(repo, id) {
 function clip3(text) {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
-var import_node_fs3, import_promises5, import_node_crypto3, import_promises6, UPLOAD_ID, UploadStore;
+var import_node_fs9, import_promises19, import_node_crypto3, import_promises20, UPLOAD_ID, UploadStore;
 var init_uploads = __esm({
   "tools/src/storage/uploads.ts"() {
     "use strict";
-    import_node_fs3 = __toESM(require_fs(), 1);
-    import_promises5 = __toESM(require_promises(), 1);
+    import_node_fs9 = __toESM(require_fs(), 1);
+    import_promises19 = __toESM(require_promises(), 1);
     import_node_crypto3 = __toESM(require_crypto(), 1);
-    import_promises6 = __toESM(require_promises2(), 1);
+    import_promises20 = __toESM(require_promises3(), 1);
     init_driver();
     init_append_writer();
     init_digest();
@@ -1670,8 +10334,8 @@ var init_uploads = __esm({
         const id = (0, import_node_crypto3.randomUUID)();
         try {
           await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-          await (0, import_promises5.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
-          await (0, import_promises5.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
+          await (0, import_promises19.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+          await (0, import_promises19.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
         } catch (err) {
           await this.driver.deleteIfExists(this.paths.uploadDir(repo, id)).catch(() => {
           });
@@ -1707,7 +10371,7 @@ var init_uploads = __esm({
           if (await this.blobs.size(expected) === size) {
             await this.remove(repo, id);
           } else {
-            const handle = await (0, import_promises5.open)(dataPath, "r+");
+            const handle = await (0, import_promises19.open)(dataPath, "r+");
             try {
               await handle.sync();
             } finally {
@@ -1744,7 +10408,7 @@ var init_uploads = __esm({
             hasher?.update(chunk);
             written += chunk.length;
           });
-          await (0, import_promises6.pipeline)(body, out);
+          await (0, import_promises20.pipeline)(body, out);
         } catch (err) {
           session.hasher = void 0;
           throw err;
@@ -1831,11 +10495,11 @@ var init_mediatypes = __esm({
 function invalid(message) {
   return new RegistryError("MANIFEST_INVALID", message);
 }
-function isObject(v) {
+function isObject2(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 function parseDescriptor(v, where) {
-  if (!isObject(v)) throw invalid(`${where}: descriptor must be an object`);
+  if (!isObject2(v)) throw invalid(`${where}: descriptor must be an object`);
   if (typeof v.mediaType !== "string" || v.mediaType.length === 0) throw invalid(`${where}: mediaType missing`);
   if (typeof v.digest !== "string") throw invalid(`${where}: digest missing`);
   if (typeof v.size !== "number" || !Number.isSafeInteger(v.size) || v.size < 0) throw invalid(`${where}: size must be a non-negative integer`);
@@ -1851,14 +10515,14 @@ function parseDescriptor(v, where) {
   }
   if (v.platform !== void 0) {
     const p = v.platform;
-    if (!isObject(p) || typeof p.architecture !== "string" || typeof p.os !== "string") {
+    if (!isObject2(p) || typeof p.architecture !== "string" || typeof p.os !== "string") {
       throw invalid(`${where}: platform needs architecture and os`);
     }
   }
   return v;
 }
 function isStringMap(v) {
-  return isObject(v) && Object.values(v).every((x) => typeof x === "string");
+  return isObject2(v) && Object.values(v).every((x) => typeof x === "string");
 }
 function inferMediaType(doc, contentType) {
   if (typeof doc.mediaType === "string") return doc.mediaType;
@@ -1875,7 +10539,7 @@ function parseManifest(body, contentType) {
   } catch (err) {
     throw invalid(`manifest is not valid JSON: ${err.message.slice(0, 120)}`);
   }
-  if (!isObject(doc)) throw invalid("manifest must be a JSON object");
+  if (!isObject2(doc)) throw invalid("manifest must be a JSON object");
   if (doc.schemaVersion !== 2) throw invalid("schemaVersion must be 2");
   const ct = contentType?.split(";")[0]?.trim();
   if (typeof doc.mediaType === "string" && ct && isManifestMediaType(ct) && ct !== doc.mediaType) {
@@ -2363,7 +11027,7 @@ async function listRepositories(paths, driver) {
     if (entries.includes("_manifests") && prefix && isValidRepositoryName(prefix)) out.push(prefix);
     for (const entry of entries) {
       if (entry.startsWith("_") || entry.startsWith(".")) continue;
-      const path6 = (0, import_node_path4.join)(dir, entry);
+      const path6 = (0, import_node_path12.join)(dir, entry);
       let info;
       try {
         info = await driver.stat(path6);
@@ -2376,11 +11040,11 @@ async function listRepositories(paths, driver) {
   await walk(paths.repositoriesRoot(), "");
   return out.sort(compareLexical);
 }
-var import_node_path4;
+var import_node_path12;
 var init_catalog = __esm({
   "tools/src/storage/catalog.ts"() {
     "use strict";
-    import_node_path4 = __toESM(require_path(), 1);
+    import_node_path12 = __toESM(require_path(), 1);
     init_names();
     init_manifests();
   }
@@ -2566,7 +11230,7 @@ async function getBlob(ctx, name, digestText) {
     }
   };
   try {
-    await (0, import_promises7.pipeline)(stream, countLast, res);
+    await (0, import_promises21.pipeline)(stream, countLast, res);
   } catch {
     stream.destroy();
     res.destroy();
@@ -2577,11 +11241,11 @@ async function deleteBlob(ctx, name, digestText) {
   if (!await ctx.store.blobs.unlink(name, d)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
   sendEmpty(ctx.res, 202, { "Docker-Content-Digest": formatDigest(d) });
 }
-var import_promises7;
+var import_promises21;
 var init_blobs2 = __esm({
   "tools/src/registry/blobs.ts"() {
     "use strict";
-    import_promises7 = __toESM(require_promises2(), 1);
+    import_promises21 = __toESM(require_promises3(), 1);
     init_errors();
     init_digest();
     init_respond();
@@ -2697,13 +11361,6 @@ var init_uploads2 = __esm({
   }
 });
 
-// lazy-builtin:events
-var require_events = __commonJS({
-  "lazy-builtin:events"(exports, module) {
-    module.exports = __require("node:events");
-  }
-});
-
 // tools/src/registry/events.ts
 function requestInfo(req) {
   const socket = req.socket;
@@ -2735,13 +11392,13 @@ function manifestEvent(action, target, request, user) {
     actor: user !== void 0 ? { name: user } : {}
   };
 }
-var import_node_events, import_node_crypto4, RegistryEvents;
+var import_node_events15, import_node_crypto4, RegistryEvents;
 var init_events = __esm({
   "tools/src/registry/events.ts"() {
     "use strict";
-    import_node_events = __toESM(require_events(), 1);
+    import_node_events15 = __toESM(require_events(), 1);
     import_node_crypto4 = __toESM(require_crypto(), 1);
-    RegistryEvents = class extends import_node_events.EventEmitter {
+    RegistryEvents = class extends import_node_events15.EventEmitter {
       /** publish emits, reporting (not propagating) a listener's exception: a push never fails for a listener. */
       publish(name, ...args) {
         try {
@@ -2933,7 +11590,7 @@ var init_discovery = __esm({
 });
 
 // tools/src/registry/router.ts
-function readable(e) {
+function readable2(e) {
   return { GET: e, HEAD: e };
 }
 function matchRoute(path6) {
@@ -2971,19 +11628,19 @@ var init_router = __esm({
       }
     };
     ROUTES = [
-      { kind: "base", pattern: /^\/v2\/?$/, params: () => ({}), methods: readable(base), otherMethods: "ping" },
+      { kind: "base", pattern: /^\/v2\/?$/, params: () => ({}), methods: readable2(base), otherMethods: "ping" },
       {
         kind: "catalog",
         pattern: /^\/v2\/_catalog$/,
         params: () => ({}),
-        methods: readable({ action: "catalog", serve: (ctx) => listCatalog(ctx) }),
+        methods: readable2({ action: "catalog", serve: (ctx) => listCatalog(ctx) }),
         otherMethods: "catalog"
       },
       {
         kind: "tags",
         pattern: /^\/v2\/(.+)\/tags\/list$/,
         params: (m) => ({ name: m[1] }),
-        methods: readable({ action: "pull", serve: (ctx, p) => listTags(ctx, p.name) }),
+        methods: readable2({ action: "pull", serve: (ctx, p) => listTags(ctx, p.name) }),
         otherMethods: "pull"
       },
       {
@@ -2991,7 +11648,7 @@ var init_router = __esm({
         pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
         params: (m) => ({ name: m[1], reference: m[2] }),
         methods: {
-          ...readable({ action: "pull", serve: (ctx, p) => getManifest(ctx, p.name, p.reference) }),
+          ...readable2({ action: "pull", serve: (ctx, p) => getManifest(ctx, p.name, p.reference) }),
           PUT: { action: "push", serve: (ctx, p) => putManifest(ctx, p.name, p.reference) },
           DELETE: { action: "delete", serve: (ctx, p) => deleteManifest(ctx, p.name, p.reference) }
         },
@@ -3011,7 +11668,7 @@ var init_router = __esm({
         methods: {
           PATCH: { action: "push", serve: (ctx, p) => patchUpload(ctx, p.name, p.id) },
           PUT: { action: "push", serve: (ctx, p) => finishUpload(ctx, p.name, p.id) },
-          ...readable({ action: "push", serve: (ctx, p) => uploadStatus(ctx, p.name, p.id) }),
+          ...readable2({ action: "push", serve: (ctx, p) => uploadStatus(ctx, p.name, p.id) }),
           DELETE: { action: "push", serve: (ctx, p) => cancelUpload(ctx, p.name, p.id) }
         },
         otherMethods: "push"
@@ -3021,7 +11678,7 @@ var init_router = __esm({
         pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
         params: (m) => ({ name: m[1], digest: m[2] }),
         methods: {
-          ...readable({ action: "pull", serve: (ctx, p) => getBlob(ctx, p.name, p.digest) }),
+          ...readable2({ action: "pull", serve: (ctx, p) => getBlob(ctx, p.name, p.digest) }),
           DELETE: { action: "delete", serve: (ctx, p) => deleteBlob(ctx, p.name, p.digest) }
         },
         otherMethods: "push"
@@ -3030,14 +11687,14 @@ var init_router = __esm({
         kind: "referrers",
         pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/,
         params: (m) => ({ name: m[1], digest: m[2] }),
-        methods: readable({ action: "pull", serve: (ctx, p) => listReferrers2(ctx, p.name, p.digest) }),
+        methods: readable2({ action: "pull", serve: (ctx, p) => listReferrers2(ctx, p.name, p.digest) }),
         otherMethods: "pull"
       }
     ];
   }
 });
 
-// tools/src/registry/process-guards.ts
+// tools/src/common/log.ts
 function serverLog(line) {
   try {
     process.stderr.write(`container-registry: ${line}
@@ -3052,16 +11709,8 @@ function writeLine(line) {
   } catch {
   }
 }
-function guardProcess(log = serverLog) {
-  process.stdout.on("error", () => {
-  });
-  process.stderr.on("error", () => {
-  });
-  process.on("uncaughtException", (err) => log(`internal error (still serving): ${err?.stack ?? String(err)}`));
-  process.on("unhandledRejection", (reason) => log(`internal error (still serving): ${reason?.stack ?? String(reason)}`));
-}
-var init_process_guards = __esm({
-  "tools/src/registry/process-guards.ts"() {
+var init_log2 = __esm({
+  "tools/src/common/log.ts"() {
     "use strict";
   }
 });
@@ -3176,7 +11825,7 @@ var init_dispatch = __esm({
     init_errors();
     init_names();
     init_respond();
-    init_process_guards();
+    init_log2();
     init_events();
     SAFE_METHODS = /* @__PURE__ */ new Set(["GET", "HEAD", "OPTIONS"]);
     FORM_TYPES = /^(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
@@ -3187,7 +11836,7 @@ var init_dispatch = __esm({
 // tools/src/storage/stats.ts
 async function list(dir) {
   try {
-    return await (0, import_promises8.readdir)(dir);
+    return await (0, import_promises22.readdir)(dir);
   } catch {
     return [];
   }
@@ -3197,10 +11846,10 @@ async function walkStats(store) {
   let bytes = 0;
   const blobsRoot = store.paths.blobsRoot();
   for (const alg of await list(blobsRoot)) {
-    for (const prefix of await list((0, import_node_path5.join)(blobsRoot, alg))) {
-      for (const hex of await list((0, import_node_path5.join)(blobsRoot, alg, prefix))) {
+    for (const prefix of await list((0, import_node_path13.join)(blobsRoot, alg))) {
+      for (const hex of await list((0, import_node_path13.join)(blobsRoot, alg, prefix))) {
         try {
-          bytes += (await (0, import_promises8.stat)((0, import_node_path5.join)(blobsRoot, alg, prefix, hex, "data"))).size;
+          bytes += (await (0, import_promises22.stat)((0, import_node_path13.join)(blobsRoot, alg, prefix, hex, "data"))).size;
           blobs++;
         } catch {
         }
@@ -3216,12 +11865,12 @@ async function walkStats(store) {
   }
   return { blobs, bytes, repositories: repos.length, tags: tags2, uploads, at: Date.now() };
 }
-var import_promises8, import_node_path5, StatsCache;
+var import_promises22, import_node_path13, StatsCache;
 var init_stats = __esm({
   "tools/src/storage/stats.ts"() {
     "use strict";
-    import_promises8 = __toESM(require_promises(), 1);
-    import_node_path5 = __toESM(require_path(), 1);
+    import_promises22 = __toESM(require_promises(), 1);
+    import_node_path13 = __toESM(require_path(), 1);
     StatsCache = class {
       constructor(store, maxAgeMs = 15e3) {
         this.store = store;
@@ -7331,13 +15980,6 @@ var require_osMemoryHeap = __commonJS({
   }
 });
 
-// lazy-builtin:process
-var require_process = __commonJS({
-  "lazy-builtin:process"(exports, module) {
-    module.exports = __require("node:process");
-  }
-});
-
 // node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js
 var require_processOpenFileDescriptors = __commonJS({
   "node_modules/prom-client/lib/metrics/processOpenFileDescriptors.js"(exports, module) {
@@ -7776,13 +16418,6 @@ var require_heapSizeAndUsed = __commonJS({
       NODEJS_HEAP_SIZE_USED,
       NODEJS_EXTERNAL_MEMORY
     ];
-  }
-});
-
-// lazy-builtin:v8
-var require_v8 = __commonJS({
-  "lazy-builtin:v8"(exports, module) {
-    module.exports = __require("node:v8");
   }
 });
 
@@ -8250,7 +16885,7 @@ var require_prom_client = __commonJS({
 // tools/src/state/gc-stats.ts
 async function readGcStats(state) {
   try {
-    const v = JSON.parse(await (0, import_promises9.readFile)(state.gcStats(), "utf8"));
+    const v = JSON.parse(await (0, import_promises23.readFile)(state.gcStats(), "utf8"));
     return {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
@@ -8274,11 +16909,11 @@ async function recordGcRun(state, report2, now = /* @__PURE__ */ new Date()) {
 `, 420);
   return after;
 }
-var import_promises9;
+var import_promises23;
 var init_gc_stats = __esm({
   "tools/src/state/gc-stats.ts"() {
     "use strict";
-    import_promises9 = __toESM(require_promises(), 1);
+    import_promises23 = __toESM(require_promises(), 1);
   }
 });
 
@@ -8423,7 +17058,7 @@ function makeCodeBlock(string, line, column) {
   return codeblock;
 }
 var TomlError;
-var init_error = __esm({
+var init_error2 = __esm({
   "node_modules/smol-toml/dist/error.js"() {
     TomlError = class _TomlError extends Error {
       line;
@@ -8549,7 +17184,7 @@ function parseString(ctx) {
 }
 var init_primitive = __esm({
   "node_modules/smol-toml/dist/primitive.js"() {
-    init_error();
+    init_error2();
   }
 });
 
@@ -8705,7 +17340,7 @@ function extractValue(ctx, end) {
     return ctx.p++, false;
   }
   if (c3 === 43 || c3 === 45) {
-    return parseNumber2(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c3, end);
+    return parseNumber3(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c3, end);
   }
   if (ctx.s.charCodeAt(ctx.p + 4) === 45 && ctx.s.charCodeAt(ctx.p + 7) === 45) {
     return parseDate(ctx, c3, end);
@@ -8713,9 +17348,9 @@ function extractValue(ctx, end) {
   if (ctx.s.charCodeAt(ctx.p + 2) === 58) {
     return parseTime(ctx, c3, end);
   }
-  return parseNumber2(ctx, ctx.p, c3, 0, end);
+  return parseNumber3(ctx, ctx.p, c3, 0, end);
 }
-function parseNumber2(ctx, startPtr, startChr, sign, endChr) {
+function parseNumber3(ctx, startPtr, startChr, sign, endChr) {
   let c3 = startChr;
   let state = 0;
   let hasUnderscores = false;
@@ -8815,7 +17450,7 @@ function parseInteger(ctx, str, base2, startPtr) {
 function parseDate(ctx, c3, endChr) {
   let startPtr = ctx.p++, unsafeSeparator;
   if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++))) {
-    return parseNumber2(ctx, ctx.p = startPtr, c3, 0, endChr);
+    return parseNumber3(ctx, ctx.p = startPtr, c3, 0, endChr);
   }
   ctx.p += 5;
   if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
@@ -8847,7 +17482,7 @@ function parseDate(ctx, c3, endChr) {
 function parseTime(ctx, c3, endChr) {
   let start2 = ctx.p;
   if (!isDigit(c3) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
-    return parseNumber2(ctx, --ctx.p, c3, 0, endChr);
+    return parseNumber3(ctx, --ctx.p, c3, 0, endChr);
   }
   if (ctx.s.charCodeAt(ctx.p += 4) === 58)
     ctx.p += 3;
@@ -8885,7 +17520,7 @@ var init_extract = __esm({
   "node_modules/smol-toml/dist/extract.js"() {
     init_primitive();
     init_struct();
-    init_error();
+    init_error2();
     init_date();
   }
 });
@@ -8917,7 +17552,7 @@ function skipVoid(ctx, banNewLines, banComments) {
 }
 var init_util = __esm({
   "node_modules/smol-toml/dist/util.js"() {
-    init_error();
+    init_error2();
   }
 });
 
@@ -9042,7 +17677,7 @@ var init_struct = __esm({
     init_primitive();
     init_extract();
     init_util();
-    init_error();
+    init_error2();
   }
 });
 
@@ -9193,7 +17828,7 @@ var init_parse = __esm({
     init_struct();
     init_extract();
     init_util();
-    init_error();
+    init_error2();
   }
 });
 
@@ -9394,7 +18029,7 @@ var init_dist = __esm({
     init_parse();
     init_stringify();
     init_date();
-    init_error();
+    init_error2();
   }
 });
 
@@ -9457,7 +18092,7 @@ async function loadNotifications(state, env2 = process.env) {
   const file = state.serverConfig();
   let text;
   try {
-    text = await (0, import_promises10.readFile)(file, "utf8");
+    text = await (0, import_promises24.readFile)(file, "utf8");
   } catch (err) {
     if (err.code !== "ENOENT") throw new ConfigError(`${file}: ${err.message}`);
   }
@@ -9481,12 +18116,12 @@ function sleep(ms, signal) {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
-var import_promises10, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
+var import_promises24, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
 var init_webhooks = __esm({
   "tools/src/registry/webhooks.ts"() {
     "use strict";
     init_dist();
-    import_promises10 = __toESM(require_promises(), 1);
+    import_promises24 = __toESM(require_promises(), 1);
     init_helper_error();
     init_values();
     EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
@@ -9603,26 +18238,26 @@ var init_webhooks = __esm({
 
 // tools/src/registry/health.ts
 async function storageWritable(dir) {
-  const probe2 = (0, import_node_path6.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
+  const probe2 = (0, import_node_path14.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
   try {
-    const handle = await (0, import_promises11.open)(probe2, "wx", 384);
+    const handle = await (0, import_promises25.open)(probe2, "wx", 384);
     try {
       await handle.writeFile("ok");
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await (0, import_promises11.unlink)(probe2);
+    await (0, import_promises25.unlink)(probe2);
     return { name: "storage-writable", ok: true, detail: dir };
   } catch (err) {
-    await (0, import_promises11.unlink)(probe2).catch(() => {
+    await (0, import_promises25.unlink)(probe2).catch(() => {
     });
     return { name: "storage-writable", ok: false, detail: `${dir}: ${err.code ?? err.message}` };
   }
 }
 async function freeDisk(dir, min) {
   try {
-    const st = await (0, import_promises11.statfs)(dir);
+    const st = await (0, import_promises25.statfs)(dir);
     const free = st.bavail * st.bsize;
     const mib = (n2) => `${Math.floor(n2 / 1024 / 1024)} MiB`;
     return { name: "disk-free", ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
@@ -9632,7 +18267,7 @@ async function freeDisk(dir, min) {
 }
 async function certificate(file) {
   try {
-    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises11.readFile)(file));
+    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises25.readFile)(file));
     const days = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
     const notYet = Date.parse(cert.validFrom) > Date.now();
     const ok = days >= 0 && !notYet;
@@ -9641,9 +18276,9 @@ async function certificate(file) {
     return { name: "tls-certificate", ok: false, detail: `${file}: ${err.code ?? err.message}` };
   }
 }
-async function readable2(name, file) {
+async function readable3(name, file) {
   try {
-    await (0, import_promises11.access)(file, import_promises11.constants.R_OK);
+    await (0, import_promises25.access)(file, import_promises25.constants.R_OK);
     return { name, ok: true, detail: file };
   } catch (err) {
     return { name, ok: false, detail: `${file}: ${err.code ?? err.message}` };
@@ -9657,17 +18292,17 @@ async function checkReadiness(o2) {
     storageWritable(o2.storageDir),
     freeDisk(o2.storageDir, o2.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES),
     ...o2.certFile ? [certificate(o2.certFile)] : [],
-    ...o2.htpasswdFile ? [readable2("htpasswd-readable", o2.htpasswdFile)] : []
+    ...o2.htpasswdFile ? [readable3("htpasswd-readable", o2.htpasswdFile)] : []
   ]);
   return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
 }
-var import_node_crypto5, import_promises11, import_node_path6, DEFAULT_MIN_FREE_BYTES, READINESS_MAX_AGE_MS, ReadinessCache;
+var import_node_crypto5, import_promises25, import_node_path14, DEFAULT_MIN_FREE_BYTES, READINESS_MAX_AGE_MS, ReadinessCache;
 var init_health = __esm({
   "tools/src/registry/health.ts"() {
     "use strict";
     import_node_crypto5 = __toESM(require_crypto(), 1);
-    import_promises11 = __toESM(require_promises(), 1);
-    import_node_path6 = __toESM(require_path(), 1);
+    import_promises25 = __toESM(require_promises(), 1);
+    import_node_path14 = __toESM(require_path(), 1);
     DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
     READINESS_MAX_AGE_MS = 2e3;
     ReadinessCache = class {
@@ -10008,13 +18643,6 @@ var init_endpoints = __esm({
     METRICS_ACCESS_MODES = ["loopback", "policy", "anonymous", "off"];
     CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     ASSETS = new Map(Object.entries(UI_ASSETS).map(([name, a2]) => [name, { ...a2, etag: `"${(0, import_node_crypto6.createHash)("sha256").update(a2.body).digest("hex").slice(0, 16)}"` }]));
-  }
-});
-
-// lazy-builtin:os
-var require_os = __commonJS({
-  "lazy-builtin:os"(exports, module) {
-    module.exports = __require("node:os");
   }
 });
 
@@ -11028,13 +19656,6 @@ var require_browser = __commonJS({
         return "[UnexpectedJSONParseError]: " + error.message;
       }
     };
-  }
-});
-
-// lazy-builtin:tty
-var require_tty = __commonJS({
-  "lazy-builtin:tty"(exports, module) {
-    module.exports = __require("node:tty");
   }
 });
 
@@ -12917,13 +21538,6 @@ var require_records = __commonJS({
     ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(33, SRVRecord_1.SRVRecord.decodeData);
     ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(41, OPTRecord_1.OPTRecord.decodeData);
     ResourceRecord_1.ResourceRecord.typeToRecordDecoder.set(16, TXTRecord_1.TXTRecord.decodeData);
-  }
-});
-
-// lazy-builtin:child_process
-var require_child_process = __commonJS({
-  "lazy-builtin:child_process"(exports, module) {
-    module.exports = __require("node:child_process");
   }
 });
 
@@ -16978,7 +25592,7 @@ function withMdnsSan(certSan, name) {
   return items.some((i2) => i2.toLowerCase() === san.toLowerCase()) ? items.join(",") : [...items, san].join(",");
 }
 function defaultInterfaces() {
-  return Object.entries((0, import_node_os.networkInterfaces)()).filter(([, infos]) => infos?.some((i2) => !i2.internal)).map(([name]) => name);
+  return Object.entries((0, import_node_os4.networkInterfaces)()).filter(([, infos]) => infos?.some((i2) => !i2.internal)).map(([name]) => name);
 }
 async function announceMdns(o2) {
   const label = mdnsHostLabel(o2.name);
@@ -17006,11 +25620,11 @@ async function announceMdns(o2) {
     }
   };
 }
-var import_node_os, MDNS_SERVICE_TYPE;
+var import_node_os4, MDNS_SERVICE_TYPE;
 var init_mdns = __esm({
   "tools/src/registry/mdns.ts"() {
     "use strict";
-    import_node_os = __toESM(require_os(), 1);
+    import_node_os4 = __toESM(require_os(), 1);
     MDNS_SERVICE_TYPE = "oci-registry";
   }
 });
@@ -17080,7 +25694,7 @@ var init_services = __esm({
 // tools/src/registry/connections.ts
 function openFileLimit() {
   try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec((0, import_node_fs4.readFileSync)("/proc/self/limits", "utf8"));
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec((0, import_node_fs10.readFileSync)("/proc/self/limits", "utf8"));
     return m && m[1] !== "unlimited" ? Number(m[1]) : void 0;
   } catch {
     return void 0;
@@ -17096,7 +25710,7 @@ function limitConnections(server, o2 = {}) {
   const byAddress = /* @__PURE__ */ new Map();
   let open10 = 0;
   const lastSaid = /* @__PURE__ */ new Map();
-  const say = (reason, line) => {
+  const say2 = (reason, line) => {
     const now = Date.now();
     if (now - (lastSaid.get(reason) ?? 0) < 6e4) return;
     lastSaid.set(reason, now);
@@ -17106,12 +25720,12 @@ function limitConnections(server, o2 = {}) {
     const addr = socket.remoteAddress ?? "";
     const mine = byAddress.get(addr) ?? 0;
     if (open10 >= total) {
-      say("total", `refusing connections: ${open10} open (limit ${total})`);
+      say2("total", `refusing connections: ${open10} open (limit ${total})`);
       socket.destroy();
       return;
     }
     if (mine >= perAddress) {
-      say(`addr:${addr}`, `refusing connections from ${addr}: ${mine} open (limit ${perAddress} per address)`);
+      say2(`addr:${addr}`, `refusing connections from ${addr}: ${mine} open (limit ${perAddress} per address)`);
       socket.destroy();
       return;
     }
@@ -17139,11 +25753,11 @@ function inOrder(req, res, start2) {
   if (q.busy) q.waiting.push(run);
   else run();
 }
-var import_node_fs4, HTTP_TIMEOUTS, RateGuard, QUEUE;
+var import_node_fs10, HTTP_TIMEOUTS, RateGuard, QUEUE;
 var init_connections = __esm({
   "tools/src/registry/connections.ts"() {
     "use strict";
-    import_node_fs4 = __toESM(require_fs(), 1);
+    import_node_fs10 = __toESM(require_fs(), 1);
     HTTP_TIMEOUTS = {
       /** the whole request head must arrive within this; also closes connections that send nothing */
       headersTimeout: 3e4,
@@ -17215,8 +25829,8 @@ function tlsLoader(files) {
   let stamp = "";
   let checkedAt = 0;
   const read = () => {
-    stamp = `${(0, import_node_fs5.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs5.statSync)(files.keyFile).mtimeMs}`;
-    return { cert: (0, import_node_fs5.readFileSync)(files.certFile), key: (0, import_node_fs5.readFileSync)(files.keyFile) };
+    stamp = `${(0, import_node_fs11.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs11.statSync)(files.keyFile).mtimeMs}`;
+    return { cert: (0, import_node_fs11.readFileSync)(files.certFile), key: (0, import_node_fs11.readFileSync)(files.keyFile) };
   };
   return {
     options: read,
@@ -17225,7 +25839,7 @@ function tlsLoader(files) {
       if (now - checkedAt < 1e3) return false;
       checkedAt = now;
       try {
-        return `${(0, import_node_fs5.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs5.statSync)(files.keyFile).mtimeMs}` !== stamp;
+        return `${(0, import_node_fs11.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs11.statSync)(files.keyFile).mtimeMs}` !== stamp;
       } catch {
         return false;
       }
@@ -17368,8648 +25982,26 @@ async function startRegistry(options) {
     }
   };
 }
-var import_node_http, import_node_https, import_node_fs5, import_node_crypto7, INSTANCE_HEADER;
+var import_node_http, import_node_https, import_node_fs11, import_node_crypto7, INSTANCE_HEADER;
 var init_server = __esm({
   "tools/src/registry/server.ts"() {
     "use strict";
     import_node_http = __toESM(require_http(), 1);
     import_node_https = __toESM(require_https(), 1);
-    import_node_fs5 = __toESM(require_fs(), 1);
+    import_node_fs11 = __toESM(require_fs(), 1);
     import_node_crypto7 = __toESM(require_crypto(), 1);
     init_store();
     init_access();
     init_dispatch();
     init_respond();
     init_services();
-    init_process_guards();
+    init_log2();
     init_connections();
     INSTANCE_HEADER = "X-Container-Registry-Instance";
   }
 });
 
-// tools/src/storage/paths.ts
-var import_node_path7, V2_ROOT, StoragePaths;
-var init_paths = __esm({
-  "tools/src/storage/paths.ts"() {
-    "use strict";
-    import_node_path7 = __toESM(require_path(), 1);
-    V2_ROOT = (0, import_node_path7.join)("docker", "registry", "v2");
-    StoragePaths = class {
-      constructor(storageDir) {
-        this.storageDir = storageDir;
-        this.root = (0, import_node_path7.join)(storageDir, V2_ROOT);
-      }
-      storageDir;
-      /** root is `<storage>/docker/registry/v2`. */
-      root;
-      /** blobsRoot is where every blob lives. */
-      blobsRoot() {
-        return (0, import_node_path7.join)(this.root, "blobs");
-      }
-      /** blobDir is the folder of one blob. */
-      blobDir(d) {
-        return (0, import_node_path7.join)(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
-      }
-      /** blobData is the content file of one blob. */
-      blobData(d) {
-        return (0, import_node_path7.join)(this.blobDir(d), "data");
-      }
-      /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
-      blobQuarantine(d) {
-        return (0, import_node_path7.join)(this.blobDir(d), ".gc-quarantine");
-      }
-      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
-      repositoriesRoot() {
-        return (0, import_node_path7.join)(this.root, "repositories");
-      }
-      /** repository is the folder of a repository; `name` must be validated already. */
-      repository(name) {
-        return (0, import_node_path7.join)(this.root, "repositories", ...name.split("/"));
-      }
-      /** manifestsDir holds a repository's revisions and tags; its presence makes a folder a repository. */
-      manifestsDir(name) {
-        return (0, import_node_path7.join)(this.repository(name), "_manifests");
-      }
-      /** layerDir is the folder of one blob link in a repository. */
-      layerDir(name, d) {
-        return (0, import_node_path7.join)(this.repository(name), "_layers", d.algorithm, d.hex);
-      }
-      /** layerLink links a blob into a repository. */
-      layerLink(name, d) {
-        return (0, import_node_path7.join)(this.layerDir(name, d), "link");
-      }
-      /** layersRoot holds the repository's blob links, by algorithm. */
-      layersRoot(name) {
-        return (0, import_node_path7.join)(this.repository(name), "_layers");
-      }
-      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
-      manifestRevisionsRoot(name) {
-        return (0, import_node_path7.join)(this.manifestsDir(name), "revisions");
-      }
-      /** manifestRevisionDir is the folder of one manifest revision. */
-      manifestRevisionDir(name, d) {
-        return (0, import_node_path7.join)(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
-      }
-      /** manifestRevisionLink marks a manifest as part of the repository. */
-      manifestRevisionLink(name, d) {
-        return (0, import_node_path7.join)(this.manifestRevisionDir(name, d), "link");
-      }
-      /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
-      manifestRevisionQuarantine(name, d) {
-        return (0, import_node_path7.join)(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
-      }
-      /** tagsRoot holds one folder per tag. */
-      tagsRoot(name) {
-        return (0, import_node_path7.join)(this.manifestsDir(name), "tags");
-      }
-      /** tagDir is the folder of one tag; `tag` must be validated already. */
-      tagDir(name, tag) {
-        return (0, import_node_path7.join)(this.tagsRoot(name), tag);
-      }
-      /** tagCurrentLink holds the digest a tag points at. */
-      tagCurrentLink(name, tag) {
-        return (0, import_node_path7.join)(this.tagDir(name, tag), "current", "link");
-      }
-      /** tagIndexLink records that a tag has pointed at `d`. */
-      tagIndexLink(name, tag, d) {
-        return (0, import_node_path7.join)(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
-      }
-      /** uploadsRoot holds the repository's upload sessions. */
-      uploadsRoot(name) {
-        return (0, import_node_path7.join)(this.repository(name), "_uploads");
-      }
-      /** uploadDir is the folder of one upload session; `id` must be validated already. */
-      uploadDir(name, id) {
-        return (0, import_node_path7.join)(this.uploadsRoot(name), id);
-      }
-      /** uploadData is the partial content of an upload. */
-      uploadData(name, id) {
-        return (0, import_node_path7.join)(this.uploadDir(name, id), "data");
-      }
-      /** uploadStartedAt holds the RFC 3339 time the upload began. */
-      uploadStartedAt(name, id) {
-        return (0, import_node_path7.join)(this.uploadDir(name, id), "startedat");
-      }
-    };
-  }
-});
-
-// tools/src/state/lock.ts
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-async function isStale(path6) {
-  try {
-    const [st, text] = await Promise.all([(0, import_promises12.stat)(path6), (0, import_promises12.readFile)(path6, "utf8")]);
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
-    return Date.now() - st.mtimeMs > STALE_MS;
-  } catch {
-    return false;
-  }
-}
-async function withLock(path6, fn, timeoutMs = 3e4) {
-  await (0, import_promises12.mkdir)((0, import_node_path8.dirname)(path6), { recursive: true, mode: 448 });
-  const deadline = Date.now() + timeoutMs;
-  for (; ; ) {
-    try {
-      const handle = await (0, import_promises12.open)(path6, "wx", 384);
-      await handle.writeFile(`${process.pid}
-`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-      if (await isStale(path6)) {
-        await (0, import_promises12.unlink)(path6).catch(() => {
-        });
-        continue;
-      }
-      if (Date.now() > deadline) throw new LockBusy(path6);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await (0, import_promises12.unlink)(path6).catch(() => {
-    });
-  }
-}
-var import_promises12, import_node_path8, STALE_MS, LockBusy;
-var init_lock = __esm({
-  "tools/src/state/lock.ts"() {
-    "use strict";
-    import_promises12 = __toESM(require_promises(), 1);
-    import_node_path8 = __toESM(require_path(), 1);
-    init_helper_error();
-    STALE_MS = 6e4;
-    LockBusy = class extends HelperError {
-      constructor(path6) {
-        super("locked", `another process holds ${path6}; remove it if no container-registry is running`);
-        this.path = path6;
-        this.name = "LockBusy";
-      }
-      path;
-    };
-  }
-});
-
-// tools/src/state/state-dir.ts
-var import_promises13, import_node_path9, StateDir;
-var init_state_dir = __esm({
-  "tools/src/state/state-dir.ts"() {
-    "use strict";
-    import_promises13 = __toESM(require_promises(), 1);
-    import_node_path9 = __toESM(require_path(), 1);
-    init_paths();
-    init_atomic_write();
-    init_helper_error();
-    init_lock();
-    StateDir = class _StateDir {
-      constructor(dir) {
-        this.dir = dir;
-        this.storage = new StoragePaths(dir);
-      }
-      dir;
-      /** storage builds the paths of distribution's `docker/registry/v2` tree in this directory. */
-      storage;
-      /** of takes a StateDir as it is and makes one of a path (for callers that have only the path). */
-      static of(dir) {
-        return dir instanceof _StateDir ? dir : new _StateDir(dir);
-      }
-      /** pidFile is where a running server writes its PID. */
-      pidFile() {
-        return (0, import_node_path9.join)(this.dir, "container-registry.pid");
-      }
-      /** logFile is where a detached server writes its log. */
-      logFile() {
-        return (0, import_node_path9.join)(this.dir, "container-registry.log");
-      }
-      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
-      serverConfig() {
-        return (0, import_node_path9.join)(this.dir, "config.toml");
-      }
-      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
-      gcStats() {
-        return (0, import_node_path9.join)(this.dir, "gc-stats.json");
-      }
-      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
-      pkiDir() {
-        return (0, import_node_path9.join)(this.dir, "pki");
-      }
-      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
-      caKey() {
-        return (0, import_node_path9.join)(this.pkiDir(), "ca.key");
-      }
-      /** caCert is the CA certificate (PEM). */
-      caCert() {
-        return (0, import_node_path9.join)(this.pkiDir(), "ca.crt");
-      }
-      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
-      serverKey() {
-        return (0, import_node_path9.join)(this.pkiDir(), "server.key");
-      }
-      /** serverCert is the server certificate the registry presents (PEM). */
-      serverCert() {
-        return (0, import_node_path9.join)(this.pkiDir(), "server.crt");
-      }
-      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
-      certsDir() {
-        return (0, import_node_path9.join)(this.dir, "certs");
-      }
-      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
-      certsCaCert() {
-        return (0, import_node_path9.join)(this.certsDir(), "ca.crt");
-      }
-      /** authDir holds users and the access policy (mode 0700). */
-      authDir() {
-        return (0, import_node_path9.join)(this.dir, "auth");
-      }
-      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
-      htpasswd() {
-        return (0, import_node_path9.join)(this.authDir(), "htpasswd");
-      }
-      /** passwordFile holds the default user's password (0600). */
-      passwordFile() {
-        return (0, import_node_path9.join)(this.authDir(), "password");
-      }
-      /** accessConfig is the optional access policy (TOML). */
-      accessConfig() {
-        return (0, import_node_path9.join)(this.authDir(), "access.toml");
-      }
-      /** readText reads a small file; a missing file is undefined, any other failure a HelperError with `failCode`. */
-      async readText(path6, failCode) {
-        try {
-          return await (0, import_promises13.readFile)(path6, "utf8");
-        } catch (err) {
-          if (err.code === "ENOENT") return void 0;
-          throw new HelperError(failCode, `cannot read ${path6} (${err.code ?? "error"})`, { cause: err });
-        }
-      }
-      /** writeFile replaces a file atomically, created with `mode` (0600 for secrets from the first byte). */
-      writeFile(path6, data, mode) {
-        return writeFileAtomic(path6, data, mode);
-      }
-      /** removeFile deletes a file of this directory; a missing one is no error. */
-      async removeFile(path6) {
-        await (0, import_promises13.rm)(path6, { force: true });
-      }
-      /** makeDir creates a folder of this directory (and its parents) with `mode`. */
-      async makeDir(path6, mode) {
-        await (0, import_promises13.mkdir)(path6, { recursive: true, mode });
-      }
-      /** locked runs `fn` while holding `<folder>/.lock`; another process holding it too long is LockBusy (`locked`). */
-      locked(folder, fn) {
-        return withLock((0, import_node_path9.join)(folder, ".lock"), fn);
-      }
-    };
-  }
-});
-
-// tools/src/registry/pidfile.ts
-function processStartTime(pid) {
-  try {
-    const stat9 = (0, import_node_fs6.readFileSync)(`/proc/${pid}/stat`, "utf8");
-    const rest = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
-    if (rest[0] === "Z" || rest[0] === "X") return void 0;
-    return rest[19];
-  } catch {
-    return void 0;
-  }
-}
-function isAlive(rec) {
-  const now = processStartTime(rec.pid);
-  return now !== void 0 && now === rec.startTime;
-}
-async function writePidFile(path6, rec) {
-  const full = { pid: process.pid, startTime: processStartTime(process.pid) ?? "", ...rec };
-  await writeFileAtomic(path6, `${JSON.stringify(full)}
-`);
-  return full;
-}
-async function readPidFile(path6) {
-  let text;
-  try {
-    text = await (0, import_promises14.readFile)(path6, "utf8");
-  } catch {
-    return void 0;
-  }
-  try {
-    const rec = JSON.parse(text);
-    if (!Number.isInteger(rec.pid) || typeof rec.startTime !== "string") return void 0;
-    return rec;
-  } catch {
-    return void 0;
-  }
-}
-async function removePidFileIfOurs(path6, pid) {
-  const rec = await readPidFile(path6);
-  if (rec && rec.pid === pid) await (0, import_promises14.rm)(path6, { force: true });
-}
-var import_promises14, import_node_fs6;
-var init_pidfile = __esm({
-  "tools/src/registry/pidfile.ts"() {
-    "use strict";
-    import_promises14 = __toESM(require_promises(), 1);
-    import_node_fs6 = __toESM(require_fs(), 1);
-    init_atomic_write();
-  }
-});
-
-// node_modules/is-plain-obj/index.js
-function isPlainObject(value) {
-  if (typeof value !== "object" || value === null) {
-    return false;
-  }
-  const prototype = Object.getPrototypeOf(value);
-  return (prototype === null || prototype === Object.prototype || Object.getPrototypeOf(prototype) === null) && !(Symbol.toStringTag in value) && !(Symbol.iterator in value);
-}
-var init_is_plain_obj = __esm({
-  "node_modules/is-plain-obj/index.js"() {
-  }
-});
-
-// node_modules/execa/lib/arguments/file-url.js
-var import_node_url, safeNormalizeFileUrl, normalizeDenoExecPath, isDenoExecPath, normalizeFileUrl;
-var init_file_url = __esm({
-  "node_modules/execa/lib/arguments/file-url.js"() {
-    import_node_url = __toESM(require_url(), 1);
-    safeNormalizeFileUrl = (file, name) => {
-      const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
-      if (typeof fileString !== "string") {
-        throw new TypeError(`${name} must be a string or a file URL: ${fileString}.`);
-      }
-      return fileString;
-    };
-    normalizeDenoExecPath = (file) => isDenoExecPath(file) ? file.toString() : file;
-    isDenoExecPath = (file) => typeof file !== "string" && file && Object.getPrototypeOf(file) === String.prototype;
-    normalizeFileUrl = (file) => file instanceof URL ? (0, import_node_url.fileURLToPath)(file) : file;
-  }
-});
-
-// node_modules/execa/lib/methods/parameters.js
-var normalizeParameters;
-var init_parameters = __esm({
-  "node_modules/execa/lib/methods/parameters.js"() {
-    init_is_plain_obj();
-    init_file_url();
-    normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
-      const filePath = safeNormalizeFileUrl(rawFile, "First argument");
-      const [commandArguments, options] = isPlainObject(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
-      if (!Array.isArray(commandArguments)) {
-        throw new TypeError(`Second argument must be either an array of arguments or an options object: ${commandArguments}`);
-      }
-      if (commandArguments.some((commandArgument) => typeof commandArgument === "object" && commandArgument !== null)) {
-        throw new TypeError(`Second argument must be an array of strings: ${commandArguments}`);
-      }
-      const normalizedArguments = commandArguments.map(String);
-      const nullByteArgument = normalizedArguments.find((normalizedArgument) => normalizedArgument.includes("\0"));
-      if (nullByteArgument !== void 0) {
-        throw new TypeError(`Arguments cannot contain null bytes ("\\0"): ${nullByteArgument}`);
-      }
-      if (!isPlainObject(options)) {
-        throw new TypeError(`Last argument must be an options object: ${options}`);
-      }
-      return [filePath, normalizedArguments, options];
-    };
-  }
-});
-
-// lazy-builtin:string_decoder
-var require_string_decoder = __commonJS({
-  "lazy-builtin:string_decoder"(exports, module) {
-    module.exports = __require("node:string_decoder");
-  }
-});
-
-// node_modules/execa/lib/utils/uint-array.js
-var import_node_string_decoder, objectToString, isArrayBuffer, isUint8Array, bufferToUint8Array, textEncoder, stringToUint8Array, textDecoder, uint8ArrayToString, joinToString, uint8ArraysToStrings, joinToUint8Array, stringsToUint8Arrays, concatUint8Arrays, getJoinLength;
-var init_uint_array = __esm({
-  "node_modules/execa/lib/utils/uint-array.js"() {
-    import_node_string_decoder = __toESM(require_string_decoder(), 1);
-    ({ toString: objectToString } = Object.prototype);
-    isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
-    isUint8Array = (value) => objectToString.call(value) === "[object Uint8Array]";
-    bufferToUint8Array = (buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    textEncoder = new TextEncoder();
-    stringToUint8Array = (string) => textEncoder.encode(string);
-    textDecoder = new TextDecoder();
-    uint8ArrayToString = (uint8Array) => textDecoder.decode(uint8Array);
-    joinToString = (uint8ArraysOrStrings, encoding) => {
-      const strings = uint8ArraysToStrings(uint8ArraysOrStrings, encoding);
-      return strings.join("");
-    };
-    uint8ArraysToStrings = (uint8ArraysOrStrings, encoding) => {
-      if (encoding === "utf8" && uint8ArraysOrStrings.every((uint8ArrayOrString) => typeof uint8ArrayOrString === "string")) {
-        return uint8ArraysOrStrings;
-      }
-      const decoder = new import_node_string_decoder.StringDecoder(encoding);
-      const strings = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder.write(uint8Array));
-      const finalString = decoder.end();
-      return finalString === "" ? strings : [...strings, finalString];
-    };
-    joinToUint8Array = (uint8ArraysOrStrings) => {
-      if (uint8ArraysOrStrings.length === 1 && isUint8Array(uint8ArraysOrStrings[0])) {
-        return uint8ArraysOrStrings[0];
-      }
-      return concatUint8Arrays(stringsToUint8Arrays(uint8ArraysOrStrings));
-    };
-    stringsToUint8Arrays = (uint8ArraysOrStrings) => uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString);
-    concatUint8Arrays = (uint8Arrays) => {
-      const result2 = new Uint8Array(getJoinLength(uint8Arrays));
-      let index = 0;
-      for (const uint8Array of uint8Arrays) {
-        result2.set(uint8Array, index);
-        index += uint8Array.length;
-      }
-      return result2;
-    };
-    getJoinLength = (uint8Arrays) => {
-      let joinLength = 0;
-      for (const uint8Array of uint8Arrays) {
-        joinLength += uint8Array.length;
-      }
-      return joinLength;
-    };
-  }
-});
-
-// node_modules/execa/lib/methods/template.js
-var import_node_child_process, isTemplateString, parseTemplates, parseTemplate, splitByWhitespaces, DELIMITERS, ESCAPE_LENGTH, concatTokens, parseExpression, getSubprocessResult;
-var init_template = __esm({
-  "node_modules/execa/lib/methods/template.js"() {
-    import_node_child_process = __toESM(require_child_process(), 1);
-    init_is_plain_obj();
-    init_uint_array();
-    isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
-    parseTemplates = (templates, expressions) => {
-      let tokens = [];
-      for (const [index, template] of templates.entries()) {
-        tokens = parseTemplate({
-          templates,
-          expressions,
-          tokens,
-          index,
-          template
-        });
-      }
-      if (tokens.length === 0) {
-        throw new TypeError("Template script must not be empty");
-      }
-      const [file, ...commandArguments] = tokens;
-      return [file, commandArguments, {}];
-    };
-    parseTemplate = ({ templates, expressions, tokens, index, template }) => {
-      if (template === void 0) {
-        throw new TypeError(`Invalid backslash sequence: ${templates.raw[index]}`);
-      }
-      const { nextTokens, leadingWhitespaces, trailingWhitespaces } = splitByWhitespaces(template, templates.raw[index]);
-      const newTokens = concatTokens(tokens, nextTokens, leadingWhitespaces);
-      if (index === expressions.length) {
-        return newTokens;
-      }
-      const expression = expressions[index];
-      const expressionTokens = Array.isArray(expression) ? expression.map((expression2) => parseExpression(expression2)) : [parseExpression(expression)];
-      return concatTokens(newTokens, expressionTokens, trailingWhitespaces);
-    };
-    splitByWhitespaces = (template, rawTemplate) => {
-      if (rawTemplate.length === 0) {
-        return { nextTokens: [], leadingWhitespaces: false, trailingWhitespaces: false };
-      }
-      const nextTokens = [];
-      let templateStart = 0;
-      const leadingWhitespaces = DELIMITERS.has(rawTemplate[0]);
-      for (let templateIndex = 0, rawIndex = 0; templateIndex < template.length; templateIndex += 1, rawIndex += 1) {
-        const rawCharacter = rawTemplate[rawIndex];
-        if (DELIMITERS.has(rawCharacter)) {
-          if (templateStart !== templateIndex) {
-            nextTokens.push(template.slice(templateStart, templateIndex));
-          }
-          templateStart = templateIndex + 1;
-        } else if (rawCharacter === "\\") {
-          const nextRawCharacter = rawTemplate[rawIndex + 1];
-          if (nextRawCharacter === "\n") {
-            templateIndex -= 1;
-            rawIndex += 1;
-          } else if (nextRawCharacter === "u" && rawTemplate[rawIndex + 2] === "{") {
-            rawIndex = rawTemplate.indexOf("}", rawIndex + 3);
-          } else {
-            rawIndex += ESCAPE_LENGTH[nextRawCharacter] ?? 1;
-          }
-        }
-      }
-      const trailingWhitespaces = templateStart === template.length;
-      if (!trailingWhitespaces) {
-        nextTokens.push(template.slice(templateStart));
-      }
-      return { nextTokens, leadingWhitespaces, trailingWhitespaces };
-    };
-    DELIMITERS = /* @__PURE__ */ new Set([" ", "	", "\r", "\n"]);
-    ESCAPE_LENGTH = { x: 3, u: 5 };
-    concatTokens = (tokens, nextTokens, isSeparated) => isSeparated || tokens.length === 0 || nextTokens.length === 0 ? [...tokens, ...nextTokens] : [
-      ...tokens.slice(0, -1),
-      `${tokens.at(-1)}${nextTokens[0]}`,
-      ...nextTokens.slice(1)
-    ];
-    parseExpression = (expression) => {
-      const typeOfExpression = typeof expression;
-      if (typeOfExpression === "string") {
-        return expression;
-      }
-      if (typeOfExpression === "number") {
-        return String(expression);
-      }
-      if (isPlainObject(expression) && ("stdout" in expression || "isMaxBuffer" in expression)) {
-        return getSubprocessResult(expression);
-      }
-      if (expression instanceof import_node_child_process.ChildProcess || Object.prototype.toString.call(expression) === "[object Promise]") {
-        throw new TypeError("Unexpected subprocess in template expression. Please use ${await subprocess} instead of ${subprocess}.");
-      }
-      throw new TypeError(`Unexpected "${typeOfExpression}" in template expression`);
-    };
-    getSubprocessResult = ({ stdout }) => {
-      if (typeof stdout === "string") {
-        return stdout;
-      }
-      if (isUint8Array(stdout)) {
-        return uint8ArrayToString(stdout);
-      }
-      if (stdout === void 0) {
-        throw new TypeError(`Missing result.stdout in template expression. This is probably due to the previous subprocess' "stdout" option.`);
-      }
-      throw new TypeError(`Unexpected "${typeof stdout}" stdout in template expression`);
-    };
-  }
-});
-
-// node_modules/execa/lib/utils/standard-stream.js
-var import_node_process, isStandardStream, STANDARD_STREAMS, STANDARD_STREAMS_ALIASES, getStreamName;
-var init_standard_stream = __esm({
-  "node_modules/execa/lib/utils/standard-stream.js"() {
-    import_node_process = __toESM(require_process(), 1);
-    isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
-    STANDARD_STREAMS = [import_node_process.default.stdin, import_node_process.default.stdout, import_node_process.default.stderr];
-    STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
-    getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
-  }
-});
-
-// node_modules/execa/lib/arguments/specific.js
-var import_node_util, normalizeFdSpecificOptions, normalizeFdSpecificOption, getStdioLength, normalizeFdSpecificValue, normalizeOptionObject, compareFdName, getFdNameOrder, parseFdName, parseFd, FD_REGEXP, addDefaultValue, verboseDefault, DEFAULT_OPTIONS, FD_SPECIFIC_OPTIONS, getFdSpecificValue;
-var init_specific = __esm({
-  "node_modules/execa/lib/arguments/specific.js"() {
-    import_node_util = __toESM(require_util(), 1);
-    init_is_plain_obj();
-    init_standard_stream();
-    normalizeFdSpecificOptions = (options) => {
-      const optionsCopy = { ...options };
-      for (const optionName of FD_SPECIFIC_OPTIONS) {
-        optionsCopy[optionName] = normalizeFdSpecificOption(options, optionName);
-      }
-      return optionsCopy;
-    };
-    normalizeFdSpecificOption = (options, optionName) => {
-      const optionBaseArray = Array.from({ length: getStdioLength(options) + 1 });
-      const optionArray = normalizeFdSpecificValue(options[optionName], optionBaseArray, optionName);
-      return addDefaultValue(optionArray, optionName);
-    };
-    getStdioLength = ({ stdio }) => Array.isArray(stdio) ? Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length) : STANDARD_STREAMS_ALIASES.length;
-    normalizeFdSpecificValue = (optionValue, optionArray, optionName) => isPlainObject(optionValue) ? normalizeOptionObject(optionValue, optionArray, optionName) : optionArray.fill(optionValue);
-    normalizeOptionObject = (optionValue, optionArray, optionName) => {
-      for (const fdName of Object.keys(optionValue).sort(compareFdName)) {
-        for (const fdNumber of parseFdName(fdName, optionName, optionArray)) {
-          optionArray[fdNumber] = optionValue[fdName];
-        }
-      }
-      return optionArray;
-    };
-    compareFdName = (fdNameA, fdNameB) => getFdNameOrder(fdNameA) < getFdNameOrder(fdNameB) ? 1 : -1;
-    getFdNameOrder = (fdName) => {
-      if (fdName === "stdout" || fdName === "stderr") {
-        return 0;
-      }
-      return fdName === "all" ? 2 : 1;
-    };
-    parseFdName = (fdName, optionName, optionArray) => {
-      if (fdName === "ipc") {
-        return [optionArray.length - 1];
-      }
-      const fdNumber = parseFd(fdName);
-      if (fdNumber === void 0 || fdNumber === 0) {
-        throw new TypeError(`"${optionName}.${fdName}" is invalid.
-It must be "${optionName}.stdout", "${optionName}.stderr", "${optionName}.all", "${optionName}.ipc", or "${optionName}.fd3", "${optionName}.fd4" (and so on).`);
-      }
-      if (fdNumber >= optionArray.length) {
-        throw new TypeError(`"${optionName}.${fdName}" is invalid: that file descriptor does not exist.
-Please set the "stdio" option to ensure that file descriptor exists.`);
-      }
-      return fdNumber === "all" ? [1, 2] : [fdNumber];
-    };
-    parseFd = (fdName) => {
-      if (fdName === "all") {
-        return fdName;
-      }
-      if (STANDARD_STREAMS_ALIASES.includes(fdName)) {
-        return STANDARD_STREAMS_ALIASES.indexOf(fdName);
-      }
-      const regexpResult = FD_REGEXP.exec(fdName);
-      if (regexpResult !== null) {
-        return Number(regexpResult[1]);
-      }
-    };
-    FD_REGEXP = /^fd(\d+)$/;
-    addDefaultValue = (optionArray, optionName) => optionArray.map((optionValue) => optionValue === void 0 ? DEFAULT_OPTIONS[optionName] : optionValue);
-    verboseDefault = (0, import_node_util.debuglog)("execa").enabled ? "full" : "none";
-    DEFAULT_OPTIONS = {
-      lines: false,
-      buffer: true,
-      maxBuffer: 1e3 * 1e3 * 100,
-      verbose: verboseDefault,
-      stripFinalNewline: true
-    };
-    FD_SPECIFIC_OPTIONS = ["lines", "buffer", "maxBuffer", "verbose", "stripFinalNewline"];
-    getFdSpecificValue = (optionArray, fdNumber) => fdNumber === "ipc" ? optionArray.at(-1) : optionArray[fdNumber];
-  }
-});
-
-// node_modules/execa/lib/verbose/values.js
-var isVerbose, isFullVerbose, getVerboseFunction, getFdVerbose, getFdGenericVerbose, isVerboseFunction, VERBOSE_VALUES;
-var init_values2 = __esm({
-  "node_modules/execa/lib/verbose/values.js"() {
-    init_specific();
-    isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
-    isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
-    getVerboseFunction = ({ verbose }, fdNumber) => {
-      const fdVerbose = getFdVerbose(verbose, fdNumber);
-      return isVerboseFunction(fdVerbose) ? fdVerbose : void 0;
-    };
-    getFdVerbose = (verbose, fdNumber) => fdNumber === void 0 ? getFdGenericVerbose(verbose) : getFdSpecificValue(verbose, fdNumber);
-    getFdGenericVerbose = (verbose) => verbose.find((fdVerbose) => isVerboseFunction(fdVerbose)) ?? VERBOSE_VALUES.findLast((fdVerbose) => verbose.includes(fdVerbose));
-    isVerboseFunction = (fdVerbose) => typeof fdVerbose === "function";
-    VERBOSE_VALUES = ["none", "short", "full"];
-  }
-});
-
-// node_modules/execa/lib/arguments/escape.js
-var import_node_process2, import_node_util2, joinCommand, escapeLines, escapeControlCharacters, escapeControlCharacter, getSpecialCharRegExp, SPECIAL_CHAR_REGEXP, COMMON_ESCAPES, ASTRAL_START, quoteString, NO_ESCAPE_REGEXP;
-var init_escape = __esm({
-  "node_modules/execa/lib/arguments/escape.js"() {
-    import_node_process2 = __toESM(require_process(), 1);
-    import_node_util2 = __toESM(require_util(), 1);
-    joinCommand = (filePath, rawArguments) => {
-      const fileAndArguments = [filePath, ...rawArguments];
-      const command2 = fileAndArguments.join(" ");
-      const escapedCommand = fileAndArguments.map((fileAndArgument) => quoteString(escapeControlCharacters(fileAndArgument))).join(" ");
-      return { command: command2, escapedCommand };
-    };
-    escapeLines = (lines) => (0, import_node_util2.stripVTControlCharacters)(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
-    escapeControlCharacters = (line) => line.replaceAll(SPECIAL_CHAR_REGEXP, (character) => escapeControlCharacter(character));
-    escapeControlCharacter = (character) => {
-      const commonEscape = COMMON_ESCAPES[character];
-      if (commonEscape !== void 0) {
-        return commonEscape;
-      }
-      const codepoint = character.codePointAt(0);
-      const codepointHex = codepoint.toString(16);
-      return codepoint <= ASTRAL_START ? `\\u${codepointHex.padStart(4, "0")}` : `\\U${codepointHex}`;
-    };
-    getSpecialCharRegExp = () => {
-      try {
-        return new RegExp("\\p{Separator}|\\p{Other}", "gu");
-      } catch {
-        return /[\s\u0000-\u001F\u007F-\u009F\u00AD]/g;
-      }
-    };
-    SPECIAL_CHAR_REGEXP = getSpecialCharRegExp();
-    COMMON_ESCAPES = {
-      " ": " ",
-      "\b": "\\b",
-      "\f": "\\f",
-      "\n": "\\n",
-      "\r": "\\r",
-      "	": "\\t"
-    };
-    ASTRAL_START = 65535;
-    quoteString = (escapedArgument) => {
-      if (NO_ESCAPE_REGEXP.test(escapedArgument)) {
-        return escapedArgument;
-      }
-      return import_node_process2.platform === "win32" ? `"${escapedArgument.replaceAll('"', '""')}"` : `'${escapedArgument.replaceAll("'", "'\\''")}'`;
-    };
-    NO_ESCAPE_REGEXP = /^[\w./-]+$/;
-  }
-});
-
-// node_modules/is-unicode-supported/index.js
-function isUnicodeSupported() {
-  const { env: env2 } = import_node_process3.default;
-  const { TERM, TERM_PROGRAM } = env2;
-  if (import_node_process3.default.platform !== "win32") {
-    return TERM !== "linux";
-  }
-  return Boolean(env2.WT_SESSION) || Boolean(env2.TERMINUS_SUBLIME) || env2.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env2.TERMINAL_EMULATOR === "JetBrains-JediTerm";
-}
-var import_node_process3;
-var init_is_unicode_supported = __esm({
-  "node_modules/is-unicode-supported/index.js"() {
-    import_node_process3 = __toESM(require_process(), 1);
-  }
-});
-
-// node_modules/figures/index.js
-var common, specialMainSymbols, specialFallbackSymbols, mainSymbols, fallbackSymbols, shouldUseMain, figures, figures_default, replacements;
-var init_figures = __esm({
-  "node_modules/figures/index.js"() {
-    init_is_unicode_supported();
-    common = {
-      circleQuestionMark: "(?)",
-      questionMarkPrefix: "(?)",
-      square: "\u2588",
-      squareDarkShade: "\u2593",
-      squareMediumShade: "\u2592",
-      squareLightShade: "\u2591",
-      squareTop: "\u2580",
-      squareBottom: "\u2584",
-      squareLeft: "\u258C",
-      squareRight: "\u2590",
-      squareCenter: "\u25A0",
-      bullet: "\u25CF",
-      dot: "\u2024",
-      ellipsis: "\u2026",
-      pointerSmall: "\u203A",
-      triangleUp: "\u25B2",
-      triangleUpSmall: "\u25B4",
-      triangleDown: "\u25BC",
-      triangleDownSmall: "\u25BE",
-      triangleLeftSmall: "\u25C2",
-      triangleRightSmall: "\u25B8",
-      home: "\u2302",
-      heart: "\u2665",
-      musicNote: "\u266A",
-      musicNoteBeamed: "\u266B",
-      arrowUp: "\u2191",
-      arrowDown: "\u2193",
-      arrowLeft: "\u2190",
-      arrowRight: "\u2192",
-      arrowLeftRight: "\u2194",
-      arrowUpDown: "\u2195",
-      almostEqual: "\u2248",
-      notEqual: "\u2260",
-      lessOrEqual: "\u2264",
-      greaterOrEqual: "\u2265",
-      identical: "\u2261",
-      infinity: "\u221E",
-      subscriptZero: "\u2080",
-      subscriptOne: "\u2081",
-      subscriptTwo: "\u2082",
-      subscriptThree: "\u2083",
-      subscriptFour: "\u2084",
-      subscriptFive: "\u2085",
-      subscriptSix: "\u2086",
-      subscriptSeven: "\u2087",
-      subscriptEight: "\u2088",
-      subscriptNine: "\u2089",
-      oneHalf: "\xBD",
-      oneThird: "\u2153",
-      oneQuarter: "\xBC",
-      oneFifth: "\u2155",
-      oneSixth: "\u2159",
-      oneEighth: "\u215B",
-      twoThirds: "\u2154",
-      twoFifths: "\u2156",
-      threeQuarters: "\xBE",
-      threeFifths: "\u2157",
-      threeEighths: "\u215C",
-      fourFifths: "\u2158",
-      fiveSixths: "\u215A",
-      fiveEighths: "\u215D",
-      sevenEighths: "\u215E",
-      line: "\u2500",
-      lineBold: "\u2501",
-      lineDouble: "\u2550",
-      lineDashed0: "\u2504",
-      lineDashed1: "\u2505",
-      lineDashed2: "\u2508",
-      lineDashed3: "\u2509",
-      lineDashed4: "\u254C",
-      lineDashed5: "\u254D",
-      lineDashed6: "\u2574",
-      lineDashed7: "\u2576",
-      lineDashed8: "\u2578",
-      lineDashed9: "\u257A",
-      lineDashed10: "\u257C",
-      lineDashed11: "\u257E",
-      lineDashed12: "\u2212",
-      lineDashed13: "\u2013",
-      lineDashed14: "\u2010",
-      lineDashed15: "\u2043",
-      lineVertical: "\u2502",
-      lineVerticalBold: "\u2503",
-      lineVerticalDouble: "\u2551",
-      lineVerticalDashed0: "\u2506",
-      lineVerticalDashed1: "\u2507",
-      lineVerticalDashed2: "\u250A",
-      lineVerticalDashed3: "\u250B",
-      lineVerticalDashed4: "\u254E",
-      lineVerticalDashed5: "\u254F",
-      lineVerticalDashed6: "\u2575",
-      lineVerticalDashed7: "\u2577",
-      lineVerticalDashed8: "\u2579",
-      lineVerticalDashed9: "\u257B",
-      lineVerticalDashed10: "\u257D",
-      lineVerticalDashed11: "\u257F",
-      lineDownLeft: "\u2510",
-      lineDownLeftArc: "\u256E",
-      lineDownBoldLeftBold: "\u2513",
-      lineDownBoldLeft: "\u2512",
-      lineDownLeftBold: "\u2511",
-      lineDownDoubleLeftDouble: "\u2557",
-      lineDownDoubleLeft: "\u2556",
-      lineDownLeftDouble: "\u2555",
-      lineDownRight: "\u250C",
-      lineDownRightArc: "\u256D",
-      lineDownBoldRightBold: "\u250F",
-      lineDownBoldRight: "\u250E",
-      lineDownRightBold: "\u250D",
-      lineDownDoubleRightDouble: "\u2554",
-      lineDownDoubleRight: "\u2553",
-      lineDownRightDouble: "\u2552",
-      lineUpLeft: "\u2518",
-      lineUpLeftArc: "\u256F",
-      lineUpBoldLeftBold: "\u251B",
-      lineUpBoldLeft: "\u251A",
-      lineUpLeftBold: "\u2519",
-      lineUpDoubleLeftDouble: "\u255D",
-      lineUpDoubleLeft: "\u255C",
-      lineUpLeftDouble: "\u255B",
-      lineUpRight: "\u2514",
-      lineUpRightArc: "\u2570",
-      lineUpBoldRightBold: "\u2517",
-      lineUpBoldRight: "\u2516",
-      lineUpRightBold: "\u2515",
-      lineUpDoubleRightDouble: "\u255A",
-      lineUpDoubleRight: "\u2559",
-      lineUpRightDouble: "\u2558",
-      lineUpDownLeft: "\u2524",
-      lineUpBoldDownBoldLeftBold: "\u252B",
-      lineUpBoldDownBoldLeft: "\u2528",
-      lineUpDownLeftBold: "\u2525",
-      lineUpBoldDownLeftBold: "\u2529",
-      lineUpDownBoldLeftBold: "\u252A",
-      lineUpDownBoldLeft: "\u2527",
-      lineUpBoldDownLeft: "\u2526",
-      lineUpDoubleDownDoubleLeftDouble: "\u2563",
-      lineUpDoubleDownDoubleLeft: "\u2562",
-      lineUpDownLeftDouble: "\u2561",
-      lineUpDownRight: "\u251C",
-      lineUpBoldDownBoldRightBold: "\u2523",
-      lineUpBoldDownBoldRight: "\u2520",
-      lineUpDownRightBold: "\u251D",
-      lineUpBoldDownRightBold: "\u2521",
-      lineUpDownBoldRightBold: "\u2522",
-      lineUpDownBoldRight: "\u251F",
-      lineUpBoldDownRight: "\u251E",
-      lineUpDoubleDownDoubleRightDouble: "\u2560",
-      lineUpDoubleDownDoubleRight: "\u255F",
-      lineUpDownRightDouble: "\u255E",
-      lineDownLeftRight: "\u252C",
-      lineDownBoldLeftBoldRightBold: "\u2533",
-      lineDownLeftBoldRightBold: "\u252F",
-      lineDownBoldLeftRight: "\u2530",
-      lineDownBoldLeftBoldRight: "\u2531",
-      lineDownBoldLeftRightBold: "\u2532",
-      lineDownLeftRightBold: "\u252E",
-      lineDownLeftBoldRight: "\u252D",
-      lineDownDoubleLeftDoubleRightDouble: "\u2566",
-      lineDownDoubleLeftRight: "\u2565",
-      lineDownLeftDoubleRightDouble: "\u2564",
-      lineUpLeftRight: "\u2534",
-      lineUpBoldLeftBoldRightBold: "\u253B",
-      lineUpLeftBoldRightBold: "\u2537",
-      lineUpBoldLeftRight: "\u2538",
-      lineUpBoldLeftBoldRight: "\u2539",
-      lineUpBoldLeftRightBold: "\u253A",
-      lineUpLeftRightBold: "\u2536",
-      lineUpLeftBoldRight: "\u2535",
-      lineUpDoubleLeftDoubleRightDouble: "\u2569",
-      lineUpDoubleLeftRight: "\u2568",
-      lineUpLeftDoubleRightDouble: "\u2567",
-      lineUpDownLeftRight: "\u253C",
-      lineUpBoldDownBoldLeftBoldRightBold: "\u254B",
-      lineUpDownBoldLeftBoldRightBold: "\u2548",
-      lineUpBoldDownLeftBoldRightBold: "\u2547",
-      lineUpBoldDownBoldLeftRightBold: "\u254A",
-      lineUpBoldDownBoldLeftBoldRight: "\u2549",
-      lineUpBoldDownLeftRight: "\u2540",
-      lineUpDownBoldLeftRight: "\u2541",
-      lineUpDownLeftBoldRight: "\u253D",
-      lineUpDownLeftRightBold: "\u253E",
-      lineUpBoldDownBoldLeftRight: "\u2542",
-      lineUpDownLeftBoldRightBold: "\u253F",
-      lineUpBoldDownLeftBoldRight: "\u2543",
-      lineUpBoldDownLeftRightBold: "\u2544",
-      lineUpDownBoldLeftBoldRight: "\u2545",
-      lineUpDownBoldLeftRightBold: "\u2546",
-      lineUpDoubleDownDoubleLeftDoubleRightDouble: "\u256C",
-      lineUpDoubleDownDoubleLeftRight: "\u256B",
-      lineUpDownLeftDoubleRightDouble: "\u256A",
-      lineCross: "\u2573",
-      lineBackslash: "\u2572",
-      lineSlash: "\u2571"
-    };
-    specialMainSymbols = {
-      tick: "\u2714",
-      info: "\u2139",
-      warning: "\u26A0",
-      cross: "\u2718",
-      squareSmall: "\u25FB",
-      squareSmallFilled: "\u25FC",
-      circle: "\u25EF",
-      circleFilled: "\u25C9",
-      circleDotted: "\u25CC",
-      circleDouble: "\u25CE",
-      circleCircle: "\u24DE",
-      circleCross: "\u24E7",
-      circlePipe: "\u24BE",
-      radioOn: "\u25C9",
-      radioOff: "\u25EF",
-      checkboxOn: "\u2612",
-      checkboxOff: "\u2610",
-      checkboxCircleOn: "\u24E7",
-      checkboxCircleOff: "\u24BE",
-      pointer: "\u276F",
-      triangleUpOutline: "\u25B3",
-      triangleLeft: "\u25C0",
-      triangleRight: "\u25B6",
-      lozenge: "\u25C6",
-      lozengeOutline: "\u25C7",
-      hamburger: "\u2630",
-      smiley: "\u32E1",
-      mustache: "\u0DF4",
-      star: "\u2605",
-      play: "\u25B6",
-      nodejs: "\u2B22",
-      oneSeventh: "\u2150",
-      oneNinth: "\u2151",
-      oneTenth: "\u2152"
-    };
-    specialFallbackSymbols = {
-      tick: "\u221A",
-      info: "i",
-      warning: "\u203C",
-      cross: "\xD7",
-      squareSmall: "\u25A1",
-      squareSmallFilled: "\u25A0",
-      circle: "( )",
-      circleFilled: "(*)",
-      circleDotted: "( )",
-      circleDouble: "( )",
-      circleCircle: "(\u25CB)",
-      circleCross: "(\xD7)",
-      circlePipe: "(\u2502)",
-      radioOn: "(*)",
-      radioOff: "( )",
-      checkboxOn: "[\xD7]",
-      checkboxOff: "[ ]",
-      checkboxCircleOn: "(\xD7)",
-      checkboxCircleOff: "( )",
-      pointer: ">",
-      triangleUpOutline: "\u2206",
-      triangleLeft: "\u25C4",
-      triangleRight: "\u25BA",
-      lozenge: "\u2666",
-      lozengeOutline: "\u25CA",
-      hamburger: "\u2261",
-      smiley: "\u263A",
-      mustache: "\u250C\u2500\u2510",
-      star: "\u2736",
-      play: "\u25BA",
-      nodejs: "\u2666",
-      oneSeventh: "1/7",
-      oneNinth: "1/9",
-      oneTenth: "1/10"
-    };
-    mainSymbols = { ...common, ...specialMainSymbols };
-    fallbackSymbols = { ...common, ...specialFallbackSymbols };
-    shouldUseMain = isUnicodeSupported();
-    figures = shouldUseMain ? mainSymbols : fallbackSymbols;
-    figures_default = figures;
-    replacements = Object.entries(specialMainSymbols);
-  }
-});
-
-// node_modules/yoctocolors/base.js
-var import_node_tty, hasColors, format3, reset, bold, dim, italic, underline, underlineDouble, underlineCurly, underlineDotted, underlineDashed, overline, inverse, hidden, strikethrough, black, red, green, yellow, blue, magenta, cyan, white, gray, bgBlack, bgRed, bgGreen, bgYellow, bgBlue, bgMagenta, bgCyan, bgWhite, bgGray, redBright, greenBright, yellowBright, blueBright, magentaBright, cyanBright, whiteBright, bgRedBright, bgGreenBright, bgYellowBright, bgBlueBright, bgMagentaBright, bgCyanBright, bgWhiteBright, underlineBlack, underlineRed, underlineGreen, underlineYellow, underlineBlue, underlineMagenta, underlineCyan, underlineWhite, underlineGray, underlineRedBright, underlineGreenBright, underlineYellowBright, underlineBlueBright, underlineMagentaBright, underlineCyanBright, underlineWhiteBright;
-var init_base = __esm({
-  "node_modules/yoctocolors/base.js"() {
-    import_node_tty = __toESM(require_tty(), 1);
-    hasColors = import_node_tty.default?.WriteStream?.prototype?.hasColors?.() ?? false;
-    format3 = (open10, close) => {
-      if (!hasColors) {
-        return (input) => input;
-      }
-      const openCode = `\x1B[${open10}m`;
-      const closeCode = `\x1B[${close}m`;
-      return (input) => {
-        const string = input + "";
-        let index = string.indexOf(closeCode);
-        if (index === -1) {
-          return openCode + string + closeCode;
-        }
-        let result2 = openCode;
-        let lastIndex = 0;
-        const reopenOnNestedClose = close === 22;
-        const replaceCode = (reopenOnNestedClose ? closeCode : "") + openCode;
-        while (index !== -1) {
-          result2 += string.slice(lastIndex, index) + replaceCode;
-          lastIndex = index + closeCode.length;
-          index = string.indexOf(closeCode, lastIndex);
-        }
-        result2 += string.slice(lastIndex) + closeCode;
-        return result2;
-      };
-    };
-    reset = format3(0, 0);
-    bold = format3(1, 22);
-    dim = format3(2, 22);
-    italic = format3(3, 23);
-    underline = format3(4, 24);
-    underlineDouble = format3("4:2", 24);
-    underlineCurly = format3("4:3", 24);
-    underlineDotted = format3("4:4", 24);
-    underlineDashed = format3("4:5", 24);
-    overline = format3(53, 55);
-    inverse = format3(7, 27);
-    hidden = format3(8, 28);
-    strikethrough = format3(9, 29);
-    black = format3(30, 39);
-    red = format3(31, 39);
-    green = format3(32, 39);
-    yellow = format3(33, 39);
-    blue = format3(34, 39);
-    magenta = format3(35, 39);
-    cyan = format3(36, 39);
-    white = format3(37, 39);
-    gray = format3(90, 39);
-    bgBlack = format3(40, 49);
-    bgRed = format3(41, 49);
-    bgGreen = format3(42, 49);
-    bgYellow = format3(43, 49);
-    bgBlue = format3(44, 49);
-    bgMagenta = format3(45, 49);
-    bgCyan = format3(46, 49);
-    bgWhite = format3(47, 49);
-    bgGray = format3(100, 49);
-    redBright = format3(91, 39);
-    greenBright = format3(92, 39);
-    yellowBright = format3(93, 39);
-    blueBright = format3(94, 39);
-    magentaBright = format3(95, 39);
-    cyanBright = format3(96, 39);
-    whiteBright = format3(97, 39);
-    bgRedBright = format3(101, 49);
-    bgGreenBright = format3(102, 49);
-    bgYellowBright = format3(103, 49);
-    bgBlueBright = format3(104, 49);
-    bgMagentaBright = format3(105, 49);
-    bgCyanBright = format3(106, 49);
-    bgWhiteBright = format3(107, 49);
-    underlineBlack = format3("58;5;0", 59);
-    underlineRed = format3("58;5;1", 59);
-    underlineGreen = format3("58;5;2", 59);
-    underlineYellow = format3("58;5;3", 59);
-    underlineBlue = format3("58;5;4", 59);
-    underlineMagenta = format3("58;5;5", 59);
-    underlineCyan = format3("58;5;6", 59);
-    underlineWhite = format3("58;5;7", 59);
-    underlineGray = format3("58;5;8", 59);
-    underlineRedBright = format3("58;5;9", 59);
-    underlineGreenBright = format3("58;5;10", 59);
-    underlineYellowBright = format3("58;5;11", 59);
-    underlineBlueBright = format3("58;5;12", 59);
-    underlineMagentaBright = format3("58;5;13", 59);
-    underlineCyanBright = format3("58;5;14", 59);
-    underlineWhiteBright = format3("58;5;15", 59);
-  }
-});
-
-// node_modules/yoctocolors/index.js
-var init_yoctocolors = __esm({
-  "node_modules/yoctocolors/index.js"() {
-    init_base();
-    init_base();
-  }
-});
-
-// node_modules/execa/lib/verbose/default.js
-var defaultVerboseFunction, serializeTimestamp, padField, getFinalIcon, ICONS, identity, COLORS;
-var init_default = __esm({
-  "node_modules/execa/lib/verbose/default.js"() {
-    init_figures();
-    init_yoctocolors();
-    defaultVerboseFunction = ({
-      type,
-      message,
-      timestamp,
-      piped,
-      commandId,
-      result: { failed = false } = {},
-      options: { reject = true }
-    }) => {
-      const timestampString = serializeTimestamp(timestamp);
-      const icon = ICONS[type]({ failed, reject, piped });
-      const color = COLORS[type]({ reject });
-      return `${gray(`[${timestampString}]`)} ${gray(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
-    };
-    serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
-    padField = (field, padding) => String(field).padStart(padding, "0");
-    getFinalIcon = ({ failed, reject }) => {
-      if (!failed) {
-        return figures_default.tick;
-      }
-      return reject ? figures_default.cross : figures_default.warning;
-    };
-    ICONS = {
-      command: ({ piped }) => piped ? "|" : "$",
-      output: () => " ",
-      ipc: () => "*",
-      error: getFinalIcon,
-      duration: getFinalIcon
-    };
-    identity = (string) => string;
-    COLORS = {
-      command: () => bold,
-      output: () => identity,
-      ipc: () => identity,
-      error: ({ reject }) => reject ? redBright : yellowBright,
-      duration: () => gray
-    };
-  }
-});
-
-// node_modules/execa/lib/verbose/custom.js
-var applyVerboseOnLines, applyVerboseFunction, appendNewline;
-var init_custom = __esm({
-  "node_modules/execa/lib/verbose/custom.js"() {
-    init_values2();
-    applyVerboseOnLines = (printedLines, verboseInfo, fdNumber) => {
-      const verboseFunction = getVerboseFunction(verboseInfo, fdNumber);
-      return printedLines.map(({ verboseLine, verboseObject }) => applyVerboseFunction(verboseLine, verboseObject, verboseFunction)).filter((printedLine) => printedLine !== void 0).map((printedLine) => appendNewline(printedLine)).join("");
-    };
-    applyVerboseFunction = (verboseLine, verboseObject, verboseFunction) => {
-      if (verboseFunction === void 0) {
-        return verboseLine;
-      }
-      const printedLine = verboseFunction(verboseLine, verboseObject);
-      if (typeof printedLine === "string") {
-        return printedLine;
-      }
-    };
-    appendNewline = (printedLine) => printedLine.endsWith("\n") ? printedLine : `${printedLine}
-`;
-  }
-});
-
-// node_modules/execa/lib/verbose/log.js
-var import_node_util3, verboseLog, getVerboseObject, getPrintedLines, getPrintedLine, serializeVerboseMessage, TAB_SIZE;
-var init_log = __esm({
-  "node_modules/execa/lib/verbose/log.js"() {
-    import_node_util3 = __toESM(require_util(), 1);
-    init_escape();
-    init_default();
-    init_custom();
-    verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result: result2 }) => {
-      const verboseObject = getVerboseObject({ type, result: result2, verboseInfo });
-      const printedLines = getPrintedLines(verboseMessage, verboseObject);
-      const finalLines = applyVerboseOnLines(printedLines, verboseInfo, fdNumber);
-      if (finalLines !== "") {
-        console.warn(finalLines.slice(0, -1));
-      }
-    };
-    getVerboseObject = ({
-      type,
-      result: result2,
-      verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options } }
-    }) => ({
-      type,
-      escapedCommand,
-      commandId: `${commandId}`,
-      timestamp: /* @__PURE__ */ new Date(),
-      piped,
-      result: result2,
-      options
-    });
-    getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
-    getPrintedLine = (verboseObject) => {
-      const verboseLine = defaultVerboseFunction(verboseObject);
-      return { verboseLine, verboseObject };
-    };
-    serializeVerboseMessage = (message) => {
-      const messageString = typeof message === "string" ? message : (0, import_node_util3.inspect)(message);
-      const escapedMessage = escapeLines(messageString);
-      return escapedMessage.replaceAll("	", " ".repeat(TAB_SIZE));
-    };
-    TAB_SIZE = 2;
-  }
-});
-
-// node_modules/execa/lib/verbose/start.js
-var logCommand;
-var init_start = __esm({
-  "node_modules/execa/lib/verbose/start.js"() {
-    init_values2();
-    init_log();
-    logCommand = (escapedCommand, verboseInfo) => {
-      if (!isVerbose(verboseInfo)) {
-        return;
-      }
-      verboseLog({
-        type: "command",
-        verboseMessage: escapedCommand,
-        verboseInfo
-      });
-    };
-  }
-});
-
-// node_modules/execa/lib/verbose/info.js
-var getVerboseInfo, getCommandId, COMMAND_ID, validateVerbose;
-var init_info = __esm({
-  "node_modules/execa/lib/verbose/info.js"() {
-    init_values2();
-    getVerboseInfo = (verbose, escapedCommand, rawOptions) => {
-      validateVerbose(verbose);
-      const commandId = getCommandId(verbose);
-      return {
-        verbose,
-        escapedCommand,
-        commandId,
-        rawOptions
-      };
-    };
-    getCommandId = (verbose) => isVerbose({ verbose }) ? COMMAND_ID++ : void 0;
-    COMMAND_ID = 0n;
-    validateVerbose = (verbose) => {
-      for (const fdVerbose of verbose) {
-        if (fdVerbose === false) {
-          throw new TypeError(`The "verbose: false" option was renamed to "verbose: 'none'".`);
-        }
-        if (fdVerbose === true) {
-          throw new TypeError(`The "verbose: true" option was renamed to "verbose: 'short'".`);
-        }
-        if (!VERBOSE_VALUES.includes(fdVerbose) && !isVerboseFunction(fdVerbose)) {
-          const allowedValues = VERBOSE_VALUES.map((allowedValue) => `'${allowedValue}'`).join(", ");
-          throw new TypeError(`The "verbose" option must not be ${fdVerbose}. Allowed values are: ${allowedValues} or a function.`);
-        }
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/return/duration.js
-var import_node_process4, getStartTime, getDurationMs;
-var init_duration = __esm({
-  "node_modules/execa/lib/return/duration.js"() {
-    import_node_process4 = __toESM(require_process(), 1);
-    getStartTime = () => import_node_process4.hrtime.bigint();
-    getDurationMs = (startTime) => Number(import_node_process4.hrtime.bigint() - startTime) / 1e6;
-  }
-});
-
-// node_modules/execa/lib/arguments/command.js
-var handleCommand;
-var init_command = __esm({
-  "node_modules/execa/lib/arguments/command.js"() {
-    init_start();
-    init_info();
-    init_duration();
-    init_escape();
-    init_specific();
-    handleCommand = (filePath, rawArguments, rawOptions) => {
-      const startTime = getStartTime();
-      const { command: command2, escapedCommand } = joinCommand(filePath, rawArguments);
-      const verbose = normalizeFdSpecificOption(rawOptions, "verbose");
-      const verboseInfo = getVerboseInfo(verbose, escapedCommand, { ...rawOptions });
-      logCommand(escapedCommand, verboseInfo);
-      return {
-        command: command2,
-        escapedCommand,
-        startTime,
-        verboseInfo
-      };
-    };
-  }
-});
-
-// node_modules/isexe/windows.js
-var require_windows = __commonJS({
-  "node_modules/isexe/windows.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs = require_fs();
-    function checkPathExt(path6, options) {
-      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
-      if (!pathext) {
-        return true;
-      }
-      pathext = pathext.split(";");
-      if (pathext.indexOf("") !== -1) {
-        return true;
-      }
-      for (var i2 = 0; i2 < pathext.length; i2++) {
-        var p = pathext[i2].toLowerCase();
-        if (p && path6.substr(-p.length).toLowerCase() === p) {
-          return true;
-        }
-      }
-      return false;
-    }
-    function checkStat(stat9, path6, options) {
-      if (!stat9.isSymbolicLink() && !stat9.isFile()) {
-        return false;
-      }
-      return checkPathExt(path6, options);
-    }
-    function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat9) {
-        cb(er, er ? false : checkStat(stat9, path6, options));
-      });
-    }
-    function sync(path6, options) {
-      return checkStat(fs.statSync(path6), path6, options);
-    }
-  }
-});
-
-// node_modules/isexe/mode.js
-var require_mode = __commonJS({
-  "node_modules/isexe/mode.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs = require_fs();
-    function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat9) {
-        cb(er, er ? false : checkStat(stat9, options));
-      });
-    }
-    function sync(path6, options) {
-      return checkStat(fs.statSync(path6), options);
-    }
-    function checkStat(stat9, options) {
-      return stat9.isFile() && checkMode(stat9, options);
-    }
-    function checkMode(stat9, options) {
-      var mod = stat9.mode;
-      var uid = stat9.uid;
-      var gid = stat9.gid;
-      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
-      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
-      var u2 = parseInt("100", 8);
-      var g = parseInt("010", 8);
-      var o2 = parseInt("001", 8);
-      var ug = u2 | g;
-      var ret2 = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
-      return ret2;
-    }
-  }
-});
-
-// node_modules/isexe/index.js
-var require_isexe = __commonJS({
-  "node_modules/isexe/index.js"(exports, module) {
-    var fs = require_fs();
-    var core;
-    if (process.platform === "win32" || global.TESTING_WINDOWS) {
-      core = require_windows();
-    } else {
-      core = require_mode();
-    }
-    module.exports = isexe;
-    isexe.sync = sync;
-    function isexe(path6, options, cb) {
-      if (typeof options === "function") {
-        cb = options;
-        options = {};
-      }
-      if (!cb) {
-        if (typeof Promise !== "function") {
-          throw new TypeError("callback not provided");
-        }
-        return new Promise(function(resolve10, reject) {
-          isexe(path6, options || {}, function(er, is) {
-            if (er) {
-              reject(er);
-            } else {
-              resolve10(is);
-            }
-          });
-        });
-      }
-      core(path6, options || {}, function(er, is) {
-        if (er) {
-          if (er.code === "EACCES" || options && options.ignoreErrors) {
-            er = null;
-            is = false;
-          }
-        }
-        cb(er, is);
-      });
-    }
-    function sync(path6, options) {
-      try {
-        return core.sync(path6, options || {});
-      } catch (er) {
-        if (options && options.ignoreErrors || er.code === "EACCES") {
-          return false;
-        } else {
-          throw er;
-        }
-      }
-    }
-  }
-});
-
-// node_modules/which/which.js
-var require_which = __commonJS({
-  "node_modules/which/which.js"(exports, module) {
-    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path6 = require_path();
-    var COLON = isWindows ? ";" : ":";
-    var isexe = require_isexe();
-    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
-    var getPathInfo = (cmd, opt) => {
-      const colon = opt.colon || COLON;
-      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
-        // windows always checks the cwd first
-        ...isWindows ? [process.cwd()] : [],
-        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
-        "").split(colon)
-      ];
-      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
-      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
-      if (isWindows) {
-        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
-          pathExt.unshift("");
-      }
-      return {
-        pathEnv,
-        pathExt,
-        pathExtExe
-      };
-    };
-    var which = (cmd, opt, cb) => {
-      if (typeof opt === "function") {
-        cb = opt;
-        opt = {};
-      }
-      if (!opt)
-        opt = {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      const step = (i2) => new Promise((resolve10, reject) => {
-        if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve10(found) : reject(getNotFoundError(cmd));
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path6.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve10(subStep(p, i2, 0));
-      });
-      const subStep = (p, i2, ii) => new Promise((resolve10, reject) => {
-        if (ii === pathExt.length)
-          return resolve10(step(i2 + 1));
-        const ext = pathExt[ii];
-        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
-          if (!er && is) {
-            if (opt.all)
-              found.push(p + ext);
-            else
-              return resolve10(p + ext);
-          }
-          return resolve10(subStep(p, i2, ii + 1));
-        });
-      });
-      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
-    };
-    var whichSync = (cmd, opt) => {
-      opt = opt || {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      for (let i2 = 0; i2 < pathEnv.length; i2++) {
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path6.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        for (let j = 0; j < pathExt.length; j++) {
-          const cur = p + pathExt[j];
-          try {
-            const is = isexe.sync(cur, { pathExt: pathExtExe });
-            if (is) {
-              if (opt.all)
-                found.push(cur);
-              else
-                return cur;
-            }
-          } catch (ex) {
-          }
-        }
-      }
-      if (opt.all && found.length)
-        return found;
-      if (opt.nothrow)
-        return null;
-      throw getNotFoundError(cmd);
-    };
-    module.exports = which;
-    which.sync = whichSync;
-  }
-});
-
-// node_modules/path-key/index.js
-var require_path_key = __commonJS({
-  "node_modules/path-key/index.js"(exports, module) {
-    "use strict";
-    var pathKey2 = (options = {}) => {
-      const environment = options.env || process.env;
-      const platform2 = options.platform || process.platform;
-      if (platform2 !== "win32") {
-        return "PATH";
-      }
-      return Object.keys(environment).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
-    };
-    module.exports = pathKey2;
-    module.exports.default = pathKey2;
-  }
-});
-
-// node_modules/cross-spawn/lib/util/resolveCommand.js
-var require_resolveCommand = __commonJS({
-  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
-    "use strict";
-    var path6 = require_path();
-    var which = require_which();
-    var getPathKey = require_path_key();
-    function resolveCommandAttempt(parsed, withoutPathExt) {
-      const env2 = parsed.options.env || process.env;
-      const cwd = process.cwd();
-      const hasCustomCwd = parsed.options.cwd != null;
-      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
-      if (shouldSwitchCwd) {
-        try {
-          process.chdir(parsed.options.cwd);
-        } catch (err) {
-        }
-      }
-      let resolved;
-      try {
-        resolved = which.sync(parsed.command, {
-          path: env2[getPathKey({ env: env2 })],
-          pathExt: withoutPathExt ? path6.delimiter : void 0
-        });
-      } catch (e) {
-      } finally {
-        if (shouldSwitchCwd) {
-          process.chdir(cwd);
-        }
-      }
-      if (resolved) {
-        resolved = path6.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
-      }
-      return resolved;
-    }
-    function resolveCommand(parsed) {
-      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
-    }
-    module.exports = resolveCommand;
-  }
-});
-
-// node_modules/cross-spawn/lib/util/escape.js
-var require_escape = __commonJS({
-  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
-    "use strict";
-    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
-    function escapeCommand(arg) {
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      return arg;
-    }
-    function escapeArgument(arg, doubleEscapeMetaChars) {
-      arg = `${arg}`;
-      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
-      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
-      arg = `"${arg}"`;
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      if (doubleEscapeMetaChars) {
-        arg = arg.replace(metaCharsRegExp, "^$1");
-      }
-      return arg;
-    }
-    module.exports.command = escapeCommand;
-    module.exports.argument = escapeArgument;
-  }
-});
-
-// node_modules/shebang-regex/index.js
-var require_shebang_regex = __commonJS({
-  "node_modules/shebang-regex/index.js"(exports, module) {
-    "use strict";
-    module.exports = /^#!(.*)/;
-  }
-});
-
-// node_modules/shebang-command/index.js
-var require_shebang_command = __commonJS({
-  "node_modules/shebang-command/index.js"(exports, module) {
-    "use strict";
-    var shebangRegex = require_shebang_regex();
-    module.exports = (string = "") => {
-      const match = string.match(shebangRegex);
-      if (!match) {
-        return null;
-      }
-      const [path6, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path6.split("/").pop();
-      if (binary === "env") {
-        return argument;
-      }
-      return argument ? `${binary} ${argument}` : binary;
-    };
-  }
-});
-
-// node_modules/cross-spawn/lib/util/readShebang.js
-var require_readShebang = __commonJS({
-  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
-    "use strict";
-    var fs = require_fs();
-    var shebangCommand = require_shebang_command();
-    function readShebang(command2) {
-      const size = 150;
-      const buffer = Buffer.alloc(size);
-      let fd;
-      try {
-        fd = fs.openSync(command2, "r");
-        fs.readSync(fd, buffer, 0, size, 0);
-        fs.closeSync(fd);
-      } catch (e) {
-      }
-      return shebangCommand(buffer.toString());
-    }
-    module.exports = readShebang;
-  }
-});
-
-// node_modules/cross-spawn/lib/parse.js
-var require_parse = __commonJS({
-  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
-    "use strict";
-    var path6 = require_path();
-    var resolveCommand = require_resolveCommand();
-    var escape5 = require_escape();
-    var readShebang = require_readShebang();
-    var isWin = process.platform === "win32";
-    var isExecutableRegExp = /\.(?:com|exe)$/i;
-    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
-    function detectShebang(parsed) {
-      parsed.file = resolveCommand(parsed);
-      const shebang = parsed.file && readShebang(parsed.file);
-      if (shebang) {
-        parsed.args.unshift(parsed.file);
-        parsed.command = shebang;
-        return resolveCommand(parsed);
-      }
-      return parsed.file;
-    }
-    function parseNonShell(parsed) {
-      if (!isWin) {
-        return parsed;
-      }
-      const commandFile = detectShebang(parsed);
-      const needsShell = !isExecutableRegExp.test(commandFile);
-      if (parsed.options.forceShell || needsShell) {
-        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path6.normalize(parsed.command);
-        parsed.command = escape5.command(parsed.command);
-        parsed.args = parsed.args.map((arg) => escape5.argument(arg, needsDoubleEscapeMetaChars));
-        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
-        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
-        parsed.command = process.env.comspec || "cmd.exe";
-        parsed.options.windowsVerbatimArguments = true;
-      }
-      return parsed;
-    }
-    function parse2(command2, args, options) {
-      if (args && !Array.isArray(args)) {
-        options = args;
-        args = null;
-      }
-      args = args ? args.slice(0) : [];
-      options = Object.assign({}, options);
-      const parsed = {
-        command: command2,
-        args,
-        options,
-        file: void 0,
-        original: {
-          command: command2,
-          args
-        }
-      };
-      return options.shell ? parsed : parseNonShell(parsed);
-    }
-    module.exports = parse2;
-  }
-});
-
-// node_modules/cross-spawn/lib/enoent.js
-var require_enoent = __commonJS({
-  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
-    "use strict";
-    var isWin = process.platform === "win32";
-    function notFoundError(original, syscall) {
-      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
-        code: "ENOENT",
-        errno: "ENOENT",
-        syscall: `${syscall} ${original.command}`,
-        path: original.command,
-        spawnargs: original.args
-      });
-    }
-    function hookChildProcess(cp, parsed) {
-      if (!isWin) {
-        return;
-      }
-      const originalEmit = cp.emit;
-      cp.emit = function(name, arg1) {
-        if (name === "exit") {
-          const err = verifyENOENT(arg1, parsed);
-          if (err) {
-            return originalEmit.call(cp, "error", err);
-          }
-        }
-        return originalEmit.apply(cp, arguments);
-      };
-    }
-    function verifyENOENT(status2, parsed) {
-      if (isWin && status2 === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawn");
-      }
-      return null;
-    }
-    function verifyENOENTSync(status2, parsed) {
-      if (isWin && status2 === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawnSync");
-      }
-      return null;
-    }
-    module.exports = {
-      hookChildProcess,
-      verifyENOENT,
-      verifyENOENTSync,
-      notFoundError
-    };
-  }
-});
-
-// node_modules/cross-spawn/index.js
-var require_cross_spawn = __commonJS({
-  "node_modules/cross-spawn/index.js"(exports, module) {
-    "use strict";
-    var cp = require_child_process();
-    var parse2 = require_parse();
-    var enoent = require_enoent();
-    function spawn2(command2, args, options) {
-      const parsed = parse2(command2, args, options);
-      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
-      enoent.hookChildProcess(spawned, parsed);
-      return spawned;
-    }
-    function spawnSync2(command2, args, options) {
-      const parsed = parse2(command2, args, options);
-      const result2 = cp.spawnSync(parsed.command, parsed.args, parsed.options);
-      result2.error = result2.error || enoent.verifyENOENTSync(result2.status, parsed);
-      return result2;
-    }
-    module.exports = spawn2;
-    module.exports.spawn = spawn2;
-    module.exports.sync = spawnSync2;
-    module.exports._parse = parse2;
-    module.exports._enoent = enoent;
-  }
-});
-
-// node_modules/npm-run-path/node_modules/path-key/index.js
-function pathKey(options = {}) {
-  const {
-    env: env2 = process.env,
-    platform: platform2 = process.platform
-  } = options;
-  if (platform2 !== "win32") {
-    return "PATH";
-  }
-  return Object.keys(env2).reverse().find((key3) => key3.toUpperCase() === "PATH") || "Path";
-}
-var init_path_key = __esm({
-  "node_modules/npm-run-path/node_modules/path-key/index.js"() {
-  }
-});
-
-// node_modules/unicorn-magic/default.js
-var init_default2 = __esm({
-  "node_modules/unicorn-magic/default.js"() {
-  }
-});
-
-// node_modules/unicorn-magic/node.js
-function toPath(urlOrPath) {
-  return urlOrPath instanceof URL ? (0, import_node_url2.fileURLToPath)(urlOrPath) : urlOrPath;
-}
-function traversePathUp(startPath) {
-  return {
-    *[Symbol.iterator]() {
-      let currentPath = import_node_path10.default.resolve(toPath(startPath));
-      let previousPath;
-      while (previousPath !== currentPath) {
-        yield currentPath;
-        previousPath = currentPath;
-        currentPath = import_node_path10.default.resolve(currentPath, "..");
-      }
-    }
-  };
-}
-var import_node_util4, import_node_child_process2, import_node_path10, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
-var init_node = __esm({
-  "node_modules/unicorn-magic/node.js"() {
-    import_node_util4 = __toESM(require_util(), 1);
-    import_node_child_process2 = __toESM(require_child_process(), 1);
-    import_node_path10 = __toESM(require_path(), 1);
-    import_node_url2 = __toESM(require_url(), 1);
-    init_default2();
-    execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
-    TEN_MEGABYTES_IN_BYTES = 10 * 1024 * 1024;
-  }
-});
-
-// node_modules/npm-run-path/index.js
-var import_node_process5, import_node_path11, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
-var init_npm_run_path = __esm({
-  "node_modules/npm-run-path/index.js"() {
-    import_node_process5 = __toESM(require_process(), 1);
-    import_node_path11 = __toESM(require_path(), 1);
-    init_path_key();
-    init_node();
-    npmRunPath = ({
-      cwd = import_node_process5.default.cwd(),
-      path: pathOption = import_node_process5.default.env[pathKey()],
-      preferLocal = true,
-      execPath: execPath2 = import_node_process5.default.execPath,
-      addExecPath = true
-    } = {}) => {
-      const cwdPath = import_node_path11.default.resolve(toPath(cwd));
-      const result2 = [];
-      const pathParts = pathOption.split(import_node_path11.default.delimiter);
-      if (preferLocal) {
-        applyPreferLocal(result2, pathParts, cwdPath);
-      }
-      if (addExecPath) {
-        applyExecPath(result2, pathParts, execPath2, cwdPath);
-      }
-      return pathOption === "" || pathOption === import_node_path11.default.delimiter ? `${result2.join(import_node_path11.default.delimiter)}${pathOption}` : [...result2, pathOption].join(import_node_path11.default.delimiter);
-    };
-    applyPreferLocal = (result2, pathParts, cwdPath) => {
-      for (const directory of traversePathUp(cwdPath)) {
-        const pathPart = import_node_path11.default.join(directory, "node_modules/.bin");
-        if (!pathParts.includes(pathPart)) {
-          result2.push(pathPart);
-        }
-      }
-    };
-    applyExecPath = (result2, pathParts, execPath2, cwdPath) => {
-      const pathPart = import_node_path11.default.resolve(cwdPath, toPath(execPath2), "..");
-      if (!pathParts.includes(pathPart)) {
-        result2.push(pathPart);
-      }
-    };
-    npmRunPathEnv = ({ env: env2 = import_node_process5.default.env, ...options } = {}) => {
-      env2 = { ...env2 };
-      const pathName = pathKey({ env: env2 });
-      options.path = env2[pathName];
-      env2[pathName] = npmRunPath(options);
-      return env2;
-    };
-  }
-});
-
-// lazy-builtin:timers/promises
-var require_promises3 = __commonJS({
-  "lazy-builtin:timers/promises"(exports, module) {
-    module.exports = __require("node:timers/promises");
-  }
-});
-
-// node_modules/execa/lib/return/final-error.js
-var getFinalError, DiscardedError, setErrorName, isExecaError, execaErrorSymbol, isErrorInstance, ExecaError, ExecaSyncError;
-var init_final_error = __esm({
-  "node_modules/execa/lib/return/final-error.js"() {
-    getFinalError = (originalError, message, isSync) => {
-      const ErrorClass = isSync ? ExecaSyncError : ExecaError;
-      const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
-      return new ErrorClass(message, options);
-    };
-    DiscardedError = class extends Error {
-    };
-    setErrorName = (ErrorClass, value) => {
-      Object.defineProperty(ErrorClass.prototype, "name", {
-        value,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      });
-      Object.defineProperty(ErrorClass.prototype, execaErrorSymbol, {
-        value: true,
-        writable: false,
-        enumerable: false,
-        configurable: false
-      });
-    };
-    isExecaError = (error) => isErrorInstance(error) && execaErrorSymbol in error;
-    execaErrorSymbol = /* @__PURE__ */ Symbol("isExecaError");
-    isErrorInstance = (value) => Object.prototype.toString.call(value) === "[object Error]";
-    ExecaError = class extends Error {
-    };
-    setErrorName(ExecaError, ExecaError.name);
-    ExecaSyncError = class extends Error {
-    };
-    setErrorName(ExecaSyncError, ExecaSyncError.name);
-  }
-});
-
-// node_modules/human-signals/build/src/realtime.js
-var getRealtimeSignals, getRealtimeSignal, SIGRTMIN, SIGRTMAX;
-var init_realtime = __esm({
-  "node_modules/human-signals/build/src/realtime.js"() {
-    getRealtimeSignals = () => {
-      const length = SIGRTMAX - SIGRTMIN + 1;
-      return Array.from({ length }, getRealtimeSignal);
-    };
-    getRealtimeSignal = (value, index) => ({
-      name: `SIGRT${index + 1}`,
-      number: SIGRTMIN + index,
-      action: "terminate",
-      description: "Application-specific signal (realtime)",
-      standard: "posix"
-    });
-    SIGRTMIN = 34;
-    SIGRTMAX = 64;
-  }
-});
-
-// node_modules/human-signals/build/src/core.js
-var SIGNALS;
-var init_core = __esm({
-  "node_modules/human-signals/build/src/core.js"() {
-    SIGNALS = [
-      {
-        name: "SIGHUP",
-        number: 1,
-        action: "terminate",
-        description: "Terminal closed",
-        standard: "posix"
-      },
-      {
-        name: "SIGINT",
-        number: 2,
-        action: "terminate",
-        description: "User interruption with CTRL-C",
-        standard: "ansi"
-      },
-      {
-        name: "SIGQUIT",
-        number: 3,
-        action: "core",
-        description: "User interruption with CTRL-\\",
-        standard: "posix"
-      },
-      {
-        name: "SIGILL",
-        number: 4,
-        action: "core",
-        description: "Invalid machine instruction",
-        standard: "ansi"
-      },
-      {
-        name: "SIGTRAP",
-        number: 5,
-        action: "core",
-        description: "Debugger breakpoint",
-        standard: "posix"
-      },
-      {
-        name: "SIGABRT",
-        number: 6,
-        action: "core",
-        description: "Aborted",
-        standard: "ansi"
-      },
-      {
-        name: "SIGIOT",
-        number: 6,
-        action: "core",
-        description: "Aborted",
-        standard: "bsd"
-      },
-      {
-        name: "SIGBUS",
-        number: 7,
-        action: "core",
-        description: "Bus error due to misaligned, non-existing address or paging error",
-        standard: "bsd"
-      },
-      {
-        name: "SIGEMT",
-        number: 7,
-        action: "terminate",
-        description: "Command should be emulated but is not implemented",
-        standard: "other"
-      },
-      {
-        name: "SIGFPE",
-        number: 8,
-        action: "core",
-        description: "Floating point arithmetic error",
-        standard: "ansi"
-      },
-      {
-        name: "SIGKILL",
-        number: 9,
-        action: "terminate",
-        description: "Forced termination",
-        standard: "posix",
-        forced: true
-      },
-      {
-        name: "SIGUSR1",
-        number: 10,
-        action: "terminate",
-        description: "Application-specific signal",
-        standard: "posix"
-      },
-      {
-        name: "SIGSEGV",
-        number: 11,
-        action: "core",
-        description: "Segmentation fault",
-        standard: "ansi"
-      },
-      {
-        name: "SIGUSR2",
-        number: 12,
-        action: "terminate",
-        description: "Application-specific signal",
-        standard: "posix"
-      },
-      {
-        name: "SIGPIPE",
-        number: 13,
-        action: "terminate",
-        description: "Broken pipe or socket",
-        standard: "posix"
-      },
-      {
-        name: "SIGALRM",
-        number: 14,
-        action: "terminate",
-        description: "Timeout or timer",
-        standard: "posix"
-      },
-      {
-        name: "SIGTERM",
-        number: 15,
-        action: "terminate",
-        description: "Termination",
-        standard: "ansi"
-      },
-      {
-        name: "SIGSTKFLT",
-        number: 16,
-        action: "terminate",
-        description: "Stack is empty or overflowed",
-        standard: "other"
-      },
-      {
-        name: "SIGCHLD",
-        number: 17,
-        action: "ignore",
-        description: "Child process terminated, paused or unpaused",
-        standard: "posix"
-      },
-      {
-        name: "SIGCLD",
-        number: 17,
-        action: "ignore",
-        description: "Child process terminated, paused or unpaused",
-        standard: "other"
-      },
-      {
-        name: "SIGCONT",
-        number: 18,
-        action: "unpause",
-        description: "Unpaused",
-        standard: "posix",
-        forced: true
-      },
-      {
-        name: "SIGSTOP",
-        number: 19,
-        action: "pause",
-        description: "Paused",
-        standard: "posix",
-        forced: true
-      },
-      {
-        name: "SIGTSTP",
-        number: 20,
-        action: "pause",
-        description: 'Paused using CTRL-Z or "suspend"',
-        standard: "posix"
-      },
-      {
-        name: "SIGTTIN",
-        number: 21,
-        action: "pause",
-        description: "Background process cannot read terminal input",
-        standard: "posix"
-      },
-      {
-        name: "SIGBREAK",
-        number: 21,
-        action: "terminate",
-        description: "User interruption with CTRL-BREAK",
-        standard: "other"
-      },
-      {
-        name: "SIGTTOU",
-        number: 22,
-        action: "pause",
-        description: "Background process cannot write to terminal output",
-        standard: "posix"
-      },
-      {
-        name: "SIGURG",
-        number: 23,
-        action: "ignore",
-        description: "Socket received out-of-band data",
-        standard: "bsd"
-      },
-      {
-        name: "SIGXCPU",
-        number: 24,
-        action: "core",
-        description: "Process timed out",
-        standard: "bsd"
-      },
-      {
-        name: "SIGXFSZ",
-        number: 25,
-        action: "core",
-        description: "File too big",
-        standard: "bsd"
-      },
-      {
-        name: "SIGVTALRM",
-        number: 26,
-        action: "terminate",
-        description: "Timeout or timer",
-        standard: "bsd"
-      },
-      {
-        name: "SIGPROF",
-        number: 27,
-        action: "terminate",
-        description: "Timeout or timer",
-        standard: "bsd"
-      },
-      {
-        name: "SIGWINCH",
-        number: 28,
-        action: "ignore",
-        description: "Terminal window size changed",
-        standard: "bsd"
-      },
-      {
-        name: "SIGIO",
-        number: 29,
-        action: "terminate",
-        description: "I/O is available",
-        standard: "other"
-      },
-      {
-        name: "SIGPOLL",
-        number: 29,
-        action: "terminate",
-        description: "Watched event",
-        standard: "other"
-      },
-      {
-        name: "SIGINFO",
-        number: 29,
-        action: "ignore",
-        description: "Request for process information",
-        standard: "other"
-      },
-      {
-        name: "SIGPWR",
-        number: 30,
-        action: "terminate",
-        description: "Device running out of power",
-        standard: "systemv"
-      },
-      {
-        name: "SIGSYS",
-        number: 31,
-        action: "core",
-        description: "Invalid system call",
-        standard: "other"
-      },
-      {
-        name: "SIGUNUSED",
-        number: 31,
-        action: "terminate",
-        description: "Invalid system call",
-        standard: "other"
-      }
-    ];
-  }
-});
-
-// node_modules/human-signals/build/src/signals.js
-var import_node_os2, getSignals, normalizeSignal;
-var init_signals = __esm({
-  "node_modules/human-signals/build/src/signals.js"() {
-    import_node_os2 = __toESM(require_os(), 1);
-    init_core();
-    init_realtime();
-    getSignals = () => {
-      const realtimeSignals = getRealtimeSignals();
-      const signals2 = [...SIGNALS, ...realtimeSignals].map(normalizeSignal);
-      return signals2;
-    };
-    normalizeSignal = ({
-      name,
-      number: defaultNumber,
-      description,
-      action,
-      forced = false,
-      standard
-    }) => {
-      const {
-        signals: { [name]: constantSignal }
-      } = import_node_os2.constants;
-      const supported = constantSignal !== void 0;
-      const number = supported ? constantSignal : defaultNumber;
-      return { name, number, description, supported, action, forced, standard };
-    };
-  }
-});
-
-// node_modules/human-signals/build/src/main.js
-var import_node_os3, getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
-var init_main = __esm({
-  "node_modules/human-signals/build/src/main.js"() {
-    import_node_os3 = __toESM(require_os(), 1);
-    init_realtime();
-    init_signals();
-    getSignalsByName = () => {
-      const signals2 = getSignals();
-      return Object.fromEntries(signals2.map(getSignalByName));
-    };
-    getSignalByName = ({
-      name,
-      number,
-      description,
-      supported,
-      action,
-      forced,
-      standard
-    }) => [name, { name, number, description, supported, action, forced, standard }];
-    signalsByName = getSignalsByName();
-    getSignalsByNumber = () => {
-      const signals2 = getSignals();
-      const length = SIGRTMAX + 1;
-      const signalsA = Array.from(
-        { length },
-        (value, number) => getSignalByNumber(number, signals2)
-      );
-      return Object.assign({}, ...signalsA);
-    };
-    getSignalByNumber = (number, signals2) => {
-      const signal = findSignalByNumber(number, signals2);
-      if (signal === void 0) {
-        return {};
-      }
-      const { name, description, supported, action, forced, standard } = signal;
-      return {
-        [number]: {
-          name,
-          number,
-          description,
-          supported,
-          action,
-          forced,
-          standard
-        }
-      };
-    };
-    findSignalByNumber = (number, signals2) => {
-      const signal = signals2.find(({ name }) => import_node_os3.constants.signals[name] === number);
-      if (signal !== void 0) {
-        return signal;
-      }
-      return signals2.find((signalA) => signalA.number === number);
-    };
-    signalsByNumber = getSignalsByNumber();
-  }
-});
-
-// node_modules/execa/lib/terminate/signal.js
-var import_node_os4, normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
-var init_signal = __esm({
-  "node_modules/execa/lib/terminate/signal.js"() {
-    import_node_os4 = __toESM(require_os(), 1);
-    init_main();
-    normalizeKillSignal = (killSignal) => {
-      const optionName = "option `killSignal`";
-      if (killSignal === 0) {
-        throw new TypeError(`Invalid ${optionName}: 0 cannot be used.`);
-      }
-      return normalizeSignal2(killSignal, optionName);
-    };
-    normalizeSignalArgument = (signal) => signal === 0 ? signal : normalizeSignal2(signal, "`subprocess.kill()`'s argument");
-    normalizeSignal2 = (signalNameOrInteger, optionName) => {
-      if (Number.isInteger(signalNameOrInteger)) {
-        return normalizeSignalInteger(signalNameOrInteger, optionName);
-      }
-      if (typeof signalNameOrInteger === "string") {
-        return normalizeSignalName(signalNameOrInteger, optionName);
-      }
-      throw new TypeError(`Invalid ${optionName} ${String(signalNameOrInteger)}: it must be a string or an integer.
-${getAvailableSignals()}`);
-    };
-    normalizeSignalInteger = (signalInteger, optionName) => {
-      if (signalsIntegerToName.has(signalInteger)) {
-        return signalsIntegerToName.get(signalInteger);
-      }
-      throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
-${getAvailableSignals()}`);
-    };
-    getSignalsIntegerToName = () => new Map(Object.entries(import_node_os4.constants.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
-    signalsIntegerToName = getSignalsIntegerToName();
-    normalizeSignalName = (signalName, optionName) => {
-      if (signalName in import_node_os4.constants.signals) {
-        return signalName;
-      }
-      if (signalName.toUpperCase() in import_node_os4.constants.signals) {
-        throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
-      }
-      throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
-${getAvailableSignals()}`);
-    };
-    getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
-Available signal numbers: ${getAvailableSignalIntegers()}.`;
-    getAvailableSignalNames = () => Object.keys(import_node_os4.constants.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-    getAvailableSignalIntegers = () => [...new Set(Object.values(import_node_os4.constants.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
-    getSignalDescription = (signal) => signalsByName[signal].description;
-  }
-});
-
-// node_modules/execa/lib/terminate/kill.js
-var import_promises15, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
-var init_kill = __esm({
-  "node_modules/execa/lib/terminate/kill.js"() {
-    import_promises15 = __toESM(require_promises3(), 1);
-    init_final_error();
-    init_signal();
-    normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
-      if (forceKillAfterDelay === false) {
-        return forceKillAfterDelay;
-      }
-      if (forceKillAfterDelay === true) {
-        return DEFAULT_FORCE_KILL_TIMEOUT;
-      }
-      if (!Number.isFinite(forceKillAfterDelay) || forceKillAfterDelay < 0) {
-        throw new TypeError(`Expected the \`forceKillAfterDelay\` option to be a non-negative integer, got \`${forceKillAfterDelay}\` (${typeof forceKillAfterDelay})`);
-      }
-      return forceKillAfterDelay;
-    };
-    DEFAULT_FORCE_KILL_TIMEOUT = 1e3 * 5;
-    subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context, controller }, signalOrError, errorArgument) => {
-      const { signal, error } = parseKillArguments(signalOrError, errorArgument, killSignal);
-      emitKillError(error, onInternalError);
-      const killResult = kill(signal);
-      setKillTimeout({
-        kill,
-        signal,
-        forceKillAfterDelay,
-        killSignal,
-        killResult,
-        context,
-        controller
-      });
-      return killResult;
-    };
-    parseKillArguments = (signalOrError, errorArgument, killSignal) => {
-      const [signal = killSignal, error] = isErrorInstance(signalOrError) ? [void 0, signalOrError] : [signalOrError, errorArgument];
-      if (typeof signal !== "string" && !Number.isInteger(signal)) {
-        throw new TypeError(`The first argument must be an error instance or a signal name string/integer: ${String(signal)}`);
-      }
-      if (error !== void 0 && !isErrorInstance(error)) {
-        throw new TypeError(`The second argument is optional. If specified, it must be an error instance: ${error}`);
-      }
-      return { signal: normalizeSignalArgument(signal), error };
-    };
-    emitKillError = (error, onInternalError) => {
-      if (error !== void 0) {
-        onInternalError.reject(error);
-      }
-    };
-    setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context, controller }) => {
-      if (signal === killSignal && killResult) {
-        killOnTimeout({
-          kill,
-          forceKillAfterDelay,
-          context,
-          controllerSignal: controller.signal
-        });
-      }
-    };
-    killOnTimeout = async ({ kill, forceKillAfterDelay, context, controllerSignal }) => {
-      if (forceKillAfterDelay === false) {
-        return;
-      }
-      try {
-        await (0, import_promises15.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
-        if (kill("SIGKILL")) {
-          context.isForcefullyTerminated ??= true;
-        }
-      } catch {
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/utils/abort-signal.js
-var import_node_events2, onAbortedSignal;
-var init_abort_signal = __esm({
-  "node_modules/execa/lib/utils/abort-signal.js"() {
-    import_node_events2 = __toESM(require_events(), 1);
-    onAbortedSignal = async (mainSignal, stopSignal) => {
-      if (!mainSignal.aborted) {
-        await (0, import_node_events2.once)(mainSignal, "abort", { signal: stopSignal });
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/terminate/cancel.js
-var validateCancelSignal, throwOnCancel, terminateOnCancel;
-var init_cancel = __esm({
-  "node_modules/execa/lib/terminate/cancel.js"() {
-    init_abort_signal();
-    validateCancelSignal = ({ cancelSignal }) => {
-      if (cancelSignal !== void 0 && Object.prototype.toString.call(cancelSignal) !== "[object AbortSignal]") {
-        throw new Error(`The \`cancelSignal\` option must be an AbortSignal: ${String(cancelSignal)}`);
-      }
-    };
-    throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context, controller)];
-    terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) => {
-      await onAbortedSignal(cancelSignal, signal);
-      context.terminationReason ??= "cancel";
-      subprocess.kill();
-      throw cancelSignal.reason;
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/validation.js
-var validateIpcMethod, validateIpcOption, validateConnection, throwOnEarlyDisconnect, throwOnStrictDeadlockError, getStrictResponseError, throwOnMissingStrict, throwOnStrictDisconnect, getAbortDisconnectError, throwOnMissingParent, handleEpipeError, handleSerializationError, isSerializationError, SERIALIZATION_ERROR_CODES, SERIALIZATION_ERROR_MESSAGES, getMethodName, getNamespaceName, getOtherProcessName, disconnect;
-var init_validation = __esm({
-  "node_modules/execa/lib/ipc/validation.js"() {
-    validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
-      validateIpcOption(methodName, isSubprocess, ipc);
-      validateConnection(methodName, isSubprocess, isConnected2);
-    };
-    validateIpcOption = (methodName, isSubprocess, ipc) => {
-      if (!ipc) {
-        throw new Error(`${getMethodName(methodName, isSubprocess)} can only be used if the \`ipc\` option is \`true\`.`);
-      }
-    };
-    validateConnection = (methodName, isSubprocess, isConnected2) => {
-      if (!isConnected2) {
-        throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} has already exited or disconnected.`);
-      }
-    };
-    throwOnEarlyDisconnect = (isSubprocess) => {
-      throw new Error(`${getMethodName("getOneMessage", isSubprocess)} could not complete: the ${getOtherProcessName(isSubprocess)} exited or disconnected.`);
-    };
-    throwOnStrictDeadlockError = (isSubprocess) => {
-      throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} is sending a message too, instead of listening to incoming messages.
-This can be fixed by both sending a message and listening to incoming messages at the same time:
-
-const [receivedMessage] = await Promise.all([
-	${getMethodName("getOneMessage", isSubprocess)},
-	${getMethodName("sendMessage", isSubprocess, "message, {strict: true}")},
-]);`);
-    };
-    getStrictResponseError = (error, isSubprocess) => new Error(`${getMethodName("sendMessage", isSubprocess)} failed when sending an acknowledgment response to the ${getOtherProcessName(isSubprocess)}.`, { cause: error });
-    throwOnMissingStrict = (isSubprocess) => {
-      throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} is not listening to incoming messages.`);
-    };
-    throwOnStrictDisconnect = (isSubprocess) => {
-      throw new Error(`${getMethodName("sendMessage", isSubprocess)} failed: the ${getOtherProcessName(isSubprocess)} exited without listening to incoming messages.`);
-    };
-    getAbortDisconnectError = () => new Error(`\`cancelSignal\` aborted: the ${getOtherProcessName(true)} disconnected.`);
-    throwOnMissingParent = () => {
-      throw new Error("`getCancelSignal()` cannot be used without setting the `cancelSignal` subprocess option.");
-    };
-    handleEpipeError = ({ error, methodName, isSubprocess }) => {
-      if (error.code === "EPIPE") {
-        throw new Error(`${getMethodName(methodName, isSubprocess)} cannot be used: the ${getOtherProcessName(isSubprocess)} is disconnecting.`, { cause: error });
-      }
-    };
-    handleSerializationError = ({ error, methodName, isSubprocess, message }) => {
-      if (isSerializationError(error)) {
-        throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${String(message)}.`, { cause: error });
-      }
-    };
-    isSerializationError = ({ code, message }) => SERIALIZATION_ERROR_CODES.has(code) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
-    SERIALIZATION_ERROR_CODES = /* @__PURE__ */ new Set([
-      // Message is `undefined`
-      "ERR_MISSING_ARGS",
-      // Message is a function, a bigint, a symbol
-      "ERR_INVALID_ARG_TYPE"
-    ]);
-    SERIALIZATION_ERROR_MESSAGES = [
-      // Message is a promise or a proxy, with `serialization: 'advanced'`
-      "could not be cloned",
-      // Message has cycles, with `serialization: 'json'`
-      "circular structure",
-      // Message has cycles inside toJSON(), with `serialization: 'json'`
-      "call stack size exceeded"
-    ];
-    getMethodName = (methodName, isSubprocess, parameters = "") => methodName === "cancelSignal" ? "`cancelSignal`'s `controller.abort()`" : `${getNamespaceName(isSubprocess)}${methodName}(${parameters})`;
-    getNamespaceName = (isSubprocess) => isSubprocess ? "" : "subprocess.";
-    getOtherProcessName = (isSubprocess) => isSubprocess ? "parent process" : "subprocess";
-    disconnect = (anyProcess) => {
-      if (anyProcess.connected) {
-        anyProcess.disconnect();
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/utils/deferred.js
-var createDeferred;
-var init_deferred = __esm({
-  "node_modules/execa/lib/utils/deferred.js"() {
-    createDeferred = () => {
-      const methods = {};
-      const promise = new Promise((resolve10, reject) => {
-        Object.assign(methods, { resolve: resolve10, reject });
-      });
-      return Object.assign(promise, methods);
-    };
-  }
-});
-
-// node_modules/execa/lib/arguments/fd-options.js
-var getToStream, getFromStream, SUBPROCESS_OPTIONS, getFdNumber, parseFdNumber, validateFdNumber, getInvalidStdioOptionMessage, getInvalidStdioOption, getUsedDescriptor, getOptionName, serializeOptionValue;
-var init_fd_options = __esm({
-  "node_modules/execa/lib/arguments/fd-options.js"() {
-    init_specific();
-    getToStream = (destination, to = "stdin") => {
-      const isWritable = true;
-      const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
-      const fdNumber = getFdNumber(fileDescriptors, to, isWritable);
-      const destinationStream = destination.stdio[fdNumber];
-      if (destinationStream === null) {
-        throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to, options, isWritable));
-      }
-      return destinationStream;
-    };
-    getFromStream = (source2, from = "stdout") => {
-      const isWritable = false;
-      const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
-      const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
-      const sourceStream = fdNumber === "all" ? source2.all : source2.stdio[fdNumber];
-      if (sourceStream === null || sourceStream === void 0) {
-        throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
-      }
-      return sourceStream;
-    };
-    SUBPROCESS_OPTIONS = /* @__PURE__ */ new WeakMap();
-    getFdNumber = (fileDescriptors, fdName, isWritable) => {
-      const fdNumber = parseFdNumber(fdName, isWritable);
-      validateFdNumber(fdNumber, fdName, isWritable, fileDescriptors);
-      return fdNumber;
-    };
-    parseFdNumber = (fdName, isWritable) => {
-      const fdNumber = parseFd(fdName);
-      if (fdNumber !== void 0) {
-        return fdNumber;
-      }
-      const { validOptions, defaultValue } = isWritable ? { validOptions: '"stdin"', defaultValue: "stdin" } : { validOptions: '"stdout", "stderr", "all"', defaultValue: "stdout" };
-      throw new TypeError(`"${getOptionName(isWritable)}" must not be "${fdName}".
-It must be ${validOptions} or "fd3", "fd4" (and so on).
-It is optional and defaults to "${defaultValue}".`);
-    };
-    validateFdNumber = (fdNumber, fdName, isWritable, fileDescriptors) => {
-      const fileDescriptor = fileDescriptors[getUsedDescriptor(fdNumber)];
-      if (fileDescriptor === void 0) {
-        throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. That file descriptor does not exist.
-Please set the "stdio" option to ensure that file descriptor exists.`);
-      }
-      if (fileDescriptor.direction === "input" && !isWritable) {
-        throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a readable stream, not writable.`);
-      }
-      if (fileDescriptor.direction !== "input" && isWritable) {
-        throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a writable stream, not readable.`);
-      }
-    };
-    getInvalidStdioOptionMessage = (fdNumber, fdName, options, isWritable) => {
-      if (fdNumber === "all" && !options.all) {
-        return `The "all" option must be true to use "from: 'all'".`;
-      }
-      const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options);
-      return `The "${optionName}: ${serializeOptionValue(optionValue)}" option is incompatible with using "${getOptionName(isWritable)}: ${serializeOptionValue(fdName)}".
-Please set this option with "pipe" instead.`;
-    };
-    getInvalidStdioOption = (fdNumber, { stdin, stdout, stderr, stdio }) => {
-      const usedDescriptor = getUsedDescriptor(fdNumber);
-      if (usedDescriptor === 0 && stdin !== void 0) {
-        return { optionName: "stdin", optionValue: stdin };
-      }
-      if (usedDescriptor === 1 && stdout !== void 0) {
-        return { optionName: "stdout", optionValue: stdout };
-      }
-      if (usedDescriptor === 2 && stderr !== void 0) {
-        return { optionName: "stderr", optionValue: stderr };
-      }
-      return { optionName: `stdio[${usedDescriptor}]`, optionValue: stdio[usedDescriptor] };
-    };
-    getUsedDescriptor = (fdNumber) => fdNumber === "all" ? 1 : fdNumber;
-    getOptionName = (isWritable) => isWritable ? "to" : "from";
-    serializeOptionValue = (value) => {
-      if (typeof value === "string") {
-        return `'${value}'`;
-      }
-      return typeof value === "number" ? `${value}` : "Stream";
-    };
-  }
-});
-
-// node_modules/execa/lib/utils/max-listeners.js
-var import_node_events3, incrementMaxListeners;
-var init_max_listeners = __esm({
-  "node_modules/execa/lib/utils/max-listeners.js"() {
-    import_node_events3 = __toESM(require_events(), 1);
-    incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
-      const maxListeners = eventEmitter.getMaxListeners();
-      if (maxListeners === 0 || maxListeners === Number.POSITIVE_INFINITY) {
-        return;
-      }
-      eventEmitter.setMaxListeners(maxListeners + maxListenersIncrement);
-      (0, import_node_events3.addAbortListener)(signal, () => {
-        eventEmitter.setMaxListeners(eventEmitter.getMaxListeners() - maxListenersIncrement);
-      });
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/reference.js
-var addReference, addReferenceCount, removeReference, removeReferenceCount, undoAddedReferences, redoAddedReferences;
-var init_reference2 = __esm({
-  "node_modules/execa/lib/ipc/reference.js"() {
-    addReference = (channel, reference) => {
-      if (reference) {
-        addReferenceCount(channel);
-      }
-    };
-    addReferenceCount = (channel) => {
-      channel.refCounted();
-    };
-    removeReference = (channel, reference) => {
-      if (reference) {
-        removeReferenceCount(channel);
-      }
-    };
-    removeReferenceCount = (channel) => {
-      channel.unrefCounted();
-    };
-    undoAddedReferences = (channel, isSubprocess) => {
-      if (isSubprocess) {
-        removeReferenceCount(channel);
-        removeReferenceCount(channel);
-      }
-    };
-    redoAddedReferences = (channel, isSubprocess) => {
-      if (isSubprocess) {
-        addReferenceCount(channel);
-        addReferenceCount(channel);
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/incoming.js
-var import_node_events4, import_promises16, onMessage, onDisconnect, INCOMING_MESSAGES;
-var init_incoming = __esm({
-  "node_modules/execa/lib/ipc/incoming.js"() {
-    import_node_events4 = __toESM(require_events(), 1);
-    import_promises16 = __toESM(require_promises3(), 1);
-    init_outgoing();
-    init_reference2();
-    init_strict();
-    init_graceful();
-    onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappedMessage) => {
-      if (handleStrictResponse(wrappedMessage) || handleAbort(wrappedMessage)) {
-        return;
-      }
-      if (!INCOMING_MESSAGES.has(anyProcess)) {
-        INCOMING_MESSAGES.set(anyProcess, []);
-      }
-      const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
-      incomingMessages.push(wrappedMessage);
-      if (incomingMessages.length > 1) {
-        return;
-      }
-      while (incomingMessages.length > 0) {
-        await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
-        await import_promises16.scheduler.yield();
-        const message = await handleStrictRequest({
-          wrappedMessage: incomingMessages[0],
-          anyProcess,
-          channel,
-          isSubprocess,
-          ipcEmitter
-        });
-        incomingMessages.shift();
-        ipcEmitter.emit("message", message);
-        ipcEmitter.emit("message:done");
-      }
-    };
-    onDisconnect = async ({ anyProcess, channel, isSubprocess, ipcEmitter, boundOnMessage }) => {
-      abortOnDisconnect();
-      const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
-      while (incomingMessages?.length > 0) {
-        await (0, import_node_events4.once)(ipcEmitter, "message:done");
-      }
-      anyProcess.removeListener("message", boundOnMessage);
-      redoAddedReferences(channel, isSubprocess);
-      ipcEmitter.connected = false;
-      ipcEmitter.emit("disconnect");
-    };
-    INCOMING_MESSAGES = /* @__PURE__ */ new WeakMap();
-  }
-});
-
-// node_modules/execa/lib/ipc/forward.js
-var import_node_events5, getIpcEmitter, IPC_EMITTERS, forwardEvents, isConnected;
-var init_forward = __esm({
-  "node_modules/execa/lib/ipc/forward.js"() {
-    import_node_events5 = __toESM(require_events(), 1);
-    init_incoming();
-    init_reference2();
-    getIpcEmitter = (anyProcess, channel, isSubprocess) => {
-      if (IPC_EMITTERS.has(anyProcess)) {
-        return IPC_EMITTERS.get(anyProcess);
-      }
-      const ipcEmitter = new import_node_events5.EventEmitter();
-      ipcEmitter.connected = true;
-      IPC_EMITTERS.set(anyProcess, ipcEmitter);
-      forwardEvents({
-        ipcEmitter,
-        anyProcess,
-        channel,
-        isSubprocess
-      });
-      return ipcEmitter;
-    };
-    IPC_EMITTERS = /* @__PURE__ */ new WeakMap();
-    forwardEvents = ({ ipcEmitter, anyProcess, channel, isSubprocess }) => {
-      const boundOnMessage = onMessage.bind(void 0, {
-        anyProcess,
-        channel,
-        isSubprocess,
-        ipcEmitter
-      });
-      anyProcess.on("message", boundOnMessage);
-      anyProcess.once("disconnect", onDisconnect.bind(void 0, {
-        anyProcess,
-        channel,
-        isSubprocess,
-        ipcEmitter,
-        boundOnMessage
-      }));
-      undoAddedReferences(channel, isSubprocess);
-    };
-    isConnected = (anyProcess) => {
-      const ipcEmitter = IPC_EMITTERS.get(anyProcess);
-      return ipcEmitter === void 0 ? anyProcess.channel !== null : ipcEmitter.connected;
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/strict.js
-var import_node_events6, handleSendStrict, count, validateStrictDeadlock, handleStrictRequest, handleStrictResponse, waitForStrictResponse, STRICT_RESPONSES, throwOnDisconnect, REQUEST_TYPE, RESPONSE_TYPE;
-var init_strict = __esm({
-  "node_modules/execa/lib/ipc/strict.js"() {
-    import_node_events6 = __toESM(require_events(), 1);
-    init_deferred();
-    init_max_listeners();
-    init_send();
-    init_validation();
-    init_forward();
-    init_outgoing();
-    handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) => {
-      if (!strict) {
-        return message;
-      }
-      const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
-      const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
-      return {
-        id: count++,
-        type: REQUEST_TYPE,
-        message,
-        hasListeners
-      };
-    };
-    count = 0n;
-    validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
-      if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
-        return;
-      }
-      for (const { id } of outgoingMessages) {
-        if (id !== void 0) {
-          STRICT_RESPONSES[id].resolve({ isDeadlock: true, hasListeners: false });
-        }
-      }
-    };
-    handleStrictRequest = async ({ wrappedMessage, anyProcess, channel, isSubprocess, ipcEmitter }) => {
-      if (wrappedMessage?.type !== REQUEST_TYPE || !anyProcess.connected) {
-        return wrappedMessage;
-      }
-      const { id, message } = wrappedMessage;
-      const response = { id, type: RESPONSE_TYPE, message: hasMessageListeners(anyProcess, ipcEmitter) };
-      try {
-        await sendMessage({
-          anyProcess,
-          channel,
-          isSubprocess,
-          ipc: true
-        }, response);
-      } catch (error) {
-        ipcEmitter.emit("strict:error", error);
-      }
-      return message;
-    };
-    handleStrictResponse = (wrappedMessage) => {
-      if (wrappedMessage?.type !== RESPONSE_TYPE) {
-        return false;
-      }
-      const { id, message: hasListeners } = wrappedMessage;
-      STRICT_RESPONSES[id]?.resolve({ isDeadlock: false, hasListeners });
-      return true;
-    };
-    waitForStrictResponse = async (wrappedMessage, anyProcess, isSubprocess) => {
-      if (wrappedMessage?.type !== REQUEST_TYPE) {
-        return;
-      }
-      const deferred = createDeferred();
-      STRICT_RESPONSES[wrappedMessage.id] = deferred;
-      const controller = new AbortController();
-      try {
-        const { isDeadlock, hasListeners } = await Promise.race([
-          deferred,
-          throwOnDisconnect(anyProcess, isSubprocess, controller)
-        ]);
-        if (isDeadlock) {
-          throwOnStrictDeadlockError(isSubprocess);
-        }
-        if (!hasListeners) {
-          throwOnMissingStrict(isSubprocess);
-        }
-      } finally {
-        controller.abort();
-        delete STRICT_RESPONSES[wrappedMessage.id];
-      }
-    };
-    STRICT_RESPONSES = {};
-    throwOnDisconnect = async (anyProcess, isSubprocess, { signal }) => {
-      incrementMaxListeners(anyProcess, 1, signal);
-      await (0, import_node_events6.once)(anyProcess, "disconnect", { signal });
-      throwOnStrictDisconnect(isSubprocess);
-    };
-    REQUEST_TYPE = "execa:ipc:request";
-    RESPONSE_TYPE = "execa:ipc:response";
-  }
-});
-
-// node_modules/execa/lib/ipc/outgoing.js
-var startSendMessage, endSendMessage, waitForOutgoingMessages, OUTGOING_MESSAGES, hasMessageListeners, getMinListenerCount;
-var init_outgoing = __esm({
-  "node_modules/execa/lib/ipc/outgoing.js"() {
-    init_deferred();
-    init_specific();
-    init_fd_options();
-    init_strict();
-    startSendMessage = (anyProcess, wrappedMessage, strict) => {
-      if (!OUTGOING_MESSAGES.has(anyProcess)) {
-        OUTGOING_MESSAGES.set(anyProcess, /* @__PURE__ */ new Set());
-      }
-      const outgoingMessages = OUTGOING_MESSAGES.get(anyProcess);
-      const onMessageSent = createDeferred();
-      const id = strict ? wrappedMessage.id : void 0;
-      const outgoingMessage = { onMessageSent, id };
-      outgoingMessages.add(outgoingMessage);
-      return { outgoingMessages, outgoingMessage };
-    };
-    endSendMessage = ({ outgoingMessages, outgoingMessage }) => {
-      outgoingMessages.delete(outgoingMessage);
-      outgoingMessage.onMessageSent.resolve();
-    };
-    waitForOutgoingMessages = async (anyProcess, ipcEmitter, wrappedMessage) => {
-      while (!hasMessageListeners(anyProcess, ipcEmitter) && OUTGOING_MESSAGES.get(anyProcess)?.size > 0) {
-        const outgoingMessages = [...OUTGOING_MESSAGES.get(anyProcess)];
-        validateStrictDeadlock(outgoingMessages, wrappedMessage);
-        await Promise.all(outgoingMessages.map(({ onMessageSent }) => onMessageSent));
-      }
-    };
-    OUTGOING_MESSAGES = /* @__PURE__ */ new WeakMap();
-    hasMessageListeners = (anyProcess, ipcEmitter) => ipcEmitter.listenerCount("message") > getMinListenerCount(anyProcess);
-    getMinListenerCount = (anyProcess) => SUBPROCESS_OPTIONS.has(anyProcess) && !getFdSpecificValue(SUBPROCESS_OPTIONS.get(anyProcess).options.buffer, "ipc") ? 1 : 0;
-  }
-});
-
-// node_modules/execa/lib/ipc/send.js
-var import_node_util5, sendMessage, sendMessageAsync, sendOneMessage, getSendMethod, PROCESS_SEND_METHODS;
-var init_send = __esm({
-  "node_modules/execa/lib/ipc/send.js"() {
-    import_node_util5 = __toESM(require_util(), 1);
-    init_validation();
-    init_outgoing();
-    init_strict();
-    sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, { strict = false } = {}) => {
-      const methodName = "sendMessage";
-      validateIpcMethod({
-        methodName,
-        isSubprocess,
-        ipc,
-        isConnected: anyProcess.connected
-      });
-      return sendMessageAsync({
-        anyProcess,
-        channel,
-        methodName,
-        isSubprocess,
-        message,
-        strict
-      });
-    };
-    sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, message, strict }) => {
-      const wrappedMessage = handleSendStrict({
-        anyProcess,
-        channel,
-        isSubprocess,
-        message,
-        strict
-      });
-      const outgoingMessagesState = startSendMessage(anyProcess, wrappedMessage, strict);
-      try {
-        await sendOneMessage({
-          anyProcess,
-          methodName,
-          isSubprocess,
-          wrappedMessage,
-          message
-        });
-      } catch (error) {
-        disconnect(anyProcess);
-        throw error;
-      } finally {
-        endSendMessage(outgoingMessagesState);
-      }
-    };
-    sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message }) => {
-      const sendMethod = getSendMethod(anyProcess);
-      try {
-        await Promise.all([
-          waitForStrictResponse(wrappedMessage, anyProcess, isSubprocess),
-          sendMethod(wrappedMessage)
-        ]);
-      } catch (error) {
-        handleEpipeError({ error, methodName, isSubprocess });
-        handleSerializationError({
-          error,
-          methodName,
-          isSubprocess,
-          message
-        });
-        throw error;
-      }
-    };
-    getSendMethod = (anyProcess) => {
-      if (PROCESS_SEND_METHODS.has(anyProcess)) {
-        return PROCESS_SEND_METHODS.get(anyProcess);
-      }
-      const sendMethod = (0, import_node_util5.promisify)(anyProcess.send.bind(anyProcess));
-      PROCESS_SEND_METHODS.set(anyProcess, sendMethod);
-      return sendMethod;
-    };
-    PROCESS_SEND_METHODS = /* @__PURE__ */ new WeakMap();
-  }
-});
-
-// node_modules/execa/lib/ipc/graceful.js
-var import_promises17, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
-var init_graceful = __esm({
-  "node_modules/execa/lib/ipc/graceful.js"() {
-    import_promises17 = __toESM(require_promises3(), 1);
-    init_send();
-    init_forward();
-    init_validation();
-    sendAbort = (subprocess, message) => {
-      const methodName = "cancelSignal";
-      validateConnection(methodName, false, subprocess.connected);
-      return sendOneMessage({
-        anyProcess: subprocess,
-        methodName,
-        isSubprocess: false,
-        wrappedMessage: { type: GRACEFUL_CANCEL_TYPE, message },
-        message
-      });
-    };
-    getCancelSignal = async ({ anyProcess, channel, isSubprocess, ipc }) => {
-      await startIpc({
-        anyProcess,
-        channel,
-        isSubprocess,
-        ipc
-      });
-      return cancelController.signal;
-    };
-    startIpc = async ({ anyProcess, channel, isSubprocess, ipc }) => {
-      if (cancelListening) {
-        return;
-      }
-      cancelListening = true;
-      if (!ipc) {
-        throwOnMissingParent();
-        return;
-      }
-      if (channel === null) {
-        abortOnDisconnect();
-        return;
-      }
-      getIpcEmitter(anyProcess, channel, isSubprocess);
-      await import_promises17.scheduler.yield();
-    };
-    cancelListening = false;
-    handleAbort = (wrappedMessage) => {
-      if (wrappedMessage?.type !== GRACEFUL_CANCEL_TYPE) {
-        return false;
-      }
-      cancelController.abort(wrappedMessage.message);
-      return true;
-    };
-    GRACEFUL_CANCEL_TYPE = "execa:ipc:cancel";
-    abortOnDisconnect = () => {
-      cancelController.abort(getAbortDisconnectError());
-    };
-    cancelController = new AbortController();
-  }
-});
-
-// node_modules/execa/lib/terminate/graceful.js
-var validateGracefulCancel, throwOnGracefulCancel, sendOnAbort, getReason;
-var init_graceful2 = __esm({
-  "node_modules/execa/lib/terminate/graceful.js"() {
-    init_abort_signal();
-    init_graceful();
-    init_kill();
-    validateGracefulCancel = ({ gracefulCancel, cancelSignal, ipc, serialization }) => {
-      if (!gracefulCancel) {
-        return;
-      }
-      if (cancelSignal === void 0) {
-        throw new Error("The `cancelSignal` option must be defined when setting the `gracefulCancel` option.");
-      }
-      if (!ipc) {
-        throw new Error("The `ipc` option cannot be false when setting the `gracefulCancel` option.");
-      }
-      if (serialization === "json") {
-        throw new Error("The `serialization` option cannot be 'json' when setting the `gracefulCancel` option.");
-      }
-    };
-    throwOnGracefulCancel = ({
-      subprocess,
-      cancelSignal,
-      gracefulCancel,
-      forceKillAfterDelay,
-      context,
-      controller
-    }) => gracefulCancel ? [sendOnAbort({
-      subprocess,
-      cancelSignal,
-      forceKillAfterDelay,
-      context,
-      controller
-    })] : [];
-    sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
-      await onAbortedSignal(cancelSignal, signal);
-      const reason = getReason(cancelSignal);
-      await sendAbort(subprocess, reason);
-      killOnTimeout({
-        kill: subprocess.kill,
-        forceKillAfterDelay,
-        context,
-        controllerSignal: signal
-      });
-      context.terminationReason ??= "gracefulCancel";
-      throw cancelSignal.reason;
-    };
-    getReason = ({ reason }) => {
-      if (!(reason instanceof DOMException)) {
-        return reason;
-      }
-      const error = new Error(reason.message);
-      Object.defineProperty(error, "stack", {
-        value: reason.stack,
-        enumerable: false,
-        configurable: true,
-        writable: true
-      });
-      return error;
-    };
-  }
-});
-
-// node_modules/execa/lib/terminate/timeout.js
-var import_promises18, validateTimeout, throwOnTimeout, killAfterTimeout;
-var init_timeout = __esm({
-  "node_modules/execa/lib/terminate/timeout.js"() {
-    import_promises18 = __toESM(require_promises3(), 1);
-    init_final_error();
-    validateTimeout = ({ timeout }) => {
-      if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
-        throw new TypeError(`Expected the \`timeout\` option to be a non-negative integer, got \`${timeout}\` (${typeof timeout})`);
-      }
-    };
-    throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
-    killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-      await (0, import_promises18.setTimeout)(timeout, void 0, { signal });
-      context.terminationReason ??= "timeout";
-      subprocess.kill();
-      throw new DiscardedError();
-    };
-  }
-});
-
-// node_modules/execa/lib/methods/node.js
-var import_node_process6, import_node_path12, mapNode, handleNodeOption;
-var init_node2 = __esm({
-  "node_modules/execa/lib/methods/node.js"() {
-    import_node_process6 = __toESM(require_process(), 1);
-    import_node_path12 = __toESM(require_path(), 1);
-    init_file_url();
-    mapNode = ({ options }) => {
-      if (options.node === false) {
-        throw new TypeError('The "node" option cannot be false with `execaNode()`.');
-      }
-      return { options: { ...options, node: true } };
-    };
-    handleNodeOption = (file, commandArguments, {
-      node: shouldHandleNode = false,
-      nodePath = import_node_process6.execPath,
-      nodeOptions = import_node_process6.execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
-      cwd,
-      execPath: formerNodePath,
-      ...options
-    }) => {
-      if (formerNodePath !== void 0) {
-        throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
-      }
-      const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-      const resolvedNodePath = import_node_path12.default.resolve(cwd, normalizedNodePath);
-      const newOptions = {
-        ...options,
-        nodePath: resolvedNodePath,
-        node: shouldHandleNode,
-        cwd
-      };
-      if (!shouldHandleNode) {
-        return [file, commandArguments, newOptions];
-      }
-      if (import_node_path12.default.basename(file, ".exe") === "node") {
-        throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
-      }
-      return [
-        resolvedNodePath,
-        [...nodeOptions, file, ...commandArguments],
-        { ipc: true, ...newOptions, shell: false }
-      ];
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/ipc-input.js
-var import_node_v8, validateIpcInputOption, validateAdvancedInput, validateJsonInput, validateIpcInput, sendIpcInput;
-var init_ipc_input = __esm({
-  "node_modules/execa/lib/ipc/ipc-input.js"() {
-    import_node_v8 = __toESM(require_v8(), 1);
-    validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
-      if (ipcInput === void 0) {
-        return;
-      }
-      if (!ipc) {
-        throw new Error("The `ipcInput` option cannot be set unless the `ipc` option is `true`.");
-      }
-      validateIpcInput[serialization](ipcInput);
-    };
-    validateAdvancedInput = (ipcInput) => {
-      try {
-        (0, import_node_v8.serialize)(ipcInput);
-      } catch (error) {
-        throw new Error("The `ipcInput` option is not serializable with a structured clone.", { cause: error });
-      }
-    };
-    validateJsonInput = (ipcInput) => {
-      try {
-        JSON.stringify(ipcInput);
-      } catch (error) {
-        throw new Error("The `ipcInput` option is not serializable with JSON.", { cause: error });
-      }
-    };
-    validateIpcInput = {
-      advanced: validateAdvancedInput,
-      json: validateJsonInput
-    };
-    sendIpcInput = async (subprocess, ipcInput) => {
-      if (ipcInput === void 0) {
-        return;
-      }
-      await subprocess.sendMessage(ipcInput);
-    };
-  }
-});
-
-// node_modules/execa/lib/arguments/encoding-option.js
-var validateEncoding, TEXT_ENCODINGS, BINARY_ENCODINGS, ENCODINGS, getCorrectEncoding, ENCODING_ALIASES, serializeEncoding;
-var init_encoding_option = __esm({
-  "node_modules/execa/lib/arguments/encoding-option.js"() {
-    validateEncoding = ({ encoding }) => {
-      if (ENCODINGS.has(encoding)) {
-        return;
-      }
-      const correctEncoding = getCorrectEncoding(encoding);
-      if (correctEncoding !== void 0) {
-        throw new TypeError(`Invalid option \`encoding: ${serializeEncoding(encoding)}\`.
-Please rename it to ${serializeEncoding(correctEncoding)}.`);
-      }
-      const correctEncodings = [...ENCODINGS].map((correctEncoding2) => serializeEncoding(correctEncoding2)).join(", ");
-      throw new TypeError(`Invalid option \`encoding: ${serializeEncoding(encoding)}\`.
-Please rename it to one of: ${correctEncodings}.`);
-    };
-    TEXT_ENCODINGS = /* @__PURE__ */ new Set(["utf8", "utf16le"]);
-    BINARY_ENCODINGS = /* @__PURE__ */ new Set(["buffer", "hex", "base64", "base64url", "latin1", "ascii"]);
-    ENCODINGS = /* @__PURE__ */ new Set([...TEXT_ENCODINGS, ...BINARY_ENCODINGS]);
-    getCorrectEncoding = (encoding) => {
-      if (encoding === null) {
-        return "buffer";
-      }
-      if (typeof encoding !== "string") {
-        return;
-      }
-      const lowerEncoding = encoding.toLowerCase();
-      if (lowerEncoding in ENCODING_ALIASES) {
-        return ENCODING_ALIASES[lowerEncoding];
-      }
-      if (ENCODINGS.has(lowerEncoding)) {
-        return lowerEncoding;
-      }
-    };
-    ENCODING_ALIASES = {
-      // eslint-disable-next-line unicorn/text-encoding-identifier-case
-      "utf-8": "utf8",
-      "utf-16le": "utf16le",
-      "ucs-2": "utf16le",
-      ucs2: "utf16le",
-      binary: "latin1"
-    };
-    serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
-  }
-});
-
-// node_modules/execa/lib/arguments/cwd.js
-var import_node_fs7, import_node_path13, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
-var init_cwd = __esm({
-  "node_modules/execa/lib/arguments/cwd.js"() {
-    import_node_fs7 = __toESM(require_fs(), 1);
-    import_node_path13 = __toESM(require_path(), 1);
-    import_node_process7 = __toESM(require_process(), 1);
-    init_file_url();
-    normalizeCwd = (cwd = getDefaultCwd()) => {
-      const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-      return import_node_path13.default.resolve(cwdString);
-    };
-    getDefaultCwd = () => {
-      try {
-        return import_node_process7.default.cwd();
-      } catch (error) {
-        error.message = `The current directory does not exist.
-${error.message}`;
-        throw error;
-      }
-    };
-    fixCwdError = (originalMessage, cwd) => {
-      if (cwd === getDefaultCwd()) {
-        return originalMessage;
-      }
-      let cwdStat;
-      try {
-        cwdStat = (0, import_node_fs7.statSync)(cwd);
-      } catch (error) {
-        return `The "cwd" option is invalid: ${cwd}.
-${error.message}
-${originalMessage}`;
-      }
-      if (!cwdStat.isDirectory()) {
-        return `The "cwd" option is not a directory: ${cwd}.
-${originalMessage}`;
-      }
-      return originalMessage;
-    };
-  }
-});
-
-// node_modules/execa/lib/arguments/options.js
-var import_node_path14, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
-var init_options2 = __esm({
-  "node_modules/execa/lib/arguments/options.js"() {
-    import_node_path14 = __toESM(require_path(), 1);
-    import_node_process8 = __toESM(require_process(), 1);
-    import_cross_spawn = __toESM(require_cross_spawn(), 1);
-    init_npm_run_path();
-    init_kill();
-    init_signal();
-    init_cancel();
-    init_graceful2();
-    init_timeout();
-    init_node2();
-    init_ipc_input();
-    init_encoding_option();
-    init_cwd();
-    init_file_url();
-    init_specific();
-    normalizeOptions = (filePath, rawArguments, rawOptions) => {
-      rawOptions.cwd = normalizeCwd(rawOptions.cwd);
-      const [processedFile, processedArguments, processedOptions] = handleNodeOption(filePath, rawArguments, rawOptions);
-      const { command: file, args: commandArguments, options: initialOptions } = import_cross_spawn.default._parse(processedFile, processedArguments, processedOptions);
-      const fdOptions = normalizeFdSpecificOptions(initialOptions);
-      const options = addDefaultOptions(fdOptions);
-      validateTimeout(options);
-      validateEncoding(options);
-      validateIpcInputOption(options);
-      validateCancelSignal(options);
-      validateGracefulCancel(options);
-      options.shell = normalizeFileUrl(options.shell);
-      options.env = getEnv(options);
-      options.killSignal = normalizeKillSignal(options.killSignal);
-      options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
-      options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-      if (import_node_process8.default.platform === "win32" && import_node_path14.default.basename(file, ".exe") === "cmd") {
-        commandArguments.unshift("/q");
-      }
-      return { file, commandArguments, options };
-    };
-    addDefaultOptions = ({
-      extendEnv = true,
-      preferLocal = false,
-      cwd,
-      localDir: localDirectory = cwd,
-      encoding = "utf8",
-      reject = true,
-      cleanup = true,
-      all = false,
-      windowsHide = true,
-      killSignal = "SIGTERM",
-      forceKillAfterDelay = true,
-      gracefulCancel = false,
-      ipcInput,
-      ipc = ipcInput !== void 0 || gracefulCancel,
-      serialization = "advanced",
-      ...options
-    }) => ({
-      ...options,
-      extendEnv,
-      preferLocal,
-      cwd,
-      localDirectory,
-      encoding,
-      reject,
-      cleanup,
-      all,
-      windowsHide,
-      killSignal,
-      forceKillAfterDelay,
-      gracefulCancel,
-      ipcInput,
-      ipc,
-      serialization
-    });
-    getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
-      const env2 = extendEnv ? { ...import_node_process8.default.env, ...envOption } : envOption;
-      if (preferLocal || node) {
-        return npmRunPathEnv({
-          env: env2,
-          cwd: localDirectory,
-          execPath: nodePath,
-          preferLocal,
-          addExecPath: node
-        });
-      }
-      return env2;
-    };
-  }
-});
-
-// node_modules/execa/lib/arguments/shell.js
-var concatenateShell;
-var init_shell = __esm({
-  "node_modules/execa/lib/arguments/shell.js"() {
-    concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
-  }
-});
-
-// node_modules/strip-final-newline/index.js
-function stripFinalNewline(input) {
-  if (typeof input === "string") {
-    return stripFinalNewlineString(input);
-  }
-  if (!(ArrayBuffer.isView(input) && input.BYTES_PER_ELEMENT === 1)) {
-    throw new Error("Input must be a string or a Uint8Array");
-  }
-  return stripFinalNewlineBinary(input);
-}
-var stripFinalNewlineString, stripFinalNewlineBinary, LF, LF_BINARY, CR, CR_BINARY;
-var init_strip_final_newline = __esm({
-  "node_modules/strip-final-newline/index.js"() {
-    stripFinalNewlineString = (input) => input.at(-1) === LF ? input.slice(0, input.at(-2) === CR ? -2 : -1) : input;
-    stripFinalNewlineBinary = (input) => input.at(-1) === LF_BINARY ? input.subarray(0, input.at(-2) === CR_BINARY ? -2 : -1) : input;
-    LF = "\n";
-    LF_BINARY = LF.codePointAt(0);
-    CR = "\r";
-    CR_BINARY = CR.codePointAt(0);
-  }
-});
-
-// node_modules/is-stream/index.js
-function isStream(stream, { checkOpen = true } = {}) {
-  return stream !== null && typeof stream === "object" && (stream.writable || stream.readable || !checkOpen || stream.writable === void 0 && stream.readable === void 0) && typeof stream.pipe === "function";
-}
-function isWritableStream(stream, { checkOpen = true } = {}) {
-  return isStream(stream, { checkOpen }) && (stream.writable || !checkOpen) && typeof stream.write === "function" && typeof stream.end === "function" && typeof stream.writable === "boolean" && typeof stream.writableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
-}
-function isReadableStream(stream, { checkOpen = true } = {}) {
-  return isStream(stream, { checkOpen }) && (stream.readable || !checkOpen) && typeof stream.read === "function" && typeof stream.readable === "boolean" && typeof stream.readableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
-}
-function isDuplexStream(stream, options) {
-  return isWritableStream(stream, options) && isReadableStream(stream, options);
-}
-var init_is_stream = __esm({
-  "node_modules/is-stream/index.js"() {
-  }
-});
-
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
-function i() {
-  return this[n].next();
-}
-function o(r) {
-  return this[n].return(r);
-}
-function h({ preventCancel: r = false } = {}) {
-  const e = this.getReader(), t = new c(
-    e,
-    r
-  ), s = Object.create(u);
-  return s[n] = t, s;
-}
-var a, c, n, u;
-var init_asyncIterator = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js"() {
-    a = Object.getPrototypeOf(
-      Object.getPrototypeOf(
-        /* istanbul ignore next */
-        async function* () {
-        }
-      ).prototype
-    );
-    c = class {
-      #t;
-      #n;
-      #r = false;
-      #e = void 0;
-      constructor(e, t) {
-        this.#t = e, this.#n = t;
-      }
-      next() {
-        const e = () => this.#s();
-        return this.#e = this.#e ? this.#e.then(e, e) : e(), this.#e;
-      }
-      return(e) {
-        const t = () => this.#i(e);
-        return this.#e ? this.#e.then(t, t) : t();
-      }
-      async #s() {
-        if (this.#r)
-          return {
-            done: true,
-            value: void 0
-          };
-        let e;
-        try {
-          e = await this.#t.read();
-        } catch (t) {
-          throw this.#e = void 0, this.#r = true, this.#t.releaseLock(), t;
-        }
-        return e.done && (this.#e = void 0, this.#r = true, this.#t.releaseLock()), e;
-      }
-      async #i(e) {
-        if (this.#r)
-          return {
-            done: true,
-            value: e
-          };
-        if (this.#r = true, !this.#n) {
-          const t = this.#t.cancel(e);
-          return this.#t.releaseLock(), await t, {
-            done: true,
-            value: e
-          };
-        }
-        return this.#t.releaseLock(), {
-          done: true,
-          value: e
-        };
-      }
-    };
-    n = /* @__PURE__ */ Symbol();
-    Object.defineProperty(i, "name", { value: "next" });
-    Object.defineProperty(o, "name", { value: "return" });
-    u = Object.create(a, {
-      next: {
-        enumerable: true,
-        configurable: true,
-        writable: true,
-        value: i
-      },
-      return: {
-        enumerable: true,
-        configurable: true,
-        writable: true,
-        value: o
-      }
-    });
-  }
-});
-
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js
-var init_fromAnyIterable = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/fromAnyIterable.js"() {
-  }
-});
-
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js
-var init_ponyfill = __esm({
-  "node_modules/@sec-ant/readable-stream/dist/ponyfill/index.js"() {
-    init_asyncIterator();
-    init_fromAnyIterable();
-  }
-});
-
-// node_modules/get-stream/source/stream.js
-var getAsyncIterable, toString, getStreamIterable, handleStreamEnd, nodeImports;
-var init_stream = __esm({
-  "node_modules/get-stream/source/stream.js"() {
-    init_is_stream();
-    init_ponyfill();
-    getAsyncIterable = (stream) => {
-      if (isReadableStream(stream, { checkOpen: false }) && nodeImports.on !== void 0) {
-        return getStreamIterable(stream);
-      }
-      if (typeof stream?.[Symbol.asyncIterator] === "function") {
-        return stream;
-      }
-      if (toString.call(stream) === "[object ReadableStream]") {
-        return h.call(stream);
-      }
-      throw new TypeError("The first argument must be a Readable, a ReadableStream, or an async iterable.");
-    };
-    ({ toString } = Object.prototype);
-    getStreamIterable = async function* (stream) {
-      const controller = new AbortController();
-      const state = {};
-      handleStreamEnd(stream, controller, state);
-      try {
-        for await (const [chunk] of nodeImports.on(stream, "data", { signal: controller.signal })) {
-          yield chunk;
-        }
-      } catch (error) {
-        if (state.error !== void 0) {
-          throw state.error;
-        } else if (!controller.signal.aborted) {
-          throw error;
-        }
-      } finally {
-        stream.destroy();
-      }
-    };
-    handleStreamEnd = async (stream, controller, state) => {
-      try {
-        await nodeImports.finished(stream, {
-          cleanup: true,
-          readable: true,
-          writable: false,
-          error: false
-        });
-      } catch (error) {
-        state.error = error;
-      } finally {
-        controller.abort();
-      }
-    };
-    nodeImports = {};
-  }
-});
-
-// node_modules/get-stream/source/contents.js
-var getStreamContents, appendFinalChunk, appendChunk, addNewChunk, getChunkType, objectToString2, MaxBufferError;
-var init_contents = __esm({
-  "node_modules/get-stream/source/contents.js"() {
-    init_stream();
-    getStreamContents = async (stream, { init: init2, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
-      const asyncIterable = getAsyncIterable(stream);
-      const state = init2();
-      state.length = 0;
-      try {
-        for await (const chunk of asyncIterable) {
-          const chunkType = getChunkType(chunk);
-          const convertedChunk = convertChunk[chunkType](chunk, state);
-          appendChunk({
-            convertedChunk,
-            state,
-            getSize,
-            truncateChunk,
-            addChunk,
-            maxBuffer
-          });
-        }
-        appendFinalChunk({
-          state,
-          convertChunk,
-          getSize,
-          truncateChunk,
-          addChunk,
-          getFinalChunk,
-          maxBuffer
-        });
-        return finalize(state);
-      } catch (error) {
-        const normalizedError = typeof error === "object" && error !== null ? error : new Error(error);
-        normalizedError.bufferedData = finalize(state);
-        throw normalizedError;
-      }
-    };
-    appendFinalChunk = ({ state, getSize, truncateChunk, addChunk, getFinalChunk, maxBuffer }) => {
-      const convertedChunk = getFinalChunk(state);
-      if (convertedChunk !== void 0) {
-        appendChunk({
-          convertedChunk,
-          state,
-          getSize,
-          truncateChunk,
-          addChunk,
-          maxBuffer
-        });
-      }
-    };
-    appendChunk = ({ convertedChunk, state, getSize, truncateChunk, addChunk, maxBuffer }) => {
-      const chunkSize = getSize(convertedChunk);
-      const newLength = state.length + chunkSize;
-      if (newLength <= maxBuffer) {
-        addNewChunk(convertedChunk, state, addChunk, newLength);
-        return;
-      }
-      const truncatedChunk = truncateChunk(convertedChunk, maxBuffer - state.length);
-      if (truncatedChunk !== void 0) {
-        addNewChunk(truncatedChunk, state, addChunk, maxBuffer);
-      }
-      throw new MaxBufferError();
-    };
-    addNewChunk = (convertedChunk, state, addChunk, newLength) => {
-      state.contents = addChunk(convertedChunk, state, newLength);
-      state.length = newLength;
-    };
-    getChunkType = (chunk) => {
-      const typeOfChunk = typeof chunk;
-      if (typeOfChunk === "string") {
-        return "string";
-      }
-      if (typeOfChunk !== "object" || chunk === null) {
-        return "others";
-      }
-      if (globalThis.Buffer?.isBuffer(chunk)) {
-        return "buffer";
-      }
-      const prototypeName = objectToString2.call(chunk);
-      if (prototypeName === "[object ArrayBuffer]") {
-        return "arrayBuffer";
-      }
-      if (prototypeName === "[object DataView]") {
-        return "dataView";
-      }
-      if (Number.isInteger(chunk.byteLength) && Number.isInteger(chunk.byteOffset) && objectToString2.call(chunk.buffer) === "[object ArrayBuffer]") {
-        return "typedArray";
-      }
-      return "others";
-    };
-    ({ toString: objectToString2 } = Object.prototype);
-    MaxBufferError = class extends Error {
-      name = "MaxBufferError";
-      constructor() {
-        super("maxBuffer exceeded");
-      }
-    };
-  }
-});
-
-// node_modules/get-stream/source/utils.js
-var identity2, noop, getContentsProperty, throwObjectStream, getLengthProperty;
-var init_utils = __esm({
-  "node_modules/get-stream/source/utils.js"() {
-    identity2 = (value) => value;
-    noop = () => void 0;
-    getContentsProperty = ({ contents }) => contents;
-    throwObjectStream = (chunk) => {
-      throw new Error(`Streams in object mode are not supported: ${String(chunk)}`);
-    };
-    getLengthProperty = (convertedChunk) => convertedChunk.length;
-  }
-});
-
-// node_modules/get-stream/source/array.js
-async function getStreamAsArray(stream, options) {
-  return getStreamContents(stream, arrayMethods, options);
-}
-var initArray, increment2, addArrayChunk, arrayMethods;
-var init_array = __esm({
-  "node_modules/get-stream/source/array.js"() {
-    init_contents();
-    init_utils();
-    initArray = () => ({ contents: [] });
-    increment2 = () => 1;
-    addArrayChunk = (convertedChunk, { contents }) => {
-      contents.push(convertedChunk);
-      return contents;
-    };
-    arrayMethods = {
-      init: initArray,
-      convertChunk: {
-        string: identity2,
-        buffer: identity2,
-        arrayBuffer: identity2,
-        dataView: identity2,
-        typedArray: identity2,
-        others: identity2
-      },
-      getSize: increment2,
-      truncateChunk: noop,
-      addChunk: addArrayChunk,
-      getFinalChunk: noop,
-      finalize: getContentsProperty
-    };
-  }
-});
-
-// node_modules/get-stream/source/array-buffer.js
-async function getStreamAsArrayBuffer(stream, options) {
-  return getStreamContents(stream, arrayBufferMethods, options);
-}
-var initArrayBuffer, useTextEncoder, textEncoder2, useUint8Array, useUint8ArrayWithOffset, truncateArrayBufferChunk, addArrayBufferChunk, resizeArrayBufferSlow, resizeArrayBuffer, getNewContentsLength, SCALE_FACTOR, finalizeArrayBuffer, hasArrayBufferResize, arrayBufferMethods;
-var init_array_buffer = __esm({
-  "node_modules/get-stream/source/array-buffer.js"() {
-    init_contents();
-    init_utils();
-    initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
-    useTextEncoder = (chunk) => textEncoder2.encode(chunk);
-    textEncoder2 = new TextEncoder();
-    useUint8Array = (chunk) => new Uint8Array(chunk);
-    useUint8ArrayWithOffset = (chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    truncateArrayBufferChunk = (convertedChunk, chunkSize) => convertedChunk.slice(0, chunkSize);
-    addArrayBufferChunk = (convertedChunk, { contents, length: previousLength }, length) => {
-      const newContents = hasArrayBufferResize() ? resizeArrayBuffer(contents, length) : resizeArrayBufferSlow(contents, length);
-      new Uint8Array(newContents).set(convertedChunk, previousLength);
-      return newContents;
-    };
-    resizeArrayBufferSlow = (contents, length) => {
-      if (length <= contents.byteLength) {
-        return contents;
-      }
-      const arrayBuffer = new ArrayBuffer(getNewContentsLength(length));
-      new Uint8Array(arrayBuffer).set(new Uint8Array(contents), 0);
-      return arrayBuffer;
-    };
-    resizeArrayBuffer = (contents, length) => {
-      if (length <= contents.maxByteLength) {
-        contents.resize(length);
-        return contents;
-      }
-      const arrayBuffer = new ArrayBuffer(length, { maxByteLength: getNewContentsLength(length) });
-      new Uint8Array(arrayBuffer).set(new Uint8Array(contents), 0);
-      return arrayBuffer;
-    };
-    getNewContentsLength = (length) => SCALE_FACTOR ** Math.ceil(Math.log(length) / Math.log(SCALE_FACTOR));
-    SCALE_FACTOR = 2;
-    finalizeArrayBuffer = ({ contents, length }) => hasArrayBufferResize() ? contents : contents.slice(0, length);
-    hasArrayBufferResize = () => "resize" in ArrayBuffer.prototype;
-    arrayBufferMethods = {
-      init: initArrayBuffer,
-      convertChunk: {
-        string: useTextEncoder,
-        buffer: useUint8Array,
-        arrayBuffer: useUint8Array,
-        dataView: useUint8ArrayWithOffset,
-        typedArray: useUint8ArrayWithOffset,
-        others: throwObjectStream
-      },
-      getSize: getLengthProperty,
-      truncateChunk: truncateArrayBufferChunk,
-      addChunk: addArrayBufferChunk,
-      getFinalChunk: noop,
-      finalize: finalizeArrayBuffer
-    };
-  }
-});
-
-// node_modules/get-stream/source/string.js
-async function getStreamAsString(stream, options) {
-  return getStreamContents(stream, stringMethods, options);
-}
-var initString, useTextDecoder, addStringChunk, truncateStringChunk, getFinalStringChunk, stringMethods;
-var init_string = __esm({
-  "node_modules/get-stream/source/string.js"() {
-    init_contents();
-    init_utils();
-    initString = () => ({ contents: "", textDecoder: new TextDecoder() });
-    useTextDecoder = (chunk, { textDecoder: textDecoder2 }) => textDecoder2.decode(chunk, { stream: true });
-    addStringChunk = (convertedChunk, { contents }) => contents + convertedChunk;
-    truncateStringChunk = (convertedChunk, chunkSize) => convertedChunk.slice(0, chunkSize);
-    getFinalStringChunk = ({ textDecoder: textDecoder2 }) => {
-      const finalChunk = textDecoder2.decode();
-      return finalChunk === "" ? void 0 : finalChunk;
-    };
-    stringMethods = {
-      init: initString,
-      convertChunk: {
-        string: identity2,
-        buffer: useTextDecoder,
-        arrayBuffer: useTextDecoder,
-        dataView: useTextDecoder,
-        typedArray: useTextDecoder,
-        others: throwObjectStream
-      },
-      getSize: getLengthProperty,
-      truncateChunk: truncateStringChunk,
-      addChunk: addStringChunk,
-      getFinalChunk: getFinalStringChunk,
-      finalize: getContentsProperty
-    };
-  }
-});
-
-// node_modules/get-stream/source/exports.js
-var init_exports = __esm({
-  "node_modules/get-stream/source/exports.js"() {
-    init_array();
-    init_array_buffer();
-    init_string();
-    init_contents();
-  }
-});
-
-// node_modules/get-stream/source/index.js
-var import_node_events7, import_promises19;
-var init_source = __esm({
-  "node_modules/get-stream/source/index.js"() {
-    import_node_events7 = __toESM(require_events(), 1);
-    import_promises19 = __toESM(require_promises2(), 1);
-    init_stream();
-    init_exports();
-    Object.assign(nodeImports, { on: import_node_events7.on, finished: import_promises19.finished });
-  }
-});
-
-// node_modules/execa/lib/io/max-buffer.js
-var handleMaxBuffer, getMaxBufferUnit, checkIpcMaxBuffer, getMaxBufferMessage, getMaxBufferInfo, isMaxBufferSync, truncateMaxBufferSync, getMaxBufferSync;
-var init_max_buffer = __esm({
-  "node_modules/execa/lib/io/max-buffer.js"() {
-    init_source();
-    init_standard_stream();
-    init_specific();
-    handleMaxBuffer = ({ error, stream, readableObjectMode, lines, encoding, fdNumber }) => {
-      if (!(error instanceof MaxBufferError)) {
-        throw error;
-      }
-      if (fdNumber === "all") {
-        return error;
-      }
-      const unit = getMaxBufferUnit(readableObjectMode, lines, encoding);
-      error.maxBufferInfo = { fdNumber, unit };
-      stream.destroy();
-      throw error;
-    };
-    getMaxBufferUnit = (readableObjectMode, lines, encoding) => {
-      if (readableObjectMode) {
-        return "objects";
-      }
-      if (lines) {
-        return "lines";
-      }
-      if (encoding === "buffer") {
-        return "bytes";
-      }
-      return "characters";
-    };
-    checkIpcMaxBuffer = (subprocess, ipcOutput, maxBuffer) => {
-      if (ipcOutput.length !== maxBuffer) {
-        return;
-      }
-      const error = new MaxBufferError();
-      error.maxBufferInfo = { fdNumber: "ipc" };
-      throw error;
-    };
-    getMaxBufferMessage = (error, maxBuffer) => {
-      const { streamName, threshold, unit } = getMaxBufferInfo(error, maxBuffer);
-      return `Command's ${streamName} was larger than ${threshold} ${unit}`;
-    };
-    getMaxBufferInfo = (error, maxBuffer) => {
-      if (error?.maxBufferInfo === void 0) {
-        return { streamName: "output", threshold: maxBuffer[1], unit: "bytes" };
-      }
-      const { maxBufferInfo: { fdNumber, unit } } = error;
-      delete error.maxBufferInfo;
-      const threshold = getFdSpecificValue(maxBuffer, fdNumber);
-      if (fdNumber === "ipc") {
-        return { streamName: "IPC output", threshold, unit: "messages" };
-      }
-      return { streamName: getStreamName(fdNumber), threshold, unit };
-    };
-    isMaxBufferSync = (resultError, output, maxBuffer) => resultError?.code === "ENOBUFS" && output !== null && output.some((result2) => result2 !== null && result2.length > getMaxBufferSync(maxBuffer));
-    truncateMaxBufferSync = (result2, isMaxBuffer, maxBuffer) => {
-      if (!isMaxBuffer) {
-        return result2;
-      }
-      const maxBufferValue = getMaxBufferSync(maxBuffer);
-      return result2.length > maxBufferValue ? result2.slice(0, maxBufferValue) : result2;
-    };
-    getMaxBufferSync = ([, stdoutMaxBuffer]) => stdoutMaxBuffer;
-  }
-});
-
-// node_modules/execa/lib/return/message.js
-var import_node_util6, createMessages, getErrorPrefix, getForcefulSuffix, getOriginalMessage, serializeIpcMessage, serializeMessagePart, serializeMessageItem;
-var init_message = __esm({
-  "node_modules/execa/lib/return/message.js"() {
-    import_node_util6 = __toESM(require_util(), 1);
-    init_strip_final_newline();
-    init_uint_array();
-    init_cwd();
-    init_escape();
-    init_max_buffer();
-    init_signal();
-    init_final_error();
-    createMessages = ({
-      stdio,
-      all,
-      ipcOutput,
-      originalError,
-      signal,
-      signalDescription,
-      exitCode,
-      escapedCommand,
-      timedOut,
-      isCanceled,
-      isGracefullyCanceled,
-      isMaxBuffer,
-      isForcefullyTerminated,
-      forceKillAfterDelay,
-      killSignal,
-      maxBuffer,
-      timeout,
-      cwd
-    }) => {
-      const errorCode = originalError?.code;
-      const prefix = getErrorPrefix({
-        originalError,
-        timedOut,
-        timeout,
-        isMaxBuffer,
-        maxBuffer,
-        errorCode,
-        signal,
-        signalDescription,
-        exitCode,
-        isCanceled,
-        isGracefullyCanceled,
-        isForcefullyTerminated,
-        forceKillAfterDelay,
-        killSignal
-      });
-      const originalMessage = getOriginalMessage(originalError, cwd);
-      const suffix = originalMessage === void 0 ? "" : `
-${originalMessage}`;
-      const shortMessage = `${prefix}: ${escapedCommand}${suffix}`;
-      const messageStdio = all === void 0 ? [stdio[2], stdio[1]] : [all];
-      const message = [
-        shortMessage,
-        ...messageStdio,
-        ...stdio.slice(3),
-        ipcOutput.map((ipcMessage) => serializeIpcMessage(ipcMessage)).join("\n")
-      ].map((messagePart) => escapeLines(stripFinalNewline(serializeMessagePart(messagePart)))).filter(Boolean).join("\n\n");
-      return { originalMessage, shortMessage, message };
-    };
-    getErrorPrefix = ({
-      originalError,
-      timedOut,
-      timeout,
-      isMaxBuffer,
-      maxBuffer,
-      errorCode,
-      signal,
-      signalDescription,
-      exitCode,
-      isCanceled,
-      isGracefullyCanceled,
-      isForcefullyTerminated,
-      forceKillAfterDelay,
-      killSignal
-    }) => {
-      const forcefulSuffix = getForcefulSuffix(isForcefullyTerminated, forceKillAfterDelay);
-      if (timedOut) {
-        return `Command timed out after ${timeout} milliseconds${forcefulSuffix}`;
-      }
-      if (isGracefullyCanceled) {
-        if (signal === void 0) {
-          return `Command was gracefully canceled with exit code ${exitCode}`;
-        }
-        return isForcefullyTerminated ? `Command was gracefully canceled${forcefulSuffix}` : `Command was gracefully canceled with ${signal} (${signalDescription})`;
-      }
-      if (isCanceled) {
-        return `Command was canceled${forcefulSuffix}`;
-      }
-      if (isMaxBuffer) {
-        return `${getMaxBufferMessage(originalError, maxBuffer)}${forcefulSuffix}`;
-      }
-      if (errorCode !== void 0) {
-        return `Command failed with ${errorCode}${forcefulSuffix}`;
-      }
-      if (isForcefullyTerminated) {
-        return `Command was killed with ${killSignal} (${getSignalDescription(killSignal)})${forcefulSuffix}`;
-      }
-      if (signal !== void 0) {
-        return `Command was killed with ${signal} (${signalDescription})`;
-      }
-      if (exitCode !== void 0) {
-        return `Command failed with exit code ${exitCode}`;
-      }
-      return "Command failed";
-    };
-    getForcefulSuffix = (isForcefullyTerminated, forceKillAfterDelay) => isForcefullyTerminated ? ` and was forcefully terminated after ${forceKillAfterDelay} milliseconds` : "";
-    getOriginalMessage = (originalError, cwd) => {
-      if (originalError instanceof DiscardedError) {
-        return;
-      }
-      const originalMessage = isExecaError(originalError) ? originalError.originalMessage : String(originalError?.message ?? originalError);
-      const escapedOriginalMessage = escapeLines(fixCwdError(originalMessage, cwd));
-      return escapedOriginalMessage === "" ? void 0 : escapedOriginalMessage;
-    };
-    serializeIpcMessage = (ipcMessage) => typeof ipcMessage === "string" ? ipcMessage : (0, import_node_util6.inspect)(ipcMessage);
-    serializeMessagePart = (messagePart) => Array.isArray(messagePart) ? messagePart.map((messageItem) => stripFinalNewline(serializeMessageItem(messageItem))).filter(Boolean).join("\n") : serializeMessageItem(messagePart);
-    serializeMessageItem = (messageItem) => {
-      if (typeof messageItem === "string") {
-        return messageItem;
-      }
-      if (isUint8Array(messageItem)) {
-        return uint8ArrayToString(messageItem);
-      }
-      return "";
-    };
-  }
-});
-
-// node_modules/execa/lib/return/result.js
-var makeSuccessResult, makeEarlyError, makeError, getErrorProperties, omitUndefinedProperties, normalizeExitPayload;
-var init_result = __esm({
-  "node_modules/execa/lib/return/result.js"() {
-    init_signal();
-    init_duration();
-    init_final_error();
-    init_message();
-    makeSuccessResult = ({
-      command: command2,
-      escapedCommand,
-      stdio,
-      all,
-      ipcOutput,
-      options: { cwd },
-      startTime
-    }) => omitUndefinedProperties({
-      command: command2,
-      escapedCommand,
-      cwd,
-      durationMs: getDurationMs(startTime),
-      failed: false,
-      timedOut: false,
-      isCanceled: false,
-      isGracefullyCanceled: false,
-      isTerminated: false,
-      isMaxBuffer: false,
-      isForcefullyTerminated: false,
-      exitCode: 0,
-      stdout: stdio[1],
-      stderr: stdio[2],
-      all,
-      stdio,
-      ipcOutput,
-      pipedFrom: []
-    });
-    makeEarlyError = ({
-      error,
-      command: command2,
-      escapedCommand,
-      fileDescriptors,
-      options,
-      startTime,
-      isSync
-    }) => makeError({
-      error,
-      command: command2,
-      escapedCommand,
-      startTime,
-      timedOut: false,
-      isCanceled: false,
-      isGracefullyCanceled: false,
-      isMaxBuffer: false,
-      isForcefullyTerminated: false,
-      stdio: Array.from({ length: fileDescriptors.length }),
-      ipcOutput: [],
-      options,
-      isSync
-    });
-    makeError = ({
-      error: originalError,
-      command: command2,
-      escapedCommand,
-      startTime,
-      timedOut,
-      isCanceled,
-      isGracefullyCanceled,
-      isMaxBuffer,
-      isForcefullyTerminated,
-      exitCode: rawExitCode,
-      signal: rawSignal,
-      stdio,
-      all,
-      ipcOutput,
-      options: {
-        timeoutDuration,
-        timeout = timeoutDuration,
-        forceKillAfterDelay,
-        killSignal,
-        cwd,
-        maxBuffer
-      },
-      isSync
-    }) => {
-      const { exitCode, signal, signalDescription } = normalizeExitPayload(rawExitCode, rawSignal);
-      const { originalMessage, shortMessage, message } = createMessages({
-        stdio,
-        all,
-        ipcOutput,
-        originalError,
-        signal,
-        signalDescription,
-        exitCode,
-        escapedCommand,
-        timedOut,
-        isCanceled,
-        isGracefullyCanceled,
-        isMaxBuffer,
-        isForcefullyTerminated,
-        forceKillAfterDelay,
-        killSignal,
-        maxBuffer,
-        timeout,
-        cwd
-      });
-      const error = getFinalError(originalError, message, isSync);
-      Object.assign(error, getErrorProperties({
-        error,
-        command: command2,
-        escapedCommand,
-        startTime,
-        timedOut,
-        isCanceled,
-        isGracefullyCanceled,
-        isMaxBuffer,
-        isForcefullyTerminated,
-        exitCode,
-        signal,
-        signalDescription,
-        stdio,
-        all,
-        ipcOutput,
-        cwd,
-        originalMessage,
-        shortMessage
-      }));
-      return error;
-    };
-    getErrorProperties = ({
-      error,
-      command: command2,
-      escapedCommand,
-      startTime,
-      timedOut,
-      isCanceled,
-      isGracefullyCanceled,
-      isMaxBuffer,
-      isForcefullyTerminated,
-      exitCode,
-      signal,
-      signalDescription,
-      stdio,
-      all,
-      ipcOutput,
-      cwd,
-      originalMessage,
-      shortMessage
-    }) => omitUndefinedProperties({
-      shortMessage,
-      originalMessage,
-      command: command2,
-      escapedCommand,
-      cwd,
-      durationMs: getDurationMs(startTime),
-      failed: true,
-      timedOut,
-      isCanceled,
-      isGracefullyCanceled,
-      isTerminated: signal !== void 0,
-      isMaxBuffer,
-      isForcefullyTerminated,
-      exitCode,
-      signal,
-      signalDescription,
-      code: error.cause?.code,
-      stdout: stdio[1],
-      stderr: stdio[2],
-      all,
-      stdio,
-      ipcOutput,
-      pipedFrom: []
-    });
-    omitUndefinedProperties = (result2) => Object.fromEntries(Object.entries(result2).filter(([, value]) => value !== void 0));
-    normalizeExitPayload = (rawExitCode, rawSignal) => {
-      const exitCode = rawExitCode === null ? void 0 : rawExitCode;
-      const signal = rawSignal === null ? void 0 : rawSignal;
-      const signalDescription = signal === void 0 ? void 0 : getSignalDescription(rawSignal);
-      return { exitCode, signal, signalDescription };
-    };
-  }
-});
-
-// node_modules/parse-ms/index.js
-function parseNumber3(milliseconds) {
-  return {
-    days: Math.trunc(milliseconds / 864e5),
-    hours: Math.trunc(milliseconds / 36e5 % 24),
-    minutes: Math.trunc(milliseconds / 6e4 % 60),
-    seconds: Math.trunc(milliseconds / 1e3 % 60),
-    milliseconds: Math.trunc(milliseconds % 1e3),
-    microseconds: Math.trunc(toZeroIfInfinity(milliseconds * 1e3) % 1e3),
-    nanoseconds: Math.trunc(toZeroIfInfinity(milliseconds * 1e6) % 1e3)
-  };
-}
-function parseBigint(milliseconds) {
-  return {
-    days: milliseconds / 86400000n,
-    hours: milliseconds / 3600000n % 24n,
-    minutes: milliseconds / 60000n % 60n,
-    seconds: milliseconds / 1000n % 60n,
-    milliseconds: milliseconds % 1000n,
-    microseconds: 0n,
-    nanoseconds: 0n
-  };
-}
-function parseMilliseconds(milliseconds) {
-  switch (typeof milliseconds) {
-    case "number": {
-      if (Number.isFinite(milliseconds)) {
-        return parseNumber3(milliseconds);
-      }
-      break;
-    }
-    case "bigint": {
-      return parseBigint(milliseconds);
-    }
-  }
-  throw new TypeError("Expected a finite number or bigint");
-}
-var toZeroIfInfinity;
-var init_parse_ms = __esm({
-  "node_modules/parse-ms/index.js"() {
-    toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
-  }
-});
-
-// node_modules/pretty-ms/index.js
-function prettyMilliseconds(milliseconds, options) {
-  const isBigInt = typeof milliseconds === "bigint";
-  if (!isBigInt && !Number.isFinite(milliseconds)) {
-    throw new TypeError("Expected a finite number or bigint");
-  }
-  options = { ...options };
-  const sign = milliseconds < 0 ? "-" : "";
-  milliseconds = milliseconds < 0 ? -milliseconds : milliseconds;
-  if (options.colonNotation) {
-    options.compact = false;
-    options.formatSubMilliseconds = false;
-    options.separateMilliseconds = false;
-    options.verbose = false;
-  }
-  if (options.compact) {
-    options.unitCount = 1;
-    options.secondsDecimalDigits = 0;
-    options.millisecondsDecimalDigits = 0;
-  }
-  let result2 = [];
-  const floorDecimals = (value, decimalDigits) => {
-    const flooredInterimValue = Math.floor(value * 10 ** decimalDigits + SECOND_ROUNDING_EPSILON);
-    const flooredValue = Math.round(flooredInterimValue) / 10 ** decimalDigits;
-    return flooredValue.toFixed(decimalDigits);
-  };
-  const add2 = (value, long, short2, valueString) => {
-    if ((result2.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short2 === "m")) {
-      return;
-    }
-    valueString ??= String(value);
-    if (options.colonNotation) {
-      const wholeDigits = valueString.includes(".") ? valueString.split(".")[0].length : valueString.length;
-      const minLength = result2.length > 0 ? 2 : 1;
-      valueString = "0".repeat(Math.max(0, minLength - wholeDigits)) + valueString;
-    } else {
-      valueString += options.verbose ? " " + pluralize(long, value) : short2;
-    }
-    result2.push(valueString);
-  };
-  const parsed = parseMilliseconds(milliseconds);
-  const days = BigInt(parsed.days);
-  if (options.hideYearAndDays) {
-    add2(BigInt(days) * 24n + BigInt(parsed.hours), "hour", "h");
-  } else {
-    if (options.hideYear) {
-      add2(days, "day", "d");
-    } else {
-      add2(days / 365n, "year", "y");
-      add2(days % 365n, "day", "d");
-    }
-    add2(Number(parsed.hours), "hour", "h");
-  }
-  add2(Number(parsed.minutes), "minute", "m");
-  if (!options.hideSeconds) {
-    if (options.separateMilliseconds || options.formatSubMilliseconds || !options.colonNotation && milliseconds < 1e3 && !options.subSecondsAsDecimals) {
-      const seconds = Number(parsed.seconds);
-      const milliseconds2 = Number(parsed.milliseconds);
-      const microseconds = Number(parsed.microseconds);
-      const nanoseconds = Number(parsed.nanoseconds);
-      add2(seconds, "second", "s");
-      if (options.formatSubMilliseconds) {
-        add2(milliseconds2, "millisecond", "ms");
-        add2(microseconds, "microsecond", "\xB5s");
-        add2(nanoseconds, "nanosecond", "ns");
-      } else {
-        const millisecondsAndBelow = milliseconds2 + microseconds / 1e3 + nanoseconds / 1e6;
-        const millisecondsDecimalDigits = typeof options.millisecondsDecimalDigits === "number" ? options.millisecondsDecimalDigits : 0;
-        const roundedMilliseconds = millisecondsAndBelow >= 1 ? Math.round(millisecondsAndBelow) : Math.ceil(millisecondsAndBelow);
-        const maximumMilliseconds = 1e3 - 10 ** -millisecondsDecimalDigits;
-        const millisecondsString = millisecondsDecimalDigits ? Math.min(millisecondsAndBelow, maximumMilliseconds).toFixed(millisecondsDecimalDigits) : Math.min(roundedMilliseconds, maximumMilliseconds);
-        add2(
-          Number.parseFloat(millisecondsString),
-          "millisecond",
-          "ms",
-          millisecondsString
-        );
-      }
-    } else {
-      const seconds = (isBigInt ? Number(milliseconds % ONE_DAY_IN_MILLISECONDS) : milliseconds) / 1e3 % 60;
-      const secondsDecimalDigits = typeof options.secondsDecimalDigits === "number" ? options.secondsDecimalDigits : 1;
-      const secondsFixed = floorDecimals(seconds, secondsDecimalDigits);
-      const secondsString = options.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
-      add2(Number.parseFloat(secondsString), "second", "s", secondsString);
-    }
-  }
-  if (result2.length === 0) {
-    return sign + "0" + (options.verbose ? " milliseconds" : "ms");
-  }
-  const separator = options.colonNotation ? ":" : " ";
-  if (typeof options.unitCount === "number") {
-    result2 = result2.slice(0, Math.max(options.unitCount, 1));
-  }
-  return sign + result2.join(separator);
-}
-var isZero, pluralize, SECOND_ROUNDING_EPSILON, ONE_DAY_IN_MILLISECONDS;
-var init_pretty_ms = __esm({
-  "node_modules/pretty-ms/index.js"() {
-    init_parse_ms();
-    isZero = (value) => value === 0 || value === 0n;
-    pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
-    SECOND_ROUNDING_EPSILON = 1e-7;
-    ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
-  }
-});
-
-// node_modules/execa/lib/verbose/error.js
-var logError;
-var init_error2 = __esm({
-  "node_modules/execa/lib/verbose/error.js"() {
-    init_log();
-    logError = (result2, verboseInfo) => {
-      if (result2.failed) {
-        verboseLog({
-          type: "error",
-          verboseMessage: result2.shortMessage,
-          verboseInfo,
-          result: result2
-        });
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/verbose/complete.js
-var logResult, logDuration;
-var init_complete = __esm({
-  "node_modules/execa/lib/verbose/complete.js"() {
-    init_pretty_ms();
-    init_values2();
-    init_log();
-    init_error2();
-    logResult = (result2, verboseInfo) => {
-      if (!isVerbose(verboseInfo)) {
-        return;
-      }
-      logError(result2, verboseInfo);
-      logDuration(result2, verboseInfo);
-    };
-    logDuration = (result2, verboseInfo) => {
-      const verboseMessage = `(done in ${prettyMilliseconds(result2.durationMs)})`;
-      verboseLog({
-        type: "duration",
-        verboseMessage,
-        verboseInfo,
-        result: result2
-      });
-    };
-  }
-});
-
-// node_modules/execa/lib/return/reject.js
-var handleResult;
-var init_reject = __esm({
-  "node_modules/execa/lib/return/reject.js"() {
-    init_complete();
-    handleResult = (result2, verboseInfo, { reject }) => {
-      logResult(result2, verboseInfo);
-      if (result2.failed && reject) {
-        throw result2;
-      }
-      return result2;
-    };
-  }
-});
-
-// node_modules/execa/lib/stdio/type.js
-var getStdioItemType, getTransformObjectType, getDuplexType, getTransformStreamType, validateNonGeneratorType, checkUndefinedOption, getGeneratorObjectType, checkBooleanOption, isGenerator, isAsyncGenerator, isSyncGenerator, isTransformOptions, isUrl, isRegularUrl, isFilePathObject, FILE_PATH_KEYS, isFilePathString, isUnknownStdioString, KNOWN_STDIO_STRINGS, isReadableStream2, isWritableStream2, isWebStream, isTransformStream, isAsyncIterableObject, isIterableObject, isObject2, TRANSFORM_TYPES, FILE_TYPES, SPECIAL_DUPLICATE_TYPES_SYNC, SPECIAL_DUPLICATE_TYPES, FORBID_DUPLICATE_TYPES, TYPE_TO_MESSAGE;
-var init_type = __esm({
-  "node_modules/execa/lib/stdio/type.js"() {
-    init_is_stream();
-    init_is_plain_obj();
-    init_uint_array();
-    getStdioItemType = (value, optionName) => {
-      if (isAsyncGenerator(value)) {
-        return "asyncGenerator";
-      }
-      if (isSyncGenerator(value)) {
-        return "generator";
-      }
-      if (isUrl(value)) {
-        return "fileUrl";
-      }
-      if (isFilePathObject(value)) {
-        return "filePath";
-      }
-      if (isWebStream(value)) {
-        return "webStream";
-      }
-      if (isStream(value, { checkOpen: false })) {
-        return "native";
-      }
-      if (isUint8Array(value)) {
-        return "uint8Array";
-      }
-      if (isAsyncIterableObject(value)) {
-        return "asyncIterable";
-      }
-      if (isIterableObject(value)) {
-        return "iterable";
-      }
-      if (isTransformStream(value)) {
-        return getTransformStreamType({ transform: value }, optionName);
-      }
-      if (isTransformOptions(value)) {
-        return getTransformObjectType(value, optionName);
-      }
-      return "native";
-    };
-    getTransformObjectType = (value, optionName) => {
-      if (isDuplexStream(value.transform, { checkOpen: false })) {
-        return getDuplexType(value, optionName);
-      }
-      if (isTransformStream(value.transform)) {
-        return getTransformStreamType(value, optionName);
-      }
-      return getGeneratorObjectType(value, optionName);
-    };
-    getDuplexType = (value, optionName) => {
-      validateNonGeneratorType(value, optionName, "Duplex stream");
-      return "duplex";
-    };
-    getTransformStreamType = (value, optionName) => {
-      validateNonGeneratorType(value, optionName, "web TransformStream");
-      return "webTransform";
-    };
-    validateNonGeneratorType = ({ final, binary, objectMode }, optionName, typeName) => {
-      checkUndefinedOption(final, `${optionName}.final`, typeName);
-      checkUndefinedOption(binary, `${optionName}.binary`, typeName);
-      checkBooleanOption(objectMode, `${optionName}.objectMode`);
-    };
-    checkUndefinedOption = (value, optionName, typeName) => {
-      if (value !== void 0) {
-        throw new TypeError(`The \`${optionName}\` option can only be defined when using a generator, not a ${typeName}.`);
-      }
-    };
-    getGeneratorObjectType = ({ transform, final, binary, objectMode }, optionName) => {
-      if (transform !== void 0 && !isGenerator(transform)) {
-        throw new TypeError(`The \`${optionName}.transform\` option must be a generator, a Duplex stream or a web TransformStream.`);
-      }
-      if (isDuplexStream(final, { checkOpen: false })) {
-        throw new TypeError(`The \`${optionName}.final\` option must not be a Duplex stream.`);
-      }
-      if (isTransformStream(final)) {
-        throw new TypeError(`The \`${optionName}.final\` option must not be a web TransformStream.`);
-      }
-      if (final !== void 0 && !isGenerator(final)) {
-        throw new TypeError(`The \`${optionName}.final\` option must be a generator.`);
-      }
-      checkBooleanOption(binary, `${optionName}.binary`);
-      checkBooleanOption(objectMode, `${optionName}.objectMode`);
-      return isAsyncGenerator(transform) || isAsyncGenerator(final) ? "asyncGenerator" : "generator";
-    };
-    checkBooleanOption = (value, optionName) => {
-      if (value !== void 0 && typeof value !== "boolean") {
-        throw new TypeError(`The \`${optionName}\` option must use a boolean.`);
-      }
-    };
-    isGenerator = (value) => isAsyncGenerator(value) || isSyncGenerator(value);
-    isAsyncGenerator = (value) => Object.prototype.toString.call(value) === "[object AsyncGeneratorFunction]";
-    isSyncGenerator = (value) => Object.prototype.toString.call(value) === "[object GeneratorFunction]";
-    isTransformOptions = (value) => isPlainObject(value) && (value.transform !== void 0 || value.final !== void 0);
-    isUrl = (value) => Object.prototype.toString.call(value) === "[object URL]";
-    isRegularUrl = (value) => isUrl(value) && value.protocol !== "file:";
-    isFilePathObject = (value) => isPlainObject(value) && Object.keys(value).length > 0 && Object.keys(value).every((key3) => FILE_PATH_KEYS.has(key3)) && isFilePathString(value.file);
-    FILE_PATH_KEYS = /* @__PURE__ */ new Set(["file", "append"]);
-    isFilePathString = (file) => typeof file === "string";
-    isUnknownStdioString = (type, value) => type === "native" && typeof value === "string" && !KNOWN_STDIO_STRINGS.has(value);
-    KNOWN_STDIO_STRINGS = /* @__PURE__ */ new Set(["ipc", "ignore", "inherit", "overlapped", "pipe"]);
-    isReadableStream2 = (value) => Object.prototype.toString.call(value) === "[object ReadableStream]";
-    isWritableStream2 = (value) => Object.prototype.toString.call(value) === "[object WritableStream]";
-    isWebStream = (value) => isReadableStream2(value) || isWritableStream2(value);
-    isTransformStream = (value) => isReadableStream2(value?.readable) && isWritableStream2(value?.writable);
-    isAsyncIterableObject = (value) => isObject2(value) && typeof value[Symbol.asyncIterator] === "function";
-    isIterableObject = (value) => isObject2(value) && typeof value[Symbol.iterator] === "function";
-    isObject2 = (value) => typeof value === "object" && value !== null;
-    TRANSFORM_TYPES = /* @__PURE__ */ new Set(["generator", "asyncGenerator", "duplex", "webTransform"]);
-    FILE_TYPES = /* @__PURE__ */ new Set(["fileUrl", "filePath", "fileNumber"]);
-    SPECIAL_DUPLICATE_TYPES_SYNC = /* @__PURE__ */ new Set(["fileUrl", "filePath"]);
-    SPECIAL_DUPLICATE_TYPES = /* @__PURE__ */ new Set([...SPECIAL_DUPLICATE_TYPES_SYNC, "webStream", "nodeStream"]);
-    FORBID_DUPLICATE_TYPES = /* @__PURE__ */ new Set(["webTransform", "duplex"]);
-    TYPE_TO_MESSAGE = {
-      generator: "a generator",
-      asyncGenerator: "an async generator",
-      fileUrl: "a file URL",
-      filePath: "a file path string",
-      fileNumber: "a file descriptor number",
-      webStream: "a web stream",
-      nodeStream: "a Node.js stream",
-      webTransform: "a web TransformStream",
-      duplex: "a Duplex stream",
-      native: "any value",
-      iterable: "an iterable",
-      asyncIterable: "an async iterable",
-      string: "a string",
-      uint8Array: "a Uint8Array"
-    };
-  }
-});
-
-// node_modules/execa/lib/transform/object-mode.js
-var getTransformObjectModes, getOutputObjectModes, getInputObjectModes, getFdObjectMode;
-var init_object_mode = __esm({
-  "node_modules/execa/lib/transform/object-mode.js"() {
-    init_type();
-    getTransformObjectModes = (objectMode, index, newTransforms, direction) => direction === "output" ? getOutputObjectModes(objectMode, index, newTransforms) : getInputObjectModes(objectMode, index, newTransforms);
-    getOutputObjectModes = (objectMode, index, newTransforms) => {
-      const writableObjectMode = index !== 0 && newTransforms[index - 1].value.readableObjectMode;
-      const readableObjectMode = objectMode ?? writableObjectMode;
-      return { writableObjectMode, readableObjectMode };
-    };
-    getInputObjectModes = (objectMode, index, newTransforms) => {
-      const writableObjectMode = index === 0 ? objectMode === true : newTransforms[index - 1].value.readableObjectMode;
-      const readableObjectMode = index !== newTransforms.length - 1 && (objectMode ?? writableObjectMode);
-      return { writableObjectMode, readableObjectMode };
-    };
-    getFdObjectMode = (stdioItems, direction) => {
-      const lastTransform = stdioItems.findLast(({ type }) => TRANSFORM_TYPES.has(type));
-      if (lastTransform === void 0) {
-        return false;
-      }
-      return direction === "input" ? lastTransform.value.writableObjectMode : lastTransform.value.readableObjectMode;
-    };
-  }
-});
-
-// node_modules/execa/lib/transform/normalize.js
-var normalizeTransforms, getTransforms, normalizeTransform, normalizeDuplex, normalizeTransformStream, normalizeGenerator, sortTransforms;
-var init_normalize = __esm({
-  "node_modules/execa/lib/transform/normalize.js"() {
-    init_is_plain_obj();
-    init_encoding_option();
-    init_type();
-    init_object_mode();
-    normalizeTransforms = (stdioItems, optionName, direction, options) => [
-      ...stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type)),
-      ...getTransforms(stdioItems, optionName, direction, options)
-    ];
-    getTransforms = (stdioItems, optionName, direction, { encoding }) => {
-      const transforms = stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type));
-      const newTransforms = Array.from({ length: transforms.length });
-      for (const [index, stdioItem] of Object.entries(transforms)) {
-        newTransforms[index] = normalizeTransform({
-          stdioItem,
-          index: Number(index),
-          newTransforms,
-          optionName,
-          direction,
-          encoding
-        });
-      }
-      return sortTransforms(newTransforms, direction);
-    };
-    normalizeTransform = ({ stdioItem, stdioItem: { type }, index, newTransforms, optionName, direction, encoding }) => {
-      if (type === "duplex") {
-        return normalizeDuplex({ stdioItem, optionName });
-      }
-      if (type === "webTransform") {
-        return normalizeTransformStream({
-          stdioItem,
-          index,
-          newTransforms,
-          direction
-        });
-      }
-      return normalizeGenerator({
-        stdioItem,
-        index,
-        newTransforms,
-        direction,
-        encoding
-      });
-    };
-    normalizeDuplex = ({
-      stdioItem,
-      stdioItem: {
-        value: {
-          transform,
-          transform: { writableObjectMode, readableObjectMode },
-          objectMode = readableObjectMode
-        }
-      },
-      optionName
-    }) => {
-      if (objectMode && !readableObjectMode) {
-        throw new TypeError(`The \`${optionName}.objectMode\` option can only be \`true\` if \`new Duplex({objectMode: true})\` is used.`);
-      }
-      if (!objectMode && readableObjectMode) {
-        throw new TypeError(`The \`${optionName}.objectMode\` option cannot be \`false\` if \`new Duplex({objectMode: true})\` is used.`);
-      }
-      return {
-        ...stdioItem,
-        value: { transform, writableObjectMode, readableObjectMode }
-      };
-    };
-    normalizeTransformStream = ({ stdioItem, stdioItem: { value }, index, newTransforms, direction }) => {
-      const { transform, objectMode } = isPlainObject(value) ? value : { transform: value };
-      const { writableObjectMode, readableObjectMode } = getTransformObjectModes(objectMode, index, newTransforms, direction);
-      return {
-        ...stdioItem,
-        value: { transform, writableObjectMode, readableObjectMode }
-      };
-    };
-    normalizeGenerator = ({ stdioItem, stdioItem: { value }, index, newTransforms, direction, encoding }) => {
-      const {
-        transform,
-        final,
-        binary: binaryOption = false,
-        preserveNewlines = false,
-        objectMode
-      } = isPlainObject(value) ? value : { transform: value };
-      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
-      const { writableObjectMode, readableObjectMode } = getTransformObjectModes(objectMode, index, newTransforms, direction);
-      return {
-        ...stdioItem,
-        value: {
-          transform,
-          final,
-          binary,
-          preserveNewlines,
-          writableObjectMode,
-          readableObjectMode
-        }
-      };
-    };
-    sortTransforms = (newTransforms, direction) => direction === "input" ? newTransforms.reverse() : newTransforms;
-  }
-});
-
-// node_modules/execa/lib/stdio/direction.js
-var import_node_process9, getStreamDirection, getStdioItemDirection, KNOWN_DIRECTIONS, anyDirection, alwaysInput, guessStreamDirection, getStandardStreamDirection, DEFAULT_DIRECTION;
-var init_direction = __esm({
-  "node_modules/execa/lib/stdio/direction.js"() {
-    import_node_process9 = __toESM(require_process(), 1);
-    init_is_stream();
-    init_type();
-    getStreamDirection = (stdioItems, fdNumber, optionName) => {
-      const directions = stdioItems.map((stdioItem) => getStdioItemDirection(stdioItem, fdNumber));
-      if (directions.includes("input") && directions.includes("output")) {
-        throw new TypeError(`The \`${optionName}\` option must not be an array of both readable and writable values.`);
-      }
-      return directions.find(Boolean) ?? DEFAULT_DIRECTION;
-    };
-    getStdioItemDirection = ({ type, value }, fdNumber) => KNOWN_DIRECTIONS[fdNumber] ?? guessStreamDirection[type](value);
-    KNOWN_DIRECTIONS = ["input", "output", "output"];
-    anyDirection = () => void 0;
-    alwaysInput = () => "input";
-    guessStreamDirection = {
-      generator: anyDirection,
-      asyncGenerator: anyDirection,
-      fileUrl: anyDirection,
-      filePath: anyDirection,
-      iterable: alwaysInput,
-      asyncIterable: alwaysInput,
-      uint8Array: alwaysInput,
-      webStream: (value) => isWritableStream2(value) ? "output" : "input",
-      nodeStream(value) {
-        if (!isReadableStream(value, { checkOpen: false })) {
-          return "output";
-        }
-        return isWritableStream(value, { checkOpen: false }) ? void 0 : "input";
-      },
-      webTransform: anyDirection,
-      duplex: anyDirection,
-      native(value) {
-        const standardStreamDirection = getStandardStreamDirection(value);
-        if (standardStreamDirection !== void 0) {
-          return standardStreamDirection;
-        }
-        if (isStream(value, { checkOpen: false })) {
-          return guessStreamDirection.nodeStream(value);
-        }
-      }
-    };
-    getStandardStreamDirection = (value) => {
-      if ([0, import_node_process9.default.stdin].includes(value)) {
-        return "input";
-      }
-      if ([1, 2, import_node_process9.default.stdout, import_node_process9.default.stderr].includes(value)) {
-        return "output";
-      }
-    };
-    DEFAULT_DIRECTION = "output";
-  }
-});
-
-// node_modules/execa/lib/ipc/array.js
-var normalizeIpcStdioArray;
-var init_array2 = __esm({
-  "node_modules/execa/lib/ipc/array.js"() {
-    normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
-  }
-});
-
-// node_modules/execa/lib/stdio/stdio-option.js
-var normalizeStdioOption, getStdioArray, hasAlias, addDefaultValue2, normalizeStdioSync, isOutputPipeOnly;
-var init_stdio_option = __esm({
-  "node_modules/execa/lib/stdio/stdio-option.js"() {
-    init_standard_stream();
-    init_array2();
-    init_values2();
-    normalizeStdioOption = ({ stdio, ipc, buffer, ...options }, verboseInfo, isSync) => {
-      const stdioArray = getStdioArray(stdio, options).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
-      return isSync ? normalizeStdioSync(stdioArray, buffer, verboseInfo) : normalizeIpcStdioArray(stdioArray, ipc);
-    };
-    getStdioArray = (stdio, options) => {
-      if (stdio === void 0) {
-        return STANDARD_STREAMS_ALIASES.map((alias) => options[alias]);
-      }
-      if (hasAlias(options)) {
-        throw new Error(`It's not possible to provide \`stdio\` in combination with one of ${STANDARD_STREAMS_ALIASES.map((alias) => `\`${alias}\``).join(", ")}`);
-      }
-      if (typeof stdio === "string") {
-        return [stdio, stdio, stdio];
-      }
-      if (!Array.isArray(stdio)) {
-        throw new TypeError(`Expected \`stdio\` to be of type \`string\` or \`Array\`, got \`${typeof stdio}\``);
-      }
-      const length = Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length);
-      return Array.from({ length }, (_, fdNumber) => stdio[fdNumber]);
-    };
-    hasAlias = (options) => STANDARD_STREAMS_ALIASES.some((alias) => options[alias] !== void 0);
-    addDefaultValue2 = (stdioOption, fdNumber) => {
-      if (Array.isArray(stdioOption)) {
-        return stdioOption.map((item) => addDefaultValue2(item, fdNumber));
-      }
-      if (stdioOption === null || stdioOption === void 0) {
-        return fdNumber >= STANDARD_STREAMS_ALIASES.length ? "ignore" : "pipe";
-      }
-      return stdioOption;
-    };
-    normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((stdioOption, fdNumber) => !buffer[fdNumber] && fdNumber !== 0 && !isFullVerbose(verboseInfo, fdNumber) && isOutputPipeOnly(stdioOption) ? "ignore" : stdioOption);
-    isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
-  }
-});
-
-// node_modules/execa/lib/stdio/native.js
-var import_node_fs8, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
-var init_native = __esm({
-  "node_modules/execa/lib/stdio/native.js"() {
-    import_node_fs8 = __toESM(require_fs(), 1);
-    import_node_tty2 = __toESM(require_tty(), 1);
-    init_is_stream();
-    init_standard_stream();
-    init_uint_array();
-    init_fd_options();
-    handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
-      if (!isStdioArray || type !== "native") {
-        return stdioItem;
-      }
-      return isSync ? handleNativeStreamSync({ stdioItem, fdNumber, direction }) : handleNativeStreamAsync({ stdioItem, fdNumber });
-    };
-    handleNativeStreamSync = ({ stdioItem, stdioItem: { value, optionName }, fdNumber, direction }) => {
-      const targetFd = getTargetFd({
-        value,
-        optionName,
-        fdNumber,
-        direction
-      });
-      if (targetFd !== void 0) {
-        return targetFd;
-      }
-      if (isStream(value, { checkOpen: false })) {
-        throw new TypeError(`The \`${optionName}: Stream\` option cannot both be an array and include a stream with synchronous methods.`);
-      }
-      return stdioItem;
-    };
-    getTargetFd = ({ value, optionName, fdNumber, direction }) => {
-      const targetFdNumber = getTargetFdNumber(value, fdNumber);
-      if (targetFdNumber === void 0) {
-        return;
-      }
-      if (direction === "output") {
-        return { type: "fileNumber", value: targetFdNumber, optionName };
-      }
-      if (import_node_tty2.default.isatty(targetFdNumber)) {
-        throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
-      }
-      return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs8.readFileSync)(targetFdNumber)), optionName };
-    };
-    getTargetFdNumber = (value, fdNumber) => {
-      if (value === "inherit") {
-        return fdNumber;
-      }
-      if (typeof value === "number") {
-        return value;
-      }
-      const standardStreamIndex = STANDARD_STREAMS.indexOf(value);
-      if (standardStreamIndex !== -1) {
-        return standardStreamIndex;
-      }
-    };
-    handleNativeStreamAsync = ({ stdioItem, stdioItem: { value, optionName }, fdNumber }) => {
-      if (value === "inherit") {
-        return { type: "nodeStream", value: getStandardStream(fdNumber, value, optionName), optionName };
-      }
-      if (typeof value === "number") {
-        return { type: "nodeStream", value: getStandardStream(value, value, optionName), optionName };
-      }
-      if (isStream(value, { checkOpen: false })) {
-        return { type: "nodeStream", value, optionName };
-      }
-      return stdioItem;
-    };
-    getStandardStream = (fdNumber, value, optionName) => {
-      const standardStream = STANDARD_STREAMS[fdNumber];
-      if (standardStream === void 0) {
-        throw new TypeError(`The \`${optionName}: ${value}\` option is invalid: no such standard stream.`);
-      }
-      return standardStream;
-    };
-  }
-});
-
-// node_modules/execa/lib/stdio/input-option.js
-var handleInputOptions, handleInputOption, getInputType, handleInputFileOption, getInputFileType;
-var init_input_option = __esm({
-  "node_modules/execa/lib/stdio/input-option.js"() {
-    init_is_stream();
-    init_uint_array();
-    init_type();
-    handleInputOptions = ({ input, inputFile }, fdNumber) => fdNumber === 0 ? [
-      ...handleInputOption(input),
-      ...handleInputFileOption(inputFile)
-    ] : [];
-    handleInputOption = (input) => input === void 0 ? [] : [{
-      type: getInputType(input),
-      value: input,
-      optionName: "input"
-    }];
-    getInputType = (input) => {
-      if (isReadableStream(input, { checkOpen: false })) {
-        return "nodeStream";
-      }
-      if (typeof input === "string") {
-        return "string";
-      }
-      if (isUint8Array(input)) {
-        return "uint8Array";
-      }
-      throw new Error("The `input` option must be a string, a Uint8Array or a Node.js Readable stream.");
-    };
-    handleInputFileOption = (inputFile) => inputFile === void 0 ? [] : [{
-      ...getInputFileType(inputFile),
-      optionName: "inputFile"
-    }];
-    getInputFileType = (inputFile) => {
-      if (isUrl(inputFile)) {
-        return { type: "fileUrl", value: inputFile };
-      }
-      if (isFilePathString(inputFile)) {
-        return { type: "filePath", value: { file: inputFile } };
-      }
-      throw new Error("The `inputFile` option must be a file path string or a file URL.");
-    };
-  }
-});
-
-// node_modules/execa/lib/stdio/duplicate.js
-var filterDuplicates, getDuplicateStream, getOtherStdioItems, validateDuplicateStreamSync, getDuplicateStreamInstance, hasSameValue, validateDuplicateTransform, throwOnDuplicateStream;
-var init_duplicate = __esm({
-  "node_modules/execa/lib/stdio/duplicate.js"() {
-    init_type();
-    filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => stdioItemOne.value !== stdioItemTwo.value || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
-    getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
-      const otherStdioItems = getOtherStdioItems(fileDescriptors, type);
-      if (otherStdioItems.length === 0) {
-        return;
-      }
-      if (isSync) {
-        validateDuplicateStreamSync({
-          otherStdioItems,
-          type,
-          value,
-          optionName,
-          direction
-        });
-        return;
-      }
-      if (SPECIAL_DUPLICATE_TYPES.has(type)) {
-        return getDuplicateStreamInstance({
-          otherStdioItems,
-          type,
-          value,
-          optionName,
-          direction
-        });
-      }
-      if (FORBID_DUPLICATE_TYPES.has(type)) {
-        validateDuplicateTransform({
-          otherStdioItems,
-          type,
-          value,
-          optionName
-        });
-      }
-    };
-    getOtherStdioItems = (fileDescriptors, type) => fileDescriptors.flatMap(({ direction, stdioItems }) => stdioItems.filter((stdioItem) => stdioItem.type === type).map(((stdioItem) => ({ ...stdioItem, direction }))));
-    validateDuplicateStreamSync = ({ otherStdioItems, type, value, optionName, direction }) => {
-      if (SPECIAL_DUPLICATE_TYPES_SYNC.has(type)) {
-        getDuplicateStreamInstance({
-          otherStdioItems,
-          type,
-          value,
-          optionName,
-          direction
-        });
-      }
-    };
-    getDuplicateStreamInstance = ({ otherStdioItems, type, value, optionName, direction }) => {
-      const duplicateStdioItems = otherStdioItems.filter((stdioItem) => hasSameValue(stdioItem, value));
-      if (duplicateStdioItems.length === 0) {
-        return;
-      }
-      const differentStdioItem = duplicateStdioItems.find((stdioItem) => stdioItem.direction !== direction);
-      throwOnDuplicateStream(differentStdioItem, optionName, type);
-      return direction === "output" ? duplicateStdioItems[0].stream : void 0;
-    };
-    hasSameValue = ({ type, value }, secondValue) => {
-      if (type === "filePath") {
-        return value.file === secondValue.file;
-      }
-      if (type === "fileUrl") {
-        return value.href === secondValue.href;
-      }
-      return value === secondValue;
-    };
-    validateDuplicateTransform = ({ otherStdioItems, type, value, optionName }) => {
-      const duplicateStdioItem = otherStdioItems.find(({ value: { transform } }) => transform === value.transform);
-      throwOnDuplicateStream(duplicateStdioItem, optionName, type);
-    };
-    throwOnDuplicateStream = (stdioItem, optionName, type) => {
-      if (stdioItem !== void 0) {
-        throw new TypeError(`The \`${stdioItem.optionName}\` and \`${optionName}\` options must not target ${TYPE_TO_MESSAGE[type]} that is the same.`);
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/stdio/handle.js
-var handleStdio, getFileDescriptor, initializeStdioItems, initializeStdioItem, validateStdioArray, INVALID_STDIO_ARRAY_OPTIONS, validateStreams, validateFileStdio, validateFileObjectMode, getFinalFileDescriptors, getFinalFileDescriptor, addStreamProperties, cleanupCustomStreams, forwardStdio;
-var init_handle = __esm({
-  "node_modules/execa/lib/stdio/handle.js"() {
-    init_standard_stream();
-    init_normalize();
-    init_object_mode();
-    init_type();
-    init_direction();
-    init_stdio_option();
-    init_native();
-    init_input_option();
-    init_duplicate();
-    handleStdio = (addProperties3, options, verboseInfo, isSync) => {
-      const stdio = normalizeStdioOption(options, verboseInfo, isSync);
-      const initialFileDescriptors = stdio.map((stdioOption, fdNumber) => getFileDescriptor({
-        stdioOption,
-        fdNumber,
-        options,
-        isSync
-      }));
-      const fileDescriptors = getFinalFileDescriptors({
-        initialFileDescriptors,
-        addProperties: addProperties3,
-        options,
-        isSync
-      });
-      options.stdio = fileDescriptors.map(({ stdioItems }) => forwardStdio(stdioItems));
-      return fileDescriptors;
-    };
-    getFileDescriptor = ({ stdioOption, fdNumber, options, isSync }) => {
-      const optionName = getStreamName(fdNumber);
-      const { stdioItems: initialStdioItems, isStdioArray } = initializeStdioItems({
-        stdioOption,
-        fdNumber,
-        options,
-        optionName
-      });
-      const direction = getStreamDirection(initialStdioItems, fdNumber, optionName);
-      const stdioItems = initialStdioItems.map((stdioItem) => handleNativeStream({
-        stdioItem,
-        isStdioArray,
-        fdNumber,
-        direction,
-        isSync
-      }));
-      const normalizedStdioItems = normalizeTransforms(stdioItems, optionName, direction, options);
-      const objectMode = getFdObjectMode(normalizedStdioItems, direction);
-      validateFileObjectMode(normalizedStdioItems, objectMode);
-      return { direction, objectMode, stdioItems: normalizedStdioItems };
-    };
-    initializeStdioItems = ({ stdioOption, fdNumber, options, optionName }) => {
-      const values = Array.isArray(stdioOption) ? stdioOption : [stdioOption];
-      const initialStdioItems = [
-        ...values.map((value) => initializeStdioItem(value, optionName)),
-        ...handleInputOptions(options, fdNumber)
-      ];
-      const stdioItems = filterDuplicates(initialStdioItems);
-      const isStdioArray = stdioItems.length > 1;
-      validateStdioArray(stdioItems, isStdioArray, optionName);
-      validateStreams(stdioItems);
-      return { stdioItems, isStdioArray };
-    };
-    initializeStdioItem = (value, optionName) => ({
-      type: getStdioItemType(value, optionName),
-      value,
-      optionName
-    });
-    validateStdioArray = (stdioItems, isStdioArray, optionName) => {
-      if (stdioItems.length === 0) {
-        throw new TypeError(`The \`${optionName}\` option must not be an empty array.`);
-      }
-      if (!isStdioArray) {
-        return;
-      }
-      for (const { value, optionName: optionName2 } of stdioItems) {
-        if (INVALID_STDIO_ARRAY_OPTIONS.has(value)) {
-          throw new Error(`The \`${optionName2}\` option must not include \`${value}\`.`);
-        }
-      }
-    };
-    INVALID_STDIO_ARRAY_OPTIONS = /* @__PURE__ */ new Set(["ignore", "ipc"]);
-    validateStreams = (stdioItems) => {
-      for (const stdioItem of stdioItems) {
-        validateFileStdio(stdioItem);
-      }
-    };
-    validateFileStdio = ({ type, value, optionName }) => {
-      if (isRegularUrl(value)) {
-        throw new TypeError(`The \`${optionName}: URL\` option must use the \`file:\` scheme.
-For example, you can use the \`pathToFileURL()\` method of the \`url\` core module.`);
-      }
-      if (isUnknownStdioString(type, value)) {
-        throw new TypeError(`The \`${optionName}: { file: '...' }\` option must be used instead of \`${optionName}: '...'\`.`);
-      }
-    };
-    validateFileObjectMode = (stdioItems, objectMode) => {
-      if (!objectMode) {
-        return;
-      }
-      const fileStdioItem = stdioItems.find(({ type }) => FILE_TYPES.has(type));
-      if (fileStdioItem !== void 0) {
-        throw new TypeError(`The \`${fileStdioItem.optionName}\` option cannot use both files and transforms in objectMode.`);
-      }
-    };
-    getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addProperties3, options, isSync }) => {
-      const fileDescriptors = [];
-      try {
-        for (const fileDescriptor of initialFileDescriptors) {
-          fileDescriptors.push(getFinalFileDescriptor({
-            fileDescriptor,
-            fileDescriptors,
-            addProperties: addProperties3,
-            options,
-            isSync
-          }));
-        }
-        return fileDescriptors;
-      } catch (error) {
-        cleanupCustomStreams(fileDescriptors);
-        throw error;
-      }
-    };
-    getFinalFileDescriptor = ({
-      fileDescriptor: { direction, objectMode, stdioItems },
-      fileDescriptors,
-      addProperties: addProperties3,
-      options,
-      isSync
-    }) => {
-      const finalStdioItems = stdioItems.map((stdioItem) => addStreamProperties({
-        stdioItem,
-        addProperties: addProperties3,
-        direction,
-        options,
-        fileDescriptors,
-        isSync
-      }));
-      return { direction, objectMode, stdioItems: finalStdioItems };
-    };
-    addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options, fileDescriptors, isSync }) => {
-      const duplicateStream = getDuplicateStream({
-        stdioItem,
-        direction,
-        fileDescriptors,
-        isSync
-      });
-      if (duplicateStream !== void 0) {
-        return { ...stdioItem, stream: duplicateStream };
-      }
-      return {
-        ...stdioItem,
-        ...addProperties3[direction][stdioItem.type](stdioItem, options)
-      };
-    };
-    cleanupCustomStreams = (fileDescriptors) => {
-      for (const { stdioItems } of fileDescriptors) {
-        for (const { stream } of stdioItems) {
-          if (stream !== void 0 && !isStandardStream(stream)) {
-            stream.destroy();
-          }
-        }
-      }
-    };
-    forwardStdio = (stdioItems) => {
-      if (stdioItems.length > 1) {
-        return stdioItems.some(({ value: value2 }) => value2 === "overlapped") ? "overlapped" : "pipe";
-      }
-      const [{ type, value }] = stdioItems;
-      return type === "native" ? value : "pipe";
-    };
-  }
-});
-
-// node_modules/execa/lib/stdio/handle-sync.js
-var import_node_fs9, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
-var init_handle_sync = __esm({
-  "node_modules/execa/lib/stdio/handle-sync.js"() {
-    import_node_fs9 = __toESM(require_fs(), 1);
-    init_uint_array();
-    init_handle();
-    init_type();
-    handleStdioSync = (options, verboseInfo) => handleStdio(addPropertiesSync, options, verboseInfo, true);
-    forbiddenIfSync = ({ type, optionName }) => {
-      throwInvalidSyncValue(optionName, TYPE_TO_MESSAGE[type]);
-    };
-    forbiddenNativeIfSync = ({ optionName, value }) => {
-      if (value === "ipc" || value === "overlapped") {
-        throwInvalidSyncValue(optionName, `"${value}"`);
-      }
-      return {};
-    };
-    throwInvalidSyncValue = (optionName, value) => {
-      throw new TypeError(`The \`${optionName}\` option cannot be ${value} with synchronous methods.`);
-    };
-    addProperties = {
-      generator() {
-      },
-      asyncGenerator: forbiddenIfSync,
-      webStream: forbiddenIfSync,
-      nodeStream: forbiddenIfSync,
-      webTransform: forbiddenIfSync,
-      duplex: forbiddenIfSync,
-      asyncIterable: forbiddenIfSync,
-      native: forbiddenNativeIfSync
-    };
-    addPropertiesSync = {
-      input: {
-        ...addProperties,
-        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs9.readFileSync)(value))] }),
-        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array((0, import_node_fs9.readFileSync)(file))] }),
-        fileNumber: forbiddenIfSync,
-        iterable: ({ value }) => ({ contents: [...value] }),
-        string: ({ value }) => ({ contents: [value] }),
-        uint8Array: ({ value }) => ({ contents: [value] })
-      },
-      output: {
-        ...addProperties,
-        fileUrl: ({ value }) => ({ path: value }),
-        filePath: ({ value: { file, append } }) => ({ path: file, append }),
-        fileNumber: ({ value }) => ({ path: value }),
-        iterable: forbiddenIfSync,
-        string: forbiddenIfSync,
-        uint8Array: forbiddenIfSync
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/io/strip-newline.js
-var stripNewline, getStripFinalNewline;
-var init_strip_newline = __esm({
-  "node_modules/execa/lib/io/strip-newline.js"() {
-    init_strip_final_newline();
-    stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber) => getStripFinalNewline(stripFinalNewline2, fdNumber) && value !== void 0 && !Array.isArray(value) ? stripFinalNewline(value) : value;
-    getStripFinalNewline = (stripFinalNewline2, fdNumber) => fdNumber === "all" ? stripFinalNewline2[1] || stripFinalNewline2[2] : stripFinalNewline2[fdNumber];
-  }
-});
-
-// node_modules/execa/lib/transform/split.js
-var getSplitLinesGenerator, splitLinesSync, splitLinesItemSync, initializeSplitLines, splitGenerator, getNewlineLength, linesFinal, getAppendNewlineGenerator, appendNewlineGenerator, concatString, linesStringInfo, concatUint8Array, linesUint8ArrayInfo;
-var init_split = __esm({
-  "node_modules/execa/lib/transform/split.js"() {
-    getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
-    splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
-    splitLinesItemSync = (chunk, preserveNewlines) => {
-      const { transform, final } = initializeSplitLines(preserveNewlines, {});
-      return [...transform(chunk), ...final()];
-    };
-    initializeSplitLines = (preserveNewlines, state) => {
-      state.previousChunks = "";
-      return {
-        transform: splitGenerator.bind(void 0, state, preserveNewlines),
-        final: linesFinal.bind(void 0, state)
-      };
-    };
-    splitGenerator = function* (state, preserveNewlines, chunk) {
-      if (typeof chunk !== "string") {
-        yield chunk;
-        return;
-      }
-      let { previousChunks } = state;
-      let start2 = -1;
-      for (let end = 0; end < chunk.length; end += 1) {
-        if (chunk[end] === "\n") {
-          const newlineLength = getNewlineLength(chunk, end, preserveNewlines, state);
-          let line = chunk.slice(start2 + 1, end + 1 - newlineLength);
-          if (previousChunks.length > 0) {
-            line = concatString(previousChunks, line);
-            previousChunks = "";
-          }
-          yield line;
-          start2 = end;
-        }
-      }
-      if (start2 !== chunk.length - 1) {
-        previousChunks = concatString(previousChunks, chunk.slice(start2 + 1));
-      }
-      state.previousChunks = previousChunks;
-    };
-    getNewlineLength = (chunk, end, preserveNewlines, state) => {
-      if (preserveNewlines) {
-        return 0;
-      }
-      state.isWindowsNewline = end !== 0 && chunk[end - 1] === "\r";
-      return state.isWindowsNewline ? 2 : 1;
-    };
-    linesFinal = function* ({ previousChunks }) {
-      if (previousChunks.length > 0) {
-        yield previousChunks;
-      }
-    };
-    getAppendNewlineGenerator = ({ binary, preserveNewlines, readableObjectMode, state }) => binary || preserveNewlines || readableObjectMode ? void 0 : { transform: appendNewlineGenerator.bind(void 0, state) };
-    appendNewlineGenerator = function* ({ isWindowsNewline = false }, chunk) {
-      const { unixNewline, windowsNewline, LF: LF2, concatBytes } = typeof chunk === "string" ? linesStringInfo : linesUint8ArrayInfo;
-      if (chunk.at(-1) === LF2) {
-        yield chunk;
-        return;
-      }
-      const newline = isWindowsNewline ? windowsNewline : unixNewline;
-      yield concatBytes(chunk, newline);
-    };
-    concatString = (firstChunk, secondChunk) => `${firstChunk}${secondChunk}`;
-    linesStringInfo = {
-      windowsNewline: "\r\n",
-      unixNewline: "\n",
-      LF: "\n",
-      concatBytes: concatString
-    };
-    concatUint8Array = (firstChunk, secondChunk) => {
-      const chunk = new Uint8Array(firstChunk.length + secondChunk.length);
-      chunk.set(firstChunk, 0);
-      chunk.set(secondChunk, firstChunk.length);
-      return chunk;
-    };
-    linesUint8ArrayInfo = {
-      windowsNewline: new Uint8Array([13, 10]),
-      unixNewline: new Uint8Array([10]),
-      LF: 10,
-      concatBytes: concatUint8Array
-    };
-  }
-});
-
-// lazy-builtin:buffer
-var require_buffer = __commonJS({
-  "lazy-builtin:buffer"(exports, module) {
-    module.exports = __require("node:buffer");
-  }
-});
-
-// node_modules/execa/lib/transform/validate.js
-var import_node_buffer, getValidateTransformInput, validateStringTransformInput, getValidateTransformReturn, validateObjectTransformReturn, validateStringTransformReturn, validateEmptyReturn;
-var init_validate = __esm({
-  "node_modules/execa/lib/transform/validate.js"() {
-    import_node_buffer = __toESM(require_buffer(), 1);
-    init_uint_array();
-    getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
-    validateStringTransformInput = function* (optionName, chunk) {
-      if (typeof chunk !== "string" && !isUint8Array(chunk) && !import_node_buffer.Buffer.isBuffer(chunk)) {
-        throw new TypeError(`The \`${optionName}\` option's transform must use "objectMode: true" to receive as input: ${typeof chunk}.`);
-      }
-      yield chunk;
-    };
-    getValidateTransformReturn = (readableObjectMode, optionName) => readableObjectMode ? validateObjectTransformReturn.bind(void 0, optionName) : validateStringTransformReturn.bind(void 0, optionName);
-    validateObjectTransformReturn = function* (optionName, chunk) {
-      validateEmptyReturn(optionName, chunk);
-      yield chunk;
-    };
-    validateStringTransformReturn = function* (optionName, chunk) {
-      validateEmptyReturn(optionName, chunk);
-      if (typeof chunk !== "string" && !isUint8Array(chunk)) {
-        throw new TypeError(`The \`${optionName}\` option's function must yield a string or an Uint8Array, not ${typeof chunk}.`);
-      }
-      yield chunk;
-    };
-    validateEmptyReturn = (optionName, chunk) => {
-      if (chunk === null || chunk === void 0) {
-        throw new TypeError(`The \`${optionName}\` option's function must not call \`yield ${chunk}\`.
-Instead, \`yield\` should either be called with a value, or not be called at all. For example:
-  if (condition) { yield value; }`);
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/transform/encoding-transform.js
-var import_node_buffer2, import_node_string_decoder2, getEncodingTransformGenerator, encodingUint8ArrayGenerator, encodingStringGenerator, encodingStringFinal;
-var init_encoding_transform = __esm({
-  "node_modules/execa/lib/transform/encoding-transform.js"() {
-    import_node_buffer2 = __toESM(require_buffer(), 1);
-    import_node_string_decoder2 = __toESM(require_string_decoder(), 1);
-    init_uint_array();
-    getEncodingTransformGenerator = (binary, encoding, skipped) => {
-      if (skipped) {
-        return;
-      }
-      if (binary) {
-        return { transform: encodingUint8ArrayGenerator.bind(void 0, new TextEncoder()) };
-      }
-      const stringDecoder = new import_node_string_decoder2.StringDecoder(encoding);
-      return {
-        transform: encodingStringGenerator.bind(void 0, stringDecoder),
-        final: encodingStringFinal.bind(void 0, stringDecoder)
-      };
-    };
-    encodingUint8ArrayGenerator = function* (textEncoder3, chunk) {
-      if (import_node_buffer2.Buffer.isBuffer(chunk)) {
-        yield bufferToUint8Array(chunk);
-      } else if (typeof chunk === "string") {
-        yield textEncoder3.encode(chunk);
-      } else {
-        yield chunk;
-      }
-    };
-    encodingStringGenerator = function* (stringDecoder, chunk) {
-      yield isUint8Array(chunk) ? stringDecoder.write(chunk) : chunk;
-    };
-    encodingStringFinal = function* (stringDecoder) {
-      const lastChunk = stringDecoder.end();
-      if (lastChunk !== "") {
-        yield lastChunk;
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/transform/run-async.js
-var import_node_util7, pushChunks, transformChunk, finalChunks, generatorFinalChunks, destroyTransform, identityGenerator;
-var init_run_async = __esm({
-  "node_modules/execa/lib/transform/run-async.js"() {
-    import_node_util7 = __toESM(require_util(), 1);
-    pushChunks = (0, import_node_util7.callbackify)(async (getChunks, state, getChunksArguments, transformStream) => {
-      state.currentIterable = getChunks(...getChunksArguments);
-      try {
-        for await (const chunk of state.currentIterable) {
-          transformStream.push(chunk);
-        }
-      } finally {
-        delete state.currentIterable;
-      }
-    });
-    transformChunk = async function* (chunk, generators, index) {
-      if (index === generators.length) {
-        yield chunk;
-        return;
-      }
-      const { transform = identityGenerator } = generators[index];
-      for await (const transformedChunk of transform(chunk)) {
-        yield* transformChunk(transformedChunk, generators, index + 1);
-      }
-    };
-    finalChunks = async function* (generators) {
-      for (const [index, { final }] of Object.entries(generators)) {
-        yield* generatorFinalChunks(final, Number(index), generators);
-      }
-    };
-    generatorFinalChunks = async function* (final, index, generators) {
-      if (final === void 0) {
-        return;
-      }
-      for await (const finalChunk of final()) {
-        yield* transformChunk(finalChunk, generators, index + 1);
-      }
-    };
-    destroyTransform = (0, import_node_util7.callbackify)(async ({ currentIterable }, error) => {
-      if (currentIterable !== void 0) {
-        await (error ? currentIterable.throw(error) : currentIterable.return());
-        return;
-      }
-      if (error) {
-        throw error;
-      }
-    });
-    identityGenerator = function* (chunk) {
-      yield chunk;
-    };
-  }
-});
-
-// node_modules/execa/lib/transform/run-sync.js
-var pushChunksSync, runTransformSync, transformChunkSync, finalChunksSync, generatorFinalChunksSync, identityGenerator2;
-var init_run_sync = __esm({
-  "node_modules/execa/lib/transform/run-sync.js"() {
-    pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) => {
-      try {
-        for (const chunk of getChunksSync(...getChunksArguments)) {
-          transformStream.push(chunk);
-        }
-        done();
-      } catch (error) {
-        done(error);
-      }
-    };
-    runTransformSync = (generators, chunks) => [
-      ...chunks.flatMap((chunk) => [...transformChunkSync(chunk, generators, 0)]),
-      ...finalChunksSync(generators)
-    ];
-    transformChunkSync = function* (chunk, generators, index) {
-      if (index === generators.length) {
-        yield chunk;
-        return;
-      }
-      const { transform = identityGenerator2 } = generators[index];
-      for (const transformedChunk of transform(chunk)) {
-        yield* transformChunkSync(transformedChunk, generators, index + 1);
-      }
-    };
-    finalChunksSync = function* (generators) {
-      for (const [index, { final }] of Object.entries(generators)) {
-        yield* generatorFinalChunksSync(final, Number(index), generators);
-      }
-    };
-    generatorFinalChunksSync = function* (final, index, generators) {
-      if (final === void 0) {
-        return;
-      }
-      for (const finalChunk of final()) {
-        yield* transformChunkSync(finalChunk, generators, index + 1);
-      }
-    };
-    identityGenerator2 = function* (chunk) {
-      yield chunk;
-    };
-  }
-});
-
-// node_modules/execa/lib/transform/generator.js
-var import_node_stream2, generatorToStream, runGeneratorsSync, addInternalGenerators;
-var init_generator = __esm({
-  "node_modules/execa/lib/transform/generator.js"() {
-    import_node_stream2 = __toESM(require_stream(), 1);
-    init_type();
-    init_split();
-    init_validate();
-    init_encoding_transform();
-    init_run_async();
-    init_run_sync();
-    generatorToStream = ({
-      value,
-      value: { transform, final, writableObjectMode, readableObjectMode },
-      optionName
-    }, { encoding }) => {
-      const state = {};
-      const generators = addInternalGenerators(value, encoding, optionName);
-      const transformAsync = isAsyncGenerator(transform);
-      const finalAsync = isAsyncGenerator(final);
-      const transformMethod = transformAsync ? pushChunks.bind(void 0, transformChunk, state) : pushChunksSync.bind(void 0, transformChunkSync);
-      const finalMethod = transformAsync || finalAsync ? pushChunks.bind(void 0, finalChunks, state) : pushChunksSync.bind(void 0, finalChunksSync);
-      const destroyMethod = transformAsync || finalAsync ? destroyTransform.bind(void 0, state) : void 0;
-      const stream = new import_node_stream2.Transform({
-        writableObjectMode,
-        writableHighWaterMark: (0, import_node_stream2.getDefaultHighWaterMark)(writableObjectMode),
-        readableObjectMode,
-        readableHighWaterMark: (0, import_node_stream2.getDefaultHighWaterMark)(readableObjectMode),
-        transform(chunk, encoding2, done) {
-          transformMethod([chunk, generators, 0], this, done);
-        },
-        flush(done) {
-          finalMethod([generators], this, done);
-        },
-        destroy: destroyMethod
-      });
-      return { stream };
-    };
-    runGeneratorsSync = (chunks, stdioItems, encoding, isInput) => {
-      const generators = stdioItems.filter(({ type }) => type === "generator");
-      const reversedGenerators = isInput ? generators.reverse() : generators;
-      for (const { value, optionName } of reversedGenerators) {
-        const generators2 = addInternalGenerators(value, encoding, optionName);
-        chunks = runTransformSync(generators2, chunks);
-      }
-      return chunks;
-    };
-    addInternalGenerators = ({ transform, final, binary, writableObjectMode, readableObjectMode, preserveNewlines }, encoding, optionName) => {
-      const state = {};
-      return [
-        { transform: getValidateTransformInput(writableObjectMode, optionName) },
-        getEncodingTransformGenerator(binary, encoding, writableObjectMode),
-        getSplitLinesGenerator(binary, preserveNewlines, writableObjectMode, state),
-        { transform, final },
-        { transform: getValidateTransformReturn(readableObjectMode, optionName) },
-        getAppendNewlineGenerator({
-          binary,
-          preserveNewlines,
-          readableObjectMode,
-          state
-        })
-      ].filter(Boolean);
-    };
-  }
-});
-
-// node_modules/execa/lib/io/input-sync.js
-var addInputOptionsSync, getInputFdNumbers, addInputOptionSync, applySingleInputGeneratorsSync, validateSerializable;
-var init_input_sync = __esm({
-  "node_modules/execa/lib/io/input-sync.js"() {
-    init_generator();
-    init_uint_array();
-    init_type();
-    addInputOptionsSync = (fileDescriptors, options) => {
-      for (const fdNumber of getInputFdNumbers(fileDescriptors)) {
-        addInputOptionSync(fileDescriptors, fdNumber, options);
-      }
-    };
-    getInputFdNumbers = (fileDescriptors) => new Set(Object.entries(fileDescriptors).filter(([, { direction }]) => direction === "input").map(([fdNumber]) => Number(fdNumber)));
-    addInputOptionSync = (fileDescriptors, fdNumber, options) => {
-      const { stdioItems } = fileDescriptors[fdNumber];
-      const allStdioItems = stdioItems.filter(({ contents }) => contents !== void 0);
-      if (allStdioItems.length === 0) {
-        return;
-      }
-      if (fdNumber !== 0) {
-        const [{ type, optionName }] = allStdioItems;
-        throw new TypeError(`Only the \`stdin\` option, not \`${optionName}\`, can be ${TYPE_TO_MESSAGE[type]} with synchronous methods.`);
-      }
-      const allContents = allStdioItems.map(({ contents }) => contents);
-      const transformedContents = allContents.map((contents) => applySingleInputGeneratorsSync(contents, stdioItems));
-      options.input = joinToUint8Array(transformedContents);
-    };
-    applySingleInputGeneratorsSync = (contents, stdioItems) => {
-      const newContents = runGeneratorsSync(contents, stdioItems, "utf8", true);
-      validateSerializable(newContents);
-      return joinToUint8Array(newContents);
-    };
-    validateSerializable = (newContents) => {
-      const invalidItem = newContents.find((item) => typeof item !== "string" && !isUint8Array(item));
-      if (invalidItem !== void 0) {
-        throw new TypeError(`The \`stdin\` option is invalid: when passing objects as input, a transform must be used to serialize them to strings or Uint8Arrays: ${invalidItem}.`);
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/verbose/output.js
-var shouldLogOutput, fdUsesVerbose, PIPED_STDIO_VALUES, logLines, logLinesSync, isPipingStream, logLine;
-var init_output = __esm({
-  "node_modules/execa/lib/verbose/output.js"() {
-    init_encoding_option();
-    init_type();
-    init_log();
-    init_values2();
-    shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && fdUsesVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
-    fdUsesVerbose = (fdNumber) => fdNumber === 1 || fdNumber === 2;
-    PIPED_STDIO_VALUES = /* @__PURE__ */ new Set(["pipe", "overlapped"]);
-    logLines = async (linesIterable, stream, fdNumber, verboseInfo) => {
-      for await (const line of linesIterable) {
-        if (!isPipingStream(stream)) {
-          logLine(line, fdNumber, verboseInfo);
-        }
-      }
-    };
-    logLinesSync = (linesArray, fdNumber, verboseInfo) => {
-      for (const line of linesArray) {
-        logLine(line, fdNumber, verboseInfo);
-      }
-    };
-    isPipingStream = (stream) => stream._readableState.pipes.length > 0;
-    logLine = (line, fdNumber, verboseInfo) => {
-      const verboseMessage = serializeVerboseMessage(line);
-      verboseLog({
-        type: "output",
-        verboseMessage,
-        fdNumber,
-        verboseInfo
-      });
-    };
-  }
-});
-
-// node_modules/execa/lib/io/output-sync.js
-var import_node_fs10, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
-var init_output_sync = __esm({
-  "node_modules/execa/lib/io/output-sync.js"() {
-    import_node_fs10 = __toESM(require_fs(), 1);
-    init_output();
-    init_generator();
-    init_split();
-    init_uint_array();
-    init_type();
-    init_max_buffer();
-    transformOutputSync = ({ fileDescriptors, syncResult: { output }, options, isMaxBuffer, verboseInfo }) => {
-      if (output === null) {
-        return { output: Array.from({ length: 3 }) };
-      }
-      const state = {};
-      const outputFiles = /* @__PURE__ */ new Set([]);
-      const transformedOutput = output.map((result2, fdNumber) => transformOutputResultSync({
-        result: result2,
-        fileDescriptors,
-        fdNumber,
-        state,
-        outputFiles,
-        isMaxBuffer,
-        verboseInfo
-      }, options));
-      return { output: transformedOutput, ...state };
-    };
-    transformOutputResultSync = ({ result: result2, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
-      if (result2 === null) {
-        return;
-      }
-      const truncatedResult = truncateMaxBufferSync(result2, isMaxBuffer, maxBuffer);
-      const uint8ArrayResult = bufferToUint8Array(truncatedResult);
-      const { stdioItems, objectMode } = fileDescriptors[fdNumber];
-      const chunks = runOutputGeneratorsSync([uint8ArrayResult], stdioItems, encoding, state);
-      const { serializedResult, finalResult = serializedResult } = serializeChunks({
-        chunks,
-        objectMode,
-        encoding,
-        lines,
-        stripFinalNewline: stripFinalNewline2,
-        fdNumber
-      });
-      logOutputSync({
-        serializedResult,
-        fdNumber,
-        state,
-        verboseInfo,
-        encoding,
-        stdioItems,
-        objectMode
-      });
-      const returnedResult = buffer[fdNumber] ? finalResult : void 0;
-      try {
-        if (state.error === void 0) {
-          writeToFiles(serializedResult, stdioItems, outputFiles);
-        }
-        return returnedResult;
-      } catch (error) {
-        state.error = error;
-        return returnedResult;
-      }
-    };
-    runOutputGeneratorsSync = (chunks, stdioItems, encoding, state) => {
-      try {
-        return runGeneratorsSync(chunks, stdioItems, encoding, false);
-      } catch (error) {
-        state.error = error;
-        return chunks;
-      }
-    };
-    serializeChunks = ({ chunks, objectMode, encoding, lines, stripFinalNewline: stripFinalNewline2, fdNumber }) => {
-      if (objectMode) {
-        return { serializedResult: chunks };
-      }
-      if (encoding === "buffer") {
-        return { serializedResult: joinToUint8Array(chunks) };
-      }
-      const serializedResult = joinToString(chunks, encoding);
-      if (lines[fdNumber]) {
-        return { serializedResult, finalResult: splitLinesSync(serializedResult, !stripFinalNewline2[fdNumber], objectMode) };
-      }
-      return { serializedResult };
-    };
-    logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding, stdioItems, objectMode }) => {
-      if (!shouldLogOutput({
-        stdioItems,
-        encoding,
-        verboseInfo,
-        fdNumber
-      })) {
-        return;
-      }
-      const linesArray = splitLinesSync(serializedResult, false, objectMode);
-      try {
-        logLinesSync(linesArray, fdNumber, verboseInfo);
-      } catch (error) {
-        state.error ??= error;
-      }
-    };
-    writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-      for (const { path: path6, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-        const pathString = typeof path6 === "string" ? path6 : path6.toString();
-        if (append || outputFiles.has(pathString)) {
-          (0, import_node_fs10.appendFileSync)(path6, serializedResult);
-        } else {
-          outputFiles.add(pathString);
-          (0, import_node_fs10.writeFileSync)(path6, serializedResult);
-        }
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/resolve/all-sync.js
-var getAllSync;
-var init_all_sync = __esm({
-  "node_modules/execa/lib/resolve/all-sync.js"() {
-    init_uint_array();
-    init_strip_newline();
-    getAllSync = ([, stdout, stderr], options) => {
-      if (!options.all) {
-        return;
-      }
-      if (stdout === void 0) {
-        return stderr;
-      }
-      if (stderr === void 0) {
-        return stdout;
-      }
-      if (Array.isArray(stdout)) {
-        return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options, "all")];
-      }
-      if (Array.isArray(stderr)) {
-        return [stripNewline(stdout, options, "all"), ...stderr];
-      }
-      if (isUint8Array(stdout) && isUint8Array(stderr)) {
-        return concatUint8Arrays([stdout, stderr]);
-      }
-      return `${stdout}${stderr}`;
-    };
-  }
-});
-
-// node_modules/execa/lib/resolve/exit-async.js
-var import_node_events8, waitForExit, waitForExitOrError, waitForSubprocessExit, waitForSuccessfulExit, isSubprocessErrorExit, isFailedExit;
-var init_exit_async = __esm({
-  "node_modules/execa/lib/resolve/exit-async.js"() {
-    import_node_events8 = __toESM(require_events(), 1);
-    init_final_error();
-    waitForExit = async (subprocess, context) => {
-      const [exitCode, signal] = await waitForExitOrError(subprocess);
-      context.isForcefullyTerminated ??= false;
-      return [exitCode, signal];
-    };
-    waitForExitOrError = async (subprocess) => {
-      const [spawnPayload, exitPayload] = await Promise.allSettled([
-        (0, import_node_events8.once)(subprocess, "spawn"),
-        (0, import_node_events8.once)(subprocess, "exit")
-      ]);
-      if (spawnPayload.status === "rejected") {
-        return [];
-      }
-      return exitPayload.status === "rejected" ? waitForSubprocessExit(subprocess) : exitPayload.value;
-    };
-    waitForSubprocessExit = async (subprocess) => {
-      try {
-        return await (0, import_node_events8.once)(subprocess, "exit");
-      } catch {
-        return waitForSubprocessExit(subprocess);
-      }
-    };
-    waitForSuccessfulExit = async (exitPromise) => {
-      const [exitCode, signal] = await exitPromise;
-      if (!isSubprocessErrorExit(exitCode, signal) && isFailedExit(exitCode, signal)) {
-        throw new DiscardedError();
-      }
-      return [exitCode, signal];
-    };
-    isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal === void 0;
-    isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
-  }
-});
-
-// node_modules/execa/lib/resolve/exit-sync.js
-var getExitResultSync, getResultError;
-var init_exit_sync = __esm({
-  "node_modules/execa/lib/resolve/exit-sync.js"() {
-    init_final_error();
-    init_max_buffer();
-    init_exit_async();
-    getExitResultSync = ({ error, status: exitCode, signal, output }, { maxBuffer }) => {
-      const resultError = getResultError(error, exitCode, signal);
-      const timedOut = resultError?.code === "ETIMEDOUT";
-      const isMaxBuffer = isMaxBufferSync(resultError, output, maxBuffer);
-      return {
-        resultError,
-        exitCode,
-        signal,
-        timedOut,
-        isMaxBuffer
-      };
-    };
-    getResultError = (error, exitCode, signal) => {
-      if (error !== void 0) {
-        return error;
-      }
-      return isFailedExit(exitCode, signal) ? new DiscardedError() : void 0;
-    };
-  }
-});
-
-// node_modules/execa/lib/methods/main-sync.js
-var import_node_child_process3, execaCoreSync, handleSyncArguments, normalizeSyncOptions, validateSyncOptions, throwInvalidSyncOption, spawnSubprocessSync, runSubprocessSync, normalizeSpawnSyncOptions, getSyncResult;
-var init_main_sync = __esm({
-  "node_modules/execa/lib/methods/main-sync.js"() {
-    import_node_child_process3 = __toESM(require_child_process(), 1);
-    init_command();
-    init_options2();
-    init_shell();
-    init_result();
-    init_reject();
-    init_handle_sync();
-    init_strip_newline();
-    init_input_sync();
-    init_output_sync();
-    init_max_buffer();
-    init_all_sync();
-    init_exit_sync();
-    execaCoreSync = (rawFile, rawArguments, rawOptions) => {
-      const { file, commandArguments, command: command2, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
-      const result2 = spawnSubprocessSync({
-        file,
-        commandArguments,
-        options,
-        command: command2,
-        escapedCommand,
-        verboseInfo,
-        fileDescriptors,
-        startTime
-      });
-      return handleResult(result2, verboseInfo, options);
-    };
-    handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
-      const { command: command2, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
-      const syncOptions = normalizeSyncOptions(rawOptions);
-      const { file, commandArguments, options } = normalizeOptions(rawFile, rawArguments, syncOptions);
-      validateSyncOptions(options);
-      const fileDescriptors = handleStdioSync(options, verboseInfo);
-      return {
-        file,
-        commandArguments,
-        command: command2,
-        escapedCommand,
-        startTime,
-        verboseInfo,
-        options,
-        fileDescriptors
-      };
-    };
-    normalizeSyncOptions = (options) => options.node && !options.ipc ? { ...options, ipc: false } : options;
-    validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
-      if (ipcInput) {
-        throwInvalidSyncOption("ipcInput");
-      }
-      if (ipc) {
-        throwInvalidSyncOption("ipc: true");
-      }
-      if (detached) {
-        throwInvalidSyncOption("detached: true");
-      }
-      if (cancelSignal) {
-        throwInvalidSyncOption("cancelSignal");
-      }
-    };
-    throwInvalidSyncOption = (value) => {
-      throw new TypeError(`The "${value}" option cannot be used with synchronous methods.`);
-    };
-    spawnSubprocessSync = ({ file, commandArguments, options, command: command2, escapedCommand, verboseInfo, fileDescriptors, startTime }) => {
-      const syncResult = runSubprocessSync({
-        file,
-        commandArguments,
-        options,
-        command: command2,
-        escapedCommand,
-        fileDescriptors,
-        startTime
-      });
-      if (syncResult.failed) {
-        return syncResult;
-      }
-      const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options);
-      const { output, error = resultError } = transformOutputSync({
-        fileDescriptors,
-        syncResult,
-        options,
-        isMaxBuffer,
-        verboseInfo
-      });
-      const stdio = output.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options, fdNumber));
-      const all = stripNewline(getAllSync(output, options), options, "all");
-      return getSyncResult({
-        error,
-        exitCode,
-        signal,
-        timedOut,
-        isMaxBuffer,
-        stdio,
-        all,
-        options,
-        command: command2,
-        escapedCommand,
-        startTime
-      });
-    };
-    runSubprocessSync = ({ file, commandArguments, options, command: command2, escapedCommand, fileDescriptors, startTime }) => {
-      try {
-        addInputOptionsSync(fileDescriptors, options);
-        const normalizedOptions = normalizeSpawnSyncOptions(options);
-        return (0, import_node_child_process3.spawnSync)(...concatenateShell(file, commandArguments, normalizedOptions));
-      } catch (error) {
-        return makeEarlyError({
-          error,
-          command: command2,
-          escapedCommand,
-          fileDescriptors,
-          options,
-          startTime,
-          isSync: true
-        });
-      }
-    };
-    normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options }) => ({ ...options, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
-    getSyncResult = ({ error, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options, command: command2, escapedCommand, startTime }) => error === void 0 ? makeSuccessResult({
-      command: command2,
-      escapedCommand,
-      stdio,
-      all,
-      ipcOutput: [],
-      options,
-      startTime
-    }) : makeError({
-      error,
-      command: command2,
-      escapedCommand,
-      timedOut,
-      isCanceled: false,
-      isGracefullyCanceled: false,
-      isMaxBuffer,
-      isForcefullyTerminated: false,
-      exitCode,
-      signal,
-      stdio,
-      all,
-      ipcOutput: [],
-      options,
-      startTime,
-      isSync: true
-    });
-  }
-});
-
-// node_modules/execa/lib/ipc/get-one.js
-var import_node_events9, getOneMessage, getOneMessageAsync, getMessage, throwOnDisconnect2, throwOnStrictError;
-var init_get_one = __esm({
-  "node_modules/execa/lib/ipc/get-one.js"() {
-    import_node_events9 = __toESM(require_events(), 1);
-    init_validation();
-    init_forward();
-    init_reference2();
-    getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true, filter } = {}) => {
-      validateIpcMethod({
-        methodName: "getOneMessage",
-        isSubprocess,
-        ipc,
-        isConnected: isConnected(anyProcess)
-      });
-      return getOneMessageAsync({
-        anyProcess,
-        channel,
-        isSubprocess,
-        filter,
-        reference
-      });
-    };
-    getOneMessageAsync = async ({ anyProcess, channel, isSubprocess, filter, reference }) => {
-      addReference(channel, reference);
-      const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
-      const controller = new AbortController();
-      try {
-        return await Promise.race([
-          getMessage(ipcEmitter, filter, controller),
-          throwOnDisconnect2(ipcEmitter, isSubprocess, controller),
-          throwOnStrictError(ipcEmitter, isSubprocess, controller)
-        ]);
-      } catch (error) {
-        disconnect(anyProcess);
-        throw error;
-      } finally {
-        controller.abort();
-        removeReference(channel, reference);
-      }
-    };
-    getMessage = async (ipcEmitter, filter, { signal }) => {
-      if (filter === void 0) {
-        const [message] = await (0, import_node_events9.once)(ipcEmitter, "message", { signal });
-        return message;
-      }
-      for await (const [message] of (0, import_node_events9.on)(ipcEmitter, "message", { signal })) {
-        if (filter(message)) {
-          return message;
-        }
-      }
-    };
-    throwOnDisconnect2 = async (ipcEmitter, isSubprocess, { signal }) => {
-      await (0, import_node_events9.once)(ipcEmitter, "disconnect", { signal });
-      throwOnEarlyDisconnect(isSubprocess);
-    };
-    throwOnStrictError = async (ipcEmitter, isSubprocess, { signal }) => {
-      const [error] = await (0, import_node_events9.once)(ipcEmitter, "strict:error", { signal });
-      throw getStrictResponseError(error, isSubprocess);
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/get-each.js
-var import_node_events10, getEachMessage, loopOnMessages, stopOnDisconnect, abortOnStrictError, iterateOnMessages, throwIfStrictError;
-var init_get_each = __esm({
-  "node_modules/execa/lib/ipc/get-each.js"() {
-    import_node_events10 = __toESM(require_events(), 1);
-    init_validation();
-    init_forward();
-    init_reference2();
-    getEachMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true } = {}) => loopOnMessages({
-      anyProcess,
-      channel,
-      isSubprocess,
-      ipc,
-      shouldAwait: !isSubprocess,
-      reference
-    });
-    loopOnMessages = ({ anyProcess, channel, isSubprocess, ipc, shouldAwait, reference }) => {
-      validateIpcMethod({
-        methodName: "getEachMessage",
-        isSubprocess,
-        ipc,
-        isConnected: isConnected(anyProcess)
-      });
-      addReference(channel, reference);
-      const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
-      const controller = new AbortController();
-      const state = {};
-      stopOnDisconnect(anyProcess, ipcEmitter, controller);
-      abortOnStrictError({
-        ipcEmitter,
-        isSubprocess,
-        controller,
-        state
-      });
-      return iterateOnMessages({
-        anyProcess,
-        channel,
-        ipcEmitter,
-        isSubprocess,
-        shouldAwait,
-        controller,
-        state,
-        reference
-      });
-    };
-    stopOnDisconnect = async (anyProcess, ipcEmitter, controller) => {
-      try {
-        await (0, import_node_events10.once)(ipcEmitter, "disconnect", { signal: controller.signal });
-        controller.abort();
-      } catch {
-      }
-    };
-    abortOnStrictError = async ({ ipcEmitter, isSubprocess, controller, state }) => {
-      try {
-        const [error] = await (0, import_node_events10.once)(ipcEmitter, "strict:error", { signal: controller.signal });
-        state.error = getStrictResponseError(error, isSubprocess);
-        controller.abort();
-      } catch {
-      }
-    };
-    iterateOnMessages = async function* ({ anyProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state, reference }) {
-      try {
-        for await (const [message] of (0, import_node_events10.on)(ipcEmitter, "message", { signal: controller.signal })) {
-          throwIfStrictError(state);
-          yield message;
-        }
-      } catch {
-        throwIfStrictError(state);
-      } finally {
-        controller.abort();
-        removeReference(channel, reference);
-        if (!isSubprocess) {
-          disconnect(anyProcess);
-        }
-        if (shouldAwait) {
-          await anyProcess;
-        }
-      }
-    };
-    throwIfStrictError = ({ error }) => {
-      if (error) {
-        throw error;
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/methods.js
-var import_node_process10, addIpcMethods, getIpcExport, getIpcMethods;
-var init_methods = __esm({
-  "node_modules/execa/lib/ipc/methods.js"() {
-    import_node_process10 = __toESM(require_process(), 1);
-    init_send();
-    init_get_one();
-    init_get_each();
-    init_graceful();
-    addIpcMethods = (subprocess, { ipc }) => {
-      Object.assign(subprocess, getIpcMethods(subprocess, false, ipc));
-    };
-    getIpcExport = () => {
-      const anyProcess = import_node_process10.default;
-      const isSubprocess = true;
-      const ipc = import_node_process10.default.channel !== void 0;
-      return {
-        ...getIpcMethods(anyProcess, isSubprocess, ipc),
-        getCancelSignal: getCancelSignal.bind(void 0, {
-          anyProcess,
-          channel: anyProcess.channel,
-          isSubprocess,
-          ipc
-        })
-      };
-    };
-    getIpcMethods = (anyProcess, isSubprocess, ipc) => ({
-      sendMessage: sendMessage.bind(void 0, {
-        anyProcess,
-        channel: anyProcess.channel,
-        isSubprocess,
-        ipc
-      }),
-      getOneMessage: getOneMessage.bind(void 0, {
-        anyProcess,
-        channel: anyProcess.channel,
-        isSubprocess,
-        ipc
-      }),
-      getEachMessage: getEachMessage.bind(void 0, {
-        anyProcess,
-        channel: anyProcess.channel,
-        isSubprocess,
-        ipc
-      })
-    });
-  }
-});
-
-// node_modules/execa/lib/return/early-error.js
-var import_node_child_process4, import_node_stream3, handleEarlyError, createDummyStreams, createDummyStream, readable3, writable, duplex, handleDummyPromise;
-var init_early_error = __esm({
-  "node_modules/execa/lib/return/early-error.js"() {
-    import_node_child_process4 = __toESM(require_child_process(), 1);
-    import_node_stream3 = __toESM(require_stream(), 1);
-    init_handle();
-    init_result();
-    init_reject();
-    handleEarlyError = ({ error, command: command2, escapedCommand, fileDescriptors, options, startTime, verboseInfo }) => {
-      cleanupCustomStreams(fileDescriptors);
-      const subprocess = new import_node_child_process4.ChildProcess();
-      createDummyStreams(subprocess, fileDescriptors);
-      Object.assign(subprocess, { readable: readable3, writable, duplex });
-      const earlyError = makeEarlyError({
-        error,
-        command: command2,
-        escapedCommand,
-        fileDescriptors,
-        options,
-        startTime,
-        isSync: false
-      });
-      const promise = handleDummyPromise(earlyError, verboseInfo, options);
-      return { subprocess, promise };
-    };
-    createDummyStreams = (subprocess, fileDescriptors) => {
-      const stdin = createDummyStream();
-      const stdout = createDummyStream();
-      const stderr = createDummyStream();
-      const extraStdio = Array.from({ length: fileDescriptors.length - 3 }, createDummyStream);
-      const all = createDummyStream();
-      const stdio = [stdin, stdout, stderr, ...extraStdio];
-      Object.assign(subprocess, {
-        stdin,
-        stdout,
-        stderr,
-        all,
-        stdio
-      });
-    };
-    createDummyStream = () => {
-      const stream = new import_node_stream3.PassThrough();
-      stream.end();
-      return stream;
-    };
-    readable3 = () => new import_node_stream3.Readable({ read() {
-    } });
-    writable = () => new import_node_stream3.Writable({ write() {
-    } });
-    duplex = () => new import_node_stream3.Duplex({ read() {
-    }, write() {
-    } });
-    handleDummyPromise = async (error, verboseInfo, options) => handleResult(error, verboseInfo, options);
-  }
-});
-
-// node_modules/execa/lib/stdio/handle-async.js
-var import_node_fs11, import_node_buffer3, import_node_stream4, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
-var init_handle_async = __esm({
-  "node_modules/execa/lib/stdio/handle-async.js"() {
-    import_node_fs11 = __toESM(require_fs(), 1);
-    import_node_buffer3 = __toESM(require_buffer(), 1);
-    import_node_stream4 = __toESM(require_stream(), 1);
-    init_generator();
-    init_handle();
-    init_type();
-    handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
-    forbiddenIfAsync = ({ type, optionName }) => {
-      throw new TypeError(`The \`${optionName}\` option cannot be ${TYPE_TO_MESSAGE[type]}.`);
-    };
-    addProperties2 = {
-      fileNumber: forbiddenIfAsync,
-      generator: generatorToStream,
-      asyncGenerator: generatorToStream,
-      nodeStream: ({ value }) => ({ stream: value }),
-      webTransform({ value: { transform, writableObjectMode, readableObjectMode } }) {
-        const objectMode = writableObjectMode || readableObjectMode;
-        const stream = import_node_stream4.Duplex.fromWeb(transform, { objectMode });
-        return { stream };
-      },
-      duplex: ({ value: { transform } }) => ({ stream: transform }),
-      native() {
-      }
-    };
-    addPropertiesAsync = {
-      input: {
-        ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: (0, import_node_fs11.createReadStream)(value) }),
-        filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs11.createReadStream)(file) }),
-        webStream: ({ value }) => ({ stream: import_node_stream4.Readable.fromWeb(value) }),
-        iterable: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
-        asyncIterable: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
-        string: ({ value }) => ({ stream: import_node_stream4.Readable.from(value) }),
-        uint8Array: ({ value }) => ({ stream: import_node_stream4.Readable.from(import_node_buffer3.Buffer.from(value)) })
-      },
-      output: {
-        ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: (0, import_node_fs11.createWriteStream)(value) }),
-        filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs11.createWriteStream)(file, append ? { flags: "a" } : {}) }),
-        webStream: ({ value }) => ({ stream: import_node_stream4.Writable.fromWeb(value) }),
-        iterable: forbiddenIfAsync,
-        asyncIterable: forbiddenIfAsync,
-        string: forbiddenIfAsync,
-        uint8Array: forbiddenIfAsync
-      }
-    };
-  }
-});
-
-// node_modules/@sindresorhus/merge-streams/index.js
-function mergeStreams(streams) {
-  if (!Array.isArray(streams)) {
-    throw new TypeError(`Expected an array, got \`${typeof streams}\`.`);
-  }
-  for (const stream of streams) {
-    validateStream(stream);
-  }
-  const objectMode = streams.some(({ readableObjectMode }) => readableObjectMode);
-  const highWaterMark = getHighWaterMark(streams, objectMode);
-  const passThroughStream = new MergedStream({
-    objectMode,
-    writableHighWaterMark: highWaterMark,
-    readableHighWaterMark: highWaterMark
-  });
-  for (const stream of streams) {
-    passThroughStream.add(stream);
-  }
-  return passThroughStream;
-}
-var import_node_events11, import_node_stream5, import_promises20, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
-var init_merge_streams = __esm({
-  "node_modules/@sindresorhus/merge-streams/index.js"() {
-    import_node_events11 = __toESM(require_events(), 1);
-    import_node_stream5 = __toESM(require_stream(), 1);
-    import_promises20 = __toESM(require_promises2(), 1);
-    getHighWaterMark = (streams, objectMode) => {
-      if (streams.length === 0) {
-        return (0, import_node_stream5.getDefaultHighWaterMark)(objectMode);
-      }
-      const highWaterMarks = streams.filter(({ readableObjectMode }) => readableObjectMode === objectMode).map(({ readableHighWaterMark }) => readableHighWaterMark);
-      return Math.max(...highWaterMarks);
-    };
-    MergedStream = class extends import_node_stream5.PassThrough {
-      #streams = /* @__PURE__ */ new Set([]);
-      #ended = /* @__PURE__ */ new Set([]);
-      #aborted = /* @__PURE__ */ new Set([]);
-      #onFinished;
-      #unpipeEvent = /* @__PURE__ */ Symbol("unpipe");
-      #streamPromises = /* @__PURE__ */ new WeakMap();
-      add(stream) {
-        validateStream(stream);
-        if (this.#streams.has(stream)) {
-          return;
-        }
-        this.#streams.add(stream);
-        this.#onFinished ??= onMergedStreamFinished(this, this.#streams, this.#unpipeEvent);
-        const streamPromise = endWhenStreamsDone({
-          passThroughStream: this,
-          stream,
-          streams: this.#streams,
-          ended: this.#ended,
-          aborted: this.#aborted,
-          onFinished: this.#onFinished,
-          unpipeEvent: this.#unpipeEvent
-        });
-        this.#streamPromises.set(stream, streamPromise);
-        stream.pipe(this, { end: false });
-      }
-      async remove(stream) {
-        validateStream(stream);
-        if (!this.#streams.has(stream)) {
-          return false;
-        }
-        const streamPromise = this.#streamPromises.get(stream);
-        if (streamPromise === void 0) {
-          return false;
-        }
-        this.#streamPromises.delete(stream);
-        stream.unpipe(this);
-        await streamPromise;
-        return true;
-      }
-    };
-    onMergedStreamFinished = async (passThroughStream, streams, unpipeEvent) => {
-      updateMaxListeners(passThroughStream, PASSTHROUGH_LISTENERS_COUNT);
-      const controller = new AbortController();
-      try {
-        await Promise.race([
-          onMergedStreamEnd(passThroughStream, controller),
-          onInputStreamsUnpipe(passThroughStream, streams, unpipeEvent, controller)
-        ]);
-      } finally {
-        controller.abort();
-        updateMaxListeners(passThroughStream, -PASSTHROUGH_LISTENERS_COUNT);
-      }
-    };
-    onMergedStreamEnd = async (passThroughStream, { signal }) => {
-      try {
-        await (0, import_promises20.finished)(passThroughStream, { signal, cleanup: true });
-      } catch (error) {
-        errorOrAbortStream(passThroughStream, error);
-        throw error;
-      }
-    };
-    onInputStreamsUnpipe = async (passThroughStream, streams, unpipeEvent, { signal }) => {
-      for await (const [unpipedStream] of (0, import_node_events11.on)(passThroughStream, "unpipe", { signal })) {
-        if (streams.has(unpipedStream)) {
-          unpipedStream.emit(unpipeEvent);
-        }
-      }
-    };
-    validateStream = (stream) => {
-      if (typeof stream?.pipe !== "function") {
-        throw new TypeError(`Expected a readable stream, got: \`${typeof stream}\`.`);
-      }
-    };
-    endWhenStreamsDone = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, onFinished, unpipeEvent }) => {
-      updateMaxListeners(passThroughStream, PASSTHROUGH_LISTENERS_PER_STREAM);
-      const controller = new AbortController();
-      try {
-        await Promise.race([
-          afterMergedStreamFinished(onFinished, stream, controller),
-          onInputStreamEnd({
-            passThroughStream,
-            stream,
-            streams,
-            ended,
-            aborted: aborted2,
-            controller
-          }),
-          onInputStreamUnpipe({
-            stream,
-            streams,
-            ended,
-            aborted: aborted2,
-            unpipeEvent,
-            controller
-          })
-        ]);
-      } finally {
-        controller.abort();
-        updateMaxListeners(passThroughStream, -PASSTHROUGH_LISTENERS_PER_STREAM);
-      }
-      if (streams.size > 0 && streams.size === ended.size + aborted2.size) {
-        if (ended.size === 0 && aborted2.size > 0) {
-          abortStream(passThroughStream);
-        } else {
-          endStream(passThroughStream);
-        }
-      }
-    };
-    afterMergedStreamFinished = async (onFinished, stream, { signal }) => {
-      try {
-        await onFinished;
-        if (!signal.aborted) {
-          abortStream(stream);
-        }
-      } catch (error) {
-        if (!signal.aborted) {
-          errorOrAbortStream(stream, error);
-        }
-      }
-    };
-    onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
-      try {
-        await (0, import_promises20.finished)(stream, {
-          signal,
-          cleanup: true,
-          readable: true,
-          writable: false
-        });
-        if (streams.has(stream)) {
-          ended.add(stream);
-        }
-      } catch (error) {
-        if (signal.aborted || !streams.has(stream)) {
-          return;
-        }
-        if (isAbortError(error)) {
-          aborted2.add(stream);
-        } else {
-          errorStream(passThroughStream, error);
-        }
-      }
-    };
-    onInputStreamUnpipe = async ({ stream, streams, ended, aborted: aborted2, unpipeEvent, controller: { signal } }) => {
-      await (0, import_node_events11.once)(stream, unpipeEvent, { signal });
-      if (!stream.readable) {
-        return (0, import_node_events11.once)(signal, "abort", { signal });
-      }
-      streams.delete(stream);
-      ended.delete(stream);
-      aborted2.delete(stream);
-    };
-    endStream = (stream) => {
-      if (stream.writable) {
-        stream.end();
-      }
-    };
-    errorOrAbortStream = (stream, error) => {
-      if (isAbortError(error)) {
-        abortStream(stream);
-      } else {
-        errorStream(stream, error);
-      }
-    };
-    isAbortError = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
-    abortStream = (stream) => {
-      if (stream.readable || stream.writable) {
-        stream.destroy();
-      }
-    };
-    errorStream = (stream, error) => {
-      if (!stream.destroyed) {
-        stream.once("error", noop2);
-        stream.destroy(error);
-      }
-    };
-    noop2 = () => {
-    };
-    updateMaxListeners = (passThroughStream, increment3) => {
-      const maxListeners = passThroughStream.getMaxListeners();
-      if (maxListeners !== 0 && maxListeners !== Number.POSITIVE_INFINITY) {
-        passThroughStream.setMaxListeners(maxListeners + increment3);
-      }
-    };
-    PASSTHROUGH_LISTENERS_COUNT = 2;
-    PASSTHROUGH_LISTENERS_PER_STREAM = 1;
-  }
-});
-
-// node_modules/execa/lib/io/pipeline.js
-var import_promises21, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
-var init_pipeline = __esm({
-  "node_modules/execa/lib/io/pipeline.js"() {
-    import_promises21 = __toESM(require_promises2(), 1);
-    init_standard_stream();
-    pipeStreams = (source2, destination) => {
-      source2.pipe(destination);
-      onSourceFinish(source2, destination);
-      onDestinationFinish(source2, destination);
-    };
-    onSourceFinish = async (source2, destination) => {
-      if (isStandardStream(source2) || isStandardStream(destination)) {
-        return;
-      }
-      try {
-        await (0, import_promises21.finished)(source2, { cleanup: true, readable: true, writable: false });
-      } catch {
-      }
-      endDestinationStream(destination);
-    };
-    endDestinationStream = (destination) => {
-      if (destination.writable) {
-        destination.end();
-      }
-    };
-    onDestinationFinish = async (source2, destination) => {
-      if (isStandardStream(source2) || isStandardStream(destination)) {
-        return;
-      }
-      try {
-        await (0, import_promises21.finished)(destination, { cleanup: true, readable: false, writable: true });
-      } catch {
-      }
-      abortSourceStream(source2);
-    };
-    abortSourceStream = (source2) => {
-      if (source2.readable) {
-        source2.destroy();
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/io/output-async.js
-var pipeOutputAsync, pipeTransform, SUBPROCESS_STREAM_PROPERTIES, pipeStdioItem, setStandardStreamMaxListeners, MAX_LISTENERS_INCREMENT;
-var init_output_async = __esm({
-  "node_modules/execa/lib/io/output-async.js"() {
-    init_merge_streams();
-    init_standard_stream();
-    init_max_listeners();
-    init_type();
-    init_pipeline();
-    pipeOutputAsync = (subprocess, fileDescriptors, controller) => {
-      const pipeGroups = /* @__PURE__ */ new Map();
-      for (const [fdNumber, { stdioItems, direction }] of Object.entries(fileDescriptors)) {
-        for (const { stream } of stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type))) {
-          pipeTransform(subprocess, stream, direction, fdNumber);
-        }
-        for (const { stream } of stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type))) {
-          pipeStdioItem({
-            subprocess,
-            stream,
-            direction,
-            fdNumber,
-            pipeGroups,
-            controller
-          });
-        }
-      }
-      for (const [outputStream, inputStreams] of pipeGroups.entries()) {
-        const inputStream = inputStreams.length === 1 ? inputStreams[0] : mergeStreams(inputStreams);
-        pipeStreams(inputStream, outputStream);
-      }
-    };
-    pipeTransform = (subprocess, stream, direction, fdNumber) => {
-      if (direction === "output") {
-        pipeStreams(subprocess.stdio[fdNumber], stream);
-      } else {
-        pipeStreams(stream, subprocess.stdio[fdNumber]);
-      }
-      const streamProperty = SUBPROCESS_STREAM_PROPERTIES[fdNumber];
-      if (streamProperty !== void 0) {
-        subprocess[streamProperty] = stream;
-      }
-      subprocess.stdio[fdNumber] = stream;
-    };
-    SUBPROCESS_STREAM_PROPERTIES = ["stdin", "stdout", "stderr"];
-    pipeStdioItem = ({ subprocess, stream, direction, fdNumber, pipeGroups, controller }) => {
-      if (stream === void 0) {
-        return;
-      }
-      setStandardStreamMaxListeners(stream, controller);
-      const [inputStream, outputStream] = direction === "output" ? [stream, subprocess.stdio[fdNumber]] : [subprocess.stdio[fdNumber], stream];
-      const outputStreams = pipeGroups.get(inputStream) ?? [];
-      pipeGroups.set(inputStream, [...outputStreams, outputStream]);
-    };
-    setStandardStreamMaxListeners = (stream, { signal }) => {
-      if (isStandardStream(stream)) {
-        incrementMaxListeners(stream, MAX_LISTENERS_INCREMENT, signal);
-      }
-    };
-    MAX_LISTENERS_INCREMENT = 2;
-  }
-});
-
-// node_modules/signal-exit/dist/mjs/signals.js
-var signals;
-var init_signals2 = __esm({
-  "node_modules/signal-exit/dist/mjs/signals.js"() {
-    signals = [];
-    signals.push("SIGHUP", "SIGINT", "SIGTERM");
-    if (process.platform !== "win32") {
-      signals.push(
-        "SIGALRM",
-        "SIGABRT",
-        "SIGVTALRM",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGUSR2",
-        "SIGTRAP",
-        "SIGSYS",
-        "SIGQUIT",
-        "SIGIOT"
-        // should detect profiler and enable/disable accordingly.
-        // see #21
-        // 'SIGPROF'
-      );
-    }
-    if (process.platform === "linux") {
-      signals.push("SIGIO", "SIGPOLL", "SIGPWR", "SIGSTKFLT");
-    }
-  }
-});
-
-// node_modules/signal-exit/dist/mjs/index.js
-var processOk, kExitEmitter, global2, ObjectDefineProperty, Emitter, SignalExitBase, signalExitWrap, SignalExitFallback, SignalExit, process9, onExit, load, unload;
-var init_mjs = __esm({
-  "node_modules/signal-exit/dist/mjs/index.js"() {
-    init_signals2();
-    processOk = (process10) => !!process10 && typeof process10 === "object" && typeof process10.removeListener === "function" && typeof process10.emit === "function" && typeof process10.reallyExit === "function" && typeof process10.listeners === "function" && typeof process10.kill === "function" && typeof process10.pid === "number" && typeof process10.on === "function";
-    kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
-    global2 = globalThis;
-    ObjectDefineProperty = Object.defineProperty.bind(Object);
-    Emitter = class {
-      emitted = {
-        afterExit: false,
-        exit: false
-      };
-      listeners = {
-        afterExit: [],
-        exit: []
-      };
-      count = 0;
-      id = Math.random();
-      constructor() {
-        if (global2[kExitEmitter]) {
-          return global2[kExitEmitter];
-        }
-        ObjectDefineProperty(global2, kExitEmitter, {
-          value: this,
-          writable: false,
-          enumerable: false,
-          configurable: false
-        });
-      }
-      on(ev, fn) {
-        this.listeners[ev].push(fn);
-      }
-      removeListener(ev, fn) {
-        const list3 = this.listeners[ev];
-        const i2 = list3.indexOf(fn);
-        if (i2 === -1) {
-          return;
-        }
-        if (i2 === 0 && list3.length === 1) {
-          list3.length = 0;
-        } else {
-          list3.splice(i2, 1);
-        }
-      }
-      emit(ev, code, signal) {
-        if (this.emitted[ev]) {
-          return false;
-        }
-        this.emitted[ev] = true;
-        let ret2 = false;
-        for (const fn of this.listeners[ev]) {
-          ret2 = fn(code, signal) === true || ret2;
-        }
-        if (ev === "exit") {
-          ret2 = this.emit("afterExit", code, signal) || ret2;
-        }
-        return ret2;
-      }
-    };
-    SignalExitBase = class {
-    };
-    signalExitWrap = (handler) => {
-      return {
-        onExit(cb, opts) {
-          return handler.onExit(cb, opts);
-        },
-        load() {
-          return handler.load();
-        },
-        unload() {
-          return handler.unload();
-        }
-      };
-    };
-    SignalExitFallback = class extends SignalExitBase {
-      onExit() {
-        return () => {
-        };
-      }
-      load() {
-      }
-      unload() {
-      }
-    };
-    SignalExit = class extends SignalExitBase {
-      // "SIGHUP" throws an `ENOSYS` error on Windows,
-      // so use a supported signal instead
-      /* c8 ignore start */
-      #hupSig = process9.platform === "win32" ? "SIGINT" : "SIGHUP";
-      /* c8 ignore stop */
-      #emitter = new Emitter();
-      #process;
-      #originalProcessEmit;
-      #originalProcessReallyExit;
-      #sigListeners = {};
-      #loaded = false;
-      constructor(process10) {
-        super();
-        this.#process = process10;
-        this.#sigListeners = {};
-        for (const sig of signals) {
-          this.#sigListeners[sig] = () => {
-            const listeners = this.#process.listeners(sig);
-            let { count: count2 } = this.#emitter;
-            const p = process10;
-            if (typeof p.__signal_exit_emitter__ === "object" && typeof p.__signal_exit_emitter__.count === "number") {
-              count2 += p.__signal_exit_emitter__.count;
-            }
-            if (listeners.length === count2) {
-              this.unload();
-              const ret2 = this.#emitter.emit("exit", null, sig);
-              const s = sig === "SIGHUP" ? this.#hupSig : sig;
-              if (!ret2)
-                process10.kill(process10.pid, s);
-            }
-          };
-        }
-        this.#originalProcessReallyExit = process10.reallyExit;
-        this.#originalProcessEmit = process10.emit;
-      }
-      onExit(cb, opts) {
-        if (!processOk(this.#process)) {
-          return () => {
-          };
-        }
-        if (this.#loaded === false) {
-          this.load();
-        }
-        const ev = opts?.alwaysLast ? "afterExit" : "exit";
-        this.#emitter.on(ev, cb);
-        return () => {
-          this.#emitter.removeListener(ev, cb);
-          if (this.#emitter.listeners["exit"].length === 0 && this.#emitter.listeners["afterExit"].length === 0) {
-            this.unload();
-          }
-        };
-      }
-      load() {
-        if (this.#loaded) {
-          return;
-        }
-        this.#loaded = true;
-        this.#emitter.count += 1;
-        for (const sig of signals) {
-          try {
-            const fn = this.#sigListeners[sig];
-            if (fn)
-              this.#process.on(sig, fn);
-          } catch (_) {
-          }
-        }
-        this.#process.emit = (ev, ...a2) => {
-          return this.#processEmit(ev, ...a2);
-        };
-        this.#process.reallyExit = (code) => {
-          return this.#processReallyExit(code);
-        };
-      }
-      unload() {
-        if (!this.#loaded) {
-          return;
-        }
-        this.#loaded = false;
-        signals.forEach((sig) => {
-          const listener = this.#sigListeners[sig];
-          if (!listener) {
-            throw new Error("Listener not defined for signal: " + sig);
-          }
-          try {
-            this.#process.removeListener(sig, listener);
-          } catch (_) {
-          }
-        });
-        this.#process.emit = this.#originalProcessEmit;
-        this.#process.reallyExit = this.#originalProcessReallyExit;
-        this.#emitter.count -= 1;
-      }
-      #processReallyExit(code) {
-        if (!processOk(this.#process)) {
-          return 0;
-        }
-        this.#process.exitCode = code || 0;
-        this.#emitter.emit("exit", this.#process.exitCode, null);
-        return this.#originalProcessReallyExit.call(this.#process, this.#process.exitCode);
-      }
-      #processEmit(ev, ...args) {
-        const og = this.#originalProcessEmit;
-        if (ev === "exit" && processOk(this.#process)) {
-          if (typeof args[0] === "number") {
-            this.#process.exitCode = args[0];
-          }
-          const ret2 = og.call(this.#process, ev, ...args);
-          this.#emitter.emit("exit", this.#process.exitCode, null);
-          return ret2;
-        } else {
-          return og.call(this.#process, ev, ...args);
-        }
-      }
-    };
-    process9 = globalThis.process;
-    ({
-      onExit: (
-        /**
-         * Called when the process is exiting, whether via signal, explicit
-         * exit, or running out of stuff to do.
-         *
-         * If the global process object is not suitable for instrumentation,
-         * then this will be a no-op.
-         *
-         * Returns a function that may be used to unload signal-exit.
-         */
-        onExit
-      ),
-      load: (
-        /**
-         * Load the listeners.  Likely you never need to call this, unless
-         * doing a rather deep integration with signal-exit functionality.
-         * Mostly exposed for the benefit of testing.
-         *
-         * @internal
-         */
-        load
-      ),
-      unload: (
-        /**
-         * Unload the listeners.  Likely you never need to call this, unless
-         * doing a rather deep integration with signal-exit functionality.
-         * Mostly exposed for the benefit of testing.
-         *
-         * @internal
-         */
-        unload
-      )
-    } = signalExitWrap(processOk(process9) ? new SignalExit(process9) : new SignalExitFallback()));
-  }
-});
-
-// node_modules/execa/lib/terminate/cleanup.js
-var import_node_events12, cleanupOnExit;
-var init_cleanup = __esm({
-  "node_modules/execa/lib/terminate/cleanup.js"() {
-    import_node_events12 = __toESM(require_events(), 1);
-    init_mjs();
-    cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
-      if (!cleanup || detached) {
-        return;
-      }
-      const removeExitHandler = onExit(() => {
-        subprocess.kill();
-      });
-      (0, import_node_events12.addAbortListener)(signal, () => {
-        removeExitHandler();
-      });
-    };
-  }
-});
-
-// node_modules/execa/lib/pipe/pipe-arguments.js
-var normalizePipeArguments, getDestinationStream, getDestination, mapDestinationArguments, getSourceStream;
-var init_pipe_arguments = __esm({
-  "node_modules/execa/lib/pipe/pipe-arguments.js"() {
-    init_parameters();
-    init_duration();
-    init_fd_options();
-    init_file_url();
-    normalizePipeArguments = ({ source: source2, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
-      const startTime = getStartTime();
-      const {
-        destination,
-        destinationStream,
-        destinationError,
-        from,
-        unpipeSignal
-      } = getDestinationStream(boundOptions, createNested, pipeArguments);
-      const { sourceStream, sourceError } = getSourceStream(source2, from);
-      const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
-      return {
-        sourcePromise,
-        sourceStream,
-        sourceOptions,
-        sourceError,
-        destination,
-        destinationStream,
-        destinationError,
-        unpipeSignal,
-        fileDescriptors,
-        startTime
-      };
-    };
-    getDestinationStream = (boundOptions, createNested, pipeArguments) => {
-      try {
-        const {
-          destination,
-          pipeOptions: { from, to, unpipeSignal } = {}
-        } = getDestination(boundOptions, createNested, ...pipeArguments);
-        const destinationStream = getToStream(destination, to);
-        return {
-          destination,
-          destinationStream,
-          from,
-          unpipeSignal
-        };
-      } catch (error) {
-        return { destinationError: error };
-      }
-    };
-    getDestination = (boundOptions, createNested, firstArgument, ...pipeArguments) => {
-      if (Array.isArray(firstArgument)) {
-        const destination = createNested(mapDestinationArguments, boundOptions)(firstArgument, ...pipeArguments);
-        return { destination, pipeOptions: boundOptions };
-      }
-      if (typeof firstArgument === "string" || firstArgument instanceof URL || isDenoExecPath(firstArgument)) {
-        if (Object.keys(boundOptions).length > 0) {
-          throw new TypeError('Please use .pipe("file", ..., options) or .pipe(execa("file", ..., options)) instead of .pipe(options)("file", ...).');
-        }
-        const [rawFile, rawArguments, rawOptions] = normalizeParameters(firstArgument, ...pipeArguments);
-        const destination = createNested(mapDestinationArguments)(rawFile, rawArguments, rawOptions);
-        return { destination, pipeOptions: rawOptions };
-      }
-      if (SUBPROCESS_OPTIONS.has(firstArgument)) {
-        if (Object.keys(boundOptions).length > 0) {
-          throw new TypeError("Please use .pipe(options)`command` or .pipe($(options)`command`) instead of .pipe(options)($`command`).");
-        }
-        return { destination: firstArgument, pipeOptions: pipeArguments[0] };
-      }
-      throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
-    };
-    mapDestinationArguments = ({ options }) => ({ options: { ...options, stdin: "pipe", piped: true } });
-    getSourceStream = (source2, from) => {
-      try {
-        const sourceStream = getFromStream(source2, from);
-        return { sourceStream };
-      } catch (error) {
-        return { sourceError: error };
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/pipe/throw.js
-var handlePipeArgumentsError, getPipeArgumentsError, createNonCommandError, PIPE_COMMAND_MESSAGE;
-var init_throw = __esm({
-  "node_modules/execa/lib/pipe/throw.js"() {
-    init_result();
-    init_pipeline();
-    handlePipeArgumentsError = ({
-      sourceStream,
-      sourceError,
-      destinationStream,
-      destinationError,
-      fileDescriptors,
-      sourceOptions,
-      startTime
-    }) => {
-      const error = getPipeArgumentsError({
-        sourceStream,
-        sourceError,
-        destinationStream,
-        destinationError
-      });
-      if (error !== void 0) {
-        throw createNonCommandError({
-          error,
-          fileDescriptors,
-          sourceOptions,
-          startTime
-        });
-      }
-    };
-    getPipeArgumentsError = ({ sourceStream, sourceError, destinationStream, destinationError }) => {
-      if (sourceError !== void 0 && destinationError !== void 0) {
-        return destinationError;
-      }
-      if (destinationError !== void 0) {
-        abortSourceStream(sourceStream);
-        return destinationError;
-      }
-      if (sourceError !== void 0) {
-        endDestinationStream(destinationStream);
-        return sourceError;
-      }
-    };
-    createNonCommandError = ({ error, fileDescriptors, sourceOptions, startTime }) => makeEarlyError({
-      error,
-      command: PIPE_COMMAND_MESSAGE,
-      escapedCommand: PIPE_COMMAND_MESSAGE,
-      fileDescriptors,
-      options: sourceOptions,
-      startTime,
-      isSync: false
-    });
-    PIPE_COMMAND_MESSAGE = "source.pipe(destination)";
-  }
-});
-
-// node_modules/execa/lib/pipe/sequence.js
-var waitForBothSubprocesses;
-var init_sequence = __esm({
-  "node_modules/execa/lib/pipe/sequence.js"() {
-    waitForBothSubprocesses = async (subprocessPromises) => {
-      const [
-        { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
-        { status: destinationStatus, reason: destinationReason, value: destinationResult = destinationReason }
-      ] = await subprocessPromises;
-      if (!destinationResult.pipedFrom.includes(sourceResult)) {
-        destinationResult.pipedFrom.push(sourceResult);
-      }
-      if (destinationStatus === "rejected") {
-        throw destinationResult;
-      }
-      if (sourceStatus === "rejected") {
-        throw sourceResult;
-      }
-      return destinationResult;
-    };
-  }
-});
-
-// node_modules/execa/lib/pipe/streaming.js
-var import_promises22, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
-var init_streaming = __esm({
-  "node_modules/execa/lib/pipe/streaming.js"() {
-    import_promises22 = __toESM(require_promises2(), 1);
-    init_merge_streams();
-    init_max_listeners();
-    init_pipeline();
-    pipeSubprocessStream = (sourceStream, destinationStream, maxListenersController) => {
-      const mergedStream = MERGED_STREAMS.has(destinationStream) ? pipeMoreSubprocessStream(sourceStream, destinationStream) : pipeFirstSubprocessStream(sourceStream, destinationStream);
-      incrementMaxListeners(sourceStream, SOURCE_LISTENERS_PER_PIPE, maxListenersController.signal);
-      incrementMaxListeners(destinationStream, DESTINATION_LISTENERS_PER_PIPE, maxListenersController.signal);
-      cleanupMergedStreamsMap(destinationStream);
-      return mergedStream;
-    };
-    pipeFirstSubprocessStream = (sourceStream, destinationStream) => {
-      const mergedStream = mergeStreams([sourceStream]);
-      pipeStreams(mergedStream, destinationStream);
-      MERGED_STREAMS.set(destinationStream, mergedStream);
-      return mergedStream;
-    };
-    pipeMoreSubprocessStream = (sourceStream, destinationStream) => {
-      const mergedStream = MERGED_STREAMS.get(destinationStream);
-      mergedStream.add(sourceStream);
-      return mergedStream;
-    };
-    cleanupMergedStreamsMap = async (destinationStream) => {
-      try {
-        await (0, import_promises22.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
-      } catch {
-      }
-      MERGED_STREAMS.delete(destinationStream);
-    };
-    MERGED_STREAMS = /* @__PURE__ */ new WeakMap();
-    SOURCE_LISTENERS_PER_PIPE = 2;
-    DESTINATION_LISTENERS_PER_PIPE = 1;
-  }
-});
-
-// node_modules/execa/lib/pipe/abort.js
-var import_node_util8, unpipeOnAbort, unpipeOnSignalAbort;
-var init_abort = __esm({
-  "node_modules/execa/lib/pipe/abort.js"() {
-    import_node_util8 = __toESM(require_util(), 1);
-    init_throw();
-    unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
-    unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fileDescriptors, sourceOptions, startTime }) => {
-      await (0, import_node_util8.aborted)(unpipeSignal, sourceStream);
-      await mergedStream.remove(sourceStream);
-      const error = new Error("Pipe canceled by `unpipeSignal` option.");
-      throw createNonCommandError({
-        error,
-        fileDescriptors,
-        sourceOptions,
-        startTime
-      });
-    };
-  }
-});
-
-// node_modules/execa/lib/pipe/setup.js
-var pipeToSubprocess, handlePipePromise, getSubprocessPromises;
-var init_setup = __esm({
-  "node_modules/execa/lib/pipe/setup.js"() {
-    init_is_plain_obj();
-    init_pipe_arguments();
-    init_throw();
-    init_sequence();
-    init_streaming();
-    init_abort();
-    pipeToSubprocess = (sourceInfo, ...pipeArguments) => {
-      if (isPlainObject(pipeArguments[0])) {
-        return pipeToSubprocess.bind(void 0, {
-          ...sourceInfo,
-          boundOptions: { ...sourceInfo.boundOptions, ...pipeArguments[0] }
-        });
-      }
-      const { destination, ...normalizedInfo } = normalizePipeArguments(sourceInfo, ...pipeArguments);
-      const promise = handlePipePromise({ ...normalizedInfo, destination });
-      promise.pipe = pipeToSubprocess.bind(void 0, {
-        ...sourceInfo,
-        source: destination,
-        sourcePromise: promise,
-        boundOptions: {}
-      });
-      return promise;
-    };
-    handlePipePromise = async ({
-      sourcePromise,
-      sourceStream,
-      sourceOptions,
-      sourceError,
-      destination,
-      destinationStream,
-      destinationError,
-      unpipeSignal,
-      fileDescriptors,
-      startTime
-    }) => {
-      const subprocessPromises = getSubprocessPromises(sourcePromise, destination);
-      handlePipeArgumentsError({
-        sourceStream,
-        sourceError,
-        destinationStream,
-        destinationError,
-        fileDescriptors,
-        sourceOptions,
-        startTime
-      });
-      const maxListenersController = new AbortController();
-      try {
-        const mergedStream = pipeSubprocessStream(sourceStream, destinationStream, maxListenersController);
-        return await Promise.race([
-          waitForBothSubprocesses(subprocessPromises),
-          ...unpipeOnAbort(unpipeSignal, {
-            sourceStream,
-            mergedStream,
-            sourceOptions,
-            fileDescriptors,
-            startTime
-          })
-        ]);
-      } finally {
-        maxListenersController.abort();
-      }
-    };
-    getSubprocessPromises = (sourcePromise, destination) => Promise.allSettled([sourcePromise, destination]);
-  }
-});
-
-// node_modules/execa/lib/io/iterate.js
-var import_node_events13, import_node_stream6, iterateOnSubprocessStream, stopReadingOnExit, iterateForResult, stopReadingOnStreamEnd, iterateOnStream, DEFAULT_OBJECT_HIGH_WATER_MARK, HIGH_WATER_MARK, iterateOnData, getGenerators;
-var init_iterate = __esm({
-  "node_modules/execa/lib/io/iterate.js"() {
-    import_node_events13 = __toESM(require_events(), 1);
-    import_node_stream6 = __toESM(require_stream(), 1);
-    init_encoding_transform();
-    init_split();
-    init_run_sync();
-    iterateOnSubprocessStream = ({ subprocessStdout, subprocess, binary, shouldEncode, encoding, preserveNewlines }) => {
-      const controller = new AbortController();
-      stopReadingOnExit(subprocess, controller);
-      return iterateOnStream({
-        stream: subprocessStdout,
-        controller,
-        binary,
-        shouldEncode: !subprocessStdout.readableObjectMode && shouldEncode,
-        encoding,
-        shouldSplit: !subprocessStdout.readableObjectMode,
-        preserveNewlines
-      });
-    };
-    stopReadingOnExit = async (subprocess, controller) => {
-      try {
-        await subprocess;
-      } catch {
-      } finally {
-        controller.abort();
-      }
-    };
-    iterateForResult = ({ stream, onStreamEnd, lines, encoding, stripFinalNewline: stripFinalNewline2, allMixed }) => {
-      const controller = new AbortController();
-      stopReadingOnStreamEnd(onStreamEnd, controller, stream);
-      const objectMode = stream.readableObjectMode && !allMixed;
-      return iterateOnStream({
-        stream,
-        controller,
-        binary: encoding === "buffer",
-        shouldEncode: !objectMode,
-        encoding,
-        shouldSplit: !objectMode && lines,
-        preserveNewlines: !stripFinalNewline2
-      });
-    };
-    stopReadingOnStreamEnd = async (onStreamEnd, controller, stream) => {
-      try {
-        await onStreamEnd;
-      } catch {
-        stream.destroy();
-      } finally {
-        controller.abort();
-      }
-    };
-    iterateOnStream = ({ stream, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) => {
-      const onStdoutChunk = (0, import_node_events13.on)(stream, "data", {
-        signal: controller.signal,
-        highWaterMark: HIGH_WATER_MARK,
-        // Backward compatibility with older name for this option
-        // See https://github.com/nodejs/node/pull/52080#discussion_r1525227861
-        // @todo Remove after removing support for Node 21
-        highWatermark: HIGH_WATER_MARK
-      });
-      return iterateOnData({
-        onStdoutChunk,
-        controller,
-        binary,
-        shouldEncode,
-        encoding,
-        shouldSplit,
-        preserveNewlines
-      });
-    };
-    DEFAULT_OBJECT_HIGH_WATER_MARK = (0, import_node_stream6.getDefaultHighWaterMark)(true);
-    HIGH_WATER_MARK = DEFAULT_OBJECT_HIGH_WATER_MARK;
-    iterateOnData = async function* ({ onStdoutChunk, controller, binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) {
-      const generators = getGenerators({
-        binary,
-        shouldEncode,
-        encoding,
-        shouldSplit,
-        preserveNewlines
-      });
-      try {
-        for await (const [chunk] of onStdoutChunk) {
-          yield* transformChunkSync(chunk, generators, 0);
-        }
-      } catch (error) {
-        if (!controller.signal.aborted) {
-          throw error;
-        }
-      } finally {
-        yield* finalChunksSync(generators);
-      }
-    };
-    getGenerators = ({ binary, shouldEncode, encoding, shouldSplit, preserveNewlines }) => [
-      getEncodingTransformGenerator(binary, encoding, !shouldEncode),
-      getSplitLinesGenerator(binary, preserveNewlines, !shouldSplit, {})
-    ].filter(Boolean);
-  }
-});
-
-// node_modules/execa/lib/io/contents.js
-var import_promises23, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
-var init_contents2 = __esm({
-  "node_modules/execa/lib/io/contents.js"() {
-    import_promises23 = __toESM(require_promises3(), 1);
-    init_source();
-    init_uint_array();
-    init_output();
-    init_iterate();
-    init_max_buffer();
-    init_strip_newline();
-    getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
-      const logPromise = logOutputAsync({
-        stream,
-        onStreamEnd,
-        fdNumber,
-        encoding,
-        allMixed,
-        verboseInfo,
-        streamInfo
-      });
-      if (!buffer) {
-        await Promise.all([resumeStream(stream), logPromise]);
-        return;
-      }
-      const stripFinalNewlineValue = getStripFinalNewline(stripFinalNewline2, fdNumber);
-      const iterable = iterateForResult({
-        stream,
-        onStreamEnd,
-        lines,
-        encoding,
-        stripFinalNewline: stripFinalNewlineValue,
-        allMixed
-      });
-      const [output] = await Promise.all([
-        getStreamContents2({
-          stream,
-          iterable,
-          fdNumber,
-          encoding,
-          maxBuffer,
-          lines
-        }),
-        logPromise
-      ]);
-      return output;
-    };
-    logOutputAsync = async ({ stream, onStreamEnd, fdNumber, encoding, allMixed, verboseInfo, streamInfo: { fileDescriptors } }) => {
-      if (!shouldLogOutput({
-        stdioItems: fileDescriptors[fdNumber]?.stdioItems,
-        encoding,
-        verboseInfo,
-        fdNumber
-      })) {
-        return;
-      }
-      const linesIterable = iterateForResult({
-        stream,
-        onStreamEnd,
-        lines: true,
-        encoding,
-        stripFinalNewline: true,
-        allMixed
-      });
-      await logLines(linesIterable, stream, fdNumber, verboseInfo);
-    };
-    resumeStream = async (stream) => {
-      await (0, import_promises23.setImmediate)();
-      if (stream.readableFlowing === null) {
-        stream.resume();
-      }
-    };
-    getStreamContents2 = async ({ stream, stream: { readableObjectMode }, iterable, fdNumber, encoding, maxBuffer, lines }) => {
-      try {
-        if (readableObjectMode || lines) {
-          return await getStreamAsArray(iterable, { maxBuffer });
-        }
-        if (encoding === "buffer") {
-          return new Uint8Array(await getStreamAsArrayBuffer(iterable, { maxBuffer }));
-        }
-        return await getStreamAsString(iterable, { maxBuffer });
-      } catch (error) {
-        return handleBufferedData(handleMaxBuffer({
-          error,
-          stream,
-          readableObjectMode,
-          lines,
-          encoding,
-          fdNumber
-        }));
-      }
-    };
-    getBufferedData = async (streamPromise) => {
-      try {
-        return await streamPromise;
-      } catch (error) {
-        return handleBufferedData(error);
-      }
-    };
-    handleBufferedData = ({ bufferedData }) => isArrayBuffer(bufferedData) ? new Uint8Array(bufferedData) : bufferedData;
-  }
-});
-
-// node_modules/execa/lib/resolve/wait-stream.js
-var import_promises24, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
-var init_wait_stream = __esm({
-  "node_modules/execa/lib/resolve/wait-stream.js"() {
-    import_promises24 = __toESM(require_promises2(), 1);
-    waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
-      const state = handleStdinDestroy(stream, streamInfo);
-      const abortController = new AbortController();
-      try {
-        await Promise.race([
-          ...stopOnExit ? [streamInfo.exitPromise] : [],
-          (0, import_promises24.finished)(stream, { cleanup: true, signal: abortController.signal })
-        ]);
-      } catch (error) {
-        if (!state.stdinCleanedUp) {
-          handleStreamError(error, fdNumber, streamInfo, isSameDirection);
-        }
-      } finally {
-        abortController.abort();
-      }
-    };
-    handleStdinDestroy = (stream, { originalStreams: [originalStdin], subprocess }) => {
-      const state = { stdinCleanedUp: false };
-      if (stream === originalStdin) {
-        spyOnStdinDestroy(stream, subprocess, state);
-      }
-      return state;
-    };
-    spyOnStdinDestroy = (subprocessStdin, subprocess, state) => {
-      const { _destroy } = subprocessStdin;
-      subprocessStdin._destroy = (...destroyArguments) => {
-        setStdinCleanedUp(subprocess, state);
-        _destroy.call(subprocessStdin, ...destroyArguments);
-      };
-    };
-    setStdinCleanedUp = ({ exitCode, signalCode }, state) => {
-      if (exitCode !== null || signalCode !== null) {
-        state.stdinCleanedUp = true;
-      }
-    };
-    handleStreamError = (error, fdNumber, streamInfo, isSameDirection) => {
-      if (!shouldIgnoreStreamError(error, fdNumber, streamInfo, isSameDirection)) {
-        throw error;
-      }
-    };
-    shouldIgnoreStreamError = (error, fdNumber, streamInfo, isSameDirection = true) => {
-      if (streamInfo.propagating) {
-        return isStreamEpipe(error) || isStreamAbort(error);
-      }
-      streamInfo.propagating = true;
-      return isInputFileDescriptor(streamInfo, fdNumber) === isSameDirection ? isStreamEpipe(error) : isStreamAbort(error);
-    };
-    isInputFileDescriptor = ({ fileDescriptors }, fdNumber) => fdNumber !== "all" && fileDescriptors[fdNumber].direction === "input";
-    isStreamAbort = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
-    isStreamEpipe = (error) => error?.code === "EPIPE";
-  }
-});
-
-// node_modules/execa/lib/resolve/stdio.js
-var waitForStdioStreams, waitForSubprocessStream;
-var init_stdio = __esm({
-  "node_modules/execa/lib/resolve/stdio.js"() {
-    init_contents2();
-    init_wait_stream();
-    waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
-      stream,
-      fdNumber,
-      encoding,
-      buffer: buffer[fdNumber],
-      maxBuffer: maxBuffer[fdNumber],
-      lines: lines[fdNumber],
-      allMixed: false,
-      stripFinalNewline: stripFinalNewline2,
-      verboseInfo,
-      streamInfo
-    }));
-    waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
-      if (!stream) {
-        return;
-      }
-      const onStreamEnd = waitForStream(stream, fdNumber, streamInfo);
-      if (isInputFileDescriptor(streamInfo, fdNumber)) {
-        await onStreamEnd;
-        return;
-      }
-      const [output] = await Promise.all([
-        getStreamOutput({
-          stream,
-          onStreamEnd,
-          fdNumber,
-          encoding,
-          buffer,
-          maxBuffer,
-          lines,
-          allMixed,
-          stripFinalNewline: stripFinalNewline2,
-          verboseInfo,
-          streamInfo
-        }),
-        onStreamEnd
-      ]);
-      return output;
-    };
-  }
-});
-
-// node_modules/execa/lib/resolve/all-async.js
-var makeAllStream, waitForAllStream, getAllStream, getAllMixed;
-var init_all_async = __esm({
-  "node_modules/execa/lib/resolve/all-async.js"() {
-    init_merge_streams();
-    init_stdio();
-    makeAllStream = ({ stdout, stderr }, { all }) => all && (stdout || stderr) ? mergeStreams([stdout, stderr].filter(Boolean)) : void 0;
-    waitForAllStream = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => waitForSubprocessStream({
-      ...getAllStream(subprocess, buffer),
-      fdNumber: "all",
-      encoding,
-      maxBuffer: maxBuffer[1] + maxBuffer[2],
-      lines: lines[1] || lines[2],
-      allMixed: getAllMixed(subprocess),
-      stripFinalNewline: stripFinalNewline2,
-      verboseInfo,
-      streamInfo
-    });
-    getAllStream = ({ stdout, stderr, all }, [, bufferStdout, bufferStderr]) => {
-      const buffer = bufferStdout || bufferStderr;
-      if (!buffer) {
-        return { stream: all, buffer };
-      }
-      if (!bufferStdout) {
-        return { stream: stderr, buffer };
-      }
-      if (!bufferStderr) {
-        return { stream: stdout, buffer };
-      }
-      return { stream: all, buffer };
-    };
-    getAllMixed = ({ all, stdout, stderr }) => all && stdout && stderr && stdout.readableObjectMode !== stderr.readableObjectMode;
-  }
-});
-
-// node_modules/execa/lib/verbose/ipc.js
-var shouldLogIpc, logIpcOutput;
-var init_ipc = __esm({
-  "node_modules/execa/lib/verbose/ipc.js"() {
-    init_log();
-    init_values2();
-    shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
-    logIpcOutput = (message, verboseInfo) => {
-      const verboseMessage = serializeVerboseMessage(message);
-      verboseLog({
-        type: "ipc",
-        verboseMessage,
-        fdNumber: "ipc",
-        verboseInfo
-      });
-    };
-  }
-});
-
-// node_modules/execa/lib/ipc/buffer-messages.js
-var waitForIpcOutput, getBufferedIpcOutput;
-var init_buffer_messages = __esm({
-  "node_modules/execa/lib/ipc/buffer-messages.js"() {
-    init_max_buffer();
-    init_ipc();
-    init_specific();
-    init_get_each();
-    waitForIpcOutput = async ({
-      subprocess,
-      buffer: bufferArray,
-      maxBuffer: maxBufferArray,
-      ipc,
-      ipcOutput,
-      verboseInfo
-    }) => {
-      if (!ipc) {
-        return ipcOutput;
-      }
-      const isVerbose2 = shouldLogIpc(verboseInfo);
-      const buffer = getFdSpecificValue(bufferArray, "ipc");
-      const maxBuffer = getFdSpecificValue(maxBufferArray, "ipc");
-      for await (const message of loopOnMessages({
-        anyProcess: subprocess,
-        channel: subprocess.channel,
-        isSubprocess: false,
-        ipc,
-        shouldAwait: false,
-        reference: true
-      })) {
-        if (buffer) {
-          checkIpcMaxBuffer(subprocess, ipcOutput, maxBuffer);
-          ipcOutput.push(message);
-        }
-        if (isVerbose2) {
-          logIpcOutput(message, verboseInfo);
-        }
-      }
-      return ipcOutput;
-    };
-    getBufferedIpcOutput = async (ipcOutputPromise, ipcOutput) => {
-      await Promise.allSettled([ipcOutputPromise]);
-      return ipcOutput;
-    };
-  }
-});
-
-// node_modules/execa/lib/resolve/wait-subprocess.js
-var import_node_events14, waitForSubprocessResult, waitForOriginalStreams, waitForCustomStreamsEnd, throwOnSubprocessError;
-var init_wait_subprocess = __esm({
-  "node_modules/execa/lib/resolve/wait-subprocess.js"() {
-    import_node_events14 = __toESM(require_events(), 1);
-    init_is_stream();
-    init_timeout();
-    init_cancel();
-    init_graceful2();
-    init_standard_stream();
-    init_type();
-    init_contents2();
-    init_buffer_messages();
-    init_ipc_input();
-    init_all_async();
-    init_stdio();
-    init_exit_async();
-    init_wait_stream();
-    waitForSubprocessResult = async ({
-      subprocess,
-      options: {
-        encoding,
-        buffer,
-        maxBuffer,
-        lines,
-        timeoutDuration: timeout,
-        cancelSignal,
-        gracefulCancel,
-        forceKillAfterDelay,
-        stripFinalNewline: stripFinalNewline2,
-        ipc,
-        ipcInput
-      },
-      context,
-      verboseInfo,
-      fileDescriptors,
-      originalStreams,
-      onInternalError,
-      controller
-    }) => {
-      const exitPromise = waitForExit(subprocess, context);
-      const streamInfo = {
-        originalStreams,
-        fileDescriptors,
-        subprocess,
-        exitPromise,
-        propagating: false
-      };
-      const stdioPromises = waitForStdioStreams({
-        subprocess,
-        encoding,
-        buffer,
-        maxBuffer,
-        lines,
-        stripFinalNewline: stripFinalNewline2,
-        verboseInfo,
-        streamInfo
-      });
-      const allPromise = waitForAllStream({
-        subprocess,
-        encoding,
-        buffer,
-        maxBuffer,
-        lines,
-        stripFinalNewline: stripFinalNewline2,
-        verboseInfo,
-        streamInfo
-      });
-      const ipcOutput = [];
-      const ipcOutputPromise = waitForIpcOutput({
-        subprocess,
-        buffer,
-        maxBuffer,
-        ipc,
-        ipcOutput,
-        verboseInfo
-      });
-      const originalPromises = waitForOriginalStreams(originalStreams, subprocess, streamInfo);
-      const customStreamsEndPromises = waitForCustomStreamsEnd(fileDescriptors, streamInfo);
-      try {
-        return await Promise.race([
-          Promise.all([
-            {},
-            waitForSuccessfulExit(exitPromise),
-            Promise.all(stdioPromises),
-            allPromise,
-            ipcOutputPromise,
-            sendIpcInput(subprocess, ipcInput),
-            ...originalPromises,
-            ...customStreamsEndPromises
-          ]),
-          onInternalError,
-          throwOnSubprocessError(subprocess, controller),
-          ...throwOnTimeout(subprocess, timeout, context, controller),
-          ...throwOnCancel({
-            subprocess,
-            cancelSignal,
-            gracefulCancel,
-            context,
-            controller
-          }),
-          ...throwOnGracefulCancel({
-            subprocess,
-            cancelSignal,
-            gracefulCancel,
-            forceKillAfterDelay,
-            context,
-            controller
-          })
-        ]);
-      } catch (error) {
-        context.terminationReason ??= "other";
-        return Promise.all([
-          { error },
-          exitPromise,
-          Promise.all(stdioPromises.map((stdioPromise) => getBufferedData(stdioPromise))),
-          getBufferedData(allPromise),
-          getBufferedIpcOutput(ipcOutputPromise, ipcOutput),
-          Promise.allSettled(originalPromises),
-          Promise.allSettled(customStreamsEndPromises)
-        ]);
-      }
-    };
-    waitForOriginalStreams = (originalStreams, subprocess, streamInfo) => originalStreams.map((stream, fdNumber) => stream === subprocess.stdio[fdNumber] ? void 0 : waitForStream(stream, fdNumber, streamInfo));
-    waitForCustomStreamsEnd = (fileDescriptors, streamInfo) => fileDescriptors.flatMap(({ stdioItems }, fdNumber) => stdioItems.filter(({ value, stream = value }) => isStream(stream, { checkOpen: false }) && !isStandardStream(stream)).map(({ type, value, stream = value }) => waitForStream(stream, fdNumber, streamInfo, {
-      isSameDirection: TRANSFORM_TYPES.has(type),
-      stopOnExit: type === "native"
-    })));
-    throwOnSubprocessError = async (subprocess, { signal }) => {
-      const [error] = await (0, import_node_events14.once)(subprocess, "error", { signal });
-      throw error;
-    };
-  }
-});
-
-// node_modules/execa/lib/convert/concurrent.js
-var initializeConcurrentStreams, addConcurrentStream, waitForConcurrentStreams;
-var init_concurrent = __esm({
-  "node_modules/execa/lib/convert/concurrent.js"() {
-    init_deferred();
-    initializeConcurrentStreams = () => ({
-      readableDestroy: /* @__PURE__ */ new WeakMap(),
-      writableFinal: /* @__PURE__ */ new WeakMap(),
-      writableDestroy: /* @__PURE__ */ new WeakMap()
-    });
-    addConcurrentStream = (concurrentStreams, stream, waitName) => {
-      const weakMap = concurrentStreams[waitName];
-      if (!weakMap.has(stream)) {
-        weakMap.set(stream, []);
-      }
-      const promises = weakMap.get(stream);
-      const promise = createDeferred();
-      promises.push(promise);
-      const resolve10 = promise.resolve.bind(promise);
-      return { resolve: resolve10, promises };
-    };
-    waitForConcurrentStreams = async ({ resolve: resolve10, promises }, subprocess) => {
-      resolve10();
-      const [isSubprocessExit] = await Promise.race([
-        Promise.allSettled([true, subprocess]),
-        Promise.all([false, ...promises])
-      ]);
-      return !isSubprocessExit;
-    };
-  }
-});
-
-// node_modules/execa/lib/convert/shared.js
-var import_promises25, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
-var init_shared = __esm({
-  "node_modules/execa/lib/convert/shared.js"() {
-    import_promises25 = __toESM(require_promises2(), 1);
-    init_wait_stream();
-    safeWaitForSubprocessStdin = async (subprocessStdin) => {
-      if (subprocessStdin === void 0) {
-        return;
-      }
-      try {
-        await waitForSubprocessStdin(subprocessStdin);
-      } catch {
-      }
-    };
-    safeWaitForSubprocessStdout = async (subprocessStdout) => {
-      if (subprocessStdout === void 0) {
-        return;
-      }
-      try {
-        await waitForSubprocessStdout(subprocessStdout);
-      } catch {
-      }
-    };
-    waitForSubprocessStdin = async (subprocessStdin) => {
-      await (0, import_promises25.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
-    };
-    waitForSubprocessStdout = async (subprocessStdout) => {
-      await (0, import_promises25.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
-    };
-    waitForSubprocess = async (subprocess, error) => {
-      await subprocess;
-      if (error) {
-        throw error;
-      }
-    };
-    destroyOtherStream = (stream, isOpen, error) => {
-      if (error && !isStreamAbort(error)) {
-        stream.destroy(error);
-      } else if (isOpen) {
-        stream.destroy();
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/convert/readable.js
-var import_node_stream7, import_node_util9, createReadable, getSubprocessStdout, getReadableOptions, getReadableMethods, onRead, onStdoutFinished, onReadableDestroy, destroyOtherReadable;
-var init_readable = __esm({
-  "node_modules/execa/lib/convert/readable.js"() {
-    import_node_stream7 = __toESM(require_stream(), 1);
-    import_node_util9 = __toESM(require_util(), 1);
-    init_encoding_option();
-    init_fd_options();
-    init_iterate();
-    init_deferred();
-    init_concurrent();
-    init_shared();
-    createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binary: binaryOption = true, preserveNewlines = true } = {}) => {
-      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
-      const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
-      const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
-      const { read, onStdoutDataDone } = getReadableMethods({
-        subprocessStdout,
-        subprocess,
-        binary,
-        encoding,
-        preserveNewlines
-      });
-      const readable4 = new import_node_stream7.Readable({
-        read,
-        destroy: (0, import_node_util9.callbackify)(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
-        highWaterMark: readableHighWaterMark,
-        objectMode: readableObjectMode,
-        encoding: readableEncoding
-      });
-      onStdoutFinished({
-        subprocessStdout,
-        onStdoutDataDone,
-        readable: readable4,
-        subprocess
-      });
-      return readable4;
-    };
-    getSubprocessStdout = (subprocess, from, concurrentStreams) => {
-      const subprocessStdout = getFromStream(subprocess, from);
-      const waitReadableDestroy = addConcurrentStream(concurrentStreams, subprocessStdout, "readableDestroy");
-      return { subprocessStdout, waitReadableDestroy };
-    };
-    getReadableOptions = ({ readableEncoding, readableObjectMode, readableHighWaterMark }, binary) => binary ? { readableEncoding, readableObjectMode, readableHighWaterMark } : { readableEncoding, readableObjectMode: true, readableHighWaterMark: DEFAULT_OBJECT_HIGH_WATER_MARK };
-    getReadableMethods = ({ subprocessStdout, subprocess, binary, encoding, preserveNewlines }) => {
-      const onStdoutDataDone = createDeferred();
-      const onStdoutData = iterateOnSubprocessStream({
-        subprocessStdout,
-        subprocess,
-        binary,
-        shouldEncode: !binary,
-        encoding,
-        preserveNewlines
-      });
-      return {
-        read() {
-          onRead(this, onStdoutData, onStdoutDataDone);
-        },
-        onStdoutDataDone
-      };
-    };
-    onRead = async (readable4, onStdoutData, onStdoutDataDone) => {
-      try {
-        const { value, done } = await onStdoutData.next();
-        if (done) {
-          onStdoutDataDone.resolve();
-        } else {
-          readable4.push(value);
-        }
-      } catch {
-      }
-    };
-    onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable4, subprocess, subprocessStdin }) => {
-      try {
-        await waitForSubprocessStdout(subprocessStdout);
-        await subprocess;
-        await safeWaitForSubprocessStdin(subprocessStdin);
-        await onStdoutDataDone;
-        if (readable4.readable) {
-          readable4.push(null);
-        }
-      } catch (error) {
-        await safeWaitForSubprocessStdin(subprocessStdin);
-        destroyOtherReadable(readable4, error);
-      }
-    };
-    onReadableDestroy = async ({ subprocessStdout, subprocess, waitReadableDestroy }, error) => {
-      if (await waitForConcurrentStreams(waitReadableDestroy, subprocess)) {
-        destroyOtherReadable(subprocessStdout, error);
-        await waitForSubprocess(subprocess, error);
-      }
-    };
-    destroyOtherReadable = (stream, error) => {
-      destroyOtherStream(stream, stream.readable, error);
-    };
-  }
-});
-
-// node_modules/execa/lib/convert/writable.js
-var import_node_stream8, import_node_util10, createWritable, getSubprocessStdin, getWritableMethods, onWrite, onWritableFinal, onStdinFinished, onWritableDestroy, destroyOtherWritable;
-var init_writable = __esm({
-  "node_modules/execa/lib/convert/writable.js"() {
-    import_node_stream8 = __toESM(require_stream(), 1);
-    import_node_util10 = __toESM(require_util(), 1);
-    init_fd_options();
-    init_concurrent();
-    init_shared();
-    createWritable = ({ subprocess, concurrentStreams }, { to } = {}) => {
-      const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
-      const writable2 = new import_node_stream8.Writable({
-        ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
-        destroy: (0, import_node_util10.callbackify)(onWritableDestroy.bind(void 0, {
-          subprocessStdin,
-          subprocess,
-          waitWritableFinal,
-          waitWritableDestroy
-        })),
-        highWaterMark: subprocessStdin.writableHighWaterMark,
-        objectMode: subprocessStdin.writableObjectMode
-      });
-      onStdinFinished(subprocessStdin, writable2);
-      return writable2;
-    };
-    getSubprocessStdin = (subprocess, to, concurrentStreams) => {
-      const subprocessStdin = getToStream(subprocess, to);
-      const waitWritableFinal = addConcurrentStream(concurrentStreams, subprocessStdin, "writableFinal");
-      const waitWritableDestroy = addConcurrentStream(concurrentStreams, subprocessStdin, "writableDestroy");
-      return { subprocessStdin, waitWritableFinal, waitWritableDestroy };
-    };
-    getWritableMethods = (subprocessStdin, subprocess, waitWritableFinal) => ({
-      write: onWrite.bind(void 0, subprocessStdin),
-      final: (0, import_node_util10.callbackify)(onWritableFinal.bind(void 0, subprocessStdin, subprocess, waitWritableFinal))
-    });
-    onWrite = (subprocessStdin, chunk, encoding, done) => {
-      if (subprocessStdin.write(chunk, encoding)) {
-        done();
-      } else {
-        subprocessStdin.once("drain", done);
-      }
-    };
-    onWritableFinal = async (subprocessStdin, subprocess, waitWritableFinal) => {
-      if (await waitForConcurrentStreams(waitWritableFinal, subprocess)) {
-        if (subprocessStdin.writable) {
-          subprocessStdin.end();
-        }
-        await subprocess;
-      }
-    };
-    onStdinFinished = async (subprocessStdin, writable2, subprocessStdout) => {
-      try {
-        await waitForSubprocessStdin(subprocessStdin);
-        if (writable2.writable) {
-          writable2.end();
-        }
-      } catch (error) {
-        await safeWaitForSubprocessStdout(subprocessStdout);
-        destroyOtherWritable(writable2, error);
-      }
-    };
-    onWritableDestroy = async ({ subprocessStdin, subprocess, waitWritableFinal, waitWritableDestroy }, error) => {
-      await waitForConcurrentStreams(waitWritableFinal, subprocess);
-      if (await waitForConcurrentStreams(waitWritableDestroy, subprocess)) {
-        destroyOtherWritable(subprocessStdin, error);
-        await waitForSubprocess(subprocess, error);
-      }
-    };
-    destroyOtherWritable = (stream, error) => {
-      destroyOtherStream(stream, stream.writable, error);
-    };
-  }
-});
-
-// node_modules/execa/lib/convert/duplex.js
-var import_node_stream9, import_node_util11, createDuplex, onDuplexDestroy;
-var init_duplex = __esm({
-  "node_modules/execa/lib/convert/duplex.js"() {
-    import_node_stream9 = __toESM(require_stream(), 1);
-    import_node_util11 = __toESM(require_util(), 1);
-    init_encoding_option();
-    init_readable();
-    init_writable();
-    createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, binary: binaryOption = true, preserveNewlines = true } = {}) => {
-      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
-      const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
-      const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
-      const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
-      const { read, onStdoutDataDone } = getReadableMethods({
-        subprocessStdout,
-        subprocess,
-        binary,
-        encoding,
-        preserveNewlines
-      });
-      const duplex2 = new import_node_stream9.Duplex({
-        read,
-        ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
-        destroy: (0, import_node_util11.callbackify)(onDuplexDestroy.bind(void 0, {
-          subprocessStdout,
-          subprocessStdin,
-          subprocess,
-          waitReadableDestroy,
-          waitWritableFinal,
-          waitWritableDestroy
-        })),
-        readableHighWaterMark,
-        writableHighWaterMark: subprocessStdin.writableHighWaterMark,
-        readableObjectMode,
-        writableObjectMode: subprocessStdin.writableObjectMode,
-        encoding: readableEncoding
-      });
-      onStdoutFinished({
-        subprocessStdout,
-        onStdoutDataDone,
-        readable: duplex2,
-        subprocess,
-        subprocessStdin
-      });
-      onStdinFinished(subprocessStdin, duplex2, subprocessStdout);
-      return duplex2;
-    };
-    onDuplexDestroy = async ({ subprocessStdout, subprocessStdin, subprocess, waitReadableDestroy, waitWritableFinal, waitWritableDestroy }, error) => {
-      await Promise.all([
-        onReadableDestroy({ subprocessStdout, subprocess, waitReadableDestroy }, error),
-        onWritableDestroy({
-          subprocessStdin,
-          subprocess,
-          waitWritableFinal,
-          waitWritableDestroy
-        }, error)
-      ]);
-    };
-  }
-});
-
-// node_modules/execa/lib/convert/iterable.js
-var createIterable, iterateOnStdoutData;
-var init_iterable = __esm({
-  "node_modules/execa/lib/convert/iterable.js"() {
-    init_encoding_option();
-    init_fd_options();
-    init_iterate();
-    createIterable = (subprocess, encoding, {
-      from,
-      binary: binaryOption = false,
-      preserveNewlines = false
-    } = {}) => {
-      const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
-      const subprocessStdout = getFromStream(subprocess, from);
-      const onStdoutData = iterateOnSubprocessStream({
-        subprocessStdout,
-        subprocess,
-        binary,
-        shouldEncode: true,
-        encoding,
-        preserveNewlines
-      });
-      return iterateOnStdoutData(onStdoutData, subprocessStdout, subprocess);
-    };
-    iterateOnStdoutData = async function* (onStdoutData, subprocessStdout, subprocess) {
-      try {
-        yield* onStdoutData;
-      } finally {
-        if (subprocessStdout.readable) {
-          subprocessStdout.destroy();
-        }
-        await subprocess;
-      }
-    };
-  }
-});
-
-// node_modules/execa/lib/convert/add.js
-var addConvertedStreams;
-var init_add = __esm({
-  "node_modules/execa/lib/convert/add.js"() {
-    init_concurrent();
-    init_readable();
-    init_writable();
-    init_duplex();
-    init_iterable();
-    addConvertedStreams = (subprocess, { encoding }) => {
-      const concurrentStreams = initializeConcurrentStreams();
-      subprocess.readable = createReadable.bind(void 0, { subprocess, concurrentStreams, encoding });
-      subprocess.writable = createWritable.bind(void 0, { subprocess, concurrentStreams });
-      subprocess.duplex = createDuplex.bind(void 0, { subprocess, concurrentStreams, encoding });
-      subprocess.iterable = createIterable.bind(void 0, subprocess, encoding);
-      subprocess[Symbol.asyncIterator] = createIterable.bind(void 0, subprocess, encoding, {});
-    };
-  }
-});
-
-// node_modules/execa/lib/methods/promise.js
-var mergePromise, nativePromisePrototype, descriptors;
-var init_promise = __esm({
-  "node_modules/execa/lib/methods/promise.js"() {
-    mergePromise = (subprocess, promise) => {
-      for (const [property, descriptor2] of descriptors) {
-        const value = descriptor2.value.bind(promise);
-        Reflect.defineProperty(subprocess, property, { ...descriptor2, value });
-      }
-    };
-    nativePromisePrototype = (async () => {
-    })().constructor.prototype;
-    descriptors = ["then", "catch", "finally"].map((property) => [
-      property,
-      Reflect.getOwnPropertyDescriptor(nativePromisePrototype, property)
-    ]);
-  }
-});
-
-// node_modules/execa/lib/methods/main-async.js
-var import_node_events15, import_node_child_process5, execaCoreAsync, handleAsyncArguments, handleAsyncOptions, spawnSubprocessAsync, handlePromise, getAsyncResult;
-var init_main_async = __esm({
-  "node_modules/execa/lib/methods/main-async.js"() {
-    import_node_events15 = __toESM(require_events(), 1);
-    import_node_child_process5 = __toESM(require_child_process(), 1);
-    init_source();
-    init_command();
-    init_options2();
-    init_fd_options();
-    init_shell();
-    init_methods();
-    init_result();
-    init_reject();
-    init_early_error();
-    init_handle_async();
-    init_strip_newline();
-    init_output_async();
-    init_kill();
-    init_cleanup();
-    init_setup();
-    init_all_async();
-    init_wait_subprocess();
-    init_add();
-    init_deferred();
-    init_promise();
-    execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
-      const { file, commandArguments, command: command2, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
-      const { subprocess, promise } = spawnSubprocessAsync({
-        file,
-        commandArguments,
-        options,
-        startTime,
-        verboseInfo,
-        command: command2,
-        escapedCommand,
-        fileDescriptors
-      });
-      subprocess.pipe = pipeToSubprocess.bind(void 0, {
-        source: subprocess,
-        sourcePromise: promise,
-        boundOptions: {},
-        createNested
-      });
-      mergePromise(subprocess, promise);
-      SUBPROCESS_OPTIONS.set(subprocess, { options, fileDescriptors });
-      return subprocess;
-    };
-    handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
-      const { command: command2, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
-      const { file, commandArguments, options: normalizedOptions } = normalizeOptions(rawFile, rawArguments, rawOptions);
-      const options = handleAsyncOptions(normalizedOptions);
-      const fileDescriptors = handleStdioAsync(options, verboseInfo);
-      return {
-        file,
-        commandArguments,
-        command: command2,
-        escapedCommand,
-        startTime,
-        verboseInfo,
-        options,
-        fileDescriptors
-      };
-    };
-    handleAsyncOptions = ({ timeout, signal, ...options }) => {
-      if (signal !== void 0) {
-        throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
-      }
-      return { ...options, timeoutDuration: timeout };
-    };
-    spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verboseInfo, command: command2, escapedCommand, fileDescriptors }) => {
-      let subprocess;
-      try {
-        subprocess = (0, import_node_child_process5.spawn)(...concatenateShell(file, commandArguments, options));
-      } catch (error) {
-        return handleEarlyError({
-          error,
-          command: command2,
-          escapedCommand,
-          fileDescriptors,
-          options,
-          startTime,
-          verboseInfo
-        });
-      }
-      const controller = new AbortController();
-      (0, import_node_events15.setMaxListeners)(Number.POSITIVE_INFINITY, controller.signal);
-      const originalStreams = [...subprocess.stdio];
-      pipeOutputAsync(subprocess, fileDescriptors, controller);
-      cleanupOnExit(subprocess, options, controller);
-      const context = {};
-      const onInternalError = createDeferred();
-      subprocess.kill = subprocessKill.bind(void 0, {
-        kill: subprocess.kill.bind(subprocess),
-        options,
-        onInternalError,
-        context,
-        controller
-      });
-      subprocess.all = makeAllStream(subprocess, options);
-      addConvertedStreams(subprocess, options);
-      addIpcMethods(subprocess, options);
-      const promise = handlePromise({
-        subprocess,
-        options,
-        startTime,
-        verboseInfo,
-        fileDescriptors,
-        originalStreams,
-        command: command2,
-        escapedCommand,
-        context,
-        onInternalError,
-        controller
-      });
-      return { subprocess, promise };
-    };
-    handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command: command2, escapedCommand, context, onInternalError, controller }) => {
-      const [
-        errorInfo,
-        [exitCode, signal],
-        stdioResults,
-        allResult,
-        ipcOutput
-      ] = await waitForSubprocessResult({
-        subprocess,
-        options,
-        context,
-        verboseInfo,
-        fileDescriptors,
-        originalStreams,
-        onInternalError,
-        controller
-      });
-      controller.abort();
-      onInternalError.resolve();
-      const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options, fdNumber));
-      const all = stripNewline(allResult, options, "all");
-      const result2 = getAsyncResult({
-        errorInfo,
-        exitCode,
-        signal,
-        stdio,
-        all,
-        ipcOutput,
-        context,
-        options,
-        command: command2,
-        escapedCommand,
-        startTime
-      });
-      return handleResult(result2, verboseInfo, options);
-    };
-    getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command: command2, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
-      error: errorInfo.error,
-      command: command2,
-      escapedCommand,
-      timedOut: context.terminationReason === "timeout",
-      isCanceled: context.terminationReason === "cancel" || context.terminationReason === "gracefulCancel",
-      isGracefullyCanceled: context.terminationReason === "gracefulCancel",
-      isMaxBuffer: errorInfo.error instanceof MaxBufferError,
-      isForcefullyTerminated: context.isForcefullyTerminated,
-      exitCode,
-      signal,
-      stdio,
-      all,
-      ipcOutput,
-      options,
-      startTime,
-      isSync: false
-    }) : makeSuccessResult({
-      command: command2,
-      escapedCommand,
-      stdio,
-      all,
-      ipcOutput,
-      options,
-      startTime
-    });
-  }
-});
-
-// node_modules/execa/lib/methods/bind.js
-var mergeOptions, mergeOption, DEEP_OPTIONS;
-var init_bind = __esm({
-  "node_modules/execa/lib/methods/bind.js"() {
-    init_is_plain_obj();
-    init_specific();
-    mergeOptions = (boundOptions, options) => {
-      const newOptions = Object.fromEntries(
-        Object.entries(options).map(([optionName, optionValue]) => [
-          optionName,
-          mergeOption(optionName, boundOptions[optionName], optionValue)
-        ])
-      );
-      return { ...boundOptions, ...newOptions };
-    };
-    mergeOption = (optionName, boundOptionValue, optionValue) => {
-      if (DEEP_OPTIONS.has(optionName) && isPlainObject(boundOptionValue) && isPlainObject(optionValue)) {
-        return { ...boundOptionValue, ...optionValue };
-      }
-      return optionValue;
-    };
-    DEEP_OPTIONS = /* @__PURE__ */ new Set(["env", ...FD_SPECIFIC_OPTIONS]);
-  }
-});
-
-// node_modules/execa/lib/methods/create.js
-var createExeca, callBoundExeca, parseArguments;
-var init_create = __esm({
-  "node_modules/execa/lib/methods/create.js"() {
-    init_is_plain_obj();
-    init_parameters();
-    init_template();
-    init_main_sync();
-    init_main_async();
-    init_bind();
-    createExeca = (mapArguments, boundOptions, deepOptions, setBoundExeca) => {
-      const createNested = (mapArguments2, boundOptions2, setBoundExeca2) => createExeca(mapArguments2, boundOptions2, deepOptions, setBoundExeca2);
-      const boundExeca = (...execaArguments) => callBoundExeca({
-        mapArguments,
-        deepOptions,
-        boundOptions,
-        setBoundExeca,
-        createNested
-      }, ...execaArguments);
-      if (setBoundExeca !== void 0) {
-        setBoundExeca(boundExeca, createNested, boundOptions);
-      }
-      return boundExeca;
-    };
-    callBoundExeca = ({ mapArguments, deepOptions = {}, boundOptions = {}, setBoundExeca, createNested }, firstArgument, ...nextArguments) => {
-      if (isPlainObject(firstArgument)) {
-        return createNested(mapArguments, mergeOptions(boundOptions, firstArgument), setBoundExeca);
-      }
-      const { file, commandArguments, options, isSync } = parseArguments({
-        mapArguments,
-        firstArgument,
-        nextArguments,
-        deepOptions,
-        boundOptions
-      });
-      return isSync ? execaCoreSync(file, commandArguments, options) : execaCoreAsync(file, commandArguments, options, createNested);
-    };
-    parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions, boundOptions }) => {
-      const callArguments = isTemplateString(firstArgument) ? parseTemplates(firstArgument, nextArguments) : [firstArgument, ...nextArguments];
-      const [initialFile, initialArguments, initialOptions] = normalizeParameters(...callArguments);
-      const mergedOptions = mergeOptions(mergeOptions(deepOptions, boundOptions), initialOptions);
-      const {
-        file = initialFile,
-        commandArguments = initialArguments,
-        options = mergedOptions,
-        isSync = false
-      } = mapArguments({ file: initialFile, commandArguments: initialArguments, options: mergedOptions });
-      return {
-        file,
-        commandArguments,
-        options,
-        isSync
-      };
-    };
-  }
-});
-
-// node_modules/execa/lib/methods/command.js
-var mapCommandAsync, mapCommandSync, parseCommand2, parseCommandString, SPACES_REGEXP;
-var init_command2 = __esm({
-  "node_modules/execa/lib/methods/command.js"() {
-    mapCommandAsync = ({ file, commandArguments }) => parseCommand2(file, commandArguments);
-    mapCommandSync = ({ file, commandArguments }) => ({ ...parseCommand2(file, commandArguments), isSync: true });
-    parseCommand2 = (command2, unusedArguments) => {
-      if (unusedArguments.length > 0) {
-        throw new TypeError(`The command and its arguments must be passed as a single string: ${command2} ${unusedArguments}.`);
-      }
-      const [file, ...commandArguments] = parseCommandString(command2);
-      return { file, commandArguments };
-    };
-    parseCommandString = (command2) => {
-      if (typeof command2 !== "string") {
-        throw new TypeError(`The command must be a string: ${String(command2)}.`);
-      }
-      const trimmedCommand = command2.trim();
-      if (trimmedCommand === "") {
-        return [];
-      }
-      const tokens = [];
-      for (const token of trimmedCommand.split(SPACES_REGEXP)) {
-        const previousToken = tokens.at(-1);
-        if (previousToken && previousToken.endsWith("\\")) {
-          tokens[tokens.length - 1] = `${previousToken.slice(0, -1)} ${token}`;
-        } else {
-          tokens.push(token);
-        }
-      }
-      return tokens;
-    };
-    SPACES_REGEXP = / +/g;
-  }
-});
-
-// node_modules/execa/lib/methods/script.js
-var setScriptSync, mapScriptAsync, mapScriptSync, getScriptOptions, getScriptStdinOption, deepScriptOptions;
-var init_script = __esm({
-  "node_modules/execa/lib/methods/script.js"() {
-    setScriptSync = (boundExeca, createNested, boundOptions) => {
-      boundExeca.sync = createNested(mapScriptSync, boundOptions);
-      boundExeca.s = boundExeca.sync;
-    };
-    mapScriptAsync = ({ options }) => getScriptOptions(options);
-    mapScriptSync = ({ options }) => ({ ...getScriptOptions(options), isSync: true });
-    getScriptOptions = (options) => ({ options: { ...getScriptStdinOption(options), ...options } });
-    getScriptStdinOption = ({ input, inputFile, stdio }) => input === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin: "inherit" } : {};
-    deepScriptOptions = { preferLocal: true };
-  }
-});
-
-// node_modules/execa/index.js
-var execa_exports = {};
-__export(execa_exports, {
-  $: () => $,
-  ExecaError: () => ExecaError,
-  ExecaSyncError: () => ExecaSyncError,
-  execa: () => execa,
-  execaCommand: () => execaCommand,
-  execaCommandSync: () => execaCommandSync,
-  execaNode: () => execaNode,
-  execaSync: () => execaSync,
-  getCancelSignal: () => getCancelSignal2,
-  getEachMessage: () => getEachMessage2,
-  getOneMessage: () => getOneMessage2,
-  parseCommandString: () => parseCommandString,
-  sendMessage: () => sendMessage2
-});
-var execa, execaSync, execaCommand, execaCommandSync, execaNode, $, sendMessage2, getOneMessage2, getEachMessage2, getCancelSignal2;
-var init_execa = __esm({
-  "node_modules/execa/index.js"() {
-    init_create();
-    init_command2();
-    init_node2();
-    init_script();
-    init_methods();
-    init_command2();
-    init_final_error();
-    execa = createExeca(() => ({}));
-    execaSync = createExeca(() => ({ isSync: true }));
-    execaCommand = createExeca(mapCommandAsync);
-    execaCommandSync = createExeca(mapCommandSync);
-    execaNode = createExeca(mapNode);
-    $ = createExeca(mapScriptAsync, {}, deepScriptOptions, setScriptSync);
-    ({
-      sendMessage: sendMessage2,
-      getOneMessage: getOneMessage2,
-      getEachMessage: getEachMessage2,
-      getCancelSignal: getCancelSignal2
-    } = getIpcExport());
-  }
-});
-
-// tools/src/registry/lifecycle.ts
+// tools/src/daemon/lifecycle.ts
 function probeHost(host) {
   if (host === "0.0.0.0") return "127.0.0.1";
   if (host === "::") return "::1";
@@ -26121,7 +26113,7 @@ function sleep2(ms) {
 }
 var import_node_fs12, import_node_http2, import_node_https2;
 var init_lifecycle = __esm({
-  "tools/src/registry/lifecycle.ts"() {
+  "tools/src/daemon/lifecycle.ts"() {
     "use strict";
     import_node_fs12 = __toESM(require_fs(), 1);
     import_node_http2 = __toESM(require_http(), 1);
@@ -47981,7 +47973,7 @@ var init_pki = __esm({
   }
 });
 
-// tools/src/cli/secure.ts
+// tools/src/daemon/secure-mode.ts
 async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
   const secure = flags.tls === true || readBoolean(env2, "CONTAINER_REGISTRY_SECURE");
   if (secure && readBoolean(env2, "CONTAINER_REGISTRY_INSECURE")) {
@@ -48019,8 +48011,8 @@ async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
   notes.push(`access: pull ${policy.pull}, push ${policy.push}${policy.rules.length ? `, ${policy.rules.length} repository rule(s)` : ""}`);
   return { secure: true, tls: { certFile: state.serverCert(), keyFile: state.serverKey() }, access: controller, notes };
 }
-var init_secure = __esm({
-  "tools/src/cli/secure.ts"() {
+var init_secure_mode = __esm({
+  "tools/src/daemon/secure-mode.ts"() {
     "use strict";
     init_helper_error();
     init_access();
@@ -48033,17 +48025,14 @@ var init_secure = __esm({
   }
 });
 
-// tools/src/cli/services.ts
-function serviceOptions(y) {
-  return y.option("ui", settingOption("CONTAINER_REGISTRY_UI")).option("metrics-access", settingOption("CONTAINER_REGISTRY_METRICS_ACCESS")).option("mdns", settingOption("CONTAINER_REGISTRY_MDNS")).option("mdns-name", settingOption("CONTAINER_REGISTRY_MDNS_NAME")).option("mdns-interface", { type: "string", array: true, describe: "Interface (name or address) to announce on; repeat for more; all by default" }).option("min-free-disk", settingOption("CONTAINER_REGISTRY_MIN_FREE_MB"));
-}
-async function resolveServiceOptions(args, state, env2 = process.env) {
-  if (!METRICS_ACCESS_MODES.includes(args["metrics-access"])) {
+// tools/src/daemon/service-options.ts
+async function resolveServiceOptions(c3, state, env2 = process.env) {
+  if (!METRICS_ACCESS_MODES.includes(c3.metricsAccess)) {
     throw new HelperError("usage", `--metrics-access must be one of ${METRICS_ACCESS_MODES.join(", ")}`);
   }
-  if (args.mdns) {
+  if (c3.mdns) {
     try {
-      mdnsHostLabel(args["mdns-name"]);
+      mdnsHostLabel(c3.mdnsName);
     } catch (err) {
       throw new HelperError("usage", err.message);
     }
@@ -48051,28 +48040,170 @@ async function resolveServiceOptions(args, state, env2 = process.env) {
   const notifications = await loadNotifications(state, env2);
   const htpasswd = state.htpasswd();
   return {
-    ui: args.ui,
-    metricsAccess: args["metrics-access"],
-    minFreeBytes: Math.max(0, args["min-free-disk"]) * 1024 * 1024,
+    ui: c3.ui,
+    metricsAccess: c3.metricsAccess,
+    minFreeBytes: Math.max(0, c3.minFreeMib) * 1024 * 1024,
     ...(0, import_node_fs13.existsSync)(htpasswd) ? { htpasswdFile: htpasswd } : {},
     notifications,
-    ...args.mdns ? { mdns: { name: args["mdns-name"], interfaces: args["mdns-interface"] } } : {}
+    ...c3.mdns ? { mdns: { name: c3.mdnsName, interfaces: c3.mdnsInterfaces } } : {}
   };
 }
 var import_node_fs13;
-var init_services2 = __esm({
-  "tools/src/cli/services.ts"() {
+var init_service_options = __esm({
+  "tools/src/daemon/service-options.ts"() {
     "use strict";
     import_node_fs13 = __toESM(require_fs(), 1);
     init_helper_error();
     init_endpoints();
     init_mdns();
-    init_setting_options();
     init_webhooks();
   }
 });
 
-// tools/src/registry/readiness-probe.ts
+// tools/src/daemon/process-guards.ts
+function guardProcess(log = serverLog) {
+  process.stdout.on("error", () => {
+  });
+  process.stderr.on("error", () => {
+  });
+  process.on("uncaughtException", (err) => log(`internal error (still serving): ${err?.stack ?? String(err)}`));
+  process.on("unhandledRejection", (reason) => log(`internal error (still serving): ${reason?.stack ?? String(reason)}`));
+}
+var init_process_guards = __esm({
+  "tools/src/daemon/process-guards.ts"() {
+    "use strict";
+    init_log2();
+  }
+});
+
+// tools/src/daemon/heap.ts
+function tuneHeapForStreaming() {
+  (0, import_node_v82.setFlagsFromString)("--no-incremental-marking");
+}
+var import_node_v82;
+var init_heap = __esm({
+  "tools/src/daemon/heap.ts"() {
+    "use strict";
+    import_node_v82 = __toESM(require_v8(), 1);
+  }
+});
+
+// tools/src/daemon/serve.ts
+function diskFullHint(code) {
+  return code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
+}
+async function checkStorageWritable(dir) {
+  const probe2 = (0, import_node_path15.join)(dir, `.write-test-${process.pid}`);
+  try {
+    await (0, import_promises27.mkdir)(dir, { recursive: true });
+    await (0, import_promises27.writeFile)(probe2, Buffer.alloc(16 * 1024), { flush: true });
+    await (0, import_promises27.unlink)(probe2);
+  } catch (err) {
+    await (0, import_promises27.unlink)(probe2).catch(() => {
+    });
+    const code = err.code ?? "error";
+    throw new HelperError("storage", `cannot write the storage directory ${dir} (${code})${diskFullHint(code)}`);
+  }
+}
+function listenError(err, host, port) {
+  const code = err.code;
+  if (code === "EADDRINUSE") {
+    return new HelperError("port-in-use", `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
+  }
+  if (code === "EACCES") return new HelperError("port-denied", `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new HelperError("bad-address", `cannot listen on ${host}:${port}: no such local address`);
+  }
+  return new HelperError("listen", `cannot listen on ${host}:${port}: ${err.message}`);
+}
+async function composeServer(c3) {
+  const env2 = c3.env ?? process.env;
+  await checkStorageWritable(c3.state.dir);
+  const pkiEnv = c3.services.mdns ? { ...env2, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(env2, "CONTAINER_REGISTRY_CERT_SAN"), c3.services.mdnsName) } : env2;
+  const secure = await resolveSecureMode(pkiEnv, c3.secure, c3.state);
+  return {
+    options: {
+      state: c3.state,
+      host: c3.host,
+      port: c3.port,
+      tls: secure.tls,
+      access: secure.access,
+      accessLog: (entry) => writeLine(JSON.stringify(entry)),
+      services: await resolveServiceOptions(c3.services, c3.state, env2)
+    },
+    notes: secure.notes
+  };
+}
+async function runServer(c3, say2) {
+  tuneHeapForStreaming();
+  const { options, notes } = await composeServer(c3);
+  for (const note of notes) say2(note);
+  const instanceId = (0, import_node_crypto14.randomBytes)(8).toString("hex");
+  let running;
+  try {
+    running = await startRegistry({ ...options, instanceId });
+  } catch (err) {
+    throw listenError(err, c3.host, c3.port);
+  }
+  const pidFile = c3.state.pidFile();
+  try {
+    await writePidFile(pidFile, { instance: instanceId, url: running.url, host: running.host, port: running.port, tls: options.tls !== void 0 });
+  } catch (err) {
+    await running.close(0);
+    const code = err.code ?? "error";
+    throw new HelperError("storage", `cannot write the PID file ${pidFile} (${code})${diskFullHint(code)}`);
+  }
+  guardProcess();
+  say2(`serving ${running.url} from ${c3.state.dir} (pid ${process.pid})`);
+  await new Promise((resolve10) => {
+    let stopping = false;
+    const stop2 = (signal) => {
+      if (stopping) return;
+      stopping = true;
+      say2(`${signal}: draining in-flight requests`);
+      void running.close(c3.drainTimeoutMs).then(resolve10);
+    };
+    process.once("SIGTERM", () => stop2("SIGTERM"));
+    process.once("SIGINT", () => stop2("SIGINT"));
+  });
+  await removePidFileIfOurs(pidFile, process.pid);
+  say2("stopped");
+}
+var import_promises27, import_node_path15, import_node_crypto14;
+var init_serve = __esm({
+  "tools/src/daemon/serve.ts"() {
+    "use strict";
+    import_promises27 = __toESM(require_promises(), 1);
+    import_node_path15 = __toESM(require_path(), 1);
+    import_node_crypto14 = __toESM(require_crypto(), 1);
+    init_helper_error();
+    init_server();
+    init_mdns();
+    init_values();
+    init_log2();
+    init_secure_mode();
+    init_service_options();
+    init_pidfile();
+    init_process_guards();
+    init_heap();
+  }
+});
+
+// tools/src/cli/services.ts
+function serviceOptions(y) {
+  return y.option("ui", settingOption("CONTAINER_REGISTRY_UI")).option("metrics-access", settingOption("CONTAINER_REGISTRY_METRICS_ACCESS")).option("mdns", settingOption("CONTAINER_REGISTRY_MDNS")).option("mdns-name", settingOption("CONTAINER_REGISTRY_MDNS_NAME")).option("mdns-interface", { type: "string", array: true, describe: "Interface (name or address) to announce on; repeat for more; all by default" }).option("min-free-disk", settingOption("CONTAINER_REGISTRY_MIN_FREE_MB"));
+}
+function serviceChoices(args) {
+  return { ui: args.ui, metricsAccess: args["metrics-access"], mdns: args.mdns, mdnsName: args["mdns-name"], mdnsInterfaces: args["mdns-interface"], minFreeMib: args["min-free-disk"] };
+}
+var init_services2 = __esm({
+  "tools/src/cli/services.ts"() {
+    "use strict";
+    init_setting_options();
+  }
+});
+
+// tools/src/daemon/readiness-probe.ts
 function fetchReadiness(rec, timeoutMs = 5e3) {
   const host = rec.host === "0.0.0.0" ? "127.0.0.1" : rec.host === "::" ? "::1" : rec.host;
   return new Promise((resolve10) => {
@@ -48097,75 +48228,31 @@ function fetchReadiness(rec, timeoutMs = 5e3) {
 }
 var import_node_http3, import_node_https3;
 var init_readiness_probe = __esm({
-  "tools/src/registry/readiness-probe.ts"() {
+  "tools/src/daemon/readiness-probe.ts"() {
     "use strict";
     import_node_http3 = __toESM(require_http(), 1);
     import_node_https3 = __toESM(require_https(), 1);
   }
 });
 
-// tools/src/registry/heap.ts
-function tuneHeapForStreaming() {
-  (0, import_node_v82.setFlagsFromString)("--no-incremental-marking");
-}
-var import_node_v82;
-var init_heap = __esm({
-  "tools/src/registry/heap.ts"() {
-    "use strict";
-    import_node_v82 = __toESM(require_v8(), 1);
-  }
-});
-
 // tools/src/cli/commands/server.ts
 var server_exports = {};
 __export(server_exports, {
-  buildServeOptions: () => buildServeOptions,
   serverCommands: () => serverCommands,
   withoutOptions: () => withoutOptions
 });
 function secureOptions(y) {
   return y.option("tls", settingOption("CONTAINER_REGISTRY_SECURE", { default: false })).option("auth", settingOption("CONTAINER_REGISTRY_AUTH", { default: false })).option("pull", { type: "string", choices: ACCESS_MODES, describe: "Who may pull (over auth/access.toml)" }).option("push", { type: "string", choices: ACCESS_MODES, describe: "Who may push (over auth/access.toml)" });
 }
-async function checkStorageWritable(dir) {
-  const probe2 = (0, import_node_path15.join)(dir, `.write-test-${process.pid}`);
-  try {
-    await (0, import_promises27.mkdir)(dir, { recursive: true });
-    await (0, import_promises27.writeFile)(probe2, Buffer.alloc(16 * 1024), { flush: true });
-    await (0, import_promises27.unlink)(probe2);
-  } catch (err) {
-    await (0, import_promises27.unlink)(probe2).catch(() => {
-    });
-    const code = err.code ?? "error";
-    const hint = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
-    throw new HelperError("storage", `cannot write the storage directory ${dir} (${code})${hint}`);
-  }
-}
-function listenError(err, host, port) {
-  const code = err.code;
-  if (code === "EADDRINUSE") {
-    return new HelperError("port-in-use", `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
-  }
-  if (code === "EACCES") return new HelperError("port-denied", `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
-  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
-    return new HelperError("bad-address", `cannot listen on ${host}:${port}: no such local address`);
-  }
-  return new HelperError("listen", `cannot listen on ${host}:${port}: ${err.message}`);
-}
-async function buildServeOptions(args) {
-  const state = new StateDir(resolveStorage(args.storage));
+function serveConfig(args) {
   const { host, port } = parseListen(args.listen);
-  await checkStorageWritable(state.dir);
-  const env2 = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(process.env, "CONTAINER_REGISTRY_CERT_SAN"), args["mdns-name"]) } : process.env;
-  const secure = await resolveSecureMode(env2, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, state);
   return {
-    state,
+    state: new StateDir(resolveStorage(args.storage)),
     host,
     port,
-    tls: secure.tls,
-    access: secure.access,
-    accessLog: (entry) => writeLine(JSON.stringify(entry)),
-    services: await resolveServiceOptions(args, state),
-    notes: secure.notes
+    secure: { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push },
+    services: serviceChoices(args),
+    drainTimeoutMs: args["drain-timeout"] * 1e3
   };
 }
 function withoutOptions(argv, names) {
@@ -48178,28 +48265,21 @@ function withoutOptions(argv, names) {
   }
   return out;
 }
-var import_promises27, import_node_path15, import_node_crypto14, serve, start, stop, status, serverCommands;
+var say, serve, start, stop, status, serverCommands;
 var init_server2 = __esm({
   "tools/src/cli/commands/server.ts"() {
     "use strict";
-    import_promises27 = __toESM(require_promises(), 1);
-    import_node_path15 = __toESM(require_path(), 1);
-    import_node_crypto14 = __toESM(require_crypto(), 1);
     init_helper_error();
     init_options();
     init_setting_options();
-    init_values();
-    init_server();
     init_state_dir();
-    init_pidfile();
     init_lifecycle();
-    init_secure();
+    init_serve();
     init_policy();
     init_services2();
     init_readiness_probe();
-    init_mdns();
-    init_heap();
-    init_process_guards();
+    say = (line) => process.stderr.write(`container-registry: ${line}
+`);
     serve = {
       command: "serve",
       describe: "Run the registry in the foreground",
@@ -48207,61 +48287,17 @@ var init_server2 = __esm({
         "drain-timeout",
         numberOption("drain-timeout", { min: 0, unit: "seconds", default: 8, describe: "Seconds to let in-flight requests finish on SIGTERM/SIGINT" })
       ),
-      handler: async (args) => {
-        tuneHeapForStreaming();
-        const { notes, ...options } = await buildServeOptions(args);
-        for (const note of notes) process.stderr.write(`container-registry: ${note}
-`);
-        const instanceId = (0, import_node_crypto14.randomBytes)(8).toString("hex");
-        let running;
-        try {
-          running = await startRegistry({ ...options, instanceId });
-        } catch (err) {
-          throw listenError(err, options.host, options.port);
-        }
-        const { state } = options;
-        try {
-          await writePidFile(state.pidFile(), {
-            instance: instanceId,
-            url: running.url,
-            host: running.host,
-            port: running.port,
-            tls: options.tls !== void 0
-          });
-        } catch (err) {
-          await running.close(0);
-          const code = err.code ?? "error";
-          const hint = code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
-          throw new HelperError("storage", `cannot write the PID file ${state.pidFile()} (${code})${hint}`);
-        }
-        guardProcess();
-        process.stderr.write(`container-registry: serving ${running.url} from ${state.dir} (pid ${process.pid})
-`);
-        await new Promise((resolve10) => {
-          let stopping = false;
-          const stop2 = (signal) => {
-            if (stopping) return;
-            stopping = true;
-            process.stderr.write(`container-registry: ${signal}: draining in-flight requests
-`);
-            void running.close(args["drain-timeout"] * 1e3).then(resolve10);
-          };
-          process.once("SIGTERM", () => stop2("SIGTERM"));
-          process.once("SIGINT", () => stop2("SIGINT"));
-        });
-        await removePidFileIfOurs(state.pidFile(), process.pid);
-        process.stderr.write("container-registry: stopped\n");
-      }
+      handler: (args) => runServer(serveConfig(args), say)
     };
     start = {
       command: "start",
       describe: "Start the registry in the background; returns when it answers",
       builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option("timeout", numberOption("timeout", { min: 0, unit: "seconds", default: 20, describe: "Seconds to wait for the registry to answer" })).option("drain-timeout", numberOption("drain-timeout", { min: 0, unit: "seconds", default: 8, describe: "Passed to serve" })),
       handler: async (args) => {
-        const { notes, ...options } = await buildServeOptions(args);
-        for (const note of notes) process.stderr.write(`container-registry: ${note}
-`);
-        const { state } = options;
+        const config2 = serveConfig(args);
+        const { notes } = await composeServer(config2);
+        for (const note of notes) say(note);
+        const { state } = config2;
         const argv = process.argv.slice(2);
         const serveArgs = withoutOptions(argv.filter((a2) => a2 !== "start"), ["timeout", "storage"]);
         serveArgs.push("--storage", state.dir);
@@ -49192,7 +49228,7 @@ var init_transport = __esm({
     import_node_https4 = __toESM(require_https(), 1);
     import_node_tls = __toESM(require_tls(), 1);
     import_promises31 = __toESM(require_promises(), 1);
-    import_promises32 = __toESM(require_promises2(), 1);
+    import_promises32 = __toESM(require_promises3(), 1);
     init_errors2();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
     HttpTransport = class {

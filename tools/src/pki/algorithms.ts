@@ -1,6 +1,6 @@
 // The key types the PKI makes, apart from the code that makes them: the CLI names them in its help
 // without loading @peculiar/x509 (whose schemas, held for the process's life, make V8 run full
-// garbage collections while the registry streams blobs; see cli/secure.ts).
+// garbage collections while the registry streams blobs; see daemon/secure-mode.ts).
 import { HelperError } from '../errors/helper-error.js';
 
 /** KEY_ALGORITHMS are the key types the PKI makes; ECDSA P-256 is the default. */

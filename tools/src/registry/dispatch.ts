@@ -6,7 +6,7 @@ import { endpointFor, matchRoute } from './router.js';
 import { RegistryError } from '../oci/errors.js';
 import { assertRepositoryName } from '../oci/names.js';
 import { asRegistryError, isNoSpace, sendError } from './respond.js';
-import { serverLog } from './process-guards.js';
+import { serverLog } from '../common/log.js';
 import type { RequestContext, RequestTarget } from './context.js';
 import { RegistryEvents, requestInfo, type AuthFailure, type RequestInfo } from './events.js';
 

@@ -12,7 +12,7 @@ import { dispatch } from './dispatch.js';
 import { API_VERSION_HEADER } from './respond.js';
 import type { RequestTarget } from './context.js';
 import { createServices, type ServiceOptions, type Services } from './services.js';
-import { serverLog } from './process-guards.js';
+import { serverLog } from '../common/log.js';
 import { HTTP_TIMEOUTS, RateGuard, inOrder, limitConnections, type ConnectionLimitOptions, type RateGuardOptions } from './connections.js';
 
 /** TlsFiles names the PEM files of the server certificate (reloaded when they change). */

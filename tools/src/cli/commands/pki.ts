@@ -31,7 +31,7 @@ const init: CommandModule<object, PkiArgs> = {
   handler: async (args) => {
     const state = new StateDir(resolveStorage(args.storage));
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
-    // pki/ (and @peculiar/x509) load only for the commands that use them; see cli/secure.ts.
+    // pki/ (and @peculiar/x509) load only for the commands that use them; see daemon/secure-mode.ts.
     const { ensurePki } = await import('../../pki/pki.js');
     report(await ensurePki({ storageDir: state, algorithm, ...pkiSettingsFromEnv(process.env) }));
   },

@@ -1,23 +1,15 @@
-// serve, start, stop, status: the server's lifecycle. Thin: the work is in registry/.
+// serve, start, stop, status: the server's lifecycle. Thin: the work is in daemon/ (process control
+// and the composition root) and registry/ (the server).
 import type { CommandModule } from 'yargs';
-import { mkdir, writeFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { HelperError } from '../../errors/helper-error.js';
 import { listenOption, parseListen, resolveStorage, storageOption } from '../options.js';
 import { numberOption, settingOption } from '../setting-options.js';
-import { rawSetting } from '../../settings/values.js';
-import { startRegistry, type RegistryOptions } from '../../registry/server.js';
 import { StateDir } from '../../state/state-dir.js';
-import { removePidFileIfOurs, writePidFile } from '../../registry/pidfile.js';
-import { serverState, startDetached, stopServer } from '../../registry/lifecycle.js';
-import { resolveSecureMode } from '../secure.js';
+import { serverState, startDetached, stopServer } from '../../daemon/lifecycle.js';
+import { composeServer, runServer, type ServeConfig } from '../../daemon/serve.js';
 import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
-import { resolveServiceOptions, serviceOptions, type ServiceArgs } from '../services.js';
-import { fetchReadiness } from '../../registry/readiness-probe.js';
-import { withMdnsSan } from '../../registry/mdns.js';
-import { tuneHeapForStreaming } from '../../registry/heap.js';
-import { guardProcess, writeLine } from '../../registry/process-guards.js';
+import { serviceChoices, serviceOptions, type ServiceArgs } from '../services.js';
+import { fetchReadiness } from '../../daemon/readiness-probe.js';
 
 interface ServeArgs extends ServiceArgs {
   storage: string;
@@ -29,63 +21,30 @@ interface ServeArgs extends ServiceArgs {
   push?: AccessMode;
 }
 
-/** secureOptions adds `--tls`, `--auth`, `--pull` and `--push` (secure mode; see cli/secure.ts). */
+/** secureOptions adds `--tls`, `--auth`, `--pull` and `--push` (secure mode; see daemon/secure-mode.ts). */
 function secureOptions<T>(y: import('yargs').Argv<T>) {
   return y
-    // The variables are read by resolveSecureMode (cli/secure.ts), with the flags.
+    // The variables are read by resolveSecureMode (daemon/secure-mode.ts), with the flags.
     .option('tls', settingOption('CONTAINER_REGISTRY_SECURE', { default: false }))
     .option('auth', settingOption('CONTAINER_REGISTRY_AUTH', { default: false }))
     .option('pull', { type: 'string', choices: ACCESS_MODES, describe: 'Who may pull (over auth/access.toml)' })
     .option('push', { type: 'string', choices: ACCESS_MODES, describe: 'Who may push (over auth/access.toml)' });
 }
 
-/** checkStorageWritable fails with one clear line when the storage dir cannot be written. */
-async function checkStorageWritable(dir: string): Promise<void> {
-  const probe = join(dir, `.write-test-${process.pid}`);
-  try {
-    await mkdir(dir, { recursive: true });
-    // A few blocks, synced: an empty file needs only an inode, and a full disk must show here.
-    await writeFile(probe, Buffer.alloc(16 * 1024), { flush: true });
-    await unlink(probe);
-  } catch (err) {
-    await unlink(probe).catch(() => {});
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
-    throw new HelperError('storage', `cannot write the storage directory ${dir} (${code})${hint}`);
-  }
-}
-
-function listenError(err: unknown, host: string, port: number): HelperError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') {
-    return new HelperError('port-in-use', `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
-  }
-  if (code === 'EACCES') return new HelperError('port-denied', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new HelperError('bad-address', `cannot listen on ${host}:${port}: no such local address`);
-  }
-  return new HelperError('listen', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
-}
-
-/** buildServeOptions turns parsed flags and the environment into the server's options, secure mode included. */
-export async function buildServeOptions(args: ServeArgs): Promise<RegistryOptions & { notes: string[] }> {
-  const state = new StateDir(resolveStorage(args.storage));
+/** serveConfig maps the parsed flags to what a serving process is started from. */
+function serveConfig(args: ServeArgs): ServeConfig {
   const { host, port } = parseListen(args.listen);
-  await checkStorageWritable(state.dir);
-  // The mDNS name goes into the server certificate's names like CONTAINER_REGISTRY_CERT_SAN entries.
-  const env = args.mdns ? { ...process.env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(process.env, 'CONTAINER_REGISTRY_CERT_SAN'), args['mdns-name']) } : process.env;
-  const secure = await resolveSecureMode(env, { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push }, state);
   return {
-    state,
+    state: new StateDir(resolveStorage(args.storage)),
     host,
     port,
-    tls: secure.tls,
-    access: secure.access,
-    accessLog: (entry) => writeLine(JSON.stringify(entry)),
-    services: await resolveServiceOptions(args, state),
-    notes: secure.notes,
+    secure: { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push },
+    services: serviceChoices(args),
+    drainTimeoutMs: args['drain-timeout'] * 1000,
   };
 }
+
+const say = (line: string) => process.stderr.write(`container-registry: ${line}\n`);
 
 const serve: CommandModule<object, ServeArgs> = {
   command: 'serve',
@@ -95,49 +54,7 @@ const serve: CommandModule<object, ServeArgs> = {
       'drain-timeout',
       numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT' }),
     ) as never,
-  handler: async (args) => {
-    tuneHeapForStreaming();
-    const { notes, ...options } = await buildServeOptions(args);
-    for (const note of notes) process.stderr.write(`container-registry: ${note}\n`);
-    const instanceId = randomBytes(8).toString('hex');
-    let running;
-    try {
-      running = await startRegistry({ ...options, instanceId });
-    } catch (err) {
-      throw listenError(err, options.host, options.port);
-    }
-    const { state } = options;
-    try {
-      await writePidFile(state.pidFile(), {
-        instance: instanceId,
-        url: running.url,
-        host: running.host,
-        port: running.port,
-        tls: options.tls !== undefined,
-      });
-    } catch (err) {
-      // Serving without a PID file would make `status` and `stop` say "not running": stop instead.
-      await running.close(0);
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
-      throw new HelperError('storage', `cannot write the PID file ${state.pidFile()} (${code})${hint}`);
-    }
-    guardProcess();
-    process.stderr.write(`container-registry: serving ${running.url} from ${state.dir} (pid ${process.pid})\n`);
-    await new Promise<void>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write(`container-registry: ${signal}: draining in-flight requests\n`);
-        void running.close(args['drain-timeout'] * 1000).then(resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    await removePidFileIfOurs(state.pidFile(), process.pid);
-    process.stderr.write('container-registry: stopped\n');
-  },
+  handler: (args) => runServer(serveConfig(args), say),
 };
 
 /** withoutOptions drops `--name value` and `--name=value` for each name from an argv list. */
@@ -165,9 +82,10 @@ const start: CommandModule<object, StartArgs> = {
       .option('drain-timeout', numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Passed to serve' })) as never,
   handler: async (args) => {
     // Secure mode's files are made here, so a problem is reported by start itself, not in the log.
-    const { notes, ...options } = await buildServeOptions(args);
-    for (const note of notes) process.stderr.write(`container-registry: ${note}\n`);
-    const { state } = options;
+    const config = serveConfig(args);
+    const { notes } = await composeServer(config);
+    for (const note of notes) say(note);
+    const { state } = config;
     // Forward every flag as given, so options added for serve work through start too.
     const argv = process.argv.slice(2);
     const serveArgs = withoutOptions(argv.filter((a) => a !== 'start'), ['timeout', 'storage']);

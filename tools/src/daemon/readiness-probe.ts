@@ -3,7 +3,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { PidRecord } from './pidfile.js';
-import type { Readiness } from './health.js';
+import type { Readiness } from '../registry/health.js';
 
 /** fetchReadiness GETs /readyz of the recorded server; undefined when it does not answer with the JSON. */
 export function fetchReadiness(rec: PidRecord, timeoutMs = 5000): Promise<(Readiness & { httpStatus: number }) | undefined> {

@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { execa } from 'execa';
 import { isAlive, readPidFile, removePidFileIfOurs, type PidRecord } from './pidfile.js';
-import { INSTANCE_HEADER } from './server.js';
+import { INSTANCE_HEADER } from '../registry/server.js';
 
 /** ServerState is what status finds. */
 export type ServerState =

@@ -1,0 +1,128 @@
+// The composition root of a serving process: from the operator's choices to a running registry.
+// composeServer checks the storage, decides secure mode (creating the PKI and the default user on
+// first start), builds the access controller and the services' options, once; runServer starts the
+// registry with them, records the PID file, keeps the process up through stray errors, and drains
+// on SIGTERM/SIGINT. `start` runs composeServer in the foreground first, so a problem is told by
+// `start` itself rather than only in the log, and then the child composes its own.
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { HelperError } from '../errors/helper-error.js';
+import { startRegistry, type RegistryOptions } from '../registry/server.js';
+import { withMdnsSan } from '../registry/mdns.js';
+import { rawSetting } from '../settings/values.js';
+import { writeLine } from '../common/log.js';
+import type { StateDir } from '../state/state-dir.js';
+import { resolveSecureMode, type SecureFlags } from './secure-mode.js';
+import { resolveServiceOptions, type ServiceChoices } from './service-options.js';
+import { removePidFileIfOurs, writePidFile } from './pidfile.js';
+import { guardProcess } from './process-guards.js';
+import { tuneHeapForStreaming } from './heap.js';
+
+/** ServeConfig is everything a serving process is started from. */
+export interface ServeConfig {
+  state: StateDir;
+  host: string;
+  port: number;
+  secure: SecureFlags;
+  services: ServiceChoices;
+  /** how long in-flight requests may finish on SIGTERM/SIGINT */
+  drainTimeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** ComposedServer is the registry's options, and lines for the log (never a secret). */
+export interface ComposedServer {
+  options: RegistryOptions;
+  notes: string[];
+}
+
+function diskFullHint(code: string): string {
+  return code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
+}
+
+/** checkStorageWritable fails with one clear line when the storage dir cannot be written. */
+async function checkStorageWritable(dir: string): Promise<void> {
+  const probe = join(dir, `.write-test-${process.pid}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    // A few blocks, synced: an empty file needs only an inode, and a full disk must show here.
+    await writeFile(probe, Buffer.alloc(16 * 1024), { flush: true });
+    await unlink(probe);
+  } catch (err) {
+    await unlink(probe).catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new HelperError('storage', `cannot write the storage directory ${dir} (${code})${diskFullHint(code)}`);
+  }
+}
+
+function listenError(err: unknown, host: string, port: number): HelperError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new HelperError('port-in-use', `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
+  }
+  if (code === 'EACCES') return new HelperError('port-denied', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new HelperError('bad-address', `cannot listen on ${host}:${port}: no such local address`);
+  }
+  return new HelperError('listen', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
+}
+
+/** composeServer builds what the registry is started with, secure mode and services included. */
+export async function composeServer(c: ServeConfig): Promise<ComposedServer> {
+  const env = c.env ?? process.env;
+  await checkStorageWritable(c.state.dir);
+  // The mDNS name goes into the server certificate's names like CONTAINER_REGISTRY_CERT_SAN entries.
+  const pkiEnv = c.services.mdns ? { ...env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN'), c.services.mdnsName) } : env;
+  const secure = await resolveSecureMode(pkiEnv, c.secure, c.state);
+  return {
+    options: {
+      state: c.state,
+      host: c.host,
+      port: c.port,
+      tls: secure.tls,
+      access: secure.access,
+      accessLog: (entry) => writeLine(JSON.stringify(entry)),
+      services: await resolveServiceOptions(c.services, c.state, env),
+    },
+    notes: secure.notes,
+  };
+}
+
+/** runServer serves in the foreground until SIGTERM or SIGINT, then drains and removes its PID file. */
+export async function runServer(c: ServeConfig, say: (line: string) => void): Promise<void> {
+  tuneHeapForStreaming();
+  const { options, notes } = await composeServer(c);
+  for (const note of notes) say(note);
+  const instanceId = randomBytes(8).toString('hex');
+  let running;
+  try {
+    running = await startRegistry({ ...options, instanceId });
+  } catch (err) {
+    throw listenError(err, c.host, c.port);
+  }
+  const pidFile = c.state.pidFile();
+  try {
+    await writePidFile(pidFile, { instance: instanceId, url: running.url, host: running.host, port: running.port, tls: options.tls !== undefined });
+  } catch (err) {
+    // Serving without a PID file would make `status` and `stop` say "not running": stop instead.
+    await running.close(0);
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new HelperError('storage', `cannot write the PID file ${pidFile} (${code})${diskFullHint(code)}`);
+  }
+  guardProcess();
+  say(`serving ${running.url} from ${c.state.dir} (pid ${process.pid})`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      say(`${signal}: draining in-flight requests`);
+      void running.close(c.drainTimeoutMs).then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await removePidFileIfOurs(pidFile, process.pid);
+  say('stopped');
+}
