@@ -15,7 +15,7 @@ import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/ports.js';
 import { isRoot, which } from './helpers/peers.js';
 import { namesAfter } from '../tools/src/storage/tags.js';
-import { takeInOrder } from '../tools/src/common/concurrency.js';
+import { takeInOrder } from '../tools/src/common/bounded.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

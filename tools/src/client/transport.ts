@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { NetworkError, RegistryHttpError, parseDiagnostics } from './errors.js';
+import { BodyTooLarge, readBounded } from '../common/bounded.js';
 
 /** TlsSettings says how to verify a registry's certificate. */
 export interface TlsSettings {
@@ -50,17 +51,13 @@ export const MAX_TEXT_BODY = 8 * 1024 * 1024;
 
 /** readBody reads an answer into memory, up to `max` bytes (then it fails: never unbounded). */
 export async function readBody(res: HttpResponse, max = MAX_TEXT_BODY): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > max) {
-      res.body.destroy();
-      throw new Error(`${res.method} ${res.url.pathname}: answer larger than ${max} bytes`);
-    }
-    chunks.push(chunk);
+  try {
+    return await readBounded(res.body as AsyncIterable<Buffer>, max);
+  } catch (err) {
+    if (!(err instanceof BodyTooLarge)) throw err;
+    res.body.destroy();
+    throw new Error(`${res.method} ${res.url.pathname}: answer larger than ${max} bytes`);
   }
-  return Buffer.concat(chunks);
 }
 
 /** discard consumes an answer's body so the connection goes back to the pool. */

@@ -18,6 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { isProcessAlive } from '../common/process.js';
 
 /** RECORD_MAX_AGE_MS is how long a record is trusted (registries collect old sessions anyway). */
 export const RECORD_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
@@ -104,14 +105,6 @@ function keyOf(registry: string, repository: string, digest: string): string {
   return createHash('sha256').update(`${registry}\n${repository}\n${digest}`).digest('hex').slice(0, 32);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function isRecord(x: unknown): x is UploadRecord {
   const r = x as UploadRecord;
@@ -229,7 +222,7 @@ export class UploadRecords {
     // Another host's process cannot be checked from here: its record waits until it ages out.
     if (record.host !== hostname()) return false;
     if (record.pid === process.pid) return false;
-    return !alive(record.pid);
+    return !isProcessAlive(record.pid);
   }
 
   private async read(name: string): Promise<UploadRecord | undefined> {

@@ -7,7 +7,7 @@ import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { isValidTag } from '../oci/names.js';
 import { sendEmpty } from './respond.js';
 import { manifestEvent } from './events.js';
-import { ByteBudget } from '../common/concurrency.js';
+import { BodyTooLarge, ByteBudget, readBounded } from '../common/bounded.js';
 
 /** getManifest answers GET and HEAD by tag or digest. */
 export async function getManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
@@ -43,17 +43,10 @@ async function readBody(ctx: RequestContext): Promise<{ body: Buffer; release: (
   if (declared !== undefined && declared > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
   const release = await manifestBodies.take(declared ?? MAX_MANIFEST_BYTES);
   try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
-      chunks.push(chunk);
-    }
-    return { body: Buffer.concat(chunks), release };
+    return { body: await readBounded(ctx.req as AsyncIterable<Buffer>, MAX_MANIFEST_BYTES), release };
   } catch (err) {
     release();
-    throw err;
+    throw err instanceof BodyTooLarge ? tooLarge(ctx) : err;
   }
 }
 

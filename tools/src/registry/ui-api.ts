@@ -11,7 +11,7 @@ import { RegistryError } from '../oci/errors.js';
 import { formatDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { assertRepositoryName } from '../oci/names.js';
 import { namesAfter, tagFolderNames } from '../storage/tags.js';
-import { takeInOrder } from '../common/concurrency.js';
+import { takeInOrder } from '../common/bounded.js';
 import { manifestEvent, requestInfo, type RegistryEvents } from './events.js';
 import { sendJson } from './respond.js';
 

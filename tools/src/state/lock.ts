@@ -2,24 +2,17 @@
 import { open, readFile, stat, unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HelperError } from '../errors/helper-error.js';
+import { isProcessAlive } from '../common/process.js';
 
 // A holder that died leaves its lock behind; after this long it is taken over.
 const STALE_MS = 60_000;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function isStale(path: string): Promise<boolean> {
   try {
     const [st, text] = await Promise.all([stat(path), readFile(path, 'utf8')]);
     const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid)) return true;
     return Date.now() - st.mtimeMs > STALE_MS;
   } catch {
     return false;

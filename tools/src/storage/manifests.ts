@@ -11,7 +11,7 @@ import { isValidTag } from '../oci/names.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import { WeightedLru } from './lru.js';
 import { restoreRevision } from './quarantine.js';
-import { mapLimited } from '../common/concurrency.js';
+import { mapLimited } from '../common/bounded.js';
 
 /** PARSED_CACHE_BYTES bounds the parsed-manifest cache by the manifests' own sizes (parsed, about 2-3x). */
 const PARSED_CACHE_BYTES = 16 * 1024 * 1024;

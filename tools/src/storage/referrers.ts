@@ -10,7 +10,7 @@ import type { BlobStore } from './blobs.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { formatDigest, type Digest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
-import { mapLimited } from '../common/concurrency.js';
+import { mapLimited } from '../common/bounded.js';
 
 /** MAX_PAGE_BYTES: a referrers answer is an index, so it stays within what a manifest may be. */
 export const MAX_PAGE_BYTES = MAX_MANIFEST_BYTES;

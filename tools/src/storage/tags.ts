@@ -6,7 +6,7 @@
 import type { ImageStore } from './store.js';
 import { isValidTag } from '../oci/names.js';
 import { compareLexical } from './manifests.js';
-import { takeInOrder } from '../common/concurrency.js';
+import { takeInOrder } from '../common/bounded.js';
 
 /** TagPageRequest is the spec's `n` (undefined: every tag) and `last`. */
 export interface TagPageRequest {

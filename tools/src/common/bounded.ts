@@ -1,4 +1,5 @@
-// Bounded fan-out: what one request may start at once, and what all requests together may hold.
+// Bounds: what one request may start at once (fan-out), what all requests together may hold in
+// memory, and how much of a stream is read whole.
 
 /** mapLimited runs `fn` over `items` with at most `limit` running at a time; results keep their order. */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -67,4 +68,27 @@ export class ByteBudget {
       }
     };
   }
+}
+
+/** BodyTooLarge is thrown by readBounded when a stream passes its bound. */
+export class BodyTooLarge extends Error {
+  constructor(readonly max: number) {
+    super(`larger than ${max} bytes`);
+    this.name = 'BodyTooLarge';
+  }
+}
+
+/**
+ * readBounded reads a stream whole, up to `max` bytes; past that it stops reading and throws
+ * BodyTooLarge (the caller decides whether to drain the rest or cut the connection).
+ */
+export async function readBounded(stream: AsyncIterable<Buffer>, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > max) throw new BodyTooLarge(max);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
