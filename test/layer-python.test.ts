@@ -1,6 +1,7 @@
-// The layer's Python rules (lib/containerregistry) under plain python3 with a stand-in for
-// BitBake's `bb` and datastore: AUTH implies SECURE, SECURE with INSECURE is fatal, the engine picks
-// the package, node is found and its version checked, the OCI labels.
+// The layer's Python (lib/containerregistry) under plain python3 with a stand-in for BitBake's `bb`
+// and datastore: the rules (settings.py: AUTH implies SECURE, SECURE with INSECURE is fatal, the
+// engine picks the package), running the helper (helper.py: node is found and its version checked),
+// the OCI labels.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -43,7 +44,7 @@ import json, sys
 import bb, bb.utils, bb.parse
 sys.modules['bb'].utils = bb.utils
 sys.modules['bb'].parse = bb.parse
-from containerregistry import settings, labels
+from containerregistry import settings, helper, labels
 class D:
     def __init__(self, values):
         self.values = dict(values)
@@ -132,16 +133,44 @@ t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t
     const good = await fake('node22', 'v22.1.0');
     await mkdir(join(dir, 'bin'));
     const out = await python(t, `print(json.dumps([
-      attempt(settings.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(good)}})),
-      attempt(settings.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(old)}})),
-      attempt(settings.node, D({'PATH': ${JSON.stringify(join(dir, 'bin'))}})),
-      attempt(settings.node, D({'CONTAINER_REGISTRY_NODE': '/nonexistent/node'})),
+      attempt(helper.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(good)}})),
+      attempt(helper.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(old)}})),
+      attempt(helper.node, D({'PATH': ${JSON.stringify(join(dir, 'bin'))}})),
+      attempt(helper.node, D({'CONTAINER_REGISTRY_NODE': '/nonexistent/node'})),
     ]))`);
     const [ok, tooOld, missing, missingExplicit] = out as string[];
     t.equal(ok, good);
     t.match(tooOld, /^FATAL: .*node18 is Node.js v18.19.0; meta-container-registry needs >= 20/);
     t.match(missing, /^FATAL: meta-container-registry needs Node.js >= 20 on the build host, and node on PATH \(HOSTTOOLS_NONFATAL\) was not found/);
     t.match(missingExplicit, /CONTAINER_REGISTRY_NODE = "\/nonexistent\/node" was not found/);
+  });
+
+  t.test("the helper's environment and arguments: effective SECURE, the CA where a package needs it, never the password", async (t) => {
+    const out = await python(t, `
+calls = []
+class Out:
+    stdout = ''
+helper.run_helper = lambda d, args, extra_env=None, check=True: calls.append(args) or Out()
+base = {'CONTAINER_REGISTRY_URL': 'localhost:5000', 'CONTAINER_REGISTRY_PASSWORD': 'secret', 'CONTAINER_REGISTRY_CA': '/s/pki/ca.crt',
+        'CONTAINER_REGISTRY_STORAGE': '/s', 'DEPLOY_DIR_IMAGE': '/deploy'}
+env = helper.helper_env(D(dict(base, CONTAINER_REGISTRY_AUTH='1')))
+for kind in ('docker', 'vdkr', 'ca'):
+    helper.write_config(D(base), kind, '/D')
+    helper.write_config(D(dict(base, CONTAINER_REGISTRY_SECURE='1')), kind, '/D')
+print(json.dumps([{k: env.get(k) for k in ('CONTAINER_REGISTRY_SECURE', 'CONTAINER_REGISTRY_URL', 'CONTAINER_REGISTRY_STORAGE', 'DEPLOY_DIR_IMAGE')},
+                  'CONTAINER_REGISTRY_PASSWORD' in env, calls]))`);
+    const [env, hasPassword, calls] = out as [Record<string, string>, boolean, string[][]];
+    t.same(env, { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_STORAGE: '/s', DEPLOY_DIR_IMAGE: '/deploy' }, 'AUTH implies SECURE');
+    t.equal(hasPassword, false, 'the password is not in the environment');
+    const ca = ['--ca', '/s/pki/ca.crt'];
+    t.same(calls, [
+      ['config', 'docker', '--output', '/D'],
+      ['config', 'docker', '--output', '/D', ...ca],
+      ['config', 'vdkr', '--output', '/D'],
+      ['config', 'vdkr', '--output', '/D'],
+      ['config', 'ca', '--output', '/D', ...ca],
+      ['config', 'ca', '--output', '/D', ...ca],
+    ]);
   });
 
   t.test('config recipes: the CA and the helper are inputs by content', async (t) => {
@@ -161,7 +190,8 @@ print(json.dumps([
   setup(dict(base, CONTAINER_REGISTRY_SECURE='1', CONTAINER_REGISTRY_CA='/nonexistent/ca.crt'), 'containers'),
   setup(dict(base, CONTAINER_REGISTRY_AUTH='1'), 'vdkr'),
 ]))`);
-    const [insecure, secure, caInsecure, missing, vdkr] = out as Array<[string | null, string, string, string[]]>;
+    type Setup = [string | null, string, string, string[]];
+    const [insecure, secure, caInsecure, missing, vdkr] = out as [Setup, Setup, Setup, Setup, Setup];
     const sha = (s: string) => createHash('sha256').update(s).digest('hex');
     t.same(insecure, [null, '', sha('x'), [join(dir, 'helper.mjs')]]);
     t.same(secure, [null, sha('CA\n'), sha('x'), [join(dir, 'helper.mjs'), join(dir, 'ca.crt')]]);

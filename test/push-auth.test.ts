@@ -38,6 +38,13 @@ t.test('credentials files and Docker config', async (t) => {
   t.same(parseCredsFile('# c\nCONTAINER_REGISTRY_USER=me\nCONTAINER_REGISTRY_PASSWORD="p:w=d"\n', 'f'), { kind: 'basic', username: 'me', password: 'p:w=d' });
   t.same(parseCredsFile('export CONTAINER_REGISTRY_USER=me\nCONTAINER_REGISTRY_PASSWORD=x\nCONTAINER_REGISTRY_TOKEN=tok\n', 'f'), { kind: 'token', token: 'tok', username: 'me' }, 'the token wins');
   t.throws(() => parseCredsFile('CONTAINER_REGISTRY_USER=me\n', 'creds.txt'), { message: /creds.txt sets neither/ });
+  // A shell-style file, not INI: a value is kept as written (`#`, `;`, backslashes, "true"), quotes only strip.
+  for (const password of ['pa#ss ;x', 'a\\nb', 'true', "it's"]) {
+    for (const value of [password, `"${password}"`, `'${password}'`]) {
+      t.same(parseCredsFile(`CONTAINER_REGISTRY_USER=me\r\nCONTAINER_REGISTRY_PASSWORD = ${value}\r\n`, 'f'), { kind: 'basic', username: 'me', password }, `PASSWORD=${value}`);
+    }
+  }
+  t.throws(() => parseCredsFile('[creds]\nCONTAINER_REGISTRY_USER\nCONTAINER_REGISTRY_PASSWORD=x\n', 'f'), { message: /sets neither/ }, 'a key without a value sets nothing');
   const auth = Buffer.from('bob:pa:ss').toString('base64');
   t.same(await credentialFromDockerConfig({ auths: { 'https://reg.example:5000': { auth } } }, 'reg.example:5000', 'c'), { kind: 'basic', username: 'bob', password: 'pa:ss' });
   t.same(await credentialFromDockerConfig({ auths: { 'https://index.docker.io/v1/': { auth } } }, 'registry-1.docker.io', 'c'), { kind: 'basic', username: 'bob', password: 'pa:ss' }, "Docker Hub's key");

@@ -71,6 +71,35 @@ t.test('discovery: newest build per machine, -latest link and its target are one
   await t.rejects(discoverImages(join(root, 'missing')), { code: 'discovery', message: /DEPLOY_DIR_IMAGE/ });
 });
 
+t.test('discovery: machine folders linked in, `.oci` names and archives; dangling links, loops and other entries are passed over', async (t) => {
+  const root = await tempDir(t);
+  const images = join(root, 'deploy', 'images');
+  const layout = async (dir: string) => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'index.json'), '{}');
+  };
+  await layout(join(images, 'qemux86-64', 'dotted-qemux86-64.oci'));
+  await writeFile(join(images, 'qemux86-64', 'tarred-qemux86-64.rootfs-20260112143022.oci.tar'), 'x');
+  await layout(join(images, 'qemux86-64', 'nested', 'deep-qemux86-64-oci'));
+  // a machine folder kept elsewhere and linked in; a dangling sibling link; a sibling file; a link back to deploy/images
+  await layout(join(root, 'elsewhere', 'raspberrypi4-64', 'app-raspberrypi4-64.rootfs-20260101000000-oci'));
+  await symlink(join(root, 'elsewhere', 'raspberrypi4-64'), join(images, 'raspberrypi4-64'));
+  await symlink(join(root, 'nowhere'), join(images, 'broken'));
+  await writeFile(join(images, 'README'), 'x');
+  await symlink('.', join(images, 'loop'));
+  const found = await discoverImages(join(images, 'qemux86-64'));
+  t.same(
+    found.map((f) => [f.name, f.machine, f.entry, f.archive]),
+    [
+      ['app', 'raspberrypi4-64', 'app-raspberrypi4-64.rootfs-20260101000000-oci', false],
+      ['dotted', 'qemux86-64', 'dotted-qemux86-64.oci', false],
+      ['tarred', 'qemux86-64', 'tarred-qemux86-64.rootfs-20260112143022.oci.tar', true],
+    ],
+    'the entries of each machine folder only, not of folders inside them',
+  );
+  t.equal(found[0]!.path, join(root, 'elsewhere', 'raspberrypi4-64', 'app-raspberrypi4-64.rootfs-20260101000000-oci'), 'the real path is read');
+});
+
 t.test('discovery: without timestamps in the names, the newest by modification time wins', async (t) => {
   const root = await tempDir(t);
   const folder = join(root, 'images', 'qemux86-64');

@@ -10,9 +10,10 @@
 #   ${CONTAINER_REGISTRY_STORAGE}/container-registry.sh push
 #
 # Variables read: every CONTAINER_REGISTRY_* below, DOCKER_REGISTRY_INSECURE, DEPLOY_DIR_IMAGE,
-# TOPDIR, PATH (to find node). The rules (AUTH implies SECURE, SECURE with INSECURE is fatal,
-# node >= 20) live in lib/containerregistry/settings.py, shared with layer.conf's
-# FEATURE_PACKAGES_container-registry so images that never inherit this class get the same answers.
+# TOPDIR, PATH (to find node). The rules (AUTH implies SECURE, SECURE with INSECURE is fatal, engine
+# -> package) live in lib/containerregistry/settings.py, shared with layer.conf's
+# FEATURE_PACKAGES_container-registry so images that never inherit this class get the same answers;
+# running the helper (node >= 20, its environment, the tasks' steps) in lib/containerregistry/helper.py.
 # The variables and defaults below are those of the helper's settings table
 # (tools/src/settings/table.ts); test/settings-table.test.ts fails when the two differ.
 
@@ -98,7 +99,7 @@ CONTAINER_REGISTRY_TARGET_VARS = "CONTAINER_REGISTRY_URL CONTAINER_REGISTRY_NAME
 
 python __anonymous() {
     # BitBake's parse cache does not follow addpylib modules: re-parse when they change.
-    for module in (containerregistry.variables, containerregistry.settings, containerregistry.labels):
+    for module in (containerregistry.variables, containerregistry.settings, containerregistry.helper, containerregistry.labels):
         bb.parse.mark_dependency(d, module.__file__)
     containerregistry.settings.check(d)
 }

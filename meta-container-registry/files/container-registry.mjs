@@ -1359,8 +1359,8 @@ var init_atomic_write = __esm({
   }
 });
 
-// tools/src/state/lock.ts
-function alive(pid) {
+// tools/src/common/process.ts
+function isProcessAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;
@@ -1368,11 +1368,18 @@ function alive(pid) {
     return err.code === "EPERM";
   }
 }
+var init_process = __esm({
+  "tools/src/common/process.ts"() {
+    "use strict";
+  }
+});
+
+// tools/src/state/lock.ts
 async function isStale(path6) {
   try {
     const [st, text] = await Promise.all([(0, import_promises2.stat)(path6), (0, import_promises2.readFile)(path6, "utf8")]);
     const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) return true;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid)) return true;
     return Date.now() - st.mtimeMs > STALE_MS;
   } catch {
     return false;
@@ -1413,6 +1420,7 @@ var init_lock = __esm({
     import_promises2 = __toESM(require_promises(), 1);
     import_node_path4 = __toESM(require_path(), 1);
     init_helper_error();
+    init_process();
     STALE_MS = 6e4;
     LockBusy = class extends HelperError {
       constructor(path6) {
@@ -10643,7 +10651,7 @@ var init_lru = __esm({
   }
 });
 
-// tools/src/common/concurrency.ts
+// tools/src/common/bounded.ts
 async function mapLimited(items, limit, fn) {
   const out = new Array(items.length);
   let next = 0;
@@ -10669,9 +10677,19 @@ async function takeInOrder(candidates, limit, look, concurrency = 16) {
   }
   return out;
 }
-var ByteBudget;
-var init_concurrency = __esm({
-  "tools/src/common/concurrency.ts"() {
+async function readBounded(stream, max) {
+  const chunks = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > max) throw new BodyTooLarge(max);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+var ByteBudget, BodyTooLarge;
+var init_bounded = __esm({
+  "tools/src/common/bounded.ts"() {
     "use strict";
     ByteBudget = class {
       constructor(capacity) {
@@ -10699,6 +10717,14 @@ var init_concurrency = __esm({
         };
       }
     };
+    BodyTooLarge = class extends Error {
+      constructor(max) {
+        super(`larger than ${max} bytes`);
+        this.max = max;
+        this.name = "BodyTooLarge";
+      }
+      max;
+    };
   }
 });
 
@@ -10720,7 +10746,7 @@ var init_manifests = __esm({
     init_manifest();
     init_lru();
     init_quarantine();
-    init_concurrency();
+    init_bounded();
     PARSED_CACHE_BYTES = 16 * 1024 * 1024;
     PARSED_ENTRY_MAX = 512 * 1024;
     FAN_OUT = 16;
@@ -11014,7 +11040,7 @@ var init_referrers = __esm({
     init_manifests();
     init_digest();
     init_manifest();
-    init_concurrency();
+    init_bounded();
     MAX_PAGE_BYTES = MAX_MANIFEST_BYTES;
   }
 });
@@ -11439,17 +11465,10 @@ async function readBody(ctx) {
   if (declared !== void 0 && declared > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
   const release = await manifestBodies.take(declared ?? MAX_MANIFEST_BYTES);
   try {
-    const chunks = [];
-    let total = 0;
-    for await (const chunk of ctx.req) {
-      total += chunk.length;
-      if (total > MAX_MANIFEST_BYTES) throw tooLarge(ctx);
-      chunks.push(chunk);
-    }
-    return { body: Buffer.concat(chunks), release };
+    return { body: await readBounded(ctx.req, MAX_MANIFEST_BYTES), release };
   } catch (err) {
     release();
-    throw err;
+    throw err instanceof BodyTooLarge ? tooLarge(ctx) : err;
   }
 }
 async function putManifest(ctx, name, reference) {
@@ -11504,7 +11523,7 @@ var init_manifests2 = __esm({
     init_names();
     init_respond();
     init_events();
-    init_concurrency();
+    init_bounded();
     manifestBodies = new ByteBudget(16 * MAX_MANIFEST_BYTES);
   }
 });
@@ -11538,7 +11557,7 @@ var init_tags = __esm({
     "use strict";
     init_names();
     init_manifests();
-    init_concurrency();
+    init_bounded();
   }
 });
 
@@ -18376,7 +18395,7 @@ async function tags(deps, req, res, url, access2) {
     { "Cache-Control": "no-store" }
   );
 }
-async function readBounded(store, d, max) {
+async function readBounded2(store, d, max) {
   const size = await store.blobs.size(d);
   if (size === void 0 || size > max) return void 0;
   const chunks = [];
@@ -18397,7 +18416,7 @@ function stringMap(v) {
 async function readConfig(store, config2) {
   if (!config2 || config2.size > MAX_CONFIG_BYTES) return void 0;
   try {
-    const data = await readBounded(store, parseDigest(config2.digest), MAX_CONFIG_BYTES);
+    const data = await readBounded2(store, parseDigest(config2.digest), MAX_CONFIG_BYTES);
     if (!data) return void 0;
     const doc = JSON.parse(data.toString("utf8"));
     if (!doc || typeof doc !== "object") return void 0;
@@ -18505,7 +18524,7 @@ var init_ui_api = __esm({
     init_digest();
     init_names();
     init_tags();
-    init_concurrency();
+    init_bounded();
     init_events();
     init_respond();
     PROMINENT_LABELS = [
@@ -49147,17 +49166,13 @@ var init_errors2 = __esm({
 
 // tools/src/client/transport.ts
 async function readBody2(res, max = MAX_TEXT_BODY) {
-  const chunks = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += chunk.length;
-    if (total > max) {
-      res.body.destroy();
-      throw new Error(`${res.method} ${res.url.pathname}: answer larger than ${max} bytes`);
-    }
-    chunks.push(chunk);
+  try {
+    return await readBounded(res.body, max);
+  } catch (err) {
+    if (!(err instanceof BodyTooLarge)) throw err;
+    res.body.destroy();
+    throw new Error(`${res.method} ${res.url.pathname}: answer larger than ${max} bytes`);
   }
-  return Buffer.concat(chunks);
 }
 async function discard(res) {
   if (res.body.readableEnded) return;
@@ -49230,6 +49245,7 @@ var init_transport = __esm({
     import_promises31 = __toESM(require_promises(), 1);
     import_promises32 = __toESM(require_promises3(), 1);
     init_errors2();
+    init_bounded();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
     HttpTransport = class {
       constructor(tls = {}, maxSockets = 16) {
@@ -50569,14 +50585,6 @@ function keyOf(registry, repository, digest) {
 ${repository}
 ${digest}`).digest("hex").slice(0, 32);
 }
-function alive2(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
 function isRecord(x) {
   const r = x;
   return typeof r === "object" && r !== null && typeof r.registry === "string" && typeof r.repository === "string" && typeof r.digest === "string" && Number.isSafeInteger(r.size) && typeof r.location === "string" && Number.isFinite(r.savedAt) && Number.isSafeInteger(r.pid) && typeof r.host === "string";
@@ -50589,6 +50597,7 @@ var init_upload_records = __esm({
     import_promises37 = __toESM(require_promises(), 1);
     import_node_os7 = __toESM(require_os(), 1);
     import_node_path22 = __toESM(require_path(), 1);
+    init_process();
     RECORD_MAX_AGE_MS = 7 * 24 * 3600 * 1e3;
     RECORDS_MAX = 256;
     SECRET_PARAM = /token|auth|sig|secret|credential|passw|key|jwt|session|policy|code|^x-amz-|^x-goog-/i;
@@ -50674,7 +50683,7 @@ var init_upload_records = __esm({
       ownerGone(record) {
         if (record.host !== (0, import_node_os7.hostname)()) return false;
         if (record.pid === process.pid) return false;
-        return !alive2(record.pid);
+        return !isProcessAlive(record.pid);
       }
       async read(name) {
         try {

@@ -22,7 +22,7 @@ deltask do_populate_lic
 deltask do_populate_sysroot
 
 python do_generate_registry_script() {
-    containerregistry.settings.generate_script(d)
+    containerregistry.helper.generate_script(d)
 }
 addtask generate_registry_script
 do_generate_registry_script[nostamp] = "1"
@@ -30,7 +30,7 @@ do_generate_registry_script[nostamp] = "1"
 do_generate_registry_script[vardepsexclude] += "CONTAINER_REGISTRY_PASSWORD"
 
 python do_push_images() {
-    containerregistry.settings.push(d)
+    containerregistry.helper.push(d)
 }
 addtask push_images after do_generate_registry_script before do_build
 do_push_images[nostamp] = "1"

@@ -42,7 +42,7 @@ export function parseCreds(text: string, what = '--creds'): Credential {
   return { kind: 'basic', username: text.slice(0, i), password: text.slice(i + 1) };
 }
 
-/** parseCredsFile reads KEY=VALUE lines (comments, `export`, quotes allowed) into a credential; the token wins. */
+/** parseCredsFile reads shell-style KEY=VALUE lines (`#` comment lines, `export`, one pair of quotes stripped) into a credential; the token wins. Not INI: a value keeps `#`, `;`, backslashes and `true` as written. */
 export function parseCredsFile(text: string, where: string): Credential {
   const vars: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {
