@@ -94,7 +94,21 @@ export async function startRegistry(kind, storage, { bundle, nodeArgs = [] } = {
     const config = join(dirname(storage), `${basename(storage)}-distribution.yml`);
     await writeFile(
       config,
-      ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${storage}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+      [
+        'version: 0.1',
+        'log:',
+        '  level: error',
+        '  accesslog:',
+        '    disabled: true',
+        'storage:',
+        '  filesystem:',
+        `    rootdirectory: ${storage}`,
+        '  delete:',
+        '    enabled: true',
+        'http:',
+        `  addr: 127.0.0.1:${port}`,
+        '',
+      ].join('\n'),
     );
     child = spawnLogged('docker-registry', ['serve', config], process.env);
     await waitUp(url, child, 'docker-registry');

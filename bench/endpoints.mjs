@@ -25,7 +25,15 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
 
 function parseArgs(argv) {
-  const o = { tags: 13_000, configMib: 300, runs: 5, only: ['tags', 'image'], bundle: join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs'), workdir: undefined, keep: false };
+  const o = {
+    tags: 13_000,
+    configMib: 300,
+    runs: 5,
+    only: ['tags', 'image'],
+    bundle: join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs'),
+    workdir: undefined,
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -60,7 +68,15 @@ async function pushSmallImage(url, repo, tag, configOverride) {
   const layer = gzipSync(tar);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
   for (const blob of configOverride ? [layer] : [config, layer]) {
-    await check(await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob, headers: { 'Content-Type': 'application/octet-stream' } }), 201, 'blob upload');
+    await check(
+      await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${sha256(blob)}`, {
+        method: 'POST',
+        body: blob,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      }),
+      201,
+      'blob upload',
+    );
   }
   const manifest = Buffer.from(
     JSON.stringify({
@@ -70,7 +86,15 @@ async function pushSmallImage(url, repo, tag, configOverride) {
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
     }),
   );
-  await check(await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } }), 201, 'manifest put');
+  await check(
+    await fetch(`${url}/v2/${repo}/manifests/${tag}`, {
+      method: 'PUT',
+      body: manifest,
+      headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    }),
+    201,
+    'manifest put',
+  );
   return sha256(manifest);
 }
 
@@ -200,7 +224,9 @@ async function benchImage(o, work) {
       config = JSON.parse(r).config;
     }
     console.log(`image: config descriptor says 500 bytes, the blob is ${o.configMib} MiB of JSON; ${o.runs} runs, bundle ${o.bundle}`);
-    console.log(`  GET /ui/api/image            median ${fmt(median(times))} (min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))}); config ${config === null ? 'null' : 'read'}`);
+    console.log(
+      `  GET /ui/api/image            median ${fmt(median(times))} (min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))}); config ${config === null ? 'null' : 'read'}`,
+    );
     console.log(`  server VmHWM                 ${hwmBefore.toFixed(0)} MiB before, ${vm(reg.pid, 'VmHWM').toFixed(0)} MiB after`);
   } finally {
     await reg.stop();

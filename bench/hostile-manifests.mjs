@@ -84,7 +84,14 @@ try {
     if (r.status !== 201) throw new Error(`blob: ${r.status}`);
   }
   const descriptor = (b, mediaType, extra = {}) => ({ mediaType, digest: sha256(b), size: b.length, ...extra });
-  const base = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(config, 'application/vnd.oci.image.config.v1+json'), layers: [descriptor(layer, 'application/vnd.oci.image.layer.v1.tar')] }));
+  const base = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: descriptor(config, 'application/vnd.oci.image.config.v1+json'),
+      layers: [descriptor(layer, 'application/vnd.oci.image.layer.v1.tar')],
+    }),
+  );
   await put(reg.url, '/v2/bench/heap/manifests/base', base, OCI_MANIFEST);
   const subject = descriptor(base, OCI_MANIFEST);
   const pad = 'p'.repeat(o.mib * MiB - 4096);
@@ -93,7 +100,16 @@ try {
   const started = Date.now();
   for (let i = 0; i < o.count; i++) {
     // The bulk in a layer annotation: each manifest is --mib MiB, the referrers answer stays small.
-    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/vnd.example.big', config: descriptor(config, 'application/vnd.oci.image.config.v1+json'), layers: [descriptor(layer, 'application/vnd.oci.image.layer.v1.tar', { annotations: { n: String(i), pad } })], subject }));
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: 'application/vnd.example.big',
+        config: descriptor(config, 'application/vnd.oci.image.config.v1+json'),
+        layers: [descriptor(layer, 'application/vnd.oci.image.layer.v1.tar', { annotations: { n: String(i), pad } })],
+        subject,
+      }),
+    );
     const d = sha256(body);
     await put(reg.url, `/v2/bench/heap/manifests/${d}`, body, OCI_MANIFEST);
     digests.push(d);

@@ -33,7 +33,17 @@ const clients = Number(opt('clients', '30'));
 function request(s, method, path, { body, headers = {}, agent, localAddress } = {}) {
   return new Promise((resolvePromise, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port: s.port, servername: 'localhost', ca: s.ca, method, path, agent: agent ?? s.agent, localAddress, headers: { ...headers, ...(body ? { 'content-length': body.length } : {}) } },
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        servername: 'localhost',
+        ca: s.ca,
+        method,
+        path,
+        agent: agent ?? s.agent,
+        localAddress,
+        headers: { ...headers, ...(body ? { 'content-length': body.length } : {}) },
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -50,7 +60,10 @@ async function startServer() {
   const storage = await mkdtemp(join(tmpdir(), 'cr-bench-logins-'));
   const port = await freePort();
   const env = { ...process.env, CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '', CONTAINER_REGISTRY_INSECURE: '' };
-  const child = spawn(process.execPath, [bundle, 'serve', '--tls', '--storage', storage, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [bundle, 'serve', '--tls', '--storage', storage, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
@@ -101,7 +114,10 @@ async function pushImage(s) {
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(layer), size: layer.length }],
     }),
   );
-  const put = await request(s, 'PUT', '/v2/bench/app/manifests/v1', { body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+  const put = await request(s, 'PUT', '/v2/bench/app/manifests/v1', {
+    body: manifest,
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
   if (put.status !== 201) throw new Error(`manifest: ${put.status} ${put.body}`);
   return sha(layer);
 }
@@ -130,7 +146,13 @@ function startFlood(s, user) {
   child.stdout.on('data', (c) => (out += c));
   const started = new Promise((r) => child.stdout.on('data', () => out.includes('started') && r()));
   const done = new Promise((r) => child.once('exit', () => r(JSON.parse(out.split('\n').filter(Boolean).pop()))));
-  return { started, stop: () => (child.kill('SIGTERM'), done) };
+  return {
+    started,
+    stop: () => {
+      child.kill('SIGTERM');
+      return done;
+    },
+  };
 }
 
 const pct = (xs, p) => {
@@ -154,7 +176,10 @@ async function phase(name, flood) {
       `${name.padEnd(28)} ${who.padEnd(7)} pulls ${String(r.times.length).padStart(5)}  p50 ${fmt(pct(r.times, 50)).padStart(9)}  p90 ${fmt(pct(r.times, 90)).padStart(9)}  max ${fmt(Math.max(...r.times)).padStart(9)}${r.failed ? `  failed ${r.failed}` : ''}`;
     console.log(row('anon', anon));
     console.log(row('cached', cached));
-    if (got) console.log(`${''.padEnd(28)} flood   answers ${JSON.stringify(got.statuses)}${got.errors ? `, ${got.errors} errors` : ''} (401: compared, 429: refused without a comparison)`);
+    if (got)
+      console.log(
+        `${''.padEnd(28)} flood   answers ${JSON.stringify(got.statuses)}${got.errors ? `, ${got.errors} errors` : ''} (401: compared, 429: refused without a comparison)`,
+      );
   } finally {
     await s.stop();
   }
@@ -175,7 +200,9 @@ async function single() {
     for (let i = 0; i < 8; i++) wrong.push((await login(`Basic ${Buffer.from(`nobody-${i}:x`).toString('base64')}`)).ms);
     const cached = [];
     for (let i = 0; i < 20; i++) cached.push((await login(s.basic)).ms);
-    console.log(`${'one login at a time'.padEnd(28)} first ${fmt(first.ms)} (${first.status}), wrong p50 ${fmt(pct(wrong, 50))}, verified before p50 ${fmt(pct(cached, 50))}`);
+    console.log(
+      `${'one login at a time'.padEnd(28)} first ${fmt(first.ms)} (${first.status}), wrong p50 ${fmt(pct(wrong, 50))}, verified before p50 ${fmt(pct(cached, 50))}`,
+    );
   } finally {
     await s.stop();
   }

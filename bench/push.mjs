@@ -73,16 +73,39 @@ function buildLayout() {
       put(chunk.subarray(0, n));
       left -= n;
     }
-    put(Buffer.alloc((512 - (perLayer % 512)) % 512 + 1024));
+    put(Buffer.alloc(((512 - (perLayer % 512)) % 512) + 1024));
     closeSync(fd);
     const digest = hash.digest('hex');
     execFileSync('mv', [tmp, join(blobs, digest)]);
-    descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${digest}`, size: Number(execFileSync('stat', ['-c', '%s', join(blobs, digest)]).toString()) });
+    descs.push({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar',
+      digest: `sha256:${digest}`,
+      size: Number(execFileSync('stat', ['-c', '%s', join(blobs, digest)]).toString()),
+    });
   }
-  const config = writeBlob(blobs, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: descs.map((d) => d.digest) } })));
-  const manifest = writeBlob(blobs, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descs })));
+  const config = writeBlob(
+    blobs,
+    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: descs.map((d) => d.digest) } })),
+  );
+  const manifest = writeBlob(
+    blobs,
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: descs,
+      }),
+    ),
+  );
   writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+  writeFileSync(
+    join(layout, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
+    }),
+  );
   return { layout, deployDir: dirname(layout), bytes: descs.reduce((n, d) => n + d.size, 0) };
 }
 
@@ -113,8 +136,14 @@ function timed(cmd, args, env = {}, out = { text: '' }) {
   });
 }
 const ourPush = (host, deployDir, out) =>
-  timed(process.execPath, [...nodeArgs, BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--jobs', jobs, '--strategy', 'latest', '--deploy-dir', deployDir], { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' }, out);
-const skopeoPush = (host, layout) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`]);
+  timed(
+    process.execPath,
+    [...nodeArgs, BUNDLE, 'push', '--registry', host, '--insecure', '--json', '--jobs', jobs, '--strategy', 'latest', '--deploy-dir', deployDir],
+    { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' },
+    out,
+  );
+const skopeoPush = (host, layout) =>
+  timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`]);
 
 console.log(`building a ${sizeMiB} MiB, ${layers}-layer layout in ${work} ...`);
 const { layout, deployDir, bytes } = buildLayout();
@@ -146,7 +175,9 @@ for (const kind of registries) {
         await reg.stop();
       }
     }
-    console.log(`  ${kind} run ${i + 1}: ours ${ours.at(-1).toFixed(2)} s, skopeo ${skopeo.at(-1).toFixed(2)} s, re-push ${repush.at(-1).toFixed(3)} s (${repushInProcess.at(-1).toFixed(3)} s after start-up)`);
+    console.log(
+      `  ${kind} run ${i + 1}: ours ${ours.at(-1).toFixed(2)} s, skopeo ${skopeo.at(-1).toFixed(2)} s, re-push ${repush.at(-1).toFixed(3)} s (${repushInProcess.at(-1).toFixed(3)} s after start-up)`,
+    );
   }
   const mo = median(ours);
   const ms = median(skopeo);

@@ -51,11 +51,18 @@ function parseArgs(argv) {
     else if (a === '--node-args') o.nodeArgs = next().split(' ').filter(Boolean);
     else if (a === '--bundle') BUNDLE = resolve(next());
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+      process.stdout.write(
+        `${readFileSync(fileURLToPath(import.meta.url), 'utf8')
+          .split('\n')
+          .slice(1, 15)
+          .join('\n')
+          .replace(/^\/\/ ?/gm, '')}\n`,
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
-  if (!(o.runs >= 1) || !(o.sizeMib >= 1) || !(o.layers >= 1) || !(o.blobMib >= 1)) throw new Error('--runs, --size-mib, --layers and --blob-mib must be positive');
+  if (!(o.runs >= 1) || !(o.sizeMib >= 1) || !(o.layers >= 1) || !(o.blobMib >= 1))
+    throw new Error('--runs, --size-mib, --layers and --blob-mib must be positive');
   return o;
 }
 
@@ -149,13 +156,18 @@ async function writeLayer(blobsDir, index, size) {
     yield tail;
   }
   const out = createWriteStream(tmp);
-  await pipeline(Readable.from(tar()), createGzip({ level: 0, chunkSize: 256 * 1024 }), async function* (source) {
-    for await (const c of source) {
-      comp.update(c);
-      compSize += c.length;
-      yield c;
-    }
-  }, out);
+  await pipeline(
+    Readable.from(tar()),
+    createGzip({ level: 0, chunkSize: 256 * 1024 }),
+    async function* (source) {
+      for await (const c of source) {
+        comp.update(c);
+        compSize += c.length;
+        yield c;
+      }
+    },
+    out,
+  );
   const digest = `sha256:${comp.digest('hex')}`;
   const { rename } = await import('node:fs/promises');
   await rename(tmp, join(blobsDir, digest.slice(7)));
@@ -205,7 +217,14 @@ async function makeLayout(dir, totalMib, layerCount) {
     join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'bench' } }],
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: manifestDigest,
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': 'bench' },
+        },
+      ],
     }),
   );
   const bytes = layers.reduce((n, l) => n + l.size, 0) + config.length + manifest.length;
@@ -228,7 +247,10 @@ const REGISTRIES = {
 // 1. push and pull of the big image with skopeo
 
 async function benchImage(opts, work, layout) {
-  const results = { ours: { push: [], pull: [], pushCpu: [], pullCpu: [], pushClientCpu: [], pullClientCpu: [] }, distribution: { push: [], pull: [], pushCpu: [], pullCpu: [], pushClientCpu: [], pullClientCpu: [] } };
+  const results = {
+    ours: { push: [], pull: [], pushCpu: [], pullCpu: [], pushClientCpu: [], pullClientCpu: [] },
+    distribution: { push: [], pull: [], pushCpu: [], pullCpu: [], pushClientCpu: [], pullClientCpu: [] },
+  };
   for (let r = 0; r < opts.runs; r++) {
     // Alternate which registry goes first, so a drift of the machine hits both alike.
     const order = r % 2 === 0 ? ['ours', 'distribution'] : ['distribution', 'ours'];
@@ -254,7 +276,9 @@ async function benchImage(opts, work, layout) {
         results[name].pullClientCpu.push(pull.cpu);
         results[name].push.push(push.seconds);
         results[name].pull.push(pull.seconds);
-        log(`run ${r + 1}/${opts.runs} ${name}: push ${push.seconds.toFixed(2)} s, pull ${pull.seconds.toFixed(2)} s (server CPU ${results[name].pushCpu.at(-1).toFixed(2)} s / ${results[name].pullCpu.at(-1).toFixed(2)} s, skopeo CPU ${push.cpu.toFixed(2)} s / ${pull.cpu.toFixed(2)} s)`);
+        log(
+          `run ${r + 1}/${opts.runs} ${name}: push ${push.seconds.toFixed(2)} s, pull ${pull.seconds.toFixed(2)} s (server CPU ${results[name].pushCpu.at(-1).toFixed(2)} s / ${results[name].pullCpu.at(-1).toFixed(2)} s, skopeo CPU ${push.cpu.toFixed(2)} s / ${pull.cpu.toFixed(2)} s)`,
+        );
         await rm(target, { recursive: true, force: true });
       } finally {
         await reg.stop();
@@ -327,7 +351,9 @@ async function benchRss(opts, work, name) {
     const cpu = cpuSeconds(reg.pid) - cpu0;
     const after = memKiB(reg.pid);
     const peak = Math.max(...samples, after.rss);
-    log(`rss ${name}: ${opts.blobMib} MiB in ${seconds.toFixed(1)} s (PATCH ${patchSeconds.toFixed(1)} s, PUT ${putSeconds.toFixed(1)} s, server CPU ${cpu.toFixed(1)} s), RSS before ${(before.rss / 1024).toFixed(0)} MiB, peak sampled ${(peak / 1024).toFixed(0)} MiB, VmHWM ${(after.hwm / 1024).toFixed(0)} MiB (${samples.length} samples)`);
+    log(
+      `rss ${name}: ${opts.blobMib} MiB in ${seconds.toFixed(1)} s (PATCH ${patchSeconds.toFixed(1)} s, PUT ${putSeconds.toFixed(1)} s, server CPU ${cpu.toFixed(1)} s), RSS before ${(before.rss / 1024).toFixed(0)} MiB, peak sampled ${(peak / 1024).toFixed(0)} MiB, VmHWM ${(after.hwm / 1024).toFixed(0)} MiB (${samples.length} samples)`,
+    );
     return { before: before.rss / 1024, peak: peak / 1024, hwm: after.hwm / 1024, seconds, patchSeconds, putSeconds, samples: samples.length };
   } finally {
     clearInterval(sampler);
@@ -342,7 +368,9 @@ async function benchRss(opts, work, name) {
 function smallImage(i) {
   const tar = Buffer.concat([tarHeader(`f${i}`, 16 * 1024), randomBytes(16 * 1024), Buffer.alloc(1024)]);
   const layer = gzipSync(tar, { level: 1 });
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] }, config: { Labels: { n: String(i) } } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] }, config: { Labels: { n: String(i) } } }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -369,7 +397,11 @@ async function pushSmall(url, repo, tag, img) {
     await res.arrayBuffer();
     if (res.status !== 201) throw new Error(`PUT blob ${res.status}`);
   }
-  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: img.manifest });
+  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: img.manifest,
+  });
   await res.arrayBuffer();
   if (res.status !== 201) throw new Error(`PUT manifest ${res.status}`);
 }
@@ -390,7 +422,9 @@ async function benchConcurrent(opts, work, name) {
       const body = Buffer.from(await res.arrayBuffer());
       if (res.status !== 200 || sha256(body) !== images[i].digest) missing++;
     }
-    log(`concurrent ${name}: 100 pushes in ${seconds.toFixed(2)} s, ${errors.length} errors${errors[0] ? ` (first: ${errors[0].reason.message})` : ''}, ${missing} manifests not fetchable`);
+    log(
+      `concurrent ${name}: 100 pushes in ${seconds.toFixed(2)} s, ${errors.length} errors${errors[0] ? ` (first: ${errors[0].reason.message})` : ''}, ${missing} manifests not fetchable`,
+    );
     return { seconds, errors: errors.length, missing };
   } finally {
     await reg.stop();
@@ -414,7 +448,7 @@ async function main() {
   log(skopeoVersion);
   const summary = [];
   const widths = [34, 14, 14, 10];
-  let verdicts = [];
+  const verdicts = [];
   try {
     if (opts.only.includes('image')) {
       const layout = join(work, 'layout');
@@ -442,9 +476,21 @@ async function main() {
       const d = await benchRss(opts, work, 'distribution');
       summary.push([`RSS receiving ${opts.blobMib} MiB, peak MiB`, o.peak.toFixed(0), d.peak.toFixed(0), '']);
       summary.push(['  VmHWM MiB (whole life)', o.hwm.toFixed(0), d.hwm.toFixed(0), '']);
-      summary.push(['  upload MiB/s (PATCH+PUT)', (opts.blobMib / o.seconds).toFixed(0), (opts.blobMib / d.seconds).toFixed(0), `${(d.seconds / o.seconds).toFixed(2)}x`]);
-      summary.push(['  PATCH s / PUT (commit) s', `${o.patchSeconds.toFixed(1)} / ${o.putSeconds.toFixed(1)}`, `${d.patchSeconds.toFixed(1)} / ${d.putSeconds.toFixed(1)}`, '']);
-      verdicts.push(`RSS: ours peaked at ${o.peak.toFixed(0)} MiB (VmHWM ${o.hwm.toFixed(0)}) (target < 200 MiB): ${Math.max(o.peak, o.hwm) < 200 ? 'MET' : 'NOT MET'}`);
+      summary.push([
+        '  upload MiB/s (PATCH+PUT)',
+        (opts.blobMib / o.seconds).toFixed(0),
+        (opts.blobMib / d.seconds).toFixed(0),
+        `${(d.seconds / o.seconds).toFixed(2)}x`,
+      ]);
+      summary.push([
+        '  PATCH s / PUT (commit) s',
+        `${o.patchSeconds.toFixed(1)} / ${o.putSeconds.toFixed(1)}`,
+        `${d.patchSeconds.toFixed(1)} / ${d.putSeconds.toFixed(1)}`,
+        '',
+      ]);
+      verdicts.push(
+        `RSS: ours peaked at ${o.peak.toFixed(0)} MiB (VmHWM ${o.hwm.toFixed(0)}) (target < 200 MiB): ${Math.max(o.peak, o.hwm) < 200 ? 'MET' : 'NOT MET'}`,
+      );
     }
     if (opts.only.includes('concurrent')) {
       const o = await benchConcurrent(opts, work, 'ours');
@@ -456,9 +502,15 @@ async function main() {
   } finally {
     if (!opts.keep && !opts.workdir) await rm(work, { recursive: true, force: true });
   }
-  const lines = [row(['', 'ours', 'distribution', 'ours/dist'], widths), row(['-'.repeat(widths[0]), '-'.repeat(widths[1]), '-'.repeat(widths[2]), '-'.repeat(widths[3])], widths), ...summary.map((r) => row(r, widths))];
+  const lines = [
+    row(['', 'ours', 'distribution', 'ours/dist'], widths),
+    row(['-'.repeat(widths[0]), '-'.repeat(widths[1]), '-'.repeat(widths[2]), '-'.repeat(widths[3])], widths),
+    ...summary.map((r) => row(r, widths)),
+  ];
   process.stdout.write(`\n${lines.join('\n')}\n\n${verdicts.join('\n')}\n`);
-  process.stdout.write(`(${opts.runs} runs; ${cpus().length} CPUs ${cpus()[0]?.model}; node ${process.version}; ${skopeoVersion}; docker-registry = Debian's CNCF distribution; ratios are throughput ours/distribution, > 1 = ours faster)\n`);
+  process.stdout.write(
+    `(${opts.runs} runs; ${cpus().length} CPUs ${cpus()[0]?.model}; node ${process.version}; ${skopeoVersion}; docker-registry = Debian's CNCF distribution; ratios are throughput ours/distribution, > 1 = ours faster)\n`,
+  );
 }
 
 main().catch((err) => {

@@ -53,7 +53,9 @@ const stringWidthReal = fileURLToPath(new URL('../node_modules/yargs/node_module
 const lazyStringWidth = {
   name: 'lazy-string-width',
   setup(b) {
-    b.onResolve({ filter: /^string-width$/ }, (args) => (args.kind === 'import-statement' ? { path: 'string-width', namespace: 'lazy-string-width' } : undefined));
+    b.onResolve({ filter: /^string-width$/ }, (args) =>
+      args.kind === 'import-statement' ? { path: 'string-width', namespace: 'lazy-string-width' } : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, () => ({
       contents: `let real;\nexport default function stringWidth(text, options) {\n  real ??= require(${JSON.stringify(stringWidthReal)}).default;\n  return real(text, options);\n}\n`,
       resolveDir: dirname(stringWidthReal),

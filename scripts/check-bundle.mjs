@@ -21,6 +21,6 @@ try {
     }
   });
 } finally {
-  outputs.forEach((file, i) => copyFileSync(saved[i], file));
+  for (const [i, file] of outputs.entries()) copyFileSync(saved[i], file);
   rmSync(dir, { recursive: true, force: true });
 }

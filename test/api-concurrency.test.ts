@@ -7,7 +7,10 @@ t.test('20 concurrent uploads of the same blob, and 20 pushes racing for one tag
   const reg = await startTestRegistry(t);
   const data = Buffer.alloc(512 * 1024, 3);
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => uploadBlob(reg.url, `race/r${i % 3}`, { digest: sha256(data), data })));
-  t.same(results.map((r) => r.status), Array(20).fill(201));
+  t.same(
+    results.map((r) => r.status),
+    Array(20).fill(201),
+  );
   const blob = await fetch(`${reg.url}/v2/race/r0/blobs/${sha256(data)}`);
   t.equal(sha256(Buffer.from(await blob.arrayBuffer())), sha256(data));
 
@@ -16,6 +19,9 @@ t.test('20 concurrent uploads of the same blob, and 20 pushes racing for one tag
   const res = await fetch(`${reg.url}/v2/race/tag/manifests/latest`);
   t.equal(res.status, 200);
   const digest = res.headers.get('docker-content-digest');
-  t.ok(images.some((i) => i.manifest.digest === digest), 'the tag points at one of the pushed manifests, whole');
+  t.ok(
+    images.some((i) => i.manifest.digest === digest),
+    'the tag points at one of the pushed manifests, whole',
+  );
   t.equal(sha256(Buffer.from(await res.arrayBuffer())), digest);
 });

@@ -105,7 +105,10 @@ t.test('referrers: artifacts with a subject are listed, filtered by artifactType
   const filtered = await fetch(`${base}/v2/${r}/referrers/${image.manifest.digest}?artifactType=application/spdx%2Bjson`);
   t.equal(filtered.headers.get('oci-filters-applied'), 'artifactType');
   const fi = (await filtered.json()) as { manifests: Array<{ digest: string }> };
-  t.same(fi.manifests.map((m) => m.digest), [sbom.manifest.digest]);
+  t.same(
+    fi.manifests.map((m) => m.digest),
+    [sbom.manifest.digest],
+  );
   const none = await fetch(`${base}/v2/${r}/referrers/${sha256('nothing refers to this')}`);
   t.equal(none.status, 200);
   t.same(((await none.json()) as { manifests: unknown[] }).manifests, [], 'an unknown subject has an empty list');
@@ -131,7 +134,10 @@ t.test('a referrer may be pushed before its subject exists', async (t) => {
   const put = await putManifest(base, r, sha256(data), { digest: sha256(data), data, mediaType: doc.mediaType });
   t.equal(put.status, 201);
   const list = (await (await fetch(`${base}/v2/${r}/referrers/${sha256('future subject')}`)).json()) as { manifests: Array<{ digest: string }> };
-  t.same(list.manifests.map((m) => m.digest), [sha256(data)]);
+  t.same(
+    list.manifests.map((m) => m.digest),
+    [sha256(data)],
+  );
 });
 
 t.test('an index whose children are present is accepted, and its children stay fetchable', async (t) => {
@@ -143,5 +149,8 @@ t.test('an index whose children are present is accepted, and its children stay f
   const index = makeIndex([a, b]);
   t.equal((await putManifest(base, r, 'multi', index)).status, 201);
   const got = (await (await fetch(`${base}/v2/${r}/manifests/multi`)).json()) as { manifests: Array<{ platform: { architecture: string } }> };
-  t.same(got.manifests.map((m) => m.platform.architecture), ['amd64', 'arm']);
+  t.same(
+    got.manifests.map((m) => m.platform.architecture),
+    ['amd64', 'arm'],
+  );
 });

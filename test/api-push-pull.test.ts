@@ -352,8 +352,16 @@ t.test('invalid manifests are 400 MANIFEST_INVALID, never 5xx', async (t) => {
     ['an array', '[]', 'application/vnd.oci.image.manifest.v1+json'],
     ['schemaVersion 1', '{"schemaVersion":1}', 'application/vnd.oci.image.manifest.v1+json'],
     ['no config', '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}', 'application/vnd.oci.image.manifest.v1+json'],
-    ['bad descriptor digest', '{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:1","size":1},"layers":[]}', 'application/vnd.oci.image.manifest.v1+json'],
-    ['negative size', `{"schemaVersion":2,"config":{"mediaType":"x","digest":"${sha256('a')}","size":-1},"layers":[]}`, 'application/vnd.oci.image.manifest.v1+json'],
+    [
+      'bad descriptor digest',
+      '{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:1","size":1},"layers":[]}',
+      'application/vnd.oci.image.manifest.v1+json',
+    ],
+    [
+      'negative size',
+      `{"schemaVersion":2,"config":{"mediaType":"x","digest":"${sha256('a')}","size":-1},"layers":[]}`,
+      'application/vnd.oci.image.manifest.v1+json',
+    ],
     ['type mismatch', '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}', 'application/vnd.oci.image.manifest.v1+json'],
     ['index without manifests', '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"}', 'application/vnd.oci.image.index.v1+json'],
   ];
@@ -362,7 +370,11 @@ t.test('invalid manifests are 400 MANIFEST_INVALID, never 5xx', async (t) => {
     t.equal(res.status, 400, what);
     t.equal(await errorCode(res), 'MANIFEST_INVALID', what);
   }
-  const badTag = await fetch(`${base}/v2/${r}/manifests/-bad`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: '{}' });
+  const badTag = await fetch(`${base}/v2/${r}/manifests/-bad`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: '{}',
+  });
   t.equal(badTag.status, 400);
   t.equal(await errorCode(badTag), 'TAG_INVALID');
 });

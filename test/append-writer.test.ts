@@ -24,7 +24,11 @@ t.test('pieces of every size, 1 byte to 3 MiB, land in order after what the file
   const got = await readFile(path);
   t.equal(got.length, 5 + sizes.reduce((a, b) => a + b, 0));
   t.equal(createHash('sha256').update(got).digest('hex'), want.digest('hex'));
-  t.equal(openFilesMatching('self', (p) => p === path), 0, 'closed');
+  t.equal(
+    openFilesMatching('self', (p) => p === path),
+    0,
+    'closed',
+  );
 });
 
 t.test('a source that fails midway: all that arrived is kept, the descriptor is closed', async (t) => {
@@ -44,5 +48,9 @@ t.test('a source that fails midway: all that arrived is kept, the descriptor is 
   const got = await readFile(path);
   t.equal(got.length, 2 * 1024 * 1024 + 100, 'every byte that arrived is kept, the batched tail too');
   t.ok(got.subarray(0, 2 * 1024 * 1024).every((b) => b === 1) && got.subarray(2 * 1024 * 1024).every((b) => b === 2), 'in order');
-  t.equal(openFilesMatching('self', (p) => p === path), 0, 'closed');
+  t.equal(
+    openFilesMatching('self', (p) => p === path),
+    0,
+    'closed',
+  );
 });

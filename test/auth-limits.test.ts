@@ -84,9 +84,13 @@ t.test('30 addresses sending wrong passwords leave the event loop free for every
 
   // Every request a new user name: neither the (address, user) nor the user counters stop it, only
   // each address's after 10 failures; so the pool has comparisons to do all the time.
-  const flood = spawn(process.execPath, [join(ROOT, 'test', 'helpers', 'login-flood.mjs'), JSON.stringify({ port: s.reg.port, ca: s.caFile, first: 2, clients: 30, user: null })], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const flood = spawn(
+    process.execPath,
+    [join(ROOT, 'test', 'helpers', 'login-flood.mjs'), JSON.stringify({ port: s.reg.port, ca: s.caFile, first: 2, clients: 30, user: null })],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   flood.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<void>((r) => flood.once('exit', () => r()));
@@ -110,18 +114,22 @@ t.test('30 addresses sending wrong passwords leave the event loop free for every
 t.test('guesses sent at once: no more are compared than the free budget', async (t) => {
   const s = await startSecure(t);
   await addUser(s, 'guessed', 'the-real-one');
-  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => get(s, '/v2/', { user: 'guessed', password: `guess-${i}`, localAddress: '127.0.0.40' })));
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => get(s, '/v2/', { user: 'guessed', password: `guess-${i}`, localAddress: '127.0.0.40' })),
+  );
   const statuses = answers.map((a) => a.status).sort();
   t.same(statuses, [401, 401, 401, 401, 401, 429, 429, 429], '5 compared (401), 3 refused before any was decided (429)');
   for (const a of answers.filter((a) => a.status === 429)) t.ok(Number(a.retryAfter) >= 1, `Retry-After: ${a.retryAfter}`);
   // Spread over 12 addresses, the user's own counter (10) stops them.
-  const spread = await Promise.all(Array.from({ length: 12 }, (_, i) => get(s, '/v2/', { user: 'guessed', password: `spread-${i}`, localAddress: `127.0.0.${50 + i}` })));
+  const spread = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => get(s, '/v2/', { user: 'guessed', password: `spread-${i}`, localAddress: `127.0.0.${50 + i}` })),
+  );
   const compared = spread.filter((a) => a.status === 401).length;
   t.ok(compared <= 5, `from 12 addresses, ${compared} more compared for the user (10 in all at most)`);
   t.equal(spread.filter((a) => a.status === 429).length, 12 - compared);
 });
 
-t.test("a success from an address does not wipe its failures against another user", async (t) => {
+t.test('a success from an address does not wipe its failures against another user', async (t) => {
   const s = await startSecure(t);
   await addUser(s, 'victim', 'victim-secret');
   const from = '127.0.0.41';
@@ -183,7 +191,13 @@ t.test("the CLI waits out a 429's Retry-After and then gets in", async (t) => {
   await writeBuild(join(dir, 'images'), { machine: 'qemux86-64', image: 'waitimg', stamp: '20260112143022' });
   const started = Date.now();
   const push = await runCli(['push', '--quiet', '--creds', 'pusher:pusher-secret', '--ca-cert', s.caFile, '--registry', `localhost:${s.reg.port}`], {
-    env: { DEPLOY_DIR_IMAGE: join(dir, 'images', 'qemux86-64'), CONTAINER_REGISTRY_TAG_STRATEGY: 'latest', HOME: dir, DOCKER_CONFIG: '', CONTAINER_REGISTRY_URL: '' },
+    env: {
+      DEPLOY_DIR_IMAGE: join(dir, 'images', 'qemux86-64'),
+      CONTAINER_REGISTRY_TAG_STRATEGY: 'latest',
+      HOME: dir,
+      DOCKER_CONFIG: '',
+      CONTAINER_REGISTRY_URL: '',
+    },
   });
   t.equal(push.code, 0, push.stderr);
   t.ok(Date.now() - started >= (Number(locked.retryAfter) - 1) * 1000, 'after waiting as asked');

@@ -30,8 +30,14 @@ t.test('htpasswd: $2y$ bcrypt, cost 10, parse and format', async (t) => {
   t.notOk(await verifyHash('correct horsE', hash));
   t.notOk(await verifyHash('x', undefined), 'unknown user: false (after a dummy comparison)');
   t.notOk(await verifyHash('x', '{SHA}abc'), 'non-bcrypt hashes are never accepted');
-  const text = formatHtpasswd([{ user: 'a', hash }, { user: 'b', hash }]);
-  t.same(parseHtpasswd(`# comment\n\n${text}a:${hash}\r\n`).map((e) => e.user), ['a', 'b']);
+  const text = formatHtpasswd([
+    { user: 'a', hash },
+    { user: 'b', hash },
+  ]);
+  t.same(
+    parseHtpasswd(`# comment\n\n${text}a:${hash}\r\n`).map((e) => e.user),
+    ['a', 'b'],
+  );
 });
 
 t.test('passwords: generated, checked, read from stdin', async (t) => {
@@ -57,9 +63,9 @@ t.test('Basic parsing', async (t) => {
   t.same(parseAuthorization(undefined), { kind: 'none' });
   t.same(parseAuthorization('Basic Og=='), { kind: 'none' }, 'empty user and password is anonymous');
   t.same(parseAuthorization(basic('u', 'p:w')), { kind: 'basic', user: 'u', password: 'p:w' });
-  t.same(parseAuthorization('basic ' + Buffer.from('u:p').toString('base64')), { kind: 'basic', user: 'u', password: 'p' });
+  t.same(parseAuthorization(`basic ${Buffer.from('u:p').toString('base64')}`), { kind: 'basic', user: 'u', password: 'p' });
   t.same(parseAuthorization('Bearer abc'), { kind: 'invalid' });
-  t.same(parseAuthorization('Basic ' + Buffer.from('nocolon').toString('base64')), { kind: 'invalid' });
+  t.same(parseAuthorization(`Basic ${Buffer.from('nocolon').toString('base64')}`), { kind: 'invalid' });
   t.equal(basicChallenge('a"b'), 'Basic realm="ab", charset="UTF-8"');
 });
 
@@ -100,7 +106,8 @@ t.test('policy: modes, narrowing per repository, globs', async (t) => {
     ['ping', undefined, bob, 'allow'],
     ['catalog', undefined, anon, 'allow'],
   ];
-  for (const [action, repo, who, want] of table) t.equal(decide(p, action, repo, who), want, `${action} ${repo} by ${who.kind === 'user' ? who.name : 'anonymous'}`);
+  for (const [action, repo, who, want] of table)
+    t.equal(decide(p, action, repo, who), want, `${action} ${repo} by ${who.kind === 'user' ? who.name : 'anonymous'}`);
   const open: AccessPolicy = { pull: 'anonymous', push: 'disabled', rules: [] };
   t.equal(decide(open, 'ping', undefined, anon), 'allow', 'no login anywhere: ping is open');
   t.equal(decide(open, 'push', 'a', alice), 'disabled');
@@ -183,7 +190,10 @@ t.test('users: add, change, remove; files 0600; the default user and auth/passwo
   const generated = (await readDefaultPassword(dir))!;
   t.ok(generated.length >= 20);
   t.equal(await mode(join(dir, 'auth', 'password')), 0o600);
-  t.same((await readUsers(dir)).map((u) => u.user), ['alice', 'yocto']);
+  t.same(
+    (await readUsers(dir)).map((u) => u.user),
+    ['alice', 'yocto'],
+  );
   t.equal((await ensureDefaultUser(dir, env)).action, 'kept');
 
   // A password set in local.conf (CONTAINER_REGISTRY_PASSWORD) reaches the registry.
@@ -242,7 +252,8 @@ t.test('controller: 401 with a challenge, 403 for a user without the right, edit
     warn: (l) => warnings.push(l),
   });
   await c.load();
-  const req = (action: 'pull' | 'push' | 'ping', authorization?: string, remoteAddress = '127.0.0.1') => c.check({ action, repository: 'yocto/app', authorization, remoteAddress });
+  const req = (action: 'pull' | 'push' | 'ping', authorization?: string, remoteAddress = '127.0.0.1') =>
+    c.check({ action, repository: 'yocto/app', authorization, remoteAddress });
 
   t.same(await req('pull'), { allowed: true, user: undefined }, 'anonymous pull');
   const anonPush = await req('push');
@@ -299,23 +310,38 @@ t.test('resolveSecureMode: conflicts, defaults, first secure start creates the P
   const readOnly = await resolveSecureMode({}, { push: 'disabled' }, dir);
   t.match(await readOnly.access.check({ action: 'push', repository: 'a', authorization: undefined, remoteAddress: 'x' }), { allowed: false, status: 403 });
 
-  const secure = await resolveSecureMode({ CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '1', CONTAINER_REGISTRY_PASSWORD: 'pw-from-env' }, {}, dir, { hostname: 'h' });
+  const secure = await resolveSecureMode(
+    { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '1', CONTAINER_REGISTRY_PASSWORD: 'pw-from-env' },
+    {},
+    dir,
+    { hostname: 'h' },
+  );
   t.equal(secure.secure, true);
   t.same(secure.tls, { certFile: join(dir, 'pki', 'server.crt'), keyFile: join(dir, 'pki', 'server.key') });
   t.match(secure.notes.join('\n'), /created a CA[\s\S]*created user yocto[\s\S]*access: pull authenticated, push authenticated/);
   t.notMatch(secure.notes.join('\n'), 'pw-from-env');
   t.match(await secure.access.check({ action: 'pull', repository: 'a', authorization: undefined, remoteAddress: 'x' }), { status: 401 });
-  t.same(await secure.access.check({ action: 'pull', repository: 'a', authorization: basic('yocto', 'pw-from-env'), remoteAddress: 'x' }), { allowed: true, user: 'yocto' });
+  t.same(await secure.access.check({ action: 'pull', repository: 'a', authorization: basic('yocto', 'pw-from-env'), remoteAddress: 'x' }), {
+    allowed: true,
+    user: 'yocto',
+  });
 
   const tlsOnly = await resolveSecureMode({}, { tls: true }, dir, { hostname: 'h' });
-  t.same(await tlsOnly.access.check({ action: 'push', repository: 'a', authorization: undefined, remoteAddress: 'x' }), { allowed: true, user: undefined }, 'secure without auth: anonymous/anonymous');
+  t.same(
+    await tlsOnly.access.check({ action: 'push', repository: 'a', authorization: undefined, remoteAddress: 'x' }),
+    { allowed: true, user: undefined },
+    'secure without auth: anonymous/anonymous',
+  );
   t.notMatch(tlsOnly.notes.join('\n'), /created/, 'second start creates nothing');
   // Precedence: --auth's defaults, then access.toml, then --pull/--push.
   await writeFile(join(dir, 'auth', 'access.toml'), 'pull = "anonymous"\n');
   const layered = await resolveSecureMode({}, { tls: true, auth: true, push: 'disabled' }, dir, { hostname: 'h' });
   t.match(layered.notes.join('\n'), 'access: pull anonymous, push disabled');
   t.same(await layered.access.check({ action: 'pull', repository: 'a', authorization: undefined, remoteAddress: 'x' }), { allowed: true, user: undefined });
-  t.match(await layered.access.check({ action: 'push', repository: 'a', authorization: basic('yocto', 'pw-from-env'), remoteAddress: 'x' }), { allowed: false, status: 403 });
+  t.match(await layered.access.check({ action: 'push', repository: 'a', authorization: basic('yocto', 'pw-from-env'), remoteAddress: 'x' }), {
+    allowed: false,
+    status: 403,
+  });
   await writeFile(join(dir, 'auth', 'access.toml'), 'pull = [');
   await t.rejects(resolveSecureMode({}, { tls: true }, dir, { hostname: 'h' }), { code: 'access-config' }, 'a broken access.toml stops the start');
 });
@@ -330,7 +356,10 @@ t.test("Debian's docker-registry (distribution 2.8) accepts our htpasswd", { ski
   const anon = await fetch(`${reg.url}/v2/`);
   t.equal(anon.status, 401, 'no credentials: 401');
   t.match(anon.headers.get('www-authenticate') ?? '', 'Basic realm="test-realm"');
-  for (const [user, pass] of [['alice', 'alice-pass'], ['yocto', 'yocto-pass']]) {
+  for (const [user, pass] of [
+    ['alice', 'alice-pass'],
+    ['yocto', 'yocto-pass'],
+  ]) {
     const ok = await fetch(`${reg.url}/v2/`, { headers: { authorization: basic(user!, pass!) } });
     t.equal(ok.status, 200, `${user} with the right password: 200`);
   }

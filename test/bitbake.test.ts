@@ -30,7 +30,8 @@ const LAYER = join(ROOT, 'meta-container-registry');
 const PASSWORD = "pa$$ word'1";
 
 function skipReason(): string | undefined {
-  if (!BITBAKE_DIR || !OECORE_DIR) return 'set BITBAKE_DIR and OECORE_DIR to checkouts of openembedded/bitbake and openembedded/openembedded-core (e.g. tag yocto-5.0.19)';
+  if (!BITBAKE_DIR || !OECORE_DIR)
+    return 'set BITBAKE_DIR and OECORE_DIR to checkouts of openembedded/bitbake and openembedded/openembedded-core (e.g. tag yocto-5.0.19)';
   if (!existsSync(join(BITBAKE_DIR, 'bin', 'bitbake'))) return `BITBAKE_DIR=${BITBAKE_DIR} holds no bin/bitbake`;
   if (!existsSync(join(OECORE_DIR, 'oe-init-build-env'))) return `OECORE_DIR=${OECORE_DIR} holds no oe-init-build-env`;
   if (!existsSync(join(HARNESS, 'conf', 'layer.conf'))) return `oe-harness not found at ${HARNESS} (set OE_HARNESS_DIR)`;
@@ -64,12 +65,22 @@ async function main(): Promise<void> {
     const r = spawnSync('bash', ['-c', cmd], {
       encoding: 'utf8',
       timeout: timeoutMs,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8', BITBAKEDIR: BITBAKE_DIR! },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/root',
+        LANG: 'en_US.UTF-8',
+        LC_ALL: 'en_US.UTF-8',
+        BITBAKEDIR: BITBAKE_DIR!,
+      },
     });
     return r;
   };
   const ok = (t: Tap, r: SpawnSyncReturns<string>, what: string) => {
-    const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => !/^NOTE: (Running|recipe)/.test(l)).slice(-40).join('\n');
+    const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`
+      .split('\n')
+      .filter((l) => !/^NOTE: (Running|recipe)/.test(l))
+      .slice(-40)
+      .join('\n');
     t.equal(r.status, 0, what, r.status === 0 ? {} : { diagnostic: true, output: tail });
     return r.status === 0;
   };
@@ -165,7 +176,9 @@ CONTAINER_REGISTRY_URL = "${url}"
     const conf = await readFile(join(storage, 'container-registry.conf'), 'utf8');
     const deploy = /cr_set DEPLOY_DIR_IMAGE '([^']+)'/.exec(conf)?.[1];
     if (!t.ok(deploy, 'DEPLOY_DIR_IMAGE baked in')) return;
-    await writeLayout(join(deploy!, 'cr-test-image-oci'), [{ ref: 'latest', image: makeImage({ labels: { 'org.opencontainers.image.title': 'cr-test-image' } }) }]);
+    await writeLayout(join(deploy!, 'cr-test-image-oci'), [
+      { ref: 'latest', image: makeImage({ labels: { 'org.opencontainers.image.title': 'cr-test-image' } }) },
+    ]);
     const run = (args: string[]) => spawnSync(script, args, { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
     const start = run(['start']);
     t.equal(start.status, 0, `start: ${start.stdout}${start.stderr}`);
@@ -181,8 +194,15 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.equal(stop.status, 0, `stop: ${stop.stdout}${stop.stderr}`);
   });
 
-  await t.test('insecure: the config packages install exactly the emitters\' files', async (t) => {
-    const r = bitbake(['docker-registry-config', 'container-oci-registry-config', 'containerd-registry-config', 'vdkr-registry-config', '-c', 'package_write_deb']);
+  await t.test("insecure: the config packages install exactly the emitters' files", async (t) => {
+    const r = bitbake([
+      'docker-registry-config',
+      'container-oci-registry-config',
+      'containerd-registry-config',
+      'vdkr-registry-config',
+      '-c',
+      'package_write_deb',
+    ]);
     if (!ok(t, r, 'bitbake ... -c package_write_deb')) return;
     const s = { url, namespace: 'yocto', insecure: '1' };
     await expectPackage(t, 'docker-registry-config', 'docker', s);
@@ -225,7 +245,23 @@ CONTAINER_REGISTRY_URL = "${url}"
     const caPath = join(storage, 'pki', 'ca.crt');
     const makeCa = (cn: string) => {
       // Without the helper's pki command the test provides the CA the way a user could.
-      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(storage, 'pki', 'ca.key'), '-out', caPath, '-days', '30', '-subj', `/CN=${cn}`]);
+      const r = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(storage, 'pki', 'ca.key'),
+        '-out',
+        caPath,
+        '-days',
+        '30',
+        '-subj',
+        `/CN=${cn}`,
+      ]);
       t.equal(r.status, 0, `openssl CA ${cn}`);
     };
     if (!has('pki')) {
@@ -255,10 +291,13 @@ CONTAINER_REGISTRY_URL = "${url}"
         const ca = await readFile(join(storage, 'pki', 'ca.crt'));
         const status = (auth: string) =>
           new Promise<number>((res, rej) => {
-            const req = httpsRequest({ host: 'localhost', port, path: '/v2/', ca, headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } }, (r) => {
-              r.resume();
-              res(r.statusCode ?? 0);
-            });
+            const req = httpsRequest(
+              { host: 'localhost', port, path: '/v2/', ca, headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } },
+              (r) => {
+                r.resume();
+                res(r.statusCode ?? 0);
+              },
+            );
             req.on('error', rej);
             req.end();
           });
@@ -277,7 +316,15 @@ CONTAINER_REGISTRY_URL = "${url}"
       }
     }
 
-    const b = bitbake(['container-registry-ca', 'docker-registry-config', 'container-oci-registry-config', 'containerd-registry-config', 'vdkr-registry-config', '-c', 'package_write_deb']);
+    const b = bitbake([
+      'container-registry-ca',
+      'docker-registry-config',
+      'container-oci-registry-config',
+      'containerd-registry-config',
+      'vdkr-registry-config',
+      '-c',
+      'package_write_deb',
+    ]);
     if (!ok(t, b, 'secure package_write_deb')) return;
     const ca1 = await readFile(caPath, 'utf8');
     t.equal(getvar(t, 'CR_TEST_FEATURE'), 'container-oci-registry-config container-registry-ca', 'secure mode adds the CA package');

@@ -21,18 +21,36 @@ t.test('a bad number or setting is exit 2 and one line naming it', async (t) => 
     [['push', '--jobs', '2.5', '--deploy-dir', storage], {}, /--jobs must be a whole number/],
     [['serve', ...s], { CONTAINER_REGISTRY_MIN_FREE_MB: 'lots' }, /CONTAINER_REGISTRY_MIN_FREE_MB must be a number of MiB, 0 or more, not "lots"$/],
     [['serve', ...s], { CONTAINER_REGISTRY_UI: 'maybe' }, /CONTAINER_REGISTRY_UI must be 1 or 0/],
-    [['serve', ...s], { CONTAINER_REGISTRY_METRICS_ACCESS: 'everyone' }, /CONTAINER_REGISTRY_METRICS_ACCESS must be loopback, policy, anonymous or off, not "everyone"$/],
+    [
+      ['serve', ...s],
+      { CONTAINER_REGISTRY_METRICS_ACCESS: 'everyone' },
+      /CONTAINER_REGISTRY_METRICS_ACCESS must be loopback, policy, anonymous or off, not "everyone"$/,
+    ],
     [['serve', ...s], { CONTAINER_REGISTRY_SECURE: 'maybe' }, /CONTAINER_REGISTRY_SECURE must be 1 or 0/],
-    [['pki', 'init', ...s], { CONTAINER_REGISTRY_CERT_DAYS: 'soon' }, /CONTAINER_REGISTRY_CERT_DAYS must be a whole number of days from 1 to 36500, not "soon"$/],
+    [
+      ['pki', 'init', ...s],
+      { CONTAINER_REGISTRY_CERT_DAYS: 'soon' },
+      /CONTAINER_REGISTRY_CERT_DAYS must be a whole number of days from 1 to 36500, not "soon"$/,
+    ],
     [['config', 'docker', '--print'], { CONTAINER_REGISTRY_INSECURE: 'yes please' }, /CONTAINER_REGISTRY_INSECURE must be 1 or 0/],
-    [['config', 'containers', '--print'], { CONTAINER_REGISTRY_TARGET_NETWORK: 'bridge' }, /CONTAINER_REGISTRY_TARGET_NETWORK must be slirp \(10\.0\.2\.2; "user" is the same\) or tap \(192\.168\.7\.1\), not "bridge"$/],
+    [
+      ['config', 'containers', '--print'],
+      { CONTAINER_REGISTRY_TARGET_NETWORK: 'bridge' },
+      /CONTAINER_REGISTRY_TARGET_NETWORK must be slirp \(10\.0\.2\.2; "user" is the same\) or tap \(192\.168\.7\.1\), not "bridge"$/,
+    ],
     [['list'], { CONTAINER_REGISTRY_AUTH_MODE: 'bogus' }, /CONTAINER_REGISTRY_AUTH_MODE must be none, home, authfile, credsfile or env, not "bogus"$/],
-    [['list'], { CONTAINER_REGISTRY_URL: 'ho st:5000', CONTAINER_REGISTRY_INSECURE: '1' }, /invalid registry "ho st:5000" \(--registry, or CONTAINER_REGISTRY_URL\): invalid host/],
+    [
+      ['list'],
+      { CONTAINER_REGISTRY_URL: 'ho st:5000', CONTAINER_REGISTRY_INSECURE: '1' },
+      /invalid registry "ho st:5000" \(--registry, or CONTAINER_REGISTRY_URL\): invalid host/,
+    ],
     [['script', ...s], { CONTAINER_REGISTRY_CA_DAYS: '0' }, /CONTAINER_REGISTRY_CA_DAYS must be a whole number of days from 1 to 36500, not "0"$/],
   ];
   for (const [args, env, names] of cases) {
     const r = await runCli(args, { env, timeoutMs: 30_000 });
-    const label = `${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${args.filter((a) => a !== storage).join(' ')}`;
+    const label = `${Object.entries(env)
+      .map(([k, v]) => `${k}=${v} `)
+      .join('')}${args.filter((a) => a !== storage).join(' ')}`;
     t.equal(r.code, 2, `${label}: exit 2`);
     t.equal(r.stderr.trim().split('\n').length, 1, `${label}: one line (${r.stderr.trim()})`);
     t.match(r.stderr.trim(), /^container-registry: error \[usage\]: /, label);

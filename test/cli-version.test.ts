@@ -14,12 +14,29 @@ t.test('--version equals package.json', async (t) => {
 t.test('--help lists every command, wrapped', async (t) => {
   const r = await runCli(['--help'], { env: { COLUMNS: '100' } });
   t.equal(r.code, 0);
-  for (const word of ['serve', 'start', 'stop', 'status', 'gc', 'pki', 'auth', 'push', 'import', 'list', 'tags', 'catalog', 'inspect', 'delete', 'config', 'script']) {
+  for (const word of [
+    'serve',
+    'start',
+    'stop',
+    'status',
+    'gc',
+    'pki',
+    'auth',
+    'push',
+    'import',
+    'list',
+    'tags',
+    'catalog',
+    'inspect',
+    'delete',
+    'config',
+    'script',
+  ]) {
     t.match(r.stdout, new RegExp(`container-registry ${word}\\b`), word);
   }
 });
 
-t.test('a command\'s --help lays its options out in aligned columns', async (t) => {
+t.test("a command's --help lays its options out in aligned columns", async (t) => {
   // The build loads string-width lazily (scripts/build.mjs); help must still measure text right.
   const r = await runCli(['push', '--help']);
   t.equal(r.code, 0);

@@ -25,30 +25,49 @@ t.test('errors: status, diagnostics, method, redacted URL, retryable', async (t)
   t.equal(new RegistryHttpError({ status: 503, method: 'GET', url: 'http://x/v2/' }).retryable, true);
   t.equal(new RegistryHttpError({ status: 429, method: 'GET', url: 'http://x/v2/' }).retryable, true);
   t.equal(new NetworkError('GET', 'http://x/', Object.assign(new Error('reset'), { code: 'ECONNRESET' })).retryable, true);
-  t.equal(new NetworkError('GET', 'https://x/', Object.assign(new Error('self signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).retryable, false, 'a certificate problem is not retried');
+  t.equal(
+    new NetworkError('GET', 'https://x/', Object.assign(new Error('self signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).retryable,
+    false,
+    'a certificate problem is not retried',
+  );
   t.same(parseDiagnostics('<html>'), []);
   t.equal(redactUrl('http://h/v2/_catalog?n=10&last=b'), 'http://h/v2/_catalog?n=10&last=b');
 });
 
 t.test('withRetry: retries what may pass, not what cannot', async (t) => {
   let n = 0;
-  const v = await withRetry(async () => {
-    if (++n < 3) throw new RegistryHttpError({ status: 502, method: 'GET', url: 'http://x/' });
-    return 'ok';
-  }, { baseDelayMs: 1 });
+  const v = await withRetry(
+    async () => {
+      if (++n < 3) throw new RegistryHttpError({ status: 502, method: 'GET', url: 'http://x/' });
+      return 'ok';
+    },
+    { baseDelayMs: 1 },
+  );
   t.equal(v, 'ok');
   t.equal(n, 3);
   n = 0;
-  await t.rejects(withRetry(async () => {
-    n++;
-    throw new RegistryHttpError({ status: 404, method: 'GET', url: 'http://x/' });
-  }, { baseDelayMs: 1 }), { message: /404/ });
+  await t.rejects(
+    withRetry(
+      async () => {
+        n++;
+        throw new RegistryHttpError({ status: 404, method: 'GET', url: 'http://x/' });
+      },
+      { baseDelayMs: 1 },
+    ),
+    { message: /404/ },
+  );
   t.equal(n, 1, 'a 404 is not retried');
   n = 0;
-  await t.rejects(withRetry(async () => {
-    n++;
-    throw new RegistryHttpError({ status: 500, method: 'GET', url: 'http://x/' });
-  }, { baseDelayMs: 1, attempts: 3 }), { message: /500/ });
+  await t.rejects(
+    withRetry(
+      async () => {
+        n++;
+        throw new RegistryHttpError({ status: 500, method: 'GET', url: 'http://x/' });
+      },
+      { baseDelayMs: 1, attempts: 3 },
+    ),
+    { message: /500/ },
+  );
   t.equal(n, 3, 'bounded');
   t.ok(isRetryable(new NetworkError('GET', 'http://x', new Error('x'))));
 });
@@ -106,7 +125,12 @@ t.test('a failed mount falls back to the upload session the registry opened; a l
   const s = new RegistrySession({ registry: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
   t.teardown(() => s.close());
   const data = Buffer.alloc(3000, 1);
-  const r = await pushBlob(s, 'dst', { digest: `sha256:${'a'.repeat(64)}`, size: data.length, open: () => Readable.from([data]) }, { mountFrom: ['src'], monolithicMax: 1000 });
+  const r = await pushBlob(
+    s,
+    'dst',
+    { digest: `sha256:${'a'.repeat(64)}`, size: data.length, open: () => Readable.from([data]) },
+    { mountFrom: ['src'], monolithicMax: 1000 },
+  );
   t.same(r, { how: 'uploaded', bytesSent: 3000 });
   t.same(seen.slice(1), [
     `HEAD /v2/dst/blobs/sha256:${'a'.repeat(64)} `,
@@ -139,10 +163,16 @@ t.test('credentials never follow an upload Location to another origin', async (t
   });
   await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r));
   t.teardown(() => registry.close());
-  const s = new RegistrySession({ registry: `http://127.0.0.1:${(registry.address() as { port: number }).port}`, credentials: async () => ({ kind: 'basic', username: 'u', password: 'p' }) });
+  const s = new RegistrySession({
+    registry: `http://127.0.0.1:${(registry.address() as { port: number }).port}`,
+    credentials: async () => ({ kind: 'basic', username: 'u', password: 'p' }),
+  });
   t.teardown(() => s.close());
   const data = Buffer.from('x');
   await pushBlob(s, 'r', { digest: `sha256:${'b'.repeat(64)}`, size: 1, open: () => Readable.from([data]) });
-  t.ok(seenByRegistry.some((a) => a?.startsWith('Basic ')), 'the registry got Basic credentials');
+  t.ok(
+    seenByRegistry.some((a) => a?.startsWith('Basic ')),
+    'the registry got Basic credentials',
+  );
   t.same(seenByOther, [undefined], 'the other origin got none');
 });

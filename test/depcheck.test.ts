@@ -42,7 +42,11 @@ function importsOf(file: string, text: string): Import[] {
   return specs.map((spec) => ({
     file,
     spec,
-    target: spec.startsWith('.') ? relative(SRC, resolve(SRC, dirname(file), spec)).split(sep).join('/') : undefined,
+    target: spec.startsWith('.')
+      ? relative(SRC, resolve(SRC, dirname(file), spec))
+          .split(sep)
+          .join('/')
+      : undefined,
   }));
 }
 

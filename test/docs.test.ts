@@ -43,7 +43,7 @@ async function help(args: string[]): Promise<string> {
 /** section returns the lines of one `Name:` section of yargs' help. */
 function section(text: string, name: string): string[] {
   const lines = text.split('\n');
-  const start = lines.findIndex((l) => l === `${name}:`);
+  const start = lines.indexOf(`${name}:`);
   if (start < 0) return [];
   const out: string[] = [];
   for (const l of lines.slice(start + 1)) {
@@ -117,8 +117,7 @@ const benchSource = (name: string): string | undefined => {
     .filter((l) => !/^\s*\/\//.test(l))
     .join('\n');
 };
-const benchParses = (source: string, flag: string): boolean =>
-  new RegExp(`(['"\`])--${flag}\\1|\\(\\s*['"]${flag}['"]`).test(source);
+const benchParses = (source: string, flag: string): boolean => new RegExp(`(['"\`])--${flag}\\1|\\(\\s*['"]${flag}['"]`).test(source);
 function benchFlags(): Set<string> {
   const all = new Set<string>();
   for (const f of readdirSync(BENCH_DIR).filter((n) => n.endsWith('.mjs'))) {
@@ -165,29 +164,32 @@ function pieces(file: string): Piece[] {
     if (para) out.push({ file, line: para.line, heading, kind: 'prose', text: para.text.join('\n') });
     para = undefined;
   };
-  lines.forEach((l, i) => {
+  for (const [i, l] of lines.entries()) {
     const fenceMark = /^\s*(```+|~~~+)\s*([\w-]*)/.exec(l);
     if (fence !== undefined) {
       if (fenceMark && l.trim().startsWith(fence)) fence = undefined;
       else out.push({ file, line: i + 1, heading, kind: 'code', text: l });
-      return;
+      continue;
     }
     if (fenceMark) {
       flush();
       fence = fenceMark[1]!;
-      return;
+      continue;
     }
     const h = /^(#{1,6})\s+(.*)$/.exec(l);
     if (h) {
       flush();
       heading = h[2]!;
       out.push({ file, line: i + 1, heading, kind: 'prose', text: l });
-      return;
+      continue;
     }
-    if (l.trim() === '') return flush();
+    if (l.trim() === '') {
+      flush();
+      continue;
+    }
     para ??= { line: i + 1, text: [] };
     para.text.push(l);
-  });
+  }
   flush();
   return out;
 }
@@ -224,14 +226,20 @@ function resolveCommands(words: string[]): string[] {
       out.push(w);
       continue;
     }
-    const subs = (words[1] ?? '').split('|').map((s) => aliases.get(`${w} ${s}`) ?? `${w} ${s}`).filter((p) => commands.has(p));
+    const subs = (words[1] ?? '')
+      .split('|')
+      .map((s) => aliases.get(`${w} ${s}`) ?? `${w} ${s}`)
+      .filter((p) => commands.has(p));
     out.push(...(subs.length ? subs : [...commands.keys()].filter((p) => p.startsWith(`${w} `))));
   }
   return out;
 }
 
 function contextOf(segment: string): { context: Context; rest: string } {
-  let words = segment.trim().replace(/^\$\s+/, '').split(/\s+/);
+  let words = segment
+    .trim()
+    .replace(/^\$\s+/, '')
+    .split(/\s+/);
   while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words = words.slice(1);
   if (words[0] === 'sudo') words = words.slice(1);
   const head = words[0] ?? '';
@@ -294,20 +302,28 @@ function checkCommandText(text: string, where: string, fallback: string[]): void
       const flag = m[1]!;
       checkedFlags.push(flag);
       if (context.kind === 'helper' && context.commands.length) {
-        if (!knownIn(context.commands, flag)) flagProblems.push({ where, what: `--${flag} is not an option of \`container-registry ${context.commands.join('|')}\`` });
+        if (!knownIn(context.commands, flag))
+          flagProblems.push({ where, what: `--${flag} is not an option of \`container-registry ${context.commands.join('|')}\`` });
       } else if (context.kind === 'bench') {
         const src = benchSource(context.script);
         const common = benchSource('common.mjs') ?? '';
         if (src === undefined) flagProblems.push({ where, what: `bench/${context.script} does not exist` });
-        else if (!benchParses(src, flag) && !benchParses(common, flag)) flagProblems.push({ where, what: `--${flag} is not parsed by bench/${context.script}` });
+        else if (!benchParses(src, flag) && !benchParses(common, flag))
+          flagProblems.push({ where, what: `--${flag} is not parsed by bench/${context.script}` });
       } else if (fallback.length) {
-        if (!knownIn(fallback, flag)) flagProblems.push({ where, what: `--${flag} is not an option of \`container-registry ${fallback.join('|')}\` (the heading's command)` });
+        if (!knownIn(fallback, flag))
+          flagProblems.push({ where, what: `--${flag} is not an option of \`container-registry ${fallback.join('|')}\` (the heading's command)` });
       } else if (!knownAnywhere(flag)) {
         flagProblems.push({ where, what: `--${flag} is an option of no helper command and no benchmark` });
       }
     }
     // Short flags only where the command is known.
-    const cmds = context.kind === 'helper' && context.commands.length ? context.commands : context.kind === 'none' && fallback.length && /^\s*-[a-zA-Z]\s*$/.test(body) ? fallback : [];
+    const cmds =
+      context.kind === 'helper' && context.commands.length
+        ? context.commands
+        : context.kind === 'none' && fallback.length && /^\s*-[a-zA-Z]\s*$/.test(body)
+          ? fallback
+          : [];
     if (cmds.length) {
       for (const m of body.matchAll(SHORT)) {
         const s = m[1]!;
@@ -337,7 +353,10 @@ for (const file of CHECKED) {
       const flag = m[1]!;
       checkedFlags.push(flag);
       if (fallback.length ? !knownIn(fallback, flag) : !knownAnywhere(flag)) {
-        flagProblems.push({ where, what: `--${flag} (in prose) is ${fallback.length ? `not an option of \`container-registry ${fallback.join('|')}\`` : 'an option of no helper command and no benchmark'}` });
+        flagProblems.push({
+          where,
+          what: `--${flag} (in prose) is ${fallback.length ? `not an option of \`container-registry ${fallback.join('|')}\`` : 'an option of no helper command and no benchmark'}`,
+        });
       }
     }
   }
@@ -394,7 +413,8 @@ t.test('every CONTAINER_REGISTRY_* and OCI_IMAGE_* variable the docs name exists
         if (prefix) {
           for (const m of l.matchAll(/(?<=[`/\s(])_([A-Z][A-Z0-9_]*[A-Z0-9])\b/g)) {
             count++;
-            if (!sourceVars.has(`${prefix}_${m[1]}`)) problems.push({ where, what: `_${m[1]} (${prefix}_${m[1]}) is used nowhere in tools/src or meta-container-registry` });
+            if (!sourceVars.has(`${prefix}_${m[1]}`))
+              problems.push({ where, what: `_${m[1]} (${prefix}_${m[1]}) is used nowhere in tools/src or meta-container-registry` });
           }
         }
       });
@@ -410,7 +430,11 @@ t.test('every variable the bbclasses document is in docs/yocto.md', async (t) =>
     .filter((f) => f.endsWith('.bbclass'))
     .flatMap((f) => [...readFileSync(join(classes, f), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)\[doc\]/gm)].map((m) => m[1]!));
   t.ok(documented.length >= 25, `${documented.length} variables with [doc] in the bbclasses`);
-  t.same(documented.filter((v) => !new RegExp(`\`${v}\``).test(yocto)), [], 'each one named in docs/yocto.md');
+  t.same(
+    documented.filter((v) => !new RegExp(`\`${v}\``).test(yocto)),
+    [],
+    'each one named in docs/yocto.md',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -428,13 +452,18 @@ t.test('docs/cli.md has every command under its own heading, with every flag', a
       continue;
     }
     if (/^#{1,4}\s/.test(l)) current = undefined;
-    if (current) sections.set(current, sections.get(current)! + l + '\n');
+    if (current) sections.set(current, `${sections.get(current)! + l}\n`);
   }
-  const clientFlags = readFileSync(file, 'utf8').split('### Options of every client command')[1]?.split(/\n### /)[0] ?? '';
+  const clientFlags =
+    readFileSync(file, 'utf8')
+      .split('### Options of every client command')[1]
+      ?.split(/\n### /)[0] ?? '';
   for (const c of [...commands.values()].filter((c) => c.leaf)) {
     const text = sections.get(c.path);
     if (!t.ok(text !== undefined, `a heading \`container-registry ${c.path}\``)) continue;
-    const missing = [...c.flags.keys()].filter((f) => !GLOBAL.has(f) && !new RegExp(`--${f}(?![a-z0-9-])`).test(text!) && !new RegExp(`--${f}(?![a-z0-9-])`).test(clientFlags));
+    const missing = [...c.flags.keys()].filter(
+      (f) => !GLOBAL.has(f) && !new RegExp(`--${f}(?![a-z0-9-])`).test(text!) && !new RegExp(`--${f}(?![a-z0-9-])`).test(clientFlags),
+    );
     t.same(missing, [], `container-registry ${c.path}: every flag of its --help`);
   }
 });
@@ -454,9 +483,17 @@ t.test('docs/architecture.md maps every folder of tools/src', async (t) => {
   };
   walk(join(ROOT, 'tools', 'src'));
   t.ok(folders.length > 10, `${folders.length} folders`);
-  t.same(folders.filter((f) => !arch.includes(`| \`${f}/\` |`)), [], 'each one has a row in the module map');
+  t.same(
+    folders.filter((f) => !arch.includes(`| \`${f}/\` |`)),
+    [],
+    'each one has a row in the module map',
+  );
   const listed = [...arch.matchAll(/^\| `(tools\/src\/[^`]+)\/` \|/gm)].map((m) => m[1]!);
-  t.same(listed.filter((f) => !existsSync(join(ROOT, f))), [], 'and the map names no folder that is gone');
+  t.same(
+    listed.filter((f) => !existsSync(join(ROOT, f))),
+    [],
+    'and the map names no folder that is gone',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

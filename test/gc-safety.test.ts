@@ -21,13 +21,21 @@ interface Pushed {
 async function push(base: string, repo: string, tag: string, images: TestImage[]): Promise<{ ok: true; pushed: Pushed } | { ok: false; what: string }> {
   for (const image of images) {
     for (const b of [image.config, ...image.layers]) {
-      const r = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${b.digest}`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(b.data) });
+      const r = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${b.digest}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: new Uint8Array(b.data),
+      });
       await r.arrayBuffer();
       if (r.status !== 201) return { ok: false, what: `blob ${b.digest}: ${r.status}` };
     }
   }
   const put = async (reference: string, m: Blob) => {
-    const r = await fetch(`${base}/v2/${repo}/manifests/${reference}`, { method: 'PUT', headers: { 'Content-Type': m.mediaType }, body: new Uint8Array(m.data) });
+    const r = await fetch(`${base}/v2/${repo}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': m.mediaType },
+      body: new Uint8Array(m.data),
+    });
     return `${r.status} ${r.status === 201 ? '' : await r.text()}`;
   };
   if (images.length === 1) {
@@ -50,7 +58,11 @@ t.test('gc --grace 0 --delete-untagged in a loop during 200 pushes: every acknow
   const reg = await startTestRegistry(t);
   const base = reg.url;
   let pushing = true;
-  const gcRuns: Array<{ code: number | null; report: { blobsDeleted: unknown[]; blobsRestored: number; manifestsRestored: number } | undefined; stderr: string }> = [];
+  const gcRuns: Array<{
+    code: number | null;
+    report: { blobsDeleted: unknown[]; blobsRestored: number; manifestsRestored: number } | undefined;
+    stderr: string;
+  }> = [];
   const gcLoop = (async () => {
     while (pushing) {
       const r = await runCli(['gc', '--storage', reg.storage, '--grace', '0', '--delete-untagged', '--settle', '1', '--json'], { timeoutMs: 120_000 });
@@ -80,7 +92,11 @@ t.test('gc --grace 0 --delete-untagged in a loop during 200 pushes: every acknow
   await gcLoop;
 
   t.ok(gcRuns.length >= 2, `gc ran ${gcRuns.length} times during the pushes`);
-  t.same(gcRuns.filter((g) => g.code !== 0).map((g) => g.stderr.slice(0, 300)), [], 'every gc run succeeded');
+  t.same(
+    gcRuns.filter((g) => g.code !== 0).map((g) => g.stderr.slice(0, 300)),
+    [],
+    'every gc run succeeded',
+  );
   const restored = gcRuns.reduce((n, g) => n + (g.report?.blobsRestored ?? 0) + (g.report?.manifestsRestored ?? 0), 0);
   t.comment(`gc runs: ${gcRuns.length}; content set aside then put back because a push used it: ${restored}`);
   t.same(failures, [], 'no push failed because gc ran');
@@ -120,7 +136,7 @@ t.test('gc --grace 0 --delete-untagged in a loop during 200 pushes: every acknow
   t.notMatch(reg.output(), /internal error|\[[0-9a-f]{8}-[0-9a-z]+\]/, 'the server logged no internal error');
 });
 
-t.test('gc reads a push in progress on disk as in progress, and clears a crash\'s leftovers', async (t) => {
+t.test("gc reads a push in progress on disk as in progress, and clears a crash's leftovers", async (t) => {
   const reg = await startTestRegistry(t);
   const image = makeImage();
   for (const b of [image.config, ...image.layers]) {
@@ -151,22 +167,51 @@ t.test('gc reads a push in progress on disk as in progress, and clears a crash\'
   t.equal(gc.code, 0, gc.stderr);
   const report = JSON.parse(gc.stdout) as { manifestsDeleted: unknown[]; uploadsDeleted: unknown[]; tempFilesDeleted: number };
   t.same(report.manifestsDeleted, [], 'the revision without its link yet is a PUT in progress');
-  t.ok(await stat(revision).then(() => true, () => false), 'its folder is still there');
+  t.ok(
+    await stat(revision).then(
+      () => true,
+      () => false,
+    ),
+    'its folder is still there',
+  );
   t.same(report.uploadsDeleted, [], 'the upload folder without files yet is a POST in progress');
-  t.ok(await stat(upload).then(() => true, () => false));
+  t.ok(
+    await stat(upload).then(
+      () => true,
+      () => false,
+    ),
+  );
   t.equal(report.tempFilesDeleted, 1, "the crash's temp file went");
-  t.notOk(await stat(oldTmp).then(() => true, () => false));
-  t.ok(await stat(freshTmp).then(() => true, () => false), 'the fresh one stays');
+  t.notOk(
+    await stat(oldTmp).then(
+      () => true,
+      () => false,
+    ),
+  );
+  t.ok(
+    await stat(freshTmp).then(
+      () => true,
+      () => false,
+    ),
+    'the fresh one stays',
+  );
 
   // The PUT completes: the image is whole and a later gc keeps it.
-  const put = await fetch(`${reg.url}/v2/gc/wip/manifests/v1`, { method: 'PUT', headers: { 'Content-Type': image.manifest.mediaType }, body: new Uint8Array(image.manifest.data) });
+  const put = await fetch(`${reg.url}/v2/gc/wip/manifests/v1`, {
+    method: 'PUT',
+    headers: { 'Content-Type': image.manifest.mediaType },
+    body: new Uint8Array(image.manifest.data),
+  });
   t.equal(put.status, 201);
   const again = await runCli(['gc', '--storage', reg.storage, '--grace', '0', '--delete-untagged', '--settle', '0', '--json']);
   t.equal(again.code, 0, again.stderr);
   for (const b of [image.manifest, image.config, ...image.layers]) {
     t.equal((await fetch(`${reg.url}/v2/gc/wip/blobs/${b.digest}`)).status, 200, `${b.digest.slice(0, 19)} kept`);
   }
-  t.ok((await readdir(join(repoDir, '_manifests/revisions/sha256'))).every((n) => !n.startsWith('.gc-quarantine')), 'no quarantine left behind');
+  t.ok(
+    (await readdir(join(repoDir, '_manifests/revisions/sha256'))).every((n) => !n.startsWith('.gc-quarantine')),
+    'no quarantine left behind',
+  );
 });
 
 t.test('an untagged manifest set aside by gc comes back when an index names it', async (t) => {
@@ -177,17 +222,40 @@ t.test('an untagged manifest set aside by gc comes back when an index names it',
     for (const blob of [image.config, ...image.layers]) {
       await fetch(`${reg.url}/v2/gc/late/blobs/uploads/?digest=${blob.digest}`, { method: 'POST', body: new Uint8Array(blob.data) });
     }
-    const r = await fetch(`${reg.url}/v2/gc/late/manifests/${image.manifest.digest}`, { method: 'PUT', headers: { 'Content-Type': image.manifest.mediaType }, body: new Uint8Array(image.manifest.data) });
+    const r = await fetch(`${reg.url}/v2/gc/late/manifests/${image.manifest.digest}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': image.manifest.mediaType },
+      body: new Uint8Array(image.manifest.data),
+    });
     t.equal(r.status, 201);
   }
   // gc sets the untagged children and their blobs aside, and waits 3 s before deleting.
   const gc = runCli(['gc', '--storage', reg.storage, '--grace', '0', '--delete-untagged', '--settle', '3', '--json']);
   const aside = join(reg.storage, 'docker/registry/v2/repositories/gc/late/_manifests/revisions/sha256', `.gc-quarantine-${a.manifest.digest.slice(7)}`);
-  for (let i = 0; i < 100 && !(await stat(aside).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 20));
-  t.ok(await stat(aside).then(() => true, () => false), 'the child was set aside');
+  for (
+    let i = 0;
+    i < 100 &&
+    !(await stat(aside).then(
+      () => true,
+      () => false,
+    ));
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 20));
+  t.ok(
+    await stat(aside).then(
+      () => true,
+      () => false,
+    ),
+    'the child was set aside',
+  );
   // The index arrives late: its PUT puts the children back, with their layers.
   const index = makeIndex([a, b]);
-  const put = await fetch(`${reg.url}/v2/gc/late/manifests/multi`, { method: 'PUT', headers: { 'Content-Type': index.mediaType }, body: new Uint8Array(index.data) });
+  const put = await fetch(`${reg.url}/v2/gc/late/manifests/multi`, {
+    method: 'PUT',
+    headers: { 'Content-Type': index.mediaType },
+    body: new Uint8Array(index.data),
+  });
   t.equal(put.status, 201, 'the index PUT is accepted');
   const report = JSON.parse((await gc).stdout) as { manifestsDeleted: unknown[]; blobsDeleted: unknown[]; manifestsRestored: number };
   t.same(report.manifestsDeleted, [], 'no manifest was deleted');

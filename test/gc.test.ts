@@ -40,7 +40,11 @@ t.test('gc while serving: untagged content goes only with --delete-untagged; tag
       subject: { mediaType: kept.manifest.mediaType, digest: kept.manifest.digest, size: kept.manifest.data.length },
     }),
   );
-  t.equal((await putManifest(base, 'gc/app', sha256(sigDoc), { digest: sha256(sigDoc), data: sigDoc, mediaType: 'application/vnd.oci.image.manifest.v1+json' })).status, 201);
+  t.equal(
+    (await putManifest(base, 'gc/app', sha256(sigDoc), { digest: sha256(sigDoc), data: sigDoc, mediaType: 'application/vnd.oci.image.manifest.v1+json' }))
+      .status,
+    201,
+  );
   // an orphan blob in no manifest
   const orphan = Buffer.from('orphan');
   await uploadBlob(base, 'gc/app', { digest: sha256(orphan), data: orphan });
@@ -53,7 +57,11 @@ t.test('gc while serving: untagged content goes only with --delete-untagged; tag
 
   const dry = await runCli(['gc', '--storage', reg.storage, '--grace', '0', '--settle', '0', '--dry-run', '--json']);
   t.equal(dry.code, 0, dry.stderr);
-  t.same(JSON.parse(dry.stdout).blobsDeleted.map((b: { digest: string }) => b.digest), [sha256(orphan)], 'without --delete-untagged only the orphan goes');
+  t.same(
+    JSON.parse(dry.stdout).blobsDeleted.map((b: { digest: string }) => b.digest),
+    [sha256(orphan)],
+    'without --delete-untagged only the orphan goes',
+  );
   t.same(await blobDigests(reg.storage), before, '--dry-run changed nothing');
 
   const plain = await runCli(['gc', '--storage', reg.storage, '--grace', '0', '--settle', '0', '--json']);
@@ -64,7 +72,10 @@ t.test('gc while serving: untagged content goes only with --delete-untagged; tag
   const untagged = await runCli(['gc', '--storage', reg.storage, '--grace', '0', '--settle', '0', '--delete-untagged', '--json']);
   t.equal(untagged.code, 0, untagged.stderr);
   const report = JSON.parse(untagged.stdout) as { manifestsDeleted: Array<{ digest: string }>; blobsDeleted: Array<{ digest: string }> };
-  t.same(report.manifestsDeleted.map((m) => m.digest), [dropped.manifest.digest]);
+  t.same(
+    report.manifestsDeleted.map((m) => m.digest),
+    [dropped.manifest.digest],
+  );
   const left = await blobDigests(reg.storage);
   for (const b of [dropped.manifest, dropped.config, ...dropped.layers]) t.notOk(left.has(b.digest), `dropped ${b.digest.slice(0, 19)} collected`);
   for (const b of [kept.manifest, kept.config, ...kept.layers, index, childA.manifest, childB.manifest, ...childA.layers, ...childB.layers]) {

@@ -132,7 +132,18 @@ t.test('namesAfter and takeInOrder: the paging steps', async (t) => {
 
 t.test('prototype keys as UI file names are 404 with the spec error, not 500', async (t) => {
   const reg = await startTestRegistry(t);
-  const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__', '__lookupSetter__'];
+  const names = [
+    'constructor',
+    '__proto__',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    'isPrototypeOf',
+    'propertyIsEnumerable',
+    'toLocaleString',
+    '__defineGetter__',
+    '__lookupSetter__',
+  ];
   for (const name of names) {
     for (const path of [`/ui/${name}`, `/ui/api/${name}`]) {
       const res = await fetch(`${reg.url}${path}`);
@@ -176,7 +187,13 @@ t.test('/ui/api/image reads at most 1 MiB of a config, whatever its descriptor s
   t.ok(overBody.config === null, 'a config of 1 MiB + a few bytes is not shown');
 
   // A config within the cap is shown; labels that are not strings are dropped.
-  const small = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', config: { Cmd: ['/bin/sh'], Labels: { 'org.opencontainers.image.version': '1.2.3', odd: 5, nested: { a: 'b' } } } }));
+  const small = Buffer.from(
+    JSON.stringify({
+      architecture: 'arm64',
+      os: 'linux',
+      config: { Cmd: ['/bin/sh'], Labels: { 'org.opencontainers.image.version': '1.2.3', odd: 5, nested: { a: 'b' } } },
+    }),
+  );
   t.equal((await uploadBlob(reg.url, repo, { digest: sha256(small), data: small })).status, 201);
   await pushWithConfig(reg.url, repo, 'small', { digest: sha256(small), size: small.length });
   const res = await fetch(`${reg.url}/ui/api/image?repository=${encodeURIComponent(repo)}&reference=small`);
@@ -248,12 +265,21 @@ t.test('tags/list pages before it resolves; the UI counts tag folders and bounds
     uiBody.tags.map((r) => r.tag),
     ['seed', ...numbered.slice(0, 49)],
   );
-  t.ok(uiBody.tags.every((r) => r.digest === image.manifest.digest), 'each row resolved');
+  t.ok(
+    uiBody.tags.every((r) => r.digest === image.manifest.digest),
+    'each row resolved',
+  );
   t.equal(uiBody.next, 't0048');
-  const uiLast = (await (await fetch(`${reg.url}/ui/api/tags?repository=${encodeURIComponent(repo)}&n=50&last=t1980`)).json()) as { tags: unknown[]; next: string | null };
+  const uiLast = (await (await fetch(`${reg.url}/ui/api/tags?repository=${encodeURIComponent(repo)}&n=50&last=t1980`)).json()) as {
+    tags: unknown[];
+    next: string | null;
+  };
   t.equal(uiLast.tags.length, 19);
   t.equal(uiLast.next, null);
-  const filtered = (await (await fetch(`${reg.url}/ui/api/tags?repository=${encodeURIComponent(repo)}&n=5&q=t19`)).json()) as { total: number; tags: Array<{ tag: string }> };
+  const filtered = (await (await fetch(`${reg.url}/ui/api/tags?repository=${encodeURIComponent(repo)}&n=5&q=t19`)).json()) as {
+    total: number;
+    tags: Array<{ tag: string }>;
+  };
   t.equal(filtered.total, 100);
   t.same(
     filtered.tags.map((r) => r.tag),
@@ -268,11 +294,17 @@ t.test('tags/list pages before it resolves; the UI counts tag folders and bounds
   );
 
   // The image page: which tags point here is searched with a cap, and says so.
-  const img = (await (await fetch(`${reg.url}/ui/api/image?repository=${encodeURIComponent(repo)}&reference=seed`)).json()) as { tags: string[]; tagsTruncated: boolean };
+  const img = (await (await fetch(`${reg.url}/ui/api/image?repository=${encodeURIComponent(repo)}&reference=seed`)).json()) as {
+    tags: string[];
+    tagsTruncated: boolean;
+  };
   t.equal(img.tagsTruncated, true, 'the search was cut short');
   t.equal(img.tags.length, 100, 'at most 100 tags listed');
   t.same(img.tags.slice(0, 3), ['seed', 't0000', 't0001']);
-  const far = (await (await fetch(`${reg.url}/ui/api/image?repository=${encodeURIComponent(repo)}&reference=t1999`)).json()) as { tags: string[]; tagsTruncated: boolean };
+  const far = (await (await fetch(`${reg.url}/ui/api/image?repository=${encodeURIComponent(repo)}&reference=t1999`)).json()) as {
+    tags: string[];
+    tagsTruncated: boolean;
+  };
   t.ok(far.tags.includes('t1999'), 'the tag the page was opened by is listed even beyond the search');
   t.equal(far.tagsTruncated, true);
   const few = (await (await fetch(`${reg.url}/ui/api/image?repository=${encodeURIComponent(poisoned)}&reference=seed`)).json()) as { tagsTruncated: boolean };
@@ -288,7 +320,9 @@ t.test('/readyz: one check serves concurrent callers for a while; this machine s
     if (name?.startsWith('.readyz-')) probes.add(name);
   });
   t.teardown(() => watcher.close());
-  const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${reg.url}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as ReadyBody }))));
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, () => fetch(`${reg.url}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as ReadyBody }))),
+  );
   t.ok(
     answers.every((a) => a.status === 200),
     'every caller is answered 200',
@@ -306,7 +340,13 @@ t.test('/readyz: one check serves concurrent callers for a while; this machine s
   await stillAnswers(t, reg);
 });
 
-const netnsSkip = !isRoot() ? 'needs root (network namespaces)' : !which('ip') ? 'needs ip (Debian package iproute2)' : !which('curl') ? 'needs curl (Debian package curl)' : false;
+const netnsSkip = !isRoot()
+  ? 'needs root (network namespaces)'
+  : !which('ip')
+    ? 'needs ip (Debian package iproute2)'
+    : !which('curl')
+      ? 'needs curl (Debian package curl)'
+      : false;
 
 t.test('/readyz from another machine: check names and flags only, unless the caller logs in', { skip: netnsSkip, timeout: 120_000 }, async (t) => {
   // Two network namespaces this test makes, joined by a veth pair that never exists on the host: the
@@ -330,10 +370,14 @@ t.test('/readyz from another machine: check names and flags only, unless the cal
   }
 
   const serve = async (storage: string, port: number, args: string[]) => {
-    const child: ChildProcess = spawn('ip', ['netns', 'exec', nsServer, process.execPath, BUNDLE, 'serve', '--storage', storage, '--listen', `10.233.0.1:${port}`, '--min-free-disk', '1', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH: '' },
-    });
+    const child: ChildProcess = spawn(
+      'ip',
+      ['netns', 'exec', nsServer, process.execPath, BUNDLE, 'serve', '--storage', storage, '--listen', `10.233.0.1:${port}`, '--min-free-disk', '1', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH: '' },
+      },
+    );
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -372,9 +416,17 @@ t.test('/readyz from another machine: check names and flags only, unless the cal
   t.notMatch(remote.body, plain, 'no path in the answer');
   const own = await curlIn(nsServer, 'http://10.233.0.1:5000/readyz');
   t.equal(own.status, 200);
-  t.same((JSON.parse(own.body) as ReadyBody).checks[0], { name: 'storage-writable', ok: true, detail: plain }, 'this machine (from the address it reached) sees the details');
+  t.same(
+    (JSON.parse(own.body) as ReadyBody).checks[0],
+    { name: 'storage-writable', ok: true, detail: plain },
+    'this machine (from the address it reached) sees the details',
+  );
   const status = await run('ip', ['netns', 'exec', nsServer, process.execPath, BUNDLE, 'status', '--storage', plain]);
-  t.match(status.stdout, new RegExp(`ok {3}storage-writable: ${plain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), '`status` on this machine still prints the details');
+  t.match(
+    status.stdout,
+    new RegExp(`ok {3}storage-writable: ${plain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    '`status` on this machine still prints the details',
+  );
   t.equal((await curlIn(nsClient, 'http://10.233.0.1:5000/v2/')).status, 200, 'the server still answers');
 
   // Secure mode with logins: a user the policy lets read /metrics sees the details; a wrong
@@ -397,7 +449,10 @@ t.test('/readyz from another machine: check names and flags only, unless the cal
   t.notMatch(anon.body, /htpasswd"|\/auth\//, 'the users file is not named');
   const wrong = await curlIn(nsClient, 'https://10.233.0.1:5001/readyz', '-u', 'yocto:not-the-password');
   t.equal(wrong.status, 200, 'a wrong password gets the readiness, not a 401');
-  t.notOk((JSON.parse(wrong.body) as ReadyBody).checks.some((c) => 'detail' in c), 'and no details');
+  t.notOk(
+    (JSON.parse(wrong.body) as ReadyBody).checks.some((c) => 'detail' in c),
+    'and no details',
+  );
   const user = await curlIn(nsClient, 'https://10.233.0.1:5001/readyz', '-u', `yocto:${password}`);
   t.equal(user.status, 200);
   const userChecks = (JSON.parse(user.body) as ReadyBody).checks;

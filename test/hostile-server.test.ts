@@ -27,7 +27,12 @@ function manifestOf(image: ReturnType<typeof makeImage>, extra: Record<string, u
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       config: { mediaType: image.config.mediaType, digest: image.config.digest, size: image.config.data.length },
-      layers: image.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.data.length, ...(layerAnnotations ? { annotations: layerAnnotations } : {}) })),
+      layers: image.layers.map((l) => ({
+        mediaType: l.mediaType,
+        digest: l.digest,
+        size: l.data.length,
+        ...(layerAnnotations ? { annotations: layerAnnotations } : {}),
+      })),
       ...extra,
     }),
   );
@@ -49,7 +54,10 @@ t.test('a chunked manifest over 4 MiB is a 413, and the server lives on', async 
     t.equal(errorCode(r.body), 'SIZE_INVALID');
   }
   await stillServes(t, reg);
-  const lines = reg.output().split('\n').filter((l) => l.startsWith('{'));
+  const lines = reg
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   const entry = JSON.parse(lines.find((l) => l.includes('"status":413'))!) as { id: string; addr: string };
   t.match(entry.id, /^[0-9a-f]{8}-[0-9a-z]+$/, 'the access log names each request');
   t.equal(entry.addr, '127.0.0.1', 'and its address, read while the socket was there');
@@ -79,7 +87,14 @@ t.test('a manifest naming 20,000 blobs is checked a few at a time', async (t) =>
   await pushImage(reg.url, 'fan/app', 'base', image);
   // Distinct unknown digests: before, each got its own stat at once (20,000 open at a time: EMFILE, 500).
   const layers = Array.from({ length: 20_000 }, (_, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(`layer ${i}`), size: 1 }));
-  const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: image.config.mediaType, digest: image.config.digest, size: image.config.data.length }, layers }));
+  const body = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: image.config.mediaType, digest: image.config.digest, size: image.config.data.length },
+      layers,
+    }),
+  );
   const r = await fetch(`${reg.url}/v2/fan/app/manifests/many`, { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: new Uint8Array(body) });
   t.equal(r.status, 400);
   const err = (await r.json()) as { errors: Array<{ code: string; message: string; detail: { digests: string[] } }> };
@@ -87,7 +102,12 @@ t.test('a manifest naming 20,000 blobs is checked a few at a time', async (t) =>
   t.match(err.errors[0]!.message, /20000 unknown/);
   t.equal(err.errors[0]!.detail.digests.length, 100, 'the answer names a bounded number of them');
   // The same layer 20,000 times over is one check.
-  const same = Buffer.from(JSON.stringify({ ...JSON.parse(manifestOf(image).toString()), layers: Array.from({ length: 20_000 }, () => JSON.parse(manifestOf(image).toString()).layers[0]) }));
+  const same = Buffer.from(
+    JSON.stringify({
+      ...JSON.parse(manifestOf(image).toString()),
+      layers: Array.from({ length: 20_000 }, () => JSON.parse(manifestOf(image).toString()).layers[0]),
+    }),
+  );
   const ok = await fetch(`${reg.url}/v2/fan/app/manifests/same`, { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: new Uint8Array(same) });
   t.equal(ok.status, 201);
   t.notMatch(reg.output(), /EMFILE|internal error/);
@@ -133,11 +153,18 @@ t.test('pipelined requests run in order: a GET after a PUT sees the PUT', async 
   for (let i = 0; i < 10; i++) {
     // A large manifest takes the PUT a while (parse, fsync): the GET must wait for it, not overtake.
     const body = manifestOf(image, { annotations: { n: String(i), pad: 'x'.repeat(1024 * 1024) } });
-    const put = Buffer.concat([Buffer.from(req('PUT', `/v2/pipe/app/manifests/t${i}`, { 'Content-Type': OCI_MANIFEST, 'Content-Length': body.length, Connection: 'keep-alive' })), body]);
+    const put = Buffer.concat([
+      Buffer.from(req('PUT', `/v2/pipe/app/manifests/t${i}`, { 'Content-Type': OCI_MANIFEST, 'Content-Length': body.length, Connection: 'keep-alive' })),
+      body,
+    ]);
     const get = Buffer.from(req('GET', `/v2/pipe/app/manifests/t${i}`, { Accept: OCI_MANIFEST, Connection: 'keep-alive' }));
     const head = Buffer.from(req('HEAD', `/v2/pipe/app/manifests/t${i}`, { Accept: OCI_MANIFEST }));
     const answers = await pipelined(reg.port, [put, get, head], 2);
-    t.same(answers.map((a) => a.status), [201, 200], `round ${i}: PUT 201, then GET 200`);
+    t.same(
+      answers.map((a) => a.status),
+      [201, 200],
+      `round ${i}: PUT 201, then GET 200`,
+    );
   }
   await stillServes(t, reg);
 });
@@ -150,13 +177,29 @@ t.test('a web page cannot write through a browser that holds credentials', async
   const foreign = await post({ 'Content-Type': 'text/plain', Origin: 'http://evil.example' });
   t.equal(foreign.status, 403, 'a foreign Origin is refused');
   t.equal(((await foreign.json()) as { errors: Array<{ code: string }> }).errors[0]!.code, 'DENIED');
-  t.equal((await post({ 'Content-Type': 'application/octet-stream', 'Sec-Fetch-Site': 'cross-site' })).status, 403, 'a request the browser marks cross-site is refused');
+  t.equal(
+    (await post({ 'Content-Type': 'application/octet-stream', 'Sec-Fetch-Site': 'cross-site' })).status,
+    403,
+    'a request the browser marks cross-site is refused',
+  );
   t.equal((await post({ 'Content-Type': 'text/plain', Origin: 'null' })).status, 403, 'an opaque origin is refused');
-  t.equal((await post({ 'Content-Type': 'text/plain', Origin: reg.url, 'Sec-Fetch-Site': 'same-origin' })).status, 403, 'a form body from a browser is refused even from the same site');
+  t.equal(
+    (await post({ 'Content-Type': 'text/plain', Origin: reg.url, 'Sec-Fetch-Site': 'same-origin' })).status,
+    403,
+    'a form body from a browser is refused even from the same site',
+  );
   t.equal((await fetch(`${reg.url}/v2/csrf/app/blobs/${sha256(data)}`, { method: 'HEAD' })).status, 404, 'nothing was stored');
-  t.equal((await post({ 'Content-Type': 'application/octet-stream', Origin: reg.url, 'Sec-Fetch-Site': 'same-origin' })).status, 201, 'the same site with a blob body is served');
+  t.equal(
+    (await post({ 'Content-Type': 'application/octet-stream', Origin: reg.url, 'Sec-Fetch-Site': 'same-origin' })).status,
+    201,
+    'the same site with a blob body is served',
+  );
   const data2 = randomBytes(64);
-  const curl = await fetch(`${reg.url}/v2/csrf/app/blobs/uploads/?digest=${sha256(data2)}`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new Uint8Array(data2) });
+  const curl = await fetch(`${reg.url}/v2/csrf/app/blobs/uploads/?digest=${sha256(data2)}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new Uint8Array(data2),
+  });
   t.equal(curl.status, 201, 'a client that is not a browser (curl --data-binary) is served');
   t.equal((await fetch(`${reg.url}/v2/csrf/app/blobs/${sha256(data)}`, { headers: { Origin: 'http://evil.example' } })).status, 200, 'reads are not affected');
   await stillServes(t, reg);
@@ -178,7 +221,9 @@ t.test('idle, slow and too many connections are closed; real clients are served 
   const reg = await startTestRegistry(t);
   // 600 idle connections from one address: over the 512 per address, the rest are closed at once.
   const idle = await Promise.all(Array.from({ length: 600 }, () => openSocket(reg.port, '127.0.0.7')));
-  t.teardown(() => idle.forEach((s) => s.socket.destroy()));
+  t.teardown(() => {
+    for (const s of idle) s.socket.destroy();
+  });
   await new Promise((r) => setTimeout(r, 500));
   const refused = idle.filter((s) => s.socket.destroyed).length;
   t.ok(refused >= 88, `connections over the per-address bound were closed (${refused} of 600)`);

@@ -55,7 +55,12 @@ t.test('bad input never gets a 5xx', async (t) => {
     ['blob unknown', req('GET', `/v2/ok/app/blobs/${unknown}`), 404, 'BLOB_UNKNOWN'],
     ['monolithic upload, wrong digest', req('POST', `/v2/ok/app/blobs/uploads/?digest=${unknown}`, { 'Content-Length': 5 }, 'hello'), 400, 'DIGEST_INVALID'],
     ['monolithic upload, digest sha256:', req('POST', '/v2/ok/app/blobs/uploads/?digest=sha256:', { 'Content-Length': 5 }, 'hello'), 400, 'DIGEST_INVALID'],
-    ['monolithic upload, sha512 of other bytes', req('POST', `/v2/ok/app/blobs/uploads/?digest=sha512:${'1'.repeat(128)}`, { 'Content-Length': 5 }, 'hello'), 400, 'DIGEST_INVALID'],
+    [
+      'monolithic upload, sha512 of other bytes',
+      req('POST', `/v2/ok/app/blobs/uploads/?digest=sha512:${'1'.repeat(128)}`, { 'Content-Length': 5 }, 'hello'),
+      400,
+      'DIGEST_INVALID',
+    ],
     ['mount of a bad digest', req('POST', '/v2/ok/app/blobs/uploads/?mount=sha256:zz&from=ok/app'), 400, 'DIGEST_INVALID'],
     // ranges on GET
     ['range past the end', req('GET', blobPath, { Range: 'bytes=2000-' }), 416, 'RANGE_INVALID'],
@@ -66,22 +71,149 @@ t.test('bad input never gets a 5xx', async (t) => {
     ['range end huge', req('GET', blobPath, { Range: 'bytes=10-99999999999999999999999' }), 206],
     ['range start huge', req('GET', blobPath, { Range: 'bytes=99999999999999999999999-' }), 416, 'RANGE_INVALID'],
     // manifests
-    ['manifest invalid JSON', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 8 }, '{"schema'), 400, 'MANIFEST_INVALID'],
-    ['manifest not UTF-8', Buffer.concat([Buffer.from(req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 4 })), Buffer.from([0xff, 0xfe, 0x00, 0x7b])]), 400, 'MANIFEST_INVALID'],
+    [
+      'manifest invalid JSON',
+      req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 8 }, '{"schema'),
+      400,
+      'MANIFEST_INVALID',
+    ],
+    [
+      'manifest not UTF-8',
+      Buffer.concat([
+        Buffer.from(req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 4 })),
+        Buffer.from([0xff, 0xfe, 0x00, 0x7b]),
+      ]),
+      400,
+      'MANIFEST_INVALID',
+    ],
     ['manifest null', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 4 }, 'null'), 400, 'MANIFEST_INVALID'],
     ['manifest array', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 2 }, '[]'), 400, 'MANIFEST_INVALID'],
-    ['manifest nested 200k deep', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': deep.length }, deep), 400, 'MANIFEST_INVALID'],
-    ['manifest schemaVersion 1', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ schemaVersion: 1 })) }, manifestWith({ schemaVersion: 1 })), 400, 'MANIFEST_INVALID'],
-    ['manifest schemaVersion "2"', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ schemaVersion: '2' })) }, manifestWith({ schemaVersion: '2' })), 400, 'MANIFEST_INVALID'],
-    ['manifest layers null', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ layers: null })) }, manifestWith({ layers: null })), 400, 'MANIFEST_INVALID'],
-    ['manifest size -1', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: -1 }] })) }, manifestWith({ layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: -1 }] })), 400, 'MANIFEST_INVALID'],
-    ['manifest descriptor digest bad', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ layers: [{ mediaType: layer.mediaType, digest: 'sha256:../../x', size: 1 }] })) }, manifestWith({ layers: [{ mediaType: layer.mediaType, digest: 'sha256:../../x', size: 1 }] })), 400, 'MANIFEST_INVALID'],
-    ['manifest names a missing blob', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ layers: [{ mediaType: layer.mediaType, digest: unknown, size: 1 }] })) }, manifestWith({ layers: [{ mediaType: layer.mediaType, digest: unknown, size: 1 }] })), 400, 'MANIFEST_BLOB_UNKNOWN'],
-    ['index names a missing child', req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Content-Length': makeIndex([makeImage()]).data.length }, makeIndex([makeImage()]).data.toString()), 400, 'MANIFEST_BLOB_UNKNOWN'],
-    ['manifest by a digest it does not have', req('PUT', `/v2/ok/app/manifests/${unknown}`, { 'Content-Type': OCI_MANIFEST, 'Content-Length': image.manifest.data.length }, image.manifest.data.toString()), 400, 'DIGEST_INVALID'],
-    ['manifest invalid tag', req('PUT', '/v2/ok/app/manifests/-bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': image.manifest.data.length }, image.manifest.data.toString()), 400, 'TAG_INVALID'],
-    ['manifest tag of 129 chars', req('PUT', `/v2/ok/app/manifests/${'t'.repeat(129)}`, { 'Content-Type': OCI_MANIFEST, 'Content-Length': image.manifest.data.length }, image.manifest.data.toString()), 400, 'TAG_INVALID'],
-    ['manifest Content-Length over 4 MiB', req('PUT', '/v2/ok/app/manifests/big', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 5 * 1024 * 1024 }, '{'), 413, 'SIZE_INVALID'],
+    [
+      'manifest nested 200k deep',
+      req('PUT', '/v2/ok/app/manifests/bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': deep.length }, deep),
+      400,
+      'MANIFEST_INVALID',
+    ],
+    [
+      'manifest schemaVersion 1',
+      req(
+        'PUT',
+        '/v2/ok/app/manifests/bad',
+        { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ schemaVersion: 1 })) },
+        manifestWith({ schemaVersion: 1 }),
+      ),
+      400,
+      'MANIFEST_INVALID',
+    ],
+    [
+      'manifest schemaVersion "2"',
+      req(
+        'PUT',
+        '/v2/ok/app/manifests/bad',
+        { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ schemaVersion: '2' })) },
+        manifestWith({ schemaVersion: '2' }),
+      ),
+      400,
+      'MANIFEST_INVALID',
+    ],
+    [
+      'manifest layers null',
+      req(
+        'PUT',
+        '/v2/ok/app/manifests/bad',
+        { 'Content-Type': OCI_MANIFEST, 'Content-Length': Buffer.byteLength(manifestWith({ layers: null })) },
+        manifestWith({ layers: null }),
+      ),
+      400,
+      'MANIFEST_INVALID',
+    ],
+    [
+      'manifest size -1',
+      req(
+        'PUT',
+        '/v2/ok/app/manifests/bad',
+        {
+          'Content-Type': OCI_MANIFEST,
+          'Content-Length': Buffer.byteLength(manifestWith({ layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: -1 }] })),
+        },
+        manifestWith({ layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: -1 }] }),
+      ),
+      400,
+      'MANIFEST_INVALID',
+    ],
+    [
+      'manifest descriptor digest bad',
+      req(
+        'PUT',
+        '/v2/ok/app/manifests/bad',
+        {
+          'Content-Type': OCI_MANIFEST,
+          'Content-Length': Buffer.byteLength(manifestWith({ layers: [{ mediaType: layer.mediaType, digest: 'sha256:../../x', size: 1 }] })),
+        },
+        manifestWith({ layers: [{ mediaType: layer.mediaType, digest: 'sha256:../../x', size: 1 }] }),
+      ),
+      400,
+      'MANIFEST_INVALID',
+    ],
+    [
+      'manifest names a missing blob',
+      req(
+        'PUT',
+        '/v2/ok/app/manifests/bad',
+        {
+          'Content-Type': OCI_MANIFEST,
+          'Content-Length': Buffer.byteLength(manifestWith({ layers: [{ mediaType: layer.mediaType, digest: unknown, size: 1 }] })),
+        },
+        manifestWith({ layers: [{ mediaType: layer.mediaType, digest: unknown, size: 1 }] }),
+      ),
+      400,
+      'MANIFEST_BLOB_UNKNOWN',
+    ],
+    [
+      'index names a missing child',
+      req(
+        'PUT',
+        '/v2/ok/app/manifests/bad',
+        { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Content-Length': makeIndex([makeImage()]).data.length },
+        makeIndex([makeImage()]).data.toString(),
+      ),
+      400,
+      'MANIFEST_BLOB_UNKNOWN',
+    ],
+    [
+      'manifest by a digest it does not have',
+      req(
+        'PUT',
+        `/v2/ok/app/manifests/${unknown}`,
+        { 'Content-Type': OCI_MANIFEST, 'Content-Length': image.manifest.data.length },
+        image.manifest.data.toString(),
+      ),
+      400,
+      'DIGEST_INVALID',
+    ],
+    [
+      'manifest invalid tag',
+      req('PUT', '/v2/ok/app/manifests/-bad', { 'Content-Type': OCI_MANIFEST, 'Content-Length': image.manifest.data.length }, image.manifest.data.toString()),
+      400,
+      'TAG_INVALID',
+    ],
+    [
+      'manifest tag of 129 chars',
+      req(
+        'PUT',
+        `/v2/ok/app/manifests/${'t'.repeat(129)}`,
+        { 'Content-Type': OCI_MANIFEST, 'Content-Length': image.manifest.data.length },
+        image.manifest.data.toString(),
+      ),
+      400,
+      'TAG_INVALID',
+    ],
+    [
+      'manifest Content-Length over 4 MiB',
+      req('PUT', '/v2/ok/app/manifests/big', { 'Content-Type': OCI_MANIFEST, 'Content-Length': 5 * 1024 * 1024 }, '{'),
+      413,
+      'SIZE_INVALID',
+    ],
     ['manifest GET unknown tag', req('GET', '/v2/ok/app/manifests/nope'), 404, 'MANIFEST_UNKNOWN'],
     ['manifest GET bad digest', req('GET', '/v2/ok/app/manifests/sha256:nothex'), (s) => s === 400 || s === 404],
     // methods and pagination
@@ -93,7 +225,12 @@ t.test('bad input never gets a 5xx', async (t) => {
     ['request line garbage', 'GARBAGE\r\n\r\n', 400, ''],
     ['Content-Length not a number', req('PATCH', '/v2/ok/app/blobs/uploads/x', { 'Content-Length': 'abc' }), 400, ''],
     ['Content-Length negative', req('PATCH', '/v2/ok/app/blobs/uploads/x', { 'Content-Length': -1 }), 400, ''],
-    ['Content-Length and chunked together', req('POST', '/v2/ok/app/blobs/uploads/', { 'Content-Length': 5, 'Transfer-Encoding': 'chunked' }, '0\r\n\r\n'), 400, ''],
+    [
+      'Content-Length and chunked together',
+      req('POST', '/v2/ok/app/blobs/uploads/', { 'Content-Length': 5, 'Transfer-Encoding': 'chunked' }, '0\r\n\r\n'),
+      400,
+      '',
+    ],
     ['header of 100 KB', req('GET', '/v2/', { 'X-Big': 'x'.repeat(100_000) }), 431, ''],
     ['URL of 100 KB', req('GET', `/v2/${'a/'.repeat(50_000)}tags/list`), 431, ''],
   ];
@@ -143,11 +280,15 @@ t.test('Content-Length lies and aborted uploads', async (t) => {
   const r1 = await raw(reg, Buffer.concat([head, data.subarray(0, cut)]), { abortAfterMs: 300 });
   t.equal(r1.status, undefined, 'no answer before the client went away');
   let have = -1;
-  await waitFor(async () => {
-    const s = await fetch(new URL(loc, reg.url));
-    have = Number(s.headers.get('range')!.split('-')[1]) + 1;
-    return s.status === 204 && have === cut;
-  }, 5000, 'the upload to settle at what arrived');
+  await waitFor(
+    async () => {
+      const s = await fetch(new URL(loc, reg.url));
+      have = Number(s.headers.get('range')!.split('-')[1]) + 1;
+      return s.status === 204 && have === cut;
+    },
+    5000,
+    'the upload to settle at what arrived',
+  );
   t.equal(have, cut, 'upload status tells the bytes that arrived before the abort');
   // The client resumes from there, as the spec's chunked upload allows.
   const rest = await fetch(new URL(loc, reg.url), {
@@ -166,15 +307,25 @@ t.test('Content-Length lies and aborted uploads', async (t) => {
   // 2. A monolithic POST ?digest that promises 1 TB and sends a little: nothing becomes visible.
   const other = randomBytes(64 * 1024);
   const otherDigest = sha256(other);
-  const r2 = await raw(reg, Buffer.concat([Buffer.from(req('POST', `/v2/abort/app/blobs/uploads/?digest=${otherDigest}`, { 'Content-Length': 1e12 })), other]), { abortAfterMs: 300 });
+  const r2 = await raw(
+    reg,
+    Buffer.concat([Buffer.from(req('POST', `/v2/abort/app/blobs/uploads/?digest=${otherDigest}`, { 'Content-Length': 1e12 })), other]),
+    { abortAfterMs: 300 },
+  );
   t.equal(r2.status, undefined, 'no answer to a body that never finished');
   t.equal((await fetch(`${reg.url}/v2/abort/app/blobs/${otherDigest}`, { method: 'HEAD' })).status, 404, 'the partial blob is not visible');
 
   // 3. A PUT with the whole content sent but a longer Content-Length: still not visible.
   const loc3 = (await fetch(`${reg.url}/v2/abort/app/blobs/uploads/`, { method: 'POST' })).headers.get('location')!;
-  const r3 = await raw(reg, Buffer.concat([Buffer.from(req('PUT', `${loc3}?digest=${otherDigest}`, { 'Content-Length': other.length + 10 })), other]), { abortAfterMs: 300 });
+  const r3 = await raw(reg, Buffer.concat([Buffer.from(req('PUT', `${loc3}?digest=${otherDigest}`, { 'Content-Length': other.length + 10 })), other]), {
+    abortAfterMs: 300,
+  });
   t.equal(r3.status, undefined, 'no answer to a PUT whose body never finished');
-  t.equal((await fetch(`${reg.url}/v2/abort/app/blobs/${otherDigest}`, { method: 'HEAD' })).status, 404, 'bytes short of the announced length are not committed');
+  t.equal(
+    (await fetch(`${reg.url}/v2/abort/app/blobs/${otherDigest}`, { method: 'HEAD' })).status,
+    404,
+    'bytes short of the announced length are not committed',
+  );
 
   // 4. A Content-Length shorter than the body: the rest is a malformed next request. Node's parser
   // answers that one 400 and closes the socket, possibly before the first request is answered, so
@@ -199,7 +350,11 @@ t.test('Content-Length lies and aborted uploads', async (t) => {
   const m = makeImage();
   await pushImage(reg.url, 'abort/m', 'seed', m);
   const half = m.manifest.data.subarray(0, Math.floor(m.manifest.data.length / 2));
-  await raw(reg, Buffer.concat([Buffer.from(req('PUT', '/v2/abort/m/manifests/cut', { 'Content-Type': OCI_MANIFEST, 'Content-Length': m.manifest.data.length })), half]), { abortAfterMs: 300 });
+  await raw(
+    reg,
+    Buffer.concat([Buffer.from(req('PUT', '/v2/abort/m/manifests/cut', { 'Content-Type': OCI_MANIFEST, 'Content-Length': m.manifest.data.length })), half]),
+    { abortAfterMs: 300 },
+  );
   t.equal((await fetch(`${reg.url}/v2/abort/m/manifests/cut`, { method: 'HEAD' })).status, 404, 'no tag from a cut-off manifest');
   const tags = (await (await fetch(`${reg.url}/v2/abort/m/tags/list`)).json()) as { tags: string[] };
   t.same(tags.tags, ['seed']);

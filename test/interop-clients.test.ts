@@ -27,7 +27,11 @@ async function seed(t: { teardown(fn: () => unknown): void }, reg: TestRegistry,
 }
 
 /** manifestOf reads a manifest back through the API. */
-async function manifestOf(reg: TestRegistry, repo: string, ref: string): Promise<{ digest: string | null; doc: { config: { digest: string }; layers: Array<{ digest: string }> } }> {
+async function manifestOf(
+  reg: TestRegistry,
+  repo: string,
+  ref: string,
+): Promise<{ digest: string | null; doc: { config: { digest: string }; layers: Array<{ digest: string }> } }> {
   const res = await fetch(`${reg.url}/v2/${repo}/manifests/${ref}`, {
     headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
   });

@@ -45,12 +45,19 @@ t.test('20 images pushed to the same tag at once', async (t) => {
   const reg = await startTestRegistry(t);
   const images = Array.from({ length: 20 }, () => makeImage());
   const results = await Promise.allSettled(images.map((img) => pushImage(reg.url, 'race/app', 'latest', img)));
-  t.same(results.filter((r) => r.status === 'rejected'), [], 'every push succeeded');
+  t.same(
+    results.filter((r) => r.status === 'rejected'),
+    [],
+    'every push succeeded',
+  );
   const res = await fetch(`${reg.url}/v2/race/app/manifests/latest`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
   t.equal(res.status, 200);
   const digest = sha256(Buffer.from(await res.arrayBuffer()));
   t.equal(res.headers.get('docker-content-digest'), digest, 'tag serves a whole manifest under its digest');
-  t.ok(images.some((img) => img.manifest.digest === digest), 'the tag points at one of the pushed images');
+  t.ok(
+    images.some((img) => img.manifest.digest === digest),
+    'the tag points at one of the pushed images',
+  );
   for (const img of images) {
     const byDigest = await fetch(`${reg.url}/v2/race/app/manifests/${img.manifest.digest}`, { method: 'HEAD' });
     if (byDigest.status !== 200) t.fail(`manifest ${img.manifest.digest} lost`);

@@ -71,7 +71,7 @@ t.test('kill -9 during a push of many blobs, restart, every blob matches its dig
   t.equal(patch.status, 202, 'first part of the resumable upload accepted');
 
   const blobs = Array.from({ length: 40 }, (_, i) => {
-    const data = randomBytes(MiB + Math.floor(((i * 7919) % 97) / 97 * 3 * MiB));
+    const data = randomBytes(MiB + Math.floor((((i * 7919) % 97) / 97) * 3 * MiB));
     return { data, digest: sha256(data) };
   });
   const acknowledged = new Set<string>();
@@ -127,7 +127,9 @@ t.test('kill -9 during a push of many blobs, restart, every blob matches its dig
   const again = await startTestRegistry(t, { storage: reg.storage });
   for (const d of acknowledged) {
     const head = await fetch(`${again.url}/v2/crash/blobs0/blobs/${d}`, { method: 'HEAD' });
-    const found = head.status === 200 || (await Promise.all([1, 2].map((n) => fetch(`${again.url}/v2/crash/blobs${n}/blobs/${d}`, { method: 'HEAD' })))).some((r) => r.status === 200);
+    const found =
+      head.status === 200 ||
+      (await Promise.all([1, 2].map((n) => fetch(`${again.url}/v2/crash/blobs${n}/blobs/${d}`, { method: 'HEAD' })))).some((r) => r.status === 200);
     if (!found) t.fail(`acknowledged blob ${d} lost`);
   }
   t.pass(`all ${acknowledged.size} acknowledged blobs are served after the restart`);
@@ -171,7 +173,10 @@ t.test('kill -9 during a push of many blobs, restart, every blob matches its dig
   }
   onDisk = await walkBlobs(blobsRoot);
   const digests = new Set(onDisk.map((f) => f.digest));
-  t.ok(blobs.every((b) => digests.has(b.digest)), 'all 40 blobs stored after the second push');
+  t.ok(
+    blobs.every((b) => digests.has(b.digest)),
+    'all 40 blobs stored after the second push',
+  );
   for (const f of onDisk) {
     if ((await fileDigest(f.path)) !== f.digest) t.fail(`corrupt blob ${f.path}`);
     if ((await stat(f.path)).size === 0 && f.digest !== sha256('')) t.fail(`empty blob ${f.path}`);

@@ -69,7 +69,11 @@ t.test('skopeo push, inspect, list-tags, pull, delete', { skip }, async (t) => {
   };
   t.equal(inspect.Digest, image.manifest.digest, 'inspect Digest');
   t.same(inspect.Labels, { 'org.opencontainers.image.title': 'interop', 'org.opencontainers.image.revision': 'abc123' }, 'inspect Labels');
-  t.same(inspect.Layers, image.layers.map((l) => l.digest), 'inspect Layers');
+  t.same(
+    inspect.Layers,
+    image.layers.map((l) => l.digest),
+    'inspect Layers',
+  );
   t.equal(inspect.Architecture, 'amd64');
 
   const tags = JSON.parse((await mustExec('skopeo', ['list-tags', '--tls-verify=false', ref])).stdout) as { Tags: string[] };
@@ -121,10 +125,16 @@ t.test('skopeo copy --all keeps a multi-arch index', { skip }, async (t) => {
   }
 
   // Without --all, skopeo picks one platform from the index: it resolves through our index.
-  const one = JSON.parse(
-    (await mustExec('skopeo', ['--override-arch', 'arm64', '--override-variant', 'v8', 'inspect', '--tls-verify=false', ref])).stdout,
-  ) as { Digest: string; Architecture: string; Layers: string[] };
+  const one = JSON.parse((await mustExec('skopeo', ['--override-arch', 'arm64', '--override-variant', 'v8', 'inspect', '--tls-verify=false', ref])).stdout) as {
+    Digest: string;
+    Architecture: string;
+    Layers: string[];
+  };
   t.equal(one.Digest, index.digest, 'inspect names the index digest the tag points at');
   t.equal(one.Architecture, 'arm64');
-  t.same(one.Layers, arm64.layers.map((l) => l.digest), 'platform selection reaches the arm64 child');
+  t.same(
+    one.Layers,
+    arm64.layers.map((l) => l.digest),
+    'platform selection reaches the arm64 child',
+  );
 });

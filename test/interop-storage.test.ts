@@ -30,7 +30,11 @@ async function layoutDigest(dir: string, ref: string): Promise<string | undefine
 }
 
 /** pushAll pushes two single images with skopeo and a two-platform index over HTTP. */
-async function pushAll(t: { teardown(fn: () => unknown): void }, url: string, host: string): Promise<{ app: TestImage; tool: TestImage; index: ReturnType<typeof makeIndex>; arm: TestImage; amd: TestImage }> {
+async function pushAll(
+  t: { teardown(fn: () => unknown): void },
+  url: string,
+  host: string,
+): Promise<{ app: TestImage; tool: TestImage; index: ReturnType<typeof makeIndex>; arm: TestImage; amd: TestImage }> {
   const dir = await tempDir(t, 'cr-compat-src-');
   const app = makeImage({ layers: [[{ name: 'app', content: 'app v1\n' }], [{ name: 'data', content: 'x'.repeat(100_000) }]], labels: { a: '1' } });
   const tool = makeImage({ mediaTypes: 'docker' });

@@ -9,10 +9,26 @@ const read = (p: string) => readFile(join(LAYER, p), 'utf8');
 
 t.test('layer.conf: collection, priority, depends, series, node as a host tool', async (t) => {
   const conf = await read('conf/layer.conf');
-  const order = ['BBPATH', 'BBFILES', 'BBFILE_COLLECTIONS', 'BBFILE_PATTERN_container-registry', 'BBFILE_PRIORITY_container-registry', 'LAYERVERSION_container-registry', 'LAYERDEPENDS_container-registry', 'LAYERSERIES_COMPAT_container-registry'];
+  const order = [
+    'BBPATH',
+    'BBFILES',
+    'BBFILE_COLLECTIONS',
+    'BBFILE_PATTERN_container-registry',
+    'BBFILE_PRIORITY_container-registry',
+    'LAYERVERSION_container-registry',
+    'LAYERDEPENDS_container-registry',
+    'LAYERSERIES_COMPAT_container-registry',
+  ];
   const at = order.map((v) => conf.search(new RegExp(`^${v} `, 'm')));
-  t.ok(at.every((i) => i >= 0), 'every usual variable is set');
-  t.same([...at].sort((a, b) => a - b), at, 'in the usual order');
+  t.ok(
+    at.every((i) => i >= 0),
+    'every usual variable is set',
+  );
+  t.same(
+    [...at].sort((a, b) => a - b),
+    at,
+    'in the usual order',
+  );
   t.match(conf, /^LAYERDEPENDS_container-registry = "core"$/m);
   t.match(conf, /^LAYERSERIES_COMPAT_container-registry = "scarthgap styhead walnascar whinlatter wrynose"$/m);
   t.match(conf, /^HOSTTOOLS_NONFATAL \+= "node"$/m);

@@ -68,14 +68,19 @@ async function python(t: { teardown(fn: () => unknown): void }, body: string): P
   await writeFile(join(dir, 'bb', '__init__.py'), STUB_BB);
   await writeFile(join(dir, 'bb', 'utils.py'), STUB_UTILS);
   await writeFile(join(dir, 'bb', 'parse.py'), STUB_PARSE);
-  const r = spawnSync('python3', ['-c', `${PRELUDE}\n${body}`], { encoding: 'utf8', env: { PATH: process.env.PATH, PYTHONPATH: `${dir}:${LIB}`, PYTHONDONTWRITEBYTECODE: '1' } });
+  const r = spawnSync('python3', ['-c', `${PRELUDE}\n${body}`], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, PYTHONPATH: `${dir}:${LIB}`, PYTHONDONTWRITEBYTECODE: '1' },
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout);
 }
 
 t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t) => {
   t.test('secure: AUTH implies it; with INSECURE it is fatal', async (t) => {
-    const out = await python(t, `print(json.dumps([
+    const out = await python(
+      t,
+      `print(json.dumps([
       settings.secure(D({})),
       settings.secure(D({'CONTAINER_REGISTRY_AUTH': '1'})),
       settings.secure(D({'CONTAINER_REGISTRY_SECURE': '1', 'CONTAINER_REGISTRY_INSECURE': '0'})),
@@ -85,7 +90,8 @@ t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t
       attempt(settings.check, D({'CONTAINER_REGISTRY_URL': 'localhost:5000', 'CONTAINER_REGISTRY_TARGET_NETWORK': 'bridge'})),
       attempt(settings.check, D({'CONTAINER_REGISTRY_URL': 'localhost:5000', 'CONTAINER_REGISTRY_AUTH_MODE': 'bogus'})),
       settings.check(D({'CONTAINER_REGISTRY_URL': 'localhost:5000'})),
-    ]))`);
+    ]))`,
+    );
     const [none, auth, sec, both, bad, authfile, network, mode, fine] = out as unknown[];
     t.equal(none, false);
     t.equal(auth, true);
@@ -99,7 +105,9 @@ t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t
   });
 
   t.test('FEATURE_PACKAGES_container-registry follows the engine, adds the CA in secure mode', async (t) => {
-    const out = await python(t, `print(json.dumps([
+    const out = await python(
+      t,
+      `print(json.dumps([
       settings.feature_packages(D({})),
       settings.feature_packages(D({'VIRTUAL-RUNTIME_container_engine': 'podman'})),
       settings.feature_packages(D({'CONTAINER_PROFILE': 'docker'})),
@@ -108,7 +116,8 @@ t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t
       settings.feature_packages(D({'CONTAINER_REGISTRY_ENGINE': 'vdkr', 'CONTAINER_REGISTRY_SECURE': '1'})),
       settings.feature_packages(D({'VIRTUAL-RUNTIME_container_engine': 'docker-moby', 'CONTAINER_REGISTRY_AUTH': '1'})),
       attempt(settings.feature_packages, D({'CONTAINER_REGISTRY_ENGINE': 'lxc'})),
-    ]))`);
+    ]))`,
+    );
     t.same((out as string[]).slice(0, 7), [
       'docker-registry-config',
       'container-oci-registry-config',
@@ -132,12 +141,15 @@ t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t
     const old = await fake('node18', 'v18.19.0');
     const good = await fake('node22', 'v22.1.0');
     await mkdir(join(dir, 'bin'));
-    const out = await python(t, `print(json.dumps([
+    const out = await python(
+      t,
+      `print(json.dumps([
       attempt(helper.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(good)}})),
       attempt(helper.node, D({'CONTAINER_REGISTRY_NODE': ${JSON.stringify(old)}})),
       attempt(helper.node, D({'PATH': ${JSON.stringify(join(dir, 'bin'))}})),
       attempt(helper.node, D({'CONTAINER_REGISTRY_NODE': '/nonexistent/node'})),
-    ]))`);
+    ]))`,
+    );
     const [ok, tooOld, missing, missingExplicit] = out as string[];
     t.equal(ok, good);
     t.match(tooOld, /^FATAL: .*node18 is Node.js v18.19.0; meta-container-registry needs >= 20/);
@@ -146,7 +158,9 @@ t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t
   });
 
   t.test("the helper's environment and arguments: effective SECURE, the CA where a package needs it, never the password", async (t) => {
-    const out = await python(t, `
+    const out = await python(
+      t,
+      `
 calls = []
 class Out:
     stdout = ''
@@ -158,9 +172,14 @@ for kind in ('docker', 'vdkr', 'ca'):
     helper.write_config(D(base), kind, '/D')
     helper.write_config(D(dict(base, CONTAINER_REGISTRY_SECURE='1')), kind, '/D')
 print(json.dumps([{k: env.get(k) for k in ('CONTAINER_REGISTRY_SECURE', 'CONTAINER_REGISTRY_URL', 'CONTAINER_REGISTRY_STORAGE', 'DEPLOY_DIR_IMAGE')},
-                  'CONTAINER_REGISTRY_PASSWORD' in env, calls]))`);
+                  'CONTAINER_REGISTRY_PASSWORD' in env, calls]))`,
+    );
     const [env, hasPassword, calls] = out as [Record<string, string>, boolean, string[][]];
-    t.same(env, { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_STORAGE: '/s', DEPLOY_DIR_IMAGE: '/deploy' }, 'AUTH implies SECURE');
+    t.same(
+      env,
+      { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_STORAGE: '/s', DEPLOY_DIR_IMAGE: '/deploy' },
+      'AUTH implies SECURE',
+    );
     t.equal(hasPassword, false, 'the password is not in the environment');
     const ca = ['--ca', '/s/pki/ca.crt'];
     t.same(calls, [
@@ -177,7 +196,9 @@ print(json.dumps([{k: env.get(k) for k in ('CONTAINER_REGISTRY_SECURE', 'CONTAIN
     const dir = await tempDir(t, 'cr-ca-');
     await writeFile(join(dir, 'ca.crt'), 'CA\n');
     await writeFile(join(dir, 'helper.mjs'), 'x');
-    const out = await python(t, `
+    const out = await python(
+      t,
+      `
 def setup(values, kind):
     d = D(values)
     r = attempt(settings.config_recipe_setup, d, kind)
@@ -189,25 +210,32 @@ print(json.dumps([
   setup(dict(base), 'ca'),
   setup(dict(base, CONTAINER_REGISTRY_SECURE='1', CONTAINER_REGISTRY_CA='/nonexistent/ca.crt'), 'containers'),
   setup(dict(base, CONTAINER_REGISTRY_AUTH='1'), 'vdkr'),
-]))`);
+]))`,
+    );
     type Setup = [string | null, string, string, string[]];
     const [insecure, secure, caInsecure, missing, vdkr] = out as [Setup, Setup, Setup, Setup, Setup];
     const sha = (s: string) => createHash('sha256').update(s).digest('hex');
     t.same(insecure, [null, '', sha('x'), [join(dir, 'helper.mjs')]]);
     t.same(secure, [null, sha('CA\n'), sha('x'), [join(dir, 'helper.mjs'), join(dir, 'ca.crt')]]);
     t.match(caInsecure[0], /^SKIP: the registry CA is for secure mode/);
-    t.match(missing[0], /^SKIP: secure mode needs the registry CA \/nonexistent\/ca.crt, which does not exist yet: run `bitbake container-registry-index -c generate_registry_script` first/);
+    t.match(
+      missing[0],
+      /^SKIP: secure mode needs the registry CA \/nonexistent\/ca.crt, which does not exist yet: run `bitbake container-registry-index -c generate_registry_script` first/,
+    );
     t.same(missing[3], [join(dir, 'helper.mjs'), '/nonexistent/ca.crt'], 're-parsed when the CA appears');
     t.equal(vdkr[1], '', 'vdkr carries no CA');
   });
 
   t.test('OCI labels', async (t) => {
-    const out = await python(t, `print(json.dumps([
+    const out = await python(
+      t,
+      `print(json.dumps([
       labels.oci_labels(D({'OCI_IMAGE_REVISION': 'abc1234', 'OCI_IMAGE_BRANCH': 'feature/x y', 'SOURCE_DATE_EPOCH': '1700000000', 'OCI_IMAGE_VERSION': '1.2.3', 'TOPDIR': '/nonexistent'})),
       labels.oci_labels(D({'OCI_IMAGE_REVISION': 'none', 'OCI_IMAGE_BRANCH': 'none', 'OCI_IMAGE_BUILD_DATE': '2026-01-12T20:32:24Z', 'OCI_IMAGE_VERSION': 'none', 'TOPDIR': '/nonexistent'})),
       labels.oci_labels(D({'OCI_IMAGE_AUTO_LABELS': '0', 'OCI_IMAGE_REVISION': 'abc'})),
       labels.oci_labels(D({'TOPDIR': '/nonexistent', 'SOURCE_DATE_EPOCH': '0'})),
-    ]))`);
+    ]))`,
+    );
     t.same(out, [
       'org.opencontainers.image.revision=abc1234 org.opencontainers.image.ref.name=feature/x-y org.opencontainers.image.created=2023-11-14T22:13:20Z org.opencontainers.image.version=1.2.3',
       'org.opencontainers.image.created=2026-01-12T20:32:24Z',

@@ -65,11 +65,20 @@ t.test('a nested index gives every platform; the archive of it reads the same wi
   const images = [makeImage({ architecture: 'amd64' }), makeImage({ architecture: 'arm', variant: 'v7' }), makeImage({ architecture: 'arm64' })];
   await writeIndexLayout(join(dir, 'L'), images);
   const fromDir = await (await OciLayout.open(join(dir, 'L'))).images();
-  t.same(fromDir.map((i) => i.manifestDigest), images.map((i) => i.manifest.digest));
-  t.same(fromDir.map((i) => i.platform.variant ?? ''), ['', 'v7', '']);
+  t.same(
+    fromDir.map((i) => i.manifestDigest),
+    images.map((i) => i.manifest.digest),
+  );
+  t.same(
+    fromDir.map((i) => i.platform.variant ?? ''),
+    ['', 'v7', ''],
+  );
   await archiveOf(join(dir, 'L'), join(dir, 'L.tar'));
   const fromTar = await (await OciLayout.open(join(dir, 'L.tar'))).images();
-  t.same(fromTar.map((i) => i.manifestDigest), fromDir.map((i) => i.manifestDigest));
+  t.same(
+    fromTar.map((i) => i.manifestDigest),
+    fromDir.map((i) => i.manifestDigest),
+  );
   t.same(await bytes(fromTar[1]!.blob(fromTar[1]!.layers[0]!).open()), images[1]!.layers[0]!.data, 'a layer is a byte range of the archive');
 });
 

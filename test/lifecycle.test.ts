@@ -107,7 +107,15 @@ t.test('a stale or recycled PID is never taken for the registry', async (t) => {
   // The same process with its true start time: alive, but it does not answer as our instance.
   await writeFile(
     join(dir, 'container-registry.pid'),
-    JSON.stringify({ pid: sleeper.pid, startTime: processStartTime(sleeper.pid!), instance: 'x', url: `http://127.0.0.1:${port}`, host: '127.0.0.1', port, tls: false }),
+    JSON.stringify({
+      pid: sleeper.pid,
+      startTime: processStartTime(sleeper.pid!),
+      instance: 'x',
+      url: `http://127.0.0.1:${port}`,
+      host: '127.0.0.1',
+      port,
+      tls: false,
+    }),
   );
   const notAnswering = await runCli(['status', '--storage', dir]);
   t.equal(notAnswering.code, 1);

@@ -87,7 +87,13 @@ t.test('announce in a private network namespace, resolve, reach, rename on confl
     await ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', dev);
   }
 
-  const listener = spawnIn(t, nsB, [process.execPath, join(ROOT, 'test/helpers/mdns-listen.mjs'), '10.231.0.2', '_oci-registry._tcp.local/PTR', 'registry.local/A']);
+  const listener = spawnIn(t, nsB, [
+    process.execPath,
+    join(ROOT, 'test/helpers/mdns-listen.mjs'),
+    '10.231.0.2',
+    '_oci-registry._tcp.local/PTR',
+    'registry.local/A',
+  ]);
   await waitFor(async () => listener.output().includes('"listening":true'), 10_000, 'the querier');
   const records = (): Record[] =>
     listener
@@ -97,10 +103,23 @@ t.test('announce in a private network namespace, resolve, reach, rename on confl
       .map((l) => JSON.parse(l) as Record);
 
   const storage = await tempDir(t, 'cr-mdns-');
-  const server = spawnIn(t, nsA, [process.execPath, BUNDLE, 'serve', '--storage', storage, '--listen', '0.0.0.0:5000', '--mdns', '--mdns-name', 'registry.local']);
-  await waitFor(async () => /mDNS: announcing/.test(server.output()) && /container-registry: serving/.test(server.output()), 20_000, 'the announcement').catch((err) => {
-    throw new Error(`${(err as Error).message}\n${server.output()}`);
-  });
+  const server = spawnIn(t, nsA, [
+    process.execPath,
+    BUNDLE,
+    'serve',
+    '--storage',
+    storage,
+    '--listen',
+    '0.0.0.0:5000',
+    '--mdns',
+    '--mdns-name',
+    'registry.local',
+  ]);
+  await waitFor(async () => /mDNS: announcing/.test(server.output()) && /container-registry: serving/.test(server.output()), 20_000, 'the announcement').catch(
+    (err) => {
+      throw new Error(`${(err as Error).message}\n${server.output()}`);
+    },
+  );
   t.match(server.output(), /mDNS: announcing registry\.local \(_oci-registry\._tcp, port 5000\)/);
 
   await waitFor(async () => records().some((r) => r.type === 'A' && r.name === 'registry.local' && r.ttl > 0), 20_000, 'registry.local A').catch((err) => {
@@ -122,9 +141,24 @@ t.test('announce in a private network namespace, resolve, reach, rename on confl
 
   // A second registry (in the querier's namespace) wants the same name: the library probes and renames.
   const storage2 = await tempDir(t, 'cr-mdns2-');
-  const second = spawnIn(t, nsB, [process.execPath, BUNDLE, 'serve', '--storage', storage2, '--listen', '0.0.0.0:5001', '--mdns', '--mdns-name', 'registry.local']);
+  const second = spawnIn(t, nsB, [
+    process.execPath,
+    BUNDLE,
+    'serve',
+    '--storage',
+    storage2,
+    '--listen',
+    '0.0.0.0:5001',
+    '--mdns',
+    '--mdns-name',
+    'registry.local',
+  ]);
   // "serving" comes after the announcement and the signal handlers: a SIGTERM before it kills outright.
-  await waitFor(async () => /mDNS: announcing/.test(second.output()) && /container-registry: serving/.test(second.output()), 30_000, 'the second announcement').catch((err) => {
+  await waitFor(
+    async () => /mDNS: announcing/.test(second.output()) && /container-registry: serving/.test(second.output()),
+    30_000,
+    'the second announcement',
+  ).catch((err) => {
     throw new Error(`${(err as Error).message}\n${second.output()}`);
   });
   const name2 = /mDNS: announcing (\S+)/.exec(second.output())![1];

@@ -41,7 +41,10 @@ t.test('a push and a pull move the counters by the right amounts', async (t) => 
   t.equal(get(afterPush, 'registry_http_requests_total{method="POST",route="uploads",status="201"}'), 3);
   t.equal(get(afterPush, 'registry_http_requests_total{method="PUT",route="manifest",status="201"}'), 1);
   t.equal(get(afterPush, 'registry_http_request_duration_seconds_count{method="PUT",route="manifest",status="201"}'), 1, 'the histogram counts by route kind');
-  t.notOk([...afterPush.keys()].some((k) => k.includes('metrics/app')), 'no raw path becomes a label');
+  t.notOk(
+    [...afterPush.keys()].some((k) => k.includes('metrics/app')),
+    'no raw path becomes a label',
+  );
 
   // Pull: the manifest by tag, then one layer in full and one in part.
   t.equal((await fetch(`${reg.url}/v2/metrics/app/manifests/v1`, { headers: { Accept: image.manifest.mediaType } })).status, 200);
@@ -53,7 +56,10 @@ t.test('a push and a pull move the counters by the right amounts', async (t) => 
   const afterPull = await scrape(reg.url);
   t.equal(get(afterPull, 'registry_manifest_events_total{action="pull"}'), 1);
   t.equal(get(afterPull, 'registry_storage_blob_download_total') - get(afterPush, 'registry_storage_blob_download_total'), 2);
-  t.equal(get(afterPull, 'registry_storage_blob_download_bytes_total') - get(afterPush, 'registry_storage_blob_download_bytes_total'), image.layers[0]!.data.length + 10);
+  t.equal(
+    get(afterPull, 'registry_storage_blob_download_bytes_total') - get(afterPush, 'registry_storage_blob_download_bytes_total'),
+    image.layers[0]!.data.length + 10,
+  );
   t.equal(get(afterPull, 'registry_storage_blob_upload_total'), get(afterPush, 'registry_storage_blob_upload_total'), 'a pull uploads nothing');
 
   // gc runs in its own process; the server reads its totals from the storage directory.

@@ -34,7 +34,7 @@ t.test('digests: sha256 and sha512 only, exact length, lowercase hex', async (t)
   t.equal(formatDigest(parseDigest(d256)), d256);
   const d512 = digestOf('hello', 'sha512');
   t.equal(parseDigest(d512).algorithm, 'sha512');
-  for (const bad of ['sha256:abc', 'md5:' + 'a'.repeat(32), 'sha256:' + 'A'.repeat(64), 'sha256', ':' + 'a'.repeat(64), 'sha512:' + 'a'.repeat(64)]) {
+  for (const bad of ['sha256:abc', `md5:${'a'.repeat(32)}`, `sha256:${'A'.repeat(64)}`, 'sha256', `:${'a'.repeat(64)}`, `sha512:${'a'.repeat(64)}`]) {
     t.throws(() => parseDigest(bad), { code: 'DIGEST_INVALID' }, bad);
   }
 });

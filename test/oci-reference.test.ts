@@ -65,7 +65,7 @@ t.test("image references: docker's rules", async (t) => {
     [`example.com/a/b:tag@${SHA}`, ref('example.com', 'a/b', 'tag', SHA)],
     ['Registry.Example.com:443/a/b', ref('Registry.Example.com:443', 'a/b')],
     ['docker.io/library/alpine', ref('docker.io', 'library/alpine')],
-    ['ghcr.io/o/r@' + SHA, ref('ghcr.io', 'o/r', undefined, SHA)],
+    [`ghcr.io/o/r@${SHA}`, ref('ghcr.io', 'o/r', undefined, SHA)],
     // no '.' or ':' and not localhost: a path component, not a host
     ['registry/a', ref(undefined, 'registry/a')],
   ];

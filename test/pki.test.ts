@@ -30,10 +30,25 @@ async function mode(path: string): Promise<number> {
 }
 
 t.test('SANs: defaults, host name, the URL host, CONTAINER_REGISTRY_CERT_SAN', async (t) => {
-  const sans = wantedSans({ hostname: 'buildhost', registryUrl: '192.168.1.5:5000/yocto', extra: 'DNS:reg.example.com, IP:fd00::0:1' }).map((s) => `${s.type}:${s.value}`);
-  t.same(sans, ['dns:localhost', 'ip:127.0.0.1', 'ip:::1', 'ip:10.0.2.2', 'ip:192.168.7.1', 'dns:buildhost', 'ip:192.168.1.5', 'dns:reg.example.com', 'ip:fd00::1']);
+  const sans = wantedSans({ hostname: 'buildhost', registryUrl: '192.168.1.5:5000/yocto', extra: 'DNS:reg.example.com, IP:fd00::0:1' }).map(
+    (s) => `${s.type}:${s.value}`,
+  );
+  t.same(sans, [
+    'dns:localhost',
+    'ip:127.0.0.1',
+    'ip:::1',
+    'ip:10.0.2.2',
+    'ip:192.168.7.1',
+    'dns:buildhost',
+    'ip:192.168.1.5',
+    'dns:reg.example.com',
+    'ip:fd00::1',
+  ]);
   t.equal(DEFAULT_SANS.length, 5);
-  const urlSans = (registryUrl: string) => wantedSans({ hostname: 'localhost', registryUrl }).slice(DEFAULT_SANS.length).map((s) => `${s.type}:${s.value}`);
+  const urlSans = (registryUrl: string) =>
+    wantedSans({ hostname: 'localhost', registryUrl })
+      .slice(DEFAULT_SANS.length)
+      .map((s) => `${s.type}:${s.value}`);
   t.same(urlSans('https://[fd00::5]:5000'), ['ip:fd00::5'], "the URL's host, scheme and brackets dropped");
   t.same(urlSans('Reg.Lab:5000/ns'), ['dns:reg.lab'], 'the port and namespace path dropped');
   t.throws(() => wantedSans({ registryUrl: 'ho st:5000' }), { code: 'usage', message: /^CONTAINER_REGISTRY_URL: invalid host/ });
@@ -71,13 +86,19 @@ t.test('init: the files, their modes, and a chain openssl accepts', { skip: noOp
   t.match(text, /Basic Constraints: critical\s+CA:FALSE/);
   t.match(text, /Key Usage: critical\s+Digital Signature/);
   t.match(text, /Extended Key Usage:\s+TLS Web Server Authentication/);
-  t.match(text, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:10.0.2.2, IP Address:192.168.7.1, DNS:buildhost, DNS:registry.lab');
+  t.match(
+    text,
+    'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:10.0.2.2, IP Address:192.168.7.1, DNS:buildhost, DNS:registry.lab',
+  );
   t.match(text, /Public Key Algorithm: id-ecPublicKey[\s\S]*NIST CURVE: P-256/);
   const ca = openssl(['x509', '-in', join(dir, 'pki', 'ca.crt'), '-noout', '-text']);
   t.match(ca, /Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
   t.match(ca, /Key Usage: critical\s+Certificate Sign, CRL Sign/);
   // openssl reads our PKCS#8 keys, and each belongs to its certificate.
-  for (const [key, crt] of [['ca.key', 'ca.crt'], ['server.key', 'server.crt']]) {
+  for (const [key, crt] of [
+    ['ca.key', 'ca.crt'],
+    ['server.key', 'server.crt'],
+  ]) {
     const fromKey = openssl(['pkey', '-in', join(dir, 'pki', key!), '-pubout']);
     const fromCert = openssl(['x509', '-in', join(dir, 'pki', crt!), '-noout', '-pubkey']);
     t.equal(fromKey, fromCert, `${key} matches ${crt}`);
@@ -88,7 +109,13 @@ t.test('init: the files, their modes, and a chain openssl accepts', { skip: noOp
 });
 
 t.test('the key-writing code never chmods (keys are 0600 from their first byte)', async (t) => {
-  for (const f of ['tools/src/pki/pki.ts', 'tools/src/auth/users.ts', 'tools/src/state/state-dir.ts', 'tools/src/common/atomic-write.ts', 'tools/src/storage/driver.ts']) {
+  for (const f of [
+    'tools/src/pki/pki.ts',
+    'tools/src/auth/users.ts',
+    'tools/src/state/state-dir.ts',
+    'tools/src/common/atomic-write.ts',
+    'tools/src/storage/driver.ts',
+  ]) {
     t.notMatch(await readFile(join(ROOT, f), 'utf8'), /\bchmod\b/, f);
   }
 });
@@ -96,7 +123,8 @@ t.test('the key-writing code never chmods (keys are 0600 from their first byte)'
 t.test('init is idempotent; a new SAN re-issues the server certificate with the same CA', { skip: noOpenssl }, async (t) => {
   const dir = await tempDir(t);
   await ensurePki(opts(dir));
-  const read = async () => Object.fromEntries(await Promise.all(['ca.key', 'ca.crt', 'server.key', 'server.crt'].map(async (f) => [f, await readFile(join(dir, 'pki', f), 'utf8')])));
+  const read = async () =>
+    Object.fromEntries(await Promise.all(['ca.key', 'ca.crt', 'server.key', 'server.crt'].map(async (f) => [f, await readFile(join(dir, 'pki', f), 'utf8')])));
   const first = await read();
   const again = await ensurePki(opts(dir));
   t.equal(again.caCreated, false);
@@ -193,7 +221,9 @@ t.test('CLI: pki init, show (fingerprints as openssl prints them), renew; SAN fr
   t.match(again.stdout, 'is up to date');
   const show = await runCli(['pki', 'show', '--storage', dir]);
   t.equal(show.code, 0, show.stderr);
-  const fp = openssl(['x509', '-in', join(dir, 'pki', 'server.crt'), '-noout', '-fingerprint', '-sha256']).trim().split('=')[1]!;
+  const fp = openssl(['x509', '-in', join(dir, 'pki', 'server.crt'), '-noout', '-fingerprint', '-sha256'])
+    .trim()
+    .split('=')[1]!;
   t.match(show.stdout, fp, 'server fingerprint as openssl prints it');
   t.match(show.stdout, /names: +DNS:localhost, IP:127\.0\.0\.1, IP:::1, IP:10\.0\.2\.2, IP:192\.168\.7\.1, .*DNS:registry\.lab, DNS:ci\.example/);
   t.match(show.stdout, /valid: .* \(36\d days left\)/);

@@ -24,7 +24,11 @@ t.test('WWW-Authenticate parsing', async (t) => {
     { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } },
   ]);
   t.same(parseChallenges('Basic realm="Registry Realm"'), [{ scheme: 'basic', params: { realm: 'Registry Realm' } }]);
-  t.same(parseChallenges('Bearer realm="x",scope="repository:a:pull,push repository:b:pull",error="insufficient_scope"')[0]!.params.scope, 'repository:a:pull,push repository:b:pull', 'commas inside quotes');
+  t.same(
+    parseChallenges('Bearer realm="x",scope="repository:a:pull,push repository:b:pull",error="insufficient_scope"')[0]!.params.scope,
+    'repository:a:pull,push repository:b:pull',
+    'commas inside quotes',
+  );
   t.same(
     parseChallenges(['Basic realm="a"', 'Bearer realm="b"']).map((c) => c.scheme),
     ['basic', 'bearer'],
@@ -36,18 +40,38 @@ t.test('WWW-Authenticate parsing', async (t) => {
 
 t.test('credentials files and Docker config', async (t) => {
   t.same(parseCredsFile('# c\nCONTAINER_REGISTRY_USER=me\nCONTAINER_REGISTRY_PASSWORD="p:w=d"\n', 'f'), { kind: 'basic', username: 'me', password: 'p:w=d' });
-  t.same(parseCredsFile('export CONTAINER_REGISTRY_USER=me\nCONTAINER_REGISTRY_PASSWORD=x\nCONTAINER_REGISTRY_TOKEN=tok\n', 'f'), { kind: 'token', token: 'tok', username: 'me' }, 'the token wins');
+  t.same(
+    parseCredsFile('export CONTAINER_REGISTRY_USER=me\nCONTAINER_REGISTRY_PASSWORD=x\nCONTAINER_REGISTRY_TOKEN=tok\n', 'f'),
+    { kind: 'token', token: 'tok', username: 'me' },
+    'the token wins',
+  );
   t.throws(() => parseCredsFile('CONTAINER_REGISTRY_USER=me\n', 'creds.txt'), { message: /creds.txt sets neither/ });
   // A shell-style file, not INI: a value is kept as written (`#`, `;`, backslashes, "true"), quotes only strip.
   for (const password of ['pa#ss ;x', 'a\\nb', 'true', "it's"]) {
     for (const value of [password, `"${password}"`, `'${password}'`]) {
-      t.same(parseCredsFile(`CONTAINER_REGISTRY_USER=me\r\nCONTAINER_REGISTRY_PASSWORD = ${value}\r\n`, 'f'), { kind: 'basic', username: 'me', password }, `PASSWORD=${value}`);
+      t.same(
+        parseCredsFile(`CONTAINER_REGISTRY_USER=me\r\nCONTAINER_REGISTRY_PASSWORD = ${value}\r\n`, 'f'),
+        { kind: 'basic', username: 'me', password },
+        `PASSWORD=${value}`,
+      );
     }
   }
-  t.throws(() => parseCredsFile('[creds]\nCONTAINER_REGISTRY_USER\nCONTAINER_REGISTRY_PASSWORD=x\n', 'f'), { message: /sets neither/ }, 'a key without a value sets nothing');
+  t.throws(
+    () => parseCredsFile('[creds]\nCONTAINER_REGISTRY_USER\nCONTAINER_REGISTRY_PASSWORD=x\n', 'f'),
+    { message: /sets neither/ },
+    'a key without a value sets nothing',
+  );
   const auth = Buffer.from('bob:pa:ss').toString('base64');
-  t.same(await credentialFromDockerConfig({ auths: { 'https://reg.example:5000': { auth } } }, 'reg.example:5000', 'c'), { kind: 'basic', username: 'bob', password: 'pa:ss' });
-  t.same(await credentialFromDockerConfig({ auths: { 'https://index.docker.io/v1/': { auth } } }, 'registry-1.docker.io', 'c'), { kind: 'basic', username: 'bob', password: 'pa:ss' }, "Docker Hub's key");
+  t.same(await credentialFromDockerConfig({ auths: { 'https://reg.example:5000': { auth } } }, 'reg.example:5000', 'c'), {
+    kind: 'basic',
+    username: 'bob',
+    password: 'pa:ss',
+  });
+  t.same(
+    await credentialFromDockerConfig({ auths: { 'https://index.docker.io/v1/': { auth } } }, 'registry-1.docker.io', 'c'),
+    { kind: 'basic', username: 'bob', password: 'pa:ss' },
+    "Docker Hub's key",
+  );
   t.equal(await credentialFromDockerConfig({ auths: { other: { auth } } }, 'reg.example', 'c'), undefined);
   const env = { CONTAINER_REGISTRY_TOKEN: 't0k' };
   t.same(await credentialSource({ mode: 'env', env })('x'), { kind: 'token', token: 't0k' });
@@ -87,7 +111,10 @@ t.test('Basic auth (htpasswd) with every auth mode through the CLI', { skip }, a
   // a credential helper: gets the host on stdin, answers on stdout
   const bin = join(dir, 'bin');
   await mkdir(bin);
-  await writeFile(join(bin, 'docker-credential-testhelper'), `#!/bin/sh\necho "$@" > ${join(dir, 'helper-argv')}\ncat > ${join(dir, 'helper-stdin')}\nprintf '{"ServerURL":"x","Username":"${USER}","Secret":"${PASSWORD}"}'\n`);
+  await writeFile(
+    join(bin, 'docker-credential-testhelper'),
+    `#!/bin/sh\necho "$@" > ${join(dir, 'helper-argv')}\ncat > ${join(dir, 'helper-stdin')}\nprintf '{"ServerURL":"x","Username":"${USER}","Secret":"${PASSWORD}"}'\n`,
+  );
   await chmod(join(bin, 'docker-credential-testhelper'), 0o755);
   const helperConfig = join(dir, 'helper.json');
   await writeFile(helperConfig, JSON.stringify({ credHelpers: { [reg.host]: 'testhelper' } }));

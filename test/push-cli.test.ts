@@ -25,7 +25,10 @@ t.test('push with the default strategy, then list, tags, catalog, inspect, delet
   const env = { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy };
   const r = await runCli(['push', '--json'], { env });
   t.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { registry: string; results: Array<{ repository: string; tags: string[]; digest: string; bytesSent: number; bytesSkipped: number; platforms: string[] }> };
+  const out = JSON.parse(r.stdout) as {
+    registry: string;
+    results: Array<{ repository: string; tags: string[]; digest: string; bytesSent: number; bytesSkipped: number; platforms: string[] }>;
+  };
   const [res] = out.results;
   t.equal(res!.repository, 'yocto/cliimg');
   t.match(res!.tags, [/^\d{8}-\d{6}$/, 'latest'], 'timestamp latest by default');
@@ -48,7 +51,7 @@ t.test('push with the default strategy, then list, tags, catalog, inspect, delet
   t.ok((JSON.parse(cat.stdout) as { repositories: string[] }).repositories.includes('yocto/cliimg'));
   const insp = await runCli(['inspect', 'cliimg:stable'], { env });
   t.match(insp.stdout, /media type: application\/vnd.oci.image.index.v1\+json/);
-  t.match(insp.stdout, /platforms:  linux\/amd64, linux\/arm64/);
+  t.match(insp.stdout, /platforms: {2}linux\/amd64, linux\/arm64/);
   t.match(insp.stdout, /layer: +sha256:[0-9a-f]{64} \d+ B application\/vnd.oci.image.layer.v1.tar\+gzip/);
   const del = await runCli(['delete', 'cliimg:stable'], { env });
   t.equal(del.code, 0, del.stderr);
@@ -64,7 +67,9 @@ t.test('push with the default strategy, then list, tags, catalog, inspect, delet
 t.test('on a terminal, push draws a bar per blob (cli-progress, loaded only then)', { skip: missingPeer('script') }, async (t) => {
   const deploy = await tree(t, 'ttyimg');
   // util-linux script(1) runs the command on a pseudo-terminal, so stdout.isTTY is true.
-  const cmd = [process.execPath, BUNDLE, 'push', 'ttyimg', '--registry', reg.host, '--insecure', '--deploy-dir', deploy, '-t', 'tty'].map((a) => `'${a}'`).join(' ');
+  const cmd = [process.execPath, BUNDLE, 'push', 'ttyimg', '--registry', reg.host, '--insecure', '--deploy-dir', deploy, '-t', 'tty']
+    .map((a) => `'${a}'`)
+    .join(' ');
   const out = execFileSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '120', TERM: 'xterm' }, timeout: 60_000 });
   const bars = out.match(/ [0-9a-f]{12} \[[\u2588\u2591]{30}\] 100% /g) ?? [];
   t.ok(bars.length >= 3, `${bars.length} finished bars (a layer and a config per platform at least)`);
@@ -140,7 +145,25 @@ t.test('TLS: secure mode files, --ca-cert, --cert-dir without keys, --insecure',
   await mkdir(join(storage, 'certs'));
   await mkdir(join(storage, 'auth'));
   const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: join(storage, 'pki'), stdio: 'pipe' });
-  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  ossl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   ossl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
   await writeFile(join(storage, 'pki', 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
   ossl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf');
@@ -180,7 +203,13 @@ t.test('secure mode against our registry: its CA (certs/ca.crt) and its password
   const secureEnv = { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '1', CONTAINER_REGISTRY_INSECURE: '' };
   const sreg = await startTestRegistry(t, { storage, env: secureEnv });
   const deploy = await tree(t, 'secureimg');
-  const env = { ...secureEnv, CONTAINER_REGISTRY_URL: sreg.host, DEPLOY_DIR_IMAGE: deploy, CONTAINER_REGISTRY_STORAGE: storage, CONTAINER_REGISTRY_TAG_STRATEGY: 'latest' };
+  const env = {
+    ...secureEnv,
+    CONTAINER_REGISTRY_URL: sreg.host,
+    DEPLOY_DIR_IMAGE: deploy,
+    CONTAINER_REGISTRY_STORAGE: storage,
+    CONTAINER_REGISTRY_TAG_STRATEGY: 'latest',
+  };
   const r = await runCli(['push', '--json'], { env });
   t.equal(r.code, 0, r.stderr);
   t.equal((JSON.parse(r.stdout || '{"results":[{}]}') as { results: Array<{ repository: string }> }).results[0]!.repository, 'yocto/secureimg');
@@ -208,6 +237,10 @@ t.test('two push processes at once (two machines of one build host): both platfo
     t.equal(a.code, 0, a.stderr);
     t.equal(b.code, 0, b.stderr);
     const insp = await runCli(['inspect', name, '--json'], { env });
-    t.same((JSON.parse(insp.stdout) as { manifests: Array<{ platform: string }> }).manifests.map((m) => m.platform).sort(), ['linux/amd64', 'linux/arm64'], `round ${round}`);
+    t.same(
+      (JSON.parse(insp.stdout) as { manifests: Array<{ platform: string }> }).manifests.map((m) => m.platform).sort(),
+      ['linux/amd64', 'linux/arm64'],
+      `round ${round}`,
+    );
   }
 });

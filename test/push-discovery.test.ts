@@ -66,7 +66,10 @@ t.test('discovery: newest build per machine, -latest link and its target are one
     ],
     'one entry per image and machine; the folder is preferred over the archive of the same build',
   );
-  t.same((await discoverImages(join(images, 'qemuarm64'), ['app'])).map((f) => f.name), ['app']);
+  t.same(
+    (await discoverImages(join(images, 'qemuarm64'), ['app'])).map((f) => f.name),
+    ['app'],
+  );
   await t.rejects(discoverImages(join(images, 'qemuarm64'), ['nope']), { message: /no image named "nope" .*found: app, container-base/, code: 'discovery' });
   await t.rejects(discoverImages(join(root, 'missing')), { code: 'discovery', message: /DEPLOY_DIR_IMAGE/ });
 });
@@ -111,10 +114,16 @@ t.test('discovery: without timestamps in the names, the newest by modification t
   const old = new Date('2020-01-01T00:00:00Z');
   await utimes(join(folder, 'x-qemux86-64-oci'), old, old);
   let found = await discoverImages(folder);
-  t.same(found.map((f) => [f.name, f.entry]), [['x', 'x-qemux86-64.rootfs-oci']]);
+  t.same(
+    found.map((f) => [f.name, f.entry]),
+    [['x', 'x-qemux86-64.rootfs-oci']],
+  );
   await utimes(join(folder, 'x-qemux86-64.rootfs-oci'), new Date('2019-01-01'), new Date('2019-01-01'));
   found = await discoverImages(folder);
-  t.same(found.map((f) => [f.name, f.entry]), [['x', 'x-qemux86-64-oci']]);
+  t.same(
+    found.map((f) => [f.name, f.entry]),
+    [['x', 'x-qemux86-64-oci']],
+  );
 });
 
 t.test('plan: same name from two machines is one repository with two platforms; bad names stop before any push', async (t) => {

@@ -56,14 +56,21 @@ function session(t: Test, host: string): RegistrySession {
   return s;
 }
 
-async function push(s: RegistrySession, deployDir: string, opts: { tags?: string[]; arch?: boolean; labels?: Record<string, string>; only?: string[] } = {}): Promise<PushResult[]> {
+async function push(
+  s: RegistrySession,
+  deployDir: string,
+  opts: { tags?: string[]; arch?: boolean; labels?: Record<string, string>; only?: string[] } = {},
+): Promise<PushResult[]> {
   const tags = opts.tags ?? ['latest'];
   const plans = await planDeployPush({ deployDir, only: opts.only ?? [], namespace: 'yocto', tags, arch: !!opts.arch, labels: opts.labels ?? {} });
   return pushPlanned(newPushContext(s, new SilentReporter(), 4), plans, { tags, arch: !!opts.arch });
 }
 
 /** skopeoDigest is the digest of the raw manifest skopeo pulls. */
-async function skopeoRaw(host: string, ref: string): Promise<{ digest: string; doc: { mediaType?: string; manifests?: Array<{ platform: { architecture: string } }> } }> {
+async function skopeoRaw(
+  host: string,
+  ref: string,
+): Promise<{ digest: string; doc: { mediaType?: string; manifests?: Array<{ platform: { architecture: string } }> } }> {
   const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/${ref}`], { encoding: 'buffer', maxBuffer: 1 << 24 });
   const { createHash } = await import('node:crypto');
   return { digest: `sha256:${createHash('sha256').update(stdout).digest('hex')}`, doc: JSON.parse(stdout.toString()) };
@@ -84,7 +91,13 @@ for (const peer of peers) {
     t.test('single-arch: a plain manifest, pulled back by skopeo with the same digest; re-push uploads nothing', async (t) => {
       const root = await tempDir(t);
       const images = join(root, 'images');
-      const build = await writeBuild(images, { machine: 'qemux86-64', image: 'single', stamp: '20260112143022', latestLink: true, layers: [[{ name: 'a.txt', content: randomBytes(300_000).toString('hex') }], [{ name: 'b.txt', content: 'b' }]] });
+      const build = await writeBuild(images, {
+        machine: 'qemux86-64',
+        image: 'single',
+        stamp: '20260112143022',
+        latestLink: true,
+        layers: [[{ name: 'a.txt', content: randomBytes(300_000).toString('hex') }], [{ name: 'b.txt', content: 'b' }]],
+      });
       const [r] = await push(s, join(images, 'qemux86-64'), { tags: ['20260112-143022', 'latest'] });
       t.equal(r!.repository, 'yocto/single');
       t.equal(r!.digest, build.image.manifest.digest, 'the layout digest is kept');
@@ -105,9 +118,28 @@ for (const peer of peers) {
       const root = await tempDir(t);
       const images = join(root, 'images');
       const shared = [{ name: 'shared.txt', content: 'same base layer everywhere' }];
-      const a = await writeBuild(images, { machine: 'qemux86-64', image: 'multi', stamp: '20260112143022', layers: [shared, [{ name: 'x', content: 'amd64' }]] });
-      const b = await writeBuild(images, { machine: 'qemuarm64', image: 'multi', stamp: '20260112143022', architecture: 'arm64', layers: [shared, [{ name: 'x', content: 'arm64' }]] });
-      const c = await writeBuild(images, { machine: 'qemuarm', image: 'multi', stamp: '20260112143022', architecture: 'arm', variant: 'v7', archive: 'only', layers: [shared, [{ name: 'x', content: 'armv7' }]] });
+      const a = await writeBuild(images, {
+        machine: 'qemux86-64',
+        image: 'multi',
+        stamp: '20260112143022',
+        layers: [shared, [{ name: 'x', content: 'amd64' }]],
+      });
+      const b = await writeBuild(images, {
+        machine: 'qemuarm64',
+        image: 'multi',
+        stamp: '20260112143022',
+        architecture: 'arm64',
+        layers: [shared, [{ name: 'x', content: 'arm64' }]],
+      });
+      const c = await writeBuild(images, {
+        machine: 'qemuarm',
+        image: 'multi',
+        stamp: '20260112143022',
+        architecture: 'arm',
+        variant: 'v7',
+        archive: 'only',
+        layers: [shared, [{ name: 'x', content: 'armv7' }]],
+      });
       const [r] = await push(s, join(images, 'qemux86-64'));
       t.equal(r!.mediaType, 'application/vnd.oci.image.index.v1+json');
       t.same(r!.platforms, ['linux/amd64', 'linux/arm/v7', 'linux/arm64']);
@@ -133,13 +165,19 @@ for (const peer of peers) {
       const after = await getManifest(s, 'yocto/tworuns', 'latest');
       t.equal(after!.mediaType, 'application/vnd.oci.image.index.v1+json', 'second run: merged into an index');
       const doc = JSON.parse(after!.body.toString()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
-      t.same(doc.manifests.map((m) => `${m.platform.architecture} ${m.digest}`).sort(), [`amd64 ${x86.image.manifest.digest}`, `arm64 ${arm.image.manifest.digest}`]);
+      t.same(doc.manifests.map((m) => `${m.platform.architecture} ${m.digest}`).sort(), [
+        `amd64 ${x86.image.manifest.digest}`,
+        `arm64 ${arm.image.manifest.digest}`,
+      ]);
       t.equal(second!.tagDigests.latest, after!.digest);
       // a new arm64 build replaces only arm64
       const arm2 = await writeBuild(join(two, 'images'), { machine: 'qemuarm64', image: 'tworuns', stamp: '20260113150000', architecture: 'arm64' });
       await push(s, join(two, 'images', 'qemuarm64'));
       const third = JSON.parse((await getManifest(s, 'yocto/tworuns', 'latest'))!.body.toString()) as typeof doc;
-      t.same(third.manifests.map((m) => `${m.platform.architecture} ${m.digest}`).sort(), [`amd64 ${x86.image.manifest.digest}`, `arm64 ${arm2.image.manifest.digest}`]);
+      t.same(third.manifests.map((m) => `${m.platform.architecture} ${m.digest}`).sort(), [
+        `amd64 ${x86.image.manifest.digest}`,
+        `arm64 ${arm2.image.manifest.digest}`,
+      ]);
       if (skopeoMissing) return;
       t.equal((await skopeoRaw(reg.host, 'yocto/tworuns:latest')).doc.manifests!.length, 2);
     });
@@ -155,7 +193,11 @@ for (const peer of peers) {
         await Promise.all([push(s, join(one, 'images', 'qemux86-64')), push(s2, join(two, 'images', 'qemuarm64'))]);
         const after = await getManifest(s, `yocto/${name}`, 'latest');
         const doc = JSON.parse(after!.body.toString()) as { manifests?: Array<{ digest: string }> };
-        t.same((doc.manifests ?? []).map((m) => m.digest).sort(), [x86.image.manifest.digest, arm.image.manifest.digest].sort(), `round ${round}: both platforms in the index`);
+        t.same(
+          (doc.manifests ?? []).map((m) => m.digest).sort(),
+          [x86.image.manifest.digest, arm.image.manifest.digest].sort(),
+          `round ${round}: both platforms in the index`,
+        );
       }
     });
 
@@ -201,7 +243,7 @@ for (const peer of peers) {
       await writeBuild(images, { machine: 'qemux86-64', image: 'archy', stamp: '20260112143022' });
       await writeBuild(images, { machine: 'qemuarm', image: 'archy', stamp: '20260112143022', architecture: 'arm', variant: 'v7' });
       const results = await push(s, join(images, 'qemux86-64'), { tags: ['latest'], arch: true });
-      t.same(results.map((r) => r.tags).flat().sort(), ['latest-amd64', 'latest-arm-v7']);
+      t.same(results.flatMap((r) => r.tags).sort(), ['latest-amd64', 'latest-arm-v7']);
       t.same((await listTags(s, 'yocto/archy'))!.sort(), ['latest-amd64', 'latest-arm-v7']);
       for (const r of results) t.equal(r.mediaType, 'application/vnd.oci.image.manifest.v1+json');
     });
@@ -219,7 +261,12 @@ for (const peer of peers) {
       t.equal(r!.digest, build.image.manifest.digest);
       // A whole run that fails (every attempt cut) leaves the tag as it was; the next run completes it.
       proxy.cutNext(1000, 1024 * 1024);
-      const build2 = await writeBuild(images, { machine: 'qemux86-64', image: 'flaky', stamp: '20260113143022', layers: [[{ name: 'big.bin', content: randomBytes(3 * 1024 * 1024) }]] });
+      const build2 = await writeBuild(images, {
+        machine: 'qemux86-64',
+        image: 'flaky',
+        stamp: '20260113143022',
+        layers: [[{ name: 'big.bin', content: randomBytes(3 * 1024 * 1024) }]],
+      });
       await t.rejects(push(ps, join(images, 'qemux86-64')));
       t.equal((await getManifest(s, 'yocto/flaky', 'latest'))!.digest, build.image.manifest.digest, 'a failed push leaves the tag as it was');
       proxy.cutNext(0, Infinity);
@@ -236,7 +283,12 @@ for (const peer of peers) {
       const root = await tempDir(t);
       const images = join(root, 'images');
       const big = randomBytes(40 * 1024 * 1024); // over MONOLITHIC_MAX: one streamed PATCH
-      const build = await writeBuild(images, { machine: 'qemux86-64', image: 'resumed', stamp: '20260112143022', layers: [[{ name: 'big.bin', content: big }]] });
+      const build = await writeBuild(images, {
+        machine: 'qemux86-64',
+        image: 'resumed',
+        stamp: '20260112143022',
+        layers: [[{ name: 'big.bin', content: big }]],
+      });
       proxy.cutNext(1, 20 * 1024 * 1024);
       const [r] = await push(ps, join(images, 'qemux86-64'));
       t.equal(proxy.cuts(), 1, 'the PATCH was cut once');
@@ -271,10 +323,22 @@ for (const peer of peers) {
       const ctx = newPushContext(s, new SilentReporter());
       const all = await importImage(ctx, src, { ...parseSourceReference(`${reg.host}/yocto/src:v1`), registry: `http://${reg.host}` }, 'yocto/copied', 'v1');
       t.equal(all.digest, pushed!.digest, 'index digest preserved');
-      const one = await importImage(ctx, src, { ...parseSourceReference(`${reg.host}/yocto/src:v1`), registry: `http://${reg.host}` }, 'yocto/copied-arm', 'v1', [parsePlatform('linux/arm64')]);
+      const one = await importImage(
+        ctx,
+        src,
+        { ...parseSourceReference(`${reg.host}/yocto/src:v1`), registry: `http://${reg.host}` },
+        'yocto/copied-arm',
+        'v1',
+        [parsePlatform('linux/arm64')],
+      );
       t.equal(one.mediaType, 'application/vnd.oci.image.manifest.v1+json');
       t.same(one.platforms, ['linux/arm64']);
-      await t.rejects(importImage(ctx, src, { ...parseSourceReference(`${reg.host}/yocto/src:v1`), registry: `http://${reg.host}` }, 'yocto/x', 'v1', [parsePlatform('linux/s390x')]), { message: /has no linux\/s390x/ });
+      await t.rejects(
+        importImage(ctx, src, { ...parseSourceReference(`${reg.host}/yocto/src:v1`), registry: `http://${reg.host}` }, 'yocto/x', 'v1', [
+          parsePlatform('linux/s390x'),
+        ]),
+        { message: /has no linux\/s390x/ },
+      );
       if (skopeoMissing) return;
       t.equal((await skopeoRaw(reg.host, 'yocto/copied:v1')).digest, pushed!.digest);
     });

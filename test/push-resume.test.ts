@@ -20,7 +20,12 @@ const REPO = 'yocto/resume';
 
 // One build for every case (each pushes it to a fresh registry): a config and a ~64 MiB layer.
 const root = await tempDir(t, 'cr-resume-');
-const build = await writeBuild(join(root, 'images'), { machine: 'qemux86-64', image: 'resume', stamp: '20260112143022', layers: [[{ name: 'big.bin', content: randomBytes(64 * MiB) }]] });
+const build = await writeBuild(join(root, 'images'), {
+  machine: 'qemux86-64',
+  image: 'resume',
+  stamp: '20260112143022',
+  layers: [[{ name: 'big.bin', content: randomBytes(64 * MiB) }]],
+});
 const deployDir = join(root, 'images', 'qemux86-64');
 const layer = build.image.layers[0]!;
 const layerSize = layer.data.length;
@@ -62,7 +67,12 @@ async function pushKilledMidUpload(t: Test, storage: string, env: Record<string,
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  const exit = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
   t.teardown(() => void child.kill('SIGKILL'));
   let id: string | undefined;
   for (const deadline = Date.now() + 30_000; !id; ) {
@@ -141,7 +151,11 @@ t.test('our registry: two pushes at once after the kill: one resumes the session
   const both = await Promise.all([runCli(['push', '--json'], { env }), runCli(['push', '--json'], { env })]);
   for (const r of both) t.equal(r.code, 0, 'each push succeeds', { stderr: r.stderr });
   const results = both.map((r) => (JSON.parse(r.stdout) as PushJson).results[0]!);
-  t.same(results.map((r) => r.bytesResumed).sort((a, b) => a - b), [0, killed.held], 'exactly one of them took the record and resumed');
+  t.same(
+    results.map((r) => r.bytesResumed).sort((a, b) => a - b),
+    [0, killed.held],
+    'exactly one of them took the record and resumed',
+  );
   const resumer = results.find((r) => r.bytesResumed > 0)!;
   t.equal(resumer.bytesSent, layerSize - killed.held, 'the one that resumed sent the rest');
   t.equal(await pulledDigest(reg.url, layer.digest), layer.digest, 'the pulled layer verifies');

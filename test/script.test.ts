@@ -18,7 +18,12 @@ t.test('renderConf: one cr_set line per non-empty setting; no password', async (
   const conf = renderConf({
     storage: '/b d/container-registry',
     node: '/usr/bin/node',
-    settings: { CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_NAMESPACE: 'yocto', CONTAINER_REGISTRY_TAG_STRATEGY: 'timestamp latest', CONTAINER_REGISTRY_AUTHFILE: '' },
+    settings: {
+      CONTAINER_REGISTRY_URL: 'localhost:5000',
+      CONTAINER_REGISTRY_NAMESPACE: 'yocto',
+      CONTAINER_REGISTRY_TAG_STRATEGY: 'timestamp latest',
+      CONTAINER_REGISTRY_AUTHFILE: '',
+    },
   });
   t.equal(
     conf,
@@ -56,7 +61,12 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env }));`,
     storage,
     node: process.execPath,
     helper: helperSrc,
-    settings: { CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_NAMESPACE: 'yocto', CONTAINER_REGISTRY_TAG_STRATEGY: 'timestamp latest', DEPLOY_DIR_IMAGE: join(root, 'deploy dir') },
+    settings: {
+      CONTAINER_REGISTRY_URL: 'localhost:5000',
+      CONTAINER_REGISTRY_NAMESPACE: 'yocto',
+      CONTAINER_REGISTRY_TAG_STRATEGY: 'timestamp latest',
+      DEPLOY_DIR_IMAGE: join(root, 'deploy dir'),
+    },
   });
   t.equal(result.script, join(storage, 'container-registry.sh'));
   t.equal(spawnSync('bash', ['-n', result.script]).status, 0, 'bash -n');
@@ -67,27 +77,39 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env }));`,
   t.equal(help.status, 0);
   t.equal(help.stdout, `${USAGE}\n\nHELPER HELP\n`);
 
-  const run = spawnSync(result.script, ['push', 'my image', '--tag', 'v 1'], { encoding: 'utf8', env: { PATH: process.env.PATH, CONTAINER_REGISTRY_TAG_STRATEGY: 'sha latest' } });
+  const run = spawnSync(result.script, ['push', 'my image', '--tag', 'v 1'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, CONTAINER_REGISTRY_TAG_STRATEGY: 'sha latest' },
+  });
   t.equal(run.status, 0, run.stderr);
   const seen = JSON.parse(run.stdout);
   t.same(seen.argv, ['push', 'my image', '--tag', 'v 1'], 'arguments pass through unchanged');
-  t.same(seen.env, {
-    CONTAINER_REGISTRY_STORAGE: storage,
-    CONTAINER_REGISTRY_URL: 'localhost:5000',
-    CONTAINER_REGISTRY_NAMESPACE: 'yocto',
-    CONTAINER_REGISTRY_TAG_STRATEGY: 'sha latest',
-    DEPLOY_DIR_IMAGE: join(root, 'deploy dir'),
-  }, 'baked settings exported; the environment wins; no password');
+  t.same(
+    seen.env,
+    {
+      CONTAINER_REGISTRY_STORAGE: storage,
+      CONTAINER_REGISTRY_URL: 'localhost:5000',
+      CONTAINER_REGISTRY_NAMESPACE: 'yocto',
+      CONTAINER_REGISTRY_TAG_STRATEGY: 'sha latest',
+      DEPLOY_DIR_IMAGE: join(root, 'deploy dir'),
+    },
+    'baked settings exported; the environment wins; no password',
+  );
 
   for (const f of ['container-registry.sh', 'container-registry.conf']) t.notMatch(await readFile(join(storage, f), 'utf8'), /pa ss/, `${f} holds no secret`);
 });
 
-t.test('generateScript: the password from the environment becomes the default user\'s, 0600, in no script', async (t) => {
+t.test("generateScript: the password from the environment becomes the default user's, 0600, in no script", async (t) => {
   const root = await tempDir(t, 'cr gen ');
   const storage = join(root, 'st');
   const helper = join(root, 'h.mjs');
   await writeFile(helper, '');
-  const env = { CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_AUTH: '1', CONTAINER_REGISTRY_USERNAME: 'builder', CONTAINER_REGISTRY_PASSWORD: "pa ss'word-1" };
+  const env = {
+    CONTAINER_REGISTRY_URL: 'localhost:5000',
+    CONTAINER_REGISTRY_AUTH: '1',
+    CONTAINER_REGISTRY_USERNAME: 'builder',
+    CONTAINER_REGISTRY_PASSWORD: "pa ss'word-1",
+  };
   const first = await generateScript({ storage, node: process.execPath, helper, env });
   t.equal(first.user?.action, 'created');
   const pw = join(storage, 'auth', 'password');
@@ -109,7 +131,9 @@ t.test('generateScript: the password from the environment becomes the default us
   t.equal(same.user?.action, 'kept');
   const none = await generateScript({ storage, node: process.execPath, helper, env: { CONTAINER_REGISTRY_URL: 'localhost:5000' } });
   t.equal(none.user, undefined, 'no password, no user change');
-  await t.rejects(generateScript({ storage, node: process.execPath, helper, env: { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_INSECURE: '1' } }), { code: 'config' });
+  await t.rejects(generateScript({ storage, node: process.execPath, helper, env: { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_INSECURE: '1' } }), {
+    code: 'config',
+  });
 });
 
 t.test('the script works after the tree it came from is gone, and says so when node is missing', async (t) => {

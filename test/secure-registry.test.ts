@@ -54,10 +54,11 @@ function descendants(root: number): number[] {
   const frontier = [root];
   while (frontier.length) {
     const p = frontier.pop()!;
-    for (const [pid, ppid] of parents) if (ppid === p) {
-      out.push(pid);
-      frontier.push(pid);
-    }
+    for (const [pid, ppid] of parents)
+      if (ppid === p) {
+        out.push(pid);
+        frontier.push(pid);
+      }
   }
   return out;
 }
@@ -152,14 +153,35 @@ t.test('secure mode with auth: HTTPS, logins, skopeo push and pull, no password 
     const wrong = await curl(s, '/v2/', ['--cacert', join(s.certDir, 'ca.crt'), '-K', wrongrc]);
     t.equal(wrong.stdout, '401');
     // The same CA works for every name in the certificate.
-    const byIp = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(s.certDir, 'ca.crt'), '-K', s.curlrc, `https://127.0.0.1:${s.reg.port}/v2/`]);
+    const byIp = await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--cacert',
+      join(s.certDir, 'ca.crt'),
+      '-K',
+      s.curlrc,
+      `https://127.0.0.1:${s.reg.port}/v2/`,
+    ]);
     t.equal(byIp.stdout, '200', 'IP SAN 127.0.0.1');
     const tls11 = await run('curl', ['-s', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', join(s.certDir, 'ca.crt'), `https://${s.host}/v2/`]);
     t.not(tls11.code, 0, 'TLS 1.1 is refused');
   });
 
   t.test('skopeo pushes and pulls with --cert-dir and an authfile; no process shows the password', async (t) => {
-    const push = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-authfile', s.authfile, `oci:${s.layout}:v1`, `docker://${s.host}/yocto/app:1`]);
+    const push = await run('skopeo', [
+      '--policy',
+      s.policy,
+      'copy',
+      '--dest-cert-dir',
+      s.certDir,
+      '--dest-authfile',
+      s.authfile,
+      `oci:${s.layout}:v1`,
+      `docker://${s.host}/yocto/app:1`,
+    ]);
     t.equal(push.code, 0, push.stderr);
     t.ok(push.seen.size >= 1, `scanned ${push.seen.size} process(es)`);
     for (const [pid, argv] of push.seen) t.notMatch(argv, s.password, `pid ${pid} argv holds no password`);
@@ -170,7 +192,17 @@ t.test('secure mode with auth: HTTPS, logins, skopeo push and pull, no password 
     t.equal(inspect.code, 0, inspect.stderr);
     t.match(JSON.parse(inspect.stdout), { Name: `${s.host}/yocto/app`, Architecture: 'amd64' });
     const out = join(s.dir, 'pulled');
-    const pull = await run('skopeo', ['--policy', s.policy, 'copy', '--src-cert-dir', s.certDir, '--src-authfile', s.authfile, `docker://${s.host}/yocto/app:1`, `oci:${out}:1`]);
+    const pull = await run('skopeo', [
+      '--policy',
+      s.policy,
+      'copy',
+      '--src-cert-dir',
+      s.certDir,
+      '--src-authfile',
+      s.authfile,
+      `docker://${s.host}/yocto/app:1`,
+      `oci:${out}:1`,
+    ]);
     t.equal(pull.code, 0, pull.stderr);
     t.ok((await readdir(join(out, 'blobs', 'sha256'))).length >= 3, 'manifest, config and layer pulled');
 
@@ -211,22 +243,79 @@ t.test('secure mode with auth: HTTPS, logins, skopeo push and pull, no password 
 
 t.test('pull anonymous, push authenticated: anonymous pull allowed, anonymous push refused', { skip: noPeers }, async (t) => {
   const s = await setup(t, ['--pull', 'anonymous', '--push', 'authenticated']);
-  const anonPush = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-no-creds', `oci:${s.layout}:v1`, `docker://${s.host}/yocto/app:1`]);
+  const anonPush = await run('skopeo', [
+    '--policy',
+    s.policy,
+    'copy',
+    '--dest-cert-dir',
+    s.certDir,
+    '--dest-no-creds',
+    `oci:${s.layout}:v1`,
+    `docker://${s.host}/yocto/app:1`,
+  ]);
   t.not(anonPush.code, 0, 'anonymous push refused');
   t.match(anonPush.stderr, /unauthorized|authentication required/i);
-  const push = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-authfile', s.authfile, `oci:${s.layout}:v1`, `docker://${s.host}/yocto/app:1`]);
+  const push = await run('skopeo', [
+    '--policy',
+    s.policy,
+    'copy',
+    '--dest-cert-dir',
+    s.certDir,
+    '--dest-authfile',
+    s.authfile,
+    `oci:${s.layout}:v1`,
+    `docker://${s.host}/yocto/app:1`,
+  ]);
   t.equal(push.code, 0, push.stderr);
-  const anonPull = await run('skopeo', ['--policy', s.policy, 'copy', '--src-cert-dir', s.certDir, '--src-no-creds', `docker://${s.host}/yocto/app:1`, `oci:${join(s.dir, 'out')}:1`]);
+  const anonPull = await run('skopeo', [
+    '--policy',
+    s.policy,
+    'copy',
+    '--src-cert-dir',
+    s.certDir,
+    '--src-no-creds',
+    `docker://${s.host}/yocto/app:1`,
+    `oci:${join(s.dir, 'out')}:1`,
+  ]);
   t.equal(anonPull.code, 0, `anonymous skopeo pull: ${anonPull.stderr}`);
-  const curlAnon = await curl(s, '/v2/yocto/app/manifests/1', ['--cacert', join(s.certDir, 'ca.crt'), '-H', 'Accept: application/vnd.oci.image.manifest.v1+json']);
+  const curlAnon = await curl(s, '/v2/yocto/app/manifests/1', [
+    '--cacert',
+    join(s.certDir, 'ca.crt'),
+    '-H',
+    'Accept: application/vnd.oci.image.manifest.v1+json',
+  ]);
   t.equal(curlAnon.stdout, '200', 'anonymous curl GET of the manifest');
-  const curlPush = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '--cacert', join(s.certDir, 'ca.crt'), `https://${s.host}/v2/yocto/app/blobs/uploads/`]);
+  const curlPush = await run('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '-X',
+    'POST',
+    '--cacert',
+    join(s.certDir, 'ca.crt'),
+    `https://${s.host}/v2/yocto/app/blobs/uploads/`,
+  ]);
   t.equal(curlPush.stdout, '401', 'anonymous upload: 401');
 
   // Narrowing per repository (auth/access.toml, read without a restart): a private repository and
   // one only yocto may push to.
-  await writeFile(join(s.reg.storage, 'auth', 'access.toml'), '[[repository]]\nmatch = "private/**"\npull = ["yocto"]\n\n[[repository]]\nmatch = "yocto/*"\npush = ["yocto"]\n');
-  const priv = await run('skopeo', ['--policy', s.policy, 'copy', '--dest-cert-dir', s.certDir, '--dest-authfile', s.authfile, `oci:${s.layout}:v1`, `docker://${s.host}/private/app:1`]);
+  await writeFile(
+    join(s.reg.storage, 'auth', 'access.toml'),
+    '[[repository]]\nmatch = "private/**"\npull = ["yocto"]\n\n[[repository]]\nmatch = "yocto/*"\npush = ["yocto"]\n',
+  );
+  const priv = await run('skopeo', [
+    '--policy',
+    s.policy,
+    'copy',
+    '--dest-cert-dir',
+    s.certDir,
+    '--dest-authfile',
+    s.authfile,
+    `oci:${s.layout}:v1`,
+    `docker://${s.host}/private/app:1`,
+  ]);
   t.equal(priv.code, 0, priv.stderr);
   const ca = ['--cacert', join(s.certDir, 'ca.crt')];
   const anonCatalog = await run('curl', ['-s', ...ca, `https://${s.host}/v2/_catalog`]);
@@ -259,7 +348,18 @@ t.test('start in secure mode: CONTAINER_REGISTRY_PASSWORD reaches the registry a
   t.equal((await readFile(join(storage, 'auth', 'password'), 'utf8')).trim(), password);
   const rc = join(dir, 'rc');
   await writeFile(rc, `user = "yocto:${password}"\n`);
-  const ok = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(storage, 'certs', 'ca.crt'), '-K', rc, `https://localhost:${port}/v2/`]);
+  const ok = await run('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--cacert',
+    join(storage, 'certs', 'ca.crt'),
+    '-K',
+    rc,
+    `https://localhost:${port}/v2/`,
+  ]);
   t.equal(ok.stdout, '200');
   const log = await readFile(join(storage, 'container-registry.log'), 'utf8');
   t.notMatch(log, password, 'not in the log either');
@@ -277,36 +377,50 @@ t.test('SECURE with INSECURE is one clear error', async (t) => {
   t.match(auth.stderr, /\[auth-needs-tls\]/);
 });
 
-t.test("Debian's docker-registry serves with our key, certificate and htpasswd; skopeo pushes to it", { skip: missingPeer('docker-registry', 'skopeo', 'curl') }, async (t) => {
-  const dir = await tempDir(t);
-  const storage = join(dir, 'storage');
-  const init = await runCli(['pki', 'init', '--storage', storage]);
-  t.equal(init.code, 0, init.stderr);
-  const add = await runCli(['auth', 'add', 'yocto', '--storage', storage], { env: { CONTAINER_REGISTRY_PASSWORD: 'dist-password-1' } });
-  t.equal(add.code, 0, add.stderr);
-  const dist = await startDistribution(t, {
-    storage: join(dir, 'dist'),
-    tls: true,
-    extraConfig: [
-      '  tls:',
-      `    certificate: ${join(storage, 'pki', 'server.crt')}`,
-      `    key: ${join(storage, 'pki', 'server.key')}`,
-      'auth:',
-      '  htpasswd:',
-      '    realm: dist',
-      `    path: ${join(storage, 'auth', 'htpasswd')}`,
-    ].join('\n'),
-  });
-  const port = Number(dist.host.split(':')[1]);
-  const ca = ['--cacert', join(storage, 'certs', 'ca.crt')];
+t.test(
+  "Debian's docker-registry serves with our key, certificate and htpasswd; skopeo pushes to it",
+  { skip: missingPeer('docker-registry', 'skopeo', 'curl') },
+  async (t) => {
+    const dir = await tempDir(t);
+    const storage = join(dir, 'storage');
+    const init = await runCli(['pki', 'init', '--storage', storage]);
+    t.equal(init.code, 0, init.stderr);
+    const add = await runCli(['auth', 'add', 'yocto', '--storage', storage], { env: { CONTAINER_REGISTRY_PASSWORD: 'dist-password-1' } });
+    t.equal(add.code, 0, add.stderr);
+    const dist = await startDistribution(t, {
+      storage: join(dir, 'dist'),
+      tls: true,
+      extraConfig: [
+        '  tls:',
+        `    certificate: ${join(storage, 'pki', 'server.crt')}`,
+        `    key: ${join(storage, 'pki', 'server.key')}`,
+        'auth:',
+        '  htpasswd:',
+        '    realm: dist',
+        `    path: ${join(storage, 'auth', 'htpasswd')}`,
+      ].join('\n'),
+    });
+    const port = Number(dist.host.split(':')[1]);
+    const ca = ['--cacert', join(storage, 'certs', 'ca.crt')];
     const anon = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...ca, `https://localhost:${port}/v2/`]);
-  t.equal(anon.stdout, '401');
-  const authfile = join(dir, 'auth.json');
-  await writeFile(authfile, JSON.stringify({ auths: { [`localhost:${port}`]: { auth: Buffer.from('yocto:dist-password-1').toString('base64') } } }));
-  const policy = join(dir, 'policy.json');
-  await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-  const layout = join(dir, 'layout');
-  await writeLayout(layout, [{ ref: 'v1', image: makeImage() }]);
-  const push = await run('skopeo', ['--policy', policy, 'copy', '--dest-cert-dir', join(storage, 'certs'), '--dest-authfile', authfile, `oci:${layout}:v1`, `docker://localhost:${port}/yocto/app:1`]);
-  t.equal(push.code, 0, push.stderr);
-});
+    t.equal(anon.stdout, '401');
+    const authfile = join(dir, 'auth.json');
+    await writeFile(authfile, JSON.stringify({ auths: { [`localhost:${port}`]: { auth: Buffer.from('yocto:dist-password-1').toString('base64') } } }));
+    const policy = join(dir, 'policy.json');
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    const layout = join(dir, 'layout');
+    await writeLayout(layout, [{ ref: 'v1', image: makeImage() }]);
+    const push = await run('skopeo', [
+      '--policy',
+      policy,
+      'copy',
+      '--dest-cert-dir',
+      join(storage, 'certs'),
+      '--dest-authfile',
+      authfile,
+      `oci:${layout}:v1`,
+      `docker://localhost:${port}/yocto/app:1`,
+    ]);
+    t.equal(push.code, 0, push.stderr);
+  },
+);

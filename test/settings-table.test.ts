@@ -6,8 +6,25 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT, runCli } from './helpers/registry.js';
 import { SETTINGS, SETTING_NAMES, type SettingName, type SettingSpec } from '../tools/src/settings/table.js';
-import { BBCLASS_VARIABLES, HELPER_ENV_VARIABLES, PYTHON_VARIABLES_PATH, SCRIPT_VARIABLES, TARGET_VARIABLES, renderPythonVariables } from '../tools/src/settings/layer.js';
-import { checkSettings, parseBoolean, parseNumber, readBoolean, readEnum, readList, readNumber, readSetting, readString } from '../tools/src/settings/values.js';
+import {
+  BBCLASS_VARIABLES,
+  HELPER_ENV_VARIABLES,
+  PYTHON_VARIABLES_PATH,
+  SCRIPT_VARIABLES,
+  TARGET_VARIABLES,
+  renderPythonVariables,
+} from '../tools/src/settings/layer.js';
+import {
+  checkSettings,
+  parseBoolean,
+  parseNumber,
+  readBoolean,
+  readEnum,
+  readList,
+  readNumber,
+  readSetting,
+  readString,
+} from '../tools/src/settings/values.js';
 import { renderConf } from '../tools/src/script/render.js';
 import { AUTH_MODES } from '../tools/src/client/credentials.js';
 import { METRICS_ACCESS_MODES } from '../tools/src/registry/endpoints.js';
@@ -19,7 +36,7 @@ import { DEFAULT_SEARCH_REGISTRIES } from '../tools/src/target/settings.js';
 const LAYER = join(ROOT, 'meta-container-registry');
 const spec = (n: SettingName): SettingSpec => SETTINGS[n];
 
-t.test('container-registry.bbclass declares exactly the table\'s class settings, with its defaults and a [doc] line', async (t) => {
+t.test("container-registry.bbclass declares exactly the table's class settings, with its defaults and a [doc] line", async (t) => {
   const text = await readFile(join(LAYER, 'classes', 'container-registry.bbclass'), 'utf8');
   const lines = text.split('\n');
   const declared = new Map<string, string>();
@@ -36,7 +53,7 @@ t.test('container-registry.bbclass declares exactly the table\'s class settings,
   t.same(targetVars![1]!.replace(/\\\n/g, ' ').split(/\s+/).filter(Boolean), [...TARGET_VARIABLES], 'CONTAINER_REGISTRY_TARGET_VARS lists the target settings');
 });
 
-t.test('the distro fragment keeps the table\'s URL and namespace defaults', async (t) => {
+t.test("the distro fragment keeps the table's URL and namespace defaults", async (t) => {
   const conf = await readFile(join(LAYER, 'conf', 'distro', 'include', 'container-registry.conf'), 'utf8');
   for (const name of ['CONTAINER_REGISTRY_URL', 'CONTAINER_REGISTRY_NAMESPACE'] as const) {
     t.match(conf, `\n${name} ?= "${SETTINGS[name].default}"\n`, name);
@@ -45,19 +62,19 @@ t.test('the distro fragment keeps the table\'s URL and namespace defaults', asyn
 
 t.test("the layer's Python data file is the table's, as `npm run build` writes it", async (t) => {
   t.equal(await readFile(join(ROOT, PYTHON_VARIABLES_PATH), 'utf8'), renderPythonVariables(), `${PYTHON_VARIABLES_PATH} is current (run npm run build)`);
-  t.notOk(HELPER_ENV_VARIABLES.includes('CONTAINER_REGISTRY_PASSWORD'), 'the password is never in helper_env\'s list');
+  t.notOk(HELPER_ENV_VARIABLES.includes('CONTAINER_REGISTRY_PASSWORD'), "the password is never in helper_env's list");
   const settingsPy = await readFile(join(LAYER, 'lib', 'containerregistry', 'settings.py'), 'utf8');
   t.notMatch(settingsPy, /^HELPER_VARIABLES = \(/m, 'settings.py keeps no list of its own');
   t.match(settingsPy, /^from containerregistry\.variables import /m);
 });
 
 t.test('the generated script carries what BitBake hands the helper, and never a secret', async (t) => {
-  t.same([...SCRIPT_VARIABLES], [...HELPER_ENV_VARIABLES, 'DEPLOY_DIR_IMAGE'], 'helper_env\'s settings plus DEPLOY_DIR_IMAGE, in table order');
+  t.same([...SCRIPT_VARIABLES], [...HELPER_ENV_VARIABLES, 'DEPLOY_DIR_IMAGE'], "helper_env's settings plus DEPLOY_DIR_IMAGE, in table order");
   for (const name of SETTING_NAMES) if (spec(name).secret) t.notOk((SCRIPT_VARIABLES as readonly string[]).includes(name), `${name} is not in the script`);
   const settings = Object.fromEntries(SCRIPT_VARIABLES.map((n) => [n, `v-${n}`]));
   const conf = renderConf({ storage: '/s', node: '/n', settings });
   const written = [...conf.matchAll(/^cr_set (\S+) /gm)].map((m) => m[1]);
-  t.same(written, [...SCRIPT_VARIABLES], 'one line per setting, in the table\'s order');
+  t.same(written, [...SCRIPT_VARIABLES], "one line per setting, in the table's order");
 });
 
 t.test("the modules' own constants are the table's", async (t) => {
@@ -94,10 +111,14 @@ t.test('reading values: one rule per type, empty is unset, a bad value names the
   t.equal(readNumber({ CONTAINER_REGISTRY_CERT_DAYS: ' 30 ' }, 'CONTAINER_REGISTRY_CERT_DAYS'), 30);
   t.equal(readNumber({ CONTAINER_REGISTRY_MIN_FREE_MB: '0' }, 'CONTAINER_REGISTRY_MIN_FREE_MB'), 0, '0 is a value, not "unset"');
   for (const v of ['soon', '0', '36501', '1.5', '0x10', '1e3', '-3']) {
-    t.throws(() => readNumber({ CONTAINER_REGISTRY_CERT_DAYS: v }, 'CONTAINER_REGISTRY_CERT_DAYS'), {
-      code: 'usage',
-      message: `CONTAINER_REGISTRY_CERT_DAYS must be a whole number of days from 1 to 36500, not ${JSON.stringify(v)}`,
-    }, v);
+    t.throws(
+      () => readNumber({ CONTAINER_REGISTRY_CERT_DAYS: v }, 'CONTAINER_REGISTRY_CERT_DAYS'),
+      {
+        code: 'usage',
+        message: `CONTAINER_REGISTRY_CERT_DAYS must be a whole number of days from 1 to 36500, not ${JSON.stringify(v)}`,
+      },
+      v,
+    );
   }
   t.throws(() => parseNumber('--grace', '-5', { min: 0, unit: 'minutes' }), { message: '--grace must be a number of minutes, 0 or more, not "-5"' });
 
@@ -142,10 +163,14 @@ t.test("the CLI's options come from the table: each `[env NAME]` is a row that n
       if (!o.env) continue;
       const row = (SETTINGS as Record<string, SettingSpec>)[o.env];
       t.ok(row, `${command.join(' ')} --${o.flags[0]}: ${o.env} is in the table`);
-      t.ok(o.flags.some((f) => row?.flags?.includes(f)), `${command.join(' ')}: ${o.env} lists --${o.flags[0]}`);
+      t.ok(
+        o.flags.some((f) => row?.flags?.includes(f)),
+        `${command.join(' ')}: ${o.env} lists --${o.flags[0]}`,
+      );
       t.match(r.stdout.replace(/\s+/g, ' '), row?.doc.replace(/\s+/g, ' ') ?? '', `${command.join(' ')} --${o.flags[0]}: the table's doc`);
       for (const f of o.flags) offered.add(`${o.env} ${f}`);
     }
   }
-  for (const name of SETTING_NAMES) for (const f of spec(name).flags ?? []) t.ok(offered.has(`${name} ${f}`), `--${f} [env ${name}] is offered by some command`);
+  for (const name of SETTING_NAMES)
+    for (const f of spec(name).flags ?? []) t.ok(offered.has(`${name} ${f}`), `--${f} [env ${name}] is offered by some command`);
 });

@@ -28,10 +28,17 @@ t.test('settings: AUTH implies SECURE; SECURE with INSECURE is an error; values 
   });
   t.equal(resolveTargetSettings({ url: 'http://localhost:5000/team' }).namespace, 'team');
   t.same(resolveTargetSettings({ url: 'reg:5000', searchRegistries: 'reg:5000 docker.io' }).searchRegistries, ['docker.io']);
-  t.same(
-    targetInputFromEnv({ CONTAINER_REGISTRY_URL: 'r:1', CONTAINER_REGISTRY_TARGET_HOST: 'h', CONTAINER_REGISTRY_INSECURE: '1' }),
-    { url: 'r:1', namespace: 'yocto', secure: undefined, auth: undefined, insecure: '1', dockerInsecure: undefined, targetHost: 'h', targetNetwork: undefined, searchRegistries: undefined },
-  );
+  t.same(targetInputFromEnv({ CONTAINER_REGISTRY_URL: 'r:1', CONTAINER_REGISTRY_TARGET_HOST: 'h', CONTAINER_REGISTRY_INSECURE: '1' }), {
+    url: 'r:1',
+    namespace: 'yocto',
+    secure: undefined,
+    auth: undefined,
+    insecure: '1',
+    dockerInsecure: undefined,
+    targetHost: 'h',
+    targetNetwork: undefined,
+    searchRegistries: undefined,
+  });
 });
 
 t.test('DOCKER_REGISTRY_INSECURE entries: loopback ones follow the build host, others are kept', async (t) => {
@@ -117,7 +124,7 @@ VDKR_INSECURE_REGISTRIES="10.0.2.2:5000"
 `,
   );
   t.equal(
-    vdkrRegistryConf(secure({ namespace: '' , url: 'localhost:5000'})),
+    vdkrRegistryConf(secure({ namespace: '', url: 'localhost:5000' })),
     `# vdkr registry defaults, written by meta-container-registry (vdkr-registry-config).
 # Kernel parameters (docker_registry=..., docker_insecure_registry=...) and \`vdkr vconfig\` override them.
 VDKR_DEFAULT_REGISTRY="10.0.2.2:5000"

@@ -64,7 +64,16 @@ t.test('browse, inspect and delete in the web UI', { skip, timeout: 180_000 }, a
       subject: { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.data.length },
     }),
   );
-  t.equal((await putManifest(base, 'yocto/core-image-minimal', sha256(artifact), { digest: sha256(artifact), data: artifact, mediaType: 'application/vnd.oci.image.manifest.v1+json' })).status, 201);
+  t.equal(
+    (
+      await putManifest(base, 'yocto/core-image-minimal', sha256(artifact), {
+        digest: sha256(artifact),
+        data: artifact,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      })
+    ).status,
+    201,
+  );
   // A few more repositories, so the list has something to search.
   for (const name of ['yocto/busybox', 'tools/debug-shell', 'bsp/qemux86-64/bootloader']) await pushImage(base, name, 'latest', makeImage());
 
@@ -74,7 +83,16 @@ t.test('browse, inspect and delete in the web UI', { skip, timeout: 180_000 }, a
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1100, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.teardown(() => context.close());
   await mkdir(OUT, { recursive: true });

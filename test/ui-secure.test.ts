@@ -11,7 +11,16 @@ import { makeImage } from './helpers/images.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM) ? `needs ${CHROMIUM} (Debian package chromium; run .ci/install-peers)` : false;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 t.test('secure mode: login, delete only for pushers, auth failures counted, TLS and htpasswd checked', { skip, timeout: 180_000 }, async (t) => {
   const { chromium, request } = await import('playwright-core');
@@ -64,7 +73,11 @@ t.test('secure mode: login, delete only for pushers, auth failures counted, TLS 
   const readerPage = await browse('reader', 'reader-password-1');
   t.match(await readerPage.locator('section.labels').innerText(), '9.9.9');
   t.equal(await readerPage.locator('#delete-tag').count(), 0, 'no delete button for a user who may not push');
-  const reader = await request.newContext({ baseURL: base, ignoreHTTPSErrors: true, httpCredentials: { username: 'reader', password: 'reader-password-1', send: 'always' } });
+  const reader = await request.newContext({
+    baseURL: base,
+    ignoreHTTPSErrors: true,
+    httpCredentials: { username: 'reader', password: 'reader-password-1', send: 'always' },
+  });
   t.teardown(() => reader.dispose());
   const refused = await reader.delete('/ui/api/tag?repository=secure%2Fapp&tag=v1');
   t.equal(refused.status(), 403);

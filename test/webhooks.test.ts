@@ -53,8 +53,19 @@ async function storageWith(t: Parameters<typeof tempDir>[0], toml: string): Prom
 }
 
 t.test('config.toml: endpoints parse with defaults; bad entries are one clear line', async (t) => {
-  const [e] = parseNotifications('[[notifications.endpoints]]\nurl = "http://127.0.0.1:1/x"\nheaders = { Authorization = "Bearer a" }\ntimeout = 2\nbackoff = 0.5\nactions = ["push"]\n');
-  t.match(e, { name: '127.0.0.1:1', url: 'http://127.0.0.1:1/x', headers: { Authorization: 'Bearer a' }, timeoutMs: 2000, backoffMs: 500, retries: 5, queue: 1000, actions: ['push'] });
+  const [e] = parseNotifications(
+    '[[notifications.endpoints]]\nurl = "http://127.0.0.1:1/x"\nheaders = { Authorization = "Bearer a" }\ntimeout = 2\nbackoff = 0.5\nactions = ["push"]\n',
+  );
+  t.match(e, {
+    name: '127.0.0.1:1',
+    url: 'http://127.0.0.1:1/x',
+    headers: { Authorization: 'Bearer a' },
+    timeoutMs: 2000,
+    backoffMs: 500,
+    retries: 5,
+    queue: 1000,
+    actions: ['push'],
+  });
   t.throws(() => parseNotifications('[[notifications.endpoints]]\nurl = "ftp://x"\n'), /only http and https/);
   t.throws(() => parseNotifications('[[notifications.endpoints]]\nurl = "http://x"\nactions = ["mount"]\n'), /actions must list push, pull and\/or delete/);
   t.throws(() => parseNotifications('notifications = [\n'), /config\.toml/);

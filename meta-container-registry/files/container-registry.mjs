@@ -1173,7 +1173,13 @@ function parseListen(text) {
 }
 function listenOption(y) {
   const listen = readString(process.env, "CONTAINER_REGISTRY_LISTEN") ?? `127.0.0.1:${readRegistryUrl(process.env).port ?? DEFAULT_PORT}`;
-  return y.option("listen", settingOption("CONTAINER_REGISTRY_LISTEN", { default: listen, defaultDescription: "$CONTAINER_REGISTRY_LISTEN, or 127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000" }));
+  return y.option(
+    "listen",
+    settingOption("CONTAINER_REGISTRY_LISTEN", {
+      default: listen,
+      defaultDescription: "$CONTAINER_REGISTRY_LISTEN, or 127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000"
+    })
+  );
 }
 var import_node_path, DEFAULT_PORT;
 var init_options = __esm({
@@ -10303,7 +10309,7 @@ var init_append_writer = __esm({
 // tools/src/storage/uploads.ts
 async function hashFile(path6, algorithm) {
   const hasher = newHasher(algorithm);
-  await (0, import_promises20.pipeline)((0, import_node_fs9.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async function(source2) {
+  await (0, import_promises20.pipeline)((0, import_node_fs9.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async (source2) => {
     for await (const chunk of source2) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest("hex") };
@@ -10860,7 +10866,12 @@ var init_manifests = __esm({
         }
         try {
           const parsed = this.parse(d, body);
-          return this.summaries.get(key3) ?? { mediaType: parsed.mediaType, subject: parsed.subject?.digest ?? "", artifactType: parsed.artifactType, annotationsInBody: true };
+          return this.summaries.get(key3) ?? {
+            mediaType: parsed.mediaType,
+            subject: parsed.subject?.digest ?? "",
+            artifactType: parsed.artifactType,
+            annotationsInBody: true
+          };
         } catch {
           return void 0;
         }
@@ -10935,9 +10946,13 @@ var init_manifests = __esm({
           else await this.blobs.touch(d);
         });
         if (missing.length > 0) {
-          throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 3).join(", ")}`, {
-            detail: { digests: missing.slice(0, 100) }
-          });
+          throw new RegistryError(
+            "MANIFEST_BLOB_UNKNOWN",
+            `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 3).join(", ")}`,
+            {
+              detail: { digests: missing.slice(0, 100) }
+            }
+          );
         }
       }
       /** deleteTag removes one tag; other tags on the same digest stay. False when there was none. */
@@ -11163,7 +11178,8 @@ function readPagination(params) {
   const nText = params.get("n");
   let n2;
   if (nText !== null) {
-    if (!/^\d{1,9}$/.test(nText)) throw new RegistryError("PAGINATION_NUMBER_INVALID", `n must be a non-negative integer, not ${JSON.stringify(nText.slice(0, 20))}`);
+    if (!/^\d{1,9}$/.test(nText))
+      throw new RegistryError("PAGINATION_NUMBER_INVALID", `n must be a non-negative integer, not ${JSON.stringify(nText.slice(0, 20))}`);
     n2 = Number(nText);
   }
   return { n: n2, last: params.get("last") ?? void 0 };
@@ -11509,7 +11525,13 @@ async function deleteManifest(ctx, name, reference) {
   }
   sendEmpty(res, 202);
   if (before) {
-    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.mediaType, size: before.body.length, tag: reference.includes(":") ? void 0 : reference };
+    const target = {
+      repository: name,
+      digest: formatDigest(before.digest),
+      mediaType: before.mediaType,
+      size: before.body.length,
+      tag: reference.includes(":") ? void 0 : reference
+    };
     ctx.events.publish("manifest", manifestEvent("delete", target, ctx.request, ctx.user));
   }
 }
@@ -17023,7 +17045,12 @@ var init_metrics = __esm({
             this.set(value);
           }
         };
-        new import_prom_client.Counter({ name: "registry_gc_runs_total", help: "Garbage collection runs (container-registry gc) on this storage", registers, collect: fromGc((g) => g.runs) });
+        new import_prom_client.Counter({
+          name: "registry_gc_runs_total",
+          help: "Garbage collection runs (container-registry gc) on this storage",
+          registers,
+          collect: fromGc((g) => g.runs)
+        });
         new import_prom_client.Counter({ name: "registry_gc_bytes_freed_total", help: "Bytes freed by garbage collection", registers, collect: fromGc((g) => g.bytesFreed) });
         new import_prom_client.Gauge({
           name: "registry_gc_last_run_timestamp_seconds",
@@ -18391,7 +18418,13 @@ async function tags(deps, req, res, url, access2) {
     req,
     res,
     200,
-    { repository, total: matching.length, tags: page, next: rows.length > n2 ? page[page.length - 1].tag : null, mayDelete: await access2.may("delete", repository) },
+    {
+      repository,
+      total: matching.length,
+      tags: page,
+      next: rows.length > n2 ? page[page.length - 1].tag : null,
+      mayDelete: await access2.may("delete", repository)
+    },
     { "Cache-Control": "no-store" }
   );
 }
@@ -18478,7 +18511,13 @@ async function image(deps, req, res, url, access2) {
       isIndex: m.parsed.isIndex,
       manifestSize: m.body.length,
       totalSize,
-      platforms: m.parsed.manifests.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, platform: d.platform ?? null, annotations: d.annotations ?? {} })),
+      platforms: m.parsed.manifests.map((d) => ({
+        digest: d.digest,
+        mediaType: d.mediaType,
+        size: d.size,
+        platform: d.platform ?? null,
+        annotations: d.annotations ?? {}
+      })),
       configDescriptor: m.parsed.config ?? null,
       layers: layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size })),
       config: config2 ?? null,
@@ -18548,7 +18587,7 @@ var init_ui_assets = __esm({
     "use strict";
     UI_ASSETS = {
       "app.css": { type: "text/css; charset=utf-8", body: ':root {\n  --bg: #fbfbfc; --fg: #1d2126; --muted: #5d6670; --line: #dde1e6; --card: #fff;\n  --accent: #2f6fb3; --accent-fg: #fff; --danger: #b3261e; --code: #f1f3f5; --hi: #fff7e0; --hi-line: #f0d48a;\n  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;\n  color-scheme: light dark;\n}\n@media (prefers-color-scheme: dark) {\n  :root {\n    --bg: #15181c; --fg: #e3e6ea; --muted: #98a2ad; --line: #2d333a; --card: #1c2025;\n    --accent: #6aa5e8; --accent-fg: #0d1117; --danger: #f2726a; --code: #22272e; --hi: #2b2616; --hi-line: #6b5a26;\n  }\n}\n* { box-sizing: border-box; }\nbody { margin: 0; background: var(--bg); color: var(--fg); }\nheader { display: flex; align-items: center; gap: 1rem; flex-wrap: wrap; padding: .6rem 1rem; border-bottom: 1px solid var(--line); background: var(--card); }\n.brand { display: inline-flex; align-items: center; gap: .4rem; font-weight: 600; color: var(--fg); text-decoration: none; }\nmain { max-width: 72rem; margin: 0 auto; padding: 1rem; }\na { color: var(--accent); }\nh1 { font-size: 1.35rem; margin: .2rem 0 .8rem; overflow-wrap: anywhere; }\nh2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }\n.muted { color: var(--muted); }\n.crumbs { margin-bottom: .4rem; font-size: .92rem; word-break: break-all; }\n.bar { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; margin-bottom: .8rem; }\ninput[type=search] { flex: 1 1 16rem; padding: .5rem .7rem; font: inherit; color: inherit; background: var(--card); border: 1px solid var(--line); border-radius: 6px; }\ntable { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }\nth, td { text-align: left; padding: .45rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }\nth { font-weight: 600; font-size: .85rem; color: var(--muted); }\ntr:last-child td { border-bottom: 0; }\ntd.num, th.num { text-align: right; white-space: nowrap; }\ncode, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86em; }\ncode { background: var(--code); padding: .1em .3em; border-radius: 4px; word-break: break-all; }\n.kv { display: grid; grid-template-columns: minmax(7rem, max-content) 1fr; gap: .3rem 1rem; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .7rem; }\n.kv dt { color: var(--muted); }\n.kv dd { margin: 0; word-break: break-all; }\n.labels { background: var(--hi); border: 1px solid var(--hi-line); border-radius: 6px; padding: .7rem; display: flex; flex-wrap: wrap; gap: .6rem 1.6rem; }\n.labels div { min-width: 0; }\n.labels .k { display: block; font-size: .8rem; color: var(--muted); }\n.labels .v { font-weight: 600; word-break: break-all; }\n.pull { display: flex; gap: .4rem; align-items: center; margin: .3rem 0; }\n.pull .pill { min-width: 4.4rem; text-align: center; }\n.pull input { flex: 1; min-width: 0; padding: .4rem .6rem; font: .86rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: inherit; background: var(--code); border: 1px solid var(--line); border-radius: 6px; }\nbutton { font: inherit; padding: .4rem .8rem; border-radius: 6px; border: 1px solid var(--line); background: var(--card); color: var(--fg); cursor: pointer; }\nbutton.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-fg); }\nbutton.danger { border-color: var(--danger); color: var(--danger); }\nbutton:disabled { opacity: .5; cursor: default; }\n.pill { display: inline-block; padding: 0 .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); white-space: nowrap; }\n.error { color: var(--danger); background: var(--card); border: 1px solid var(--danger); padding: .6rem .8rem; border-radius: 6px; }\n.pager { display: flex; gap: .5rem; justify-content: flex-end; margin-top: .6rem; }\ndialog { border: 1px solid var(--line); border-radius: 8px; background: var(--card); color: var(--fg); max-width: 26rem; }\ndialog::backdrop { background: rgb(0 0 0 / .4); }\n.buttons { display: flex; justify-content: flex-end; gap: .5rem; }\n.stats { display: flex; gap: 1.2rem; flex-wrap: wrap; color: var(--muted); font-size: .9rem; margin-bottom: .6rem; }\n@media (max-width: 40rem) {\n  main { padding: .6rem; }\n  .hide-narrow { display: none; }\n  .kv { grid-template-columns: 1fr; gap: 0; }\n  .kv dd { margin-bottom: .4rem; }\n  th, td { padding: .4rem .45rem; }\n}\n' },
-      "app.js": { type: "text/javascript; charset=utf-8", body: "// The registry's web UI: a hash router over three views (repositories, tags, image), fed by\n// /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.\n'use strict';\n\nconst main = document.getElementById('main');\n\n/** h builds an element: h('a', {href: '#'}, 'text', child). */\nfunction h(tag, attrs, ...children) {\n  const el = document.createElement(tag);\n  for (const [k, v] of Object.entries(attrs || {})) {\n    if (v === undefined || v === null || v === false) continue;\n    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);\n    else if (k === 'class') el.className = v;\n    else el.setAttribute(k, v === true ? '' : String(v));\n  }\n  for (const c of children.flat()) {\n    if (c === undefined || c === null || c === false) continue;\n    el.append(c instanceof Node ? c : String(c));\n  }\n  return el;\n}\n\nfunction bytes(n) {\n  if (typeof n !== 'number') return '';\n  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];\n  let i = 0;\n  while (n >= 1024 && i < units.length - 1) {\n    n /= 1024;\n    i++;\n  }\n  return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];\n}\n\nfunction shortDigest(d) {\n  return d ? d.replace(/^sha256:/, '').slice(0, 12) : '';\n}\n\nfunction platformText(p) {\n  if (!p) return 'unknown';\n  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ' ' + p['os.version'] : '');\n}\n\nfunction link(params) {\n  return '#' + new URLSearchParams(params).toString();\n}\n\nclass ApiError extends Error {}\n\nasync function api(path, init) {\n  const res = await fetch('api/' + path, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));\n  let body;\n  try {\n    body = await res.json();\n  } catch {\n    body = undefined;\n  }\n  if (!res.ok) {\n    const msg = body && body.errors && body.errors[0] ? body.errors[0].message : res.status + ' ' + res.statusText;\n    throw new ApiError(msg);\n  }\n  return body;\n}\n\nfunction show(...nodes) {\n  main.replaceChildren(...nodes);\n}\n\nfunction showError(err) {\n  show(h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)), h('p', {}, h('a', { href: '#' }, 'Back to the repositories')));\n}\n\n/** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */\nasync function copyText(text, input) {\n  try {\n    if (navigator.clipboard && window.isSecureContext) {\n      await navigator.clipboard.writeText(text);\n      return true;\n    }\n  } catch {\n    // fall through to the selection copy\n  }\n  input.focus();\n  input.select();\n  try {\n    return document.execCommand('copy');\n  } catch {\n    return false;\n  }\n}\n\nfunction pullLine(label, command) {\n  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': label + ' command' });\n  const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');\n  button.addEventListener('click', async () => {\n    const ok = await copyText(command, input);\n    button.textContent = ok ? 'Copied' : 'Select + copy';\n    setTimeout(() => (button.textContent = 'Copy'), 1500);\n  });\n  return h('div', { class: 'pull' }, h('span', { class: 'pill' }, label), input, button);\n}\n\nfunction confirmDialog(text) {\n  const dialog = document.getElementById('confirm');\n  document.getElementById('confirm-text').textContent = text;\n  return new Promise((resolve) => {\n    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });\n    dialog.returnValue = '';\n    dialog.showModal();\n  });\n}\n\n// ---- repositories ----------------------------------------------------------------------------\n\nasync function viewRepositories(params) {\n  document.title = 'Repositories \xB7 container registry';\n  const data = await api('repositories');\n  const search = h('input', { type: 'search', placeholder: 'Search repositories', 'aria-label': 'Search repositories', value: params.get('q') || '' });\n  const tbody = h('tbody');\n  const count = h('span');\n  const render = () => {\n    const q = search.value.trim().toLowerCase();\n    const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));\n    count.textContent = rows.length + ' of ' + data.repositories.length + ' repositories';\n    tbody.replaceChildren(\n      ...rows.map((r) => h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags')))),\n    );\n    if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.')));\n  };\n  search.addEventListener('input', () => {\n    render();\n    history.replaceState(null, '', search.value ? link({ q: search.value }) : '#');\n  });\n  render();\n  show(\n    h('h1', {}, 'Repositories'),\n    h('div', { class: 'stats' }, count, h('span', {}, data.stats.tags + ' tags'), h('span', {}, bytes(data.stats.bytes) + ' in ' + data.stats.blobs + ' blobs')),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),\n  );\n  search.focus();\n}\n\n// ---- tags -----------------------------------------------------------------------------------\n\nasync function viewTags(params) {\n  const repo = params.get('repo');\n  const last = params.get('last') || '';\n  const q = params.get('q') || '';\n  document.title = repo + ' \xB7 container registry';\n  const query = new URLSearchParams({ repository: repo, n: '50' });\n  if (last) query.set('last', last);\n  if (q) query.set('q', q);\n  const data = await api('tags?' + query);\n  const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });\n  let timer;\n  search.addEventListener('input', () => {\n    clearTimeout(timer);\n    timer = setTimeout(() => (location.hash = link(Object.assign({ repo }, search.value ? { q: search.value } : {}))), 250);\n  });\n  const rows = data.tags.map((t) =>\n    h(\n      'tr',\n      {},\n      h('td', {}, h('a', { href: link({ repo, ref: t.tag }) }, t.tag)),\n      h('td', { class: 'mono' }, shortDigest(t.digest)),\n      h('td', { class: 'hide-narrow' }, h('span', { class: 'pill' }, t.isIndex ? 'index' : 'image')),\n    ),\n  );\n  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));\n  const pager = h('div', { class: 'pager' });\n  if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '\u2190 Previous'));\n  if (data.next) pager.append(h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) }, 'Next \u2192'));\n  show(\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),\n    h('h1', {}, repo),\n    h('div', { class: 'stats' }, h('span', {}, data.total + (data.total === 1 ? ' tag' : ' tags'))),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Tag'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Kind'))), h('tbody', {}, rows)),\n    pager,\n  );\n}\n\n// ---- image ----------------------------------------------------------------------------------\n\nfunction kv(pairs) {\n  const dl = h('dl', { class: 'kv' });\n  for (const [k, v] of pairs) {\n    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;\n    dl.append(h('dt', {}, k), h('dd', {}, v));\n  }\n  return dl;\n}\n\nconst LABEL_NAMES = {\n  'org.opencontainers.image.version': 'Version',\n  'org.opencontainers.image.revision': 'Revision',\n  'org.opencontainers.image.ref.name': 'Branch / ref',\n  'org.opencontainers.image.source': 'Source',\n  'org.opencontainers.image.created': 'Created',\n  'org.opencontainers.image.title': 'Title',\n};\n\nasync function deleteTag(repo, tag) {\n  if (!(await confirmDialog('Delete the tag ' + repo + ':' + tag + '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.'))) return;\n  try {\n    await api('tag?' + new URLSearchParams({ repository: repo, tag }), { method: 'DELETE' });\n    location.hash = link({ repo });\n  } catch (err) {\n    showError(err);\n  }\n}\n\nasync function viewImage(params) {\n  const repo = params.get('repo');\n  const ref = params.get('ref');\n  document.title = repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref) + ' \xB7 container registry';\n  const img = await api('image?' + new URLSearchParams({ repository: repo, reference: ref }));\n  const byDigest = ref.includes(':');\n  const name = location.host + '/' + repo + (byDigest ? '@' + ref : ':' + ref);\n  const insecure = location.protocol === 'http:';\n  const parts = [\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),\n    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, '@' + shortDigest(ref)) : ':' + ref),\n  ];\n  const prominent = Object.entries(img.prominent);\n  if (prominent.length) {\n    parts.push(h('section', { class: 'labels', 'aria-label': 'Build labels' }, prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v)))));\n  }\n  parts.push(\n    h('h2', {}, 'Pull'),\n    pullLine('docker', 'docker pull ' + name),\n    pullLine('podman', 'podman pull ' + (insecure ? '--tls-verify=false ' : '') + name),\n    pullLine('skopeo', 'skopeo copy ' + (img.isIndex ? '--all ' : '') + (insecure ? '--src-tls-verify=false ' : '') + 'docker://' + name + ' oci:' + repo.split('/').pop() + ':' + (byDigest ? 'latest' : ref)),\n  );\n  const config = img.config || {};\n  parts.push(\n    h('h2', {}, 'Manifest'),\n    kv([\n      ['Digest', h('code', {}, img.digest)],\n      ['Media type', img.mediaType],\n      ['Total size', bytes(img.totalSize) + (img.isIndex ? ' (the index and what it lists directly)' : '')],\n      ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],\n      ['Created', config.created],\n      ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],\n      ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],\n      ['Tags here', img.tags.join(', ') + (img.tagsTruncated ? ' (and maybe more: the repository has too many tags to search them all)' : '')],\n    ]),\n  );\n  if (img.isIndex) {\n    parts.push(\n      h('h2', {}, 'Platforms'),\n      h(\n        'table',\n        { id: 'platforms' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Platform'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.platforms.map((p) =>\n            h('tr', {}, h('td', {}, platformText(p.platform)), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))), h('td', { class: 'num' }, bytes(p.size))),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.layers.length) {\n    parts.push(\n      h('h2', {}, 'Layers'),\n      h(\n        'table',\n        { id: 'layers' },\n        h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.layers.map((l, i) => h('tr', {}, h('td', {}, String(i + 1)), h('td', { class: 'mono' }, shortDigest(l.digest)), h('td', { class: 'hide-narrow' }, l.mediaType), h('td', { class: 'num' }, bytes(l.size))))),\n      ),\n    );\n  }\n  if (img.config) {\n    parts.push(\n      h('h2', {}, 'Config'),\n      kv([\n        ['Entrypoint', config.entrypoint ? h('code', {}, JSON.stringify(config.entrypoint)) : undefined],\n        ['Cmd', config.cmd ? h('code', {}, JSON.stringify(config.cmd)) : undefined],\n        ['Working dir', config.workingDir],\n        ['User', config.user],\n        ['Ports', (config.exposedPorts || []).join(', ')],\n        ['Env', (config.env || []).length ? h('div', {}, config.env.map((e) => h('div', {}, h('code', {}, e)))) : undefined],\n      ]),\n    );\n  }\n  const labels = Object.entries(img.labels);\n  const annotations = Object.entries(img.annotations);\n  if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));\n  if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));\n  parts.push(h('h2', {}, 'Referrers'));\n  if (img.referrers.length) {\n    parts.push(\n      h(\n        'table',\n        { id: 'referrers' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h('tbody', {}, img.referrers.map((r) => h('tr', {}, h('td', {}, r.artifactType || r.mediaType), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))), h('td', { class: 'num' }, bytes(r.size))))),\n      ),\n    );\n  } else {\n    parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));\n  }\n  if (img.mayDelete && !byDigest) {\n    parts.push(h('h2', {}, 'Manage'), h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, 'Delete tag ' + ref));\n  }\n  show(...parts);\n}\n\n// ---- router ---------------------------------------------------------------------------------\n\nasync function route() {\n  const params = new URLSearchParams(location.hash.slice(1));\n  try {\n    if (params.get('repo') && params.get('ref')) await viewImage(params);\n    else if (params.get('repo')) await viewTags(params);\n    else await viewRepositories(params);\n  } catch (err) {\n    showError(err);\n  }\n}\n\ndocument.getElementById('where').textContent = location.host;\nwindow.addEventListener('hashchange', route);\nroute();\n" },
+      "app.js": { type: "text/javascript; charset=utf-8", body: "// The registry's web UI: a hash router over three views (repositories, tags, image), fed by\n// /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.\n\nconst main = document.getElementById('main');\n\n/** h builds an element: h('a', {href: '#'}, 'text', child). */\nfunction h(tag, attrs, ...children) {\n  const el = document.createElement(tag);\n  for (const [k, v] of Object.entries(attrs || {})) {\n    if (v === undefined || v === null || v === false) continue;\n    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);\n    else if (k === 'class') el.className = v;\n    else el.setAttribute(k, v === true ? '' : String(v));\n  }\n  for (const c of children.flat()) {\n    if (c === undefined || c === null || c === false) continue;\n    el.append(c instanceof Node ? c : String(c));\n  }\n  return el;\n}\n\nfunction bytes(n) {\n  if (typeof n !== 'number') return '';\n  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];\n  let i = 0;\n  while (n >= 1024 && i < units.length - 1) {\n    n /= 1024;\n    i++;\n  }\n  return `${i === 0 ? String(n) : n.toFixed(1)} ${units[i]}`;\n}\n\nfunction shortDigest(d) {\n  return d ? d.replace(/^sha256:/, '').slice(0, 12) : '';\n}\n\nfunction platformText(p) {\n  if (!p) return 'unknown';\n  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ` ${p['os.version']}` : '');\n}\n\nfunction link(params) {\n  return `#${new URLSearchParams(params).toString()}`;\n}\n\nclass ApiError extends Error {}\n\nasync function api(path, init) {\n  const res = await fetch(`api/${path}`, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));\n  let body;\n  try {\n    body = await res.json();\n  } catch {\n    body = undefined;\n  }\n  if (!res.ok) {\n    const msg = body?.errors?.[0] ? body.errors[0].message : `${res.status} ${res.statusText}`;\n    throw new ApiError(msg);\n  }\n  return body;\n}\n\nfunction show(...nodes) {\n  main.replaceChildren(...nodes);\n}\n\nfunction showError(err) {\n  show(\n    h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)),\n    h('p', {}, h('a', { href: '#' }, 'Back to the repositories')),\n  );\n}\n\n/** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */\nasync function copyText(text, input) {\n  try {\n    if (navigator.clipboard && window.isSecureContext) {\n      await navigator.clipboard.writeText(text);\n      return true;\n    }\n  } catch {\n    // fall through to the selection copy\n  }\n  input.focus();\n  input.select();\n  try {\n    return document.execCommand('copy');\n  } catch {\n    return false;\n  }\n}\n\nfunction pullLine(label, command) {\n  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': `${label} command` });\n  const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');\n  button.addEventListener('click', async () => {\n    const ok = await copyText(command, input);\n    button.textContent = ok ? 'Copied' : 'Select + copy';\n    setTimeout(() => (button.textContent = 'Copy'), 1500);\n  });\n  return h('div', { class: 'pull' }, h('span', { class: 'pill' }, label), input, button);\n}\n\nfunction confirmDialog(text) {\n  const dialog = document.getElementById('confirm');\n  document.getElementById('confirm-text').textContent = text;\n  return new Promise((resolve) => {\n    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });\n    dialog.returnValue = '';\n    dialog.showModal();\n  });\n}\n\n// ---- repositories ----------------------------------------------------------------------------\n\nasync function viewRepositories(params) {\n  document.title = 'Repositories \xB7 container registry';\n  const data = await api('repositories');\n  const search = h('input', { type: 'search', placeholder: 'Search repositories', 'aria-label': 'Search repositories', value: params.get('q') || '' });\n  const tbody = h('tbody');\n  const count = h('span');\n  const render = () => {\n    const q = search.value.trim().toLowerCase();\n    const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));\n    count.textContent = `${rows.length} of ${data.repositories.length} repositories`;\n    tbody.replaceChildren(\n      ...rows.map((r) =>\n        h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags'))),\n      ),\n    );\n    if (rows.length === 0)\n      tbody.append(\n        h(\n          'tr',\n          {},\n          h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.'),\n        ),\n      );\n  };\n  search.addEventListener('input', () => {\n    render();\n    history.replaceState(null, '', search.value ? link({ q: search.value }) : '#');\n  });\n  render();\n  show(\n    h('h1', {}, 'Repositories'),\n    h('div', { class: 'stats' }, count, h('span', {}, `${data.stats.tags} tags`), h('span', {}, `${bytes(data.stats.bytes)} in ${data.stats.blobs} blobs`)),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),\n  );\n  search.focus();\n}\n\n// ---- tags -----------------------------------------------------------------------------------\n\nasync function viewTags(params) {\n  const repo = params.get('repo');\n  const last = params.get('last') || '';\n  const q = params.get('q') || '';\n  document.title = `${repo} \xB7 container registry`;\n  const query = new URLSearchParams({ repository: repo, n: '50' });\n  if (last) query.set('last', last);\n  if (q) query.set('q', q);\n  const data = await api(`tags?${query}`);\n  const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });\n  let timer;\n  search.addEventListener('input', () => {\n    clearTimeout(timer);\n    timer = setTimeout(() => (location.hash = link(Object.assign({ repo }, search.value ? { q: search.value } : {}))), 250);\n  });\n  const rows = data.tags.map((t) =>\n    h(\n      'tr',\n      {},\n      h('td', {}, h('a', { href: link({ repo, ref: t.tag }) }, t.tag)),\n      h('td', { class: 'mono' }, shortDigest(t.digest)),\n      h('td', { class: 'hide-narrow' }, h('span', { class: 'pill' }, t.isIndex ? 'index' : 'image')),\n    ),\n  );\n  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));\n  const pager = h('div', { class: 'pager' });\n  if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '\u2190 Previous'));\n  if (data.next)\n    pager.append(\n      h(\n        'button',\n        { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) },\n        'Next \u2192',\n      ),\n    );\n  show(\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),\n    h('h1', {}, repo),\n    h('div', { class: 'stats' }, h('span', {}, data.total + (data.total === 1 ? ' tag' : ' tags'))),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Tag'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Kind'))), h('tbody', {}, rows)),\n    pager,\n  );\n}\n\n// ---- image ----------------------------------------------------------------------------------\n\nfunction kv(pairs) {\n  const dl = h('dl', { class: 'kv' });\n  for (const [k, v] of pairs) {\n    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;\n    dl.append(h('dt', {}, k), h('dd', {}, v));\n  }\n  return dl;\n}\n\nconst LABEL_NAMES = {\n  'org.opencontainers.image.version': 'Version',\n  'org.opencontainers.image.revision': 'Revision',\n  'org.opencontainers.image.ref.name': 'Branch / ref',\n  'org.opencontainers.image.source': 'Source',\n  'org.opencontainers.image.created': 'Created',\n  'org.opencontainers.image.title': 'Title',\n};\n\nasync function deleteTag(repo, tag) {\n  if (\n    !(await confirmDialog(\n      'Delete the tag ' +\n        repo +\n        ':' +\n        tag +\n        '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.',\n    ))\n  )\n    return;\n  try {\n    await api(`tag?${new URLSearchParams({ repository: repo, tag })}`, { method: 'DELETE' });\n    location.hash = link({ repo });\n  } catch (err) {\n    showError(err);\n  }\n}\n\nasync function viewImage(params) {\n  const repo = params.get('repo');\n  const ref = params.get('ref');\n  document.title = `${repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref)} \xB7 container registry`;\n  const img = await api(`image?${new URLSearchParams({ repository: repo, reference: ref })}`);\n  const byDigest = ref.includes(':');\n  const name = `${location.host}/${repo}${byDigest ? `@${ref}` : `:${ref}`}`;\n  const insecure = location.protocol === 'http:';\n  const parts = [\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),\n    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, `@${shortDigest(ref)}`) : `:${ref}`),\n  ];\n  const prominent = Object.entries(img.prominent);\n  if (prominent.length) {\n    parts.push(\n      h(\n        'section',\n        { class: 'labels', 'aria-label': 'Build labels' },\n        prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v))),\n      ),\n    );\n  }\n  parts.push(\n    h('h2', {}, 'Pull'),\n    pullLine('docker', `docker pull ${name}`),\n    pullLine('podman', `podman pull ${insecure ? '--tls-verify=false ' : ''}${name}`),\n    pullLine(\n      'skopeo',\n      'skopeo copy ' +\n        (img.isIndex ? '--all ' : '') +\n        (insecure ? '--src-tls-verify=false ' : '') +\n        'docker://' +\n        name +\n        ' oci:' +\n        repo.split('/').pop() +\n        ':' +\n        (byDigest ? 'latest' : ref),\n    ),\n  );\n  const config = img.config || {};\n  parts.push(\n    h('h2', {}, 'Manifest'),\n    kv([\n      ['Digest', h('code', {}, img.digest)],\n      ['Media type', img.mediaType],\n      ['Total size', bytes(img.totalSize) + (img.isIndex ? ' (the index and what it lists directly)' : '')],\n      ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],\n      ['Created', config.created],\n      ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],\n      ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],\n      ['Tags here', img.tags.join(', ') + (img.tagsTruncated ? ' (and maybe more: the repository has too many tags to search them all)' : '')],\n    ]),\n  );\n  if (img.isIndex) {\n    parts.push(\n      h('h2', {}, 'Platforms'),\n      h(\n        'table',\n        { id: 'platforms' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Platform'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.platforms.map((p) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, platformText(p.platform)),\n              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))),\n              h('td', { class: 'num' }, bytes(p.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.layers.length) {\n    parts.push(\n      h('h2', {}, 'Layers'),\n      h(\n        'table',\n        { id: 'layers' },\n        h(\n          'thead',\n          {},\n          h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size')),\n        ),\n        h(\n          'tbody',\n          {},\n          img.layers.map((l, i) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, String(i + 1)),\n              h('td', { class: 'mono' }, shortDigest(l.digest)),\n              h('td', { class: 'hide-narrow' }, l.mediaType),\n              h('td', { class: 'num' }, bytes(l.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.config) {\n    parts.push(\n      h('h2', {}, 'Config'),\n      kv([\n        ['Entrypoint', config.entrypoint ? h('code', {}, JSON.stringify(config.entrypoint)) : undefined],\n        ['Cmd', config.cmd ? h('code', {}, JSON.stringify(config.cmd)) : undefined],\n        ['Working dir', config.workingDir],\n        ['User', config.user],\n        ['Ports', (config.exposedPorts || []).join(', ')],\n        [\n          'Env',\n          (config.env || []).length\n            ? h(\n                'div',\n                {},\n                config.env.map((e) => h('div', {}, h('code', {}, e))),\n              )\n            : undefined,\n        ],\n      ]),\n    );\n  }\n  const labels = Object.entries(img.labels);\n  const annotations = Object.entries(img.annotations);\n  if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));\n  if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));\n  parts.push(h('h2', {}, 'Referrers'));\n  if (img.referrers.length) {\n    parts.push(\n      h(\n        'table',\n        { id: 'referrers' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.referrers.map((r) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, r.artifactType || r.mediaType),\n              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))),\n              h('td', { class: 'num' }, bytes(r.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  } else {\n    parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));\n  }\n  if (img.mayDelete && !byDigest) {\n    parts.push(\n      h('h2', {}, 'Manage'),\n      h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, `Delete tag ${ref}`),\n    );\n  }\n  show(...parts);\n}\n\n// ---- router ---------------------------------------------------------------------------------\n\nasync function route() {\n  const params = new URLSearchParams(location.hash.slice(1));\n  try {\n    if (params.get('repo') && params.get('ref')) await viewImage(params);\n    else if (params.get('repo')) await viewTags(params);\n    else await viewRepositories(params);\n  } catch (err) {\n    showError(err);\n  }\n}\n\ndocument.getElementById('where').textContent = location.host;\nwindow.addEventListener('hashchange', route);\nroute();\n" },
       "favicon.svg": { type: "image/svg+xml", body: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="8" width="28" height="18" rx="3" fill="#2f6fb3"/><path d="M8 8v18M14 8v18M20 8v18M26 8v18" stroke="#fff" stroke-width="2" opacity=".55"/><rect x="9" y="3" width="14" height="6" rx="2" fill="#e08a1e"/></svg>\n' },
       "index.html": { type: "text/html; charset=utf-8", body: '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>Container registry</title>\n<link rel="icon" href="favicon.svg" type="image/svg+xml">\n<link rel="stylesheet" href="app.css">\n<script src="app.js" defer></script>\n</head>\n<body>\n<header>\n  <a href="#" class="brand"><img src="favicon.svg" alt="" width="22" height="22"> container-registry</a>\n  <span id="where" class="muted"></span>\n</header>\n<main id="main" aria-live="polite"><p class="muted">Loading\u2026</p></main>\n<dialog id="confirm">\n  <form method="dialog">\n    <p id="confirm-text"></p>\n    <div class="buttons">\n      <button value="cancel" id="confirm-cancel">Cancel</button>\n      <button value="ok" id="confirm-ok" class="danger">Delete</button>\n    </div>\n  </form>\n</dialog>\n<noscript>This page needs JavaScript; the registry API is at /v2/.</noscript>\n</body>\n</html>\n' }
     };
@@ -18661,7 +18700,9 @@ var init_endpoints = __esm({
     init_respond();
     METRICS_ACCESS_MODES = ["loopback", "policy", "anonymous", "off"];
     CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-    ASSETS = new Map(Object.entries(UI_ASSETS).map(([name, a2]) => [name, { ...a2, etag: `"${(0, import_node_crypto6.createHash)("sha256").update(a2.body).digest("hex").slice(0, 16)}"` }]));
+    ASSETS = new Map(
+      Object.entries(UI_ASSETS).map(([name, a2]) => [name, { ...a2, etag: `"${(0, import_node_crypto6.createHash)("sha256").update(a2.body).digest("hex").slice(0, 16)}"` }])
+    );
   }
 });
 
@@ -25819,7 +25860,9 @@ var init_connections = __esm({
           }
           if (++w.strikes >= this.strikes) {
             this.watched.delete(w);
-            this.o.log?.(`closing a stalled ${w.req.method} from ${w.socket.remoteAddress ?? "?"}: under ${this.minBytes} bytes per ${(this.o.windowMs ?? 1e4) / 1e3} s`);
+            this.o.log?.(
+              `closing a stalled ${w.req.method} from ${w.socket.remoteAddress ?? "?"}: under ${this.minBytes} bytes per ${(this.o.windowMs ?? 1e4) / 1e3} s`
+            );
             w.socket.destroy();
           }
         }
@@ -26029,18 +26072,15 @@ function probeHost(host) {
 function probe(rec, timeoutMs = 2e3) {
   return new Promise((resolve10) => {
     const request = rec.tls ? import_node_https2.request : import_node_http2.request;
-    const req = request(
-      { host: probeHost(rec.host), port: rec.port, path: "/v2/", method: "GET", timeout: timeoutMs, rejectUnauthorized: false },
-      (res) => {
-        res.resume();
-        const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
-        if (instance !== rec.instance) {
-          resolve10({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
-        } else {
-          resolve10({ ok: true, status: res.statusCode ?? 0, reason: "" });
-        }
+    const req = request({ host: probeHost(rec.host), port: rec.port, path: "/v2/", method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
+      if (instance !== rec.instance) {
+        resolve10({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
+      } else {
+        resolve10({ ok: true, status: res.statusCode ?? 0, reason: "" });
       }
-    );
+    });
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", (err) => resolve10({ ok: false, status: 0, reason: err.message }));
     req.end();
@@ -28461,7 +28501,8 @@ function parseAccessConfig(text, file, defaults) {
       value.forEach((raw, i2) => {
         const where = `${file}: repository #${i2 + 1}`;
         const r = raw;
-        for (const k of Object.keys(r)) if (!["match", "pull", "push"].includes(k)) throw new HelperError("access-config", `${where}: unknown key ${JSON.stringify(k)}`);
+        for (const k of Object.keys(r))
+          if (!["match", "pull", "push"].includes(k)) throw new HelperError("access-config", `${where}: unknown key ${JSON.stringify(k)}`);
         if (typeof r.match !== "string" || r.match === "") throw new HelperError("access-config", `${where}: match must be a repository glob`);
         const rule = { match: r.match, regex: globToRegExp(r.match) };
         if (r.pull !== void 0) rule.pull = userList(r.pull, `${where}: pull`);
@@ -28668,7 +28709,12 @@ var init_controller = __esm({
           case "login":
             return this.unauthorized("authentication required");
           case "disabled":
-            return { allowed: false, status: 403, user, message: `${req.action === "push" || req.action === "delete" ? "pushing" : "pulling"} is disabled on this registry` };
+            return {
+              allowed: false,
+              status: 403,
+              user,
+              message: `${req.action === "push" || req.action === "delete" ? "pushing" : "pulling"} is disabled on this registry`
+            };
           case "forbidden":
             return { allowed: false, status: 403, user, message: `user ${user} may not ${req.action} ${req.repository ?? ""}`.trim() };
         }
@@ -47889,7 +47935,8 @@ async function newCa(state, o2) {
   const cert = await issueCa({ keys, algorithm, days: o2.caDays, commonName: "container-registry CA", now: o2.now });
   const keyPem = await exportKeyPem(keys.privateKey);
   await state.writeFile(state.caKey(), keyPem, KEY_MODE);
-  await state.writeFile(state.caCert(), cert.toString("pem") + "\n", 420);
+  await state.writeFile(state.caCert(), `${cert.toString("pem")}
+`, 420);
   return { cert, keyPem };
 }
 async function newServer(state, ca, o2) {
@@ -47898,10 +47945,12 @@ async function newServer(state, ca, o2) {
   const keys = await generateKeyPair(serverAlgorithm);
   const cert = await issueServer({ ca: ca.cert, caKey, caAlgorithm, publicKey: keys.publicKey, serverAlgorithm, sans: o2.sans, days: o2.certDays, now: o2.now });
   await state.writeFile(state.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
-  await state.writeFile(state.serverCert(), cert.toString("pem") + "\n", 420);
+  await state.writeFile(state.serverCert(), `${cert.toString("pem")}
+`, 420);
 }
 async function syncClientCa(state, ca) {
-  const pem = ca.toString("pem") + "\n";
+  const pem = `${ca.toString("pem")}
+`;
   if (await state.readText(state.certsCaCert(), "pki-read") !== pem) await state.writeFile(state.certsCaCert(), pem, 420);
 }
 async function serverReason(ca, server, o2) {
@@ -47928,7 +47977,10 @@ async function loadCa(state) {
 }
 function checkCa(state, ca) {
   if (ca.cert && !ca.keyPem) {
-    throw new HelperError("pki-ca", `${state.caCert()} exists but ${state.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
+    throw new HelperError(
+      "pki-ca",
+      `${state.caCert()} exists but ${state.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`
+    );
   }
   if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
     throw new HelperError("pki-ca", `${state.caKey()} does not belong to ${state.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);
@@ -47996,11 +48048,17 @@ var init_pki = __esm({
 async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
   const secure = flags.tls === true || readBoolean(env2, "CONTAINER_REGISTRY_SECURE");
   if (secure && readBoolean(env2, "CONTAINER_REGISTRY_INSECURE")) {
-    throw new HelperError("config-conflict", `${flags.tls ? "--tls" : "CONTAINER_REGISTRY_SECURE=1"} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`);
+    throw new HelperError(
+      "config-conflict",
+      `${flags.tls ? "--tls" : "CONTAINER_REGISTRY_SECURE=1"} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`
+    );
   }
   const auth = flags.auth === true || readBoolean(env2, "CONTAINER_REGISTRY_AUTH");
   if (auth && !secure) {
-    throw new HelperError("auth-needs-tls", "authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1");
+    throw new HelperError(
+      "auth-needs-tls",
+      "authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1"
+    );
   }
   const state = StateDir.of(storageDir);
   const mode = auth ? "authenticated" : "anonymous";
@@ -48015,7 +48073,10 @@ async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
   const notes = [];
   if (!secure) {
     if (needsLogin(policy)) {
-      throw new HelperError("auth-needs-tls", `the access policy asks for logins (${state.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`);
+      throw new HelperError(
+        "auth-needs-tls",
+        `the access policy asks for logins (${state.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`
+      );
     }
     const open10 = policy.pull === "anonymous" && policy.push === "anonymous";
     return { secure: false, tls: void 0, access: open10 ? ALLOW_ALL : controller, notes: open10 ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };
@@ -48213,7 +48274,14 @@ function serviceOptions(y) {
   return y.option("ui", settingOption("CONTAINER_REGISTRY_UI")).option("metrics-access", settingOption("CONTAINER_REGISTRY_METRICS_ACCESS")).option("mdns", settingOption("CONTAINER_REGISTRY_MDNS")).option("mdns-name", settingOption("CONTAINER_REGISTRY_MDNS_NAME")).option("mdns-interface", { type: "string", array: true, describe: "Interface (name or address) to announce on; repeat for more; all by default" }).option("min-free-disk", settingOption("CONTAINER_REGISTRY_MIN_FREE_MB"));
 }
 function serviceChoices(args) {
-  return { ui: args.ui, metricsAccess: args["metrics-access"], mdns: args.mdns, mdnsName: args["mdns-name"], mdnsInterfaces: args["mdns-interface"], minFreeMib: args["min-free-disk"] };
+  return {
+    ui: args.ui,
+    metricsAccess: args["metrics-access"],
+    mdns: args.mdns,
+    mdnsName: args["mdns-name"],
+    mdnsInterfaces: args["mdns-interface"],
+    minFreeMib: args["min-free-disk"]
+  };
 }
 var init_services2 = __esm({
   "tools/src/cli/services.ts"() {
@@ -48318,7 +48386,10 @@ var init_server2 = __esm({
         for (const note of notes) say(note);
         const { state } = config2;
         const argv = process.argv.slice(2);
-        const serveArgs = withoutOptions(argv.filter((a2) => a2 !== "start"), ["timeout", "storage"]);
+        const serveArgs = withoutOptions(
+          argv.filter((a2) => a2 !== "start"),
+          ["timeout", "storage"]
+        );
         serveArgs.push("--storage", state.dir);
         const result2 = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: args.timeout * 1e3 });
         if (!result2.ok) {
@@ -48479,7 +48550,12 @@ async function staleUploads(store, now, maxAgeMs) {
   for (const repo of await store.repositories()) {
     for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
       const times = await Promise.all(
-        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map((p) => (0, import_promises28.stat)(p).then((s) => s.mtimeMs, () => 0))
+        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map(
+          (p) => (0, import_promises28.stat)(p).then(
+            (s) => s.mtimeMs,
+            () => 0
+          )
+        )
       );
       if (now - Math.max(...times) > maxAgeMs) out.push({ repository: repo, id });
     }
@@ -48578,8 +48654,13 @@ async function collectGarbage(store, options = {}) {
       report2.blobsRestored++;
     }
   }
-  await unlinkDeleted(store, report2.blobsDeleted.map((b) => parseDigest(b.digest)));
-  log(`deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored} blob(s), ${report2.manifestsRestored} manifest(s)`);
+  await unlinkDeleted(
+    store,
+    report2.blobsDeleted.map((b) => parseDigest(b.digest))
+  );
+  log(
+    `deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored} blob(s), ${report2.manifestsRestored} manifest(s)`
+  );
   return report2;
 }
 async function unlinkDeleted(store, deleted) {
@@ -48642,7 +48723,11 @@ var init_gc2 = __esm({
     gcCommand = {
       command: "gc",
       describe: "Delete unreferenced blobs; safe while the registry runs",
-      builder: (y) => storageOption(y).option("delete-untagged", { type: "boolean", default: false, describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)" }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", numberOption("grace", { min: 0, unit: "minutes", default: 10, describe: "Minutes: content used this recently is never collected" })).option("settle", numberOption("settle", { min: 0, unit: "seconds", default: 5, describe: "Seconds to let in-flight pushes land before deleting" })).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
+      builder: (y) => storageOption(y).option("delete-untagged", {
+        type: "boolean",
+        default: false,
+        describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)"
+      }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", numberOption("grace", { min: 0, unit: "minutes", default: 10, describe: "Minutes: content used this recently is never collected" })).option("settle", numberOption("settle", { min: 0, unit: "seconds", default: 5, describe: "Seconds to let in-flight pushes land before deleting" })).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
       handler: async (args) => {
         const state = new StateDir(resolveStorage(args.storage));
         const store = new ImageStore(state.storage);
@@ -48930,7 +49015,8 @@ function parseCredsFile(text, where) {
     vars[m[1]] = value;
   }
   const fromVars = credentialFromVars(vars);
-  if (!fromVars) throw new HelperError("credentials", `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
+  if (!fromVars)
+    throw new HelperError("credentials", `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
   return fromVars;
 }
 function credentialFromVars(vars) {
@@ -49030,7 +49116,8 @@ function credentialSource(settings) {
       return async () => void 0;
     case "env": {
       const cred = credentialFromVars(env2);
-      if (!cred) throw new HelperError("credentials", "auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD");
+      if (!cred)
+        throw new HelperError("credentials", "auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD");
       return async () => cred;
     }
     case "credsfile": {
@@ -49190,7 +49277,13 @@ async function expectStatus(res, ...codes) {
     text = (await readBody2(res, 64 * 1024)).toString("utf8");
   } catch {
   }
-  throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text), retryAfter: res.headers["retry-after"] });
+  throw new RegistryHttpError({
+    status: res.status,
+    method: res.method,
+    url: res.url,
+    diagnostics: parseDiagnostics(text),
+    retryAfter: res.headers["retry-after"]
+  });
 }
 function tlsRootCertificates() {
   return import_node_tls.rootCertificates;
@@ -49256,7 +49349,7 @@ var init_transport = __esm({
           maxSockets,
           scheduling: "lifo",
           rejectUnauthorized: !tls.insecure,
-          ...tls.ca && tls.ca.length ? { ca: [...tlsRootCertificates(), ...tls.ca.map((b) => b.toString("utf8"))] } : {}
+          ...tls.ca?.length ? { ca: [...tlsRootCertificates(), ...tls.ca.map((b) => b.toString("utf8"))] } : {}
         });
       }
       tls;
@@ -49463,7 +49556,7 @@ var init_auth2 = __esm({
         for (const s of [...new Set(scopes)].sort()) url.searchParams.append("scope", s);
         const cred = await this.cred();
         const tryWith = async (authorization) => this.transport.send({ method: "GET", url, headers: authorization ? { Authorization: authorization } : {} });
-        let res = await tryWith(cred ? `Basic ${basic(cred)}` : void 0);
+        const res = await tryWith(cred ? `Basic ${basic(cred)}` : void 0);
         if ((res.status === 401 || res.status === 403) && cred?.kind === "token") {
           await readBody2(res).catch(() => void 0);
           return { token: cred.token, expires: Date.now() + 36e5 };
@@ -49471,7 +49564,14 @@ var init_auth2 = __esm({
         const body = await readBody2(res).catch(() => Buffer.alloc(0));
         if (res.status !== 200) {
           const why = res.status === 401 || res.status === 403 ? cred ? "credentials rejected" : "credentials required" : "token request failed";
-          throw new RegistryHttpError({ status: res.status, method: "GET", url, diagnostics: parseDiagnostics(body.toString("utf8")), message: why, retryable: res.status >= 500 || res.status === 429 });
+          throw new RegistryHttpError({
+            status: res.status,
+            method: "GET",
+            url,
+            diagnostics: parseDiagnostics(body.toString("utf8")),
+            message: why,
+            retryable: res.status >= 500 || res.status === 429
+          });
         }
         let doc;
         try {
@@ -49540,7 +49640,11 @@ var init_session = __esm({
           }
         }
         if (lastError instanceof NetworkError && !this.options.tls?.insecure && !this.options.tls?.allowHttp && !this.scheme && /EPROTO|ECONNRESET|wrong version/i.test(lastError.message)) {
-          throw new NetworkError("GET", `https://${this.host}/v2/`, new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`));
+          throw new NetworkError(
+            "GET",
+            `https://${this.host}/v2/`,
+            new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`)
+          );
         }
         throw lastError;
       }
@@ -49583,7 +49687,10 @@ async function loadCaDir(dir) {
   }
   const keys = names.filter((n2) => /\.key$/i.test(n2));
   if (keys.length) {
-    throw new HelperError("tls", `--cert-dir ${dir} holds private keys (${keys.join(", ")}); give a folder with the CA certificate only, e.g. <storage>/certs, or --ca-cert`);
+    throw new HelperError(
+      "tls",
+      `--cert-dir ${dir} holds private keys (${keys.join(", ")}); give a folder with the CA certificate only, e.g. <storage>/certs, or --ca-cert`
+    );
   }
   const certs = names.filter((n2) => /\.(crt|pem)$/i.test(n2));
   if (!certs.length) throw new HelperError("tls", `--cert-dir ${dir} has no *.crt file`);
@@ -49622,7 +49729,10 @@ async function credentialsFor(args, local) {
     return () => cred ??= (0, import_promises33.readFile)(passwordFile, "utf8").then(
       (p) => ({ kind: "basic", username, password: p.replace(/\r?\n$/, "") }),
       (err) => {
-        throw new HelperError("credentials", `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`);
+        throw new HelperError(
+          "credentials",
+          `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? "error"}); has the registry been started?`
+        );
       }
     );
   }
@@ -49698,26 +49808,28 @@ var ARCH_ALIASES;
 var init_platform = __esm({
   "tools/src/oci/platform.ts"() {
     "use strict";
-    ARCH_ALIASES = new Map(Object.entries({
-      x86_64: { architecture: "amd64" },
-      "x86-64": { architecture: "amd64" },
-      amd64: { architecture: "amd64" },
-      aarch64: { architecture: "arm64" },
-      arm64: { architecture: "arm64" },
-      armv7l: { architecture: "arm", variant: "v7" },
-      armv7: { architecture: "arm", variant: "v7" },
-      armhf: { architecture: "arm", variant: "v7" },
-      armv6l: { architecture: "arm", variant: "v6" },
-      armv5tel: { architecture: "arm", variant: "v5" },
-      i386: { architecture: "386" },
-      i586: { architecture: "386" },
-      i686: { architecture: "386" },
-      riscv64: { architecture: "riscv64" },
-      ppc64le: { architecture: "ppc64le" },
-      powerpc64le: { architecture: "ppc64le" },
-      mips: { architecture: "mips" },
-      mipsel: { architecture: "mipsle" }
-    }));
+    ARCH_ALIASES = new Map(
+      Object.entries({
+        x86_64: { architecture: "amd64" },
+        "x86-64": { architecture: "amd64" },
+        amd64: { architecture: "amd64" },
+        aarch64: { architecture: "arm64" },
+        arm64: { architecture: "arm64" },
+        armv7l: { architecture: "arm", variant: "v7" },
+        armv7: { architecture: "arm", variant: "v7" },
+        armhf: { architecture: "arm", variant: "v7" },
+        armv6l: { architecture: "arm", variant: "v6" },
+        armv5tel: { architecture: "arm", variant: "v5" },
+        i386: { architecture: "386" },
+        i586: { architecture: "386" },
+        i686: { architecture: "386" },
+        riscv64: { architecture: "riscv64" },
+        ppc64le: { architecture: "ppc64le" },
+        powerpc64le: { architecture: "ppc64le" },
+        mips: { architecture: "mips" },
+        mipsel: { architecture: "mipsle" }
+      })
+    );
   }
 });
 
@@ -49980,7 +50092,8 @@ var init_layout = __esm({
         let entries = this.index.manifests;
         if (ref !== void 0) {
           entries = entries.filter((m) => m.annotations?.[REF_NAME] === ref);
-          if (!entries.length) throw new LayoutError(`${this.files.location} has no image named ${JSON.stringify(ref)} (it has: ${this.refNames().join(", ") || "no names"})`);
+          if (!entries.length)
+            throw new LayoutError(`${this.files.location} has no image named ${JSON.stringify(ref)} (it has: ${this.refNames().join(", ") || "no names"})`);
         } else if (entries.length > 1) {
           const latest = entries.filter((m) => m.annotations?.[REF_NAME] === "latest");
           const withPlatforms = entries.every((m) => m.platform);
@@ -50144,14 +50257,20 @@ async function machineFolders(deployDir) {
   try {
     if (!(await (0, import_promises36.stat)(dir)).isDirectory()) throw new Error("not a folder");
   } catch (err) {
-    throw new DiscoveryError(`deploy folder ${dir} cannot be read (${err.code ?? err.message}); set DEPLOY_DIR_IMAGE or --deploy-dir`);
+    throw new DiscoveryError(
+      `deploy folder ${dir} cannot be read (${err.code ?? err.message}); set DEPLOY_DIR_IMAGE or --deploy-dir`
+    );
   }
   const parent = (0, import_node_path21.dirname)(dir);
   const out = [dir];
   for (const e of await (0, import_promises36.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
     const p = (0, import_node_path21.join)(parent, e.name);
     if (p === dir) continue;
-    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises36.stat)(p).then((s) => s.isDirectory(), () => false)) out.push(p);
+    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises36.stat)(p).then(
+      (s) => s.isDirectory(),
+      () => false
+    ))
+      out.push(p);
   }
   return out;
 }
@@ -50170,7 +50289,7 @@ async function discoverImages(deployDir, only = []) {
     for (const entry of entries.sort()) {
       if (!isOciEntryName(entry)) continue;
       const parsed = parseEntryName(entry, [machine, ...machines]);
-      if (!parsed || !parsed.name) continue;
+      if (!parsed?.name) continue;
       const full = (0, import_node_path21.join)(folder, entry);
       let real2;
       let isDir;
@@ -50181,7 +50300,11 @@ async function discoverImages(deployDir, only = []) {
         isDir = s.isDirectory();
         mtime = s.mtimeMs;
         if (!isDir && !s.isFile()) continue;
-        if (isDir && !await (0, import_promises36.stat)((0, import_node_path21.join)(real2, "index.json")).then((x) => x.isFile(), () => false)) continue;
+        if (isDir && !await (0, import_promises36.stat)((0, import_node_path21.join)(real2, "index.json")).then(
+          (x) => x.isFile(),
+          () => false
+        ))
+          continue;
       } catch {
         continue;
       }
@@ -50201,7 +50324,9 @@ async function discoverImages(deployDir, only = []) {
     const missing = only.filter((n2) => !images.some((i2) => i2.name === n2));
     if (missing.length) {
       const known = [...new Set([...found.values()].map((i2) => i2.name))].sort();
-      throw new DiscoveryError(`no image named ${missing.map((m) => JSON.stringify(m)).join(", ")} in ${(0, import_node_path21.dirname)((0, import_node_path21.resolve)(deployDir))}/* (found: ${known.join(", ") || "none"})`);
+      throw new DiscoveryError(
+        `no image named ${missing.map((m) => JSON.stringify(m)).join(", ")} in ${(0, import_node_path21.dirname)((0, import_node_path21.resolve)(deployDir))}/* (found: ${known.join(", ") || "none"})`
+      );
     }
   }
   return images.sort((a2, b) => a2.name.localeCompare(b.name) || a2.machine.localeCompare(b.machine));
@@ -50324,7 +50449,13 @@ async function uploadStatus2(s, repo, location) {
   await expectStatus(res, 204);
   await discard(res);
   const m = /^0-(-?\d+)$/.exec(String(res.headers.range ?? "").trim());
-  if (!m) throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, message: `upload status has no usable Range header (${res.headers.range ?? "none"})` });
+  if (!m)
+    throw new RegistryHttpError({
+      status: res.status,
+      method: res.method,
+      url: res.url,
+      message: `upload status has no usable Range header (${res.headers.range ?? "none"})`
+    });
   return { offset: Number(m[1]) + 1, location: nextLocation(res, location) };
 }
 function nextLocation(res, current) {
@@ -50344,7 +50475,10 @@ async function uploadContent(s, repo, location, blob, opts = {}, from = 0) {
   const scopes = [repositoryScope(repo, "pull,push")];
   const headers = { "Content-Type": "application/octet-stream" };
   if (from === 0 && !streamed(blob, opts)) {
-    const res = await s.request({ method: "PUT", path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts), contentLength: blob.size }, scopes);
+    const res = await s.request(
+      { method: "PUT", path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts), contentLength: blob.size },
+      scopes
+    );
     await expectStatus(res, 201, 204);
     await discard(res);
     return;
@@ -50479,7 +50613,9 @@ var init_blobs3 = __esm({
 // tools/src/client/manifests.ts
 async function getManifest2(s, repo, reference) {
   return withRetry(async () => {
-    const res = await s.request({ method: "GET", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [repositoryScope(repo, "pull")]);
+    const res = await s.request({ method: "GET", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [
+      repositoryScope(repo, "pull")
+    ]);
     if (res.status === 404) {
       await discard(res);
       return void 0;
@@ -50488,7 +50624,13 @@ async function getManifest2(s, repo, reference) {
     const body = await readBody2(res);
     const computed = digestOf(body);
     if (reference.startsWith("sha256:") && computed !== reference) {
-      throw new RegistryHttpError({ status: 200, method: "GET", url: res.url, message: `manifest digest is ${computed}, not the ${reference} asked for`, retryable: false });
+      throw new RegistryHttpError({
+        status: 200,
+        method: "GET",
+        url: res.url,
+        message: `manifest digest is ${computed}, not the ${reference} asked for`,
+        retryable: false
+      });
     }
     const contentType = String(res.headers["content-type"] ?? "").split(";")[0].trim();
     return { body, mediaType: mediaTypeOf(body, contentType), digest: computed };
@@ -50506,7 +50648,9 @@ function mediaTypeOf(body, contentType) {
 }
 async function headManifest(s, repo, reference) {
   return withRetry(async () => {
-    const res = await s.request({ method: "HEAD", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [repositoryScope(repo, "pull")]);
+    const res = await s.request({ method: "HEAD", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [
+      repositoryScope(repo, "pull")
+    ]);
     await discard(res);
     if (res.status === 404) return void 0;
     await expectStatus(res, 200);
@@ -50520,14 +50664,19 @@ async function headManifest(s, repo, reference) {
 }
 async function putManifest2(s, repo, reference, body, mediaType) {
   return withRetry(async () => {
-    const res = await s.request({ method: "PUT", path: `/v2/${repo}/manifests/${reference}`, headers: { "Content-Type": mediaType }, body }, [repositoryScope(repo, "pull,push")]);
+    const res = await s.request({ method: "PUT", path: `/v2/${repo}/manifests/${reference}`, headers: { "Content-Type": mediaType }, body }, [
+      repositoryScope(repo, "pull,push")
+    ]);
     await expectStatus(res, 201, 200, 202);
     await discard(res);
     return digestOf(body);
   });
 }
 async function deleteManifest2(s, repo, reference) {
-  const res = await s.request({ method: "DELETE", path: `/v2/${repo}/manifests/${reference}` }, [repositoryScope(repo, "delete"), repositoryScope(repo, "pull,push")]);
+  const res = await s.request({ method: "DELETE", path: `/v2/${repo}/manifests/${reference}` }, [
+    repositoryScope(repo, "delete"),
+    repositoryScope(repo, "pull,push")
+  ]);
   try {
     await expectStatus(res, 200, 202, 204);
     await discard(res);
@@ -50744,7 +50893,8 @@ function mergedEntries(ours, existing) {
     }
   } else if (existing.platform) {
     const k = platformKey(existing.platform);
-    if (!taken.has(k)) entries.push({ mediaType: existing.mediaType, digest: existing.digest, size: existing.body.length, platform: normalizePlatform(existing.platform) });
+    if (!taken.has(k))
+      entries.push({ mediaType: existing.mediaType, digest: existing.digest, size: existing.body.length, platform: normalizePlatform(existing.platform) });
   }
   return entries;
 }
@@ -50774,14 +50924,17 @@ async function pushBlobs(ctx, repository, images) {
   const all = [...unique2.values()];
   const present = await Promise.all(all.map(({ d }) => heads.run(() => withRetry(() => blobExists(ctx.session, repository, d.digest)))));
   const missing = [];
-  all.forEach((entry, i2) => {
-    if (!present[i2]) return missing.push(entry);
+  for (const [i2, entry] of all.entries()) {
+    if (!present[i2]) {
+      missing.push(entry);
+      continue;
+    }
     ctx.reporter.blobStart(repository, entry.d.digest, entry.d.size);
     ctx.reporter.blobDone(entry.d.digest, "exists", entry.d.size);
     ctx.knownBlobs.set(entry.d.digest, repository);
     stats.bytesSkipped += entry.d.size;
     stats.blobsSkipped++;
-  });
+  }
   const limiter = new Limiter(Math.max(1, ctx.jobs));
   const order = missing.sort((a2, b) => b.d.size - a2.d.size);
   await Promise.all(
@@ -50887,7 +51040,10 @@ async function pushImageSet(ctx, repository, images, tags2) {
   const tagDigests = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique2, tags2), 12e4);
   const single = unique2.length === 1;
   const own = single ? { digest: unique2[0].manifestDigest, mediaType: unique2[0].mediaType } : (() => {
-    const entries = mergedEntries(unique2.map((i2) => ({ mediaType: i2.mediaType, digest: i2.manifestDigest, size: i2.manifest.length, platform: i2.platform })), void 0);
+    const entries = mergedEntries(
+      unique2.map((i2) => ({ mediaType: i2.mediaType, digest: i2.manifestDigest, size: i2.manifest.length, platform: i2.platform })),
+      void 0
+    );
     return { digest: digestOf(indexBody(entries)), mediaType: indexMediaType(entries) };
   })();
   return {
@@ -53162,7 +53318,10 @@ function semverTags(version) {
     return [`${maj}.${min}`, `${maj}`];
   }
   const parsed = import_semver.default.parse(v);
-  if (!parsed) throw new TagError(`version ${JSON.stringify(version)} is not semantic versioning (MAJOR[.MINOR[.PATCH]][-PRERELEASE]); use the "version" strategy for free-form versions`);
+  if (!parsed)
+    throw new TagError(
+      `version ${JSON.stringify(version)} is not semantic versioning (MAJOR[.MINOR[.PATCH]][-PRERELEASE]); use the "version" strategy for free-form versions`
+    );
   if (parsed.prerelease.length || parsed.build.length) {
     const own = parsed.version + (parsed.build.length ? `_${parsed.build.join(".")}` : "");
     if (!isValidTag(own)) throw new TagError(`version ${JSON.stringify(version)} does not make a valid tag`);
@@ -53264,7 +53423,8 @@ async function planDeployPush(opts, warn = () => {
         const key3 = platformKey(image3.platform);
         const prev = byPlatform.get(key3);
         if (prev) {
-          if (prev.image.manifestDigest !== image3.manifestDigest) warn(`${name}: machines ${prev.source.machine} and ${source2.machine} both build ${key3}; pushing ${prev.source.machine}'s`);
+          if (prev.image.manifestDigest !== image3.manifestDigest)
+            warn(`${name}: machines ${prev.source.machine} and ${source2.machine} both build ${key3}; pushing ${prev.source.machine}'s`);
           continue;
         }
         byPlatform.set(key3, { image: image3, source: source2 });
@@ -53277,7 +53437,9 @@ async function planDeployPush(opts, warn = () => {
 async function pushPlanned(ctx, plans, opts) {
   const results = [];
   for (const plan of plans) {
-    ctx.reporter.info(`Pushing ${plan.repository} (${plan.images.map((i2) => platformKey(i2.platform)).join(", ")}) from ${plan.sources.map((s) => `${s.machine}/${s.entry}`).join(", ")}`);
+    ctx.reporter.info(
+      `Pushing ${plan.repository} (${plan.images.map((i2) => platformKey(i2.platform)).join(", ")}) from ${plan.sources.map((s) => `${s.machine}/${s.entry}`).join(", ")}`
+    );
     if (opts.arch) {
       for (const image3 of plan.images) results.push(await pushImageSet(ctx, plan.repository, [image3], withArch(opts.tags, archSuffix(image3.platform))));
     } else {
@@ -54251,7 +54413,14 @@ var init_progress = __esm({
         const { default: cliProgress } = await Promise.resolve().then(() => __toESM(require_cli_progress(), 1));
         return new _BarReporter(
           new cliProgress.MultiBar(
-            { format: " {digest} [{bar}] {percentage}% {done}/{total_h} {state}", hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
+            {
+              format: " {digest} [{bar}] {percentage}% {done}/{total_h} {state}",
+              hideCursor: true,
+              clearOnComplete: false,
+              stopOnComplete: false,
+              barsize: 30,
+              autopadding: true
+            },
             cliProgress.Presets.shades_classic
           )
         );
@@ -54342,7 +54511,8 @@ var init_push2 = __esm({
         const now = /* @__PURE__ */ new Date();
         const explicit = (args.tag ?? []).filter((t) => t !== "");
         if (explicit.length && !args.image) throw new HelperError("usage", "--tag needs an image name: push <image> --tag <tag>");
-        for (const t of explicit) if (!isValidTag(t)) throw new HelperError("usage", `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
+        for (const t of explicit)
+          if (!isValidTag(t)) throw new HelperError("usage", `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
         const env2 = process.env;
         const deployDir = args["deploy-dir"] ?? readString(env2, "DEPLOY_DIR_IMAGE");
         if (!deployDir) throw new HelperError("usage", "no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir");
@@ -54385,8 +54555,10 @@ var init_push2 = __esm({
             const skipped = results.reduce((n2, r) => n2 + r.bytesSkipped, 0);
             for (const r of results) process.stdout.write(`${target.registry}/${r.repository}: ${r.tags.join(" ")} ${r.digest} (${r.platforms.join(", ")})
 `);
-            process.stdout.write(`Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1e3).toFixed(2)} s
-`);
+            process.stdout.write(
+              `Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1e3).toFixed(2)} s
+`
+            );
           }
         } finally {
           reporter.close();
@@ -54568,7 +54740,13 @@ var init_import2 = __esm({
         const src = new RegistrySession({
           registry: source2.registry,
           tls: { insecure: args["src-insecure"], ca },
-          credentials: credentialSource({ mode: srcMode, authfile: args["src-authfile"], credsfile: args["src-credsfile"], creds: args["src-creds"], token: args["src-token"] })
+          credentials: credentialSource({
+            mode: srcMode,
+            authfile: args["src-authfile"],
+            credsfile: args["src-credsfile"],
+            creds: args["src-creds"],
+            token: args["src-token"]
+          })
         });
         const reporter = await chooseReporter(args);
         try {
@@ -54711,21 +54889,34 @@ async function inspectImage(s, repository, reference) {
   const top2 = await getManifest2(s, repository, reference);
   if (!top2) throw new InspectError(`${repository}:${reference} does not exist`);
   if (!isIndexMediaType(top2.mediaType)) {
-    return { repository, reference, digest: top2.digest, mediaType: top2.mediaType, manifests: [], images: [await image2(s, repository, top2.digest, top2.body, top2.mediaType, void 0)] };
+    return {
+      repository,
+      reference,
+      digest: top2.digest,
+      mediaType: top2.mediaType,
+      manifests: [],
+      images: [await image2(s, repository, top2.digest, top2.body, top2.mediaType, void 0)]
+    };
   }
   const index = parseManifest(top2.body, top2.mediaType);
   const images = [];
   for (const m of index.manifests) {
     if (m.platform?.architecture === "unknown") continue;
     const child = await getManifest2(s, repository, m.digest);
-    if (child && !isIndexMediaType(child.mediaType)) images.push(await image2(s, repository, m.digest, child.body, child.mediaType, m.platform ? platformKey(m.platform) : void 0));
+    if (child && !isIndexMediaType(child.mediaType))
+      images.push(await image2(s, repository, m.digest, child.body, child.mediaType, m.platform ? platformKey(m.platform) : void 0));
   }
   return {
     repository,
     reference,
     digest: top2.digest,
     mediaType: top2.mediaType,
-    manifests: index.manifests.map((m) => ({ digest: m.digest, platform: m.platform ? platformKey(m.platform) : void 0, mediaType: m.mediaType, size: m.size })),
+    manifests: index.manifests.map((m) => ({
+      digest: m.digest,
+      platform: m.platform ? platformKey(m.platform) : void 0,
+      mediaType: m.mediaType,
+      size: m.size
+    })),
     images
   };
 }
@@ -54973,7 +55164,7 @@ var init_vdkr = __esm({
     "use strict";
     init_docker();
     VDKR_REGISTRY_CONF = "/etc/vdkr/registry.conf";
-    SAFE = /^[A-Za-z0-9._:/\[\] -]*$/;
+    SAFE = /^[A-Za-z0-9._:/[\] -]*$/;
   }
 });
 
@@ -55084,7 +55275,9 @@ function resolveTargetSettings(input) {
   const secure = parseFlag("CONTAINER_REGISTRY_SECURE", input.secure) || auth;
   const insecure = parseFlag("CONTAINER_REGISTRY_INSECURE", input.insecure);
   if (secure && insecure) {
-    throw new AddressError("CONTAINER_REGISTRY_SECURE (or AUTH) and CONTAINER_REGISTRY_INSECURE are both 1: a TLS registry with our CA is not insecure; set one");
+    throw new AddressError(
+      "CONTAINER_REGISTRY_SECURE (or AUTH) and CONTAINER_REGISTRY_INSECURE are both 1: a TLS registry with our CA is not insecure; set one"
+    );
   }
   const namespace = (input.namespace ?? "").trim().replace(/^\/+|\/+$/g, "") || address.path;
   if (namespace && !isValidRepositoryName(namespace)) {
@@ -55095,7 +55288,9 @@ function resolveTargetSettings(input) {
   const registry = targetRegistry(formatHostPort(address.host, address.port), view);
   const hostView = { network, ...view.targetHost ? { targetHost: parseHostPort(view.targetHost).host.replace(/^(.*:.*)$/, "[$1]") } : {} };
   const extraInsecure = unique(
-    parseList(input.dockerInsecure ?? "").map((r) => isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))
+    parseList(input.dockerInsecure ?? "").map(
+      (r) => isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network })
+    )
   );
   const search = input.searchRegistries === void 0 ? [...DEFAULT_SEARCH_REGISTRIES] : parseList(input.searchRegistries);
   return {
@@ -55239,7 +55434,9 @@ var init_layer = __esm({
     spec = (name) => SETTINGS[name];
     BBCLASS_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).bitbake === "class");
     HELPER_ENV_VARIABLES = BBCLASS_VARIABLES.filter((n2) => spec(n2).readBy !== "layer" && !spec(n2).secret);
-    SCRIPT_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).bitbake !== void 0 && spec(n2).readBy !== "layer" && !spec(n2).secret);
+    SCRIPT_VARIABLES = SETTING_NAMES.filter(
+      (n2) => spec(n2).bitbake !== void 0 && spec(n2).readBy !== "layer" && !spec(n2).secret
+    );
     TARGET_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).target === true);
   }
 });
@@ -55432,8 +55629,10 @@ var init_script2 = __esm({
         process.stdout.write(`Wrote ${result2.script}
 `);
         if (result2.user) {
-          process.stdout.write(`User ${result2.user.user} ${result2.user.action} with the password from CONTAINER_REGISTRY_PASSWORD (kept in ${result2.user.passwordFile}, 0600)
-`);
+          process.stdout.write(
+            `User ${result2.user.user} ${result2.user.action} with the password from CONTAINER_REGISTRY_PASSWORD (kept in ${result2.user.passwordFile}, 0600)
+`
+          );
         }
       }
     };

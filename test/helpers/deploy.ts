@@ -14,7 +14,10 @@ export async function writeIndexLayout(dir: string, images: TestImage[], ref = '
   await writeFile(join(blobs, index.digest.slice(7)), index.data);
   await writeFile(
     join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.data.length, annotations: { 'org.opencontainers.image.ref.name': ref } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: index.mediaType, digest: index.digest, size: index.data.length, annotations: { 'org.opencontainers.image.ref.name': ref } }],
+    }),
   );
 }
 
@@ -63,6 +66,7 @@ export async function writeBuild(deployImages: string, b: DeployBuild): Promise<
     const { rm } = await import('node:fs/promises');
     await rm(dir, { recursive: true });
   }
-  if (b.latestLink) await symlink(b.archive === 'only' ? `${base}.tar` : base, join(folder, `${b.image}-${b.machine}-latest-oci${b.archive === 'only' ? '.tar' : ''}`));
+  if (b.latestLink)
+    await symlink(b.archive === 'only' ? `${base}.tar` : base, join(folder, `${b.image}-${b.machine}-latest-oci${b.archive === 'only' ? '.tar' : ''}`));
   return { image, path: b.archive === 'only' ? `${dir}.tar` : dir };
 }

@@ -17,7 +17,7 @@ export interface TestDistribution {
 /** startDistribution serves `storage` (a fresh temp dir by default) with delete enabled. */
 export async function startDistribution(
   t: { teardown(fn: () => unknown): void },
-  opts: { storage?: string; extraConfig?: string; /** the config serves HTTPS: wait for the port, not for an HTTP answer */ tls?: boolean } = {},
+  opts: { storage?: string; extraConfig?: string /** the config serves HTTPS: wait for the port, not for an HTTP answer */; tls?: boolean } = {},
 ): Promise<TestDistribution> {
   const dir = await tempDir(t, 'cr-dist-');
   const storage = opts.storage ?? join(dir, 'storage');

@@ -11,11 +11,7 @@ export interface ExecResult {
 }
 
 /** exec runs `cmd args` with no shell; it is killed after `timeoutMs`. */
-export function exec(
-  cmd: string,
-  args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
-): Promise<ExecResult> {
+export function exec(cmd: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
     let stdout = '';

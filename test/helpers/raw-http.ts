@@ -58,7 +58,9 @@ export function parse(buf: Buffer): RawResponse {
 /** req formats one request (Connection: close unless told otherwise). */
 export function req(method: string, path: string, headers: Record<string, string | number> = {}, body = ''): string {
   const h = { Host: 'registry', Connection: 'close', ...headers };
-  return `${method} ${path} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`;
+  return `${method} ${path} HTTP/1.1\r\n${Object.entries(h)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')}\r\n\r\n${body}`;
 }
 
 /** errorCode is the first spec error code of a JSON body. */
@@ -69,4 +71,3 @@ export function errorCode(body: string): string | undefined {
     return undefined;
   }
 }
-

@@ -34,7 +34,19 @@ export async function startTmpfsServer(t: { teardown(fn: () => unknown): void },
   // unshare execs sh, which execs node: the child's pid is the server's, inside the namespace.
   const child = spawn(
     'unshare',
-    ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${sizeMiB}m tmpfs "$1" && exec "$2" "$3" serve --storage "$1" --listen "$4" --min-free-disk 1`, 'sh', storage, process.execPath, BUNDLE, `127.0.0.1:${port}`],
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `mount -t tmpfs -o size=${sizeMiB}m tmpfs "$1" && exec "$2" "$3" serve --storage "$1" --listen "$4" --min-free-disk 1`,
+      'sh',
+      storage,
+      process.execPath,
+      BUNDLE,
+      `127.0.0.1:${port}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));

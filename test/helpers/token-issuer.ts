@@ -31,7 +31,11 @@ export async function startTokenIssuer(
 ): Promise<TokenIssuer> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=test-token-issuer'], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=test-token-issuer'],
+    { stdio: 'pipe' },
+  );
   const key = createPrivateKey(readFileSync(keyPath));
   const der = new X509Certificate(readFileSync(certPath)).raw;
   const service = 'test-registry';
@@ -60,13 +64,26 @@ export async function startTokenIssuer(
       return;
     }
     const now = Math.floor(Date.now() / 1000);
-    const shift = expired > 0 ? (expired--, -600) : 0;
-    const access = scopes.flatMap((s) => s.split(' ')).filter(Boolean).map((s) => {
-      const parts = s.split(':');
-      return { type: parts[0], name: parts.slice(1, -1).join(':'), actions: parts[parts.length - 1]!.split(',') };
-    });
+    const shift = expired > 0 ? -600 : 0;
+    if (expired > 0) expired--;
+    const access = scopes
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean)
+      .map((s) => {
+        const parts = s.split(':');
+        return { type: parts[0], name: parts.slice(1, -1).join(':'), actions: parts[parts.length - 1]!.split(',') };
+      });
     const header = { alg: 'RS256', typ: 'JWT', x5c: [der.toString('base64')] };
-    const claims = { iss: issuer, sub: who.user, aud: service, exp: now + 300 + shift, nbf: now - 10 + shift, iat: now + shift, jti: randomBytes(8).toString('hex'), access };
+    const claims = {
+      iss: issuer,
+      sub: who.user,
+      aud: service,
+      exp: now + 300 + shift,
+      nbf: now - 10 + shift,
+      iat: now + shift,
+      jti: randomBytes(8).toString('hex'),
+      access,
+    };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = createSign('RSA-SHA256').update(signingInput).sign(key);
     res.writeHead(200, { 'Content-Type': 'application/json' });

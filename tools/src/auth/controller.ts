@@ -235,7 +235,12 @@ export class HtpasswdAccessController implements AccessController {
       case 'login':
         return this.unauthorized('authentication required');
       case 'disabled':
-        return { allowed: false, status: 403, user, message: `${req.action === 'push' || req.action === 'delete' ? 'pushing' : 'pulling'} is disabled on this registry` };
+        return {
+          allowed: false,
+          status: 403,
+          user,
+          message: `${req.action === 'push' || req.action === 'delete' ? 'pushing' : 'pulling'} is disabled on this registry`,
+        };
       case 'forbidden':
         return { allowed: false, status: 403, user, message: `user ${user} may not ${req.action} ${req.repository ?? ''}`.trim() };
     }

@@ -134,7 +134,8 @@ export function parseAccessConfig(text: string, file: string, defaults: { pull: 
       value.forEach((raw, i) => {
         const where = `${file}: repository #${i + 1}`;
         const r = raw as Record<string, unknown>;
-        for (const k of Object.keys(r)) if (!['match', 'pull', 'push'].includes(k)) throw new HelperError('access-config', `${where}: unknown key ${JSON.stringify(k)}`);
+        for (const k of Object.keys(r))
+          if (!['match', 'pull', 'push'].includes(k)) throw new HelperError('access-config', `${where}: unknown key ${JSON.stringify(k)}`);
         if (typeof r.match !== 'string' || r.match === '') throw new HelperError('access-config', `${where}: match must be a repository glob`);
         const rule: RepositoryRule = { match: r.match, regex: globToRegExp(r.match) };
         if (r.pull !== undefined) rule.pull = userList(r.pull, `${where}: pull`);

@@ -57,7 +57,12 @@ export interface UserChange {
 export type SetPasswordMode = 'add' | 'change' | 'upsert';
 
 /** setUserPassword adds a user or changes its password; the default user's also goes to auth/password. */
-export async function setUserPassword(storageDir: StateDir | string, user: string, password: string, o: { mode: SetPasswordMode; defaultUser?: string }): Promise<UserChange> {
+export async function setUserPassword(
+  storageDir: StateDir | string,
+  user: string,
+  password: string,
+  o: { mode: SetPasswordMode; defaultUser?: string },
+): Promise<UserChange> {
   checkUsername(user);
   checkPassword(password, 'the given source');
   const hash = await hashPassword(password);

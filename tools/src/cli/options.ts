@@ -58,5 +58,11 @@ export function parseListen(text: string): ListenAddress {
 /** listenOption adds `--listen` (CONTAINER_REGISTRY_LISTEN; default 127.0.0.1 and the URL's port or 5000). */
 export function listenOption<T>(y: Argv<T>) {
   const listen = readString(process.env, 'CONTAINER_REGISTRY_LISTEN') ?? `127.0.0.1:${readRegistryUrl(process.env).port ?? DEFAULT_PORT}`;
-  return y.option('listen', settingOption('CONTAINER_REGISTRY_LISTEN', { default: listen, defaultDescription: '$CONTAINER_REGISTRY_LISTEN, or 127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000' }));
+  return y.option(
+    'listen',
+    settingOption('CONTAINER_REGISTRY_LISTEN', {
+      default: listen,
+      defaultDescription: '$CONTAINER_REGISTRY_LISTEN, or 127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000',
+    }),
+  );
 }

@@ -34,22 +34,24 @@ export interface RegistryArgs {
 
 /** registryOptions adds the shared flags. */
 export function registryOptions<T>(y: Argv<T>) {
-  return y
-    .option('registry', settingOption('CONTAINER_REGISTRY_URL'))
-    .option('namespace', settingOption('CONTAINER_REGISTRY_NAMESPACE'))
-    // The variable applies to the local registry only (tlsFor), the flag to any.
-    .option('insecure', settingOption('CONTAINER_REGISTRY_INSECURE', { fromEnv: false }))
-    .option('ca-cert', { type: 'string', describe: 'CA certificate (PEM) that signed the registry certificate' })
-    .option('cert-dir', { type: 'string', describe: 'Folder of CA certificates (*.crt); refused if it holds private keys' })
-    .option('storage', settingOption('CONTAINER_REGISTRY_STORAGE'))
-    // The variables below are read by credentialsFor, after --use-home-auth and before a mode guessed from the flags.
-    .option('auth-mode', settingOption('CONTAINER_REGISTRY_AUTH_MODE', { fromEnv: false }))
-    .option('use-home-auth', { type: 'boolean', default: false, describe: 'Use ~/.docker/config.json (same as --auth-mode home)' })
-    .option('authfile', settingOption('CONTAINER_REGISTRY_AUTHFILE', { fromEnv: false }))
-    .option('credsfile', settingOption('CONTAINER_REGISTRY_CREDSFILE', { fromEnv: false }))
-    .option('creds', { type: 'string', describe: 'USER:PASSWORD (visible in shell history and ps; prefer a file)' })
-    .option('token', { type: 'string', describe: 'Registry token (visible in shell history and ps; prefer a file)' })
-    .option('jobs', numberOption('jobs', { integer: true, min: 1, default: 4, describe: 'Parallel blob uploads' }));
+  return (
+    y
+      .option('registry', settingOption('CONTAINER_REGISTRY_URL'))
+      .option('namespace', settingOption('CONTAINER_REGISTRY_NAMESPACE'))
+      // The variable applies to the local registry only (tlsFor), the flag to any.
+      .option('insecure', settingOption('CONTAINER_REGISTRY_INSECURE', { fromEnv: false }))
+      .option('ca-cert', { type: 'string', describe: 'CA certificate (PEM) that signed the registry certificate' })
+      .option('cert-dir', { type: 'string', describe: 'Folder of CA certificates (*.crt); refused if it holds private keys' })
+      .option('storage', settingOption('CONTAINER_REGISTRY_STORAGE'))
+      // The variables below are read by credentialsFor, after --use-home-auth and before a mode guessed from the flags.
+      .option('auth-mode', settingOption('CONTAINER_REGISTRY_AUTH_MODE', { fromEnv: false }))
+      .option('use-home-auth', { type: 'boolean', default: false, describe: 'Use ~/.docker/config.json (same as --auth-mode home)' })
+      .option('authfile', settingOption('CONTAINER_REGISTRY_AUTHFILE', { fromEnv: false }))
+      .option('credsfile', settingOption('CONTAINER_REGISTRY_CREDSFILE', { fromEnv: false }))
+      .option('creds', { type: 'string', describe: 'USER:PASSWORD (visible in shell history and ps; prefer a file)' })
+      .option('token', { type: 'string', describe: 'Registry token (visible in shell history and ps; prefer a file)' })
+      .option('jobs', numberOption('jobs', { integer: true, min: 1, default: 4, describe: 'Parallel blob uploads' }))
+  );
 }
 
 /** loadCaDir reads the *.crt of a folder, refusing a folder that holds private keys. */
@@ -62,7 +64,10 @@ export async function loadCaDir(dir: string): Promise<Buffer[]> {
   }
   const keys = names.filter((n) => /\.key$/i.test(n));
   if (keys.length) {
-    throw new HelperError('tls', `--cert-dir ${dir} holds private keys (${keys.join(', ')}); give a folder with the CA certificate only, e.g. <storage>/certs, or --ca-cert`);
+    throw new HelperError(
+      'tls',
+      `--cert-dir ${dir} holds private keys (${keys.join(', ')}); give a folder with the CA certificate only, e.g. <storage>/certs, or --ca-cert`,
+    );
   }
   const certs = names.filter((n) => /\.(crt|pem)$/i.test(n));
   if (!certs.length) throw new HelperError('tls', `--cert-dir ${dir} has no *.crt file`);
@@ -85,7 +90,11 @@ export interface ResolvedTarget {
 }
 
 /** tlsFor works out TLS for a registry from the flags and secure mode. */
-async function tlsFor(args: Pick<RegistryArgs, 'insecure' | 'ca-cert' | 'cert-dir' | 'storage'>, address: RegistryAddress, local: boolean): Promise<TlsSettings> {
+async function tlsFor(
+  args: Pick<RegistryArgs, 'insecure' | 'ca-cert' | 'cert-dir' | 'storage'>,
+  address: RegistryAddress,
+  local: boolean,
+): Promise<TlsSettings> {
   const secure = local && readBoolean(process.env, 'CONTAINER_REGISTRY_SECURE');
   const insecureEnv = local && readBoolean(process.env, 'CONTAINER_REGISTRY_INSECURE');
   const insecure = args.insecure ?? insecureEnv;
@@ -105,7 +114,10 @@ async function credentialsFor(args: RegistryArgs, local: boolean): Promise<Crede
   const env = process.env;
   // --auth-mode (checked by yargs' choices), --use-home-auth, the variable (checked by the table), else a mode the file flags imply.
   const fromEnv = rawSetting(env, 'CONTAINER_REGISTRY_AUTH_MODE') === undefined ? undefined : readEnum(env, 'CONTAINER_REGISTRY_AUTH_MODE');
-  const mode = (args['auth-mode'] ?? (args['use-home-auth'] ? 'home' : undefined) ?? fromEnv ?? (args.authfile ? 'authfile' : args.credsfile ? 'credsfile' : 'none')) as AuthMode;
+  const mode = (args['auth-mode'] ??
+    (args['use-home-auth'] ? 'home' : undefined) ??
+    fromEnv ??
+    (args.authfile ? 'authfile' : args.credsfile ? 'credsfile' : 'none')) as AuthMode;
   const authfile = args.authfile ?? readString(env, 'CONTAINER_REGISTRY_AUTHFILE');
   const credsfile = args.credsfile ?? readString(env, 'CONTAINER_REGISTRY_CREDSFILE');
   const source = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
@@ -117,7 +129,10 @@ async function credentialsFor(args: RegistryArgs, local: boolean): Promise<Crede
       (cred ??= readFile(passwordFile, 'utf8').then(
         (p) => ({ kind: 'basic', username, password: p.replace(/\r?\n$/, '') }) as Credential,
         (err: NodeJS.ErrnoException) => {
-          throw new HelperError('credentials', `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? 'error'}); has the registry been started?`);
+          throw new HelperError(
+            'credentials',
+            `secure mode: cannot read the registry password ${passwordFile} (${err.code ?? 'error'}); has the registry been started?`,
+          );
         },
       ));
   }

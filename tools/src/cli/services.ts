@@ -28,5 +28,12 @@ export function serviceOptions<T>(y: Argv<T>) {
 
 /** serviceChoices maps the parsed flags to what the server is started with. */
 export function serviceChoices(args: ServiceArgs): ServiceChoices {
-  return { ui: args.ui, metricsAccess: args['metrics-access'], mdns: args.mdns, mdnsName: args['mdns-name'], mdnsInterfaces: args['mdns-interface'], minFreeMib: args['min-free-disk'] };
+  return {
+    ui: args.ui,
+    metricsAccess: args['metrics-access'],
+    mdns: args.mdns,
+    mdnsName: args['mdns-name'],
+    mdnsInterfaces: args['mdns-interface'],
+    minFreeMib: args['min-free-disk'],
+  };
 }

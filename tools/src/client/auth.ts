@@ -7,7 +7,7 @@
 //      the scopes the challenge names added, and retry the request once
 // https://distribution.github.io/distribution/spec/auth/token/
 import type { Credential } from './credentials.js';
-import { HttpTransport, readBody, type HttpResponse } from './transport.js';
+import { type HttpTransport, readBody, type HttpResponse } from './transport.js';
 import { RegistryHttpError, parseDiagnostics } from './errors.js';
 
 /** Challenge is one parsed WWW-Authenticate challenge. */
@@ -167,7 +167,7 @@ export class Authorizer {
     const cred = await this.cred();
     const tryWith = async (authorization: string | undefined): Promise<HttpResponse> =>
       this.transport.send({ method: 'GET', url, headers: authorization ? { Authorization: authorization } : {} });
-    let res = await tryWith(cred ? `Basic ${basic(cred)}` : undefined);
+    const res = await tryWith(cred ? `Basic ${basic(cred)}` : undefined);
     if ((res.status === 401 || res.status === 403) && cred?.kind === 'token') {
       // A registry token (skopeo --registry-token) is itself the Bearer token.
       await readBody(res).catch(() => undefined);
@@ -176,7 +176,14 @@ export class Authorizer {
     const body = await readBody(res).catch(() => Buffer.alloc(0));
     if (res.status !== 200) {
       const why = res.status === 401 || res.status === 403 ? (cred ? 'credentials rejected' : 'credentials required') : 'token request failed';
-      throw new RegistryHttpError({ status: res.status, method: 'GET', url, diagnostics: parseDiagnostics(body.toString('utf8')), message: why, retryable: res.status >= 500 || res.status === 429 });
+      throw new RegistryHttpError({
+        status: res.status,
+        method: 'GET',
+        url,
+        diagnostics: parseDiagnostics(body.toString('utf8')),
+        message: why,
+        retryable: res.status >= 500 || res.status === 429,
+      });
     }
     let doc: { token?: string; access_token?: string; expires_in?: number };
     try {

@@ -67,7 +67,11 @@ export async function blobExists(s: RegistrySession, repo: string, digest: strin
 }
 
 /** startUpload POSTs an upload (or a mount, when `from` is given): 'mounted' or the upload Location. */
-export async function startUpload(s: RegistrySession, repo: string, mount?: { digest: string; from: string }): Promise<{ mounted: true } | { mounted: false; location: string }> {
+export async function startUpload(
+  s: RegistrySession,
+  repo: string,
+  mount?: { digest: string; from: string },
+): Promise<{ mounted: true } | { mounted: false; location: string }> {
   const scopes = [repositoryScope(repo, 'pull,push')];
   let path = `/v2/${repo}/blobs/uploads/`;
   if (mount) {
@@ -112,7 +116,13 @@ export async function uploadStatus(s: RegistrySession, repo: string, location: s
   await discard(res);
   // distribution answers "0--1" for an empty upload
   const m = /^0-(-?\d+)$/.exec(String(res.headers.range ?? '').trim());
-  if (!m) throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, message: `upload status has no usable Range header (${res.headers.range ?? 'none'})` });
+  if (!m)
+    throw new RegistryHttpError({
+      status: res.status,
+      method: res.method,
+      url: res.url,
+      message: `upload status has no usable Range header (${res.headers.range ?? 'none'})`,
+    });
   return { offset: Number(m[1]) + 1, location: nextLocation(res, location) };
 }
 
@@ -141,7 +151,10 @@ export async function uploadContent(s: RegistrySession, repo: string, location: 
   const scopes = [repositoryScope(repo, 'pull,push')];
   const headers = { 'Content-Type': 'application/octet-stream' };
   if (from === 0 && !streamed(blob, opts)) {
-    const res = await s.request({ method: 'PUT', path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts), contentLength: blob.size }, scopes);
+    const res = await s.request(
+      { method: 'PUT', path: withDigest(location, blob.digest), headers, body: bodyOf(blob, 0, opts), contentLength: blob.size },
+      scopes,
+    );
     await expectStatus(res, 201, 204);
     await discard(res);
     return;
@@ -212,7 +225,15 @@ async function cancelUpload(s: RegistrySession, repo: string, location: string):
  * given) and forgotten once committed or cancelled; a record whose cancel did not get through stays,
  * so the next push resumes the session or learns it is gone.
  */
-async function uploadOrCancel(s: RegistrySession, repo: string, location: string, blob: BlobSource, opts: UploadOptions, from = 0, saved?: SavedUpload): Promise<void> {
+async function uploadOrCancel(
+  s: RegistrySession,
+  repo: string,
+  location: string,
+  blob: BlobSource,
+  opts: UploadOptions,
+  from = 0,
+  saved?: SavedUpload,
+): Promise<void> {
   const records = blob.file && streamed(blob, opts) ? opts.uploads : undefined;
   saved ??= records && (await records.save({ registry: (await s.baseUrl()).origin, repository: repo, digest: blob.digest, size: blob.size, location }));
   try {

@@ -57,7 +57,8 @@ export function parseCredsFile(text: string, where: string): Credential {
     vars[m[1]!] = value;
   }
   const fromVars = credentialFromVars(vars);
-  if (!fromVars) throw new HelperError('credentials', `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
+  if (!fromVars)
+    throw new HelperError('credentials', `${where} sets neither CONTAINER_REGISTRY_TOKEN nor CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD`);
   return fromVars;
 }
 
@@ -80,7 +81,10 @@ export interface DockerConfig {
 
 /** dockerConfigKeys are the spellings a host may have in `auths` (docker login writes several). */
 export function dockerConfigKeys(host: string): string[] {
-  const hosts = host === 'docker.io' || host === 'registry-1.docker.io' || host === 'index.docker.io' ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'] : [host];
+  const hosts =
+    host === 'docker.io' || host === 'registry-1.docker.io' || host === 'index.docker.io'
+      ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']
+      : [host];
   const keys: string[] = [];
   for (const h of hosts) keys.push(h, `https://${h}`, `http://${h}`, `https://${h}/v1/`, `https://${h}/v2/`);
   return keys;
@@ -185,7 +189,8 @@ export function credentialSource(settings: CredentialSettings): CredentialSource
       return async () => undefined;
     case 'env': {
       const cred = credentialFromVars(env);
-      if (!cred) throw new HelperError('credentials', 'auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD');
+      if (!cred)
+        throw new HelperError('credentials', 'auth mode env: set CONTAINER_REGISTRY_TOKEN, or CONTAINER_REGISTRY_USER and CONTAINER_REGISTRY_PASSWORD');
       return async () => cred;
     }
     case 'credsfile': {

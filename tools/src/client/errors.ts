@@ -46,7 +46,15 @@ export class RegistryHttpError extends HelperError {
   /** the answer's Retry-After (seconds or an HTTP date), which withRetry honours */
   readonly retryAfter: string | undefined;
 
-  constructor(opts: { status: number; method: string; url: string | URL; diagnostics?: RegistryDiagnostic[]; message?: string; retryable?: boolean; retryAfter?: string }) {
+  constructor(opts: {
+    status: number;
+    method: string;
+    url: string | URL;
+    diagnostics?: RegistryDiagnostic[];
+    message?: string;
+    retryable?: boolean;
+    retryAfter?: string;
+  }) {
     const url = redactUrl(opts.url);
     const diagnostics = opts.diagnostics ?? [];
     const what = diagnostics.length

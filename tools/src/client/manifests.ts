@@ -28,7 +28,9 @@ export interface ManifestHead {
 /** getManifest GETs a manifest; undefined when the registry does not know it (404). */
 export async function getManifest(s: RegistrySession, repo: string, reference: string): Promise<FetchedManifest | undefined> {
   return withRetry(async () => {
-    const res = await s.request({ method: 'GET', path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [repositoryScope(repo, 'pull')]);
+    const res = await s.request({ method: 'GET', path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [
+      repositoryScope(repo, 'pull'),
+    ]);
     if (res.status === 404) {
       await discard(res);
       return undefined;
@@ -37,9 +39,17 @@ export async function getManifest(s: RegistrySession, repo: string, reference: s
     const body = await readBody(res);
     const computed = digestOf(body);
     if (reference.startsWith('sha256:') && computed !== reference) {
-      throw new RegistryHttpError({ status: 200, method: 'GET', url: res.url, message: `manifest digest is ${computed}, not the ${reference} asked for`, retryable: false });
+      throw new RegistryHttpError({
+        status: 200,
+        method: 'GET',
+        url: res.url,
+        message: `manifest digest is ${computed}, not the ${reference} asked for`,
+        retryable: false,
+      });
     }
-    const contentType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const contentType = String(res.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
     return { body, mediaType: mediaTypeOf(body, contentType), digest: computed };
   });
 }
@@ -59,14 +69,19 @@ function mediaTypeOf(body: Buffer, contentType: string): string {
 /** headManifest asks HEAD; undefined on 404. */
 export async function headManifest(s: RegistrySession, repo: string, reference: string): Promise<ManifestHead | undefined> {
   return withRetry(async () => {
-    const res = await s.request({ method: 'HEAD', path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [repositoryScope(repo, 'pull')]);
+    const res = await s.request({ method: 'HEAD', path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [
+      repositoryScope(repo, 'pull'),
+    ]);
     await discard(res);
     if (res.status === 404) return undefined;
     await expectStatus(res, 200);
     const digest = res.headers['docker-content-digest'];
     return {
       digest: typeof digest === 'string' ? digest : undefined,
-      mediaType: String(res.headers['content-type'] ?? '').split(';')[0]!.trim() || undefined,
+      mediaType:
+        String(res.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim() || undefined,
       size: Number(res.headers['content-length'] ?? 0),
     };
   });
@@ -75,7 +90,9 @@ export async function headManifest(s: RegistrySession, repo: string, reference: 
 /** putManifest PUTs `body` as `mediaType` under a tag or its digest; returns the digest. */
 export async function putManifest(s: RegistrySession, repo: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
   return withRetry(async () => {
-    const res = await s.request({ method: 'PUT', path: `/v2/${repo}/manifests/${reference}`, headers: { 'Content-Type': mediaType }, body }, [repositoryScope(repo, 'pull,push')]);
+    const res = await s.request({ method: 'PUT', path: `/v2/${repo}/manifests/${reference}`, headers: { 'Content-Type': mediaType }, body }, [
+      repositoryScope(repo, 'pull,push'),
+    ]);
     await expectStatus(res, 201, 200, 202);
     await discard(res);
     return digestOf(body);
@@ -84,7 +101,10 @@ export async function putManifest(s: RegistrySession, repo: string, reference: s
 
 /** deleteManifest DELETEs a tag or a digest. Statuses are the caller's to judge (405, 400, 404 mean different things). */
 export async function deleteManifest(s: RegistrySession, repo: string, reference: string): Promise<{ status: number; error?: RegistryHttpError }> {
-  const res = await s.request({ method: 'DELETE', path: `/v2/${repo}/manifests/${reference}` }, [repositoryScope(repo, 'delete'), repositoryScope(repo, 'pull,push')]);
+  const res = await s.request({ method: 'DELETE', path: `/v2/${repo}/manifests/${reference}` }, [
+    repositoryScope(repo, 'delete'),
+    repositoryScope(repo, 'pull,push'),
+  ]);
   try {
     await expectStatus(res, 200, 202, 204);
     await discard(res);

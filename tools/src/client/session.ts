@@ -70,8 +70,18 @@ export class RegistrySession {
         if (base.protocol === 'https:' && !NOT_TLS.test(err.message)) throw err;
       }
     }
-    if (lastError instanceof NetworkError && !this.options.tls?.insecure && !this.options.tls?.allowHttp && !this.scheme && /EPROTO|ECONNRESET|wrong version/i.test(lastError.message)) {
-      throw new NetworkError('GET', `https://${this.host}/v2/`, new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`));
+    if (
+      lastError instanceof NetworkError &&
+      !this.options.tls?.insecure &&
+      !this.options.tls?.allowHttp &&
+      !this.scheme &&
+      /EPROTO|ECONNRESET|wrong version/i.test(lastError.message)
+    ) {
+      throw new NetworkError(
+        'GET',
+        `https://${this.host}/v2/`,
+        new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`),
+      );
     }
     throw lastError;
   }

@@ -80,7 +80,13 @@ export async function expectStatus(res: HttpResponse, ...codes: number[]): Promi
   } catch {
     // an unreadable error body still leaves the status
   }
-  throw new RegistryHttpError({ status: res.status, method: res.method, url: res.url, diagnostics: parseDiagnostics(text), retryAfter: res.headers['retry-after'] });
+  throw new RegistryHttpError({
+    status: res.status,
+    method: res.method,
+    url: res.url,
+    diagnostics: parseDiagnostics(text),
+    retryAfter: res.headers['retry-after'],
+  });
 }
 
 /** HttpTransport sends requests over pooled keep-alive connections. */
@@ -88,14 +94,17 @@ export class HttpTransport {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
 
-  constructor(readonly tls: TlsSettings = {}, maxSockets = 16) {
+  constructor(
+    readonly tls: TlsSettings = {},
+    maxSockets = 16,
+  ) {
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
     this.httpsAgent = new https.Agent({
       keepAlive: true,
       maxSockets,
       scheduling: 'lifo',
       rejectUnauthorized: !tls.insecure,
-      ...(tls.ca && tls.ca.length ? { ca: [...tlsRootCertificates(), ...tls.ca.map((b) => b.toString('utf8'))] } : {}),
+      ...(tls.ca?.length ? { ca: [...tlsRootCertificates(), ...tls.ca.map((b) => b.toString('utf8'))] } : {}),
     });
   }
 

@@ -105,7 +105,6 @@ function keyOf(registry: string, repository: string, digest: string): string {
   return createHash('sha256').update(`${registry}\n${repository}\n${digest}`).digest('hex').slice(0, 32);
 }
 
-
 function isRecord(x: unknown): x is UploadRecord {
   const r = x as UploadRecord;
   return (
@@ -162,7 +161,11 @@ export class UploadRecords {
       if (!record) continue;
       // The Location is checked again: a record is data from disk, and only the registry gets bytes.
       const fits =
-        record.registry === registry && record.repository === repository && record.digest === digest && record.size === size && persistableLocation(record.location, registry) === record.location;
+        record.registry === registry &&
+        record.repository === repository &&
+        record.digest === digest &&
+        record.size === size &&
+        persistableLocation(record.location, registry) === record.location;
       if (!fits || Date.now() - record.savedAt > this.maxAgeMs) {
         await unlink(join(this.dir, name)).catch(() => undefined);
         continue;

@@ -18,4 +18,3 @@ export function writeLine(line: string): void {
     // the log file's disk is full: the request itself was answered
   }
 }
-

@@ -24,18 +24,15 @@ export function probe(rec: PidRecord, timeoutMs = 2000): Promise<{ ok: boolean; 
   return new Promise((resolve) => {
     const request = rec.tls ? httpsRequest : httpRequest;
     // Only the instance header is trusted, so the certificate need not be verified here.
-    const req = request(
-      { host: probeHost(rec.host), port: rec.port, path: '/v2/', method: 'GET', timeout: timeoutMs, rejectUnauthorized: false },
-      (res) => {
-        res.resume();
-        const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
-        if (instance !== rec.instance) {
-          resolve({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
-        } else {
-          resolve({ ok: true, status: res.statusCode ?? 0, reason: '' });
-        }
-      },
-    );
+    const req = request({ host: probeHost(rec.host), port: rec.port, path: '/v2/', method: 'GET', timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
+      if (instance !== rec.instance) {
+        resolve({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
+      } else {
+        resolve({ ok: true, status: res.statusCode ?? 0, reason: '' });
+      }
+    });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err) => resolve({ ok: false, status: 0, reason: err.message }));
     req.end();

@@ -32,14 +32,25 @@ export interface SecureMode {
  * and checks credentials; CONTAINER_REGISTRY_AUTH=1 (or `--auth`) makes pull and push
  * `authenticated` by default. auth/access.toml and then `--pull`/`--push` adjust the modes.
  */
-export async function resolveSecureMode(env: NodeJS.ProcessEnv, flags: SecureFlags, storageDir: StateDir | string, o: { hostname?: string; warn?: (line: string) => void } = {}): Promise<SecureMode> {
+export async function resolveSecureMode(
+  env: NodeJS.ProcessEnv,
+  flags: SecureFlags,
+  storageDir: StateDir | string,
+  o: { hostname?: string; warn?: (line: string) => void } = {},
+): Promise<SecureMode> {
   const secure = flags.tls === true || readBoolean(env, 'CONTAINER_REGISTRY_SECURE');
   if (secure && readBoolean(env, 'CONTAINER_REGISTRY_INSECURE')) {
-    throw new HelperError('config-conflict', `${flags.tls ? '--tls' : 'CONTAINER_REGISTRY_SECURE=1'} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`);
+    throw new HelperError(
+      'config-conflict',
+      `${flags.tls ? '--tls' : 'CONTAINER_REGISTRY_SECURE=1'} and CONTAINER_REGISTRY_INSECURE=1 exclude each other; unset one of them`,
+    );
   }
   const auth = flags.auth === true || readBoolean(env, 'CONTAINER_REGISTRY_AUTH');
   if (auth && !secure) {
-    throw new HelperError('auth-needs-tls', 'authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1');
+    throw new HelperError(
+      'auth-needs-tls',
+      'authentication needs HTTPS (Basic credentials over plain HTTP can be read on the way): add --tls or CONTAINER_REGISTRY_SECURE=1',
+    );
   }
   const state = StateDir.of(storageDir);
   const mode: AccessMode = auth ? 'authenticated' : 'anonymous';
@@ -54,7 +65,10 @@ export async function resolveSecureMode(env: NodeJS.ProcessEnv, flags: SecureFla
   const notes: string[] = [];
   if (!secure) {
     if (needsLogin(policy)) {
-      throw new HelperError('auth-needs-tls', `the access policy asks for logins (${state.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`);
+      throw new HelperError(
+        'auth-needs-tls',
+        `the access policy asks for logins (${state.accessConfig()} or --pull/--push), which needs HTTPS: add --tls or CONTAINER_REGISTRY_SECURE=1`,
+      );
     }
     const open = policy.pull === 'anonymous' && policy.push === 'anonymous';
     return { secure: false, tls: undefined, access: open ? ALLOW_ALL : controller, notes: open ? [] : [`access: pull ${policy.pull}, push ${policy.push}`] };

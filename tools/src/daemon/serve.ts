@@ -73,7 +73,9 @@ export async function composeServer(c: ServeConfig): Promise<ComposedServer> {
   const env = c.env ?? process.env;
   await checkStorageWritable(c.state.dir);
   // The mDNS name goes into the server certificate's names like CONTAINER_REGISTRY_CERT_SAN entries.
-  const pkiEnv = c.services.mdns ? { ...env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN'), c.services.mdnsName) } : env;
+  const pkiEnv = c.services.mdns
+    ? { ...env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN'), c.services.mdnsName) }
+    : env;
   const secure = await resolveSecureMode(pkiEnv, c.secure, c.state);
   return {
     options: {

@@ -98,7 +98,8 @@ export class OciLayout {
     let entries = this.index.manifests;
     if (ref !== undefined) {
       entries = entries.filter((m) => m.annotations?.[REF_NAME] === ref);
-      if (!entries.length) throw new LayoutError(`${this.files.location} has no image named ${JSON.stringify(ref)} (it has: ${this.refNames().join(', ') || 'no names'})`);
+      if (!entries.length)
+        throw new LayoutError(`${this.files.location} has no image named ${JSON.stringify(ref)} (it has: ${this.refNames().join(', ') || 'no names'})`);
     } else if (entries.length > 1) {
       const latest = entries.filter((m) => m.annotations?.[REF_NAME] === 'latest');
       const withPlatforms = entries.every((m) => m.platform);

@@ -39,7 +39,14 @@ export class InspectError extends HelperError {
   }
 }
 
-async function image(s: RegistrySession, repository: string, digest: string, body: Buffer, mediaType: string, platform: string | undefined): Promise<InspectedImage> {
+async function image(
+  s: RegistrySession,
+  repository: string,
+  digest: string,
+  body: Buffer,
+  mediaType: string,
+  platform: string | undefined,
+): Promise<InspectedImage> {
   const parsed = parseManifest(body, mediaType);
   const config = parsed.config!;
   let labels: Record<string, string> = {};
@@ -79,21 +86,34 @@ export async function inspectImage(s: RegistrySession, repository: string, refer
   const top = await getManifest(s, repository, reference);
   if (!top) throw new InspectError(`${repository}:${reference} does not exist`);
   if (!isIndexMediaType(top.mediaType)) {
-    return { repository, reference, digest: top.digest, mediaType: top.mediaType, manifests: [], images: [await image(s, repository, top.digest, top.body, top.mediaType, undefined)] };
+    return {
+      repository,
+      reference,
+      digest: top.digest,
+      mediaType: top.mediaType,
+      manifests: [],
+      images: [await image(s, repository, top.digest, top.body, top.mediaType, undefined)],
+    };
   }
   const index = parseManifest(top.body, top.mediaType);
   const images: InspectedImage[] = [];
   for (const m of index.manifests) {
     if (m.platform?.architecture === 'unknown') continue;
     const child = await getManifest(s, repository, m.digest);
-    if (child && !isIndexMediaType(child.mediaType)) images.push(await image(s, repository, m.digest, child.body, child.mediaType, m.platform ? platformKey(m.platform) : undefined));
+    if (child && !isIndexMediaType(child.mediaType))
+      images.push(await image(s, repository, m.digest, child.body, child.mediaType, m.platform ? platformKey(m.platform) : undefined));
   }
   return {
     repository,
     reference,
     digest: top.digest,
     mediaType: top.mediaType,
-    manifests: index.manifests.map((m) => ({ digest: m.digest, platform: m.platform ? platformKey(m.platform) : undefined, mediaType: m.mediaType, size: m.size })),
+    manifests: index.manifests.map((m) => ({
+      digest: m.digest,
+      platform: m.platform ? platformKey(m.platform) : undefined,
+      mediaType: m.mediaType,
+      size: m.size,
+    })),
     images,
   };
 }

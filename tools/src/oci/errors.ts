@@ -61,11 +61,7 @@ export class RegistryError extends Error {
   /** headers the answer must carry (Content-Range on a 416, Range on an upload conflict) */
   readonly headers: Record<string, string> | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message?: string,
-    options: { status?: number; detail?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
-  ) {
+  constructor(code: ErrorCode, message?: string, options: { status?: number; detail?: unknown; cause?: unknown; headers?: Record<string, string> } = {}) {
     super(message ?? ERROR_TABLE[code].message, { cause: options.cause });
     this.name = 'RegistryError';
     this.code = code;

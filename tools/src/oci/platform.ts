@@ -5,26 +5,28 @@ import type { Platform } from './manifest.js';
 
 // A Map, not an object: the architecture comes from an image's config, and an object lookup of
 // "constructor" or "__proto__" would find Object.prototype's members.
-const ARCH_ALIASES = new Map<string, { architecture: string; variant?: string }>(Object.entries({
-  x86_64: { architecture: 'amd64' },
-  'x86-64': { architecture: 'amd64' },
-  amd64: { architecture: 'amd64' },
-  aarch64: { architecture: 'arm64' },
-  arm64: { architecture: 'arm64' },
-  armv7l: { architecture: 'arm', variant: 'v7' },
-  armv7: { architecture: 'arm', variant: 'v7' },
-  armhf: { architecture: 'arm', variant: 'v7' },
-  armv6l: { architecture: 'arm', variant: 'v6' },
-  armv5tel: { architecture: 'arm', variant: 'v5' },
-  i386: { architecture: '386' },
-  i586: { architecture: '386' },
-  i686: { architecture: '386' },
-  riscv64: { architecture: 'riscv64' },
-  ppc64le: { architecture: 'ppc64le' },
-  powerpc64le: { architecture: 'ppc64le' },
-  mips: { architecture: 'mips' },
-  mipsel: { architecture: 'mipsle' },
-}));
+const ARCH_ALIASES = new Map<string, { architecture: string; variant?: string }>(
+  Object.entries({
+    x86_64: { architecture: 'amd64' },
+    'x86-64': { architecture: 'amd64' },
+    amd64: { architecture: 'amd64' },
+    aarch64: { architecture: 'arm64' },
+    arm64: { architecture: 'arm64' },
+    armv7l: { architecture: 'arm', variant: 'v7' },
+    armv7: { architecture: 'arm', variant: 'v7' },
+    armhf: { architecture: 'arm', variant: 'v7' },
+    armv6l: { architecture: 'arm', variant: 'v6' },
+    armv5tel: { architecture: 'arm', variant: 'v5' },
+    i386: { architecture: '386' },
+    i586: { architecture: '386' },
+    i686: { architecture: '386' },
+    riscv64: { architecture: 'riscv64' },
+    ppc64le: { architecture: 'ppc64le' },
+    powerpc64le: { architecture: 'ppc64le' },
+    mips: { architecture: 'mips' },
+    mipsel: { architecture: 'mipsle' },
+  }),
+);
 
 /** normalizePlatform maps build-system spellings to OCI's (x86_64 → amd64, armv7l → arm/v7); arm64's implied v8 is dropped. */
 export function normalizePlatform(p: { os?: string; architecture?: string; variant?: string }): Platform {

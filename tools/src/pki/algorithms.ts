@@ -20,4 +20,3 @@ export function parseKeyAlgorithm(text: string): KeyAlgorithm {
   if ((KEY_ALGORITHMS as readonly string[]).includes(t)) return t as KeyAlgorithm;
   throw new HelperError('usage', `unknown key algorithm ${JSON.stringify(text)} (use ${KEY_ALGORITHMS.join(', ')})`);
 }
-

@@ -63,7 +63,8 @@ export async function issueServer(o: IssueServerOptions): Promise<x509.X509Certi
   const notAfter = wantedEnd > o.ca.notAfter ? o.ca.notAfter : wantedEnd;
   const firstDns = o.sans.find((s) => s.type === 'dns')?.value ?? 'localhost';
   // RSA key exchange (TLS 1.2 RSA suites) needs keyEncipherment; ECDSA keys only sign.
-  const usage = o.serverAlgorithm === 'ecdsa-p256' ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
+  const usage =
+    o.serverAlgorithm === 'ecdsa-p256' ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
   return x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: new x509.Name([{ CN: [firstDns] }, { O: ['meta-container-registry'] }]),

@@ -80,7 +80,7 @@ async function newCa(state: StateDir, o: PkiOptions): Promise<Loaded> {
   // Key first: a crash between the two leaves a key without a certificate, which the next run
   // replaces; a certificate without its key would be trusted by nobody yet unusable.
   await state.writeFile(state.caKey(), keyPem, KEY_MODE);
-  await state.writeFile(state.caCert(), cert.toString('pem') + '\n', 0o644);
+  await state.writeFile(state.caCert(), `${cert.toString('pem')}\n`, 0o644);
   return { cert, keyPem };
 }
 
@@ -94,11 +94,11 @@ async function newServer(state: StateDir, ca: Loaded, o: PkiOptions): Promise<vo
   // reload between the two renames fails to match, keeps the old pair, and is redone when the
   // certificate lands (its mtime changes again).
   await state.writeFile(state.serverKey(), await exportKeyPem(keys.privateKey), KEY_MODE);
-  await state.writeFile(state.serverCert(), cert.toString('pem') + '\n', 0o644);
+  await state.writeFile(state.serverCert(), `${cert.toString('pem')}\n`, 0o644);
 }
 
 async function syncClientCa(state: StateDir, ca: x509.X509Certificate): Promise<void> {
-  const pem = ca.toString('pem') + '\n';
+  const pem = `${ca.toString('pem')}\n`;
   if ((await state.readText(state.certsCaCert(), 'pki-read')) !== pem) await state.writeFile(state.certsCaCert(), pem, 0o644);
 }
 
@@ -129,7 +129,10 @@ async function loadCa(state: StateDir): Promise<Partial<Loaded>> {
 
 function checkCa(state: StateDir, ca: Partial<Loaded>): asserts ca is Loaded {
   if (ca.cert && !ca.keyPem) {
-    throw new HelperError('pki-ca', `${state.caCert()} exists but ${state.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`);
+    throw new HelperError(
+      'pki-ca',
+      `${state.caCert()} exists but ${state.caKey()} is missing; restore the key, or replace the CA with \`pki renew --ca\` (targets must then trust the new CA)`,
+    );
   }
   if (ca.cert && ca.keyPem && !keyMatchesCert(ca.keyPem, ca.cert)) {
     throw new HelperError('pki-ca', `${state.caKey()} does not belong to ${state.caCert()}; restore the pair, or replace the CA with \`pki renew --ca\``);

@@ -49,7 +49,8 @@ export async function planDeployPush(opts: DeployPushOptions, warn: (line: strin
         const key = platformKey(image.platform);
         const prev = byPlatform.get(key);
         if (prev) {
-          if (prev.image.manifestDigest !== image.manifestDigest) warn(`${name}: machines ${prev.source.machine} and ${source.machine} both build ${key}; pushing ${prev.source.machine}'s`);
+          if (prev.image.manifestDigest !== image.manifestDigest)
+            warn(`${name}: machines ${prev.source.machine} and ${source.machine} both build ${key}; pushing ${prev.source.machine}'s`);
           continue;
         }
         byPlatform.set(key, { image, source });
@@ -64,7 +65,9 @@ export async function planDeployPush(opts: DeployPushOptions, warn: (line: strin
 export async function pushPlanned(ctx: PushContext, plans: PlannedImage[], opts: { tags: string[]; arch: boolean }): Promise<PushResult[]> {
   const results: PushResult[] = [];
   for (const plan of plans) {
-    ctx.reporter.info(`Pushing ${plan.repository} (${plan.images.map((i) => platformKey(i.platform)).join(', ')}) from ${plan.sources.map((s) => `${s.machine}/${s.entry}`).join(', ')}`);
+    ctx.reporter.info(
+      `Pushing ${plan.repository} (${plan.images.map((i) => platformKey(i.platform)).join(', ')}) from ${plan.sources.map((s) => `${s.machine}/${s.entry}`).join(', ')}`,
+    );
     if (opts.arch) {
       for (const image of plan.images) results.push(await pushImageSet(ctx, plan.repository, [image], withArch(opts.tags, archSuffix(image.platform))));
     } else {

@@ -32,14 +32,24 @@ export async function machineFolders(deployDir: string): Promise<string[]> {
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');
   } catch (err) {
-    throw new DiscoveryError(`deploy folder ${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set DEPLOY_DIR_IMAGE or --deploy-dir`);
+    throw new DiscoveryError(
+      `deploy folder ${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set DEPLOY_DIR_IMAGE or --deploy-dir`,
+    );
   }
   const parent = dirname(dir);
   const out = [dir];
   for (const e of await readdir(parent, { withFileTypes: true }).catch(() => [])) {
     const p = join(parent, e.name);
     if (p === dir) continue;
-    if (e.isDirectory() || (e.isSymbolicLink() && (await stat(p).then((s) => s.isDirectory(), () => false)))) out.push(p);
+    if (
+      e.isDirectory() ||
+      (e.isSymbolicLink() &&
+        (await stat(p).then(
+          (s) => s.isDirectory(),
+          () => false,
+        )))
+    )
+      out.push(p);
   }
   return out;
 }
@@ -60,7 +70,7 @@ export async function discoverImages(deployDir: string, only: string[] = []): Pr
     for (const entry of entries.sort()) {
       if (!isOciEntryName(entry)) continue;
       const parsed = parseEntryName(entry, [machine, ...machines]);
-      if (!parsed || !parsed.name) continue;
+      if (!parsed?.name) continue;
       const full = join(folder, entry);
       let real: string;
       let isDir: boolean;
@@ -71,7 +81,14 @@ export async function discoverImages(deployDir: string, only: string[] = []): Pr
         isDir = s.isDirectory();
         mtime = s.mtimeMs;
         if (!isDir && !s.isFile()) continue;
-        if (isDir && !(await stat(join(real, 'index.json')).then((x) => x.isFile(), () => false))) continue;
+        if (
+          isDir &&
+          !(await stat(join(real, 'index.json')).then(
+            (x) => x.isFile(),
+            () => false,
+          ))
+        )
+          continue;
       } catch {
         continue; // a dangling -latest link
       }
@@ -92,7 +109,9 @@ export async function discoverImages(deployDir: string, only: string[] = []): Pr
     const missing = only.filter((n) => !images.some((i) => i.name === n));
     if (missing.length) {
       const known = [...new Set([...found.values()].map((i) => i.name))].sort();
-      throw new DiscoveryError(`no image named ${missing.map((m) => JSON.stringify(m)).join(', ')} in ${dirname(resolve(deployDir))}/* (found: ${known.join(', ') || 'none'})`);
+      throw new DiscoveryError(
+        `no image named ${missing.map((m) => JSON.stringify(m)).join(', ')} in ${dirname(resolve(deployDir))}/* (found: ${known.join(', ') || 'none'})`,
+      );
     }
   }
   return images.sort((a, b) => a.name.localeCompare(b.name) || a.machine.localeCompare(b.machine));

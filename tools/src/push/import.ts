@@ -89,7 +89,14 @@ async function remoteImage(src: RegistrySession, repo: string, d: Descriptor, bo
 }
 
 /** importImage copies `source` to `repository:tag` of the context's registry. */
-export async function importImage(ctx: PushContext, src: RegistrySession, source: SourceReference, repository: string, tag: string, platforms: Platform[] = []): Promise<PushResult> {
+export async function importImage(
+  ctx: PushContext,
+  src: RegistrySession,
+  source: SourceReference,
+  repository: string,
+  tag: string,
+  platforms: Platform[] = [],
+): Promise<PushResult> {
   const top = await getManifest(src, source.repository, source.reference);
   if (!top) throw new ImportError(`${source.registry}/${source.repository}:${source.reference} not found`);
   if (source.reference.includes(':') && top.digest !== source.reference) throw new ImportError(`source answered ${top.digest} for ${source.reference}`);
@@ -103,7 +110,10 @@ export async function importImage(ctx: PushContext, src: RegistrySession, source
       const wanted = new Set(platforms.map(platformKey));
       children = children.filter((c) => c.platform && wanted.has(platformKey(c.platform)));
       if (!children.length) {
-        const have = index.manifests.filter((c) => c.platform && c.platform.architecture !== 'unknown').map((c) => platformKey(c.platform)).join(', ');
+        const have = index.manifests
+          .filter((c) => c.platform && c.platform.architecture !== 'unknown')
+          .map((c) => platformKey(c.platform))
+          .join(', ');
         throw new ImportError(`${source.repository}:${source.reference} has no ${platforms.map(platformKey).join(', ')} (it has ${have})`);
       }
     }

@@ -41,7 +41,8 @@ export function mergedEntries(ours: PlatformManifest[], existing: ExistingTag | 
     }
   } else if (existing.platform) {
     const k = platformKey(existing.platform);
-    if (!taken.has(k)) entries.push({ mediaType: existing.mediaType, digest: existing.digest, size: existing.body.length, platform: normalizePlatform(existing.platform) });
+    if (!taken.has(k))
+      entries.push({ mediaType: existing.mediaType, digest: existing.digest, size: existing.body.length, platform: normalizePlatform(existing.platform) });
   }
   return entries;
 }

@@ -68,7 +68,14 @@ export class BarReporter implements Reporter {
     const { default: cliProgress } = await import('cli-progress');
     return new BarReporter(
       new cliProgress.MultiBar(
-        { format: ' {digest} [{bar}] {percentage}% {done}/{total_h} {state}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 30, autopadding: true },
+        {
+          format: ' {digest} [{bar}] {percentage}% {done}/{total_h} {state}',
+          hideCursor: true,
+          clearOnComplete: false,
+          stopOnComplete: false,
+          barsize: 30,
+          autopadding: true,
+        },
         cliProgress.Presets.shades_classic,
       ),
     );

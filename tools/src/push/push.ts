@@ -55,7 +55,12 @@ export interface PushResult {
  * newPushContext builds a run's context; upload sessions are remembered in the user's cache
  * (UploadRecords.forUser) unless `uploads` says otherwise.
  */
-export function newPushContext(session: RegistrySession, reporter: Reporter, jobs = 4, uploads: UploadRecords | undefined = UploadRecords.forUser()): PushContext {
+export function newPushContext(
+  session: RegistrySession,
+  reporter: Reporter,
+  jobs = 4,
+  uploads: UploadRecords | undefined = UploadRecords.forUser(),
+): PushContext {
   return { session, reporter, jobs, knownBlobs: new Map(), uploads };
 }
 
@@ -77,14 +82,17 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
   const all = [...unique.values()];
   const present = await Promise.all(all.map(({ d }) => heads.run(() => withRetry(() => blobExists(ctx.session, repository, d.digest)))));
   const missing: Array<{ d: Descriptor; image: ImageContent }> = [];
-  all.forEach((entry, i) => {
-    if (!present[i]) return missing.push(entry);
+  for (const [i, entry] of all.entries()) {
+    if (!present[i]) {
+      missing.push(entry);
+      continue;
+    }
     ctx.reporter.blobStart(repository, entry.d.digest, entry.d.size);
     ctx.reporter.blobDone(entry.d.digest, 'exists', entry.d.size);
     ctx.knownBlobs.set(entry.d.digest, repository);
     stats.bytesSkipped += entry.d.size;
     stats.blobsSkipped++;
-  });
+  }
   // Steps 2-4, mount or upload: bounded, largest first so the long uploads start early.
   const limiter = new Limiter(Math.max(1, ctx.jobs));
   const order = missing.sort((a, b) => b.d.size - a.d.size);
@@ -211,7 +219,10 @@ export async function pushImageSet(ctx: PushContext, repository: string, images:
   const own = single
     ? { digest: unique[0]!.manifestDigest, mediaType: unique[0]!.mediaType }
     : (() => {
-        const entries = mergedEntries(unique.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })), undefined);
+        const entries = mergedEntries(
+          unique.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })),
+          undefined,
+        );
         return { digest: digestOf(indexBody(entries)), mediaType: indexMediaType(entries) };
       })();
   return {

@@ -65,7 +65,10 @@ export function semverTags(version: string): string[] {
     return [`${maj}.${min}`, `${maj}`];
   }
   const parsed = semver.parse(v);
-  if (!parsed) throw new TagError(`version ${JSON.stringify(version)} is not semantic versioning (MAJOR[.MINOR[.PATCH]][-PRERELEASE]); use the "version" strategy for free-form versions`);
+  if (!parsed)
+    throw new TagError(
+      `version ${JSON.stringify(version)} is not semantic versioning (MAJOR[.MINOR[.PATCH]][-PRERELEASE]); use the "version" strategy for free-form versions`,
+    );
   if (parsed.prerelease.length || parsed.build.length) {
     const own = parsed.version + (parsed.build.length ? `_${parsed.build.join('.')}` : '');
     if (!isValidTag(own)) throw new TagError(`version ${JSON.stringify(version)} does not make a valid tag`);
@@ -76,7 +79,11 @@ export function semverTags(version: string): string[] {
 
 /** versionTag is the version as one tag (characters outside the tag grammar become '_'). */
 export function versionTag(version: string): string {
-  const t = version.trim().replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[.-]+/, '').slice(0, 128);
+  const t = version
+    .trim()
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^[.-]+/, '')
+    .slice(0, 128);
   if (!isValidTag(t)) throw new TagError(`version ${JSON.stringify(version)} does not make a valid tag`);
   return t;
 }

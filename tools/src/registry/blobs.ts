@@ -92,4 +92,3 @@ export async function deleteBlob(ctx: RequestContext, name: string, digestText: 
   if (!(await ctx.store.blobs.unlink(name, d))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} unknown in ${name}`);
   sendEmpty(ctx.res, 202, { 'Docker-Content-Digest': formatDigest(d) });
 }
-

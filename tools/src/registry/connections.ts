@@ -138,7 +138,9 @@ export class RateGuard {
       }
       if (++w.strikes >= this.strikes) {
         this.watched.delete(w);
-        this.o.log?.(`closing a stalled ${w.req.method} from ${w.socket.remoteAddress ?? '?'}: under ${this.minBytes} bytes per ${(this.o.windowMs ?? 10_000) / 1000} s`);
+        this.o.log?.(
+          `closing a stalled ${w.req.method} from ${w.socket.remoteAddress ?? '?'}: under ${this.minBytes} bytes per ${(this.o.windowMs ?? 10_000) / 1000} s`,
+        );
         w.socket.destroy();
       }
     }

@@ -52,11 +52,14 @@ export function isThisMachine(socket: { remoteAddress?: string; localAddress?: s
 }
 
 // The page loads only its own files: no inline script, nothing from elsewhere.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 // A Map, not the object: a request for /ui/constructor or /ui/__proto__ must find nothing, where an
 // object lookup finds Object.prototype's members.
-const ASSETS = new Map(Object.entries(UI_ASSETS).map(([name, a]) => [name, { ...a, etag: `"${createHash('sha256').update(a.body).digest('hex').slice(0, 16)}"` }]));
+const ASSETS = new Map(
+  Object.entries(UI_ASSETS).map(([name, a]) => [name, { ...a, etag: `"${createHash('sha256').update(a.body).digest('hex').slice(0, 16)}"` }]),
+);
 
 function serveAsset(req: IncomingMessage, res: ServerResponse, name: string): void {
   const asset = ASSETS.get(name);

@@ -95,7 +95,13 @@ export async function deleteManifest(ctx: RequestContext, name: string, referenc
   }
   sendEmpty(res, 202);
   if (before) {
-    const target = { repository: name, digest: formatDigest(before.digest), mediaType: before.mediaType, size: before.body.length, tag: reference.includes(':') ? undefined : reference };
+    const target = {
+      repository: name,
+      digest: formatDigest(before.digest),
+      mediaType: before.mediaType,
+      size: before.body.length,
+      tag: reference.includes(':') ? undefined : reference,
+    };
     ctx.events.publish('manifest', manifestEvent('delete', target, ctx.request, ctx.user));
   }
 }

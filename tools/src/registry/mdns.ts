@@ -28,7 +28,10 @@ export interface MdnsAnnouncement {
 
 /** mdnsHostLabel checks and strips a name to the label ciao wants (no `.local`). */
 export function mdnsHostLabel(name: string): string {
-  const label = name.toLowerCase().replace(/\.$/, '').replace(/\.local$/, '');
+  const label = name
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/\.local$/, '');
   if (!/^(?!-)[a-z0-9-]{1,63}(?<!-)$/.test(label)) {
     throw new Error(`invalid mDNS name ${JSON.stringify(name)}: use one label such as registry or registry.local`);
   }

@@ -99,7 +99,12 @@ export class RegistryMetrics {
           this.set(value);
         }
       };
-    new Counter({ name: 'registry_gc_runs_total', help: 'Garbage collection runs (container-registry gc) on this storage', registers, collect: fromGc((g) => g.runs) });
+    new Counter({
+      name: 'registry_gc_runs_total',
+      help: 'Garbage collection runs (container-registry gc) on this storage',
+      registers,
+      collect: fromGc((g) => g.runs),
+    });
     new Counter({ name: 'registry_gc_bytes_freed_total', help: 'Bytes freed by garbage collection', registers, collect: fromGc((g) => g.bytesFreed) });
     new Gauge({
       name: 'registry_gc_last_run_timestamp_seconds',

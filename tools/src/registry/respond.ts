@@ -61,7 +61,8 @@ export function readPagination(params: URLSearchParams): Pagination {
   const nText = params.get('n');
   let n: number | undefined;
   if (nText !== null) {
-    if (!/^\d{1,9}$/.test(nText)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, not ${JSON.stringify(nText.slice(0, 20))}`);
+    if (!/^\d{1,9}$/.test(nText))
+      throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, not ${JSON.stringify(nText.slice(0, 20))}`);
     n = Number(nText);
   }
   return { n, last: params.get('last') ?? undefined };

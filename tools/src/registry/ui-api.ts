@@ -90,7 +90,13 @@ async function tags(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse, 
     req,
     res,
     200,
-    { repository, total: matching.length, tags: page, next: rows.length > n ? page[page.length - 1]!.tag : null, mayDelete: await access.may('delete', repository) },
+    {
+      repository,
+      total: matching.length,
+      tags: page,
+      next: rows.length > n ? page[page.length - 1]!.tag : null,
+      mayDelete: await access.may('delete', repository),
+    },
     { 'Cache-Control': 'no-store' },
   );
 }
@@ -209,7 +215,13 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
       isIndex: m.parsed.isIndex,
       manifestSize: m.body.length,
       totalSize,
-      platforms: m.parsed.manifests.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size, platform: d.platform ?? null, annotations: d.annotations ?? {} })),
+      platforms: m.parsed.manifests.map((d) => ({
+        digest: d.digest,
+        mediaType: d.mediaType,
+        size: d.size,
+        platform: d.platform ?? null,
+        annotations: d.annotations ?? {},
+      })),
       configDescriptor: m.parsed.config ?? null,
       layers: layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size })),
       config: config ?? null,
@@ -240,7 +252,14 @@ async function deleteTag(deps: UiApiDeps, req: IncomingMessage, res: ServerRespo
 }
 
 /** serveUiApi answers one /ui/api/ call; unknown calls are 404. */
-export async function serveUiApi(deps: UiApiDeps, call: string, req: IncomingMessage, res: ServerResponse, url: RequestTarget, access: AccessCheck): Promise<void> {
+export async function serveUiApi(
+  deps: UiApiDeps,
+  call: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: RequestTarget,
+  access: AccessCheck,
+): Promise<void> {
   const method = req.method ?? 'GET';
   req.resume();
   const read = method === 'GET' || method === 'HEAD';

@@ -239,7 +239,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 export class Notifier {
   private readonly senders: EndpointSender[];
 
-  constructor(endpoints: WebhookEndpoint[], source: Source, counters: DeliveryCounters, log: (line: string) => void = (l) => process.stderr.write(`container-registry: ${l}\n`)) {
+  constructor(
+    endpoints: WebhookEndpoint[],
+    source: Source,
+    counters: DeliveryCounters,
+    log: (line: string) => void = (l) => process.stderr.write(`container-registry: ${l}\n`),
+  ) {
     this.senders = endpoints.map((e) => new EndpointSender(e, source, counters, log));
   }
 

@@ -24,7 +24,9 @@ export type ScriptVariable = {
 }[SettingName];
 
 /** SCRIPT_VARIABLES are the settings container-registry.conf carries: what BitBake hands the helper. */
-export const SCRIPT_VARIABLES = SETTING_NAMES.filter((n) => spec(n).bitbake !== undefined && spec(n).readBy !== 'layer' && !spec(n).secret) as readonly ScriptVariable[];
+export const SCRIPT_VARIABLES = SETTING_NAMES.filter(
+  (n) => spec(n).bitbake !== undefined && spec(n).readBy !== 'layer' && !spec(n).secret,
+) as readonly ScriptVariable[];
 
 /** TARGET_VARIABLES change the files of a target config package (the bbclass's CONTAINER_REGISTRY_TARGET_VARS). */
 export const TARGET_VARIABLES: readonly SettingName[] = SETTING_NAMES.filter((n) => spec(n).target === true);
@@ -47,7 +49,7 @@ export function renderPythonVariables(): string {
     '# Variables container-registry.bbclass declares.',
     `BBCLASS_VARIABLES = ${tuple(BBCLASS_VARIABLES, '')}`,
     '',
-    "# Settings helper_env hands the helper from the datastore; never the password.",
+    '# Settings helper_env hands the helper from the datastore; never the password.',
     `HELPER_VARIABLES = ${tuple(HELPER_ENV_VARIABLES, '')}`,
     '',
     '# Settings that change what a target config package contains.',

@@ -7,7 +7,6 @@ import { isProcessAlive } from '../common/process.js';
 // A holder that died leaves its lock behind; after this long it is taken over.
 const STALE_MS = 60_000;
 
-
 async function isStale(path: string): Promise<boolean> {
   try {
     const [st, text] = await Promise.all([stat(path), readFile(path, 'utf8')]);

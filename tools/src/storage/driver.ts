@@ -9,7 +9,10 @@ import { fsyncDir, writeFileAtomic } from '../common/atomic-write.js';
 /** PathNotFound is thrown for a path that does not exist. */
 export class PathNotFound extends Error {
   readonly code = 'PATH_NOT_FOUND';
-  constructor(readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(`path not found: ${path}`, options);
     this.name = 'PathNotFound';
   }

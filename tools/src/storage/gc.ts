@@ -16,14 +16,7 @@ import type { ImageStore } from './store.js';
 import { formatDigest, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { readLink, writeLink } from './links.js';
 import { TEMP_FILE } from '../common/atomic-write.js';
-import {
-  deleteQuarantinedBlob,
-  deleteQuarantinedRevision,
-  restoreBlob,
-  restoreRevision,
-  setBlobAside,
-  setRevisionAside,
-} from './quarantine.js';
+import { deleteQuarantinedBlob, deleteQuarantinedRevision, restoreBlob, restoreRevision, setBlobAside, setRevisionAside } from './quarantine.js';
 
 /** GcOptions tunes one run. */
 export interface GcOptions {
@@ -168,7 +161,12 @@ async function staleUploads(store: ImageStore, now: number, maxAgeMs: number): P
   for (const repo of await store.repositories()) {
     for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
       const times = await Promise.all(
-        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map((p) => stat(p).then((s) => s.mtimeMs, () => 0)),
+        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map((p) =>
+          stat(p).then(
+            (s) => s.mtimeMs,
+            () => 0,
+          ),
+        ),
       );
       // The folder's own mtime counts: POST makes it before writing `startedat` and `data`.
       if (now - Math.max(...times) > maxAgeMs) out.push({ repository: repo, id });
@@ -280,8 +278,13 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     }
   }
 
-  await unlinkDeleted(store, report.blobsDeleted.map((b) => parseDigest(b.digest)));
-  log(`deleted ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored} blob(s), ${report.manifestsRestored} manifest(s)`);
+  await unlinkDeleted(
+    store,
+    report.blobsDeleted.map((b) => parseDigest(b.digest)),
+  );
+  log(
+    `deleted ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored} blob(s), ${report.manifestsRestored} manifest(s)`,
+  );
   return report;
 }
 

@@ -167,7 +167,14 @@ export class ManifestStore {
     }
     try {
       const parsed = this.parse(d, body);
-      return this.summaries.get(key) ?? { mediaType: parsed.mediaType, subject: parsed.subject?.digest ?? '', artifactType: parsed.artifactType, annotationsInBody: true };
+      return (
+        this.summaries.get(key) ?? {
+          mediaType: parsed.mediaType,
+          subject: parsed.subject?.digest ?? '',
+          artifactType: parsed.artifactType,
+          annotationsInBody: true,
+        }
+      );
     } catch {
       return undefined;
     }
@@ -249,9 +256,13 @@ export class ManifestStore {
       else await this.blobs.touch(d);
     });
     if (missing.length > 0) {
-      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 3).join(', ')}`, {
-        detail: { digests: missing.slice(0, 100) },
-      });
+      throw new RegistryError(
+        'MANIFEST_BLOB_UNKNOWN',
+        `manifest references ${missing.length} unknown blob(s) or manifest(s): ${missing.slice(0, 3).join(', ')}`,
+        {
+          detail: { digests: missing.slice(0, 100) },
+        },
+      );
     }
   }
 

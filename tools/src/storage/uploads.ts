@@ -40,7 +40,7 @@ interface Session {
 /** hashFile streams a file through `algorithm` and returns the digest. */
 export async function hashFile(path: string, algorithm: DigestAlgorithm): Promise<Digest> {
   const hasher = newHasher(algorithm);
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async function (source: AsyncIterable<Buffer>) {
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest('hex') };

@@ -76,7 +76,10 @@ export function isIpAddress(host: string): boolean {
  * verifies from a QEMU guest too. Entries already present are not repeated.
  */
 export function certSanForTargets(san: string | undefined, targetHost: string | undefined): string {
-  const entries = (san ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = (san ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   const add = (entry: string) => {
     if (!entries.some((e) => e.toLowerCase() === entry.toLowerCase())) entries.push(entry);
   };

@@ -67,7 +67,9 @@ export function resolveTargetSettings(input: TargetInput): TargetSettings {
   const secure = parseFlag('CONTAINER_REGISTRY_SECURE', input.secure) || auth;
   const insecure = parseFlag('CONTAINER_REGISTRY_INSECURE', input.insecure);
   if (secure && insecure) {
-    throw new AddressError('CONTAINER_REGISTRY_SECURE (or AUTH) and CONTAINER_REGISTRY_INSECURE are both 1: a TLS registry with our CA is not insecure; set one');
+    throw new AddressError(
+      'CONTAINER_REGISTRY_SECURE (or AUTH) and CONTAINER_REGISTRY_INSECURE are both 1: a TLS registry with our CA is not insecure; set one',
+    );
   }
   const namespace = (input.namespace ?? '').trim().replace(/^\/+|\/+$/g, '') || address.path;
   if (namespace && !isValidRepositoryName(namespace)) {
@@ -80,7 +82,9 @@ export function resolveTargetSettings(input: TargetInput): TargetSettings {
   // TARGET_HOST's host (its own port kept) or the QEMU address; any other host is kept.
   const hostView = { network, ...(view.targetHost ? { targetHost: parseHostPort(view.targetHost).host.replace(/^(.*:.*)$/, '[$1]') } : {}) };
   const extraInsecure = unique(
-    parseList(input.dockerInsecure ?? '').map((r) => (isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }))),
+    parseList(input.dockerInsecure ?? '').map((r) =>
+      isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }),
+    ),
   );
   const search = input.searchRegistries === undefined ? [...DEFAULT_SEARCH_REGISTRIES] : parseList(input.searchRegistries);
   return {

@@ -6,7 +6,7 @@ import type { TargetSettings } from './settings.js';
 /** VDKR_REGISTRY_CONF is where vdkr reads its baked registry defaults. */
 export const VDKR_REGISTRY_CONF = '/etc/vdkr/registry.conf';
 
-const SAFE = /^[A-Za-z0-9._:/\[\] -]*$/;
+const SAFE = /^[A-Za-z0-9._:/[\] -]*$/;
 
 function shellValue(name: string, value: string): string {
   // Addresses and namespaces are validated upstream; refuse anything a shell would interpret.

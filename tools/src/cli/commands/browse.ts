@@ -48,7 +48,8 @@ interface TagsArgs extends BrowseArgs {
 const tagsCommand: CommandModule<object, TagsArgs> = {
   command: 'tags <image>',
   describe: 'List the tags of an image',
-  builder: (y) => registryOptions(y).positional('image', { type: 'string' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  builder: (y) =>
+    registryOptions(y).positional('image', { type: 'string' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args: TagsArgs) => {
     await withTarget(args, async (target) => {
       const repository = repositoryOf(args.image, target.namespace);
@@ -76,7 +77,10 @@ const catalogCommand: CommandModule<object, BrowseArgs> = {
 const inspectCommand: CommandModule<object, TagsArgs> = {
   command: 'inspect <image>',
   describe: 'Show an image: media type, digest, platforms, layers, labels',
-  builder: (y) => registryOptions(y).positional('image', { type: 'string', describe: 'name[:tag|@digest]' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  builder: (y) =>
+    registryOptions(y)
+      .positional('image', { type: 'string', describe: 'name[:tag|@digest]' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args: TagsArgs) => {
     await withTarget(args, async (target) => {
       const at = args.image.indexOf('@');
@@ -133,4 +137,5 @@ const deleteCommand: CommandModule<object, DeleteArgs> = {
 };
 
 /** browseCommands are list, tags, catalog, inspect and delete. */
+// biome-ignore lint/suspicious/noExplicitAny: commands of different argument types in one list, as yargs takes them
 export const browseCommands: CommandModule<any, any>[] = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];

@@ -23,7 +23,11 @@ export const gcCommand: CommandModule<object, GcArgs> = {
   describe: 'Delete unreferenced blobs; safe while the registry runs',
   builder: (y) =>
     storageOption(y)
-      .option('delete-untagged', { type: 'boolean', default: false, describe: 'Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)' })
+      .option('delete-untagged', {
+        type: 'boolean',
+        default: false,
+        describe: 'Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)',
+      })
       .option('dry-run', { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' })
       .option('grace', numberOption('grace', { min: 0, unit: 'minutes', default: 10, describe: 'Minutes: content used this recently is never collected' }))
       .option('settle', numberOption('settle', { min: 0, unit: 'seconds', default: 5, describe: 'Seconds to let in-flight pushes land before deleting' }))

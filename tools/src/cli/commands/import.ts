@@ -46,7 +46,10 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' }) as never,
   handler: async (args: ImportArgs) => {
     const source = parseSourceReference(args.ref);
-    const platforms = (args.platform ?? []).flatMap((p) => p.split(',')).filter(Boolean).map(parsePlatform);
+    const platforms = (args.platform ?? [])
+      .flatMap((p) => p.split(','))
+      .filter(Boolean)
+      .map(parsePlatform);
     let name = source.repository.split('/').pop()!;
     let tag = source.tag ?? 'latest';
     if (args.name) {
@@ -68,7 +71,13 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     const src = new RegistrySession({
       registry: source.registry,
       tls: { insecure: args['src-insecure'], ca },
-      credentials: credentialSource({ mode: srcMode, authfile: args['src-authfile'], credsfile: args['src-credsfile'], creds: args['src-creds'], token: args['src-token'] }),
+      credentials: credentialSource({
+        mode: srcMode,
+        authfile: args['src-authfile'],
+        credsfile: args['src-credsfile'],
+        creds: args['src-creds'],
+        token: args['src-token'],
+      }),
     });
     const reporter = await chooseReporter(args);
     try {

@@ -3,6 +3,7 @@
 // their X.509/ASN.1 libraries), which is most of a re-push's time. Help and unknown words load all.
 import type { CommandModule } from 'yargs';
 
+// biome-ignore lint/suspicious/noExplicitAny: commands of different argument types in one list, as yargs takes them
 type Commands = CommandModule<any, any>[];
 
 /** COMMAND_GROUPS lists each module's command words, in help order, with its loader. */

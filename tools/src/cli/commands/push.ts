@@ -44,7 +44,8 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     const now = new Date();
     const explicit = (args.tag ?? []).filter((t) => t !== '');
     if (explicit.length && !args.image) throw new HelperError('usage', '--tag needs an image name: push <image> --tag <tag>');
-    for (const t of explicit) if (!isValidTag(t)) throw new HelperError('usage', `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
+    for (const t of explicit)
+      if (!isValidTag(t)) throw new HelperError('usage', `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
     const env = process.env;
     const deployDir = args['deploy-dir'] ?? readString(env, 'DEPLOY_DIR_IMAGE');
     if (!deployDir) throw new HelperError('usage', 'no deploy folder: set DEPLOY_DIR_IMAGE or pass --deploy-dir');
@@ -87,7 +88,9 @@ export const pushCommand: CommandModule<object, PushArgs> = {
         const sent = results.reduce((n, r) => n + r.bytesSent, 0);
         const skipped = results.reduce((n, r) => n + r.bytesSkipped, 0);
         for (const r of results) process.stdout.write(`${target.registry}/${r.repository}: ${r.tags.join(' ')} ${r.digest} (${r.platforms.join(', ')})\n`);
-        process.stdout.write(`Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1000).toFixed(2)} s\n`);
+        process.stdout.write(
+          `Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1000).toFixed(2)} s\n`,
+        );
       }
     } finally {
       reporter.close();

@@ -74,7 +74,9 @@ const script: CommandModule<object, ScriptArgs> = {
     const result = await generateScript({ storage: resolveStorage(args.storage), node, helper, env: process.env });
     process.stdout.write(`Wrote ${result.script}\n`);
     if (result.user) {
-      process.stdout.write(`User ${result.user.user} ${result.user.action} with the password from CONTAINER_REGISTRY_PASSWORD (kept in ${result.user.passwordFile}, 0600)\n`);
+      process.stdout.write(
+        `User ${result.user.user} ${result.user.action} with the password from CONTAINER_REGISTRY_PASSWORD (kept in ${result.user.passwordFile}, 0600)\n`,
+      );
     }
   },
 };

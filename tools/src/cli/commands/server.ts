@@ -23,12 +23,14 @@ interface ServeArgs extends ServiceArgs {
 
 /** secureOptions adds `--tls`, `--auth`, `--pull` and `--push` (secure mode; see daemon/secure-mode.ts). */
 function secureOptions<T>(y: import('yargs').Argv<T>) {
-  return y
-    // The variables are read by resolveSecureMode (daemon/secure-mode.ts), with the flags.
-    .option('tls', settingOption('CONTAINER_REGISTRY_SECURE', { default: false }))
-    .option('auth', settingOption('CONTAINER_REGISTRY_AUTH', { default: false }))
-    .option('pull', { type: 'string', choices: ACCESS_MODES, describe: 'Who may pull (over auth/access.toml)' })
-    .option('push', { type: 'string', choices: ACCESS_MODES, describe: 'Who may push (over auth/access.toml)' });
+  return (
+    y
+      // The variables are read by resolveSecureMode (daemon/secure-mode.ts), with the flags.
+      .option('tls', settingOption('CONTAINER_REGISTRY_SECURE', { default: false }))
+      .option('auth', settingOption('CONTAINER_REGISTRY_AUTH', { default: false }))
+      .option('pull', { type: 'string', choices: ACCESS_MODES, describe: 'Who may pull (over auth/access.toml)' })
+      .option('push', { type: 'string', choices: ACCESS_MODES, describe: 'Who may push (over auth/access.toml)' })
+  );
 }
 
 /** serveConfig maps the parsed flags to what a serving process is started from. */
@@ -88,7 +90,10 @@ const start: CommandModule<object, StartArgs> = {
     const { state } = config;
     // Forward every flag as given, so options added for serve work through start too.
     const argv = process.argv.slice(2);
-    const serveArgs = withoutOptions(argv.filter((a) => a !== 'start'), ['timeout', 'storage']);
+    const serveArgs = withoutOptions(
+      argv.filter((a) => a !== 'start'),
+      ['timeout', 'storage'],
+    );
     serveArgs.push('--storage', state.dir);
     const result = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: args.timeout * 1000 });
     if (!result.ok) {
@@ -103,7 +108,8 @@ const start: CommandModule<object, StartArgs> = {
 const stop: CommandModule<object, { storage: string; timeout: number }> = {
   command: 'stop',
   describe: 'Stop the background registry (drain, wait, then SIGKILL)',
-  builder: (y) => storageOption(y).option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 10, describe: 'Seconds before SIGKILL' })) as never,
+  builder: (y) =>
+    storageOption(y).option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 10, describe: 'Seconds before SIGKILL' })) as never,
   handler: async (args) => {
     const state = new StateDir(resolveStorage(args.storage));
     const result = await stopServer(state.pidFile(), args.timeout * 1000);

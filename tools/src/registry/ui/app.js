@@ -1,6 +1,5 @@
 // The registry's web UI: a hash router over three views (repositories, tags, image), fed by
 // /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.
-'use strict';
 
 const main = document.getElementById('main');
 
@@ -28,7 +27,7 @@ function bytes(n) {
     n /= 1024;
     i++;
   }
-  return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];
+  return `${i === 0 ? String(n) : n.toFixed(1)} ${units[i]}`;
 }
 
 function shortDigest(d) {
@@ -37,17 +36,17 @@ function shortDigest(d) {
 
 function platformText(p) {
   if (!p) return 'unknown';
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ' ' + p['os.version'] : '');
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ` ${p['os.version']}` : '');
 }
 
 function link(params) {
-  return '#' + new URLSearchParams(params).toString();
+  return `#${new URLSearchParams(params).toString()}`;
 }
 
 class ApiError extends Error {}
 
 async function api(path, init) {
-  const res = await fetch('api/' + path, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));
+  const res = await fetch(`api/${path}`, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));
   let body;
   try {
     body = await res.json();
@@ -55,7 +54,7 @@ async function api(path, init) {
     body = undefined;
   }
   if (!res.ok) {
-    const msg = body && body.errors && body.errors[0] ? body.errors[0].message : res.status + ' ' + res.statusText;
+    const msg = body?.errors?.[0] ? body.errors[0].message : `${res.status} ${res.statusText}`;
     throw new ApiError(msg);
   }
   return body;
@@ -66,7 +65,10 @@ function show(...nodes) {
 }
 
 function showError(err) {
-  show(h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)), h('p', {}, h('a', { href: '#' }, 'Back to the repositories')));
+  show(
+    h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)),
+    h('p', {}, h('a', { href: '#' }, 'Back to the repositories')),
+  );
 }
 
 /** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */
@@ -89,7 +91,7 @@ async function copyText(text, input) {
 }
 
 function pullLine(label, command) {
-  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': label + ' command' });
+  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': `${label} command` });
   const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');
   button.addEventListener('click', async () => {
     const ok = await copyText(command, input);
@@ -120,11 +122,20 @@ async function viewRepositories(params) {
   const render = () => {
     const q = search.value.trim().toLowerCase();
     const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));
-    count.textContent = rows.length + ' of ' + data.repositories.length + ' repositories';
+    count.textContent = `${rows.length} of ${data.repositories.length} repositories`;
     tbody.replaceChildren(
-      ...rows.map((r) => h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags')))),
+      ...rows.map((r) =>
+        h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags'))),
+      ),
     );
-    if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.')));
+    if (rows.length === 0)
+      tbody.append(
+        h(
+          'tr',
+          {},
+          h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.'),
+        ),
+      );
   };
   search.addEventListener('input', () => {
     render();
@@ -133,7 +144,7 @@ async function viewRepositories(params) {
   render();
   show(
     h('h1', {}, 'Repositories'),
-    h('div', { class: 'stats' }, count, h('span', {}, data.stats.tags + ' tags'), h('span', {}, bytes(data.stats.bytes) + ' in ' + data.stats.blobs + ' blobs')),
+    h('div', { class: 'stats' }, count, h('span', {}, `${data.stats.tags} tags`), h('span', {}, `${bytes(data.stats.bytes)} in ${data.stats.blobs} blobs`)),
     h('div', { class: 'bar' }, search),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),
   );
@@ -146,11 +157,11 @@ async function viewTags(params) {
   const repo = params.get('repo');
   const last = params.get('last') || '';
   const q = params.get('q') || '';
-  document.title = repo + ' · container registry';
+  document.title = `${repo} · container registry`;
   const query = new URLSearchParams({ repository: repo, n: '50' });
   if (last) query.set('last', last);
   if (q) query.set('q', q);
-  const data = await api('tags?' + query);
+  const data = await api(`tags?${query}`);
   const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });
   let timer;
   search.addEventListener('input', () => {
@@ -169,7 +180,14 @@ async function viewTags(params) {
   if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));
   const pager = h('div', { class: 'pager' });
   if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '← Previous'));
-  if (data.next) pager.append(h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) }, 'Next →'));
+  if (data.next)
+    pager.append(
+      h(
+        'button',
+        { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) },
+        'Next →',
+      ),
+    );
   show(
     h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),
     h('h1', {}, repo),
@@ -201,9 +219,18 @@ const LABEL_NAMES = {
 };
 
 async function deleteTag(repo, tag) {
-  if (!(await confirmDialog('Delete the tag ' + repo + ':' + tag + '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.'))) return;
+  if (
+    !(await confirmDialog(
+      'Delete the tag ' +
+        repo +
+        ':' +
+        tag +
+        '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.',
+    ))
+  )
+    return;
   try {
-    await api('tag?' + new URLSearchParams({ repository: repo, tag }), { method: 'DELETE' });
+    await api(`tag?${new URLSearchParams({ repository: repo, tag })}`, { method: 'DELETE' });
     location.hash = link({ repo });
   } catch (err) {
     showError(err);
@@ -213,24 +240,41 @@ async function deleteTag(repo, tag) {
 async function viewImage(params) {
   const repo = params.get('repo');
   const ref = params.get('ref');
-  document.title = repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref) + ' · container registry';
-  const img = await api('image?' + new URLSearchParams({ repository: repo, reference: ref }));
+  document.title = `${repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref)} · container registry`;
+  const img = await api(`image?${new URLSearchParams({ repository: repo, reference: ref })}`);
   const byDigest = ref.includes(':');
-  const name = location.host + '/' + repo + (byDigest ? '@' + ref : ':' + ref);
+  const name = `${location.host}/${repo}${byDigest ? `@${ref}` : `:${ref}`}`;
   const insecure = location.protocol === 'http:';
   const parts = [
     h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),
-    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, '@' + shortDigest(ref)) : ':' + ref),
+    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, `@${shortDigest(ref)}`) : `:${ref}`),
   ];
   const prominent = Object.entries(img.prominent);
   if (prominent.length) {
-    parts.push(h('section', { class: 'labels', 'aria-label': 'Build labels' }, prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v)))));
+    parts.push(
+      h(
+        'section',
+        { class: 'labels', 'aria-label': 'Build labels' },
+        prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v))),
+      ),
+    );
   }
   parts.push(
     h('h2', {}, 'Pull'),
-    pullLine('docker', 'docker pull ' + name),
-    pullLine('podman', 'podman pull ' + (insecure ? '--tls-verify=false ' : '') + name),
-    pullLine('skopeo', 'skopeo copy ' + (img.isIndex ? '--all ' : '') + (insecure ? '--src-tls-verify=false ' : '') + 'docker://' + name + ' oci:' + repo.split('/').pop() + ':' + (byDigest ? 'latest' : ref)),
+    pullLine('docker', `docker pull ${name}`),
+    pullLine('podman', `podman pull ${insecure ? '--tls-verify=false ' : ''}${name}`),
+    pullLine(
+      'skopeo',
+      'skopeo copy ' +
+        (img.isIndex ? '--all ' : '') +
+        (insecure ? '--src-tls-verify=false ' : '') +
+        'docker://' +
+        name +
+        ' oci:' +
+        repo.split('/').pop() +
+        ':' +
+        (byDigest ? 'latest' : ref),
+    ),
   );
   const config = img.config || {};
   parts.push(
@@ -257,7 +301,13 @@ async function viewImage(params) {
           'tbody',
           {},
           img.platforms.map((p) =>
-            h('tr', {}, h('td', {}, platformText(p.platform)), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))), h('td', { class: 'num' }, bytes(p.size))),
+            h(
+              'tr',
+              {},
+              h('td', {}, platformText(p.platform)),
+              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))),
+              h('td', { class: 'num' }, bytes(p.size)),
+            ),
           ),
         ),
       ),
@@ -269,8 +319,25 @@ async function viewImage(params) {
       h(
         'table',
         { id: 'layers' },
-        h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size'))),
-        h('tbody', {}, img.layers.map((l, i) => h('tr', {}, h('td', {}, String(i + 1)), h('td', { class: 'mono' }, shortDigest(l.digest)), h('td', { class: 'hide-narrow' }, l.mediaType), h('td', { class: 'num' }, bytes(l.size))))),
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size')),
+        ),
+        h(
+          'tbody',
+          {},
+          img.layers.map((l, i) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, String(i + 1)),
+              h('td', { class: 'mono' }, shortDigest(l.digest)),
+              h('td', { class: 'hide-narrow' }, l.mediaType),
+              h('td', { class: 'num' }, bytes(l.size)),
+            ),
+          ),
+        ),
       ),
     );
   }
@@ -283,7 +350,16 @@ async function viewImage(params) {
         ['Working dir', config.workingDir],
         ['User', config.user],
         ['Ports', (config.exposedPorts || []).join(', ')],
-        ['Env', (config.env || []).length ? h('div', {}, config.env.map((e) => h('div', {}, h('code', {}, e)))) : undefined],
+        [
+          'Env',
+          (config.env || []).length
+            ? h(
+                'div',
+                {},
+                config.env.map((e) => h('div', {}, h('code', {}, e))),
+              )
+            : undefined,
+        ],
       ]),
     );
   }
@@ -298,14 +374,29 @@ async function viewImage(params) {
         'table',
         { id: 'referrers' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),
-        h('tbody', {}, img.referrers.map((r) => h('tr', {}, h('td', {}, r.artifactType || r.mediaType), h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))), h('td', { class: 'num' }, bytes(r.size))))),
+        h(
+          'tbody',
+          {},
+          img.referrers.map((r) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, r.artifactType || r.mediaType),
+              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))),
+              h('td', { class: 'num' }, bytes(r.size)),
+            ),
+          ),
+        ),
       ),
     );
   } else {
     parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));
   }
   if (img.mayDelete && !byDigest) {
-    parts.push(h('h2', {}, 'Manage'), h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, 'Delete tag ' + ref));
+    parts.push(
+      h('h2', {}, 'Manage'),
+      h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, `Delete tag ${ref}`),
+    );
   }
   show(...parts);
 }
