@@ -203,6 +203,9 @@ t.test('users: add, change, remove; files 0600; the default user and auth/passwo
   const hash = (await readUsers(dir)).find((u) => u.user === 'yocto')!.hash;
   t.ok(await verifyHash('from-local-conf', hash));
   t.equal((await ensureDefaultUser(dir, { ...env, CONTAINER_REGISTRY_PASSWORD: 'from-local-conf' })).action, 'kept');
+  // A new password from local.conf needs 8 characters too; the one in use stays.
+  await t.rejects(ensureDefaultUser(dir, { ...env, CONTAINER_REGISTRY_PASSWORD: 'short' }), { code: 'password', message: /has 5 characters; at least 8/ });
+  t.equal(await readDefaultPassword(dir), 'from-local-conf', 'a refused password changes nothing');
 
   await removeUser(dir, 'yocto');
   t.equal(await readDefaultPassword(dir), undefined, 'auth/password goes with the default user');
@@ -211,6 +214,11 @@ t.test('users: add, change, remove; files 0600; the default user and auth/passwo
 
 t.test('CLI: auth add/list/passwd/remove; passwords from stdin are never echoed', async (t) => {
   const dir = await tempDir(t);
+  const none = await runCli(['auth', 'list', '--storage', dir]);
+  t.equal(none.code, 0, none.stderr);
+  t.equal(none.stdout, '', 'no users: nothing on stdout');
+  t.match(none.stderr, /^no users in .*auth\/htpasswd/, 'and a line on stderr saying so');
+  t.same(JSON.parse((await runCli(['auth', 'list', '--json', '--storage', dir])).stdout), { users: [] });
   const add = await runCli(['auth', 'add', 'alice', '--password-stdin', '--storage', dir], { input: 'stdin-secret-1\n' });
   t.equal(add.code, 0, add.stderr);
   t.notMatch(add.stdout + add.stderr, 'stdin-secret-1');
@@ -221,6 +229,15 @@ t.test('CLI: auth add/list/passwd/remove; passwords from stdin are never echoed'
   t.notMatch(gen.stderr, bobPass);
   const list = await runCli(['auth', 'list', '--storage', dir]);
   t.equal(list.stdout, 'alice\nbob\n');
+  t.same(JSON.parse((await runCli(['auth', 'list', '--json', '--storage', dir])).stdout), { users: ['alice', 'bob'] });
+  // A password of a few characters is guessed at the login limiter's pace: 8 at least.
+  const short = await runCli(['auth', 'add', 'carol', '--password-stdin', '--storage', dir], { input: 'abc\n' });
+  t.equal(short.code, 1);
+  t.match(short.stderr, /^container-registry: error \[password\]: the password from stdin has 3 characters; at least 8/);
+  const shortEnv = await runCli(['auth', 'add', 'yocto', '--storage', dir], { env: { CONTAINER_REGISTRY_PASSWORD: 'seven77' } });
+  t.equal(shortEnv.code, 1);
+  t.match(shortEnv.stderr, /\[password\]: the password from CONTAINER_REGISTRY_PASSWORD has 7 characters; at least 8/);
+  t.notMatch(short.stderr + shortEnv.stderr, /abc|seven77/, 'the refused passwords are not echoed');
   const dup = await runCli(['auth', 'add', 'alice', '--password-stdin', '--storage', dir], { input: 'other-secret\n' });
   t.equal(dup.code, 1);
   t.match(dup.stderr, /^container-registry: error \[user-exists\]: user alice exists/);

@@ -17,7 +17,7 @@ t.test('a bad number or setting is exit 2 and one line naming it', async (t) => 
     [['stop', ...s, '--timeout', '-1'], {}, /--timeout must be a number of seconds, 0 or more, not -1$/],
     [['serve', ...s, '--drain-timeout', 'x'], {}, /--drain-timeout must be a number/],
     [['serve', ...s, '--min-free-disk', '-1'], {}, /--min-free-disk must be a number of MiB, 0 or more, not -1$/],
-    [['list', '--jobs', '0'], {}, /--jobs must be a whole number, 1 or more, not 0$/],
+    [['import', 'alpine', '--jobs', '0'], {}, /--jobs must be a whole number, 1 or more, not 0$/],
     [['push', '--jobs', '2.5', '--deploy-dir', storage], {}, /--jobs must be a whole number/],
     [['serve', ...s], { CONTAINER_REGISTRY_MIN_FREE_MB: 'lots' }, /CONTAINER_REGISTRY_MIN_FREE_MB must be a number of MiB, 0 or more, not "lots"$/],
     [['serve', ...s], { CONTAINER_REGISTRY_UI: 'maybe' }, /CONTAINER_REGISTRY_UI must be 1 or 0/],

@@ -54,3 +54,35 @@ t.test('a usage error is one line on stderr, exit code 2, no help text', async (
   t.notMatch(r.stderr, /Options:/);
   t.equal(r.stdout, '');
 });
+
+t.test('--version: the helper before a command word; on push, the image version, which needs a value', async (t) => {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const args of [['--version'], ['--version', 'push'], ['--version', 'list']]) {
+    const r = await runCli(args, { env: { DEPLOY_DIR_IMAGE: '' } });
+    t.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    t.equal(r.stdout.trim(), pkg.version, `${args.join(' ')} prints the helper's version`);
+  }
+  t.equal((await runCli(['list', '--version'])).stdout.trim(), pkg.version, 'after another command word too');
+  for (const args of [
+    ['push', '--version'],
+    ['push', '-v'],
+    ['push', '--version', '--json'],
+  ]) {
+    const r = await runCli(args, { env: { DEPLOY_DIR_IMAGE: '/nonexistent' } });
+    t.equal(r.code, 2, `${args.join(' ')}: exit 2`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
+    t.match(
+      r.stderr,
+      /^container-registry: error \[usage\]: .*image version.*container-registry --version/,
+      `${args.join(' ')}: says which --version is which`,
+    );
+  }
+  const help = await runCli(['push', '--help']);
+  t.match(help.stdout, /-v, --version .*container-registry --version/s, "push --help names the helper's --version");
+});
+
+t.test('--jobs is an option of the commands that upload (push, import) only', async (t) => {
+  for (const cmd of ['push', 'import']) t.match((await runCli([cmd, '--help'])).stdout, /--jobs/, `${cmd} --help has --jobs`);
+  for (const cmd of ['list', 'tags', 'catalog', 'inspect', 'delete'])
+    t.notMatch((await runCli([cmd, '--help'])).stdout, /--jobs/, `${cmd} --help has no --jobs`);
+});

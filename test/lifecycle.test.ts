@@ -1,12 +1,13 @@
 // start, stop, status and serve's failures, through the built CLI, as a user runs them.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from './helpers/registry.js';
+import { BUNDLE, runCli } from './helpers/registry.js';
+import { missingPeer } from './helpers/peers.js';
 import { freePort, waitFor } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 import { processStartTime } from '../tools/src/daemon/pidfile.js';
@@ -161,4 +162,47 @@ t.test('stop escalates to SIGKILL when draining takes too long', async (t) => {
   t.match(stop.stdout, `Registry killed after 1 s (pid ${pid})`);
   t.notOk(alive(pid));
   t.equal(await upload, -1, 'the connection was cut');
+});
+
+t.test('a storage that cannot be made (/proc) fails at once, not a CPU spinning for ever', async (t) => {
+  const where = `/proc/cr-test-${process.pid}/storage`;
+  const port = `127.0.0.1:${await freePort()}`;
+  for (const args of [
+    ['start', '--storage', where, '--listen', port, '--timeout', '10'],
+    ['serve', '--storage', where, '--listen', port],
+    ['pki', 'init', '--storage', where],
+    ['script', '--storage', where],
+  ]) {
+    const started = Date.now();
+    const r = await runCli(args, { timeoutMs: 20_000 });
+    const label = args.slice(0, args[0] === 'pki' ? 2 : 1).join(' ');
+    t.equal(r.code, 1, `${label}: exit 1, not killed (${r.stderr.trim()})`);
+    t.ok(Date.now() - started < 8_000, `${label}: within seconds (${Date.now() - started} ms)`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${label}: one line`);
+    t.match(r.stderr, `/proc/cr-test-${process.pid}`, `${label}: names the path (or the folder of it that cannot be made)`);
+  }
+});
+
+t.test('start gives up within --timeout when preparing the registry hangs, whatever the cause', { skip: missingPeer('mkfifo') }, async (t) => {
+  const dir = await tempDir(t);
+  // A read of config.toml that never returns: a FIFO nobody writes to.
+  const fifo = join(dir, 'config.toml');
+  execFileSync('mkfifo', [fifo]);
+  const started = Date.now();
+  const child = spawn(process.execPath, [BUNDLE, 'start', '--storage', dir, '--listen', `127.0.0.1:${await freePort()}`, '--timeout', '2'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  const told = await waitFor(async () => stderr.includes('\n'), 8_000, 'start to give up').then(
+    () => true,
+    () => false,
+  );
+  // The stuck read holds the process until someone opens the FIFO (a blocked system call keeps any process alive).
+  if (!told) child.kill('SIGKILL');
+  else await open(fifo, 'w').then((h) => h.close());
+  t.ok(told, `start told of the failure within its timeout (${Date.now() - started} ms)`);
+  t.match(stderr, /^container-registry: error \[start-failed\]: .*2 s/);
+  t.equal(await exited, 1, 'and ends with exit 1');
 });

@@ -235,9 +235,13 @@ t.test('CLI: pki init, show (fingerprints as openssl prints them), renew; SAN fr
   const bad = await runCli(['pki', 'init', '--storage', dir], { env: { CONTAINER_REGISTRY_CERT_SAN: 'nonsense' } });
   t.equal(bad.code, 2);
   t.match(bad.stderr, /^container-registry: error \[usage\]: invalid CONTAINER_REGISTRY_CERT_SAN entry "nonsense"/);
-  const empty = await runCli(['pki', 'show', '--storage', join(dir, 'none')]);
+  // A storage without a PKI is "not there yet" (exit 3); a storage that does not exist is a typo (exit 2).
+  const empty = await runCli(['pki', 'show', '--storage', await tempDir(t)]);
   t.equal(empty.code, 3);
   t.match(empty.stderr, 'pki init');
+  const none = await runCli(['pki', 'show', '--storage', join(dir, 'none')]);
+  t.equal(none.code, 2);
+  t.match(none.stderr, 'error [no-storage]');
 });
 
 t.test('concurrent inits make one CA (a lock file serializes them)', { skip: noOpenssl }, async (t) => {

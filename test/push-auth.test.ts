@@ -101,6 +101,8 @@ t.test('Basic auth (htpasswd) with every auth mode through the CLI', { skip }, a
   const anon = await runCli(['push', '--quiet'], { env: base });
   t.not(anon.code, 0, 'no credentials: refused');
   t.match(anon.stderr, /\[unauthorized\].*401/);
+  // distribution names what the request needed in the error's detail: the CLI shows it.
+  t.match(anon.stderr, /401 UNAUTHORIZED: authentication required \(repository yocto\/authimg: pull/, 'the registry says which repository and right');
 
   const credsfile = join(dir, 'creds');
   await writeFile(credsfile, `CONTAINER_REGISTRY_USER=${USER}\nCONTAINER_REGISTRY_PASSWORD=${PASSWORD}\n`, { mode: 0o600 });

@@ -2,14 +2,17 @@
 // and password files, --ca-cert, --cert-dir, --insecure) and usage errors.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, writeFile, copyFile, readdir, rm } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { startTestRegistry, runCli, BUNDLE } from './helpers/registry.js';
 import { startDistribution } from './helpers/distribution.js';
-import { writeBuild } from './helpers/deploy.js';
+import { archiveOf, writeBuild } from './helpers/deploy.js';
 import { tempDir } from './helpers/tmp.js';
 import { missingPeer } from './helpers/peers.js';
+import { RegistrySession } from '../tools/src/client/session.js';
+import { pushBlob } from '../tools/src/client/blobs.js';
 
 const reg = await startTestRegistry(t);
 
@@ -62,6 +65,77 @@ t.test('push with the default strategy, then list, tags, catalog, inspect, delet
   const noTag = await runCli(['delete', 'cliimg'], { env });
   t.equal(noTag.code, 2);
   t.match(noTag.stderr, /delete needs name:tag/);
+});
+
+t.test('inspect by digest heads its output name@digest, by tag name:tag', async (t) => {
+  const deploy = await tree(t, 'bydigest');
+  const env = { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy };
+  const pushed = await runCli(['push', 'bydigest', '-t', 'v1', '--json'], { env });
+  t.equal(pushed.code, 0, pushed.stderr);
+  const digest = (JSON.parse(pushed.stdout) as { results: Array<{ digest: string }> }).results[0]!.digest;
+  const byDigest = await runCli(['inspect', `bydigest@${digest}`], { env });
+  t.equal(byDigest.code, 0, byDigest.stderr);
+  t.equal(byDigest.stdout.split('\n')[0], `${reg.host}/yocto/bydigest@${digest}`);
+  const byTag = await runCli(['inspect', 'bydigest:v1'], { env });
+  t.equal(byTag.stdout.split('\n')[0], `${reg.host}/yocto/bydigest:v1`);
+});
+
+t.test('a layout missing a blob fails before anything is sent, naming the blob and the layout', async (t) => {
+  const layers = [[{ name: 'a.txt', content: `kept ${Date.now()}\n` }], [{ name: 'b.txt', content: `deleted ${Date.now()}\n` }]];
+  const v2 = join(reg.storage, 'docker', 'registry', 'v2');
+  const blobStored = (digest: string) => existsSync(join(v2, 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7), 'data'));
+  for (const kind of ['folder', 'archive'] as const) {
+    const root = await tempDir(t);
+    const image = `broken-${kind}`;
+    const built = await writeBuild(join(root, 'images'), { machine: 'qemux86-64', image, stamp: '20260112143022', layers });
+    const gone = built.image.layers[1]!.digest;
+    await rm(join(built.path, 'blobs', 'sha256', gone.slice(7)));
+    let layoutPath = built.path;
+    if (kind === 'archive') {
+      layoutPath = `${built.path}.tar`;
+      await archiveOf(built.path, layoutPath);
+      await rm(built.path, { recursive: true });
+    }
+    const r = await runCli(['push', image, '-t', 'v1'], { env: { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: join(root, 'images', 'qemux86-64') } });
+    t.equal(r.code, 1, `${kind}: exit 1`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${kind}: one line (${r.stderr.trim()})`);
+    t.match(r.stderr, /^container-registry: error \[layout\]: /, `${kind}: a layout error, not a network one`);
+    t.match(r.stderr, gone, `${kind}: names the missing blob`);
+    t.match(r.stderr, layoutPath, `${kind}: names the layout`);
+    t.notMatch(r.stdout + r.stderr, /retry/, `${kind}: no retries`);
+    const repo = join(v2, 'repositories', 'yocto', image);
+    const uploads = existsSync(join(repo, '_uploads')) ? await readdir(join(repo, '_uploads')) : [];
+    t.same(uploads, [], `${kind}: no upload session left in the registry`);
+    t.notOk(existsSync(repo), `${kind}: the registry never heard of the repository`);
+    t.notOk(blobStored(built.image.config.digest) || blobStored(built.image.layers[0]!.digest), `${kind}: no blob of the image reached the registry`);
+  }
+});
+
+t.test('a blob that goes missing after the plan: a layout error at once, no retry, its upload session cancelled', async (t) => {
+  const dir = await tempDir(t);
+  const session = new RegistrySession({ registry: reg.host, tls: { allowHttp: true } });
+  t.teardown(() => session.close());
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const path = join(dir, 'gone');
+  const sources = {
+    file: { digest, size: 10, open: () => createReadStream(path), file: { path, offset: 0 } },
+    stream: { digest, size: 10, open: () => createReadStream(path) },
+    'archive member': {
+      digest,
+      size: 10,
+      open: () => {
+        throw new Error(`${path}: blobs/sha256/${'ab'.repeat(32)} is missing from the archive`);
+      },
+    },
+  };
+  for (const [kind, source] of Object.entries(sources)) {
+    const repository = `yocto/vanished-${kind.replace(' ', '-')}`;
+    const retries: number[] = [];
+    await t.rejects(pushBlob(session, repository, source, { skipExists: true, baseDelayMs: 1, onRetry: (n) => retries.push(n) }), { code: 'layout' }, kind);
+    t.same(retries, [], `${kind}: not retried`);
+    const uploads = join(reg.storage, 'docker', 'registry', 'v2', 'repositories', repository, '_uploads');
+    t.same(existsSync(uploads) ? await readdir(uploads) : [], [], `${kind}: the upload session is cancelled`);
+  }
 });
 
 t.test('on a terminal, push draws a bar per blob (cli-progress, loaded only then)', { skip: missingPeer('script') }, async (t) => {

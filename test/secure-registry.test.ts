@@ -13,6 +13,7 @@ import { missingPeer } from './helpers/peers.js';
 import { freePort, waitFor } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 import { startDistribution } from './helpers/distribution.js';
+import { writeBuild } from './helpers/deploy.js';
 
 const noPeers = missingPeer('skopeo', 'curl');
 
@@ -424,3 +425,30 @@ t.test(
     t.equal(push.code, 0, push.stderr);
   },
 );
+
+t.test('a denied push or pull says which user may not do what on which repository', async (t) => {
+  const s = await setup(t, ['--auth']);
+  // ci may push elsewhere, but not to yocto/*; private/* is yocto's alone.
+  await writeFile(
+    join(s.reg.storage, 'auth', 'access.toml'),
+    '[[repository]]\nmatch = "yocto/*"\npush = ["yocto"]\n\n[[repository]]\nmatch = "private/*"\npull = ["yocto"]\npush = ["yocto"]\n',
+  );
+  const add = await runCli(['auth', 'add', 'ci', '--password-stdin', '--storage', s.reg.storage], { input: 'ci-password-3\n' });
+  t.equal(add.code, 0, add.stderr);
+  const credsfile = join(s.dir, 'ci-creds');
+  await writeFile(credsfile, 'CONTAINER_REGISTRY_USER=ci\nCONTAINER_REGISTRY_PASSWORD=ci-password-3\n', { mode: 0o600 });
+  const root = await tempDir(t);
+  await writeBuild(join(root, 'images'), { machine: 'qemux86-64', image: 'app', stamp: '20260112143022' });
+  const client = ['--registry', s.host, '--ca-cert', join(s.certDir, 'ca.crt'), '--credsfile', credsfile, '--deploy-dir', join(root, 'images', 'qemux86-64')];
+  // yocto/app: ci may pull (HEAD answers) but not push (POST answers 403 with a body).
+  const push = await runCli(['push', 'app', '-t', 'v1', ...client]);
+  t.equal(push.code, 1);
+  t.match(push.stderr, /^container-registry: error \[denied\]: .*403.*user ci may not push yocto\/app/m);
+  // private/app: ci may not even pull, and a HEAD's 403 has no body: the registry's words still come through.
+  const priv = await runCli(['push', 'app', '-t', 'v1', '--namespace', 'private', ...client]);
+  t.equal(priv.code, 1);
+  t.match(priv.stderr, /^container-registry: error \[denied\]: .*403.*user ci may not pull private\/app/m);
+  const del = await runCli(['delete', 'private/app:v1', ...client.slice(0, 6)]);
+  t.equal(del.code, 1);
+  t.match(del.stderr, /\[denied\]: .*403.*user ci may not pull private\/app/);
+});

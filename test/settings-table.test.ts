@@ -174,3 +174,16 @@ t.test("the CLI's options come from the table: each `[env NAME]` is a row that n
   for (const name of SETTING_NAMES)
     for (const f of spec(name).flags ?? []) t.ok(offered.has(`${name} ${f}`), `--${f} [env ${name}] is offered by some command`);
 });
+
+t.test("the storage's default: per user for the bare CLI, ${TOPDIR}/container-registry for a build", async (t) => {
+  const storage = (env: Record<string, string>) => readString(env, 'CONTAINER_REGISTRY_STORAGE');
+  t.equal(spec('CONTAINER_REGISTRY_STORAGE').default, '$XDG_DATA_HOME/container-registry');
+  t.equal(storage({ XDG_DATA_HOME: '/data', HOME: '/home/u' }), '/data/container-registry', '$XDG_DATA_HOME/container-registry');
+  t.equal(storage({ HOME: '/home/u' }), '/home/u/.local/share/container-registry', 'else ~/.local/share/container-registry');
+  t.equal(storage({ XDG_DATA_HOME: 'relative', HOME: '/home/u' }), '/home/u/.local/share/container-registry', 'a relative XDG_DATA_HOME is ignored');
+  t.equal(storage({ XDG_DATA_HOME: '', HOME: '/home/u' }), '/home/u/.local/share/container-registry', 'an empty one too');
+  t.equal(storage({ CONTAINER_REGISTRY_STORAGE: './here', XDG_DATA_HOME: '/data' }), './here', 'a storage named is taken as given');
+  t.equal(spec('CONTAINER_REGISTRY_STORAGE').bitbakeDefault, '${TOPDIR}/container-registry', "the bbclass's default stays the build's");
+  const conf = renderConf({ storage: '/build/container-registry', node: '/n', settings: {} });
+  t.match(conf, "cr_set CONTAINER_REGISTRY_STORAGE '/build/container-registry'", 'the generated script names its storage');
+});

@@ -53,7 +53,7 @@ CONTAINER_REGISTRY_CREDSFILE ??= ""
 CONTAINER_REGISTRY_USERNAME[doc] = "User of the local registry in AUTH mode."
 CONTAINER_REGISTRY_USERNAME ??= "yocto"
 
-CONTAINER_REGISTRY_PASSWORD[doc] = "Password of the local registry in AUTH mode; empty generates one. Written to STORAGE/auth/password (0600), never into the script or a command line."
+CONTAINER_REGISTRY_PASSWORD[doc] = "Password of the local registry in AUTH mode, at least 8 characters; empty generates one. Written to STORAGE/auth/password (0600), never into the script or a command line."
 CONTAINER_REGISTRY_PASSWORD ??= ""
 
 CONTAINER_REGISTRY_CERT_DAYS[doc] = "Validity of the server certificate, in days."

@@ -406,6 +406,11 @@ var init_codes = __esm({
       "missing-ca": { exit: 2, about: "a secure registry's target config without its CA certificate" },
       "bad-ca": { exit: 2, about: "the CA certificate given is not PEM" },
       name: { exit: 2, about: "a repository name outside the OCI name grammar" },
+      "no-storage": {
+        exit: 2,
+        about: "the storage directory a command reads does not exist (a typo is never made a registry)",
+        hint: "create one with `container-registry start --storage DIR`"
+      },
       // Not there yet: exit 3 (as `status` for a stopped registry).
       "pki-missing": { exit: 3, about: "the storage directory has no PKI yet" },
       // Users and the access policy of secure mode.
@@ -478,10 +483,252 @@ var init_helper_error = __esm({
   }
 });
 
+// lazy-builtin:fs/promises
+var require_promises = __commonJS({
+  "lazy-builtin:fs/promises"(exports, module) {
+    module.exports = __require("node:fs/promises");
+  }
+});
+
+// lazy-builtin:os
+var require_os = __commonJS({
+  "lazy-builtin:os"(exports, module) {
+    module.exports = __require("node:os");
+  }
+});
+
 // lazy-builtin:crypto
 var require_crypto = __commonJS({
   "lazy-builtin:crypto"(exports, module) {
     module.exports = __require("node:crypto");
+  }
+});
+
+// tools/src/common/atomic-write.ts
+function tempPath(path6) {
+  return (0, import_node_path.join)((0, import_node_path.dirname)(path6), `.${(0, import_node_path.basename)(path6)}.tmp-${process.pid}-${(0, import_node_crypto.randomBytes)(6).toString("hex")}`);
+}
+async function fsyncDir(dir) {
+  const handle = await (0, import_promises.open)(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+async function writeOnce(path6, data, mode) {
+  await (0, import_promises.mkdir)((0, import_node_path.dirname)(path6), { recursive: true });
+  const tmp = tempPath(path6);
+  const handle = await (0, import_promises.open)(tmp, "wx", mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {
+    });
+    await (0, import_promises.unlink)(tmp).catch(() => {
+    });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await (0, import_promises.rename)(tmp, path6);
+  } catch (err) {
+    await (0, import_promises.unlink)(tmp).catch(() => {
+    });
+    throw err;
+  }
+  await fsyncDir((0, import_node_path.dirname)(path6));
+}
+async function writeFileAtomic(path6, data, mode = 420) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await writeOnce(path6, data, mode);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || err.code !== "ENOENT") throw err;
+    }
+  }
+}
+var import_promises, import_node_path, import_node_crypto, TEMP_FILE;
+var init_atomic_write = __esm({
+  "tools/src/common/atomic-write.ts"() {
+    "use strict";
+    import_promises = __toESM(require_promises(), 1);
+    import_node_path = __toESM(require_path(), 1);
+    import_node_crypto = __toESM(require_crypto(), 1);
+    TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
+  }
+});
+
+// tools/src/daemon/pidfile.ts
+function processStartTime(pid) {
+  try {
+    const stat11 = (0, import_node_fs2.readFileSync)(`/proc/${pid}/stat`, "utf8");
+    const rest = stat11.slice(stat11.lastIndexOf(")") + 2).split(" ");
+    if (rest[0] === "Z" || rest[0] === "X") return void 0;
+    return rest[19];
+  } catch {
+    return void 0;
+  }
+}
+function isAlive(rec) {
+  const now = processStartTime(rec.pid);
+  return now !== void 0 && now === rec.startTime;
+}
+async function writePidFile(path6, rec) {
+  const full = { pid: process.pid, startTime: processStartTime(process.pid) ?? "", ...rec };
+  await writeFileAtomic(path6, `${JSON.stringify(full)}
+`);
+  return full;
+}
+async function readPidFile(path6) {
+  let text;
+  try {
+    text = await (0, import_promises2.readFile)(path6, "utf8");
+  } catch {
+    return void 0;
+  }
+  try {
+    const rec = JSON.parse(text);
+    if (!Number.isInteger(rec.pid) || typeof rec.startTime !== "string") return void 0;
+    return rec;
+  } catch {
+    return void 0;
+  }
+}
+async function removePidFileIfOurs(path6, pid) {
+  const rec = await readPidFile(path6);
+  if (rec && rec.pid === pid) await (0, import_promises2.rm)(path6, { force: true });
+}
+var import_promises2, import_node_fs2;
+var init_pidfile = __esm({
+  "tools/src/daemon/pidfile.ts"() {
+    "use strict";
+    import_promises2 = __toESM(require_promises(), 1);
+    import_node_fs2 = __toESM(require_fs(), 1);
+    init_atomic_write();
+  }
+});
+
+// tools/src/daemon/instances.ts
+function runtimeDir(env2 = process.env) {
+  const xdg = env2.XDG_RUNTIME_DIR;
+  if (xdg && (0, import_node_path2.isAbsolute)(xdg)) return (0, import_node_path2.join)(xdg, "container-registry");
+  return (0, import_node_path2.join)((0, import_node_os.tmpdir)(), `container-registry-${uid() ?? "user"}`);
+}
+function instancesDir(env2 = process.env) {
+  return (0, import_node_path2.join)(runtimeDir(env2), "instances");
+}
+function privateDir(dir) {
+  const st = (0, import_node_fs3.lstatSync)(dir);
+  if (!st.isDirectory()) return false;
+  const me = uid();
+  if (me !== void 0 && st.uid !== me) return false;
+  if ((st.mode & 63) !== 0) (0, import_node_fs3.chmodSync)(dir, 448);
+  return true;
+}
+function usableDir(env2, create) {
+  const base2 = runtimeDir(env2);
+  const dir = (0, import_node_path2.join)(base2, "instances");
+  try {
+    if (create) (0, import_node_fs3.mkdirSync)(dir, { recursive: true, mode: 448 });
+    return privateDir(base2) && privateDir(dir) ? dir : void 0;
+  } catch (err) {
+    if (!create && err.code === "ENOENT") return void 0;
+    if (create) throw err;
+    return void 0;
+  }
+}
+function parseRecord(text) {
+  try {
+    const r = JSON.parse(text);
+    const ok = Number.isInteger(r.pid) && typeof r.startTime === "string" && typeof r.storage === "string" && (0, import_node_path2.isAbsolute)(r.storage) && typeof r.host === "string" && Number.isInteger(r.port) && typeof r.url === "string";
+    return ok ? r : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function runningInstances(env2 = process.env) {
+  const dir = usableDir(env2, false);
+  if (!dir) return [];
+  let names;
+  try {
+    names = (0, import_node_fs3.readdirSync)(dir);
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const name of names) {
+    const m = RECORD.exec(name);
+    if (!m) continue;
+    const file = (0, import_node_path2.join)(dir, name);
+    let rec;
+    try {
+      rec = parseRecord((0, import_node_fs3.readFileSync)(file, "utf8"));
+    } catch {
+      continue;
+    }
+    if (rec && rec.pid === Number(m[1]) && isAlive(rec)) out.push(rec);
+    else (0, import_node_fs3.rmSync)(file, { force: true });
+  }
+  return out.sort((a2, b) => a2.storage.localeCompare(b.storage) || a2.port - b.port);
+}
+async function writeInstanceRecord(rec, storage, env2 = process.env) {
+  const dir = usableDir(env2, true);
+  if (!dir) throw new Error(`${runtimeDir(env2)} is not a folder of this user alone`);
+  const file = (0, import_node_path2.join)(dir, `${rec.pid}.json`);
+  const full = { ...rec, storage };
+  await writeFileAtomic(file, `${JSON.stringify(full)}
+`, 384);
+  return file;
+}
+function removeInstanceRecord(rec, env2 = process.env) {
+  const dir = usableDir(env2, false);
+  if (!dir) return;
+  const file = (0, import_node_path2.join)(dir, `${rec.pid}.json`);
+  let found;
+  try {
+    found = parseRecord((0, import_node_fs3.readFileSync)(file, "utf8"));
+  } catch {
+    return;
+  }
+  if (!found || found.startTime === rec.startTime) (0, import_node_fs3.rmSync)(file, { force: true });
+}
+function collides(rec, host, port) {
+  if (rec.port !== port) return false;
+  const a2 = rec.host.toLowerCase();
+  const b = host.toLowerCase();
+  return a2 === b || WILDCARD.has(a2) || WILDCARD.has(b) || LOOPBACK.has(a2) && b === "localhost" || a2 === "localhost" && LOOPBACK.has(b);
+}
+function instanceOnPort(host, port, env2 = process.env) {
+  return runningInstances(env2).find((r) => collides(r, host, port));
+}
+function portUsedByUs(rec) {
+  return new HelperError(
+    "port-in-use",
+    `port ${rec.port} is used by container-registry (pid ${rec.pid}, storage ${rec.storage}); \`container-registry stop --storage ${rec.storage}\` stops it, --listen picks another port`
+  );
+}
+function clientAddress(rec) {
+  const host = rec.host.toLowerCase();
+  if (WILDCARD.has(host) || LOOPBACK.has(host) || host.startsWith("127.")) return `localhost:${rec.port}`;
+  return host.includes(":") ? `[${host}]:${rec.port}` : `${host}:${rec.port}`;
+}
+var import_node_fs3, import_node_os, import_node_path2, RECORD, uid, WILDCARD, LOOPBACK;
+var init_instances = __esm({
+  "tools/src/daemon/instances.ts"() {
+    "use strict";
+    import_node_fs3 = __toESM(require_fs(), 1);
+    import_node_os = __toESM(require_os(), 1);
+    import_node_path2 = __toESM(require_path(), 1);
+    init_atomic_write();
+    init_helper_error();
+    init_pidfile();
+    RECORD = /^(\d+)\.json$/;
+    uid = () => typeof process.getuid === "function" ? process.getuid() : void 0;
+    WILDCARD = /* @__PURE__ */ new Set(["0.0.0.0", "::", ""]);
+    LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "::1", "localhost"]);
   }
 });
 
@@ -564,19 +811,19 @@ function formatDigest(d) {
   return `${d.algorithm}:${d.hex}`;
 }
 function digestOf(data, algorithm = "sha256") {
-  return `${algorithm}:${(0, import_node_crypto.createHash)(algorithm).update(data).digest("hex")}`;
+  return `${algorithm}:${(0, import_node_crypto2.createHash)(algorithm).update(data).digest("hex")}`;
 }
 function newHasher(algorithm) {
-  return (0, import_node_crypto.createHash)(algorithm);
+  return (0, import_node_crypto2.createHash)(algorithm);
 }
 function clip(text) {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
-var import_node_crypto, HEX_LENGTH, DIGEST_GRAMMAR;
+var import_node_crypto2, HEX_LENGTH, DIGEST_GRAMMAR;
 var init_digest = __esm({
   "tools/src/oci/digest.ts"() {
     "use strict";
-    import_node_crypto = __toESM(require_crypto(), 1);
+    import_node_crypto2 = __toESM(require_crypto(), 1);
     init_errors();
     HEX_LENGTH = { sha256: 64, sha512: 128 };
     DIGEST_GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
@@ -740,7 +987,9 @@ var init_table = __esm({
       CONTAINER_REGISTRY_STORAGE: {
         type: "string",
         doc: "Registry storage directory: blobs, PKI (certs/ca.crt), users (auth/password), PID file, log and the generated script",
-        default: "./container-registry",
+        // Per user, so every folder finds the same registry ($XDG_DATA_HOME, else ~/.local/share:
+        // settings/values.ts settingDefault). A build keeps its own: ${TOPDIR}/container-registry.
+        default: "$XDG_DATA_HOME/container-registry",
         flags: ["storage"],
         bitbake: "class",
         bitbakeDefault: "${TOPDIR}/container-registry"
@@ -890,7 +1139,7 @@ var init_table = __esm({
       },
       CONTAINER_REGISTRY_PASSWORD: {
         type: "string",
-        doc: "Password of the local registry's default user (empty: generated); kept 0600 in <storage>/auth/password. Also a credsfile/env-mode key",
+        doc: "Password of the local registry's default user, at least 8 characters (empty: generated); kept 0600 in <storage>/auth/password. Also a credsfile/env-mode key",
         bitbake: "class",
         secret: true
       },
@@ -1034,8 +1283,26 @@ function rawSetting(env2, name) {
   const v = env2[name];
   return v === void 0 || v.trim() === "" ? void 0 : v;
 }
+function userDataDir(env2) {
+  const xdg = env2.XDG_DATA_HOME;
+  if (xdg && (0, import_node_path3.isAbsolute)(xdg)) return xdg;
+  let home = env2.HOME;
+  if (!home || !(0, import_node_path3.isAbsolute)(home)) {
+    try {
+      home = (0, import_node_os2.homedir)();
+    } catch {
+      home = void 0;
+    }
+  }
+  if (!home || !(0, import_node_path3.isAbsolute)(home)) throw new HelperError("usage", "no home folder for the default storage: set --storage or CONTAINER_REGISTRY_STORAGE");
+  return (0, import_node_path3.join)(home, ".local", "share");
+}
+function settingDefault(env2, name) {
+  const text = SETTINGS[name].default;
+  return text?.startsWith(XDG_DATA_PREFIX) ? (0, import_node_path3.join)(userDataDir(env2), text.slice(XDG_DATA_PREFIX.length)) : text;
+}
 function settingText(env2, name) {
-  return rawSetting(env2, name) ?? SETTINGS[name].default;
+  return rawSetting(env2, name) ?? settingDefault(env2, name);
 }
 function readString(env2, name) {
   return settingText(env2, name);
@@ -1069,10 +1336,12 @@ function checkSetting(env2, name) {
 function checkSettings(env2, names) {
   for (const name of names) checkSetting(env2, name);
 }
-var SettingError, TRUE_WORDS, FALSE_WORDS;
+var import_node_os2, import_node_path3, SettingError, TRUE_WORDS, FALSE_WORDS, XDG_DATA_PREFIX;
 var init_values = __esm({
   "tools/src/settings/values.ts"() {
     "use strict";
+    import_node_os2 = __toESM(require_os(), 1);
+    import_node_path3 = __toESM(require_path(), 1);
     init_helper_error();
     init_table();
     SettingError = class extends HelperError {
@@ -1085,6 +1354,7 @@ var init_values = __esm({
     };
     TRUE_WORDS = ["1", "true", "yes", "on"];
     FALSE_WORDS = ["0", "false", "no", "off"];
+    XDG_DATA_PREFIX = "$XDG_DATA_HOME/";
   }
 });
 
@@ -1102,6 +1372,334 @@ var init_registry_url = __esm({
     "use strict";
     init_reference();
     init_values();
+  }
+});
+
+// tools/src/storage/paths.ts
+var import_node_path4, V2_ROOT, StoragePaths;
+var init_paths = __esm({
+  "tools/src/storage/paths.ts"() {
+    "use strict";
+    import_node_path4 = __toESM(require_path(), 1);
+    V2_ROOT = (0, import_node_path4.join)("docker", "registry", "v2");
+    StoragePaths = class {
+      constructor(storageDir) {
+        this.storageDir = storageDir;
+        this.root = (0, import_node_path4.join)(storageDir, V2_ROOT);
+      }
+      storageDir;
+      /** root is `<storage>/docker/registry/v2`. */
+      root;
+      /** blobsRoot is where every blob lives. */
+      blobsRoot() {
+        return (0, import_node_path4.join)(this.root, "blobs");
+      }
+      /** blobDir is the folder of one blob. */
+      blobDir(d) {
+        return (0, import_node_path4.join)(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
+      }
+      /** blobData is the content file of one blob. */
+      blobData(d) {
+        return (0, import_node_path4.join)(this.blobDir(d), "data");
+      }
+      /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
+      blobQuarantine(d) {
+        return (0, import_node_path4.join)(this.blobDir(d), ".gc-quarantine");
+      }
+      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
+      repositoriesRoot() {
+        return (0, import_node_path4.join)(this.root, "repositories");
+      }
+      /** repository is the folder of a repository; `name` must be validated already. */
+      repository(name) {
+        return (0, import_node_path4.join)(this.root, "repositories", ...name.split("/"));
+      }
+      /** manifestsDir holds a repository's revisions and tags; its presence makes a folder a repository. */
+      manifestsDir(name) {
+        return (0, import_node_path4.join)(this.repository(name), "_manifests");
+      }
+      /** layerDir is the folder of one blob link in a repository. */
+      layerDir(name, d) {
+        return (0, import_node_path4.join)(this.repository(name), "_layers", d.algorithm, d.hex);
+      }
+      /** layerLink links a blob into a repository. */
+      layerLink(name, d) {
+        return (0, import_node_path4.join)(this.layerDir(name, d), "link");
+      }
+      /** layersRoot holds the repository's blob links, by algorithm. */
+      layersRoot(name) {
+        return (0, import_node_path4.join)(this.repository(name), "_layers");
+      }
+      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
+      manifestRevisionsRoot(name) {
+        return (0, import_node_path4.join)(this.manifestsDir(name), "revisions");
+      }
+      /** manifestRevisionDir is the folder of one manifest revision. */
+      manifestRevisionDir(name, d) {
+        return (0, import_node_path4.join)(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
+      }
+      /** manifestRevisionLink marks a manifest as part of the repository. */
+      manifestRevisionLink(name, d) {
+        return (0, import_node_path4.join)(this.manifestRevisionDir(name, d), "link");
+      }
+      /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
+      manifestRevisionQuarantine(name, d) {
+        return (0, import_node_path4.join)(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
+      }
+      /** tagsRoot holds one folder per tag. */
+      tagsRoot(name) {
+        return (0, import_node_path4.join)(this.manifestsDir(name), "tags");
+      }
+      /** tagDir is the folder of one tag; `tag` must be validated already. */
+      tagDir(name, tag) {
+        return (0, import_node_path4.join)(this.tagsRoot(name), tag);
+      }
+      /** tagCurrentLink holds the digest a tag points at. */
+      tagCurrentLink(name, tag) {
+        return (0, import_node_path4.join)(this.tagDir(name, tag), "current", "link");
+      }
+      /** tagIndexLink records that a tag has pointed at `d`. */
+      tagIndexLink(name, tag, d) {
+        return (0, import_node_path4.join)(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
+      }
+      /** uploadsRoot holds the repository's upload sessions. */
+      uploadsRoot(name) {
+        return (0, import_node_path4.join)(this.repository(name), "_uploads");
+      }
+      /** uploadDir is the folder of one upload session; `id` must be validated already. */
+      uploadDir(name, id) {
+        return (0, import_node_path4.join)(this.uploadsRoot(name), id);
+      }
+      /** uploadData is the partial content of an upload. */
+      uploadData(name, id) {
+        return (0, import_node_path4.join)(this.uploadDir(name, id), "data");
+      }
+      /** uploadStartedAt holds the RFC 3339 time the upload began. */
+      uploadStartedAt(name, id) {
+        return (0, import_node_path4.join)(this.uploadDir(name, id), "startedat");
+      }
+    };
+  }
+});
+
+// tools/src/common/make-dirs.ts
+function isDirectory(path6) {
+  return (0, import_promises3.stat)(path6).then(
+    (s) => s.isDirectory(),
+    () => false
+  );
+}
+async function makeDirs(path6, mode) {
+  const dir = (0, import_node_path5.resolve)(path6);
+  const parent = (0, import_node_path5.dirname)(dir);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await (0, import_promises3.mkdir)(dir, { mode });
+      return;
+    } catch (err) {
+      const code = err.code;
+      if (code === "EEXIST") {
+        if (await isDirectory(dir)) return;
+        throw Object.assign(new Error(`${dir} exists and is not a folder`), { code: "ENOTDIR", path: dir });
+      }
+      if (code !== "ENOENT" || attempt > 1 || parent === dir) throw err;
+    }
+    if (!await isDirectory(parent)) await makeDirs(parent, mode);
+  }
+}
+var import_promises3, import_node_path5;
+var init_make_dirs = __esm({
+  "tools/src/common/make-dirs.ts"() {
+    "use strict";
+    import_promises3 = __toESM(require_promises(), 1);
+    import_node_path5 = __toESM(require_path(), 1);
+  }
+});
+
+// tools/src/common/process.ts
+function isProcessAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+var init_process = __esm({
+  "tools/src/common/process.ts"() {
+    "use strict";
+  }
+});
+
+// tools/src/state/lock.ts
+async function isStale(path6) {
+  try {
+    const [st, text] = await Promise.all([(0, import_promises4.stat)(path6), (0, import_promises4.readFile)(path6, "utf8")]);
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid)) return true;
+    return Date.now() - st.mtimeMs > STALE_MS;
+  } catch {
+    return false;
+  }
+}
+async function withLock(path6, fn, timeoutMs = 3e4) {
+  await (0, import_promises4.mkdir)((0, import_node_path6.dirname)(path6), { recursive: true, mode: 448 });
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    try {
+      const handle = await (0, import_promises4.open)(path6, "wx", 384);
+      await handle.writeFile(`${process.pid}
+`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      if (await isStale(path6)) {
+        await (0, import_promises4.unlink)(path6).catch(() => {
+        });
+        continue;
+      }
+      if (Date.now() > deadline) throw new LockBusy(path6);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await (0, import_promises4.unlink)(path6).catch(() => {
+    });
+  }
+}
+var import_promises4, import_node_path6, STALE_MS, LockBusy;
+var init_lock = __esm({
+  "tools/src/state/lock.ts"() {
+    "use strict";
+    import_promises4 = __toESM(require_promises(), 1);
+    import_node_path6 = __toESM(require_path(), 1);
+    init_helper_error();
+    init_process();
+    STALE_MS = 6e4;
+    LockBusy = class extends HelperError {
+      constructor(path6) {
+        super("locked", `another process holds ${path6}; remove it if no container-registry is running`);
+        this.path = path6;
+        this.name = "LockBusy";
+      }
+      path;
+    };
+  }
+});
+
+// tools/src/state/state-dir.ts
+var import_promises5, import_node_path7, StateDir;
+var init_state_dir = __esm({
+  "tools/src/state/state-dir.ts"() {
+    "use strict";
+    import_promises5 = __toESM(require_promises(), 1);
+    import_node_path7 = __toESM(require_path(), 1);
+    init_paths();
+    init_atomic_write();
+    init_make_dirs();
+    init_helper_error();
+    init_lock();
+    StateDir = class _StateDir {
+      constructor(dir) {
+        this.dir = dir;
+        this.storage = new StoragePaths(dir);
+      }
+      dir;
+      /** storage builds the paths of distribution's `docker/registry/v2` tree in this directory. */
+      storage;
+      /** of takes a StateDir as it is and makes one of a path (for callers that have only the path). */
+      static of(dir) {
+        return dir instanceof _StateDir ? dir : new _StateDir(dir);
+      }
+      /** pidFile is where a running server writes its PID. */
+      pidFile() {
+        return (0, import_node_path7.join)(this.dir, "container-registry.pid");
+      }
+      /** logFile is where a detached server writes its log. */
+      logFile() {
+        return (0, import_node_path7.join)(this.dir, "container-registry.log");
+      }
+      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
+      serverConfig() {
+        return (0, import_node_path7.join)(this.dir, "config.toml");
+      }
+      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
+      gcStats() {
+        return (0, import_node_path7.join)(this.dir, "gc-stats.json");
+      }
+      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
+      pkiDir() {
+        return (0, import_node_path7.join)(this.dir, "pki");
+      }
+      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
+      caKey() {
+        return (0, import_node_path7.join)(this.pkiDir(), "ca.key");
+      }
+      /** caCert is the CA certificate (PEM). */
+      caCert() {
+        return (0, import_node_path7.join)(this.pkiDir(), "ca.crt");
+      }
+      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
+      serverKey() {
+        return (0, import_node_path7.join)(this.pkiDir(), "server.key");
+      }
+      /** serverCert is the server certificate the registry presents (PEM). */
+      serverCert() {
+        return (0, import_node_path7.join)(this.pkiDir(), "server.crt");
+      }
+      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
+      certsDir() {
+        return (0, import_node_path7.join)(this.dir, "certs");
+      }
+      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
+      certsCaCert() {
+        return (0, import_node_path7.join)(this.certsDir(), "ca.crt");
+      }
+      /** authDir holds users and the access policy (mode 0700). */
+      authDir() {
+        return (0, import_node_path7.join)(this.dir, "auth");
+      }
+      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
+      htpasswd() {
+        return (0, import_node_path7.join)(this.authDir(), "htpasswd");
+      }
+      /** passwordFile holds the default user's password (0600). */
+      passwordFile() {
+        return (0, import_node_path7.join)(this.authDir(), "password");
+      }
+      /** accessConfig is the optional access policy (TOML). */
+      accessConfig() {
+        return (0, import_node_path7.join)(this.authDir(), "access.toml");
+      }
+      /** readText reads a small file; a missing file is undefined, any other failure a HelperError with `failCode`. */
+      async readText(path6, failCode) {
+        try {
+          return await (0, import_promises5.readFile)(path6, "utf8");
+        } catch (err) {
+          if (err.code === "ENOENT") return void 0;
+          throw new HelperError(failCode, `cannot read ${path6} (${err.code ?? "error"})`, { cause: err });
+        }
+      }
+      /** writeFile replaces a file atomically, created with `mode` (0600 for secrets from the first byte). */
+      writeFile(path6, data, mode) {
+        return writeFileAtomic(path6, data, mode);
+      }
+      /** removeFile deletes a file of this directory; a missing one is no error. */
+      async removeFile(path6) {
+        await (0, import_promises5.rm)(path6, { force: true });
+      }
+      /** makeDir creates a folder of this directory (and its parents) with `mode`. */
+      async makeDir(path6, mode) {
+        await makeDirs(path6, mode);
+      }
+      /** locked runs `fn` while holding `<folder>/.lock`; another process holding it too long is LockBusy (`locked`). */
+      locked(folder, fn) {
+        return withLock((0, import_node_path7.join)(folder, ".lock"), fn);
+      }
+    };
   }
 });
 
@@ -1142,12 +1740,43 @@ var init_setting_options = __esm({
 });
 
 // tools/src/cli/options.ts
+function storageFlag() {
+  return {
+    ...settingOption("CONTAINER_REGISTRY_STORAGE", { fromEnv: false }),
+    defaultDescription: "$CONTAINER_REGISTRY_STORAGE or $XDG_DATA_HOME/container-registry (~/.local/share/container-registry)"
+  };
+}
 function storageOption(y) {
-  return y.option("storage", settingOption("CONTAINER_REGISTRY_STORAGE"));
+  return y.option("storage", storageFlag());
 }
 function resolveStorage(storage) {
   if (!storage) throw new HelperError("usage", "--storage must not be empty");
-  return (0, import_node_path.resolve)(storage);
+  return (0, import_node_path8.resolve)(storage);
+}
+function storageChoice(flag, env2 = process.env) {
+  if (flag !== void 0) return { dir: resolveStorage(flag), named: true };
+  const named = rawSetting(env2, "CONTAINER_REGISTRY_STORAGE");
+  return { dir: resolveStorage(named ?? readString(env2, "CONTAINER_REGISTRY_STORAGE")), named: named !== void 0 };
+}
+async function existingStorage(dir) {
+  let st;
+  try {
+    st = await (0, import_promises6.stat)(dir);
+  } catch (err) {
+    const code = err.code;
+    if (code === "ENOENT" || code === "ENOTDIR") throw new HelperError("no-storage", `the storage directory ${dir} does not exist`);
+    throw new HelperError("storage", `cannot read the storage directory ${dir} (${code ?? "error"})`);
+  }
+  if (!st.isDirectory()) throw new HelperError("no-storage", `the storage directory ${dir} is not a directory`);
+  return new StateDir(dir);
+}
+function runningRegistry(env2 = process.env) {
+  if (!local) {
+    const running = rawSetting(env2, "CONTAINER_REGISTRY_URL") === void 0 ? runningInstances(env2) : [];
+    const [only] = running;
+    local = { value: running.length === 1 && only ? { registry: clientAddress(only), storage: only.storage, tls: only.tls } : void 0 };
+  }
+  return local.value;
 }
 function parseListen(text) {
   const fail = (why) => {
@@ -1181,373 +1810,38 @@ function listenOption(y) {
     })
   );
 }
-var import_node_path, DEFAULT_PORT;
+function registryDefault(env2 = process.env) {
+  return {
+    default: runningRegistry(env2)?.registry ?? readString(env2, "CONTAINER_REGISTRY_URL"),
+    defaultDescription: "$CONTAINER_REGISTRY_URL, else the one registry of ours running here, else localhost:5000"
+  };
+}
+function runningAt(address) {
+  const running = runningRegistry();
+  if (!running) return void 0;
+  const own = parseHostPort(running.registry);
+  const same = own.port === address.port && (own.host === address.host.toLowerCase() || isLoopbackHost(own.host) && isLoopbackHost(address.host));
+  return same ? running : void 0;
+}
+async function clientStorage(flag, running) {
+  const choice = storageChoice(flag);
+  if (choice.named) return (await existingStorage(choice.dir)).dir;
+  return running?.storage ?? choice.dir;
+}
+var import_promises6, import_node_path8, DEFAULT_PORT, local;
 var init_options = __esm({
   "tools/src/cli/options.ts"() {
     "use strict";
-    import_node_path = __toESM(require_path(), 1);
+    import_promises6 = __toESM(require_promises(), 1);
+    import_node_path8 = __toESM(require_path(), 1);
     init_helper_error();
+    init_instances();
     init_registry_url();
     init_values();
+    init_state_dir();
+    init_reference();
     init_setting_options();
     DEFAULT_PORT = 5e3;
-  }
-});
-
-// lazy-builtin:fs/promises
-var require_promises = __commonJS({
-  "lazy-builtin:fs/promises"(exports, module) {
-    module.exports = __require("node:fs/promises");
-  }
-});
-
-// tools/src/storage/paths.ts
-var import_node_path2, V2_ROOT, StoragePaths;
-var init_paths = __esm({
-  "tools/src/storage/paths.ts"() {
-    "use strict";
-    import_node_path2 = __toESM(require_path(), 1);
-    V2_ROOT = (0, import_node_path2.join)("docker", "registry", "v2");
-    StoragePaths = class {
-      constructor(storageDir) {
-        this.storageDir = storageDir;
-        this.root = (0, import_node_path2.join)(storageDir, V2_ROOT);
-      }
-      storageDir;
-      /** root is `<storage>/docker/registry/v2`. */
-      root;
-      /** blobsRoot is where every blob lives. */
-      blobsRoot() {
-        return (0, import_node_path2.join)(this.root, "blobs");
-      }
-      /** blobDir is the folder of one blob. */
-      blobDir(d) {
-        return (0, import_node_path2.join)(this.root, "blobs", d.algorithm, d.hex.slice(0, 2), d.hex);
-      }
-      /** blobData is the content file of one blob. */
-      blobData(d) {
-        return (0, import_node_path2.join)(this.blobDir(d), "data");
-      }
-      /** blobQuarantine is where gc sets a blob's content aside before deleting it (see gc.ts). */
-      blobQuarantine(d) {
-        return (0, import_node_path2.join)(this.blobDir(d), ".gc-quarantine");
-      }
-      /** repositoriesRoot holds one folder per repository (names with '/' nest). */
-      repositoriesRoot() {
-        return (0, import_node_path2.join)(this.root, "repositories");
-      }
-      /** repository is the folder of a repository; `name` must be validated already. */
-      repository(name) {
-        return (0, import_node_path2.join)(this.root, "repositories", ...name.split("/"));
-      }
-      /** manifestsDir holds a repository's revisions and tags; its presence makes a folder a repository. */
-      manifestsDir(name) {
-        return (0, import_node_path2.join)(this.repository(name), "_manifests");
-      }
-      /** layerDir is the folder of one blob link in a repository. */
-      layerDir(name, d) {
-        return (0, import_node_path2.join)(this.repository(name), "_layers", d.algorithm, d.hex);
-      }
-      /** layerLink links a blob into a repository. */
-      layerLink(name, d) {
-        return (0, import_node_path2.join)(this.layerDir(name, d), "link");
-      }
-      /** layersRoot holds the repository's blob links, by algorithm. */
-      layersRoot(name) {
-        return (0, import_node_path2.join)(this.repository(name), "_layers");
-      }
-      /** manifestRevisionsRoot holds the repository's manifest links, by algorithm. */
-      manifestRevisionsRoot(name) {
-        return (0, import_node_path2.join)(this.manifestsDir(name), "revisions");
-      }
-      /** manifestRevisionDir is the folder of one manifest revision. */
-      manifestRevisionDir(name, d) {
-        return (0, import_node_path2.join)(this.manifestRevisionsRoot(name), d.algorithm, d.hex);
-      }
-      /** manifestRevisionLink marks a manifest as part of the repository. */
-      manifestRevisionLink(name, d) {
-        return (0, import_node_path2.join)(this.manifestRevisionDir(name, d), "link");
-      }
-      /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
-      manifestRevisionQuarantine(name, d) {
-        return (0, import_node_path2.join)(this.manifestRevisionsRoot(name), d.algorithm, `.gc-quarantine-${d.hex}`);
-      }
-      /** tagsRoot holds one folder per tag. */
-      tagsRoot(name) {
-        return (0, import_node_path2.join)(this.manifestsDir(name), "tags");
-      }
-      /** tagDir is the folder of one tag; `tag` must be validated already. */
-      tagDir(name, tag) {
-        return (0, import_node_path2.join)(this.tagsRoot(name), tag);
-      }
-      /** tagCurrentLink holds the digest a tag points at. */
-      tagCurrentLink(name, tag) {
-        return (0, import_node_path2.join)(this.tagDir(name, tag), "current", "link");
-      }
-      /** tagIndexLink records that a tag has pointed at `d`. */
-      tagIndexLink(name, tag, d) {
-        return (0, import_node_path2.join)(this.tagDir(name, tag), "index", d.algorithm, d.hex, "link");
-      }
-      /** uploadsRoot holds the repository's upload sessions. */
-      uploadsRoot(name) {
-        return (0, import_node_path2.join)(this.repository(name), "_uploads");
-      }
-      /** uploadDir is the folder of one upload session; `id` must be validated already. */
-      uploadDir(name, id) {
-        return (0, import_node_path2.join)(this.uploadsRoot(name), id);
-      }
-      /** uploadData is the partial content of an upload. */
-      uploadData(name, id) {
-        return (0, import_node_path2.join)(this.uploadDir(name, id), "data");
-      }
-      /** uploadStartedAt holds the RFC 3339 time the upload began. */
-      uploadStartedAt(name, id) {
-        return (0, import_node_path2.join)(this.uploadDir(name, id), "startedat");
-      }
-    };
-  }
-});
-
-// tools/src/common/atomic-write.ts
-function tempPath(path6) {
-  return (0, import_node_path3.join)((0, import_node_path3.dirname)(path6), `.${(0, import_node_path3.basename)(path6)}.tmp-${process.pid}-${(0, import_node_crypto2.randomBytes)(6).toString("hex")}`);
-}
-async function fsyncDir(dir) {
-  const handle = await (0, import_promises.open)(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-async function writeOnce(path6, data, mode) {
-  await (0, import_promises.mkdir)((0, import_node_path3.dirname)(path6), { recursive: true });
-  const tmp = tempPath(path6);
-  const handle = await (0, import_promises.open)(tmp, "wx", mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (err) {
-    await handle.close().catch(() => {
-    });
-    await (0, import_promises.unlink)(tmp).catch(() => {
-    });
-    throw err;
-  }
-  await handle.close();
-  try {
-    await (0, import_promises.rename)(tmp, path6);
-  } catch (err) {
-    await (0, import_promises.unlink)(tmp).catch(() => {
-    });
-    throw err;
-  }
-  await fsyncDir((0, import_node_path3.dirname)(path6));
-}
-async function writeFileAtomic(path6, data, mode = 420) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await writeOnce(path6, data, mode);
-      return;
-    } catch (err) {
-      if (attempt >= 3 || err.code !== "ENOENT") throw err;
-    }
-  }
-}
-var import_promises, import_node_path3, import_node_crypto2, TEMP_FILE;
-var init_atomic_write = __esm({
-  "tools/src/common/atomic-write.ts"() {
-    "use strict";
-    import_promises = __toESM(require_promises(), 1);
-    import_node_path3 = __toESM(require_path(), 1);
-    import_node_crypto2 = __toESM(require_crypto(), 1);
-    TEMP_FILE = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/;
-  }
-});
-
-// tools/src/common/process.ts
-function isProcessAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-var init_process = __esm({
-  "tools/src/common/process.ts"() {
-    "use strict";
-  }
-});
-
-// tools/src/state/lock.ts
-async function isStale(path6) {
-  try {
-    const [st, text] = await Promise.all([(0, import_promises2.stat)(path6), (0, import_promises2.readFile)(path6, "utf8")]);
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid)) return true;
-    return Date.now() - st.mtimeMs > STALE_MS;
-  } catch {
-    return false;
-  }
-}
-async function withLock(path6, fn, timeoutMs = 3e4) {
-  await (0, import_promises2.mkdir)((0, import_node_path4.dirname)(path6), { recursive: true, mode: 448 });
-  const deadline = Date.now() + timeoutMs;
-  for (; ; ) {
-    try {
-      const handle = await (0, import_promises2.open)(path6, "wx", 384);
-      await handle.writeFile(`${process.pid}
-`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-      if (await isStale(path6)) {
-        await (0, import_promises2.unlink)(path6).catch(() => {
-        });
-        continue;
-      }
-      if (Date.now() > deadline) throw new LockBusy(path6);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await (0, import_promises2.unlink)(path6).catch(() => {
-    });
-  }
-}
-var import_promises2, import_node_path4, STALE_MS, LockBusy;
-var init_lock = __esm({
-  "tools/src/state/lock.ts"() {
-    "use strict";
-    import_promises2 = __toESM(require_promises(), 1);
-    import_node_path4 = __toESM(require_path(), 1);
-    init_helper_error();
-    init_process();
-    STALE_MS = 6e4;
-    LockBusy = class extends HelperError {
-      constructor(path6) {
-        super("locked", `another process holds ${path6}; remove it if no container-registry is running`);
-        this.path = path6;
-        this.name = "LockBusy";
-      }
-      path;
-    };
-  }
-});
-
-// tools/src/state/state-dir.ts
-var import_promises3, import_node_path5, StateDir;
-var init_state_dir = __esm({
-  "tools/src/state/state-dir.ts"() {
-    "use strict";
-    import_promises3 = __toESM(require_promises(), 1);
-    import_node_path5 = __toESM(require_path(), 1);
-    init_paths();
-    init_atomic_write();
-    init_helper_error();
-    init_lock();
-    StateDir = class _StateDir {
-      constructor(dir) {
-        this.dir = dir;
-        this.storage = new StoragePaths(dir);
-      }
-      dir;
-      /** storage builds the paths of distribution's `docker/registry/v2` tree in this directory. */
-      storage;
-      /** of takes a StateDir as it is and makes one of a path (for callers that have only the path). */
-      static of(dir) {
-        return dir instanceof _StateDir ? dir : new _StateDir(dir);
-      }
-      /** pidFile is where a running server writes its PID. */
-      pidFile() {
-        return (0, import_node_path5.join)(this.dir, "container-registry.pid");
-      }
-      /** logFile is where a detached server writes its log. */
-      logFile() {
-        return (0, import_node_path5.join)(this.dir, "container-registry.log");
-      }
-      /** serverConfig is the optional server configuration (TOML: notification endpoints). */
-      serverConfig() {
-        return (0, import_node_path5.join)(this.dir, "config.toml");
-      }
-      /** gcStats holds the totals of every gc run, which the server's /metrics reads. */
-      gcStats() {
-        return (0, import_node_path5.join)(this.dir, "gc-stats.json");
-      }
-      /** pkiDir holds the CA and the server certificate with their keys (mode 0700). */
-      pkiDir() {
-        return (0, import_node_path5.join)(this.dir, "pki");
-      }
-      /** caKey is the CA's private key (PKCS#8 PEM, 0600). */
-      caKey() {
-        return (0, import_node_path5.join)(this.pkiDir(), "ca.key");
-      }
-      /** caCert is the CA certificate (PEM). */
-      caCert() {
-        return (0, import_node_path5.join)(this.pkiDir(), "ca.crt");
-      }
-      /** serverKey is the server's private key (PKCS#8 PEM, 0600). */
-      serverKey() {
-        return (0, import_node_path5.join)(this.pkiDir(), "server.key");
-      }
-      /** serverCert is the server certificate the registry presents (PEM). */
-      serverCert() {
-        return (0, import_node_path5.join)(this.pkiDir(), "server.crt");
-      }
-      /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */
-      certsDir() {
-        return (0, import_node_path5.join)(this.dir, "certs");
-      }
-      /** certsCaCert is the copy of the CA certificate in the clients' cert dir. */
-      certsCaCert() {
-        return (0, import_node_path5.join)(this.certsDir(), "ca.crt");
-      }
-      /** authDir holds users and the access policy (mode 0700). */
-      authDir() {
-        return (0, import_node_path5.join)(this.dir, "auth");
-      }
-      /** htpasswd is the users file (bcrypt, as Apache's `htpasswd -B` writes it). */
-      htpasswd() {
-        return (0, import_node_path5.join)(this.authDir(), "htpasswd");
-      }
-      /** passwordFile holds the default user's password (0600). */
-      passwordFile() {
-        return (0, import_node_path5.join)(this.authDir(), "password");
-      }
-      /** accessConfig is the optional access policy (TOML). */
-      accessConfig() {
-        return (0, import_node_path5.join)(this.authDir(), "access.toml");
-      }
-      /** readText reads a small file; a missing file is undefined, any other failure a HelperError with `failCode`. */
-      async readText(path6, failCode) {
-        try {
-          return await (0, import_promises3.readFile)(path6, "utf8");
-        } catch (err) {
-          if (err.code === "ENOENT") return void 0;
-          throw new HelperError(failCode, `cannot read ${path6} (${err.code ?? "error"})`, { cause: err });
-        }
-      }
-      /** writeFile replaces a file atomically, created with `mode` (0600 for secrets from the first byte). */
-      writeFile(path6, data, mode) {
-        return writeFileAtomic(path6, data, mode);
-      }
-      /** removeFile deletes a file of this directory; a missing one is no error. */
-      async removeFile(path6) {
-        await (0, import_promises3.rm)(path6, { force: true });
-      }
-      /** makeDir creates a folder of this directory (and its parents) with `mode`. */
-      async makeDir(path6, mode) {
-        await (0, import_promises3.mkdir)(path6, { recursive: true, mode });
-      }
-      /** locked runs `fn` while holding `<folder>/.lock`; another process holding it too long is LockBusy (`locked`). */
-      locked(folder, fn) {
-        return withLock((0, import_node_path5.join)(folder, ".lock"), fn);
-      }
-    };
   }
 });
 
@@ -2594,15 +2888,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat9, path6, options) {
-      if (!stat9.isSymbolicLink() && !stat9.isFile()) {
+    function checkStat(stat11, path6, options) {
+      if (!stat11.isSymbolicLink() && !stat11.isFile()) {
         return false;
       }
       return checkPathExt(path6, options);
     }
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat9) {
-        cb(er, er ? false : checkStat(stat9, path6, options));
+      fs.stat(path6, function(er, stat11) {
+        cb(er, er ? false : checkStat(stat11, path6, options));
       });
     }
     function sync(path6, options) {
@@ -2618,27 +2912,27 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs = require_fs();
     function isexe(path6, options, cb) {
-      fs.stat(path6, function(er, stat9) {
-        cb(er, er ? false : checkStat(stat9, options));
+      fs.stat(path6, function(er, stat11) {
+        cb(er, er ? false : checkStat(stat11, options));
       });
     }
     function sync(path6, options) {
       return checkStat(fs.statSync(path6), options);
     }
-    function checkStat(stat9, options) {
-      return stat9.isFile() && checkMode(stat9, options);
+    function checkStat(stat11, options) {
+      return stat11.isFile() && checkMode(stat11, options);
     }
-    function checkMode(stat9, options) {
-      var mod = stat9.mode;
-      var uid = stat9.uid;
-      var gid = stat9.gid;
+    function checkMode(stat11, options) {
+      var mod = stat11.mode;
+      var uid2 = stat11.uid;
+      var gid = stat11.gid;
       var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
       var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
       var g = parseInt("010", 8);
       var o2 = parseInt("001", 8);
       var ug = u2 | g;
-      var ret2 = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
+      var ret2 = mod & o2 || mod & g && gid === myGid || mod & u2 && uid2 === myUid || mod & ug && myUid === 0;
       return ret2;
     }
   }
@@ -2665,12 +2959,12 @@ var require_isexe = __commonJS({
         if (typeof Promise !== "function") {
           throw new TypeError("callback not provided");
         }
-        return new Promise(function(resolve10, reject) {
+        return new Promise(function(resolve11, reject) {
           isexe(path6, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
-              resolve10(is);
+              resolve11(is);
             }
           });
         });
@@ -2736,27 +3030,27 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step = (i2) => new Promise((resolve10, reject) => {
+      const step = (i2) => new Promise((resolve11, reject) => {
         if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve10(found) : reject(getNotFoundError(cmd));
+          return opt.all && found.length ? resolve11(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
         const pCmd = path6.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve10(subStep(p, i2, 0));
+        resolve11(subStep(p, i2, 0));
       });
-      const subStep = (p, i2, ii) => new Promise((resolve10, reject) => {
+      const subStep = (p, i2, ii) => new Promise((resolve11, reject) => {
         if (ii === pathExt.length)
-          return resolve10(step(i2 + 1));
+          return resolve11(step(i2 + 1));
         const ext = pathExt[ii];
         isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
           if (!er && is) {
             if (opt.all)
               found.push(p + ext);
             else
-              return resolve10(p + ext);
+              return resolve11(p + ext);
           }
-          return resolve10(subStep(p, i2, ii + 1));
+          return resolve11(subStep(p, i2, ii + 1));
         });
       });
       return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
@@ -3097,22 +3391,22 @@ function toPath(urlOrPath) {
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = import_node_path6.default.resolve(toPath(startPath));
+      let currentPath = import_node_path9.default.resolve(toPath(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = import_node_path6.default.resolve(currentPath, "..");
+        currentPath = import_node_path9.default.resolve(currentPath, "..");
       }
     }
   };
 }
-var import_node_util4, import_node_child_process2, import_node_path6, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
+var import_node_util4, import_node_child_process2, import_node_path9, import_node_url2, execFileOriginal, TEN_MEGABYTES_IN_BYTES;
 var init_node = __esm({
   "node_modules/unicorn-magic/node.js"() {
     import_node_util4 = __toESM(require_util(), 1);
     import_node_child_process2 = __toESM(require_child_process(), 1);
-    import_node_path6 = __toESM(require_path(), 1);
+    import_node_path9 = __toESM(require_path(), 1);
     import_node_url2 = __toESM(require_url(), 1);
     init_default2();
     execFileOriginal = (0, import_node_util4.promisify)(import_node_child_process2.execFile);
@@ -3121,11 +3415,11 @@ var init_node = __esm({
 });
 
 // node_modules/npm-run-path/index.js
-var import_node_process5, import_node_path7, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
+var import_node_process5, import_node_path10, npmRunPath, applyPreferLocal, applyExecPath, npmRunPathEnv;
 var init_npm_run_path = __esm({
   "node_modules/npm-run-path/index.js"() {
     import_node_process5 = __toESM(require_process(), 1);
-    import_node_path7 = __toESM(require_path(), 1);
+    import_node_path10 = __toESM(require_path(), 1);
     init_path_key();
     init_node();
     npmRunPath = ({
@@ -3135,27 +3429,27 @@ var init_npm_run_path = __esm({
       execPath: execPath2 = import_node_process5.default.execPath,
       addExecPath = true
     } = {}) => {
-      const cwdPath = import_node_path7.default.resolve(toPath(cwd));
+      const cwdPath = import_node_path10.default.resolve(toPath(cwd));
       const result2 = [];
-      const pathParts = pathOption.split(import_node_path7.default.delimiter);
+      const pathParts = pathOption.split(import_node_path10.default.delimiter);
       if (preferLocal) {
         applyPreferLocal(result2, pathParts, cwdPath);
       }
       if (addExecPath) {
         applyExecPath(result2, pathParts, execPath2, cwdPath);
       }
-      return pathOption === "" || pathOption === import_node_path7.default.delimiter ? `${result2.join(import_node_path7.default.delimiter)}${pathOption}` : [...result2, pathOption].join(import_node_path7.default.delimiter);
+      return pathOption === "" || pathOption === import_node_path10.default.delimiter ? `${result2.join(import_node_path10.default.delimiter)}${pathOption}` : [...result2, pathOption].join(import_node_path10.default.delimiter);
     };
     applyPreferLocal = (result2, pathParts, cwdPath) => {
       for (const directory of traversePathUp(cwdPath)) {
-        const pathPart = import_node_path7.default.join(directory, "node_modules/.bin");
+        const pathPart = import_node_path10.default.join(directory, "node_modules/.bin");
         if (!pathParts.includes(pathPart)) {
           result2.push(pathPart);
         }
       }
     };
     applyExecPath = (result2, pathParts, execPath2, cwdPath) => {
-      const pathPart = import_node_path7.default.resolve(cwdPath, toPath(execPath2), "..");
+      const pathPart = import_node_path10.default.resolve(cwdPath, toPath(execPath2), "..");
       if (!pathParts.includes(pathPart)) {
         result2.push(pathPart);
       }
@@ -3211,13 +3505,6 @@ var init_final_error = __esm({
     ExecaSyncError = class extends Error {
     };
     setErrorName(ExecaSyncError, ExecaSyncError.name);
-  }
-});
-
-// lazy-builtin:os
-var require_os = __commonJS({
-  "lazy-builtin:os"(exports, module) {
-    module.exports = __require("node:os");
   }
 });
 
@@ -3520,10 +3807,10 @@ var init_core = __esm({
 });
 
 // node_modules/human-signals/build/src/signals.js
-var import_node_os, getSignals, normalizeSignal;
+var import_node_os3, getSignals, normalizeSignal;
 var init_signals = __esm({
   "node_modules/human-signals/build/src/signals.js"() {
-    import_node_os = __toESM(require_os(), 1);
+    import_node_os3 = __toESM(require_os(), 1);
     init_core();
     init_realtime();
     getSignals = () => {
@@ -3541,7 +3828,7 @@ var init_signals = __esm({
     }) => {
       const {
         signals: { [name]: constantSignal }
-      } = import_node_os.constants;
+      } = import_node_os3.constants;
       const supported = constantSignal !== void 0;
       const number = supported ? constantSignal : defaultNumber;
       return { name, number, description, supported, action, forced, standard };
@@ -3550,10 +3837,10 @@ var init_signals = __esm({
 });
 
 // node_modules/human-signals/build/src/main.js
-var import_node_os2, getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
+var import_node_os4, getSignalsByName, getSignalByName, signalsByName, getSignalsByNumber, getSignalByNumber, findSignalByNumber, signalsByNumber;
 var init_main = __esm({
   "node_modules/human-signals/build/src/main.js"() {
-    import_node_os2 = __toESM(require_os(), 1);
+    import_node_os4 = __toESM(require_os(), 1);
     init_realtime();
     init_signals();
     getSignalsByName = () => {
@@ -3598,7 +3885,7 @@ var init_main = __esm({
       };
     };
     findSignalByNumber = (number, signals2) => {
-      const signal = signals2.find(({ name }) => import_node_os2.constants.signals[name] === number);
+      const signal = signals2.find(({ name }) => import_node_os4.constants.signals[name] === number);
       if (signal !== void 0) {
         return signal;
       }
@@ -3609,10 +3896,10 @@ var init_main = __esm({
 });
 
 // node_modules/execa/lib/terminate/signal.js
-var import_node_os3, normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
+var import_node_os5, normalizeKillSignal, normalizeSignalArgument, normalizeSignal2, normalizeSignalInteger, getSignalsIntegerToName, signalsIntegerToName, normalizeSignalName, getAvailableSignals, getAvailableSignalNames, getAvailableSignalIntegers, getSignalDescription;
 var init_signal = __esm({
   "node_modules/execa/lib/terminate/signal.js"() {
-    import_node_os3 = __toESM(require_os(), 1);
+    import_node_os5 = __toESM(require_os(), 1);
     init_main();
     normalizeKillSignal = (killSignal) => {
       const optionName = "option `killSignal`";
@@ -3639,13 +3926,13 @@ ${getAvailableSignals()}`);
       throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
     };
-    getSignalsIntegerToName = () => new Map(Object.entries(import_node_os3.constants.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+    getSignalsIntegerToName = () => new Map(Object.entries(import_node_os5.constants.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
     signalsIntegerToName = getSignalsIntegerToName();
     normalizeSignalName = (signalName, optionName) => {
-      if (signalName in import_node_os3.constants.signals) {
+      if (signalName in import_node_os5.constants.signals) {
         return signalName;
       }
-      if (signalName.toUpperCase() in import_node_os3.constants.signals) {
+      if (signalName.toUpperCase() in import_node_os5.constants.signals) {
         throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
       }
       throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -3653,17 +3940,17 @@ ${getAvailableSignals()}`);
     };
     getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-    getAvailableSignalNames = () => Object.keys(import_node_os3.constants.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-    getAvailableSignalIntegers = () => [...new Set(Object.values(import_node_os3.constants.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+    getAvailableSignalNames = () => Object.keys(import_node_os5.constants.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+    getAvailableSignalIntegers = () => [...new Set(Object.values(import_node_os5.constants.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
     getSignalDescription = (signal) => signalsByName[signal].description;
   }
 });
 
 // node_modules/execa/lib/terminate/kill.js
-var import_promises4, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
+var import_promises7, normalizeForceKillAfterDelay, DEFAULT_FORCE_KILL_TIMEOUT, subprocessKill, parseKillArguments, emitKillError, setKillTimeout, killOnTimeout;
 var init_kill = __esm({
   "node_modules/execa/lib/terminate/kill.js"() {
-    import_promises4 = __toESM(require_promises2(), 1);
+    import_promises7 = __toESM(require_promises2(), 1);
     init_final_error();
     init_signal();
     normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
@@ -3724,7 +4011,7 @@ var init_kill = __esm({
         return;
       }
       try {
-        await (0, import_promises4.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
+        await (0, import_promises7.setTimeout)(forceKillAfterDelay, void 0, { signal: controllerSignal });
         if (kill("SIGKILL")) {
           context.isForcefullyTerminated ??= true;
         }
@@ -3857,8 +4144,8 @@ var init_deferred = __esm({
   "node_modules/execa/lib/utils/deferred.js"() {
     createDeferred = () => {
       const methods = {};
-      const promise = new Promise((resolve10, reject) => {
-        Object.assign(methods, { resolve: resolve10, reject });
+      const promise = new Promise((resolve11, reject) => {
+        Object.assign(methods, { resolve: resolve11, reject });
       });
       return Object.assign(promise, methods);
     };
@@ -4005,11 +4292,11 @@ var init_reference2 = __esm({
 });
 
 // node_modules/execa/lib/ipc/incoming.js
-var import_node_events3, import_promises5, onMessage, onDisconnect, INCOMING_MESSAGES;
+var import_node_events3, import_promises8, onMessage, onDisconnect, INCOMING_MESSAGES;
 var init_incoming = __esm({
   "node_modules/execa/lib/ipc/incoming.js"() {
     import_node_events3 = __toESM(require_events(), 1);
-    import_promises5 = __toESM(require_promises2(), 1);
+    import_promises8 = __toESM(require_promises2(), 1);
     init_outgoing();
     init_reference2();
     init_strict();
@@ -4028,7 +4315,7 @@ var init_incoming = __esm({
       }
       while (incomingMessages.length > 0) {
         await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
-        await import_promises5.scheduler.yield();
+        await import_promises8.scheduler.yield();
         const message = await handleStrictRequest({
           wrappedMessage: incomingMessages[0],
           anyProcess,
@@ -4314,10 +4601,10 @@ var init_send = __esm({
 });
 
 // node_modules/execa/lib/ipc/graceful.js
-var import_promises6, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
+var import_promises9, sendAbort, getCancelSignal, startIpc, cancelListening, handleAbort, GRACEFUL_CANCEL_TYPE, abortOnDisconnect, cancelController;
 var init_graceful = __esm({
   "node_modules/execa/lib/ipc/graceful.js"() {
-    import_promises6 = __toESM(require_promises2(), 1);
+    import_promises9 = __toESM(require_promises2(), 1);
     init_send();
     init_forward();
     init_validation();
@@ -4355,7 +4642,7 @@ var init_graceful = __esm({
         return;
       }
       getIpcEmitter(anyProcess, channel, isSubprocess);
-      await import_promises6.scheduler.yield();
+      await import_promises9.scheduler.yield();
     };
     cancelListening = false;
     handleAbort = (wrappedMessage) => {
@@ -4438,10 +4725,10 @@ var init_graceful2 = __esm({
 });
 
 // node_modules/execa/lib/terminate/timeout.js
-var import_promises7, validateTimeout, throwOnTimeout, killAfterTimeout;
+var import_promises10, validateTimeout, throwOnTimeout, killAfterTimeout;
 var init_timeout = __esm({
   "node_modules/execa/lib/terminate/timeout.js"() {
-    import_promises7 = __toESM(require_promises2(), 1);
+    import_promises10 = __toESM(require_promises2(), 1);
     init_final_error();
     validateTimeout = ({ timeout }) => {
       if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
@@ -4450,7 +4737,7 @@ var init_timeout = __esm({
     };
     throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
     killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-      await (0, import_promises7.setTimeout)(timeout, void 0, { signal });
+      await (0, import_promises10.setTimeout)(timeout, void 0, { signal });
       context.terminationReason ??= "timeout";
       subprocess.kill();
       throw new DiscardedError();
@@ -4459,11 +4746,11 @@ var init_timeout = __esm({
 });
 
 // node_modules/execa/lib/methods/node.js
-var import_node_process6, import_node_path8, mapNode, handleNodeOption;
+var import_node_process6, import_node_path11, mapNode, handleNodeOption;
 var init_node2 = __esm({
   "node_modules/execa/lib/methods/node.js"() {
     import_node_process6 = __toESM(require_process(), 1);
-    import_node_path8 = __toESM(require_path(), 1);
+    import_node_path11 = __toESM(require_path(), 1);
     init_file_url();
     mapNode = ({ options }) => {
       if (options.node === false) {
@@ -4483,7 +4770,7 @@ var init_node2 = __esm({
         throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
       }
       const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-      const resolvedNodePath = import_node_path8.default.resolve(cwd, normalizedNodePath);
+      const resolvedNodePath = import_node_path11.default.resolve(cwd, normalizedNodePath);
       const newOptions = {
         ...options,
         nodePath: resolvedNodePath,
@@ -4493,7 +4780,7 @@ var init_node2 = __esm({
       if (!shouldHandleNode) {
         return [file, commandArguments, newOptions];
       }
-      if (import_node_path8.default.basename(file, ".exe") === "node") {
+      if (import_node_path11.default.basename(file, ".exe") === "node") {
         throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
       }
       return [
@@ -4601,16 +4888,16 @@ Please rename it to one of: ${correctEncodings}.`);
 });
 
 // node_modules/execa/lib/arguments/cwd.js
-var import_node_fs2, import_node_path9, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
+var import_node_fs4, import_node_path12, import_node_process7, normalizeCwd, getDefaultCwd, fixCwdError;
 var init_cwd = __esm({
   "node_modules/execa/lib/arguments/cwd.js"() {
-    import_node_fs2 = __toESM(require_fs(), 1);
-    import_node_path9 = __toESM(require_path(), 1);
+    import_node_fs4 = __toESM(require_fs(), 1);
+    import_node_path12 = __toESM(require_path(), 1);
     import_node_process7 = __toESM(require_process(), 1);
     init_file_url();
     normalizeCwd = (cwd = getDefaultCwd()) => {
       const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-      return import_node_path9.default.resolve(cwdString);
+      return import_node_path12.default.resolve(cwdString);
     };
     getDefaultCwd = () => {
       try {
@@ -4627,7 +4914,7 @@ ${error.message}`;
       }
       let cwdStat;
       try {
-        cwdStat = (0, import_node_fs2.statSync)(cwd);
+        cwdStat = (0, import_node_fs4.statSync)(cwd);
       } catch (error) {
         return `The "cwd" option is invalid: ${cwd}.
 ${error.message}
@@ -4643,10 +4930,10 @@ ${originalMessage}`;
 });
 
 // node_modules/execa/lib/arguments/options.js
-var import_node_path10, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
+var import_node_path13, import_node_process8, import_cross_spawn, normalizeOptions, addDefaultOptions, getEnv;
 var init_options2 = __esm({
   "node_modules/execa/lib/arguments/options.js"() {
-    import_node_path10 = __toESM(require_path(), 1);
+    import_node_path13 = __toESM(require_path(), 1);
     import_node_process8 = __toESM(require_process(), 1);
     import_cross_spawn = __toESM(require_cross_spawn(), 1);
     init_npm_run_path();
@@ -4677,7 +4964,7 @@ var init_options2 = __esm({
       options.killSignal = normalizeKillSignal(options.killSignal);
       options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
       options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-      if (import_node_process8.default.platform === "win32" && import_node_path10.default.basename(file, ".exe") === "cmd") {
+      if (import_node_process8.default.platform === "win32" && import_node_path13.default.basename(file, ".exe") === "cmd") {
         commandArguments.unshift("/q");
       }
       return { file, commandArguments, options };
@@ -5206,14 +5493,14 @@ var init_exports = __esm({
 });
 
 // node_modules/get-stream/source/index.js
-var import_node_events6, import_promises8;
+var import_node_events6, import_promises11;
 var init_source = __esm({
   "node_modules/get-stream/source/index.js"() {
     import_node_events6 = __toESM(require_events(), 1);
-    import_promises8 = __toESM(require_promises3(), 1);
+    import_promises11 = __toESM(require_promises3(), 1);
     init_stream();
     init_exports();
-    Object.assign(nodeImports, { on: import_node_events6.on, finished: import_promises8.finished });
+    Object.assign(nodeImports, { on: import_node_events6.on, finished: import_promises11.finished });
   }
 });
 
@@ -6178,10 +6465,10 @@ var init_stdio_option = __esm({
 });
 
 // node_modules/execa/lib/stdio/native.js
-var import_node_fs3, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
+var import_node_fs5, import_node_tty2, handleNativeStream, handleNativeStreamSync, getTargetFd, getTargetFdNumber, handleNativeStreamAsync, getStandardStream;
 var init_native = __esm({
   "node_modules/execa/lib/stdio/native.js"() {
-    import_node_fs3 = __toESM(require_fs(), 1);
+    import_node_fs5 = __toESM(require_fs(), 1);
     import_node_tty2 = __toESM(require_tty(), 1);
     init_is_stream();
     init_standard_stream();
@@ -6219,7 +6506,7 @@ var init_native = __esm({
       if (import_node_tty2.default.isatty(targetFdNumber)) {
         throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
       }
-      return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs3.readFileSync)(targetFdNumber)), optionName };
+      return { type: "uint8Array", value: bufferToUint8Array((0, import_node_fs5.readFileSync)(targetFdNumber)), optionName };
     };
     getTargetFdNumber = (value, fdNumber) => {
       if (value === "inherit") {
@@ -6555,10 +6842,10 @@ For example, you can use the \`pathToFileURL()\` method of the \`url\` core modu
 });
 
 // node_modules/execa/lib/stdio/handle-sync.js
-var import_node_fs4, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
+var import_node_fs6, handleStdioSync, forbiddenIfSync, forbiddenNativeIfSync, throwInvalidSyncValue, addProperties, addPropertiesSync;
 var init_handle_sync = __esm({
   "node_modules/execa/lib/stdio/handle-sync.js"() {
-    import_node_fs4 = __toESM(require_fs(), 1);
+    import_node_fs6 = __toESM(require_fs(), 1);
     init_uint_array();
     init_handle();
     init_type();
@@ -6589,8 +6876,8 @@ var init_handle_sync = __esm({
     addPropertiesSync = {
       input: {
         ...addProperties,
-        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs4.readFileSync)(value))] }),
-        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array((0, import_node_fs4.readFileSync)(file))] }),
+        fileUrl: ({ value }) => ({ contents: [bufferToUint8Array((0, import_node_fs6.readFileSync)(value))] }),
+        filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array((0, import_node_fs6.readFileSync)(file))] }),
         fileNumber: forbiddenIfSync,
         iterable: ({ value }) => ({ contents: [...value] }),
         string: ({ value }) => ({ contents: [value] }),
@@ -7038,10 +7325,10 @@ var init_output = __esm({
 });
 
 // node_modules/execa/lib/io/output-sync.js
-var import_node_fs5, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
+var import_node_fs7, transformOutputSync, transformOutputResultSync, runOutputGeneratorsSync, serializeChunks, logOutputSync, writeToFiles;
 var init_output_sync = __esm({
   "node_modules/execa/lib/io/output-sync.js"() {
-    import_node_fs5 = __toESM(require_fs(), 1);
+    import_node_fs7 = __toESM(require_fs(), 1);
     init_output();
     init_generator();
     init_split();
@@ -7142,10 +7429,10 @@ var init_output_sync = __esm({
       for (const { path: path6, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
         const pathString = typeof path6 === "string" ? path6 : path6.toString();
         if (append || outputFiles.has(pathString)) {
-          (0, import_node_fs5.appendFileSync)(path6, serializedResult);
+          (0, import_node_fs7.appendFileSync)(path6, serializedResult);
         } else {
           outputFiles.add(pathString);
-          (0, import_node_fs5.writeFileSync)(path6, serializedResult);
+          (0, import_node_fs7.writeFileSync)(path6, serializedResult);
         }
       }
     };
@@ -7657,10 +7944,10 @@ var init_early_error = __esm({
 });
 
 // node_modules/execa/lib/stdio/handle-async.js
-var import_node_fs6, import_node_buffer3, import_node_stream3, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
+var import_node_fs8, import_node_buffer3, import_node_stream3, handleStdioAsync, forbiddenIfAsync, addProperties2, addPropertiesAsync;
 var init_handle_async = __esm({
   "node_modules/execa/lib/stdio/handle-async.js"() {
-    import_node_fs6 = __toESM(require_fs(), 1);
+    import_node_fs8 = __toESM(require_fs(), 1);
     import_node_buffer3 = __toESM(require_buffer(), 1);
     import_node_stream3 = __toESM(require_stream(), 1);
     init_generator();
@@ -7687,8 +7974,8 @@ var init_handle_async = __esm({
     addPropertiesAsync = {
       input: {
         ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: (0, import_node_fs6.createReadStream)(value) }),
-        filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs6.createReadStream)(file) }),
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs8.createReadStream)(value) }),
+        filePath: ({ value: { file } }) => ({ stream: (0, import_node_fs8.createReadStream)(file) }),
         webStream: ({ value }) => ({ stream: import_node_stream3.Readable.fromWeb(value) }),
         iterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
         asyncIterable: ({ value }) => ({ stream: import_node_stream3.Readable.from(value) }),
@@ -7697,8 +7984,8 @@ var init_handle_async = __esm({
       },
       output: {
         ...addProperties2,
-        fileUrl: ({ value }) => ({ stream: (0, import_node_fs6.createWriteStream)(value) }),
-        filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs6.createWriteStream)(file, append ? { flags: "a" } : {}) }),
+        fileUrl: ({ value }) => ({ stream: (0, import_node_fs8.createWriteStream)(value) }),
+        filePath: ({ value: { file, append } }) => ({ stream: (0, import_node_fs8.createWriteStream)(file, append ? { flags: "a" } : {}) }),
         webStream: ({ value }) => ({ stream: import_node_stream3.Writable.fromWeb(value) }),
         iterable: forbiddenIfAsync,
         asyncIterable: forbiddenIfAsync,
@@ -7729,12 +8016,12 @@ function mergeStreams(streams) {
   }
   return passThroughStream;
 }
-var import_node_events10, import_node_stream4, import_promises9, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
+var import_node_events10, import_node_stream4, import_promises12, getHighWaterMark, MergedStream, onMergedStreamFinished, onMergedStreamEnd, onInputStreamsUnpipe, validateStream, endWhenStreamsDone, afterMergedStreamFinished, onInputStreamEnd, onInputStreamUnpipe, endStream, errorOrAbortStream, isAbortError, abortStream, errorStream, noop2, updateMaxListeners, PASSTHROUGH_LISTENERS_COUNT, PASSTHROUGH_LISTENERS_PER_STREAM;
 var init_merge_streams = __esm({
   "node_modules/@sindresorhus/merge-streams/index.js"() {
     import_node_events10 = __toESM(require_events(), 1);
     import_node_stream4 = __toESM(require_stream(), 1);
-    import_promises9 = __toESM(require_promises3(), 1);
+    import_promises12 = __toESM(require_promises3(), 1);
     getHighWaterMark = (streams, objectMode) => {
       if (streams.length === 0) {
         return (0, import_node_stream4.getDefaultHighWaterMark)(objectMode);
@@ -7798,7 +8085,7 @@ var init_merge_streams = __esm({
     };
     onMergedStreamEnd = async (passThroughStream, { signal }) => {
       try {
-        await (0, import_promises9.finished)(passThroughStream, { signal, cleanup: true });
+        await (0, import_promises12.finished)(passThroughStream, { signal, cleanup: true });
       } catch (error) {
         errorOrAbortStream(passThroughStream, error);
         throw error;
@@ -7865,7 +8152,7 @@ var init_merge_streams = __esm({
     };
     onInputStreamEnd = async ({ passThroughStream, stream, streams, ended, aborted: aborted2, controller: { signal } }) => {
       try {
-        await (0, import_promises9.finished)(stream, {
+        await (0, import_promises12.finished)(stream, {
           signal,
           cleanup: true,
           readable: true,
@@ -7932,10 +8219,10 @@ var init_merge_streams = __esm({
 });
 
 // node_modules/execa/lib/io/pipeline.js
-var import_promises10, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
+var import_promises13, pipeStreams, onSourceFinish, endDestinationStream, onDestinationFinish, abortSourceStream;
 var init_pipeline = __esm({
   "node_modules/execa/lib/io/pipeline.js"() {
-    import_promises10 = __toESM(require_promises3(), 1);
+    import_promises13 = __toESM(require_promises3(), 1);
     init_standard_stream();
     pipeStreams = (source2, destination) => {
       source2.pipe(destination);
@@ -7947,7 +8234,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await (0, import_promises10.finished)(source2, { cleanup: true, readable: true, writable: false });
+        await (0, import_promises13.finished)(source2, { cleanup: true, readable: true, writable: false });
       } catch {
       }
       endDestinationStream(destination);
@@ -7962,7 +8249,7 @@ var init_pipeline = __esm({
         return;
       }
       try {
-        await (0, import_promises10.finished)(destination, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises13.finished)(destination, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       abortSourceStream(source2);
@@ -8487,10 +8774,10 @@ var init_sequence = __esm({
 });
 
 // node_modules/execa/lib/pipe/streaming.js
-var import_promises11, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
+var import_promises14, pipeSubprocessStream, pipeFirstSubprocessStream, pipeMoreSubprocessStream, cleanupMergedStreamsMap, MERGED_STREAMS, SOURCE_LISTENERS_PER_PIPE, DESTINATION_LISTENERS_PER_PIPE;
 var init_streaming = __esm({
   "node_modules/execa/lib/pipe/streaming.js"() {
-    import_promises11 = __toESM(require_promises3(), 1);
+    import_promises14 = __toESM(require_promises3(), 1);
     init_merge_streams();
     init_max_listeners();
     init_pipeline();
@@ -8514,7 +8801,7 @@ var init_streaming = __esm({
     };
     cleanupMergedStreamsMap = async (destinationStream) => {
       try {
-        await (0, import_promises11.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
+        await (0, import_promises14.finished)(destinationStream, { cleanup: true, readable: false, writable: true });
       } catch {
       }
       MERGED_STREAMS.delete(destinationStream);
@@ -8718,10 +9005,10 @@ var init_iterate = __esm({
 });
 
 // node_modules/execa/lib/io/contents.js
-var import_promises12, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
+var import_promises15, getStreamOutput, logOutputAsync, resumeStream, getStreamContents2, getBufferedData, handleBufferedData;
 var init_contents2 = __esm({
   "node_modules/execa/lib/io/contents.js"() {
-    import_promises12 = __toESM(require_promises2(), 1);
+    import_promises15 = __toESM(require_promises2(), 1);
     init_source();
     init_uint_array();
     init_output();
@@ -8784,7 +9071,7 @@ var init_contents2 = __esm({
       await logLines(linesIterable, stream, fdNumber, verboseInfo);
     };
     resumeStream = async (stream) => {
-      await (0, import_promises12.setImmediate)();
+      await (0, import_promises15.setImmediate)();
       if (stream.readableFlowing === null) {
         stream.resume();
       }
@@ -8821,17 +9108,17 @@ var init_contents2 = __esm({
 });
 
 // node_modules/execa/lib/resolve/wait-stream.js
-var import_promises13, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
+var import_promises16, waitForStream, handleStdinDestroy, spyOnStdinDestroy, setStdinCleanedUp, handleStreamError, shouldIgnoreStreamError, isInputFileDescriptor, isStreamAbort, isStreamEpipe;
 var init_wait_stream = __esm({
   "node_modules/execa/lib/resolve/wait-stream.js"() {
-    import_promises13 = __toESM(require_promises3(), 1);
+    import_promises16 = __toESM(require_promises3(), 1);
     waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
       const state = handleStdinDestroy(stream, streamInfo);
       const abortController = new AbortController();
       try {
         await Promise.race([
           ...stopOnExit ? [streamInfo.exitPromise] : [],
-          (0, import_promises13.finished)(stream, { cleanup: true, signal: abortController.signal })
+          (0, import_promises16.finished)(stream, { cleanup: true, signal: abortController.signal })
         ]);
       } catch (error) {
         if (!state.stdinCleanedUp) {
@@ -9180,11 +9467,11 @@ var init_concurrent = __esm({
       const promises = weakMap.get(stream);
       const promise = createDeferred();
       promises.push(promise);
-      const resolve10 = promise.resolve.bind(promise);
-      return { resolve: resolve10, promises };
+      const resolve11 = promise.resolve.bind(promise);
+      return { resolve: resolve11, promises };
     };
-    waitForConcurrentStreams = async ({ resolve: resolve10, promises }, subprocess) => {
-      resolve10();
+    waitForConcurrentStreams = async ({ resolve: resolve11, promises }, subprocess) => {
+      resolve11();
       const [isSubprocessExit] = await Promise.race([
         Promise.allSettled([true, subprocess]),
         Promise.all([false, ...promises])
@@ -9195,10 +9482,10 @@ var init_concurrent = __esm({
 });
 
 // node_modules/execa/lib/convert/shared.js
-var import_promises14, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
+var import_promises17, safeWaitForSubprocessStdin, safeWaitForSubprocessStdout, waitForSubprocessStdin, waitForSubprocessStdout, waitForSubprocess, destroyOtherStream;
 var init_shared = __esm({
   "node_modules/execa/lib/convert/shared.js"() {
-    import_promises14 = __toESM(require_promises3(), 1);
+    import_promises17 = __toESM(require_promises3(), 1);
     init_wait_stream();
     safeWaitForSubprocessStdin = async (subprocessStdin) => {
       if (subprocessStdin === void 0) {
@@ -9219,10 +9506,10 @@ var init_shared = __esm({
       }
     };
     waitForSubprocessStdin = async (subprocessStdin) => {
-      await (0, import_promises14.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
+      await (0, import_promises17.finished)(subprocessStdin, { cleanup: true, readable: false, writable: true });
     };
     waitForSubprocessStdout = async (subprocessStdout) => {
-      await (0, import_promises14.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
+      await (0, import_promises17.finished)(subprocessStdout, { cleanup: true, readable: true, writable: false });
     };
     waitForSubprocess = async (subprocess, error) => {
       await subprocess;
@@ -9908,56 +10195,6 @@ var init_execa = __esm({
   }
 });
 
-// tools/src/daemon/pidfile.ts
-function processStartTime(pid) {
-  try {
-    const stat9 = (0, import_node_fs7.readFileSync)(`/proc/${pid}/stat`, "utf8");
-    const rest = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
-    if (rest[0] === "Z" || rest[0] === "X") return void 0;
-    return rest[19];
-  } catch {
-    return void 0;
-  }
-}
-function isAlive(rec) {
-  const now = processStartTime(rec.pid);
-  return now !== void 0 && now === rec.startTime;
-}
-async function writePidFile(path6, rec) {
-  const full = { pid: process.pid, startTime: processStartTime(process.pid) ?? "", ...rec };
-  await writeFileAtomic(path6, `${JSON.stringify(full)}
-`);
-  return full;
-}
-async function readPidFile(path6) {
-  let text;
-  try {
-    text = await (0, import_promises15.readFile)(path6, "utf8");
-  } catch {
-    return void 0;
-  }
-  try {
-    const rec = JSON.parse(text);
-    if (!Number.isInteger(rec.pid) || typeof rec.startTime !== "string") return void 0;
-    return rec;
-  } catch {
-    return void 0;
-  }
-}
-async function removePidFileIfOurs(path6, pid) {
-  const rec = await readPidFile(path6);
-  if (rec && rec.pid === pid) await (0, import_promises15.rm)(path6, { force: true });
-}
-var import_promises15, import_node_fs7;
-var init_pidfile = __esm({
-  "tools/src/daemon/pidfile.ts"() {
-    "use strict";
-    import_promises15 = __toESM(require_promises(), 1);
-    import_node_fs7 = __toESM(require_fs(), 1);
-    init_atomic_write();
-  }
-});
-
 // tools/src/storage/driver.ts
 function isNotFound(err) {
   const code = err?.code;
@@ -9967,13 +10204,13 @@ function notFound(path6, err) {
   if (isNotFound(err)) throw new PathNotFound(path6, { cause: err });
   throw err;
 }
-var import_node_fs8, import_promises16, import_node_path11, PathNotFound, FsDriver;
+var import_node_fs9, import_promises18, import_node_path14, PathNotFound, FsDriver;
 var init_driver = __esm({
   "tools/src/storage/driver.ts"() {
     "use strict";
-    import_node_fs8 = __toESM(require_fs(), 1);
-    import_promises16 = __toESM(require_promises(), 1);
-    import_node_path11 = __toESM(require_path(), 1);
+    import_node_fs9 = __toESM(require_fs(), 1);
+    import_promises18 = __toESM(require_promises(), 1);
+    import_node_path14 = __toESM(require_path(), 1);
     init_atomic_write();
     PathNotFound = class extends Error {
       constructor(path6, options) {
@@ -9988,19 +10225,19 @@ var init_driver = __esm({
       /** readFile returns the whole content of a (small) file. */
       async readFile(path6) {
         try {
-          return await (0, import_promises16.readFile)(path6);
+          return await (0, import_promises18.readFile)(path6);
         } catch (err) {
           return notFound(path6, err);
         }
       }
       /** readStream streams a range of a file; `end` is inclusive. */
       readStream(path6, range) {
-        return (0, import_node_fs8.createReadStream)(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
+        return (0, import_node_fs9.createReadStream)(path6, { highWaterMark: 1024 * 1024, ...range ?? {} });
       }
       /** stat tells size, mtime and kind. */
       async stat(path6) {
         try {
-          const st = await (0, import_promises16.stat)(path6);
+          const st = await (0, import_promises18.stat)(path6);
           return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
         } catch (err) {
           return notFound(path6, err);
@@ -10009,7 +10246,7 @@ var init_driver = __esm({
       /** exists tells whether a path exists. */
       async exists(path6) {
         try {
-          await (0, import_promises16.stat)(path6);
+          await (0, import_promises18.stat)(path6);
           return true;
         } catch (err) {
           if (isNotFound(err)) return false;
@@ -10023,7 +10260,7 @@ var init_driver = __esm({
       /** list gives the names in a folder (empty when it does not exist). */
       async list(path6) {
         try {
-          return await (0, import_promises16.readdir)(path6);
+          return await (0, import_promises18.readdir)(path6);
         } catch (err) {
           if (isNotFound(err)) return [];
           throw err;
@@ -10031,37 +10268,37 @@ var init_driver = __esm({
       }
       /** move renames `from` onto `to` (atomic on one filesystem) and makes it durable. */
       async move(from, to) {
-        await (0, import_promises16.mkdir)((0, import_node_path11.dirname)(to), { recursive: true });
+        await (0, import_promises18.mkdir)((0, import_node_path14.dirname)(to), { recursive: true });
         try {
-          await (0, import_promises16.rename)(from, to);
+          await (0, import_promises18.rename)(from, to);
         } catch (err) {
           notFound(from, err);
         }
-        await fsyncDir((0, import_node_path11.dirname)(to));
+        await fsyncDir((0, import_node_path14.dirname)(to));
       }
       /** delete removes a file or a folder tree; a missing path is PathNotFound. */
       async delete(path6) {
         if (!await this.exists(path6)) throw new PathNotFound(path6);
-        await (0, import_promises16.rm)(path6, { recursive: true, force: true });
+        await (0, import_promises18.rm)(path6, { recursive: true, force: true });
       }
       /** deleteIfExists removes a file or folder tree and tells whether it was there. */
       async deleteIfExists(path6) {
         if (!await this.exists(path6)) return false;
-        await (0, import_promises16.rm)(path6, { recursive: true, force: true });
+        await (0, import_promises18.rm)(path6, { recursive: true, force: true });
         return true;
       }
       /** touch sets a file's mtime to now (gc's grace period reads it). */
       async touch(path6) {
         const now = /* @__PURE__ */ new Date();
         try {
-          await (0, import_promises16.utimes)(path6, now, now);
+          await (0, import_promises18.utimes)(path6, now, now);
         } catch (err) {
           notFound(path6, err);
         }
       }
       /** mkdirp creates a folder and its parents. */
       async mkdirp(path6) {
-        await (0, import_promises16.mkdir)(path6, { recursive: true });
+        await (0, import_promises18.mkdir)(path6, { recursive: true });
       }
     };
   }
@@ -10092,7 +10329,7 @@ var init_links = __esm({
 // tools/src/storage/quarantine.ts
 async function renamed(from, to) {
   try {
-    await (0, import_promises17.rename)(from, to);
+    await (0, import_promises19.rename)(from, to);
     return true;
   } catch {
     return false;
@@ -10113,20 +10350,20 @@ function setRevisionAside(paths, repo, d) {
 async function deleteQuarantinedBlob(paths, d) {
   const doomed = `${paths.blobQuarantine(d)}.delete`;
   if (!await renamed(paths.blobQuarantine(d), doomed)) return false;
-  await (0, import_promises17.rm)(doomed, { force: true });
+  await (0, import_promises19.rm)(doomed, { force: true });
   return true;
 }
 async function deleteQuarantinedRevision(paths, repo, d) {
   const doomed = `${paths.manifestRevisionQuarantine(repo, d)}.delete`;
   if (!await renamed(paths.manifestRevisionQuarantine(repo, d), doomed)) return false;
-  await (0, import_promises17.rm)(doomed, { recursive: true, force: true });
+  await (0, import_promises19.rm)(doomed, { recursive: true, force: true });
   return true;
 }
-var import_promises17;
+var import_promises19;
 var init_quarantine = __esm({
   "tools/src/storage/quarantine.ts"() {
     "use strict";
-    import_promises17 = __toESM(require_promises(), 1);
+    import_promises19 = __toESM(require_promises(), 1);
   }
 });
 
@@ -10227,12 +10464,12 @@ async function writeAll(handle, buffers) {
     if (n2 > 0) rest[0] = rest[0].subarray(n2);
   }
 }
-var import_node_stream9, import_promises18, BATCH, FLUSH_EVERY, AppendWriter;
+var import_node_stream9, import_promises20, BATCH, FLUSH_EVERY, AppendWriter;
 var init_append_writer = __esm({
   "tools/src/storage/append-writer.ts"() {
     "use strict";
     import_node_stream9 = __toESM(require_stream(), 1);
-    import_promises18 = __toESM(require_promises(), 1);
+    import_promises20 = __toESM(require_promises(), 1);
     BATCH = 1024 * 1024;
     FLUSH_EVERY = 32 * 1024 * 1024;
     AppendWriter = class _AppendWriter extends import_node_stream9.Writable {
@@ -10249,7 +10486,7 @@ var init_append_writer = __esm({
       closing;
       /** open starts appending to `path`, which must exist. */
       static async open(path6) {
-        return new _AppendWriter(await (0, import_promises18.open)(path6, "a"));
+        return new _AppendWriter(await (0, import_promises20.open)(path6, "a"));
       }
       _write(chunk, _encoding, callback) {
         this.batch.push(chunk);
@@ -10309,7 +10546,7 @@ var init_append_writer = __esm({
 // tools/src/storage/uploads.ts
 async function hashFile(path6, algorithm) {
   const hasher = newHasher(algorithm);
-  await (0, import_promises20.pipeline)((0, import_node_fs9.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async (source2) => {
+  await (0, import_promises22.pipeline)((0, import_node_fs10.createReadStream)(path6, { highWaterMark: 1024 * 1024 }), async (source2) => {
     for await (const chunk of source2) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest("hex") };
@@ -10320,14 +10557,14 @@ function key(repo, id) {
 function clip3(text) {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
-var import_node_fs9, import_promises19, import_node_crypto3, import_promises20, UPLOAD_ID, UploadStore;
+var import_node_fs10, import_promises21, import_node_crypto3, import_promises22, UPLOAD_ID, UploadStore;
 var init_uploads = __esm({
   "tools/src/storage/uploads.ts"() {
     "use strict";
-    import_node_fs9 = __toESM(require_fs(), 1);
-    import_promises19 = __toESM(require_promises(), 1);
+    import_node_fs10 = __toESM(require_fs(), 1);
+    import_promises21 = __toESM(require_promises(), 1);
     import_node_crypto3 = __toESM(require_crypto(), 1);
-    import_promises20 = __toESM(require_promises3(), 1);
+    import_promises22 = __toESM(require_promises3(), 1);
     init_driver();
     init_append_writer();
     init_digest();
@@ -10348,8 +10585,8 @@ var init_uploads = __esm({
         const id = (0, import_node_crypto3.randomUUID)();
         try {
           await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-          await (0, import_promises19.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
-          await (0, import_promises19.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
+          await (0, import_promises21.writeFile)(this.paths.uploadStartedAt(repo, id), (/* @__PURE__ */ new Date()).toISOString(), { flag: "wx" });
+          await (0, import_promises21.writeFile)(this.paths.uploadData(repo, id), "", { flag: "wx" });
         } catch (err) {
           await this.driver.deleteIfExists(this.paths.uploadDir(repo, id)).catch(() => {
           });
@@ -10385,7 +10622,7 @@ var init_uploads = __esm({
           if (await this.blobs.size(expected) === size) {
             await this.remove(repo, id);
           } else {
-            const handle = await (0, import_promises19.open)(dataPath, "r+");
+            const handle = await (0, import_promises21.open)(dataPath, "r+");
             try {
               await handle.sync();
             } finally {
@@ -10422,7 +10659,7 @@ var init_uploads = __esm({
             hasher?.update(chunk);
             written += chunk.length;
           });
-          await (0, import_promises20.pipeline)(body, out);
+          await (0, import_promises22.pipeline)(body, out);
         } catch (err) {
           session.hasher = void 0;
           throw err;
@@ -11068,7 +11305,7 @@ async function listRepositories(paths, driver) {
     if (entries.includes("_manifests") && prefix && isValidRepositoryName(prefix)) out.push(prefix);
     for (const entry of entries) {
       if (entry.startsWith("_") || entry.startsWith(".")) continue;
-      const path6 = (0, import_node_path12.join)(dir, entry);
+      const path6 = (0, import_node_path15.join)(dir, entry);
       let info;
       try {
         info = await driver.stat(path6);
@@ -11081,11 +11318,11 @@ async function listRepositories(paths, driver) {
   await walk(paths.repositoriesRoot(), "");
   return out.sort(compareLexical);
 }
-var import_node_path12;
+var import_node_path15;
 var init_catalog = __esm({
   "tools/src/storage/catalog.ts"() {
     "use strict";
-    import_node_path12 = __toESM(require_path(), 1);
+    import_node_path15 = __toESM(require_path(), 1);
     init_names();
     init_manifests();
   }
@@ -11256,8 +11493,8 @@ async function getBlob(ctx, name, digestText) {
     return;
   }
   const stream = store.blobs.open(d, range ?? void 0);
-  await new Promise((resolve10, reject) => {
-    stream.once("open", () => resolve10());
+  await new Promise((resolve11, reject) => {
+    stream.once("open", () => resolve11());
     stream.once("error", reject);
   }).catch(() => {
     throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} content is missing`);
@@ -11272,7 +11509,7 @@ async function getBlob(ctx, name, digestText) {
     }
   };
   try {
-    await (0, import_promises21.pipeline)(stream, countLast, res);
+    await (0, import_promises23.pipeline)(stream, countLast, res);
   } catch {
     stream.destroy();
     res.destroy();
@@ -11283,11 +11520,11 @@ async function deleteBlob(ctx, name, digestText) {
   if (!await ctx.store.blobs.unlink(name, d)) throw new RegistryError("BLOB_UNKNOWN", `blob ${digestText} unknown in ${name}`);
   sendEmpty(ctx.res, 202, { "Docker-Content-Digest": formatDigest(d) });
 }
-var import_promises21;
+var import_promises23;
 var init_blobs2 = __esm({
   "tools/src/registry/blobs.ts"() {
     "use strict";
-    import_promises21 = __toESM(require_promises3(), 1);
+    import_promises23 = __toESM(require_promises3(), 1);
     init_errors();
     init_digest();
     init_respond();
@@ -11877,7 +12114,7 @@ var init_dispatch = __esm({
 // tools/src/storage/stats.ts
 async function list(dir) {
   try {
-    return await (0, import_promises22.readdir)(dir);
+    return await (0, import_promises24.readdir)(dir);
   } catch {
     return [];
   }
@@ -11887,10 +12124,10 @@ async function walkStats(store) {
   let bytes = 0;
   const blobsRoot = store.paths.blobsRoot();
   for (const alg of await list(blobsRoot)) {
-    for (const prefix of await list((0, import_node_path13.join)(blobsRoot, alg))) {
-      for (const hex of await list((0, import_node_path13.join)(blobsRoot, alg, prefix))) {
+    for (const prefix of await list((0, import_node_path16.join)(blobsRoot, alg))) {
+      for (const hex of await list((0, import_node_path16.join)(blobsRoot, alg, prefix))) {
         try {
-          bytes += (await (0, import_promises22.stat)((0, import_node_path13.join)(blobsRoot, alg, prefix, hex, "data"))).size;
+          bytes += (await (0, import_promises24.stat)((0, import_node_path16.join)(blobsRoot, alg, prefix, hex, "data"))).size;
           blobs++;
         } catch {
         }
@@ -11906,12 +12143,12 @@ async function walkStats(store) {
   }
   return { blobs, bytes, repositories: repos.length, tags: tags2, uploads, at: Date.now() };
 }
-var import_promises22, import_node_path13, StatsCache;
+var import_promises24, import_node_path16, StatsCache;
 var init_stats = __esm({
   "tools/src/storage/stats.ts"() {
     "use strict";
-    import_promises22 = __toESM(require_promises(), 1);
-    import_node_path13 = __toESM(require_path(), 1);
+    import_promises24 = __toESM(require_promises(), 1);
+    import_node_path16 = __toESM(require_path(), 1);
     StatsCache = class {
       constructor(store, maxAgeMs = 15e3) {
         this.store = store;
@@ -13947,7 +14184,7 @@ var require_pushgateway = __commonJS({
       const options = Object.assign(requestParams, this.requestOptions, {
         method
       });
-      return new Promise((resolve10, reject) => {
+      return new Promise((resolve11, reject) => {
         if (method === "DELETE" && options.headers) {
           delete options.headers["Content-Encoding"];
         }
@@ -13963,7 +14200,7 @@ var require_pushgateway = __commonJS({
                 new Error(`push failed with status ${resp.statusCode}, ${body}`)
               );
             } else {
-              resolve10({ resp, body });
+              resolve11({ resp, body });
             }
           });
         });
@@ -15946,8 +16183,8 @@ var require_osMemoryHeapLinux = __commonJS({
         // Use this one metric's `collect` to set all metrics' values.
         collect() {
           try {
-            const stat9 = fs.readFileSync("/proc/self/status", "utf8");
-            const structuredOutput = structureOutput(stat9);
+            const stat11 = fs.readFileSync("/proc/self/status", "utf8");
+            const structuredOutput = structureOutput(stat11);
             residentMemGauge.set(labels, structuredOutput.VmRSS);
             virtualMemGauge.set(labels, structuredOutput.VmSize);
             heapSizeMemGauge.set(labels, structuredOutput.VmData);
@@ -16751,13 +16988,13 @@ var require_cluster2 = __commonJS({
        */
       clusterMetrics() {
         const requestId = requestCtr++;
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           let settled = false;
           function done(err, result2) {
             if (settled) return;
             settled = true;
             if (err) reject(err);
-            else resolve10(result2);
+            else resolve11(result2);
           }
           const request = {
             responses: [],
@@ -16926,7 +17163,7 @@ var require_prom_client = __commonJS({
 // tools/src/state/gc-stats.ts
 async function readGcStats(state) {
   try {
-    const v = JSON.parse(await (0, import_promises23.readFile)(state.gcStats(), "utf8"));
+    const v = JSON.parse(await (0, import_promises25.readFile)(state.gcStats(), "utf8"));
     return {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
@@ -16950,11 +17187,11 @@ async function recordGcRun(state, report2, now = /* @__PURE__ */ new Date()) {
 `, 420);
   return after;
 }
-var import_promises23;
+var import_promises25;
 var init_gc_stats = __esm({
   "tools/src/state/gc-stats.ts"() {
     "use strict";
-    import_promises23 = __toESM(require_promises(), 1);
+    import_promises25 = __toESM(require_promises(), 1);
   }
 });
 
@@ -18138,7 +18375,7 @@ async function loadNotifications(state, env2 = process.env) {
   const file = state.serverConfig();
   let text;
   try {
-    text = await (0, import_promises24.readFile)(file, "utf8");
+    text = await (0, import_promises26.readFile)(file, "utf8");
   } catch (err) {
     if (err.code !== "ENOENT") throw new ConfigError(`${file}: ${err.message}`);
   }
@@ -18149,25 +18386,25 @@ async function loadNotifications(state, env2 = process.env) {
   return endpoints;
 }
 function sleep(ms, signal) {
-  return new Promise((resolve10) => {
-    if (signal.aborted) return resolve10(false);
+  return new Promise((resolve11) => {
+    if (signal.aborted) return resolve11(false);
     const timer = setTimeout(() => {
       signal.removeEventListener("abort", onAbort);
-      resolve10(true);
+      resolve11(true);
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      resolve10(false);
+      resolve11(false);
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
-var import_promises24, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
+var import_promises26, EVENTS_MEDIA_TYPE, CONFIG_FILE, ACTIONS, ConfigError, EndpointSender, Notifier;
 var init_webhooks = __esm({
   "tools/src/registry/webhooks.ts"() {
     "use strict";
     init_dist();
-    import_promises24 = __toESM(require_promises(), 1);
+    import_promises26 = __toESM(require_promises(), 1);
     init_helper_error();
     init_values();
     EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
@@ -18284,26 +18521,26 @@ var init_webhooks = __esm({
 
 // tools/src/registry/health.ts
 async function storageWritable(dir) {
-  const probe2 = (0, import_node_path14.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
+  const probe2 = (0, import_node_path17.join)(dir, `.readyz-${process.pid}-${(0, import_node_crypto5.randomBytes)(4).toString("hex")}`);
   try {
-    const handle = await (0, import_promises25.open)(probe2, "wx", 384);
+    const handle = await (0, import_promises27.open)(probe2, "wx", 384);
     try {
       await handle.writeFile("ok");
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await (0, import_promises25.unlink)(probe2);
+    await (0, import_promises27.unlink)(probe2);
     return { name: "storage-writable", ok: true, detail: dir };
   } catch (err) {
-    await (0, import_promises25.unlink)(probe2).catch(() => {
+    await (0, import_promises27.unlink)(probe2).catch(() => {
     });
     return { name: "storage-writable", ok: false, detail: `${dir}: ${err.code ?? err.message}` };
   }
 }
 async function freeDisk(dir, min) {
   try {
-    const st = await (0, import_promises25.statfs)(dir);
+    const st = await (0, import_promises27.statfs)(dir);
     const free = st.bavail * st.bsize;
     const mib = (n2) => `${Math.floor(n2 / 1024 / 1024)} MiB`;
     return { name: "disk-free", ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
@@ -18313,7 +18550,7 @@ async function freeDisk(dir, min) {
 }
 async function certificate(file) {
   try {
-    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises25.readFile)(file));
+    const cert = new import_node_crypto5.X509Certificate(await (0, import_promises27.readFile)(file));
     const days = Math.floor((Date.parse(cert.validTo) - Date.now()) / 864e5);
     const notYet = Date.parse(cert.validFrom) > Date.now();
     const ok = days >= 0 && !notYet;
@@ -18324,7 +18561,7 @@ async function certificate(file) {
 }
 async function readable3(name, file) {
   try {
-    await (0, import_promises25.access)(file, import_promises25.constants.R_OK);
+    await (0, import_promises27.access)(file, import_promises27.constants.R_OK);
     return { name, ok: true, detail: file };
   } catch (err) {
     return { name, ok: false, detail: `${file}: ${err.code ?? err.message}` };
@@ -18342,13 +18579,13 @@ async function checkReadiness(o2) {
   ]);
   return { status: checks.every((c3) => c3.ok) ? "ready" : "not-ready", checks };
 }
-var import_node_crypto5, import_promises25, import_node_path14, DEFAULT_MIN_FREE_BYTES, READINESS_MAX_AGE_MS, ReadinessCache;
+var import_node_crypto5, import_promises27, import_node_path17, DEFAULT_MIN_FREE_BYTES, READINESS_MAX_AGE_MS, ReadinessCache;
 var init_health = __esm({
   "tools/src/registry/health.ts"() {
     "use strict";
     import_node_crypto5 = __toESM(require_crypto(), 1);
-    import_promises25 = __toESM(require_promises(), 1);
-    import_node_path14 = __toESM(require_path(), 1);
+    import_promises27 = __toESM(require_promises(), 1);
+    import_node_path17 = __toESM(require_path(), 1);
     DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
     READINESS_MAX_AGE_MS = 2e3;
     ReadinessCache = class {
@@ -18471,6 +18708,43 @@ async function readConfig(store, config2) {
     return void 0;
   }
 }
+function artifactTypeOf(m) {
+  const t = m.artifactType;
+  return t && !IMAGE_CONFIG_TYPES.has(t) ? t : void 0;
+}
+async function childSizes(store, repository, children) {
+  return mapLimited(children.slice(0, MAX_INDEX_CHILDREN), 8, async (child) => {
+    try {
+      const d = await store.manifests.resolve(repository, child.digest);
+      if (!d) return void 0;
+      const body = await readBounded2(store, d, MAX_CHILD_MANIFEST_BYTES);
+      if (!body) return void 0;
+      const parsed = store.manifests.parse(d, body);
+      if (parsed.isIndex) return void 0;
+      return { bytes: body.length, blobs: parsed.blobs };
+    } catch {
+      return void 0;
+    }
+  });
+}
+async function indexSizes(store, repository, indexBytes, children) {
+  const read = await childSizes(store, repository, children);
+  const blobs = /* @__PURE__ */ new Map();
+  let total = indexBytes;
+  let complete = true;
+  const perChild = children.map((child, i2) => {
+    const r = read[i2];
+    total += child.size;
+    if (!r) {
+      complete = false;
+      return null;
+    }
+    for (const b of r.blobs) blobs.set(b.digest, b.size);
+    return r.blobs.reduce((sum, b) => sum + b.size, 0);
+  });
+  for (const size of blobs.values()) total += size;
+  return { perChild, total, complete };
+}
 async function tagsPointingAt(store, repository, digest) {
   const names = await tagFolderNames(store, repository);
   const examined = names.slice(0, MAX_TAGS_EXAMINED);
@@ -18488,13 +18762,14 @@ async function image(deps, req, res, url, access2) {
   const digest = formatDigest(m.digest);
   const config2 = m.parsed.isIndex ? void 0 : await readConfig(deps.store, m.parsed.config);
   const layers = m.parsed.isIndex ? [] : m.parsed.blobs.filter((b) => b !== m.parsed.config);
-  const totalSize = m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
+  const sized = m.parsed.isIndex ? await indexSizes(deps.store, repository, m.body.length, m.parsed.manifests) : void 0;
+  const totalSize = sized ? sized.total : m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
   const labels = config2?.labels ?? stringMap(void 0);
   const annotations = stringMap(m.parsed.annotations);
   const prominent = {};
   for (const key3 of PROMINENT_LABELS) {
-    const v = labels[key3] ?? annotations[key3];
-    if (v !== void 0) prominent[key3] = v;
+    const v = labels[key3] || annotations[key3];
+    if (v) prominent[key3] = v;
   }
   const referrers = await deps.store.referrers(repository, m.digest).catch(() => []);
   const { tags: tagsHere, truncated: tagsTruncated } = await tagsPointingAt(deps.store, repository, digest);
@@ -18511,10 +18786,15 @@ async function image(deps, req, res, url, access2) {
       isIndex: m.parsed.isIndex,
       manifestSize: m.body.length,
       totalSize,
-      platforms: m.parsed.manifests.map((d) => ({
+      // false when a platform could not be sized (beyond MAX_INDEX_CHILDREN, missing, an index)
+      totalComplete: sized?.complete ?? true,
+      platforms: m.parsed.manifests.map((d, i2) => ({
         digest: d.digest,
         mediaType: d.mediaType,
+        // the child manifest's own bytes
         size: d.size,
+        // its image: config and layers; null when not read
+        imageSize: sized?.perChild[i2] ?? null,
         platform: d.platform ?? null,
         annotations: d.annotations ?? {}
       })),
@@ -18525,7 +18805,7 @@ async function image(deps, req, res, url, access2) {
       labels,
       annotations,
       subject: m.parsed.subject ?? null,
-      artifactType: m.parsed.artifactType ?? null,
+      artifactType: artifactTypeOf(m.parsed) ?? null,
       referrers,
       tags: tagsHere,
       tagsTruncated,
@@ -18555,10 +18835,11 @@ async function serveUiApi(deps, call, req, res, url, access2) {
   if (call === "tag" && method === "DELETE") return deleteTag(deps, req, res, url, access2);
   throw new RegistryError("UNSUPPORTED", `no such UI call: ${method} ${call}`, { status: 404 });
 }
-var PROMINENT_LABELS, MAX_CONFIG_BYTES, MAX_TAGS_EXAMINED, MAX_TAGS_HERE;
+var PROMINENT_LABELS, MAX_CONFIG_BYTES, MAX_TAGS_EXAMINED, MAX_TAGS_HERE, MAX_INDEX_CHILDREN, MAX_CHILD_MANIFEST_BYTES, IMAGE_CONFIG_TYPES;
 var init_ui_api = __esm({
   "tools/src/registry/ui-api.ts"() {
     "use strict";
+    init_mediatypes();
     init_errors();
     init_digest();
     init_names();
@@ -18577,6 +18858,9 @@ var init_ui_api = __esm({
     MAX_CONFIG_BYTES = 1024 * 1024;
     MAX_TAGS_EXAMINED = 1e3;
     MAX_TAGS_HERE = 100;
+    MAX_INDEX_CHILDREN = 64;
+    MAX_CHILD_MANIFEST_BYTES = 1024 * 1024;
+    IMAGE_CONFIG_TYPES = /* @__PURE__ */ new Set([MEDIA_TYPES.ociConfig, MEDIA_TYPES.dockerConfig]);
   }
 });
 
@@ -18587,7 +18871,7 @@ var init_ui_assets = __esm({
     "use strict";
     UI_ASSETS = {
       "app.css": { type: "text/css; charset=utf-8", body: ':root {\n  --bg: #fbfbfc; --fg: #1d2126; --muted: #5d6670; --line: #dde1e6; --card: #fff;\n  --accent: #2f6fb3; --accent-fg: #fff; --danger: #b3261e; --code: #f1f3f5; --hi: #fff7e0; --hi-line: #f0d48a;\n  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;\n  color-scheme: light dark;\n}\n@media (prefers-color-scheme: dark) {\n  :root {\n    --bg: #15181c; --fg: #e3e6ea; --muted: #98a2ad; --line: #2d333a; --card: #1c2025;\n    --accent: #6aa5e8; --accent-fg: #0d1117; --danger: #f2726a; --code: #22272e; --hi: #2b2616; --hi-line: #6b5a26;\n  }\n}\n* { box-sizing: border-box; }\nbody { margin: 0; background: var(--bg); color: var(--fg); }\nheader { display: flex; align-items: center; gap: 1rem; flex-wrap: wrap; padding: .6rem 1rem; border-bottom: 1px solid var(--line); background: var(--card); }\n.brand { display: inline-flex; align-items: center; gap: .4rem; font-weight: 600; color: var(--fg); text-decoration: none; }\nmain { max-width: 72rem; margin: 0 auto; padding: 1rem; }\na { color: var(--accent); }\nh1 { font-size: 1.35rem; margin: .2rem 0 .8rem; overflow-wrap: anywhere; }\nh2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }\n.muted { color: var(--muted); }\n.crumbs { margin-bottom: .4rem; font-size: .92rem; word-break: break-all; }\n.bar { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; margin-bottom: .8rem; }\ninput[type=search] { flex: 1 1 16rem; padding: .5rem .7rem; font: inherit; color: inherit; background: var(--card); border: 1px solid var(--line); border-radius: 6px; }\ntable { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }\nth, td { text-align: left; padding: .45rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }\nth { font-weight: 600; font-size: .85rem; color: var(--muted); }\ntr:last-child td { border-bottom: 0; }\ntd.num, th.num { text-align: right; white-space: nowrap; }\ncode, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86em; }\ncode { background: var(--code); padding: .1em .3em; border-radius: 4px; word-break: break-all; }\n.kv { display: grid; grid-template-columns: minmax(7rem, max-content) 1fr; gap: .3rem 1rem; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .7rem; }\n.kv dt { color: var(--muted); }\n.kv dd { margin: 0; word-break: break-all; }\n.labels { background: var(--hi); border: 1px solid var(--hi-line); border-radius: 6px; padding: .7rem; display: flex; flex-wrap: wrap; gap: .6rem 1.6rem; }\n.labels div { min-width: 0; }\n.labels .k { display: block; font-size: .8rem; color: var(--muted); }\n.labels .v { font-weight: 600; word-break: break-all; }\n.pull { display: flex; gap: .4rem; align-items: center; margin: .3rem 0; }\n.pull .pill { min-width: 4.4rem; text-align: center; }\n.pull input { flex: 1; min-width: 0; padding: .4rem .6rem; font: .86rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: inherit; background: var(--code); border: 1px solid var(--line); border-radius: 6px; }\nbutton { font: inherit; padding: .4rem .8rem; border-radius: 6px; border: 1px solid var(--line); background: var(--card); color: var(--fg); cursor: pointer; }\nbutton.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-fg); }\nbutton.danger { border-color: var(--danger); color: var(--danger); }\nbutton:disabled { opacity: .5; cursor: default; }\n.pill { display: inline-block; padding: 0 .45rem; border-radius: 999px; border: 1px solid var(--line); font-size: .8rem; color: var(--muted); white-space: nowrap; }\n.error { color: var(--danger); background: var(--card); border: 1px solid var(--danger); padding: .6rem .8rem; border-radius: 6px; }\n.pager { display: flex; gap: .5rem; justify-content: flex-end; margin-top: .6rem; }\ndialog { border: 1px solid var(--line); border-radius: 8px; background: var(--card); color: var(--fg); max-width: 26rem; }\ndialog::backdrop { background: rgb(0 0 0 / .4); }\n.buttons { display: flex; justify-content: flex-end; gap: .5rem; }\n.stats { display: flex; gap: 1.2rem; flex-wrap: wrap; color: var(--muted); font-size: .9rem; margin-bottom: .6rem; }\n@media (max-width: 40rem) {\n  main { padding: .6rem; }\n  .hide-narrow { display: none; }\n  .kv { grid-template-columns: 1fr; gap: 0; }\n  .kv dd { margin-bottom: .4rem; }\n  th, td { padding: .4rem .45rem; }\n}\n' },
-      "app.js": { type: "text/javascript; charset=utf-8", body: "// The registry's web UI: a hash router over three views (repositories, tags, image), fed by\n// /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.\n\nconst main = document.getElementById('main');\n\n/** h builds an element: h('a', {href: '#'}, 'text', child). */\nfunction h(tag, attrs, ...children) {\n  const el = document.createElement(tag);\n  for (const [k, v] of Object.entries(attrs || {})) {\n    if (v === undefined || v === null || v === false) continue;\n    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);\n    else if (k === 'class') el.className = v;\n    else el.setAttribute(k, v === true ? '' : String(v));\n  }\n  for (const c of children.flat()) {\n    if (c === undefined || c === null || c === false) continue;\n    el.append(c instanceof Node ? c : String(c));\n  }\n  return el;\n}\n\nfunction bytes(n) {\n  if (typeof n !== 'number') return '';\n  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];\n  let i = 0;\n  while (n >= 1024 && i < units.length - 1) {\n    n /= 1024;\n    i++;\n  }\n  return `${i === 0 ? String(n) : n.toFixed(1)} ${units[i]}`;\n}\n\nfunction shortDigest(d) {\n  return d ? d.replace(/^sha256:/, '').slice(0, 12) : '';\n}\n\nfunction platformText(p) {\n  if (!p) return 'unknown';\n  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ` ${p['os.version']}` : '');\n}\n\nfunction link(params) {\n  return `#${new URLSearchParams(params).toString()}`;\n}\n\nclass ApiError extends Error {}\n\nasync function api(path, init) {\n  const res = await fetch(`api/${path}`, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));\n  let body;\n  try {\n    body = await res.json();\n  } catch {\n    body = undefined;\n  }\n  if (!res.ok) {\n    const msg = body?.errors?.[0] ? body.errors[0].message : `${res.status} ${res.statusText}`;\n    throw new ApiError(msg);\n  }\n  return body;\n}\n\nfunction show(...nodes) {\n  main.replaceChildren(...nodes);\n}\n\nfunction showError(err) {\n  show(\n    h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)),\n    h('p', {}, h('a', { href: '#' }, 'Back to the repositories')),\n  );\n}\n\n/** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */\nasync function copyText(text, input) {\n  try {\n    if (navigator.clipboard && window.isSecureContext) {\n      await navigator.clipboard.writeText(text);\n      return true;\n    }\n  } catch {\n    // fall through to the selection copy\n  }\n  input.focus();\n  input.select();\n  try {\n    return document.execCommand('copy');\n  } catch {\n    return false;\n  }\n}\n\nfunction pullLine(label, command) {\n  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': `${label} command` });\n  const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');\n  button.addEventListener('click', async () => {\n    const ok = await copyText(command, input);\n    button.textContent = ok ? 'Copied' : 'Select + copy';\n    setTimeout(() => (button.textContent = 'Copy'), 1500);\n  });\n  return h('div', { class: 'pull' }, h('span', { class: 'pill' }, label), input, button);\n}\n\nfunction confirmDialog(text) {\n  const dialog = document.getElementById('confirm');\n  document.getElementById('confirm-text').textContent = text;\n  return new Promise((resolve) => {\n    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });\n    dialog.returnValue = '';\n    dialog.showModal();\n  });\n}\n\n// ---- repositories ----------------------------------------------------------------------------\n\nasync function viewRepositories(params) {\n  document.title = 'Repositories \xB7 container registry';\n  const data = await api('repositories');\n  const search = h('input', { type: 'search', placeholder: 'Search repositories', 'aria-label': 'Search repositories', value: params.get('q') || '' });\n  const tbody = h('tbody');\n  const count = h('span');\n  const render = () => {\n    const q = search.value.trim().toLowerCase();\n    const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));\n    count.textContent = `${rows.length} of ${data.repositories.length} repositories`;\n    tbody.replaceChildren(\n      ...rows.map((r) =>\n        h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags'))),\n      ),\n    );\n    if (rows.length === 0)\n      tbody.append(\n        h(\n          'tr',\n          {},\n          h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.'),\n        ),\n      );\n  };\n  search.addEventListener('input', () => {\n    render();\n    history.replaceState(null, '', search.value ? link({ q: search.value }) : '#');\n  });\n  render();\n  show(\n    h('h1', {}, 'Repositories'),\n    h('div', { class: 'stats' }, count, h('span', {}, `${data.stats.tags} tags`), h('span', {}, `${bytes(data.stats.bytes)} in ${data.stats.blobs} blobs`)),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),\n  );\n  search.focus();\n}\n\n// ---- tags -----------------------------------------------------------------------------------\n\nasync function viewTags(params) {\n  const repo = params.get('repo');\n  const last = params.get('last') || '';\n  const q = params.get('q') || '';\n  document.title = `${repo} \xB7 container registry`;\n  const query = new URLSearchParams({ repository: repo, n: '50' });\n  if (last) query.set('last', last);\n  if (q) query.set('q', q);\n  const data = await api(`tags?${query}`);\n  const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });\n  let timer;\n  search.addEventListener('input', () => {\n    clearTimeout(timer);\n    timer = setTimeout(() => (location.hash = link(Object.assign({ repo }, search.value ? { q: search.value } : {}))), 250);\n  });\n  const rows = data.tags.map((t) =>\n    h(\n      'tr',\n      {},\n      h('td', {}, h('a', { href: link({ repo, ref: t.tag }) }, t.tag)),\n      h('td', { class: 'mono' }, shortDigest(t.digest)),\n      h('td', { class: 'hide-narrow' }, h('span', { class: 'pill' }, t.isIndex ? 'index' : 'image')),\n    ),\n  );\n  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));\n  const pager = h('div', { class: 'pager' });\n  if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '\u2190 Previous'));\n  if (data.next)\n    pager.append(\n      h(\n        'button',\n        { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) },\n        'Next \u2192',\n      ),\n    );\n  show(\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),\n    h('h1', {}, repo),\n    h('div', { class: 'stats' }, h('span', {}, data.total + (data.total === 1 ? ' tag' : ' tags'))),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Tag'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Kind'))), h('tbody', {}, rows)),\n    pager,\n  );\n}\n\n// ---- image ----------------------------------------------------------------------------------\n\nfunction kv(pairs) {\n  const dl = h('dl', { class: 'kv' });\n  for (const [k, v] of pairs) {\n    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;\n    dl.append(h('dt', {}, k), h('dd', {}, v));\n  }\n  return dl;\n}\n\nconst LABEL_NAMES = {\n  'org.opencontainers.image.version': 'Version',\n  'org.opencontainers.image.revision': 'Revision',\n  'org.opencontainers.image.ref.name': 'Branch / ref',\n  'org.opencontainers.image.source': 'Source',\n  'org.opencontainers.image.created': 'Created',\n  'org.opencontainers.image.title': 'Title',\n};\n\nasync function deleteTag(repo, tag) {\n  if (\n    !(await confirmDialog(\n      'Delete the tag ' +\n        repo +\n        ':' +\n        tag +\n        '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.',\n    ))\n  )\n    return;\n  try {\n    await api(`tag?${new URLSearchParams({ repository: repo, tag })}`, { method: 'DELETE' });\n    location.hash = link({ repo });\n  } catch (err) {\n    showError(err);\n  }\n}\n\nasync function viewImage(params) {\n  const repo = params.get('repo');\n  const ref = params.get('ref');\n  document.title = `${repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref)} \xB7 container registry`;\n  const img = await api(`image?${new URLSearchParams({ repository: repo, reference: ref })}`);\n  const byDigest = ref.includes(':');\n  const name = `${location.host}/${repo}${byDigest ? `@${ref}` : `:${ref}`}`;\n  const insecure = location.protocol === 'http:';\n  const parts = [\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),\n    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, `@${shortDigest(ref)}`) : `:${ref}`),\n  ];\n  const prominent = Object.entries(img.prominent);\n  if (prominent.length) {\n    parts.push(\n      h(\n        'section',\n        { class: 'labels', 'aria-label': 'Build labels' },\n        prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v))),\n      ),\n    );\n  }\n  parts.push(\n    h('h2', {}, 'Pull'),\n    pullLine('docker', `docker pull ${name}`),\n    pullLine('podman', `podman pull ${insecure ? '--tls-verify=false ' : ''}${name}`),\n    pullLine(\n      'skopeo',\n      'skopeo copy ' +\n        (img.isIndex ? '--all ' : '') +\n        (insecure ? '--src-tls-verify=false ' : '') +\n        'docker://' +\n        name +\n        ' oci:' +\n        repo.split('/').pop() +\n        ':' +\n        (byDigest ? 'latest' : ref),\n    ),\n  );\n  const config = img.config || {};\n  parts.push(\n    h('h2', {}, 'Manifest'),\n    kv([\n      ['Digest', h('code', {}, img.digest)],\n      ['Media type', img.mediaType],\n      ['Total size', bytes(img.totalSize) + (img.isIndex ? ' (the index and what it lists directly)' : '')],\n      ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],\n      ['Created', config.created],\n      ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],\n      ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],\n      ['Tags here', img.tags.join(', ') + (img.tagsTruncated ? ' (and maybe more: the repository has too many tags to search them all)' : '')],\n    ]),\n  );\n  if (img.isIndex) {\n    parts.push(\n      h('h2', {}, 'Platforms'),\n      h(\n        'table',\n        { id: 'platforms' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Platform'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.platforms.map((p) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, platformText(p.platform)),\n              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))),\n              h('td', { class: 'num' }, bytes(p.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.layers.length) {\n    parts.push(\n      h('h2', {}, 'Layers'),\n      h(\n        'table',\n        { id: 'layers' },\n        h(\n          'thead',\n          {},\n          h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size')),\n        ),\n        h(\n          'tbody',\n          {},\n          img.layers.map((l, i) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, String(i + 1)),\n              h('td', { class: 'mono' }, shortDigest(l.digest)),\n              h('td', { class: 'hide-narrow' }, l.mediaType),\n              h('td', { class: 'num' }, bytes(l.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.config) {\n    parts.push(\n      h('h2', {}, 'Config'),\n      kv([\n        ['Entrypoint', config.entrypoint ? h('code', {}, JSON.stringify(config.entrypoint)) : undefined],\n        ['Cmd', config.cmd ? h('code', {}, JSON.stringify(config.cmd)) : undefined],\n        ['Working dir', config.workingDir],\n        ['User', config.user],\n        ['Ports', (config.exposedPorts || []).join(', ')],\n        [\n          'Env',\n          (config.env || []).length\n            ? h(\n                'div',\n                {},\n                config.env.map((e) => h('div', {}, h('code', {}, e))),\n              )\n            : undefined,\n        ],\n      ]),\n    );\n  }\n  const labels = Object.entries(img.labels);\n  const annotations = Object.entries(img.annotations);\n  if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));\n  if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));\n  parts.push(h('h2', {}, 'Referrers'));\n  if (img.referrers.length) {\n    parts.push(\n      h(\n        'table',\n        { id: 'referrers' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.referrers.map((r) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, r.artifactType || r.mediaType),\n              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))),\n              h('td', { class: 'num' }, bytes(r.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  } else {\n    parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));\n  }\n  if (img.mayDelete && !byDigest) {\n    parts.push(\n      h('h2', {}, 'Manage'),\n      h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, `Delete tag ${ref}`),\n    );\n  }\n  show(...parts);\n}\n\n// ---- router ---------------------------------------------------------------------------------\n\nasync function route() {\n  const params = new URLSearchParams(location.hash.slice(1));\n  try {\n    if (params.get('repo') && params.get('ref')) await viewImage(params);\n    else if (params.get('repo')) await viewTags(params);\n    else await viewRepositories(params);\n  } catch (err) {\n    showError(err);\n  }\n}\n\ndocument.getElementById('where').textContent = location.host;\nwindow.addEventListener('hashchange', route);\nroute();\n" },
+      "app.js": { type: "text/javascript; charset=utf-8", body: "// The registry's web UI: a hash router over three views (repositories, tags, image), fed by\n// /ui/api/. Plain DOM, no framework, no innerHTML: every value from the registry becomes text.\n\nconst main = document.getElementById('main');\n\n/** h builds an element: h('a', {href: '#'}, 'text', child). */\nfunction h(tag, attrs, ...children) {\n  const el = document.createElement(tag);\n  for (const [k, v] of Object.entries(attrs || {})) {\n    if (v === undefined || v === null || v === false) continue;\n    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);\n    else if (k === 'class') el.className = v;\n    else el.setAttribute(k, v === true ? '' : String(v));\n  }\n  for (const c of children.flat()) {\n    if (c === undefined || c === null || c === false) continue;\n    el.append(c instanceof Node ? c : String(c));\n  }\n  return el;\n}\n\nfunction bytes(n) {\n  if (typeof n !== 'number') return '';\n  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];\n  let i = 0;\n  while (n >= 1024 && i < units.length - 1) {\n    n /= 1024;\n    i++;\n  }\n  return `${i === 0 ? String(n) : n.toFixed(1)} ${units[i]}`;\n}\n\nfunction shortDigest(d) {\n  return d ? d.replace(/^sha256:/, '').slice(0, 12) : '';\n}\n\nfunction platformText(p) {\n  if (!p) return 'unknown';\n  return [p.os, p.architecture, p.variant].filter(Boolean).join('/') + (p['os.version'] ? ` ${p['os.version']}` : '');\n}\n\nfunction link(params) {\n  return `#${new URLSearchParams(params).toString()}`;\n}\n\nclass ApiError extends Error {}\n\n// The API's base from the origin and path alone: a page opened as https://user:pw@host/ui/ keeps\n// the credentials in its base URL, and fetch refuses a URL built on it (\"Request cannot be\n// constructed from a URL that includes credentials\"). The browser's login for the origin still\n// goes with each call.\nconst API_BASE = new URL('api/', location.origin + location.pathname);\n\nasync function api(path, init) {\n  const res = await fetch(new URL(path, API_BASE), Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));\n  let body;\n  try {\n    body = await res.json();\n  } catch {\n    body = undefined;\n  }\n  if (!res.ok) {\n    const msg = body?.errors?.[0] ? body.errors[0].message : `${res.status} ${res.statusText}`;\n    throw new ApiError(msg);\n  }\n  return body;\n}\n\nfunction show(...nodes) {\n  main.replaceChildren(...nodes);\n}\n\nfunction showError(err) {\n  show(\n    h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err)),\n    h('p', {}, h('a', { href: '#' }, 'Back to the repositories')),\n  );\n}\n\n/** copyText writes to the clipboard; over plain HTTP (not a secure context) it falls back to a selection copy. */\nasync function copyText(text, input) {\n  try {\n    if (navigator.clipboard && window.isSecureContext) {\n      await navigator.clipboard.writeText(text);\n      return true;\n    }\n  } catch {\n    // fall through to the selection copy\n  }\n  input.focus();\n  input.select();\n  try {\n    return document.execCommand('copy');\n  } catch {\n    return false;\n  }\n}\n\nfunction pullLine(label, command) {\n  const input = h('input', { type: 'text', readonly: true, value: command, 'aria-label': `${label} command` });\n  const button = h('button', { type: 'button', title: 'Copy to the clipboard' }, 'Copy');\n  button.addEventListener('click', async () => {\n    const ok = await copyText(command, input);\n    button.textContent = ok ? 'Copied' : 'Select + copy';\n    setTimeout(() => (button.textContent = 'Copy'), 1500);\n  });\n  return h('div', { class: 'pull' }, h('span', { class: 'pill' }, label), input, button);\n}\n\nfunction confirmDialog(text) {\n  const dialog = document.getElementById('confirm');\n  document.getElementById('confirm-text').textContent = text;\n  return new Promise((resolve) => {\n    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });\n    dialog.returnValue = '';\n    dialog.showModal();\n  });\n}\n\n// ---- repositories ----------------------------------------------------------------------------\n\nasync function viewRepositories(params) {\n  document.title = 'Repositories \xB7 container registry';\n  const data = await api('repositories');\n  const search = h('input', { type: 'search', placeholder: 'Search repositories', 'aria-label': 'Search repositories', value: params.get('q') || '' });\n  const tbody = h('tbody');\n  const count = h('span');\n  const render = () => {\n    const q = search.value.trim().toLowerCase();\n    const rows = data.repositories.filter((r) => r.name.toLowerCase().includes(q));\n    count.textContent = `${rows.length} of ${data.repositories.length} repositories`;\n    tbody.replaceChildren(\n      ...rows.map((r) =>\n        h('tr', {}, h('td', {}, h('a', { href: link({ repo: r.name }) }, r.name)), h('td', { class: 'num' }, r.tags + (r.tags === 1 ? ' tag' : ' tags'))),\n      ),\n    );\n    if (rows.length === 0)\n      tbody.append(\n        h(\n          'tr',\n          {},\n          h('td', { colspan: 2, class: 'muted' }, data.repositories.length ? 'No repository matches.' : 'The registry is empty: push an image to see it here.'),\n        ),\n      );\n  };\n  search.addEventListener('input', () => {\n    render();\n    history.replaceState(null, '', search.value ? link({ q: search.value }) : '#');\n  });\n  render();\n  show(\n    h('h1', {}, 'Repositories'),\n    h('div', { class: 'stats' }, count, h('span', {}, `${data.stats.tags} tags`), h('span', {}, `${bytes(data.stats.bytes)} in ${data.stats.blobs} blobs`)),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Repository'), h('th', { class: 'num' }, 'Tags'))), tbody),\n  );\n  search.focus();\n}\n\n// ---- tags -----------------------------------------------------------------------------------\n\nasync function viewTags(params) {\n  const repo = params.get('repo');\n  const last = params.get('last') || '';\n  const q = params.get('q') || '';\n  document.title = `${repo} \xB7 container registry`;\n  const query = new URLSearchParams({ repository: repo, n: '50' });\n  if (last) query.set('last', last);\n  if (q) query.set('q', q);\n  const data = await api(`tags?${query}`);\n  const search = h('input', { type: 'search', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q });\n  let timer;\n  search.addEventListener('input', () => {\n    clearTimeout(timer);\n    timer = setTimeout(() => (location.hash = link(Object.assign({ repo }, search.value ? { q: search.value } : {}))), 250);\n  });\n  const rows = data.tags.map((t) =>\n    h(\n      'tr',\n      {},\n      h('td', {}, h('a', { href: link({ repo, ref: t.tag }) }, t.tag)),\n      h('td', { class: 'mono' }, shortDigest(t.digest)),\n      h('td', { class: 'hide-narrow' }, h('span', { class: 'pill' }, t.isIndex ? 'index' : 'image')),\n    ),\n  );\n  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No tags.')));\n  const pager = h('div', { class: 'pager' });\n  if (last) pager.append(h('button', { type: 'button', onclick: () => history.back() }, '\u2190 Previous'));\n  if (data.next)\n    pager.append(\n      h(\n        'button',\n        { type: 'button', class: 'primary', onclick: () => (location.hash = link(Object.assign({ repo, last: data.next }, q ? { q } : {}))) },\n        'Next \u2192',\n      ),\n    );\n  show(\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / '),\n    h('h1', {}, repo),\n    h('div', { class: 'stats' }, h('span', {}, data.total + (data.total === 1 ? ' tag' : ' tags'))),\n    h('div', { class: 'bar' }, search),\n    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Tag'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Kind'))), h('tbody', {}, rows)),\n    pager,\n  );\n}\n\n// ---- image ----------------------------------------------------------------------------------\n\nfunction kv(pairs) {\n  const dl = h('dl', { class: 'kv' });\n  for (const [k, v] of pairs) {\n    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;\n    dl.append(h('dt', {}, k), h('dd', {}, v));\n  }\n  return dl;\n}\n\nconst LABEL_NAMES = {\n  'org.opencontainers.image.version': 'Version',\n  'org.opencontainers.image.revision': 'Revision',\n  'org.opencontainers.image.ref.name': 'Branch / ref',\n  'org.opencontainers.image.source': 'Source',\n  'org.opencontainers.image.created': 'Created',\n  'org.opencontainers.image.title': 'Title',\n};\n\nasync function deleteTag(repo, tag) {\n  if (\n    !(await confirmDialog(\n      'Delete the tag ' +\n        repo +\n        ':' +\n        tag +\n        '? The image stays reachable by its digest (and other tags) until gc --delete-untagged removes what no tag reaches.',\n    ))\n  )\n    return;\n  try {\n    await api(`tag?${new URLSearchParams({ repository: repo, tag })}`, { method: 'DELETE' });\n    location.hash = link({ repo });\n  } catch (err) {\n    showError(err);\n  }\n}\n\nfunction indexSizeNote(img) {\n  return img.totalComplete ? ' (every platform; layers they share counted once)' : ' (at least: some platforms could not be sized)';\n}\n\nasync function viewImage(params) {\n  const repo = params.get('repo');\n  const ref = params.get('ref');\n  document.title = `${repo + (ref.includes(':') ? '@' : ':') + shortDigest(ref)} \xB7 container registry`;\n  const img = await api(`image?${new URLSearchParams({ repository: repo, reference: ref })}`);\n  const byDigest = ref.includes(':');\n  const name = `${location.host}/${repo}${byDigest ? `@${ref}` : `:${ref}`}`;\n  const insecure = location.protocol === 'http:';\n  const parts = [\n    h('div', { class: 'crumbs' }, h('a', { href: '#' }, 'Repositories'), ' / ', h('a', { href: link({ repo }) }, repo), ' /'),\n    h('h1', {}, repo, byDigest ? h('span', { class: 'muted' }, `@${shortDigest(ref)}`) : `:${ref}`),\n  ];\n  const prominent = Object.entries(img.prominent);\n  if (prominent.length) {\n    parts.push(\n      h(\n        'section',\n        { class: 'labels', 'aria-label': 'Build labels' },\n        prominent.map(([k, v]) => h('div', {}, h('span', { class: 'k' }, LABEL_NAMES[k] || k), h('span', { class: 'v' }, v))),\n      ),\n    );\n  }\n  parts.push(\n    h('h2', {}, 'Pull'),\n    pullLine('docker', `docker pull ${name}`),\n    pullLine('podman', `podman pull ${insecure ? '--tls-verify=false ' : ''}${name}`),\n    pullLine(\n      'skopeo',\n      'skopeo copy ' +\n        (img.isIndex ? '--all ' : '') +\n        (insecure ? '--src-tls-verify=false ' : '') +\n        'docker://' +\n        name +\n        ' oci:' +\n        repo.split('/').pop() +\n        ':' +\n        (byDigest ? 'latest' : ref),\n    ),\n  );\n  const config = img.config || {};\n  parts.push(\n    h('h2', {}, 'Manifest'),\n    kv([\n      ['Digest', h('code', {}, img.digest)],\n      ['Media type', img.mediaType],\n      ['Total size', bytes(img.totalSize) + (img.isIndex ? indexSizeNote(img) : '')],\n      ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],\n      ['Created', config.created],\n      // The API names an artifact type only for artifacts (never an image's config type).\n      ['Artifact type', img.artifactType || undefined],\n      ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],\n      ['Tags here', img.tags.join(', ') + (img.tagsTruncated ? ' (and maybe more: the repository has too many tags to search them all)' : '')],\n    ]),\n  );\n  if (img.isIndex) {\n    parts.push(\n      h('h2', {}, 'Platforms'),\n      h(\n        'table',\n        { id: 'platforms' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Platform'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.platforms.map((p) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, platformText(p.platform)),\n              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))),\n              h('td', { class: 'num', title: `manifest ${bytes(p.size)}` }, p.imageSize === null ? '\u2014' : bytes(p.imageSize)),\n            ),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.layers.length) {\n    parts.push(\n      h('h2', {}, 'Layers'),\n      h(\n        'table',\n        { id: 'layers' },\n        h(\n          'thead',\n          {},\n          h('tr', {}, h('th', {}, '#'), h('th', {}, 'Digest'), h('th', { class: 'hide-narrow' }, 'Media type'), h('th', { class: 'num' }, 'Size')),\n        ),\n        h(\n          'tbody',\n          {},\n          img.layers.map((l, i) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, String(i + 1)),\n              h('td', { class: 'mono' }, shortDigest(l.digest)),\n              h('td', { class: 'hide-narrow' }, l.mediaType),\n              h('td', { class: 'num' }, bytes(l.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  }\n  if (img.config) {\n    parts.push(\n      h('h2', {}, 'Config'),\n      kv([\n        ['Entrypoint', config.entrypoint ? h('code', {}, JSON.stringify(config.entrypoint)) : undefined],\n        ['Cmd', config.cmd ? h('code', {}, JSON.stringify(config.cmd)) : undefined],\n        ['Working dir', config.workingDir],\n        ['User', config.user],\n        ['Ports', (config.exposedPorts || []).join(', ')],\n        [\n          'Env',\n          (config.env || []).length\n            ? h(\n                'div',\n                {},\n                config.env.map((e) => h('div', {}, h('code', {}, e))),\n              )\n            : undefined,\n        ],\n      ]),\n    );\n  }\n  // Empty values (buildah writes org.opencontainers.image.base.* so) say nothing: no empty box.\n  const labels = Object.entries(img.labels).filter(([, v]) => v !== '');\n  const annotations = Object.entries(img.annotations).filter(([, v]) => v !== '');\n  if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));\n  if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));\n  parts.push(h('h2', {}, 'Referrers'));\n  if (img.referrers.length) {\n    parts.push(\n      h(\n        'table',\n        { id: 'referrers' },\n        h('thead', {}, h('tr', {}, h('th', {}, 'Artifact type'), h('th', {}, 'Digest'), h('th', { class: 'num' }, 'Size'))),\n        h(\n          'tbody',\n          {},\n          img.referrers.map((r) =>\n            h(\n              'tr',\n              {},\n              h('td', {}, r.artifactType || r.mediaType),\n              h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: r.digest }) }, shortDigest(r.digest))),\n              h('td', { class: 'num' }, bytes(r.size)),\n            ),\n          ),\n        ),\n      ),\n    );\n  } else {\n    parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));\n  }\n  if (img.mayDelete && !byDigest) {\n    parts.push(\n      h('h2', {}, 'Manage'),\n      h('button', { type: 'button', class: 'danger', id: 'delete-tag', onclick: () => deleteTag(repo, ref) }, `Delete tag ${ref}`),\n    );\n  }\n  show(...parts);\n}\n\n// ---- router ---------------------------------------------------------------------------------\n\nasync function route() {\n  const params = new URLSearchParams(location.hash.slice(1));\n  try {\n    if (params.get('repo') && params.get('ref')) await viewImage(params);\n    else if (params.get('repo')) await viewTags(params);\n    else await viewRepositories(params);\n  } catch (err) {\n    showError(err);\n  }\n}\n\ndocument.getElementById('where').textContent = location.host;\nwindow.addEventListener('hashchange', route);\nroute();\n" },
       "favicon.svg": { type: "image/svg+xml", body: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect x="2" y="8" width="28" height="18" rx="3" fill="#2f6fb3"/><path d="M8 8v18M14 8v18M20 8v18M26 8v18" stroke="#fff" stroke-width="2" opacity=".55"/><rect x="9" y="3" width="14" height="6" rx="2" fill="#e08a1e"/></svg>\n' },
       "index.html": { type: "text/html; charset=utf-8", body: '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>Container registry</title>\n<link rel="icon" href="favicon.svg" type="image/svg+xml">\n<link rel="stylesheet" href="app.css">\n<script src="app.js" defer></script>\n</head>\n<body>\n<header>\n  <a href="#" class="brand"><img src="favicon.svg" alt="" width="22" height="22"> container-registry</a>\n  <span id="where" class="muted"></span>\n</header>\n<main id="main" aria-live="polite"><p class="muted">Loading\u2026</p></main>\n<dialog id="confirm">\n  <form method="dialog">\n    <p id="confirm-text"></p>\n    <div class="buttons">\n      <button value="cancel" id="confirm-cancel">Cancel</button>\n      <button value="ok" id="confirm-ok" class="danger">Delete</button>\n    </div>\n  </form>\n</dialog>\n<noscript>This page needs JavaScript; the registry API is at /v2/.</noscript>\n</body>\n</html>\n' }
     };
@@ -18825,11 +19109,11 @@ function __metadata(metadataKey, metadataValue) {
 }
 function __awaiter(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve10) {
-      resolve10(value);
+    return value instanceof P ? value : new P(function(resolve11) {
+      resolve11(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve10, reject) {
+  return new (P || (P = Promise))(function(resolve11, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -18845,7 +19129,7 @@ function __awaiter(thisArg, _arguments, P, generator) {
       }
     }
     function step(result2) {
-      result2.done ? resolve10(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+      result2.done ? resolve11(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -19036,14 +19320,14 @@ function __asyncValues(o2) {
   }, i2);
   function verb(n2) {
     i2[n2] = o2[n2] && function(v) {
-      return new Promise(function(resolve10, reject) {
-        v = o2[n2](v), settle(resolve10, reject, v.done, v.value);
+      return new Promise(function(resolve11, reject) {
+        v = o2[n2](v), settle(resolve11, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve10, reject, d, v) {
+  function settle(resolve11, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve10({ value: v2, done: d });
+      resolve11({ value: v2, done: d });
     }, reject);
   }
 }
@@ -21672,7 +21956,7 @@ var require_NetworkManager = __commonJS({
         if (options) {
           debug("Created NetworkManager with options: %s", JSON.stringify(options));
         }
-        this.initPromise = new Promise((resolve10) => {
+        this.initPromise = new Promise((resolve11) => {
           this.getCurrentNetworkInterfaces().then((map) => {
             this.currentInterfaces = map;
             const otherInterfaces = Object.keys(os_1.default.networkInterfaces());
@@ -21686,7 +21970,7 @@ var require_NetworkManager = __commonJS({
             }
             debug("Initial networks [%s] ignoring [%s]", interfaceNames.join(", "), otherInterfaces.join(", "));
             this.initPromise = void 0;
-            resolve10();
+            resolve11();
             this.scheduleNextJob();
           });
         });
@@ -21842,9 +22126,9 @@ var require_NetworkManager = __commonJS({
           }
         }
         const interfaces = /* @__PURE__ */ new Map();
-        const networkInterfaces2 = os_1.default.networkInterfaces();
+        const networkInterfaces3 = os_1.default.networkInterfaces();
         for (const name of names) {
-          const infos = networkInterfaces2[name];
+          const infos = networkInterfaces3[name];
           if (!infos) {
             continue;
           }
@@ -21990,7 +22274,7 @@ var require_NetworkManager = __commonJS({
         throw new Error("Could not detect loopback interface!");
       }
       static getWindowsNetworkInterfaces() {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           child_process_1.default.exec('arp -a | findstr /C:"---"', { windowsHide: true }, (error, stdout) => {
             if (error) {
               reject(error);
@@ -22018,7 +22302,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve10(names);
+              resolve11(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -22026,7 +22310,7 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getDarwinNetworkInterfaces() {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           child_process_1.default.exec("arp -a -n -l", { windowsHide: true }, async (error, stdout) => {
             if (error) {
               reject(error);
@@ -22058,7 +22342,7 @@ var require_NetworkManager = __commonJS({
             }
             await Promise.all(promises);
             if (names.length) {
-              resolve10(names);
+              resolve11(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -22066,12 +22350,12 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getLinuxNetworkInterfaces() {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           child_process_1.default.exec("ip -o link show", { windowsHide: true }, (error, stdout) => {
             if (error) {
               if (error.message.includes("ip: not found")) {
                 debug("LINUX: ip was not found on the system. Falling back to assuming network interfaces!");
-                resolve10(_NetworkManager.assumeNetworkInterfaceNames());
+                resolve11(_NetworkManager.assumeNetworkInterfaceNames());
                 return;
               }
               reject(error);
@@ -22098,7 +22382,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve10(names);
+              resolve11(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -22106,7 +22390,7 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getFreeBSDNetworkInterfaces() {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           child_process_1.default.exec("arp -a -n", { windowsHide: true }, (error, stdout) => {
             if (error) {
               reject(error);
@@ -22125,7 +22409,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve10(names);
+              resolve11(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -22133,7 +22417,7 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getOpenBSD_SUNOS_NetworkInterfaces() {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           child_process_1.default.exec("arp -a -n", { windowsHide: true }, (error, stdout) => {
             if (error) {
               reject(error);
@@ -22153,7 +22437,7 @@ var require_NetworkManager = __commonJS({
               }
             }
             if (names.length) {
-              resolve10(names);
+              resolve11(names);
             } else {
               reject(new Error(_NetworkManager.NOTHING_FOUND_MESSAGE));
             }
@@ -22161,18 +22445,18 @@ var require_NetworkManager = __commonJS({
         });
       }
       static getDarwinWifiNetworkState(name) {
-        return new Promise((resolve10) => {
+        return new Promise((resolve11) => {
           child_process_1.default.exec("networksetup -getairportnetwork " + name, { windowsHide: true }, (error, stdout) => {
             if (error) {
               if (stdout.includes("not a Wi-Fi interface")) {
-                resolve10(
+                resolve11(
                   1
                   /* WifiState.NOT_A_WIFI_INTERFACE */
                 );
                 return;
               }
               console.log(`CIAO WARN: While checking networksetup for ${name} encountered an error (${error.message}) with output: ${stdout.replace(os_1.default.EOL, "; ")}`);
-              resolve10(
+              resolve11(
                 0
                 /* WifiState.UNDEFINED */
               );
@@ -22190,7 +22474,7 @@ var require_NetworkManager = __commonJS({
             } else {
               console.log(`CIAO WARN: While checking networksetup for ${name} encountered an unknown output: ${stdout.replace(os_1.default.EOL, "; ")}`);
             }
-            resolve10(wifiState);
+            resolve11(wifiState);
           });
         });
       }
@@ -22358,8 +22642,8 @@ var require_CiaoService = __commonJS({
         ).length === 0) {
           debug("[%s] WARN: No listeners found for a potential name change on the 'name-change' event!", this.name);
         }
-        return new Promise((resolve10, reject) => {
-          this.emit("publish", (error) => error ? reject(error) : resolve10());
+        return new Promise((resolve11, reject) => {
+          this.emit("publish", (error) => error ? reject(error) : resolve11());
         });
       }
       /**
@@ -22373,8 +22657,8 @@ var require_CiaoService = __commonJS({
         if (this.serviceState === "unannounced") {
           return Promise.resolve();
         }
-        return new Promise((resolve10, reject) => {
-          this.emit("unpublish", (error) => error ? reject(error) : resolve10());
+        return new Promise((resolve11, reject) => {
+          this.emit("unpublish", (error) => error ? reject(error) : resolve11());
         });
       }
       /**
@@ -23374,8 +23658,8 @@ var require_promise_utils = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PromiseTimeout = PromiseTimeout;
     function PromiseTimeout(timeout) {
-      return new Promise((resolve10) => {
-        setTimeout(() => resolve10(), timeout);
+      return new Promise((resolve11) => {
+        setTimeout(() => resolve11(), timeout);
       });
     }
   }
@@ -23576,11 +23860,11 @@ var require_MDNSServer = __commonJS({
             continue;
           }
           const isIPv6 = name.endsWith("/6");
-          const promise = new Promise((resolve10) => {
+          const promise = new Promise((resolve11) => {
             socket.send(message, _MDNSServer.MDNS_PORT, isIPv6 ? _MDNSServer.MULTICAST_IPV6 : _MDNSServer.MULTICAST_IPV4, (error) => {
               if (error) {
                 if (!_MDNSServer.isSilencedSocketError(error)) {
-                  resolve10({
+                  resolve11({
                     status: "rejected",
                     interface: name,
                     reason: error
@@ -23590,7 +23874,7 @@ var require_MDNSServer = __commonJS({
               } else {
                 this.maintainSentPacketsInterface(name, message);
               }
-              resolve10({
+              resolve11({
                 status: "fulfilled",
                 interface: name
               });
@@ -23637,11 +23921,11 @@ var require_MDNSServer = __commonJS({
         if (!socket) {
           throw new errors_1.InterfaceNotFoundError(`Could not find socket for given network interface '${name}'`);
         }
-        return new Promise((resolve10) => {
+        return new Promise((resolve11) => {
           socket.send(message, port, address, (error) => {
             if (error) {
               if (!_MDNSServer.isSilencedSocketError(error)) {
-                resolve10({
+                resolve11({
                   status: "rejected",
                   interface: name,
                   reason: error
@@ -23651,7 +23935,7 @@ var require_MDNSServer = __commonJS({
             } else {
               this.maintainSentPacketsInterface(name, message);
             }
-            resolve10({
+            resolve11({
               status: "fulfilled",
               interface: name
             });
@@ -23758,7 +24042,7 @@ var require_MDNSServer = __commonJS({
         return socket;
       }
       bindSocket(socket, networkInterface, family) {
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           const errorHandler = (error) => reject(new Error("Failed to bind on interface " + networkInterface.name + ": " + error.message));
           const isIPv6 = family === "IPv6";
           socket.once("error", errorHandler);
@@ -23776,7 +24060,7 @@ var require_MDNSServer = __commonJS({
                 socket.close();
               } catch (error) {
               }
-              resolve10();
+              resolve11();
               return;
             }
             try {
@@ -23786,7 +24070,7 @@ var require_MDNSServer = __commonJS({
               socket.setTTL(_MDNSServer.MDNS_TTL);
               socket.setMulticastLoopback(true);
               this.sockets.set(isIPv6 ? networkInterface.name + "/6" : networkInterface.name, socket);
-              resolve10();
+              resolve11();
             } catch (error) {
               try {
                 socket.close();
@@ -24005,8 +24289,8 @@ var require_Announcer = __commonJS({
         if (!this.goodbye) {
           this.service.rebuildServiceRecords();
         }
-        return this.promise = new Promise((resolve10, reject) => {
-          this.promiseResolve = resolve10;
+        return this.promise = new Promise((resolve11, reject) => {
+          this.promiseResolve = resolve11;
           this.promiseReject = reject;
           this.timer = setTimeout(this.sendAnnouncement.bind(this), 0);
           this.timer.unref();
@@ -24251,8 +24535,8 @@ var require_Prober = __commonJS({
        */
       probe() {
         debug("Starting to probe for '%s'...", this.service.getFQDN());
-        return new Promise((resolve10, reject) => {
-          this.promiseResolve = resolve10;
+        return new Promise((resolve11, reject) => {
+          this.promiseResolve = resolve11;
           this.promiseReject = reject;
           this.timer = setTimeout(this.sendProbeRequest.bind(this), Math.random() * PROBE_INTERVAL);
           this.timer.unref();
@@ -25652,7 +25936,7 @@ function withMdnsSan(certSan, name) {
   return items.some((i2) => i2.toLowerCase() === san.toLowerCase()) ? items.join(",") : [...items, san].join(",");
 }
 function defaultInterfaces() {
-  return Object.entries((0, import_node_os4.networkInterfaces)()).filter(([, infos]) => infos?.some((i2) => !i2.internal)).map(([name]) => name);
+  return Object.entries((0, import_node_os6.networkInterfaces)()).filter(([, infos]) => infos?.some((i2) => !i2.internal)).map(([name]) => name);
 }
 async function announceMdns(o2) {
   const label = mdnsHostLabel(o2.name);
@@ -25680,11 +25964,11 @@ async function announceMdns(o2) {
     }
   };
 }
-var import_node_os4, MDNS_SERVICE_TYPE;
+var import_node_os6, MDNS_SERVICE_TYPE;
 var init_mdns = __esm({
   "tools/src/registry/mdns.ts"() {
     "use strict";
-    import_node_os4 = __toESM(require_os(), 1);
+    import_node_os6 = __toESM(require_os(), 1);
     MDNS_SERVICE_TYPE = "oci-registry";
   }
 });
@@ -25754,7 +26038,7 @@ var init_services = __esm({
 // tools/src/registry/connections.ts
 function openFileLimit() {
   try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec((0, import_node_fs10.readFileSync)("/proc/self/limits", "utf8"));
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec((0, import_node_fs11.readFileSync)("/proc/self/limits", "utf8"));
     return m && m[1] !== "unlimited" ? Number(m[1]) : void 0;
   } catch {
     return void 0;
@@ -25813,11 +26097,11 @@ function inOrder(req, res, start2) {
   if (q.busy) q.waiting.push(run);
   else run();
 }
-var import_node_fs10, HTTP_TIMEOUTS, RateGuard, QUEUE;
+var import_node_fs11, HTTP_TIMEOUTS, RateGuard, QUEUE;
 var init_connections = __esm({
   "tools/src/registry/connections.ts"() {
     "use strict";
-    import_node_fs10 = __toESM(require_fs(), 1);
+    import_node_fs11 = __toESM(require_fs(), 1);
     HTTP_TIMEOUTS = {
       /** the whole request head must arrive within this; also closes connections that send nothing */
       headersTimeout: 3e4,
@@ -25876,6 +26160,40 @@ var init_connections = __esm({
   }
 });
 
+// tools/src/registry/https-only.ts
+function answerPlainHttp(server) {
+  const sockets = /* @__PURE__ */ new Map();
+  server.on("connection", (socket) => {
+    const port = socket.remotePort;
+    if (port === void 0) return;
+    sockets.set(port, socket);
+    socket.once("close", () => {
+      if (sockets.get(port) === socket) sockets.delete(port);
+    });
+  });
+  server.prependListener("tlsClientError", (err, tls) => {
+    if (err.code !== "ERR_SSL_HTTP_REQUEST" || tls.remotePort === void 0) return;
+    const socket = sockets.get(tls.remotePort);
+    if (!socket?.writable || socket.remoteAddress !== tls.remoteAddress) return;
+    socket.on("error", () => {
+    });
+    socket.write(PLAIN_HTTP_ANSWER);
+  });
+}
+var PLAIN_HTTP_BODY, PLAIN_HTTP_ANSWER;
+var init_https_only = __esm({
+  "tools/src/registry/https-only.ts"() {
+    "use strict";
+    PLAIN_HTTP_BODY = "Client sent an HTTP request to an HTTPS server.\n";
+    PLAIN_HTTP_ANSWER = `HTTP/1.1 400 Bad Request\r
+Content-Type: text/plain; charset=utf-8\r
+Content-Length: ${Buffer.byteLength(PLAIN_HTTP_BODY)}\r
+Connection: close\r
+\r
+` + PLAIN_HTTP_BODY;
+  }
+});
+
 // tools/src/registry/server.ts
 function securityHeaders(tls) {
   const h2 = {
@@ -25891,8 +26209,8 @@ function tlsLoader(files) {
   let stamp = "";
   let checkedAt = 0;
   const read = () => {
-    stamp = `${(0, import_node_fs11.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs11.statSync)(files.keyFile).mtimeMs}`;
-    return { cert: (0, import_node_fs11.readFileSync)(files.certFile), key: (0, import_node_fs11.readFileSync)(files.keyFile) };
+    stamp = `${(0, import_node_fs12.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs12.statSync)(files.keyFile).mtimeMs}`;
+    return { cert: (0, import_node_fs12.readFileSync)(files.certFile), key: (0, import_node_fs12.readFileSync)(files.keyFile) };
   };
   return {
     options: read,
@@ -25901,7 +26219,7 @@ function tlsLoader(files) {
       if (now - checkedAt < 1e3) return false;
       checkedAt = now;
       try {
-        return `${(0, import_node_fs11.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs11.statSync)(files.keyFile).mtimeMs}` !== stamp;
+        return `${(0, import_node_fs12.statSync)(files.certFile).mtimeMs}:${(0, import_node_fs12.statSync)(files.keyFile).mtimeMs}` !== stamp;
       } catch {
         return false;
       }
@@ -25979,6 +26297,7 @@ async function startRegistry(options) {
   if (options.tls) {
     const tls = tlsLoader(options.tls);
     const https2 = (0, import_node_https.createServer)({ ...HTTP_TIMEOUTS, ...tls.options(), minVersion: "TLSv1.2" }, handler);
+    answerPlainHttp(https2);
     https2.on("connection", () => {
       if (tls.changed()) {
         try {
@@ -25994,12 +26313,12 @@ async function startRegistry(options) {
     server = (0, import_node_http.createServer)({ ...HTTP_TIMEOUTS }, handler);
   }
   limitConnections(server, { ...options.connections, log: options.connections?.log ?? log });
-  await new Promise((resolve10, reject) => {
+  await new Promise((resolve11, reject) => {
     server.once("error", reject);
     server.listen({ host: options.host, port: options.port }, () => {
       server.off("error", reject);
       server.on("error", (err) => log(`server: ${err.message}`));
-      resolve10();
+      resolve11();
     });
   });
   const address = server.address();
@@ -26025,16 +26344,16 @@ async function startRegistry(options) {
     services,
     close(timeoutMs = 1e4) {
       closing = true;
-      return new Promise((resolve10) => {
+      return new Promise((resolve11) => {
         const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
           rateGuard.close();
-          services.close().then(resolve10, (err) => {
+          services.close().then(resolve11, (err) => {
             process.stderr.write(`container-registry: stopping services: ${err.message}
 `);
-            resolve10();
+            resolve11();
           });
         });
         server.closeIdleConnections();
@@ -26044,13 +26363,13 @@ async function startRegistry(options) {
     }
   };
 }
-var import_node_http, import_node_https, import_node_fs11, import_node_crypto7, INSTANCE_HEADER;
+var import_node_http, import_node_https, import_node_fs12, import_node_crypto7, INSTANCE_HEADER;
 var init_server = __esm({
   "tools/src/registry/server.ts"() {
     "use strict";
     import_node_http = __toESM(require_http(), 1);
     import_node_https = __toESM(require_https(), 1);
-    import_node_fs11 = __toESM(require_fs(), 1);
+    import_node_fs12 = __toESM(require_fs(), 1);
     import_node_crypto7 = __toESM(require_crypto(), 1);
     init_store();
     init_access();
@@ -26059,6 +26378,7 @@ var init_server = __esm({
     init_services();
     init_log2();
     init_connections();
+    init_https_only();
     INSTANCE_HEADER = "X-Container-Registry-Instance";
   }
 });
@@ -26070,24 +26390,24 @@ function probeHost(host) {
   return host;
 }
 function probe(rec, timeoutMs = 2e3) {
-  return new Promise((resolve10) => {
+  return new Promise((resolve11) => {
     const request = rec.tls ? import_node_https2.request : import_node_http2.request;
     const req = request({ host: probeHost(rec.host), port: rec.port, path: "/v2/", method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       res.resume();
       const instance = res.headers[INSTANCE_HEADER.toLowerCase()];
       if (instance !== rec.instance) {
-        resolve10({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
+        resolve11({ ok: false, status: res.statusCode ?? 0, reason: `another server answers on ${rec.host}:${rec.port}` });
       } else {
-        resolve10({ ok: true, status: res.statusCode ?? 0, reason: "" });
+        resolve11({ ok: true, status: res.statusCode ?? 0, reason: "" });
       }
     });
     req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", (err) => resolve10({ ok: false, status: 0, reason: err.message }));
+    req.on("error", (err) => resolve11({ ok: false, status: 0, reason: err.message }));
     req.end();
   });
 }
-async function serverState(pidFile) {
-  const rec = await readPidFile(pidFile);
+async function serverState(pidFile, known) {
+  const rec = await readPidFile(pidFile) ?? known;
   if (!rec) return { state: "stopped", staleRecord: void 0 };
   if (!isAlive(rec)) return { state: "stopped", staleRecord: rec };
   const answer = await probe(rec);
@@ -26096,7 +26416,7 @@ async function serverState(pidFile) {
 }
 function tailOf(path6, lines = 15) {
   try {
-    const text = (0, import_node_fs12.readFileSync)(path6, "utf8");
+    const text = (0, import_node_fs13.readFileSync)(path6, "utf8");
     return text.trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
     return "";
@@ -26105,7 +26425,7 @@ function tailOf(path6, lines = 15) {
 async function startDetached(opts) {
   const current = await serverState(opts.pidFile);
   if (current.state === "running") return { ok: true, record: current.record, already: true };
-  const logFd = (0, import_node_fs12.openSync)(opts.logFile, "a", 420);
+  const logFd = (0, import_node_fs13.openSync)(opts.logFile, "a", 420);
   const script2 = process.argv[1];
   const child = execa(process.execPath, [...process.execArgv, script2, "serve", ...opts.serveArgs], {
     detached: true,
@@ -26115,7 +26435,7 @@ async function startDetached(opts) {
     reject: false,
     env: { ...process.env, CONTAINER_REGISTRY_DETACHED: "1" }
   });
-  (0, import_node_fs12.closeSync)(logFd);
+  (0, import_node_fs13.closeSync)(logFd);
   let exited;
   void child.then((r) => {
     exited = { code: r.exitCode, signal: r.signal };
@@ -26139,8 +26459,27 @@ async function startDetached(opts) {
     child.stdout?.unref?.();
   }
 }
-async function stopServer(pidFile, timeoutMs = 1e4) {
-  const rec = await readPidFile(pidFile);
+async function beforeDeadline(work, deadline, what) {
+  const late = new HelperError("start-failed", what);
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(late), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } catch (err) {
+    if (err === late) {
+      work.catch(() => void 0);
+      process.exitCode = late.exitStatus;
+      setTimeout(() => process.exit(), 500).unref();
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+async function stopServer(pidFile, timeoutMs = 1e4, known) {
+  const rec = await readPidFile(pidFile) ?? known;
   if (!rec || !isAlive(rec)) {
     if (rec) await removePidFileIfOurs(pidFile, rec.pid);
     return { stopped: "not-running" };
@@ -26155,6 +26494,7 @@ async function stopServer(pidFile, timeoutMs = 1e4) {
   while (Date.now() - started < timeoutMs) {
     if (!isAlive(rec)) {
       await removePidFileIfOurs(pidFile, rec.pid);
+      removeInstanceRecord(rec);
       return { stopped: "term", pid: rec.pid, ms: Date.now() - started };
     }
     await sleep2(50);
@@ -26165,21 +26505,24 @@ async function stopServer(pidFile, timeoutMs = 1e4) {
   }
   while (isAlive(rec) && Date.now() - started < timeoutMs + 5e3) await sleep2(20);
   await removePidFileIfOurs(pidFile, rec.pid);
+  removeInstanceRecord(rec);
   return { stopped: "kill", pid: rec.pid, ms: Date.now() - started };
 }
 function sleep2(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
-var import_node_fs12, import_node_http2, import_node_https2;
+var import_node_fs13, import_node_http2, import_node_https2;
 var init_lifecycle = __esm({
   "tools/src/daemon/lifecycle.ts"() {
     "use strict";
-    import_node_fs12 = __toESM(require_fs(), 1);
+    import_node_fs13 = __toESM(require_fs(), 1);
     import_node_http2 = __toESM(require_http(), 1);
     import_node_https2 = __toESM(require_https(), 1);
     init_execa();
     init_pidfile();
+    init_instances();
     init_server();
+    init_helper_error();
   }
 });
 
@@ -26216,7 +26559,7 @@ function parseSanList(text) {
 }
 function wantedSans(inputs = {}) {
   const list3 = [...DEFAULT_SANS];
-  const host = sanFor(inputs.hostname ?? (0, import_node_os5.hostname)());
+  const host = sanFor(inputs.hostname ?? (0, import_node_os7.hostname)());
   if (host) list3.push(host);
   if (inputs.registryUrl?.trim()) {
     let urlHost;
@@ -26245,12 +26588,36 @@ function missingSans(wanted, present) {
   const have = new Set(present.map(formatSan));
   return wanted.filter((s) => !have.has(formatSan(s)));
 }
-var import_node_net, import_node_os5, DEFAULT_SANS, DNS_NAME;
+function isLoopback2(host) {
+  const ip = normalizeIp(host);
+  if (!ip) return host.toLowerCase().replace(/\.$/, "") === "localhost";
+  return ip === "::1" || /^(::ffff:)?127\./.test(ip);
+}
+function listenNames(host, o2 = {}) {
+  if (isLoopback2(host)) return { sans: [], hosts: [] };
+  const ip = normalizeIp(host);
+  if (!(ip && WILDCARD_HOSTS.has(ip))) {
+    const san = sanFor(host);
+    return { sans: san ? [san] : [], hosts: [san?.value ?? host] };
+  }
+  const name = sanFor(o2.hostname ?? (0, import_node_os7.hostname)());
+  const own = name?.type === "dns" && name.value !== "localhost" ? name : void 0;
+  const addresses = [];
+  for (const a2 of Object.values(o2.interfaces ?? (0, import_node_os7.networkInterfaces)()).flat()) {
+    const address = a2 && !a2.internal ? normalizeIp(a2.address) : void 0;
+    if (address && !isLoopback2(address)) addresses.push(address);
+  }
+  const sans = uniqueSans([...own ? [own] : [], ...addresses.map((value) => ({ type: "ip", value }))]);
+  const reachable = addresses.filter((a2) => ((0, import_node_net.isIP)(a2) === 4 || ip === "::") && !/^fe[89ab]/i.test(a2));
+  const hosts = [.../* @__PURE__ */ new Set([...own ? [own.value] : [], ...reachable])];
+  return { sans, hosts };
+}
+var import_node_net, import_node_os7, DEFAULT_SANS, DNS_NAME, WILDCARD_HOSTS;
 var init_sans = __esm({
   "tools/src/pki/sans.ts"() {
     "use strict";
     import_node_net = __toESM(require_net(), 1);
-    import_node_os5 = __toESM(require_os(), 1);
+    import_node_os7 = __toESM(require_os(), 1);
     init_helper_error();
     init_reference();
     init_values();
@@ -26262,6 +26629,7 @@ var init_sans = __esm({
       { type: "ip", value: "192.168.7.1" }
     ];
     DNS_NAME = /^(\*\.)?(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/i;
+    WILDCARD_HOSTS = /* @__PURE__ */ new Set(["0.0.0.0", "::"]);
   }
 });
 
@@ -26338,13 +26706,13 @@ function genSalt(rounds, seed_length, callback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve10, reject) {
+    return new Promise(function(resolve11, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve10(res);
+        resolve11(res);
       });
     });
 }
@@ -26376,13 +26744,13 @@ function hash(password, salt, callback, progressCallback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve10, reject) {
+    return new Promise(function(resolve11, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve10(res);
+        resolve11(res);
       });
     });
 }
@@ -26434,13 +26802,13 @@ function compare(password, hashValue, callback, progressCallback) {
       throw Error("Illegal callback: " + typeof callback);
     _async(callback);
   } else
-    return new Promise(function(resolve10, reject) {
+    return new Promise(function(resolve11, reject) {
       _async(function(err, res) {
         if (err) {
           reject(err);
           return;
         }
-        resolve10(res);
+        resolve11(res);
       });
     });
 }
@@ -28062,6 +28430,17 @@ function checkPassword(password, source2) {
   if (/[\r\n\0]/.test(password)) throw new HelperError("password", `the password from ${source2} contains a line break or NUL`);
   return password;
 }
+function checkNewPassword(password, source2) {
+  checkPassword(password, source2);
+  const length = [...password].length;
+  if (length < MIN_LENGTH) {
+    throw new HelperError(
+      "password",
+      `the password from ${source2} has ${length} characters; at least ${MIN_LENGTH}, as a shorter one is guessed quickly even at the pace the registry allows logins (or let one be generated)`
+    );
+  }
+  return password;
+}
 async function readPasswordFrom(stream, source2 = "stdin") {
   const chunks = [];
   let size = 0;
@@ -28075,7 +28454,7 @@ async function readPasswordFrom(stream, source2 = "stdin") {
   const firstLine = text.split("\n")[0].replace(/\r$/, "");
   return checkPassword(firstLine, source2);
 }
-var import_node_crypto8, GENERATED_LENGTH, ALPHABET;
+var import_node_crypto8, GENERATED_LENGTH, ALPHABET, MIN_LENGTH;
 var init_passwords = __esm({
   "tools/src/auth/passwords.ts"() {
     "use strict";
@@ -28083,6 +28462,7 @@ var init_passwords = __esm({
     init_helper_error();
     GENERATED_LENGTH = 24;
     ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    MIN_LENGTH = 8;
   }
 });
 
@@ -28151,10 +28531,10 @@ async function ensureDefaultUser(storageDir, env2) {
 `, SECRET_MODE);
       return { ...base2, action: "kept", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : "existing" };
     }
-    await setUserPassword(state, user, fromEnv, { mode: "upsert", defaultUser: user });
+    await setUserPassword(state, user, checkNewPassword(fromEnv, "CONTAINER_REGISTRY_PASSWORD"), { mode: "upsert", defaultUser: user });
     return { ...base2, action: "updated", passwordSource: "CONTAINER_REGISTRY_PASSWORD" };
   }
-  const password = fromEnv ?? (stored && checkPassword(stored, state.passwordFile())) ?? generatePassword();
+  const password = (fromEnv !== void 0 ? checkNewPassword(fromEnv, "CONTAINER_REGISTRY_PASSWORD") : void 0) ?? (stored && checkPassword(stored, state.passwordFile())) ?? generatePassword();
   await setUserPassword(state, user, password, { mode: "upsert", defaultUser: user });
   return { ...base2, action: "created", passwordSource: fromEnv !== void 0 ? "CONTAINER_REGISTRY_PASSWORD" : stored ? "existing" : "generated" };
 }
@@ -28360,8 +28740,8 @@ var init_verify_pool = __esm({
       }
       compare(password, hash2) {
         if (this.waiting.length >= (this.maxWaiting ?? 16)) return Promise.reject(new VerifyQueueFull());
-        return new Promise((resolve10, reject) => {
-          this.waiting.push({ task: { id: this.nextId++, password, hash: hash2 }, resolve: resolve10, reject });
+        return new Promise((resolve11, reject) => {
+          this.waiting.push({ task: { id: this.nextId++, password, hash: hash2 }, resolve: resolve11, reject });
           this.pump();
         });
       }
@@ -28529,12 +28909,12 @@ var init_policy = __esm({
 function definedOnly(o2) {
   return Object.fromEntries(Object.entries(o2).filter(([, v]) => v !== void 0));
 }
-var import_node_crypto9, import_promises26, DEFAULT_REALM, FileWatch, ExpiringSet, HtpasswdAccessController;
+var import_node_crypto9, import_promises28, DEFAULT_REALM, FileWatch, ExpiringSet, HtpasswdAccessController;
 var init_controller = __esm({
   "tools/src/auth/controller.ts"() {
     "use strict";
     import_node_crypto9 = __toESM(require_crypto(), 1);
-    import_promises26 = __toESM(require_promises(), 1);
+    import_promises28 = __toESM(require_promises(), 1);
     init_state_dir();
     init_basic();
     init_htpasswd();
@@ -28557,13 +28937,13 @@ var init_controller = __esm({
       async get() {
         let stamp = "missing";
         try {
-          const st = await (0, import_promises26.stat)(this.path);
+          const st = await (0, import_promises28.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
         } catch {
         }
         if (stamp === this.stamp) return this.value;
         try {
-          const text = stamp === "missing" ? void 0 : await (0, import_promises26.readFile)(this.path, "utf8");
+          const text = stamp === "missing" ? void 0 : await (0, import_promises28.readFile)(this.path, "utf8");
           this.value = this.parse(text);
           this.stamp = stamp;
         } catch (err) {
@@ -28577,9 +28957,9 @@ var init_controller = __esm({
         let stamp = "missing";
         let text;
         try {
-          const st = await (0, import_promises26.stat)(this.path);
+          const st = await (0, import_promises28.stat)(this.path);
           stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-          text = await (0, import_promises26.readFile)(this.path, "utf8");
+          text = await (0, import_promises28.readFile)(this.path, "utf8");
         } catch (err) {
           if (err.code !== "ENOENT") throw err;
         }
@@ -33689,10 +34069,10 @@ ${values.join("\n")}` : `${blockName} :`;
       }
     };
     var Repeated = class extends Any {
-      constructor({ value = new Any(), local = false, ...parameters } = {}) {
+      constructor({ value = new Any(), local: local2 = false, ...parameters } = {}) {
         super(parameters);
         this.value = value;
-        this.local = local;
+        this.local = local2;
       }
     };
     var RawData = class {
@@ -41850,11 +42230,11 @@ function __metadata2(metadataKey, metadataValue) {
 }
 function __awaiter2(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve10) {
-      resolve10(value);
+    return value instanceof P ? value : new P(function(resolve11) {
+      resolve11(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve10, reject) {
+  return new (P || (P = Promise))(function(resolve11, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -41870,7 +42250,7 @@ function __awaiter2(thisArg, _arguments, P, generator) {
       }
     }
     function step(result2) {
-      result2.done ? resolve10(result2.value) : adopt(result2.value).then(fulfilled, rejected);
+      result2.done ? resolve11(result2.value) : adopt(result2.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -42048,14 +42428,14 @@ function __asyncValues2(o2) {
   }, i2);
   function verb(n2) {
     i2[n2] = o2[n2] && function(v) {
-      return new Promise(function(resolve10, reject) {
-        v = o2[n2](v), settle(resolve10, reject, v.done, v.value);
+      return new Promise(function(resolve11, reject) {
+        v = o2[n2](v), settle(resolve11, reject, v.done, v.value);
       });
     };
   }
-  function settle(resolve10, reject, d, v) {
+  function settle(resolve11, reject, d, v) {
     Promise.resolve(v).then(function(v2) {
-      resolve10({ value: v2, done: d });
+      resolve11({ value: v2, done: d });
     }, reject);
   }
 }
@@ -48123,16 +48503,16 @@ async function resolveServiceOptions(c3, state, env2 = process.env) {
     ui: c3.ui,
     metricsAccess: c3.metricsAccess,
     minFreeBytes: Math.max(0, c3.minFreeMib) * 1024 * 1024,
-    ...(0, import_node_fs13.existsSync)(htpasswd) ? { htpasswdFile: htpasswd } : {},
+    ...(0, import_node_fs14.existsSync)(htpasswd) ? { htpasswdFile: htpasswd } : {},
     notifications,
     ...c3.mdns ? { mdns: { name: c3.mdnsName, interfaces: c3.mdnsInterfaces } } : {}
   };
 }
-var import_node_fs13;
+var import_node_fs14;
 var init_service_options = __esm({
   "tools/src/daemon/service-options.ts"() {
     "use strict";
-    import_node_fs13 = __toESM(require_fs(), 1);
+    import_node_fs14 = __toESM(require_fs(), 1);
     init_helper_error();
     init_endpoints();
     init_mdns();
@@ -48173,13 +48553,13 @@ function diskFullHint(code) {
   return code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
 }
 async function checkStorageWritable(dir) {
-  const probe2 = (0, import_node_path15.join)(dir, `.write-test-${process.pid}`);
+  const probe2 = (0, import_node_path18.join)(dir, `.write-test-${process.pid}`);
   try {
-    await (0, import_promises27.mkdir)(dir, { recursive: true });
-    await (0, import_promises27.writeFile)(probe2, Buffer.alloc(16 * 1024), { flush: true });
-    await (0, import_promises27.unlink)(probe2);
+    await makeDirs(dir);
+    await (0, import_promises29.writeFile)(probe2, Buffer.alloc(16 * 1024), { flush: true });
+    await (0, import_promises29.unlink)(probe2);
   } catch (err) {
-    await (0, import_promises27.unlink)(probe2).catch(() => {
+    await (0, import_promises29.unlink)(probe2).catch(() => {
     });
     const code = err.code ?? "error";
     throw new HelperError("storage", `cannot write the storage directory ${dir} (${code})${diskFullHint(code)}`);
@@ -48196,10 +48576,20 @@ function listenError(err, host, port) {
   }
   return new HelperError("listen", `cannot listen on ${host}:${port}: ${err.message}`);
 }
+function clientUrls(serverUrl, host, port) {
+  const scheme = serverUrl.startsWith("https:") ? "https" : "http";
+  const hosts = listenNames(host).hosts;
+  if (!hosts.length) return [serverUrl];
+  return hosts.map((h2) => `${scheme}://${h2.includes(":") ? `[${h2}]` : h2}:${port}`);
+}
 async function composeServer(c3) {
   const env2 = c3.env ?? process.env;
   await checkStorageWritable(c3.state.dir);
-  const pkiEnv = c3.services.mdns ? { ...env2, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(env2, "CONTAINER_REGISTRY_CERT_SAN"), c3.services.mdnsName) } : env2;
+  let certSan = rawSetting(env2, "CONTAINER_REGISTRY_CERT_SAN");
+  if (c3.services.mdns) certSan = withMdnsSan(certSan, c3.services.mdnsName);
+  const listenSans = listenNames(c3.host).sans.map(formatSan);
+  if (listenSans.length) certSan = [certSan, ...listenSans].filter(Boolean).join(",");
+  const pkiEnv = certSan === rawSetting(env2, "CONTAINER_REGISTRY_CERT_SAN") ? env2 : { ...env2, CONTAINER_REGISTRY_CERT_SAN: certSan };
   const secure = await resolveSecureMode(pkiEnv, c3.secure, c3.state);
   return {
     options: {
@@ -48216,6 +48606,8 @@ async function composeServer(c3) {
 }
 async function runServer(c3, say2) {
   tuneHeapForStreaming();
+  const holder = instanceOnPort(c3.host, c3.port);
+  if (holder) throw portUsedByUs(holder);
   const { options, notes } = await composeServer(c3);
   for (const note of notes) say2(note);
   const instanceId = (0, import_node_crypto14.randomBytes)(8).toString("hex");
@@ -48223,47 +48615,58 @@ async function runServer(c3, say2) {
   try {
     running = await startRegistry({ ...options, instanceId });
   } catch (err) {
-    throw listenError(err, c3.host, c3.port);
+    const ours = err.code === "EADDRINUSE" ? instanceOnPort(c3.host, c3.port) : void 0;
+    throw ours ? portUsedByUs(ours) : listenError(err, c3.host, c3.port);
   }
+  const urls = clientUrls(running.url, c3.host, running.port);
   const pidFile = c3.state.pidFile();
+  let record;
   try {
-    await writePidFile(pidFile, { instance: instanceId, url: running.url, host: running.host, port: running.port, tls: options.tls !== void 0 });
+    record = await writePidFile(pidFile, { instance: instanceId, url: urls[0], host: running.host, port: running.port, tls: options.tls !== void 0 });
   } catch (err) {
     await running.close(0);
     const code = err.code ?? "error";
     throw new HelperError("storage", `cannot write the PID file ${pidFile} (${code})${diskFullHint(code)}`);
   }
+  await writeInstanceRecord(record, c3.state.dir).catch(
+    (err) => say2(`warning: cannot record this registry in ${instancesDir()} (${err.message}): status and stop need --storage ${c3.state.dir}`)
+  );
   guardProcess();
-  say2(`serving ${running.url} from ${c3.state.dir} (pid ${process.pid})`);
-  await new Promise((resolve10) => {
+  say2(`serving ${urls[0]} from ${c3.state.dir} (pid ${process.pid})`);
+  if (urls.length > 1) say2(`also reachable as ${urls.slice(1).join(", ")}`);
+  await new Promise((resolve11) => {
     let stopping = false;
     const stop2 = (signal) => {
       if (stopping) return;
       stopping = true;
       say2(`${signal}: draining in-flight requests`);
-      void running.close(c3.drainTimeoutMs).then(resolve10);
+      void running.close(c3.drainTimeoutMs).then(resolve11);
     };
     process.once("SIGTERM", () => stop2("SIGTERM"));
     process.once("SIGINT", () => stop2("SIGINT"));
   });
   await removePidFileIfOurs(pidFile, process.pid);
+  removeInstanceRecord(record);
   say2("stopped");
 }
-var import_promises27, import_node_path15, import_node_crypto14;
+var import_promises29, import_node_path18, import_node_crypto14;
 var init_serve = __esm({
   "tools/src/daemon/serve.ts"() {
     "use strict";
-    import_promises27 = __toESM(require_promises(), 1);
-    import_node_path15 = __toESM(require_path(), 1);
+    import_promises29 = __toESM(require_promises(), 1);
+    import_node_path18 = __toESM(require_path(), 1);
     import_node_crypto14 = __toESM(require_crypto(), 1);
     init_helper_error();
     init_server();
     init_mdns();
     init_values();
+    init_sans();
     init_log2();
+    init_make_dirs();
     init_secure_mode();
     init_service_options();
     init_pidfile();
+    init_instances();
     init_process_guards();
     init_heap();
   }
@@ -48293,7 +48696,7 @@ var init_services2 = __esm({
 // tools/src/daemon/readiness-probe.ts
 function fetchReadiness(rec, timeoutMs = 5e3) {
   const host = rec.host === "0.0.0.0" ? "127.0.0.1" : rec.host === "::" ? "::1" : rec.host;
-  return new Promise((resolve10) => {
+  return new Promise((resolve11) => {
     const request = rec.tls ? import_node_https3.request : import_node_http3.request;
     const req = request({ host, port: rec.port, path: "/readyz", method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       const chunks = [];
@@ -48301,15 +48704,15 @@ function fetchReadiness(rec, timeoutMs = 5e3) {
       res.on("end", () => {
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          resolve10(Array.isArray(body.checks) ? { ...body, httpStatus: res.statusCode ?? 0 } : void 0);
+          resolve11(Array.isArray(body.checks) ? { ...body, httpStatus: res.statusCode ?? 0 } : void 0);
         } catch {
-          resolve10(void 0);
+          resolve11(void 0);
         }
       });
-      res.on("error", () => resolve10(void 0));
+      res.on("error", () => resolve11(void 0));
     });
     req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", () => resolve10(void 0));
+    req.on("error", () => resolve11(void 0));
     req.end();
   });
 }
@@ -48334,7 +48737,7 @@ function secureOptions(y) {
 function serveConfig(args) {
   const { host, port } = parseListen(args.listen);
   return {
-    state: new StateDir(resolveStorage(args.storage)),
+    state: new StateDir(storageChoice(args.storage).dir),
     host,
     port,
     secure: { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push },
@@ -48352,15 +48755,31 @@ function withoutOptions(argv, names) {
   }
   return out;
 }
-var say, serve, start, stop, status, serverCommands;
+async function targetOf(flag) {
+  const choice = storageChoice(flag);
+  if (choice.named) return { kind: "one", state: await existingStorage(choice.dir) };
+  const running = runningInstances();
+  if (running.length > 1) return { kind: "several", running };
+  const [only] = running;
+  if (only) return { kind: "one", state: new StateDir(only.storage), known: only };
+  return (0, import_node_fs15.existsSync)(choice.dir) ? { kind: "one", state: new StateDir(choice.dir) } : { kind: "none" };
+}
+function statusLine(st, storage) {
+  if (st.state === "running") return `  ${st.record.url} (pid ${st.record.pid}), storage ${storage}`;
+  if (st.state === "not-answering") return `  ${st.record.url} (pid ${st.record.pid}), storage ${storage}: running but not answering: ${st.reason}`;
+  return `  storage ${storage}: stopped`;
+}
+var import_node_fs15, say, serve, start, stop, status, serverCommands;
 var init_server2 = __esm({
   "tools/src/cli/commands/server.ts"() {
     "use strict";
+    import_node_fs15 = __toESM(require_fs(), 1);
     init_helper_error();
     init_options();
     init_setting_options();
     init_state_dir();
     init_lifecycle();
+    init_instances();
     init_serve();
     init_policy();
     init_services2();
@@ -48382,7 +48801,11 @@ var init_server2 = __esm({
       builder: (y) => serviceOptions(secureOptions(listenOption(storageOption(y)))).option("timeout", numberOption("timeout", { min: 0, unit: "seconds", default: 20, describe: "Seconds to wait for the registry to answer" })).option("drain-timeout", numberOption("drain-timeout", { min: 0, unit: "seconds", default: 8, describe: "Passed to serve" })),
       handler: async (args) => {
         const config2 = serveConfig(args);
-        const { notes } = await composeServer(config2);
+        const holder = instanceOnPort(config2.host, config2.port);
+        if (holder && holder.storage !== config2.state.dir) throw portUsedByUs(holder);
+        const deadline = Date.now() + args.timeout * 1e3;
+        const preparing = `the registry could not be prepared within ${args.timeout} s (storage ${config2.state.dir})`;
+        const { notes } = await beforeDeadline(composeServer(config2), deadline, preparing);
         for (const note of notes) say(note);
         const { state } = config2;
         const argv = process.argv.slice(2);
@@ -48391,7 +48814,7 @@ var init_server2 = __esm({
           ["timeout", "storage"]
         );
         serveArgs.push("--storage", state.dir);
-        const result2 = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: args.timeout * 1e3 });
+        const result2 = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: Math.max(0, deadline - Date.now()) });
         if (!result2.ok) {
           const tail = result2.logTail ? `
 --- ${state.logFile()} (last lines) ---
@@ -48405,11 +48828,15 @@ ${result2.logTail}` : "";
     };
     stop = {
       command: "stop",
-      describe: "Stop the background registry (drain, wait, then SIGKILL)",
+      describe: "Stop the background registry (drain, wait, then SIGKILL); without --storage, the one running",
       builder: (y) => storageOption(y).option("timeout", numberOption("timeout", { min: 0, unit: "seconds", default: 10, describe: "Seconds before SIGKILL" })),
       handler: async (args) => {
-        const state = new StateDir(resolveStorage(args.storage));
-        const result2 = await stopServer(state.pidFile(), args.timeout * 1e3);
+        const target = await targetOf(args.storage);
+        if (target.kind === "several") {
+          const which = target.running.map((r) => `pid ${r.pid}, storage ${r.storage}`).join("; ");
+          throw new HelperError("usage", `${target.running.length} registries are running (${which}): name the one to stop with --storage`);
+        }
+        const result2 = target.kind === "one" ? await stopServer(target.state.pidFile(), args.timeout * 1e3, target.known) : { stopped: "not-running" };
         if (result2.stopped === "not-running") process.stdout.write("Registry not running\n");
         else if (result2.stopped === "term") process.stdout.write(`Registry stopped (pid ${result2.pid}, ${result2.ms} ms)
 `);
@@ -48419,17 +48846,30 @@ ${result2.logTail}` : "";
     };
     status = {
       command: "status",
-      describe: "Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready)",
+      describe: "Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready); without --storage, every one running",
       builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: async (args) => {
-        const state = new StateDir(resolveStorage(args.storage));
-        const st = await serverState(state.pidFile());
+        const target = await targetOf(args.storage);
+        if (target.kind === "several") {
+          const states = await Promise.all(target.running.map(async (r) => ({ ...await serverState(new StateDir(r.storage).pidFile(), r), storage: r.storage })));
+          if (args.json) process.stdout.write(`${JSON.stringify({ instances: states })}
+`);
+          else process.stdout.write(`${states.length} registries running:
+${states.map((st2) => statusLine(st2, st2.storage)).join("\n")}
+`);
+          if (states.some((st2) => st2.state !== "running")) process.exitCode = 1;
+          return;
+        }
+        const state = target.kind === "one" ? target.state : void 0;
+        const st = state ? await serverState(state.pidFile(), target.kind === "one" ? target.known : void 0) : { state: "stopped", staleRecord: void 0 };
         const readiness = st.state === "running" ? await fetchReadiness(st.record) : void 0;
-        if (args.json) process.stdout.write(`${JSON.stringify(readiness ? { ...st, readiness } : st)}
+        if (args.json) process.stdout.write(`${JSON.stringify({ ...st, ...readiness ? { readiness } : {}, ...state ? { storage: state.dir } : {} })}
 `);
         if (st.state === "running") {
           if (!args.json) {
             process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})
+`);
+            process.stdout.write(`Storage: ${state.dir}
 `);
             if (readiness) {
               process.stdout.write(`Ready: ${readiness.status === "ready" ? "yes" : "NO"}
@@ -48464,7 +48904,7 @@ async function manifestBody(store, d) {
   try {
     return await store.blobs.read(d);
   } catch {
-    return (0, import_promises28.readFile)(store.paths.blobQuarantine(d)).catch(() => void 0);
+    return (0, import_promises30.readFile)(store.paths.blobQuarantine(d)).catch(() => void 0);
   }
 }
 async function mark(store, deleteUntagged, keepNewerThan, now) {
@@ -48504,12 +48944,12 @@ async function mark(store, deleteUntagged, keepNewerThan, now) {
         await visit(d);
         continue;
       }
-      const link = await (0, import_promises28.stat)(store.paths.manifestRevisionLink(repo, d)).catch(() => void 0);
+      const link = await (0, import_promises30.stat)(store.paths.manifestRevisionLink(repo, d)).catch(() => void 0);
       if (link) {
         if (link.mtimeMs > keepNewerThan) await visit(d);
         continue;
       }
-      const dir = await (0, import_promises28.stat)(store.paths.manifestRevisionDir(repo, d)).catch(() => void 0);
+      const dir = await (0, import_promises30.stat)(store.paths.manifestRevisionDir(repo, d)).catch(() => void 0);
       if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) await visit(d);
     }
     if (deleteUntagged) {
@@ -48534,8 +48974,8 @@ async function allBlobs(store) {
   const out = [];
   const root = store.paths.blobsRoot();
   for (const alg of await store.driver.list(root)) {
-    for (const prefix of await store.driver.list((0, import_node_path16.join)(root, alg))) {
-      for (const hex of await store.driver.list((0, import_node_path16.join)(root, alg, prefix))) {
+    for (const prefix of await store.driver.list((0, import_node_path19.join)(root, alg))) {
+      for (const hex of await store.driver.list((0, import_node_path19.join)(root, alg, prefix))) {
         const d = tryParseDigest(`${alg}:${hex}`);
         if (!d) continue;
         const info = await store.driver.stat(store.paths.blobData(d)).catch(() => void 0);
@@ -48551,7 +48991,7 @@ async function staleUploads(store, now, maxAgeMs) {
     for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
       const times = await Promise.all(
         [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map(
-          (p) => (0, import_promises28.stat)(p).then(
+          (p) => (0, import_promises30.stat)(p).then(
             (s) => s.mtimeMs,
             () => 0
           )
@@ -48566,18 +49006,18 @@ async function sweepTempFiles(dir, now, maxAgeMs, dryRun) {
   let n2 = 0;
   let entries;
   try {
-    entries = await (0, import_promises28.readdir)(dir, { withFileTypes: true });
+    entries = await (0, import_promises30.readdir)(dir, { withFileTypes: true });
   } catch {
     return 0;
   }
   for (const e of entries) {
-    const path6 = (0, import_node_path16.join)(dir, e.name);
+    const path6 = (0, import_node_path19.join)(dir, e.name);
     if (e.isDirectory()) n2 += await sweepTempFiles(path6, now, maxAgeMs, dryRun);
     else if (TEMP_FILE.test(e.name)) {
-      const info = await (0, import_promises28.stat)(path6).catch(() => void 0);
+      const info = await (0, import_promises30.stat)(path6).catch(() => void 0);
       if (!info || now - info.mtimeMs <= maxAgeMs) continue;
       n2++;
-      if (!dryRun) await (0, import_promises28.unlink)(path6).catch(() => {
+      if (!dryRun) await (0, import_promises30.unlink)(path6).catch(() => {
       });
     }
   }
@@ -48623,7 +49063,7 @@ async function collectGarbage(store, options = {}) {
   for (const u2 of first.untagged) if (await setRevisionAside(store.paths, u2.repository, u2.digest)) asideRevisions.push(u2);
   const asideBlobs = [];
   for (const c3 of candidates) {
-    const now = await (0, import_promises28.stat)(store.paths.blobData(c3.digest)).catch(() => void 0);
+    const now = await (0, import_promises30.stat)(store.paths.blobData(c3.digest)).catch(() => void 0);
     if (!now || now.mtimeMs >= cutoff) continue;
     if (await setBlobAside(store.paths, c3.digest)) asideBlobs.push(c3);
   }
@@ -48646,7 +49086,7 @@ async function collectGarbage(store, options = {}) {
       if (!await restoreBlob(store.paths, c3.digest)) await deleteQuarantinedBlob(store.paths, c3.digest);
       report2.blobsRestored++;
     } else if (await deleteQuarantinedBlob(store.paths, c3.digest)) {
-      await (0, import_promises28.rmdir)(store.paths.blobDir(c3.digest)).catch(() => {
+      await (0, import_promises30.rmdir)(store.paths.blobDir(c3.digest)).catch(() => {
       });
       report2.blobsDeleted.push({ digest: formatDigest(c3.digest), size: c3.size });
       report2.bytesFreed += c3.size;
@@ -48673,12 +49113,12 @@ async function unlinkDeleted(store, deleted) {
     }
   }
 }
-var import_node_path16, import_promises28, IN_PROGRESS_MS;
+var import_node_path19, import_promises30, IN_PROGRESS_MS;
 var init_gc = __esm({
   "tools/src/storage/gc.ts"() {
     "use strict";
-    import_node_path16 = __toESM(require_path(), 1);
-    import_promises28 = __toESM(require_promises(), 1);
+    import_node_path19 = __toESM(require_path(), 1);
+    import_promises30 = __toESM(require_promises(), 1);
     init_digest();
     init_links();
     init_atomic_write();
@@ -48719,7 +49159,6 @@ var init_gc2 = __esm({
     init_gc();
     init_format();
     init_gc_stats();
-    init_state_dir();
     gcCommand = {
       command: "gc",
       describe: "Delete unreferenced blobs; safe while the registry runs",
@@ -48729,7 +49168,7 @@ var init_gc2 = __esm({
         describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)"
       }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", numberOption("grace", { min: 0, unit: "minutes", default: 10, describe: "Minutes: content used this recently is never collected" })).option("settle", numberOption("settle", { min: 0, unit: "seconds", default: 5, describe: "Seconds to let in-flight pushes land before deleting" })).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
       handler: async (args) => {
-        const state = new StateDir(resolveStorage(args.storage));
+        const state = await existingStorage(storageChoice(args.storage).dir);
         const store = new ImageStore(state.storage);
         const report2 = await collectGarbage(store, {
           deleteUntagged: args["delete-untagged"],
@@ -48803,7 +49242,7 @@ async function showPki(storageDir, now = /* @__PURE__ */ new Date()) {
   ]) {
     let pem;
     try {
-      pem = await (0, import_promises29.readFile)(file, "utf8");
+      pem = await (0, import_promises31.readFile)(file, "utf8");
     } catch {
       continue;
     }
@@ -48825,12 +49264,12 @@ function formatSummary(list3) {
     ].join("\n")
   ).join("\n\n");
 }
-var import_node_crypto15, import_promises29;
+var import_node_crypto15, import_promises31;
 var init_show = __esm({
   "tools/src/pki/show.ts"() {
     "use strict";
     import_node_crypto15 = __toESM(require_crypto(), 1);
-    import_promises29 = __toESM(require_promises(), 1);
+    import_promises31 = __toESM(require_promises(), 1);
     init_state_dir();
     init_certificates();
     init_sans();
@@ -48868,7 +49307,7 @@ var init_pki2 = __esm({
       describe: "Create the CA and server certificate if missing; re-issue the server certificate when names change or it nears expiry",
       builder: (y) => algorithmOption(storageOption(y)),
       handler: async (args) => {
-        const state = new StateDir(resolveStorage(args.storage));
+        const state = new StateDir(storageChoice(args.storage).dir);
         const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
         const { ensurePki: ensurePki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
         report(await ensurePki2({ storageDir: state, algorithm, ...pkiSettingsFromEnv(process.env) }));
@@ -48879,7 +49318,7 @@ var init_pki2 = __esm({
       describe: "Issue a new server certificate and key now; with --ca also a new CA (targets must then trust it)",
       builder: (y) => algorithmOption(storageOption(y)).option("ca", { type: "boolean", default: false, describe: "Replace the CA too" }),
       handler: async (args) => {
-        const state = new StateDir(resolveStorage(args.storage));
+        const state = await existingStorage(storageChoice(args.storage).dir);
         const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : void 0;
         const { renewPki: renewPki2 } = await Promise.resolve().then(() => (init_pki(), pki_exports));
         report(await renewPki2({ storageDir: state, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
@@ -48890,7 +49329,7 @@ var init_pki2 = __esm({
       describe: "Print subjects, names, validity and SHA-256 fingerprints of the CA and server certificates",
       builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: async (args) => {
-        const state = new StateDir(resolveStorage(args.storage));
+        const state = await existingStorage(storageChoice(args.storage).dir);
         const { formatSummary: formatSummary2, showPki: showPki2 } = await Promise.resolve().then(() => (init_show(), show_exports));
         const list3 = await showPki2(state);
         if (list3.length === 0) throw new HelperError("pki-missing", `no PKI in ${state.dir}; create it with \`container-registry pki init\``);
@@ -48915,15 +49354,15 @@ __export(auth_exports, {
   authCommand: () => authCommand
 });
 async function choosePassword(args, isDefault) {
-  if (args["password-stdin"]) return { password: await readPasswordFrom(process.stdin), generated: false };
+  if (args["password-stdin"]) return { password: checkNewPassword(await readPasswordFrom(process.stdin), "stdin"), generated: false };
   const fromEnv = readString(process.env, "CONTAINER_REGISTRY_PASSWORD");
   if (isDefault && fromEnv) {
-    return { password: checkPassword(fromEnv, "CONTAINER_REGISTRY_PASSWORD"), generated: false };
+    return { password: checkNewPassword(fromEnv, "CONTAINER_REGISTRY_PASSWORD"), generated: false };
   }
   return { password: generatePassword(), generated: true };
 }
 async function setPassword(args, mode, verb) {
-  const state = new StateDir(resolveStorage(args.storage));
+  const state = await existingStorage(storageChoice(args.storage).dir);
   const user = checkUsername(args.user);
   const defaultUser = defaultUsername(process.env);
   const { password, generated } = await choosePassword(args, user === defaultUser);
@@ -48949,7 +49388,6 @@ var init_auth = __esm({
     init_values();
     init_users();
     init_passwords();
-    init_state_dir();
     withUser = (y) => storageOption(y).positional("user", { type: "string", demandOption: true, describe: "User name" }).option("password-stdin", { type: "boolean", default: false, describe: "Read the password from stdin (first line)" });
     add = {
       command: "add <user>",
@@ -48969,7 +49407,7 @@ var init_auth = __esm({
       describe: "Remove a user",
       builder: (y) => storageOption(y).positional("user", { type: "string", demandOption: true, describe: "User name" }),
       handler: async (args) => {
-        await removeUser(new StateDir(resolveStorage(args.storage)), args.user, { defaultUser: defaultUsername(process.env) });
+        await removeUser(await existingStorage(storageChoice(args.storage).dir), args.user, { defaultUser: defaultUsername(process.env) });
         process.stderr.write(`Removed user ${args.user}
 `);
       }
@@ -48978,10 +49416,15 @@ var init_auth = __esm({
       command: "list",
       aliases: ["ls"],
       describe: "List the users",
-      builder: (y) => storageOption(y),
+      builder: (y) => storageOption(y).option("json", { type: "boolean", default: false, describe: 'Print {"users":[...]}' }),
       handler: async (args) => {
-        const users = await readUsers(new StateDir(resolveStorage(args.storage)));
-        process.stdout.write(users.map((u2) => `${u2.user}
+        const state = await existingStorage(storageChoice(args.storage).dir);
+        const users = (await readUsers(state)).map((u2) => u2.user);
+        if (args.json) process.stdout.write(`${JSON.stringify({ users })}
+`);
+        else if (!users.length) process.stderr.write(`no users in ${state.htpasswd()}; add one with \`container-registry auth add USER\`
+`);
+        else process.stdout.write(users.map((u2) => `${u2}
 `).join(""));
       }
     };
@@ -49087,7 +49530,7 @@ async function runCredentialHelper(name, host) {
 async function readJson(path6, what) {
   let text;
   try {
-    text = await (0, import_promises30.readFile)(path6, "utf8");
+    text = await (0, import_promises32.readFile)(path6, "utf8");
   } catch (err) {
     throw new HelperError("credentials", `cannot read ${what} ${path6} (${err.code ?? "error"})`);
   }
@@ -49098,8 +49541,8 @@ async function readJson(path6, what) {
   }
 }
 function homeDockerConfigPath(env2 = process.env) {
-  if (env2.DOCKER_CONFIG) return (0, import_node_path17.join)(env2.DOCKER_CONFIG, "config.json");
-  return (0, import_node_path17.join)(env2.HOME || (0, import_node_os6.homedir)(), ".docker", "config.json");
+  if (env2.DOCKER_CONFIG) return (0, import_node_path20.join)(env2.DOCKER_CONFIG, "config.json");
+  return (0, import_node_path20.join)(env2.HOME || (0, import_node_os8.homedir)(), ".docker", "config.json");
 }
 function credentialSource(settings) {
   const env2 = settings.env ?? process.env;
@@ -49124,7 +49567,7 @@ function credentialSource(settings) {
       const path6 = settings.credsfile;
       if (!path6) throw new HelperError("usage", "auth mode credsfile needs --credsfile or CONTAINER_REGISTRY_CREDSFILE");
       let cached;
-      return () => cached ??= (0, import_promises30.readFile)(path6, "utf8").then(
+      return () => cached ??= (0, import_promises32.readFile)(path6, "utf8").then(
         (text) => parseCredsFile(text, path6),
         (err) => {
           throw new HelperError("credentials", `cannot read credentials file ${path6} (${err.code ?? "error"})`);
@@ -49141,13 +49584,13 @@ function credentialSource(settings) {
     }
   }
 }
-var import_promises30, import_node_os6, import_node_path17;
+var import_promises32, import_node_os8, import_node_path20;
 var init_credentials = __esm({
   "tools/src/client/credentials.ts"() {
     "use strict";
-    import_promises30 = __toESM(require_promises(), 1);
-    import_node_os6 = __toESM(require_os(), 1);
-    import_node_path17 = __toESM(require_path(), 1);
+    import_promises32 = __toESM(require_promises(), 1);
+    import_node_os8 = __toESM(require_os(), 1);
+    import_node_path20 = __toESM(require_path(), 1);
     init_helper_error();
   }
 });
@@ -49176,6 +49619,24 @@ function redactUrl(url) {
 function httpErrorCode(status2) {
   return status2 === 401 ? "unauthorized" : status2 === 403 ? "denied" : "registry";
 }
+function certificateHint(errno, url) {
+  if (!errno || !CERTIFICATE_ERROR.test(errno)) return void 0;
+  let where = "";
+  try {
+    const u2 = new URL(url.toString());
+    where = `${u2.hostname}:${u2.port || (u2.protocol === "http:" ? "80" : "443")}`;
+  } catch {
+    where = "HOST:PORT";
+  }
+  const chain = `see the chain it sends with \`openssl s_client -connect ${where} -showcerts\``;
+  if (errno === "ERR_TLS_CERT_ALTNAME_INVALID" || errno === "HOSTNAME_MISMATCH") {
+    return `the certificate does not name ${where}: use a name it holds, or add this one to the server's CONTAINER_REGISTRY_CERT_SAN (DNS:name or IP:address) and restart it; ${chain}`;
+  }
+  if (errno === "CERT_HAS_EXPIRED" || errno === "CERT_NOT_YET_VALID") {
+    return `the certificate is out of its validity (check both clocks); a container-registry server renews its own on start or with \`container-registry pki renew\`; ${chain}`;
+  }
+  return "no CA this command trusts signed the registry's certificate: for a container-registry server give its CA with --ca-cert <storage>/certs/ca.crt, or set CONTAINER_REGISTRY_SECURE=1 with CONTAINER_REGISTRY_URL naming that registry; " + chain;
+}
 function isRetryable(err) {
   return (err instanceof RegistryHttpError || err instanceof NetworkError) && err.retryable;
 }
@@ -49196,6 +49657,26 @@ function statusText(status2) {
   };
   return texts[status2] ?? "unexpected status";
 }
+function formatDetail(detail) {
+  if (detail === void 0 || detail === null || detail === "") return "";
+  let text;
+  const records = Array.isArray(detail) ? detail.map(accessRecord) : [];
+  if (typeof detail === "string") text = detail;
+  else if (records.length && records.every((r) => r !== void 0)) {
+    const byResource = /* @__PURE__ */ new Map();
+    for (const r of records) byResource.set(r.resource, [...byResource.get(r.resource) ?? [], r.action]);
+    text = [...byResource].map(([resource, actions]) => `${resource}: ${actions.join(", ")}`).join("; ");
+  } else text = JSON.stringify(detail) ?? "";
+  text = text.replace(/\s+/g, " ").trim();
+  return text.length > DETAIL_MAX ? `${text.slice(0, DETAIL_MAX - 1)}\u2026` : text;
+}
+function accessRecord(entry) {
+  if (typeof entry !== "object" || entry === null) return void 0;
+  const e = entry;
+  const [type, name, action] = [e.Type ?? e.type, e.Name ?? e.name, e.Action ?? e.action];
+  if (typeof type !== "string" || typeof name !== "string" || typeof action !== "string") return void 0;
+  return { resource: `${type} ${name}`, action };
+}
 function parseDiagnostics(body) {
   try {
     const doc = JSON.parse(body);
@@ -49205,7 +49686,7 @@ function parseDiagnostics(body) {
     return [];
   }
 }
-var RETRYABLE_STATUSES, RegistryHttpError, NetworkError;
+var RETRYABLE_STATUSES, RegistryHttpError, CERTIFICATE_ERROR, NetworkError, BlobSourceError, DETAIL_MAX;
 var init_errors2 = __esm({
   "tools/src/client/errors.ts"() {
     "use strict";
@@ -49222,7 +49703,10 @@ var init_errors2 = __esm({
       constructor(opts) {
         const url = redactUrl(opts.url);
         const diagnostics = opts.diagnostics ?? [];
-        const what = diagnostics.length ? diagnostics.map((d) => `${d.code}${d.message ? `: ${d.message}` : ""}`).join("; ") : opts.message ?? statusText(opts.status);
+        const what = diagnostics.length ? diagnostics.map((d) => {
+          const detail = formatDetail(d.detail);
+          return `${d.code}${d.message ? `: ${d.message}` : ""}${detail ? ` (${detail})` : ""}`;
+        }).join("; ") : opts.message ?? statusText(opts.status);
         super(httpErrorCode(opts.status), `${opts.method} ${url}: ${opts.status} ${what}`);
         this.name = "RegistryHttpError";
         this.status = opts.status;
@@ -49237,17 +49721,32 @@ var init_errors2 = __esm({
         return this.diagnostics.some((d) => d.code === code);
       }
     };
+    CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|HOSTNAME/;
     NetworkError = class extends HelperError {
       retryable;
       errno;
+      certificateHint;
       constructor(method, url, cause) {
         const errno = cause?.code;
         super("network", `${method} ${redactUrl(url)}: ${errno ?? ""} ${cause?.message ?? String(cause)}`.replace(/\s+/g, " ").trim(), { cause });
         this.name = "NetworkError";
         this.errno = errno;
-        this.retryable = !(errno && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/.test(errno));
+        this.certificateHint = certificateHint(errno, url);
+        this.retryable = !(errno && CERTIFICATE_ERROR.test(errno));
+      }
+      /** hint is, for a rejected certificate, what to do about it (certificateHint); else the code's. */
+      get hint() {
+        return this.certificateHint ?? super.hint;
       }
     };
+    BlobSourceError = class extends HelperError {
+      constructor(what, cause) {
+        const reason = cause?.code ?? cause?.message ?? String(cause);
+        super("layout", `cannot read ${what} to send it (${reason})`, { cause });
+        this.name = "BlobSourceError";
+      }
+    };
+    DETAIL_MAX = 200;
   }
 });
 
@@ -49264,10 +49763,10 @@ async function readBody2(res, max = MAX_TEXT_BODY) {
 async function discard(res) {
   if (res.body.readableEnded) return;
   res.body.resume();
-  await new Promise((resolve10) => {
-    res.body.once("end", resolve10);
-    res.body.once("close", resolve10);
-    res.body.once("error", () => resolve10());
+  await new Promise((resolve11) => {
+    res.body.once("end", resolve11);
+    res.body.once("close", resolve11);
+    res.body.once("error", () => resolve11());
   });
 }
 async function expectStatus(res, ...codes) {
@@ -49292,7 +49791,9 @@ function isFileBody(body) {
   return typeof body === "object" && body !== null && !Buffer.isBuffer(body) && typeof body.path === "string";
 }
 async function writeFileBody(r, body) {
-  const fh = await (0, import_promises31.open)(body.path, "r");
+  const fh = await (0, import_promises33.open)(body.path, "r").catch((err) => {
+    throw new BlobSourceError(body.path, err);
+  });
   let abort = () => {
   };
   const aborted2 = new Promise((_, reject) => abort = reject);
@@ -49308,12 +49809,14 @@ async function writeFileBody(r, body) {
     let sent = 0;
     for (let i2 = 0; left2 > 0; i2 ^= 1) {
       const buf = buffers[i2];
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left2), pos);
-      if (bytesRead <= 0) throw new Error(`${body.path} is shorter than expected`);
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left2), pos).catch((err) => {
+        throw new BlobSourceError(body.path, err);
+      });
+      if (bytesRead <= 0) throw new BlobSourceError(body.path, new Error("shorter than expected"));
       const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
       await Promise.race([pending, aborted2]);
       if (r.destroyed) throw Object.assign(new Error("connection closed during the upload"), { code: "ECONNRESET" });
-      pending = new Promise((resolve10, reject) => r.write(chunk, (err) => err ? reject(err) : resolve10()));
+      pending = new Promise((resolve11, reject) => r.write(chunk, (err) => err ? reject(err) : resolve11()));
       pending.catch(() => void 0);
       pos += bytesRead;
       left2 -= bytesRead;
@@ -49328,15 +49831,15 @@ async function writeFileBody(r, body) {
     await fh.close();
   }
 }
-var import_node_http4, import_node_https4, import_node_tls, import_promises31, import_promises32, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
+var import_node_http4, import_node_https4, import_node_tls, import_promises33, import_promises34, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
 var init_transport = __esm({
   "tools/src/client/transport.ts"() {
     "use strict";
     import_node_http4 = __toESM(require_http(), 1);
     import_node_https4 = __toESM(require_https(), 1);
     import_node_tls = __toESM(require_tls(), 1);
-    import_promises31 = __toESM(require_promises(), 1);
-    import_promises32 = __toESM(require_promises3(), 1);
+    import_promises33 = __toESM(require_promises(), 1);
+    import_promises34 = __toESM(require_promises3(), 1);
     init_errors2();
     init_bounded();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
@@ -49364,12 +49867,14 @@ var init_transport = __esm({
         else if (isFileBody(req.body)) headers["Content-Length"] = String(req.body.length);
         else if (req.body) headers["Content-Length"] = String(req.contentLength ?? 0);
         else if (["PUT", "POST", "PATCH"].includes(req.method)) headers["Content-Length"] = "0";
-        return new Promise((resolve10, reject) => {
+        return new Promise((resolve11, reject) => {
           let settled = false;
           const fail = (err) => {
             if (settled) return;
             settled = true;
-            reject(err instanceof RegistryHttpError || err instanceof NetworkError ? err : new NetworkError(req.method, req.url, err));
+            reject(
+              err instanceof RegistryHttpError || err instanceof NetworkError || err instanceof BlobSourceError ? err : new NetworkError(req.method, req.url, err)
+            );
           };
           const r = mod.request(req.url, { method: req.method, headers, agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: 12e4 }, (res) => {
             if (settled) {
@@ -49377,7 +49882,7 @@ var init_transport = __esm({
               return;
             }
             settled = true;
-            resolve10({ status: res.statusCode ?? 0, headers: res.headers, method: req.method, url: req.url, body: res });
+            resolve11({ status: res.statusCode ?? 0, headers: res.headers, method: req.method, url: req.url, body: res });
           });
           r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })));
           r.on("error", fail);
@@ -49394,12 +49899,20 @@ var init_transport = __esm({
               source2 = req.body();
             } catch (err) {
               r.destroy();
-              fail(err);
+              fail(new BlobSourceError("the content", err));
               return;
             }
-            (0, import_promises32.pipeline)(source2, r).catch((err) => {
+            let unreadable;
+            let requestUp = true;
+            const requestDown = () => requestUp = false;
+            r.once("error", requestDown);
+            r.once("close", requestDown);
+            source2.once("error", (err) => {
+              if (requestUp) unreadable ??= err;
+            });
+            (0, import_promises34.pipeline)(source2, r).catch((err) => {
               r.destroy();
-              fail(err);
+              fail(unreadable === void 0 ? err : new BlobSourceError("the content", unreadable));
             });
           }
         });
@@ -49643,7 +50156,9 @@ var init_session = __esm({
           throw new NetworkError(
             "GET",
             `https://${this.host}/v2/`,
-            new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`)
+            new Error(
+              `${this.host} does not speak HTTPS; use ${this.options.insecureFlag ?? "--insecure (or CONTAINER_REGISTRY_INSECURE=1)"} for a plain-HTTP registry`
+            )
           );
         }
         throw lastError;
@@ -49676,12 +50191,15 @@ var init_session = __esm({
 
 // tools/src/cli/registry-options.ts
 function registryOptions(y) {
-  return y.option("registry", settingOption("CONTAINER_REGISTRY_URL")).option("namespace", settingOption("CONTAINER_REGISTRY_NAMESPACE")).option("insecure", settingOption("CONTAINER_REGISTRY_INSECURE", { fromEnv: false })).option("ca-cert", { type: "string", describe: "CA certificate (PEM) that signed the registry certificate" }).option("cert-dir", { type: "string", describe: "Folder of CA certificates (*.crt); refused if it holds private keys" }).option("storage", settingOption("CONTAINER_REGISTRY_STORAGE")).option("auth-mode", settingOption("CONTAINER_REGISTRY_AUTH_MODE", { fromEnv: false })).option("use-home-auth", { type: "boolean", default: false, describe: "Use ~/.docker/config.json (same as --auth-mode home)" }).option("authfile", settingOption("CONTAINER_REGISTRY_AUTHFILE", { fromEnv: false })).option("credsfile", settingOption("CONTAINER_REGISTRY_CREDSFILE", { fromEnv: false })).option("creds", { type: "string", describe: "USER:PASSWORD (visible in shell history and ps; prefer a file)" }).option("token", { type: "string", describe: "Registry token (visible in shell history and ps; prefer a file)" }).option("jobs", numberOption("jobs", { integer: true, min: 1, default: 4, describe: "Parallel blob uploads" }));
+  return y.option("registry", settingOption("CONTAINER_REGISTRY_URL", registryDefault())).option("namespace", settingOption("CONTAINER_REGISTRY_NAMESPACE")).option("insecure", settingOption("CONTAINER_REGISTRY_INSECURE", { fromEnv: false })).option("ca-cert", { type: "string", describe: "CA certificate (PEM) that signed the registry certificate" }).option("cert-dir", { type: "string", describe: "Folder of CA certificates (*.crt); refused if it holds private keys" }).option("storage", storageFlag()).option("auth-mode", settingOption("CONTAINER_REGISTRY_AUTH_MODE", { fromEnv: false })).option("use-home-auth", { type: "boolean", default: false, describe: "Use ~/.docker/config.json (same as --auth-mode home)" }).option("authfile", settingOption("CONTAINER_REGISTRY_AUTHFILE", { fromEnv: false })).option("credsfile", settingOption("CONTAINER_REGISTRY_CREDSFILE", { fromEnv: false })).option("creds", { type: "string", describe: "USER:PASSWORD (visible in shell history and ps; prefer a file)" }).option("token", { type: "string", describe: "Registry token (visible in shell history and ps; prefer a file)" });
+}
+function jobsOption(y) {
+  return y.option("jobs", numberOption("jobs", { integer: true, min: 1, default: 4, describe: "Parallel blob uploads" }));
 }
 async function loadCaDir(dir) {
   let names;
   try {
-    names = await (0, import_promises33.readdir)(dir);
+    names = await (0, import_promises35.readdir)(dir);
   } catch (err) {
     throw new HelperError("tls", `cannot read --cert-dir ${dir} (${err.code ?? "error"})`);
   }
@@ -49694,39 +50212,39 @@ async function loadCaDir(dir) {
   }
   const certs = names.filter((n2) => /\.(crt|pem)$/i.test(n2));
   if (!certs.length) throw new HelperError("tls", `--cert-dir ${dir} has no *.crt file`);
-  return Promise.all(certs.map((n2) => (0, import_promises33.readFile)((0, import_node_path18.join)(dir, n2))));
+  return Promise.all(certs.map((n2) => (0, import_promises35.readFile)((0, import_node_path21.join)(dir, n2))));
 }
 async function readCa(path6) {
   try {
-    return await (0, import_promises33.readFile)(path6);
+    return await (0, import_promises35.readFile)(path6);
   } catch (err) {
     throw new HelperError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
   }
 }
-async function tlsFor(args, address, local) {
-  const secure = local && readBoolean(process.env, "CONTAINER_REGISTRY_SECURE");
-  const insecureEnv = local && readBoolean(process.env, "CONTAINER_REGISTRY_INSECURE");
+async function tlsFor(args, address, local2, running) {
+  const insecureEnv = local2 && readBoolean(process.env, "CONTAINER_REGISTRY_INSECURE");
   const insecure = args.insecure ?? insecureEnv;
+  const secure = local2 && (readBoolean(process.env, "CONTAINER_REGISTRY_SECURE") || running?.tls === true && !insecure);
   if (secure && insecure) throw new HelperError("usage", "CONTAINER_REGISTRY_SECURE and --insecure/CONTAINER_REGISTRY_INSECURE exclude each other");
   const ca = [];
-  if (args["ca-cert"]) ca.push(await readCa((0, import_node_path18.resolve)(args["ca-cert"])));
-  if (args["cert-dir"]) ca.push(...await loadCaDir((0, import_node_path18.resolve)(args["cert-dir"])));
-  if (secure && !ca.length) ca.push(await readCa(new StateDir((0, import_node_path18.resolve)(args.storage)).certsCaCert()));
+  if (args["ca-cert"]) ca.push(await readCa((0, import_node_path21.resolve)(args["ca-cert"])));
+  if (args["cert-dir"]) ca.push(...await loadCaDir((0, import_node_path21.resolve)(args["cert-dir"])));
+  if (secure && !ca.length) ca.push(await readCa(new StateDir((0, import_node_path21.resolve)(args.storage)).certsCaCert()));
   const plainHttpOk = insecure || !secure && isLoopbackHost(address.host);
   return { ca, insecure, allowHttp: plainHttpOk };
 }
-async function credentialsFor(args, local) {
+async function credentialsFor(args, local2, running) {
   const env2 = process.env;
   const fromEnv = rawSetting(env2, "CONTAINER_REGISTRY_AUTH_MODE") === void 0 ? void 0 : readEnum(env2, "CONTAINER_REGISTRY_AUTH_MODE");
   const mode = args["auth-mode"] ?? (args["use-home-auth"] ? "home" : void 0) ?? fromEnv ?? (args.authfile ? "authfile" : args.credsfile ? "credsfile" : "none");
   const authfile = args.authfile ?? readString(env2, "CONTAINER_REGISTRY_AUTHFILE");
   const credsfile = args.credsfile ?? readString(env2, "CONTAINER_REGISTRY_CREDSFILE");
   const source2 = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
-  if (mode === "none" && !args.creds && !args.token && local && readBoolean(env2, "CONTAINER_REGISTRY_SECURE")) {
-    const passwordFile = new StateDir((0, import_node_path18.resolve)(args.storage)).passwordFile();
+  if (mode === "none" && !args.creds && !args.token && local2 && (readBoolean(env2, "CONTAINER_REGISTRY_SECURE") || running?.tls === true)) {
+    const passwordFile = new StateDir((0, import_node_path21.resolve)(args.storage)).passwordFile();
     const username = readString(env2, "CONTAINER_REGISTRY_USERNAME");
     let cred;
-    return () => cred ??= (0, import_promises33.readFile)(passwordFile, "utf8").then(
+    return () => cred ??= (0, import_promises35.readFile)(passwordFile, "utf8").then(
       (p) => ({ kind: "basic", username, password: p.replace(/\r?\n$/, "") }),
       (err) => {
         throw new HelperError(
@@ -49752,10 +50270,12 @@ function resolveRegistry(registry, namespace) {
 }
 async function openTarget(args) {
   const { address, registry, namespace } = resolveRegistry(args.registry, args.namespace);
-  const local = isLocalRegistry(address);
-  const tls = await tlsFor(args, address, local);
-  const credentials = await credentialsFor(args, local);
-  return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, args.jobs + 2) }), namespace, registry };
+  const running = runningAt(address);
+  const local2 = running !== void 0 || isLocalRegistry(address);
+  const own = { ...args, storage: await clientStorage(args.storage, running) };
+  const tls = await tlsFor(own, address, local2, running);
+  const credentials = await credentialsFor(own, local2, running);
+  return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }), namespace, registry };
 }
 async function withTarget(args, work) {
   const target = await openTarget(args);
@@ -49769,12 +50289,36 @@ function repositoryOf(name, namespace) {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
   return `${namespace}/${name}`;
 }
-var import_promises33, import_node_path18;
+function sameRegistry(a2, b) {
+  if (a2.port !== b.port) return false;
+  return a2.host.toLowerCase() === b.host.toLowerCase() || isLoopbackHost(a2.host) && isLoopbackHost(b.host);
+}
+function imageName(text, target) {
+  let ref;
+  try {
+    ref = parseImageReference(text.trim());
+  } catch (err) {
+    throw new HelperError("usage", err.message);
+  }
+  if (ref.registry !== void 0) {
+    const named = parseHostPort(ref.registry);
+    const used = parseRegistryAddress(target.registry);
+    if (!sameRegistry(named, used)) {
+      throw new HelperError(
+        "usage",
+        `${text} names the registry ${ref.registry}, but this command talks to ${registryHost(used)} (--registry, CONTAINER_REGISTRY_URL); give --registry ${ref.registry} to use that one`
+      );
+    }
+  }
+  const repository = ref.registry !== void 0 || ref.repository.includes("/") ? ref.repository : repositoryOf(ref.repository, target.namespace);
+  return { repository, tag: ref.tag, digest: ref.digest };
+}
+var import_promises35, import_node_path21;
 var init_registry_options = __esm({
   "tools/src/cli/registry-options.ts"() {
     "use strict";
-    import_promises33 = __toESM(require_promises(), 1);
-    import_node_path18 = __toESM(require_path(), 1);
+    import_promises35 = __toESM(require_promises(), 1);
+    import_node_path21 = __toESM(require_path(), 1);
     init_helper_error();
     init_state_dir();
     init_credentials();
@@ -49783,6 +50327,7 @@ var init_registry_options = __esm({
     init_registry_url();
     init_values();
     init_setting_options();
+    init_options();
   }
 });
 
@@ -49864,11 +50409,11 @@ function parsePax(data) {
   return out;
 }
 function normalizeMemberName(name) {
-  const n2 = import_node_path19.posix.normalize(name.replace(/^\.\/+/, "")).replace(/\/+$/, "");
+  const n2 = import_node_path22.posix.normalize(name.replace(/^\.\/+/, "")).replace(/\/+$/, "");
   return n2 === "." ? "" : n2;
 }
 async function indexTar(path6) {
-  const fh = await (0, import_promises34.open)(path6, "r");
+  const fh = await (0, import_promises36.open)(path6, "r");
   const members = /* @__PURE__ */ new Map();
   try {
     const { size: fileSize } = await fh.stat();
@@ -49913,27 +50458,27 @@ async function indexTar(path6) {
   }
   return members;
 }
-var import_promises34, import_node_path19;
+var import_promises36, import_node_path22;
 var init_tar = __esm({
   "tools/src/layout/tar.ts"() {
     "use strict";
-    import_promises34 = __toESM(require_promises(), 1);
-    import_node_path19 = __toESM(require_path(), 1);
+    import_promises36 = __toESM(require_promises(), 1);
+    import_node_path22 = __toESM(require_path(), 1);
   }
 });
 
 // tools/src/layout/source.ts
 async function openLayoutFiles(path6) {
-  const s = await (0, import_promises35.stat)(path6);
+  const s = await (0, import_promises37.stat)(path6);
   return s.isDirectory() ? new DirectoryFiles(path6) : ArchiveFiles.load(path6);
 }
-var import_node_fs14, import_promises35, import_node_path20, import_node_stream10, SMALL_MAX, DirectoryFiles, ArchiveFiles;
+var import_node_fs16, import_promises37, import_node_path23, import_node_stream10, SMALL_MAX, DirectoryFiles, ArchiveFiles;
 var init_source2 = __esm({
   "tools/src/layout/source.ts"() {
     "use strict";
-    import_node_fs14 = __toESM(require_fs(), 1);
-    import_promises35 = __toESM(require_promises(), 1);
-    import_node_path20 = __toESM(require_path(), 1);
+    import_node_fs16 = __toESM(require_fs(), 1);
+    import_promises37 = __toESM(require_promises(), 1);
+    import_node_path23 = __toESM(require_path(), 1);
     import_node_stream10 = __toESM(require_stream(), 1);
     init_tar();
     SMALL_MAX = 8 * 1024 * 1024;
@@ -49944,7 +50489,7 @@ var init_source2 = __esm({
       location;
       async size(rel) {
         try {
-          const s = await (0, import_promises35.stat)((0, import_node_path20.join)(this.location, rel));
+          const s = await (0, import_promises37.stat)((0, import_node_path23.join)(this.location, rel));
           return s.isFile() ? s.size : void 0;
         } catch {
           return void 0;
@@ -49954,13 +50499,13 @@ var init_source2 = __esm({
         const size = await this.size(rel);
         if (size === void 0) throw new Error(`${this.location}: ${rel} is missing`);
         if (size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        return (0, import_promises35.readFile)((0, import_node_path20.join)(this.location, rel));
+        return (0, import_promises37.readFile)((0, import_node_path23.join)(this.location, rel));
       }
       open(rel) {
-        return (0, import_node_fs14.createReadStream)((0, import_node_path20.join)(this.location, rel), { highWaterMark: 1024 * 1024 });
+        return (0, import_node_fs16.createReadStream)((0, import_node_path23.join)(this.location, rel), { highWaterMark: 1024 * 1024 });
       }
       locate(rel) {
-        return { path: (0, import_node_path20.join)(this.location, rel), offset: 0 };
+        return { path: (0, import_node_path23.join)(this.location, rel), offset: 0 };
       }
     };
     ArchiveFiles = class _ArchiveFiles {
@@ -49977,7 +50522,7 @@ var init_source2 = __esm({
       member(rel) {
         let m = this.members.get(normalizeMemberName(rel));
         for (let hops = 0; m && (m.type === "1" || m.type === "2") && hops < 8; hops++) {
-          const target = m.type === "1" ? m.linkname : import_node_path20.posix.join(import_node_path20.posix.dirname(m.name), m.linkname);
+          const target = m.type === "1" ? m.linkname : import_node_path23.posix.join(import_node_path23.posix.dirname(m.name), m.linkname);
           m = this.members.get(normalizeMemberName(target));
         }
         return m && (m.type === "0" || m.type === "\0" || m.type === "7") ? m : void 0;
@@ -49989,7 +50534,7 @@ var init_source2 = __esm({
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
         if (m.size > max) throw new Error(`${this.location}: ${rel} is larger than ${max} bytes`);
-        const fh = await (0, import_promises35.open)(this.location, "r");
+        const fh = await (0, import_promises37.open)(this.location, "r");
         try {
           const buf = Buffer.alloc(m.size);
           await fh.read(buf, 0, m.size, m.offset);
@@ -50006,7 +50551,7 @@ var init_source2 = __esm({
         const m = this.member(rel);
         if (!m) throw new Error(`${this.location}: ${rel} is missing from the archive`);
         if (m.size === 0) return import_node_stream10.Readable.from([]);
-        return (0, import_node_fs14.createReadStream)(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
+        return (0, import_node_fs16.createReadStream)(this.location, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
       }
     };
   }
@@ -50073,8 +50618,21 @@ var init_layout = __esm({
         const file = this.files.locate(rel);
         return { digest: d.digest, size: d.size, open: () => this.files.open(rel), ...file ? { file } : {} };
       }
+      /**
+       * checkBlob makes sure a blob the manifest names is in the layout with the size it says, so a
+       * broken layout stops the push before anything is sent (a missing layer would otherwise show only
+       * mid-upload, as a failed request, after the registry opened an upload session for it).
+       */
+      async checkBlob(d, what) {
+        const size = await this.files.size(blobPath(d.digest));
+        if (size === void 0) throw new LayoutError(`${this.files.location}: blob ${d.digest} (${what}) is missing from the layout`);
+        if (size !== d.size) throw new LayoutError(`${this.files.location}: blob ${d.digest} (${what}) has ${size} bytes, not the ${d.size} its descriptor says`);
+      }
       /** readBlob reads a small blob and checks its digest. */
-      async readBlob(d) {
+      async readBlob(d, what = "a manifest") {
+        if (await this.files.size(blobPath(d.digest)) === void 0) {
+          throw new LayoutError(`${this.files.location}: blob ${d.digest} (${what}) is missing from the layout`);
+        }
         const body = await this.files.readSmall(blobPath(d.digest)).catch((err) => {
           throw new LayoutError(err.message);
         });
@@ -50125,7 +50683,8 @@ var init_layout = __esm({
           return;
         }
         const config2 = parsed.config;
-        const configBody = await this.readBlob(config2);
+        const configBody = await this.readBlob(config2, `the config of manifest ${d.digest}`);
+        for (const layer of parsed.blobs.slice(1)) await this.checkBlob(layer, `a layer of manifest ${d.digest}`);
         let cfg = {};
         try {
           cfg = JSON.parse(configBody.toString("utf8"));
@@ -50253,20 +50812,20 @@ var init_naming = __esm({
 
 // tools/src/push/discover.ts
 async function machineFolders(deployDir) {
-  const dir = (0, import_node_path21.resolve)(deployDir);
+  const dir = (0, import_node_path24.resolve)(deployDir);
   try {
-    if (!(await (0, import_promises36.stat)(dir)).isDirectory()) throw new Error("not a folder");
+    if (!(await (0, import_promises38.stat)(dir)).isDirectory()) throw new Error("not a folder");
   } catch (err) {
     throw new DiscoveryError(
       `deploy folder ${dir} cannot be read (${err.code ?? err.message}); set DEPLOY_DIR_IMAGE or --deploy-dir`
     );
   }
-  const parent = (0, import_node_path21.dirname)(dir);
+  const parent = (0, import_node_path24.dirname)(dir);
   const out = [dir];
-  for (const e of await (0, import_promises36.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
-    const p = (0, import_node_path21.join)(parent, e.name);
+  for (const e of await (0, import_promises38.readdir)(parent, { withFileTypes: true }).catch(() => [])) {
+    const p = (0, import_node_path24.join)(parent, e.name);
     if (p === dir) continue;
-    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises36.stat)(p).then(
+    if (e.isDirectory() || e.isSymbolicLink() && await (0, import_promises38.stat)(p).then(
       (s) => s.isDirectory(),
       () => false
     ))
@@ -50276,13 +50835,13 @@ async function machineFolders(deployDir) {
 }
 async function discoverImages(deployDir, only = []) {
   const folders = await machineFolders(deployDir);
-  const machines = folders.map((f) => (0, import_node_path21.basename)(f));
+  const machines = folders.map((f) => (0, import_node_path24.basename)(f));
   const found = /* @__PURE__ */ new Map();
   for (const folder of folders) {
-    const machine = (0, import_node_path21.basename)(folder);
+    const machine = (0, import_node_path24.basename)(folder);
     let entries;
     try {
-      entries = await (0, import_promises36.readdir)(folder);
+      entries = await (0, import_promises38.readdir)(folder);
     } catch {
       continue;
     }
@@ -50290,17 +50849,17 @@ async function discoverImages(deployDir, only = []) {
       if (!isOciEntryName(entry)) continue;
       const parsed = parseEntryName(entry, [machine, ...machines]);
       if (!parsed?.name) continue;
-      const full = (0, import_node_path21.join)(folder, entry);
+      const full = (0, import_node_path24.join)(folder, entry);
       let real2;
       let isDir;
       let mtime;
       try {
-        real2 = await (0, import_promises36.realpath)(full);
-        const s = await (0, import_promises36.stat)(real2);
+        real2 = await (0, import_promises38.realpath)(full);
+        const s = await (0, import_promises38.stat)(real2);
         isDir = s.isDirectory();
         mtime = s.mtimeMs;
         if (!isDir && !s.isFile()) continue;
-        if (isDir && !await (0, import_promises36.stat)((0, import_node_path21.join)(real2, "index.json")).then(
+        if (isDir && !await (0, import_promises38.stat)((0, import_node_path24.join)(real2, "index.json")).then(
           (x) => x.isFile(),
           () => false
         ))
@@ -50308,7 +50867,7 @@ async function discoverImages(deployDir, only = []) {
       } catch {
         continue;
       }
-      const target = (await (0, import_promises36.lstat)(full)).isSymbolicLink() ? parseEntryName((0, import_node_path21.basename)(real2), [machine, ...machines]) : parsed;
+      const target = (await (0, import_promises38.lstat)(full)).isSymbolicLink() ? parseEntryName((0, import_node_path24.basename)(real2), [machine, ...machines]) : parsed;
       const built = target?.built ?? parsed.built ?? mtime;
       const archive = !isDir;
       const key3 = `${machine}\0${parsed.name}`;
@@ -50325,18 +50884,18 @@ async function discoverImages(deployDir, only = []) {
     if (missing.length) {
       const known = [...new Set([...found.values()].map((i2) => i2.name))].sort();
       throw new DiscoveryError(
-        `no image named ${missing.map((m) => JSON.stringify(m)).join(", ")} in ${(0, import_node_path21.dirname)((0, import_node_path21.resolve)(deployDir))}/* (found: ${known.join(", ") || "none"})`
+        `no image named ${missing.map((m) => JSON.stringify(m)).join(", ")} in ${(0, import_node_path24.dirname)((0, import_node_path24.resolve)(deployDir))}/* (found: ${known.join(", ") || "none"})`
       );
     }
   }
   return images.sort((a2, b) => a2.name.localeCompare(b.name) || a2.machine.localeCompare(b.machine));
 }
-var import_promises36, import_node_path21, DiscoveryError;
+var import_promises38, import_node_path24, DiscoveryError;
 var init_discover = __esm({
   "tools/src/push/discover.ts"() {
     "use strict";
-    import_promises36 = __toESM(require_promises(), 1);
-    import_node_path21 = __toESM(require_path(), 1);
+    import_promises38 = __toESM(require_promises(), 1);
+    import_node_path24 = __toESM(require_path(), 1);
     init_naming();
     init_helper_error();
     DiscoveryError = class extends HelperError {
@@ -50401,13 +50960,45 @@ var init_retry = __esm({
   }
 });
 
+// tools/src/client/head.ts
+async function expectHeadStatus(s, req, scopes, res, ...codes) {
+  if (codes.includes(res.status)) return;
+  await discard(res);
+  if (!REFUSALS.has(res.status)) return expectStatus(res, ...codes);
+  let text = "";
+  try {
+    const get = await s.request({ ...req, method: "GET" }, scopes);
+    if (get.status === res.status) text = (await readBody2(get, 64 * 1024)).toString("utf8");
+    else get.body.destroy();
+  } catch {
+  }
+  throw new RegistryHttpError({
+    status: res.status,
+    method: res.method,
+    url: res.url,
+    diagnostics: parseDiagnostics(text),
+    retryAfter: res.headers["retry-after"]
+  });
+}
+var REFUSALS;
+var init_head = __esm({
+  "tools/src/client/head.ts"() {
+    "use strict";
+    init_errors2();
+    init_transport();
+    REFUSALS = /* @__PURE__ */ new Set([401, 403]);
+  }
+});
+
 // tools/src/client/blobs.ts
 async function blobExists(s, repo, digest) {
-  const res = await s.request({ method: "HEAD", path: `/v2/${repo}/blobs/${digest}` }, [repositoryScope(repo, "pull,push")]);
+  const req = { method: "HEAD", path: `/v2/${repo}/blobs/${digest}` };
+  const scopes = [repositoryScope(repo, "pull,push")];
+  const res = await s.request(req, scopes);
   await discard(res);
   if (res.status === 200) return true;
   if (res.status === 404) return false;
-  await expectStatus(res, 200, 404);
+  await expectHeadStatus(s, req, scopes, res, 200, 404);
   return false;
 }
 async function startUpload2(s, repo, mount) {
@@ -50533,7 +51124,8 @@ async function uploadOrCancel(s, repo, location, blob, opts, from = 0, saved) {
   try {
     await uploadContent(s, repo, location, blob, opts, from);
   } catch (err) {
-    void cancelUpload2(s, repo, location).then((gone) => gone ? records?.forget(saved) : void 0);
+    const cancelled = cancelUpload2(s, repo, location).then((gone) => gone ? records?.forget(saved) : void 0);
+    if (!isRetryable(err)) await cancelled;
     throw err;
   }
   await records?.forget(saved);
@@ -50606,6 +51198,7 @@ var init_blobs3 = __esm({
     init_retry();
     init_errors2();
     init_transport();
+    init_head();
     MONOLITHIC_MAX = 16 * 1024 * 1024;
   }
 });
@@ -50648,12 +51241,12 @@ function mediaTypeOf(body, contentType) {
 }
 async function headManifest(s, repo, reference) {
   return withRetry(async () => {
-    const res = await s.request({ method: "HEAD", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [
-      repositoryScope(repo, "pull")
-    ]);
+    const req = { method: "HEAD", path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } };
+    const scopes = [repositoryScope(repo, "pull")];
+    const res = await s.request(req, scopes);
     await discard(res);
     if (res.status === 404) return void 0;
-    await expectStatus(res, 200);
+    await expectHeadStatus(s, req, scopes, res, 200);
     const digest = res.headers["docker-content-digest"];
     return {
       digest: typeof digest === "string" ? digest : void 0,
@@ -50695,6 +51288,7 @@ var init_manifests3 = __esm({
     init_digest();
     init_retry();
     init_transport();
+    init_head();
     init_errors2();
     MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
   }
@@ -50703,16 +51297,16 @@ var init_manifests3 = __esm({
 // tools/src/client/upload-records.ts
 function uploadRecordsDir(env2 = process.env) {
   const xdg = env2.XDG_CACHE_HOME;
-  if (xdg && (0, import_node_path22.isAbsolute)(xdg)) return (0, import_node_path22.join)(xdg, "container-registry", "uploads");
+  if (xdg && (0, import_node_path25.isAbsolute)(xdg)) return (0, import_node_path25.join)(xdg, "container-registry", "uploads");
   let home = env2.HOME;
   if (!home) {
     try {
-      home = (0, import_node_os7.homedir)();
+      home = (0, import_node_os9.homedir)();
     } catch {
       home = void 0;
     }
   }
-  return home && (0, import_node_path22.isAbsolute)(home) ? (0, import_node_path22.join)(home, ".cache", "container-registry", "uploads") : void 0;
+  return home && (0, import_node_path25.isAbsolute)(home) ? (0, import_node_path25.join)(home, ".cache", "container-registry", "uploads") : void 0;
 }
 function persistableLocation(location, registryOrigin) {
   let u2;
@@ -50738,14 +51332,14 @@ function isRecord(x) {
   const r = x;
   return typeof r === "object" && r !== null && typeof r.registry === "string" && typeof r.repository === "string" && typeof r.digest === "string" && Number.isSafeInteger(r.size) && typeof r.location === "string" && Number.isFinite(r.savedAt) && Number.isSafeInteger(r.pid) && typeof r.host === "string";
 }
-var import_node_crypto16, import_promises37, import_node_os7, import_node_path22, RECORD_MAX_AGE_MS, RECORDS_MAX, SECRET_PARAM, JWT_VALUE, UploadRecords;
+var import_node_crypto16, import_promises39, import_node_os9, import_node_path25, RECORD_MAX_AGE_MS, RECORDS_MAX, SECRET_PARAM, JWT_VALUE, UploadRecords;
 var init_upload_records = __esm({
   "tools/src/client/upload-records.ts"() {
     "use strict";
     import_node_crypto16 = __toESM(require_crypto(), 1);
-    import_promises37 = __toESM(require_promises(), 1);
-    import_node_os7 = __toESM(require_os(), 1);
-    import_node_path22 = __toESM(require_path(), 1);
+    import_promises39 = __toESM(require_promises(), 1);
+    import_node_os9 = __toESM(require_os(), 1);
+    import_node_path25 = __toESM(require_path(), 1);
     init_process();
     RECORD_MAX_AGE_MS = 7 * 24 * 3600 * 1e3;
     RECORDS_MAX = 256;
@@ -50772,7 +51366,7 @@ var init_upload_records = __esm({
         const prefix = `${keyOf(registry, repository, digest)}.`;
         let names;
         try {
-          names = (await (0, import_promises37.readdir)(this.dir)).filter((n2) => n2.startsWith(prefix) && n2.endsWith(".json"));
+          names = (await (0, import_promises39.readdir)(this.dir)).filter((n2) => n2.startsWith(prefix) && n2.endsWith(".json"));
         } catch {
           return void 0;
         }
@@ -50782,7 +51376,7 @@ var init_upload_records = __esm({
           if (!record) continue;
           const fits = record.registry === registry && record.repository === repository && record.digest === digest && record.size === size && persistableLocation(record.location, registry) === record.location;
           if (!fits || Date.now() - record.savedAt > this.maxAgeMs) {
-            await (0, import_promises37.unlink)((0, import_node_path22.join)(this.dir, name)).catch(() => void 0);
+            await (0, import_promises39.unlink)((0, import_node_path25.join)(this.dir, name)).catch(() => void 0);
             continue;
           }
           if (!this.ownerGone(record)) continue;
@@ -50790,13 +51384,13 @@ var init_upload_records = __esm({
         }
         found.sort((a2, b) => b.record.savedAt - a2.record.savedAt);
         for (const { name, record } of found) {
-          const claimed = (0, import_node_path22.join)(this.dir, `.${(0, import_node_crypto16.randomBytes)(8).toString("hex")}.taken`);
+          const claimed = (0, import_node_path25.join)(this.dir, `.${(0, import_node_crypto16.randomBytes)(8).toString("hex")}.taken`);
           try {
-            await (0, import_promises37.rename)((0, import_node_path22.join)(this.dir, name), claimed);
+            await (0, import_promises39.rename)((0, import_node_path25.join)(this.dir, name), claimed);
           } catch {
             continue;
           }
-          await (0, import_promises37.unlink)(claimed).catch(() => void 0);
+          await (0, import_promises39.unlink)(claimed).catch(() => void 0);
           return record;
         }
         return void 0;
@@ -50805,52 +51399,52 @@ var init_upload_records = __esm({
       async save(entry) {
         const location = persistableLocation(entry.location, entry.registry);
         if (!location || !await this.prepare()) return void 0;
-        const record = { ...entry, location, savedAt: Date.now(), pid: process.pid, host: (0, import_node_os7.hostname)() };
+        const record = { ...entry, location, savedAt: Date.now(), pid: process.pid, host: (0, import_node_os9.hostname)() };
         const id = (0, import_node_crypto16.randomBytes)(8).toString("hex");
-        const tmp = (0, import_node_path22.join)(this.dir, `.${id}.tmp`);
-        const file = (0, import_node_path22.join)(this.dir, `${keyOf(record.registry, record.repository, record.digest)}.${id}.json`);
+        const tmp = (0, import_node_path25.join)(this.dir, `.${id}.tmp`);
+        const file = (0, import_node_path25.join)(this.dir, `${keyOf(record.registry, record.repository, record.digest)}.${id}.json`);
         try {
-          const fh = await (0, import_promises37.open)(tmp, "wx", 384);
+          const fh = await (0, import_promises39.open)(tmp, "wx", 384);
           try {
             await fh.writeFile(`${JSON.stringify(record)}
 `);
           } finally {
             await fh.close();
           }
-          await (0, import_promises37.rename)(tmp, file);
+          await (0, import_promises39.rename)(tmp, file);
           return { file, record };
         } catch {
-          await (0, import_promises37.unlink)(tmp).catch(() => void 0);
+          await (0, import_promises39.unlink)(tmp).catch(() => void 0);
           return void 0;
         }
       }
       /** forget removes a record this process saved (the blob is committed, or its session is dead). */
       async forget(saved) {
-        if (saved) await (0, import_promises37.unlink)(saved.file).catch(() => void 0);
+        if (saved) await (0, import_promises39.unlink)(saved.file).catch(() => void 0);
       }
       /** ownerGone tells whether a record's session has nobody sending to it any more. */
       ownerGone(record) {
-        if (record.host !== (0, import_node_os7.hostname)()) return false;
+        if (record.host !== (0, import_node_os9.hostname)()) return false;
         if (record.pid === process.pid) return false;
         return !isProcessAlive(record.pid);
       }
       async read(name) {
         try {
-          const doc = JSON.parse(await (0, import_promises37.readFile)((0, import_node_path22.join)(this.dir, name), "utf8"));
+          const doc = JSON.parse(await (0, import_promises39.readFile)((0, import_node_path25.join)(this.dir, name), "utf8"));
           if (isRecord(doc)) return doc;
         } catch {
         }
-        await (0, import_promises37.unlink)((0, import_node_path22.join)(this.dir, name)).catch(() => void 0);
+        await (0, import_promises39.unlink)((0, import_node_path25.join)(this.dir, name)).catch(() => void 0);
         return void 0;
       }
       /** prepare makes the folder (0700) and prunes it, once per process; false when it cannot be used. */
       prepare() {
         return this.ready ??= (async () => {
           try {
-            await (0, import_promises37.mkdir)(this.dir, { recursive: true, mode: 448 });
-            const st = await (0, import_promises37.lstat)(this.dir);
+            await (0, import_promises39.mkdir)(this.dir, { recursive: true, mode: 448 });
+            const st = await (0, import_promises39.lstat)(this.dir);
             if (!st.isDirectory() || typeof process.getuid === "function" && st.uid !== process.getuid()) return false;
-            await (0, import_promises37.chmod)(this.dir, 448);
+            await (0, import_promises39.chmod)(this.dir, 448);
             await this.prune();
             return true;
           } catch {
@@ -50862,16 +51456,16 @@ var init_upload_records = __esm({
       async prune() {
         const now = Date.now();
         const files = [];
-        for (const name of await (0, import_promises37.readdir)(this.dir)) {
-          const path6 = (0, import_node_path22.join)(this.dir, name);
-          const st = await (0, import_promises37.stat)(path6).catch(() => void 0);
+        for (const name of await (0, import_promises39.readdir)(this.dir)) {
+          const path6 = (0, import_node_path25.join)(this.dir, name);
+          const st = await (0, import_promises39.stat)(path6).catch(() => void 0);
           if (!st?.isFile()) continue;
           const leftover = !name.endsWith(".json") && now - st.mtimeMs > 6e4;
-          if (leftover || now - st.mtimeMs > this.maxAgeMs) await (0, import_promises37.unlink)(path6).catch(() => void 0);
+          if (leftover || now - st.mtimeMs > this.maxAgeMs) await (0, import_promises39.unlink)(path6).catch(() => void 0);
           else files.push({ path: path6, mtimeMs: st.mtimeMs });
         }
         files.sort((a2, b) => a2.mtimeMs - b.mtimeMs);
-        for (const f of files.slice(0, Math.max(0, files.length - this.maxRecords))) await (0, import_promises37.unlink)(f.path).catch(() => void 0);
+        for (const f of files.slice(0, Math.max(0, files.length - this.maxRecords))) await (0, import_promises39.unlink)(f.path).catch(() => void 0);
       }
     };
   }
@@ -50965,6 +51559,16 @@ async function pushBlobs(ctx, repository, images) {
   );
   return stats;
 }
+async function configPlatform(session, repository, config2) {
+  if (config2.size >= CONFIG_READ_MAX) return void 0;
+  try {
+    const res = await getBlob2(session, repository, config2.digest);
+    const cfg = JSON.parse((await readBody2(res, CONFIG_READ_MAX)).toString("utf8"));
+    return typeof cfg.architecture === "string" && cfg.architecture ? normalizePlatform(cfg) : void 0;
+  } catch {
+    return void 0;
+  }
+}
 async function existingTag(session, repository, tag) {
   const m = await getManifest2(session, repository, tag);
   if (!m) return void 0;
@@ -50972,11 +51576,7 @@ async function existingTag(session, repository, tag) {
   let platform2;
   try {
     const doc = JSON.parse(m.body.toString("utf8"));
-    if (doc.config && doc.config.size < 4 * 1024 * 1024) {
-      const res = await getBlob2(session, repository, doc.config.digest);
-      const cfg = JSON.parse((await readBody2(res)).toString("utf8"));
-      if (cfg.architecture) platform2 = normalizePlatform(cfg);
-    }
+    if (doc.config) platform2 = await configPlatform(session, repository, doc.config);
   } catch {
   }
   return { mediaType: m.mediaType, body: m.body, digest: m.digest, platform: platform2 };
@@ -51013,7 +51613,7 @@ async function tagImages(ctx, repository, images, tags2) {
       if (existing?.digest !== digest) await putManifest2(ctx.session, repository, tag, body, mediaType);
       const now = existing?.digest === digest ? digest : (await headManifest(ctx.session, repository, tag))?.digest;
       if (now === digest || now === void 0 || attempt >= 4) {
-        out[tag] = digest;
+        out[tag] = { digest, mediaType, platforms: entries.map((e) => platformKey(e.platform)) };
         ctx.reporter.tagged(repository, tag, digest);
         break;
       }
@@ -51023,9 +51623,9 @@ async function tagImages(ctx, repository, images, tags2) {
   return out;
 }
 function tagLockPath(registry, repository, env2 = process.env) {
-  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
+  const uid2 = typeof process.getuid === "function" ? process.getuid() : "user";
   const key3 = (0, import_node_crypto17.createHash)("sha256").update(`${registry}/${repository}`).digest("hex").slice(0, 32);
-  return (0, import_node_path23.join)(env2.XDG_RUNTIME_DIR || (0, import_node_os8.tmpdir)(), `container-registry-${uid}`, `tags-${key3}.lock`);
+  return (0, import_node_path26.join)(env2.XDG_RUNTIME_DIR || (0, import_node_os10.tmpdir)(), `container-registry-${uid2}`, `tags-${key3}.lock`);
 }
 async function pushImageSet(ctx, repository, images, tags2) {
   const seen = /* @__PURE__ */ new Map();
@@ -51037,7 +51637,7 @@ async function pushImageSet(ctx, repository, images, tags2) {
   }
   const unique2 = [...seen.values()];
   const stats = await pushBlobs(ctx, repository, unique2);
-  const tagDigests = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique2, tags2), 12e4);
+  const tagged = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique2, tags2), 12e4);
   const single = unique2.length === 1;
   const own = single ? { digest: unique2[0].manifestDigest, mediaType: unique2[0].mediaType } : (() => {
     const entries = mergedEntries(
@@ -51050,12 +51650,13 @@ async function pushImageSet(ctx, repository, images, tags2) {
     repository,
     tags: tags2,
     ...own,
-    tagDigests,
+    tagDigests: Object.fromEntries(Object.entries(tagged).map(([tag, c3]) => [tag, c3.digest])),
+    tagged,
     platforms: unique2.map((i2) => platformKey(i2.platform)),
     ...stats
   };
 }
-var import_node_crypto17, import_node_os8, import_node_path23;
+var import_node_crypto17, import_node_os10, import_node_path26, CONFIG_READ_MAX;
 var init_push = __esm({
   "tools/src/push/push.ts"() {
     "use strict";
@@ -51069,9 +51670,10 @@ var init_push = __esm({
     init_digest();
     init_multiarch();
     import_node_crypto17 = __toESM(require_crypto(), 1);
-    import_node_os8 = __toESM(require_os(), 1);
-    import_node_path23 = __toESM(require_path(), 1);
+    import_node_os10 = __toESM(require_os(), 1);
+    import_node_path26 = __toESM(require_path(), 1);
     init_lock();
+    CONFIG_READ_MAX = 4 * 1024 * 1024;
   }
 });
 
@@ -53408,7 +54010,7 @@ var init_tags2 = __esm({
 async function planDeployPush(opts, warn = () => {
 }) {
   const found = await discoverImages(opts.deployDir, opts.only);
-  const current = (0, import_node_path24.basename)((0, import_node_path24.resolve)(opts.deployDir));
+  const current = (0, import_node_path27.basename)((0, import_node_path27.resolve)(opts.deployDir));
   const byName = /* @__PURE__ */ new Map();
   for (const f of found) byName.set(f.name, [...byName.get(f.name) ?? [], f]);
   const plans = [];
@@ -53448,11 +54050,11 @@ async function pushPlanned(ctx, plans, opts) {
   }
   return results;
 }
-var import_node_path24;
+var import_node_path27;
 var init_deploy = __esm({
   "tools/src/push/deploy.ts"() {
     "use strict";
-    import_node_path24 = __toESM(require_path(), 1);
+    import_node_path27 = __toESM(require_path(), 1);
     init_layout();
     init_labels();
     init_platform();
@@ -54350,11 +54952,28 @@ async function chooseReporter(opts) {
   if (opts.quiet || opts.json) return new SilentReporter();
   return process.stdout.isTTY ? BarReporter.create() : new LineReporter();
 }
-var short, SilentReporter, LineReporter, BarReporter;
+function summaryLines(registry, r) {
+  const host = registry.replace(/^https?:\/\//i, "");
+  const groups = /* @__PURE__ */ new Map();
+  for (const tag of r.tags) {
+    const content = r.tagged[tag] ?? { digest: r.digest, mediaType: "", platforms: r.platforms };
+    const group = groups.get(content.digest);
+    if (group) group.tags.push(tag);
+    else groups.set(content.digest, { tags: [tag], content });
+  }
+  return [...groups.values()].map(({ tags: tags2, content }) => {
+    const notes = [content.platforms.join(", ")];
+    const kind = INDEX_KINDS[content.mediaType];
+    if (kind) notes.push(content.digest !== r.digest ? `${kind}, merged: this run pushed ${r.platforms.join(", ")}` : kind);
+    return `${host}/${r.repository}: ${tags2.join(" ")} ${content.digest} (${notes.join("; ")})`;
+  });
+}
+var short, SilentReporter, LineReporter, BarReporter, INDEX_KINDS;
 var init_progress = __esm({
   "tools/src/push/progress.ts"() {
     "use strict";
     init_format();
+    init_mediatypes();
     short = (digest) => digest.replace(/^sha256:/, "").slice(0, 12);
     SilentReporter = class {
       blobStart() {
@@ -54454,6 +55073,7 @@ var init_progress = __esm({
         this.bars.stop();
       }
     };
+    INDEX_KINDS = { [MEDIA_TYPES.ociIndex]: "OCI index", [MEDIA_TYPES.dockerManifestList]: "Docker manifest list" };
   }
 });
 
@@ -54486,6 +55106,10 @@ var push_exports = {};
 __export(push_exports, {
   pushCommand: () => pushCommand
 });
+function versionOption() {
+  const option = settingOption("IMAGE_VERSION", { fromEnv: false, alias: "v" });
+  return { ...option, describe: `${option.describe} (the helper's own version: container-registry --version)` };
+}
 var pushCommand;
 var init_push2 = __esm({
   "tools/src/cli/commands/push.ts"() {
@@ -54505,12 +55129,24 @@ var init_push2 = __esm({
     pushCommand = {
       command: "push [image]",
       describe: "Push the OCI images of deploy/ (every machine folder) to the registry",
-      builder: (y) => registryOptions(y.version(false)).positional("image", { type: "string", describe: "Push only this image (name without machine and timestamp)" }).option("tag", { alias: "t", type: "string", array: true, describe: "Explicit tag (repeatable; needs an image name)" }).option("strategy", settingOption("CONTAINER_REGISTRY_TAG_STRATEGY", { fromEnv: false, alias: "s" })).option("version", settingOption("IMAGE_VERSION", { fromEnv: false, alias: "v" })).option("label", { type: "string", array: true, describe: "KEY=VALUE label set in the image config (repeatable)" }).option("deploy-dir", settingOption("DEPLOY_DIR_IMAGE", { fromEnv: false })).option("json", { type: "boolean", default: false, describe: "Print what was pushed as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
+      builder: (y) => (
+        // --version here is the image version (IMAGE_VERSION), as documented; the helper's own is
+        // `container-registry --version`, before the command word (cli.ts).
+        jobsOption(registryOptions(y.version(false))).positional("image", { type: "string", describe: "Push only this image (name without machine and timestamp)" }).option("tag", { alias: "t", type: "string", array: true, describe: "Explicit tag (repeatable; needs an image name)" }).option("strategy", settingOption("CONTAINER_REGISTRY_TAG_STRATEGY", { fromEnv: false, alias: "s" })).option("version", versionOption()).option("label", { type: "string", array: true, describe: "KEY=VALUE label set in the image config (repeatable)" }).option("deploy-dir", settingOption("DEPLOY_DIR_IMAGE", { fromEnv: false })).option("json", { type: "boolean", default: false, describe: "Print what was pushed as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" })
+      ),
       handler: async (args) => {
         const started = Date.now();
         const now = /* @__PURE__ */ new Date();
+        if (args.version === "") {
+          throw new HelperError("usage", "push --version takes the image version (push --version 1.2); the helper's own version is `container-registry --version`");
+        }
         const explicit = (args.tag ?? []).filter((t) => t !== "");
         if (explicit.length && !args.image) throw new HelperError("usage", "--tag needs an image name: push <image> --tag <tag>");
+        const named = args.image === void 0 ? void 0 : imageName(args.image, resolveRegistry(args.registry, args.namespace));
+        if (named?.digest) throw new HelperError("usage", `push IMAGE is a name, not a digest (got ${JSON.stringify(args.image)})`);
+        if (named?.tag && !explicit.includes(named.tag)) explicit.push(named.tag);
+        const slash = named?.repository.lastIndexOf("/") ?? -1;
+        const image3 = named && { name: named.repository.slice(slash + 1), namespace: named.repository.slice(0, Math.max(slash, 0)) };
         for (const t of explicit)
           if (!isValidTag(t)) throw new HelperError("usage", `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
         const env2 = process.env;
@@ -54534,13 +55170,14 @@ var init_push2 = __esm({
           branch: () => gitBranch()
         });
         const arch = !explicit.length && strategies.includes("arch");
-        const only = args.image ? [args.image] : readList(env2, "CONTAINER_REGISTRY_IMAGES");
+        const only = image3 ? [image3.name] : readList(env2, "CONTAINER_REGISTRY_IMAGES");
         const target = await openTarget(args);
         const reporter = await chooseReporter(args);
         const ping = target.session.baseUrl();
         ping.catch(() => void 0);
         try {
-          const plans = await planDeployPush({ deployDir, only, namespace: target.namespace, tags: tags2, arch, labels }, (w) => process.stderr.write(`warning: ${w}
+          const namespace = image3?.namespace ?? target.namespace;
+          const plans = await planDeployPush({ deployDir, only, namespace, tags: tags2, arch, labels }, (w) => process.stderr.write(`warning: ${w}
 `));
           if (!plans.length) throw new HelperError("no-images", `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
           await ping;
@@ -54553,7 +55190,7 @@ var init_push2 = __esm({
           } else if (!args.quiet) {
             const sent = results.reduce((n2, r) => n2 + r.bytesSent, 0);
             const skipped = results.reduce((n2, r) => n2 + r.bytesSkipped, 0);
-            for (const r of results) process.stdout.write(`${target.registry}/${r.repository}: ${r.tags.join(" ")} ${r.digest} (${r.platforms.join(", ")})
+            for (const r of results) for (const line of summaryLines(target.registry, r)) process.stdout.write(`${line}
 `);
             process.stdout.write(
               `Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1e3).toFixed(2)} s
@@ -54579,6 +55216,14 @@ function parseSourceReference(text) {
   }
   const registry = ref.registry === DOCKER_HUB ? "registry-1.docker.io" : ref.registry;
   return { registry, repository: ref.repository, reference: ref.digest ?? ref.tag ?? "latest", tag: ref.tag ?? (ref.digest ? void 0 : "latest") };
+}
+function openSource(source2, opts) {
+  return new RegistrySession({
+    registry: source2.registry,
+    tls: { insecure: opts.insecure, ca: opts.ca, allowHttp: opts.insecure || isLoopbackHost(source2.registry) },
+    credentials: opts.credentials,
+    insecureFlag: "--src-insecure"
+  });
 }
 function parsePlatform(text) {
   const parts = text.trim().split("/");
@@ -54607,6 +55252,7 @@ function remoteSource(src, repo, d) {
 async function remoteImage(src, repo, d, body, mediaType) {
   const parsed = parseManifest(body, mediaType);
   if (!parsed.config) throw new ImportError(`${repo}@${d.digest} is not an image manifest`);
+  const platform2 = d.platform ?? await configPlatform(src, repo, parsed.config);
   return {
     manifest: body,
     manifestDigest: d.digest,
@@ -54614,7 +55260,7 @@ async function remoteImage(src, repo, d, body, mediaType) {
     config: parsed.config,
     configBody: Buffer.alloc(0),
     layers: parsed.blobs.slice(1),
-    platform: d.platform ? normalizePlatform(d.platform) : { os: "unknown", architecture: "unknown" },
+    platform: platform2 ? normalizePlatform(platform2) : { os: "unknown", architecture: "unknown" },
     blob: (desc) => remoteSource(src, repo, desc)
   };
 }
@@ -54660,13 +55306,15 @@ async function importImage(ctx, src, source2, repository, tag, platforms = []) {
   for (const i2 of images) if (tagBody !== i2.manifest) await putManifest2(ctx.session, repository, i2.manifestDigest, i2.manifest, i2.mediaType);
   const digest = await putManifest2(ctx.session, repository, tag, tagBody, tagType);
   ctx.reporter.tagged(repository, tag, digest);
+  const platformKeys = images.map((i2) => platformKey(i2.platform));
   return {
     repository,
     tags: [tag],
     digest,
     mediaType: tagType,
     tagDigests: { [tag]: digest },
-    platforms: images.map((i2) => platformKey(i2.platform)),
+    tagged: { [tag]: { digest, mediaType: tagType, platforms: platformKeys } },
+    platforms: platformKeys,
     ...stats
   };
 }
@@ -54677,6 +55325,7 @@ var init_import = __esm({
     import_node_stream12 = __toESM(require_stream(), 1);
     init_blobs3();
     init_manifests3();
+    init_session();
     init_manifest();
     init_mediatypes();
     init_reference();
@@ -54698,15 +55347,14 @@ var import_exports2 = {};
 __export(import_exports2, {
   importCommand: () => importCommand
 });
-var import_promises38, importCommand;
+var import_promises40, importCommand;
 var init_import2 = __esm({
   "tools/src/cli/commands/import.ts"() {
     "use strict";
     init_helper_error();
     init_registry_options();
     init_credentials();
-    init_session();
-    import_promises38 = __toESM(require_promises(), 1);
+    import_promises40 = __toESM(require_promises(), 1);
     init_names();
     init_import();
     init_push();
@@ -54715,31 +55363,24 @@ var init_import2 = __esm({
     importCommand = {
       command: "import <ref> [name]",
       describe: "Copy an image from another registry (all platforms, digests kept) into the registry",
-      builder: (y) => registryOptions(y).positional("ref", { type: "string", describe: "Source: [registry/]repository[:tag|@digest] (no registry: Docker Hub)" }).positional("name", { type: "string", describe: "Target name[:tag] in the namespace (default: the source name and tag)" }).option("platform", { type: "string", array: true, describe: "Only these platforms, os/arch[/variant] (repeatable)" }).option("src-authfile", { type: "string", describe: "Docker-style config.json for the source" }).option("src-credsfile", { type: "string", describe: "KEY=VALUE credentials file for the source" }).option("src-creds", { type: "string", describe: "USER:PASSWORD for the source (visible in ps)" }).option("src-token", { type: "string", describe: "Token for the source (visible in ps)" }).option("src-insecure", { type: "boolean", default: false, describe: "Source: allow plain HTTP, skip certificate verification" }).option("src-ca-cert", { type: "string", describe: "Source: CA certificate (PEM)" }).option("src-cert-dir", { type: "string", describe: "Source: folder of CA certificates (no private keys)" }).option("json", { type: "boolean", default: false, describe: "Print what was imported as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
+      builder: (y) => jobsOption(registryOptions(y)).positional("ref", { type: "string", describe: "Source: [registry/]repository[:tag|@digest] (no registry: Docker Hub)" }).positional("name", { type: "string", describe: "Target name[:tag] in the namespace (default: the source name and tag)" }).option("platform", { type: "string", array: true, describe: "Only these platforms, os/arch[/variant] (repeatable)" }).option("src-authfile", { type: "string", describe: "Docker-style config.json for the source" }).option("src-credsfile", { type: "string", describe: "KEY=VALUE credentials file for the source" }).option("src-creds", { type: "string", describe: "USER:PASSWORD for the source (visible in ps)" }).option("src-token", { type: "string", describe: "Token for the source (visible in ps)" }).option("src-insecure", { type: "boolean", default: false, describe: "Source: allow plain HTTP, skip certificate verification" }).option("src-ca-cert", { type: "string", describe: "Source: CA certificate (PEM)" }).option("src-cert-dir", { type: "string", describe: "Source: folder of CA certificates (no private keys)" }).option("json", { type: "boolean", default: false, describe: "Print what was imported as JSON" }).option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print nothing but errors" }),
       handler: async (args) => {
         const source2 = parseSourceReference(args.ref);
         const platforms = (args.platform ?? []).flatMap((p) => p.split(",")).filter(Boolean).map(parsePlatform);
-        let name = source2.repository.split("/").pop();
-        let tag = source2.tag ?? "latest";
-        if (args.name) {
-          const i2 = args.name.lastIndexOf(":");
-          if (i2 > 0 && !args.name.slice(i2).includes("/")) {
-            tag = args.name.slice(i2 + 1);
-            name = args.name.slice(0, i2);
-          } else name = args.name;
-        }
-        if (!isValidTag(tag)) throw new HelperError("usage", `invalid tag ${JSON.stringify(tag)}`);
+        const named = args.name === void 0 ? void 0 : imageName(args.name, resolveRegistry(args.registry, args.namespace));
+        if (named?.digest) throw new HelperError("usage", `import's NAME is name[:tag] (got ${JSON.stringify(args.name)}); the digests are the source's`);
+        const tag = named?.tag ?? source2.tag ?? "latest";
         const target = await openTarget(args);
-        const repository = repositoryOf(name, target.namespace);
+        const repository = named?.repository ?? repositoryOf(source2.repository.split("/").pop(), target.namespace);
         const problem = nameProblem(repository);
         if (problem) throw new HelperError("name", `target name ${JSON.stringify(repository)} is not valid: ${problem}`);
         const ca = [];
-        if (args["src-ca-cert"]) ca.push(await (0, import_promises38.readFile)(args["src-ca-cert"]));
+        if (args["src-ca-cert"]) ca.push(await (0, import_promises40.readFile)(args["src-ca-cert"]));
         if (args["src-cert-dir"]) ca.push(...await loadCaDir(args["src-cert-dir"]));
         const srcMode = args["src-authfile"] ? "authfile" : args["src-credsfile"] ? "credsfile" : "none";
-        const src = new RegistrySession({
-          registry: source2.registry,
-          tls: { insecure: args["src-insecure"], ca },
+        const src = openSource(source2, {
+          insecure: args["src-insecure"],
+          ca,
           credentials: credentialSource({
             mode: srcMode,
             authfile: args["src-authfile"],
@@ -54863,13 +55504,13 @@ async function image2(s, repository, digest, body, mediaType, platform2) {
   const config2 = parsed.config;
   let labels = {};
   let created;
-  let configPlatform;
+  let configPlatform2;
   if (config2.size < 4 * 1024 * 1024) {
     try {
       const doc = JSON.parse((await readBody2(await getBlob2(s, repository, config2.digest))).toString("utf8"));
       labels = doc.config?.Labels ?? {};
       created = doc.created;
-      if (doc.architecture) configPlatform = platformKey(doc);
+      if (doc.architecture) configPlatform2 = platformKey(doc);
     } catch {
     }
   }
@@ -54877,7 +55518,7 @@ async function image2(s, repository, digest, body, mediaType, platform2) {
   return {
     digest,
     mediaType: parsed.mediaType,
-    platform: platform2 ?? configPlatform,
+    platform: platform2 ?? configPlatform2,
     config: { digest: config2.digest, size: config2.size, mediaType: config2.mediaType },
     labels,
     created,
@@ -54943,14 +55584,8 @@ var init_inspect = __esm({
 // tools/src/cli/commands/browse.ts
 var browse_exports = {};
 __export(browse_exports, {
-  browseCommands: () => browseCommands,
-  splitImage: () => splitImage
+  browseCommands: () => browseCommands
 });
-function splitImage(text, defaultTag) {
-  const i2 = text.lastIndexOf(":");
-  if (i2 > 0 && !text.slice(i2).includes("/")) return { name: text.slice(0, i2), tag: text.slice(i2 + 1) };
-  return { name: text, tag: defaultTag };
-}
 var print, listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand, browseCommands;
 var init_browse = __esm({
   "tools/src/cli/commands/browse.ts"() {
@@ -54961,7 +55596,6 @@ var init_browse = __esm({
     init_delete();
     init_inspect();
     init_format();
-    init_names();
     print = (line) => process.stdout.write(`${line}
 `);
     listCommand = {
@@ -54985,7 +55619,7 @@ var init_browse = __esm({
       builder: (y) => registryOptions(y).positional("image", { type: "string" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: async (args) => {
         await withTarget(args, async (target) => {
-          const repository = repositoryOf(args.image, target.namespace);
+          const repository = imageName(args.image, target).repository;
           const tags2 = await listTags2(target.session, repository);
           if (!tags2) throw new HelperError("not-found", `${repository} does not exist`);
           if (args.json) print(JSON.stringify({ name: repository, tags: tags2 }, null, 2));
@@ -55011,15 +55645,15 @@ var init_browse = __esm({
       builder: (y) => registryOptions(y).positional("image", { type: "string", describe: "name[:tag|@digest]" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: async (args) => {
         await withTarget(args, async (target) => {
-          const at = args.image.indexOf("@");
-          const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, "latest");
-          const repository = repositoryOf(name, target.namespace);
+          const ref = imageName(args.image, target);
+          const repository = ref.repository;
+          const tag = ref.digest ?? ref.tag ?? "latest";
           const info = await inspectImage(target.session, repository, tag);
           if (args.json) {
             print(JSON.stringify(info, null, 2));
             return;
           }
-          print(`${target.registry}/${repository}:${tag}`);
+          print(`${target.registry}/${repository}${tag.includes(":") ? "@" : ":"}${tag}`);
           print(`  digest:     ${info.digest}`);
           print(`  media type: ${info.mediaType}`);
           if (info.manifests.length) print(`  platforms:  ${info.manifests.map((m) => m.platform ?? "?").join(", ")}`);
@@ -55039,11 +55673,11 @@ var init_browse = __esm({
       describe: "Delete one tag (name:tag); other tags of the same image stay",
       builder: (y) => registryOptions(y).positional("image", { type: "string", describe: "name:tag" }).option("force", { type: "boolean", default: false, describe: "On a registry that deletes by digest only, also remove the other tags sharing it" }).option("json", { type: "boolean", default: false, describe: "Print JSON" }),
       handler: async (args) => {
-        const { name, tag } = splitImage(args.image, void 0);
+        const { repository, tag, digest } = imageName(args.image, resolveRegistry(args.registry, args.namespace));
+        if (digest) throw new HelperError("usage", `delete removes one tag: give name:tag, not a digest (got ${JSON.stringify(args.image)})`);
         if (!tag) throw new HelperError("usage", `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`);
-        if (!isValidTag(tag)) throw new HelperError("usage", `invalid tag ${JSON.stringify(tag)}`);
         await withTarget(args, async (target) => {
-          const r = await deleteTag2(target.session, repositoryOf(name, target.namespace), tag, args.force);
+          const r = await deleteTag2(target.session, repository, tag, args.force);
           if (args.json) print(JSON.stringify(r, null, 2));
           else {
             print(`Deleted ${r.repository}:${r.tag} (${r.digest})`);
@@ -55334,17 +55968,18 @@ var target_exports = {};
 __export(target_exports, {
   targetCommands: () => targetCommands
 });
-var import_promises39, import_node_path25, config, targetCommands;
+var import_promises41, import_node_path28, config, targetCommands;
 var init_target = __esm({
   "tools/src/cli/commands/target.ts"() {
     "use strict";
-    import_promises39 = __toESM(require_promises(), 1);
-    import_node_path25 = __toESM(require_path(), 1);
+    import_promises41 = __toESM(require_promises(), 1);
+    import_node_path28 = __toESM(require_path(), 1);
     init_helper_error();
     init_files();
     init_settings2();
     init_setting_options();
     init_atomic_write();
+    init_make_dirs();
     config = {
       command: "config <kind>",
       describe: "Write target configuration (docker, containers, containerd, vdkr, ca) for this registry",
@@ -55356,7 +55991,7 @@ var init_target = __esm({
         if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
         let files;
         try {
-          const ca = args.ca ? await (0, import_promises39.readFile)(args.ca, "utf8") : void 0;
+          const ca = args.ca ? await (0, import_promises41.readFile)(args.ca, "utf8") : void 0;
           if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
             throw new HelperError("bad-ca", `${args.ca} is not a PEM certificate`);
           }
@@ -55370,10 +56005,10 @@ var init_target = __esm({
 ${f.content}`);
           return;
         }
-        const root = (0, import_node_path25.resolve)(args.output);
+        const root = (0, import_node_path28.resolve)(args.output);
         for (const f of files) {
-          const dest = (0, import_node_path25.join)(root, f.path);
-          await (0, import_promises39.mkdir)((0, import_node_path25.dirname)(dest), { recursive: true, mode: 493 });
+          const dest = (0, import_node_path28.join)(root, f.path);
+          await makeDirs((0, import_node_path28.dirname)(dest), 493);
           await writeFileAtomic(dest, f.content, f.mode);
           process.stdout.write(`${f.path}
 `);
@@ -55545,27 +56180,28 @@ Settings: container-registry.conf next to this script; the environment overrides
 
 // tools/src/script/install.ts
 async function installScript(spec2) {
-  await (0, import_promises40.mkdir)(spec2.storage, { recursive: true });
-  const script2 = (0, import_node_path26.join)(spec2.storage, SCRIPT_NAME);
-  const conf = (0, import_node_path26.join)(spec2.storage, CONF_NAME);
-  const helper = (0, import_node_path26.join)(spec2.storage, HELPER_NAME);
+  await makeDirs(spec2.storage);
+  const script2 = (0, import_node_path29.join)(spec2.storage, SCRIPT_NAME);
+  const conf = (0, import_node_path29.join)(spec2.storage, CONF_NAME);
+  const helper = (0, import_node_path29.join)(spec2.storage, HELPER_NAME);
   await writeFileAtomic(conf, renderConf(spec2), 420);
   if (spec2.helper !== helper) {
     const tmp = `${helper}.tmp-${process.pid}`;
-    await (0, import_promises40.copyFile)(spec2.helper, tmp);
-    await (0, import_promises40.chmod)(tmp, 493);
-    await (0, import_promises40.rename)(tmp, helper);
+    await (0, import_promises42.copyFile)(spec2.helper, tmp);
+    await (0, import_promises42.chmod)(tmp, 493);
+    await (0, import_promises42.rename)(tmp, helper);
   }
   await writeFileAtomic(script2, renderScript(spec2), 493);
   return { script: script2, conf, helper };
 }
-var import_promises40, import_node_path26;
+var import_promises42, import_node_path29;
 var init_install = __esm({
   "tools/src/script/install.ts"() {
     "use strict";
-    import_promises40 = __toESM(require_promises(), 1);
-    import_node_path26 = __toESM(require_path(), 1);
+    import_promises42 = __toESM(require_promises(), 1);
+    import_node_path29 = __toESM(require_path(), 1);
     init_atomic_write();
+    init_make_dirs();
     init_render();
   }
 });
@@ -55598,11 +56234,11 @@ async function generateScript(o2) {
   const user = rawSetting(o2.env, "CONTAINER_REGISTRY_PASSWORD") ? await ensureDefaultUser(o2.storage, o2.env) : void 0;
   return { ...result2, user };
 }
-var import_node_fs15, script, scriptCommands;
+var import_node_fs17, script, scriptCommands;
 var init_script2 = __esm({
   "tools/src/cli/commands/script.ts"() {
     "use strict";
-    import_node_fs15 = __toESM(require_fs(), 1);
+    import_node_fs17 = __toESM(require_fs(), 1);
     init_helper_error();
     init_options();
     init_errors3();
@@ -55620,12 +56256,12 @@ var init_script2 = __esm({
         let node;
         let helper;
         try {
-          node = (0, import_node_fs15.realpathSync)(args.node);
-          helper = (0, import_node_fs15.realpathSync)(args.helper);
+          node = (0, import_node_fs17.realpathSync)(args.node);
+          helper = (0, import_node_fs17.realpathSync)(args.helper);
         } catch (err) {
           throw new HelperError("script", `cannot find ${err.path ?? "node or the helper"}`);
         }
-        const result2 = await generateScript({ storage: resolveStorage(args.storage), node, helper, env: process.env });
+        const result2 = await generateScript({ storage: storageChoice(args.storage).dir, node, helper, env: process.env });
         process.stdout.write(`Wrote ${result2.script}
 `);
         if (result2.user) {
@@ -59873,12 +60509,12 @@ var YargsInstance = class {
   async getCompletion(args, done) {
     argsert("<array> [function]", [args, done], arguments.length);
     if (!done) {
-      return new Promise((resolve10, reject) => {
+      return new Promise((resolve11, reject) => {
         __classPrivateFieldGet(this, _YargsInstance_completion, "f").getCompletion(args, (err, completions) => {
           if (err)
             reject(err);
           else
-            resolve10(completions);
+            resolve11(completions);
         });
       });
     } else {
@@ -60951,7 +61587,20 @@ function skipHelpCache(parser2) {
   if (usage2 && typeof usage2.cacheHelpMessage === "function") usage2.cacheHelpMessage = () => {
   };
 }
+function quietOnClosedStdout() {
+  process.stdout.on("error", (err) => {
+    if (err.code !== "EPIPE") throw err;
+  });
+}
 async function main(argv) {
+  quietOnClosedStdout();
+  const versionAt = argv.indexOf("--version");
+  const wordAt = argv.findIndex((a2) => !a2.startsWith("-"));
+  if (versionAt >= 0 && (wordAt < 0 || versionAt < wordAt)) {
+    process.stdout.write(`${VERSION}
+`);
+    return;
+  }
   const verbose = argv.includes("--verbose");
   const wantsHelp = argv.includes("--help") || argv.includes("-h") || argv.length === 0;
   const parser2 = yargs_default(argv).scriptName("container-registry").usage("$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.").option("verbose", { type: "boolean", default: false, describe: "Print details with errors" }).strict().demandCommand(1, "Name a command; see --help.").recommendCommands().version(VERSION).help().wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null).fail((msg, err) => {

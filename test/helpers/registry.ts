@@ -1,6 +1,7 @@
 // Runs the real registry process (the built bundle) on a free loopback port for a test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from './ports.js';
@@ -10,6 +11,22 @@ import { tempDir } from './tmp.js';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** BUNDLE is the built helper the layer carries; the tests run exactly that file. */
 export const BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
+
+let userDirs: Record<string, string> | undefined;
+
+/**
+ * testUserEnv gives the processes a test starts XDG data and runtime folders of this test process's
+ * own, so a registry records itself there (daemon/instances.ts) and the per-user default storage is
+ * never the user's. A test's own env wins over them.
+ */
+export function testUserEnv(): Record<string, string> {
+  if (!userDirs) {
+    const root = mkdtempSync(join(tmpdir(), 'cr-xdg-'));
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+    userDirs = { XDG_DATA_HOME: join(root, 'data'), XDG_RUNTIME_DIR: join(root, 'run') };
+  }
+  return userDirs;
+}
 
 /** TestRegistry is a running server process. */
 export interface TestRegistry {
@@ -41,7 +58,7 @@ export async function startTestRegistry(
   let out = '';
   const child = spawn(process.execPath, [BUNDLE, 'serve', '--storage', storage, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...testUserEnv(), ...opts.env },
   });
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -86,7 +103,7 @@ export function runCli(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BUNDLE, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...testUserEnv(), ...opts.env },
       cwd: opts.cwd,
     });
     let stdout = '';

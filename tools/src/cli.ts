@@ -20,7 +20,28 @@ function skipHelpCache(parser: Argv): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
+/**
+ * quietOnClosedStdout: a reader that stops early (`inspect IMAGE | head -1`) closes the pipe, and
+ * the next write fails with EPIPE, which Node raises as an unhandled 'error' (a stack trace, exit
+ * 1). The output is not wanted any more: what is left of it is dropped, and the command ends as it
+ * would have (a push still finishes, its status still counts). Any other stdout error still raises.
+ */
+function quietOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
+  quietOnClosedStdout();
+  // The helper's --version is the one before the command word: after `push` it is the image's
+  // (commands/push.ts), and yargs would hand `--version push` to push as that.
+  const versionAt = argv.indexOf('--version');
+  const wordAt = argv.findIndex((a) => !a.startsWith('-'));
+  if (versionAt >= 0 && (wordAt < 0 || versionAt < wordAt)) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
   const verbose = argv.includes('--verbose');
   const wantsHelp = argv.includes('--help') || argv.includes('-h') || argv.length === 0;
   const parser = yargs(argv)

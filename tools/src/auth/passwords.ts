@@ -24,6 +24,26 @@ export function checkPassword(password: string, source: string): string {
   return password;
 }
 
+/**
+ * MIN_LENGTH is the fewest characters a password a person chooses may have. A registry in secure
+ * mode often listens beyond this machine (QEMU guests, a lab network), and a password of a few
+ * characters falls to guessing even at the pace the login limiter allows. Generated ones have 24.
+ */
+export const MIN_LENGTH = 8;
+
+/** checkNewPassword is checkPassword plus MIN_LENGTH, for a password being set (typed, piped or given in the environment). */
+export function checkNewPassword(password: string, source: string): string {
+  checkPassword(password, source);
+  const length = [...password].length;
+  if (length < MIN_LENGTH) {
+    throw new HelperError(
+      'password',
+      `the password from ${source} has ${length} characters; at least ${MIN_LENGTH}, as a shorter one is guessed quickly even at the pace the registry allows logins (or let one be generated)`,
+    );
+  }
+  return password;
+}
+
 /** readPasswordFrom reads a password from a stream (stdin): the first line, without its line break. */
 export async function readPasswordFrom(stream: NodeJS.ReadableStream, source = 'stdin'): Promise<string> {
   const chunks: Buffer[] = [];

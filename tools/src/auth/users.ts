@@ -4,7 +4,7 @@
 import { HelperError } from '../errors/helper-error.js';
 import { StateDir } from '../state/state-dir.js';
 import { USERNAME_PATTERN, formatHtpasswd, hashPassword, parseHtpasswd, verifyHash, type HtpasswdEntry } from './htpasswd.js';
-import { checkPassword, generatePassword } from './passwords.js';
+import { checkNewPassword, checkPassword, generatePassword } from './passwords.js';
 
 /** DEFAULT_USERNAME is CONTAINER_REGISTRY_USERNAME's default. */
 export const DEFAULT_USERNAME = 'yocto';
@@ -115,10 +115,14 @@ export async function ensureDefaultUser(storageDir: StateDir | string, env: Node
       if (fromEnv !== undefined && stored !== fromEnv) await state.writeFile(state.passwordFile(), `${fromEnv}\n`, SECRET_MODE);
       return { ...base, action: 'kept', passwordSource: fromEnv !== undefined ? 'CONTAINER_REGISTRY_PASSWORD' : 'existing' };
     }
-    await setUserPassword(state, user, fromEnv, { mode: 'upsert', defaultUser: user });
+    // A new password from the environment, not the one in use: it must be long enough.
+    await setUserPassword(state, user, checkNewPassword(fromEnv, 'CONTAINER_REGISTRY_PASSWORD'), { mode: 'upsert', defaultUser: user });
     return { ...base, action: 'updated', passwordSource: 'CONTAINER_REGISTRY_PASSWORD' };
   }
-  const password = fromEnv ?? (stored && checkPassword(stored, state.passwordFile())) ?? generatePassword();
+  const password =
+    (fromEnv !== undefined ? checkNewPassword(fromEnv, 'CONTAINER_REGISTRY_PASSWORD') : undefined) ??
+    (stored && checkPassword(stored, state.passwordFile())) ??
+    generatePassword();
   await setUserPassword(state, user, password, { mode: 'upsert', defaultUser: user });
   return { ...base, action: 'created', passwordSource: fromEnv !== undefined ? 'CONTAINER_REGISTRY_PASSWORD' : stored ? 'existing' : 'generated' };
 }

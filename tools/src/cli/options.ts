@@ -1,11 +1,17 @@
 // Options shared by commands: the storage directory and the listen address, from flags or the
-// environment the generated script exports (CONTAINER_REGISTRY_*).
+// environment the generated script exports (CONTAINER_REGISTRY_*); which storage a command works
+// on, and the registry of ours a client command talks to when none is named.
+import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { HelperError } from '../errors/helper-error.js';
+import { clientAddress, runningInstances } from '../daemon/instances.js';
 import { readRegistryUrl } from '../settings/registry-url.js';
-import { readString } from '../settings/values.js';
-import { settingOption } from './setting-options.js';
+import { rawSetting, readString } from '../settings/values.js';
+import { StateDir } from '../state/state-dir.js';
+import { isLoopbackHost, parseHostPort, type HostPort } from '../oci/reference.js';
+import { settingOption, type SettingOptionOverrides } from './setting-options.js';
 
 /** DEFAULT_PORT is the reference's port (localhost:5000). */
 export const DEFAULT_PORT = 5000;
@@ -16,15 +22,91 @@ export interface ListenAddress {
   port: number;
 }
 
-/** storageOption adds `--storage` (CONTAINER_REGISTRY_STORAGE, default ./container-registry). */
+/**
+ * storageFlag is the `--storage` option. It has no default of its own, so a command can tell a
+ * storage the user named (the flag, or CONTAINER_REGISTRY_STORAGE) from the per-user default
+ * (storageChoice).
+ */
+export function storageFlag(): Options {
+  return {
+    ...settingOption('CONTAINER_REGISTRY_STORAGE', { fromEnv: false }),
+    defaultDescription: '$CONTAINER_REGISTRY_STORAGE or $XDG_DATA_HOME/container-registry (~/.local/share/container-registry)',
+  };
+}
+
+/** storageOption adds `--storage` (CONTAINER_REGISTRY_STORAGE, default $XDG_DATA_HOME/container-registry). */
 export function storageOption<T>(y: Argv<T>) {
-  return y.option('storage', settingOption('CONTAINER_REGISTRY_STORAGE'));
+  return y.option('storage', storageFlag());
 }
 
 /** resolveStorage makes the storage path absolute. */
 export function resolveStorage(storage: string): string {
   if (!storage) throw new HelperError('usage', '--storage must not be empty');
   return resolve(storage);
+}
+
+/** StorageChoice is the storage directory a command works on. */
+export interface StorageChoice {
+  /** absolute path */
+  dir: string;
+  /** named by --storage or CONTAINER_REGISTRY_STORAGE; false: the per-user default */
+  named: boolean;
+}
+
+/**
+ * storageChoice is --storage, else CONTAINER_REGISTRY_STORAGE, else the per-user default
+ * ($XDG_DATA_HOME/container-registry, else ~/.local/share/container-registry: the same registry
+ * from every folder). A build always names its own (${TOPDIR}/container-registry).
+ */
+export function storageChoice(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): StorageChoice {
+  if (flag !== undefined) return { dir: resolveStorage(flag), named: true };
+  const named = rawSetting(env, 'CONTAINER_REGISTRY_STORAGE');
+  return { dir: resolveStorage(named ?? readString(env, 'CONTAINER_REGISTRY_STORAGE')), named: named !== undefined };
+}
+
+/**
+ * existingStorage is the StateDir of a storage directory that exists. Only serve/start, `pki init`
+ * and `script` make one: anywhere else a missing directory is a typo, refused with one line (exit 2)
+ * before anything is written.
+ */
+export async function existingStorage(dir: string): Promise<StateDir> {
+  let st: Stats;
+  try {
+    st = await stat(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new HelperError('no-storage', `the storage directory ${dir} does not exist`);
+    throw new HelperError('storage', `cannot read the storage directory ${dir} (${code ?? 'error'})`);
+  }
+  if (!st.isDirectory()) throw new HelperError('no-storage', `the storage directory ${dir} is not a directory`);
+  return new StateDir(dir);
+}
+
+/**
+ * LocalRegistry is the one registry of ours running for this user, as a client command's default
+ * target: its address (`localhost:PORT`), storage (secure mode's CA and password) and whether it
+ * serves HTTPS.
+ */
+export interface LocalRegistry {
+  registry: string;
+  storage: string;
+  tls: boolean;
+}
+
+let local: { value: LocalRegistry | undefined } | undefined;
+
+/**
+ * runningRegistry is the client commands' default target when CONTAINER_REGISTRY_URL is unset and
+ * exactly one registry of ours runs (instance records, daemon/instances.ts); otherwise undefined,
+ * and the default stays localhost:5000. Read once per process.
+ */
+export function runningRegistry(env: NodeJS.ProcessEnv = process.env): LocalRegistry | undefined {
+  if (!local) {
+    const running = rawSetting(env, 'CONTAINER_REGISTRY_URL') === undefined ? runningInstances(env) : [];
+    const [only] = running;
+    local = { value: running.length === 1 && only ? { registry: clientAddress(only), storage: only.storage, tls: only.tls } : undefined };
+  }
+  return local.value;
 }
 
 /**
@@ -65,4 +147,32 @@ export function listenOption<T>(y: Argv<T>) {
       defaultDescription: '$CONTAINER_REGISTRY_LISTEN, or 127.0.0.1 and the port of $CONTAINER_REGISTRY_URL, or 5000',
     }),
   );
+}
+
+/** registryDefault is `--registry`'s default for the client commands: CONTAINER_REGISTRY_URL, else the one registry of ours running, else localhost:5000. */
+export function registryDefault(env: NodeJS.ProcessEnv = process.env): SettingOptionOverrides {
+  return {
+    default: runningRegistry(env)?.registry ?? readString(env, 'CONTAINER_REGISTRY_URL'),
+    defaultDescription: '$CONTAINER_REGISTRY_URL, else the one registry of ours running here, else localhost:5000',
+  };
+}
+
+/** runningAt is the running registry of runningRegistry when `address` names it (`localhost`, 127.0.0.0/8 and ::1 on its port are one). */
+export function runningAt(address: HostPort): LocalRegistry | undefined {
+  const running = runningRegistry();
+  if (!running) return undefined;
+  const own = parseHostPort(running.registry);
+  const same = own.port === address.port && (own.host === address.host.toLowerCase() || (isLoopbackHost(own.host) && isLoopbackHost(address.host)));
+  return same ? running : undefined;
+}
+
+/**
+ * clientStorage is the local registry's storage for a client command (secure mode's CA and
+ * password): the one named, which must exist; else that of the running registry the command talks
+ * to; else the per-user default (which need not exist: the registry may be another machine's).
+ */
+export async function clientStorage(flag: string | undefined, running: LocalRegistry | undefined): Promise<string> {
+  const choice = storageChoice(flag);
+  if (choice.named) return (await existingStorage(choice.dir)).dir;
+  return running?.storage ?? choice.dir;
 }

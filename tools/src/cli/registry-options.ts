@@ -10,10 +10,21 @@ import { StateDir } from '../state/state-dir.js';
 import { credentialSource, type AuthMode, type Credential, type CredentialSource } from '../client/credentials.js';
 import { RegistrySession } from '../client/session.js';
 import type { TlsSettings } from '../client/transport.js';
-import { formatRegistry, isLoopbackHost, parseRegistryAddress, registryHost, type RegistryAddress } from '../oci/reference.js';
+import {
+  formatRegistry,
+  isLoopbackHost,
+  parseHostPort,
+  parseImageReference,
+  parseRegistryAddress,
+  registryHost,
+  type HostPort,
+  type ImageReference,
+  type RegistryAddress,
+} from '../oci/reference.js';
 import { readRegistryUrl } from '../settings/registry-url.js';
 import { rawSetting, readBoolean, readEnum, readString } from '../settings/values.js';
 import { numberOption, settingOption } from './setting-options.js';
+import { clientStorage, registryDefault, runningAt, storageFlag, type LocalRegistry } from './options.js';
 
 /** RegistryArgs are the parsed shared flags. */
 export interface RegistryArgs {
@@ -22,27 +33,30 @@ export interface RegistryArgs {
   insecure: boolean | undefined;
   'ca-cert': string | undefined;
   'cert-dir': string | undefined;
-  storage: string;
+  /** as given: --storage, else undefined (clientStorage resolves it) */
+  storage: string | undefined;
   'auth-mode': string | undefined;
   'use-home-auth': boolean;
   authfile: string | undefined;
   credsfile: string | undefined;
   creds: string | undefined;
   token: string | undefined;
-  jobs: number;
+  /** parallel blob uploads: push and import only (jobsOption) */
+  jobs?: number;
 }
 
 /** registryOptions adds the shared flags. */
 export function registryOptions<T>(y: Argv<T>) {
   return (
     y
-      .option('registry', settingOption('CONTAINER_REGISTRY_URL'))
+      // Unset CONTAINER_REGISTRY_URL: the one registry of ours running, if there is one (cli/options.ts).
+      .option('registry', settingOption('CONTAINER_REGISTRY_URL', registryDefault()))
       .option('namespace', settingOption('CONTAINER_REGISTRY_NAMESPACE'))
       // The variable applies to the local registry only (tlsFor), the flag to any.
       .option('insecure', settingOption('CONTAINER_REGISTRY_INSECURE', { fromEnv: false }))
       .option('ca-cert', { type: 'string', describe: 'CA certificate (PEM) that signed the registry certificate' })
       .option('cert-dir', { type: 'string', describe: 'Folder of CA certificates (*.crt); refused if it holds private keys' })
-      .option('storage', settingOption('CONTAINER_REGISTRY_STORAGE'))
+      .option('storage', storageFlag())
       // The variables below are read by credentialsFor, after --use-home-auth and before a mode guessed from the flags.
       .option('auth-mode', settingOption('CONTAINER_REGISTRY_AUTH_MODE', { fromEnv: false }))
       .option('use-home-auth', { type: 'boolean', default: false, describe: 'Use ~/.docker/config.json (same as --auth-mode home)' })
@@ -50,8 +64,12 @@ export function registryOptions<T>(y: Argv<T>) {
       .option('credsfile', settingOption('CONTAINER_REGISTRY_CREDSFILE', { fromEnv: false }))
       .option('creds', { type: 'string', describe: 'USER:PASSWORD (visible in shell history and ps; prefer a file)' })
       .option('token', { type: 'string', describe: 'Registry token (visible in shell history and ps; prefer a file)' })
-      .option('jobs', numberOption('jobs', { integer: true, min: 1, default: 4, describe: 'Parallel blob uploads' }))
   );
+}
+
+/** jobsOption adds `--jobs`, for the commands that upload blobs (push, import). */
+export function jobsOption<T>(y: Argv<T>) {
+  return y.option('jobs', numberOption('jobs', { integer: true, min: 1, default: 4, describe: 'Parallel blob uploads' }));
 }
 
 /** loadCaDir reads the *.crt of a folder, refusing a folder that holds private keys. */
@@ -91,13 +109,15 @@ export interface ResolvedTarget {
 
 /** tlsFor works out TLS for a registry from the flags and secure mode. */
 async function tlsFor(
-  args: Pick<RegistryArgs, 'insecure' | 'ca-cert' | 'cert-dir' | 'storage'>,
+  args: Pick<RegistryArgs, 'insecure' | 'ca-cert' | 'cert-dir'> & { storage: string },
   address: RegistryAddress,
   local: boolean,
+  running: LocalRegistry | undefined,
 ): Promise<TlsSettings> {
-  const secure = local && readBoolean(process.env, 'CONTAINER_REGISTRY_SECURE');
   const insecureEnv = local && readBoolean(process.env, 'CONTAINER_REGISTRY_INSECURE');
   const insecure = args.insecure ?? insecureEnv;
+  // Secure mode: asked for, or the running registry of ours serves HTTPS (unless --insecure skips checks).
+  const secure = local && (readBoolean(process.env, 'CONTAINER_REGISTRY_SECURE') || (running?.tls === true && !insecure));
   if (secure && insecure) throw new HelperError('usage', 'CONTAINER_REGISTRY_SECURE and --insecure/CONTAINER_REGISTRY_INSECURE exclude each other');
   const ca: Buffer[] = [];
   if (args['ca-cert']) ca.push(await readCa(resolve(args['ca-cert'])));
@@ -110,7 +130,7 @@ async function tlsFor(
 }
 
 /** credentialsFor works out where credentials come from. */
-async function credentialsFor(args: RegistryArgs, local: boolean): Promise<CredentialSource> {
+async function credentialsFor(args: RegistryArgs & { storage: string }, local: boolean, running: LocalRegistry | undefined): Promise<CredentialSource> {
   const env = process.env;
   // --auth-mode (checked by yargs' choices), --use-home-auth, the variable (checked by the table), else a mode the file flags imply.
   const fromEnv = rawSetting(env, 'CONTAINER_REGISTRY_AUTH_MODE') === undefined ? undefined : readEnum(env, 'CONTAINER_REGISTRY_AUTH_MODE');
@@ -121,7 +141,7 @@ async function credentialsFor(args: RegistryArgs, local: boolean): Promise<Crede
   const authfile = args.authfile ?? readString(env, 'CONTAINER_REGISTRY_AUTHFILE');
   const credsfile = args.credsfile ?? readString(env, 'CONTAINER_REGISTRY_CREDSFILE');
   const source = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
-  if (mode === 'none' && !args.creds && !args.token && local && readBoolean(env, 'CONTAINER_REGISTRY_SECURE')) {
+  if (mode === 'none' && !args.creds && !args.token && local && (readBoolean(env, 'CONTAINER_REGISTRY_SECURE') || running?.tls === true)) {
     const passwordFile = new StateDir(resolve(args.storage)).passwordFile();
     const username = readString(env, 'CONTAINER_REGISTRY_USERNAME');
     let cred: Promise<Credential> | undefined;
@@ -161,10 +181,13 @@ export function resolveRegistry(registry: string, namespace: string): { address:
 /** openTarget builds the session for the command's registry. */
 export async function openTarget(args: RegistryArgs): Promise<ResolvedTarget> {
   const { address, registry, namespace } = resolveRegistry(args.registry, args.namespace);
-  const local = isLocalRegistry(address);
-  const tls = await tlsFor(args, address, local);
-  const credentials = await credentialsFor(args, local);
-  return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, args.jobs + 2) }), namespace, registry };
+  // The running registry of ours the command talks to, if any: its storage and secure mode apply.
+  const running = runningAt(address);
+  const local = running !== undefined || isLocalRegistry(address);
+  const own = { ...args, storage: await clientStorage(args.storage, running) };
+  const tls = await tlsFor(own, address, local, running);
+  const credentials = await credentialsFor(own, local, running);
+  return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }), namespace, registry };
 }
 
 /** withTarget runs `work` with the command's registry session and closes the session after. */
@@ -181,4 +204,49 @@ export async function withTarget<T>(args: RegistryArgs, work: (target: ResolvedT
 export function repositoryOf(name: string, namespace: string): string {
   if (!namespace || name === namespace || name.startsWith(`${namespace}/`)) return name;
   return `${namespace}/${name}`;
+}
+
+/** ImageName is an image named on the command line, as a repository of the command's registry. */
+export interface ImageName {
+  repository: string;
+  tag: string | undefined;
+  digest: string | undefined;
+}
+
+/** sameRegistry tells whether two `host[:port]` name one registry: equal (host case aside), or both this machine's loopback on one port. */
+function sameRegistry(a: HostPort, b: HostPort): boolean {
+  if (a.port !== b.port) return false;
+  return a.host.toLowerCase() === b.host.toLowerCase() || (isLoopbackHost(a.host) && isLoopbackHost(b.host));
+}
+
+/**
+ * imageName reads an image named on the command line (inspect, tags, delete, push IMAGE, import's
+ * NAME) with the one reference parser (oci/reference.ts, docker's rule):
+ *
+ * - a full reference, `host[:port]/repository[:tag][@digest]` (a first component holding '.' or ':'
+ *   or being `localhost`), as the helper prints it, names the registry, which must be the one the
+ *   command talks to (`localhost`, 127.0.0.0/8 and ::1 on one port count as one); its repository
+ *   is taken as written;
+ * - a one-part name (`app`) is in the namespace (`yocto/app`), as docker puts `alpine` in `library/`;
+ * - a name with a '/' (`yocto/app`, `other/app`) is the repository as written.
+ */
+export function imageName(text: string, target: { registry: string; namespace: string }): ImageName {
+  let ref: ImageReference;
+  try {
+    ref = parseImageReference(text.trim());
+  } catch (err) {
+    throw new HelperError('usage', (err as Error).message);
+  }
+  if (ref.registry !== undefined) {
+    const named = parseHostPort(ref.registry);
+    const used = parseRegistryAddress(target.registry);
+    if (!sameRegistry(named, used)) {
+      throw new HelperError(
+        'usage',
+        `${text} names the registry ${ref.registry}, but this command talks to ${registryHost(used)} (--registry, CONTAINER_REGISTRY_URL); give --registry ${ref.registry} to use that one`,
+      );
+    }
+  }
+  const repository = ref.registry !== undefined || ref.repository.includes('/') ? ref.repository : repositoryOf(ref.repository, target.namespace);
+  return { repository, tag: ref.tag, digest: ref.digest };
 }

@@ -9,6 +9,7 @@ import { withRetry, type RetryOptions } from './retry.js';
 import { isRetryable } from './errors.js';
 import type { RegistrySession } from './session.js';
 import { discard, expectStatus, type HttpResponse } from './transport.js';
+import { expectHeadStatus } from './head.js';
 import type { SavedUpload, UploadRecords } from './upload-records.js';
 
 /** BlobSource is content the client can open again and again (a file, a range of a tar, a buffer). */
@@ -58,11 +59,13 @@ interface UploadOptions extends BlobPushOptions {
 
 /** blobExists asks HEAD /v2/<name>/blobs/<digest>: true on 200, false on 404. */
 export async function blobExists(s: RegistrySession, repo: string, digest: string): Promise<boolean> {
-  const res = await s.request({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}` }, [repositoryScope(repo, 'pull,push')]);
+  const req = { method: 'HEAD', path: `/v2/${repo}/blobs/${digest}` };
+  const scopes = [repositoryScope(repo, 'pull,push')];
+  const res = await s.request(req, scopes);
   await discard(res);
   if (res.status === 200) return true;
   if (res.status === 404) return false;
-  await expectStatus(res, 200, 404);
+  await expectHeadStatus(s, req, scopes, res, 200, 404);
   return false;
 }
 
@@ -239,7 +242,9 @@ async function uploadOrCancel(
   try {
     await uploadContent(s, repo, location, blob, opts, from);
   } catch (err) {
-    void cancelUpload(s, repo, location).then((gone) => (gone ? records?.forget(saved) : undefined));
+    const cancelled = cancelUpload(s, repo, location).then((gone) => (gone ? records?.forget(saved) : undefined));
+    // An error no retry mends ends the command: the session goes before it does, not left to gc.
+    if (!isRetryable(err)) await cancelled;
     throw err;
   }
   await records?.forget(saved);

@@ -6,6 +6,7 @@ import { digestOf } from '../oci/digest.js';
 import { withRetry } from './retry.js';
 import type { RegistrySession } from './session.js';
 import { discard, expectStatus, readBody } from './transport.js';
+import { expectHeadStatus } from './head.js';
 import { RegistryHttpError } from './errors.js';
 
 /** MANIFEST_ACCEPT asks for any manifest type as stored (no schema conversion). */
@@ -69,12 +70,12 @@ function mediaTypeOf(body: Buffer, contentType: string): string {
 /** headManifest asks HEAD; undefined on 404. */
 export async function headManifest(s: RegistrySession, repo: string, reference: string): Promise<ManifestHead | undefined> {
   return withRetry(async () => {
-    const res = await s.request({ method: 'HEAD', path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } }, [
-      repositoryScope(repo, 'pull'),
-    ]);
+    const req = { method: 'HEAD', path: `/v2/${repo}/manifests/${reference}`, headers: { Accept: MANIFEST_ACCEPT } };
+    const scopes = [repositoryScope(repo, 'pull')];
+    const res = await s.request(req, scopes);
     await discard(res);
     if (res.status === 404) return undefined;
-    await expectStatus(res, 200);
+    await expectHeadStatus(s, req, scopes, res, 200);
     const digest = res.headers['docker-content-digest'];
     return {
       digest: typeof digest === 'string' ? digest : undefined,

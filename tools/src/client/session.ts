@@ -14,6 +14,8 @@ export interface SessionOptions {
   credentials?: CredentialSource;
   /** parallel connections (uploads) */
   maxSockets?: number;
+  /** the flag that allows plain HTTP here, named by the hint (default: the target's --insecure; import's source: --src-insecure) */
+  insecureFlag?: string;
 }
 
 /** SessionRequest is a request relative to the registry (path `/v2/...`) or to an absolute URL. */
@@ -80,7 +82,9 @@ export class RegistrySession {
       throw new NetworkError(
         'GET',
         `https://${this.host}/v2/`,
-        new Error(`${this.host} does not speak HTTPS; use --insecure (or CONTAINER_REGISTRY_INSECURE=1) for a plain-HTTP registry`),
+        new Error(
+          `${this.host} does not speak HTTPS; use ${this.options.insecureFlag ?? '--insecure (or CONTAINER_REGISTRY_INSECURE=1)'} for a plain-HTTP registry`,
+        ),
       );
     }
     throw lastError;

@@ -6,7 +6,7 @@ import { rootCertificates } from 'node:tls';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { NetworkError, RegistryHttpError, parseDiagnostics } from './errors.js';
+import { BlobSourceError, NetworkError, RegistryHttpError, parseDiagnostics } from './errors.js';
 import { BodyTooLarge, readBounded } from '../common/bounded.js';
 
 /** TlsSettings says how to verify a registry's certificate. */
@@ -122,7 +122,9 @@ export class HttpTransport {
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
-        reject(err instanceof RegistryHttpError || err instanceof NetworkError ? err : new NetworkError(req.method, req.url, err));
+        reject(
+          err instanceof RegistryHttpError || err instanceof NetworkError || err instanceof BlobSourceError ? err : new NetworkError(req.method, req.url, err),
+        );
       };
       const r = mod.request(req.url, { method: req.method, headers, agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: 120_000 }, (res) => {
         if (settled) {
@@ -147,13 +149,24 @@ export class HttpTransport {
           source = req.body();
         } catch (err) {
           r.destroy();
-          fail(err);
+          fail(new BlobSourceError('the content', err));
           return;
         }
+        // A failed read of the content is not the network's: it is told apart, and not retried. Only
+        // an error the source meets while the request still stands counts (a request that fails
+        // first hands its own error to the source through pipeline).
+        let unreadable: unknown;
+        let requestUp = true;
+        const requestDown = () => (requestUp = false);
+        r.once('error', requestDown);
+        r.once('close', requestDown);
+        source.once('error', (err) => {
+          if (requestUp) unreadable ??= err;
+        });
         // A server may answer (an error, say) before reading the whole body: the answer wins.
         pipeline(source, r).catch((err) => {
           r.destroy();
-          fail(err);
+          fail(unreadable === undefined ? err : new BlobSourceError('the content', unreadable));
         });
       }
     });
@@ -182,7 +195,9 @@ const FILE_CHUNK = 1024 * 1024;
  * a buffer is refilled only after its write has been flushed to the socket.
  */
 async function writeFileBody(r: http.ClientRequest, body: FileBody): Promise<void> {
-  const fh = await open(body.path, 'r');
+  const fh = await open(body.path, 'r').catch((err) => {
+    throw new BlobSourceError(body.path, err);
+  });
   // A request that dies never calls its write callbacks: wait on that too.
   let abort: (err: Error) => void = () => {};
   const aborted = new Promise<never>((_, reject) => (abort = reject));
@@ -198,8 +213,10 @@ async function writeFileBody(r: http.ClientRequest, body: FileBody): Promise<voi
     let sent = 0;
     for (let i = 0; left > 0; i ^= 1) {
       const buf = buffers[i]!;
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), pos);
-      if (bytesRead <= 0) throw new Error(`${body.path} is shorter than expected`);
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), pos).catch((err) => {
+        throw new BlobSourceError(body.path, err);
+      });
+      if (bytesRead <= 0) throw new BlobSourceError(body.path, new Error('shorter than expected'));
       const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
       await Promise.race([pending, aborted]);
       if (r.destroyed) throw Object.assign(new Error('connection closed during the upload'), { code: 'ECONNRESET' });

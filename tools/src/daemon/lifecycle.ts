@@ -5,7 +5,9 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { execa } from 'execa';
 import { isAlive, readPidFile, removePidFileIfOurs, type PidRecord } from './pidfile.js';
+import { removeInstanceRecord } from './instances.js';
 import { INSTANCE_HEADER } from '../registry/server.js';
+import { HelperError } from '../errors/helper-error.js';
 
 /** ServerState is what status finds. */
 export type ServerState =
@@ -39,9 +41,9 @@ export function probe(rec: PidRecord, timeoutMs = 2000): Promise<{ ok: boolean; 
   });
 }
 
-/** serverState reads the PID file, checks the process and asks the server. */
-export async function serverState(pidFile: string): Promise<ServerState> {
-  const rec = await readPidFile(pidFile);
+/** serverState reads the PID file (else takes `known`, an instance record), checks the process and asks the server. */
+export async function serverState(pidFile: string, known?: PidRecord): Promise<ServerState> {
+  const rec = (await readPidFile(pidFile)) ?? known;
   if (!rec) return { state: 'stopped', staleRecord: undefined };
   if (!isAlive(rec)) return { state: 'stopped', staleRecord: rec };
   const answer = await probe(rec);
@@ -105,12 +107,42 @@ export async function startDetached(opts: { pidFile: string; logFile: string; se
   }
 }
 
+/**
+ * beforeDeadline settles as `work` does, or fails with `start-failed` saying `what` at `deadline`
+ * (ms since the epoch), so `start` keeps to --timeout even when preparing hangs (a storage on a
+ * dead mount, a FIFO where config.toml should be). What `work` waits on may hold the process (a
+ * system call that does not return): it exits shortly after the error is told, once it can.
+ */
+export async function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  const late = new HelperError('start-failed', what);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } catch (err) {
+    if (err === late) {
+      // The work goes on unobserved: its end must not be an unhandled rejection, nor keep the process.
+      work.catch(() => undefined);
+      process.exitCode = late.exitStatus;
+      setTimeout(() => process.exit(), 500).unref();
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** StopResult tells how stop ended. */
 export type StopResult = { stopped: 'not-running' } | { stopped: 'term' | 'kill'; pid: number; ms: number };
 
-/** stopServer sends SIGTERM, waits up to `timeoutMs` for the drain, then SIGKILL. */
-export async function stopServer(pidFile: string, timeoutMs = 10_000): Promise<StopResult> {
-  const rec = await readPidFile(pidFile);
+/**
+ * stopServer sends SIGTERM, waits up to `timeoutMs` for the drain, then SIGKILL. The PID file names
+ * the process (else `known`, an instance record); its instance record goes with it.
+ */
+export async function stopServer(pidFile: string, timeoutMs = 10_000, known?: PidRecord): Promise<StopResult> {
+  const rec = (await readPidFile(pidFile)) ?? known;
   if (!rec || !isAlive(rec)) {
     if (rec) await removePidFileIfOurs(pidFile, rec.pid);
     return { stopped: 'not-running' };
@@ -125,6 +157,7 @@ export async function stopServer(pidFile: string, timeoutMs = 10_000): Promise<S
   while (Date.now() - started < timeoutMs) {
     if (!isAlive(rec)) {
       await removePidFileIfOurs(pidFile, rec.pid);
+      removeInstanceRecord(rec);
       return { stopped: 'term', pid: rec.pid, ms: Date.now() - started };
     }
     await sleep(50);
@@ -136,6 +169,8 @@ export async function stopServer(pidFile: string, timeoutMs = 10_000): Promise<S
   }
   while (isAlive(rec) && Date.now() - started < timeoutMs + 5000) await sleep(20);
   await removePidFileIfOurs(pidFile, rec.pid);
+  // A killed server could not remove its record.
+  removeInstanceRecord(rec);
   return { stopped: 'kill', pid: rec.pid, ms: Date.now() - started };
 }
 

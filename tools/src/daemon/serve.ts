@@ -1,21 +1,25 @@
 // The composition root of a serving process: from the operator's choices to a running registry.
 // composeServer checks the storage, decides secure mode (creating the PKI and the default user on
 // first start), builds the access controller and the services' options, once; runServer starts the
-// registry with them, records the PID file, keeps the process up through stray errors, and drains
-// on SIGTERM/SIGINT. `start` runs composeServer in the foreground first, so a problem is told by
-// `start` itself rather than only in the log, and then the child composes its own.
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
+// registry with them, records the PID file and the instance record (instances.ts), keeps the
+// process up through stray errors, and drains on SIGTERM/SIGINT. `start` runs composeServer in the
+// foreground first, so a problem is told by `start` itself rather than only in the log, and then
+// the child composes its own.
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HelperError } from '../errors/helper-error.js';
 import { startRegistry, type RegistryOptions } from '../registry/server.js';
 import { withMdnsSan } from '../registry/mdns.js';
 import { rawSetting } from '../settings/values.js';
+import { formatSan, listenNames } from '../pki/sans.js';
 import { writeLine } from '../common/log.js';
+import { makeDirs } from '../common/make-dirs.js';
 import type { StateDir } from '../state/state-dir.js';
 import { resolveSecureMode, type SecureFlags } from './secure-mode.js';
 import { resolveServiceOptions, type ServiceChoices } from './service-options.js';
-import { removePidFileIfOurs, writePidFile } from './pidfile.js';
+import { removePidFileIfOurs, writePidFile, type PidRecord } from './pidfile.js';
+import { instanceOnPort, instancesDir, portUsedByUs, removeInstanceRecord, writeInstanceRecord } from './instances.js';
 import { guardProcess } from './process-guards.js';
 import { tuneHeapForStreaming } from './heap.js';
 
@@ -45,7 +49,7 @@ function diskFullHint(code: string): string {
 async function checkStorageWritable(dir: string): Promise<void> {
   const probe = join(dir, `.write-test-${process.pid}`);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     // A few blocks, synced: an empty file needs only an inode, and a full disk must show here.
     await writeFile(probe, Buffer.alloc(16 * 1024), { flush: true });
     await unlink(probe);
@@ -68,14 +72,29 @@ function listenError(err: unknown, host: string, port: number): HelperError {
   return new HelperError('listen', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
 }
 
+/**
+ * clientUrls are URLs a client can use for a server listening on `host`: the server's own for a
+ * loopback address; for a wildcard (0.0.0.0, ::) the host name's and each interface address's
+ * (pki/sans.ts listenNames), never 0.0.0.0.
+ */
+export function clientUrls(serverUrl: string, host: string, port: number): string[] {
+  const scheme = serverUrl.startsWith('https:') ? 'https' : 'http';
+  const hosts = listenNames(host).hosts;
+  if (!hosts.length) return [serverUrl];
+  return hosts.map((h) => `${scheme}://${h.includes(':') ? `[${h}]` : h}:${port}`);
+}
+
 /** composeServer builds what the registry is started with, secure mode and services included. */
 export async function composeServer(c: ServeConfig): Promise<ComposedServer> {
   const env = c.env ?? process.env;
   await checkStorageWritable(c.state.dir);
-  // The mDNS name goes into the server certificate's names like CONTAINER_REGISTRY_CERT_SAN entries.
-  const pkiEnv = c.services.mdns
-    ? { ...env, CONTAINER_REGISTRY_CERT_SAN: withMdnsSan(rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN'), c.services.mdnsName) }
-    : env;
+  // The mDNS name, and the host name and addresses other machines reach a wildcard --listen by, go
+  // into the server certificate's names like CONTAINER_REGISTRY_CERT_SAN entries.
+  let certSan = rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN');
+  if (c.services.mdns) certSan = withMdnsSan(certSan, c.services.mdnsName);
+  const listenSans = listenNames(c.host).sans.map(formatSan);
+  if (listenSans.length) certSan = [certSan, ...listenSans].filter(Boolean).join(',');
+  const pkiEnv = certSan === rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN') ? env : { ...env, CONTAINER_REGISTRY_CERT_SAN: certSan };
   const secure = await resolveSecureMode(pkiEnv, c.secure, c.state);
   return {
     options: {
@@ -94,6 +113,9 @@ export async function composeServer(c: ServeConfig): Promise<ComposedServer> {
 /** runServer serves in the foreground until SIGTERM or SIGINT, then drains and removes its PID file. */
 export async function runServer(c: ServeConfig, say: (line: string) => void): Promise<void> {
   tuneHeapForStreaming();
+  // One of ours on the port is named before anything is made (a storage folder, the PKI).
+  const holder = instanceOnPort(c.host, c.port);
+  if (holder) throw portUsedByUs(holder);
   const { options, notes } = await composeServer(c);
   for (const note of notes) say(note);
   const instanceId = randomBytes(8).toString('hex');
@@ -101,19 +123,28 @@ export async function runServer(c: ServeConfig, say: (line: string) => void): Pr
   try {
     running = await startRegistry({ ...options, instanceId });
   } catch (err) {
-    throw listenError(err, c.host, c.port);
+    const ours = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? instanceOnPort(c.host, c.port) : undefined;
+    throw ours ? portUsedByUs(ours) : listenError(err, c.host, c.port);
   }
+  const urls = clientUrls(running.url, c.host, running.port);
   const pidFile = c.state.pidFile();
+  let record: PidRecord;
   try {
-    await writePidFile(pidFile, { instance: instanceId, url: running.url, host: running.host, port: running.port, tls: options.tls !== undefined });
+    record = await writePidFile(pidFile, { instance: instanceId, url: urls[0]!, host: running.host, port: running.port, tls: options.tls !== undefined });
   } catch (err) {
     // Serving without a PID file would make `status` and `stop` say "not running": stop instead.
     await running.close(0);
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new HelperError('storage', `cannot write the PID file ${pidFile} (${code})${diskFullHint(code)}`);
   }
+  // The instance record lets status, stop and the client commands find this server without
+  // --storage; without it they still find it by its storage.
+  await writeInstanceRecord(record, c.state.dir).catch((err: Error) =>
+    say(`warning: cannot record this registry in ${instancesDir()} (${err.message}): status and stop need --storage ${c.state.dir}`),
+  );
   guardProcess();
-  say(`serving ${running.url} from ${c.state.dir} (pid ${process.pid})`);
+  say(`serving ${urls[0]} from ${c.state.dir} (pid ${process.pid})`);
+  if (urls.length > 1) say(`also reachable as ${urls.slice(1).join(', ')}`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -126,5 +157,6 @@ export async function runServer(c: ServeConfig, say: (line: string) => void): Pr
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await removePidFileIfOurs(pidFile, process.pid);
+  removeInstanceRecord(record);
   say('stopped');
 }

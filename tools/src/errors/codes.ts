@@ -22,6 +22,11 @@ const TABLE = {
   'missing-ca': { exit: 2, about: "a secure registry's target config without its CA certificate" },
   'bad-ca': { exit: 2, about: 'the CA certificate given is not PEM' },
   name: { exit: 2, about: 'a repository name outside the OCI name grammar' },
+  'no-storage': {
+    exit: 2,
+    about: 'the storage directory a command reads does not exist (a typo is never made a registry)',
+    hint: 'create one with `container-registry start --storage DIR`',
+  },
   // Not there yet: exit 3 (as `status` for a stopped registry).
   'pki-missing': { exit: 3, about: 'the storage directory has no PKI yet' },
   // Users and the access policy of secure mode.

@@ -78,8 +78,22 @@ export class OciLayout {
     return { digest: d.digest, size: d.size, open: () => this.files.open(rel), ...(file ? { file } : {}) };
   }
 
+  /**
+   * checkBlob makes sure a blob the manifest names is in the layout with the size it says, so a
+   * broken layout stops the push before anything is sent (a missing layer would otherwise show only
+   * mid-upload, as a failed request, after the registry opened an upload session for it).
+   */
+  async checkBlob(d: Descriptor, what: string): Promise<void> {
+    const size = await this.files.size(blobPath(d.digest));
+    if (size === undefined) throw new LayoutError(`${this.files.location}: blob ${d.digest} (${what}) is missing from the layout`);
+    if (size !== d.size) throw new LayoutError(`${this.files.location}: blob ${d.digest} (${what}) has ${size} bytes, not the ${d.size} its descriptor says`);
+  }
+
   /** readBlob reads a small blob and checks its digest. */
-  async readBlob(d: Descriptor): Promise<Buffer> {
+  async readBlob(d: Descriptor, what = 'a manifest'): Promise<Buffer> {
+    if ((await this.files.size(blobPath(d.digest))) === undefined) {
+      throw new LayoutError(`${this.files.location}: blob ${d.digest} (${what}) is missing from the layout`);
+    }
     const body = await this.files.readSmall(blobPath(d.digest)).catch((err: Error) => {
       throw new LayoutError(err.message);
     });
@@ -132,7 +146,8 @@ export class OciLayout {
       return;
     }
     const config = parsed.config!;
-    const configBody = await this.readBlob(config);
+    const configBody = await this.readBlob(config, `the config of manifest ${d.digest}`);
+    for (const layer of parsed.blobs.slice(1)) await this.checkBlob(layer, `a layer of manifest ${d.digest}`);
     let cfg: { os?: string; architecture?: string; variant?: string } = {};
     try {
       cfg = JSON.parse(configBody.toString('utf8')) as typeof cfg;

@@ -1,7 +1,7 @@
 // The names the server certificate must carry: every way a client on this machine, in a QEMU guest
 // or on the lab network reaches the registry. One list, built here, so init, renew and show agree.
 import { isIP } from 'node:net';
-import { hostname as osHostname } from 'node:os';
+import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { HelperError } from '../errors/helper-error.js';
 import { parseRegistryAddress } from '../oci/reference.js';
 import { SettingError } from '../settings/values.js';
@@ -110,4 +110,49 @@ export function uniqueSans(list: readonly SubjectAltName[]): SubjectAltName[] {
 export function missingSans(wanted: readonly SubjectAltName[], present: readonly SubjectAltName[]): SubjectAltName[] {
   const have = new Set(present.map(formatSan));
   return wanted.filter((s) => !have.has(formatSan(s)));
+}
+
+/** WILDCARD_HOSTS are listen addresses that take connections on every interface. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
+
+function isLoopback(host: string): boolean {
+  const ip = normalizeIp(host);
+  if (!ip) return host.toLowerCase().replace(/\.$/, '') === 'localhost';
+  return ip === '::1' || /^(::ffff:)?127\./.test(ip);
+}
+
+/** ListenNames are the names a listen address adds: to the server certificate, and for URLs clients on other machines use. */
+export interface ListenNames {
+  /** SANs the server certificate must carry as well (besides DEFAULT_SANS and the settings) */
+  sans: SubjectAltName[];
+  /** hosts for URLs, the host name first; empty when the listen address itself is the one to print (loopback) */
+  hosts: string[];
+}
+
+/**
+ * listenNames tells what listening on `host` adds. Loopback adds nothing. A wildcard (0.0.0.0, ::)
+ * adds the host name and every address of the machine's non-internal interfaces to the certificate
+ * (a client on the network may use any of them), and gives URLs of the host name and of each
+ * address the socket takes (IPv4 only for 0.0.0.0; no IPv6 link-local address, which needs a zone
+ * in a URL). Any other address or name adds itself. The interfaces are read at each start, and the
+ * PKI re-issues the certificate when one is missing from it.
+ */
+export function listenNames(host: string, o: { hostname?: string; interfaces?: ReturnType<typeof networkInterfaces> } = {}): ListenNames {
+  if (isLoopback(host)) return { sans: [], hosts: [] };
+  const ip = normalizeIp(host);
+  if (!(ip && WILDCARD_HOSTS.has(ip))) {
+    const san = sanFor(host);
+    return { sans: san ? [san] : [], hosts: [san?.value ?? host] };
+  }
+  const name = sanFor(o.hostname ?? osHostname());
+  const own = name?.type === 'dns' && name.value !== 'localhost' ? name : undefined;
+  const addresses: string[] = [];
+  for (const a of Object.values(o.interfaces ?? networkInterfaces()).flat()) {
+    const address = a && !a.internal ? normalizeIp(a.address) : undefined;
+    if (address && !isLoopback(address)) addresses.push(address);
+  }
+  const sans = uniqueSans([...(own ? [own] : []), ...addresses.map((value): SubjectAltName => ({ type: 'ip', value }))]);
+  const reachable = addresses.filter((a) => (isIP(a) === 4 || ip === '::') && !/^fe[89ab]/i.test(a));
+  const hosts = [...new Set([...(own ? [own.value] : []), ...reachable])];
+  return { sans, hosts };
 }

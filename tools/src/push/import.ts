@@ -3,15 +3,16 @@
 import { PassThrough } from 'node:stream';
 import type { BlobSource } from '../client/blobs.js';
 import { getBlob } from '../client/blobs.js';
+import type { CredentialSource } from '../client/credentials.js';
 import { getManifest, putManifest } from '../client/manifests.js';
-import type { RegistrySession } from '../client/session.js';
+import { RegistrySession } from '../client/session.js';
 import type { ImageContent } from '../layout/layout.js';
 import { parseManifest, type Descriptor, type Platform } from '../oci/manifest.js';
 import { isIndexMediaType } from '../oci/mediatypes.js';
-import { DOCKER_HUB, parseImageReference, withDockerHubDefaults } from '../oci/reference.js';
+import { DOCKER_HUB, isLoopbackHost, parseImageReference, withDockerHubDefaults } from '../oci/reference.js';
 import { normalizePlatform, platformKey } from '../oci/platform.js';
 import { indexBody } from './multiarch.js';
-import { pushBlobs, type PushContext, type PushResult } from './push.js';
+import { configPlatform, pushBlobs, type PushContext, type PushResult } from './push.js';
 import { HelperError } from '../errors/helper-error.js';
 
 /** SourceReference is a parsed import source with Docker Hub's defaults applied. */
@@ -45,6 +46,30 @@ export function parseSourceReference(text: string): SourceReference {
   return { registry, repository: ref.repository, reference: ref.digest ?? ref.tag ?? 'latest', tag: ref.tag ?? (ref.digest ? undefined : 'latest') };
 }
 
+/** SourceOptions is how to reach an import's source: the --src-* flags. */
+export interface SourceOptions {
+  /** --src-insecure: plain HTTP allowed, certificates not verified */
+  insecure: boolean;
+  /** --src-ca-cert, --src-cert-dir */
+  ca: Buffer[];
+  credentials: CredentialSource;
+}
+
+/**
+ * openSource builds the session to an import's source. TLS follows the target's rule: plain HTTP
+ * with --src-insecure, or without any flag for a registry on this machine (localhost,
+ * 127.0.0.0/8, ::1, as docker does), whose certificate is still verified when it speaks HTTPS;
+ * the hint for a plain-HTTP registry elsewhere names --src-insecure.
+ */
+export function openSource(source: SourceReference, opts: SourceOptions): RegistrySession {
+  return new RegistrySession({
+    registry: source.registry,
+    tls: { insecure: opts.insecure, ca: opts.ca, allowHttp: opts.insecure || isLoopbackHost(source.registry) },
+    credentials: opts.credentials,
+    insecureFlag: '--src-insecure',
+  });
+}
+
 /** parsePlatform reads `os/arch[/variant]` or `arch`. */
 export function parsePlatform(text: string): Platform {
   const parts = text.trim().split('/');
@@ -76,6 +101,8 @@ function remoteSource(src: RegistrySession, repo: string, d: Descriptor): BlobSo
 async function remoteImage(src: RegistrySession, repo: string, d: Descriptor, body: Buffer, mediaType: string): Promise<ImageContent> {
   const parsed = parseManifest(body, mediaType);
   if (!parsed.config) throw new ImportError(`${repo}@${d.digest} is not an image manifest`);
+  // A plain manifest (or an index entry without one) has no platform: its config says it.
+  const platform = d.platform ?? (await configPlatform(src, repo, parsed.config));
   return {
     manifest: body,
     manifestDigest: d.digest,
@@ -83,7 +110,7 @@ async function remoteImage(src: RegistrySession, repo: string, d: Descriptor, bo
     config: parsed.config,
     configBody: Buffer.alloc(0),
     layers: parsed.blobs.slice(1),
-    platform: d.platform ? normalizePlatform(d.platform) : { os: 'unknown', architecture: 'unknown' },
+    platform: platform ? normalizePlatform(platform) : { os: 'unknown', architecture: 'unknown' },
     blob: (desc) => remoteSource(src, repo, desc),
   };
 }
@@ -143,13 +170,15 @@ export async function importImage(
   for (const i of images) if (tagBody !== i.manifest) await putManifest(ctx.session, repository, i.manifestDigest, i.manifest, i.mediaType);
   const digest = await putManifest(ctx.session, repository, tag, tagBody, tagType);
   ctx.reporter.tagged(repository, tag, digest);
+  const platformKeys = images.map((i) => platformKey(i.platform));
   return {
     repository,
     tags: [tag],
     digest,
     mediaType: tagType,
     tagDigests: { [tag]: digest },
-    platforms: images.map((i) => platformKey(i.platform)),
+    tagged: { [tag]: { digest, mediaType: tagType, platforms: platformKeys } },
+    platforms: platformKeys,
     ...stats,
   };
 }

@@ -3,6 +3,8 @@
 import type { MultiBar, SingleBar } from 'cli-progress';
 import { humanBytes } from '../common/format.js';
 import type { BlobPushResult } from '../client/blobs.js';
+import { MEDIA_TYPES } from '../oci/mediatypes.js';
+import type { TagContent } from './push.js';
 
 /** Reporter hears what a push does. */
 export interface Reporter {
@@ -113,4 +115,40 @@ export class BarReporter implements Reporter {
 export async function chooseReporter(opts: { quiet: boolean; json: boolean }): Promise<Reporter> {
   if (opts.quiet || opts.json) return new SilentReporter();
   return process.stdout.isTTY ? BarReporter.create() : new LineReporter();
+}
+
+/** SummarizedResult is what summaryLines needs of a push or import result (PushResult). */
+export interface SummarizedResult {
+  repository: string;
+  tags: string[];
+  /** what this run pushed */
+  digest: string;
+  platforms: string[];
+  /** what each tag holds afterwards */
+  tagged: Record<string, TagContent>;
+}
+
+const INDEX_KINDS: Record<string, string> = { [MEDIA_TYPES.ociIndex]: 'OCI index', [MEDIA_TYPES.dockerManifestList]: 'Docker manifest list' };
+
+/**
+ * summaryLines is the text summary of a push: per repository, one line per distinct content its
+ * tags hold afterwards, `registry/repository: TAG... DIGEST (PLATFORMS)`, naming an index and, when
+ * the tag kept platforms this run did not push, which platforms the run pushed. `registry` is
+ * written as `host[:port]` so that the line names the image the way references do.
+ */
+export function summaryLines(registry: string, r: SummarizedResult): string[] {
+  const host = registry.replace(/^https?:\/\//i, '');
+  const groups = new Map<string, { tags: string[]; content: TagContent }>();
+  for (const tag of r.tags) {
+    const content = r.tagged[tag] ?? { digest: r.digest, mediaType: '', platforms: r.platforms };
+    const group = groups.get(content.digest);
+    if (group) group.tags.push(tag);
+    else groups.set(content.digest, { tags: [tag], content });
+  }
+  return [...groups.values()].map(({ tags, content }) => {
+    const notes = [content.platforms.join(', ')];
+    const kind = INDEX_KINDS[content.mediaType];
+    if (kind) notes.push(content.digest !== r.digest ? `${kind}, merged: this run pushed ${r.platforms.join(', ')}` : kind);
+    return `${host}/${r.repository}: ${tags.join(' ')} ${content.digest} (${notes.join('; ')})`;
+  });
 }

@@ -10,7 +10,7 @@ import { UploadRecords } from '../client/upload-records.js';
 import { readBody } from '../client/transport.js';
 import { isIndexMediaType } from '../oci/mediatypes.js';
 import { normalizePlatform, platformKey } from '../oci/platform.js';
-import type { Descriptor } from '../oci/manifest.js';
+import type { Descriptor, Platform } from '../oci/manifest.js';
 import { digestOf } from '../oci/digest.js';
 import { indexBody, indexMediaType, mergedEntries, type ExistingTag } from './multiarch.js';
 import { createHash } from 'node:crypto';
@@ -31,6 +31,13 @@ export interface PushContext {
   uploads: UploadRecords | undefined;
 }
 
+/** TagContent is what a tag holds after the push: a manifest, or an index with every platform it lists. */
+export interface TagContent {
+  digest: string;
+  mediaType: string;
+  platforms: string[];
+}
+
 /** PushResult is what one repository push did (the --json output). */
 export interface PushResult {
   repository: string;
@@ -40,6 +47,9 @@ export interface PushResult {
   mediaType: string;
   /** digest each tag points at afterwards (an index merged with other platforms differs from `digest`) */
   tagDigests: Record<string, string>;
+  /** what each tag holds afterwards: digest, media type and platforms (an index merged with platforms already there lists them all) */
+  tagged: Record<string, TagContent>;
+  /** the platforms this run pushed */
   platforms: string[];
   /** bytes this run put on the wire (a resumed blob counts only what it sent after the offset) */
   bytesSent: number;
@@ -125,21 +135,37 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
   return stats;
 }
 
+/** CONFIG_READ_MAX bounds the read of an image config for its platform (configs are a few KiB). */
+const CONFIG_READ_MAX = 4 * 1024 * 1024;
+
+/**
+ * configPlatform reads the platform (os, architecture, variant) from an image config in
+ * `repository`, a bounded read; undefined for a config too large, unreadable, or without an
+ * architecture (an artifact).
+ */
+export async function configPlatform(session: RegistrySession, repository: string, config: Descriptor): Promise<Platform | undefined> {
+  if (config.size >= CONFIG_READ_MAX) return undefined;
+  try {
+    const res = await getBlob(session, repository, config.digest);
+    const cfg = JSON.parse((await readBody(res, CONFIG_READ_MAX)).toString('utf8')) as { os?: string; architecture?: string; variant?: string };
+    return typeof cfg.architecture === 'string' && cfg.architecture ? normalizePlatform(cfg) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** existingTag reads what `tag` holds now: an index as is, a plain manifest with its platform. */
 export async function existingTag(session: RegistrySession, repository: string, tag: string): Promise<ExistingTag | undefined> {
   const m = await getManifest(session, repository, tag);
   if (!m) return undefined;
   if (isIndexMediaType(m.mediaType)) return { mediaType: m.mediaType, body: m.body, digest: m.digest };
-  let platform;
+  let platform: Platform | undefined;
   try {
     const doc = JSON.parse(m.body.toString('utf8')) as { config?: Descriptor };
-    if (doc.config && doc.config.size < 4 * 1024 * 1024) {
-      const res = await getBlob(session, repository, doc.config.digest);
-      const cfg = JSON.parse((await readBody(res)).toString('utf8')) as { os?: string; architecture?: string; variant?: string };
-      if (cfg.architecture) platform = normalizePlatform(cfg);
-    }
-  } catch {
     // An unreadable config (an artifact, say): the tag is replaced, there is no platform to keep.
+    if (doc.config) platform = await configPlatform(session, repository, doc.config);
+  } catch {
+    // not JSON: no platform either
   }
   return { mediaType: m.mediaType, body: m.body, digest: m.digest, platform };
 }
@@ -149,10 +175,10 @@ export async function existingTag(session: RegistrySession, repository: string, 
  * already holds other platforms keeps them (merged by os/architecture/variant). After the PUT the
  * tag is read back; if a concurrent push replaced it meanwhile, the merge runs again.
  */
-async function tagImages(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<Record<string, string>> {
+async function tagImages(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<Record<string, TagContent>> {
   const ours = images.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform }));
   const byDigest = new Map(images.map((i) => [i.manifestDigest, i]));
-  const out: Record<string, string> = {};
+  const out: Record<string, TagContent> = {};
   const childrenPushed = new Set<string>();
   for (const tag of tags) {
     for (let attempt = 1; ; attempt++) {
@@ -182,7 +208,7 @@ async function tagImages(ctx: PushContext, repository: string, images: ImageCont
       if (existing?.digest !== digest) await putManifest(ctx.session, repository, tag, body, mediaType);
       const now = existing?.digest === digest ? digest : (await headManifest(ctx.session, repository, tag))?.digest;
       if (now === digest || now === undefined || attempt >= 4) {
-        out[tag] = digest;
+        out[tag] = { digest, mediaType, platforms: entries.map((e) => platformKey(e.platform)) };
         ctx.reporter.tagged(repository, tag, digest);
         break;
       }
@@ -214,7 +240,7 @@ export async function pushImageSet(ctx: PushContext, repository: string, images:
   }
   const unique = [...seen.values()];
   const stats = await pushBlobs(ctx, repository, unique);
-  const tagDigests = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique, tags), 120_000);
+  const tagged = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique, tags), 120_000);
   const single = unique.length === 1;
   const own = single
     ? { digest: unique[0]!.manifestDigest, mediaType: unique[0]!.mediaType }
@@ -229,7 +255,8 @@ export async function pushImageSet(ctx: PushContext, repository: string, images:
     repository,
     tags,
     ...own,
-    tagDigests,
+    tagDigests: Object.fromEntries(Object.entries(tagged).map(([tag, c]) => [tag, c.digest])),
+    tagged,
     platforms: unique.map((i) => platformKey(i.platform)),
     ...stats,
   };

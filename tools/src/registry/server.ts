@@ -14,6 +14,7 @@ import type { RequestTarget } from './context.js';
 import { createServices, type ServiceOptions, type Services } from './services.js';
 import { serverLog } from '../common/log.js';
 import { HTTP_TIMEOUTS, RateGuard, inOrder, limitConnections, type ConnectionLimitOptions, type RateGuardOptions } from './connections.js';
+import { answerPlainHttp } from './https-only.js';
 
 /** TlsFiles names the PEM files of the server certificate (reloaded when they change). */
 export interface TlsFiles {
@@ -189,6 +190,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   if (options.tls) {
     const tls = tlsLoader(options.tls);
     const https = createHttpsServer({ ...HTTP_TIMEOUTS, ...tls.options(), minVersion: 'TLSv1.2' }, handler);
+    // Plain HTTP on this port gets a 400 that says so.
+    answerPlainHttp(https);
     // A renewed certificate is picked up by the next connection, with no restart.
     https.on('connection', () => {
       if (tls.changed()) {

@@ -4,14 +4,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImageStore } from '../storage/store.js';
 import type { StatsCache } from '../storage/stats.js';
-import type { Descriptor } from '../oci/manifest.js';
+import type { Descriptor, ParsedManifest } from '../oci/manifest.js';
+import { MEDIA_TYPES } from '../oci/mediatypes.js';
 import type { AccessCheck } from './dispatch.js';
 import type { RequestTarget } from './context.js';
 import { RegistryError } from '../oci/errors.js';
 import { formatDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { assertRepositoryName } from '../oci/names.js';
 import { namesAfter, tagFolderNames } from '../storage/tags.js';
-import { takeInOrder } from '../common/bounded.js';
+import { mapLimited, takeInOrder } from '../common/bounded.js';
 import { manifestEvent, requestInfo, type RegistryEvents } from './events.js';
 import { sendJson } from './respond.js';
 
@@ -40,6 +41,15 @@ const MAX_TAGS_EXAMINED = 1000;
 
 /** MAX_TAGS_HERE caps the tags the image call lists as pointing at the image. */
 const MAX_TAGS_HERE = 100;
+
+/** MAX_INDEX_CHILDREN caps the child manifests the image call reads to size an index's platforms. */
+const MAX_INDEX_CHILDREN = 64;
+
+/** MAX_CHILD_MANIFEST_BYTES caps each child manifest read for that (on disk; an image's is a few KiB). */
+const MAX_CHILD_MANIFEST_BYTES = 1024 * 1024;
+
+/** IMAGE_CONFIG_TYPES are the config media types of images (OCI, Docker): no artifact type of their own. */
+const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociConfig, MEDIA_TYPES.dockerConfig]);
 
 function param(url: RequestTarget, name: string): string {
   const v = url.searchParams.get(name);
@@ -168,6 +178,68 @@ async function readConfig(store: ImageStore, config: Descriptor | undefined): Pr
 }
 
 /**
+ * artifactTypeOf is the artifact type the page shows: the manifest's artifactType field, else its
+ * config's media type unless that is an image config (an image is no artifact). Undefined for images.
+ */
+function artifactTypeOf(m: ParsedManifest): string | undefined {
+  const t = m.artifactType;
+  return t && !IMAGE_CONFIG_TYPES.has(t) ? t : undefined;
+}
+
+/** ChildSize is what reading one child manifest of an index tells: its blobs, or nothing (not read). */
+type ChildSize = { bytes: number; blobs: Descriptor[] } | undefined;
+
+/**
+ * childSizes reads the first MAX_INDEX_CHILDREN child manifests of an index (each at most
+ * MAX_CHILD_MANIFEST_BYTES on disk, a few at a time) for their config and layers. A child that is
+ * not in the repository, too large, not an image manifest or unreadable gives undefined.
+ */
+async function childSizes(store: ImageStore, repository: string, children: readonly Descriptor[]): Promise<ChildSize[]> {
+  return mapLimited(children.slice(0, MAX_INDEX_CHILDREN), 8, async (child): Promise<ChildSize> => {
+    try {
+      const d = await store.manifests.resolve(repository, child.digest);
+      if (!d) return undefined;
+      const body = await readBounded(store, d, MAX_CHILD_MANIFEST_BYTES);
+      if (!body) return undefined;
+      const parsed = store.manifests.parse(d, body);
+      if (parsed.isIndex) return undefined;
+      return { bytes: body.length, blobs: parsed.blobs };
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+/**
+ * indexSizes gives each platform's image size (its config and layers) and the index's total: its
+ * own bytes, its children's manifests and every blob they name, a blob shared by platforms counted
+ * once. `complete` is false when a child could not be sized (then the total is a lower bound).
+ */
+async function indexSizes(
+  store: ImageStore,
+  repository: string,
+  indexBytes: number,
+  children: readonly Descriptor[],
+): Promise<{ perChild: Array<number | null>; total: number; complete: boolean }> {
+  const read = await childSizes(store, repository, children);
+  const blobs = new Map<string, number>();
+  let total = indexBytes;
+  let complete = true;
+  const perChild = children.map((child, i) => {
+    const r = read[i];
+    total += child.size;
+    if (!r) {
+      complete = false;
+      return null;
+    }
+    for (const b of r.blobs) blobs.set(b.digest, b.size);
+    return r.blobs.reduce((sum, b) => sum + b.size, 0);
+  });
+  for (const size of blobs.values()) total += size;
+  return { perChild, total, complete };
+}
+
+/**
  * tagsPointingAt finds the tags of `repository` that point at `digest`: the first
  * MAX_TAGS_EXAMINED tag folders in lexical order are resolved (a few at a time), and at most
  * MAX_TAGS_HERE tags listed; `truncated` says that a cap cut the search short.
@@ -190,14 +262,17 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
   const digest = formatDigest(m.digest);
   const config = m.parsed.isIndex ? undefined : await readConfig(deps.store, m.parsed.config);
   const layers = m.parsed.isIndex ? [] : m.parsed.blobs.filter((b) => b !== m.parsed.config);
-  const totalSize = m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
+  // An index's size is its platforms' images (read from the child manifests), not its own bytes.
+  const sized = m.parsed.isIndex ? await indexSizes(deps.store, repository, m.body.length, m.parsed.manifests) : undefined;
+  const totalSize = sized ? sized.total : m.body.length + m.parsed.blobs.reduce((sum, b) => sum + b.size, 0);
   const labels = config?.labels ?? stringMap(undefined);
   // An index carries its metadata as annotations; show those the same way.
   const annotations = stringMap(m.parsed.annotations);
   const prominent: Record<string, string> = {};
   for (const key of PROMINENT_LABELS) {
-    const v = labels[key] ?? annotations[key];
-    if (v !== undefined) prominent[key] = v;
+    // An empty value (buildah writes some) says nothing: the other source, or nothing.
+    const v = labels[key] || annotations[key];
+    if (v) prominent[key] = v;
   }
   const referrers = await deps.store.referrers(repository, m.digest).catch(() => [] as Descriptor[]);
   const { tags: tagsHere, truncated: tagsTruncated } = await tagsPointingAt(deps.store, repository, digest);
@@ -215,10 +290,15 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
       isIndex: m.parsed.isIndex,
       manifestSize: m.body.length,
       totalSize,
-      platforms: m.parsed.manifests.map((d) => ({
+      // false when a platform could not be sized (beyond MAX_INDEX_CHILDREN, missing, an index)
+      totalComplete: sized?.complete ?? true,
+      platforms: m.parsed.manifests.map((d, i) => ({
         digest: d.digest,
         mediaType: d.mediaType,
+        // the child manifest's own bytes
         size: d.size,
+        // its image: config and layers; null when not read
+        imageSize: sized?.perChild[i] ?? null,
         platform: d.platform ?? null,
         annotations: d.annotations ?? {},
       })),
@@ -229,7 +309,7 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
       labels,
       annotations,
       subject: m.parsed.subject ?? null,
-      artifactType: m.parsed.artifactType ?? null,
+      artifactType: artifactTypeOf(m.parsed) ?? null,
       referrers,
       tags: tagsHere,
       tagsTruncated,

@@ -2,9 +2,10 @@
 // written to a temporary name created with its final mode, then renamed: no reader ever sees a
 // partial file or a wider mode (common/atomic-write.ts). (The password is not this module's: see
 // cli/commands/script.ts.)
-import { chmod, copyFile, mkdir, rename } from 'node:fs/promises';
+import { chmod, copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.js';
+import { makeDirs } from '../common/make-dirs.js';
 import { CONF_NAME, HELPER_NAME, renderConf, renderScript, SCRIPT_NAME, type ScriptSpec } from './render.js';
 
 /** InstallSpec is a ScriptSpec plus the helper to copy. */
@@ -22,7 +23,7 @@ export interface InstallResult {
 
 /** installScript writes container-registry.sh, .conf and the helper copy. */
 export async function installScript(spec: InstallSpec): Promise<InstallResult> {
-  await mkdir(spec.storage, { recursive: true });
+  await makeDirs(spec.storage);
   const script = join(spec.storage, SCRIPT_NAME);
   const conf = join(spec.storage, CONF_NAME);
   const helper = join(spec.storage, HELPER_NAME);

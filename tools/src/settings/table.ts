@@ -17,7 +17,10 @@ export interface SettingSpec {
   readonly type: SettingType;
   /** one line of doc; the CLI's option help adds `[env NAME]` */
   readonly doc: string;
-  /** the default as text, parsed like a value from the environment; absent: none */
+  /**
+   * the default as text, parsed like a value from the environment; absent: none. A default that
+   * starts with `$XDG_DATA_HOME/` is under the user's data folder (settings/values.ts settingDefault).
+   */
   readonly default?: string;
   /** CLI flags (without `--`) that set the same thing; the first is the usual one */
   readonly flags?: readonly string[];
@@ -54,7 +57,9 @@ export const SETTINGS = {
   CONTAINER_REGISTRY_STORAGE: {
     type: 'string',
     doc: 'Registry storage directory: blobs, PKI (certs/ca.crt), users (auth/password), PID file, log and the generated script',
-    default: './container-registry',
+    // Per user, so every folder finds the same registry ($XDG_DATA_HOME, else ~/.local/share:
+    // settings/values.ts settingDefault). A build keeps its own: ${TOPDIR}/container-registry.
+    default: '$XDG_DATA_HOME/container-registry',
     flags: ['storage'],
     bitbake: 'class',
     bitbakeDefault: '${TOPDIR}/container-registry',
@@ -204,7 +209,7 @@ export const SETTINGS = {
   },
   CONTAINER_REGISTRY_PASSWORD: {
     type: 'string',
-    doc: "Password of the local registry's default user (empty: generated); kept 0600 in <storage>/auth/password. Also a credsfile/env-mode key",
+    doc: "Password of the local registry's default user, at least 8 characters (empty: generated); kept 0600 in <storage>/auth/password. Also a credsfile/env-mode key",
     bitbake: 'class',
     secret: true,
   },

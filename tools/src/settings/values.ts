@@ -2,6 +2,8 @@
 // the table's default, and a value that does not parse is a SettingError naming the variable.
 // The parsers are exported for the other inputs that follow the same rules (BitBake's raw
 // strings in target/settings.ts, numbers given as CLI flags in cli/setting-options.ts).
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { HelperError } from '../errors/helper-error.js';
 import {
   SETTINGS,
@@ -99,9 +101,38 @@ export function rawSetting(env: Env, name: SettingName): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v;
 }
 
+/** XDG_DATA_PREFIX starts a default that lives in the user's data folder (the storage's). */
+export const XDG_DATA_PREFIX = '$XDG_DATA_HOME/';
+
+/**
+ * userDataDir is the user's data folder, as the XDG base directory spec has it: $XDG_DATA_HOME when
+ * it is an absolute path (a relative one is to be ignored), else ~/.local/share ($HOME, else the
+ * password database's home).
+ */
+export function userDataDir(env: Env): string {
+  const xdg = env.XDG_DATA_HOME;
+  if (xdg && isAbsolute(xdg)) return xdg;
+  let home = env.HOME;
+  if (!home || !isAbsolute(home)) {
+    try {
+      home = homedir();
+    } catch {
+      home = undefined;
+    }
+  }
+  if (!home || !isAbsolute(home)) throw new HelperError('usage', 'no home folder for the default storage: set --storage or CONTAINER_REGISTRY_STORAGE');
+  return join(home, '.local', 'share');
+}
+
+/** settingDefault is the table's default of a setting, a `$XDG_DATA_HOME/` one made a path (undefined when it has none). */
+export function settingDefault(env: Env, name: SettingName): string | undefined {
+  const text = (SETTINGS[name] as SettingSpec).default;
+  return text?.startsWith(XDG_DATA_PREFIX) ? join(userDataDir(env), text.slice(XDG_DATA_PREFIX.length)) : text;
+}
+
 /** settingText is the variable's text, or the table's default when unset (undefined when it has none). */
 export function settingText(env: Env, name: SettingName): string | undefined {
-  return rawSetting(env, name) ?? (SETTINGS[name] as SettingSpec).default;
+  return rawSetting(env, name) ?? settingDefault(env, name);
 }
 
 type Defaulted<K extends SettingName, V> = (typeof SETTINGS)[K] extends { default: string } ? V : V | undefined;

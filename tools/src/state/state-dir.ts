@@ -11,10 +11,11 @@
 // Every path of these is built here, and reading, atomic writing, making folders and locking go
 // through this type, so pki/ and auth/ share one copy of each. The directory is handed around as
 // this object (its StoragePaths built once), not as a string.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoragePaths } from '../storage/paths.js';
 import { writeFileAtomic } from '../common/atomic-write.js';
+import { makeDirs } from '../common/make-dirs.js';
 import { HelperError } from '../errors/helper-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 import { withLock } from './lock.js';
@@ -130,7 +131,7 @@ export class StateDir {
 
   /** makeDir creates a folder of this directory (and its parents) with `mode`. */
   async makeDir(path: string, mode: number): Promise<void> {
-    await mkdir(path, { recursive: true, mode });
+    await makeDirs(path, mode);
   }
 
   /** locked runs `fn` while holding `<folder>/.lock`; another process holding it too long is LockBusy (`locked`). */

@@ -2,29 +2,28 @@
 // (--password-stdin), from CONTAINER_REGISTRY_PASSWORD (default user only), or is generated; it is
 // never an argument, so it never shows in `ps`.
 import type { CommandModule } from 'yargs';
-import { resolveStorage, storageOption } from '../options.js';
+import { existingStorage, storageChoice, storageOption } from '../options.js';
 import { readString } from '../../settings/values.js';
 import { defaultUsername, readUsers, removeUser, setUserPassword, checkUsername, type SetPasswordMode } from '../../auth/users.js';
-import { checkPassword, generatePassword, readPasswordFrom } from '../../auth/passwords.js';
-import { StateDir } from '../../state/state-dir.js';
+import { checkNewPassword, generatePassword, readPasswordFrom } from '../../auth/passwords.js';
 
 interface UserArgs {
-  storage: string;
+  storage?: string;
   user: string;
   'password-stdin': boolean;
 }
 
 async function choosePassword(args: UserArgs, isDefault: boolean): Promise<{ password: string; generated: boolean }> {
-  if (args['password-stdin']) return { password: await readPasswordFrom(process.stdin), generated: false };
+  if (args['password-stdin']) return { password: checkNewPassword(await readPasswordFrom(process.stdin), 'stdin'), generated: false };
   const fromEnv = readString(process.env, 'CONTAINER_REGISTRY_PASSWORD');
   if (isDefault && fromEnv) {
-    return { password: checkPassword(fromEnv, 'CONTAINER_REGISTRY_PASSWORD'), generated: false };
+    return { password: checkNewPassword(fromEnv, 'CONTAINER_REGISTRY_PASSWORD'), generated: false };
   }
   return { password: generatePassword(), generated: true };
 }
 
 async function setPassword(args: UserArgs, mode: SetPasswordMode, verb: string): Promise<void> {
-  const state = new StateDir(resolveStorage(args.storage));
+  const state = await existingStorage(storageChoice(args.storage).dir);
   const user = checkUsername(args.user);
   const defaultUser = defaultUsername(process.env);
   const { password, generated } = await choosePassword(args, user === defaultUser);
@@ -59,25 +58,29 @@ const passwd: CommandModule<object, UserArgs> = {
   handler: (args) => setPassword(args, 'change', 'Changed the password of'),
 };
 
-const remove: CommandModule<object, { storage: string; user: string }> = {
+const remove: CommandModule<object, { storage?: string; user: string }> = {
   command: 'remove <user>',
   aliases: ['rm'],
   describe: 'Remove a user',
   builder: (y) => storageOption(y).positional('user', { type: 'string', demandOption: true, describe: 'User name' }) as never,
   handler: async (args) => {
-    await removeUser(new StateDir(resolveStorage(args.storage)), args.user, { defaultUser: defaultUsername(process.env) });
+    await removeUser(await existingStorage(storageChoice(args.storage).dir), args.user, { defaultUser: defaultUsername(process.env) });
     process.stderr.write(`Removed user ${args.user}\n`);
   },
 };
 
-const list: CommandModule<object, { storage: string }> = {
+const list: CommandModule<object, { storage?: string; json: boolean }> = {
   command: 'list',
   aliases: ['ls'],
   describe: 'List the users',
-  builder: (y) => storageOption(y) as never,
+  builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print {"users":[...]}' }) as never,
   handler: async (args) => {
-    const users = await readUsers(new StateDir(resolveStorage(args.storage)));
-    process.stdout.write(users.map((u) => `${u.user}\n`).join(''));
+    const state = await existingStorage(storageChoice(args.storage).dir);
+    const users = (await readUsers(state)).map((u) => u.user);
+    if (args.json) process.stdout.write(`${JSON.stringify({ users })}\n`);
+    // stdout stays the list (empty); the note is for the person reading.
+    else if (!users.length) process.stderr.write(`no users in ${state.htpasswd()}; add one with \`container-registry auth add USER\`\n`);
+    else process.stdout.write(users.map((u) => `${u}\n`).join(''));
   },
 };
 

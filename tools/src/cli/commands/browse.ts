@@ -1,12 +1,11 @@
 // list, tags, catalog, inspect, delete: reading (and untagging) what the registry holds.
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
-import { registryOptions, repositoryOf, withTarget, type RegistryArgs } from '../registry-options.js';
+import { imageName, registryOptions, resolveRegistry, withTarget, type RegistryArgs } from '../registry-options.js';
 import { catalog, listTags } from '../../client/listing.js';
 import { deleteTag } from '../../manage/delete.js';
 import { inspectImage } from '../../manage/inspect.js';
 import { humanBytes } from '../../common/format.js';
-import { isValidTag } from '../../oci/names.js';
 
 interface BrowseArgs extends RegistryArgs {
   json: boolean;
@@ -14,13 +13,6 @@ interface BrowseArgs extends RegistryArgs {
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
-
-/** splitImage reads `name[:tag]` (a tag never holds '/'). */
-export function splitImage(text: string, defaultTag: string | undefined): { name: string; tag: string | undefined } {
-  const i = text.lastIndexOf(':');
-  if (i > 0 && !text.slice(i).includes('/')) return { name: text.slice(0, i), tag: text.slice(i + 1) };
-  return { name: text, tag: defaultTag };
-}
 
 const listCommand: CommandModule<object, BrowseArgs> = {
   command: 'list',
@@ -52,7 +44,7 @@ const tagsCommand: CommandModule<object, TagsArgs> = {
     registryOptions(y).positional('image', { type: 'string' }).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args: TagsArgs) => {
     await withTarget(args, async (target) => {
-      const repository = repositoryOf(args.image, target.namespace);
+      const repository = imageName(args.image, target).repository;
       const tags = await listTags(target.session, repository);
       if (!tags) throw new HelperError('not-found', `${repository} does not exist`);
       if (args.json) print(JSON.stringify({ name: repository, tags }, null, 2));
@@ -83,15 +75,16 @@ const inspectCommand: CommandModule<object, TagsArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args: TagsArgs) => {
     await withTarget(args, async (target) => {
-      const at = args.image.indexOf('@');
-      const { name, tag } = at > 0 ? { name: args.image.slice(0, at), tag: args.image.slice(at + 1) } : splitImage(args.image, 'latest');
-      const repository = repositoryOf(name, target.namespace);
-      const info = await inspectImage(target.session, repository, tag!);
+      const ref = imageName(args.image, target);
+      const repository = ref.repository;
+      const tag = ref.digest ?? ref.tag ?? 'latest';
+      const info = await inspectImage(target.session, repository, tag);
       if (args.json) {
         print(JSON.stringify(info, null, 2));
         return;
       }
-      print(`${target.registry}/${repository}:${tag}`);
+      // name@digest or name:tag: a tag never holds ':', a digest always does.
+      print(`${target.registry}/${repository}${tag.includes(':') ? '@' : ':'}${tag}`);
       print(`  digest:     ${info.digest}`);
       print(`  media type: ${info.mediaType}`);
       if (info.manifests.length) print(`  platforms:  ${info.manifests.map((m) => m.platform ?? '?').join(', ')}`);
@@ -122,11 +115,12 @@ const deleteCommand: CommandModule<object, DeleteArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'On a registry that deletes by digest only, also remove the other tags sharing it' })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args: DeleteArgs) => {
-    const { name, tag } = splitImage(args.image, undefined);
+    // Read before the session opens: a usage error comes first. The tag grammar is the parser's.
+    const { repository, tag, digest } = imageName(args.image, resolveRegistry(args.registry, args.namespace));
+    if (digest) throw new HelperError('usage', `delete removes one tag: give name:tag, not a digest (got ${JSON.stringify(args.image)})`);
     if (!tag) throw new HelperError('usage', `delete needs name:tag (got ${JSON.stringify(args.image)}); a tag is never guessed`);
-    if (!isValidTag(tag)) throw new HelperError('usage', `invalid tag ${JSON.stringify(tag)}`);
     await withTarget(args, async (target) => {
-      const r = await deleteTag(target.session, repositoryOf(name, target.namespace), tag, args.force);
+      const r = await deleteTag(target.session, repository, tag, args.force);
       if (args.json) print(JSON.stringify(r, null, 2));
       else {
         print(`Deleted ${r.repository}:${r.tag} (${r.digest})`);

@@ -1,15 +1,14 @@
 // gc: collect unreferenced blobs while the registry runs.
 import type { CommandModule } from 'yargs';
-import { resolveStorage, storageOption } from '../options.js';
+import { existingStorage, storageChoice, storageOption } from '../options.js';
 import { numberOption } from '../setting-options.js';
 import { ImageStore } from '../../storage/store.js';
 import { collectGarbage } from '../../storage/gc.js';
 import { humanBytes } from '../../common/format.js';
 import { recordGcRun } from '../../state/gc-stats.js';
-import { StateDir } from '../../state/state-dir.js';
 
 interface GcArgs {
-  storage: string;
+  storage?: string;
   'delete-untagged': boolean;
   'dry-run': boolean;
   grace: number;
@@ -33,7 +32,8 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       .option('settle', numberOption('settle', { min: 0, unit: 'seconds', default: 5, describe: 'Seconds to let in-flight pushes land before deleting' }))
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' }) as never,
   handler: async (args) => {
-    const state = new StateDir(resolveStorage(args.storage));
+    // A storage that does not exist is a typo: collecting it would make it (and print success).
+    const state = await existingStorage(storageChoice(args.storage).dir);
     const store = new ImageStore(state.storage);
     const report = await collectGarbage(store, {
       deleteUntagged: args['delete-untagged'],

@@ -1,12 +1,11 @@
 // import <ref> [name]: copy an image from another registry into ours. Thin: the work is in push/import.ts.
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
-import { loadCaDir, openTarget, registryOptions, repositoryOf, type RegistryArgs } from '../registry-options.js';
+import { imageName, jobsOption, loadCaDir, openTarget, registryOptions, repositoryOf, resolveRegistry, type RegistryArgs } from '../registry-options.js';
 import { credentialSource, type AuthMode } from '../../client/credentials.js';
-import { RegistrySession } from '../../client/session.js';
 import { readFile } from 'node:fs/promises';
-import { isValidTag, nameProblem } from '../../oci/names.js';
-import { importImage, parsePlatform, parseSourceReference } from '../../push/import.js';
+import { nameProblem } from '../../oci/names.js';
+import { importImage, openSource, parsePlatform, parseSourceReference } from '../../push/import.js';
 import { newPushContext } from '../../push/push.js';
 import { chooseReporter } from '../../push/progress.js';
 import { humanBytes } from '../../common/format.js';
@@ -31,7 +30,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
   command: 'import <ref> [name]',
   describe: 'Copy an image from another registry (all platforms, digests kept) into the registry',
   builder: (y) =>
-    registryOptions(y)
+    jobsOption(registryOptions(y))
       .positional('ref', { type: 'string', describe: 'Source: [registry/]repository[:tag|@digest] (no registry: Docker Hub)' })
       .positional('name', { type: 'string', describe: 'Target name[:tag] in the namespace (default: the source name and tag)' })
       .option('platform', { type: 'string', array: true, describe: 'Only these platforms, os/arch[/variant] (repeatable)' })
@@ -50,27 +49,21 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .flatMap((p) => p.split(','))
       .filter(Boolean)
       .map(parsePlatform);
-    let name = source.repository.split('/').pop()!;
-    let tag = source.tag ?? 'latest';
-    if (args.name) {
-      const i = args.name.lastIndexOf(':');
-      if (i > 0 && !args.name.slice(i).includes('/')) {
-        tag = args.name.slice(i + 1);
-        name = args.name.slice(0, i);
-      } else name = args.name;
-    }
-    if (!isValidTag(tag)) throw new HelperError('usage', `invalid tag ${JSON.stringify(tag)}`);
+    // NAME as every command reads an image (imageName); without it, the source's last component in the namespace.
+    const named = args.name === undefined ? undefined : imageName(args.name, resolveRegistry(args.registry, args.namespace));
+    if (named?.digest) throw new HelperError('usage', `import's NAME is name[:tag] (got ${JSON.stringify(args.name)}); the digests are the source's`);
+    const tag = named?.tag ?? source.tag ?? 'latest';
     const target = await openTarget(args);
-    const repository = repositoryOf(name, target.namespace);
+    const repository = named?.repository ?? repositoryOf(source.repository.split('/').pop()!, target.namespace);
     const problem = nameProblem(repository);
     if (problem) throw new HelperError('name', `target name ${JSON.stringify(repository)} is not valid: ${problem}`);
     const ca: Buffer[] = [];
     if (args['src-ca-cert']) ca.push(await readFile(args['src-ca-cert']));
     if (args['src-cert-dir']) ca.push(...(await loadCaDir(args['src-cert-dir'])));
     const srcMode: AuthMode = args['src-authfile'] ? 'authfile' : args['src-credsfile'] ? 'credsfile' : 'none';
-    const src = new RegistrySession({
-      registry: source.registry,
-      tls: { insecure: args['src-insecure'], ca },
+    const src = openSource(source, {
+      insecure: args['src-insecure'],
+      ca,
       credentials: credentialSource({
         mode: srcMode,
         authfile: args['src-authfile'],

@@ -1,6 +1,6 @@
 // pki init | show | renew: thin calls into pki/.
 import type { CommandModule } from 'yargs';
-import { resolveStorage, storageOption } from '../options.js';
+import { existingStorage, storageChoice, storageOption } from '../options.js';
 import type { PkiResult } from '../../pki/pki.js';
 import { pkiSettingsFromEnv } from '../../pki/settings.js';
 import { KEY_ALGORITHMS, parseKeyAlgorithm } from '../../pki/algorithms.js';
@@ -8,7 +8,7 @@ import { HelperError } from '../../errors/helper-error.js';
 import { StateDir } from '../../state/state-dir.js';
 
 interface PkiArgs {
-  storage: string;
+  storage?: string;
   algorithm?: string;
 }
 
@@ -29,7 +29,8 @@ const init: CommandModule<object, PkiArgs> = {
   describe: 'Create the CA and server certificate if missing; re-issue the server certificate when names change or it nears expiry',
   builder: (y) => algorithmOption(storageOption(y)) as never,
   handler: async (args) => {
-    const state = new StateDir(resolveStorage(args.storage));
+    // init makes the storage directory when needed; renew and show need one that exists.
+    const state = new StateDir(storageChoice(args.storage).dir);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
     // pki/ (and @peculiar/x509) load only for the commands that use them; see daemon/secure-mode.ts.
     const { ensurePki } = await import('../../pki/pki.js');
@@ -42,19 +43,19 @@ const renew: CommandModule<object, PkiArgs & { ca: boolean }> = {
   describe: 'Issue a new server certificate and key now; with --ca also a new CA (targets must then trust it)',
   builder: (y) => algorithmOption(storageOption(y)).option('ca', { type: 'boolean', default: false, describe: 'Replace the CA too' }) as never,
   handler: async (args) => {
-    const state = new StateDir(resolveStorage(args.storage));
+    const state = await existingStorage(storageChoice(args.storage).dir);
     const algorithm = args.algorithm ? parseKeyAlgorithm(args.algorithm) : undefined;
     const { renewPki } = await import('../../pki/pki.js');
     report(await renewPki({ storageDir: state, algorithm, ca: args.ca, ...pkiSettingsFromEnv(process.env) }));
   },
 };
 
-const show: CommandModule<object, { storage: string; json: boolean }> = {
+const show: CommandModule<object, { storage?: string; json: boolean }> = {
   command: 'show',
   describe: 'Print subjects, names, validity and SHA-256 fingerprints of the CA and server certificates',
   builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args) => {
-    const state = new StateDir(resolveStorage(args.storage));
+    const state = await existingStorage(storageChoice(args.storage).dir);
     const { formatSummary, showPki } = await import('../../pki/show.js');
     const list = await showPki(state);
     if (list.length === 0) throw new HelperError('pki-missing', `no PKI in ${state.dir}; create it with \`container-registry pki init\``);

@@ -1,12 +1,12 @@
 // push [image]: the images of deploy/ to the registry. Thin: the work is in push/.
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
-import { openTarget, registryOptions, type RegistryArgs } from '../registry-options.js';
+import { imageName, jobsOption, openTarget, registryOptions, resolveRegistry, type RegistryArgs } from '../registry-options.js';
 import { isValidTag } from '../../oci/names.js';
 import { parseLabel } from '../../layout/labels.js';
 import { planDeployPush, pushPlanned } from '../../push/deploy.js';
 import { newPushContext } from '../../push/push.js';
-import { chooseReporter } from '../../push/progress.js';
+import { chooseReporter, summaryLines } from '../../push/progress.js';
 import { humanBytes } from '../../common/format.js';
 import { baseTags, parseStrategies } from '../../push/tags.js';
 import { settingOption } from '../setting-options.js';
@@ -24,17 +24,25 @@ interface PushArgs extends RegistryArgs {
   quiet: boolean;
 }
 
+/** versionOption is push's `-v, --version V`: IMAGE_VERSION's option, its help naming the helper's own --version. */
+function versionOption() {
+  const option = settingOption('IMAGE_VERSION', { fromEnv: false, alias: 'v' });
+  return { ...option, describe: `${option.describe} (the helper's own version: container-registry --version)` };
+}
+
 /** pushCommand is `container-registry push [image]`. */
 export const pushCommand: CommandModule<object, PushArgs> = {
   command: 'push [image]',
   describe: 'Push the OCI images of deploy/ (every machine folder) to the registry',
   builder: (y) =>
-    registryOptions(y.version(false))
+    // --version here is the image version (IMAGE_VERSION), as documented; the helper's own is
+    // `container-registry --version`, before the command word (cli.ts).
+    jobsOption(registryOptions(y.version(false)))
       .positional('image', { type: 'string', describe: 'Push only this image (name without machine and timestamp)' })
       .option('tag', { alias: 't', type: 'string', array: true, describe: 'Explicit tag (repeatable; needs an image name)' })
       // The variables of these three are read by the handler, after the flag.
       .option('strategy', settingOption('CONTAINER_REGISTRY_TAG_STRATEGY', { fromEnv: false, alias: 's' }))
-      .option('version', settingOption('IMAGE_VERSION', { fromEnv: false, alias: 'v' }))
+      .option('version', versionOption())
       .option('label', { type: 'string', array: true, describe: 'KEY=VALUE label set in the image config (repeatable)' })
       .option('deploy-dir', settingOption('DEPLOY_DIR_IMAGE', { fromEnv: false }))
       .option('json', { type: 'boolean', default: false, describe: 'Print what was pushed as JSON' })
@@ -42,8 +50,18 @@ export const pushCommand: CommandModule<object, PushArgs> = {
   handler: async (args: PushArgs) => {
     const started = Date.now();
     const now = new Date();
+    if (args.version === '') {
+      throw new HelperError('usage', "push --version takes the image version (push --version 1.2); the helper's own version is `container-registry --version`");
+    }
     const explicit = (args.tag ?? []).filter((t) => t !== '');
     if (explicit.length && !args.image) throw new HelperError('usage', '--tag needs an image name: push <image> --tag <tag>');
+    // IMAGE as every command reads an image (imageName): its repository's last component is the
+    // deploy/ name, the rest the namespace; a tag in it is one more --tag.
+    const named = args.image === undefined ? undefined : imageName(args.image, resolveRegistry(args.registry, args.namespace));
+    if (named?.digest) throw new HelperError('usage', `push IMAGE is a name, not a digest (got ${JSON.stringify(args.image)})`);
+    if (named?.tag && !explicit.includes(named.tag)) explicit.push(named.tag);
+    const slash = named?.repository.lastIndexOf('/') ?? -1;
+    const image = named && { name: named.repository.slice(slash + 1), namespace: named.repository.slice(0, Math.max(slash, 0)) };
     for (const t of explicit)
       if (!isValidTag(t)) throw new HelperError('usage', `invalid tag ${JSON.stringify(t)}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
     const env = process.env;
@@ -69,14 +87,15 @@ export const pushCommand: CommandModule<object, PushArgs> = {
           branch: () => gitBranch(),
         });
     const arch = !explicit.length && strategies.includes('arch');
-    const only = args.image ? [args.image] : readList(env, 'CONTAINER_REGISTRY_IMAGES');
+    const only = image ? [image.name] : readList(env, 'CONTAINER_REGISTRY_IMAGES');
     const target = await openTarget(args);
     const reporter = await chooseReporter(args);
     // Reach the registry while the layouts are read (a plan error still wins: it is reported first).
     const ping = target.session.baseUrl();
     ping.catch(() => undefined);
     try {
-      const plans = await planDeployPush({ deployDir, only, namespace: target.namespace, tags, arch, labels }, (w) => process.stderr.write(`warning: ${w}\n`));
+      const namespace = image?.namespace ?? target.namespace;
+      const plans = await planDeployPush({ deployDir, only, namespace, tags, arch, labels }, (w) => process.stderr.write(`warning: ${w}\n`));
       if (!plans.length) throw new HelperError('no-images', `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
       await ping;
       const ctx = newPushContext(target.session, reporter, args.jobs);
@@ -87,7 +106,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       } else if (!args.quiet) {
         const sent = results.reduce((n, r) => n + r.bytesSent, 0);
         const skipped = results.reduce((n, r) => n + r.bytesSkipped, 0);
-        for (const r of results) process.stdout.write(`${target.registry}/${r.repository}: ${r.tags.join(' ')} ${r.digest} (${r.platforms.join(', ')})\n`);
+        for (const r of results) for (const line of summaryLines(target.registry, r)) process.stdout.write(`${line}\n`);
         process.stdout.write(
           `Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1000).toFixed(2)} s\n`,
         );

@@ -4,7 +4,7 @@
 import { realpathSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
-import { resolveStorage, storageOption } from '../options.js';
+import { storageChoice, storageOption } from '../options.js';
 import { asCliError } from '../errors.js';
 import { certSanForTargets } from '../../target/address.js';
 import { resolveTargetSettings, targetInputFromEnv } from '../../target/settings.js';
@@ -14,7 +14,7 @@ import { checkSettings, rawSetting, readBoolean } from '../../settings/values.js
 import { ensureDefaultUser, type DefaultUserResult } from '../../auth/users.js';
 
 interface ScriptArgs {
-  storage: string;
+  storage?: string;
   node: string;
   helper: string;
 }
@@ -71,7 +71,7 @@ const script: CommandModule<object, ScriptArgs> = {
     } catch (err) {
       throw new HelperError('script', `cannot find ${(err as NodeJS.ErrnoException).path ?? 'node or the helper'}`);
     }
-    const result = await generateScript({ storage: resolveStorage(args.storage), node, helper, env: process.env });
+    const result = await generateScript({ storage: storageChoice(args.storage).dir, node, helper, env: process.env });
     process.stdout.write(`Wrote ${result.script}\n`);
     if (result.user) {
       process.stdout.write(

@@ -1,18 +1,21 @@
 // serve, start, stop, status: the server's lifecycle. Thin: the work is in daemon/ (process control
 // and the composition root) and registry/ (the server).
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
-import { listenOption, parseListen, resolveStorage, storageOption } from '../options.js';
+import { existingStorage, listenOption, parseListen, storageChoice, storageOption } from '../options.js';
 import { numberOption, settingOption } from '../setting-options.js';
 import { StateDir } from '../../state/state-dir.js';
-import { serverState, startDetached, stopServer } from '../../daemon/lifecycle.js';
+import { beforeDeadline, serverState, startDetached, stopServer, type ServerState } from '../../daemon/lifecycle.js';
+import { instanceOnPort, portUsedByUs, runningInstances, type InstanceRecord } from '../../daemon/instances.js';
+import type { PidRecord } from '../../daemon/pidfile.js';
 import { composeServer, runServer, type ServeConfig } from '../../daemon/serve.js';
 import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
 import { serviceChoices, serviceOptions, type ServiceArgs } from '../services.js';
 import { fetchReadiness } from '../../daemon/readiness-probe.js';
 
 interface ServeArgs extends ServiceArgs {
-  storage: string;
+  storage?: string;
   listen: string;
   'drain-timeout': number;
   tls: boolean;
@@ -37,7 +40,7 @@ function secureOptions<T>(y: import('yargs').Argv<T>) {
 function serveConfig(args: ServeArgs): ServeConfig {
   const { host, port } = parseListen(args.listen);
   return {
-    state: new StateDir(resolveStorage(args.storage)),
+    state: new StateDir(storageChoice(args.storage).dir),
     host,
     port,
     secure: { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push },
@@ -83,9 +86,15 @@ const start: CommandModule<object, StartArgs> = {
       .option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 20, describe: 'Seconds to wait for the registry to answer' }))
       .option('drain-timeout', numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Passed to serve' })) as never,
   handler: async (args) => {
-    // Secure mode's files are made here, so a problem is reported by start itself, not in the log.
     const config = serveConfig(args);
-    const { notes } = await composeServer(config);
+    // Another registry of ours on the port is named, with its storage, before anything is made.
+    const holder = instanceOnPort(config.host, config.port);
+    if (holder && holder.storage !== config.state.dir) throw portUsedByUs(holder);
+    // Secure mode's files are made here, so a problem is reported by start itself, not in the log.
+    // The whole start, this included, keeps to --timeout.
+    const deadline = Date.now() + args.timeout * 1000;
+    const preparing = `the registry could not be prepared within ${args.timeout} s (storage ${config.state.dir})`;
+    const { notes } = await beforeDeadline(composeServer(config), deadline, preparing);
     for (const note of notes) say(note);
     const { state } = config;
     // Forward every flag as given, so options added for serve work through start too.
@@ -95,7 +104,7 @@ const start: CommandModule<object, StartArgs> = {
       ['timeout', 'storage'],
     );
     serveArgs.push('--storage', state.dir);
-    const result = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: args.timeout * 1000 });
+    const result = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: Math.max(0, deadline - Date.now()) });
     if (!result.ok) {
       const tail = result.logTail ? `\n--- ${state.logFile()} (last lines) ---\n${result.logTail}` : '';
       throw new HelperError('start-failed', `${result.reason}${tail}`);
@@ -105,32 +114,72 @@ const start: CommandModule<object, StartArgs> = {
   },
 };
 
-const stop: CommandModule<object, { storage: string; timeout: number }> = {
+/**
+ * Target is the registry stop and status act on: the storage named (--storage or
+ * CONTAINER_REGISTRY_STORAGE, which must exist); else the one running for this user, wherever its
+ * storage (instance records); else several; else the per-user default storage, when it exists.
+ */
+type Target = { kind: 'one'; state: StateDir; known?: PidRecord } | { kind: 'several'; running: InstanceRecord[] } | { kind: 'none' };
+
+async function targetOf(flag: string | undefined): Promise<Target> {
+  const choice = storageChoice(flag);
+  if (choice.named) return { kind: 'one', state: await existingStorage(choice.dir) };
+  const running = runningInstances();
+  if (running.length > 1) return { kind: 'several', running };
+  const [only] = running;
+  if (only) return { kind: 'one', state: new StateDir(only.storage), known: only };
+  return existsSync(choice.dir) ? { kind: 'one', state: new StateDir(choice.dir) } : { kind: 'none' };
+}
+
+const stop: CommandModule<object, { storage?: string; timeout: number }> = {
   command: 'stop',
-  describe: 'Stop the background registry (drain, wait, then SIGKILL)',
+  describe: 'Stop the background registry (drain, wait, then SIGKILL); without --storage, the one running',
   builder: (y) =>
     storageOption(y).option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 10, describe: 'Seconds before SIGKILL' })) as never,
   handler: async (args) => {
-    const state = new StateDir(resolveStorage(args.storage));
-    const result = await stopServer(state.pidFile(), args.timeout * 1000);
+    const target = await targetOf(args.storage);
+    if (target.kind === 'several') {
+      const which = target.running.map((r) => `pid ${r.pid}, storage ${r.storage}`).join('; ');
+      throw new HelperError('usage', `${target.running.length} registries are running (${which}): name the one to stop with --storage`);
+    }
+    const result = target.kind === 'one' ? await stopServer(target.state.pidFile(), args.timeout * 1000, target.known) : { stopped: 'not-running' as const };
     if (result.stopped === 'not-running') process.stdout.write('Registry not running\n');
     else if (result.stopped === 'term') process.stdout.write(`Registry stopped (pid ${result.pid}, ${result.ms} ms)\n`);
     else process.stdout.write(`Registry killed after ${args.timeout} s (pid ${result.pid})\n`);
   },
 };
 
-const status: CommandModule<object, { storage: string; json: boolean }> = {
+/** statusLine is one registry of several: address, PID, storage, and what is wrong with it. */
+function statusLine(st: ServerState, storage: string): string {
+  if (st.state === 'running') return `  ${st.record.url} (pid ${st.record.pid}), storage ${storage}`;
+  if (st.state === 'not-answering') return `  ${st.record.url} (pid ${st.record.pid}), storage ${storage}: running but not answering: ${st.reason}`;
+  return `  storage ${storage}: stopped`;
+}
+
+const status: CommandModule<object, { storage?: string; json: boolean }> = {
   command: 'status',
-  describe: 'Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready)',
+  describe:
+    'Tell whether the registry runs, answers and is ready (exit 0 running, 1 not answering, 3 stopped, 4 running but not ready); without --storage, every one running',
   builder: (y) => storageOption(y).option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
   handler: async (args) => {
-    const state = new StateDir(resolveStorage(args.storage));
-    const st = await serverState(state.pidFile());
+    const target = await targetOf(args.storage);
+    if (target.kind === 'several') {
+      const states = await Promise.all(target.running.map(async (r) => ({ ...(await serverState(new StateDir(r.storage).pidFile(), r)), storage: r.storage })));
+      if (args.json) process.stdout.write(`${JSON.stringify({ instances: states })}\n`);
+      else process.stdout.write(`${states.length} registries running:\n${states.map((st) => statusLine(st, st.storage)).join('\n')}\n`);
+      if (states.some((st) => st.state !== 'running')) process.exitCode = 1;
+      return;
+    }
+    const state = target.kind === 'one' ? target.state : undefined;
+    const st: ServerState = state
+      ? await serverState(state.pidFile(), target.kind === 'one' ? target.known : undefined)
+      : { state: 'stopped', staleRecord: undefined };
     const readiness = st.state === 'running' ? await fetchReadiness(st.record) : undefined;
-    if (args.json) process.stdout.write(`${JSON.stringify(readiness ? { ...st, readiness } : st)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify({ ...st, ...(readiness ? { readiness } : {}), ...(state ? { storage: state.dir } : {}) })}\n`);
     if (st.state === 'running') {
       if (!args.json) {
         process.stdout.write(`Registry running: ${st.record.url} (pid ${st.record.pid})\n`);
+        process.stdout.write(`Storage: ${state!.dir}\n`);
         if (readiness) {
           process.stdout.write(`Ready: ${readiness.status === 'ready' ? 'yes' : 'NO'}\n`);
           for (const c of readiness.checks) process.stdout.write(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);

@@ -1,6 +1,6 @@
 // config <kind>: write the files of one target config package under --output (a recipe's ${D}).
 // Thin: the settings come from CONTAINER_REGISTRY_* (what the recipe exports), the files from target/.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
@@ -8,6 +8,7 @@ import { TARGET_KINDS, targetFiles, type TargetKind } from '../../target/files.j
 import { resolveTargetSettings, targetInputFromEnv } from '../../target/settings.js';
 import { settingOption } from '../setting-options.js';
 import { writeFileAtomic } from '../../common/atomic-write.js';
+import { makeDirs } from '../../common/make-dirs.js';
 
 interface ConfigArgs {
   kind: TargetKind;
@@ -54,7 +55,7 @@ const config: CommandModule<object, ConfigArgs> = {
     const root = resolve(args.output!);
     for (const f of files) {
       const dest = join(root, f.path);
-      await mkdir(dirname(dest), { recursive: true, mode: 0o755 });
+      await makeDirs(dirname(dest), 0o755);
       await writeFileAtomic(dest, f.content, f.mode);
       process.stdout.write(`${f.path}\n`);
     }

@@ -45,8 +45,14 @@ function link(params) {
 
 class ApiError extends Error {}
 
+// The API's base from the origin and path alone: a page opened as https://user:pw@host/ui/ keeps
+// the credentials in its base URL, and fetch refuses a URL built on it ("Request cannot be
+// constructed from a URL that includes credentials"). The browser's login for the origin still
+// goes with each call.
+const API_BASE = new URL('api/', location.origin + location.pathname);
+
 async function api(path, init) {
-  const res = await fetch(`api/${path}`, Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));
+  const res = await fetch(new URL(path, API_BASE), Object.assign({ headers: { Accept: 'application/json' }, credentials: 'same-origin' }, init));
   let body;
   try {
     body = await res.json();
@@ -237,6 +243,10 @@ async function deleteTag(repo, tag) {
   }
 }
 
+function indexSizeNote(img) {
+  return img.totalComplete ? ' (every platform; layers they share counted once)' : ' (at least: some platforms could not be sized)';
+}
+
 async function viewImage(params) {
   const repo = params.get('repo');
   const ref = params.get('ref');
@@ -282,10 +292,11 @@ async function viewImage(params) {
     kv([
       ['Digest', h('code', {}, img.digest)],
       ['Media type', img.mediaType],
-      ['Total size', bytes(img.totalSize) + (img.isIndex ? ' (the index and what it lists directly)' : '')],
+      ['Total size', bytes(img.totalSize) + (img.isIndex ? indexSizeNote(img) : '')],
       ['Platform', config.os ? platformText({ os: config.os, architecture: config.architecture }) : undefined],
       ['Created', config.created],
-      ['Artifact type', img.artifactType && !img.artifactType.startsWith('application/vnd.oci.image.config') ? img.artifactType : undefined],
+      // The API names an artifact type only for artifacts (never an image's config type).
+      ['Artifact type', img.artifactType || undefined],
       ['Subject', img.subject ? h('a', { href: link({ repo, ref: img.subject.digest }) }, img.subject.digest) : undefined],
       ['Tags here', img.tags.join(', ') + (img.tagsTruncated ? ' (and maybe more: the repository has too many tags to search them all)' : '')],
     ]),
@@ -306,7 +317,7 @@ async function viewImage(params) {
               {},
               h('td', {}, platformText(p.platform)),
               h('td', { class: 'mono' }, h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))),
-              h('td', { class: 'num' }, bytes(p.size)),
+              h('td', { class: 'num', title: `manifest ${bytes(p.size)}` }, p.imageSize === null ? '—' : bytes(p.imageSize)),
             ),
           ),
         ),
@@ -363,8 +374,9 @@ async function viewImage(params) {
       ]),
     );
   }
-  const labels = Object.entries(img.labels);
-  const annotations = Object.entries(img.annotations);
+  // Empty values (buildah writes org.opencontainers.image.base.* so) say nothing: no empty box.
+  const labels = Object.entries(img.labels).filter(([, v]) => v !== '');
+  const annotations = Object.entries(img.annotations).filter(([, v]) => v !== '');
   if (labels.length) parts.push(h('h2', {}, 'Labels'), kv(labels.map(([k, v]) => [k, v])));
   if (annotations.length) parts.push(h('h2', {}, 'Annotations'), kv(annotations.map(([k, v]) => [k, v])));
   parts.push(h('h2', {}, 'Referrers'));
