@@ -178,10 +178,10 @@ t.test("the CLI's options come from the table: each `[env NAME]` is a row that n
 t.test("the storage's default: per user for the bare CLI, ${TOPDIR}/container-registry for a build", async (t) => {
   const storage = (env: Record<string, string>) => readString(env, 'CONTAINER_REGISTRY_STORAGE');
   t.equal(spec('CONTAINER_REGISTRY_STORAGE').default, '$XDG_DATA_HOME/container-registry');
-  t.equal(storage({ XDG_DATA_HOME: '/data', HOME: '/home/u' }), '/data/container-registry', '$XDG_DATA_HOME/container-registry');
-  t.equal(storage({ HOME: '/home/u' }), '/home/u/.local/share/container-registry', 'else ~/.local/share/container-registry');
-  t.equal(storage({ XDG_DATA_HOME: 'relative', HOME: '/home/u' }), '/home/u/.local/share/container-registry', 'a relative XDG_DATA_HOME is ignored');
-  t.equal(storage({ XDG_DATA_HOME: '', HOME: '/home/u' }), '/home/u/.local/share/container-registry', 'an empty one too');
+  t.equal(storage({ XDG_DATA_HOME: '/data', HOME: '/srv/u' }), '/data/container-registry', '$XDG_DATA_HOME/container-registry');
+  t.equal(storage({ HOME: '/srv/u' }), '/srv/u/.local/share/container-registry', 'else ~/.local/share/container-registry');
+  t.equal(storage({ XDG_DATA_HOME: 'relative', HOME: '/srv/u' }), '/srv/u/.local/share/container-registry', 'a relative XDG_DATA_HOME is ignored');
+  t.equal(storage({ XDG_DATA_HOME: '', HOME: '/srv/u' }), '/srv/u/.local/share/container-registry', 'an empty one too');
   t.equal(storage({ CONTAINER_REGISTRY_STORAGE: './here', XDG_DATA_HOME: '/data' }), './here', 'a storage named is taken as given');
   t.equal(spec('CONTAINER_REGISTRY_STORAGE').bitbakeDefault, '${TOPDIR}/container-registry', "the bbclass's default stays the build's");
   const conf = renderConf({ storage: '/build/container-registry', node: '/n', settings: {} });

@@ -5,19 +5,18 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, startTestRegistry } from './helpers/registry.js';
 import { tempDir } from './helpers/tmp.js';
 import { missingPeer } from './helpers/peers.js';
 import { makeImage, makeIndex, pushImage, putManifest, sha256, uploadBlob, writeLayout } from './helpers/images.js';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './helpers/browser.js';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = join(ROOT, 'test-output', 'ui');
 
-const skip = !existsSync(CHROMIUM) ? `needs ${CHROMIUM} (Debian package chromium; run .ci/install-peers)` : missingPeer('skopeo');
+const skip = CHROMIUM_SKIP || missingPeer('skopeo');
 
 const LABELS = {
   'org.opencontainers.image.version': '5.0.19',
@@ -83,16 +82,7 @@ t.test('browse, inspect and delete in the web UI', { skip, timeout: 180_000 }, a
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1100, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   t.teardown(() => context.close());
   await mkdir(OUT, { recursive: true });

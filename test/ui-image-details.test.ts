@@ -4,7 +4,6 @@
 // Images are built and pushed by buildah; the UI API and the page in Chromium are checked.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestRegistry } from './helpers/registry.js';
@@ -12,22 +11,9 @@ import { isRoot, missingPeer } from './helpers/peers.js';
 import { tempDir } from './helpers/tmp.js';
 import { mustExec } from './helpers/exec.js';
 import { putManifest, sha256, uploadBlob } from './helpers/images.js';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip =
-  missingPeer('buildah') ||
-  (isRoot() ? false : 'buildah here needs root (vfs storage)') ||
-  (!existsSync(CHROMIUM) ? `needs ${CHROMIUM} (Debian package chromium; run .ci/install-peers)` : false);
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const skip = missingPeer('buildah') || (isRoot() ? false : 'buildah here needs root (vfs storage)') || CHROMIUM_SKIP;
 
 interface Desc {
   mediaType: string;
@@ -166,7 +152,7 @@ t.test('image details for buildah images, a Docker image, artifacts and an index
 
   // The page in Chromium.
   const { chromium } = await import('playwright-core');
-  const context = await chromium.launchPersistentContext(await tempDir(t, 'cr-chromium-'), { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await chromium.launchPersistentContext(await tempDir(t, 'cr-chromium-'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   t.teardown(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
   const open = async (repo: string, ref: string) => {

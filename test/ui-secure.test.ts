@@ -2,25 +2,14 @@
 // enough for the UI; the delete button shows only for a user who may push, and the API refuses
 // the others; refused requests are counted; readiness checks the certificate and the users file.
 import t from 'tap';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, startTestRegistry } from './helpers/registry.js';
 import { tempDir } from './helpers/tmp.js';
 import { makeImage } from './helpers/images.js';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) ? `needs ${CHROMIUM} (Debian package chromium; run .ci/install-peers)` : false;
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const skip = CHROMIUM_SKIP;
 
 t.test('secure mode: login, delete only for pushers, auth failures counted, TLS and htpasswd checked', { skip, timeout: 180_000 }, async (t) => {
   const { chromium, request } = await import('playwright-core');
@@ -60,7 +49,7 @@ t.test('secure mode: login, delete only for pushers, auth failures counted, TLS 
       headless: true,
       ignoreHTTPSErrors: true,
       httpCredentials: { username, password: pw },
-      args: ARGS,
+      args: CHROMIUM_ARGS,
     });
     t.teardown(() => context.close());
     const page = context.pages()[0] ?? (await context.newPage());

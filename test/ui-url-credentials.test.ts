@@ -2,25 +2,14 @@
 // it: the page's API calls must not carry the URL's credentials (fetch refuses to build such a
 // request), and the browser's login for the origin is enough for them.
 import t from 'tap';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestRegistry } from './helpers/registry.js';
 import { tempDir } from './helpers/tmp.js';
 import { makeImage, pushImage } from './helpers/images.js';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) ? `needs ${CHROMIUM} (Debian package chromium; run .ci/install-peers)` : false;
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const skip = CHROMIUM_SKIP;
 
 t.test('the UI works when its URL carries credentials', { skip, timeout: 180_000 }, async (t) => {
   const { chromium } = await import('playwright-core');
@@ -34,7 +23,7 @@ t.test('the UI works when its URL carries credentials', { skip, timeout: 180_000
   const password = (await readFile(join(storage, 'auth', 'password'), 'utf8')).trim();
 
   const profile = await tempDir(t, 'cr-chromium-');
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, ignoreHTTPSErrors: true, args: ARGS });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, ignoreHTTPSErrors: true, args: CHROMIUM_ARGS });
   t.teardown(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
