@@ -48549,8 +48549,8 @@ var init_heap = __esm({
 });
 
 // tools/src/daemon/serve.ts
-function diskFullHint(code) {
-  return code === "ENOSPC" || code === "EDQUOT" ? ": the disk is full; free space and start again" : "";
+function diskFullHint(err) {
+  return isNoSpace(err) ? ": the disk is full; free space and start again" : "";
 }
 async function checkStorageWritable(dir) {
   const probe2 = (0, import_node_path18.join)(dir, `.write-test-${process.pid}`);
@@ -48562,7 +48562,7 @@ async function checkStorageWritable(dir) {
     await (0, import_promises29.unlink)(probe2).catch(() => {
     });
     const code = err.code ?? "error";
-    throw new HelperError("storage", `cannot write the storage directory ${dir} (${code})${diskFullHint(code)}`);
+    throw new HelperError("storage", `cannot write the storage directory ${dir} (${code})${diskFullHint(err)}`);
   }
 }
 function listenError(err, host, port) {
@@ -48626,7 +48626,7 @@ async function runServer(c3, say2) {
   } catch (err) {
     await running.close(0);
     const code = err.code ?? "error";
-    throw new HelperError("storage", `cannot write the PID file ${pidFile} (${code})${diskFullHint(code)}`);
+    throw new HelperError("storage", `cannot write the PID file ${pidFile} (${code})${diskFullHint(err)}`);
   }
   await writeInstanceRecord(record, c3.state.dir).catch(
     (err) => say2(`warning: cannot record this registry in ${instancesDir()} (${err.message}): status and stop need --storage ${c3.state.dir}`)
@@ -48659,6 +48659,7 @@ var init_serve = __esm({
     init_helper_error();
     init_server();
     init_mdns();
+    init_respond();
     init_values();
     init_sans();
     init_log2();
@@ -49769,20 +49770,23 @@ async function discard(res) {
     res.body.once("error", () => resolve11());
   });
 }
+function httpError(res, body) {
+  return new RegistryHttpError({
+    status: res.status,
+    method: res.method,
+    url: res.url,
+    diagnostics: parseDiagnostics(body),
+    retryAfter: res.headers["retry-after"]
+  });
+}
 async function expectStatus(res, ...codes) {
   if (codes.includes(res.status)) return;
   let text = "";
   try {
-    text = (await readBody2(res, 64 * 1024)).toString("utf8");
+    text = (await readBody2(res, ERROR_BODY_MAX)).toString("utf8");
   } catch {
   }
-  throw new RegistryHttpError({
-    status: res.status,
-    method: res.method,
-    url: res.url,
-    diagnostics: parseDiagnostics(text),
-    retryAfter: res.headers["retry-after"]
-  });
+  throw httpError(res, text);
 }
 function tlsRootCertificates() {
   return import_node_tls.rootCertificates;
@@ -49831,7 +49835,7 @@ async function writeFileBody(r, body) {
     await fh.close();
   }
 }
-var import_node_http4, import_node_https4, import_node_tls, import_promises33, import_promises34, MAX_TEXT_BODY, HttpTransport, FILE_CHUNK;
+var import_node_http4, import_node_https4, import_node_tls, import_promises33, import_promises34, MAX_TEXT_BODY, ERROR_BODY_MAX, HttpTransport, FILE_CHUNK;
 var init_transport = __esm({
   "tools/src/client/transport.ts"() {
     "use strict";
@@ -49843,6 +49847,7 @@ var init_transport = __esm({
     init_errors2();
     init_bounded();
     MAX_TEXT_BODY = 8 * 1024 * 1024;
+    ERROR_BODY_MAX = 64 * 1024;
     HttpTransport = class {
       constructor(tls = {}, maxSockets = 16) {
         this.tls = tls;
@@ -50968,23 +50973,16 @@ async function expectHeadStatus(s, req, scopes, res, ...codes) {
   let text = "";
   try {
     const get = await s.request({ ...req, method: "GET" }, scopes);
-    if (get.status === res.status) text = (await readBody2(get, 64 * 1024)).toString("utf8");
+    if (get.status === res.status) text = (await readBody2(get, ERROR_BODY_MAX)).toString("utf8");
     else get.body.destroy();
   } catch {
   }
-  throw new RegistryHttpError({
-    status: res.status,
-    method: res.method,
-    url: res.url,
-    diagnostics: parseDiagnostics(text),
-    retryAfter: res.headers["retry-after"]
-  });
+  throw httpError(res, text);
 }
 var REFUSALS;
 var init_head = __esm({
   "tools/src/client/head.ts"() {
     "use strict";
-    init_errors2();
     init_transport();
     REFUSALS = /* @__PURE__ */ new Set([401, 403]);
   }

@@ -2,9 +2,8 @@
 // not the registry's `user ci may not pull private/app`. To say what the registry says, the same
 // request is sent again as GET and only its error body is read, as docker's client does for a
 // failed HEAD. Nothing is sent when the HEAD's answer was one the caller expects.
-import { RegistryHttpError, parseDiagnostics } from './errors.js';
 import type { RegistrySession, SessionRequest } from './session.js';
-import { discard, expectStatus, readBody, type HttpResponse } from './transport.js';
+import { ERROR_BODY_MAX, discard, expectStatus, httpError, readBody, type HttpResponse } from './transport.js';
 
 /** REFUSALS are the statuses whose reason only a body carries. */
 const REFUSALS = new Set([401, 403]);
@@ -17,17 +16,11 @@ export async function expectHeadStatus(s: RegistrySession, req: SessionRequest, 
   let text = '';
   try {
     const get = await s.request({ ...req, method: 'GET' }, scopes);
-    if (get.status === res.status) text = (await readBody(get, 64 * 1024)).toString('utf8');
+    if (get.status === res.status) text = (await readBody(get, ERROR_BODY_MAX)).toString('utf8');
     // Anything else (content, a redirect) is not read.
     else get.body.destroy();
   } catch {
     // No explanation to be had: the status alone.
   }
-  throw new RegistryHttpError({
-    status: res.status,
-    method: res.method,
-    url: res.url,
-    diagnostics: parseDiagnostics(text),
-    retryAfter: res.headers['retry-after'],
-  });
+  throw httpError(res, text);
 }

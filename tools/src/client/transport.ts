@@ -71,22 +71,30 @@ export async function discard(res: HttpResponse): Promise<void> {
   });
 }
 
+/** ERROR_BODY_MAX bounds the error body read to explain a refusal. */
+export const ERROR_BODY_MAX = 64 * 1024;
+
+/** httpError is the error for an unexpected answer `res`, with the registry's diagnostics from `body`. */
+export function httpError(res: HttpResponse, body: string): RegistryHttpError {
+  return new RegistryHttpError({
+    status: res.status,
+    method: res.method,
+    url: res.url,
+    diagnostics: parseDiagnostics(body),
+    retryAfter: res.headers['retry-after'],
+  });
+}
+
 /** expectStatus returns when `res.status` is one of `codes`; otherwise it throws RegistryHttpError. */
 export async function expectStatus(res: HttpResponse, ...codes: number[]): Promise<void> {
   if (codes.includes(res.status)) return;
   let text = '';
   try {
-    text = (await readBody(res, 64 * 1024)).toString('utf8');
+    text = (await readBody(res, ERROR_BODY_MAX)).toString('utf8');
   } catch {
     // an unreadable error body still leaves the status
   }
-  throw new RegistryHttpError({
-    status: res.status,
-    method: res.method,
-    url: res.url,
-    diagnostics: parseDiagnostics(text),
-    retryAfter: res.headers['retry-after'],
-  });
+  throw httpError(res, text);
 }
 
 /** HttpTransport sends requests over pooled keep-alive connections. */

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { HelperError } from '../errors/helper-error.js';
 import { startRegistry, type RegistryOptions } from '../registry/server.js';
 import { withMdnsSan } from '../registry/mdns.js';
+import { isNoSpace } from '../registry/respond.js';
 import { rawSetting } from '../settings/values.js';
 import { formatSan, listenNames } from '../pki/sans.js';
 import { writeLine } from '../common/log.js';
@@ -41,8 +42,8 @@ export interface ComposedServer {
   notes: string[];
 }
 
-function diskFullHint(code: string): string {
-  return code === 'ENOSPC' || code === 'EDQUOT' ? ': the disk is full; free space and start again' : '';
+function diskFullHint(err: unknown): string {
+  return isNoSpace(err) ? ': the disk is full; free space and start again' : '';
 }
 
 /** checkStorageWritable fails with one clear line when the storage dir cannot be written. */
@@ -56,7 +57,7 @@ async function checkStorageWritable(dir: string): Promise<void> {
   } catch (err) {
     await unlink(probe).catch(() => {});
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new HelperError('storage', `cannot write the storage directory ${dir} (${code})${diskFullHint(code)}`);
+    throw new HelperError('storage', `cannot write the storage directory ${dir} (${code})${diskFullHint(err)}`);
   }
 }
 
@@ -135,7 +136,7 @@ export async function runServer(c: ServeConfig, say: (line: string) => void): Pr
     // Serving without a PID file would make `status` and `stop` say "not running": stop instead.
     await running.close(0);
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new HelperError('storage', `cannot write the PID file ${pidFile} (${code})${diskFullHint(code)}`);
+    throw new HelperError('storage', `cannot write the PID file ${pidFile} (${code})${diskFullHint(err)}`);
   }
   // The instance record lets status, stop and the client commands find this server without
   // --storage; without it they still find it by its storage.
