@@ -1,5 +1,5 @@
-// What a flood of wrong logins does to everyone else. Runs the bundle's `serve --tls` (pull and push
-// anonymous, credentials still checked) on loopback, pushes a small image, and for --seconds pulls it
+// What a flood of wrong logins does to everyone else. Runs the bundle's `serve --tls --pull anonymous
+// --push anonymous` (credentials still checked) on loopback, pushes a small image, and for --seconds pulls it
 // (GET manifest + GET layer, one pull after the other) anonymously and, at the same time, with a
 // credential the server verified a moment before. First alone, then while
 // test/helpers/login-flood.mjs sends wrong passwords from 30 addresses (127.0.0.2 ... 127.0.0.31):
@@ -60,10 +60,14 @@ async function startServer() {
   const storage = await mkdtemp(join(tmpdir(), 'cr-bench-logins-'));
   const port = await freePort();
   const env = { ...process.env, CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '', CONTAINER_REGISTRY_INSECURE: '' };
-  const child = spawn(process.execPath, [bundle, 'serve', '--tls', '--storage', storage, '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
+  const child = spawn(
+    process.execPath,
+    [bundle, 'serve', '--tls', '--pull', 'anonymous', '--push', 'anonymous', '--storage', storage, '--listen', `127.0.0.1:${port}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    },
+  );
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));

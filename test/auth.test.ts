@@ -343,13 +343,19 @@ t.test('resolveSecureMode: conflicts, defaults, first secure start creates the P
     user: 'yocto',
   });
 
+  // Secure mode alone (the CLI's --tls) asks for logins too: HTTPS never lets anonymous pushes in.
   const tlsOnly = await resolveSecureMode({}, { tls: true }, dir, { hostname: 'h' });
-  t.same(
-    await tlsOnly.access.check({ action: 'push', repository: 'a', authorization: undefined, remoteAddress: 'x' }),
-    { allowed: true, user: undefined },
-    'secure without auth: anonymous/anonymous',
-  );
+  t.match(tlsOnly.notes.join('\n'), 'access: pull authenticated, push authenticated');
+  for (const action of ['push', 'pull'] as const) {
+    t.match(
+      await tlsOnly.access.check({ action, repository: 'a', authorization: undefined, remoteAddress: 'x' }),
+      { allowed: false, status: 401 },
+      `secure without auth: anonymous ${action} asks for a login`,
+    );
+  }
   t.notMatch(tlsOnly.notes.join('\n'), /created/, 'second start creates nothing');
+  const openPulls = await resolveSecureMode({ CONTAINER_REGISTRY_SECURE: '1' }, { pull: 'anonymous' }, dir, { hostname: 'h' });
+  t.match(openPulls.notes.join('\n'), 'access: pull anonymous, push authenticated', '--pull anonymous opens pulls only');
   // Precedence: --auth's defaults, then access.toml, then --pull/--push.
   await writeFile(join(dir, 'auth', 'access.toml'), 'pull = "anonymous"\n');
   const layered = await resolveSecureMode({}, { tls: true, auth: true, push: 'disabled' }, dir, { hostname: 'h' });

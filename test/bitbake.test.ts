@@ -1,6 +1,9 @@
 // Real BitBake with openembedded-core: parse the layer, generate container-registry.sh, run it
-// (start, push of a test layout placed in deploy/, list, stop), and build the target config
-// packages (do_install + package_write_deb, checked with dpkg-deb -x) in insecure and secure mode.
+// (start, push of a test layout placed in deploy/ with the `sha` strategy from a build folder that
+// is no git checkout, list, delete + gc freeing the bytes, stop; a credsfile naming a second,
+// authenticated registry), push with `-c push_images`, and build the target config packages
+// (do_install + package_write_deb, checked with dpkg-deb -x) in insecure and secure mode (the
+// reference tool's local.conf: SECURE without AUTH refuses anonymous pushes).
 //
 // Needs checkouts of openembedded/bitbake and openembedded/openembedded-core (a scarthgap tag
 // such as yocto-5.0.19) named by BITBAKE_DIR and OECORE_DIR, root, dpkg-deb, openssl and the
@@ -11,9 +14,10 @@ import t from 'tap';
 
 type Tap = Pick<typeof t, 'equal'> & { same: typeof t.same };
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BUNDLE, ROOT } from './helpers/registry.js';
 import { freePort } from './helpers/ports.js';
@@ -28,6 +32,25 @@ const OECORE_DIR = process.env.OECORE_DIR;
 const HARNESS = resolve(process.env.OE_HARNESS_DIR || join(ROOT, 'test', 'oe-harness'));
 const LAYER = join(ROOT, 'meta-container-registry');
 const PASSWORD = "pa$$ word'1";
+
+/** blobBytes is the size of every blob file under a storage directory (distribution's layout). */
+async function blobBytes(storage: string): Promise<number> {
+  let total = 0;
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) await walk(join(dir, e.name));
+      else if (e.name === 'data') total += (await stat(join(dir, e.name))).size;
+    }
+  };
+  await walk(join(storage, 'docker', 'registry', 'v2', 'blobs'));
+  return total;
+}
 
 function skipReason(): string | undefined {
   if (!BITBAKE_DIR || !OECORE_DIR)
@@ -118,13 +141,19 @@ CONTAINER_REGISTRY_URL = "${url}"
   await mkdir(join(root, 'meta-test', 'recipes-test', 'labels-test'), { recursive: true });
   await writeFile(
     join(root, 'meta-test', 'conf', 'layer.conf'),
-    `BBPATH .= ":\${LAYERDIR}"\nBBFILES += "\${LAYERDIR}/recipes-*/*/*.bb"\nBBFILE_COLLECTIONS += "cr-test"\nBBFILE_PATTERN_cr-test = "^\${LAYERDIR}/"\nLAYERSERIES_COMPAT_cr-test = "scarthgap styhead walnascar whinlatter wrynose"\n`,
+    `BBPATH .= ":\${LAYERDIR}"\nBBFILES += "\${LAYERDIR}/recipes-*/*/*.bb"\nBBFILE_COLLECTIONS += "cr-test"\nBBFILE_PATTERN_cr-test = "^\${LAYERDIR}/"\nLAYERSERIES_COMPAT_cr-test = "scarthgap styhead walnascar whinlatter wrynose blacksail"\n`,
   );
   await writeFile(
     join(root, 'meta-test', 'recipes-test', 'labels-test', 'labels-test_1.2.3.bb'),
     // It inherits nothing of ours but the labels class: FEATURE_PACKAGES_container-registry comes from layer.conf.
-    `SUMMARY = "test"\nLICENSE = "CLOSED"\ninherit oci-image-labels\nOCI_IMAGE_REVISION = "abc1234"\nOCI_IMAGE_BRANCH = "none"\nSOURCE_DATE_EPOCH = "1700000000"\n` +
+    `SUMMARY = "test"\nLICENSE = "CLOSED"\ninherit oci-image-labels\nOCI_IMAGE_REVISION = "abc1234"\nOCI_IMAGE_BRANCH = "none"\nSOURCE_DATE_EPOCH = "1700000000"\nOCI_IMAGE_BUILD_DATE = "reproducible"\n` +
       `VIRTUAL-RUNTIME_container_engine = "podman"\nCR_TEST_FEATURE = "\${FEATURE_PACKAGES_container-registry}"\n`,
+  );
+  // The defaults: no override at all, in a build folder that is no git checkout.
+  await mkdir(join(root, 'meta-test', 'recipes-test', 'labels-default'), { recursive: true });
+  await writeFile(
+    join(root, 'meta-test', 'recipes-test', 'labels-default', 'labels-default_2.0.bb'),
+    `SUMMARY = "test"\nLICENSE = "CLOSED"\ninherit oci-image-labels\n`,
   );
 
   const storage = join(build, 'container-registry');
@@ -167,8 +196,13 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.notMatch(await readFile(script, 'utf8'), /tmp-glibc/, 'nothing in tmp/ is needed');
   });
 
-  await t.test('insecure: start, push a layout from deploy/, list, stop', async (t) => {
-    const missing = ['start', 'stop', 'push', 'list'].filter((c) => !has(c));
+  // The generated script as a user runs it: from any folder, with only PATH and HOME.
+  const runScript = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(script, args, { encoding: 'utf8', timeout: 90_000, cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  const out = (r: SpawnSyncReturns<string>) => `${r.stdout ?? ''}${r.stderr ?? ''}`;
+
+  await t.test('insecure: start, push (sha outside git), list, delete + gc frees the bytes, -c push_images, stop', async (t) => {
+    const missing = ['start', 'stop', 'push', 'list', 'tags', 'delete', 'gc', 'catalog'].filter((c) => !has(c));
     if (missing.length) {
       t.pass('helper commands missing', { skip: `the helper has no ${missing.join(', ')} command yet` });
       return;
@@ -179,19 +213,106 @@ CONTAINER_REGISTRY_URL = "${url}"
     await writeLayout(join(deploy!, 'cr-test-image-oci'), [
       { ref: 'latest', image: makeImage({ labels: { 'org.opencontainers.image.title': 'cr-test-image' } }) },
     ]);
-    const run = (args: string[]) => spawnSync(script, args, { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
-    const start = run(['start']);
-    t.equal(start.status, 0, `start: ${start.stdout}${start.stderr}`);
-    t.teardown(() => void run(['stop']));
-    const push = run(['push']);
-    t.equal(push.status, 0, `push: ${push.stdout}${push.stderr}`);
-    const list = run(['list']);
+    const start = runScript(['start']);
+    t.equal(start.status, 0, `start: ${out(start)}`);
+    t.teardown(() => void runScript(['stop']));
+
+    // A plain oe-core build folder is no git checkout: `sha` takes the metadata's revision (oe-core's
+    // checkout, as METADATA_REVISION does), and the push does not fail.
+    t.not(spawnSync('git', ['-C', build, 'rev-parse', 'HEAD']).status, 0, 'the build folder is no git checkout');
+    const rev = spawnSync('git', ['-C', OECORE_DIR!, 'rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    const push = runScript(['push'], { CONTAINER_REGISTRY_TAG_STRATEGY: 'sha latest' });
+    t.equal(push.status, 0, `push with sha latest: ${out(push)}`);
+    const tags = runScript(['tags', 'cr-test-image']);
+    t.equal(tags.status, 0, `tags: ${out(tags)}`);
+    if (rev) t.match(tags.stdout, new RegExp(`^${rev}$`, 'm'), `the sha tag is oe-core's revision ${rev}`);
+    else t.comment(`${OECORE_DIR} is no git checkout: the sha tag is skipped`);
+    t.match(tags.stdout, /^latest$/m);
+    // No revision anywhere: the sha tag is skipped with a warning, the push goes on with latest.
+    const noRev = runScript(['push'], { CONTAINER_REGISTRY_TAG_STRATEGY: 'sha latest', OCI_IMAGE_REVISION: 'none' });
+    t.equal(noRev.status, 0, `push with no revision known: ${out(noRev)}`);
+    t.match(noRev.stderr, /sha/, 'a warning names the skipped strategy');
+    const list = runScript(['list']);
     t.equal(list.status, 0, `list: ${list.stderr}`);
     t.match(list.stdout, /cr-test-image/, 'list shows the pushed image');
-    // The plain `bitbake container-registry-index` pushes too (network flag, nostamp).
-    ok(t, bitbake(['container-registry-index']), 'bitbake container-registry-index (push task)');
-    const stop = run(['stop']);
-    t.equal(stop.status, 0, `stop: ${stop.stdout}${stop.stderr}`);
+
+    // delete, then the script's gc frees the bytes (the reference's "garbage collect unreferenced blobs").
+    const gcLayout = join(deploy!, 'cr-gc-image-oci');
+    await writeLayout(gcLayout, [{ ref: 'latest', image: makeImage({ layers: [[{ name: 'big.bin', content: randomBytes(3 << 20) }]] }) }]);
+    const pushGc = runScript(['push', 'cr-gc-image', '--tag', 'only']);
+    t.equal(pushGc.status, 0, `push cr-gc-image: ${out(pushGc)}`);
+    await rm(gcLayout, { recursive: true });
+    const before = await blobBytes(storage);
+    const del = runScript(['delete', 'cr-gc-image:only']);
+    t.equal(del.status, 0, `delete: ${out(del)}`);
+    const gc = runScript(['gc']);
+    t.equal(gc.status, 0, `gc: ${out(gc)}`);
+    const freed = before - (await blobBytes(storage));
+    t.ok(freed >= 3 << 20, `gc freed the deleted image's blobs (${freed} bytes)`);
+    t.match(gc.stdout, /freed|MiB/i, `gc says what it freed: ${gc.stdout}`);
+    t.notMatch(runScript(['list']).stdout, /cr-gc-image/, 'list no longer shows the emptied repository');
+    t.notMatch(runScript(['catalog']).stdout, /cr-gc-image/, 'nor does catalog');
+    t.match(runScript(['list']).stdout, /cr-test-image/, 'the other image stays');
+
+    // An explicit --credsfile wins over the conf's AUTH_MODE 'none': pushing to a second,
+    // authenticated registry (secure mode, its own storage) works with it and fails with a wrong one.
+    const other = join(root, 'other-registry');
+    await mkdir(other, { recursive: true });
+    const otherPort = await freePort();
+    const helperEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CONTAINER_REGISTRY_SECURE: '1' };
+    const otherStart = spawnSync(process.execPath, [BUNDLE, 'start', '--storage', other, '--listen', `127.0.0.1:${otherPort}`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: helperEnv,
+    });
+    t.equal(otherStart.status, 0, `second registry: ${out(otherStart)}`);
+    t.teardown(() => void spawnSync(process.execPath, [BUNDLE, 'stop', '--storage', other], { env: helperEnv }));
+    const password = (await readFile(join(other, 'auth', 'password'), 'utf8')).trim();
+    const creds = join(root, 'other.creds');
+    await writeFile(creds, `CONTAINER_REGISTRY_USER=yocto\nCONTAINER_REGISTRY_PASSWORD=${password}\n`, { mode: 0o600 });
+    const wrong = join(root, 'wrong.creds');
+    await writeFile(wrong, 'CONTAINER_REGISTRY_USER=yocto\nCONTAINER_REGISTRY_PASSWORD=not-the-password\n', { mode: 0o600 });
+    const toOther = (file: string) =>
+      runScript([
+        'push',
+        'cr-test-image',
+        '--registry',
+        `localhost:${otherPort}`,
+        '--ca-cert',
+        join(other, 'pki', 'ca.crt'),
+        '--credsfile',
+        file,
+        '--tag',
+        'creds',
+      ]);
+    const good = toOther(creds);
+    t.equal(good.status, 0, `push --credsfile to the second registry: ${out(good)}`);
+    const bad = toOther(wrong);
+    t.not(bad.status, 0, 'a wrong password in --credsfile fails');
+    t.match(out(bad), /401|credential|password|unauthori[sz]ed/i, `and says why: ${out(bad)}`);
+    t.notMatch(out(good) + out(bad), password, 'the password is never printed');
+
+    // Pushing is its own task: `bitbake container-registry-index -c push_images`. The plain build
+    // pushes nothing (yocto-check-layer refuses a network task reachable from do_build) and says so.
+    ok(t, bitbake(['container-registry-index', '-c', 'push_images']), 'bitbake container-registry-index -c push_images');
+    const plain = bitbake(['container-registry-index']);
+    if (ok(t, plain, 'bitbake container-registry-index')) t.match(plain.stdout, /-c push_images/, 'the plain build says how to push');
+    const stop = runScript(['stop']);
+    t.equal(stop.status, 0, `stop: ${out(stop)}`);
+  });
+
+  await t.test('the index recipe runs no create-spdx task (no natives to fetch offline)', async (t) => {
+    const r = bitbake(['container-registry-index', '-c', 'listtasks']);
+    if (!ok(t, r, 'listtasks')) return;
+    t.match(r.stdout, /do_push_images/);
+    t.match(r.stdout, /do_generate_registry_script/);
+    // Deleted tasks keep their setscene entry in the list; they never run.
+    const spdx = r.stdout.split('\n').filter((l) => /^do_\S*spdx/.test(l));
+    t.same(
+      spdx.filter((l) => !/_setscene\s/.test(l)),
+      [],
+      'no create-spdx task',
+    );
   });
 
   await t.test("insecure: the config packages install exactly the emitters' files", async (t) => {
@@ -213,8 +334,8 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.equal(docker.get('/etc/docker/daemon.json'), `{\n  "insecure-registries": [\n    "10.0.2.2:${port}"\n  ]\n}\n`);
   });
 
-  const getvar = (t: Tap, name: string): string | undefined => {
-    const r = spawnSync('bash', ['-c', `. "${OECORE_DIR}/oe-init-build-env" "${build}" >/dev/null && bitbake-getvar -r labels-test --value ${name}`], {
+  const getvar = (t: Tap, name: string, recipe = 'labels-test'): string | undefined => {
+    const r = spawnSync('bash', ['-c', `. "${OECORE_DIR}/oe-init-build-env" "${build}" >/dev/null && bitbake-getvar -r ${recipe} --value ${name}`], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' },
     });
@@ -222,7 +343,20 @@ CONTAINER_REGISTRY_URL = "${url}"
     return r.stdout.trim().split('\n').pop()!.trim();
   };
 
-  await t.test('OCI labels: overrides, none, SOURCE_DATE_EPOCH, PV', async (t) => {
+  await t.test("OCI labels by default: the metadata's revision outside git, the build's time", async (t) => {
+    const value = getvar(t, 'OCI_IMAGE_LABELS', 'labels-default');
+    if (value === undefined) return;
+    const labels = Object.fromEntries(value.split(' ').map((kv) => kv.split('=') as [string, string]));
+    const rev = spawnSync('git', ['-C', OECORE_DIR!, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    if (rev) t.equal(labels['org.opencontainers.image.revision'], rev.slice(0, 7), "METADATA_REVISION (oe-core's checkout)");
+    const created = labels['org.opencontainers.image.created'] ?? '';
+    t.match(created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const age = Date.now() - Date.parse(created);
+    t.ok(age >= -5_000 && age < 3_600_000, `created is the build's time, not SOURCE_DATE_EPOCH's 2011 (${created})`);
+    t.equal(labels['org.opencontainers.image.version'], '2.0');
+  });
+
+  await t.test('OCI labels: overrides, none, reproducible (SOURCE_DATE_EPOCH), PV', async (t) => {
     t.equal(
       getvar(t, 'OCI_IMAGE_LABELS'),
       'org.opencontainers.image.revision=abc1234 org.opencontainers.image.created=2023-11-14T22:13:20Z org.opencontainers.image.version=1.2.3',
@@ -240,8 +374,19 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.match(r.stdout + r.stderr, /CONTAINER_REGISTRY_SECURE \(or CONTAINER_REGISTRY_AUTH\) = "1" and CONTAINER_REGISTRY_INSECURE = "1" contradict/);
   });
 
-  await t.test('secure (AUTH implies it): password file, CA package, certs.d, rebuild when the CA changes', async (t) => {
-    await writeFile(localConf, `${baseConf}CONTAINER_REGISTRY_AUTH = "1"\nCONTAINER_REGISTRY_PASSWORD = "${PASSWORD}"\n`);
+  await t.test('AUTH implies SECURE', async (t) => {
+    await writeFile(localConf, `${baseConf}CONTAINER_REGISTRY_AUTH = "1"\n`);
+    t.equal(getvar(t, 'CR_TEST_FEATURE'), 'container-oci-registry-config container-registry-ca', 'the CA package comes with AUTH alone');
+  });
+
+  // The reference tool's local.conf for secure mode: SECURE (no AUTH, a variable it does not have), a
+  // password, and DOCKER_REGISTRY_INSECURE naming the registry as its examples do.
+  const dockerInsecure = `localhost:${port} other.lan:5000`;
+  await t.test('secure (SECURE alone): logins for push, password file, CA package, certs.d, rebuild when the CA changes', async (t) => {
+    await writeFile(
+      localConf,
+      `${baseConf}CONTAINER_REGISTRY_SECURE = "1"\nCONTAINER_REGISTRY_PASSWORD = "${PASSWORD}"\nDOCKER_REGISTRY_INSECURE = "${dockerInsecure}"\n`,
+    );
     const caPath = join(storage, 'pki', 'ca.crt');
     const makeCa = (cn: string) => {
       // Without the helper's pki command the test provides the CA the way a user could.
@@ -270,11 +415,13 @@ CONTAINER_REGISTRY_URL = "${url}"
     }
     const r = bitbake(['container-registry-index', '-c', 'generate_registry_script']);
     if (!ok(t, r, 'generate_registry_script in secure mode')) return;
+    t.match(out(r), new RegExp(`WARNING: .*DOCKER_REGISTRY_INSECURE lists "localhost:${port}", which is this registry`), 'a parse-time warning');
+    t.notMatch(out(r), /DOCKER_REGISTRY_INSECURE lists "other\.lan/, 'other registries are not this one');
     const pw = join(storage, 'auth', 'password');
     t.equal(await readFile(pw, 'utf8'), `${PASSWORD}\n`, 'CONTAINER_REGISTRY_PASSWORD reached auth/password');
     t.equal((await stat(pw)).mode & 0o777, 0o600);
     const conf = await readFile(join(storage, 'container-registry.conf'), 'utf8');
-    t.match(conf, "cr_set CONTAINER_REGISTRY_SECURE '1'", 'AUTH implies SECURE');
+    t.match(conf, "cr_set CONTAINER_REGISTRY_SECURE '1'");
     t.match(conf, "cr_set CONTAINER_REGISTRY_INSECURE '0'", 'the same distro fragment follows secure mode (no fatal conflict)');
     for (const f of [script, join(storage, 'container-registry.conf')]) t.notMatch(await readFile(f, 'utf8'), 'pa$$', `no password in ${f}`);
     // BitBake's own event log (tmp/log/eventlog/*.json) dumps every variable of the configuration:
@@ -289,26 +436,33 @@ CONTAINER_REGISTRY_URL = "${url}"
       t.equal(start.status, 0, `secure start: ${start.stdout}${start.stderr}`);
       try {
         const ca = await readFile(join(storage, 'pki', 'ca.crt'));
-        const status = (auth: string) =>
+        const status = (auth: string | undefined, method = 'GET', path = '/v2/') =>
           new Promise<number>((res, rej) => {
-            const req = httpsRequest(
-              { host: 'localhost', port, path: '/v2/', ca, headers: { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } },
-              (r) => {
-                r.resume();
-                res(r.statusCode ?? 0);
-              },
-            );
+            const headers: Record<string, string> = auth === undefined ? {} : { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` };
+            const req = httpsRequest({ host: 'localhost', port, path, method, ca, headers }, (r) => {
+              r.resume();
+              res(r.statusCode ?? 0);
+            });
             req.on('error', rej);
             req.end();
           });
         t.equal(await status(`yocto:${PASSWORD}`), 200, 'https with the build CA and the local.conf password: 200');
         t.equal(await status('yocto:wrong'), 401, 'a wrong password: 401');
+        t.equal(await status(undefined, 'POST', '/v2/yocto/anonymous/blobs/uploads/'), 401, 'an anonymous push: 401');
+        t.equal(await status(undefined), 401, 'anonymous pulls need a login too by default');
+        // The reference's documented check: curl -u yocto:$(cat .../auth/password) https://...
+        t.equal(await status(`yocto:${(await readFile(pw, 'utf8')).trim()}`, 'POST', '/v2/yocto/anonymous/blobs/uploads/'), 202, 'auth/password may push');
         if (has('push') && has('list')) {
           // The layout placed in deploy/ by the insecure test, now over HTTPS with the CA and the password.
           const push = run(['push']);
           t.equal(push.status, 0, `secure push: ${push.stdout}${push.stderr}`);
           const list = run(['list']);
           t.match(list.stdout, /cr-test-image/, `secure list: ${list.stderr}`);
+          // An explicit --credsfile replaces the local password; a wrong one fails, it does not "succeed".
+          const wrong = join(root, 'wrong-local.creds');
+          await writeFile(wrong, 'CONTAINER_REGISTRY_USER=yocto\nCONTAINER_REGISTRY_PASSWORD=not-the-password\n', { mode: 0o600 });
+          const bad = run(['push', 'cr-test-image', '--credsfile', wrong, '--tag', 'wrong-creds']);
+          t.not(bad.status, 0, `a wrong --credsfile against the local registry fails: ${out(bad)}`);
         }
       } finally {
         const stop = run(['stop']);
@@ -328,12 +482,30 @@ CONTAINER_REGISTRY_URL = "${url}"
     if (!ok(t, b, 'secure package_write_deb')) return;
     const ca1 = await readFile(caPath, 'utf8');
     t.equal(getvar(t, 'CR_TEST_FEATURE'), 'container-oci-registry-config container-registry-ca', 'secure mode adds the CA package');
-    const s = { url, namespace: 'yocto', auth: '1' };
+    const s = { url, namespace: 'yocto', secure: '1', dockerInsecure };
     await expectPackage(t, 'container-registry-ca', 'ca', s, ca1);
     await expectPackage(t, 'docker-registry-config', 'docker', s, ca1);
     await expectPackage(t, 'container-oci-registry-config', 'containers', s, ca1);
     await expectPackage(t, 'containerd-registry-config', 'containerd', s, ca1);
     await expectPackage(t, 'vdkr-registry-config', 'vdkr', s);
+    // The CA package's three paths (as the reference's), addressed as the QEMU guest sees the registry.
+    t.same([...(await debFiles('container-registry-ca')).keys()].sort(), [
+      `/etc/containers/certs.d/10.0.2.2:${port}/ca.crt`,
+      `/etc/docker/certs.d/10.0.2.2:${port}/ca.crt`,
+      '/usr/local/share/ca-certificates/container-registry-ca.crt',
+    ]);
+    for (const pkg of ['docker-registry-config', 'container-oci-registry-config', 'vdkr-registry-config']) {
+      const deb = (await readdir(debDir)).find((f) => f.startsWith(`${pkg}_`))!;
+      const depends = spawnSync('dpkg-deb', ['-f', join(debDir, deb), 'Depends'], { encoding: 'utf8' }).stdout;
+      t.match(depends, /container-registry-ca/, `${pkg} depends on the CA package`);
+    }
+    const docker = await debFiles('docker-registry-config');
+    t.equal(
+      docker.get('/etc/docker/daemon.json'),
+      '{\n  "insecure-registries": [\n    "other.lan:5000"\n  ]\n}\n',
+      'this registry left out of insecure-registries',
+    );
+    t.match((await debFiles('vdkr-registry-config')).get('/etc/vdkr/registry.conf') ?? '', /^DOCKER_REGISTRY_SECURE="1"$/m, 'vdkr knows TLS is on');
     const control = join(root, 'control');
     const deb = (await readdir(debDir)).find((f) => f.startsWith('container-registry-ca_'))!;
     spawnSync('dpkg-deb', ['-e', join(debDir, deb), control]);
@@ -347,12 +519,12 @@ CONTAINER_REGISTRY_URL = "${url}"
     } else {
       makeCa('test-ca-2');
     }
-    const again = bitbake(['container-registry-ca', 'docker-registry-config', '-c', 'package_write_deb']);
+    const again = bitbake(['container-registry-ca', 'containerd-registry-config', '-c', 'package_write_deb']);
     if (!ok(t, again, 'package_write_deb after the CA changed')) return;
     const ca2 = await readFile(caPath, 'utf8');
     t.not(ca2, ca1);
     await expectPackage(t, 'container-registry-ca', 'ca', s, ca2);
-    await expectPackage(t, 'docker-registry-config', 'docker', s, ca2);
+    await expectPackage(t, 'containerd-registry-config', 'containerd', s, ca2);
   });
 
   t.comment(`bitbake integration took ${Math.round((Date.now() - started) / 1000)} s`);

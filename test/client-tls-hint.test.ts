@@ -17,7 +17,8 @@ t.test('list against HTTPS without the CA names the CA and openssl s_client', as
     CONTAINER_REGISTRY_STORAGE: '',
     XDG_RUNTIME_DIR: await tempDir(t, 'cr-client-run-'),
   };
-  const reg = await startTestRegistry(t, { args: ['--tls'], env: { XDG_RUNTIME_DIR: await tempDir(t, 'cr-server-run-') } });
+  // Pulls opened explicitly (secure mode asks for a login by default): this test is about the CA.
+  const reg = await startTestRegistry(t, { args: ['--tls', '--pull', 'anonymous'], env: { XDG_RUNTIME_DIR: await tempDir(t, 'cr-server-run-') } });
   const address = `127.0.0.1:${reg.port}`;
 
   const bare = await runCli(['list', '--all', '--registry', address], { env: CLEAN_ENV });

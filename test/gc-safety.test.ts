@@ -267,3 +267,80 @@ t.test('an untagged manifest set aside by gc comes back when an index names it',
     for (const blob of [image.config, ...image.layers]) t.equal((await fetch(`${reg.url}/v2/gc/late/blobs/${blob.digest}`)).status, 200);
   }
 });
+
+// The script's gc (`gc --delete-untagged`, default grace) frees deleted tags at once; pushes in
+// flight meanwhile, slower than --settle between their blobs and their manifest and sharing layers
+// with the deleted images, must still land whole.
+t.test('gc --delete-untagged in a loop while tags are deleted and slow pushes share their layers: no push fails', { timeout: 180_000 }, async (t) => {
+  const reg = await startTestRegistry(t);
+  const base = reg.url;
+  const sharedLayers = [0, 1].map((n) => [{ name: 'shared.txt', content: `shared ${n} ${Date.now()}\n` }]);
+  const image = (i: number) => makeImage({ layers: [sharedLayers[i % 2]!, [{ name: 'own.txt', content: `push ${i}\n` }]] });
+  let pushing = true;
+  const gcRuns: Array<{ code: number | null; stderr: string; deleted: number }> = [];
+  const gcLoop = (async () => {
+    while (pushing) {
+      const r = await runCli(['gc', '--storage', reg.storage, '--delete-untagged', '--settle', '1', '--json'], { timeoutMs: 60_000 });
+      gcRuns.push({ code: r.code, stderr: r.stderr, deleted: r.code === 0 ? (JSON.parse(r.stdout) as { blobsDeleted: unknown[] }).blobsDeleted.length : 0 });
+    }
+  })();
+
+  const failures: string[] = [];
+  const kept: Array<{ tag: string; image: TestImage }> = [];
+  const deleted: TestImage[] = [];
+  const total = 24;
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      const img = image(i);
+      for (const b of [img.config, ...img.layers]) {
+        const r = await fetch(`${base}/v2/slow/app/blobs/uploads/?digest=${b.digest}`, { method: 'POST', body: new Uint8Array(b.data) });
+        await r.arrayBuffer();
+        if (r.status !== 201) failures.push(`push ${i}: blob ${r.status}`);
+      }
+      // Longer than --settle between the last blob and the manifest, as a big layer in parallel would take.
+      await new Promise((r) => setTimeout(r, 1500 + (i % 3) * 500));
+      const put = await fetch(`${base}/v2/slow/app/manifests/t${i}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': img.manifest.mediaType },
+        body: new Uint8Array(img.manifest.data),
+      });
+      if (put.status !== 201) {
+        failures.push(`push ${i}: manifest ${put.status} ${await put.text()}`);
+        continue;
+      }
+      // Every other image is deleted right away, as a user cleaning up while others push.
+      if (i % 2 === 0) {
+        const del = await fetch(`${base}/v2/slow/app/manifests/t${i}`, { method: 'DELETE' });
+        if (del.status !== 202) failures.push(`delete ${i}: ${del.status}`);
+        deleted.push(img);
+      } else kept.push({ tag: `t${i}`, image: img });
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  pushing = false;
+  await gcLoop;
+  t.same(failures, [], 'no push failed because gc ran');
+  t.same(
+    gcRuns.filter((g) => g.code !== 0).map((g) => g.stderr.slice(0, 300)),
+    [],
+    `every gc run succeeded (${gcRuns.length} runs)`,
+  );
+  for (const { tag, image: img } of kept) {
+    const m = await fetch(`${base}/v2/slow/app/manifests/${tag}`, { headers: { Accept: img.manifest.mediaType } });
+    t.equal(sha256(Buffer.from(await m.arrayBuffer())), img.manifest.digest, `${tag}: manifest`);
+    for (const b of [img.config, ...img.layers]) {
+      const r = await fetch(`${base}/v2/slow/app/blobs/${b.digest}`);
+      t.equal(sha256(Buffer.from(await r.arrayBuffer())), b.digest, `${tag}: blob ${b.digest.slice(0, 19)}`);
+    }
+  }
+  // Nothing in flight now: one more run frees every deleted image's own content.
+  const last = await runCli(['gc', '--storage', reg.storage, '--delete-untagged', '--settle', '0', '--json']);
+  t.equal(last.code, 0, last.stderr);
+  for (const img of deleted) {
+    for (const b of [img.manifest, img.config, img.layers[1]!]) {
+      t.equal((await fetch(`${base}/v2/slow/app/blobs/${b.digest}`, { method: 'HEAD' })).status, 404, `deleted ${b.digest.slice(0, 19)} freed`);
+    }
+  }
+});

@@ -30,7 +30,7 @@ t.test('layer.conf: collection, priority, depends, series, node as a host tool',
     'in the usual order',
   );
   t.match(conf, /^LAYERDEPENDS_container-registry = "core"$/m);
-  t.match(conf, /^LAYERSERIES_COMPAT_container-registry = "scarthgap styhead walnascar whinlatter wrynose"$/m);
+  t.match(conf, /^LAYERSERIES_COMPAT_container-registry = "scarthgap styhead walnascar whinlatter wrynose blacksail"$/m);
   t.match(conf, /^HOSTTOOLS_NONFATAL \+= "node"$/m);
   t.notMatch(conf, /^INHERIT/m, 'the layer inherits nothing globally');
 });
@@ -80,6 +80,10 @@ t.test('recipes: one per package, allarch config recipes, the index out of world
   const index = await read(`${dir}/container-registry-index_1.0.bb`);
   t.match(index, /^do_push_images\[network\] = "1"$/m);
   t.match(index, /^do_push_images\[nostamp\] = "1"$/m);
+  // yocto-check-layer (5.3+) refuses a network task reachable from do_build.
+  t.match(index, /^addtask push_images after do_generate_registry_script$/m);
+  t.notMatch(index, /^addtask .*before do_build/m);
+  t.match(index, /^inherit nopackages nospdx container-registry$/m, 'no create-spdx natives for a recipe that builds nothing');
   t.match(index, /^EXCLUDE_FROM_WORLD = "1"$/m);
   t.match(index, /^do_generate_registry_script\[vardepsexclude\] \+= "CONTAINER_REGISTRY_PASSWORD"$/m);
   const inc = await read(`${dir}/container-registry-config.inc`);

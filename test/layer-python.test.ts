@@ -53,6 +53,8 @@ class D:
         return self.values.get(name)
     def setVar(self, name, value):
         self.values[name] = value
+    def appendVar(self, name, value):
+        self.values[name] = (self.values.get(name) or '') + value
 def attempt(fn, *args):
     try:
         return fn(*args)
@@ -168,7 +170,7 @@ helper.run_helper = lambda d, args, extra_env=None, check=True: calls.append(arg
 base = {'CONTAINER_REGISTRY_URL': 'localhost:5000', 'CONTAINER_REGISTRY_PASSWORD': 'secret', 'CONTAINER_REGISTRY_CA': '/s/pki/ca.crt',
         'CONTAINER_REGISTRY_STORAGE': '/s', 'DEPLOY_DIR_IMAGE': '/deploy'}
 env = helper.helper_env(D(dict(base, CONTAINER_REGISTRY_AUTH='1')))
-for kind in ('docker', 'vdkr', 'ca'):
+for kind in ('docker', 'vdkr', 'ca', 'containerd'):
     helper.write_config(D(base), kind, '/D')
     helper.write_config(D(dict(base, CONTAINER_REGISTRY_SECURE='1')), kind, '/D')
 print(json.dumps([{k: env.get(k) for k in ('CONTAINER_REGISTRY_SECURE', 'CONTAINER_REGISTRY_URL', 'CONTAINER_REGISTRY_STORAGE', 'DEPLOY_DIR_IMAGE')},
@@ -182,13 +184,16 @@ print(json.dumps([{k: env.get(k) for k in ('CONTAINER_REGISTRY_SECURE', 'CONTAIN
     );
     t.equal(hasPassword, false, 'the password is not in the environment');
     const ca = ['--ca', '/s/pki/ca.crt'];
+    // The CA package carries docker's and podman's copies; containerd's sits beside its hosts.toml.
     t.same(calls, [
       ['config', 'docker', '--output', '/D'],
-      ['config', 'docker', '--output', '/D', ...ca],
+      ['config', 'docker', '--output', '/D'],
       ['config', 'vdkr', '--output', '/D'],
       ['config', 'vdkr', '--output', '/D'],
       ['config', 'ca', '--output', '/D', ...ca],
       ['config', 'ca', '--output', '/D', ...ca],
+      ['config', 'containerd', '--output', '/D'],
+      ['config', 'containerd', '--output', '/D', ...ca],
     ]);
   });
 
@@ -200,40 +205,68 @@ print(json.dumps([{k: env.get(k) for k in ('CONTAINER_REGISTRY_SECURE', 'CONTAIN
       t,
       `
 def setup(values, kind):
-    d = D(values)
+    d = D(dict(values, PN=kind + '-pkg'))
     r = attempt(settings.config_recipe_setup, d, kind)
-    return [r, d.getVar('CONTAINER_REGISTRY_CA_SHA256'), d.getVar('CONTAINER_REGISTRY_HELPER_SHA256'), d.deps]
+    return [r, d.getVar('CONTAINER_REGISTRY_CA_SHA256'), d.getVar('CONTAINER_REGISTRY_HELPER_SHA256'), d.deps, d.getVar('RDEPENDS:' + kind + '-pkg')]
 base = {'CONTAINER_REGISTRY_HELPER': ${JSON.stringify(join(dir, 'helper.mjs'))}, 'CONTAINER_REGISTRY_CA': ${JSON.stringify(join(dir, 'ca.crt'))}}
 print(json.dumps([
   setup(dict(base), 'docker'),
   setup(dict(base, CONTAINER_REGISTRY_SECURE='1'), 'docker'),
   setup(dict(base), 'ca'),
-  setup(dict(base, CONTAINER_REGISTRY_SECURE='1', CONTAINER_REGISTRY_CA='/nonexistent/ca.crt'), 'containers'),
+  setup(dict(base, CONTAINER_REGISTRY_SECURE='1', CONTAINER_REGISTRY_CA='/nonexistent/ca.crt'), 'containerd'),
   setup(dict(base, CONTAINER_REGISTRY_AUTH='1'), 'vdkr'),
+  setup(dict(base, CONTAINER_REGISTRY_SECURE='1'), 'containerd'),
+  setup(dict(base, CONTAINER_REGISTRY_SECURE='1', CONTAINER_REGISTRY_CA='/nonexistent/ca.crt'), 'containers'),
 ]))`,
     );
-    type Setup = [string | null, string, string, string[]];
-    const [insecure, secure, caInsecure, missing, vdkr] = out as [Setup, Setup, Setup, Setup, Setup];
+    type Setup = [string | null, string, string, string[], string | null];
+    const [insecure, secureDocker, caInsecure, missing, vdkr, containerd, containers] = out as Setup[] as [Setup, Setup, Setup, Setup, Setup, Setup, Setup];
     const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-    t.same(insecure, [null, '', sha('x'), [join(dir, 'helper.mjs')]]);
-    t.same(secure, [null, sha('CA\n'), sha('x'), [join(dir, 'helper.mjs'), join(dir, 'ca.crt')]]);
+    t.same(insecure, [null, '', sha('x'), [join(dir, 'helper.mjs')], null]);
+    // docker's CA copy is the CA package's: in secure mode docker depends on it and carries none.
+    t.same(secureDocker, [null, '', sha('x'), [join(dir, 'helper.mjs')], ' container-registry-ca']);
+    t.same(containerd, [null, sha('CA\n'), sha('x'), [join(dir, 'helper.mjs'), join(dir, 'ca.crt')], null], 'containerd carries its own copy');
     t.match(caInsecure[0], /^SKIP: the registry CA is for secure mode/);
     t.match(
       missing[0],
       /^SKIP: secure mode needs the registry CA \/nonexistent\/ca.crt, which does not exist yet: run `bitbake container-registry-index -c generate_registry_script` first/,
     );
     t.same(missing[3], [join(dir, 'helper.mjs'), '/nonexistent/ca.crt'], 're-parsed when the CA appears');
-    t.equal(vdkr[1], '', 'vdkr carries no CA');
+    t.same(
+      vdkr.slice(1),
+      ['', sha('x'), [join(dir, 'helper.mjs')], ' container-registry-ca'],
+      'vdkr: no CA of its own, depends on the CA package (AUTH implies SECURE)',
+    );
+    t.equal(containers[0], null, 'podman config needs no CA file to build');
+    t.equal(containers[4], ' container-registry-ca');
+  });
+
+  t.test('DOCKER_REGISTRY_INSECURE entries that are this registry (secure mode drops them)', async (t) => {
+    const out = await python(
+      t,
+      `
+def entries(url, insecure, target=''):
+    return settings.insecure_entries_naming_registry(D({'CONTAINER_REGISTRY_URL': url, 'DOCKER_REGISTRY_INSECURE': insecure, 'CONTAINER_REGISTRY_TARGET_HOST': target}))
+print(json.dumps([
+  entries('localhost:5000', 'localhost:5000 127.0.0.1:5000 10.0.2.2:5000 [::1]:5000 localhost:6000 other.lan:5000'),
+  entries('reg.lan:5000', 'localhost:5000 reg.lan:5000'),
+  entries('localhost:5000', 'board-host:5000', 'board-host'),
+]))`,
+    );
+    t.same(out, [['localhost:5000', '127.0.0.1:5000', '10.0.2.2:5000', '[::1]:5000'], ['reg.lan:5000'], ['board-host:5000']]);
   });
 
   t.test('OCI labels', async (t) => {
     const out = await python(
       t,
       `print(json.dumps([
-      labels.oci_labels(D({'OCI_IMAGE_REVISION': 'abc1234', 'OCI_IMAGE_BRANCH': 'feature/x y', 'SOURCE_DATE_EPOCH': '1700000000', 'OCI_IMAGE_VERSION': '1.2.3', 'TOPDIR': '/nonexistent'})),
+      labels.oci_labels(D({'OCI_IMAGE_REVISION': 'abc1234', 'OCI_IMAGE_BRANCH': 'feature/x y', 'SOURCE_DATE_EPOCH': '1700000000', 'OCI_IMAGE_BUILD_DATE': 'reproducible', 'OCI_IMAGE_VERSION': '1.2.3', 'TOPDIR': '/nonexistent'})),
       labels.oci_labels(D({'OCI_IMAGE_REVISION': 'none', 'OCI_IMAGE_BRANCH': 'none', 'OCI_IMAGE_BUILD_DATE': '2026-01-12T20:32:24Z', 'OCI_IMAGE_VERSION': 'none', 'TOPDIR': '/nonexistent'})),
       labels.oci_labels(D({'OCI_IMAGE_AUTO_LABELS': '0', 'OCI_IMAGE_REVISION': 'abc'})),
-      labels.oci_labels(D({'TOPDIR': '/nonexistent', 'SOURCE_DATE_EPOCH': '0'})),
+      labels.oci_labels(D({'TOPDIR': '/nonexistent', 'SOURCE_DATE_EPOCH': '0', 'OCI_IMAGE_BUILD_DATE': 'reproducible'})),
+      labels.oci_labels(D({'TOPDIR': '/nonexistent', 'SOURCE_DATE_EPOCH': '1302044400', 'DATETIME': '20261129183012',
+                           'METADATA_REVISION': '0123456789abcdef', 'METADATA_BRANCH': 'wrynose'})),
+      labels.oci_labels(D({'TOPDIR': '/nonexistent', 'METADATA_REVISION': '<unknown>', 'METADATA_BRANCH': 'HEAD'})),
     ]))`,
     );
     t.same(out, [
@@ -241,6 +274,9 @@ print(json.dumps([
       'org.opencontainers.image.created=2026-01-12T20:32:24Z',
       '',
       'org.opencontainers.image.created=1970-01-01T00:00:00Z',
+      // By default: the build's time (DATETIME, UTC), not SOURCE_DATE_EPOCH's 2011; the metadata's revision and branch outside git.
+      'org.opencontainers.image.revision=0123456 org.opencontainers.image.ref.name=wrynose org.opencontainers.image.created=2026-11-29T18:30:12Z',
+      '',
     ]);
   });
 });

@@ -172,6 +172,37 @@ t.test('strategies, version, labels, the image filter', async (t) => {
   t.match(filtered.stderr, /\[discovery\].*no image named "nope".*found: stratimg/);
 });
 
+t.test('outside a git checkout: the configured sha strategy is skipped with a warning, an explicit --strategy sha fails', async (t) => {
+  const deploy = await tree(t, 'nogitimg');
+  // A plain build folder (never a checkout), no COREBASE, nothing BitBake computed, no override.
+  const build = await tempDir(t, 'cr-build-');
+  const noGit = { TOPDIR: build, COREBASE: '', METADATA_REVISION: '', METADATA_BRANCH: '', OCI_IMAGE_REVISION: '', OCI_IMAGE_BRANCH: '' };
+  const env = { ...noGit, CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy, CONTAINER_REGISTRY_TAG_STRATEGY: 'sha latest' };
+  const r = await runCli(['push', '--json'], { env, cwd: build });
+  t.equal(r.code, 0, r.stderr);
+  t.same((JSON.parse(r.stdout) as { results: Array<{ tags: string[] }> }).results[0]!.tags, ['latest'], 'pushed with the tags left');
+  t.equal(
+    r.stderr,
+    'warning: tag strategy sha skipped: it needs a git commit (TOPDIR or COREBASE in a git checkout, METADATA_REVISION, or OCI_IMAGE_REVISION)\n',
+  );
+  const tags = await runCli(['tags', 'nogitimg'], { env });
+  t.equal(tags.stdout, 'latest\n', tags.stderr);
+
+  // Named on the command line, the strategy is asked for: no commit is an error, nothing is pushed.
+  const strict = await runCli(['push', '--strategy', 'sha latest'], { env, cwd: build });
+  t.equal(strict.code, 1);
+  t.match(strict.stderr, /^container-registry: error \[tag\]: strategy sha needs a git commit/);
+  // Only skipped strategies: no tag left is an error too.
+  const only = await runCli(['push'], { env: { ...env, CONTAINER_REGISTRY_TAG_STRATEGY: 'sha' }, cwd: build });
+  t.equal(only.code, 1);
+  t.match(only.stderr, /\[tag\]: no tag left to push: tag strategy sha skipped/);
+  // What BitBake computed is the last fallback.
+  const computed = await runCli(['push', '--json'], { env: { ...env, METADATA_REVISION: '0123456789abcdef' }, cwd: build });
+  t.equal(computed.code, 0, computed.stderr);
+  t.same((JSON.parse(computed.stdout) as { results: Array<{ tags: string[] }> }).results[0]!.tags, ['0123456', 'latest']);
+  t.equal(computed.stderr, '', 'no warning');
+});
+
 t.test('usage errors are one line with a stable code', async (t) => {
   const deploy = await tree(t, 'usage');
   const env = { CONTAINER_REGISTRY_URL: reg.host, DEPLOY_DIR_IMAGE: deploy };
@@ -182,7 +213,11 @@ t.test('usage errors are one line with a stable code', async (t) => {
     [['push', '-s', 'nightly'], {}, /\[tag\]: unknown tag strategy "nightly"/],
     [['push', '-s', 'semver'], { IMAGE_VERSION: '', PV: '' }, /\[tag\]: strategy semver needs a version/],
     [['push', '--label', 'novalue'], {}, /\[usage\]: --label must be KEY=VALUE/],
-    [['push'], { CONTAINER_REGISTRY_URL: '127.0.0.1:1' }, /\[network\]: GET https:\/\/127.0.0.1:1\/v2\/.*ECONNREFUSED/],
+    [
+      ['push'],
+      { CONTAINER_REGISTRY_URL: '127.0.0.1:1' },
+      /\[not-running\]: registry not running at http:\/\/127.0.0.1:1: start it with container-registry start$/m,
+    ],
     [['tags', 'missing'], {}, /\[not-found\]: yocto\/missing does not exist/],
     [['inspect', 'missing:latest'], {}, /\[not-found\]/],
   ];

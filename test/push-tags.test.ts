@@ -74,6 +74,28 @@ t.test('strategies parse and combine in order, without duplicates', async (t) =>
   t.equal(asked, 0, 'git is not asked when no strategy needs it');
 });
 
+t.test('configured strategies (warn given): one without its input is skipped with one warning line; none left is an error', async (t) => {
+  const warnings: string[] = [];
+  const warn = (line: string) => warnings.push(line);
+  const none = async () => undefined;
+  t.same(await baseTags({ strategies: ['sha', 'latest'], now, commit: none, warn }), ['latest'], 'sha skipped, latest kept');
+  t.same(warnings, ['tag strategy sha skipped: it needs a git commit (TOPDIR or COREBASE in a git checkout, METADATA_REVISION, or OCI_IMAGE_REVISION)']);
+  warnings.length = 0;
+  t.same(await baseTags({ strategies: ['timestamp', 'branch', 'version'], now, branch: none, warn }), ['20260112-143022']);
+  t.equal(warnings.length, 2, 'one line per skipped strategy');
+  t.match(warnings[0], /^tag strategy branch skipped: it needs a git branch \(a detached HEAD has none; .*OCI_IMAGE_BRANCH\)$/);
+  t.match(warnings[1], /^tag strategy version skipped: it needs a version \(--version, IMAGE_VERSION or PV\)$/);
+  warnings.length = 0;
+  await t.rejects(baseTags({ strategies: ['sha', 'arch'], now, commit: none, warn }), {
+    code: 'tag',
+    message: /^no tag left to push: tag strategy sha skipped/,
+  });
+  t.equal(warnings.length, 1, 'the skipped strategy was still named');
+  t.same(await baseTags({ strategies: ['arch'], now, warn }), ['latest'], 'nothing skipped: no tag still gives latest');
+  // A value that is there but unusable stays an error: skipping is for a missing input only.
+  await t.rejects(baseTags({ strategies: ['semver', 'latest'], now, version: 'soon', warn }), { code: 'tag', message: /not semantic versioning/ });
+});
+
 t.test('arch: each image its own platform, OCI spellings', async (t) => {
   t.equal(archSuffix({ architecture: 'amd64' }), 'amd64');
   t.equal(archSuffix({ architecture: 'x86_64' }), 'amd64', 'from the build system spelling');

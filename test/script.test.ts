@@ -96,6 +96,11 @@ console.log(JSON.stringify({ argv: process.argv.slice(2), env }));`,
     'baked settings exported; the environment wins; no password',
   );
 
+  // gc frees what deleted tags left: --delete-untagged goes first, so the user's flags win.
+  const gc = spawnSync(result.script, ['gc', '--no-delete-untagged', '--grace', '0'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  t.equal(gc.status, 0, gc.stderr);
+  t.same(JSON.parse(gc.stdout).argv, ['gc', '--delete-untagged', '--no-delete-untagged', '--grace', '0']);
+
   for (const f of ['container-registry.sh', 'container-registry.conf']) t.notMatch(await readFile(join(storage, f), 'utf8'), /pa ss/, `${f} holds no secret`);
 });
 

@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
@@ -367,6 +367,76 @@ t.test('start in secure mode: CONTAINER_REGISTRY_PASSWORD reaches the registry a
   const status = await runCli(['status', '--storage', storage]);
   t.equal(status.code, 0, status.stdout);
 });
+
+t.test(
+  'CONTAINER_REGISTRY_SECURE=1 alone: a login for push and pull, auth/password 0600, --pull anonymous opens pulls',
+  { skip: missingPeer('curl') },
+  async (t) => {
+    const dir = await tempDir(t);
+    const storage = join(dir, 'storage');
+    const port = await freePort();
+    const host = `127.0.0.1:${port}`;
+    // Secure mode alone, as the reference tool knows it: no CONTAINER_REGISTRY_AUTH.
+    const env = { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_AUTH: '', CONTAINER_REGISTRY_INSECURE: '', CONTAINER_REGISTRY_PASSWORD: '' };
+    const start = async (...args: string[]) => {
+      const r = await runCli(['start', '--storage', storage, '--listen', host, ...args], { env });
+      t.equal(r.code, 0, r.stderr);
+      return r;
+    };
+    const stop = () => runCli(['stop', '--storage', storage, '--timeout', '3']);
+    t.teardown(stop);
+    const started = await start();
+    t.match(started.stderr, 'container-registry: access: pull authenticated, push authenticated', 'the startup notes say so');
+    t.match(started.stderr, /created user yocto; its password is in .*auth\/password/);
+    const passwordFile = join(storage, 'auth', 'password');
+    t.equal(statSync(passwordFile).mode & 0o777, 0o600, 'auth/password is 0600');
+    const password = (await readFile(passwordFile, 'utf8')).trim();
+    t.ok(password.length >= 24, 'a generated password');
+
+    const ca = ['--cacert', join(storage, 'certs', 'ca.crt')];
+    const status = async (path: string, extra: string[] = []) =>
+      (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...ca, ...extra, `https://${host}${path}`])).stdout;
+    // The reference tool's documented check: curl -u yocto:$(cat STORAGE/auth/password) https://...
+    // (the credentials go through a curl config file here, never argv).
+    const rc = join(dir, 'rc');
+    await writeFile(rc, `user = "yocto:${password}"\n`, { mode: 0o600 });
+    t.equal(await status('/v2/', ['-K', rc]), '200', 'curl -u yocto:$(cat auth/password) gets in');
+    t.equal(await status('/v2/yocto/app/blobs/uploads/', ['-X', 'POST']), '401', 'anonymous push (upload): 401');
+
+    const root = await tempDir(t);
+    await writeBuild(join(root, 'images'), { machine: 'qemux86-64', image: 'app', stamp: '20260112143022' });
+    const deploy = ['--deploy-dir', join(root, 'images', 'qemux86-64')];
+    const anonPush = await runCli(['push', 'app', '-t', 'v1', '--registry', host, '--ca-cert', join(storage, 'certs', 'ca.crt'), ...deploy], {
+      // A client that has no record of this registry (another user, another machine): no password file.
+      env: {
+        CONTAINER_REGISTRY_SECURE: '',
+        CONTAINER_REGISTRY_STORAGE: '',
+        CONTAINER_REGISTRY_AUTH_MODE: '',
+        XDG_RUNTIME_DIR: await tempDir(t, 'cr-client-run-'),
+      },
+    });
+    t.not(anonPush.code, 0, 'a push without credentials is refused');
+    t.match(anonPush.stderr, /\[unauthorized\]/);
+    // The CLI in secure mode takes the local registry's password from auth/password.
+    const clientEnv = { ...env, CONTAINER_REGISTRY_URL: host, CONTAINER_REGISTRY_STORAGE: storage, CONTAINER_REGISTRY_AUTH_MODE: '' };
+    const push = await runCli(['push', 'app', '-t', 'v1', ...deploy], { env: clientEnv });
+    t.equal(push.code, 0, `push with the password file: ${push.stderr}`);
+    const tags = await runCli(['tags', 'app'], { env: clientEnv });
+    t.equal(tags.stdout.trim(), 'v1', tags.stderr);
+
+    const accept = ['-H', 'Accept: application/vnd.oci.image.manifest.v1+json'];
+    t.equal(await status('/v2/yocto/app/manifests/v1', accept), '401', 'anonymous pull refused by default');
+    t.equal(await status('/v2/yocto/app/manifests/v1', [...accept, '-K', rc]), '200', 'the default user pulls');
+
+    // --pull anonymous is the explicit way to open pulls; pushes still need the login.
+    t.equal((await stop()).code, 0);
+    const open = await start('--pull', 'anonymous');
+    t.match(open.stderr, 'access: pull anonymous, push authenticated');
+    t.equal(await status('/v2/yocto/app/manifests/v1', accept), '200', '--pull anonymous: anonymous pull allowed');
+    t.equal(await status('/v2/yocto/app/blobs/uploads/', ['-X', 'POST']), '401', 'anonymous push still 401');
+    t.equal((await readFile(passwordFile, 'utf8')).trim(), password, 'a later start keeps the password');
+  },
+);
 
 t.test('SECURE with INSECURE is one clear error', async (t) => {
   const dir = await tempDir(t);

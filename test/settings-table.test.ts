@@ -69,7 +69,11 @@ t.test("the layer's Python data file is the table's, as `npm run build` writes i
 });
 
 t.test('the generated script carries what BitBake hands the helper, and never a secret', async (t) => {
-  t.same([...SCRIPT_VARIABLES], [...HELPER_ENV_VARIABLES, 'DEPLOY_DIR_IMAGE'], "helper_env's settings plus DEPLOY_DIR_IMAGE, in table order");
+  t.same([...SCRIPT_VARIABLES], [...HELPER_ENV_VARIABLES], "helper_env's settings, in table order");
+  for (const name of ['DEPLOY_DIR_IMAGE', 'TOPDIR', 'COREBASE', 'METADATA_REVISION', 'METADATA_BRANCH'] as const) {
+    t.ok(HELPER_ENV_VARIABLES.includes(name), `oe-core's ${name} is handed to the helper and carried by the script`);
+    t.notOk(BBCLASS_VARIABLES.includes(name), `${name} is not the bbclass's to declare`);
+  }
   for (const name of SETTING_NAMES) if (spec(name).secret) t.notOk((SCRIPT_VARIABLES as readonly string[]).includes(name), `${name} is not in the script`);
   const settings = Object.fromEntries(SCRIPT_VARIABLES.map((n) => [n, `v-${n}`]));
   const conf = renderConf({ storage: '/s', node: '/n', settings });

@@ -13,6 +13,7 @@ t.equal(p.root, v2);
 t.equal(p.blobData(d), `${v2}/blobs/sha256/ab/${hex}/data`);
 t.equal(p.layerLink('yocto/app', d), `${v2}/repositories/yocto/app/_layers/sha256/${hex}/link`);
 t.equal(p.manifestRevisionLink('yocto/app', d), `${v2}/repositories/yocto/app/_manifests/revisions/sha256/${hex}/link`);
+t.equal(p.manifestRevisionUntagged('yocto/app', d), `${v2}/repositories/yocto/app/_manifests/revisions/sha256/${hex}/untagged`);
 t.equal(p.tagCurrentLink('yocto/app', 'latest'), `${v2}/repositories/yocto/app/_manifests/tags/latest/current/link`);
 t.equal(p.tagIndexLink('yocto/app', 'latest', d), `${v2}/repositories/yocto/app/_manifests/tags/latest/index/sha256/${hex}/link`);
 t.equal(p.uploadData('yocto/app', 'id'), `${v2}/repositories/yocto/app/_uploads/id/data`);

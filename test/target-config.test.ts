@@ -128,8 +128,18 @@ VDKR_INSECURE_REGISTRIES="10.0.2.2:5000"
     `# vdkr registry defaults, written by meta-container-registry (vdkr-registry-config).
 # Kernel parameters (docker_registry=..., docker_insecure_registry=...) and \`vdkr vconfig\` override them.
 VDKR_DEFAULT_REGISTRY="10.0.2.2:5000"
+# Secure mode: TLS with the build CA (container-registry-ca installs it for docker).
+DOCKER_REGISTRY_SECURE="1"
 `,
   );
+});
+
+t.test('secure mode drops this registry from DOCKER_REGISTRY_INSECURE (TLS is verified), keeps others', async (t) => {
+  const s = secure({ dockerInsecure: 'localhost:5000 127.0.0.1:5000 10.0.2.2:5000 other.lan:5000 localhost:6000' });
+  t.same(s.extraInsecure, ['other.lan:5000', '10.0.2.2:6000']);
+  t.equal(dockerDaemonJson(s), `{\n  "insecure-registries": [\n    "other.lan:5000",\n    "10.0.2.2:6000"\n  ]\n}\n`);
+  t.equal(dockerDaemonJson(secure({ dockerInsecure: 'localhost:5000' })), undefined, 'nothing left: no daemon.json');
+  t.same(insecure({ dockerInsecure: 'localhost:5000' }).extraInsecure, ['10.0.2.2:5000'], 'insecure mode keeps it');
 });
 
 t.test('certs.d paths', async (t) => {
@@ -145,14 +155,23 @@ t.test('package file lists: every certs.d path has one owner', async (t) => {
   t.same(paths('containers'), ['/etc/containers/registries.conf.d/50-custom-registry.conf']);
   t.same(paths('containerd'), ['/etc/containerd/certs.d/10.0.2.2:5000/hosts.toml']);
   t.same(paths('vdkr'), ['/etc/vdkr/registry.conf']);
-  t.same(paths('docker', secure(), CA), ['/etc/docker/certs.d/10.0.2.2:5000/ca.crt']);
-  t.same(paths('containers', secure(), CA), ['/etc/containers/registries.conf.d/50-custom-registry.conf', '/etc/containers/certs.d/10.0.2.2:5000/ca.crt']);
+  // Secure mode: the CA package owns the trust store entry and docker's and podman's certs.d copies
+  // (as the reference's CA package did); the engines' packages depend on it. containerd's copy sits
+  // beside its hosts.toml.
+  t.same(paths('docker', secure(), CA), []);
+  t.same(paths('containers', secure(), CA), ['/etc/containers/registries.conf.d/50-custom-registry.conf']);
   t.same(paths('containerd', secure(), CA), ['/etc/containerd/certs.d/10.0.2.2:5000/hosts.toml', '/etc/containerd/certs.d/10.0.2.2:5000/ca.crt']);
-  t.same(paths('ca', secure(), CA), ['/usr/local/share/ca-certificates/container-registry-ca.crt']);
+  t.same(paths('ca', secure(), CA), [
+    '/usr/local/share/ca-certificates/container-registry-ca.crt',
+    '/etc/docker/certs.d/10.0.2.2:5000/ca.crt',
+    '/etc/containers/certs.d/10.0.2.2:5000/ca.crt',
+  ]);
+  t.same(paths('ca', secure({ targetNetwork: 'tap' }), CA)[1], '/etc/docker/certs.d/192.168.7.1:5000/ca.crt', 'addressed as the target sees it');
   const all = TARGET_KINDS.flatMap((k) => paths(k, secure(), CA));
   t.equal(new Set(all).size, all.length, 'no path in two packages');
-  t.equal(targetFiles('ca', secure(), CA)[0]!.content, CA);
-  t.throws(() => targetFiles('docker', secure()), { code: 'missing-ca' });
+  t.ok(targetFiles('ca', secure(), CA).every((f) => f.content === CA));
+  t.same(targetFiles('docker', secure()), [], 'docker needs no CA of its own');
+  t.throws(() => targetFiles('containerd', secure()), { code: 'missing-ca' });
   t.throws(() => targetFiles('ca', insecure()), { code: 'missing-ca' });
   t.ok(targetFiles('docker', insecure()).every((f) => f.mode === 0o644));
 });

@@ -40,7 +40,8 @@ function rawExchange(port: number, data: string): Promise<string> {
 }
 
 t.test('plain HTTP to the TLS port gets 400 and the text; HTTPS keeps working', { skip: missingPeer('curl') }, async (t) => {
-  const reg = await startTestRegistry(t, { args: ['--tls'] });
+  // Opened explicitly (secure mode asks for a login by default): this test is about the transport.
+  const reg = await startTestRegistry(t, { args: ['--tls', '--pull', 'anonymous', '--push', 'anonymous'] });
   const ca = await readFile(join(reg.storage, 'certs', 'ca.crt'));
 
   // curl as docker's HTTP fallback would: plain HTTP to the HTTPS port.

@@ -35,10 +35,10 @@ CONTAINER_REGISTRY_LISTEN ??= ""
 CONTAINER_REGISTRY_INSECURE[doc] = "1: targets reach the registry over plain HTTP (insecure-registries, insecure = true). Fatal together with SECURE."
 CONTAINER_REGISTRY_INSECURE ??= "0"
 
-CONTAINER_REGISTRY_SECURE[doc] = "1: the registry serves HTTPS with a CA generated in STORAGE/pki; targets get the CA. Implied by AUTH."
+CONTAINER_REGISTRY_SECURE[doc] = "1: the registry serves HTTPS with a CA generated in STORAGE/pki (targets get the CA) and pull and push need a login (the user and its password in STORAGE/auth/password are created on first start). Implied by AUTH."
 CONTAINER_REGISTRY_SECURE ??= "0"
 
-CONTAINER_REGISTRY_AUTH[doc] = "1: the registry requires a user and password (htpasswd); implies SECURE."
+CONTAINER_REGISTRY_AUTH[doc] = "1: implies SECURE, which already asks for logins; kept for configurations that set it."
 CONTAINER_REGISTRY_AUTH ??= "0"
 
 CONTAINER_REGISTRY_AUTH_MODE[doc] = "Credentials a push uses for the registry: none, home (~/.docker/config.json), authfile, credsfile, env."

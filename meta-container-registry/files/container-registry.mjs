@@ -413,6 +413,7 @@ var init_codes = __esm({
       },
       // Not there yet: exit 3 (as `status` for a stopped registry).
       "pki-missing": { exit: 3, about: "the storage directory has no PKI yet" },
+      "not-running": { exit: 3, about: "the local registry a client command talks to does not run (its address refuses connections)" },
       // Users and the access policy of secure mode.
       "access-config": { exit: 1, about: "auth/access.toml cannot be used" },
       "auth-read": { exit: 1, about: "a file of auth/ cannot be read" },
@@ -1030,7 +1031,7 @@ var init_table = __esm({
       },
       CONTAINER_REGISTRY_SECURE: {
         type: "boolean",
-        doc: "Serve HTTPS only with a CA generated in <storage>/pki, creating the PKI and default user if missing; targets get the CA",
+        doc: "Serve HTTPS only with a CA generated in <storage>/pki and require a login to pull and push (--pull/--push or auth/access.toml open it), creating the PKI and default user if missing; targets get the CA",
         default: "0",
         flags: ["tls"],
         bitbake: "class",
@@ -1038,7 +1039,7 @@ var init_table = __esm({
       },
       CONTAINER_REGISTRY_AUTH: {
         type: "boolean",
-        doc: "Require logins to pull and push (needs secure mode; in BitBake it implies SECURE)",
+        doc: "Require logins to pull and push, as secure mode now does by default (kept for old configurations; needs secure mode; in BitBake it implies SECURE)",
         default: "0",
         flags: ["auth"],
         bitbake: "class",
@@ -1202,15 +1203,31 @@ var init_table = __esm({
       },
       OCI_IMAGE_REVISION: {
         type: "string",
-        doc: "Commit for the sha/git tag strategies (default: the short git commit of TOPDIR)"
+        doc: 'Commit for the sha/git tag strategies, "none" for none (default: git at TOPDIR, else COREBASE, else METADATA_REVISION)'
       },
       OCI_IMAGE_BRANCH: {
         type: "string",
-        doc: "Branch for the branch tag strategy (default: the git branch of TOPDIR)"
+        doc: 'Branch for the branch tag strategy, "none" for none (default: git at TOPDIR, else COREBASE, else METADATA_BRANCH)'
       },
       TOPDIR: {
         type: "string",
-        doc: "Build directory whose git checkout gives the sha/git and branch tags (default: the current folder)"
+        doc: "Build directory; its git checkout is the first asked for the sha/git and branch tags (default: the current folder)",
+        bitbake: "oe-core"
+      },
+      COREBASE: {
+        type: "string",
+        doc: "The openembedded-core (or poky) checkout of the build; its git gives the sha/git and branch tags when TOPDIR is no checkout",
+        bitbake: "oe-core"
+      },
+      METADATA_REVISION: {
+        type: "string",
+        doc: "The metadata revision BitBake computed; the sha/git tag when neither TOPDIR nor COREBASE is a git checkout",
+        bitbake: "oe-core"
+      },
+      METADATA_BRANCH: {
+        type: "string",
+        doc: "The metadata branch BitBake computed; the branch tag when neither TOPDIR nor COREBASE is a git checkout",
+        bitbake: "oe-core"
       },
       CONTAINER_REGISTRY_ENGINE: {
         type: "list",
@@ -1441,6 +1458,14 @@ var init_paths = __esm({
       /** manifestRevisionLink marks a manifest as part of the repository. */
       manifestRevisionLink(name, d) {
         return (0, import_node_path4.join)(this.manifestRevisionDir(name, d), "link");
+      }
+      /**
+       * manifestRevisionUntagged is an empty file a tag delete leaves beside the revision's link: its
+       * mtime tells gc when the manifest lost a tag, so one untagged by a user is not mistaken for an
+       * index's child still on its way (gc.ts). distribution reads only `link` here and ignores it.
+       */
+      manifestRevisionUntagged(name, d) {
+        return (0, import_node_path4.join)(this.manifestRevisionDir(name, d), "untagged");
       }
       /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */
       manifestRevisionQuarantine(name, d) {
@@ -1739,7 +1764,139 @@ var init_setting_options = __esm({
   }
 });
 
+// tools/src/settings/layer.ts
+var spec, BBCLASS_VARIABLES, HELPER_ENV_VARIABLES, SCRIPT_VARIABLES, TARGET_VARIABLES;
+var init_layer = __esm({
+  "tools/src/settings/layer.ts"() {
+    "use strict";
+    init_table();
+    spec = (name) => SETTINGS[name];
+    BBCLASS_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).bitbake === "class");
+    HELPER_ENV_VARIABLES = SETTING_NAMES.filter(
+      (n2) => spec(n2).bitbake !== void 0 && spec(n2).readBy !== "layer" && !spec(n2).secret
+    );
+    SCRIPT_VARIABLES = HELPER_ENV_VARIABLES;
+    TARGET_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).target === true);
+  }
+});
+
+// tools/src/script/render.ts
+function shellQuote(value) {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+function assertPlain(name, value) {
+  if (/[\n\r\0]/.test(value)) throw new Error(`${name} must not contain a newline or NUL`);
+}
+function renderConf(spec2) {
+  const lines = [
+    "# container-registry.conf: settings of container-registry.sh, written by",
+    "# `bitbake container-registry-index -c generate_registry_script` (regenerating overwrites it).",
+    '# A variable already set in the environment wins: CONTAINER_REGISTRY_TAG_STRATEGY="sha latest" container-registry.sh push'
+  ];
+  for (const name of SCRIPT_VARIABLES) {
+    const value = name === "CONTAINER_REGISTRY_STORAGE" ? spec2.storage : spec2.settings[name];
+    if (value === void 0 || value === "") continue;
+    assertPlain(name, value);
+    lines.push(`cr_set ${name} ${shellQuote(value)}`);
+  }
+  return `${lines.join("\n")}
+`;
+}
+function renderScript(spec2) {
+  assertPlain("storage", spec2.storage);
+  assertPlain("node", spec2.node);
+  return `#!/usr/bin/env bash
+# container-registry.sh: the container registry of this Yocto build (meta-container-registry).
+# Generated by \`bitbake container-registry-index -c generate_registry_script\`; regenerate rather
+# than edit. It runs the container-registry helper kept next to it with the settings in
+# container-registry.conf. Run \`container-registry.sh help\` for the commands.
+set -euo pipefail
+
+CR_DIR=${shellQuote(spec2.storage)}
+CR_NODE=${shellQuote(spec2.node)}
+CR_HELPER="$CR_DIR/${HELPER_NAME}"
+
+# cr_set NAME VALUE exports NAME=VALUE unless the environment already sets NAME.
+cr_set() {
+  if [ -z "\${!1+set}" ]; then export "$1=$2"; else export "\${1?}"; fi
+}
+# shellcheck source=/dev/null
+. "$CR_DIR/${CONF_NAME}"
+
+cr_usage() {
+  cat <<'CR_USAGE'
+${USAGE}
+CR_USAGE
+}
+
+if [ ! -x "$CR_NODE" ]; then
+  CR_NODE=$(command -v node || true)
+fi
+
+case "\${1:-help}" in
+  help | -h | --help)
+    cr_usage
+    if [ -n "$CR_NODE" ] && [ -f "$CR_HELPER" ]; then
+      echo
+      "$CR_NODE" "$CR_HELPER" --help
+    fi
+    exit 0
+    ;;
+esac
+
+if [ -z "$CR_NODE" ]; then
+  echo "container-registry.sh: node (>= 20) not found: install Node.js or regenerate with CONTAINER_REGISTRY_NODE set" >&2
+  exit 127
+fi
+if [ ! -f "$CR_HELPER" ]; then
+  echo "container-registry.sh: $CR_HELPER is missing: run bitbake container-registry-index -c generate_registry_script" >&2
+  exit 1
+fi
+# Hints name this script, as it was run, rather than the helper.
+export ${SCRIPT_ENV}="$0"
+if [ "\${1:-}" = gc ]; then
+  # gc frees what deleted tags left (manifests no tag reaches, then their blobs); flags after win.
+  shift
+  exec "$CR_NODE" "$CR_HELPER" gc ${SCRIPT_GC_FLAGS.join(" ")} "$@"
+fi
+exec "$CR_NODE" "$CR_HELPER" "$@"
+`;
+}
+var SCRIPT_NAME, CONF_NAME, HELPER_NAME, SCRIPT_ENV, SCRIPT_GC_FLAGS, USAGE;
+var init_render = __esm({
+  "tools/src/script/render.ts"() {
+    "use strict";
+    init_layer();
+    SCRIPT_NAME = "container-registry.sh";
+    CONF_NAME = "container-registry.conf";
+    HELPER_NAME = "container-registry.mjs";
+    SCRIPT_ENV = "CR_SCRIPT";
+    SCRIPT_GC_FLAGS = ["--delete-untagged"];
+    USAGE = `Usage: container-registry.sh <command> [options]
+
+Commands (run by the container-registry helper with this build's settings):
+  start                   Start the registry in the background
+  stop                    Stop it
+  status                  Tell whether it runs
+  push [image] [options]  Push the OCI images in deploy/ (--tag, --strategy, --version, --auth-mode, ...)
+  import <image> [name]   Copy an image from another registry into this one
+  delete <image>:<tag>    Delete one tag
+  gc [options]            Free what deleted tags left (gc --delete-untagged)
+  list                    List images with their tags
+  tags <image>            List the tags of one image
+  catalog                 List repositories (raw API)
+  help                    This text, then the helper's own help
+
+Settings: container-registry.conf next to this script; the environment overrides them.`;
+  }
+});
+
 // tools/src/cli/options.ts
+function commandName(env2 = process.env) {
+  const script2 = env2[SCRIPT_ENV];
+  if (!script2) return "container-registry";
+  return /^[A-Za-z0-9_./+-]+$/.test(script2) ? script2 : shellQuote(script2);
+}
 function storageFlag() {
   return {
     ...settingOption("CONTAINER_REGISTRY_STORAGE", { fromEnv: false }),
@@ -1841,6 +1998,7 @@ var init_options = __esm({
     init_state_dir();
     init_reference();
     init_setting_options();
+    init_render();
     DEFAULT_PORT = 5e3;
   }
 });
@@ -10296,6 +10454,19 @@ var init_driver = __esm({
           notFound(path6, err);
         }
       }
+      /**
+       * stamp writes an empty file whose mtime records when, into a folder that must exist (it never
+       * makes one); false when the folder is gone.
+       */
+      async stamp(path6) {
+        try {
+          await (0, import_promises18.writeFile)(path6, "");
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      }
       /** mkdirp creates a folder and its parents. */
       async mkdirp(path6) {
         await (0, import_promises18.mkdir)(path6, { recursive: true });
@@ -11192,10 +11363,17 @@ var init_manifests = __esm({
           );
         }
       }
-      /** deleteTag removes one tag; other tags on the same digest stay. False when there was none. */
+      /**
+       * deleteTag removes one tag; other tags on the same digest stay. False when there was none. The
+       * manifest's revision gets an `untagged` stamp (paths.ts), so gc --delete-untagged knows it was
+       * let go by a user rather than pushed by digest moments ago, and frees it without the grace period.
+       */
       async deleteTag(repo, tag) {
         if (!isValidTag(tag)) throw new RegistryError("TAG_INVALID", `invalid tag ${JSON.stringify(tag.slice(0, 140))}`);
-        return this.driver.deleteIfExists(this.paths.tagDir(repo, tag));
+        const current = await readLink(this.driver, this.paths.tagCurrentLink(repo, tag));
+        if (!await this.driver.deleteIfExists(this.paths.tagDir(repo, tag))) return false;
+        if (current) await this.driver.stamp(this.paths.manifestRevisionUntagged(repo, current)).catch(() => false);
+        return true;
       }
       /** deleteManifest removes a manifest by digest, and the tags that point at it (as distribution does). */
       async deleteManifest(repo, d) {
@@ -11298,11 +11476,11 @@ var init_referrers = __esm({
 });
 
 // tools/src/storage/catalog.ts
-async function listRepositories(paths, driver) {
+async function walkRepositories(paths, driver, isRepository) {
   const out = [];
   async function walk(dir, prefix) {
     const entries = await driver.list(dir);
-    if (entries.includes("_manifests") && prefix && isValidRepositoryName(prefix)) out.push(prefix);
+    if (isRepository(entries) && prefix && isValidRepositoryName(prefix)) out.push(prefix);
     for (const entry of entries) {
       if (entry.startsWith("_") || entry.startsWith(".")) continue;
       const path6 = (0, import_node_path15.join)(dir, entry);
@@ -11318,13 +11496,35 @@ async function listRepositories(paths, driver) {
   await walk(paths.repositoriesRoot(), "");
   return out.sort(compareLexical);
 }
-var import_node_path15;
+function listRepositories(paths, driver) {
+  return walkRepositories(paths, driver, (entries) => entries.includes("_manifests"));
+}
+function listRepositoryFolders(paths, driver) {
+  return walkRepositories(paths, driver, (entries) => entries.some((e) => REPOSITORY_PARTS.includes(e)));
+}
+async function hasManifests(paths, driver, name) {
+  const visible = (names) => names.some((n2) => !n2.startsWith("."));
+  if (visible(await driver.list(paths.tagsRoot(name)))) return true;
+  const root = paths.manifestRevisionsRoot(name);
+  for (const alg of await driver.list(root)) {
+    if (!alg.startsWith(".") && visible(await driver.list((0, import_node_path15.join)(root, alg)))) return true;
+  }
+  return false;
+}
+async function listCatalog(paths, driver) {
+  const all = await listRepositories(paths, driver);
+  const keep = await mapLimited(all, FAN_OUT, (name) => hasManifests(paths, driver, name));
+  return all.filter((_, i2) => keep[i2]);
+}
+var import_node_path15, REPOSITORY_PARTS;
 var init_catalog = __esm({
   "tools/src/storage/catalog.ts"() {
     "use strict";
     import_node_path15 = __toESM(require_path(), 1);
     init_names();
     init_manifests();
+    init_bounded();
+    REPOSITORY_PARTS = ["_manifests", "_layers", "_uploads"];
   }
 });
 
@@ -11355,6 +11555,14 @@ var init_store = __esm({
       /** repositories lists every repository in lexical order. */
       repositories() {
         return listRepositories(this.paths, this.driver);
+      }
+      /** catalog lists the repositories that hold a tag or a manifest (what `_catalog` shows; catalog.ts). */
+      catalog() {
+        return listCatalog(this.paths, this.driver);
+      }
+      /** repositoryFolders lists every folder with manifests, blob links or uploads (what gc looks through). */
+      repositoryFolders() {
+        return listRepositoryFolders(this.paths, this.driver);
       }
       /** referrers lists the manifests in `repo` whose subject is `subject` (the first page). */
       async referrers(repo, subject, artifactType) {
@@ -11830,10 +12038,10 @@ async function listTags(ctx, name) {
   if (more) headers.Link = nextLink(`/v2/${name}/tags/list`, page.n, items[items.length - 1]);
   sendJson(req, res, 200, { name, tags: items }, headers);
 }
-async function listCatalog(ctx) {
+async function listCatalog2(ctx) {
   const { store, url, req, res } = ctx;
   const page = readPagination(url.searchParams);
-  const all = await store.repositories();
+  const all = await store.catalog();
   const visible = [];
   for (const name of all) if (await ctx.mayPull(name)) visible.push(name);
   const { items, more } = paginate(visible, page);
@@ -11911,7 +12119,7 @@ var init_router = __esm({
         kind: "catalog",
         pattern: /^\/v2\/_catalog$/,
         params: () => ({}),
-        methods: readable2({ action: "catalog", serve: (ctx) => listCatalog(ctx) }),
+        methods: readable2({ action: "catalog", serve: (ctx) => listCatalog2(ctx) }),
         otherMethods: "catalog"
       },
       {
@@ -18625,7 +18833,7 @@ function repositoryParam(url) {
 }
 async function repositories(deps, req, res, access2) {
   await access2.authorize("catalog");
-  const all = await deps.store.repositories();
+  const all = await deps.store.catalog();
   const visible = await takeInOrder(all, void 0, async (name) => await access2.may("pull", name) ? name : void 0);
   const list3 = await takeInOrder(visible, void 0, async (name) => ({ name, tags: (await tagFolderNames(deps.store, name)).length }));
   const stats = await deps.stats.get();
@@ -48441,7 +48649,7 @@ async function resolveSecureMode(env2, flags, storageDir, o2 = {}) {
     );
   }
   const state = StateDir.of(storageDir);
-  const mode = auth ? "authenticated" : "anonymous";
+  const mode = secure ? "authenticated" : "anonymous";
   const controller = new HtpasswdAccessController({
     storageDir: state,
     defaults: { pull: mode, push: mode },
@@ -48901,6 +49109,10 @@ ${states.map((st2) => statusLine(st2, st2.storage)).join("\n")}
 });
 
 // tools/src/storage/gc.ts
+async function untaggedAt(store, repo, d, putAt) {
+  const stamp = await (0, import_promises30.stat)(store.paths.manifestRevisionUntagged(repo, d)).catch(() => void 0);
+  return stamp && stamp.mtimeMs >= putAt ? stamp.mtimeMs : void 0;
+}
 async function manifestBody(store, d) {
   try {
     return await store.blobs.read(d);
@@ -48908,9 +49120,11 @@ async function manifestBody(store, d) {
     return (0, import_promises30.readFile)(store.paths.blobQuarantine(d)).catch(() => void 0);
   }
 }
-async function mark(store, deleteUntagged, keepNewerThan, now) {
+async function mark(store, deleteUntagged, keepNewerThan, now, release) {
   const marked = /* @__PURE__ */ new Set();
   const untagged = [];
+  const released = /* @__PURE__ */ new Map();
+  let recentKept = 0;
   for (const repo of await store.repositories()) {
     const revisions = await store.manifests.revisions(repo);
     const reached = /* @__PURE__ */ new Set();
@@ -48921,12 +49135,8 @@ async function mark(store, deleteUntagged, keepNewerThan, now) {
       marked.add(key3);
       const body = await manifestBody(store, d);
       if (!body) return;
-      let parsed;
-      try {
-        parsed = store.manifests.parse(d, body);
-      } catch {
-        return;
-      }
+      const parsed = parseOrUndefined(store, d, body);
+      if (!parsed) return;
       for (const b of parsed.blobs) {
         const bd = tryParseDigest(b.digest);
         if (bd) marked.add(formatDigest(bd));
@@ -48940,36 +49150,94 @@ async function mark(store, deleteUntagged, keepNewerThan, now) {
       const d = await readLink(store.driver, store.paths.tagCurrentLink(repo, tag));
       if (d) await visit(d);
     }
+    if (!deleteUntagged) {
+      for (const d of revisions) await visit(d);
+      continue;
+    }
+    const recent = [];
+    const linkTimes = /* @__PURE__ */ new Map();
+    const letGo = /* @__PURE__ */ new Map();
     for (const d of revisions) {
-      if (!deleteUntagged) {
-        await visit(d);
-        continue;
-      }
+      const key3 = formatDigest(d);
+      if (reached.has(key3)) continue;
       const link = await (0, import_promises30.stat)(store.paths.manifestRevisionLink(repo, d)).catch(() => void 0);
       if (link) {
-        if (link.mtimeMs > keepNewerThan) await visit(d);
+        linkTimes.set(key3, link.mtimeMs);
+        const at = release ? await untaggedAt(store, repo, d, link.mtimeMs) : void 0;
+        if (at !== void 0) letGo.set(key3, { digest: d, putAt: link.mtimeMs, untaggedAt: at });
+        else if (link.mtimeMs > keepNewerThan) recent.push(d);
         continue;
       }
       const dir = await (0, import_promises30.stat)(store.paths.manifestRevisionDir(repo, d)).catch(() => void 0);
-      if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) await visit(d);
+      if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) recent.push(d);
     }
-    if (deleteUntagged) {
-      let changed = true;
-      while (changed) {
-        changed = false;
-        for (const d of revisions) {
-          if (reached.has(formatDigest(d))) continue;
-          const subject = await store.manifests.subjectOf(d);
-          if (subject && reached.has(subject)) {
-            await visit(d);
-            changed = true;
-          }
+    if (letGo.size) await releaseWith(store, letGo, recent, linkTimes);
+    for (const d of recent) {
+      if (letGo.has(formatDigest(d)) || reached.has(formatDigest(d))) continue;
+      recentKept++;
+      await visit(d);
+    }
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const d of revisions) {
+        if (reached.has(formatDigest(d))) continue;
+        const subject = await store.manifests.subjectOf(d);
+        if (subject && reached.has(subject)) {
+          await visit(d);
+          changed = true;
         }
       }
-      for (const d of revisions) if (!reached.has(formatDigest(d))) untagged.push({ repository: repo, digest: d });
+    }
+    for (const d of revisions) if (!reached.has(formatDigest(d))) untagged.push({ repository: repo, digest: d });
+    for (const r of letGo.values()) {
+      if (reached.has(formatDigest(r.digest))) continue;
+      const names = [formatDigest(r.digest)];
+      const body = await manifestBody(store, r.digest);
+      const parsed = body && parseOrUndefined(store, r.digest, body);
+      for (const b of parsed ? parsed.blobs : []) {
+        const bd = tryParseDigest(b.digest);
+        if (bd) names.push(formatDigest(bd));
+      }
+      for (const n2 of names) released.set(n2, Math.max(released.get(n2) ?? 0, r.putAt));
     }
   }
-  return { marked, untagged };
+  return { marked, untagged, released, recentKept };
+}
+function parseOrUndefined(store, d, body) {
+  try {
+    return store.manifests.parse(d, body);
+  } catch {
+    return void 0;
+  }
+}
+async function releaseWith(store, letGo, recent, linkTimes) {
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const r of [...letGo.values()]) {
+      const body = await manifestBody(store, r.digest);
+      const parsed = body && parseOrUndefined(store, r.digest, body);
+      for (const m of parsed ? parsed.manifests : []) {
+        const key3 = m.digest;
+        const putAt = linkTimes.get(key3);
+        const child = tryParseDigest(key3);
+        if (!child || letGo.has(key3) || putAt === void 0 || putAt > r.putAt) continue;
+        letGo.set(key3, { digest: child, putAt, untaggedAt: r.untaggedAt });
+        changed = true;
+      }
+    }
+    for (const d of recent) {
+      const key3 = formatDigest(d);
+      const putAt = linkTimes.get(key3);
+      if (letGo.has(key3) || putAt === void 0) continue;
+      const subject = await store.manifests.subjectOf(d);
+      const of = subject === void 0 ? void 0 : letGo.get(subject);
+      if (!of || putAt > of.untaggedAt) continue;
+      letGo.set(key3, { digest: d, putAt, untaggedAt: of.untaggedAt });
+      changed = true;
+    }
+  }
 }
 async function allBlobs(store) {
   const out = [];
@@ -48988,7 +49256,7 @@ async function allBlobs(store) {
 }
 async function staleUploads(store, now, maxAgeMs) {
   const out = [];
-  for (const repo of await store.repositories()) {
+  for (const repo of await store.repositoryFolders()) {
     for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
       const times = await Promise.all(
         [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map(
@@ -49002,6 +49270,23 @@ async function staleUploads(store, now, maxAgeMs) {
     }
   }
   return out;
+}
+async function activeUploads(store, since) {
+  let n2 = 0;
+  for (const repo of await store.repositoryFolders()) {
+    for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
+      const times = await Promise.all(
+        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id)].map(
+          (p) => (0, import_promises30.stat)(p).then(
+            (s) => s.mtimeMs,
+            () => 0
+          )
+        )
+      );
+      if (Math.max(...times) >= since) n2++;
+    }
+  }
+  return n2;
 }
 async function sweepTempFiles(dir, now, maxAgeMs, dryRun) {
   let n2 = 0;
@@ -49042,13 +49327,30 @@ async function collectGarbage(store, options = {}) {
     uploadsDeleted: [],
     blobsRestored: 0,
     manifestsRestored: 0,
-    tempFilesDeleted: 0
+    tempFilesDeleted: 0,
+    releasedKept: 0
   };
-  const first = await mark(store, deleteUntagged, cutoff, started);
+  let release = deleteUntagged;
+  let first = await mark(store, deleteUntagged, cutoff, started, release);
   const blobs = await allBlobs(store);
-  const candidates = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs < cutoff);
+  const limit = (m, d) => Math.max(cutoff, (m.released.get(formatDigest(d)) ?? Number.NEGATIVE_INFINITY) + RELEASE_SLACK_MS);
+  const collectible = (m) => blobs.filter((b) => !m.marked.has(formatDigest(b.digest)) && b.mtimeMs < limit(m, b.digest));
+  if (first.released.size) {
+    const recentOrphans = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs >= limit(first, b.digest)).length;
+    const uploading = await activeUploads(store, cutoff);
+    if (first.recentKept || recentOrphans || uploading) {
+      const early = collectible(first).filter((b) => b.mtimeMs >= cutoff).length;
+      release = false;
+      first = await mark(store, deleteUntagged, cutoff, started, release);
+      report2.releasedKept = early;
+      log(
+        `a push may be in flight (${uploading} upload(s), ${recentOrphans} blob(s) and ${first.recentKept} manifest(s) no tag reaches yet, used within the grace period): what deleted tags released waits for the grace period`
+      );
+    }
+  }
+  const candidates = collectible(first);
   report2.blobsKept = blobs.length - candidates.length;
-  log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period`);
+  log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period or released by a tag delete`);
   report2.uploadsDeleted = await staleUploads(store, started, options.uploadMaxAgeMs ?? 7 * 24 * 36e5);
   if (!dryRun) for (const u2 of report2.uploadsDeleted) await store.driver.deleteIfExists(store.paths.uploadDir(u2.repository, u2.id));
   report2.tempFilesDeleted = await sweepTempFiles(store.paths.root, started, Math.max(graceMs, IN_PROGRESS_MS), dryRun);
@@ -49065,12 +49367,12 @@ async function collectGarbage(store, options = {}) {
   const asideBlobs = [];
   for (const c3 of candidates) {
     const now = await (0, import_promises30.stat)(store.paths.blobData(c3.digest)).catch(() => void 0);
-    if (!now || now.mtimeMs >= cutoff) continue;
+    if (!now || now.mtimeMs >= limit(first, c3.digest)) continue;
     if (await setBlobAside(store.paths, c3.digest)) asideBlobs.push(c3);
   }
   const anyAside = asideRevisions.length > 0 || asideBlobs.length > 0;
   if (anyAside) await new Promise((r) => setTimeout(r, settleMs));
-  const second = anyAside ? await mark(store, deleteUntagged, cutoff, started) : first;
+  const second = anyAside ? await mark(store, deleteUntagged, cutoff, started, release) : first;
   for (const u2 of asideRevisions) {
     const key3 = formatDigest(u2.digest);
     if (second.marked.has(key3)) {
@@ -49100,13 +49402,13 @@ async function collectGarbage(store, options = {}) {
     report2.blobsDeleted.map((b) => parseDigest(b.digest))
   );
   log(
-    `deleted ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored} blob(s), ${report2.manifestsRestored} manifest(s)`
+    `deleted ${report2.manifestsDeleted.length} manifest(s), ${report2.blobsDeleted.length} blob(s), ${report2.bytesFreed} bytes; restored ${report2.blobsRestored} blob(s), ${report2.manifestsRestored} manifest(s)`
   );
   return report2;
 }
 async function unlinkDeleted(store, deleted) {
   if (deleted.length === 0) return;
-  for (const repo of await store.repositories()) {
+  for (const repo of await store.repositoryFolders()) {
     for (const d of deleted) {
       if (await store.driver.exists(store.paths.blobData(d))) continue;
       if (!await store.driver.deleteIfExists(store.paths.layerDir(repo, d))) continue;
@@ -49114,7 +49416,7 @@ async function unlinkDeleted(store, deleted) {
     }
   }
 }
-var import_node_path19, import_promises30, IN_PROGRESS_MS;
+var import_node_path19, import_promises30, IN_PROGRESS_MS, RELEASE_SLACK_MS;
 var init_gc = __esm({
   "tools/src/storage/gc.ts"() {
     "use strict";
@@ -49125,6 +49427,7 @@ var init_gc = __esm({
     init_atomic_write();
     init_quarantine();
     IN_PROGRESS_MS = 60 * 6e4;
+    RELEASE_SLACK_MS = 1e3;
   }
 });
 
@@ -49166,7 +49469,7 @@ var init_gc2 = __esm({
       builder: (y) => storageOption(y).option("delete-untagged", {
         type: "boolean",
         default: false,
-        describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)"
+        describe: "Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay); those whose tag was deleted need no grace period"
       }).option("dry-run", { type: "boolean", default: false, describe: "List what would be deleted; change nothing" }).option("grace", numberOption("grace", { min: 0, unit: "minutes", default: 10, describe: "Minutes: content used this recently is never collected" })).option("settle", numberOption("settle", { min: 0, unit: "seconds", default: 5, describe: "Seconds to let in-flight pushes land before deleting" })).option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
       handler: async (args) => {
         const state = await existingStorage(storageChoice(args.storage).dir);
@@ -49194,8 +49497,10 @@ var init_gc2 = __esm({
 `);
         const restored = report2.blobsRestored + report2.manifestsRestored;
         const temps = report2.tempFilesDeleted ? `; ${report2.tempFilesDeleted} temp file(s) of interrupted writes` : "";
+        const waiting = report2.releasedKept ? `; ${report2.releasedKept} blob(s) of deleted tags kept while a push may be in flight (they go once unused for --grace)` : "";
+        const freed = `${report2.dryRun ? "would free" : "freed"} ${humanBytes(report2.bytesFreed)}`;
         process.stdout.write(
-          `${verb} ${report2.blobsDeleted.length} blob(s), ${humanBytes(report2.bytesFreed)}; kept ${report2.blobsKept}${restored ? `; ${restored} restored (used during gc)` : ""}${temps}
+          `${verb} ${report2.manifestsDeleted.length} manifest(s) and ${report2.blobsDeleted.length} blob(s), ${freed}; kept ${report2.blobsKept} blob(s)${restored ? `; ${restored} restored (used during gc)` : ""}${waiting}${temps}
 `
         );
       }
@@ -50144,7 +50449,9 @@ var init_session = __esm({
           if (this.options.tls?.insecure || this.options.tls?.allowHttp) candidates.push(new URL(`http://${this.host}/`));
         }
         let lastError;
+        let lastBase = candidates[0];
         for (const base2 of candidates) {
+          lastBase = base2;
           try {
             const res = await this.transport.send({ method: "GET", url: new URL("/v2/", base2) });
             if (res.status === 401) this.auth.learn(res);
@@ -50154,8 +50461,11 @@ var init_session = __esm({
           } catch (err) {
             lastError = err;
             if (!(err instanceof NetworkError)) throw err;
-            if (base2.protocol === "https:" && !NOT_TLS.test(err.message)) throw err;
+            if (base2.protocol === "https:" && !NOT_TLS.test(err.message) && err.errno !== "ECONNREFUSED") throw err;
           }
+        }
+        if (lastError instanceof NetworkError && lastError.errno === "ECONNREFUSED" && this.options.refused) {
+          throw this.options.refused(new URL("/v2/", lastBase), lastError);
         }
         if (lastError instanceof NetworkError && !this.options.tls?.insecure && !this.options.tls?.allowHttp && !this.scheme && /EPROTO|ECONNRESET|wrong version/i.test(lastError.message)) {
           throw new NetworkError(
@@ -50223,7 +50533,7 @@ async function readCa(path6) {
   try {
     return await (0, import_promises35.readFile)(path6);
   } catch (err) {
-    throw new HelperError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`);
+    throw new HelperError("tls", `cannot read CA certificate ${path6} (${err.code ?? "error"})`, { cause: err });
   }
 }
 async function tlsFor(args, address, local2, running) {
@@ -50234,14 +50544,29 @@ async function tlsFor(args, address, local2, running) {
   const ca = [];
   if (args["ca-cert"]) ca.push(await readCa((0, import_node_path21.resolve)(args["ca-cert"])));
   if (args["cert-dir"]) ca.push(...await loadCaDir((0, import_node_path21.resolve)(args["cert-dir"])));
-  if (secure && !ca.length) ca.push(await readCa(new StateDir((0, import_node_path21.resolve)(args.storage)).certsCaCert()));
+  if (secure && !ca.length) {
+    const path6 = new StateDir((0, import_node_path21.resolve)(args.storage)).certsCaCert();
+    ca.push(
+      await readCa(path6).catch((err) => {
+        if (err.cause?.code !== "ENOENT") throw err;
+        throw new HelperError("tls", `secure mode: the registry CA ${path6} does not exist; has the registry been started? (${commandName()} start)`);
+      })
+    );
+  }
   const plainHttpOk = insecure || !secure && isLoopbackHost(address.host);
   return { ca, insecure, allowHttp: plainHttpOk };
 }
+function authModeFor(args, env2 = process.env) {
+  if (args["auth-mode"] !== void 0) return args["auth-mode"];
+  if (args["use-home-auth"]) return "home";
+  if (args.authfile) return "authfile";
+  if (args.credsfile) return "credsfile";
+  if (args.creds || args.token) return "none";
+  return readEnum(env2, "CONTAINER_REGISTRY_AUTH_MODE");
+}
 async function credentialsFor(args, local2, running) {
   const env2 = process.env;
-  const fromEnv = rawSetting(env2, "CONTAINER_REGISTRY_AUTH_MODE") === void 0 ? void 0 : readEnum(env2, "CONTAINER_REGISTRY_AUTH_MODE");
-  const mode = args["auth-mode"] ?? (args["use-home-auth"] ? "home" : void 0) ?? fromEnv ?? (args.authfile ? "authfile" : args.credsfile ? "credsfile" : "none");
+  const mode = authModeFor(args, env2);
   const authfile = args.authfile ?? readString(env2, "CONTAINER_REGISTRY_AUTHFILE");
   const credsfile = args.credsfile ?? readString(env2, "CONTAINER_REGISTRY_CREDSFILE");
   const source2 = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
@@ -50273,6 +50598,9 @@ function resolveRegistry(registry, namespace) {
   }
   return { address, registry: formatRegistry(address), namespace: [address.path, namespace].filter(Boolean).join("/") };
 }
+function notRunning(url, cause) {
+  return new HelperError("not-running", `registry not running at ${url.origin}: start it with ${commandName()} start`, { cause });
+}
 async function openTarget(args) {
   const { address, registry, namespace } = resolveRegistry(args.registry, args.namespace);
   const running = runningAt(address);
@@ -50280,7 +50608,8 @@ async function openTarget(args) {
   const own = { ...args, storage: await clientStorage(args.storage, running) };
   const tls = await tlsFor(own, address, local2, running);
   const credentials = await credentialsFor(own, local2, running);
-  return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }), namespace, registry };
+  const refused = local2 ? notRunning : void 0;
+  return { session: new RegistrySession({ registry, tls, credentials, refused, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }), namespace, registry };
 }
 async function withTarget(args, work) {
   const target = await openTarget(args);
@@ -51213,18 +51542,18 @@ async function getManifest2(s, repo, reference) {
     }
     await expectStatus(res, 200);
     const body = await readBody2(res);
-    const computed = digestOf(body);
-    if (reference.startsWith("sha256:") && computed !== reference) {
+    const computed2 = digestOf(body);
+    if (reference.startsWith("sha256:") && computed2 !== reference) {
       throw new RegistryHttpError({
         status: 200,
         method: "GET",
         url: res.url,
-        message: `manifest digest is ${computed}, not the ${reference} asked for`,
+        message: `manifest digest is ${computed2}, not the ${reference} asked for`,
         retryable: false
       });
     }
     const contentType = String(res.headers["content-type"] ?? "").split(";")[0].trim();
-    return { body, mediaType: mediaTypeOf(body, contentType), digest: computed };
+    return { body, mediaType: mediaTypeOf(body, contentType), digest: computed2 };
   });
 }
 function mediaTypeOf(body, contentType) {
@@ -53936,9 +54265,15 @@ function versionTag(version) {
 }
 async function baseTags(inputs) {
   const tags2 = [];
+  const skipped = [];
   const add2 = (t) => {
     if (!isValidTag(t)) throw new TagError(`${JSON.stringify(t)} is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})`);
     if (!tags2.includes(t)) tags2.push(t);
+  };
+  const missing = (s, needs) => {
+    if (!inputs.warn) throw new TagError(`strategy ${s} needs ${needs}`);
+    inputs.warn(`tag strategy ${s} skipped: it needs ${needs}`);
+    skipped.push(s);
   };
   for (const s of inputs.strategies) {
     switch (s) {
@@ -53948,7 +54283,10 @@ async function baseTags(inputs) {
       case "sha":
       case "git": {
         const c3 = await inputs.commit?.();
-        if (!c3) throw new TagError(`strategy ${s} needs a git commit (run inside a git checkout, or set OCI_IMAGE_REVISION)`);
+        if (!c3) {
+          missing(s, NEEDS.sha);
+          break;
+        }
         const t = sanitizeTag(c3.slice(0, 12));
         if (!t) throw new TagError(`commit ${JSON.stringify(c3)} does not make a valid tag`);
         add2(t);
@@ -53956,19 +54294,22 @@ async function baseTags(inputs) {
       }
       case "branch": {
         const b = await inputs.branch?.();
-        if (!b) throw new TagError("strategy branch needs a git branch (a detached HEAD has none; set OCI_IMAGE_BRANCH)");
+        if (!b) {
+          missing(s, NEEDS.branch);
+          break;
+        }
         const t = sanitizeTag(b);
         if (!t) throw new TagError(`branch ${JSON.stringify(b)} leaves no valid tag after sanitising`);
         add2(t);
         break;
       }
       case "semver":
-        if (!inputs.version) throw new TagError("strategy semver needs a version (--version, IMAGE_VERSION or PV)");
-        for (const t of semverTags(inputs.version)) add2(t);
+        if (!inputs.version) missing(s, NEEDS.version);
+        else for (const t of semverTags(inputs.version)) add2(t);
         break;
       case "version":
-        if (!inputs.version) throw new TagError("strategy version needs a version (--version, IMAGE_VERSION or PV)");
-        add2(versionTag(inputs.version));
+        if (!inputs.version) missing(s, NEEDS.version);
+        else add2(versionTag(inputs.version));
         break;
       case "latest":
         add2("latest");
@@ -53976,6 +54317,9 @@ async function baseTags(inputs) {
       case "arch":
         break;
     }
+  }
+  if (!tags2.length && skipped.length) {
+    throw new TagError(`no tag left to push: tag strategy ${skipped.join(", ")} skipped (see the warnings); add timestamp or latest, or give --tag`);
   }
   if (!tags2.length) tags2.push("latest");
   return tags2;
@@ -53987,7 +54331,7 @@ function withArch(tags2, suffix) {
     return `${base2}${s}`;
   });
 }
-var import_semver, STRATEGIES, TagError;
+var import_semver, STRATEGIES, TagError, NEEDS;
 var init_tags2 = __esm({
   "tools/src/push/tags.ts"() {
     "use strict";
@@ -54000,6 +54344,11 @@ var init_tags2 = __esm({
         super("tag", message);
         this.name = "TagError";
       }
+    };
+    NEEDS = {
+      sha: "a git commit (TOPDIR or COREBASE in a git checkout, METADATA_REVISION, or OCI_IMAGE_REVISION)",
+      branch: "a git branch (a detached HEAD has none; TOPDIR or COREBASE on a branch, METADATA_BRANCH, or OCI_IMAGE_BRANCH)",
+      version: "a version (--version, IMAGE_VERSION or PV)"
     };
   }
 });
@@ -55081,21 +55430,60 @@ async function git(dir, args) {
   const r = await execa2("git", ["-C", dir, ...args], { reject: false, timeout: 1e4 });
   return r.exitCode === 0 ? String(r.stdout).trim() || void 0 : void 0;
 }
-async function gitCommit(env2 = process.env, dir = readString(env2, "TOPDIR") ?? process.cwd()) {
-  const o2 = readString(env2, "OCI_IMAGE_REVISION");
-  if (o2) return o2 === "none" ? void 0 : o2.slice(0, 7);
-  return git(dir, ["rev-parse", "--short=7", "HEAD"]);
+function override(env2, name) {
+  const o2 = readString(env2, name)?.trim();
+  if (!o2) return void 0;
+  return { value: o2 === "none" ? void 0 : o2 };
 }
-async function gitBranch(env2 = process.env, dir = readString(env2, "TOPDIR") ?? process.cwd()) {
-  const o2 = readString(env2, "OCI_IMAGE_BRANCH");
-  if (o2) return o2 === "none" ? void 0 : o2;
-  const b = await git(dir, ["rev-parse", "--abbrev-ref", "HEAD"]);
-  return b === "HEAD" ? void 0 : b;
+function computed(env2, name) {
+  const v = readString(env2, name)?.trim();
+  return !v || ["<unknown>", "unknown", "HEAD"].includes(v) ? void 0 : v;
 }
+function checkouts(env2) {
+  const dirs2 = [readString(env2, "TOPDIR") ?? process.cwd()];
+  const corebase = readString(env2, "COREBASE");
+  if (corebase && !dirs2.includes(corebase)) dirs2.push(corebase);
+  return dirs2;
+}
+async function findCheckout(env2) {
+  for (const dir of checkouts(env2)) {
+    const commit = await git(dir, ["rev-parse", "--short=7", "HEAD"]);
+    if (commit) return { dir, commit };
+  }
+  return void 0;
+}
+var GitFacts;
 var init_git = __esm({
   "tools/src/push/git.ts"() {
     "use strict";
     init_values();
+    GitFacts = class {
+      constructor(env2 = process.env) {
+        this.env = env2;
+      }
+      env;
+      found;
+      checkout() {
+        return this.found ??= findCheckout(this.env);
+      }
+      /** commit gives the short commit (7 characters), or undefined when nothing gives one. */
+      async commit() {
+        const o2 = override(this.env, "OCI_IMAGE_REVISION");
+        if (o2) return o2.value?.slice(0, 7);
+        const c3 = await this.checkout();
+        if (c3) return c3.commit;
+        return computed(this.env, "METADATA_REVISION")?.slice(0, 7);
+      }
+      /** branch gives the branch, or undefined (a detached HEAD, or nothing gives one). */
+      async branch() {
+        const o2 = override(this.env, "OCI_IMAGE_BRANCH");
+        if (o2) return o2.value;
+        const c3 = await this.checkout();
+        if (!c3) return computed(this.env, "METADATA_BRANCH");
+        const branch = await git(c3.dir, ["rev-parse", "--abbrev-ref", "HEAD"]);
+        return branch === "HEAD" ? void 0 : branch;
+      }
+    };
   }
 });
 
@@ -55160,12 +55548,17 @@ var init_push2 = __esm({
             throw new HelperError("usage", err.message);
           }
         }
+        const facts = new GitFacts();
         const tags2 = explicit.length ? [...new Set(explicit)] : await baseTags({
           strategies,
           now,
           version: args.version ?? readString(env2, "IMAGE_VERSION") ?? readString(env2, "PV"),
-          commit: () => gitCommit(),
-          branch: () => gitBranch()
+          commit: () => facts.commit(),
+          branch: () => facts.branch(),
+          // A strategy given here is asked for: without its input it fails. The configured ones
+          // (CONTAINER_REGISTRY_TAG_STRATEGY, the default) skip it with a warning.
+          warn: args.strategy === void 0 ? (line) => process.stderr.write(`warning: ${line}
+`) : void 0
         });
         const arch = !explicit.length && strategies.includes("arch");
         const only = image3 ? [image3.name] : readList(env2, "CONTAINER_REGISTRY_IMAGES");
@@ -55785,6 +56178,9 @@ function vdkrRegistryConf(s) {
     "# Kernel parameters (docker_registry=..., docker_insecure_registry=...) and `vdkr vconfig` override them.",
     shellValue("VDKR_DEFAULT_REGISTRY", s.namespace ? `${s.registry}/${s.namespace}` : s.registry)
   ];
+  if (s.secure) {
+    lines.push("# Secure mode: TLS with the build CA (container-registry-ca installs it for docker).", shellValue("DOCKER_REGISTRY_SECURE", "1"));
+  }
   const insecure = dockerInsecureRegistries(s);
   if (insecure.length) lines.push(shellValue("VDKR_INSECURE_REGISTRIES", insecure.join(" ")));
   return `${lines.join("\n")}
@@ -55806,24 +56202,30 @@ function caFile(engine, s, kind, ca) {
   if (ca === void 0) throw new MissingCaError(kind);
   return [{ path: certsDCaPath(engine, s.registry), content: ca, mode: 420 }];
 }
+function kindNeedsCa(kind, s) {
+  return kind === "ca" || kind === "containerd" && s.secure;
+}
 function targetFiles(kind, s, ca) {
   switch (kind) {
     case "docker": {
       const daemon = dockerDaemonJson(s);
-      return [...daemon === void 0 ? [] : [{ path: DOCKER_DAEMON_JSON, content: daemon, mode: 420 }], ...caFile("docker", s, kind, ca)];
+      return daemon === void 0 ? [] : [{ path: DOCKER_DAEMON_JSON, content: daemon, mode: 420 }];
     }
     case "containers":
-      return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 420 }, ...caFile("containers", s, kind, ca)];
+      return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 420 }];
     case "containerd":
       return [{ path: containerdHostsTomlPath(s), content: containerdHostsToml(s), mode: 420 }, ...caFile("containerd", s, kind, ca)];
     case "vdkr":
       return [{ path: VDKR_REGISTRY_CONF, content: vdkrRegistryConf(s), mode: 420 }];
     case "ca":
       if (ca === void 0) throw new MissingCaError(kind);
-      return [{ path: SYSTEM_CA_PATH, content: ca, mode: 420 }];
+      return [
+        { path: SYSTEM_CA_PATH, content: ca, mode: 420 },
+        ...CA_PACKAGE_ENGINES.map((engine) => ({ path: certsDCaPath(engine, s.registry), content: ca, mode: 420 }))
+      ];
   }
 }
-var TARGET_KINDS, MissingCaError;
+var TARGET_KINDS, MissingCaError, CA_PACKAGE_ENGINES;
 var init_files = __esm({
   "tools/src/target/files.ts"() {
     "use strict";
@@ -55840,6 +56242,7 @@ var init_files = __esm({
         this.name = "MissingCaError";
       }
     };
+    CA_PACKAGE_ENGINES = ["docker", "containers"];
   }
 });
 
@@ -55851,8 +56254,8 @@ function isTargetRewrittenHost(host) {
 function targetRegistry(registry, view = {}) {
   const { host, port } = parseHostPort(registry);
   if (view.targetHost) {
-    const override = parseHostPort(view.targetHost.trim());
-    return formatHostPort(override.host, override.port ?? port);
+    const override2 = parseHostPort(view.targetHost.trim());
+    return formatHostPort(override2.host, override2.port ?? port);
   }
   if (isTargetRewrittenHost(host)) return formatHostPort(QEMU_HOST_ADDRESS[view.network ?? "slirp"], port);
   return formatHostPort(host, port);
@@ -55923,7 +56326,7 @@ function resolveTargetSettings(input) {
     parseList(input.dockerInsecure ?? "").map(
       (r) => isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network })
     )
-  );
+  ).filter((r) => !(secure && r === registry));
   const search = input.searchRegistries === void 0 ? [...DEFAULT_SEARCH_REGISTRIES] : parseList(input.searchRegistries);
   return {
     registry,
@@ -55966,10 +56369,23 @@ var target_exports = {};
 __export(target_exports, {
   targetCommands: () => targetCommands
 });
-var import_promises41, import_node_path28, config, targetCommands;
+function storageCa(storage) {
+  const dir = storageChoice(storage).dir;
+  const ca = new StateDir(dir).caCert();
+  if (!(0, import_node_fs17.existsSync)(ca)) {
+    const cmd = commandName();
+    throw new HelperError(
+      "missing-ca",
+      `the registry CA ${ca} does not exist yet: \`${cmd} pki init\` (or \`${cmd} start\` in secure mode) creates it; or give --ca FILE`
+    );
+  }
+  return ca;
+}
+var import_node_fs17, import_promises41, import_node_path28, config, targetCommands;
 var init_target = __esm({
   "tools/src/cli/commands/target.ts"() {
     "use strict";
+    import_node_fs17 = __toESM(require_fs(), 1);
     import_promises41 = __toESM(require_promises(), 1);
     import_node_path28 = __toESM(require_path(), 1);
     init_helper_error();
@@ -55978,24 +56394,28 @@ var init_target = __esm({
     init_setting_options();
     init_atomic_write();
     init_make_dirs();
+    init_state_dir();
+    init_options();
     config = {
       command: "config <kind>",
       describe: "Write target configuration (docker, containers, containerd, vdkr, ca) for this registry",
-      builder: (y) => y.positional("kind", { choices: TARGET_KINDS, describe: "Which package: docker, containers, containerd, vdkr or ca" }).option("output", { type: "string", describe: "Root directory to write under (a recipe passes ${D})" }).option("ca", { type: "string", describe: "The registry's CA certificate (secure mode), e.g. STORAGE/pki/ca.crt" }).option("url", settingOption("CONTAINER_REGISTRY_URL", { flag: "url", fromEnv: false })).option("target-host", settingOption("CONTAINER_REGISTRY_TARGET_HOST", { fromEnv: false })).option("print", { type: "boolean", default: false, describe: "Print the files instead of writing them" }),
+      builder: (y) => storageOption(y).positional("kind", { choices: TARGET_KINDS, describe: "Which package: docker, containers, containerd, vdkr or ca" }).option("output", { type: "string", describe: "Root directory to write under (a recipe passes ${D})" }).option("ca", { type: "string", describe: "The registry's CA certificate, for a package that installs it [default: the storage's pki/ca.crt]" }).option("url", settingOption("CONTAINER_REGISTRY_URL", { flag: "url", fromEnv: false })).option("target-host", settingOption("CONTAINER_REGISTRY_TARGET_HOST", { fromEnv: false })).option("print", { type: "boolean", default: false, describe: "Print the files instead of writing them" }),
       handler: async (args) => {
         if (!args.print && !args.output) throw new HelperError("usage", "name a root directory with --output DIR, or use --print");
         const input = targetInputFromEnv(process.env);
         if (args.url) input.url = args.url;
         if (args["target-host"] !== void 0) input.targetHost = args["target-host"];
+        const settings = resolveTargetSettings(input);
+        const caFile2 = args.ca ?? (kindNeedsCa(args.kind, settings) ? storageCa(args.storage) : void 0);
         let files;
         try {
-          const ca = args.ca ? await (0, import_promises41.readFile)(args.ca, "utf8") : void 0;
+          const ca = caFile2 ? await (0, import_promises41.readFile)(caFile2, "utf8") : void 0;
           if (ca !== void 0 && !ca.includes("-----BEGIN CERTIFICATE-----")) {
-            throw new HelperError("bad-ca", `${args.ca} is not a PEM certificate`);
+            throw new HelperError("bad-ca", `${caFile2} is not a PEM certificate`);
           }
-          files = targetFiles(args.kind, resolveTargetSettings(input), ca);
+          files = targetFiles(args.kind, settings, ca);
         } catch (err) {
-          if (err.code === "ENOENT") throw new HelperError("missing-ca", `cannot read the CA ${args.ca}: no such file`);
+          if (err.code === "ENOENT") throw new HelperError("missing-ca", `cannot read the CA ${caFile2}: no such file`);
           throw err;
         }
         if (args.print) {
@@ -56058,124 +56478,6 @@ var init_errors3 = __esm({
   }
 });
 
-// tools/src/settings/layer.ts
-var spec, BBCLASS_VARIABLES, HELPER_ENV_VARIABLES, SCRIPT_VARIABLES, TARGET_VARIABLES;
-var init_layer = __esm({
-  "tools/src/settings/layer.ts"() {
-    "use strict";
-    init_table();
-    spec = (name) => SETTINGS[name];
-    BBCLASS_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).bitbake === "class");
-    HELPER_ENV_VARIABLES = BBCLASS_VARIABLES.filter((n2) => spec(n2).readBy !== "layer" && !spec(n2).secret);
-    SCRIPT_VARIABLES = SETTING_NAMES.filter(
-      (n2) => spec(n2).bitbake !== void 0 && spec(n2).readBy !== "layer" && !spec(n2).secret
-    );
-    TARGET_VARIABLES = SETTING_NAMES.filter((n2) => spec(n2).target === true);
-  }
-});
-
-// tools/src/script/render.ts
-function shellQuote(value) {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-function assertPlain(name, value) {
-  if (/[\n\r\0]/.test(value)) throw new Error(`${name} must not contain a newline or NUL`);
-}
-function renderConf(spec2) {
-  const lines = [
-    "# container-registry.conf: settings of container-registry.sh, written by",
-    "# `bitbake container-registry-index -c generate_registry_script` (regenerating overwrites it).",
-    '# A variable already set in the environment wins: CONTAINER_REGISTRY_TAG_STRATEGY="sha latest" container-registry.sh push'
-  ];
-  for (const name of SCRIPT_VARIABLES) {
-    const value = name === "CONTAINER_REGISTRY_STORAGE" ? spec2.storage : spec2.settings[name];
-    if (value === void 0 || value === "") continue;
-    assertPlain(name, value);
-    lines.push(`cr_set ${name} ${shellQuote(value)}`);
-  }
-  return `${lines.join("\n")}
-`;
-}
-function renderScript(spec2) {
-  assertPlain("storage", spec2.storage);
-  assertPlain("node", spec2.node);
-  return `#!/usr/bin/env bash
-# container-registry.sh: the container registry of this Yocto build (meta-container-registry).
-# Generated by \`bitbake container-registry-index -c generate_registry_script\`; regenerate rather
-# than edit. It runs the container-registry helper kept next to it with the settings in
-# container-registry.conf. Run \`container-registry.sh help\` for the commands.
-set -euo pipefail
-
-CR_DIR=${shellQuote(spec2.storage)}
-CR_NODE=${shellQuote(spec2.node)}
-CR_HELPER="$CR_DIR/${HELPER_NAME}"
-
-# cr_set NAME VALUE exports NAME=VALUE unless the environment already sets NAME.
-cr_set() {
-  if [ -z "\${!1+set}" ]; then export "$1=$2"; else export "\${1?}"; fi
-}
-# shellcheck source=/dev/null
-. "$CR_DIR/${CONF_NAME}"
-
-cr_usage() {
-  cat <<'CR_USAGE'
-${USAGE}
-CR_USAGE
-}
-
-if [ ! -x "$CR_NODE" ]; then
-  CR_NODE=$(command -v node || true)
-fi
-
-case "\${1:-help}" in
-  help | -h | --help)
-    cr_usage
-    if [ -n "$CR_NODE" ] && [ -f "$CR_HELPER" ]; then
-      echo
-      "$CR_NODE" "$CR_HELPER" --help
-    fi
-    exit 0
-    ;;
-esac
-
-if [ -z "$CR_NODE" ]; then
-  echo "container-registry.sh: node (>= 20) not found: install Node.js or regenerate with CONTAINER_REGISTRY_NODE set" >&2
-  exit 127
-fi
-if [ ! -f "$CR_HELPER" ]; then
-  echo "container-registry.sh: $CR_HELPER is missing: run bitbake container-registry-index -c generate_registry_script" >&2
-  exit 1
-fi
-exec "$CR_NODE" "$CR_HELPER" "$@"
-`;
-}
-var SCRIPT_NAME, CONF_NAME, HELPER_NAME, USAGE;
-var init_render = __esm({
-  "tools/src/script/render.ts"() {
-    "use strict";
-    init_layer();
-    SCRIPT_NAME = "container-registry.sh";
-    CONF_NAME = "container-registry.conf";
-    HELPER_NAME = "container-registry.mjs";
-    USAGE = `Usage: container-registry.sh <command> [options]
-
-Commands (run by the container-registry helper with this build's settings):
-  start                   Start the registry in the background
-  stop                    Stop it
-  status                  Tell whether it runs
-  push [image] [options]  Push the OCI images in deploy/ (--tag, --strategy, --version, --auth-mode, ...)
-  import <image> [name]   Copy an image from another registry into this one
-  delete <image>:<tag>    Delete one tag
-  gc                      Remove blobs nothing references
-  list                    List images with their tags
-  tags <image>            List the tags of one image
-  catalog                 List repositories (raw API)
-  help                    This text, then the helper's own help
-
-Settings: container-registry.conf next to this script; the environment overrides them.`;
-  }
-});
-
 // tools/src/script/install.ts
 async function installScript(spec2) {
   await makeDirs(spec2.storage);
@@ -56232,11 +56534,11 @@ async function generateScript(o2) {
   const user = rawSetting(o2.env, "CONTAINER_REGISTRY_PASSWORD") ? await ensureDefaultUser(o2.storage, o2.env) : void 0;
   return { ...result2, user };
 }
-var import_node_fs17, script, scriptCommands;
+var import_node_fs18, script, scriptCommands;
 var init_script2 = __esm({
   "tools/src/cli/commands/script.ts"() {
     "use strict";
-    import_node_fs17 = __toESM(require_fs(), 1);
+    import_node_fs18 = __toESM(require_fs(), 1);
     init_helper_error();
     init_options();
     init_errors3();
@@ -56254,8 +56556,8 @@ var init_script2 = __esm({
         let node;
         let helper;
         try {
-          node = (0, import_node_fs17.realpathSync)(args.node);
-          helper = (0, import_node_fs17.realpathSync)(args.helper);
+          node = (0, import_node_fs18.realpathSync)(args.node);
+          helper = (0, import_node_fs18.realpathSync)(args.helper);
         } catch (err) {
           throw new HelperError("script", `cannot find ${err.path ?? "node or the helper"}`);
         }
@@ -59502,15 +59804,15 @@ var Completion = class {
     const parentCommands = this.yargs.getInternalMethods().getContext().commands;
     if (!current.match(/^-/) && parentCommands[parentCommands.length - 1] !== current && !this.previousArgHasChoices(args)) {
       this.usage.getCommands().forEach((usageCommand) => {
-        const commandName = parseCommand(usageCommand[0]).cmd;
-        if (args.indexOf(commandName) === -1) {
+        const commandName2 = parseCommand(usageCommand[0]).cmd;
+        if (args.indexOf(commandName2) === -1) {
           const desc = usageCommand[1] || "";
           if (this.fishShell) {
-            completions.push(commandName + "	" + desc);
+            completions.push(commandName2 + "	" + desc);
           } else if (this.zshShell) {
-            completions.push(commandName.replace(/:/g, "\\:") + ":" + desc);
+            completions.push(commandName2.replace(/:/g, "\\:") + ":" + desc);
           } else {
-            completions.push(commandName);
+            completions.push(commandName2);
           }
         }
       });
@@ -61572,6 +61874,9 @@ var COMMAND_GROUPS = [
   { words: ["config"], load: async () => (await Promise.resolve().then(() => (init_target(), target_exports))).targetCommands },
   { words: ["script", "generate-script"], load: async () => (await Promise.resolve().then(() => (init_script2(), script_exports))).scriptCommands }
 ];
+function isCommandWord(word) {
+  return word === "help" || COMMAND_GROUPS.some((g) => g.words.includes(word));
+}
 async function loadCommands(word) {
   const own = COMMAND_GROUPS.find((g) => word !== void 0 && g.words.includes(word));
   const groups = own ? [own] : COMMAND_GROUPS;
@@ -61590,6 +61895,18 @@ function quietOnClosedStdout() {
     if (err.code !== "EPIPE") throw err;
   });
 }
+function unknownCommand(msg, argv) {
+  const [first, second] = argv.filter((a2) => !a2.startsWith("-"));
+  if (first === void 0) return void 0;
+  const meant = /^Did you mean (.+)\?$/.exec(msg)?.[1];
+  if (!isCommandWord(first)) {
+    if (meant) return `unknown command "${first}"; did you mean ${meant}?`;
+    if (/^Unknown arguments?: /.test(msg)) return `unknown command "${first}"; see --help for the commands`;
+    return void 0;
+  }
+  if (meant && second !== void 0) return `unknown command "${first} ${second}"; did you mean ${first} ${meant}?`;
+  return void 0;
+}
 async function main(argv) {
   quietOnClosedStdout();
   const versionAt = argv.indexOf("--version");
@@ -61602,7 +61919,7 @@ async function main(argv) {
   const verbose = argv.includes("--verbose");
   const wantsHelp = argv.includes("--help") || argv.includes("-h") || argv.length === 0;
   const parser2 = yargs_default(argv).scriptName("container-registry").usage("$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.").option("verbose", { type: "boolean", default: false, describe: "Print details with errors" }).strict().demandCommand(1, "Name a command; see --help.").recommendCommands().version(VERSION).help().wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null).fail((msg, err) => {
-    throw err && err.name !== "YError" ? err : new HelperError("usage", msg);
+    throw err && err.name !== "YError" ? err : new HelperError("usage", unknownCommand(msg, argv) ?? msg);
   });
   if (!wantsHelp) skipHelpCache(parser2);
   const word = wantsHelp ? void 0 : argv.find((a2) => !a2.startsWith("-"));

@@ -2,7 +2,7 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { HelperError } from './errors/helper-error.js';
-import { loadCommands } from './cli/commands/index.js';
+import { isCommandWord, loadCommands } from './cli/commands/index.js';
 
 /** VERSION is the helper's version, kept equal to package.json's by a test. */
 export const VERSION = '0.1.0';
@@ -32,6 +32,26 @@ function quietOnClosedStdout(): void {
   });
 }
 
+/**
+ * unknownCommand words yargs' message for a command word that does not exist so that it names the
+ * word: its recommendCommands says only "Did you mean stop?", and strict mode "Unknown argument:
+ * foo". `unknown command "foo"; did you mean stop?`, `unknown command "pki shw"; did you mean pki
+ * show?`. Undefined for any other message.
+ */
+function unknownCommand(msg: string, argv: string[]): string | undefined {
+  const [first, second] = argv.filter((a) => !a.startsWith('-'));
+  if (first === undefined) return undefined;
+  const meant = /^Did you mean (.+)\?$/.exec(msg)?.[1];
+  if (!isCommandWord(first)) {
+    if (meant) return `unknown command "${first}"; did you mean ${meant}?`;
+    if (/^Unknown arguments?: /.test(msg)) return `unknown command "${first}"; see --help for the commands`;
+    return undefined;
+  }
+  // A group's word (pki, auth) followed by a word that is none of its commands.
+  if (meant && second !== undefined) return `unknown command "${first} ${second}"; did you mean ${first} ${meant}?`;
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<void> {
   quietOnClosedStdout();
   // The helper's --version is the one before the command word: after `push` it is the image's
@@ -59,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
     .fail((msg, err) => {
       // yargs hands a failed coerce (a bad number: cli/setting-options.ts) over as a YError with
       // our message: that is a usage error too, like its own validation failures (no err).
-      throw err && err.name !== 'YError' ? err : new HelperError('usage', msg);
+      throw err && err.name !== 'YError' ? err : new HelperError('usage', unknownCommand(msg, argv) ?? msg);
     });
   if (!wantsHelp) skipHelpCache(parser);
   // Help, --version and an unknown word see every command; a known word loads only its module.

@@ -147,3 +147,10 @@ def push(d):
         bb.plain(line)
     if res.returncode != 0:
         bb.fatal("container-registry.sh push failed (exit %d); is the registry running? (%s start)" % (res.returncode, script))
+
+
+def build_hint(d):
+    """build_hint is what a plain `bitbake container-registry-index` prints: pushing has its own task."""
+    script = os.path.join(d.getVar("CONTAINER_REGISTRY_STORAGE"), "container-registry.sh")
+    bb.plain("container-registry-index pushes nothing by itself (no network task hangs off do_build): "
+             "push with `bitbake container-registry-index -c push_images` or `%s push`" % script)

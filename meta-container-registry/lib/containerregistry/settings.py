@@ -82,6 +82,12 @@ def check(d):
     url = d.getVar("CONTAINER_REGISTRY_URL") or ""
     if not url.strip() or re.search(r"\s", url.strip()):
         bb.fatal('CONTAINER_REGISTRY_URL = "%s": expected host:port, e.g. localhost:5000' % url)
+    # Once per parse (from the index recipe, which every parse reads), not once per recipe.
+    if d.getVar("PN") == "container-registry-index" and secure(d):
+        for entry in insecure_entries_naming_registry(d):
+            bb.warn('DOCKER_REGISTRY_INSECURE lists "%s", which is this registry, and CONTAINER_REGISTRY_SECURE is on: '
+                    "targets verify it with the build CA, so docker-registry-config leaves it out of daemon.json's "
+                    "insecure-registries. Remove it from DOCKER_REGISTRY_INSECURE." % entry)
 
 
 def engines(d):
@@ -120,8 +126,45 @@ def file_sha256(path):
 
 
 def needs_ca(d, kind):
-    """needs_ca tells whether a config package of this kind installs the CA."""
-    return kind == "ca" or (kind != "vdkr" and secure(d))
+    """needs_ca tells whether a config package of this kind installs the CA: the CA package (the
+    trust store and docker's and podman's certs.d copies), and containerd's beside its hosts.toml.
+    Mirrors kindNeedsCa in the helper's tools/src/target/files.ts."""
+    return kind == "ca" or (kind == "containerd" and secure(d))
+
+
+def needs_ca_package(d, kind):
+    """needs_ca_package tells whether a config package depends on container-registry-ca at run time:
+    docker (and vdkr's docker) and podman/skopeo/CRI-O read the CA from the certs.d copies it owns."""
+    return kind in ("docker", "containers", "vdkr") and secure(d)
+
+
+LOOPBACK_HOSTS = ("localhost", "::1", "10.0.2.2", "192.168.7.1")
+
+
+def host_port(text):
+    """host_port splits host:port ([v6]:port too) into (lower-case host, port or "")."""
+    text = text.strip().lower()
+    m = re.match(r"^\[([^\]]+)\](?::(\d+))?$", text) or re.match(r"^([^:/]+)(?::(\d+))?$", text)
+    return (m.group(1), m.group(2) or "") if m else (text, "")
+
+
+def is_build_host(host):
+    """is_build_host: a loopback name, or an address a QEMU guest reaches the build host by."""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def insecure_entries_naming_registry(d):
+    """insecure_entries_naming_registry lists the DOCKER_REGISTRY_INSECURE entries that are this
+    registry (the same port on the build host, or TARGET_HOST), which secure mode drops."""
+    host, port = host_port(d.getVar("CONTAINER_REGISTRY_URL") or "")
+    target = host_port(d.getVar("CONTAINER_REGISTRY_TARGET_HOST") or "")[0]
+    found = []
+    for entry in (d.getVar("DOCKER_REGISTRY_INSECURE") or "").split():
+        h, p = host_port(entry)
+        same_host = h == host or (is_build_host(h) and is_build_host(host)) or (target and h == target)
+        if same_host and p == port:
+            found.append(entry)
+    return found
 
 
 def config_recipe_setup(d, kind):
@@ -136,6 +179,8 @@ def config_recipe_setup(d, kind):
         bb.parse.mark_dependency(d, helper_path)
     if kind == "ca" and not secure(d):
         raise bb.parse.SkipRecipe('the registry CA is for secure mode (CONTAINER_REGISTRY_SECURE = "1" or AUTH = "1")')
+    if needs_ca_package(d, kind):
+        d.appendVar("RDEPENDS:" + d.getVar("PN"), " container-registry-ca")
     if needs_ca(d, kind):
         ca = d.getVar("CONTAINER_REGISTRY_CA")
         bb.parse.mark_dependency(d, ca)

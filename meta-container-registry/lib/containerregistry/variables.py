@@ -54,6 +54,11 @@ HELPER_VARIABLES = (
     "CONTAINER_REGISTRY_TARGET_NETWORK",
     "CONTAINER_REGISTRY_SEARCH_REGISTRIES",
     "DOCKER_REGISTRY_INSECURE",
+    "DEPLOY_DIR_IMAGE",
+    "TOPDIR",
+    "COREBASE",
+    "METADATA_REVISION",
+    "METADATA_BRANCH",
 )
 
 # Settings that change what a target config package contains.

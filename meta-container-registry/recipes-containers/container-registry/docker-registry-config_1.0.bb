@@ -1,6 +1,7 @@
 SUMMARY = "Docker configuration to pull from the build's container registry"
-DESCRIPTION = "/etc/docker/daemon.json (insecure-registries) in insecure mode, and the registry's \
-CA in /etc/docker/certs.d/<host:port>/ca.crt in secure mode, addressed as the target sees the registry."
+DESCRIPTION = "/etc/docker/daemon.json (insecure-registries) in insecure mode, addressed as the \
+target sees the registry; in secure mode it depends on container-registry-ca, which installs the CA \
+in /etc/docker/certs.d/<host:port>/ca.crt."
 
 CONTAINER_REGISTRY_CONFIG_KIND = "docker"
 require container-registry-config.inc

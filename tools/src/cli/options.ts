@@ -12,6 +12,17 @@ import { rawSetting, readString } from '../settings/values.js';
 import { StateDir } from '../state/state-dir.js';
 import { isLoopbackHost, parseHostPort, type HostPort } from '../oci/reference.js';
 import { settingOption, type SettingOptionOverrides } from './setting-options.js';
+import { SCRIPT_ENV, shellQuote } from '../script/render.js';
+
+/**
+ * commandName is the command a hint tells the user to run: the generated script, as it was run,
+ * when it runs us (it exports SCRIPT_ENV), else `container-registry`.
+ */
+export function commandName(env: NodeJS.ProcessEnv = process.env): string {
+  const script = env[SCRIPT_ENV];
+  if (!script) return 'container-registry';
+  return /^[A-Za-z0-9_./+-]+$/.test(script) ? script : shellQuote(script);
+}
 
 /** DEFAULT_PORT is the reference's port (localhost:5000). */
 export const DEFAULT_PORT = 5000;

@@ -9,6 +9,7 @@ import { HelperError } from '../errors/helper-error.js';
 import { StateDir } from '../state/state-dir.js';
 import { credentialSource, type AuthMode, type Credential, type CredentialSource } from '../client/credentials.js';
 import { RegistrySession } from '../client/session.js';
+import type { NetworkError } from '../client/errors.js';
 import type { TlsSettings } from '../client/transport.js';
 import {
   formatRegistry,
@@ -22,9 +23,9 @@ import {
   type RegistryAddress,
 } from '../oci/reference.js';
 import { readRegistryUrl } from '../settings/registry-url.js';
-import { rawSetting, readBoolean, readEnum, readString } from '../settings/values.js';
+import { readBoolean, readEnum, readString } from '../settings/values.js';
 import { numberOption, settingOption } from './setting-options.js';
-import { clientStorage, registryDefault, runningAt, storageFlag, type LocalRegistry } from './options.js';
+import { clientStorage, commandName, registryDefault, runningAt, storageFlag, type LocalRegistry } from './options.js';
 
 /** RegistryArgs are the parsed shared flags. */
 export interface RegistryArgs {
@@ -57,7 +58,7 @@ export function registryOptions<T>(y: Argv<T>) {
       .option('ca-cert', { type: 'string', describe: 'CA certificate (PEM) that signed the registry certificate' })
       .option('cert-dir', { type: 'string', describe: 'Folder of CA certificates (*.crt); refused if it holds private keys' })
       .option('storage', storageFlag())
-      // The variables below are read by credentialsFor, after --use-home-auth and before a mode guessed from the flags.
+      // The variables below are read by authModeFor/credentialsFor, after every flag (an explicit flag wins).
       .option('auth-mode', settingOption('CONTAINER_REGISTRY_AUTH_MODE', { fromEnv: false }))
       .option('use-home-auth', { type: 'boolean', default: false, describe: 'Use ~/.docker/config.json (same as --auth-mode home)' })
       .option('authfile', settingOption('CONTAINER_REGISTRY_AUTHFILE', { fromEnv: false }))
@@ -96,7 +97,7 @@ async function readCa(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
-    throw new HelperError('tls', `cannot read CA certificate ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new HelperError('tls', `cannot read CA certificate ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
   }
 }
 
@@ -122,22 +123,46 @@ async function tlsFor(
   const ca: Buffer[] = [];
   if (args['ca-cert']) ca.push(await readCa(resolve(args['ca-cert'])));
   if (args['cert-dir']) ca.push(...(await loadCaDir(resolve(args['cert-dir']))));
-  if (secure && !ca.length) ca.push(await readCa(new StateDir(resolve(args.storage)).certsCaCert()));
+  if (secure && !ca.length) {
+    const path = new StateDir(resolve(args.storage)).certsCaCert();
+    ca.push(
+      await readCa(path).catch((err: HelperError) => {
+        if ((err.cause as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw err;
+        throw new HelperError('tls', `secure mode: the registry CA ${path} does not exist; has the registry been started? (${commandName()} start)`);
+      }),
+    );
+  }
   // A registry on this machine may speak plain HTTP without --insecure (docker treats 127.0.0.0/8 so);
   // certificates are still verified when it speaks HTTPS, unless --insecure.
   const plainHttpOk = insecure || (!secure && isLoopbackHost(address.host));
   return { ca, insecure, allowHttp: plainHttpOk };
 }
 
+/**
+ * authModeFor picks the auth mode, an explicit flag before any variable: --auth-mode, then
+ * --use-home-auth, then the mode the command line's credential flags imply (--authfile,
+ * --credsfile; --creds and --token win over any mode in credentialSource), then
+ * CONTAINER_REGISTRY_AUTH_MODE, else none. The generated script always exports the variable
+ * (`none` by default), so a variable before the flags would make `push --credsfile F` ignore F.
+ */
+function authModeFor(
+  args: Pick<RegistryArgs, 'auth-mode' | 'use-home-auth' | 'authfile' | 'credsfile' | 'creds' | 'token'>,
+  env: NodeJS.ProcessEnv = process.env,
+): AuthMode {
+  if (args['auth-mode'] !== undefined) return args['auth-mode'] as AuthMode;
+  if (args['use-home-auth']) return 'home';
+  if (args.authfile) return 'authfile';
+  if (args.credsfile) return 'credsfile';
+  // --creds/--token: the variable's mode is not used (its files are not even read).
+  if (args.creds || args.token) return 'none';
+  return readEnum(env, 'CONTAINER_REGISTRY_AUTH_MODE');
+}
+
 /** credentialsFor works out where credentials come from. */
 async function credentialsFor(args: RegistryArgs & { storage: string }, local: boolean, running: LocalRegistry | undefined): Promise<CredentialSource> {
   const env = process.env;
-  // --auth-mode (checked by yargs' choices), --use-home-auth, the variable (checked by the table), else a mode the file flags imply.
-  const fromEnv = rawSetting(env, 'CONTAINER_REGISTRY_AUTH_MODE') === undefined ? undefined : readEnum(env, 'CONTAINER_REGISTRY_AUTH_MODE');
-  const mode = (args['auth-mode'] ??
-    (args['use-home-auth'] ? 'home' : undefined) ??
-    fromEnv ??
-    (args.authfile ? 'authfile' : args.credsfile ? 'credsfile' : 'none')) as AuthMode;
+  const mode = authModeFor(args, env);
+  // A file flag names the file; the variables only fill in the file of a mode that needs one.
   const authfile = args.authfile ?? readString(env, 'CONTAINER_REGISTRY_AUTHFILE');
   const credsfile = args.credsfile ?? readString(env, 'CONTAINER_REGISTRY_CREDSFILE');
   const source = credentialSource({ mode, authfile, credsfile, creds: args.creds, token: args.token });
@@ -178,6 +203,11 @@ export function resolveRegistry(registry: string, namespace: string): { address:
   return { address, registry: formatRegistry(address), namespace: [address.path, namespace].filter(Boolean).join('/') };
 }
 
+/** notRunning is the error for the local registry refusing the connection: where it was looked for, and the command that starts it. */
+function notRunning(url: URL, cause: NetworkError): HelperError {
+  return new HelperError('not-running', `registry not running at ${url.origin}: start it with ${commandName()} start`, { cause });
+}
+
 /** openTarget builds the session for the command's registry. */
 export async function openTarget(args: RegistryArgs): Promise<ResolvedTarget> {
   const { address, registry, namespace } = resolveRegistry(args.registry, args.namespace);
@@ -187,7 +217,9 @@ export async function openTarget(args: RegistryArgs): Promise<ResolvedTarget> {
   const own = { ...args, storage: await clientStorage(args.storage, running) };
   const tls = await tlsFor(own, address, local, running);
   const credentials = await credentialsFor(own, local, running);
-  return { session: new RegistrySession({ registry, tls, credentials, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }), namespace, registry };
+  // Our own registry refusing the connection is one that does not run: say how to start it.
+  const refused = local ? notRunning : undefined;
+  return { session: new RegistrySession({ registry, tls, credentials, refused, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }), namespace, registry };
 }
 
 /** withTarget runs `work` with the command's registry session and closes the session after. */

@@ -16,6 +16,12 @@ export interface SessionOptions {
   maxSockets?: number;
   /** the flag that allows plain HTTP here, named by the hint (default: the target's --insecure; import's source: --src-insecure) */
   insecureFlag?: string;
+  /**
+   * refused makes the error for a registry where nothing listens (every URL tried refused the
+   * connection), given the last URL tried: the CLI names how to start the local registry. Absent:
+   * the NetworkError, naming that URL.
+   */
+  refused?: (url: URL, cause: NetworkError) => Error;
 }
 
 /** SessionRequest is a request relative to the registry (path `/v2/...`) or to an absolute URL. */
@@ -58,7 +64,9 @@ export class RegistrySession {
       if (this.options.tls?.insecure || this.options.tls?.allowHttp) candidates.push(new URL(`http://${this.host}/`));
     }
     let lastError: unknown;
+    let lastBase = candidates[0]!;
     for (const base of candidates) {
+      lastBase = base;
       try {
         const res = await this.transport.send({ method: 'GET', url: new URL('/v2/', base) });
         if (res.status === 401) this.auth.learn(res);
@@ -68,9 +76,13 @@ export class RegistrySession {
       } catch (err) {
         lastError = err;
         if (!(err instanceof NetworkError)) throw err;
-        // Fall back to plain HTTP only when the server does not speak TLS; a certificate problem stays one.
-        if (base.protocol === 'https:' && !NOT_TLS.test(err.message)) throw err;
+        // Fall back to plain HTTP only when the server does not speak TLS, or nothing listens (then the
+        // error names the plain-HTTP URL, the one such a registry serves); a certificate problem stays one.
+        if (base.protocol === 'https:' && !NOT_TLS.test(err.message) && err.errno !== 'ECONNREFUSED') throw err;
       }
+    }
+    if (lastError instanceof NetworkError && lastError.errno === 'ECONNREFUSED' && this.options.refused) {
+      throw this.options.refused(new URL('/v2/', lastBase), lastError);
     }
     if (
       lastError instanceof NetworkError &&

@@ -28,9 +28,11 @@ export interface SecureMode {
 
 /**
  * resolveSecureMode decides the server's security. Secure mode (`--tls` or
- * CONTAINER_REGISTRY_SECURE=1) serves HTTPS only, creates or refreshes the PKI and the default user,
- * and checks credentials; CONTAINER_REGISTRY_AUTH=1 (or `--auth`) makes pull and push
- * `authenticated` by default. auth/access.toml and then `--pull`/`--push` adjust the modes.
+ * CONTAINER_REGISTRY_SECURE=1) serves HTTPS only, creates the PKI and the default user when missing,
+ * checks credentials, and makes pull and push `authenticated` by default: as in the reference tool,
+ * secure means TLS and a login. auth/access.toml and then `--pull`/`--push` (the explicit way)
+ * open or close that, e.g. `--pull anonymous`. CONTAINER_REGISTRY_AUTH=1 (`--auth`) is still accepted;
+ * it needs secure mode (the script and the layer make it imply SECURE) and adds nothing to it now.
  */
 export async function resolveSecureMode(
   env: NodeJS.ProcessEnv,
@@ -53,7 +55,7 @@ export async function resolveSecureMode(
     );
   }
   const state = StateDir.of(storageDir);
-  const mode: AccessMode = auth ? 'authenticated' : 'anonymous';
+  const mode: AccessMode = secure ? 'authenticated' : 'anonymous';
   const controller = new HtpasswdAccessController({
     storageDir: state,
     defaults: { pull: mode, push: mode },

@@ -29,6 +29,7 @@ const TABLE = {
   },
   // Not there yet: exit 3 (as `status` for a stopped registry).
   'pki-missing': { exit: 3, about: 'the storage directory has no PKI yet' },
+  'not-running': { exit: 3, about: 'the local registry a client command talks to does not run (its address refuses connections)' },
   // Users and the access policy of secure mode.
   'access-config': { exit: 1, about: 'auth/access.toml cannot be used' },
   'auth-read': { exit: 1, about: 'a file of auth/ cannot be read' },

@@ -13,7 +13,7 @@ export type Strategy = (typeof STRATEGIES)[number];
 /** DEFAULT_STRATEGY is the reference's default. */
 export const DEFAULT_STRATEGY = 'timestamp latest';
 
-/** TagError is a strategy that cannot give a tag (no git, no version, an invalid result). */
+/** TagError is a strategy that cannot give a tag (no git, no version, an invalid result), or a run left with no tag. */
 export class TagError extends HelperError {
   constructor(message: string) {
     super('tag', message);
@@ -97,17 +97,39 @@ export interface TagInputs {
   /** short commit, or a function that finds it (git is run only when sha/git is asked for) */
   commit?: () => Promise<string | undefined>;
   branch?: () => Promise<string | undefined>;
+  /**
+   * Given: a strategy whose input is missing (no commit, no branch, no version) is skipped, and
+   * this gets one line naming it and what would provide the input (the configured strategies,
+   * CONTAINER_REGISTRY_TAG_STRATEGY, which a build folder outside git must not fail). Absent: that
+   * is a TagError (an explicit --strategy asks for exactly those tags).
+   */
+  warn?: (line: string) => void;
 }
+
+/** NEEDS says what each strategy that can lack its input needs, and what provides it. */
+const NEEDS = {
+  sha: 'a git commit (TOPDIR or COREBASE in a git checkout, METADATA_REVISION, or OCI_IMAGE_REVISION)',
+  branch: 'a git branch (a detached HEAD has none; TOPDIR or COREBASE on a branch, METADATA_BRANCH, or OCI_IMAGE_BRANCH)',
+  version: 'a version (--version, IMAGE_VERSION or PV)',
+} as const;
 
 /**
  * baseTags computes the tags every image of a run gets (before the per-image `arch` suffix),
- * in strategy order, without duplicates. No strategy that gives a tag → `latest`.
+ * in strategy order, without duplicates. A strategy without its input fails, or with `warn` is
+ * skipped; no strategy that gives a tag → `latest`, unless strategies were skipped (then the run
+ * has no tag it was configured to give, which is a TagError rather than a surprise `latest`).
  */
 export async function baseTags(inputs: TagInputs): Promise<string[]> {
   const tags: string[] = [];
+  const skipped: Strategy[] = [];
   const add = (t: string) => {
     if (!isValidTag(t)) throw new TagError(`${JSON.stringify(t)} is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})`);
     if (!tags.includes(t)) tags.push(t);
+  };
+  const missing = (s: Strategy, needs: string) => {
+    if (!inputs.warn) throw new TagError(`strategy ${s} needs ${needs}`);
+    inputs.warn(`tag strategy ${s} skipped: it needs ${needs}`);
+    skipped.push(s);
   };
   for (const s of inputs.strategies) {
     switch (s) {
@@ -117,7 +139,10 @@ export async function baseTags(inputs: TagInputs): Promise<string[]> {
       case 'sha':
       case 'git': {
         const c = await inputs.commit?.();
-        if (!c) throw new TagError(`strategy ${s} needs a git commit (run inside a git checkout, or set OCI_IMAGE_REVISION)`);
+        if (!c) {
+          missing(s, NEEDS.sha);
+          break;
+        }
         const t = sanitizeTag(c.slice(0, 12));
         if (!t) throw new TagError(`commit ${JSON.stringify(c)} does not make a valid tag`);
         add(t);
@@ -125,19 +150,22 @@ export async function baseTags(inputs: TagInputs): Promise<string[]> {
       }
       case 'branch': {
         const b = await inputs.branch?.();
-        if (!b) throw new TagError('strategy branch needs a git branch (a detached HEAD has none; set OCI_IMAGE_BRANCH)');
+        if (!b) {
+          missing(s, NEEDS.branch);
+          break;
+        }
         const t = sanitizeTag(b);
         if (!t) throw new TagError(`branch ${JSON.stringify(b)} leaves no valid tag after sanitising`);
         add(t);
         break;
       }
       case 'semver':
-        if (!inputs.version) throw new TagError('strategy semver needs a version (--version, IMAGE_VERSION or PV)');
-        for (const t of semverTags(inputs.version)) add(t);
+        if (!inputs.version) missing(s, NEEDS.version);
+        else for (const t of semverTags(inputs.version)) add(t);
         break;
       case 'version':
-        if (!inputs.version) throw new TagError('strategy version needs a version (--version, IMAGE_VERSION or PV)');
-        add(versionTag(inputs.version));
+        if (!inputs.version) missing(s, NEEDS.version);
+        else add(versionTag(inputs.version));
         break;
       case 'latest':
         add('latest');
@@ -145,6 +173,9 @@ export async function baseTags(inputs: TagInputs): Promise<string[]> {
       case 'arch':
         break;
     }
+  }
+  if (!tags.length && skipped.length) {
+    throw new TagError(`no tag left to push: tag strategy ${skipped.join(', ')} skipped (see the warnings); add timestamp or latest, or give --tag`);
   }
   if (!tags.length) tags.push('latest');
   return tags;

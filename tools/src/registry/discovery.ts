@@ -26,7 +26,8 @@ export async function listCatalog(ctx: RequestContext): Promise<void> {
   const { store, url, req, res } = ctx;
   const page = readPagination(url.searchParams);
   // Only what the requester may pull: per-repository access rules must not leak private names.
-  const all = await store.repositories();
+  // Not a repository whose every tag was deleted and collected (storage/catalog.ts).
+  const all = await store.catalog();
   const visible: string[] = [];
   for (const name of all) if (await ctx.mayPull(name)) visible.push(name);
   const { items, more } = paginate(visible, page);

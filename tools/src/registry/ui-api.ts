@@ -65,8 +65,8 @@ function repositoryParam(url: RequestTarget): string {
 
 async function repositories(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse, access: AccessCheck): Promise<void> {
   await access.authorize('catalog');
-  // Like _catalog: only what the asker may pull.
-  const all = await deps.store.repositories();
+  // Like _catalog: only what the asker may pull, and only repositories with a tag or a manifest.
+  const all = await deps.store.catalog();
   const visible = await takeInOrder(all, undefined, async (name) => ((await access.may('pull', name)) ? name : undefined));
   // Tag folders counted, not resolved: a repository of 13,000 tags costs one readdir here.
   const list = await takeInOrder(visible, undefined, async (name) => ({ name, tags: (await tagFolderNames(deps.store, name)).length }));

@@ -11,6 +11,19 @@ export const SCRIPT_NAME = 'container-registry.sh';
 export const CONF_NAME = 'container-registry.conf';
 /** HELPER_NAME is the copy of the bundled helper kept next to the script (it outlives tmp/). */
 export const HELPER_NAME = 'container-registry.mjs';
+/**
+ * SCRIPT_ENV is the variable the wrapper exports for the helper: the wrapper as it was run (`$0`),
+ * so a hint names the command the user types (`./container-registry.sh start`). Not a setting.
+ */
+export const SCRIPT_ENV = 'CR_SCRIPT';
+
+/**
+ * SCRIPT_GC_FLAGS go before the user's arguments of `container-registry.sh gc`, so that gc right
+ * after `delete` frees the space: a manifest whose tag was deleted goes at once with the blobs only
+ * it used, while the grace period still keeps pushes in flight whole (storage/gc.ts). The helper's
+ * own default stays distribution's (untagged manifests kept); `--no-delete-untagged` after it wins.
+ */
+export const SCRIPT_GC_FLAGS = ['--delete-untagged'] as const;
 
 /** ScriptSpec is what the wrapper bakes in. */
 export interface ScriptSpec {
@@ -58,7 +71,7 @@ Commands (run by the container-registry helper with this build's settings):
   push [image] [options]  Push the OCI images in deploy/ (--tag, --strategy, --version, --auth-mode, ...)
   import <image> [name]   Copy an image from another registry into this one
   delete <image>:<tag>    Delete one tag
-  gc                      Remove blobs nothing references
+  gc [options]            Free what deleted tags left (gc --delete-untagged)
   list                    List images with their tags
   tags <image>            List the tags of one image
   catalog                 List repositories (raw API)
@@ -116,6 +129,13 @@ fi
 if [ ! -f "$CR_HELPER" ]; then
   echo "container-registry.sh: $CR_HELPER is missing: run bitbake container-registry-index -c generate_registry_script" >&2
   exit 1
+fi
+# Hints name this script, as it was run, rather than the helper.
+export ${SCRIPT_ENV}="$0"
+if [ "\${1:-}" = gc ]; then
+  # gc frees what deleted tags left (manifests no tag reaches, then their blobs); flags after win.
+  shift
+  exec "$CR_NODE" "$CR_HELPER" gc ${SCRIPT_GC_FLAGS.join(' ')} "$@"
 fi
 exec "$CR_NODE" "$CR_HELPER" "$@"
 `;

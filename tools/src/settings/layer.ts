@@ -12,10 +12,13 @@ export const BBCLASS_VARIABLES: readonly SettingName[] = SETTING_NAMES.filter((n
 
 /**
  * HELPER_ENV_VARIABLES are what the layer's helper_env hands the helper from the datastore: the
- * class's settings the helper reads, never a secret (the password travels alone, and only to
- * `script`). DEPLOY_DIR_IMAGE and the storage directory are set by helper_env itself as well.
+ * class's settings and oe-core's variables (DEPLOY_DIR_IMAGE, TOPDIR, COREBASE, METADATA_*) the
+ * helper reads, never a secret (the password travels alone, and only to `script`).
+ * DEPLOY_DIR_IMAGE and the storage directory are set by helper_env itself as well.
  */
-export const HELPER_ENV_VARIABLES: readonly SettingName[] = BBCLASS_VARIABLES.filter((n) => spec(n).readBy !== 'layer' && !spec(n).secret);
+export const HELPER_ENV_VARIABLES: readonly SettingName[] = SETTING_NAMES.filter(
+  (n) => spec(n).bitbake !== undefined && spec(n).readBy !== 'layer' && !spec(n).secret,
+);
 
 type Table = typeof SETTINGS;
 /** ScriptVariable is one of SCRIPT_VARIABLES. */
@@ -23,10 +26,8 @@ export type ScriptVariable = {
   [K in SettingName]: Table[K] extends { bitbake: string } ? (Table[K] extends { readBy: 'layer' } | { secret: true } ? never : K) : never;
 }[SettingName];
 
-/** SCRIPT_VARIABLES are the settings container-registry.conf carries: what BitBake hands the helper. */
-export const SCRIPT_VARIABLES = SETTING_NAMES.filter(
-  (n) => spec(n).bitbake !== undefined && spec(n).readBy !== 'layer' && !spec(n).secret,
-) as readonly ScriptVariable[];
+/** SCRIPT_VARIABLES are the settings container-registry.conf carries: what BitBake hands the helper (HELPER_ENV_VARIABLES). */
+export const SCRIPT_VARIABLES = HELPER_ENV_VARIABLES as readonly ScriptVariable[];
 
 /** TARGET_VARIABLES change the files of a target config package (the bbclass's CONTAINER_REGISTRY_TARGET_VARS). */
 export const TARGET_VARIABLES: readonly SettingName[] = SETTING_NAMES.filter((n) => spec(n).target === true);

@@ -35,8 +35,9 @@ export interface SettingSpec {
   readonly separator?: 'space' | 'comma-or-space';
   /**
    * How BitBake hands it to the helper: `class` = container-registry.bbclass declares it
-   * (`??=` with a [doc] line) and helper_env passes it; `oe-core` = BitBake's own variable,
-   * passed explicitly (DEPLOY_DIR_IMAGE). Absent: the helper reads it from its environment only.
+   * (`??=` with a [doc] line) and helper_env passes it; `oe-core` = BitBake's own variable
+   * (DEPLOY_DIR_IMAGE, TOPDIR), which helper_env passes too. Either way the generated script's conf
+   * carries it. Absent: the helper reads it from its environment only.
    */
   readonly bitbake?: 'class' | 'oe-core';
   /** the bbclass's default where it differs from the helper's (BitBake expressions) */
@@ -100,7 +101,7 @@ export const SETTINGS = {
   },
   CONTAINER_REGISTRY_SECURE: {
     type: 'boolean',
-    doc: 'Serve HTTPS only with a CA generated in <storage>/pki, creating the PKI and default user if missing; targets get the CA',
+    doc: 'Serve HTTPS only with a CA generated in <storage>/pki and require a login to pull and push (--pull/--push or auth/access.toml open it), creating the PKI and default user if missing; targets get the CA',
     default: '0',
     flags: ['tls'],
     bitbake: 'class',
@@ -108,7 +109,7 @@ export const SETTINGS = {
   },
   CONTAINER_REGISTRY_AUTH: {
     type: 'boolean',
-    doc: 'Require logins to pull and push (needs secure mode; in BitBake it implies SECURE)',
+    doc: 'Require logins to pull and push, as secure mode now does by default (kept for old configurations; needs secure mode; in BitBake it implies SECURE)',
     default: '0',
     flags: ['auth'],
     bitbake: 'class',
@@ -272,15 +273,31 @@ export const SETTINGS = {
   },
   OCI_IMAGE_REVISION: {
     type: 'string',
-    doc: 'Commit for the sha/git tag strategies (default: the short git commit of TOPDIR)',
+    doc: 'Commit for the sha/git tag strategies, "none" for none (default: git at TOPDIR, else COREBASE, else METADATA_REVISION)',
   },
   OCI_IMAGE_BRANCH: {
     type: 'string',
-    doc: 'Branch for the branch tag strategy (default: the git branch of TOPDIR)',
+    doc: 'Branch for the branch tag strategy, "none" for none (default: git at TOPDIR, else COREBASE, else METADATA_BRANCH)',
   },
   TOPDIR: {
     type: 'string',
-    doc: 'Build directory whose git checkout gives the sha/git and branch tags (default: the current folder)',
+    doc: 'Build directory; its git checkout is the first asked for the sha/git and branch tags (default: the current folder)',
+    bitbake: 'oe-core',
+  },
+  COREBASE: {
+    type: 'string',
+    doc: 'The openembedded-core (or poky) checkout of the build; its git gives the sha/git and branch tags when TOPDIR is no checkout',
+    bitbake: 'oe-core',
+  },
+  METADATA_REVISION: {
+    type: 'string',
+    doc: 'The metadata revision BitBake computed; the sha/git tag when neither TOPDIR nor COREBASE is a git checkout',
+    bitbake: 'oe-core',
+  },
+  METADATA_BRANCH: {
+    type: 'string',
+    doc: 'The metadata branch BitBake computed; the branch tag when neither TOPDIR nor COREBASE is a git checkout',
+    bitbake: 'oe-core',
   },
   CONTAINER_REGISTRY_ENGINE: {
     type: 'list',

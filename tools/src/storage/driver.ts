@@ -2,7 +2,7 @@
 // The image store (store.ts) knows the OCI rules; this knows only files, and makes every write
 // atomic: a temp file in the same folder, fsync, rename, fsync of the folder (common/atomic-write.ts).
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../common/atomic-write.js';
 
@@ -118,6 +118,20 @@ export class FsDriver {
       await utimes(path, now, now);
     } catch (err) {
       notFound(path, err);
+    }
+  }
+
+  /**
+   * stamp writes an empty file whose mtime records when, into a folder that must exist (it never
+   * makes one); false when the folder is gone.
+   */
+  async stamp(path: string): Promise<boolean> {
+    try {
+      await writeFile(path, '');
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
     }
   }
 

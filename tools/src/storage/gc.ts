@@ -3,6 +3,13 @@
 // Mark: every tag's manifest, and (unless deleteUntagged) every manifest revision, with what it
 // references: config and layers, an index's children, and manifests whose subject is kept. A
 // revision folder without its link yet is a PUT in progress and is kept like a fresh one.
+// Released content: an untagged manifest whose tag a user deleted (the `untagged` stamp deleteTag
+// leaves, newer than its link) is no index's child on its way, so with deleteUntagged it goes
+// without waiting for the grace period, with its children, its referrers and the blobs nothing
+// else keeps and nothing touched since the manifest was pushed (a HEAD, an upload or a mount of a
+// push in flight touches a blob). While any push may be in flight (an upload session, a blob or
+// untagged manifest no manifest reaches yet, used within the grace period) released content waits
+// for the grace period like everything else.
 // Sweep, in two phases (quarantine.ts): what is neither marked nor used within the grace period is
 // first set aside (untagged revisions, then blobs), so readers see it gone; after a settle delay
 // the mark runs again and whatever became reachable is put back. Any use meanwhile (a manifest PUT
@@ -47,6 +54,8 @@ export interface GcReport {
   manifestsRestored: number;
   /** temp files of writes a crash interrupted */
   tempFilesDeleted: number;
+  /** blobs of deleted tags kept for the grace period because a push may be in flight */
+  releasedKept: number;
 }
 
 /**
@@ -56,9 +65,33 @@ export interface GcReport {
  */
 const IN_PROGRESS_MS = 60 * 60_000;
 
+/**
+ * RELEASE_SLACK_MS: a blob touched this long after its manifest's link was written still counts as
+ * last used by that push (a PUT touches the blobs just before writing the link, and the kernel's
+ * file times are coarser than the clock utimes is given).
+ */
+const RELEASE_SLACK_MS = 1000;
+
 interface Marks {
   marked: Set<string>;
   untagged: Array<{ repository: string; digest: Digest }>;
+  /** digests of released manifests and of what they name, with the newest such manifest's PUT time */
+  released: Map<string, number>;
+  /** untagged manifests kept only because they are recent or being written: a push may be in flight */
+  recentKept: number;
+}
+
+/** Released is an untagged manifest a tag delete let go: when its link was written (its PUT) and when it was untagged. */
+interface Released {
+  digest: Digest;
+  putAt: number;
+  untaggedAt: number;
+}
+
+/** untaggedAt is when a tag delete left `d` untagged, if one did after its last PUT. */
+async function untaggedAt(store: ImageStore, repo: string, d: Digest, putAt: number): Promise<number | undefined> {
+  const stamp = await stat(store.paths.manifestRevisionUntagged(repo, d)).catch(() => undefined);
+  return stamp && stamp.mtimeMs >= putAt ? stamp.mtimeMs : undefined;
 }
 
 /** manifestBody reads a manifest's content, also while it is set aside (the second mark must see through the quarantine). */
@@ -70,10 +103,15 @@ async function manifestBody(store: ImageStore, d: Digest): Promise<Buffer | unde
   }
 }
 
-/** mark returns every digest reachable from the roots of every repository. */
-async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: number, now: number): Promise<Marks> {
+/**
+ * mark returns every digest reachable from the roots of every repository. With `release`, untagged
+ * manifests a tag delete let go (and what comes with them) are not kept for being recent.
+ */
+async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: number, now: number, release: boolean): Promise<Marks> {
   const marked = new Set<string>();
   const untagged: Marks['untagged'] = [];
+  const released = new Map<string, number>();
+  let recentKept = 0;
   for (const repo of await store.repositories()) {
     const revisions = await store.manifests.revisions(repo);
     const reached = new Set<string>();
@@ -84,12 +122,8 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
       marked.add(key);
       const body = await manifestBody(store, d);
       if (!body) return; // content already gone: nothing below it to keep
-      let parsed;
-      try {
-        parsed = store.manifests.parse(d, body);
-      } catch {
-        return;
-      }
+      const parsed = parseOrUndefined(store, d, body);
+      if (!parsed) return;
       for (const b of parsed.blobs) {
         const bd = tryParseDigest(b.digest);
         if (bd) marked.add(formatDigest(bd));
@@ -103,39 +137,105 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
       const d = await readLink(store.driver, store.paths.tagCurrentLink(repo, tag));
       if (d) await visit(d);
     }
+    if (!deleteUntagged) {
+      for (const d of revisions) await visit(d);
+      continue;
+    }
+    const recent: Digest[] = [];
+    const linkTimes = new Map<string, number>();
+    const letGo = new Map<string, Released>();
     for (const d of revisions) {
-      if (!deleteUntagged) {
-        await visit(d);
-        continue;
-      }
-      // A manifest pushed within the grace period may be a child whose index is still on its way.
+      const key = formatDigest(d);
+      if (reached.has(key)) continue;
       const link = await stat(store.paths.manifestRevisionLink(repo, d)).catch(() => undefined);
       if (link) {
-        if (link.mtimeMs > keepNewerThan) await visit(d);
+        linkTimes.set(key, link.mtimeMs);
+        const at = release ? await untaggedAt(store, repo, d, link.mtimeMs) : undefined;
+        if (at !== undefined) letGo.set(key, { digest: d, putAt: link.mtimeMs, untaggedAt: at });
+        // A manifest pushed within the grace period may be a child whose index is still on its way.
+        else if (link.mtimeMs > keepNewerThan) recent.push(d);
         continue;
       }
       // No link: a PUT between creating the folder and renaming its link in (keep), or a crash's leftover.
       const dir = await stat(store.paths.manifestRevisionDir(repo, d)).catch(() => undefined);
-      if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) await visit(d);
+      if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) recent.push(d);
     }
-    if (deleteUntagged) {
-      // Referrers (signatures, SBOMs) live as long as their subject: repeat until nothing changes.
-      let changed = true;
-      while (changed) {
-        changed = false;
-        for (const d of revisions) {
-          if (reached.has(formatDigest(d))) continue;
-          const subject = await store.manifests.subjectOf(d);
-          if (subject && reached.has(subject)) {
-            await visit(d);
-            changed = true;
-          }
+    if (letGo.size) await releaseWith(store, letGo, recent, linkTimes);
+    for (const d of recent) {
+      if (letGo.has(formatDigest(d)) || reached.has(formatDigest(d))) continue;
+      recentKept++;
+      await visit(d);
+    }
+    // Referrers (signatures, SBOMs) live as long as their subject: repeat until nothing changes.
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const d of revisions) {
+        if (reached.has(formatDigest(d))) continue;
+        const subject = await store.manifests.subjectOf(d);
+        if (subject && reached.has(subject)) {
+          await visit(d);
+          changed = true;
         }
       }
-      for (const d of revisions) if (!reached.has(formatDigest(d))) untagged.push({ repository: repo, digest: d });
+    }
+    for (const d of revisions) if (!reached.has(formatDigest(d))) untagged.push({ repository: repo, digest: d });
+    // What released manifests that stay unreached name, with the newest PUT among them.
+    for (const r of letGo.values()) {
+      if (reached.has(formatDigest(r.digest))) continue;
+      const names = [formatDigest(r.digest)];
+      const body = await manifestBody(store, r.digest);
+      const parsed = body && parseOrUndefined(store, r.digest, body);
+      for (const b of parsed ? parsed.blobs : []) {
+        const bd = tryParseDigest(b.digest);
+        if (bd) names.push(formatDigest(bd));
+      }
+      for (const n of names) released.set(n, Math.max(released.get(n) ?? 0, r.putAt));
     }
   }
-  return { marked, untagged };
+  return { marked, untagged, released, recentKept };
+}
+
+function parseOrUndefined(store: ImageStore, d: Digest, body: Buffer): ReturnType<ImageStore['manifests']['parse']> | undefined {
+  try {
+    return store.manifests.parse(d, body);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * releaseWith adds to `letGo` what goes with a released manifest: an index's children not pushed
+ * again since the index (a later PUT may be another index's push in flight), and referrers pushed
+ * before their subject was untagged (`recent` holds the candidates; the caller keeps none in `letGo`).
+ */
+async function releaseWith(store: ImageStore, letGo: Map<string, Released>, recent: Digest[], linkTimes: Map<string, number>): Promise<void> {
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const r of [...letGo.values()]) {
+      const body = await manifestBody(store, r.digest);
+      const parsed = body && parseOrUndefined(store, r.digest, body);
+      for (const m of parsed ? parsed.manifests : []) {
+        const key = m.digest;
+        const putAt = linkTimes.get(key);
+        const child = tryParseDigest(key);
+        if (!child || letGo.has(key) || putAt === undefined || putAt > r.putAt) continue;
+        letGo.set(key, { digest: child, putAt, untaggedAt: r.untaggedAt });
+        changed = true;
+      }
+    }
+    for (const d of recent) {
+      const key = formatDigest(d);
+      const putAt = linkTimes.get(key);
+      if (letGo.has(key) || putAt === undefined) continue;
+      const subject = await store.manifests.subjectOf(d);
+      const of = subject === undefined ? undefined : letGo.get(subject);
+      if (!of || putAt > of.untaggedAt) continue;
+      letGo.set(key, { digest: d, putAt, untaggedAt: of.untaggedAt });
+      changed = true;
+    }
+  }
 }
 
 /** allBlobs lists every stored blob with its size and mtime. */
@@ -158,7 +258,7 @@ async function allBlobs(store: ImageStore): Promise<Array<{ digest: Digest; size
 /** staleUploads lists upload sessions with no activity for `maxAgeMs` (a session being created is active). */
 async function staleUploads(store: ImageStore, now: number, maxAgeMs: number): Promise<Array<{ repository: string; id: string }>> {
   const out: Array<{ repository: string; id: string }> = [];
-  for (const repo of await store.repositories()) {
+  for (const repo of await store.repositoryFolders()) {
     for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
       const times = await Promise.all(
         [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map((p) =>
@@ -173,6 +273,25 @@ async function staleUploads(store: ImageStore, now: number, maxAgeMs: number): P
     }
   }
   return out;
+}
+
+/** activeUploads counts upload sessions used since `since` (a push streaming a blob now). */
+async function activeUploads(store: ImageStore, since: number): Promise<number> {
+  let n = 0;
+  for (const repo of await store.repositoryFolders()) {
+    for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
+      const times = await Promise.all(
+        [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id)].map((p) =>
+          stat(p).then(
+            (s) => s.mtimeMs,
+            () => 0,
+          ),
+        ),
+      );
+      if (Math.max(...times) >= since) n++;
+    }
+  }
+  return n;
 }
 
 /** sweepTempFiles deletes temp files (common/atomic-write.ts tempPath names) older than `maxAgeMs` under `dir`. */
@@ -216,13 +335,32 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     blobsRestored: 0,
     manifestsRestored: 0,
     tempFilesDeleted: 0,
+    releasedKept: 0,
   };
 
-  const first = await mark(store, deleteUntagged, cutoff, started);
+  let release = deleteUntagged;
+  let first = await mark(store, deleteUntagged, cutoff, started, release);
   const blobs = await allBlobs(store);
-  const candidates = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs < cutoff);
+  // A blob may go once unreferenced and unused for the grace period, or, when released by a tag
+  // delete, once unused since its manifest was pushed.
+  const limit = (m: Marks, d: Digest) => Math.max(cutoff, (m.released.get(formatDigest(d)) ?? Number.NEGATIVE_INFINITY) + RELEASE_SLACK_MS);
+  const collectible = (m: Marks) => blobs.filter((b) => !m.marked.has(formatDigest(b.digest)) && b.mtimeMs < limit(m, b.digest));
+  if (first.released.size) {
+    const recentOrphans = blobs.filter((b) => !first.marked.has(formatDigest(b.digest)) && b.mtimeMs >= limit(first, b.digest)).length;
+    const uploading = await activeUploads(store, cutoff);
+    if (first.recentKept || recentOrphans || uploading) {
+      const early = collectible(first).filter((b) => b.mtimeMs >= cutoff).length;
+      release = false;
+      first = await mark(store, deleteUntagged, cutoff, started, release);
+      report.releasedKept = early;
+      log(
+        `a push may be in flight (${uploading} upload(s), ${recentOrphans} blob(s) and ${first.recentKept} manifest(s) no tag reaches yet, used within the grace period): what deleted tags released waits for the grace period`,
+      );
+    }
+  }
+  const candidates = collectible(first);
   report.blobsKept = blobs.length - candidates.length;
-  log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period`);
+  log(`marked ${first.marked.size} digests; ${candidates.length} blob(s) unreferenced and older than the grace period or released by a tag delete`);
 
   report.uploadsDeleted = await staleUploads(store, started, options.uploadMaxAgeMs ?? 7 * 24 * 3600_000);
   if (!dryRun) for (const u of report.uploadsDeleted) await store.driver.deleteIfExists(store.paths.uploadDir(u.repository, u.id));
@@ -243,14 +381,14 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
   const asideBlobs: typeof candidates = [];
   for (const c of candidates) {
     const now = await stat(store.paths.blobData(c.digest)).catch(() => undefined);
-    if (!now || now.mtimeMs >= cutoff) continue; // gone, or used since the scan
+    if (!now || now.mtimeMs >= limit(first, c.digest)) continue; // gone, or used since the scan
     if (await setBlobAside(store.paths, c.digest)) asideBlobs.push(c);
   }
 
   // Phase 2: let in-flight pushes land, then see what is reachable now.
   const anyAside = asideRevisions.length > 0 || asideBlobs.length > 0;
   if (anyAside) await new Promise((r) => setTimeout(r, settleMs));
-  const second = anyAside ? await mark(store, deleteUntagged, cutoff, started) : first;
+  const second = anyAside ? await mark(store, deleteUntagged, cutoff, started, release) : first;
 
   // Revisions before blobs: a revision a push puts back takes its blobs back with it (manifests.ts).
   for (const u of asideRevisions) {
@@ -283,7 +421,7 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     report.blobsDeleted.map((b) => parseDigest(b.digest)),
   );
   log(
-    `deleted ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored} blob(s), ${report.manifestsRestored} manifest(s)`,
+    `deleted ${report.manifestsDeleted.length} manifest(s), ${report.blobsDeleted.length} blob(s), ${report.bytesFreed} bytes; restored ${report.blobsRestored} blob(s), ${report.manifestsRestored} manifest(s)`,
   );
   return report;
 }
@@ -291,7 +429,7 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
 /** unlinkDeleted removes repositories' links to deleted blobs, unless the blob was uploaded again meanwhile. */
 async function unlinkDeleted(store: ImageStore, deleted: Digest[]): Promise<void> {
   if (deleted.length === 0) return;
-  for (const repo of await store.repositories()) {
+  for (const repo of await store.repositoryFolders()) {
     for (const d of deleted) {
       if (await store.driver.exists(store.paths.blobData(d))) continue;
       if (!(await store.driver.deleteIfExists(store.paths.layerDir(repo, d)))) continue;

@@ -266,10 +266,18 @@ export class ManifestStore {
     }
   }
 
-  /** deleteTag removes one tag; other tags on the same digest stay. False when there was none. */
+  /**
+   * deleteTag removes one tag; other tags on the same digest stay. False when there was none. The
+   * manifest's revision gets an `untagged` stamp (paths.ts), so gc --delete-untagged knows it was
+   * let go by a user rather than pushed by digest moments ago, and frees it without the grace period.
+   */
   async deleteTag(repo: string, tag: string): Promise<boolean> {
     if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(tag.slice(0, 140))}`);
-    return this.driver.deleteIfExists(this.paths.tagDir(repo, tag));
+    const current = await readLink(this.driver, this.paths.tagCurrentLink(repo, tag));
+    if (!(await this.driver.deleteIfExists(this.paths.tagDir(repo, tag)))) return false;
+    // Only a hint for gc: the tag is gone whatever happens to it (a revision gc set aside has no folder).
+    if (current) await this.driver.stamp(this.paths.manifestRevisionUntagged(repo, current)).catch(() => false);
+    return true;
   }
 
   /** deleteManifest removes a manifest by digest, and the tags that point at it (as distribution does). */

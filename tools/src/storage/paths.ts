@@ -8,6 +8,7 @@
 //   │   └── repositories/<name>/
 //   │       ├── _layers/<alg>/<hex>/link                   blob linked into the repository
 //   │       ├── _manifests/revisions/<alg>/<hex>/link      manifest known to the repository
+//   │       ├── _manifests/revisions/<alg>/<hex>/untagged  a tag on it was deleted (mtime: when; read by gc)
 //   │       ├── _manifests/revisions/<alg>/.gc-quarantine-<hex>/link   a revision gc has set aside
 //   │       ├── _manifests/tags/<tag>/current/link         what the tag points at now
 //   │       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   every digest the tag has had
@@ -94,6 +95,15 @@ export class StoragePaths {
   /** manifestRevisionLink marks a manifest as part of the repository. */
   manifestRevisionLink(name: string, d: Digest): string {
     return join(this.manifestRevisionDir(name, d), 'link');
+  }
+
+  /**
+   * manifestRevisionUntagged is an empty file a tag delete leaves beside the revision's link: its
+   * mtime tells gc when the manifest lost a tag, so one untagged by a user is not mistaken for an
+   * index's child still on its way (gc.ts). distribution reads only `link` here and ignores it.
+   */
+  manifestRevisionUntagged(name: string, d: Digest): string {
+    return join(this.manifestRevisionDir(name, d), 'untagged');
   }
 
   /** manifestRevisionQuarantine is where gc sets an untagged revision aside before deleting it. */

@@ -5,7 +5,7 @@ import { BlobStore } from './blobs.js';
 import { UploadStore } from './uploads.js';
 import { ManifestStore } from './manifests.js';
 import { listReferrers, type ReferrersPage } from './referrers.js';
-import { listRepositories } from './catalog.js';
+import { listCatalog, listRepositories, listRepositoryFolders } from './catalog.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 
@@ -28,6 +28,16 @@ export class ImageStore {
   /** repositories lists every repository in lexical order. */
   repositories(): Promise<string[]> {
     return listRepositories(this.paths, this.driver);
+  }
+
+  /** catalog lists the repositories that hold a tag or a manifest (what `_catalog` shows; catalog.ts). */
+  catalog(): Promise<string[]> {
+    return listCatalog(this.paths, this.driver);
+  }
+
+  /** repositoryFolders lists every folder with manifests, blob links or uploads (what gc looks through). */
+  repositoryFolders(): Promise<string[]> {
+    return listRepositoryFolders(this.paths, this.driver);
   }
 
   /** referrers lists the manifests in `repo` whose subject is `subject` (the first page). */

@@ -1,6 +1,7 @@
-// Where each engine looks for a registry's CA. One path, one owner: docker-registry-config owns the
-// docker path, container-oci-registry-config the containers path, containerd-registry-config the
-// containerd path, container-registry-ca the system trust store entry.
+// Where each engine looks for a registry's CA. One path, one owner: container-registry-ca owns the
+// system trust store entry and the docker and containers certs.d copies (the engines' config
+// packages depend on it in secure mode), containerd-registry-config the containerd copy beside its
+// hosts.toml.
 
 /** CertsEngine is an engine with a per-registry certs.d directory. */
 export type CertsEngine = 'docker' | 'containers' | 'containerd';

@@ -35,21 +35,34 @@ function caFile(engine: CertsEngine, s: TargetSettings, kind: TargetKind, ca: st
   return [{ path: certsDCaPath(engine, s.registry), content: ca, mode: 0o644 }];
 }
 
+/** CA_PACKAGE_ENGINES are the engines whose certs.d copy of the CA the CA package carries (as the reference's did). */
+const CA_PACKAGE_ENGINES: readonly CertsEngine[] = ['docker', 'containers'];
+
+/** kindNeedsCa tells whether a kind's files include the CA: the CA package always, containerd's beside its hosts.toml in secure mode. */
+export function kindNeedsCa(kind: TargetKind, s: TargetSettings): boolean {
+  return kind === 'ca' || (kind === 'containerd' && s.secure);
+}
+
 /** targetFiles lists the files of one config package; `ca` is the CA's PEM (needed when secure). */
 export function targetFiles(kind: TargetKind, s: TargetSettings, ca?: string): TargetFile[] {
   switch (kind) {
     case 'docker': {
       const daemon = dockerDaemonJson(s);
-      return [...(daemon === undefined ? [] : [{ path: DOCKER_DAEMON_JSON, content: daemon, mode: 0o644 }]), ...caFile('docker', s, kind, ca)];
+      return daemon === undefined ? [] : [{ path: DOCKER_DAEMON_JSON, content: daemon, mode: 0o644 }];
     }
     case 'containers':
-      return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 0o644 }, ...caFile('containers', s, kind, ca)];
+      return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 0o644 }];
     case 'containerd':
       return [{ path: containerdHostsTomlPath(s), content: containerdHostsToml(s), mode: 0o644 }, ...caFile('containerd', s, kind, ca)];
     case 'vdkr':
       return [{ path: VDKR_REGISTRY_CONF, content: vdkrRegistryConf(s), mode: 0o644 }];
     case 'ca':
+      // The trust store entry and the certs.d copies docker and podman/skopeo/CRI-O read (also vdkr's
+      // docker): one package owns them all, so an image with two engines ships each path once.
       if (ca === undefined) throw new MissingCaError(kind);
-      return [{ path: SYSTEM_CA_PATH, content: ca, mode: 0o644 }];
+      return [
+        { path: SYSTEM_CA_PATH, content: ca, mode: 0o644 },
+        ...CA_PACKAGE_ENGINES.map((engine) => ({ path: certsDCaPath(engine, s.registry), content: ca, mode: 0o644 })),
+      ];
   }
 }

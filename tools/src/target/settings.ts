@@ -81,11 +81,14 @@ export function resolveTargetSettings(input: TargetInput): TargetSettings {
   // Extra entries name other registries: a loopback one is the build host, seen by the target as
   // TARGET_HOST's host (its own port kept) or the QEMU address; any other host is kept.
   const hostView = { network, ...(view.targetHost ? { targetHost: parseHostPort(view.targetHost).host.replace(/^(.*:.*)$/, '[$1]') } : {}) };
+  // Secure mode: this registry is verified with its CA; an entry naming it (the reference's examples
+  // put localhost:5000 there) would switch verification off on docker targets, so it is dropped (the
+  // layer warns at parse time).
   const extraInsecure = unique(
     parseList(input.dockerInsecure ?? '').map((r) =>
       isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }),
     ),
-  );
+  ).filter((r) => !(secure && r === registry));
   const search = input.searchRegistries === undefined ? [...DEFAULT_SEARCH_REGISTRIES] : parseList(input.searchRegistries);
   return {
     registry,

@@ -21,6 +21,12 @@ export function vdkrRegistryConf(s: TargetSettings): string {
     '# Kernel parameters (docker_registry=..., docker_insecure_registry=...) and `vdkr vconfig` override them.',
     shellValue('VDKR_DEFAULT_REGISTRY', s.namespace ? `${s.registry}/${s.namespace}` : s.registry),
   ];
+  if (s.secure) {
+    // vdkr's init reads DOCKER_REGISTRY_SECURE (else from docker_registry_secure= on the kernel command
+    // line): with it, dockerd verifies TLS with the CA container-registry-ca installs in
+    // /etc/docker/certs.d/<host:port>/ca.crt instead of listing a 10.x address as insecure.
+    lines.push('# Secure mode: TLS with the build CA (container-registry-ca installs it for docker).', shellValue('DOCKER_REGISTRY_SECURE', '1'));
+  }
   const insecure = dockerInsecureRegistries(s);
   if (insecure.length) lines.push(shellValue('VDKR_INSECURE_REGISTRIES', insecure.join(' ')));
   return `${lines.join('\n')}\n`;

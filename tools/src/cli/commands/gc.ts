@@ -25,7 +25,8 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       .option('delete-untagged', {
         type: 'boolean',
         default: false,
-        describe: 'Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)',
+        describe:
+          'Also delete manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay); those whose tag was deleted need no grace period',
       })
       .option('dry-run', { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' })
       .option('grace', numberOption('grace', { min: 0, unit: 'minutes', default: 10, describe: 'Minutes: content used this recently is never collected' }))
@@ -54,8 +55,12 @@ export const gcCommand: CommandModule<object, GcArgs> = {
     for (const u of report.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u.repository} ${u.id}\n`);
     const restored = report.blobsRestored + report.manifestsRestored;
     const temps = report.tempFilesDeleted ? `; ${report.tempFilesDeleted} temp file(s) of interrupted writes` : '';
+    const waiting = report.releasedKept
+      ? `; ${report.releasedKept} blob(s) of deleted tags kept while a push may be in flight (they go once unused for --grace)`
+      : '';
+    const freed = `${report.dryRun ? 'would free' : 'freed'} ${humanBytes(report.bytesFreed)}`;
     process.stdout.write(
-      `${verb} ${report.blobsDeleted.length} blob(s), ${humanBytes(report.bytesFreed)}; kept ${report.blobsKept}${restored ? `; ${restored} restored (used during gc)` : ''}${temps}\n`,
+      `${verb} ${report.manifestsDeleted.length} manifest(s) and ${report.blobsDeleted.length} blob(s), ${freed}; kept ${report.blobsKept} blob(s)${restored ? `; ${restored} restored (used during gc)` : ''}${waiting}${temps}\n`,
     );
   },
 };

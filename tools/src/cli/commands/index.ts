@@ -19,6 +19,11 @@ const COMMAND_GROUPS: Array<{ words: string[]; load: () => Promise<Commands> }> 
   { words: ['script', 'generate-script'], load: async () => (await import('./script.js')).scriptCommands },
 ];
 
+/** isCommandWord tells whether `word` is a command of the helper (yargs' own `help` included). */
+export function isCommandWord(word: string): boolean {
+  return word === 'help' || COMMAND_GROUPS.some((g) => g.words.includes(word));
+}
+
 /** loadCommands gives the commands to register for `word` (the first argument): its own group, else every command. */
 export async function loadCommands(word: string | undefined): Promise<Commands> {
   const own = COMMAND_GROUPS.find((g) => word !== undefined && g.words.includes(word));

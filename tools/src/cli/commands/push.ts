@@ -11,7 +11,7 @@ import { humanBytes } from '../../common/format.js';
 import { baseTags, parseStrategies } from '../../push/tags.js';
 import { settingOption } from '../setting-options.js';
 import { readList, readString } from '../../settings/values.js';
-import { gitBranch, gitCommit } from '../../push/git.js';
+import { GitFacts } from '../../push/git.js';
 
 interface PushArgs extends RegistryArgs {
   image: string | undefined;
@@ -40,7 +40,8 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     jobsOption(registryOptions(y.version(false)))
       .positional('image', { type: 'string', describe: 'Push only this image (name without machine and timestamp)' })
       .option('tag', { alias: 't', type: 'string', array: true, describe: 'Explicit tag (repeatable; needs an image name)' })
-      // The variables of these three are read by the handler, after the flag.
+      // The variables of these three are read by the handler, after the flag. A strategy given with
+      // the flag is strict (no input: an error); the variable's are skipped with a warning.
       .option('strategy', settingOption('CONTAINER_REGISTRY_TAG_STRATEGY', { fromEnv: false, alias: 's' }))
       .option('version', versionOption())
       .option('label', { type: 'string', array: true, describe: 'KEY=VALUE label set in the image config (repeatable)' })
@@ -77,14 +78,18 @@ export const pushCommand: CommandModule<object, PushArgs> = {
         throw new HelperError('usage', (err as Error).message);
       }
     }
+    const facts = new GitFacts();
     const tags = explicit.length
       ? [...new Set(explicit)]
       : await baseTags({
           strategies,
           now,
           version: args.version ?? readString(env, 'IMAGE_VERSION') ?? readString(env, 'PV'),
-          commit: () => gitCommit(),
-          branch: () => gitBranch(),
+          commit: () => facts.commit(),
+          branch: () => facts.branch(),
+          // A strategy given here is asked for: without its input it fails. The configured ones
+          // (CONTAINER_REGISTRY_TAG_STRATEGY, the default) skip it with a warning.
+          warn: args.strategy === undefined ? (line) => process.stderr.write(`warning: ${line}\n`) : undefined,
         });
     const arch = !explicit.length && strategies.includes('arch');
     const only = image ? [image.name] : readList(env, 'CONTAINER_REGISTRY_IMAGES');

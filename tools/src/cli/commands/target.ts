@@ -1,32 +1,51 @@
 // config <kind>: write the files of one target config package under --output (a recipe's ${D}).
 // Thin: the settings come from CONTAINER_REGISTRY_* (what the recipe exports), the files from target/.
+// A package that installs the CA takes --ca, else the storage's own (<storage>/pki/ca.crt).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
-import { TARGET_KINDS, targetFiles, type TargetKind } from '../../target/files.js';
+import { kindNeedsCa, TARGET_KINDS, targetFiles, type TargetKind } from '../../target/files.js';
 import { resolveTargetSettings, targetInputFromEnv } from '../../target/settings.js';
 import { settingOption } from '../setting-options.js';
 import { writeFileAtomic } from '../../common/atomic-write.js';
 import { makeDirs } from '../../common/make-dirs.js';
+import { StateDir } from '../../state/state-dir.js';
+import { commandName, storageChoice, storageOption } from '../options.js';
 
 interface ConfigArgs {
   kind: TargetKind;
   output: string | undefined;
   ca: string | undefined;
+  storage: string | undefined;
   url: string | undefined;
   'target-host': string | undefined;
   print: boolean;
+}
+
+/** storageCa is the storage's CA certificate, the default of --ca; missing, it says which command creates it. */
+function storageCa(storage: string | undefined): string {
+  const dir = storageChoice(storage).dir;
+  const ca = new StateDir(dir).caCert();
+  if (!existsSync(ca)) {
+    const cmd = commandName();
+    throw new HelperError(
+      'missing-ca',
+      `the registry CA ${ca} does not exist yet: \`${cmd} pki init\` (or \`${cmd} start\` in secure mode) creates it; or give --ca FILE`,
+    );
+  }
+  return ca;
 }
 
 const config: CommandModule<object, ConfigArgs> = {
   command: 'config <kind>',
   describe: 'Write target configuration (docker, containers, containerd, vdkr, ca) for this registry',
   builder: (y) =>
-    y
+    storageOption(y)
       .positional('kind', { choices: TARGET_KINDS, describe: 'Which package: docker, containers, containerd, vdkr or ca' })
       .option('output', { type: 'string', describe: 'Root directory to write under (a recipe passes ${D})' })
-      .option('ca', { type: 'string', describe: "The registry's CA certificate (secure mode), e.g. STORAGE/pki/ca.crt" })
+      .option('ca', { type: 'string', describe: "The registry's CA certificate, for a package that installs it [default: the storage's pki/ca.crt]" })
       // Their variables are read with the other target settings (targetInputFromEnv); a flag wins.
       .option('url', settingOption('CONTAINER_REGISTRY_URL', { flag: 'url', fromEnv: false }))
       .option('target-host', settingOption('CONTAINER_REGISTRY_TARGET_HOST', { fromEnv: false }))
@@ -36,15 +55,17 @@ const config: CommandModule<object, ConfigArgs> = {
     const input = targetInputFromEnv(process.env);
     if (args.url) input.url = args.url;
     if (args['target-host'] !== undefined) input.targetHost = args['target-host'];
+    const settings = resolveTargetSettings(input);
+    const caFile = args.ca ?? (kindNeedsCa(args.kind, settings) ? storageCa(args.storage) : undefined);
     let files;
     try {
-      const ca = args.ca ? await readFile(args.ca, 'utf8') : undefined;
+      const ca = caFile ? await readFile(caFile, 'utf8') : undefined;
       if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
-        throw new HelperError('bad-ca', `${args.ca} is not a PEM certificate`);
+        throw new HelperError('bad-ca', `${caFile} is not a PEM certificate`);
       }
-      files = targetFiles(args.kind, resolveTargetSettings(input), ca);
+      files = targetFiles(args.kind, settings, ca);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HelperError('missing-ca', `cannot read the CA ${args.ca}: no such file`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HelperError('missing-ca', `cannot read the CA ${caFile}: no such file`);
       // target/'s own errors become CLI diagnostics in cli/errors.ts (asCliError).
       throw err;
     }
