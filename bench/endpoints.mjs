@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { median, startRegistry, tarHeader } from './common.mjs';
+import { median, parseOptions, startRegistry, tarHeader } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
@@ -34,22 +34,19 @@ function parseArgs(argv) {
     workdir: undefined,
     keep: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--tags') o.tags = Number(next());
-    else if (a === '--config-mib') o.configMib = Number(next());
-    else if (a === '--runs') o.runs = Number(next());
-    else if (a === '--only') o.only = next().split(',');
-    else if (a === '--bundle') o.bundle = resolve(next());
-    else if (a === '--workdir') o.workdir = resolve(next());
-    else if (a === '--keep') o.keep = true;
-    else throw new Error(`unknown option ${a}`);
-  }
+  parseOptions(argv, {
+    script: import.meta.url,
+    helpLines: 13,
+    valued: {
+      '--tags': (v) => (o.tags = Number(v)),
+      '--config-mib': (v) => (o.configMib = Number(v)),
+      '--runs': (v) => (o.runs = Number(v)),
+      '--only': (v) => (o.only = v.split(',')),
+      '--bundle': (v) => (o.bundle = resolve(v)),
+      '--workdir': (v) => (o.workdir = resolve(v)),
+    },
+    switches: { '--keep': () => (o.keep = true) },
+  });
   return o;
 }
 

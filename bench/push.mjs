@@ -4,25 +4,33 @@
 // re-push of an unchanged image (target < 0.2 s for the whole command).
 //
 //   npm run build && node bench/push.mjs [--size-mib 1024] [--layers 8] [--runs 3] [--registries ours,distribution] [--jobs 4]
-//     [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+//     [--gzip] [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--bundle other-build/container-registry.mjs]
+//     [--server-bundle FILE]   (the registry of ours from another build: compare clients against one server)
 //
 // Every cold run gets a fresh registry (new storage), so nothing is already there. The layout's
-// layers are uncompressed tars of random bytes (incompressible; nobody recompresses them).
+// layers are tars of random bytes (incompressible): uncompressed, which skopeo compresses on the
+// way to a registry (so it measures skopeo's gzip as much as the copy), or with --gzip gzip layers
+// as a Yocto build writes them, which both tools send as they are.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, startRegistry, tarHeader } from './common.mjs';
+import { median, startRegistry, tarHeader, writeImageLayout } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
-
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
 }
+const BUNDLE = resolve(arg('bundle', join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs')));
+// The registry of ours runs this build (default: the same): pin it to compare clients only.
+const SERVER_BUNDLE = resolve(arg('server-bundle', BUNDLE));
+const gzip = process.argv.includes('--gzip');
 const sizeMiB = Number(arg('size-mib', '1024'));
 const layers = Number(arg('layers', '8'));
 const runs = Number(arg('runs', '3'));
@@ -46,75 +54,57 @@ const work = mkdtempSync(join(tmpdir(), 'cr-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 // ---- the layout: `layers` uncompressed tar layers of random bytes, in a deploy/ tree
-function writeBlob(dir, data) {
-  const digest = createHash('sha256').update(data).digest('hex');
-  writeFileSync(join(dir, digest), data);
-  return { digest: `sha256:${digest}`, size: data.length };
+/** randomTar streams a tar of one file of `size` random bytes. */
+function* randomTar(name, size) {
+  yield tarHeader(name, size);
+  for (let left = size; left > 0; ) {
+    const n = Math.min(left, 4 * 1024 * 1024);
+    yield randomFillSync(Buffer.allocUnsafe(n));
+    left -= n;
+  }
+  yield Buffer.alloc(((512 - (size % 512)) % 512) + 1024);
 }
-function buildLayout() {
+
+/** writeLayer writes one layer blob (gzip level 1 with --gzip) into `blobs`, named by its digest. */
+async function writeLayer(blobs, i, size) {
+  const tmp = join(blobs, `tmp-${i}`);
+  const hash = createHash('sha256');
+  const source = Readable.from(randomTar(`layer${i}.bin`, size));
+  const hashed = async function* (chunks) {
+    for await (const c of chunks) {
+      hash.update(c);
+      yield c;
+    }
+  };
+  if (gzip) await pipeline(source, createGzip({ level: 1 }), hashed, createWriteStream(tmp));
+  else await pipeline(source, hashed, createWriteStream(tmp));
+  const digest = hash.digest('hex');
+  execFileSync('mv', [tmp, join(blobs, digest)]);
+  return {
+    mediaType: gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
+    digest: `sha256:${digest}`,
+    size: Number(execFileSync('stat', ['-c', '%s', join(blobs, digest)]).toString()),
+  };
+}
+
+async function buildLayout() {
   const layout = join(work, 'deploy', 'images', 'qemux86-64', 'bench-qemux86-64.rootfs-20260101000000-oci');
   const blobs = join(layout, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const perLayer = Math.floor((sizeMiB * 1024 * 1024) / layers);
-  const chunk = Buffer.alloc(4 * 1024 * 1024);
   const descs = [];
-  for (let i = 0; i < layers; i++) {
-    const tmp = join(blobs, `tmp-${i}`);
-    const fd = openSync(tmp, 'w');
-    const hash = createHash('sha256');
-    const put = (b) => {
-      writeSync(fd, b);
-      hash.update(b);
-    };
-    put(tarHeader(`layer${i}.bin`, perLayer));
-    for (let left = perLayer; left > 0; ) {
-      const n = Math.min(left, chunk.length);
-      randomFillSync(chunk, 0, n);
-      put(chunk.subarray(0, n));
-      left -= n;
-    }
-    put(Buffer.alloc(((512 - (perLayer % 512)) % 512) + 1024));
-    closeSync(fd);
-    const digest = hash.digest('hex');
-    execFileSync('mv', [tmp, join(blobs, digest)]);
-    descs.push({
-      mediaType: 'application/vnd.oci.image.layer.v1.tar',
-      digest: `sha256:${digest}`,
-      size: Number(execFileSync('stat', ['-c', '%s', join(blobs, digest)]).toString()),
-    });
-  }
-  const config = writeBlob(
-    blobs,
-    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: descs.map((d) => d.digest) } })),
-  );
-  const manifest = writeBlob(
-    blobs,
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: descs,
-      }),
-    ),
-  );
-  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(layout, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }],
-    }),
-  );
+  for (let i = 0; i < layers; i++) descs.push(await writeLayer(blobs, i, perLayer));
+  writeImageLayout(layout, descs);
   return { layout, deployDir: dirname(layout), bytes: descs.reduce((n, d) => n + d.size, 0) };
 }
 
 // ---- registries: a fresh one (new storage) per cold run
 async function freshRegistry(kind) {
   const storage = mkdtempSync(join(work, `${kind}-`));
-  const reg = await startRegistry(kind, storage, { bundle: BUNDLE });
+  const reg = await startRegistry(kind, storage, { bundle: SERVER_BUNDLE });
   return {
     host: reg.host,
+    cpu: () => processCpu(reg.pid),
     stop: async () => {
       await reg.stop();
       rmSync(storage, { recursive: true, force: true });
@@ -122,15 +112,32 @@ async function freshRegistry(kind) {
   };
 }
 
+/** processCpu is the CPU time (s) of a process (all its threads) and of the children it reaped, from /proc/<pid>/stat. */
+function processCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+}
+
+/** childrenCpu is the CPU time (s) of this process's reaped children, from /proc/self/stat (cutime + cstime). */
+function childrenCpu() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+/** timed runs a command to its end: its wall-clock seconds, and in `out.cpu` its CPU seconds (the registry, a child too, never exits meanwhile). */
 function timed(cmd, args, env = {}, out = { text: '' }) {
   return new Promise((res, rej) => {
     const t0 = process.hrtime.bigint();
+    const cpu0 = childrenCpu();
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let err = '';
     child.stdout.on('data', (c) => (out.text += c));
     child.stderr.on('data', (c) => (err += c));
     child.on('close', (code) => {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      out.cpu = childrenCpu() - cpu0;
       code === 0 ? res(s) : rej(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(0, 400)}`));
     });
   });
@@ -142,12 +149,15 @@ const ourPush = (host, deployDir, out) =>
     { CONTAINER_REGISTRY_SECURE: '', CONTAINER_REGISTRY_AUTH_MODE: '' },
     out,
   );
-const skopeoPush = (host, layout) =>
-  timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`]);
+const skopeoPush = (host, layout, out) =>
+  timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/yocto/bench-skopeo:latest`], {}, out);
 
-console.log(`building a ${sizeMiB} MiB, ${layers}-layer layout in ${work} ...`);
-const { layout, deployDir, bytes } = buildLayout();
-console.log(`layout: ${(bytes / 1048576).toFixed(0)} MiB in ${layers} layers; ${runs} runs per tool and registry; node ${process.version}`);
+console.log(`building a ${sizeMiB} MiB, ${layers}-layer ${gzip ? 'gzip' : 'uncompressed'} layout in ${work} ...`);
+const { layout, deployDir, bytes } = await buildLayout();
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(
+  `layout: ${(bytes / 1048576).toFixed(0)} MiB in ${layers} ${gzip ? 'gzip' : 'uncompressed'} layers; ${runs} runs per tool and registry; node ${process.version}; load average ${loadavg()}`,
+);
 const summary = [];
 for (const kind of registries) {
   if (kind === 'distribution' && !which('docker-registry')) {
@@ -156,6 +166,10 @@ for (const kind of registries) {
   }
   const ours = [];
   const skopeo = [];
+  const oursCpu = [];
+  const skopeoCpu = [];
+  const oursServerCpu = [];
+  const skopeoServerCpu = [];
   const repush = [];
   const repushInProcess = [];
   for (let i = 0; i < runs; i++) {
@@ -164,29 +178,52 @@ for (const kind of registries) {
       const reg = await freshRegistry(kind);
       try {
         if (tool === 'ours') {
-          ours.push(await ourPush(reg.host, deployDir, { text: '' }));
+          const cold = { text: '' };
+          const server0 = reg.cpu();
+          ours.push(await ourPush(reg.host, deployDir, cold));
+          oursCpu.push(cold.cpu);
+          oursServerCpu.push(reg.cpu() - server0);
           const out = { text: '' };
           repush.push(await ourPush(reg.host, deployDir, out));
           const report = JSON.parse(out.text);
           if (report.results[0].bytesSent !== 0) throw new Error('re-push sent bytes');
           repushInProcess.push(report.seconds);
-        } else skopeo.push(await skopeoPush(reg.host, layout));
+        } else {
+          const out = { text: '' };
+          const server0 = reg.cpu();
+          skopeo.push(await skopeoPush(reg.host, layout, out));
+          skopeoCpu.push(out.cpu);
+          skopeoServerCpu.push(reg.cpu() - server0);
+        }
       } finally {
         await reg.stop();
       }
     }
     console.log(
-      `  ${kind} run ${i + 1}: ours ${ours.at(-1).toFixed(2)} s, skopeo ${skopeo.at(-1).toFixed(2)} s, re-push ${repush.at(-1).toFixed(3)} s (${repushInProcess.at(-1).toFixed(3)} s after start-up)`,
+      `  ${kind} run ${i + 1}: ours ${ours.at(-1).toFixed(2)} s (CPU ${oursCpu.at(-1).toFixed(2)} s, registry ${oursServerCpu.at(-1).toFixed(2)} s), skopeo ${skopeo.at(-1).toFixed(2)} s (CPU ${skopeoCpu.at(-1).toFixed(2)} s, registry ${skopeoServerCpu.at(-1).toFixed(2)} s), re-push ${repush.at(-1).toFixed(3)} s (${repushInProcess.at(-1).toFixed(3)} s after start-up)`,
     );
   }
   const mo = median(ours);
   const ms = median(skopeo);
   const mr = median(repush);
-  summary.push({ kind, mo, ms, mr, mi: median(repushInProcess) });
+  summary.push({
+    kind,
+    mo,
+    ms,
+    mr,
+    mi: median(repushInProcess),
+    co: median(oursCpu),
+    cs: median(skopeoCpu),
+    so: median(oursServerCpu),
+    ss: median(skopeoServerCpu),
+  });
 }
-console.log('\nregistry       ours (median)  skopeo copy (median)  speed-up  MiB/s ours  re-push unchanged (median, whole command / after node start-up)');
-for (const { kind, mo, ms, mr, mi } of summary) {
+console.log(
+  '\nregistry       ours (median)  skopeo copy (median)  speed-up  MiB/s ours  client CPU ours / skopeo  registry CPU (ours / skopeo)  re-push unchanged (median, whole command / after node start-up)',
+);
+for (const { kind, mo, ms, mr, mi, co, cs, so, ss } of summary) {
   console.log(
-    `${kind.padEnd(14)} ${`${mo.toFixed(2)} s`.padStart(13)}  ${`${ms.toFixed(2)} s`.padStart(20)}  ${`${(ms / mo).toFixed(2)}x`.padStart(8)}  ${(bytes / 1048576 / mo).toFixed(0).padStart(10)}  ${`${mr.toFixed(3)} s`.padStart(26)} / ${mi.toFixed(3)} s${mr < 0.2 ? '' : '  (whole command over the 0.2 s target)'}`,
+    `${kind.padEnd(14)} ${`${mo.toFixed(2)} s`.padStart(13)}  ${`${ms.toFixed(2)} s`.padStart(20)}  ${`${(ms / mo).toFixed(2)}x`.padStart(8)}  ${(bytes / 1048576 / mo).toFixed(0).padStart(10)}  ${`${co.toFixed(2)} s / ${cs.toFixed(2)} s`.padStart(25)}  ${`${so.toFixed(2)} s / ${ss.toFixed(2)} s`.padStart(29)}  ${`${mr.toFixed(3)} s`.padStart(26)} / ${mi.toFixed(3)} s${mr < 0.2 ? '' : '  (whole command over the 0.2 s target)'}`,
   );
 }
+console.log(`load average after: ${loadavg()}`);

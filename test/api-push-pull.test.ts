@@ -238,6 +238,47 @@ t.test('Range requests on blobs', async (t) => {
   t.equal(await garbage.text(), data.toString());
 });
 
+t.test('GET of a blob larger than one read: whole, ranges across read boundaries, a client that leaves midway', async (t) => {
+  const r = repo();
+  const MiB = 1024 * 1024;
+  const data = Buffer.alloc(3 * MiB + 5);
+  // No two reads alike: a chunk served twice or out of place changes the digest.
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 12)) & 0xff;
+  const digest = sha256(data);
+  t.equal((await uploadBlob(base, r, { digest, data })).status, 201);
+  const whole = Buffer.from(await (await fetch(`${base}/v2/${r}/blobs/${digest}`)).arrayBuffer());
+  t.equal(sha256(whole), digest, 'the whole blob, every read in place');
+  for (const [range, from, to] of [
+    [`bytes=${MiB - 6}-${2 * MiB + 9}`, MiB - 6, 2 * MiB + 9],
+    [`bytes=${MiB}-`, MiB, data.length - 1],
+    ['bytes=-7', data.length - 7, data.length - 1],
+  ] as const) {
+    const res = await fetch(`${base}/v2/${r}/blobs/${digest}`, { headers: { Range: range } });
+    t.equal(res.status, 206, range);
+    t.equal(res.headers.get('content-range'), `bytes ${from}-${to}/${data.length}`);
+    t.ok(Buffer.from(await res.arrayBuffer()).equals(data.subarray(from, to + 1)), `${range}: the bytes of the range`);
+  }
+  // A client that reads a little and goes away: the transfer stops, the blob's descriptor is closed.
+  await new Promise<void>((resolve, reject) => {
+    const req = request(`${base}/v2/${r}/blobs/${digest}`, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+    req.end();
+  });
+  let open = -1;
+  for (let i = 0; i < 100 && open !== 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    open = openDataFiles();
+  }
+  t.equal(open, 0, 'no descriptor left open on the blob');
+  const again = await fetch(`${base}/v2/${r}/blobs/${digest}`);
+  t.equal(sha256(Buffer.from(await again.arrayBuffer())), digest, 'and it is served whole again');
+});
+
 t.test('cross-repository mount, and fallback to an upload when the source lacks the blob', async (t) => {
   const src = repo();
   const dst = repo();

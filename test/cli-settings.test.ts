@@ -68,3 +68,11 @@ t.test('good numbers still pass', async (t) => {
   t.equal(stop.code, 0, stop.stderr);
   t.match(stop.stdout, /not running/);
 });
+
+t.test('serve --workers defaults to half the CPUs, 1 to 4 (the clients of a build host share it)', async (t) => {
+  const { defaultWorkers } = await import('../tools/src/daemon/cluster-messages.js');
+  t.same(
+    [1, 2, 3, 4, 8, 16, 64].map((n) => defaultWorkers(n)),
+    [1, 1, 1, 2, 4, 4, 4],
+  );
+});

@@ -9,6 +9,10 @@ import { RegistrySession } from '../tools/src/client/session.js';
 import { pushBlob } from '../tools/src/client/blobs.js';
 import { repositoryOf, resolveRegistry } from '../tools/src/cli/registry-options.js';
 import { isLoopbackHost } from '../tools/src/oci/reference.js';
+import { digestOf } from '../tools/src/oci/digest.js';
+import { newPushContext, pushImageSet } from '../tools/src/push/push.js';
+import { SilentReporter } from '../tools/src/push/progress.js';
+import type { ImageContent } from '../tools/src/layout/layout.js';
 import { Readable } from 'node:stream';
 
 t.test('errors: status, diagnostics, method, redacted URL, retryable', async (t) => {
@@ -175,4 +179,88 @@ t.test('credentials never follow an upload Location to another origin', async (t
     'the registry got Basic credentials',
   );
   t.same(seenByOther, [undefined], 'the other origin got none');
+});
+
+t.test('a registry known to serve plain HTTP is asked on http:// first, with no TLS handshake before', async (t) => {
+  let handshakes = 0;
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.writeHead(200).end('{}');
+  });
+  // A TLS ClientHello sent to a plain-HTTP server is a client error there.
+  server.on('clientError', (_err, socket) => {
+    handshakes++;
+    socket.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const registry = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  for (const servesHttp of [false, true]) {
+    handshakes = 0;
+    seen.length = 0;
+    const s = new RegistrySession({ registry, tls: { allowHttp: true }, servesHttp });
+    t.equal((await s.baseUrl()).protocol, 'http:');
+    s.close();
+    t.same(seen, ['GET /v2/'], `servesHttp ${servesHttp}: one ping`);
+    t.equal(handshakes, servesHttp ? 0 : 1, servesHttp ? 'no TLS handshake first' : 'https:// first without the hint');
+  }
+  // The hint never widens what is allowed: without --insecure or loopback's allowHttp, https:// only.
+  const strict = new RegistrySession({ registry, servesHttp: true });
+  t.teardown(() => strict.close());
+  await t.rejects(strict.baseUrl(), /does not speak HTTPS/);
+});
+
+t.test('a tag that already holds the pushed manifest: one HEAD, no manifest or config read, nothing put', async (t) => {
+  const manifest = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}');
+  const manifestDigest = digestOf(manifest);
+  const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'c'.repeat(64)}`, size: 2 };
+  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${'1'.repeat(64)}`, size: 10 };
+  const image: ImageContent = {
+    manifest,
+    manifestDigest,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config,
+    configBody: Buffer.from('{}'),
+    layers: [layer],
+    platform: { os: 'linux', architecture: 'amd64' },
+    blob: (d) => ({ digest: d.digest, size: d.size, open: () => Readable.from([Buffer.alloc(d.size)]) }),
+  };
+  let tagDigest = manifestDigest;
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    req.resume();
+    if (req.url === '/v2/') return res.writeHead(200).end('{}');
+    if (req.method === 'HEAD' && req.url?.includes('/blobs/')) return res.writeHead(200).end();
+    if (req.method === 'HEAD' && req.url === '/v2/yocto/app/manifests/latest') {
+      return res.writeHead(200, { 'Docker-Content-Digest': tagDigest, 'Content-Type': image.mediaType }).end();
+    }
+    if (req.method === 'GET' && req.url === '/v2/yocto/app/manifests/latest') {
+      return res.writeHead(200, { 'Content-Type': image.mediaType }).end('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","x":1}');
+    }
+    if (req.method === 'PUT') return res.writeHead(201).end();
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const s = new RegistrySession({ registry: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
+  t.teardown(() => s.close());
+  const ctx = newPushContext(s, new SilentReporter(), 4, undefined);
+  const r = await pushImageSet(ctx, 'yocto/app', [image], ['latest']);
+  t.same(r.tagged, { latest: { digest: manifestDigest, mediaType: image.mediaType, platforms: ['linux/amd64'] } });
+  t.equal(r.bytesSent, 0);
+  t.equal(r.blobsSkipped, 2);
+  t.same(
+    seen.filter((l) => l.includes('/manifests/')),
+    ['HEAD /v2/yocto/app/manifests/latest'],
+    'the tag is asked once: no GET of its manifest or config, no PUT',
+  );
+
+  // The tag holds something else: the full path reads it and points it at ours.
+  tagDigest = `sha256:${'9'.repeat(64)}`;
+  seen.length = 0;
+  await pushImageSet(newPushContext(s, new SilentReporter(), 4, undefined), 'yocto/app', [image], ['latest']);
+  t.ok(seen.includes('GET /v2/yocto/app/manifests/latest'), 'a changed tag is read');
+  t.ok(seen.includes('PUT /v2/yocto/app/manifests/latest'), 'and put');
 });

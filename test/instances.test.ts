@@ -12,14 +12,11 @@ import { join } from 'node:path';
 import { runCli } from './helpers/registry.js';
 import { freePort, waitFor } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
+import { alive } from './helpers/proc.js';
 import { writeBuild } from './helpers/deploy.js';
 import { processStartTime } from '../tools/src/daemon/pidfile.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
-
-function alive(pid: number): boolean {
-  return processStartTime(pid) !== undefined;
-}
 
 /** user makes a user of its own: home, data, runtime and temp folders, and two working folders. */
 async function user(t: Teardown, o: { xdgData?: boolean; xdgRuntime?: boolean } = {}) {

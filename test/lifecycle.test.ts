@@ -10,16 +10,8 @@ import { BUNDLE, runCli } from './helpers/registry.js';
 import { missingPeer } from './helpers/peers.js';
 import { freePort, waitFor } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
+import { alive } from './helpers/proc.js';
 import { processStartTime } from '../tools/src/daemon/pidfile.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return processStartTime(pid) !== undefined;
-  } catch {
-    return false;
-  }
-}
 
 t.test('start returns when /v2/ answers; status; start again; stop; status', async (t) => {
   const dir = await tempDir(t);

@@ -1,11 +1,14 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { renderConf, renderScript, shellQuote, USAGE } from '../tools/src/script/render.js';
-import { installScript } from '../tools/src/script/install.js';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { HELPER_CHUNKS, HELPER_NAME, renderConf, renderScript, shellQuote, USAGE } from '../tools/src/script/render.js';
+import { helperChunks, installScript } from '../tools/src/script/install.js';
 import { generateScript, scriptSettings } from '../tools/src/cli/commands/script.js';
 import { tempDir } from './helpers/tmp.js';
+import { BUNDLE, testUserEnv } from './helpers/registry.js';
+// @ts-expect-error: a plain .mjs of the build, without types
+import { CHUNK_DIR, ENTRY_NAME } from '../scripts/bundle-files.mjs';
 
 t.test('shellQuote survives quotes, spaces and $', async (t) => {
   for (const v of ["it's", 'a b', '$HOME', '`x`', '"q"', "'", '']) {
@@ -155,4 +158,87 @@ t.test('the script works after the tree it came from is gone, and says so when n
   const r = spawnSync(noNode.script, ['status'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
   if (r.status === 127) t.match(r.stderr, /node \(>= 20\) not found/);
   else t.equal(r.stdout, 'ran status\n', 'falls back to node on PATH');
+});
+
+t.test('the build and the script name the helper and its chunk folder alike', async (t) => {
+  t.equal(ENTRY_NAME, HELPER_NAME);
+  t.equal(CHUNK_DIR, HELPER_CHUNKS);
+});
+
+t.test('the built helper, every chunk, works from the storage copy once the tree it came from is gone', async (t) => {
+  const root = await tempDir(t, 'cr bundle ');
+  // A copy of the layer's files/, as bitbake would find it in a layer checkout.
+  const layer = join(root, 'layer', 'files');
+  await mkdir(layer, { recursive: true });
+  await cp(BUNDLE, join(layer, HELPER_NAME));
+  await cp(join(dirname(BUNDLE), HELPER_CHUNKS), join(layer, HELPER_CHUNKS), { recursive: true });
+  const storage = join(root, 'storage');
+  const { script } = await installScript({ storage, node: process.execPath, helper: join(layer, HELPER_NAME), settings: {} });
+  const readText = (p: string) => readFile(p, 'utf8').catch(() => undefined);
+  const wanted = await helperChunks(join(layer, HELPER_NAME), readText);
+  t.ok(wanted.size > 10, `the helper has ${wanted.size} chunks`);
+  t.same(new Set(await readdir(join(storage, HELPER_CHUNKS))), wanted, 'every chunk the entry imports was copied, and nothing else');
+  await rm(join(root, 'layer'), { recursive: true });
+
+  const env = { ...process.env, ...testUserEnv(), CONTAINER_REGISTRY_STORAGE: storage, CONTAINER_REGISTRY_URL: '' };
+  const run = (args: string[]) => spawnSync(script, args, { encoding: 'utf8', env });
+  const version = run(['--version']);
+  t.equal(version.status, 0, version.stderr);
+  t.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  // help loads every command's chunk; each command below loads its own and what it imports.
+  const help = run(['help']);
+  t.equal(help.status, 0, help.stderr);
+  t.match(help.stdout, /container-registry push/);
+  const status = run(['status']);
+  t.match(`${status.stdout}${status.stderr}`, /not running|no registry/i, 'status runs (the server chunk)');
+  const config = run(['config', 'docker', '--output', join(root, 'out')]);
+  t.equal(config.status, 0, `config docker (the target chunk): ${config.stderr}`);
+  const pki = run(['pki', 'show']);
+  t.notMatch(pki.stderr, /Cannot find module|ERR_MODULE_NOT_FOUND/, 'pki show finds its chunks');
+  const bad = run(['push', '--no-such-flag']);
+  t.equal(bad.status, 2, 'a usage error loads the error formatting chunk');
+  t.match(bad.stderr, /error \[usage\]/);
+});
+
+/** fakeBuild writes a helper entry importing `chunks` (name → the chunks it imports) into `dir`. */
+async function fakeBuild(dir: string, entryImports: string[], chunks: Record<string, string[]>): Promise<string> {
+  await mkdir(join(dir, HELPER_CHUNKS), { recursive: true });
+  const entry = join(dir, HELPER_NAME);
+  await writeFile(entry, `${entryImports.map((c) => `import"./${HELPER_CHUNKS}/${c}";`).join('')}console.log('ran', process.argv.slice(2).join(' '));\n`);
+  for (const [name, imports] of Object.entries(chunks)) await writeFile(join(dir, HELPER_CHUNKS, name), `${imports.map((c) => `import"./${c}";`).join('')}\n`);
+  return entry;
+}
+
+t.test('a new helper replaces the copy: chunks first, entry last; the replaced entry keeps its chunks, older ones go', async (t) => {
+  const root = await tempDir(t);
+  const storage = join(root, 'st');
+  const chunksAt = () => readdir(join(storage, HELPER_CHUNKS)).then((l) => l.sort());
+  const one = await fakeBuild(join(root, 'one'), ['a-AAAAAAA1.mjs'], {
+    'a-AAAAAAA1.mjs': ['shared-SSSSSSS1.mjs'],
+    'shared-SSSSSSS1.mjs': [],
+    'unused-UUUUUUU1.mjs': [],
+  });
+  const { script } = await installScript({ storage, node: process.execPath, helper: one, settings: {} });
+  t.same(await chunksAt(), ['a-AAAAAAA1.mjs', 'shared-SSSSSSS1.mjs'], 'only the chunks the entry imports');
+  t.equal(execFileSync(script, ['status'], { encoding: 'utf8' }), 'ran status\n');
+  const two = await fakeBuild(join(root, 'two'), ['a-AAAAAAA2.mjs'], { 'a-AAAAAAA2.mjs': ['shared-SSSSSSS1.mjs'], 'shared-SSSSSSS1.mjs': [] });
+  await installScript({ storage, node: process.execPath, helper: two, settings: {} });
+  t.same(
+    await chunksAt(),
+    ['a-AAAAAAA1.mjs', 'a-AAAAAAA2.mjs', 'shared-SSSSSSS1.mjs'],
+    "the replaced entry's chunks stay (a registry started from it may import them)",
+  );
+  const three = await fakeBuild(join(root, 'three'), ['a-AAAAAAA3.mjs'], { 'a-AAAAAAA3.mjs': [] });
+  await installScript({ storage, node: process.execPath, helper: three, settings: {} });
+  t.same(await chunksAt(), ['a-AAAAAAA2.mjs', 'a-AAAAAAA3.mjs', 'shared-SSSSSSS1.mjs'], 'chunks of neither the new entry nor the replaced one are removed');
+  t.equal(await readFile(join(storage, HELPER_NAME), 'utf8'), await readFile(three, 'utf8'));
+  t.equal(execFileSync(script, ['status'], { encoding: 'utf8' }), 'ran status\n');
+
+  // A helper whose chunk is missing is refused before anything of the copy changes.
+  const broken = await fakeBuild(join(root, 'broken'), ['b-BBBBBBB1.mjs'], { 'b-BBBBBBB1.mjs': ['gone-GGGGGGG1.mjs'] });
+  await t.rejects(installScript({ storage, node: process.execPath, helper: broken, settings: {} }), {
+    message: /imports container-registry-chunks\/gone-GGGGGGG1\.mjs, which is missing/,
+  });
+  t.equal(await readFile(join(storage, HELPER_NAME), 'utf8'), await readFile(three, 'utf8'), 'the copy is still the last good helper');
+  t.same(await chunksAt(), ['a-AAAAAAA2.mjs', 'a-AAAAAAA3.mjs', 'shared-SSSSSSS1.mjs']);
 });

@@ -1,8 +1,9 @@
 // container-registry: the helper the layer carries. Every command is a thin call into a module.
-import yargs, { type Argv, type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { HelperError } from './errors/helper-error.js';
-import { isCommandWord, loadCommands } from './cli/commands/index.js';
+// The build splits the bundle at every dynamic import() (scripts/build.mjs): what this file imports
+// statically is what every command pays for, so yargs, the command modules and the error formatting
+// are imported where they are needed, and `--version` evaluates this file alone.
+import type { Argv, CommandModule } from 'yargs';
+import nodeModule from 'node:module';
 
 /** VERSION is the helper's version, kept equal to package.json's by a test. */
 export const VERSION = '0.1.0';
@@ -38,7 +39,7 @@ function quietOnClosedStdout(): void {
  * foo". `unknown command "foo"; did you mean stop?`, `unknown command "pki shw"; did you mean pki
  * show?`. Undefined for any other message.
  */
-function unknownCommand(msg: string, argv: string[]): string | undefined {
+function unknownCommand(msg: string, argv: string[], isCommandWord: (word: string) => boolean): string | undefined {
   const [first, second] = argv.filter((a) => !a.startsWith('-'));
   if (first === undefined) return undefined;
   const meant = /^Did you mean (.+)\?$/.exec(msg)?.[1];
@@ -52,6 +53,20 @@ function unknownCommand(msg: string, argv: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * useCompileCache turns on Node's on-disk compile cache where Node has it (>= 22.1; 20 has not):
+ * the modules loaded from here on (the chunks a command imports) are compiled once per version of
+ * the helper and node, not on every run. Node keeps the cache in its own folder under the temporary
+ * directory (NODE_COMPILE_CACHE names another); a cache that cannot be written only costs the time.
+ */
+function useCompileCache(): void {
+  try {
+    (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  } catch {
+    // no cache: each run compiles, as on node 20
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   quietOnClosedStdout();
   // The helper's --version is the one before the command word: after `push` it is the image's
@@ -62,8 +77,19 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
+  useCompileCache();
   const verbose = argv.includes('--verbose');
   const wantsHelp = argv.includes('--help') || argv.includes('-h') || argv.length === 0;
+  // Help, --version and an unknown word see every command; a known word loads only its module,
+  // while yargs loads.
+  const word = wantsHelp ? undefined : argv.find((a) => !a.startsWith('-'));
+  const index = import('./cli/commands/index.js');
+  const [{ default: yargs }, { HelperError }, { isCommandWord }, commands] = await Promise.all([
+    import('yargs'),
+    import('./errors/helper-error.js'),
+    index,
+    index.then(({ loadCommands }) => loadCommands(word)),
+  ]);
   const parser = yargs(argv)
     .scriptName('container-registry')
     .usage('$0 <command> [options]\n\nA local OCI registry, PKI and push tool for Yocto/OpenEmbedded builds.')
@@ -71,20 +97,18 @@ async function main(argv: string[]): Promise<void> {
     .strict()
     .demandCommand(1, 'Name a command; see --help.')
     .recommendCommands()
+    // (--help is yargs' default; calling .help() again would register it a second time.)
     .version(VERSION)
-    .help()
     // yargs lays out the whole help text before running any command; wrapping it to the terminal
     // is what costs (string widths of every row), so only do it when help is asked for.
     .wrap(wantsHelp ? Math.min(110, process.stdout.columns || 100) : null)
     .fail((msg, err) => {
       // yargs hands a failed coerce (a bad number: cli/setting-options.ts) over as a YError with
       // our message: that is a usage error too, like its own validation failures (no err).
-      throw err && err.name !== 'YError' ? err : new HelperError('usage', unknownCommand(msg, argv) ?? msg);
+      throw err && err.name !== 'YError' ? err : new HelperError('usage', unknownCommand(msg, argv, isCommandWord) ?? msg);
     });
   if (!wantsHelp) skipHelpCache(parser);
-  // Help, --version and an unknown word see every command; a known word loads only its module.
-  const word = wantsHelp ? undefined : argv.find((a) => !a.startsWith('-'));
-  for (const command of await loadCommands(word)) parser.command(command as CommandModule);
+  for (const command of commands) parser.command(command as CommandModule);
   try {
     await parser.parseAsync();
   } catch (err) {
@@ -95,4 +119,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(hideBin(process.argv));
+// process.argv less node and the script (yargs' hideBin, which only differs for Electron apps).
+await main(process.argv.slice(2));

@@ -174,6 +174,8 @@ def config_recipe_setup(d, kind):
     does not exist yet is skipped with the command that creates it."""
     import bb.parse
     helper_path = d.getVar("CONTAINER_REGISTRY_HELPER") or ""
+    # The helper's entry names its chunks (files/container-registry-chunks/) by a hash of their
+    # content, so its own checksum changes with any of them.
     d.setVar("CONTAINER_REGISTRY_HELPER_SHA256", file_sha256(helper_path) if helper_path else "none")
     if helper_path:
         bb.parse.mark_dependency(d, helper_path)

@@ -22,7 +22,7 @@ import type { AccessController, AccessDecision, AccessRequest } from '../registr
 import { StateDir } from '../state/state-dir.js';
 import { basicChallenge, parseAuthorization } from './basic.js';
 import { parseHtpasswd } from './htpasswd.js';
-import { FailureLimiter, type LimiterOptions } from './limiter.js';
+import { FailureLimiter, type LimiterOptions, type LoginLimiter, type SharedLogins } from './limiter.js';
 import { VerifyPool, VerifyQueueFull, type VerifyPoolOptions } from './verify-pool.js';
 import { decide, parseAccessConfig, type AccessMode, type AccessPolicy, type Identity } from './policy.js';
 
@@ -41,6 +41,8 @@ export interface ControllerOptions {
   verifyCredentials: boolean;
   realm?: string;
   limiter?: LimiterOptions;
+  /** what other processes of the registry share (limiter.ts SharedLogins); `limiter` is then not used */
+  shared?: SharedLogins;
   /** the bcrypt worker threads (created on the first comparison) */
   verifier?: VerifyPoolOptions;
   /** how long a verified credential is taken without a comparison (5 minutes) */
@@ -133,10 +135,10 @@ type LoginOutcome = { kind: 'ok' } | { kind: 'wrong' } | { kind: 'wait'; retryAf
 export class HtpasswdAccessController implements AccessController {
   private readonly users: FileWatch<Map<string, string>>;
   private readonly policyFile: FileWatch<AccessPolicy>;
-  private readonly limiter: FailureLimiter;
+  private readonly limiter: LoginLimiter;
   private readonly pool: VerifyPool;
   private readonly challenge: string;
-  private readonly macKey = randomBytes(32);
+  private readonly macKey: Buffer;
   private readonly verified: ExpiringSet;
   private readonly rejected = new ExpiringSet(60 * 60_000, 10_000);
   private readonly pending = new Map<string, Promise<LoginOutcome>>();
@@ -151,10 +153,12 @@ export class HtpasswdAccessController implements AccessController {
       return { ...p, ...definedOnly(o.overrides ?? {}) };
     };
     this.policyFile = new FileWatch(file, build, build(undefined), warn);
-    this.limiter = new FailureLimiter(o.limiter);
+    this.limiter = o.shared ?? new FailureLimiter(o.limiter);
+    this.macKey = o.shared?.credentialKey ?? randomBytes(32);
     this.pool = new VerifyPool(o.verifier);
     this.verified = new ExpiringSet(o.verifiedTtlMs ?? 5 * 60_000, 1_000);
     this.challenge = basicChallenge(o.realm ?? DEFAULT_REALM);
+    o.shared?.onVerified((key) => this.verified.add(key));
   }
 
   /** policy is the policy in force now (after re-reading access.toml if it changed). */
@@ -190,7 +194,7 @@ export class HtpasswdAccessController implements AccessController {
   }
 
   private async compare(key: string, user: string, hash: string | undefined, password: string, address: string): Promise<LoginOutcome> {
-    const admission = this.limiter.begin(address, user);
+    const admission = await this.limiter.begin(address, user);
     if (!admission.admitted) return { kind: 'wait', retryAfter: admission.retryAfter, message: 'too many failed logins; wait and retry' };
     let ok: boolean;
     try {
@@ -203,6 +207,7 @@ export class HtpasswdAccessController implements AccessController {
     if (ok) {
       admission.attempt.succeeded();
       this.verified.add(key);
+      this.o.shared?.verified(key);
       return { kind: 'ok' };
     }
     admission.attempt.failed();

@@ -60,8 +60,29 @@ export interface LoginAttempt {
 // An attempt being checked is settled well within this; a client refused because of one retries then.
 const IN_FLIGHT_WAIT_MS = 1000;
 
+/**
+ * LoginLimiter is what the access controller asks before a comparison: a FailureLimiter of its own
+ * in one process; with several workers, the primary's one, over IPC (daemon/cluster-worker.ts), so
+ * that the budgets above hold for the registry as a whole, whichever worker a guess reaches.
+ */
+export interface LoginLimiter {
+  begin(address: string, user: string): Admission | Promise<Admission>;
+}
+
+/**
+ * SharedLogins is what the workers of one registry share about logins (daemon/cluster-worker.ts):
+ * the limiter's budgets, the key credentials are MACed under (controller.ts) and word of each
+ * credential verified, so that one verified on one worker passes at once on every other, as it
+ * does in a single process, instead of meeting a limiter a guessing client has emptied.
+ */
+export interface SharedLogins extends LoginLimiter {
+  readonly credentialKey: Buffer;
+  verified(key: string): void;
+  onVerified(listener: (key: string) => void): void;
+}
+
 /** FailureLimiter counts failed logins per (address, user), per user and per address. */
-export class FailureLimiter {
+export class FailureLimiter implements LoginLimiter {
   private readonly counters = new Map<string, Counter>();
   private readonly free: { pair: number; user: number; address: number };
   private readonly maxDelay: number;

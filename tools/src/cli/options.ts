@@ -6,7 +6,7 @@ import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, Options } from 'yargs';
 import { HelperError } from '../errors/helper-error.js';
-import { clientAddress, runningInstances } from '../daemon/instances.js';
+import { clientAddress, instanceOnPort, runningInstances } from '../daemon/instances.js';
 import { readRegistryUrl } from '../settings/registry-url.js';
 import { rawSetting, readString } from '../settings/values.js';
 import { StateDir } from '../state/state-dir.js';
@@ -175,6 +175,15 @@ export function runningAt(address: HostPort): LocalRegistry | undefined {
   const own = parseHostPort(running.registry);
   const same = own.port === address.port && (own.host === address.host.toLowerCase() || (isLoopbackHost(own.host) && isLoopbackHost(address.host)));
   return same ? running : undefined;
+}
+
+/**
+ * servesPlainHttp tells whether a registry of ours listens at `address` on this machine (a loopback
+ * host; its instance record, whatever CONTAINER_REGISTRY_URL says) and serves plain HTTP there.
+ */
+export function servesPlainHttp(address: HostPort, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (address.port === undefined || !isLoopbackHost(address.host)) return false;
+  return instanceOnPort(address.host, address.port, env)?.tls === false;
 }
 
 /**

@@ -25,7 +25,7 @@ import {
 import { readRegistryUrl } from '../settings/registry-url.js';
 import { readBoolean, readEnum, readString } from '../settings/values.js';
 import { numberOption, settingOption } from './setting-options.js';
-import { clientStorage, commandName, registryDefault, runningAt, storageFlag, type LocalRegistry } from './options.js';
+import { clientStorage, commandName, registryDefault, runningAt, servesPlainHttp, storageFlag, type LocalRegistry } from './options.js';
 
 /** RegistryArgs are the parsed shared flags. */
 export interface RegistryArgs {
@@ -219,7 +219,12 @@ export async function openTarget(args: RegistryArgs): Promise<ResolvedTarget> {
   const credentials = await credentialsFor(own, local, running);
   // Our own registry refusing the connection is one that does not run: say how to start it.
   const refused = local ? notRunning : undefined;
-  return { session: new RegistrySession({ registry, tls, credentials, refused, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }), namespace, registry };
+  const servesHttp = running ? !running.tls : servesPlainHttp(address);
+  return {
+    session: new RegistrySession({ registry, tls, credentials, refused, servesHttp, maxSockets: Math.max(4, (args.jobs ?? 4) + 2) }),
+    namespace,
+    registry,
+  };
 }
 
 /** withTarget runs `work` with the command's registry session and closes the session after. */

@@ -14,6 +14,13 @@ export interface SessionOptions {
   credentials?: CredentialSource;
   /** parallel connections (uploads) */
   maxSockets?: number;
+  /**
+   * servesHttp says the registry is known to speak plain HTTP (our own, by its instance record):
+   * with no scheme given and plain HTTP allowed, http:// is tried first, so no TLS handshake is
+   * spent on a server that cannot answer it (a quarter of an unchanged re-push). https:// stays
+   * the fallback, for a record that no longer tells the truth.
+   */
+  servesHttp?: boolean;
   /** the flag that allows plain HTTP here, named by the hint (default: the target's --insecure; import's source: --src-insecure) */
   insecureFlag?: string;
   /**
@@ -57,11 +64,13 @@ export class RegistrySession {
 
   private async resolveBase(): Promise<URL> {
     const candidates: URL[] = [];
+    const plainHttpOk = this.options.tls?.insecure || this.options.tls?.allowHttp;
     if (this.scheme) candidates.push(new URL(`${this.scheme}://${this.host}/`));
+    else if (plainHttpOk && this.options.servesHttp) candidates.push(new URL(`http://${this.host}/`), new URL(`https://${this.host}/`));
     else {
       candidates.push(new URL(`https://${this.host}/`));
       // Plain HTTP only when the user said --insecure, as docker's insecure-registries does.
-      if (this.options.tls?.insecure || this.options.tls?.allowHttp) candidates.push(new URL(`http://${this.host}/`));
+      if (plainHttpOk) candidates.push(new URL(`http://${this.host}/`));
     }
     let lastError: unknown;
     let lastBase = candidates[0]!;
@@ -71,6 +80,8 @@ export class RegistrySession {
         const res = await this.transport.send({ method: 'GET', url: new URL('/v2/', base) });
         if (res.status === 401) this.auth.learn(res);
         await discard(res);
+        // Plain HTTP tried first on a hint, and the server wants TLS (ours answers 400 there): https next.
+        if (res.status === 400 && base.protocol === 'http:' && base !== candidates.at(-1)) continue;
         if (res.status >= 500) throw new RegistryHttpError({ status: res.status, method: 'GET', url: new URL('/v2/', base) });
         return base;
       } catch (err) {
@@ -82,7 +93,8 @@ export class RegistrySession {
       }
     }
     if (lastError instanceof NetworkError && lastError.errno === 'ECONNREFUSED' && this.options.refused) {
-      throw this.options.refused(new URL('/v2/', lastBase), lastError);
+      // Named by its plain-HTTP URL when one was tried: the one a registry that does not run yet would serve.
+      throw this.options.refused(new URL('/v2/', candidates.find((c) => c.protocol === 'http:') ?? lastBase), lastError);
     }
     if (
       lastError instanceof NetworkError &&

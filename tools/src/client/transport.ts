@@ -1,8 +1,8 @@
 // HTTP for the client: node:http/node:https with keep-alive agents (one TCP/TLS connection per
 // parallel upload, reused across requests), bodies streamed, never buffered whole.
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -97,29 +97,41 @@ export async function expectStatus(res: HttpResponse, ...codes: number[]): Promi
   throw httpError(res, text);
 }
 
+/**
+ * loadBuiltin loads node:https and node:tls when the first https:// request goes, not with this
+ * module: a push to the local plain-HTTP registry never evaluates TLS (2 ms of its start-up).
+ */
+const loadBuiltin = createRequire(import.meta.url);
+
 /** HttpTransport sends requests over pooled keep-alive connections. */
 export class HttpTransport {
   private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private httpsAgent: https.Agent | undefined;
 
   constructor(
     readonly tls: TlsSettings = {},
-    maxSockets = 16,
+    private readonly maxSockets = 16,
   ) {
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
-    this.httpsAgent = new https.Agent({
+  }
+
+  /** https gives node:https and the agent for https:// requests, made on the first. */
+  private https(): { mod: typeof https; agent: https.Agent } {
+    const mod = loadBuiltin('node:https') as typeof https;
+    this.httpsAgent ??= new mod.Agent({
       keepAlive: true,
-      maxSockets,
+      maxSockets: this.maxSockets,
       scheduling: 'lifo',
-      rejectUnauthorized: !tls.insecure,
-      ...(tls.ca?.length ? { ca: [...tlsRootCertificates(), ...tls.ca.map((b) => b.toString('utf8'))] } : {}),
+      rejectUnauthorized: !this.tls.insecure,
+      ...(this.tls.ca?.length ? { ca: [...tlsRootCertificates(), ...this.tls.ca.map((b) => b.toString('utf8'))] } : {}),
     });
+    return { mod, agent: this.httpsAgent };
   }
 
   /** send performs one request; network failures become NetworkError, statuses are the caller's. */
   send(req: HttpRequest): Promise<HttpResponse> {
     const isHttps = req.url.protocol === 'https:';
-    const mod = isHttps ? https : http;
+    const { mod, agent } = isHttps ? this.https() : { mod: http, agent: this.httpAgent };
     const headers: Record<string, string> = { 'User-Agent': 'container-registry', ...req.headers };
     if (Buffer.isBuffer(req.body)) headers['Content-Length'] = String(req.body.length);
     else if (isFileBody(req.body)) headers['Content-Length'] = String(req.body.length);
@@ -134,7 +146,7 @@ export class HttpTransport {
           err instanceof RegistryHttpError || err instanceof NetworkError || err instanceof BlobSourceError ? err : new NetworkError(req.method, req.url, err),
         );
       };
-      const r = mod.request(req.url, { method: req.method, headers, agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: 120_000 }, (res) => {
+      const r = mod.request(req.url, { method: req.method, headers, agent, timeout: 120_000 }, (res) => {
         if (settled) {
           res.resume();
           return;
@@ -183,13 +195,13 @@ export class HttpTransport {
   /** close drops pooled connections (commands end promptly). */
   close(): void {
     this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.httpsAgent?.destroy();
   }
 }
 
 /** tlsRootCertificates keeps Node's public roots when a CA is added (a public registry still works). */
 function tlsRootCertificates(): readonly string[] {
-  return rootCertificates;
+  return (loadBuiltin('node:tls') as typeof import('node:tls')).rootCertificates;
 }
 
 function isFileBody(body: HttpRequest['body']): body is FileBody {

@@ -9,6 +9,7 @@ import { ensureDefaultUser } from '../auth/users.js';
 import { HtpasswdAccessController } from '../auth/controller.js';
 import { needsLogin, type AccessMode } from '../auth/policy.js';
 import { readBoolean } from '../settings/values.js';
+import type { SharedLogins } from '../auth/limiter.js';
 
 /** SecureFlags are the command-line side (`--tls`, `--auth`, `--pull`, `--push`). */
 export interface SecureFlags {
@@ -38,7 +39,7 @@ export async function resolveSecureMode(
   env: NodeJS.ProcessEnv,
   flags: SecureFlags,
   storageDir: StateDir | string,
-  o: { hostname?: string; warn?: (line: string) => void } = {},
+  o: { hostname?: string; warn?: (line: string) => void; logins?: SharedLogins } = {},
 ): Promise<SecureMode> {
   const secure = flags.tls === true || readBoolean(env, 'CONTAINER_REGISTRY_SECURE');
   if (secure && readBoolean(env, 'CONTAINER_REGISTRY_INSECURE')) {
@@ -62,6 +63,7 @@ export async function resolveSecureMode(
     overrides: { pull: flags.pull, push: flags.push },
     verifyCredentials: secure,
     warn: o.warn,
+    ...(o.logins ? { shared: o.logins } : {}),
   });
   const policy = await controller.load();
   const notes: string[] = [];

@@ -4,10 +4,13 @@
 // registry with them, records the PID file and the instance record (instances.ts), keeps the
 // process up through stray errors, and drains on SIGTERM/SIGINT. `start` runs composeServer in the
 // foreground first, so a problem is told by `start` itself rather than only in the log, and then
-// the child composes its own.
+// the child composes its own. With `--workers N` (N > 1) this process is the primary of N worker
+// processes (cluster.ts), each of which composes and serves as cluster-worker.ts says; holdInstance
+// is what the single process and the primary share.
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import cluster from 'node:cluster';
 import { HelperError } from '../errors/helper-error.js';
 import { startRegistry, type RegistryOptions } from '../registry/server.js';
 import { withMdnsSan } from '../registry/mdns.js';
@@ -23,12 +26,15 @@ import { removePidFileIfOurs, writePidFile, type PidRecord } from './pidfile.js'
 import { instanceOnPort, instancesDir, portUsedByUs, removeInstanceRecord, writeInstanceRecord } from './instances.js';
 import { guardProcess } from './process-guards.js';
 import { tuneHeapForStreaming } from './heap.js';
+import type { SharedLogins } from '../auth/limiter.js';
 
 /** ServeConfig is everything a serving process is started from. */
 export interface ServeConfig {
   state: StateDir;
   host: string;
   port: number;
+  /** processes serving together (cluster.ts); 1 (or absent) serves in this process alone */
+  workers?: number;
   secure: SecureFlags;
   services: ServiceChoices;
   /** how long in-flight requests may finish on SIGTERM/SIGINT */
@@ -61,7 +67,8 @@ async function checkStorageWritable(dir: string): Promise<void> {
   }
 }
 
-function listenError(err: unknown, host: string, port: number): HelperError {
+/** listenError says why host:port could not be listened on. */
+export function listenError(err: unknown, host: string, port: number): HelperError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') {
     return new HelperError('port-in-use', `${host}:${port} is already in use (another registry? try \`container-registry status\` or --listen)`);
@@ -85,8 +92,11 @@ export function clientUrls(serverUrl: string, host: string, port: number): strin
   return hosts.map((h) => `${scheme}://${h.includes(':') ? `[${h}]` : h}:${port}`);
 }
 
-/** composeServer builds what the registry is started with, secure mode and services included. */
-export async function composeServer(c: ServeConfig): Promise<ComposedServer> {
+/**
+ * composeServer builds what the registry is started with, secure mode and services included;
+ * `logins` is what a worker of several shares with the others about logins (cluster-worker.ts).
+ */
+export async function composeServer(c: ServeConfig, o: { logins?: SharedLogins } = {}): Promise<ComposedServer> {
   const env = c.env ?? process.env;
   await checkStorageWritable(c.state.dir);
   // The mDNS name, and the host name and addresses other machines reach a wildcard --listen by, go
@@ -96,7 +106,7 @@ export async function composeServer(c: ServeConfig): Promise<ComposedServer> {
   const listenSans = listenNames(c.host).sans.map(formatSan);
   if (listenSans.length) certSan = [certSan, ...listenSans].filter(Boolean).join(',');
   const pkiEnv = certSan === rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN') ? env : { ...env, CONTAINER_REGISTRY_CERT_SAN: certSan };
-  const secure = await resolveSecureMode(pkiEnv, c.secure, c.state);
+  const secure = await resolveSecureMode(pkiEnv, c.secure, c.state, { logins: o.logins });
   return {
     options: {
       state: c.state,
@@ -111,12 +121,18 @@ export async function composeServer(c: ServeConfig): Promise<ComposedServer> {
   };
 }
 
-/** runServer serves in the foreground until SIGTERM or SIGINT, then drains and removes its PID file. */
+/**
+ * runServer serves in the foreground until SIGTERM or SIGINT, then drains and removes its PID file:
+ * in this process alone, or with `workers` > 1 as the primary of that many worker processes
+ * (cluster.ts), or as one of those workers when this process is one (cluster-worker.ts).
+ */
 export async function runServer(c: ServeConfig, say: (line: string) => void): Promise<void> {
-  tuneHeapForStreaming();
+  if (cluster.isWorker) return (await import('./cluster-worker.js')).runWorker(c, say);
   // One of ours on the port is named before anything is made (a storage folder, the PKI).
   const holder = instanceOnPort(c.host, c.port);
   if (holder) throw portUsedByUs(holder);
+  if ((c.workers ?? 1) > 1) return (await import('./cluster.js')).runPrimary(c, say);
+  tuneHeapForStreaming();
   const { options, notes } = await composeServer(c);
   for (const note of notes) say(note);
   const instanceId = randomBytes(8).toString('hex');
@@ -124,17 +140,43 @@ export async function runServer(c: ServeConfig, say: (line: string) => void): Pr
   try {
     running = await startRegistry({ ...options, instanceId });
   } catch (err) {
-    const ours = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? instanceOnPort(c.host, c.port) : undefined;
-    throw ours ? portUsedByUs(ours) : listenError(err, c.host, c.port);
+    throw listenFailure(err, c);
   }
-  const urls = clientUrls(running.url, c.host, running.port);
+  await holdInstance(c, say, { url: running.url, host: running.host, port: running.port, tls: options.tls !== undefined, instanceId }, (ms) =>
+    running.close(ms),
+  );
+}
+
+/** listenFailure is the error for a registry that could not listen: one of ours on the port, or why not. */
+export function listenFailure(err: unknown, c: Pick<ServeConfig, 'host' | 'port'>): HelperError {
+  const ours = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? instanceOnPort(c.host, c.port) : undefined;
+  return ours ? portUsedByUs(ours) : listenError(err, c.host, c.port);
+}
+
+/** Listening is where a started registry serves, and who it is. */
+export interface Listening {
+  url: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  instanceId: string;
+  /** worker processes, when several serve */
+  workers?: number;
+}
+
+/**
+ * holdInstance records a listening registry (PID file, instance record), says where it serves, and
+ * waits for SIGTERM or SIGINT; then `close` drains it, and the records go.
+ */
+export async function holdInstance(c: ServeConfig, say: (line: string) => void, at: Listening, close: (timeoutMs: number) => Promise<void>): Promise<void> {
+  const urls = clientUrls(at.url, c.host, at.port);
   const pidFile = c.state.pidFile();
   let record: PidRecord;
   try {
-    record = await writePidFile(pidFile, { instance: instanceId, url: urls[0]!, host: running.host, port: running.port, tls: options.tls !== undefined });
+    record = await writePidFile(pidFile, { instance: at.instanceId, url: urls[0]!, host: at.host, port: at.port, tls: at.tls });
   } catch (err) {
     // Serving without a PID file would make `status` and `stop` say "not running": stop instead.
-    await running.close(0);
+    await close(0);
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new HelperError('storage', `cannot write the PID file ${pidFile} (${code})${diskFullHint(err)}`);
   }
@@ -144,7 +186,8 @@ export async function runServer(c: ServeConfig, say: (line: string) => void): Pr
     say(`warning: cannot record this registry in ${instancesDir()} (${err.message}): status and stop need --storage ${c.state.dir}`),
   );
   guardProcess();
-  say(`serving ${urls[0]} from ${c.state.dir} (pid ${process.pid})`);
+  const workers = at.workers ? `, ${at.workers} workers` : '';
+  say(`serving ${urls[0]} from ${c.state.dir} (pid ${process.pid}${workers})`);
   if (urls.length > 1) say(`also reachable as ${urls.slice(1).join(', ')}`);
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -152,7 +195,7 @@ export async function runServer(c: ServeConfig, say: (line: string) => void): Pr
       if (stopping) return;
       stopping = true;
       say(`${signal}: draining in-flight requests`);
-      void running.close(c.drainTimeoutMs).then(resolve);
+      void close(c.drainTimeoutMs).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

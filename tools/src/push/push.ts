@@ -229,6 +229,28 @@ export function tagLockPath(registry: string, repository: string, env: NodeJS.Pr
   return join(env.XDG_RUNTIME_DIR || tmpdir(), `container-registry-${uid}`, `tags-${key}.lock`);
 }
 
+/** ownContent is what a tag gets from `images` alone: the manifest of one platform, or the index of several. */
+function ownContent(images: ImageContent[]): TagContent {
+  if (images.length === 1) return { digest: images[0]!.manifestDigest, mediaType: images[0]!.mediaType, platforms: [platformKey(images[0]!.platform)] };
+  const entries = mergedEntries(
+    images.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })),
+    undefined,
+  );
+  return { digest: digestOf(indexBody(entries)), mediaType: indexMediaType(entries), platforms: entries.map((e) => platformKey(e.platform)) };
+}
+
+/** tagDigests asks HEAD for what each tag holds now: its digest, or undefined (no such tag, no digest header, an error: the full path decides). */
+async function tagDigests(session: RegistrySession, repository: string, tags: string[]): Promise<Array<string | undefined>> {
+  return Promise.all(
+    tags.map((tag) =>
+      headManifest(session, repository, tag).then(
+        (h) => h?.digest,
+        () => undefined,
+      ),
+    ),
+  );
+}
+
 /** pushImageSet pushes `images` (one or several platforms) to `repository` under `tags`. */
 export async function pushImageSet(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<PushResult> {
   const seen = new Map<string, ImageContent>();
@@ -239,24 +261,28 @@ export async function pushImageSet(ctx: PushContext, repository: string, images:
     seen.set(k, i);
   }
   const unique = [...seen.values()];
-  const stats = await pushBlobs(ctx, repository, unique);
-  const tagged = await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique, tags), 120_000);
-  const single = unique.length === 1;
-  const own = single
-    ? { digest: unique[0]!.manifestDigest, mediaType: unique[0]!.mediaType }
-    : (() => {
-        const entries = mergedEntries(
-          unique.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifest.length, platform: i.platform })),
-          undefined,
-        );
-        return { digest: digestOf(indexBody(entries)), mediaType: indexMediaType(entries) };
-      })();
+  const own = ownContent(unique);
+  // A tag that holds exactly this content already is left as it is (an unchanged re-push): asked
+  // with one HEAD per tag while the blobs are checked, instead of reading each tag's manifest and
+  // config under the tag lock.
+  const [stats, current] = await Promise.all([pushBlobs(ctx, repository, unique), tagDigests(ctx.session, repository, tags)]);
+  const unchanged = tags.filter((_, i) => current[i] === own.digest);
+  const changed = tags.filter((tag) => !unchanged.includes(tag));
+  const tagged: Record<string, TagContent> = {};
+  for (const tag of unchanged) {
+    tagged[tag] = { digest: own.digest, mediaType: own.mediaType, platforms: own.platforms };
+    ctx.reporter.tagged(repository, tag, own.digest);
+  }
+  if (changed.length) {
+    Object.assign(tagged, await withLock(tagLockPath(ctx.session.host, repository), () => tagImages(ctx, repository, unique, changed), 120_000));
+  }
   return {
     repository,
     tags,
-    ...own,
-    tagDigests: Object.fromEntries(Object.entries(tagged).map(([tag, c]) => [tag, c.digest])),
-    tagged,
+    digest: own.digest,
+    mediaType: own.mediaType,
+    tagDigests: Object.fromEntries(tags.map((tag) => [tag, tagged[tag]!.digest])),
+    tagged: Object.fromEntries(tags.map((tag) => [tag, tagged[tag]!])),
     platforms: unique.map((i) => platformKey(i.platform)),
     ...stats,
   };

@@ -1,6 +1,7 @@
 // Tag strategies: timestamp sha git branch semver version latest arch, and explicit --tag.
 // Every tag is checked against the tag grammar [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
-import semver from 'semver';
+// The parser alone: semver's index evaluates every function and range module (~45 KB) as it loads.
+import parseSemver from 'semver/functions/parse.js';
 import { isValidTag } from '../oci/names.js';
 import { HelperError } from '../errors/helper-error.js';
 
@@ -64,7 +65,7 @@ export function semverTags(version: string): string[] {
     const [maj, min] = v.split('.').map(Number);
     return [`${maj}.${min}`, `${maj}`];
   }
-  const parsed = semver.parse(v);
+  const parsed = parseSemver(v);
   if (!parsed)
     throw new TagError(
       `version ${JSON.stringify(version)} is not semantic versioning (MAJOR[.MINOR[.PATCH]][-PRERELEASE]); use the "version" strategy for free-form versions`,

@@ -18,6 +18,9 @@ export const HTTP_TIMEOUTS = {
   connectionsCheckingInterval: 5_000,
 } as const;
 
+/** DEFAULT_PER_ADDRESS bounds the connections of one address (a build host's clients all share 127.0.0.1). */
+export const DEFAULT_PER_ADDRESS = 512;
+
 /** ConnectionLimitOptions bound what one address and everyone together may hold open. */
 export interface ConnectionLimitOptions {
   /** connections from one address (default 512: a build host's clients all share 127.0.0.1) */
@@ -46,7 +49,7 @@ export function defaultTotalConnections(limit = openFileLimit()): number {
 
 /** limitConnections refuses (closes at once) connections over either bound. */
 export function limitConnections(server: HttpServer | HttpsServer, o: ConnectionLimitOptions = {}): void {
-  const perAddress = o.perAddress ?? 512;
+  const perAddress = o.perAddress ?? DEFAULT_PER_ADDRESS;
   const total = o.total ?? defaultTotalConnections();
   const byAddress = new Map<string, number>();
   let open = 0;

@@ -30,7 +30,8 @@ export interface EndpointOptions {
   store: ImageStore;
   stats: StatsCache;
   events: RegistryEvents;
-  metrics: RegistryMetrics;
+  /** what /metrics answers: this process's metrics, or every worker's together (peers.ts) */
+  metrics: Pick<RegistryMetrics, 'render'>;
   metricsAccess: MetricsAccess;
   ui: boolean;
   readiness: ReadinessOptions;

@@ -1,11 +1,12 @@
 // /metrics in the Prometheus text format. Every number comes from the event bus (requests, blob
 // transfers, manifest events, auth failures), from storage totals walked at most every few seconds,
 // or from the gc totals file the separate gc process writes.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RegistryEvents } from './events.js';
 import type { StatsCache, StorageStats } from '../storage/stats.js';
 import { readGcStats, type GcStats } from '../state/gc-stats.js';
 import type { StateDir } from '../state/state-dir.js';
+import type { DeliveryCounters } from './webhooks.js';
 
 // Label values stay a small fixed set whatever clients send.
 const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -13,10 +14,8 @@ const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIO
 /** RegistryMetrics owns one prom-client registry (never the global one: two servers in a process stay apart). */
 export class RegistryMetrics {
   readonly registry = new Registry();
-  /** notification counters, updated by the webhook sender */
-  readonly notifications: Counter<'endpoint' | 'outcome'>;
-  /** events waiting per endpoint */
-  readonly notificationQueue: Gauge<'endpoint'>;
+  /** where the webhook sender counts its deliveries */
+  readonly delivery: DeliveryCounters;
 
   constructor(events: RegistryEvents, stats: StatsCache, state: StateDir) {
     const registers = [this.registry];
@@ -72,12 +71,14 @@ export class RegistryMetrics {
     });
     events.on('authFailure', (f) => authFailures.inc({ reason: f.reason }));
 
-    // Storage totals: every gauge asks the cache, which walks at most once at a time.
+    // Storage totals: every gauge asks the cache, which walks at most once at a time. With several
+    // workers each reports the same storage: /metrics takes the largest (peers.ts), not the sum.
     const gauge = (name: string, help: string, pick: (s: StorageStats) => number) =>
       new Gauge({
         name,
         help,
         registers,
+        aggregator: 'max',
         async collect() {
           this.set(pick(await stats.get()));
         },
@@ -103,32 +104,64 @@ export class RegistryMetrics {
       name: 'registry_gc_runs_total',
       help: 'Garbage collection runs (container-registry gc) on this storage',
       registers,
+      aggregator: 'max',
       collect: fromGc((g) => g.runs),
     });
-    new Counter({ name: 'registry_gc_bytes_freed_total', help: 'Bytes freed by garbage collection', registers, collect: fromGc((g) => g.bytesFreed) });
+    new Counter({
+      name: 'registry_gc_bytes_freed_total',
+      help: 'Bytes freed by garbage collection',
+      registers,
+      aggregator: 'max',
+      collect: fromGc((g) => g.bytesFreed),
+    });
     new Gauge({
       name: 'registry_gc_last_run_timestamp_seconds',
       help: 'When gc last ran (0: never)',
       registers,
+      aggregator: 'max',
       collect: fromGc((g) => (g.lastRun ? Date.parse(g.lastRun) / 1000 : 0)),
     });
 
-    this.notifications = new Counter({
-      name: 'registry_notifications_total',
-      help: 'Webhook deliveries by endpoint and outcome (sent, failed: retries exhausted, dropped: queue full)',
-      labelNames: ['endpoint', 'outcome'] as const,
-      registers,
-    });
-    this.notificationQueue = new Gauge({
-      name: 'registry_notifications_queue_length',
-      help: 'Events waiting to be sent, by endpoint',
-      labelNames: ['endpoint'] as const,
-      registers,
-    });
+    this.delivery = webhookMetrics(this.registry);
   }
 
   /** render is the exposition text and its content type. */
   async render(): Promise<{ body: string; contentType: string }> {
     return { body: await this.registry.metrics(), contentType: this.registry.contentType };
   }
+}
+
+/**
+ * webhookMetrics makes the webhook delivery metrics in `registry` (a server's, or with several
+ * workers the primary's, which sends every webhook) and returns what a Notifier counts into.
+ */
+export function webhookMetrics(registry: Registry = new Registry()): DeliveryCounters & { registry: Registry } {
+  const registers = [registry];
+  const notifications = new Counter({
+    name: 'registry_notifications_total',
+    help: 'Webhook deliveries by endpoint and outcome (sent, failed: retries exhausted, dropped: queue full)',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers,
+  });
+  const queue = new Gauge({
+    name: 'registry_notifications_queue_length',
+    help: 'Events waiting to be sent, by endpoint',
+    labelNames: ['endpoint'] as const,
+    registers,
+  });
+  return {
+    registry,
+    outcome: (endpoint, outcome, n) => notifications.inc({ endpoint, outcome }, n),
+    queueLength: (endpoint, n) => queue.set({ endpoint }, n),
+  };
+}
+
+/**
+ * sumMetrics adds up several processes' metrics (each as getMetricsAsJSON gives them) the way each
+ * metric says: counters and histograms summed, storage and gc figures the largest (every worker
+ * reports the same storage), prom-client's own process metrics as it sets them.
+ */
+export async function sumMetrics(parts: unknown[][]): Promise<{ body: string; contentType: string }> {
+  const sum = AggregatorRegistry.aggregate(parts as Parameters<typeof AggregatorRegistry.aggregate>[0]);
+  return { body: await sum.metrics(), contentType: sum.contentType };
 }

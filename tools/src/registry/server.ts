@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ImageStore } from '../storage/store.js';
 import type { StateDir } from '../state/state-dir.js';
 import { ALLOW_ALL, type AccessController } from './access.js';
@@ -13,8 +13,9 @@ import { API_VERSION_HEADER } from './respond.js';
 import type { RequestTarget } from './context.js';
 import { createServices, type ServiceOptions, type Services } from './services.js';
 import { serverLog } from '../common/log.js';
-import { HTTP_TIMEOUTS, RateGuard, inOrder, limitConnections, type ConnectionLimitOptions, type RateGuardOptions } from './connections.js';
+import { DEFAULT_PER_ADDRESS, HTTP_TIMEOUTS, RateGuard, inOrder, limitConnections, type ConnectionLimitOptions, type RateGuardOptions } from './connections.js';
 import { answerPlainHttp } from './https-only.js';
+import { WORKER_HEADER, type Peers } from './peers.js';
 
 /** TlsFiles names the PEM files of the server certificate (reloaded when they change). */
 export interface TlsFiles {
@@ -56,6 +57,8 @@ export interface RegistryOptions {
   rateGuard?: RateGuardOptions;
   /** where internal errors and refused connections are told (stderr by default) */
   log?: (line: string) => void;
+  /** the other workers serving the same port and storage, when there are several (peers.ts) */
+  peers?: Peers;
 }
 
 /** RunningRegistry is a listening server. */
@@ -70,6 +73,20 @@ export interface RunningRegistry {
   services: Services;
   /** close stops accepting, lets in-flight requests finish, and cuts what remains after `timeoutMs`. */
   close(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * RECONNECT_AFTER_MS: with several workers, a connection older than this is closed after its
+ * current response. Workers take connections from one socket as they are free to, but a burst of
+ * them (100 clients starting at once) went 72% to one worker and stayed there; reconnecting clients
+ * land on the workers with time to accept, so the load evens out within a few periods.
+ */
+const RECONNECT_AFTER_MS = 10_000;
+
+const CONNECTED_AT = Symbol('connectedAt');
+
+function connectedFor(socket: Socket & { [CONNECTED_AT]?: number }): number {
+  return Date.now() - (socket[CONNECTED_AT] ??= Date.now());
 }
 
 /** INSTANCE_HEADER carries the instance id on every response. */
@@ -122,19 +139,23 @@ export function requestUrl(target: string | undefined): RequestTarget {
 
 /** startRegistry listens on host:port and serves the distribution API from the state directory's storage. */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
-  const store = new ImageStore(options.state.storage);
-  await store.driver.mkdirp(store.paths.root);
+  const peers = options.peers;
+  const store = new ImageStore(options.state.storage, undefined, peers?.sessionLocks);
+  await Promise.all([store.driver.warm(), store.driver.mkdirp(store.paths.root)]);
   const access = options.access ?? ALLOW_ALL;
   const instanceId = options.instanceId ?? randomBytes(8).toString('hex');
-  const services = createServices({ state: options.state, store, certFile: options.tls?.certFile, services: options.services });
+  const services = createServices({ state: options.state, store, certFile: options.tls?.certFile, services: options.services, peers });
   const fixedHeaders: Record<string, string> = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
+    // Every worker sends the same instance id: `status` knows the registry, not a process.
     [INSTANCE_HEADER]: instanceId,
+    ...(peers ? { [WORKER_HEADER]: String(peers.worker) } : {}),
     ...securityHeaders(options.tls !== undefined),
   };
   const log = options.log ?? serverLog;
   const rateGuard = new RateGuard({ ...options.rateGuard, log });
   const idPrefix = instanceId.slice(0, 8);
+  const idSuffix = peers ? `w${peers.worker}` : '';
   let requestCount = 0;
   let inFlight = 0;
   let closing = false;
@@ -144,10 +165,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     const started = process.hrtime.bigint();
     // Read now: node sets req.socket to null once the response is done, before 'close' handlers run.
     const remoteAddress = req.socket.remoteAddress ?? '';
-    const requestId = `${idPrefix}-${(++requestCount).toString(36)}`;
+    // Unique across workers too: `w` and the worker's slot after the count.
+    const requestId = `${idPrefix}-${(++requestCount).toString(36)}${idSuffix}`;
     inFlight++;
     for (const [k, v] of Object.entries(fixedHeaders)) res.setHeader(k, v);
-    if (closing) res.setHeader('Connection', 'close');
+    if (closing || (peers && connectedFor(req.socket) > RECONNECT_AFTER_MS)) res.setHeader('Connection', 'close');
     const url = requestUrl(req.url);
     let user: string | undefined;
     res.once('close', () => {
@@ -206,7 +228,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   } else {
     server = createHttpServer({ ...HTTP_TIMEOUTS }, handler);
   }
-  limitConnections(server, { ...options.connections, log: options.connections?.log ?? log });
+  // Connections are dealt out to the workers in turn: each takes its share of the per-address bound.
+  const perAddress = options.connections?.perAddress ?? Math.ceil(DEFAULT_PER_ADDRESS / (peers?.count ?? 1));
+  limitConnections(server, { ...options.connections, perAddress, log: options.connections?.log ?? log });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

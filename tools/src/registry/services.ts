@@ -10,6 +10,7 @@ import { Notifier, type WebhookEndpoint } from './webhooks.js';
 import { extraEndpoints, isLoopback, type MetricsAccess } from './endpoints.js';
 import { announceMdns, type MdnsAnnouncement, type MdnsOptions } from './mdns.js';
 import type { ExtraEndpoints } from './dispatch.js';
+import type { MetricsJson, Peers } from './peers.js';
 
 /** ServiceOptions are the server's options for everything next to the distribution API. */
 export interface ServiceOptions {
@@ -42,18 +43,28 @@ export interface Services {
   close(): Promise<void>;
 }
 
-/** createServices builds the services for one server. */
-export function createServices(o: { state: StateDir; store: ImageStore; certFile?: string; services?: ServiceOptions }): Services {
+/**
+ * createServices builds the services for one server. With `peers` (one worker of several), storage
+ * totals are also made stale by the other workers' pushes and deletes, and /metrics answers for all.
+ */
+export function createServices(o: { state: StateDir; store: ImageStore; certFile?: string; services?: ServiceOptions; peers?: Peers }): Services {
   const s = o.services ?? {};
   const log = s.log ?? ((line: string) => process.stderr.write(`container-registry: ${line}\n`));
   const events = new RegistryEvents();
   const stats = new StatsCache(o.store);
   const metrics = new RegistryMetrics(events, stats, o.state);
+  const peers = o.peers;
+  if (peers) {
+    peers.onStorageChanged(() => stats.invalidate());
+    events.on('blobUpload', () => peers.storageChanged());
+    events.on('manifest', (e) => e.action !== 'pull' && peers.storageChanged());
+    peers.provideMetrics(() => metrics.registry.getMetricsAsJSON() as Promise<MetricsJson>);
+  }
   const extra = extraEndpoints({
     store: o.store,
     stats,
     events,
-    metrics,
+    metrics: peers ? { render: () => peers.metrics() } : metrics,
     metricsAccess: s.metricsAccess ?? 'loopback',
     ui: s.ui ?? true,
     readiness: { storageDir: o.state.dir, minFreeBytes: s.minFreeBytes, certFile: o.certFile, htpasswdFile: s.htpasswdFile },
@@ -65,12 +76,12 @@ export function createServices(o: { state: StateDir; store: ImageStore; certFile
     metrics,
     extra,
     async started(address) {
-      if (s.notifications?.length) {
-        const counters = {
-          outcome: (endpoint: string, outcome: 'sent' | 'failed' | 'dropped', n: number) => metrics.notifications.inc({ endpoint, outcome }, n),
-          queueLength: (endpoint: string, n: number) => metrics.notificationQueue.set({ endpoint }, n),
-        };
-        notifier = new Notifier(s.notifications, { addr: `${address.host}:${address.port}`, instanceID: address.instanceId }, counters, log);
+      if (s.notifications?.length && peers) {
+        // With several workers the primary sends every webhook, from one queue per endpoint.
+        const wanted = new Set(s.notifications.flatMap((e) => e.actions));
+        events.on('manifest', (e) => wanted.has(e.action) && peers.notify(e));
+      } else if (s.notifications?.length) {
+        notifier = new Notifier(s.notifications, { addr: `${address.host}:${address.port}`, instanceID: address.instanceId }, metrics.delivery, log);
         notifier.subscribe(events);
       }
       if (s.mdns) {

@@ -9,8 +9,10 @@ import { SCRIPT_VARIABLES, type ScriptVariable } from '../settings/layer.js';
 export const SCRIPT_NAME = 'container-registry.sh';
 /** CONF_NAME is the settings file the wrapper sources. */
 export const CONF_NAME = 'container-registry.conf';
-/** HELPER_NAME is the copy of the bundled helper kept next to the script (it outlives tmp/). */
+/** HELPER_NAME is the copy of the bundled helper's entry kept next to the script (it outlives tmp/). */
 export const HELPER_NAME = 'container-registry.mjs';
+/** HELPER_CHUNKS is the folder of the helper's chunks beside its entry (scripts/bundle-files.mjs names it the same). */
+export const HELPER_CHUNKS = 'container-registry-chunks';
 /**
  * SCRIPT_ENV is the variable the wrapper exports for the helper: the wrapper as it was run (`$0`),
  * so a hint names the command the user types (`./container-registry.sh start`). Not a setting.

@@ -245,6 +245,14 @@ export const SETTINGS = {
     unit: 'MiB',
     flags: ['min-free-disk'],
   },
+  CONTAINER_REGISTRY_WORKERS: {
+    type: 'number',
+    doc: 'Registry processes serving the port together (default: half the CPU count, 1 to 4; 1 = one process)',
+    min: 1,
+    max: 64,
+    integer: true,
+    flags: ['workers'],
+  },
   CONTAINER_REGISTRY_MDNS: {
     type: 'boolean',
     doc: 'Announce the registry on the local network with mDNS',

@@ -1,7 +1,7 @@
 // Blobs: content stored once by digest; a repository reaches a blob through a link in `_layers`
 // (distribution's linkedblobstore.go). A cross-repository mount is writing one more link.
 import type { ReadStream } from 'node:fs';
-import type { FsDriver } from './driver.js';
+import type { FileReader, FsDriver } from './driver.js';
 import { PathNotFound } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import { readLink, writeLink } from './links.js';
@@ -68,6 +68,11 @@ export class BlobStore {
   /** open streams a stored blob, whole or an inclusive byte range. */
   open(d: Digest, range?: { start: number; end: number }): ReadStream {
     return this.driver.readStream(this.paths.blobData(d), range);
+  }
+
+  /** openReader opens a stored blob for reads into the caller's buffers; PathNotFound when it is gone. */
+  openReader(d: Digest): Promise<FileReader> {
+    return this.driver.openReader(this.paths.blobData(d));
   }
 
   /** read returns a small blob (a manifest or config) whole. */

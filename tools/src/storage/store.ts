@@ -2,7 +2,7 @@
 import { FsDriver } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import { BlobStore } from './blobs.js';
-import { UploadStore } from './uploads.js';
+import { UploadStore, type SessionLocks } from './uploads.js';
 import { ManifestStore } from './manifests.js';
 import { listReferrers, type ReferrersPage } from './referrers.js';
 import { listCatalog, listRepositories, listRepositoryFolders } from './catalog.js';
@@ -17,11 +17,12 @@ export class ImageStore {
   readonly uploads: UploadStore;
   readonly manifests: ManifestStore;
 
-  constructor(paths: StoragePaths, driver: FsDriver = new FsDriver()) {
+  /** sessionLocks: upload sessions shared with other processes (uploads.ts); none for one process */
+  constructor(paths: StoragePaths, driver: FsDriver = new FsDriver(), sessionLocks?: SessionLocks) {
     this.paths = paths;
     this.driver = driver;
     this.blobs = new BlobStore(this.paths, driver);
-    this.uploads = new UploadStore(this.paths, driver, this.blobs);
+    this.uploads = new UploadStore(this.paths, driver, this.blobs, sessionLocks);
     this.manifests = new ManifestStore(this.paths, driver, this.blobs);
   }
 

@@ -2,7 +2,6 @@
 // The data file is the state, so a session survives a restart and is resumed from its size; the
 // running hash is only a shortcut, dropped whenever it could disagree with the file.
 import { createReadStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
 import { randomUUID, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import { PathNotFound } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import type { BlobStore } from './blobs.js';
 import { AppendWriter } from './append-writer.js';
+import { BULK_READS } from './bulk-reads.js';
 import { formatDigest, newHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 
@@ -35,16 +35,31 @@ interface Session {
   hashed: number;
   /** serialises operations on one upload */
   queue: Promise<unknown>;
+  /** operations queued or running */
+  active: number;
 }
 
-/** hashFile streams a file through `algorithm` and returns the digest. */
+/** hashFile streams a file through `algorithm` and returns the digest; its reads take turns with blob GETs' (bulk-reads.ts). */
 export async function hashFile(path: string, algorithm: DigestAlgorithm): Promise<Digest> {
   const hasher = newHasher(algorithm);
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024, fs: BULK_READS.fs }), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest('hex') };
 }
+
+/**
+ * SessionLocks serialise the operations on one upload across processes: with several workers on one
+ * storage (registry/peers.ts) a client's PATCH and its status GET, or two clients resuming the same
+ * session, may reach different processes. `acquire` resolves when `key` is this caller's, to a
+ * function that lets it go. One process needs none: the session's own queue serialises it.
+ */
+export interface SessionLocks {
+  acquire(key: string): Promise<() => void>;
+}
+
+/** SESSIONS_KEPT bounds the running hashes kept (a session another worker finished is never seen again here). */
+const SESSIONS_KEPT = 10_000;
 
 /** UploadStore runs upload sessions. */
 export class UploadStore {
@@ -54,6 +69,7 @@ export class UploadStore {
     private readonly paths: StoragePaths,
     private readonly driver: FsDriver,
     private readonly blobs: BlobStore,
+    private readonly locks?: SessionLocks,
   ) {}
 
   /** create starts an empty upload in `repo` and returns its id. */
@@ -61,16 +77,12 @@ export class UploadStore {
     const id = randomUUID();
     // Session bookkeeping needs no fsync: losing a fresh session to a power cut only means the
     // client starts it again; what must be durable is the committed blob.
-    try {
-      await this.driver.mkdirp(this.paths.uploadDir(repo, id));
-      await writeFile(this.paths.uploadStartedAt(repo, id), new Date().toISOString(), { flag: 'wx' });
-      await writeFile(this.paths.uploadData(repo, id), '', { flag: 'wx' });
-    } catch (err) {
-      // A full disk (say) must not leave a session folder nobody knows the id of.
-      await this.driver.deleteIfExists(this.paths.uploadDir(repo, id)).catch(() => {});
-      throw err;
-    }
-    this.sessions.set(key(repo, id), { hasher: newHasher('sha256'), hashed: 0, queue: Promise.resolve() });
+    // One operation (file-lane.ts): a full disk (say) leaves no session folder nobody knows the id of.
+    await this.driver.createFiles(this.paths.uploadDir(repo, id), [
+      [this.paths.uploadStartedAt(repo, id), new Date().toISOString()],
+      [this.paths.uploadData(repo, id), ''],
+    ]);
+    this.sessions.set(key(repo, id), { hasher: newHasher('sha256'), hashed: 0, queue: Promise.resolve(), active: 0 });
     return { id, size: 0 };
   }
 
@@ -106,13 +118,7 @@ export class UploadStore {
         await this.remove(repo, id);
       } else {
         // Durable before visible: fsync the data, then rename it under its digest.
-        const handle = await open(dataPath, 'r+');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await this.driver.move(dataPath, this.paths.blobData(expected));
+        await this.driver.move(dataPath, this.paths.blobData(expected), { syncFirst: true });
         await this.remove(repo, id);
       }
       await this.blobs.link(repo, expected);
@@ -141,12 +147,11 @@ export class UploadStore {
     let written = 0;
     const out = await AppendWriter.open(this.paths.uploadData(repo, id));
     try {
-      // The hash and the count ride on 'data' beside the pipe: no extra stream stage per chunk.
-      body.on('data', (chunk: Buffer) => {
+      // The hash and the count see each piece as the writer takes it: no stream stage per piece.
+      await out.consume(body, (chunk) => {
         hasher?.update(chunk);
         written += chunk.length;
       });
-      await pipeline(body, out);
     } catch (err) {
       session.hasher = undefined;
       throw err;
@@ -182,17 +187,37 @@ export class UploadStore {
     await this.driver.deleteIfExists(this.paths.uploadDir(repo, id));
   }
 
+  /** forgetOneIdle drops the oldest session nothing is queued on: all it held was a shortcut (its running hash). */
+  private forgetOneIdle(): void {
+    for (const [k, s] of this.sessions) {
+      if (s.active === 0) {
+        this.sessions.delete(k);
+        return;
+      }
+    }
+  }
+
   private serialise<T>(repo: string, id: string, work: (session: Session) => Promise<T>): Promise<T> {
     const k = key(repo, id);
     let session = this.sessions.get(k);
     if (!session) {
       // A session from before a restart (or another process): no running hash, resumed from the file.
-      session = { hasher: undefined, hashed: -1, queue: Promise.resolve() };
+      session = { hasher: undefined, hashed: -1, queue: Promise.resolve(), active: 0 };
       if (UPLOAD_ID.test(id)) this.sessions.set(k, session);
     }
     const s = session;
-    const run = s.queue.then(() => work(s));
+    s.active++;
+    const run = s.queue.then(async () => {
+      const release = await this.locks?.acquire(k);
+      try {
+        return await work(s);
+      } finally {
+        release?.();
+        s.active--;
+      }
+    });
     s.queue = run.catch(() => {});
+    if (this.sessions.size > SESSIONS_KEPT) this.forgetOneIdle();
     return run;
   }
 }

@@ -5,11 +5,13 @@ import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
 import { existingStorage, listenOption, parseListen, storageChoice, storageOption } from '../options.js';
 import { numberOption, settingOption } from '../setting-options.js';
+import { readSetting } from '../../settings/values.js';
 import { StateDir } from '../../state/state-dir.js';
 import { beforeDeadline, serverState, startDetached, stopServer, type ServerState } from '../../daemon/lifecycle.js';
 import { instanceOnPort, portUsedByUs, runningInstances, type InstanceRecord } from '../../daemon/instances.js';
 import type { PidRecord } from '../../daemon/pidfile.js';
 import { composeServer, runServer, type ServeConfig } from '../../daemon/serve.js';
+import { MAX_DEFAULT_WORKERS, defaultWorkers } from '../../daemon/cluster-messages.js';
 import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
 import { serviceChoices, serviceOptions, type ServiceArgs } from '../services.js';
 import { fetchReadiness } from '../../daemon/readiness-probe.js';
@@ -17,6 +19,7 @@ import { fetchReadiness } from '../../daemon/readiness-probe.js';
 interface ServeArgs extends ServiceArgs {
   storage?: string;
   listen: string;
+  workers?: number;
   'drain-timeout': number;
   tls: boolean;
   auth: boolean;
@@ -36,6 +39,18 @@ function secureOptions<T>(y: import('yargs').Argv<T>) {
   );
 }
 
+/** workersOption adds `--workers N` (daemon/cluster.ts). */
+function workersOption<T>(y: import('yargs').Argv<T>) {
+  const workers = (readSetting(process.env, 'CONTAINER_REGISTRY_WORKERS') as number | undefined) ?? defaultWorkers();
+  return y.option(
+    'workers',
+    settingOption('CONTAINER_REGISTRY_WORKERS', {
+      default: workers,
+      defaultDescription: `$CONTAINER_REGISTRY_WORKERS, or half the CPU count, 1 to ${MAX_DEFAULT_WORKERS}`,
+    }),
+  );
+}
+
 /** serveConfig maps the parsed flags to what a serving process is started from. */
 function serveConfig(args: ServeArgs): ServeConfig {
   const { host, port } = parseListen(args.listen);
@@ -43,6 +58,7 @@ function serveConfig(args: ServeArgs): ServeConfig {
     state: new StateDir(storageChoice(args.storage).dir),
     host,
     port,
+    workers: args.workers ?? 1,
     secure: { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push },
     services: serviceChoices(args),
     drainTimeoutMs: args['drain-timeout'] * 1000,
@@ -55,7 +71,7 @@ const serve: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Run the registry in the foreground',
   builder: (y) =>
-    serviceOptions(secureOptions(listenOption(storageOption(y)))).option(
+    workersOption(serviceOptions(secureOptions(listenOption(storageOption(y))))).option(
       'drain-timeout',
       numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT' }),
     ) as never,
@@ -82,7 +98,7 @@ const start: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Start the registry in the background; returns when it answers',
   builder: (y) =>
-    serviceOptions(secureOptions(listenOption(storageOption(y))))
+    workersOption(serviceOptions(secureOptions(listenOption(storageOption(y)))))
       .option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 20, describe: 'Seconds to wait for the registry to answer' }))
       .option('drain-timeout', numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Passed to serve' })) as never,
   handler: async (args) => {

@@ -1,0 +1,1 @@
+import{DEFAULT_MDNS_NAME,MDNS_SERVICE_TYPE,announceMdns,defaultInterfaces,mdnsHostLabel,mdnsSan,withMdnsSan}from"./chunk-BPRTPKBF.mjs";import"./chunk-JGLR2OLI.mjs";export{DEFAULT_MDNS_NAME,MDNS_SERVICE_TYPE,announceMdns,defaultInterfaces,mdnsHostLabel,mdnsSan,withMdnsSan};
