@@ -83,20 +83,17 @@ async function main(): Promise<void> {
   const helperHelp = spawnSync(process.execPath, [BUNDLE, '--help'], { encoding: 'utf8' }).stdout;
   const has = (cmd: string) => new RegExp(`^\\s*container-registry ${cmd}\\b`, 'm').test(helperHelp);
 
+  // BITBAKEDIR: oe-init-build-env would otherwise take the bitbake beside OECORE_DIR, another release's.
+  const bbEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    LANG: 'en_US.UTF-8',
+    LC_ALL: 'en_US.UTF-8',
+    BITBAKEDIR: BITBAKE_DIR!,
+  };
   const bitbake = (args: string[], timeoutMs = 180_000): SpawnSyncReturns<string> => {
     const cmd = `. "${OECORE_DIR}/oe-init-build-env" "${build}" >/dev/null && bitbake ${args.map((a) => `'${a}'`).join(' ')}`;
-    const r = spawnSync('bash', ['-c', cmd], {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/root',
-        LANG: 'en_US.UTF-8',
-        LC_ALL: 'en_US.UTF-8',
-        BITBAKEDIR: BITBAKE_DIR!,
-      },
-    });
-    return r;
+    return spawnSync('bash', ['-c', cmd], { encoding: 'utf8', timeout: timeoutMs, env: bbEnv });
   };
   const ok = (t: Tap, r: SpawnSyncReturns<string>, what: string) => {
     const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`
@@ -158,13 +155,15 @@ CONTAINER_REGISTRY_URL = "${url}"
 
   const storage = join(build, 'container-registry');
   const script = join(storage, 'container-registry.sh');
-  const debDir = join(build, 'tmp-glibc', 'deploy', 'deb', 'all');
+  // TMPDIR is tmp-glibc up to scarthgap (TCLIBCAPPEND), tmp from wrynose on.
+  const tmpDir = () => join(build, existsSync(join(build, 'tmp-glibc')) ? 'tmp-glibc' : 'tmp');
+  const debDir = () => join(tmpDir(), 'deploy', 'deb', 'all');
   const debFiles = async (pkg: string): Promise<Map<string, string>> => {
-    const deb = (await readdir(debDir)).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
-    if (!deb) throw new Error(`no ${pkg} .deb in ${debDir}`);
+    const deb = (await readdir(debDir())).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+    if (!deb) throw new Error(`no ${pkg} .deb in ${debDir()}`);
     const out = join(root, 'x', pkg, String(Date.now()));
     await mkdir(out, { recursive: true });
-    spawnSync('dpkg-deb', ['-x', join(debDir, deb), out]);
+    spawnSync('dpkg-deb', ['-x', join(debDir(), deb), out]);
     const files = new Map<string, string>();
     const walk = async (dir: string, rel: string): Promise<void> => {
       for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -193,7 +192,7 @@ CONTAINER_REGISTRY_URL = "${url}"
     const help = spawnSync(script, ['help'], { encoding: 'utf8' });
     t.equal(help.status, 0, 'help');
     t.match(help.stdout, /container-registry.sh <command>/);
-    t.notMatch(await readFile(script, 'utf8'), /tmp-glibc/, 'nothing in tmp/ is needed');
+    t.notOk((await readFile(script, 'utf8')).includes(`${tmpDir()}/`), 'nothing in tmp/ is needed');
   });
 
   // The generated script as a user runs it: from any folder, with only PATH and HOME.
@@ -337,7 +336,7 @@ CONTAINER_REGISTRY_URL = "${url}"
   const getvar = (t: Tap, name: string, recipe = 'labels-test'): string | undefined => {
     const r = spawnSync('bash', ['-c', `. "${OECORE_DIR}/oe-init-build-env" "${build}" >/dev/null && bitbake-getvar -r ${recipe} --value ${name}`], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' },
+      env: bbEnv,
     });
     if (!ok(t, r, `bitbake-getvar ${name}`)) return undefined;
     return r.stdout.trim().split('\n').pop()!.trim();
@@ -495,8 +494,8 @@ CONTAINER_REGISTRY_URL = "${url}"
       '/usr/local/share/ca-certificates/container-registry-ca.crt',
     ]);
     for (const pkg of ['docker-registry-config', 'container-oci-registry-config', 'vdkr-registry-config']) {
-      const deb = (await readdir(debDir)).find((f) => f.startsWith(`${pkg}_`))!;
-      const depends = spawnSync('dpkg-deb', ['-f', join(debDir, deb), 'Depends'], { encoding: 'utf8' }).stdout;
+      const deb = (await readdir(debDir())).find((f) => f.startsWith(`${pkg}_`))!;
+      const depends = spawnSync('dpkg-deb', ['-f', join(debDir(), deb), 'Depends'], { encoding: 'utf8' }).stdout;
       t.match(depends, /container-registry-ca/, `${pkg} depends on the CA package`);
     }
     const docker = await debFiles('docker-registry-config');
@@ -507,8 +506,8 @@ CONTAINER_REGISTRY_URL = "${url}"
     );
     t.match((await debFiles('vdkr-registry-config')).get('/etc/vdkr/registry.conf') ?? '', /^DOCKER_REGISTRY_SECURE="1"$/m, 'vdkr knows TLS is on');
     const control = join(root, 'control');
-    const deb = (await readdir(debDir)).find((f) => f.startsWith('container-registry-ca_'))!;
-    spawnSync('dpkg-deb', ['-e', join(debDir, deb), control]);
+    const deb = (await readdir(debDir())).find((f) => f.startsWith('container-registry-ca_'))!;
+    spawnSync('dpkg-deb', ['-e', join(debDir(), deb), control]);
     const postinst = await readFile(join(control, 'postinst'), 'utf8');
     t.match(postinst, /if \[ -n "\$D" \]; then[\s\S]*exit 0\s*fi\s*update-ca-certificates/, 'update-ca-certificates on the target only');
 
