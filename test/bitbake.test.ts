@@ -129,6 +129,7 @@ INHERIT += "nopseudo"
 OE_HARNESS_STUB_RPROVIDES += "ca-certificates"
 require conf/distro/include/container-registry.conf
 CONTAINER_REGISTRY_URL = "${url}"
+INHERIT += "buildstats"
 `;
   const localConf = join(build, 'conf', 'local.conf');
   // Insecure mode by the distro fragment alone: it sets CONTAINER_REGISTRY_INSECURE = "1" when not secure.
@@ -331,6 +332,53 @@ CONTAINER_REGISTRY_URL = "${url}"
     await expectPackage(t, 'vdkr-registry-config', 'vdkr', s);
     const docker = await debFiles('docker-registry-config');
     t.equal(docker.get('/etc/docker/daemon.json'), `{\n  "insecure-registries": [\n    "10.0.2.2:${port}"\n  ]\n}\n`);
+  });
+
+  // buildstats (INHERIT above): the newest build is the packaging just done; `trace` reads it whole.
+  await t.test("trace: the build's own buildstats as trace-event JSON, a process per recipe folder", async (t) => {
+    if (!has('trace')) {
+      t.pass('no trace command', { skip: 'the helper has no trace command yet' });
+      return;
+    }
+    const buildstats = join(build, 'tmp-glibc', 'buildstats');
+    const file = join(root, 'build-trace.json');
+    const r = spawnSync(process.execPath, [BUNDLE, 'trace', buildstats, '--output', file], { encoding: 'utf8', timeout: 60_000 });
+    t.equal(r.status, 0, `trace: ${out(r)}`);
+    const doc = JSON.parse(await readFile(file, 'utf8')) as {
+      traceEvents: Array<{ name: string; ph: string; ts: number; dur?: number; pid: number; tid: number; cat?: string; args?: Record<string, unknown> }>;
+      displayTimeUnit: string;
+      otherData: { build: string; tasks: number; skippedFiles: number };
+    };
+    t.equal(doc.displayTimeUnit, 'ms');
+    const events = doc.traceEvents;
+    t.same(
+      events.filter(
+        (e) => typeof e.name !== 'string' || typeof e.ph !== 'string' || typeof e.ts !== 'number' || !Number.isInteger(e.pid) || !Number.isInteger(e.tid),
+      ),
+      [],
+      'every event has name, ph, ts, pid, tid',
+    );
+    t.same(
+      events.filter((e) => e.ph === 'X' && !(typeof e.dur === 'number' && e.dur >= 0)),
+      [],
+      'durations non-negative',
+    );
+    const dir = join(buildstats, doc.otherData.build);
+    const folders = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name !== 'reduced_proc_pressure').map((e) => e.name);
+    const names = events
+      .filter((e) => e.ph === 'M' && e.name === 'process_name' && !String(e.args?.name).startsWith('build '))
+      .map((e) => String(e.args?.name));
+    t.same(names.sort(), folders.sort(), 'one process per recipe folder of the newest build');
+    t.ok(
+      folders.some((f) => f.startsWith('docker-registry-config-')),
+      `the packaging just done is the newest build (${folders.join(' ')})`,
+    );
+    let files = 0;
+    for (const f of folders) files += (await readdir(join(dir, f))).length;
+    t.equal(events.filter((e) => e.ph === 'X' && e.cat === 'task').length, files, 'an event per task file');
+    t.equal(doc.otherData.skippedFiles, 0, 'every file was usable');
+    for (const e of events.filter((e) => e.cat === 'task'))
+      t.type((e.args?.io as Record<string, unknown> | undefined)?.rchar, 'number', `${e.args?.recipe}:${e.name} has its I/O figures`);
   });
 
   const getvar = (t: Tap, name: string, recipe = 'labels-test'): string | undefined => {

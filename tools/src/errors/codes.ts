@@ -58,6 +58,9 @@ const TABLE = {
   'no-images': { exit: 1, about: 'the deploy folder holds no OCI image' },
   import: { exit: 1, about: 'the source image cannot be imported' },
   tag: { exit: 1, about: 'a tag strategy cannot make a valid tag' },
+  // Build traces.
+  buildstats: { exit: 1, about: 'a buildstats folder cannot be read or holds no build' },
+  trace: { exit: 1, about: 'a trace file cannot be written' },
   // The server process.
   storage: { exit: 1, about: 'the storage directory or a file in it cannot be written' },
   listen: { exit: 1, about: 'the server cannot listen' },

@@ -2,7 +2,7 @@
 // upload; bounded parallel), then manifests, then the tags — a plain manifest for one platform, an
 // OCI index (merged with the tag's current platforms) for several. No temporary tags.
 import type { ImageContent } from '../layout/layout.js';
-import { blobExists, pushBlob, getBlob } from '../client/blobs.js';
+import { blobExists, pushBlob, getBlob, type BlobPushResult } from '../client/blobs.js';
 import { Limiter, withRetry } from '../client/retry.js';
 import { getManifest, headManifest, putManifest } from '../client/manifests.js';
 import type { RegistrySession } from '../client/session.js';
@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
 import type { Reporter } from './progress.js';
+import type { Tracer } from '../trace/tracer.js';
+import { nowMicros } from '../trace/events.js';
 
 /** PushContext is what every push of a run shares. */
 export interface PushContext {
@@ -29,6 +31,8 @@ export interface PushContext {
   knownBlobs: Map<string, string>;
   /** streamed upload sessions remembered across runs (a killed push resumes); none: every run starts over */
   uploads: UploadRecords | undefined;
+  /** push --trace: a span per blob, manifest and repository (absent: nothing is recorded) */
+  tracer?: Tracer;
 }
 
 /** TagContent is what a tag holds after the push: a manifest, or an index with every platform it lists. */
@@ -90,7 +94,18 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
   // Step 1, exists: every HEAD at once (cheap, and a re-push is then one round trip of HEADs).
   const heads = new Limiter(16);
   const all = [...unique.values()];
-  const present = await Promise.all(all.map(({ d }) => heads.run(() => withRetry(() => blobExists(ctx.session, repository, d.digest)))));
+  const present = await Promise.all(
+    all.map(({ d }) =>
+      heads.run(async () => {
+        // A blob the registry has is skipped: its span is the HEAD that found it.
+        const span = ctx.tracer?.begin(blobSpanName(d.digest), 'blob', { repository, digest: d.digest, size: d.size }, { lane: true });
+        const found = await withRetry(() => blobExists(ctx.session, repository, d.digest));
+        if (found) span?.end({ how: 'exists', skipped: true, bytesSent: 0 });
+        else span?.cancel();
+        return found;
+      }),
+    ),
+  );
   const missing: Array<{ d: Descriptor; image: ImageContent }> = [];
   for (const [i, entry] of all.entries()) {
     if (!present[i]) {
@@ -112,13 +127,18 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
         const source = image.blob(d);
         const from = ctx.knownBlobs.get(d.digest);
         ctx.reporter.blobStart(repository, d.digest, d.size);
+        const span = ctx.tracer?.begin(blobSpanName(d.digest), 'blob', { repository, digest: d.digest, size: d.size }, { lane: true });
         const r = await pushBlob(ctx.session, repository, source, {
           skipExists: true,
           mountFrom: from && from !== repository ? [from] : [],
           onProgress: (n) => ctx.reporter.blobProgress(d.digest, n),
           onRetry: (attempt, err) => ctx.reporter.retry(`blob ${d.digest.slice(7, 19)}`, attempt, err),
           uploads: ctx.uploads,
+        }).catch((err: unknown) => {
+          span?.end({ error: err instanceof Error ? err.message : String(err) });
+          throw err;
         });
+        if (span) span.end(blobSpanArgs(r, span.started));
         ctx.reporter.blobDone(d.digest, r.how, d.size, r);
         ctx.knownBlobs.set(d.digest, repository);
         if (r.how === 'uploaded') {
@@ -133,6 +153,32 @@ export async function pushBlobs(ctx: PushContext, repository: string, images: Im
     ),
   );
   return stats;
+}
+
+/** blobSpanName names a blob's span by the start of its digest, as the progress lines do. */
+function blobSpanName(digest: string): string {
+  return `blob ${digest.replace(/^sha256:/, '').slice(0, 12)}`;
+}
+
+/** blobSpanArgs are what a pushed blob's span tells beside its repository, digest and size. */
+function blobSpanArgs(r: BlobPushResult, started: number): Record<string, unknown> {
+  const seconds = (nowMicros() - started) / 1e6;
+  return {
+    how: r.how,
+    // mounted: present in another repository of the registry, so nothing was sent either
+    skipped: r.how !== 'uploaded',
+    bytesSent: r.bytesSent,
+    ...(r.how === 'uploaded' && seconds > 0 ? { bytesPerSecond: Math.round(r.bytesSent / seconds) } : {}),
+    ...(r.resumedFrom !== undefined ? { resumedFrom: r.resumedFrom } : {}),
+  };
+}
+
+/** tracedPutManifest is putManifest inside a `manifest` span when the push is traced. */
+function tracedPutManifest(ctx: PushContext, repository: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
+  const put = () => putManifest(ctx.session, repository, reference, body, mediaType);
+  if (!ctx.tracer) return put();
+  const args = { repository, reference, digest: digestOf(body), mediaType, size: body.length };
+  return ctx.tracer.span(`manifest ${repository}:${reference.startsWith('sha256:') ? reference.slice(0, 19) : reference}`, 'manifest', args, put);
 }
 
 /** CONFIG_READ_MAX bounds the read of an image config for its platform (configs are a few KiB). */
@@ -200,12 +246,12 @@ async function tagImages(ctx: PushContext, repository: string, images: ImageCont
         for (const e of entries) {
           const mine = byDigest.get(e.digest);
           if (mine && !childrenPushed.has(e.digest)) {
-            await putManifest(ctx.session, repository, e.digest, mine.manifest, mine.mediaType);
+            await tracedPutManifest(ctx, repository, e.digest, mine.manifest, mine.mediaType);
             childrenPushed.add(e.digest);
           }
         }
       }
-      if (existing?.digest !== digest) await putManifest(ctx.session, repository, tag, body, mediaType);
+      if (existing?.digest !== digest) await tracedPutManifest(ctx, repository, tag, body, mediaType);
       const now = existing?.digest === digest ? digest : (await headManifest(ctx.session, repository, tag))?.digest;
       if (now === digest || now === undefined || attempt >= 4) {
         out[tag] = { digest, mediaType, platforms: entries.map((e) => platformKey(e.platform)) };
@@ -253,6 +299,27 @@ async function tagDigests(session: RegistrySession, repository: string, tags: st
 
 /** pushImageSet pushes `images` (one or several platforms) to `repository` under `tags`. */
 export async function pushImageSet(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<PushResult> {
+  if (!ctx.tracer) return pushImageSetUntraced(ctx, repository, images, tags);
+  const span = ctx.tracer.begin(`push ${repository}`, 'repository', { repository, tags });
+  try {
+    const r = await pushImageSetUntraced(ctx, repository, images, tags);
+    span.end({
+      digest: r.digest,
+      platforms: r.platforms,
+      bytesSent: r.bytesSent,
+      bytesSkipped: r.bytesSkipped,
+      blobsUploaded: r.blobsUploaded,
+      blobsSkipped: r.blobsSkipped,
+    });
+    return r;
+  } catch (err) {
+    span.end({ error: err instanceof Error ? err.message : String(err) });
+    throw err;
+  }
+}
+
+/** pushImageSetUntraced is pushImageSet's work, without the repository's span. */
+async function pushImageSetUntraced(ctx: PushContext, repository: string, images: ImageContent[], tags: string[]): Promise<PushResult> {
   const seen = new Map<string, ImageContent>();
   for (const i of images) {
     const k = platformKey(i.platform);

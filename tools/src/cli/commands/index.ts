@@ -17,6 +17,7 @@ const COMMAND_GROUPS: Array<{ words: string[]; load: () => Promise<Commands> }> 
   { words: ['list', 'tags', 'catalog', 'inspect', 'delete'], load: async () => (await import('./browse.js')).browseCommands },
   { words: ['config'], load: async () => (await import('./target.js')).targetCommands },
   { words: ['script', 'generate-script'], load: async () => (await import('./script.js')).scriptCommands },
+  { words: ['trace'], load: async () => [(await import('./trace.js')).traceCommand] },
 ];
 
 /** isCommandWord tells whether `word` is a command of the helper (yargs' own `help` included). */

@@ -12,6 +12,8 @@ import { baseTags, parseStrategies } from '../../push/tags.js';
 import { settingOption } from '../setting-options.js';
 import { readList, readString } from '../../settings/values.js';
 import { GitFacts } from '../../push/git.js';
+import { Tracer } from '../../trace/tracer.js';
+import { checkTraceTarget, writeTraceDocument } from '../../trace/events.js';
 
 interface PushArgs extends RegistryArgs {
   image: string | undefined;
@@ -22,6 +24,7 @@ interface PushArgs extends RegistryArgs {
   'deploy-dir': string | undefined;
   json: boolean;
   quiet: boolean;
+  trace: string | undefined;
 }
 
 /** versionOption is push's `-v, --version V`: IMAGE_VERSION's option, its help naming the helper's own --version. */
@@ -47,7 +50,11 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       .option('label', { type: 'string', array: true, describe: 'KEY=VALUE label set in the image config (repeatable)' })
       .option('deploy-dir', settingOption('DEPLOY_DIR_IMAGE', { fromEnv: false }))
       .option('json', { type: 'boolean', default: false, describe: 'Print what was pushed as JSON' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' }) as never,
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' })
+      .option('trace', {
+        type: 'string',
+        describe: 'Write a trace of the push to FILE (Chrome trace-event JSON: a span per blob and manifest; open in https://ui.perfetto.dev)',
+      }) as never,
   handler: async (args: PushArgs) => {
     const started = Date.now();
     const now = new Date();
@@ -93,6 +100,10 @@ export const pushCommand: CommandModule<object, PushArgs> = {
         });
     const arch = !explicit.length && strategies.includes('arch');
     const only = image ? [image.name] : readList(env, 'CONTAINER_REGISTRY_IMAGES');
+    if (args.trace === '') throw new HelperError('usage', 'push --trace takes the file to write the trace to');
+    if (args.trace !== undefined) await checkTraceTarget(args.trace);
+    const tracer = args.trace === undefined ? undefined : new Tracer('container-registry push', 'blobs');
+    const pushSpan = tracer?.begin('push', 'push', { deployDir, tags });
     const target = await openTarget(args);
     const reporter = await chooseReporter(args);
     // Reach the registry while the layouts are read (a plan error still wins: it is reported first).
@@ -104,7 +115,9 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       if (!plans.length) throw new HelperError('no-images', `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
       await ping;
       const ctx = newPushContext(target.session, reporter, args.jobs);
+      ctx.tracer = tracer;
       const results = await pushPlanned(ctx, plans, { tags, arch });
+      pushSpan?.end({ registry: target.registry, images: results.length, bytesSent: results.reduce((n, r) => n + r.bytesSent, 0) });
       reporter.close();
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ registry: target.registry, seconds: (Date.now() - started) / 1000, results }, null, 2)}\n`);
@@ -116,9 +129,21 @@ export const pushCommand: CommandModule<object, PushArgs> = {
           `Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1000).toFixed(2)} s\n`,
         );
       }
+    } catch (err) {
+      pushSpan?.end({ error: err instanceof Error ? err.message : String(err) });
+      // Written on failure too (where a push stopped is what a trace is for); the push's error wins.
+      if (tracer && args.trace !== undefined)
+        await writeTraceDocument(args.trace, tracer.document({ command: 'push', registry: target.registry })).catch((e: unknown) =>
+          process.stderr.write(`warning: ${(e as Error).message}\n`),
+        );
+      throw err;
     } finally {
       reporter.close();
       target.session.close();
+    }
+    if (tracer && args.trace !== undefined) {
+      await writeTraceDocument(args.trace, tracer.document({ command: 'push', registry: target.registry }));
+      if (!args.quiet && !args.json) process.stderr.write(`Trace written to ${args.trace} (open it in https://ui.perfetto.dev)\n`);
     }
   },
 };

@@ -1,1 +1,0 @@
-import{asCliError,exitStatusOf,formatCliError}from"./chunk-VIPUZVAC.mjs";import"./chunk-H6DCNULS.mjs";import"./chunk-G6GJJRYC.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-VZRCAKN2.mjs";import"./chunk-L76LRFPP.mjs";import"./chunk-JGLR2OLI.mjs";export{asCliError,exitStatusOf,formatCliError};
