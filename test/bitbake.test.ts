@@ -3,7 +3,8 @@
 // is no git checkout, list, delete + gc freeing the bytes, stop; a credsfile naming a second,
 // authenticated registry), push with `-c push_images`, and build the target config packages
 // (do_install + package_write_deb, checked with dpkg-deb -x) in insecure and secure mode (the
-// reference tool's local.conf: SECURE without AUTH refuses anonymous pushes).
+// reference tool's local.conf: SECURE without AUTH refuses anonymous pushes), and with image
+// signatures on (the key made, pushes signed and verified, the policy in the containers package).
 //
 // Needs checkouts of openembedded/bitbake and openembedded/openembedded-core (a scarthgap tag
 // such as yocto-5.0.19) named by BITBAKE_DIR and OECORE_DIR, root, dpkg-deb, openssl and the
@@ -340,7 +341,7 @@ INHERIT += "buildstats"
       t.pass('no trace command', { skip: 'the helper has no trace command yet' });
       return;
     }
-    const buildstats = join(build, 'tmp-glibc', 'buildstats');
+    const buildstats = join(tmpDir(), 'buildstats');
     const file = join(root, 'build-trace.json');
     const r = spawnSync(process.execPath, [BUNDLE, 'trace', buildstats, '--output', file], { encoding: 'utf8', timeout: 60_000 });
     t.equal(r.status, 0, `trace: ${out(r)}`);
@@ -379,6 +380,51 @@ INHERIT += "buildstats"
     t.equal(doc.otherData.skippedFiles, 0, 'every file was usable');
     for (const e of events.filter((e) => e.cat === 'task'))
       t.type((e.args?.io as Record<string, unknown> | undefined)?.rchar, 'number', `${e.args?.recipe}:${e.name} has its I/O figures`);
+  });
+
+  await t.test('signatures: SIGN and REQUIRE_SIGNATURES make the key, sign pushes, and ship the policy in the containers package', async (t) => {
+    if (!has('sign') || !has('verify')) {
+      t.pass('helper commands missing', { skip: 'the helper has no sign/verify command yet' });
+      return;
+    }
+    await writeFile(localConf, `${baseConf}CONTAINER_REGISTRY_SIGN = "1"\nCONTAINER_REGISTRY_REQUIRE_SIGNATURES = "1"\n`);
+    t.teardown(() => writeFile(localConf, baseConf));
+    const r = bitbake(['container-registry-index', '-c', 'generate_registry_script']);
+    if (!ok(t, r, 'generate_registry_script with SIGN and REQUIRE_SIGNATURES')) return;
+    const key = join(storage, 'pki', 'signing.key');
+    t.equal((await stat(key)).mode & 0o777, 0o600, 'the signing key, 0600');
+    const privateKey = await readFile(key, 'utf8');
+    const keyLine = privateKey.split('\n')[1]!;
+    t.notMatch(out(r), keyLine, 'the key is not in the task output');
+    const conf = await readFile(join(storage, 'container-registry.conf'), 'utf8');
+    t.match(conf, "cr_set CONTAINER_REGISTRY_SIGN '1'", "the script's pushes sign");
+
+    const b = bitbake(['container-oci-registry-config', '-c', 'package_write_deb']);
+    if (!ok(t, b, 'container-oci-registry-config with REQUIRE_SIGNATURES')) return;
+    const publicKey = await readFile(join(storage, 'pki', 'signing.pub'), 'utf8');
+    const want = targetFiles('containers', resolveTargetSettings({ url, namespace: 'yocto', insecure: '1' }), undefined, { publicKey, signedRegistry: url });
+    t.same(
+      Object.fromEntries(await debFiles('container-oci-registry-config')),
+      Object.fromEntries(want.map((f) => [f.path, f.content])),
+      "the emitter's files",
+    );
+    t.ok(
+      want.some((f) => f.path === '/etc/containers/policy.json'),
+      'policy.json among them',
+    );
+
+    const start = runScript(['start']);
+    t.equal(start.status, 0, `start: ${out(start)}`);
+    try {
+      const push = runScript(['push', 'cr-test-image', '--tag', 'signed']);
+      t.equal(push.status, 0, `push signs: ${out(push)}`);
+      t.match(push.stdout, new RegExp(`Signed localhost:${port}/yocto/cr-test-image:signed`));
+      const verify = runScript(['verify', 'cr-test-image:signed']);
+      t.equal(verify.status, 0, `verify: ${out(verify)}`);
+      t.notMatch(out(push) + out(verify), keyLine, 'the key is in no output');
+    } finally {
+      runScript(['stop']);
+    }
   });
 
   const getvar = (t: Tap, name: string, recipe = 'labels-test'): string | undefined => {

@@ -241,6 +241,56 @@ print(json.dumps([
     t.equal(containers[4], ' container-registry-ca');
   });
 
+  t.test('signatures: REQUIRE_SIGNATURES makes the public key an input of the containers package and an argument of its config', async (t) => {
+    const dir = await tempDir(t, 'cr-sig-');
+    await writeFile(join(dir, 'signing.pub'), 'PUB\n');
+    await writeFile(join(dir, 'helper.mjs'), 'x');
+    const pub = join(dir, 'signing.pub');
+    const out = await python(
+      t,
+      `
+calls = []
+class Out:
+    stdout = ''
+helper.run_helper = lambda d, args, extra_env=None, check=True: calls.append(args) or Out()
+def setup(values, kind):
+    d = D(dict(values, PN=kind + '-pkg'))
+    r = attempt(settings.config_recipe_setup, d, kind)
+    return [r, d.getVar('CONTAINER_REGISTRY_SIGNING_PUBKEY_SHA256'), d.deps]
+base = {'CONTAINER_REGISTRY_HELPER': ${JSON.stringify(join(dir, 'helper.mjs'))}, 'CONTAINER_REGISTRY_SIGNING_PUBKEY': ${JSON.stringify(pub)},
+        'CONTAINER_REGISTRY_URL': 'localhost:5000'}
+on = dict(base, CONTAINER_REGISTRY_REQUIRE_SIGNATURES='1')
+results = [
+  setup(dict(base), 'containers'),
+  setup(on, 'containers'),
+  setup(on, 'docker'),
+  setup(dict(on, CONTAINER_REGISTRY_SIGNING_PUBKEY='/nonexistent/signing.pub'), 'containers'),
+  attempt(settings.requires_signatures, D(dict(base, CONTAINER_REGISTRY_REQUIRE_SIGNATURES='maybe')), 'containers'),
+  [settings.signing_key_wanted(D(base)), settings.signing_key_wanted(D(dict(base, CONTAINER_REGISTRY_SIGN='1'))), settings.signing_key_wanted(D(on))],
+]
+helper.write_config(D(base), 'containers', '/D')
+helper.write_config(D(on), 'containers', '/D')
+helper.write_config(D(on), 'docker', '/D')
+env = helper.helper_env(D(on))
+print(json.dumps([results, calls, env.get('CONTAINER_REGISTRY_REQUIRE_SIGNATURES')]))`,
+    );
+    type Setup = [string | null, string, string[]];
+    const [[off, containers, docker, missing, bad, wanted], calls, envValue] = out as [[Setup, Setup, Setup, Setup, string, boolean[]], string[][], string];
+    const sha = createHash('sha256').update('PUB\n').digest('hex');
+    t.same(off, [null, '', [join(dir, 'helper.mjs')]], 'off: the key is no input');
+    t.same(containers, [null, sha, [join(dir, 'helper.mjs'), pub]], 'on: the key is an input by content, and re-parsed when it changes');
+    t.same(docker, [null, '', [join(dir, 'helper.mjs')]], 'docker reads no policy.json: no key');
+    t.match(missing[0], /^SKIP: CONTAINER_REGISTRY_REQUIRE_SIGNATURES = "1" needs the signing public key \/nonexistent\/signing.pub, which does not exist yet/);
+    t.match(bad, /^FATAL: CONTAINER_REGISTRY_REQUIRE_SIGNATURES must be "1" or "0"/);
+    t.same(wanted, [false, true, true], 'SIGN or REQUIRE_SIGNATURES: generate_registry_script makes the key');
+    t.same(calls, [
+      ['config', 'containers', '--output', '/D'],
+      ['config', 'containers', '--output', '/D', '--signing-key', pub],
+      ['config', 'docker', '--output', '/D'],
+    ]);
+    t.equal(envValue, '1', 'the helper sees REQUIRE_SIGNATURES');
+  });
+
   t.test('DOCKER_REGISTRY_INSECURE entries that are this registry (secure mode drops them)', async (t) => {
     const out = await python(
       t,

@@ -175,3 +175,54 @@ t.test('package file lists: every certs.d path has one owner', async (t) => {
   t.throws(() => targetFiles('ca', insecure()), { code: 'missing-ca' });
   t.ok(targetFiles('docker', insecure()).every((f) => f.mode === 0o644));
 });
+
+t.test('signatures required (REQUIRE_SIGNATURES): policy.json, registries.d and the public key for podman/skopeo/CRI-O', async (t) => {
+  const PUB = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n';
+  const sig = { publicKey: PUB, signedRegistry: 'localhost:5000' };
+  const files = targetFiles('containers', insecure(), undefined, sig);
+  t.same(
+    files.map((f) => [f.path, f.mode]),
+    [
+      ['/etc/containers/registries.conf.d/50-custom-registry.conf', 0o644],
+      ['/etc/containers/policy.json', 0o644],
+      ['/etc/containers/registries.d/container-registry.yaml', 0o644],
+      ['/etc/containers/keys/container-registry.pub', 0o644],
+    ],
+  );
+  const policy = JSON.parse(files[1]!.content) as unknown;
+  t.same(
+    policy,
+    {
+      default: [{ type: 'insecureAcceptAnything' }],
+      transports: {
+        docker: {
+          '10.0.2.2:5000': [
+            {
+              type: 'sigstoreSigned',
+              keyPath: '/etc/containers/keys/container-registry.pub',
+              signedIdentity: { type: 'remapIdentity', prefix: '10.0.2.2:5000', signedPrefix: 'localhost:5000' },
+            },
+          ],
+        },
+        'docker-daemon': { '': [{ type: 'insecureAcceptAnything' }] },
+      },
+    },
+    'the QEMU address is mapped back to the name the build signed',
+  );
+  t.equal(files[2]!.content.split('\n').slice(2).join('\n'), 'docker:\n  "10.0.2.2:5000":\n    use-sigstore-attachments: true\n');
+  t.equal(files[3]!.content, PUB);
+  const lan = JSON.parse(
+    targetFiles('containers', insecure({ targetHost: 'registry.lan:5000' }), undefined, { ...sig, signedRegistry: 'registry.lan:5000' })[1]!.content,
+  ) as {
+    transports: { docker: Record<string, Array<{ signedIdentity: unknown }>> };
+  };
+  t.same(lan.transports.docker['registry.lan:5000']![0]!.signedIdentity, { type: 'matchRepoDigestOrExact' }, 'the same name on both sides: no remap');
+  t.same(
+    targetFiles('containers', secure({ targetNetwork: 'tap' }), CA, sig).map((f) => f.path)[1],
+    '/etc/containers/policy.json',
+    'secure mode too; the CA stays the CA package’s',
+  );
+  t.equal(targetFiles('containers', insecure()).length, 1, 'off: the drop-in alone');
+  t.equal(targetFiles('docker', insecure(), undefined, sig).length, 1, 'docker reads no policy.json: nothing added');
+  t.throws(() => targetFiles('containers', insecure(), undefined, { ...sig, publicKey: 'not a key' }), { message: /not a PEM public key/ });
+});

@@ -99,6 +99,8 @@ def write_config(d, kind, dest):
     args = ["config", kind, "--output", dest]
     if containerregistry.settings.needs_ca(d, kind):
         args += ["--ca", d.getVar("CONTAINER_REGISTRY_CA")]
+    if containerregistry.settings.requires_signatures(d, kind):
+        args += ["--signing-key", d.getVar("CONTAINER_REGISTRY_SIGNING_PUBKEY")]
     out = run_helper(d, args)
     for line in out.stdout.splitlines():
         bb.note("installed %s" % line)
@@ -134,6 +136,13 @@ def generate_script(d):
             bb.fatal("secure mode: this helper has no `pki` command, and %s does not exist" % d.getVar("CONTAINER_REGISTRY_CA"))
         else:
             bb.warn("secure mode: this helper has no `pki` command; using the existing %s" % d.getVar("CONTAINER_REGISTRY_CA"))
+    if containerregistry.settings.signing_key_wanted(d):
+        script = os.path.join(storage, "container-registry.sh")
+        res = subprocess.run([script, "pki", "signing-key"], env=helper_env(d), capture_output=True, text=True)
+        if res.returncode != 0:
+            bb.fatal("container-registry.sh pki signing-key failed (exit %d):\n%s%s" % (res.returncode, res.stdout, res.stderr))
+        for line in res.stdout.splitlines():
+            bb.plain(line)
     bb.plain("Next: %s start, then %s push" % (os.path.join(storage, "container-registry.sh"), os.path.join(storage, "container-registry.sh")))
 
 

@@ -1,6 +1,7 @@
 # The layer's rules: checking and deriving the settings. AUTH implies SECURE; SECURE with INSECURE
 # is fatal; the values an enum allows; which config package an image's container engine needs;
-# whether a config package carries the CA, and what a config recipe's do_install depends on.
+# whether a config package carries the CA or the signature policy, and what a config recipe's
+# do_install depends on.
 # Running the helper with these settings (node, its environment, the tasks) is helper.py.
 #
 # Unset variables read as their documented defaults ("0", "none", ...), so these functions give
@@ -167,6 +168,19 @@ def insecure_entries_naming_registry(d):
     return found
 
 
+def requires_signatures(d, kind):
+    """requires_signatures tells whether a config package ships the signature policy: the containers
+    package (podman, skopeo, buildah, CRI-O read policy.json) with CONTAINER_REGISTRY_REQUIRE_SIGNATURES = "1".
+    Mirrors the condition of signatureSettings in the helper's tools/src/cli/commands/target.ts."""
+    return kind == "containers" and flag(d, "CONTAINER_REGISTRY_REQUIRE_SIGNATURES")
+
+
+def signing_key_wanted(d):
+    """signing_key_wanted: the build signs pushes (SIGN) or targets require signatures
+    (REQUIRE_SIGNATURES), so generate_registry_script creates the signing key."""
+    return flag(d, "CONTAINER_REGISTRY_SIGN") or flag(d, "CONTAINER_REGISTRY_REQUIRE_SIGNATURES")
+
+
 def config_recipe_setup(d, kind):
     """config_recipe_setup makes a target config recipe's inputs real: the helper's and the CA's
     checksums become variables its do_install depends on, and the recipe is re-parsed when either
@@ -193,4 +207,15 @@ def config_recipe_setup(d, kind):
         d.setVar("CONTAINER_REGISTRY_CA_SHA256", sha)
     else:
         d.setVar("CONTAINER_REGISTRY_CA_SHA256", "")
+    if requires_signatures(d, kind):
+        pub = d.getVar("CONTAINER_REGISTRY_SIGNING_PUBKEY")
+        bb.parse.mark_dependency(d, pub)
+        sha = file_sha256(pub)
+        if sha == "none":
+            raise bb.parse.SkipRecipe('CONTAINER_REGISTRY_REQUIRE_SIGNATURES = "1" needs the signing public key %s, which '
+                                      "does not exist yet: run `bitbake container-registry-index -c generate_registry_script` "
+                                      "first (it creates the key)" % pub)
+        d.setVar("CONTAINER_REGISTRY_SIGNING_PUBKEY_SHA256", sha)
+    else:
+        d.setVar("CONTAINER_REGISTRY_SIGNING_PUBKEY_SHA256", "")
 

@@ -29,6 +29,7 @@ const TABLE = {
   },
   // Not there yet: exit 3 (as `status` for a stopped registry).
   'pki-missing': { exit: 3, about: 'the storage directory has no PKI yet' },
+  'signing-key-missing': { exit: 3, about: 'the image signing key (or its public key) does not exist yet' },
   'not-running': { exit: 3, about: 'the local registry a client command talks to does not run (its address refuses connections)' },
   // Users and the access policy of secure mode.
   'access-config': { exit: 1, about: 'auth/access.toml cannot be used' },
@@ -42,6 +43,9 @@ const TABLE = {
   'pki-read': { exit: 1, about: 'a file of pki/ cannot be read or is not PEM' },
   'pki-ca': { exit: 1, about: 'the CA certificate and its key do not make a pair' },
   'pki-key': { exit: 1, about: 'a private key of a type the PKI does not handle' },
+  // Image signatures.
+  unsigned: { exit: 1, about: 'an image has no signature (no sha256-<hex>.sig manifest, or no signature layer in it)' },
+  'bad-signature': { exit: 1, about: 'no signature of an image is valid for the key, its digest and its name' },
   // Talking to a registry.
   credentials: { exit: 1, about: 'credentials cannot be found or read' },
   tls: { exit: 1, about: 'a CA certificate or cert dir cannot be used' },

@@ -202,6 +202,20 @@ export const SETTINGS = {
     bitbake: 'class',
     target: true,
   },
+  CONTAINER_REGISTRY_SIGN: {
+    type: 'boolean',
+    doc: "push signs what it pushed (sigstore signatures podman and skopeo check) with the storage's pki/signing.key",
+    default: '0',
+    flags: ['sign'],
+    bitbake: 'class',
+  },
+  CONTAINER_REGISTRY_REQUIRE_SIGNATURES: {
+    type: 'boolean',
+    doc: 'Targets (podman, skopeo, CRI-O) refuse images of this registry without a valid signature by the signing key',
+    default: '0',
+    bitbake: 'class',
+    target: true,
+  },
   DEPLOY_DIR_IMAGE: {
     type: 'string',
     doc: 'Deploy folder of the current machine; a push also reads the machine folders next to it',
@@ -324,6 +338,13 @@ export const SETTINGS = {
     doc: "The bundled helper, the layer's files/container-registry.mjs",
     bitbake: 'class',
     bitbakeDefault: "${@bb.utils.which(d.getVar('BBPATH'), 'files/container-registry.mjs')}",
+    readBy: 'layer',
+  },
+  CONTAINER_REGISTRY_SIGNING_PUBKEY: {
+    type: 'string',
+    doc: 'Public key targets verify signatures with when CONTAINER_REGISTRY_REQUIRE_SIGNATURES is on',
+    bitbake: 'class',
+    bitbakeDefault: '${CONTAINER_REGISTRY_STORAGE}/pki/signing.pub',
     readBy: 'layer',
   },
   CONTAINER_REGISTRY_CA: {

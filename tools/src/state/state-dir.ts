@@ -5,6 +5,7 @@
 //   ├── container-registry.pid, container-registry.log     the running server (never inside docker/)
 //   ├── config.toml, gc-stats.json                          server settings (webhooks); totals of gc runs for /metrics
 //   ├── pki/{ca.key,ca.crt,server.key,server.crt}            secure mode; keys 0600, folder 0700
+//   ├── pki/{signing.key,signing.pub}                         the image signing key (0600) and its public key
 //   ├── certs/ca.crt                                          the CA alone: a client cert dir (skopeo --cert-dir)
 //   └── auth/{htpasswd,password,access.toml}                 users (bcrypt), the default user's password (0600), policy
 //
@@ -77,6 +78,16 @@ export class StateDir {
   /** serverCert is the server certificate the registry presents (PEM). */
   serverCert(): string {
     return join(this.pkiDir(), 'server.crt');
+  }
+
+  /** signingKey is the private key images are signed with (ECDSA P-256, PKCS#8 PEM, 0600). */
+  signingKey(): string {
+    return join(this.pkiDir(), 'signing.key');
+  }
+
+  /** signingPublicKey is the signing key's public half (SPKI PEM, 0644): what verifiers and targets get. */
+  signingPublicKey(): string {
+    return join(this.pkiDir(), 'signing.pub');
   }
 
   /** certsDir holds only the CA certificate, so clients can use it as a cert dir without seeing keys. */

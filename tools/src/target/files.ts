@@ -5,6 +5,7 @@ import { containerdHostsToml, containerdHostsTomlPath } from './containerd.js';
 import { DOCKER_DAEMON_JSON, dockerDaemonJson } from './docker.js';
 import type { TargetSettings } from './settings.js';
 import { VDKR_REGISTRY_CONF, vdkrRegistryConf } from './vdkr.js';
+import { signatureFiles, type SignatureSettings } from './signatures.js';
 
 /** TARGET_KINDS are the config packages, by the name the CLI takes. */
 export const TARGET_KINDS = ['docker', 'containers', 'containerd', 'vdkr', 'ca'] as const;
@@ -43,15 +44,18 @@ export function kindNeedsCa(kind: TargetKind, s: TargetSettings): boolean {
   return kind === 'ca' || (kind === 'containerd' && s.secure);
 }
 
-/** targetFiles lists the files of one config package; `ca` is the CA's PEM (needed when secure). */
-export function targetFiles(kind: TargetKind, s: TargetSettings, ca?: string): TargetFile[] {
+/**
+ * targetFiles lists the files of one config package; `ca` is the CA's PEM (needed when secure);
+ * `signatures`, when given, makes the containers package require signed images of the registry.
+ */
+export function targetFiles(kind: TargetKind, s: TargetSettings, ca?: string, signatures?: SignatureSettings): TargetFile[] {
   switch (kind) {
     case 'docker': {
       const daemon = dockerDaemonJson(s);
       return daemon === undefined ? [] : [{ path: DOCKER_DAEMON_JSON, content: daemon, mode: 0o644 }];
     }
     case 'containers':
-      return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 0o644 }];
+      return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 0o644 }, ...(signatures ? signatureFiles(s, signatures) : [])];
     case 'containerd':
       return [{ path: containerdHostsTomlPath(s), content: containerdHostsToml(s), mode: 0o644 }, ...caFile('containerd', s, kind, ca)];
     case 'vdkr':

@@ -15,6 +15,7 @@ const COMMAND_GROUPS: Array<{ words: string[]; load: () => Promise<Commands> }> 
   { words: ['push'], load: async () => [(await import('./push.js')).pushCommand] },
   { words: ['import'], load: async () => [(await import('./import.js')).importCommand] },
   { words: ['list', 'tags', 'catalog', 'inspect', 'delete'], load: async () => (await import('./browse.js')).browseCommands },
+  { words: ['sign', 'verify'], load: async () => (await import('./sign.js')).signCommands },
   { words: ['config'], load: async () => (await import('./target.js')).targetCommands },
   { words: ['script', 'generate-script'], load: async () => (await import('./script.js')).scriptCommands },
   { words: ['trace'], load: async () => [(await import('./trace.js')).traceCommand] },

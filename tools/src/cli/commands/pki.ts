@@ -1,4 +1,4 @@
-// pki init | show | renew: thin calls into pki/.
+// pki init | show | renew | signing-key: thin calls into pki/ and signing/keys.ts.
 import type { CommandModule } from 'yargs';
 import { existingStorage, storageChoice, storageOption } from '../options.js';
 import type { PkiResult } from '../../pki/pki.js';
@@ -63,10 +63,24 @@ const show: CommandModule<object, { storage?: string; json: boolean }> = {
   },
 };
 
-/** pkiCommand is `pki init | show | renew`. */
+const signingKey: CommandModule<object, { storage?: string }> = {
+  command: 'signing-key',
+  describe: 'Create the image signing key (ECDSA P-256: pki/signing.key 0600, pki/signing.pub) if missing; print where it is',
+  builder: (y) => storageOption(y) as never,
+  handler: async (args) => {
+    const state = new StateDir(storageChoice(args.storage).dir);
+    const { ensureSigningKey } = await import('../../signing/keys.js');
+    const r = await ensureSigningKey(state);
+    // Paths only: the private key's content is never printed.
+    process.stdout.write(`${r.created ? 'Created' : 'Kept'} signing key ${r.files.privateKey}\nPublic key ${r.files.publicKey}\n`);
+  },
+};
+
+/** pkiCommand is `pki init | show | renew | signing-key`. */
 export const pkiCommand: CommandModule<object, object> = {
   command: 'pki <command>',
-  describe: 'The CA and server certificate of secure mode',
-  builder: (y) => y.command(init).command(show).command(renew).demandCommand(1, 'Name a pki command: init, show or renew.') as never,
+  describe: 'The CA and server certificate of secure mode, and the image signing key',
+  builder: (y) =>
+    y.command(init).command(show).command(renew).command(signingKey).demandCommand(1, 'Name a pki command: init, show, renew or signing-key.') as never,
   handler: () => {},
 };

@@ -14,6 +14,10 @@ import { readList, readString } from '../../settings/values.js';
 import { GitFacts } from '../../push/git.js';
 import { Tracer } from '../../trace/tracer.js';
 import { checkTraceTarget, writeTraceDocument } from '../../trace/events.js';
+import { commandName } from '../options.js';
+import { parseRegistryAddress, registryHost } from '../../oci/reference.js';
+import type { RegistrySession } from '../../client/session.js';
+import type { PushResult } from '../../push/push.js';
 
 interface PushArgs extends RegistryArgs {
   image: string | undefined;
@@ -25,6 +29,16 @@ interface PushArgs extends RegistryArgs {
   json: boolean;
   quiet: boolean;
   trace: string | undefined;
+  sign: boolean;
+}
+
+/** signingFor loads the signing key and the signing module (only for `push --sign`). */
+async function signingFor(args: PushArgs) {
+  const { signingKeyPath, SIGN_CREATOR } = await import('./sign.js');
+  const { loadSigningKey } = await import('../../signing/keys.js');
+  const { signPushed } = await import('../../signing/sign.js');
+  const key = await loadSigningKey(signingKeyPath(undefined, args.storage), `${commandName()} pki signing-key`);
+  return { sign: (session: RegistrySession, host: string, results: PushResult[]) => signPushed(session, host, results, key, SIGN_CREATOR) };
 }
 
 /** versionOption is push's `-v, --version V`: IMAGE_VERSION's option, its help naming the helper's own --version. */
@@ -49,6 +63,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       .option('version', versionOption())
       .option('label', { type: 'string', array: true, describe: 'KEY=VALUE label set in the image config (repeatable)' })
       .option('deploy-dir', settingOption('DEPLOY_DIR_IMAGE', { fromEnv: false }))
+      .option('sign', settingOption('CONTAINER_REGISTRY_SIGN'))
       .option('json', { type: 'boolean', default: false, describe: 'Print what was pushed as JSON' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' })
       .option('trace', {
@@ -104,6 +119,8 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     if (args.trace !== undefined) await checkTraceTarget(args.trace);
     const tracer = args.trace === undefined ? undefined : new Tracer('container-registry push', 'blobs');
     const pushSpan = tracer?.begin('push', 'push', { deployDir, tags });
+    // The signing key is read before anything is sent: a missing key fails the push up front.
+    const signing = args.sign ? await signingFor(args) : undefined;
     const target = await openTarget(args);
     const reporter = await chooseReporter(args);
     // Reach the registry while the layouts are read (a plan error still wins: it is reported first).
@@ -119,12 +136,16 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       const results = await pushPlanned(ctx, plans, { tags, arch });
       pushSpan?.end({ registry: target.registry, images: results.length, bytesSent: results.reduce((n, r) => n + r.bytesSent, 0) });
       reporter.close();
+      const signed = signing ? await signing.sign(target.session, registryHost(parseRegistryAddress(target.registry)), results) : [];
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ registry: target.registry, seconds: (Date.now() - started) / 1000, results }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ registry: target.registry, seconds: (Date.now() - started) / 1000, results, ...(signing ? { signed } : {}) }, null, 2)}\n`,
+        );
       } else if (!args.quiet) {
         const sent = results.reduce((n, r) => n + r.bytesSent, 0);
         const skipped = results.reduce((n, r) => n + r.bytesSkipped, 0);
         for (const r of results) for (const line of summaryLines(target.registry, r)) process.stdout.write(`${line}\n`);
+        for (const r of signed) process.stdout.write(`Signed ${r.identity} (${r.signed.length} manifest(s))\n`);
         process.stdout.write(
           `Pushed ${results.length} image(s): ${humanBytes(sent)} sent, ${humanBytes(skipped)} already there, ${((Date.now() - started) / 1000).toFixed(2)} s\n`,
         );

@@ -13,6 +13,9 @@ import { writeFileAtomic } from '../../common/atomic-write.js';
 import { makeDirs } from '../../common/make-dirs.js';
 import { StateDir } from '../../state/state-dir.js';
 import { commandName, storageChoice, storageOption } from '../options.js';
+import type { SignatureSettings } from '../../target/signatures.js';
+import { readBoolean } from '../../settings/values.js';
+import { parseRegistryAddress, registryHost } from '../../oci/reference.js';
 
 interface ConfigArgs {
   kind: TargetKind;
@@ -21,6 +24,7 @@ interface ConfigArgs {
   storage: string | undefined;
   url: string | undefined;
   'target-host': string | undefined;
+  'signing-key': string | undefined;
   print: boolean;
 }
 
@@ -38,6 +42,25 @@ function storageCa(storage: string | undefined): string {
   return ca;
 }
 
+/** signatureSettings is what the containers package needs to require signatures (CONTAINER_REGISTRY_REQUIRE_SIGNATURES), else undefined. */
+async function signatureSettings(args: ConfigArgs, url: string): Promise<SignatureSettings | undefined> {
+  if (args.kind !== 'containers' || !readBoolean(process.env, 'CONTAINER_REGISTRY_REQUIRE_SIGNATURES')) return undefined;
+  const path = args['signing-key'] ? resolve(args['signing-key']) : new StateDir(storageChoice(args.storage).dir).signingPublicKey();
+  let publicKey: string;
+  try {
+    publicKey = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new HelperError('pki-read', `cannot read the signing public key ${path} (${code ?? 'error'})`);
+    throw new HelperError(
+      'signing-key-missing',
+      `CONTAINER_REGISTRY_REQUIRE_SIGNATURES is on, but the signing public key ${path} does not exist: \`${commandName()} pki signing-key\` creates it; or give --signing-key FILE`,
+    );
+  }
+  if (!publicKey.includes('-----BEGIN PUBLIC KEY-----')) throw new HelperError('pki-read', `${path} is not a PEM public key`);
+  return { publicKey, signedRegistry: registryHost(parseRegistryAddress(url)) };
+}
+
 const config: CommandModule<object, ConfigArgs> = {
   command: 'config <kind>',
   describe: 'Write target configuration (docker, containers, containerd, vdkr, ca) for this registry',
@@ -49,6 +72,11 @@ const config: CommandModule<object, ConfigArgs> = {
       // Their variables are read with the other target settings (targetInputFromEnv); a flag wins.
       .option('url', settingOption('CONTAINER_REGISTRY_URL', { flag: 'url', fromEnv: false }))
       .option('target-host', settingOption('CONTAINER_REGISTRY_TARGET_HOST', { fromEnv: false }))
+      .option('signing-key', {
+        type: 'string',
+        describe:
+          "Public signing key targets check images with, for containers when CONTAINER_REGISTRY_REQUIRE_SIGNATURES=1 [default: the storage's pki/signing.pub]",
+      })
       .option('print', { type: 'boolean', default: false, describe: 'Print the files instead of writing them' }) as never,
   handler: async (args) => {
     if (!args.print && !args.output) throw new HelperError('usage', 'name a root directory with --output DIR, or use --print');
@@ -63,7 +91,7 @@ const config: CommandModule<object, ConfigArgs> = {
       if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
         throw new HelperError('bad-ca', `${caFile} is not a PEM certificate`);
       }
-      files = targetFiles(args.kind, settings, ca);
+      files = targetFiles(args.kind, settings, ca, await signatureSettings(args, input.url));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HelperError('missing-ca', `cannot read the CA ${caFile}: no such file`);
       // target/'s own errors become CLI diagnostics in cli/errors.ts (asCliError).

@@ -1,1 +1,0 @@
-import{asCliError,exitStatusOf,formatCliError}from"./chunk-H35SMWBC.mjs";import"./chunk-7BV6BQ3V.mjs";import"./chunk-G6GJJRYC.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-2QLYQZNS.mjs";import"./chunk-HNZPDJDR.mjs";import"./chunk-JGLR2OLI.mjs";export{asCliError,exitStatusOf,formatCliError};

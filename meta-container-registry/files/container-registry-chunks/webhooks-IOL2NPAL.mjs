@@ -1,1 +1,0 @@
-import{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications}from"./chunk-K2BNC7QM.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-2QLYQZNS.mjs";import"./chunk-HNZPDJDR.mjs";import"./chunk-JGLR2OLI.mjs";export{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications};
