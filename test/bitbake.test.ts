@@ -25,6 +25,7 @@ import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 import { isRoot, which } from './helpers/peers.js';
 import { makeImage, writeLayout } from './helpers/images.js';
+import { writeSpdx22Archive, writeTestdata } from './helpers/supply.js';
 import { resolveTargetSettings } from '../tools/src/target/settings.js';
 import { targetFiles, type TargetKind } from '../tools/src/target/files.js';
 
@@ -127,10 +128,10 @@ INHIBIT_PACKAGE_DEBUG_SPLIT = "1"
 WARN_QA:remove = "host-user-contaminated"
 ERROR_QA:remove = "host-user-contaminated"
 INHERIT += "nopseudo"
+INHERIT += "buildstats"
 OE_HARNESS_STUB_RPROVIDES += "ca-certificates"
 require conf/distro/include/container-registry.conf
 CONTAINER_REGISTRY_URL = "${url}"
-INHERIT += "buildstats"
 `;
   const localConf = join(build, 'conf', 'local.conf');
   // Insecure mode by the distro fragment alone: it sets CONTAINER_REGISTRY_INSECURE = "1" when not secure.
@@ -292,6 +293,64 @@ INHERIT += "buildstats"
     t.not(bad.status, 0, 'a wrong password in --credsfile fails');
     t.match(out(bad), /401|credential|password|unauthori[sz]ed/i, `and says why: ${out(bad)}`);
     t.notMatch(out(good) + out(bad), password, 'the password is never printed');
+
+    // SBOM and provenance (issue 15): create-spdx 2.2's archive and the image's testdata.json beside
+    // a layout, as an image build leaves them; the script's push attaches both, with the layers of
+    // this build's BBLAYERS and the times of its real buildstats.
+    t.match(conf, /cr_set BBLAYERS '[^']*meta-container-registry[^']*'/, 'BitBake handed BBLAYERS to the script');
+    t.match(conf, "cr_set CONTAINER_REGISTRY_SBOM 'auto'", "create-spdx is in oe-core's INHERIT_DISTRO: SBOM auto");
+    t.match(conf, /cr_set BUILDSTATS_BASE '[^']+buildstats\/?'/);
+    if (has('referrers') && which('zstd')) {
+      const imageName = 'cr-sbom-image-qemux86-64.rootfs-20260101120000';
+      await writeLayout(join(deploy!, `${imageName}-oci`), [{ ref: 'latest', image: makeImage() }]);
+      await writeSpdx22Archive(deploy!, imageName, 'cr-sbom-image-qemux86-64.rootfs');
+      // PN: a recipe whose tasks this build really ran, so the times come from real buildstats.
+      await writeTestdata(deploy!, imageName, {
+        MACHINE: 'qemux86-64',
+        DISTRO: 'nodistro',
+        PN: 'container-registry-index',
+        IMAGE_FEATURES: 'container-registry',
+        IMAGE_NAME: imageName,
+      });
+      const before = Date.now();
+      const pushSbom = runScript(['push', 'cr-sbom-image', '--tag', 'sbom', '--json']);
+      t.equal(pushSbom.status, 0, `push with SBOM and provenance: ${out(pushSbom)}`);
+      const attached = (JSON.parse(pushSbom.stdout) as { attached: Array<{ kind: string }> }).attached.map((a) => a.kind);
+      t.same(attached, ['sbom', 'provenance'], 'both attached');
+      const inspect = runScript(['inspect', 'cr-sbom-image:sbom']);
+      t.match(inspect.stdout, /application\/spdx\+json/, 'inspect shows the SBOM');
+      t.match(inspect.stdout, /application\/vnd\.in-toto\+json/, 'and the provenance');
+      const prov = runScript(['referrers', 'cr-sbom-image:sbom', '--type', 'provenance']);
+      t.equal(prov.status, 0, `referrers --type provenance: ${out(prov)}`);
+      const statement = JSON.parse(Buffer.from((JSON.parse(prov.stdout) as { payload: string }).payload, 'base64').toString()) as {
+        predicate: {
+          buildDefinition: {
+            externalParameters: Record<string, unknown>;
+            resolvedDependencies: Array<{ name: string; uri?: string; digest?: { gitCommit: string }; annotations?: { layer?: string } }>;
+          };
+          runDetails: { metadata: { startedOn?: string; finishedOn?: string } };
+        };
+      };
+      const deps = statement.predicate.buildDefinition.resolvedDependencies;
+      t.same(
+        deps.filter((d) => d.annotations?.layer).map((d) => d.name),
+        ['core', 'container-registry', 'oe-harness', 'cr-test'],
+        'every layer of BBLAYERS, in order, by its collection name',
+      );
+      t.ok(
+        deps.some((d) => d.uri === 'https://busybox.net/downloads/busybox-1.36.1.tar.bz2'),
+        "then the recipe sources of the SBOM's recipe documents",
+      );
+      const oeRev = spawnSync('git', ['-C', OECORE_DIR!, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+      if (oeRev) t.equal(deps.find((d) => d.name === 'core')?.digest?.gitCommit, oeRev, "oe-core's revision");
+      t.same(statement.predicate.buildDefinition.externalParameters.MACHINE, 'qemux86-64');
+      const { startedOn, finishedOn } = statement.predicate.runDetails.metadata;
+      t.ok(startedOn && finishedOn, `times from buildstats: ${startedOn} .. ${finishedOn}`);
+      t.ok(
+        Date.parse(startedOn!) >= started - 1000 && Date.parse(startedOn!) <= Date.parse(finishedOn!) && Date.parse(finishedOn!) <= before,
+        'within this test run',
+      );
+    } else t.comment('SBOM/provenance through the script skipped: the helper has no referrers command or zstd is missing');
 
     // Pushing is its own task: `bitbake container-registry-index -c push_images`. The plain build
     // pushes nothing (yocto-check-layer refuses a network task reachable from do_build) and says so.

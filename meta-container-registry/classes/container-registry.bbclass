@@ -10,9 +10,9 @@
 #   ${CONTAINER_REGISTRY_STORAGE}/container-registry.sh push
 #
 # Variables read: every CONTAINER_REGISTRY_* below, DOCKER_REGISTRY_INSECURE, DEPLOY_DIR_IMAGE,
-# TOPDIR, PATH (to find node). The rules (AUTH implies SECURE, SECURE with INSECURE is fatal, engine
-# -> package) live in lib/containerregistry/settings.py, shared with layer.conf's
-# FEATURE_PACKAGES_container-registry so images that never inherit this class get the same answers;
+# TOPDIR, PATH (to find node); for provenance BBLAYERS, DISTRO and BUILDSTATS_BASE.
+# The rules (AUTH implies SECURE, SECURE with INSECURE is fatal, engine -> package) live in
+# lib/containerregistry/settings.py, shared with layer.conf's FEATURE_PACKAGES_container-registry so images that never inherit this class get the same answers;
 # running the helper (node >= 20, its environment, the tasks' steps) in lib/containerregistry/helper.py.
 # The variables and defaults below are those of the helper's settings table
 # (tools/src/settings/table.ts); test/settings-table.test.ts fails when the two differ.
@@ -67,6 +67,12 @@ CONTAINER_REGISTRY_CERT_SAN ??= ""
 
 CONTAINER_REGISTRY_IMAGES[doc] = "Images a push takes from deploy/, space-separated; empty means every OCI image found."
 CONTAINER_REGISTRY_IMAGES ??= ""
+
+CONTAINER_REGISTRY_SBOM[doc] = "SBOM a push attaches to each image (an OCI 1.1 referrer): auto (the image's SPDX document create-spdx wrote beside it in deploy/), none, or an SPDX JSON file. Default: auto when create-spdx is in INHERIT, else none."
+CONTAINER_REGISTRY_SBOM ??= "${@bb.utils.contains_any('INHERIT', 'create-spdx create-spdx-2.2 create-spdx-3.0', 'auto', 'none', d)}"
+
+CONTAINER_REGISTRY_PROVENANCE[doc] = "Provenance a push attaches: auto (an in-toto SLSA v1 statement from the image's testdata.json, BBLAYERS and their git revisions, buildstats; docs/provenance.md), none, or a statement/DSSE file."
+CONTAINER_REGISTRY_PROVENANCE ??= "auto"
 
 CONTAINER_REGISTRY_TARGET_HOST[doc] = "The build host as targets reach it (host or host:port); overrides the 10.0.2.2/192.168.7.1 rewrite, e.g. for a board on the LAN."
 CONTAINER_REGISTRY_TARGET_HOST ??= ""

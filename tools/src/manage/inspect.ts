@@ -7,6 +7,7 @@ import { parseManifest } from '../oci/manifest.js';
 import { isIndexMediaType } from '../oci/mediatypes.js';
 import { platformKey } from '../oci/platform.js';
 import { HelperError } from '../errors/helper-error.js';
+import { referrersOfSubjects, type ReferrerEntry } from './referrers.js';
 
 /** InspectedImage is one platform's manifest. */
 export interface InspectedImage {
@@ -29,6 +30,8 @@ export interface Inspection {
   /** the index's entries (empty for a plain manifest) */
   manifests: Array<{ digest: string; platform: string | undefined; mediaType: string; size: number }>;
   images: InspectedImage[];
+  /** what refers to the manifest and to each platform's (SBOMs, provenance, signatures): the referrers API, else the fallback tag schema */
+  referrers: ReferrerEntry[];
 }
 
 /** InspectError is a reference the registry does not have. */
@@ -93,6 +96,7 @@ export async function inspectImage(s: RegistrySession, repository: string, refer
       mediaType: top.mediaType,
       manifests: [],
       images: [await image(s, repository, top.digest, top.body, top.mediaType, undefined)],
+      referrers: await referrersOfSubjects(s, repository, [{ digest: top.digest, platform: undefined }]),
     };
   }
   const index = parseManifest(top.body, top.mediaType);
@@ -115,5 +119,9 @@ export async function inspectImage(s: RegistrySession, repository: string, refer
       size: m.size,
     })),
     images,
+    referrers: await referrersOfSubjects(s, repository, [
+      { digest: top.digest, platform: undefined },
+      ...images.map((i) => ({ digest: i.digest, platform: i.platform })),
+    ]),
   };
 }

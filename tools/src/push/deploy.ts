@@ -28,6 +28,8 @@ export interface PlannedImage {
   repository: string;
   images: ImageContent[];
   sources: DeployImage[];
+  /** the deploy entry each of `images` was read from (same order) */
+  origins: DeployImage[];
 }
 
 /** planDeployPush discovers and opens every image; a bad name or layout stops the run before any upload. */
@@ -56,7 +58,8 @@ export async function planDeployPush(opts: DeployPushOptions, warn: (line: strin
         byPlatform.set(key, { image, source });
       }
     }
-    plans.push({ name, repository, images: [...byPlatform.values()].map((v) => v.image), sources });
+    const chosen = [...byPlatform.values()];
+    plans.push({ name, repository, images: chosen.map((v) => v.image), sources, origins: chosen.map((v) => v.source) });
   }
   return plans;
 }

@@ -9,12 +9,13 @@ import { MEDIA_TYPES } from '../oci/mediatypes.js';
 import type { AccessCheck } from './dispatch.js';
 import type { RequestTarget } from './context.js';
 import { RegistryError } from '../oci/errors.js';
-import { formatDigest, parseDigest, type Digest } from '../oci/digest.js';
+import { formatDigest, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { assertRepositoryName } from '../oci/names.js';
 import { namesAfter, tagFolderNames } from '../storage/tags.js';
 import { mapLimited, takeInOrder } from '../common/bounded.js';
 import { manifestEvent, requestInfo, type RegistryEvents } from './events.js';
 import { sendJson } from './respond.js';
+import { supplyChainView, type SupplySubject } from './ui-supply.js';
 
 /** UiApiDeps are what the UI API reads and tells. */
 export interface UiApiDeps {
@@ -275,6 +276,20 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
     if (v) prominent[key] = v;
   }
   const referrers = await deps.store.referrers(repository, m.digest).catch(() => [] as Descriptor[]);
+  // SBOM and provenance: push attaches them to each platform's manifest, so an index's page reads its platforms' too.
+  const subjects: SupplySubject[] = [{ digest, platform: null, referrers }];
+  for (const child of m.parsed.manifests.slice(0, MAX_INDEX_CHILDREN)) {
+    const d = tryParseDigest(child.digest);
+    if (!d) continue;
+    const childReferrers = await deps.store.referrers(repository, d).catch(() => [] as Descriptor[]);
+    const p = child.platform;
+    if (childReferrers.length)
+      subjects.push({ digest: child.digest, platform: p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : null, referrers: childReferrers });
+  }
+  const supplyChain = await supplyChainView(deps.store, repository, subjects, async (blob, max) => {
+    const d = tryParseDigest(blob);
+    return d ? readBounded(deps.store, d, max) : undefined;
+  });
   const { tags: tagsHere, truncated: tagsTruncated } = await tagsPointingAt(deps.store, repository, digest);
   // The tag the page was opened by points here, whether or not the search reached it.
   if (!reference.includes(':') && !tagsHere.includes(reference)) tagsHere.unshift(reference);
@@ -311,6 +326,7 @@ async function image(deps: UiApiDeps, req: IncomingMessage, res: ServerResponse,
       subject: m.parsed.subject ?? null,
       artifactType: artifactTypeOf(m.parsed) ?? null,
       referrers,
+      supplyChain,
       tags: tagsHere,
       tagsTruncated,
       mayDelete: await access.may('delete', repository),

@@ -284,6 +284,36 @@ export const SETTINGS = {
     doc: 'Webhook URLs that get registry events, comma or space separated (more in <storage>/config.toml)',
     separator: 'comma-or-space',
   },
+  CONTAINER_REGISTRY_SBOM: {
+    type: 'string',
+    doc: "SBOM push attaches to each platform's manifest: auto (the image's SPDX document beside it in deploy/), none, or an SPDX JSON file",
+    default: 'auto',
+    flags: ['sbom'],
+    bitbake: 'class',
+    bitbakeDefault: "${@bb.utils.contains_any('INHERIT', 'create-spdx create-spdx-2.2 create-spdx-3.0', 'auto', 'none', d)}",
+  },
+  CONTAINER_REGISTRY_PROVENANCE: {
+    type: 'string',
+    doc: 'Provenance push attaches: auto (SLSA v1 from the build: testdata.json, BBLAYERS, buildstats; nothing outside a build), none, or a statement/DSSE file',
+    default: 'auto',
+    flags: ['provenance'],
+    bitbake: 'class',
+  },
+  BBLAYERS: {
+    type: 'list',
+    doc: "The build's layers; provenance records each one's git remote and revision",
+    bitbake: 'oe-core',
+  },
+  DISTRO: {
+    type: 'string',
+    doc: "The build's distro, for provenance when the image's testdata.json does not say",
+    bitbake: 'oe-core',
+  },
+  BUILDSTATS_BASE: {
+    type: 'string',
+    doc: "BitBake's buildstats folder (${TMPDIR}/buildstats): provenance's start and end times (default: TOPDIR/tmp/buildstats)",
+    bitbake: 'oe-core',
+  },
   IMAGE_VERSION: {
     type: 'string',
     doc: 'Version for the semver and version tag strategies',

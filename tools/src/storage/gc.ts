@@ -163,6 +163,10 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
     if (letGo.size) await releaseWith(store, letGo, recent, linkTimes);
     for (const d of recent) {
       if (letGo.has(formatDigest(d)) || reached.has(formatDigest(d))) continue;
+      // A new referrer (SBOM, provenance, signature) of a tagged manifest is no push in flight: it
+      // is kept with its subject below, and does not hold back what a deleted tag released.
+      const subject = await store.manifests.subjectOf(d);
+      if (subject && reached.has(subject)) continue;
       recentKept++;
       await visit(d);
     }

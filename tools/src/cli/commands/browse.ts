@@ -6,6 +6,8 @@ import { catalog, listTags } from '../../client/listing.js';
 import { deleteTag } from '../../manage/delete.js';
 import { inspectImage } from '../../manage/inspect.js';
 import { humanBytes } from '../../common/format.js';
+import { artifactTypeOf, chooseReferrer, fetchArtifactLayer, imageReferrers, type ReferrerEntry } from '../../manage/referrers.js';
+import { writeFile } from 'node:fs/promises';
 
 interface BrowseArgs extends RegistryArgs {
   json: boolean;
@@ -96,6 +98,71 @@ const inspectCommand: CommandModule<object, TagsArgs> = {
         print(`    size:    ${humanBytes(img.size)}`);
         for (const [k, v] of Object.entries(img.labels)) print(`    label:   ${k}=${v}`);
       }
+      printReferrers(info.referrers);
+    });
+  },
+};
+
+/** referrerLine is one referrer as inspect and referrers print it: type, size, digest, platform. */
+function referrerLine(r: ReferrerEntry): string {
+  const where = r.platform ? ` (${r.platform})` : '';
+  return `${r.artifactType ?? r.mediaType}  ${humanBytes(r.size)}  ${r.digest}${where}${r.via === 'tag' ? ' [fallback tag]' : ''}`;
+}
+
+function printReferrers(referrers: ReferrerEntry[]): void {
+  if (!referrers.length) {
+    print('  referrers: none');
+    return;
+  }
+  print('  referrers:');
+  for (const r of referrers) print(`    ${referrerLine(r)}`);
+}
+
+interface ReferrersArgs extends RegistryArgs {
+  image: string;
+  type: string | undefined;
+  platform: string | undefined;
+  output: string | undefined;
+  layer: number;
+  json: boolean;
+}
+
+const referrersCommand: CommandModule<object, ReferrersArgs> = {
+  command: 'referrers <image>',
+  describe: 'List what refers to an image (SBOM, provenance, signatures); with --type, fetch one',
+  builder: (y) =>
+    registryOptions(y)
+      .positional('image', { type: 'string', describe: 'name[:tag|@digest]' })
+      .option('type', {
+        type: 'string',
+        describe: 'Fetch the artifact of this artifactType (sbom = application/spdx+json, provenance = application/vnd.in-toto+json); the newest if several',
+      })
+      .option('platform', { type: 'string', describe: 'For an index: the platform whose artifact to fetch (os/arch[/variant])' })
+      .option('output', { alias: 'o', type: 'string', describe: 'Write the document to this file instead of stdout' })
+      .option('layer', { type: 'number', default: 1, describe: "Which of the artifact's documents to fetch (1 = the first; an SPDX 2.2 SBOM's archive is 2)" })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the list as JSON' }) as never,
+  handler: async (args: ReferrersArgs) => {
+    if (!Number.isSafeInteger(args.layer) || args.layer < 1) throw new HelperError('usage', `--layer takes 1, 2, ... (got ${args.layer})`);
+    await withTarget(args, async (target) => {
+      const ref = imageName(args.image, target);
+      const reference = ref.digest ?? ref.tag ?? 'latest';
+      const type = args.type ? artifactTypeOf(args.type) : undefined;
+      const entries = await imageReferrers(target.session, ref.repository, reference, type);
+      if (!type) {
+        if (args.output) throw new HelperError('usage', '--output needs --type: name the artifact to fetch (sbom, provenance, or a media type)');
+        if (args.json) print(JSON.stringify({ repository: ref.repository, reference, referrers: entries }, null, 2));
+        else if (!entries.length) print(`(nothing refers to ${ref.repository}${reference.includes(':') ? '@' : ':'}${reference})`);
+        else for (const r of entries) print(referrerLine(r));
+        return;
+      }
+      const chosen = chooseReferrer(entries, `${type} artifact of ${ref.repository}${reference.includes(':') ? '@' : ':'}${reference}`, args.platform);
+      const doc = await fetchArtifactLayer(target.session, ref.repository, chosen.digest, args.layer - 1);
+      if (args.output) {
+        await writeFile(args.output, doc.content);
+        process.stderr.write(`Wrote ${humanBytes(doc.content.length)} (${doc.layer.mediaType}, ${doc.layer.digest}) to ${args.output}\n`);
+      } else {
+        process.stdout.write(doc.content);
+      }
     });
   },
 };
@@ -132,4 +199,4 @@ const deleteCommand: CommandModule<object, DeleteArgs> = {
 
 /** browseCommands are list, tags, catalog, inspect and delete. */
 // biome-ignore lint/suspicious/noExplicitAny: commands of different argument types in one list, as yargs takes them
-export const browseCommands: CommandModule<any, any>[] = [listCommand, tagsCommand, catalogCommand, inspectCommand, deleteCommand];
+export const browseCommands: CommandModule<any, any>[] = [listCommand, tagsCommand, catalogCommand, inspectCommand, referrersCommand, deleteCommand];

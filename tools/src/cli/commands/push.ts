@@ -18,6 +18,9 @@ import { commandName } from '../options.js';
 import { parseRegistryAddress, registryHost } from '../../oci/reference.js';
 import type { RegistrySession } from '../../client/session.js';
 import type { PushResult } from '../../push/push.js';
+import { parseSbomMode } from '../../supply/sbom.js';
+import { attachSupply, parseProvenanceMode, planSupply, type AttachedSupply } from '../../supply/attach-push.js';
+import { TOOL_VERSION } from '../../supply/tool.js';
 
 interface PushArgs extends RegistryArgs {
   image: string | undefined;
@@ -30,6 +33,8 @@ interface PushArgs extends RegistryArgs {
   quiet: boolean;
   trace: string | undefined;
   sign: boolean;
+  sbom: string | undefined;
+  provenance: string | undefined;
 }
 
 /** signingFor loads the signing key and the signing module (only for `push --sign`). */
@@ -64,6 +69,8 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       .option('label', { type: 'string', array: true, describe: 'KEY=VALUE label set in the image config (repeatable)' })
       .option('deploy-dir', settingOption('DEPLOY_DIR_IMAGE', { fromEnv: false }))
       .option('sign', settingOption('CONTAINER_REGISTRY_SIGN'))
+      .option('sbom', settingOption('CONTAINER_REGISTRY_SBOM'))
+      .option('provenance', settingOption('CONTAINER_REGISTRY_PROVENANCE'))
       .option('json', { type: 'boolean', default: false, describe: 'Print what was pushed as JSON' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' })
       .option('trace', {
@@ -130,16 +137,32 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       const namespace = image?.namespace ?? target.namespace;
       const plans = await planDeployPush({ deployDir, only, namespace, tags, arch, labels }, (w) => process.stderr.write(`warning: ${w}\n`));
       if (!plans.length) throw new HelperError('no-images', `no OCI images (*-oci folders or archives) in ${deployDir} or the machine folders next to it`);
+      // SBOM and provenance are read before anything is sent: a bad --sbom FILE stops the run here.
+      const supply = await planSupply(plans, {
+        sbom: parseSbomMode(args.sbom),
+        provenance: parseProvenanceMode(args.provenance),
+        env,
+        deployDir,
+        registry: target.registry,
+        toolVersion: TOOL_VERSION,
+        info: (line) => reporter.info(line),
+        warn: (line) => process.stderr.write(`warning: ${line}\n`),
+      });
       await ping;
       const ctx = newPushContext(target.session, reporter, args.jobs);
       ctx.tracer = tracer;
       const results = await pushPlanned(ctx, plans, { tags, arch });
+      const attached: AttachedSupply[] = await attachSupply(target.session, supply, {
+        toolVersion: TOOL_VERSION,
+        info: (line) => reporter.info(line),
+        warn: (line) => process.stderr.write(`warning: ${line}\n`),
+      });
       pushSpan?.end({ registry: target.registry, images: results.length, bytesSent: results.reduce((n, r) => n + r.bytesSent, 0) });
       reporter.close();
       const signed = signing ? await signing.sign(target.session, registryHost(parseRegistryAddress(target.registry)), results) : [];
       if (args.json) {
         process.stdout.write(
-          `${JSON.stringify({ registry: target.registry, seconds: (Date.now() - started) / 1000, results, ...(signing ? { signed } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ registry: target.registry, seconds: (Date.now() - started) / 1000, results, attached, ...(signing ? { signed } : {}) }, null, 2)}\n`,
         );
       } else if (!args.quiet) {
         const sent = results.reduce((n, r) => n + r.bytesSent, 0);

@@ -404,6 +404,7 @@ async function viewImage(params) {
   } else {
     parts.push(h('p', { class: 'muted' }, 'No signatures, SBOMs or other artifacts refer to this manifest.'));
   }
+  parts.push(...supplyChainSection(repo, img.supplyChain));
   if (img.mayDelete && !byDigest) {
     parts.push(
       h('h2', {}, 'Manage'),
@@ -411,6 +412,81 @@ async function viewImage(params) {
     );
   }
   show(...parts);
+}
+
+// ---- supply chain: SBOM, provenance (and, from the signatures part, whether it is signed) ------
+
+function platformNote(item) {
+  return item.platform ? ` (${item.platform})` : '';
+}
+
+function supplyChainSection(repo, sc) {
+  if (!sc || (!sc.sboms.length && !sc.provenance.length && sc.signed === null)) return [];
+  const parts = [h('h2', {}, 'Supply chain')];
+  // Filled in by the signatures part of issue 15: null means not checked here.
+  if (sc.signed !== null) parts.push(h('p', { id: 'signed', class: sc.signed ? 'pill' : 'muted' }, sc.signed ? 'Signed' : 'Not signed'));
+  for (const s of sc.sboms) {
+    parts.push(
+      h('h3', {}, `SBOM${platformNote(s)}`),
+      kv([
+        ['Format', s.version],
+        ['Packages', String(s.packages)],
+        ['Artifact', h('a', { href: link({ repo, ref: s.digest }) }, shortDigest(s.digest))],
+      ]),
+    );
+    if (s.licenses.length) {
+      parts.push(
+        h(
+          'table',
+          { class: 'sbom-licenses' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'Licence'), h('th', { class: 'num' }, 'Packages'))),
+          h(
+            'tbody',
+            {},
+            s.licenses.map(([expr, n]) => h('tr', {}, h('td', {}, expr), h('td', { class: 'num' }, String(n)))),
+          ),
+        ),
+      );
+      if (s.licensesTruncated) parts.push(h('p', { class: 'muted' }, 'The most used licences; the SBOM has more.'));
+    }
+  }
+  for (const p of sc.provenance) {
+    parts.push(
+      h('h3', {}, `Provenance${platformNote(p)}`),
+      kv([
+        ['Builder', p.builder],
+        ['Build type', p.buildType],
+        ['Started', p.startedOn],
+        ['Finished', p.finishedOn],
+        ...Object.entries(p.parameters),
+        ['Signatures', p.signatures ? String(p.signatures) : 'none (unsigned envelope)'],
+        ['Artifact', h('a', { href: link({ repo, ref: p.digest }) }, shortDigest(p.digest))],
+      ]),
+    );
+    if (p.layers.length) {
+      parts.push(
+        h(
+          'table',
+          { class: 'provenance-layers' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'Layer'), h('th', { class: 'hide-narrow' }, 'Repository'), h('th', {}, 'Revision'))),
+          h(
+            'tbody',
+            {},
+            p.layers.map((l) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, l.name),
+                h('td', { class: 'hide-narrow' }, l.uri || ''),
+                h('td', { class: 'mono', title: l.revision || '' }, (l.revision || '').slice(0, 12)),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+  }
+  return parts;
 }
 
 // ---- router ---------------------------------------------------------------------------------
