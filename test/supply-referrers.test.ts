@@ -4,6 +4,7 @@
 // distribution 2.8 (no referrers API) gets the fallback tag schema's index, `inspect` shows them,
 // `referrers` fetches the exact bytes, and a bad --sbom stops the push before anything is sent.
 import t from 'tap';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, startTestRegistry } from './helpers/registry.js';
@@ -218,7 +219,7 @@ t.test('single-arch push attaches the SPDX 2.2 SBOM and SLSA provenance; the ref
     supplyChain: {
       sboms: Array<{ version: string; packages: number; licenses: Array<[string, number]> }>;
       provenance: Array<{ builder: string; parameters: Record<string, string>; layers: Array<{ name: string; revision: string }>; signatures: number }>;
-      signed: boolean | null;
+      signed: boolean;
     };
   };
   t.same(
@@ -234,7 +235,43 @@ t.test('single-arch push attaches the SPDX 2.2 SBOM and SLSA provenance; the ref
   );
   t.equal(ui.supplyChain.provenance[0]!.parameters.IMAGE_FEATURES, 'debug-tweaks ssh-server-dropbear');
   t.equal(ui.supplyChain.provenance[0]!.signatures, 0);
-  t.equal(ui.supplyChain.signed, null, 'signed: left to the signatures part');
+  t.equal(ui.supplyChain.signed, false, 'not signed (no --sign)');
+});
+
+t.test('push --sign signs the provenance envelope with the signing key too; the image page says signed', { skip: missing }, async (t) => {
+  const reg = await startTestRegistry(t);
+  const f = await buildFixture(t, reg.host);
+  const key = await runCli(['pki', 'signing-key', '--storage', reg.storage]);
+  t.equal(key.code, 0, key.stderr);
+  const push = await runCli(['push', 'core-image-minimal', '-t', 'v1', '--sign', '--storage', reg.storage, '--json'], { env: f.env });
+  t.equal(push.code, 0, push.stderr);
+  const out = JSON.parse(push.stdout) as { attached: Attached[] };
+  const provenance = out.attached.find((a) => a.kind === 'provenance')!;
+  const manifest = (await (
+    await fetch(`${reg.url}/v2/${provenance.repository}/manifests/${provenance.digest}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })
+  ).json()) as { layers: Array<{ digest: string }> };
+  const envelope = JSON.parse(
+    Buffer.from(await (await fetch(`${reg.url}/v2/${provenance.repository}/blobs/${manifest.layers[0]!.digest}`)).arrayBuffer()).toString('utf8'),
+  ) as { payloadType: string; payload: string; signatures: Array<{ keyid: string; sig: string }> };
+  t.equal(envelope.signatures.length, 1, 'one signature');
+  const publicKey = createPublicKey(await readFile(join(reg.storage, 'pki', 'signing.pub'), 'utf8'));
+  const payload = Buffer.from(envelope.payload, 'base64');
+  const paeOf = (p: Buffer) => Buffer.concat([Buffer.from(`DSSEv1 ${envelope.payloadType.length} ${envelope.payloadType} ${p.length} `), p]);
+  const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
+  t.ok(verify('sha256', paeOf(payload), publicKey, sig), "it verifies over DSSE's PAE with the public key");
+  t.notOk(verify('sha256', paeOf(Buffer.concat([payload, Buffer.from(' ')])), publicKey, sig), 'and not over another payload');
+  t.equal(
+    envelope.signatures[0]!.keyid,
+    createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex'),
+    "keyid: the public key's SHA-256",
+  );
+  const ui = (await (await fetch(`${reg.url}/ui/api/image?${new URLSearchParams({ repository: 'yocto/core-image-minimal', reference: 'v1' })}`)).json()) as {
+    supplyChain: { signed: boolean; provenance: Array<{ signatures: number }> };
+  };
+  t.equal(ui.supplyChain.signed, true, 'the image page: signed');
+  t.equal(ui.supplyChain.provenance[0]!.signatures, 1, 'and the provenance has its signature');
 });
 
 t.test('multi-arch push attaches an SBOM per platform (SPDX 3.0) to each platform manifest', { skip: missing }, async (t) => {
@@ -428,7 +465,7 @@ t.test('the web UI shows the SBOM summary and the provenance layers on the image
     'and their revisions',
   );
   t.match(text, /IMAGE_FEATURES\s+debug-tweaks ssh-server-dropbear/);
-  t.equal(await page.locator('#signed').count(), 0, 'no signed line until the signatures part fills it in');
+  t.equal(await page.locator('#signed').innerText(), 'Not signed');
 });
 
 /** startArtifactRefusingProxy forwards to `target` but refuses every manifest PUT that carries an artifactType, as a registry without OCI 1.1 artifacts does. */

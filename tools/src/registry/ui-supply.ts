@@ -2,13 +2,15 @@
 // and bounded (a referrer is whatever a client pushed: hostile until parsed). The SBOM's package
 // count and licences come from the summary push wrote into its annotations, else from the document;
 // the provenance's builder, times and layers with their revisions from the DSSE envelope's
-// statement. Whether the image is signed is the signatures part's to fill in (`signed`).
+// statement; `signed` whether the image has a sigstore signature (signing/stored.ts; not checked
+// against a key: `verify` does that).
 import type { Descriptor } from '../oci/manifest.js';
 import { parseDigest } from '../oci/digest.js';
 import { mapLimited } from '../common/bounded.js';
 import { summarizeSpdx, summaryFromAnnotations } from '../supply/spdx-summary.js';
 import { IN_TOTO_PAYLOAD_TYPE, SLSA_PROVENANCE, statementOf } from '../supply/provenance.js';
 import type { ImageStore } from '../storage/store.js';
+import { isSignedInStore } from '../signing/stored.js';
 
 /** SPDX_TYPE is the SBOM artifactType push uses (SPDX's registered media type). */
 const SPDX_TYPE = 'application/spdx+json';
@@ -63,8 +65,8 @@ export interface ProvenanceView {
 export interface SupplyChainView {
   sboms: SbomView[];
   provenance: ProvenanceView[];
-  /** whether the image is signed: null until the signatures part of issue 15 says */
-  signed: boolean | null;
+  /** whether the image (its first subject: the manifest or index the page shows) has a sigstore signature */
+  signed: boolean;
 }
 
 /** ReadBlob reads a blob of at most `max` bytes (undefined: missing or larger). */
@@ -146,7 +148,8 @@ export async function supplyChainView(store: ImageStore, repository: string, sub
       return undefined;
     }
   });
-  const view: SupplyChainView = { sboms: [], provenance: [], signed: null };
+  const signed = subjects[0] ? await isSignedInStore(store, repository, subjects[0].digest) : false;
+  const view: SupplyChainView = { sboms: [], provenance: [], signed };
   for (const v of views) {
     if (!v) continue;
     if ('packages' in v) view.sboms.push(v);

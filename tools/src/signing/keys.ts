@@ -2,7 +2,7 @@
 // verifies), created on request by `pki signing-key`, never replaced behind the user's back (targets
 // and policies hold its public key). The private key is written 0600 from its first byte and never
 // leaves this module but as a KeyObject; the public key is PEM beside it.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { HelperError } from '../errors/helper-error.js';
 import { StateDir } from '../state/state-dir.js';
@@ -88,4 +88,16 @@ export async function loadPublicKey(path: string, command = 'container-registry 
   }
   if (!isP256(key)) throw new HelperError('pki-key', `${path} is not an ECDSA P-256 public key`);
   return key;
+}
+
+/**
+ * dsseSigner signs a DSSE envelope's pre-authentication encoding (supply/provenance.ts) with the
+ * signing key: ECDSA over SHA-256, DER, as cosign's `attest` does; keyid is the SHA-256 of the
+ * public key (SPKI DER), so a verifier holding several keys knows which one.
+ */
+export function dsseSigner(key: KeyObject): (pae: Buffer) => Promise<{ keyid: string; sig: string }> {
+  const keyid = createHash('sha256')
+    .update(createPublicKey(key).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+  return async (pae) => ({ keyid, sig: sign('sha256', pae, key).toString('base64') });
 }

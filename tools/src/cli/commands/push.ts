@@ -40,10 +40,14 @@ interface PushArgs extends RegistryArgs {
 /** signingFor loads the signing key and the signing module (only for `push --sign`). */
 async function signingFor(args: PushArgs) {
   const { signingKeyPath, SIGN_CREATOR } = await import('./sign.js');
-  const { loadSigningKey } = await import('../../signing/keys.js');
   const { signPushed } = await import('../../signing/sign.js');
+  const { loadSigningKey, dsseSigner } = await import('../../signing/keys.js');
   const key = await loadSigningKey(signingKeyPath(undefined, args.storage), `${commandName()} pki signing-key`);
-  return { sign: (session: RegistrySession, host: string, results: PushResult[]) => signPushed(session, host, results, key, SIGN_CREATOR) };
+  return {
+    sign: (session: RegistrySession, host: string, results: PushResult[]) => signPushed(session, host, results, key, SIGN_CREATOR),
+    // The provenance's DSSE envelope is signed with the same key.
+    signDsse: dsseSigner(key),
+  };
 }
 
 /** versionOption is push's `-v, --version V`: IMAGE_VERSION's option, its help naming the helper's own --version. */
@@ -141,6 +145,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       const supply = await planSupply(plans, {
         sbom: parseSbomMode(args.sbom),
         provenance: parseProvenanceMode(args.provenance),
+        signDsse: signing?.signDsse,
         env,
         deployDir,
         registry: target.registry,

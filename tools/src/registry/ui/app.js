@@ -414,17 +414,16 @@ async function viewImage(params) {
   show(...parts);
 }
 
-// ---- supply chain: SBOM, provenance (and, from the signatures part, whether it is signed) ------
+// ---- supply chain: SBOM, provenance, whether it is signed ---------------------------------------
 
 function platformNote(item) {
   return item.platform ? ` (${item.platform})` : '';
 }
 
 function supplyChainSection(repo, sc) {
-  if (!sc || (!sc.sboms.length && !sc.provenance.length && sc.signed === null)) return [];
+  if (!sc || (!sc.sboms.length && !sc.provenance.length && !sc.signed)) return [];
   const parts = [h('h2', {}, 'Supply chain')];
-  // Filled in by the signatures part of issue 15: null means not checked here.
-  if (sc.signed !== null) parts.push(h('p', { id: 'signed', class: sc.signed ? 'pill' : 'muted' }, sc.signed ? 'Signed' : 'Not signed'));
+  parts.push(h('p', { id: 'signed', class: sc.signed ? 'pill' : 'muted' }, sc.signed ? 'Signed' : 'Not signed'));
   for (const s of sc.sboms) {
     parts.push(
       h('h3', {}, `SBOM${platformNote(s)}`),

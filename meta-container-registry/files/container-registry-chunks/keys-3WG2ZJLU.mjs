@@ -1,1 +1,0 @@
-import{ensureSigningKey,loadPublicKey,loadSigningKey,publicKeyPem}from"./chunk-E7KIVMPE.mjs";import"./chunk-4CKSVNVU.mjs";import"./chunk-ARB4WTDB.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{ensureSigningKey,loadPublicKey,loadSigningKey,publicKeyPem};
