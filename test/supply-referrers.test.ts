@@ -7,7 +7,7 @@ import t from 'tap';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, startTestRegistry } from './helpers/registry.js';
+import { ROOT, runCli, startTestRegistry } from './helpers/registry.js';
 import { startDistribution } from './helpers/distribution.js';
 import { writeBuild } from './helpers/deploy.js';
 import { tempDir } from './helpers/tmp.js';
@@ -273,6 +273,69 @@ t.test('push --sign signs the provenance envelope with the signing key too; the 
   t.equal(ui.supplyChain.signed, true, 'the image page: signed');
   t.equal(ui.supplyChain.provenance[0]!.signatures, 1, 'and the provenance has its signature');
 });
+
+t.test(
+  'push --build-trace: the trace of the build that made the image as a referrer; a folder named; a bad one stops the push',
+  { skip: missing },
+  async (t) => {
+    const TRACE = 'application/vnd.container-registry.trace.v1+json';
+    const reg = await startTestRegistry(t);
+    const f = await buildFixture(t, reg.host);
+    const traceOf = async (a: Attached) => {
+      const manifest = (await (
+        await fetch(`${reg.url}/v2/${a.repository}/manifests/${a.digest}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })
+      ).json()) as { artifactType: string; layers: Array<{ digest: string; mediaType: string }> };
+      t.equal(manifest.artifactType, TRACE);
+      const blob = await fetch(`${reg.url}/v2/${a.repository}/blobs/${manifest.layers[0]!.digest}`);
+      return JSON.parse(await blob.text()) as { traceEvents: Array<{ ph: string; cat?: string; name: string }>; otherData: { build: string } };
+    };
+
+    const push = await runCli(['push', 'core-image-minimal', '-t', 'v1', '--build-trace', 'auto', '--json'], { env: f.env });
+    t.equal(push.code, 0, push.stderr);
+    const out = JSON.parse(push.stdout) as { results: Array<{ digest: string }>; attached: Attached[] };
+    t.same(
+      out.attached.map((a) => a.kind),
+      ['sbom', 'provenance', 'build-trace'],
+    );
+    const trace = out.attached.find((a) => a.kind === 'build-trace')!;
+    t.equal(trace.subject, out.results[0]!.digest, 'on the image manifest');
+    const listed = await referrersApi(reg.url, trace.repository, trace.subject);
+    t.ok(
+      listed.manifests.some((m) => m.artifactType === TRACE && m.digest === trace.digest),
+      'the referrers API lists it',
+    );
+    const doc = await traceOf(trace);
+    t.equal(doc.otherData.build, '20260101115000', "the build that ran the image recipe, not the later push's own");
+    t.same(
+      doc.traceEvents
+        .filter((e) => e.ph === 'X' && e.cat === 'task')
+        .map((e) => e.name)
+        .sort(),
+      ['do_image_complete', 'do_rootfs'],
+    );
+
+    const real = join(ROOT, 'test', 'fixtures', 'buildstats-scarthgap');
+    const named = await runCli(['push', 'core-image-minimal', '-t', 'v2', '--build-trace', real, '--sbom', 'none', '--provenance', 'none', '--json'], {
+      env: f.env,
+    });
+    t.equal(named.code, 0, named.stderr);
+    const attached = (JSON.parse(named.stdout) as { attached: Attached[] }).attached;
+    t.same(
+      attached.map((a) => a.kind),
+      ['build-trace'],
+    );
+    const own = await runCli(['trace', real]);
+    t.equal(own.code, 0, own.stderr);
+    const expected = JSON.parse(own.stdout) as { traceEvents: unknown[] };
+    t.equal((await traceOf(attached[0]!)).traceEvents.length, expected.traceEvents.length, 'the same events as `trace` of that folder');
+
+    const before = await (await fetch(`${reg.url}/v2/yocto/core-image-minimal/tags/list`)).json();
+    const bad = await runCli(['push', 'core-image-minimal', '-t', 'v3', '--build-trace', join(f.deploy, 'no-such-buildstats')], { env: f.env });
+    t.not(bad.code, 0, 'a folder that is not buildstats fails the push');
+    t.match(bad.stderr, /no-such-buildstats/);
+    t.same(await (await fetch(`${reg.url}/v2/yocto/core-image-minimal/tags/list`)).json(), before, 'before anything was sent (no v3)');
+  },
+);
 
 t.test('multi-arch push attaches an SBOM per platform (SPDX 3.0) to each platform manifest', { skip: missing }, async (t) => {
   const reg = await startTestRegistry(t);

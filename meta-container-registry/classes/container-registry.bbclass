@@ -74,6 +74,9 @@ CONTAINER_REGISTRY_SBOM ??= "${@bb.utils.contains_any('INHERIT', 'create-spdx cr
 CONTAINER_REGISTRY_PROVENANCE[doc] = "Provenance a push attaches: auto (an in-toto SLSA v1 statement from the image's testdata.json, BBLAYERS and their git revisions, buildstats; docs/provenance.md), none, or a statement/DSSE file."
 CONTAINER_REGISTRY_PROVENANCE ??= "auto"
 
+CONTAINER_REGISTRY_BUILD_TRACE[doc] = "Build trace a push attaches to each image: none, auto (Chrome trace-event JSON of the build that made the image, from buildstats; needs INHERIT += \"buildstats\"), or a buildstats folder."
+CONTAINER_REGISTRY_BUILD_TRACE ??= "none"
+
 CONTAINER_REGISTRY_TARGET_HOST[doc] = "The build host as targets reach it (host or host:port); overrides the 10.0.2.2/192.168.7.1 rewrite, e.g. for a board on the LAN."
 CONTAINER_REGISTRY_TARGET_HOST ??= ""
 

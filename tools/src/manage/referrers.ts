@@ -13,6 +13,7 @@ import { isIndexMediaType } from '../oci/mediatypes.js';
 import { platformKey } from '../oci/platform.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../supply/provenance.js';
 import { MAX_SPDX_BYTES, SPDX_ARTIFACT_TYPE } from '../supply/sbom.js';
+import { TRACE_ARTIFACT_TYPE } from '../trace/events.js';
 
 /** TYPE_ALIASES are the short names `--type` takes for the artifact types push attaches. */
 export const TYPE_ALIASES: Readonly<Record<string, string>> = {
@@ -20,9 +21,10 @@ export const TYPE_ALIASES: Readonly<Record<string, string>> = {
   spdx: SPDX_ARTIFACT_TYPE,
   provenance: IN_TOTO_PAYLOAD_TYPE,
   'in-toto': IN_TOTO_PAYLOAD_TYPE,
+  'build-trace': TRACE_ARTIFACT_TYPE,
 };
 
-/** artifactTypeOf expands an alias (sbom, provenance) to its media type; anything else is taken as is. */
+/** artifactTypeOf expands an alias (sbom, provenance, build-trace) to its media type; anything else is taken as is. */
 export function artifactTypeOf(type: string): string {
   return TYPE_ALIASES[type.toLowerCase()] ?? type;
 }

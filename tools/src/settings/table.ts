@@ -292,6 +292,13 @@ export const SETTINGS = {
     bitbake: 'class',
     bitbakeDefault: "${@bb.utils.contains_any('INHERIT', 'create-spdx create-spdx-2.2 create-spdx-3.0', 'auto', 'none', d)}",
   },
+  CONTAINER_REGISTRY_BUILD_TRACE: {
+    type: 'string',
+    doc: "Build trace push attaches to each platform's manifest: none, auto (the trace-event JSON of the build that made the image, from buildstats), or a buildstats folder",
+    default: 'none',
+    flags: ['build-trace'],
+    bitbake: 'class',
+  },
   CONTAINER_REGISTRY_PROVENANCE: {
     type: 'string',
     doc: 'Provenance push attaches: auto (SLSA v1 from the build: testdata.json, BBLAYERS, buildstats; nothing outside a build), none, or a statement/DSSE file',

@@ -21,6 +21,7 @@ import type { PushResult } from '../../push/push.js';
 import { parseSbomMode } from '../../supply/sbom.js';
 import { attachSupply, parseProvenanceMode, planSupply, type AttachedSupply } from '../../supply/attach-push.js';
 import { TOOL_VERSION } from '../../supply/tool.js';
+import { buildTraceArtifacts, parseBuildTraceMode } from '../../supply/build-trace.js';
 
 interface PushArgs extends RegistryArgs {
   image: string | undefined;
@@ -35,6 +36,7 @@ interface PushArgs extends RegistryArgs {
   sign: boolean;
   sbom: string | undefined;
   provenance: string | undefined;
+  'build-trace': string | undefined;
 }
 
 /** signingFor loads the signing key and the signing module (only for `push --sign`). */
@@ -75,6 +77,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       .option('sign', settingOption('CONTAINER_REGISTRY_SIGN'))
       .option('sbom', settingOption('CONTAINER_REGISTRY_SBOM'))
       .option('provenance', settingOption('CONTAINER_REGISTRY_PROVENANCE'))
+      .option('build-trace', settingOption('CONTAINER_REGISTRY_BUILD_TRACE'))
       .option('json', { type: 'boolean', default: false, describe: 'Print what was pushed as JSON' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors' })
       .option('trace', {
@@ -146,6 +149,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
         sbom: parseSbomMode(args.sbom),
         provenance: parseProvenanceMode(args.provenance),
         signDsse: signing?.signDsse,
+        more: buildTraceArtifacts(parseBuildTraceMode(args['build-trace']), env, (line) => reporter.info(line)),
         env,
         deployDir,
         registry: target.registry,

@@ -1,1 +1,0 @@
-import{asCliError,exitStatusOf,formatCliError}from"./chunk-UYR6MAWO.mjs";import"./chunk-2ANSL5U2.mjs";import"./chunk-4TN62PU7.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-LIZYZBBG.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{asCliError,exitStatusOf,formatCliError};
