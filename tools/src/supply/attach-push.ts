@@ -9,7 +9,7 @@ import type { Descriptor } from '../oci/manifest.js';
 import { platformKey } from '../oci/platform.js';
 import type { PlannedImage } from '../push/deploy.js';
 import type { Env } from '../settings/values.js';
-import { type ArtifactLayer, type AttachedArtifact, attachArtifact } from './artifact.js';
+import type { ArtifactLayer, AttachedArtifact } from './artifact.js';
 import { gatherFacts } from './facts.js';
 import { summaryFromAnnotations } from './spdx-summary.js';
 import { DSSE_MEDIA_TYPE, type DsseSigner, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, dsseEnvelope, provenanceStatement } from './provenance.js';
@@ -221,6 +221,8 @@ export async function attachSupply(
     for (const a of p.artifacts) {
       let attached: AttachedArtifact;
       try {
+        // Loaded only when there is something to attach: most pushes outside a build attach nothing.
+        const { attachArtifact } = await import('./artifact.js');
         attached = await attachArtifact(session, p.repository, p.subject, {
           artifactType: a.artifactType,
           layers: a.layers,

@@ -12,8 +12,6 @@ import { baseTags, parseStrategies } from '../../push/tags.js';
 import { settingOption } from '../setting-options.js';
 import { readList, readString } from '../../settings/values.js';
 import { GitFacts } from '../../push/git.js';
-import { Tracer } from '../../trace/tracer.js';
-import { checkTraceTarget, writeTraceDocument } from '../../trace/events.js';
 import { commandName } from '../options.js';
 import { parseRegistryAddress, registryHost } from '../../oci/reference.js';
 import type { RegistrySession } from '../../client/session.js';
@@ -130,8 +128,10 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     const arch = !explicit.length && strategies.includes('arch');
     const only = image ? [image.name] : readList(env, 'CONTAINER_REGISTRY_IMAGES');
     if (args.trace === '') throw new HelperError('usage', 'push --trace takes the file to write the trace to');
-    if (args.trace !== undefined) await checkTraceTarget(args.trace);
-    const tracer = args.trace === undefined ? undefined : new Tracer('container-registry push', 'blobs');
+    // The trace code loads only for --trace (a push's start-up does not pay for it).
+    const traceCode = args.trace === undefined ? undefined : await Promise.all([import('../../trace/tracer.js'), import('../../trace/events.js')]);
+    if (args.trace !== undefined) await traceCode![1].checkTraceTarget(args.trace);
+    const tracer = traceCode ? new traceCode[0].Tracer('container-registry push', 'blobs') : undefined;
     const pushSpan = tracer?.begin('push', 'push', { deployDir, tags });
     // The signing key is read before anything is sent: a missing key fails the push up front.
     const signing = args.sign ? await signingFor(args) : undefined;
@@ -185,17 +185,17 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     } catch (err) {
       pushSpan?.end({ error: err instanceof Error ? err.message : String(err) });
       // Written on failure too (where a push stopped is what a trace is for); the push's error wins.
-      if (tracer && args.trace !== undefined)
-        await writeTraceDocument(args.trace, tracer.document({ command: 'push', registry: target.registry })).catch((e: unknown) =>
-          process.stderr.write(`warning: ${(e as Error).message}\n`),
-        );
+      if (tracer && traceCode && args.trace !== undefined)
+        await traceCode[1]
+          .writeTraceDocument(args.trace, tracer.document({ command: 'push', registry: target.registry }))
+          .catch((e: unknown) => process.stderr.write(`warning: ${(e as Error).message}\n`));
       throw err;
     } finally {
       reporter.close();
       target.session.close();
     }
-    if (tracer && args.trace !== undefined) {
-      await writeTraceDocument(args.trace, tracer.document({ command: 'push', registry: target.registry }));
+    if (tracer && traceCode && args.trace !== undefined) {
+      await traceCode[1].writeTraceDocument(args.trace, tracer.document({ command: 'push', registry: target.registry }));
       if (!args.quiet && !args.json) process.stderr.write(`Trace written to ${args.trace} (open it in https://ui.perfetto.dev)\n`);
     }
   },

@@ -1,1 +1,0 @@
-import{dsseSigner,ensureSigningKey,loadPublicKey,loadSigningKey,publicKeyPem}from"./chunk-RDRGLFNJ.mjs";import"./chunk-4CKSVNVU.mjs";import"./chunk-ARB4WTDB.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{dsseSigner,ensureSigningKey,loadPublicKey,loadSigningKey,publicKeyPem};

@@ -1,1 +1,0 @@
-import{signImage,signPushed}from"./chunk-EU2X74HJ.mjs";import"./chunk-WBLYKGNI.mjs";import"./chunk-CJCU4MRX.mjs";import"./chunk-S3ACMI6M.mjs";import"./chunk-IKFNUXJF.mjs";import"./chunk-TLE7UP3K.mjs";import"./chunk-POLO7PCQ.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{signImage,signPushed};
