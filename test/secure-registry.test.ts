@@ -94,6 +94,8 @@ function run(bin: string, args: string[], opts: { env?: Record<string, string>; 
       clearInterval(timer);
       resolve({ code, stdout, stderr, seen });
     });
+    // A child that exits without reading its input (curl, at once) makes that write EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

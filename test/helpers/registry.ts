@@ -116,6 +116,8 @@ export function runCli(
       clearTimeout(timer);
       resolvePromise({ code, stdout, stderr });
     });
+    // A command that exits without reading its input makes that write EPIPE: the exit code tells.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

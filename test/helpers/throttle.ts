@@ -24,6 +24,12 @@ export async function startThrottleProxy(t: { teardown(fn: () => unknown): void 
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
       if (!Number.isFinite(rate)) return;
+      // No credit for time nobody sent anything: a push that starts a while after the proxy (a slow
+      // start on a loaded machine) is throttled from its first byte, not let through whole.
+      if (passed / rate < (Date.now() - since) / 1000) {
+        since = Date.now();
+        passed = 0;
+      }
       passed += chunk.length;
       const ahead = passed / rate - (Date.now() - since) / 1000;
       if (ahead > 0) {

@@ -92,7 +92,7 @@ export async function loadPublicKey(path: string, command = 'container-registry 
 
 /**
  * dsseSigner signs a DSSE envelope's pre-authentication encoding (supply/provenance.ts) with the
- * signing key: ECDSA over SHA-256, DER, as cosign's `attest` does; keyid is the SHA-256 of the
+ * signing key: ECDSA over SHA-256, the signature DER (DSSE's ECDSA form); keyid is the SHA-256 of the
  * public key (SPKI DER), so a verifier holding several keys knows which one.
  */
 export function dsseSigner(key: KeyObject): (pae: Buffer) => Promise<{ keyid: string; sig: string }> {
