@@ -3,10 +3,11 @@
 // --mib MiB each (default 2,000 of 4 MiB: 8 GB of writes), all referrers of one image, are PUT into a
 // fresh server; then every one is read back, the referrers API is called, and `gc --dry-run
 // --delete-untagged` runs over the storage. Printed: the server's RSS now and at its peak (VmRSS,
-// VmHWM from /proc) after each step, gc's peak RSS, and the same gc pass of distribution's
-// `docker-registry garbage-collect --dry-run` when it is installed.
+// VmHWM from /proc) after each step, gc's peak RSS, the same gc pass of distribution's
+// `docker-registry garbage-collect --dry-run` when it is installed, and the peak RSS of a
+// `backup create` of the storage into a folder (`--backup`: it writes the 8 GB again).
 //
-// Usage: npm run build && node bench/hostile-manifests.mjs [--count 2000] [--mib 4] [--workdir DIR] [--keep]
+// Usage: npm run build && node bench/hostile-manifests.mjs [--count 2000] [--mib 4] [--workdir DIR] [--keep] [--backup]
 // Plain node, no dependencies; Linux (/proc).
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,13 +24,14 @@ const MiB = 1024 * 1024;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 function parseArgs(argv) {
-  const o = { count: 2000, mib: 4, workdir: undefined, keep: false };
+  const o = { count: 2000, mib: 4, workdir: undefined, keep: false, backup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--count') o.count = Number(argv[++i]);
     else if (a === '--mib') o.mib = Number(argv[++i]);
     else if (a === '--workdir') o.workdir = argv[++i];
     else if (a === '--keep') o.keep = true;
+    else if (a === '--backup') o.backup = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -136,6 +138,10 @@ try {
     await writeFile(cfg, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n`);
     const dist = await peakOf('docker-registry', ['garbage-collect', '--dry-run', cfg]);
     console.log(`docker-registry garbage-collect --dry-run: exit ${dist.code}, peak RSS ${dist.peak.toFixed(0)} MiB`);
+  }
+  if (o.backup) {
+    const backup = await peakOf(process.execPath, [BUNDLE, 'backup', 'create', '--storage', storage, '--to', join(work, 'backup'), '--json']);
+    console.log(`backup create: exit ${backup.code}, peak RSS ${backup.peak.toFixed(0)} MiB${backup.code ? ` ${backup.err}` : ''}`);
   }
   console.log(`server at the end: ${fmt(memory(reg.pid))}`);
 } finally {

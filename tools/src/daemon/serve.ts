@@ -27,6 +27,7 @@ import { instanceOnPort, instancesDir, portUsedByUs, removeInstanceRecord, write
 import { guardProcess } from './process-guards.js';
 import { tuneHeapForStreaming } from './heap.js';
 import type { SharedLogins } from '../auth/limiter.js';
+import type { BackupSchedule } from '../backup/schedule-config.js';
 
 /** ServeConfig is everything a serving process is started from. */
 export interface ServeConfig {
@@ -40,6 +41,8 @@ export interface ServeConfig {
   /** how long in-flight requests may finish on SIGTERM/SIGINT */
   drainTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** scheduled backups, run by the process that holds the PID file (backup/schedule.ts) */
+  backup?: BackupSchedule;
 }
 
 /** ComposedServer is the registry's options, and lines for the log (never a secret). */
@@ -189,11 +192,15 @@ export async function holdInstance(c: ServeConfig, say: (line: string) => void, 
   const workers = at.workers ? `, ${at.workers} workers` : '';
   say(`serving ${urls[0]} from ${c.state.dir} (pid ${process.pid}${workers})`);
   if (urls.length > 1) say(`also reachable as ${urls.slice(1).join(', ')}`);
+  // Loaded only when asked for: a registry without scheduled backups never evaluates backup/.
+  const backups = c.backup ? new (await import('../backup/schedule.js')).ScheduledBackups(c.backup, c.state.storage, say) : undefined;
+  backups?.start();
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      backups?.stop();
       say(`${signal}: draining in-flight requests`);
       void close(c.drainTimeoutMs).then(resolve);
     };

@@ -65,6 +65,19 @@ const TABLE = {
   // Build traces.
   buildstats: { exit: 1, about: 'a buildstats folder cannot be read or holds no build' },
   trace: { exit: 1, about: 'a trace file cannot be written' },
+  // Backups.
+  'no-backup': {
+    exit: 2,
+    about: 'a backup folder or archive named does not exist, is another folder, or its index cannot be read',
+    hint: 'a backup folder holds backup-store.json; create one with `container-registry backup create --to DIR`',
+  },
+  backup: { exit: 1, about: 'a backup cannot be written or read (I/O, an archive that exists, a corrupt blob in the storage)' },
+  'backup-corrupt': { exit: 1, about: 'backup verify found a blob missing, of the wrong size or not matching its digest, or a reference not in the backup' },
+  'restore-target': {
+    exit: 2,
+    about: 'the restore target is served by a running registry, or holds images and is not the storage the backup was taken from (see --merge)',
+  },
+  'restore-conflict': { exit: 1, about: 'restore left files that differ from the backup as they were, or could not restore some blobs' },
   // The server process.
   storage: { exit: 1, about: 'the storage directory or a file in it cannot be written' },
   listen: { exit: 1, about: 'the server cannot listen' },

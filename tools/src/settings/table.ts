@@ -284,6 +284,25 @@ export const SETTINGS = {
     doc: 'Webhook URLs that get registry events, comma or space separated (more in <storage>/config.toml)',
     separator: 'comma-or-space',
   },
+  CONTAINER_REGISTRY_BACKUP_DIR: {
+    type: 'string',
+    doc: 'Backup folder for serve --backup-every and the default of the backup commands (--to, --from): blobs stored once, one index per backup',
+    flags: ['backup-dir'],
+  },
+  CONTAINER_REGISTRY_BACKUP_EVERY: {
+    type: 'string',
+    doc: 'How often serve makes a backup into the backup folder (30m, 6h, 1d, 1h30m); unset: no scheduled backups',
+    flags: ['backup-every'],
+  },
+  CONTAINER_REGISTRY_BACKUP_KEEP: {
+    type: 'number',
+    doc: 'Scheduled backups keep the newest this many backups in the backup folder, pruning older ones after each run',
+    default: '7',
+    integer: true,
+    min: 1,
+    unit: 'backups',
+    flags: ['backup-keep'],
+  },
   CONTAINER_REGISTRY_SBOM: {
     type: 'string',
     doc: "SBOM push attaches to each platform's manifest: auto (the image's SPDX document beside it in deploy/), none, or an SPDX JSON file",

@@ -10,6 +10,7 @@ type Commands = CommandModule<any, any>[];
 const COMMAND_GROUPS: Array<{ words: string[]; load: () => Promise<Commands> }> = [
   { words: ['serve', 'start', 'stop', 'status'], load: async () => (await import('./server.js')).serverCommands },
   { words: ['gc'], load: async () => [(await import('./gc.js')).gcCommand] },
+  { words: ['backup'], load: async () => [(await import('./backup.js')).backupCommand] },
   { words: ['pki'], load: async () => [(await import('./pki.js')).pkiCommand] },
   { words: ['auth'], load: async () => [(await import('./auth.js')).authCommand] },
   { words: ['push'], load: async () => [(await import('./push.js')).pushCommand] },

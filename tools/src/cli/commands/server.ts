@@ -15,8 +15,9 @@ import { MAX_DEFAULT_WORKERS, defaultWorkers } from '../../daemon/cluster-messag
 import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
 import { serviceChoices, serviceOptions, type ServiceArgs } from '../services.js';
 import { fetchReadiness } from '../../daemon/readiness-probe.js';
+import { backupOptions, backupSchedule, type BackupArgs } from '../backup-options.js';
 
-interface ServeArgs extends ServiceArgs {
+interface ServeArgs extends ServiceArgs, BackupArgs {
   storage?: string;
   listen: string;
   workers?: number;
@@ -62,6 +63,7 @@ function serveConfig(args: ServeArgs): ServeConfig {
     secure: { tls: args.tls, auth: args.auth, pull: args.pull, push: args.push },
     services: serviceChoices(args),
     drainTimeoutMs: args['drain-timeout'] * 1000,
+    backup: backupSchedule(args),
   };
 }
 
@@ -71,11 +73,16 @@ const serve: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Run the registry in the foreground',
   builder: (y) =>
-    workersOption(serviceOptions(secureOptions(listenOption(storageOption(y))))).option(
+    backupOptions(workersOption(serviceOptions(secureOptions(listenOption(storageOption(y)))))).option(
       'drain-timeout',
       numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT' }),
     ) as never,
-  handler: (args) => runServer(serveConfig(args), say),
+  handler: async (args) => {
+    const config = serveConfig(args);
+    // A backup folder that cannot be one is told at start, not at the first scheduled run.
+    if (config.backup) await (await import('../../backup/destination.js')).prepareFolder(config.backup.dir);
+    await runServer(config, say);
+  },
 };
 
 /** withoutOptions drops `--name value` and `--name=value` for each name from an argv list. */
@@ -98,11 +105,12 @@ const start: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Start the registry in the background; returns when it answers',
   builder: (y) =>
-    workersOption(serviceOptions(secureOptions(listenOption(storageOption(y)))))
+    backupOptions(workersOption(serviceOptions(secureOptions(listenOption(storageOption(y))))))
       .option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 20, describe: 'Seconds to wait for the registry to answer' }))
       .option('drain-timeout', numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Passed to serve' })) as never,
   handler: async (args) => {
     const config = serveConfig(args);
+    if (config.backup) await (await import('../../backup/destination.js')).prepareFolder(config.backup.dir);
     // Another registry of ours on the port is named, with its storage, before anything is made.
     const holder = instanceOnPort(config.host, config.port);
     if (holder && holder.storage !== config.state.dir) throw portUsedByUs(holder);

@@ -1,1 +1,0 @@
-import{asCliError,exitStatusOf,formatCliError}from"./chunk-EFROPQDE.mjs";import"./chunk-QGJ7I6WA.mjs";import"./chunk-4TN62PU7.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-5UE4PYMA.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{asCliError,exitStatusOf,formatCliError};

@@ -1,1 +1,0 @@
-import{dsseSigner,ensureSigningKey,loadPublicKey,loadSigningKey,publicKeyPem}from"./chunk-CVDBONM6.mjs";import"./chunk-BAC4PEDT.mjs";import"./chunk-S6AK3A25.mjs";import"./chunk-ARB4WTDB.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{dsseSigner,ensureSigningKey,loadPublicKey,loadSigningKey,publicKeyPem};

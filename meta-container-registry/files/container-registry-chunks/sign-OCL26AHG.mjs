@@ -1,1 +1,0 @@
-import{signImage,signPushed}from"./chunk-NPKWS5TC.mjs";import"./chunk-HMVDSB6Q.mjs";import"./chunk-CJCU4MRX.mjs";import"./chunk-KRINEQZM.mjs";import"./chunk-IKFNUXJF.mjs";import"./chunk-TLE7UP3K.mjs";import"./chunk-POLO7PCQ.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{signImage,signPushed};

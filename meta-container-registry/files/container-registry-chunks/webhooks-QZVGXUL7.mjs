@@ -1,1 +1,0 @@
-import{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications}from"./chunk-WNM3HBFG.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-5UE4PYMA.mjs";import"./chunk-KQ23NUYM.mjs";import"./chunk-JGLR2OLI.mjs";export{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications};
