@@ -11,7 +11,7 @@ import { ROOT } from './helpers/registry.js';
 
 const SRC = join(ROOT, 'tools', 'src');
 const CORE = ['oci', 'storage', 'registry', 'daemon', 'common', 'errors', 'state'];
-const ALLOWED = new Set(['execa', 'prom-client', '@homebridge/ciao', 'bcryptjs', 'smol-toml']);
+const ALLOWED = new Set(['execa', 'prom-client', '@homebridge/ciao', 'bcryptjs', 'smol-toml', '@aws-sdk/client-s3']);
 
 /** Import is one import (static, re-export or dynamic) of one source file. */
 interface Import {

@@ -17,6 +17,13 @@ export const PEER_PACKAGES: Record<string, string> = {
   ip: 'iproute2',
   dockerd: 'docker.io',
   script: 'bsdutils',
+  radosgw: 'radosgw',
+  'radosgw-admin': 'radosgw',
+  'ceph-mon': 'ceph-mon',
+  'ceph-osd': 'ceph-osd',
+  ceph: 'ceph-common',
+  'ceph-authtool': 'ceph-common',
+  monmaptool: 'ceph-common',
 };
 
 /** which finds an executable on PATH. */

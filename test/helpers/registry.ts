@@ -47,19 +47,46 @@ export interface TestRegistry {
 
 type Teardown = { teardown(fn: () => unknown): void };
 
+/**
+ * OBJECT_STORE_ENV, when set (to the JSON of a gateway's AWS_* variables: helpers/radosgw.ts), makes
+ * startTestRegistry serve each registry from a fresh bucket instead of a temp folder: a suite
+ * written for the filesystem registry then runs against S3 (test/s3-api.test.ts).
+ */
+export const OBJECT_STORE_ENV = 'CR_TEST_OBJECT_STORE';
+
+let buckets = 0;
+
+/** objectStoreStorage makes a fresh bucket and a local state folder for one registry. */
+async function objectStoreStorage(t: Teardown, gatewayEnv: Record<string, string>): Promise<{ url: string; stateDir: string; env: Record<string, string> }> {
+  const { createBucket } = await import('./radosgw.js');
+  const bucket = `test-${process.pid}-${++buckets}`;
+  await createBucket(gatewayEnv, bucket);
+  const stateDir = await tempDir(t, 'cr-state-');
+  return { url: `s3://${bucket}/registry`, stateDir, env: { ...gatewayEnv, CONTAINER_REGISTRY_STATE_DIR: stateDir } };
+}
+
 /** startTestRegistry runs `serve` on a free port; it is stopped at teardown. */
 export async function startTestRegistry(
   t: Teardown,
   opts: { storage?: string; args?: string[]; env?: Record<string, string>; port?: number } = {},
 ): Promise<TestRegistry> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build`);
-  const storage = opts.storage ?? (await tempDir(t, 'cr-storage-'));
+  const gateway = process.env[OBJECT_STORE_ENV];
+  const s3 = opts.storage === undefined && gateway ? await objectStoreStorage(t, JSON.parse(gateway) as Record<string, string>) : undefined;
+  // With S3, `storage` is the local state folder (PID file, pki/, auth/): what the tests look into.
+  const named = opts.storage?.startsWith('s3://') ? { url: opts.storage, stateDir: opts.env?.CONTAINER_REGISTRY_STATE_DIR } : undefined;
+  if (named && !named.stateDir) throw new Error('an s3:// storage needs CONTAINER_REGISTRY_STATE_DIR in opts.env');
+  const storage = s3?.stateDir ?? named?.stateDir ?? opts.storage ?? (await tempDir(t, 'cr-storage-'));
   const port = opts.port ?? (await freePort());
   let out = '';
-  const child = spawn(process.execPath, [BUNDLE, 'serve', '--storage', storage, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...testUserEnv(), ...opts.env },
-  });
+  const child = spawn(
+    process.execPath,
+    [BUNDLE, 'serve', '--storage', s3?.url ?? named?.url ?? storage, '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...testUserEnv(), ...s3?.env, ...opts.env },
+    },
+  );
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -3,13 +3,15 @@
 // on, and the registry of ours a client command talks to when none is named.
 import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Argv, Options } from 'yargs';
 import { HelperError } from '../errors/helper-error.js';
 import { clientAddress, instanceOnPort, runningInstances } from '../daemon/instances.js';
 import { readRegistryUrl } from '../settings/registry-url.js';
 import { rawSetting, readString } from '../settings/values.js';
 import { StateDir } from '../state/state-dir.js';
+import { makeDirs } from '../common/make-dirs.js';
+import { isObjectStoreUrl, parseObjectStoreUrl, type ObjectStoreLocation } from '../storage/object-store-url.js';
 import { isLoopbackHost, parseHostPort, type HostPort } from '../oci/reference.js';
 import { settingOption, type SettingOptionOverrides } from './setting-options.js';
 import { SCRIPT_ENV, shellQuote } from '../script/render.js';
@@ -58,8 +60,10 @@ export function resolveStorage(storage: string): string {
 
 /** StorageChoice is the storage directory a command works on. */
 export interface StorageChoice {
-  /** absolute path */
+  /** absolute path; for an s3:// storage, the local state directory (CONTAINER_REGISTRY_STATE_DIR) */
   dir: string;
+  /** the bucket, for an s3:// storage */
+  objectStore?: ObjectStoreLocation;
   /** named by --storage or CONTAINER_REGISTRY_STORAGE; false: the per-user default */
   named: boolean;
 }
@@ -70,9 +74,22 @@ export interface StorageChoice {
  * from every folder). A build always names its own (${TOPDIR}/container-registry).
  */
 export function storageChoice(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): StorageChoice {
+  const named = flag ?? rawSetting(env, 'CONTAINER_REGISTRY_STORAGE');
+  if (named !== undefined && isObjectStoreUrl(named)) return objectStoreChoice(named, env);
   if (flag !== undefined) return { dir: resolveStorage(flag), named: true };
-  const named = rawSetting(env, 'CONTAINER_REGISTRY_STORAGE');
   return { dir: resolveStorage(named ?? readString(env, 'CONTAINER_REGISTRY_STORAGE')), named: named !== undefined };
+}
+
+/**
+ * objectStoreChoice: distribution's tree in a bucket, the helper's own files (pki/, auth/, PID file,
+ * log, config.toml) in CONTAINER_REGISTRY_STATE_DIR, by default one folder per bucket and prefix
+ * under $XDG_DATA_HOME/container-registry/s3.
+ */
+function objectStoreChoice(url: string, env: NodeJS.ProcessEnv): StorageChoice {
+  const objectStore = parseObjectStoreUrl(url);
+  const given = rawSetting(env, 'CONTAINER_REGISTRY_STATE_DIR');
+  const dir = given ?? join(readString(env, 'CONTAINER_REGISTRY_STATE_DIR'), objectStore.bucket, ...(objectStore.prefix ? objectStore.prefix.split('/') : []));
+  return { dir: resolveStorage(dir), named: true, objectStore };
 }
 
 /**
@@ -80,7 +97,12 @@ export function storageChoice(flag: string | undefined, env: NodeJS.ProcessEnv =
  * and `script` make one: anywhere else a missing directory is a typo, refused with one line (exit 2)
  * before anything is written.
  */
-export async function existingStorage(dir: string): Promise<StateDir> {
+export async function existingStorage(dir: string, objectStore?: ObjectStoreLocation): Promise<StateDir> {
+  // The bucket is checked by its first request; the local state directory is made on first use.
+  if (objectStore) {
+    await makeDirs(dir, 0o700);
+    return new StateDir(dir, objectStore);
+  }
   let st: Stats;
   try {
     st = await stat(dir);

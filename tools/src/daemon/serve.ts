@@ -25,6 +25,7 @@ import { resolveServiceOptions, type ServiceChoices } from './service-options.js
 import { removePidFileIfOurs, writePidFile, type PidRecord } from './pidfile.js';
 import { instanceOnPort, instancesDir, portUsedByUs, removeInstanceRecord, writeInstanceRecord } from './instances.js';
 import { guardProcess } from './process-guards.js';
+import { formatObjectStoreUrl } from '../storage/object-store-url.js';
 import { tuneHeapForStreaming } from './heap.js';
 import type { SharedLogins } from '../auth/limiter.js';
 import type { BackupSchedule } from '../backup/schedule-config.js';
@@ -190,7 +191,8 @@ export async function holdInstance(c: ServeConfig, say: (line: string) => void, 
   );
   guardProcess();
   const workers = at.workers ? `, ${at.workers} workers` : '';
-  say(`serving ${urls[0]} from ${c.state.dir} (pid ${process.pid}${workers})`);
+  const from = c.state.objectStore ? `${formatObjectStoreUrl(c.state.objectStore)} (local state ${c.state.dir})` : c.state.dir;
+  say(`serving ${urls[0]} from ${from} (pid ${process.pid}${workers})`);
   if (urls.length > 1) say(`also reachable as ${urls.slice(1).join(', ')}`);
   // Loaded only when asked for: a registry without scheduled backups never evaluates backup/.
   const backups = c.backup ? new (await import('../backup/schedule.js')).ScheduledBackups(c.backup, c.state.storage, say) : undefined;

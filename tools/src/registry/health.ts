@@ -3,9 +3,11 @@
 // one fails, so a supervisor or `container-registry status` can tell "up" from "able to take a push".
 // The checks cost a synced write, so one result serves every caller for READINESS_MAX_AGE_MS and
 // concurrent callers share the check in progress; callers who may not see paths get names and flags.
-import { X509Certificate, randomBytes } from 'node:crypto';
-import { access, constants, open, readFile, statfs, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// Storage is checked through its driver (a probe write and the free space: on S3 a PUT and a DELETE,
+// and no free-space limit); the certificate and the users file are the helper's own local files.
+import { X509Certificate } from 'node:crypto';
+import { access, constants, readFile } from 'node:fs/promises';
+import type { StorageDriver } from '../storage/driver.js';
 
 /** DEFAULT_MIN_FREE_BYTES is the free disk below which the registry reports not ready (256 MiB). */
 export const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
@@ -13,6 +15,8 @@ export const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
 /** ReadinessOptions say what to check. */
 export interface ReadinessOptions {
   storageDir: string;
+  /** the storage's driver, which does the probe write and tells the free space */
+  driver: StorageDriver;
   /** free space the storage filesystem must keep */
   minFreeBytes?: number;
   /** the server certificate, when serving HTTPS */
@@ -34,29 +38,20 @@ export interface Readiness {
   checks: ReadinessCheck[];
 }
 
-async function storageWritable(dir: string): Promise<ReadinessCheck> {
-  // A real write, synced: a read-only remount or a full disk shows here, not at the next push.
-  const probe = join(dir, `.readyz-${process.pid}-${randomBytes(4).toString('hex')}`);
+async function storageWritable(driver: StorageDriver, dir: string): Promise<ReadinessCheck> {
+  // A real write, synced: a read-only remount, a full disk or a bucket refusing writes shows here, not at the next push.
   try {
-    const handle = await open(probe, 'wx', 0o600);
-    try {
-      await handle.writeFile('ok');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await unlink(probe);
+    await driver.checkWritable(dir);
     return { name: 'storage-writable', ok: true, detail: dir };
   } catch (err) {
-    await unlink(probe).catch(() => {});
     return { name: 'storage-writable', ok: false, detail: `${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
 }
 
-async function freeDisk(dir: string, min: number): Promise<ReadinessCheck> {
+async function freeDisk(driver: StorageDriver, dir: string, min: number): Promise<ReadinessCheck> {
   try {
-    const st = await statfs(dir);
-    const free = st.bavail * st.bsize;
+    const free = await driver.freeBytes(dir);
+    if (free === undefined) return { name: 'disk-free', ok: true, detail: `${driver.kind}: no free-space limit to check` };
     const mib = (n: number) => `${Math.floor(n / 1024 / 1024)} MiB`;
     return { name: 'disk-free', ok: free >= min, detail: `${mib(free)} free, ${mib(min)} required` };
   } catch (err) {
@@ -136,8 +131,8 @@ export class ReadinessCache {
 /** checkReadiness runs every applicable check (concurrently) and sums them up. */
 export async function checkReadiness(o: ReadinessOptions): Promise<Readiness> {
   const checks = await Promise.all([
-    storageWritable(o.storageDir),
-    freeDisk(o.storageDir, o.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES),
+    storageWritable(o.driver, o.storageDir),
+    freeDisk(o.driver, o.storageDir, o.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES),
     ...(o.certFile ? [certificate(o.certFile)] : []),
     ...(o.htpasswdFile ? [readable('htpasswd-readable', o.htpasswdFile)] : []),
   ]);

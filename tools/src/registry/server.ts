@@ -5,6 +5,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import { openDriver } from '../storage/open-driver.js';
 import { ImageStore } from '../storage/store.js';
 import type { StateDir } from '../state/state-dir.js';
 import { ALLOW_ALL, type AccessController } from './access.js';
@@ -140,7 +141,7 @@ export function requestUrl(target: string | undefined): RequestTarget {
 /** startRegistry listens on host:port and serves the distribution API from the state directory's storage. */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const peers = options.peers;
-  const store = new ImageStore(options.state.storage, undefined, peers?.sessionLocks);
+  const store = new ImageStore(options.state.storage, await openDriver(options.state.dir, options.state.objectStore), peers?.sessionLocks);
   await Promise.all([store.driver.warm(), store.driver.mkdirp(store.paths.root)]);
   const access = options.access ?? ALLOW_ALL;
   const instanceId = options.instanceId ?? randomBytes(8).toString('hex');

@@ -67,7 +67,7 @@ export function createServices(o: { state: StateDir; store: ImageStore; certFile
     metrics: peers ? { render: () => peers.metrics() } : metrics,
     metricsAccess: s.metricsAccess ?? 'loopback',
     ui: s.ui ?? true,
-    readiness: { storageDir: o.state.dir, minFreeBytes: s.minFreeBytes, certFile: o.certFile, htpasswdFile: s.htpasswdFile },
+    readiness: { storageDir: o.state.dir, driver: o.store.driver, minFreeBytes: s.minFreeBytes, certFile: o.certFile, htpasswdFile: s.htpasswdFile },
   });
   let notifier: Notifier | undefined;
   let mdns: MdnsAnnouncement | undefined;

@@ -57,13 +57,18 @@ export interface SettingSpec {
 export const SETTINGS = {
   CONTAINER_REGISTRY_STORAGE: {
     type: 'string',
-    doc: 'Registry storage directory: blobs, PKI (certs/ca.crt), users (auth/password), PID file, log and the generated script',
+    doc: 'Registry storage directory: blobs, PKI (certs/ca.crt), users (auth/password), PID file, log and the generated script; or s3://BUCKET[/PREFIX] for the images in an S3 bucket (docs/storage-s3.md)',
     // Per user, so every folder finds the same registry ($XDG_DATA_HOME, else ~/.local/share:
     // settings/values.ts settingDefault). A build keeps its own: ${TOPDIR}/container-registry.
     default: '$XDG_DATA_HOME/container-registry',
     flags: ['storage'],
     bitbake: 'class',
     bitbakeDefault: '${TOPDIR}/container-registry',
+  },
+  CONTAINER_REGISTRY_STATE_DIR: {
+    type: 'string',
+    doc: "With an s3:// storage: the local folder for the helper's own files (pki/, auth/, PID file, log, config.toml); default one per bucket and prefix",
+    default: '$XDG_DATA_HOME/container-registry/s3',
   },
   CONTAINER_REGISTRY_URL: {
     type: 'string',

@@ -15,6 +15,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoragePaths } from '../storage/paths.js';
+import type { ObjectStoreLocation } from '../storage/object-store-url.js';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { makeDirs } from '../common/make-dirs.js';
 import { HelperError } from '../errors/helper-error.js';
@@ -26,7 +27,14 @@ export class StateDir {
   /** storage builds the paths of distribution's `docker/registry/v2` tree in this directory. */
   readonly storage: StoragePaths;
 
-  constructor(readonly dir: string) {
+  /**
+   * objectStore: distribution's tree is in this bucket (an s3:// storage), not under `dir`; `dir` is
+   * then the local state directory that keeps the helper's own files (pki/, auth/, PID file, log).
+   */
+  constructor(
+    readonly dir: string,
+    readonly objectStore?: ObjectStoreLocation,
+  ) {
     this.storage = new StoragePaths(dir);
   }
 

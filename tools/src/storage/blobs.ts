@@ -1,7 +1,7 @@
 // Blobs: content stored once by digest; a repository reaches a blob through a link in `_layers`
 // (distribution's linkedblobstore.go). A cross-repository mount is writing one more link.
-import type { ReadStream } from 'node:fs';
-import type { FileReader, FsDriver } from './driver.js';
+import type { Readable } from 'node:stream';
+import type { FileReader, StorageDriver } from './driver.js';
 import { PathNotFound } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import { readLink, writeLink } from './links.js';
@@ -12,7 +12,7 @@ import { formatDigest, type Digest } from '../oci/digest.js';
 export class BlobStore {
   constructor(
     private readonly paths: StoragePaths,
-    private readonly driver: FsDriver,
+    private readonly driver: StorageDriver,
   ) {}
 
   /**
@@ -30,7 +30,7 @@ export class BlobStore {
       }
     };
     const found = await once();
-    if (found !== undefined || !(await restoreBlob(this.paths, d))) return found;
+    if (found !== undefined || !(await restoreBlob(this.driver, this.paths, d))) return found;
     await this.touch(d);
     return once();
   }
@@ -66,7 +66,7 @@ export class BlobStore {
   }
 
   /** open streams a stored blob, whole or an inclusive byte range. */
-  open(d: Digest, range?: { start: number; end: number }): ReadStream {
+  open(d: Digest, range?: { start: number; end: number }): Readable {
     return this.driver.readStream(this.paths.blobData(d), range);
   }
 

@@ -5,7 +5,7 @@
 // requests, any of which may come just as the folder goes), while leaving it out of a listing
 // races nothing, and a manifest pushed there lists it again.
 import { join } from 'node:path';
-import type { FsDriver } from './driver.js';
+import type { StorageDriver } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import { isValidRepositoryName } from '../oci/names.js';
 import { compareLexical, FAN_OUT } from './manifests.js';
@@ -14,7 +14,7 @@ import { mapLimited } from '../common/bounded.js';
 /** REPOSITORY_PARTS are the folders that make a folder a repository for listRepositoryFolders. */
 const REPOSITORY_PARTS = ['_manifests', '_layers', '_uploads'];
 
-async function walkRepositories(paths: StoragePaths, driver: FsDriver, isRepository: (entries: string[]) => boolean): Promise<string[]> {
+async function walkRepositories(paths: StoragePaths, driver: StorageDriver, isRepository: (entries: string[]) => boolean): Promise<string[]> {
   const out: string[] = [];
   async function walk(dir: string, prefix: string): Promise<void> {
     const entries = await driver.list(dir);
@@ -36,7 +36,7 @@ async function walkRepositories(paths: StoragePaths, driver: FsDriver, isReposit
 }
 
 /** listRepositories returns every repository name (a folder with `_manifests`) in lexical order. */
-export function listRepositories(paths: StoragePaths, driver: FsDriver): Promise<string[]> {
+export function listRepositories(paths: StoragePaths, driver: StorageDriver): Promise<string[]> {
   return walkRepositories(paths, driver, (entries) => entries.includes('_manifests'));
 }
 
@@ -44,12 +44,12 @@ export function listRepositories(paths: StoragePaths, driver: FsDriver): Promise
  * listRepositoryFolders returns every folder that holds manifests, blob links or uploads, also one
  * a first push is still filling (blobs before any manifest): what gc must look through.
  */
-export function listRepositoryFolders(paths: StoragePaths, driver: FsDriver): Promise<string[]> {
+export function listRepositoryFolders(paths: StoragePaths, driver: StorageDriver): Promise<string[]> {
   return walkRepositories(paths, driver, (entries) => entries.some((e) => REPOSITORY_PARTS.includes(e)));
 }
 
 /** hasManifests tells whether a repository holds a tag folder or a manifest revision. */
-export async function hasManifests(paths: StoragePaths, driver: FsDriver, name: string): Promise<boolean> {
+export async function hasManifests(paths: StoragePaths, driver: StorageDriver, name: string): Promise<boolean> {
   const visible = (names: string[]) => names.some((n) => !n.startsWith('.'));
   if (visible(await driver.list(paths.tagsRoot(name)))) return true;
   const root = paths.manifestRevisionsRoot(name);
@@ -60,7 +60,7 @@ export async function hasManifests(paths: StoragePaths, driver: FsDriver, name: 
 }
 
 /** listCatalog returns the repositories that hold a tag or a manifest, in lexical order. */
-export async function listCatalog(paths: StoragePaths, driver: FsDriver): Promise<string[]> {
+export async function listCatalog(paths: StoragePaths, driver: StorageDriver): Promise<string[]> {
   const all = await listRepositories(paths, driver);
   const keep = await mapLimited(all, FAN_OUT, (name) => hasManifests(paths, driver, name));
   return all.filter((_, i) => keep[i]);

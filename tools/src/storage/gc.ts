@@ -17,8 +17,6 @@
 // nothing a client was told is stored is ever deleted, at any grace. Blobs are touched when pushed,
 // mounted or referenced by a manifest PUT, so the grace period counts from their last use.
 // Memory: manifests are read one at a time (parsed through the store's bounded cache), never all.
-import { join } from 'node:path';
-import { readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import type { ImageStore } from './store.js';
 import { formatDigest, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { readLink, writeLink } from './links.js';
@@ -90,7 +88,7 @@ interface Released {
 
 /** untaggedAt is when a tag delete left `d` untagged, if one did after its last PUT. */
 async function untaggedAt(store: ImageStore, repo: string, d: Digest, putAt: number): Promise<number | undefined> {
-  const stamp = await stat(store.paths.manifestRevisionUntagged(repo, d)).catch(() => undefined);
+  const stamp = await store.driver.stat(store.paths.manifestRevisionUntagged(repo, d)).catch(() => undefined);
   return stamp && stamp.mtimeMs >= putAt ? stamp.mtimeMs : undefined;
 }
 
@@ -99,7 +97,7 @@ async function manifestBody(store: ImageStore, d: Digest): Promise<Buffer | unde
   try {
     return await store.blobs.read(d);
   } catch {
-    return readFile(store.paths.blobQuarantine(d)).catch(() => undefined);
+    return store.driver.readFile(store.paths.blobQuarantine(d)).catch(() => undefined);
   }
 }
 
@@ -147,7 +145,7 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
     for (const d of revisions) {
       const key = formatDigest(d);
       if (reached.has(key)) continue;
-      const link = await stat(store.paths.manifestRevisionLink(repo, d)).catch(() => undefined);
+      const link = await store.driver.stat(store.paths.manifestRevisionLink(repo, d)).catch(() => undefined);
       if (link) {
         linkTimes.set(key, link.mtimeMs);
         const at = release ? await untaggedAt(store, repo, d, link.mtimeMs) : undefined;
@@ -157,7 +155,7 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
         continue;
       }
       // No link: a PUT between creating the folder and renaming its link in (keep), or a crash's leftover.
-      const dir = await stat(store.paths.manifestRevisionDir(repo, d)).catch(() => undefined);
+      const dir = await store.driver.stat(store.paths.manifestRevisionDir(repo, d)).catch(() => undefined);
       if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) recent.push(d);
     }
     if (letGo.size) await releaseWith(store, letGo, recent, linkTimes);
@@ -242,19 +240,16 @@ async function releaseWith(store: ImageStore, letGo: Map<string, Released>, rece
   }
 }
 
-/** allBlobs lists every stored blob with its size and mtime. */
+/** allBlobs lists every stored blob with its size and mtime (one walk of the blobs: a listing per 1000 on S3). */
 async function allBlobs(store: ImageStore): Promise<Array<{ digest: Digest; size: number; mtimeMs: number }>> {
   const out: Array<{ digest: Digest; size: number; mtimeMs: number }> = [];
   const root = store.paths.blobsRoot();
-  for (const alg of await store.driver.list(root)) {
-    for (const prefix of await store.driver.list(join(root, alg))) {
-      for (const hex of await store.driver.list(join(root, alg, prefix))) {
-        const d = tryParseDigest(`${alg}:${hex}`);
-        if (!d) continue;
-        const info = await store.driver.stat(store.paths.blobData(d)).catch(() => undefined);
-        if (info) out.push({ digest: d, size: info.size, mtimeMs: info.mtimeMs });
-      }
-    }
+  for await (const f of store.driver.walk(root, (name) => name === 'data')) {
+    // <root>/<alg>/<prefix>/<hex>/data
+    const parts = f.path.slice(root.length + 1).split('/');
+    if (parts.length !== 4) continue;
+    const d = tryParseDigest(`${parts[0]}:${parts[2]}`);
+    if (d && store.paths.blobData(d) === f.path) out.push({ digest: d, size: f.size, mtimeMs: f.mtimeMs });
   }
   return out;
 }
@@ -266,7 +261,7 @@ async function staleUploads(store: ImageStore, now: number, maxAgeMs: number): P
     for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
       const times = await Promise.all(
         [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id), store.paths.uploadStartedAt(repo, id)].map((p) =>
-          stat(p).then(
+          store.driver.stat(p).then(
             (s) => s.mtimeMs,
             () => 0,
           ),
@@ -286,7 +281,7 @@ async function activeUploads(store: ImageStore, since: number): Promise<number> 
     for (const id of await store.driver.list(store.paths.uploadsRoot(repo))) {
       const times = await Promise.all(
         [store.paths.uploadDir(repo, id), store.paths.uploadData(repo, id)].map((p) =>
-          stat(p).then(
+          store.driver.stat(p).then(
             (s) => s.mtimeMs,
             () => 0,
           ),
@@ -299,23 +294,12 @@ async function activeUploads(store: ImageStore, since: number): Promise<number> 
 }
 
 /** sweepTempFiles deletes temp files (common/atomic-write.ts tempPath names) older than `maxAgeMs` under `dir`. */
-async function sweepTempFiles(dir: string, now: number, maxAgeMs: number, dryRun: boolean): Promise<number> {
+async function sweepTempFiles(store: ImageStore, dir: string, now: number, maxAgeMs: number, dryRun: boolean): Promise<number> {
   let n = 0;
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) n += await sweepTempFiles(path, now, maxAgeMs, dryRun);
-    else if (TEMP_FILE.test(e.name)) {
-      const info = await stat(path).catch(() => undefined);
-      if (!info || now - info.mtimeMs <= maxAgeMs) continue;
-      n++;
-      if (!dryRun) await unlink(path).catch(() => {});
-    }
+  for await (const f of store.driver.walk(dir, (name) => TEMP_FILE.test(name))) {
+    if (now - f.mtimeMs <= maxAgeMs) continue;
+    n++;
+    if (!dryRun) await store.driver.deleteIfExists(f.path).catch(() => {});
   }
   return n;
 }
@@ -368,7 +352,7 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
 
   report.uploadsDeleted = await staleUploads(store, started, options.uploadMaxAgeMs ?? 7 * 24 * 3600_000);
   if (!dryRun) for (const u of report.uploadsDeleted) await store.driver.deleteIfExists(store.paths.uploadDir(u.repository, u.id));
-  report.tempFilesDeleted = await sweepTempFiles(store.paths.root, started, Math.max(graceMs, IN_PROGRESS_MS), dryRun);
+  report.tempFilesDeleted = await sweepTempFiles(store, store.paths.root, started, Math.max(graceMs, IN_PROGRESS_MS), dryRun);
 
   if (dryRun) {
     for (const u of first.untagged) report.manifestsDeleted.push({ repository: u.repository, digest: formatDigest(u.digest) });
@@ -381,12 +365,12 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
 
   // Phase 1: set aside; readers now see it as absent, and any use puts it back.
   const asideRevisions: Marks['untagged'] = [];
-  for (const u of first.untagged) if (await setRevisionAside(store.paths, u.repository, u.digest)) asideRevisions.push(u);
+  for (const u of first.untagged) if (await setRevisionAside(store.driver, store.paths, u.repository, u.digest)) asideRevisions.push(u);
   const asideBlobs: typeof candidates = [];
   for (const c of candidates) {
-    const now = await stat(store.paths.blobData(c.digest)).catch(() => undefined);
+    const now = await store.driver.stat(store.paths.blobData(c.digest)).catch(() => undefined);
     if (!now || now.mtimeMs >= limit(first, c.digest)) continue; // gone, or used since the scan
-    if (await setBlobAside(store.paths, c.digest)) asideBlobs.push(c);
+    if (await setBlobAside(store.driver, store.paths, c.digest)) asideBlobs.push(c);
   }
 
   // Phase 2: let in-flight pushes land, then see what is reachable now.
@@ -398,9 +382,10 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
   for (const u of asideRevisions) {
     const key = formatDigest(u.digest);
     if (second.marked.has(key)) {
-      if (!(await restoreRevision(store.paths, u.repository, u.digest))) await deleteQuarantinedRevision(store.paths, u.repository, u.digest);
+      if (!(await restoreRevision(store.driver, store.paths, u.repository, u.digest)))
+        await deleteQuarantinedRevision(store.driver, store.paths, u.repository, u.digest);
       report.manifestsRestored++;
-    } else if (await deleteQuarantinedRevision(store.paths, u.repository, u.digest)) {
+    } else if (await deleteQuarantinedRevision(store.driver, store.paths, u.repository, u.digest)) {
       report.manifestsDeleted.push({ repository: u.repository, digest: key });
     } else {
       report.manifestsRestored++; // used meanwhile
@@ -409,10 +394,10 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
   for (const c of asideBlobs) {
     if (second.marked.has(formatDigest(c.digest))) {
       // Reachable again; a fresh upload may already have put `data` back.
-      if (!(await restoreBlob(store.paths, c.digest))) await deleteQuarantinedBlob(store.paths, c.digest);
+      if (!(await restoreBlob(store.driver, store.paths, c.digest))) await deleteQuarantinedBlob(store.driver, store.paths, c.digest);
       report.blobsRestored++;
-    } else if (await deleteQuarantinedBlob(store.paths, c.digest)) {
-      await rmdir(store.paths.blobDir(c.digest)).catch(() => {}); // a new upload of the same digest keeps the folder
+    } else if (await deleteQuarantinedBlob(store.driver, store.paths, c.digest)) {
+      await store.driver.removeEmptyFolder(store.paths.blobDir(c.digest)); // a new upload of the same digest keeps the folder
       report.blobsDeleted.push({ digest: formatDigest(c.digest), size: c.size });
       report.bytesFreed += c.size;
     } else {

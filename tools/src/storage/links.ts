@@ -1,10 +1,10 @@
 // Link files: a small file holding one digest, as distribution writes them (no newline).
-import type { FsDriver } from './driver.js';
+import type { StorageDriver } from './driver.js';
 import { PathNotFound } from './driver.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 
 /** readLink returns the digest a link file holds, or undefined when the link is missing or unreadable. */
-export async function readLink(driver: FsDriver, path: string): Promise<Digest | undefined> {
+export async function readLink(driver: StorageDriver, path: string): Promise<Digest | undefined> {
   try {
     const text = (await driver.readFile(path)).toString('utf8').trim();
     return parseDigest(text);
@@ -17,6 +17,6 @@ export async function readLink(driver: FsDriver, path: string): Promise<Digest |
 }
 
 /** writeLink writes a link file atomically. */
-export async function writeLink(driver: FsDriver, path: string, d: Digest): Promise<void> {
+export async function writeLink(driver: StorageDriver, path: string, d: Digest): Promise<void> {
   await driver.writeFileAtomic(path, `${d.algorithm}:${d.hex}`);
 }

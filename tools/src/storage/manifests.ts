@@ -1,7 +1,7 @@
 // Manifests and tags of a repository. A manifest is a blob plus a revision link; a tag is a
 // `current` link (and an index entry per digest it has had). Writes go blob → revision → tag, each
 // atomic, so a crash leaves at worst an unreferenced blob for gc, never a tag pointing at nothing.
-import type { FsDriver } from './driver.js';
+import type { StorageDriver } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import type { BlobStore } from './blobs.js';
 import { readLink, writeLink } from './links.js';
@@ -58,7 +58,7 @@ export class ManifestStore {
 
   constructor(
     private readonly paths: StoragePaths,
-    private readonly driver: FsDriver,
+    private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
   ) {}
 
@@ -84,7 +84,7 @@ export class ManifestStore {
 
   private async revisionLinkRestoring(repo: string, d: Digest): Promise<{ link: Digest | undefined; restored: boolean }> {
     const link = await readLink(this.driver, this.paths.manifestRevisionLink(repo, d));
-    if (link || !(await restoreRevision(this.paths, repo, d))) return { link, restored: false };
+    if (link || !(await restoreRevision(this.driver, this.paths, repo, d))) return { link, restored: false };
     return { link: await readLink(this.driver, this.paths.manifestRevisionLink(repo, d)), restored: true };
   }
 

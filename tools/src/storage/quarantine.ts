@@ -3,55 +3,47 @@
 // references it, a pull, a HEAD) renames it back; gc's final delete is itself a rename of the
 // quarantined name, so of a use and the delete exactly one wins, atomically, and a push is never
 // answered 201 for content that is then deleted.
-import { rename, rm } from 'node:fs/promises';
+// On a filesystem each step is one rename(2); an object store has no atomic rename, so there the
+// steps are copies and deletes (s3-driver.ts) and replicas coordinate as docs/storage-s3.md says.
+import type { StorageDriver } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import type { Digest } from '../oci/digest.js';
 
-async function renamed(from: string, to: string): Promise<boolean> {
-  try {
-    await rename(from, to);
-    return true;
-  } catch {
-    // ENOENT: nothing set aside (the usual case), or gc deleted it first; ENOTEMPTY/EEXIST: a new copy is there
-    return false;
-  }
-}
-
 /** restoreBlob puts a quarantined blob back; false when there was none to restore. */
-export function restoreBlob(paths: StoragePaths, d: Digest): Promise<boolean> {
-  return renamed(paths.blobQuarantine(d), paths.blobData(d));
+export function restoreBlob(driver: StorageDriver, paths: StoragePaths, d: Digest): Promise<boolean> {
+  return driver.rename(paths.blobQuarantine(d), paths.blobData(d));
 }
 
 /** restoreRevision puts a quarantined manifest revision back; false when there was none. */
-export function restoreRevision(paths: StoragePaths, repo: string, d: Digest): Promise<boolean> {
-  return renamed(paths.manifestRevisionQuarantine(repo, d), paths.manifestRevisionDir(repo, d));
+export function restoreRevision(driver: StorageDriver, paths: StoragePaths, repo: string, d: Digest): Promise<boolean> {
+  return driver.rename(paths.manifestRevisionQuarantine(repo, d), paths.manifestRevisionDir(repo, d));
 }
 
 /** setBlobAside moves a blob's content to its quarantine name; false when it was gone. */
-export function setBlobAside(paths: StoragePaths, d: Digest): Promise<boolean> {
-  return renamed(paths.blobData(d), paths.blobQuarantine(d));
+export function setBlobAside(driver: StorageDriver, paths: StoragePaths, d: Digest): Promise<boolean> {
+  return driver.rename(paths.blobData(d), paths.blobQuarantine(d));
 }
 
 /** setRevisionAside moves a manifest revision to its quarantine name; false when it was gone. */
-export function setRevisionAside(paths: StoragePaths, repo: string, d: Digest): Promise<boolean> {
-  return renamed(paths.manifestRevisionDir(repo, d), paths.manifestRevisionQuarantine(repo, d));
+export function setRevisionAside(driver: StorageDriver, paths: StoragePaths, repo: string, d: Digest): Promise<boolean> {
+  return driver.rename(paths.manifestRevisionDir(repo, d), paths.manifestRevisionQuarantine(repo, d));
 }
 
 /**
  * deleteQuarantinedBlob deletes a blob still in quarantine; false when a use restored it first.
  * The rename to a doomed name is the atomic step; a restore after it finds nothing.
  */
-export async function deleteQuarantinedBlob(paths: StoragePaths, d: Digest): Promise<boolean> {
+export async function deleteQuarantinedBlob(driver: StorageDriver, paths: StoragePaths, d: Digest): Promise<boolean> {
   const doomed = `${paths.blobQuarantine(d)}.delete`;
-  if (!(await renamed(paths.blobQuarantine(d), doomed))) return false;
-  await rm(doomed, { force: true });
+  if (!(await driver.rename(paths.blobQuarantine(d), doomed))) return false;
+  await driver.deleteIfExists(doomed);
   return true;
 }
 
 /** deleteQuarantinedRevision deletes a revision still in quarantine; false when a use restored it first. */
-export async function deleteQuarantinedRevision(paths: StoragePaths, repo: string, d: Digest): Promise<boolean> {
+export async function deleteQuarantinedRevision(driver: StorageDriver, paths: StoragePaths, repo: string, d: Digest): Promise<boolean> {
   const doomed = `${paths.manifestRevisionQuarantine(repo, d)}.delete`;
-  if (!(await renamed(paths.manifestRevisionQuarantine(repo, d), doomed))) return false;
-  await rm(doomed, { recursive: true, force: true });
+  if (!(await driver.rename(paths.manifestRevisionQuarantine(repo, d), doomed))) return false;
+  await driver.deleteIfExists(doomed);
   return true;
 }

@@ -1,8 +1,6 @@
 // Storage totals for /metrics and the web UI: bytes and count of blobs, repositories, tags and
 // upload sessions. A walk of the tree costs a stat per blob, so one result serves every caller for
 // a while and concurrent callers share the walk in progress.
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ImageStore } from './store.js';
 
 /** StorageStats are the totals of one walk. */
@@ -16,37 +14,20 @@ export interface StorageStats {
   at: number;
 }
 
-async function list(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch {
-    return [];
-  }
-}
-
 /** walkStats counts everything now. */
 export async function walkStats(store: ImageStore): Promise<StorageStats> {
   let blobs = 0;
   let bytes = 0;
-  const blobsRoot = store.paths.blobsRoot();
-  for (const alg of await list(blobsRoot)) {
-    for (const prefix of await list(join(blobsRoot, alg))) {
-      for (const hex of await list(join(blobsRoot, alg, prefix))) {
-        try {
-          bytes += (await stat(join(blobsRoot, alg, prefix, hex, 'data'))).size;
-          blobs++;
-        } catch {
-          // collected while we looked
-        }
-      }
-    }
+  for await (const f of store.driver.walk(store.paths.blobsRoot(), (name) => name === 'data')) {
+    bytes += f.size;
+    blobs++;
   }
   const repos = await store.repositories();
   let tags = 0;
   let uploads = 0;
   for (const repo of repos) {
     tags += (await store.manifests.tags(repo)).length;
-    uploads += (await list(store.paths.uploadsRoot(repo))).length;
+    uploads += (await store.driver.list(store.paths.uploadsRoot(repo))).length;
   }
   return { blobs, bytes, repositories: repos.length, tags, uploads, at: Date.now() };
 }

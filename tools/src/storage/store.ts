@@ -1,5 +1,5 @@
 // ImageStore: the OCI rules over one storage directory, as one object the server is handed.
-import { FsDriver } from './driver.js';
+import { FsDriver, type StorageDriver } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import { BlobStore } from './blobs.js';
 import { UploadStore, type SessionLocks } from './uploads.js';
@@ -12,13 +12,13 @@ import type { Descriptor } from '../oci/manifest.js';
 /** ImageStore groups the blob, upload and manifest stores of one storage directory's distribution tree. */
 export class ImageStore {
   readonly paths: StoragePaths;
-  readonly driver: FsDriver;
+  readonly driver: StorageDriver;
   readonly blobs: BlobStore;
   readonly uploads: UploadStore;
   readonly manifests: ManifestStore;
 
   /** sessionLocks: upload sessions shared with other processes (uploads.ts); none for one process */
-  constructor(paths: StoragePaths, driver: FsDriver = new FsDriver(), sessionLocks?: SessionLocks) {
+  constructor(paths: StoragePaths, driver: StorageDriver = new FsDriver(), sessionLocks?: SessionLocks) {
     this.paths = paths;
     this.driver = driver;
     this.blobs = new BlobStore(this.paths, driver);

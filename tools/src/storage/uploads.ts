@@ -1,16 +1,14 @@
 // Upload sessions: `_uploads/<id>/data` grows by PATCH until a PUT commits it under its digest.
 // The data file is the state, so a session survives a restart and is resumed from its size; the
-// running hash is only a shortcut, dropped whenever it could disagree with the file.
-import { createReadStream } from 'node:fs';
+// running hash is only a shortcut, dropped whenever it could disagree with the file. The file is the
+// driver's appendable file (driver.ts): a file on a filesystem, a multipart upload on S3.
 import { randomUUID, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { FsDriver } from './driver.js';
+import type { StorageDriver } from './driver.js';
 import { PathNotFound } from './driver.js';
 import type { StoragePaths } from './paths.js';
 import type { BlobStore } from './blobs.js';
-import { AppendWriter } from './append-writer.js';
-import { BULK_READS } from './bulk-reads.js';
 import { formatDigest, newHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 
@@ -40,9 +38,9 @@ interface Session {
 }
 
 /** hashFile streams a file through `algorithm` and returns the digest; its reads take turns with blob GETs' (bulk-reads.ts). */
-export async function hashFile(path: string, algorithm: DigestAlgorithm): Promise<Digest> {
+export async function hashFile(driver: StorageDriver, path: string, algorithm: DigestAlgorithm): Promise<Digest> {
   const hasher = newHasher(algorithm);
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024, fs: BULK_READS.fs }), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(driver.readStream(path), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) hasher.update(chunk);
   });
   return { algorithm, hex: hasher.digest('hex') };
@@ -67,7 +65,7 @@ export class UploadStore {
 
   constructor(
     private readonly paths: StoragePaths,
-    private readonly driver: FsDriver,
+    private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
     private readonly locks?: SessionLocks,
   ) {}
@@ -104,11 +102,13 @@ export class UploadStore {
       if (body) await this.appendLocked(repo, id, session, body, range);
       const dataPath = this.paths.uploadData(repo, id);
       const size = await this.dataSize(repo, id);
+      // Readable whole from here on (on S3: the multipart upload completed, not yet under its digest).
+      await this.driver.finishAppend(dataPath);
       let actual: Digest;
       if (expected.algorithm === 'sha256' && session.hasher && session.hashed === size) {
         actual = { algorithm: 'sha256', hex: session.hasher.copy().digest('hex') };
       } else {
-        actual = await hashFile(dataPath, expected.algorithm);
+        actual = await hashFile(this.driver, dataPath, expected.algorithm);
       }
       if (actual.hex !== expected.hex) {
         await this.remove(repo, id);
@@ -145,7 +145,7 @@ export class UploadStore {
     if (session.hashed !== size) session.hasher = undefined;
     const hasher = session.hasher;
     let written = 0;
-    const out = await AppendWriter.open(this.paths.uploadData(repo, id));
+    const out = await this.driver.openAppend(this.paths.uploadData(repo, id));
     try {
       // The hash and the count see each piece as the writer takes it: no stream stage per piece.
       await out.consume(body, (chunk) => {
@@ -172,7 +172,7 @@ export class UploadStore {
   private async dataSize(repo: string, id: string): Promise<number> {
     if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${clip(id)} unknown`);
     try {
-      return (await this.driver.stat(this.paths.uploadData(repo, id))).size;
+      return await this.driver.appendedSize(this.paths.uploadData(repo, id));
     } catch (err) {
       if (err instanceof PathNotFound) {
         this.sessions.delete(key(repo, id));

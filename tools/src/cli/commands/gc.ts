@@ -1,6 +1,7 @@
 // gc: collect unreferenced blobs while the registry runs.
 import type { CommandModule } from 'yargs';
 import { existingStorage, storageChoice, storageOption } from '../options.js';
+import { openDriver } from '../../storage/open-driver.js';
 import { numberOption } from '../setting-options.js';
 import { ImageStore } from '../../storage/store.js';
 import { collectGarbage } from '../../storage/gc.js';
@@ -34,8 +35,9 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' }) as never,
   handler: async (args) => {
     // A storage that does not exist is a typo: collecting it would make it (and print success).
-    const state = await existingStorage(storageChoice(args.storage).dir);
-    const store = new ImageStore(state.storage);
+    const choice = storageChoice(args.storage);
+    const state = await existingStorage(choice.dir, choice.objectStore);
+    const store = new ImageStore(state.storage, await openDriver(state.dir, state.objectStore));
     const report = await collectGarbage(store, {
       deleteUntagged: args['delete-untagged'],
       dryRun: args['dry-run'],

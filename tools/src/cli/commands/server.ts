@@ -55,8 +55,9 @@ function workersOption<T>(y: import('yargs').Argv<T>) {
 /** serveConfig maps the parsed flags to what a serving process is started from. */
 function serveConfig(args: ServeArgs): ServeConfig {
   const { host, port } = parseListen(args.listen);
+  const choice = storageChoice(args.storage);
   return {
-    state: new StateDir(storageChoice(args.storage).dir),
+    state: new StateDir(choice.dir, choice.objectStore),
     host,
     port,
     workers: args.workers ?? 1,
@@ -147,7 +148,7 @@ type Target = { kind: 'one'; state: StateDir; known?: PidRecord } | { kind: 'sev
 
 async function targetOf(flag: string | undefined): Promise<Target> {
   const choice = storageChoice(flag);
-  if (choice.named) return { kind: 'one', state: await existingStorage(choice.dir) };
+  if (choice.named) return { kind: 'one', state: await existingStorage(choice.dir, choice.objectStore) };
   const running = runningInstances();
   if (running.length > 1) return { kind: 'several', running };
   const [only] = running;

@@ -1,1 +1,0 @@
-import{asCliError,exitStatusOf,formatCliError}from"./chunk-JXIW2FJW.mjs";import"./chunk-Q6KHTDUG.mjs";import"./chunk-NPKWJEJF.mjs";import"./chunk-USSO4MA4.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-S2ED2S23.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{asCliError,exitStatusOf,formatCliError};
