@@ -3,7 +3,7 @@
 // time of a process tree.
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -257,4 +257,29 @@ export async function* randomTar(name, size, diff) {
   const tail = Buffer.alloc(((512 - (size % 512)) % 512) + 1024);
   diff.update(tail);
   yield tail;
+}
+
+/** run runs a command to its end; its wall time and its output (stdout and stderr), or an error with the output's tail. */
+export function run(cmd, args, opts = {}) {
+  return new Promise((res, rej) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('error', rej);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) rej(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-3000)}`));
+      else res({ seconds, out });
+    });
+  });
+}
+
+/** skopeo runs skopeo and tells its wall time and, through /usr/bin/time when present, its CPU time. */
+export async function skopeo(args) {
+  if (!existsSync('/usr/bin/time')) return { ...(await run('skopeo', args)), cpu: Number.NaN };
+  const r = await run('/usr/bin/time', ['-f', 'cpu %U %S', 'skopeo', ...args]);
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.out);
+  return { ...r, cpu: m ? Number(m[1]) + Number(m[2]) : Number.NaN };
 }

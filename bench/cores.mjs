@@ -1,28 +1,11 @@
 #!/usr/bin/env node
-// Every core: `--pushes` concurrent pushes of `--size-mib` each (raw HTTP, as curl does it: POST,
-// then one PUT ?digest= with the whole body streamed from a file by curl), into ours with
-// `--workers 1` pinned to one CPU (`1cpu`: one core's worth, taskset), with `--workers 1` free to
-// use every CPU (`w1`: its thread pool already writes on the other one) and with `--workers N`,
-// and into docker-registry for reference, on the same machine in one run. Fresh storage per run, `sync` before each, the order alternating between
-// runs. It prints the wall time of the whole batch (median), the throughput, the server's CPU time
-// (the process and its children, /proc/<pid>/stat) and the speedup of N workers over one; then
-// the same for GETs of all the blobs at once (curl into /dev/null). `--pushes 1` is one raw PUT
-// and one raw GET.
-//
-// Usage: npm run build && node bench/cores.mjs [--runs 3] [--pushes 4] [--size-mib 1024]
-//          [--workers 2] [--registries 1cpu,w1,wN,distribution] [--workdir DIR] [--storage-dir DIR] [--keep]
-// --storage-dir puts the registries' storage elsewhere, e.g. /dev/shm: a tmpfs takes the disk's
-// write bandwidth (and fsync) out, so what is left is the servers' CPU.
-// The blobs (random, one file per push) are made once in the work dir and reused with --workdir.
-// Needs curl (and docker-registry for its column). Plain node, no dependencies; Linux (/proc).
-import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, parseOptions, startRegistry, treeCpu } from './common.mjs';
+import { median, parseOptions, run, startRegistry, treeCpu } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
@@ -54,17 +37,6 @@ function parseArgs(argv) {
 
 function log(msg) {
   process.stderr.write(`[cores ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-function run(cmd, args) {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    child.on('error', rej);
-    child.on('close', (code) => (code === 0 ? res(out) : rej(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${out.slice(-2000)}`))));
-  });
 }
 
 /** makeBlob writes `size` random bytes (AES-128-CTR over zeros) to `path` and returns their digest. */
@@ -110,7 +82,18 @@ async function push(base, repo, file) {
   if (post.status !== 202) throw new Error(`POST ${post.status}`);
   const put = new URL(post.headers.get('location'), base);
   put.searchParams.set('digest', file.digest);
-  const status = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', file.path, '-H', 'Content-Type: application/octet-stream', put.href]);
+  const { out: status } = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '-T',
+    file.path,
+    '-H',
+    'Content-Type: application/octet-stream',
+    put.href,
+  ]);
   if (status.trim() !== '201') throw new Error(`PUT ${status.trim()}`);
 }
 
@@ -140,7 +123,7 @@ async function runOne(o, kind, storage, files) {
     );
     const getSeconds = (performance.now() - pulled) / 1000;
     const getCpu = treeCpu(reg.pid).total - cpu1;
-    for (const s of sizes) if (s.trim() !== `200 ${o.sizeMib * MiB}`) throw new Error(`${kind}: GET answered ${s.trim()}`);
+    for (const { out: s } of sizes) if (s.trim() !== `200 ${o.sizeMib * MiB}`) throw new Error(`${kind}: GET answered ${s.trim()}`);
     return { seconds, cpu, getSeconds, getCpu };
   } finally {
     await reg.stop();

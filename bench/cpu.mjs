@@ -1,29 +1,4 @@
 #!/usr/bin/env node
-// Server CPU per GiB: ours against CNCF distribution (Debian's docker-registry), for the push and
-// the pull of a ~1 GiB image with skopeo, with gzip layers and with plain-tar layers.
-//
-// For each layer type and run, each registry (fresh storage, order alternating between runs) gets
-// one `skopeo copy oci:... docker://...` (push) and one `skopeo copy docker://... oci:...` (pull,
-// into a fresh folder), with `sync` between steps. Around each copy it reads utime+stime of the
-// server and of its children (/proc/<pid>/stat, also cutime/cstime and live descendants: the
-// process tree's CPU, immune to other jobs on the machine) and divides by the GiB the registry
-// stored for the image (the layer sizes of the manifest it serves). It prints, per layer type and
-// operation, the medians in s/GiB (user+system, and the system part), the ratio ours/distribution
-// (the median of the per-run ratios) and the target (push <= 0.5x, pull <= 0.6x).
-//
-// Usage: npm run build && node bench/cpu.mjs [--runs 5] [--size-mib 1024] [--layers 8]
-//          [--layer-type gzip,tar] [--pull-keep-tar] [--registries ours,distribution] [--workdir DIR] [--keep]
-//          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--bundle other-build.mjs]
-// Needs skopeo and docker-registry on PATH. Plain node, no dependencies.
-//
-// The layers are tars of random bytes (incompressible): `gzip` wraps each in gzip's stored blocks
-// (level 0, media type ...tar+gzip), `tar` leaves them plain (media type ...tar). skopeo 1.9
-// gzips a plain layer it pushes to a docker:// destination unless it may not change digests: the
-// bench pushes `tar` with --preserve-digests, so the registry receives and serves plain tars. The
-// pull is skopeo's default, which gzips plain layers into the oci: layout as they arrive (slowly:
-// skopeo's CPU, not the server's, sets the pace); --pull-keep-tar passes
-// --dest-oci-accept-uncompressed-layers instead, and skopeo writes them as they are.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
-import { median, parseOptions, randomTar, startRegistry, treeCpu } from './common.mjs';
+import { median, parseOptions, randomTar, run, skopeo, startRegistry, treeCpu } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
@@ -80,30 +55,6 @@ function parseArgs(argv) {
 
 function log(msg) {
   process.stderr.write(`[cpu ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-function run(cmd, args) {
-  return new Promise((res, rej) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) rej(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-3000)}`));
-      else res({ seconds, out });
-    });
-  });
-}
-
-/** skopeo runs skopeo and tells its wall time and, through /usr/bin/time when present, its CPU time. */
-async function skopeo(args) {
-  if (!existsSync('/usr/bin/time')) return { ...(await run('skopeo', args)), cpu: Number.NaN };
-  const r = await run('/usr/bin/time', ['-f', 'cpu %U %S', 'skopeo', ...args]);
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.out);
-  return { ...r, cpu: m ? Number(m[1]) + Number(m[2]) : Number.NaN };
 }
 
 async function writeLayer(blobsDir, index, size, type) {

@@ -1,19 +1,4 @@
 #!/usr/bin/env node
-// Benchmarks of the embedded registry against CNCF distribution (Debian's docker-registry), in one
-// run, on the same machine:
-//
-//   1. push and pull of a ~1 GiB, 8-layer OCI image with skopeo, N runs each, medians and MiB/s;
-//      every push goes to a fresh storage dir, every pull into a fresh target;
-//   2. the server's resident memory while it receives a 2 GiB blob in one PATCH (VmRSS sampled
-//      every 100 ms from /proc/<pid>/status, and VmHWM: of its largest process, the worker that
-//      receives the blob when there are several, and of all its processes together);
-//   3. 100 concurrent pushes of distinct small images: errors and total time.
-//
-// Usage: npm run build && node bench/registry.mjs [--runs 5] [--size-mib 1024] [--layers 8]
-//          [--blob-mib 2048] [--only image,rss,concurrent] [--workdir DIR] [--keep]
-//          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--bundle other-build.mjs]
-// Needs skopeo and docker-registry on PATH. Plain node, no dependencies.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip, gzipSync } from 'node:zlib';
-import { median, parseOptions, randomStream, randomTar, startRegistry, tarHeader, treeCpu } from './common.mjs';
+import { median, parseOptions, randomStream, randomTar, run, skopeo, startRegistry, tarHeader, treeCpu } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let BUNDLE = join(ROOT, 'meta-container-registry', 'files', 'container-registry.mjs');
@@ -64,33 +49,9 @@ function log(msg) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-function run(cmd, args, opts = {}) {
-  return new Promise((res, rej) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) rej(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out.slice(-3000)}`));
-      else res({ seconds, out });
-    });
-  });
-}
-
 /** cpuSeconds reads utime+stime of a process and its children from /proc (common.mjs treeCpu: a server of several workers counts whole). */
 function cpuSeconds(pid) {
   return treeCpu(pid).total;
-}
-
-/** skopeo runs skopeo and tells its wall time and, through /usr/bin/time when present, its CPU time. */
-async function skopeo(args) {
-  if (!existsSync('/usr/bin/time')) return { ...(await run('skopeo', args)), cpu: NaN };
-  const r = await run('/usr/bin/time', ['-f', 'cpu %U %S', 'skopeo', ...args]);
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.out);
-  return { ...r, cpu: m ? Number(m[1]) + Number(m[2]) : NaN };
 }
 
 /** syncDisks flushes dirty pages (untimed), so one step's deferred writeback is not charged to the next. */
