@@ -7,9 +7,9 @@
 // only when asked for (a push's start-up does not pay for it).
 import { join } from 'node:path';
 import { HelperError } from '../errors/helper-error.js';
-import { readString, type Env } from '../settings/values.js';
+import type { Env } from '../settings/values.js';
 import type { ImageInDeploy, PlannedArtifact } from './attach-push.js';
-import { buildTimes, findTestdata } from './facts.js';
+import { buildTimes, buildstatsBase, findTestdata } from './facts.js';
 
 /** BuildTraceMode is `--build-trace`: none, auto (the build that made the image), or a buildstats folder. */
 export type BuildTraceMode = { kind: 'none' } | { kind: 'auto' } | { kind: 'dir'; path: string };
@@ -53,7 +53,7 @@ export function buildTraceArtifacts(
     }
     return t;
   };
-  const base = readString(env, 'BUILDSTATS_BASE') ?? (readString(env, 'TOPDIR') ? join(readString(env, 'TOPDIR')!, 'tmp', 'buildstats') : undefined);
+  const base = buildstatsBase(env);
   let saidNone = false;
   return async (image) => {
     let traced: Traced;

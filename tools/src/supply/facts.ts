@@ -171,6 +171,12 @@ export async function buildTimes(base: string, recipe: string | undefined): Prom
   return undefined;
 }
 
+/** buildstatsBase is where the build's buildstats are: BUILDSTATS_BASE, else ${TOPDIR}/tmp/buildstats. */
+export function buildstatsBase(env: Env): string | undefined {
+  const topdir = readString(env, 'TOPDIR');
+  return readString(env, 'BUILDSTATS_BASE') ?? (topdir ? join(topdir, 'tmp', 'buildstats') : undefined);
+}
+
 /**
  * gatherFacts collects the facts of the image in machine folder `folder` (its deploy files named by
  * `stems`): testdata.json first, the environment (what the layer handed over) where it is silent.
@@ -184,7 +190,7 @@ export async function gatherFacts(env: Env, folder: string, stems: string[], mac
   const layers: LayerFact[] = [];
   for (const path of bblayers) layers.push(await layerFact(path));
   const image = testdata?.PN;
-  const base = readString(env, 'BUILDSTATS_BASE') ?? (readString(env, 'TOPDIR') ? join(readString(env, 'TOPDIR')!, 'tmp', 'buildstats') : undefined);
+  const base = buildstatsBase(env);
   const times = base ? await buildTimes(base, image) : undefined;
   return {
     // The machine folder is named after MACHINE (DEPLOY_DIR_IMAGE = deploy/images/${MACHINE}).
