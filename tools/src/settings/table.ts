@@ -201,6 +201,13 @@ export const SETTINGS = {
     bitbake: 'class',
     target: true,
   },
+  CONTAINER_REGISTRY_MIRRORS: {
+    type: 'list',
+    doc: 'Upstream registries served as a pull-through cache and used by targets through us: host (docker.io, quay.io) or host=http(s)://host[:port] (docs/cache.md)',
+    separator: 'comma-or-space',
+    bitbake: 'class',
+    target: true,
+  },
   DOCKER_REGISTRY_INSECURE: {
     type: 'list',
     doc: 'More registries docker on targets treats as insecure, space-separated (loopback hosts rewritten like the URL)',

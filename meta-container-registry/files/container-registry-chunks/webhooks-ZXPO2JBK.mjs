@@ -1,1 +1,0 @@
-import{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications}from"./chunk-RH7ZVPWO.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-2BU4BVSF.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications};
