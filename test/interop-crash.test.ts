@@ -7,7 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestRegistry } from './helpers/registry.js';
-import { makeImage, pushImage, sha256 } from './helpers/images.js';
+import { sha256 } from './helpers/images.js';
+import { chunkedUpload, pushUntilKilled } from './helpers/crash-load.js';
 import { fileDigest } from './helpers/exec.js';
 
 const MiB = 1024 * 1024;
@@ -27,28 +28,6 @@ async function walkBlobs(root: string): Promise<Array<{ path: string; digest: st
     }
   }
   return out;
-}
-
-/** chunkedUpload pushes `data` as POST, PATCHes of CHUNK bytes with Content-Range, PUT ?digest. */
-async function chunkedUpload(base: string, repo: string, data: Buffer, digest: string, onProgress?: () => void): Promise<number> {
-  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  if (start.status !== 202) throw new Error(`POST ${start.status}`);
-  let location = new URL(start.headers.get('location')!, base);
-  for (let off = 0; off < data.length; off += CHUNK) {
-    const chunk = data.subarray(off, Math.min(off + CHUNK, data.length));
-    const res = await fetch(location, {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${off}-${off + chunk.length - 1}` },
-      body: new Uint8Array(chunk),
-    });
-    if (res.status !== 202) throw new Error(`PATCH ${res.status} ${await res.text()}`);
-    location = new URL(res.headers.get('location')!, base);
-    onProgress?.();
-  }
-  location.searchParams.set('digest', digest);
-  const res = await fetch(location, { method: 'PUT' });
-  await res.arrayBuffer();
-  return res.status;
 }
 
 t.test('kill -9 during a push of many blobs, restart, every blob matches its digest', async (t) => {
@@ -74,46 +53,18 @@ t.test('kill -9 during a push of many blobs, restart, every blob matches its dig
     const data = randomBytes(MiB + Math.floor((((i * 7919) % 97) / 97) * 3 * MiB));
     return { data, digest: sha256(data) };
   });
-  const acknowledged = new Set<string>();
-  const ackTags = new Map<string, string>();
-  let killed = false;
-  let killAfter: () => void = () => {};
-  const killNow = new Promise<void>((r) => (killAfter = r));
-
   // 8 workers upload the 40 blobs; 2 more push small images (manifests and tags) meanwhile.
-  let next = 0;
-  const blobWorker = async () => {
-    while (next < blobs.length && !killed) {
-      const b = blobs[next++]!;
-      try {
-        const status = await chunkedUpload(base, `crash/blobs${next % 3}`, b.data, b.digest);
-        if (status === 201) acknowledged.add(b.digest);
-        if (acknowledged.size >= 12) killAfter();
-      } catch {
-        // the server went away under us
-      }
-    }
-  };
-  let imageNo = 0;
-  const imageWorker = async () => {
-    while (!killed) {
-      const tag = `t${imageNo++}`;
-      const img = makeImage({ layers: [[{ name: 'f', content: randomBytes(64 * 1024) }]] });
-      try {
-        await pushImage(base, 'crash/images', tag, img);
-        ackTags.set(tag, img.manifest.digest);
-      } catch {
-        // the server went away under us
-      }
-    }
-  };
-  const workers = [...Array.from({ length: 8 }, blobWorker), imageWorker(), imageWorker()];
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([killNow, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
-  clearTimeout(timer);
-  await reg.kill();
-  killed = true;
-  await Promise.allSettled(workers);
+  const { acknowledged, ackTags } = await pushUntilKilled({
+    base,
+    blobs,
+    blobRepo: (n) => `crash/blobs${n % 3}`,
+    blobWorkers: 8,
+    imageWorkers: 2,
+    chunk: CHUNK,
+    killAfterBlobs: 12,
+    timeoutMs: 60_000,
+    kill: () => reg.kill(),
+  });
   t.ok(acknowledged.size >= 12, `${acknowledged.size} blobs were committed before the kill`);
   t.ok(acknowledged.size < blobs.length, 'the kill came in the middle of the push');
 
@@ -169,7 +120,7 @@ t.test('kill -9 during a push of many blobs, restart, every blob matches its dig
   // Every blob the client had not finished can be pushed now; then the store holds all 40.
   for (const b of blobs) {
     if (acknowledged.has(b.digest)) continue;
-    t.equal(await chunkedUpload(again.url, 'crash/blobs0', b.data, b.digest), 201, `re-push ${b.digest.slice(0, 19)}`);
+    t.equal(await chunkedUpload(again.url, 'crash/blobs0', b.data, b.digest, CHUNK), 201, `re-push ${b.digest.slice(0, 19)}`);
   }
   onDisk = await walkBlobs(blobsRoot);
   const digests = new Set(onDisk.map((f) => f.digest));

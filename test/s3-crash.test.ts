@@ -6,31 +6,12 @@ import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { startTestRegistry } from './helpers/registry.js';
 import { tempDir } from './helpers/tmp.js';
-import { makeImage, pushImage, sha256 } from './helpers/images.js';
+import { sha256 } from './helpers/images.js';
+import { chunkedUpload, pushUntilKilled } from './helpers/crash-load.js';
 import { createBucket, missingRadosGw, s3Client, startRadosGw } from './helpers/radosgw.js';
 
 const skip = missingRadosGw();
 const MiB = 1024 * 1024;
-
-async function chunkedUpload(base: string, repo: string, data: Buffer, digest: string): Promise<number> {
-  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  if (start.status !== 202) throw new Error(`POST ${start.status}`);
-  let location = new URL(start.headers.get('location')!, base);
-  for (let off = 0; off < data.length; off += MiB) {
-    const chunk = data.subarray(off, Math.min(off + MiB, data.length));
-    const res = await fetch(location, {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${off}-${off + chunk.length - 1}` },
-      body: new Uint8Array(chunk),
-    });
-    if (res.status !== 202) throw new Error(`PATCH ${res.status}`);
-    location = new URL(res.headers.get('location')!, base);
-  }
-  location.searchParams.set('digest', digest);
-  const res = await fetch(location, { method: 'PUT' });
-  await res.arrayBuffer();
-  return res.status;
-}
 
 t.test('kill -9 during a push to S3, restart, every blob object matches its digest', { skip }, async (t) => {
   const gw = await startRadosGw(t);
@@ -42,43 +23,17 @@ t.test('kill -9 during a push to S3, restart, every blob object matches its dige
     const data = randomBytes(MiB + ((i * 7919) % 9) * MiB + i);
     return { data, digest: sha256(data) };
   });
-  const acknowledged = new Set<string>();
-  const ackTags = new Map<string, string>();
-  let killed = false;
-  let killAfter: () => void = () => {};
-  const killNow = new Promise<void>((r) => (killAfter = r));
-  let next = 0;
-  const blobWorker = async () => {
-    while (next < blobs.length && !killed) {
-      const b = blobs[next++]!;
-      try {
-        if ((await chunkedUpload(reg.url, 'crash/blobs', b.data, b.digest)) === 201) acknowledged.add(b.digest);
-        if (acknowledged.size >= 6) killAfter();
-      } catch {
-        // the server went away under us
-      }
-    }
-  };
-  let imageNo = 0;
-  const imageWorker = async () => {
-    while (!killed) {
-      const tag = `t${imageNo++}`;
-      const img = makeImage({ layers: [[{ name: 'f', content: randomBytes(64 * 1024) }]] });
-      try {
-        await pushImage(reg.url, 'crash/images', tag, img);
-        ackTags.set(tag, img.manifest.digest);
-      } catch {
-        // the server went away under us
-      }
-    }
-  };
-  const workers = [...Array.from({ length: 6 }, blobWorker), imageWorker()];
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([killNow, new Promise((r) => (timer = setTimeout(r, 120_000)))]);
-  clearTimeout(timer);
-  await reg.kill();
-  killed = true;
-  await Promise.allSettled(workers);
+  const { acknowledged, ackTags } = await pushUntilKilled({
+    base: reg.url,
+    blobs,
+    blobRepo: () => 'crash/blobs',
+    blobWorkers: 6,
+    imageWorkers: 1,
+    chunk: MiB,
+    killAfterBlobs: 6,
+    timeoutMs: 120_000,
+    kill: () => reg.kill(),
+  });
   t.ok(acknowledged.size >= 6, `${acknowledged.size} blobs committed before the kill`);
   t.ok(acknowledged.size < blobs.length, 'the kill came in the middle of the push');
 
@@ -124,5 +79,5 @@ t.test('kill -9 during a push to S3, restart, every blob object matches its dige
   t.pass(`all ${ackTags.size} acknowledged tags are served after the restart`);
   // And the registry takes a push again.
   const after = randomBytes(3 * MiB);
-  t.equal(await chunkedUpload(again.url, 'crash/blobs', after, sha256(after)), 201, 'a push after the restart');
+  t.equal(await chunkedUpload(again.url, 'crash/blobs', after, sha256(after), MiB), 201, 'a push after the restart');
 });
