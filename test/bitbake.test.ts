@@ -519,6 +519,23 @@ CONTAINER_REGISTRY_URL = "${url}"
     t.equal(getvar(t, 'CR_TEST_FEATURE'), 'container-oci-registry-config');
   });
 
+  await t.test('CONTAINER_REGISTRY_MIRRORS: the script carries it to serve, the packages point the engines at us', async (t) => {
+    const mirrors = 'docker.io localhost:5001=http://127.0.0.1:5001';
+    await writeFile(localConf, `${baseConf}CONTAINER_REGISTRY_MIRRORS = "${mirrors}"\n`);
+    const r = bitbake(['container-registry-index', '-c', 'generate_registry_script']);
+    if (!ok(t, r, 'generate_registry_script with mirrors')) return;
+    t.match(await readFile(join(storage, 'container-registry.conf'), 'utf8'), `cr_set CONTAINER_REGISTRY_MIRRORS '${mirrors}'`);
+    const p = bitbake(['docker-registry-config', 'container-oci-registry-config', 'containerd-registry-config', '-c', 'package_write_deb']);
+    if (!ok(t, p, 'bitbake ... -c package_write_deb with mirrors')) return;
+    const s = { url, namespace: 'yocto', insecure: '1', mirrors };
+    await expectPackage(t, 'docker-registry-config', 'docker', s);
+    await expectPackage(t, 'container-oci-registry-config', 'containers', s);
+    await expectPackage(t, 'containerd-registry-config', 'containerd', s);
+    const containerd = await debFiles('containerd-registry-config');
+    t.ok(containerd.has('/etc/containerd/certs.d/docker.io/hosts.toml'), "docker.io's hosts.toml is in the package");
+    t.match((await debFiles('docker-registry-config')).get('/etc/docker/daemon.json'), `"registry-mirrors": [\n    "http://10.0.2.2:${port}"`);
+  });
+
   await t.test('SECURE with INSECURE is a parse-time error', async (t) => {
     await writeFile(localConf, `${baseConf}CONTAINER_REGISTRY_SECURE = "1"\nCONTAINER_REGISTRY_INSECURE = "1"\n`);
     const r = bitbake(['-p']);

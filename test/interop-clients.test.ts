@@ -3,12 +3,12 @@
 // push, and what they push is checked back through the API.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from './helpers/registry.js';
 import { isRoot, missingPeer } from './helpers/peers.js';
 import { tempDir } from './helpers/tmp.js';
-import { waitFor } from './helpers/ports.js';
+import { startContainerd } from './helpers/containerd.js';
 import { makeImage, sha256, writeLayout, type TestImage } from './helpers/images.js';
 import { exec, mustExec } from './helpers/exec.js';
 
@@ -82,52 +82,6 @@ t.test('buildah pulls, and pushes back', { skip: missingPeer('buildah', 'skopeo'
     t.equal(sha256(Buffer.from(await res.arrayBuffer())), l.digest, `blob ${l.digest.slice(0, 19)} served intact`);
   }
 });
-
-/** startContainerd runs a private containerd (root, state and socket under `dir`). */
-async function startContainerd(t: { teardown(fn: () => unknown): void }, dir: string): Promise<string> {
-  const sock = join(dir, 'containerd.sock');
-  const config = join(dir, 'config.toml');
-  await writeFile(
-    config,
-    [
-      'version = 2',
-      `root = "${join(dir, 'root')}"`,
-      `state = "${join(dir, 'state')}"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      '[grpc]',
-      `  address = "${sock}"`,
-      '[ttrpc]',
-      `  address = "${sock}.ttrpc"`,
-      '[debug]',
-      '  address = ""',
-      '[metrics]',
-      '  address = ""',
-      '',
-    ].join('\n'),
-  );
-  let log = '';
-  const child = spawn('containerd', ['--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (c: Buffer) => (log += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (log += c.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  t.teardown(async () => {
-    if (!gone) child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  });
-  await waitFor(
-    async () => {
-      if (gone) throw new Error(`containerd exited:\n${log.slice(-2000)}`);
-      return (await exec('ctr', ['--address', sock, 'version'], { timeoutMs: 5000 })).code === 0;
-    },
-    20_000,
-    'containerd to answer',
-  );
-  return sock;
-}
 
 t.test('ctr (containerd) pulls and unpacks', { skip: missingPeer('ctr', 'containerd', 'skopeo') || notRoot }, async (t) => {
   const reg = await startTestRegistry(t);

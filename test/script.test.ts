@@ -47,6 +47,11 @@ t.test('scriptSettings takes the CONTAINER_REGISTRY_* settings and never the pas
   const s = scriptSettings({ CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_PASSWORD: 'pw', CONTAINER_REGISTRY_IMAGES: '', HOME: '/root' });
   t.same(s, { CONTAINER_REGISTRY_URL: 'localhost:5000', CONTAINER_REGISTRY_CERT_SAN: 'IP:10.0.2.2,IP:192.168.7.1' });
   t.equal(scriptSettings({ CONTAINER_REGISTRY_AUTH: '1' }).CONTAINER_REGISTRY_SECURE, '1', 'AUTH implies SECURE');
+  t.equal(
+    scriptSettings({ CONTAINER_REGISTRY_MIRRORS: 'docker.io localhost:5001=http://127.0.0.1:5001' }).CONTAINER_REGISTRY_MIRRORS,
+    'docker.io localhost:5001=http://127.0.0.1:5001',
+    'the mirrored upstreams reach the conf, so `start` serves them',
+  );
 });
 
 t.test('the generated script: bash -n, help, env wins, paths with spaces, password 0600', async (t) => {
@@ -142,6 +147,11 @@ t.test("generateScript: the password from the environment becomes the default us
   await t.rejects(generateScript({ storage, node: process.execPath, helper, env: { CONTAINER_REGISTRY_SECURE: '1', CONTAINER_REGISTRY_INSECURE: '1' } }), {
     code: 'config',
   });
+  await t.rejects(
+    generateScript({ storage, node: process.execPath, helper, env: { CONTAINER_REGISTRY_MIRRORS: 'upstream.lan=ftp://upstream.lan' } }),
+    { message: /CONTAINER_REGISTRY_MIRRORS: .* must be http/ },
+    'a mirror the targets could not use stops the script, as the packages would',
+  );
 });
 
 t.test('the script works after the tree it came from is gone, and says so when node is missing', async (t) => {

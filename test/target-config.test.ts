@@ -24,6 +24,7 @@ t.test('settings: AUTH implies SECURE; SECURE with INSECURE is an error; values 
     insecure: true,
     extraInsecure: [],
     searchRegistries: ['docker.io', 'quay.io'],
+    mirrors: [],
     network: 'slirp',
   });
   t.equal(resolveTargetSettings({ url: 'http://localhost:5000/team' }).namespace, 'team');
@@ -38,7 +39,9 @@ t.test('settings: AUTH implies SECURE; SECURE with INSECURE is an error; values 
     targetHost: 'h',
     targetNetwork: undefined,
     searchRegistries: undefined,
+    mirrors: undefined,
   });
+  t.equal(targetInputFromEnv({ CONTAINER_REGISTRY_MIRRORS: 'docker.io quay.io' }).mirrors, 'docker.io quay.io');
 });
 
 t.test('DOCKER_REGISTRY_INSECURE entries: loopback ones follow the build host, others are kept', async (t) => {
@@ -225,4 +228,161 @@ t.test('signatures required (REQUIRE_SIGNATURES): policy.json, registries.d and 
   t.equal(targetFiles('containers', insecure()).length, 1, 'off: the drop-in alone');
   t.equal(targetFiles('docker', insecure(), undefined, sig).length, 1, 'docker reads no policy.json: nothing added');
   t.throws(() => targetFiles('containers', insecure(), undefined, { ...sig, publicKey: 'not a key' }), { message: /not a PEM public key/ });
+});
+
+// CONTAINER_REGISTRY_MIRRORS: Docker Hub and an upstream on the build host's loopback (host:port).
+const MIRRORS = 'docker.io, localhost:5001=http://127.0.0.1:5001';
+
+t.test('mirrors: each upstream with its prefix, its API rewritten like any build-host address', async (t) => {
+  t.same(insecure({ mirrors: MIRRORS }).mirrors, [
+    { host: 'docker.io', prefix: 'docker.io', upstream: 'https://registry-1.docker.io' },
+    { host: 'localhost:5001', prefix: 'localhost-5001', upstream: 'http://10.0.2.2:5001' },
+  ]);
+  t.same(
+    insecure({ mirrors: MIRRORS, targetNetwork: 'tap' }).mirrors.map((m) => m.upstream),
+    ['https://registry-1.docker.io', 'http://192.168.7.1:5001'],
+  );
+  t.same(
+    insecure({ mirrors: MIRRORS, targetHost: 'buildhost.lan:7000' }).mirrors.map((m) => m.upstream),
+    ['https://registry-1.docker.io', 'http://buildhost.lan:5001'],
+    'TARGET_HOST names the build host; the upstream keeps its own port',
+  );
+  t.same(insecure({ mirrors: 'quay.io' }).mirrors, [{ host: 'quay.io', prefix: 'quay.io', upstream: 'https://quay.io' }]);
+  t.same(insecure({ mirrors: '  ' }).mirrors, [], 'empty: no mirrors');
+  t.throws(() => insecure({ mirrors: 'docker.io docker.io' }), { message: /names docker.io twice/ });
+  t.throws(() => insecure({ mirrors: 'localhost:5000' }), { message: /this registry itself/ });
+  t.throws(() => insecure({ mirrors: 'r.lan=ftp://r.lan' }), { message: /must be http/ });
+});
+
+t.test('containerd: a hosts.toml per mirrored upstream, our registry first under its prefix', async (t) => {
+  const files = targetFiles('containerd', insecure({ mirrors: MIRRORS }));
+  t.same(
+    files.map((f) => f.path),
+    ['/etc/containerd/certs.d/10.0.2.2:5000/hosts.toml', '/etc/containerd/certs.d/docker.io/hosts.toml', '/etc/containerd/certs.d/localhost:5001/hosts.toml'],
+  );
+  t.equal(
+    files[1]!.content,
+    `# Written by meta-container-registry (containerd-registry-config): pulls of docker.io go through the
+# build's registry, a pull-through cache of it, before https://registry-1.docker.io itself.
+server = "https://registry-1.docker.io"
+
+[host."http://10.0.2.2:5000/v2/docker.io"]
+capabilities = [ "pull", "resolve" ]
+override_path = true
+
+`,
+  );
+  t.equal(
+    files[2]!.content,
+    `# Written by meta-container-registry (containerd-registry-config): pulls of localhost:5001 go through the
+# build's registry, a pull-through cache of it, before http://10.0.2.2:5001 itself.
+server = "http://10.0.2.2:5001"
+
+[host."http://10.0.2.2:5000/v2/localhost-5001"]
+capabilities = [ "pull", "resolve" ]
+override_path = true
+
+`,
+  );
+  const secureFiles = targetFiles('containerd', secure({ mirrors: MIRRORS, targetNetwork: 'tap' }), CA);
+  t.same(
+    secureFiles.map((f) => f.path),
+    [
+      '/etc/containerd/certs.d/192.168.7.1:5000/hosts.toml',
+      '/etc/containerd/certs.d/docker.io/hosts.toml',
+      '/etc/containerd/certs.d/localhost:5001/hosts.toml',
+      '/etc/containerd/certs.d/192.168.7.1:5000/ca.crt',
+    ],
+    'one CA, beside our own hosts.toml',
+  );
+  t.equal(
+    secureFiles[2]!.content,
+    `# Written by meta-container-registry (containerd-registry-config): pulls of localhost:5001 go through the
+# build's registry, a pull-through cache of it, before http://192.168.7.1:5001 itself.
+server = "http://192.168.7.1:5001"
+
+[host."https://192.168.7.1:5000/v2/localhost-5001"]
+capabilities = [ "pull", "resolve" ]
+override_path = true
+ca = "/etc/containerd/certs.d/192.168.7.1:5000/ca.crt"
+
+`,
+  );
+  t.same(
+    targetFiles('containerd', insecure()).map((f) => f.path),
+    ['/etc/containerd/certs.d/10.0.2.2:5000/hosts.toml'],
+    'no mirrors: our hosts.toml alone',
+  );
+});
+
+t.test('containers: each mirrored upstream a [[registry]] with our registry as its mirror, in the same drop-in', async (t) => {
+  t.equal(
+    containersRegistriesConf(insecure({ mirrors: MIRRORS })),
+    `# Written by meta-container-registry (container-oci-registry-config): our registry is searched
+# first for unqualified names, then docker.io, quay.io.
+# Pulls of docker.io, localhost:5001 go through our registry (a pull-through cache) first.
+unqualified-search-registries = [ "10.0.2.2:5000", "docker.io", "quay.io" ]
+
+[[registry]]
+location = "10.0.2.2:5000"
+insecure = true
+
+[[registry]]
+prefix = "docker.io"
+location = "docker.io"
+
+[[registry.mirror]]
+location = "10.0.2.2:5000/docker.io"
+insecure = true
+
+[[registry]]
+prefix = "localhost:5001"
+location = "localhost:5001"
+
+[[registry.mirror]]
+location = "10.0.2.2:5000/localhost-5001"
+insecure = true
+
+`,
+  );
+  t.equal(
+    containersRegistriesConf(secure({ mirrors: 'docker.io', targetNetwork: 'tap', searchRegistries: '' })),
+    `# Written by meta-container-registry (container-oci-registry-config): our registry is searched
+# first for unqualified names, then nothing else.
+# Pulls of docker.io go through our registry (a pull-through cache) first.
+unqualified-search-registries = [ "192.168.7.1:5000" ]
+
+[[registry]]
+location = "192.168.7.1:5000"
+insecure = false
+
+[[registry]]
+prefix = "docker.io"
+location = "docker.io"
+
+[[registry.mirror]]
+location = "192.168.7.1:5000/docker.io"
+insecure = false
+
+`,
+  );
+});
+
+t.test('docker: registry-mirrors only when docker.io is mirrored (dockerd mirrors Docker Hub alone)', async (t) => {
+  t.equal(
+    dockerDaemonJson(insecure({ mirrors: MIRRORS })),
+    '{\n  "insecure-registries": [\n    "10.0.2.2:5000"\n  ],\n  "registry-mirrors": [\n    "http://10.0.2.2:5000"\n  ]\n}\n',
+  );
+  t.equal(
+    dockerDaemonJson(secure({ mirrors: 'docker.io', targetNetwork: 'tap' })),
+    '{\n  "registry-mirrors": [\n    "https://192.168.7.1:5000"\n  ]\n}\n',
+    'secure: the mirror alone (the CA package installs its CA in certs.d)',
+  );
+  t.equal(dockerDaemonJson(secure({ mirrors: 'localhost:5001=http://127.0.0.1:5001 quay.io' })), undefined, 'no docker.io: nothing for docker');
+  t.same(
+    targetFiles('docker', secure({ mirrors: 'docker.io' }), CA).map((f) => f.path),
+    ['/etc/docker/daemon.json'],
+  );
+  const all = TARGET_KINDS.flatMap((k) => targetFiles(k, secure({ mirrors: MIRRORS }), CA).map((f) => f.path));
+  t.equal(new Set(all).size, all.length, 'with mirrors still no path in two packages');
 });

@@ -114,6 +114,13 @@ export class RegistryMetrics {
       aggregator: 'max',
       collect: fromGc((g) => g.bytesFreed),
     });
+    new Counter({
+      name: 'registry_gc_cache_expired_total',
+      help: 'Cached manifests expired by gc (--cache-max-age, --cache-max-size)',
+      registers,
+      aggregator: 'max',
+      collect: fromGc((g) => g.cacheExpired),
+    });
     new Gauge({
       name: 'registry_gc_last_run_timestamp_seconds',
       help: 'When gc last ran (0: never)',

@@ -315,6 +315,18 @@ export const SETTINGS = {
     unit: 'backups',
     flags: ['backup-keep'],
   },
+  CONTAINER_REGISTRY_CACHE_MAX_AGE: {
+    type: 'string',
+    doc: 'gc expires pull-through cache content last pulled longer ago than this (30d, 12h, 1d12h); pushed content never expires; unset: no age limit',
+    flags: ['cache-max-age'],
+  },
+  CONTAINER_REGISTRY_CACHE_MAX_SIZE: {
+    type: 'number',
+    doc: 'gc expires the least recently pulled cache content until what the cache holds is at most this; pushed content never counts; unset: no size limit',
+    min: 0,
+    unit: 'MiB',
+    flags: ['cache-max-size'],
+  },
   CONTAINER_REGISTRY_SBOM: {
     type: 'string',
     doc: "SBOM push attaches to each platform's manifest: auto (the image's SPDX document beside it in deploy/), none, or an SPDX JSON file",

@@ -10,6 +10,8 @@ export interface GcStats {
   runs: number;
   bytesFreed: number;
   blobsDeleted: number;
+  /** cached manifests expired by --cache-max-age/--cache-max-size */
+  cacheExpired: number;
   /** ISO time of the last run, with what it freed */
   lastRun?: string;
   lastBytesFreed?: number;
@@ -23,10 +25,11 @@ export async function readGcStats(state: StateDir): Promise<GcStats> {
       runs: Number(v.runs) || 0,
       bytesFreed: Number(v.bytesFreed) || 0,
       blobsDeleted: Number(v.blobsDeleted) || 0,
+      cacheExpired: Number(v.cacheExpired) || 0,
       ...(typeof v.lastRun === 'string' ? { lastRun: v.lastRun, lastBytesFreed: Number(v.lastBytesFreed) || 0 } : {}),
     };
   } catch {
-    return { runs: 0, bytesFreed: 0, blobsDeleted: 0 };
+    return { runs: 0, bytesFreed: 0, blobsDeleted: 0, cacheExpired: 0 };
   }
 }
 
@@ -37,6 +40,7 @@ export async function recordGcRun(state: StateDir, report: GcReport, now = new D
     runs: before.runs + 1,
     bytesFreed: before.bytesFreed + report.bytesFreed,
     blobsDeleted: before.blobsDeleted + report.blobsDeleted.length,
+    cacheExpired: before.cacheExpired + report.cacheExpired.length,
     lastRun: now.toISOString(),
     lastBytesFreed: report.bytesFreed,
   };

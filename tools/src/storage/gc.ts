@@ -17,10 +17,13 @@
 // nothing a client was told is stored is ever deleted, at any grace. Blobs are touched when pushed,
 // mounted or referenced by a manifest PUT, so the grace period counts from their last use.
 // Memory: manifests are read one at a time (parsed through the store's bounded cache), never all.
+// Cache limits (options.cache) run first: cached manifests past them lose their tags, revisions and
+// records (cache-expiry.ts), so this mark no longer reaches the blobs only they used.
 import type { ImageStore } from './store.js';
 import { formatDigest, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { readLink, writeLink } from './links.js';
 import { TEMP_FILE } from '../common/atomic-write.js';
+import { expireCache, type CacheLimits, type ExpiredRecord, type SkippedRecord } from './cache-expiry.js';
 import { deleteQuarantinedBlob, deleteQuarantinedRevision, restoreBlob, restoreRevision, setBlobAside, setRevisionAside } from './quarantine.js';
 
 /** GcOptions tunes one run. */
@@ -35,6 +38,8 @@ export interface GcOptions {
   settleMs?: number;
   /** upload sessions idle this long are removed (default 7 days, as distribution) */
   uploadMaxAgeMs?: number;
+  /** expire the pull-through cache's content first (cache-expiry.ts); absent: cached content is kept like pushed */
+  cache?: CacheLimits;
   /** progress lines */
   log?: (line: string) => void;
 }
@@ -54,6 +59,10 @@ export interface GcReport {
   tempFilesDeleted: number;
   /** blobs of deleted tags kept for the grace period because a push may be in flight */
   releasedKept: number;
+  /** cached manifests expired by the cache limits (their blobs are among blobsDeleted once nothing else uses them) */
+  cacheExpired: ExpiredRecord[];
+  /** cache records that could not be used (reported, left alone), and expired ones kept */
+  cacheSkipped: SkippedRecord[];
 }
 
 /**
@@ -324,7 +333,17 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     manifestsRestored: 0,
     tempFilesDeleted: 0,
     releasedKept: 0,
+    cacheExpired: [],
+    cacheSkipped: [],
   };
+
+  // Cached content past its limits loses its tags and revisions first; the mark below then no longer
+  // reaches the blobs only it used. A dry run reports the expiry and leaves the cache's blobs counted as kept.
+  if (options.cache && (options.cache.maxAgeMs !== undefined || options.cache.maxBytes !== undefined)) {
+    const expiry = await expireCache(store, options.cache, { now: started, dryRun, log });
+    report.cacheExpired = expiry.expired;
+    report.cacheSkipped = expiry.skipped;
+  }
 
   let release = deleteUntagged;
   let first = await mark(store, deleteUntagged, cutoff, started, release);

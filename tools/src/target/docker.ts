@@ -13,11 +13,22 @@ export function dockerInsecureRegistries(s: TargetSettings): string[] {
 }
 
 /**
+ * dockerRegistryMirrors is daemon.json's registry-mirrors: our registry when it mirrors docker.io.
+ * dockerd mirrors Docker Hub alone, and asks the mirror for unprefixed names (`/v2/library/alpine`),
+ * which the registry looks up under its docker.io prefix.
+ */
+export function dockerRegistryMirrors(s: TargetSettings): string[] {
+  return s.mirrors.some((m) => m.host === 'docker.io') ? [`${s.insecure ? 'http' : 'https'}://${s.registry}`] : [];
+}
+
+/**
  * dockerDaemonJson is daemon.json's content, or undefined when there is nothing to say (a secure
  * registry needs only its CA in certs.d, and an empty daemon.json would shadow another package's).
  */
 export function dockerDaemonJson(s: TargetSettings): string | undefined {
   const insecure = dockerInsecureRegistries(s);
-  if (insecure.length === 0) return undefined;
-  return `${JSON.stringify({ 'insecure-registries': insecure }, null, 2)}\n`;
+  const mirrors = dockerRegistryMirrors(s);
+  if (insecure.length === 0 && mirrors.length === 0) return undefined;
+  const doc = { ...(insecure.length ? { 'insecure-registries': insecure } : {}), ...(mirrors.length ? { 'registry-mirrors': mirrors } : {}) };
+  return `${JSON.stringify(doc, null, 2)}\n`;
 }

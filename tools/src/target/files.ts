@@ -1,7 +1,7 @@
 // The files each target config package installs: one list per kind, built from the emitters.
 import { certsDCaPath, SYSTEM_CA_PATH, type CertsEngine } from './certs.js';
 import { CONTAINERS_DROP_IN, containersRegistriesConf } from './containers.js';
-import { containerdHostsToml, containerdHostsTomlPath } from './containerd.js';
+import { containerdFiles } from './containerd.js';
 import { DOCKER_DAEMON_JSON, dockerDaemonJson } from './docker.js';
 import type { TargetSettings } from './settings.js';
 import { VDKR_REGISTRY_CONF, vdkrRegistryConf } from './vdkr.js';
@@ -57,7 +57,7 @@ export function targetFiles(kind: TargetKind, s: TargetSettings, ca?: string, si
     case 'containers':
       return [{ path: CONTAINERS_DROP_IN, content: containersRegistriesConf(s), mode: 0o644 }, ...(signatures ? signatureFiles(s, signatures) : [])];
     case 'containerd':
-      return [{ path: containerdHostsTomlPath(s), content: containerdHostsToml(s), mode: 0o644 }, ...caFile('containerd', s, kind, ca)];
+      return [...containerdFiles(s), ...caFile('containerd', s, kind, ca)];
     case 'vdkr':
       return [{ path: VDKR_REGISTRY_CONF, content: vdkrRegistryConf(s), mode: 0o644 }];
     case 'ca':

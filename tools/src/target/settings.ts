@@ -5,6 +5,7 @@ import { AddressError, formatHostPort, parseHostPort, parseRegistryAddress } fro
 import { SETTINGS } from '../settings/table.js';
 import { parseBoolean, parseList, rawSetting, readString, type Env } from '../settings/values.js';
 import { isTargetRewrittenHost, parseTargetNetwork, targetRegistry, type TargetNetwork } from './address.js';
+import { parseMirrors } from '../cache/mirrors.js';
 
 /** DEFAULT_SEARCH_REGISTRIES are kept after ours in unqualified-search-registries (CONTAINER_REGISTRY_SEARCH_REGISTRIES's default). */
 export const DEFAULT_SEARCH_REGISTRIES: readonly string[] = parseList(SETTINGS.CONTAINER_REGISTRY_SEARCH_REGISTRIES.default);
@@ -29,6 +30,18 @@ export interface TargetInput {
   targetNetwork?: string | undefined;
   /** CONTAINER_REGISTRY_SEARCH_REGISTRIES, space-separated; undefined means docker.io quay.io */
   searchRegistries?: string | undefined;
+  /** CONTAINER_REGISTRY_MIRRORS: upstream hosts pulled through our registry, comma or space separated */
+  mirrors?: string | undefined;
+}
+
+/** TargetMirror is one upstream host whose pulls a target sends through our registry. */
+export interface TargetMirror {
+  /** the host as image references name it (`docker.io`, `localhost:5001`): what the engines match */
+  host: string;
+  /** the namespace its images have in our registry (`docker.io`, `localhost-5001`) */
+  prefix: string;
+  /** the upstream's API as the target reaches it (`https://registry-1.docker.io`): containerd's fallback */
+  upstream: string;
 }
 
 /** TargetSettings is what the emitters read. */
@@ -45,6 +58,8 @@ export interface TargetSettings {
   extraInsecure: string[];
   /** registries searched after ours for unqualified names */
   searchRegistries: string[];
+  /** upstreams mirrored by our registry (CONTAINER_REGISTRY_MIRRORS), in the setting's order */
+  mirrors: TargetMirror[];
   network: TargetNetwork;
 }
 
@@ -84,11 +99,17 @@ export function resolveTargetSettings(input: TargetInput): TargetSettings {
   // Secure mode: this registry is verified with its CA; an entry naming it (the reference's examples
   // put localhost:5000 there) would switch verification off on docker targets, so it is dropped (the
   // layer warns at parse time).
-  const extraInsecure = unique(
-    parseList(input.dockerInsecure ?? '').map((r) =>
-      isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }),
-    ),
-  ).filter((r) => !(secure && r === registry));
+  const otherRegistry = (r: string) => (isTargetRewrittenHost(parseHostPort(r).host) ? targetRegistry(r, hostView) : targetRegistry(r, { network }));
+  const extraInsecure = unique(parseList(input.dockerInsecure ?? '').map(otherRegistry)).filter((r) => !(secure && r === registry));
+  // An upstream on the build host's loopback (a test registry) is the build host for the target too.
+  const mirrors = parseMirrors(parseList(input.mirrors ?? '', 'comma-or-space')).map((m) => ({
+    host: m.host,
+    prefix: m.prefix,
+    upstream: `${m.url.protocol}//${otherRegistry(m.url.host)}`,
+  }));
+  const ours = formatHostPort(address.host, address.port);
+  const self = mirrors.find((m) => m.host === ours || m.host === registry);
+  if (self) throw new AddressError(`CONTAINER_REGISTRY_MIRRORS names ${self.host}, this registry itself: a registry cannot mirror itself`);
   const search = input.searchRegistries === undefined ? [...DEFAULT_SEARCH_REGISTRIES] : parseList(input.searchRegistries);
   return {
     registry,
@@ -97,6 +118,7 @@ export function resolveTargetSettings(input: TargetInput): TargetSettings {
     insecure,
     extraInsecure,
     searchRegistries: unique(search.filter((r) => r !== registry)),
+    mirrors,
     network,
   };
 }
@@ -113,5 +135,6 @@ export function targetInputFromEnv(env: Env): TargetInput {
     targetHost: rawSetting(env, 'CONTAINER_REGISTRY_TARGET_HOST'),
     targetNetwork: rawSetting(env, 'CONTAINER_REGISTRY_TARGET_NETWORK'),
     searchRegistries: rawSetting(env, 'CONTAINER_REGISTRY_SEARCH_REGISTRIES'),
+    mirrors: rawSetting(env, 'CONTAINER_REGISTRY_MIRRORS'),
   };
 }

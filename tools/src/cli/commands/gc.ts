@@ -2,7 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { existingStorage, storageChoice, storageOption } from '../options.js';
 import { openDriver } from '../../storage/open-driver.js';
-import { numberOption } from '../setting-options.js';
+import { numberOption, settingOption } from '../setting-options.js';
+import { parseDuration } from '../../backup/schedule-config.js';
+import { rawSetting, readSetting } from '../../settings/values.js';
 import { ImageStore } from '../../storage/store.js';
 import { collectGarbage } from '../../storage/gc.js';
 import { humanBytes } from '../../common/format.js';
@@ -14,6 +16,8 @@ interface GcArgs {
   'dry-run': boolean;
   grace: number;
   settle: number;
+  'cache-max-age': string | undefined;
+  'cache-max-size': number | undefined;
   json: boolean;
 }
 
@@ -32,9 +36,19 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' })
       .option('grace', numberOption('grace', { min: 0, unit: 'minutes', default: 10, describe: 'Minutes: content used this recently is never collected' }))
       .option('settle', numberOption('settle', { min: 0, unit: 'seconds', default: 5, describe: 'Seconds to let in-flight pushes land before deleting' }))
+      // Unset means no limit: the variables are read in the handler (a flag wins), not as defaults.
+      .option('cache-max-age', settingOption('CONTAINER_REGISTRY_CACHE_MAX_AGE', { fromEnv: false }))
+      .option('cache-max-size', settingOption('CONTAINER_REGISTRY_CACHE_MAX_SIZE', { fromEnv: false }))
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' }) as never,
   handler: async (args) => {
     // A storage that does not exist is a typo: collecting it would make it (and print success).
+    const ageFlag = args['cache-max-age']?.trim() ? args['cache-max-age'] : undefined;
+    const age = ageFlag ?? rawSetting(process.env, 'CONTAINER_REGISTRY_CACHE_MAX_AGE');
+    const size = args['cache-max-size'] ?? (readSetting(process.env, 'CONTAINER_REGISTRY_CACHE_MAX_SIZE') as number | undefined);
+    const cache = {
+      maxAgeMs: age === undefined ? undefined : parseDuration(ageFlag ? '--cache-max-age' : 'CONTAINER_REGISTRY_CACHE_MAX_AGE', age),
+      maxBytes: size === undefined ? undefined : Math.floor(size * 1024 * 1024),
+    };
     const choice = storageChoice(args.storage);
     const state = await existingStorage(choice.dir, choice.objectStore);
     const store = new ImageStore(state.storage, await openDriver(state.dir, state.objectStore));
@@ -43,6 +57,7 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       dryRun: args['dry-run'],
       graceMs: args.grace * 60_000,
       settleMs: args.settle * 1000,
+      cache,
       log: args.json ? undefined : (line) => process.stderr.write(`gc: ${line}\n`),
     });
     // The server's /metrics reads the totals from this file (gc is a separate process).
@@ -52,6 +67,14 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       return;
     }
     const verb = report.dryRun ? 'Would delete' : 'Deleted';
+    for (const c of report.cacheExpired) {
+      const tags = c.tags.length ? ` (tag ${c.tags.join(', ')})` : '';
+      const why = c.reason === 'max-age' ? 'older than --cache-max-age' : 'over --cache-max-size';
+      process.stdout.write(
+        `${report.dryRun ? 'Would expire' : 'Expired'} cached manifest ${c.repository}@${c.digest}${tags} of ${c.upstream}, last pulled ${c.lastPulledAt} (${why})\n`,
+      );
+    }
+    for (const s of report.cacheSkipped) process.stderr.write(`gc: warning: cache record ${s.path}: ${s.problem}\n`);
     for (const m of report.manifestsDeleted) process.stdout.write(`${verb} manifest ${m.repository}@${m.digest}\n`);
     for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${humanBytes(b.size)})\n`);
     for (const u of report.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u.repository} ${u.id}\n`);
@@ -61,8 +84,9 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       ? `; ${report.releasedKept} blob(s) of deleted tags kept while a push may be in flight (they go once unused for --grace)`
       : '';
     const freed = `${report.dryRun ? 'would free' : 'freed'} ${humanBytes(report.bytesFreed)}`;
+    const expired = report.cacheExpired.length ? `; ${report.dryRun ? 'would expire' : 'expired'} ${report.cacheExpired.length} cached manifest(s)` : '';
     process.stdout.write(
-      `${verb} ${report.manifestsDeleted.length} manifest(s) and ${report.blobsDeleted.length} blob(s), ${freed}; kept ${report.blobsKept} blob(s)${restored ? `; ${restored} restored (used during gc)` : ''}${waiting}${temps}\n`,
+      `${verb} ${report.manifestsDeleted.length} manifest(s) and ${report.blobsDeleted.length} blob(s), ${freed}; kept ${report.blobsKept} blob(s)${expired}${restored ? `; ${restored} restored (used during gc)` : ''}${waiting}${temps}\n`,
     );
   },
 };
