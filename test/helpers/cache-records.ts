@@ -1,5 +1,5 @@
 // Records of the pull-through cache, written the way the serving side writes them
-// (docs/cache.md; tools/src/storage/cache-expiry.ts reads them and opens with the format): one JSON file
+// (docs/cache.md; tools/src/cache/records.ts defines the format, storage/cache-expiry.ts reads it): one JSON file
 // per cached manifest at `<storage>/cache/<repository>/<algorithm>/<hex>.json`. In a real storage
 // the serving side produces them as it caches an upstream's manifests; gc tests write them
 // themselves beside content pushed into `<prefix>/...` repositories.

@@ -14,6 +14,8 @@ export interface SessionOptions {
   credentials?: CredentialSource;
   /** parallel connections (uploads) */
   maxSockets?: number;
+  /** a connection silent this long is cut (default 120 s) */
+  timeoutMs?: number;
   /**
    * servesHttp says the registry is known to speak plain HTTP (our own, by its instance record):
    * with no scheme given and plain HTTP allowed, http:// is tried first, so no TLS handshake is
@@ -53,13 +55,17 @@ export class RegistrySession {
     if (address.path) throw new AddressError(`a registry to talk to has no path: ${JSON.stringify(options.registry)} (a path is a namespace prefix)`);
     this.host = registryHost(address);
     this.scheme = address.scheme;
-    this.transport = new HttpTransport(options.tls ?? {}, options.maxSockets ?? 16);
+    this.transport = new HttpTransport(options.tls ?? {}, options.maxSockets ?? 16, options.timeoutMs);
     this.auth = new Authorizer(this.transport, this.host, options.credentials ?? (async () => undefined));
   }
 
   /** baseUrl pings the registry once and gives `scheme://host/` (step 1 of the auth handshake). */
   baseUrl(): Promise<URL> {
-    return (this.base ??= this.resolveBase());
+    // A failed ping is not remembered: a registry that was down is asked again (a long-running cache).
+    return (this.base ??= this.resolveBase().catch((err: unknown) => {
+      this.base = undefined;
+      throw err;
+    }));
   }
 
   private async resolveBase(): Promise<URL> {

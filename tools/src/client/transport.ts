@@ -108,9 +108,11 @@ export class HttpTransport {
   private readonly httpAgent: http.Agent;
   private httpsAgent: https.Agent | undefined;
 
+  /** timeoutMs: a connection silent this long is cut (ETIMEDOUT) */
   constructor(
     readonly tls: TlsSettings = {},
     private readonly maxSockets = 16,
+    private readonly timeoutMs = 120_000,
   ) {
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
   }
@@ -146,7 +148,7 @@ export class HttpTransport {
           err instanceof RegistryHttpError || err instanceof NetworkError || err instanceof BlobSourceError ? err : new NetworkError(req.method, req.url, err),
         );
       };
-      const r = mod.request(req.url, { method: req.method, headers, agent, timeout: 120_000 }, (res) => {
+      const r = mod.request(req.url, { method: req.method, headers, agent, timeout: this.timeoutMs }, (res) => {
         if (settled) {
           res.resume();
           return;

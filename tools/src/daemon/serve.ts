@@ -29,6 +29,7 @@ import { formatObjectStoreUrl } from '../storage/object-store-url.js';
 import { tuneHeapForStreaming } from './heap.js';
 import type { SharedLogins } from '../auth/limiter.js';
 import type { BackupSchedule } from '../backup/schedule-config.js';
+import { loadUpstreams, type CacheChoices } from '../cache/config.js';
 
 /** ServeConfig is everything a serving process is started from. */
 export interface ServeConfig {
@@ -44,6 +45,8 @@ export interface ServeConfig {
   env?: NodeJS.ProcessEnv;
   /** scheduled backups, run by the process that holds the PID file (backup/schedule.ts) */
   backup?: BackupSchedule;
+  /** upstreams mirrored as a pull-through cache (with config.toml's [[cache.upstreams]]) */
+  cache?: CacheChoices;
 }
 
 /** ComposedServer is the registry's options, and lines for the log (never a secret). */
@@ -120,6 +123,8 @@ export async function composeServer(c: ServeConfig, o: { logins?: SharedLogins }
       access: secure.access,
       accessLog: (entry) => writeLine(JSON.stringify(entry)),
       services: await resolveServiceOptions(c.services, c.state, env),
+      // A broken [[cache.upstreams]] or CONTAINER_REGISTRY_MIRRORS is a ConfigError (code `config`).
+      ...(c.cache ? { cache: { upstreams: await loadUpstreams(c.state, c.cache, env) } } : {}),
     },
     notes: secure.notes,
   };

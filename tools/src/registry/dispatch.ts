@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImageStore } from '../storage/store.js';
 import type { AccessAction, AccessController, AccessDecision } from './access.js';
-import { endpointFor, matchRoute } from './router.js';
+import { endpointFor, matchRoute, type RouteParams } from './router.js';
 import { RegistryError } from '../oci/errors.js';
 import { assertRepositoryName } from '../oci/names.js';
 import { asRegistryError, isNoSpace, sendError } from './respond.js';
@@ -44,6 +44,16 @@ export interface Dispatcher {
   extra?: ExtraEndpoints;
   /** where an internal error is told (stderr by default) */
   log?: (line: string) => void;
+  /** the pull-through cache of mirrored upstreams (cache/pull-through.ts); none = no upstreams */
+  cache?: CacheHook;
+}
+
+/** CacheHook is what dispatch asks of the pull-through cache. */
+export interface CacheHook {
+  /** repositoryFor maps the name a request uses to the repository it means (before the access check) */
+  repositoryFor(name: string, request: { params: URLSearchParams; method: string; kind: string; userAgent: string | undefined }): Promise<string>;
+  /** intercept runs before the route's handler; true when it answered the request itself */
+  intercept(kind: string, ctx: RequestContext, params: RouteParams): Promise<boolean>;
 }
 
 /** RequestMeta is what the server knows of a request before dispatch. */
@@ -111,8 +121,15 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
       throw new RegistryError('NAME_UNKNOWN', 'no such endpoint', { status: 404 });
     }
     outcome.route = route.def.kind;
-    const { name } = route.params;
+    let { name } = route.params;
     if (name !== undefined) assertRepositoryName(name);
+    if (name !== undefined && d.cache)
+      route.params.name = name = await d.cache.repositoryFor(name, {
+        params: url.searchParams,
+        method,
+        kind: route.def.kind,
+        userAgent: req.headers['user-agent'],
+      });
     const endpoint = endpointFor(route.def, method);
     if (endpoint.action) await authorize(endpoint.action, name);
     let info: RequestInfo | undefined;
@@ -129,7 +146,7 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
       },
       user: outcome.user,
     };
-    await endpoint.serve(ctx, route.params);
+    if (!(await d.cache?.intercept(route.def.kind, ctx, route.params))) await endpoint.serve(ctx, route.params);
   } catch (err) {
     const answer = asRegistryError(err, requestId);
     // A failing disk also tears the request down: a full disk is told even when the client looks gone.

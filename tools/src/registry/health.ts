@@ -1,6 +1,6 @@
 // Liveness and readiness. /healthz answers 200 while the process serves; /readyz runs named checks
 // (storage writable, free disk, TLS certificate validity, htpasswd readable) and answers 503 when
-// one fails, so a supervisor or `container-registry status` can tell "up" from "able to take a push".
+// one fails (a pull-through cache's upstream is shown, up or down, but never fails it), so a supervisor or `container-registry status` can tell "up" from "able to take a push".
 // The checks cost a synced write, so one result serves every caller for READINESS_MAX_AGE_MS and
 // concurrent callers share the check in progress; callers who may not see paths get names and flags.
 // Storage is checked through its driver (a probe write and the free space: on S3 a PUT and a DELETE,
@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { access, constants, readFile } from 'node:fs/promises';
 import type { StorageDriver } from '../storage/driver.js';
+import type { UpstreamState } from '../cache/upstream.js';
 
 /** DEFAULT_MIN_FREE_BYTES is the free disk below which the registry reports not ready (256 MiB). */
 export const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
@@ -23,6 +24,8 @@ export interface ReadinessOptions {
   certFile?: string;
   /** the users file, when logins are checked */
   htpasswdFile?: string;
+  /** the pull-through cache's upstreams: one check each, which never makes the registry not ready (it serves what is cached) */
+  upstreams?: () => UpstreamState[];
 }
 
 /** ReadinessCheck is one named result; `detail` says why in a few words. */
@@ -136,5 +139,11 @@ export async function checkReadiness(o: ReadinessOptions): Promise<Readiness> {
     ...(o.certFile ? [certificate(o.certFile)] : []),
     ...(o.htpasswdFile ? [readable('htpasswd-readable', o.htpasswdFile)] : []),
   ]);
-  return { status: checks.every((c) => c.ok) ? 'ready' : 'not-ready', checks };
+  const ready = checks.every((c) => c.ok);
+  for (const u of o.upstreams?.() ?? []) {
+    // `unknown` (nothing asked yet) is not a failure: the first pull tells.
+    const detail = u.state === 'down' ? `${u.url}: down since ${u.since} (${u.reason})` : u.state === 'up' ? `${u.url}: up` : `${u.url}: not asked yet`;
+    checks.push({ name: `upstream ${u.host}`, ok: u.state !== 'down', detail });
+  }
+  return { status: ready ? 'ready' : 'not-ready', checks };
 }

@@ -7,6 +7,7 @@ import type { StatsCache, StorageStats } from '../storage/stats.js';
 import { readGcStats, type GcStats } from '../state/gc-stats.js';
 import type { StateDir } from '../state/state-dir.js';
 import type { DeliveryCounters } from './webhooks.js';
+import type { CacheCounters } from '../cache/pull-through.js';
 
 // Label values stay a small fixed set whatever clients send.
 const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -16,6 +17,8 @@ export class RegistryMetrics {
   readonly registry = new Registry();
   /** where the webhook sender counts its deliveries */
   readonly delivery: DeliveryCounters;
+  /** where the pull-through cache counts hits, misses and bytes fetched */
+  readonly cache: CacheCounters;
 
   constructor(events: RegistryEvents, stats: StatsCache, state: StateDir) {
     const registers = [this.registry];
@@ -130,6 +133,7 @@ export class RegistryMetrics {
     });
 
     this.delivery = webhookMetrics(this.registry);
+    this.cache = cacheMetrics(this.registry);
   }
 
   /** render is the exposition text and its content type. */
@@ -160,6 +164,29 @@ export function webhookMetrics(registry: Registry = new Registry()): DeliveryCou
     registry,
     outcome: (endpoint, outcome, n) => notifications.inc({ endpoint, outcome }, n),
     queueLength: (endpoint, n) => queue.set({ endpoint }, n),
+  };
+}
+
+/** cacheMetrics makes the pull-through cache's metrics in `registry` and returns what the cache counts into. */
+export function cacheMetrics(registry: Registry): CacheCounters {
+  const registers = [registry];
+  const hits = new Counter({
+    name: 'registry_cache_hits_total',
+    help: 'Pull-through cache reads answered from storage, by kind (manifest, blob)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const misses = new Counter({
+    name: 'registry_cache_misses_total',
+    help: 'Pull-through cache reads that went to the upstream, by kind (manifest, blob)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const fetched = new Counter({ name: 'registry_cache_upstream_bytes_total', help: 'Bytes received from upstreams by the pull-through cache', registers });
+  return {
+    hit: (kind) => hits.inc({ kind }),
+    miss: (kind) => misses.inc({ kind }),
+    fetched: (n) => fetched.inc(n),
   };
 }
 

@@ -17,6 +17,8 @@ import { serverLog } from '../common/log.js';
 import { DEFAULT_PER_ADDRESS, HTTP_TIMEOUTS, RateGuard, inOrder, limitConnections, type ConnectionLimitOptions, type RateGuardOptions } from './connections.js';
 import { answerPlainHttp } from './https-only.js';
 import { WORKER_HEADER, type Peers } from './peers.js';
+import type { UpstreamConfig } from '../cache/config.js';
+import type { PullThroughCache } from '../cache/pull-through.js';
 
 /** TlsFiles names the PEM files of the server certificate (reloaded when they change). */
 export interface TlsFiles {
@@ -60,6 +62,8 @@ export interface RegistryOptions {
   log?: (line: string) => void;
   /** the other workers serving the same port and storage, when there are several (peers.ts) */
   peers?: Peers;
+  /** upstreams served as a pull-through cache (cache/config.ts); none or empty = no cache */
+  cache?: { upstreams: UpstreamConfig[] };
 }
 
 /** RunningRegistry is a listening server. */
@@ -145,7 +149,21 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   await Promise.all([store.driver.warm(), store.driver.mkdirp(store.paths.root)]);
   const access = options.access ?? ALLOW_ALL;
   const instanceId = options.instanceId ?? randomBytes(8).toString('hex');
-  const services = createServices({ state: options.state, store, certFile: options.tls?.certFile, services: options.services, peers });
+  const log = options.log ?? serverLog;
+  let cache: PullThroughCache | undefined;
+  const services = createServices({
+    state: options.state,
+    store,
+    certFile: options.tls?.certFile,
+    services: options.services,
+    peers,
+    upstreams: options.cache?.upstreams.length ? () => cache?.states() ?? [] : undefined,
+  });
+  if (options.cache?.upstreams.length) {
+    // Loaded only when something is mirrored: a registry without upstreams never evaluates the client.
+    const { PullThroughCache } = await import('../cache/pull-through.js');
+    cache = new PullThroughCache(store, options.cache.upstreams, log, services.metrics.cache);
+  }
   const fixedHeaders: Record<string, string> = {
     [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
     // Every worker sends the same instance id: `status` knows the registry, not a process.
@@ -153,7 +171,6 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     ...(peers ? { [WORKER_HEADER]: String(peers.worker) } : {}),
     ...securityHeaders(options.tls !== undefined),
   };
-  const log = options.log ?? serverLog;
   const rateGuard = new RateGuard({ ...options.rateGuard, log });
   const idPrefix = instanceId.slice(0, 8);
   const idSuffix = peers ? `w${peers.worker}` : '';
@@ -194,7 +211,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     });
     rateGuard.watch(req, res);
     inOrder(req, res, () => {
-      dispatch({ store, access, events: services.events, extra: services.extra, log }, req, res, url, { remoteAddress, requestId }).then(
+      dispatch({ store, access, events: services.events, extra: services.extra, log, cache }, req, res, url, { remoteAddress, requestId }).then(
         (outcome) => {
           user = outcome.user;
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -271,6 +288,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
         server.close(() => {
           clearTimeout(timer);
           rateGuard.close();
+          cache?.close();
           // After the drain: the last requests' events still reach the webhooks; then goodbye on mDNS.
           services.close().then(resolve, (err) => {
             process.stderr.write(`container-registry: stopping services: ${(err as Error).message}\n`);

@@ -11,6 +11,7 @@ import { extraEndpoints, isLoopback, type MetricsAccess } from './endpoints.js';
 import { announceMdns, type MdnsAnnouncement, type MdnsOptions } from './mdns.js';
 import type { ExtraEndpoints } from './dispatch.js';
 import type { MetricsJson, Peers } from './peers.js';
+import type { UpstreamState } from '../cache/upstream.js';
 
 /** ServiceOptions are the server's options for everything next to the distribution API. */
 export interface ServiceOptions {
@@ -47,7 +48,15 @@ export interface Services {
  * createServices builds the services for one server. With `peers` (one worker of several), storage
  * totals are also made stale by the other workers' pushes and deletes, and /metrics answers for all.
  */
-export function createServices(o: { state: StateDir; store: ImageStore; certFile?: string; services?: ServiceOptions; peers?: Peers }): Services {
+export function createServices(o: {
+  state: StateDir;
+  store: ImageStore;
+  certFile?: string;
+  services?: ServiceOptions;
+  peers?: Peers;
+  /** the pull-through cache's upstreams and their state, for /readyz */
+  upstreams?: () => UpstreamState[];
+}): Services {
   const s = o.services ?? {};
   const log = s.log ?? ((line: string) => process.stderr.write(`container-registry: ${line}\n`));
   const events = new RegistryEvents();
@@ -67,7 +76,14 @@ export function createServices(o: { state: StateDir; store: ImageStore; certFile
     metrics: peers ? { render: () => peers.metrics() } : metrics,
     metricsAccess: s.metricsAccess ?? 'loopback',
     ui: s.ui ?? true,
-    readiness: { storageDir: o.state.dir, driver: o.store.driver, minFreeBytes: s.minFreeBytes, certFile: o.certFile, htpasswdFile: s.htpasswdFile },
+    readiness: {
+      storageDir: o.state.dir,
+      driver: o.store.driver,
+      minFreeBytes: s.minFreeBytes,
+      certFile: o.certFile,
+      htpasswdFile: s.htpasswdFile,
+      upstreams: o.upstreams,
+    },
   });
   let notifier: Notifier | undefined;
   let mdns: MdnsAnnouncement | undefined;

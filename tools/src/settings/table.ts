@@ -205,8 +205,15 @@ export const SETTINGS = {
     type: 'list',
     doc: 'Upstream registries served as a pull-through cache and used by targets through us: host (docker.io, quay.io) or host=http(s)://host[:port] (docs/cache.md)',
     separator: 'comma-or-space',
+    flags: ['mirror'],
     bitbake: 'class',
     target: true,
+  },
+  CONTAINER_REGISTRY_CACHE_TTL: {
+    type: 'string',
+    doc: 'How long serve trusts a cached tag of an upstream before it asks the upstream again with a HEAD (30s, 5m, 1h); config.toml may set one per upstream (docs/cache.md)',
+    default: '5m',
+    flags: ['cache-ttl'],
   },
   DOCKER_REGISTRY_INSECURE: {
     type: 'list',

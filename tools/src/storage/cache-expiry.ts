@@ -1,10 +1,5 @@
 // Expiry of the pull-through cache's content, the first step of a gc run given limits
-// (--cache-max-age, --cache-max-size). The serving side marks what it cached with one JSON record
-// per cached manifest, beside distribution's tree and through the storage driver (so it works on
-// S3 too), at `<storage>/cache/<repository>/<algorithm>/<hex>.json`:
-//
-//   { "upstream": "docker.io", "repository": "docker.io/library/alpine", "digest": "sha256:...",
-//     "tags": ["3.20"], "size": 1234567, "fetchedAt": "<ISO-8601>", "lastPulledAt": "<ISO-8601>" }
+// (--cache-max-age, --cache-max-size), over the records the serving side writes (cache/records.ts).
 //
 // Expiring a record removes its tags (those still pointing at it), its manifest revision and the
 // record; the mark and sweep that follows deletes the blobs nothing references any more, so a blob
@@ -15,25 +10,11 @@ import type { ImageStore } from './store.js';
 import type { StoragePaths } from './paths.js';
 import { readLink } from './links.js';
 import { formatDigest, tryParseDigest, type Digest } from '../oci/digest.js';
-import { isValidRepositoryName, isValidTag } from '../oci/names.js';
-
-/** CACHE_RECORDS_DIR is the records' folder under the storage root, beside `docker/`. */
-export const CACHE_RECORDS_DIR = 'cache';
+import { isValidRepositoryName } from '../oci/names.js';
+import { CACHE_RECORDS_DIR, cacheRecordPath, parseCacheRecord, type CacheRecord } from '../cache/records.js';
 
 /** MAX_RECORD_BYTES bounds what is read of one record (a record is a few hundred bytes). */
 const MAX_RECORD_BYTES = 64 * 1024;
-
-/** CacheRecord is one cached manifest as its record says. */
-export interface CacheRecord {
-  upstream: string;
-  repository: string;
-  digest: string;
-  tags: string[];
-  /** bytes of the manifest and every blob it references */
-  size: number;
-  fetchedAt: string;
-  lastPulledAt: string;
-}
 
 /** CacheLimits are gc's cache limits; either may be absent. */
 export interface CacheLimits {
@@ -76,52 +57,12 @@ export function cacheRecordsRoot(paths: StoragePaths): string {
   return join(paths.storageDir, CACHE_RECORDS_DIR);
 }
 
-/** cacheRecordPath is the record of one cached manifest; `repository` must be validated already. */
-export function cacheRecordPath(paths: StoragePaths, repository: string, d: Digest): string {
-  return join(cacheRecordsRoot(paths), ...repository.split('/'), d.algorithm, `${d.hex}.json`);
-}
-
 /** RecordAt is a record with where it was found and its times as numbers. */
 export interface RecordAt {
   path: string;
   record: CacheRecord;
   digest: Digest;
   lastPulledMs: number;
-}
-
-const isTime = (v: unknown): v is string => typeof v === 'string' && Number.isFinite(Date.parse(v));
-
-/**
- * parseCacheRecord checks a record's text against the format and against where it lies (its
- * repository and digest must be the path's); a problem is thrown as an Error saying what is wrong.
- */
-export function parseCacheRecord(text: string, at: { repository: string; digest: Digest }): CacheRecord {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new Error('not JSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-  const r = v as Record<string, unknown>;
-  if (typeof r.upstream !== 'string' || !r.upstream) throw new Error('no "upstream"');
-  if (r.repository !== at.repository) throw new Error(`"repository" is ${JSON.stringify(r.repository)}, the path says ${at.repository}`);
-  if (typeof r.digest !== 'string' || tryParseDigest(r.digest) === undefined || r.digest !== formatDigest(at.digest)) {
-    throw new Error(`"digest" is ${JSON.stringify(r.digest)}, the path says ${formatDigest(at.digest)}`);
-  }
-  if (!Array.isArray(r.tags) || !r.tags.every((tag) => typeof tag === 'string' && isValidTag(tag))) throw new Error('"tags" is not a list of tags');
-  if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) throw new Error('"size" is not a byte count');
-  if (!isTime(r.fetchedAt)) throw new Error('"fetchedAt" is not an ISO-8601 time');
-  if (!isTime(r.lastPulledAt)) throw new Error('"lastPulledAt" is not an ISO-8601 time');
-  return {
-    upstream: r.upstream,
-    repository: r.repository,
-    digest: r.digest,
-    tags: r.tags as string[],
-    size: r.size,
-    fetchedAt: r.fetchedAt,
-    lastPulledAt: r.lastPulledAt,
-  };
 }
 
 /** readCacheRecords reads every record through the driver; what does not read is in `skipped`. */
@@ -135,7 +76,7 @@ export async function readCacheRecords(store: ImageStore): Promise<{ records: Re
     const shown = `${CACHE_RECORDS_DIR}/${parts.join('/')}`;
     const repository = parts.slice(0, -2).join('/');
     const digest = tryParseDigest(`${parts.at(-2)}:${parts.at(-1)!.slice(0, -'.json'.length)}`);
-    if (!repository || !isValidRepositoryName(repository) || !digest || cacheRecordPath(store.paths, repository, digest) !== f.path) {
+    if (!repository || !isValidRepositoryName(repository) || !digest || cacheRecordPath(store.paths.storageDir, repository, digest) !== f.path) {
       skipped.push({ path: shown, problem: 'not at cache/<repository>/<algorithm>/<hex>.json' });
       continue;
     }

@@ -16,8 +16,9 @@ import { ACCESS_MODES, type AccessMode } from '../../auth/policy.js';
 import { serviceChoices, serviceOptions, type ServiceArgs } from '../services.js';
 import { fetchReadiness } from '../../daemon/readiness-probe.js';
 import { backupOptions, backupSchedule, type BackupArgs } from '../backup-options.js';
+import { cacheChoices, cacheOptions, type CacheArgs } from '../cache-options.js';
 
-interface ServeArgs extends ServiceArgs, BackupArgs {
+interface ServeArgs extends ServiceArgs, BackupArgs, CacheArgs {
   storage?: string;
   listen: string;
   workers?: number;
@@ -65,6 +66,7 @@ function serveConfig(args: ServeArgs): ServeConfig {
     services: serviceChoices(args),
     drainTimeoutMs: args['drain-timeout'] * 1000,
     backup: backupSchedule(args),
+    cache: cacheChoices(args),
   };
 }
 
@@ -74,7 +76,7 @@ const serve: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Run the registry in the foreground',
   builder: (y) =>
-    backupOptions(workersOption(serviceOptions(secureOptions(listenOption(storageOption(y)))))).option(
+    cacheOptions(backupOptions(workersOption(serviceOptions(secureOptions(listenOption(storageOption(y))))))).option(
       'drain-timeout',
       numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Seconds to let in-flight requests finish on SIGTERM/SIGINT' }),
     ) as never,
@@ -106,7 +108,7 @@ const start: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Start the registry in the background; returns when it answers',
   builder: (y) =>
-    backupOptions(workersOption(serviceOptions(secureOptions(listenOption(storageOption(y))))))
+    cacheOptions(backupOptions(workersOption(serviceOptions(secureOptions(listenOption(storageOption(y)))))))
       .option('timeout', numberOption('timeout', { min: 0, unit: 'seconds', default: 20, describe: 'Seconds to wait for the registry to answer' }))
       .option('drain-timeout', numberOption('drain-timeout', { min: 0, unit: 'seconds', default: 8, describe: 'Passed to serve' })) as never,
   handler: async (args) => {

@@ -1,1 +1,0 @@
-import{FsDriver}from"./chunk-MKYPZRI7.mjs";async function openDriver(storageDir,objectStore){if(!objectStore)return new FsDriver;let{S3Driver}=await import("./s3-driver-HGTPOJEY.mjs");return new S3Driver(storageDir,objectStore)}export{openDriver};

@@ -1,0 +1,1 @@
+import{RegistryMetrics,cacheMetrics,sumMetrics,webhookMetrics}from"./chunk-BIMFAEDC.mjs";import"./chunk-WFE53I3S.mjs";import"./chunk-JGLR2OLI.mjs";export{RegistryMetrics,cacheMetrics,sumMetrics,webhookMetrics};

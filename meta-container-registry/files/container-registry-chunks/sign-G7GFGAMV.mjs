@@ -1,1 +1,0 @@
-import{signImage,signPushed}from"./chunk-FQNFTGQI.mjs";import"./chunk-EU4VBNRE.mjs";import"./chunk-TANDQZYD.mjs";import"./chunk-IKFNUXJF.mjs";import"./chunk-TLE7UP3K.mjs";import"./chunk-POLO7PCQ.mjs";import"./chunk-CJCU4MRX.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{signImage,signPushed};

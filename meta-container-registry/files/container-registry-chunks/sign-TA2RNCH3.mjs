@@ -1,0 +1,1 @@
+import{signImage,signPushed}from"./chunk-XT2RKX64.mjs";import"./chunk-ZB3TXX6Q.mjs";import"./chunk-7CMZHWGO.mjs";import"./chunk-CJCU4MRX.mjs";import"./chunk-FYFQSUNX.mjs";import"./chunk-IKFNUXJF.mjs";import"./chunk-TLE7UP3K.mjs";import"./chunk-POLO7PCQ.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{signImage,signPushed};

@@ -1,1 +1,0 @@
-import{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications}from"./chunk-WOHPWQCD.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-ZLADPXEE.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications};
