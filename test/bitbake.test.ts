@@ -696,5 +696,27 @@ CONTAINER_REGISTRY_URL = "${url}"
     await expectPackage(t, 'containerd-registry-config', 'containerd', s, ca2);
   });
 
+  await t.test('an s3:// storage: the script, pki/ and auth/ in CONTAINER_REGISTRY_STATE_DIR, and the CA default there', async (t) => {
+    const state = join(build, 'container-registry-state');
+    const bucket = 's3://cr-bitbake/yocto';
+    await writeFile(
+      localConf,
+      `${baseConf}CONTAINER_REGISTRY_STORAGE = "${bucket}"\nCONTAINER_REGISTRY_SECURE = "1"\nCONTAINER_REGISTRY_PASSWORD = "${PASSWORD}"\n`,
+    );
+    t.teardown(() => writeFile(localConf, baseConf));
+    const r = bitbake(['container-registry-index', '-c', 'generate_registry_script']);
+    if (!ok(t, r, 'generate_registry_script with an s3:// storage')) return;
+    t.match(r.stdout, `Wrote ${join(state, 'container-registry.sh')}`, 'the script goes into the state folder');
+    const conf = await readFile(join(state, 'container-registry.conf'), 'utf8');
+    t.match(conf, `cr_set CONTAINER_REGISTRY_STORAGE '${bucket}'`, 'the conf passes the URL through');
+    t.match(conf, `cr_set CONTAINER_REGISTRY_STATE_DIR '${state}'`);
+    t.notMatch(conf, /AWS_/, 'no AWS setting in the conf');
+    t.ok(existsSync(join(state, 'pki', 'ca.crt')), 'secure mode: the CA in the state folder');
+    t.ok(existsSync(join(state, 'auth', 'password')), 'the password file in the state folder');
+    t.notOk(existsSync(join(build, 's3:')), 'no folder named after the URL');
+    t.equal(getvar(t, 'CONTAINER_REGISTRY_CA', 'container-registry-index'), join(state, 'pki', 'ca.crt'), 'the CA default points into the state folder');
+    t.equal(getvar(t, 'CONTAINER_REGISTRY_SIGNING_PUBKEY', 'container-registry-index'), join(state, 'pki', 'signing.pub'), 'so does the signing key');
+  });
+
   t.comment(`bitbake integration took ${Math.round((Date.now() - started) / 1000)} s`);
 }

@@ -9,6 +9,7 @@ import { isDockerEngine, isPullRequest, repositoryFor } from '../tools/src/cache
 import { CacheRecords, cacheRecordPath } from '../tools/src/cache/records.js';
 import { FsDriver } from '../tools/src/storage/driver.js';
 import { StateDir } from '../tools/src/state/state-dir.js';
+import { readServerConfig } from '../tools/src/registry/webhooks.js';
 import { parseDigest } from '../tools/src/oci/digest.js';
 import { tempDir } from './helpers/tmp.js';
 import { freePort } from './helpers/ports.js';
@@ -79,11 +80,12 @@ t.test('the setting and the tables merge: a table adds to a mirror of the same h
   const state = new StateDir(dir);
   await writeFile(join(dir, 'config.toml'), '[[cache.upstreams]]\nhost = "localhost:5001"\nauthfile = "auth.json"\n');
   await writeFile(join(dir, 'auth.json'), JSON.stringify({ auths: { 'localhost:5001': { auth: Buffer.from('u:p').toString('base64') } } }));
-  const [u] = await loadUpstreams(state, { mirrors: ['localhost:5001=http://127.0.0.1:5001'], ttl: '2s' }, {});
+  const [u] = loadUpstreams(await readServerConfig(state), { mirrors: ['localhost:5001=http://127.0.0.1:5001'], ttl: '2s' }, {});
   t.equal(u?.ttlMs, 2000);
   t.same(await u?.credentials(), { kind: 'basic', username: 'u', password: 'p' }, 'authfile relative to config.toml, looked up by the host clients name');
-  await t.rejects(loadUpstreams(state, { mirrors: [], ttl: '0s' }, {}), { code: 'config', message: /CACHE_TTL/ });
-  await t.rejects(loadUpstreams(state, { mirrors: ['ftp://x'], ttl: '5m' }, {}), { code: 'config' });
+  const config = await readServerConfig(state);
+  t.throws(() => loadUpstreams(config, { mirrors: [], ttl: '0s' }, {}), { code: 'config', message: /CACHE_TTL/ });
+  t.throws(() => loadUpstreams(config, { mirrors: ['ftp://x'], ttl: '5m' }, {}), { code: 'config' });
 });
 
 t.test('names: prefix, ?ns=, docker.io without a prefix, library/', async (t) => {

@@ -106,6 +106,20 @@ t.test('python3', { skip: which('python3') ? false : 'needs python3' }, async (t
     t.equal(fine, null);
   });
 
+  t.test('local_dir: the storage folder, or STATE_DIR for an s3:// storage (the script, pki/ and auth/ live there)', async (t) => {
+    const out = await python(
+      t,
+      `print(json.dumps([
+      settings.local_dir(D({'CONTAINER_REGISTRY_STORAGE': '/b/container-registry', 'CONTAINER_REGISTRY_STATE_DIR': '/b/state'})),
+      settings.local_dir(D({'CONTAINER_REGISTRY_STORAGE': 's3://images/yocto', 'CONTAINER_REGISTRY_STATE_DIR': '/b/state'})),
+      settings.local_dir(D({'CONTAINER_REGISTRY_STORAGE': 'S3://images', 'CONTAINER_REGISTRY_STATE_DIR': '/b/state'})),
+      helper.script_path(D({'CONTAINER_REGISTRY_STORAGE': 's3://images/yocto', 'CONTAINER_REGISTRY_STATE_DIR': '/b/state'})),
+      helper.script_path(D({'CONTAINER_REGISTRY_STORAGE': '/b/container-registry'})),
+    ]))`,
+    );
+    t.same(out, ['/b/container-registry', '/b/state', '/b/state', '/b/state/container-registry.sh', '/b/container-registry/container-registry.sh']);
+  });
+
   t.test('FEATURE_PACKAGES_container-registry follows the engine, adds the CA in secure mode', async (t) => {
     const out = await python(
       t,

@@ -112,11 +112,19 @@ def has_command(d, command):
     return re.search(r"^\s*container-registry %s\b" % re.escape(command), out.stdout, re.M) is not None
 
 
+def script_path(d):
+    """script_path is the generated container-registry.sh: in the storage folder, or in
+    CONTAINER_REGISTRY_STATE_DIR when the storage is an s3:// bucket."""
+    return os.path.join(containerregistry.settings.local_dir(d), "container-registry.sh")
+
+
 def generate_script(d):
-    """generate_script writes STORAGE/container-registry.sh (+ .conf, the helper copy and, from
-    CONTAINER_REGISTRY_PASSWORD, auth/password 0600) and, in secure mode, the PKI."""
+    """generate_script writes container-registry.sh (+ .conf, the helper copy and, from
+    CONTAINER_REGISTRY_PASSWORD, auth/password 0600) into the storage folder (the state folder for
+    an s3:// storage) and, in secure mode, the PKI. AWS credentials are never the script's: it
+    reads them from the environment it runs in (or ~/.aws/credentials)."""
     storage = d.getVar("CONTAINER_REGISTRY_STORAGE")
-    bb.utils.mkdirhier(storage)
+    bb.utils.mkdirhier(containerregistry.settings.local_dir(d))
     extra = {}
     password = d.getVar("CONTAINER_REGISTRY_PASSWORD")
     if password:
@@ -125,7 +133,7 @@ def generate_script(d):
     for line in out.stdout.splitlines():
         bb.plain(line)
     if containerregistry.settings.secure(d):
-        script = os.path.join(storage, "container-registry.sh")
+        script = script_path(d)
         if has_command(d, "pki"):
             res = subprocess.run([script, "pki", "init"], env=helper_env(d), capture_output=True, text=True)
             if res.returncode != 0:
@@ -137,18 +145,18 @@ def generate_script(d):
         else:
             bb.warn("secure mode: this helper has no `pki` command; using the existing %s" % d.getVar("CONTAINER_REGISTRY_CA"))
     if containerregistry.settings.signing_key_wanted(d):
-        script = os.path.join(storage, "container-registry.sh")
+        script = script_path(d)
         res = subprocess.run([script, "pki", "signing-key"], env=helper_env(d), capture_output=True, text=True)
         if res.returncode != 0:
             bb.fatal("container-registry.sh pki signing-key failed (exit %d):\n%s%s" % (res.returncode, res.stdout, res.stderr))
         for line in res.stdout.splitlines():
             bb.plain(line)
-    bb.plain("Next: %s start, then %s push" % (os.path.join(storage, "container-registry.sh"), os.path.join(storage, "container-registry.sh")))
+    bb.plain("Next: %s start, then %s push" % (script_path(d), script_path(d)))
 
 
 def push(d):
     """push runs the generated script's `push` (every image found in deploy/, or CONTAINER_REGISTRY_IMAGES)."""
-    script = os.path.join(d.getVar("CONTAINER_REGISTRY_STORAGE"), "container-registry.sh")
+    script = script_path(d)
     if not os.path.exists(script):
         bb.fatal("%s does not exist: run bitbake container-registry-index -c generate_registry_script" % script)
     res = subprocess.run([script, "push"], env=helper_env(d), capture_output=True, text=True)
@@ -160,6 +168,6 @@ def push(d):
 
 def build_hint(d):
     """build_hint is what a plain `bitbake container-registry-index` prints: pushing has its own task."""
-    script = os.path.join(d.getVar("CONTAINER_REGISTRY_STORAGE"), "container-registry.sh")
+    script = script_path(d)
     bb.plain("container-registry-index pushes nothing by itself (no network task hangs off do_build): "
              "push with `bitbake container-registry-index -c push_images` or `%s push`" % script)

@@ -181,6 +181,21 @@ def signing_key_wanted(d):
     return flag(d, "CONTAINER_REGISTRY_SIGN") or flag(d, "CONTAINER_REGISTRY_REQUIRE_SIGNATURES")
 
 
+def is_object_store(storage):
+    """is_object_store tells an s3:// storage URL (an S3 bucket) from a storage folder."""
+    return (storage or "").strip().lower().startswith("s3://")
+
+
+def local_dir(d):
+    """local_dir is the local folder of the helper's own files (pki/, auth/, the PID file, the log
+    and the generated container-registry.sh): the storage folder, or CONTAINER_REGISTRY_STATE_DIR
+    when the storage is an s3:// bucket, whose keys only hold the images."""
+    storage = (d.getVar("CONTAINER_REGISTRY_STORAGE") or d.expand(DEFAULTS["CONTAINER_REGISTRY_STORAGE"])).strip()
+    if not is_object_store(storage):
+        return storage
+    return (d.getVar("CONTAINER_REGISTRY_STATE_DIR") or d.expand(DEFAULTS["CONTAINER_REGISTRY_STATE_DIR"])).strip()
+
+
 def config_recipe_setup(d, kind):
     """config_recipe_setup makes a target config recipe's inputs real: the helper's and the CA's
     checksums become variables its do_install depends on, and the recipe is re-parsed when either

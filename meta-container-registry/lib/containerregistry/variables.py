@@ -6,6 +6,7 @@ hands to the helper, their defaults and the allowed values of the enum settings.
 # Variables container-registry.bbclass declares.
 BBCLASS_VARIABLES = (
     "CONTAINER_REGISTRY_STORAGE",
+    "CONTAINER_REGISTRY_STATE_DIR",
     "CONTAINER_REGISTRY_URL",
     "CONTAINER_REGISTRY_LISTEN",
     "CONTAINER_REGISTRY_NAMESPACE",
@@ -42,6 +43,7 @@ BBCLASS_VARIABLES = (
 # Settings helper_env hands the helper from the datastore; never the password.
 HELPER_VARIABLES = (
     "CONTAINER_REGISTRY_STORAGE",
+    "CONTAINER_REGISTRY_STATE_DIR",
     "CONTAINER_REGISTRY_URL",
     "CONTAINER_REGISTRY_LISTEN",
     "CONTAINER_REGISTRY_NAMESPACE",
@@ -95,6 +97,7 @@ TARGET_VARIABLES = (
 # The bbclass's defaults: what an unset variable reads as, also where the class is not inherited.
 DEFAULTS = {
     "CONTAINER_REGISTRY_STORAGE": "${TOPDIR}/container-registry",
+    "CONTAINER_REGISTRY_STATE_DIR": "${TOPDIR}/container-registry-state",
     "CONTAINER_REGISTRY_URL": "localhost:5000",
     "CONTAINER_REGISTRY_LISTEN": "",
     "CONTAINER_REGISTRY_NAMESPACE": "yocto",
@@ -124,8 +127,8 @@ DEFAULTS = {
     "CONTAINER_REGISTRY_ENGINE": "",
     "CONTAINER_REGISTRY_NODE": "",
     "CONTAINER_REGISTRY_HELPER": "${@bb.utils.which(d.getVar('BBPATH'), 'files/container-registry.mjs')}",
-    "CONTAINER_REGISTRY_SIGNING_PUBKEY": "${CONTAINER_REGISTRY_STORAGE}/pki/signing.pub",
-    "CONTAINER_REGISTRY_CA": "${CONTAINER_REGISTRY_STORAGE}/pki/ca.crt",
+    "CONTAINER_REGISTRY_SIGNING_PUBKEY": "${@containerregistry.settings.local_dir(d)}/pki/signing.pub",
+    "CONTAINER_REGISTRY_CA": "${@containerregistry.settings.local_dir(d)}/pki/ca.crt",
 }
 
 # The values an enum setting allows.

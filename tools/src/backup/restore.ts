@@ -1,21 +1,20 @@
-// backup restore: a backup back into a storage directory, in the order a push writes: blobs (each
-// hashed as it is copied), then each manifest's blob links and its revision link, then the tags.
-// Every file is written atomically (temp file, fsync, rename), so a restore stopped half-way leaves
-// whole files only, and running it again finishes it. A file that exists with the same content is
-// left alone; one that differs (another blob under the digest, a tag pointing elsewhere) is never
-// replaced: it is reported as a conflict, and the restore ends non-zero.
+// backup restore: a backup back into a storage (a folder or an S3 bucket), in the order a push
+// writes: blobs (each streamed through the driver's upload path and hashed as it is copied), then
+// each manifest's blob links and its revision link, then the tags. A blob is visible under its
+// digest only once whole and verified, and every link is written atomically, so a restore stopped
+// half-way leaves whole files only, and running it again finishes it. A file that exists with the
+// same content is left alone; one that differs (another blob under the digest, a tag pointing
+// elsewhere) is never replaced: it is reported as a conflict, and the restore ends non-zero.
 //
-// The target is an empty storage (or a new folder), or the storage the backup was taken from, with
-// the registry stopped: a registry serving from the target is refused (its PID file is alive).
-import { open, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// The target is an empty storage (or a new folder or prefix), or the storage the backup was taken
+// from, with the registry stopped or serving read-only (`serve --read-only`: it takes no writes,
+// and what the restore writes is served as it lands, tags last): a registry serving it writable is
+// refused (its PID file is alive and does not say read-only).
+import { randomUUID } from 'node:crypto';
 import { HelperError } from '../errors/helper-error.js';
-import { tempPath } from '../common/atomic-write.js';
-import { makeDirs } from '../common/make-dirs.js';
 import type { ImageStore } from '../storage/store.js';
 import { readLink, writeLink } from '../storage/links.js';
 import { PathNotFound } from '../storage/driver.js';
-import type { StateDir } from '../state/state-dir.js';
 import { formatDigest, newHasher, parseDigest, type Digest } from '../oci/digest.js';
 import type { ParsedManifest } from '../oci/manifest.js';
 import type { BackupSource } from './destination.js';
@@ -47,50 +46,75 @@ async function storageIsEmpty(store: ImageStore): Promise<boolean> {
   return true;
 }
 
+/** ServingRegistry is a live registry of ours on the target: its PID, and whether it serves read-only. */
+export interface ServingRegistry {
+  pid: number;
+  readOnly: boolean;
+}
+
 /**
- * checkRestoreTarget refuses a target a registry serves from (`servingPid`: the live process its PID
- * file names, which the caller looks up), and a non-empty one that is not the backup's own storage
- * (unless `merge`). It changes nothing.
+ * checkRestoreTarget refuses a target a registry serves writable (`serving`: the live process its
+ * PID file names, which the caller looks up; one serving read-only takes no writes, so the restore
+ * may go on under it), and a non-empty one that is not the backup's own storage (unless `merge`).
+ * `target` names the storage (StateDir.location). It changes nothing.
  */
-export async function checkRestoreTarget(store: ImageStore, state: StateDir, index: BackupIndex, o: { merge?: boolean; servingPid?: number }): Promise<void> {
-  if (o.servingPid !== undefined) {
+export async function checkRestoreTarget(
+  store: ImageStore,
+  target: string,
+  index: BackupIndex,
+  o: { merge?: boolean; serving?: ServingRegistry; command?: string },
+): Promise<void> {
+  if (o.serving && !o.serving.readOnly) {
+    const cmd = o.command ?? 'container-registry';
     throw new HelperError(
       'restore-target',
-      `a registry serves from ${state.dir} (pid ${o.servingPid}); stop it first (container-registry stop --storage ${state.dir})`,
+      `a registry serves ${target} and takes pushes (pid ${o.serving.pid}); stop it (${cmd} stop --storage ${target}), or restart it read-only (${cmd} serve --read-only --storage ${target}: pulls go on while the restore writes), then restore again`,
     );
   }
-  if (o.merge || state.dir === index.source.storage) return;
+  if (o.merge || target === index.source.storage) return;
   if (!(await storageIsEmpty(store))) {
     throw new HelperError(
       'restore-target',
-      `${state.dir} already holds images and is not the storage backup ${index.id} was taken from (${index.source.storage}); restore into an empty storage, or add --merge`,
+      `${target} already holds images and is not the storage backup ${index.id} was taken from (${index.source.storage}); restore into an empty storage, or add --merge`,
     );
   }
 }
 
-/** writeBlob copies a blob from the backup into the storage, hashing it; false when its bytes are not the digest's. */
-async function writeBlob(store: ImageStore, src: BackupSource, d: Digest, size: number): Promise<boolean> {
-  const dest = store.paths.blobData(d);
-  await makeDirs(dirname(dest));
-  const tmp = tempPath(dest);
-  const handle = await open(tmp, 'wx', 0o644);
-  const hash = newHasher(d.algorithm);
-  let n = 0;
-  let ok = false;
+/**
+ * writeBlob copies a blob from the backup into the storage through the driver's own write path, as
+ * an upload does (uploads.ts): the bytes stream into an appendable file in an upload folder of
+ * `repo` (a file on a filesystem, a multipart upload on S3), hashed as they pass; only when size and
+ * digest match is the file made whole and moved under its digest (durable first). The upload folder
+ * goes either way; one a crash leaves is an abandoned upload, which gc purges. False when the
+ * backup's bytes are not the digest's.
+ */
+async function writeBlob(store: ImageStore, src: BackupSource, d: Digest, size: number, repo: string): Promise<boolean> {
+  const { driver, paths } = store;
+  const id = randomUUID();
+  const data = paths.uploadData(repo, id);
+  await driver.createFiles(paths.uploadDir(repo, id), [
+    [paths.uploadStartedAt(repo, id), new Date().toISOString()],
+    [data, ''],
+  ]);
   try {
-    for await (const chunk of src.openBlob(d)) {
-      hash.update(chunk as Buffer);
-      n += (chunk as Buffer).length;
-      await handle.write(chunk as Buffer);
+    const hash = newHasher(d.algorithm);
+    let n = 0;
+    const sink = await driver.openAppend(data);
+    try {
+      await sink.consume(src.openBlob(d), (chunk) => {
+        hash.update(chunk);
+        n += chunk.length;
+      });
+    } finally {
+      await sink.close();
     }
-    ok = n === size && hash.digest('hex') === d.hex;
-    if (ok) await handle.sync();
+    if (n !== size || hash.digest('hex') !== d.hex) return false;
+    await driver.finishAppend(data);
+    await driver.move(data, paths.blobData(d), { syncFirst: true });
+    return true;
   } finally {
-    await handle.close();
-    if (!ok) await unlink(tmp).catch(() => {});
+    await driver.deleteIfExists(paths.uploadDir(repo, id)).catch(() => false);
   }
-  if (ok) await store.driver.move(tmp, dest);
-  return ok;
 }
 
 /** restoreBackup restores backup `id` of `src` into `store` (checkRestoreTarget first). */
@@ -108,6 +132,9 @@ export async function restoreBackup(store: ImageStore, src: BackupSource, index:
     skippedManifests: [],
   };
   const good = new Set<string>();
+  // Blobs are written through an upload folder of a repository the backup restores (it has one
+  // whenever it has a blob): no folder outside distribution's layout, and no link is written by it.
+  const uploadRepo = index.repositories[0]?.name ?? 'restore';
   // 1. Blobs, each once: what exists with its size is kept, what differs is a conflict.
   for (const [key, size] of Object.entries(index.blobs).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const d = parseDigest(key);
@@ -129,7 +156,7 @@ export async function restoreBackup(store: ImageStore, src: BackupSource, index:
       report.broken.push({ digest: key, detail: 'missing from the backup, or of the wrong size' });
       continue;
     }
-    if (!(await writeBlob(store, src, d, size))) {
+    if (!(await writeBlob(store, src, d, size, uploadRepo))) {
       report.broken.push({ digest: key, detail: 'its content in the backup does not match its digest (run backup verify)' });
       continue;
     }

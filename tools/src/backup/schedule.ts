@@ -5,7 +5,8 @@
 // keeping the newest --backup-keep backups.
 import { humanBytes } from '../common/format.js';
 import { ImageStore } from '../storage/store.js';
-import type { StoragePaths } from '../storage/paths.js';
+import { openDriver } from '../storage/open-driver.js';
+import type { StateDir } from '../state/state-dir.js';
 import { createBackup } from './create.js';
 import { pruneBackups } from './prune.js';
 import type { BackupSchedule } from './schedule-config.js';
@@ -17,7 +18,7 @@ export class ScheduledBackups {
 
   constructor(
     private readonly schedule: BackupSchedule,
-    private readonly storage: StoragePaths,
+    private readonly state: StateDir,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -38,8 +39,13 @@ export class ScheduledBackups {
   /** runOnce makes one backup and prunes; it never throws. */
   async runOnce(): Promise<void> {
     try {
-      const store = new ImageStore(this.storage);
-      const { index } = await createBackup(store, { to: this.schedule.dir, storageDir: this.storage.storageDir, log: (l) => this.log(`backups: ${l}`) });
+      // The storage's own driver: a bucket is backed up from the bucket.
+      const driver = await openDriver(this.state.dir, this.state.objectStore);
+      const store = new ImageStore(this.state.storage, driver);
+      const { index } = await createBackup(store, { to: this.schedule.dir, storageDir: this.state.location(), log: (l) => this.log(`backups: ${l}`) }).finally(
+        // An S3 driver's client holds sockets: one per run, let go with the run.
+        () => (driver as { destroy?: () => void }).destroy?.(),
+      );
       const skipped = index.skipped.length ? `, ${index.skipped.length} manifest(s) left out (see the index)` : '';
       this.log(
         `backups: ${index.id}: ${index.counts.manifests} manifest(s), ${index.counts.tags} tag(s), ${index.counts.blobs} blob(s) (${humanBytes(index.bytes)}); copied ${index.copied.blobs} (${humanBytes(index.copied.bytes)})${skipped}`,

@@ -15,16 +15,14 @@
 //   username = "me"                    # with auth = "basic" (or alone)
 //   password = "secret"
 //   token = "..."                      # with auth = "token"
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { credentialSource, runCredentialHelper, type Credential } from '../client/credentials.js';
-import { ConfigError } from '../registry/webhooks.js';
+import { ConfigError, type ServerConfig } from '../registry/webhooks.js';
 import { parseDuration } from '../backup/schedule-config.js';
 import { isValidRepositoryName } from '../oci/names.js';
 import { AddressError } from '../oci/reference.js';
 import { parseMirror, parseMirrors, type MirrorSpec } from './mirrors.js';
-import type { StateDir } from '../state/state-dir.js';
 
 /** UpstreamCredentials answers the credential for the upstream (its host as clients name it). */
 export type UpstreamCredentials = () => Promise<Credential | undefined>;
@@ -220,8 +218,8 @@ export function mergeUpstreams(mirrors: MirrorSpec[], tables: UpstreamTable[], d
   return out;
 }
 
-/** loadUpstreams reads the choices and config.toml (if any) into the upstreams to serve; none when nothing is mirrored. */
-export async function loadUpstreams(state: StateDir, choices: CacheChoices, env: NodeJS.ProcessEnv = process.env): Promise<UpstreamConfig[]> {
+/** loadUpstreams reads the choices and config.toml's tables (if any) into the upstreams to serve; none when nothing is mirrored. */
+export function loadUpstreams(config: ServerConfig, choices: CacheChoices, env: NodeJS.ProcessEnv = process.env): UpstreamConfig[] {
   let mirrors: MirrorSpec[];
   try {
     mirrors = parseMirrors(choices.mirrors);
@@ -235,14 +233,7 @@ export async function loadUpstreams(state: StateDir, choices: CacheChoices, env:
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const file = state.serverConfig();
-  let content: string | undefined;
-  try {
-    content = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
-  const tables = content === undefined ? [] : parseUpstreamTables(content, file, dirname(file), env);
+  const tables = config.text === undefined ? [] : parseUpstreamTables(config.text, config.file, dirname(config.file), env);
   return mergeUpstreams(mirrors, tables, ttlMs);
 }
 

@@ -47,9 +47,29 @@ export function storageFlag(): Options {
   };
 }
 
-/** storageOption adds `--storage` (CONTAINER_REGISTRY_STORAGE, default $XDG_DATA_HOME/container-registry). */
+/** stateDirFlag is the `--state-dir` option (CONTAINER_REGISTRY_STATE_DIR, read only with an s3:// storage). */
+export function stateDirFlag(): Options {
+  return {
+    ...settingOption('CONTAINER_REGISTRY_STATE_DIR', { fromEnv: false }),
+    defaultDescription: '$CONTAINER_REGISTRY_STATE_DIR or $XDG_DATA_HOME/container-registry/s3/BUCKET/PREFIX',
+  };
+}
+
+/**
+ * useStateDirFlag makes `--state-dir` the CONTAINER_REGISTRY_STATE_DIR of this process (absolute):
+ * storageChoice reads the variable wherever a command picks its storage, and a detached server or
+ * a subprocess inherits it, so the flag wins over the variable everywhere at once.
+ */
+export function useStateDirFlag(argv: { 'state-dir'?: unknown }): void {
+  const flag = argv['state-dir'];
+  if (typeof flag !== 'string') return;
+  if (!flag.trim()) throw new HelperError('usage', '--state-dir must not be empty');
+  process.env.CONTAINER_REGISTRY_STATE_DIR = resolve(flag);
+}
+
+/** storageOption adds `--storage` (CONTAINER_REGISTRY_STORAGE, default $XDG_DATA_HOME/container-registry) and `--state-dir`. */
 export function storageOption<T>(y: Argv<T>) {
-  return y.option('storage', storageFlag());
+  return y.option('storage', storageFlag()).option('state-dir', stateDirFlag()).middleware(useStateDirFlag, true);
 }
 
 /** resolveStorage makes the storage path absolute. */
@@ -64,6 +84,8 @@ export interface StorageChoice {
   dir: string;
   /** the bucket, for an s3:// storage */
   objectStore?: ObjectStoreLocation;
+  /** an s3:// storage's URL as named (with its options) */
+  url?: string;
   /** named by --storage or CONTAINER_REGISTRY_STORAGE; false: the per-user default */
   named: boolean;
 }
@@ -89,7 +111,7 @@ function objectStoreChoice(url: string, env: NodeJS.ProcessEnv): StorageChoice {
   const objectStore = parseObjectStoreUrl(url);
   const given = rawSetting(env, 'CONTAINER_REGISTRY_STATE_DIR');
   const dir = given ?? join(readString(env, 'CONTAINER_REGISTRY_STATE_DIR'), objectStore.bucket, ...(objectStore.prefix ? objectStore.prefix.split('/') : []));
-  return { dir: resolveStorage(dir), named: true, objectStore };
+  return { dir: resolveStorage(dir), named: true, objectStore, url: url.trim() };
 }
 
 /**
@@ -215,6 +237,6 @@ export function servesPlainHttp(address: HostPort, env: NodeJS.ProcessEnv = proc
  */
 export async function clientStorage(flag: string | undefined, running: LocalRegistry | undefined): Promise<string> {
   const choice = storageChoice(flag);
-  if (choice.named) return (await existingStorage(choice.dir)).dir;
+  if (choice.named) return (await existingStorage(choice.dir, choice.objectStore)).dir;
   return running?.storage ?? choice.dir;
 }

@@ -25,7 +25,17 @@ import {
 import { readRegistryUrl } from '../settings/registry-url.js';
 import { readBoolean, readEnum, readString } from '../settings/values.js';
 import { numberOption, settingOption } from './setting-options.js';
-import { clientStorage, commandName, registryDefault, runningAt, servesPlainHttp, storageFlag, type LocalRegistry } from './options.js';
+import {
+  clientStorage,
+  commandName,
+  registryDefault,
+  runningAt,
+  servesPlainHttp,
+  stateDirFlag,
+  storageFlag,
+  useStateDirFlag,
+  type LocalRegistry,
+} from './options.js';
 
 /** RegistryArgs are the parsed shared flags. */
 export interface RegistryArgs {
@@ -58,6 +68,8 @@ export function registryOptions<T>(y: Argv<T>) {
       .option('ca-cert', { type: 'string', describe: 'CA certificate (PEM) that signed the registry certificate' })
       .option('cert-dir', { type: 'string', describe: 'Folder of CA certificates (*.crt); refused if it holds private keys' })
       .option('storage', storageFlag())
+      .option('state-dir', stateDirFlag())
+      .middleware(useStateDirFlag, true)
       // The variables below are read by authModeFor/credentialsFor, after every flag (an explicit flag wins).
       .option('auth-mode', settingOption('CONTAINER_REGISTRY_AUTH_MODE', { fromEnv: false }))
       .option('use-home-auth', { type: 'boolean', default: false, describe: 'Use ~/.docker/config.json (same as --auth-mode home)' })

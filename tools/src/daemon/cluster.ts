@@ -84,11 +84,17 @@ export async function runPrimary(c: ServeConfig, say: (line: string) => void): P
       log(`mDNS: cannot announce ${m.name}: ${(err as Error).message}`);
     }
   }
-  await holdInstance(c, say, { ...at, tls: options.tls !== undefined, instanceId, workers: c.workers }, async (timeoutMs) => {
-    await primary.drain(timeoutMs);
-    // After the drain: the last requests' events still go out; then goodbye on mDNS.
-    await Promise.all([notifier?.close(), mdns?.stop().catch(() => {})]);
-  });
+  await holdInstance(
+    c,
+    say,
+    { ...at, tls: options.tls !== undefined, instanceId, workers: c.workers },
+    async (timeoutMs) => {
+      await primary.drain(timeoutMs);
+      // After the drain: the last requests' events still go out; then goodbye on mDNS.
+      await Promise.all([notifier?.close(), mdns?.stop().catch(() => {})]);
+    },
+    () => primary.storageChanged(),
+  );
 }
 
 /** LockTable grants each key to one worker at a time, in the order asked. */
@@ -223,6 +229,11 @@ class Primary {
     worker.on('error', () => {});
     this.slots[slot - 1] = worker;
     this.slotOf.set(worker, slot);
+  }
+
+  /** storageChanged passes a notice from outside (a restore: daemon/storage-notice.ts) on to every worker. */
+  storageChanged(): void {
+    for (const w of this.listening) this.send(w, { cr: 'changed' });
   }
 
   private send(worker: Worker, m: ToWorker): void {

@@ -15,6 +15,8 @@ export interface PidRecord {
   host: string;
   port: number;
   tls: boolean;
+  /** serving read-only (`serve --read-only`): pulls only; a restore may write meanwhile */
+  readOnly?: boolean;
 }
 
 /** processStartTime reads a process's start time, or undefined when there is no such process. */

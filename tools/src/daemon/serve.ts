@@ -15,6 +15,7 @@ import { HelperError } from '../errors/helper-error.js';
 import { startRegistry, type RegistryOptions } from '../registry/server.js';
 import { withMdnsSan } from '../registry/mdns.js';
 import { isNoSpace } from '../registry/respond.js';
+import { readServerConfig } from '../registry/webhooks.js';
 import { rawSetting } from '../settings/values.js';
 import { formatSan, listenNames } from '../pki/sans.js';
 import { writeLine } from '../common/log.js';
@@ -26,6 +27,7 @@ import { removePidFileIfOurs, writePidFile, type PidRecord } from './pidfile.js'
 import { instanceOnPort, instancesDir, portUsedByUs, removeInstanceRecord, writeInstanceRecord } from './instances.js';
 import { guardProcess } from './process-guards.js';
 import { formatObjectStoreUrl } from '../storage/object-store-url.js';
+import { onStorageChanged } from './storage-notice.js';
 import { tuneHeapForStreaming } from './heap.js';
 import type { SharedLogins } from '../auth/limiter.js';
 import type { BackupSchedule } from '../backup/schedule-config.js';
@@ -47,6 +49,8 @@ export interface ServeConfig {
   backup?: BackupSchedule;
   /** upstreams mirrored as a pull-through cache (with config.toml's [[cache.upstreams]]) */
   cache?: CacheChoices;
+  /** serve read-only (`--read-only`): writes get 405 UNSUPPORTED, the PID file says so */
+  readOnly?: boolean;
 }
 
 /** ComposedServer is the registry's options, and lines for the log (never a secret). */
@@ -114,6 +118,7 @@ export async function composeServer(c: ServeConfig, o: { logins?: SharedLogins }
   if (listenSans.length) certSan = [certSan, ...listenSans].filter(Boolean).join(',');
   const pkiEnv = certSan === rawSetting(env, 'CONTAINER_REGISTRY_CERT_SAN') ? env : { ...env, CONTAINER_REGISTRY_CERT_SAN: certSan };
   const secure = await resolveSecureMode(pkiEnv, c.secure, c.state, { logins: o.logins });
+  const serverConfig = await readServerConfig(c.state);
   return {
     options: {
       state: c.state,
@@ -122,11 +127,12 @@ export async function composeServer(c: ServeConfig, o: { logins?: SharedLogins }
       tls: secure.tls,
       access: secure.access,
       accessLog: (entry) => writeLine(JSON.stringify(entry)),
-      services: await resolveServiceOptions(c.services, c.state, env),
+      services: await resolveServiceOptions(c.services, c.state, serverConfig, env),
       // A broken [[cache.upstreams]] or CONTAINER_REGISTRY_MIRRORS is a ConfigError (code `config`).
-      ...(c.cache ? { cache: { upstreams: await loadUpstreams(c.state, c.cache, env) } } : {}),
+      ...(c.cache ? { cache: { upstreams: loadUpstreams(serverConfig, c.cache, env) } } : {}),
+      ...(c.readOnly ? { readOnly: true } : {}),
     },
-    notes: secure.notes,
+    notes: c.readOnly ? [...secure.notes, 'read-only: pushes, deletes and uploads are refused (405 UNSUPPORTED)'] : secure.notes,
   };
 }
 
@@ -151,8 +157,12 @@ export async function runServer(c: ServeConfig, say: (line: string) => void): Pr
   } catch (err) {
     throw listenFailure(err, c);
   }
-  await holdInstance(c, say, { url: running.url, host: running.host, port: running.port, tls: options.tls !== undefined, instanceId }, (ms) =>
-    running.close(ms),
+  await holdInstance(
+    c,
+    say,
+    { url: running.url, host: running.host, port: running.port, tls: options.tls !== undefined, instanceId },
+    (ms) => running.close(ms),
+    () => running.services.storageChanged(),
   );
 }
 
@@ -177,12 +187,26 @@ export interface Listening {
  * holdInstance records a listening registry (PID file, instance record), says where it serves, and
  * waits for SIGTERM or SIGINT; then `close` drains it, and the records go.
  */
-export async function holdInstance(c: ServeConfig, say: (line: string) => void, at: Listening, close: (timeoutMs: number) => Promise<void>): Promise<void> {
+export async function holdInstance(
+  c: ServeConfig,
+  say: (line: string) => void,
+  at: Listening,
+  close: (timeoutMs: number) => Promise<void>,
+  storageChanged?: () => void,
+): Promise<void> {
   const urls = clientUrls(at.url, c.host, at.port);
   const pidFile = c.state.pidFile();
   let record: PidRecord;
   try {
-    record = await writePidFile(pidFile, { instance: at.instanceId, url: urls[0]!, host: at.host, port: at.port, tls: at.tls });
+    record = await writePidFile(pidFile, {
+      instance: at.instanceId,
+      url: urls[0]!,
+      host: at.host,
+      port: at.port,
+      tls: at.tls,
+      // backup restore reads it: a registry serving read-only may be restored into.
+      ...(c.readOnly ? { readOnly: true } : {}),
+    });
   } catch (err) {
     // Serving without a PID file would make `status` and `stop` say "not running": stop instead.
     await close(0);
@@ -200,8 +224,10 @@ export async function holdInstance(c: ServeConfig, say: (line: string) => void, 
   say(`serving ${urls[0]} from ${from} (pid ${process.pid}${workers})`);
   if (urls.length > 1) say(`also reachable as ${urls.slice(1).join(', ')}`);
   // Loaded only when asked for: a registry without scheduled backups never evaluates backup/.
-  const backups = c.backup ? new (await import('../backup/schedule.js')).ScheduledBackups(c.backup, c.state.storage, say) : undefined;
+  const backups = c.backup ? new (await import('../backup/schedule.js')).ScheduledBackups(c.backup, c.state, say) : undefined;
   backups?.start();
+  // A restore into a registry serving read-only tells it so (storage-notice.ts; the PID file says it listens).
+  const stopListening = c.readOnly && storageChanged ? onStorageChanged(storageChanged) : undefined;
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -214,6 +240,7 @@ export async function holdInstance(c: ServeConfig, say: (line: string) => void, 
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  stopListening?.();
   await removePidFileIfOurs(pidFile, process.pid);
   removeInstanceRecord(record);
   say('stopped');

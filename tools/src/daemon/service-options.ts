@@ -6,7 +6,7 @@ import type { StateDir } from '../state/state-dir.js';
 import type { ServiceOptions } from '../registry/services.js';
 import { METRICS_ACCESS_MODES, type MetricsAccess } from '../registry/endpoints.js';
 import { mdnsHostLabel } from '../registry/mdns.js';
-import { loadNotifications } from '../registry/webhooks.js';
+import { loadNotifications, type ServerConfig } from '../registry/webhooks.js';
 
 /** ServiceChoices are what the operator chose (flags or environment), before they are checked. */
 export interface ServiceChoices {
@@ -19,7 +19,12 @@ export interface ServiceChoices {
 }
 
 /** resolveServiceOptions checks the choices and reads the webhook endpoints. */
-export async function resolveServiceOptions(c: ServiceChoices, state: StateDir, env: NodeJS.ProcessEnv = process.env): Promise<ServiceOptions> {
+export async function resolveServiceOptions(
+  c: ServiceChoices,
+  state: StateDir,
+  config: ServerConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ServiceOptions> {
   if (!(METRICS_ACCESS_MODES as readonly string[]).includes(c.metricsAccess)) {
     throw new HelperError('usage', `--metrics-access must be one of ${METRICS_ACCESS_MODES.join(', ')}`);
   }
@@ -31,7 +36,7 @@ export async function resolveServiceOptions(c: ServiceChoices, state: StateDir, 
     }
   }
   // A broken config.toml or CONTAINER_REGISTRY_NOTIFY is a ConfigError (code `config`).
-  const notifications = await loadNotifications(state, env);
+  const notifications = loadNotifications(config, env);
   // Secure mode keeps its users here; when they exist, /readyz checks they can be read.
   const htpasswd = state.htpasswd();
   return {

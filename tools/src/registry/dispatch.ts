@@ -46,6 +46,8 @@ export interface Dispatcher {
   log?: (line: string) => void;
   /** the pull-through cache of mirrored upstreams (cache/pull-through.ts); none = no upstreams */
   cache?: CacheHook;
+  /** serving read-only: every request but GET, HEAD and OPTIONS is refused (refuseWrite) */
+  readOnly?: boolean;
 }
 
 /** CacheHook is what dispatch asks of the pull-through cache. */
@@ -108,6 +110,7 @@ export async function dispatch(d: Dispatcher, req: IncomingMessage, res: ServerR
   };
   try {
     refuseCrossSite(req, method);
+    if (d.readOnly) refuseWrite(req, method);
     const extraKind = d.extra?.routeOf(url.pathname);
     if (extraKind !== undefined && d.extra) {
       outcome.route = extraKind;
@@ -191,6 +194,23 @@ function refuseCrossSite(req: IncomingMessage, method: string): void {
     req.resume();
     throw new RegistryError('DENIED', 'cross-site request refused: a web page may not write to this registry');
   }
+}
+
+/**
+ * refuseWrite answers a write to a registry serving read-only as distribution's read-only
+ * maintenance mode does (registry/handlers/app.go: 405 UNSUPPORTED), before any access check, so a
+ * client sees at once that no push can work here, whatever its credentials.
+ */
+function refuseWrite(req: IncomingMessage, method: string): void {
+  if (SAFE_METHODS.has(method)) return;
+  req.resume();
+  throw new RegistryError(
+    'UNSUPPORTED',
+    `the registry is read-only (maintenance: serve --read-only); pulls work, ${method} requests (pushes, deletes, uploads) are refused`,
+    {
+      status: 405,
+    },
+  );
 }
 
 // Handlers always have a bus to emit on; with no listener an emit costs next to nothing.

@@ -26,6 +26,8 @@ export interface ReadinessOptions {
   htpasswdFile?: string;
   /** the pull-through cache's upstreams: one check each, which never makes the registry not ready (it serves what is cached) */
   upstreams?: () => UpstreamState[];
+  /** serving read-only: no probe write (the storage may be read-only too); /readyz says read-only */
+  readOnly?: boolean;
 }
 
 /** ReadinessCheck is one named result; `detail` says why in a few words. */
@@ -38,6 +40,8 @@ export interface ReadinessCheck {
 /** Readiness is the /readyz body. */
 export interface Readiness {
   status: 'ready' | 'not-ready';
+  /** `read-only`: ready to serve pulls, refusing writes (`serve --read-only`) */
+  mode?: 'read-only';
   checks: ReadinessCheck[];
 }
 
@@ -92,12 +96,13 @@ export interface PublicReadinessCheck {
 /** PublicReadiness is the /readyz body for callers who may not see details. */
 export interface PublicReadiness {
   status: Readiness['status'];
+  mode?: Readiness['mode'];
   checks: PublicReadinessCheck[];
 }
 
 /** withoutDetails drops every check's detail (absolute paths, the users file's name). */
 export function withoutDetails(r: Readiness): PublicReadiness {
-  return { status: r.status, checks: r.checks.map((c) => ({ name: c.name, ok: c.ok })) };
+  return { status: r.status, ...(r.mode ? { mode: r.mode } : {}), checks: r.checks.map((c) => ({ name: c.name, ok: c.ok })) };
 }
 
 /** READINESS_MAX_AGE_MS is how long one result of the checks answers /readyz. */
@@ -131,11 +136,14 @@ export class ReadinessCache {
   }
 }
 
+/** READ_ONLY_CHECK stands for the write probes of a registry serving read-only: it writes nothing, so it needs no writable storage. */
+const READ_ONLY_CHECK: ReadinessCheck = { name: 'read-only', ok: true, detail: 'serving read-only (serve --read-only): pulls only, writes refused' };
+
 /** checkReadiness runs every applicable check (concurrently) and sums them up. */
 export async function checkReadiness(o: ReadinessOptions): Promise<Readiness> {
   const checks = await Promise.all([
-    storageWritable(o.driver, o.storageDir),
-    freeDisk(o.driver, o.storageDir, o.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES),
+    o.readOnly ? Promise.resolve(READ_ONLY_CHECK) : storageWritable(o.driver, o.storageDir),
+    ...(o.readOnly ? [] : [freeDisk(o.driver, o.storageDir, o.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES)]),
     ...(o.certFile ? [certificate(o.certFile)] : []),
     ...(o.htpasswdFile ? [readable('htpasswd-readable', o.htpasswdFile)] : []),
   ]);
@@ -145,5 +153,5 @@ export async function checkReadiness(o: ReadinessOptions): Promise<Readiness> {
     const detail = u.state === 'down' ? `${u.url}: down since ${u.since} (${u.reason})` : u.state === 'up' ? `${u.url}: up` : `${u.url}: not asked yet`;
     checks.push({ name: `upstream ${u.host}`, ok: u.state !== 'down', detail });
   }
-  return { status: ready ? 'ready' : 'not-ready', checks };
+  return { status: ready ? 'ready' : 'not-ready', ...(o.readOnly ? { mode: 'read-only' as const } : {}), checks };
 }

@@ -64,6 +64,8 @@ export interface RegistryOptions {
   peers?: Peers;
   /** upstreams served as a pull-through cache (cache/config.ts); none or empty = no cache */
   cache?: { upstreams: UpstreamConfig[] };
+  /** serve read-only: every write gets 405 UNSUPPORTED (dispatch.ts), /readyz says so */
+  readOnly?: boolean;
 }
 
 /** RunningRegistry is a listening server. */
@@ -150,6 +152,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const access = options.access ?? ALLOW_ALL;
   const instanceId = options.instanceId ?? randomBytes(8).toString('hex');
   const log = options.log ?? serverLog;
+  const readOnly = options.readOnly === true;
   let cache: PullThroughCache | undefined;
   const services = createServices({
     state: options.state,
@@ -158,6 +161,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     services: options.services,
     peers,
     upstreams: options.cache?.upstreams.length ? () => cache?.states() ?? [] : undefined,
+    readOnly,
   });
   if (options.cache?.upstreams.length) {
     // Loaded only when something is mirrored: a registry without upstreams never evaluates the client.
@@ -211,7 +215,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     });
     rateGuard.watch(req, res);
     inOrder(req, res, () => {
-      dispatch({ store, access, events: services.events, extra: services.extra, log, cache }, req, res, url, { remoteAddress, requestId }).then(
+      dispatch({ store, access, events: services.events, extra: services.extra, log, cache, readOnly }, req, res, url, { remoteAddress, requestId }).then(
         (outcome) => {
           user = outcome.user;
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -42,6 +42,8 @@ export interface Services {
   mdnsHostname(): string | undefined;
   /** close stops announcing and gives queued webhooks a moment */
   close(): Promise<void>;
+  /** storageChanged: another process changed the storage (a restore); storage totals are read again */
+  storageChanged(): void;
 }
 
 /**
@@ -56,6 +58,7 @@ export function createServices(o: {
   peers?: Peers;
   /** the pull-through cache's upstreams and their state, for /readyz */
   upstreams?: () => UpstreamState[];
+  readOnly?: boolean;
 }): Services {
   const s = o.services ?? {};
   const log = s.log ?? ((line: string) => process.stderr.write(`container-registry: ${line}\n`));
@@ -83,6 +86,7 @@ export function createServices(o: {
       certFile: o.certFile,
       htpasswdFile: s.htpasswdFile,
       upstreams: o.upstreams,
+      readOnly: o.readOnly,
     },
   });
   let notifier: Notifier | undefined;
@@ -91,6 +95,7 @@ export function createServices(o: {
     events,
     metrics,
     extra,
+    storageChanged: () => stats.invalidate(),
     async started(address) {
       if (s.notifications?.length && peers) {
         // With several workers the primary sends every webhook, from one queue per endpoint.

@@ -106,16 +106,31 @@ export function parseNotifications(text: string, source = CONFIG_FILE): WebhookE
   });
 }
 
-/** loadNotifications reads config.toml in the storage dir (if any) and CONTAINER_REGISTRY_NOTIFY (URLs, comma or space separated). */
-export async function loadNotifications(state: StateDir, env: NodeJS.ProcessEnv = process.env): Promise<WebhookEndpoint[]> {
+/**
+ * ServerConfig is config.toml as read once when a server starts: every part that takes settings
+ * from it (webhooks, the cache's upstreams) parses this one text. Two reads could also block
+ * twice on a file that never answers (a FIFO, a dead mount) after `start` gave up on the first.
+ */
+export interface ServerConfig {
+  file: string;
+  /** undefined when there is no config.toml */
+  text: string | undefined;
+}
+
+/** readServerConfig reads config.toml in the storage dir (if any); an unreadable one is a ConfigError. */
+export async function readServerConfig(state: StateDir): Promise<ServerConfig> {
   const file = state.serverConfig();
-  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    return { file, text: await readFile(file, 'utf8') };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`${file}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    return { file, text: undefined };
   }
-  const endpoints = text === undefined ? [] : parseNotifications(text, file);
+}
+
+/** loadNotifications reads config.toml's endpoints and CONTAINER_REGISTRY_NOTIFY (URLs, comma or space separated). */
+export function loadNotifications(config: ServerConfig, env: NodeJS.ProcessEnv = process.env): WebhookEndpoint[] {
+  const endpoints = config.text === undefined ? [] : parseNotifications(config.text, config.file);
   for (const url of readList(env, 'CONTAINER_REGISTRY_NOTIFY')) {
     endpoints.push(endpointDefaults(new URL(checkUrl(url, 'CONTAINER_REGISTRY_NOTIFY')).host, url));
   }

@@ -29,8 +29,10 @@ export const SCRIPT_GC_FLAGS = ['--delete-untagged'] as const;
 
 /** ScriptSpec is what the wrapper bakes in. */
 export interface ScriptSpec {
-  /** absolute storage directory (where the script, conf and helper copy live) */
+  /** absolute storage directory (where the script, conf and helper copy live); for an s3:// storage, its local state directory */
   storage: string;
+  /** the s3:// storage URL, when the images are in a bucket (the conf names it; `storage` is then the state directory) */
+  objectStore?: string;
   /** absolute path of node */
   node: string;
   /** settings; empty or missing values are left out */
@@ -54,8 +56,13 @@ export function renderConf(spec: ScriptSpec): string {
     '# `bitbake container-registry-index -c generate_registry_script` (regenerating overwrites it).',
     '# A variable already set in the environment wins: CONTAINER_REGISTRY_TAG_STRATEGY="sha latest" container-registry.sh push',
   ];
+  // An s3:// storage: the conf names the bucket and pins the state directory the script lives in.
+  // Nothing of S3's credentials: the script reads AWS_* (or ~/.aws/credentials) where it runs.
+  const pinned: Partial<Record<ScriptVariable, string>> = spec.objectStore
+    ? { CONTAINER_REGISTRY_STORAGE: spec.objectStore, CONTAINER_REGISTRY_STATE_DIR: spec.storage }
+    : { CONTAINER_REGISTRY_STORAGE: spec.storage };
   for (const name of SCRIPT_VARIABLES) {
-    const value = name === 'CONTAINER_REGISTRY_STORAGE' ? spec.storage : spec.settings[name];
+    const value = pinned[name] ?? spec.settings[name];
     if (value === undefined || value === '') continue;
     assertPlain(name, value);
     lines.push(`cr_set ${name} ${shellQuote(value)}`);

@@ -67,8 +67,18 @@ export const SETTINGS = {
   },
   CONTAINER_REGISTRY_STATE_DIR: {
     type: 'string',
-    doc: "With an s3:// storage: the local folder for the helper's own files (pki/, auth/, PID file, log, config.toml); default one per bucket and prefix",
+    doc: "With an s3:// storage: the local folder for the helper's own files (pki/, auth/, PID file, log, config.toml, the generated script); default one per bucket and prefix",
     default: '$XDG_DATA_HOME/container-registry/s3',
+    flags: ['state-dir'],
+    bitbake: 'class',
+    // A build keeps its own beside its storage's usual place (read only with an s3:// storage).
+    bitbakeDefault: '${TOPDIR}/container-registry-state',
+  },
+  CONTAINER_REGISTRY_READ_ONLY: {
+    type: 'boolean',
+    doc: 'Serve read-only (maintenance, a restore under way): pulls, the UI and /metrics work; pushes, deletes and uploads get 405 UNSUPPORTED',
+    default: '0',
+    flags: ['read-only'],
   },
   CONTAINER_REGISTRY_URL: {
     type: 'string',
@@ -431,14 +441,15 @@ export const SETTINGS = {
     type: 'string',
     doc: 'Public key targets verify signatures with when CONTAINER_REGISTRY_REQUIRE_SIGNATURES is on',
     bitbake: 'class',
-    bitbakeDefault: '${CONTAINER_REGISTRY_STORAGE}/pki/signing.pub',
+    // In the storage folder, or in CONTAINER_REGISTRY_STATE_DIR for an s3:// storage (settings.py local_dir).
+    bitbakeDefault: '${@containerregistry.settings.local_dir(d)}/pki/signing.pub',
     readBy: 'layer',
   },
   CONTAINER_REGISTRY_CA: {
     type: 'string',
     doc: 'CA certificate targets trust in secure mode',
     bitbake: 'class',
-    bitbakeDefault: '${CONTAINER_REGISTRY_STORAGE}/pki/ca.crt',
+    bitbakeDefault: '${@containerregistry.settings.local_dir(d)}/pki/ca.crt',
     readBy: 'layer',
   },
 } as const satisfies Record<string, SettingSpec>;

@@ -15,7 +15,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoragePaths } from '../storage/paths.js';
-import type { ObjectStoreLocation } from '../storage/object-store-url.js';
+import { formatObjectStoreUrl, type ObjectStoreLocation } from '../storage/object-store-url.js';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { makeDirs } from '../common/make-dirs.js';
 import { HelperError } from '../errors/helper-error.js';
@@ -41,6 +41,11 @@ export class StateDir {
   /** of takes a StateDir as it is and makes one of a path (for callers that have only the path). */
   static of(dir: StateDir | string): StateDir {
     return dir instanceof StateDir ? dir : new StateDir(dir);
+  }
+
+  /** location names the storage for messages and backup indexes: the s3:// URL of a bucket, else the directory. */
+  location(): string {
+    return this.objectStore ? formatObjectStoreUrl(this.objectStore) : this.dir;
   }
 
   /** pidFile is where a running server writes its PID. */

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { HelperError } from '../../errors/helper-error.js';
-import { existingStorage, storageChoice, storageOption } from '../options.js';
+import { commandName, existingStorage, storageChoice, storageOption } from '../options.js';
 import { numberOption } from '../setting-options.js';
 import { readString } from '../../settings/values.js';
 import { ImageStore } from '../../storage/store.js';
@@ -15,6 +15,8 @@ import { verifyBackups } from '../../backup/verify.js';
 import { checkRestoreTarget, restoreBackup } from '../../backup/restore.js';
 import { pruneBackups } from '../../backup/prune.js';
 import { isAlive, readPidFile } from '../../daemon/pidfile.js';
+import { openDriver } from '../../storage/open-driver.js';
+import { sendStorageChanged } from '../../daemon/storage-notice.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -61,9 +63,11 @@ const create: CommandModule<object, CreateArgs> = {
       describe: `Backup folder (blobs shared by every backup in it), or FILE.tar for one self-contained archive ${destinationDoc}`,
     }) as never,
   handler: async (args) => {
-    const state = await existingStorage(storageChoice(args.storage).dir);
+    const choice = storageChoice(args.storage);
+    const state = await existingStorage(choice.dir, choice.objectStore);
     const to = destination(args.to, '--to');
-    const { index, location } = await createBackup(new ImageStore(state.storage), { to, storageDir: state.dir, log: warn });
+    const store = new ImageStore(state.storage, await openDriver(state.dir, state.objectStore));
+    const { index, location } = await createBackup(store, { to, storageDir: state.location(), log: warn });
     for (const s of index.skipped) {
       const tags = s.tags.length ? ` (tags ${s.tags.join(', ')})` : '';
       warn(`left out ${s.repository}@${s.manifest}${tags}: ${s.reason}`);
@@ -143,7 +147,7 @@ interface RestoreArgs extends FromArgs {
 
 const restore: CommandModule<object, RestoreArgs> = {
   command: 'restore [id]',
-  describe: 'Restore a backup (the newest by default) into an empty storage, or the one it was taken from with the registry stopped',
+  describe: 'Restore a backup (the newest by default) into an empty storage, or the one it was taken from, with the registry stopped or serving read-only',
   builder: (y) =>
     jsonOption(fromOption(storageOption(y)))
       .positional('id', { type: 'string', describe: 'The backup to restore (default: the newest)' })
@@ -156,20 +160,24 @@ const restore: CommandModule<object, RestoreArgs> = {
     const src = await openBackupSource(destination(args.from, '--from'));
     const [id] = await pickIds(src, args.id ? [args.id] : undefined, true);
     const index = await src.readIndex(id!);
-    const state = new StateDir(storageChoice(args.storage).dir);
-    const store = new ImageStore(state.storage);
+    const choice = storageChoice(args.storage);
+    const state = new StateDir(choice.dir, choice.objectStore);
     // Every check before the first write: a refused restore changes nothing.
     const pid = await readPidFile(state.pidFile());
-    await checkRestoreTarget(store, state, index, { merge: args.merge, servingPid: pid && isAlive(pid) ? pid.pid : undefined });
+    const serving = pid && isAlive(pid) ? { pid: pid.pid, readOnly: pid.readOnly === true } : undefined;
+    const store = new ImageStore(state.storage, await openDriver(state.dir, state.objectStore));
+    await checkRestoreTarget(store, state.location(), index, { merge: args.merge, serving, command: commandName() });
     await makeDirs(state.dir);
     const r = await restoreBackup(store, src, index, warn);
+    // A registry serving read-only meanwhile reads its storage totals again (UI, /metrics).
+    if (serving) sendStorageChanged(serving.pid);
     if (args.json) out(JSON.stringify(r, null, 2));
     else {
       for (const c of r.conflicts) out(`CONFLICT ${c.path}: ${c.detail} (left as it was)`);
       for (const b of r.broken) out(`BROKEN ${b.digest}: ${b.detail}`);
       for (const s of r.skippedManifests) out(`LEFT OUT ${s.repository}@${s.manifest}${s.tags.length ? ` (tags ${s.tags.join(', ')})` : ''}`);
       out(
-        `Restored backup ${r.id} into ${state.dir}: ${r.repositories} repositories, ${r.manifests} manifest(s), ${r.tags} tag(s), ${r.blobs.written + r.blobs.present} blob(s) (${r.blobs.written} written, ${r.blobs.present} already there), ${humanBytes(r.bytesWritten)} written`,
+        `Restored backup ${r.id} into ${state.location()}: ${r.repositories} repositories, ${r.manifests} manifest(s), ${r.tags} tag(s), ${r.blobs.written + r.blobs.present} blob(s) (${r.blobs.written} written, ${r.blobs.present} already there), ${humanBytes(r.bytesWritten)} written`,
       );
     }
     if (r.conflicts.length || r.broken.length) {

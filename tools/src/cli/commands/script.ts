@@ -43,21 +43,33 @@ export interface GenerateResult extends InstallResult {
  * (when set) to the default user, so a password set in local.conf is the registry's password
  * without ever being written into the script or passed as an argument.
  */
-export async function generateScript(o: { storage: string; node: string; helper: string; env: NodeJS.ProcessEnv }): Promise<GenerateResult> {
+export async function generateScript(o: {
+  storage: string;
+  objectStore?: string;
+  node: string;
+  helper: string;
+  env: NodeJS.ProcessEnv;
+}): Promise<GenerateResult> {
   checkSettings(o.env, SCRIPT_VARIABLES);
   try {
     resolveTargetSettings(targetInputFromEnv(o.env));
   } catch (err) {
     throw asCliError(err);
   }
-  const result = await installScript({ storage: o.storage, node: o.node, helper: o.helper, settings: scriptSettings(o.env) });
+  const result = await installScript({
+    storage: o.storage,
+    ...(o.objectStore ? { objectStore: o.objectStore } : {}),
+    node: o.node,
+    helper: o.helper,
+    settings: scriptSettings(o.env),
+  });
   const user = rawSetting(o.env, 'CONTAINER_REGISTRY_PASSWORD') ? await ensureDefaultUser(o.storage, o.env) : undefined;
   return { ...result, user };
 }
 
 const script: CommandModule<object, ScriptArgs> = {
   command: ['script', 'generate-script'],
-  describe: 'Write container-registry.sh (+ .conf and a copy of this helper) into the storage directory',
+  describe: 'Write container-registry.sh (+ .conf and a copy of this helper) into the storage directory (the state directory for an s3:// storage)',
   builder: (y) =>
     storageOption(y)
       .option('node', { type: 'string', default: process.execPath, describe: 'node the script runs (absolute)' })
@@ -71,7 +83,9 @@ const script: CommandModule<object, ScriptArgs> = {
     } catch (err) {
       throw new HelperError('script', `cannot find ${(err as NodeJS.ErrnoException).path ?? 'node or the helper'}`);
     }
-    const result = await generateScript({ storage: storageChoice(args.storage).dir, node, helper, env: process.env });
+    // An s3:// storage: the script goes into its local state directory (CONTAINER_REGISTRY_STATE_DIR).
+    const choice = storageChoice(args.storage);
+    const result = await generateScript({ storage: choice.dir, ...(choice.url ? { objectStore: choice.url } : {}), node, helper, env: process.env });
     process.stdout.write(`Wrote ${result.script}\n`);
     if (result.user) {
       process.stdout.write(

@@ -27,6 +27,7 @@ interface ServeArgs extends ServiceArgs, BackupArgs, CacheArgs {
   auth: boolean;
   pull?: AccessMode;
   push?: AccessMode;
+  'read-only': boolean;
 }
 
 /** secureOptions adds `--tls`, `--auth`, `--pull` and `--push` (secure mode; see daemon/secure-mode.ts). */
@@ -38,6 +39,7 @@ function secureOptions<T>(y: import('yargs').Argv<T>) {
       .option('auth', settingOption('CONTAINER_REGISTRY_AUTH', { default: false }))
       .option('pull', { type: 'string', choices: ACCESS_MODES, describe: 'Who may pull (over auth/access.toml)' })
       .option('push', { type: 'string', choices: ACCESS_MODES, describe: 'Who may push (over auth/access.toml)' })
+      .option('read-only', settingOption('CONTAINER_REGISTRY_READ_ONLY'))
   );
 }
 
@@ -67,6 +69,7 @@ function serveConfig(args: ServeArgs): ServeConfig {
     drainTimeoutMs: args['drain-timeout'] * 1000,
     backup: backupSchedule(args),
     cache: cacheChoices(args),
+    ...(args['read-only'] ? { readOnly: true } : {}),
   };
 }
 
@@ -128,9 +131,12 @@ const start: CommandModule<object, StartArgs> = {
     const argv = process.argv.slice(2);
     const serveArgs = withoutOptions(
       argv.filter((a) => a !== 'start'),
-      ['timeout', 'storage'],
+      ['timeout', 'storage', 'state-dir'],
     );
-    serveArgs.push('--storage', state.dir);
+    // The storage as an absolute folder; an s3:// storage as named, with its state folder made absolute.
+    const named = storageChoice(args.storage);
+    if (named.url) serveArgs.push('--storage', named.url, '--state-dir', state.dir);
+    else serveArgs.push('--storage', state.dir);
     const result = await startDetached({ pidFile: state.pidFile(), logFile: state.logFile(), serveArgs, timeoutMs: Math.max(0, deadline - Date.now()) });
     if (!result.ok) {
       const tail = result.logTail ? `\n--- ${state.logFile()} (last lines) ---\n${result.logTail}` : '';

@@ -1,0 +1,1 @@
+var STORAGE_CHANGED_SIGNAL="SIGUSR2";function sendStorageChanged(pid){try{return process.kill(pid,STORAGE_CHANGED_SIGNAL),!0}catch{return!1}}function onStorageChanged(listener){return process.on(STORAGE_CHANGED_SIGNAL,listener),()=>{process.off(STORAGE_CHANGED_SIGNAL,listener)}}export{sendStorageChanged,onStorageChanged};

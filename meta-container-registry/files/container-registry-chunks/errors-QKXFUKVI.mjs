@@ -1,0 +1,1 @@
+import{asCliError,exitStatusOf,formatCliError}from"./chunk-UADTIWNY.mjs";import"./chunk-USKEYDDJ.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-WKB5JW2U.mjs";import"./chunk-NPKWJEJF.mjs";import"./chunk-USSO4MA4.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{asCliError,exitStatusOf,formatCliError};

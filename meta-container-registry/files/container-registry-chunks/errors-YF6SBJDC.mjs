@@ -1,1 +1,0 @@
-import{asCliError,exitStatusOf,formatCliError}from"./chunk-JTOVUZMA.mjs";import"./chunk-PAL64FU3.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-LS7UDFIX.mjs";import"./chunk-NPKWJEJF.mjs";import"./chunk-USSO4MA4.mjs";import"./chunk-PCAHDHVL.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{asCliError,exitStatusOf,formatCliError};

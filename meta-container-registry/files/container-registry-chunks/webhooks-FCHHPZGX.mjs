@@ -1,0 +1,1 @@
+import{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications,readServerConfig}from"./chunk-CWRGVAUV.mjs";import"./chunk-CC626JC3.mjs";import"./chunk-WKB5JW2U.mjs";import"./chunk-Q2DFT4CV.mjs";import"./chunk-JGLR2OLI.mjs";export{CONFIG_FILE,ConfigError,EVENTS_MEDIA_TYPE,Notifier,loadNotifications,parseNotifications,readServerConfig};
