@@ -8,7 +8,9 @@
 //   2. aggregate pull throughput of CLIENTS concurrent GETs of that blob from one replica of ours,
 //      then spread over two replicas on the same bucket.
 //
-// Usage: npm run build && node bench/s3.mjs [--runs 3] [--size-mib 1024] [--clients 4]
+// Usage: npm run build && node bench/s3.mjs [--runs 3] [--size-mib 1024] [--clients 4] [--redirect]
+// --redirect: ours answers blob GETs with presigned redirects too (`?redirect=true`), as
+// docker-registry does by default: like with like.
 // Needs radosgw, ceph-mon, ceph-osd, ceph-common and docker-registry (root, for the cluster).
 import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +33,7 @@ function arg(name, def) {
 const runs = Number(arg('runs', '3'));
 const size = Number(arg('size-mib', '1024')) * 1024 * 1024;
 const clients = Number(arg('clients', '4'));
+const redirect = process.argv.includes('--redirect');
 const MiB = 1024 * 1024;
 
 const children = [];
@@ -121,7 +124,11 @@ try {
       CONTAINER_REGISTRY_SECURE: '',
       CONTAINER_REGISTRY_AUTH: '',
     };
-    const child = start(process.execPath, [BUNDLE, 'serve', '--storage', 's3://ours/reg', '--listen', `127.0.0.1:${port}`, '--workers', '1'], env);
+    const child = start(
+      process.execPath,
+      [BUNDLE, 'serve', '--storage', `s3://ours/reg${redirect ? '?redirect=true' : ''}`, '--listen', `127.0.0.1:${port}`, '--workers', '1'],
+      env,
+    );
     await waitUp(`http://127.0.0.1:${port}`, child);
     return `http://127.0.0.1:${port}`;
   };
@@ -176,7 +183,9 @@ try {
     results[name] = { push: median(pushes), pull: median(pulls) };
   }
   const mibs = (s) => (size / MiB / s).toFixed(0);
-  console.log(`node ${process.version}, ${runs} runs of ${size / MiB} MiB on one RADOS Gateway (Ceph, one OSD), medians`);
+  console.log(
+    `node ${process.version}, ${runs} runs of ${size / MiB} MiB on one RADOS Gateway (Ceph, one OSD), medians; ours ${redirect ? 'redirects blob GETs (presigned)' : 'streams blob GETs through'}`,
+  );
   console.log('');
   console.log('                 push        pull');
   for (const [name, r] of Object.entries(results)) {

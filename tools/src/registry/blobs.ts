@@ -32,7 +32,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
 export async function getBlob(ctx: RequestContext, name: string, digestText: string): Promise<void> {
   const { req, res, store } = ctx;
   const d = parseDigest(digestText);
-  const size = await store.blobs.statInRepo(name, d);
+  // A HEAD usually means "may I skip this upload?": claim the blob so an online gc spares it.
+  const size = req.method === 'HEAD' ? await store.blobs.claim(name, d) : await store.blobs.statInRepo(name, d);
   if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestText} unknown in ${name}`);
   const digest = formatDigest(d);
   const headers: Record<string, string> = {
@@ -53,11 +54,18 @@ export async function getBlob(ctx: RequestContext, name: string, digestText: str
   const length = range ? range.end - range.start + 1 : size;
   headers['Content-Length'] = String(length);
   if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
-  // A HEAD usually means "may I skip this upload?": refresh the blob so an online gc spares it.
-  if (req.method === 'HEAD') await store.blobs.touch(d);
   if (req.method === 'HEAD' || length === 0) {
     res.writeHead(status, headers);
     res.end();
+    return;
+  }
+  // Where the storage says so (an s3:// URL with redirect=true), the client fetches the object from
+  // the store itself: only a blob this store holds, found above, ever gets a presigned URL.
+  const redirect = store.driver.redirectUrl && (await store.driver.redirectUrl(store.paths.blobData(d)));
+  if (redirect) {
+    res.writeHead(307, { Location: redirect, 'Docker-Content-Digest': digest, 'Content-Length': '0', 'Cache-Control': 'no-store' });
+    res.end();
+    ctx.events.publish('blobDownload', { repository: name, bytes: length });
     return;
   }
   // Open before answering, so a blob collected under us is a 404, not a truncated 200.

@@ -44,9 +44,9 @@ export async function startUpload(ctx: RequestContext, name: string): Promise<vo
   const from = url.searchParams.get('from');
   if (mount !== null && from !== null) {
     const d = parseDigest(mount);
-    if (isValidRepositoryName(from) && (await ctx.mayPull(from)) && (await store.blobs.statInRepo(from, d)) !== undefined) {
+    if (isValidRepositoryName(from) && (await ctx.mayPull(from)) && (await store.blobs.claim(from, d)) !== undefined) {
       req.resume();
-      await store.blobs.link(name, d);
+      await store.blobs.link(name, d, { claimed: true });
       sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
       return;
     }
@@ -57,7 +57,7 @@ export async function startUpload(ctx: RequestContext, name: string): Promise<vo
   const state = await store.uploads.create(name);
   try {
     if (d) {
-      const { size } = await store.uploads.commit(name, state.id, d, req);
+      const { size } = await store.uploads.commit(name, state.id, d, req, undefined, { fresh: true });
       sendEmpty(res, 201, committedHeaders(name, formatDigest(d)));
       ctx.events.publish('blobUpload', { repository: name, bytes: size });
       return;

@@ -49,9 +49,23 @@ export class BlobStore {
     return this.size(d);
   }
 
-  /** link makes blob `d` readable in `repo`, and refreshes its mtime so an online gc spares it. */
-  async link(repo: string, d: Digest): Promise<void> {
+  /**
+   * claim is the size of a blob a push is about to rely on (a HEAD before skipping an upload, a
+   * mount, a manifest naming it) and marks it used, so that an online gc spares it; undefined when
+   * `repo` (or, without one, the storage) lacks it. Where rename is not atomic (S3) the record is
+   * written before a second look: a gc then either reads the record or has already set the blob
+   * aside, which that look finds and puts back (docs/storage-s3.md "Several replicas").
+   */
+  async claim(repo: string | undefined, d: Digest): Promise<number | undefined> {
+    const size = repo === undefined ? await this.size(d) : await this.statInRepo(repo, d);
+    if (size === undefined) return undefined;
     await this.touch(d);
+    return this.driver.atomicRename ? size : this.size(d);
+  }
+
+  /** link makes blob `d` readable in `repo`, and refreshes its mtime so an online gc spares it (`claimed`: claim just did). */
+  async link(repo: string, d: Digest, o: { claimed?: boolean } = {}): Promise<void> {
+    if (!o.claimed) await this.touch(d);
     await writeLink(this.driver, this.paths.layerLink(repo, d), d);
   }
 
@@ -82,6 +96,8 @@ export class BlobStore {
 
   /** writeSmall stores a small blob (a manifest) from memory, atomically; no-op if already there. */
   async writeSmall(d: Digest, data: Buffer): Promise<void> {
+    // On S3 the use is recorded before the look (see claim); the blob is written anyway if absent.
+    if (!this.driver.atomicRename) await this.touch(d);
     if ((await this.size(d)) === data.length) {
       await this.touch(d);
       return;

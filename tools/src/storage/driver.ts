@@ -58,6 +58,15 @@ export interface WalkedFile {
   mtimeMs: number;
 }
 
+/** PendingMultipart is an object store's multipart upload not completed yet. */
+export interface PendingMultipart {
+  /** the path of the object it would become */
+  path: string;
+  id: string;
+  /** when it was started, by the store's clock */
+  startedAt: number;
+}
+
 /** AppendSink takes an upload's body onto the end of an appendable file (append-writer.ts for files). */
 export interface AppendSink {
   /** consume appends all of `body`; `onChunk` sees each piece as it is taken; rejects when the body or a write fails */
@@ -73,6 +82,12 @@ export interface AppendSink {
 export interface StorageDriver {
   /** kind names the backend in logs and /readyz ('filesystem', 's3') */
   readonly kind: string;
+  /**
+   * atomicRename: rename is one atomic step (a filesystem). False on an object store, where it is a
+   * copy and a delete: there a use records itself before it looks, and gc holds a lease and reads
+   * the records before it deletes (gc-lease.ts, docs/storage-s3.md "Several replicas").
+   */
+  readonly atomicRename: boolean;
   /** warm starts what the first request would otherwise wait for */
   warm(): Promise<void>;
   /** readFile returns the whole content of a (small) file; PathNotFound */
@@ -101,6 +116,10 @@ export interface StorageDriver {
   removeEmptyFolder(path: string): Promise<void>;
   /** touch sets a file's mtime to now; PathNotFound */
   touch(path: string): Promise<void>;
+  /** usedAt tells when a file was last written or touched; its touch record outlives a rename away (undefined: none) */
+  usedAt(path: string): Promise<number | undefined>;
+  /** createExclusive writes a small file only if none is there; false when one is (gc's lease) */
+  createExclusive(path: string, data: string): Promise<boolean>;
   /** stamp writes an empty file into a folder that must exist; false when it is gone */
   stamp(path: string): Promise<boolean>;
   mkdirp(path: string): Promise<void>;
@@ -116,11 +135,18 @@ export interface StorageDriver {
   checkWritable(dir: string): Promise<void>;
   /** freeBytes tells the space left under `dir`, undefined where the backend has no such limit */
   freeBytes(dir: string): Promise<number | undefined>;
+  /** pendingMultipart lists the multipart uploads under `dir` nobody completed yet (S3; a filesystem has none) */
+  pendingMultipart?(dir: string): Promise<PendingMultipart[]>;
+  /** abortMultipart drops one, with the parts it holds */
+  abortMultipart?(upload: PendingMultipart): Promise<void>;
+  /** redirectUrl: a short-lived URL a client may GET the file from directly, where configured (S3's presigned URLs) */
+  redirectUrl?(path: string): Promise<string | undefined>;
 }
 
 /** FsDriver is the filesystem driver. */
 export class FsDriver implements StorageDriver {
   readonly kind = 'filesystem';
+  readonly atomicRename = true;
 
   /**
    * bulk: the gate blob reads take turns at (bulk-reads.ts); lanes: the threads every other
@@ -228,6 +254,28 @@ export class FsDriver implements StorageDriver {
     } catch (err) {
       notFound(path, err);
     }
+  }
+
+  /** usedAt is the file's mtime (touch sets it; a rename keeps it with the file). */
+  async usedAt(path: string): Promise<number | undefined> {
+    return (await this.stat(path).catch(() => undefined))?.mtimeMs;
+  }
+
+  /** createExclusive is an open with O_EXCL. */
+  async createExclusive(path: string, data: string): Promise<boolean> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'wx', 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+    return true;
   }
 
   /**

@@ -19,12 +19,16 @@
 // Memory: manifests are read one at a time (parsed through the store's bounded cache), never all.
 // Cache limits (options.cache) run first: cached manifests past them lose their tags, revisions and
 // records (cache-expiry.ts), so this mark no longer reaches the blobs only they used.
+import { join } from 'node:path';
 import type { ImageStore } from './store.js';
+import type { PendingMultipart } from './driver.js';
 import { formatDigest, parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import { readLink, writeLink } from './links.js';
 import { TEMP_FILE } from '../common/atomic-write.js';
 import { expireCache, type CacheLimits, type ExpiredRecord, type SkippedRecord } from './cache-expiry.js';
 import { deleteQuarantinedBlob, deleteQuarantinedRevision, restoreBlob, restoreRevision, setBlobAside, setRevisionAside } from './quarantine.js';
+import { takeGcLease, type GcLease } from './gc-lease.js';
+import { mapLimited } from '../common/bounded.js';
 
 /** GcOptions tunes one run. */
 export interface GcOptions {
@@ -57,6 +61,8 @@ export interface GcReport {
   manifestsRestored: number;
   /** temp files of writes a crash interrupted */
   tempFilesDeleted: number;
+  /** an object store's multipart uploads no session will finish, aborted (with their parts) */
+  multipartAborted: number;
   /** blobs of deleted tags kept for the grace period because a push may be in flight */
   releasedKept: number;
   /** cached manifests expired by the cache limits (their blobs are among blobsDeleted once nothing else uses them) */
@@ -78,6 +84,20 @@ const IN_PROGRESS_MS = 60 * 60_000;
  * file times are coarser than the clock utimes is given).
  */
 const RELEASE_SLACK_MS = 1000;
+
+/**
+ * USE_SLACK_MS: on an object store, content whose touch record is this close to the run's start or
+ * later was used during the run (the store's times have one-second steps) and is kept.
+ */
+const USE_SLACK_MS = 1000;
+
+/**
+ * fanOut: how many reads or moves gc keeps in flight. A filesystem answers in microseconds and
+ * keeps its one-at-a-time walk; an object store answers in milliseconds, so there gc asks many at once.
+ */
+function fanOut(store: ImageStore): number {
+  return store.driver.atomicRename ? 1 : 16;
+}
 
 interface Marks {
   marked: Set<string>;
@@ -119,6 +139,7 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
   const untagged: Marks['untagged'] = [];
   const released = new Map<string, number>();
   let recentKept = 0;
+  const fan = fanOut(store);
   for (const repo of await store.repositories()) {
     const revisions = await store.manifests.revisions(repo);
     const reached = new Set<string>();
@@ -140,20 +161,20 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
         if (md) await visit(md);
       }
     };
-    for (const tag of await store.manifests.tags(repo)) {
+    await mapLimited(await store.manifests.tags(repo), fan, async (tag) => {
       const d = await readLink(store.driver, store.paths.tagCurrentLink(repo, tag));
       if (d) await visit(d);
-    }
+    });
     if (!deleteUntagged) {
-      for (const d of revisions) await visit(d);
+      await mapLimited(revisions, fan, visit);
       continue;
     }
     const recent: Digest[] = [];
     const linkTimes = new Map<string, number>();
     const letGo = new Map<string, Released>();
-    for (const d of revisions) {
+    await mapLimited(revisions, fan, async (d) => {
       const key = formatDigest(d);
-      if (reached.has(key)) continue;
+      if (reached.has(key)) return;
       const link = await store.driver.stat(store.paths.manifestRevisionLink(repo, d)).catch(() => undefined);
       if (link) {
         linkTimes.set(key, link.mtimeMs);
@@ -161,12 +182,12 @@ async function mark(store: ImageStore, deleteUntagged: boolean, keepNewerThan: n
         if (at !== undefined) letGo.set(key, { digest: d, putAt: link.mtimeMs, untaggedAt: at });
         // A manifest pushed within the grace period may be a child whose index is still on its way.
         else if (link.mtimeMs > keepNewerThan) recent.push(d);
-        continue;
+        return;
       }
       // No link: a PUT between creating the folder and renaming its link in (keep), or a crash's leftover.
       const dir = await store.driver.stat(store.paths.manifestRevisionDir(repo, d)).catch(() => undefined);
       if (dir && now - dir.mtimeMs < IN_PROGRESS_MS) recent.push(d);
-    }
+    });
     if (letGo.size) await releaseWith(store, letGo, recent, linkTimes);
     for (const d of recent) {
       if (letGo.has(formatDigest(d)) || reached.has(formatDigest(d))) continue;
@@ -302,6 +323,33 @@ async function activeUploads(store: ImageStore, since: number): Promise<number> 
   return n;
 }
 
+const UPLOAD_DATA = /\/_uploads\/[^/]+\/data$/;
+
+/**
+ * sweepMultipart aborts an object store's multipart uploads under the storage that nothing will
+ * complete: on an upload session's data, one whose session is gone, or that is not the session's
+ * own (the oldest on the key: s3-driver.ts appendState; a younger one is a racing PATCH's),
+ * once started before the grace period; elsewhere (a large copy) once older than IN_PROGRESS_MS.
+ * The session's own goes with its session (staleUploads).
+ */
+async function sweepMultipart(store: ImageStore, now: number, graceMs: number, dryRun: boolean): Promise<number> {
+  const { driver } = store;
+  if (!driver.pendingMultipart || !driver.abortMultipart) return 0;
+  const byPath = new Map<string, PendingMultipart[]>();
+  for (const u of await driver.pendingMultipart(store.paths.root)) byPath.set(u.path, [...(byPath.get(u.path) ?? []), u]);
+  const doomed: PendingMultipart[] = [];
+  for (const [path, uploads] of byPath) {
+    if (!UPLOAD_DATA.test(path)) {
+      doomed.push(...uploads.filter((u) => now - u.startedAt > Math.max(graceMs, IN_PROGRESS_MS)));
+      continue;
+    }
+    const own = (await driver.exists(path)) ? [...uploads].sort((a, b) => a.startedAt - b.startedAt)[0] : undefined;
+    doomed.push(...uploads.filter((u) => u !== own && now - u.startedAt > graceMs));
+  }
+  if (!dryRun) await mapLimited(doomed, fanOut(store), (u) => driver.abortMultipart!(u).catch(() => {}));
+  return doomed.length;
+}
+
 /** sweepTempFiles deletes temp files (common/atomic-write.ts tempPath names) older than `maxAgeMs` under `dir`. */
 async function sweepTempFiles(store: ImageStore, dir: string, now: number, maxAgeMs: number, dryRun: boolean): Promise<number> {
   let n = 0;
@@ -313,12 +361,26 @@ async function sweepTempFiles(store: ImageStore, dir: string, now: number, maxAg
   return n;
 }
 
-/** collectGarbage runs one mark and sweep over `store`. */
+/**
+ * collectGarbage runs one mark and sweep over `store`. On an object store (no atomic rename) it holds
+ * the storage's gc lease for the run (gc-lease.ts), counts time by the store's clock, and keeps what
+ * a use recorded during the run (docs/storage-s3.md "Several replicas").
+ */
 export async function collectGarbage(store: ImageStore, options: GcOptions = {}): Promise<GcReport> {
+  const log = options.log ?? (() => {});
+  const lease = store.driver.atomicRename || options.dryRun ? undefined : await takeGcLease(store.driver, store.paths, log);
+  try {
+    return await collect(store, options, lease);
+  } finally {
+    await lease?.release();
+  }
+}
+
+async function collect(store: ImageStore, options: GcOptions, lease: GcLease | undefined): Promise<GcReport> {
   const graceMs = options.graceMs ?? 10 * 60_000;
   const settleMs = options.settleMs ?? 5000;
   const log = options.log ?? (() => {});
-  const started = Date.now();
+  const started = lease?.startedAt ?? Date.now();
   const cutoff = started - graceMs;
   const deleteUntagged = options.deleteUntagged ?? false;
   const dryRun = options.dryRun ?? false;
@@ -332,6 +394,7 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     blobsRestored: 0,
     manifestsRestored: 0,
     tempFilesDeleted: 0,
+    multipartAborted: 0,
     releasedKept: 0,
     cacheExpired: [],
     cacheSkipped: [],
@@ -372,6 +435,7 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
   report.uploadsDeleted = await staleUploads(store, started, options.uploadMaxAgeMs ?? 7 * 24 * 3600_000);
   if (!dryRun) for (const u of report.uploadsDeleted) await store.driver.deleteIfExists(store.paths.uploadDir(u.repository, u.id));
   report.tempFilesDeleted = await sweepTempFiles(store, store.paths.root, started, Math.max(graceMs, IN_PROGRESS_MS), dryRun);
+  report.multipartAborted = await sweepMultipart(store, started, graceMs, dryRun);
 
   if (dryRun) {
     for (const u of first.untagged) report.manifestsDeleted.push({ repository: u.repository, digest: formatDigest(u.digest) });
@@ -383,24 +447,40 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
   }
 
   // Phase 1: set aside; readers now see it as absent, and any use puts it back.
+  lease?.check();
+  const fan = fanOut(store);
   const asideRevisions: Marks['untagged'] = [];
-  for (const u of first.untagged) if (await setRevisionAside(store.driver, store.paths, u.repository, u.digest)) asideRevisions.push(u);
+  await mapLimited(first.untagged, fan, async (u) => {
+    if (await setRevisionAside(store.driver, store.paths, u.repository, u.digest)) asideRevisions.push(u);
+  });
   const asideBlobs: typeof candidates = [];
-  for (const c of candidates) {
+  await mapLimited(candidates, fan, async (c) => {
     const now = await store.driver.stat(store.paths.blobData(c.digest)).catch(() => undefined);
-    if (!now || now.mtimeMs >= limit(first, c.digest)) continue; // gone, or used since the scan
+    if (!now || now.mtimeMs >= limit(first, c.digest)) return; // gone, or used since the scan
     if (await setBlobAside(store.driver, store.paths, c.digest)) asideBlobs.push(c);
-  }
+  });
 
   // Phase 2: let in-flight pushes land, then see what is reachable now.
   const anyAside = asideRevisions.length > 0 || asideBlobs.length > 0;
   if (anyAside) await new Promise((r) => setTimeout(r, settleMs));
   const second = anyAside ? await mark(store, deleteUntagged, cutoff, started, release) : first;
+  // On an object store, also what a use recorded since the run began (or within the settle period
+  // before: a request that looked then may still be writing): every use writes its record before it
+  // looks (blobs.ts claim), and everything is set aside by now, so a use this read misses looks
+  // after the set-aside and finds the content gone (or puts it back itself).
+  const usedSince = started - settleMs - USE_SLACK_MS;
+  const usedDuringRun = async (d: Digest): Promise<boolean> =>
+    lease !== undefined && ((await store.driver.usedAt(store.paths.blobData(d))) ?? Number.NEGATIVE_INFINITY) >= usedSince;
+  const keep = async (d: Digest): Promise<boolean> => {
+    if (second.marked.has(formatDigest(d)) || (await usedDuringRun(d))) return true;
+    lease?.check();
+    return false;
+  };
 
   // Revisions before blobs: a revision a push puts back takes its blobs back with it (manifests.ts).
-  for (const u of asideRevisions) {
+  await mapLimited(asideRevisions, fan, async (u) => {
     const key = formatDigest(u.digest);
-    if (second.marked.has(key)) {
+    if (await keep(u.digest)) {
       if (!(await restoreRevision(store.driver, store.paths, u.repository, u.digest)))
         await deleteQuarantinedRevision(store.driver, store.paths, u.repository, u.digest);
       report.manifestsRestored++;
@@ -409,9 +489,9 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     } else {
       report.manifestsRestored++; // used meanwhile
     }
-  }
-  for (const c of asideBlobs) {
-    if (second.marked.has(formatDigest(c.digest))) {
+  });
+  await mapLimited(asideBlobs, fan, async (c) => {
+    if (await keep(c.digest)) {
       // Reachable again; a fresh upload may already have put `data` back.
       if (!(await restoreBlob(store.driver, store.paths, c.digest))) await deleteQuarantinedBlob(store.driver, store.paths, c.digest);
       report.blobsRestored++;
@@ -422,7 +502,7 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
     } else {
       report.blobsRestored++; // used meanwhile
     }
-  }
+  });
 
   await unlinkDeleted(
     store,
@@ -437,12 +517,24 @@ export async function collectGarbage(store: ImageStore, options: GcOptions = {})
 /** unlinkDeleted removes repositories' links to deleted blobs, unless the blob was uploaded again meanwhile. */
 async function unlinkDeleted(store: ImageStore, deleted: Digest[]): Promise<void> {
   if (deleted.length === 0) return;
+  const fan = fanOut(store);
   for (const repo of await store.repositoryFolders()) {
-    for (const d of deleted) {
-      if (await store.driver.exists(store.paths.blobData(d))) continue;
-      if (!(await store.driver.deleteIfExists(store.paths.layerDir(repo, d)))) continue;
+    // One listing per repository on an object store, where a look per blob is a round trip each.
+    const linked = fan === 1 ? undefined : await linkedBlobs(store, repo);
+    await mapLimited(deleted, fan, async (d) => {
+      if (linked && !linked.has(`${d.algorithm}/${d.hex}`)) return;
+      if (await store.driver.exists(store.paths.blobData(d))) return;
+      if (!(await store.driver.deleteIfExists(store.paths.layerDir(repo, d)))) return;
       // An upload of the same content may have committed between the check and the delete: its link stays.
       if (await store.driver.exists(store.paths.blobData(d))) await writeLink(store.driver, store.paths.layerLink(repo, d), d);
-    }
+    });
   }
+}
+
+/** linkedBlobs lists a repository's blob links as `<alg>/<hex>`. */
+async function linkedBlobs(store: ImageStore, repo: string): Promise<Set<string>> {
+  const root = store.paths.layersRoot(repo);
+  const out = new Set<string>();
+  for (const alg of await store.driver.list(root)) for (const hex of await store.driver.list(join(root, alg))) out.add(`${alg}/${hex}`);
+  return out;
 }

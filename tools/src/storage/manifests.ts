@@ -244,16 +244,19 @@ export class ManifestStore {
     // Each digest once, a few at a time: a manifest naming 20,000 layers must not open 20,000 files.
     const blobs = [...new Set(parsed.blobs.filter((b) => !(b.urls && b.urls.length > 0)).map((b) => b.digest))];
     await mapLimited(blobs, FAN_OUT, async (text) => {
-      const d = parseDigest(text);
-      if ((await this.blobs.statInRepo(repo, d)) === undefined) missing.push(text);
-      else await this.blobs.touch(d); // now referenced: keep it from a concurrent gc's sweep
+      // now referenced: claim it, which keeps it from a concurrent gc's sweep
+      if ((await this.blobs.claim(repo, parseDigest(text))) === undefined) missing.push(text);
     });
     const children = [...new Set(parsed.manifests.map((m) => m.digest))];
     await mapLimited(children, FAN_OUT, async (text) => {
       const d = parseDigest(text);
       const { link, restored } = await this.revisionLinkRestoring(repo, d);
       if (!link || (await this.blobs.size(d)) === undefined || (restored && !(await this.complete(repo, d)))) missing.push(text);
-      else await this.blobs.touch(d);
+      else {
+        await this.blobs.touch(d);
+        // On S3, a second look after the record (blobs.ts claim): a gc sees the record or set it aside first.
+        if (!this.driver.atomicRename && (!(await this.revisionLink(repo, d)) || (await this.blobs.size(d)) === undefined)) missing.push(text);
+      }
     });
     if (missing.length > 0) {
       throw new RegistryError(

@@ -141,6 +141,11 @@ export class StoragePaths {
     return join(this.uploadsRoot(name), id);
   }
 
+  /** uploadWriter is the lock a replica holds in the bucket while it writes to an upload (object stores only; uploads.ts). */
+  uploadWriter(name: string, id: string): string {
+    return join(this.uploadDir(name, id), 'writer');
+  }
+
   /** uploadData is the partial content of an upload. */
   uploadData(name: string, id: string): string {
     return join(this.uploadDir(name, id), 'data');

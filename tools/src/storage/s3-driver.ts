@@ -16,9 +16,10 @@
 //   tail in as the last part (server side) and completes the upload; the digest is then verified
 //   (uploads.ts) before the data is copied under its digest.
 // - touch writes a small `<path>.touched` object beside the file; stat and walk read the newer of
-//   the two times, so gc's grace period counts from the last use without copying the blob.
-// - move and rename copy, then delete: not atomic, unlike rename(2) (docs/storage-s3.md says what
-//   gc and replicas rely on instead).
+//   the two times, so gc's grace period counts from the last use without copying the blob. The
+//   record stays at its name when gc renames the file aside (usedAt reads it there).
+// - move and rename copy, then delete: not atomic, unlike rename(2) (docs/storage-s3.md "Several
+//   replicas" says what gc and replicas rely on instead: uses recorded before they look, a lease).
 //
 // Known quirks of Ceph's RADOS Gateway (pacific) handled here: CompleteMultipartUpload answers an
 // empty ETag (nothing here needs it; HeadObject tells it), and the SDK's default request checksums
@@ -44,7 +45,8 @@ import {
   UploadPartCopyCommand,
   type Part,
 } from '@aws-sdk/client-s3';
-import { PathNotFound, type AppendSink, type FileInfo, type FileReader, type StorageDriver, type WalkedFile } from './driver.js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { PathNotFound, type AppendSink, type PendingMultipart, type FileInfo, type FileReader, type StorageDriver, type WalkedFile } from './driver.js';
 import type { ObjectStoreLocation } from './object-store-url.js';
 
 /** PART_SIZE is the size of every multipart part but the last (S3's minimum is 5 MiB). */
@@ -55,6 +57,11 @@ const COPY_PART = 1024 * 1024 * 1024;
 const TOUCHED = '.touched';
 const TAIL = /\.tail-(\d+)$/;
 
+/** rfc3986 escapes as SigV4's canonical form does (encodeURIComponent leaves !'()* alone). */
+function rfc3986(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 function isMissing(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.name === 'NoSuchUpload' || e?.$metadata?.httpStatusCode === 404;
@@ -63,9 +70,14 @@ function isMissing(err: unknown): boolean {
 /** S3Driver keeps distribution's tree in a bucket (see above). */
 export class S3Driver implements StorageDriver {
   readonly kind = 's3';
+  readonly atomicRename = false;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly endpoint: URL;
+  private readonly pathStyle: boolean;
+  private readonly redirectSeconds: number | undefined;
+  private signer: SignatureV4 | undefined;
 
   /** storageDir: the local state directory the paths are built under (paths.ts). */
   constructor(
@@ -78,12 +90,16 @@ export class S3Driver implements StorageDriver {
     this.bucket = location.bucket;
     this.prefix = location.prefix;
     const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+    const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
+    this.pathStyle = location.pathStyle ?? endpoint !== undefined;
+    this.endpoint = new URL(endpoint ?? `https://s3.${region}.amazonaws.com`);
+    this.redirectSeconds = location.redirectSeconds;
     // Endpoint, region and credentials come from the SDK's usual chain (AWS_* variables, the shared
     // config and credentials files); only path-style needs a default: on for a custom endpoint.
     this.client = new S3Client({
       ...(endpoint ? { endpoint } : {}),
-      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
-      forcePathStyle: location.pathStyle ?? endpoint !== undefined,
+      region,
+      forcePathStyle: this.pathStyle,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
@@ -287,7 +303,10 @@ export class S3Driver implements StorageDriver {
   }
 
   async move(from: string, to: string): Promise<void> {
-    const keys = await this.keysUnder(from);
+    await this.moveKeys(from, to, await this.keysUnder(from));
+  }
+
+  private async moveKeys(from: string, to: string, keys: Array<{ key: string; size: number }>): Promise<void> {
     if (keys.length === 0) throw new PathNotFound(from);
     const fromKey = this.key(from);
     const toKey = this.key(to);
@@ -295,10 +314,16 @@ export class S3Driver implements StorageDriver {
     await this.deleteKeys(keys.map((k) => k.key));
   }
 
+  /** rename moves what is at `from` but its touch record, which stays with the name (gc reads it: usedAt). */
   async rename(from: string, to: string): Promise<boolean> {
     try {
       if (await this.exists(to)) return false;
-      await this.move(from, to);
+      const record = this.key(from) + TOUCHED;
+      await this.moveKeys(
+        from,
+        to,
+        (await this.keysUnder(from)).filter((k) => k.key !== record),
+      );
       return true;
     } catch {
       return false;
@@ -340,10 +365,30 @@ export class S3Driver implements StorageDriver {
     await this.deleteKeys(keys);
   }
 
+  /**
+   * touch writes the touch record without looking first: a use records itself before it looks
+   * (blobs.ts claim), so the record must not depend on the file being there at that moment.
+   */
   async touch(path: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path) + TOUCHED, Body: '' }));
+  }
+
+  async usedAt(path: string): Promise<number | undefined> {
     const key = this.key(path);
-    if (!(await this.head(key))) throw new PathNotFound(path);
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key + TOUCHED, Body: '' }));
+    const times = (await Promise.all([this.head(key), this.head(key + TOUCHED)])).filter((h) => h !== undefined).map((h) => h.mtimeMs);
+    return times.length ? Math.max(...times) : undefined;
+  }
+
+  /** createExclusive is a PutObject with If-None-Match: * (RADOS Gateway and AWS S3 both refuse it with 412 when the key exists). */
+  async createExclusive(path: string, data: string): Promise<boolean> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: data, IfNoneMatch: '*' }));
+      return true;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) return false;
+      throw err;
+    }
   }
 
   async stamp(path: string): Promise<boolean> {
@@ -356,8 +401,16 @@ export class S3Driver implements StorageDriver {
 
   async mkdirp(_path: string): Promise<void> {}
 
+  /** createFiles creates each with If-None-Match: * (exclusive, as O_EXCL); one that exists fails all, and those made are removed. */
   async createFiles(_dir: string, files: Array<[path: string, content: string]>): Promise<void> {
-    for (const [path, content] of files) await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: content }));
+    const made: string[] = [];
+    for (const [path, content] of files) {
+      if (!(await this.createExclusive(path, content))) {
+        await this.deleteKeys(made).catch(() => {});
+        throw Object.assign(new Error(`file exists: ${path}`), { code: 'EEXIST' });
+      }
+      made.push(this.key(path));
+    }
   }
 
   private async multipartUploads(prefix: string): Promise<Array<{ key: string; id: string; initiated: number }>> {
@@ -373,6 +426,14 @@ export class S3Driver implements StorageDriver {
       idMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
     return out;
+  }
+
+  async pendingMultipart(dir: string): Promise<PendingMultipart[]> {
+    return (await this.multipartUploads(`${this.key(dir)}/`)).map((u) => ({ path: this.pathOf(u.key), id: u.id, startedAt: u.initiated }));
+  }
+
+  async abortMultipart(upload: PendingMultipart): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(upload.path), UploadId: upload.id }));
   }
 
   /** appendState reads an appendable file's state: its multipart upload and parts, and its tail. */
@@ -447,6 +508,45 @@ export class S3Driver implements StorageDriver {
 
   async freeBytes(): Promise<undefined> {
     return undefined;
+  }
+
+  /**
+   * redirectUrl presigns a GET of the object (SigV4 in the query, UNSIGNED-PAYLOAD, valid for the
+   * storage URL's redirect-expires), with the client's own credentials, region and hash; undefined
+   * unless the storage URL asks for redirects. The URL carries the access key id, as every presigned
+   * URL does, never the secret.
+   */
+  async redirectUrl(path: string): Promise<string | undefined> {
+    if (this.redirectSeconds === undefined) return undefined;
+    const config = this.client.config;
+    this.signer ??= new SignatureV4({
+      credentials: config.credentials,
+      region: await config.region(),
+      service: 's3',
+      sha256: config.sha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+    const e = this.endpoint;
+    const hostname = this.pathStyle ? e.hostname : `${this.bucket}.${e.hostname}`;
+    const key = this.key(path).split('/').map(rfc3986).join('/');
+    const base = e.pathname.replace(/\/+$/, '');
+    const signed = await this.signer.presign(
+      {
+        method: 'GET',
+        protocol: e.protocol,
+        hostname,
+        ...(e.port ? { port: Number(e.port) } : {}),
+        path: `${base}${this.pathStyle ? `/${rfc3986(this.bucket)}` : ''}/${key}`,
+        query: {},
+        headers: { host: e.port ? `${hostname}:${e.port}` : hostname, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
+      { expiresIn: this.redirectSeconds },
+    );
+    const query = Object.entries(signed.query ?? {})
+      .map(([k, v]) => `${rfc3986(k)}=${rfc3986(String(v))}`)
+      .join('&');
+    return `${e.protocol}//${signed.headers.host}${signed.path}?${query}`;
   }
 
   /** destroy closes the client's connections. */

@@ -11,6 +11,7 @@ import type { StoragePaths } from './paths.js';
 import type { BlobStore } from './blobs.js';
 import { formatDigest, newHasher, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
+import { storeNow } from './gc-lease.js';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -93,12 +94,41 @@ export class UploadStore {
 
   /** append adds a chunk; with `range`, it must start where the upload ends (else RANGE_INVALID). */
   async append(repo: string, id: string, body: Readable, range?: ChunkRange): Promise<UploadState> {
-    return this.serialise(repo, id, async (session) => this.appendLocked(repo, id, session, body, range));
+    return this.serialise(repo, id, async (session) => this.writing(repo, id, body, () => this.appendLocked(repo, id, session, body, range)));
   }
 
-  /** commit adds an optional last chunk, verifies the digest and makes the blob visible in `repo`. */
-  async commit(repo: string, id: string, expected: Digest, body?: Readable, range?: ChunkRange): Promise<{ size: number }> {
-    return this.serialise(repo, id, async (session) => {
+  /**
+   * writing runs a write to an upload under the upload's writer lock in the bucket, on an object
+   * store, where replicas share nothing else: two replicas resuming one session at once would
+   * otherwise interleave parts and tails. The second fails at once (409 BLOB_UPLOAD_INVALID; the
+   * client asks the status and goes on); a filesystem's sessions need none (one host, file locks).
+   */
+  private async writing<T>(repo: string, id: string, body: Readable | undefined, work: () => Promise<T>): Promise<T> {
+    if (this.driver.atomicRename) return work();
+    await this.dataSize(repo, id); // an unknown upload is BLOB_UPLOAD_UNKNOWN, not a lock to take
+    const lock = await takeWriterLock(this.driver, this.paths, repo, id);
+    if (!lock) {
+      body?.resume();
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${id} is being written by another request`, { status: 409 });
+    }
+    try {
+      return await work();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** commit adds an optional last chunk, verifies the digest and makes the blob visible in `repo` (`fresh`: create made the session in this request). */
+  async commit(repo: string, id: string, expected: Digest, body?: Readable, range?: ChunkRange, o: { fresh?: boolean } = {}): Promise<{ size: number }> {
+    return this.serialise(repo, id, (session) => {
+      const work = () => this.commitLocked(repo, id, session, expected, body, range);
+      // A session this very request created (a monolithic POST) is known to no one else yet: no lock.
+      return o.fresh ? work() : this.writing(repo, id, body, work);
+    });
+  }
+
+  private async commitLocked(repo: string, id: string, session: Session, expected: Digest, body?: Readable, range?: ChunkRange): Promise<{ size: number }> {
+    {
       if (body) await this.appendLocked(repo, id, session, body, range);
       const dataPath = this.paths.uploadData(repo, id);
       const size = await this.dataSize(repo, id);
@@ -114,6 +144,8 @@ export class UploadStore {
         await this.remove(repo, id);
         throw new RegistryError('DIGEST_INVALID', `digest mismatch: expected ${formatDigest(expected)}, content is ${formatDigest(actual)}`);
       }
+      // On S3 the use is recorded before the look (blobs.ts claim): a gc sees it or set the blob aside first.
+      if (!this.driver.atomicRename) await this.blobs.touch(expected);
       if ((await this.blobs.size(expected)) === size) {
         await this.remove(repo, id);
       } else {
@@ -121,9 +153,9 @@ export class UploadStore {
         await this.driver.move(dataPath, this.paths.blobData(expected), { syncFirst: true });
         await this.remove(repo, id);
       }
-      await this.blobs.link(repo, expected);
+      await this.blobs.link(repo, expected, { claimed: !this.driver.atomicRename });
       return { size };
-    });
+    }
   }
 
   /** cancel drops an upload; BLOB_UPLOAD_UNKNOWN when there is none. */
@@ -220,6 +252,35 @@ export class UploadStore {
     if (this.sessions.size > SESSIONS_KEPT) this.forgetOneIdle();
     return run;
   }
+}
+
+/** WRITER_RENEW_MS: how often a writer rewrites its lock; one not rewritten for WRITER_STALE_MS is a dead replica's. */
+const WRITER_RENEW_MS = 15_000;
+const WRITER_STALE_MS = 4 * WRITER_RENEW_MS;
+
+/** takeWriterLock creates the upload's writer lock (If-None-Match: *), taking over a stale one; undefined when another holds it. */
+async function takeWriterLock(driver: StorageDriver, paths: StoragePaths, repo: string, id: string): Promise<{ release(): Promise<void> } | undefined> {
+  const path = paths.uploadWriter(repo, id);
+  const owner = randomUUID();
+  if (!(await driver.createExclusive(path, owner))) {
+    const held = await driver.stat(path).catch(() => undefined);
+    if (held && (await storeNow(driver, paths, paths.uploadDir(repo, id))) - held.mtimeMs < WRITER_STALE_MS) return undefined;
+    await driver.deleteIfExists(path);
+    if (!(await driver.createExclusive(path, owner))) return undefined;
+  }
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = driver.writeFileAtomic(path, owner).catch(() => {});
+  }, WRITER_RENEW_MS);
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await renewing; // a renewal landing after the delete would leave the lock behind
+      const now = await driver.readFile(path).catch(() => undefined);
+      if (now?.toString() === owner) await driver.deleteIfExists(path).catch(() => false);
+    },
+  };
 }
 
 function key(repo: string, id: string): string {

@@ -18,6 +18,7 @@ interface GcArgs {
   settle: number;
   'cache-max-age': string | undefined;
   'cache-max-size': number | undefined;
+  'upload-max-age': number;
   json: boolean;
 }
 
@@ -39,6 +40,10 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       // Unset means no limit: the variables are read in the handler (a flag wins), not as defaults.
       .option('cache-max-age', settingOption('CONTAINER_REGISTRY_CACHE_MAX_AGE', { fromEnv: false }))
       .option('cache-max-size', settingOption('CONTAINER_REGISTRY_CACHE_MAX_SIZE', { fromEnv: false }))
+      .option(
+        'upload-max-age',
+        numberOption('upload-max-age', { min: 0, unit: 'hours', default: 168, describe: 'Hours: upload sessions idle this long are removed, with their data' }),
+      )
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' }) as never,
   handler: async (args) => {
     // A storage that does not exist is a typo: collecting it would make it (and print success).
@@ -58,6 +63,7 @@ export const gcCommand: CommandModule<object, GcArgs> = {
       graceMs: args.grace * 60_000,
       settleMs: args.settle * 1000,
       cache,
+      uploadMaxAgeMs: args['upload-max-age'] * 3600_000,
       log: args.json ? undefined : (line) => process.stderr.write(`gc: ${line}\n`),
     });
     // The server's /metrics reads the totals from this file (gc is a separate process).
@@ -79,7 +85,9 @@ export const gcCommand: CommandModule<object, GcArgs> = {
     for (const b of report.blobsDeleted) process.stdout.write(`${verb} blob ${b.digest} (${humanBytes(b.size)})\n`);
     for (const u of report.uploadsDeleted) process.stdout.write(`${verb} stale upload ${u.repository} ${u.id}\n`);
     const restored = report.blobsRestored + report.manifestsRestored;
-    const temps = report.tempFilesDeleted ? `; ${report.tempFilesDeleted} temp file(s) of interrupted writes` : '';
+    const temps =
+      (report.tempFilesDeleted ? `; ${report.tempFilesDeleted} temp file(s) of interrupted writes` : '') +
+      (report.multipartAborted ? `; ${report.multipartAborted} abandoned multipart upload(s) aborted` : '');
     const waiting = report.releasedKept
       ? `; ${report.releasedKept} blob(s) of deleted tags kept while a push may be in flight (they go once unused for --grace)`
       : '';
