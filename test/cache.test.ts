@@ -4,7 +4,6 @@
 // --mirror for it (and for docker.io, pointed at the same upstream) and the upstream's credentials
 // in config.toml. skopeo, podman (registries.conf mirror) and ctr (hosts.toml) pull through it.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -16,6 +15,7 @@ import { startTokenIssuer, type TokenIssuer } from './helpers/token-issuer.js';
 import { startUpstreamProxy } from './helpers/upstream-proxy.js';
 import { isRoot, missingPeer } from './helpers/peers.js';
 import { tempDir } from './helpers/tmp.js';
+import { startContainerd } from './helpers/containerd.js';
 import { waitFor } from './helpers/ports.js';
 import { exec, mustExec } from './helpers/exec.js';
 import { makeImage, makeIndex, sha256, type Blob, type TestImage } from './helpers/images.js';
@@ -508,49 +508,3 @@ t.test('the upstream secret never appears in the log', async (t) => {
   t.notMatch(reg.output(), PASSWORD);
   t.notMatch(reg.output(), Buffer.from(`${USER}:${PASSWORD}`).toString('base64'));
 });
-
-/** startContainerd runs a private containerd (root, state and socket under `dir`). */
-async function startContainerd(t: { teardown(fn: () => unknown): void }, cdir: string): Promise<string> {
-  const sock = join(cdir, 'containerd.sock');
-  const config = join(cdir, 'config.toml');
-  await writeFile(
-    config,
-    [
-      'version = 2',
-      `root = "${join(cdir, 'root')}"`,
-      `state = "${join(cdir, 'state')}"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      '[grpc]',
-      `  address = "${sock}"`,
-      '[ttrpc]',
-      `  address = "${sock}.ttrpc"`,
-      '[debug]',
-      '  address = ""',
-      '[metrics]',
-      '  address = ""',
-      '',
-    ].join('\n'),
-  );
-  let log = '';
-  const child = spawn('containerd', ['--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (c: Buffer) => (log += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (log += c.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  t.teardown(async () => {
-    if (!gone) child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  });
-  await waitFor(
-    async () => {
-      if (gone) throw new Error(`containerd exited:\n${log.slice(-2000)}`);
-      return (await exec('ctr', ['--address', sock, 'version'], { timeoutMs: 5000 })).code === 0;
-    },
-    20_000,
-    'containerd to answer',
-  );
-  return sock;
-}
