@@ -218,6 +218,18 @@ export class PullThroughCache {
     return d;
   }
 
+  /** upstreamBlobSize asks the upstream (HEAD) for a blob's size: BLOB_UNKNOWN when it lacks it, its failure as the upstream's. */
+  private async upstreamBlobSize(name: string, m: Mapped, digest: string): Promise<number> {
+    let size;
+    try {
+      size = await m.upstream.headBlob(m.remote, digest);
+    } catch (err) {
+      throw upstreamError(name, m, err);
+    }
+    if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown in ${name}`);
+    return size;
+  }
+
   /** serveBlob answers a blob the repository does not hold yet; false leaves a stored one to the route's handler. */
   private async serveBlob(ctx: RequestContext, name: string, m: Mapped, digestText: string): Promise<boolean> {
     const d = parseDigest(digestText);
@@ -228,13 +240,7 @@ export class PullThroughCache {
     }
     // Stored already for another repository: linked here once the upstream says this one has it too.
     if ((await this.store.blobs.size(d)) !== undefined) {
-      let size;
-      try {
-        size = await m.upstream.headBlob(m.remote, digest);
-      } catch (err) {
-        throw upstreamError(name, m, err);
-      }
-      if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown in ${name}`);
+      await this.upstreamBlobSize(name, m, digest);
       await this.store.blobs.link(name, d);
       this.counters.hit('blob');
       return false;
@@ -243,13 +249,7 @@ export class PullThroughCache {
     this.counters.miss('blob');
     const headers = { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digest, ETag: `"${digest}"` };
     if (ctx.req.method === 'HEAD') {
-      let size;
-      try {
-        size = await m.upstream.headBlob(m.remote, digest);
-      } catch (err) {
-        throw upstreamError(name, m, err);
-      }
-      if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} unknown in ${name}`);
+      const size = await this.upstreamBlobSize(name, m, digest);
       ctx.res.writeHead(200, { ...headers, 'Content-Length': String(size) });
       ctx.res.end();
       return true;

@@ -128,34 +128,30 @@ export class UploadStore {
   }
 
   private async commitLocked(repo: string, id: string, session: Session, expected: Digest, body?: Readable, range?: ChunkRange): Promise<{ size: number }> {
-    {
-      if (body) await this.appendLocked(repo, id, session, body, range);
-      const dataPath = this.paths.uploadData(repo, id);
-      const size = await this.dataSize(repo, id);
-      // Readable whole from here on (on S3: the multipart upload completed, not yet under its digest).
-      await this.driver.finishAppend(dataPath);
-      let actual: Digest;
-      if (expected.algorithm === 'sha256' && session.hasher && session.hashed === size) {
-        actual = { algorithm: 'sha256', hex: session.hasher.copy().digest('hex') };
-      } else {
-        actual = await hashFile(this.driver, dataPath, expected.algorithm);
-      }
-      if (actual.hex !== expected.hex) {
-        await this.remove(repo, id);
-        throw new RegistryError('DIGEST_INVALID', `digest mismatch: expected ${formatDigest(expected)}, content is ${formatDigest(actual)}`);
-      }
-      // On S3 the use is recorded before the look (blobs.ts claim): a gc sees it or set the blob aside first.
-      if (!this.driver.atomicRename) await this.blobs.touch(expected);
-      if ((await this.blobs.size(expected)) === size) {
-        await this.remove(repo, id);
-      } else {
-        // Durable before visible: fsync the data, then rename it under its digest.
-        await this.driver.move(dataPath, this.paths.blobData(expected), { syncFirst: true });
-        await this.remove(repo, id);
-      }
-      await this.blobs.link(repo, expected, { claimed: !this.driver.atomicRename });
-      return { size };
+    if (body) await this.appendLocked(repo, id, session, body, range);
+    const dataPath = this.paths.uploadData(repo, id);
+    const size = await this.dataSize(repo, id);
+    // Readable whole from here on (on S3: the multipart upload completed, not yet under its digest).
+    await this.driver.finishAppend(dataPath);
+    let actual: Digest;
+    if (expected.algorithm === 'sha256' && session.hasher && session.hashed === size) {
+      actual = { algorithm: 'sha256', hex: session.hasher.copy().digest('hex') };
+    } else {
+      actual = await hashFile(this.driver, dataPath, expected.algorithm);
     }
+    if (actual.hex !== expected.hex) {
+      await this.remove(repo, id);
+      throw new RegistryError('DIGEST_INVALID', `digest mismatch: expected ${formatDigest(expected)}, content is ${formatDigest(actual)}`);
+    }
+    // On S3 the use is recorded before the look (blobs.ts claim): a gc sees it or set the blob aside first.
+    if (!this.driver.atomicRename) await this.blobs.touch(expected);
+    if ((await this.blobs.size(expected)) !== size) {
+      // Durable before visible: fsync the data, then rename it under its digest.
+      await this.driver.move(dataPath, this.paths.blobData(expected), { syncFirst: true });
+    }
+    await this.remove(repo, id);
+    await this.blobs.link(repo, expected, { claimed: !this.driver.atomicRename });
+    return { size };
   }
 
   /** cancel drops an upload; BLOB_UPLOAD_UNKNOWN when there is none. */
